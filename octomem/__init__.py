@@ -1,0 +1,1 @@
+"""octomem: a memory layer for LLM agents."""

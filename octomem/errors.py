@@ -1,0 +1,37 @@
+"""The project's error types. Every error a user sees derives from OctomemError."""
+
+from __future__ import annotations
+
+
+class OctomemError(Exception):
+    """Root of every error octomem raises on purpose."""
+
+
+class ConfigurationError(OctomemError):
+    """A configuration file, key or value is wrong, or a dependency is missing."""
+
+
+class StoreError(OctomemError):
+    """A storage backend failed (connection, query, corrupt data)."""
+
+
+class LLMError(OctomemError):
+    """The language model could not be reached or returned unusable output."""
+
+
+class NotFoundError(OctomemError):
+    """A memory id (or other named object) does not exist."""
+
+
+class InvalidInputError(OctomemError, ValueError):
+    """Input given by the caller is invalid; nothing was stored."""
+
+
+__all__ = [
+    "ConfigurationError",
+    "InvalidInputError",
+    "LLMError",
+    "NotFoundError",
+    "OctomemError",
+    "StoreError",
+]

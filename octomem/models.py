@@ -1,0 +1,403 @@
+"""Pydantic records that cross a boundary: memories, turns, graph objects, results.
+
+This is the only place these shapes are defined; stores, agents and the API all use them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter
+
+# A timestamp far in the future, used where a backend needs a number for "never".
+NEVER_TS = 32503680000.0  # 3000-01-01T00:00:00Z
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def as_utc(value: datetime) -> datetime:
+    """Naive datetimes are taken to be UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def stable_hash(*parts: object) -> str:
+    """sha256 over the JSON form of parts: the same inputs give the same hash everywhere."""
+    payload = json.dumps(parts, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def normalize_text(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def content_hash(text: str) -> str:
+    return stable_hash(normalize_text(text))
+
+
+# Every datetime that crosses a boundary is timezone-aware UTC (naive input is taken as UTC).
+UTCDateTime = Annotated[datetime, AfterValidator(as_utc)]
+
+
+class MemoryType(StrEnum):
+    CORE = "core"
+    EPISODIC = "episodic"
+    SEMANTIC = "semantic"
+    PROCEDURAL = "procedural"
+    WORKING = "working"
+    CONTEXTUAL = "contextual"
+    KNOWLEDGE = "knowledge"
+    RESOURCE = "resource"
+
+
+ID_PREFIX: dict[MemoryType, str] = {
+    MemoryType.CORE: "core",
+    MemoryType.EPISODIC: "epi",
+    MemoryType.SEMANTIC: "sem",
+    MemoryType.PROCEDURAL: "proc",
+    MemoryType.WORKING: "work",
+    MemoryType.CONTEXTUAL: "ctx",
+    MemoryType.KNOWLEDGE: "kg",
+    MemoryType.RESOURCE: "res",
+}
+_PREFIX_TYPE = {prefix: mtype for mtype, prefix in ID_PREFIX.items()}
+
+
+def make_memory_id(memory_type: MemoryType, *key: object) -> str:
+    """Deterministic id: the same type and key always give the same id (idempotent writes)."""
+    return f"{ID_PREFIX[memory_type]}_{stable_hash(memory_type.value, *key)[:24]}"
+
+
+def memory_type_of(memory_id: str) -> MemoryType | None:
+    """The memory type encoded in an id's prefix, or None for a malformed id."""
+    prefix, sep, rest = memory_id.partition("_")
+    if not sep or not rest:
+        return None
+    return _PREFIX_TYPE.get(prefix)
+
+
+class Operation(StrEnum):
+    ADD = "ADD"
+    UPDATE = "UPDATE"
+    SUPERSEDE = "SUPERSEDE"
+    DELETE = "DELETE"
+    NOOP = "NOOP"
+
+
+Role = Literal["user", "assistant", "system", "tool"]
+
+
+class Scope(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    user_id: str | None = None
+    agent_id: str | None = None
+    session_id: str | None = None
+
+
+class Turn(BaseModel):
+    """One validated, normalised message of a conversation."""
+
+    id: str
+    role: Role
+    content: str
+    name: str | None = None
+    timestamp: UTCDateTime
+    index: int
+    session_id: str | None = None
+    external_id: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class SourceRef(BaseModel):
+    """Where a memory came from: which turns, which extractor."""
+
+    turn_ids: list[str] = Field(default_factory=list)
+    message_ids: list[str] = Field(default_factory=list)
+    extractor: str = "api"
+
+
+class MemoryBase(BaseModel):
+    """Fields every memory record carries, whatever its type."""
+
+    id: str
+    memory_type: MemoryType
+    user_id: str | None = None
+    agent_id: str | None = None
+    session_id: str | None = None
+    content: str
+    created_at: UTCDateTime = Field(default_factory=utcnow)
+    updated_at: UTCDateTime = Field(default_factory=utcnow)
+    valid_from: UTCDateTime = Field(default_factory=utcnow)
+    valid_to: UTCDateTime | None = None
+    superseded_by: str | None = None
+    source: SourceRef = Field(default_factory=SourceRef)
+    confidence: float = 1.0
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    content_hash: str = ""
+    entities: list[str] = Field(default_factory=list)
+    version: int = 1
+
+    def model_post_init(self, context: Any, /) -> None:
+        if not self.content_hash:
+            self.content_hash = content_hash(self.content)
+
+    @property
+    def is_current(self) -> bool:
+        return self.valid_to is None
+
+    def expiry(self) -> datetime | None:
+        """When this memory stops being recallable (working memory), else None."""
+        return getattr(self, "expires_at", None)
+
+    def is_live(self, now: datetime) -> bool:
+        """Current and not expired at `now`: what recall may return."""
+        expires = self.expiry()
+        return self.valid_to is None and (expires is None or expires > now)
+
+    @property
+    def scope(self) -> Scope:
+        return Scope(user_id=self.user_id, agent_id=self.agent_id, session_id=self.session_id)
+
+
+class CoreMemory(MemoryBase):
+    """A block always given to the agent (persona / human), rewritten within its limit."""
+
+    memory_type: Literal[MemoryType.CORE] = MemoryType.CORE
+    label: str
+    char_limit: int = 2000
+
+
+class EpisodicMemory(MemoryBase):
+    """A time-stamped event; raw conversation turns are episodic records of type 'message'."""
+
+    memory_type: Literal[MemoryType.EPISODIC] = MemoryType.EPISODIC
+    occurred_at: UTCDateTime
+    actor: str
+    event_type: str
+    summary: str
+    details: str = ""
+
+
+class SemanticMemory(MemoryBase):
+    """A fact about a person, thing or concept."""
+
+    memory_type: Literal[MemoryType.SEMANTIC] = MemoryType.SEMANTIC
+    subject: str
+    attribute: str
+    value: str
+
+
+class ProceduralMemory(MemoryBase):
+    """How-to knowledge: a titled, ordered list of steps."""
+
+    memory_type: Literal[MemoryType.PROCEDURAL] = MemoryType.PROCEDURAL
+    title: str
+    trigger: str = ""
+    steps: list[str] = Field(default_factory=list)
+
+
+class WorkingMemory(MemoryBase):
+    """Short-lived task state for a session."""
+
+    memory_type: Literal[MemoryType.WORKING] = MemoryType.WORKING
+    key: str
+    value: str
+    expires_at: UTCDateTime
+
+
+class ContextualMemory(MemoryBase):
+    """Situational context: location, device, app, topic, mood..."""
+
+    memory_type: Literal[MemoryType.CONTEXTUAL] = MemoryType.CONTEXTUAL
+    kind: str
+    value: str
+
+
+class KnowledgeMemory(MemoryBase):
+    """A (subject)-[predicate]->(object) edge of the knowledge graph, with its fact text."""
+
+    memory_type: Literal[MemoryType.KNOWLEDGE] = MemoryType.KNOWLEDGE
+    subject: str
+    predicate: str
+    object: str
+    valid_at: UTCDateTime | None = None
+    invalid_at: UTCDateTime | None = None
+
+
+class ResourceMemory(MemoryBase):
+    """A document, link, file or image and what it is about."""
+
+    memory_type: Literal[MemoryType.RESOURCE] = MemoryType.RESOURCE
+    title: str
+    resource_type: str
+    uri: str | None = None
+    summary: str = ""
+    excerpt: str = ""
+    sensitive: bool = False
+
+
+MemoryRecord = Annotated[
+    CoreMemory
+    | EpisodicMemory
+    | SemanticMemory
+    | ProceduralMemory
+    | WorkingMemory
+    | ContextualMemory
+    | KnowledgeMemory
+    | ResourceMemory,
+    Field(discriminator="memory_type"),
+]
+RECORD_ADAPTER: TypeAdapter[MemoryRecord] = TypeAdapter(MemoryRecord)
+
+RECORD_CLASS: dict[MemoryType, type[MemoryBase]] = {
+    MemoryType.CORE: CoreMemory,
+    MemoryType.EPISODIC: EpisodicMemory,
+    MemoryType.SEMANTIC: SemanticMemory,
+    MemoryType.PROCEDURAL: ProceduralMemory,
+    MemoryType.WORKING: WorkingMemory,
+    MemoryType.CONTEXTUAL: ContextualMemory,
+    MemoryType.KNOWLEDGE: KnowledgeMemory,
+    MemoryType.RESOURCE: ResourceMemory,
+}
+
+
+def record_to_json(record: MemoryBase) -> str:
+    return record.model_dump_json()
+
+
+def record_from_json(payload: str | bytes) -> MemoryBase:
+    return RECORD_ADAPTER.validate_json(payload)
+
+
+def record_from_dict(payload: dict[str, Any]) -> MemoryBase:
+    return RECORD_ADAPTER.validate_python(payload)
+
+
+# --- graph ---------------------------------------------------------------------------
+
+
+class Entity(BaseModel):
+    """A node of the knowledge graph, scoped to one user."""
+
+    id: str
+    user_id: str | None = None
+    name: str
+    entity_type: str = "entity"
+
+    @staticmethod
+    def make_id(user_id: str | None, name: str) -> str:
+        return "ent_" + stable_hash(user_id, normalize_text(name))[:24]
+
+
+class Relation(BaseModel):
+    """An edge (subject)-[predicate]->(object) with bi-temporal validity."""
+
+    id: str
+    user_id: str | None = None
+    subject_id: str
+    predicate: str
+    object_id: str
+    fact: str = ""
+    memory_id: str | None = None
+    valid_at: UTCDateTime | None = None
+    invalid_at: UTCDateTime | None = None
+    created_at: UTCDateTime = Field(default_factory=utcnow)
+
+    @property
+    def is_current(self) -> bool:
+        return self.invalid_at is None
+
+
+# --- history -------------------------------------------------------------------------
+
+
+class HistoryEvent(BaseModel):
+    """One change to one memory. The id is deterministic, so a retried write logs once."""
+
+    id: str
+    memory_id: str
+    memory_type: MemoryType
+    operation: Operation
+    old_value: str | None = None
+    new_value: str | None = None
+    at: UTCDateTime = Field(default_factory=utcnow)
+    actor: str = "octomem"
+    user_id: str | None = None
+    record: dict[str, Any] | None = None
+
+
+# --- results -------------------------------------------------------------------------
+
+
+class MemoryOperation(BaseModel):
+    """What reconciliation decided for one candidate and what was written."""
+
+    operation: Operation
+    memory_type: MemoryType
+    memory_id: str
+    text: str
+    previous_id: str | None = None
+    previous_text: str | None = None
+    reason: str = ""
+
+
+class LLMUsage(BaseModel):
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+
+
+class ProcessResult(BaseModel):
+    operations: dict[MemoryType, list[MemoryOperation]] = Field(default_factory=dict)
+    turns: list[Turn] = Field(default_factory=list)
+    agents: list[MemoryType] = Field(default_factory=list)
+    llm: LLMUsage = Field(default_factory=LLMUsage)
+    extraction: str = "offline"
+    elapsed_s: float = 0.0
+
+    def all_operations(self) -> list[MemoryOperation]:
+        return [op for ops in self.operations.values() for op in ops]
+
+    def count(self, operation: Operation) -> int:
+        return sum(1 for op in self.all_operations() if op.operation is operation)
+
+
+class Provenance(BaseModel):
+    """One retriever of one agent that found a hit, and at which rank (1-based)."""
+
+    agent: MemoryType
+    retriever: Literal["vector", "keyword", "graph"]
+    rank: int
+    score: float | None = None
+
+
+class RecallHit(BaseModel):
+    memory: MemoryRecord
+    memory_type: MemoryType
+    score: float
+    provenance: list[Provenance] = Field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        return self.memory.id
+
+    @property
+    def text(self) -> str:
+        return self.memory.content
+
+
+class RecallResult(BaseModel):
+    query: str
+    hits: list[RecallHit] = Field(default_factory=list)
+    core: list[CoreMemory] = Field(default_factory=list)
+    elapsed_s: float = 0.0
+
+    def texts(self) -> list[str]:
+        return [hit.memory.content for hit in self.hits]

@@ -1,0 +1,198 @@
+"""Store interfaces. Every backend implements one of these protocols in a file of its own.
+
+All methods are async; backends with a synchronous client run it in a worker thread
+(`asyncio.to_thread`) so that an event loop is never blocked.
+
+Filters (`where`) use octomem's backend-neutral filter language (see `octomem.filters`):
+``{"user_id": "alice"}``, ``{"confidence": {"gte": 0.5}}``, ``{"AND": [...]}``,
+``{"OR": [...]}``, ``{"NOT": {...}}`` with operators eq, ne, in, nin, gt, gte, lt, lte,
+contains. Field names are record fields (user_id, memory_type, valid_to, ...) or keys of
+the record's `metadata`. A backend pushes down what it can and must evaluate the rest
+itself with `octomem.filters.matches`, so every backend returns the same records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
+
+from octomem.models import (
+    Entity,
+    HistoryEvent,
+    MemoryBase,
+    MemoryType,
+    Relation,
+)
+
+Filter = dict[str, Any]
+
+
+@runtime_checkable
+class VectorStore(Protocol):
+    """Memory records and their embeddings, one collection per memory type.
+
+    This is the canonical copy of every record: the other stores index it.
+    """
+
+    async def init(self) -> None:
+        """Create collections; idempotent."""
+
+    async def upsert(
+        self,
+        memory_type: MemoryType,
+        records: Sequence[MemoryBase],
+        embeddings: Sequence[Sequence[float]],
+    ) -> None:
+        """Insert or replace records by id (idempotent)."""
+
+    async def get(self, memory_type: MemoryType, ids: Sequence[str]) -> list[MemoryBase]:
+        """Records with these ids, in the order asked; missing ids are left out."""
+
+    async def query(
+        self,
+        memory_type: MemoryType,
+        embedding: Sequence[float],
+        *,
+        where: Filter | None = None,
+        live_at: datetime | None = None,
+        limit: int = 10,
+    ) -> list[tuple[MemoryBase, float]]:
+        """Nearest records to `embedding`, best first, with cosine similarity in [-1, 1].
+
+        With `live_at`, only records that are current (valid_to unset) and not expired
+        (expires_at unset or later than live_at) are returned.
+        """
+
+    async def list(
+        self,
+        memory_type: MemoryType,
+        *,
+        where: Filter | None = None,
+        live_at: datetime | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[MemoryBase]:
+        """Records matching `where` (and live at `live_at`, as in query), oldest first
+        (by created_at, then id)."""
+
+    async def count(self, memory_type: MemoryType, *, where: Filter | None = None) -> int: ...
+
+    async def delete(self, memory_type: MemoryType, ids: Sequence[str]) -> None:
+        """Delete by id; unknown ids are ignored."""
+
+    async def reset(self) -> None:
+        """Delete every record of every type."""
+
+    async def close(self) -> None: ...
+
+
+@runtime_checkable
+class KeywordStore(Protocol):
+    """Full-text index over memory content with BM25 ranking, scoped per user."""
+
+    async def init(self) -> None: ...
+
+    async def upsert(self, records: Sequence[MemoryBase]) -> None:
+        """Index records by id (replace on the same id); indexes current/expiry too."""
+
+    async def search(
+        self,
+        query: str,
+        *,
+        user_id: str | None,
+        memory_types: Sequence[MemoryType] | None = None,
+        limit: int = 20,
+        include_superseded: bool = False,
+        now: datetime | None = None,
+    ) -> list[tuple[str, MemoryType, float]]:
+        """(memory_id, memory_type, score) best first; higher score is better.
+
+        Only memories of `user_id` (None matches memories stored without a user) that are
+        current and not expired at `now`, unless `include_superseded`. Any user text is
+        accepted as a query: it is never interpreted as FTS syntax.
+        """
+
+    async def delete(self, ids: Sequence[str]) -> None: ...
+
+    async def reset(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+@runtime_checkable
+class HistoryStore(Protocol):
+    """Append-only log of every change to every memory."""
+
+    async def init(self) -> None: ...
+
+    async def record(self, events: Sequence[HistoryEvent]) -> None:
+        """Append events; an event whose id is already logged is ignored (idempotent)."""
+
+    async def for_memory(self, memory_id: str) -> list[HistoryEvent]:
+        """Every event of one memory, oldest first."""
+
+    async def for_user(self, user_id: str | None, *, limit: int | None = None) -> list[HistoryEvent]:
+        """Every event of one user's memories, oldest first."""
+
+    async def reset(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+@runtime_checkable
+class GraphStore(Protocol):
+    """Entities, relations with validity, and memory nodes linked to the entities they mention.
+
+    Everything is scoped by user_id; queries never cross users.
+    """
+
+    async def init(self) -> None:
+        """Create schema, constraints and indexes; idempotent."""
+
+    async def upsert_entities(self, entities: Sequence[Entity]) -> None: ...
+
+    async def upsert_relations(self, relations: Sequence[Relation]) -> None:
+        """Insert or replace relations by id (idempotent); entities must exist."""
+
+    async def invalidate_relation(self, relation_id: str, invalid_at: datetime) -> None:
+        """Set invalid_at on a relation; it stays in the graph (never deleted silently)."""
+
+    async def relations(
+        self,
+        user_id: str | None,
+        *,
+        subject_id: str | None = None,
+        predicate: str | None = None,
+        include_invalid: bool = False,
+    ) -> list[Relation]: ...
+
+    async def find_entities(self, user_id: str | None, names: Sequence[str]) -> list[Entity]:
+        """Entities whose name equals one of `names`, case-insensitively."""
+
+    async def link_memory(
+        self,
+        memory_id: str,
+        memory_type: MemoryType,
+        user_id: str | None,
+        entity_ids: Sequence[str],
+    ) -> None:
+        """Create/refresh the memory node and its MENTIONS edges (idempotent)."""
+
+    async def memories_for_entities(
+        self,
+        user_id: str | None,
+        entity_ids: Sequence[str],
+        *,
+        hops: int = 1,
+        limit: int = 50,
+    ) -> list[tuple[str, MemoryType, int]]:
+        """(memory_id, memory_type, distance) of memories mentioning the entities (distance 0)
+        or entities up to `hops` current relations away (distance = hops), nearest first."""
+
+    async def delete_memory(self, memory_id: str) -> None:
+        """Remove a memory node and its MENTIONS edges."""
+
+    async def reset(self) -> None: ...
+
+    async def close(self) -> None: ...
