@@ -1,1 +1,67 @@
-"""octomem: a memory layer for LLM agents."""
+"""octomem: a memory layer for LLM agents.
+
+    from octomem import Orchestrator
+    with Orchestrator.from_config("configs/default.yaml", data_dir="./om-data") as orch:
+        orch.process("I'm Alice and I live in Paris.", user_id="alice")
+        print(orch.recall("where does alice live?", user_id="alice").texts())
+"""
+
+from octomem.errors import (
+    ConfigurationError,
+    InvalidInputError,
+    LLMError,
+    NotFoundError,
+    OctomemError,
+    StoreError,
+)
+from octomem.memory import Memory
+from octomem.models import (
+    ContextualMemory,
+    CoreMemory,
+    EpisodicMemory,
+    HistoryEvent,
+    KnowledgeMemory,
+    MemoryOperation,
+    MemoryType,
+    Operation,
+    ProceduralMemory,
+    ProcessResult,
+    Provenance,
+    RecallHit,
+    RecallResult,
+    ResourceMemory,
+    SemanticMemory,
+    WorkingMemory,
+)
+from octomem.orchestrator.engine import Orchestrator
+from octomem.settings import Settings, load_settings
+
+__all__ = [
+    "ConfigurationError",
+    "ContextualMemory",
+    "CoreMemory",
+    "EpisodicMemory",
+    "HistoryEvent",
+    "InvalidInputError",
+    "KnowledgeMemory",
+    "LLMError",
+    "Memory",
+    "MemoryOperation",
+    "MemoryType",
+    "NotFoundError",
+    "OctomemError",
+    "Operation",
+    "Orchestrator",
+    "ProceduralMemory",
+    "ProcessResult",
+    "Provenance",
+    "RecallHit",
+    "RecallResult",
+    "ResourceMemory",
+    "SemanticMemory",
+    "Settings",
+    "StoreError",
+    "WorkingMemory",
+    "load_settings",
+]
+__version__ = "0.1.0"

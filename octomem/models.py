@@ -136,6 +136,7 @@ class MemoryBase(BaseModel):
     valid_from: UTCDateTime = Field(default_factory=utcnow)
     valid_to: UTCDateTime | None = None
     superseded_by: str | None = None
+    conflict_key: str | None = None
     source: SourceRef = Field(default_factory=SourceRef)
     confidence: float = 1.0
     metadata: dict[str, Any] = Field(default_factory=dict)
@@ -357,6 +358,7 @@ class LLMUsage(BaseModel):
 class ProcessResult(BaseModel):
     operations: dict[MemoryType, list[MemoryOperation]] = Field(default_factory=dict)
     turns: list[Turn] = Field(default_factory=list)
+    turn_memory_ids: list[str] = Field(default_factory=list, description="raw-turn record ids")
     agents: list[MemoryType] = Field(default_factory=list)
     llm: LLMUsage = Field(default_factory=LLMUsage)
     extraction: str = "offline"

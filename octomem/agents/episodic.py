@@ -1,0 +1,181 @@
+"""Episodic agent: the raw conversation log and the events the user says happened."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from octomem.agents.base import BaseAgent, ConflictPolicy, ExtractionContext
+from octomem.agents.semantic import stated_name, user_facts
+from octomem.agents.text import (
+    entities_in,
+    find_time,
+    hedged,
+    is_question,
+    record_fields,
+    remove_span,
+    split_sentences,
+    third_person,
+    words,
+)
+from octomem.models import EpisodicMemory, MemoryBase, MemoryType, Turn, normalize_text
+
+# past-tense verbs that make an event on their own, by event type
+EVENT_VERBS: dict[str, str] = {}
+for _type, _verbs in {
+    "travel": "flew traveled travelled drove landed arrived sailed hitchhiked commuted",
+    "visit": "visited went toured stopped dropped",
+    "meeting": "met interviewed chatted talked spoke called caught hung",
+    "purchase": "bought purchased ordered rented booked subscribed paid",
+    "milestone": "finished graduated completed passed won launched published retired moved "
+    "signed became released shipped submitted defended adopted joined quit started began "
+    "married proposed",
+    "health": "broke sprained injured hurt fainted",
+    "activity": "watched read played cooked ate ran hiked saw attended tried made baked wrote "
+    "learned learnt spent celebrated did took cleaned fixed painted built climbed swam "
+    "danced sang hosted organized organised visited lost found",
+}.items():
+    for _verb in _verbs.split():
+        EVENT_VERBS.setdefault(_verb, _type)
+
+# verbs in the past tense that report states or talk about the conversation: not events
+NOT_EVENTS = words(
+    """wanted needed liked loved hated thought knew believed wondered hoped wished meant
+    asked said told mentioned forgot remembered realized realised noticed felt guessed
+    figured decided used tried seemed supposed expected assumed understood preferred
+    considered agreed was were had got could would should might did"""
+)
+_GOT = {
+    "milestone": r"got (?:married|engaged|promoted|hired|divorced|accepted|a (?:new )?job)",
+    "purchase": r"got (?:a new|myself a|a brand new)",
+    "health": r"got (?:sick|ill|hurt|injured|covid|the flu)",
+}
+_SUBJECT = re.compile(
+    r"\b(?:(?P<co>[A-Z][a-z]+|[Mm]y [a-z]+(?: [A-Z][a-z]+)?) and )?I"
+    r"(?:'ve|’ve| have)?(?P<adv>(?: just| finally| also| actually| recently| already| then| first"
+    r"| officially| once)*) (?P<verb>[a-z]+)\b"
+)
+
+
+def _event_type(verb: str, rest: str, timed: bool) -> str | None:
+    """The event type of "I <verb> <rest>", or None when it is no event."""
+    if verb == "got":
+        phrase = f"got {rest}"
+        return next((t for t, p in _GOT.items() if re.match(p, phrase)), None)
+    if verb in {"was", "were"}:
+        if timed and re.match(r"(?:in|at) (?:the )?[A-Z]", rest):
+            return "visit"
+        return "health" if timed and re.match(r"(?:sick|ill|in hospital)", rest) else None
+    if verb == "had":
+        if re.match(r"(?:lunch|dinner|breakfast|coffee|drinks|a (?:call|meeting|date)) with", rest):
+            return "meeting"
+        if re.match(r"(?:a baby|surgery|an operation|an accident|a (?:job )?interview)", rest):
+            return "milestone" if "baby" in rest or "interview" in rest else "health"
+        return (
+            "activity" if timed and re.match(r"(?:a|an) (?:great|good|lovely|fun)", rest) else None
+        )
+    if verb in NOT_EVENTS:
+        return None
+    if verb == "went":
+        if re.match(r"on (?:a |an |my )?(?:trip|vacation|holiday|cruise|road trip)", rest):
+            return "travel"
+        if re.match(r"\w+ing\b", rest):
+            return "purchase" if rest.startswith("shopping") else "activity"
+        return "visit" if rest.startswith(("to ", "back to ")) else None
+    if verb in {"started", "began"} and not re.match(r"(?:a |my |at |working|the new)", rest):
+        return "activity" if timed else None
+    if verb in EVENT_VERBS:
+        return EVENT_VERBS[verb]
+    if timed and verb.endswith("ed") and not verb.endswith("eed") and len(verb) > 4:
+        return "activity"
+    return None
+
+
+def raw_turn_record(turn: Turn, ctx: ExtractionContext) -> EpisodicMemory:
+    """The conversation turn itself as an episodic record of type "message"."""
+    actor = turn.name or turn.role
+    text = f"{actor}: {turn.content}"
+    return EpisodicMemory(
+        id=ctx.memory_id(MemoryType.EPISODIC, "turn", turn.id),
+        content=text,
+        occurred_at=turn.timestamp,
+        actor=actor,
+        event_type="message",
+        summary=text if len(text) <= 300 else text[:297] + "...",
+        details=turn.content,
+        metadata={"role": turn.role, "turn_index": turn.index, "raw": True},
+        **record_fields(turn, ctx, "episodic"),
+    )
+
+
+class EpisodicAgent(BaseAgent):
+    memory_type = MemoryType.EPISODIC
+    record_type = EpisodicMemory
+    policy = ConflictPolicy.APPEND
+
+    def raw_turn_record(self, turn: Turn, ctx: ExtractionContext) -> EpisodicMemory:
+        return raw_turn_record(turn, ctx)
+
+    def extract(self, turns: Sequence[Turn], ctx: ExtractionContext) -> list[MemoryBase]:
+        records: dict[str, MemoryBase] = {}
+        known = ctx.user_name
+        for turn in turns:
+            if turn.role != "user":
+                continue
+            known = ctx.user_name or stated_name(user_facts(turn.content)) or known
+            for sentence in split_sentences(turn.content):
+                record = self._event(sentence, turn, ctx, known)
+                if record is not None:
+                    records[record.id] = record
+        return list(records.values())
+
+    def _event(
+        self, sentence: str, turn: Turn, ctx: ExtractionContext, user: str | None
+    ) -> EpisodicMemory | None:
+        if is_question(sentence):
+            return None
+        timeref = find_time(sentence, turn.timestamp, "past")
+        for match in _SUBJECT.finditer(sentence):
+            rest = sentence[match.end() :].strip()
+            event_type = _event_type(match["verb"], rest, timeref is not None)
+            if event_type and not hedged(sentence, match.start()):
+                break
+        else:
+            return None
+        start = match.start()
+        clause = sentence[start:]
+        if timeref is not None and timeref.span[0] >= start:
+            clause = remove_span(clause, (timeref.span[0] - start, timeref.span[1] - start))
+        clause = re.split(r";|\s[-–—]\s|,\s(?:but|and it|which|so)\b", clause)[0].strip(" .!,")
+        if match["co"]:
+            clause = clause.replace(f"{match['co']} and I", f"I and {match['co']}", 1)
+        date = timeref.start if timeref else turn.timestamp
+        label = timeref.label() if timeref else f"By {turn.timestamp.date().isoformat()}"
+        if not timeref and ("just" in match["adv"] or "today" in sentence.lower()):
+            label = f"On {turn.timestamp.date().isoformat()}"
+        who = user or "The user"
+        body = third_person(clause, who)
+        body = "the user" + body[8:] if body.startswith("The user") else body
+        summary = f"{label} {body}."
+        key = normalize_text(third_person(clause, "the user"))
+        day = timeref.iso() if timeref else turn.timestamp.date().isoformat()
+        entities = [e for e in entities_in(clause) if e != "I"]
+        return EpisodicMemory(
+            id=ctx.memory_id(self.memory_type, "event", key, day),
+            content=summary,
+            occurred_at=date,
+            actor=user or "user",
+            event_type=event_type,
+            summary=summary,
+            details=sentence,
+            entities=list(dict.fromkeys([*([user] if user else []), *entities])),
+            metadata={
+                "time_expression": timeref.text if timeref else None,
+                "granularity": timeref.granularity if timeref else "reported",
+                "date": day,
+            },
+            **record_fields(turn, ctx, "episodic"),
+        )
+
+    def merges_near_duplicates(self, record: MemoryBase) -> bool:
+        return not (isinstance(record, EpisodicMemory) and record.event_type == "message")

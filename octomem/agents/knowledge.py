@@ -1,0 +1,232 @@
+"""Knowledge agent: (subject)-[PREDICATE]->(object) edges between named entities.
+
+Edges come from the user's own facts (the user -[LIVES_IN]-> Berlin, -[SISTER]-> Maria)
+and from third-party statements in any turn ("Guido created Python", "Sarah is the CEO
+of Initech"). Functional predicates (one object at a time) conflict on subject+predicate,
+so a new object invalidates the old edge.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from octomem.agents.base import BaseAgent, ConflictPolicy, ExtractionContext
+from octomem.agents.semantic import (
+    RELATION_ATTR,
+    Fact,
+    stated_name,
+    third_person_facts,
+    user_facts,
+)
+from octomem.agents.text import (
+    ENTITY_PATTERN,
+    clean_entity,
+    hedged,
+    is_question,
+    leading_entity,
+    norm_key,
+    possessive,
+    record_fields,
+    split_sentences,
+    trim_clause,
+)
+from octomem.models import KnowledgeMemory, MemoryBase, MemoryType, Turn
+
+FUNCTIONAL = {"LIVES_IN", "WORKS_AT", "MARRIED_TO", "PARTNER_OF", "LOCATED_IN", "BORN_IN"}
+FUNCTIONAL |= {"FROM", "CEO_OF", "CTO_OF", "CFO_OF", "COO_OF", "PRESIDENT_OF", "CHAIR_OF"}
+FUNCTIONAL |= {"MAYOR_OF", "CAPITAL_OF", "MOTHER", "FATHER", "BOSS", "PLAYS_FOR"}
+
+_ATTR_PREDICATE = {
+    "lives_in": "LIVES_IN",
+    "works_at": "WORKS_AT",
+    "hometown": "FROM",
+    "spouse": "MARRIED_TO",
+    "partner": "PARTNER_OF",
+}
+# verb phrase -> predicate; an entity subject before and an entity object after
+_VERBS = {
+    "lives in|resides in|moved to|relocated to": "LIVES_IN",
+    "works at|works for|joined|is employed by": "WORKS_AT",
+    "is married to|married": "MARRIED_TO",
+    "is based in|is located in|is headquartered in|has its headquarters in": "LOCATED_IN",
+    "was born in": "BORN_IN",
+    "is from|comes from": "FROM",
+    "created": "CREATED",
+    "invented": "INVENTED",
+    "founded|co-founded|cofounded": "FOUNDED",
+    "wrote|authored": "WROTE",
+    "designed": "DESIGNED",
+    "developed": "DEVELOPED",
+    "directed": "DIRECTED",
+    "acquired": "ACQUIRED",
+    "owns": "OWNS",
+    "is part of|is a subsidiary of|belongs to": "PART_OF",
+    "studied at|studies at|graduated from|went to university at": "STUDIED_AT",
+    "is a member of|is member of": "MEMBER_OF",
+    "plays for": "PLAYS_FOR",
+    "is the capital of": "CAPITAL_OF",
+}
+_ROLES = "CEO|CTO|CFO|COO|founder|co-founder|president|chair|chairman|chairwoman|mayor|owner"
+_ROLES += "|head|director|captain|manager|lead|leader"
+_TEMPLATES = {
+    "LIVES_IN": "{s} lives in {o}.",
+    "WORKS_AT": "{s} works at {o}.",
+    "MARRIED_TO": "{s} is married to {o}.",
+    "PARTNER_OF": "{o} is {p} partner.",
+    "LOCATED_IN": "{s} is based in {o}.",
+    "BORN_IN": "{s} was born in {o}.",
+    "FROM": "{s} is from {o}.",
+    "PART_OF": "{s} is part of {o}.",
+    "STUDIED_AT": "{s} studied at {o}.",
+    "MEMBER_OF": "{s} is a member of {o}.",
+    "PLAYS_FOR": "{s} plays for {o}.",
+    "CAPITAL_OF": "{s} is the capital of {o}.",
+    "OWNS": "{s} owns {o}.",
+}
+_ENT = rf"(?P<s>{ENTITY_PATTERN})"
+_VERB_RE = re.compile(
+    rf"{_ENT}(?:,[^,]{{1,40}},)? (?:(?:also|now|still|currently|originally) )?"
+    rf"(?P<v>{'|'.join(_VERBS)}) (?=(?P<o>.+))"
+)
+_ROLE_RE = re.compile(rf"{_ENT} (?:is|was|became) (?:the |a )?(?P<r>{_ROLES}) of (?=(?P<o>.+))")
+_JOB_AT_RE = re.compile(rf"{_ENT} (?:is|works as) an? (?:[a-z]+ ){{0,2}}[a-z]+ at (?=(?P<o>.+))")
+_POSS_RE = re.compile(
+    rf"{_ENT}['’]s (?P<r>wife|husband|sister|brother|son|daughter|mother|father|friend|boss)"
+    rf" is (?=(?P<o>.+))"
+)
+
+
+@dataclass(frozen=True)
+class Triple:
+    subject: str
+    predicate: str
+    object: str
+    subject_key: str
+    relation: str = ""
+
+
+_REL_PREDICATE = {"mom": "MOTHER", "mum": "MOTHER", "dad": "FATHER", "kid": "CHILD"}
+_REL_PREDICATE |= {"coworker": "COLLEAGUE", "co-worker": "COLLEAGUE", "manager": "BOSS"}
+_REL_PREDICATE |= {"wife": "MARRIED_TO", "husband": "MARRIED_TO", "spouse": "MARRIED_TO"}
+
+
+def _object(text: str) -> str | None:
+    """The named entity `text` consists of (after trimming), if it is one."""
+    trimmed = trim_clause(text, keep=["of"])
+    entity = leading_entity(trimmed)
+    return entity if entity and re.sub(r"^the\s+", "", trimmed) == entity else None
+
+
+def _subject(text: str) -> str | None:
+    subject = clean_entity(text)
+    return subject if subject and subject.lower() not in {"user", "you"} else None
+
+
+def statement_triples(sentence: str) -> list[Triple]:
+    """Third-party relations between named entities in one sentence."""
+    triples: list[Triple] = []
+
+    def add(m: re.Match[str], predicate: str, obj_text: str, relation: str = "") -> None:
+        subject, obj = _subject(m["s"]), _object(obj_text)
+        if subject and obj and subject != obj and not hedged(sentence, m.start()):
+            triples.append(Triple(subject, predicate, obj, norm_key(subject), relation))
+
+    for m in _VERB_RE.finditer(sentence):
+        verb = m["v"]
+        add(m, next(p for v, p in _VERBS.items() if verb in v.split("|")), m["o"], verb)
+    for m in _ROLE_RE.finditer(sentence):
+        role = m["r"] if m["r"].isupper() else m["r"].lower()
+        add(m, re.sub(r"\W", "_", role).upper() + "_OF", m["o"], role)
+    for m in _JOB_AT_RE.finditer(sentence):
+        add(m, "WORKS_AT", m["o"])
+    for m in _POSS_RE.finditer(sentence):
+        rel = m["r"].lower()
+        obj = leading_entity(trim_clause(m["o"]))
+        if obj:
+            add(m, _REL_PREDICATE.get(rel, rel.upper()), obj, rel)
+    return triples
+
+
+def fact_triple(fact: Fact, user: str) -> Triple | None:
+    """The edge a semantic fact implies when its value is a named entity."""
+    if fact.attribute in {"name", "age", "job"} or fact.attribute.startswith(
+        ("preference:", "favourite:")
+    ):
+        return None
+    obj = _object(fact.value)
+    if obj is None:
+        return None
+    subject = user if fact.is_user else fact.subject
+    key = "user" if fact.is_user else norm_key(fact.subject)
+    predicate = _ATTR_PREDICATE.get(fact.attribute)
+    if predicate is None and fact.relation:
+        rel = fact.relation
+        predicate = _REL_PREDICATE.get(rel, re.sub(r"\W", "_", rel.upper()))
+    return Triple(subject, predicate, obj, key, fact.relation) if predicate else None
+
+
+def triple_sentence(triple: Triple) -> str:
+    s, o, pred = triple.subject, triple.object, triple.predicate
+    if triple.subject_key == "user" and s == "User":
+        s = "The user"
+    poss = "the user's" if s == "The user" else possessive(s)
+    template = _TEMPLATES.get(pred)
+    if template:
+        return template.format(s=s, o=o, p=poss)
+    if pred.endswith("_OF"):
+        return f"{s} is the {triple.relation or pred[:-3].lower()} of {o}."
+    if triple.relation in RELATION_ATTR:
+        return f"{o} is {poss} {triple.relation}."
+    verb = triple.relation or pred.lower().replace("_", " ")
+    return f"{s} {verb} {o}."
+
+
+class KnowledgeAgent(BaseAgent):
+    memory_type = MemoryType.KNOWLEDGE
+    record_type = KnowledgeMemory
+    policy = ConflictPolicy.SUPERSEDE
+
+    def extract(self, turns: Sequence[Turn], ctx: ExtractionContext) -> list[MemoryBase]:
+        records: dict[str, MemoryBase] = {}
+        known = ctx.user_name
+        for turn in turns:
+            triples: list[Triple | None] = []
+            if turn.role == "user":
+                facts = user_facts(turn.content)
+                known = ctx.user_name or stated_name(facts) or known
+                triples += [t for f in facts if (t := fact_triple(f, known or "User"))]
+            for sentence in split_sentences(turn.content):
+                if not is_question(sentence):
+                    triples += [fact_triple(f, "User") for f in third_person_facts(sentence)]
+                    triples += statement_triples(sentence)
+            for triple in triples:
+                if triple is not None:
+                    record = self._record(triple, turn, ctx)
+                    records.setdefault(record.id, record)
+        return list(records.values())
+
+    def _record(self, triple: Triple, turn: Turn, ctx: ExtractionContext) -> KnowledgeMemory:
+        return KnowledgeMemory(
+            id=ctx.memory_id(
+                self.memory_type, triple.subject_key, triple.predicate, norm_key(triple.object)
+            ),
+            content=triple_sentence(triple),
+            subject=triple.subject,
+            predicate=triple.predicate,
+            object=triple.object,
+            valid_at=turn.timestamp,
+            entities=[triple.subject, triple.object],
+            metadata={"subject_key": triple.subject_key},
+            **record_fields(turn, ctx, "knowledge"),
+        )
+
+    def conflict_key(self, record: MemoryBase) -> str | None:
+        if not isinstance(record, KnowledgeMemory) or record.predicate not in FUNCTIONAL:
+            return None
+        subject_key = record.metadata.get("subject_key") or norm_key(record.subject)
+        return f"{subject_key}|{record.predicate}"
+
+    def merges_near_duplicates(self, record: MemoryBase) -> bool:
+        return False

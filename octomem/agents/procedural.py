@@ -1,0 +1,155 @@
+"""Procedural agent: how-to knowledge as a titled, ordered list of steps.
+
+Steps come from numbered lists ("1. ..."), "Step 1: ..." lines, bulleted lists under a
+how-to lead-in, and sequenced prose under a lead-in ("To reset the router, first ...,
+then ..., finally ..."). A refined procedure with the same title gets a new id (the key
+includes the steps) and supersedes the old version through the conflict key.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from octomem.agents.base import BaseAgent, ConflictPolicy, ExtractionContext
+from octomem.agents.text import entities_in, norm_key, record_fields, sentence_case, words
+from octomem.models import MemoryBase, MemoryType, ProceduralMemory, Turn, stable_hash
+
+_STEP = re.compile(r"^\s*(?:(?:step\s*)?(\d{1,2})\s*[.):]|[-*•]|step\s+\d+\s*[:.-])\s+(.+)$", re.I)
+_INLINE = re.compile(r"(?:^|\s)(?:step\s+)?(\d{1,2})[.):]\s+", re.IGNORECASE)
+_TITLE = re.compile(
+    r"\b(?:how (?:to|do you|do i|can i|you can|i|we|you)|steps? (?:to|for)|routine for|"
+    r"process for|procedure for|instructions for|recipe for|way to|guide to|^to)\s+(?P<t>.+)",
+    re.IGNORECASE,
+)
+_ROUTINE = re.compile(r"\b[Mm]y ((?:[a-z]+ ){0,2}(?:routine|workflow|process|recipe))\b")
+_SEQ = re.compile(
+    r"(?:,\s*|\.\s+|;\s*|\s)(?:and\s+)?(?:then|next|after that|afterwards|finally|lastly)\b,?\s*",
+    re.IGNORECASE,
+)
+IMPERATIVES = words(
+    """open click run install go add set type press unplug wait plug select enter restart
+    check create copy paste save make mix heat put take turn log navigate download update
+    push commit build deploy remove delete close start stop write read find use choose pick
+    sign fill connect disconnect reboot reset configure edit change move drag drop tap
+    scroll enable disable preheat bake boil stir pour chop cut cook serve let leave
+    apply wash rinse dry upload submit review test merge pull clone call send visit ask
+    book pack get verify confirm insert attach unlock launch hold keep grab brew"""
+)
+
+
+def _title(lead: str) -> str | None:
+    """The procedure's title from its lead-in line ("Here's how to deploy the app:")."""
+    lead = lead.strip().rstrip(":").strip()
+    routine = _ROUTINE.search(lead)
+    match = _TITLE.search(lead)
+    if match is None:
+        return sentence_case(routine[1]) if routine else None
+    title = re.split(r",|:|\s+(?:is|are|do|follow|you need)\b", match["t"])[0]
+    title = re.sub(r"^(?:to\s+)", "", title).strip(" .!?")
+    return sentence_case(title) if 0 < len(title.split()) <= 10 else None
+
+
+def _clean_step(step: str) -> str:
+    step = re.sub(r"^(?:and\s+|then\s+|first(?:ly)?,?\s+)", "", step.strip(), flags=re.I)
+    step = re.sub(r"^(?:I|you|we)\s+(?=[a-z])", "", step, flags=re.I)
+    step = step.strip(" ,;")
+    return sentence_case(step.rstrip(".")) if step else ""
+
+
+def _expand_inline(line: str) -> list[str]:
+    """ "To do X: 1. a 2. b 3. c" on one line -> ["To do X:", "1. a", "2. b", "3. c"]."""
+    marks = list(_INLINE.finditer(line))
+    numbers = [int(m[1]) for m in marks]
+    if len(marks) < 2 or numbers != list(range(1, len(marks) + 1)):
+        return [line]
+    out = [line[: marks[0].start()].strip()]
+    for i, mark in enumerate(marks):
+        end = marks[i + 1].start() if i + 1 < len(marks) else len(line)
+        out.append(f"{i + 1}. {line[mark.end() : end].strip()}")
+    return [part for part in out if part]
+
+
+def _list_procedures(text: str) -> list[tuple[str | None, list[str], bool]]:
+    """(title, steps, numbered) for every list of two or more steps in `text`."""
+    lines = [part for raw in text.splitlines() for part in _expand_inline(raw)]
+    found: list[tuple[str | None, list[str], bool]] = []
+    lead, steps, numbered = "", [], False
+    for line in [*lines, ""]:
+        step = _STEP.match(line)
+        if step:
+            steps.append(step[2])
+            numbered = numbered or line.lstrip()[:1] not in "-*•"
+            continue
+        if not line.strip() and not steps:
+            continue
+        if len(steps) >= 2:
+            found.append((_title(lead), steps, numbered))
+        steps, numbered = [], False
+        if line.strip():
+            lead = line
+    return found
+
+
+def _prose_procedures(text: str) -> list[tuple[str, list[str]]]:
+    """Sequenced prose: a lead-in, then "first ..., then ..., finally ..."."""
+    found = []
+    for match in re.finditer(r"\bfirst(?:ly)?\b,?\s+", text, re.IGNORECASE):
+        before = text[: match.start()]
+        lead = re.split(r"(?<=[.!?:])\s+|\n", before.strip(" ,"))[-1] if before.strip() else ""
+        if not lead and before.strip():
+            lead = before
+        body = re.split(
+            r"(?<=[.!?])\s+(?=[A-Z])(?!Then|Next|After|Finally|Lastly)|\n\n", text[match.end() :]
+        )[0]
+        steps = [_clean_step(part) for part in _SEQ.split(body)]
+        steps = [s for s in steps if s]
+        title = _title(lead)
+        if title and len(steps) >= 2:
+            found.append((title, steps))
+    return found
+
+
+class ProceduralAgent(BaseAgent):
+    memory_type = MemoryType.PROCEDURAL
+    record_type = ProceduralMemory
+    policy = ConflictPolicy.SUPERSEDE
+
+    def extract(self, turns: Sequence[Turn], ctx: ExtractionContext) -> list[MemoryBase]:
+        records: dict[str, MemoryBase] = {}
+        for turn in turns:
+            candidates: list[tuple[str, list[str]]] = []
+            for title, steps, numbered in _list_procedures(turn.content):
+                steps = [s for s in (_clean_step(step) for step in steps) if s]
+                imperative = sum(s.split()[0].lower() in IMPERATIVES for s in steps)
+                if title is None and (not numbered or imperative * 2 < len(steps)):
+                    continue
+                candidates.append((title or " ".join(steps[0].split()[:6]), steps))
+            candidates += _prose_procedures(turn.content)
+            for title, steps in candidates:
+                record = self._record(title, steps, turn, ctx)
+                records[record.id] = record
+        return list(records.values())
+
+    def _record(
+        self, title: str, steps: list[str], turn: Turn, ctx: ExtractionContext
+    ) -> ProceduralMemory:
+        numbered = "\n".join(f"{i}. {step}" for i, step in enumerate(steps, 1))
+        key = norm_key(title)
+        steps_hash = stable_hash([norm_key(s) for s in steps])[:16]
+        return ProceduralMemory(
+            id=ctx.memory_id(self.memory_type, key, steps_hash),
+            content=f"{title}:\n{numbered}",
+            title=title,
+            trigger=f"how to {title[:1].lower()}{title[1:]}",
+            steps=steps,
+            entities=entities_in(". ".join(s.partition(" ")[2] for s in [title, *steps])),
+            metadata={"role": turn.role},
+            **record_fields(turn, ctx, "procedural"),
+        )
+
+    def conflict_key(self, record: MemoryBase) -> str | None:
+        return norm_key(record.title) if isinstance(record, ProceduralMemory) else None
+
+    def merges_near_duplicates(self, record: MemoryBase) -> bool:
+        return False

@@ -1,0 +1,201 @@
+"""Resource agent: links, files and titled documents mentioned in a conversation.
+
+A URL's id comes from its normalised form, a file named without a URL from the hash of
+its normalised name, a titled document from its title; mentioning it again updates it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from urllib.parse import urlsplit, urlunsplit
+
+from octomem.agents.base import BaseAgent, ConflictPolicy, ExtractionContext
+from octomem.agents.semantic import stated_name, user_facts
+from octomem.agents.text import (
+    entities_in,
+    norm_key,
+    record_fields,
+    split_sentences,
+    third_person,
+    words,
+)
+from octomem.models import MemoryBase, MemoryType, ResourceMemory, Turn, content_hash
+
+EXTENSIONS: dict[str, str] = {}
+for _type, _exts in {
+    "pdf": "pdf",
+    "document": "doc docx odt rtf txt md rst tex pages",
+    "spreadsheet": "xls xlsx csv tsv ods numbers",
+    "presentation": "ppt pptx key odp",
+    "code": "py js ts tsx jsx java go rs rb cpp cc c h hpp cs swift kt sh sql ipynb php scala "
+    "html css vue",
+    "data": "json yaml yml toml xml parquet ini cfg",
+    "image": "png jpg jpeg gif svg webp heic bmp tiff",
+    "video": "mp4 mov avi mkv webm",
+    "audio": "mp3 wav m4a flac ogg",
+    "archive": "zip tar gz tgz rar 7z",
+}.items():
+    EXTENSIONS.update(dict.fromkeys(_exts.split(), _type))
+DOMAINS = {
+    "youtube.com": "video",
+    "youtu.be": "video",
+    "vimeo.com": "video",
+    "github.com": "repo",
+    "gitlab.com": "repo",
+    "bitbucket.org": "repo",
+    "arxiv.org": "paper",
+    "figma.com": "design",
+    "notion.so": "document",
+    "wikipedia.org": "article",
+    "medium.com": "article",
+}
+_LABELS = {"pdf": "PDF", "code": "code file", "repo": "repository", "data": "data file"}
+_NOT_FILES = words("node.js vue.js next.js nuxt.js react.js express.js three.js d3.js")
+_NOT_FILES |= words("chart.js socket.io ember.js backbone.js angular.js")
+_URL = re.compile(r"\b(?:https?://|www\.)[^\s<>\"'`\])]+", re.IGNORECASE)
+_FILE = re.compile(
+    rf"(?<![\w/.@-])([\w][\w-]*(?:\.[\w-]+)*\.({'|'.join(EXTENSIONS)}))\b(?![\w/.-]*\w)",
+    re.IGNORECASE,
+)
+_KINDS = {
+    "document": "document doc memo proposal essay notes note report",
+    "article": "article post",
+    "paper": "paper",
+    "book": "book",
+    "presentation": "presentation slides deck",
+    "spreadsheet": "spreadsheet sheet",
+    "video": "video",
+    "audio": "podcast",
+}
+KIND_TYPE = {kind: rtype for rtype, kinds in _KINDS.items() for kind in kinds.split()}
+_TITLED = re.compile(
+    r"\b(?:the|my|our|this|a|your|his|her)\s+(?:(?:new|latest|draft|final|blog)\s+)?"
+    rf"(?P<kind>{'|'.join(KIND_TYPE)})\s+(?:(?:called|titled|named|entitled)\s+)?"
+    r"[\"“‘'](?P<title>[^\"”’']{2,80})[\"”’']",
+    re.IGNORECASE,
+)
+_SHARE = re.compile(
+    r"\b(?:here(?:'s| is| are)|attached|attaching|sharing|shared|sent|sending|uploaded|"
+    r"check out|take a look|have a look|link|see)\b",
+    re.IGNORECASE,
+)
+_ABOUT = re.compile(r"\b(?:about|regarding|covering|explaining|describing)\s+(?P<a>[^.,;!?]+)")
+
+
+def normalize_uri(url: str) -> str:
+    """Scheme and host lower case without "www.", https for bare "www." links, no fragment
+    or trailing slash: the same link always gives the same resource id."""
+    if url.lower().startswith("www."):
+        url = "https://" + url
+    parts = urlsplit(url)
+    host = parts.netloc.lower().removeprefix("www.")
+    return urlunsplit((parts.scheme.lower(), host, parts.path.rstrip("/"), parts.query, ""))
+
+
+def url_type(uri: str) -> str:
+    parts = urlsplit(uri)
+    host = parts.netloc.removeprefix("www.")
+    if host == "docs.google.com":
+        for kind, rtype in (("document", "document"), ("spreadsheets", "spreadsheet")):
+            if parts.path.startswith(f"/{kind}"):
+                return rtype
+        return "presentation" if parts.path.startswith("/presentation") else "document"
+    for domain, rtype in DOMAINS.items():
+        if host == domain or host.endswith("." + domain):
+            return rtype
+    ext = parts.path.rsplit(".", 1)[-1].lower() if "." in parts.path.rsplit("/", 1)[-1] else ""
+    return EXTENSIONS.get(ext, "link")
+
+
+def url_title(uri: str, rtype: str) -> str:
+    parts = urlsplit(uri)
+    host = parts.netloc.removeprefix("www.")
+    segments = [s for s in parts.path.split("/") if s]
+    if rtype == "repo" and len(segments) >= 2:
+        return "/".join(segments[:2])
+    if not segments or rtype == "video":
+        return host
+    last = re.sub(r"\.[A-Za-z0-9]{1,5}$", "", segments[-1])
+    words_ = re.sub(r"[-_+]+", " ", last).strip()
+    return f"{words_} ({host})" if words_ and not words_.isdigit() else host
+
+
+class ResourceAgent(BaseAgent):
+    memory_type = MemoryType.RESOURCE
+    record_type = ResourceMemory
+    policy = ConflictPolicy.UPDATE
+
+    def extract(self, turns: Sequence[Turn], ctx: ExtractionContext) -> list[MemoryBase]:
+        records: dict[str, MemoryBase] = {}
+        known = ctx.user_name
+        for turn in turns:
+            actor = {"assistant": "The assistant", "system": "The system"}.get(
+                turn.role, turn.name or "A tool"
+            )
+            if turn.role == "user":
+                known = ctx.user_name or stated_name(user_facts(turn.content)) or known
+                actor = known or "The user"
+            for sentence in split_sentences(turn.content):
+                for record in self._resources(sentence, actor, turn, ctx):
+                    records.setdefault(record.id, record)
+        return list(records.values())
+
+    def _resources(
+        self, sentence: str, actor: str, turn: Turn, ctx: ExtractionContext
+    ) -> list[ResourceMemory]:
+        found: list[tuple[str, str, str | None, str]] = []  # key, title, uri, type
+        taken: list[tuple[int, int]] = []
+        for m in _URL.finditer(sentence):
+            raw = m.group().rstrip(".,;:!?)'\"")
+            uri = normalize_uri(raw)
+            rtype = url_type(uri)
+            found.append((f"uri:{uri}", url_title(uri, rtype), uri, rtype))
+            taken.append((m.start(), m.start() + len(raw)))
+        for m in _FILE.finditer(sentence):
+            name = m[1]
+            inside = any(a <= m.start() < b for a, b in taken)
+            if inside or name.lower() in _NOT_FILES or "@" in sentence[max(0, m.start() - 1)]:
+                continue
+            rtype = EXTENSIONS[m[2].lower()]
+            found.append((f"file:{content_hash(name)}", name, None, rtype))
+            taken.append(m.span())
+        for m in _TITLED.finditer(sentence):
+            title = m["title"].strip()
+            found.append((f"title:{norm_key(title)}", title, None, KIND_TYPE[m["kind"].lower()]))
+            taken.append(m.span())
+        context = sentence
+        for a, b in sorted(taken, reverse=True):
+            context = context[:a] + context[b:]
+        about = _ABOUT.search(context)
+        topic = third_person(" ".join(about["a"].split()[:8]), actor) if about else ""
+        verb = "shared" if _SHARE.search(sentence) else "mentioned"
+        records = []
+        for key, name, link, rtype in found:
+            label = _LABELS.get(rtype, rtype)
+            summary = f"{actor} {verb} the {label} {name}"
+            summary += f" about {topic}." if topic else f': "{sentence.strip()}"'
+            records.append(
+                ResourceMemory(
+                    id=ctx.memory_id(self.memory_type, key),
+                    content=summary,
+                    title=name,
+                    resource_type=rtype,
+                    uri=link,
+                    summary=summary,
+                    excerpt=sentence.strip()[:500],
+                    sensitive=False,
+                    entities=entities_in(context),
+                    metadata={"resource_key": key, "shared_by": actor},
+                    **record_fields(turn, ctx, "resource"),
+                )
+            )
+        return records
+
+    def conflict_key(self, record: MemoryBase) -> str | None:
+        if not isinstance(record, ResourceMemory):
+            return None
+        return record.metadata.get("resource_key") or record.uri
+
+    def merges_near_duplicates(self, record: MemoryBase) -> bool:
+        return False

@@ -1,0 +1,372 @@
+"""Semantic agent: facts about the user and the people they name (subject, attribute, value).
+
+The rules here are also the source of the core "human" block and the user's edges in the
+knowledge graph, so a fact is recognised in exactly one place.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from octomem.agents.base import BaseAgent, ConflictPolicy, ExtractionContext
+from octomem.agents.text import (
+    STOP_CAPS,
+    article,
+    clean_entity,
+    entities_in,
+    hedged,
+    is_question,
+    leading_entity,
+    norm_key,
+    possessive,
+    record_fields,
+    split_sentences,
+    trim_clause,
+    words,
+)
+from octomem.models import MemoryBase, MemoryType, SemanticMemory, Turn
+
+SINGLE_VALUED = words("name lives_in hometown works_at job age spouse partner mother father")
+SINGLE_VALUED |= words("boss diet num_children")
+SINGLE_PREFIXES = ("preference:", "favourite:", "num_")
+
+RELATIONS = {
+    "spouse": "wife husband spouse",
+    "partner": "partner girlfriend boyfriend fiance fiancé fiancee fiancée",
+    "sibling": "sister brother sibling",
+    "has_child": "son daughter kid child",
+    "mother": "mom mum mother",
+    "father": "dad father",
+    "friend": "friend",
+    "colleague": "colleague coworker co-worker",
+    "boss": "boss manager",
+    "relative": "grandma grandmother grandpa grandfather aunt uncle cousin niece nephew",
+    "pet": "dog cat",
+}
+RELATION_ATTR = {word: attr for attr, names in RELATIONS.items() for word in names.split()}
+_REL = "|".join(sorted(RELATION_ATTR, key=len, reverse=True))
+
+NAME_STOP = words(
+    """ok okay fine good great sorry back here ready done sure not new sick tired home free
+    happy glad american british english french german italian spanish canadian chinese
+    japanese indian russian dutch swiss irish scottish mexican brazilian australian polish
+    korean turkish greek swedish christian muslim jewish catholic buddhist hindu atheist
+    vegan vegetarian"""
+)
+JOB_NOUNS = words(
+    """nurse doctor teacher engineer developer designer manager student lawyer accountant
+    chef cook writer artist architect scientist researcher consultant analyst programmer
+    pilot firefighter officer dentist pharmacist therapist journalist photographer
+    musician professor lecturer electrician plumber carpenter mechanic farmer baker waiter
+    waitress barista cashier clerk secretary assistant surgeon veterinarian vet paramedic
+    librarian editor translator intern founder ceo cto entrepreneur freelancer contractor
+    product owner economist physicist chemist biologist mathematician"""
+)
+NOT_JOBS = words(
+    """fan lover beginner believer member user customer vegetarian vegan parent native
+    romantic mother father brother sister daughter son monster winner loser smoker dreamer
+    optimist pessimist perfectionist introvert extrovert person newcomer foreigner stranger
+    regular subscriber reader runner swimmer gamer lot bit little big huge fool mess
+    night morning early learner listener talker sleeper eater drinker thinker worker player
+    partner owl"""
+)
+_JOB_SUFFIX = re.compile(r"(?:er|or|ist|ian|ant|ent|ect|ic|eon|ive)$")
+DIETS = "vegetarian|vegan|pescatarian|pescetarian|keto|kosher|halal|gluten[- ]free|dairy[- ]free"
+_NUM = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
+_BAD_OBJECT = words(
+    """it that this them you him her those these your how what when where why to be being
+    doing so there everything anything something nothing my our"""
+)
+_NAME = r"([A-Z][a-z-]+(?: [A-Z][a-z-]+)?)"
+_ADV = (
+    r"(?:\s+(?:currently|now|still|actually|also|just|recently|really|absolutely|totally|"
+    r"honestly|truly|kind of|sort of|definitely|originally|happily|officially|finally|"
+    r"even|so|very|genuinely|particularly))*"
+)
+_IM = r"\bI(?:'m|’m| am)"
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One statement: `subject` is "user" for first-person facts, else the person's name.
+
+    `relation` is the family word ("sister") or, for preferences and favourites, the thing
+    liked or the category ("sushi", "colour").
+    """
+
+    subject: str
+    attribute: str
+    value: str
+    sentence: str
+    relation: str = ""
+    entities: tuple[str, ...] = field(default=())
+
+    @property
+    def is_user(self) -> bool:
+        return self.subject == "user"
+
+
+def _named(obj: str, *, loose: bool = False, keep: Sequence[str] = ()) -> str | None:
+    """A proper-noun value at the start of `obj` ("Berlin", "the Netherlands")."""
+    trimmed = trim_clause(obj, keep=keep)
+    entity = leading_entity(trimmed)
+    if entity and re.sub(r"^the\s+", "", trimmed) == entity:
+        return trimmed
+    if loose and len(trimmed.split()) <= 6 and entities_in(trimmed):
+        return trimmed
+    return None
+
+
+def _job(phrase: str, *, strict: bool) -> str | None:
+    job = trim_clause(re.sub(r"^(?:an?|the)\s+", "", phrase.strip()), max_words=4)
+    parts = job.lower().split()
+    if not parts or "of" in parts or not all(w.replace("-", "").isalpha() for w in parts):
+        return None
+    head = parts[-1]
+    if head in NOT_JOBS or re.match(DIETS, head):
+        return None
+    if strict and head not in JOB_NOUNS and not _JOB_SUFFIX.search(head):
+        return None
+    return job
+
+
+_AFTER_TO = words("think be know say believe see keep ask make point mention")
+
+
+def _object(phrase: str) -> str | None:
+    obj = trim_clause(phrase, preps=False, max_words=5, stops=["with", "over", "than", "rather"])
+    parts = obj.lower().split()
+    if parts[:1] == ["to"]:
+        parts = parts[1:] if parts[1:2] and parts[1] not in _AFTER_TO else []
+    if not parts or parts[0] in _BAD_OBJECT or "you" in parts:
+        return None
+    if parts[0] == "the" and not leading_entity(obj):
+        return None
+    return obj
+
+
+_AGE = rf"{_IM}(?: now| just)? (\d{{1,3}})(?: years? old| y/?o)?(?=\s*(?:[,.!;]|$|and\b|but\b))"
+_LIVE = r"(?:live|living|reside|residing|based|moved|relocated)(?: back| over)? (?:in|to)"
+_WORK = r"(?:work|am working|'m working)(?: full[- ]time| part[- ]time| remotely)? (?:at|for)"
+_JOIN = r"(?:joined|started (?:working )?at|got a job at|started working for)"
+_LIKE = (
+    rf"\bI(?:(?:'m|’m| am){_ADV} (?:(?P<fan>a (?:big |huge )?fan of|into|obsessed with|"
+    r"crazy about|passionate about)|(?P<notfan>not (?:a (?:big |huge )?fan of|into|keen on)))"
+    rf"|{_ADV} (?:(?P<like>love|like|enjoy|adore|prefer)|(?P<dis>hate|dislike|detest|"
+    r"can't stand|cannot stand|(?:don't|do not)(?: really)? (?:like|enjoy|love))))"
+    r"\s+(?=(?P<obj>.+))"
+)
+_REL_NAME = (
+    rf"\b[Mm]y (?:(?:older|younger|little|big|twin|best|oldest|youngest|eldest|new) )?({_REL})"
+    rf"(?:'s name is| is called| is named|,)? {_NAME}\b"
+)
+_KIDS = r"(kids|children|sons|daughters|kid|child|son|daughter)"
+
+
+def _first_person(sentence: str) -> list[Fact]:  # noqa: C901 - one rule per loop
+    found: list[tuple[int, Fact]] = []
+
+    def add(m: re.Match[str], attr: str, value: str | None, rel: str = "", who: str = "user"):
+        if value and not hedged(sentence, m.start()):
+            ents = tuple(entities_in(value)) if not attr.startswith("preference:") else ()
+            at = sentence.find(value, m.start())  # order facts as they were said
+            found.append(
+                (at if at >= 0 else m.start(), Fact(who, attr, value, sentence, rel, ents))
+            )
+
+    for m in re.finditer(rf"(?i:\bmy name is|\bmy name's|\bcall me)\s+{_NAME}", sentence):
+        add(m, "name", m[1] if m[1].split()[0].lower() not in NAME_STOP else None)
+    for m in re.finditer(r"(?i:\bmy name is)\s+([a-z]+)\b(?=\s*(?:[,.!]|$| and))", sentence):
+        add(m, "name", m[1].capitalize() if m[1] not in NAME_STOP | {"not", "a"} else None)
+    for m in re.finditer(rf"{_IM} {_NAME}(?=\s*(?:[,.!;:)]|$|(?:and|from|here)\b))", sentence):
+        if not any(w.lower() in NAME_STOP | STOP_CAPS for w in m[1].split()):
+            add(m, "name", m[1])
+    for m in re.finditer(_AGE, sentence):
+        add(m, "age", m[1] if 1 < int(m[1]) < 120 else None)
+    for m in re.finditer(
+        r"\bI (?:just |recently )?turned (\d{1,3})\b(?! ?(?:%|min|hour))", sentence
+    ):
+        add(m, "age", m[1] if 1 < int(m[1]) < 120 else None)
+    for m in re.finditer(
+        rf"\b(?:I|[Ww]e)(?:'m|’m| am|'ve| have)?{_ADV} {_LIVE} (?=(.+))", sentence
+    ):
+        add(m, "lives_in", _named(m[1], loose=True, keep=["near", "outside"]))
+    for m in re.finditer(rf"{_IM}{_ADV} from (?=(.+))", sentence):
+        add(m, "hometown", _named(m[1]))
+    for m in re.finditer(
+        r"\bI (?:grew up|was born|was raised) in (?=(.+))|\b[Mm]y hometown is (?=(.+))", sentence
+    ):
+        add(m, "hometown", _named(m[1] or m[2]))
+    for m in re.finditer(rf"\bI{_ADV} {_WORK} (?=(.+))", sentence):
+        loose = trim_clause(m[1], max_words=4)
+        plain = re.match(r"(?:an?|the) [a-z]+(?: [a-z]+)?$", loose) and "home" not in loose
+        add(m, "works_at", _named(m[1]) or (loose if plain else None))
+    for m in re.finditer(rf"\bI(?:'ve| have)?{_ADV} {_JOIN} (?=(.+))", sentence):
+        add(m, "works_at", _named(m[1]))
+    for m in re.finditer(rf"{_IM}{_ADV} (?:an?|the) ([\w -]+?) (?:at|for) (?=([A-Z].+))", sentence):
+        if _job(m[1], strict=True):
+            add(m, "works_at", _named(m[2]))
+    for m in re.finditer(rf"\bI{_ADV} work(?:ing)? as (?=(an? .+))", sentence):
+        add(m, "job", _job(m[1], strict=False))
+    for m in re.finditer(rf"{_IM}{_ADV} (an? [\w -]+)", sentence):
+        add(m, "job", _job(m[1], strict=True))
+    for m in re.finditer(_LIKE, sentence):
+        obj = _object(m["obj"])
+        if obj:
+            polarity = "likes" if m["like"] or m["fan"] else "dislikes"
+            add(m, f"preference:{norm_key(re.sub(r'^to ', '', obj))}", polarity, rel=obj)
+    fav = r"\b[Mm]y (?:all[- ]time )?(?:favou?rite|fave) ([a-z][a-z ]{1,30}?) (?:is|are) (?=(.+))"
+    for m in re.finditer(fav, sentence):
+        add(m, f"favourite:{norm_key(m[1])}", _object(m[2]), rel=m[1])
+    for m in re.finditer(_REL_NAME, sentence):
+        if m[2].split()[0].lower() not in NAME_STOP:
+            add(m, RELATION_ATTR[m[1].lower()], m[2], rel=m[1].lower())
+            age = re.match(
+                r",?\s+(?:who )?is (\d{1,2})(?: years? old)?(?=\s*(?:[,.!;]|$|and\b))",
+                sentence[m.end() :],
+            )
+            if age:
+                add(m, "age", age[1], who=m[2])
+    for m in re.finditer(rf"\bI have (\d+|an?|one|two|three|four|five|six) {_KIDS}\b", sentence):
+        add(m, "num_children", str(int(m[1]) if m[1].isdigit() else _NUM[m[1].lower()]))
+    for m in re.finditer(
+        rf"{_IM}{_ADV} (?:severely |very |deathly )?allergic to (?=(.+))", sentence
+    ):
+        obj = trim_clause(m[1], preps=False, keep=["and"], max_words=8)
+        for part in re.split(r",\s*|\s+and\s+|\s+or\s+", obj):
+            add(m, "allergy", part.strip() or None)
+    for m in re.finditer(
+        r"\bI have (?:an?|a severe|a bad) ([a-z]+(?: [a-z]+)?) allergy\b", sentence
+    ):
+        add(m, "allergy", m[1])
+    for m in re.finditer(rf"{_IM}(?: an?)?{_ADV} ({DIETS})\b", sentence, re.IGNORECASE):
+        add(m, "diet", m[1].lower())
+    for m in re.finditer(rf"{_IM}{_ADV} (lactose|gluten) intolerant\b", sentence):
+        add(m, "allergy", f"{m[1]} (intolerance)")
+    return [fact for _, fact in sorted(found, key=lambda item: item[0])]
+
+
+STOP_SUBJECTS = words("the this that it he she they we you my our everyone nobody someone")
+_THIRD = re.compile(
+    rf"\b{_NAME} (?:(?:currently|now|still|also) )?(?P<verb>lives in|moved to|"
+    rf"works at|works for|is from|is married to|works as|is (?P<age>\d{{1,3}})(?: years old)?\b)"
+    rf"(?=(?P<obj>.*))"
+)
+
+
+def third_person_facts(sentence: str) -> list[Fact]:
+    """Simple facts about named people: "Maria lives in Madrid", "Tom is 5"."""
+    facts = []
+    for m in _THIRD.finditer(sentence):
+        subject, verb = clean_entity(m[1]), m["verb"]
+        if not subject or subject.lower() in STOP_SUBJECTS or hedged(sentence, m.start()):
+            continue
+        if m["age"]:
+            if re.match(r"\s*(?:[,.!;]|$|and\b)", m["obj"]) and 0 < int(m["age"]) < 120:
+                facts.append(Fact(subject, "age", m["age"], sentence, entities=(subject,)))
+            continue
+        if verb == "works as":
+            value = _job(m["obj"], strict=False)
+        else:
+            value = _named(m["obj"], loose=verb in {"lives in", "moved to"}, keep=["near"])
+        attr = {"lives in": "lives_in", "moved to": "lives_in", "works at": "works_at"}.get(verb)
+        attr = attr or {"works for": "works_at", "is from": "hometown"}.get(verb)
+        attr = attr or {"is married to": "spouse", "works as": "job"}[verb]
+        if value:
+            ents = (subject, *(e for e in entities_in(value) if attr != "job"))
+            facts.append(Fact(subject, attr, value, sentence, entities=ents))
+    return facts
+
+
+def user_facts(text: str) -> list[Fact]:
+    """Every fact a user's message states about the user and the people they name."""
+    facts: list[Fact] = []
+    for sentence in split_sentences(text):
+        if is_question(sentence):
+            continue
+        for fact in [*_first_person(sentence), *third_person_facts(sentence)]:
+            if fact not in facts:
+                facts.append(fact)
+    return facts
+
+
+def stated_name(facts: Sequence[Fact]) -> str | None:
+    return next((f.value for f in reversed(facts) if f.is_user and f.attribute == "name"), None)
+
+
+def fact_sentence(fact: Fact, user: str | None) -> str:
+    """The fact as a self-contained sentence, naming the user when known."""
+    who = (user or "The user") if fact.is_user else fact.subject
+    poss, attr, value = possessive(who), fact.attribute, fact.value
+    if attr == "name":
+        return f"The user's name is {value}."
+    if attr.startswith("preference:"):
+        return f"{who} {value} {fact.relation}."  # "Alice likes sushi."
+    if attr.startswith("favourite:"):
+        return f"{poss} favourite {fact.relation} is {value}."
+    if fact.relation:
+        return f"{poss} {fact.relation} is {value}."
+    templates = {
+        "lives_in": "{w} lives in {v}.",
+        "hometown": "{w} is from {v}.",
+        "works_at": "{w} works at {v}.",
+        "job": "{w} works as {a} {v}.",
+        "age": "{w} is {v} years old.",
+        "num_children": "{w} has {v} children.",
+        "allergy": "{w} is allergic to {v}.",
+        "diet": "{w} is {v}.",
+        "spouse": "{w} is married to {v}.",
+    }
+    return templates[attr].format(w=who, v=value, a=article(value))
+
+
+class SemanticAgent(BaseAgent):
+    memory_type = MemoryType.SEMANTIC
+    record_type = SemanticMemory
+    policy = ConflictPolicy.SUPERSEDE
+
+    def extract(self, turns: Sequence[Turn], ctx: ExtractionContext) -> list[MemoryBase]:
+        records: dict[str, MemoryBase] = {}
+        known = ctx.user_name
+        for turn in turns:
+            if turn.role != "user":
+                continue
+            facts = user_facts(turn.content)
+            known = ctx.user_name or stated_name(facts) or known
+            for fact in facts:
+                record = self.record(fact, turn, ctx, known)
+                records[record.id] = record
+        return list(records.values())
+
+    def record(
+        self, fact: Fact, turn: Turn, ctx: ExtractionContext, user: str | None
+    ) -> SemanticMemory:
+        entities = list(fact.entities)
+        if fact.is_user and user:
+            entities.insert(0, user)
+        elif not fact.is_user and fact.subject not in entities:
+            entities.insert(0, fact.subject)
+        key = norm_key(fact.value) if fact.attribute != "age" else fact.value
+        return SemanticMemory(
+            id=ctx.memory_id(self.memory_type, fact.subject.lower(), fact.attribute, key),
+            content=fact_sentence(fact, user),
+            subject=fact.subject,
+            attribute=fact.attribute,
+            value=fact.value,
+            entities=list(dict.fromkeys(entities)),
+            metadata={"relation": fact.relation} if fact.relation else {},
+            **record_fields(turn, ctx, "semantic"),
+        )
+
+    def conflict_key(self, record: MemoryBase) -> str | None:
+        if not isinstance(record, SemanticMemory):
+            return None
+        attr = record.attribute
+        if attr in SINGLE_VALUED or attr.startswith(SINGLE_PREFIXES):
+            return f"{record.subject.lower()}|{attr}"
+        return None
+
+    def merges_near_duplicates(self, record: MemoryBase) -> bool:
+        return False  # structured facts: ids dedupe, conflict keys supersede

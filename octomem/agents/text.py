@@ -1,0 +1,440 @@
+"""Shared helpers for the offline (rule-based) extractors.
+
+Sentences, first-person detection, capitalised named-entity spans, relative dates
+resolved against a message's timestamp, and trimming of objects at clause boundaries.
+Standard library only: precision over recall.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Literal
+
+from octomem.agents.base import ExtractionContext
+from octomem.models import SourceRef, Turn, normalize_text
+
+Direction = Literal["past", "future"]
+
+# --- records --------------------------------------------------------------------------
+
+
+def record_fields(turn: Turn, ctx: ExtractionContext, agent: str) -> dict[str, Any]:
+    """Scope, timestamps and source shared by every record extracted from `turn`."""
+    scope = ctx.scope
+    return {
+        "user_id": scope.user_id,
+        "agent_id": scope.agent_id,
+        "session_id": scope.session_id,
+        "created_at": turn.timestamp,
+        "updated_at": turn.timestamp,
+        "valid_from": turn.timestamp,
+        "source": SourceRef(
+            turn_ids=[turn.id],
+            message_ids=[turn.external_id or turn.id],
+            extractor=f"offline:{agent}",
+        ),
+    }
+
+
+def norm_key(text: str) -> str:
+    """Lower case, punctuation dropped, leading article dropped: a stable key part."""
+    text = re.sub(r"[^\w\s'-]", " ", text.lower()).replace("'s ", " ")
+    text = normalize_text(text)
+    return re.sub(r"^(?:the|a|an|my|some)\s+", "", text)
+
+
+def words(text: str) -> set[str]:
+    """The whitespace-separated words of `text` as a set (for word lists)."""
+    return set(text.split())
+
+
+def article(noun: str) -> str:
+    return "an" if noun[:1].lower() in "aeiou" else "a"
+
+
+def possessive(name: str) -> str:
+    return f"{name}'" if name.endswith("s") else f"{name}'s"
+
+
+def sentence_case(text: str) -> str:
+    return text[:1].upper() + text[1:] if text else text
+
+
+# --- sentences -----------------------------------------------------------------------
+
+_ABBREV = {"mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "vs", "etc", "e.g", "i.e", "inc"}
+_ABBREV |= {"ltd", "co", "no", "approx", "mt", "ft", "dept", "corp"}
+_SENT_END = re.compile(r"[.!?]+[\"')\]]*\s+")
+_QUESTION_START = re.compile(
+    r"^(?:do|does|did|can|could|should|would|will|is|am|are|was|were|have|has|what|where|"
+    r"how|why|when|who|which|shall|may)\b",
+    re.IGNORECASE,
+)
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of `text`; every line break also ends a sentence."""
+    out: list[str] = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        start = 0
+        for match in _SENT_END.finditer(line):
+            words = line[start : match.start()].split()
+            last = words[-1].lower().rstrip(".") if words else ""
+            if line[match.start()] == "." and (last in _ABBREV or len(last) == 1):
+                continue
+            out.append(line[start : match.end()].strip())
+            start = match.end()
+        if line[start:].strip():
+            out.append(line[start:].strip())
+    return out
+
+
+def is_question(sentence: str) -> bool:
+    stripped = sentence.strip()
+    return stripped.endswith("?") and bool(_QUESTION_START.match(stripped))
+
+
+_FIRST_PERSON = re.compile(r"\b(?:I|I'm|I've|I'd|I'll|[Mm]y|me|mine|myself)\b")
+
+
+def is_first_person(sentence: str) -> bool:
+    """A statement (not a question) that speaks about the speaker."""
+    return bool(_FIRST_PERSON.search(sentence)) and not is_question(sentence)
+
+
+_HEDGE = re.compile(r"\b(?:if|unless|whether|wish|imagine|pretend|suppose|hypothetically)\b|\?")
+
+
+def hedged(sentence: str, start: int) -> bool:
+    """True when the words just before `start` make the statement hypothetical."""
+    return bool(_HEDGE.search(sentence[max(0, start - 30) : start].lower()))
+
+
+# --- named entities ------------------------------------------------------------------
+
+WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august"]
+MONTHS += ["september", "october", "november", "december"]
+STOP_CAPS = set(WEEKDAYS + MONTHS) | words(
+    """i i'm i've i'd i'll the a an my our your his her their its this that these those he
+    she it we they you me yesterday today tomorrow tonight last next on in at yes no hi hello
+    hey thanks thank please ok okay oh well so and but or if when then first finally after
+    before also just mom dad mum step here there what who how why where which sure great good
+    nice cool wow lol haha sorry everyone everybody nobody someone somebody anyone all some
+    many most both each every let let's can could would should will do does did is are was
+    were not maybe actually honestly anyway btw by for from to with of as currently recently
+    now still"""
+)
+_ORG = r"Hospital|Church|College|School|Restaurant|Cafe|Café|Bar|Pub|Kitchen|Bakery|Store|Clinic"
+_CAP = (
+    r"(?:(?:St|Dr|Mt|Mr|Mrs|Ms|Jr)\.|[A-Z][A-Za-z0-9&-]*(?:['’](?!s\b)[A-Za-z]+)*"
+    rf"(?:\.[A-Za-z0-9]+)*(?:['’]s(?=\s+(?:{_ORG})\b))?)"
+)
+_JOIN = r"(?:of the|of|de la|de|del|da|van der|van|von|der|du|la|le|&)"
+ENTITY_PATTERN = rf"\b{_CAP}(?:\s+(?:{_JOIN}\s+)?{_CAP})*"
+_ENTITY = re.compile(ENTITY_PATTERN)
+
+
+def clean_entity(span: str) -> str | None:
+    """Drop leading stop words and a trailing possessive; None if nothing is left."""
+    words = span.split()
+    while words and words[0].lower().strip("'’") in STOP_CAPS:
+        words.pop(0)
+    while words and words[-1].lower() in {"of", "de", "the", "&", "la", "le", "van", "von"}:
+        words.pop()
+    if not words:
+        return None
+    text = re.sub(r"(?:'s|’s|')$", "", " ".join(words))
+    return text if text and text.lower() not in STOP_CAPS else None
+
+
+def entities_in(text: str) -> list[str]:
+    """Capitalised spans that look like names of people, places, organisations, things."""
+    found: list[str] = []
+    for match in _ENTITY.finditer(text):
+        name = clean_entity(match.group())
+        if name and name not in found:
+            found.append(name)
+    return found
+
+
+def leading_entity(text: str) -> str | None:
+    """The named entity `text` starts with (after an optional "the"), if any."""
+    text = re.sub(r"^(?:the)\s+", "", text.strip())
+    match = _ENTITY.match(text)
+    return clean_entity(match.group()) if match else None
+
+
+# --- clauses -------------------------------------------------------------------------
+
+_PUNCT_CUT = re.compile(r"[,;:!?()\"“”\n]|(?<!\bSt)(?<!\bDr)(?<!\bMt)\.(?:\s|$)|\s[-–—]\s")
+CLAUSE_WORDS = (
+    "and|but|or|because|cause|since|so|which|who|whom|whose|where|when|while|although|"
+    "though|until|unless|if|that|now|anymore|nowadays|currently|again|too|yesterday|"
+    "today|tonight|tomorrow|last|this|next|every|ago|btw|right now|these days|as well"
+)
+PREP_WORDS = "with|for|from|at|in|on|by|to|near|during|after|before|as|about|into|since|outside"
+
+
+def trim_clause(
+    text: str,
+    *,
+    preps: bool = True,
+    max_words: int = 8,
+    keep: Iterable[str] = (),
+    stops: Iterable[str] = (),
+) -> str:
+    """`text` cut at the first clause boundary (punctuation, conjunction, time expression)."""
+    text = text.strip()
+    cut = _PUNCT_CUT.search(text)
+    if cut:
+        text = text[: cut.start()]
+    words = CLAUSE_WORDS.split("|") + (PREP_WORDS.split("|") if preps else []) + list(stops)
+    words = [w for w in words if w not in set(keep)]
+    boundary = re.search(
+        r"(?:^|\s)(?:" + "|".join(re.escape(w) for w in words) + r")(?=\s|$)",
+        text,
+        re.IGNORECASE,
+    )
+    if boundary:
+        text = text[: boundary.start()]
+    timeref = find_time(text, datetime(2000, 1, 1, tzinfo=UTC))
+    if timeref:
+        text = text[: timeref.span[0]]
+    return " ".join(text.split()[:max_words]).strip(" '\"’.")
+
+
+def remove_span(text: str, span: tuple[int, int]) -> str:
+    """`text` without span, tidying the commas and spaces left behind."""
+    out = text[: span[0]] + text[span[1] :]
+    out = re.sub(r"\s+([,.!?;])", r"\1", re.sub(r"\s{2,}", " ", out))
+    return re.sub(r"^[\s,]+|(?<=\s),\s*", "", out).strip()
+
+
+_THIRD_PERSON: list[tuple[str, str]] = [
+    (r"\bI'm\b|\bI’m\b|\bI am\b", "{n} is"),
+    (r"\bI've\b|\bI’ve\b", "{n} has"),
+    (r"\bI'd\b|\bI’d\b", "{n} would"),
+    (r"\bI'll\b|\bI’ll\b", "{n} will"),
+    (r"\bI\b", "{n}"),
+    (r"\bmyself\b", "themselves"),
+    (r"\bme\b", "them"),
+    (r"\bmine\b", "theirs"),
+    (r"^My\b", "{p}"),
+    (r"\b[Mm]y\b", "their"),
+]
+
+
+def third_person(text: str, name: str) -> str:
+    """A first-person clause rewritten about `name` ("I went" -> "Alice went")."""
+    for pattern, repl in _THIRD_PERSON:
+        text = re.sub(pattern, repl.format(n=name, p=possessive(name)), text)
+    return text
+
+
+# --- time ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TimeRef:
+    """A time expression resolved to the start of the period it names."""
+
+    start: datetime
+    granularity: Literal["day", "week", "weekend", "month", "year"]
+    text: str
+    span: tuple[int, int]
+
+    def end(self) -> datetime:
+        """The exclusive end of the period."""
+        if self.granularity in {"month", "year"}:
+            return _as_dt(_period(self.start.date(), self.granularity, 1)[0])
+        return self.start + timedelta(days={"day": 1, "week": 7, "weekend": 2}[self.granularity])
+
+    def iso(self) -> str:
+        return self.start.strftime({"month": "%Y-%m", "year": "%Y"}.get(self.granularity, "%F"))
+
+    def label(self) -> str:
+        """A self-contained phrase: "On 2024-03-14", "In March 2024"."""
+        if self.granularity == "month":
+            return f"In {self.start.strftime('%B %Y')}"
+        return _LABELS[self.granularity].format(self.iso())
+
+
+_LABELS = {"day": "On {}", "week": "In the week of {}", "weekend": "On the weekend of {}"}
+_LABELS["year"] = "In {}"
+
+
+def _as_dt(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def _add_months(day: date, months: int) -> date:
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def _monday(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def _month_num(name: str) -> int:
+    return next(i for i, m in enumerate(MONTHS, 1) if m.startswith(name.lower()[:3]))
+
+
+_NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
+_NUMBERS |= {"seven": 7, "eight": 8, "nine": 9, "ten": 10, "a couple of": 2, "couple of": 2}
+_NUMBERS |= {"a few": 3, "few": 3, "several": 3}
+_MONTH_RE = (
+    r"(January|February|March|April|May|June|July|August|September|October|November|"
+    r"December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec)"
+)
+Resolver = Callable[[re.Match[str], date, Direction], tuple[date, str] | None]
+
+
+def _fixed(offset: int) -> Resolver:
+    return lambda m, today, d: (today + timedelta(days=offset), "day")
+
+
+def _period(today: date, unit: str, step: int) -> tuple[date, str]:
+    """The period `step` units away from the one containing `today`, by its start."""
+    if unit == "day":
+        return today + timedelta(days=step), "day"
+    if unit in {"week", "weekend"}:
+        return _monday(today) + timedelta(days=7 * step + (5 if unit == "weekend" else 0)), unit
+    if unit == "month":
+        return _add_months(today.replace(day=1), step), "month"
+    return date(today.year + step, 1, 1), "year"
+
+
+def _ago(m: re.Match[str], today: date, d: Direction) -> tuple[date, str]:
+    count = int(m[1]) if m[1].isdigit() else _NUMBERS[m[1].lower()]
+    return _period(today, m[2].lower(), -count)
+
+
+def _relative_period(m: re.Match[str], today: date, d: Direction) -> tuple[date, str]:
+    step = {"last": -1, "this": 0, "next": 1}[m[1].lower().split()[-1]]
+    return _period(today, m[2].lower(), step)
+
+
+def _weekday(m: re.Match[str], today: date, d: Direction) -> tuple[date, str]:
+    prefix, target = (m[1] or "").lower(), WEEKDAYS.index(m[2].lower())
+    ahead = (target - today.weekday()) % 7
+    if prefix == "last" or (prefix not in {"next", "this", "by", "until"} and d == "past"):
+        return today - timedelta(days=(today.weekday() - target) % 7 or 7), "day"
+    if prefix == "next":
+        return today + timedelta(days=ahead or 7), "day"
+    if prefix == "this":
+        return _monday(today) + timedelta(days=target), "day"
+    return today + timedelta(days=ahead), "day"
+
+
+def _roll(day: date, today: date, direction: Direction, month: bool = False) -> date:
+    """A date named without its year, moved to the year the direction implies."""
+    ref = today.replace(day=1) if month else today
+    shift = -1 if direction == "past" and day > ref else 0
+    shift = 1 if direction == "future" and day < ref else shift
+    return _safe_date(day.year + shift, day.month, day.day) or day
+
+
+def _safe_date(year: int, month: int, day: int) -> date | None:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def _month_day(m: re.Match[str], today: date, d: Direction) -> tuple[date, str] | None:
+    month, day, year = (m[1], m[2], m[3]) if not m[1].isdigit() else (m[2], m[1], m[3])
+    found = _safe_date(int(year or today.year), _month_num(month), int(day))
+    if not found:
+        return None
+    return (found if year else _roll(found, today, d)), "day"
+
+
+def _iso(m: re.Match[str], today: date, d: Direction) -> tuple[date, str] | None:
+    found = _safe_date(int(m[1]), int(m[2]), int(m[3]))
+    return (found, "day") if found else None
+
+
+def _month(m: re.Match[str], today: date, d: Direction) -> tuple[date, str]:
+    prefix, month = m[1].lower(), _month_num(m[2])
+    first = date(int(m[3]) if m[3] else today.year, month, 1)
+    if m[3]:
+        return first, "month"
+    if prefix == "last":
+        year = today.year if month < today.month else today.year - 1
+        return date(year, month, 1), "month"
+    if prefix == "next" or (prefix == "by" and d == "future"):
+        year = today.year if month > today.month else today.year + 1
+        return date(year, month, 1), "month"
+    return _roll(first, today, d, month=True), "month"
+
+
+def _year(m: re.Match[str], today: date, d: Direction) -> tuple[date, str]:
+    return date(int(m[1]), 1, 1), "year"
+
+
+_DAY0 = r"\b(?:(?:earlier |later )?today|tonight|this (?:morning|afternoon|evening))\b"
+_AGO = r"\b(\d+|an?|one|two|three|four|five|six|seven|eight|nine|ten|a couple of|a few|several)"
+_MON = rf"(?-i:{_MONTH_RE})"
+_TIME_PATTERNS: list[tuple[re.Pattern[str], Resolver]] = [
+    (re.compile(pattern, re.IGNORECASE), resolver)
+    for pattern, resolver in [
+        (r"\bthe day before yesterday\b", _fixed(-2)),
+        (r"\bthe day after tomorrow\b", _fixed(2)),
+        (r"\b(?:yesterday|last night)\b", _fixed(-1)),
+        (_DAY0, _fixed(0)),
+        (r"\btomorrow\b", _fixed(1)),
+        (_AGO + r"\s+(day|week|month|year)s?\s+ago\b", _ago),
+        (
+            r"\b(last|this|next|earlier this|later this) (week|weekend|month|year)\b",
+            _relative_period,
+        ),
+        (
+            rf"\b(?:(last|next|this|on|by|until|before|since) )?({'|'.join(WEEKDAYS)})\b(?!s)",
+            _weekday,
+        ),
+        (r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b", _iso),
+        (rf"\b{_MON}\.? (\d{{1,2}})(?:st|nd|rd|th)?\b(?:,? (\d{{4}}))?", _month_day),
+        (rf"\b(\d{{1,2}})(?:st|nd|rd|th)? (?:of )?{_MON}\b(?:,? (\d{{4}}))?", _month_day),
+        (
+            rf"\b(in|last|this|next|since|during|early|late|mid|by|of) {_MON}\b(?:,? (\d{{4}}))?",
+            _month,
+        ),
+        (r"\b(?:in|since|during|back in) ((?:19|20)\d\d)\b", _year),
+    ]
+]
+
+
+_LEAD_PREP = re.compile(r"\b(?:on|in|during|at|by|since|until|before|from)\s+$", re.IGNORECASE)
+
+
+def find_times(text: str, timestamp: datetime, direction: Direction = "past") -> list[TimeRef]:
+    """Every time expression in `text`, resolved against `timestamp` (UTC dates)."""
+    today = timestamp.astimezone(UTC).date()
+    found: list[tuple[re.Match[str], Resolver]] = []
+    for pattern, resolver in _TIME_PATTERNS:
+        found.extend((m, resolver) for m in pattern.finditer(text))
+    found.sort(key=lambda item: (item[0].start(), -(item[0].end() - item[0].start())))
+    refs: list[TimeRef] = []
+    for match, resolver in found:
+        if refs and match.start() < refs[-1].span[1]:
+            continue
+        resolved = resolver(match, today, direction)
+        if resolved:
+            day, granularity = resolved
+            start = match.start()
+            lead = _LEAD_PREP.search(text[:start])
+            start = lead.start() if lead else start
+            span = (start, match.end())
+            refs.append(TimeRef(_as_dt(day), granularity, text[span[0] : span[1]], span))  # type: ignore[arg-type]
+    return refs
+
+
+def find_time(text: str, timestamp: datetime, direction: Direction = "past") -> TimeRef | None:
+    refs = find_times(text, timestamp, direction)
+    return refs[0] if refs else None

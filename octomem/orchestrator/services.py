@@ -1,0 +1,146 @@
+"""The dependencies the graphs run on, built from settings or injected by tests."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import structlog
+
+from octomem.agents import default_agents
+from octomem.agents.base import MemoryAgent
+from octomem.embeddings import CachedEmbedder, Embedder, LiteLLMEmbedder, LocalEmbedder
+from octomem.errors import ConfigurationError
+from octomem.models import MemoryType
+from octomem.settings import (
+    ChromaHttp,
+    LiteLLMEmbedderConfig,
+    Neo4jConfig,
+    Settings,
+)
+from octomem.stores.base import GraphStore, HistoryStore, KeywordStore, VectorStore
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class Services:
+    """Everything a graph node needs. Built once per Orchestrator; closed with it."""
+
+    settings: Settings
+    vector: VectorStore
+    keyword: KeywordStore
+    history: HistoryStore
+    graph: GraphStore
+    embedder: Embedder
+    agents: dict[MemoryType, MemoryAgent] = field(default_factory=default_agents)
+    _initialised: bool = False
+    _init_lock: asyncio.Lock | None = None
+
+    @property
+    def enabled_agents(self) -> list[MemoryType]:
+        enabled = set(self.settings.agents.enabled)
+        return [mtype for mtype in self.agents if mtype in enabled]
+
+    async def init(self) -> None:
+        """Create collections, tables, constraints and indexes (idempotent, once)."""
+        if self._initialised:
+            return
+        if self._init_lock is None:
+            self._init_lock = asyncio.Lock()
+        async with self._init_lock:
+            if self._initialised:
+                return
+            for store in (self.vector, self.keyword, self.history, self.graph):
+                await store.init()
+            self._initialised = True
+
+    async def close(self) -> None:
+        for store in (self.vector, self.keyword, self.history, self.graph):
+            try:
+                await store.close()
+            except Exception as exc:  # closing must not hide the others
+                log.warning("store close failed", store=type(store).__name__, error=str(exc))
+
+    async def reset(self) -> None:
+        for store in (self.vector, self.keyword, self.history, self.graph):
+            await store.reset()
+
+
+def build_embedder(settings: Settings) -> Embedder:
+    config = settings.embedder
+    inner: Embedder
+    if isinstance(config, LiteLLMEmbedderConfig):
+        inner = LiteLLMEmbedder(
+            config.model,
+            batch_size=config.batch_size,
+            extra=config.extra,
+            dimension=config.dimension,
+        )
+    else:
+        inner = LocalEmbedder(
+            config.model,
+            batch_size=config.batch_size,
+            device=config.device,
+            expected_sha256=config.sha256,
+        )
+    return CachedEmbedder(inner)
+
+
+def build_services(settings: Settings, *, embedder: Embedder | None = None) -> Services:
+    """Open (not yet initialise) the configured stores under settings.data_dir.
+
+    `embedder` lets several Orchestrators in one process share one loaded model.
+    """
+    from octomem.stores.chroma import ChromaVectorStore
+    from octomem.stores.fts import FtsKeywordStore
+    from octomem.stores.history import SqliteHistoryStore
+
+    data_dir: Path = settings.data_dir
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigurationError(
+            f"data_dir {data_dir} cannot be created ({exc}); set data_dir to a writable folder"
+        ) from exc
+
+    vector_config = settings.vector
+    vector: VectorStore
+    if isinstance(vector_config, ChromaHttp):
+        vector = ChromaVectorStore.http(
+            vector_config.host,
+            vector_config.port,
+            ssl=vector_config.ssl,
+            headers=vector_config.headers or None,
+            prefix=vector_config.collection_prefix,
+        )
+    else:
+        vector = ChromaVectorStore.embedded(
+            data_dir / "chroma", prefix=vector_config.collection_prefix
+        )
+
+    graph_config = settings.graph
+    graph: GraphStore
+    if isinstance(graph_config, Neo4jConfig):
+        from octomem.stores.neo4j import Neo4jGraphStore
+
+        graph = Neo4jGraphStore(
+            graph_config.uri,
+            graph_config.user,
+            graph_config.password.get_secret_value(),
+            database=graph_config.database,
+        )
+    else:
+        from octomem.stores.ladybug import LadybugGraphStore
+
+        graph = LadybugGraphStore(data_dir / "graph")
+
+    return Services(
+        settings=settings,
+        vector=vector,
+        keyword=FtsKeywordStore(data_dir / "keyword.sqlite"),
+        history=SqliteHistoryStore(data_dir / "history.sqlite"),
+        graph=graph,
+        embedder=embedder or build_embedder(settings),
+    )

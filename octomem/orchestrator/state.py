@@ -1,0 +1,117 @@
+"""The state the process and recall graphs pass between their nodes.
+
+Keys are named for a person stepping through a run in LangGraph Studio: `routing`
+says which agents got the conversation and why, `candidates` holds each agent's
+extracted memories, `decisions` the reconcile verdicts, `ranked` each retriever's list
+and `hits` the fused result.
+"""
+
+from __future__ import annotations
+
+import operator
+from datetime import datetime
+from typing import Annotated, Any, TypedDict
+
+from pydantic import BaseModel, Field
+
+from octomem.models import (
+    MemoryOperation,
+    MemoryRecord,
+    MemoryType,
+    Operation,
+    ProcessResult,
+    RecallResult,
+    Turn,
+)
+
+
+class Decision(BaseModel):
+    """What reconcile decided for one candidate."""
+
+    operation: Operation
+    record: MemoryRecord
+    previous: list[MemoryRecord] = Field(default_factory=list)
+    reason: str = ""
+
+    def summary(self) -> MemoryOperation:
+        before = self.previous[0] if self.previous else None
+        return MemoryOperation(
+            operation=self.operation,
+            memory_type=self.record.memory_type,
+            memory_id=self.record.id,
+            text=self.record.content,
+            previous_id=before.id if before else None,
+            previous_text=before.content if before else None,
+            reason=self.reason,
+        )
+
+
+class RankedList(BaseModel):
+    """One retriever's ranked list for one agent: memory ids best first, with raw scores."""
+
+    agent: MemoryType
+    retriever: str
+    ids: list[str]
+    scores: list[float]
+
+
+def _merge_dicts(left: dict[str, Any], right: dict[str, Any]) -> dict[str, Any]:
+    return {**left, **right}
+
+
+class ProcessState(TypedDict, total=False):
+    # input: the same arguments as Orchestrator.process
+    messages: Any
+    user_id: str | None
+    agent_id: str | None
+    session_id: str | None
+    metadata: dict[str, Any] | None
+    timestamp: datetime | None
+    memory_types: list[MemoryType] | None
+    infer: bool
+    # produced by the nodes
+    started: float
+    turns: list[Turn]
+    stored_turns: list[str]
+    user_name: str | None
+    routing: dict[str, str]
+    candidates: Annotated[list[MemoryRecord], operator.add]
+    decisions: list[Decision]
+    result: ProcessResult
+
+
+class AgentTask(TypedDict):
+    """What one Send to an agent node carries."""
+
+    agent: MemoryType
+    turns: list[Turn]
+    user_id: str | None
+    agent_id: str | None
+    session_id: str | None
+    user_name: str | None
+    metadata: dict[str, Any] | None
+
+
+class RecallState(TypedDict, total=False):
+    # input: the same arguments as Orchestrator.recall
+    query: str
+    user_id: str | None
+    agent_id: str | None
+    session_id: str | None
+    limit: int | None
+    memory_types: list[MemoryType] | None
+    filters: dict[str, Any] | None
+    include_superseded: bool
+    now: datetime | None
+    # produced by the nodes
+    started: float
+    plan: dict[str, Any]
+    ranked: Annotated[list[RankedList], operator.add]
+    records: Annotated[dict[str, Any], _merge_dicts]
+    result: RecallResult
+
+
+class RetrieveTask(TypedDict):
+    agent: MemoryType
+    query: str
+    plan: dict[str, Any]

@@ -1,0 +1,37 @@
+"""Graphs for LangGraph Studio (`langgraph dev`), on the embedded default configuration.
+
+`langgraph.json` points at the two factories below. They share one set of services
+(the embedded graph database allows one writer per process), built on first use from
+`configs/default.yaml` plus OCTOMEM_* environment variables - nothing happens at import.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from langgraph.graph.state import CompiledStateGraph
+
+from octomem.orchestrator.graph import build_process_graph, build_recall_graph
+from octomem.orchestrator.services import Services, build_services
+from octomem.settings import load_settings
+from octomem.telemetry import configure_tracing
+
+DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "default.yaml"
+
+
+@cache
+def studio_services() -> Services:
+    settings = load_settings(DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None)
+    configure_tracing(settings.telemetry)
+    return build_services(settings)
+
+
+def process_graph() -> CompiledStateGraph:
+    """The `process` graph: normalize, store_turns, route, agent (per agent), reconcile, write."""
+    return build_process_graph(studio_services())
+
+
+def recall_graph() -> CompiledStateGraph:
+    """The `recall` graph: plan, retrieve (per agent), fuse."""
+    return build_recall_graph(studio_services())

@@ -1,0 +1,226 @@
+"""Typed configuration: a YAML file plus OCTOMEM_* environment variables.
+
+This is the only module that reads the environment. Nested keys are overridden with a
+double underscore, e.g. ``OCTOMEM_DATA_DIR=/tmp/om`` or ``OCTOMEM_GRAPH__URI=bolt://...``.
+Unknown keys and bad values fail at start with a message naming them.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from octomem.errors import ConfigurationError
+from octomem.models import MemoryType
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- stores ----------------------------------------------------------------------------
+
+
+class ChromaEmbedded(_Strict):
+    provider: Literal["chroma"] = "chroma"
+    mode: Literal["embedded"] = "embedded"
+    collection_prefix: str = "octomem"
+
+
+class ChromaHttp(_Strict):
+    provider: Literal["chroma"] = "chroma"
+    mode: Literal["http"]
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    ssl: bool = False
+    headers: dict[str, str] = Field(default_factory=dict)
+    collection_prefix: str = "octomem"
+
+
+VectorConfig = Annotated[ChromaEmbedded | ChromaHttp, Field(discriminator="mode")]
+
+
+class LadybugConfig(_Strict):
+    provider: Literal["ladybug"] = "ladybug"
+
+
+class Neo4jConfig(_Strict):
+    provider: Literal["neo4j"]
+    uri: str = "bolt://localhost:7687"
+    user: str = "neo4j"
+    password: SecretStr = SecretStr("")
+    database: str | None = None
+
+
+GraphConfig = Annotated[LadybugConfig | Neo4jConfig, Field(discriminator="provider")]
+
+
+# --- models ----------------------------------------------------------------------------
+
+
+class LocalEmbedderConfig(_Strict):
+    provider: Literal["local"] = "local"
+    model: Literal["all-MiniLM-L6-v2"] = "all-MiniLM-L6-v2"
+    batch_size: int = Field(64, ge=1)
+    device: str = "cpu"
+    sha256: str = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+
+
+class LiteLLMEmbedderConfig(_Strict):
+    provider: Literal["litellm"]
+    model: str
+    batch_size: int = Field(64, ge=1)
+    dimension: int | None = None
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+
+EmbedderConfig = Annotated[
+    LocalEmbedderConfig | LiteLLMEmbedderConfig, Field(discriminator="provider")
+]
+
+
+class LLMConfig(_Strict):
+    model: str | None = None
+    extra: dict[str, Any] = Field(default_factory=dict)
+    extraction_mode: Literal["single_call", "per_agent"] = "single_call"
+    timeout_s: float = Field(60.0, gt=0)
+    max_retries: int = Field(3, ge=0)
+
+
+# --- behaviour -------------------------------------------------------------------------
+
+
+class AgentsConfig(_Strict):
+    enabled: list[MemoryType] = Field(default_factory=lambda: list(MemoryType))
+    working_ttl_s: int = Field(86_400, gt=0)
+    core_char_limit: int = Field(2000, ge=100)
+
+    @property
+    def working_ttl(self) -> timedelta:
+        return timedelta(seconds=self.working_ttl_s)
+
+
+class ReconcileConfig(_Strict):
+    near_duplicate_threshold: float = Field(0.92, gt=0, le=1)
+
+
+class RetrieverWeights(_Strict):
+    vector: float = Field(1.0, ge=0)
+    keyword: float = Field(1.0, ge=0)
+    graph: float = Field(0.5, ge=0)
+
+
+class RecallConfig(_Strict):
+    limit: int = Field(10, ge=1)
+    rrf_k: int = Field(60, ge=1)
+    candidates: int = Field(20, ge=1, description="hits each retriever contributes per agent")
+    graph_hops: int = Field(1, ge=0, le=3)
+    weights: RetrieverWeights = Field(default_factory=RetrieverWeights)
+    agent_weights: dict[MemoryType, float] = Field(default_factory=dict)
+
+
+class TelemetryConfig(_Strict):
+    exporter: Literal["none", "console", "otlp"] = "none"
+    otlp_endpoint: str | None = None
+    service_name: str = "octomem"
+
+
+class InputConfig(_Strict):
+    max_message_chars: int = Field(100_000, ge=1)
+
+
+# --- root ------------------------------------------------------------------------------
+
+
+class Settings(BaseSettings):
+    """The whole configuration. Build it with `load_settings`, not directly."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="OCTOMEM_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    data_dir: Path = Path("~/.octomem")
+    vector: VectorConfig = Field(default_factory=ChromaEmbedded)
+    graph: GraphConfig = Field(default_factory=LadybugConfig)
+    embedder: EmbedderConfig = Field(default_factory=LocalEmbedderConfig)
+    llm: LLMConfig = Field(default_factory=LLMConfig)
+    agents: AgentsConfig = Field(default_factory=AgentsConfig)
+    reconcile: ReconcileConfig = Field(default_factory=ReconcileConfig)
+    recall: RecallConfig = Field(default_factory=RecallConfig)
+    telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig)
+    input: InputConfig = Field(default_factory=InputConfig)
+
+    @field_validator("data_dir")
+    @classmethod
+    def _expand(cls, value: Path) -> Path:
+        return value.expanduser()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # explicit arguments (overrides) > environment > the YAML file (passed as init data)
+        return (env_settings, init_settings)
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise ConfigurationError(f"config file {path} does not exist")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigurationError(f"config file {path} is not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigurationError(f"config file {path} must hold a mapping of keys at the top")
+    return data
+
+
+def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _describe(exc: ValidationError, origin: str) -> str:
+    lines = []
+    for error in exc.errors():
+        key = ".".join(str(part) for part in error["loc"] if not str(part).startswith("function"))
+        if error["type"] == "extra_forbidden":
+            lines.append(f"  {key}: unknown key")
+        else:
+            lines.append(f"  {key}: {error['msg']} (got {error.get('input')!r})")
+    return f"invalid configuration in {origin}:\n" + "\n".join(lines)
+
+
+def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) -> Settings:
+    """Read a YAML config (optional), apply OCTOMEM_* env vars, then keyword overrides.
+
+    Keyword overrides win over both, e.g. ``load_settings("configs/default.yaml",
+    data_dir="./om-data")``. Raises ConfigurationError naming any bad key or value.
+    """
+    file_data = _read_yaml(Path(path)) if path is not None else {}
+    origin = str(path) if path is not None else "defaults"
+    try:
+        settings = Settings(**file_data)
+        if overrides:
+            # model_validate does not read the environment again: overrides win over it
+            data = _deep_merge(settings.model_dump(mode="python"), overrides)
+            settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigurationError(_describe(exc, f"{origin} / OCTOMEM_* environment")) from exc
+    return settings

@@ -1,0 +1,434 @@
+"""VectorStore on Chroma: embedded (PersistentClient) or a server (HttpClient).
+
+One collection per memory type, named ``{prefix}_{memory_type}``, cosine space, no Chroma
+embedding function (embeddings are always given). Each entry's metadata holds flat scalars
+for filtering plus the full record JSON under ``_record``, so records round-trip exactly.
+Filters are pushed down to Chroma's ``where`` where Chroma evaluates them exactly as
+`octomem.filters.matches` does; the rest is evaluated in Python over an over-fetched set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import math
+import re
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import chromadb
+from chromadb.config import Settings
+from chromadb.errors import NotFoundError as ChromaNotFoundError
+
+from octomem import filters
+from octomem.errors import ConfigurationError, InvalidInputError, OctomemError, StoreError
+from octomem.models import (
+    NEVER_TS,
+    RECORD_CLASS,
+    MemoryBase,
+    MemoryType,
+    as_utc,
+    record_from_json,
+    record_to_json,
+)
+
+_SCOPE_FIELDS = frozenset({"user_id", "agent_id", "session_id"})
+_TIME_FIELDS = frozenset({"created_at", "updated_at", "valid_from", "occurred_at"})
+_STR_FIELDS = frozenset(
+    {"memory_type", "content_hash", "label", "event_type", "subject", "attribute"}
+    | {"predicate", "object", "kind", "key", "uri", "title", "resource_type", "conflict_key"}
+)
+_OPS = {op: f"${op}" for op in ("eq", "ne", "in", "nin", "gt", "gte", "lt", "lte")}
+_EQUALITY = frozenset({"eq", "ne", "in", "nin"})
+_RECORD_KEY = "_record"
+_MD = "md."
+_PAGE = 1000
+_PREFIX_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+
+Where = dict[str, Any]
+
+
+def _ts(value: datetime) -> float:
+    return as_utc(value).timestamp()
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _scalar(value: Any) -> bool:
+    return isinstance(value, str | bool) or (_is_number(value) and math.isfinite(value))
+
+
+def _combine(op: str, clauses: list[Where]) -> Where | None:
+    return (clauses[0] if len(clauses) == 1 else {op: clauses}) if clauses else None
+
+
+def _metadata(record: MemoryBase, payload: str) -> dict[str, Any]:
+    expires = record.expiry()
+    meta: dict[str, Any] = {
+        "memory_type": record.memory_type.value,
+        "is_current": record.is_current,
+        "expires_at": _ts(expires) if expires is not None else NEVER_TS,
+        "confidence": float(record.confidence),
+        "content_hash": record.content_hash,
+        _RECORD_KEY: payload,
+    }
+    for name in _SCOPE_FIELDS:
+        meta[name] = getattr(record, name) or ""
+    for name in _TIME_FIELDS:
+        if isinstance(value := getattr(record, name, None), datetime):
+            meta[name] = _ts(value)
+    for name in _STR_FIELDS - meta.keys():
+        if isinstance(value := getattr(record, name, None), str):
+            meta[name] = value
+    # user metadata in its JSON form, as the residual filter sees it after a round trip
+    for key, value in json.loads(payload)["metadata"].items():
+        if _scalar(value):
+            meta[_MD + key] = value
+    return meta
+
+
+def _leaf_value(kind: str, value: Any) -> Any:
+    """The Chroma form of one filter value for a field of `kind`, or None if there is none."""
+    if kind == "scope":
+        if value is None:
+            return ""
+        return value if isinstance(value, str) and value else None
+    if kind == "time":
+        dt = filters.parse_datetime(value)
+        return _ts(dt) if dt is not None else None
+    if kind == "number":
+        return float(value) if _is_number(value) else None
+    if kind == "str":
+        return str(value) if isinstance(value, str) else None
+    return value if _scalar(value) else None  # user metadata
+
+
+def _leaf_clause(fields: Mapping[str, Any], field: str, op: str, value: Any) -> Where | None:
+    """The Chroma `where` clause for one filter leaf, or None if Chroma cannot do it exactly."""
+    is_record, name = filters.resolve_field(field, fields)
+    if not is_record:
+        key, kind = _MD + name, "metadata"
+    elif name in _SCOPE_FIELDS:
+        key, kind = name, "scope"
+        if op == "exists":
+            return {key: {"$ne" if value else "$eq": ""}}
+    elif name in _TIME_FIELDS:
+        key, kind = name, "time"
+    elif name == "confidence":
+        key, kind = name, "number"
+    elif name in _STR_FIELDS:
+        key, kind = name, "str"
+    elif name == "valid_to" and value is None and op in ("eq", "ne"):
+        return {"is_current": {"$eq": op == "eq"}}
+    else:
+        return None
+    if op not in _OPS or (op not in _EQUALITY and kind in ("scope", "str")):
+        return None
+    if op in ("in", "nin"):
+        items = [_leaf_value(kind, v) for v in value]
+        if not items or any(v is None for v in items):
+            return None
+        if kind == "metadata":  # Chroma wants one type per list; numbers compare across
+            if all(_is_number(v) for v in items):
+                items = [float(v) for v in items]
+            elif len({type(v) for v in items}) > 1:
+                return None
+        return {key: {_OPS[op]: items}}
+    converted = _leaf_value(kind, value)
+    if converted is None or (op not in _EQUALITY and isinstance(converted, str | bool)):
+        return None
+    return {key: {_OPS[op]: converted}}
+
+
+def _to_where(node: filters.Filter, fields: Mapping[str, Any]) -> Where | None:
+    kind, body = filters.unpack(node)
+    if kind in ("AND", "OR"):
+        return _combine(f"${kind.lower()}", [_to_where(child, fields) or {} for child in body])
+    return _leaf_clause(fields, *body)
+
+
+class ChromaVectorStore:
+    """Memory records and embeddings in Chroma; see `octomem.stores.base.VectorStore`."""
+
+    def __init__(
+        self, connect: Callable[[], Any], *, prefix: str = "octomem", location: str = "Chroma"
+    ) -> None:
+        if not _PREFIX_RE.match(prefix):
+            raise ConfigurationError(
+                f"invalid Chroma collection prefix {prefix!r}: use 1-63 letters, digits, "
+                "'.', '_' or '-', starting with a letter or digit"
+            )
+        self._connect = connect
+        self._prefix = prefix
+        self._location = location
+        self._client: Any = None
+        self._collections: dict[MemoryType, Any] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def embedded(cls, path: Path, *, prefix: str = "octomem") -> ChromaVectorStore:
+        """Chroma running in this process, persisted under `path`."""
+        path = Path(path)
+
+        def connect() -> Any:
+            path.mkdir(parents=True, exist_ok=True)
+            settings = Settings(anonymized_telemetry=False)
+            return chromadb.PersistentClient(path=str(path), settings=settings)
+
+        return cls(connect, prefix=prefix, location=f"embedded Chroma at {path}")
+
+    @classmethod
+    def http(
+        cls,
+        host: str,
+        port: int,
+        *,
+        ssl: bool = False,
+        headers: dict[str, str] | None = None,
+        prefix: str = "octomem",
+    ) -> ChromaVectorStore:
+        """A Chroma server (`chroma run`); the connection is opened on first use."""
+
+        def connect() -> Any:
+            settings = Settings(anonymized_telemetry=False)
+            return chromadb.HttpClient(
+                host=host, port=port, ssl=ssl, headers=headers, settings=settings
+            )
+
+        return cls(connect, prefix=prefix, location=f"Chroma server at {host}:{port}")
+
+    @classmethod
+    def from_client(cls, client: Any, *, prefix: str = "octomem") -> ChromaVectorStore:
+        """Wrap an existing chromadb client."""
+        return cls(lambda: client, prefix=prefix, location="Chroma")
+
+    def collection_name(self, memory_type: MemoryType) -> str:
+        return f"{self._prefix}_{memory_type.value}"
+
+    # --- plumbing --------------------------------------------------------------------
+
+    def _error(self, what: str, exc: Exception) -> StoreError:
+        text = str(exc) or type(exc).__name__
+        if isinstance(exc, ConnectionError) or "connect" in text.lower():
+            advice = "is `chroma run` running, and are host and port right?"
+            return StoreError(f"cannot reach {self._location} - {advice} ({text})")
+        if "dimension" in text:
+            text += " - all embeddings in a collection need the same dimension; did the "
+            text += "embedding model change? (use a new collection prefix or reset the store)"
+        return StoreError(f"{self._location}: {what} failed: {text}")
+
+    async def _call(self, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await asyncio.to_thread(fn, *args, **kwargs)
+        except OctomemError:
+            raise
+        except Exception as exc:
+            raise self._error(what, exc) from exc
+
+    def _open(self, memory_type: MemoryType) -> Any:
+        with self._lock:
+            if self._client is None:
+                self._client = self._connect()
+            if memory_type not in self._collections:
+                self._collections[memory_type] = self._client.get_or_create_collection(
+                    self.collection_name(memory_type),
+                    configuration={"hnsw": {"space": "cosine"}},
+                    embedding_function=None,
+                )
+            return self._collections[memory_type]
+
+    async def _collection(self, memory_type: MemoryType) -> Any:
+        memory_type = MemoryType(memory_type)
+        if (collection := self._collections.get(memory_type)) is not None:
+            return collection
+        return await self._call(f"opening collection {memory_type.value}", self._open, memory_type)
+
+    def _plan(
+        self, memory_type: MemoryType, where: filters.Filter | None, live_at: datetime | None
+    ) -> tuple[Where | None, Callable[[MemoryBase], bool] | None]:
+        """(Chroma where, residual predicate or None)."""
+        fields = RECORD_CLASS[memory_type].model_fields
+        pushed, residual = filters.split(
+            where, lambda f, op, v: _leaf_clause(fields, f, op, v) is not None
+        )
+        clauses: list[Where] = []
+        if pushed is not None and (clause := _to_where(pushed, fields)) is not None:
+            clauses.extend(clause.get("$and", [clause]))
+        if live_at is not None:
+            clauses.append({"is_current": {"$eq": True}})
+            clauses.append({"expires_at": {"$gt": _ts(live_at)}})
+        check = filters.predicate(residual) if residual is not None else None
+        return _combine("$and", clauses), check
+
+    def _record(self, meta: Mapping[str, Any] | None, entry_id: str) -> MemoryBase:
+        try:
+            return record_from_json(str((meta or {})[_RECORD_KEY]))
+        except Exception as exc:
+            raise StoreError(
+                f"{self._location}: entry {entry_id!r} has no readable record; it was not "
+                f"written by octomem or is corrupt - delete it or reset the store ({exc})"
+            ) from exc
+
+    async def _scan(self, memory_type: MemoryType, where: Where | None) -> list[tuple[str, Any]]:
+        collection = await self._collection(memory_type)
+        rows: list[tuple[str, Any]] = []
+        while True:
+            page = await self._call(
+                "get",
+                collection.get,
+                where=where,
+                include=["metadatas"],
+                limit=_PAGE,
+                offset=len(rows),
+            )
+            rows.extend(zip(page["ids"], page["metadatas"] or [], strict=True))
+            if len(page["ids"]) < _PAGE:
+                return rows
+
+    # --- VectorStore -----------------------------------------------------------------
+
+    async def init(self) -> None:
+        for memory_type in MemoryType:
+            await self._collection(memory_type)
+
+    async def upsert(
+        self,
+        memory_type: MemoryType,
+        records: Sequence[MemoryBase],
+        embeddings: Sequence[Sequence[float]],
+    ) -> None:
+        if len(records) != len(embeddings):
+            raise InvalidInputError(
+                f"upsert needs one embedding per record: got {len(records)} records and "
+                f"{len(embeddings)} embeddings"
+            )
+        latest: dict[str, tuple[MemoryBase, list[float]]] = {}
+        for record, embedding in zip(records, embeddings, strict=True):
+            if record.memory_type != memory_type:
+                raise InvalidInputError(
+                    f"record {record.id} is {record.memory_type.value} memory, not "
+                    f"{MemoryType(memory_type).value}; upsert it under its own type"
+                )
+            latest[record.id] = (record, [float(x) for x in embedding])  # last one wins
+        if not latest:
+            return
+        collection = await self._collection(memory_type)
+        items = list(latest.items())
+        for start in range(0, len(items), _PAGE):
+            chunk = items[start : start + _PAGE]
+            await self._call(
+                "upsert",
+                collection.upsert,
+                ids=[rid for rid, _ in chunk],
+                embeddings=[emb for _, (_, emb) in chunk],
+                documents=[rec.content for _, (rec, _) in chunk],
+                metadatas=[_metadata(rec, record_to_json(rec)) for _, (rec, _) in chunk],
+            )
+
+    async def get(self, memory_type: MemoryType, ids: Sequence[str]) -> list[MemoryBase]:
+        wanted = list(dict.fromkeys(ids))
+        if not wanted:
+            return []
+        collection = await self._collection(memory_type)
+        page = await self._call("get", collection.get, ids=wanted, include=["metadatas"])
+        found = {
+            entry_id: self._record(meta, entry_id)
+            for entry_id, meta in zip(page["ids"], page["metadatas"] or [], strict=True)
+        }
+        return [found[i] for i in ids if i in found]
+
+    async def query(
+        self,
+        memory_type: MemoryType,
+        embedding: Sequence[float],
+        *,
+        where: filters.Filter | None = None,
+        live_at: datetime | None = None,
+        limit: int = 10,
+    ) -> list[tuple[MemoryBase, float]]:
+        if limit <= 0:
+            return []
+        chroma_where, check = self._plan(memory_type, where, live_at)
+        collection = await self._collection(memory_type)
+        vector = [float(x) for x in embedding]
+        n_results = limit if check is None else max(4 * limit, 50)
+        while True:
+            result = await self._call(
+                "query",
+                collection.query,
+                query_embeddings=[vector],
+                n_results=n_results,
+                where=chroma_where,
+                include=["metadatas", "distances"],
+            )
+            ids, metas, distances = (result[k][0] for k in ("ids", "metadatas", "distances"))
+            hits = []
+            for entry_id, meta, distance in zip(ids, metas, distances, strict=True):
+                record = self._record(meta, entry_id)
+                if check is None or check(record):
+                    hits.append((record, 1.0 - float(distance)))
+            if len(hits) >= limit or len(ids) < n_results:
+                return hits[:limit]
+            n_results *= 4
+
+    async def list(
+        self,
+        memory_type: MemoryType,
+        *,
+        where: filters.Filter | None = None,
+        live_at: datetime | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[MemoryBase]:
+        chroma_where, check = self._plan(memory_type, where, live_at)
+        rows = await self._scan(memory_type, chroma_where)
+        rows.sort(key=lambda row: (row[1].get("created_at", 0.0), row[0]))
+        end = None if limit is None else offset + max(limit, 0)
+        if check is None:
+            return [self._record(meta, entry_id) for entry_id, meta in rows[offset:end]]
+        records = [self._record(meta, entry_id) for entry_id, meta in rows]
+        return [record for record in records if check(record)][offset:end]
+
+    async def count(self, memory_type: MemoryType, *, where: filters.Filter | None = None) -> int:
+        chroma_where, check = self._plan(memory_type, where, None)
+        if chroma_where is None and check is None:
+            collection = await self._collection(memory_type)
+            return int(await self._call("count", collection.count))
+        rows = await self._scan(memory_type, chroma_where)
+        if check is None:
+            return len(rows)
+        return sum(1 for entry_id, meta in rows if check(self._record(meta, entry_id)))
+
+    async def delete(self, memory_type: MemoryType, ids: Sequence[str]) -> None:
+        wanted = list(dict.fromkeys(ids))
+        if wanted:
+            collection = await self._collection(memory_type)
+            await self._call("delete", collection.delete, ids=wanted)
+
+    async def drop(self) -> None:
+        """Delete this store's collections (all records of every type); `init` recreates them."""
+
+        def drop() -> None:
+            with self._lock:
+                self._client = self._client or self._connect()
+                self._collections.clear()
+                for memory_type in MemoryType:
+                    with contextlib.suppress(ChromaNotFoundError):
+                        self._client.delete_collection(self.collection_name(memory_type))
+
+        await self._call("dropping collections", drop)
+
+    async def reset(self) -> None:
+        await self.drop()
+        await self.init()
+
+    async def close(self) -> None:
+        with self._lock:
+            self._collections.clear()
+            self._client = None

@@ -1,0 +1,183 @@
+"""KeywordStore on SQLite FTS5: BM25 ranking over memory content, scoped per user.
+
+One connection (check_same_thread=False) guarded by a lock, WAL mode; every call runs in a
+worker thread. User text is never handed to FTS5 as syntax: it is split into word tokens,
+each quoted, and the tokens are ORed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sqlite3
+import threading
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from octomem.errors import OctomemError, StoreError
+from octomem.models import MemoryBase, MemoryType, as_utc, utcnow
+
+T = TypeVar("T")
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+_MAX_TOKENS = 64
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS keyword_docs (
+    rowid INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    memory_type TEXT NOT NULL,
+    user_id TEXT,
+    is_current INTEGER NOT NULL,
+    expires_at REAL
+);
+CREATE INDEX IF NOT EXISTS keyword_docs_user ON keyword_docs (user_id, memory_type);
+CREATE VIRTUAL TABLE IF NOT EXISTS keyword_fts USING fts5(
+    content, tokenize = 'porter unicode61'
+);
+"""
+
+
+def match_expression(text: str) -> str | None:
+    """A safe FTS5 query for any user text: quoted word tokens joined with OR (None if none)."""
+    tokens = list(dict.fromkeys(t.lower() for t in _WORD.findall(text)))[:_MAX_TOKENS]
+    if not tokens:
+        return None
+    return " OR ".join('"' + token.replace('"', '""') + '"' for token in tokens)
+
+
+class FtsKeywordStore:
+    """Full-text index over memory content; see `octomem.stores.base.KeywordStore`."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = Path(path)
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            if str(self._path) != ":memory:":
+                self._path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(str(self._path), check_same_thread=False, timeout=30)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.executescript(_SCHEMA)
+            self._conn = conn
+        return self._conn
+
+    async def _run(self, what: str, fn: Callable[[sqlite3.Connection], T]) -> T:
+        def locked() -> T:
+            with self._lock:
+                conn = self._connection()
+                with conn:  # one transaction: commit, or roll back on error
+                    return fn(conn)
+
+        try:
+            return await asyncio.to_thread(locked)
+        except OctomemError:
+            raise
+        except sqlite3.Error as exc:
+            raise StoreError(
+                f"keyword index at {self._path}: {what} failed: {exc} - check that the file "
+                "is writable and not corrupt (reset the index to rebuild it)"
+            ) from exc
+
+    async def init(self) -> None:
+        await self._run("init", lambda conn: None)
+
+    async def upsert(self, records: Sequence[MemoryBase]) -> None:
+        latest = {record.id: record for record in records}
+        if not latest:
+            return
+
+        def write(conn: sqlite3.Connection) -> None:
+            for record in latest.values():
+                expires = record.expiry()
+                row = conn.execute(
+                    "INSERT INTO keyword_docs (id, memory_type, user_id, is_current, expires_at)"
+                    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
+                    " memory_type = excluded.memory_type, user_id = excluded.user_id,"
+                    " is_current = excluded.is_current, expires_at = excluded.expires_at"
+                    " RETURNING rowid",
+                    (
+                        record.id,
+                        record.memory_type.value,
+                        record.user_id,
+                        int(record.is_current),
+                        as_utc(expires).timestamp() if expires is not None else None,
+                    ),
+                ).fetchone()
+                conn.execute("DELETE FROM keyword_fts WHERE rowid = ?", (row[0],))
+                conn.execute(
+                    "INSERT INTO keyword_fts (rowid, content) VALUES (?, ?)",
+                    (row[0], record.content),
+                )
+
+        await self._run("upsert", write)
+
+    async def search(
+        self,
+        query: str,
+        *,
+        user_id: str | None,
+        memory_types: Sequence[MemoryType] | None = None,
+        limit: int = 20,
+        include_superseded: bool = False,
+        now: datetime | None = None,
+    ) -> list[tuple[str, MemoryType, float]]:
+        expression = match_expression(query)
+        if expression is None or limit <= 0 or (memory_types is not None and not memory_types):
+            return []
+        sql = [
+            "SELECT d.id, d.memory_type, bm25(keyword_fts) AS rank",
+            "FROM keyword_fts JOIN keyword_docs AS d ON d.rowid = keyword_fts.rowid",
+            "WHERE keyword_fts MATCH ? AND d.user_id IS ?",
+        ]
+        params: list[Any] = [expression, user_id]
+        if memory_types is not None:
+            types = [MemoryType(t).value for t in dict.fromkeys(memory_types)]
+            sql.append(f"AND d.memory_type IN ({', '.join('?' * len(types))})")
+            params.extend(types)
+        if not include_superseded:
+            sql.append("AND d.is_current = 1 AND (d.expires_at IS NULL OR d.expires_at > ?)")
+            params.append(as_utc(now or utcnow()).timestamp())
+        sql.append("ORDER BY rank, d.id LIMIT ?")
+        params.append(limit)
+
+        def read(conn: sqlite3.Connection) -> list[tuple[str, MemoryType, float]]:
+            rows = conn.execute(" ".join(sql), params).fetchall()
+            return [(rid, MemoryType(mtype), -float(rank)) for rid, mtype, rank in rows]
+
+        return await self._run("search", read)
+
+    async def delete(self, ids: Sequence[str]) -> None:
+        wanted = list(dict.fromkeys(ids))
+        if not wanted:
+            return
+
+        def remove(conn: sqlite3.Connection) -> None:
+            for memory_id in wanted:
+                row = conn.execute(
+                    "DELETE FROM keyword_docs WHERE id = ? RETURNING rowid", (memory_id,)
+                ).fetchone()
+                if row is not None:
+                    conn.execute("DELETE FROM keyword_fts WHERE rowid = ?", (row[0],))
+
+        await self._run("delete", remove)
+
+    async def reset(self) -> None:
+        def clear(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM keyword_docs")
+            conn.execute("DELETE FROM keyword_fts")
+
+        await self._run("reset", clear)
+
+    async def close(self) -> None:
+        def shut() -> None:
+            with self._lock:
+                if self._conn is not None:
+                    self._conn.close()
+                    self._conn = None
+
+        await asyncio.to_thread(shut)

@@ -1,0 +1,426 @@
+"""Embedded graph store on ladybug (the maintained Kùzu fork): the default graph backend.
+
+ladybug's client is synchronous, so every call runs in a worker thread
+(`asyncio.to_thread`) on one connection guarded by a lock; the event loop never blocks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+import ladybug as lb
+import structlog
+from opentelemetry import trace
+
+from octomem.errors import InvalidInputError, NotFoundError, OctomemError, StoreError
+from octomem.models import Entity, MemoryType, Relation, as_utc, normalize_text
+
+log = structlog.get_logger(__name__)
+tracer = trace.get_tracer(__name__)
+
+T = TypeVar("T")
+
+DB_FILE = "graph.lbdb"
+
+_SCHEMA = (
+    "CREATE NODE TABLE IF NOT EXISTS Entity(id STRING PRIMARY KEY, user_id STRING, "
+    "name STRING, name_lc STRING, entity_type STRING)",
+    "CREATE NODE TABLE IF NOT EXISTS Memory(id STRING PRIMARY KEY, user_id STRING, "
+    "memory_type STRING)",
+    "CREATE REL TABLE IF NOT EXISTS RELATES(FROM Entity TO Entity, id STRING, user_id STRING, "
+    "predicate STRING, fact STRING, memory_id STRING, valid_at TIMESTAMP, "
+    "invalid_at TIMESTAMP, created_at TIMESTAMP)",
+    "CREATE REL TABLE IF NOT EXISTS MENTIONS(FROM Memory TO Entity)",
+)
+
+_REL_COLUMNS = (
+    "r.id, r.user_id, s.id, r.predicate, o.id, r.fact, r.memory_id, "
+    "r.valid_at, r.invalid_at, r.created_at"
+)
+
+_NEIGHBOURS = (
+    "MATCH (a:Entity)-[r:RELATES]-(b:Entity) "
+    "WHERE a.id IN $ids AND a.user_id = $u AND b.user_id = $u "
+    "AND r.user_id = $u AND r.invalid_at IS NULL RETURN DISTINCT b.id"
+)
+
+_MENTIONED_BY = (
+    "MATCH (m:Memory)-[:MENTIONS]->(e:Entity) "
+    "WHERE e.id IN $ids AND e.user_id = $u AND m.user_id = $u "
+    "RETURN m.id, m.memory_type, e.id"
+)
+
+
+def _uid(user_id: str | None) -> str:
+    return user_id or ""
+
+
+def _to_db(value: datetime | None) -> datetime | None:
+    """ladybug drops the offset of aware datetimes, so store naive UTC."""
+    return None if value is None else as_utc(value).replace(tzinfo=None)
+
+
+def _from_db(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+@dataclass
+class _Handle:
+    """One open database shared by every store instance on the same file in this process."""
+
+    file: str
+    db: lb.Database
+    conn: lb.Connection
+    lock: threading.RLock
+    refs: int = 0
+    schema_ready: bool = False
+
+
+_OPEN: dict[str, _Handle] = {}
+_OPEN_LOCK = threading.Lock()
+
+
+def _acquire(file: Path) -> _Handle:
+    key = str(file)
+    with _OPEN_LOCK:
+        handle = _OPEN.get(key)
+        if handle is None:
+            try:
+                file.parent.mkdir(parents=True, exist_ok=True)
+                db = lb.Database(key)
+                conn = lb.Connection(db)
+            except (RuntimeError, OSError) as exc:
+                raise _wrap(exc, file, "open") from exc
+            handle = _Handle(key, db, conn, threading.RLock())
+            _OPEN[key] = handle
+            log.debug("graph_store_opened", backend="ladybug", path=key)
+        handle.refs += 1
+        return handle
+
+
+def _release(handle: _Handle) -> None:
+    with _OPEN_LOCK:
+        handle.refs -= 1
+        if handle.refs > 0:
+            return
+        _OPEN.pop(handle.file, None)
+        with handle.lock:
+            handle.conn.close()
+            handle.db.close()
+        log.debug("graph_store_closed", backend="ladybug", path=handle.file)
+
+
+def _wrap(exc: BaseException, file: Path | str, op: str) -> StoreError:
+    text = " ".join(str(exc).split())
+    if "could not set lock" in text.lower():
+        return StoreError(
+            f"The graph database {file} is locked by another process ({text}). Only one "
+            "process can open an embedded graph at a time: stop the other octomem process, give "
+            "this one its own data directory, or use the Neo4j backend to share a graph."
+        )
+    if isinstance(exc, OSError):
+        return StoreError(f"Cannot create the graph directory for {file} ({text}): check the path.")
+    return StoreError(
+        f"Graph operation '{op}' failed on {file} ({text}). If the file is damaged or was "
+        "written by another ladybug version, move it aside; a new, empty graph is then created."
+    )
+
+
+def _rows(conn: lb.Connection, query: str, params: dict[str, Any] | None = None) -> list[list]:
+    result = cast(lb.QueryResult, conn.execute(query, params or {}))  # one statement, one result
+    try:
+        return cast(list[list], result.get_all())
+    finally:
+        result.close()
+
+
+@contextlib.contextmanager
+def _transaction(conn: lb.Connection) -> Iterator[None]:
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        # A failed statement may already have rolled the transaction back.
+        with contextlib.suppress(RuntimeError):
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _relation(row: list) -> Relation:
+    rid, user_id, sid, predicate, oid, fact, memory_id, valid_at, invalid_at, created_at = row
+    return Relation(
+        id=rid,
+        user_id=user_id or None,
+        subject_id=sid,
+        predicate=predicate or "",
+        object_id=oid,
+        fact=fact or "",
+        memory_id=memory_id,
+        valid_at=_from_db(valid_at),
+        invalid_at=_from_db(invalid_at),
+        created_at=_from_db(created_at),
+    )
+
+
+class LadybugGraphStore:
+    """Embedded graph store in ``path`` (a directory; the database is ``path/graph.lbdb``).
+
+    Opening the same path twice in one process (e.g. two Orchestrators) is safe: the
+    instances share one database and connection, reference-counted, and the database is
+    closed when the last instance closes (two independent ladybug ``Database`` objects on
+    one file would not see each other's writes). Another *process* cannot open the path
+    while it is open here: ladybug holds a file lock, reported as a `StoreError`.
+
+    The database is opened by `init()` (or by the first call); `close()` is final.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._dir = Path(path).expanduser().resolve()
+        self._file = self._dir / DB_FILE
+        self._handle: _Handle | None = None
+        self._closed = False
+        self._open_lock = threading.Lock()
+
+    # --- plumbing ---------------------------------------------------------------------
+
+    def _conn_handle(self) -> _Handle:
+        with self._open_lock:
+            if self._closed:
+                raise StoreError(f"The graph store at {self._dir} is closed; open a new one.")
+            if self._handle is None:
+                self._handle = _acquire(self._file)
+            return self._handle
+
+    def _call(self, op: str, fn: Callable[[lb.Connection], T]) -> T:
+        handle = self._conn_handle()
+        with handle.lock:
+            try:
+                if not handle.schema_ready:
+                    for statement in _SCHEMA:
+                        _rows(handle.conn, statement)
+                    handle.schema_ready = True
+                return fn(handle.conn)
+            except OctomemError:
+                raise
+            except RuntimeError as exc:
+                raise _wrap(exc, self._file, op) from exc
+
+    async def _run(self, op: str, fn: Callable[[lb.Connection], T]) -> T:
+        with tracer.start_as_current_span(f"graph.{op}", attributes={"db.system": "ladybug"}):
+            return await asyncio.to_thread(self._call, op, fn)
+
+    # --- GraphStore -------------------------------------------------------------------
+
+    async def init(self) -> None:
+        await self._run("init", lambda conn: None)
+
+    async def upsert_entities(self, entities: Sequence[Entity]) -> None:
+        if not entities:
+            return
+        latest = {e.id: e for e in entities}
+
+        def work(conn: lb.Connection) -> None:
+            with _transaction(conn):
+                for e in latest.values():
+                    _rows(
+                        conn,
+                        "MERGE (e:Entity {id: $id}) SET e.user_id = $u, e.name = $name, "
+                        "e.name_lc = $name_lc, e.entity_type = $etype",
+                        {
+                            "id": e.id,
+                            "u": _uid(e.user_id),
+                            "name": e.name,
+                            "name_lc": normalize_text(e.name),
+                            "etype": e.entity_type,
+                        },
+                    )
+
+        await self._run("upsert_entities", work)
+
+    async def upsert_relations(self, relations: Sequence[Relation]) -> None:
+        if not relations:
+            return
+        latest = {r.id: r for r in relations}
+
+        def work(conn: lb.Connection) -> None:
+            with _transaction(conn):
+                for r in latest.values():
+                    _rows(conn, "MATCH ()-[r:RELATES]->() WHERE r.id = $id DELETE r", {"id": r.id})
+                    created = _rows(
+                        conn,
+                        "MATCH (s:Entity {id: $sid}), (o:Entity {id: $oid}) "
+                        "CREATE (s)-[r:RELATES {id: $id, user_id: $u, predicate: $predicate, "
+                        "fact: $fact, memory_id: $memory_id, valid_at: $valid_at, "
+                        "invalid_at: $invalid_at, created_at: $created_at}]->(o) RETURN r.id",
+                        {
+                            "sid": r.subject_id,
+                            "oid": r.object_id,
+                            "id": r.id,
+                            "u": _uid(r.user_id),
+                            "predicate": r.predicate,
+                            "fact": r.fact,
+                            "memory_id": r.memory_id,
+                            "valid_at": _to_db(r.valid_at),
+                            "invalid_at": _to_db(r.invalid_at),
+                            "created_at": _to_db(r.created_at),
+                        },
+                    )
+                    if not created:
+                        raise InvalidInputError(
+                            f"Relation {r.id!r} links entities that do not exist "
+                            f"({r.subject_id!r} -> {r.object_id!r}); upsert the entities "
+                            "first. Nothing was stored."
+                        )
+
+        await self._run("upsert_relations", work)
+
+    async def invalidate_relation(self, relation_id: str, invalid_at: datetime) -> None:
+        def work(conn: lb.Connection) -> None:
+            rows = _rows(
+                conn,
+                "MATCH ()-[r:RELATES]->() WHERE r.id = $id SET r.invalid_at = $t RETURN r.id",
+                {"id": relation_id, "t": _to_db(invalid_at)},
+            )
+            if not rows:
+                raise NotFoundError(f"Relation {relation_id!r} does not exist in the graph.")
+
+        await self._run("invalidate_relation", work)
+
+    async def relations(
+        self,
+        user_id: str | None,
+        *,
+        subject_id: str | None = None,
+        predicate: str | None = None,
+        include_invalid: bool = False,
+    ) -> list[Relation]:
+        where = ["r.user_id = $u"]
+        params: dict[str, Any] = {"u": _uid(user_id)}
+        if subject_id is not None:
+            where.append("s.id = $sid")
+            params["sid"] = subject_id
+        if predicate is not None:
+            where.append("r.predicate = $predicate")
+            params["predicate"] = predicate
+        if not include_invalid:
+            where.append("r.invalid_at IS NULL")
+        # Only constant fragments are joined here; every value is a parameter.
+        query = (
+            "MATCH (s:Entity)-[r:RELATES]->(o:Entity) WHERE "
+            + " AND ".join(where)
+            + f" RETURN {_REL_COLUMNS} ORDER BY r.created_at, r.id"
+        )
+        rows = await self._run("relations", lambda conn: _rows(conn, query, params))
+        return [_relation(row) for row in rows]
+
+    async def find_entities(self, user_id: str | None, names: Sequence[str]) -> list[Entity]:
+        keys = sorted({normalize_text(n) for n in names})
+        if not keys:
+            return []
+        rows = await self._run(
+            "find_entities",
+            lambda conn: _rows(
+                conn,
+                "MATCH (e:Entity) WHERE e.user_id = $u AND e.name_lc IN $names "
+                "RETURN e.id, e.user_id, e.name, e.entity_type ORDER BY e.name_lc, e.id",
+                {"u": _uid(user_id), "names": keys},
+            ),
+        )
+        return [
+            Entity(id=eid, user_id=uid or None, name=name, entity_type=etype or "entity")
+            for eid, uid, name, etype in rows
+        ]
+
+    async def link_memory(
+        self,
+        memory_id: str,
+        memory_type: MemoryType,
+        user_id: str | None,
+        entity_ids: Sequence[str],
+    ) -> None:
+        ids = sorted(set(entity_ids))
+        params = {"id": memory_id, "u": _uid(user_id)}
+
+        def work(conn: lb.Connection) -> None:
+            with _transaction(conn):
+                _rows(
+                    conn,
+                    "MERGE (m:Memory {id: $id}) SET m.user_id = $u, m.memory_type = $mtype",
+                    {**params, "mtype": MemoryType(memory_type).value},
+                )
+                _rows(
+                    conn, "MATCH (m:Memory {id: $id})-[x:MENTIONS]->() DELETE x", {"id": memory_id}
+                )
+                if ids:
+                    _rows(
+                        conn,
+                        "MATCH (m:Memory {id: $id}), (e:Entity) "
+                        "WHERE e.id IN $ids AND e.user_id = $u CREATE (m)-[:MENTIONS]->(e)",
+                        {**params, "ids": ids},
+                    )
+
+        await self._run("link_memory", work)
+
+    async def memories_for_entities(
+        self,
+        user_id: str | None,
+        entity_ids: Sequence[str],
+        *,
+        hops: int = 1,
+        limit: int = 50,
+    ) -> list[tuple[str, MemoryType, int]]:
+        if not entity_ids or limit <= 0:
+            return []
+        uid = _uid(user_id)
+
+        def work(conn: lb.Connection) -> list[tuple[str, MemoryType, int]]:
+            distance = dict.fromkeys(entity_ids, 0)
+            frontier = list(distance)
+            for hop in range(1, max(hops, 0) + 1):
+                found = _rows(conn, _NEIGHBOURS, {"ids": frontier, "u": uid})
+                frontier = [row[0] for row in found if row[0] not in distance]
+                if not frontier:
+                    break
+                distance.update(dict.fromkeys(frontier, hop))
+            best: dict[str, tuple[MemoryType, int]] = {}
+            for mid, mtype, eid in _rows(conn, _MENTIONED_BY, {"ids": list(distance), "u": uid}):
+                d = distance[eid]
+                if mid not in best or d < best[mid][1]:
+                    best[mid] = (MemoryType(mtype), d)
+            ranked = sorted(best.items(), key=lambda item: (item[1][1], item[0]))
+            return [(mid, mtype, d) for mid, (mtype, d) in ranked[:limit]]
+
+        return await self._run("memories_for_entities", work)
+
+    async def delete_memory(self, memory_id: str) -> None:
+        await self._run(
+            "delete_memory",
+            lambda conn: _rows(
+                conn, "MATCH (m:Memory) WHERE m.id = $id DETACH DELETE m", {"id": memory_id}
+            ),
+        )
+
+    async def reset(self) -> None:
+        def work(conn: lb.Connection) -> None:
+            with _transaction(conn):
+                _rows(conn, "MATCH (m:Memory) DETACH DELETE m")
+                _rows(conn, "MATCH (e:Entity) DETACH DELETE e")
+
+        await self._run("reset", work)
+
+    async def close(self) -> None:
+        with self._open_lock:
+            handle, self._handle = self._handle, None
+            self._closed = True
+        if handle is not None:
+            await asyncio.to_thread(_release, handle)

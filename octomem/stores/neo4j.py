@@ -1,0 +1,377 @@
+"""Graph store on a Neo4j server, through the official async driver."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from typing import Any, LiteralString, TypeVar
+
+import structlog
+from neo4j import AsyncGraphDatabase, AsyncManagedTransaction
+from neo4j import exceptions as neo4j_errors
+from opentelemetry import trace
+
+from octomem.errors import (
+    ConfigurationError,
+    InvalidInputError,
+    NotFoundError,
+    OctomemError,
+    StoreError,
+)
+from octomem.models import Entity, MemoryType, Relation, as_utc, normalize_text
+
+log = structlog.get_logger(__name__)
+tracer = trace.get_tracer(__name__)
+
+T = TypeVar("T")
+
+_SCHEMA: tuple[LiteralString, ...] = (
+    "CREATE CONSTRAINT octomem_entity_id IF NOT EXISTS FOR (e:Entity) REQUIRE e.id IS UNIQUE",
+    "CREATE CONSTRAINT octomem_memory_id IF NOT EXISTS FOR (m:Memory) REQUIRE m.id IS UNIQUE",
+    "CREATE INDEX octomem_entity_user_name IF NOT EXISTS FOR (e:Entity) ON (e.user_id, e.name_lc)",
+    "CREATE INDEX octomem_relates_id IF NOT EXISTS FOR ()-[r:RELATES]-() ON (r.id)",
+    "CREATE INDEX octomem_relates_user IF NOT EXISTS FOR ()-[r:RELATES]-() ON (r.user_id)",
+    "CREATE INDEX octomem_memory_user IF NOT EXISTS FOR (m:Memory) ON (m.user_id)",
+)
+
+_UPSERT_ENTITIES: LiteralString = (
+    "UNWIND $rows AS row MERGE (e:Entity {id: row.id}) "
+    "SET e.user_id = row.user_id, e.name = row.name, e.name_lc = row.name_lc, "
+    "e.entity_type = row.entity_type"
+)
+_DELETE_RELATIONS: LiteralString = "UNWIND $ids AS rid MATCH ()-[r:RELATES {id: rid}]->() DELETE r"
+_CREATE_RELATIONS: LiteralString = (
+    "UNWIND $rows AS row MATCH (s:Entity {id: row.subject_id}), (o:Entity {id: row.object_id}) "
+    "CREATE (s)-[r:RELATES]->(o) SET r = row.props RETURN row.props.id AS id"
+)
+_REL_RETURN: LiteralString = (
+    " RETURN r.id AS id, r.user_id AS user_id, s.id AS subject_id, r.predicate AS predicate, "
+    "o.id AS object_id, r.fact AS fact, r.memory_id AS memory_id, r.valid_at AS valid_at, "
+    "r.invalid_at AS invalid_at, r.created_at AS created_at ORDER BY r.created_at, r.id"
+)
+_NEIGHBOURS: LiteralString = (
+    "MATCH (a:Entity)-[r:RELATES]-(b:Entity) "
+    "WHERE a.id IN $ids AND a.user_id = $u AND b.user_id = $u "
+    "AND r.user_id = $u AND r.invalid_at IS NULL RETURN DISTINCT b.id AS id"
+)
+_MENTIONED_BY: LiteralString = (
+    "MATCH (m:Memory)-[:MENTIONS]->(e:Entity) "
+    "WHERE e.id IN $ids AND e.user_id = $u AND m.user_id = $u "
+    "RETURN m.id AS mid, m.memory_type AS mtype, e.id AS eid"
+)
+_RESET_BATCH: LiteralString = (
+    "MATCH (n) WHERE n:Entity OR n:Memory WITH n LIMIT 10000 "
+    "DETACH DELETE n RETURN count(*) AS deleted"
+)
+
+
+def _uid(user_id: str | None) -> str:
+    return user_id or ""
+
+
+def _to_db(value: datetime | None) -> datetime | None:
+    return None if value is None else as_utc(value)
+
+
+def _from_db(value: Any) -> datetime | None:
+    """neo4j.time.DateTime (nanoseconds) -> UTC-aware datetime (microseconds)."""
+    if value is None:
+        return None
+    native = value.to_native() if hasattr(value, "to_native") else value
+    return as_utc(native)
+
+
+async def _records(tx: AsyncManagedTransaction, query: LiteralString, **params: Any) -> list[Any]:
+    result = await tx.run(query, params)
+    return [record async for record in result]
+
+
+class Neo4jGraphStore:
+    """Graph store on a Neo4j 5+ server (``neo4j://``, ``neo4j+s://``, ``bolt://`` ...).
+
+    Nodes are labelled Entity and Memory, edges RELATES and MENTIONS; `reset()` deletes
+    only Entity and Memory nodes, never other data in the database.
+    """
+
+    def __init__(self, uri: str, user: str, password: str, *, database: str | None = None) -> None:
+        self._uri = uri
+        self._database = database
+        try:
+            self._driver = AsyncGraphDatabase.driver(uri, auth=(user, password))
+        except (ValueError, neo4j_errors.ConfigurationError) as exc:
+            raise ConfigurationError(
+                f"Invalid Neo4j URI {uri!r}: {exc}. Use a URI such as "
+                "neo4j://localhost:7687, neo4j+s://host or bolt://host:7687."
+            ) from exc
+
+    # --- plumbing ---------------------------------------------------------------------
+
+    def _error(self, op: str, exc: Exception) -> StoreError:
+        where = f"Neo4j at {self._uri}" + (
+            f" (database {self._database!r})" if self._database else ""
+        )
+        if isinstance(exc, neo4j_errors.AuthError):
+            hint = "the server rejected the credentials: check the configured user and password"
+        elif isinstance(exc, neo4j_errors.ServiceUnavailable):
+            hint = (
+                "cannot connect: check that the server is running and reachable, and that the "
+                "URI's scheme, host and port (7687 by default for Bolt) are right"
+            )
+        elif isinstance(exc, neo4j_errors.SessionExpired | neo4j_errors.TransientError):
+            hint = "a transient failure (leader switch, deadlock, timeout); retry the operation"
+        elif isinstance(exc, neo4j_errors.Forbidden):
+            hint = "the user lacks the rights for this operation: grant them or use another user"
+        elif isinstance(exc, neo4j_errors.ClientError) and "DatabaseNotFound" in (exc.code or ""):
+            hint = "the database does not exist: create it or fix the configured database name"
+        else:
+            hint = "check the server logs"
+        detail = " ".join(str(exc).split()).rstrip(".") or type(exc).__name__
+        return StoreError(f"{where}: graph operation '{op}' failed ({detail}): {hint}.")
+
+    async def _session_call(
+        self,
+        op: str,
+        work: Callable[[AsyncManagedTransaction], Awaitable[T]],
+        *,
+        write: bool = True,
+    ) -> T:
+        with tracer.start_as_current_span(f"graph.{op}", attributes={"db.system": "neo4j"}):
+            try:
+                async with self._driver.session(database=self._database) as session:
+                    if write:
+                        return await session.execute_write(work)
+                    return await session.execute_read(work)
+            except OctomemError:
+                raise
+            except (neo4j_errors.Neo4jError, neo4j_errors.DriverError, OSError) as exc:
+                raise self._error(op, exc) from exc
+
+    # --- GraphStore -------------------------------------------------------------------
+
+    async def init(self) -> None:
+        with tracer.start_as_current_span("graph.init", attributes={"db.system": "neo4j"}):
+            try:
+                await self._driver.verify_connectivity()
+                async with self._driver.session(database=self._database) as session:
+                    for statement in _SCHEMA:
+                        result = await session.run(statement)
+                        await result.consume()
+            except (neo4j_errors.Neo4jError, neo4j_errors.DriverError, OSError) as exc:
+                raise self._error("init", exc) from exc
+        log.debug("graph_store_ready", backend="neo4j", uri=self._uri)
+
+    async def upsert_entities(self, entities: Sequence[Entity]) -> None:
+        rows = [
+            {
+                "id": e.id,
+                "user_id": _uid(e.user_id),
+                "name": e.name,
+                "name_lc": normalize_text(e.name),
+                "entity_type": e.entity_type,
+            }
+            for e in {e.id: e for e in entities}.values()
+        ]
+        if not rows:
+            return
+
+        async def work(tx: AsyncManagedTransaction) -> None:
+            await _records(tx, _UPSERT_ENTITIES, rows=rows)
+
+        await self._session_call("upsert_entities", work)
+
+    async def upsert_relations(self, relations: Sequence[Relation]) -> None:
+        latest = {r.id: r for r in relations}
+        if not latest:
+            return
+        rows = [
+            {
+                "subject_id": r.subject_id,
+                "object_id": r.object_id,
+                "props": {
+                    "id": r.id,
+                    "user_id": _uid(r.user_id),
+                    "predicate": r.predicate,
+                    "fact": r.fact,
+                    "memory_id": r.memory_id,
+                    "valid_at": _to_db(r.valid_at),
+                    "invalid_at": _to_db(r.invalid_at),
+                    "created_at": _to_db(r.created_at),
+                },
+            }
+            for r in latest.values()
+        ]
+
+        async def work(tx: AsyncManagedTransaction) -> None:
+            await _records(tx, _DELETE_RELATIONS, ids=list(latest))
+            created = {rec["id"] for rec in await _records(tx, _CREATE_RELATIONS, rows=rows)}
+            missing = [r for rid, r in latest.items() if rid not in created]
+            if missing:
+                r = missing[0]
+                # Raising inside the transaction function rolls the whole batch back.
+                raise InvalidInputError(
+                    f"Relation {r.id!r} links entities that do not exist "
+                    f"({r.subject_id!r} -> {r.object_id!r}); upsert the entities first. "
+                    "Nothing was stored."
+                )
+
+        await self._session_call("upsert_relations", work)
+
+    async def invalidate_relation(self, relation_id: str, invalid_at: datetime) -> None:
+        async def work(tx: AsyncManagedTransaction) -> None:
+            found = await _records(
+                tx,
+                "MATCH ()-[r:RELATES {id: $id}]->() SET r.invalid_at = $t RETURN r.id AS id",
+                id=relation_id,
+                t=_to_db(invalid_at),
+            )
+            if not found:
+                raise NotFoundError(f"Relation {relation_id!r} does not exist in the graph.")
+
+        await self._session_call("invalidate_relation", work)
+
+    async def relations(
+        self,
+        user_id: str | None,
+        *,
+        subject_id: str | None = None,
+        predicate: str | None = None,
+        include_invalid: bool = False,
+    ) -> list[Relation]:
+        query: LiteralString = (
+            "MATCH (s:Entity)-[r:RELATES]->(o:Entity) WHERE r.user_id = $u "
+            "AND ($sid IS NULL OR s.id = $sid) "
+            "AND ($predicate IS NULL OR r.predicate = $predicate) "
+            "AND ($include_invalid OR r.invalid_at IS NULL)" + _REL_RETURN
+        )
+
+        async def work(tx: AsyncManagedTransaction) -> list[Any]:
+            return await _records(
+                tx,
+                query,
+                u=_uid(user_id),
+                sid=subject_id,
+                predicate=predicate,
+                include_invalid=include_invalid,
+            )
+
+        records = await self._session_call("relations", work, write=False)
+        return [
+            Relation(
+                id=rec["id"],
+                user_id=rec["user_id"] or None,
+                subject_id=rec["subject_id"],
+                predicate=rec["predicate"] or "",
+                object_id=rec["object_id"],
+                fact=rec["fact"] or "",
+                memory_id=rec["memory_id"],
+                valid_at=_from_db(rec["valid_at"]),
+                invalid_at=_from_db(rec["invalid_at"]),
+                created_at=_from_db(rec["created_at"]),
+            )
+            for rec in records
+        ]
+
+    async def find_entities(self, user_id: str | None, names: Sequence[str]) -> list[Entity]:
+        keys = sorted({normalize_text(n) for n in names})
+        if not keys:
+            return []
+
+        async def work(tx: AsyncManagedTransaction) -> list[Any]:
+            return await _records(
+                tx,
+                "MATCH (e:Entity) WHERE e.user_id = $u AND e.name_lc IN $names "
+                "RETURN e.id AS id, e.user_id AS user_id, e.name AS name, "
+                "e.entity_type AS entity_type ORDER BY e.name_lc, e.id",
+                u=_uid(user_id),
+                names=keys,
+            )
+
+        records = await self._session_call("find_entities", work, write=False)
+        return [
+            Entity(
+                id=rec["id"],
+                user_id=rec["user_id"] or None,
+                name=rec["name"],
+                entity_type=rec["entity_type"] or "entity",
+            )
+            for rec in records
+        ]
+
+    async def link_memory(
+        self,
+        memory_id: str,
+        memory_type: MemoryType,
+        user_id: str | None,
+        entity_ids: Sequence[str],
+    ) -> None:
+        ids = sorted(set(entity_ids))
+
+        async def work(tx: AsyncManagedTransaction) -> None:
+            await _records(
+                tx,
+                "MERGE (m:Memory {id: $id}) SET m.user_id = $u, m.memory_type = $mtype "
+                "WITH m OPTIONAL MATCH (m)-[x:MENTIONS]->() DELETE x",
+                id=memory_id,
+                u=_uid(user_id),
+                mtype=MemoryType(memory_type).value,
+            )
+            if ids:
+                await _records(
+                    tx,
+                    "MATCH (m:Memory {id: $id}) MATCH (e:Entity) "
+                    "WHERE e.id IN $ids AND e.user_id = $u CREATE (m)-[:MENTIONS]->(e)",
+                    id=memory_id,
+                    u=_uid(user_id),
+                    ids=ids,
+                )
+
+        await self._session_call("link_memory", work)
+
+    async def memories_for_entities(
+        self,
+        user_id: str | None,
+        entity_ids: Sequence[str],
+        *,
+        hops: int = 1,
+        limit: int = 50,
+    ) -> list[tuple[str, MemoryType, int]]:
+        if not entity_ids or limit <= 0:
+            return []
+        uid = _uid(user_id)
+
+        async def work(tx: AsyncManagedTransaction) -> list[tuple[str, MemoryType, int]]:
+            # Breadth-first, one query per hop: the hop count cannot be a Cypher parameter.
+            distance = dict.fromkeys(entity_ids, 0)
+            frontier = list(distance)
+            for hop in range(1, max(hops, 0) + 1):
+                found = await _records(tx, _NEIGHBOURS, ids=frontier, u=uid)
+                frontier = [rec["id"] for rec in found if rec["id"] not in distance]
+                if not frontier:
+                    break
+                distance.update(dict.fromkeys(frontier, hop))
+            best: dict[str, tuple[MemoryType, int]] = {}
+            for rec in await _records(tx, _MENTIONED_BY, ids=list(distance), u=uid):
+                d = distance[rec["eid"]]
+                if rec["mid"] not in best or d < best[rec["mid"]][1]:
+                    best[rec["mid"]] = (MemoryType(rec["mtype"]), d)
+            ranked = sorted(best.items(), key=lambda item: (item[1][1], item[0]))
+            return [(mid, mtype, d) for mid, (mtype, d) in ranked[:limit]]
+
+        return await self._session_call("memories_for_entities", work, write=False)
+
+    async def delete_memory(self, memory_id: str) -> None:
+        async def work(tx: AsyncManagedTransaction) -> None:
+            await _records(tx, "MATCH (m:Memory {id: $id}) DETACH DELETE m", id=memory_id)
+
+        await self._session_call("delete_memory", work)
+
+    async def reset(self) -> None:
+        async def work(tx: AsyncManagedTransaction) -> int:
+            return int((await _records(tx, _RESET_BATCH))[0]["deleted"])
+
+        # Batches keep each transaction small on large graphs.
+        while await self._session_call("reset", work) > 0:
+            pass
+
+    async def close(self) -> None:
+        await self._driver.close()

