@@ -10,6 +10,7 @@ from typing import Annotated
 import structlog
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 import click
@@ -62,7 +63,7 @@ def demo(config: ConfigOption = None, data_dir: DataDirOption = None) -> None:
             table.add_column("status", width=12)
             for memory in memories:
                 status = "current" if memory.is_current else "superseded"
-                table.add_row(memory.content[:160], status)
+                table.add_row(escape(memory.content[:200]), status)
             console.print(table)
         console.rule("recall")
         for question, recalled in report.answers:
@@ -70,7 +71,8 @@ def demo(config: ConfigOption = None, data_dir: DataDirOption = None) -> None:
             console.print(f"\n[bold cyan]Q: {question['query']}[/]{flag}")
             for rank, hit in enumerate(recalled.hits, 1):
                 found_by = ",".join(sorted({p.retriever for p in hit.provenance}))
-                console.print(f"  {rank}. [{hit.memory_type.value}] {hit.memory.content[:120]}"
+                text = escape(hit.memory.content.replace("\n", " ")[:120])
+                console.print(f"  {rank}. {escape(f'[{hit.memory_type.value}]')} {text}"
                               f"  [dim]({found_by}; {hit.score:.4f})[/]")
         if report.answers:
             core = report.answers[0][1].core

@@ -123,6 +123,9 @@ class RecallConfig(_Strict):
     graph_hops: int = Field(1, ge=0, le=3)
     weights: RetrieverWeights = Field(default_factory=RetrieverWeights)
     agent_weights: dict[MemoryType, float] = Field(default_factory=dict)
+    cue_boost: float = Field(
+        1.5, ge=1, description="weight multiplier for agents a query's wording asks about"
+    )
 
 
 class TelemetryConfig(_Strict):

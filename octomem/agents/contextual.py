@@ -27,10 +27,10 @@ from octomem.agents.text import (
 from octomem.models import ContextualMemory, MemoryBase, MemoryType, Turn
 
 _IM = r"\bI(?:'m|’m| am)(?: currently| now| still| right now| here| just| stuck| sitting)?"
-_LOCATION = re.compile(rf"{_IM} (?P<prep>at|in|on) (?=(?P<v>.+))")
+_LOCATION = re.compile(rf"{_IM} (?P<prep>at|in|on) (?=(?P<v>.{1, 200}))")
 _VISIT = re.compile(
     rf"{_IM} (?:visiting|travell?ing (?:in|to|through|around)|staying (?:in|at)|"
-    r"working from|calling from|writing from) (?=(?P<v>.+))"
+    r"working from|calling from|writing from) (?=(?P<v>.{1,200}))"
 )
 PLACES = words(
     """home work school office airport station hotel gym library cafe café hospital park
@@ -67,7 +67,7 @@ _TOPIC = re.compile(
     r"\b(?:let'?s (?:talk|chat) about|let'?s discuss|can we (?:talk about|discuss)|"
     r"I (?:have|got|'ve got) (?:a|some|another|one more) (?:quick )?questions? "
     r"(?:about|on|regarding)|I want to (?:talk about|discuss)|I'd like to (?:talk about|discuss)"
-    r"|I need (?:some )?help with|I'm curious about)\s+(?=(?P<v>.+))",
+    r"|I need (?:some )?help with|I'm curious about)\s+(?=(?P<v>.{1,200}))",
     re.IGNORECASE,
 )
 MOODS = (

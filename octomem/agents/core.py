@@ -35,7 +35,7 @@ MULTI_PREFIXES |= {"Friend", "Best friend", "Colleague", "Coworker", "Co-worker"
 MULTI_PREFIXES |= {"Cousin", "Aunt", "Uncle", "Niece", "Nephew", "Grandma", "Grandpa"}
 _PERSONA_START = re.compile(
     r"^(?:you are|you're|your name is|your role is|you (?:speak|help|work|specialize|"
-    r"specialise|always|never|should|must|can|answer|respond|reply)|act as|as an? )",
+    r"specialise|always|never|should|must|can|answer|respond|reply)|act as|as an? |always |never )",
     re.IGNORECASE,
 )
 

@@ -105,7 +105,8 @@ def url_type(uri: str) -> str:
         if host == domain or host.endswith("." + domain):
             return rtype
     ext = parts.path.rsplit(".", 1)[-1].lower() if "." in parts.path.rsplit("/", 1)[-1] else ""
-    return EXTENSIONS.get(ext, "link")
+    rtype = EXTENSIONS.get(ext, "link")
+    return "link" if rtype == "code" and host not in DOMAINS else rtype  # .html, .php pages
 
 
 def url_title(uri: str, rtype: str) -> str:

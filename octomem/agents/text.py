@@ -67,6 +67,7 @@ def sentence_case(text: str) -> str:
 
 _ABBREV = {"mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "vs", "etc", "e.g", "i.e", "inc"}
 _ABBREV |= {"ltd", "co", "no", "approx", "mt", "ft", "dept", "corp"}
+MAX_SENTENCE = 600
 _SENT_END = re.compile(r"[.!?]+[\"')\]]*\s+")
 _QUESTION_START = re.compile(
     r"^(?:do|does|did|can|could|should|would|will|is|am|are|was|were|have|has|what|where|"
@@ -90,7 +91,16 @@ def split_sentences(text: str) -> list[str]:
             start = match.end()
         if line[start:].strip():
             out.append(line[start:].strip())
-    return out
+    return [piece for sentence in out for piece in _chunks(sentence)]
+
+
+def _chunks(sentence: str, size: int = MAX_SENTENCE) -> list[str]:
+    """An overlong run-on "sentence" in pieces of at most `size` characters (bounds the work)."""
+    if len(sentence) <= size:
+        return [sentence]
+    cut = sentence.rfind(" ", 0, size)
+    cut = cut if cut > 0 else size
+    return [sentence[:cut].strip(), *_chunks(sentence[cut:].strip(), size)]
 
 
 def is_question(sentence: str) -> bool:
@@ -135,7 +145,7 @@ _CAP = (
     rf"(?:\.[A-Za-z0-9]+)*(?:['’]s(?=\s+(?:{_ORG})\b))?)"
 )
 _JOIN = r"(?:of the|of|de la|de|del|da|van der|van|von|der|du|la|le|&)"
-ENTITY_PATTERN = rf"\b{_CAP}(?:\s+(?:{_JOIN}\s+)?{_CAP})*"
+ENTITY_PATTERN = rf"\b{_CAP}(?:\s+(?:{_JOIN}\s+)?{_CAP}){{0,5}}"
 _ENTITY = re.compile(ENTITY_PATTERN)
 
 

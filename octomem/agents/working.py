@@ -32,24 +32,25 @@ from octomem.models import MemoryBase, MemoryType, Turn, WorkingMemory
 
 _TASK = re.compile(
     r"\bI(?:'m|’m| am)(?: currently| now| still| right now| busy)?"
-    r" (?P<verb>working on|trying to|in the middle of)\s+(?=(?P<v>.+))",
+    r" (?P<verb>working on|trying to|in the middle of)\s+(?=(?P<v>.{1,200}))",
     re.IGNORECASE,
 )
 _FOCUS = re.compile(
-    r"\blet'?s (?:focus on|work on|get started on|start with|tackle)\s+(?=(?P<v>.+))", re.I
+    r"\blet'?s (?:focus on|work on|get started on|start with|tackle)\s+(?=(?P<v>.{1,200}))", re.I
 )
 _GOAL = re.compile(
     r"\b(?:my|our) (?:main |big |primary |only )?goal"
     r"(?: for (?P<per>today|tonight|this week|the week|this month|the day))?"
-    r" is(?: to)?\s+(?=(?P<v>.+))",
+    r" is(?: to)?\s+(?=(?P<v>.{1,200}))",
     re.IGNORECASE,
 )
 _NEED = re.compile(
-    r"\bI (?:really |still |also )?(?:need|have|must|'ve got|’ve got|got) to\s+(?=(?P<v>.+))", re.I
+    r"\bI (?:really |still |also )?(?:need|have|must|'ve got|’ve got|got) to\s+(?=(?P<v>.{1,200}))",
+    re.I,
 )
-_TODO = re.compile(r"(?:^|\b)(?:todo|to-do|to do)\s*:\s*(?=(?P<v>.+))", re.IGNORECASE)
+_TODO = re.compile(r"(?:^|\b)(?:todo|to-do|to do)\s*:\s*(?=(?P<v>.{1,200}))", re.IGNORECASE)
 _VAGUE = words("something anything it this that them everything nothing stuff")
-_REMIND = re.compile(r"\bremind me (?:to|about)\s+(?=(?P<v>.+))", re.IGNORECASE)
+_REMIND = re.compile(r"\bremind me (?:to|about)\s+(?=(?P<v>.{1,200}))", re.IGNORECASE)
 
 
 def _value(text: str, timestamp: datetime) -> tuple[str, TimeRef | None]:

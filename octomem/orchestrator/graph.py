@@ -200,7 +200,11 @@ def build_recall_graph(services: Services) -> CompiledStateGraph:
         with span("node.plan", user_id=state.get("user_id")):
             await services.init()
             requested = state.get("memory_types")
-            agents = [m for m in services.enabled_agents if requested is None or m in requested]
+            # core blocks are always returned whole (result.core); they rank only when asked
+            agents = [
+                m for m in services.enabled_agents
+                if (m in requested if requested is not None else m is not MemoryType.CORE)
+            ]
             [embedding] = await services.embedder.embed([query])
             entity_ids = await find_query_entities(services, state.get("user_id"), query)
         return {
@@ -215,6 +219,9 @@ def build_recall_graph(services: Services) -> CompiledStateGraph:
                 "include_superseded": bool(state.get("include_superseded", False)),
                 "embedding": embedding,
                 "entity_ids": entity_ids,
+                "agent_weights": routing.query_agent_weights(
+                    query, config.agent_weights, config.cue_boost
+                ),
             },
         }
 
@@ -235,19 +242,11 @@ def build_recall_graph(services: Services) -> CompiledStateGraph:
                 state.get("ranked", []),
                 k=config.rrf_k,
                 retriever_weights=config.weights.model_dump(),
-                agent_weights=config.agent_weights,
+                agent_weights=plan_["agent_weights"],
             )
             records: dict[str, MemoryBase] = state.get("records", {})
             limit = state.get("limit") or config.limit
-            hits = [
-                RecallHit(
-                    memory=records[mid],
-                    memory_type=records[mid].memory_type,
-                    score=score,
-                    provenance=prov,
-                )
-                for mid, score, prov in fused[:limit]
-            ]
+            hits = _collapse_same_text(records, fused)[:limit]
             core = await services.vector.list(
                 MemoryType.CORE,
                 where={"AND": [{"user_id": plan_["user_id"]}, {"agent_id": plan_["agent_id"]}]}
@@ -273,6 +272,25 @@ def build_recall_graph(services: Services) -> CompiledStateGraph:
     builder.add_edge("retrieve", "fuse")
     builder.add_edge("fuse", END)
     return builder.compile(name="recall")
+
+
+def _collapse_same_text(
+    records: dict[str, MemoryBase], fused: list[tuple[str, float, list[Any]]]
+) -> list[RecallHit]:
+    """One hit per distinct text: the same sentence held by two agents (a semantic fact and
+    its knowledge edge) is shown once, at its best rank, with both agents' provenance."""
+    hits: dict[str, RecallHit] = {}
+    for memory_id, score, provenance in fused:
+        record = records[memory_id]
+        kept = hits.get(record.content_hash)
+        if kept is None:
+            hits[record.content_hash] = RecallHit(
+                memory=record, memory_type=record.memory_type, score=score,
+                provenance=list(provenance),
+            )
+        else:
+            kept.provenance.extend(provenance)
+    return list(hits.values())
 
 
 def _with_metadata(record: MemoryBase, metadata: dict[str, Any] | None) -> MemoryBase:

@@ -68,7 +68,10 @@ def test_move_supersedes_and_keeps_history(orch: Orchestrator) -> None:
                    for h in hits.hits)
     with_history = orch.recall("Where did Alice live in Paris?", user_id="alice",
                                include_superseded=True)
-    assert any(h.memory.id == paris.id for h in with_history.hits)
+    [old_hit] = [h for h in with_history.hits if h.memory.content == paris.content]
+    assert not old_hit.memory.is_current
+    # the semantic fact and its knowledge edge say the same: one hit, both provenances
+    assert {p.agent for p in old_hit.provenance} >= {MemoryType.SEMANTIC}
 
 
 def test_move_invalidates_the_graph_edge(orch: Orchestrator) -> None:
