@@ -201,11 +201,16 @@ def unpack(node: Filter) -> tuple[str, Any]:
 # --- evaluation ----------------------------------------------------------------------
 
 
+# Record fields that hold structures, not values: their names stay free for metadata keys
+# (mem0 users filter on metadata such as {"source": "chat"}).
+_STRUCTURED_FIELDS = frozenset({"metadata", "source"})
+
+
 def resolve_field(field: str, record_fields: Iterable[str]) -> tuple[bool, str]:
     """(is_record_field, name): a record field of that class, else a metadata key."""
     if field.startswith(_METADATA_PREFIX):
         return False, field[len(_METADATA_PREFIX) :]
-    if field != "metadata" and field in record_fields:
+    if field not in _STRUCTURED_FIELDS and field in record_fields:
         return True, field
     return False, field
 

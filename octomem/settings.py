@@ -8,6 +8,7 @@ Unknown keys and bad values fail at start with a message naming them.
 from __future__ import annotations
 
 import os
+from contextvars import ContextVar
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -173,8 +174,25 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # explicit arguments (overrides) > environment > the YAML file (passed as init data)
-        return (env_settings, init_settings)
+        # keyword overrides > OCTOMEM_* environment > the YAML file
+        return (init_settings, env_settings, _FileSource(settings_cls, _FILE_DATA.get()))
+
+
+_FILE_DATA: ContextVar[dict[str, Any]] = ContextVar("octomem_config_file", default={})
+
+
+class _FileSource(PydanticBaseSettingsSource):
+    """The YAML file's contents, as the lowest-priority settings source."""
+
+    def __init__(self, settings_cls: type[BaseSettings], data: dict[str, Any]) -> None:
+        super().__init__(settings_cls)
+        self._data = data
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return self._data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self._data)
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -187,16 +205,6 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigurationError(f"config file {path} must hold a mapping of keys at the top")
     return data
-
-
-def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _deep_merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
 
 
 def _describe(exc: ValidationError, origin: str) -> str:
@@ -218,12 +226,10 @@ def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) 
     """
     file_data = _read_yaml(Path(path)) if path is not None else {}
     origin = str(path) if path is not None else "defaults"
+    token = _FILE_DATA.set(file_data)
     try:
-        settings = Settings(**file_data)
-        if overrides:
-            # model_validate does not read the environment again: overrides win over it
-            data = _deep_merge(settings.model_dump(mode="python"), overrides)
-            settings = Settings.model_validate(data)
+        return Settings(**overrides)
     except ValidationError as exc:
         raise ConfigurationError(_describe(exc, f"{origin} / OCTOMEM_* environment")) from exc
-    return settings
+    finally:
+        _FILE_DATA.reset(token)

@@ -27,7 +27,7 @@ from octomem.agents.text import (
 from octomem.models import ContextualMemory, MemoryBase, MemoryType, Turn
 
 _IM = r"\bI(?:'m|’m| am)(?: currently| now| still| right now| here| just| stuck| sitting)?"
-_LOCATION = re.compile(rf"{_IM} (?P<prep>at|in|on) (?=(?P<v>.{1, 200}))")
+_LOCATION = re.compile(rf"{_IM} (?P<prep>at|in|on) (?=(?P<v>.{{1,200}}))")
 _VISIT = re.compile(
     rf"{_IM} (?:visiting|travell?ing (?:in|to|through|around)|staying (?:in|at)|"
     r"working from|calling from|writing from) (?=(?P<v>.{1,200}))"

@@ -88,17 +88,17 @@ _TEMPLATES = {
 _ENT = rf"(?P<s>{ENTITY_PATTERN})"
 _VERB_RE = re.compile(
     rf"{_ENT}(?:,[^,]{{1,40}},)? (?:(?:also|now|still|currently|originally) )?"
-    rf"(?P<v>{'|'.join(_VERBS)}) (?=(?P<o>.{1, 200}))"
+    rf"(?P<v>{'|'.join(_VERBS)}) (?=(?P<o>.{{1,200}}))"
 )
 _ROLE_RE = re.compile(
-    rf"{_ENT} (?:is|was|became) (?:the |a )?(?P<r>{_ROLES}) of (?=(?P<o>.{1, 200}))"
+    rf"{_ENT} (?:is|was|became) (?:the |a )?(?P<r>{_ROLES}) of (?=(?P<o>.{{1,200}}))"
 )
 _JOB_AT_RE = re.compile(
-    rf"{_ENT} (?:is|works as) an? (?:[a-z]+ ){{0,2}}[a-z]+ at (?=(?P<o>.{1, 200}))"
+    rf"{_ENT} (?:is|works as) an? (?:[a-z]+ ){{0,2}}[a-z]+ at (?=(?P<o>.{{1,200}}))"
 )
 _POSS_RE = re.compile(
     rf"{_ENT}['’]s (?P<r>wife|husband|sister|brother|son|daughter|mother|father|friend|boss)"
-    rf" is (?=(?P<o>.{1, 200}))"
+    rf" is (?=(?P<o>.{{1,200}}))"
 )
 
 

@@ -190,28 +190,28 @@ def _first_person(sentence: str) -> list[Fact]:  # noqa: C901 - one rule per loo
     ):
         add(m, "age", m[1] if 1 < int(m[1]) < 120 else None)
     for m in re.finditer(
-        rf"\b(?:I|[Ww]e)(?:'m|’m| am|'ve| have)?{_ADV} {_LIVE} (?=(.{1, 200}))", sentence
+        rf"\b(?:I|[Ww]e)(?:'m|’m| am|'ve| have)?{_ADV} {_LIVE} (?=(.{{1,200}}))", sentence
     ):
         add(m, "lives_in", _named(m[1], loose=True, keep=["near", "outside"]))
-    for m in re.finditer(rf"{_IM}{_ADV} from (?=(.{1, 200}))", sentence):
+    for m in re.finditer(rf"{_IM}{_ADV} from (?=(.{{1,200}}))", sentence):
         add(m, "hometown", _named(m[1]))
     for m in re.finditer(
         r"\bI (?:grew up|was born|was raised) in (?=(.{1,200}))|\b[Mm]y hometown is (?=(.{1,200}))",
         sentence,
     ):
         add(m, "hometown", _named(m[1] or m[2]))
-    for m in re.finditer(rf"\bI{_ADV} {_WORK} (?=(.{1, 200}))", sentence):
+    for m in re.finditer(rf"\bI{_ADV} {_WORK} (?=(.{{1,200}}))", sentence):
         loose = trim_clause(m[1], max_words=4)
         plain = re.match(r"(?:an?|the) [a-z]+(?: [a-z]+)?$", loose) and "home" not in loose
         add(m, "works_at", _named(m[1]) or (loose if plain else None))
-    for m in re.finditer(rf"\bI(?:'ve| have)?{_ADV} {_JOIN} (?=(.{1, 200}))", sentence):
+    for m in re.finditer(rf"\bI(?:'ve| have)?{_ADV} {_JOIN} (?=(.{{1,200}}))", sentence):
         add(m, "works_at", _named(m[1]))
     for m in re.finditer(
-        rf"{_IM}{_ADV} (?:an?|the) ([\w -]+?) (?:at|for) (?=([A-Z].{1, 200}))", sentence
+        rf"{_IM}{_ADV} (?:an?|the) ([\w -]+?) (?:at|for) (?=([A-Z].{{1,200}}))", sentence
     ):
         if _job(m[1], strict=True):
             add(m, "works_at", _named(m[2]))
-    for m in re.finditer(rf"\bI{_ADV} work(?:ing)? as (?=(an? .{1, 200}))", sentence):
+    for m in re.finditer(rf"\bI{_ADV} work(?:ing)? as (?=(an? .{{1,200}}))", sentence):
         add(m, "job", _job(m[1], strict=False))
     for m in re.finditer(rf"{_IM}{_ADV} (an? [\w -]+)", sentence):
         add(m, "job", _job(m[1], strict=True))
@@ -220,7 +220,8 @@ def _first_person(sentence: str) -> list[Fact]:  # noqa: C901 - one rule per loo
         if obj:
             polarity = "likes" if m["like"] or m["fan"] else "dislikes"
             add(m, f"preference:{norm_key(re.sub(r'^to ', '', obj))}", polarity, rel=obj)
-    fav = r"\b[Mm]y (?:all[- ]time )?(?:favou?rite|fave) ([a-z][a-z ]{1,30}?) (?:is|are) (?=(.{1,200}))"
+    fav = r"\b[Mm]y (?:all[- ]time )?(?:favou?rite|fave) ([a-z][a-z ]{1,30}?) (?:is|are) "
+    fav += r"(?=(.{1,200}))"
     for m in re.finditer(fav, sentence):
         add(m, f"favourite:{norm_key(m[1])}", _object(m[2]), rel=m[1])
     for m in re.finditer(_REL_NAME, sentence):
@@ -235,7 +236,7 @@ def _first_person(sentence: str) -> list[Fact]:  # noqa: C901 - one rule per loo
     for m in re.finditer(rf"\bI have (\d+|an?|one|two|three|four|five|six) {_KIDS}\b", sentence):
         add(m, "num_children", str(int(m[1]) if m[1].isdigit() else _NUM[m[1].lower()]))
     for m in re.finditer(
-        rf"{_IM}{_ADV} (?:severely |very |deathly )?allergic to (?=(.{1, 200}))", sentence
+        rf"{_IM}{_ADV} (?:severely |very |deathly )?allergic to (?=(.{{1,200}}))", sentence
     ):
         obj = trim_clause(m[1], preps=False, keep=["and"], max_words=8)
         for part in re.split(r",\s*|\s+and\s+|\s+or\s+", obj):
@@ -255,7 +256,7 @@ STOP_SUBJECTS = words("the this that it he she they we you my our everyone nobod
 _THIRD = re.compile(
     rf"\b{_NAME} (?:(?:currently|now|still|also) )?(?P<verb>lives in|moved to|"
     rf"works at|works for|is from|is married to|works as|is (?P<age>\d{{1,3}})(?: years old)?\b)"
-    rf"(?=(?P<obj>.{0, 200}))"
+    rf"(?=(?P<obj>.{{0,200}}))"
 )
 
 

@@ -83,7 +83,7 @@ def split_sentences(text: str) -> list[str]:
         line = raw.strip()
         start = 0
         for match in _SENT_END.finditer(line):
-            words = line[start : match.start()].split()
+            words = line[max(start, match.start() - 12) : match.start()].split()
             last = words[-1].lower().rstrip(".") if words else ""
             if line[match.start()] == "." and (last in _ABBREV or len(last) == 1):
                 continue
@@ -225,15 +225,12 @@ def remove_span(text: str, span: tuple[int, int]) -> str:
     return re.sub(r"^[\s,]+|(?<=\s),\s*", "", out).strip()
 
 
-_THIRD_PERSON: list[tuple[str, str]] = [
-    (r"\bI'm\b|\bI’m\b|\bI am\b", "{n} is"),
-    (r"\bI've\b|\bI’ve\b", "{n} has"),
-    (r"\bI'd\b|\bI’d\b", "{n} would"),
-    (r"\bI'll\b|\bI’ll\b", "{n} will"),
+_THIRD_PERSON = [
+    *[(rf"\bI['’]{a}\b", f"{{n}} {b}") for a, b in [("m", "is"), ("ve", "has"), ("d", "would")]],
+    (r"\bI am\b", "{n} is"),
+    (r"\bI['’]ll\b", "{n} will"),
     (r"\bI\b", "{n}"),
-    (r"\bmyself\b", "themselves"),
-    (r"\bme\b", "them"),
-    (r"\bmine\b", "theirs"),
+    *[(rf"\b{a}\b", b) for a, b in [("myself", "themselves"), ("me", "them"), ("mine", "theirs")]],
     (r"^My\b", "{p}"),
     (r"\b[Mm]y\b", "their"),
 ]
@@ -357,17 +354,17 @@ def _safe_date(year: int, month: int, day: int) -> date | None:
         return None
 
 
+def _dated(year: str, month: str, day: str) -> tuple[date, str] | None:
+    found = _safe_date(int(year), int(month), int(day))
+    return (found, "day") if found else None
+
+
 def _month_day(m: re.Match[str], today: date, d: Direction) -> tuple[date, str] | None:
     month, day, year = (m[1], m[2], m[3]) if not m[1].isdigit() else (m[2], m[1], m[3])
     found = _safe_date(int(year or today.year), _month_num(month), int(day))
     if not found:
         return None
     return (found if year else _roll(found, today, d)), "day"
-
-
-def _iso(m: re.Match[str], today: date, d: Direction) -> tuple[date, str] | None:
-    found = _safe_date(int(m[1]), int(m[2]), int(m[3]))
-    return (found, "day") if found else None
 
 
 def _month(m: re.Match[str], today: date, d: Direction) -> tuple[date, str]:
@@ -382,10 +379,6 @@ def _month(m: re.Match[str], today: date, d: Direction) -> tuple[date, str]:
         year = today.year if month > today.month else today.year + 1
         return date(year, month, 1), "month"
     return _roll(first, today, d, month=True), "month"
-
-
-def _year(m: re.Match[str], today: date, d: Direction) -> tuple[date, str]:
-    return date(int(m[1]), 1, 1), "year"
 
 
 _DAY0 = r"\b(?:(?:earlier |later )?today|tonight|this (?:morning|afternoon|evening))\b"
@@ -408,14 +401,17 @@ _TIME_PATTERNS: list[tuple[re.Pattern[str], Resolver]] = [
             rf"\b(?:(last|next|this|on|by|until|before|since) )?({'|'.join(WEEKDAYS)})\b(?!s)",
             _weekday,
         ),
-        (r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b", _iso),
+        (r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b", lambda m, t, d: _dated(m[1], m[2], m[3])),
         (rf"\b{_MON}\.? (\d{{1,2}})(?:st|nd|rd|th)?\b(?:,? (\d{{4}}))?", _month_day),
         (rf"\b(\d{{1,2}})(?:st|nd|rd|th)? (?:of )?{_MON}\b(?:,? (\d{{4}}))?", _month_day),
         (
             rf"\b(in|last|this|next|since|during|early|late|mid|by|of) {_MON}\b(?:,? (\d{{4}}))?",
             _month,
         ),
-        (r"\b(?:in|since|during|back in) ((?:19|20)\d\d)\b", _year),
+        (
+            r"\b(?:in|since|during|back in) ((?:19|20)\d\d)\b",
+            lambda m, t, d: (date(int(m[1]), 1, 1), "year"),
+        ),
     ]
 ]
 

@@ -1,0 +1,87 @@
+"""Bad input gets a clear octomem error and leaves what is stored untouched."""
+
+from __future__ import annotations
+
+import pytest
+
+from octomem import InvalidInputError, NotFoundError, Orchestrator
+
+
+@pytest.fixture
+def seeded(orch: Orchestrator) -> Orchestrator:
+    orch.process("I'm Alice. I live in Paris.", user_id="alice")
+    return orch
+
+
+def _snapshot(orch: Orchestrator) -> list[tuple[str, str]]:
+    return [(r.id, r.content_hash) for r in orch.get_all(user_id="alice",
+                                                          include_superseded=True)]
+
+
+@pytest.mark.parametrize(
+    ("messages", "says"),
+    [
+        ("", "empty"),
+        ("   \n\t ", "empty"),
+        ([], "empty list"),
+        ([{"role": "robot", "content": "hi"}], "role 'robot'"),
+        ([{"role": "user", "content": 42}], "content"),
+        ([{"role": "user", "content": None}], "content"),
+        ([{"role": "user"}], "content"),
+        ([{"role": "user", "content": "x" * 1_000_000}], "limit"),
+        ([{"role": "user", "content": "bad \ud800 surrogate"}], "surrogate"),
+        ([{"role": "user", "content": "fine"}, {"role": "user", "content": " "}], "messages[1]"),
+        (12345, "messages"),
+    ],
+)
+def test_bad_messages_are_rejected_and_nothing_changes(
+    seeded: Orchestrator, messages: object, says: str
+) -> None:
+    before = _snapshot(seeded)
+    with pytest.raises(InvalidInputError) as caught:
+        seeded.process(messages, user_id="alice")
+    assert says.lower() in str(caught.value).lower()
+    assert _snapshot(seeded) == before
+
+
+def test_missing_user_id(seeded: Orchestrator) -> None:
+    with pytest.raises(InvalidInputError, match="user_id"):
+        seeded.process("I live in Rome.")
+    with pytest.raises(InvalidInputError, match="user_id"):
+        seeded.recall("where do I live?")
+    with pytest.raises(InvalidInputError, match="user_id"):
+        seeded.process("I live in Rome.", user_id="  ")
+
+
+def test_bad_recall_arguments(seeded: Orchestrator) -> None:
+    with pytest.raises(InvalidInputError, match="query"):
+        seeded.recall("  ", user_id="alice")
+    with pytest.raises(InvalidInputError, match="limit"):
+        seeded.recall("paris", user_id="alice", limit=0)
+    with pytest.raises(InvalidInputError, match="memory type"):
+        seeded.recall("paris", user_id="alice", memory_types=["dreams"])
+    with pytest.raises(InvalidInputError, match="operator"):
+        seeded.recall("paris", user_id="alice", filters={"city": {"near": "x"}})
+
+
+def test_unknown_memory_ids(seeded: Orchestrator) -> None:
+    before = _snapshot(seeded)
+    for bad in ("sem_doesnotexist", "no-such-id", "kg_"):
+        with pytest.raises(NotFoundError):
+            seeded.get(bad)
+        with pytest.raises(NotFoundError):
+            seeded.delete(bad)
+        with pytest.raises(NotFoundError):
+            seeded.update(bad, "new text")
+        with pytest.raises(NotFoundError):
+            seeded.history(bad)
+    with pytest.raises(InvalidInputError):
+        seeded.get("")
+    assert _snapshot(seeded) == before
+
+
+def test_closed_orchestrator_says_so(make_orch) -> None:
+    orch = make_orch()
+    orch.close()
+    with pytest.raises(InvalidInputError, match="closed"):
+        orch.recall("x", user_id="alice")

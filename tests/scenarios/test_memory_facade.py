@@ -1,0 +1,114 @@
+"""The mem0-compatible `Memory` facade, used the way a mem0 user would."""
+
+from __future__ import annotations
+
+import pytest
+
+from octomem import Memory, NotFoundError, Orchestrator
+from tests.conftest import T0
+
+
+@pytest.fixture
+def memory(orch: Orchestrator) -> Memory:
+    return Memory(orch)
+
+
+def test_add_search_get_update_history(memory: Memory) -> None:
+    added = memory.add(
+        [{"role": "user", "content": "I'm Bob. I live in Lisbon and I love surfing."}],
+        user_id="bob", metadata={"category": "profile"},
+    )
+    events = {item["event"] for item in added["results"]}
+    assert events == {"ADD"}
+    assert any("Lisbon" in item["memory"] for item in added["results"])
+
+    found = memory.search("where does bob live", user_id="bob", limit=5)["results"]
+    assert found and "Lisbon" in found[0]["memory"]
+    first = found[0]
+    assert {"id", "memory", "hash", "metadata", "score", "created_at", "user_id"} <= set(first)
+    assert first["user_id"] == "bob"
+
+    item = memory.get(first["id"])
+    assert item["memory"] == first["memory"]
+
+    assert memory.update(first["id"], "Bob lives in Porto.")["message"]
+    assert memory.get(first["id"])["memory"] == "Bob lives in Porto."
+    history = memory.history(first["id"])
+    assert [h["event"] for h in history][-1] == "UPDATE"
+    assert history[-1]["old_memory"] == first["memory"]
+    assert history[-1]["new_memory"] == "Bob lives in Porto."
+
+
+def test_change_of_fact_reports_update_with_previous(memory: Memory) -> None:
+    memory.add("I work at Initech.", user_id="bob")
+    moved = memory.add("I work at Globex now.", user_id="bob")["results"]
+    [change] = [i for i in moved if i["event"] == "UPDATE" and "Globex" in i["memory"]
+                and i.get("memory_type") == "semantic"]
+    assert "Initech" in change["previous_memory"]
+    current = [i["memory"] for i in memory.get_all(user_id="bob")["results"]]
+    assert any("Globex" in m for m in current)
+    assert not any("works at Initech" in m for m in current)
+
+
+def test_infer_false_stores_messages_as_they_are(memory: Memory) -> None:
+    added = memory.add(
+        [{"role": "user", "content": "Note to self: buy oat milk"},
+         {"role": "assistant", "content": "Noted."}],
+        user_id="bob", infer=False,
+    )["results"]
+    assert [i["memory"] for i in added] == ["Note to self: buy oat milk", "Noted."]
+    stored = memory.get_all(user_id="bob")["results"]
+    assert len(stored) == 2  # raw turns only, no extracted memories
+    assert memory.get(added[0]["id"])["memory"].endswith("buy oat milk")
+
+
+def test_filters_and_run_scope(memory: Memory) -> None:
+    memory.add("I love jazz.", user_id="bob", run_id="r1", metadata={"source": "chat", "n": 1})
+    memory.add("I love opera.", user_id="bob", run_id="r2", metadata={"source": "email", "n": 5})
+
+    def texts(results: dict) -> str:
+        return " | ".join(i["memory"] for i in results["results"])
+
+    assert "opera" not in texts(memory.get_all(user_id="bob", filters={"source": "chat"}))
+    assert "jazz" in texts(memory.get_all(user_id="bob", filters={"source": "chat"}))
+    # the core block is one record per user, rewritten by both calls: leave it out here
+    not_core = {"memory_type": {"ne": "core"}}
+    high = memory.get_all(user_id="bob", filters={"AND": [{"n": {"gte": 2}}, not_core]})
+    assert "jazz" not in texts(high) and "opera" in texts(high)
+    either = memory.get_all(user_id="bob", filters={"OR": [{"source": "chat"}, {"n": 5}]})
+    assert "jazz" in texts(either) and "opera" in texts(either)
+    not_chat = memory.get_all(user_id="bob", filters={"AND": [{"NOT": {"source": "chat"}},
+                                                              not_core]})
+    assert "jazz" not in texts(not_chat)
+    assert "opera" not in texts(memory.search("music I love", user_id="bob", run_id="r1"))
+    strict = memory.search("music I love", user_id="bob", threshold=0.99)["results"]
+    assert strict == []
+
+
+def test_delete_and_delete_all(memory: Memory) -> None:
+    memory.add("I live in Oslo.", user_id="bob")
+    memory.add("I live in Rome.", user_id="carol")
+    first = memory.get_all(user_id="bob")["results"][0]["id"]
+    memory.delete(first)
+    with pytest.raises(NotFoundError):
+        memory.get(first)
+    assert memory.history(first)[-1]["event"] == "DELETE"
+    memory.delete_all(user_id="bob")
+    assert memory.get_all(user_id="bob")["results"] == []
+    assert memory.get_all(user_id="carol")["results"], "other users are untouched"
+    memory.reset()
+    assert memory.get_all(user_id="carol")["results"] == []
+
+
+def test_memory_type_limits_agents(memory: Memory) -> None:
+    added = memory.add(
+        "Here's how to brew tea: 1. Boil water. 2. Steep for 3 minutes. I live in Kyoto.",
+        user_id="bob", memory_type="procedural_memory",
+    )["results"]
+    assert added and {i["memory_type"] for i in added} == {"procedural"}
+
+
+def test_timestamps_flow_through(orch: Orchestrator) -> None:
+    orch.process("I live in Oslo.", user_id="bob", timestamp=T0)
+    [fact] = [r for r in orch.get_all(user_id="bob", memory_types=["semantic"])]
+    assert fact.valid_from == T0

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from octomem import ConfigurationError, Orchestrator
+from octomem.settings import ChromaHttp, Neo4jConfig, load_settings
+
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+
+
+@pytest.mark.parametrize("name", ["default.yaml", "server.yaml", "openai.yaml", "ollama.yaml"])
+def test_shipped_configs_validate(name: str) -> None:
+    load_settings(CONFIGS / name)
+
+
+def test_default_config_is_offline_and_embedded() -> None:
+    settings = load_settings(CONFIGS / "default.yaml")
+    assert settings.llm.model is None
+    assert settings.vector.mode == "embedded"
+    assert settings.graph.provider == "ladybug"
+    assert settings.telemetry.exporter == "none"
+
+
+def test_server_config_uses_servers() -> None:
+    settings = load_settings(CONFIGS / "server.yaml")
+    assert isinstance(settings.vector, ChromaHttp)
+    assert isinstance(settings.graph, Neo4jConfig)
+
+
+def test_environment_overrides_file_and_arguments_override_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("OCTOMEM_RECALL__LIMIT", "7")
+    monkeypatch.setenv("OCTOMEM_DATA_DIR", str(tmp_path / "env"))
+    settings = load_settings(CONFIGS / "default.yaml")
+    assert settings.recall.limit == 7
+    assert settings.data_dir == tmp_path / "env"
+    settings = load_settings(CONFIGS / "default.yaml", data_dir=tmp_path / "arg")
+    assert settings.data_dir == tmp_path / "arg"
+    assert settings.recall.limit == 7
+
+
+def test_unknown_key_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("recall:\n  limt: 5\n")
+    with pytest.raises(ConfigurationError, match=r"recall\.limt: unknown key"):
+        load_settings(path)
+
+
+def test_bad_value_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("vector:\n  mode: http\n  port: 99999\n")
+    with pytest.raises(ConfigurationError, match=r"vector\.http\.port"):
+        load_settings(path)
+    monkeypatch.setenv("OCTOMEM_LLM__TIMEOUT_S", "soon")
+    with pytest.raises(ConfigurationError, match=r"llm\.timeout_s"):
+        load_settings()
+
+
+def test_missing_and_malformed_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="does not exist"):
+        load_settings(tmp_path / "nope.yaml")
+    path = tmp_path / "list.yaml"
+    path.write_text("- a\n- b\n")
+    with pytest.raises(ConfigurationError, match="mapping"):
+        load_settings(path)
+
+
+def test_from_config_fails_at_start(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("graph:\n  provider: janusgraph\n")
+    with pytest.raises(ConfigurationError, match="graph"):
+        Orchestrator.from_config(path, data_dir=tmp_path / "d")
