@@ -1,9 +1,9 @@
 """octomem: a memory layer for LLM agents.
 
-    from octomem import Orchestrator
-    with Orchestrator.from_config("configs/default.yaml", data_dir="./om-data") as orch:
-        orch.process("I'm Alice and I live in Paris.", user_id="alice")
-        print(orch.recall("where does alice live?", user_id="alice").texts())
+from octomem import Orchestrator
+with Orchestrator.from_config("configs/default.yaml", data_dir="./om-data") as orch:
+    orch.process("I'm Alice and I live in Paris.", user_id="alice")
+    print(orch.recall("where does alice live?", user_id="alice").texts())
 """
 
 from octomem.errors import (

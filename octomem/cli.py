@@ -7,13 +7,12 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
+import click
 import structlog
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
-
-import click
 
 from octomem.errors import OctomemError
 from octomem.models import Operation
@@ -53,12 +52,18 @@ def demo(config: ConfigOption = None, data_dir: DataDirOption = None) -> None:
         for session_id, result in report.processed:
             counts = {op.value: result.count(op) for op in Operation}
             summary = ", ".join(f"{k} {v}" for k, v in counts.items() if v)
-            console.print(f"[bold]session {session_id}[/]: {len(result.turns)} turns stored; "
-                          f"{summary or 'no memories'} ({result.elapsed_s:.2f}s)")
+            console.print(
+                f"[bold]session {session_id}[/]: {len(result.turns)} turns stored; "
+                f"{summary or 'no memories'} ({result.elapsed_s:.2f}s)"
+            )
         console.rule("what each agent stored")
         for memory_type, memories in report.stored.items():
-            table = Table(title=f"{memory_type.value} ({len(memories)})", show_lines=False,
-                          title_justify="left", expand=True)
+            table = Table(
+                title=f"{memory_type.value} ({len(memories)})",
+                show_lines=False,
+                title_justify="left",
+                expand=True,
+            )
             table.add_column("memory")
             table.add_column("status", width=12)
             for memory in memories:
@@ -72,8 +77,10 @@ def demo(config: ConfigOption = None, data_dir: DataDirOption = None) -> None:
             for rank, hit in enumerate(recalled.hits, 1):
                 found_by = ",".join(sorted({p.retriever for p in hit.provenance}))
                 text = escape(hit.memory.content.replace("\n", " ")[:120])
-                console.print(f"  {rank}. {escape(f'[{hit.memory_type.value}]')} {text}"
-                              f"  [dim]({found_by}; {hit.score:.4f})[/]")
+                console.print(
+                    f"  {rank}. {escape(f'[{hit.memory_type.value}]')} {text}"
+                    f"  [dim]({found_by}; {hit.score:.4f})[/]"
+                )
         if report.answers:
             core = report.answers[0][1].core
             console.rule("core blocks (always returned)")

@@ -43,7 +43,9 @@ def run_demo(orch: Orchestrator, sample: dict[str, Any] | None = None) -> DemoRe
         report.stored.setdefault(memory.memory_type, []).append(memory)
     for question in sample["questions"]:
         recalled = orch.recall(
-            question["query"], user_id=user_id, limit=question.get("limit", 5),
+            question["query"],
+            user_id=user_id,
+            limit=question.get("limit", 5),
             include_superseded=question.get("include_superseded", False),
         )
         report.answers.append((question, recalled))

@@ -73,9 +73,7 @@ class Memory:
         self._orch = orchestrator or Orchestrator.from_config()
 
     @classmethod
-    def from_config(
-        cls, path: str | os.PathLike[str] | None = None, **overrides: Any
-    ) -> Memory:
+    def from_config(cls, path: str | os.PathLike[str] | None = None, **overrides: Any) -> Memory:
         return cls(Orchestrator.from_config(path, **overrides))
 
     @property
@@ -95,18 +93,29 @@ class Memory:
     ) -> dict[str, Any]:
         """Store messages. `infer=False` stores them as they are (one memory per message)."""
         result = self._orch.process(
-            messages, user_id=user_id, agent_id=agent_id, session_id=run_id,
-            metadata=metadata, infer=infer, memory_types=_memory_types(memory_type),
+            messages,
+            user_id=user_id,
+            agent_id=agent_id,
+            session_id=run_id,
+            metadata=metadata,
+            infer=infer,
+            memory_types=_memory_types(memory_type),
         )
         if not infer:
-            return {"results": [
-                {"id": turn_id, "memory": turn.content, "event": "ADD"}
-                for turn_id, turn in zip(result.turn_memory_ids, result.turns, strict=True)
-            ]}
+            return {
+                "results": [
+                    {"id": turn_id, "memory": turn.content, "event": "ADD"}
+                    for turn_id, turn in zip(result.turn_memory_ids, result.turns, strict=True)
+                ]
+            }
         items = []
         for op in result.all_operations():
-            item = {"id": op.memory_id, "memory": op.text, "event": _EVENT[op.operation],
-                    "memory_type": op.memory_type.value}
+            item = {
+                "id": op.memory_id,
+                "memory": op.text,
+                "event": _EVENT[op.operation],
+                "memory_type": op.memory_type.value,
+            }
             if op.previous_text is not None and op.operation is not Operation.NOOP:
                 item["previous_memory"] = op.previous_text
             items.append(item)
@@ -125,14 +134,17 @@ class Memory:
     ) -> dict[str, Any]:
         """Hybrid search. `threshold` keeps hits whose vector similarity reaches it."""
         if run_id is not None:
-            filters = {"AND": [filters, {"session_id": run_id}]} if filters else {
-                "session_id": run_id}
-        recalled = self._orch.recall(query, user_id=user_id, agent_id=agent_id,
-                                     limit=limit, filters=filters)
+            filters = (
+                {"AND": [filters, {"session_id": run_id}]} if filters else {"session_id": run_id}
+            )
+        recalled = self._orch.recall(
+            query, user_id=user_id, agent_id=agent_id, limit=limit, filters=filters
+        )
         items = []
         for hit in recalled.hits:
-            similarity = max((p.score or 0.0 for p in hit.provenance if p.retriever == "vector"),
-                             default=None)
+            similarity = max(
+                (p.score or 0.0 for p in hit.provenance if p.retriever == "vector"), default=None
+            )
             if threshold is not None and (similarity is None or similarity < threshold):
                 continue
             items.append(to_item(hit.memory, score=hit.score))
@@ -150,8 +162,9 @@ class Memory:
         filters: dict[str, Any] | None = None,
         limit: int = 100,
     ) -> dict[str, Any]:
-        records = self._orch.get_all(user_id=user_id, agent_id=agent_id, session_id=run_id,
-                                     filters=filters, limit=limit)
+        records = self._orch.get_all(
+            user_id=user_id, agent_id=agent_id, session_id=run_id, filters=filters, limit=limit
+        )
         return {"results": [to_item(r) for r in records]}
 
     def update(self, memory_id: str, data: str) -> dict[str, Any]:
@@ -163,7 +176,10 @@ class Memory:
         return {"message": "Memory deleted successfully!"}
 
     def delete_all(
-        self, *, user_id: str | None = None, agent_id: str | None = None,
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
         run_id: str | None = None,
     ) -> dict[str, Any]:
         if user_id is None and agent_id is None and run_id is None:

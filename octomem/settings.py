@@ -175,10 +175,10 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # keyword overrides > OCTOMEM_* environment > the YAML file
-        return (init_settings, env_settings, _FileSource(settings_cls, _FILE_DATA.get()))
+        return (init_settings, env_settings, _FileSource(settings_cls, _FILE_DATA.get() or {}))
 
 
-_FILE_DATA: ContextVar[dict[str, Any]] = ContextVar("octomem_config_file", default={})
+_FILE_DATA: ContextVar[dict[str, Any] | None] = ContextVar("octomem_config_file", default=None)
 
 
 class _FileSource(PydanticBaseSettingsSource):

@@ -76,8 +76,11 @@ class Orchestrator:
     def from_settings(cls, settings: Settings, **kwargs: Any) -> Orchestrator:
         configure_tracing(settings.telemetry)
         if settings.llm.model:
-            log.warning("llm.model is set, but LLM extraction is not available yet: "
-                        "memories are extracted by the offline rules", model=settings.llm.model)
+            log.warning(
+                "llm.model is set, but LLM extraction is not available yet: "
+                "memories are extracted by the offline rules",
+                model=settings.llm.model,
+            )
         return cls(build_services(settings, **kwargs))
 
     # --- process -------------------------------------------------------------------------

@@ -95,9 +95,8 @@ def build_process_graph(services: Services) -> CompiledStateGraph:
 
     async def route(state: ProcessState) -> dict[str, Any]:
         with span("node.route", user_id=state.get("user_id")):
-            requested = None if state.get("infer", True) else []
-            if requested is None:
-                requested = state.get("memory_types")
+            # infer=False stores the raw turns only: no agent reads them
+            requested = state.get("memory_types") if state.get("infer", True) else []
             reasons = routing.route(services.enabled_agents, requested)
         return {"routing": {mtype.value: why for mtype, why in reasons.items()}}
 
@@ -177,7 +176,7 @@ def build_process_graph(services: Services) -> CompiledStateGraph:
     builder.add_node("normalize", normalize)
     builder.add_node("store_turns", store_turns)
     builder.add_node("route", route)
-    builder.add_node("agent", agent)
+    builder.add_node("agent", agent)  # type: ignore[arg-type]  # a Send target takes its task
     builder.add_node("reconcile", reconcile)
     builder.add_node("write", write)
     builder.add_edge(START, "normalize")
@@ -202,7 +201,8 @@ def build_recall_graph(services: Services) -> CompiledStateGraph:
             requested = state.get("memory_types")
             # core blocks are always returned whole (result.core); they rank only when asked
             agents = [
-                m for m in services.enabled_agents
+                m
+                for m in services.enabled_agents
                 if (m in requested if requested is not None else m is not MemoryType.CORE)
             ]
             [embedding] = await services.embedder.embed([query])
@@ -265,7 +265,7 @@ def build_recall_graph(services: Services) -> CompiledStateGraph:
 
     builder = StateGraph(RecallState)
     builder.add_node("plan", plan)
-    builder.add_node("retrieve", retrieve_node)
+    builder.add_node("retrieve", retrieve_node)  # type: ignore[arg-type]  # a Send target
     builder.add_node("fuse", fuse_node)
     builder.add_edge(START, "plan")
     builder.add_conditional_edges("plan", fan_out, ["retrieve", "fuse"])
@@ -285,7 +285,9 @@ def _collapse_same_text(
         kept = hits.get(record.content_hash)
         if kept is None:
             hits[record.content_hash] = RecallHit(
-                memory=record, memory_type=record.memory_type, score=score,
+                memory=record,
+                memory_type=record.memory_type,
+                score=score,
                 provenance=list(provenance),
             )
         else:

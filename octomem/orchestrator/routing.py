@@ -54,19 +54,24 @@ def selected(reasons: dict[MemoryType, str]) -> list[MemoryType]:
 _QUERY_CUES: dict[MemoryType, re.Pattern[str]] = {
     MemoryType.RESOURCE: re.compile(
         r"\b(documents?|docs?|files?|links?|urls?|shared|sent|pdfs?|spreadsheets?|slides?|"
-        r"attachments?|images?|photos?|repo(sitory)?)\b", re.I),
+        r"attachments?|images?|photos?|repo(sitory)?)\b",
+        re.I,
+    ),
     MemoryType.PROCEDURAL: re.compile(
         r"\b(how (do|to|can|should)|steps?|procedures?|routine|process|instructions?|recipe)\b",
-        re.I),
+        re.I,
+    ),
     MemoryType.EPISODIC: re.compile(
         r"\b(when|happened|went|meet|met|visited|ago|yesterday|last (week|month|year|time)|"
-        r"trip|event)\b", re.I),
+        r"trip|event)\b",
+        re.I,
+    ),
     MemoryType.WORKING: re.compile(
-        r"\b(working on|task|todo|to-do|goals?|need to|right now|currently|deadline|remind)\b",
-        re.I),
+        r"\b(working on|task|todo|to-do|goals?|need to|right now|currently|deadline|remind)\b", re.I
+    ),
     MemoryType.CONTEXTUAL: re.compile(
-        r"\b(where (am i|is \w+ now)|right now|this week|device|phone|laptop|mood|feeling)\b",
-        re.I),
+        r"\b(where (am i|is \w+ now)|right now|this week|device|phone|laptop|mood|feeling)\b", re.I
+    ),
 }
 
 

@@ -14,8 +14,7 @@ def seeded(orch: Orchestrator) -> Orchestrator:
 
 
 def _snapshot(orch: Orchestrator) -> list[tuple[str, str]]:
-    return [(r.id, r.content_hash) for r in orch.get_all(user_id="alice",
-                                                          include_superseded=True)]
+    return [(r.id, r.content_hash) for r in orch.get_all(user_id="alice", include_superseded=True)]
 
 
 @pytest.mark.parametrize(

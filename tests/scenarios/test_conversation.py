@@ -30,8 +30,13 @@ def test_every_agent_stores_what_was_said(report: DemoReport) -> None:
     assert episodic.count("user: ") + episodic.count("assistant: ") >= 13  # raw turns kept
 
     semantic = _texts(report, MemoryType.SEMANTIC)
-    for fact in ("lives in Berlin", "works at Acme Robotics", "likes sushi",
-                 "dislikes cilantro", "allergic to peanuts"):
+    for fact in (
+        "lives in Berlin",
+        "works at Acme Robotics",
+        "likes sushi",
+        "dislikes cilantro",
+        "allergic to peanuts",
+    ):
         assert fact in semantic
     assert "lives in Paris" in _texts(report, MemoryType.SEMANTIC, current=False)
     assert "lives in Paris" not in semantic
@@ -75,8 +80,11 @@ def test_recall_returns_core_blocks_and_provenance(report: DemoReport) -> None:
     assert {block.label for block in recalled.core} == {"human", "persona"}
     assert all(hit.memory_type is not MemoryType.CORE for hit in recalled.hits)
     top = recalled.hits[0]
-    assert top.provenance and {p.retriever for p in top.provenance} <= {"vector", "keyword",
-                                                                          "graph"}
+    assert top.provenance and {p.retriever for p in top.provenance} <= {
+        "vector",
+        "keyword",
+        "graph",
+    }
     assert all(p.rank >= 1 for p in top.provenance)
     scores = [hit.score for hit in recalled.hits]
     assert scores == sorted(scores, reverse=True)

@@ -16,7 +16,8 @@ def memory(orch: Orchestrator) -> Memory:
 def test_add_search_get_update_history(memory: Memory) -> None:
     added = memory.add(
         [{"role": "user", "content": "I'm Bob. I live in Lisbon and I love surfing."}],
-        user_id="bob", metadata={"category": "profile"},
+        user_id="bob",
+        metadata={"category": "profile"},
     )
     events = {item["event"] for item in added["results"]}
     assert events == {"ADD"}
@@ -42,8 +43,11 @@ def test_add_search_get_update_history(memory: Memory) -> None:
 def test_change_of_fact_reports_update_with_previous(memory: Memory) -> None:
     memory.add("I work at Initech.", user_id="bob")
     moved = memory.add("I work at Globex now.", user_id="bob")["results"]
-    [change] = [i for i in moved if i["event"] == "UPDATE" and "Globex" in i["memory"]
-                and i.get("memory_type") == "semantic"]
+    [change] = [
+        i
+        for i in moved
+        if i["event"] == "UPDATE" and "Globex" in i["memory"] and i.get("memory_type") == "semantic"
+    ]
     assert "Initech" in change["previous_memory"]
     current = [i["memory"] for i in memory.get_all(user_id="bob")["results"]]
     assert any("Globex" in m for m in current)
@@ -52,9 +56,12 @@ def test_change_of_fact_reports_update_with_previous(memory: Memory) -> None:
 
 def test_infer_false_stores_messages_as_they_are(memory: Memory) -> None:
     added = memory.add(
-        [{"role": "user", "content": "Note to self: buy oat milk"},
-         {"role": "assistant", "content": "Noted."}],
-        user_id="bob", infer=False,
+        [
+            {"role": "user", "content": "Note to self: buy oat milk"},
+            {"role": "assistant", "content": "Noted."},
+        ],
+        user_id="bob",
+        infer=False,
     )["results"]
     assert [i["memory"] for i in added] == ["Note to self: buy oat milk", "Noted."]
     stored = memory.get_all(user_id="bob")["results"]
@@ -77,8 +84,9 @@ def test_filters_and_run_scope(memory: Memory) -> None:
     assert "jazz" not in texts(high) and "opera" in texts(high)
     either = memory.get_all(user_id="bob", filters={"OR": [{"source": "chat"}, {"n": 5}]})
     assert "jazz" in texts(either) and "opera" in texts(either)
-    not_chat = memory.get_all(user_id="bob", filters={"AND": [{"NOT": {"source": "chat"}},
-                                                              not_core]})
+    not_chat = memory.get_all(
+        user_id="bob", filters={"AND": [{"NOT": {"source": "chat"}}, not_core]}
+    )
     assert "jazz" not in texts(not_chat)
     assert "opera" not in texts(memory.search("music I love", user_id="bob", run_id="r1"))
     strict = memory.search("music I love", user_id="bob", threshold=0.99)["results"]
@@ -103,7 +111,8 @@ def test_delete_and_delete_all(memory: Memory) -> None:
 def test_memory_type_limits_agents(memory: Memory) -> None:
     added = memory.add(
         "Here's how to brew tea: 1. Boil water. 2. Steep for 3 minutes. I live in Kyoto.",
-        user_id="bob", memory_type="procedural_memory",
+        user_id="bob",
+        memory_type="procedural_memory",
     )["results"]
     assert added and {i["memory_type"] for i in added} == {"procedural"}
 

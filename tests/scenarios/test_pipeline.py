@@ -31,10 +31,10 @@ def test_same_fact_twice_is_one_memory(orch: Orchestrator) -> None:
 
 def test_near_duplicate_updates_instead_of_adding(make_orch) -> None:
     orch = make_orch(reconcile={"near_duplicate_threshold": 0.8})
-    orch.process("Yesterday I went to the Louvre museum with Tom.", user_id="alice",
-                 timestamp=T0)
-    result = orch.process("Yesterday I went to the Louvre museum with Tom and Maria.",
-                          user_id="alice", timestamp=T0)
+    orch.process("Yesterday I went to the Louvre museum with Tom.", user_id="alice", timestamp=T0)
+    result = orch.process(
+        "Yesterday I went to the Louvre museum with Tom and Maria.", user_id="alice", timestamp=T0
+    )
 
     events = [e for e in _current(orch, MemoryType.EPISODIC) if e.event_type != "message"]
     assert len(events) == 1, [e.content for e in events]
@@ -44,14 +44,18 @@ def test_near_duplicate_updates_instead_of_adding(make_orch) -> None:
 
 
 def test_move_supersedes_and_keeps_history(orch: Orchestrator) -> None:
-    orch.process("Hi, I'm Alice. I live in Paris.", user_id="alice", session_id="s1",
-                 timestamp=T0)
-    result = orch.process("Big news: I moved to Berlin!", user_id="alice", session_id="s2",
-                          timestamp=T0 + timedelta(days=30))
+    orch.process("Hi, I'm Alice. I live in Paris.", user_id="alice", session_id="s1", timestamp=T0)
+    result = orch.process(
+        "Big news: I moved to Berlin!",
+        user_id="alice",
+        session_id="s2",
+        timestamp=T0 + timedelta(days=30),
+    )
 
     ops = result.operations[MemoryType.SEMANTIC]
-    assert any(op.operation is Operation.SUPERSEDE and "Paris" in (op.previous_text or "")
-               for op in ops)
+    assert any(
+        op.operation is Operation.SUPERSEDE and "Paris" in (op.previous_text or "") for op in ops
+    )
     current = _current(orch, MemoryType.SEMANTIC, attribute="lives_in")
     assert [r.value for r in current] == ["Berlin"]
 
@@ -64,10 +68,12 @@ def test_move_supersedes_and_keeps_history(orch: Orchestrator) -> None:
     hits = orch.recall("Where does Alice live?", user_id="alice")
     texts = " ".join(hits.texts())
     assert "Berlin" in texts
-    assert not any(isinstance(h.memory, SemanticMemory) and h.memory.value == "Paris"
-                   for h in hits.hits)
-    with_history = orch.recall("Where did Alice live in Paris?", user_id="alice",
-                               include_superseded=True)
+    assert not any(
+        isinstance(h.memory, SemanticMemory) and h.memory.value == "Paris" for h in hits.hits
+    )
+    with_history = orch.recall(
+        "Where did Alice live in Paris?", user_id="alice", include_superseded=True
+    )
     [old_hit] = [h for h in with_history.hits if h.memory.content == paris.content]
     assert not old_hit.memory.is_current
     # the semantic fact and its knowledge edge say the same: one hit, both provenances
@@ -93,8 +99,7 @@ def test_move_invalidates_the_graph_edge(orch: Orchestrator) -> None:
 
 def test_working_memory_expires(orch: Orchestrator) -> None:
     old = utcnow() - timedelta(days=3)
-    orch.process("I'm working on the tax report.", user_id="alice", session_id="s1",
-                 timestamp=old)
+    orch.process("I'm working on the tax report.", user_id="alice", session_id="s1", timestamp=old)
     orch.process("I'm working on the keynote slides.", user_id="alice", session_id="s2")
 
     working = orch.get_all(user_id="alice", memory_types=["working"], include_superseded=True)

@@ -26,10 +26,20 @@ def test_process_and_recall_emit_spans(orch) -> None:
     orch.recall("where does alice live", user_id="alice")
 
     spans = {span.name: span for span in exporter.get_finished_spans()}
-    for name in ("octomem.process", "octomem.node.normalize", "octomem.node.store_turns",
-                 "octomem.node.route", "octomem.agent.extract", "octomem.node.reconcile",
-                 "octomem.node.write", "octomem.store.write", "octomem.recall",
-                 "octomem.node.plan", "octomem.agent.retrieve", "octomem.node.fuse"):
+    for name in (
+        "octomem.process",
+        "octomem.node.normalize",
+        "octomem.node.store_turns",
+        "octomem.node.route",
+        "octomem.agent.extract",
+        "octomem.node.reconcile",
+        "octomem.node.write",
+        "octomem.store.write",
+        "octomem.recall",
+        "octomem.node.plan",
+        "octomem.agent.retrieve",
+        "octomem.node.fuse",
+    ):
         assert name in spans, name
     assert spans["octomem.process"].attributes["octomem.user_id"] == "alice"
     assert spans["octomem.node.normalize"].attributes["octomem.turns"] == 1
