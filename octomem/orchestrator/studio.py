@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from functools import cache
 from pathlib import Path
 
@@ -27,11 +28,18 @@ def studio_services() -> Services:
     return build_services(settings)
 
 
-def process_graph() -> CompiledStateGraph:
+@cache
+def _graphs() -> tuple[CompiledStateGraph, CompiledStateGraph]:
+    services = studio_services()
+    return build_process_graph(services), build_recall_graph(services)
+
+
+async def process_graph() -> CompiledStateGraph:
     """The `process` graph: normalize, store_turns, route, agent (per agent), reconcile, write."""
-    return build_process_graph(studio_services())
+    # building services touches the disk: keep it off the server's event loop
+    return (await asyncio.to_thread(_graphs))[0]
 
 
-def recall_graph() -> CompiledStateGraph:
+async def recall_graph() -> CompiledStateGraph:
     """The `recall` graph: plan, retrieve (per agent), fuse."""
-    return build_recall_graph(studio_services())
+    return (await asyncio.to_thread(_graphs))[1]
