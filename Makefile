@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DATA_DIR ?= ./om-data
 
-.PHONY: install demo test lint clean
+.PHONY: install demo test lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -22,6 +22,10 @@ demo: install
 
 test: install
 	$(BIN)/pytest -q
+
+bench: install
+	$(BIN)/octomem bench locomo --data ../shared/bench/locomo_dev.json --limit-conversations 1 --json bench-results/locomo.json
+	$(BIN)/octomem bench perf --sizes 1000 --json bench-results/perf.json
 
 lint: install
 	$(BIN)/ruff check octomem tests

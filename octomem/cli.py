@@ -14,10 +14,12 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from octomem.bench.cli import bench_app
 from octomem.errors import OctomemError
 from octomem.models import Operation
 
 app = typer.Typer(help="octomem: a memory layer for LLM agents.", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
 console = Console()
 
 ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="YAML config file")]

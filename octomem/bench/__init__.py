@@ -1,0 +1,1 @@
+"""Benchmarks: retrieval quality on LoCoMo and speed at scale (`octomem bench ...`)."""
