@@ -361,7 +361,10 @@ class ProcessResult(BaseModel):
     turn_memory_ids: list[str] = Field(default_factory=list, description="raw-turn record ids")
     agents: list[MemoryType] = Field(default_factory=list)
     llm: LLMUsage = Field(default_factory=LLMUsage)
-    extraction: str = "offline"
+    extraction: str = Field(
+        "offline", description="offline | single_call | per_agent | offline_fallback | none"
+    )
+    errors: list[str] = Field(default_factory=list, description="LLM failures, if any")
     elapsed_s: float = 0.0
 
     def all_operations(self) -> list[MemoryOperation]:
@@ -375,7 +378,7 @@ class Provenance(BaseModel):
     """One retriever of one agent that found a hit, and at which rank (1-based)."""
 
     agent: MemoryType
-    retriever: Literal["vector", "keyword", "graph"]
+    retriever: Literal["vector", "keyword", "graph", "context"]
     rank: int
     score: float | None = None
 

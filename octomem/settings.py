@@ -87,11 +87,20 @@ EmbedderConfig = Annotated[
 
 
 class LLMConfig(_Strict):
-    model: str | None = None
-    extra: dict[str, Any] = Field(default_factory=dict)
+    model: str | None = Field(None, description="a litellm model string; unset = offline")
+    extra: dict[str, Any] = Field(default_factory=dict, description="passed to every call")
     extraction_mode: Literal["single_call", "per_agent"] = "single_call"
     timeout_s: float = Field(60.0, gt=0)
     max_retries: int = Field(3, ge=0)
+    chunk_tokens: int = Field(
+        6000, ge=200, description="conversation tokens per extraction call; longer ones split"
+    )
+    reconcile: bool = Field(True, description="let the LLM decide near-duplicates/conflicts")
+    related_limit: int = Field(5, ge=1, description="stored memories shown per candidate")
+    related_min_similarity: float = Field(0.55, ge=0, le=1)
+    prompts: dict[MemoryType, str] = Field(
+        default_factory=dict, description="replace an agent's extraction instructions"
+    )
 
 
 # --- behaviour -------------------------------------------------------------------------
@@ -113,19 +122,31 @@ class ReconcileConfig(_Strict):
 
 class RetrieverWeights(_Strict):
     vector: float = Field(1.0, ge=0)
-    keyword: float = Field(1.0, ge=0)
-    graph: float = Field(0.5, ge=0)
+    keyword: float = Field(0.5, ge=0)
+    graph: float = Field(0.25, ge=0)
 
 
 class RecallConfig(_Strict):
     limit: int = Field(10, ge=1)
+    fusion: Literal["score", "rrf"] = Field(
+        "score", description="weighted sum of normalised scores, or reciprocal rank fusion"
+    )
     rrf_k: int = Field(60, ge=1)
-    candidates: int = Field(20, ge=1, description="hits each retriever contributes per agent")
+    candidates: int = Field(50, ge=1, description="hits each retriever contributes per agent")
     graph_hops: int = Field(1, ge=0, le=3)
     weights: RetrieverWeights = Field(default_factory=RetrieverWeights)
     agent_weights: dict[MemoryType, float] = Field(default_factory=dict)
     cue_boost: float = Field(
         1.5, ge=1, description="weight multiplier for agents a query's wording asks about"
+    )
+    actor_boost: float = Field(
+        2.0, ge=1, description="score multiplier for turns/events of a person the query names"
+    )
+    context_hits: int = Field(
+        20, ge=0, description="best raw-turn hits whose neighbouring turns join the ranking"
+    )
+    context_weight: float = Field(
+        0.6, ge=0, description="share of a hit's score its next turn gains (previous: half)"
     )
 
 

@@ -18,7 +18,14 @@ from octomem.agents.text import (
     third_person,
     words,
 )
-from octomem.models import EpisodicMemory, MemoryBase, MemoryType, Turn, normalize_text
+from octomem.models import (
+    EpisodicMemory,
+    MemoryBase,
+    MemoryType,
+    Turn,
+    normalize_text,
+    stable_hash,
+)
 
 # past-tense verbs that make an event on their own, by event type
 EVENT_VERBS: dict[str, str] = {}
@@ -92,7 +99,11 @@ def _event_type(verb: str, rest: str, timed: bool) -> str | None:
 
 
 def raw_turn_record(turn: Turn, ctx: ExtractionContext) -> EpisodicMemory:
-    """The conversation turn itself as an episodic record of type "message"."""
+    """The conversation turn itself as an episodic record of type "message".
+
+    `metadata.batch` names the `process` call that stored it and `metadata.turn_index` its
+    position in that call, so recall can find a turn's neighbours (the question before an
+    answer, the reply after a statement)."""
     actor = turn.name or turn.role
     text = f"{actor}: {turn.content}"
     return EpisodicMemory(
@@ -103,7 +114,12 @@ def raw_turn_record(turn: Turn, ctx: ExtractionContext) -> EpisodicMemory:
         event_type="message",
         summary=text if len(text) <= 300 else text[:297] + "...",
         details=turn.content,
-        metadata={"role": turn.role, "turn_index": turn.index, "raw": True},
+        metadata={
+            "role": turn.role,
+            "turn_index": turn.index,
+            "raw": True,
+            "batch": stable_hash(ctx.now.isoformat(), turn.session_id)[:16],
+        },
         **record_fields(turn, ctx, "episodic"),
     )
 

@@ -83,6 +83,10 @@ _SHARE = re.compile(
 _ABOUT = re.compile(r"\b(?:about|regarding|covering|explaining|describing)\s+(?P<a>[^.,;!?]+)")
 
 
+_SECRET_LEAD = re.compile(r"(?P<what>[\w' -]{0,40}?\b(?:password|passcode|pin|key|token|card))\b",
+                          re.IGNORECASE)
+
+
 def normalize_uri(url: str) -> str:
     """Scheme and host lower case without "www.", https for bare "www." links, no fragment
     or trailing slash: the same link always gives the same resource id."""
@@ -140,7 +144,27 @@ class ResourceAgent(BaseAgent):
             for sentence in split_sentences(turn.content):
                 for record in self._resources(sentence, actor, turn, ctx):
                     records.setdefault(record.id, record)
+                if "[MASKED " in sentence:
+                    secret = self._secret(sentence, actor, turn, ctx)
+                    records.setdefault(secret.id, secret)
         return list(records.values())
+
+    def _secret(
+        self, sentence: str, actor: str, turn: Turn, ctx: ExtractionContext
+    ) -> ResourceMemory:
+        """A secret the conversation mentioned, kept only in its masked form."""
+        lead = _SECRET_LEAD.search(sentence)
+        title = " ".join(lead["what"].split()[-4:]) if lead else "secret"
+        return ResourceMemory(
+            id=ctx.memory_id(self.memory_type, f"secret:{norm_key(title)}"),
+            content=f"{actor} shared a secret ({title}), stored masked: {sentence.strip()}",
+            title=title,
+            resource_type="secret",
+            summary=f"{actor} shared the {title}.",
+            excerpt=sentence.strip(),
+            sensitive=True,
+            **record_fields(turn, ctx, "resource"),
+        )
 
     def _resources(
         self, sentence: str, actor: str, turn: Turn, ctx: ExtractionContext

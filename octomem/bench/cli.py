@@ -2,7 +2,84 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
-bench_app = typer.Typer(help="Benchmarks: LoCoMo retrieval quality and speed at scale.",
-                        no_args_is_help=True)
+bench_app = typer.Typer(
+    help="Benchmarks: LoCoMo retrieval quality and speed at scale.", no_args_is_help=True
+)
+
+JsonOption = Annotated[
+    Path | None,
+    typer.Option("--json", help="write results here; the .md table and .png chart go next to it"),
+]
+
+
+@bench_app.command()
+def locomo(
+    data: Annotated[Path, typer.Option("--data", help="a LoCoMo-format JSON file")] = Path(
+        "../shared/bench/locomo_dev.json"
+    ),
+    limit_conversations: Annotated[
+        int | None, typer.Option("--limit-conversations", help="only the first N")
+    ] = None,
+    conversations: Annotated[
+        str | None, typer.Option("--conversations", help="comma-separated sample ids")
+    ] = None,
+    infer: Annotated[
+        bool, typer.Option("--infer/--raw", help="also run offline extraction (default: raw)")
+    ] = False,
+    mem0: Annotated[bool, typer.Option("--mem0/--no-mem0", help="mem0 too, if installed")] = True,
+    json_path: JsonOption = None,
+) -> None:
+    """Dialog-level evidence recall@k on LoCoMo, octomem vs baselines (and mem0)."""
+    from octomem.bench.locomo import run_locomo
+    from octomem.bench.locomo_report import report_locomo
+
+    if not data.is_file():
+        raise typer.BadParameter(f"{data} is not a file", param_hint="--data")
+    only = [c.strip() for c in conversations.split(",")] if conversations else None
+    scores, convs, systems = run_locomo(
+        data,
+        limit=limit_conversations,
+        only=only,
+        infer=infer,
+        with_mem0=mem0,
+        log=typer.echo,
+    )
+    report_locomo(
+        scores, convs, systems, json_path=json_path, infer=infer, data=data, echo=typer.echo
+    )
+
+
+@bench_app.command()
+def perf(
+    sizes: Annotated[str, typer.Option("--sizes", help="comma-separated memory counts")] = (
+        "1000,10000,100000"
+    ),
+    queries: Annotated[int, typer.Option("--queries", help="recall calls per size")] = 200,
+    mem0: Annotated[bool, typer.Option("--mem0/--no-mem0", help="mem0 too, if installed")] = True,
+    mem0_max: Annotated[int, typer.Option("--mem0-max", help="largest size mem0 runs at")] = 1000,
+    extract_max: Annotated[
+        int, typer.Option("--extract-max", help="memories ingested in offline-extraction mode")
+    ] = 2000,
+    json_path: JsonOption = None,
+) -> None:
+    """Ingest throughput, recall latency p50/p95/p99 and RSS at 1k/10k/100k memories."""
+    from octomem.bench.perf import report_perf, run_perf
+
+    try:
+        counts = [int(s) for s in sizes.split(",") if s.strip()]
+    except ValueError:
+        raise typer.BadParameter(f"{sizes!r}: use e.g. 1000,10000", param_hint="--sizes") from None
+    rows = run_perf(
+        counts,
+        queries=queries,
+        with_mem0=mem0,
+        mem0_max=mem0_max,
+        extract_max=extract_max,
+        log=typer.echo,
+    )
+    report_perf(rows, json_path=json_path, echo=typer.echo)

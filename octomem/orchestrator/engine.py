@@ -10,15 +10,17 @@ from typing import Any
 import structlog
 
 from octomem._sync import LoopThread
-from octomem.errors import InvalidInputError, NotFoundError
+from octomem.errors import ConfigurationError, InvalidInputError, NotFoundError
 from octomem.messages import validate_scope_id
 from octomem.models import (
+    EpisodicMemory,
     HistoryEvent,
     MemoryBase,
     MemoryType,
     Operation,
     ProcessResult,
     RecallResult,
+    Turn,
     memory_type_of,
     utcnow,
 )
@@ -28,9 +30,23 @@ from octomem.orchestrator.services import Services, build_services
 from octomem.orchestrator.writer import delete_record, history_event, write_records
 from octomem.settings import Settings, load_settings
 from octomem.telemetry import configure_tracing, span
+from octomem.transfer import Progress, TransferSummary, export_jsonl, import_jsonl, stats
 
 log = structlog.get_logger(__name__)
 MemoryTypes = Sequence[str | MemoryType] | str | MemoryType | None
+
+
+def _stored_turn(record: EpisodicMemory) -> Turn:
+    """The turn a raw-turn record was written from (same id, so it is not stored again)."""
+    role = record.metadata.get("role", "user")
+    turn_id = record.source.turn_ids[0] if record.source.turn_ids else record.id
+    message_id = record.source.message_ids[0] if record.source.message_ids else turn_id
+    return Turn(
+        id=turn_id, role=role, content=record.details or record.content,
+        name=record.actor if record.actor != role else None, timestamp=record.occurred_at,
+        index=int(record.metadata.get("turn_index", 0)), session_id=record.session_id,
+        external_id=message_id if message_id != turn_id else None,
+    )
 
 
 def _check_scope(user_id: Any, agent_id: Any, session_id: Any, *, operation: str) -> None:
@@ -75,12 +91,6 @@ class Orchestrator:
     @classmethod
     def from_settings(cls, settings: Settings, **kwargs: Any) -> Orchestrator:
         configure_tracing(settings.telemetry)
-        if settings.llm.model:
-            log.warning(
-                "llm.model is set, but LLM extraction is not available yet: "
-                "memories are extracted by the offline rules",
-                model=settings.llm.model,
-            )
         return cls(build_services(settings, **kwargs))
 
     # --- process -------------------------------------------------------------------------
@@ -288,6 +298,51 @@ class Orchestrator:
     def history(self, memory_id: str) -> list[HistoryEvent]:
         return self._loop.run(self.ahistory(memory_id))
 
+    async def areprocess(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        all_turns: bool = False,
+    ) -> list[ProcessResult]:
+        """Run LLM extraction again over stored raw turns: those whose extraction fell back
+        to the offline rules (the default), or every turn in scope with `all_turns=True`.
+        One process per session, in order; memories already stored are NOOPs."""
+        from octomem.orchestrator.process_graph import EXTRACTION_FLAG
+
+        self._check_open()
+        _check_scope(user_id, agent_id, session_id, operation="reprocess")
+        if self.services.llm is None:
+            raise ConfigurationError("reprocess needs an LLM: set llm.model in the config")
+        await self.services.init()
+        clauses: list[dict[str, Any]] = [{"user_id": user_id}, {"event_type": "message"}]
+        if agent_id is not None:
+            clauses.append({"agent_id": agent_id})
+        if session_id is not None:
+            clauses.append({"session_id": session_id})
+        if not all_turns:
+            clauses.append({EXTRACTION_FLAG: "fallback"})
+        records = await self.services.vector.list(MemoryType.EPISODIC, where={"AND": clauses})
+        sessions: dict[tuple[str | None, str | None], list[Turn]] = {}
+        for record in records:
+            if isinstance(record, EpisodicMemory):
+                sessions.setdefault((record.agent_id, record.session_id), []).append(
+                    _stored_turn(record)
+                )
+        results = []
+        for (agent, session), turns in sessions.items():
+            turns.sort(key=lambda t: (t.timestamp, t.index))
+            state = await self.process_graph.ainvoke({
+                "messages": None, "turns_in": turns, "user_id": user_id, "agent_id": agent,
+                "session_id": session, "infer": True, "memory_types": None,
+            })
+            results.append(state["result"])
+        return results
+
+    def reprocess(self, **kwargs: Any) -> list[ProcessResult]:
+        return self._loop.run(self.areprocess(**kwargs))
+
     async def areset(self) -> None:
         """Delete everything in every store (all users). Cannot be undone."""
         self._check_open()
@@ -333,3 +388,38 @@ class Orchestrator:
         if memory_type is None:
             raise NotFoundError(f"no memory with id {memory_id!r} (not an octomem memory id)")
         return memory_type
+
+    # --- integration helpers (issue 5) ---
+
+    async def aexport_jsonl(
+        self, target: Any, *, user_id: str | None = None, progress: Progress | None = None
+    ) -> TransferSummary:
+        """Write every memory (of `user_id`, or everyone's) with its history and the graph
+        to a JSONL file or text stream; see `octomem.transfer`. Returns a TransferSummary."""
+        self._check_open()
+        if user_id is not None:
+            validate_scope_id("user_id", user_id)
+        return await export_jsonl(self.services, target, user_id=user_id, progress=progress)
+
+    def export_jsonl(self, target: Any, **kwargs: Any) -> TransferSummary:
+        return self._loop.run(self.aexport_jsonl(target, **kwargs))
+
+    async def aimport_jsonl(
+        self, source: Any, *, progress: Progress | None = None
+    ) -> TransferSummary:
+        """Restore an export exactly (same ids, validity, history), without extraction."""
+        self._check_open()
+        return await import_jsonl(self.services, source, progress=progress)
+
+    def import_jsonl(self, source: Any, **kwargs: Any) -> TransferSummary:
+        return self._loop.run(self.aimport_jsonl(source, **kwargs))
+
+    async def astats(self, *, user_id: str | None = None) -> dict[str, Any]:
+        """Counts per memory type (current / superseded), history events, graph relations."""
+        self._check_open()
+        if user_id is not None:
+            validate_scope_id("user_id", user_id)
+        return await stats(self.services, user_id=user_id)
+
+    def stats(self, **kwargs: Any) -> dict[str, Any]:
+        return self._loop.run(self.astats(**kwargs))

@@ -1,23 +1,32 @@
-"""Weighted reciprocal rank fusion over the agents' retriever lists.
+"""Fusion of the agents' retriever lists into one ranking.
 
 Every agent contributes one list per retriever (vector, keyword, graph). Scores of one
 retriever are comparable across agents (one embedder, one BM25 index, one graph), so a
-retriever's per-agent lists are first merged into one global ranking by raw score; RRF
-then fuses the retrievers:
+retriever's per-agent lists are first merged into one global ranking by raw score. Two
+ways to combine the retrievers:
 
-    score(d) = sum over retrievers r that found d of  w_r * w_agent(d) / (k + rank_r(d))
+- ``score`` (the default): a weighted sum of normalised scores,
+  ``score(d) = w_agent(d) * (w_vector * cos(d) + w_keyword * bm25(d) / best_bm25 +
+  w_graph / (1 + hops(d)))``. A hit the vector search did not return is given the lowest
+  similarity its agent's vector list holds (its own is lower still). Unlike rank fusion
+  this keeps how much better the best hit is than the tenth.
+- ``rrf``: weighted reciprocal rank fusion,
+  ``score(d) = sum over retrievers r that found d of w_r * w_agent(d) / (k + rank_r(d))``.
 
-This keeps a weak agent's best hit from tying with a strong agent's best hit, which is
-what plain per-agent RRF does.
+Merging per retriever first keeps a weak agent's best hit from tying with a strong agent's
+best hit, which is what plain per-agent fusion does.
 """
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
-from octomem.models import MemoryType, Provenance
+from octomem.models import MemoryBase, MemoryType, Provenance
 from octomem.orchestrator.state import RankedList
+
+Fused = list[tuple[str, float, list[Provenance]]]
 
 
 def fuse(
@@ -26,7 +35,8 @@ def fuse(
     k: int = 60,
     retriever_weights: Mapping[str, float] | None = None,
     agent_weights: Mapping[MemoryType, float] | None = None,
-) -> list[tuple[str, float, list[Provenance]]]:
+    method: str = "rrf",
+) -> Fused:
     """Returns (memory_id, score, provenance) best first; ties broken by id.
 
     Provenance ranks are 1-based positions in the retriever's global ranking.
@@ -40,13 +50,82 @@ def fuse(
 
     scores: dict[str, float] = defaultdict(float)
     provenance: dict[str, list[Provenance]] = defaultdict(list)
+    agent_of: dict[str, MemoryType] = {}
+    found_by_vector: set[str] = set()
     for retriever, entries in by_retriever.items():
         entries.sort(key=lambda entry: (-entry[0], entry[1]))
         weight = retriever_weights.get(retriever, 1.0)
+        best = entries[0][0] if entries else 0.0
         for rank, (raw, memory_id, agent) in enumerate(entries, 1):
-            scores[memory_id] += weight * agent_weights.get(agent, 1.0) / (k + rank)
+            agent_of[memory_id] = agent
+            if method == "rrf":
+                scores[memory_id] += weight * agent_weights.get(agent, 1.0) / (k + rank)
+            else:
+                scores[memory_id] += weight * _normalised(retriever, raw, best)
+                if retriever == "vector":
+                    found_by_vector.add(memory_id)
             provenance[memory_id].append(
                 Provenance(agent=agent, retriever=retriever, rank=rank, score=raw)  # type: ignore[arg-type]
             )
+    if method != "rrf":
+        floors = vector_floors(lists)
+        vector_weight = retriever_weights.get("vector", 1.0)
+        for memory_id, agent in agent_of.items():
+            if memory_id not in found_by_vector:
+                scores[memory_id] += vector_weight * floors.get(agent, 0.0)
+            scores[memory_id] *= agent_weights.get(agent, 1.0)
     ordered = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
     return [(memory_id, score, provenance[memory_id]) for memory_id, score in ordered]
+
+
+def _normalised(retriever: str, raw: float, best: float) -> float:
+    if retriever == "keyword":  # BM25 has no fixed scale: relative to the query's best hit
+        return raw / best if best > 0 else 0.0
+    return raw  # cosine similarity; graph proximity 1 / (1 + hops)
+
+
+def vector_floors(lists: Iterable[RankedList]) -> dict[MemoryType, float]:
+    """Per agent, the lowest similarity its vector list returned (0 if it returned none)."""
+    floors: dict[MemoryType, float] = {}
+    for ranked in lists:
+        if ranked.retriever == "vector" and ranked.scores:
+            low = min(ranked.scores)
+            floors[ranked.agent] = min(low, floors.get(ranked.agent, low))
+    return floors
+
+
+def named_in(text: str) -> Callable[[str | None], bool]:
+    """A test: is this name (a speaker, "Alice") named in `text`? Case and possessives
+    ("Alice's") do not matter; names must match whole words."""
+    plain = re.sub(r"['’]s\b", "", text.lower())
+
+    def test(name: str | None) -> bool:
+        if not name or not name.strip():
+            return False
+        return re.search(rf"(?<!\w){re.escape(name.strip().lower())}(?!\w)", plain) is not None
+
+    return test
+
+
+def boost_named_actors(
+    fused: Fused, records: Mapping[str, MemoryBase], query: str, boost: float
+) -> Fused:
+    """Raise hits said or done by someone the query names ("what did Maria say about...").
+
+    The part of a hit's score above the lowest fused score is multiplied by `boost`, so a
+    boost never lifts a hit that no retriever liked."""
+    if boost == 1.0 or not fused:
+        return fused
+    floor = min(score for _, score, _ in fused)
+    test = named_in(query)
+    cache: dict[str | None, bool] = {}
+    out = []
+    for memory_id, score, provenance in fused:
+        actor = getattr(records.get(memory_id), "actor", None)
+        if actor not in cache:
+            cache[actor] = test(actor)
+        if cache[actor]:
+            score = floor + (score - floor) * boost
+        out.append((memory_id, score, provenance))
+    out.sort(key=lambda item: (-item[1], item[0]))
+    return out

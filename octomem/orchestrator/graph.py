@@ -1,6 +1,7 @@
 """Build the process and recall LangGraph StateGraphs over injected services.
 
-process:  normalize -> store_turns -> route -> agent (one Send per agent) -> reconcile -> write
+process:  normalize -> store_turns -> extract -> route -> agent (Send per agent) -> reconcile
+          -> write (built in process_graph.py)
 recall:   plan -> retrieve (one Send per agent) -> fuse
 """
 
@@ -14,179 +15,28 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Send
 
-from octomem.agents.base import ExtractionContext
-from octomem.agents.episodic import EpisodicAgent
 from octomem.errors import InvalidInputError
-from octomem.messages import normalize_messages
 from octomem.models import (
     CoreMemory,
     MemoryBase,
     MemoryType,
-    Operation,
-    ProcessResult,
     RecallHit,
     RecallResult,
-    Scope,
     utcnow,
 )
 from octomem.orchestrator import routing
-from octomem.orchestrator.fusion import fuse
-from octomem.orchestrator.reconcile import Reconciler
-from octomem.orchestrator.retrieval import find_query_entities, retrieve
+from octomem.orchestrator.fusion import boost_named_actors, fuse
+from octomem.orchestrator.process_graph import build_process_graph
+from octomem.orchestrator.retrieval import add_context, find_query_entities, retrieve
 from octomem.orchestrator.services import Services
 from octomem.orchestrator.state import (
-    AgentTask,
-    Decision,
-    ProcessState,
     RecallState,
     RetrieveTask,
 )
-from octomem.orchestrator.writer import changes_for, write_records
 from octomem.telemetry import span
 
 log = structlog.get_logger(__name__)
-
-
-def _scope(state: ProcessState | AgentTask) -> Scope:
-    return Scope(
-        user_id=state.get("user_id"),
-        agent_id=state.get("agent_id"),
-        session_id=state.get("session_id"),
-    )
-
-
-def build_process_graph(services: Services) -> CompiledStateGraph:
-    settings = services.settings
-    raw_log = EpisodicAgent()
-
-    async def normalize(state: ProcessState) -> dict[str, Any]:
-        with span("node.normalize", user_id=state.get("user_id")) as current:
-            await services.init()
-            turns = normalize_messages(
-                state["messages"],
-                session_id=state.get("session_id"),
-                timestamp=state.get("timestamp"),
-                now=utcnow(),
-                max_message_chars=settings.input.max_message_chars,
-            )
-            current.set_attribute("octomem.turns", len(turns))
-        return {"turns": turns, "started": state.get("started") or time.perf_counter()}
-
-    async def store_turns(state: ProcessState) -> dict[str, Any]:
-        """Persist every raw turn before any extraction: nothing said is ever lost."""
-        scope = _scope(state)
-        with span("node.store_turns", user_id=scope.user_id, turns=len(state["turns"])):
-            ctx = ExtractionContext(scope=scope, now=utcnow())
-            records = [
-                _with_metadata(raw_log.raw_turn_record(turn, ctx), state.get("metadata"))
-                for turn in state["turns"]
-            ]
-            stored = {
-                r.id
-                for r in await services.vector.get(MemoryType.EPISODIC, [r.id for r in records])
-            }
-            fresh = [r for r in records if r.id not in stored]
-            decisions = [
-                Decision(operation=Operation.ADD, record=r, reason="raw turn") for r in fresh
-            ]
-            await write_records(services, [c for d in decisions for c in changes_for(d)])
-            user_name = await _user_name(services, scope)
-        return {"stored_turns": [r.id for r in records], "user_name": user_name, "candidates": []}
-
-    async def route(state: ProcessState) -> dict[str, Any]:
-        with span("node.route", user_id=state.get("user_id")):
-            # infer=False stores the raw turns only: no agent reads them
-            requested = state.get("memory_types") if state.get("infer", True) else []
-            reasons = routing.route(services.enabled_agents, requested)
-        return {"routing": {mtype.value: why for mtype, why in reasons.items()}}
-
-    def fan_out(state: ProcessState) -> list[Send] | str:
-        chosen = [MemoryType(m) for m, why in state["routing"].items() if why == "selected"]
-        if not chosen:
-            return "reconcile"
-        return [
-            Send(
-                "agent",
-                AgentTask(
-                    agent=mtype,
-                    turns=state["turns"],
-                    user_id=state.get("user_id"),
-                    agent_id=state.get("agent_id"),
-                    session_id=state.get("session_id"),
-                    user_name=state.get("user_name"),
-                    metadata=state.get("metadata"),
-                ),
-            )
-            for mtype in chosen
-        ]
-
-    async def agent(task: AgentTask) -> dict[str, Any]:
-        """One memory agent extracts its candidates from the conversation."""
-        memory_agent = services.agents[task["agent"]]
-        with span("agent.extract", agent=task["agent"].value, user_id=task["user_id"]) as current:
-            ctx = ExtractionContext(
-                scope=_scope(task),
-                now=utcnow(),
-                user_name=task.get("user_name"),
-                working_ttl=settings.agents.working_ttl,
-                core_char_limit=settings.agents.core_char_limit,
-            )
-            candidates = [
-                _with_metadata(c, task.get("metadata"))
-                for c in memory_agent.extract(task["turns"], ctx)
-            ]
-            current.set_attribute("octomem.candidates", len(candidates))
-        return {"candidates": candidates}
-
-    async def reconcile(state: ProcessState) -> dict[str, Any]:
-        with span(
-            "node.reconcile",
-            user_id=state.get("user_id"),
-            candidates=len(state.get("candidates", [])),
-        ) as current:
-            decisions = await Reconciler(services, utcnow()).decide(state.get("candidates", []))
-            current.set_attribute("octomem.decisions", len(decisions))
-        return {"decisions": decisions}
-
-    async def write(state: ProcessState) -> dict[str, Any]:
-        decisions: list[Decision] = state.get("decisions", [])
-        with span("node.write", user_id=state.get("user_id"), decisions=len(decisions)):
-            await write_records(services, [c for d in decisions for c in changes_for(d)])
-        operations: dict[MemoryType, list] = {}
-        for decision in decisions:
-            operations.setdefault(decision.record.memory_type, []).append(decision.summary())
-        chosen = [MemoryType(m) for m, why in state["routing"].items() if why == "selected"]
-        result = ProcessResult(
-            operations=operations,
-            turns=state["turns"],
-            turn_memory_ids=state.get("stored_turns", []),
-            agents=chosen,
-            extraction="offline" if chosen else "none",
-            elapsed_s=time.perf_counter() - state["started"],
-        )
-        log.info(
-            "processed",
-            user_id=state.get("user_id"),
-            turns=len(state["turns"]),
-            operations={k.value: len(v) for k, v in operations.items()},
-        )
-        return {"result": result}
-
-    builder = StateGraph(ProcessState)
-    builder.add_node("normalize", normalize)
-    builder.add_node("store_turns", store_turns)
-    builder.add_node("route", route)
-    builder.add_node("agent", agent)  # type: ignore[arg-type]  # a Send target takes its task
-    builder.add_node("reconcile", reconcile)
-    builder.add_node("write", write)
-    builder.add_edge(START, "normalize")
-    builder.add_edge("normalize", "store_turns")
-    builder.add_edge("store_turns", "route")
-    builder.add_conditional_edges("route", fan_out, ["agent", "reconcile"])
-    builder.add_edge("agent", "reconcile")
-    builder.add_edge("reconcile", "write")
-    builder.add_edge("write", END)
-    return builder.compile(name="process")
+__all__ = ["build_process_graph", "build_recall_graph"]
 
 
 def build_recall_graph(services: Services) -> CompiledStateGraph:
@@ -243,8 +93,18 @@ def build_recall_graph(services: Services) -> CompiledStateGraph:
                 k=config.rrf_k,
                 retriever_weights=config.weights.model_dump(),
                 agent_weights=plan_["agent_weights"],
+                method=config.fusion,
             )
-            records: dict[str, MemoryBase] = state.get("records", {})
+            records: dict[str, MemoryBase] = dict(state.get("records", {}))
+            fused = await add_context(
+                services,
+                plan_,
+                fused,
+                records,
+                hits=config.context_hits,
+                weight=config.context_weight,
+            )
+            fused = boost_named_actors(fused, records, state["query"], config.actor_boost)
             limit = state.get("limit") or config.limit
             hits = _collapse_same_text(records, fused)[:limit]
             core = await services.vector.list(
@@ -295,14 +155,3 @@ def _collapse_same_text(
     return list(hits.values())
 
 
-def _with_metadata(record: MemoryBase, metadata: dict[str, Any] | None) -> MemoryBase:
-    if not metadata:
-        return record
-    return record.model_copy(update={"metadata": {**metadata, **record.metadata}})
-
-
-async def _user_name(services: Services, scope: Scope) -> str | None:
-    """The user's current name, if a semantic memory knows it."""
-    where = {"AND": [{"user_id": scope.user_id}, {"subject": "user"}, {"attribute": "name"}]}
-    found = await services.vector.list(MemoryType.SEMANTIC, where=where, live_at=utcnow())
-    return getattr(found[-1], "value", None) if found else None

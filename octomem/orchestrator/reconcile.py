@@ -15,6 +15,11 @@ For each candidate, in the order it was said:
 
 Candidates decided earlier in the same batch are visible to later ones, so "I live in
 Paris ... actually I just moved to Berlin" in one conversation supersedes correctly.
+
+With an LLM, candidates that are not exact duplicates and have related stored memories
+are first decided by one batched LLM call (`llm_decisions`); its verdict replaces steps
+2-3, except that a conflict-key rival is always closed when a new value is added, so one
+current value per key holds whatever the model says.
 """
 
 from __future__ import annotations
@@ -22,11 +27,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+import structlog
+
 from octomem.agents.base import ConflictPolicy, MemoryAgent
+from octomem.errors import LLMError
+from octomem.llm import LLMClient, UsageMeter
 from octomem.models import MemoryBase, MemoryType, Operation, make_memory_id
+from octomem.orchestrator import llm_decisions
+from octomem.orchestrator.llm_decisions import Verdict
 from octomem.orchestrator.services import Services
 from octomem.orchestrator.state import Decision
 from octomem.stores.base import Filter
+
+log = structlog.get_logger(__name__)
 
 
 def scope_filter(record: MemoryBase) -> Filter:
@@ -40,25 +53,61 @@ def scope_filter(record: MemoryBase) -> Filter:
 class Reconciler:
     """Decides one batch of candidates; holds the batch's own decisions as an overlay."""
 
-    def __init__(self, services: Services, now: datetime) -> None:
+    def __init__(
+        self,
+        services: Services,
+        now: datetime,
+        *,
+        llm: LLMClient | None = None,
+        meter: UsageMeter | None = None,
+    ) -> None:
         self.services = services
         self.now = now
         self.threshold = services.settings.reconcile.near_duplicate_threshold
+        self.llm = llm
+        self.meter = meter or UsageMeter()
+        self.errors: list[str] = []
         self._pending: dict[str, MemoryBase] = {}  # id -> record as it will be after writes
 
     async def decide(self, candidates: Sequence[MemoryBase]) -> list[Decision]:
         ordered = sorted(_dedupe(candidates, self.services), key=lambda r: r.valid_from)
         if ordered:
             await self.services.embedder.embed([r.content for r in ordered])  # one batch, cached
+        ordered = [
+            c.model_copy(
+                update={"conflict_key": self.services.agents[c.memory_type].conflict_key(c)}
+            )
+            for c in ordered
+        ]
+        verdicts = await self._ask_llm(ordered) if self.llm is not None else {}
         decisions = []
-        for candidate in ordered:
+        for index, candidate in enumerate(ordered):
             agent = self.services.agents[candidate.memory_type]
-            candidate = candidate.model_copy(update={"conflict_key": agent.conflict_key(candidate)})
-            decision = await self._decide_one(agent, candidate)
+            decision = await self._decide_one(agent, candidate, verdicts.get(index))
             for record in (decision.record, *decision.previous):
                 self._pending[record.id] = record
             decisions.append(decision)
         return decisions
+
+    async def _ask_llm(self, ordered: list[MemoryBase]) -> dict[int, Verdict]:
+        assert self.llm is not None
+        related: list[list[MemoryBase]] = []
+        for candidate in ordered:
+            existing = await self._get(candidate.memory_type, candidate.id)
+            if existing is not None and existing.content_hash == candidate.content_hash:
+                related.append([])  # exact duplicates never reach the LLM
+                continue
+            related.append(
+                await llm_decisions.related_memories(
+                    self.services, candidate, scope_filter(candidate), self.now
+                )
+            )
+        try:
+            return await llm_decisions.ask(self.llm, self.meter, ordered, related)
+        except LLMError as exc:
+            log.warning("llm reconcile failed; the rules decide", error=str(exc))
+            self.errors.append(f"reconcile: {exc}")
+            return {}
 
     async def _get(self, memory_type: MemoryType, memory_id: str) -> MemoryBase | None:
         if memory_id in self._pending:
@@ -66,7 +115,9 @@ class Reconciler:
         found = await self.services.vector.get(memory_type, [memory_id])
         return found[0] if found else None
 
-    async def _decide_one(self, agent: MemoryAgent, candidate: MemoryBase) -> Decision:
+    async def _decide_one(
+        self, agent: MemoryAgent, candidate: MemoryBase, verdict: Verdict | None = None
+    ) -> Decision:
         existing = await self._get(candidate.memory_type, candidate.id)
         if existing is not None and not existing.is_current:
             # the same fact was true before and was superseded: it is true again, as a new record
@@ -89,6 +140,10 @@ class Reconciler:
                 reason="same memory, new content",
             )
 
+        if verdict is not None:
+            decided = self._apply(agent, candidate, verdict)
+            if decided is not None:
+                return decided
         if candidate.conflict_key is not None:
             rivals = await self._conflicting(candidate)
             same = [r for r in rivals if r.content_hash == candidate.content_hash]
@@ -115,7 +170,7 @@ class Reconciler:
                     previous=[rivals[0]],
                     reason=f"rewrote {candidate.conflict_key}",
                 )
-        elif agent.merges_near_duplicates(candidate):
+        elif agent.merges_near_duplicates(candidate) and verdict is None:
             near = await self._near_duplicate(candidate)
             if near is not None:
                 record, similarity = near
@@ -134,6 +189,48 @@ class Reconciler:
                     reason=f"near-duplicate (similarity {similarity:.2f}) merged",
                 )
         return Decision(operation=Operation.ADD, record=candidate, reason="new memory")
+
+    def _apply(
+        self, agent: MemoryAgent, candidate: MemoryBase, verdict: Verdict
+    ) -> Decision | None:
+        """The LLM's verdict as a decision; None leaves the rules to decide (ADD, or a
+        target that an earlier decision of this batch already closed)."""
+        target = verdict.target
+        if target is not None:
+            target = self._pending.get(target.id, target)
+            if not target.is_current:
+                return None
+        reason = f"llm: {verdict.operation.value.lower()}"
+        if verdict.operation is Operation.NOOP and target is not None:
+            return Decision(
+                operation=Operation.NOOP, record=target, previous=[target], reason=reason
+            )
+        if verdict.operation is Operation.UPDATE and target is not None:
+            merged = agent.merge(target, candidate, self.now)
+            if verdict.text and verdict.text.strip():
+                merged = merged.model_copy(update={"content": verdict.text.strip()})
+            return Decision(
+                operation=Operation.UPDATE,
+                record=_keyed(merged, agent),
+                previous=[target],
+                reason=reason,
+            )
+        if verdict.operation is Operation.SUPERSEDE and target is not None:
+            return Decision(
+                operation=Operation.SUPERSEDE,
+                record=candidate,
+                previous=[_close(target, candidate)],
+                reason=reason,
+            )
+        if verdict.operation is Operation.DELETE and target is not None:
+            closed = _close(target, candidate).model_copy(update={"superseded_by": None})
+            return Decision(
+                operation=Operation.DELETE,
+                record=closed,
+                previous=[target],
+                reason=f"{reason}: {candidate.content}",
+            )
+        return None
 
     async def _conflicting(self, candidate: MemoryBase) -> list[MemoryBase]:
         key = candidate.conflict_key

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
 from octomem import filters
-from octomem.models import MemoryBase, MemoryType
+from octomem.models import EpisodicMemory, MemoryBase, MemoryType, Provenance
+from octomem.orchestrator.fusion import Fused
 from octomem.orchestrator.services import Services
 from octomem.orchestrator.state import RankedList
 from octomem.stores.base import Filter
@@ -22,6 +24,13 @@ STOPWORDS = frozenset(
     they this those through to too under until up very was we were what when where which
     while who whom why will with would you your yours tell said say says remember""".split()
 )
+
+
+def keyword_query(query: str) -> str:
+    """The query's content words for BM25 (question and function words only add noise);
+    the query itself if it has nothing else."""
+    words = [w for w in _WORD.findall(query) if w.lower().strip("'’-") not in STOPWORDS]
+    return " ".join(words) if words else query
 
 
 def query_names(query: str, *, max_words: int = 3) -> list[str]:
@@ -96,7 +105,7 @@ async def retrieve(
         lists.append(_ranked(agent, "vector", [(r.id, s) for r, s in hits]))
 
         keyword = await services.keyword.search(
-            query,
+            keyword_query(query),
             user_id=plan["user_id"],
             memory_types=[agent],
             limit=limit,
@@ -139,3 +148,92 @@ def _ranked(agent: MemoryType, retriever: str, pairs: list[tuple[str, float]]) -
 def _only(ranked: RankedList, allowed: set[str]) -> RankedList:
     keep = [(i, s) for i, s in zip(ranked.ids, ranked.scores, strict=True) if i in allowed]
     return _ranked(ranked.agent, ranked.retriever, keep)
+
+
+def _turn_key(record: MemoryBase) -> tuple[str | None, str, int] | None:
+    """(session, batch, position) of a raw conversation turn; None for other memories."""
+    if not isinstance(record, EpisodicMemory) or record.event_type != "message":
+        return None
+    batch, index = record.metadata.get("batch"), record.metadata.get("turn_index")
+    if not isinstance(batch, str) or not isinstance(index, int) or isinstance(index, bool):
+        return None
+    return record.session_id, batch, index
+
+
+async def add_context(
+    services: Services,
+    plan: dict[str, Any],
+    fused: Fused,
+    records: dict[str, MemoryBase],
+    *,
+    hits: int,
+    weight: float,
+) -> Fused:
+    """Neighbouring turns of the best raw-turn hits join the ranking.
+
+    An answer often sits in the turn after the one that matches the question ("what did
+    you do last weekend?" - "went hiking with Sam"), or just before it. The turn after
+    each of the `hits` best turns gains `weight` times that turn's score above the floor
+    (the lowest fused score), the turn before half as much. Neighbours are turns of the
+    same `process` call (same session, consecutive positions); they obey the recall's
+    scope, filters and validity. `records` is updated with the neighbours fetched.
+    """
+    if hits <= 0 or weight <= 0 or not fused or MemoryType.EPISODIC not in plan["agents"]:
+        return fused
+    floor = min(score for _, score, _ in fused)
+    top: list[tuple[int, str, float, tuple[str | None, str, int]]] = []
+    for rank, (memory_id, score, _) in enumerate(fused[:hits], 1):
+        key = _turn_key(records[memory_id])
+        if key is not None and score > floor:
+            top.append((rank, memory_id, score, key))
+    if not top:
+        return fused
+    near: Filter = {
+        "OR": [
+            {
+                "AND": [
+                    {"session_id": session},
+                    {"batch": batch},
+                    {"turn_index": {"in": [index - 1, index + 1]}},
+                ]
+            }
+            for session, batch, index in dict.fromkeys(key for *_, key in top)
+        ]
+    }
+    where = recall_filter(
+        user_id=plan["user_id"],
+        agent_id=plan["agent_id"],
+        session_id=plan["session_id"],
+        memory_type=MemoryType.EPISODIC,
+        extra=plan.get("filters"),
+    )
+    live_at = None if plan["include_superseded"] else plan["now"]
+    with span("recall.context", user_id=plan["user_id"], hits=len(top)):
+        found = await services.vector.list(
+            MemoryType.EPISODIC, where={"AND": [where, near]}, live_at=live_at
+        )
+    by_key = {key: record for record in found if (key := _turn_key(record)) is not None}
+    gained: dict[str, float] = defaultdict(float)
+    sources: dict[str, list[Provenance]] = defaultdict(list)
+    for rank, _, score, (session, batch, index) in top:
+        for step, share in ((1, weight), (-1, weight / 2)):
+            neighbour = by_key.get((session, batch, index + step))
+            if neighbour is None:
+                continue
+            records.setdefault(neighbour.id, neighbour)
+            gained[neighbour.id] += share * (score - floor)
+            sources[neighbour.id].append(
+                Provenance(
+                    agent=MemoryType.EPISODIC,
+                    retriever="context",
+                    rank=rank,
+                    score=share * (score - floor),
+                )
+            )
+    scores = {memory_id: score for memory_id, score, _ in fused}
+    provenance = {memory_id: list(prov) for memory_id, _, prov in fused}
+    for memory_id, extra in gained.items():
+        scores[memory_id] = scores.get(memory_id, floor) + extra
+        provenance.setdefault(memory_id, []).extend(sources[memory_id])
+    ordered = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+    return [(memory_id, score, provenance[memory_id]) for memory_id, score in ordered]

@@ -12,6 +12,7 @@ from octomem.agents import default_agents
 from octomem.agents.base import MemoryAgent
 from octomem.embeddings import CachedEmbedder, Embedder, LiteLLMEmbedder, LocalEmbedder
 from octomem.errors import ConfigurationError
+from octomem.llm import LiteLLMClient, LLMClient
 from octomem.models import MemoryType
 from octomem.settings import (
     ChromaHttp,
@@ -35,6 +36,7 @@ class Services:
     graph: GraphStore
     embedder: Embedder
     agents: dict[MemoryType, MemoryAgent] = field(default_factory=default_agents)
+    llm: LLMClient | None = None
     _initialised: bool = False
     _init_lock: asyncio.Lock | None = None
 
@@ -143,4 +145,5 @@ def build_services(settings: Settings, *, embedder: Embedder | None = None) -> S
         history=SqliteHistoryStore(data_dir / "history.sqlite"),
         graph=graph,
         embedder=embedder or build_embedder(settings),
+        llm=LiteLLMClient(settings.llm) if settings.llm.model else None,
     )

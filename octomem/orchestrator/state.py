@@ -15,6 +15,7 @@ from typing import Annotated, Any, TypedDict
 from pydantic import BaseModel, Field
 
 from octomem.models import (
+    LLMUsage,
     MemoryOperation,
     MemoryRecord,
     MemoryType,
@@ -69,14 +70,19 @@ class ProcessState(TypedDict, total=False):
     timestamp: datetime | None
     memory_types: list[MemoryType] | None
     infer: bool
+    turns_in: list[Turn] | None  # reprocess: stored turns, instead of messages
     # produced by the nodes
     started: float
     turns: list[Turn]
     stored_turns: list[str]
     user_name: str | None
+    extraction: dict[str, Any]
+    llm_candidates: dict[str, list[MemoryRecord]]
     routing: dict[str, str]
     candidates: Annotated[list[MemoryRecord], operator.add]
     decisions: list[Decision]
+    llm_usage: Annotated[list[LLMUsage], operator.add]
+    errors: Annotated[list[str], operator.add]
     result: ProcessResult
 
 
@@ -90,6 +96,8 @@ class AgentTask(TypedDict):
     session_id: str | None
     user_name: str | None
     metadata: dict[str, Any] | None
+    mode: str  # offline | single_call | per_agent
+    llm_candidates: list[MemoryRecord]
 
 
 class RecallState(TypedDict, total=False):

@@ -80,6 +80,14 @@ def changes_for(decision: Decision) -> list[tuple[MemoryBase, HistoryEvent]]:
             *closed,
             (decision.record, history_event(decision.record, Operation.ADD, actor=actor)),
         ]
+    if decision.operation is Operation.DELETE:  # a retraction: closed, kept as history
+        old = decision.previous[0]
+        return [
+            (
+                decision.record,
+                history_event(decision.record, Operation.DELETE, old=old, actor=actor),
+            )
+        ]
     return []
 
 

@@ -137,6 +137,9 @@ class HistoryStore(Protocol):
     ) -> list[HistoryEvent]:
         """Every event of one user's memories, oldest first."""
 
+    async def user_ids(self) -> list[str | None]:
+        """Every user_id that has at least one event (None for memories without a user)."""
+
     async def reset(self) -> None: ...
 
     async def close(self) -> None: ...

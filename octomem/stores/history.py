@@ -118,6 +118,13 @@ class SqliteHistoryStore:
             "for_user", "user_id IS ?", (user_id, -1 if limit is None else limit)
         )
 
+    async def user_ids(self) -> list[str | None]:
+        def read(conn: sqlite3.Connection) -> list[str | None]:
+            rows = conn.execute("SELECT DISTINCT user_id FROM history ORDER BY user_id")
+            return [row[0] for row in rows.fetchall()]
+
+        return await self._run("user_ids", read)
+
     async def reset(self) -> None:
         await self._run("reset", lambda conn: conn.execute("DELETE FROM history"))
 

@@ -1,0 +1,289 @@
+"""`octomem bench locomo`: dialog-level evidence recall on LoCoMo-format conversations.
+
+Every conversation is ingested session by session through the real `process()` path
+(raw turns, LLM-free; optionally offline extraction too), each session's date as the
+message timestamp and every turn's `dia_id` as its message id. Then each question of
+categories 1-4 is asked of octomem's `recall` and of baselines built on the same stored
+turns and the same embedder: dense only, BM25 only and plain RRF of the two (and mem0
+OSS, when installed). The annotations (observation, session summaries, event summaries)
+and the answers are never read.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from octomem.bench.metrics import mean_recall, parse_evidence, recall_at_k
+from octomem.embeddings import Embedder
+from octomem.models import MemoryType
+from octomem.orchestrator.engine import Orchestrator
+from octomem.orchestrator.fusion import fuse
+from octomem.orchestrator.retrieval import keyword_query
+from octomem.orchestrator.state import RankedList
+from octomem.settings import load_settings
+
+CATEGORIES = {1: "multi-hop", 2: "temporal", 3: "open-domain", 4: "single-hop"}
+KS = (5, 10, 25)
+TUNED = ("conv-26", "conv-30")  # the conversations octomem's recall defaults were tuned on
+
+
+@dataclass
+class Question:
+    text: str
+    category: int
+    evidence: list[str]
+
+
+@dataclass
+class Conversation:
+    sample_id: str
+    sessions: list[tuple[int, datetime, list[dict[str, Any]]]]
+    questions: list[Question] = field(default_factory=list)
+    skipped: int = 0  # questions of categories 1-4 without usable evidence
+
+    @property
+    def dia_ids(self) -> set[str]:
+        return {t["dia_id"] for _, _, turns in self.sessions for t in turns}
+
+
+def parse_session_date(text: str) -> datetime:
+    """ "1:56 pm on 8 May, 2023" -> 2023-05-08 13:56 UTC."""
+    cleaned = re.sub(r"\s+", " ", text.strip())
+    return datetime.strptime(cleaned, "%I:%M %p on %d %B, %Y").replace(tzinfo=UTC)
+
+
+def turn_text(turn: dict[str, Any]) -> str:
+    """A turn's words; a shared image is represented by its caption, as in LoCoMo's code."""
+    text = str(turn.get("text", "")).strip()
+    if turn.get("blip_caption"):
+        text = f"{text} [shares {turn['blip_caption']}]".strip()
+    return text
+
+
+def load_locomo(
+    path: Path, *, limit: int | None = None, only: Sequence[str] | None = None
+) -> list[Conversation]:
+    samples = json.loads(Path(path).read_text(encoding="utf-8"))
+    conversations: list[Conversation] = []
+    for sample in samples:
+        if only and sample["sample_id"] not in only:
+            continue
+        conv = sample["conversation"]
+        sessions = []
+        n = 1
+        while f"session_{n}" in conv:  # some samples list more dates than sessions
+            when = parse_session_date(conv[f"session_{n}_date_time"])
+            sessions.append((n, when, list(conv[f"session_{n}"])))
+            n += 1
+        item = Conversation(sample_id=sample["sample_id"], sessions=sessions)
+        known = item.dia_ids
+        for qa in sample["qa"]:
+            if qa.get("category") not in CATEGORIES:
+                continue
+            evidence = parse_evidence(qa.get("evidence", []), known)
+            if evidence:
+                item.questions.append(Question(str(qa["question"]), qa["category"], evidence))
+            else:
+                item.skipped += 1
+        conversations.append(item)
+        if limit is not None and len(conversations) >= limit:
+            break
+    return conversations
+
+
+def messages_of(turns: list[dict[str, Any]], when: datetime) -> list[dict[str, Any]]:
+    return [
+        {
+            "role": "user",
+            "content": turn_text(t),
+            "name": t["speaker"],
+            "id": t["dia_id"],
+            "timestamp": when,
+        }
+        for t in turns
+        if turn_text(t)
+    ]
+
+
+Ranked = list[list[str]]  # per hit, the dia_ids it comes from
+System = Callable[[Conversation, Question, int], Ranked]
+
+
+@dataclass
+class Scores:
+    """recall values per (system, category) per k, and per conversation."""
+
+    values: dict[tuple[str, int, int, str], list[float]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+
+    def add(self, system: str, k: int, category: int, sample_id: str, value: float) -> None:
+        self.values[(system, k, category, sample_id)].append(value)
+
+    def recall(
+        self, system: str, k: int, category: int | None = None, samples: Sequence[str] | None = None
+    ) -> tuple[float, int]:
+        picked = [
+            v
+            for (s, kk, c, sid), vals in self.values.items()
+            if s == system
+            and kk == k
+            and (category is None or c == category)
+            and (samples is None or sid in samples)
+            for v in vals
+        ]
+        return mean_recall(picked), len(picked)
+
+
+class OctomemUnderTest:
+    """One Orchestrator on a fresh data dir; a user per conversation."""
+
+    def __init__(self, data_dir: Path, embedder: Embedder | None, *, infer: bool) -> None:
+        settings = load_settings(data_dir=data_dir)
+        self.orch = Orchestrator.from_settings(settings, embedder=embedder)
+        self.infer = infer
+        self.turn_ids: dict[str, set[str]] = defaultdict(set)  # raw-turn record ids per user
+
+    def ingest(self, conv: Conversation, progress: tqdm) -> None:
+        for n, when, turns in conv.sessions:
+            messages = messages_of(turns, when)
+            if messages:
+                result = self.orch.process(
+                    messages,
+                    user_id=conv.sample_id,
+                    session_id=f"session_{n}",
+                    timestamp=when,
+                    infer=self.infer,
+                )
+                self.turn_ids[conv.sample_id].update(result.turn_memory_ids)
+            progress.update(len(turns))
+
+    def octomem(self, conv: Conversation, q: Question, k: int) -> Ranked:
+        result = self.orch.recall(q.text, user_id=conv.sample_id, limit=k)
+        return [list(hit.memory.source.message_ids) for hit in result.hits]
+
+    # --- baselines on the same stored turns and the same embedder -----------------------
+
+    def _dense(self, conv: Conversation, q: Question, k: int) -> list[tuple[str, float]]:
+        services = self.orch.services
+        [embedding] = self.orch._loop.run(services.embedder.embed([q.text]))
+        where = {"AND": [{"user_id": conv.sample_id}, {"event_type": "message"}]}
+        hits = self.orch._loop.run(
+            services.vector.query(MemoryType.EPISODIC, embedding, where=where, limit=k)
+        )
+        return [(record.id, score) for record, score in hits]
+
+    def _bm25(self, conv: Conversation, q: Question, k: int) -> list[tuple[str, float]]:
+        raw = self.turn_ids[conv.sample_id]
+        found = self.orch._loop.run(
+            self.orch.services.keyword.search(
+                keyword_query(q.text),
+                user_id=conv.sample_id,
+                memory_types=[MemoryType.EPISODIC],
+                limit=4 * k,
+            )
+        )
+        return [(i, s) for i, _, s in found if i in raw][:k]
+
+    def _to_dia(self, ids: Sequence[str]) -> Ranked:
+        records = self.orch._loop.run(self.orch.services.vector.get(MemoryType.EPISODIC, ids))
+        by_id = {r.id: list(r.source.message_ids) for r in records}
+        return [by_id.get(i, []) for i in ids]
+
+    def dense(self, conv: Conversation, q: Question, k: int) -> Ranked:
+        return self._to_dia([i for i, _ in self._dense(conv, q, k)])
+
+    def bm25(self, conv: Conversation, q: Question, k: int) -> Ranked:
+        return self._to_dia([i for i, _ in self._bm25(conv, q, k)])
+
+    def rrf(self, conv: Conversation, q: Question, k: int) -> Ranked:
+        pool = max(50, k)
+        lists = [
+            RankedList(
+                agent=MemoryType.EPISODIC,
+                retriever=name,
+                ids=[i for i, _ in hits],
+                scores=[s for _, s in hits],
+            )
+            for name, hits in (
+                ("vector", self._dense(conv, q, pool)),
+                ("keyword", self._bm25(conv, q, pool)),
+            )
+        ]
+        fused = fuse(lists, k=60, method="rrf")
+        return self._to_dia([i for i, _, _ in fused[:k]])
+
+    def close(self) -> None:
+        self.orch.close()
+
+
+def run_locomo(
+    path: Path,
+    *,
+    limit: int | None = None,
+    only: Sequence[str] | None = None,
+    infer: bool = False,
+    with_mem0: bool = True,
+    data_dir: Path | None = None,
+    log: Callable[[str], None] = print,
+) -> tuple[Scores, list[Conversation], list[str]]:
+    """Ingest, ask every question of every system, return the scores."""
+    conversations = load_locomo(path, limit=limit, only=only)
+    if not conversations:
+        raise SystemExit(f"no conversations to run in {path}")
+    tmp = tempfile.TemporaryDirectory(prefix="octomem-bench-") if data_dir is None else None
+    root = Path(tmp.name) if tmp else Path(data_dir)  # type: ignore[arg-type]
+    octo = OctomemUnderTest(root / "octomem", None, infer=infer)
+    systems: dict[str, System] = {
+        "octomem": octo.octomem,
+        "dense": octo.dense,
+        "bm25": octo.bm25,
+        "rrf": octo.rrf,
+    }
+    mem0 = None
+    if with_mem0:
+        from octomem.bench.mem0_adapter import Mem0UnderTest, mem0_missing
+
+        reason = mem0_missing()
+        if reason:
+            log(f"mem0 skipped: {reason}")
+        else:
+            mem0 = Mem0UnderTest(root / "mem0")
+            systems["mem0"] = mem0.search
+    try:
+        total = sum(len(t) for c in conversations for _, _, t in c.sessions)
+        with tqdm(total=total, desc="ingest octomem", unit="turn") as bar:
+            for conv in conversations:
+                octo.ingest(conv, bar)
+        if mem0 is not None:
+            with tqdm(total=total, desc="ingest mem0", unit="turn") as bar:
+                for conv in conversations:
+                    mem0.ingest(conv, bar)
+        scores = Scores()
+        questions = sum(len(c.questions) for c in conversations)
+        with tqdm(total=questions * len(systems), desc="recall", unit="query") as bar:
+            for name, system in systems.items():
+                for conv in conversations:
+                    for q in conv.questions:
+                        ranked = system(conv, q, max(KS))
+                        for k in KS:
+                            value = recall_at_k(q.evidence, ranked, k)
+                            scores.add(name, k, q.category, conv.sample_id, value)
+                        bar.update(1)
+    finally:
+        octo.close()
+        if mem0 is not None:
+            mem0.close()
+        if tmp is not None:
+            tmp.cleanup()
+    return scores, conversations, list(systems)

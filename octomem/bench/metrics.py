@@ -1,0 +1,46 @@
+"""The LoCoMo retrieval metric: dialog-level evidence recall@k.
+
+For one question, recall@k is the share of its evidence turns (dia_ids) found among the
+turns behind its top-k hits; a hit derived from a turn (an extracted fact, an event)
+counts as that turn. The reported number is the mean over questions.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Iterable, Sequence
+from statistics import fmean
+
+_ID = re.compile(r"^D(\d+):(\d+)$")
+
+
+def parse_evidence(raw: Iterable[str], known: Collection[str] | None = None) -> list[str]:
+    """Normalise a question's evidence list: split "D8:6; D9:17", fix "D:11:26", drop
+    malformed ids and (with `known`) ids the conversation does not have."""
+    found: list[str] = []
+    for item in raw:
+        for part in re.split(r"[;,\s]+", str(item)):
+            part = part.strip().replace("D:", "D")
+            match = _ID.match(part)
+            if match is None:
+                continue
+            dia_id = f"D{int(match[1])}:{int(match[2])}"
+            if known is None or dia_id in known:
+                found.append(dia_id)
+    return list(dict.fromkeys(found))
+
+
+def recall_at_k(evidence: Collection[str], ranked: Sequence[Iterable[str]], k: int) -> float:
+    """Share of `evidence` among the turns of the first `k` hits (each hit: its dia_ids)."""
+    if not evidence:
+        raise ValueError("a question without evidence has no recall; leave it out")
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    seen: set[str] = set()
+    for turns in ranked[:k]:
+        seen.update(turns)
+    return len(seen & set(evidence)) / len(set(evidence))
+
+
+def mean_recall(values: Sequence[float]) -> float:
+    return fmean(values) if values else float("nan")

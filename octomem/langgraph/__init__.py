@@ -1,0 +1,34 @@
+"""octomem inside LangGraph and LangChain.
+
+```python
+from octomem.langgraph import OctomemStore, create_manage_memory_tool, create_search_memory_tool
+```
+
+- `OctomemStore`: a LangGraph `BaseStore` (``graph.compile(store=OctomemStore(orch))``);
+- `create_search_memory_tool`, `create_manage_memory_tool`: LangChain tools for an agent;
+- `create_recall_node`, `create_process_node`: nodes that inject recall into the prompt
+  and hand each finished turn to `process()`.
+"""
+
+from octomem.langgraph.store import NamespaceScope, OctomemStore
+from octomem.langgraph.tools import (
+    create_manage_memory_tool,
+    create_process_node,
+    create_recall_node,
+    create_search_memory_tool,
+    format_memories,
+    last_turn,
+    resolve_scope,
+)
+
+__all__ = [
+    "NamespaceScope",
+    "OctomemStore",
+    "create_manage_memory_tool",
+    "create_process_node",
+    "create_recall_node",
+    "create_search_memory_tool",
+    "format_memories",
+    "last_turn",
+    "resolve_scope",
+]

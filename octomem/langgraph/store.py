@@ -1,0 +1,341 @@
+"""`OctomemStore`: octomem as a LangGraph `BaseStore` (long-term memory for any graph).
+
+Every item is one octomem semantic memory:
+
+- id: deterministic from namespace and key (`make_memory_id`), so get/put/delete by key
+  are exact and a retried put is idempotent;
+- scope: from the namespace through a `NamespaceScope` (default ``("memories",
+  "{user_id}", ...)`` -> ``user_id``; other namespaces belong to ``agent_id="langgraph"``),
+  so items appear in `Orchestrator.recall` for that user next to extracted memories;
+- value: kept exactly as JSON in ``metadata["langgraph_value"]``; the text octomem embeds
+  and indexes is taken from the value (``index`` fields, else ``content``/``text``/...,
+  else the JSON itself);
+- history: every put is an ADD or UPDATE event and a delete a DELETE event, as for any
+  memory; the record gets a conflict key of its own, so extraction never supersedes it.
+
+`search` with a query runs octomem's hybrid recall (vector + BM25 + graph, fused) over
+the items under the namespace prefix; without one it lists them, most recently updated
+first. Filters use LangGraph's syntax on item values (``{"color": "red"}``, ``$eq``,
+``$ne``, ``$gt``, ``$gte``, ``$lt``, ``$lte``, nested dicts).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from langgraph.store.base import (
+    BaseStore,
+    GetOp,
+    Item,
+    ListNamespacesOp,
+    MatchCondition,
+    Op,
+    PutOp,
+    Result,
+    SearchItem,
+    SearchOp,
+)
+from langgraph.store.base.embed import get_text_at_path, tokenize_path
+
+from octomem.messages import validate_scope_id
+from octomem.models import (
+    MemoryBase,
+    MemoryType,
+    Operation,
+    SemanticMemory,
+    SourceRef,
+    make_memory_id,
+    utcnow,
+)
+from octomem.orchestrator.engine import Orchestrator
+from octomem.orchestrator.writer import delete_record, history_event, write_records
+
+MARK = "langgraph_store"
+EXTRACTOR = "langgraph-store"
+TEXT_FIELDS = ("content", "text", "memory", "fact", "description", "summary", "body")
+_PLACEHOLDERS = {"{user_id}": "user_id", "{agent_id}": "agent_id", "{session_id}": "session_id"}
+
+
+@dataclass(frozen=True)
+class NamespaceScope:
+    """How a namespace maps onto an octomem scope.
+
+    `template` is matched against the start of a namespace: literal labels must be equal,
+    ``{user_id}``, ``{agent_id}`` and ``{session_id}`` take the label at their position.
+    A namespace that does not match belongs to `default_user_id` / `default_agent_id`.
+    """
+
+    template: tuple[str, ...] = ("memories", "{user_id}")
+    default_user_id: str | None = None
+    default_agent_id: str | None = "langgraph"
+
+    def scope(self, namespace: Sequence[str]) -> dict[str, str | None]:
+        found: dict[str, str | None] = {}
+        if len(namespace) >= len(self.template):
+            for label, pattern in zip(namespace, self.template, strict=False):
+                field = _PLACEHOLDERS.get(pattern)
+                if field is not None:
+                    found[field] = label
+                elif pattern not in ("*", label):
+                    found = {}
+                    break
+        if not found.get("user_id") and not found.get("agent_id"):
+            found = {"user_id": self.default_user_id, "agent_id": self.default_agent_id}
+        scope = {
+            "user_id": found.get("user_id"),
+            "agent_id": found.get("agent_id"),
+            "session_id": found.get("session_id"),
+        }
+        for name, value in scope.items():
+            validate_scope_id(name, value)
+        return scope
+
+    def prefix_scope(self, prefix: Sequence[str]) -> dict[str, str | None] | None:
+        """The scope every namespace under `prefix` has, when the prefix decides it."""
+        if len(prefix) < len(self.template):
+            return None
+        return self.scope(prefix)
+
+
+def item_id(namespace: Sequence[str], key: str) -> str:
+    return make_memory_id(MemoryType.SEMANTIC, EXTRACTOR, list(namespace), key)
+
+
+def _text(value: dict[str, Any], index: list[str] | None) -> str:
+    if index:
+        texts = [t for path in index for t in get_text_at_path(value, tokenize_path(path))]
+        if texts:
+            return "\n".join(texts)
+    else:
+        for name in TEXT_FIELDS:
+            if isinstance(value.get(name), str) and value[name].strip():
+                return str(value[name])
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def _fields(record: MemoryBase) -> dict[str, Any]:
+    meta = record.metadata
+    return {
+        "namespace": tuple(meta["langgraph_namespace"]),
+        "key": meta["langgraph_key"],
+        "value": meta["langgraph_value"],
+        "created_at": record.created_at,
+        "updated_at": record.updated_at,
+    }
+
+
+def _item(record: MemoryBase) -> Item:
+    return Item(**_fields(record))
+
+
+def _search_item(record: MemoryBase, score: float | None = None) -> SearchItem:
+    return SearchItem(**_fields(record), score=score)
+
+
+def compare(item_value: Any, filter_value: Any) -> bool:
+    """LangGraph's filter semantics: equality, nested dicts, and $eq/$ne/$gt/$gte/$lt/$lte."""
+    if isinstance(filter_value, dict):
+        if any(str(k).startswith("$") for k in filter_value):
+            return all(_operator(item_value, op, v) for op, v in filter_value.items())
+        return isinstance(item_value, dict) and all(
+            compare(item_value.get(k), v) for k, v in filter_value.items()
+        )
+    if isinstance(filter_value, list | tuple):
+        return (
+            isinstance(item_value, list | tuple)
+            and len(item_value) == len(filter_value)
+            and all(compare(i, f) for i, f in zip(item_value, filter_value, strict=True))
+        )
+    return bool(item_value == filter_value)
+
+
+def _operator(value: Any, op: str, operand: Any) -> bool:
+    if op == "$eq":
+        return bool(value == operand)
+    if op == "$ne":
+        return bool(value != operand)
+    if op in ("$gt", "$gte", "$lt", "$lte"):
+        try:
+            left, right = float(value), float(operand)
+        except (TypeError, ValueError):
+            return False
+        return {
+            "$gt": left > right,
+            "$gte": left >= right,
+            "$lt": left < right,
+            "$lte": left <= right,
+        }[op]
+    raise ValueError(f"Unsupported operator: {op}")
+
+
+def _matches(condition: MatchCondition, namespace: tuple[str, ...]) -> bool:
+    path = tuple(condition.path)
+    if len(namespace) < len(path):
+        return False
+    pairs = (
+        zip(namespace, path, strict=False)
+        if condition.match_type == "prefix"
+        else zip(reversed(namespace), reversed(path), strict=False)
+    )
+    return all(p == "*" or n == p for n, p in pairs)
+
+
+class OctomemStore(BaseStore):
+    """A LangGraph `BaseStore` backed by an octomem `Orchestrator`.
+
+    ``graph.compile(store=OctomemStore(orch))`` gives a graph octomem as its long-term
+    memory; `get_store()` / `runtime.store` in nodes and tools return it.
+    """
+
+    def __init__(
+        self,
+        orchestrator: Orchestrator,
+        *,
+        namespace_scope: NamespaceScope | None = None,
+    ) -> None:
+        self.orchestrator = orchestrator
+        self.namespace_scope = namespace_scope or NamespaceScope()
+
+    # --- BaseStore ---------------------------------------------------------------------
+
+    def batch(self, ops: Iterable[Op]) -> list[Result]:
+        return self.orchestrator._loop.run(self.abatch(ops))
+
+    async def abatch(self, ops: Iterable[Op]) -> list[Result]:
+        ops = list(ops)
+        await self.orchestrator.services.init()
+        results: list[Result] = [None] * len(ops)
+        puts: dict[tuple[tuple[str, ...], str], PutOp] = {}
+        for op in ops:  # writes first, last one per key wins, as in LangGraph's stores
+            if isinstance(op, PutOp):
+                puts[(tuple(op.namespace), op.key)] = op
+        await self._apply_puts(list(puts.values()))
+        for index, op in enumerate(ops):
+            if isinstance(op, GetOp):
+                results[index] = await self._get(tuple(op.namespace), op.key)
+            elif isinstance(op, SearchOp):
+                results[index] = await self._search(op)
+            elif isinstance(op, ListNamespacesOp):
+                results[index] = await self._list_namespaces(op)
+            elif not isinstance(op, PutOp):
+                raise ValueError(f"Unknown operation type: {type(op)}")
+        return results
+
+    # --- operations --------------------------------------------------------------------
+
+    async def _record(self, namespace: tuple[str, ...], key: str) -> MemoryBase | None:
+        services = self.orchestrator.services
+        found = await services.vector.get(MemoryType.SEMANTIC, [item_id(namespace, key)])
+        return found[0] if found and found[0].metadata.get(MARK) else None
+
+    async def _get(self, namespace: tuple[str, ...], key: str) -> Item | None:
+        record = await self._record(namespace, key)
+        return _item(record) if record is not None else None
+
+    async def _apply_puts(self, puts: list[PutOp]) -> None:
+        services = self.orchestrator.services
+        changes = []
+        now = utcnow()
+        for op in puts:
+            namespace = tuple(op.namespace)
+            old = await self._record(namespace, op.key)
+            if op.value is None:
+                if old is not None:
+                    await delete_record(services, old, actor=EXTRACTOR)
+                continue
+            value = dict(op.value)
+            index = None if op.index is None or op.index is False else list(op.index)
+            text = _text(value, index)
+            record_id = item_id(namespace, op.key)
+            record = SemanticMemory(
+                id=record_id,
+                **self.namespace_scope.scope(namespace),
+                content=text,
+                subject="/".join(namespace),
+                attribute=op.key,
+                value=text[:500],
+                conflict_key=f"{EXTRACTOR}:{record_id}",
+                created_at=old.created_at if old else now,
+                updated_at=now,
+                valid_from=old.valid_from if old else now,
+                version=old.version + 1 if old else 1,
+                source=SourceRef(extractor=EXTRACTOR),
+                metadata={
+                    MARK: True,
+                    "langgraph_namespace": list(namespace),
+                    "langgraph_key": op.key,
+                    "langgraph_value": value,
+                    "langgraph_indexed": op.index is not False,
+                },
+            )
+            operation = Operation.UPDATE if old else Operation.ADD
+            changes.append(
+                (record, history_event(record, operation, old=old, actor=EXTRACTOR, at=now))
+            )
+        await write_records(services, changes)
+
+    async def _items(self, prefix: tuple[str, ...]) -> list[MemoryBase]:
+        """Every item whose namespace starts with `prefix` (the scope narrowed if it can be)."""
+        clauses: list[dict[str, Any]] = [{MARK: True}]
+        scope = self.namespace_scope.prefix_scope(prefix) if prefix else None
+        if scope is not None:
+            clauses += [{"user_id": scope["user_id"]}, {"agent_id": scope["agent_id"]}]
+        records = await self.orchestrator.services.vector.list(
+            MemoryType.SEMANTIC, where={"AND": clauses}
+        )
+        size = len(prefix)
+        return [r for r in records if tuple(r.metadata["langgraph_namespace"][:size]) == prefix]
+
+    async def _search(self, op: SearchOp) -> list[SearchItem]:
+        records = await self._items(tuple(op.namespace_prefix))
+        if op.filter:
+            records = [
+                r
+                for r in records
+                if all(
+                    compare(r.metadata["langgraph_value"].get(k), v) for k, v in op.filter.items()
+                )
+            ]
+        records.sort(key=lambda r: (r.updated_at, r.id), reverse=True)
+        if not op.query or not records:
+            page = records[op.offset : op.offset + op.limit]
+            return [_search_item(r) for r in page]
+        ranked = await self._rank(op.query, records, op.offset + op.limit)
+        ranked_ids = {r.id for r, _ in ranked}
+        rest = [(r, None) for r in records if r.id not in ranked_ids]
+        ordered: list[tuple[MemoryBase, float | None]] = [*ranked, *rest]
+        return [_search_item(r, score) for r, score in ordered[op.offset : op.offset + op.limit]]
+
+    async def _rank(
+        self, query: str, records: list[MemoryBase], wanted: int
+    ) -> list[tuple[MemoryBase, float]]:
+        """octomem's hybrid recall over the items' scopes, kept to `records`, best first."""
+        by_id = {r.id: r for r in records if r.metadata.get("langgraph_indexed", True)}
+        scopes = {(r.user_id, r.agent_id) for r in by_id.values()}
+        scored: list[tuple[MemoryBase, float]] = []
+        for user_id, agent_id in sorted(scopes, key=str):
+            result = await self.orchestrator.arecall(
+                query,
+                user_id=user_id,
+                agent_id=agent_id,
+                memory_types=[MemoryType.SEMANTIC],
+                filters={MARK: True},
+                limit=max(wanted, 10),
+            )
+            scored += [(by_id[h.id], h.score) for h in result.hits if h.id in by_id]
+        scored.sort(key=lambda pair: pair[1], reverse=True)
+        return scored
+
+    async def _list_namespaces(self, op: ListNamespacesOp) -> list[tuple[str, ...]]:
+        records = await self._items(())
+        namespaces = {tuple(r.metadata["langgraph_namespace"]) for r in records}
+        if op.match_conditions:
+            namespaces = {
+                ns for ns in namespaces if all(_matches(c, ns) for c in op.match_conditions)
+            }
+        if op.max_depth is not None:
+            namespaces = {ns[: op.max_depth] for ns in namespaces}
+        return sorted(namespaces)[op.offset : op.offset + op.limit]

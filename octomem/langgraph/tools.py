@@ -1,0 +1,307 @@
+"""LangChain tools and LangGraph node helpers over an octomem `Orchestrator`.
+
+- `create_search_memory_tool` / `create_manage_memory_tool`: the two tools LangMem users
+  know, for an agent that searches and curates its own memory.
+- `create_recall_node`: before the model runs, recall what is relevant to the latest user
+  message and put it (formatted) into a state key for the prompt.
+- `create_process_node`: after a turn, hand the turn's new messages to `process()` so the
+  eight agents extract, reconcile and store what matters.
+
+Scope comes from the arguments, else from the run's config: ``configurable["user_id"]``
+(or ``langgraph_user_id``) and ``configurable["agent_id"]``; the session is the thread
+(``configurable["thread_id"]``).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any, Literal
+
+from langchain_core.messages import BaseMessage, HumanMessage
+from langchain_core.runnables import RunnableConfig, RunnableLambda
+from langchain_core.tools import StructuredTool, ToolException
+from langgraph.store.base import PutOp
+
+from octomem.errors import OctomemError
+from octomem.langgraph.store import MARK, NamespaceScope, OctomemStore, item_id
+from octomem.models import RecallResult
+from octomem.orchestrator.engine import Orchestrator
+
+Action = Literal["create", "update", "delete"]
+DEFAULT_NAMESPACE = ("memories", "{user_id}")
+
+
+def _configurable(config: RunnableConfig | None) -> dict[str, Any]:
+    return dict((config or {}).get("configurable") or {})
+
+
+def resolve_scope(
+    config: RunnableConfig | None,
+    *,
+    user_id: str | None = None,
+    agent_id: str | None = None,
+    session_id: str | None = None,
+    session_from_thread: bool = True,
+) -> dict[str, str | None]:
+    """user_id / agent_id / session_id from explicit values, else from the run's config."""
+    conf = _configurable(config)
+    scope = {
+        "user_id": user_id or conf.get("user_id") or conf.get("langgraph_user_id"),
+        "agent_id": agent_id or conf.get("agent_id"),
+        "session_id": session_id
+        or conf.get("session_id")
+        or (conf.get("thread_id") if session_from_thread else None),
+    }
+    if scope["user_id"] is None and scope["agent_id"] is None:
+        raise ToolException(
+            "no user_id: pass user_id=... to the tool factory or run the graph with "
+            "config={'configurable': {'user_id': ...}}"
+        )
+    return {k: str(v) if v is not None else None for k, v in scope.items()}
+
+
+def format_memories(result: RecallResult, *, header: str = "What you remember") -> str:
+    """A recall result as prompt text: core blocks first, then hits, one per line."""
+    lines = [f"## {block.label}\n{block.content}" for block in result.core]
+    if result.hits:
+        lines.append(f"## {header}")
+        lines += [f"- [{hit.memory_type.value}] {hit.memory.content}" for hit in result.hits]
+    return "\n".join(lines)
+
+
+def create_search_memory_tool(
+    orchestrator: Orchestrator,
+    *,
+    user_id: str | None = None,
+    agent_id: str | None = None,
+    limit: int = 5,
+    memory_types: Sequence[str] | None = None,
+    name: str = "search_memory",
+    description: str | None = None,
+) -> StructuredTool:
+    """A tool the model calls with a query; returns the best memories as JSON lines."""
+
+    async def search_memory(query: str, limit: int = limit, config: RunnableConfig = None) -> str:  # type: ignore[assignment]
+        scope = resolve_scope(config, user_id=user_id, agent_id=agent_id)
+        try:
+            result = await orchestrator.arecall(
+                query,
+                user_id=scope["user_id"],
+                agent_id=scope["agent_id"],
+                limit=limit,
+                memory_types=list(memory_types) if memory_types else None,
+            )
+        except OctomemError as exc:
+            raise ToolException(str(exc)) from exc
+        hits = [
+            {
+                "id": hit.id,
+                "memory_type": hit.memory_type.value,
+                "memory": hit.memory.content,
+                "score": round(hit.score, 4),
+            }
+            for hit in result.hits
+        ]
+        return json.dumps(hits, ensure_ascii=False)
+
+    def search_memory_sync(query: str, limit: int = limit, config: RunnableConfig = None) -> str:  # type: ignore[assignment]
+        return orchestrator._loop.run(search_memory(query, limit, config))
+
+    return StructuredTool.from_function(
+        func=search_memory_sync,
+        coroutine=search_memory,
+        name=name,
+        description=description
+        or "Search long-term memory for facts, events, preferences, procedures and "
+        "documents relevant to the query. Returns a JSON list with id, memory_type, memory.",
+        handle_tool_error=True,
+    )
+
+
+def create_manage_memory_tool(
+    orchestrator: Orchestrator,
+    *,
+    user_id: str | None = None,
+    agent_id: str | None = None,
+    namespace: tuple[str, ...] = DEFAULT_NAMESPACE,
+    namespace_scope: NamespaceScope | None = None,
+    actions_permitted: Sequence[Action] = ("create", "update", "delete"),
+    name: str = "manage_memory",
+    description: str | None = None,
+) -> StructuredTool:
+    """A tool the model calls to create, update or delete a memory.
+
+    `create` stores the content exactly as an item of `namespace` (an `OctomemStore`
+    item: placeholders like ``{user_id}`` are filled from the scope); `update` and
+    `delete` take the id of any memory (from `search_memory`), and history keeps every
+    old value.
+    """
+    store = OctomemStore(orchestrator, namespace_scope=namespace_scope)
+    permitted = tuple(actions_permitted)
+
+    async def manage_memory(
+        content: str | None = None,
+        action: Action = "create",
+        id: str | None = None,  # noqa: A002 - the name LangMem's tool uses
+        config: RunnableConfig = None,  # type: ignore[assignment]
+    ) -> str:
+        if action not in permitted:
+            raise ToolException(f"action {action!r} is not permitted; use one of {permitted}")
+        scope = resolve_scope(config, user_id=user_id, agent_id=agent_id)
+        try:
+            if action == "create":
+                if not content or not content.strip():
+                    raise ToolException("create needs the memory's content")
+                labels = {k: v or "" for k, v in {**_configurable(config), **scope}.items()}
+                ns = tuple(label.format(**labels) for label in namespace)
+                key = str(uuid.uuid4())
+                await store.abatch([PutOp(ns, key, {"content": content.strip()})])
+                return f"created memory {item_id(ns, key)}"
+            if not id:
+                raise ToolException(f"{action} needs the id of the memory")
+            record = await orchestrator.aget(id)
+            meta = record.metadata
+            if meta.get(MARK):  # an item of the store: keep its value in step
+                ns, key = tuple(meta["langgraph_namespace"]), meta["langgraph_key"]
+                if action == "delete":
+                    await store.abatch([PutOp(ns, key, None)])
+                else:
+                    if not content or not content.strip():
+                        raise ToolException("update needs the new content")
+                    value = {**meta["langgraph_value"], "content": content.strip()}
+                    await store.abatch([PutOp(ns, key, value)])
+            elif action == "delete":
+                await orchestrator.adelete(id)
+            else:
+                if not content or not content.strip():
+                    raise ToolException("update needs the new content")
+                await orchestrator.aupdate(id, content)
+            return f"{action}d memory {id}"
+        except OctomemError as exc:
+            raise ToolException(str(exc)) from exc
+
+    def manage_memory_sync(
+        content: str | None = None,
+        action: Action = "create",
+        id: str | None = None,  # noqa: A002
+        config: RunnableConfig = None,  # type: ignore[assignment]
+    ) -> str:
+        return orchestrator._loop.run(manage_memory(content, action, id, config))
+
+    return StructuredTool.from_function(
+        func=manage_memory_sync,
+        coroutine=manage_memory,
+        name=name,
+        description=description
+        or "Create, update or delete a long-term memory. Create stores `content` as it is; "
+        "update and delete need the memory's `id` (from search_memory). "
+        f"Permitted actions: {', '.join(permitted)}.",
+        handle_tool_error=True,
+    )
+
+
+def _text_of(message: BaseMessage) -> str:
+    content = message.content
+    if isinstance(content, str):
+        return content
+    return " ".join(
+        part if isinstance(part, str) else str(part.get("text", ""))
+        for part in content
+        if isinstance(part, str | dict)
+    )
+
+
+def last_turn(messages: Sequence[BaseMessage]) -> list[BaseMessage]:
+    """The messages from the last user message on (the turn that just happened)."""
+    start = 0
+    for index in range(len(messages) - 1, -1, -1):
+        if isinstance(messages[index], HumanMessage):
+            start = index
+            break
+    turn = list(messages[start:])
+    return [m for m in turn if _text_of(m).strip() or getattr(m, "tool_calls", None)]
+
+
+AsyncNode = Callable[[dict[str, Any], RunnableConfig], Coroutine[Any, Any, dict[str, Any] | None]]
+
+
+def _node(orchestrator: Orchestrator, afunc: AsyncNode, name: str) -> RunnableLambda:
+    """A node usable from `invoke` and `ainvoke`: the sync form runs the async body on the
+    Orchestrator's own loop."""
+
+    def func(state: dict[str, Any], config: RunnableConfig) -> dict[str, Any] | None:
+        return orchestrator._loop.run(afunc(state, config))
+
+    return RunnableLambda(func, afunc=afunc, name=name)
+
+
+def create_process_node(
+    orchestrator: Orchestrator,
+    *,
+    messages_key: str = "messages",
+    user_id: str | None = None,
+    agent_id: str | None = None,
+    infer: bool = True,
+    memory_types: Sequence[str] | None = None,
+    result_key: str | None = None,
+) -> RunnableLambda:
+    """A node that calls `process()` on the turn's new messages (from the last user
+    message on). With `result_key`, the `ProcessResult` summary is written to the state."""
+
+    async def process_turn(state: dict[str, Any], config: RunnableConfig) -> dict[str, Any] | None:
+        messages = last_turn(state.get(messages_key) or [])
+        if not messages:
+            return None
+        scope = resolve_scope(config, user_id=user_id, agent_id=agent_id)
+        result = await orchestrator.aprocess(
+            messages,
+            user_id=scope["user_id"],
+            agent_id=scope["agent_id"],
+            session_id=scope["session_id"],
+            infer=infer,
+            memory_types=list(memory_types) if memory_types else None,
+        )
+        if result_key is None:
+            return None
+        return {
+            result_key: [
+                f"{op.operation.value} {op.memory_type.value}: {op.text}"
+                for op in result.all_operations()
+            ]
+        }
+
+    return _node(orchestrator, process_turn, "process_turn")
+
+
+def create_recall_node(
+    orchestrator: Orchestrator,
+    *,
+    messages_key: str = "messages",
+    output_key: str = "memories",
+    user_id: str | None = None,
+    agent_id: str | None = None,
+    limit: int = 5,
+    memory_types: Sequence[str] | None = None,
+    formatter: Callable[[RecallResult], str] = format_memories,
+) -> RunnableLambda:
+    """A node that recalls what is relevant to the latest user message and writes it,
+    formatted for a prompt, to `output_key`."""
+
+    async def recall_memories(state: dict[str, Any], config: RunnableConfig) -> dict[str, Any]:
+        messages = state.get(messages_key) or []
+        query = next((_text_of(m) for m in reversed(messages) if isinstance(m, HumanMessage)), "")
+        if not query.strip():
+            return {output_key: ""}
+        scope = resolve_scope(config, user_id=user_id, agent_id=agent_id)
+        result = await orchestrator.arecall(
+            query,
+            user_id=scope["user_id"],
+            agent_id=scope["agent_id"],
+            limit=limit,
+            memory_types=list(memory_types) if memory_types else None,
+        )
+        return {output_key: formatter(result)}
+
+    return _node(orchestrator, recall_memories, "recall_memories")

@@ -1,0 +1,228 @@
+"""LLM access: the LLMClient protocol and its litellm implementation.
+
+- structured output into pydantic models: the provider's native JSON-schema
+  `response_format` where litellm says the model supports it, else JSON mode with the
+  schema in the prompt; either way the reply is validated and, if it does not validate,
+  the model gets one repair attempt with the validation error;
+- retries with exponential backoff (tenacity) on rate limits, timeouts, connection
+  errors and 5xx, a per-call timeout, and vendor errors mapped to `LLMError`;
+- accounting of calls, prompt/completion tokens and cost (litellm's cost map) on every
+  call, into a `UsageMeter` and onto the OpenTelemetry span.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar, runtime_checkable
+
+import structlog
+from pydantic import BaseModel, ValidationError
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential,
+)
+
+from octomem.embeddings import import_litellm
+from octomem.errors import LLMError
+from octomem.models import LLMUsage
+from octomem.settings import LLMConfig
+from octomem.telemetry import set_attributes, span
+
+log = structlog.get_logger(__name__)
+T = TypeVar("T", bound=BaseModel)
+Message = dict[str, str]
+
+_TRANSIENT = (
+    "RateLimitError",
+    "Timeout",
+    "APIConnectionError",
+    "InternalServerError",
+    "ServiceUnavailableError",
+    "BadGatewayError",
+)
+_HINTS = {
+    "AuthenticationError": "check the provider's API key (environment or llm.extra.api_key)",
+    "NotFoundError": "check llm.model, e.g. 'openai/gpt-4.1-mini' or 'ollama/llama3.1:8b'",
+    "BadRequestError": "the provider rejected the request; check llm.model and llm.extra",
+    "ContextWindowExceededError": "the conversation chunk is too long: lower llm.chunk_tokens",
+    "RateLimitError": "rate limited past llm.max_retries retries; try again later",
+    "Timeout": "timed out past llm.max_retries retries; raise llm.timeout_s",
+    "APIConnectionError": "cannot reach the provider; check llm.extra.api_base / the network",
+}
+
+
+class UsageMeter:
+    """Counts calls, tokens and cost of one operation (e.g. one process())."""
+
+    def __init__(self) -> None:
+        self.usage = LLMUsage()
+
+    def add(self, prompt_tokens: int, completion_tokens: int, cost: float) -> None:
+        self.usage.calls += 1
+        self.usage.prompt_tokens += prompt_tokens
+        self.usage.completion_tokens += completion_tokens
+        self.usage.cost_usd += cost
+
+
+@runtime_checkable
+class LLMClient(Protocol):
+    model: str
+
+    async def structured(
+        self,
+        messages: list[Message],
+        output: type[T],
+        *,
+        purpose: str,
+        meter: UsageMeter | None = None,
+    ) -> T:
+        """One completion whose reply is parsed and validated into `output`."""
+        ...
+
+
+def _is_transient(exc: BaseException) -> bool:
+    return any(cls.__name__ in _TRANSIENT for cls in type(exc).__mro__)
+
+
+@dataclass
+class LiteLLMClient:
+    """An LLMClient for any model litellm supports (`provider/model` strings)."""
+
+    config: LLMConfig
+    model: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        if not self.config.model:
+            raise LLMError("LiteLLMClient needs llm.model (a litellm model string)")
+        self.model = self.config.model
+
+    def native_schema(self) -> bool:
+        litellm = import_litellm()
+        try:
+            return bool(litellm.supports_response_schema(model=self.model))
+        except Exception:
+            return False
+
+    async def structured(
+        self,
+        messages: list[Message],
+        output: type[T],
+        *,
+        purpose: str,
+        meter: UsageMeter | None = None,
+    ) -> T:
+        native = self.native_schema()
+        if not native:
+            schema = json.dumps(output.model_json_schema(), separators=(",", ":"))
+            messages = [
+                *messages[:-1],
+                {
+                    "role": messages[-1]["role"],
+                    "content": messages[-1]["content"]
+                    + "\n\nReply with one JSON object, and nothing else, that matches this "
+                    f"JSON schema:\n{schema}",
+                },
+            ]
+        response_format: Any = output if native else {"type": "json_object"}
+        reply = await self._complete(messages, response_format, output, purpose, meter)
+        try:
+            return _parse(reply, output)
+        except (ValidationError, ValueError) as first:
+            log.warning(
+                "llm output did not validate; asking once to repair",
+                purpose=purpose,
+                model=self.model,
+                error=str(first)[:300],
+            )
+            repair = [
+                *messages,
+                {"role": "assistant", "content": reply},
+                {
+                    "role": "user",
+                    "content": "That reply was not valid: "
+                    f"{str(first)[:1500]}\nReply again with only the corrected JSON object.",
+                },
+            ]
+            reply = await self._complete(repair, response_format, output, purpose, meter)
+            try:
+                return _parse(reply, output)
+            except (ValidationError, ValueError) as second:
+                raise LLMError(
+                    f"{self.model} returned output that does not match {output.__name__} "
+                    f"twice ({purpose}): {str(second)[:300]}"
+                ) from second
+
+    async def _complete(
+        self,
+        messages: list[Message],
+        response_format: Any,
+        output: type[BaseModel],
+        purpose: str,
+        meter: UsageMeter | None,
+    ) -> str:
+        litellm = import_litellm()
+        params: dict[str, Any] = {
+            "model": self.model,
+            "messages": messages,
+            "response_format": response_format,
+            "timeout": self.config.timeout_s,
+            "num_retries": 0,  # retries are ours, so every attempt is counted
+            "metadata": {"octomem_purpose": purpose, "octomem_output": output.__name__},
+            **self.config.extra,
+        }
+        retrying = AsyncRetrying(
+            retry=retry_if_exception(_is_transient),
+            stop=stop_after_attempt(self.config.max_retries + 1),
+            wait=wait_exponential(multiplier=0.5, max=8),
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt, span("llm.call", model=self.model, purpose=purpose) as current:
+                    try:
+                        response = await litellm.acompletion(**params)
+                    except Exception:
+                        if meter is not None:
+                            meter.add(0, 0, 0.0)  # a failed attempt is a call too
+                        raise
+                    usage = getattr(response, "usage", None)
+                    prompt = int(getattr(usage, "prompt_tokens", 0) or 0)
+                    completion = int(getattr(usage, "completion_tokens", 0) or 0)
+                    cost = _cost(litellm, response)
+                    if meter is not None:
+                        meter.add(prompt, completion, cost)
+                    set_attributes(
+                        current, prompt_tokens=prompt, completion_tokens=completion, cost_usd=cost
+                    )
+                    content = response.choices[0].message.content
+                    return str(content or "")
+        except Exception as exc:
+            raise _as_llm_error(exc, self.model, purpose) from exc
+        raise LLMError(f"{self.model}: no attempt was made ({purpose})")  # pragma: no cover
+
+
+def _parse(reply: str, output: type[T]) -> T:
+    text = reply.strip()
+    if text.startswith("```"):  # models in JSON mode sometimes fence their reply
+        text = text.strip("`")
+        text = text[text.find("{") :] if "{" in text else text
+    return output.model_validate_json(text)
+
+
+def _cost(litellm: Any, response: Any) -> float:
+    try:
+        return float(litellm.completion_cost(completion_response=response) or 0.0)
+    except Exception:  # models missing from litellm's price map cost nothing we know of
+        return 0.0
+
+
+def _as_llm_error(exc: Exception, model: str, purpose: str) -> LLMError:
+    if isinstance(exc, LLMError):
+        return exc
+    name = next((c.__name__ for c in type(exc).__mro__ if c.__name__ in _HINTS), None)
+    hint = _HINTS.get(name or "", "see the chained exception")
+    first_line = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+    return LLMError(f"{model} failed ({purpose}): {first_line} - {hint}")

@@ -1,0 +1,269 @@
+"""An MCP server exposing octomem's memory as tools (`octomem mcp`).
+
+Transports: stdio (what Claude Desktop, Claude Code, Cursor... start as a subprocess) and
+streamable HTTP (``octomem mcp --transport http --host 127.0.0.1 --port 8765``, endpoint
+``/mcp``). Tools: ``process_conversation``, ``search_memories``, ``get_memory``,
+``list_memories``, ``update_memory``, ``delete_memory``, ``memory_history``.
+
+Arguments are validated from the tools' type hints; octomem's own errors (bad input,
+unknown id) come back as tool errors with octomem's message, so a model can correct
+itself. The Orchestrator is built on the first tool call (loading the embedder takes a
+few seconds) and closed when the server stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
+
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import BaseModel, Field
+
+from octomem.errors import InvalidInputError, OctomemError
+from octomem.models import MemoryBase
+from octomem.orchestrator.engine import Orchestrator
+
+INSTRUCTIONS = (
+    "Long-term memory for this user. Call search_memories before answering questions that "
+    "may depend on what the user told you earlier; call process_conversation with the new "
+    "turns of the conversation so octomem can extract and store what matters (facts, "
+    "events, preferences, procedures, tasks, links). Memories are scoped by user_id."
+)
+
+
+class Message(BaseModel):
+    """One conversation turn."""
+
+    role: Literal["user", "assistant", "system", "tool"]
+    content: str = Field(min_length=1)
+    name: str | None = None
+    timestamp: str | None = Field(None, description="ISO-8601; default: now")
+
+
+UserId = Annotated[str | None, Field(description="whose memories (default: the server's)")]
+MemoryTypes = Annotated[
+    list[str] | None,
+    Field(
+        description="limit to these memory types: core, episodic, semantic, procedural, "
+        "working, contextual, knowledge, resource"
+    ),
+]
+Filters = Annotated[
+    dict[str, Any] | None,
+    Field(description='octomem filter, e.g. {"source": "chat"} or {"AND": [...]}'),
+]
+
+
+def _item(record: MemoryBase, score: float | None = None) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "id": record.id,
+        "memory_type": record.memory_type.value,
+        "memory": record.content,
+        "current": record.is_current,
+        "user_id": record.user_id,
+        "agent_id": record.agent_id,
+        "session_id": record.session_id,
+        "created_at": record.created_at.isoformat(),
+        "updated_at": record.updated_at.isoformat(),
+        "metadata": record.metadata,
+    }
+    if score is not None:
+        item["score"] = round(score, 6)
+    return item
+
+
+class _Lazy:
+    """The Orchestrator, built on first use off the event loop."""
+
+    def __init__(self, factory: Callable[[], Orchestrator]) -> None:
+        self._factory = factory
+        self._orch: Orchestrator | None = None
+        self._lock = asyncio.Lock()
+
+    async def get(self) -> Orchestrator:
+        async with self._lock:
+            if self._orch is None:
+                self._orch = await asyncio.to_thread(self._factory)
+            return self._orch
+
+    def close(self) -> None:
+        if self._orch is not None:
+            self._orch.close()
+            self._orch = None
+
+
+def build_server(
+    orchestrator: Orchestrator | Any,
+    *,
+    default_user_id: str | None = None,
+) -> MCPServer:
+    """An MCPServer over an Orchestrator (or a zero-argument factory building one)."""
+    lazy = (
+        orchestrator
+        if isinstance(orchestrator, _Lazy)
+        else _Lazy(orchestrator if callable(orchestrator) else lambda: orchestrator)
+    )
+    server: MCPServer = MCPServer("octomem", instructions=INSTRUCTIONS)
+
+    def scope(user_id: str | None, agent_id: str | None) -> dict[str, Any]:
+        user_id = user_id or default_user_id
+        if user_id is None and agent_id is None:
+            raise ToolError(
+                "user_id is required (or agent_id): memories are always scoped; start the "
+                "server with --user to set a default"
+            )
+        return {"user_id": user_id, "agent_id": agent_id}
+
+    async def call(method: str, *args: Any, **kwargs: Any) -> Any:
+        orch = await lazy.get()
+        try:
+            return await getattr(orch, method)(*args, **kwargs)
+        except OctomemError as exc:
+            raise ToolError(f"{type(exc).__name__}: {exc}") from exc
+
+    @server.tool()
+    async def process_conversation(
+        messages: Annotated[
+            list[Message] | str,
+            Field(description="the new turns, or one user message as a string"),
+        ],
+        user_id: UserId = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        infer: Annotated[bool, Field(description="false: store the raw turns only")] = True,
+    ) -> dict[str, Any]:
+        """Store conversation turns; octomem's agents extract, deduplicate and reconcile
+        memories from them. Returns what was added, updated or superseded."""
+        payload = (
+            messages
+            if isinstance(messages, str)
+            else [m.model_dump(exclude_none=True) for m in messages]
+        )
+        if isinstance(payload, list) and not payload:
+            raise ToolError("messages is empty: pass at least one turn")
+        result = await call(
+            "aprocess",
+            payload,
+            **scope(user_id, agent_id),
+            session_id=session_id,
+            metadata=metadata,
+            infer=infer,
+        )
+        return {
+            "turns": len(result.turns),
+            "operations": [
+                op.model_dump(mode="json", exclude_none=True) for op in result.all_operations()
+            ],
+        }
+
+    @server.tool()
+    async def search_memories(
+        query: Annotated[str, Field(min_length=1, description="natural-language query")],
+        user_id: UserId = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        limit: Annotated[int, Field(ge=1, le=100)] = 10,
+        memory_types: MemoryTypes = None,
+        filters: Filters = None,
+        include_superseded: bool = False,
+    ) -> dict[str, Any]:
+        """Hybrid search (vector, keyword, graph) over the user's memories, best first,
+        plus the user's core blocks."""
+        result = await call(
+            "arecall",
+            query,
+            **scope(user_id, agent_id),
+            session_id=session_id,
+            limit=limit,
+            memory_types=memory_types,
+            filters=filters,
+            include_superseded=include_superseded,
+        )
+        return {
+            "results": [
+                {
+                    **_item(hit.memory, hit.score),
+                    "found_by": sorted({p.retriever for p in hit.provenance}),
+                }
+                for hit in result.hits
+            ],
+            "core": [{"label": block.label, "content": block.content} for block in result.core],
+        }
+
+    @server.tool()
+    async def get_memory(memory_id: Annotated[str, Field(min_length=1)]) -> dict[str, Any]:
+        """One memory by id, with every field."""
+        record = await call("aget", memory_id)
+        return dict(record.model_dump(mode="json"))
+
+    @server.tool()
+    async def list_memories(
+        user_id: UserId = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        memory_types: MemoryTypes = None,
+        filters: Filters = None,
+        include_superseded: bool = False,
+        limit: Annotated[int, Field(ge=1, le=1000)] = 100,
+    ) -> dict[str, Any]:
+        """Memories in scope, oldest first."""
+        records = await call(
+            "aget_all",
+            **scope(user_id, agent_id),
+            session_id=session_id,
+            memory_types=memory_types,
+            filters=filters,
+            include_superseded=include_superseded,
+            limit=limit,
+        )
+        return {"results": [_item(record) for record in records]}
+
+    @server.tool()
+    async def update_memory(
+        memory_id: Annotated[str, Field(min_length=1)],
+        text: Annotated[str, Field(min_length=1, description="the new text")],
+    ) -> dict[str, Any]:
+        """Rewrite a memory's text; its history keeps the old text."""
+        return _item(await call("aupdate", memory_id, text))
+
+    @server.tool()
+    async def delete_memory(memory_id: Annotated[str, Field(min_length=1)]) -> dict[str, Any]:
+        """Delete a memory from every store; its history stays readable."""
+        await call("adelete", memory_id)
+        return {"id": memory_id, "deleted": True}
+
+    @server.tool()
+    async def memory_history(memory_id: Annotated[str, Field(min_length=1)]) -> dict[str, Any]:
+        """Every change of one memory, oldest first (ADD, UPDATE, SUPERSEDE, DELETE)."""
+        events = await call("ahistory", memory_id)
+        return {"events": [event.model_dump(mode="json", exclude={"record"}) for event in events]}
+
+    server._octomem_lazy = lazy  # type: ignore[attr-defined]  # closed by serve()
+    return server
+
+
+def serve(
+    *,
+    transport: Literal["stdio", "http"] = "stdio",
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    config: str | os.PathLike[str] | None = None,
+    data_dir: str | os.PathLike[str] | None = None,
+    default_user_id: str | None = None,
+) -> None:
+    """Run the server until the client disconnects (stdio) or it is interrupted (http)."""
+    if default_user_id is not None and not default_user_id.strip():
+        raise InvalidInputError("--user must not be empty")
+    lazy = _Lazy(lambda: Orchestrator.from_config(config, data_dir=data_dir))
+    server = build_server(lazy, default_user_id=default_user_id)
+    try:
+        if transport == "stdio":
+            server.run("stdio")
+        else:
+            server.run("streamable-http", host=host, port=port)
+    finally:
+        lazy.close()

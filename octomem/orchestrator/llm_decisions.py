@@ -1,0 +1,116 @@
+"""The batched LLM reconcile call: one decision per candidate that has related memories.
+
+Candidates whose exact copy is stored never reach the LLM, nor do candidates with nothing
+related (they are plain ADDs). Related memories - conflict-key rivals, nearest vectors
+and BM25 hits of the same scope and type - are shown under integer aliases; a decision
+naming an alias that was not shown for it is rejected and the rules decide instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import structlog
+
+from octomem.llm import LLMClient, UsageMeter
+from octomem.models import MemoryBase, Operation
+from octomem.orchestrator.services import Services
+from octomem.prompts.reconcile import DecisionOutput, decision_messages
+from octomem.stores.base import Filter
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    operation: Operation
+    target: MemoryBase | None
+    text: str | None
+
+
+async def related_memories(
+    services: Services, candidate: MemoryBase, where: Filter, now: datetime
+) -> list[MemoryBase]:
+    """Stored, current memories of the candidate's scope and type it may repeat or contradict."""
+    config = services.settings.llm
+    found: dict[str, MemoryBase] = {}
+    if candidate.conflict_key is not None:
+        rivals = await services.vector.list(
+            candidate.memory_type,
+            where={"AND": [where, {"conflict_key": candidate.conflict_key}]},
+            live_at=now,
+        )
+        found.update({r.id: r for r in rivals})
+    [embedding] = await services.embedder.embed([candidate.content])
+    near = await services.vector.query(
+        candidate.memory_type, embedding, where=where, live_at=now, limit=config.related_limit
+    )
+    found.update({r.id: r for r, sim in near if sim >= config.related_min_similarity})
+    keyword = await services.keyword.search(
+        candidate.content,
+        user_id=candidate.user_id,
+        memory_types=[candidate.memory_type],
+        limit=config.related_limit,
+        now=now,
+    )
+    missing = [i for i, _, _ in keyword if i not in found]
+    if missing:
+        for record in await services.vector.get(candidate.memory_type, missing):
+            if record.is_live(now) and record.agent_id == candidate.agent_id:
+                found[record.id] = record
+    found.pop(candidate.id, None)
+    return list(found.values())[: config.related_limit * 2]
+
+
+async def ask(
+    llm: LLMClient,
+    meter: UsageMeter,
+    candidates: Sequence[MemoryBase],
+    related: Sequence[Sequence[MemoryBase]],
+) -> dict[int, Verdict]:
+    """One LLM call for every candidate that has related memories; {candidate index: verdict}."""
+    open_ = [i for i, rel in enumerate(related) if rel]
+    if not open_:
+        return {}
+    aliases: dict[str, int] = {}
+    stored: list[MemoryBase] = []
+    shown: list[list[int]] = []
+    for index in open_:
+        mine = []
+        for record in related[index]:
+            if record.id not in aliases:
+                aliases[record.id] = len(stored)
+                stored.append(record)
+            mine.append(aliases[record.id])
+        shown.append(mine)
+    messages = decision_messages([candidates[i] for i in open_], shown, stored)
+    output = await llm.structured(messages, DecisionOutput, purpose="reconcile", meter=meter)
+
+    verdicts: dict[int, Verdict] = {}
+    for decision in output.decisions:
+        if not 0 <= decision.candidate < len(open_):
+            log.warning(
+                "llm decided on a candidate that does not exist; ignored",
+                candidate=decision.candidate,
+            )
+            continue
+        operation = Operation(decision.operation)
+        target = None
+        if decision.target is not None:
+            if decision.target not in shown[decision.candidate]:
+                log.warning(
+                    "llm named an alias it was not shown; decision rejected",
+                    alias=decision.target,
+                    candidate=decision.candidate,
+                )
+                continue
+            target = stored[decision.target]
+        if operation in (Operation.UPDATE, Operation.SUPERSEDE, Operation.DELETE) and not target:
+            log.warning(
+                "llm decision needs a target and has none; rejected", operation=operation.value
+            )
+            continue
+        verdicts[open_[decision.candidate]] = Verdict(operation, target, decision.text)
+    return verdicts

@@ -1,0 +1,319 @@
+"""The process graph:
+
+normalize -> store_turns -> extract -> route -> agent (one Send per agent) -> reconcile -> write
+
+- normalize: validate and normalise the messages; secrets are masked here, before anything
+  is stored, embedded or sent anywhere.
+- store_turns: every raw turn is written before any extraction: nothing said is lost.
+- extract: with an LLM, the single_call extraction (routing + every agent's candidates in
+  one call per chunk) or, in per_agent mode, the router call. Offline: nothing to do.
+- route: which agents get the conversation, and why (`routing`).
+- agent: one agent's candidates (offline rules, the single_call output, or its own call).
+- reconcile: exact -> conflict -> near-duplicate, with at most one batched LLM decision.
+- write: graph -> keyword index -> history -> vector store.
+
+If the LLM fails (timeouts or rate limits past the retries, output that does not validate)
+the offline rules extract instead, the result says so, and the raw turns are marked so
+`Orchestrator.reprocess` can run the LLM on them later.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import structlog
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import Send
+
+from octomem.agents.base import ExtractionContext
+from octomem.agents.episodic import EpisodicAgent
+from octomem.errors import LLMError
+from octomem.llm import UsageMeter
+from octomem.messages import normalize_messages
+from octomem.models import (
+    LLMUsage,
+    MemoryBase,
+    MemoryType,
+    Operation,
+    ProcessResult,
+    Scope,
+    Turn,
+    utcnow,
+)
+from octomem.orchestrator import extraction, routing
+from octomem.orchestrator.reconcile import Reconciler
+from octomem.orchestrator.services import Services
+from octomem.orchestrator.state import AgentTask, Decision, ProcessState
+from octomem.orchestrator.writer import changes_for, write_records
+from octomem.sensitive import mask
+from octomem.telemetry import span
+
+log = structlog.get_logger(__name__)
+EXTRACTION_FLAG = "octomem_extraction"  # raw-turn metadata: "fallback" = LLM still owed
+
+
+def _scope(state: ProcessState | AgentTask) -> Scope:
+    return Scope(
+        user_id=state.get("user_id"),
+        agent_id=state.get("agent_id"),
+        session_id=state.get("session_id"),
+    )
+
+
+def _masked(turn: Turn) -> Turn:
+    found = mask(turn.content)
+    if not found.sensitive:
+        return turn
+    return turn.model_copy(
+        update={"content": found.text, "metadata": {**turn.metadata, "masked": list(found.kinds)}}
+    )
+
+
+def build_process_graph(services: Services) -> CompiledStateGraph:
+    settings = services.settings
+    raw_log = EpisodicAgent()
+
+    def context(state: ProcessState | AgentTask) -> ExtractionContext:
+        return ExtractionContext(
+            scope=_scope(state),
+            now=utcnow(),
+            user_name=state.get("user_name"),
+            working_ttl=settings.agents.working_ttl,
+            core_char_limit=settings.agents.core_char_limit,
+        )
+
+    async def normalize(state: ProcessState) -> dict[str, Any]:
+        with span("node.normalize", user_id=state.get("user_id")) as current:
+            await services.init()
+            turns = state.get("turns_in") or normalize_messages(
+                state["messages"],
+                session_id=state.get("session_id"),
+                timestamp=state.get("timestamp"),
+                now=utcnow(),
+                max_message_chars=settings.input.max_message_chars,
+            )
+            turns = [_masked(turn) for turn in turns]
+            current.set_attribute("octomem.turns", len(turns))
+        return {"turns": turns, "started": state.get("started") or time.perf_counter()}
+
+    async def store_turns(state: ProcessState) -> dict[str, Any]:
+        """Persist every raw turn before any extraction: nothing said is ever lost."""
+        scope = _scope(state)
+        with span("node.store_turns", user_id=scope.user_id, turns=len(state["turns"])):
+            ctx = ExtractionContext(scope=scope, now=utcnow())
+            records = [
+                _with_metadata(raw_log.raw_turn_record(turn, ctx), state.get("metadata"))
+                for turn in state["turns"]
+            ]
+            ids = [r.id for r in records]
+            stored = {r.id for r in await services.vector.get(MemoryType.EPISODIC, ids)}
+            fresh = [
+                Decision(operation=Operation.ADD, record=r, reason="raw turn")
+                for r in records
+                if r.id not in stored
+            ]
+            await write_records(services, [c for d in fresh for c in changes_for(d)])
+            user_name = await _user_name(services, scope)
+        return {"stored_turns": ids, "user_name": user_name, "candidates": []}
+
+    def wanted(state: ProcessState) -> list[MemoryType] | None:
+        # infer=False stores the raw turns only: no agent reads them
+        return state.get("memory_types") if state.get("infer", True) else []
+
+    async def extract(state: ProcessState) -> dict[str, Any]:
+        llm, config = services.llm, settings.llm
+        agents = routing.selected(routing.route(services.enabled_agents, wanted(state)))
+        if llm is None or not agents:
+            return {"extraction": {"mode": "offline" if llm is None else "none"}}
+        meter = UsageMeter()
+        mode = config.extraction_mode
+        with span("node.extract", user_id=state.get("user_id"), mode=mode) as current:
+            try:
+                if mode == "single_call":
+                    chosen, found = await extraction.single_call(
+                        llm, state["turns"], context(state), agents, config, meter
+                    )
+                    update: dict[str, Any] = {"llm_candidates": {a.value: found[a] for a in chosen}}
+                else:
+                    chosen = await extraction.route(
+                        llm, state["turns"], context(state), agents, config, meter
+                    )
+                    update = {}
+                info: dict[str, Any] = {"mode": mode, "selected": [a.value for a in chosen]}
+            except LLMError as exc:
+                log.warning("llm extraction failed; using offline rules", error=str(exc))
+                info = {"mode": mode, "fallback": True}
+                update = {"errors": [f"extraction: {exc}"]}
+            current.set_attribute("octomem.llm_calls", meter.usage.calls)
+        return {"extraction": info, "llm_usage": [meter.usage], **update}
+
+    async def route(state: ProcessState) -> dict[str, Any]:
+        with span("node.route", user_id=state.get("user_id")):
+            reasons = routing.route(services.enabled_agents, wanted(state))
+            info = state.get("extraction", {})
+            if "selected" in info:
+                for mtype in routing.selected(reasons):
+                    if mtype.value not in info["selected"]:
+                        reasons[mtype] = "skipped: the LLM router found nothing for it"
+        return {"routing": {mtype.value: why for mtype, why in reasons.items()}}
+
+    def fan_out(state: ProcessState) -> list[Send] | str:
+        chosen = [MemoryType(m) for m, why in state["routing"].items() if why == "selected"]
+        if not chosen:
+            return "reconcile"
+        info = state.get("extraction", {})
+        mode = "offline" if info.get("fallback") or "selected" not in info else info["mode"]
+        llm_candidates = state.get("llm_candidates") or {}
+        return [
+            Send(
+                "agent",
+                AgentTask(
+                    agent=mtype,
+                    turns=state["turns"],
+                    user_id=state.get("user_id"),
+                    agent_id=state.get("agent_id"),
+                    session_id=state.get("session_id"),
+                    user_name=state.get("user_name"),
+                    metadata=state.get("metadata"),
+                    mode=mode,
+                    llm_candidates=llm_candidates.get(mtype.value, []),
+                ),
+            )
+            for mtype in chosen
+        ]
+
+    async def agent(task: AgentTask) -> dict[str, Any]:
+        """One memory agent's candidates: offline rules, the single_call output, or its own
+        LLM call (per_agent), falling back to the rules if that call fails."""
+        memory_agent = services.agents[task["agent"]]
+        ctx = context(task)
+        update: dict[str, Any] = {}
+        with span(
+            "agent.extract", agent=task["agent"].value, user_id=task["user_id"], mode=task["mode"]
+        ) as current:
+            found: list[MemoryBase]
+            if task["mode"] == "single_call":
+                found = list(task["llm_candidates"])
+            elif task["mode"] == "per_agent" and services.llm is not None:
+                meter = UsageMeter()
+                try:
+                    found = await extraction.for_agent(
+                        services.llm, task["agent"], task["turns"], ctx, settings.llm, meter
+                    )
+                except LLMError as exc:
+                    found = memory_agent.extract(task["turns"], ctx)
+                    update["errors"] = [f"extraction ({task['agent'].value}): {exc}"]
+                update["llm_usage"] = [meter.usage]
+            else:
+                found = memory_agent.extract(task["turns"], ctx)
+            candidates = [_with_metadata(c, task.get("metadata")) for c in found]
+            current.set_attribute("octomem.candidates", len(candidates))
+        return {"candidates": candidates, **update}
+
+    async def reconcile(state: ProcessState) -> dict[str, Any]:
+        candidates = state.get("candidates", [])
+        info = state.get("extraction", {})
+        use_llm = services.llm is not None and settings.llm.reconcile and "selected" in info
+        meter = UsageMeter()
+        with span(
+            "node.reconcile", user_id=state.get("user_id"), candidates=len(candidates)
+        ) as current:
+            reconciler = Reconciler(
+                services, utcnow(), llm=services.llm if use_llm else None, meter=meter
+            )
+            decisions = await reconciler.decide(candidates)
+            current.set_attribute("octomem.decisions", len(decisions))
+        return {"decisions": decisions, "llm_usage": [meter.usage], "errors": reconciler.errors}
+
+    async def write(state: ProcessState) -> dict[str, Any]:
+        decisions: list[Decision] = state.get("decisions", [])
+        info = state.get("extraction", {})
+        errors = state.get("errors", [])
+        with span("node.write", user_id=state.get("user_id"), decisions=len(decisions)):
+            await write_records(services, [c for d in decisions for c in changes_for(d)])
+            fell_back = any(e.startswith("extraction") for e in errors)
+            if fell_back or (state.get("turns_in") and "selected" in info):
+                await _flag_turns(
+                    services, state["stored_turns"], "fallback" if fell_back else "llm"
+                )
+        operations: dict[MemoryType, list[Any]] = {}
+        for decision in decisions:
+            operations.setdefault(decision.record.memory_type, []).append(decision.summary())
+        chosen = [MemoryType(m) for m, why in state["routing"].items() if why == "selected"]
+        usage = _total(state.get("llm_usage", []))
+        mode = info.get("mode", "offline")
+        result = ProcessResult(
+            operations=operations,
+            turns=state["turns"],
+            turn_memory_ids=state.get("stored_turns", []),
+            agents=chosen,
+            llm=usage,
+            extraction=("offline_fallback" if fell_back else mode) if chosen else "none",
+            errors=errors,
+            elapsed_s=time.perf_counter() - state["started"],
+        )
+        log.info(
+            "processed",
+            user_id=state.get("user_id"),
+            turns=len(state["turns"]),
+            llm_calls=usage.calls,
+            extraction=result.extraction,
+            operations={k.value: len(v) for k, v in operations.items()},
+        )
+        return {"result": result}
+
+    builder = StateGraph(ProcessState)
+    builder.add_node("normalize", normalize)
+    builder.add_node("store_turns", store_turns)
+    builder.add_node("extract", extract)
+    builder.add_node("route", route)
+    builder.add_node("agent", agent)  # type: ignore[arg-type]  # a Send target takes its task
+    builder.add_node("reconcile", reconcile)
+    builder.add_node("write", write)
+    builder.add_edge(START, "normalize")
+    builder.add_edge("normalize", "store_turns")
+    builder.add_edge("store_turns", "extract")
+    builder.add_edge("extract", "route")
+    builder.add_conditional_edges("route", fan_out, ["agent", "reconcile"])
+    builder.add_edge("agent", "reconcile")
+    builder.add_edge("reconcile", "write")
+    builder.add_edge("write", END)
+    return builder.compile(name="process")
+
+
+def _total(usages: list[LLMUsage]) -> LLMUsage:
+    total = LLMUsage()
+    for usage in usages:
+        total.calls += usage.calls
+        total.prompt_tokens += usage.prompt_tokens
+        total.completion_tokens += usage.completion_tokens
+        total.cost_usd += usage.cost_usd
+    return total
+
+
+async def _flag_turns(services: Services, ids: list[str], status: str) -> None:
+    """Mark raw turns: "fallback" = the LLM failed on them and `reprocess` should retry."""
+    records = await services.vector.get(MemoryType.EPISODIC, ids)
+    changed = [
+        r.model_copy(update={"metadata": {**r.metadata, EXTRACTION_FLAG: status}})
+        for r in records
+        if r.metadata.get(EXTRACTION_FLAG) != status
+    ]
+    if changed:
+        embeddings = await services.embedder.embed([r.content for r in changed])
+        await services.vector.upsert(MemoryType.EPISODIC, changed, embeddings)
+
+
+def _with_metadata(record: MemoryBase, metadata: dict[str, Any] | None) -> MemoryBase:
+    if not metadata:
+        return record
+    return record.model_copy(update={"metadata": {**metadata, **record.metadata}})
+
+
+async def _user_name(services: Services, scope: Scope) -> str | None:
+    """The user's current name, if a semantic memory knows it."""
+    where = {"AND": [{"user_id": scope.user_id}, {"subject": "user"}, {"attribute": "name"}]}
+    found = await services.vector.list(MemoryType.SEMANTIC, where=where, live_at=utcnow())
+    return getattr(found[-1], "value", None) if found else None

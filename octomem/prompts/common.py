@@ -1,0 +1,92 @@
+"""Shared pieces of the prompts: the transcript, provenance and dates of LLM items."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from octomem.agents.base import ExtractionContext
+from octomem.models import SourceRef, Turn, as_utc
+
+SYSTEM = (
+    "You are the memory extractor of an AI assistant. From a conversation between a user "
+    "and an assistant you write down what is worth remembering about the user and their "
+    "world, as short self-contained statements: who, what and when, with absolute dates "
+    "(resolve 'yesterday', 'last Friday', 'in two weeks' against the timestamp of the turn "
+    "that says it). Refer to the user by name when the conversation or the known name gives "
+    "it, else as 'the user'. Facts about the user come only from the user's own turns: what "
+    "the assistant says about itself or suggests is never a fact about the user. Values "
+    "shown as [MASKED ...] are secrets: keep them masked, never guess them. Leave a list "
+    "empty when there is nothing for it; never invent."
+)
+
+
+class Item(BaseModel):
+    """What every extracted item carries: the transcript turns it comes from."""
+
+    source_turns: list[int] = Field(
+        default_factory=list, description="indexes [n] of the turns this comes from"
+    )
+
+
+def transcript(turns: Sequence[Turn]) -> str:
+    lines = []
+    for number, turn in enumerate(turns):
+        who = f"{turn.role}" + (f" ({turn.name})" if turn.name else "")
+        lines.append(f"[{number}] {turn.timestamp.isoformat()} {who}: {turn.content}")
+    return "\n".join(lines)
+
+
+def context_lines(ctx: ExtractionContext) -> str:
+    known = ctx.user_name or "unknown"
+    return f"Known name of the user: {known}. Now: {ctx.now.isoformat()}."
+
+
+def source_of(item: Item, turns: Sequence[Turn], agent: str) -> tuple[SourceRef, Turn]:
+    """Provenance of an item: its turns (the last turn when it names none it has)."""
+    picked = [turns[i] for i in item.source_turns if 0 <= i < len(turns)] or [turns[-1]]
+    return (
+        SourceRef(
+            turn_ids=[t.id for t in picked],
+            message_ids=[t.external_id or t.id for t in picked],
+            extractor=f"llm:{agent}",
+        ),
+        picked[-1],
+    )
+
+
+def from_user(item: Item, turns: Sequence[Turn]) -> bool:
+    """Whether the item comes from at least one of the user's own turns: facts about the user
+    are never taken from what the assistant, the system or a tool said."""
+    picked = [turns[i] for i in item.source_turns if 0 <= i < len(turns)] or [turns[-1]]
+    return any(turn.role == "user" for turn in picked)
+
+
+def record_fields(
+    item: Item, turns: Sequence[Turn], ctx: ExtractionContext, agent: str
+) -> dict[str, Any]:
+    source, turn = source_of(item, turns, agent)
+    scope = ctx.scope
+    return {
+        "user_id": scope.user_id,
+        "agent_id": scope.agent_id,
+        "session_id": scope.session_id,
+        "created_at": turn.timestamp,
+        "updated_at": turn.timestamp,
+        "valid_from": turn.timestamp,
+        "source": source,
+        "confidence": 0.9,
+    }
+
+
+def parse_when(value: str | None, default: datetime) -> datetime:
+    """An ISO date or datetime from the model; the turn's time when absent or unreadable."""
+    if not value:
+        return default
+    try:
+        return as_utc(datetime.fromisoformat(value.strip().replace("Z", "+00:00")))
+    except ValueError:
+        return default

@@ -1,0 +1,50 @@
+"""Contextual agent prompt: the user's situation right now."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pydantic import BaseModel, Field
+
+from octomem.agents.base import ExtractionContext
+from octomem.agents.text import norm_key
+from octomem.models import ContextualMemory, MemoryBase, MemoryType, Turn
+from octomem.prompts.common import Item, from_user, record_fields
+
+INSTRUCTIONS = (
+    "contextual: the user's current situation, one item per kind: location (where they are "
+    "now, not where they live), device, app, topic (what the conversation is about) and "
+    "mood, each with a self-contained statement."
+)
+KINDS = ("location", "device", "app", "topic", "mood")
+
+
+class Situation(Item):
+    kind: str = Field(description="location | device | app | topic | mood")
+    value: str
+    statement: str
+
+
+class ContextualOutput(BaseModel):
+    items: list[Situation] = Field(default_factory=list)
+
+
+def to_records(
+    output: BaseModel, turns: Sequence[Turn], ctx: ExtractionContext
+) -> list[MemoryBase]:
+    assert isinstance(output, ContextualOutput)
+    records: list[MemoryBase] = []
+    for item in output.items:
+        kind = item.kind.strip().lower()
+        if kind not in KINDS or not item.value.strip() or not from_user(item, turns):
+            continue
+        records.append(
+            ContextualMemory(
+                id=ctx.memory_id(MemoryType.CONTEXTUAL, kind, norm_key(item.value), session=True),
+                content=item.statement.strip() or f"The user's {kind}: {item.value}",
+                kind=kind,
+                value=item.value.strip(),
+                **record_fields(item, turns, ctx, "contextual"),
+            )
+        )
+    return records

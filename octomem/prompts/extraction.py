@@ -1,0 +1,109 @@
+"""The extraction prompts: one call for all agents (single_call) or router + per agent."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from pydantic import BaseModel, Field
+
+from octomem.agents.base import ExtractionContext
+from octomem.models import MemoryType, Turn
+from octomem.prompts import AGENT_PROMPTS
+from octomem.prompts.common import SYSTEM, context_lines, transcript
+from octomem.prompts.contextual import ContextualOutput
+from octomem.prompts.core import CoreOutput
+from octomem.prompts.episodic import EpisodicOutput
+from octomem.prompts.knowledge import KnowledgeOutput
+from octomem.prompts.procedural import ProceduralOutput
+from octomem.prompts.resource import ResourceOutput
+from octomem.prompts.semantic import SemanticOutput
+from octomem.prompts.working import WorkingOutput
+
+Messages = list[dict[str, str]]
+
+
+class ExtractionOutput(BaseModel):
+    """Everything one single_call extraction returns: routing and every agent's items."""
+
+    agents: list[MemoryType] = Field(
+        default_factory=list, description="the memory agents that have something to store"
+    )
+    core: CoreOutput = Field(default_factory=CoreOutput)
+    episodic: EpisodicOutput = Field(default_factory=EpisodicOutput)
+    semantic: SemanticOutput = Field(default_factory=SemanticOutput)
+    procedural: ProceduralOutput = Field(default_factory=ProceduralOutput)
+    working: WorkingOutput = Field(default_factory=WorkingOutput)
+    contextual: ContextualOutput = Field(default_factory=ContextualOutput)
+    knowledge: KnowledgeOutput = Field(default_factory=KnowledgeOutput)
+    resource: ResourceOutput = Field(default_factory=ResourceOutput)
+
+    def part(self, memory_type: MemoryType) -> BaseModel:
+        part: BaseModel = getattr(self, memory_type.value)
+        return part
+
+
+class RouterOutput(BaseModel):
+    """per_agent mode: which agents should read this conversation."""
+
+    agents: list[MemoryType] = Field(default_factory=list)
+    reason: str = ""
+
+
+def instructions_for(agents: Sequence[MemoryType], overrides: Mapping[MemoryType, str]) -> str:
+    return "\n".join(f"- {overrides.get(a, AGENT_PROMPTS[a].instructions)}" for a in agents)
+
+
+def single_call_messages(
+    turns: Sequence[Turn],
+    ctx: ExtractionContext,
+    agents: Sequence[MemoryType],
+    overrides: Mapping[MemoryType, str],
+) -> Messages:
+    return [
+        {"role": "system", "content": SYSTEM},
+        {
+            "role": "user",
+            "content": (
+                f"{context_lines(ctx)}\n\nConversation:\n{transcript(turns)}\n\n"
+                "Extract memories for these agents (keys of the reply), and list in `agents` "
+                "the ones that got at least one item:\n" + instructions_for(agents, overrides)
+            ),
+        },
+    ]
+
+
+def router_messages(
+    turns: Sequence[Turn],
+    ctx: ExtractionContext,
+    agents: Sequence[MemoryType],
+    overrides: Mapping[MemoryType, str],
+) -> Messages:
+    return [
+        {"role": "system", "content": SYSTEM},
+        {
+            "role": "user",
+            "content": (
+                f"{context_lines(ctx)}\n\nConversation:\n{transcript(turns)}\n\n"
+                "Which of these memory agents have something to store from this conversation? "
+                "Reply with their names in `agents`:\n" + instructions_for(agents, overrides)
+            ),
+        },
+    ]
+
+
+def agent_messages(
+    agent: MemoryType,
+    turns: Sequence[Turn],
+    ctx: ExtractionContext,
+    overrides: Mapping[MemoryType, str],
+) -> Messages:
+    return [
+        {"role": "system", "content": SYSTEM},
+        {
+            "role": "user",
+            "content": (
+                f"{context_lines(ctx)}\n\nConversation:\n{transcript(turns)}\n\n"
+                f"Extract only this kind of memory:\n{instructions_for([agent], overrides)}"
+            ),
+        },
+    ]

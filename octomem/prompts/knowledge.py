@@ -1,0 +1,65 @@
+"""Knowledge agent prompt: (subject)-[PREDICATE]->(object) edges between named entities."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from pydantic import BaseModel, Field
+
+from octomem.agents.base import ExtractionContext
+from octomem.agents.text import norm_key
+from octomem.models import KnowledgeMemory, MemoryBase, MemoryType, Turn
+from octomem.prompts.common import Item, record_fields
+
+INSTRUCTIONS = (
+    "knowledge: relations between named entities (people, organisations, places, products) "
+    "as (subject, PREDICATE, object) with an UPPER_SNAKE_CASE predicate (LIVES_IN, WORKS_AT, "
+    "MARRIED_TO, SISTER, FOUNDED, CEO_OF, LOCATED_IN, ...) and the fact sentence. Name the "
+    "user by their name when known, else 'User'."
+)
+
+
+class Triple(Item):
+    subject: str
+    predicate: str
+    object: str
+    fact: str
+
+
+class KnowledgeOutput(BaseModel):
+    triples: list[Triple] = Field(default_factory=list)
+
+
+def to_records(
+    output: BaseModel, turns: Sequence[Turn], ctx: ExtractionContext
+) -> list[MemoryBase]:
+    assert isinstance(output, KnowledgeOutput)
+    user_words = {"user", "the user", "i", "me"} | (
+        {ctx.user_name.lower()} if ctx.user_name else set()
+    )
+    records: list[MemoryBase] = []
+    for triple in output.triples:
+        predicate = re.sub(r"[^A-Z0-9]+", "_", triple.predicate.strip().upper()).strip("_")
+        subject, obj = triple.subject.strip(), triple.object.strip()
+        if not (predicate and subject and obj):
+            continue
+        is_user = subject.lower() in user_words
+        subject_key = "user" if is_user else norm_key(subject)
+        if is_user:
+            subject = ctx.user_name or "User"
+        fields = record_fields(triple, turns, ctx, "knowledge")
+        records.append(
+            KnowledgeMemory(
+                id=ctx.memory_id(MemoryType.KNOWLEDGE, subject_key, predicate, norm_key(obj)),
+                content=triple.fact.strip() or f"{subject} {predicate} {obj}.",
+                subject=subject,
+                predicate=predicate,
+                object=obj,
+                valid_at=fields["valid_from"],
+                entities=[subject, obj],
+                metadata={"subject_key": subject_key},
+                **fields,
+            )
+        )
+    return records

@@ -1,0 +1,53 @@
+"""Procedural agent prompt: how-to knowledge as titled, ordered steps."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pydantic import BaseModel, Field
+
+from octomem.agents.base import ExtractionContext
+from octomem.agents.text import norm_key
+from octomem.models import MemoryBase, MemoryType, ProceduralMemory, Turn, stable_hash
+from octomem.prompts.common import Item, record_fields
+
+INSTRUCTIONS = (
+    "procedural: procedures, routines and how-tos stated by anyone in the conversation: a "
+    "short title (the same title as before when a known procedure is refined), the trigger "
+    "('how to ...') and the ordered steps, each an imperative sentence."
+)
+
+
+class Procedure(Item):
+    title: str
+    trigger: str = ""
+    steps: list[str]
+
+
+class ProceduralOutput(BaseModel):
+    procedures: list[Procedure] = Field(default_factory=list)
+
+
+def to_records(
+    output: BaseModel, turns: Sequence[Turn], ctx: ExtractionContext
+) -> list[MemoryBase]:
+    assert isinstance(output, ProceduralOutput)
+    records: list[MemoryBase] = []
+    for proc in output.procedures:
+        steps = [s.strip().rstrip(".") for s in proc.steps if s.strip()]
+        title = proc.title.strip().rstrip(":")
+        if not (title and steps):
+            continue
+        numbered = "\n".join(f"{i}. {step}" for i, step in enumerate(steps, 1))
+        steps_hash = stable_hash([norm_key(s) for s in steps])[:16]
+        records.append(
+            ProceduralMemory(
+                id=ctx.memory_id(MemoryType.PROCEDURAL, norm_key(title), steps_hash),
+                content=f"{title}:\n{numbered}",
+                title=title,
+                steps=steps,
+                trigger=proc.trigger or f"how to {title[:1].lower()}{title[1:]}",
+                **record_fields(proc, turns, ctx, "procedural"),
+            )
+        )
+    return records

@@ -1,0 +1,65 @@
+"""Resource agent prompt: documents, links, files and images."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pydantic import BaseModel, Field
+
+from octomem.agents.base import ExtractionContext
+from octomem.agents.resource import normalize_uri
+from octomem.agents.text import norm_key
+from octomem.models import MemoryBase, MemoryType, ResourceMemory, Turn, content_hash
+from octomem.prompts.common import Item, record_fields
+
+INSTRUCTIONS = (
+    "resource: documents, links, files, images and other shared material: title, "
+    "resource_type (link, pdf, document, spreadsheet, code, image, video, repo, secret...), "
+    "the uri or file name exactly as written, a summary of what it is and who shared it, "
+    "and a short excerpt. Secrets (passwords, keys, card numbers) appear as [MASKED ...]: "
+    "record them as resource_type 'secret' with the masked value, never the real one."
+)
+
+
+class Resource(Item):
+    title: str
+    resource_type: str = "document"
+    uri: str | None = None
+    summary: str
+    excerpt: str = ""
+
+
+class ResourceOutput(BaseModel):
+    resources: list[Resource] = Field(default_factory=list)
+
+
+def to_records(
+    output: BaseModel, turns: Sequence[Turn], ctx: ExtractionContext
+) -> list[MemoryBase]:
+    assert isinstance(output, ResourceOutput)
+    records: list[MemoryBase] = []
+    for res in output.resources:
+        if not (res.title.strip() and res.summary.strip()):
+            continue
+        uri = res.uri.strip() if res.uri else None
+        if uri and (uri.startswith(("http://", "https://", "www."))):
+            key = f"uri:{normalize_uri(uri)}"
+        elif uri:
+            key = f"file:{content_hash(uri)}"
+        else:
+            key = f"title:{norm_key(res.title)}"
+        sensitive = res.resource_type == "secret" or "[MASKED" in res.summary + res.excerpt
+        records.append(
+            ResourceMemory(
+                id=ctx.memory_id(MemoryType.RESOURCE, key),
+                content=res.summary.strip(),
+                title=res.title.strip(),
+                resource_type=res.resource_type,
+                uri=uri,
+                summary=res.summary.strip(),
+                excerpt=res.excerpt,
+                sensitive=sensitive,
+                **record_fields(res, turns, ctx, "resource"),
+            )
+        )
+    return records

@@ -1,0 +1,65 @@
+"""Semantic agent prompt: facts about people, things and concepts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pydantic import BaseModel, Field
+
+from octomem.agents.base import ExtractionContext
+from octomem.agents.text import entities_in, norm_key
+from octomem.models import MemoryBase, MemoryType, SemanticMemory, Turn
+from octomem.prompts.common import Item, from_user, record_fields
+
+INSTRUCTIONS = (
+    "semantic: facts as (subject, attribute, value) plus a self-contained statement. The "
+    "subject is 'user' for the user, else the person's or thing's name. Use these attribute "
+    "names where they fit: name, lives_in, hometown, works_at, job, age, spouse, partner, "
+    "sibling, has_child, allergy, diet, num_children, and 'preference:<thing>' with value "
+    "'likes' or 'dislikes' for likes and dislikes; otherwise a short snake_case attribute."
+)
+
+
+class Fact(Item):
+    subject: str
+    attribute: str
+    value: str
+    statement: str
+
+
+class SemanticOutput(BaseModel):
+    facts: list[Fact] = Field(default_factory=list)
+
+
+def to_records(
+    output: BaseModel, turns: Sequence[Turn], ctx: ExtractionContext
+) -> list[MemoryBase]:
+    assert isinstance(output, SemanticOutput)
+    records: list[MemoryBase] = []
+    for fact in output.facts:
+        subject = "user" if fact.subject.strip().lower() in _USER_WORDS else fact.subject.strip()
+        attribute = fact.attribute.strip().lower().replace(" ", "_")
+        value = fact.value.strip()
+        if not (attribute and value and fact.statement.strip()):
+            continue
+        if subject == "user" and not from_user(fact, turns):
+            continue  # the assistant's words are never a fact about the user
+        key = value if attribute == "age" else norm_key(value)
+        entities = entities_in(fact.statement)
+        if subject == "user" and ctx.user_name:
+            entities.insert(0, ctx.user_name)
+        records.append(
+            SemanticMemory(
+                id=ctx.memory_id(MemoryType.SEMANTIC, subject.lower(), attribute, key),
+                content=fact.statement.strip(),
+                subject=subject,
+                attribute=attribute,
+                value=value,
+                entities=list(dict.fromkeys(entities)),
+                **record_fields(fact, turns, ctx, "semantic"),
+            )
+        )
+    return records
+
+
+_USER_WORDS = {"user", "the user", "i", "me"}

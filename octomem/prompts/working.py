@@ -1,0 +1,57 @@
+"""Working agent prompt: short-lived task state of this session."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pydantic import BaseModel, Field
+
+from octomem.agents.base import ExtractionContext
+from octomem.agents.text import norm_key
+from octomem.models import MemoryBase, MemoryType, Turn, WorkingMemory
+from octomem.prompts.common import Item, from_user, parse_when, record_fields
+
+INSTRUCTIONS = (
+    "working: what the user is doing now and must not forget soon: current task, goal, "
+    "todos, reminders, with a key ('current_task', 'goal', 'todo:<thing>', "
+    "'reminder:<thing>') and expires_at (ISO datetime) when a deadline is said ('by "
+    "Friday', 'today'); leave expires_at empty otherwise."
+)
+
+
+class Task(Item):
+    key: str
+    value: str
+    statement: str
+    expires_at: str | None = None
+
+
+class WorkingOutput(BaseModel):
+    items: list[Task] = Field(default_factory=list)
+
+
+def to_records(
+    output: BaseModel, turns: Sequence[Turn], ctx: ExtractionContext
+) -> list[MemoryBase]:
+    assert isinstance(output, WorkingOutput)
+    records: list[MemoryBase] = []
+    for task in output.items:
+        if not (task.key.strip() and task.statement.strip()) or not from_user(task, turns):
+            continue
+        key = task.key.strip().lower()
+        if ":" in key:
+            kind, _, rest = key.partition(":")
+            key = f"{kind}:{norm_key(rest)}"
+        fields = record_fields(task, turns, ctx, "working")
+        expires = parse_when(task.expires_at, fields["valid_from"] + ctx.working_ttl)
+        records.append(
+            WorkingMemory(
+                id=ctx.memory_id(MemoryType.WORKING, key, session=True),
+                content=task.statement.strip(),
+                key=key,
+                value=task.value.strip(),
+                expires_at=expires,
+                **fields,
+            )
+        )
+    return records

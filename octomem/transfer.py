@@ -1,0 +1,309 @@
+"""Export and import every memory, its history and the knowledge graph as JSON Lines; stats.
+
+The file is one JSON object per line, each with a ``"type"``:
+
+- ``header``: ``{"type": "header", "format": "octomem-export", "version": 1,
+  "exported_at": ..., "user_id": <scope or null for everything>}`` - always the first line;
+- ``memory``: ``{"type": "memory", "id", "memory_type", "record": {...} | null,
+  "history": [HistoryEvent, ...]}`` - one per memory id that has a record or history;
+  ``record`` is the stored record exactly as it is (current, superseded or expired) and
+  null for a deleted memory whose history is still kept;
+- ``entity``: a graph ``Entity``; ``relation``: a graph ``Relation`` (invalidated ones too).
+
+Import writes the records back as they are - same ids, validity, hashes, versions - with
+no extraction or reconciliation, restores the history events with their own ids (a second
+import changes nothing) and then the graph's entities and relations. The keyword index
+and the embeddings are rebuilt from the records.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from pydantic import BaseModel, Field, ValidationError
+
+from octomem.errors import InvalidInputError
+from octomem.models import (
+    Entity,
+    HistoryEvent,
+    MemoryBase,
+    MemoryType,
+    Operation,
+    Relation,
+    record_from_dict,
+    utcnow,
+)
+from octomem.orchestrator.services import Services
+from octomem.orchestrator.writer import history_event, write_records
+
+FORMAT = "octomem-export"
+VERSION = 1
+_BATCH = 128
+
+Progress = Callable[[int, int], None]  # (done, total)
+
+
+class TransferSummary(BaseModel):
+    """What an export or import moved."""
+
+    memories: int = 0
+    deleted_memories: int = Field(0, description="memory ids with history but no record")
+    history_events: int = 0
+    entities: int = 0
+    relations: int = 0
+    by_type: dict[str, int] = Field(default_factory=dict)
+
+
+def _user_clause(user_id: str | None) -> dict[str, Any] | None:
+    return {"user_id": user_id} if user_id is not None else None
+
+
+async def _collect(
+    services: Services, user_id: str | None
+) -> tuple[list[MemoryBase], list[HistoryEvent], list[Entity], list[Relation]]:
+    await services.init()
+    records: list[MemoryBase] = []
+    for memory_type in MemoryType:
+        records += await services.vector.list(memory_type, where=_user_clause(user_id))
+    if user_id is not None:
+        users: list[str | None] = [user_id]
+    else:
+        seen = {r.user_id for r in records} | set(await services.history.user_ids())
+        users = sorted(seen, key=lambda u: (u is not None, u or ""))
+    events: list[HistoryEvent] = []
+    relations: list[Relation] = []
+    entities: list[Entity] = []
+    for user in users:
+        user_events = await services.history.for_user(user)
+        events += user_events
+        relations += await services.graph.relations(user, include_invalid=True)
+        names: set[str] = set()
+        for data in [r.model_dump(mode="json") for r in records if r.user_id == user] + [
+            e.record for e in user_events if e.record
+        ]:
+            names.update(n for n in data.get("entities") or [] if isinstance(n, str))
+            if data.get("memory_type") == MemoryType.KNOWLEDGE.value:
+                names.update(str(data.get(k) or "") for k in ("subject", "object"))
+        entities += await services.graph.find_entities(user, sorted(n for n in names if n.strip()))
+    return records, events, entities, relations
+
+
+def export_lines(
+    records: list[MemoryBase],
+    events: list[HistoryEvent],
+    entities: list[Entity],
+    relations: list[Relation],
+    *,
+    user_id: str | None,
+) -> Iterator[dict[str, Any]]:
+    """The export's JSON objects, in file order."""
+    yield {
+        "type": "header",
+        "format": FORMAT,
+        "version": VERSION,
+        "exported_at": utcnow().isoformat(),
+        "user_id": user_id,
+    }
+    history: dict[str, list[HistoryEvent]] = defaultdict(list)
+    for event in events:
+        history[event.memory_id].append(event)
+    by_id = {record.id: record for record in records}
+    for memory_id in list(dict.fromkeys([*by_id, *history])):
+        record = by_id.get(memory_id)
+        memory_type = record.memory_type if record else history[memory_id][0].memory_type
+        yield {
+            "type": "memory",
+            "id": memory_id,
+            "memory_type": memory_type.value,
+            "record": record.model_dump(mode="json") if record else None,
+            "history": [event.model_dump(mode="json") for event in history.get(memory_id, [])],
+        }
+    for entity in entities:
+        yield {"type": "entity", **entity.model_dump(mode="json")}
+    for relation in relations:
+        yield {"type": "relation", **relation.model_dump(mode="json")}
+
+
+def _summarise(lines: Iterable[dict[str, Any]]) -> TransferSummary:
+    summary = TransferSummary()
+    for line in lines:
+        kind = line["type"]
+        if kind == "memory":
+            summary.history_events += len(line["history"])
+            if line["record"] is None:
+                summary.deleted_memories += 1
+            else:
+                summary.memories += 1
+                mtype = line["memory_type"]
+                summary.by_type[mtype] = summary.by_type.get(mtype, 0) + 1
+        elif kind == "entity":
+            summary.entities += 1
+        elif kind == "relation":
+            summary.relations += 1
+    return summary
+
+
+async def export_jsonl(
+    services: Services,
+    target: str | os.PathLike[str] | IO[str],
+    *,
+    user_id: str | None = None,
+    progress: Progress | None = None,
+) -> TransferSummary:
+    """Write every memory (of `user_id`, or of everyone) with its history, and the graph."""
+    records, events, entities, relations = await _collect(services, user_id)
+    lines = list(export_lines(records, events, entities, relations, user_id=user_id))
+
+    def write(stream: IO[str]) -> None:
+        for done, line in enumerate(lines, 1):
+            stream.write(json.dumps(line, ensure_ascii=False, sort_keys=True) + "\n")
+            if progress is not None:
+                progress(done, len(lines))
+
+    if isinstance(target, str | os.PathLike):
+        path = Path(target)
+        if path.parent and not path.parent.exists():
+            raise InvalidInputError(f"cannot export to {path}: folder {path.parent} does not exist")
+        with path.open("w", encoding="utf-8") as stream:
+            write(stream)
+    else:
+        write(target)
+    return _summarise(lines)
+
+
+def read_lines(source: str | os.PathLike[str] | IO[str]) -> list[dict[str, Any]]:
+    """Parse and check an export file; InvalidInputError names the first bad line."""
+    if isinstance(source, str | os.PathLike):
+        path = Path(source)
+        if not path.is_file():
+            raise InvalidInputError(f"no export file at {path}")
+        text = path.read_text(encoding="utf-8")
+    else:
+        text = source.read()
+    lines: list[dict[str, Any]] = []
+    for number, raw in enumerate(text.splitlines(), 1):
+        if not raw.strip():
+            continue
+        try:
+            line = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise InvalidInputError(f"line {number} of the export is not JSON: {exc}") from exc
+        if not isinstance(line, dict) or "type" not in line:
+            raise InvalidInputError(f"line {number} of the export has no 'type'")
+        lines.append(line)
+    if not lines or lines[0].get("format") != FORMAT:
+        raise InvalidInputError(
+            "not an octomem export: the first line must be the header written by `octomem export`"
+        )
+    if lines[0].get("version") != VERSION:
+        raise InvalidInputError(
+            f"export version {lines[0].get('version')!r} is not supported (expected {VERSION})"
+        )
+    return lines
+
+
+async def import_jsonl(
+    services: Services,
+    source: str | os.PathLike[str] | IO[str],
+    *,
+    progress: Progress | None = None,
+) -> TransferSummary:
+    """Restore an export exactly: records as they were, history events, entities, relations."""
+    lines = read_lines(source)
+    records: list[MemoryBase] = []
+    events: list[HistoryEvent] = []
+    entities: list[Entity] = []
+    relations: list[Relation] = []
+    try:
+        for number, line in enumerate(lines, 1):
+            kind = line["type"]
+            body = {k: v for k, v in line.items() if k != "type"}
+            if kind == "memory":
+                events += [HistoryEvent.model_validate(e) for e in line.get("history") or []]
+                if line.get("record") is not None:
+                    records.append(record_from_dict(line["record"]))
+            elif kind == "entity":
+                entities.append(Entity.model_validate(body))
+            elif kind == "relation":
+                relations.append(Relation.model_validate(body))
+            elif kind != "header":
+                raise InvalidInputError(f"line {number} of the export has unknown type {kind!r}")
+    except ValidationError as exc:
+        raise InvalidInputError(f"line {number} of the export is not valid: {exc}") from exc
+
+    await services.init()
+    total = len(records) + len(events) + len(entities) + len(relations)
+    done = 0
+
+    def advance(count: int) -> None:
+        nonlocal done
+        done += count
+        if progress is not None:
+            progress(done, total)
+
+    # history first, in file order (oldest first per memory), ids as they were
+    for start in range(0, len(events), _BATCH):
+        await services.history.record(events[start : start + _BATCH])
+        advance(len(events[start : start + _BATCH]))
+    last_event = {event.memory_id: event for event in events}
+    for start in range(0, len(records), _BATCH):
+        batch = records[start : start + _BATCH]
+        changes = [
+            (r, last_event.get(r.id) or history_event(r, Operation.ADD, actor="import"))
+            for r in batch
+        ]
+        await write_records(services, changes)
+        advance(len(batch))
+    # the graph as it was: entity types, and edges of deleted or invalidated knowledge
+    if entities:
+        await services.graph.upsert_entities(entities)
+    advance(len(entities))
+    if relations:
+        await services.graph.upsert_relations(relations)
+    advance(len(relations))
+    return _summarise(lines)
+
+
+async def stats(services: Services, *, user_id: str | None = None) -> dict[str, Any]:
+    """Counts per memory type (current / superseded), history events and graph size."""
+    await services.init()
+    where = _user_clause(user_id)
+    memories: dict[str, dict[str, int]] = {}
+    for memory_type in MemoryType:
+        total = await services.vector.count(memory_type, where=where)
+        current_where: dict[str, Any] = {"valid_to": None}
+        if where:
+            current_where = {"AND": [where, current_where]}
+        current = await services.vector.count(memory_type, where=current_where)
+        memories[memory_type.value] = {"current": current, "superseded": total - current}
+    users: list[str | None] = (
+        [user_id] if user_id is not None else list(await services.history.user_ids())
+    )
+    history: dict[str, int] = {t.value: 0 for t in MemoryType}
+    relations = invalid = 0
+    for user in users:
+        for event in await services.history.for_user(user):
+            history[event.memory_type.value] += 1
+        for relation in await services.graph.relations(user, include_invalid=True):
+            relations += 1
+            invalid += relation.invalid_at is not None
+    return {
+        "user_id": user_id,
+        "users": len(users),
+        "memories": memories,
+        "history_events": history,
+        "graph": {
+            "relations": relations,
+            "invalid_relations": invalid,
+        },
+        "totals": {
+            "memories": sum(m["current"] + m["superseded"] for m in memories.values()),
+            "current": sum(m["current"] for m in memories.values()),
+            "history_events": sum(history.values()),
+        },
+    }

@@ -1,0 +1,117 @@
+"""The `octomem` command line as a subprocess, the way a person or a script runs it.
+
+Each run loads the embedder (~5 s), so several checks share one data directory.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+COMMANDS = [
+    "demo",
+    "process",
+    "search",
+    "get",
+    "list",
+    "history",
+    "update",
+    "delete",
+    "export",
+    "import",
+    "stats",
+    "mcp",
+    "bench",
+]
+
+
+def octomem(*args: str, stdin: str | None = None, cwd: Path | None = None) -> Any:
+    return subprocess.run(
+        [sys.executable, "-m", "octomem", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=cwd,
+        env=None,
+    )
+
+
+def ok_json(*args: str, stdin: str | None = None) -> Any:
+    done = octomem(*args, "--json", stdin=stdin)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_help_lists_every_command() -> None:
+    done = octomem("--help")
+    assert done.returncode == 0
+    for command in COMMANDS:
+        assert command in done.stdout, command
+
+
+def test_cli_end_to_end(tmp_path: Path) -> None:
+    data = ["--data-dir", str(tmp_path / "data")]
+    conversation = tmp_path / "chat.json"
+    conversation.write_text(
+        json.dumps(
+            [
+                {"role": "user", "content": "Hi, I'm Alice. I live in Paris."},
+                {"role": "assistant", "content": "Nice to meet you!"},
+            ]
+        )
+    )
+    processed = ok_json("process", str(conversation), "--user", "alice", "--session", "s1", *data)
+    assert len(processed["turns"]) == 2
+    moved = ok_json("process", "-", "-u", "alice", *data, stdin="I moved to Berlin.")
+    superseded = [
+        op for ops in moved["operations"].values() for op in ops if op["operation"] == "SUPERSEDE"
+    ]
+    assert superseded and "Paris" in superseded[0]["previous_text"]
+
+    found = ok_json("search", "where does alice live?", "-u", "alice", "-n", "3", *data)
+    assert "Berlin" in found["hits"][0]["memory"]["content"]
+    memories = ok_json("list", "-u", "alice", "--type", "semantic", "--include-superseded", *data)
+    paris = next(m for m in memories if "Paris" in m["content"])
+    assert paris["valid_to"] is not None
+    assert ok_json("get", paris["id"], *data)["id"] == paris["id"]
+    events = ok_json("history", paris["id"], *data)
+    assert [e["operation"] for e in events] == ["ADD", "SUPERSEDE"]
+    stats = ok_json("stats", *data)
+    assert stats["memories"]["semantic"]["superseded"] >= 1
+
+    export = tmp_path / "export.jsonl"
+    summary = ok_json("export", str(export), *data)
+    assert (
+        summary["memories"]
+        == len(export.read_text().splitlines())
+        - 1
+        - summary["entities"]
+        - summary["relations"]
+        - summary["deleted_memories"]
+    )
+    restored = ["--data-dir", str(tmp_path / "restored")]
+    assert ok_json("import", str(export), *restored)["memories"] == summary["memories"]
+
+    # people get tables; errors are one line on stderr with exit code 1
+    human = octomem("history", paris["id"], *restored)
+    assert human.returncode == 0 and "SUPERSEDE" in human.stdout
+    missing = octomem("get", "sem_doesnotexist", *restored)
+    assert missing.returncode == 1
+    assert (
+        missing.stderr.strip().startswith("error:")
+        and len(missing.stderr.strip().splitlines()) == 1
+    )
+    no_scope = octomem("list", *restored)
+    assert no_scope.returncode == 1 and "user_id" in no_scope.stderr
+    bad_filter = octomem("search", "x", "-u", "alice", "--filter", "{nope", *restored)
+    assert bad_filter.returncode == 1 and "--filter is not JSON" in bad_filter.stderr
+    assert octomem("search", "--bogus").returncode == 1
+    assert octomem("process", str(tmp_path / "nope.json"), "-u", "a").returncode == 1

@@ -1,0 +1,251 @@
+"""OctomemStore against LangGraph's BaseStore behaviour.
+
+The installed langgraph ships no store conformance suite (langgraph-checkpoint-conformance
+covers checkpointers only), so these are the InMemoryStore tests of LangGraph's
+libs/checkpoint/tests/test_store.py that apply to any store, ported, plus octomem specifics.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from langgraph.graph import START, StateGraph
+from langgraph.store.base import BaseStore, GetOp, InvalidNamespaceError, PutOp
+from typing_extensions import TypedDict
+
+from octomem import Orchestrator
+from octomem.langgraph import NamespaceScope, OctomemStore
+
+
+@pytest.fixture
+def store(orch: Orchestrator) -> OctomemStore:
+    return OctomemStore(orch)
+
+
+def test_get_put_delete_round_trip_exactly(store: OctomemStore, orch: Orchestrator) -> None:
+    value = {
+        "content": "Alice prefers dark mode.",
+        "n": 3,
+        "x": 1.5,
+        "flag": True,
+        "none": None,
+        "nested": {"tags": ["a", "b"], "deep": {"k": [1, {"z": "ü"}]}},
+    }
+    ns = ("memories", "alice")
+    assert store.get(ns, "prefs") is None
+    store.put(ns, "prefs", value)
+    item = store.get(ns, "prefs")
+    assert item is not None
+    assert (item.namespace, item.key, item.value) == (ns, "prefs", value)
+    created = item.created_at
+
+    store.put(ns, "prefs", {"content": "Alice prefers light mode."})
+    updated = store.get(ns, "prefs")
+    assert updated is not None and updated.value == {"content": "Alice prefers light mode."}
+    assert updated.created_at == created and updated.updated_at >= created
+
+    # the item is an octomem memory of alice: recall finds it, history keeps both values
+    hits = orch.recall("which mode does alice prefer?", user_id="alice")
+    assert any(h.memory.content == "Alice prefers light mode." for h in hits.hits)
+    record_id = next(h.id for h in hits.hits if h.memory.content.startswith("Alice prefers"))
+    assert [e.operation.value for e in orch.history(record_id)] == ["ADD", "UPDATE"]
+
+    store.delete(ns, "prefs")
+    assert store.get(ns, "prefs") is None
+    assert [e.operation.value for e in orch.history(record_id)][-1] == "DELETE"
+    store.delete(ns, "never-there")  # deleting a missing key is fine
+
+
+def test_namespace_maps_to_scope(orch: Orchestrator) -> None:
+    store = OctomemStore(
+        orch, namespace_scope=NamespaceScope(("tenants", "{agent_id}", "{user_id}"))
+    )
+    store.put(("tenants", "bot", "carol", "notes"), "k", {"content": "Carol owns a cat."})
+    store.put(("misc",), "k", {"content": "A global note."})
+    [carol] = orch.get_all(user_id="carol")
+    assert (carol.user_id, carol.agent_id) == ("carol", "bot")
+    assert orch.get_all(agent_id="langgraph")[0].content == "A global note."
+    default = OctomemStore(orch).namespace_scope
+    assert default.scope(("memories", "dave")) == {
+        "user_id": "dave",
+        "agent_id": None,
+        "session_id": None,
+    }
+
+
+def test_invalid_namespaces_are_rejected(store: OctomemStore) -> None:
+    doc = {"foo": "bar"}
+    for bad in [(), ("the", "thing.about"), ("some", "fun", ""), ("langgraph", "foo")]:
+        with pytest.raises(InvalidNamespaceError):
+            store.put(bad, "foo", doc)
+    store.put(("foo", "langgraph", "foo"), "bar", doc)
+    assert store.get(("foo", "langgraph", "foo"), "bar").value == doc  # type: ignore[union-attr]
+    assert store.search(("foo", "langgraph", "foo"))[0].value == doc
+    # past the public put api, as LangGraph's own test does
+    store.batch([PutOp(("langgraph", "foo"), "bar", doc)])
+    assert store.get(("langgraph", "foo"), "bar").value == doc  # type: ignore[union-attr]
+
+
+def test_list_namespaces(store: OctomemStore) -> None:
+    namespaces = [
+        ("a", "b", "c"),
+        ("a", "b", "d", "e"),
+        ("a", "b", "d", "i"),
+        ("a", "b", "f"),
+        ("a", "c", "f"),
+        ("b", "a", "f"),
+        ("users", "123"),
+        ("users", "456", "settings"),
+        ("admin", "users", "789"),
+    ]
+    store.batch(
+        [PutOp(ns, f"id_{i}", {"data": f"value_{i:02d}"}) for i, ns in enumerate(namespaces)]
+    )
+    assert store.list_namespaces() == sorted(namespaces)
+    assert store.list_namespaces(prefix=("a", "b")) == sorted(namespaces[:4])
+    assert store.list_namespaces(suffix=("f",)) == [
+        ("a", "b", "f"),
+        ("a", "c", "f"),
+        ("b", "a", "f"),
+    ]
+    assert store.list_namespaces(prefix=("a",), suffix=("f",)) == [("a", "b", "f"), ("a", "c", "f")]
+    assert store.list_namespaces(prefix=("a", "b"), max_depth=3) == [
+        ("a", "b", "c"),
+        ("a", "b", "d"),
+        ("a", "b", "f"),
+    ]
+    assert store.list_namespaces(max_depth=2) == [
+        ("a", "b"),
+        ("a", "c"),
+        ("admin", "users"),
+        ("b", "a"),
+        ("users", "123"),
+        ("users", "456"),
+    ]
+    assert store.list_namespaces(prefix=("a", "b"), limit=2) == [
+        ("a", "b", "c"),
+        ("a", "b", "d", "e"),
+    ]
+    assert store.list_namespaces(prefix=("a", "b"), offset=2) == [
+        ("a", "b", "d", "i"),
+        ("a", "b", "f"),
+    ]
+    assert store.list_namespaces(prefix=("a", "*", "f")) == [("a", "b", "f"), ("a", "c", "f")]
+    assert store.list_namespaces(suffix=("*", "f")) == [
+        ("a", "b", "f"),
+        ("a", "c", "f"),
+        ("b", "a", "f"),
+    ]
+    assert store.list_namespaces(prefix=("*", "users"), suffix=("*", "settings")) == []
+    assert store.list_namespaces(prefix=("nonexistent",)) == []
+    assert store.list_namespaces(prefix=("users", "123")) == [("users", "123")]
+    store.delete(("users", "123"), "id_6")
+    assert ("users", "123") not in store.list_namespaces()
+
+
+async def test_search_filters_and_pagination(store: OctomemStore) -> None:
+    docs = [
+        ("doc1", {"text": "red apple", "color": "red", "score": 4.5}),
+        ("doc2", {"text": "red car", "color": "red", "score": 3.0}),
+        ("doc3", {"text": "green apple", "color": "green", "score": 4.0}),
+        ("doc4", {"text": "blue car", "color": "blue", "score": 3.5}),
+    ]
+    for key, value in docs:
+        await store.aput(("test",), key, value)
+    await store.aput(("other",), "doc5", {"text": "red apple", "color": "red"})
+
+    assert len(await store.asearch(("test",))) == 4
+    assert {r.key for r in await store.asearch(("test",), filter={"color": "red"})} == {
+        "doc1",
+        "doc2",
+    }
+    results = await store.asearch(("test",), query="apple", filter={"color": "red"})
+    assert [r.key for r in results][0] == "doc1" and len(results) == 2
+    results = await store.asearch(("test",), query="car", filter={"color": "red"})
+    assert [r.key for r in results][0] == "doc2"
+    results = await store.asearch(("test",), query="blue car", filter={"score": {"$gt": 3.2}})
+    assert len(results) == 3 and results[0].key == "doc4"
+    results = await store.asearch(
+        ("test",), query="apple", filter={"score": {"$gte": 4.0}, "color": "green"}
+    )
+    assert [r.key for r in results] == ["doc3"]
+    assert {r.key for r in await store.asearch(("test",), filter={"score": {"$ne": 3.0}})} == {
+        "doc1",
+        "doc3",
+        "doc4",
+    }
+    assert results[0].score is not None
+
+    page1 = await store.asearch(("test",), query="apple", limit=2)
+    page2 = await store.asearch(("test",), query="apple", limit=2, offset=2)
+    assert len(page1) == 2 and len(page2) == 2
+    assert {r.key for r in page1}.isdisjoint({r.key for r in page2})
+    for query in ["", None, "test " * 100, "test!@#$%^&*()"]:
+        assert len(await store.asearch(("test",), query=query)) == 4
+    assert [r.key for r in await store.asearch((), filter={"color": "red"})].count("doc5") == 1
+
+
+async def test_index_false_and_index_fields(store: OctomemStore) -> None:
+    await store.aput(("test",), "doc1", {"text": "zany zebra Xerxes"})
+    await store.aput(("test",), "doc2", {"text": "something about dogs"})
+    await store.aput(("test",), "doc3", {"text": "text about birds"})
+    await store.aput(("test",), "doc4", {"text": "new text about dogs"}, index=False)
+    results = await store.asearch(("test",), query="Zany Xerxes", limit=3)
+    assert results[0].key == "doc1"
+    results = await store.asearch(("test",), query="new text about dogs", limit=3)
+    assert all(r.key != "doc4" for r in results)
+    await store.aput(("test",), "doc5", {"title": "Kraków trip", "body": "x"}, index=["title"])
+    results = await store.asearch(("test",), query="Krakow Kraków trip", limit=1)
+    assert results[0].key == "doc5"
+
+
+async def test_concurrent_async_ops(store: OctomemStore) -> None:
+    await asyncio.gather(*[store.aput(("c",), f"k{i}", {"content": f"item {i}"}) for i in range(8)])
+    items = await asyncio.gather(*[store.aget(("c",), f"k{i}") for i in range(8)])
+    assert [item.value["content"] for item in items] == [f"item {i}" for i in range(8)]  # type: ignore[union-attr]
+    results = await store.abatch(
+        [
+            PutOp(("c",), "k0", {"content": "first"}),
+            PutOp(("c",), "k0", {"content": "last"}),
+            GetOp(("c",), "k0"),
+        ]
+    )
+    assert results[2].value == {"content": "last"}  # type: ignore[union-attr]
+
+
+def test_ttl_is_not_supported(store: OctomemStore) -> None:
+    with pytest.raises(NotImplementedError):
+        store.put(("t",), "k", {"a": 1}, ttl=5)
+
+
+class _State(TypedDict):
+    user_id: str
+    note: str
+    seen: list[str]
+
+
+def test_compiled_graph_uses_it_as_its_store(orch: Orchestrator) -> None:
+    from langgraph.config import get_store
+
+    def write(state: _State) -> dict[str, Any]:
+        get_store().put(("memories", state["user_id"]), "note", {"content": state["note"]})
+        return {}
+
+    def read(state: _State) -> dict[str, Any]:
+        store: BaseStore = get_store()
+        found = store.search(("memories", state["user_id"]), query="what does she drink?")
+        return {"seen": [item.value["content"] for item in found]}
+
+    builder = StateGraph(_State)
+    builder.add_node("write", write)
+    builder.add_node("read", read)
+    builder.add_edge(START, "write")
+    builder.add_edge("write", "read")
+    graph = builder.compile(store=OctomemStore(orch))
+    out = graph.invoke({"user_id": "erin", "note": "Erin drinks green tea.", "seen": []})
+    assert out["seen"] == ["Erin drinks green tea."]
+    assert (
+        orch.recall("green tea", user_id="erin").hits[0].memory.content == "Erin drinks green tea."
+    )

@@ -1,0 +1,492 @@
+"""LLM extraction and reconciliation, driven by a scripted model through the real litellm
+path, in both extraction modes."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from octomem import MemoryType, Operation, Orchestrator
+from octomem.models import ResourceMemory, utcnow
+from octomem.prompts.episodic import EpisodicOutput, Event
+from octomem.prompts.extraction import ExtractionOutput
+from octomem.prompts.knowledge import KnowledgeOutput, Triple
+from octomem.prompts.procedural import ProceduralOutput, Procedure
+from octomem.prompts.reconcile import Decision, DecisionOutput
+from octomem.prompts.resource import Resource, ResourceOutput
+from octomem.prompts.semantic import Fact, SemanticOutput
+from octomem.prompts.working import Task, WorkingOutput
+from octomem.testing import ScriptedModel, ScriptedRequest, from_extraction
+from tests.conftest import T0
+
+MODES = ["single_call", "per_agent"]
+Extract = Callable[[ScriptedRequest], ExtractionOutput]
+
+
+def fact(attribute: str, value: str, statement: str, turn: int = 0, subject: str = "user"):
+    return Fact(
+        subject=subject, attribute=attribute, value=value, statement=statement, source_turns=[turn]
+    )
+
+
+def facts(*items: Fact) -> ExtractionOutput:
+    return ExtractionOutput(
+        agents=[MemoryType.SEMANTIC], semantic=SemanticOutput(facts=list(items))
+    )
+
+
+def parse_decision_prompt(
+    request: ScriptedRequest,
+) -> tuple[dict[int, str], list[tuple[str, list[int]]]]:
+    """The stored memories by alias and the candidates with their related aliases."""
+    stored = {
+        int(m[1]): m[2] for m in re.finditer(r"^  <(\d+)> \([^)]*\) (.*)$", request.prompt, re.M)
+    }
+    candidates = [
+        (m[1], [int(a) for a in re.findall(r"<(\d+)>", m[2])])
+        for m in re.finditer(r"^  #\d+ \([^)]*\) (.*?)   related: (.*)$", request.prompt, re.M)
+    ]
+    return stored, candidates
+
+
+@pytest.fixture
+def llm_orch(make_orch) -> Iterator[Callable[..., tuple[Orchestrator, ScriptedModel]]]:
+    models: list[ScriptedModel] = []
+
+    def make(
+        script: Callable[[ScriptedRequest], Any], mode: str = "single_call", **llm: Any
+    ) -> tuple[Orchestrator, ScriptedModel]:
+        model = ScriptedModel(
+            script, name=f"m{len(models)}-{mode}", **llm.pop("model_kw", {})
+        ).install()
+        models.append(model)
+        config = {"model": model.model, "extraction_mode": mode, "max_retries": 1, **llm}
+        return make_orch(llm=config), model
+
+    yield make
+    for model in models:
+        model.uninstall()
+
+
+def current(orch: Orchestrator, memory_type: MemoryType, user: str = "alice") -> list[Any]:
+    return orch.get_all(user_id=user, memory_types=[memory_type])
+
+
+def everything(orch: Orchestrator, memory_type: MemoryType, user: str = "alice") -> list[Any]:
+    return orch.get_all(user_id=user, memory_types=[memory_type], include_superseded=True)
+
+
+# --- conversations -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_preference_change_supersedes(llm_orch, mode: str) -> None:
+    def extract(request: ScriptedRequest) -> ExtractionOutput:
+        if "can't stand" in request.prompt:
+            return facts(fact("preference:sushi", "dislikes", "Alice dislikes sushi."))
+        return facts(fact("preference:sushi", "likes", "Alice loves sushi."))
+
+    def decide(request: ScriptedRequest) -> DecisionOutput:
+        stored, candidates = parse_decision_prompt(request)
+        [(text, related)] = candidates
+        return DecisionOutput(
+            decisions=[Decision(candidate=0, operation="SUPERSEDE", target=related[0])]
+        )
+
+    orch, model = llm_orch(from_extraction(extract, decide), mode)
+    orch.process("I love sushi!", user_id="alice", timestamp=T0)
+    result = orch.process(
+        "Honestly I can't stand sushi anymore.", user_id="alice", timestamp=T0 + timedelta(days=10)
+    )
+
+    [op] = result.operations[MemoryType.SEMANTIC]
+    assert op.operation is Operation.SUPERSEDE and op.previous_text == "Alice loves sushi."
+    assert [f.value for f in current(orch, MemoryType.SEMANTIC)] == ["dislikes"]
+    assert len(everything(orch, MemoryType.SEMANTIC)) == 2
+    assert model.calls("reconcile") == 1
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_job_change_even_when_the_model_says_add(llm_orch, mode: str) -> None:
+    """One current value per conflict key holds even if the model answers ADD."""
+
+    def extract(request: ScriptedRequest) -> ExtractionOutput:
+        company = "Globex" if "Globex" in request.prompt else "Initech"
+        return ExtractionOutput(
+            semantic=SemanticOutput(
+                facts=[fact("works_at", company, f"Alice works at {company}.")]
+            ),
+            knowledge=KnowledgeOutput(
+                triples=[
+                    Triple(
+                        subject="user",
+                        predicate="WORKS_AT",
+                        object=company,
+                        fact=f"Alice works at {company}.",
+                        source_turns=[0],
+                    )
+                ]
+            ),
+        )
+
+    def decide(request: ScriptedRequest) -> DecisionOutput:
+        _, candidates = parse_decision_prompt(request)
+        return DecisionOutput(
+            decisions=[Decision(candidate=i, operation="ADD") for i in range(len(candidates))]
+        )
+
+    orch, _ = llm_orch(from_extraction(extract, decide), mode)
+    orch.process("I work at Initech.", user_id="alice", timestamp=T0)
+    orch.process("I just started at Globex!", user_id="alice", timestamp=T0 + timedelta(days=40))
+
+    assert [f.value for f in current(orch, MemoryType.SEMANTIC)] == ["Globex"]
+    knowledge = everything(orch, MemoryType.KNOWLEDGE)
+    assert {k.object: k.invalid_at is None for k in knowledge} == {"Initech": False, "Globex": True}
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_retracted_statement_is_closed_not_forgotten(llm_orch, mode: str) -> None:
+    def extract(request: ScriptedRequest) -> ExtractionOutput:
+        if "joke" in request.prompt:
+            return facts(fact("diet", "not vegan", "Alice is not vegan."))
+        return facts(fact("diet", "vegan", "Alice is vegan."))
+
+    def decide(request: ScriptedRequest) -> DecisionOutput:
+        stored, candidates = parse_decision_prompt(request)
+        vegan = next(alias for alias, text in stored.items() if text == "Alice is vegan.")
+        return DecisionOutput(decisions=[Decision(candidate=0, operation="DELETE", target=vegan)])
+
+    orch, _ = llm_orch(from_extraction(extract, decide), mode)
+    orch.process("I'm vegan.", user_id="alice", timestamp=T0)
+    result = orch.process(
+        "I'm not vegan at all, that was a joke.", user_id="alice", timestamp=T0 + timedelta(days=1)
+    )
+
+    [op] = result.operations[MemoryType.SEMANTIC]
+    assert op.operation is Operation.DELETE and op.text == "Alice is vegan."
+    assert current(orch, MemoryType.SEMANTIC) == []
+    [vegan] = everything(orch, MemoryType.SEMANTIC)
+    assert vegan.valid_to == T0 + timedelta(days=1)
+    assert [e.operation for e in orch.history(vegan.id)] == [Operation.ADD, Operation.DELETE]
+    hits = orch.recall("is alice vegan?", user_id="alice", memory_types=["semantic"])
+    assert hits.hits == []
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_procedure_refined_in_a_second_session(llm_orch, mode: str) -> None:
+    def extract(request: ScriptedRequest) -> ExtractionOutput:
+        steps = ["Run the tests", "Build the image", "Push to production"]
+        if "migrations" in request.prompt:
+            steps.insert(2, "Run the database migrations")
+        return ExtractionOutput(
+            procedural=ProceduralOutput(
+                procedures=[Procedure(title="Deploy the app", steps=steps, source_turns=[0])]
+            )
+        )
+
+    orch, _ = llm_orch(from_extraction(extract), mode)
+    orch.process(
+        "To deploy: run the tests, build the image, push to production.",
+        user_id="alice",
+        session_id="s1",
+        timestamp=T0,
+    )
+    result = orch.process(
+        "Update: run the database migrations before pushing.",
+        user_id="alice",
+        session_id="s2",
+        timestamp=T0 + timedelta(days=2),
+    )
+
+    [op] = result.operations[MemoryType.PROCEDURAL]
+    assert op.operation is Operation.SUPERSEDE
+    [now] = current(orch, MemoryType.PROCEDURAL)
+    assert now.steps[2] == "Run the database migrations"
+    assert len(everything(orch, MemoryType.PROCEDURAL)) == 2
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_shared_document_is_summarised(llm_orch, mode: str) -> None:
+    def extract(request: ScriptedRequest) -> ExtractionOutput:
+        return ExtractionOutput(
+            resource=ResourceOutput(
+                resources=[
+                    Resource(
+                        title="Q3 plan",
+                        resource_type="pdf",
+                        uri="https://intra.example.com/q3-plan.pdf",
+                        summary="Alice shared the Q3 plan, which cuts travel costs by 10%.",
+                        excerpt="cut travel costs by 10%",
+                        source_turns=[0],
+                    )
+                ]
+            )
+        )
+
+    orch, _ = llm_orch(from_extraction(extract), mode)
+    orch.process(
+        "Here's the Q3 plan: https://intra.example.com/q3-plan.pdf - we cut travel costs by 10%.",
+        user_id="alice",
+    )
+
+    [doc] = current(orch, MemoryType.RESOURCE)
+    assert isinstance(doc, ResourceMemory) and doc.uri.endswith("q3-plan.pdf")
+    hits = orch.recall("what does the Q3 plan say about travel?", user_id="alice", limit=3)
+    assert doc.id in [hit.memory.id for hit in hits.hits]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_temporary_task_expires(llm_orch, mode: str) -> None:
+    said = utcnow() - timedelta(days=3)
+
+    def extract(request: ScriptedRequest) -> ExtractionOutput:
+        return ExtractionOutput(
+            working=WorkingOutput(
+                items=[
+                    Task(
+                        key="current_task",
+                        value="file the tax return",
+                        statement="Alice must file the tax return by tomorrow.",
+                        expires_at=(said + timedelta(days=1)).isoformat(),
+                        source_turns=[0],
+                    )
+                ]
+            )
+        )
+
+    orch, _ = llm_orch(from_extraction(extract), mode)
+    orch.process("I need to file my tax return by tomorrow.", user_id="alice", timestamp=said)
+
+    assert len(everything(orch, MemoryType.WORKING)) == 1
+    assert current(orch, MemoryType.WORKING) == []
+    hits = orch.recall("what task is alice on?", user_id="alice", memory_types=["working"])
+    assert hits.hits == []
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_secrets_are_masked_everywhere(llm_orch, mode: str) -> None:
+    secret, key = "hunter2x", "sk-live-abcdefghijklmnop1234"
+
+    def extract(request: ScriptedRequest) -> ExtractionOutput:
+        assert secret not in request.prompt and key not in request.prompt
+        masked = re.search(r"\[MASKED password[^\]]*\]", request.prompt)[0]
+        return ExtractionOutput(
+            resource=ResourceOutput(
+                resources=[
+                    Resource(
+                        title="wifi password",
+                        resource_type="secret",
+                        summary=f"Alice's wifi password is {masked}.",
+                        excerpt=masked,
+                        source_turns=[0],
+                    )
+                ]
+            )
+        )
+
+    orch, _ = llm_orch(from_extraction(extract), mode)
+    orch.process(f"My wifi password is {secret} and my API key is {key}.", user_id="alice")
+
+    stored = orch.get_all(user_id="alice", include_superseded=True)
+    dumped = " ".join(r.model_dump_json() for r in stored)
+    assert secret not in dumped and key not in dumped
+    [res] = current(orch, MemoryType.RESOURCE)
+    assert res.sensitive and "[MASKED password" in res.content
+    assert orch._loop.run(orch.services.keyword.search(secret, user_id="alice")) == []
+    events = orch._loop.run(orch.services.history.for_user("alice"))
+    assert secret not in " ".join(e.model_dump_json() for e in events)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_assistant_turn_is_not_a_user_fact(llm_orch, mode: str) -> None:
+    def extract(request: ScriptedRequest) -> ExtractionOutput:
+        # a careless model attributes the assistant's sentence (turn 1) to the user
+        return facts(
+            fact("lives_in", "Oslo", "Alice lives in Oslo.", turn=0),
+            fact("lives_in", "the cloud", "Alice lives in the cloud.", turn=1),
+        )
+
+    orch, _ = llm_orch(from_extraction(extract), mode)
+    orch.process(
+        [
+            {"role": "user", "content": "I live in Oslo."},
+            {"role": "assistant", "content": "Nice! I live in the cloud."},
+        ],
+        user_id="alice",
+    )
+    assert [f.value for f in everything(orch, MemoryType.SEMANTIC)] == ["Oslo"]
+
+
+# --- failures ------------------------------------------------------------------------------
+
+
+def _paris(request: ScriptedRequest) -> ExtractionOutput:
+    return facts(fact("lives_in", "Paris", "Alice lives in Paris."))
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_malformed_json_is_repaired_once(llm_orch, mode: str) -> None:
+    answers: list[str] = []
+    good = from_extraction(_paris)
+
+    def script(request: ScriptedRequest) -> Any:
+        if request.purpose.startswith(("extract", "route")) and request.purpose not in answers:
+            answers.append(request.purpose)
+            return '{"semantic": {"facts": [{"subject": "user"'  # cut off
+        return good(request)
+
+    orch, model = llm_orch(script, mode)
+    result = orch.process("I live in Paris.", user_id="alice")
+    assert result.extraction == mode and not result.errors
+    assert [f.value for f in current(orch, MemoryType.SEMANTIC)] == ["Paris"]
+    assert result.llm.calls == model.calls()
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_invalid_output_falls_back_and_reprocess_finishes(llm_orch, mode: str) -> None:
+    broken = {"on": True}
+    good = from_extraction(_paris)
+
+    def script(request: ScriptedRequest) -> Any:
+        return "this is not JSON at all" if broken["on"] else good(request)
+
+    orch, _ = llm_orch(script, mode)
+    result = orch.process(
+        "Hi, I'm Alice. I live in Paris and I love jazz.", user_id="alice", session_id="s1"
+    )
+    assert result.extraction == "offline_fallback" and result.errors
+    assert len(result.turn_memory_ids) == 1  # the raw turn is stored
+    offline = current(orch, MemoryType.SEMANTIC)
+    assert {f.extractor for f in [r.source for r in offline]} == {"offline:semantic"}
+
+    broken["on"] = False
+    [redo] = orch.reprocess(user_id="alice")
+    assert redo.extraction == mode
+    # the LLM's fact has the same id as the offline one: one memory, confirmed or refined
+    assert [f.value for f in current(orch, MemoryType.SEMANTIC) if f.attribute == "lives_in"] == [
+        "Paris"
+    ]
+    assert redo.llm.calls >= 1
+    assert orch.reprocess(user_id="alice") == []  # nothing is owed any more
+    raw = [r for r in current(orch, MemoryType.EPISODIC) if r.event_type == "message"]
+    assert len(raw) == 1
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_timeouts_fall_back_with_nothing_lost(llm_orch, mode: str) -> None:
+    import litellm
+
+    def script(request: ScriptedRequest) -> Any:
+        return litellm.Timeout(
+            message="scripted timeout", model=request.model, llm_provider="octomem-scripted"
+        )
+
+    orch, model = llm_orch(script, mode, max_retries=1)
+    result = orch.process("I'm Alice and I live in Paris.", user_id="alice")
+    assert result.extraction == "offline_fallback"
+    assert any("timed out" in e or "Timeout" in e for e in result.errors)
+    assert model.calls() >= 2  # the first try and one retry
+    assert result.llm.calls == model.calls()
+    assert [f.value for f in current(orch, MemoryType.SEMANTIC) if f.attribute == "lives_in"] == [
+        "Paris"
+    ]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_hallucinated_alias_is_rejected(llm_orch, mode: str) -> None:
+    def extract(request: ScriptedRequest) -> ExtractionOutput:
+        city = "Berlin" if "Berlin" in request.prompt else "Paris"
+        return facts(fact("lives_in", city, f"Alice lives in {city}."))
+
+    def decide(request: ScriptedRequest) -> DecisionOutput:
+        return DecisionOutput(decisions=[Decision(candidate=0, operation="DELETE", target=99)])
+
+    orch, model = llm_orch(from_extraction(extract, decide), mode)
+    orch.process("I live in Paris.", user_id="alice", timestamp=T0)
+    result = orch.process("I moved to Berlin.", user_id="alice", timestamp=T0 + timedelta(days=5))
+    assert model.calls("reconcile") == 1
+    [op] = result.operations[MemoryType.SEMANTIC]
+    assert op.operation is Operation.SUPERSEDE  # the rules decided, not the invented alias
+    assert [f.value for f in current(orch, MemoryType.SEMANTIC)] == ["Berlin"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_empty_extraction(llm_orch, mode: str) -> None:
+    orch, model = llm_orch(from_extraction(lambda request: ExtractionOutput()), mode)
+    result = orch.process("ok thanks, bye", user_id="alice")
+    assert result.all_operations() == []
+    assert len(result.turn_memory_ids) == 1
+    assert model.calls("reconcile") == 0
+    assert result.llm.calls == (1 if mode == "single_call" else 1)  # extract, or the router
+
+
+def test_exact_duplicates_never_reach_the_llm(llm_orch) -> None:
+    orch, model = llm_orch(from_extraction(_paris))
+    orch.process("I live in Paris.", user_id="alice", timestamp=T0)
+    result = orch.process("I live in Paris.", user_id="alice", timestamp=T0 + timedelta(days=1))
+    assert model.calls("reconcile") == 0
+    assert [op.operation for op in result.operations[MemoryType.SEMANTIC]] == [Operation.NOOP]
+
+
+def test_json_mode_for_models_without_native_schema(llm_orch) -> None:
+    orch, model = llm_orch(from_extraction(_paris), model_kw={"native_schema": False})
+    orch.process("I live in Paris.", user_id="alice")
+    request = model.requests[0]
+    assert request.params["response_format"] == {"type": "json_object"}
+    assert "JSON schema" in request.prompt
+    assert [f.value for f in current(orch, MemoryType.SEMANTIC)] == ["Paris"]
+
+
+# --- budget --------------------------------------------------------------------------------
+
+
+def _long_conversation(turns: int) -> list[dict[str, str]]:
+    return [
+        {
+            "role": "user" if i % 2 == 0 else "assistant",
+            "content": f"Message {i}: yesterday I went hiking near lake number {i} with Tom.",
+        }
+        for i in range(turns)
+    ]
+
+
+def _events(request: ScriptedRequest) -> ExtractionOutput:
+    lines = request.transcript_lines()
+    events = [
+        Event(summary=f"Alice went hiking ({line[:12]}).", source_turns=[n])
+        for n, line in enumerate(lines)
+        if "user:" in line
+    ][:5]
+    return ExtractionOutput(agents=[MemoryType.EPISODIC], episodic=EpisodicOutput(events=events))
+
+
+def test_single_call_budget_is_two_calls_whatever_the_length(llm_orch) -> None:
+    orch, model = llm_orch(from_extraction(_events), chunk_tokens=100_000)
+    orch.process(_long_conversation(200), user_id="alice", session_id="s1")
+    result = orch.process(_long_conversation(300), user_id="alice", session_id="s2")
+    assert result.llm.calls <= 2
+    assert model.calls("extract") == 2  # one per process
+
+
+def test_chunked_budget_scales_with_chunks(llm_orch) -> None:
+    from octomem.messages import normalize_messages
+    from octomem.orchestrator.extraction import chunk_turns
+
+    messages = _long_conversation(120)
+    orch, model = llm_orch(from_extraction(_events), chunk_tokens=1000)
+    result = orch.process(messages, user_id="alice")
+    chunks = len(chunk_turns(normalize_messages(messages, session_id=None, now=utcnow()), 1000))
+    assert chunks > 1
+    assert model.calls("extract") == chunks
+    assert result.llm.calls <= chunks + 1
+
+
+def test_per_agent_budget(llm_orch) -> None:
+    orch, model = llm_orch(from_extraction(_paris), "per_agent")
+    result = orch.process("I live in Paris.", user_id="alice")
+    assert model.calls("route") == 1
+    assert model.calls() == result.llm.calls <= 1 + 1 + 1  # router + semantic (+ reconcile)

@@ -1,0 +1,116 @@
+"""Export / import: a JSONL round trip loses nothing, superseded memories and graph edges too."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from octomem import Orchestrator
+from octomem.errors import InvalidInputError
+from octomem.models import MemoryType
+from tests.conftest import T0
+
+
+def _fill(orch: Orchestrator) -> None:
+    orch.process(
+        [
+            {"role": "user", "content": "Hi, I'm Alice. I live in Paris and work at Acme."},
+            {"role": "assistant", "content": "Nice to meet you, Alice!"},
+        ],
+        user_id="alice",
+        session_id="s1",
+        timestamp=T0,
+    )
+    orch.process("Big news: I moved to Berlin last week!", user_id="alice", session_id="s2")
+    orch.process("Maria works at Siemens. See https://example.org/guide.pdf", user_id="alice")
+    orch.process("I love jazz.", user_id="bob")
+    orch.delete_all(user_id="bob")  # bob survives only in the history log
+    hiking = orch.process("I love hiking.", user_id="alice")
+    added = [
+        op.memory_id for op in hiking.all_operations() if op.memory_type is MemoryType.SEMANTIC
+    ]
+    orch.update(added[0], "Alice loves hiking in the Alps.", metadata={"checked": True})
+    turn = orch.get_all(user_id="alice", memory_types=["episodic"])[0]
+    orch.delete(turn.id)
+
+
+def _body(lines: list[dict[str, Any]]) -> list[str]:
+    return sorted(json.dumps(line, sort_keys=True) for line in lines if line["type"] != "header")
+
+
+def _lines(text: str) -> list[dict[str, Any]]:
+    return [json.loads(raw) for raw in text.splitlines()]
+
+
+def test_round_trip_loses_nothing(make_orch: Any, tmp_path: Path) -> None:
+    source = make_orch()
+    _fill(source)
+    path = tmp_path / "export.jsonl"
+    summary = source.export_jsonl(path)
+    exported = _lines(path.read_text())
+    assert exported[0]["type"] == "header" and exported[0]["format"] == "octomem-export"
+    kinds = {line["type"] for line in exported}
+    assert kinds == {"header", "memory", "entity", "relation"}
+    assert summary.deleted_memories >= 2  # bob's memories and the deleted turn
+    superseded = [
+        line
+        for line in exported
+        if line["type"] == "memory" and line["record"] and line["record"]["valid_to"]
+    ]
+    assert any("Paris" in line["record"]["content"] for line in superseded)
+    relations = [line for line in exported if line["type"] == "relation"]
+    assert any(r["invalid_at"] for r in relations), "the LIVES_IN Paris edge is kept, invalid"
+
+    target = make_orch()
+    imported = target.import_jsonl(path)
+    assert imported == summary
+    again = io.StringIO()
+    target.export_jsonl(again)
+    assert _body(_lines(again.getvalue())) == _body(exported)
+
+    # the restored stores answer like the originals
+    for orch in (source, target):
+        paris = orch.recall("Paris", user_id="alice", include_superseded=True)
+        assert any("Paris" in hit.memory.content for hit in paris.hits)
+    old = [m for m in target.get_all(user_id="alice", include_superseded=True) if not m.is_current]
+    assert old and all(m.valid_to is not None for m in old)
+    assert [e.id for e in target.history(old[0].id)] == [e.id for e in source.history(old[0].id)]
+    assert target.stats() == source.stats()
+
+    # importing twice changes nothing
+    target.import_jsonl(path)
+    twice = io.StringIO()
+    target.export_jsonl(twice)
+    assert _body(_lines(twice.getvalue())) == _body(exported)
+
+
+def test_export_one_user_and_stats(orch: Orchestrator) -> None:
+    orch.process("I'm Alice. I live in Paris.", user_id="alice")
+    orch.process("I love jazz.", user_id="bob")
+    out = io.StringIO()
+    orch.export_jsonl(out, user_id="bob")
+    lines = _lines(out.getvalue())
+    assert lines[0]["user_id"] == "bob"
+    records = [line["record"] for line in lines if line["type"] == "memory"]
+    assert records and {r["user_id"] for r in records} == {"bob"}
+    stats = orch.stats(user_id="alice")
+    assert stats["memories"]["semantic"]["current"] >= 1
+    assert stats["totals"]["history_events"] >= stats["totals"]["memories"]
+    assert orch.stats()["users"] == 2
+
+
+def test_import_rejects_bad_files(orch: Orchestrator, tmp_path: Path) -> None:
+    with pytest.raises(InvalidInputError, match="no export file"):
+        orch.import_jsonl(tmp_path / "missing.jsonl")
+    with pytest.raises(InvalidInputError, match="not an octomem export"):
+        orch.import_jsonl(io.StringIO('{"type": "memory"}\n'))
+    header = json.dumps({"type": "header", "format": "octomem-export", "version": 1})
+    with pytest.raises(InvalidInputError, match="line 2"):
+        orch.import_jsonl(io.StringIO(header + "\n{not json\n"))
+    bad = json.dumps({"type": "memory", "record": {"memory_type": "semantic"}, "history": []})
+    with pytest.raises(InvalidInputError, match="line 2 of the export is not valid"):
+        orch.import_jsonl(io.StringIO(header + "\n" + bad + "\n"))
