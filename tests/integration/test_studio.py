@@ -110,3 +110,37 @@ async def test_studio_runs_both_graphs(studio_url: str) -> None:
     )
     assert "Paris" in recalled["result"]["hits"][0]["memory"]["content"]
     assert recalled["ranked"], "each retriever's ranked list is visible in the state"
+
+
+async def test_studio_runs_the_example_agent(studio_url: str) -> None:
+    from langgraph_sdk import get_client
+
+    client = get_client(url=studio_url)
+    graphs = {assistant["graph_id"] for assistant in await client.assistants.search()}
+    assert "agent" in graphs
+    config = {"configurable": {"user_id": "bob"}}
+
+    saved = await client.runs.wait(
+        None,
+        "agent",
+        input={
+            "messages": [{"role": "user", "content": "Remember that my favourite tea is sencha."}]
+        },
+        config=config,
+    )
+    assert saved["messages"][-1]["content"].startswith("Done: created memory")
+
+    thread = await client.threads.create()
+    answered = await client.runs.wait(
+        thread["thread_id"],
+        "agent",
+        input={"messages": [{"role": "user", "content": "What is my favourite tea?"}]},
+        config=config,
+    )
+    assert "sencha" in answered["messages"][-1]["content"]
+    assert "sencha" in answered["memories"], "the recall node's prompt text is in the state"
+
+    recalled = await client.runs.wait(
+        None, "recall", input={"query": "favourite tea", "user_id": "bob"}
+    )
+    assert any("sencha" in hit["memory"]["content"] for hit in recalled["result"]["hits"])

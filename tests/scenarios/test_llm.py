@@ -344,6 +344,8 @@ def test_malformed_json_is_repaired_once(llm_orch, mode: str) -> None:
     assert result.extraction == mode and not result.errors
     assert [f.value for f in current(orch, MemoryType.SEMANTIC)] == ["Paris"]
     assert result.llm.calls == model.calls()
+    assert result.llm.prompt_tokens == 120 * model.calls()  # the scripted usage, summed
+    assert result.llm.cost_usd > 0  # priced from the model's registered cost map
 
 
 @pytest.mark.parametrize("mode", MODES)
