@@ -171,14 +171,11 @@ def _handler(litellm: Any) -> Any:
     from litellm.types.utils import Choices, Message, ModelResponse, Usage
 
     class Dispatcher(CustomLLM):  # type: ignore[misc]
-        def _respond(
-            self,
-            model: str,
-            messages: list[dict[str, Any]],
-            optional_params: dict[str, Any],
-            litellm_params: dict[str, Any] | None,
-            model_response: ModelResponse,
-        ) -> ModelResponse:
+        def _respond(self, **call: Any) -> ModelResponse:
+            # litellm calls custom handlers with keyword arguments only
+            model: str = call["model"]
+            model_response: ModelResponse = call["model_response"]
+            optional_params: dict[str, Any] = call.get("optional_params") or {}
             scripted = _registry.get(model)
             if scripted is None:
                 raise litellm.BadRequestError(
@@ -186,7 +183,7 @@ def _handler(litellm: Any) -> Any:
                     model=model,
                     llm_provider=PROVIDER,
                 )
-            metadata = (litellm_params or {}).get("metadata") or {}
+            metadata = (call.get("litellm_params") or {}).get("metadata") or {}
             output_name = metadata.get("octomem_output")
             fmt = optional_params.get("response_format")
             if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
@@ -195,7 +192,7 @@ def _handler(litellm: Any) -> Any:
                 model=model,
                 purpose=str(metadata.get("octomem_purpose", "")),
                 output_type=_OUTPUTS.get(str(output_name)),
-                messages=messages,
+                messages=call["messages"],
                 params=dict(optional_params),
             )
             content = scripted.answer(request)
@@ -216,43 +213,11 @@ def _handler(litellm: Any) -> Any:
             model_response.created = int(time.time())
             return model_response
 
-        def completion(
-            self,
-            model: str,
-            messages: list[dict[str, Any]],
-            api_base: Any,
-            custom_prompt_dict: Any,
-            model_response: ModelResponse,
-            print_verbose: Any,
-            encoding: Any,
-            api_key: Any,
-            logging_obj: Any,
-            optional_params: dict[str, Any],
-            acompletion: Any = None,
-            litellm_params: dict[str, Any] | None = None,
-            *args: Any,
-            **kwargs: Any,
-        ) -> ModelResponse:
-            return self._respond(model, messages, optional_params, litellm_params, model_response)
+        def completion(self, *args: Any, **call: Any) -> ModelResponse:
+            return self._respond(**call)
 
-        async def acompletion(
-            self,
-            model: str,
-            messages: list[dict[str, Any]],
-            api_base: Any,
-            custom_prompt_dict: Any,
-            model_response: ModelResponse,
-            print_verbose: Any,
-            encoding: Any,
-            api_key: Any,
-            logging_obj: Any,
-            optional_params: dict[str, Any],
-            acompletion: Any = None,
-            litellm_params: dict[str, Any] | None = None,
-            *args: Any,
-            **kwargs: Any,
-        ) -> ModelResponse:
-            return self._respond(model, messages, optional_params, litellm_params, model_response)
+        async def acompletion(self, *args: Any, **call: Any) -> ModelResponse:
+            return self._respond(**call)
 
     return Dispatcher()
 

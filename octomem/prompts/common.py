@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from octomem.agents.base import ExtractionContext
+from octomem.agents.text import record_fields as offline_fields
 from octomem.models import SourceRef, Turn, as_utc
 
 SYSTEM = (
@@ -68,18 +69,9 @@ def from_user(item: Item, turns: Sequence[Turn]) -> bool:
 def record_fields(
     item: Item, turns: Sequence[Turn], ctx: ExtractionContext, agent: str
 ) -> dict[str, Any]:
+    """Scope, timestamps (of the item's last turn) and the item's provenance."""
     source, turn = source_of(item, turns, agent)
-    scope = ctx.scope
-    return {
-        "user_id": scope.user_id,
-        "agent_id": scope.agent_id,
-        "session_id": scope.session_id,
-        "created_at": turn.timestamp,
-        "updated_at": turn.timestamp,
-        "valid_from": turn.timestamp,
-        "source": source,
-        "confidence": 0.9,
-    }
+    return {**offline_fields(turn, ctx, agent), "source": source, "confidence": 0.9}
 
 
 def parse_when(value: str | None, default: datetime) -> datetime:

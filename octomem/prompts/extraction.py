@@ -53,23 +53,30 @@ def instructions_for(agents: Sequence[MemoryType], overrides: Mapping[MemoryType
     return "\n".join(f"- {overrides.get(a, AGENT_PROMPTS[a].instructions)}" for a in agents)
 
 
+def _messages(turns: Sequence[Turn], ctx: ExtractionContext, ask: str) -> Messages:
+    return [
+        {"role": "system", "content": SYSTEM},
+        {
+            "role": "user",
+            "content": f"{context_lines(ctx)}\n\nConversation:\n{transcript(turns)}\n\n{ask}",
+        },
+    ]
+
+
 def single_call_messages(
     turns: Sequence[Turn],
     ctx: ExtractionContext,
     agents: Sequence[MemoryType],
     overrides: Mapping[MemoryType, str],
 ) -> Messages:
-    return [
-        {"role": "system", "content": SYSTEM},
-        {
-            "role": "user",
-            "content": (
-                f"{context_lines(ctx)}\n\nConversation:\n{transcript(turns)}\n\n"
-                "Extract memories for these agents (keys of the reply), and list in `agents` "
-                "the ones that got at least one item:\n" + instructions_for(agents, overrides)
-            ),
-        },
-    ]
+    return _messages(
+        turns,
+        ctx,
+        (
+            "Extract memories for these agents (keys of the reply), and list in `agents` the "
+            "ones that got at least one item:\n" + instructions_for(agents, overrides)
+        ),
+    )
 
 
 def router_messages(
@@ -78,17 +85,14 @@ def router_messages(
     agents: Sequence[MemoryType],
     overrides: Mapping[MemoryType, str],
 ) -> Messages:
-    return [
-        {"role": "system", "content": SYSTEM},
-        {
-            "role": "user",
-            "content": (
-                f"{context_lines(ctx)}\n\nConversation:\n{transcript(turns)}\n\n"
-                "Which of these memory agents have something to store from this conversation? "
-                "Reply with their names in `agents`:\n" + instructions_for(agents, overrides)
-            ),
-        },
-    ]
+    return _messages(
+        turns,
+        ctx,
+        (
+            "Which of these memory agents have something to store from this conversation? "
+            "Reply with their names in `agents`:\n" + instructions_for(agents, overrides)
+        ),
+    )
 
 
 def agent_messages(
@@ -97,13 +101,6 @@ def agent_messages(
     ctx: ExtractionContext,
     overrides: Mapping[MemoryType, str],
 ) -> Messages:
-    return [
-        {"role": "system", "content": SYSTEM},
-        {
-            "role": "user",
-            "content": (
-                f"{context_lines(ctx)}\n\nConversation:\n{transcript(turns)}\n\n"
-                f"Extract only this kind of memory:\n{instructions_for([agent], overrides)}"
-            ),
-        },
-    ]
+    return _messages(
+        turns, ctx, f"Extract only this kind of memory:\n{instructions_for([agent], overrides)}"
+    )

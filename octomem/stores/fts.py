@@ -7,17 +7,14 @@ each quoted, and the tokens are ORed.
 
 from __future__ import annotations
 
-import asyncio
 import re
 import sqlite3
-import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from pathlib import Path
 from typing import Any, TypeVar
 
-from octomem.errors import OctomemError, StoreError
 from octomem.models import MemoryBase, MemoryType, as_utc, utcnow
+from octomem.stores.sqlite_base import SqliteStore
 
 T = TypeVar("T")
 
@@ -48,43 +45,12 @@ def match_expression(text: str) -> str | None:
     return " OR ".join('"' + token.replace('"', '""') + '"' for token in tokens)
 
 
-class FtsKeywordStore:
+class FtsKeywordStore(SqliteStore):
     """Full-text index over memory content; see `octomem.stores.base.KeywordStore`."""
 
-    def __init__(self, path: Path) -> None:
-        self._path = Path(path)
-        self._lock = threading.Lock()
-        self._conn: sqlite3.Connection | None = None
-
-    def _connection(self) -> sqlite3.Connection:
-        if self._conn is None:
-            if str(self._path) != ":memory:":
-                self._path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(str(self._path), check_same_thread=False, timeout=30)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.executescript(_SCHEMA)
-            self._conn = conn
-        return self._conn
-
-    async def _run(self, what: str, fn: Callable[[sqlite3.Connection], T]) -> T:
-        def locked() -> T:
-            with self._lock:
-                conn = self._connection()
-                with conn:  # one transaction: commit, or roll back on error
-                    return fn(conn)
-
-        try:
-            return await asyncio.to_thread(locked)
-        except OctomemError:
-            raise
-        except sqlite3.Error as exc:
-            raise StoreError(
-                f"keyword index at {self._path}: {what} failed: {exc} - check that the file "
-                "is writable and not corrupt (reset the index to rebuild it)"
-            ) from exc
-
-    async def init(self) -> None:
-        await self._run("init", lambda conn: None)
+    SCHEMA = _SCHEMA
+    LABEL = "keyword index"
+    HINT = "check that the file is writable and not corrupt (reset the index to rebuild it)"
 
     async def upsert(self, records: Sequence[MemoryBase]) -> None:
         latest = {record.id: record for record in records}
@@ -172,12 +138,3 @@ class FtsKeywordStore:
             conn.execute("DELETE FROM keyword_fts")
 
         await self._run("reset", clear)
-
-    async def close(self) -> None:
-        def shut() -> None:
-            with self._lock:
-                if self._conn is not None:
-                    self._conn.close()
-                    self._conn = None
-
-        await asyncio.to_thread(shut)

@@ -6,15 +6,12 @@ worker thread.
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
-import threading
-from collections.abc import Callable, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 from typing import TypeVar
 
-from octomem.errors import OctomemError, StoreError
 from octomem.models import HistoryEvent, as_utc
+from octomem.stores.sqlite_base import SqliteStore
 
 T = TypeVar("T")
 
@@ -33,43 +30,11 @@ CREATE INDEX IF NOT EXISTS history_user ON history (user_id, at, seq);
 """
 
 
-class SqliteHistoryStore:
+class SqliteHistoryStore(SqliteStore):
     """Append-only change log; see `octomem.stores.base.HistoryStore`."""
 
-    def __init__(self, path: Path) -> None:
-        self._path = Path(path)
-        self._lock = threading.Lock()
-        self._conn: sqlite3.Connection | None = None
-
-    def _connection(self) -> sqlite3.Connection:
-        if self._conn is None:
-            if str(self._path) != ":memory:":
-                self._path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(str(self._path), check_same_thread=False, timeout=30)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.executescript(_SCHEMA)
-            self._conn = conn
-        return self._conn
-
-    async def _run(self, what: str, fn: Callable[[sqlite3.Connection], T]) -> T:
-        def locked() -> T:
-            with self._lock:
-                conn = self._connection()
-                with conn:  # one transaction: commit, or roll back on error
-                    return fn(conn)
-
-        try:
-            return await asyncio.to_thread(locked)
-        except OctomemError:
-            raise
-        except (sqlite3.Error, ValueError) as exc:
-            raise StoreError(
-                f"history log at {self._path}: {what} failed: {exc} - check that the file "
-                "is writable and not corrupt"
-            ) from exc
-
-    async def init(self) -> None:
-        await self._run("init", lambda conn: None)
+    SCHEMA = _SCHEMA
+    LABEL = "history log"
 
     async def record(self, events: Sequence[HistoryEvent]) -> None:
         rows = [
@@ -127,12 +92,3 @@ class SqliteHistoryStore:
 
     async def reset(self) -> None:
         await self._run("reset", lambda conn: conn.execute("DELETE FROM history"))
-
-    async def close(self) -> None:
-        def shut() -> None:
-            with self._lock:
-                if self._conn is not None:
-                    self._conn.close()
-                    self._conn = None
-
-        await asyncio.to_thread(shut)

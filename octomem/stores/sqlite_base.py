@@ -1,0 +1,66 @@
+"""The SQLite plumbing the keyword index and the history log share: one connection per
+file, WAL mode, a lock, one transaction per operation, run in a worker thread."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import ClassVar, TypeVar
+
+from octomem.errors import OctomemError, StoreError
+
+T = TypeVar("T")
+
+
+class SqliteStore:
+    """Subclasses set `SCHEMA` (run once per connection) and `LABEL`/`HINT` for errors."""
+
+    SCHEMA: ClassVar[str] = ""
+    LABEL: ClassVar[str] = "sqlite store"
+    HINT: ClassVar[str] = "check that the file is writable and not corrupt"
+
+    def __init__(self, path: Path) -> None:
+        self._path = Path(path)
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            if str(self._path) != ":memory:":
+                self._path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(str(self._path), check_same_thread=False, timeout=30)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.executescript(self.SCHEMA)
+            self._conn = conn
+        return self._conn
+
+    async def _run(self, what: str, fn: Callable[[sqlite3.Connection], T]) -> T:
+        def locked() -> T:
+            with self._lock:
+                conn = self._connection()
+                with conn:  # one transaction: commit, or roll back on error
+                    return fn(conn)
+
+        try:
+            return await asyncio.to_thread(locked)
+        except OctomemError:
+            raise
+        except (sqlite3.Error, ValueError) as exc:
+            raise StoreError(
+                f"{self.LABEL} at {self._path}: {what} failed: {exc} - {self.HINT}"
+            ) from exc
+
+    async def init(self) -> None:
+        await self._run("init", lambda conn: None)
+
+    async def close(self) -> None:
+        def shut() -> None:
+            with self._lock:
+                if self._conn is not None:
+                    self._conn.close()
+                    self._conn = None
+
+        await asyncio.to_thread(shut)
