@@ -242,7 +242,6 @@ def build_server(
         events = await call("ahistory", memory_id)
         return {"events": [event.model_dump(mode="json", exclude={"record"}) for event in events]}
 
-    server._octomem_lazy = lazy  # type: ignore[attr-defined]  # closed by serve()
     return server
 
 
