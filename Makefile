@@ -24,6 +24,9 @@ test: install
 	$(BIN)/pytest -q
 
 bench: install
+	# mem0ai (the comparison) and matplotlib (the charts) are optional: without them the
+	# benchmarks skip mem0 and the PNGs and say so
+	$(BIN)/pip install --quiet -e '.[bench]' || echo "bench extras not installed: mem0 and charts skipped"
 	$(BIN)/octomem bench locomo --data ../shared/bench/locomo_dev.json --limit-conversations 1 --json bench-results/locomo.json
 	$(BIN)/octomem bench perf --sizes 1000 --json bench-results/perf.json
 

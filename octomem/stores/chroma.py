@@ -47,6 +47,7 @@ _EQUALITY = frozenset({"eq", "ne", "in", "nin"})
 _RECORD_KEY = "_record"
 _MD = "md."
 _PAGE = 1000
+_SELECTIVE_MAX = 4096
 _PREFIX_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 
 Where = dict[str, Any]
@@ -170,6 +171,7 @@ class ChromaVectorStore:
         self._client: Any = None
         self._collections: dict[MemoryType, Any] = {}
         self._lock = threading.Lock()
+        self._selective: set[tuple[MemoryType, str]] = set()  # filters to push down
 
     @classmethod
     def embedded(cls, path: Path, *, prefix: str = "octomem") -> ChromaVectorStore:
@@ -357,6 +359,19 @@ class ChromaVectorStore:
         chroma_where, check = self._plan(memory_type, where, live_at)
         collection = await self._collection(memory_type)
         vector = [float(x) for x in embedding]
+        key = (memory_type, repr(where))
+        if chroma_where is not None and key not in self._selective:
+            # Chroma's metadata pre-filter costs more than the search when most entries
+            # match (one user's store): search unfiltered, filter here, and fall back to
+            # the filtered search - remembered for this filter - only when too few match.
+            hits = await self._query_unfiltered(
+                collection, vector, memory_type, where, live_at, limit
+            )
+            if hits is not None:
+                return hits
+            if len(self._selective) >= _SELECTIVE_MAX:
+                self._selective.clear()
+            self._selective.add(key)
         n_results = limit if check is None else max(4 * limit, 50)
         while True:
             result = await self._call(
@@ -376,6 +391,47 @@ class ChromaVectorStore:
             if len(hits) >= limit or len(ids) < n_results:
                 return hits[:limit]
             n_results *= 4
+
+    async def _query_unfiltered(
+        self,
+        collection: Any,
+        vector: list[float],
+        memory_type: MemoryType,
+        where: filters.Filter | None,
+        live_at: datetime | None,
+        limit: int,
+    ) -> list[tuple[MemoryBase, float]] | None:
+        """The best `limit` matches among the nearest entries of the whole collection, or
+        None when fewer match than asked and the collection holds more entries."""
+        n_results = max(2 * limit, limit + 20)
+        check = filters.predicate(where)
+        # nearest ids first (cheap), then records for as many as needed (fetching entries'
+        # metadata is what costs, so read the first `limit` and more only if some fail)
+        result = await self._call(
+            "query",
+            collection.query,
+            query_embeddings=[vector],
+            n_results=n_results,
+            include=["distances"],
+        )
+        ids, distances = result["ids"][0], result["distances"][0]
+        hits: list[tuple[MemoryBase, float]] = []
+        start, step = 0, limit
+        while start < len(ids) and len(hits) < limit:
+            chunk = ids[start : start + step]
+            page = await self._call("get", collection.get, ids=chunk, include=["metadatas"])
+            metas = dict(zip(page["ids"], page["metadatas"] or [], strict=True))
+            for entry_id, distance in zip(chunk, distances[start : start + step], strict=True):
+                if entry_id not in metas:
+                    continue  # deleted since the search
+                record = self._record(metas[entry_id], entry_id)
+                if (live_at is None or record.is_live(live_at)) and check(record):
+                    hits.append((record, 1.0 - float(distance)))
+                    if len(hits) == limit:
+                        return hits
+            start += step
+            step = max(limit - len(hits), 10)
+        return hits if len(ids) < n_results else None
 
     async def list(
         self,

@@ -1,0 +1,258 @@
+"""`octomem bench perf`: ingest throughput, recall latency and memory at 1k-100k memories.
+
+One user, synthetic chat messages (`octomem.bench.synthetic`). Per size, on fresh stores:
+- `add_per_s`: messages per second through `process(..., infer=False)` in calls of
+  `BATCH` messages (raw turns; the embedder runs once per call);
+- `add_p50_ms`: one message per `process` call (what mem0's `add` does), 50 calls;
+- `add_extract_per_s`: the same with offline rule-based extraction (`infer=True`), on up
+  to `extract_max` messages;
+- `embed_per_s`: the embedder alone on those texts: the ceiling for ingest;
+  `embed_query_p50_ms`: the embedder alone on one query: the floor under recall latency;
+- `recall_p50/p95/p99_ms`: `recall(query, limit=10)`, query embedding included, over
+  distinct questions; `rss_mb`: resident memory of the process after the size's run.
+mem0 OSS (`infer=False`, Chroma, the same local embedder) gets the same messages, one
+per `add`, at sizes up to `mem0_max`; ratios are mem0 / octomem per operation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import math
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from octomem.bench.report import bar_chart, machine, markdown_table, write_json
+from octomem.bench.synthetic import memories, questions
+from octomem.orchestrator.engine import Orchestrator
+from octomem.orchestrator.services import build_embedder
+from octomem.settings import load_settings
+
+BATCH = 20
+USER = "perf-user"
+T0 = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
+
+
+def rss_mb() -> float:
+    """Resident set size of this process, MB (Linux /proc; peak RSS elsewhere)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100) of a non-empty sample."""
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), math.ceil(q / 100 * len(ordered))))
+    return ordered[rank - 1]
+
+
+def _ingest(orch: Orchestrator, texts: Sequence[str], *, infer: bool, desc: str) -> float:
+    started = time.perf_counter()
+    with tqdm(total=len(texts), desc=desc, unit="mem", leave=False) as bar:
+        for start in range(0, len(texts), BATCH):
+            chunk = texts[start : start + BATCH]
+            when = T0 + timedelta(minutes=start)
+            messages = [
+                {"role": "user", "content": t, "timestamp": when + timedelta(seconds=i)}
+                for i, t in enumerate(chunk)
+            ]
+            orch.process(messages, user_id=USER, session_id=f"s{start // 200}", infer=infer)
+            bar.update(len(chunk))
+    return len(texts) / (time.perf_counter() - started)
+
+
+def _latencies(fn: Callable[[str], Any], items: Sequence[str], desc: str) -> list[float]:
+    out = []
+    for item in tqdm(items, desc=desc, unit="call", leave=False):
+        started = time.perf_counter()
+        fn(item)
+        out.append(1000 * (time.perf_counter() - started))
+    return out
+
+
+def _stats(system: str, size: int, name: str, values: Sequence[float]) -> list[dict[str, Any]]:
+    return [
+        {
+            "system": system,
+            "size": size,
+            "metric": f"{name}_p{q}_ms",
+            "value": round(percentile(values, q), 2),
+        }
+        for q in (50, 95, 99)
+    ]
+
+
+def run_octomem(
+    size: int, root: Path, embedder: Any, *, queries: int, extract_max: int
+) -> list[dict[str, Any]]:
+    texts = memories(size)
+    rows: list[dict[str, Any]] = []
+
+    def row(metric: str, value: float) -> None:
+        rows.append({"system": "octomem", "size": size, "metric": metric, "value": round(value, 2)})
+
+    settings = load_settings(data_dir=root / f"octomem-{size}")
+    with Orchestrator.from_settings(settings, embedder=embedder) as orch:
+        row("add_per_s", _ingest(orch, texts, infer=False, desc=f"octomem add {size}"))
+        extra = [f"{t} (single add {i})" for i, t in enumerate(memories(50, seed=99))]
+        adds = _latencies(
+            lambda t: orch.process(t, user_id=USER, session_id="single", infer=False),
+            extra,
+            f"octomem single adds {size}",
+        )
+        row("add_p50_ms", percentile(adds, 50))
+        asked = questions(queries)
+        orch.recall(asked[0] + " warm-up", user_id=USER)
+        times = _latencies(
+            lambda q: orch.recall(q, user_id=USER, limit=10), asked, f"octomem recall {size}"
+        )
+        rows += _stats("octomem", size, "recall", times)
+        row("rss_mb", rss_mb())
+    n_extract = min(size, extract_max)
+    settings = load_settings(data_dir=root / f"octomem-{size}-extract")
+    with Orchestrator.from_settings(settings, embedder=embedder) as orch:
+        sample = [f"{t} ." for t in texts[:n_extract]]  # new texts: no embedder cache hits
+        row("add_extract_per_s", _ingest(orch, sample, infer=True, desc=f"extract {n_extract}"))
+    inner = getattr(embedder, "inner", embedder)
+    fresh = [f"{t} !" for t in texts[:n_extract]]
+    started = time.perf_counter()
+    for start in range(0, len(fresh), BATCH):
+        asyncio.run(inner.embed(fresh[start : start + BATCH]))
+    row("embed_per_s", len(fresh) / (time.perf_counter() - started))
+    embeds = _latencies(
+        lambda q: asyncio.run(inner.embed([f"{q} ?"])), questions(queries), "query embedding"
+    )
+    row("embed_query_p50_ms", percentile(embeds, 50))  # the floor under recall latency
+    return rows
+
+
+def run_mem0(size: int, root: Path, *, queries: int) -> list[dict[str, Any]]:
+    from octomem.bench.mem0_adapter import make_memory
+
+    memory = make_memory(root / f"mem0-{size}")
+    texts = memories(size)
+    adds = _latencies(
+        lambda t: memory.add([{"role": "user", "content": t}], user_id=USER, infer=False),
+        texts,
+        f"mem0 add {size}",
+    )
+    asked = questions(queries)
+    memory.search(asked[0] + " warm-up", top_k=10, filters={"user_id": USER})
+    times = _latencies(
+        lambda q: memory.search(q, top_k=10, filters={"user_id": USER}),
+        asked,
+        f"mem0 search {size}",
+    )
+    rows = [
+        {
+            "system": "mem0",
+            "size": size,
+            "metric": "add_per_s",
+            "value": round(1000 * len(adds) / sum(adds), 2),
+        },
+        {
+            "system": "mem0",
+            "size": size,
+            "metric": "add_p50_ms",
+            "value": round(percentile(adds, 50), 2),
+        },
+    ]
+    return rows + _stats("mem0", size, "recall", times)
+
+
+def run_perf(
+    sizes: Sequence[int],
+    *,
+    queries: int = 200,
+    with_mem0: bool = True,
+    mem0_max: int = 1000,
+    extract_max: int = 2000,
+    log: Callable[[str], None] = print,
+) -> list[dict[str, Any]]:
+    embedder = build_embedder(load_settings())
+    mem0_reason = None
+    if with_mem0:
+        from octomem.bench.mem0_adapter import mem0_missing
+
+        mem0_reason = mem0_missing()
+        if mem0_reason:
+            log(f"mem0 skipped: {mem0_reason}")
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="octomem-perf-") as tmp:
+        for size in tqdm(sizes, desc="sizes", unit="size"):
+            rows += run_octomem(size, Path(tmp), embedder, queries=queries, extract_max=extract_max)
+            if with_mem0 and not mem0_reason and size <= mem0_max:
+                rows += run_mem0(size, Path(tmp), queries=queries)
+                rows += _ratios(rows, size)
+            gc.collect()
+    return rows
+
+
+def _ratios(rows: list[dict[str, Any]], size: int) -> list[dict[str, Any]]:
+    value = {(r["system"], r["metric"]): r["value"] for r in rows if r["size"] == size}
+    out = []
+    for metric in ("add_p50_ms", "recall_p50_ms", "recall_p95_ms"):
+        octo, mem0 = value.get(("octomem", metric)), value.get(("mem0", metric))
+        if octo and mem0:
+            out.append(
+                {
+                    "system": "mem0/octomem",
+                    "size": size,
+                    "metric": metric,
+                    "value": round(mem0 / octo, 1),
+                }
+            )
+    return out
+
+
+def report_perf(
+    rows: list[dict[str, Any]], *, json_path: Path | None, echo: Callable[[str], None] = print
+) -> None:
+    sizes = sorted({r["size"] for r in rows})
+    metrics = list(dict.fromkeys(r["metric"] for r in rows))
+    systems = list(dict.fromkeys(r["system"] for r in rows))
+    value = {(r["system"], r["size"], r["metric"]): r["value"] for r in rows}
+    table_rows = [
+        [system, metric, *(value.get((system, s, metric), "") for s in sizes)]
+        for system in systems
+        for metric in metrics
+        if any((system, s, metric) in value for s in sizes)
+    ]
+    table = markdown_table(["system", "metric", *(f"{s:,}" for s in sizes)], table_rows)
+    echo(table)
+    if json_path is None:
+        return
+    write_json(json_path, rows, benchmark="perf", machine=machine())
+    json_path.with_suffix(".md").write_text(table + "\n", encoding="utf-8")
+    series = {
+        f"{system} {metric}": [float(value.get((system, s, metric), 0) or 0) for s in sizes]
+        for system in systems
+        if system != "mem0/octomem"
+        for metric in ("recall_p50_ms", "recall_p95_ms", "add_p50_ms")
+        if any((system, s, metric) in value for s in sizes)
+    }
+    note = bar_chart(
+        json_path.with_suffix(".png"),
+        "octomem vs mem0: latency (ms, log scale)",
+        [f"{s:,}" for s in sizes],
+        series,
+        "ms",
+        log_scale=True,
+    )
+    echo(
+        f"wrote {json_path}, {json_path.with_suffix('.md')}"
+        + (f" ({note})" if note else f", {json_path.with_suffix('.png')}")
+    )

@@ -1,0 +1,115 @@
+"""The benchmark's metric and output shapes, on hand-made cases (no timing, no data set)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from octomem.bench.locomo import Conversation, Question, Scores, load_locomo, parse_session_date
+from octomem.bench.locomo_report import rows_of
+from octomem.bench.metrics import parse_evidence, recall_at_k
+from octomem.bench.perf import percentile
+from octomem.bench.report import write_json
+
+
+def test_recall_at_k_by_hand() -> None:
+    ranked = [["D1:1"], ["D2:3"], ["D1:2", "D1:3"], [], ["D4:4"]]
+    evidence = ["D1:3", "D4:4"]
+    assert recall_at_k(evidence, ranked, 1) == 0.0
+    assert recall_at_k(evidence, ranked, 3) == 0.5  # a hit from two turns counts as both
+    assert recall_at_k(evidence, ranked, 5) == 1.0
+    assert recall_at_k(evidence, ranked, 25) == 1.0  # fewer hits than k
+
+
+def test_recall_counts_each_evidence_turn_once() -> None:
+    ranked = [["D1:1"], ["D1:1"], ["D1:1"]]
+    assert recall_at_k(["D1:1", "D1:2"], ranked, 3) == 0.5
+
+
+def test_recall_needs_evidence_and_a_positive_k() -> None:
+    with pytest.raises(ValueError):
+        recall_at_k([], [["D1:1"]], 5)
+    with pytest.raises(ValueError):
+        recall_at_k(["D1:1"], [["D1:1"]], 0)
+
+
+def test_parse_evidence_fixes_malformed_ids() -> None:
+    known = {"D8:6", "D9:17", "D11:26"}
+    assert parse_evidence(["D8:6; D9:17"], known) == ["D8:6", "D9:17"]
+    assert parse_evidence(["D:11:26", "D", "D10:19"], known) == ["D11:26"]
+    assert parse_evidence(["D8:6", "D8:6"]) == ["D8:6"]
+
+
+def test_session_dates_parse() -> None:
+    assert parse_session_date("1:56 pm on 8 May, 2023") == datetime(2023, 5, 8, 13, 56, tzinfo=UTC)
+    assert parse_session_date("10:37 am on 27 June, 2023").hour == 10
+
+
+def test_load_locomo_reads_sessions_and_questions(tmp_path: Path) -> None:
+    sample = {
+        "sample_id": "conv-x",
+        "conversation": {
+            "speaker_a": "Ann",
+            "speaker_b": "Bo",
+            "session_1_date_time": "1:56 pm on 8 May, 2023",
+            "session_1": [
+                {"speaker": "Ann", "dia_id": "D1:1", "text": "I adopted a cat."},
+                {"speaker": "Bo", "dia_id": "D1:2", "text": "Cute!", "blip_caption": "a cat"},
+            ],
+            "session_2_date_time": "2:00 pm on 9 May, 2023",  # a date without a session
+        },
+        "qa": [
+            {
+                "question": "What did Ann adopt?",
+                "answer": "a cat",
+                "evidence": ["D1:1"],
+                "category": 4,
+            },
+            {"question": "?", "answer": "x", "evidence": [], "category": 1},
+            {
+                "question": "Adversarial?",
+                "adversarial_answer": "x",
+                "evidence": ["D1:2"],
+                "category": 5,
+            },
+        ],
+        "observation": {"never": "read"},
+    }
+    path = tmp_path / "locomo.json"
+    path.write_text(json.dumps([sample]))
+    [conv] = load_locomo(path)
+    assert len(conv.sessions) == 1 and conv.sessions[0][1].day == 8
+    assert [(q.text, q.category, q.evidence) for q in conv.questions] == [
+        ("What did Ann adopt?", 4, ["D1:1"])
+    ]
+    assert conv.skipped == 1
+
+
+def test_json_rows_have_the_documented_shape(tmp_path: Path) -> None:
+    scores = Scores()
+    conv = Conversation("conv-x", [], [Question("q", 2, ["D1:1"])])
+    for k, value in ((5, 0.0), (10, 1.0), (25, 1.0)):
+        scores.add("octomem", k, 2, conv.sample_id, value)
+    rows = rows_of(scores, ["octomem"])
+    path = tmp_path / "out.json"
+    write_json(path, rows)
+    data = json.loads(path.read_text())
+    expected = {"system": "octomem", "k": 10, "category": "all", "recall": 1.0}
+    assert any(expected.items() <= row.items() for row in data["results"])
+    for row in data["results"]:
+        assert {"system", "k", "category", "recall"} <= row.keys()
+        assert row["category"] == "all" or row["category"] in (1, 2, 3, 4)
+    assert {(r["k"], r["category"]) for r in data["results"]} == {
+        (k, c) for k in (5, 10, 25) for c in ("all", 2)
+    }
+
+
+def test_percentile_nearest_rank() -> None:
+    values = list(range(1, 101))
+    assert percentile(values, 50) == 50
+    assert percentile(values, 95) == 95
+    assert percentile(values, 99) == 99
+    assert percentile([7.0], 99) == 7.0
