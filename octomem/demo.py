@@ -8,7 +8,11 @@ from datetime import timedelta
 from importlib import resources
 from typing import Any
 
-from octomem.models import MemoryBase, MemoryType, ProcessResult, RecallResult, utcnow
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from octomem.models import MemoryBase, MemoryType, Operation, ProcessResult, RecallResult, utcnow
 from octomem.orchestrator.engine import Orchestrator
 
 
@@ -50,3 +54,44 @@ def run_demo(orch: Orchestrator, sample: dict[str, Any] | None = None) -> DemoRe
         )
         report.answers.append((question, recalled))
     return report
+
+
+def print_report(console: Console, report: DemoReport) -> None:
+    """What each session stored, what each agent holds, and what recall found."""
+    for session_id, result in report.processed:
+        counts = {op.value: result.count(op) for op in Operation}
+        summary = ", ".join(f"{k} {v}" for k, v in counts.items() if v)
+        console.print(
+            f"[bold]session {session_id}[/]: {len(result.turns)} turns stored; "
+            f"{summary or 'no memories'} ({result.elapsed_s:.2f}s)"
+        )
+    console.rule("what each agent stored")
+    for memory_type, memories in report.stored.items():
+        table = Table(
+            title=f"{memory_type.value} ({len(memories)})",
+            show_lines=False,
+            title_justify="left",
+            expand=True,
+        )
+        table.add_column("memory")
+        table.add_column("status", width=12)
+        for memory in memories:
+            status = "current" if memory.is_current else "superseded"
+            table.add_row(escape(memory.content[:200]), status)
+        console.print(table)
+    console.rule("recall")
+    for question, recalled in report.answers:
+        flag = " (including superseded)" if question.get("include_superseded") else ""
+        console.print(f"\n[bold cyan]Q: {question['query']}[/]{flag}")
+        for rank, hit in enumerate(recalled.hits, 1):
+            found_by = ",".join(sorted({p.retriever for p in hit.provenance}))
+            text = escape(hit.memory.content.replace("\n", " ")[:120])
+            console.print(
+                f"  {rank}. {escape(f'[{hit.memory_type.value}]')} {text}"
+                f"  [dim]({found_by}; {hit.score:.4f})[/]"
+            )
+    if report.answers:
+        core = report.answers[0][1].core
+        console.rule("core blocks (always returned)")
+        for block in core:
+            console.print(f"[bold]{block.label}[/]\n{block.content}")

@@ -1,0 +1,139 @@
+"""Shared pieces of the `octomem` command line: options, output, input."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import Progress
+from rich.table import Table
+
+from octomem.errors import InvalidInputError
+from octomem.models import HistoryEvent, MemoryBase
+
+if TYPE_CHECKING:
+    from octomem.orchestrator.engine import Orchestrator
+
+console = Console()
+err_console = Console(stderr=True)
+
+ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="YAML config file")]
+DataDirOption = Annotated[Path | None, typer.Option("--data-dir", help="overrides data_dir")]
+
+UserOption = Annotated[str | None, typer.Option("--user", "-u", help="user_id scope")]
+AgentOption = Annotated[str | None, typer.Option("--agent", help="agent_id scope")]
+SessionOption = Annotated[str | None, typer.Option("--session", help="session_id scope")]
+JsonOption = Annotated[bool, typer.Option("--json", help="print JSON for scripts")]
+TypesOption = Annotated[
+    list[str] | None,
+    typer.Option("--type", "-t", help="memory type(s): core, episodic, semantic, ..."),
+]
+FilterOption = Annotated[
+    str | None, typer.Option("--filter", help='filter as JSON, e.g. \'{"source": "chat"}\'')
+]
+SupersededOption = Annotated[
+    bool, typer.Option("--include-superseded", help="also superseded and expired memories")
+]
+
+
+@contextmanager
+def open_orchestrator(
+    config: Path | None, data_dir: Path | None, quiet: bool
+) -> Iterator[Orchestrator]:
+    from octomem.orchestrator.engine import Orchestrator
+
+    if quiet:
+        orch = Orchestrator.from_config(config, data_dir=data_dir)
+    else:
+        with err_console.status("loading the embedder and stores..."):
+            orch = Orchestrator.from_config(config, data_dir=data_dir)
+    with orch:
+        yield orch
+
+
+def emit(payload: Any) -> None:
+    """JSON on stdout, one document, for scripts."""
+    sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def parse_filters(raw: str | None) -> dict[str, Any] | None:
+    if raw is None:
+        return None
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise InvalidInputError(f"--filter is not JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise InvalidInputError('--filter must be a JSON object, e.g. {"source": "chat"}')
+    return value
+
+
+def short(text: str, limit: int = 160) -> str:
+    flat = " ".join(text.split())
+    return escape(flat if len(flat) <= limit else flat[: limit - 1] + "…")
+
+
+def memory_table(memories: list[MemoryBase], title: str) -> Table:
+    table = Table(title=title, title_justify="left", expand=True)
+    for column in ("type", "memory", "status", "updated"):
+        table.add_column(column, no_wrap=column != "memory")
+    for memory in memories:
+        table.add_row(
+            memory.memory_type.value,
+            f"{short(memory.content)}\n[dim]{memory.id}[/]",
+            "current" if memory.is_current else "superseded",
+            memory.updated_at.strftime("%Y-%m-%d %H:%M"),
+        )
+    return table
+
+
+def read_messages(source: str) -> Any:
+    """A conversation from a file or stdin: JSON (a list of messages, one message, or an
+    object with "messages") or plain text (one user message)."""
+    if source == "-":
+        text = sys.stdin.read()
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise InvalidInputError(f"no file at {path}; pass a JSON or text file, or - for stdin")
+        text = path.read_text(encoding="utf-8")
+    if not text.strip():
+        raise InvalidInputError("the conversation is empty")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        return text.strip()
+    if isinstance(data, dict) and "messages" in data:
+        return data["messages"]
+    return data
+
+
+def history_table(memory_id: str, events: list[HistoryEvent]) -> Table:
+    table = Table(title=f"history of {memory_id}", title_justify="left", expand=True)
+    for column in ("at", "operation", "old", "new", "actor"):
+        table.add_column(column, no_wrap=column in ("at", "operation", "actor"))
+    for event in events:
+        table.add_row(
+            event.at.strftime("%Y-%m-%d %H:%M:%S"),
+            event.operation.value,
+            short(event.old_value or "", 80),
+            short(event.new_value or "", 80),
+            event.actor,
+        )
+    return table
+
+
+def progress_callback(progress: Progress, description: str) -> Any:
+    task = progress.add_task(description, total=None)
+
+    def update(done: int, total: int) -> None:
+        progress.update(task, completed=done, total=total)
+
+    return update
