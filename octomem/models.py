@@ -166,6 +166,25 @@ class MemoryBase(BaseModel):
         return Scope(user_id=self.user_id, agent_id=self.agent_id, session_id=self.session_id)
 
 
+TURN_CONTEXT = "previous_turn"  # raw-turn metadata: the turn before it in the same `process` call
+
+
+def turn_context(record: MemoryBase) -> str:
+    """The neighbouring context stored with a raw conversation turn (the previous turn,
+    "speaker: text", already masked and truncated); "" for any other record."""
+    if record.memory_type is not MemoryType.EPISODIC or record.metadata.get("raw") is not True:
+        return ""
+    context = record.metadata.get(TURN_CONTEXT)
+    return context if isinstance(context, str) else ""
+
+
+def embedding_text(record: MemoryBase) -> str:
+    """The text a record is embedded from for storage: its content, preceded for a raw
+    turn by the turn before it (a short reply then carries the topic it answers)."""
+    context = turn_context(record)
+    return f"{context}\n{record.content}" if context else record.content
+
+
 class CoreMemory(MemoryBase):
     """A block always given to the agent (persona / human), rewritten within its limit."""
 

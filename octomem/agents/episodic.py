@@ -19,6 +19,7 @@ from octomem.agents.text import (
     words,
 )
 from octomem.models import (
+    TURN_CONTEXT,
     EpisodicMemory,
     MemoryBase,
     MemoryType,
@@ -98,12 +99,28 @@ def _event_type(verb: str, rest: str, timed: bool) -> str | None:
     return None
 
 
-def raw_turn_record(turn: Turn, ctx: ExtractionContext) -> EpisodicMemory:
+CONTEXT_CHARS = 300  # of the previous turn kept with a raw turn
+
+
+def turn_context_text(turn: Turn | None) -> str:
+    """A turn as the context of the next one: "speaker: text", at most `CONTEXT_CHARS`."""
+    if turn is None:
+        return ""
+    text = f"{turn.name or turn.role}: {turn.content}"
+    return text if len(text) <= CONTEXT_CHARS else text[: CONTEXT_CHARS - 3] + "..."
+
+
+def raw_turn_record(
+    turn: Turn, ctx: ExtractionContext, previous: Turn | None = None
+) -> EpisodicMemory:
     """The conversation turn itself as an episodic record of type "message".
 
     `metadata.batch` names the `process` call that stored it and `metadata.turn_index` its
     position in that call, so recall can find a turn's neighbours (the question before an
-    answer, the reply after a statement)."""
+    answer, the reply after a statement). `metadata.context` holds `previous` - the turn
+    before it in the same call - shortened ("" for the first turn): the record is embedded
+    and keyword-indexed with it (`octomem.models.embedding_text`), while `content` stays
+    the turn alone."""
     actor = turn.name or turn.role
     text = f"{actor}: {turn.content}"
     return EpisodicMemory(
@@ -119,6 +136,7 @@ def raw_turn_record(turn: Turn, ctx: ExtractionContext) -> EpisodicMemory:
             "turn_index": turn.index,
             "raw": True,
             "batch": stable_hash(ctx.now.isoformat(), turn.session_id)[:16],
+            TURN_CONTEXT: turn_context_text(previous),
         },
         **record_fields(turn, ctx, "episodic"),
     )
@@ -129,8 +147,10 @@ class EpisodicAgent(BaseAgent):
     record_type = EpisodicMemory
     policy = ConflictPolicy.APPEND
 
-    def raw_turn_record(self, turn: Turn, ctx: ExtractionContext) -> EpisodicMemory:
-        return raw_turn_record(turn, ctx)
+    def raw_turn_record(
+        self, turn: Turn, ctx: ExtractionContext, previous: Turn | None = None
+    ) -> EpisodicMemory:
+        return raw_turn_record(turn, ctx, previous)
 
     def extract(self, turns: Sequence[Turn], ctx: ExtractionContext) -> list[MemoryBase]:
         records: dict[str, MemoryBase] = {}

@@ -40,6 +40,7 @@ from octomem.models import (
     ProcessResult,
     Scope,
     Turn,
+    embedding_text,
     utcnow,
 )
 from octomem.orchestrator import extraction, routing
@@ -103,9 +104,13 @@ def build_process_graph(services: Services) -> CompiledStateGraph:
         scope = _scope(state)
         with span("node.store_turns", user_id=scope.user_id, turns=len(state["turns"])):
             ctx = ExtractionContext(scope=scope, now=utcnow())
-            records = [
-                _with_metadata(raw_log.raw_turn_record(turn, ctx), state.get("metadata"))
-                for turn in state["turns"]
+            turns: list[Turn] = state["turns"]
+            records = [  # each with the turn before it in this call as its context
+                _with_metadata(
+                    raw_log.raw_turn_record(turn, ctx, turns[i - 1] if i else None),
+                    state.get("metadata"),
+                )
+                for i, turn in enumerate(turns)
             ]
             ids = [r.id for r in records]
             stored = {r.id for r in await services.vector.get(MemoryType.EPISODIC, ids)}
@@ -302,7 +307,7 @@ async def _flag_turns(services: Services, ids: list[str], status: str) -> None:
         if r.metadata.get(EXTRACTION_FLAG) != status
     ]
     if changed:
-        embeddings = await services.embedder.embed([r.content for r in changed])
+        embeddings = await services.embedder.embed([embedding_text(r) for r in changed])
         await services.vector.upsert(MemoryType.EPISODIC, changed, embeddings)
 
 

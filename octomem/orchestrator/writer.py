@@ -21,6 +21,7 @@ from octomem.models import (
     MemoryType,
     Operation,
     Relation,
+    embedding_text,
     stable_hash,
     utcnow,
 )
@@ -102,7 +103,7 @@ async def write_records(
         await _write_graph(services, records)
         await services.keyword.upsert(records)
         await services.history.record([event for _, event in changes])
-        embeddings = await services.embedder.embed([r.content for r in records])
+        embeddings = await services.embedder.embed([embedding_text(r) for r in records])
         by_type: dict[MemoryType, list[int]] = defaultdict(list)
         for index, record in enumerate(records):
             by_type[record.memory_type].append(index)

@@ -1,5 +1,11 @@
 """KeywordStore on SQLite FTS5: BM25 ranking over memory content, scoped per user.
 
+Two indexed columns: `content` and `context` - for a raw conversation turn the turn
+before it (`octomem.models.turn_context`), so a reply is found by the words of what it
+answers - ranked with `bm25(keyword_fts, 1.0, CONTEXT_WEIGHT)`: a context match counts
+less than the memory's own words. An index written before the `context` column existed
+is rebuilt with it (an empty context) when it is opened; nothing needs re-indexing.
+
 One connection (check_same_thread=False) guarded by a lock, WAL mode; every call runs in a
 worker thread. User text is never handed to FTS5 as syntax: it is split into word tokens,
 each quoted, and the tokens are ORed.
@@ -11,9 +17,9 @@ import re
 import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
-from octomem.models import MemoryBase, MemoryType, as_utc, utcnow
+from octomem.models import MemoryBase, MemoryType, as_utc, turn_context, utcnow
 from octomem.stores.sqlite_base import SqliteStore
 
 T = TypeVar("T")
@@ -32,9 +38,34 @@ CREATE TABLE IF NOT EXISTS keyword_docs (
 );
 CREATE INDEX IF NOT EXISTS keyword_docs_user ON keyword_docs (user_id, memory_type);
 CREATE VIRTUAL TABLE IF NOT EXISTS keyword_fts USING fts5(
-    content, tokenize = 'porter unicode61'
+    content, context, tokenize = 'porter unicode61'
 );
 """
+_FTS_COLUMNS = ("content", "context")
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Rebuild a keyword_fts table of an older schema (content only) with every column,
+    keeping each row's rowid and content; the context of those rows is empty."""
+
+    def columns() -> tuple[str, ...]:
+        return tuple(row[1] for row in conn.execute("PRAGMA table_info(keyword_fts)"))
+
+    if columns() == _FTS_COLUMNS:
+        return
+    with conn:  # one transaction: the old table stays if anything fails
+        conn.execute("BEGIN IMMEDIATE")  # another process may be migrating the same file
+        if columns() == _FTS_COLUMNS:
+            return
+        rows = conn.execute("SELECT rowid, content FROM keyword_fts").fetchall()
+        conn.execute("DROP TABLE keyword_fts")
+        conn.execute(
+            "CREATE VIRTUAL TABLE keyword_fts USING fts5("
+            f"{', '.join(_FTS_COLUMNS)}, tokenize = 'porter unicode61')"
+        )
+        conn.executemany(
+            "INSERT INTO keyword_fts (rowid, content, context) VALUES (?, ?, '')", rows
+        )
 
 
 def match_expression(text: str) -> str | None:
@@ -49,8 +80,12 @@ class FtsKeywordStore(SqliteStore):
     """Full-text index over memory content; see `octomem.stores.base.KeywordStore`."""
 
     SCHEMA = _SCHEMA
+    CONTEXT_WEIGHT: ClassVar[float] = 0.3  # BM25 weight of the context column (content: 1)
     LABEL = "keyword index"
     HINT = "check that the file is writable and not corrupt (reset the index to rebuild it)"
+
+    def _prepare(self, conn: sqlite3.Connection) -> None:
+        _migrate(conn)
 
     async def upsert(self, records: Sequence[MemoryBase]) -> None:
         latest = {record.id: record for record in records}
@@ -76,8 +111,8 @@ class FtsKeywordStore(SqliteStore):
                 ).fetchone()
                 conn.execute("DELETE FROM keyword_fts WHERE rowid = ?", (row[0],))
                 conn.execute(
-                    "INSERT INTO keyword_fts (rowid, content) VALUES (?, ?)",
-                    (row[0], record.content),
+                    "INSERT INTO keyword_fts (rowid, content, context) VALUES (?, ?, ?)",
+                    (row[0], record.content, turn_context(record)),
                 )
 
         await self._run("upsert", write)
@@ -96,7 +131,8 @@ class FtsKeywordStore(SqliteStore):
         if expression is None or limit <= 0 or (memory_types is not None and not memory_types):
             return []
         sql = [
-            "SELECT d.id, d.memory_type, bm25(keyword_fts) AS rank",
+            f"SELECT d.id, d.memory_type, bm25(keyword_fts, 1.0, {float(self.CONTEXT_WEIGHT)!r})"
+            " AS rank",
             "FROM keyword_fts JOIN keyword_docs AS d ON d.rowid = keyword_fts.rowid",
             "WHERE keyword_fts MATCH ? AND d.user_id IS ?",
         ]

@@ -16,7 +16,8 @@ T = TypeVar("T")
 
 
 class SqliteStore:
-    """Subclasses set `SCHEMA` (run once per connection) and `LABEL`/`HINT` for errors."""
+    """Subclasses set `SCHEMA` (run once per connection; `_prepare` then migrates older
+    schemas) and `LABEL`/`HINT` for errors."""
 
     SCHEMA: ClassVar[str] = ""
     LABEL: ClassVar[str] = "sqlite store"
@@ -33,9 +34,17 @@ class SqliteStore:
                 self._path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(str(self._path), check_same_thread=False, timeout=30)
             conn.execute("PRAGMA journal_mode=WAL")
-            conn.executescript(self.SCHEMA)
+            try:
+                conn.executescript(self.SCHEMA)
+                self._prepare(conn)
+            except BaseException:
+                conn.close()
+                raise
             self._conn = conn
         return self._conn
+
+    def _prepare(self, conn: sqlite3.Connection) -> None:
+        """Run once per connection after `SCHEMA`: migrate an older schema in place."""
 
     async def _run(self, what: str, fn: Callable[[sqlite3.Connection], T]) -> T:
         def locked() -> T:

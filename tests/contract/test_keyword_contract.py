@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from octomem.models import (
+    TURN_CONTEXT,
     EpisodicMemory,
     MemoryBase,
     MemoryType,
@@ -225,3 +226,24 @@ async def test_concurrent_calls(store: KeywordStore) -> None:
     await asyncio.gather(*(store.upsert([r]) for r in records))
     results = await asyncio.gather(*(found(store, "concurrent", limit=100) for _ in range(10)))
     assert all(len(r) == 40 for r in results)
+
+
+def raw_turn(key: str, content: str, context: str) -> EpisodicMemory:
+    """A raw conversation turn stored with the turn before it as its context."""
+    return event(key, content).model_copy(
+        update={"event_type": "message", "metadata": {"raw": True, TURN_CONTEXT: context}}
+    )
+
+
+async def test_raw_turn_context_is_searchable_below_content(store: KeywordStore) -> None:
+    reply = raw_turn("reply", "Bob: Mostly on weekends, with my sister.", "Ann: Do you kayak?")
+    about = raw_turn("about", "Ann: I kayak on the river every summer.", "Bob: Any sports?")
+    await store.upsert([reply, about])
+    # the reply is found by the words of the question it answers, ranked below a turn
+    # that says them itself
+    assert await found(store, "kayak") == [about.id, reply.id]
+    assert await found(store, "sister") == [reply.id]
+    # the context of any other record is not indexed
+    plain = event("plain", "a note").model_copy(update={"metadata": {TURN_CONTEXT: "zebra"}})
+    await store.upsert([plain])
+    assert await found(store, "zebra") == []

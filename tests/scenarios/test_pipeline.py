@@ -155,3 +155,32 @@ def test_interrupted_process_finishes_on_retry(orch: Orchestrator, monkeypatch) 
     # the keyword index holds each memory once
     found = orch._loop.run(orch.services.keyword.search("Paris", user_id="alice", limit=50))
     assert len(found) == len({i for i, _, _ in found})
+
+
+def test_reply_is_found_by_the_words_of_the_turn_before_it(orch: Orchestrator) -> None:
+    messages = [
+        {"role": "user", "content": "I played guitar at a friend's concert last night."},
+        {"role": "assistant", "content": "How did the crowd like it?"},
+        {"role": "user", "content": "My aunt visited from Lisbon and brought pastries."},
+        {"role": "assistant", "content": "Which instrument did your uncle teach you as a kid?"},
+        {"role": "user", "content": "Mostly the old songs from his village, on weekends."},
+        {"role": "assistant", "content": "That is a lovely tradition."},
+    ]
+    result = orch.process(messages, user_id="alice", timestamp=T0, infer=False)
+    question_id, reply_id = result.turn_memory_ids[3:5]
+
+    reply = orch.get(reply_id)
+    assert reply.content == "user: Mostly the old songs from his village, on weekends."
+    assert reply.metadata["previous_turn"] == (
+        "assistant: Which instrument did your uncle teach you as a kid?"
+    )
+    assert orch.get(result.turn_memory_ids[0]).metadata["previous_turn"] == ""
+    # the reply names neither instrument nor uncle, yet it comes right after the question
+    # it answers (by its embedding and by its keyword context), before the guitar turn
+    hits = orch.recall("what instrument did the uncle teach", user_id="alice", limit=3).hits
+    assert [h.memory.id for h in hits[:2]] == [question_id, reply_id]
+    assert {p.retriever for p in hits[1].provenance} == {"vector", "keyword"}
+    # a retried process stores the same records, context included
+    again = orch.process(messages, user_id="alice", timestamp=T0, infer=False)
+    assert again.turn_memory_ids == result.turn_memory_ids
+    assert orch.get(reply_id) == reply

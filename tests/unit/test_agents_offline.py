@@ -31,6 +31,7 @@ from octomem.models import (
     SemanticMemory,
     Turn,
     WorkingMemory,
+    embedding_text,
 )
 
 TS = datetime(2024, 3, 15, 10, 30, tzinfo=UTC)  # a Friday
@@ -357,6 +358,28 @@ def test_raw_turn_record_keeps_the_full_text() -> None:
     assert agent.merges_near_duplicates(record) is False
     assistant = agent.raw_turn_record(turn("Sure!", role="assistant"), ctx())
     assert assistant.actor == "assistant" and assistant.content == "assistant: Sure!"
+
+
+def test_raw_turn_record_carries_the_turn_before_it() -> None:
+    agent = EpisodicAgent()
+    question = turn("Which instrument did your uncle teach you?", role="assistant")
+    reply = agent.raw_turn_record(turn("Mostly old songs.", index=1), ctx(), question)
+    assert reply.content == "user: Mostly old songs."  # what users see: the turn alone
+    assert (
+        reply.metadata["previous_turn"] == "assistant: Which instrument did your uncle teach you?"
+    )
+    assert embedding_text(reply) == (
+        "assistant: Which instrument did your uncle teach you?\nuser: Mostly old songs."
+    )
+    first = agent.raw_turn_record(question, ctx())
+    assert first.metadata["previous_turn"] == "" and embedding_text(first) == first.content
+    long = agent.raw_turn_record(turn("ok", index=2), ctx(), turn("x " * 500))
+    assert len(long.metadata["previous_turn"]) == 300 and long.metadata["previous_turn"].endswith(
+        "..."
+    )
+    # only raw turns are embedded with a context, whatever the metadata of other records
+    event = reply.model_copy(update={"event_type": "note", "metadata": {"previous_turn": "zebra"}})
+    assert embedding_text(event) == event.content
 
 
 def test_episodic_events_resolve_relative_dates() -> None:
