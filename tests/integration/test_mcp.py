@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import socket
-import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from mcp.client.session import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
+
+from tests.servers import free_port, listening, running
 
 pytestmark = pytest.mark.integration
 
@@ -125,33 +123,18 @@ async def test_mcp_over_stdio(tmp_path: Path) -> None:
             )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 async def test_mcp_over_streamable_http(tmp_path: Path) -> None:
     from mcp.client.streamable_http import streamable_http_client
 
-    port = _free_port()
-    log = (tmp_path / "server.log").open("wb")
-    server = subprocess.Popen(
+    port = free_port()
+    with running(
         [sys.executable, "-m", "octomem", "mcp", "--transport", "http", "--port", str(port)]
         + ["--data-dir", str(tmp_path / "data")],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            with socket.socket() as sock:
-                if sock.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            assert server.poll() is None and time.monotonic() < deadline, (
-                tmp_path / "server.log"
-            ).read_text()
-            await asyncio.sleep(0.3)
+        log_path=tmp_path / "server.log",
+        ready=lambda: listening(port),
+        timeout_s=60,
+        what="octomem mcp over HTTP",
+    ):
         async with (
             streamable_http_client(f"http://127.0.0.1:{port}/mcp") as (read, write, *_),
             ClientSession(read, write) as session,
@@ -172,10 +155,3 @@ async def test_mcp_over_streamable_http(tmp_path: Path) -> None:
             assert "user_id is required" in _error(
                 await session.call_tool("search_memories", {"query": "Oslo"})
             )
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()

@@ -3,80 +3,37 @@
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.servers import answers, executable, free_port, running
+
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.integration
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _up(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/ok", timeout=2) as response:
-            return bool(response.status == 200)
-    except OSError:
-        return False
-
-
 @pytest.fixture(scope="module")
 def studio_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    beside = Path(sys.executable).with_name("langgraph")
-    executable = str(beside) if beside.exists() else shutil.which("langgraph")
-    if executable is None:
+    langgraph = executable("langgraph")
+    if langgraph is None:
         pytest.fail("`langgraph` CLI not installed: pip install 'langgraph-cli[inmem]'")
     work = tmp_path_factory.mktemp("studio")
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "OCTOMEM_DATA_DIR": str(work / "data")}
-    log = (work / "server.log").open("wb")
-    proc = subprocess.Popen(
-        [
-            executable,
-            "dev",
-            "--no-browser",
-            "--no-reload",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
+    cmd = [langgraph, "dev", "--no-browser", "--no-reload", "--host", "127.0.0.1"]
+    with running(
+        [*cmd, "--port", str(port)],
+        log_path=work / "server.log",
+        ready=lambda: answers(f"{url}/ok"),
+        timeout_s=120,
+        what="langgraph dev",
         cwd=ROOT,
         env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while not _up(url):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                log.flush()
-                pytest.fail(
-                    "langgraph dev did not start:\n"
-                    + (work / "server.log").read_text(errors="replace")[-3000:]
-                )
-            time.sleep(0.5)
+    ):
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 async def test_studio_runs_both_graphs(studio_url: str) -> None:
