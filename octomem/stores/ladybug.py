@@ -21,6 +21,7 @@ from opentelemetry import trace
 
 from octomem.errors import InvalidInputError, NotFoundError, OctomemError, StoreError
 from octomem.models import Entity, MemoryType, Relation, as_utc, normalize_text
+from octomem.stores.graph_common import nearest_mentions
 
 log = structlog.get_logger(__name__)
 tracer = trace.get_tracer(__name__)
@@ -392,13 +393,8 @@ class LadybugGraphStore:
                 if not frontier:
                     break
                 distance.update(dict.fromkeys(frontier, hop))
-            best: dict[str, tuple[MemoryType, int]] = {}
-            for mid, mtype, eid in _rows(conn, _MENTIONED_BY, {"ids": list(distance), "u": uid}):
-                d = distance[eid]
-                if mid not in best or d < best[mid][1]:
-                    best[mid] = (MemoryType(mtype), d)
-            ranked = sorted(best.items(), key=lambda item: (item[1][1], item[0]))
-            return [(mid, mtype, d) for mid, (mtype, d) in ranked[:limit]]
+            rows = _rows(conn, _MENTIONED_BY, {"ids": list(distance), "u": uid})
+            return nearest_mentions(((m, t, e) for m, t, e in rows), distance, limit)
 
         return await self._run("memories_for_entities", work)
 

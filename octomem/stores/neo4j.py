@@ -19,6 +19,7 @@ from octomem.errors import (
     StoreError,
 )
 from octomem.models import Entity, MemoryType, Relation, as_utc, normalize_text
+from octomem.stores.graph_common import nearest_mentions
 
 log = structlog.get_logger(__name__)
 tracer = trace.get_tracer(__name__)
@@ -349,13 +350,9 @@ class Neo4jGraphStore:
                 if not frontier:
                     break
                 distance.update(dict.fromkeys(frontier, hop))
-            best: dict[str, tuple[MemoryType, int]] = {}
-            for rec in await _records(tx, _MENTIONED_BY, ids=list(distance), u=uid):
-                d = distance[rec["eid"]]
-                if rec["mid"] not in best or d < best[rec["mid"]][1]:
-                    best[rec["mid"]] = (MemoryType(rec["mtype"]), d)
-            ranked = sorted(best.items(), key=lambda item: (item[1][1], item[0]))
-            return [(mid, mtype, d) for mid, (mtype, d) in ranked[:limit]]
+            found = await _records(tx, _MENTIONED_BY, ids=list(distance), u=uid)
+            mentions = ((rec["mid"], rec["mtype"], rec["eid"]) for rec in found)
+            return nearest_mentions(mentions, distance, limit)
 
         return await self._session_call("memories_for_entities", work, write=False)
 
