@@ -35,6 +35,8 @@ from octomem.models import (
     record_from_json,
     record_to_json,
 )
+from octomem.stores import record_cache
+from octomem.stores.record_cache import RecordCache
 
 _SCOPE_FIELDS = frozenset({"user_id", "agent_id", "session_id"})
 _TIME_FIELDS = frozenset({"created_at", "updated_at", "valid_from", "occurred_at"})
@@ -158,7 +160,13 @@ class ChromaVectorStore:
     """Memory records and embeddings in Chroma; see `octomem.stores.base.VectorStore`."""
 
     def __init__(
-        self, connect: Callable[[], Any], *, prefix: str = "octomem", location: str = "Chroma"
+        self,
+        connect: Callable[[], Any],
+        *,
+        prefix: str = "octomem",
+        location: str = "Chroma",
+        cache_path: Path | None = None,
+        cache_records: int = record_cache.DEFAULT_MAX_RECORDS,
     ) -> None:
         if not _PREFIX_RE.match(prefix):
             raise ConfigurationError(
@@ -172,10 +180,21 @@ class ChromaVectorStore:
         self._collections: dict[MemoryType, Any] = {}
         self._lock = threading.Lock()
         self._selective: set[tuple[MemoryType, str]] = set()  # filters to push down
+        # embedded only (see record_cache): acquired on connect, released on close
+        self._cache_path = cache_path
+        self._cache_records = cache_records
+        self._cache: RecordCache | None = None
 
     @classmethod
-    def embedded(cls, path: Path, *, prefix: str = "octomem") -> ChromaVectorStore:
-        """Chroma running in this process, persisted under `path`."""
+    def embedded(
+        cls,
+        path: Path,
+        *,
+        prefix: str = "octomem",
+        cache_records: int = record_cache.DEFAULT_MAX_RECORDS,
+    ) -> ChromaVectorStore:
+        """Chroma running in this process, persisted under `path`; up to `cache_records`
+        records are cached in memory (0: none)."""
         path = Path(path)
 
         def connect() -> Any:
@@ -183,7 +202,13 @@ class ChromaVectorStore:
             settings = Settings(anonymized_telemetry=False)
             return chromadb.PersistentClient(path=str(path), settings=settings)
 
-        return cls(connect, prefix=prefix, location=f"embedded Chroma at {path}")
+        return cls(
+            connect,
+            prefix=prefix,
+            location=f"embedded Chroma at {path}",
+            cache_path=path,
+            cache_records=cache_records,
+        )
 
     @classmethod
     def http(
@@ -233,16 +258,26 @@ class ChromaVectorStore:
         except Exception as exc:
             raise self._error(what, exc) from exc
 
+    def _connected(self) -> Any:
+        """The client (and the record cache of an embedded store); call under the lock."""
+        if self._client is None:
+            self._client = self._connect()
+        if self._cache_path is not None and self._cache is None:
+            self._cache = record_cache.acquire(self._cache_path, self._prefix, self._cache_records)
+        return self._client
+
     def _open(self, memory_type: MemoryType) -> Any:
         with self._lock:
-            if self._client is None:
-                self._client = self._connect()
+            self._connected()
             if memory_type not in self._collections:
-                self._collections[memory_type] = self._client.get_or_create_collection(
+                collection = self._client.get_or_create_collection(
                     self.collection_name(memory_type),
                     configuration={"hnsw": {"space": "cosine"}},
                     embedding_function=None,
                 )
+                if self._cache is not None:
+                    self._cache.set_empty(collection.name, collection.count() == 0)
+                self._collections[memory_type] = collection
             return self._collections[memory_type]
 
     async def _collection(self, memory_type: MemoryType) -> Any:
@@ -269,16 +304,42 @@ class ChromaVectorStore:
         return _combine("$and", clauses), check
 
     def _record(self, meta: Mapping[str, Any] | None, entry_id: str) -> MemoryBase:
+        return self._parse((meta or {}).get(_RECORD_KEY), entry_id)
+
+    def _parse(self, payload: Any, entry_id: str) -> MemoryBase:
         try:
-            return record_from_json(str((meta or {})[_RECORD_KEY]))
+            return record_from_json(str(payload) if payload is not None else "")
         except Exception as exc:
             raise StoreError(
                 f"{self._location}: entry {entry_id!r} has no readable record; it was not "
                 f"written by octomem or is corrupt - delete it or reset the store ({exc})"
             ) from exc
 
+    def _empty(self, collection: Any) -> bool:
+        """Known (to this process's cache) to hold no entries."""
+        return self._cache is not None and self._cache.is_empty(collection.name)
+
+    async def _payloads(self, collection: Any, ids: Sequence[str]) -> dict[str, Any]:
+        """Record JSON of those of `ids` that exist: cached, or read from Chroma."""
+        cache = self._cache
+        found = cache.lookup(ids) if cache is not None else {}
+        missing = [i for i in dict.fromkeys(ids) if i not in found]
+        if missing:
+            since = cache.generation if cache is not None else 0
+            page = await self._call("get", collection.get, ids=missing, include=["metadatas"])
+            read = {
+                entry_id: (meta or {}).get(_RECORD_KEY)
+                for entry_id, meta in zip(page["ids"], page["metadatas"] or [], strict=True)
+            }
+            if cache is not None:
+                cache.remember({i: p for i, p in read.items() if isinstance(p, str)}, since=since)
+            found.update(read)
+        return found
+
     async def _scan(self, memory_type: MemoryType, where: Where | None) -> list[tuple[str, Any]]:
         collection = await self._collection(memory_type)
+        if self._empty(collection):
+            return []
         rows: list[tuple[str, Any]] = []
         while True:
             page = await self._call(
@@ -324,25 +385,33 @@ class ChromaVectorStore:
         items = list(latest.items())
         for start in range(0, len(items), _PAGE):
             chunk = items[start : start + _PAGE]
-            await self._call(
-                "upsert",
-                collection.upsert,
-                ids=[rid for rid, _ in chunk],
-                embeddings=[emb for _, (_, emb) in chunk],
-                documents=[rec.content for _, (rec, _) in chunk],
-                metadatas=[_metadata(rec, record_to_json(rec)) for _, (rec, _) in chunk],
-            )
+            payloads = {rid: record_to_json(rec) for rid, (rec, _) in chunk}
+            try:
+                await self._call(
+                    "upsert",
+                    collection.upsert,
+                    ids=list(payloads),
+                    embeddings=[emb for _, (_, emb) in chunk],
+                    documents=[rec.content for _, (rec, _) in chunk],
+                    metadatas=[_metadata(rec, payloads[rid]) for rid, (rec, _) in chunk],
+                )
+            except BaseException:
+                if self._cache is not None:
+                    self._cache.forget(payloads)
+                raise
+            if self._cache is not None:
+                self._cache.written(payloads)
+                self._cache.set_empty(collection.name, False)
 
     async def get(self, memory_type: MemoryType, ids: Sequence[str]) -> list[MemoryBase]:
         wanted = list(dict.fromkeys(ids))
         if not wanted:
             return []
         collection = await self._collection(memory_type)
-        page = await self._call("get", collection.get, ids=wanted, include=["metadatas"])
-        found = {
-            entry_id: self._record(meta, entry_id)
-            for entry_id, meta in zip(page["ids"], page["metadatas"] or [], strict=True)
-        }
+        if self._empty(collection):
+            return []
+        payloads = await self._payloads(collection, wanted)
+        found = {entry_id: self._parse(payloads[entry_id], entry_id) for entry_id in payloads}
         return [found[i] for i in ids if i in found]
 
     async def query(
@@ -358,6 +427,8 @@ class ChromaVectorStore:
             return []
         chroma_where, check = self._plan(memory_type, where, live_at)
         collection = await self._collection(memory_type)
+        if self._empty(collection):
+            return []
         vector = [float(x) for x in embedding]
         key = (memory_type, repr(where))
         if chroma_where is not None and key not in self._selective:
@@ -374,6 +445,7 @@ class ChromaVectorStore:
             self._selective.add(key)
         n_results = limit if check is None else max(4 * limit, 50)
         while True:
+            since = self._cache.generation if self._cache is not None else 0
             result = await self._call(
                 "query",
                 collection.query,
@@ -383,6 +455,11 @@ class ChromaVectorStore:
                 include=["metadatas", "distances"],
             )
             ids, metas, distances = (result[k][0] for k in ("ids", "metadatas", "distances"))
+            if self._cache is not None:
+                read = {i: (m or {}).get(_RECORD_KEY) for i, m in zip(ids, metas, strict=True)}
+                self._cache.remember(
+                    {i: p for i, p in read.items() if isinstance(p, str)}, since=since
+                )
             hits = []
             for entry_id, meta, distance in zip(ids, metas, distances, strict=True):
                 record = self._record(meta, entry_id)
@@ -419,12 +496,11 @@ class ChromaVectorStore:
         start, step = 0, limit
         while start < len(ids) and len(hits) < limit:
             chunk = ids[start : start + step]
-            page = await self._call("get", collection.get, ids=chunk, include=["metadatas"])
-            metas = dict(zip(page["ids"], page["metadatas"] or [], strict=True))
+            payloads = await self._payloads(collection, chunk)
             for entry_id, distance in zip(chunk, distances[start : start + step], strict=True):
-                if entry_id not in metas:
+                if entry_id not in payloads:
                     continue  # deleted since the search
-                record = self._record(metas[entry_id], entry_id)
+                record = self._parse(payloads[entry_id], entry_id)
                 if (live_at is None or record.is_live(live_at)) and check(record):
                     hits.append((record, 1.0 - float(distance)))
                     if len(hits) == limit:
@@ -455,6 +531,8 @@ class ChromaVectorStore:
         chroma_where, check = self._plan(memory_type, where, None)
         if chroma_where is None and check is None:
             collection = await self._collection(memory_type)
+            if self._empty(collection):
+                return 0
             return int(await self._call("count", collection.count))
         rows = await self._scan(memory_type, chroma_where)
         if check is None:
@@ -465,18 +543,26 @@ class ChromaVectorStore:
         wanted = list(dict.fromkeys(ids))
         if wanted:
             collection = await self._collection(memory_type)
-            await self._call("delete", collection.delete, ids=wanted)
+            try:
+                await self._call("delete", collection.delete, ids=wanted)
+            finally:
+                if self._cache is not None:
+                    self._cache.forget(wanted)
 
     async def drop(self) -> None:
         """Delete this store's collections (all records of every type); `init` recreates them."""
 
         def drop() -> None:
             with self._lock:
-                self._client = self._client or self._connect()
+                self._connected()
                 self._collections.clear()
-                for memory_type in MemoryType:
-                    with contextlib.suppress(ChromaNotFoundError):
-                        self._client.delete_collection(self.collection_name(memory_type))
+                try:
+                    for memory_type in MemoryType:
+                        with contextlib.suppress(ChromaNotFoundError):
+                            self._client.delete_collection(self.collection_name(memory_type))
+                finally:
+                    if self._cache is not None:
+                        self._cache.clear()
 
         await self._call("dropping collections", drop)
 
@@ -488,3 +574,6 @@ class ChromaVectorStore:
         with self._lock:
             self._collections.clear()
             self._client = None
+            if self._cache is not None:
+                record_cache.release(self._cache)
+                self._cache = None

@@ -1,0 +1,123 @@
+"""An in-process cache of record JSON for embedded Chroma, shared by every store on a path.
+
+Reading entries' metadata is what a Chroma search costs (about 4 ms for 50 entries at 10k
+against 1.6 ms for the nearest-neighbour search itself), and recall reads the same records
+again and again. Embedded Chroma is single-process (Chroma's rule, and the embedded graph
+locks its files too), so every write to a path passes through the stores of this process:
+they share one cache per path and keep it exact - writes replace entries, deletes drop
+them. The cache also remembers which collections are empty, so a search of an agent with
+no memories costs nothing. A Chroma server can be written by other processes: stores on
+a server never cache.
+
+Reads and writes may interleave (a recall while a `process` writes): a read remembers what
+it fetched only if no write happened since it started (`generation`), so an older read can
+never overwrite what a newer write put in the cache.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+DEFAULT_MAX_RECORDS = 100_000
+
+
+class RecordCache:
+    """id -> record JSON (LRU, at most `max_records`) and the names of empty collections."""
+
+    def __init__(self, max_records: int = DEFAULT_MAX_RECORDS) -> None:
+        self.max_records = max_records
+        self._records: OrderedDict[str, str] = OrderedDict()
+        self._empty: set[str] = set()
+        self._lock = threading.Lock()
+        self.generation = 0  # bumped by every write
+        self.users = 0  # stores open on this cache
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def lookup(self, ids: Iterable[str]) -> dict[str, str]:
+        """The cached JSON of those ids that are cached."""
+        found: dict[str, str] = {}
+        with self._lock:
+            for entry_id in ids:
+                payload = self._records.get(entry_id)
+                if payload is not None:
+                    self._records.move_to_end(entry_id)
+                    found[entry_id] = payload
+        return found
+
+    def remember(self, payloads: Mapping[str, str], *, since: int) -> None:
+        """Cache what a read fetched, unless a write happened after it started (`since`
+        is the generation taken before the read)."""
+        with self._lock:
+            if since == self.generation:
+                self._put(payloads)
+
+    def written(self, payloads: Mapping[str, str]) -> None:
+        """These records were just written."""
+        with self._lock:
+            self.generation += 1
+            self._put(payloads)
+
+    def forget(self, ids: Iterable[str]) -> None:
+        """These records were deleted, or a write of them failed half-way."""
+        with self._lock:
+            self.generation += 1
+            for entry_id in ids:
+                self._records.pop(entry_id, None)
+
+    def _put(self, payloads: Mapping[str, str]) -> None:
+        if self.max_records <= 0:
+            return
+        for entry_id, payload in payloads.items():
+            self._records[entry_id] = payload
+            self._records.move_to_end(entry_id)
+        while len(self._records) > self.max_records:
+            self._records.popitem(last=False)
+
+    def is_empty(self, collection: str) -> bool:
+        return collection in self._empty
+
+    def set_empty(self, collection: str, empty: bool) -> None:
+        with self._lock:
+            if empty:
+                self._empty.add(collection)
+            else:
+                self._empty.discard(collection)
+
+    def clear(self) -> None:
+        with self._lock:
+            self.generation += 1
+            self._records.clear()
+            self._empty.clear()
+
+
+_SHARED: dict[tuple[Path, str], RecordCache] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def acquire(path: Path, prefix: str, max_records: int = DEFAULT_MAX_RECORDS) -> RecordCache:
+    """The one cache of the collections `prefix` of the embedded Chroma at `path` in this
+    process; `release` it when the store closes."""
+    key = (Path(path).resolve(), prefix)
+    with _SHARED_LOCK:
+        cache = _SHARED.get(key)
+        if cache is None:
+            cache = _SHARED[key] = RecordCache(max_records)
+        cache.max_records = max(cache.max_records, max_records)
+        cache.users += 1
+        return cache
+
+
+def release(cache: RecordCache) -> None:
+    """One store of this cache closed; the last one frees it."""
+    with _SHARED_LOCK:
+        cache.users -= 1
+        if cache.users <= 0:
+            for key, value in list(_SHARED.items()):
+                if value is cache:
+                    del _SHARED[key]
+            cache.clear()
