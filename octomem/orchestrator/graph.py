@@ -30,7 +30,6 @@ from octomem.orchestrator.fusion import boost_named_actors, fuse
 from octomem.orchestrator.process_graph import build_process_graph
 from octomem.orchestrator.retrieval import (
     add_context,
-    find_query_entities,
     retrieve,
     shared_searches,
 )
@@ -75,15 +74,10 @@ def build_recall_graph(services: Services) -> CompiledStateGraph:
                 ),
             }
 
-            async def lexical() -> None:
-                """Entities named in the query, then BM25 and graph expansion once for
-                every agent (each agent's retrieve takes its share)."""
-                plan_["entity_ids"] = await find_query_entities(services, plan_["user_id"], query)
-                plan_["shared"] = await shared_searches(services, query, plan_)
-
-            # the query embedding (model inference) overlaps the index lookups
-            [plan_["embedding"]], _ = await asyncio.gather(
-                services.embedder.embed([query]), lexical()
+            # the query embedding (model inference) overlaps BM25 and graph expansion,
+            # run once for every agent (each agent's retrieve takes its share)
+            [plan_["embedding"]], plan_["shared"] = await asyncio.gather(
+                services.embedder.embed([query]), shared_searches(services, query, plan_)
             )
         return {"started": started, "plan": plan_}
 

@@ -79,36 +79,43 @@ async def find_query_entities(services: Services, user_id: str | None, query: st
 
 async def shared_searches(services: Services, query: str, plan: dict[str, Any]) -> dict[str, Any]:
     """The searches every agent would repeat, run once for all of them: BM25 over all
-    the agents' memories and the graph expansion of the query's entities. Each agent's
-    `retrieve` takes its own share; results are (memory id, score) per memory type."""
+    the agents' memories, and the graph expansion of the entities the query names (side
+    by side). Each agent's `retrieve` takes its own share; results are (memory id, score)
+    per memory type, and `entity_ids` the entities found."""
     config = services.settings.recall
     agents: list[MemoryType] = plan["agents"]
     keyword: dict[str, list[tuple[str, float]]] = {a.value: [] for a in agents}
     graph: dict[str, list[tuple[str, float]]] = {a.value: [] for a in agents}
-    if not agents:
-        return {"keyword": keyword, "graph": graph}
-    found = await services.keyword.search(
-        keyword_query(query),
-        user_id=plan["user_id"],
-        memory_types=agents,
-        limit=config.candidates * len(agents),
-        include_superseded=plan["include_superseded"],
-        now=plan["now"],
-    )
-    for memory_id, memory_type, score in found:
-        if len(kept := keyword[memory_type.value]) < config.candidates:
-            kept.append((memory_id, score))
-    if plan["entity_ids"]:
+
+    async def bm25() -> None:
+        found = await services.keyword.search(
+            keyword_query(query),
+            user_id=plan["user_id"],
+            memory_types=agents,
+            limit=config.candidates * len(agents),
+            include_superseded=plan["include_superseded"],
+            now=plan["now"],
+        )
+        for memory_id, memory_type, score in found:
+            if len(kept := keyword[memory_type.value]) < config.candidates:
+                kept.append((memory_id, score))
+
+    async def expand() -> list[str]:
+        entity_ids = await find_query_entities(services, plan["user_id"], query)
+        if not entity_ids:
+            return []
         near = await services.graph.memories_for_entities(
-            plan["user_id"],
-            plan["entity_ids"],
-            hops=config.graph_hops,
-            limit=config.candidates * 4,
+            plan["user_id"], entity_ids, hops=config.graph_hops, limit=config.candidates * 4
         )
         for memory_id, memory_type, distance in near:
             if memory_type.value in graph and len(graph[memory_type.value]) < config.candidates:
                 graph[memory_type.value].append((memory_id, 1.0 / (1 + distance)))
-    return {"keyword": keyword, "graph": graph}
+        return entity_ids
+
+    if not agents:
+        return {"keyword": keyword, "graph": graph, "entity_ids": []}
+    _, entity_ids = await asyncio.gather(bm25(), expand())
+    return {"keyword": keyword, "graph": graph, "entity_ids": entity_ids}
 
 
 async def retrieve(
@@ -137,7 +144,7 @@ async def retrieve(
             services, query, {**plan, "agents": [agent]}
         )
         other = [_ranked(agent, "keyword", shared["keyword"].get(agent.value, []))]
-        if plan["entity_ids"]:
+        if shared["entity_ids"]:
             other.append(_ranked(agent, "graph", shared["graph"].get(agent.value, [])))
         wanted = list(dict.fromkeys(i for ranked in other for i in ranked.ids))
 
@@ -155,10 +162,9 @@ async def retrieve(
         records.update({record.id: record for record, _ in hits})
         lists = [_ranked(agent, "vector", [(r.id, s) for r, s in hits]), *other]
         # keyword and graph hits obey the same scope, filters and validity as vector hits
+        check = filters.predicate(where)
         allowed = {
-            i
-            for i, r in records.items()
-            if filters.matches(where, r) and (include_superseded or r.is_live(now))
+            i for i, r in records.items() if check(r) and (include_superseded or r.is_live(now))
         }
         lists = [_only(ranked, allowed) for ranked in lists]
         current.set_attribute("octomem.hits", sum(len(r.ids) for r in lists))
