@@ -27,6 +27,7 @@ from octomem.models import (
 )
 from octomem.orchestrator.services import Services
 from octomem.orchestrator.state import Decision
+from octomem.stores.base import MemoryLink
 from octomem.telemetry import span
 
 
@@ -138,8 +139,9 @@ async def _write_graph(services: Services, records: Sequence[MemoryBase]) -> Non
         await graph.upsert_entities(list(entities.values()))
     if relations:
         await graph.upsert_relations(relations)
-    for record, entity_ids in links:
-        await graph.link_memory(record.id, record.memory_type, record.user_id, entity_ids)
+    await graph.link_memories(
+        [MemoryLink(r.id, r.memory_type, r.user_id, entity_ids) for r, entity_ids in links]
+    )
 
 
 def _relation(record: KnowledgeMemory) -> Relation:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from octomem.models import (
     Entity,
@@ -26,6 +26,15 @@ from octomem.models import (
 )
 
 Filter = dict[str, Any]
+
+
+class MemoryLink(NamedTuple):
+    """A memory node of the graph and the entities it mentions."""
+
+    memory_id: str
+    memory_type: MemoryType
+    user_id: str | None
+    entity_ids: Sequence[str]
 
 
 @runtime_checkable
@@ -175,14 +184,9 @@ class GraphStore(Protocol):
     async def find_entities(self, user_id: str | None, names: Sequence[str]) -> list[Entity]:
         """Entities whose name equals one of `names`, case-insensitively."""
 
-    async def link_memory(
-        self,
-        memory_id: str,
-        memory_type: MemoryType,
-        user_id: str | None,
-        entity_ids: Sequence[str],
-    ) -> None:
-        """Create/refresh the memory node and its MENTIONS edges (idempotent)."""
+    async def link_memories(self, links: Sequence[MemoryLink]) -> None:
+        """Create/refresh each memory's node and its MENTIONS edges to the entities of the
+        same user (idempotent; one transaction for all of them)."""
 
     async def memories_for_entities(
         self,

@@ -21,6 +21,7 @@ from opentelemetry import trace
 
 from octomem.errors import InvalidInputError, NotFoundError, OctomemError, StoreError
 from octomem.models import Entity, MemoryType, Relation, as_utc, normalize_text
+from octomem.stores.base import MemoryLink
 from octomem.stores.graph_common import nearest_mentions
 
 log = structlog.get_logger(__name__)
@@ -342,35 +343,33 @@ class LadybugGraphStore:
             for eid, uid, name, etype in rows
         ]
 
-    async def link_memory(
-        self,
-        memory_id: str,
-        memory_type: MemoryType,
-        user_id: str | None,
-        entity_ids: Sequence[str],
-    ) -> None:
-        ids = sorted(set(entity_ids))
-        params = {"id": memory_id, "u": _uid(user_id)}
+    async def link_memories(self, links: Sequence[MemoryLink]) -> None:
+        if not links:
+            return
 
         def work(conn: lb.Connection) -> None:
             with _transaction(conn):
-                _rows(
-                    conn,
-                    "MERGE (m:Memory {id: $id}) SET m.user_id = $u, m.memory_type = $mtype",
-                    {**params, "mtype": MemoryType(memory_type).value},
-                )
-                _rows(
-                    conn, "MATCH (m:Memory {id: $id})-[x:MENTIONS]->() DELETE x", {"id": memory_id}
-                )
-                if ids:
+                for link in links:
+                    params = {"id": link.memory_id, "u": _uid(link.user_id)}
                     _rows(
                         conn,
-                        "MATCH (m:Memory {id: $id}), (e:Entity) "
-                        "WHERE e.id IN $ids AND e.user_id = $u CREATE (m)-[:MENTIONS]->(e)",
-                        {**params, "ids": ids},
+                        "MERGE (m:Memory {id: $id}) SET m.user_id = $u, m.memory_type = $mtype",
+                        {**params, "mtype": MemoryType(link.memory_type).value},
                     )
+                    _rows(
+                        conn,
+                        "MATCH (m:Memory {id: $id})-[x:MENTIONS]->() DELETE x",
+                        {"id": link.memory_id},
+                    )
+                    if ids := sorted(set(link.entity_ids)):
+                        _rows(
+                            conn,
+                            "MATCH (m:Memory {id: $id}), (e:Entity) "
+                            "WHERE e.id IN $ids AND e.user_id = $u CREATE (m)-[:MENTIONS]->(e)",
+                            {**params, "ids": ids},
+                        )
 
-        await self._run("link_memory", work)
+        await self._run("link_memories", work)
 
     async def memories_for_entities(
         self,

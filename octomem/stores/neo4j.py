@@ -19,6 +19,7 @@ from octomem.errors import (
     StoreError,
 )
 from octomem.models import Entity, MemoryType, Relation, as_utc, normalize_text
+from octomem.stores.base import MemoryLink
 from octomem.stores.graph_common import nearest_mentions
 
 log = structlog.get_logger(__name__)
@@ -298,35 +299,36 @@ class Neo4jGraphStore:
             for rec in records
         ]
 
-    async def link_memory(
-        self,
-        memory_id: str,
-        memory_type: MemoryType,
-        user_id: str | None,
-        entity_ids: Sequence[str],
-    ) -> None:
-        ids = sorted(set(entity_ids))
+    async def link_memories(self, links: Sequence[MemoryLink]) -> None:
+        rows = [
+            {
+                "id": link.memory_id,
+                "u": _uid(link.user_id),
+                "mtype": MemoryType(link.memory_type).value,
+                "ids": sorted(set(link.entity_ids)),
+            }
+            for link in links
+        ]
+        if not rows:
+            return
 
         async def work(tx: AsyncManagedTransaction) -> None:
             await _records(
                 tx,
-                "MERGE (m:Memory {id: $id}) SET m.user_id = $u, m.memory_type = $mtype "
+                "UNWIND $rows AS row "
+                "MERGE (m:Memory {id: row.id}) SET m.user_id = row.u, m.memory_type = row.mtype "
                 "WITH m OPTIONAL MATCH (m)-[x:MENTIONS]->() DELETE x",
-                id=memory_id,
-                u=_uid(user_id),
-                mtype=MemoryType(memory_type).value,
+                rows=rows,
             )
-            if ids:
-                await _records(
-                    tx,
-                    "MATCH (m:Memory {id: $id}) MATCH (e:Entity) "
-                    "WHERE e.id IN $ids AND e.user_id = $u CREATE (m)-[:MENTIONS]->(e)",
-                    id=memory_id,
-                    u=_uid(user_id),
-                    ids=ids,
-                )
+            await _records(
+                tx,
+                "UNWIND $rows AS row "
+                "MATCH (m:Memory {id: row.id}) MATCH (e:Entity) "
+                "WHERE e.id IN row.ids AND e.user_id = row.u CREATE (m)-[:MENTIONS]->(e)",
+                rows=[row for row in rows if row["ids"]],
+            )
 
-        await self._session_call("link_memory", work)
+        await self._session_call("link_memories", work)
 
     async def memories_for_entities(
         self,

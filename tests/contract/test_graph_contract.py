@@ -23,7 +23,7 @@ import pytest
 
 from octomem.errors import ConfigurationError, InvalidInputError, NotFoundError, StoreError
 from octomem.models import Entity, MemoryType, Relation
-from octomem.stores.base import GraphStore
+from octomem.stores.base import GraphStore, MemoryLink
 from octomem.stores.ladybug import DB_FILE, LadybugGraphStore
 from octomem.stores.neo4j import Neo4jGraphStore
 
@@ -210,14 +210,16 @@ async def test_link_memory_replaces_mentions(graph: Graph) -> None:
     other = graph.entity("A", v)
     await graph.store.upsert_entities([a, b, c, other])
     m = graph.id("m1")
-    await graph.store.link_memory(m, SEM, u, [a.id, b.id])
-    await graph.store.link_memory(m, SEM, u, [a.id, b.id])  # idempotent
+    await graph.store.link_memories([MemoryLink(m, SEM, u, [a.id, b.id])])
+    await graph.store.link_memories([MemoryLink(m, SEM, u, [a.id, b.id])])  # idempotent
     assert await graph.store.memories_for_entities(u, [a.id, b.id], hops=0) == [(m, SEM, 0)]
-    await graph.store.link_memory(m, SEM, u, [b.id, c.id, graph.id("missing"), other.id])
+    await graph.store.link_memories(
+        [MemoryLink(m, SEM, u, [b.id, c.id, graph.id("missing"), other.id])]
+    )
     assert await graph.store.memories_for_entities(u, [a.id], hops=0) == []
     assert await graph.store.memories_for_entities(u, [c.id], hops=0) == [(m, SEM, 0)]
     assert await graph.store.memories_for_entities(v, [other.id], hops=0) == []
-    await graph.store.link_memory(m, MemoryType.KNOWLEDGE, u, [])
+    await graph.store.link_memories([MemoryLink(m, MemoryType.KNOWLEDGE, u, [])])
     assert await graph.store.memories_for_entities(u, [b.id, c.id], hops=0) == []
 
 
@@ -230,9 +232,10 @@ async def test_memories_for_entities_distances(graph: Graph) -> None:
         [graph.rel("ab", a, "p", b), graph.rel("cb", c, "p", b), graph.rel("cd", c, "p", d)]
     )
     m = {n: graph.id(f"m{n}") for n in "abcdx"}
-    for name, ent in zip("abcd", (a, b, c, d), strict=True):
-        await graph.store.link_memory(m[name], SEM, u, [ent.id])
-    await graph.store.link_memory(m["x"], MemoryType.EPISODIC, u, [a.id, c.id])  # min distance 0
+    links = [MemoryLink(m[n], SEM, u, [e.id]) for n, e in zip("abcd", (a, b, c, d), strict=True)]
+    links.append(MemoryLink(m["x"], MemoryType.EPISODIC, u, [a.id, c.id]))  # min distance 0
+    await graph.store.link_memories(links)  # several memories in one call
+    await graph.store.link_memories([])
 
     assert await graph.store.memories_for_entities(u, [a.id], hops=0) == sorted(
         [(m["a"], SEM, 0), (m["x"], MemoryType.EPISODIC, 0)]
@@ -257,7 +260,7 @@ async def test_invalid_relations_are_not_traversed(graph: Graph) -> None:
     a, b, c = (graph.entity(n, u) for n in ("A", "B", "C"))
     await graph.store.upsert_entities([a, b, c])
     await graph.store.upsert_relations([graph.rel("ab", a, "p", b), graph.rel("bc", b, "p", c)])
-    await graph.store.link_memory(graph.id("mc"), SEM, u, [c.id])
+    await graph.store.link_memories([MemoryLink(graph.id("mc"), SEM, u, [c.id])])
     assert await graph.store.memories_for_entities(u, [a.id], hops=2) == [(graph.id("mc"), SEM, 2)]
     await graph.store.invalidate_relation(graph.id("bc"), datetime.now(UTC))
     assert await graph.store.memories_for_entities(u, [a.id], hops=2) == []
@@ -274,8 +277,8 @@ async def test_user_isolation(graph: Graph) -> None:
     va, vb = graph.entity("A", v), graph.entity("B", v)
     await graph.store.upsert_entities([ua, ub, va, vb])
     await graph.store.upsert_relations([graph.rel("u-ab", ua, "p", ub)])
-    await graph.store.link_memory(graph.id("mu"), SEM, u, [ub.id])
-    await graph.store.link_memory(graph.id("mv"), SEM, v, [vb.id])
+    await graph.store.link_memories([MemoryLink(graph.id("mu"), SEM, u, [ub.id])])
+    await graph.store.link_memories([MemoryLink(graph.id("mv"), SEM, v, [vb.id])])
     assert [r.id for r in await graph.store.relations(u)] == [graph.id("u-ab")]
     assert await graph.store.relations(v) == []
     assert await graph.store.memories_for_entities(u, [ua.id], hops=1) == [(graph.id("mu"), SEM, 1)]
@@ -290,7 +293,7 @@ async def test_user_none(graph: Graph) -> None:
     await graph.store.upsert_entities([a, b])
     r = graph.rel("r", a, "p", b)
     await graph.store.upsert_relations([r])
-    await graph.store.link_memory(graph.id("m"), SEM, None, [b.id])
+    await graph.store.link_memories([MemoryLink(graph.id("m"), SEM, None, [b.id])])
     assert mine(graph, await graph.store.find_entities(None, ["a", "b"])) == [a, b]
     assert mine(graph, await graph.store.relations(None)) == [r]
     assert await graph.store.memories_for_entities(None, [a.id]) == [(graph.id("m"), SEM, 1)]
@@ -302,7 +305,7 @@ async def test_delete_memory(graph: Graph) -> None:
     a = graph.entity("A", u)
     await graph.store.upsert_entities([a])
     for name in ("m1", "m2"):
-        await graph.store.link_memory(graph.id(name), SEM, u, [a.id])
+        await graph.store.link_memories([MemoryLink(graph.id(name), SEM, u, [a.id])])
     await graph.store.delete_memory(graph.id("m1"))
     await graph.store.delete_memory(graph.id("never-existed"))
     assert await graph.store.memories_for_entities(u, [a.id]) == [(graph.id("m2"), SEM, 0)]
@@ -316,7 +319,7 @@ async def test_reset(graph: Graph) -> None:
     a, b = graph.entity("A", u), graph.entity("B", u)
     await graph.store.upsert_entities([a, b])
     await graph.store.upsert_relations([graph.rel("r", a, "p", b)])
-    await graph.store.link_memory(graph.id("m"), SEM, u, [a.id])
+    await graph.store.link_memories([MemoryLink(graph.id("m"), SEM, u, [a.id])])
     await graph.store.reset()
     assert await graph.store.find_entities(u, ["a", "b"]) == []
     assert await graph.store.relations(u, include_invalid=True) == []
@@ -356,7 +359,9 @@ async def test_hostile_strings_are_stored_verbatim(graph: Graph) -> None:
     await graph.store.upsert_entities([canary, evil])
     r = graph.rel(HOSTILE, evil, HOSTILE, canary, fact=HOSTILE, memory_id=HOSTILE)
     await graph.store.upsert_relations([r])
-    await graph.store.link_memory(graph.id(f"m{HOSTILE}"), SEM, u, [evil.id, canary.id])
+    await graph.store.link_memories(
+        [MemoryLink(graph.id(f"m{HOSTILE}"), SEM, u, [evil.id, canary.id])]
+    )
     assert await graph.store.find_entities(u, [HOSTILE.upper()]) == [evil]
     assert await graph.store.find_entities(u, ["canary"]) == [canary]
     assert await graph.store.relations(u, subject_id=evil.id, predicate=HOSTILE) == [r]
