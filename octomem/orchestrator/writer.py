@@ -9,6 +9,7 @@ duplicates.
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
@@ -101,10 +102,20 @@ async def write_records(
         return
     records = [record for record, _ in changes]
     with span("store.write", records=len(records), user_id=records[0].user_id):
-        await _write_graph(services, records)
-        await services.keyword.upsert(records)
-        await services.history.record([event for _, event in changes])
-        embeddings = await services.embedder.embed([embedding_text(r) for r in records])
+        # the embedder (model inference) works while the other stores are written
+        embedding = asyncio.ensure_future(
+            services.embedder.embed([embedding_text(r) for r in records])
+        )
+        try:
+            await _write_graph(services, records)
+            await services.keyword.upsert(records)
+            await services.history.record([event for _, event in changes])
+            embeddings = await embedding
+        finally:
+            if not embedding.done():
+                embedding.cancel()
+            elif not embedding.cancelled():
+                embedding.exception()  # seen: a store's error is the one raised
         by_type: dict[MemoryType, list[int]] = defaultdict(list)
         for index, record in enumerate(records):
             by_type[record.memory_type].append(index)
