@@ -11,7 +11,7 @@ import pytest
 from octomem.bench.locomo import Conversation, Question, Scores, load_locomo, parse_session_date
 from octomem.bench.locomo_report import rows_of
 from octomem.bench.metrics import parse_evidence, recall_at_k
-from octomem.bench.perf import percentile
+from octomem.bench.perf import _ratios, percentile
 from octomem.bench.report import write_json
 
 
@@ -113,3 +113,15 @@ def test_percentile_nearest_rank() -> None:
     assert percentile(values, 95) == 95
     assert percentile(values, 99) == 99
     assert percentile([7.0], 99) == 7.0
+
+
+def test_ratios_say_how_many_times_faster_octomem_is() -> None:
+    rows = [
+        {"system": "octomem", "size": 10, "metric": "add_per_s", "value": 300.0},
+        {"system": "mem0", "size": 10, "metric": "add_per_s", "value": 30.0},
+        {"system": "octomem", "size": 10, "metric": "recall_p50_ms", "value": 10.0},
+        {"system": "mem0", "size": 10, "metric": "recall_p50_ms", "value": 5.0},
+        {"system": "mem0", "size": 99, "metric": "add_p50_ms", "value": 5.0},
+    ]
+    ratios = {r["metric"]: r["value"] for r in _ratios(rows, 10)}
+    assert ratios == {"add_per_s": 10.0, "recall_p50_ms": 0.5}
