@@ -71,6 +71,17 @@ class LocalEmbedderConfig(_Strict):
     batch_size: int = Field(64, ge=1)
     device: str = "cpu"
     sha256: str = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+    backend: Literal["auto", "onnx", "torch"] = Field(
+        "auto", description="onnx: ONNX Runtime (faster on CPU); torch; auto: onnx when it can"
+    )
+    onnx_cache_dir: Path | None = Field(
+        None, description="where the exported ONNX model is cached; unset = ~/.cache/octomem/onnx"
+    )
+
+    @field_validator("onnx_cache_dir")
+    @classmethod
+    def _expand_cache_dir(cls, value: Path | None) -> Path | None:
+        return value.expanduser() if value is not None else None
 
 
 class LiteLLMEmbedderConfig(_Strict):

@@ -17,8 +17,18 @@ from octomem.settings import load_settings
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def onnx_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The default ONNX cache dir, moved under a tmp XDG_CACHE_HOME: tests never write to
+    ~/.cache, and the model is exported once per run (every embedder after that reuses it)."""
+    cache_home = tmp_path_factory.mktemp("xdg-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(cache_home))
+        yield cache_home / "octomem" / "onnx"
+
+
 @pytest.fixture(scope="session")
-def embedder() -> Embedder:
+def embedder(onnx_cache: Path) -> Embedder:
     """The real all-MiniLM-L6-v2, loaded once for the whole run."""
     return build_embedder(load_settings())
 

@@ -86,6 +86,8 @@ def build_embedder(settings: Settings) -> Embedder:
             batch_size=config.batch_size,
             device=config.device,
             expected_sha256=config.sha256,
+            backend=config.backend,
+            onnx_cache_dir=config.onnx_cache_dir,
         )
     return CachedEmbedder(inner)
 

