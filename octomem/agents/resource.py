@@ -83,8 +83,9 @@ _SHARE = re.compile(
 _ABOUT = re.compile(r"\b(?:about|regarding|covering|explaining|describing)\s+(?P<a>[^.,;!?]+)")
 
 
-_SECRET_LEAD = re.compile(r"(?P<what>[\w' -]{0,40}?\b(?:password|passcode|pin|key|token|card))\b",
-                          re.IGNORECASE)
+_SECRET_LEAD = re.compile(
+    r"(?P<what>[\w' -]{0,40}?\b(?:password|passcode|pin|key|token|card))\b", re.IGNORECASE
+)
 
 
 def normalize_uri(url: str) -> str:

@@ -42,9 +42,13 @@ def _stored_turn(record: EpisodicMemory) -> Turn:
     turn_id = record.source.turn_ids[0] if record.source.turn_ids else record.id
     message_id = record.source.message_ids[0] if record.source.message_ids else turn_id
     return Turn(
-        id=turn_id, role=role, content=record.details or record.content,
-        name=record.actor if record.actor != role else None, timestamp=record.occurred_at,
-        index=int(record.metadata.get("turn_index", 0)), session_id=record.session_id,
+        id=turn_id,
+        role=role,
+        content=record.details or record.content,
+        name=record.actor if record.actor != role else None,
+        timestamp=record.occurred_at,
+        index=int(record.metadata.get("turn_index", 0)),
+        session_id=record.session_id,
         external_id=message_id if message_id != turn_id else None,
     )
 
@@ -333,10 +337,17 @@ class Orchestrator:
         results = []
         for (agent, session), turns in sessions.items():
             turns.sort(key=lambda t: (t.timestamp, t.index))
-            state = await self.process_graph.ainvoke({
-                "messages": None, "turns_in": turns, "user_id": user_id, "agent_id": agent,
-                "session_id": session, "infer": True, "memory_types": None,
-            })
+            state = await self.process_graph.ainvoke(
+                {
+                    "messages": None,
+                    "turns_in": turns,
+                    "user_id": user_id,
+                    "agent_id": agent,
+                    "session_id": session,
+                    "infer": True,
+                    "memory_types": None,
+                }
+            )
             results.append(state["result"])
         return results
 
