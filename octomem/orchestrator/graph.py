@@ -55,11 +55,13 @@ def build_recall_graph(services: Services) -> CompiledStateGraph:
         with span("node.plan", user_id=state.get("user_id")):
             await services.init()
             requested = state.get("memory_types")
-            # core blocks are always returned whole (result.core); they rank only when asked
+            # core blocks are always returned whole (result.core); they rank only when asked.
+            # Agents without any memory have nothing to search.
             agents = [
                 m
                 for m in services.enabled_agents
                 if (m in requested if requested is not None else m is not MemoryType.CORE)
+                and not services.vector.known_empty(m)
             ]
             plan_: dict[str, Any] = {
                 "agents": agents,

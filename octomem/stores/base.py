@@ -87,6 +87,10 @@ class VectorStore(Protocol):
 
     async def count(self, memory_type: MemoryType, *, where: Filter | None = None) -> int: ...
 
+    def known_empty(self, memory_type: MemoryType) -> bool:
+        """True only when the store knows, without a query, that it holds no memories of
+        this type (recall then skips the type); False when it is not sure."""
+
     async def delete(self, memory_type: MemoryType, ids: Sequence[str]) -> None:
         """Delete by id; unknown ids are ignored."""
 

@@ -319,6 +319,10 @@ class ChromaVectorStore:
         """Known (to this process's cache) to hold no entries."""
         return self._cache is not None and self._cache.is_empty(collection.name)
 
+    def known_empty(self, memory_type: MemoryType) -> bool:
+        cache = self._cache
+        return cache is not None and cache.is_empty(self.collection_name(MemoryType(memory_type)))
+
     async def _payloads(self, collection: Any, ids: Sequence[str]) -> dict[str, Any]:
         """Record JSON of those of `ids` that exist: cached, or read from Chroma."""
         cache = self._cache

@@ -485,3 +485,14 @@ async def test_unreachable_server_says_what_to_do() -> None:
     store = ChromaVectorStore.http("127.0.0.1", port, prefix="unreachable")
     with pytest.raises(StoreError, match="chroma run"):
         await store.init()
+
+
+async def test_known_empty_is_never_wrong(store: VectorStore) -> None:
+    """Recall skips types the store knows to be empty: it must never skip one that is not."""
+    for memory_type in MemoryType:
+        if store.known_empty(memory_type):
+            assert await store.count(memory_type) == 0
+    await put(store, fact(1))
+    assert not store.known_empty(MemoryType.SEMANTIC)
+    await store.delete(MemoryType.SEMANTIC, [fact(1).id])
+    assert await store.count(MemoryType.SEMANTIC) == 0

@@ -53,8 +53,10 @@ async def test_stores_on_one_path_share_the_cache(tmp_path: Path) -> None:
     await first.init()
     await second.init()
     emb = [1.0, 0.0, 0.0]
+    assert first.known_empty(SEM) and second.known_empty(SEM)
     assert await first.query(SEM, emb, limit=5) == []  # known empty: no search at all
     await second.upsert(SEM, [fact(1, "blue")], [emb])
+    assert not first.known_empty(SEM)
     [(found, _)] = await first.query(SEM, emb, limit=5)
     assert found.value == "blue"
     assert [r.value for r in await first.get(SEM, [found.id])] == ["blue"]  # now cached
