@@ -6,7 +6,8 @@ One user, synthetic chat messages (`octomem.bench.synthetic`). Per size, on fres
 - `add_p50_ms`: one message per `process` call (what mem0's `add` does), 50 calls;
 - `add_extract_per_s`: the same with offline rule-based extraction (`infer=True`), on up
   to `extract_max` messages;
-- `embed_per_s`: the embedder alone on those texts: the ceiling for ingest;
+- `embed_per_s`: the embedder alone on the texts ingest embedded (each turn with the turn
+  before it), in the same batches: the ceiling for raw-turn ingest;
   `embed_query_p50_ms`: the embedder alone on one query: the floor under recall latency;
 - `recall_p50/p95/p99_ms`: `recall(query, limit=10)`, query embedding included, over
   distinct questions; `rss_mb`: resident memory of the process after the size's run.
@@ -32,6 +33,7 @@ from tqdm import tqdm
 
 from octomem.bench.report import bar_chart, machine, markdown_table, write_json
 from octomem.bench.synthetic import memories, questions
+from octomem.models import embedding_text
 from octomem.orchestrator.engine import Orchestrator
 from octomem.orchestrator.services import build_embedder
 from octomem.settings import load_settings
@@ -123,13 +125,15 @@ def run_octomem(
         )
         rows += _stats("octomem", size, "recall", times)
         row("rss_mb", rss_mb())
+        stored = orch.get_all(user_id=USER, memory_types=["episodic"], limit=extract_max)
+        stored_texts = [embedding_text(record) for record in stored]
     n_extract = min(size, extract_max)
     settings = load_settings(data_dir=root / f"octomem-{size}-extract")
     with Orchestrator.from_settings(settings, embedder=embedder) as orch:
         sample = [f"{t} ." for t in texts[:n_extract]]  # new texts: no embedder cache hits
         row("add_extract_per_s", _ingest(orch, sample, infer=True, desc=f"extract {n_extract}"))
-    inner = getattr(embedder, "inner", embedder)
-    fresh = [f"{t} !" for t in texts[:n_extract]]
+    inner = getattr(embedder, "inner", embedder)  # uncached
+    fresh = stored_texts  # exactly what ingest embedded: each turn with the one before it
     started = time.perf_counter()
     for start in range(0, len(fresh), BATCH):
         asyncio.run(inner.embed(fresh[start : start + BATCH]))

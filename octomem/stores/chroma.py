@@ -2,7 +2,9 @@
 
 One collection per memory type, named ``{prefix}_{memory_type}``, cosine space, no Chroma
 embedding function (embeddings are always given). Each entry's metadata holds flat scalars
-for filtering plus the full record JSON under ``_record``, so records round-trip exactly.
+for filtering plus the full record JSON under ``_record``, so records round-trip exactly;
+no Chroma document is stored (octomem never searches Chroma's full-text index, and
+indexing one cost ~13% of an upsert).
 Filters are pushed down to Chroma's ``where`` where Chroma evaluates them exactly as
 `octomem.filters.matches` does; the rest is evaluated in Python over an over-fetched set.
 """
@@ -396,7 +398,6 @@ class ChromaVectorStore:
                     collection.upsert,
                     ids=list(payloads),
                     embeddings=[emb for _, (_, emb) in chunk],
-                    documents=[rec.content for _, (rec, _) in chunk],
                     metadatas=[_metadata(rec, payloads[rid]) for rid, (rec, _) in chunk],
                 )
             except BaseException:
