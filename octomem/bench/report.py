@@ -11,11 +11,17 @@ from typing import Any
 
 
 def machine() -> dict[str, Any]:
-    """What the numbers were measured on."""
+    """What the numbers were measured on (and with which embedder settings)."""
     import os
+    from importlib.metadata import PackageNotFoundError, version
 
-    import torch
+    from octomem.settings import load_settings
 
+    config = load_settings().embedder
+    try:
+        runtime = f"onnxruntime {version('onnxruntime')}"
+    except PackageNotFoundError:
+        runtime = "no onnxruntime"
     cpu = platform.processor() or platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -27,7 +33,8 @@ def machine() -> dict[str, Any]:
     return {
         "cpu": cpu,
         "cores": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
+        "embedder": {k: getattr(config, k, None) for k in ("provider", "model", "backend")},
+        "runtime": runtime,
         "python": platform.python_version(),
         "platform": platform.platform(),
         "date": datetime.now(UTC).strftime("%Y-%m-%d"),

@@ -23,6 +23,11 @@ def test_default_config_is_offline_and_embedded() -> None:
     assert settings.telemetry.exporter == "none"
 
 
+def test_default_config_file_is_the_code_defaults() -> None:
+    """Loading configs/default.yaml must give what no file gives (the tuned recall too)."""
+    assert load_settings(CONFIGS / "default.yaml") == load_settings()
+
+
 def test_server_config_uses_servers() -> None:
     settings = load_settings(CONFIGS / "server.yaml")
     assert isinstance(settings.vector, ChromaHttp)
