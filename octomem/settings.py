@@ -32,6 +32,9 @@ class ChromaEmbedded(_Strict):
     provider: Literal["chroma"] = "chroma"
     mode: Literal["embedded"] = "embedded"
     collection_prefix: str = "octomem"
+    cache_records: int = Field(
+        100_000, ge=0, description="records whose JSON recall keeps in memory (0: none)"
+    )
 
 
 class ChromaHttp(_Strict):

@@ -121,7 +121,9 @@ def build_services(settings: Settings, *, embedder: Embedder | None = None) -> S
         )
     else:
         vector = ChromaVectorStore.embedded(
-            data_dir / "chroma", prefix=vector_config.collection_prefix
+            data_dir / "chroma",
+            prefix=vector_config.collection_prefix,
+            cache_records=vector_config.cache_records,
         )
 
     graph_config = settings.graph
