@@ -10,7 +10,8 @@ One user, synthetic chat messages (`octomem.bench.synthetic`). Per size, on fres
   before it), in the same batches: the ceiling for raw-turn ingest;
   `embed_query_p50_ms`: the embedder alone on one query: the floor under recall latency;
 - `recall_p50/p95/p99_ms`: `recall(query, limit=10)`, query embedding included, over
-  distinct questions; `rss_mb`: resident memory of the process after the size's run.
+  distinct questions; `rss_mb`: resident memory of the process after the size's run
+  (octomem's sizes run first and one after the other in one process, before mem0's).
 mem0 OSS (`infer=False`, Chroma, the same local embedder) gets the same messages,
 in `add` calls of `BATCH` messages (it stores them one by one) and one message per `add`
 for `add_p50_ms`, at sizes up to `mem0_max`; ratios (`mem0/octomem` rows) are how many
@@ -204,12 +205,15 @@ def run_perf(
         if mem0_reason:
             log(f"mem0 skipped: {mem0_reason}")
     rows: list[dict[str, Any]] = []
+    mem0_sizes = [s for s in sizes if s <= mem0_max] if with_mem0 and not mem0_reason else []
     with tempfile.TemporaryDirectory(prefix="octomem-perf-") as tmp:
-        for size in tqdm(sizes, desc="sizes", unit="size"):
+        # every octomem size first: its RSS is measured before mem0 loads torch
+        for size in tqdm(sizes, desc="octomem sizes", unit="size"):
             rows += run_octomem(size, Path(tmp), embedder, queries=queries, extract_max=extract_max)
-            if with_mem0 and not mem0_reason and size <= mem0_max:
-                rows += run_mem0(size, Path(tmp), queries=queries)
-                rows += _ratios(rows, size)
+            gc.collect()
+        for size in tqdm(mem0_sizes, desc="mem0 sizes", unit="size"):
+            rows += run_mem0(size, Path(tmp), queries=queries)
+            rows += _ratios(rows, size)
             gc.collect()
     return rows
 
