@@ -184,3 +184,25 @@ def test_reply_is_found_by_the_words_of_the_turn_before_it(orch: Orchestrator) -
     again = orch.process(messages, user_id="alice", timestamp=T0, infer=False)
     assert again.turn_memory_ids == result.turn_memory_ids
     assert orch.get(reply_id) == reply
+
+
+def test_a_store_failing_while_the_embedder_runs_loses_nothing(
+    orch: Orchestrator, monkeypatch
+) -> None:
+    """The writer embeds while the graph, keyword index and history are written: a graph
+    failure must surface as itself, write nothing canonical, and a retry must finish."""
+    conversation = [{"role": "user", "content": "I live in Lisbon and I work at Initech."}]
+    graph = orch.services.graph
+    real_link = graph.link_memories
+
+    async def broken_link(links):
+        raise StoreError("graph down")
+
+    monkeypatch.setattr(graph, "link_memories", broken_link)
+    with pytest.raises(StoreError, match="graph down"):
+        orch.process(conversation, user_id="bob", session_id="s1", timestamp=T0)
+    assert orch.get_all(user_id="bob") == []  # the vector store, written last, has nothing
+    monkeypatch.setattr(graph, "link_memories", real_link)
+    retry = orch.process(conversation, user_id="bob", session_id="s1", timestamp=T0)
+    assert retry.count(Operation.ADD) > 0
+    assert any("Lisbon" in r.content for r in orch.get_all(user_id="bob"))
