@@ -56,15 +56,17 @@ def build_recall_graph(services: Services) -> CompiledStateGraph:
             await services.init()
             requested = state.get("memory_types")
             # core blocks are always returned whole (result.core); they rank only when asked.
-            # Agents without any memory have nothing to search.
-            agents = [
+            # Agents without any memory have nothing to search (the BM25 pool stays sized
+            # for every asked agent, so results do not depend on which types are empty).
+            asked = [
                 m
                 for m in services.enabled_agents
                 if (m in requested if requested is not None else m is not MemoryType.CORE)
-                and not services.vector.known_empty(m)
             ]
+            agents = [m for m in asked if not services.vector.known_empty(m)]
             plan_: dict[str, Any] = {
                 "agents": agents,
+                "keyword_pool": config.candidates * len(asked),
                 "now": state.get("now") or utcnow(),
                 "user_id": state.get("user_id"),
                 "agent_id": state.get("agent_id"),

@@ -92,7 +92,7 @@ async def shared_searches(services: Services, query: str, plan: dict[str, Any]) 
             keyword_query(query),
             user_id=plan["user_id"],
             memory_types=agents,
-            limit=config.candidates * len(agents),
+            limit=plan.get("keyword_pool") or config.candidates * len(agents),
             include_superseded=plan["include_superseded"],
             now=plan["now"],
         )

@@ -234,7 +234,8 @@ class ChromaVectorStore:
 
     @classmethod
     def from_client(cls, client: Any, *, prefix: str = "octomem") -> ChromaVectorStore:
-        """Wrap an existing chromadb client."""
+        """Wrap an existing chromadb client (never cached: do not mix it with embedded
+        stores on the same path in one process, whose cache would miss its writes)."""
         return cls(lambda: client, prefix=prefix, location="Chroma")
 
     def collection_name(self, memory_type: MemoryType) -> str:
@@ -277,8 +278,10 @@ class ChromaVectorStore:
                     configuration={"hnsw": {"space": "cosine"}},
                     embedding_function=None,
                 )
-                if self._cache is not None:
-                    self._cache.set_empty(collection.name, collection.count() == 0)
+                if (cache := self._cache) is not None:
+                    since = cache.generation
+                    if collection.count() == 0:
+                        cache.set_empty(collection.name, since=since)
                 self._collections[memory_type] = collection
             return self._collections[memory_type]
 
@@ -325,10 +328,36 @@ class ChromaVectorStore:
         cache = self._cache
         return cache is not None and cache.is_empty(self.collection_name(MemoryType(memory_type)))
 
+    async def _write(
+        self,
+        what: str,
+        collection: Any,
+        entry_ids: Sequence[str],
+        fn: Callable[..., Any],
+        written: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Run a Chroma write (`written`: the record JSON an upsert stores; None for a
+        delete) and keep the cache exact: it is updated when Chroma has finished, even if
+        the caller is cancelled before (the worker thread cannot be stopped)."""
+        cache = self._cache
+        if cache is None:
+            await self._call(what, fn, **kwargs)
+            return
+        token = cache.begin_write(collection.name, entry_ids)
+        task = asyncio.ensure_future(self._call(what, fn, **kwargs))
+
+        def finished(done: asyncio.Future[Any]) -> None:
+            ok = not done.cancelled() and done.exception() is None
+            cache.end_write(collection.name, token, entry_ids, written if ok else None)
+
+        task.add_done_callback(finished)
+        await asyncio.shield(task)
+
     async def _payloads(self, collection: Any, ids: Sequence[str]) -> dict[str, Any]:
         """Record JSON of those of `ids` that exist: cached, or read from Chroma."""
         cache = self._cache
-        found = cache.lookup(ids) if cache is not None else {}
+        found = cache.lookup(collection.name, ids) if cache is not None else {}
         missing = [i for i in dict.fromkeys(ids) if i not in found]
         if missing:
             since = cache.generation if cache is not None else 0
@@ -338,7 +367,11 @@ class ChromaVectorStore:
                 for entry_id, meta in zip(page["ids"], page["metadatas"] or [], strict=True)
             }
             if cache is not None:
-                cache.remember({i: p for i, p in read.items() if isinstance(p, str)}, since=since)
+                cache.remember(
+                    collection.name,
+                    {i: p for i, p in read.items() if isinstance(p, str)},
+                    since=since,
+                )
             found.update(read)
         return found
 
@@ -392,21 +425,16 @@ class ChromaVectorStore:
         for start in range(0, len(items), _PAGE):
             chunk = items[start : start + _PAGE]
             payloads = {rid: record_to_json(rec) for rid, (rec, _) in chunk}
-            try:
-                await self._call(
-                    "upsert",
-                    collection.upsert,
-                    ids=list(payloads),
-                    embeddings=[emb for _, (_, emb) in chunk],
-                    metadatas=[_metadata(rec, payloads[rid]) for rid, (rec, _) in chunk],
-                )
-            except BaseException:
-                if self._cache is not None:
-                    self._cache.forget(payloads)
-                raise
-            if self._cache is not None:
-                self._cache.written(payloads)
-                self._cache.set_empty(collection.name, False)
+            await self._write(
+                "upsert",
+                collection,
+                list(payloads),
+                collection.upsert,
+                payloads,
+                ids=list(payloads),
+                embeddings=[emb for _, (_, emb) in chunk],
+                metadatas=[_metadata(rec, payloads[rid]) for rid, (rec, _) in chunk],
+            )
 
     async def get(self, memory_type: MemoryType, ids: Sequence[str]) -> list[MemoryBase]:
         wanted = list(dict.fromkeys(ids))
@@ -450,7 +478,8 @@ class ChromaVectorStore:
             self._selective.add(key)
         n_results = limit if check is None else max(4 * limit, 50)
         while True:
-            since = self._cache.generation if self._cache is not None else 0
+            cache = self._cache
+            since = cache.generation if cache is not None else 0
             result = await self._call(
                 "query",
                 collection.query,
@@ -460,10 +489,12 @@ class ChromaVectorStore:
                 include=["metadatas", "distances"],
             )
             ids, metas, distances = (result[k][0] for k in ("ids", "metadatas", "distances"))
-            if self._cache is not None:
+            if cache is not None:
                 read = {i: (m or {}).get(_RECORD_KEY) for i, m in zip(ids, metas, strict=True)}
-                self._cache.remember(
-                    {i: p for i, p in read.items() if isinstance(p, str)}, since=since
+                cache.remember(
+                    collection.name,
+                    {i: p for i, p in read.items() if isinstance(p, str)},
+                    since=since,
                 )
             hits = []
             for entry_id, meta, distance in zip(ids, metas, distances, strict=True):
@@ -548,11 +579,7 @@ class ChromaVectorStore:
         wanted = list(dict.fromkeys(ids))
         if wanted:
             collection = await self._collection(memory_type)
-            try:
-                await self._call("delete", collection.delete, ids=wanted)
-            finally:
-                if self._cache is not None:
-                    self._cache.forget(wanted)
+            await self._write("delete", collection, wanted, collection.delete, ids=wanted)
 
     async def drop(self) -> None:
         """Delete this store's collections (all records of every type); `init` recreates them."""

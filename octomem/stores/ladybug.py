@@ -344,12 +344,13 @@ class LadybugGraphStore:
         ]
 
     async def link_memories(self, links: Sequence[MemoryLink]) -> None:
-        if not links:
+        latest = {link.memory_id: link for link in links}  # a memory twice: the last wins
+        if not latest:
             return
 
         def work(conn: lb.Connection) -> None:
             with _transaction(conn):
-                for link in links:
+                for link in latest.values():
                     params = {"id": link.memory_id, "u": _uid(link.user_id)}
                     _rows(
                         conn,

@@ -300,6 +300,7 @@ class Neo4jGraphStore:
         ]
 
     async def link_memories(self, links: Sequence[MemoryLink]) -> None:
+        latest = {link.memory_id: link for link in links}  # a memory twice: the last wins
         rows = [
             {
                 "id": link.memory_id,
@@ -307,10 +308,11 @@ class Neo4jGraphStore:
                 "mtype": MemoryType(link.memory_type).value,
                 "ids": sorted(set(link.entity_ids)),
             }
-            for link in links
+            for link in latest.values()
         ]
         if not rows:
             return
+        linked = [row for row in rows if row["ids"]]
 
         async def work(tx: AsyncManagedTransaction) -> None:
             await _records(
@@ -320,13 +322,14 @@ class Neo4jGraphStore:
                 "WITH m OPTIONAL MATCH (m)-[x:MENTIONS]->() DELETE x",
                 rows=rows,
             )
-            await _records(
-                tx,
-                "UNWIND $rows AS row "
-                "MATCH (m:Memory {id: row.id}) MATCH (e:Entity) "
-                "WHERE e.id IN row.ids AND e.user_id = row.u CREATE (m)-[:MENTIONS]->(e)",
-                rows=[row for row in rows if row["ids"]],
-            )
+            if linked:
+                await _records(
+                    tx,
+                    "UNWIND $rows AS row "
+                    "MATCH (m:Memory {id: row.id}) MATCH (e:Entity) "
+                    "WHERE e.id IN row.ids AND e.user_id = row.u CREATE (m)-[:MENTIONS]->(e)",
+                    rows=linked,
+                )
 
         await self._session_call("link_memories", work)
 

@@ -9,9 +9,11 @@ them. The cache also remembers which collections are empty, so a search of an ag
 no memories costs nothing. A Chroma server can be written by other processes: stores on
 a server never cache.
 
-Reads and writes may interleave (a recall while a `process` writes): a read remembers what
-it fetched only if no write happened since it started (`generation`), so an older read can
-never overwrite what a newer write put in the cache.
+Reads and writes may interleave (a recall while a `process` writes, a write whose caller
+was cancelled while Chroma still runs it): a read remembers what it fetched only if no
+write began or ended since it started and none is under way, so an older read can never
+overwrite what a newer write stored, and a write updates the cache only once Chroma has
+finished it.
 """
 
 from __future__ import annotations
@@ -25,72 +27,92 @@ DEFAULT_MAX_RECORDS = 100_000
 
 
 class RecordCache:
-    """id -> record JSON (LRU, at most `max_records`) and the names of empty collections."""
+    """(collection, id) -> record JSON (LRU, at most `max_records`) and the names of the
+    collections known to be empty.
+
+    A write brackets the store call with `begin_write` and `end_write` (run when the call
+    has really finished, even if its caller was cancelled). Meanwhile no read is cached
+    and the written ids are not served, and a `clear` (drop/reset) in between keeps the
+    write's records out of the cache.
+    """
 
     def __init__(self, max_records: int = DEFAULT_MAX_RECORDS) -> None:
         self.max_records = max_records
-        self._records: OrderedDict[str, str] = OrderedDict()
+        self._records: OrderedDict[tuple[str, str], str] = OrderedDict()
         self._empty: set[str] = set()
         self._lock = threading.Lock()
-        self.generation = 0  # bumped by every write
+        self.generation = 0  # bumped by every write and clear
+        self._epoch = 0  # bumped by every clear
+        self._writing = 0  # writes begun and not yet ended
         self.users = 0  # stores open on this cache
 
     def __len__(self) -> int:
         return len(self._records)
 
-    def lookup(self, ids: Iterable[str]) -> dict[str, str]:
+    def lookup(self, collection: str, ids: Iterable[str]) -> dict[str, str]:
         """The cached JSON of those ids that are cached."""
         found: dict[str, str] = {}
         with self._lock:
             for entry_id in ids:
-                payload = self._records.get(entry_id)
+                payload = self._records.get((collection, entry_id))
                 if payload is not None:
-                    self._records.move_to_end(entry_id)
+                    self._records.move_to_end((collection, entry_id))
                     found[entry_id] = payload
         return found
 
-    def remember(self, payloads: Mapping[str, str], *, since: int) -> None:
-        """Cache what a read fetched, unless a write happened after it started (`since`
-        is the generation taken before the read)."""
+    def remember(self, collection: str, payloads: Mapping[str, str], *, since: int) -> None:
+        """Cache what a read fetched, unless a write began or ended after the read started
+        (`since` is the generation taken before it) or is still under way."""
         with self._lock:
-            if since == self.generation:
-                self._put(payloads)
+            if since == self.generation and not self._writing:
+                self._put(collection, payloads)
 
-    def written(self, payloads: Mapping[str, str]) -> None:
-        """These records were just written."""
+    def begin_write(self, collection: str, ids: Iterable[str]) -> int:
+        """A write of (or deletion of) these ids starts; returns the token for `end_write`."""
         with self._lock:
             self.generation += 1
-            self._put(payloads)
-
-    def forget(self, ids: Iterable[str]) -> None:
-        """These records were deleted, or a write of them failed half-way."""
-        with self._lock:
-            self.generation += 1
+            self._writing += 1
+            self._empty.discard(collection)  # wrongly non-empty only costs a query
             for entry_id in ids:
-                self._records.pop(entry_id, None)
+                self._records.pop((collection, entry_id), None)
+            return self._epoch
 
-    def _put(self, payloads: Mapping[str, str]) -> None:
+    def end_write(
+        self, collection: str, token: int, ids: Iterable[str], written: Mapping[str, str] | None
+    ) -> None:
+        """The write has finished: `written` is what it stored (None if it failed or
+        deleted); cached only if no clear happened since it began."""
+        with self._lock:
+            self.generation += 1
+            self._writing -= 1
+            for entry_id in ids:
+                self._records.pop((collection, entry_id), None)
+            if written is not None and token == self._epoch:
+                self._put(collection, written)
+
+    def _put(self, collection: str, payloads: Mapping[str, str]) -> None:
         if self.max_records <= 0:
             return
         for entry_id, payload in payloads.items():
-            self._records[entry_id] = payload
-            self._records.move_to_end(entry_id)
+            self._records[(collection, entry_id)] = payload
+            self._records.move_to_end((collection, entry_id))
         while len(self._records) > self.max_records:
             self._records.popitem(last=False)
 
     def is_empty(self, collection: str) -> bool:
         return collection in self._empty
 
-    def set_empty(self, collection: str, empty: bool) -> None:
+    def set_empty(self, collection: str, *, since: int) -> None:
+        """The collection held no entries when a count that started at generation `since`
+        ran: remembered unless a write began or ended meanwhile."""
         with self._lock:
-            if empty:
+            if since == self.generation and not self._writing:
                 self._empty.add(collection)
-            else:
-                self._empty.discard(collection)
 
     def clear(self) -> None:
         with self._lock:
             self.generation += 1
+            self._epoch += 1
             self._records.clear()
             self._empty.clear()
 

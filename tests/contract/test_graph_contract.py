@@ -221,6 +221,10 @@ async def test_link_memory_replaces_mentions(graph: Graph) -> None:
     assert await graph.store.memories_for_entities(v, [other.id], hops=0) == []
     await graph.store.link_memories([MemoryLink(m, MemoryType.KNOWLEDGE, u, [])])
     assert await graph.store.memories_for_entities(u, [b.id, c.id], hops=0) == []
+    # one memory twice in a batch (added, then superseded in one process): the last wins
+    await graph.store.link_memories([MemoryLink(m, SEM, u, [a.id]), MemoryLink(m, SEM, u, [c.id])])
+    assert await graph.store.memories_for_entities(u, [a.id], hops=0) == []
+    assert await graph.store.memories_for_entities(u, [c.id], hops=0) == [(m, SEM, 0)]
 
 
 async def test_memories_for_entities_distances(graph: Graph) -> None:

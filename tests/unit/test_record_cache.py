@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
-from octomem.models import MemoryType, SemanticMemory, make_memory_id
+import pytest
+
+from octomem.models import EpisodicMemory, MemoryType, SemanticMemory, make_memory_id
 from octomem.stores import record_cache
 from octomem.stores.chroma import ChromaVectorStore
 from octomem.stores.record_cache import RecordCache
@@ -26,24 +29,88 @@ def fact(n: int, value: str) -> SemanticMemory:
 def test_a_read_older_than_a_write_is_not_cached() -> None:
     cache = RecordCache()
     before = cache.generation
-    cache.written({"a": "new"})  # a write lands while a read of the old value is in flight
-    cache.remember({"a": "old", "b": "b1"}, since=before)
-    assert cache.lookup(["a", "b"]) == {"a": "new"}
-    cache.remember({"b": "b1"}, since=cache.generation)
-    assert cache.lookup(["b"]) == {"b": "b1"}
-    cache.forget(["a"])
-    assert cache.lookup(["a", "b"]) == {"b": "b1"}
+    token = cache.begin_write("c", ["a"])
+    cache.remember("c", {"b": "b0"}, since=cache.generation)  # a write is under way
+    assert cache.lookup("c", ["b"]) == {}
+    cache.end_write("c", token, ["a"], {"a": "new"})
+    cache.remember("c", {"a": "old", "b": "b1"}, since=before)  # read before the write
+    assert cache.lookup("c", ["a", "b"]) == {"a": "new"}
+    cache.remember("c", {"b": "b1"}, since=cache.generation)
+    assert cache.lookup("c", ["b"]) == {"b": "b1"}
+    assert cache.lookup("other", ["a", "b"]) == {}  # keyed by collection too
+    token = cache.begin_write("c", ["a"])  # a delete
+    assert cache.lookup("c", ["a"]) == {}  # not served while it runs
+    cache.end_write("c", token, ["a"], None)
+    assert cache.lookup("c", ["a", "b"]) == {"b": "b1"}
+
+
+def test_a_write_that_ends_after_a_clear_is_not_cached() -> None:
+    cache = RecordCache()
+    token = cache.begin_write("c", ["a"])
+    cache.clear()  # a reset ran while the upsert was in Chroma
+    cache.end_write("c", token, ["a"], {"a": "gone"})
+    assert cache.lookup("c", ["a"]) == {}
+
+
+def test_empty_is_remembered_only_if_nothing_was_written_meanwhile() -> None:
+    cache = RecordCache()
+    since = cache.generation
+    token = cache.begin_write("c", ["a"])
+    cache.end_write("c", token, ["a"], {"a": "1"})
+    cache.set_empty("c", since=since)  # the count ran before that write
+    assert not cache.is_empty("c")
+    cache.set_empty("c", since=cache.generation)
+    assert cache.is_empty("c")
+    cache.begin_write("c", ["b"])
+    assert not cache.is_empty("c")  # as soon as a write begins
 
 
 def test_least_recently_used_records_are_evicted() -> None:
     cache = RecordCache(max_records=2)
-    cache.written({"a": "1", "b": "2"})
-    cache.lookup(["a"])  # a is now the most recent
-    cache.written({"c": "3"})
-    assert cache.lookup(["a", "b", "c"]) == {"a": "1", "c": "3"}
+    cache.end_write("c", cache.begin_write("c", []), [], {"a": "1", "b": "2"})
+    cache.lookup("c", ["a"])  # a is now the most recent
+    cache.end_write("c", cache.begin_write("c", []), [], {"c": "3"})
+    assert cache.lookup("c", ["a", "b", "c"]) == {"a": "1", "c": "3"}
     off = RecordCache(max_records=0)
-    off.written({"a": "1"})
-    assert off.lookup(["a"]) == {}
+    off.end_write("c", off.begin_write("c", []), [], {"a": "1"})
+    assert off.lookup("c", ["a"]) == {}
+
+
+async def test_a_cancelled_delete_still_updates_the_cache(tmp_path: Path) -> None:
+    """Chroma's worker thread finishes a write whose caller was cancelled: the cache
+    must follow Chroma, not the caller."""
+    store = ChromaVectorStore.embedded(tmp_path / "chroma")
+    emb = [1.0, 0.0]
+    await store.upsert(SEM, [fact(1, "blue")], [emb])
+    assert len(await store.get(SEM, [fact(1, "blue").id])) == 1  # cached
+    task = asyncio.ensure_future(store.delete(SEM, [fact(1, "blue").id]))
+    await asyncio.sleep(0)  # the delete has started in a worker thread
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    for _ in range(100):  # until the thread has finished the delete
+        if await store.count(SEM) == 0:
+            break
+        await asyncio.sleep(0.01)
+    assert await store.get(SEM, [fact(1, "blue").id]) == []
+    await store.close()
+
+
+async def test_types_stay_apart(tmp_path: Path) -> None:
+    store = ChromaVectorStore.embedded(tmp_path / "chroma")
+    await store.upsert(SEM, [fact(1, "blue")], [[1.0, 0.0]])
+    episode = EpisodicMemory(
+        id=make_memory_id(MemoryType.EPISODIC, "alice", 9),
+        user_id="alice",
+        content="alice went home",
+        summary="alice went home",
+        actor="alice",
+        event_type="message",
+        occurred_at=fact(1, "blue").created_at,
+    )
+    await store.upsert(MemoryType.EPISODIC, [episode], [[0.0, 1.0]])
+    assert await store.get(MemoryType.EPISODIC, [fact(1, "blue").id]) == []
+    await store.close()
 
 
 async def test_stores_on_one_path_share_the_cache(tmp_path: Path) -> None:
