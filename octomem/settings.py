@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from octomem.errors import ConfigurationError
@@ -68,6 +68,9 @@ GraphConfig = Annotated[LadybugConfig | Neo4jConfig, Field(discriminator="provid
 # --- models ----------------------------------------------------------------------------
 
 
+UserPath = Annotated[Path, AfterValidator(Path.expanduser)]  # "~" is the user's home
+
+
 class LocalEmbedderConfig(_Strict):
     provider: Literal["local"] = "local"
     model: Literal["all-MiniLM-L6-v2"] = "all-MiniLM-L6-v2"
@@ -77,14 +80,9 @@ class LocalEmbedderConfig(_Strict):
     backend: Literal["auto", "onnx", "torch"] = Field(
         "auto", description="onnx: ONNX Runtime (faster on CPU); torch; auto: onnx when it can"
     )
-    onnx_cache_dir: Path | None = Field(
+    onnx_cache_dir: UserPath | None = Field(
         None, description="where the exported ONNX model is cached; unset = ~/.cache/octomem/onnx"
     )
-
-    @field_validator("onnx_cache_dir")
-    @classmethod
-    def _expand_cache_dir(cls, value: Path | None) -> Path | None:
-        return value.expanduser() if value is not None else None
 
 
 class LiteLLMEmbedderConfig(_Strict):
@@ -184,7 +182,7 @@ class Settings(BaseSettings):
         env_prefix="OCTOMEM_", env_nested_delimiter="__", extra="forbid"
     )
 
-    data_dir: Path = Path("~/.octomem")
+    data_dir: UserPath = Path("~/.octomem")
     vector: VectorConfig = Field(default_factory=ChromaEmbedded)
     graph: GraphConfig = Field(default_factory=LadybugConfig)
     embedder: EmbedderConfig = Field(default_factory=LocalEmbedderConfig)
@@ -194,11 +192,6 @@ class Settings(BaseSettings):
     recall: RecallConfig = Field(default_factory=RecallConfig)
     telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig)
     input: InputConfig = Field(default_factory=InputConfig)
-
-    @field_validator("data_dir")
-    @classmethod
-    def _expand(cls, value: Path) -> Path:
-        return value.expanduser()
 
     @classmethod
     def settings_customise_sources(

@@ -354,6 +354,17 @@ class ChromaVectorStore:
         task.add_done_callback(finished)
         await asyncio.shield(task)
 
+    def _payloads_read(
+        self, collection: Any, ids: Sequence[str], metas: Sequence[Any], since: int
+    ) -> dict[str, Any]:
+        """The record JSON of entries Chroma returned, remembered by the cache (`since`:
+        its generation before the read)."""
+        read = {i: (meta or {}).get(_RECORD_KEY) for i, meta in zip(ids, metas, strict=True)}
+        if self._cache is not None:
+            valid = {i: p for i, p in read.items() if isinstance(p, str)}
+            self._cache.remember(collection.name, valid, since=since)
+        return read
+
     async def _payloads(self, collection: Any, ids: Sequence[str]) -> dict[str, Any]:
         """Record JSON of those of `ids` that exist: cached, or read from Chroma."""
         cache = self._cache
@@ -362,17 +373,9 @@ class ChromaVectorStore:
         if missing:
             since = cache.generation if cache is not None else 0
             page = await self._call("get", collection.get, ids=missing, include=["metadatas"])
-            read = {
-                entry_id: (meta or {}).get(_RECORD_KEY)
-                for entry_id, meta in zip(page["ids"], page["metadatas"] or [], strict=True)
-            }
-            if cache is not None:
-                cache.remember(
-                    collection.name,
-                    {i: p for i, p in read.items() if isinstance(p, str)},
-                    since=since,
-                )
-            found.update(read)
+            found.update(
+                self._payloads_read(collection, page["ids"], page["metadatas"] or [], since)
+            )
         return found
 
     async def _scan(self, memory_type: MemoryType, where: Where | None) -> list[tuple[str, Any]]:
@@ -478,8 +481,7 @@ class ChromaVectorStore:
             self._selective.add(key)
         n_results = limit if check is None else max(4 * limit, 50)
         while True:
-            cache = self._cache
-            since = cache.generation if cache is not None else 0
+            since = self._cache.generation if self._cache is not None else 0
             result = await self._call(
                 "query",
                 collection.query,
@@ -489,16 +491,10 @@ class ChromaVectorStore:
                 include=["metadatas", "distances"],
             )
             ids, metas, distances = (result[k][0] for k in ("ids", "metadatas", "distances"))
-            if cache is not None:
-                read = {i: (m or {}).get(_RECORD_KEY) for i, m in zip(ids, metas, strict=True)}
-                cache.remember(
-                    collection.name,
-                    {i: p for i, p in read.items() if isinstance(p, str)},
-                    since=since,
-                )
+            payloads = self._payloads_read(collection, ids, metas, since)
             hits = []
-            for entry_id, meta, distance in zip(ids, metas, distances, strict=True):
-                record = self._record(meta, entry_id)
+            for entry_id, distance in zip(ids, distances, strict=True):
+                record = self._parse(payloads[entry_id], entry_id)
                 if check is None or check(record):
                     hits.append((record, 1.0 - float(distance)))
             if len(hits) >= limit or len(ids) < n_results:

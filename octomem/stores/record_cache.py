@@ -46,9 +46,6 @@ class RecordCache:
         self._writing = 0  # writes begun and not yet ended
         self.users = 0  # stores open on this cache
 
-    def __len__(self) -> int:
-        return len(self._records)
-
     def lookup(self, collection: str, ids: Iterable[str]) -> dict[str, str]:
         """The cached JSON of those ids that are cached."""
         found: dict[str, str] = {}
