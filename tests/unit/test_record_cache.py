@@ -88,7 +88,7 @@ async def test_a_cancelled_delete_still_updates_the_cache(tmp_path: Path) -> Non
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    for _ in range(100):  # until the thread has finished the delete
+    for _ in range(1000):  # until the thread has finished the delete (10 s at most)
         if await store.count(SEM) == 0:
             break
         await asyncio.sleep(0.01)
