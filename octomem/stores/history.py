@@ -49,13 +49,11 @@ class SqliteHistoryStore(SqliteStore):
             for event in events
         ]
         if rows:
-            await self._run(
+            await self._execute(
                 "record",
-                lambda conn: conn.executemany(
-                    "INSERT OR IGNORE INTO history (id, memory_id, memory_type, user_id, at, event)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    rows,
-                ),
+                "INSERT OR IGNORE INTO history (id, memory_id, memory_type, user_id, at, event)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                rows,
             )
 
     async def _select(
@@ -91,4 +89,4 @@ class SqliteHistoryStore(SqliteStore):
         return await self._run("user_ids", read)
 
     async def reset(self) -> None:
-        await self._run("reset", lambda conn: conn.execute("DELETE FROM history"))
+        await self._execute("reset", "DELETE FROM history")

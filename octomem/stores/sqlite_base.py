@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import ClassVar, TypeVar
 
@@ -61,6 +61,16 @@ class SqliteStore:
             raise StoreError(
                 f"{self.LABEL} at {self._path}: {what} failed: {exc} - {self.HINT}"
             ) from exc
+
+    async def _execute(self, what: str, sql: str, rows: Sequence[Sequence[object]] = ((),)) -> None:
+        """Run `sql` once per parameter row. The cursor is closed under the lock: a cursor
+        dropped later in another thread resets its cached statement while a worker may be
+        running that same statement, which SQLite reports as "API misuse"."""
+
+        def run(conn: sqlite3.Connection) -> None:
+            conn.executemany(sql, rows).close()
+
+        await self._run(what, run)
 
     async def init(self) -> None:
         await self._run("init", lambda conn: None)

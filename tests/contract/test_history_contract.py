@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -117,3 +118,15 @@ async def test_reset_and_reopen(tmp_path: Path) -> None:
     await second.record([event])  # an event can be logged again after a reset
     assert await second.for_user("alice") == [event]
     await second.close()
+
+
+async def test_concurrent_records_and_reads_all_land(store: HistoryStore) -> None:
+    """Many writers and readers at once (as concurrent `aput`s do): none fails, none is lost."""
+    memory_ids = [f"sem_{i}" for i in range(40)]
+    for _ in range(5):
+        await asyncio.gather(
+            *[store.record([ev(m, n) for n in range(3)]) for m in memory_ids],
+            *[store.for_memory(m) for m in memory_ids],
+        )
+    for memory_id in memory_ids:
+        assert [e.new_value for e in await store.for_memory(memory_id)] == ["v0", "v1", "v2"]
