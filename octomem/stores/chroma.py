@@ -1,20 +1,17 @@
 """VectorStore on Chroma: embedded (PersistentClient) or a server (HttpClient).
 
 One collection per memory type, named ``{prefix}_{memory_type}``, cosine space, no Chroma
-embedding function (embeddings are always given). Each entry's metadata holds flat scalars
-for filtering plus the full record JSON under ``_record``, so records round-trip exactly;
-no Chroma document is stored (octomem never searches Chroma's full-text index, and
-indexing one cost ~13% of an upsert).
-Filters are pushed down to Chroma's ``where`` where Chroma evaluates them exactly as
-`octomem.filters.matches` does; the rest is evaluated in Python over an over-fetched set.
+embedding function (embeddings are always given). Entry metadata and filter pushdown are
+laid out in `octomem.stores.chroma_layout`; records round-trip exactly through it. No
+Chroma document is stored (octomem never searches Chroma's full-text index, and indexing
+one cost ~13% of an upsert). What Chroma cannot filter exactly is evaluated in Python over
+an over-fetched set.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-import math
 import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -29,133 +26,18 @@ from chromadb.errors import NotFoundError as ChromaNotFoundError
 from octomem import filters
 from octomem.errors import ConfigurationError, InvalidInputError, OctomemError, StoreError
 from octomem.models import (
-    NEVER_TS,
-    RECORD_CLASS,
     MemoryBase,
     MemoryType,
-    as_utc,
     record_from_json,
     record_to_json,
 )
 from octomem.stores import record_cache
+from octomem.stores.chroma_layout import RECORD_KEY, Where, entry_metadata, plan
 from octomem.stores.record_cache import RecordCache
 
-_SCOPE_FIELDS = frozenset({"user_id", "agent_id", "session_id"})
-_TIME_FIELDS = frozenset({"created_at", "updated_at", "valid_from", "occurred_at"})
-_STR_FIELDS = frozenset(
-    {"memory_type", "content_hash", "label", "event_type", "subject", "attribute"}
-    | {"predicate", "object", "kind", "key", "uri", "title", "resource_type", "conflict_key"}
-)
-_OPS = {op: f"${op}" for op in ("eq", "ne", "in", "nin", "gt", "gte", "lt", "lte")}
-_EQUALITY = frozenset({"eq", "ne", "in", "nin"})
-_RECORD_KEY = "_record"
-_MD = "md."
 _PAGE = 1000
 _SELECTIVE_MAX = 4096
 _PREFIX_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
-
-Where = dict[str, Any]
-
-
-def _ts(value: datetime) -> float:
-    return as_utc(value).timestamp()
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _scalar(value: Any) -> bool:
-    return isinstance(value, str | bool) or (_is_number(value) and math.isfinite(value))
-
-
-def _combine(op: str, clauses: list[Where]) -> Where | None:
-    return (clauses[0] if len(clauses) == 1 else {op: clauses}) if clauses else None
-
-
-def _metadata(record: MemoryBase, payload: str) -> dict[str, Any]:
-    expires = record.expiry()
-    meta: dict[str, Any] = {
-        "memory_type": record.memory_type.value,
-        "is_current": record.is_current,
-        "expires_at": _ts(expires) if expires is not None else NEVER_TS,
-        "confidence": float(record.confidence),
-        "content_hash": record.content_hash,
-        _RECORD_KEY: payload,
-    }
-    for name in _SCOPE_FIELDS:
-        meta[name] = getattr(record, name) or ""
-    for name in _TIME_FIELDS:
-        if isinstance(value := getattr(record, name, None), datetime):
-            meta[name] = _ts(value)
-    for name in _STR_FIELDS - meta.keys():
-        if isinstance(value := getattr(record, name, None), str):
-            meta[name] = value
-    # user metadata in its JSON form, as the residual filter sees it after a round trip
-    for key, value in json.loads(payload)["metadata"].items():
-        if _scalar(value):
-            meta[_MD + key] = value
-    return meta
-
-
-def _leaf_value(kind: str, value: Any) -> Any:
-    """The Chroma form of one filter value for a field of `kind`, or None if there is none."""
-    if kind == "scope":
-        if value is None:
-            return ""
-        return value if isinstance(value, str) and value else None
-    if kind == "time":
-        dt = filters.parse_datetime(value)
-        return _ts(dt) if dt is not None else None
-    if kind == "number":
-        return float(value) if _is_number(value) else None
-    if kind == "str":
-        return str(value) if isinstance(value, str) else None
-    return value if _scalar(value) else None  # user metadata
-
-
-def _leaf_clause(fields: Mapping[str, Any], field: str, op: str, value: Any) -> Where | None:
-    """The Chroma `where` clause for one filter leaf, or None if Chroma cannot do it exactly."""
-    is_record, name = filters.resolve_field(field, fields)
-    if not is_record:
-        key, kind = _MD + name, "metadata"
-    elif name in _SCOPE_FIELDS:
-        key, kind = name, "scope"
-        if op == "exists":
-            return {key: {"$ne" if value else "$eq": ""}}
-    elif name in _TIME_FIELDS:
-        key, kind = name, "time"
-    elif name == "confidence":
-        key, kind = name, "number"
-    elif name in _STR_FIELDS:
-        key, kind = name, "str"
-    elif name == "valid_to" and value is None and op in ("eq", "ne"):
-        return {"is_current": {"$eq": op == "eq"}}
-    else:
-        return None
-    if op not in _OPS or (op not in _EQUALITY and kind in ("scope", "str")):
-        return None
-    if op in ("in", "nin"):
-        items = [_leaf_value(kind, v) for v in value]
-        if not items or any(v is None for v in items):
-            return None
-        if kind == "metadata":  # Chroma wants one type per list; numbers compare across
-            if all(_is_number(v) for v in items):
-                items = [float(v) for v in items]
-            elif len({type(v) for v in items}) > 1:
-                return None
-        return {key: {_OPS[op]: items}}
-    converted = _leaf_value(kind, value)
-    if converted is None or (op not in _EQUALITY and isinstance(converted, str | bool)):
-        return None
-    return {key: {_OPS[op]: converted}}
-
-
-def _to_where(node: filters.Filter, fields: Mapping[str, Any]) -> Where | None:
-    kind, body = filters.unpack(node)
-    if kind in ("AND", "OR"):
-        return _combine(f"${kind.lower()}", [_to_where(child, fields) or {} for child in body])
-    return _leaf_clause(fields, *body)
 
 
 class ChromaVectorStore:
@@ -291,25 +173,8 @@ class ChromaVectorStore:
             return collection
         return await self._call(f"opening collection {memory_type.value}", self._open, memory_type)
 
-    def _plan(
-        self, memory_type: MemoryType, where: filters.Filter | None, live_at: datetime | None
-    ) -> tuple[Where | None, Callable[[MemoryBase], bool] | None]:
-        """(Chroma where, residual predicate or None)."""
-        fields = RECORD_CLASS[memory_type].model_fields
-        pushed, residual = filters.split(
-            where, lambda f, op, v: _leaf_clause(fields, f, op, v) is not None
-        )
-        clauses: list[Where] = []
-        if pushed is not None and (clause := _to_where(pushed, fields)) is not None:
-            clauses.extend(clause.get("$and", [clause]))
-        if live_at is not None:
-            clauses.append({"is_current": {"$eq": True}})
-            clauses.append({"expires_at": {"$gt": _ts(live_at)}})
-        check = filters.predicate(residual) if residual is not None else None
-        return _combine("$and", clauses), check
-
     def _record(self, meta: Mapping[str, Any] | None, entry_id: str) -> MemoryBase:
-        return self._parse((meta or {}).get(_RECORD_KEY), entry_id)
+        return self._parse((meta or {}).get(RECORD_KEY), entry_id)
 
     def _parse(self, payload: Any, entry_id: str) -> MemoryBase:
         try:
@@ -359,7 +224,7 @@ class ChromaVectorStore:
     ) -> dict[str, Any]:
         """The record JSON of entries Chroma returned, remembered by the cache (`since`:
         its generation before the read)."""
-        read = {i: (meta or {}).get(_RECORD_KEY) for i, meta in zip(ids, metas, strict=True)}
+        read = {i: (meta or {}).get(RECORD_KEY) for i, meta in zip(ids, metas, strict=True)}
         if self._cache is not None:
             valid = {i: p for i, p in read.items() if isinstance(p, str)}
             self._cache.remember(collection.name, valid, since=since)
@@ -436,7 +301,7 @@ class ChromaVectorStore:
                 payloads,
                 ids=list(payloads),
                 embeddings=[emb for _, (_, emb) in chunk],
-                metadatas=[_metadata(rec, payloads[rid]) for rid, (rec, _) in chunk],
+                metadatas=[entry_metadata(rec, payloads[rid]) for rid, (rec, _) in chunk],
             )
 
     async def get(self, memory_type: MemoryType, ids: Sequence[str]) -> list[MemoryBase]:
@@ -461,7 +326,7 @@ class ChromaVectorStore:
     ) -> list[tuple[MemoryBase, float]]:
         if limit <= 0:
             return []
-        chroma_where, check = self._plan(memory_type, where, live_at)
+        chroma_where, check = plan(memory_type, where, live_at)
         collection = await self._collection(memory_type)
         if self._empty(collection):
             return []
@@ -550,7 +415,7 @@ class ChromaVectorStore:
         limit: int | None = None,
         offset: int = 0,
     ) -> list[MemoryBase]:
-        chroma_where, check = self._plan(memory_type, where, live_at)
+        chroma_where, check = plan(memory_type, where, live_at)
         rows = await self._scan(memory_type, chroma_where)
         rows.sort(key=lambda row: (row[1].get("created_at", 0.0), row[0]))
         end = None if limit is None else offset + max(limit, 0)
@@ -560,7 +425,7 @@ class ChromaVectorStore:
         return [record for record in records if check(record)][offset:end]
 
     async def count(self, memory_type: MemoryType, *, where: filters.Filter | None = None) -> int:
-        chroma_where, check = self._plan(memory_type, where, None)
+        chroma_where, check = plan(memory_type, where, None)
         if chroma_where is None and check is None:
             collection = await self._collection(memory_type)
             if self._empty(collection):

@@ -1,0 +1,150 @@
+"""How a memory record is laid out as Chroma metadata, and how octomem filters become
+Chroma ``where`` clauses.
+
+Each entry's metadata holds flat scalars for filtering plus the full record JSON under
+``_record``. A filter leaf is pushed down only where Chroma evaluates it exactly as
+`octomem.filters.matches` does; `plan` returns the rest as a Python predicate.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from octomem import filters
+from octomem.models import NEVER_TS, RECORD_CLASS, MemoryBase, MemoryType, as_utc
+
+_SCOPE_FIELDS = frozenset({"user_id", "agent_id", "session_id"})
+_TIME_FIELDS = frozenset({"created_at", "updated_at", "valid_from", "occurred_at"})
+_STR_FIELDS = frozenset(
+    {"memory_type", "content_hash", "label", "event_type", "subject", "attribute"}
+    | {"predicate", "object", "kind", "key", "uri", "title", "resource_type", "conflict_key"}
+)
+_OPS = {op: f"${op}" for op in ("eq", "ne", "in", "nin", "gt", "gte", "lt", "lte")}
+_EQUALITY = frozenset({"eq", "ne", "in", "nin"})
+RECORD_KEY = "_record"
+_MD = "md."
+
+Where = dict[str, Any]
+
+
+def _ts(value: datetime) -> float:
+    return as_utc(value).timestamp()
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _scalar(value: Any) -> bool:
+    return isinstance(value, str | bool) or (_is_number(value) and math.isfinite(value))
+
+
+def _combine(op: str, clauses: list[Where]) -> Where | None:
+    return (clauses[0] if len(clauses) == 1 else {op: clauses}) if clauses else None
+
+
+def entry_metadata(record: MemoryBase, payload: str) -> dict[str, Any]:
+    expires = record.expiry()
+    meta: dict[str, Any] = {
+        "memory_type": record.memory_type.value,
+        "is_current": record.is_current,
+        "expires_at": _ts(expires) if expires is not None else NEVER_TS,
+        "confidence": float(record.confidence),
+        "content_hash": record.content_hash,
+        RECORD_KEY: payload,
+    }
+    for name in _SCOPE_FIELDS:
+        meta[name] = getattr(record, name) or ""
+    for name in _TIME_FIELDS:
+        if isinstance(value := getattr(record, name, None), datetime):
+            meta[name] = _ts(value)
+    for name in _STR_FIELDS - meta.keys():
+        if isinstance(value := getattr(record, name, None), str):
+            meta[name] = value
+    # user metadata in its JSON form, as the residual filter sees it after a round trip
+    for key, value in json.loads(payload)["metadata"].items():
+        if _scalar(value):
+            meta[_MD + key] = value
+    return meta
+
+
+def _leaf_value(kind: str, value: Any) -> Any:
+    """The Chroma form of one filter value for a field of `kind`, or None if there is none."""
+    if kind == "scope":
+        if value is None:
+            return ""
+        return value if isinstance(value, str) and value else None
+    if kind == "time":
+        dt = filters.parse_datetime(value)
+        return _ts(dt) if dt is not None else None
+    if kind == "number":
+        return float(value) if _is_number(value) else None
+    if kind == "str":
+        return str(value) if isinstance(value, str) else None
+    return value if _scalar(value) else None  # user metadata
+
+
+def _leaf_clause(fields: Mapping[str, Any], field: str, op: str, value: Any) -> Where | None:
+    """The Chroma `where` clause for one filter leaf, or None if Chroma cannot do it exactly."""
+    is_record, name = filters.resolve_field(field, fields)
+    if not is_record:
+        key, kind = _MD + name, "metadata"
+    elif name in _SCOPE_FIELDS:
+        key, kind = name, "scope"
+        if op == "exists":
+            return {key: {"$ne" if value else "$eq": ""}}
+    elif name in _TIME_FIELDS:
+        key, kind = name, "time"
+    elif name == "confidence":
+        key, kind = name, "number"
+    elif name in _STR_FIELDS:
+        key, kind = name, "str"
+    elif name == "valid_to" and value is None and op in ("eq", "ne"):
+        return {"is_current": {"$eq": op == "eq"}}
+    else:
+        return None
+    if op not in _OPS or (op not in _EQUALITY and kind in ("scope", "str")):
+        return None
+    if op in ("in", "nin"):
+        items = [_leaf_value(kind, v) for v in value]
+        if not items or any(v is None for v in items):
+            return None
+        if kind == "metadata":  # Chroma wants one type per list; numbers compare across
+            if all(_is_number(v) for v in items):
+                items = [float(v) for v in items]
+            elif len({type(v) for v in items}) > 1:
+                return None
+        return {key: {_OPS[op]: items}}
+    converted = _leaf_value(kind, value)
+    if converted is None or (op not in _EQUALITY and isinstance(converted, str | bool)):
+        return None
+    return {key: {_OPS[op]: converted}}
+
+
+def _to_where(node: filters.Filter, fields: Mapping[str, Any]) -> Where | None:
+    kind, body = filters.unpack(node)
+    if kind in ("AND", "OR"):
+        return _combine(f"${kind.lower()}", [_to_where(child, fields) or {} for child in body])
+    return _leaf_clause(fields, *body)
+
+
+def plan(
+    memory_type: MemoryType, where: filters.Filter | None, live_at: datetime | None
+) -> tuple[Where | None, Callable[[MemoryBase], bool] | None]:
+    """(Chroma `where` for what Chroma evaluates exactly, residual predicate or None)."""
+    fields = RECORD_CLASS[memory_type].model_fields
+    pushed, residual = filters.split(
+        where, lambda f, op, v: _leaf_clause(fields, f, op, v) is not None
+    )
+    clauses: list[Where] = []
+    if pushed is not None and (clause := _to_where(pushed, fields)) is not None:
+        clauses.extend(clause.get("$and", [clause]))
+    if live_at is not None:
+        clauses.append({"is_current": {"$eq": True}})
+        clauses.append({"expires_at": {"$gt": _ts(live_at)}})
+    check = filters.predicate(residual) if residual is not None else None
+    return _combine("$and", clauses), check
