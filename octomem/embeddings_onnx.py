@@ -8,9 +8,11 @@ verified one. Loading a cached file needs onnxruntime and tokenizers only (no to
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
+import time
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -26,6 +28,7 @@ log = structlog.get_logger(__name__)
 
 OPSET = 17
 TOLERANCE = 1e-4  # max |onnx - torch| per vector component accepted after export
+STALE_EXPORT_S = 3600  # an export takes seconds; a temp file this old was abandoned
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
 _MODULES = ["Transformer", "Pooling"]
 _PROBES = (
@@ -159,6 +162,7 @@ def load_or_export(
         raise OnnxUnavailableError(f"exporting needs the onnx package ({exc})") from exc
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
+        _remove_stale_exports(cache_dir, path)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=cache_dir)
         os.close(fd)
     except OSError as exc:
@@ -176,6 +180,16 @@ def load_or_export(
         tmp.unlink(missing_ok=True)
     log.debug("embedder.onnx_exported", path=str(path), mb=round(path.stat().st_size / 1e6))
     return encoder
+
+
+def _remove_stale_exports(cache_dir: Path, path: Path) -> None:
+    """Delete temp files (~90 MB each) that an export killed mid-way left behind; one
+    younger than STALE_EXPORT_S may still be written by another process."""
+    now = time.time()
+    for tmp in cache_dir.glob(f".{path.name}.*.tmp"):
+        with contextlib.suppress(OSError):  # gone already, or not ours to delete
+            if now - tmp.stat().st_mtime > STALE_EXPORT_S:
+                tmp.unlink()
 
 
 def _export_verified(st: SentenceTransformer, model_dir: Path, path: Path) -> OnnxEncoder:

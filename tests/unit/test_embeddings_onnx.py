@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -152,9 +153,14 @@ def test_corrupt_cached_file_is_replaced(on_onnx, onnx_cache, tmp_path):
     cache = tmp_path / "cache"
     cache.mkdir()
     (cache / CACHE_NAME).write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    abandoned = cache / f".{CACHE_NAME}.killed.tmp"  # an export killed long ago
+    abandoned.write_bytes(b"x" * 1000)
+    os.utime(abandoned, (1, 1))
+    running = cache / f".{CACHE_NAME}.running.tmp"  # another process exporting right now
+    running.write_bytes(b"x")
     embedder = LocalEmbedder(backend="onnx", onnx_cache_dir=cache)
     assert embedder.load() == "onnx"
-    assert [p.name for p in cache.iterdir()] == [CACHE_NAME]
+    assert sorted(p.name for p in cache.iterdir()) == [running.name, CACHE_NAME]
     assert (cache / CACHE_NAME).stat().st_size > good.stat().st_size * 0.9
     assert np.array_equal(embed(embedder, SHORT), embed(on_onnx, SHORT))
     assert embedder._st is None  # the torch model used for the export is released
