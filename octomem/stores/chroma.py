@@ -68,6 +68,7 @@ class ChromaVectorStore:
         self._cache_path = cache_path
         self._cache_records = cache_records
         self._cache: RecordCache | None = None
+        self._handles_epoch = 0  # the cache's epoch when the collection handles were valid
 
     @classmethod
     def embedded(
@@ -140,8 +141,20 @@ class ChromaVectorStore:
             return await asyncio.to_thread(fn, *args, **kwargs)
         except OctomemError:
             raise
+        except ChromaNotFoundError as exc:
+            self._forget_collections()  # the next call opens them afresh
+            raise StoreError(
+                f"{self._location}: {what} failed: its collection was deleted meanwhile "
+                f"(reset by another store or process?) - retry ({exc})"
+            ) from exc
         except Exception as exc:
             raise self._error(what, exc) from exc
+
+    def _forget_collections(self) -> None:
+        with self._lock:
+            self._collections.clear()
+            if self._cache is not None:
+                self._handles_epoch = self._cache.epoch
 
     def _connected(self) -> Any:
         """The client (and the record cache of an embedded store); call under the lock."""
@@ -149,6 +162,7 @@ class ChromaVectorStore:
             self._client = self._connect()
         if self._cache_path is not None and self._cache is None:
             self._cache = record_cache.acquire(self._cache_path, self._prefix, self._cache_records)
+            self._handles_epoch = self._cache.epoch
         return self._client
 
     def _open(self, memory_type: MemoryType) -> Any:
@@ -169,6 +183,8 @@ class ChromaVectorStore:
 
     async def _collection(self, memory_type: MemoryType) -> Any:
         memory_type = MemoryType(memory_type)
+        if (cache := self._cache) is not None and cache.epoch != self._handles_epoch:
+            self._forget_collections()  # another store on this path dropped them
         if (collection := self._collections.get(memory_type)) is not None:
             return collection
         return await self._call(f"opening collection {memory_type.value}", self._open, memory_type)
@@ -456,6 +472,7 @@ class ChromaVectorStore:
                 finally:
                     if self._cache is not None:
                         self._cache.clear()
+                        self._handles_epoch = self._cache.epoch
 
         await self._call("dropping collections", drop)
 

@@ -96,6 +96,11 @@ class RecordCache:
         while len(self._records) > self.max_records:
             self._records.popitem(last=False)
 
+    @property
+    def epoch(self) -> int:
+        """Bumped by every clear: collection handles opened before it are stale."""
+        return self._epoch
+
     def is_empty(self, collection: str) -> bool:
         return collection in self._empty
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from octomem.errors import StoreError
 from octomem.models import EpisodicMemory, MemoryType, SemanticMemory, make_memory_id
 from octomem.stores import record_cache
 from octomem.stores.chroma import ChromaVectorStore
@@ -135,10 +136,35 @@ async def test_stores_on_one_path_share_the_cache(tmp_path: Path) -> None:
     await second.reset()
     assert await first.get(SEM, [fact(2, "red").id]) == []
     assert await first.count(SEM) == 0
+    # the reset replaced the collections: the first store must not write to the old ones
+    await first.upsert(SEM, [fact(3, "pink")], [emb])
+    assert [r.value for r in await second.get(SEM, [fact(3, "pink").id])] == ["pink"]
+    assert [r.value for r, _ in await first.query(SEM, emb, limit=5)] == ["pink"]
+    assert await second.count(SEM) == 1
     await first.close()
     await second.close()
     path = (tmp_path / "chroma").resolve()
     assert all(key[0] != path for key in record_cache._SHARED)  # the last close frees it
+
+
+async def test_a_collection_deleted_under_a_store_fails_clearly_then_recovers(
+    tmp_path: Path,
+) -> None:
+    """Another process (or client) dropping the collections: one clear error, then the
+    store reopens them."""
+    import chromadb
+    from chromadb.config import Settings
+
+    store = ChromaVectorStore.embedded(tmp_path / "chroma", cache_records=0)
+    await store.upsert(SEM, [fact(1, "blue")], [[1.0, 0.0]])
+    settings = Settings(anonymized_telemetry=False)  # as the store's, or Chroma refuses
+    other = chromadb.PersistentClient(path=str(tmp_path / "chroma"), settings=settings)
+    other.delete_collection(store.collection_name(SEM))
+    with pytest.raises(StoreError, match="deleted meanwhile"):
+        await store.upsert(SEM, [fact(2, "red")], [[1.0, 0.0]])
+    await store.upsert(SEM, [fact(2, "red")], [[1.0, 0.0]])
+    assert [r.value for r, _ in await store.query(SEM, [1.0, 0.0], limit=5)] == ["red"]
+    await store.close()
 
 
 async def test_a_reopened_store_reads_what_it_wrote(tmp_path: Path) -> None:
