@@ -150,6 +150,7 @@ def load_or_export(
     if reason := supports_onnx(model_dir):
         raise OnnxUnavailableError(reason)
     path = cache_file(cache_dir, weights_sha256, model_dir)
+    _remove_stale_exports(cache_dir)
     if path.is_file():
         try:
             return OnnxEncoder(path, model_dir)
@@ -162,7 +163,6 @@ def load_or_export(
         raise OnnxUnavailableError(f"exporting needs the onnx package ({exc})") from exc
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
-        _remove_stale_exports(cache_dir, path)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=cache_dir)
         os.close(fd)
     except OSError as exc:
@@ -182,11 +182,11 @@ def load_or_export(
     return encoder
 
 
-def _remove_stale_exports(cache_dir: Path, path: Path) -> None:
-    """Delete temp files (~90 MB each) that an export killed mid-way left behind; one
-    younger than STALE_EXPORT_S may still be written by another process."""
+def _remove_stale_exports(cache_dir: Path) -> None:
+    """Delete temp files (~90 MB each) that exports killed mid-way left behind, of any
+    model; one younger than STALE_EXPORT_S may still be written by another process."""
     now = time.time()
-    for tmp in cache_dir.glob(f".{path.name}.*.tmp"):
+    for tmp in cache_dir.glob(".*.onnx.*.tmp"):
         with contextlib.suppress(OSError):  # gone already, or not ours to delete
             if now - tmp.stat().st_mtime > STALE_EXPORT_S:
                 tmp.unlink()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -153,7 +154,7 @@ def test_corrupt_cached_file_is_replaced(on_onnx, onnx_cache, tmp_path):
     cache = tmp_path / "cache"
     cache.mkdir()
     (cache / CACHE_NAME).write_bytes(good.read_bytes()[: good.stat().st_size // 2])
-    abandoned = cache / f".{CACHE_NAME}.killed.tmp"  # an export killed long ago
+    abandoned = cache / ".0123456789abcdef-seq256-opset17.onnx.k.tmp"  # of another model
     abandoned.write_bytes(b"x" * 1000)
     os.utime(abandoned, (1, 1))
     running = cache / f".{CACHE_NAME}.running.tmp"  # another process exporting right now
@@ -164,6 +165,17 @@ def test_corrupt_cached_file_is_replaced(on_onnx, onnx_cache, tmp_path):
     assert (cache / CACHE_NAME).stat().st_size > good.stat().st_size * 0.9
     assert np.array_equal(embed(embedder, SHORT), embed(on_onnx, SHORT))
     assert embedder._st is None  # the torch model used for the export is released
+
+
+def test_a_start_from_the_cache_removes_an_abandoned_export(onnx_cache, tmp_path):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    shutil.copyfile(onnx_cache / CACHE_NAME, cache / CACHE_NAME)
+    abandoned = cache / f".{CACHE_NAME}.killed.tmp"  # the first start was killed
+    abandoned.write_bytes(b"x" * 1000)
+    os.utime(abandoned, (1, 1))
+    assert LocalEmbedder(backend="onnx", onnx_cache_dir=cache).load() == "onnx"
+    assert [p.name for p in cache.iterdir()] == [CACHE_NAME]
 
 
 def test_export_that_does_not_match_torch_is_not_used(tmp_path, monkeypatch):
