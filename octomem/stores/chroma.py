@@ -142,6 +142,8 @@ class ChromaVectorStore:
         except OctomemError:
             raise
         except ChromaNotFoundError as exc:
+            if self._cache is not None:  # what it holds was in the deleted collection
+                self._cache.clear()
             self._forget_collections()  # the next call opens them afresh
             raise StoreError(
                 f"{self._location}: {what} failed: its collection was deleted meanwhile "
@@ -169,11 +171,14 @@ class ChromaVectorStore:
         with self._lock:
             self._connected()
             if memory_type not in self._collections:
-                collection = self._client.get_or_create_collection(
-                    self.collection_name(memory_type),
-                    configuration={"hnsw": {"space": "cosine"}},
-                    embedding_function=None,
-                )
+                try:
+                    collection = self._client.get_or_create_collection(
+                        self.collection_name(memory_type),
+                        configuration={"hnsw": {"space": "cosine"}},
+                        embedding_function=None,
+                    )
+                except ChromaNotFoundError as exc:  # e.g. a server's tenant or database
+                    raise self._error(f"opening collection {memory_type.value}", exc) from exc
                 if (cache := self._cache) is not None:
                     since = cache.generation
                     if collection.count() == 0:
@@ -246,8 +251,9 @@ class ChromaVectorStore:
             self._cache.remember(collection.name, valid, since=since)
         return read
 
-    async def _payloads(self, collection: Any, ids: Sequence[str]) -> dict[str, Any]:
+    async def _payloads(self, memory_type: MemoryType, ids: Sequence[str]) -> dict[str, Any]:
         """Record JSON of those of `ids` that exist: cached, or read from Chroma."""
+        collection = await self._collection(memory_type)
         cache = self._cache
         found = cache.lookup(collection.name, ids) if cache is not None else {}
         missing = [i for i in dict.fromkeys(ids) if i not in found]
@@ -265,6 +271,7 @@ class ChromaVectorStore:
             return []
         rows: list[tuple[str, Any]] = []
         while True:
+            collection = await self._collection(memory_type)  # new if reset meanwhile
             page = await self._call(
                 "get",
                 collection.get,
@@ -304,9 +311,9 @@ class ChromaVectorStore:
             latest[record.id] = (record, [float(x) for x in embedding])  # last one wins
         if not latest:
             return
-        collection = await self._collection(memory_type)
         items = list(latest.items())
         for start in range(0, len(items), _PAGE):
+            collection = await self._collection(memory_type)  # new if reset meanwhile
             chunk = items[start : start + _PAGE]
             payloads = {rid: record_to_json(rec) for rid, (rec, _) in chunk}
             await self._write(
@@ -327,7 +334,7 @@ class ChromaVectorStore:
         collection = await self._collection(memory_type)
         if self._empty(collection):
             return []
-        payloads = await self._payloads(collection, wanted)
+        payloads = await self._payloads(memory_type, wanted)
         found = {entry_id: self._parse(payloads[entry_id], entry_id) for entry_id in payloads}
         return [found[i] for i in ids if i in found]
 
@@ -362,6 +369,7 @@ class ChromaVectorStore:
             self._selective.add(key)
         n_results = limit if check is None else max(4 * limit, 50)
         while True:
+            collection = await self._collection(memory_type)  # new if reset meanwhile
             since = self._cache.generation if self._cache is not None else 0
             result = await self._call(
                 "query",
@@ -409,7 +417,7 @@ class ChromaVectorStore:
         start, step = 0, limit
         while start < len(ids) and len(hits) < limit:
             chunk = ids[start : start + step]
-            payloads = await self._payloads(collection, chunk)
+            payloads = await self._payloads(memory_type, chunk)
             for entry_id, distance in zip(chunk, distances[start : start + step], strict=True):
                 if entry_id not in payloads:
                     continue  # deleted since the search

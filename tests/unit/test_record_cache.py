@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -151,11 +152,11 @@ async def test_a_collection_deleted_under_a_store_fails_clearly_then_recovers(
     tmp_path: Path,
 ) -> None:
     """Another process (or client) dropping the collections: one clear error, then the
-    store reopens them."""
+    store reopens them and serves nothing of what it had cached."""
     import chromadb
     from chromadb.config import Settings
 
-    store = ChromaVectorStore.embedded(tmp_path / "chroma", cache_records=0)
+    store = ChromaVectorStore.embedded(tmp_path / "chroma")
     await store.upsert(SEM, [fact(1, "blue")], [[1.0, 0.0]])
     settings = Settings(anonymized_telemetry=False)  # as the store's, or Chroma refuses
     other = chromadb.PersistentClient(path=str(tmp_path / "chroma"), settings=settings)
@@ -164,7 +165,36 @@ async def test_a_collection_deleted_under_a_store_fails_clearly_then_recovers(
         await store.upsert(SEM, [fact(2, "red")], [[1.0, 0.0]])
     await store.upsert(SEM, [fact(2, "red")], [[1.0, 0.0]])
     assert [r.value for r, _ in await store.query(SEM, [1.0, 0.0], limit=5)] == ["red"]
+    assert await store.get(SEM, [fact(1, "blue").id]) == []  # not from the cache either
     await store.close()
+
+
+async def test_a_reset_between_steps_of_one_call_uses_the_new_collections(
+    tmp_path: Path,
+) -> None:
+    """Another store's reset lands between the chunks of a long upsert and between the
+    pages of a long list: both go on against the new collections instead of failing."""
+    first = ChromaVectorStore.embedded(tmp_path / "chroma")
+    second = ChromaVectorStore.embedded(tmp_path / "chroma")
+    records = [fact(i, "v") for i in range(1200)]  # two chunks / pages of 1000
+    await first.upsert(SEM, records, [[1.0, 0.0]] * len(records))
+    real_call = second._call
+    resets: list[str] = []
+
+    async def call(what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        result = await real_call(what, fn, *args, **kwargs)
+        if what in ("get", "upsert") and what not in resets:
+            resets.append(what)
+            await first.reset()  # runs while the second store is between two steps
+        return result
+
+    second._call = call  # type: ignore[method-assign]
+    assert len(await second.list(SEM)) == 1000  # the first page, read before the reset
+    await second.upsert(SEM, records, [[1.0, 0.0]] * len(records))
+    assert resets == ["get", "upsert"]
+    assert await first.count(SEM) == 200  # the chunk written after the reset
+    await first.close()
+    await second.close()
 
 
 async def test_a_reopened_store_reads_what_it_wrote(tmp_path: Path) -> None:
