@@ -16,7 +16,7 @@ from structlog.testing import capture_logs
 
 from octomem import embeddings_onnx
 from octomem.embeddings import LocalEmbedder
-from octomem.embeddings_onnx import supports_onnx
+from octomem.embeddings_onnx import _length_groups, supports_onnx
 from octomem.errors import ConfigurationError
 from octomem.orchestrator.services import build_embedder
 from octomem.settings import load_settings
@@ -74,6 +74,7 @@ def token_count(model_dir: Path, text: str) -> int:
 
     tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
     tokenizer.no_truncation()
+    tokenizer.no_padding()
     return len(tokenizer.encode(text).ids)
 
 
@@ -92,6 +93,25 @@ def test_onnx_vectors_equal_torch_vectors(on_onnx, on_torch, model_dir):
     assert np.abs(onnx_batched - torch_batched).max() < 1e-5
     assert np.abs(onnx_singles - torch_batched).max() < 1e-5
     assert np.allclose(np.linalg.norm(onnx_batched, axis=1), 1.0, atol=1e-5)
+
+
+def test_rows_keep_input_order_across_length_groups(on_onnx, on_torch, model_dir):
+    """encode sorts texts by length into groups; rows come back in input order."""
+    import random
+
+    texts = [f"turn {i}: " + "word " * ((i * 37) % 90) for i in range(21)]
+    assert len(_length_groups(sorted(token_count(model_dir, t) for t in texts))) > 2
+    random.Random(5).shuffle(texts)
+    batched = embed(on_onnx, texts)
+    assert np.abs(batched - embed(on_torch, texts)).max() < 1e-5
+    assert np.abs(batched - np.vstack([embed(on_onnx, [t]) for t in texts])).max() < 1e-6
+
+
+def test_length_groups_pad_little_and_call_rarely():
+    assert _length_groups([12] * 20) == [range(0, 20)]  # alike: one call
+    assert _length_groups([8, 9, 10, 200]) == [range(0, 3), range(3, 4)]  # no 200-padding
+    groups = _length_groups(list(range(1, 300, 7)))
+    assert [i for g in groups for i in g] == list(range(len(range(1, 300, 7))))
 
 
 def test_truncates_at_max_seq_length_not_tokenizer_json(on_onnx):
