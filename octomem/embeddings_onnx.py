@@ -32,6 +32,7 @@ OPSET = 17
 TOLERANCE = 1e-4  # max |onnx - torch| per vector component accepted after export
 STALE_EXPORT_S = 3600  # an export takes seconds; a temp file this old was abandoned
 CALL_COST = 64  # one inference's fixed cost, in padded tokens (measured: 32-64 best)
+MAX_GROUP = 64  # texts per inference at most
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
 _MODULES = ["Transformer", "Pooling"]
 _PROBES = (
@@ -157,12 +158,13 @@ class OnnxEncoder:
 
 def _length_groups(lengths: Sequence[int]) -> list[range]:
     """Split ascending token counts into runs that minimise the tokens computed: each run
-    is padded to its last (longest) length and costs CALL_COST tokens more per call."""
+    is padded to its last (longest) length and costs CALL_COST tokens more per call.
+    Runs hold at most MAX_GROUP texts, which also bounds the search to n * MAX_GROUP."""
     n = len(lengths)
     best = [0.0] + [math.inf] * n  # best[j]: cost of the first j texts
     cut = [0] * (n + 1)
     for j in range(1, n + 1):
-        for i in range(j):
+        for i in range(max(0, j - MAX_GROUP), j):
             cost = best[i] + CALL_COST + (j - i) * lengths[j - 1]
             if cost < best[j]:
                 best[j], cut[j] = cost, i

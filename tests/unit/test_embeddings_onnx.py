@@ -16,7 +16,7 @@ from structlog.testing import capture_logs
 
 from octomem import embeddings_onnx
 from octomem.embeddings import LocalEmbedder
-from octomem.embeddings_onnx import _length_groups, supports_onnx
+from octomem.embeddings_onnx import MAX_GROUP, _length_groups, supports_onnx
 from octomem.errors import ConfigurationError
 from octomem.orchestrator.services import build_embedder
 from octomem.settings import load_settings
@@ -112,6 +112,9 @@ def test_length_groups_pad_little_and_call_rarely():
     assert _length_groups([8, 9, 10, 200]) == [range(0, 3), range(3, 4)]  # no 200-padding
     groups = _length_groups(list(range(1, 300, 7)))
     assert [i for g in groups for i in g] == list(range(len(range(1, 300, 7))))
+    groups = _length_groups([5] * 1000)  # a huge batch_size: bounded groups and work
+    assert len(groups) == -(-1000 // MAX_GROUP) and max(map(len, groups)) <= MAX_GROUP
+    assert [i for g in groups for i in g] == list(range(1000))
 
 
 def test_truncates_at_max_seq_length_not_tokenizer_json(on_onnx):
