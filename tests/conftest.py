@@ -1,8 +1,13 @@
-"""Shared fixtures: real embedded backends in tmp dirs and one loaded embedder per run."""
+"""Shared fixtures: real embedded backends in tmp dirs, one loaded embedder per run, and
+the servers the tests start themselves (an ArcadeDB Bolt server for the Neo4j backend)."""
 
 from __future__ import annotations
 
+import os
+import secrets
+import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -13,6 +18,7 @@ from octomem import Orchestrator
 from octomem.embeddings import Embedder
 from octomem.orchestrator.services import build_embedder
 from octomem.settings import load_settings
+from tests.servers import free_port, running
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -52,3 +58,42 @@ def make_orch(tmp_path: Path, embedder: Embedder) -> Iterator[Any]:
 @pytest.fixture
 def orch(make_orch: Any) -> Orchestrator:
     return make_orch()
+
+
+_ARCADEDB_STARTUP_S = 120.0
+
+
+@dataclass(frozen=True)
+class BoltServer:
+    """A Bolt + Cypher server for the Neo4j backend: what `Neo4jGraphStore` needs."""
+
+    uri: str
+    user: str
+    password: str
+    database: str | None
+
+
+@pytest.fixture(scope="session")
+def arcadedb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BoltServer]:
+    """An ArcadeDB server with its Bolt plugin on free local ports, started once per run in a
+    subprocess of its own (tests/arcadedb_server.py) and stopped at the end. The tests fail,
+    with the server log's tail, if it cannot start; they are never skipped."""
+    workdir = tmp_path_factory.mktemp("arcadedb-server")
+    bolt_port = free_port()
+    http_port = free_port()
+    while http_port == bolt_port:
+        http_port = free_port()
+    password = secrets.token_hex(16)
+    ready_file = workdir / "ready"
+    launcher = Path(__file__).with_name("arcadedb_server.py")
+    cmd = [sys.executable, str(launcher), str(workdir / "root"), str(bolt_port), str(http_port)]
+    with running(
+        [*cmd, str(ready_file)],
+        log_path=workdir / "server.log",
+        ready=ready_file.exists,
+        timeout_s=_ARCADEDB_STARTUP_S,
+        what=f"the ArcadeDB Bolt server on 127.0.0.1:{bolt_port} (log in {workdir})",
+        cwd=workdir,
+        env={**os.environ, "ARCADEDB_TEST_ROOT_PASSWORD": password},
+    ):
+        yield BoltServer(f"bolt://127.0.0.1:{bolt_port}", "root", password, "neo4j")

@@ -1,6 +1,8 @@
-"""A Chroma server for the HTTP-mode contract tests.
+"""Fixtures of the contract suites: a GraphStore of every backend (`graph`), and a Chroma
+server for the HTTP-mode vector tests.
 
-Uses the server at OCTOMEM_TEST_CHROMA_URL when set (e.g. http://127.0.0.1:8123); otherwise
+The graph backends are listed in tests/contract/graph_backends.py. The Chroma server is the
+one at OCTOMEM_TEST_CHROMA_URL when set (e.g. http://127.0.0.1:8123); otherwise
 starts `chroma run` on a free port for the session and stops it at the end. If no server
 can be had, the tests that need it fail with the reason (they are never skipped).
 """
@@ -8,10 +10,12 @@ can be had, the tests that need it fail with the reason (they are never skipped)
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 
+from tests.contract.graph_backends import BACKENDS, Graph, open_graph
 from tests.servers import answers, executable, free_port, running
 
 _STARTUP_S = 60.0
@@ -40,3 +44,10 @@ def chroma_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
         what=f"`chroma run` on {url}",
     ):
         yield url
+
+
+@pytest.fixture(params=BACKENDS)
+async def graph(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Graph]:
+    """A GraphStore of each backend (see tests/contract/graph_backends.py), opened fresh."""
+    async with open_graph(request.param, request, tmp_path) as g:
+        yield g

@@ -1,112 +1,26 @@
-"""One contract suite that every GraphStore backend passes.
-
-The embedded ladybug backend always runs. The Neo4j backend runs when OCTOMEM_NEO4J_URI
-is set (OCTOMEM_NEO4J_USER defaults to neo4j, OCTOMEM_NEO4J_PASSWORD); every test uses
-ids and users with a unique prefix and deletes them afterwards, so a shared server is
-safe. `reset()` wipes every octomem node, so on Neo4j it only runs with
-OCTOMEM_NEO4J_ALLOW_RESET=1.
+"""One contract suite that every GraphStore backend passes: ladybug, the Neo4j backend on
+the ArcadeDB Bolt server the tests start, and on a real Neo4j when OCTOMEM_NEO4J_URI is set
+(see tests/contract/graph_backends.py).
 """
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
-import uuid
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 
 from octomem.errors import ConfigurationError, InvalidInputError, NotFoundError, StoreError
-from octomem.models import Entity, MemoryType, Relation
+from octomem.models import Entity, MemoryType
 from octomem.stores.base import GraphStore, MemoryLink
 from octomem.stores.ladybug import DB_FILE, LadybugGraphStore
 from octomem.stores.neo4j import Neo4jGraphStore
-
-NEO4J_URI = os.environ.get("OCTOMEM_NEO4J_URI")
-NEO4J_USER = os.environ.get("OCTOMEM_NEO4J_USER", "neo4j")
-NEO4J_PASSWORD = os.environ.get("OCTOMEM_NEO4J_PASSWORD", "")
-NEO4J_ALLOW_RESET = os.environ.get("OCTOMEM_NEO4J_ALLOW_RESET") == "1"
+from tests.contract.graph_backends import Graph, mine
 
 HOSTILE = "x'\"`}) DETACH DELETE n //`; MATCH (m) DETACH DELETE m; \\ $u {id: 1}"
 SEM = MemoryType.SEMANTIC
-T = TypeVar("T", Entity, Relation)
-
-
-@dataclass
-class Graph:
-    store: GraphStore
-    backend: str
-    prefix: str
-
-    def id(self, name: str) -> str:
-        return f"{self.prefix}{name}"
-
-    def user(self, name: str) -> str:
-        return f"{self.prefix}user-{name}"
-
-    def entity(self, name: str, user: str | None, entity_type: str = "entity") -> Entity:
-        return Entity(
-            id=self.id(f"{user}:{name}"), user_id=user, name=name, entity_type=entity_type
-        )
-
-    def rel(self, name: str, s: Entity, predicate: str, o: Entity, **kw: object) -> Relation:
-        return Relation(
-            id=self.id(name),
-            user_id=s.user_id,
-            subject_id=s.id,
-            predicate=predicate,
-            object_id=o.id,
-            **kw,  # type: ignore[arg-type]
-        )
-
-
-async def _neo4j_cleanup(prefix: str) -> None:
-    from neo4j import AsyncGraphDatabase
-
-    assert NEO4J_URI
-    async with AsyncGraphDatabase.driver(NEO4J_URI, auth=(NEO4J_USER, NEO4J_PASSWORD)) as drv:
-        await drv.execute_query(
-            "MATCH (n) WHERE (n:Entity OR n:Memory) AND n.id STARTS WITH $prefix DETACH DELETE n",
-            {"prefix": prefix},
-        )
-
-
-@pytest.fixture(
-    params=[
-        "ladybug",
-        pytest.param(
-            "neo4j",
-            marks=pytest.mark.skipif(
-                not NEO4J_URI, reason="set OCTOMEM_NEO4J_URI to run the Neo4j contract tests"
-            ),
-        ),
-    ]
-)
-async def graph(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Graph]:
-    prefix = f"t{uuid.uuid4().hex[:12]}-"
-    store: GraphStore
-    if request.param == "ladybug":
-        store = LadybugGraphStore(tmp_path / "graph")
-    else:
-        assert NEO4J_URI
-        store = Neo4jGraphStore(NEO4J_URI, NEO4J_USER, NEO4J_PASSWORD)
-    await store.init()
-    try:
-        yield Graph(store, request.param, prefix)
-    finally:
-        if request.param == "neo4j":
-            await _neo4j_cleanup(prefix)
-        await store.close()
-
-
-def mine(g: Graph, items: list[T]) -> list[T]:
-    """Entities or relations created by this test (a shared Neo4j server holds other data)."""
-    return [x for x in items if x.id.startswith(g.prefix)]
 
 
 # --- contract ------------------------------------------------------------------------
@@ -317,7 +231,7 @@ async def test_delete_memory(graph: Graph) -> None:
 
 
 async def test_reset(graph: Graph) -> None:
-    if graph.backend == "neo4j" and not NEO4J_ALLOW_RESET:
+    if not graph.may_reset:
         pytest.skip("reset() wipes all octomem nodes; set OCTOMEM_NEO4J_ALLOW_RESET=1 to run it")
     u = graph.user("a")
     a, b = graph.entity("A", u), graph.entity("B", u)
