@@ -1,13 +1,24 @@
-"""Graph store on a Neo4j server, through the official async driver."""
+"""Graph store on a Neo4j server, through the official async driver.
+
+The same Cypher runs on Neo4j 5+ and on ArcadeDB's Bolt plugin (the tests' server), so
+nothing here branches on the server. Where they differ is how concurrent writers are kept
+apart: Neo4j locks (a writer waits for the other's commit; a MERGE of a unique key waits
+and then matches), ArcadeDB checks at commit (optimistic MVCC: a concurrent change to the
+same record, or a second node with the same unique key, fails one of the transactions).
+Every write is therefore retried here on such failures (`_write`).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import random
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any, LiteralString, TypeVar
 
 import structlog
-from neo4j import AsyncGraphDatabase, AsyncManagedTransaction
+from neo4j import AsyncGraphDatabase, AsyncManagedTransaction, AsyncSession, AsyncTransaction
 from neo4j import exceptions as neo4j_errors
 from opentelemetry import trace
 
@@ -26,6 +37,7 @@ log = structlog.get_logger(__name__)
 tracer = trace.get_tracer(__name__)
 
 T = TypeVar("T")
+_Tx = AsyncManagedTransaction | AsyncTransaction
 
 _SCHEMA: tuple[LiteralString, ...] = (
     "CREATE CONSTRAINT octomem_entity_id IF NOT EXISTS FOR (e:Entity) REQUIRE e.id IS UNIQUE",
@@ -61,6 +73,9 @@ _MENTIONED_BY: LiteralString = (
     "WHERE e.id IN $ids AND e.user_id = $u AND m.user_id = $u "
     "RETURN m.id AS mid, m.memory_type AS mtype, e.id AS eid"
 )
+_RETRY_S = 30.0  # as long as the driver retries a transaction function
+_DUPLICATE_RETRIES = 5  # a unique key taken by a concurrent MERGE is there on the retry
+
 _RESET_BATCH: LiteralString = (
     "MATCH (n) WHERE n:Entity OR n:Memory WITH n LIMIT 10000 "
     "DETACH DELETE n RETURN count(*) AS deleted"
@@ -83,9 +98,34 @@ def _from_db(value: Any) -> datetime | None:
     return as_utc(native)
 
 
-async def _records(tx: AsyncManagedTransaction, query: LiteralString, **params: Any) -> list[Any]:
+async def _records(tx: _Tx, query: LiteralString, **params: Any) -> list[Any]:
     result = await tx.run(query, params)
     return [record async for record in result]
+
+
+async def _write(session: AsyncSession, work: Callable[[_Tx], Awaitable[T]]) -> T:
+    """Run `work` in a transaction, again while it fails for a reason a retry can cure: a
+    concurrent writer (Neo4j: a deadlock; ArcadeDB: a change to the same record, found at
+    commit), a lost connection or leader, or - a few times - a unique key taken meanwhile
+    (ArcadeDB: two MERGEs created the same node, where Neo4j makes the second one wait and
+    match). Every write here is idempotent and the retry sees the other writer's result.
+    The back-off is short and random: the driver's own starts at 1 s, far too long for
+    these small transactions."""
+    deadline = time.monotonic() + _RETRY_S
+    backoff, duplicates = 0.005, 0
+    while True:
+        try:
+            async with await session.begin_transaction() as tx:
+                return await work(tx)  # committed on leaving the block
+        except neo4j_errors.ConstraintError:
+            duplicates += 1
+            if duplicates > _DUPLICATE_RETRIES or time.monotonic() > deadline:
+                raise
+        except (neo4j_errors.Neo4jError, neo4j_errors.DriverError) as exc:
+            if not exc.is_retryable() or time.monotonic() > deadline:
+                raise
+        await asyncio.sleep(random.uniform(0, backoff))
+        backoff = min(backoff * 2, 1.0)
 
 
 class Neo4jGraphStore:
@@ -131,17 +171,14 @@ class Neo4jGraphStore:
         return StoreError(f"{where}: graph operation '{op}' failed ({detail}): {hint}.")
 
     async def _session_call(
-        self,
-        op: str,
-        work: Callable[[AsyncManagedTransaction], Awaitable[T]],
-        *,
-        write: bool = True,
+        self, op: str, work: Callable[[_Tx], Awaitable[T]], *, write: bool = True
     ) -> T:
+        """Run `work` in one transaction: reads with the driver's retries, writes with ours."""
         with tracer.start_as_current_span(f"graph.{op}", attributes={"db.system": "neo4j"}):
             try:
                 async with self._driver.session(database=self._database) as session:
                     if write:
-                        return await session.execute_write(work)
+                        return await _write(session, work)
                     return await session.execute_read(work)
             except OctomemError:
                 raise
@@ -176,7 +213,7 @@ class Neo4jGraphStore:
         if not rows:
             return
 
-        async def work(tx: AsyncManagedTransaction) -> None:
+        async def work(tx: _Tx) -> None:
             await _records(tx, _UPSERT_ENTITIES, rows=rows)
 
         await self._session_call("upsert_entities", work)
@@ -203,7 +240,7 @@ class Neo4jGraphStore:
             for r in latest.values()
         ]
 
-        async def work(tx: AsyncManagedTransaction) -> None:
+        async def work(tx: _Tx) -> None:
             await _records(tx, _DELETE_RELATIONS, ids=list(latest))
             created = {rec["id"] for rec in await _records(tx, _CREATE_RELATIONS, rows=rows)}
             missing = [r for rid, r in latest.items() if rid not in created]
@@ -219,7 +256,7 @@ class Neo4jGraphStore:
         await self._session_call("upsert_relations", work)
 
     async def invalidate_relation(self, relation_id: str, invalid_at: datetime) -> None:
-        async def work(tx: AsyncManagedTransaction) -> None:
+        async def work(tx: _Tx) -> None:
             found = await _records(
                 tx,
                 "MATCH ()-[r:RELATES {id: $id}]->() SET r.invalid_at = $t RETURN r.id AS id",
@@ -246,7 +283,7 @@ class Neo4jGraphStore:
             "AND ($include_invalid OR r.invalid_at IS NULL)" + _REL_RETURN
         )
 
-        async def work(tx: AsyncManagedTransaction) -> list[Any]:
+        async def work(tx: _Tx) -> list[Any]:
             return await _records(
                 tx,
                 query,
@@ -278,7 +315,7 @@ class Neo4jGraphStore:
         if not keys:
             return []
 
-        async def work(tx: AsyncManagedTransaction) -> list[Any]:
+        async def work(tx: _Tx) -> list[Any]:
             return await _records(
                 tx,
                 "MATCH (e:Entity) WHERE e.user_id = $u AND e.name_lc IN $names "
@@ -314,7 +351,7 @@ class Neo4jGraphStore:
             return
         linked = [row for row in rows if row["ids"]]
 
-        async def work(tx: AsyncManagedTransaction) -> None:
+        async def work(tx: _Tx) -> None:
             await _records(
                 tx,
                 "UNWIND $rows AS row "
@@ -345,7 +382,7 @@ class Neo4jGraphStore:
             return []
         uid = _uid(user_id)
 
-        async def work(tx: AsyncManagedTransaction) -> list[tuple[str, MemoryType, int]]:
+        async def work(tx: _Tx) -> list[tuple[str, MemoryType, int]]:
             # Breadth-first, one query per hop: the hop count cannot be a Cypher parameter.
             distance = dict.fromkeys(entity_ids, 0)
             frontier = list(distance)
@@ -362,13 +399,13 @@ class Neo4jGraphStore:
         return await self._session_call("memories_for_entities", work, write=False)
 
     async def delete_memory(self, memory_id: str) -> None:
-        async def work(tx: AsyncManagedTransaction) -> None:
+        async def work(tx: _Tx) -> None:
             await _records(tx, "MATCH (m:Memory {id: $id}) DETACH DELETE m", id=memory_id)
 
         await self._session_call("delete_memory", work)
 
     async def reset(self) -> None:
-        async def work(tx: AsyncManagedTransaction) -> int:
+        async def work(tx: _Tx) -> int:
             return int((await _records(tx, _RESET_BATCH))[0]["deleted"])
 
         # Batches keep each transaction small on large graphs.
