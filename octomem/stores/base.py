@@ -162,8 +162,15 @@ class HistoryStore(Protocol):
 class GraphStore(Protocol):
     """Entities, relations with validity, and memory nodes linked to the entities they mention.
 
-    Everything is scoped by user_id; queries never cross users.
+    Everything is scoped by user_id; queries never cross users, except the audit reads
+    (`memory_ids`, `all_relations`), which see the whole graph. Leases are kept apart from
+    the graph's data: `reset()` leaves them alone.
     """
+
+    @property
+    def location(self) -> str:
+        """Where this graph lives (the database file; the server URI and database): two stores
+        with the same location share their data."""
 
     async def init(self) -> None:
         """Create schema, constraints and indexes; idempotent."""
@@ -206,6 +213,26 @@ class GraphStore(Protocol):
     async def delete_memory(self, memory_id: str) -> None:
         """Remove a memory node and its MENTIONS edges."""
 
-    async def reset(self) -> None: ...
+    async def memory_ids(self) -> set[str]:
+        """The id of every memory node, of every user."""
+
+    async def all_relations(self) -> list[Relation]:
+        """Every relation of every user, invalidated ones too (ordered by created_at, id)."""
+
+    async def acquire_lease(self, key: str, owner: str, ttl_s: float) -> bool:
+        """Take the lease `key` for `owner` when nobody holds it, its holder's lease has expired,
+        or `owner` already holds it (then it is extended to now + ttl_s). True if `owner` holds
+        it afterwards, False if another owner does. Atomic across every process and thread that
+        uses this graph: of any number of concurrent callers with different owners, exactly one
+        gets True.
+
+        `key` and `owner` are non-empty strings and `ttl_s` a positive number of seconds, else
+        `InvalidInputError`."""
+
+    async def release_lease(self, key: str, owner: str) -> None:
+        """Give the lease up if `owner` holds it; otherwise do nothing."""
+
+    async def reset(self) -> None:
+        """Delete every entity, relation and memory node (leases stay)."""
 
     async def close(self) -> None: ...

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -22,7 +22,12 @@ from opentelemetry import trace
 from octomem.errors import InvalidInputError, NotFoundError, OctomemError, StoreError
 from octomem.models import Entity, MemoryType, Relation, as_utc, normalize_text
 from octomem.stores.base import MemoryLink
-from octomem.stores.graph_common import nearest_mentions
+from octomem.stores.graph_common import (
+    ProcessLeases,
+    check_lease,
+    nearest_mentions,
+    relation_from_row,
+)
 
 log = structlog.get_logger(__name__)
 tracer = trace.get_tracer(__name__)
@@ -85,6 +90,7 @@ class _Handle:
     lock: threading.RLock
     refs: int = 0
     schema_ready: bool = False
+    leases: ProcessLeases = field(default_factory=ProcessLeases)
 
 
 _OPEN: dict[str, _Handle] = {}
@@ -158,22 +164,6 @@ def _transaction(conn: lb.Connection) -> Iterator[None]:
     conn.execute("COMMIT")
 
 
-def _relation(row: list) -> Relation:
-    rid, user_id, sid, predicate, oid, fact, memory_id, valid_at, invalid_at, created_at = row
-    return Relation(
-        id=rid,
-        user_id=user_id or None,
-        subject_id=sid,
-        predicate=predicate or "",
-        object_id=oid,
-        fact=fact or "",
-        memory_id=memory_id,
-        valid_at=_from_db(valid_at),
-        invalid_at=_from_db(invalid_at),
-        created_at=_from_db(created_at),
-    )
-
-
 class LadybugGraphStore:
     """Embedded graph store in ``path`` (a directory; the database is ``path/graph.lbdb``).
 
@@ -182,6 +172,10 @@ class LadybugGraphStore:
     closed when the last instance closes (two independent ladybug ``Database`` objects on
     one file would not see each other's writes). Another *process* cannot open the path
     while it is open here: ladybug holds a file lock, reported as a `StoreError`.
+
+    Leases live in the shared handle, in memory, on this process's monotonic clock: every
+    instance on the same file sees the same leases, no other process can open the file, and
+    they end when the last instance closes.
 
     The database is opened by `init()` (or by the first call); `close()` is final.
     """
@@ -222,6 +216,10 @@ class LadybugGraphStore:
             return await asyncio.to_thread(self._call, op, fn)
 
     # --- GraphStore -------------------------------------------------------------------
+
+    @property
+    def location(self) -> str:
+        return str(self._file)
 
     async def init(self) -> None:
         await self._run("init", lambda conn: None)
@@ -323,7 +321,7 @@ class LadybugGraphStore:
             + f" RETURN {_REL_COLUMNS} ORDER BY r.created_at, r.id"
         )
         rows = await self._run("relations", lambda conn: _rows(conn, query, params))
-        return [_relation(row) for row in rows]
+        return [relation_from_row(row, _from_db) for row in rows]
 
     async def find_entities(self, user_id: str | None, names: Sequence[str]) -> list[Entity]:
         keys = sorted({normalize_text(n) for n in names})
@@ -405,6 +403,33 @@ class LadybugGraphStore:
                 conn, "MATCH (m:Memory) WHERE m.id = $id DETACH DELETE m", {"id": memory_id}
             ),
         )
+
+    async def memory_ids(self) -> set[str]:
+        rows = await self._run(
+            "memory_ids", lambda conn: _rows(conn, "MATCH (m:Memory) RETURN m.id")
+        )
+        return {row[0] for row in rows}
+
+    async def all_relations(self) -> list[Relation]:
+        query = (
+            "MATCH (s:Entity)-[r:RELATES]->(o:Entity) "
+            f"RETURN {_REL_COLUMNS} ORDER BY r.created_at, r.id"
+        )
+        rows = await self._run("all_relations", lambda conn: _rows(conn, query))
+        return [relation_from_row(row, _from_db) for row in rows]
+
+    async def _leases(self) -> ProcessLeases:
+        if self._handle is None:
+            await self.init()  # opens the database in a worker thread
+        return self._conn_handle().leases
+
+    async def acquire_lease(self, key: str, owner: str, ttl_s: float) -> bool:
+        check_lease(key, owner, ttl_s)
+        return (await self._leases()).acquire(key, owner, ttl_s)
+
+    async def release_lease(self, key: str, owner: str) -> None:
+        check_lease(key, owner)
+        (await self._leases()).release(key, owner)
 
     async def reset(self) -> None:
         def work(conn: lb.Connection) -> None:

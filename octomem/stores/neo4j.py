@@ -5,7 +5,8 @@ nothing here branches on the server. Where they differ is how concurrent writers
 apart: Neo4j locks (a writer waits for the other's commit; a MERGE of a unique key waits
 and then matches), ArcadeDB checks at commit (optimistic MVCC: a concurrent change to the
 same record, or a second node with the same unique key, fails one of the transactions).
-Every write is therefore retried here on such failures (`_write`).
+Every write is therefore retried here on such failures (`_write`), and leases decide only
+after writing the lease node (`acquire_lease`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any, LiteralString, TypeVar
@@ -31,7 +33,7 @@ from octomem.errors import (
 )
 from octomem.models import Entity, MemoryType, Relation, as_utc, normalize_text
 from octomem.stores.base import MemoryLink
-from octomem.stores.graph_common import nearest_mentions
+from octomem.stores.graph_common import check_lease, nearest_mentions, relation_from_row
 
 log = structlog.get_logger(__name__)
 tracer = trace.get_tracer(__name__)
@@ -46,6 +48,8 @@ _SCHEMA: tuple[LiteralString, ...] = (
     "CREATE INDEX octomem_relates_id IF NOT EXISTS FOR ()-[r:RELATES]-() ON (r.id)",
     "CREATE INDEX octomem_relates_user IF NOT EXISTS FOR ()-[r:RELATES]-() ON (r.user_id)",
     "CREATE INDEX octomem_memory_user IF NOT EXISTS FOR (m:Memory) ON (m.user_id)",
+    "CREATE CONSTRAINT octomem_lease_key IF NOT EXISTS "
+    "FOR (l:OctomemLease) REQUIRE l.key IS UNIQUE",
 )
 
 _UPSERT_ENTITIES: LiteralString = (
@@ -73,6 +77,27 @@ _MENTIONED_BY: LiteralString = (
     "WHERE e.id IN $ids AND e.user_id = $u AND m.user_id = $u "
     "RETURN m.id AS mid, m.memory_type AS mtype, e.id AS eid"
 )
+_RELATIONS: LiteralString = "MATCH (s:Entity)-[r:RELATES]->(o:Entity) "
+# A lease is open to `owner` when nobody holds it, `owner` does, or the holder's time is up.
+_LEASE_OPEN: LiteralString = (
+    " WITH l, timestamp() AS now WHERE l.owner IS NULL OR l.owner = $owner OR l.expires <= now "
+)
+# Step 1: find or create the lease node and, if it looks open, write to it (a new claim
+# token), which takes its write lock on Neo4j and ties the transaction to this version of
+# the node on ArcadeDB. No row: another owner holds it.
+_LEASE_CLAIM: LiteralString = (
+    "MERGE (l:OctomemLease {key: $key})" + _LEASE_OPEN + "SET l.claim = $claim RETURN l.key AS key"
+)
+# Step 2: read owner/expires again now that the node is ours, and take it if still open.
+_LEASE_TAKE: LiteralString = (
+    "MATCH (l:OctomemLease {key: $key})" + _LEASE_OPEN + "SET l.owner = $owner, "
+    "l.expires = now + $ttl_ms RETURN l.owner AS owner"
+)
+# Release: the same two steps, for the owner only; the node stays (no writer meets a
+# deleted one).
+_LEASE_MINE: LiteralString = "MATCH (l:OctomemLease {key: $key}) WHERE l.owner = $owner "
+_LEASE_CLAIM_MINE: LiteralString = _LEASE_MINE + "SET l.claim = $claim RETURN l.key AS key"
+_LEASE_FREE: LiteralString = _LEASE_MINE + "SET l.owner = null, l.expires = null"
 _RETRY_S = 30.0  # as long as the driver retries a transaction function
 _DUPLICATE_RETRIES = 5  # a unique key taken by a concurrent MERGE is there on the retry
 
@@ -129,10 +154,12 @@ async def _write(session: AsyncSession, work: Callable[[_Tx], Awaitable[T]]) -> 
 
 
 class Neo4jGraphStore:
-    """Graph store on a Neo4j 5+ server (``neo4j://``, ``neo4j+s://``, ``bolt://`` ...).
+    """Graph store on a Neo4j 5+ server (``neo4j://``, ``neo4j+s://``, ``bolt://`` ...), or
+    any server that speaks Bolt and the same Cypher (ArcadeDB's Bolt plugin is tested).
 
-    Nodes are labelled Entity and Memory, edges RELATES and MENTIONS; `reset()` deletes
-    only Entity and Memory nodes, never other data in the database.
+    Nodes are labelled Entity and Memory, edges RELATES and MENTIONS, leases OctomemLease;
+    `reset()` deletes only Entity and Memory nodes, never leases or other data in the
+    database.
     """
 
     def __init__(self, uri: str, user: str, password: str, *, database: str | None = None) -> None:
@@ -185,7 +212,21 @@ class Neo4jGraphStore:
             except (neo4j_errors.Neo4jError, neo4j_errors.DriverError, OSError) as exc:
                 raise self._error(op, exc) from exc
 
+    async def _query(
+        self, op: str, query: LiteralString, *, write: bool = True, **params: Any
+    ) -> list[Any]:
+        """One statement in a transaction of its own: its records."""
+
+        async def work(tx: _Tx) -> list[Any]:
+            return await _records(tx, query, **params)
+
+        return await self._session_call(op, work, write=write)
+
     # --- GraphStore -------------------------------------------------------------------
+
+    @property
+    def location(self) -> str:
+        return f"{self._uri} (database {self._database or '<default>'})"
 
     async def init(self) -> None:
         with tracer.start_as_current_span("graph.init", attributes={"db.system": "neo4j"}):
@@ -195,9 +236,10 @@ class Neo4jGraphStore:
                     for statement in _SCHEMA:
                         result = await session.run(statement)
                         await result.consume()
+                server = await self._driver.get_server_info()
             except (neo4j_errors.Neo4jError, neo4j_errors.DriverError, OSError) as exc:
                 raise self._error("init", exc) from exc
-        log.debug("graph_store_ready", backend="neo4j", uri=self._uri)
+        log.debug("graph_store_ready", backend="neo4j", uri=self._uri, server=server.agent)
 
     async def upsert_entities(self, entities: Sequence[Entity]) -> None:
         rows = [
@@ -210,13 +252,8 @@ class Neo4jGraphStore:
             }
             for e in {e.id: e for e in entities}.values()
         ]
-        if not rows:
-            return
-
-        async def work(tx: _Tx) -> None:
-            await _records(tx, _UPSERT_ENTITIES, rows=rows)
-
-        await self._session_call("upsert_entities", work)
+        if rows:
+            await self._query("upsert_entities", _UPSERT_ENTITIES, rows=rows)
 
     async def upsert_relations(self, relations: Sequence[Relation]) -> None:
         latest = {r.id: r for r in relations}
@@ -277,55 +314,35 @@ class Neo4jGraphStore:
         include_invalid: bool = False,
     ) -> list[Relation]:
         query: LiteralString = (
-            "MATCH (s:Entity)-[r:RELATES]->(o:Entity) WHERE r.user_id = $u "
+            _RELATIONS + "WHERE r.user_id = $u "
             "AND ($sid IS NULL OR s.id = $sid) "
             "AND ($predicate IS NULL OR r.predicate = $predicate) "
             "AND ($include_invalid OR r.invalid_at IS NULL)" + _REL_RETURN
         )
-
-        async def work(tx: _Tx) -> list[Any]:
-            return await _records(
-                tx,
-                query,
-                u=_uid(user_id),
-                sid=subject_id,
-                predicate=predicate,
-                include_invalid=include_invalid,
-            )
-
-        records = await self._session_call("relations", work, write=False)
-        return [
-            Relation(
-                id=rec["id"],
-                user_id=rec["user_id"] or None,
-                subject_id=rec["subject_id"],
-                predicate=rec["predicate"] or "",
-                object_id=rec["object_id"],
-                fact=rec["fact"] or "",
-                memory_id=rec["memory_id"],
-                valid_at=_from_db(rec["valid_at"]),
-                invalid_at=_from_db(rec["invalid_at"]),
-                created_at=_from_db(rec["created_at"]),
-            )
-            for rec in records
-        ]
+        records = await self._query(
+            "relations",
+            query,
+            write=False,
+            u=_uid(user_id),
+            sid=subject_id,
+            predicate=predicate,
+            include_invalid=include_invalid,
+        )
+        return [relation_from_row(rec.values(), _from_db) for rec in records]
 
     async def find_entities(self, user_id: str | None, names: Sequence[str]) -> list[Entity]:
         keys = sorted({normalize_text(n) for n in names})
         if not keys:
             return []
-
-        async def work(tx: _Tx) -> list[Any]:
-            return await _records(
-                tx,
-                "MATCH (e:Entity) WHERE e.user_id = $u AND e.name_lc IN $names "
-                "RETURN e.id AS id, e.user_id AS user_id, e.name AS name, "
-                "e.entity_type AS entity_type ORDER BY e.name_lc, e.id",
-                u=_uid(user_id),
-                names=keys,
-            )
-
-        records = await self._session_call("find_entities", work, write=False)
+        records = await self._query(
+            "find_entities",
+            "MATCH (e:Entity) WHERE e.user_id = $u AND e.name_lc IN $names "
+            "RETURN e.id AS id, e.user_id AS user_id, e.name AS name, "
+            "e.entity_type AS entity_type ORDER BY e.name_lc, e.id",
+            write=False,
+            u=_uid(user_id),
+            names=keys,
+        )
         return [
             Entity(
                 id=rec["id"],
@@ -399,17 +416,50 @@ class Neo4jGraphStore:
         return await self._session_call("memories_for_entities", work, write=False)
 
     async def delete_memory(self, memory_id: str) -> None:
-        async def work(tx: _Tx) -> None:
-            await _records(tx, "MATCH (m:Memory {id: $id}) DETACH DELETE m", id=memory_id)
+        await self._query(
+            "delete_memory", "MATCH (m:Memory {id: $id}) DETACH DELETE m", id=memory_id
+        )
 
-        await self._session_call("delete_memory", work)
+    async def memory_ids(self) -> set[str]:
+        records = await self._query("memory_ids", "MATCH (m:Memory) RETURN m.id AS id", write=False)
+        return {rec["id"] for rec in records}
+
+    async def all_relations(self) -> list[Relation]:
+        records = await self._query("all_relations", _RELATIONS + _REL_RETURN, write=False)
+        return [relation_from_row(rec.values(), _from_db) for rec in records]
+
+    async def acquire_lease(self, key: str, owner: str, ttl_s: float) -> bool:
+        """Expiry is on the server's clock (Cypher `timestamp()`, milliseconds), so clients
+        with skewed clocks agree on it.
+
+        Atomic because the decision is made after the transaction has written the lease
+        node (step 2 re-reads it after step 1's write): on Neo4j that write holds the node's
+        lock until commit, so deciders run one after another and each sees the previous
+        one's result; on ArcadeDB two transactions that both wrote the node cannot both
+        commit, and the one that fails is retried and then sees the winner's owner. A
+        uniqueness constraint on the key keeps the first MERGE from creating two nodes."""
+        check_lease(key, owner, ttl_s)
+        params = {"key": key, "owner": owner, "ttl_ms": max(1, round(ttl_s * 1000))}
+
+        async def work(tx: _Tx) -> bool:
+            claimed = await _records(tx, _LEASE_CLAIM, claim=uuid.uuid4().hex, **params)
+            return bool(claimed and await _records(tx, _LEASE_TAKE, **params))
+
+        return await self._session_call("acquire_lease", work)
+
+    async def release_lease(self, key: str, owner: str) -> None:
+        check_lease(key, owner)
+        params = {"key": key, "owner": owner}
+
+        async def work(tx: _Tx) -> None:
+            if await _records(tx, _LEASE_CLAIM_MINE, claim=uuid.uuid4().hex, **params):
+                await _records(tx, _LEASE_FREE, **params)
+
+        await self._session_call("release_lease", work)
 
     async def reset(self) -> None:
-        async def work(tx: _Tx) -> int:
-            return int((await _records(tx, _RESET_BATCH))[0]["deleted"])
-
         # Batches keep each transaction small on large graphs.
-        while await self._session_call("reset", work) > 0:
+        while (await self._query("reset", _RESET_BATCH))[0]["deleted"] > 0:
             pass
 
     async def close(self) -> None:

@@ -7,7 +7,7 @@
   (OCTOMEM_NEO4J_USER defaults to neo4j, OCTOMEM_NEO4J_PASSWORD); skipped otherwise, with
   that reason.
 
-Every test uses ids and users with a unique prefix and deletes them afterwards,
+Every test uses ids, users and lease keys with a unique prefix and deletes them afterwards,
 so a shared server is safe. `reset()` wipes every octomem node: it runs on the ArcadeDB
 server (ours), and on Neo4j only with OCTOMEM_NEO4J_ALLOW_RESET=1.
 """
@@ -90,13 +90,14 @@ ServerArgs = tuple[str, str, str, str | None]  # uri, user, password, database
 
 
 async def _cleanup(server: ServerArgs, prefix: str) -> None:
-    """Delete this test's nodes."""
+    """Delete this test's nodes and leases."""
     from neo4j import AsyncGraphDatabase
 
     uri, user, password, database = server
     async with AsyncGraphDatabase.driver(uri, auth=(user, password)) as driver:
         await driver.execute_query(
-            "MATCH (n) WHERE (n:Entity OR n:Memory) AND n.id STARTS WITH $prefix DETACH DELETE n",
+            "MATCH (n) WHERE ((n:Entity OR n:Memory) AND n.id STARTS WITH $prefix) "
+            "OR (n:OctomemLease AND n.key STARTS WITH $prefix) DETACH DELETE n",
             {"prefix": prefix},
             database_=database,
         )

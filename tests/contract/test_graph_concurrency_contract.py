@@ -1,19 +1,146 @@
-"""Concurrent writers: the contract every GraphStore backend passes (see graph_backends.py
-for which).
+"""Leases and concurrent writers: the contract every GraphStore backend passes (see
+graph_backends.py for which).
 
-Writers of the same nodes through two stores must all succeed, as on a graph that several
-processes share.
+A lease is what a cross-process scope lock is built on, so besides the single-caller
+rules these tests race many owners at once - on one store and on two stores (two drivers)
+of the same graph - and require exactly one winner every time. Writers of the same nodes
+through two stores must all succeed, as on a graph that several processes share. Nothing
+here asserts on timing: expiry is awaited by polling, with a generous bound that only
+stops a hung test.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 
+import pytest
+
+from octomem.errors import InvalidInputError
 from octomem.models import MemoryType
-from octomem.stores.base import MemoryLink
+from octomem.stores.base import GraphStore, MemoryLink
 from tests.contract.graph_backends import Graph
 
+HOUR = 3600.0
 ROUNDS = 20
+OWNERS = 16
+EXPIRY_BOUND_S = 30.0  # a lease of a few milliseconds is long gone by then
+
+
+async def eventually_acquired(store: GraphStore, key: str, owner: str, ttl_s: float) -> None:
+    """Poll until `owner` gets the lease (it must, once the holder's short lease is over)."""
+    deadline = time.monotonic() + EXPIRY_BOUND_S
+    while not await store.acquire_lease(key, owner, ttl_s):
+        assert time.monotonic() < deadline, f"{owner} never got the expired lease {key}"
+        await asyncio.sleep(0.01)
+
+
+async def test_acquire_extend_release(graph: Graph) -> None:
+    key = graph.id("lease")
+    assert await graph.store.acquire_lease(key, "alice", HOUR)
+    assert await graph.store.acquire_lease(key, "alice", HOUR)  # the holder again: extended
+    await graph.store.release_lease(key, "alice")
+    assert await graph.store.acquire_lease(key, "bob", HOUR)  # released: free for anyone
+    await graph.store.release_lease(key, "bob")
+    await graph.store.release_lease(key, "bob")  # releasing twice is fine
+    await graph.store.release_lease(graph.id("never-taken"), "bob")
+
+
+async def test_held_lease_refuses_other_owners(graph: Graph) -> None:
+    key, other_key = graph.id("lease"), graph.id("other")
+    assert await graph.store.acquire_lease(key, "alice", HOUR)
+    assert not await graph.store.acquire_lease(key, "bob", HOUR)
+    assert not await graph.store.acquire_lease(key, "bob", 0.001)
+    assert await graph.store.acquire_lease(other_key, "bob", HOUR)  # keys are independent
+    assert not await graph.store.acquire_lease(other_key, "alice", HOUR)
+    assert await graph.store.acquire_lease(key, "alice", HOUR)  # still alice's
+
+
+async def test_release_by_another_owner_does_nothing(graph: Graph) -> None:
+    key = graph.id("lease")
+    assert await graph.store.acquire_lease(key, "alice", HOUR)
+    await graph.store.release_lease(key, "bob")
+    assert not await graph.store.acquire_lease(key, "bob", HOUR)
+    await graph.store.release_lease(key, "alice")
+    assert await graph.store.acquire_lease(key, "bob", HOUR)
+
+
+async def test_expired_lease_is_taken_over(graph: Graph) -> None:
+    key = graph.id("lease")
+    assert await graph.store.acquire_lease(key, "alice", 0.005)
+    await eventually_acquired(graph.store, key, "bob", HOUR)
+    assert not await graph.store.acquire_lease(key, "alice", HOUR)  # bob's now
+    await graph.store.release_lease(key, "alice")  # alice's lease is over: no effect
+    assert not await graph.store.acquire_lease(key, "alice", HOUR)
+
+
+async def test_extension_outlives_the_first_ttl(graph: Graph) -> None:
+    key = graph.id("lease")
+    assert await graph.store.acquire_lease(key, "alice", 0.001)
+    # Whether or not the first millisecond is over, alice holds it for an hour now.
+    assert await graph.store.acquire_lease(key, "alice", HOUR)
+    assert not await graph.store.acquire_lease(key, "bob", HOUR)
+
+
+@pytest.mark.parametrize(
+    ("key", "owner", "ttl_s"),
+    [("", "alice", 1.0), ("k", "", 1.0), ("k", " ", 1.0), ("k", "alice", 0.0)]
+    + [("k", "alice", -1.0), ("k", "alice", float("nan")), ("k", "alice", float("inf"))],
+)
+async def test_bad_lease_input_is_rejected(
+    graph: Graph, key: str, owner: str, ttl_s: float
+) -> None:
+    with pytest.raises(InvalidInputError):
+        await graph.store.acquire_lease(key and graph.id(key), owner, ttl_s)
+    if ttl_s == 1.0:
+        with pytest.raises(InvalidInputError):
+            await graph.store.release_lease(key and graph.id(key), owner)
+
+
+async def race(stores: list[GraphStore], key: str, tag: str) -> list[str]:
+    """OWNERS owners ask for `key` at once, spread over `stores`: the owners that got it."""
+    owners = [f"{tag}-{i}" for i in range(OWNERS)]
+    got = await asyncio.gather(
+        *(stores[i % len(stores)].acquire_lease(key, o, HOUR) for i, o in enumerate(owners))
+    )
+    return [o for o, ok in zip(owners, got, strict=True) if ok]
+
+
+async def check_races(g: Graph, stores: list[GraphStore]) -> None:
+    for n in range(ROUNDS):
+        # A key nobody has asked for yet: the owners race to create the lease ...
+        key = g.id(f"race-{n}")
+        [winner] = await race(stores, key, f"new{n}")
+        assert not await stores[-1].acquire_lease(key, "latecomer", HOUR)
+        # ... and, once it is released, to take the existing one.
+        await stores[0].release_lease(key, winner)
+        [again] = await race(stores, key, f"old{n}")
+        assert await stores[0].acquire_lease(key, again, HOUR)
+
+
+async def test_concurrent_acquirers_exactly_one_wins(graph: Graph) -> None:
+    await check_races(graph, [graph.store])
+
+
+async def test_concurrent_acquirers_on_two_stores_exactly_one_wins(graph: Graph) -> None:
+    other = graph.open_another()  # its own driver (or, embedded, the same database file)
+    await other.init()
+    try:
+        await check_races(graph, [graph.store, other])
+    finally:
+        await other.close()
+
+
+async def test_concurrent_takeover_of_an_expired_lease_exactly_one_wins(graph: Graph) -> None:
+    for n in range(ROUNDS // 4):
+        key = graph.id(f"expiring-{n}")
+        assert await graph.store.acquire_lease(key, "short", 0.005)
+        deadline = time.monotonic() + EXPIRY_BOUND_S
+        # No winner while the short lease lasts; once it is over, exactly one.
+        while not (winners := await race([graph.store], key, f"exp{n}")):
+            assert time.monotonic() < deadline, f"nobody ever took the expired lease {key}"
+            await asyncio.sleep(0.01)
+        assert len(winners) == 1
 
 
 async def test_concurrent_writers_of_the_same_nodes_all_succeed(graph: Graph) -> None:

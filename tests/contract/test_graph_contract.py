@@ -1,6 +1,7 @@
 """One contract suite that every GraphStore backend passes: ladybug, the Neo4j backend on
 the ArcadeDB Bolt server the tests start, and on a real Neo4j when OCTOMEM_NEO4J_URI is set
-(see tests/contract/graph_backends.py).
+(see tests/contract/graph_backends.py). Leases have a suite of their own
+(test_graph_concurrency_contract.py).
 """
 
 from __future__ import annotations
@@ -238,10 +239,15 @@ async def test_reset(graph: Graph) -> None:
     await graph.store.upsert_entities([a, b])
     await graph.store.upsert_relations([graph.rel("r", a, "p", b)])
     await graph.store.link_memories([MemoryLink(graph.id("m"), SEM, u, [a.id])])
+    lease = graph.id("lease")
+    assert await graph.store.acquire_lease(lease, "holder", 3600)
     await graph.store.reset()
     assert await graph.store.find_entities(u, ["a", "b"]) == []
     assert await graph.store.relations(u, include_invalid=True) == []
     assert await graph.store.memories_for_entities(u, [a.id]) == []
+    assert await graph.store.memory_ids() == set()
+    assert await graph.store.all_relations() == []
+    assert not await graph.store.acquire_lease(lease, "other", 3600)  # leases survive reset
     await graph.store.reset()  # reset of an empty graph is fine
     await graph.store.upsert_entities([a])  # the schema survives
     assert await graph.store.find_entities(u, ["a"]) == [a]
@@ -291,6 +297,73 @@ async def test_hostile_strings_are_stored_verbatim(graph: Graph) -> None:
     assert await graph.store.find_entities(u, ["canary", HOSTILE]) == sorted(
         [canary, evil], key=lambda e: (e.name.lower(), e.id)
     )
+
+
+async def test_location_is_shared_by_stores_on_the_same_graph(graph: Graph) -> None:
+    u = graph.user("a")
+    other = graph.open_another()
+    try:
+        assert isinstance(graph.store.location, str) and graph.store.location
+        assert other.location == graph.store.location
+        await other.init()
+        await other.upsert_entities([graph.entity("A", u)])
+        assert [e.name for e in await graph.store.find_entities(u, ["a"])] == ["A"]
+    finally:
+        await other.close()
+
+
+async def test_location_tells_graphs_apart(tmp_path: Path) -> None:
+    assert LadybugGraphStore(tmp_path / "a").location != LadybugGraphStore(tmp_path / "b").location
+    assert str(tmp_path / "a") in LadybugGraphStore(tmp_path / "a").location
+    uri = "bolt://127.0.0.1:1"
+    one, two = Neo4jGraphStore(uri, "u", "p"), Neo4jGraphStore(uri, "u", "p", database="other")
+    assert uri in one.location and "other" in two.location and one.location != two.location
+    await one.close()
+    await two.close()
+
+
+async def test_memory_ids_sees_every_user(graph: Graph) -> None:
+    u, v = graph.user("a"), graph.user("b")
+    a, b = graph.entity("A", u), graph.entity("B", v)
+    await graph.store.upsert_entities([a, b])
+    m = {n: graph.id(n) for n in ("mu", "mv", "mnone", "unlinked")}
+    await graph.store.link_memories(
+        [
+            MemoryLink(m["mu"], SEM, u, [a.id]),
+            MemoryLink(m["mv"], MemoryType.EPISODIC, v, [b.id]),
+            MemoryLink(m["mnone"], SEM, None, []),
+            MemoryLink(m["unlinked"], SEM, u, []),
+        ]
+    )
+    ids = {i for i in await graph.store.memory_ids() if i.startswith(graph.prefix)}
+    assert ids == set(m.values())
+    await graph.store.delete_memory(m["mv"])
+    ids = {i for i in await graph.store.memory_ids() if i.startswith(graph.prefix)}
+    assert ids == set(m.values()) - {m["mv"]}
+
+
+async def test_all_relations_of_every_user_invalidated_too_in_order(graph: Graph) -> None:
+    u, v = graph.user("a"), graph.user("b")
+    ua, ub, va, vb = (graph.entity(n, w) for w in (u, v) for n in ("A", "B"))
+    na, nb = graph.entity("A", None), graph.entity("B", None)
+    await graph.store.upsert_entities([ua, ub, va, vb, na, nb])
+    t0 = datetime(2024, 1, 1, tzinfo=UTC)
+    rels = [
+        graph.rel("r3", va, "knows", vb, created_at=t0 + timedelta(seconds=1), fact="v"),
+        graph.rel("r1", ua, "knows", ub, created_at=t0, memory_id=graph.id("m1")),
+        graph.rel("r2", ub, "likes", ua, created_at=t0 + timedelta(seconds=1)),  # tie: by id
+        graph.rel("r0", na, "p", nb, created_at=t0 + timedelta(seconds=2)),
+    ]
+    await graph.store.upsert_relations(rels)
+    when = datetime(2025, 6, 1, tzinfo=UTC)
+    await graph.store.invalidate_relation(graph.id("r2"), when)
+    expected = sorted(rels, key=lambda r: (r.created_at, r.id))
+    expected = [
+        r.model_copy(update={"invalid_at": when}) if r.id == graph.id("r2") else r for r in expected
+    ]
+    got = mine(graph, await graph.store.all_relations())
+    assert got == expected
+    assert [r.id for r in got] == [graph.id(n) for n in ("r1", "r2", "r3", "r0")]
 
 
 # --- ladybug specifics ---------------------------------------------------------------
