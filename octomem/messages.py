@@ -17,9 +17,14 @@ from langchain_core.messages import BaseMessage, ChatMessage
 
 from octomem.errors import InvalidInputError
 from octomem.models import Role, Turn, as_utc, stable_hash
+from octomem.validation import (
+    check_encodable,
+    check_metadata,
+    check_timestamp,
+    validate_scope_id,
+)
 
 MAX_MESSAGE_CHARS = 100_000
-MAX_SCOPE_ID_CHARS = 256
 ROLES: tuple[Role, ...] = ("user", "assistant", "system", "tool")
 ROLE_ALIASES: dict[str, Role] = {
     "user": "user",
@@ -48,10 +53,11 @@ def normalize_messages(
     """Turn `messages` into validated `Turn`s, or raise InvalidInputError naming every problem.
 
     A turn's timestamp is its message's own timestamp, else `timestamp`, else `now` (UTC).
-    Turn ids are deterministic in (session_id, index, role, content, timestamp).
+    Turn ids never depend on the clock (`turn_id`), so the same call made twice gives the
+    same turns.
     """
     validate_scope_id("session_id", session_id)
-    default_ts = as_utc(timestamp if timestamp is not None else now)
+    given_ts = check_timestamp(timestamp, "timestamp") if timestamp is not None else None
     if isinstance(messages, list | tuple):
         if not messages:
             raise InvalidInputError("messages is an empty list: pass at least one message")
@@ -67,7 +73,9 @@ def normalize_messages(
     errors: list[str] = []
     for index, (where, message) in enumerate(items):
         try:
-            turns.append(_to_turn(message, index, session_id, default_ts, max_message_chars))
+            turns.append(
+                _to_turn(message, index, session_id, given_ts, as_utc(now), max_message_chars)
+            )
         except _BadMessage as exc:
             errors.append(f"{where}: {exc}")
     if errors:
@@ -91,32 +99,34 @@ def require_user_id(user_id: Any, *, operation: str) -> str:
     return user_id
 
 
-def validate_scope_id(name: str, value: Any) -> str | None:
-    """Check a scope id (user_id, agent_id, session_id): None, or a short printable string."""
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise InvalidInputError(f"{name} must be a string or None; got {type(value).__name__}")
-    if not value.strip():
-        raise InvalidInputError(f"{name} is empty or whitespace; pass None to leave it unset")
-    if len(value) > MAX_SCOPE_ID_CHARS:
-        raise InvalidInputError(
-            f"{name} is {len(value)} characters long; the limit is {MAX_SCOPE_ID_CHARS}"
-        )
-    for pos, char in enumerate(value):
-        if ord(char) < 32 or ord(char) == 127:
-            raise InvalidInputError(
-                f"{name} contains a control character {char!r} at position {pos}"
-            )
-    _check_encodable(value, name)
-    return value
-
-
 # --- one message ---------------------------------------------------------------------
 
 
+def turn_id(
+    session_id: str | None,
+    index: int,
+    role: str,
+    content: str,
+    *,
+    external_id: str | None = None,
+    timestamp: datetime | None = None,
+) -> str:
+    """A turn's id: from the caller's message id when there is one, else from its position
+    and content (and the timestamp the caller gave, if any) - never from the clock, so a
+    retried call stores nothing twice. Raw-turn records add the user and agent to it."""
+    if external_id is not None:
+        return "turn_" + stable_hash(session_id, "id", external_id)[:24]
+    stamp = timestamp.isoformat() if timestamp is not None else None
+    return "turn_" + stable_hash(session_id, index, role, content, stamp)[:24]
+
+
 def _to_turn(
-    message: Any, index: int, session_id: str | None, default_ts: datetime, limit: int
+    message: Any,
+    index: int,
+    session_id: str | None,
+    given_ts: datetime | None,
+    now: datetime,
+    limit: int,
 ) -> Turn:
     if isinstance(message, str | bytes):
         fields: dict[str, Any] = {"role": "user", "content": _decode(message, "message")}
@@ -130,18 +140,24 @@ def _to_turn(
             f"got {type(message).__name__}"
         )
     content = _normalise_content(fields["content"], limit)
-    ts = fields.get("timestamp") or default_ts
+    try:
+        metadata = check_metadata(fields.get("metadata"), name="metadata") or {}
+    except InvalidInputError as exc:
+        raise _BadMessage(str(exc)) from exc
+    ts = fields.get("timestamp") or given_ts
     role: Role = fields["role"]
     return Turn(
-        id="turn_" + stable_hash(session_id, index, role, content, ts.isoformat())[:24],
+        id=turn_id(
+            session_id, index, role, content, external_id=fields.get("external_id"), timestamp=ts
+        ),
         role=role,
         content=content,
         name=fields.get("name"),
-        timestamp=ts,
+        timestamp=ts or now,
         index=index,
         session_id=session_id,
         external_id=fields.get("external_id"),
-        metadata=fields.get("metadata", {}),
+        metadata=metadata,
     )
 
 
@@ -257,25 +273,30 @@ def _timestamp(value: Any) -> datetime | None:
     if value is None:
         return None
     if isinstance(value, datetime):
-        return as_utc(value)
-    if isinstance(value, int | float) and not isinstance(value, bool):
+        stamp = as_utc(value)
+    elif isinstance(value, int | float) and not isinstance(value, bool):
         if not math.isfinite(value):
             raise _BadMessage(f"timestamp {value!r} is not a finite epoch number")
         try:
-            return datetime.fromtimestamp(value, UTC)
+            stamp = datetime.fromtimestamp(value, UTC)
         except (OverflowError, OSError, ValueError) as exc:
             raise _BadMessage(f"timestamp {value!r} is out of range as epoch seconds") from exc
-    if isinstance(value, str):
+    elif isinstance(value, str):
         try:
-            return as_utc(datetime.fromisoformat(value.strip()))
+            stamp = as_utc(datetime.fromisoformat(value.strip()))
         except ValueError as exc:
             raise _BadMessage(
                 f"timestamp {value!r} is not an ISO 8601 date-time (e.g. '2024-05-08T13:56:00Z')"
             ) from exc
-    raise _BadMessage(
-        f"timestamp must be a datetime, an ISO 8601 string or epoch seconds; "
-        f"got {type(value).__name__}"
-    )
+    else:
+        raise _BadMessage(
+            f"timestamp must be a datetime, an ISO 8601 string or epoch seconds; "
+            f"got {type(value).__name__}"
+        )
+    try:
+        return check_timestamp(stamp, "timestamp")
+    except InvalidInputError as exc:
+        raise _BadMessage(str(exc)) from exc
 
 
 def _external_id(value: Any) -> str | None:
@@ -306,20 +327,10 @@ def _decode(value: str | bytes, what: str) -> str:
                 f"decode it with the right encoding before passing it"
             ) from exc
     try:
-        _check_encodable(value, what)
+        check_encodable(value, what)
     except InvalidInputError as exc:
         raise _BadMessage(str(exc)) from exc
     return value
-
-
-def _check_encodable(value: str, what: str) -> None:
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise InvalidInputError(
-            f"{what} contains a lone surrogate {value[exc.start]!r} at position {exc.start}, "
-            f"which is not valid Unicode text"
-        ) from exc
 
 
 def _is_blank(content: Any) -> bool:

@@ -10,24 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-from octomem.errors import InvalidInputError
 from octomem.models import MemoryType
-
-
-def parse_memory_types(values: Sequence[str | MemoryType] | str | None) -> list[MemoryType] | None:
-    """Validate a caller's memory type names ("semantic", MemoryType.CORE, ...)."""
-    if values is None:
-        return None
-    if isinstance(values, str | MemoryType):
-        values = [values]
-    parsed = []
-    for value in values:
-        try:
-            parsed.append(MemoryType(value))
-        except ValueError:
-            names = ", ".join(m.value for m in MemoryType)
-            raise InvalidInputError(f"memory type {value!r} is not one of: {names}") from None
-    return parsed
 
 
 def route(

@@ -1,0 +1,77 @@
+"""Checks of the public API's arguments: every bad value is an `InvalidInputError` that says
+what to pass instead, raised before anything is read or written."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from octomem.errors import InvalidInputError
+from octomem.models import MemoryType
+from octomem.validation import check_encodable, check_timestamp, validate_scope_id
+
+
+def check_scope(user_id: Any, agent_id: Any, session_id: Any, *, operation: str) -> None:
+    for name, value in (("user_id", user_id), ("agent_id", agent_id), ("session_id", session_id)):
+        if value is not None:
+            validate_scope_id(name, value)
+    if user_id is None and agent_id is None:
+        raise InvalidInputError(
+            f"{operation} needs a user_id (or an agent_id): memories are always scoped to "
+            "someone, e.g. user_id='alice'"
+        )
+
+
+def check_limit(limit: Any, *, name: str = "limit") -> int | None:
+    if limit is None:
+        return None
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise InvalidInputError(f"{name} must be a positive integer or None, got {limit!r}")
+    return limit
+
+
+def check_flag(value: Any, *, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidInputError(f"{name} must be True or False, got {value!r}")
+    return value
+
+
+def check_datetime(value: Any, *, name: str) -> datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        raise InvalidInputError(f"{name} must be a datetime or None, got {type(value).__name__}")
+    return check_timestamp(value, name)
+
+
+def check_text(text: Any, *, name: str, limit: int) -> str:
+    """Non-empty text of at most `limit` characters, valid Unicode; returned stripped."""
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidInputError(f"{name} must be a non-empty string, got {text!r:.80}")
+    text = text.strip()
+    if len(text) > limit:
+        raise InvalidInputError(
+            f"{name} is {len(text):,} characters; the limit is {limit:,} (input.max_message_chars)"
+        )
+    check_encodable(text, name)
+    return text
+
+
+def parse_memory_types(values: Any) -> list[MemoryType] | None:
+    """Validate a caller's memory type names ("semantic", MemoryType.CORE, ...)."""
+    if values is None:
+        return None
+    if isinstance(values, str | MemoryType):
+        values = [values]
+    if not isinstance(values, list | tuple | set | frozenset):
+        raise InvalidInputError(
+            f"memory_types must be a type name or a list of them, got {type(values).__name__}"
+        )
+    names = ", ".join(m.value for m in MemoryType)
+    parsed = []
+    for value in values:
+        try:
+            parsed.append(MemoryType(value))
+        except (ValueError, TypeError):
+            raise InvalidInputError(f"memory type {value!r} is not one of: {names}") from None
+    return list(dict.fromkeys(parsed))

@@ -1,0 +1,113 @@
+"""Checks of values that come from callers, shared by message normalisation and the API.
+
+Each raises `InvalidInputError` with a message that says what to pass instead.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from octomem.errors import InvalidInputError
+from octomem.models import as_utc
+
+MAX_SCOPE_ID_CHARS = 256
+# accepted timestamps: wide, yet far enough from datetime's limits that date arithmetic
+# ("today", "in two years", a working memory's expiry) never overflows
+EARLIEST = datetime(1000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2999, 12, 31, tzinfo=UTC)
+MAX_METADATA_DEPTH = 16
+MAX_METADATA_CHARS = 100_000  # of its JSON form
+
+
+def validate_scope_id(name: str, value: Any) -> str | None:
+    """Check a scope id (user_id, agent_id, session_id): None, or a short printable string."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidInputError(f"{name} must be a string or None; got {type(value).__name__}")
+    if not value.strip():
+        raise InvalidInputError(f"{name} is empty or whitespace; pass None to leave it unset")
+    if len(value) > MAX_SCOPE_ID_CHARS:
+        raise InvalidInputError(
+            f"{name} is {len(value)} characters long; the limit is {MAX_SCOPE_ID_CHARS}"
+        )
+    for pos, char in enumerate(value):
+        if ord(char) < 32 or ord(char) == 127:
+            raise InvalidInputError(
+                f"{name} contains a control character {char!r} at position {pos}"
+            )
+    check_encodable(value, name)
+    return value
+
+
+def check_timestamp(value: datetime, what: str) -> datetime:
+    """`value` in UTC, if it lies between the years 1000 and 2999; else InvalidInputError."""
+    stamp = as_utc(value)
+    if not EARLIEST <= stamp <= LATEST:
+        raise InvalidInputError(
+            f"{what} {value.isoformat()} is out of range: timestamps must lie between "
+            f"{EARLIEST.date()} and {LATEST.date()}"
+        )
+    return stamp
+
+
+def check_encodable(value: str, what: str) -> None:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidInputError(
+            f"{what} contains a lone surrogate {value[exc.start]!r} at position {exc.start}, "
+            f"which is not valid Unicode text"
+        ) from exc
+
+
+def check_metadata(metadata: Any, *, name: str = "metadata") -> dict[str, Any] | None:
+    """None, or a dict with string keys and JSON values (strings, finite numbers, booleans,
+    None, lists and dicts of those), returned as a plain copy."""
+    if metadata is None:
+        return None
+    if not isinstance(metadata, Mapping):
+        raise InvalidInputError(
+            f"{name} must be a dict of JSON values, got {type(metadata).__name__}"
+        )
+    checked: dict[str, Any] = _json_value(metadata, name, 0)
+    size = len(json.dumps(checked, ensure_ascii=False))
+    if size > MAX_METADATA_CHARS:
+        raise InvalidInputError(
+            f"{name} is {size:,} characters as JSON; the limit is {MAX_METADATA_CHARS:,}"
+        )
+    return checked
+
+
+def _json_value(value: Any, path: str, depth: int) -> Any:
+    if depth > MAX_METADATA_DEPTH:
+        raise InvalidInputError(f"{path} is nested more than {MAX_METADATA_DEPTH} levels deep")
+    if isinstance(value, str):
+        check_encodable(value, path)
+        return value
+    if value is None or isinstance(value, bool | int):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise InvalidInputError(f"{path} is {value!r}: numbers must be finite")
+        return value
+    if isinstance(value, Mapping):
+        out = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise InvalidInputError(
+                    f"{path} has a key {key!r} of type {type(key).__name__}: keys must be strings"
+                )
+            check_encodable(key, f"a key of {path}")
+            out[key] = _json_value(item, f"{path}[{key!r}]", depth + 1)
+        return out
+    if isinstance(value, list | tuple):
+        return [_json_value(item, f"{path}[{i}]", depth + 1) for i, item in enumerate(value)]
+    raise InvalidInputError(
+        f"{path} is a {type(value).__name__}; metadata values must be JSON: strings, numbers, "
+        "booleans, None, lists or dicts (convert it, e.g. with str() or .isoformat())"
+    )
