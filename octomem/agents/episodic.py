@@ -111,16 +111,16 @@ def turn_context_text(turn: Turn | None) -> str:
 
 
 def raw_turn_record(
-    turn: Turn, ctx: ExtractionContext, previous: Turn | None = None
+    turn: Turn, ctx: ExtractionContext, previous: Turn | None = None, *, batch: str = ""
 ) -> EpisodicMemory:
     """The conversation turn itself as an episodic record of type "message".
 
-    `metadata.batch` names the `process` call that stored it and `metadata.turn_index` its
-    position in that call, so recall can find a turn's neighbours (the question before an
-    answer, the reply after a statement). `metadata.context` holds `previous` - the turn
-    before it in the same call - shortened ("" for the first turn): the record is embedded
-    and keyword-indexed with it (`octomem.models.embedding_text`), while `content` stays
-    the turn alone."""
+    `metadata.batch` names the `process` call that stored it (`batch_id` of its turns) and
+    `metadata.turn_index` its position in that call, so recall can find a turn's neighbours
+    (the question before an answer, the reply after a statement). `metadata.context` holds
+    `previous` - the turn before it in the same call - shortened ("" for the first turn):
+    the record is embedded and keyword-indexed with it (`octomem.models.embedding_text`),
+    while `content` stays the turn alone."""
     actor = turn.name or turn.role
     text = f"{actor}: {turn.content}"
     return EpisodicMemory(
@@ -135,11 +135,16 @@ def raw_turn_record(
             "role": turn.role,
             "turn_index": turn.index,
             "raw": True,
-            "batch": stable_hash(ctx.now.isoformat(), turn.session_id)[:16],
+            "batch": batch or batch_id([turn]),
             TURN_CONTEXT: turn_context_text(previous),
         },
         **record_fields(turn, ctx, "episodic"),
     )
+
+
+def batch_id(turns: Sequence[Turn]) -> str:
+    """The id of the `process` call that stored `turns`: from their ids, never the clock."""
+    return stable_hash([turn.id for turn in turns])[:16]
 
 
 class EpisodicAgent(BaseAgent):
@@ -148,9 +153,9 @@ class EpisodicAgent(BaseAgent):
     policy = ConflictPolicy.APPEND
 
     def raw_turn_record(
-        self, turn: Turn, ctx: ExtractionContext, previous: Turn | None = None
+        self, turn: Turn, ctx: ExtractionContext, previous: Turn | None = None, *, batch: str = ""
     ) -> EpisodicMemory:
-        return raw_turn_record(turn, ctx, previous)
+        return raw_turn_record(turn, ctx, previous, batch=batch)
 
     def extract(self, turns: Sequence[Turn], ctx: ExtractionContext) -> list[MemoryBase]:
         records: dict[str, MemoryBase] = {}

@@ -119,18 +119,20 @@ class Reconciler:
         self, agent: MemoryAgent, candidate: MemoryBase, verdict: Verdict | None = None
     ) -> Decision:
         existing = await self._get(candidate.memory_type, candidate.id)
-        if existing is not None and not existing.is_current:
+        if existing is not None and not existing.is_current and not replayed(candidate, existing):
             # the same fact was true before and was superseded: it is true again, as a new record
             new_id = make_memory_id(candidate.memory_type, candidate.id, candidate.valid_from)
             candidate = candidate.model_copy(update={"id": new_id})
             existing = await self._get(candidate.memory_type, new_id)
         if existing is not None:
-            if existing.content_hash == candidate.content_hash:
+            if existing.content_hash == candidate.content_hash or replayed(candidate, existing):
                 return Decision(
                     operation=Operation.NOOP,
                     record=existing,
                     previous=[existing],
-                    reason="exact duplicate of a stored memory",
+                    reason="exact duplicate of a stored memory"
+                    if existing.content_hash == candidate.content_hash
+                    else "already stored from the same turns",
                 )
             merged = agent.merge(existing, candidate, self.now)
             return Decision(
@@ -162,6 +164,13 @@ class Reconciler:
                     previous=closed,
                     reason=f"new value for {candidate.conflict_key}",
                 )
+            if rivals and replayed(candidate, rivals[0]):
+                return Decision(
+                    operation=Operation.NOOP,
+                    record=rivals[0],
+                    previous=[rivals[0]],
+                    reason="already stored from the same turns",
+                )
             if rivals:
                 merged = agent.merge(rivals[0], candidate, self.now)
                 return Decision(
@@ -175,7 +184,7 @@ class Reconciler:
             if near is not None:
                 record, similarity = near
                 merged = _keyed(agent.merge(record, candidate, self.now), agent)
-                if merged.content_hash == record.content_hash:
+                if merged.content_hash == record.content_hash or replayed(candidate, record):
                     return Decision(
                         operation=Operation.NOOP,
                         record=record,
@@ -266,15 +275,30 @@ class Reconciler:
             embedding,
             where=scope_filter(candidate),
             live_at=self.now,
-            limit=3,
+            limit=8,  # raw turns, never merge targets, come first for events
         )
+        agent = self.services.agents[candidate.memory_type]
         for record, similarity in hits:
             record = self._pending.get(record.id, record)
             if similarity < self.threshold:
                 break
-            if record.is_current and record.conflict_key is None and record.id != candidate.id:
+            # a record that never merges (a raw turn) is never merged into either
+            mergeable = agent.merges_near_duplicates(record) and record.conflict_key is None
+            if record.is_current and mergeable and record.id != candidate.id:
                 return record, similarity
         return None
+
+
+def replayed(candidate: MemoryBase, stored: MemoryBase) -> bool:
+    """Whether `stored` already holds what `candidate` says: the same extractor took both
+    from the same turns, so a retried or re-run call changes nothing, even where a later
+    call has superseded or rewritten the record since."""
+    turns = candidate.source.turn_ids
+    return (
+        bool(turns)
+        and candidate.source.extractor == stored.source.extractor
+        and set(turns) <= set(stored.source.turn_ids)
+    )
 
 
 def _same_scope(first: MemoryBase, second: MemoryBase) -> bool:
