@@ -355,6 +355,48 @@ def stats(
     )
 
 
+@app.command()
+def doctor(
+    repair: Annotated[
+        bool, typer.Option("--repair", help="complete interrupted writes and fix every store")
+    ] = False,
+    config: ConfigOption = None,
+    data_dir: DataDirOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Check that the keyword index, graph and history agree with the canonical store.
+
+    Exit code 0 when they agree (after the repair, with --repair), 3 when differences
+    are left."""
+    with open_orchestrator(config, data_dir, as_json) as orch:
+        report = orch.check(repair=repair)
+    if as_json:
+        emit({**report.model_dump(mode="json"), "consistent": report.consistent})
+    else:
+        table = Table(
+            title=f"octomem doctor: {report.records} memories in the canonical store",
+            title_justify="left",
+        )
+        for column in ("store", "missing", "extra", "stale"):
+            table.add_column(column, justify="left" if column == "store" else "right")
+        for store in report.stores:
+            table.add_row(
+                store.store, str(len(store.missing)), str(len(store.extra)), str(len(store.stale))
+            )
+        console.print(table)
+        if report.completed_writes:
+            console.print(f"completed {report.completed_writes} interrupted writes")
+        if report.repaired:
+            console.print(f"repaired: {report.remaining} differences left")
+        if report.pending_writes:
+            console.print(f"{report.pending_writes} writes in progress (another process?)")
+        verdict = "consistent" if report.consistent else "INCONSISTENT"
+        hint = "" if report.consistent or repair else " - run `octomem doctor --repair`"
+        console.print(f"[bold]{verdict}[/]{hint}")
+    if not report.consistent:
+        raise typer.Exit(3)
+
+
 class Transport(StrEnum):
     stdio = "stdio"
     http = "http"

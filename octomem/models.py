@@ -352,6 +352,68 @@ class HistoryEvent(BaseModel):
     record: dict[str, Any] | None = None
 
 
+# --- write-ahead journal -------------------------------------------------------------
+
+
+class Change(BaseModel):
+    """One record written (or deleted) and the history event that logs it."""
+
+    record: MemoryRecord
+    event: HistoryEvent
+
+
+class WriteIntent(BaseModel):
+    """A write that spans stores, journaled before any store sees it and dropped once every
+    store holds it; one left behind by a crash is applied again when the stores reopen.
+    Applying an intent twice changes nothing (upserts by id, history events by id)."""
+
+    id: str
+    writes: list[Change] = Field(default_factory=list)
+    deletes: list[Change] = Field(default_factory=list)
+    at: UTCDateTime = Field(default_factory=utcnow)
+
+    def user_ids(self) -> list[str | None]:
+        """The users whose memories it writes, each once."""
+        return list(dict.fromkeys(c.record.user_id for c in [*self.writes, *self.deletes]))
+
+
+# --- consistency -----------------------------------------------------------------------
+
+
+class StoreDifferences(BaseModel):
+    """How one store differs from the canonical copy (the vector store), by memory id."""
+
+    store: Literal["keyword", "graph", "history"]
+    missing: list[str] = Field(default_factory=list, description="canonical, absent here")
+    extra: list[str] = Field(default_factory=list, description="here, not canonical")
+    stale: list[str] = Field(default_factory=list, description="here, differing from canonical")
+
+    @property
+    def count(self) -> int:
+        return len(self.missing) + len(self.extra) + len(self.stale)
+
+
+class ConsistencyReport(BaseModel):
+    """What `Orchestrator.check` found (and, with repair, fixed)."""
+
+    records: int = Field(0, description="memories in the canonical store")
+    pending_writes: int = Field(0, description="journaled writes still unfinished at the end")
+    completed_writes: int = Field(0, description="interrupted writes this repair completed")
+    stores: list[StoreDifferences] = Field(default_factory=list)
+    repaired: bool = False
+    remaining: int = Field(0, description="differences left after the repair")
+
+    @property
+    def differences(self) -> int:
+        return sum(store.count for store in self.stores)
+
+    @property
+    def consistent(self) -> bool:
+        """Every store agrees with the canonical one (after the repair, if one ran)."""
+        left = self.remaining if self.repaired else self.differences
+        return left == 0 and self.pending_writes == 0
+
+
 # --- results -------------------------------------------------------------------------
 
 

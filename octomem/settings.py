@@ -172,6 +172,15 @@ class InputConfig(_Strict):
     max_message_chars: int = Field(100_000, ge=1)
 
 
+class ConcurrencyConfig(_Strict):
+    lock_timeout_s: float = Field(
+        120.0, gt=0, description="how long a write waits for its scope's lock before failing"
+    )
+    lease_ttl_s: float = Field(
+        30.0, gt=0, description="a dead process's scope lease expires after this long"
+    )
+
+
 # --- root ------------------------------------------------------------------------------
 
 
@@ -192,6 +201,7 @@ class Settings(BaseSettings):
     recall: RecallConfig = Field(default_factory=RecallConfig)
     telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig)
     input: InputConfig = Field(default_factory=InputConfig)
+    concurrency: ConcurrencyConfig = Field(default_factory=ConcurrencyConfig)
 
     @classmethod
     def settings_customise_sources(

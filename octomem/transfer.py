@@ -257,7 +257,8 @@ async def import_jsonl(
             (r, last_event.get(r.id) or history_event(r, Operation.ADD, actor="import"))
             for r in batch
         ]
-        await write_records(services, changes)
+        async with services.locks.hold_many(r.user_id for r in batch):
+            await write_records(services, changes)
         advance(len(batch))
     # the graph as it was: entity types, and edges of deleted or invalidated knowledge
     if entities:

@@ -51,7 +51,7 @@ from octomem.models import (
     utcnow,
 )
 from octomem.orchestrator.engine import Orchestrator
-from octomem.orchestrator.writer import delete_record, history_event, write_records
+from octomem.orchestrator.writer import delete_records, history_event, write_records
 
 MARK = "langgraph_store"
 EXTRACTOR = "langgraph-store"
@@ -236,6 +236,12 @@ class OctomemStore(BaseStore):
         return _item(record) if record is not None else None
 
     async def _apply_puts(self, puts: list[PutOp]) -> None:
+        scopes = [self.namespace_scope.scope(tuple(op.namespace)) for op in puts]
+        locks = self.orchestrator.services.locks
+        async with locks.hold_many(s.get("user_id") for s in scopes):
+            await self._write_puts(puts)
+
+    async def _write_puts(self, puts: list[PutOp]) -> None:
         services = self.orchestrator.services
         changes = []
         now = utcnow()
@@ -244,7 +250,7 @@ class OctomemStore(BaseStore):
             old = await self._record(namespace, op.key)
             if op.value is None:
                 if old is not None:
-                    await delete_record(services, old, actor=EXTRACTOR)
+                    await delete_records(services, [old], actor=EXTRACTOR)
                 continue
             value = dict(op.value)
             index = None if op.index is None or op.index is False else list(op.index)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
-from collections.abc import Sequence
+import threading
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -11,8 +14,8 @@ import structlog
 
 from octomem._sync import LoopThread
 from octomem.errors import ConfigurationError, InvalidInputError, NotFoundError
-from octomem.messages import validate_scope_id
 from octomem.models import (
+    ConsistencyReport,
     EpisodicMemory,
     HistoryEvent,
     MemoryBase,
@@ -24,16 +27,20 @@ from octomem.models import (
     memory_type_of,
     utcnow,
 )
+from octomem.orchestrator import arguments as args
+from octomem.orchestrator import doctor
+from octomem.orchestrator.arguments import check_scope, parse_memory_types
 from octomem.orchestrator.graph import build_process_graph, build_recall_graph
-from octomem.orchestrator.routing import parse_memory_types
 from octomem.orchestrator.services import Services, build_services
-from octomem.orchestrator.writer import delete_record, history_event, write_records
+from octomem.orchestrator.writer import delete_records, history_event, recover, write_records
 from octomem.settings import Settings, load_settings
 from octomem.telemetry import configure_tracing, span
 from octomem.transfer import Progress, TransferSummary, export_jsonl, import_jsonl, stats
+from octomem.validation import check_metadata, validate_scope_id
 
 log = structlog.get_logger(__name__)
 MemoryTypes = Sequence[str | MemoryType] | str | MemoryType | None
+_RECOVERY_S = 30.0  # close() completes writes it cut short for at most this long
 
 
 def _stored_turn(record: EpisodicMemory) -> Turn:
@@ -53,17 +60,6 @@ def _stored_turn(record: EpisodicMemory) -> Turn:
     )
 
 
-def _check_scope(user_id: Any, agent_id: Any, session_id: Any, *, operation: str) -> None:
-    for name, value in (("user_id", user_id), ("agent_id", agent_id), ("session_id", session_id)):
-        if value is not None:
-            validate_scope_id(name, value)
-    if user_id is None and agent_id is None:
-        raise InvalidInputError(
-            f"{operation} needs a user_id (or an agent_id): memories are always scoped to "
-            "someone, e.g. user_id='alice'"
-        )
-
-
 class Orchestrator:
     """Routes conversations to the eight memory agents and fuses their recall.
 
@@ -78,6 +74,8 @@ class Orchestrator:
         self.recall_graph = build_recall_graph(services)
         self._loop = LoopThread()
         self._closed = False
+        self._inflight: dict[asyncio.Task[Any], int] = {}  # running calls (and nesting depth)
+        self._inflight_lock = threading.Lock()
 
     @classmethod
     def from_config(
@@ -115,25 +113,20 @@ class Orchestrator:
 
         `infer=False` stores the raw turns only. `memory_types` limits which agents run.
         """
-        self._check_open()
-        _check_scope(user_id, agent_id, session_id, operation="process")
-        if metadata is not None and not isinstance(metadata, dict):
-            raise InvalidInputError("metadata must be a dict of simple values")
-        if timestamp is not None and not isinstance(timestamp, datetime):
-            raise InvalidInputError("timestamp must be a datetime")
-        with span("process", user_id=user_id, session_id=session_id):
-            state = await self.process_graph.ainvoke(
-                {
-                    "messages": messages,
-                    "user_id": user_id,
-                    "agent_id": agent_id,
-                    "session_id": session_id,
-                    "metadata": metadata,
-                    "timestamp": timestamp,
-                    "memory_types": parse_memory_types(memory_types),
-                    "infer": infer,
-                }
-            )
+        check_scope(user_id, agent_id, session_id, operation="process")
+        inputs = {
+            "messages": messages,
+            "user_id": user_id,
+            "agent_id": agent_id,
+            "session_id": session_id,
+            "metadata": check_metadata(metadata),
+            "timestamp": args.check_datetime(timestamp, name="timestamp"),
+            "memory_types": parse_memory_types(memory_types),
+            "infer": args.check_flag(infer, name="infer"),
+        }
+        async with self._call():
+            with span("process", user_id=user_id, session_id=session_id):
+                state = await self.process_graph.ainvoke(inputs)
         return state["result"]
 
     def process(self, messages: Any, **kwargs: Any) -> ProcessResult:
@@ -162,25 +155,22 @@ class Orchestrator:
         """
         from octomem import filters as filter_lang
 
-        self._check_open()
-        _check_scope(user_id, agent_id, session_id, operation="recall")
-        if limit is not None and (not isinstance(limit, int) or limit < 1):
-            raise InvalidInputError(f"limit must be a positive integer, got {limit!r}")
-        checked = filter_lang.validate(filters) if filters else None
-        with span("recall", user_id=user_id):
-            state = await self.recall_graph.ainvoke(
-                {
-                    "query": query,
-                    "user_id": user_id,
-                    "agent_id": agent_id,
-                    "session_id": session_id,
-                    "limit": limit,
-                    "memory_types": parse_memory_types(memory_types),
-                    "filters": checked,
-                    "include_superseded": include_superseded,
-                    "now": now,
-                }
-            )
+        check_scope(user_id, agent_id, session_id, operation="recall")
+        limit_chars = self.settings.input.max_message_chars
+        inputs = {
+            "query": args.check_text(query, name="recall query", limit=limit_chars),
+            "user_id": user_id,
+            "agent_id": agent_id,
+            "session_id": session_id,
+            "limit": args.check_limit(limit),
+            "memory_types": parse_memory_types(memory_types),
+            "filters": filter_lang.validate(filters) if filters else None,
+            "include_superseded": args.check_flag(include_superseded, name="include_superseded"),
+            "now": args.check_datetime(now, name="now"),
+        }
+        async with self._call():
+            with span("recall", user_id=user_id):
+                state = await self.recall_graph.ainvoke(inputs)
         return state["result"]
 
     def recall(self, query: str, **kwargs: Any) -> RecallResult:
@@ -191,9 +181,12 @@ class Orchestrator:
 
     async def aget(self, memory_id: str) -> MemoryBase:
         """The memory with this id (current or superseded); NotFoundError if unknown."""
-        self._check_open()
         memory_type = self._type_of(memory_id)
-        await self.services.init()
+        async with self._call():
+            await self.services.init()
+            return await self._get(memory_type, memory_id)
+
+    async def _get(self, memory_type: MemoryType, memory_id: str) -> MemoryBase:
         found = await self.services.vector.get(memory_type, [memory_id])
         if not found:
             raise NotFoundError(f"no memory with id {memory_id!r}")
@@ -216,9 +209,7 @@ class Orchestrator:
         """Every memory in scope (oldest first), optionally filtered."""
         from octomem import filters as filter_lang
 
-        self._check_open()
-        _check_scope(user_id, agent_id, session_id, operation="get_all")
-        await self.services.init()
+        check_scope(user_id, agent_id, session_id, operation="get_all")
         clauses: list[dict[str, Any]] = [{"user_id": user_id}]
         if agent_id is not None:
             clauses.append({"agent_id": agent_id})
@@ -227,12 +218,17 @@ class Orchestrator:
         if filters:
             clauses.append(filter_lang.validate(filters))
         types = parse_memory_types(memory_types) or list(MemoryType)
-        live_at = None if include_superseded else utcnow()
-        records: list[MemoryBase] = []
-        for memory_type in types:
-            records += await self.services.vector.list(
-                memory_type, where={"AND": clauses}, live_at=live_at
-            )
+        limit = args.check_limit(limit)
+        live_at = (
+            None if args.check_flag(include_superseded, name="include_superseded") else utcnow()
+        )
+        async with self._call():
+            await self.services.init()
+            records: list[MemoryBase] = []
+            for memory_type in types:
+                records += await self.services.vector.list(
+                    memory_type, where={"AND": clauses}, live_at=live_at
+                )
         records.sort(key=lambda r: (r.created_at, r.id))
         return records[:limit] if limit is not None else records
 
@@ -243,21 +239,28 @@ class Orchestrator:
         self, memory_id: str, text: str, *, metadata: dict[str, Any] | None = None
     ) -> MemoryBase:
         """Rewrite a memory's text (and merge metadata); history keeps the old text."""
-        if not isinstance(text, str) or not text.strip():
-            raise InvalidInputError("update needs non-empty text")
-        old = await self.aget(memory_id)
-        now = utcnow()
-        data = old.model_dump()
-        data.update(
-            content=text.strip(),
-            content_hash="",
-            updated_at=now,
-            version=old.version + 1,
-            metadata={**old.metadata, **(metadata or {})},
+        text = args.check_text(
+            text, name="update text", limit=self.settings.input.max_message_chars
         )
-        new = type(old).model_validate(data)
-        event = history_event(new, Operation.UPDATE, old=old, actor="api", at=now)
-        await write_records(self.services, [(new, event)])
+        metadata = check_metadata(metadata)
+        memory_type = self._type_of(memory_id)
+        async with self._call():
+            await self.services.init()
+            found = await self._get(memory_type, memory_id)
+            async with self.services.locks.hold(found.user_id):
+                old = await self._get(memory_type, memory_id)  # as it is now, under the lock
+                now = utcnow()
+                data = old.model_dump()
+                data.update(
+                    content=text,
+                    content_hash="",
+                    updated_at=now,
+                    version=old.version + 1,
+                    metadata={**old.metadata, **(metadata or {})},
+                )
+                new = type(old).model_validate(data)
+                event = history_event(new, Operation.UPDATE, old=old, actor="api", at=now)
+                await write_records(self.services, [(new, event)])
         return new
 
     def update(self, memory_id: str, text: str, **kwargs: Any) -> MemoryBase:
@@ -265,8 +268,13 @@ class Orchestrator:
 
     async def adelete(self, memory_id: str) -> None:
         """Delete a memory from every store; its history stays readable."""
-        record = await self.aget(memory_id)
-        await delete_record(self.services, record, actor="api")
+        memory_type = self._type_of(memory_id)
+        async with self._call():
+            await self.services.init()
+            found = await self._get(memory_type, memory_id)
+            async with self.services.locks.hold(found.user_id):
+                record = await self._get(memory_type, memory_id)
+                await delete_records(self.services, [record], actor="api")
 
     def delete(self, memory_id: str) -> None:
         self._loop.run(self.adelete(memory_id))
@@ -279,11 +287,17 @@ class Orchestrator:
         session_id: str | None = None,
     ) -> int:
         """Delete every memory in scope (current and superseded); returns how many."""
-        records = await self.aget_all(
-            user_id=user_id, agent_id=agent_id, session_id=session_id, include_superseded=True
-        )
-        for record in records:
-            await delete_record(self.services, record, actor="api")
+        check_scope(user_id, agent_id, session_id, operation="delete_all")
+        async with self._call():
+            await self.services.init()
+            async with self.services.locks.hold(user_id):
+                records = await self.aget_all(
+                    user_id=user_id,
+                    agent_id=agent_id,
+                    session_id=session_id,
+                    include_superseded=True,
+                )
+                await delete_records(self.services, records, actor="api")
         return len(records)
 
     def delete_all(self, **kwargs: Any) -> int:
@@ -291,10 +305,10 @@ class Orchestrator:
 
     async def ahistory(self, memory_id: str) -> list[HistoryEvent]:
         """Every change of one memory, oldest first."""
-        self._check_open()
         self._type_of(memory_id)
-        await self.services.init()
-        events = await self.services.history.for_memory(memory_id)
+        async with self._call():
+            await self.services.init()
+            events = await self.services.history.for_memory(memory_id)
         if not events:
             raise NotFoundError(f"no memory with id {memory_id!r} has any history")
         return events
@@ -313,12 +327,18 @@ class Orchestrator:
         """Run LLM extraction again over stored raw turns: those whose extraction fell back
         to the offline rules (the default), or every turn in scope with `all_turns=True`.
         One process per session, in order; memories already stored are NOOPs."""
-        from octomem.orchestrator.process_graph import EXTRACTION_FLAG
-
-        self._check_open()
-        _check_scope(user_id, agent_id, session_id, operation="reprocess")
+        check_scope(user_id, agent_id, session_id, operation="reprocess")
+        args.check_flag(all_turns, name="all_turns")
         if self.services.llm is None:
             raise ConfigurationError("reprocess needs an LLM: set llm.model in the config")
+        async with self._call():
+            return await self._reprocess(user_id, agent_id, session_id, all_turns)
+
+    async def _reprocess(
+        self, user_id: str | None, agent_id: str | None, session_id: str | None, all_turns: bool
+    ) -> list[ProcessResult]:
+        from octomem.orchestrator.process_graph import EXTRACTION_FLAG
+
         await self.services.init()
         clauses: list[dict[str, Any]] = [{"user_id": user_id}, {"event_type": "message"}]
         if agent_id is not None:
@@ -356,23 +376,53 @@ class Orchestrator:
 
     async def areset(self) -> None:
         """Delete everything in every store (all users). Cannot be undone."""
-        self._check_open()
-        await self.services.init()
-        await self.services.reset()
+        async with self._call():
+            await self.services.init()
+            await self.services.reset()
 
     def reset(self) -> None:
         self._loop.run(self.areset())
 
+    # --- integrity -----------------------------------------------------------------------
+
+    async def acheck(self, *, repair: bool = False) -> ConsistencyReport:
+        """Compare the keyword index, graph and history with the canonical store (the
+        vector store) and report per store the memories missing, extra or stale there;
+        with `repair=True`, complete interrupted writes and make every store agree."""
+        args.check_flag(repair, name="repair")
+        async with self._call():
+            return await doctor.check(self.services, repair=repair)
+
+    def check(self, *, repair: bool = False) -> ConsistencyReport:
+        return self._loop.run(self.acheck(repair=repair))
+
     # --- lifecycle -----------------------------------------------------------------------
 
-    async def aclose(self) -> None:
-        if not self._closed:
-            self._closed = True
-            await self.services.close()
+    async def aclose(self, timeout: float | None = 30.0) -> None:
+        """Release the stores. Calls still running get `timeout` seconds to finish (None:
+        as long as they take), then are cancelled; a write a cancel cut short is completed
+        from the journal before the stores close (or, failing that, when they are next
+        opened)."""
+        if self._closed:
+            return
+        self._closed = True  # no new calls from here on
+        current = asyncio.current_task()
+        with self._inflight_lock:
+            running = [task for task in self._inflight if task is not current]
+        if running and await _settle(running, timeout):
+            try:
+                async with asyncio.timeout(_RECOVERY_S):
+                    await recover(self.services)
+            except Exception as exc:
+                log.warning(
+                    "completing cancelled writes failed; the next open will", error=str(exc)
+                )
+        await self.services.close()
 
-    def close(self) -> None:
+    def close(self, timeout: float | None = 30.0) -> None:
+        """Sync form of `aclose`; also stops the private event loop."""
         if not self._closed:
-            self._loop.run(self.aclose())
+            self._loop.run(self.aclose(timeout))
         self._loop.stop()
 
     def __enter__(self) -> Orchestrator:
@@ -391,6 +441,30 @@ class Orchestrator:
         if self._closed:
             raise InvalidInputError("this Orchestrator is closed; create a new one")
 
+    @contextlib.asynccontextmanager
+    async def _call(self) -> AsyncIterator[None]:
+        """Run one public call: refused once closed, awaited (or cancelled) by `aclose`."""
+        self._check_open()
+        task = asyncio.current_task()
+        assert task is not None
+        with self._inflight_lock:
+            self._inflight[task] = self._inflight.get(task, 0) + 1
+        try:
+            yield
+        except asyncio.CancelledError:
+            if self._closed:
+                raise InvalidInputError(
+                    "this Orchestrator was closed while the call ran, and the call was "
+                    "cancelled; what it had begun to write is completed from the journal - "
+                    "retry it on a new Orchestrator"
+                ) from None
+            raise
+        finally:
+            with self._inflight_lock:
+                depth = self._inflight.pop(task) - 1
+                if depth:
+                    self._inflight[task] = depth
+
     @staticmethod
     def _type_of(memory_id: Any) -> MemoryType:
         if not isinstance(memory_id, str) or not memory_id.strip():
@@ -407,10 +481,10 @@ class Orchestrator:
     ) -> TransferSummary:
         """Write every memory (of `user_id`, or everyone's) with its history and the graph
         to a JSONL file or text stream; see `octomem.transfer`. Returns a TransferSummary."""
-        self._check_open()
         if user_id is not None:
             validate_scope_id("user_id", user_id)
-        return await export_jsonl(self.services, target, user_id=user_id, progress=progress)
+        async with self._call():
+            return await export_jsonl(self.services, target, user_id=user_id, progress=progress)
 
     def export_jsonl(self, target: Any, **kwargs: Any) -> TransferSummary:
         return self._loop.run(self.aexport_jsonl(target, **kwargs))
@@ -419,18 +493,36 @@ class Orchestrator:
         self, source: Any, *, progress: Progress | None = None
     ) -> TransferSummary:
         """Restore an export exactly (same ids, validity, history), without extraction."""
-        self._check_open()
-        return await import_jsonl(self.services, source, progress=progress)
+        async with self._call():
+            return await import_jsonl(self.services, source, progress=progress)
 
     def import_jsonl(self, source: Any, **kwargs: Any) -> TransferSummary:
         return self._loop.run(self.aimport_jsonl(source, **kwargs))
 
     async def astats(self, *, user_id: str | None = None) -> dict[str, Any]:
         """Counts per memory type (current / superseded), history events, graph relations."""
-        self._check_open()
         if user_id is not None:
             validate_scope_id("user_id", user_id)
-        return await stats(self.services, user_id=user_id)
+        async with self._call():
+            return await stats(self.services, user_id=user_id)
 
     def stats(self, **kwargs: Any) -> dict[str, Any]:
         return self._loop.run(self.astats(**kwargs))
+
+
+async def _settle(tasks: list[asyncio.Task[Any]], timeout: float | None) -> bool:
+    """Wait up to `timeout` s for `tasks` (of any event loop) to finish, then cancel the
+    rest and wait for them to unwind. Returns whether any had to be cancelled."""
+    loop = asyncio.get_running_loop()
+    deadline = None if timeout is None else loop.time() + timeout
+    while not all(task.done() for task in tasks):
+        if deadline is not None and loop.time() >= deadline:
+            break
+        await asyncio.sleep(0.01)
+    late = [task for task in tasks if not task.done()]
+    for task in late:
+        task.get_loop().call_soon_threadsafe(task.cancel)
+    unwind = loop.time() + 10
+    while not all(task.done() for task in late) and loop.time() < unwind:
+        await asyncio.sleep(0.01)
+    return bool(late)

@@ -1,16 +1,19 @@
 """The process graph:
 
-normalize -> store_turns -> extract -> route -> agent (one Send per agent) -> reconcile -> write
+normalize -> store_turns -> extract -> route -> agent (one Send per agent) -> commit
 
 - normalize: validate and normalise the messages; secrets are masked here, before anything
   is stored, embedded or sent anywhere.
 - store_turns: every raw turn is written before any extraction: nothing said is lost.
+  Turn ids never depend on the clock, so a retried call stores no turn twice.
 - extract: with an LLM, the single_call extraction (routing + every agent's candidates in
   one call per chunk) or, in per_agent mode, the router call. Offline: nothing to do.
 - route: which agents get the conversation, and why (`routing`).
 - agent: one agent's candidates (offline rules, the single_call output, or its own call).
-- reconcile: exact -> conflict -> near-duplicate, with at most one batched LLM decision.
-- write: graph -> keyword index -> history -> vector store.
+- commit: under the scope's write lock (`octomem.orchestrator.locks`), reconcile
+  (exact -> conflict -> near-duplicate, with at most one batched LLM decision) and write
+  the decisions (journaled: graph -> keyword index -> history -> vector store). Extraction
+  runs outside the lock, so callers of one user wait only for each other's commits.
 
 If the LLM fails (timeouts or rate limits past the retries, output that does not validate)
 the offline rules extract instead, the result says so, and the raw turns are marked so
@@ -19,6 +22,7 @@ the offline rules extract instead, the result says so, and the raw turns are mar
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -28,7 +32,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Send
 
 from octomem.agents.base import ExtractionContext
-from octomem.agents.episodic import EpisodicAgent
+from octomem.agents.episodic import EpisodicAgent, batch_id
 from octomem.errors import LLMError
 from octomem.llm import UsageMeter
 from octomem.messages import normalize_messages
@@ -86,8 +90,7 @@ def build_process_graph(services: Services) -> CompiledStateGraph:
         )
 
     async def normalize(state: ProcessState) -> dict[str, Any]:
-        with span("node.normalize", user_id=state.get("user_id")) as current:
-            await services.init()
+        def validated() -> list[Turn]:  # CPU work (validation, masking): in a worker thread
             turns = state.get("turns_in") or normalize_messages(
                 state["messages"],
                 session_id=state.get("session_id"),
@@ -95,7 +98,11 @@ def build_process_graph(services: Services) -> CompiledStateGraph:
                 now=utcnow(),
                 max_message_chars=settings.input.max_message_chars,
             )
-            turns = [_masked(turn) for turn in turns]
+            return [_masked(turn) for turn in turns]
+
+        with span("node.normalize", user_id=state.get("user_id")) as current:
+            turns = await asyncio.to_thread(validated)  # bad input fails before any write
+            await services.init()
             current.set_attribute("octomem.turns", len(turns))
         return {"turns": turns, "started": state.get("started") or time.perf_counter()}
 
@@ -105,22 +112,24 @@ def build_process_graph(services: Services) -> CompiledStateGraph:
         with span("node.store_turns", user_id=scope.user_id, turns=len(state["turns"])):
             ctx = ExtractionContext(scope=scope, now=utcnow())
             turns: list[Turn] = state["turns"]
+            batch = batch_id(turns)
             records = [  # each with the turn before it in this call as its context
                 _with_metadata(
-                    raw_log.raw_turn_record(turn, ctx, turns[i - 1] if i else None),
+                    raw_log.raw_turn_record(turn, ctx, turns[i - 1] if i else None, batch=batch),
                     state.get("metadata"),
                 )
                 for i, turn in enumerate(turns)
             ]
             ids = [r.id for r in records]
-            stored = {r.id for r in await services.vector.get(MemoryType.EPISODIC, ids)}
-            fresh = [
-                Decision(operation=Operation.ADD, record=r, reason="raw turn")
-                for r in records
-                if r.id not in stored
-            ]
-            await write_records(services, [c for d in fresh for c in changes_for(d)])
-            user_name = await _user_name(services, scope)
+            async with services.locks.hold(scope.user_id):
+                stored = {r.id for r in await services.vector.get(MemoryType.EPISODIC, ids)}
+                fresh = [
+                    Decision(operation=Operation.ADD, record=r, reason="raw turn")
+                    for r in records
+                    if r.id not in stored
+                ]
+                await write_records(services, [c for d in fresh for c in changes_for(d)])
+            user_name = await _user_name(services, scope, exclude=set(turn.id for turn in turns))
         return {"stored_turns": ids, "user_name": user_name, "candidates": []}
 
     def wanted(state: ProcessState) -> list[MemoryType] | None:
@@ -167,7 +176,7 @@ def build_process_graph(services: Services) -> CompiledStateGraph:
     def fan_out(state: ProcessState) -> list[Send] | str:
         chosen = [MemoryType(m) for m, why in state["routing"].items() if why == "selected"]
         if not chosen:
-            return "reconcile"
+            return "commit"
         info = state.get("extraction", {})
         mode = "offline" if info.get("fallback") or "selected" not in info else info["mode"]
         llm_candidates = state.get("llm_candidates") or {}
@@ -208,46 +217,44 @@ def build_process_graph(services: Services) -> CompiledStateGraph:
                         services.llm, task["agent"], task["turns"], ctx, settings.llm, meter
                     )
                 except LLMError as exc:
-                    found = memory_agent.extract(task["turns"], ctx)
+                    found = await asyncio.to_thread(memory_agent.extract, task["turns"], ctx)
                     update["errors"] = [f"extraction ({task['agent'].value}): {exc}"]
                 update["llm_usage"] = [meter.usage]
-            else:
-                found = memory_agent.extract(task["turns"], ctx)
+            else:  # rule-based extraction is CPU work: off the event loop
+                found = await asyncio.to_thread(memory_agent.extract, task["turns"], ctx)
             candidates = [_with_metadata(c, task.get("metadata")) for c in found]
             current.set_attribute("octomem.candidates", len(candidates))
         return {"candidates": candidates, **update}
 
-    async def reconcile(state: ProcessState) -> dict[str, Any]:
+    async def commit(state: ProcessState) -> dict[str, Any]:
+        """Reconcile the candidates against what is stored and write the decisions, as one
+        critical section per scope: no other write to this user (and agent) interleaves."""
         candidates = state.get("candidates", [])
         info = state.get("extraction", {})
+        errors = list(state.get("errors", []))
         use_llm = services.llm is not None and settings.llm.reconcile and "selected" in info
         meter = UsageMeter()
+        fell_back = any(e.startswith("extraction") for e in errors)
         with span(
-            "node.reconcile", user_id=state.get("user_id"), candidates=len(candidates)
+            "node.commit", user_id=state.get("user_id"), candidates=len(candidates)
         ) as current:
-            reconciler = Reconciler(
-                services, utcnow(), llm=services.llm if use_llm else None, meter=meter
-            )
-            decisions = await reconciler.decide(candidates)
-            current.set_attribute("octomem.decisions", len(decisions))
-        return {"decisions": decisions, "llm_usage": [meter.usage], "errors": reconciler.errors}
-
-    async def write(state: ProcessState) -> dict[str, Any]:
-        decisions: list[Decision] = state.get("decisions", [])
-        info = state.get("extraction", {})
-        errors = state.get("errors", [])
-        with span("node.write", user_id=state.get("user_id"), decisions=len(decisions)):
-            await write_records(services, [c for d in decisions for c in changes_for(d)])
-            fell_back = any(e.startswith("extraction") for e in errors)
-            if fell_back or (state.get("turns_in") and "selected" in info):
-                await _flag_turns(
-                    services, state["stored_turns"], "fallback" if fell_back else "llm"
+            async with services.locks.hold(state.get("user_id")):
+                reconciler = Reconciler(
+                    services, utcnow(), llm=services.llm if use_llm else None, meter=meter
                 )
+                decisions = await reconciler.decide(candidates)
+                current.set_attribute("octomem.decisions", len(decisions))
+                await write_records(services, [c for d in decisions for c in changes_for(d)])
+                if fell_back or (state.get("turns_in") and "selected" in info):
+                    await _flag_turns(
+                        services, state["stored_turns"], "fallback" if fell_back else "llm"
+                    )
+        errors += reconciler.errors
         operations: dict[MemoryType, list[Any]] = {}
         for decision in decisions:
             operations.setdefault(decision.record.memory_type, []).append(decision.summary())
         chosen = [MemoryType(m) for m, why in state["routing"].items() if why == "selected"]
-        usage = _total(state.get("llm_usage", []))
+        usage = _total([*state.get("llm_usage", []), meter.usage])
         mode = info.get("mode", "offline")
         result = ProcessResult(
             operations=operations,
@@ -267,7 +274,7 @@ def build_process_graph(services: Services) -> CompiledStateGraph:
             extraction=result.extraction,
             operations={k.value: len(v) for k, v in operations.items()},
         )
-        return {"result": result}
+        return {"decisions": decisions, "result": result}
 
     builder = StateGraph(ProcessState)
     builder.add_node("normalize", normalize)
@@ -275,16 +282,14 @@ def build_process_graph(services: Services) -> CompiledStateGraph:
     builder.add_node("extract", extract)
     builder.add_node("route", route)
     builder.add_node("agent", agent)  # type: ignore[arg-type]  # a Send target takes its task
-    builder.add_node("reconcile", reconcile)
-    builder.add_node("write", write)
+    builder.add_node("commit", commit)
     builder.add_edge(START, "normalize")
     builder.add_edge("normalize", "store_turns")
     builder.add_edge("store_turns", "extract")
     builder.add_edge("extract", "route")
-    builder.add_conditional_edges("route", fan_out, ["agent", "reconcile"])
-    builder.add_edge("agent", "reconcile")
-    builder.add_edge("reconcile", "write")
-    builder.add_edge("write", END)
+    builder.add_conditional_edges("route", fan_out, ["agent", "commit"])
+    builder.add_edge("agent", "commit")
+    builder.add_edge("commit", END)
     return builder.compile(name="process")
 
 
@@ -317,8 +322,10 @@ def _with_metadata(record: MemoryBase, metadata: dict[str, Any] | None) -> Memor
     return record.model_copy(update={"metadata": {**metadata, **record.metadata}})
 
 
-async def _user_name(services: Services, scope: Scope) -> str | None:
-    """The user's current name, if a semantic memory knows it."""
+async def _user_name(services: Services, scope: Scope, *, exclude: set[str]) -> str | None:
+    """The user's current name, if a semantic memory knows it from outside this call (so a
+    re-run of the call extracts exactly what its first run did)."""
     where = {"AND": [{"user_id": scope.user_id}, {"subject": "user"}, {"attribute": "name"}]}
     found = await services.vector.list(MemoryType.SEMANTIC, where=where, live_at=utcnow())
-    return getattr(found[-1], "value", None) if found else None
+    known = [r for r in found if not set(r.source.turn_ids) <= exclude]
+    return getattr(known[-1], "value", None) if known else None

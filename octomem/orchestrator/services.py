@@ -14,13 +14,14 @@ from octomem.embeddings import CachedEmbedder, Embedder, LiteLLMEmbedder, LocalE
 from octomem.errors import ConfigurationError
 from octomem.llm import LiteLLMClient, LLMClient
 from octomem.models import MemoryType
+from octomem.orchestrator.locks import ScopeLocks
 from octomem.settings import (
     ChromaHttp,
     LiteLLMEmbedderConfig,
     Neo4jConfig,
     Settings,
 )
-from octomem.stores.base import GraphStore, HistoryStore, KeywordStore, VectorStore
+from octomem.stores.base import GraphStore, HistoryStore, Journal, KeywordStore, VectorStore
 
 log = structlog.get_logger(__name__)
 
@@ -34,11 +35,27 @@ class Services:
     keyword: KeywordStore
     history: HistoryStore
     graph: GraphStore
+    journal: Journal
     embedder: Embedder
     agents: dict[MemoryType, MemoryAgent] = field(default_factory=default_agents)
     llm: LLMClient | None = None
     _initialised: bool = False
     _init_lock: asyncio.Lock | None = None
+    _locks: ScopeLocks | None = None
+
+    @property
+    def stores(self) -> tuple[VectorStore, KeywordStore, HistoryStore, GraphStore, Journal]:
+        return (self.vector, self.keyword, self.history, self.graph, self.journal)
+
+    @property
+    def locks(self) -> ScopeLocks:
+        """The per-scope write locks every write path holds (`octomem.orchestrator.locks`)."""
+        if self._locks is None:
+            config = self.settings.concurrency
+            self._locks = ScopeLocks(
+                self.graph, lease_ttl_s=config.lease_ttl_s, timeout_s=config.lock_timeout_s
+            )
+        return self._locks
 
     @property
     def enabled_agents(self) -> list[MemoryType]:
@@ -46,7 +63,8 @@ class Services:
         return [mtype for mtype in self.agents if mtype in enabled]
 
     async def init(self) -> None:
-        """Create collections, tables, constraints and indexes (idempotent, once)."""
+        """Create collections, tables, constraints and indexes (idempotent, once), then
+        complete any write a crash interrupted (`writer.recover`)."""
         if self._initialised:
             return
         if self._init_lock is None:
@@ -54,19 +72,22 @@ class Services:
         async with self._init_lock:
             if self._initialised:
                 return
-            for store in (self.vector, self.keyword, self.history, self.graph):
+            from octomem.orchestrator.writer import recover
+
+            for store in self.stores:
                 await store.init()
+            await recover(self)
             self._initialised = True
 
     async def close(self) -> None:
-        for store in (self.vector, self.keyword, self.history, self.graph):
+        for store in self.stores:
             try:
                 await store.close()
             except Exception as exc:  # closing must not hide the others
                 log.warning("store close failed", store=type(store).__name__, error=str(exc))
 
     async def reset(self) -> None:
-        for store in (self.vector, self.keyword, self.history, self.graph):
+        for store in self.stores:
             await store.reset()
 
 
@@ -100,6 +121,7 @@ def build_services(settings: Settings, *, embedder: Embedder | None = None) -> S
     from octomem.stores.chroma import ChromaVectorStore
     from octomem.stores.fts import FtsKeywordStore
     from octomem.stores.history import SqliteHistoryStore
+    from octomem.stores.journal import SqliteJournal
 
     data_dir: Path = settings.data_dir
     try:
@@ -148,6 +170,7 @@ def build_services(settings: Settings, *, embedder: Embedder | None = None) -> S
         keyword=FtsKeywordStore(data_dir / "keyword.sqlite"),
         history=SqliteHistoryStore(data_dir / "history.sqlite"),
         graph=graph,
+        journal=SqliteJournal(data_dir / "journal.sqlite"),
         embedder=embedder or build_embedder(settings),
         llm=LiteLLMClient(settings.llm) if settings.llm.model else None,
     )

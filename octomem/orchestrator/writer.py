@@ -1,20 +1,29 @@
-"""Write records to every store, in an order that makes a retried write finish the job.
+"""Write records to every store so that a crash at any point loses nothing and leaves
+nothing half-written.
 
-Order: graph, keyword index, history log, then the vector store - the canonical copy -
-last. Every write is an upsert keyed by a deterministic id and history events have
-deterministic ids, so if a `process` dies half-way, running it again finds the records
-missing from the vector store, decides them again and completes every store without
-duplicates.
+Each write that spans stores is a `WriteIntent`: committed to the journal first, then
+applied - graph, keyword index, history log, and the vector store (the canonical copy)
+last - and dropped from the journal when every store has it. An intent that a crash
+left behind is applied again by `recover` when the stores are next opened
+(`Services.init`). Applying is idempotent: every write is an upsert keyed by a
+deterministic id and history events have deterministic ids. Callers hold the scope lock
+(`ScopeLocks.hold`) of the records they write.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 
+import structlog
+
+from octomem.errors import NotFoundError
 from octomem.models import (
+    Change,
     Entity,
     HistoryEvent,
     KnowledgeMemory,
@@ -22,6 +31,7 @@ from octomem.models import (
     MemoryType,
     Operation,
     Relation,
+    WriteIntent,
     embedding_text,
     stable_hash,
     utcnow,
@@ -30,6 +40,9 @@ from octomem.orchestrator.services import Services
 from octomem.orchestrator.state import Decision
 from octomem.stores.base import MemoryLink
 from octomem.telemetry import span
+
+log = structlog.get_logger(__name__)
+DELETE_BATCH = 500  # records per journaled intent of a delete_all
 
 
 def history_event(
@@ -97,9 +110,58 @@ def changes_for(decision: Decision) -> list[tuple[MemoryBase, HistoryEvent]]:
 async def write_records(
     services: Services, changes: Sequence[tuple[MemoryBase, HistoryEvent]]
 ) -> None:
+    """Write records (each with its history event) to every store, journaled."""
+    if changes:
+        intent = WriteIntent(
+            id=uuid.uuid4().hex, writes=[Change(record=r, event=e) for r, e in changes]
+        )
+        await _journaled(services, intent)
+
+
+async def delete_records(services: Services, records: Sequence[MemoryBase], *, actor: str) -> None:
+    """Remove memories from every store, journaled; the history log keeps what they said
+    and the knowledge graph keeps their edges, invalidated."""
+    now = utcnow()
+    for start in range(0, len(records), DELETE_BATCH):
+        batch = records[start : start + DELETE_BATCH]
+        deletes = [
+            Change(record=r, event=history_event(r, Operation.DELETE, old=r, actor=actor, at=now))
+            for r in batch
+        ]
+        await _journaled(services, WriteIntent(id=uuid.uuid4().hex, deletes=deletes, at=now))
+
+
+async def _journaled(services: Services, intent: WriteIntent) -> None:
+    await services.journal.begin(intent)
+    await apply_intent(services, intent)
+    await services.journal.finish(intent.id)
+
+
+async def apply_intent(services: Services, intent: WriteIntent) -> None:
+    """Bring every store in line with the intent (again, if it was applied before)."""
+    if intent.writes:
+        await _upsert(services, [(c.record, c.event) for c in intent.writes])
+    if intent.deletes:
+        await _remove(services, intent.deletes, intent.at)
+
+
+async def recover(services: Services) -> int:
+    """Apply every intent a crash left in the journal, each under the locks of its scopes
+    (a live writer of this data directory finishes its own first). Returns how many."""
+    applied = 0
+    for intent in await services.journal.pending():
+        async with services.locks.hold_many(intent.user_ids()):
+            if not await services.journal.is_pending(intent.id):
+                continue  # its writer finished it meanwhile
+            log.warning("completing a write a crash interrupted", intent=intent.id)
+            await apply_intent(services, intent)
+            await services.journal.finish(intent.id)
+            applied += 1
+    return applied
+
+
+async def _upsert(services: Services, changes: Sequence[tuple[MemoryBase, HistoryEvent]]) -> None:
     """Upsert records to graph, keyword index, history and vector store, in that order."""
-    if not changes:
-        return
     records = [record for record, _ in changes]
     with span("store.write", records=len(records), user_id=records[0].user_id):
         # the embedder (model inference) works while the other stores are written
@@ -107,7 +169,7 @@ async def write_records(
             services.embedder.embed([embedding_text(r) for r in records])
         )
         try:
-            await _write_graph(services, records)
+            await write_graph(services, records)
             await services.keyword.upsert(records)
             await services.history.record([event for _, event in changes])
             embeddings = await embedding
@@ -125,7 +187,25 @@ async def write_records(
             )
 
 
-async def _write_graph(services: Services, records: Sequence[MemoryBase]) -> None:
+async def _remove(services: Services, deletes: Sequence[Change], at: datetime) -> None:
+    records = [change.record for change in deletes]
+    with span("store.delete", records=len(records), user_id=records[0].user_id):
+        await services.history.record([change.event for change in deletes])
+        for record in records:
+            if isinstance(record, KnowledgeMemory) and record.invalid_at is None:
+                with contextlib.suppress(NotFoundError):  # its graph write never landed
+                    await services.graph.invalidate_relation(record.id, at)
+            await services.graph.delete_memory(record.id)
+        await services.keyword.delete([record.id for record in records])
+        by_type: dict[MemoryType, list[str]] = defaultdict(list)
+        for record in records:
+            by_type[record.memory_type].append(record.id)
+        for memory_type, ids in by_type.items():
+            await services.vector.delete(memory_type, ids)
+
+
+async def write_graph(services: Services, records: Sequence[MemoryBase]) -> None:
+    """Upsert the records' entities, knowledge edges and memory nodes with their links."""
     graph = services.graph
     entities: dict[str, Entity] = {}
     links: list[tuple[MemoryBase, list[str]]] = []
@@ -145,7 +225,7 @@ async def _write_graph(services: Services, records: Sequence[MemoryBase]) -> Non
             ids.append(entity.id)
         links.append((record, list(dict.fromkeys(ids))))
         if isinstance(record, KnowledgeMemory):
-            relations.append(_relation(record))  # carries invalid_at when superseded
+            relations.append(relation_of(record))  # carries invalid_at when superseded
     if entities:
         await graph.upsert_entities(list(entities.values()))
     if relations:
@@ -155,7 +235,8 @@ async def _write_graph(services: Services, records: Sequence[MemoryBase]) -> Non
     )
 
 
-def _relation(record: KnowledgeMemory) -> Relation:
+def relation_of(record: KnowledgeMemory) -> Relation:
+    """The graph edge a knowledge memory is written as (same id; invalid once closed)."""
     return Relation(
         id=record.id,
         user_id=record.user_id,
@@ -168,17 +249,3 @@ def _relation(record: KnowledgeMemory) -> Relation:
         invalid_at=record.invalid_at or record.valid_to,
         created_at=record.created_at,
     )
-
-
-async def delete_record(services: Services, record: MemoryBase, *, actor: str) -> None:
-    """Remove a memory from every store; the history log keeps what it said and the
-    knowledge graph keeps the edge, invalidated."""
-    now = utcnow()
-    await services.history.record(
-        [history_event(record, Operation.DELETE, old=record, actor=actor, at=now)]
-    )
-    if isinstance(record, KnowledgeMemory) and record.invalid_at is None:
-        await services.graph.invalidate_relation(record.id, now)
-    await services.graph.delete_memory(record.id)
-    await services.keyword.delete([record.id])
-    await services.vector.delete(record.memory_type, [record.id])

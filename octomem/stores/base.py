@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from enum import Enum
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from octomem.models import (
@@ -23,9 +24,19 @@ from octomem.models import (
     MemoryBase,
     MemoryType,
     Relation,
+    WriteIntent,
 )
 
 Filter = dict[str, Any]
+
+
+class AllUsers(Enum):
+    """`ALL_USERS`: a user filter that selects every user (None selects memories without one)."""
+
+    ALL = "all"
+
+
+ALL_USERS = AllUsers.ALL
 
 
 class MemoryLink(NamedTuple):
@@ -35,6 +46,18 @@ class MemoryLink(NamedTuple):
     memory_type: MemoryType
     user_id: str | None
     entity_ids: Sequence[str]
+
+
+class IndexEntry(NamedTuple):
+    """What the keyword index holds for one memory (for consistency checks)."""
+
+    memory_id: str
+    memory_type: MemoryType
+    user_id: str | None
+    is_current: bool
+    expires_at: float | None
+    content: str
+    context: str
 
 
 @runtime_checkable
@@ -128,6 +151,9 @@ class KeywordStore(Protocol):
 
     async def delete(self, ids: Sequence[str]) -> None: ...
 
+    async def entries(self, user_id: str | None | AllUsers = ALL_USERS) -> list[IndexEntry]:
+        """Every indexed memory (of one user, or of everyone), by id."""
+
     async def reset(self) -> None: ...
 
     async def close(self) -> None: ...
@@ -152,6 +178,12 @@ class HistoryStore(Protocol):
 
     async def user_ids(self) -> list[str | None]:
         """Every user_id that has at least one event (None for memories without a user)."""
+
+    async def latest(self, user_id: str | None | AllUsers = ALL_USERS) -> dict[str, HistoryEvent]:
+        """The last logged event of every memory (of one user, or of everyone)."""
+
+    async def discard(self, memory_ids: Sequence[str]) -> None:
+        """Remove every event of these memories (repair of writes that never happened)."""
 
     async def reset(self) -> None: ...
 
@@ -213,8 +245,8 @@ class GraphStore(Protocol):
     async def delete_memory(self, memory_id: str) -> None:
         """Remove a memory node and its MENTIONS edges."""
 
-    async def memory_ids(self) -> set[str]:
-        """The id of every memory node, of every user."""
+    async def memory_ids(self) -> dict[str, str | None]:
+        """The id of every memory node, of every user, with its user_id."""
 
     async def all_relations(self) -> list[Relation]:
         """Every relation of every user, invalidated ones too (ordered by created_at, id)."""
@@ -234,5 +266,30 @@ class GraphStore(Protocol):
 
     async def reset(self) -> None:
         """Delete every entity, relation and memory node (leases stay)."""
+
+    async def close(self) -> None: ...
+
+
+@runtime_checkable
+class Journal(Protocol):
+    """Write-ahead intents of writes that span stores (see `octomem.orchestrator.writer`).
+
+    Local to one data directory: it holds what this host's processes were writing.
+    """
+
+    async def init(self) -> None: ...
+
+    async def begin(self, intent: WriteIntent) -> None:
+        """Durably record an intent before any store is written."""
+
+    async def finish(self, intent_id: str) -> None:
+        """Drop an intent once every store holds its writes (unknown ids are ignored)."""
+
+    async def pending(self) -> list[WriteIntent]:
+        """Intents begun and not finished, oldest first."""
+
+    async def is_pending(self, intent_id: str) -> bool: ...
+
+    async def reset(self) -> None: ...
 
     async def close(self) -> None: ...

@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any, ClassVar, TypeVar
 
 from octomem.models import MemoryBase, MemoryType, as_utc, turn_context, utcnow
+from octomem.stores.base import ALL_USERS, AllUsers, IndexEntry
 from octomem.stores.sqlite_base import SqliteStore
 
 T = TypeVar("T")
@@ -167,6 +168,25 @@ class FtsKeywordStore(SqliteStore):
                     conn.execute("DELETE FROM keyword_fts WHERE rowid = ?", (row[0],))
 
         await self._run("delete", remove)
+
+    async def entries(self, user_id: str | None | AllUsers = ALL_USERS) -> list[IndexEntry]:
+        sql = (
+            "SELECT d.id, d.memory_type, d.user_id, d.is_current, d.expires_at, f.content,"
+            " f.context FROM keyword_docs AS d JOIN keyword_fts AS f ON f.rowid = d.rowid"
+        )
+        params: tuple[object, ...] = ()
+        if user_id is not ALL_USERS:
+            sql += " WHERE d.user_id IS ?"
+            params = (user_id,)
+
+        def read(conn: sqlite3.Connection) -> list[IndexEntry]:
+            rows = conn.execute(sql + " ORDER BY d.id", params).fetchall()
+            return [
+                IndexEntry(rid, MemoryType(mtype), uid, bool(cur), exp, content, context or "")
+                for rid, mtype, uid, cur, exp, content, context in rows
+            ]
+
+        return await self._run("entries", read)
 
     async def reset(self) -> None:
         def clear(conn: sqlite3.Connection) -> None:

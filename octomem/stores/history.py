@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import TypeVar
 
 from octomem.models import HistoryEvent, as_utc
+from octomem.stores.base import ALL_USERS, AllUsers
 from octomem.stores.sqlite_base import SqliteStore
 
 T = TypeVar("T")
@@ -87,6 +88,25 @@ class SqliteHistoryStore(SqliteStore):
             return [row[0] for row in rows.fetchall()]
 
         return await self._run("user_ids", read)
+
+    async def latest(self, user_id: str | None | AllUsers = ALL_USERS) -> dict[str, HistoryEvent]:
+        # the last logged: by insertion order, as an event's `at` may be a message's own time
+        where, params = ("", ()) if user_id is ALL_USERS else ("WHERE user_id IS ?", (user_id,))
+        sql = (
+            "SELECT event FROM history WHERE seq IN "
+            f"(SELECT MAX(seq) FROM history {where} GROUP BY memory_id)"
+        )
+
+        def read(conn: sqlite3.Connection) -> dict[str, HistoryEvent]:
+            events = [HistoryEvent.model_validate_json(row[0]) for row in conn.execute(sql, params)]
+            return {event.memory_id: event for event in events}
+
+        return await self._run("latest", read)
+
+    async def discard(self, memory_ids: Sequence[str]) -> None:
+        rows = [(memory_id,) for memory_id in dict.fromkeys(memory_ids)]
+        if rows:
+            await self._execute("discard", "DELETE FROM history WHERE memory_id = ?", rows)
 
     async def reset(self) -> None:
         await self._execute("reset", "DELETE FROM history")

@@ -404,11 +404,11 @@ class LadybugGraphStore:
             ),
         )
 
-    async def memory_ids(self) -> set[str]:
+    async def memory_ids(self) -> dict[str, str | None]:
         rows = await self._run(
-            "memory_ids", lambda conn: _rows(conn, "MATCH (m:Memory) RETURN m.id")
+            "memory_ids", lambda conn: _rows(conn, "MATCH (m:Memory) RETURN m.id, m.user_id")
         )
-        return {row[0] for row in rows}
+        return {row[0]: row[1] or None for row in rows}
 
     async def all_relations(self) -> list[Relation]:
         query = (

@@ -420,9 +420,10 @@ class Neo4jGraphStore:
             "delete_memory", "MATCH (m:Memory {id: $id}) DETACH DELETE m", id=memory_id
         )
 
-    async def memory_ids(self) -> set[str]:
-        records = await self._query("memory_ids", "MATCH (m:Memory) RETURN m.id AS id", write=False)
-        return {rec["id"] for rec in records}
+    async def memory_ids(self) -> dict[str, str | None]:
+        query: LiteralString = "MATCH (m:Memory) RETURN m.id AS id, m.user_id AS user_id"
+        records = await self._query("memory_ids", query, write=False)
+        return {rec["id"]: rec["user_id"] or None for rec in records}
 
     async def all_relations(self) -> list[Relation]:
         records = await self._query("all_relations", _RELATIONS + _REL_RETURN, write=False)

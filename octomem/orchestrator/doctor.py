@@ -1,0 +1,206 @@
+"""Check that every store agrees with the canonical one, and repair what does not.
+
+The vector store holds the canonical copy of every memory; the keyword index, the graph
+and the history log are derived from it. `check` compares them id by id:
+
+- keyword index: an entry per memory, with its type, user, validity, expiry and text;
+- graph: a memory node per memory; for knowledge memories an edge with the same id,
+  validity and fact; no valid edge whose memory is gone;
+- history: at least one event per memory, the last one matching its content and
+  validity; no events of a memory that was never stored (a write that died before its
+  canonical copy) unless the last one is its deletion.
+
+Repair first completes the writes the journal holds, then fixes each differing user's
+memories under that user's write lock, re-reading them there (a write that was in
+flight while the first pass read is not mistaken for damage): re-index, re-link and
+re-log from the canonical record, remove what has no canonical record, invalidate
+orphaned edges (never delete them).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from octomem.models import (
+    ConsistencyReport,
+    HistoryEvent,
+    KnowledgeMemory,
+    MemoryBase,
+    MemoryType,
+    Operation,
+    Relation,
+    StoreDifferences,
+    as_utc,
+    record_from_dict,
+    turn_context,
+    utcnow,
+)
+from octomem.orchestrator.services import Services
+from octomem.orchestrator.writer import history_event, recover, relation_of, write_graph
+from octomem.stores.base import ALL_USERS, AllUsers, IndexEntry
+
+
+@dataclass
+class _Snapshot:
+    records: dict[str, MemoryBase]
+    index: dict[str, IndexEntry]
+    nodes: dict[str, str | None]  # memory node id -> user_id
+    relations: dict[str, Relation]
+    history: dict[str, HistoryEvent]  # memory id -> last event
+
+
+@dataclass
+class _Diff:
+    keyword: StoreDifferences = field(default_factory=lambda: StoreDifferences(store="keyword"))
+    graph: StoreDifferences = field(default_factory=lambda: StoreDifferences(store="graph"))
+    history: StoreDifferences = field(default_factory=lambda: StoreDifferences(store="history"))
+    orphan_edges: list[Relation] = field(default_factory=list)
+    users: set[str | None] = field(default_factory=set)
+
+    @property
+    def stores(self) -> list[StoreDifferences]:
+        return [self.keyword, self.graph, self.history]
+
+    @property
+    def count(self) -> int:
+        return sum(store.count for store in self.stores)
+
+
+async def check(services: Services, *, repair: bool = False) -> ConsistencyReport:
+    """Compare every store with the canonical one; with `repair`, make them agree."""
+    await services.init()  # completes what a crash left in the journal
+    report = ConsistencyReport()
+    if repair:
+        report.completed_writes = await recover(services)
+    snapshot = await _snapshot(services, ALL_USERS)
+    diff = _compare(snapshot)
+    report.records = len(snapshot.records)
+    report.stores = diff.stores
+    if repair and diff.count:
+        for user_id in sorted(diff.users, key=lambda u: (u is not None, u or "")):
+            async with services.locks.hold(user_id):
+                fresh = await _snapshot(services, user_id)
+                await _repair(services, fresh, _compare(fresh))
+        report.repaired = True
+        report.remaining = _compare(await _snapshot(services, ALL_USERS)).count
+    report.pending_writes = len(await services.journal.pending())
+    return report
+
+
+async def _snapshot(services: Services, user_id: str | None | AllUsers) -> _Snapshot:
+    where = None if user_id is ALL_USERS else {"user_id": user_id}
+    records: dict[str, MemoryBase] = {}
+    for memory_type in MemoryType:
+        for record in await services.vector.list(memory_type, where=where):
+            records[record.id] = record
+
+    def mine(owner: str | None) -> bool:
+        return user_id is ALL_USERS or owner == user_id
+
+    nodes = {i: u for i, u in (await services.graph.memory_ids()).items() if mine(u)}
+    relations = {r.id: r for r in await services.graph.all_relations() if mine(r.user_id)}
+    return _Snapshot(
+        records=records,
+        index={entry.memory_id: entry for entry in await services.keyword.entries(user_id)},
+        nodes=nodes,
+        relations=relations,
+        history=await services.history.latest(user_id),
+    )
+
+
+def _index_entry(record: MemoryBase) -> IndexEntry:
+    expires = record.expiry()
+    return IndexEntry(
+        record.id,
+        record.memory_type,
+        record.user_id,
+        record.is_current,
+        as_utc(expires).timestamp() if expires is not None else None,
+        record.content,
+        turn_context(record),
+    )
+
+
+def _logged_as(event: HistoryEvent, record: MemoryBase) -> bool:
+    """Whether the last event shows the record as it is (its text and validity)."""
+    if event.record is None:
+        return False
+    logged = record_from_dict(event.record)
+    return (logged.content_hash, logged.valid_to) == (record.content_hash, record.valid_to)
+
+
+def _edge_matches(edge: Relation, record: KnowledgeMemory) -> bool:
+    expected = relation_of(record)
+    keys = ("user_id", "subject_id", "predicate", "object_id", "fact", "invalid_at")
+    return all(getattr(edge, k) == getattr(expected, k) for k in keys)
+
+
+def _compare(snap: _Snapshot) -> _Diff:
+    diff = _Diff()
+    for memory_id, record in snap.records.items():
+        entry = snap.index.get(memory_id)
+        if entry is None:
+            diff.keyword.missing.append(memory_id)
+        elif entry != _index_entry(record):
+            diff.keyword.stale.append(memory_id)
+        edge = snap.relations.get(memory_id) if isinstance(record, KnowledgeMemory) else None
+        if memory_id not in snap.nodes or (isinstance(record, KnowledgeMemory) and edge is None):
+            diff.graph.missing.append(memory_id)
+        elif isinstance(record, KnowledgeMemory) and edge and not _edge_matches(edge, record):
+            diff.graph.stale.append(memory_id)
+        event = snap.history.get(memory_id)
+        if event is None:
+            diff.history.missing.append(memory_id)
+        elif not _logged_as(event, record):
+            diff.history.stale.append(memory_id)
+    diff.keyword.extra = [i for i in snap.index if i not in snap.records]
+    diff.graph.extra = [i for i in snap.nodes if i not in snap.records]
+    diff.orphan_edges = [
+        edge
+        for edge in snap.relations.values()
+        if edge.invalid_at is None and (edge.memory_id or edge.id) not in snap.records
+    ]
+    diff.graph.extra += [e.id for e in diff.orphan_edges if e.id not in diff.graph.extra]
+    diff.history.extra = [
+        memory_id
+        for memory_id, event in snap.history.items()
+        if memory_id not in snap.records and event.operation is not Operation.DELETE
+    ]
+    owners: dict[str, str | None] = defaultdict(lambda: None)
+    owners.update({i: r.user_id for i, r in snap.records.items()})
+    owners.update({i: e.user_id for i, e in snap.index.items() if i not in snap.records})
+    owners.update({i: u for i, u in snap.nodes.items() if i not in snap.records})
+    owners.update({e.id: e.user_id for e in diff.orphan_edges})
+    owners.update({i: e.user_id for i, e in snap.history.items() if i not in snap.records})
+    for store in diff.stores:
+        diff.users.update(owners[i] for i in [*store.missing, *store.extra, *store.stale])
+    return diff
+
+
+async def _repair(services: Services, snap: _Snapshot, diff: _Diff) -> None:
+    records, now = snap.records, utcnow()
+    reindex = [records[i] for i in [*diff.keyword.missing, *diff.keyword.stale]]
+    if reindex:
+        await services.keyword.upsert(reindex)
+    if diff.keyword.extra:
+        await services.keyword.delete(diff.keyword.extra)
+    relink = [records[i] for i in [*diff.graph.missing, *diff.graph.stale]]
+    if relink:
+        await write_graph(services, relink)
+    for memory_id in diff.graph.extra:
+        if memory_id in snap.nodes:
+            await services.graph.delete_memory(memory_id)
+    for edge in diff.orphan_edges:
+        await services.graph.invalidate_relation(edge.id, now)
+    events = [
+        history_event(records[i], Operation.ADD, actor="doctor", at=now)
+        for i in diff.history.missing
+    ] + [
+        history_event(records[i], Operation.UPDATE, actor="doctor", at=now)
+        for i in diff.history.stale
+    ]
+    if events:
+        await services.history.record(events)
+    if diff.history.extra:
+        await services.history.discard(diff.history.extra)

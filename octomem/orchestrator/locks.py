@@ -1,0 +1,198 @@
+"""Scope locks: one writer at a time per user, however many callers.
+
+Every write path (process, update, delete, delete_all, import, the LangGraph store,
+recovery and repair) reads what is stored, decides and writes inside `ScopeLocks.hold`,
+so two callers can never both see "no current value" and both add one, and no
+read-modify-write of a core block loses the other's lines. The lock is per user_id:
+all of a user's agents share it (they share the user's graph entities), and memories
+stored with an agent_id but no user_id share one lock of their own. Different users never
+wait for each other.
+
+Two layers, taken in this order:
+
+- in this process: a FIFO lock per (graph location, user) shared by every Orchestrator,
+  thread and event loop of the process (`_acquire_local`); waiting costs nothing;
+- across processes: a lease in the graph store (`GraphStore.acquire_lease`), taken by
+  polling, renewed every third of its TTL while held, and free again `lease_ttl_s` after
+  a holder dies. The graph is the store every process that shares data must share, so
+  the lease reaches exactly as far as the data does: one process for the embedded graph
+  (which locks its file), every process on every host for a graph server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import uuid
+from collections import deque
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass, field
+
+import structlog
+
+from octomem.errors import StoreError
+from octomem.models import stable_hash
+from octomem.stores.base import GraphStore
+
+log = structlog.get_logger(__name__)
+
+_POLL_FIRST_S = 0.005
+_POLL_MAX_S = 0.25
+
+
+@dataclass
+class _LocalLock:
+    held: bool = False
+    users: int = 0  # the holder and the waiters; the entry is dropped at zero
+    waiters: deque[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = field(
+        default_factory=deque
+    )
+
+
+_LOCKS: dict[tuple[str, str], _LocalLock] = {}
+_MUTEX = threading.Lock()  # guards _LOCKS and every _LocalLock's fields
+
+
+def scope_key(user_id: str | None) -> str:
+    """The lock key of a user's memories (stable across processes and versions)."""
+    return "scope_" + stable_hash("user", user_id)[:32]
+
+
+async def _acquire_local(name: tuple[str, str]) -> None:
+    loop = asyncio.get_running_loop()
+    with _MUTEX:
+        lock = _LOCKS.setdefault(name, _LocalLock())
+        lock.users += 1
+        if not lock.held:
+            lock.held = True
+            return
+        waiter: asyncio.Future[None] = loop.create_future()
+        lock.waiters.append((loop, waiter))
+    try:
+        await waiter
+    except BaseException:
+        with _MUTEX:
+            granted = waiter.done() and not waiter.cancelled()
+            if not granted:
+                with contextlib.suppress(ValueError):
+                    lock.waiters.remove((loop, waiter))
+        if granted:  # handed over just as this caller was cancelled: pass it on
+            _release_local(name)
+        else:
+            _leave(name, lock)
+        raise
+
+
+def _leave(name: tuple[str, str], lock: _LocalLock) -> None:
+    with _MUTEX:
+        lock.users -= 1
+        if lock.users == 0:
+            _LOCKS.pop(name, None)
+
+
+def _release_local(name: tuple[str, str]) -> None:
+    with _MUTEX:
+        lock = _LOCKS[name]
+        lock.users -= 1
+        _pass_on(name, lock)
+
+
+def _pass_on(name: tuple[str, str], lock: _LocalLock) -> None:
+    """Hand the lock to the first waiter (on its own loop), or mark it free. Under _MUTEX."""
+    while lock.waiters:
+        loop, waiter = lock.waiters.popleft()
+        if waiter.cancelled() or loop.is_closed():
+            continue
+        loop.call_soon_threadsafe(_grant, name, lock, waiter)
+        return
+    lock.held = False
+    if lock.users == 0:
+        _LOCKS.pop(name, None)
+
+
+def _grant(name: tuple[str, str], lock: _LocalLock, waiter: asyncio.Future[None]) -> None:
+    if waiter.done():  # cancelled after it was chosen: the next one gets it
+        with _MUTEX:
+            _pass_on(name, lock)
+    else:
+        waiter.set_result(None)
+
+
+class ScopeLocks:
+    """Per-scope write locks over one graph store (see the module docstring)."""
+
+    def __init__(self, graph: GraphStore, *, lease_ttl_s: float, timeout_s: float) -> None:
+        self.graph = graph
+        self.lease_ttl_s = lease_ttl_s
+        self.timeout_s = timeout_s
+
+    @contextlib.asynccontextmanager
+    async def hold(self, user_id: str | None) -> AsyncIterator[None]:
+        """Hold the write lock of one user's memories (user_id None: those stored without a
+        user); StoreError if it cannot be had within timeout_s."""
+        key = scope_key(user_id)
+        name = (self.graph.location, key)
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                await _acquire_local(name)
+        except TimeoutError:
+            raise self._busy(user_id, "another caller in this process") from None
+        try:
+            owner = uuid.uuid4().hex
+            await self._take_lease(key, owner, user_id)
+            renewing = asyncio.ensure_future(self._renew(key, owner))
+            try:
+                yield
+            finally:
+                renewing.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await renewing
+                await self._give_back(key, owner)
+        finally:
+            _release_local(name)
+
+    @contextlib.asynccontextmanager
+    async def hold_many(self, user_ids: Iterable[str | None]) -> AsyncIterator[None]:
+        """Hold several users' locks, taken in one global order (no two callers deadlock)."""
+        async with contextlib.AsyncExitStack() as stack:
+            for user_id in sorted(set(user_ids), key=scope_key):
+                await stack.enter_async_context(self.hold(user_id))
+            yield
+
+    async def _take_lease(self, key: str, owner: str, user_id: str | None) -> None:
+        delay = _POLL_FIRST_S
+        deadline = asyncio.get_running_loop().time() + self.timeout_s
+        while not await self.graph.acquire_lease(key, owner, self.lease_ttl_s):
+            if asyncio.get_running_loop().time() >= deadline:
+                raise self._busy(user_id, "another process")
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, _POLL_MAX_S)
+
+    async def _renew(self, key: str, owner: str) -> None:
+        while True:
+            await asyncio.sleep(self.lease_ttl_s / 3)
+            try:
+                kept = await self.graph.acquire_lease(key, owner, self.lease_ttl_s)
+            except StoreError as exc:
+                log.warning("scope lease renewal failed", key=key, error=str(exc))
+                continue
+            if not kept:
+                log.error("scope lease lost while held; another writer may interleave", key=key)
+
+    async def _give_back(self, key: str, owner: str) -> None:
+        # shielded: a cancelled caller still frees the lease (else others wait for its TTL)
+        release = asyncio.ensure_future(self.graph.release_lease(key, owner))
+        try:
+            await asyncio.shield(release)
+        except asyncio.CancelledError:
+            raise
+        except StoreError as exc:
+            log.warning("scope lease release failed; it expires by itself", key=key, error=str(exc))
+
+    def _busy(self, user_id: str | None, holder: str) -> StoreError:
+        return StoreError(
+            f"the memories of user_id={user_id!r} stayed locked by {holder} for "
+            f"{self.timeout_s:g} s (concurrency.lock_timeout_s); nothing was written - retry, "
+            "or raise the timeout if writes for one user take that long"
+        )

@@ -1,0 +1,59 @@
+"""Journal on SQLite: the write-ahead intents of writes that span stores.
+
+An intent is committed (one SQLite transaction) before the first store is written and
+deleted after the last one has it, so a crash anywhere in between leaves it here for
+`octomem.orchestrator.writer.recover` to apply again. Same plumbing as the keyword index
+and the history log: one connection, WAL mode, a lock, every call in a worker thread.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from octomem.models import WriteIntent
+from octomem.stores.sqlite_base import SqliteStore
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS intents (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    body TEXT NOT NULL
+);
+"""
+
+
+class SqliteJournal(SqliteStore):
+    """Write-ahead intents; see `octomem.stores.base.Journal`."""
+
+    SCHEMA = _SCHEMA
+    LABEL = "write journal"
+    HINT = "check that the file is writable and not corrupt"
+
+    async def begin(self, intent: WriteIntent) -> None:
+        await self._execute(
+            "begin",
+            "INSERT OR REPLACE INTO intents (id, body) VALUES (?, ?)",
+            [(intent.id, intent.model_dump_json())],
+        )
+
+    async def finish(self, intent_id: str) -> None:
+        await self._execute("finish", "DELETE FROM intents WHERE id = ?", [(intent_id,)])
+
+    async def pending(self) -> list[WriteIntent]:
+        def read(conn: sqlite3.Connection) -> list[WriteIntent]:
+            rows = conn.execute("SELECT body FROM intents ORDER BY seq").fetchall()
+            return [WriteIntent.model_validate_json(row[0]) for row in rows]
+
+        return await self._run("pending", read)
+
+    async def is_pending(self, intent_id: str) -> bool:
+        def read(conn: sqlite3.Connection) -> bool:
+            return (
+                conn.execute("SELECT 1 FROM intents WHERE id = ?", (intent_id,)).fetchone()
+                is not None
+            )
+
+        return await self._run("is_pending", read)
+
+    async def reset(self) -> None:
+        await self._execute("reset", "DELETE FROM intents")

@@ -1,0 +1,68 @@
+"""Run one octomem call in this process and SIGKILL it at a chosen point (crash tests).
+
+    python tests/crash_child.py '{"data_dir": ..., "call": "process" | "delete_all",
+        "messages": [...], "user_id": ..., "session_id": ...,
+        "store": "vector" | "keyword" | "history" | "graph" | "journal" | null,
+        "method": "upsert", "nth": 2, "when": "before" | "after" | "during"}'
+
+With a store, the process kills itself at the `nth` call of that store method: before
+it, after it returned, or from a timer thread while it runs ("during"). Without one, the
+call runs to the end (the test kills it from outside at some moment). Exit 0 means the
+call finished without reaching the kill point.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import threading
+from typing import Any
+
+from octomem import Orchestrator
+
+
+def _die() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _arm(orch: Orchestrator, spec: dict[str, Any]) -> None:
+    target = getattr(orch.services, spec["store"])
+    real = getattr(target, spec["method"])
+    calls = 0
+
+    async def wrapped(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls != spec["nth"]:
+            return await real(*args, **kwargs)
+        if spec["when"] == "before":
+            _die()
+        if spec["when"] == "during":
+            threading.Timer(0.003, _die).start()
+        result = await real(*args, **kwargs)
+        if spec["when"] == "after":
+            _die()
+        return result
+
+    setattr(target, spec["method"], wrapped)
+
+
+def main() -> None:
+    spec = json.loads(sys.argv[1])
+    orch = Orchestrator.from_config(data_dir=spec["data_dir"])
+    orch.get_all(user_id=spec["user_id"])  # open the stores before arming
+    if spec.get("store"):
+        _arm(orch, spec)
+    print("ready", flush=True)
+    if spec["call"] == "process":
+        orch.process(spec["messages"], user_id=spec["user_id"], session_id=spec["session_id"])
+    else:
+        orch.delete_all(user_id=spec["user_id"])
+    print("finished", flush=True)
+    os._exit(0)  # no clean close: only the kill point decides what was written
+
+
+if __name__ == "__main__":
+    main()

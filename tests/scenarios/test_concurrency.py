@@ -1,0 +1,154 @@
+"""Many callers at once, for one user: one current truth, no lost update, no duplicate turn.
+
+Each trial starts N >= 8 callers on the same user at once (threads through the sync API,
+or asyncio tasks through the async API) and checks the invariants; trials repeat so that
+the races these tests guard against (two current facts, a core block losing lines) would
+show. Different users must still run side by side.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+
+from octomem import Orchestrator
+from octomem.models import CoreMemory, Entity, KnowledgeMemory, SemanticMemory
+
+CITIES = "Lisbon Berlin Kyoto Oslo Toronto Nairobi Lima Seoul Porto Vienna Austin Dublin".split()
+LIKES = (
+    "tea jazz chess hiking sushi opera tennis poetry salsa kayaking origami baking "
+    "cycling pottery skiing karaoke"
+).split()
+
+
+def _together(callers: list[Callable[[], Any]]) -> list[Any]:
+    """Run the callers in threads, released at the same moment."""
+    start = threading.Barrier(len(callers))
+
+    def run(caller: Callable[[], Any]) -> Any:
+        start.wait()
+        return caller()
+
+    with ThreadPoolExecutor(len(callers)) as pool:
+        return list(pool.map(run, callers))
+
+
+def _assert_one_current_home(orch: Orchestrator, user: str, said: set[str]) -> str:
+    facts = [
+        r
+        for r in orch.get_all(user_id=user, memory_types=["semantic"])
+        if isinstance(r, SemanticMemory) and r.attribute == "lives_in"
+    ]
+    assert len(facts) == 1, [f.content for f in facts]
+    home = facts[0].value
+    assert home in said
+    everything = orch.get_all(user_id=user, memory_types=["semantic"], include_superseded=True)
+    homes = [r for r in everything if isinstance(r, SemanticMemory) and r.attribute == "lives_in"]
+    assert sorted(r.value for r in homes) == sorted(said)  # every move kept, one current
+    edges = orch._loop.run(orch.services.graph.relations(user, predicate="LIVES_IN"))
+    assert [e.object_id for e in edges] == [Entity.make_id(user, home)]
+    knowledge = [
+        k
+        for k in orch.get_all(user_id=user, memory_types=["knowledge"])
+        if isinstance(k, KnowledgeMemory) and k.predicate == "LIVES_IN"
+    ]
+    assert [k.object for k in knowledge] == [home]
+    [human] = [c for c in orch.get_all(user_id=user, memory_types=["core"]) if c.label == "human"]
+    assert f"Lives in: {home}" in human.content.splitlines()
+    return home
+
+
+def _raw_turns(orch: Orchestrator, user: str) -> list[str]:
+    turns = orch.get_all(user_id=user, memory_types=["episodic"], include_superseded=True)
+    return [t.content for t in turns if getattr(t, "event_type", None) == "message"]
+
+
+@pytest.mark.parametrize("trial", range(5))
+def test_threads_moving_one_user_leave_one_current_home(orch: Orchestrator, trial: int) -> None:
+    user = f"mover{trial}"
+    cities = CITIES[:8]
+    _together([lambda c=c: orch.process(f"I moved to {c}.", user_id=user) for c in cities])
+
+    _assert_one_current_home(orch, user, set(cities))
+    turns = _raw_turns(orch, user)
+    assert sorted(turns) == sorted(f"user: I moved to {c}." for c in cities)
+
+
+@pytest.mark.parametrize("trial", range(3))
+async def test_asyncio_moves_leave_one_current_home(orch: Orchestrator, trial: int) -> None:
+    user = f"async-mover{trial}"
+    cities = CITIES[trial : trial + 10]
+    await asyncio.gather(*[orch.aprocess(f"I moved to {c}.", user_id=user) for c in cities])
+
+    _assert_one_current_home(orch, user, set(cities))
+    assert len(_raw_turns(orch, user)) == len(cities)
+
+
+@pytest.mark.parametrize("trial", range(3))
+def test_concurrent_likes_keep_every_core_line(orch: Orchestrator, trial: int) -> None:
+    user = f"liker{trial}"
+    _together([lambda w=w: orch.process(f"I like {w}.", user_id=user) for w in LIKES])
+
+    [human] = [c for c in orch.get_all(user_id=user, memory_types=["core"]) if c.label == "human"]
+    assert isinstance(human, CoreMemory)
+    lines = set(human.content.splitlines())
+    assert lines == {f"Preference ({w}): likes" for w in LIKES}
+    assert len(orch.history(human.id)) == len(LIKES)  # one ADD, then one UPDATE per caller
+
+
+def test_the_same_call_made_at_once_stores_each_turn_once(orch: Orchestrator) -> None:
+    messages = [
+        {"role": "user", "content": "I live in Porto and I work at Initech."},
+        {"role": "assistant", "content": "Nice!"},
+        {"role": "user", "content": "I like surfing."},
+    ]
+    results = _together([lambda: orch.process(messages, user_id="dup")] * 8)
+
+    assert len({tuple(r.turn_memory_ids) for r in results}) == 1
+    assert len(_raw_turns(orch, "dup")) == 3
+    stored = orch.get_all(user_id="dup", include_superseded=True)
+    assert len(stored) == len({r.id for r in stored})
+    assert all(r.is_current for r in stored)  # nothing superseded by a copy of itself
+
+
+def test_other_users_do_not_wait_for_a_busy_user(orch: Orchestrator, monkeypatch) -> None:
+    """While one user's commit is held up, another user's process() completes."""
+    services = orch.services
+    orch.process("warm up", user_id="warm")
+    entered, release = threading.Event(), threading.Event()
+    real = services.history.record
+
+    async def slow_record(events):
+        if events and events[0].user_id == "slow":
+            entered.set()
+            await asyncio.to_thread(release.wait, 30)
+        return await real(events)
+
+    monkeypatch.setattr(services.history, "record", slow_record)
+    with ThreadPoolExecutor(2) as pool:
+        slow = pool.submit(orch.process, "I live in Oslo.", user_id="slow")
+        assert entered.wait(30)
+        orch.process("I live in Lima.", user_id="fast")
+        assert not slow.done()  # finished while the slow user is still inside its write
+        release.set()
+        slow.result(timeout=60)
+    assert [r.value for r in orch.get_all(user_id="fast", memory_types=["semantic"])] == ["Lima"]
+
+
+def test_a_second_orchestrator_on_the_same_data_is_serialised_too(make_orch, tmp_path) -> None:
+    """Two Orchestrators in one process share a data directory (and so its locks)."""
+    first = make_orch(data_dir=tmp_path / "shared")
+    second = make_orch(data_dir=tmp_path / "shared")
+    cities = CITIES[:8]
+    _together(
+        [
+            lambda c=c, o=o: o.process(f"I moved to {c}.", user_id="both")
+            for c, o in zip(cities, [first, second] * 4, strict=True)
+        ]
+    )
+    _assert_one_current_home(first, "both", set(cities))

@@ -1,0 +1,216 @@
+"""A process killed (SIGKILL) anywhere in a write leaves stores that agree once reopened,
+and retrying the call gives exactly what a clean run gives.
+
+Each case runs a large `process()` (300 messages) or a `delete_all` in a child process
+(tests/crash_child.py) that kills itself at one point - before, during or after one call
+of one store, or of the write journal - or that the test kills from outside after a
+delay. The test then opens the data directory again, asks `check()` (every store against
+the canonical one), retries the call and compares everything stored - records with their
+validity, and every memory's history - with a run that was never interrupted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from octomem import Orchestrator
+from octomem.bench.synthetic import memories
+from octomem.embeddings import Embedder
+from octomem.settings import load_settings
+from tests.conftest import T0
+
+CHILD = Path(__file__).resolve().parents[1] / "crash_child.py"
+USER, SESSION = "crash-user", "crash-session"
+
+FACTS = [
+    "Hi, I'm Dana. I live in Paris and I work at Acme.",
+    "I like jazz and I love hiking.",
+    "My sister Maria lives in Rome.",
+    "Big news: I moved to Berlin last week!",
+    "Here is the plan: https://example.com/plan.pdf",
+    "To deploy: 1. run the tests 2. build the image 3. push it to the registry",
+    "I'm working on the tax report today.",
+    "I now work at Initech as a designer.",
+    "I don't like jazz any more, I like opera.",
+    "Actually I moved again, to Munich.",
+]
+
+
+def _conversation() -> list[dict[str, Any]]:
+    said = memories(140, seed=11)
+    messages: list[dict[str, Any]] = []
+    for i, text in enumerate(said):
+        if i % 14 == 0:
+            text = FACTS[i // 14]
+        messages.append({"role": "user", "content": text})
+        messages.append({"role": "assistant", "content": f"Noted ({i})."})
+    messages += [{"role": "user", "content": t} for t in FACTS[-2:]] * 10  # repeats
+    messages = messages[:300]
+    for minute, message in enumerate(messages):
+        message["timestamp"] = (T0 + timedelta(minutes=minute)).isoformat()
+    return messages
+
+
+MESSAGES = _conversation()
+
+# (store, method, nth call, when): every step of the two journaled writes of a process()
+# (the raw turns, then the extracted memories), and of a delete_all
+PROCESS_POINTS = [
+    ("journal", "begin", 1, "after"),
+    ("graph", "link_memories", 1, "before"),
+    ("keyword", "upsert", 1, "during"),
+    ("history", "record", 1, "after"),
+    ("vector", "upsert", 1, "during"),
+    ("journal", "finish", 1, "before"),
+    ("journal", "begin", 2, "before"),
+    ("graph", "upsert_relations", 1, "after"),
+    ("keyword", "upsert", 2, "after"),
+    ("history", "record", 2, "during"),
+    ("vector", "upsert", 2, "after"),
+    ("vector", "upsert", 3, "during"),
+    ("journal", "finish", 2, "before"),
+]
+DELETE_POINTS = [
+    ("journal", "begin", 1, "after"),
+    ("history", "record", 1, "during"),
+    ("graph", "invalidate_relation", 1, "after"),
+    ("graph", "delete_memory", 40, "before"),
+    ("keyword", "delete", 1, "after"),
+    ("vector", "delete", 1, "after"),
+    ("vector", "delete", 2, "during"),
+    ("journal", "finish", 1, "before"),
+]
+KILL_AFTER_S = [0.5, 1.5, 3.0]  # from outside, at moments nobody chose
+
+
+def _state(orch: Orchestrator) -> tuple[list[tuple[Any, ...]], dict[str, list[str]]]:
+    """Everything stored for the user: records with validity, and each memory's history."""
+    records = sorted(
+        (r.id, r.memory_type.value, r.content_hash, r.valid_to, r.superseded_by, r.version)
+        for r in orch.get_all(user_id=USER, include_superseded=True)
+    )
+    history: dict[str, list[str]] = defaultdict(list)
+    for event in orch._loop.run(orch.services.history.for_user(USER)):
+        history[event.memory_id].append(event.operation.value)
+    return records, dict(history)
+
+
+def _open(path: Path, embedder: Embedder) -> Orchestrator:
+    return Orchestrator.from_settings(load_settings(data_dir=path), embedder=embedder)
+
+
+def _call(orch: Orchestrator, call: str) -> None:
+    if call == "process":
+        orch.process(MESSAGES, user_id=USER, session_id=SESSION)
+    else:
+        orch.delete_all(user_id=USER)
+
+
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[dict[str, Any]]:
+    """Uninterrupted runs: the state after process(), a copy of that data directory, and
+    the state after delete_all() on it."""
+    root = tmp_path_factory.mktemp("clean")
+    orch = _open(root / "processed", embedder)
+    _call(orch, "process")
+    processed = _state(orch)
+    orch.close()
+    shutil.copytree(root / "processed", root / "template")
+    orch = _open(root / "processed", embedder)
+    _call(orch, "delete_all")
+    deleted = _state(orch)
+    orch.close()
+    yield {"process": processed, "delete_all": deleted, "template": root / "template"}
+
+
+def _child(spec: dict[str, Any]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, str(CHILD), json.dumps(spec)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=CHILD.parent.parent,
+    )
+
+
+def _prepare(call: str, tmp_path: Path, clean: dict[str, Any]) -> Path:
+    data = tmp_path / "data"
+    if call == "delete_all":
+        shutil.copytree(clean["template"], data)
+    return data
+
+
+def _spec(call: str, data: Path, point: tuple[str, str, int, str] | None) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "data_dir": str(data),
+        "call": call,
+        "messages": MESSAGES,
+        "user_id": USER,
+        "session_id": SESSION,
+    }
+    if point is not None:
+        spec.update(zip(("store", "method", "nth", "when"), point, strict=True))
+    return spec
+
+
+def _reopen_check_retry(call: str, data: Path, embedder: Embedder, clean: dict[str, Any]) -> None:
+    orch = _open(data, embedder)
+    try:
+        report = orch.check()  # opening completed what the journal held
+        assert report.consistent, report.model_dump()
+        assert orch.check(repair=True).remaining == 0
+        _call(orch, call)
+        assert _state(orch) == clean[call]
+        assert orch.check().consistent
+    finally:
+        orch.close()
+
+
+@pytest.mark.parametrize(
+    ("call", "point"),
+    [("process", p) for p in PROCESS_POINTS] + [("delete_all", p) for p in DELETE_POINTS],
+    ids=lambda v: v if isinstance(v, str) else "-".join(map(str, v)),
+)
+def test_killed_at_a_store_call(
+    call: str,
+    point: tuple[str, str, int, str],
+    tmp_path: Path,
+    clean: dict[str, Any],
+    embedder: Embedder,
+) -> None:
+    data = _prepare(call, tmp_path, clean)
+    child = _child(_spec(call, data, point))
+    output, _ = child.communicate(timeout=600)
+    assert child.returncode == -signal.SIGKILL, f"the kill point was not reached:\n{output}"
+    _reopen_check_retry(call, data, embedder, clean)
+
+
+@pytest.mark.parametrize("delay", KILL_AFTER_S)
+@pytest.mark.parametrize("call", ["process", "delete_all"])
+def test_killed_from_outside(
+    call: str, delay: float, tmp_path: Path, clean: dict[str, Any], embedder: Embedder
+) -> None:
+    data = _prepare(call, tmp_path, clean)
+    child = _child(_spec(call, data, None))
+    assert child.stdout is not None
+    for line in child.stdout:  # wait until the stores are open
+        if line.strip() == "ready":
+            break
+    time.sleep(delay)
+    if child.poll() is None:
+        os.kill(child.pid, signal.SIGKILL)
+    child.communicate(timeout=600)
+    _reopen_check_retry(call, data, embedder, clean)

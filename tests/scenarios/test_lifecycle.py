@@ -1,0 +1,144 @@
+"""close() while calls run, and CPU work kept off the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from octomem import InvalidInputError, Orchestrator
+from octomem.embeddings import Embedder
+from octomem.models import MemoryType, Operation
+from octomem.settings import load_settings
+from tests.conftest import T0
+
+CONVERSATION = [
+    {"role": "user", "content": "I'm Alice. I live in Paris and I work at Acme."},
+    {"role": "assistant", "content": "Nice to meet you."},
+    {"role": "user", "content": "I moved to Berlin last week and I like jazz."},
+]
+
+
+def _open(path: Path, embedder: Embedder) -> Orchestrator:
+    return Orchestrator.from_settings(load_settings(data_dir=path), embedder=embedder)
+
+
+def _state(orch: Orchestrator) -> list[tuple[Any, ...]]:
+    return sorted(
+        (r.id, r.content_hash, r.valid_to, r.version)
+        for r in orch.get_all(user_id="alice", include_superseded=True)
+    )
+
+
+def _hold_vector_writes(orch: Orchestrator, monkeypatch: pytest.MonkeyPatch, *, times: int):
+    """Make the first `times` writes of extracted memories to the vector store wait until
+    the returned event is set; signal `entered` when one waits."""
+    vector = orch.services.vector
+    real = vector.upsert
+    entered, release = threading.Event(), threading.Event()
+    held = {"left": times}
+
+    async def upsert(memory_type, records, embeddings):
+        if memory_type is not MemoryType.EPISODIC and held["left"] > 0:
+            held["left"] -= 1
+            entered.set()
+            while not release.is_set():
+                await asyncio.sleep(0.01)
+        return await real(memory_type, records, embeddings)
+
+    monkeypatch.setattr(vector, "upsert", upsert)
+    return entered, release
+
+
+def test_close_waits_for_a_running_process(tmp_path: Path, embedder: Embedder, monkeypatch):
+    orch = _open(tmp_path / "a", embedder)
+    entered, release = _hold_vector_writes(orch, monkeypatch, times=1)
+    with ThreadPoolExecutor(2) as pool:
+        running = pool.submit(orch.process, CONVERSATION, user_id="alice", timestamp=T0)
+        assert entered.wait(60)
+        closing = pool.submit(orch.close, 60)
+        threading.Timer(0.3, release.set).start()
+        result = running.result(timeout=120)
+        closing.result(timeout=120)
+    assert result.count(Operation.ADD) > 0
+    with pytest.raises(InvalidInputError, match="closed"):
+        orch.get_all(user_id="alice")
+
+    reopened = _open(tmp_path / "a", embedder)
+    clean = _open(tmp_path / "clean", embedder)
+    clean.process(CONVERSATION, user_id="alice", timestamp=T0)
+    try:
+        assert reopened.check().consistent
+        assert _state(reopened) == _state(clean)
+    finally:
+        reopened.close()
+        clean.close()
+
+
+@pytest.mark.parametrize("held", [1, 10**6], ids=["completed-by-close", "completed-on-open"])
+def test_close_that_times_out_cancels_and_nothing_is_half_written(
+    tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch, held: int
+) -> None:
+    """A call still running when close's timeout ends is cancelled; the write it began is
+    completed from the journal by close itself or, if that cannot, by the next open."""
+    orch = _open(tmp_path / "a", embedder)
+    entered, release = _hold_vector_writes(orch, monkeypatch, times=held)
+    with ThreadPoolExecutor(1) as pool:
+        running = pool.submit(orch.process, CONVERSATION, user_id="alice", timestamp=T0)
+        assert entered.wait(60)
+        if held == 1:
+            release.set()  # the process was cut off by then; close's recovery writes
+        orch.close(timeout=0.2 if held > 1 else 0)
+        with pytest.raises(InvalidInputError, match="closed while the call ran"):
+            running.result(timeout=60)
+    release.set()
+
+    reopened = _open(tmp_path / "a", embedder)
+    clean = _open(tmp_path / "clean", embedder)
+    clean.process(CONVERSATION, user_id="alice", timestamp=T0)
+    try:
+        assert reopened.check().consistent
+        assert _state(reopened) == _state(clean)
+        again = reopened.process(CONVERSATION, user_id="alice", timestamp=T0)
+        assert {op.operation.value for op in again.all_operations()} == {"NOOP"}
+    finally:
+        reopened.close()
+        clean.close()
+
+
+def test_async_close_waits_for_tasks(tmp_path: Path, embedder: Embedder) -> None:
+    async def main() -> None:
+        orch = _open(tmp_path / "a", embedder)
+        task = asyncio.ensure_future(orch.aprocess(CONVERSATION, user_id="alice", timestamp=T0))
+        await asyncio.sleep(0)  # started
+        await orch.aclose()
+        assert task.done() and task.result().turn_memory_ids
+
+    asyncio.run(main())
+
+
+def test_offline_extraction_leaves_the_event_loop_free(orch: Orchestrator, monkeypatch) -> None:
+    """While one user's extraction is busy, another user's recall completes: the rules
+    run in a worker thread, not on the loop every caller shares."""
+    orch.process("I live in Oslo.", user_id="other")
+    agent = orch.services.agents[MemoryType.SEMANTIC]
+    real = agent.extract
+    busy, release = threading.Event(), threading.Event()
+
+    def slow_extract(turns, ctx):
+        busy.set()
+        assert release.wait(60), "the recall never got through"
+        return real(turns, ctx)
+
+    monkeypatch.setattr(agent, "extract", slow_extract)
+    with ThreadPoolExecutor(1) as pool:
+        running = pool.submit(orch.process, "I live in Lima. " * 5000, user_id="big")
+        assert busy.wait(60)
+        hits = orch.recall("where do I live?", user_id="other")  # would hang on a blocked loop
+        release.set()
+        running.result(timeout=120)
+    assert "Oslo" in " ".join(hits.texts())
