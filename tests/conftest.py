@@ -18,7 +18,7 @@ from octomem import Orchestrator
 from octomem.embeddings import Embedder
 from octomem.orchestrator.services import build_embedder
 from octomem.settings import load_settings
-from tests.servers import free_port, running
+from tests.servers import answers, executable, free_port, running
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -61,6 +61,36 @@ def orch(make_orch: Any) -> Orchestrator:
 
 
 _ARCADEDB_STARTUP_S = 120.0
+_CHROMA_STARTUP_S = 60.0
+
+
+@pytest.fixture(scope="session")
+def chroma_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Chroma server: the one at OCTOMEM_TEST_CHROMA_URL when set (e.g.
+    http://127.0.0.1:8123), otherwise `chroma run` on a free port, started once per run and
+    stopped at the end. If no server can be had, the tests that need it fail with the
+    reason (they are never skipped)."""
+    if url := os.environ.get("OCTOMEM_TEST_CHROMA_URL"):
+        url = url.rstrip("/")
+        if not answers(f"{url}/api/v2/heartbeat"):
+            pytest.fail(f"OCTOMEM_TEST_CHROMA_URL={url} does not answer /api/v2/heartbeat")
+        yield url
+        return
+    chroma = executable("chroma")
+    if chroma is None:
+        pytest.fail("no `chroma` executable next to the Python interpreter or on PATH")
+    workdir = tmp_path_factory.mktemp("chroma-server")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    cmd = [chroma, "run", "--path", str(workdir / "data"), "--host", "127.0.0.1"]
+    with running(
+        [*cmd, "--port", str(port)],
+        log_path=workdir / "server.log",
+        ready=lambda: answers(f"{url}/api/v2/heartbeat"),
+        timeout_s=_CHROMA_STARTUP_S,
+        what=f"`chroma run` on {url}",
+    ):
+        yield url
 
 
 @dataclass(frozen=True)
