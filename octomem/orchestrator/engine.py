@@ -38,7 +38,7 @@ MemoryTypes = Sequence[str | MemoryType] | str | MemoryType | None
 
 def _stored_turn(record: EpisodicMemory) -> Turn:
     """The turn a raw-turn record was written from (same id, so it is not stored again)."""
-    role = record.metadata.get("role", "user")
+    role = record.internal.get("role", "user")
     turn_id = record.source.turn_ids[0] if record.source.turn_ids else record.id
     message_id = record.source.message_ids[0] if record.source.message_ids else turn_id
     return Turn(
@@ -47,7 +47,7 @@ def _stored_turn(record: EpisodicMemory) -> Turn:
         content=record.details or record.content,
         name=record.actor if record.actor != role else None,
         timestamp=record.occurred_at,
-        index=int(record.metadata.get("turn_index", 0)),
+        index=int(record.internal.get("turn_index", 0)),
         session_id=record.session_id,
         external_id=message_id if message_id != turn_id else None,
     )
@@ -326,7 +326,7 @@ class Orchestrator:
         if session_id is not None:
             clauses.append({"session_id": session_id})
         if not all_turns:
-            clauses.append({EXTRACTION_FLAG: "fallback"})
+            clauses.append({f"internal.{EXTRACTION_FLAG}": "fallback"})
         records = await self.services.vector.list(MemoryType.EPISODIC, where={"AND": clauses})
         sessions: dict[tuple[str | None, str | None], list[Turn]] = {}
         for record in records:

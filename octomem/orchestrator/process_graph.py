@@ -40,7 +40,6 @@ from octomem.models import (
     ProcessResult,
     Scope,
     Turn,
-    embedding_text,
     utcnow,
 )
 from octomem.orchestrator import extraction, routing
@@ -52,7 +51,7 @@ from octomem.sensitive import mask
 from octomem.telemetry import span
 
 log = structlog.get_logger(__name__)
-EXTRACTION_FLAG = "octomem_extraction"  # raw-turn metadata: "fallback" = LLM still owed
+EXTRACTION_FLAG = "extraction"  # raw-turn internal key: "fallback" = LLM still owed
 
 
 def _scope(state: ProcessState | AgentTask) -> Scope:
@@ -302,13 +301,12 @@ async def _flag_turns(services: Services, ids: list[str], status: str) -> None:
     """Mark raw turns: "fallback" = the LLM failed on them and `reprocess` should retry."""
     records = await services.vector.get(MemoryType.EPISODIC, ids)
     changed = [
-        r.model_copy(update={"metadata": {**r.metadata, EXTRACTION_FLAG: status}})
+        r.model_copy(update={"internal": {**r.internal, EXTRACTION_FLAG: status}})
         for r in records
-        if r.metadata.get(EXTRACTION_FLAG) != status
+        if r.internal.get(EXTRACTION_FLAG) != status
     ]
-    if changed:
-        embeddings = await services.embedder.embed([embedding_text(r) for r in changed])
-        await services.vector.upsert(MemoryType.EPISODIC, changed, embeddings)
+    if changed:  # the embedded text is the same: no embedding again
+        await services.vector.rewrite(MemoryType.EPISODIC, changed)
 
 
 def _with_metadata(record: MemoryBase, metadata: dict[str, Any] | None) -> MemoryBase:
