@@ -102,6 +102,11 @@ class Scope(BaseModel):
     session_id: str | None = None
 
 
+# What octomem notes about a message in `Turn.internal` (and on the raw turn stored for it):
+# the kinds of secrets masked in it, the non-text content parts left out of it.
+TURN_NOTES = ("masked", "non_text_parts")
+
+
 class Turn(BaseModel):
     """One validated, normalised message of a conversation."""
 
@@ -113,7 +118,13 @@ class Turn(BaseModel):
     index: int
     session_id: str | None = None
     external_id: str | None = None
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    metadata: dict[str, Any] = Field(
+        default_factory=dict, description="the caller's own keys for this message"
+    )
+    internal: dict[str, Any] = Field(
+        default_factory=dict,
+        description="what octomem noted about this message (masked secret kinds, non-text parts)",
+    )
 
 
 class SourceRef(BaseModel):

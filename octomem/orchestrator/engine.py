@@ -13,6 +13,7 @@ from octomem._sync import LoopThread
 from octomem.errors import ConfigurationError, InvalidInputError, NotFoundError
 from octomem.messages import validate_scope_id
 from octomem.models import (
+    TURN_NOTES,
     EpisodicMemory,
     HistoryEvent,
     MemoryBase,
@@ -50,6 +51,8 @@ def _stored_turn(record: EpisodicMemory) -> Turn:
         index=int(record.internal.get("turn_index", 0)),
         session_id=record.session_id,
         external_id=message_id if message_id != turn_id else None,
+        metadata=record.metadata,
+        internal={k: v for k, v in record.internal.items() if k in TURN_NOTES},
     )
 
 

@@ -43,6 +43,7 @@ from octomem.models import (
     utcnow,
 )
 from octomem.orchestrator import extraction, routing
+from octomem.orchestrator.metadata import with_caller_metadata
 from octomem.orchestrator.reconcile import Reconciler
 from octomem.orchestrator.services import Services
 from octomem.orchestrator.state import AgentTask, Decision, ProcessState
@@ -67,7 +68,7 @@ def _masked(turn: Turn) -> Turn:
     if not found.sensitive:
         return turn
     return turn.model_copy(
-        update={"content": found.text, "metadata": {**turn.metadata, "masked": list(found.kinds)}}
+        update={"content": found.text, "internal": {**turn.internal, "masked": list(found.kinds)}}
     )
 
 
@@ -105,8 +106,9 @@ def build_process_graph(services: Services) -> CompiledStateGraph:
             ctx = ExtractionContext(scope=scope, now=utcnow())
             turns: list[Turn] = state["turns"]
             records = [  # each with the turn before it in this call as its context
-                _with_metadata(
+                with_caller_metadata(
                     raw_log.raw_turn_record(turn, ctx, turns[i - 1] if i else None),
+                    [turn],
                     state.get("metadata"),
                 )
                 for i, turn in enumerate(turns)
@@ -212,7 +214,9 @@ def build_process_graph(services: Services) -> CompiledStateGraph:
                 update["llm_usage"] = [meter.usage]
             else:
                 found = memory_agent.extract(task["turns"], ctx)
-            candidates = [_with_metadata(c, task.get("metadata")) for c in found]
+            candidates = [
+                with_caller_metadata(c, task["turns"], task.get("metadata")) for c in found
+            ]
             current.set_attribute("octomem.candidates", len(candidates))
         return {"candidates": candidates, **update}
 
@@ -307,12 +311,6 @@ async def _flag_turns(services: Services, ids: list[str], status: str) -> None:
     ]
     if changed:  # the embedded text is the same: no embedding again
         await services.vector.rewrite(MemoryType.EPISODIC, changed)
-
-
-def _with_metadata(record: MemoryBase, metadata: dict[str, Any] | None) -> MemoryBase:
-    if not metadata:
-        return record
-    return record.model_copy(update={"metadata": {**metadata, **record.metadata}})
 
 
 async def _user_name(services: Services, scope: Scope) -> str | None:
