@@ -12,8 +12,10 @@ mem0-style spellings are accepted too: ``$and``/``$or``/``$not``, operators with
 
 A field is a record field (user_id, memory_type, created_at, label, subject, ...) when the
 record's class has it, else a key of the record's ``metadata``; ``metadata.key`` always
-names a metadata key, and ``{"metadata": {"key": value}}`` is shorthand for it. A missing
-field (or metadata key) reads as None: ``{"valid_to": None}`` selects current records and
+names a metadata key, and ``{"metadata": {"key": value}}`` is shorthand for it. octomem's
+own bookkeeping (``internal``) is reached only by name: ``internal.key`` (or
+``{"internal": {"key": value}}``), so a caller's plain names never match it. A missing
+field (or key) reads as None: ``{"valid_to": None}`` selects current records and
 ``ne``/``nin``/``NOT`` are the exact complements of ``eq``/``in``/the filter they negate.
 Datetimes compare as UTC and may be given as datetimes or ISO-8601 strings. Booleans never
 equal or compare with numbers.
@@ -27,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from octomem.errors import InvalidInputError
 from octomem.models import MemoryBase, as_utc
@@ -39,6 +41,7 @@ LOGICAL = ("AND", "OR", "NOT")
 RANGE_OPS = frozenset({"gt", "gte", "lt", "lte"})
 _NEGATION = {"eq": "ne", "ne": "eq", "in": "nin", "nin": "in"}
 _METADATA_PREFIX = "metadata."
+_INTERNAL_PREFIX = "internal."
 MATCH_ALL: Filter = {"AND": []}
 
 __all__ = [
@@ -155,8 +158,8 @@ def _normalize(raw: Any, path: str) -> Filter:
                 parts.append(_and(children) if children else dict(MATCH_ALL))
             else:
                 parts.append(_or(children) if children else {"OR": []})
-        elif key == "metadata" and isinstance(value, Mapping) and value:
-            parts.append(_normalize({f"metadata.{k}": v for k, v in value.items()}, path))
+        elif key in ("metadata", "internal") and isinstance(value, Mapping) and value:
+            parts.append(_normalize({f"{key}.{k}": v for k, v in value.items()}, path))
         else:
             parts.extend(_leaves(key, value))
     if not parts:
@@ -203,21 +206,27 @@ def unpack(node: Filter) -> tuple[str, Any]:
 
 # Record fields that hold structures, not values: their names stay free for metadata keys
 # (mem0 users filter on metadata such as {"source": "chat"}).
-_STRUCTURED_FIELDS = frozenset({"metadata", "source"})
+_STRUCTURED_FIELDS = frozenset({"metadata", "internal", "source"})
+FieldKind = Literal["record", "metadata", "internal"]
 
 
-def resolve_field(field: str, record_fields: Iterable[str]) -> tuple[bool, str]:
-    """(is_record_field, name): a record field of that class, else a metadata key."""
+def resolve_field(field: str, record_fields: Iterable[str]) -> tuple[FieldKind, str]:
+    """(kind, name): a key of `internal` when the field says so (``internal.key``), else a
+    record field of that class, else a key of `metadata`."""
+    if field.startswith(_INTERNAL_PREFIX):
+        return "internal", field[len(_INTERNAL_PREFIX) :]
     if field.startswith(_METADATA_PREFIX):
-        return False, field[len(_METADATA_PREFIX) :]
+        return "metadata", field[len(_METADATA_PREFIX) :]
     if field not in _STRUCTURED_FIELDS and field in record_fields:
-        return True, field
-    return False, field
+        return "record", field
+    return "metadata", field
 
 
 def field_value(record: MemoryBase, field: str) -> Any:
-    is_record, name = resolve_field(field, type(record).model_fields)
-    return getattr(record, name, None) if is_record else record.metadata.get(name)
+    kind, name = resolve_field(field, type(record).model_fields)
+    if kind == "record":
+        return getattr(record, name, None)
+    return (record.internal if kind == "internal" else record.metadata).get(name)
 
 
 def parse_datetime(value: Any) -> datetime | None:

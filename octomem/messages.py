@@ -158,6 +158,7 @@ def _to_turn(
         session_id=session_id,
         external_id=fields.get("external_id"),
         metadata=metadata,
+        internal=fields.get("internal", {}),
     )
 
 
@@ -180,13 +181,15 @@ def _from_dict(message: Mapping[Any, Any]) -> dict[str, Any]:
     content = message["content"]
     if _is_blank(content) and message.get("tool_calls"):
         content = _render_tool_calls(message["tool_calls"])
+    internal: dict[str, Any] = {}
     return {
         "role": _role(message["role"]),
-        "content": _content_text(content, metadata),
+        "content": _content_text(content, internal),
         "name": _optional_str(message.get("name"), "name"),
         "timestamp": _timestamp(message.get("timestamp")),
         "external_id": _external_id(message.get("id")),
         "metadata": metadata,
+        "internal": internal,
     }
 
 
@@ -205,12 +208,14 @@ def _from_langchain(message: BaseMessage) -> dict[str, Any]:
     content: Any = message.content
     if _is_blank(content) and metadata.get("tool_calls"):
         content = _render_tool_calls(metadata["tool_calls"])
+    internal: dict[str, Any] = {}
     return {
         "role": role,
-        "content": _content_text(content, metadata),
+        "content": _content_text(content, internal),
         "name": _optional_str(message.name, "name"),
         "external_id": _external_id(message.id),
         "metadata": metadata,
+        "internal": internal,
     }
 
 
@@ -223,8 +228,9 @@ def _role(value: Any) -> Role:
     raise _BadMessage(f"role {value!r} is not one of {', '.join(ROLES)}")
 
 
-def _content_text(content: Any, metadata: dict[str, Any]) -> str:
-    """A content value as text: a string, UTF-8 bytes, or a list of text parts (joined)."""
+def _content_text(content: Any, internal: dict[str, Any]) -> str:
+    """A content value as text: a string, UTF-8 bytes, or a list of text parts (joined);
+    the types of the parts left out are noted in `internal["non_text_parts"]`."""
     if isinstance(content, str | bytes):
         return _decode(content, "content")
     if isinstance(content, list):
@@ -245,7 +251,7 @@ def _content_text(content: Any, metadata: dict[str, Any]) -> str:
                     f"got {type(part).__name__}"
                 )
         if skipped:
-            metadata["non_text_parts"] = skipped
+            internal["non_text_parts"] = skipped
             if not "".join(texts).strip():
                 raise _BadMessage(
                     f"content has no text, only {', '.join(skipped)} parts; store images and "

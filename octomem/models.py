@@ -11,7 +11,9 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+
+from octomem.legacy import migrate_legacy_payload
 
 # A timestamp far in the future, used where a backend needs a number for "never".
 NEVER_TS = 32503680000.0  # 3000-01-01T00:00:00Z
@@ -100,6 +102,11 @@ class Scope(BaseModel):
     session_id: str | None = None
 
 
+# What octomem notes about a message in `Turn.internal` (and on the raw turn stored for it):
+# the kinds of secrets masked in it, the non-text content parts left out of it.
+TURN_NOTES = ("masked", "non_text_parts")
+
+
 class Turn(BaseModel):
     """One validated, normalised message of a conversation."""
 
@@ -111,7 +118,13 @@ class Turn(BaseModel):
     index: int
     session_id: str | None = None
     external_id: str | None = None
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    metadata: dict[str, Any] = Field(
+        default_factory=dict, description="the caller's own keys for this message"
+    )
+    internal: dict[str, Any] = Field(
+        default_factory=dict,
+        description="what octomem noted about this message (masked secret kinds, non-text parts)",
+    )
 
 
 class SourceRef(BaseModel):
@@ -123,7 +136,11 @@ class SourceRef(BaseModel):
 
 
 class MemoryBase(BaseModel):
-    """Fields every memory record carries, whatever its type."""
+    """Fields every memory record carries, whatever its type.
+
+    `metadata` holds the caller's keys and nothing else; octomem's own bookkeeping about
+    a record is in `internal`, so the two never overwrite each other.
+    """
 
     id: str
     memory_type: MemoryType
@@ -139,10 +156,24 @@ class MemoryBase(BaseModel):
     conflict_key: str | None = None
     source: SourceRef = Field(default_factory=SourceRef)
     confidence: float = 1.0
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    metadata: dict[str, Any] = Field(
+        default_factory=dict,
+        description="the caller's keys only: process()'s and each message's metadata, update()'s",
+    )
+    internal: dict[str, Any] = Field(
+        default_factory=dict,
+        description="octomem's own bookkeeping (turn position, flags, extractor notes); "
+        "callers' keys live in `metadata` and never collide with these",
+    )
     content_hash: str = ""
     entities: list[str] = Field(default_factory=list)
     version: int = 1
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_layout(cls, data: Any) -> Any:
+        """A record stored by an older version kept octomem's keys in `metadata`."""
+        return migrate_legacy_payload(data, cls.model_fields["memory_type"].default)
 
     def model_post_init(self, context: Any, /) -> None:
         if not self.content_hash:
@@ -166,15 +197,15 @@ class MemoryBase(BaseModel):
         return Scope(user_id=self.user_id, agent_id=self.agent_id, session_id=self.session_id)
 
 
-TURN_CONTEXT = "previous_turn"  # raw-turn metadata: the turn before it in the same `process` call
+TURN_CONTEXT = "previous_turn"  # raw-turn internal: the turn before it in the same `process` call
 
 
 def turn_context(record: MemoryBase) -> str:
     """The neighbouring context stored with a raw conversation turn (the previous turn,
     "speaker: text", already masked and truncated); "" for any other record."""
-    if record.memory_type is not MemoryType.EPISODIC or record.metadata.get("raw") is not True:
+    if record.memory_type is not MemoryType.EPISODIC or record.internal.get("raw") is not True:
         return ""
-    context = record.metadata.get(TURN_CONTEXT)
+    context = record.internal.get(TURN_CONTEXT)
     return context if isinstance(context, str) else ""
 
 

@@ -83,7 +83,8 @@ class BaseAgent:
         return True
 
     def merge(self, existing: MemoryBase, candidate: MemoryBase, now: datetime) -> MemoryBase:
-        """Default: the newer wording wins, sources are united, created_at is kept."""
+        """Default: the newer wording wins, sources are united, created_at is kept; the
+        candidate's metadata and internal keys win over the stored record's."""
         source = existing.source.model_copy(
             update={
                 "turn_ids": _union(existing.source.turn_ids, candidate.source.turn_ids),
@@ -98,6 +99,7 @@ class BaseAgent:
             valid_from=existing.valid_from,
             source=source,
             metadata={**existing.metadata, **candidate.metadata},
+            internal={**existing.internal, **candidate.internal},
             entities=_union(existing.entities, candidate.entities),
             version=existing.version + 1,
             content_hash="",

@@ -115,9 +115,10 @@ def raw_turn_record(
 ) -> EpisodicMemory:
     """The conversation turn itself as an episodic record of type "message".
 
-    `metadata.batch` names the `process` call that stored it (`batch_id` of its turns) and
-    `metadata.turn_index` its position in that call, so recall can find a turn's neighbours
-    (the question before an answer, the reply after a statement). `metadata.context` holds
+    Its `internal` (octomem's bookkeeping) says it is a raw turn (`raw`) said in `role`;
+    `batch` names the `process` call that stored it (`batch_id` of its turns) and
+    `turn_index` its position in that call, so recall can find a turn's neighbours (the
+    question before an answer, the reply after a statement). `previous_turn` holds
     `previous` - the turn before it in the same call - shortened ("" for the first turn):
     the record is embedded and keyword-indexed with it (`octomem.models.embedding_text`),
     while `content` stays the turn alone."""
@@ -131,7 +132,7 @@ def raw_turn_record(
         event_type="message",
         summary=text if len(text) <= 300 else text[:297] + "...",
         details=turn.content,
-        metadata={
+        internal={
             "role": turn.role,
             "turn_index": turn.index,
             "raw": True,
@@ -210,7 +211,7 @@ class EpisodicAgent(BaseAgent):
             summary=summary,
             details=sentence,
             entities=list(dict.fromkeys([*([user] if user else []), *entities])),
-            metadata={
+            internal={
                 "time_expression": timeref.text if timeref else None,
                 "granularity": timeref.granularity if timeref else "reported",
                 "date": day,

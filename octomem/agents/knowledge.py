@@ -222,14 +222,14 @@ class KnowledgeAgent(BaseAgent):
             object=triple.object,
             valid_at=turn.timestamp,
             entities=[triple.subject, triple.object],
-            metadata={"subject_key": triple.subject_key},
+            internal={"subject_key": triple.subject_key},
             **record_fields(turn, ctx, "knowledge"),
         )
 
     def conflict_key(self, record: MemoryBase) -> str | None:
         if not isinstance(record, KnowledgeMemory) or record.predicate not in FUNCTIONAL:
             return None
-        subject_key = record.metadata.get("subject_key") or norm_key(record.subject)
+        subject_key = record.internal.get("subject_key") or norm_key(record.subject)
         return f"{subject_key}|{record.predicate}"
 
     def merges_near_duplicates(self, record: MemoryBase) -> bool:

@@ -144,7 +144,7 @@ class ProceduralAgent(BaseAgent):
             trigger=f"how to {title[:1].lower()}{title[1:]}",
             steps=steps,
             entities=entities_in(". ".join(s.partition(" ")[2] for s in [title, *steps])),
-            metadata={"role": turn.role},
+            internal={"role": turn.role},
             **record_fields(turn, ctx, "procedural"),
         )
 

@@ -212,7 +212,7 @@ class ResourceAgent(BaseAgent):
                     excerpt=sentence.strip()[:500],
                     sensitive=False,
                     entities=entities_in(context),
-                    metadata={"resource_key": key, "shared_by": actor},
+                    internal={"resource_key": key, "shared_by": actor},
                     **record_fields(turn, ctx, "resource"),
                 )
             )
@@ -221,7 +221,7 @@ class ResourceAgent(BaseAgent):
     def conflict_key(self, record: MemoryBase) -> str | None:
         if not isinstance(record, ResourceMemory):
             return None
-        return record.metadata.get("resource_key") or record.uri
+        return record.internal.get("resource_key") or record.uri
 
     def merges_near_duplicates(self, record: MemoryBase) -> bool:
         return False

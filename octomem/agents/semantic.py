@@ -360,7 +360,7 @@ class SemanticAgent(BaseAgent):
             attribute=fact.attribute,
             value=fact.value,
             entities=list(dict.fromkeys(entities)),
-            metadata={"relation": fact.relation} if fact.relation else {},
+            internal={"relation": fact.relation} if fact.relation else {},
             **record_fields(turn, ctx, "semantic"),
         )
 

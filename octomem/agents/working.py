@@ -116,7 +116,7 @@ class WorkingAgent(BaseAgent):
                     value=value,
                     expires_at=expires,
                     entities=entities_in(value),
-                    metadata={"deadline": timeref.text} if timeref else {},
+                    internal={"deadline": timeref.text} if timeref else {},
                     **record_fields(turn, ctx, "working"),
                 )
             )

@@ -7,7 +7,8 @@ Every item is one octomem semantic memory:
 - scope: from the namespace through a `NamespaceScope` (default ``("memories",
   "{user_id}", ...)`` -> ``user_id``; other namespaces belong to ``agent_id="langgraph"``),
   so items appear in `Orchestrator.recall` for that user next to extracted memories;
-- value: kept exactly as JSON in ``metadata["langgraph_value"]``; the text octomem embeds
+- value: kept exactly as JSON in ``internal["langgraph_value"]`` (octomem's bookkeeping
+  about the item, with its namespace and key); the text octomem embeds
   and indexes is taken from the value (``index`` fields, else ``content``/``text``/...,
   else the JSON itself);
 - history: every put is an ADD or UPDATE event and a delete a DELETE event, as for any
@@ -53,7 +54,8 @@ from octomem.models import (
 from octomem.orchestrator.engine import Orchestrator
 from octomem.orchestrator.writer import delete_records, history_event, write_records
 
-MARK = "langgraph_store"
+MARK = "langgraph_store"  # internal key: True on every item of the store
+MARK_FILTER = {f"internal.{MARK}": True}
 EXTRACTOR = "langgraph-store"
 TEXT_FIELDS = ("content", "text", "memory", "fact", "description", "summary", "body")
 _PLACEHOLDERS = {"{user_id}": "user_id", "{agent_id}": "agent_id", "{session_id}": "session_id"}
@@ -117,7 +119,7 @@ def _text(value: dict[str, Any], index: list[str] | None) -> str:
 
 
 def _fields(record: MemoryBase) -> dict[str, Any]:
-    meta = record.metadata
+    meta = record.internal
     return {
         "namespace": tuple(meta["langgraph_namespace"]),
         "key": meta["langgraph_key"],
@@ -229,7 +231,7 @@ class OctomemStore(BaseStore):
     async def _record(self, namespace: tuple[str, ...], key: str) -> MemoryBase | None:
         services = self.orchestrator.services
         found = await services.vector.get(MemoryType.SEMANTIC, [item_id(namespace, key)])
-        return found[0] if found and found[0].metadata.get(MARK) else None
+        return found[0] if found and found[0].internal.get(MARK) else None
 
     async def _get(self, namespace: tuple[str, ...], key: str) -> Item | None:
         record = await self._record(namespace, key)
@@ -269,7 +271,7 @@ class OctomemStore(BaseStore):
                 valid_from=old.valid_from if old else now,
                 version=old.version + 1 if old else 1,
                 source=SourceRef(extractor=EXTRACTOR),
-                metadata={
+                internal={
                     MARK: True,
                     "langgraph_namespace": list(namespace),
                     "langgraph_key": op.key,
@@ -285,7 +287,7 @@ class OctomemStore(BaseStore):
 
     async def _items(self, prefix: tuple[str, ...]) -> list[MemoryBase]:
         """Every item whose namespace starts with `prefix` (the scope narrowed if it can be)."""
-        clauses: list[dict[str, Any]] = [{MARK: True}]
+        clauses: list[dict[str, Any]] = [MARK_FILTER]
         scope = self.namespace_scope.prefix_scope(prefix) if prefix else None
         if scope is not None:
             clauses += [{"user_id": scope["user_id"]}, {"agent_id": scope["agent_id"]}]
@@ -293,7 +295,7 @@ class OctomemStore(BaseStore):
             MemoryType.SEMANTIC, where={"AND": clauses}
         )
         size = len(prefix)
-        return [r for r in records if tuple(r.metadata["langgraph_namespace"][:size]) == prefix]
+        return [r for r in records if tuple(r.internal["langgraph_namespace"][:size]) == prefix]
 
     async def _search(self, op: SearchOp) -> list[SearchItem]:
         records = await self._items(tuple(op.namespace_prefix))
@@ -302,7 +304,7 @@ class OctomemStore(BaseStore):
                 r
                 for r in records
                 if all(
-                    compare(r.metadata["langgraph_value"].get(k), v) for k, v in op.filter.items()
+                    compare(r.internal["langgraph_value"].get(k), v) for k, v in op.filter.items()
                 )
             ]
         records.sort(key=lambda r: (r.updated_at, r.id), reverse=True)
@@ -319,7 +321,7 @@ class OctomemStore(BaseStore):
         self, query: str, records: list[MemoryBase], wanted: int
     ) -> list[tuple[MemoryBase, float]]:
         """octomem's hybrid recall over the items' scopes, kept to `records`, best first."""
-        by_id = {r.id: r for r in records if r.metadata.get("langgraph_indexed", True)}
+        by_id = {r.id: r for r in records if r.internal.get("langgraph_indexed", True)}
         scopes = {(r.user_id, r.agent_id) for r in by_id.values()}
         scored: list[tuple[MemoryBase, float]] = []
         for user_id, agent_id in sorted(scopes, key=str):
@@ -328,7 +330,7 @@ class OctomemStore(BaseStore):
                 user_id=user_id,
                 agent_id=agent_id,
                 memory_types=[MemoryType.SEMANTIC],
-                filters={MARK: True},
+                filters=MARK_FILTER,
                 limit=max(wanted, 10),
             )
             scored += [(by_id[h.id], h.score) for h in result.hits if h.id in by_id]
@@ -337,7 +339,7 @@ class OctomemStore(BaseStore):
 
     async def _list_namespaces(self, op: ListNamespacesOp) -> list[tuple[str, ...]]:
         records = await self._items(())
-        namespaces = {tuple(r.metadata["langgraph_namespace"]) for r in records}
+        namespaces = {tuple(r.internal["langgraph_namespace"]) for r in records}
         if op.match_conditions:
             namespaces = {
                 ns for ns in namespaces if all(_matches(c, ns) for c in op.match_conditions)

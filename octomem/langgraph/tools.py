@@ -162,7 +162,7 @@ def create_manage_memory_tool(
             if not id:
                 raise ToolException(f"{action} needs the id of the memory")
             record = await orchestrator.aget(id)
-            meta = record.metadata
+            meta = record.internal
             if meta.get(MARK):  # an item of the store: keep its value in step
                 ns, key = tuple(meta["langgraph_namespace"]), meta["langgraph_key"]
                 if action == "delete":

@@ -15,6 +15,7 @@ import structlog
 from octomem._sync import LoopThread
 from octomem.errors import ConfigurationError, InvalidInputError, NotFoundError
 from octomem.models import (
+    TURN_NOTES,
     ConsistencyReport,
     EpisodicMemory,
     HistoryEvent,
@@ -45,7 +46,7 @@ _RECOVERY_S = 30.0  # close() completes writes it cut short for at most this lon
 
 def _stored_turn(record: EpisodicMemory) -> Turn:
     """The turn a raw-turn record was written from (same id, so it is not stored again)."""
-    role = record.metadata.get("role", "user")
+    role = record.internal.get("role", "user")
     turn_id = record.source.turn_ids[0] if record.source.turn_ids else record.id
     message_id = record.source.message_ids[0] if record.source.message_ids else turn_id
     return Turn(
@@ -54,9 +55,11 @@ def _stored_turn(record: EpisodicMemory) -> Turn:
         content=record.details or record.content,
         name=record.actor if record.actor != role else None,
         timestamp=record.occurred_at,
-        index=int(record.metadata.get("turn_index", 0)),
+        index=int(record.internal.get("turn_index", 0)),
         session_id=record.session_id,
         external_id=message_id if message_id != turn_id else None,
+        metadata=record.metadata,
+        internal={k: v for k, v in record.internal.items() if k in TURN_NOTES},
     )
 
 
@@ -346,7 +349,7 @@ class Orchestrator:
         if session_id is not None:
             clauses.append({"session_id": session_id})
         if not all_turns:
-            clauses.append({EXTRACTION_FLAG: "fallback"})
+            clauses.append({f"internal.{EXTRACTION_FLAG}": "fallback"})
         records = await self.services.vector.list(MemoryType.EPISODIC, where={"AND": clauses})
         sessions: dict[tuple[str | None, str | None], list[Turn]] = {}
         for record in records:

@@ -44,10 +44,10 @@ from octomem.models import (
     ProcessResult,
     Scope,
     Turn,
-    embedding_text,
     utcnow,
 )
 from octomem.orchestrator import extraction, routing
+from octomem.orchestrator.metadata import with_caller_metadata
 from octomem.orchestrator.reconcile import Reconciler
 from octomem.orchestrator.services import Services
 from octomem.orchestrator.state import AgentTask, Decision, ProcessState
@@ -56,7 +56,7 @@ from octomem.sensitive import mask
 from octomem.telemetry import span
 
 log = structlog.get_logger(__name__)
-EXTRACTION_FLAG = "octomem_extraction"  # raw-turn metadata: "fallback" = LLM still owed
+EXTRACTION_FLAG = "extraction"  # raw-turn internal key: "fallback" = LLM still owed
 
 
 def _scope(state: ProcessState | AgentTask) -> Scope:
@@ -72,7 +72,7 @@ def _masked(turn: Turn) -> Turn:
     if not found.sensitive:
         return turn
     return turn.model_copy(
-        update={"content": found.text, "metadata": {**turn.metadata, "masked": list(found.kinds)}}
+        update={"content": found.text, "internal": {**turn.internal, "masked": list(found.kinds)}}
     )
 
 
@@ -114,8 +114,9 @@ def build_process_graph(services: Services) -> CompiledStateGraph:
             turns: list[Turn] = state["turns"]
             batch = batch_id(turns)
             records = [  # each with the turn before it in this call as its context
-                _with_metadata(
+                with_caller_metadata(
                     raw_log.raw_turn_record(turn, ctx, turns[i - 1] if i else None, batch=batch),
+                    [turn],
                     state.get("metadata"),
                 )
                 for i, turn in enumerate(turns)
@@ -222,7 +223,9 @@ def build_process_graph(services: Services) -> CompiledStateGraph:
                 update["llm_usage"] = [meter.usage]
             else:  # rule-based extraction is CPU work: off the event loop
                 found = await asyncio.to_thread(memory_agent.extract, task["turns"], ctx)
-            candidates = [_with_metadata(c, task.get("metadata")) for c in found]
+            candidates = [
+                with_caller_metadata(c, task["turns"], task.get("metadata")) for c in found
+            ]
             current.set_attribute("octomem.candidates", len(candidates))
         return {"candidates": candidates, **update}
 
@@ -307,19 +310,12 @@ async def _flag_turns(services: Services, ids: list[str], status: str) -> None:
     """Mark raw turns: "fallback" = the LLM failed on them and `reprocess` should retry."""
     records = await services.vector.get(MemoryType.EPISODIC, ids)
     changed = [
-        r.model_copy(update={"metadata": {**r.metadata, EXTRACTION_FLAG: status}})
+        r.model_copy(update={"internal": {**r.internal, EXTRACTION_FLAG: status}})
         for r in records
-        if r.metadata.get(EXTRACTION_FLAG) != status
+        if r.internal.get(EXTRACTION_FLAG) != status
     ]
-    if changed:
-        embeddings = await services.embedder.embed([embedding_text(r) for r in changed])
-        await services.vector.upsert(MemoryType.EPISODIC, changed, embeddings)
-
-
-def _with_metadata(record: MemoryBase, metadata: dict[str, Any] | None) -> MemoryBase:
-    if not metadata:
-        return record
-    return record.model_copy(update={"metadata": {**metadata, **record.metadata}})
+    if changed:  # the embedded text is the same: no embedding again
+        await services.vector.rewrite(MemoryType.EPISODIC, changed)
 
 
 async def _user_name(services: Services, scope: Scope, *, exclude: set[str]) -> str | None:

@@ -190,9 +190,9 @@ def _turn_key(record: MemoryBase) -> tuple[str | None, str, int] | None:
     `name`); None for other memories and for anonymous user/assistant turns."""
     if not isinstance(record, EpisodicMemory) or record.event_type != "message":
         return None
-    if record.actor == record.metadata.get("role"):
+    if record.actor == record.internal.get("role"):
         return None
-    batch, index = record.metadata.get("batch"), record.metadata.get("turn_index")
+    batch, index = record.internal.get("batch"), record.internal.get("turn_index")
     if not isinstance(batch, str) or not isinstance(index, int) or isinstance(index, bool):
         return None
     return record.session_id, batch, index
@@ -235,8 +235,8 @@ async def add_context(
             {
                 "AND": [
                     {"session_id": session},
-                    {"batch": batch},
-                    {"turn_index": {"in": [index - 1, index + 1]}},
+                    {"internal.batch": batch},
+                    {"internal.turn_index": {"in": [index - 1, index + 1]}},
                 ]
             }
             for session, batch, index in dict.fromkeys(key for *_, key in top)

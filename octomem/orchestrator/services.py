@@ -24,6 +24,7 @@ from octomem.settings import (
 from octomem.stores.base import GraphStore, HistoryStore, Journal, KeywordStore, VectorStore
 
 log = structlog.get_logger(__name__)
+_UPGRADE_PAGE = 1000
 
 
 @dataclass
@@ -63,8 +64,9 @@ class Services:
         return [mtype for mtype in self.agents if mtype in enabled]
 
     async def init(self) -> None:
-        """Create collections, tables, constraints and indexes (idempotent, once), then
-        complete any write a crash interrupted (`writer.recover`)."""
+        """Create collections, tables, constraints and indexes, bring records stored by an
+        older version up to date, then complete any write a crash interrupted
+        (`writer.recover`); idempotent, once."""
         if self._initialised:
             return
         if self._init_lock is None:
@@ -76,6 +78,7 @@ class Services:
 
             for store in self.stores:
                 await store.init()
+            await upgrade_layout(self.vector)
             await recover(self)
             self._initialised = True
 
@@ -89,6 +92,30 @@ class Services:
     async def reset(self) -> None:
         for store in self.stores:
             await store.reset()
+
+
+async def upgrade_layout(vector: VectorStore) -> int:
+    """Store the records an older version wrote (octomem's keys in `metadata`, read into
+    `internal` by the model) in the current layout, so filters on either find them where
+    the backend looks; embeddings are kept. Returns how many were rewritten.
+
+    Idempotent: a store holding none costs one query per memory type. Two processes doing
+    it at once write the same data (the upgrade of a record depends on the record alone).
+    """
+    total = 0
+    for memory_type in MemoryType:
+        done: set[str] = set()
+        while batch := await vector.legacy_records(memory_type, limit=_UPGRADE_PAGE):
+            fresh = [record for record in batch if record.id not in done]
+            if not fresh:  # listed again after a rewrite: never loop on them
+                log.warning("records stay in an older layout", memory_type=memory_type.value)
+                break
+            await vector.rewrite(memory_type, fresh)
+            done.update(record.id for record in fresh)
+            total += len(fresh)
+    if total:
+        log.info("records upgraded to the current layout", records=total)
+    return total
 
 
 def build_embedder(settings: Settings) -> Embedder:

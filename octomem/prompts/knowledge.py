@@ -58,7 +58,7 @@ def to_records(
                 object=obj,
                 valid_at=fields["valid_from"],
                 entities=[subject, obj],
-                metadata={"subject_key": subject_key},
+                internal={"subject_key": subject_key},
                 **fields,
             )
         )

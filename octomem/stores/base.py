@@ -7,8 +7,9 @@ Filters (`where`) use octomem's backend-neutral filter language (see `octomem.fi
 ``{"user_id": "alice"}``, ``{"confidence": {"gte": 0.5}}``, ``{"AND": [...]}``,
 ``{"OR": [...]}``, ``{"NOT": {...}}`` with operators eq, ne, in, nin, gt, gte, lt, lte,
 contains. Field names are record fields (user_id, memory_type, valid_to, ...) or keys of
-the record's `metadata`. A backend pushes down what it can and must evaluate the rest
-itself with `octomem.filters.matches`, so every backend returns the same records.
+the record's `metadata`; ``internal.key`` names a key of octomem's own `internal`. A
+backend pushes down what it can and must evaluate the rest itself with
+`octomem.filters.matches`, so every backend returns the same records.
 """
 
 from __future__ import annotations
@@ -77,6 +78,15 @@ class VectorStore(Protocol):
         embeddings: Sequence[Sequence[float]],
     ) -> None:
         """Insert or replace records by id (idempotent)."""
+
+    async def rewrite(self, memory_type: MemoryType, records: Sequence[MemoryBase]) -> None:
+        """Replace stored records' data, keeping their embeddings (nothing is embedded
+        again: for changes that leave the embedded text alone); ids not stored are ignored."""
+
+    async def legacy_records(self, memory_type: MemoryType, *, limit: int) -> list[MemoryBase]:
+        """Up to `limit` records stored in the layout of an older octomem version, read
+        into the current model; [] when there are none. `rewrite` stores them anew, after
+        which they are no longer listed here."""
 
     async def get(self, memory_type: MemoryType, ids: Sequence[str]) -> list[MemoryBase]:
         """Records with these ids, in the order asked; missing ids are left out."""

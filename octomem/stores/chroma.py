@@ -32,7 +32,14 @@ from octomem.models import (
     record_to_json,
 )
 from octomem.stores import record_cache
-from octomem.stores.chroma_layout import RECORD_KEY, Where, entry_metadata, plan
+from octomem.stores.chroma_layout import (
+    LAYOUT,
+    LAYOUT_KEY,
+    RECORD_KEY,
+    Where,
+    entry_metadata,
+    plan,
+)
 from octomem.stores.record_cache import RecordCache
 
 _PAGE = 1000
@@ -303,11 +310,7 @@ class ChromaVectorStore:
             )
         latest: dict[str, tuple[MemoryBase, list[float]]] = {}
         for record, embedding in zip(records, embeddings, strict=True):
-            if record.memory_type != memory_type:
-                raise InvalidInputError(
-                    f"record {record.id} is {record.memory_type.value} memory, not "
-                    f"{MemoryType(memory_type).value}; upsert it under its own type"
-                )
+            _check_type(record, memory_type)
             latest[record.id] = (record, [float(x) for x in embedding])  # last one wins
         if not latest:
             return
@@ -326,6 +329,49 @@ class ChromaVectorStore:
                 embeddings=[emb for _, (_, emb) in chunk],
                 metadatas=[entry_metadata(rec, payloads[rid]) for rid, (rec, _) in chunk],
             )
+
+    async def rewrite(self, memory_type: MemoryType, records: Sequence[MemoryBase]) -> None:
+        latest: dict[str, MemoryBase] = {}
+        for record in records:
+            _check_type(record, memory_type)
+            latest[record.id] = record  # last one wins
+        items = list(latest.values())
+        for start in range(0, len(items), _PAGE):
+            chunk = items[start : start + _PAGE]
+            collection = await self._collection(memory_type)  # new if reset meanwhile
+            stored = await self._call(
+                "get", collection.get, ids=[r.id for r in chunk], include=["metadatas"]
+            )
+            old = dict(zip(stored["ids"], stored["metadatas"] or [], strict=True))
+            ids, metadatas = [], []
+            for record in chunk:
+                if record.id in old:
+                    meta = entry_metadata(record, record_to_json(record))
+                    # Chroma's update merges entry metadata: keys the record no longer
+                    # has (an older layout's) are removed by setting them to None
+                    meta.update({key: None for key in old[record.id] or {} if key not in meta})
+                    ids.append(record.id)
+                    metadatas.append(meta)
+            if ids:  # the cache forgets them: an entry deleted meanwhile is not updated
+                await self._write(
+                    "rewrite", collection, ids, collection.update, ids=ids, metadatas=metadatas
+                )
+
+    async def legacy_records(self, memory_type: MemoryType, *, limit: int) -> list[MemoryBase]:
+        collection = await self._collection(memory_type)
+        if limit <= 0 or self._empty(collection):
+            return []
+        page = await self._call(
+            "get",
+            collection.get,
+            where={LAYOUT_KEY: {"$ne": LAYOUT}},  # entries without the key match too
+            include=["metadatas"],
+            limit=limit,
+        )
+        return [
+            self._record(meta, entry_id)
+            for entry_id, meta in zip(page["ids"], page["metadatas"] or [], strict=True)
+        ]
 
     async def get(self, memory_type: MemoryType, ids: Sequence[str]) -> list[MemoryBase]:
         wanted = list(dict.fromkeys(ids))
@@ -495,3 +541,11 @@ class ChromaVectorStore:
             if self._cache is not None:
                 record_cache.release(self._cache)
                 self._cache = None
+
+
+def _check_type(record: MemoryBase, memory_type: MemoryType) -> None:
+    if record.memory_type != memory_type:
+        raise InvalidInputError(
+            f"record {record.id} is {record.memory_type.value} memory, not "
+            f"{MemoryType(memory_type).value}; write it under its own type"
+        )

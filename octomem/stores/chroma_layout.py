@@ -2,8 +2,11 @@
 Chroma ``where`` clauses.
 
 Each entry's metadata holds flat scalars for filtering plus the full record JSON under
-``_record``. A filter leaf is pushed down only where Chroma evaluates it exactly as
-`octomem.filters.matches` does; `plan` returns the rest as a Python predicate.
+``_record``: record fields under their own names, the scalars of the record's `metadata`
+under ``md.<key>`` and of its `internal` under ``in.<key>``, and ``_layout`` (`LAYOUT`),
+which tells entries of this layout from those of older versions. A filter leaf is pushed
+down only where Chroma evaluates it exactly as `octomem.filters.matches` does; `plan`
+returns the rest as a Python predicate.
 """
 
 from __future__ import annotations
@@ -26,7 +29,9 @@ _STR_FIELDS = frozenset(
 _OPS = {op: f"${op}" for op in ("eq", "ne", "in", "nin", "gt", "gte", "lt", "lte")}
 _EQUALITY = frozenset({"eq", "ne", "in", "nin"})
 RECORD_KEY = "_record"
-_MD = "md."
+LAYOUT_KEY = "_layout"
+LAYOUT = 2  # 1 (no key): octomem's own keys were flattened under md. with the caller's
+_PREFIX = {"metadata": "md.", "internal": "in."}
 
 Where = dict[str, Any]
 
@@ -56,6 +61,7 @@ def entry_metadata(record: MemoryBase, payload: str) -> dict[str, Any]:
         "confidence": float(record.confidence),
         "content_hash": record.content_hash,
         RECORD_KEY: payload,
+        LAYOUT_KEY: LAYOUT,
     }
     for name in _SCOPE_FIELDS:
         meta[name] = getattr(record, name) or ""
@@ -65,10 +71,13 @@ def entry_metadata(record: MemoryBase, payload: str) -> dict[str, Any]:
     for name in _STR_FIELDS - meta.keys():
         if isinstance(value := getattr(record, name, None), str):
             meta[name] = value
-    # user metadata in its JSON form, as the residual filter sees it after a round trip
-    for key, value in json.loads(payload)["metadata"].items():
-        if _scalar(value):
-            meta[_MD + key] = value
+    # metadata and internal in their JSON form, as the residual filter sees them after a
+    # round trip
+    data = json.loads(payload)
+    for kind, prefix in _PREFIX.items():
+        for key, value in data[kind].items():
+            if _scalar(value):
+                meta[prefix + key] = value
     return meta
 
 
@@ -85,14 +94,14 @@ def _leaf_value(kind: str, value: Any) -> Any:
         return float(value) if _is_number(value) else None
     if kind == "str":
         return str(value) if isinstance(value, str) else None
-    return value if _scalar(value) else None  # user metadata
+    return value if _scalar(value) else None  # a metadata or internal key
 
 
 def _leaf_clause(fields: Mapping[str, Any], field: str, op: str, value: Any) -> Where | None:
     """The Chroma `where` clause for one filter leaf, or None if Chroma cannot do it exactly."""
-    is_record, name = filters.resolve_field(field, fields)
-    if not is_record:
-        key, kind = _MD + name, "metadata"
+    source, name = filters.resolve_field(field, fields)
+    if source != "record":
+        key, kind = _PREFIX[source] + name, "keyed"
     elif name in _SCOPE_FIELDS:
         key, kind = name, "scope"
         if op == "exists":
@@ -113,7 +122,7 @@ def _leaf_clause(fields: Mapping[str, Any], field: str, op: str, value: Any) -> 
         items = [_leaf_value(kind, v) for v in value]
         if not items or any(v is None for v in items):
             return None
-        if kind == "metadata":  # Chroma wants one type per list; numbers compare across
+        if kind == "keyed":  # Chroma wants one type per list; numbers compare across
             if all(_is_number(v) for v in items):
                 items = [float(v) for v in items]
             elif len({type(v) for v in items}) > 1:

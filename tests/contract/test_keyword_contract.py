@@ -231,7 +231,7 @@ async def test_concurrent_calls(store: KeywordStore) -> None:
 def raw_turn(key: str, content: str, context: str) -> EpisodicMemory:
     """A raw conversation turn stored with the turn before it as its context."""
     return event(key, content).model_copy(
-        update={"event_type": "message", "metadata": {"raw": True, TURN_CONTEXT: context}}
+        update={"event_type": "message", "internal": {"raw": True, TURN_CONTEXT: context}}
     )
 
 
@@ -244,6 +244,6 @@ async def test_raw_turn_context_is_searchable_below_content(store: KeywordStore)
     assert await found(store, "kayak") == [about.id, reply.id]
     assert await found(store, "sister") == [reply.id]
     # the context of any other record is not indexed
-    plain = event("plain", "a note").model_copy(update={"metadata": {TURN_CONTEXT: "zebra"}})
+    plain = event("plain", "a note").model_copy(update={"internal": {TURN_CONTEXT: "zebra"}})
     await store.upsert([plain])
     assert await found(store, "zebra") == []

@@ -212,6 +212,8 @@ def _corpus() -> list[SemanticMemory]:
                 "tags": ["a", "b"] if n % 3 == 0 else ["c"],
                 **({"when": (T0 + timedelta(days=n)).isoformat()} if n % 2 else {}),
             },
+            # octomem's own keys, some named like the caller's: plain names never reach them
+            internal={"topic": "home", "batch": f"b{n % 2}", "turn_index": n, "raw": n > 5},
         )
         for n in range(1, 11)
     ]
@@ -253,6 +255,14 @@ FILTERS: list[dict[str, Any]] = [
     {"AND": [{"user_id": "alice"}, {"NOT": {"tags": {"contains": "c"}}}]},
     {"OR": []},
     {},
+    {"topic": "home", "pinned": True},
+    {"internal.topic": "home"},
+    {"internal.batch": "b1", "internal.turn_index": {"in": [2, 3, 5.0]}},
+    {"internal": {"raw": True, "batch": "b0"}},
+    {"internal.turn_index": {"gte": 7}},
+    {"OR": [{"internal.raw": False}, {"topic": "travel"}]},
+    {"raw": True},
+    {"turn_index": {"exists": True}},
 ]
 
 
@@ -311,6 +321,41 @@ async def test_users_are_isolated(store: VectorStore) -> None:
 async def test_invalid_filter_is_rejected(store: VectorStore) -> None:
     with pytest.raises(InvalidInputError, match="regex"):
         await store.list(MemoryType.SEMANTIC, where={"content": {"regex": ".*"}})
+
+
+# --- rewrite -------------------------------------------------------------------------
+
+
+async def test_rewrite_replaces_data_and_keeps_the_embedding(store: VectorStore) -> None:
+    record = fact(1, metadata={"topic": "x"}, internal={"batch": "b1", "flag": "fallback"})
+    other = fact(2)
+    await put(store, record, embedding=vec(1))
+    await put(store, other, embedding=vec(0, 1))
+    changed = record.model_copy(
+        update={"metadata": {"source": "crm"}, "internal": {"batch": "b1", "flag": "llm"}}
+    )
+    unknown = fact(3)
+    await store.rewrite(MemoryType.SEMANTIC, [changed, unknown])
+    assert await store.get(MemoryType.SEMANTIC, [record.id, unknown.id]) == [changed]
+    assert await store.count(MemoryType.SEMANTIC) == 2  # ids not stored are ignored
+    (hit, similarity), *_ = await store.query(MemoryType.SEMANTIC, vec(1))
+    assert hit == changed and similarity == pytest.approx(1.0, abs=1e-5)
+    # filters see the new data only, whether the backend or Python evaluates them
+    for where, expected in [
+        ({"topic": "x"}, []),
+        ({"source": "crm"}, [changed.id]),
+        ({"internal.flag": "fallback"}, []),
+        ({"internal.flag": "llm"}, [changed.id]),
+        ({"internal.batch": "b1"}, [changed.id]),
+    ]:
+        assert ids(await store.list(MemoryType.SEMANTIC, where=where)) == expected, where
+        assert ids(await store.query(MemoryType.SEMANTIC, vec(1), where=where)) == expected
+    assert await store.legacy_records(MemoryType.SEMANTIC, limit=10) == []
+
+
+async def test_rewrite_rejects_a_record_of_another_type(store: VectorStore) -> None:
+    with pytest.raises(InvalidInputError):
+        await store.rewrite(MemoryType.EPISODIC, [fact(1)])
 
 
 # --- list, count, delete, reset ---------------------------------------------------------
@@ -373,6 +418,7 @@ def all_types() -> list[MemoryBase]:
         "source": SourceRef(turn_ids=["t1", "t2"], message_ids=["m1"], extractor="offline"),
         "confidence": 0.75,
         "metadata": {"topic": "x", "nested": {"a": [1, 2, {"b": None}]}, "n": 3.5},
+        "internal": {"topic": "y", "list": ["a", {"b": 1}], "flag": True},
         "entities": ["Alice", "Paris"],
         "version": 3,
     }

@@ -358,10 +358,14 @@ def test_invalid_output_falls_back_and_reprocess_finishes(llm_orch, mode: str) -
 
     orch, _ = llm_orch(script, mode)
     result = orch.process(
-        "Hi, I'm Alice. I live in Paris and I love jazz.", user_id="alice", session_id="s1"
+        "Hi, I'm Alice. I live in Paris and I love jazz.",
+        user_id="alice",
+        session_id="s1",
+        metadata={"channel": "web", "extraction": "caller's"},
     )
     assert result.extraction == "offline_fallback" and result.errors
     assert len(result.turn_memory_ids) == 1  # the raw turn is stored
+    assert orch.get(result.turn_memory_ids[0]).internal["extraction"] == "fallback"
     offline = current(orch, MemoryType.SEMANTIC)
     assert {f.extractor for f in [r.source for r in offline]} == {"offline:semantic"}
 
@@ -375,7 +379,12 @@ def test_invalid_output_falls_back_and_reprocess_finishes(llm_orch, mode: str) -
     assert redo.llm.calls >= 1
     assert orch.reprocess(user_id="alice") == []  # nothing is owed any more
     raw = [r for r in current(orch, MemoryType.EPISODIC) if r.event_type == "message"]
-    assert len(raw) == 1
+    assert len(raw) == 1 and raw[0].internal["extraction"] == "llm"
+    # what the LLM extracted later carries the caller's metadata of that call too
+    assert all(
+        r.metadata == {"channel": "web", "extraction": "caller's"}
+        for r in current(orch, MemoryType.SEMANTIC)
+    )
 
 
 @pytest.mark.parametrize("mode", MODES)

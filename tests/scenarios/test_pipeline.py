@@ -171,10 +171,10 @@ def test_reply_is_found_by_the_words_of_the_turn_before_it(orch: Orchestrator) -
 
     reply = orch.get(reply_id)
     assert reply.content == "user: Mostly the old songs from his village, on weekends."
-    assert reply.metadata["previous_turn"] == (
+    assert reply.internal["previous_turn"] == (
         "assistant: Which instrument did your uncle teach you as a kid?"
     )
-    assert orch.get(result.turn_memory_ids[0]).metadata["previous_turn"] == ""
+    assert orch.get(result.turn_memory_ids[0]).internal["previous_turn"] == ""
     # the reply names neither instrument nor uncle, yet it comes right after the question
     # it answers (by its embedding and by its keyword context), before the guitar turn
     hits = orch.recall("what instrument did the uncle teach", user_id="alice", limit=3).hits

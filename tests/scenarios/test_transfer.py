@@ -11,18 +11,24 @@ import pytest
 
 from octomem import Orchestrator
 from octomem.errors import InvalidInputError
-from octomem.models import MemoryType
+from octomem.models import MemoryBase, MemoryType
 from tests.conftest import T0
+from tests.legacy import legacy_payload
 
 
 def _fill(orch: Orchestrator) -> None:
     orch.process(
         [
-            {"role": "user", "content": "Hi, I'm Alice. I live in Paris and work at Acme."},
+            {
+                "role": "user",
+                "content": "Hi, I'm Alice. I live in Paris and work at Acme.",
+                "metadata": {"source": "crm", "role": "caller-role"},
+            },
             {"role": "assistant", "content": "Nice to meet you, Alice!"},
         ],
         user_id="alice",
         session_id="s1",
+        metadata={"channel": "web"},
         timestamp=T0,
     )
     orch.process("Big news: I moved to Berlin last week!", user_id="alice", session_id="s2")
@@ -68,6 +74,12 @@ def test_round_trip_loses_nothing(make_orch: Any, tmp_path: Path) -> None:
     target = make_orch()
     imported = target.import_jsonl(path)
     assert imported == summary
+    # every record comes back exactly: the caller's metadata and octomem's internal keys
+    originals = _records(source)
+    assert _records(target) == originals
+    raw = [r for r in originals.values() if r.internal.get("raw")]
+    assert raw and all(r.internal["batch"] and "batch" not in r.metadata for r in raw)
+    assert any(r.metadata.get("role") == "caller-role" for r in raw)
     again = io.StringIO()
     target.export_jsonl(again)
     assert _body(_lines(again.getvalue())) == _body(exported)
@@ -86,6 +98,32 @@ def test_round_trip_loses_nothing(make_orch: Any, tmp_path: Path) -> None:
     twice = io.StringIO()
     target.export_jsonl(twice)
     assert _body(_lines(twice.getvalue())) == _body(exported)
+
+
+def _records(orch: Orchestrator) -> dict[str, MemoryBase]:
+    return {r.id: r for r in orch.get_all(user_id="alice", include_superseded=True)}
+
+
+def test_an_older_versions_export_imports_with_internal_keys(
+    make_orch: Any, tmp_path: Path
+) -> None:
+    source = make_orch()
+    _fill(source)
+    out = io.StringIO()
+    source.export_jsonl(out)
+    lines = _lines(out.getvalue())
+    for line in lines:  # as a version before `internal` wrote them
+        if line["type"] == "memory" and line["record"]:
+            line["record"] = legacy_payload(line["record"])
+    assert not any("internal" in json.dumps(line.get("record") or {}) for line in lines)
+    target = make_orch()
+    target.import_jsonl(io.StringIO("".join(json.dumps(line) + "\n" for line in lines)))
+    expected = _records(source)
+    for record in expected.values():  # an older version kept only octomem's key of a name
+        if "role" in record.internal and record.metadata.get("role") == "caller-role":
+            record.metadata.pop("role")
+    assert _records(target) == expected
+    assert target.get_all(user_id="alice", filters={"internal.raw": True})
 
 
 def test_export_one_user_and_stats(orch: Orchestrator) -> None:

@@ -366,20 +366,24 @@ def test_raw_turn_record_carries_the_turn_before_it() -> None:
     reply = agent.raw_turn_record(turn("Mostly old songs.", index=1), ctx(), question)
     assert reply.content == "user: Mostly old songs."  # what users see: the turn alone
     assert (
-        reply.metadata["previous_turn"] == "assistant: Which instrument did your uncle teach you?"
+        reply.internal["previous_turn"] == "assistant: Which instrument did your uncle teach you?"
     )
+    assert reply.internal["raw"] is True and reply.metadata == {}
     assert embedding_text(reply) == (
         "assistant: Which instrument did your uncle teach you?\nuser: Mostly old songs."
     )
     first = agent.raw_turn_record(question, ctx())
-    assert first.metadata["previous_turn"] == "" and embedding_text(first) == first.content
+    assert first.internal["previous_turn"] == "" and embedding_text(first) == first.content
     long = agent.raw_turn_record(turn("ok", index=2), ctx(), turn("x " * 500))
-    assert len(long.metadata["previous_turn"]) == 300 and long.metadata["previous_turn"].endswith(
+    assert len(long.internal["previous_turn"]) == 300 and long.internal["previous_turn"].endswith(
         "..."
     )
     # only raw turns are embedded with a context, whatever the metadata of other records
-    event = reply.model_copy(update={"event_type": "note", "metadata": {"previous_turn": "zebra"}})
+    event = reply.model_copy(update={"event_type": "note", "internal": {"previous_turn": "zebra"}})
     assert embedding_text(event) == event.content
+    # and a caller's metadata never stands in for octomem's own keys
+    spoof = {"raw": True, "previous_turn": "zebra"}
+    assert embedding_text(first.model_copy(update={"metadata": spoof})) == first.content
 
 
 def test_episodic_events_resolve_relative_dates() -> None:

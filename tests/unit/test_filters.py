@@ -9,7 +9,8 @@ import pytest
 
 from octomem import filters
 from octomem.errors import InvalidInputError
-from octomem.models import CoreMemory, MemoryType, ResourceMemory, SemanticMemory
+from octomem.models import CoreMemory, EpisodicMemory, MemoryType, ResourceMemory, SemanticMemory
+from octomem.stores.chroma_layout import plan
 
 T0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -118,6 +119,60 @@ def test_record_fields_win_over_metadata_keys() -> None:
     assert ok({"label": "from-metadata"})
     assert ok({"metadata": {"topic": "food", "priority": 3}})
     assert not ok({"metadata": {"topic": "food", "priority": 4}})
+
+
+def test_internal_keys_are_reached_only_by_name() -> None:
+    turn = EpisodicMemory(
+        id="epi_1",
+        content="user: hi",
+        occurred_at=T0,
+        actor="user",
+        event_type="message",
+        summary="user: hi",
+        metadata={"role": "caller-role", "batch": 7},
+        internal={"role": "user", "batch": "b1", "turn_index": 2, "raw": True},
+    )
+    # a caller's plain names are their own metadata keys, never octomem's bookkeeping
+    assert ok({"role": "caller-role"}, turn) and not ok({"role": "user"}, turn)
+    assert ok({"batch": 7}, turn) and not ok({"batch": "b1"}, turn)
+    assert not ok({"turn_index": 2}, turn) and not ok({"raw": True}, turn)
+    assert ok({"raw": {"exists": False}}, turn)
+    # octomem's own queries name them: internal.key, or the {"internal": {...}} shorthand
+    assert ok({"internal.role": "user"}, turn) and not ok({"internal.role": "caller-role"}, turn)
+    assert ok({"internal.turn_index": {"in": [1, 2, 3]}}, turn)
+    assert ok({"internal": {"batch": "b1", "raw": True}}, turn)
+    assert not ok({"internal": {"batch": 7}}, turn)
+    assert ok({"metadata.batch": 7}, turn) and ok({"NOT": {"internal.batch": 7}}, turn)
+    assert filters.resolve_field("internal.batch", type(turn).model_fields) == (
+        "internal",
+        "batch",
+    )
+    assert filters.resolve_field("batch", type(turn).model_fields) == ("metadata", "batch")
+    assert filters.resolve_field("actor", type(turn).model_fields) == ("record", "actor")
+
+
+def test_internal_keys_push_down_to_chroma_like_metadata_keys() -> None:
+    # recall's neighbour lookup and reprocess's flag are evaluated by Chroma, not in Python
+    near = {
+        "AND": [
+            {"session_id": "s1"},
+            {"internal.batch": "b1"},
+            {"internal.turn_index": {"in": [1, 3]}},
+        ]
+    }
+    where, residual = plan(MemoryType.EPISODIC, near, None)
+    assert residual is None
+    assert where == {
+        "$and": [
+            {"session_id": {"$eq": "s1"}},
+            {"in.batch": {"$eq": "b1"}},
+            {"in.turn_index": {"$in": [1.0, 3.0]}},
+        ]
+    }
+    where, residual = plan(MemoryType.EPISODIC, {"internal.extraction": "fallback"}, None)
+    assert residual is None and where == {"in.extraction": {"$eq": "fallback"}}
+    where, residual = plan(MemoryType.EPISODIC, {"role": "user"}, None)
+    assert residual is None and where == {"md.role": {"$eq": "user"}}
 
 
 def test_missing_fields_read_as_none() -> None:

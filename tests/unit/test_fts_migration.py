@@ -55,7 +55,7 @@ def turn(key: str, content: str, context: str) -> EpisodicMemory:
         actor="Bob",
         event_type="message",
         summary=content,
-        metadata={"raw": True, TURN_CONTEXT: context},
+        internal={"raw": True, TURN_CONTEXT: context},
     )
 
 

@@ -142,7 +142,8 @@ def test_langchain_non_text_parts_recorded_not_stored():
     )
     [turn] = norm([msg])
     assert turn.content == "look"
-    assert turn.metadata["non_text_parts"] == ["image_url"]
+    assert turn.internal["non_text_parts"] == ["image_url"]
+    assert turn.metadata == {}  # octomem's note, not the caller's metadata
 
 
 def test_langchain_image_only_is_rejected_with_hint():
