@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
-import threading
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -15,23 +13,22 @@ import structlog
 from octomem._sync import LoopThread
 from octomem.errors import ConfigurationError, InvalidInputError, NotFoundError
 from octomem.models import (
-    TURN_NOTES,
     ConsistencyReport,
-    EpisodicMemory,
     HistoryEvent,
     MemoryBase,
     MemoryType,
     Operation,
     ProcessResult,
     RecallResult,
-    Turn,
     memory_type_of,
     utcnow,
 )
 from octomem.orchestrator import arguments as args
 from octomem.orchestrator import doctor
 from octomem.orchestrator.arguments import check_scope, parse_memory_types
+from octomem.orchestrator.calls import RunningCalls
 from octomem.orchestrator.graph import build_process_graph, build_recall_graph
+from octomem.orchestrator.reprocess import sessions_to_reprocess
 from octomem.orchestrator.services import Services, build_services
 from octomem.orchestrator.writer import delete_records, history_event, recover, write_records
 from octomem.settings import Settings, load_settings
@@ -42,25 +39,6 @@ from octomem.validation import check_metadata, validate_scope_id
 log = structlog.get_logger(__name__)
 MemoryTypes = Sequence[str | MemoryType] | str | MemoryType | None
 _RECOVERY_S = 30.0  # close() completes writes it cut short for at most this long
-
-
-def _stored_turn(record: EpisodicMemory) -> Turn:
-    """The turn a raw-turn record was written from (same id, so it is not stored again)."""
-    role = record.internal.get("role", "user")
-    turn_id = record.source.turn_ids[0] if record.source.turn_ids else record.id
-    message_id = record.source.message_ids[0] if record.source.message_ids else turn_id
-    return Turn(
-        id=turn_id,
-        role=role,
-        content=record.details or record.content,
-        name=record.actor if record.actor != role else None,
-        timestamp=record.occurred_at,
-        index=int(record.internal.get("turn_index", 0)),
-        session_id=record.session_id,
-        external_id=message_id if message_id != turn_id else None,
-        metadata=record.metadata,
-        internal={k: v for k, v in record.internal.items() if k in TURN_NOTES},
-    )
 
 
 class Orchestrator:
@@ -76,9 +54,7 @@ class Orchestrator:
         self.process_graph = build_process_graph(services)
         self.recall_graph = build_recall_graph(services)
         self._loop = LoopThread()
-        self._closed = False
-        self._inflight: dict[asyncio.Task[Any], int] = {}  # running calls (and nesting depth)
-        self._inflight_lock = threading.Lock()
+        self._calls = RunningCalls()
 
     @classmethod
     def from_config(
@@ -127,7 +103,7 @@ class Orchestrator:
             "memory_types": parse_memory_types(memory_types),
             "infer": args.check_flag(infer, name="infer"),
         }
-        async with self._call():
+        async with self._calls.call():
             with span("process", user_id=user_id, session_id=session_id):
                 state = await self.process_graph.ainvoke(inputs)
         return state["result"]
@@ -171,7 +147,7 @@ class Orchestrator:
             "include_superseded": args.check_flag(include_superseded, name="include_superseded"),
             "now": args.check_datetime(now, name="now"),
         }
-        async with self._call():
+        async with self._calls.call():
             with span("recall", user_id=user_id):
                 state = await self.recall_graph.ainvoke(inputs)
         return state["result"]
@@ -185,7 +161,7 @@ class Orchestrator:
     async def aget(self, memory_id: str) -> MemoryBase:
         """The memory with this id (current or superseded); NotFoundError if unknown."""
         memory_type = self._type_of(memory_id)
-        async with self._call():
+        async with self._calls.call():
             await self.services.init()
             return await self._get(memory_type, memory_id)
 
@@ -225,7 +201,7 @@ class Orchestrator:
         live_at = (
             None if args.check_flag(include_superseded, name="include_superseded") else utcnow()
         )
-        async with self._call():
+        async with self._calls.call():
             await self.services.init()
             records: list[MemoryBase] = []
             for memory_type in types:
@@ -247,7 +223,7 @@ class Orchestrator:
         )
         metadata = check_metadata(metadata)
         memory_type = self._type_of(memory_id)
-        async with self._call():
+        async with self._calls.call():
             await self.services.init()
             found = await self._get(memory_type, memory_id)
             async with self.services.locks.hold(found.user_id):
@@ -272,7 +248,7 @@ class Orchestrator:
     async def adelete(self, memory_id: str) -> None:
         """Delete a memory from every store; its history stays readable."""
         memory_type = self._type_of(memory_id)
-        async with self._call():
+        async with self._calls.call():
             await self.services.init()
             found = await self._get(memory_type, memory_id)
             async with self.services.locks.hold(found.user_id):
@@ -291,7 +267,7 @@ class Orchestrator:
     ) -> int:
         """Delete every memory in scope (current and superseded); returns how many."""
         check_scope(user_id, agent_id, session_id, operation="delete_all")
-        async with self._call():
+        async with self._calls.call():
             await self.services.init()
             async with self.services.locks.hold(user_id):
                 records = await self.aget_all(
@@ -309,7 +285,7 @@ class Orchestrator:
     async def ahistory(self, memory_id: str) -> list[HistoryEvent]:
         """Every change of one memory, oldest first."""
         self._type_of(memory_id)
-        async with self._call():
+        async with self._calls.call():
             await self.services.init()
             events = await self.services.history.for_memory(memory_id)
         if not events:
@@ -334,34 +310,13 @@ class Orchestrator:
         args.check_flag(all_turns, name="all_turns")
         if self.services.llm is None:
             raise ConfigurationError("reprocess needs an LLM: set llm.model in the config")
-        async with self._call():
-            return await self._reprocess(user_id, agent_id, session_id, all_turns)
-
-    async def _reprocess(
-        self, user_id: str | None, agent_id: str | None, session_id: str | None, all_turns: bool
-    ) -> list[ProcessResult]:
-        from octomem.orchestrator.process_graph import EXTRACTION_FLAG
-
-        await self.services.init()
-        clauses: list[dict[str, Any]] = [{"user_id": user_id}, {"event_type": "message"}]
-        if agent_id is not None:
-            clauses.append({"agent_id": agent_id})
-        if session_id is not None:
-            clauses.append({"session_id": session_id})
-        if not all_turns:
-            clauses.append({f"internal.{EXTRACTION_FLAG}": "fallback"})
-        records = await self.services.vector.list(MemoryType.EPISODIC, where={"AND": clauses})
-        sessions: dict[tuple[str | None, str | None], list[Turn]] = {}
-        for record in records:
-            if isinstance(record, EpisodicMemory):
-                sessions.setdefault((record.agent_id, record.session_id), []).append(
-                    _stored_turn(record)
-                )
-        results = []
-        for (agent, session), turns in sessions.items():
-            turns.sort(key=lambda t: (t.timestamp, t.index))
-            state = await self.process_graph.ainvoke(
-                {
+        async with self._calls.call():
+            await self.services.init()
+            results = []
+            for agent, session, turns in await sessions_to_reprocess(
+                self.services, user_id, agent_id, session_id, all_turns=all_turns
+            ):
+                inputs = {
                     "messages": None,
                     "turns_in": turns,
                     "user_id": user_id,
@@ -370,8 +325,7 @@ class Orchestrator:
                     "infer": True,
                     "memory_types": None,
                 }
-            )
-            results.append(state["result"])
+                results.append((await self.process_graph.ainvoke(inputs))["result"])
         return results
 
     def reprocess(self, **kwargs: Any) -> list[ProcessResult]:
@@ -379,7 +333,7 @@ class Orchestrator:
 
     async def areset(self) -> None:
         """Delete everything in every store (all users). Cannot be undone."""
-        async with self._call():
+        async with self._calls.call():
             await self.services.init()
             await self.services.reset()
 
@@ -393,7 +347,7 @@ class Orchestrator:
         vector store) and report per store the memories missing, extra or stale there;
         with `repair=True`, complete interrupted writes and make every store agree."""
         args.check_flag(repair, name="repair")
-        async with self._call():
+        async with self._calls.call():
             return await doctor.check(self.services, repair=repair)
 
     def check(self, *, repair: bool = False) -> ConsistencyReport:
@@ -406,13 +360,9 @@ class Orchestrator:
         as long as they take), then are cancelled; a write a cancel cut short is completed
         from the journal before the stores close (or, failing that, when they are next
         opened)."""
-        if self._closed:
+        if self._calls.closed:
             return
-        self._closed = True  # no new calls from here on
-        current = asyncio.current_task()
-        with self._inflight_lock:
-            running = [task for task in self._inflight if task is not current]
-        if running and await _settle(running, timeout):
+        if await self._calls.close(timeout):
             try:
                 async with asyncio.timeout(_RECOVERY_S):
                     await recover(self.services)
@@ -424,7 +374,7 @@ class Orchestrator:
 
     def close(self, timeout: float | None = 30.0) -> None:
         """Sync form of `aclose`; also stops the private event loop."""
-        if not self._closed:
+        if not self._calls.closed:
             self._loop.run(self.aclose(timeout))
         self._loop.stop()
 
@@ -439,34 +389,6 @@ class Orchestrator:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
-
-    def _check_open(self) -> None:
-        if self._closed:
-            raise InvalidInputError("this Orchestrator is closed; create a new one")
-
-    @contextlib.asynccontextmanager
-    async def _call(self) -> AsyncIterator[None]:
-        """Run one public call: refused once closed, awaited (or cancelled) by `aclose`."""
-        self._check_open()
-        task = asyncio.current_task()
-        assert task is not None
-        with self._inflight_lock:
-            self._inflight[task] = self._inflight.get(task, 0) + 1
-        try:
-            yield
-        except asyncio.CancelledError:
-            if self._closed:
-                raise InvalidInputError(
-                    "this Orchestrator was closed while the call ran, and the call was "
-                    "cancelled; what it had begun to write is completed from the journal - "
-                    "retry it on a new Orchestrator"
-                ) from None
-            raise
-        finally:
-            with self._inflight_lock:
-                depth = self._inflight.pop(task) - 1
-                if depth:
-                    self._inflight[task] = depth
 
     @staticmethod
     def _type_of(memory_id: Any) -> MemoryType:
@@ -486,7 +408,7 @@ class Orchestrator:
         to a JSONL file or text stream; see `octomem.transfer`. Returns a TransferSummary."""
         if user_id is not None:
             validate_scope_id("user_id", user_id)
-        async with self._call():
+        async with self._calls.call():
             return await export_jsonl(self.services, target, user_id=user_id, progress=progress)
 
     def export_jsonl(self, target: Any, **kwargs: Any) -> TransferSummary:
@@ -496,7 +418,7 @@ class Orchestrator:
         self, source: Any, *, progress: Progress | None = None
     ) -> TransferSummary:
         """Restore an export exactly (same ids, validity, history), without extraction."""
-        async with self._call():
+        async with self._calls.call():
             return await import_jsonl(self.services, source, progress=progress)
 
     def import_jsonl(self, source: Any, **kwargs: Any) -> TransferSummary:
@@ -506,26 +428,8 @@ class Orchestrator:
         """Counts per memory type (current / superseded), history events, graph relations."""
         if user_id is not None:
             validate_scope_id("user_id", user_id)
-        async with self._call():
+        async with self._calls.call():
             return await stats(self.services, user_id=user_id)
 
     def stats(self, **kwargs: Any) -> dict[str, Any]:
         return self._loop.run(self.astats(**kwargs))
-
-
-async def _settle(tasks: list[asyncio.Task[Any]], timeout: float | None) -> bool:
-    """Wait up to `timeout` s for `tasks` (of any event loop) to finish, then cancel the
-    rest and wait for them to unwind. Returns whether any had to be cancelled."""
-    loop = asyncio.get_running_loop()
-    deadline = None if timeout is None else loop.time() + timeout
-    while not all(task.done() for task in tasks):
-        if deadline is not None and loop.time() >= deadline:
-            break
-        await asyncio.sleep(0.01)
-    late = [task for task in tasks if not task.done()]
-    for task in late:
-        task.get_loop().call_soon_threadsafe(task.cancel)
-    unwind = loop.time() + 10
-    while not all(task.done() for task in late) and loop.time() < unwind:
-        await asyncio.sleep(0.01)
-    return bool(late)

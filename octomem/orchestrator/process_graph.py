@@ -49,6 +49,7 @@ from octomem.models import (
 from octomem.orchestrator import extraction, routing
 from octomem.orchestrator.metadata import with_caller_metadata
 from octomem.orchestrator.reconcile import Reconciler
+from octomem.orchestrator.reprocess import EXTRACTION_FLAG
 from octomem.orchestrator.services import Services
 from octomem.orchestrator.state import AgentTask, Decision, ProcessState
 from octomem.orchestrator.writer import changes_for, write_records
@@ -56,7 +57,6 @@ from octomem.sensitive import mask
 from octomem.telemetry import span
 
 log = structlog.get_logger(__name__)
-EXTRACTION_FLAG = "extraction"  # raw-turn internal key: "fallback" = LLM still owed
 
 
 def _scope(state: ProcessState | AgentTask) -> Scope:

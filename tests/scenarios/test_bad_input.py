@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 import pytest
 
 from octomem import InvalidInputError, NotFoundError, Orchestrator
@@ -84,3 +87,62 @@ def test_closed_orchestrator_says_so(make_orch) -> None:
     orch.close()
     with pytest.raises(InvalidInputError, match="closed"):
         orch.recall("x", user_id="alice")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "says"),
+    [
+        ({"messages": [{"role": "user", "content": "today", "timestamp": "9999-12-31"}]}, "range"),
+        ({"messages": "I live in Rome today.", "timestamp": datetime(9999, 12, 31)}, "range"),
+        ({"messages": [{"role": "user", "content": "x", "timestamp": -1e11}]}, "range"),
+        ({"memory_types": 5}, "memory_types"),
+        ({"memory_types": [None]}, "memory type"),
+        ({"memory_types": {"semantic": 1}}, "memory_types"),
+        ({"metadata": {"when": datetime(2026, 1, 1)}}, "JSON"),
+        ({"metadata": {"tags": {"a", "b"}}}, "JSON"),
+        ({"metadata": {"score": float("nan")}}, "finite"),
+        ({"metadata": {1: "one"}}, "keys must be strings"),
+        ({"metadata": "source=chat"}, "dict"),
+        ({"messages": [{"role": "user", "content": "hi", "metadata": {"x": object()}}]}, "JSON"),
+        ({"timestamp": "2026-01-01"}, "datetime"),
+        ({"infer": "yes"}, "infer"),
+    ],
+)
+def test_bad_process_arguments_write_nothing(
+    seeded: Orchestrator, kwargs: dict[str, Any], says: str
+) -> None:
+    before = _snapshot(seeded)
+    kwargs = {"messages": "I moved to Rome.", **kwargs}
+    with pytest.raises(InvalidInputError) as caught:
+        seeded.process(kwargs.pop("messages"), user_id="alice", **kwargs)
+    assert says.lower() in str(caught.value).lower()
+    assert _snapshot(seeded) == before
+
+
+def test_bad_read_and_update_arguments(seeded: Orchestrator) -> None:
+    limit = seeded.settings.input.max_message_chars
+    memory_id = seeded.get_all(user_id="alice")[0].id
+    before = _snapshot(seeded)
+    for bad in (-1, 0, True, "5", 2.5):
+        with pytest.raises(InvalidInputError, match="limit"):
+            seeded.get_all(user_id="alice", limit=bad)
+        with pytest.raises(InvalidInputError, match="limit"):
+            seeded.recall("paris", user_id="alice", limit=bad)
+    with pytest.raises(InvalidInputError, match="limit is"):
+        seeded.recall("paris " * limit, user_id="alice")
+    with pytest.raises(InvalidInputError, match="surrogate"):
+        seeded.recall("bad \ud800 query", user_id="alice")
+    with pytest.raises(InvalidInputError, match="now"):
+        seeded.recall("paris", user_id="alice", now="2026-01-01")
+    with pytest.raises(InvalidInputError, match="include_superseded"):
+        seeded.get_all(user_id="alice", include_superseded="no")
+    with pytest.raises(InvalidInputError, match="limit is"):
+        seeded.update(memory_id, "x" * (limit + 1))
+    with pytest.raises(InvalidInputError, match="JSON"):
+        seeded.update(memory_id, "Alice lives in Rome.", metadata={"at": datetime.now()})
+    with pytest.raises(InvalidInputError, match="update text"):
+        seeded.update(memory_id, "   ")
+    with pytest.raises(InvalidInputError, match="repair"):
+        seeded.check(repair="yes")
+    assert _snapshot(seeded) == before
+    assert seeded.get_all(user_id="alice", limit=1) == seeded.get_all(user_id="alice")[:1]

@@ -1,0 +1,71 @@
+"""The calls running on one Orchestrator: refused once it is closed, and awaited - or,
+past a timeout, cancelled - when it closes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import AsyncIterator
+from typing import Any
+
+from octomem.errors import InvalidInputError
+
+
+class RunningCalls:
+    """Tracks every public call in flight, on whichever event loop it runs."""
+
+    def __init__(self) -> None:
+        self.closed = False
+        self._running: dict[asyncio.Task[Any], int] = {}  # task -> nesting depth
+        self._lock = threading.Lock()
+
+    def check_open(self) -> None:
+        if self.closed:
+            raise InvalidInputError("this Orchestrator is closed; create a new one")
+
+    @contextlib.asynccontextmanager
+    async def call(self) -> AsyncIterator[None]:
+        """Run one public call: refused once closed, awaited (or cancelled) by `close`."""
+        self.check_open()
+        task = asyncio.current_task()
+        assert task is not None
+        with self._lock:
+            self._running[task] = self._running.get(task, 0) + 1
+        try:
+            yield
+        except asyncio.CancelledError:
+            if self.closed:
+                raise InvalidInputError(
+                    "this Orchestrator was closed while the call ran, and the call was "
+                    "cancelled; what it had begun to write is completed from the journal - "
+                    "retry it on a new Orchestrator"
+                ) from None
+            raise
+        finally:
+            with self._lock:
+                depth = self._running.pop(task) - 1
+                if depth:
+                    self._running[task] = depth
+
+    async def close(self, timeout: float | None) -> bool:
+        """Refuse new calls; wait up to `timeout` s (None: as long as it takes) for the
+        running ones, then cancel the rest and wait for them to unwind. Returns whether any
+        had to be cancelled."""
+        self.closed = True
+        current = asyncio.current_task()
+        with self._lock:
+            tasks = [task for task in self._running if task is not current]
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        while not all(task.done() for task in tasks):  # polled: tasks of any loop
+            if deadline is not None and loop.time() >= deadline:
+                break
+            await asyncio.sleep(0.01)
+        late = [task for task in tasks if not task.done()]
+        for task in late:
+            task.get_loop().call_soon_threadsafe(task.cancel)
+        unwind = loop.time() + 10
+        while not all(task.done() for task in late) and loop.time() < unwind:
+            await asyncio.sleep(0.01)
+        return bool(late)

@@ -1,0 +1,57 @@
+"""The stored raw turns `Orchestrator.reprocess` runs the LLM over again."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from octomem.models import TURN_NOTES, EpisodicMemory, MemoryType, Turn
+from octomem.orchestrator.services import Services
+
+EXTRACTION_FLAG = "extraction"  # raw-turn internal key: "fallback" = LLM still owed
+
+
+def stored_turn(record: EpisodicMemory) -> Turn:
+    """The turn a raw-turn record was written from (same id, so it is not stored again)."""
+    role = record.internal.get("role", "user")
+    turn_id = record.source.turn_ids[0] if record.source.turn_ids else record.id
+    message_id = record.source.message_ids[0] if record.source.message_ids else turn_id
+    return Turn(
+        id=turn_id,
+        role=role,
+        content=record.details or record.content,
+        name=record.actor if record.actor != role else None,
+        timestamp=record.occurred_at,
+        index=int(record.internal.get("turn_index", 0)),
+        session_id=record.session_id,
+        external_id=message_id if message_id != turn_id else None,
+        metadata=record.metadata,
+        internal={k: v for k, v in record.internal.items() if k in TURN_NOTES},
+    )
+
+
+async def sessions_to_reprocess(
+    services: Services,
+    user_id: str | None,
+    agent_id: str | None,
+    session_id: str | None,
+    *,
+    all_turns: bool,
+) -> list[tuple[str | None, str | None, list[Turn]]]:
+    """(agent_id, session_id, turns in order) of every session with raw turns whose
+    extraction fell back to the rules - or with any raw turn, with `all_turns`."""
+    clauses: list[dict[str, Any]] = [{"user_id": user_id}, {"event_type": "message"}]
+    if agent_id is not None:
+        clauses.append({"agent_id": agent_id})
+    if session_id is not None:
+        clauses.append({"session_id": session_id})
+    if not all_turns:
+        clauses.append({f"internal.{EXTRACTION_FLAG}": "fallback"})
+    records = await services.vector.list(MemoryType.EPISODIC, where={"AND": clauses})
+    sessions: dict[tuple[str | None, str | None], list[Turn]] = {}
+    for record in records:
+        if isinstance(record, EpisodicMemory):
+            key = (record.agent_id, record.session_id)
+            sessions.setdefault(key, []).append(stored_turn(record))
+    for turns in sessions.values():
+        turns.sort(key=lambda t: (t.timestamp, t.index))
+    return [(agent, session, turns) for (agent, session), turns in sessions.items()]

@@ -1,0 +1,123 @@
+"""Retries change nothing: the same process() call made again - with or without
+timestamps, right away or after later calls - adds no record, no history event and no
+superseded copy."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from octomem import Operation, Orchestrator
+from octomem.bench.synthetic import memories
+from octomem.demo import load_sample
+from octomem.prompts.extraction import ExtractionOutput
+from octomem.prompts.semantic import Fact, SemanticOutput
+from octomem.testing import ScriptedModel, from_extraction
+from tests.conftest import T0
+
+FACTS = [
+    "Hi, I'm Dana. I live in Paris and I work at Acme.",
+    "My favourite food lately is sushi.",
+    "I moved to Berlin last week!",
+    "My favourite food lately is ramen.",
+    "I'm working on the tax report today.",
+    "To deploy: 1. run the tests 2. build the image 3. push it",
+]
+
+
+def _conversation(count: int) -> list[dict[str, Any]]:
+    said = memories(count, seed=5)
+    for i, fact in enumerate(FACTS):
+        said[i * (count // len(FACTS))] = fact
+    return [{"role": "user", "content": text} for text in said]
+
+
+def _everything(orch: Orchestrator, user: str) -> tuple[list[Any], Counter[str]]:
+    records = sorted(
+        (r.id, r.content_hash, r.valid_to, r.superseded_by, r.version, r.updated_at)
+        for r in orch.get_all(user_id=user, include_superseded=True)
+    )
+    events = orch._loop.run(orch.services.history.for_user(user))
+    return records, Counter(e.id for e in events)
+
+
+@pytest.mark.parametrize("timestamps", [False, True], ids=["no-timestamps", "timestamps"])
+def test_the_same_call_again_changes_nothing(orch: Orchestrator, timestamps: bool) -> None:
+    messages = _conversation(300)
+    kwargs: dict[str, Any] = {"user_id": "u", "session_id": "s"}
+    if timestamps:
+        kwargs["timestamp"] = T0
+    first = orch.process(messages, **kwargs)
+    assert first.count(Operation.ADD) > 0
+    after_first = _everything(orch, "u")
+    for _ in range(2):
+        again = orch.process(messages, **kwargs)
+        assert again.turn_memory_ids == first.turn_memory_ids
+        assert {op.operation.value for op in again.all_operations()} == {"NOOP"}
+        assert _everything(orch, "u") == after_first
+
+
+def test_an_earlier_call_made_again_after_later_ones_changes_nothing(orch: Orchestrator) -> None:
+    """Sessions of the demo in order (a move supersedes, a block is rewritten), then each
+    session again: what later sessions changed is not undone."""
+    sample = load_sample()
+    user = sample["user_id"]
+    for session in sample["sessions"]:
+        orch.process(session["messages"], user_id=user, session_id=session["session_id"])
+    state = _everything(orch, user)
+    for session in [*sample["sessions"], sample["sessions"][0]]:
+        result = orch.process(session["messages"], user_id=user, session_id=session["session_id"])
+        assert {op.operation.value for op in result.all_operations()} == {"NOOP"}
+        assert _everything(orch, user) == state
+
+
+def test_a_message_id_makes_a_turn_the_same_turn(orch: Orchestrator) -> None:
+    first = orch.process([{"role": "user", "content": "I like tea.", "id": "m1"}], user_id="u")
+    later = orch.process(
+        [{"role": "user", "content": "I like tea.", "id": "m1", "timestamp": T0}], user_id="u"
+    )
+    other = orch.process([{"role": "user", "content": "I like tea.", "id": "m2"}], user_id="u")
+    assert later.turn_memory_ids == first.turn_memory_ids
+    assert other.turn_memory_ids != first.turn_memory_ids
+
+
+def test_the_same_words_said_at_another_time_are_another_turn(orch: Orchestrator) -> None:
+    first = orch.process("Yes.", user_id="u", timestamp=T0)
+    later = orch.process("Yes.", user_id="u", timestamp=T0 + timedelta(minutes=5))
+    assert later.turn_memory_ids != first.turn_memory_ids
+
+
+def test_llm_extraction_run_again_changes_nothing(make_orch) -> None:
+    def extract(request):
+        return ExtractionOutput(
+            semantic=SemanticOutput(
+                facts=[
+                    Fact(
+                        subject="user",
+                        attribute="lives_in",
+                        value="Paris",
+                        statement="Dana lives in Paris.",
+                        source_turns=[0],
+                    ),
+                    Fact(
+                        subject="user",
+                        attribute="lives_in",
+                        value="Berlin",
+                        statement="Dana lives in Berlin.",
+                        source_turns=[1],
+                    ),
+                ]
+            )
+        )
+
+    with ScriptedModel(from_extraction(extract)) as model:
+        orch = make_orch(llm={"model": model.model})
+        messages = ["I live in Paris.", "Now I live in Berlin."]
+        orch.process([{"role": "user", "content": m} for m in messages], user_id="u")
+        state = _everything(orch, "u")
+        again = orch.process([{"role": "user", "content": m} for m in messages], user_id="u")
+        assert {op.operation.value for op in again.all_operations()} == {"NOOP"}
+        assert _everything(orch, "u") == state
