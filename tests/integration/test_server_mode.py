@@ -21,9 +21,9 @@ import pytest
 
 from octomem import Orchestrator
 from octomem.embeddings import Embedder
-from octomem.models import Entity, KnowledgeMemory, SemanticMemory
 from octomem.settings import load_settings
 from tests.conftest import BoltServer
+from tests.invariants import assert_one_current_home
 
 pytestmark = pytest.mark.integration
 
@@ -81,27 +81,6 @@ def _run_workers(tmp_path: Path, servers: dict[str, Any], data_dirs: list[Path],
         assert worker.returncode == 0, output
 
 
-def _assert_one_home(orch: Orchestrator, user: str) -> None:
-    current = [
-        r
-        for r in orch.get_all(user_id=user, memory_types=["semantic"])
-        if isinstance(r, SemanticMemory) and r.attribute == "lives_in"
-    ]
-    assert len(current) == 1, [r.content for r in current]
-    home = current[0].value
-    everything = orch.get_all(user_id=user, memory_types=["semantic"], include_superseded=True)
-    moves = [r.value for r in everything if getattr(r, "attribute", None) == "lives_in"]
-    assert sorted(moves) == sorted(CITIES)
-    edges = orch._loop.run(orch.services.graph.relations(user, predicate="LIVES_IN"))
-    assert [e.object_id for e in edges] == [Entity.make_id(user, home)]
-    knowledge = [
-        k
-        for k in orch.get_all(user_id=user, memory_types=["knowledge"])
-        if isinstance(k, KnowledgeMemory) and k.predicate == "LIVES_IN"
-    ]
-    assert [k.object for k in knowledge] == [home]
-
-
 @pytest.mark.parametrize("shared_dir", [True, False], ids=["one-host", "two-hosts"])
 def test_two_worker_processes_keep_one_current_home(
     tmp_path: Path,
@@ -119,9 +98,7 @@ def test_two_worker_processes_keep_one_current_home(
     orch = Orchestrator.from_settings(load_settings(data_dir=dirs[0], **servers), embedder=embedder)
     try:
         for user in users:
-            _assert_one_home(orch, user)
-            [human] = [c for c in orch.get_all(user_id=user, memory_types=["core"])]
-            assert human.content.count("Lives in:") == 1
+            assert_one_current_home(orch, user, CITIES)
         if shared_dir:  # one host: the keyword index and history saw every write too
             report = orch.check()
             ours = {s.store: [i for i in s.missing + s.stale] for s in report.stores}

@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 
 from octomem import Orchestrator
-from octomem.models import CoreMemory, Entity, KnowledgeMemory, SemanticMemory
+from octomem.models import CoreMemory
+from tests.invariants import assert_one_current_home
 
 CITIES = "Lisbon Berlin Kyoto Oslo Toronto Nairobi Lima Seoul Porto Vienna Austin Dublin".split()
 LIKES = (
@@ -38,31 +39,6 @@ def _together(callers: list[Callable[[], Any]]) -> list[Any]:
         return list(pool.map(run, callers))
 
 
-def _assert_one_current_home(orch: Orchestrator, user: str, said: set[str]) -> str:
-    facts = [
-        r
-        for r in orch.get_all(user_id=user, memory_types=["semantic"])
-        if isinstance(r, SemanticMemory) and r.attribute == "lives_in"
-    ]
-    assert len(facts) == 1, [f.content for f in facts]
-    home = facts[0].value
-    assert home in said
-    everything = orch.get_all(user_id=user, memory_types=["semantic"], include_superseded=True)
-    homes = [r for r in everything if isinstance(r, SemanticMemory) and r.attribute == "lives_in"]
-    assert sorted(r.value for r in homes) == sorted(said)  # every move kept, one current
-    edges = orch._loop.run(orch.services.graph.relations(user, predicate="LIVES_IN"))
-    assert [e.object_id for e in edges] == [Entity.make_id(user, home)]
-    knowledge = [
-        k
-        for k in orch.get_all(user_id=user, memory_types=["knowledge"])
-        if isinstance(k, KnowledgeMemory) and k.predicate == "LIVES_IN"
-    ]
-    assert [k.object for k in knowledge] == [home]
-    [human] = [c for c in orch.get_all(user_id=user, memory_types=["core"]) if c.label == "human"]
-    assert f"Lives in: {home}" in human.content.splitlines()
-    return home
-
-
 def _raw_turns(orch: Orchestrator, user: str) -> list[str]:
     turns = orch.get_all(user_id=user, memory_types=["episodic"], include_superseded=True)
     return [t.content for t in turns if getattr(t, "event_type", None) == "message"]
@@ -74,7 +50,7 @@ def test_threads_moving_one_user_leave_one_current_home(orch: Orchestrator, tria
     cities = CITIES[:8]
     _together([lambda c=c: orch.process(f"I moved to {c}.", user_id=user) for c in cities])
 
-    _assert_one_current_home(orch, user, set(cities))
+    assert_one_current_home(orch, user, set(cities))
     turns = _raw_turns(orch, user)
     assert sorted(turns) == sorted(f"user: I moved to {c}." for c in cities)
 
@@ -85,7 +61,7 @@ async def test_asyncio_moves_leave_one_current_home(orch: Orchestrator, trial: i
     cities = CITIES[trial : trial + 10]
     await asyncio.gather(*[orch.aprocess(f"I moved to {c}.", user_id=user) for c in cities])
 
-    _assert_one_current_home(orch, user, set(cities))
+    assert_one_current_home(orch, user, set(cities))
     assert len(_raw_turns(orch, user)) == len(cities)
 
 
@@ -151,4 +127,4 @@ def test_a_second_orchestrator_on_the_same_data_is_serialised_too(make_orch, tmp
             for c, o in zip(cities, [first, second] * 4, strict=True)
         ]
     )
-    _assert_one_current_home(first, "both", set(cities))
+    assert_one_current_home(first, "both", set(cities))

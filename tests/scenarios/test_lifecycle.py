@@ -34,6 +34,22 @@ def _state(orch: Orchestrator) -> list[tuple[Any, ...]]:
     )
 
 
+def _assert_agrees_with_a_clean_run(tmp_path: Path, embedder: Embedder) -> None:
+    """The stores in tmp_path/a, reopened, agree with each other and hold what an
+    uninterrupted run holds; the call made again changes nothing."""
+    reopened = _open(tmp_path / "a", embedder)
+    clean = _open(tmp_path / "clean", embedder)
+    clean.process(CONVERSATION, user_id="alice", timestamp=T0)
+    try:
+        assert reopened.check().consistent
+        assert _state(reopened) == _state(clean)
+        again = reopened.process(CONVERSATION, user_id="alice", timestamp=T0)
+        assert {op.operation.value for op in again.all_operations()} == {"NOOP"}
+    finally:
+        reopened.close()
+        clean.close()
+
+
 def _hold_vector_writes(orch: Orchestrator, monkeypatch: pytest.MonkeyPatch, *, times: int):
     """Make the first `times` writes of extracted memories to the vector store wait until
     the returned event is set; signal `entered` when one waits."""
@@ -68,15 +84,7 @@ def test_close_waits_for_a_running_process(tmp_path: Path, embedder: Embedder, m
     with pytest.raises(InvalidInputError, match="closed"):
         orch.get_all(user_id="alice")
 
-    reopened = _open(tmp_path / "a", embedder)
-    clean = _open(tmp_path / "clean", embedder)
-    clean.process(CONVERSATION, user_id="alice", timestamp=T0)
-    try:
-        assert reopened.check().consistent
-        assert _state(reopened) == _state(clean)
-    finally:
-        reopened.close()
-        clean.close()
+    _assert_agrees_with_a_clean_run(tmp_path, embedder)
 
 
 @pytest.mark.parametrize("held", [1, 10**6], ids=["completed-by-close", "completed-on-open"])
@@ -97,17 +105,7 @@ def test_close_that_times_out_cancels_and_nothing_is_half_written(
             running.result(timeout=60)
     release.set()
 
-    reopened = _open(tmp_path / "a", embedder)
-    clean = _open(tmp_path / "clean", embedder)
-    clean.process(CONVERSATION, user_id="alice", timestamp=T0)
-    try:
-        assert reopened.check().consistent
-        assert _state(reopened) == _state(clean)
-        again = reopened.process(CONVERSATION, user_id="alice", timestamp=T0)
-        assert {op.operation.value for op in again.all_operations()} == {"NOOP"}
-    finally:
-        reopened.close()
-        clean.close()
+    _assert_agrees_with_a_clean_run(tmp_path, embedder)
 
 
 def test_async_close_waits_for_tasks(tmp_path: Path, embedder: Embedder) -> None:
