@@ -17,6 +17,11 @@ Two layers, taken in this order:
   a holder dies. The graph is the store every process that shares data must share, so
   the lease reaches exactly as far as the data does: one process for the embedded graph
   (which locks its file), every process on every host for a graph server.
+
+Once held, and before the holder reads anything, the writes of these users that an earlier
+holder left unfinished in the journal (a store failed, or the call was cancelled) are
+completed (`settle`, `writer.complete_leftovers`): completed later - at the next open - an
+old write would land on top of newer ones.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ import contextlib
 import threading
 import uuid
 from collections import deque
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
 import structlog
@@ -39,6 +44,8 @@ log = structlog.get_logger(__name__)
 
 _POLL_FIRST_S = 0.005
 _POLL_MAX_S = 0.25
+
+Settle = Callable[[set[str | None]], Awaitable[object]]
 
 
 @dataclass
@@ -122,15 +129,43 @@ def _grant(name: tuple[str, str], lock: _LocalLock, waiter: asyncio.Future[None]
 class ScopeLocks:
     """Per-scope write locks over one graph store (see the module docstring)."""
 
-    def __init__(self, graph: GraphStore, *, lease_ttl_s: float, timeout_s: float) -> None:
+    def __init__(
+        self,
+        graph: GraphStore,
+        *,
+        lease_ttl_s: float,
+        timeout_s: float,
+        settle: Settle | None = None,
+    ) -> None:
         self.graph = graph
         self.lease_ttl_s = lease_ttl_s
         self.timeout_s = timeout_s
+        self.settle = settle
 
     @contextlib.asynccontextmanager
     async def hold(self, user_id: str | None) -> AsyncIterator[None]:
         """Hold the write lock of one user's memories (user_id None: those stored without a
-        user); StoreError if it cannot be had within timeout_s."""
+        user), their unfinished writes completed; StoreError if it cannot be had within
+        timeout_s."""
+        async with self.hold_many([user_id]):
+            yield
+
+    @contextlib.asynccontextmanager
+    async def hold_many(
+        self, user_ids: Iterable[str | None], *, settle: bool = True
+    ) -> AsyncIterator[None]:
+        """Hold several users' locks, taken in one global order (no two callers deadlock),
+        then (with `settle`) complete the writes of theirs that were left unfinished."""
+        users = sorted(set(user_ids), key=scope_key)
+        async with contextlib.AsyncExitStack() as stack:
+            for user_id in users:
+                await stack.enter_async_context(self._hold(user_id))
+            if settle and self.settle is not None and users:
+                await self.settle(set(users))
+            yield
+
+    @contextlib.asynccontextmanager
+    async def _hold(self, user_id: str | None) -> AsyncIterator[None]:
         key = scope_key(user_id)
         name = (self.graph.location, key)
         try:
@@ -151,14 +186,6 @@ class ScopeLocks:
                 await self._give_back(key, owner)
         finally:
             _release_local(name)
-
-    @contextlib.asynccontextmanager
-    async def hold_many(self, user_ids: Iterable[str | None]) -> AsyncIterator[None]:
-        """Hold several users' locks, taken in one global order (no two callers deadlock)."""
-        async with contextlib.AsyncExitStack() as stack:
-            for user_id in sorted(set(user_ids), key=scope_key):
-                await stack.enter_async_context(self.hold(user_id))
-            yield
 
     async def _take_lease(self, key: str, owner: str, user_id: str | None) -> None:
         delay = _POLL_FIRST_S

@@ -52,9 +52,14 @@ class Services:
     def locks(self) -> ScopeLocks:
         """The per-scope write locks every write path holds (`octomem.orchestrator.locks`)."""
         if self._locks is None:
+            from octomem.orchestrator.writer import complete_leftovers
+
             config = self.settings.concurrency
             self._locks = ScopeLocks(
-                self.graph, lease_ttl_s=config.lease_ttl_s, timeout_s=config.lock_timeout_s
+                self.graph,
+                lease_ttl_s=config.lease_ttl_s,
+                timeout_s=config.lock_timeout_s,
+                settle=lambda users: complete_leftovers(self, users),
             )
         return self._locks
 

@@ -150,10 +150,25 @@ async def recover(services: Services) -> int:
     (a live writer of this data directory finishes its own first). Returns how many."""
     applied = 0
     for intent in await services.journal.pending():
-        async with services.locks.hold_many(intent.user_ids()):
+        async with services.locks.hold_many(intent.user_ids(), settle=False):
             if not await services.journal.is_pending(intent.id):
                 continue  # its writer finished it meanwhile
             log.warning("completing a write a crash interrupted", intent=intent.id)
+            await apply_intent(services, intent)
+            await services.journal.finish(intent.id)
+            applied += 1
+    return applied
+
+
+async def complete_leftovers(services: Services, user_ids: set[str | None]) -> int:
+    """Apply, oldest first, the intents of these users (whose locks the caller holds) that
+    their writers left unfinished - a store failed, or the call was cancelled - before the
+    caller reads: applied later, an old intent would overwrite what newer writes decided.
+    Intents that also touch users not held are left to `recover`. Returns how many."""
+    applied = 0
+    for intent in await services.journal.pending():
+        if set(intent.user_ids()) <= user_ids:  # so no live writer holds it
+            log.warning("completing a write that was cut short", intent=intent.id)
             await apply_intent(services, intent)
             await services.journal.finish(intent.id)
             applied += 1

@@ -1,4 +1,5 @@
-"""close() while calls run, and CPU work kept off the event loop."""
+"""close() while calls run, writes cut short (a store failing, a cancelled call), and CPU
+work kept off the event loop."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ import pytest
 
 from octomem import InvalidInputError, Orchestrator
 from octomem.embeddings import Embedder
+from octomem.errors import StoreError
 from octomem.models import MemoryType, Operation
 from octomem.settings import load_settings
 from tests.conftest import T0
+from tests.invariants import assert_one_current_home
 
 CONVERSATION = [
     {"role": "user", "content": "I'm Alice. I live in Paris and I work at Acme."},
@@ -117,6 +120,53 @@ def test_async_close_waits_for_tasks(tmp_path: Path, embedder: Embedder) -> None
         assert task.done() and task.result().turn_memory_ids
 
     asyncio.run(main())
+
+
+@pytest.mark.parametrize("cut", ["store-failed", "cancelled"])
+def test_a_write_cut_short_is_completed_before_the_users_next_write(
+    tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch, cut: str
+) -> None:
+    """A move whose write stopped after the graph but before the vector store (the store
+    failed, or the caller cancelled) is completed before the user's next write reads -
+    not at the next open, after that write, where it would bring the old move back as a
+    second current home."""
+    orch = _open(tmp_path / "a", embedder)
+    orch.process("I live in Paris.", user_id="mover")
+    if cut == "store-failed":
+        vector, failures = orch.services.vector, {"left": 1}
+        real = vector.upsert
+
+        async def upsert(memory_type, records, embeddings):
+            if memory_type is not MemoryType.EPISODIC and failures["left"]:
+                failures["left"] -= 1
+                raise StoreError("the vector store is unreachable for a moment")
+            return await real(memory_type, records, embeddings)
+
+        monkeypatch.setattr(vector, "upsert", upsert)
+        with pytest.raises(StoreError, match="unreachable"):
+            orch.process("I moved to Berlin.", user_id="mover")
+    else:
+        entered, release = _hold_vector_writes(orch, monkeypatch, times=1)
+
+        async def cancel_the_move() -> None:
+            task = asyncio.ensure_future(orch.aprocess("I moved to Berlin.", user_id="mover"))
+            assert await asyncio.to_thread(entered.wait, 60)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+
+        asyncio.run(cancel_the_move())
+        release.set()
+    orch.process("I moved to Rome.", user_id="mover")
+    assert assert_one_current_home(orch, "mover", ["Paris", "Berlin", "Rome"]) == "Rome"
+    orch.close()
+
+    reopened = _open(tmp_path / "a", embedder)
+    try:
+        assert reopened.check().consistent
+        assert assert_one_current_home(reopened, "mover", ["Paris", "Berlin", "Rome"]) == "Rome"
+    finally:
+        reopened.close()
 
 
 def test_offline_extraction_leaves_the_event_loop_free(orch: Orchestrator, monkeypatch) -> None:
