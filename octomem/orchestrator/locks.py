@@ -126,6 +126,16 @@ def _grant(name: tuple[str, str], lock: _LocalLock, waiter: asyncio.Future[None]
         waiter.set_result(None)
 
 
+@contextlib.asynccontextmanager
+async def local_lock(name: tuple[str, str]) -> AsyncIterator[None]:
+    """Hold the process-wide FIFO lock `name` alone (no lease), from any thread or loop."""
+    await _acquire_local(name)
+    try:
+        yield
+    finally:
+        _release_local(name)
+
+
 class ScopeLocks:
     """Per-scope write locks over one graph store (see the module docstring)."""
 

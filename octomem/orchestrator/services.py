@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from octomem.embeddings import CachedEmbedder, Embedder, LiteLLMEmbedder, LocalE
 from octomem.errors import ConfigurationError
 from octomem.llm import LiteLLMClient, LLMClient
 from octomem.models import MemoryType
-from octomem.orchestrator.locks import ScopeLocks
+from octomem.orchestrator.locks import ScopeLocks, local_lock
 from octomem.settings import (
     ChromaHttp,
     LiteLLMEmbedderConfig,
@@ -41,7 +40,6 @@ class Services:
     agents: dict[MemoryType, MemoryAgent] = field(default_factory=default_agents)
     llm: LLMClient | None = None
     _initialised: bool = False
-    _init_lock: asyncio.Lock | None = None
     _locks: ScopeLocks | None = None
 
     @property
@@ -74,9 +72,8 @@ class Services:
         (`writer.recover`); idempotent, once."""
         if self._initialised:
             return
-        if self._init_lock is None:
-            self._init_lock = asyncio.Lock()
-        async with self._init_lock:
+        # not an asyncio.Lock: the first calls may come from several event loops at once
+        async with local_lock(("octomem.services.init", str(id(self)))):
             if self._initialised:
                 return
             from octomem.orchestrator.writer import recover

@@ -128,3 +128,54 @@ def test_a_second_orchestrator_on_the_same_data_is_serialised_too(make_orch, tmp
         ]
     )
     assert_one_current_home(first, "both", set(cities))
+
+
+def test_first_calls_from_two_event_loops_both_open_the_stores(orch: Orchestrator, monkeypatch):
+    """The first calls on an Orchestrator, made at once through its sync API (its own loop)
+    and from another thread's event loop, both wait for one opening of the stores and
+    complete: the second is woken on its own loop when the first has opened them."""
+    services = orch.services
+    opening, arrivals = type(services).init, []
+    second = threading.Event()
+
+    async def init() -> None:
+        arrivals.append(asyncio.get_running_loop())
+        if len(arrivals) == 2:
+            second.set()
+        await opening(services)
+
+    journal_init = services.journal.init
+
+    async def slow_journal_init() -> None:  # inside the first caller's opening
+        assert await asyncio.to_thread(second.wait, 60)
+        await asyncio.sleep(0.2)  # the second caller is now waiting for the opening
+        await journal_init()
+
+    monkeypatch.setattr(services, "init", init)
+    monkeypatch.setattr(services.journal, "init", slow_journal_init)
+    results: dict[str, Any] = {}
+
+    def run(name: str, call: Callable[[], Any]) -> None:
+        try:
+            results[name] = call()
+        except BaseException as exc:
+            results[name] = exc
+
+    callers = [
+        threading.Thread(
+            target=run, args=("sync", lambda: orch.process("I live in Oslo.", user_id="a"))
+        ),
+        threading.Thread(
+            target=run,
+            args=("async", lambda: asyncio.run(orch.aprocess("I live in Lima.", user_id="b"))),
+        ),
+    ]
+    for caller in callers:
+        caller.daemon = True  # a hung caller must not hang the test run
+        caller.start()
+    for caller in callers:
+        caller.join(timeout=120)
+    assert set(results) == {"sync", "async"}, f"a first call never finished: {results}"
+    assert not [r for r in results.values() if isinstance(r, BaseException)], results
+    assert len({id(loop) for loop in arrivals}) == 2
+    assert [r.value for r in orch.get_all(user_id="b", memory_types=["semantic"])] == ["Lima"]
