@@ -40,6 +40,8 @@ from octomem.orchestrator.state import Decision
 from octomem.stores.base import Filter
 
 log = structlog.get_logger(__name__)
+# internal keys of a memory an LLM DELETE closed: the retracting candidate (never stored)
+RETRACTED_BY, RETRACTED_TURNS = "retracted_by", "retracted_by_turns"
 
 
 def scope_filter(record: MemoryBase) -> Filter:
@@ -142,6 +144,13 @@ class Reconciler:
                 reason="same memory, new content",
             )
 
+        if self.llm is not None and (retracted := await self._retracted(candidate)):
+            return Decision(
+                operation=Operation.NOOP,
+                record=retracted,
+                previous=[retracted],
+                reason="already retracted from the same turns",
+            )
         if verdict is not None:
             decided = self._apply(agent, candidate, verdict)
             if decided is not None:
@@ -210,6 +219,13 @@ class Reconciler:
             if not target.is_current:
                 return None
         reason = f"llm: {verdict.operation.value.lower()}"
+        if target is not None and replayed(candidate, target):  # merged by an earlier run
+            return Decision(
+                operation=Operation.NOOP,
+                record=target,
+                previous=[target],
+                reason="already stored from the same turns",
+            )
         if verdict.operation is Operation.NOOP and target is not None:
             return Decision(
                 operation=Operation.NOOP, record=target, previous=[target], reason=reason
@@ -232,13 +248,32 @@ class Reconciler:
                 reason=reason,
             )
         if verdict.operation is Operation.DELETE and target is not None:
-            closed = _close(target, candidate).model_copy(update={"superseded_by": None})
+            retraction = {
+                RETRACTED_BY: candidate.id,
+                RETRACTED_TURNS: list(candidate.source.turn_ids),
+            }
+            closed = _close(target, candidate).model_copy(
+                update={"superseded_by": None, "internal": {**target.internal, **retraction}}
+            )
             return Decision(
                 operation=Operation.DELETE,
                 record=closed,
                 previous=[target],
                 reason=f"{reason}: {candidate.content}",
             )
+        return None
+
+    async def _retracted(self, candidate: MemoryBase) -> MemoryBase | None:
+        """The memory an earlier run of the same turns closed with this candidate (an LLM
+        DELETE stores the closed memory only), so a re-run does not add the candidate."""
+        turns = set(candidate.source.turn_ids)
+        if not turns:
+            return None
+        where = {"AND": [scope_filter(candidate), {f"internal.{RETRACTED_BY}": candidate.id}]}
+        for record in await self.services.vector.list(candidate.memory_type, where=where):
+            record = self._pending.get(record.id, record)
+            if turns <= set(record.internal.get(RETRACTED_TURNS) or ()):
+                return record
         return None
 
     async def _conflicting(self, candidate: MemoryBase) -> list[MemoryBase]:

@@ -4,6 +4,7 @@ superseded copy."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from datetime import timedelta
 from typing import Any
@@ -14,6 +15,7 @@ from octomem import Operation, Orchestrator
 from octomem.bench.synthetic import memories
 from octomem.demo import load_sample
 from octomem.prompts.extraction import ExtractionOutput
+from octomem.prompts.reconcile import Decision, DecisionOutput
 from octomem.prompts.semantic import Fact, SemanticOutput
 from octomem.testing import ScriptedModel, from_extraction
 from tests.conftest import T0
@@ -119,5 +121,56 @@ def test_llm_extraction_run_again_changes_nothing(make_orch) -> None:
         orch.process([{"role": "user", "content": m} for m in messages], user_id="u")
         state = _everything(orch, "u")
         again = orch.process([{"role": "user", "content": m} for m in messages], user_id="u")
+        assert {op.operation.value for op in again.all_operations()} == {"NOOP"}
+        assert _everything(orch, "u") == state
+
+
+@pytest.mark.parametrize("verdict", ["UPDATE", "DELETE"])
+def test_an_llm_reconcile_verdict_run_again_changes_nothing(make_orch, verdict: str) -> None:
+    """A candidate the model merged into a stored memory (UPDATE, under the stored id) or
+    that retracted one (DELETE: the old memory closed, the candidate not stored) is not
+    applied a second time when the call is made again."""
+
+    def extract(request):
+        if "weekends" in request.prompt:
+            fact = Fact(
+                subject="user",
+                attribute="hobby",
+                value="chess on weekends" if verdict == "UPDATE" else "no chess",
+                statement="Dana plays chess on weekends."
+                if verdict == "UPDATE"
+                else "Dana does not play chess.",
+                source_turns=[0],
+            )
+        else:
+            fact = Fact(
+                subject="user",
+                attribute="hobby",
+                value="chess",
+                statement="Dana plays chess.",
+                source_turns=[0],
+            )
+        return ExtractionOutput(semantic=SemanticOutput(facts=[fact]))
+
+    def decide(request):
+        [alias] = {int(a) for a in re.findall(r"<(\d+)> \(", request.prompt)}
+        text = "Dana plays chess on weekends." if verdict == "UPDATE" else None
+        return DecisionOutput(
+            decisions=[Decision(candidate=0, operation=verdict, target=alias, text=text)]
+        )
+
+    with ScriptedModel(from_extraction(extract, decide)) as model:
+        orch = make_orch(llm={"model": model.model})
+        orch.process("I play chess.", user_id="u", timestamp=T0)
+        said = "Chess on weekends? No." if verdict == "DELETE" else "I play chess on weekends."
+        later = T0 + timedelta(days=1)
+        first = orch.process(said, user_id="u", timestamp=later)
+        assert [
+            op.operation.value
+            for op in first.all_operations()
+            if op.memory_type.value == "semantic"
+        ] == [verdict]
+        state = _everything(orch, "u")
+        again = orch.process(said, user_id="u", timestamp=later)
         assert {op.operation.value for op in again.all_operations()} == {"NOOP"}
         assert _everything(orch, "u") == state
