@@ -208,6 +208,10 @@ class OctomemStore(BaseStore):
 
     async def abatch(self, ops: Iterable[Op]) -> list[Result]:
         ops = list(ops)
+        async with self.orchestrator._calls.call():  # close() waits for it, then refuses
+            return await self._abatch(ops)
+
+    async def _abatch(self, ops: list[Op]) -> list[Result]:
         await self.orchestrator.services.init()
         results: list[Result] = [None] * len(ops)
         puts: dict[tuple[tuple[str, ...], str], PutOp] = {}

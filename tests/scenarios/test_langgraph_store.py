@@ -8,6 +8,8 @@ libs/checkpoint/tests/test_store.py that apply to any store, ported, plus octome
 from __future__ import annotations
 
 import asyncio
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -15,8 +17,9 @@ from langgraph.graph import START, StateGraph
 from langgraph.store.base import BaseStore, GetOp, InvalidNamespaceError, PutOp
 from typing_extensions import TypedDict
 
-from octomem import Orchestrator
+from octomem import InvalidInputError, Orchestrator
 from octomem.langgraph import NamespaceScope, OctomemStore
+from octomem.settings import load_settings
 
 
 @pytest.fixture
@@ -249,3 +252,40 @@ def test_compiled_graph_uses_it_as_its_store(orch: Orchestrator) -> None:
     assert (
         orch.recall("green tea", user_id="erin").hits[0].memory.content == "Erin drinks green tea."
     )
+
+
+def test_close_waits_for_a_running_put_and_refuses_later_ones(tmp_path, embedder) -> None:
+    """A put is a call like any other: close() lets it finish, then refuses new ones."""
+    orch = Orchestrator.from_settings(load_settings(data_dir=tmp_path / "s"), embedder=embedder)
+    store = OctomemStore(orch)
+    store.put(("memories", "alice"), "warm", {"content": "Alice is here."})
+    vector = orch.services.vector
+    real = vector.upsert
+    entered, release = threading.Event(), threading.Event()
+
+    async def upsert(memory_type, records, embeddings):
+        if any(r.internal.get("langgraph_key") == "prefs" for r in records):
+            entered.set()
+            while not release.is_set():
+                await asyncio.sleep(0.01)
+        return await real(memory_type, records, embeddings)
+
+    vector.upsert = upsert  # type: ignore[method-assign]
+    with ThreadPoolExecutor(2) as pool:
+        put = pool.submit(store.put, ("memories", "alice"), "prefs", {"content": "Dark mode."})
+        assert entered.wait(60)
+        closing = pool.submit(orch.close, 60)
+        threading.Timer(0.3, release.set).start()
+        put.result(timeout=120)
+        closing.result(timeout=120)
+    with pytest.raises(InvalidInputError, match="closed"):
+        store.put(("memories", "alice"), "late", {"content": "Too late."})
+
+    reopened = Orchestrator.from_settings(load_settings(data_dir=tmp_path / "s"), embedder=embedder)
+    try:
+        item = OctomemStore(reopened).get(("memories", "alice"), "prefs")
+        assert item is not None and item.value == {"content": "Dark mode."}
+        assert OctomemStore(reopened).get(("memories", "alice"), "late") is None
+        assert reopened.check().consistent
+    finally:
+        reopened.close()
