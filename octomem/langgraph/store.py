@@ -12,7 +12,8 @@ Every item is one octomem semantic memory:
   and indexes is taken from the value (``index`` fields, else ``content``/``text``/...,
   else the JSON itself);
 - history: every put is an ADD or UPDATE event and a delete a DELETE event, as for any
-  memory; the record gets a conflict key of its own, so extraction never supersedes it.
+  memory (a put of the value already stored writes nothing); the record gets a conflict
+  key of its own, so extraction never supersedes it.
 
 `search` with a query runs octomem's hybrid recall (vector + BM25 + graph, fused) over
 the items under the namespace prefix; without one it lists them, most recently updated
@@ -116,6 +117,20 @@ def _text(value: dict[str, Any], index: list[str] | None) -> str:
             if isinstance(value.get(name), str) and value[name].strip():
                 return str(value[name])
     return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def _unchanged(old: MemoryBase, value: dict[str, Any], text: str, indexed: bool) -> bool:
+    """Whether a put would store what the item already holds (compared as stored JSON)."""
+
+    def as_json(data: Any) -> str:  # 1, 1.0 and True differ here, not under ==
+        return json.dumps(data, sort_keys=True, default=str)
+
+    stored = old.internal
+    return (
+        old.content == text
+        and stored.get("langgraph_indexed", True) == indexed
+        and as_json(stored.get("langgraph_value")) == as_json(value)
+    )
 
 
 def _fields(record: MemoryBase) -> dict[str, Any]:
@@ -261,6 +276,8 @@ class OctomemStore(BaseStore):
             value = dict(op.value)
             index = None if op.index is None or op.index is False else list(op.index)
             text = _text(value, index)
+            if old is not None and _unchanged(old, value, text, op.index is not False):
+                continue  # a retried put: no new version, no history event
             record_id = item_id(namespace, op.key)
             record = SemanticMemory(
                 id=record_id,

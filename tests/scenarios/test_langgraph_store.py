@@ -289,3 +289,17 @@ def test_close_waits_for_a_running_put_and_refuses_later_ones(tmp_path, embedder
         assert reopened.check().consistent
     finally:
         reopened.close()
+
+
+def test_a_put_made_again_changes_nothing(store: OctomemStore, orch: Orchestrator) -> None:
+    """A retried put of the same value keeps the item as it is: no new version, no
+    history event, the same updated_at."""
+    ns, value = ("memories", "alice"), {"content": "Alice prefers dark mode.", "n": 1}
+    store.put(ns, "prefs", value)
+    [record] = orch.get_all(user_id="alice", include_superseded=True)
+    for _ in range(2):
+        store.put(ns, "prefs", dict(value))
+    assert orch.get_all(user_id="alice", include_superseded=True) == [record]
+    assert [e.operation.value for e in orch.history(record.id)] == ["ADD"]
+    store.put(ns, "prefs", {**value, "n": 2})  # a new value is an update
+    assert [e.operation.value for e in orch.history(record.id)] == ["ADD", "UPDATE"]
