@@ -35,11 +35,14 @@ from octomem.models import (
     MemoryType,
     Operation,
     Relation,
+    memory_type_of,
     record_from_dict,
+    record_from_json,
     utcnow,
 )
 from octomem.orchestrator.services import Services
 from octomem.orchestrator.writer import history_event, write_records
+from octomem.validation import validate_scope_id
 
 FORMAT = "octomem-export"
 VERSION = 1
@@ -178,20 +181,23 @@ async def export_jsonl(
 
 def read_lines(source: str | os.PathLike[str] | IO[str]) -> list[dict[str, Any]]:
     """Parse and check an export file; InvalidInputError names the first bad line."""
-    if isinstance(source, str | os.PathLike):
-        path = Path(source)
-        if not path.is_file():
-            raise InvalidInputError(f"no export file at {path}")
-        text = path.read_text(encoding="utf-8")
-    else:
-        text = source.read()
+    try:
+        if isinstance(source, str | os.PathLike):
+            path = Path(source)
+            if not path.is_file():
+                raise InvalidInputError(f"no export file at {path}")
+            text = path.read_text(encoding="utf-8")
+        else:
+            text = source.read()
+    except UnicodeDecodeError as exc:
+        raise InvalidInputError(f"the export is not UTF-8 text ({exc})") from exc
     lines: list[dict[str, Any]] = []
     for number, raw in enumerate(text.splitlines(), 1):
         if not raw.strip():
             continue
         try:
             line = json.loads(raw)
-        except json.JSONDecodeError as exc:
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise InvalidInputError(f"line {number} of the export is not JSON: {exc}") from exc
         if not isinstance(line, dict) or "type" not in line:
             raise InvalidInputError(f"line {number} of the export has no 'type'")
@@ -205,6 +211,40 @@ def read_lines(source: str | os.PathLike[str] | IO[str]) -> list[dict[str, Any]]
             f"export version {lines[0].get('version')!r} is not supported (expected {VERSION})"
         )
     return lines
+
+
+def _storable(record: MemoryBase, number: int) -> MemoryBase:
+    """`record` if the API would accept its scope and id and the stores can read it back."""
+    for name in ("user_id", "agent_id", "session_id"):
+        try:
+            validate_scope_id(name, getattr(record, name))
+        except InvalidInputError as exc:
+            raise InvalidInputError(f"line {number} of the export: {exc}") from exc
+    if memory_type_of(record.id) is not record.memory_type:
+        raise InvalidInputError(
+            f"line {number} of the export: id {record.id!r} is not the id of a "
+            f"{record.memory_type.value} memory"
+        )
+    try:
+        record_from_json(record.model_dump_json())
+    except ValueError as exc:  # pydantic's errors included
+        raise InvalidInputError(
+            f"line {number} of the export: the record cannot be stored as it is ({exc})"
+        ) from exc
+    return record
+
+
+def _storable_event(data: Any, number: int) -> HistoryEvent:
+    event = HistoryEvent.model_validate(data)
+    if event.record is not None:
+        try:
+            record_from_json(json.dumps(event.model_dump(mode="json")["record"]))
+        except ValueError as exc:
+            raise InvalidInputError(
+                f"line {number} of the export: the record of history event {event.id!r} cannot "
+                f"be stored as it is ({exc})"
+            ) from exc
+    return event
 
 
 async def import_jsonl(
@@ -224,9 +264,12 @@ async def import_jsonl(
             kind = line["type"]
             body = {k: v for k, v in line.items() if k != "type"}
             if kind == "memory":
-                events += [HistoryEvent.model_validate(e) for e in line.get("history") or []]
+                history = line.get("history") or []
+                if not isinstance(history, list):
+                    raise InvalidInputError(f"line {number} of the export: history is not a list")
+                events += [_storable_event(e, number) for e in history]
                 if line.get("record") is not None:
-                    records.append(record_from_dict(line["record"]))
+                    records.append(_storable(record_from_dict(line["record"]), number))
             elif kind == "entity":
                 entities.append(Entity.model_validate(body))
             elif kind == "relation":

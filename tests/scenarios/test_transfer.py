@@ -152,3 +152,40 @@ def test_import_rejects_bad_files(orch: Orchestrator, tmp_path: Path) -> None:
     bad = json.dumps({"type": "memory", "record": {"memory_type": "semantic"}, "history": []})
     with pytest.raises(InvalidInputError, match="line 2 of the export is not valid"):
         orch.import_jsonl(io.StringIO(header + "\n" + bad + "\n"))
+
+
+def test_import_rejects_what_it_could_not_store_and_writes_nothing(
+    make_orch: Any, tmp_path: Path
+) -> None:
+    """Records the stores could not read back (a NaN confidence, which Python's json reads),
+    scope ids the API would refuse, ids that do not name their memory type, a history that
+    is not a list, a file that is not UTF-8: an InvalidInputError naming the line, and the
+    stores stay empty - not a foreign exception, nor a store no call can read any more."""
+    source = make_orch()
+    source.process("I live in Paris.", user_id="alice", timestamp=T0)
+    buffer = io.StringIO()
+    source.export_jsonl(buffer, user_id="alice")
+    lines = [json.loads(line) for line in buffer.getvalue().splitlines()]
+    at = next(i for i, line in enumerate(lines) if line["type"] == "memory" and line["record"])
+
+    def spoilt(**change: Any) -> io.StringIO:
+        bad = [dict(line) for line in lines]
+        record = change.pop("record", {})
+        bad[at] = {**bad[at], **change, "record": {**bad[at]["record"], **record}}
+        return io.StringIO("\n".join(json.dumps(line) for line in bad) + "\n")
+
+    target = make_orch()
+    cases = [
+        (spoilt(record={"confidence": float("nan")}), "cannot be stored"),
+        (spoilt(record={"user_id": " "}), "user_id"),
+        (spoilt(record={"id": "not-an-octomem-id"}), "id"),
+        (spoilt(history=7), "history"),
+    ]
+    for stream, message in cases:
+        with pytest.raises(InvalidInputError, match=f"line {at + 1} .*{message}"):
+            target.import_jsonl(stream)
+    (tmp_path / "latin1.jsonl").write_bytes(b'{"type": "header", "note": "caf\xe9"}\n')
+    with pytest.raises(InvalidInputError, match="UTF-8"):
+        target.import_jsonl(tmp_path / "latin1.jsonl")
+    assert target.stats()["totals"] == {"memories": 0, "current": 0, "history_events": 0}
+    assert target.get_all(user_id="alice") == []
