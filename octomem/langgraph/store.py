@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from langgraph.store.base import (
@@ -42,6 +43,7 @@ from langgraph.store.base import (
 )
 from langgraph.store.base.embed import get_text_at_path, tokenize_path
 
+from octomem.errors import InvalidInputError
 from octomem.messages import validate_scope_id
 from octomem.models import (
     MemoryBase,
@@ -263,25 +265,48 @@ class OctomemStore(BaseStore):
             await self._write_puts(puts)
 
     async def _write_puts(self, puts: list[PutOp]) -> None:
+        """Every put of the batch is checked (records built) before any is written."""
         services = self.orchestrator.services
         changes = []
+        deletes: list[MemoryBase] = []
         now = utcnow()
         for op in puts:
             namespace = tuple(op.namespace)
             old = await self._record(namespace, op.key)
             if op.value is None:
                 if old is not None:
-                    await delete_records(services, [old], actor=EXTRACTOR)
+                    deletes.append(old)
                 continue
             value = dict(op.value)
             index = None if op.index is None or op.index is False else list(op.index)
             text = _text(value, index)
             if old is not None and _unchanged(old, value, text, op.index is not False):
                 continue  # a retried put: no new version, no history event
-            record_id = item_id(namespace, op.key)
+            record = self._storable(op, namespace, text, old, now)
+            operation = Operation.UPDATE if old else Operation.ADD
+            changes.append(
+                (record, history_event(record, operation, old=old, actor=EXTRACTOR, at=now))
+            )
+        if deletes:
+            await delete_records(services, deletes, actor=EXTRACTOR)
+        await write_records(services, changes)
+
+    def _storable(
+        self,
+        op: PutOp,
+        namespace: tuple[str, ...],
+        text: str,
+        old: MemoryBase | None,
+        now: datetime,
+    ) -> SemanticMemory:
+        """The record a put writes; InvalidInputError if its value cannot be stored."""
+        assert op.value is not None
+        record_id = item_id(namespace, op.key)
+        scope = self.namespace_scope.scope(namespace)
+        try:
             record = SemanticMemory(
                 id=record_id,
-                **self.namespace_scope.scope(namespace),
+                **scope,
                 content=text,
                 subject="/".join(namespace),
                 attribute=op.key,
@@ -296,15 +321,17 @@ class OctomemStore(BaseStore):
                     MARK: True,
                     "langgraph_namespace": list(namespace),
                     "langgraph_key": op.key,
-                    "langgraph_value": value,
+                    "langgraph_value": dict(op.value),
                     "langgraph_indexed": op.index is not False,
                 },
             )
-            operation = Operation.UPDATE if old else Operation.ADD
-            changes.append(
-                (record, history_event(record, operation, old=old, actor=EXTRACTOR, at=now))
-            )
-        await write_records(services, changes)
+            record.model_dump_json()  # what the journal and the stores will write
+        except ValueError as exc:  # pydantic's validation and serialization errors
+            raise InvalidInputError(
+                f"the value put at {namespace!r}, key {op.key!r} cannot be stored: it must be "
+                f"JSON (strings, numbers, booleans, None, lists, dicts) - {exc}"
+            ) from exc
+        return record
 
     async def _items(self, prefix: tuple[str, ...]) -> list[MemoryBase]:
         """Every item whose namespace starts with `prefix` (the scope narrowed if it can be)."""

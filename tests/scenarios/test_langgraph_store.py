@@ -303,3 +303,18 @@ def test_a_put_made_again_changes_nothing(store: OctomemStore, orch: Orchestrato
     assert [e.operation.value for e in orch.history(record.id)] == ["ADD"]
     store.put(ns, "prefs", {**value, "n": 2})  # a new value is an update
     assert [e.operation.value for e in orch.history(record.id)] == ["ADD", "UPDATE"]
+
+
+@pytest.mark.parametrize(
+    "bad", [{"content": "half a surrogate \ud800"}, {"content": "x", "when": object()}]
+)
+def test_a_batch_with_a_value_that_cannot_be_stored_writes_nothing(
+    store: OctomemStore, bad: dict[str, Any]
+) -> None:
+    ns = ("memories", "alice")
+    store.put(ns, "kept", {"content": "Alice likes tea."})
+    with pytest.raises(InvalidInputError, match="'bad'"):
+        store.batch([PutOp(ns, "kept", None), PutOp(ns, "bad", bad)])
+    kept = store.get(ns, "kept")
+    assert kept is not None and kept.value == {"content": "Alice likes tea."}
+    assert store.get(ns, "bad") is None
