@@ -22,6 +22,7 @@ import json
 import os
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
@@ -247,6 +248,16 @@ def _storable_event(data: Any, number: int) -> HistoryEvent:
     return event
 
 
+@dataclass
+class _UserPart:
+    """What an import writes for one user."""
+
+    events: list[HistoryEvent] = field(default_factory=list)
+    records: list[MemoryBase] = field(default_factory=list)
+    entities: list[Entity] = field(default_factory=list)
+    relations: list[Relation] = field(default_factory=list)
+
+
 async def import_jsonl(
     services: Services,
     source: str | os.PathLike[str] | IO[str],
@@ -289,27 +300,39 @@ async def import_jsonl(
         if progress is not None:
             progress(done, total)
 
-    # history first, in file order (oldest first per memory), ids as they were
-    for start in range(0, len(events), _BATCH):
-        await services.history.record(events[start : start + _BATCH])
-        advance(len(events[start : start + _BATCH]))
     last_event = {event.memory_id: event for event in events}
-    for start in range(0, len(records), _BATCH):
-        batch = records[start : start + _BATCH]
-        changes = [
-            (r, last_event.get(r.id) or history_event(r, Operation.ADD, actor="import"))
-            for r in batch
-        ]
-        async with services.locks.hold_many(r.user_id for r in batch):
-            await write_records(services, changes)
-        advance(len(batch))
-    # the graph as it was: entity types, and edges of deleted or invalidated knowledge
-    if entities:
-        await services.graph.upsert_entities(entities)
-    advance(len(entities))
-    if relations:
-        await services.graph.upsert_relations(relations)
-    advance(len(relations))
+    # one user at a time, under that user's lock: history first, in file order (oldest
+    # first per memory), ids as they were; then the records; then the graph as it was
+    # (entity types, and edges of deleted or invalidated knowledge)
+    parts: dict[str | None, _UserPart] = defaultdict(_UserPart)
+    for event in events:
+        parts[event.user_id].events.append(event)
+    for record in records:
+        parts[record.user_id].records.append(record)
+    for entity in entities:
+        parts[entity.user_id].entities.append(entity)
+    for relation in relations:
+        parts[relation.user_id].relations.append(relation)
+    for user_id in sorted(parts, key=lambda u: (u is not None, u or "")):
+        part = parts[user_id]
+        async with services.locks.hold(user_id):
+            for start in range(0, len(part.events), _BATCH):
+                await services.history.record(part.events[start : start + _BATCH])
+                advance(len(part.events[start : start + _BATCH]))
+            for start in range(0, len(part.records), _BATCH):
+                batch = part.records[start : start + _BATCH]
+                changes = [
+                    (r, last_event.get(r.id) or history_event(r, Operation.ADD, actor="import"))
+                    for r in batch
+                ]
+                await write_records(services, changes)
+                advance(len(batch))
+            if part.entities:
+                await services.graph.upsert_entities(part.entities)
+            advance(len(part.entities))
+            if part.relations:
+                await services.graph.upsert_relations(part.relations)
+            advance(len(part.relations))
     return _summarise(lines)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 from pathlib import Path
@@ -13,6 +14,7 @@ from octomem import Orchestrator
 from octomem.errors import InvalidInputError
 from octomem.models import MemoryBase, MemoryType
 from tests.conftest import T0
+from tests.invariants import assert_one_current_home
 from tests.legacy import legacy_payload
 
 
@@ -189,3 +191,32 @@ def test_import_rejects_what_it_could_not_store_and_writes_nothing(
         target.import_jsonl(tmp_path / "latin1.jsonl")
     assert target.stats()["totals"] == {"memories": 0, "current": 0, "history_events": 0}
     assert target.get_all(user_id="alice") == []
+
+
+def test_import_writes_the_graph_under_the_users_lock(make_orch: Any) -> None:
+    """A move processed while an import of the same user runs lands before or after that
+    user's part of the import, never between its records and its graph: the imported
+    (older) edge must not come back valid next to the new home."""
+    source = make_orch()
+    source.process("I live in Paris.", user_id="mover", timestamp=T0)
+    buffer = io.StringIO()
+    source.export_jsonl(buffer, user_id="mover")
+
+    target = make_orch()
+    graph = target.services.graph
+    real = graph.upsert_entities
+    calls: list[int] = []
+
+    async def upsert_entities(entities):
+        calls.append(len(entities))
+        if len(calls) == 2:  # the import's own graph step, after its records
+            move = asyncio.ensure_future(target.aprocess("I moved to Rome.", user_id="mover"))
+            await asyncio.wait([move], timeout=5)  # runs now, unless the user is locked
+        return await real(entities)
+
+    graph.upsert_entities = upsert_entities  # type: ignore[method-assign]
+    target.import_jsonl(io.StringIO(buffer.getvalue()))
+    graph.upsert_entities = real  # type: ignore[method-assign]
+    target.process("I moved to Rome.", user_id="mover")  # after the move (or it is a NOOP)
+    assert assert_one_current_home(target, "mover", ["Paris", "Rome"]) == "Rome"
+    assert target.check().consistent
