@@ -185,7 +185,11 @@ class ScopeLocks:
             raise self._busy(user_id, "another caller in this process") from None
         try:
             owner = uuid.uuid4().hex
-            await self._take_lease(key, owner, user_id)
+            try:
+                await self._take_lease(key, owner, user_id)
+            except asyncio.CancelledError:  # a claim may have landed, its answer unseen
+                await self._give_back(key, owner)
+                raise
             renewing = asyncio.ensure_future(self._renew(key, owner))
             try:
                 yield

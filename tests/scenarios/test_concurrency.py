@@ -18,6 +18,7 @@ import pytest
 
 from octomem import Orchestrator
 from octomem.models import CoreMemory
+from octomem.orchestrator.locks import scope_key
 from tests.invariants import assert_one_current_home
 
 CITIES = "Lisbon Berlin Kyoto Oslo Toronto Nairobi Lima Seoul Porto Vienna Austin Dublin".split()
@@ -179,3 +180,32 @@ def test_first_calls_from_two_event_loops_both_open_the_stores(orch: Orchestrato
     assert not [r for r in results.values() if isinstance(r, BaseException)], results
     assert len({id(loop) for loop in arrivals}) == 2
     assert [r.value for r in orch.get_all(user_id="b", memory_types=["semantic"])] == ["Lima"]
+
+
+async def test_a_caller_cancelled_while_its_lease_claim_lands_leaves_no_lease(
+    orch: Orchestrator,
+) -> None:
+    """A lease claim the graph has taken but whose answer the caller never saw (cancelled
+    in between, e.g. by a timeout) is given back: the user's next writer, in any process,
+    does not wait out the lease's TTL."""
+    await orch.aprocess("warm up", user_id="warm")
+    graph = orch.services.graph
+    real = graph.acquire_lease
+    landed = asyncio.Event()
+
+    async def slow_answer(key: str, owner: str, ttl_s: float) -> bool:
+        taken = await real(key, owner, ttl_s)
+        landed.set()
+        await asyncio.sleep(60)  # the claim is in the graph; the answer is on its way
+        return taken
+
+    graph.acquire_lease = slow_answer  # type: ignore[method-assign]
+    try:
+        task = asyncio.ensure_future(orch.aprocess("I live in Oslo.", user_id="claimer"))
+        await asyncio.wait_for(landed.wait(), 60)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    finally:
+        graph.acquire_lease = real  # type: ignore[method-assign]
+    assert await graph.acquire_lease(scope_key("claimer"), "another-process", 30)
