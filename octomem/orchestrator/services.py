@@ -72,8 +72,9 @@ class Services:
         (`writer.recover`); idempotent, once."""
         if self._initialised:
             return
-        # not an asyncio.Lock: the first calls may come from several event loops at once
-        async with local_lock(("octomem.services.init", str(id(self)))):
+        # not an asyncio.Lock: the first calls may come from several event loops at once;
+        # per data directory: Orchestrators sharing one must not create its files together
+        async with local_lock(("octomem.services.init", str(self.settings.data_dir.resolve()))):
             if self._initialised:
                 return
             from octomem.orchestrator.writer import recover
