@@ -86,7 +86,7 @@ class Reconciler:
         for index, candidate in enumerate(ordered):
             agent = self.services.agents[candidate.memory_type]
             decision = await self._decide_one(agent, candidate, verdicts.get(index))
-            for record in (decision.record, *decision.previous):
+            for record in (*decision.previous, decision.record):  # an UPDATE's record wins
                 self._pending[record.id] = record
             decisions.append(decision)
         return decisions
@@ -219,7 +219,7 @@ class Reconciler:
             if not target.is_current:
                 return None
         reason = f"llm: {verdict.operation.value.lower()}"
-        if target is not None and replayed(candidate, target):  # merged by an earlier run
+        if verdict.target is not None and replayed(candidate, verdict.target):  # stored before
             return Decision(
                 operation=Operation.NOOP,
                 record=target,

@@ -174,3 +174,53 @@ def test_an_llm_reconcile_verdict_run_again_changes_nothing(make_orch, verdict: 
         again = orch.process(said, user_id="u", timestamp=later)
         assert {op.operation.value for op in again.all_operations()} == {"NOOP"}
         assert _everything(orch, "u") == state
+
+
+def test_two_candidates_merged_into_one_memory_in_one_call_both_count(make_orch) -> None:
+    """Two candidates of one call (two turns) that the model merges into the same stored
+    memory: the second merges into what the first made of it (not into the stored copy,
+    which would drop the first one's turns), so the call made again is a NOOP."""
+
+    def extract(request):
+        if "weekends" not in request.prompt:
+            facts = [("chess", "Dana plays chess.", 0)]
+        else:
+            facts = [
+                ("chess on weekends", "Dana plays chess on weekends.", 0),
+                ("chess at the club", "Dana plays chess at the club.", 1),
+            ]
+        return ExtractionOutput(
+            semantic=SemanticOutput(
+                facts=[
+                    Fact(subject="user", attribute="hobby", value=v, statement=s, source_turns=[t])
+                    for v, s, t in facts
+                ]
+            )
+        )
+
+    def decide(request):
+        aliases = sorted({int(a) for a in re.findall(r"<(\d+)> \(", request.prompt)})
+        return DecisionOutput(
+            decisions=[
+                Decision(candidate=i, operation="UPDATE", target=aliases[0]) for i in range(2)
+            ]
+        )
+
+    with ScriptedModel(from_extraction(extract, decide)) as model:
+        orch = make_orch(llm={"model": model.model})
+        orch.process("I play chess.", user_id="u", timestamp=T0)
+        said = [
+            {"role": "user", "content": "I play chess on weekends."},
+            {"role": "user", "content": "At the club."},
+        ]
+        later = T0 + timedelta(days=1)
+        result = orch.process(said, user_id="u", timestamp=later)
+        merged = [op for op in result.all_operations() if op.memory_type.value == "semantic"]
+        assert [op.operation.value for op in merged] == ["UPDATE", "UPDATE"]
+        [chess] = orch.get_all(user_id="u", memory_types=["semantic"])
+        assert chess.version == 3
+        assert len(chess.source.turn_ids) == 3  # the first call's turn and both of these
+        state = _everything(orch, "u")
+        again = orch.process(said, user_id="u", timestamp=later)
+        assert {op.operation.value for op in again.all_operations()} == {"NOOP"}
+        assert _everything(orch, "u") == state
