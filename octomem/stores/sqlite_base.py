@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import ClassVar, TypeVar
@@ -13,6 +14,7 @@ from typing import ClassVar, TypeVar
 from octomem.errors import OctomemError, StoreError
 
 T = TypeVar("T")
+_OPEN_RETRY_S = 30.0
 
 
 class SqliteStore:
@@ -33,15 +35,32 @@ class SqliteStore:
             if str(self._path) != ":memory:":
                 self._path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(str(self._path), check_same_thread=False, timeout=30)
-            conn.execute("PRAGMA journal_mode=WAL")
             try:
-                conn.executescript(self.SCHEMA)
-                self._prepare(conn)
+                self._set_up(conn)
             except BaseException:
                 conn.close()
                 raise
             self._conn = conn
         return self._conn
+
+    def _set_up(self, conn: sqlite3.Connection) -> None:
+        """WAL mode, schema, migrations. Another process opening the same file at the same
+        moment can make these fail at once with "database is locked" (switching to WAL and
+        creating tables take locks the busy timeout does not wait for): retry a while."""
+        deadline = time.monotonic() + _OPEN_RETRY_S
+        delay = 0.01
+        while True:
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.executescript(self.SCHEMA)
+                self._prepare(conn)
+                return
+            except sqlite3.OperationalError as exc:
+                locked = "locked" in str(exc) or "busy" in str(exc)
+                if not locked or time.monotonic() >= deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 0.5)
 
     def _prepare(self, conn: sqlite3.Connection) -> None:
         """Run once per connection after `SCHEMA`: migrate an older schema in place."""

@@ -70,11 +70,14 @@ def _run_workers(tmp_path: Path, servers: dict[str, Any], data_dirs: list[Path],
         )
     for worker in workers:
         assert worker.stdout is not None
+        said = []
         for line in worker.stdout:
             if line.strip() == "ready":
                 break
+            said.append(line)
         else:
-            pytest.fail(f"a worker died before it was ready (exit {worker.wait()})")
+            log = "".join(said)[-3000:]
+            pytest.fail(f"a worker died before it was ready (exit {worker.wait()}):\n{log}")
     go.touch()
     for worker in workers:
         output, _ = worker.communicate(timeout=600)
