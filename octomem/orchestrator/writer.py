@@ -166,12 +166,11 @@ async def complete_leftovers(services: Services, user_ids: set[str | None]) -> i
     caller reads: applied later, an old intent would overwrite what newer writes decided.
     Intents that also touch users not held are left to `recover`. Returns how many."""
     applied = 0
-    for intent in await services.journal.pending():
-        if set(intent.user_ids()) <= user_ids:  # so no live writer holds it
-            log.warning("completing a write that was cut short", intent=intent.id)
-            await apply_intent(services, intent)
-            await services.journal.finish(intent.id)
-            applied += 1
+    for intent in await services.journal.pending(within=user_ids):  # no live writer has it
+        log.warning("completing a write that was cut short", intent=intent.id)
+        await apply_intent(services, intent)
+        await services.journal.finish(intent.id)
+        applied += 1
     return applied
 
 

@@ -295,8 +295,9 @@ class Journal(Protocol):
     async def finish(self, intent_id: str) -> None:
         """Drop an intent once every store holds its writes (unknown ids are ignored)."""
 
-    async def pending(self) -> list[WriteIntent]:
-        """Intents begun and not finished, oldest first."""
+    async def pending(self, within: set[str | None] | None = None) -> list[WriteIntent]:
+        """Intents begun and not finished, oldest first; with `within`, only those writing
+        no memories of users outside it (their bodies are read only then)."""
 
     async def is_pending(self, intent_id: str) -> bool: ...
 

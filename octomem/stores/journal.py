@@ -8,6 +8,7 @@ and the history log: one connection, WAL mode, a lock, every call in a worker th
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 from octomem.models import WriteIntent
@@ -17,6 +18,7 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS intents (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     id TEXT NOT NULL UNIQUE,
+    users TEXT NOT NULL,
     body TEXT NOT NULL
 );
 """
@@ -32,17 +34,22 @@ class SqliteJournal(SqliteStore):
     async def begin(self, intent: WriteIntent) -> None:
         await self._execute(
             "begin",
-            "INSERT OR REPLACE INTO intents (id, body) VALUES (?, ?)",
-            [(intent.id, intent.model_dump_json())],
+            "INSERT OR REPLACE INTO intents (id, users, body) VALUES (?, ?, ?)",
+            [(intent.id, json.dumps(intent.user_ids()), intent.model_dump_json())],
         )
 
     async def finish(self, intent_id: str) -> None:
         await self._execute("finish", "DELETE FROM intents WHERE id = ?", [(intent_id,)])
 
-    async def pending(self) -> list[WriteIntent]:
+    async def pending(self, within: set[str | None] | None = None) -> list[WriteIntent]:
         def read(conn: sqlite3.Connection) -> list[WriteIntent]:
-            rows = conn.execute("SELECT body FROM intents ORDER BY seq").fetchall()
-            return [WriteIntent.model_validate_json(row[0]) for row in rows]
+            rows = conn.execute("SELECT id, users FROM intents ORDER BY seq").fetchall()
+            ids = [i for i, users in rows if within is None or set(json.loads(users)) <= within]
+            bodies = [
+                conn.execute("SELECT body FROM intents WHERE id = ?", (i,)).fetchone()[0]
+                for i in ids
+            ]
+            return [WriteIntent.model_validate_json(body) for body in bodies]
 
         return await self._run("pending", read)
 
