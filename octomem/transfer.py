@@ -198,7 +198,7 @@ def read_lines(source: str | os.PathLike[str] | IO[str]) -> list[dict[str, Any]]
             continue
         try:
             line = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        except json.JSONDecodeError as exc:
             raise InvalidInputError(f"line {number} of the export is not JSON: {exc}") from exc
         if not isinstance(line, dict) or "type" not in line:
             raise InvalidInputError(f"line {number} of the export has no 'type'")

@@ -128,11 +128,9 @@ class Reconciler:
             existing = await self._get(candidate.memory_type, new_id)
         if existing is not None:
             if existing.content_hash == candidate.content_hash or replayed(candidate, existing):
-                return Decision(
-                    operation=Operation.NOOP,
-                    record=existing,
-                    previous=[existing],
-                    reason="exact duplicate of a stored memory"
+                return _noop(
+                    existing,
+                    "exact duplicate of a stored memory"
                     if existing.content_hash == candidate.content_hash
                     else "already stored from the same turns",
                 )
@@ -145,12 +143,7 @@ class Reconciler:
             )
 
         if self.llm is not None and (retracted := await self._retracted(candidate)):
-            return Decision(
-                operation=Operation.NOOP,
-                record=retracted,
-                previous=[retracted],
-                reason="already retracted from the same turns",
-            )
+            return _noop(retracted, "already retracted from the same turns")
         if verdict is not None:
             decided = self._apply(agent, candidate, verdict)
             if decided is not None:
@@ -159,12 +152,7 @@ class Reconciler:
             rivals = await self._conflicting(candidate)
             same = [r for r in rivals if r.content_hash == candidate.content_hash]
             if same:
-                return Decision(
-                    operation=Operation.NOOP,
-                    record=same[0],
-                    previous=same,
-                    reason="same value already current",
-                )
+                return _noop(same[0], "same value already current", previous=same)
             if rivals and agent.policy is ConflictPolicy.SUPERSEDE:
                 closed = [_close(r, candidate) for r in rivals]
                 return Decision(
@@ -174,12 +162,7 @@ class Reconciler:
                     reason=f"new value for {candidate.conflict_key}",
                 )
             if rivals and replayed(candidate, rivals[0]):
-                return Decision(
-                    operation=Operation.NOOP,
-                    record=rivals[0],
-                    previous=[rivals[0]],
-                    reason="already stored from the same turns",
-                )
+                return _noop(rivals[0], "already stored from the same turns")
             if rivals:
                 merged = agent.merge(rivals[0], candidate, self.now)
                 return Decision(
@@ -194,12 +177,7 @@ class Reconciler:
                 record, similarity = near
                 merged = _keyed(agent.merge(record, candidate, self.now), agent)
                 if merged.content_hash == record.content_hash or replayed(candidate, record):
-                    return Decision(
-                        operation=Operation.NOOP,
-                        record=record,
-                        previous=[record],
-                        reason=f"near-duplicate (similarity {similarity:.2f})",
-                    )
+                    return _noop(record, f"near-duplicate (similarity {similarity:.2f})")
                 return Decision(
                     operation=Operation.UPDATE,
                     record=merged,
@@ -219,17 +197,11 @@ class Reconciler:
             if not target.is_current:
                 return None
         reason = f"llm: {verdict.operation.value.lower()}"
-        if verdict.target is not None and replayed(candidate, verdict.target):  # stored before
-            return Decision(
-                operation=Operation.NOOP,
-                record=target,
-                previous=[target],
-                reason="already stored from the same turns",
-            )
+        # the verdict of a re-run: the target already holds what these turns said
+        if target is not None and verdict.target and replayed(candidate, verdict.target):
+            return _noop(target, "already stored from the same turns")
         if verdict.operation is Operation.NOOP and target is not None:
-            return Decision(
-                operation=Operation.NOOP, record=target, previous=[target], reason=reason
-            )
+            return _noop(target, reason)
         if verdict.operation is Operation.UPDATE and target is not None:
             merged = agent.merge(target, candidate, self.now)
             if verdict.text and verdict.text.strip():
@@ -322,6 +294,13 @@ class Reconciler:
             if record.is_current and mergeable and record.id != candidate.id:
                 return record, similarity
         return None
+
+
+def _noop(record: MemoryBase, reason: str, *, previous: list[MemoryBase] | None = None) -> Decision:
+    """Nothing to write: `record`, as stored, already says what the candidate says."""
+    return Decision(
+        operation=Operation.NOOP, record=record, previous=previous or [record], reason=reason
+    )
 
 
 def replayed(candidate: MemoryBase, stored: MemoryBase) -> bool:
