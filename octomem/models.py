@@ -445,6 +445,31 @@ class ConsistencyReport(BaseModel):
         return left == 0 and self.pending_writes == 0
 
 
+class ForgetReport(BaseModel):
+    """What `Orchestrator.forget` removed, per store (all zero when run again)."""
+
+    user_id: str
+    agent_id: str | None = None
+    memories: dict[MemoryType, int] = Field(
+        default_factory=dict, description="records (current and superseded) per memory type"
+    )
+    keyword_entries: int = Field(0, description="ids removed from the keyword index")
+    history_events: int = 0
+    graph_memories: int = Field(0, description="memory nodes, with their MENTIONS edges")
+    graph_relations: int = 0
+    graph_entities: int = Field(0, description="entities no remaining memory or relation uses")
+    files_rewritten: list[str] = Field(
+        default_factory=list,
+        description="stores whose files were rewritten so that deleted text is gone from disk "
+        "(embedded: all of them; a server's own files are up to the server)",
+    )
+    elapsed_s: float = 0.0
+
+    @property
+    def total_memories(self) -> int:
+        return sum(self.memories.values())
+
+
 # --- results -------------------------------------------------------------------------
 
 

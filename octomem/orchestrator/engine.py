@@ -14,6 +14,7 @@ from octomem._sync import LoopThread
 from octomem.errors import ConfigurationError, InvalidInputError, NotFoundError
 from octomem.models import (
     ConsistencyReport,
+    ForgetReport,
     HistoryEvent,
     MemoryBase,
     MemoryType,
@@ -27,6 +28,7 @@ from octomem.orchestrator import arguments as args
 from octomem.orchestrator import doctor
 from octomem.orchestrator.arguments import check_scope, parse_memory_types
 from octomem.orchestrator.calls import RunningCalls
+from octomem.orchestrator.forget import forget as forget_scope
 from octomem.orchestrator.graph import build_process_graph, build_recall_graph
 from octomem.orchestrator.reprocess import sessions_to_reprocess
 from octomem.orchestrator.services import Services, build_services
@@ -282,6 +284,22 @@ class Orchestrator:
     def delete_all(self, **kwargs: Any) -> int:
         return self._loop.run(self.adelete_all(**kwargs))
 
+    async def aforget(self, *, user_id: str, agent_id: str | None = None) -> ForgetReport:
+        """Remove every trace of a user (or of one agent scope of a user) from every store:
+        records current and superseded, history, keyword index, graph; in embedded mode
+        the files are rewritten so no deleted text is left on disk. Unlike `delete_all`,
+        nothing is kept. Idempotent; a forget cut short is completed at the next open."""
+        if user_id is None:
+            raise InvalidInputError("forget needs a user_id: whose memories to forget?")
+        check_scope(user_id, agent_id, None, operation="forget")
+        async with self._calls.call():
+            await self.services.init()
+            async with self.services.locks.hold(user_id):
+                return await forget_scope(self.services, user_id, agent_id)
+
+    def forget(self, *, user_id: str, agent_id: str | None = None) -> ForgetReport:
+        return self._loop.run(self.aforget(user_id=user_id, agent_id=agent_id))
+
     async def ahistory(self, memory_id: str) -> list[HistoryEvent]:
         """Every change of one memory, oldest first."""
         self._type_of(memory_id)
@@ -332,7 +350,8 @@ class Orchestrator:
         return self._loop.run(self.areprocess(**kwargs))
 
     async def areset(self) -> None:
-        """Delete everything in every store (all users). Cannot be undone."""
+        """Delete everything in every store (all users); in embedded mode the files are
+        rewritten so no deleted text is left on disk. Cannot be undone."""
         async with self._calls.call():
             await self.services.init()
             await self.services.reset()

@@ -77,12 +77,14 @@ class Services:
         async with local_lock(("octomem.services.init", str(self.settings.data_dir.resolve()))):
             if self._initialised:
                 return
+            from octomem.orchestrator.forget import resume
             from octomem.orchestrator.writer import recover
 
             for store in self.stores:
                 await store.init()
             await upgrade_layout(self.vector)
             await recover(self)
+            await resume(self)
             self._initialised = True
 
     async def close(self) -> None:
@@ -93,8 +95,14 @@ class Services:
                 log.warning("store close failed", store=type(store).__name__, error=str(exc))
 
     async def reset(self) -> None:
+        """Empty every store; then rewrite the files this process owns (embedded mode), so
+        that no deleted text is left in them."""
         for store in self.stores:
             await store.reset()
+        await self.vector.purge_deleted([])
+        for sqlite_store in (self.keyword, self.history, self.journal):
+            await sqlite_store.compact()
+        await self.graph.compact()
 
 
 async def upgrade_layout(vector: VectorStore) -> int:

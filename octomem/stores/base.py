@@ -49,6 +49,14 @@ class MemoryLink(NamedTuple):
     entity_ids: Sequence[str]
 
 
+class GraphForgotten(NamedTuple):
+    """How many of a scope's graph items `GraphStore.forget` deleted."""
+
+    memories: int
+    relations: int
+    entities: int
+
+
 class IndexEntry(NamedTuple):
     """What the keyword index holds for one memory (for consistency checks)."""
 
@@ -127,6 +135,12 @@ class VectorStore(Protocol):
     async def delete(self, memory_type: MemoryType, ids: Sequence[str]) -> None:
         """Delete by id; unknown ids are ignored."""
 
+    async def purge_deleted(self, ids: Sequence[str]) -> bool:
+        """Remove what the backend still keeps of these deleted entries where it can reach
+        it (an embedded write log, freed pages of its files); entries with these ids must
+        be deleted already. True if it did; False if only the backend's own API deletes
+        (a server)."""
+
     async def reset(self) -> None:
         """Delete every record of every type."""
 
@@ -161,6 +175,9 @@ class KeywordStore(Protocol):
 
     async def delete(self, ids: Sequence[str]) -> None: ...
 
+    async def compact(self) -> None:
+        """Rewrite the index's files so that nothing deleted is left in them."""
+
     async def entries(self, user_id: str | None | AllUsers = ALL_USERS) -> list[IndexEntry]:
         """Every indexed memory (of one user, or of everyone), by id."""
 
@@ -193,7 +210,11 @@ class HistoryStore(Protocol):
         """The last logged event of every memory (of one user, or of everyone)."""
 
     async def discard(self, memory_ids: Sequence[str]) -> None:
-        """Remove every event of these memories (repair of writes that never happened)."""
+        """Remove every event of these memories (repair of writes that never happened, and
+        `forget`)."""
+
+    async def compact(self) -> None:
+        """Rewrite the log's files so that nothing deleted is left in them."""
 
     async def reset(self) -> None: ...
 
@@ -255,6 +276,15 @@ class GraphStore(Protocol):
     async def delete_memory(self, memory_id: str) -> None:
         """Remove a memory node and its MENTIONS edges."""
 
+    async def forget(self, user_id: str, memory_ids: Sequence[str] | None = None) -> GraphForgotten:
+        """Delete a user's memory nodes, relations and entities (`memory_ids` None), or only
+        these memory nodes, the relations they wrote and the user's entities nothing links
+        to any more. Idempotent."""
+
+    async def compact(self) -> bool:
+        """Rewrite the graph's files so that nothing deleted is left in them, where this
+        process owns them (an embedded database): True if it did, False for a server."""
+
     async def memory_ids(self) -> dict[str, str | None]:
         """The id of every memory node, of every user, with its user_id."""
 
@@ -300,6 +330,17 @@ class Journal(Protocol):
         no memories of users outside it (their bodies are read only then)."""
 
     async def is_pending(self, intent_id: str) -> bool: ...
+
+    async def begin_forget(self, user_id: str, agent_id: str | None) -> None:
+        """Durably record that this scope is being forgotten (ids only, no text)."""
+
+    async def finish_forget(self, user_id: str, agent_id: str | None) -> None: ...
+
+    async def pending_forgets(self) -> list[tuple[str, str | None]]:
+        """(user_id, agent_id) of forgets begun and not finished, oldest first."""
+
+    async def compact(self) -> None:
+        """Rewrite the journal's files so that nothing deleted is left in them."""
 
     async def reset(self) -> None: ...
 

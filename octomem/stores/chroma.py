@@ -32,6 +32,7 @@ from octomem.models import (
     record_to_json,
 )
 from octomem.stores import record_cache
+from octomem.stores.chroma_files import purge_log, scrub_index_files
 from octomem.stores.chroma_layout import (
     LAYOUT,
     LAYOUT_KEY,
@@ -91,6 +92,7 @@ class ChromaVectorStore:
 
         def connect() -> Any:
             path.mkdir(parents=True, exist_ok=True)
+            scrub_index_files(path)
             settings = Settings(anonymized_telemetry=False)
             return chromadb.PersistentClient(path=str(path), settings=settings)
 
@@ -512,6 +514,22 @@ class ChromaVectorStore:
             collection = await self._collection(memory_type)
             await self._write("delete", collection, wanted, collection.delete, ids=wanted)
 
+    async def purge_deleted(self, ids: Sequence[str]) -> bool:
+        """Embedded: Chroma keeps every write in its log (`embeddings_queue` in
+        chroma.sqlite3, with the entry's metadata - our record JSON - and embedding) until
+        its vector index is next saved, and deleted rows stay in the file's free pages.
+        Each logged write of these (deleted) ids becomes the bare delete Chroma itself logs
+        (no embedding, no metadata), so replaying the log still ends with them absent; then
+        the file is rewritten (VACUUM). A server: its API is all there is (False)."""
+        if self._cache_path is None:
+            return False
+        wanted = list(dict.fromkeys(ids))
+        path = self._cache_path / "chroma.sqlite3"
+
+        await self._call("purging deleted entries", purge_log, path, wanted)
+        await self._call("scrubbing index files", scrub_index_files, self._cache_path)
+        return True
+
     async def drop(self) -> None:
         """Delete this store's collections (all records of every type); `init` recreates them."""
 
@@ -537,6 +555,9 @@ class ChromaVectorStore:
     async def close(self) -> None:
         with self._lock:
             self._collections.clear()
+            if self._client is not None and self._cache_path is not None:
+                with contextlib.suppress(OSError):
+                    scrub_index_files(self._cache_path)
             self._client = None
             if self._cache is not None:
                 record_cache.release(self._cache)

@@ -88,6 +88,11 @@ class FtsKeywordStore(SqliteStore):
     def _prepare(self, conn: sqlite3.Connection) -> None:
         _migrate(conn)
 
+    def _before_compact(self, conn: sqlite3.Connection) -> None:
+        # merge the index's segments into one: a deleted row's tokens stay in the old
+        # segments (behind a delete marker) until they are merged away
+        conn.execute("INSERT INTO keyword_fts (keyword_fts) VALUES ('optimize')")
+
     async def upsert(self, records: Sequence[MemoryBase]) -> None:
         latest = {record.id: record for record in records}
         if not latest:

@@ -21,6 +21,11 @@ CREATE TABLE IF NOT EXISTS intents (
     users TEXT NOT NULL,
     body TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS forgets (
+    user_id TEXT NOT NULL,
+    agent_id TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (user_id, agent_id)
+);
 """
 
 
@@ -62,5 +67,30 @@ class SqliteJournal(SqliteStore):
 
         return await self._run("is_pending", read)
 
+    async def begin_forget(self, user_id: str, agent_id: str | None) -> None:
+        await self._execute(
+            "begin_forget",
+            "INSERT OR IGNORE INTO forgets (user_id, agent_id) VALUES (?, ?)",
+            [(user_id, agent_id or "")],
+        )
+
+    async def finish_forget(self, user_id: str, agent_id: str | None) -> None:
+        await self._execute(
+            "finish_forget",
+            "DELETE FROM forgets WHERE user_id = ? AND agent_id = ?",
+            [(user_id, agent_id or "")],
+        )
+
+    async def pending_forgets(self) -> list[tuple[str, str | None]]:
+        def read(conn: sqlite3.Connection) -> list[tuple[str, str | None]]:
+            rows = conn.execute("SELECT user_id, agent_id FROM forgets ORDER BY rowid")
+            return [(user, agent or None) for user, agent in rows.fetchall()]
+
+        return await self._run("pending_forgets", read)
+
     async def reset(self) -> None:
-        await self._execute("reset", "DELETE FROM intents")
+        def clear(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM intents")
+            conn.execute("DELETE FROM forgets")
+
+        await self._run("reset", clear)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from opentelemetry import trace
 
 from octomem.errors import InvalidInputError, NotFoundError, OctomemError, StoreError
 from octomem.models import Entity, MemoryType, Relation, as_utc, normalize_text
-from octomem.stores.base import MemoryLink
+from octomem.stores.base import GraphForgotten, MemoryLink
 from octomem.stores.graph_common import (
     ProcessLeases,
     check_lease,
@@ -63,6 +64,78 @@ _MENTIONED_BY = (
     "WHERE e.id IN $ids AND e.user_id = $u AND m.user_id = $u "
     "RETURN m.id, m.memory_type, e.id"
 )
+
+
+# Each returns one count; the orphan query runs last, once the memories and their
+# relations are gone. A user's entities are never shared with another user.
+_FORGET_USER = (
+    "MATCH (m:Memory) WHERE m.user_id = $u DETACH DELETE m RETURN count(*)",
+    "MATCH ()-[r:RELATES]->() WHERE r.user_id = $u DELETE r RETURN count(*)",
+    "MATCH (e:Entity) WHERE e.user_id = $u DETACH DELETE e RETURN count(*)",
+)
+_FORGET_MEMORIES = (
+    "MATCH (m:Memory) WHERE m.id IN $ids AND m.user_id = $u DETACH DELETE m RETURN count(*)",
+    "MATCH ()-[r:RELATES]->() WHERE r.user_id = $u AND r.memory_id IN $ids DELETE r "
+    "RETURN count(*)",
+    "MATCH (e:Entity) WHERE e.user_id = $u OPTIONAL MATCH (e)-[x]-() WITH e, count(x) AS n "
+    "WHERE n = 0 DELETE e RETURN count(*)",
+)
+_DUMP = {
+    "entities": "MATCH (e:Entity) RETURN e.id, e.user_id, e.name, e.name_lc, e.entity_type",
+    "memories": "MATCH (m:Memory) RETURN m.id, m.user_id, m.memory_type",
+    "relations": "MATCH (s:Entity)-[r:RELATES]->(o:Entity) RETURN s.id, o.id, r.id, r.user_id, "
+    "r.predicate, r.fact, r.memory_id, r.valid_at, r.invalid_at, r.created_at",
+    "mentions": "MATCH (m:Memory)-[:MENTIONS]->(e:Entity) RETURN m.id, e.id",
+}
+_LOAD = {
+    "entities": "CREATE (:Entity {id: $a, user_id: $b, name: $c, name_lc: $d, entity_type: $e})",
+    "memories": "CREATE (:Memory {id: $a, user_id: $b, memory_type: $c})",
+    "relations": "MATCH (s:Entity {id: $a}), (o:Entity {id: $b}) CREATE (s)-[:RELATES {id: $c, "
+    "user_id: $d, predicate: $e, fact: $f, memory_id: $g, valid_at: $h, invalid_at: $i, "
+    "created_at: $j}]->(o)",
+    "mentions": "MATCH (m:Memory {id: $a}), (e:Entity {id: $b}) CREATE (m)-[:MENTIONS]->(e)",
+}
+_NAMES = "abcdefghij"
+
+
+def _rebuild(handle: _Handle, file: Path) -> None:
+    """Rewrite the database file from its live data (see `LadybugGraphStore.compact`)."""
+    fresh = file.with_name(file.name + ".rebuild")
+    with handle.lock:
+        try:
+            data = {kind: _rows(handle.conn, query) for kind, query in _DUMP.items()}
+            _remove_files(fresh)
+            db = lb.Database(str(fresh))
+            conn = lb.Connection(db)
+            try:
+                for statement in _SCHEMA:
+                    _rows(conn, statement)
+                with _transaction(conn):
+                    for kind, rows in data.items():
+                        for row in rows:
+                            _rows(conn, _LOAD[kind], dict(zip(_NAMES, row, strict=False)))
+                _rows(conn, "CHECKPOINT")
+            finally:
+                conn.close()
+                db.close()
+        except (RuntimeError, OSError) as exc:
+            _remove_files(fresh)
+            raise _wrap(exc, file, "compact") from exc
+        handle.conn.close()
+        handle.db.close()
+        try:
+            os.replace(fresh, file)  # atomic: the old file or the new one, whole
+            _remove_files(file, keep_db=True)
+        finally:  # reopen whichever file is there
+            handle.db = lb.Database(str(file))
+            handle.conn = lb.Connection(handle.db)
+
+
+def _remove_files(file: Path, *, keep_db: bool = False) -> None:
+    """Delete a database file (unless keep_db) and its side files (WAL, shadow)."""
+    for path in file.parent.glob(file.name + "*"):
+        if path != file or not keep_db:
+            path.unlink(missing_ok=True)
 
 
 def _uid(user_id: str | None) -> str:
@@ -403,6 +476,31 @@ class LadybugGraphStore:
                 conn, "MATCH (m:Memory) WHERE m.id = $id DETACH DELETE m", {"id": memory_id}
             ),
         )
+
+    async def forget(self, user_id: str, memory_ids: Sequence[str] | None = None) -> GraphForgotten:
+        params: dict[str, Any] = {"u": _uid(user_id)}
+        if memory_ids is None:
+            queries = _FORGET_USER
+        else:
+            queries = _FORGET_MEMORIES
+            params["ids"] = sorted(set(memory_ids))
+
+        def work(conn: lb.Connection) -> GraphForgotten:
+            with _transaction(conn):
+                counts = [_rows(conn, query, params)[0][0] for query in queries]
+            return GraphForgotten(*counts)
+
+        return await self._run("forget", work)
+
+    async def compact(self) -> bool:
+        """ladybug leaves deleted values in the database file's pages (even after a
+        checkpoint), so the file is rebuilt from what is live: read it whole, write a new
+        file next to it, swap the two atomically (a crash leaves one or the other whole),
+        and reopen it in the handle every store instance of this process shares."""
+        handle = self._conn_handle()
+        with tracer.start_as_current_span("graph.compact", attributes={"db.system": "ladybug"}):
+            await asyncio.to_thread(_rebuild, handle, self._file)
+        return True
 
     async def memory_ids(self) -> dict[str, str | None]:
         rows = await self._run(

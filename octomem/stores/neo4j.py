@@ -32,7 +32,7 @@ from octomem.errors import (
     StoreError,
 )
 from octomem.models import Entity, MemoryType, Relation, as_utc, normalize_text
-from octomem.stores.base import MemoryLink
+from octomem.stores.base import GraphForgotten, MemoryLink
 from octomem.stores.graph_common import check_lease, nearest_mentions, relation_from_row
 
 log = structlog.get_logger(__name__)
@@ -104,6 +104,25 @@ _DUPLICATE_RETRIES = 5  # a unique key taken by a concurrent MERGE is there on t
 _RESET_BATCH: LiteralString = (
     "MATCH (n) WHERE n:Entity OR n:Memory WITH n LIMIT 10000 "
     "DETACH DELETE n RETURN count(*) AS deleted"
+)
+
+
+# Batched (LIMIT): each statement is run until it deletes nothing; orphans last.
+_FORGET_USER: tuple[LiteralString, ...] = (
+    "MATCH (m:Memory) WHERE m.user_id = $u WITH m LIMIT 10000 DETACH DELETE m "
+    "RETURN count(*) AS deleted",
+    "MATCH ()-[r:RELATES]->() WHERE r.user_id = $u WITH r LIMIT 10000 DELETE r "
+    "RETURN count(*) AS deleted",
+    "MATCH (e:Entity) WHERE e.user_id = $u WITH e LIMIT 10000 DETACH DELETE e "
+    "RETURN count(*) AS deleted",
+)
+_FORGET_MEMORIES: tuple[LiteralString, ...] = (
+    "MATCH (m:Memory) WHERE m.id IN $ids AND m.user_id = $u WITH m LIMIT 10000 "
+    "DETACH DELETE m RETURN count(*) AS deleted",
+    "MATCH ()-[r:RELATES]->() WHERE r.user_id = $u AND r.memory_id IN $ids "
+    "WITH r LIMIT 10000 DELETE r RETURN count(*) AS deleted",
+    "MATCH (e:Entity) WHERE e.user_id = $u OPTIONAL MATCH (e)-[x]-() WITH e, count(x) AS n "
+    "WHERE n = 0 WITH e LIMIT 10000 DELETE e RETURN count(*) AS deleted",
 )
 
 
@@ -419,6 +438,24 @@ class Neo4jGraphStore:
         await self._query(
             "delete_memory", "MATCH (m:Memory {id: $id}) DETACH DELETE m", id=memory_id
         )
+
+    async def forget(self, user_id: str, memory_ids: Sequence[str] | None = None) -> GraphForgotten:
+        params: dict[str, Any] = {"u": _uid(user_id)}
+        if memory_ids is None:
+            queries = _FORGET_USER
+        else:
+            queries = _FORGET_MEMORIES
+            params["ids"] = sorted(set(memory_ids))
+        counts = []
+        for query in queries:  # in batches: each transaction stays small on large graphs
+            total = 0
+            while deleted := (await self._query("forget", query, **params))[0]["deleted"]:
+                total += deleted
+            counts.append(total)
+        return GraphForgotten(*counts)
+
+    async def compact(self) -> bool:
+        return False  # the server owns its files (and its transaction logs)
 
     async def memory_ids(self) -> dict[str, str | None]:
         query: LiteralString = "MATCH (m:Memory) RETURN m.id AS id, m.user_id AS user_id"

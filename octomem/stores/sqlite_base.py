@@ -1,5 +1,7 @@
-"""The SQLite plumbing the keyword index and the history log share: one connection per
-file, WAL mode, a lock, one transaction per operation, run in a worker thread."""
+"""The SQLite plumbing the keyword index, the history log and the journal share: one
+connection per file, WAL mode, a lock, one transaction per operation, run in a worker
+thread. Deleted rows are overwritten with zeros (`secure_delete`), and `compact` rewrites
+the file and empties its WAL, so that text deleted from a store is gone from its files."""
 
 from __future__ import annotations
 
@@ -15,6 +17,21 @@ from octomem.errors import OctomemError, StoreError
 
 T = TypeVar("T")
 _OPEN_RETRY_S = 30.0
+
+
+def checkpoint_truncate(conn: sqlite3.Connection, *, timeout_s: float = _OPEN_RETRY_S) -> None:
+    """Copy the WAL into the database and truncate it to zero bytes; retried while another
+    connection reads (a checkpoint cannot reset a WAL that a reader still uses)."""
+    deadline = time.monotonic() + timeout_s
+    delay = 0.01
+    while True:
+        busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        if not busy:
+            return
+        if time.monotonic() >= deadline:
+            raise sqlite3.OperationalError("the WAL stays in use by another connection")
+        time.sleep(delay)
+        delay = min(delay * 2, 0.5)
 
 
 class SqliteStore:
@@ -52,6 +69,7 @@ class SqliteStore:
         while True:
             try:
                 conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA secure_delete=ON")  # freed space is zeroed, not kept
                 conn.executescript(self.SCHEMA)
                 self._prepare(conn)
                 return
@@ -93,6 +111,29 @@ class SqliteStore:
 
     async def init(self) -> None:
         await self._run("init", lambda conn: None)
+
+    def _before_compact(self, conn: sqlite3.Connection) -> None:
+        """Run in a transaction before `compact` rewrites the file (e.g. merge an index)."""
+
+    async def compact(self) -> None:
+        """Rewrite the file from its live rows (VACUUM) and empty its WAL, so nothing that
+        was deleted is left in either: deleted text lives on in old WAL frames and in
+        pages written before `secure_delete` was on. Costs about one copy of the file."""
+
+        def work() -> None:
+            with self._lock:
+                conn = self._connection()
+                with conn:
+                    self._before_compact(conn)
+                conn.execute("VACUUM")
+                checkpoint_truncate(conn)
+
+        try:
+            await asyncio.to_thread(work)
+        except (sqlite3.Error, ValueError) as exc:
+            raise StoreError(
+                f"{self.LABEL} at {self._path}: compacting failed: {exc} - {self.HINT}"
+            ) from exc
 
     async def close(self) -> None:
         def shut() -> None:

@@ -1,0 +1,120 @@
+"""`forget`: remove every trace of one user (or one agent scope of a user) from every store.
+
+Unlike `delete`/`delete_all`, which keep what a memory said in the history log and its
+knowledge edges invalidated in the graph, `forget` deletes the scope's records (current
+and superseded), its history events, keyword entries, graph memory nodes, relations and
+the entities nothing else uses - and then, where this process owns the files (embedded
+mode), rewrites them so the deleted text is not left in free pages, write-ahead logs or
+Chroma's write log either.
+
+Crash safety: the forget is recorded in the journal (user and agent ids only) before the
+first store is touched and dropped when every store is done; an unfinished one is run
+again when the stores are next opened (`resume`). Running it again is harmless: the ids
+to remove are gathered from every store each time, history last (it knows every memory
+the scope ever had), so a run cut short anywhere is completed by the next.
+"""
+
+from __future__ import annotations
+
+import time
+
+import structlog
+
+from octomem.models import ForgetReport, HistoryEvent, MemoryType
+from octomem.orchestrator.services import Services
+from octomem.telemetry import span
+
+log = structlog.get_logger(__name__)
+
+
+async def forget(services: Services, user_id: str, agent_id: str | None) -> ForgetReport:
+    """Forget a scope; the caller holds `user_id`'s write lock."""
+    started = time.perf_counter()
+    report = ForgetReport(user_id=user_id, agent_id=agent_id)
+    with span("forget", user_id=user_id):
+        await services.journal.begin_forget(user_id, agent_id)
+        by_type, events = await _scope_ids(services, user_id, agent_id)
+        ids = sorted(
+            {i for found in by_type.values() for i in found} | {e.memory_id for e in events}
+        )
+        if agent_id is None:  # the whole user: whatever the indexes hold, even if orphaned
+            keyword_ids = [e.memory_id for e in await services.keyword.entries(user_id)]
+            graph_ids = [m for m, u in (await services.graph.memory_ids()).items() if u == user_id]
+            ids = sorted({*ids, *keyword_ids, *graph_ids})
+            graph = await services.graph.forget(user_id)
+        else:
+            keyword_ids = [e.memory_id for e in await services.keyword.entries(user_id)]
+            graph = await services.graph.forget(user_id, ids)
+        report.graph_memories, report.graph_relations, report.graph_entities = graph
+        report.keyword_entries = len(set(keyword_ids) & set(ids))
+        await services.keyword.delete(ids)
+        for memory_type, found in by_type.items():
+            await services.vector.delete(memory_type, found)
+            if found:
+                report.memories[memory_type] = len(found)
+        report.history_events = len(events)
+        await services.history.discard(ids)  # last: it lists every memory a rerun must find
+        report.files_rewritten = await _compact(services, ids)
+        await services.journal.finish_forget(user_id, agent_id)
+        await services.journal.compact()
+        _forget_embeddings(services, ids)
+    report.elapsed_s = round(time.perf_counter() - started, 4)
+    log.info(
+        "forgotten",
+        user_id=user_id,
+        agent_id=agent_id,
+        memories=report.total_memories,
+        history_events=report.history_events,
+    )
+    return report
+
+
+async def _scope_ids(
+    services: Services, user_id: str, agent_id: str | None
+) -> tuple[dict[MemoryType, list[str]], list[HistoryEvent]]:
+    """The scope's records per type (current and superseded) and its history events."""
+    where: dict[str, object] = {"user_id": user_id}
+    if agent_id is not None:
+        where = {"AND": [where, {"agent_id": agent_id}]}
+    by_type = {
+        memory_type: [r.id for r in await services.vector.list(memory_type, where=where)]
+        for memory_type in MemoryType
+    }
+    events = await services.history.for_user(user_id)
+    if agent_id is not None:
+        # an event's record says whose it was; one without a record is kept unless its
+        # memory is one of this agent's (discarded by id below)
+        events = [e for e in events if (e.record or {}).get("agent_id") == agent_id]
+    return by_type, events
+
+
+async def _compact(services: Services, ids: list[str]) -> list[str]:
+    """Rewrite the files of every store this process owns; names of those rewritten."""
+    rewritten = []
+    if await services.vector.purge_deleted(ids):
+        rewritten.append("vector")
+    await services.keyword.compact()
+    rewritten.append("keyword")
+    await services.history.compact()
+    rewritten.append("history")
+    if await services.graph.compact():
+        rewritten.append("graph")
+    rewritten.append("journal")
+    return rewritten
+
+
+def _forget_embeddings(services: Services, ids: list[str]) -> None:
+    """Empty the embedding cache, whose keys are texts (it lives in memory only)."""
+    clear = getattr(services.embedder, "clear", None)
+    if callable(clear) and ids:
+        clear()
+
+
+async def resume(services: Services) -> int:
+    """Complete every forget a crash interrupted (each under its user's lock)."""
+    pending = await services.journal.pending_forgets()
+    for user_id, agent_id in pending:
+        async with services.locks.hold(user_id):
+            log.warning("completing a forget a crash interrupted", user_id=user_id)
+            await forget(services, user_id, agent_id)
+    return len(pending)
