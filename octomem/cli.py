@@ -270,6 +270,44 @@ def delete(
     console.print(f"deleted {memory_id}")
 
 
+@app.command()
+def forget(
+    user: Annotated[str | None, typer.Option("--user", "-u", help="the user to forget")] = None,
+    agent: AgentOption = None,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="confirm: this cannot be undone, history included")
+    ] = False,
+    config: ConfigOption = None,
+    data_dir: DataDirOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Remove every trace of a user (or of one --agent of the user) from every store,
+    history included. Unlike `delete`, nothing is kept. Needs --yes."""
+    if not user:
+        raise typer.BadParameter("forget needs --user ID", param_hint="--user")
+    if not yes:
+        scope = f"user {user!r}" + (f", agent {agent!r}" if agent else "")
+        print(
+            f"error: forget removes every memory and all history of {scope} and cannot be "
+            "undone; run it again with --yes to confirm",
+            file=sys.stderr,
+        )
+        raise typer.Exit(1)
+    with open_orchestrator(config, data_dir, as_json) as orch:
+        report = orch.forget(user_id=user, agent_id=agent)
+    if as_json:
+        emit({**report.model_dump(mode="json"), "total_memories": report.total_memories})
+        return
+    per_type = ", ".join(f"{t.value} {n}" for t, n in report.memories.items()) or "none"
+    console.print(
+        f"forgot {escape(user)}{' / ' + escape(agent) if agent else ''}: "
+        f"{report.total_memories} memories ({per_type}), {report.history_events} history "
+        f"events, {report.keyword_entries} keyword entries, graph: {report.graph_memories} "
+        f"memory nodes, {report.graph_relations} relations, {report.graph_entities} entities; "
+        f"files rewritten: {', '.join(report.files_rewritten) or 'none'}"
+    )
+
+
 @app.command("export")
 def export_cmd(
     path: Annotated[Path, typer.Argument(help="the JSONL file to write")],

@@ -189,6 +189,15 @@ class Memory:
         count = self._orch.delete_all(user_id=user_id, agent_id=agent_id, session_id=run_id)
         return {"message": f"Memories deleted successfully! ({count})"}
 
+    def forget(self, *, user_id: str, agent_id: str | None = None) -> dict[str, Any]:
+        """Remove every trace of a user (or one agent scope of a user), history included
+        (octomem's own; see `Orchestrator.forget`). Returns what was removed."""
+        report = self._orch.forget(user_id=user_id, agent_id=agent_id)
+        return {
+            "message": f"Forgot {report.total_memories} memories and their history",
+            **report.model_dump(mode="json"),
+        }
+
     def history(self, memory_id: str) -> list[dict[str, Any]]:
         return [_history_item(event) for event in self._orch.history(memory_id)]
 

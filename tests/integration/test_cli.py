@@ -24,6 +24,7 @@ COMMANDS = [
     "history",
     "update",
     "delete",
+    "forget",
     "export",
     "import",
     "stats",
@@ -112,3 +113,23 @@ def test_cli_end_to_end(tmp_path: Path) -> None:
     assert bad_filter.returncode == 1 and "--filter is not JSON" in bad_filter.stderr
     assert octomem("search", "--bogus").returncode == 1
     assert octomem("process", str(tmp_path / "nope.json"), "-u", "a").returncode == 1
+
+
+def test_forget_needs_yes_then_removes_the_user(tmp_path: Path) -> None:
+    data = ["--data-dir", str(tmp_path / "data")]
+    ok_json("process", "-", "-u", "zoe", *data, stdin="I live in Quixotica.")
+    ok_json("process", "-", "-u", "bob", *data, stdin="I live in Bobtown.")
+
+    refused = octomem("forget", "--user", "zoe", *data)
+    assert refused.returncode != 0
+    assert "--yes" in refused.stderr and "cannot be undone" in refused.stderr
+    assert ok_json("list", "-u", "zoe", *data), "nothing is forgotten without --yes"
+
+    report = ok_json("forget", "--user", "zoe", "--yes", *data)
+    assert report["user_id"] == "zoe" and report["total_memories"] >= 2
+    assert report["history_events"] >= report["total_memories"]
+    assert ok_json("list", "-u", "zoe", "--include-superseded", *data) == []
+    assert ok_json("list", "-u", "bob", *data)
+
+    human = octomem("forget", "-u", "zoe", "--yes", *data)  # again: nothing left
+    assert human.returncode == 0 and "forgot zoe: 0 memories" in human.stdout
