@@ -240,7 +240,12 @@ class ChromaVectorStore:
             await self._call(what, fn, **kwargs)
             return
         token = cache.begin_write(collection.name, entry_ids)
-        task = asyncio.ensure_future(self._call(what, fn, **kwargs))
+
+        def locked(**arguments: Any) -> Any:
+            with cache.files:
+                return fn(**arguments)
+
+        task = asyncio.ensure_future(self._call(what, locked, **kwargs))
 
         def finished(done: asyncio.Future[Any]) -> None:
             ok = not done.cancelled() and done.exception() is None
@@ -527,8 +532,17 @@ class ChromaVectorStore:
         path = self._cache_path / "chroma.sqlite3"
 
         await self._call("purging deleted entries", purge_log, path, wanted)
-        await self._call("scrubbing index files", scrub_index_files, self._cache_path)
+        await self._call("scrubbing index files", self._scrub)
         return True
+
+    def _scrub(self) -> None:
+        """Zero the unused slots of the index files, while no write of this process runs."""
+        assert self._cache_path is not None
+        if self._cache is None:
+            scrub_index_files(self._cache_path)
+            return
+        with self._cache.files:
+            scrub_index_files(self._cache_path)
 
     async def drop(self) -> None:
         """Delete this store's collections (all records of every type); `init` recreates them."""
@@ -557,7 +571,7 @@ class ChromaVectorStore:
             self._collections.clear()
             if self._client is not None and self._cache_path is not None:
                 with contextlib.suppress(OSError):
-                    scrub_index_files(self._cache_path)
+                    self._scrub()
             self._client = None
             if self._cache is not None:
                 record_cache.release(self._cache)

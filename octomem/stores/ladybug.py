@@ -9,6 +9,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import pickle
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -96,29 +99,47 @@ _LOAD = {
     "mentions": "MATCH (m:Memory {id: $a}), (e:Entity {id: $b}) CREATE (m)-[:MENTIONS]->(e)",
 }
 _NAMES = "abcdefghij"
+_REBUILD_TIMEOUT_S = 600.0
+
+
+def write_database(fresh: Path, data: dict[str, list[list[Any]]]) -> None:
+    """Create the database file `fresh` holding `data` (rows per kind of `_DUMP`)."""
+    db = lb.Database(str(fresh))
+    conn = lb.Connection(db)
+    try:
+        for statement in _SCHEMA:
+            _rows(conn, statement)
+        with _transaction(conn):
+            for kind, rows in data.items():
+                for row in rows:
+                    _rows(conn, _LOAD[kind], dict(zip(_NAMES, row, strict=False)))
+        _rows(conn, "CHECKPOINT")
+    finally:
+        conn.close()
+        db.close()
 
 
 def _rebuild(handle: _Handle, file: Path) -> None:
-    """Rewrite the database file from its live data (see `LadybugGraphStore.compact`)."""
+    """Rewrite the database file from its live data (see `LadybugGraphStore.compact`).
+
+    The new file is written by a child process: ladybug writes partly filled buffers whole,
+    and in this process their unused bytes may be freed memory that held deleted values;
+    a fresh process has only ever seen the live data."""
     fresh = file.with_name(file.name + ".rebuild")
     with handle.lock:
         try:
             data = {kind: _rows(handle.conn, query) for kind, query in _DUMP.items()}
             _remove_files(fresh)
-            db = lb.Database(str(fresh))
-            conn = lb.Connection(db)
-            try:
-                for statement in _SCHEMA:
-                    _rows(conn, statement)
-                with _transaction(conn):
-                    for kind, rows in data.items():
-                        for row in rows:
-                            _rows(conn, _LOAD[kind], dict(zip(_NAMES, row, strict=False)))
-                _rows(conn, "CHECKPOINT")
-            finally:
-                conn.close()
-                db.close()
-        except (RuntimeError, OSError) as exc:
+            child = subprocess.run(
+                [sys.executable, "-m", "octomem.stores.ladybug_rebuild", str(fresh)],
+                input=pickle.dumps(data),
+                capture_output=True,
+                timeout=_REBUILD_TIMEOUT_S,
+                check=False,
+            )
+            if child.returncode != 0:
+                raise RuntimeError(child.stderr.decode("utf-8", "replace").strip()[-2000:])
+        except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
             _remove_files(fresh)
             raise _wrap(exc, file, "compact") from exc
         handle.conn.close()
