@@ -8,6 +8,7 @@ with Orchestrator.from_config("configs/default.yaml", data_dir="./om-data") as o
 
 from octomem.errors import (
     ConfigurationError,
+    ImportRejectedError,
     InvalidInputError,
     LLMError,
     NotFoundError,
@@ -42,6 +43,7 @@ __all__ = [
     "CoreMemory",
     "EpisodicMemory",
     "HistoryEvent",
+    "ImportRejectedError",
     "InvalidInputError",
     "KnowledgeMemory",
     "LLMError",
