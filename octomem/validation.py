@@ -26,6 +26,7 @@ MAX_METADATA_CHARS = 100_000  # of its JSON form
 # text people say, break terminals and tokenizers, and NUL ends strings in C libraries.
 # Text drops them; ids, which must round-trip exactly, reject them.
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_ANY_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 def validate_scope_id(name: str, value: Any) -> str | None:
@@ -40,11 +41,10 @@ def validate_scope_id(name: str, value: Any) -> str | None:
         raise InvalidInputError(
             f"{name} is {len(value)} characters long; the limit is {MAX_SCOPE_ID_CHARS}"
         )
-    for pos, char in enumerate(value):
-        if ord(char) < 32 or ord(char) == 127:
-            raise InvalidInputError(
-                f"{name} contains a control character {char!r} at position {pos}"
-            )
+    if control := _ANY_CONTROL.search(value):
+        raise InvalidInputError(
+            f"{name} contains a control character {control.group()!r} at position {control.start()}"
+        )
     check_encodable(value, name)
     return value
 
