@@ -8,6 +8,7 @@ with Orchestrator.from_config("configs/default.yaml", data_dir="./om-data") as o
 
 from octomem.errors import (
     ConfigurationError,
+    ImportRejectedError,
     InvalidInputError,
     LLMError,
     NotFoundError,
@@ -44,6 +45,7 @@ __all__ = [
     "EpisodicMemory",
     "ForgetReport",
     "HistoryEvent",
+    "ImportRejectedError",
     "InvalidInputError",
     "KnowledgeMemory",
     "LLMError",

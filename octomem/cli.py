@@ -341,21 +341,43 @@ def import_cmd(
     config: ConfigOption = None,
     data_dir: DataDirOption = None,
     as_json: JsonOption = False,
+    skip_invalid: Annotated[
+        bool,
+        typer.Option(
+            "--skip-invalid", help="import the valid lines, list the rest and exit with 3"
+        ),
+    ] = False,
 ) -> None:
-    """Restore an export exactly (same ids, validity and history), without extraction."""
+    """Restore an export exactly (same ids, validity and history), without extraction.
+
+    Every line is checked first: if one cannot be stored, or would reach another user's
+    data, nothing is imported and the lines are listed (unless --skip-invalid)."""
     with open_orchestrator(config, data_dir, as_json) as orch:
         if as_json:
-            summary = orch.import_jsonl(path)
+            summary = orch.import_jsonl(path, skip_invalid=skip_invalid)
         else:
             with Progress(console=err_console, transient=True) as progress:
-                summary = orch.import_jsonl(path, progress=progress_callback(progress, "importing"))
+                summary = orch.import_jsonl(
+                    path,
+                    progress=progress_callback(progress, "importing"),
+                    skip_invalid=skip_invalid,
+                )
     if as_json:
         emit({"path": str(path), **summary.model_dump()})
-        return
-    console.print(
-        f"imported {summary.memories} memories, {summary.history_events} history events, "
-        f"{summary.entities} entities, {summary.relations} relations"
-    )
+    else:
+        console.print(
+            f"imported {summary.memories} memories, {summary.history_events} history events, "
+            f"{summary.entities} entities, {summary.relations} relations"
+        )
+        for rejected in summary.rejected:
+            err_console.print(
+                f"rejected line {rejected.line} ({rejected.kind} {rejected.id or ''}): "
+                f"{escape(rejected.reason)}"
+            )
+        if summary.rejected_count:
+            err_console.print(f"{summary.rejected_count} lines rejected; nothing of them stored")
+    if summary.rejected_count:
+        raise typer.Exit(3)
 
 
 @app.command()

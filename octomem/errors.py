@@ -27,8 +27,18 @@ class InvalidInputError(OctomemError, ValueError):
     """Input given by the caller is invalid; nothing was stored."""
 
 
+class ImportRejectedError(InvalidInputError):
+    """An import found lines it could not store; `rejected` lists them (line, kind, id,
+    reason). Nothing was imported."""
+
+    def __init__(self, message: str, rejected: list[object]) -> None:
+        super().__init__(message)
+        self.rejected = rejected
+
+
 __all__ = [
     "ConfigurationError",
+    "ImportRejectedError",
     "InvalidInputError",
     "LLMError",
     "NotFoundError",

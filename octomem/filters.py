@@ -33,6 +33,7 @@ from typing import Any, Literal
 
 from octomem.errors import InvalidInputError
 from octomem.models import MemoryBase, as_utc
+from octomem.validation import check_metadata, clean_text
 
 Filter = dict[str, Any]
 
@@ -43,6 +44,8 @@ _NEGATION = {"eq": "ne", "ne": "eq", "in": "nin", "nin": "in"}
 _METADATA_PREFIX = "metadata."
 _INTERNAL_PREFIX = "internal."
 MATCH_ALL: Filter = {"AND": []}
+MAX_DEPTH = 16  # nesting of AND/OR/NOT: deep enough for any real query, far from recursion
+MAX_NODES = 1_000  # fields and logical nodes in one filter
 
 __all__ = [
     "LOGICAL",
@@ -87,13 +90,27 @@ def _op_name(key: Any, field: str) -> str:
     return name
 
 
+def _operand(field: str, value: Any) -> Any:
+    """A comparison value: JSON (strings without control characters) or a datetime."""
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, list | tuple):
+        return [_operand(field, item) for item in value]
+    try:
+        checked = check_metadata({"value": value}, name=f"the value for field {field!r}")
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"filter: {exc}") from None
+    return checked["value"] if checked else None
+
+
 def _check_value(field: str, op: str, value: Any) -> Any:
     if op in ("in", "nin"):
         if not isinstance(value, list | tuple | set | frozenset):
             raise InvalidInputError(
-                f"operator {op!r} on field {field!r} needs a list of values, got {value!r}"
+                f"operator {op!r} on field {field!r} needs a list of values, got {value!r:.80}"
             )
-        return list(value)
+        return _operand(field, list(value))
+    value = _operand(field, value)
     if op in RANGE_OPS and (
         isinstance(value, bool) or not isinstance(value, int | float | str | datetime)
     ):
@@ -140,26 +157,38 @@ def _negate(node: Filter) -> Filter:
     return {"NOT": node}
 
 
-def _normalize(raw: Any, path: str) -> Filter:
+def _normalize(raw: Any, path: str, budget: list[int], depth: int = 0) -> Filter:
     if not isinstance(raw, Mapping):
-        raise InvalidInputError(f"a filter must be a dict, got {raw!r} at {path}")
+        raise InvalidInputError(f"a filter must be a dict, got {raw!r:.80} at {path}")
+    if depth > MAX_DEPTH:
+        raise InvalidInputError(f"the filter is nested more than {MAX_DEPTH} levels deep")
+    budget[0] -= len(raw)
+    if budget[0] < 0:
+        raise InvalidInputError(f"the filter has more than {MAX_NODES} conditions")
     parts: list[Filter] = []
     for key, value in raw.items():
-        if not isinstance(key, str) or not key:
-            raise InvalidInputError(f"filter keys must be non-empty strings, got {key!r}")
+        if not isinstance(key, str) or not key.strip() or len(key) > 256:
+            raise InvalidInputError(
+                f"filter keys must be non-empty strings of at most 256 characters, got {key!r:.80}"
+            )
+        if clean_text(key, "a filter key") != key:
+            raise InvalidInputError(f"filter key {key!r} contains control characters")
         logical = _logical(key)
         if logical == "NOT":
-            parts.append(_negate(_normalize(value, f"{path}.{key}")))
+            parts.append(_negate(_normalize(value, f"{path}.{key}", budget, depth + 1)))
         elif logical is not None:
             if not isinstance(value, list | tuple):
-                raise InvalidInputError(f"{key!r} needs a list of filters, got {value!r}")
-            children = [_normalize(v, f"{path}.{key}[{i}]") for i, v in enumerate(value)]
+                raise InvalidInputError(f"{key!r} needs a list of filters, got {value!r:.80}")
+            children = [
+                _normalize(v, f"{path}.{key}[{i}]", budget, depth + 1) for i, v in enumerate(value)
+            ]
             if logical == "AND":
                 parts.append(_and(children) if children else dict(MATCH_ALL))
             else:
                 parts.append(_or(children) if children else {"OR": []})
         elif key in ("metadata", "internal") and isinstance(value, Mapping) and value:
-            parts.append(_normalize({f"{key}.{k}": v for k, v in value.items()}, path))
+            nested = {f"{key}.{k}": v for k, v in value.items()}
+            parts.append(_normalize(nested, path, budget, depth + 1))
         else:
             parts.extend(_leaves(key, value))
     if not parts:
@@ -177,7 +206,7 @@ def _leaves(field: str, value: Any) -> list[Filter]:
         ]
     if isinstance(value, str) and value == "*":
         return [{field: {"exists": True}}]
-    return [{field: {"eq": value}}]
+    return [{field: {"eq": _operand(field, value)}}]
 
 
 def validate(filter: Mapping[str, Any] | None) -> Filter:
@@ -188,7 +217,7 @@ def validate(filter: Mapping[str, Any] | None) -> Filter:
     """
     if filter is None:
         return dict(MATCH_ALL)
-    return _normalize(filter, "filter")
+    return _normalize(filter, "filter", [MAX_NODES])
 
 
 def unpack(node: Filter) -> tuple[str, Any]:

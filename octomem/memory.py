@@ -14,6 +14,7 @@ from typing import Any
 from octomem.errors import InvalidInputError
 from octomem.models import HistoryEvent, MemoryBase, MemoryType, Operation
 from octomem.orchestrator.engine import Orchestrator
+from octomem.validation import validate_scope_id
 
 _EVENT = {  # octomem operation -> mem0 event name
     Operation.ADD: "ADD",
@@ -133,6 +134,15 @@ class Memory:
         threshold: float | None = None,
     ) -> dict[str, Any]:
         """Hybrid search. `threshold` keeps hits whose vector similarity reaches it."""
+        validate_scope_id("run_id", run_id)
+        if threshold is not None and (
+            isinstance(threshold, bool)
+            or not isinstance(threshold, int | float)
+            or not -1.0 <= threshold <= 1.0
+        ):
+            raise InvalidInputError(
+                f"threshold must be a similarity between -1 and 1, or None; got {threshold!r}"
+            )
         if run_id is not None:
             filters = (
                 {"AND": [filters, {"session_id": run_id}]} if filters else {"session_id": run_id}

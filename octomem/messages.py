@@ -18,9 +18,9 @@ from langchain_core.messages import BaseMessage, ChatMessage
 from octomem.errors import InvalidInputError
 from octomem.models import Role, Turn, as_utc, stable_hash
 from octomem.validation import (
-    check_encodable,
     check_metadata,
     check_timestamp,
+    clean_text,
     validate_scope_id,
 )
 
@@ -326,17 +326,16 @@ def _optional_str(value: Any, key: str) -> str | None:
 def _decode(value: str | bytes, what: str) -> str:
     if isinstance(value, bytes):
         try:
-            return value.decode("utf-8")
+            value = value.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise _BadMessage(
                 f"{what} is not valid UTF-8 (invalid byte at position {exc.start}); "
                 f"decode it with the right encoding before passing it"
             ) from exc
     try:
-        check_encodable(value, what)
+        return clean_text(value, what)
     except InvalidInputError as exc:
         raise _BadMessage(str(exc)) from exc
-    return value
 
 
 def _is_blank(content: Any) -> bool:

@@ -26,9 +26,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
-from octomem.errors import InvalidInputError
+from octomem.errors import ImportRejectedError, InvalidInputError
+from octomem.import_checks import RejectedLine, check_lines
 from octomem.models import (
     Entity,
     HistoryEvent,
@@ -36,18 +37,15 @@ from octomem.models import (
     MemoryType,
     Operation,
     Relation,
-    memory_type_of,
-    record_from_dict,
-    record_from_json,
     utcnow,
 )
 from octomem.orchestrator.services import Services
 from octomem.orchestrator.writer import history_event, write_records
-from octomem.validation import validate_scope_id
 
 FORMAT = "octomem-export"
 VERSION = 1
 _BATCH = 128
+_SHOWN = 5  # rejected lines named in an error message
 
 Progress = Callable[[int, int], None]  # (done, total)
 
@@ -61,6 +59,10 @@ class TransferSummary(BaseModel):
     entities: int = 0
     relations: int = 0
     by_type: dict[str, int] = Field(default_factory=dict)
+    rejected: list[RejectedLine] = Field(
+        default_factory=list, description="lines an import left out, and why (the first 1,000)"
+    )
+    rejected_count: int = Field(0, description="how many lines an import left out")
 
 
 def _user_clause(user_id: str | None) -> dict[str, Any] | None:
@@ -159,7 +161,16 @@ async def export_jsonl(
     user_id: str | None = None,
     progress: Progress | None = None,
 ) -> TransferSummary:
-    """Write every memory (of `user_id`, or of everyone) with its history, and the graph."""
+    """Write every memory (of `user_id`, or of everyone) with its history, and the graph.
+
+    A file is written whole or not at all (a temporary file renamed into place), readable
+    by its owner only: it holds what people told their assistants."""
+    is_path = isinstance(target, str | os.PathLike)
+    if not is_path and not callable(getattr(target, "write", None)):
+        raise InvalidInputError(
+            f"export target must be a file path or a writable text stream, got "
+            f"{type(target).__name__}"
+        )
     records, events, entities, relations = await _collect(services, user_id)
     lines = list(export_lines(records, events, entities, relations, user_id=user_id))
 
@@ -170,14 +181,31 @@ async def export_jsonl(
                 progress(done, len(lines))
 
     if isinstance(target, str | os.PathLike):
-        path = Path(target)
-        if path.parent and not path.parent.exists():
-            raise InvalidInputError(f"cannot export to {path}: folder {path.parent} does not exist")
-        with path.open("w", encoding="utf-8") as stream:
-            write(stream)
+        _write_file(Path(target), write)
     else:
         write(target)
     return _summarise(lines)
+
+
+def _write_file(path: Path, write: Callable[[IO[str]], None]) -> None:
+    if path.is_dir():
+        raise InvalidInputError(f"cannot export to {path}: it is a folder")
+    if not path.parent.is_dir():
+        raise InvalidInputError(f"cannot export to {path}: folder {path.parent} does not exist")
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as stream:
+            write(stream)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(partial, path)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise InvalidInputError(f"cannot export to {path}: {exc.strerror or exc}") from exc
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
 
 
 def read_lines(source: str | os.PathLike[str] | IO[str]) -> list[dict[str, Any]]:
@@ -188,10 +216,24 @@ def read_lines(source: str | os.PathLike[str] | IO[str]) -> list[dict[str, Any]]
             if not path.is_file():
                 raise InvalidInputError(f"no export file at {path}")
             text = path.read_text(encoding="utf-8")
-        else:
+        elif callable(getattr(source, "read", None)):
             text = source.read()
+        else:
+            raise InvalidInputError(
+                f"import source must be a file path or a readable text stream, got "
+                f"{type(source).__name__}"
+            )
     except UnicodeDecodeError as exc:
         raise InvalidInputError(f"the export is not UTF-8 text ({exc})") from exc
+    except OSError as exc:
+        raise InvalidInputError(f"cannot read the export: {exc.strerror or exc}") from exc
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidInputError(f"the export is not UTF-8 text ({exc})") from exc
+    if not isinstance(text, str):
+        raise InvalidInputError(f"the import source gave {type(text).__name__}, not text")
     lines: list[dict[str, Any]] = []
     for number, raw in enumerate(text.splitlines(), 1):
         if not raw.strip():
@@ -214,40 +256,6 @@ def read_lines(source: str | os.PathLike[str] | IO[str]) -> list[dict[str, Any]]
     return lines
 
 
-def _storable(record: MemoryBase, number: int) -> MemoryBase:
-    """`record` if the API would accept its scope and id and the stores can read it back."""
-    for name in ("user_id", "agent_id", "session_id"):
-        try:
-            validate_scope_id(name, getattr(record, name))
-        except InvalidInputError as exc:
-            raise InvalidInputError(f"line {number} of the export: {exc}") from exc
-    if memory_type_of(record.id) is not record.memory_type:
-        raise InvalidInputError(
-            f"line {number} of the export: id {record.id!r} is not the id of a "
-            f"{record.memory_type.value} memory"
-        )
-    try:
-        record_from_json(record.model_dump_json())
-    except ValueError as exc:  # pydantic's errors included
-        raise InvalidInputError(
-            f"line {number} of the export: the record cannot be stored as it is ({exc})"
-        ) from exc
-    return record
-
-
-def _storable_event(data: Any, number: int) -> HistoryEvent:
-    event = HistoryEvent.model_validate(data)
-    if event.record is not None:
-        try:
-            record_from_json(json.dumps(event.model_dump(mode="json")["record"]))
-        except ValueError as exc:
-            raise InvalidInputError(
-                f"line {number} of the export: the record of history event {event.id!r} cannot "
-                f"be stored as it is ({exc})"
-            ) from exc
-    return event
-
-
 @dataclass
 class _UserPart:
     """What an import writes for one user."""
@@ -263,34 +271,30 @@ async def import_jsonl(
     source: str | os.PathLike[str] | IO[str],
     *,
     progress: Progress | None = None,
+    skip_invalid: bool = False,
 ) -> TransferSummary:
-    """Restore an export exactly: records as they were, history events, entities, relations."""
-    lines = read_lines(source)
-    records: list[MemoryBase] = []
-    events: list[HistoryEvent] = []
-    entities: list[Entity] = []
-    relations: list[Relation] = []
-    try:
-        for number, line in enumerate(lines, 1):
-            kind = line["type"]
-            body = {k: v for k, v in line.items() if k != "type"}
-            if kind == "memory":
-                history = line.get("history") or []
-                if not isinstance(history, list):
-                    raise InvalidInputError(f"line {number} of the export: history is not a list")
-                events += [_storable_event(e, number) for e in history]
-                if line.get("record") is not None:
-                    records.append(_storable(record_from_dict(line["record"]), number))
-            elif kind == "entity":
-                entities.append(Entity.model_validate(body))
-            elif kind == "relation":
-                relations.append(Relation.model_validate(body))
-            elif kind != "header":
-                raise InvalidInputError(f"line {number} of the export has unknown type {kind!r}")
-    except ValidationError as exc:
-        raise InvalidInputError(f"line {number} of the export is not valid: {exc}") from exc
+    """Restore an export exactly: records as they were, history events, entities, relations.
 
-    await services.init()
+    Every line is checked first (`octomem.import_checks`). If any could not be stored as it
+    is, or would reach another scope's data, nothing is imported: ImportRejectedError lists
+    them. With `skip_invalid=True` the other lines are imported and the summary's
+    `rejected` lists the ones left out."""
+    lines = read_lines(source)
+    text_limit = 2 * services.settings.input.max_message_chars
+    checked = await check_lines(services, lines, text_limit=text_limit)
+    if checked.rejected_count and not skip_invalid:
+        shown = "; ".join(
+            f"line {r.line} ({r.kind}): {r.reason}" for r in checked.rejected[:_SHOWN]
+        )
+        more = checked.rejected_count - min(_SHOWN, len(checked.rejected))
+        raise ImportRejectedError(
+            f"{checked.rejected_count} line(s) of the export cannot be imported, so nothing "
+            f"was (import with skip_invalid=True to store the rest): {shown}"
+            + (f"; and {more} more" if more > 0 else ""),
+            list(checked.rejected),
+        )
+    records, events = checked.records, checked.events
+    entities, relations = checked.entities, checked.relations
     total = len(records) + len(events) + len(entities) + len(relations)
     done = 0
 
@@ -333,7 +337,19 @@ async def import_jsonl(
             if part.relations:
                 await services.graph.upsert_relations(part.relations)
             advance(len(part.relations))
-    return _summarise(lines)
+    summary = TransferSummary(
+        memories=len(records),
+        deleted_memories=checked.deleted_memories,
+        history_events=len(events),
+        entities=len(entities),
+        relations=len(relations),
+        rejected=checked.rejected,
+        rejected_count=checked.rejected_count,
+    )
+    for record in records:
+        kind = record.memory_type.value
+        summary.by_type[kind] = summary.by_type.get(kind, 0) + 1
+    return summary
 
 
 async def stats(services: Services, *, user_id: str | None = None) -> dict[str, Any]:

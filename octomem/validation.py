@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -21,6 +22,11 @@ EARLIEST = datetime(1000, 1, 1, tzinfo=UTC)
 LATEST = datetime(2999, 12, 31, tzinfo=UTC)
 MAX_METADATA_DEPTH = 16
 MAX_METADATA_CHARS = 100_000  # of its JSON form
+# control characters other than tab and newline (C0, DEL, C1): they carry no meaning in
+# text people say, break terminals and tokenizers, and NUL ends strings in C libraries.
+# Text drops them; ids, which must round-trip exactly, reject them.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_ANY_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 def validate_scope_id(name: str, value: Any) -> str | None:
@@ -35,11 +41,10 @@ def validate_scope_id(name: str, value: Any) -> str | None:
         raise InvalidInputError(
             f"{name} is {len(value)} characters long; the limit is {MAX_SCOPE_ID_CHARS}"
         )
-    for pos, char in enumerate(value):
-        if ord(char) < 32 or ord(char) == 127:
-            raise InvalidInputError(
-                f"{name} contains a control character {char!r} at position {pos}"
-            )
+    if control := _ANY_CONTROL.search(value):
+        raise InvalidInputError(
+            f"{name} contains a control character {control.group()!r} at position {control.start()}"
+        )
     check_encodable(value, name)
     return value
 
@@ -65,9 +70,20 @@ def check_encodable(value: str, what: str) -> None:
         ) from exc
 
 
-def check_metadata(metadata: Any, *, name: str = "metadata") -> dict[str, Any] | None:
+def clean_text(value: str, what: str) -> str:
+    """`value` as valid Unicode text with control characters (other than tab and newline)
+    removed; carriage returns become newlines. InvalidInputError on a lone surrogate."""
+    check_encodable(value, what)
+    value = value.replace("\r\n", "\n").replace("\r", "\n")
+    return _CONTROL.sub("", value)
+
+
+def check_metadata(
+    metadata: Any, *, name: str = "metadata", max_chars: int = MAX_METADATA_CHARS
+) -> dict[str, Any] | None:
     """None, or a dict with string keys and JSON values (strings, finite numbers, booleans,
-    None, lists and dicts of those), returned as a plain copy."""
+    None, lists and dicts of those), returned as a plain copy with its strings cleaned
+    (`clean_text`); at most `max_chars` characters as JSON."""
     if metadata is None:
         return None
     if not isinstance(metadata, Mapping):
@@ -76,9 +92,9 @@ def check_metadata(metadata: Any, *, name: str = "metadata") -> dict[str, Any] |
         )
     checked: dict[str, Any] = _json_value(metadata, name, 0)
     size = len(json.dumps(checked, ensure_ascii=False))
-    if size > MAX_METADATA_CHARS:
+    if size > max_chars:
         raise InvalidInputError(
-            f"{name} is {size:,} characters as JSON; the limit is {MAX_METADATA_CHARS:,}"
+            f"{name} is {size:,} characters as JSON; the limit is {max_chars:,}"
         )
     return checked
 
@@ -87,8 +103,7 @@ def _json_value(value: Any, path: str, depth: int) -> Any:
     if depth > MAX_METADATA_DEPTH:
         raise InvalidInputError(f"{path} is nested more than {MAX_METADATA_DEPTH} levels deep")
     if isinstance(value, str):
-        check_encodable(value, path)
-        return value
+        return clean_text(value, path)
     if value is None or isinstance(value, bool | int):
         return value
     if isinstance(value, float):
@@ -102,7 +117,11 @@ def _json_value(value: Any, path: str, depth: int) -> Any:
                 raise InvalidInputError(
                     f"{path} has a key {key!r} of type {type(key).__name__}: keys must be strings"
                 )
-            check_encodable(key, f"a key of {path}")
+            clean = clean_text(key, f"a key of {path}")
+            if clean != key:
+                raise InvalidInputError(
+                    f"{path} has a key {key!r} with control characters; keys must be plain text"
+                )
             out[key] = _json_value(item, f"{path}[{key!r}]", depth + 1)
         return out
     if isinstance(value, list | tuple):

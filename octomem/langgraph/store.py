@@ -54,6 +54,7 @@ from octomem.models import (
     make_memory_id,
     utcnow,
 )
+from octomem.orchestrator.arguments import check_limit
 from octomem.orchestrator.engine import Orchestrator
 from octomem.orchestrator.writer import delete_records, history_event, write_records
 
@@ -346,6 +347,7 @@ class OctomemStore(BaseStore):
         return [r for r in records if tuple(r.internal["langgraph_namespace"][:size]) == prefix]
 
     async def _search(self, op: SearchOp) -> list[SearchItem]:
+        _check_page(op.limit, op.offset)
         records = await self._items(tuple(op.namespace_prefix))
         if op.filter:
             records = [
@@ -386,6 +388,7 @@ class OctomemStore(BaseStore):
         return scored
 
     async def _list_namespaces(self, op: ListNamespacesOp) -> list[tuple[str, ...]]:
+        _check_page(op.limit, op.offset)
         records = await self._items(())
         namespaces = {tuple(r.internal["langgraph_namespace"]) for r in records}
         if op.match_conditions:
@@ -395,3 +398,9 @@ class OctomemStore(BaseStore):
         if op.max_depth is not None:
             namespaces = {ns[: op.max_depth] for ns in namespaces}
         return sorted(namespaces)[op.offset : op.offset + op.limit]
+
+
+def _check_page(limit: Any, offset: Any) -> None:
+    check_limit(limit)
+    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+        raise InvalidInputError(f"offset must be a non-negative integer, got {offset!r}")

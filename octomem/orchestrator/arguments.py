@@ -8,7 +8,7 @@ from typing import Any
 
 from octomem.errors import InvalidInputError
 from octomem.models import MemoryType
-from octomem.validation import check_encodable, check_timestamp, validate_scope_id
+from octomem.validation import check_timestamp, clean_text, validate_scope_id
 
 
 def check_scope(user_id: Any, agent_id: Any, session_id: Any, *, operation: str) -> None:
@@ -45,15 +45,17 @@ def check_datetime(value: Any, *, name: str) -> datetime | None:
 
 
 def check_text(text: Any, *, name: str, limit: int) -> str:
-    """Non-empty text of at most `limit` characters, valid Unicode; returned stripped."""
-    if not isinstance(text, str) or not text.strip():
+    """Non-empty text of at most `limit` characters, valid Unicode; returned stripped, without
+    control characters (see `validation.clean_text`)."""
+    if not isinstance(text, str):
         raise InvalidInputError(f"{name} must be a non-empty string, got {text!r:.80}")
-    text = text.strip()
     if len(text) > limit:
         raise InvalidInputError(
             f"{name} is {len(text):,} characters; the limit is {limit:,} (input.max_message_chars)"
         )
-    check_encodable(text, name)
+    text = clean_text(text, name).strip()
+    if not text:
+        raise InvalidInputError(f"{name} must be a non-empty string, got {text!r:.80}")
     return text
 
 

@@ -434,11 +434,18 @@ class Orchestrator:
         return self._loop.run(self.aexport_jsonl(target, **kwargs))
 
     async def aimport_jsonl(
-        self, source: Any, *, progress: Progress | None = None
+        self, source: Any, *, progress: Progress | None = None, skip_invalid: bool = False
     ) -> TransferSummary:
-        """Restore an export exactly (same ids, validity, history), without extraction."""
+        """Restore an export exactly (same ids, validity, history), without extraction.
+
+        Every line is checked first; if one cannot be stored, or names another scope's ids,
+        nothing is imported (ImportRejectedError lists the lines), unless `skip_invalid`,
+        which imports the rest and lists the lines left out in the summary's `rejected`."""
+        skip_invalid = args.check_flag(skip_invalid, name="skip_invalid")
         async with self._calls.call():
-            return await import_jsonl(self.services, source, progress=progress)
+            return await import_jsonl(
+                self.services, source, progress=progress, skip_invalid=skip_invalid
+            )
 
     def import_jsonl(self, source: Any, **kwargs: Any) -> TransferSummary:
         return self._loop.run(self.aimport_jsonl(source, **kwargs))

@@ -291,6 +291,9 @@ class GraphStore(Protocol):
     async def all_relations(self) -> list[Relation]:
         """Every relation of every user, invalidated ones too (ordered by created_at, id)."""
 
+    async def entity_owners(self, entity_ids: Sequence[str]) -> dict[str, str | None]:
+        """The user_id of each of these entities that exists (an audit read, across users)."""
+
     async def acquire_lease(self, key: str, owner: str, ttl_s: float) -> bool:
         """Take the lease `key` for `owner` when nobody holds it, its holder's lease has expired,
         or `owner` already holds it (then it is extended to now + ttl_s). True if `owner` holds

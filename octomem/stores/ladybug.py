@@ -529,6 +529,18 @@ class LadybugGraphStore:
         )
         return {row[0]: row[1] or None for row in rows}
 
+    async def entity_owners(self, entity_ids: Sequence[str]) -> dict[str, str | None]:
+        ids = sorted(set(entity_ids))
+        if not ids:
+            return {}
+        rows = await self._run(
+            "entity_owners",
+            lambda conn: _rows(
+                conn, "MATCH (e:Entity) WHERE e.id IN $ids RETURN e.id, e.user_id", {"ids": ids}
+            ),
+        )
+        return {row[0]: row[1] or None for row in rows}
+
     async def all_relations(self) -> list[Relation]:
         query = (
             "MATCH (s:Entity)-[r:RELATES]->(o:Entity) "

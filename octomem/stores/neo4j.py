@@ -462,6 +462,18 @@ class Neo4jGraphStore:
         records = await self._query("memory_ids", query, write=False)
         return {rec["id"]: rec["user_id"] or None for rec in records}
 
+    async def entity_owners(self, entity_ids: Sequence[str]) -> dict[str, str | None]:
+        ids = sorted(set(entity_ids))
+        if not ids:
+            return {}
+        records = await self._query(
+            "entity_owners",
+            "MATCH (e:Entity) WHERE e.id IN $ids RETURN e.id AS id, e.user_id AS user_id",
+            write=False,
+            ids=ids,
+        )
+        return {rec["id"]: rec["user_id"] or None for rec in records}
+
     async def all_relations(self) -> list[Relation]:
         records = await self._query("all_relations", _RELATIONS + _REL_RETURN, write=False)
         return [relation_from_row(rec.values(), _from_db) for rec in records]

@@ -152,7 +152,7 @@ def test_import_rejects_bad_files(orch: Orchestrator, tmp_path: Path) -> None:
     with pytest.raises(InvalidInputError, match="line 2"):
         orch.import_jsonl(io.StringIO(header + "\n{not json\n"))
     bad = json.dumps({"type": "memory", "record": {"memory_type": "semantic"}, "history": []})
-    with pytest.raises(InvalidInputError, match="line 2 of the export is not valid"):
+    with pytest.raises(InvalidInputError, match=r"line 2 \(memory\): the record is not valid"):
         orch.import_jsonl(io.StringIO(header + "\n" + bad + "\n"))
 
 
@@ -178,7 +178,7 @@ def test_import_rejects_what_it_could_not_store_and_writes_nothing(
 
     target = make_orch()
     cases = [
-        (spoilt(record={"confidence": float("nan")}), "cannot be stored"),
+        (spoilt(record={"confidence": float("nan")}), "must be finite"),
         (spoilt(record={"user_id": " "}), "user_id"),
         (spoilt(record={"id": "not-an-octomem-id"}), "id"),
         (spoilt(history=7), "history"),

@@ -1,0 +1,291 @@
+"""What an import may write: every line of an export checked on its own, before anything is
+written, and rejected with its reason when it could not be stored as it is or would reach
+another scope's data.
+
+A memory line (its record and history) is one unit: accepted whole or rejected whole. A
+line is rejected when
+- it does not parse as the record, history event, entity or relation it claims to be;
+- a scope id (user_id, agent_id, session_id) is one the API would refuse;
+- a text is longer than the import limits, or not valid Unicode;
+- its record and history name different memories, or several users;
+- an id in it belongs to another scope: a memory stored (or logged in history) for another
+  user or agent, an entity or relation of another user, or the same id claimed by another
+  scope earlier in the file;
+- a relation links entities that are neither in the file nor stored for its user.
+
+Control characters in texts are removed (as everywhere else), not rejected.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from octomem.errors import InvalidInputError
+from octomem.models import (
+    Entity,
+    HistoryEvent,
+    MemoryBase,
+    MemoryType,
+    Relation,
+    memory_type_of,
+    record_from_dict,
+)
+from octomem.orchestrator.services import Services
+from octomem.validation import check_metadata, validate_scope_id
+
+MAX_RECORD_JSON_CHARS = 1_000_000  # one record or history event as JSON
+MAX_NAME_CHARS = 1_000  # entity names, predicates
+MAX_REPORTED = 1_000  # rejected lines listed in full; the count is always exact
+
+
+class RejectedLine(BaseModel):
+    """A line of an export that an import left out, and why."""
+
+    line: int
+    kind: str
+    id: str | None = None
+    reason: str
+
+
+class _Reject(Exception):
+    pass
+
+
+@dataclass
+class _MemoryLine:
+    number: int
+    memory_id: str
+    memory_type: MemoryType
+    user_id: str | None
+    agent_id: str | None
+    record: MemoryBase | None
+    events: list[HistoryEvent]
+
+
+@dataclass
+class Checked:
+    """The parts of an export an import writes, and the lines it left out."""
+
+    records: list[MemoryBase] = field(default_factory=list)
+    events: list[HistoryEvent] = field(default_factory=list)
+    entities: list[Entity] = field(default_factory=list)
+    relations: list[Relation] = field(default_factory=list)
+    deleted_memories: int = 0
+    rejected: list[RejectedLine] = field(default_factory=list)
+    rejected_count: int = 0
+
+    def reject(self, number: int, kind: str, item_id: Any, reason: str) -> None:
+        self.rejected_count += 1
+        if len(self.rejected) < MAX_REPORTED:
+            shown = item_id if isinstance(item_id, str) else None
+            self.rejected.append(RejectedLine(line=number, kind=kind, id=shown, reason=reason))
+
+
+def _clean(data: Any, what: str) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise _Reject(f"{what} is not an object")
+    try:
+        cleaned = check_metadata(data, name=what, max_chars=MAX_RECORD_JSON_CHARS)
+    except InvalidInputError as exc:
+        raise _Reject(str(exc)) from None
+    assert cleaned is not None
+    return cleaned
+
+
+def _scope(item: Any, *names: str) -> None:
+    for name in names:
+        try:
+            validate_scope_id(name, getattr(item, name))
+        except InvalidInputError as exc:
+            raise _Reject(str(exc)) from None
+
+
+def _text(value: str | None, what: str, limit: int) -> None:
+    if value is not None and len(value) > limit:
+        raise _Reject(f"{what} is {len(value):,} characters; the limit is {limit:,}")
+
+
+def _record(data: Any, text_limit: int) -> MemoryBase:
+    cleaned = _clean(data, "the record")
+    if isinstance(data, dict) and cleaned.get("content") != data.get("content"):
+        cleaned["content_hash"] = ""  # control characters were removed: hash the clean text
+    try:
+        record = record_from_dict(cleaned)
+    except (ValidationError, ValueError, TypeError) as exc:
+        raise _Reject(f"the record is not valid: {_first_error(exc)}") from None
+    _scope(record, "user_id", "agent_id", "session_id")
+    if memory_type_of(record.id) is not record.memory_type:
+        raise _Reject(f"id {record.id!r} is not the id of a {record.memory_type.value} memory")
+    if not record.content.strip():
+        raise _Reject("the record's text is empty")
+    _text(record.content, "the record's text", text_limit)
+    return record
+
+
+def _event(data: Any, text_limit: int) -> HistoryEvent:
+    cleaned = _clean(data, "a history event")
+    snapshot = data.get("record") if isinstance(data, dict) else None
+    try:
+        event = HistoryEvent.model_validate(cleaned)
+        if event.record is not None and snapshot is not None:
+            event.record["content_hash"] = _record(snapshot, text_limit).content_hash
+    except ValidationError as exc:
+        raise _Reject(f"a history event is not valid: {_first_error(exc)}") from None
+    except _Reject as exc:
+        raise _Reject(f"the record of history event {event.id!r}: {exc}") from None
+    _scope(event, "user_id")
+    _text(event.old_value, "a history event's old text", text_limit)
+    _text(event.new_value, "a history event's new text", text_limit)
+    return event
+
+
+def _first_error(exc: Exception) -> str:
+    if isinstance(exc, ValidationError) and exc.errors():
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"]) or "value"
+        return f"{where}: {error['msg']}"
+    return str(exc)
+
+
+def _memory_line(line: dict[str, Any], number: int, text_limit: int) -> _MemoryLine:
+    history = line.get("history") or []
+    if not isinstance(history, list):
+        raise _Reject("history is not a list")
+    events = [_event(e, text_limit) for e in history]
+    record = _record(line["record"], text_limit) if line.get("record") is not None else None
+    ids = {e.memory_id for e in events} | ({record.id} if record else set())
+    if line.get("id") is not None:
+        ids.add(line["id"])
+    if len(ids) != 1:
+        raise _Reject("its record and history belong to different memory ids")
+    (memory_id,) = ids
+    memory_type = memory_type_of(memory_id) if isinstance(memory_id, str) else None
+    if memory_type is None or any(e.memory_type is not memory_type for e in events):
+        raise _Reject(f"{memory_id!r} is not an octomem memory id of the events' type")
+    users = {e.user_id for e in events} | ({record.user_id} if record else set())
+    if len(users) != 1:
+        raise _Reject("its record and history belong to different users")
+    (user_id,) = users
+    agent_id = record.agent_id if record is not None else None
+    return _MemoryLine(number, memory_id, memory_type, user_id, agent_id, record, events)
+
+
+def _entity(body: dict[str, Any]) -> Entity:
+    try:
+        entity = Entity.model_validate(_clean(body, "the entity"))
+    except ValidationError as exc:
+        raise _Reject(f"the entity is not valid: {_first_error(exc)}") from None
+    _scope(entity, "user_id")
+    if not entity.name.strip() or not entity.id.strip():
+        raise _Reject("the entity has no name or id")
+    _text(entity.name, "the entity's name", MAX_NAME_CHARS)
+    _text(entity.entity_type, "the entity's type", MAX_NAME_CHARS)
+    return entity
+
+
+def _relation(body: dict[str, Any], text_limit: int) -> Relation:
+    try:
+        relation = Relation.model_validate(_clean(body, "the relation"))
+    except ValidationError as exc:
+        raise _Reject(f"the relation is not valid: {_first_error(exc)}") from None
+    _scope(relation, "user_id")
+    _text(relation.predicate, "the relation's predicate", MAX_NAME_CHARS)
+    _text(relation.fact, "the relation's fact", text_limit)
+    return relation
+
+
+async def check_lines(
+    services: Services, lines: list[dict[str, Any]], *, text_limit: int
+) -> Checked:
+    """Split an export's lines (header first) into what an import writes and what it
+    rejects; reads the stores to find ids that belong to another scope."""
+    checked = Checked()
+    memories: list[_MemoryLine] = []
+    entities: list[tuple[int, Entity]] = []
+    relations: list[tuple[int, Relation]] = []
+    for number, line in enumerate(lines, 1):
+        kind = line.get("type")
+        body = {k: v for k, v in line.items() if k != "type"}
+        try:
+            if kind == "header":
+                continue
+            if kind == "memory":
+                memories.append(_memory_line(line, number, text_limit))
+            elif kind == "entity":
+                entities.append((number, _entity(body)))
+            elif kind == "relation":
+                relations.append((number, _relation(body, text_limit)))
+            else:
+                raise _Reject(f"unknown line type {kind!r}")
+        except _Reject as exc:
+            checked.reject(number, str(kind), line.get("id"), str(exc))
+
+    await services.init()
+    owners = await _memory_owners(services, memories)
+    for item in memories:
+        claimed = owners.setdefault(item.memory_id, (item.user_id, item.agent_id))
+        history_only = item.record is None and claimed[0] == item.user_id
+        if claimed != (item.user_id, item.agent_id) and not history_only:
+            checked.reject(
+                item.number, "memory", item.memory_id, "the id belongs to another user or agent"
+            )
+            continue
+        checked.events += item.events
+        if item.record is not None:
+            checked.records.append(item.record)
+        else:
+            checked.deleted_memories += 1
+
+    entity_owner = await services.graph.entity_owners([e.id for _, e in entities])
+    for number, entity in entities:
+        if entity_owner.setdefault(entity.id, entity.user_id) != entity.user_id:
+            checked.reject(number, "entity", entity.id, "the id belongs to another user")
+        else:
+            checked.entities.append(entity)
+
+    if not relations:
+        return checked
+    linked = [i for _, r in relations for i in (r.subject_id, r.object_id)]
+    stored = await services.graph.entity_owners([i for i in linked if i not in entity_owner])
+    entity_owner.update(stored)
+    relation_owner = {r.id: r.user_id for r in await services.graph.all_relations()}
+    for number, relation in relations:
+        ends = [entity_owner.get(i, _MISSING) for i in (relation.subject_id, relation.object_id)]
+        if relation_owner.setdefault(relation.id, relation.user_id) != relation.user_id:
+            checked.reject(number, "relation", relation.id, "the id belongs to another user")
+        elif _MISSING in ends:
+            checked.reject(number, "relation", relation.id, "it links an entity that is missing")
+        elif any(owner != relation.user_id for owner in ends):
+            checked.reject(number, "relation", relation.id, "it links an entity of another user")
+        else:
+            checked.relations.append(relation)
+    return checked
+
+
+_MISSING = "\x00missing"  # never a user_id: scope ids cannot hold control characters
+
+
+async def _memory_owners(
+    services: Services, memories: list[_MemoryLine]
+) -> dict[str, tuple[str | None, str | None]]:
+    """(user_id, agent_id) of each memory id stored already: from its record, else (for a
+    deleted memory) the user its history names."""
+    by_type: dict[MemoryType, list[str]] = defaultdict(list)
+    for item in memories:
+        by_type[item.memory_type].append(item.memory_id)
+    owners: dict[str, tuple[str | None, str | None]] = {}
+    for memory_type, ids in by_type.items():
+        for start in range(0, len(ids), 500):
+            for record in await services.vector.get(memory_type, ids[start : start + 500]):
+                owners[record.id] = (record.user_id, record.agent_id)
+    for item in memories:
+        if item.memory_id in owners:
+            continue
+        logged = await services.history.for_memory(item.memory_id)
+        if logged:
+            owners[item.memory_id] = (logged[-1].user_id, item.agent_id)
+    return owners

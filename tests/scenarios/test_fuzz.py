@@ -1,0 +1,366 @@
+"""Property-based fuzzing of every public entry point: whatever a caller passes, a call
+either works or raises an `OctomemError` subclass with a message, and a call that fails
+leaves every store exactly as it was. Stored text never holds control characters.
+
+The runs are derandomised (the same examples in every CI run); set OCTOMEM_FUZZ_EXAMPLES
+to explore more, e.g. `OCTOMEM_FUZZ_EXAMPLES=2000 pytest tests/scenarios/test_fuzz.py`,
+which also draws new random examples.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import re
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from octomem import Memory, OctomemError, Orchestrator
+from octomem.cli import run
+from octomem.embeddings import Embedder
+from octomem.settings import load_settings
+
+EXAMPLES = int(os.environ.get("OCTOMEM_FUZZ_EXAMPLES", "0"))
+FUZZ = settings(
+    max_examples=EXAMPLES or 60,
+    derandomize=not EXAMPLES,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+CALLS: Counter[str] = Counter()  # examples run per entry point, reported at the end
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+# --- strategies ------------------------------------------------------------------------
+
+# any code point, lone surrogates and control characters included
+any_char = st.characters(codec=None, exclude_categories=())
+any_text = st.text(any_char, max_size=40)
+words = st.sampled_from(
+    ["I live in Paris.", "My name is Ann.", "I love tea", "x", " ", "", "\x00", "I work at Acme"]
+)
+texts = st.one_of(any_text, words, st.builds(lambda a, b: a + b, words, any_text))
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    texts,
+    st.binary(max_size=8),
+    st.datetimes(),
+)
+json_like = st.recursive(
+    scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(st.one_of(texts, st.integers()), inner, max_size=3),
+        st.sets(st.integers(), max_size=2),
+    ),
+    max_leaves=8,
+)
+scope_ids = st.one_of(st.none(), st.just("fuzz"), st.just("other"), texts, st.integers())
+limits = st.one_of(st.none(), st.integers(-3, 5), st.floats(), st.booleans(), texts)
+stamps = st.one_of(
+    st.none(),
+    st.datetimes(),
+    st.datetimes(timezones=st.just(UTC)),
+    st.integers(),
+    st.floats(),
+    texts,
+)
+memory_types = st.one_of(
+    st.none(),
+    st.sampled_from(["semantic", "core", "episodic", "nope", ""]),
+    st.lists(st.one_of(st.sampled_from(["semantic", "working"]), texts, st.none()), max_size=3),
+    st.integers(),
+)
+message = st.one_of(
+    texts,
+    st.fixed_dictionaries(
+        {"role": st.one_of(st.sampled_from(["user", "assistant", "tool", "robot"]), scalars)},
+        optional={
+            "content": st.one_of(texts, json_like),
+            "name": st.one_of(texts, scalars),
+            "metadata": json_like,
+            "timestamp": stamps,
+            "id": st.one_of(texts, scalars),
+        },
+    ),
+    json_like,
+)
+messages = st.one_of(message, st.lists(message, max_size=4))
+field_names = st.one_of(
+    st.sampled_from(["user_id", "created_at", "metadata", "source", "memory_type", "valid_to"]),
+    texts,
+    st.integers(),
+)
+operators = st.one_of(
+    st.sampled_from(["eq", "$ne", "in", "nin", "gt", "lte", "contains", "icontains", "exists"]),
+    texts,
+)
+leaf = st.one_of(
+    st.dictionaries(field_names, json_like, max_size=2),
+    st.dictionaries(field_names, st.dictionaries(operators, json_like, max_size=2), max_size=2),
+)
+filters = st.one_of(
+    st.none(),
+    json_like,
+    st.recursive(
+        leaf,
+        lambda inner: st.one_of(
+            st.dictionaries(
+                st.sampled_from(["AND", "OR", "$and", "$or", "$xor"]),
+                st.lists(inner, max_size=3),
+                min_size=1,
+                max_size=1,
+            ),
+            st.dictionaries(st.sampled_from(["NOT", "$not"]), inner, min_size=1, max_size=1),
+        ),
+        max_leaves=10,
+    ),
+)
+
+
+def deep_filter(depth: int) -> dict[str, Any]:
+    node: dict[str, Any] = {"user_id": "fuzz"}
+    for _ in range(depth):
+        node = {"NOT": {"AND": [node]}}
+    return node
+
+
+# --- fixtures ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def fuzzed(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[Orchestrator]:
+    data_dir = tmp_path_factory.mktemp("fuzz")
+    orch = Orchestrator.from_settings(load_settings(data_dir=data_dir), embedder=embedder)
+    orch.process("I'm Fuzz. I live in Paris and I love tea.", user_id="fuzz")
+    yield orch
+    report = orch.check()
+    assert report.consistent, report
+    _assert_no_control_characters(orch)
+    orch.close()
+    print(f"\nfuzz examples run: {dict(CALLS)} ({sum(CALLS.values())} in all)")
+
+
+def _assert_no_control_characters(orch: Orchestrator) -> None:
+    buffer = io.StringIO()
+    orch.export_jsonl(buffer)
+
+    def strings(value: Any) -> Iterator[str]:
+        if isinstance(value, str):
+            yield value
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                yield key
+                yield from strings(item)
+        elif isinstance(value, list):
+            for item in value:
+                yield from strings(item)
+
+    for line in buffer.getvalue().splitlines():
+        for text in strings(json.loads(line)):
+            assert not _CONTROL.search(text), f"stored text with a control character: {line}"
+
+
+def _state(orch: Orchestrator) -> Any:
+    return orch.stats(), sorted(
+        (r.id, r.content_hash, r.updated_at)
+        for user in ("fuzz", "other")
+        for r in orch.get_all(user_id=user, include_superseded=True)
+    )
+
+
+def _call(orch: Orchestrator, name: str, fn: Callable[[], Any]) -> Any:
+    """Run fn: it works, or raises an OctomemError and changes nothing."""
+    CALLS[name] += 1
+    before = _state(orch)
+    try:
+        return fn()
+    except OctomemError as exc:
+        assert str(exc).strip(), f"{type(exc).__name__} without a message"
+        assert _state(orch) == before, f"{name} failed with {exc!r} after a partial write"
+    return None
+
+
+# --- properties ----------------------------------------------------------------------------
+
+
+@FUZZ
+@given(messages, scope_ids, scope_ids, scope_ids, json_like, stamps, memory_types, scalars)
+def test_process(fuzzed, msgs, user, agent, session, metadata, stamp, types, infer) -> None:
+    _call(
+        fuzzed,
+        "process",
+        lambda: fuzzed.process(
+            msgs,
+            user_id=user,
+            agent_id=agent,
+            session_id=session,
+            metadata=metadata,
+            timestamp=stamp,
+            memory_types=types,
+            infer=infer,
+        ),
+    )
+
+
+@FUZZ
+@given(texts, scope_ids, limits, memory_types, filters, scalars, stamps)
+def test_recall(fuzzed, query, user, limit, types, where, superseded, now) -> None:
+    _call(
+        fuzzed,
+        "recall",
+        lambda: fuzzed.recall(
+            query,
+            user_id=user,
+            limit=limit,
+            memory_types=types,
+            filters=where,
+            include_superseded=superseded,
+            now=now,
+        ),
+    )
+
+
+@FUZZ
+@given(scope_ids, scope_ids, memory_types, filters, limits, scalars)
+def test_get_all(fuzzed, user, session, types, where, limit, superseded) -> None:
+    found = _call(
+        fuzzed,
+        "get_all",
+        lambda: fuzzed.get_all(
+            user_id=user,
+            session_id=session,
+            memory_types=types,
+            filters=where,
+            limit=limit,
+            include_superseded=superseded,
+        ),
+    )
+    if found is not None and isinstance(limit, int) and not isinstance(limit, bool):
+        assert limit > 0 and len(found) <= limit
+
+
+@FUZZ
+@given(st.one_of(texts, scalars), texts, json_like, st.booleans())
+def test_update_get_delete_history(fuzzed, memory_id, text, metadata, known) -> None:
+    if known:  # a real id, so the checks of text and metadata are reached
+        memory_id = fuzzed.get_all(user_id="fuzz")[0].id
+    _call(fuzzed, "update", lambda: fuzzed.update(memory_id, text, metadata=metadata))
+    _call(fuzzed, "get", lambda: fuzzed.get(memory_id))
+    _call(fuzzed, "history", lambda: fuzzed.history(memory_id))
+    if not known:
+        _call(fuzzed, "delete", lambda: fuzzed.delete(memory_id))
+
+
+def test_filters_nested_too_deep_are_refused_not_a_recursion_error(fuzzed) -> None:
+    with pytest.raises(OctomemError, match="nested more than"):
+        fuzzed.get_all(user_id="fuzz", filters=deep_filter(5_000))
+    with pytest.raises(OctomemError, match="nested more than"):
+        fuzzed.recall("tea", user_id="fuzz", filters=deep_filter(50))
+    assert fuzzed.get_all(user_id="fuzz", filters=deep_filter(6))  # NOT NOT ... is fine
+
+
+def test_control_characters_are_stripped_from_text(fuzzed) -> None:
+    result = fuzzed.process(
+        [{"role": "user", "content": "I\x00 love\x07 cof\x1bfee.", "name": "A\x00nn"}],
+        user_id="other",
+        metadata={"note": "a\x00b"},
+        infer=False,
+    )
+    (turn_id,) = result.turn_memory_ids
+    turn = fuzzed.get(turn_id)
+    assert "\x00" not in turn.content and "love coffee" in turn.content
+    assert turn.metadata["note"] == "ab"
+    with pytest.raises(OctomemError, match="control character"):
+        fuzzed.process("hi", user_id="ot\x00her")
+
+
+@FUZZ
+@given(messages, scope_ids, texts, limits, filters, st.one_of(texts, scalars), scalars, scope_ids)
+def test_mem0_facade(fuzzed, msgs, user, query, limit, where, memory_id, threshold, run) -> None:
+    memory = Memory(fuzzed)
+    _call(fuzzed, "Memory.add", lambda: memory.add(msgs, user_id=user, run_id=run))
+    _call(
+        fuzzed,
+        "Memory.search",
+        lambda: memory.search(
+            query, user_id=user, run_id=run, limit=limit, filters=where, threshold=threshold
+        ),
+    )
+    _call(fuzzed, "Memory.get_all", lambda: memory.get_all(user_id=user, limit=limit))
+    _call(fuzzed, "Memory.get", lambda: memory.get(memory_id))
+    _call(fuzzed, "Memory.update", lambda: memory.update(memory_id, query))
+    _call(fuzzed, "Memory.history", lambda: memory.history(memory_id))
+
+
+# --- the command line -------------------------------------------------------------------
+
+cli_values = st.one_of(
+    texts.filter(lambda t: "\x00" not in t),  # argv cannot carry NUL
+    st.sampled_from(["0", "-1", "3", "abc", "{}", '{"AND": 5}', "[1]", "sem_x", "-"]),
+)
+cli_args = st.tuples(
+    st.sampled_from(
+        ["search", "list", "get", "history", "update", "delete", "stats", "process", "import"]
+    ),
+    st.lists(
+        st.one_of(
+            cli_values,
+            st.tuples(st.sampled_from(["--user", "--limit", "--filter", "--type"]), cli_values),
+        ),
+        max_size=4,
+    ),
+)
+
+
+@settings(FUZZ, max_examples=EXAMPLES or 25)
+@given(cli_args)
+def test_cli(tmp_path_factory: pytest.TempPathFactory, args: tuple[str, list[Any]]) -> None:
+    """Any command line ends with a one-line message and exit code 0, 1 (your input) or 3
+    (something left to do), never a traceback or an internal error (exit 2)."""
+    command, rest = args
+    argv = [command]
+    for part in rest:
+        argv += list(part) if isinstance(part, tuple) else [part]
+    argv += ["--data-dir", str(_cli_data_dir(tmp_path_factory))]
+    CALLS["cli"] += 1
+    out, err = io.StringIO(), io.StringIO()
+    with (
+        pytest.MonkeyPatch.context() as patch,
+        contextlib.redirect_stdout(out),
+        contextlib.redirect_stderr(err),
+        pytest.raises(SystemExit) as ended,
+    ):
+        patch.setattr(sys, "argv", ["octomem", *argv])
+        patch.setattr(sys, "stdin", io.StringIO("I love tea.\n"))
+        run()
+    assert ended.value.code in (0, 1, 3), (argv, err.getvalue())
+    assert "Traceback" not in err.getvalue() + out.getvalue(), argv
+
+
+_CLI_DIR: list[Path] = []
+
+
+def _cli_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if not _CLI_DIR:
+        _CLI_DIR.append(tmp_path_factory.mktemp("fuzz-cli"))
+    return _CLI_DIR[0]
+
+
+def test_datetime_edges_are_rejected_not_overflowing(fuzzed) -> None:
+    for stamp in (datetime.min, datetime.max, datetime(1, 1, 1, tzinfo=UTC)):
+        with pytest.raises(OctomemError, match="out of range"):
+            fuzzed.process("I love tea.", user_id="fuzz", timestamp=stamp)

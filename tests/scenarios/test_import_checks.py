@@ -1,0 +1,164 @@
+"""An import checks every line before it writes: bad scope ids, oversized texts and ids of
+another tenant are rejected, named with their line and reason, and change nothing."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import pytest
+
+from octomem import ImportRejectedError, Orchestrator
+from octomem.models import MemoryType, content_hash
+from tests.conftest import T0
+
+
+def _export(orch: Orchestrator, user_id: str) -> list[dict[str, Any]]:
+    buffer = io.StringIO()
+    orch.export_jsonl(buffer, user_id=user_id)
+    return [json.loads(line) for line in buffer.getvalue().splitlines()]
+
+
+def _file(lines: list[dict[str, Any]]) -> io.StringIO:
+    return io.StringIO("\n".join(json.dumps(line) for line in lines) + "\n")
+
+
+def _record_lines(lines: list[dict[str, Any]]) -> list[int]:
+    return [i for i, line in enumerate(lines) if line["type"] == "memory" and line["record"]]
+
+
+def _as_user(line: dict[str, Any], user_id: str) -> dict[str, Any]:
+    """The line re-owned by `user_id`, ids unchanged: what a hostile export would hold."""
+    line = json.loads(json.dumps(line))
+    if line["type"] == "memory":
+        if line["record"]:
+            line["record"]["user_id"] = user_id
+        for event in line["history"]:
+            event["user_id"] = user_id
+            if event.get("record"):
+                event["record"]["user_id"] = user_id
+    else:
+        line["user_id"] = user_id
+    return line
+
+
+def _everything(orch: Orchestrator, user_id: str) -> list[tuple[str, str, str | None]]:
+    return sorted(
+        (r.id, r.content_hash, r.user_id)
+        for r in orch.get_all(user_id=user_id, include_superseded=True)
+    )
+
+
+@pytest.fixture
+def bob(make_orch: Any) -> Orchestrator:
+    orch = make_orch()
+    orch.process("I'm Bob. I live in Oslo and work at Statoil.", user_id="bob", timestamp=T0)
+    return orch
+
+
+def test_a_scope_id_the_api_refuses_is_rejected_and_nothing_is_written(
+    make_orch: Any,
+) -> None:
+    source = make_orch()
+    source.process("I live in Paris.", user_id="alice", timestamp=T0)
+    lines = _export(source, "alice")
+    bad = _as_user(lines[_record_lines(lines)[0]], "x" * 1000 + "\x00z")
+    target = make_orch()
+    with pytest.raises(ImportRejectedError, match="user_id") as caught:
+        target.import_jsonl(_file([*lines, bad]))
+    assert [r.line for r in caught.value.rejected] == [len(lines) + 1]  # type: ignore[attr-defined]
+    assert target.stats()["totals"]["memories"] == 0
+    assert target.stats()["totals"]["history_events"] == 0
+
+
+def test_another_tenants_record_id_cannot_be_taken_over(bob: Orchestrator) -> None:
+    """Reusing bob's ids in an import for mallory must not move bob's records to her,
+    change their text, or add to their history."""
+    lines = _export(bob, "bob")
+    before = _everything(bob, "bob")
+    history_before = {i: len(bob.history(i)) for i, _, _ in before}
+    hostile = [lines[0]] + [_as_user(line, "mallory") for line in lines[1:]]
+    for at in _record_lines(hostile):
+        hostile[at]["record"]["content"] = "Bob's secrets now belong to mallory"
+        hostile[at]["record"]["content_hash"] = ""
+
+    with pytest.raises(ImportRejectedError, match="another user"):
+        bob.import_jsonl(_file(hostile))
+    summary = bob.import_jsonl(_file(hostile), skip_invalid=True)
+
+    reasons = {r.kind: r.reason for r in summary.rejected}
+    assert summary.memories == 0 and summary.entities == 0 and summary.relations == 0
+    assert summary.rejected_count == len(lines) - 1  # every line but the header
+    assert "another user" in reasons["memory"] and "another user" in reasons["entity"]
+    assert _everything(bob, "bob") == before
+    assert {i: len(bob.history(i)) for i, _, _ in before} == history_before
+    assert bob.get_all(user_id="mallory", include_superseded=True) == []
+    assert bob.check().consistent
+
+
+def test_an_id_claimed_twice_in_one_file_goes_to_the_first_scope(make_orch: Any) -> None:
+    source = make_orch()
+    source.process("I live in Paris.", user_id="alice", timestamp=T0)
+    lines = _export(source, "alice")
+    at = _record_lines(lines)[0]
+    stolen = _as_user(lines[at], "mallory")
+    target = make_orch()
+    summary = target.import_jsonl(_file([*lines, stolen]), skip_invalid=True)
+    assert [(r.line, r.id) for r in summary.rejected] == [(len(lines) + 1, lines[at]["id"])]
+    assert target.get(lines[at]["id"]).user_id == "alice"
+    assert target.get_all(user_id="mallory") == []
+
+
+def test_a_relation_to_another_users_entity_is_rejected(bob: Orchestrator) -> None:
+    """An edge of mallory's pointing at bob's entity would put bob's node in her graph."""
+    lines = _export(bob, "bob")
+    entity = next(line for line in lines if line["type"] == "entity")
+    relation = next(line for line in lines if line["type"] == "relation")
+    edge = {**relation, "id": "rel_mallory", "user_id": "mallory", "memory_id": None}
+    mine = {**entity, "id": "ent_mallory", "user_id": "mallory", "name": "Mallory"}
+    edge["subject_id"] = mine["id"]  # her own subject, bob's object
+    summary = bob.import_jsonl(_file([lines[0], mine, edge]), skip_invalid=True)
+    assert summary.entities == 1 and summary.relations == 0
+    assert [r.reason for r in summary.rejected] == ["it links an entity of another user"]
+    dangling = {**edge, "id": "rel_dangling", "object_id": "ent_nowhere"}
+    summary = bob.import_jsonl(_file([lines[0], dangling]), skip_invalid=True)
+    assert [r.reason for r in summary.rejected] == ["it links an entity that is missing"]
+
+
+def test_texts_over_the_limit_are_rejected_control_characters_removed(make_orch: Any) -> None:
+    source = make_orch()
+    source.process("I live in Paris.", user_id="alice", timestamp=T0)
+    lines = _export(source, "alice")
+    at = _record_lines(lines)[0]
+    target = make_orch(input={"max_message_chars": 50})
+
+    huge = json.loads(json.dumps(lines))
+    huge[at]["record"]["content"] = "word " * 40  # 200 characters > 2 x 50
+    with pytest.raises(ImportRejectedError, match="the limit is 100"):
+        target.import_jsonl(_file(huge))
+
+    dirty = json.loads(json.dumps(lines))
+    dirty[at]["record"]["content"] = "I live\x00 in Par\x07is.\x1b[31m"
+    dirty[at]["history"][-1]["record"]["content"] = dirty[at]["record"]["content"]
+    dirty[at]["record"]["metadata"] = {"note\x00": "x"}
+    with pytest.raises(ImportRejectedError, match="control characters"):
+        target.import_jsonl(_file(dirty))
+    dirty[at]["record"]["metadata"] = {"note": "a\x00b"}
+    target.import_jsonl(_file(dirty))
+    record = target.get(dirty[at]["id"])
+    assert record.content == "I live in Paris.[31m"
+    assert record.metadata == {"note": "ab"}
+    assert record.content_hash == content_hash(record.content)  # of the text kept
+    assert target.recall("Paris", user_id="alice").hits
+    report = target.check()
+    assert report.consistent, report
+
+
+def test_a_valid_export_still_imports_whole(bob: Orchestrator, make_orch: Any) -> None:
+    lines = _export(bob, "bob")
+    target = make_orch()
+    summary = target.import_jsonl(_file(lines))
+    assert summary.rejected == [] and summary.rejected_count == 0
+    assert _everything(target, "bob") == _everything(bob, "bob")
+    assert summary.by_type.get(MemoryType.SEMANTIC.value, 0) >= 1
