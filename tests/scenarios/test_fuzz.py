@@ -265,6 +265,12 @@ def test_update_get_delete_history(fuzzed, memory_id, text, metadata, known) -> 
         _call(fuzzed, "delete", lambda: fuzzed.delete(memory_id))
 
 
+@FUZZ
+@given(scope_ids.filter(lambda u: u != "fuzz"), scope_ids)
+def test_forget(fuzzed, user, agent) -> None:
+    _call(fuzzed, "forget", lambda: fuzzed.forget(user_id=user, agent_id=agent))
+
+
 def test_filters_nested_too_deep_are_refused_not_a_recursion_error(fuzzed) -> None:
     with pytest.raises(OctomemError, match="nested more than"):
         fuzzed.get_all(user_id="fuzz", filters=deep_filter(5_000))
