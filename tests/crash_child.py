@@ -1,6 +1,6 @@
 """Run one octomem call in this process and SIGKILL it at a chosen point (crash tests).
 
-    python tests/crash_child.py '{"data_dir": ..., "call": "process" | "delete_all",
+    python tests/crash_child.py '{"data_dir": ..., "call": "process" | "delete_all" | "forget",
         "messages": [...], "user_id": ..., "session_id": ...,
         "store": "vector" | "keyword" | "history" | "graph" | "journal" | null,
         "method": "upsert", "nth": 2, "when": "before" | "after" | "during"}'
@@ -58,6 +58,8 @@ def main() -> None:
     print("ready", flush=True)
     if spec["call"] == "process":
         orch.process(spec["messages"], user_id=spec["user_id"], session_id=spec["session_id"])
+    elif spec["call"] == "forget":
+        orch.forget(user_id=spec["user_id"])
     else:
         orch.delete_all(user_id=spec["user_id"])
     print("finished", flush=True)

@@ -7,11 +7,12 @@ the entities nothing else uses - and then, where this process owns the files (em
 mode), rewrites them so the deleted text is not left in free pages, write-ahead logs or
 Chroma's write log either.
 
-Crash safety: the forget is recorded in the journal (user and agent ids only) before the
-first store is touched and dropped when every store is done; an unfinished one is run
-again when the stores are next opened (`resume`). Running it again is harmless: the ids
-to remove are gathered from every store each time, history last (it knows every memory
-the scope ever had), so a run cut short anywhere is completed by the next.
+Crash safety: the forget is recorded in the journal - the user and agent ids and the
+memory ids it removes, no text - before the first store is touched, and dropped when
+every store is done; an unfinished one is run again when the stores are next opened
+(`resume`). Running it again is harmless: the ids to remove are gathered from every store
+each time and joined with those journaled, so a run cut short anywhere - even after the
+stores were cleared, before their files were rewritten - is completed by the next.
 """
 
 from __future__ import annotations
@@ -32,19 +33,18 @@ async def forget(services: Services, user_id: str, agent_id: str | None) -> Forg
     started = time.perf_counter()
     report = ForgetReport(user_id=user_id, agent_id=agent_id)
     with span("forget", user_id=user_id):
-        await services.journal.begin_forget(user_id, agent_id)
         by_type, events = await _scope_ids(services, user_id, agent_id)
         ids = sorted(
             {i for found in by_type.values() for i in found} | {e.memory_id for e in events}
         )
+        keyword_ids = [e.memory_id for e in await services.keyword.entries(user_id)]
         if agent_id is None:  # the whole user: whatever the indexes hold, even if orphaned
-            keyword_ids = [e.memory_id for e in await services.keyword.entries(user_id)]
             graph_ids = [m for m, u in (await services.graph.memory_ids()).items() if u == user_id]
             ids = sorted({*ids, *keyword_ids, *graph_ids})
-            graph = await services.graph.forget(user_id)
-        else:
-            keyword_ids = [e.memory_id for e in await services.keyword.entries(user_id)]
-            graph = await services.graph.forget(user_id, ids)
+        # journaled with the ids before anything is deleted: a rerun after a crash still
+        # purges the files of memories the stores it had cleared no longer list
+        ids = await services.journal.begin_forget(user_id, agent_id, ids)
+        graph = await services.graph.forget(user_id, None if agent_id is None else ids)
         report.graph_memories, report.graph_relations, report.graph_entities = graph
         report.keyword_entries = len(set(keyword_ids) & set(ids))
         await services.keyword.delete(ids)

@@ -334,8 +334,12 @@ class Journal(Protocol):
 
     async def is_pending(self, intent_id: str) -> bool: ...
 
-    async def begin_forget(self, user_id: str, agent_id: str | None) -> None:
-        """Durably record that this scope is being forgotten (ids only, no text)."""
+    async def begin_forget(
+        self, user_id: str, agent_id: str | None, ids: Sequence[str]
+    ) -> list[str]:
+        """Note a forget of a scope and the memory ids it removes (ids only, no text),
+        before any store is touched; returns these ids with those an unfinished forget of
+        the same scope noted (stores it cleared no longer list them)."""
 
     async def finish_forget(self, user_id: str, agent_id: str | None) -> None: ...
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 
 from octomem.models import WriteIntent
 from octomem.stores.sqlite_base import SqliteStore
@@ -24,6 +25,7 @@ CREATE TABLE IF NOT EXISTS intents (
 CREATE TABLE IF NOT EXISTS forgets (
     user_id TEXT NOT NULL,
     agent_id TEXT NOT NULL DEFAULT '',
+    ids TEXT NOT NULL DEFAULT '[]',
     PRIMARY KEY (user_id, agent_id)
 );
 """
@@ -67,12 +69,25 @@ class SqliteJournal(SqliteStore):
 
         return await self._run("is_pending", read)
 
-    async def begin_forget(self, user_id: str, agent_id: str | None) -> None:
-        await self._execute(
-            "begin_forget",
-            "INSERT OR IGNORE INTO forgets (user_id, agent_id) VALUES (?, ?)",
-            [(user_id, agent_id or "")],
-        )
+    async def begin_forget(
+        self, user_id: str, agent_id: str | None, ids: Sequence[str]
+    ) -> list[str]:
+        """Note a forget of these memory ids; returns them with those of an earlier,
+        unfinished forget of the scope (the stores it had cleared no longer list them)."""
+        key = (user_id, agent_id or "")
+
+        def note(conn: sqlite3.Connection) -> list[str]:
+            row = conn.execute(
+                "SELECT ids FROM forgets WHERE user_id = ? AND agent_id = ?", key
+            ).fetchone()
+            every = sorted({*ids, *(json.loads(row[0]) if row else [])})
+            conn.execute(
+                "INSERT OR REPLACE INTO forgets (user_id, agent_id, ids) VALUES (?, ?, ?)",
+                (*key, json.dumps(every)),
+            )
+            return every
+
+        return await self._run("begin_forget", note)
 
     async def finish_forget(self, user_id: str, agent_id: str | None) -> None:
         await self._execute(

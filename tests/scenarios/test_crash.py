@@ -1,7 +1,8 @@
 """A process killed (SIGKILL) anywhere in a write leaves stores that agree once reopened,
 and retrying the call gives exactly what a clean run gives.
 
-Each case runs a large `process()` (300 messages) or a `delete_all` in a child process
+Each case runs a large `process()` (300 messages), a `delete_all` or a `forget` in a child
+process
 (tests/crash_child.py) that kills itself at one point - before, during or after one call
 of one store, or of the write journal - or that the test kills from outside after a
 delay. The test then opens the data directory again, asks `check()` (every store against
@@ -93,7 +94,20 @@ DELETE_POINTS = [
     ("vector", "delete", 2, "during"),
     ("journal", "finish", 1, "before"),
 ]
+FORGET_POINTS = [
+    ("journal", "begin_forget", 1, "after"),
+    ("graph", "forget", 1, "during"),
+    ("keyword", "delete", 1, "after"),
+    ("vector", "delete", 3, "during"),
+    ("history", "discard", 1, "before"),
+    ("vector", "purge_deleted", 1, "during"),
+    ("graph", "compact", 1, "during"),
+    ("history", "compact", 1, "after"),
+    ("journal", "finish_forget", 1, "before"),
+]
 KILL_AFTER_S = [0.5, 1.5, 3.0]  # from outside, at moments nobody chose
+# words only the crash user said: none may be left on disk once a forget is complete
+FORGOTTEN_WORDS = [b"initech", b"munich", b"tax report"]
 
 
 def _state(orch: Orchestrator) -> tuple[list[tuple[Any, ...]], dict[str, list[str]]]:
@@ -115,8 +129,20 @@ def _open(path: Path, embedder: Embedder) -> Orchestrator:
 def _call(orch: Orchestrator, call: str) -> None:
     if call == "process":
         orch.process(MESSAGES, user_id=USER, session_id=SESSION)
+    elif call == "forget":
+        orch.forget(user_id=USER)
     else:
         orch.delete_all(user_id=USER)
+
+
+def _words_on_disk(data: Path) -> list[str]:
+    return [
+        f"{path.relative_to(data)}: {word.decode()}"
+        for path in data.rglob("*")
+        if path.is_file()
+        for word in FORGOTTEN_WORDS
+        if word in path.read_bytes().lower()
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -133,7 +159,12 @@ def clean(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Itera
     _call(orch, "delete_all")
     deleted = _state(orch)
     orch.close()
-    yield {"process": processed, "delete_all": deleted, "template": root / "template"}
+    yield {
+        "process": processed,
+        "delete_all": deleted,
+        "forget": ([], {}),
+        "template": root / "template",
+    }
 
 
 def _child(spec: dict[str, Any]) -> subprocess.Popen[str]:
@@ -148,7 +179,7 @@ def _child(spec: dict[str, Any]) -> subprocess.Popen[str]:
 
 def _prepare(call: str, tmp_path: Path, clean: dict[str, Any]) -> Path:
     data = tmp_path / "data"
-    if call == "delete_all":
+    if call in ("delete_all", "forget"):
         shutil.copytree(clean["template"], data)
     return data
 
@@ -177,11 +208,15 @@ def _reopen_check_retry(call: str, data: Path, embedder: Embedder, clean: dict[s
         assert orch.check().consistent
     finally:
         orch.close()
+    if call == "forget":
+        assert _words_on_disk(data) == []
 
 
 @pytest.mark.parametrize(
     ("call", "point"),
-    [("process", p) for p in PROCESS_POINTS] + [("delete_all", p) for p in DELETE_POINTS],
+    [("process", p) for p in PROCESS_POINTS]
+    + [("delete_all", p) for p in DELETE_POINTS]
+    + [("forget", p) for p in FORGET_POINTS],
     ids=lambda v: v if isinstance(v, str) else "-".join(map(str, v)),
 )
 def test_killed_at_a_store_call(
@@ -199,7 +234,7 @@ def test_killed_at_a_store_call(
 
 
 @pytest.mark.parametrize("delay", KILL_AFTER_S)
-@pytest.mark.parametrize("call", ["process", "delete_all"])
+@pytest.mark.parametrize("call", ["process", "delete_all", "forget"])
 def test_killed_from_outside(
     call: str, delay: float, tmp_path: Path, clean: dict[str, Any], embedder: Embedder
 ) -> None:
