@@ -127,3 +127,28 @@ def arcadedb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BoltSe
         env={**os.environ, "ARCADEDB_TEST_ROOT_PASSWORD": password},
     ):
         yield BoltServer(f"bolt://127.0.0.1:{bolt_port}", "root", password, "neo4j")
+
+
+@pytest.fixture
+def server_stores(chroma_server_url: str, arcadedb_server: BoltServer) -> dict[str, Any]:
+    """Settings overrides for server mode: the Chroma server and the Bolt server the tests
+    start, with a collection prefix of this test's own."""
+    import uuid
+
+    host, port = chroma_server_url.removeprefix("http://").split(":")
+    return {
+        "vector": {
+            "provider": "chroma",
+            "mode": "http",
+            "host": host,
+            "port": int(port),
+            "collection_prefix": f"t{uuid.uuid4().hex[:10]}",
+        },
+        "graph": {
+            "provider": "neo4j",
+            "uri": arcadedb_server.uri,
+            "user": arcadedb_server.user,
+            "password": arcadedb_server.password,
+            "database": arcadedb_server.database,
+        },
+    }

@@ -22,7 +22,6 @@ import pytest
 from octomem import Orchestrator
 from octomem.embeddings import Embedder
 from octomem.settings import load_settings
-from tests.conftest import BoltServer
 from tests.invariants import assert_one_current_home
 
 pytestmark = pytest.mark.integration
@@ -30,26 +29,6 @@ pytestmark = pytest.mark.integration
 WORKER = Path(__file__).resolve().parents[1] / "server_worker.py"
 CITIES = "Lisbon Berlin Kyoto Oslo Toronto Nairobi Lima Seoul".split()
 USERS = 4
-
-
-def _servers(chroma_server_url: str, bolt: BoltServer) -> dict[str, Any]:
-    host, port = chroma_server_url.removeprefix("http://").split(":")
-    return {
-        "vector": {
-            "provider": "chroma",
-            "mode": "http",
-            "host": host,
-            "port": int(port),
-            "collection_prefix": f"srv{uuid.uuid4().hex[:8]}",
-        },
-        "graph": {
-            "provider": "neo4j",
-            "uri": bolt.uri,
-            "user": bolt.user,
-            "password": bolt.password,
-            "database": bolt.database,
-        },
-    }
 
 
 def _run_workers(tmp_path: Path, servers: dict[str, Any], data_dirs: list[Path], users: list[str]):
@@ -87,12 +66,11 @@ def _run_workers(tmp_path: Path, servers: dict[str, Any], data_dirs: list[Path],
 @pytest.mark.parametrize("shared_dir", [True, False], ids=["one-host", "two-hosts"])
 def test_two_worker_processes_keep_one_current_home(
     tmp_path: Path,
-    chroma_server_url: str,
-    arcadedb_server: BoltServer,
+    server_stores: dict[str, Any],
     embedder: Embedder,
     shared_dir: bool,
 ) -> None:
-    servers = _servers(chroma_server_url, arcadedb_server)
+    servers = server_stores
     run = uuid.uuid4().hex[:6]
     users = [f"server-{run}-{i}" for i in range(USERS)]
     dirs = [tmp_path / "data"] * 2 if shared_dir else [tmp_path / "a", tmp_path / "b"]

@@ -14,7 +14,6 @@ from octomem import ForgetReport, Memory, Orchestrator
 from octomem.embeddings import Embedder
 from octomem.errors import InvalidInputError, NotFoundError
 from octomem.settings import load_settings
-from tests.conftest import BoltServer
 
 ZOE = [
     "My name is Zoe. I love quuxberry pie.",
@@ -178,27 +177,11 @@ def test_memory_facade_forget(tmp_path: Path, embedder: Embedder) -> None:
 
 
 def test_forget_in_server_mode(
-    tmp_path: Path, chroma_server_url: str, arcadedb_server: BoltServer, embedder: Embedder
+    tmp_path: Path, server_stores: dict[str, Any], embedder: Embedder
 ) -> None:
     import uuid
 
-    host, port = chroma_server_url.removeprefix("http://").split(":")
-    servers = {
-        "vector": {
-            "provider": "chroma",
-            "mode": "http",
-            "host": host,
-            "port": int(port),
-            "collection_prefix": f"fg{uuid.uuid4().hex[:8]}",
-        },
-        "graph": {
-            "provider": "neo4j",
-            "uri": arcadedb_server.uri,
-            "user": arcadedb_server.user,
-            "password": arcadedb_server.password,
-            "database": arcadedb_server.database,
-        },
-    }
+    servers = server_stores
     suffix = uuid.uuid4().hex[:6]
     settings = load_settings(data_dir=tmp_path / "srv", **servers)
     with Orchestrator.from_settings(settings, embedder=embedder) as orch:
