@@ -18,6 +18,7 @@ and the embeddings are rebuilt from the records.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from collections import defaultdict
@@ -36,6 +37,7 @@ from octomem.models import (
     MemoryType,
     Operation,
     Relation,
+    content_hash,
     memory_type_of,
     record_from_dict,
     record_from_json,
@@ -43,6 +45,7 @@ from octomem.models import (
 )
 from octomem.orchestrator.services import Services
 from octomem.orchestrator.writer import history_event, write_records
+from octomem.sensitive import mask_value
 from octomem.validation import validate_scope_id
 
 FORMAT = "octomem-export"
@@ -248,6 +251,35 @@ def _storable_event(data: Any, number: int) -> HistoryEvent:
     return event
 
 
+# what an import never masks: ids, hashes, scopes, times, kinds (the structure of a line)
+_STRUCTURE = frozenset(
+    "type format version id memory_id memory_type user_id agent_id session_id content_hash "
+    "subject_id object_id operation actor at created_at updated_at exported_at valid_from "
+    "valid_to valid_at invalid_at expires_at occurred_at source".split()
+)
+
+
+def _masked(line: dict[str, Any]) -> dict[str, Any]:
+    """The line with every secret in its text masked; a record whose content changed gets
+    its content hash computed again."""
+    masked: dict[str, Any] = mask_value(line, keep=_STRUCTURE)
+    before, after = line.get("history"), masked.get("history")
+    events = zip(before, after or [], strict=True) if isinstance(before, list) else iter(())
+    records = [(line.get("record"), masked.get("record"))] + [
+        (old.get("record"), new.get("record"))
+        for old, new in events
+        if isinstance(old, dict) and isinstance(new, dict)
+    ]
+    for old, new in records:
+        if (
+            isinstance(old, dict)
+            and isinstance(new, dict)
+            and old.get("content") != new.get("content")
+        ):
+            new["content_hash"] = content_hash(str(new.get("content")))
+    return masked
+
+
 @dataclass
 class _UserPart:
     """What an import writes for one user."""
@@ -264,8 +296,10 @@ async def import_jsonl(
     *,
     progress: Progress | None = None,
 ) -> TransferSummary:
-    """Restore an export exactly: records as they were, history events, entities, relations."""
-    lines = read_lines(source)
+    """Restore an export exactly: records as they were, history events, entities, relations
+    - with any secret in their text masked (an export written by another tool, or edited,
+    may hold some)."""
+    lines = await asyncio.to_thread(lambda: [_masked(line) for line in read_lines(source)])
     records: list[MemoryBase] = []
     events: list[HistoryEvent] = []
     entities: list[Entity] = []

@@ -69,10 +69,14 @@ def secret_key(name: str) -> bool:
     return bool(_SECRET_KEY.search(name))
 
 
-def mask_value(value: Any, kinds: list[str] | None = None) -> Any:
+def mask_value(
+    value: Any, kinds: list[str] | None = None, *, keep: frozenset[str] = frozenset()
+) -> Any:
     """`value` (a JSON-like value: metadata) with every string masked, keys included; the
     whole value of a key that names a secret is masked (numbers too); numbers that are
-    card numbers become masked strings. Found kinds are appended to `kinds`."""
+    card numbers become masked strings. Found kinds are appended to `kinds`. The values
+    of keys in `keep` (ids, hashes, times of a record) are left as they are, at any depth.
+    """
     if isinstance(value, str):
         found = mask(value)
         if kinds is not None:
@@ -86,16 +90,19 @@ def mask_value(value: Any, kinds: list[str] | None = None) -> Any:
     if isinstance(value, Mapping):
         out = {}
         for key, item in value.items():
+            if key in keep:
+                out[key] = item
+                continue
             name = mask_value(key, kinds) if isinstance(key, str) else key
             if isinstance(key, str) and secret_key(key) and _scalar(item):
                 if kinds is not None and "secret" not in kinds:
                     kinds.append("secret")
                 out[name] = placeholder("secret", "", tail=False)
             else:
-                out[name] = mask_value(item, kinds)
+                out[name] = mask_value(item, kinds, keep=keep)
         return out
     if isinstance(value, list | tuple):
-        return [mask_value(item, kinds) for item in value]
+        return [mask_value(item, kinds, keep=keep) for item in value]
     return value
 
 

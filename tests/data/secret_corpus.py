@@ -22,6 +22,15 @@ class Secret:
     def leaks(self) -> tuple[str, ...]:
         return (self.value, *self.words)
 
+    @property
+    def stands_alone(self) -> bool:
+        """Whether the value is recognisable without the words around it (a key's format,
+        a checksum): only those can be masked where nothing names them (a message name)."""
+        if self.kind == "ssn":  # 9 digits in a row are too common to be taken for one
+            return not self.value.isdigit()
+        cued = {"password", "passphrase", "wifi", "pin", "cvv", "code", "url", "bearer", "token"}
+        return self.kind not in cued
+
 
 def s(kind: str, sentence: str, value: str, *words: str) -> Secret:
     assert sentence.count(value) == 1, sentence
@@ -267,7 +276,7 @@ SECRETS: list[Secret] = [
     s("code", "The door code is 5529# at the back entrance.", "5529"),
     s("code", "Our garage code is 80417.", "80417"),
     s("code", "Your verification code is 483 920.", "483 920"),
-    s("code", "My bank account number is 12345678 at Chase.", "12345678"),
+    s("code", "My bank account number is 40817263 at Chase.", "40817263"),
     # --- passwords and passphrases
     s("password", "My password is hunter2.", "hunter2"),
     s("password", "password: Tr0ub4dor&3", "Tr0ub4dor&3"),
