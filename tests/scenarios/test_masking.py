@@ -193,3 +193,32 @@ def test_a_turns_name_and_metadata_and_the_calls_metadata_are_masked(make_orch: 
         "channel": "web",
     }
     assert "[MASKED key …MPLE]" in raw.content and set(raw.internal["masked"]) >= {"key", "card"}
+
+
+async def test_the_mcp_tools_store_only_masked_text(make_orch: Any) -> None:
+    from octomem.mcp_server import build_server
+
+    orch = make_orch()
+    server = build_server(orch, default_user_id="alice")
+    sentences = [s.sentence for s in SECRETS[:40]]
+    await server.call_tool(
+        "process_conversation",
+        {
+            "messages": [
+                {"role": "user", "content": text, "name": "AKIAIOSFODNN7EXAMPLE"}
+                for text in sentences
+            ],
+            "metadata": {"ticket": SECRETS[40].sentence, "password": "hunter2"},
+        },
+    )
+    await orch.aprocess("I love hiking.", user_id="alice")
+    memory = (await orch.aget_all(user_id="alice", memory_types=["semantic"]))[0]
+    await server.call_tool(
+        "update_memory",
+        {"memory_id": memory.id, "text": " ".join(s.sentence for s in SECRETS[41:70])},
+    )
+    stored = " ".join(
+        r.model_dump_json() for r in await orch.aget_all(user_id="alice", include_superseded=True)
+    )
+    assert "[MASKED " in stored and "I love hiking" in stored
+    assert _leaks(stored) == [] and "AKIAIOSFODNN7EXAMPLE" not in stored
