@@ -58,8 +58,9 @@ _SECRET_KEY = re.compile(
     r"pass(?:word|wd|phrase|code)|pwd|secret(?!ary)|"
     r"(?<![a-z])token(?![a-z]|[_ -]?(?:count|usage|limit|budget|ids?|type))|"
     r"api[_ -]?key|access[_ -]?key|"
-    r"private[_ -]?key|credential|^pin$|pin[_ -]?code|cvv|cvc|ssn|social[_ -]?security|"
-    r"iban|card[_ -]?number|account[_ -]?number|routing[_ -]?number|authorization",
+    r"private[_ -]?key|credential|^pin$|pin[_ -]?code|(?<![a-z])(?:cvv|cvc|ssn|iban)(?![a-z])|"
+    r"social[_ -]?security|card[_ -]?number|account[_ -]?number|routing[_ -]?number|"
+    r"authorization",
     re.I,
 )
 

@@ -46,7 +46,9 @@ _CUE = re.compile(
 # env-style names: DB_PASSWORD=..., stripe-secret-key: ..., "api_key": "..."
 _ASSIGNED = re.compile(
     r"\b[A-Za-z0-9]*[_.-]?(?:pass(?:word|wd|phrase)|pwd|secret|token|api[_-]?key|"
-    r"access[_-]?key|private[_-]?key|credentials?)[A-Za-z0-9_.-]*[\"']?\s*[:=]\s*",
+    r"access[_-]?key|private[_-]?key|credentials?)"
+    r"(?!s\b|s?[_-]?(?:count|usage|limit|budget|used|ids?|type)\b)"  # max_tokens=, token_count:
+    r"[A-Za-z0-9_.-]*[\"']?\s*[:=]\s*",
     re.I,
 )
 _QUOTED = re.compile(r"\"([^\"\n]{1,200})\"|'([^'\n]{1,200})'|`([^`\n]{1,200})`")

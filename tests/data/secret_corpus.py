@@ -372,4 +372,5 @@ NEGATIVES: list[str] = [
     "The invoice total was 1 234 567 forint.",
     "Reference 2024/05/0001 and case 77-1234-55.",
     "The API key is in the vault, ask Sam.",
+    "The run set max_tokens: 150000 and reported token_count: 123456.",
 ]

@@ -73,6 +73,7 @@ def test_metadata_strings_keys_and_secret_named_values_are_masked() -> None:
         "pin": 4821,
         "card": 4111111111111111,
         "max_tokens": 512,
+        "classname": "Sensor",  # not an "ssn"
         "nested": [{"url": "postgres://u:pw1234@db/app"}, 7, True, None],
         "AKIAIOSFODNN7EXAMPLE": "a key as a key",
     }
@@ -81,5 +82,6 @@ def test_metadata_strings_keys_and_secret_named_values_are_masked() -> None:
     for leak in ("4821", "hunter2", "4111111111111111", "pw1234", "AKIAIOSFODNN7EXAMPLE"):
         assert leak not in text
     assert masked["max_tokens"] == 512 and masked["nested"][1:] == [7, True, None]
+    assert masked["classname"] == "Sensor"
     assert {"pin", "secret", "card", "password", "key"} <= set(kinds)
     assert mask_value(masked) == masked
