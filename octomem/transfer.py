@@ -18,6 +18,7 @@ and the embeddings are rebuilt from the records.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from collections import defaultdict
@@ -37,10 +38,12 @@ from octomem.models import (
     MemoryType,
     Operation,
     Relation,
+    content_hash,
     utcnow,
 )
 from octomem.orchestrator.services import Services
 from octomem.orchestrator.writer import history_event, write_records
+from octomem.sensitive import mask_value
 
 FORMAT = "octomem-export"
 VERSION = 1
@@ -256,6 +259,35 @@ def read_lines(source: str | os.PathLike[str] | IO[str]) -> list[dict[str, Any]]
     return lines
 
 
+# what an import never masks: ids, hashes, scopes, times, kinds (the structure of a line)
+_STRUCTURE = frozenset(
+    "type format version id memory_id memory_type user_id agent_id session_id content_hash "
+    "subject_id object_id operation actor at created_at updated_at exported_at valid_from "
+    "valid_to valid_at invalid_at expires_at occurred_at source".split()
+)
+
+
+def _masked(line: dict[str, Any]) -> dict[str, Any]:
+    """The line with every secret in its text masked; a record whose content changed gets
+    its content hash computed again."""
+    masked: dict[str, Any] = mask_value(line, keep=_STRUCTURE)
+    before, after = line.get("history"), masked.get("history")
+    events = zip(before, after or [], strict=True) if isinstance(before, list) else iter(())
+    records = [(line.get("record"), masked.get("record"))] + [
+        (old.get("record"), new.get("record"))
+        for old, new in events
+        if isinstance(old, dict) and isinstance(new, dict)
+    ]
+    for old, new in records:
+        if (
+            isinstance(old, dict)
+            and isinstance(new, dict)
+            and old.get("content") != new.get("content")
+        ):
+            new["content_hash"] = content_hash(str(new.get("content")))
+    return masked
+
+
 @dataclass
 class _UserPart:
     """What an import writes for one user."""
@@ -273,13 +305,15 @@ async def import_jsonl(
     progress: Progress | None = None,
     skip_invalid: bool = False,
 ) -> TransferSummary:
-    """Restore an export exactly: records as they were, history events, entities, relations.
+    """Restore an export exactly: records as they were, history events, entities, relations
+    - with any secret in their text masked (an export written by another tool, or edited,
+    may hold some).
 
     Every line is checked first (`octomem.import_checks`). If any could not be stored as it
     is, or would reach another scope's data, nothing is imported: ImportRejectedError lists
     them. With `skip_invalid=True` the other lines are imported and the summary's
     `rejected` lists the ones left out."""
-    lines = read_lines(source)
+    lines = await asyncio.to_thread(lambda: [_masked(line) for line in read_lines(source)])
     text_limit = 2 * services.settings.input.max_message_chars
     checked = await check_lines(services, lines, text_limit=text_limit)
     if checked.rejected_count and not skip_invalid:

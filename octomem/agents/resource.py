@@ -53,7 +53,9 @@ DOMAINS = {
 _LABELS = {"pdf": "PDF", "code": "code file", "repo": "repository", "data": "data file"}
 _NOT_FILES = words("node.js vue.js next.js nuxt.js react.js express.js three.js d3.js")
 _NOT_FILES |= words("chart.js socket.io ember.js backbone.js angular.js")
-_URL = re.compile(r"\b(?:https?://|www\.)[^\s<>\"'`\])]+", re.IGNORECASE)
+_URL = re.compile(  # a masked password in a link is part of it
+    r"\b(?:https?://|www\.)(?:\[MASKED [^\]]*\]|[^\s<>\"'`\])])+", re.IGNORECASE
+)
 _FILE = re.compile(
     rf"(?<![\w/.@-])([\w][\w-]*(?:\.[\w-]+)*\.({'|'.join(EXTENSIONS)}))\b(?![\w/.-]*\w)",
     re.IGNORECASE,
@@ -88,11 +90,15 @@ _SECRET_LEAD = re.compile(
 )
 
 
+_USERINFO = re.compile(r"^([a-z][a-z0-9+.-]*://)[^/?#@]*@", re.IGNORECASE)
+
+
 def normalize_uri(url: str) -> str:
     """Scheme and host lower case without "www.", https for bare "www." links, no fragment
     or trailing slash: the same link always gives the same resource id."""
     if url.lower().startswith("www."):
         url = "https://" + url
+    url = _USERINFO.sub(r"\1", url)  # a link's identity never holds a login (masked or not)
     parts = urlsplit(url)
     host = parts.netloc.lower().removeprefix("www.")
     return urlunsplit((parts.scheme.lower(), host, parts.path.rstrip("/"), parts.query, ""))
@@ -174,8 +180,11 @@ class ResourceAgent(BaseAgent):
         taken: list[tuple[int, int]] = []
         for m in _URL.finditer(sentence):
             raw = m.group().rstrip(".,;:!?)'\"")
-            uri = normalize_uri(raw)
-            rtype = url_type(uri)
+            try:
+                uri = normalize_uri(raw)
+                rtype = url_type(uri)
+            except ValueError:  # not a URL after all ("http://[bad", an unclosed IPv6 host)
+                continue
             found.append((f"uri:{uri}", url_title(uri, rtype), uri, rtype))
             taken.append((m.start(), m.start() + len(raw)))
         for m in _FILE.finditer(sentence):

@@ -7,7 +7,9 @@ Every item is one octomem semantic memory:
 - scope: from the namespace through a `NamespaceScope` (default ``("memories",
   "{user_id}", ...)`` -> ``user_id``; other namespaces belong to ``agent_id="langgraph"``),
   so items appear in `Orchestrator.recall` for that user next to extracted memories;
-- value: kept exactly as JSON in ``internal["langgraph_value"]`` (octomem's bookkeeping
+- value: kept as JSON, secrets masked (`octomem.sensitive.mask_value`: every string and
+  key, the whole value of keys like "password"), in ``internal["langgraph_value"]``
+  (octomem's bookkeeping
   about the item, with its namespace and key); the text octomem embeds
   and indexes is taken from the value (``index`` fields, else ``content``/``text``/...,
   else the JSON itself);
@@ -23,6 +25,7 @@ first. Filters use LangGraph's syntax on item values (``{"color": "red"}``, ``$e
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -57,6 +60,7 @@ from octomem.models import (
 from octomem.orchestrator.arguments import check_limit
 from octomem.orchestrator.engine import Orchestrator
 from octomem.orchestrator.writer import delete_records, history_event, write_records
+from octomem.sensitive import mask_value
 
 MARK = "langgraph_store"  # internal key: True on every item of the store
 MARK_FILTER = {f"internal.{MARK}": True}
@@ -120,6 +124,13 @@ def _text(value: dict[str, Any], index: list[str] | None) -> str:
             if isinstance(value.get(name), str) and value[name].strip():
                 return str(value[name])
     return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def _masked_puts(puts: list[PutOp]) -> list[PutOp]:
+    """The puts with secrets masked in every string of their values (keys too)."""
+    return [
+        op if op.value is None else op._replace(value=mask_value(dict(op.value))) for op in puts
+    ]
 
 
 def _unchanged(old: MemoryBase, value: dict[str, Any], text: str, indexed: bool) -> bool:
@@ -260,6 +271,7 @@ class OctomemStore(BaseStore):
         return _item(record) if record is not None else None
 
     async def _apply_puts(self, puts: list[PutOp]) -> None:
+        puts = await asyncio.to_thread(_masked_puts, puts)  # secrets never reach a store
         scopes = [self.namespace_scope.scope(tuple(op.namespace)) for op in puts]
         locks = self.orchestrator.services.locks
         async with locks.hold_many(s.get("user_id") for s in scopes):

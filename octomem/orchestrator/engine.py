@@ -33,6 +33,7 @@ from octomem.orchestrator.graph import build_process_graph, build_recall_graph
 from octomem.orchestrator.reprocess import sessions_to_reprocess
 from octomem.orchestrator.services import Services, build_services
 from octomem.orchestrator.writer import delete_records, history_event, recover, write_records
+from octomem.sensitive import mask_text, mask_value
 from octomem.settings import Settings, load_settings
 from octomem.telemetry import configure_tracing, span
 from octomem.transfer import Progress, TransferSummary, export_jsonl, import_jsonl, stats
@@ -225,6 +226,8 @@ class Orchestrator:
         )
         metadata = check_metadata(metadata)
         memory_type = self._type_of(memory_id)
+        text = await asyncio.to_thread(mask_text, text)  # secrets never reach a store
+        metadata = mask_value(metadata) if metadata else metadata
         async with self._calls.call():
             await self.services.init()
             found = await self._get(memory_type, memory_id)

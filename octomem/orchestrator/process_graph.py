@@ -53,7 +53,7 @@ from octomem.orchestrator.reprocess import EXTRACTION_FLAG
 from octomem.orchestrator.services import Services
 from octomem.orchestrator.state import AgentTask, Decision, ProcessState
 from octomem.orchestrator.writer import changes_for, write_records
-from octomem.sensitive import mask
+from octomem.sensitive import mask, mask_value
 from octomem.telemetry import span
 
 log = structlog.get_logger(__name__)
@@ -68,11 +68,21 @@ def _scope(state: ProcessState | AgentTask) -> Scope:
 
 
 def _masked(turn: Turn) -> Turn:
+    """The turn with secrets masked in its content, name and metadata (keys too); the kinds
+    found go to `internal["masked"]`."""
     found = mask(turn.content)
-    if not found.sensitive:
+    kinds = list(found.kinds)
+    name = mask_value(turn.name, kinds) if turn.name else turn.name
+    metadata = mask_value(turn.metadata, kinds) if turn.metadata else turn.metadata
+    if not kinds:
         return turn
     return turn.model_copy(
-        update={"content": found.text, "internal": {**turn.internal, "masked": list(found.kinds)}}
+        update={
+            "content": found.text,
+            "name": name,
+            "metadata": metadata,
+            "internal": {**turn.internal, "masked": kinds},
+        }
     )
 
 
@@ -90,7 +100,8 @@ def build_process_graph(services: Services) -> CompiledStateGraph:
         )
 
     async def normalize(state: ProcessState) -> dict[str, Any]:
-        def validated() -> list[Turn]:  # CPU work (validation, masking): in a worker thread
+        def validated() -> tuple[list[Turn], dict[str, Any] | None]:
+            # CPU work (validation, masking): in a worker thread
             turns = state.get("turns_in") or normalize_messages(
                 state["messages"],
                 session_id=state.get("session_id"),
@@ -98,13 +109,19 @@ def build_process_graph(services: Services) -> CompiledStateGraph:
                 now=utcnow(),
                 max_message_chars=settings.input.max_message_chars,
             )
-            return [_masked(turn) for turn in turns]
+            metadata = state.get("metadata")
+            return [_masked(turn) for turn in turns], metadata and mask_value(metadata)
 
         with span("node.normalize", user_id=state.get("user_id")) as current:
-            turns = await asyncio.to_thread(validated)  # bad input fails before any write
+            # bad input fails before any write
+            turns, metadata = await asyncio.to_thread(validated)
             await services.init()
             current.set_attribute("octomem.turns", len(turns))
-        return {"turns": turns, "started": state.get("started") or time.perf_counter()}
+        return {
+            "turns": turns,
+            "metadata": metadata,
+            "started": state.get("started") or time.perf_counter(),
+        }
 
     async def store_turns(state: ProcessState) -> dict[str, Any]:
         """Persist every raw turn before any extraction: nothing said is ever lost."""

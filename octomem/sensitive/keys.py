@@ -1,0 +1,166 @@
+"""Keys, tokens and credentials recognised by their shape: vendor key formats (the
+regexes of detect-secrets' plugins, plus formats it lacks), JWTs, private key blocks,
+passwords in URLs, Bearer/Basic tokens, and long random-looking strings.
+
+detect-secrets' scanning API (`scan_line`, settings, filters) is built for source files
+and costs far more per call; its plugins' `denylist` regexes are used directly instead,
+with `finditer`, which gives the span to replace.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterator
+
+from detect_secrets.plugins.artifactory import ArtifactoryDetector
+from detect_secrets.plugins.aws import AWSKeyDetector
+from detect_secrets.plugins.azure_storage_key import AzureStorageKeyDetector
+from detect_secrets.plugins.discord import DiscordBotTokenDetector
+from detect_secrets.plugins.github_token import GitHubTokenDetector
+from detect_secrets.plugins.gitlab_token import GitLabTokenDetector
+from detect_secrets.plugins.mailchimp import MailchimpDetector
+from detect_secrets.plugins.openai import OpenAIDetector
+from detect_secrets.plugins.pypi_token import PypiTokenDetector
+from detect_secrets.plugins.sendgrid import SendGridDetector
+from detect_secrets.plugins.slack import SlackDetector
+from detect_secrets.plugins.square_oauth import SquareOAuthDetector
+from detect_secrets.plugins.stripe import StripeDetector
+from detect_secrets.plugins.telegram_token import TelegramBotTokenDetector
+from detect_secrets.plugins.twilio import TwilioKeyDetector
+
+from octomem.sensitive.spans import Found
+
+# Plugins whose regexes recognise a secret by its own shape. Left out: the keyword,
+# Cloudant, IBM and SoftLayer plugins (cues in source code, not in prose: see cues.py),
+# the public-IP plugin (not a secret) and the high-entropy plugins (quoted strings only;
+# `_random_token` below is the prose form).
+_PLUGINS = (
+    ArtifactoryDetector,
+    AWSKeyDetector,
+    AzureStorageKeyDetector,
+    DiscordBotTokenDetector,
+    GitHubTokenDetector,
+    GitLabTokenDetector,
+    MailchimpDetector,
+    OpenAIDetector,
+    PypiTokenDetector,
+    SendGridDetector,
+    SlackDetector,
+    SquareOAuthDetector,
+    StripeDetector,
+    TelegramBotTokenDetector,
+    TwilioKeyDetector,
+)
+_OWN = (  # formats the plugins miss or match only in part
+    r"\bsk-(?:ant-|proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}",  # OpenAI, Anthropic
+    r"\b(?:sk|pk|rk)_(?:live|test)_[0-9A-Za-z]{10,}",  # Stripe, test keys too
+    r"\bwhsec_[A-Za-z0-9]{20,}",  # Stripe webhook secret
+    r"\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{20,}",  # GitHub, any length
+    r"\bgithub_pat_[A-Za-z0-9_]{22,}",  # GitHub fine-grained
+    r"\bAIza[0-9A-Za-z_-]{30,}",  # Google API key
+    r"\bya29\.[0-9A-Za-z_-]{20,}",  # Google OAuth access token
+    r"\bGOCSPX-[0-9A-Za-z_-]{20,}",  # Google OAuth client secret
+    r"\bxox[abposr]-[A-Za-z0-9-]{10,}",  # Slack, mixed case
+    r"\bxapp-\d-[A-Za-z0-9-]{10,}",  # Slack app token
+    r"\bhf_[A-Za-z0-9]{30,}",  # Hugging Face
+    r"\bnpm_[A-Za-z0-9]{30,}",  # npm
+    r"\bdop_v1_[a-f0-9]{40,}",  # DigitalOcean
+    r"\bshp(?:at|ss|ca|pa)_[a-fA-F0-9]{32}",  # Shopify
+    r"\bAKIA[0-9A-Z]{16}\b",
+)
+_SHAPES = [
+    re.compile(getattr(r, "pattern", r))
+    for plugin in _PLUGINS
+    for r in getattr(plugin(), "denylist", ())
+] + [re.compile(p) for p in _OWN]
+_SHAPES.append(re.compile(r"\beyJ[\w-]{5,}\.[\w-]{5,}\.[\w-]*"))  # a JWT
+_CHUNK = re.compile(r"[^\s\"'`<>()\[\]{},;]{15,}")
+_TOKEN_CHAR = re.compile(r"[A-Za-z0-9_-]")
+_EDGE = " \t\n\"'=:"
+
+_PRIVATE_KEY = re.compile(
+    r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----.*?"
+    r"(?:-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|\Z)"
+    r"|PuTTY-User-Key-File-\d.*?(?:Private-MAC:\s*\S+|\Z)",
+    re.DOTALL,
+)
+_URL_PASSWORD = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s:/@]*:(?P<secret>[^\s@/]+)@", re.I)
+_URL_PARAM = re.compile(
+    r"[?&][\w.-]*(?:token|key|secret|password|passwd|pwd|sig|signature|auth|credential)"
+    r"[\w.-]*=(?P<secret>[^&\s#\"']+)",
+    re.I,
+)
+_AUTH = re.compile(
+    r"\b(?:Bearer|Basic|Token|Authorization:)\s+(?P<secret>[A-Za-z0-9._~+/=-]{12,})", re.I
+)
+_RANDOM = re.compile(r"(?<![A-Za-z0-9+/_=-])[A-Za-z0-9+/_=-]{32,}")
+
+
+def _extend(text: str, start: int, end: int) -> tuple[int, int]:
+    """The span widened to the whole token (a regex may stop short of a key's end)."""
+    while start > 0 and _TOKEN_CHAR.match(text[start - 1]):
+        start -= 1
+    while end < len(text) and _TOKEN_CHAR.match(text[end]):
+        end += 1
+    return start, end
+
+
+def _entropy(value: str) -> float:
+    counts = Counter(value)
+    return -sum(n / len(value) * math.log2(n / len(value)) for n in counts.values())
+
+
+def _random_token(value: str) -> bool:
+    """A long string of upper- and lower-case letters and digits with high entropy (the
+    threshold of detect-secrets' base64 plugin): not a word, a hash or a uuid."""
+    return (
+        any(c.isupper() for c in value)
+        and any(c.islower() for c in value)
+        and any(c.isdigit() for c in value)
+        and _entropy(value) > 4.5
+    )
+
+
+def _in_url(text: str, at: int) -> bool:
+    """Whether `at` is inside a URL: paths and ids there are long and random-looking, and
+    the parts of URLs that are secrets (passwords, key parameters) are found apart."""
+    start = max(text.rfind(" ", 0, at), text.rfind("\n", 0, at)) + 1
+    return "://" in text[start:at] or text.startswith("www.", start)
+
+
+def find_keys(text: str) -> Iterator[Found]:
+    if "PRIVATE KEY" in text or "PuTTY" in text:
+        for match in _PRIVATE_KEY.finditer(text):
+            yield Found(match.start(), match.end(), "private key")
+    # every key shape is one run of 15+ characters without spaces: the shapes are only
+    # tried on such runs (with the character either side), and most messages have none
+    for chunk in _CHUNK.finditer(text):
+        yield from _shapes(text, max(0, chunk.start() - 1), min(len(text), chunk.end() + 1))
+    if "://" in text:
+        for regex in (_URL_PASSWORD, _URL_PARAM):
+            for match in regex.finditer(text):
+                yield Found(*match.span("secret"), "password", tail=False)
+    lowered = text.lower()
+    if not any(w in lowered for w in ("bearer", "basic", "token", "authorization")):
+        return
+    for match in _AUTH.finditer(text):
+        value = match["secret"]
+        if any(c.isdigit() for c in value) or len(value) >= 24:
+            yield Found(*match.span("secret"), "token", tail=False)
+
+
+def _shapes(text: str, pos: int, endpos: int) -> Iterator[Found]:
+    for regex in _SHAPES:
+        for match in regex.finditer(text, pos, endpos):
+            group = 1 if regex.groups and match.group(1) else 0
+            start, end = match.span(group)
+            while start < end and text[start] in _EDGE:
+                start += 1
+            while end > start and text[end - 1] in _EDGE:
+                end -= 1
+            yield Found(*_extend(text, start, end), "key")
+    for match in _RANDOM.finditer(text, pos, endpos):
+        if _random_token(match.group()) and not _in_url(text, match.start()):
+            yield Found(match.start(), match.end(), "key")

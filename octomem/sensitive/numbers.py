@@ -1,0 +1,57 @@
+"""Numbers that carry a checksum, checked with python-stdnum: payment cards (Luhn, in any
+spacing), IBANs (mod 97 and each country's length, compact or in groups of four) and
+US social security numbers (the SSA's rules). A number that fails its check is left as
+it is, so dates, prices, order and version numbers pass through."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from stdnum import iban, luhn
+from stdnum.us import ssn
+
+from octomem.sensitive.spans import Found
+
+# 13-19 digits: groups of four with one separator (space, dash, dot) or none, or the
+# 4-6-5 / 4-6-4 grouping of Amex and Diners cards.
+_CARD = re.compile(
+    r"(?<![\w.,/-])(?:\d{4}(?P<s>[ .-]?)\d{4}(?P=s)\d{4}(?:(?P=s)\d{1,4}){0,2}(?:\d{1,3})?"
+    r"|\d{4}(?P<t>[ -]?)\d{6}(?P=t)\d{4,5})(?![\w-]|[.,/]\d)"
+)
+_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b", re.I)
+_SSN = re.compile(r"(?<![\w.-])\d{3}(?P<s>[- ])\d{2}(?P=s)\d{4}(?![\w-]|[.,]\d)")
+
+
+def _card(digits: str) -> bool:
+    # Issuer ranges start with 2-6 (Mastercard, Amex/Diners/JCB, Visa, Maestro/Discover/
+    # UnionPay); this keeps millisecond timestamps and ISBN-13s that happen to pass Luhn.
+    return 13 <= len(digits) <= 19 and digits[0] in "23456" and luhn.is_valid(digits)
+
+
+def _iban_end(text: str, start: int, end: int) -> int | None:
+    """The end of the longest valid IBAN starting at `start` within [start, end): the
+    regex may have taken in a word after it ("... 32 and")."""
+    for stop in range(end, start + 14, -1):
+        if text[stop - 1] == " ":
+            continue
+        if stop < len(text) and text[stop].isalnum() and stop != end:
+            continue
+        if iban.is_valid(text[start:stop]):
+            return stop
+    return None
+
+
+def find_numbers(text: str) -> Iterator[Found]:
+    if sum(c.isdigit() for c in text) < 9:  # every form below has at least 9 digits
+        return
+    for match in _CARD.finditer(text):
+        if _card(re.sub(r"\D", "", match.group())):
+            yield Found(match.start(), match.end(), "card")
+    for match in _IBAN.finditer(text):
+        stop = _iban_end(text, match.start(), match.end())
+        if stop is not None:
+            yield Found(match.start(), stop, "iban")
+    for match in _SSN.finditer(text):
+        if ssn.is_valid(match.group().replace(" ", "-")):
+            yield Found(match.start(), match.end(), "ssn", tail=False)

@@ -1,0 +1,376 @@
+"""Secrets in natural sentences, and ordinary text that holds none.
+
+Every key below is made up in the shape of the real thing (test values where the vendor
+publishes some: AKIAIOSFODNN7EXAMPLE, 4111 1111 1111 1111, DE89 3704 ...).
+`Secret.leaks` are the strings that must not survive masking: the value itself, and for
+a passphrase each of its words, so a half-masked passphrase counts as a leak.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Secret:
+    kind: str
+    sentence: str
+    value: str
+    words: tuple[str, ...] = field(default=())
+
+    @property
+    def leaks(self) -> tuple[str, ...]:
+        return (self.value, *self.words)
+
+    @property
+    def stands_alone(self) -> bool:
+        """Whether the value is recognisable without the words around it (a key's format,
+        a checksum): only those can be masked where nothing names them (a message name)."""
+        if self.kind == "ssn":  # 9 digits in a row are too common to be taken for one
+            return not self.value.isdigit()
+        cued = {"password", "passphrase", "wifi", "pin", "cvv", "code", "url", "bearer", "token"}
+        return self.kind not in cued
+
+
+def s(kind: str, sentence: str, value: str, *words: str) -> Secret:
+    assert sentence.count(value) == 1, sentence
+    return Secret(kind, sentence, value, words)
+
+
+_RSA = (
+    "-----BEGIN RSA PRIVATE KEY-----\n"
+    "MIIEpAIBAAKCAQEA3Tz2mr7SZiAMfQyuvBjM9Oi8VPqsFGHbB7kJ4xzPq2Xn0ZfL\n"
+    "q8vJwQ0rT7LmNn3Yk5pXbVcR1sD2fG4hJ6kL8mN0pQ2rS4tU6vW8xY0zA2bC4dE6\n"
+    "-----END RSA PRIVATE KEY-----"
+)
+_OPENSSH = (
+    "-----BEGIN OPENSSH PRIVATE KEY-----\n"
+    "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n"
+    "QyNTUxOQAAACBq7Zb0kQh3Xv9YcT2Lm4Wn8Rs5Pd1Ae6Gf0Hj3Kl9MxwAAAJhVyQ2TVckN\n"
+    "-----END OPENSSH PRIVATE KEY-----"
+)
+_EC = (
+    "-----BEGIN EC PRIVATE KEY-----\n"
+    "MHcCAQEEIBkg4LVWM9nuwNSk3yByxZpYRTBnVJk5oG7ksw2S5ZJ9oAoGCCqGSM49\n"
+    "AwEHoUQDQgAEXq9Zk2Ld8Wm4Pq7Ry1Ts3Uv5Wx7Yz9Ab0Cd2Ef4Gh6Ij8Kl0Mn2Op4\n"
+    "-----END EC PRIVATE KEY-----"
+)
+_JWT = (
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6Ik"
+    "pvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"
+)
+
+SECRETS: list[Secret] = [
+    # --- vendor keys and tokens
+    s("aws", "My AWS access key is AKIAIOSFODNN7EXAMPLE, keep it safe.", "AKIAIOSFODNN7EXAMPLE"),
+    s("aws", "The temporary key ASIAY34FZKBOKMUTVV7A expires tonight.", "ASIAY34FZKBOKMUTVV7A"),
+    s(
+        "aws",
+        "Our aws secret access key is wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY for the bucket.",
+        "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    ),
+    s(
+        "github",
+        "Use ghp_16C7e42F292c6912E7710c838347Ae178B4a to push to the repo.",
+        "ghp_16C7e42F292c6912E7710c838347Ae178B4a",
+    ),
+    s(
+        "github",
+        "The CI token github_pat_11ABCDEFG0aBcDeFgHiJkL_MnOpQrStUvWxYz0123456789abcdefghijKLMN"
+        " was rotated.",
+        "github_pat_11ABCDEFG0aBcDeFgHiJkL_MnOpQrStUvWxYz0123456789abcdefghijKLMN",
+    ),
+    s(
+        "github",
+        "The OAuth app got gho_Zx9Yw8Vu7Ts6Rq5Po4Nm3Lk2Ji1Hg0FeDcBa9876 yesterday.",
+        "gho_Zx9Yw8Vu7Ts6Rq5Po4Nm3Lk2Ji1Hg0FeDcBa9876",
+    ),
+    s("gitlab", "My GitLab token: glpat-xR4bT7nQ2mK9pL5vW8zY", "glpat-xR4bT7nQ2mK9pL5vW8zY"),
+    s(
+        "gitlab",
+        "The runner uses glrt-2CR8_eVxiioB1QmzPZwa and nothing else.",
+        "glrt-2CR8_eVxiioB1QmzPZwa",
+    ),
+    s(
+        "slack",
+        "The bot token is xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx.",
+        "xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx",
+    ),
+    s(
+        "slack",
+        "Post alerts to https://hooks.slack.com/services/T024BE7LD/B01ABCD2EFG/"
+        "k2JfYq8Rm3TnVw7Xz1Cd5Gh9 please.",
+        "T024BE7LD/B01ABCD2EFG/k2JfYq8Rm3TnVw7Xz1Cd5Gh9",
+    ),
+    s(
+        "slack",
+        "I pasted xoxp-2210535565-4417592012-9183746501-ab12cd34ef56ab78cd90 in the doc.",
+        "xoxp-2210535565-4417592012-9183746501-ab12cd34ef56ab78cd90",
+    ),
+    s(
+        "stripe",
+        "Charge with sk_live_51HqT2xKJ8mN3pQ7rS9tV2wX4yZ6 in production.",
+        "sk_live_51HqT2xKJ8mN3pQ7rS9tV2wX4yZ6",
+    ),
+    s(
+        "stripe",
+        "For tests we use sk_test_4eC39HqLyjWDarjtT1zdp7dc on staging.",
+        "sk_test_4eC39HqLyjWDarjtT1zdp7dc",
+    ),
+    s(
+        "stripe",
+        "The restricted key rk_live_9aB8cD7eF6gH5iJ4kL3mN2oP1q reads charges only.",
+        "rk_live_9aB8cD7eF6gH5iJ4kL3mN2oP1q",
+    ),
+    s(
+        "stripe",
+        "The webhook secret is whsec_Mx7Tq2Rv9Ks4Lp8Nz3Wb6Yc1Hd5Gf0Jk, I think.",
+        "whsec_Mx7Tq2Rv9Ks4Lp8Nz3Wb6Yc1Hd5Gf0Jk",
+    ),
+    s(
+        "openai",
+        "My OpenAI key is sk-proj-Xb4Ti9Kq2Lm7Np3Rs8Vw1Yz6Ac5Df0Gh4Jk9Mn2Pq7Rt3Uv8Wx today.",
+        "sk-proj-Xb4Ti9Kq2Lm7Np3Rs8Vw1Yz6Ac5Df0Gh4Jk9Mn2Pq7Rt3Uv8Wx",
+    ),
+    s(
+        "openai",
+        "An older key: sk-Fh3kT9bQm2Wx7Lp4Rz8T3BlbkFJNv6Yc1Jd5Gs0Hk2Mn4Pq",
+        "sk-Fh3kT9bQm2Wx7Lp4Rz8T3BlbkFJNv6Yc1Jd5Gs0Hk2Mn4Pq",
+    ),
+    s(
+        "anthropic",
+        "Set ANTHROPIC_API_KEY to sk-ant-api03-Qw8Er7Ty6Ui5Op4As3Df2Gh1Jk0Lz9Xc8Vb7Nm6Qw5Er4T"
+        "y3Ui2Op1As0Df-9Gh8Jk7AA before you run it.",
+        "sk-ant-api03-Qw8Er7Ty6Ui5Op4As3Df2Gh1Jk0Lz9Xc8Vb7Nm6Qw5Er4Ty3Ui2Op1As0Df-9Gh8Jk7AA",
+    ),
+    s(
+        "anthropic",
+        "The admin key sk-ant-admin01-Zx1Cv2Bn3Mq4Wr5Ty6Ui7Op8As9Df0Gh1Jk2Lz3 is in vault.",
+        "sk-ant-admin01-Zx1Cv2Bn3Mq4Wr5Ty6Ui7Op8As9Df0Gh1Jk2Lz3",
+    ),
+    s(
+        "google",
+        "The Maps API key is AIzaSyD-9tSrke72PouQMnMX-a7eZSW0jkFMBWY for the website.",
+        "AIzaSyD-9tSrke72PouQMnMX-a7eZSW0jkFMBWY",
+    ),
+    s(
+        "google",
+        "Google gave me ya29.a0AfH6SMBx7Qk2Lp9Rm4Tn8Vw3Yz1Cd5Fg0Hj and it works.",
+        "ya29.a0AfH6SMBx7Qk2Lp9Rm4Tn8Vw3Yz1Cd5Fg0Hj",
+    ),
+    s(
+        "google",
+        "Our OAuth client secret GOCSPX-4Tq8Wm2Rz7Kp1Lx9Vn3Bc6Hd0Jf leaked once.",
+        "GOCSPX-4Tq8Wm2Rz7Kp1Lx9Vn3Bc6Hd0Jf",
+    ),
+    s(
+        "huggingface",
+        "Download with hf_Qa7Ws2Ed4Rf6Tg8Yh0Uj1Ik3Ol5Pz9Xc7Vb on the server.",
+        "hf_Qa7Ws2Ed4Rf6Tg8Yh0Uj1Ik3Ol5Pz9Xc7Vb",
+    ),
+    s(
+        "npm",
+        "Publish using npm_Ab1Cd2Ef3Gh4Ij5Kl6Mn7Op8Qr9St0Uv1Wx2Yz3 from CI.",
+        "npm_Ab1Cd2Ef3Gh4Ij5Kl6Mn7Op8Qr9St0Uv1Wx2Yz3",
+    ),
+    s(
+        "sendgrid",
+        "Mail goes out with 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"
+        " on our side.",
+        "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",
+    ),
+    s(
+        "twilio",
+        "Twilio key SK2a9f8e7d6c5b4a3928170f6e5d4c3b2a used by the SMS job.",
+        "SK2a9f8e7d6c5b4a3928170f6e5d4c3b2a",
+    ),
+    s("jwt", f"Here is my session JWT {_JWT} from the login.", _JWT),
+    s(
+        "bearer",
+        "The call needs Authorization: Bearer 8f14e45fceea167a5a36dedd4bea2543 to work.",
+        "8f14e45fceea167a5a36dedd4bea2543",
+    ),
+    s(
+        "bearer",
+        "curl -H 'Authorization: Bearer kT9mQ2xL7pR4vN8wZ3bY6cF1' https://api.example.com",
+        "kT9mQ2xL7pR4vN8wZ3bY6cF1",
+    ),
+    s(
+        "token",
+        "my api token is 7f3c9a1e5b2d8f4a6c0e9b3d7a1f5c2e for the dashboard",
+        "7f3c9a1e5b2d8f4a6c0e9b3d7a1f5c2e",
+    ),
+    s(
+        "token",
+        "The refresh token: Rt-98XkLmq2Pz7Wv4Ns1Bc6 has no expiry.",
+        "Rt-98XkLmq2Pz7Wv4Ns1Bc6",
+    ),
+    # --- private keys
+    s("private key", f"This is the deploy key:\n{_RSA}\nDo not share it.", _RSA),
+    s("private key", f"My ssh key is\n{_OPENSSH}", _OPENSSH),
+    s("private key", f"The signing key follows. {_EC} That is all.", _EC),
+    # --- URLs with credentials
+    s(
+        "url",
+        "Connect to postgres://app_user:Tr0ub4dor&3x@db.internal:5432/prod for reports.",
+        "Tr0ub4dor&3x",
+    ),
+    s(
+        "url",
+        "The cache is at redis://:s3cretRedisPw@cache.local:6379/0 now.",
+        "s3cretRedisPw",
+    ),
+    s(
+        "url",
+        "Clone from https://alice:letmein2024@git.example.com/team/repo.git tonight.",
+        "letmein2024",
+    ),
+    s(
+        "url",
+        "Fetch https://api.example.com/v1/data?format=json&api_key=ZmFrZWtleTEyMzQ1Njc4 daily.",
+        "ZmFrZWtleTEyMzQ1Njc4",
+    ),
+    s(
+        "url",
+        "Mongo lives at mongodb+srv://admin:Pl4tyPus!99@cluster0.mongodb.net/test",
+        "Pl4tyPus!99",
+    ),
+    # --- payment cards, every spacing
+    s("card", "My Visa is 4111 1111 1111 1111, expiry 09/27.", "4111 1111 1111 1111"),
+    s("card", "Card number 4111.1111.1111.1111 was declined.", "4111.1111.1111.1111"),
+    s("card", "Please charge 4012-8888-8888-1881 for the hotel.", "4012-8888-8888-1881"),
+    s("card", "The Mastercard 5555555555554444 is the company one.", "5555555555554444"),
+    s("card", "Use 5105 1051 0510 5100 for the deposit.", "5105 1051 0510 5100"),
+    s("card", "My Amex is 3782 822463 10005 and it expires soon.", "3782 822463 10005"),
+    s("card", "The other Amex, 371449635398431, is my wife's.", "371449635398431"),
+    s("card", "Discover card 6011-1111-1111-1117 on file.", "6011-1111-1111-1117"),
+    s("card", "JCB: 3530.1113.3330.0000 for the trip to Osaka.", "3530.1113.3330.0000"),
+    s("card", "Diners Club 3056 930902 5904 still works.", "3056 930902 5904"),
+    s("card", "The new Mastercard is 2223 0031 2200 3222.", "2223 0031 2200 3222"),
+    s("card", "An old 13-digit Visa 4222222222222 from 2009.", "4222222222222"),
+    # --- IBANs, compact and in groups of four
+    s("iban", "Rent to DE89 3704 0044 0532 0130 00 by Friday.", "DE89 3704 0044 0532 0130 00"),
+    s("iban", "My IBAN is DE89370400440532013000.", "DE89370400440532013000"),
+    s("iban", "Pay GB82 WEST 1234 5698 7654 32 and keep it.", "GB82 WEST 1234 5698 7654 32"),
+    s("iban", "The UK account GB82WEST12345698765432 is closed.", "GB82WEST12345698765432"),
+    s("iban", "IBAN: FR14 2004 1010 0505 0001 3M02 606", "FR14 2004 1010 0505 0001 3M02 606"),
+    s("iban", "Dutch account NL91ABNA0417164300 for salary.", "NL91ABNA0417164300"),
+    s("iban", "Spain: ES91 2100 0418 4502 0005 1332, thanks!", "ES91 2100 0418 4502 0005 1332"),
+    s("iban", "Italian one: IT60X0542811101000000123456.", "IT60X0542811101000000123456"),
+    s("iban", "Swiss IBAN CH93 0076 2011 6238 5295 7 at UBS.", "CH93 0076 2011 6238 5295 7"),
+    s("iban", "Belgian account BE71096123456769 for the deposit.", "BE71096123456769"),
+    s("iban", "Poland: PL61 1090 1014 0000 0712 1981 2874.", "PL61 1090 1014 0000 0712 1981 2874"),
+    # --- US social security numbers
+    s("ssn", "My SSN is 536-22-1234, please update the form.", "536-22-1234"),
+    s("ssn", "Her social security number 412 67 8901 is on the letter.", "412 67 8901"),
+    s("ssn", "SSN: 287654321 for the tax return.", "287654321"),
+    s("ssn", "The W-2 lists 219-45-7812 as his number.", "219-45-7812"),
+    # --- PINs, CVVs, codes
+    s("pin", "My PIN is 4821.", "4821"),
+    s("pin", "The PIN for my debit card is 7395, don't tell anyone.", "7395"),
+    s("pin", "pin code: 0415", "0415"),
+    s("pin", "Phone unlock PIN 902716 if I lose it.", "902716"),
+    s("cvv", "The CVV is 737 on the back.", "737"),
+    s("cvv", "cvc: 4242", "4242"),
+    s("cvv", "Card ending 1881, security code 319, expiry 11/26.", "319"),
+    s("code", "The door code is 5529# at the back entrance.", "5529"),
+    s("code", "Our garage code is 80417.", "80417"),
+    s("code", "Your verification code is 483 920.", "483 920"),
+    s("code", "My bank account number is 40817263 at Chase.", "40817263"),
+    # --- passwords and passphrases
+    s("password", "My password is hunter2.", "hunter2"),
+    s("password", "password: Tr0ub4dor&3", "Tr0ub4dor&3"),
+    s("password", "My email password is sunflower88, I always forget it.", "sunflower88"),
+    s("password", "The admin password is 'P@ssw0rd!2024' on the NAS.", "P@ssw0rd!2024"),
+    s("password", "My bank password was changed to BlueSky#77 yesterday.", "BlueSky#77"),
+    s("password", "DB_PASSWORD=s3cr3t_Pa55 is in the env file.", "s3cr3t_Pa55"),
+    s(
+        "passphrase",
+        "my password is correct horse battery staple",
+        "correct horse battery staple",
+        "correct",
+        "horse",
+        "battery",
+        "staple",
+    ),
+    s(
+        "passphrase",
+        "My passphrase: purple elephant dancing quietly. Remember it.",
+        "purple elephant dancing quietly",
+        "purple",
+        "elephant",
+        "dancing",
+        "quietly",
+    ),
+    s(
+        "passphrase",
+        "The seed phrase is abandon ability able about above absent absorb abstract.",
+        "abandon ability able about above absent absorb abstract",
+        "abandon",
+        "ability",
+        "absent",
+        "absorb",
+        "abstract",
+    ),
+    s("wifi", "The wifi password is purple-monkey-dishwasher.", "purple-monkey-dishwasher"),
+    s(
+        "wifi",
+        "Wi-Fi password for the guest network is sunshine2023 and the name is Guest.",
+        "sunshine2023",
+    ),
+    s("wifi", "wifi key: Xk92-LmQp-77", "Xk92-LmQp-77"),
+    s("wifi", "Our WPA2 key is hB7kLm29qZ, the router is upstairs.", "hB7kLm29qZ"),
+    s(
+        "wifi",
+        "The home wifi password is sleepy otter river, and the TV is on 5 GHz.",
+        "sleepy otter river",
+        "sleepy",
+        "otter",
+    ),
+]
+
+# Ordinary text: nothing here may be masked.
+NEGATIVES: list[str] = [
+    "I moved to Berlin on 2024-05-01 and started the new job on 12/05/2023.",
+    "My order number is 1234-5678-90 and it ships tomorrow.",
+    "The laptop costs $1,299.99 and the bag €49,50.",
+    "The meeting is at 10:30, then lunch at 12:45:00.",
+    "We upgraded to Python 3.11.4 and Django 5.0.2 last week.",
+    "She was born in 1987 and moved in 2015.",
+    "Send it to 10 Downing Street, London SW1A 2AA.",
+    "The ZIP code 90210 is in Beverly Hills, and 10001-1234 is New York.",
+    "The ISBN is 978-3-16-148410-0, also written 9783161484100.",
+    "Call me on +1 (555) 123-4567 or 555-123-4567.",
+    "I ran 5 km in 27 minutes and 3 seconds.",
+    "The commit 3f2a9c1d8e7b6a5f4e3d2c1b0a9f8e7d6c5b4a39 fixed the bug.",
+    "Request id 123e4567-e89b-12d3-a456-426614174000 failed.",
+    "The UPS tracking number is 1Z999AA10123456784.",
+    "Invoice INV-2024-000123 was paid on 3 March.",
+    "The population of New York is 8,336,817.",
+    "The timestamp 1700000000000 is in milliseconds.",
+    "The Eiffel Tower is at 48.8584, 2.2945.",
+    "I forgot my password again and had to reset it.",
+    "The password is on the fridge.",
+    "Password managers are really useful for families.",
+    "My PIN is the same as my old one.",
+    "He gave me a token of appreciation after the talk.",
+    "The secret ingredient is love, my grandmother said.",
+    "Pin the tweet and share the link.",
+    "The security code on the door is broken.",
+    "Read https://docs.python.org/3/library/asyncio-task.html#asyncio.TaskGroup first.",
+    "Watch https://www.youtube.com/watch?v=dQw4w9WgXcQ tonight.",
+    "The flight BA 2490 leaves from gate 12 at 07:05.",
+    "Room 4B, floor 3, building 7.",
+    "The recipe needs 250 g flour, 2 eggs and 100 ml milk.",
+    "Version v2.14.3-rc1 broke the 64-bit build.",
+    "Our account number with the supplier is on the invoice.",
+    "The temperature was -3 degrees on 01.02.2024.",
+    "The combination of flavors is great.",
+    "Call 0800 123 4567 for support, lines open 9-17.",
+    "My login is broken since the update.",
+    "The token expired, so I logged in again.",
+    "The invoice total was 1 234 567 forint.",
+    "Reference 2024/05/0001 and case 77-1234-55.",
+    "The API key is in the vault, ask Sam.",
+    "The run set max_tokens: 150000 and reported token_count: 123456.",
+]
