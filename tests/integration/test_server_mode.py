@@ -49,6 +49,8 @@ def _servers(chroma_server_url: str, bolt: BoltServer) -> dict[str, Any]:
             "password": bolt.password,
             "database": bolt.database,
         },
+        # hosts sharing the servers share the key their memory ids are made with
+        "id_key": "server-mode-test-" + "k" * 32,
     }
 
 
