@@ -301,3 +301,9 @@ def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) 
     finally:
         _FILE_DATA.reset(token)
 
+
+def mcp_api_key() -> str | None:
+    """The MCP server's API key from OCTOMEM_MCP_API_KEY (None when unset or empty). Read
+    from the environment only, never from a command line that `ps` would show."""
+    value = os.environ.get("OCTOMEM_MCP_API_KEY", "").strip()
+    return value or None
