@@ -133,7 +133,12 @@ def clean(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Itera
     _call(orch, "delete_all")
     deleted = _state(orch)
     orch.close()
-    yield {"process": processed, "delete_all": deleted, "template": root / "template"}
+    yield {
+        "process": processed,
+        "delete_all": deleted,
+        "template": root / "template",
+        "id_key": root / "processed" / "id.key",
+    }
 
 
 def _child(spec: dict[str, Any]) -> subprocess.Popen[str]:
@@ -150,6 +155,9 @@ def _prepare(call: str, tmp_path: Path, clean: dict[str, Any]) -> Path:
     data = tmp_path / "data"
     if call == "delete_all":
         shutil.copytree(clean["template"], data)
+    else:  # the clean run's id key, so the same call makes the same ids to compare
+        data.mkdir()
+        shutil.copy2(clean["id_key"], data / "id.key")
     return data
 
 
