@@ -23,6 +23,8 @@ from octomem.cli_support import (
     DataDirOption,
     FilterOption,
     JsonOption,
+    OwnerAgentOption,
+    OwnerUserOption,
     SessionOption,
     SupersededOption,
     TypesOption,
@@ -170,13 +172,15 @@ def search(
 @app.command()
 def get(
     memory_id: Annotated[str, typer.Argument(metavar="ID", help="memory id")],
+    user: OwnerUserOption = None,
+    agent: OwnerAgentOption = None,
     config: ConfigOption = None,
     data_dir: DataDirOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Show one memory (current or superseded)."""
     with open_orchestrator(config, data_dir, as_json) as orch:
-        memory = orch.get(memory_id)
+        memory = orch.get(memory_id, user_id=user, agent_id=agent)
     if as_json:
         emit(memory.model_dump(mode="json"))
         return
@@ -224,13 +228,15 @@ def list_memories(
 @app.command()
 def history(
     memory_id: Annotated[str, typer.Argument(metavar="ID", help="memory id")],
+    user: OwnerUserOption = None,
+    agent: OwnerAgentOption = None,
     config: ConfigOption = None,
     data_dir: DataDirOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Every change of one memory, oldest first."""
     with open_orchestrator(config, data_dir, as_json) as orch:
-        events = orch.history(memory_id)
+        events = orch.history(memory_id, user_id=user, agent_id=agent)
     if as_json:
         emit([event.model_dump(mode="json", exclude={"record"}) for event in events])
         return
@@ -241,13 +247,15 @@ def history(
 def update(
     memory_id: Annotated[str, typer.Argument(metavar="ID", help="memory id")],
     text: Annotated[str, typer.Argument(help="the new text")],
+    user: OwnerUserOption = None,
+    agent: OwnerAgentOption = None,
     config: ConfigOption = None,
     data_dir: DataDirOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Rewrite a memory's text; its history keeps the old text."""
     with open_orchestrator(config, data_dir, as_json) as orch:
-        memory = orch.update(memory_id, text)
+        memory = orch.update(memory_id, text, user_id=user, agent_id=agent)
     if as_json:
         emit(memory.model_dump(mode="json"))
         return
@@ -257,13 +265,15 @@ def update(
 @app.command()
 def delete(
     memory_id: Annotated[str, typer.Argument(metavar="ID", help="memory id")],
+    user: OwnerUserOption = None,
+    agent: OwnerAgentOption = None,
     config: ConfigOption = None,
     data_dir: DataDirOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Delete a memory from every store; its history stays readable."""
     with open_orchestrator(config, data_dir, as_json) as orch:
-        orch.delete(memory_id)
+        orch.delete(memory_id, user_id=user, agent_id=agent)
     if as_json:
         emit({"id": memory_id, "deleted": True})
         return
@@ -470,13 +480,29 @@ def mcp(
     host: Annotated[str, typer.Option(help="http: address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="http: port to listen on")] = 8765,
     user: Annotated[
-        str | None, typer.Option("--user", "-u", help="default user_id for tool calls")
+        str | None,
+        typer.Option(
+            "--user",
+            "-u",
+            help="serve this user_id only: tool calls cannot name or reach another user",
+        ),
     ] = None,
+    insecure_no_auth: Annotated[
+        bool,
+        typer.Option(
+            "--insecure-no-auth",
+            help="http: serve without an API key (else OCTOMEM_MCP_API_KEY is required)",
+        ),
+    ] = False,
     config: ConfigOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Serve octomem's tools over MCP (stdio, or streamable HTTP at http://HOST:PORT/mcp)."""
+    """Serve octomem's tools over MCP (stdio, or streamable HTTP at http://HOST:PORT/mcp).
+
+    Over HTTP clients must send 'Authorization: Bearer <key>' with the key in
+    OCTOMEM_MCP_API_KEY."""
     from octomem.mcp_server import serve
+    from octomem.settings import mcp_api_key
 
     serve(
         transport="http" if transport is Transport.http else "stdio",
@@ -484,7 +510,9 @@ def mcp(
         port=port,
         config=config,
         data_dir=data_dir,
-        default_user_id=user,
+        user_id=user,
+        api_key=mcp_api_key(),
+        insecure_no_auth=insecure_no_auth,
     )
 
 

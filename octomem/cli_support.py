@@ -29,6 +29,13 @@ DataDirOption = Annotated[Path | None, typer.Option("--data-dir", help="override
 
 UserOption = Annotated[str | None, typer.Option("--user", "-u", help="user_id scope")]
 AgentOption = Annotated[str | None, typer.Option("--agent", help="agent_id scope")]
+# by-id commands: with --user / --agent, an id outside that scope is unknown (exit 1)
+OwnerUserOption = Annotated[
+    str | None, typer.Option("--user", "-u", help="only a memory of this user_id")
+]
+OwnerAgentOption = Annotated[
+    str | None, typer.Option("--agent", help="only a memory of this agent_id")
+]
 SessionOption = Annotated[str | None, typer.Option("--session", help="session_id scope")]
 JsonOption = Annotated[bool, typer.Option("--json", help="print JSON for scripts")]
 TypesOption = Annotated[

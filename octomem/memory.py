@@ -160,8 +160,11 @@ class Memory:
             items.append(to_item(hit.memory, score=hit.score))
         return {"results": items}
 
-    def get(self, memory_id: str) -> dict[str, Any]:
-        return to_item(self._orch.get(memory_id))
+    def get(
+        self, memory_id: str, *, user_id: str | None = None, agent_id: str | None = None
+    ) -> dict[str, Any]:
+        """`user_id` / `agent_id`: only a memory of theirs (else NotFoundError)."""
+        return to_item(self._orch.get(memory_id, user_id=user_id, agent_id=agent_id))
 
     def get_all(
         self,
@@ -177,12 +180,21 @@ class Memory:
         )
         return {"results": [to_item(r) for r in records]}
 
-    def update(self, memory_id: str, data: str) -> dict[str, Any]:
-        self._orch.update(memory_id, data)
+    def update(
+        self,
+        memory_id: str,
+        data: str,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+    ) -> dict[str, Any]:
+        self._orch.update(memory_id, data, user_id=user_id, agent_id=agent_id)
         return {"message": "Memory updated successfully!"}
 
-    def delete(self, memory_id: str) -> dict[str, Any]:
-        self._orch.delete(memory_id)
+    def delete(
+        self, memory_id: str, *, user_id: str | None = None, agent_id: str | None = None
+    ) -> dict[str, Any]:
+        self._orch.delete(memory_id, user_id=user_id, agent_id=agent_id)
         return {"message": "Memory deleted successfully!"}
 
     def delete_all(
@@ -208,8 +220,11 @@ class Memory:
             **report.model_dump(mode="json"),
         }
 
-    def history(self, memory_id: str) -> list[dict[str, Any]]:
-        return [_history_item(event) for event in self._orch.history(memory_id)]
+    def history(
+        self, memory_id: str, *, user_id: str | None = None, agent_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        events = self._orch.history(memory_id, user_id=user_id, agent_id=agent_id)
+        return [_history_item(event) for event in events]
 
     def reset(self) -> None:
         self._orch.reset()

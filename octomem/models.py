@@ -6,6 +6,7 @@ This is the only place these shapes are defined; stores, agents and the API all 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -32,6 +33,16 @@ def stable_hash(*parts: object) -> str:
     """sha256 over the JSON form of parts: the same inputs give the same hash everywhere."""
     payload = json.dumps(parts, sort_keys=True, default=str, ensure_ascii=False)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def keyed_hash(id_key: bytes | None, *parts: object) -> str:
+    """HMAC-SHA256 under a data directory's id key (`octomem.id_key`) over the JSON form of
+    parts: deterministic for one key, not derivable without it. `id_key=None` (stores made
+    before id keys, and tests) is `stable_hash`."""
+    if id_key is None:
+        return stable_hash(*parts)
+    payload = json.dumps(parts, sort_keys=True, default=str, ensure_ascii=False)
+    return hmac.new(id_key, payload.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
 def normalize_text(text: str) -> str:
@@ -70,9 +81,10 @@ ID_PREFIX: dict[MemoryType, str] = {
 _PREFIX_TYPE = {prefix: mtype for mtype, prefix in ID_PREFIX.items()}
 
 
-def make_memory_id(memory_type: MemoryType, *key: object) -> str:
-    """Deterministic id: the same type and key always give the same id (idempotent writes)."""
-    return f"{ID_PREFIX[memory_type]}_{stable_hash(memory_type.value, *key)[:24]}"
+def make_memory_id(memory_type: MemoryType, *key: object, id_key: bytes | None = None) -> str:
+    """Deterministic id: the same type and key always give the same id (idempotent writes);
+    keyed with the data directory's `id_key`, so nobody derives it from a user_id."""
+    return f"{ID_PREFIX[memory_type]}_{keyed_hash(id_key, memory_type.value, *key)[:24]}"
 
 
 def memory_type_of(memory_id: str) -> MemoryType | None:
@@ -343,6 +355,8 @@ class Entity(BaseModel):
 
     @staticmethod
     def make_id(user_id: str | None, name: str) -> str:
+        """Graph-internal (no API takes an entity id) and scoped by its user; unkeyed, so
+        an export restores into any data directory with the ids its edges point to."""
         return "ent_" + stable_hash(user_id, normalize_text(name))[:24]
 
 

@@ -14,7 +14,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from octomem.errors import ConfigurationError
@@ -192,6 +200,12 @@ class Settings(BaseSettings):
     )
 
     data_dir: UserPath = Path("~/.octomem")
+    id_key: SecretStr | None = Field(
+        None,
+        description="secret that memory ids are keyed with (HMAC-SHA256); default: the key "
+        "in data_dir/id.key, created on first use. Set it (OCTOMEM_ID_KEY) to the same "
+        "value on every host that shares one Chroma / graph server",
+    )
     vector: VectorConfig = Field(default_factory=ChromaEmbedded)
     graph: GraphConfig = Field(default_factory=LadybugConfig)
     embedder: EmbedderConfig = Field(default_factory=LocalEmbedderConfig)
@@ -202,6 +216,16 @@ class Settings(BaseSettings):
     telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig)
     input: InputConfig = Field(default_factory=InputConfig)
     concurrency: ConcurrencyConfig = Field(default_factory=ConcurrencyConfig)
+
+    @field_validator("id_key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().strip()) < 32:
+            raise ValueError(
+                "id_key must be at least 32 characters: a random secret, e.g. the output of "
+                "python -c 'import secrets; print(secrets.token_hex(32))'"
+            )
+        return value
 
     @classmethod
     def settings_customise_sources(
@@ -245,12 +269,17 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
+_SECRET_KEYS = {"id_key", "graph.password"}
+
+
 def _describe(exc: ValidationError, origin: str) -> str:
     lines = []
     for error in exc.errors():
         key = ".".join(str(part) for part in error["loc"] if not str(part).startswith("function"))
         if error["type"] == "extra_forbidden":
             lines.append(f"  {key}: unknown key")
+        elif key in _SECRET_KEYS:  # never echo a secret
+            lines.append(f"  {key}: {error['msg']}")
         else:
             lines.append(f"  {key}: {error['msg']} (got {error.get('input')!r})")
     return f"invalid configuration in {origin}:\n" + "\n".join(lines)
@@ -271,3 +300,10 @@ def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) 
         raise ConfigurationError(_describe(exc, f"{origin} / OCTOMEM_* environment")) from exc
     finally:
         _FILE_DATA.reset(token)
+
+
+def mcp_api_key() -> str | None:
+    """The MCP server's API key from OCTOMEM_MCP_API_KEY (None when unset or empty). Read
+    from the environment only, never from a command line that `ps` would show."""
+    value = os.environ.get("OCTOMEM_MCP_API_KEY", "").strip()
+    return value or None

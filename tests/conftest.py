@@ -151,4 +151,6 @@ def server_stores(chroma_server_url: str, arcadedb_server: BoltServer) -> dict[s
             "password": arcadedb_server.password,
             "database": arcadedb_server.database,
         },
+        # hosts sharing the servers share the key their memory ids are made with
+        "id_key": "server-mode-test-" + "k" * 32,
     }

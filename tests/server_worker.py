@@ -19,7 +19,10 @@ from octomem import Orchestrator
 def main() -> None:
     spec = json.loads(sys.argv[1])
     orch = Orchestrator.from_config(
-        data_dir=spec["data_dir"], vector=spec["vector"], graph=spec["graph"]
+        data_dir=spec["data_dir"],
+        vector=spec["vector"],
+        graph=spec["graph"],
+        id_key=spec["id_key"],
     )
     orch.get_all(user_id="warm-up")  # open every store before the start signal
     print("ready", flush=True)

@@ -33,6 +33,7 @@ class ExtractionContext(BaseModel):
     user_name: str | None = None
     working_ttl: timedelta = timedelta(hours=24)
     core_char_limit: int = 2000
+    id_key: bytes | None = None  # the data directory's id key (`octomem.id_key`)
 
     def memory_id(self, memory_type: MemoryType, *key: object, session: bool = False) -> str:
         """Deterministic id within this context's user/agent (and session if asked)."""
@@ -40,7 +41,7 @@ class ExtractionContext(BaseModel):
         parts: tuple[object, ...] = (scope.user_id, scope.agent_id)
         if session:
             parts += (scope.session_id,)
-        return make_memory_id(memory_type, *parts, *key)
+        return make_memory_id(memory_type, *parts, *key, id_key=self.id_key)
 
 
 @runtime_checkable

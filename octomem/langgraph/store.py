@@ -2,8 +2,9 @@
 
 Every item is one octomem semantic memory:
 
-- id: deterministic from namespace and key (`make_memory_id`), so get/put/delete by key
-  are exact and a retried put is idempotent;
+- id: deterministic from namespace and key (`make_memory_id`, keyed with the data
+  directory's id key), so get/put/delete by key are exact and a retried put is
+  idempotent; an item is found only under the namespace it was put in;
 - scope: from the namespace through a `NamespaceScope` (default ``("memories",
   "{user_id}", ...)`` -> ``user_id``; other namespaces belong to ``agent_id="langgraph"``),
   so items appear in `Orchestrator.recall` for that user next to extracted memories;
@@ -110,8 +111,9 @@ class NamespaceScope:
         return self.scope(prefix)
 
 
-def item_id(namespace: Sequence[str], key: str) -> str:
-    return make_memory_id(MemoryType.SEMANTIC, EXTRACTOR, list(namespace), key)
+def item_id(namespace: Sequence[str], key: str, id_key: bytes | None = None) -> str:
+    """The memory id of an item (`id_key`: the Orchestrator's, `services.id_key`)."""
+    return make_memory_id(MemoryType.SEMANTIC, EXTRACTOR, list(namespace), key, id_key=id_key)
 
 
 def _text(value: dict[str, Any], index: list[str] | None) -> str:
@@ -261,10 +263,18 @@ class OctomemStore(BaseStore):
 
     # --- operations --------------------------------------------------------------------
 
+    def item_id(self, namespace: Sequence[str], key: str) -> str:
+        """The memory id of the item at `namespace` / `key`."""
+        return item_id(namespace, key, self.orchestrator.services.id_key)
+
     async def _record(self, namespace: tuple[str, ...], key: str) -> MemoryBase | None:
         services = self.orchestrator.services
-        found = await services.vector.get(MemoryType.SEMANTIC, [item_id(namespace, key)])
-        return found[0] if found and found[0].internal.get(MARK) else None
+        found = await services.vector.get(MemoryType.SEMANTIC, [self.item_id(namespace, key)])
+        if not found or not found[0].internal.get(MARK):
+            return None
+        record = found[0]
+        # an item belongs to the namespace (and so the scope) it was put in, nothing else
+        return record if tuple(record.internal["langgraph_namespace"]) == namespace else None
 
     async def _get(self, namespace: tuple[str, ...], key: str) -> Item | None:
         record = await self._record(namespace, key)
@@ -314,7 +324,7 @@ class OctomemStore(BaseStore):
     ) -> SemanticMemory:
         """The record a put writes; InvalidInputError if its value cannot be stored."""
         assert op.value is not None
-        record_id = item_id(namespace, op.key)
+        record_id = self.item_id(namespace, op.key)
         scope = self.namespace_scope.scope(namespace)
         try:
             record = SemanticMemory(
@@ -395,7 +405,16 @@ class OctomemStore(BaseStore):
                 filters=MARK_FILTER,
                 limit=max(wanted, 10),
             )
-            scored += [(by_id[h.id], h.score) for h in result.hits if h.id in by_id]
+            # recall shows one hit per distinct text: items with the same text (in other
+            # namespaces too) each get the score of that hit, whichever id recall kept
+            best: dict[str, float] = {}
+            for hit in result.hits:
+                best.setdefault(hit.memory.content_hash, hit.score)
+            scored += [
+                (r, best[r.content_hash])
+                for r in by_id.values()
+                if (r.user_id, r.agent_id) == (user_id, agent_id) and r.content_hash in best
+            ]
         scored.sort(key=lambda pair: pair[1], reverse=True)
         return scored
 

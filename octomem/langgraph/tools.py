@@ -25,7 +25,7 @@ from langchain_core.tools import StructuredTool, ToolException
 from langgraph.store.base import PutOp
 
 from octomem.errors import OctomemError
-from octomem.langgraph.store import MARK, NamespaceScope, OctomemStore, item_id
+from octomem.langgraph.store import MARK, NamespaceScope, OctomemStore
 from octomem.models import RecallResult
 from octomem.orchestrator.engine import Orchestrator
 
@@ -135,8 +135,8 @@ def create_manage_memory_tool(
 
     `create` stores the content exactly as an item of `namespace` (an `OctomemStore`
     item: placeholders like ``{user_id}`` are filled from the scope); `update` and
-    `delete` take the id of any memory (from `search_memory`), and history keeps every
-    old value.
+    `delete` take the id of a memory of the scope (from `search_memory`; an id of anyone
+    else's is unknown), and history keeps every old value.
     """
     store = OctomemStore(orchestrator, namespace_scope=namespace_scope)
     permitted = tuple(actions_permitted)
@@ -158,10 +158,11 @@ def create_manage_memory_tool(
                 ns = tuple(label.format(**labels) for label in namespace)
                 key = str(uuid.uuid4())
                 await store.abatch([PutOp(ns, key, {"content": content.strip()})])
-                return f"created memory {item_id(ns, key)}"
+                return f"created memory {store.item_id(ns, key)}"
             if not id:
                 raise ToolException(f"{action} needs the id of the memory")
-            record = await orchestrator.aget(id)
+            user, agent = scope["user_id"], scope["agent_id"]
+            record = await orchestrator.aget(id, user_id=user, agent_id=agent)  # scope's only
             meta = record.internal
             if meta.get(MARK):  # an item of the store: keep its value in step
                 ns, key = tuple(meta["langgraph_namespace"]), meta["langgraph_key"]
@@ -173,11 +174,11 @@ def create_manage_memory_tool(
                     value = {**meta["langgraph_value"], "content": content.strip()}
                     await store.abatch([PutOp(ns, key, value)])
             elif action == "delete":
-                await orchestrator.adelete(id)
+                await orchestrator.adelete(id, user_id=user, agent_id=agent)
             else:
                 if not content or not content.strip():
                     raise ToolException("update needs the new content")
-                await orchestrator.aupdate(id, content)
+                await orchestrator.aupdate(id, content, user_id=user, agent_id=agent)
             return f"{action}d memory {id}"
         except OctomemError as exc:
             raise ToolException(str(exc)) from exc

@@ -3,11 +3,12 @@ what to pass instead, raised before anything is read or written."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from octomem.errors import InvalidInputError
-from octomem.models import MemoryType
+from octomem.models import HistoryEvent, MemoryType
 from octomem.validation import check_timestamp, clean_text, validate_scope_id
 
 
@@ -77,3 +78,34 @@ def parse_memory_types(values: Any) -> list[MemoryType] | None:
         except (ValueError, TypeError):
             raise InvalidInputError(f"memory type {value!r} is not one of: {names}") from None
     return list(dict.fromkeys(parsed))
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Whose memories a call may reach by id: the user (exactly, None meaning memories of
+    no user) and, when given, the agent."""
+
+    user_id: str | None
+    agent_id: str | None
+
+    def owns(self, user_id: str | None, agent_id: str | None) -> bool:
+        return user_id == self.user_id and (self.agent_id is None or agent_id == self.agent_id)
+
+    def owns_event(self, event: HistoryEvent) -> bool:
+        """Whether a history event logs a memory of this owner: its user, and the agent of
+        the record it logged (an event without its record shows no agent: it is owned only
+        when the owner names none). Works after a delete, when no record is left."""
+        if event.record is None:
+            return self.agent_id is None and event.user_id == self.user_id
+        return self.owns(event.user_id, event.record.get("agent_id"))
+
+
+def check_owner(user_id: Any, agent_id: Any) -> Owner | None:
+    """The owner a by-id call is limited to; None when the caller names none (trusted code
+    that may reach every memory of the store)."""
+    if user_id is None and agent_id is None:
+        return None
+    for name, value in (("user_id", user_id), ("agent_id", agent_id)):
+        if value is not None:
+            validate_scope_id(name, value)
+    return Owner(user_id, agent_id)

@@ -26,7 +26,7 @@ from octomem.models import (
 )
 from octomem.orchestrator import arguments as args
 from octomem.orchestrator import doctor
-from octomem.orchestrator.arguments import check_scope, parse_memory_types
+from octomem.orchestrator.arguments import Owner, check_owner, check_scope, parse_memory_types
 from octomem.orchestrator.calls import RunningCalls
 from octomem.orchestrator.forget import forget as forget_scope
 from octomem.orchestrator.graph import build_process_graph, build_recall_graph
@@ -161,21 +161,29 @@ class Orchestrator:
 
     # --- single memories -----------------------------------------------------------------
 
-    async def aget(self, memory_id: str) -> MemoryBase:
-        """The memory with this id (current or superseded); NotFoundError if unknown."""
+    async def aget(
+        self, memory_id: str, *, user_id: str | None = None, agent_id: str | None = None
+    ) -> MemoryBase:
+        """The memory with this id (current or superseded); NotFoundError if unknown.
+
+        With `user_id` / `agent_id`, a memory of anyone else is unknown too (same error):
+        every surface that serves one tenant passes its scope."""
         memory_type = self._type_of(memory_id)
+        owner = check_owner(user_id, agent_id)
         async with self._calls.call():
             await self.services.init()
-            return await self._get(memory_type, memory_id)
+            return await self._get(memory_type, memory_id, owner)
 
-    async def _get(self, memory_type: MemoryType, memory_id: str) -> MemoryBase:
+    async def _get(
+        self, memory_type: MemoryType, memory_id: str, owner: Owner | None = None
+    ) -> MemoryBase:
         found = await self.services.vector.get(memory_type, [memory_id])
-        if not found:
+        if not found or (owner is not None and not owner.owns(found[0].user_id, found[0].agent_id)):
             raise NotFoundError(f"no memory with id {memory_id!r}")
         return found[0]
 
-    def get(self, memory_id: str) -> MemoryBase:
-        return self._loop.run(self.aget(memory_id))
+    def get(self, memory_id: str, **kwargs: Any) -> MemoryBase:
+        return self._loop.run(self.aget(memory_id, **kwargs))
 
     async def aget_all(
         self,
@@ -218,9 +226,16 @@ class Orchestrator:
         return self._loop.run(self.aget_all(**kwargs))
 
     async def aupdate(
-        self, memory_id: str, text: str, *, metadata: dict[str, Any] | None = None
+        self,
+        memory_id: str,
+        text: str,
+        *,
+        metadata: dict[str, Any] | None = None,
+        user_id: str | None = None,
+        agent_id: str | None = None,
     ) -> MemoryBase:
-        """Rewrite a memory's text (and merge metadata); history keeps the old text."""
+        """Rewrite a memory's text (and merge metadata); history keeps the old text.
+        `user_id` / `agent_id`: only a memory of theirs (else NotFoundError, as `get`)."""
         text = args.check_text(
             text, name="update text", limit=self.settings.input.max_message_chars
         )
@@ -228,11 +243,12 @@ class Orchestrator:
         memory_type = self._type_of(memory_id)
         text = await asyncio.to_thread(mask_text, text)  # secrets never reach a store
         metadata = mask_value(metadata) if metadata else metadata
+        owner = check_owner(user_id, agent_id)
         async with self._calls.call():
             await self.services.init()
-            found = await self._get(memory_type, memory_id)
+            found = await self._get(memory_type, memory_id, owner)
             async with self.services.locks.hold(found.user_id):
-                old = await self._get(memory_type, memory_id)  # as it is now, under the lock
+                old = await self._get(memory_type, memory_id, owner)  # as it is now, locked
                 now = utcnow()
                 data = old.model_dump()
                 data.update(
@@ -250,18 +266,22 @@ class Orchestrator:
     def update(self, memory_id: str, text: str, **kwargs: Any) -> MemoryBase:
         return self._loop.run(self.aupdate(memory_id, text, **kwargs))
 
-    async def adelete(self, memory_id: str) -> None:
-        """Delete a memory from every store; its history stays readable."""
+    async def adelete(
+        self, memory_id: str, *, user_id: str | None = None, agent_id: str | None = None
+    ) -> None:
+        """Delete a memory from every store; its history stays readable.
+        `user_id` / `agent_id`: only a memory of theirs (else NotFoundError, as `get`)."""
         memory_type = self._type_of(memory_id)
+        owner = check_owner(user_id, agent_id)
         async with self._calls.call():
             await self.services.init()
-            found = await self._get(memory_type, memory_id)
+            found = await self._get(memory_type, memory_id, owner)
             async with self.services.locks.hold(found.user_id):
-                record = await self._get(memory_type, memory_id)
+                record = await self._get(memory_type, memory_id, owner)
                 await delete_records(self.services, [record], actor="api")
 
-    def delete(self, memory_id: str) -> None:
-        self._loop.run(self.adelete(memory_id))
+    def delete(self, memory_id: str, **kwargs: Any) -> None:
+        self._loop.run(self.adelete(memory_id, **kwargs))
 
     async def adelete_all(
         self,
@@ -303,18 +323,25 @@ class Orchestrator:
     def forget(self, *, user_id: str, agent_id: str | None = None) -> ForgetReport:
         return self._loop.run(self.aforget(user_id=user_id, agent_id=agent_id))
 
-    async def ahistory(self, memory_id: str) -> list[HistoryEvent]:
-        """Every change of one memory, oldest first."""
+    async def ahistory(
+        self, memory_id: str, *, user_id: str | None = None, agent_id: str | None = None
+    ) -> list[HistoryEvent]:
+        """Every change of one memory, oldest first - also of a deleted one.
+
+        `user_id` / `agent_id`: only a memory of theirs (else NotFoundError, as for an
+        unknown id). The owner is read from the events themselves (each carries the user
+        and the record as written), so it is known after a delete too."""
         self._type_of(memory_id)
+        owner = check_owner(user_id, agent_id)
         async with self._calls.call():
             await self.services.init()
             events = await self.services.history.for_memory(memory_id)
-        if not events:
+        if not events or (owner is not None and not all(map(owner.owns_event, events))):
             raise NotFoundError(f"no memory with id {memory_id!r} has any history")
         return events
 
-    def history(self, memory_id: str) -> list[HistoryEvent]:
-        return self._loop.run(self.ahistory(memory_id))
+    def history(self, memory_id: str, **kwargs: Any) -> list[HistoryEvent]:
+        return self._loop.run(self.ahistory(memory_id, **kwargs))
 
     async def areprocess(
         self,

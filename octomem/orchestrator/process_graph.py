@@ -97,6 +97,7 @@ def build_process_graph(services: Services) -> CompiledStateGraph:
             user_name=state.get("user_name"),
             working_ttl=settings.agents.working_ttl,
             core_char_limit=settings.agents.core_char_limit,
+            id_key=services.id_key,
         )
 
     async def normalize(state: ProcessState) -> dict[str, Any]:
@@ -127,7 +128,7 @@ def build_process_graph(services: Services) -> CompiledStateGraph:
         """Persist every raw turn before any extraction: nothing said is ever lost."""
         scope = _scope(state)
         with span("node.store_turns", user_id=scope.user_id, turns=len(state["turns"])):
-            ctx = ExtractionContext(scope=scope, now=utcnow())
+            ctx = ExtractionContext(scope=scope, now=utcnow(), id_key=services.id_key)
             turns: list[Turn] = state["turns"]
             batch = batch_id(turns)
             records = [  # each with the turn before it in this call as its context

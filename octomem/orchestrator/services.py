@@ -11,6 +11,7 @@ from octomem.agents import default_agents
 from octomem.agents.base import MemoryAgent
 from octomem.embeddings import CachedEmbedder, Embedder, LiteLLMEmbedder, LocalEmbedder
 from octomem.errors import ConfigurationError
+from octomem.id_key import resolve_id_key
 from octomem.llm import LiteLLMClient, LLMClient
 from octomem.models import MemoryType
 from octomem.orchestrator.locks import ScopeLocks, local_lock
@@ -39,6 +40,7 @@ class Services:
     embedder: Embedder
     agents: dict[MemoryType, MemoryAgent] = field(default_factory=default_agents)
     llm: LLMClient | None = None
+    id_key: bytes | None = None  # memory ids are keyed with it (`octomem.id_key`)
     _initialised: bool = False
     _locks: ScopeLocks | None = None
 
@@ -168,7 +170,7 @@ def build_services(settings: Settings, *, embedder: Embedder | None = None) -> S
         raise ConfigurationError(
             f"data_dir {data_dir} cannot be created ({exc}); set data_dir to a writable folder"
         ) from exc
-
+    id_key = resolve_id_key(settings)
     vector_config = settings.vector
     vector: VectorStore
     if isinstance(vector_config, ChromaHttp):
@@ -211,4 +213,5 @@ def build_services(settings: Settings, *, embedder: Embedder | None = None) -> S
         journal=SqliteJournal(data_dir / "journal.sqlite"),
         embedder=embedder or build_embedder(settings),
         llm=LiteLLMClient(settings.llm) if settings.llm.model else None,
+        id_key=id_key,
     )

@@ -84,6 +84,13 @@ def test_cli_end_to_end(tmp_path: Path) -> None:
     assert paris["valid_to"] is not None
     events = ok_json("history", paris["id"], *data)
     assert [e["operation"] for e in events] == ["ADD", "SUPERSEDE"]
+    # --user on a by-id command: another user's id is unknown (exit 1), nothing changes
+    assert ok_json("history", paris["id"], "-u", "alice", *data) == events
+    for command in (["get"], ["history"], ["update", paris["id"], "x"], ["delete"]):
+        args = command if len(command) > 1 else [*command, paris["id"]]
+        refused = octomem(*args, "--user", "bob", *data)
+        assert refused.returncode == 1 and "no memory with id" in refused.stderr
+    assert ok_json("get", paris["id"], *data)["content"] == paris["content"]
     stats = ok_json("stats", *data)
     assert stats["memories"]["semantic"]["superseded"] >= 1
 

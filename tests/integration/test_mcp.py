@@ -1,15 +1,25 @@
-"""`octomem mcp` driven by the official MCP client SDK over stdio, as Claude Desktop does."""
+"""`octomem mcp` driven by the official MCP client SDK: over stdio, as Claude Desktop does,
+and over streamable HTTP with its API key; a server pinned to one user (--user) never
+reaches another's memories."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
+import urllib.error
+import urllib.request
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from mcp.client.session import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
 
 from tests.servers import free_port, listening, running
 
@@ -103,6 +113,11 @@ async def test_mcp_over_stdio(tmp_path: Path) -> None:
             events = _data(await session.call_tool("memory_history", {"memory_id": memory_id}))
             assert [e["operation"] for e in events["events"]][-2:] == ["UPDATE", "DELETE"]
 
+            # --user pins the tenant
+            assert "serves user_id 'alice' only" in _error(
+                await session.call_tool("search_memories", {"query": "x", "user_id": "bob"})
+            )
+
             # clear errors for bad input
             assert "no memory" in _error(
                 await session.call_tool("get_memory", {"memory_id": memory_id})
@@ -123,23 +138,80 @@ async def test_mcp_over_stdio(tmp_path: Path) -> None:
             )
 
 
-async def test_mcp_over_streamable_http(tmp_path: Path) -> None:
-    from mcp.client.streamable_http import streamable_http_client
+API_KEY = "test-api-key-" + "x" * 24
 
-    port = free_port()
-    with running(
+
+def _http_server(tmp_path: Path, port: int, *args: str, key: str | None = API_KEY) -> Any:
+    env = {k: v for k, v in os.environ.items() if k != "OCTOMEM_MCP_API_KEY"}
+    if key is not None:
+        env["OCTOMEM_MCP_API_KEY"] = key
+    return running(
         [sys.executable, "-m", "octomem", "mcp", "--transport", "http", "--port", str(port)]
-        + ["--data-dir", str(tmp_path / "data")],
+        + ["--data-dir", str(tmp_path / "data"), *args],
         log_path=tmp_path / "server.log",
         ready=lambda: listening(port),
         timeout_s=60,
         what="octomem mcp over HTTP",
+        env=env,
+    )
+
+
+@asynccontextmanager
+async def _session(port: int, key: str | None = API_KEY) -> AsyncIterator[ClientSession]:
+    headers = {"Authorization": f"Bearer {key}"} if key is not None else None
+    async with (
+        create_mcp_http_client(headers=headers) as http,
+        streamable_http_client(f"http://127.0.0.1:{port}/mcp", http_client=http) as (
+            read,
+            write,
+            *_,
+        ),
+        ClientSession(read, write) as session,
     ):
-        async with (
-            streamable_http_client(f"http://127.0.0.1:{port}/mcp") as (read, write, *_),
-            ClientSession(read, write) as session,
-        ):
-            await session.initialize()
+        await session.initialize()
+        yield session
+
+
+def _post_initialize(port: int, headers: dict[str, str]) -> int:
+    body = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-06-18",
+            "capabilities": {},
+            "clientInfo": {"name": "probe", "version": "0"},
+        },
+    }
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/mcp",
+        data=json.dumps(body).encode(),
+        headers={
+            "Content-Type": "application/json",
+            "Accept": "application/json, text/event-stream",
+            **headers,
+        },
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+async def test_mcp_over_streamable_http_needs_the_api_key(tmp_path: Path) -> None:
+    port = free_port()
+    with _http_server(tmp_path, port):
+        assert _post_initialize(port, {}) == 401
+        assert _post_initialize(port, {"Authorization": "Bearer wrong-key-of-some-length"}) == 401
+        assert _post_initialize(port, {"Authorization": API_KEY}) == 401  # not a bearer token
+        assert _post_initialize(port, {"Authorization": f"Bearer {API_KEY}"}) == 200
+        # DNS-rebinding protection stays on behind the key
+        evil = {"Authorization": f"Bearer {API_KEY}", "Host": "evil.example:80"}
+        assert _post_initialize(port, evil) == 421
+
+        async with _session(port) as session:
             assert {tool.name for tool in (await session.list_tools()).tools} == TOOLS
             stored = _data(
                 await session.call_tool(
@@ -152,6 +224,91 @@ async def test_mcp_over_streamable_http(tmp_path: Path) -> None:
                 await session.call_tool("search_memories", {"query": "Oslo", "user_id": "dana"})
             )
             assert "Oslo" in found["results"][0]["memory"]
+            dana_id = found["results"][0]["id"]
             assert "user_id is required" in _error(
                 await session.call_tool("search_memories", {"query": "Oslo"})
             )
+            # by-id tools are scoped too: without --user the call names its user
+            assert "user_id is required" in _error(
+                await session.call_tool("get_memory", {"memory_id": dana_id})
+            )
+            assert "no memory" in _error(
+                await session.call_tool("get_memory", {"memory_id": dana_id, "user_id": "erin"})
+            )
+            got = _data(
+                await session.call_tool("get_memory", {"memory_id": dana_id, "user_id": "dana"})
+            )
+            assert got["user_id"] == "dana"
+
+
+def test_mcp_over_http_refuses_to_start_without_a_key(tmp_path: Path) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "OCTOMEM_MCP_API_KEY"}
+    done = subprocess.run(
+        [sys.executable, "-m", "octomem", "mcp", "--transport", "http", "--port", str(port)]
+        + ["--data-dir", str(tmp_path / "data")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    assert "OCTOMEM_MCP_API_KEY" in done.stderr and "--insecure-no-auth" in done.stderr
+    assert not listening(port)
+
+
+async def test_mcp_over_http_insecure_no_auth_starts(tmp_path: Path) -> None:
+    port = free_port()
+    with _http_server(tmp_path, port, "--insecure-no-auth", key=None):
+        assert _post_initialize(port, {}) == 200
+        async with _session(port, key=None) as session:
+            assert {tool.name for tool in (await session.list_tools()).tools} == TOOLS
+
+
+async def test_a_pinned_user_cannot_reach_another_users_memories(
+    tmp_path: Path, make_orch: Any
+) -> None:
+    setup = make_orch(data_dir=tmp_path / "data")
+    setup.process("I'm Bob. I live in Berlin. My PIN is 4711.", user_id="bob", session_id="b")
+    setup.process("I'm Alice. I live in Paris.", user_id="alice", session_id="a")
+    bobs = {r.id: r for r in setup.get_all(user_id="bob", include_superseded=True)}
+    bob_history = {i: setup.history(i) for i in bobs}
+    setup.close()  # the embedded stores admit one process: the server's
+    assert len(bobs) >= 3
+
+    port = free_port()
+    reached: list[tuple[str, str]] = []
+    with _http_server(tmp_path, port, "--user", "alice"):
+        async with _session(port) as session:
+            mine = _data(await session.call_tool("search_memories", {"query": "Paris"}))
+            assert mine["results"] and {r["user_id"] for r in mine["results"]} == {"alice"}
+            # naming another user is an error, whatever the tool
+            for tool, args in (
+                ("search_memories", {"query": "PIN"}),
+                ("list_memories", {}),
+                ("process_conversation", {"messages": "I live in Rome."}),
+            ):
+                result = await session.call_tool(tool, {**args, "user_id": "bob"})
+                if not result.is_error:
+                    reached.append((tool, "user_id=bob"))
+                else:
+                    assert "serves user_id 'alice' only" in _error(result)
+            # and bob's ids are unknown to alice, whatever the tool
+            for memory_id in bobs:
+                for tool, args in (
+                    ("get_memory", {}),
+                    ("memory_history", {}),
+                    ("update_memory", {"text": "Bob lives in Rome."}),
+                    ("delete_memory", {}),
+                ):
+                    result = await session.call_tool(tool, {"memory_id": memory_id, **args})
+                    if not result.is_error:
+                        reached.append((tool, memory_id))
+                    else:
+                        assert "no memory" in _error(result)
+            assert _data(await session.call_tool("search_memories", {"query": "Paris"}))
+    assert reached == []
+
+    after = make_orch(data_dir=tmp_path / "data")
+    assert {r.id: r for r in after.get_all(user_id="bob", include_superseded=True)} == bobs
+    assert {i: after.history(i) for i in bobs} == bob_history

@@ -164,6 +164,7 @@ def clean(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Itera
         "delete_all": deleted,
         "forget": ([], {}),
         "template": root / "template",
+        "id_key": root / "processed" / "id.key",
     }
 
 
@@ -181,6 +182,9 @@ def _prepare(call: str, tmp_path: Path, clean: dict[str, Any]) -> Path:
     data = tmp_path / "data"
     if call in ("delete_all", "forget"):
         shutil.copytree(clean["template"], data)
+    else:  # the clean run's id key, so the same call makes the same ids to compare
+        data.mkdir()
+        shutil.copy2(clean["id_key"], data / "id.key")
     return data
 
 

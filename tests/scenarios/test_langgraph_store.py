@@ -318,3 +318,14 @@ def test_a_batch_with_a_value_that_cannot_be_stored_writes_nothing(
     kept = store.get(ns, "kept")
     assert kept is not None and kept.value == {"content": "Alice likes tea."}
     assert store.get(ns, "bad") is None
+
+
+async def test_items_with_the_same_text_rank_in_each_namespace(store: OctomemStore) -> None:
+    # recall shows one hit per distinct text; the store must still rank every item with it
+    for namespace in (("a",), ("b",)):
+        await store.aput(namespace, "same", {"text": "red apple"})
+        await store.aput(namespace, "other", {"text": "blue car"})
+    for namespace in (("a",), ("b",)):
+        results = await store.asearch(namespace, query="apple")
+        assert [(r.namespace, r.key) for r in results][0] == (namespace, "same")
+        assert results[0].score is not None

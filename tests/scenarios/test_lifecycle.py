@@ -4,6 +4,7 @@ work kept off the event loop."""
 from __future__ import annotations
 
 import asyncio
+import shutil
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -41,6 +42,8 @@ def _assert_agrees_with_a_clean_run(tmp_path: Path, embedder: Embedder) -> None:
     """The stores in tmp_path/a, reopened, agree with each other and hold what an
     uninterrupted run holds; the call made again changes nothing."""
     reopened = _open(tmp_path / "a", embedder)
+    (tmp_path / "clean").mkdir()  # under the same id key, the same call makes the same ids
+    shutil.copy2(tmp_path / "a" / "id.key", tmp_path / "clean" / "id.key")
     clean = _open(tmp_path / "clean", embedder)
     clean.process(CONVERSATION, user_id="alice", timestamp=T0)
     try:

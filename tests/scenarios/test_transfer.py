@@ -42,7 +42,9 @@ def _fill(orch: Orchestrator) -> None:
         op.memory_id for op in hiking.all_operations() if op.memory_type is MemoryType.SEMANTIC
     ]
     orch.update(added[0], "Alice loves hiking in the Alps.", metadata={"checked": True})
-    turn = orch.get_all(user_id="alice", memory_types=["episodic"])[0]
+    episodic = orch.get_all(user_id="alice", memory_types=["episodic"])
+    # any turn but the one whose caller metadata the round trip checks
+    turn = next(r for r in episodic if r.metadata.get("role") != "caller-role")
     orch.delete(turn.id)
 
 
