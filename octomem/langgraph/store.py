@@ -270,11 +270,18 @@ class OctomemStore(BaseStore):
     async def _record(self, namespace: tuple[str, ...], key: str) -> MemoryBase | None:
         services = self.orchestrator.services
         found = await services.vector.get(MemoryType.SEMANTIC, [self.item_id(namespace, key)])
-        if not found or not found[0].internal.get(MARK):
-            return None
-        record = found[0]
+        if not found:  # imported from a data directory with another id key: its id is kept
+            scope = self.namespace_scope.scope(namespace)
+            where = [MARK_FILTER, {"internal.langgraph_key": key}]
+            where += [{name: value} for name, value in scope.items() if name != "session_id"]
+            found = await services.vector.list(MemoryType.SEMANTIC, where={"AND": where})
         # an item belongs to the namespace (and so the scope) it was put in, nothing else
-        return record if tuple(record.internal["langgraph_namespace"]) == namespace else None
+        mine = [
+            r
+            for r in found
+            if r.internal.get(MARK) and tuple(r.internal["langgraph_namespace"]) == namespace
+        ]
+        return mine[0] if mine else None
 
     async def _get(self, namespace: tuple[str, ...], key: str) -> Item | None:
         record = await self._record(namespace, key)
@@ -324,7 +331,7 @@ class OctomemStore(BaseStore):
     ) -> SemanticMemory:
         """The record a put writes; InvalidInputError if its value cannot be stored."""
         assert op.value is not None
-        record_id = self.item_id(namespace, op.key)
+        record_id = old.id if old else self.item_id(namespace, op.key)
         scope = self.namespace_scope.scope(namespace)
         try:
             record = SemanticMemory(

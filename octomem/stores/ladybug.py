@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import os
 import pickle
 import subprocess
@@ -100,6 +101,28 @@ _LOAD = {
 }
 _NAMES = "abcdefghij"
 _REBUILD_TIMEOUT_S = 600.0
+
+
+_M_PERTURB = -6  # glibc mallopt parameter
+_perturbed = False
+
+
+def initialise_allocations() -> bool:
+    """From now on, have the C library fill memory it allocates (and memory freed) with a
+    constant byte; True if it does. ladybug writes buffers whole - at a checkpoint, and at
+    close even after only reading - and their unused bytes come from the heap, where a
+    forgotten user's values may still lie in freed memory. Only glibc offers this
+    (`mallopt(M_PERTURB)`); it stays on for the process, at the cost of a memset per
+    allocation, and is switched on by the first forget or reset."""
+    global _perturbed
+    if _perturbed:
+        return True
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):  # not glibc: nothing to switch on
+        return False
+    _perturbed = mallopt(_M_PERTURB, 0x5A) == 1
+    return _perturbed
 
 
 def write_database(fresh: Path, data: dict[str, list[list[Any]]]) -> None:
@@ -519,6 +542,7 @@ class LadybugGraphStore:
         file next to it, swap the two atomically (a crash leaves one or the other whole),
         and reopen it in the handle every store instance of this process shares."""
         handle = self._conn_handle()
+        initialise_allocations()
         with tracer.start_as_current_span("graph.compact", attributes={"db.system": "ladybug"}):
             await asyncio.to_thread(_rebuild, handle, self._file)
         return True

@@ -254,15 +254,16 @@ def test_get_all(fuzzed, user, session, types, where, limit, superseded) -> None
 
 
 @FUZZ
-@given(st.one_of(texts, scalars), texts, json_like, st.booleans())
-def test_update_get_delete_history(fuzzed, memory_id, text, metadata, known) -> None:
-    if known:  # a real id, so the checks of text and metadata are reached
+@given(st.one_of(texts, scalars), texts, json_like, st.booleans(), scope_ids, scope_ids)
+def test_update_get_delete_history(fuzzed, memory_id, text, metadata, known, user, agent) -> None:
+    if known:  # a real id, so the checks of text, metadata and owner are reached
         memory_id = fuzzed.get_all(user_id="fuzz")[0].id
-    _call(fuzzed, "update", lambda: fuzzed.update(memory_id, text, metadata=metadata))
-    _call(fuzzed, "get", lambda: fuzzed.get(memory_id))
-    _call(fuzzed, "history", lambda: fuzzed.history(memory_id))
-    if not known:
-        _call(fuzzed, "delete", lambda: fuzzed.delete(memory_id))
+    owner = {"user_id": user, "agent_id": agent}
+    _call(fuzzed, "update", lambda: fuzzed.update(memory_id, text, metadata=metadata, **owner))
+    _call(fuzzed, "get", lambda: fuzzed.get(memory_id, **owner))
+    _call(fuzzed, "history", lambda: fuzzed.history(memory_id, **owner))
+    if not known or user not in (None, "fuzz"):
+        _call(fuzzed, "delete", lambda: fuzzed.delete(memory_id, **owner))
 
 
 @FUZZ

@@ -329,3 +329,25 @@ async def test_items_with_the_same_text_rank_in_each_namespace(store: OctomemSto
         results = await store.asearch(namespace, query="apple")
         assert [(r.namespace, r.key) for r in results][0] == (namespace, "same")
         assert results[0].score is not None
+
+
+def test_items_imported_from_another_data_dir_keep_their_ids(make_orch: Any) -> None:
+    """Each data directory keys its ids with its own secret: an item restored into another
+    one is still found by namespace and key, and a put updates it instead of adding a twin."""
+    import io
+
+    source = make_orch()
+    OctomemStore(source).put(("memories", "alice"), "diet", {"content": "vegetarian"})
+    export = io.StringIO()
+    source.export_jsonl(export)
+    target = make_orch()
+    target.import_jsonl(io.StringIO(export.getvalue()))
+    store = OctomemStore(target)
+    item = store.get(("memories", "alice"), "diet")
+    assert item is not None and item.value == {"content": "vegetarian"}
+    store.put(("memories", "alice"), "diet", {"content": "vegan"})
+    items = store.search(("memories", "alice"))
+    assert [(i.key, i.value) for i in items] == [("diet", {"content": "vegan"})]
+    assert store.get(("memories", "other"), "diet") is None
+    store.delete(("memories", "alice"), "diet")
+    assert store.get(("memories", "alice"), "diet") is None

@@ -199,7 +199,7 @@ async def test_the_mcp_tools_store_only_masked_text(make_orch: Any) -> None:
     from octomem.mcp_server import build_server
 
     orch = make_orch()
-    server = build_server(orch, default_user_id="alice")
+    server = build_server(orch, user_id="alice")
     sentences = [s.sentence for s in SECRETS[:40]]
     await server.call_tool(
         "process_conversation",
