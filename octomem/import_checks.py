@@ -67,13 +67,19 @@ class _MemoryLine:
 
 
 @dataclass
-class Checked:
-    """The parts of an export an import writes, and the lines it left out."""
+class Parts:
+    """What an import writes: records, history events, entities, relations."""
 
     records: list[MemoryBase] = field(default_factory=list)
     events: list[HistoryEvent] = field(default_factory=list)
     entities: list[Entity] = field(default_factory=list)
     relations: list[Relation] = field(default_factory=list)
+
+
+@dataclass
+class Checked(Parts):
+    """The parts of an export an import writes, and the lines it left out."""
+
     deleted_memories: int = 0
     rejected: list[RejectedLine] = field(default_factory=list)
     rejected_count: int = 0

@@ -23,14 +23,13 @@ import json
 import os
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 from pydantic import BaseModel, Field
 
 from octomem.errors import ImportRejectedError, InvalidInputError
-from octomem.import_checks import RejectedLine, check_lines
+from octomem.import_checks import Parts, RejectedLine, check_lines
 from octomem.models import (
     Entity,
     HistoryEvent,
@@ -288,16 +287,6 @@ def _masked(line: dict[str, Any]) -> dict[str, Any]:
     return masked
 
 
-@dataclass
-class _UserPart:
-    """What an import writes for one user."""
-
-    events: list[HistoryEvent] = field(default_factory=list)
-    records: list[MemoryBase] = field(default_factory=list)
-    entities: list[Entity] = field(default_factory=list)
-    relations: list[Relation] = field(default_factory=list)
-
-
 async def import_jsonl(
     services: Services,
     source: str | os.PathLike[str] | IO[str],
@@ -342,7 +331,7 @@ async def import_jsonl(
     # one user at a time, under that user's lock: history first, in file order (oldest
     # first per memory), ids as they were; then the records; then the graph as it was
     # (entity types, and edges of deleted or invalidated knowledge)
-    parts: dict[str | None, _UserPart] = defaultdict(_UserPart)
+    parts: dict[str | None, Parts] = defaultdict(Parts)
     for event in events:
         parts[event.user_id].events.append(event)
     for record in records:
