@@ -54,9 +54,11 @@ async def forget(services: Services, user_id: str, agent_id: str | None) -> Forg
                 report.memories[memory_type] = len(found)
         report.history_events = len(events)
         await services.history.discard(ids)  # last: it lists every memory a rerun must find
-        report.files_rewritten = await _compact(services, ids)
+        if ids or any(graph):  # else nothing of the scope was stored: no file to rewrite
+            report.files_rewritten = await _compact(services, ids)
         await services.journal.finish_forget(user_id, agent_id)
-        await services.journal.compact()
+        if report.files_rewritten:
+            await services.journal.compact()
         _forget_embeddings(services, ids)
     report.elapsed_s = round(time.perf_counter() - started, 4)
     log.info(
