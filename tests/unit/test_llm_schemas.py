@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 import octomem
 from octomem import ConfigurationError
 from octomem.llm import LiteLLMClient
-from octomem.llm_schema import LLMOutput
+from octomem.llm_schema import LLMOutput, response_schema, structured_request
 from octomem.prompts import AGENT_PROMPTS
 from octomem.prompts.extraction import ExtractionOutput, RouterOutput
 from octomem.prompts.reconcile import DecisionOutput
@@ -186,3 +186,36 @@ def test_structured_output_setting_is_checked(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("OCTOMEM_LLM__STRUCTURED_OUTPUT", "grammar")
     with pytest.raises(ConfigurationError, match=r"llm\.structured_output"):
         load_settings()
+
+
+@pytest.mark.parametrize("provider", ["openai", "hosted_vllm"])
+def test_json_object_schema_reaches_openai_compatible_servers_unchanged(provider: str) -> None:
+    """llama.cpp's server behind `openai/` or `hosted_vllm/`: litellm must not drop the
+    `schema` key, or the server would only be in JSON mode."""
+    from litellm.utils import get_optional_params
+
+    messages = [{"role": "user", "content": "hi"}]
+    _, sent = structured_request("json_object_schema", messages, RouterOutput)
+    params = get_optional_params(model="local", custom_llm_provider=provider, response_format=sent)
+    assert params["response_format"] == {
+        "type": "json_object",
+        "schema": response_schema(RouterOutput),
+    }
+
+
+def test_json_schema_becomes_ollamas_format() -> None:
+    """litellm's ollama providers pass a json_schema as Ollama's `format` (the README
+    advises json_schema for them) but reduce json_object_schema to `format: "json"`."""
+    from litellm.utils import get_optional_params
+
+    messages = [{"role": "user", "content": "hi"}]
+    for provider in ("ollama", "ollama_chat"):
+        native = get_optional_params(
+            model="llama3.1:8b", custom_llm_provider=provider, response_format=RouterOutput
+        )
+        assert native["format"] == response_schema(RouterOutput)
+        _, sent = structured_request("json_object_schema", messages, RouterOutput)
+        other = get_optional_params(
+            model="llama3.1:8b", custom_llm_provider=provider, response_format=sent
+        )
+        assert other["format"] == "json"
