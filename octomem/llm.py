@@ -1,9 +1,11 @@
 """LLM access: the LLMClient protocol and its litellm implementation.
 
-- structured output into pydantic models: the provider's native JSON-schema
-  `response_format` where litellm says the model supports it, else JSON mode with the
-  schema in the prompt; either way the reply is validated and, if it does not validate,
-  the model gets one repair attempt with the validation error;
+- structured output into `LLMOutput` models (strict JSON schemas, see llm_schema.py) in
+  the style of `llm.structured_output`: the native strict `response_format`, JSON mode
+  with the schema in the prompt, or llama.cpp's `{"type": "json_object", "schema": ...}`
+  (`auto`: native where litellm says the model supports it, else JSON mode); either way
+  the reply is validated and, if it does not validate, the model gets one repair
+  attempt with the validation error;
 - retries with exponential backoff (tenacity) on rate limits, timeouts, connection
   errors and 5xx, a per-call timeout, and vendor errors mapped to `LLMError`;
 - accounting of calls, prompt/completion tokens and cost (litellm's cost map) on every
@@ -12,7 +14,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
@@ -27,13 +28,13 @@ from tenacity import (
 
 from octomem.embeddings import import_litellm
 from octomem.errors import LLMError
+from octomem.llm_schema import LLMOutput, Message, Style, structured_request
 from octomem.models import LLMUsage
 from octomem.settings import LLMConfig
 from octomem.telemetry import set_attributes, span
 
 log = structlog.get_logger(__name__)
-T = TypeVar("T", bound=BaseModel)
-Message = dict[str, str]
+T = TypeVar("T", bound=LLMOutput)
 
 _TRANSIENT = (
     "RateLimitError",
@@ -99,6 +100,13 @@ class LiteLLMClient:
             raise LLMError("LiteLLMClient needs llm.model (a litellm model string)")
         self.model = self.config.model
 
+    def style(self) -> Style:
+        """The structured-output style of `llm.structured_output`, `auto` resolved."""
+        style = self.config.structured_output
+        if style != "auto":
+            return style
+        return "json_schema" if self.native_schema() else "json_object"
+
     def native_schema(self) -> bool:
         litellm = import_litellm()
         try:
@@ -114,19 +122,10 @@ class LiteLLMClient:
         purpose: str,
         meter: UsageMeter | None = None,
     ) -> T:
-        native = self.native_schema()
-        if not native:
-            schema = json.dumps(output.model_json_schema(), separators=(",", ":"))
-            messages = [
-                *messages[:-1],
-                {
-                    "role": messages[-1]["role"],
-                    "content": messages[-1]["content"]
-                    + "\n\nReply with one JSON object, and nothing else, that matches this "
-                    f"JSON schema:\n{schema}",
-                },
-            ]
-        response_format: Any = output if native else {"type": "json_object"}
+        if not (isinstance(output, type) and issubclass(output, LLMOutput)):
+            # its schema would not be strict: OpenAI strict mode and Azure reject it
+            raise TypeError(f"structured output must derive from LLMOutput, not {output!r}")
+        messages, response_format = structured_request(self.style(), messages, output)
         reply = await self._complete(messages, response_format, output, purpose, meter)
         try:
             return _parse(reply, output)

@@ -110,6 +110,13 @@ class LLMConfig(_Strict):
     model: str | None = Field(None, description="a litellm model string; unset = offline")
     extra: dict[str, Any] = Field(default_factory=dict, description="passed to every call")
     extraction_mode: Literal["single_call", "per_agent"] = "single_call"
+    structured_output: Literal["auto", "json_schema", "json_object", "json_object_schema"] = Field(
+        "auto",
+        description="how replies are constrained: auto = json_schema where litellm says the "
+        "model supports it, else json_object; json_schema = native strict response_format "
+        "(OpenAI, Azure); json_object = JSON mode, schema in the prompt; json_object_schema "
+        "= {type: json_object, schema} (llama.cpp server), schema in the prompt too",
+    )
     timeout_s: float = Field(60.0, gt=0)
     max_retries: int = Field(3, ge=0)
     chunk_tokens: int = Field(

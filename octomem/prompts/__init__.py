@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from octomem.agents.base import ExtractionContext
+from octomem.llm_schema import LLMOutput
 from octomem.models import MemoryBase, MemoryType, Turn
 from octomem.prompts import (
     contextual,
@@ -28,7 +29,7 @@ from octomem.prompts import (
 @dataclass(frozen=True)
 class AgentPrompt:
     instructions: str
-    output: type[BaseModel]
+    output: type[LLMOutput]
     to_records: Callable[[BaseModel, Sequence[Turn], ExtractionContext], list[MemoryBase]]
 
 

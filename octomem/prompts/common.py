@@ -6,10 +6,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from octomem.agents.base import ExtractionContext
 from octomem.agents.text import record_fields as offline_fields
+from octomem.llm_schema import LLMOutput
 from octomem.models import SourceRef, Turn, as_utc
 
 SYSTEM = (
@@ -25,7 +26,7 @@ SYSTEM = (
 )
 
 
-class Item(BaseModel):
+class Item(LLMOutput):
     """What every extracted item carries: the transcript turns it comes from."""
 
     source_turns: list[int] = Field(

@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from octomem.agents.base import ExtractionContext
 from octomem.agents.text import norm_key
+from octomem.llm_schema import LLMOutput
 from octomem.models import ContextualMemory, MemoryBase, MemoryType, Turn
 from octomem.prompts.common import Item, from_user, record_fields
 
@@ -25,7 +26,7 @@ class Situation(Item):
     statement: str
 
 
-class ContextualOutput(BaseModel):
+class ContextualOutput(LLMOutput):
     items: list[Situation] = Field(default_factory=list)
 
 

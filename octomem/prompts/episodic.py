@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pydantic import BaseModel, Field
 
 from octomem.agents.base import ExtractionContext
+from octomem.llm_schema import LLMOutput
 from octomem.models import EpisodicMemory, MemoryBase, MemoryType, Turn, normalize_text
 from octomem.prompts.common import Item, parse_when, record_fields
 
@@ -26,7 +27,7 @@ class Event(Item):
     details: str = ""
 
 
-class EpisodicOutput(BaseModel):
+class EpisodicOutput(LLMOutput):
     events: list[Event] = Field(default_factory=list)
 
 

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from pydantic import BaseModel, Field
 
 from octomem.agents.base import ExtractionContext
+from octomem.llm_schema import LLMOutput
 from octomem.models import MemoryType, Turn
 from octomem.prompts import AGENT_PROMPTS
 from octomem.prompts.common import SYSTEM, context_lines, transcript
@@ -22,7 +23,7 @@ from octomem.prompts.working import WorkingOutput
 Messages = list[dict[str, str]]
 
 
-class ExtractionOutput(BaseModel):
+class ExtractionOutput(LLMOutput):
     """Everything one single_call extraction returns: routing and every agent's items."""
 
     agents: list[MemoryType] = Field(
@@ -42,7 +43,7 @@ class ExtractionOutput(BaseModel):
         return part
 
 
-class RouterOutput(BaseModel):
+class RouterOutput(LLMOutput):
     """per_agent mode: which agents should read this conversation."""
 
     agents: list[MemoryType] = Field(default_factory=list)

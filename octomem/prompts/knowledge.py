@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from octomem.agents.base import ExtractionContext
 from octomem.agents.text import norm_key
+from octomem.llm_schema import LLMOutput
 from octomem.models import KnowledgeMemory, MemoryBase, MemoryType, Turn
 from octomem.prompts.common import Item, record_fields
 
@@ -27,7 +28,7 @@ class Triple(Item):
     fact: str
 
 
-class KnowledgeOutput(BaseModel):
+class KnowledgeOutput(LLMOutput):
     triples: list[Triple] = Field(default_factory=list)
 
 

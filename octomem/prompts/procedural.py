@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from octomem.agents.base import ExtractionContext
 from octomem.agents.text import norm_key
+from octomem.llm_schema import LLMOutput
 from octomem.models import MemoryBase, MemoryType, ProceduralMemory, Turn, stable_hash
 from octomem.prompts.common import Item, record_fields
 
@@ -24,7 +25,7 @@ class Procedure(Item):
     steps: list[str]
 
 
-class ProceduralOutput(BaseModel):
+class ProceduralOutput(LLMOutput):
     procedures: list[Procedure] = Field(default_factory=list)
 
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from octomem.llm_schema import LLMOutput
 from octomem.models import MemoryBase
 
 Messages = list[dict[str, str]]
@@ -30,14 +31,14 @@ SYSTEM = (
 )
 
 
-class Decision(BaseModel):
+class Decision(LLMOutput):
     candidate: int = Field(description="the candidate's number")
     operation: Literal["ADD", "UPDATE", "SUPERSEDE", "DELETE", "NOOP"]
     target: int | None = Field(None, description="alias of the stored memory it acts on")
     text: str | None = Field(None, description="UPDATE only: the rewritten memory")
 
 
-class DecisionOutput(BaseModel):
+class DecisionOutput(LLMOutput):
     decisions: list[Decision] = Field(default_factory=list)
 
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from octomem.agents.base import ExtractionContext
 from octomem.agents.resource import normalize_uri
 from octomem.agents.text import norm_key
+from octomem.llm_schema import LLMOutput
 from octomem.models import MemoryBase, MemoryType, ResourceMemory, Turn, content_hash
 from octomem.prompts.common import Item, record_fields
 
@@ -29,7 +30,7 @@ class Resource(Item):
     excerpt: str = ""
 
 
-class ResourceOutput(BaseModel):
+class ResourceOutput(LLMOutput):
     resources: list[Resource] = Field(default_factory=list)
 
 

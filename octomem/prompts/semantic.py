@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from octomem.agents.base import ExtractionContext
 from octomem.agents.text import entities_in, norm_key
+from octomem.llm_schema import LLMOutput
 from octomem.models import MemoryBase, MemoryType, SemanticMemory, Turn
 from octomem.prompts.common import Item, from_user, record_fields
 
@@ -27,7 +28,7 @@ class Fact(Item):
     statement: str
 
 
-class SemanticOutput(BaseModel):
+class SemanticOutput(LLMOutput):
     facts: list[Fact] = Field(default_factory=list)
 
 

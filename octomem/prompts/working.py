@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from octomem.agents.base import ExtractionContext
 from octomem.agents.text import norm_key
+from octomem.llm_schema import LLMOutput
 from octomem.models import MemoryBase, MemoryType, Turn, WorkingMemory
 from octomem.prompts.common import Item, from_user, parse_when, record_fields
 
@@ -26,7 +27,7 @@ class Task(Item):
     expires_at: str | None = None
 
 
-class WorkingOutput(BaseModel):
+class WorkingOutput(LLMOutput):
     items: list[Task] = Field(default_factory=list)
 
 
