@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Iterator
 
 import pytest
 
-from tests.llm_server.support import CONTEXT_TOKENS, STARTUP_S, model_path
+from tests.llm_server.support import (
+    CONTEXT_TOKENS,
+    GEMMA3_TOKENIZER_CONFIG,
+    STARTUP_S,
+    model_path,
+)
 from tests.servers import answers, free_port, running
 
 
@@ -30,6 +36,8 @@ def llm_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         )
     path = model_path()
     workdir = tmp_path_factory.mktemp("llm-server")
+    tokenizer_config = workdir / "tokenizer_config.json"
+    tokenizer_config.write_text(json.dumps(GEMMA3_TOKENIZER_CONFIG))
     port = free_port()
     url = f"http://127.0.0.1:{port}/v1"
     cmd = [
@@ -44,6 +52,10 @@ def llm_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "127.0.0.1",
         "--port",
         str(port),
+        "--chat_format",
+        "hf-tokenizer-config",
+        "--hf_tokenizer_config_path",
+        str(tokenizer_config),
         "--n_ctx",
         str(CONTEXT_TOKENS),
         "--n_threads",

@@ -38,7 +38,34 @@ CONTEXT_TOKENS = 8192
 # a call on 2 busy cores takes tens of seconds: never time out, never retry (a retry would
 # only queue behind the same server)
 CALL_TIMEOUT_S = 900.0
-MAX_REPLY_TOKENS = 700
+# the model writes ~5 tokens/s on 2 busy cores: a longer reply is cut, fails to
+# validate and is repaired or falls back, which the tests accept
+MAX_REPLY_TOKENS = 400
+
+
+# The GGUF carries no chat template, and llama-cpp-python's built-in "gemma" format drops
+# the system message. Gemma 3's own template folds the system prompt into the first user
+# turn; llama-cpp-python's hf-tokenizer-config format renders it, with a blank assistant
+# message appended as the generation prompt.
+GEMMA3_TOKENIZER_CONFIG = {
+    "bos_token": "<bos>",
+    "eos_token": "<end_of_turn>",
+    "chat_template": (
+        "{{ bos_token }}"
+        "{% if messages[0]['role'] == 'system' %}"
+        "{% set prefix = messages[0]['content'] + '\\n\\n' %}"
+        "{% set loop_messages = messages[1:] %}"
+        "{% else %}{% set prefix = '' %}{% set loop_messages = messages %}{% endif %}"
+        "{% for message in loop_messages %}"
+        "{% if loop.last and message['role'] == 'assistant' and not message['content'] %}"
+        "{{ '<start_of_turn>model\\n' }}"
+        "{% else %}"
+        "{{ '<start_of_turn>' + ('model' if message['role'] == 'assistant' else 'user') "
+        "+ '\\n' + (prefix if loop.first else '') + message['content'] | trim "
+        "+ '<end_of_turn>\\n' }}"
+        "{% endif %}{% endfor %}"
+    ),
+}
 
 
 def _sha256(path: Path) -> str:
