@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
@@ -32,6 +33,7 @@ from octomem.llm_schema import LLMOutput, Message, Style, structured_request
 from octomem.models import LLMUsage
 from octomem.settings import LLMConfig
 from octomem.telemetry import set_attributes, span
+from octomem.validation import clean_text
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T", bound=LLMOutput)
@@ -204,11 +206,28 @@ class LiteLLMClient:
 
 
 def _parse(reply: str, output: type[T]) -> T:
+    """The reply as `output`. Raw line breaks inside strings, which small models write, are
+    accepted; control characters are removed from every string (as from every text that
+    enters octomem). ValueError (a pydantic ValidationError included) if it does not fit."""
     text = reply.strip()
     if text.startswith("```"):  # models in JSON mode sometimes fence their reply
         text = text.strip("`")
         text = text[text.find("{") :] if "{" in text else text
-    return output.model_validate_json(text)
+    try:
+        data = json.loads(text, strict=False)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"the reply is not JSON: {exc}") from None
+    return output.model_validate(_clean_strings(data))
+
+
+def _clean_strings(value: Any) -> Any:
+    if isinstance(value, str):
+        return clean_text(value, "the reply")
+    if isinstance(value, list):
+        return [_clean_strings(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _clean_strings(item) for key, item in value.items()}
+    return value
 
 
 def _cost(litellm: Any, response: Any) -> float:

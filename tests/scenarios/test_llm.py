@@ -501,3 +501,25 @@ def test_per_agent_budget(llm_orch) -> None:
     result = orch.process("I live in Paris.", user_id="alice")
     assert model.calls("route") == 1
     assert model.calls() == result.llm.calls <= 1 + 1 + 1  # router + semantic (+ reconcile)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_raw_line_breaks_are_read_and_control_characters_dropped(llm_orch, mode: str) -> None:
+    """Small models write line breaks raw inside JSON strings (strict JSON forbids them) and
+    may emit escaped control characters: the reply is still read, in one call, and no
+    control character reaches a store."""
+    good = from_extraction(
+        lambda request: facts(fact("lives_in", "Paris", "Alice lives\x00 in Paris.\x07"))
+    )
+
+    def script(request: ScriptedRequest) -> Any:
+        reply = good(request)
+        text = reply if isinstance(reply, str) else reply.model_dump_json()
+        return text.replace('"Alice lives', '"Alice\nlives')  # a raw newline in a string
+
+    orch, model = llm_orch(script, mode)
+    result = orch.process("I live in Paris.", user_id="alice")
+    assert result.extraction == mode and not result.errors
+    assert result.llm.calls == model.calls() == (1 if mode == "single_call" else 2)
+    (stored,) = [r.content for r in current(orch, MemoryType.SEMANTIC) if "Paris" in r.content]
+    assert stored == "Alice\nlives in Paris."
