@@ -117,8 +117,9 @@ def _text(value: str | None, what: str, limit: int) -> None:
 
 def _record(data: Any, text_limit: int) -> MemoryBase:
     cleaned = _clean(data, "the record")
-    if isinstance(data, dict) and cleaned.get("content") != data.get("content"):
-        cleaned["content_hash"] = ""  # control characters were removed: hash the clean text
+    # the hash is derived from the text as it will be stored, which masking and removing
+    # control characters may have changed (for an unchanged text it is the same hash)
+    cleaned["content_hash"] = ""
     try:
         record = record_from_dict(cleaned)
     except (ValidationError, ValueError, TypeError) as exc:
@@ -134,11 +135,10 @@ def _record(data: Any, text_limit: int) -> MemoryBase:
 
 def _event(data: Any, text_limit: int) -> HistoryEvent:
     cleaned = _clean(data, "a history event")
-    snapshot = data.get("record") if isinstance(data, dict) else None
     try:
         event = HistoryEvent.model_validate(cleaned)
-        if event.record is not None and snapshot is not None:
-            event.record["content_hash"] = _record(snapshot, text_limit).content_hash
+        if event.record is not None:
+            event.record["content_hash"] = _record(event.record, text_limit).content_hash
     except ValidationError as exc:
         raise _Reject(f"a history event is not valid: {_first_error(exc)}") from None
     except _Reject as exc:

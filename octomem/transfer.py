@@ -37,7 +37,6 @@ from octomem.models import (
     MemoryType,
     Operation,
     Relation,
-    content_hash,
     utcnow,
 )
 from octomem.orchestrator.services import Services
@@ -267,23 +266,9 @@ _STRUCTURE = frozenset(
 
 
 def _masked(line: dict[str, Any]) -> dict[str, Any]:
-    """The line with every secret in its text masked; a record whose content changed gets
-    its content hash computed again."""
+    """The line with every secret in its text masked (content hashes are derived again
+    from the masked text when the line is checked: `import_checks`)."""
     masked: dict[str, Any] = mask_value(line, keep=_STRUCTURE)
-    before, after = line.get("history"), masked.get("history")
-    events = zip(before, after or [], strict=True) if isinstance(before, list) else iter(())
-    records = [(line.get("record"), masked.get("record"))] + [
-        (old.get("record"), new.get("record"))
-        for old, new in events
-        if isinstance(old, dict) and isinstance(new, dict)
-    ]
-    for old, new in records:
-        if (
-            isinstance(old, dict)
-            and isinstance(new, dict)
-            and old.get("content") != new.get("content")
-        ):
-            new["content_hash"] = content_hash(str(new.get("content")))
     return masked
 
 

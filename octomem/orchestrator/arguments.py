@@ -105,7 +105,5 @@ def check_owner(user_id: Any, agent_id: Any) -> Owner | None:
     that may reach every memory of the store)."""
     if user_id is None and agent_id is None:
         return None
-    for name, value in (("user_id", user_id), ("agent_id", agent_id)):
-        if value is not None:
-            validate_scope_id(name, value)
+    check_scope(user_id, agent_id, None, operation="a call by id")
     return Owner(user_id, agent_id)

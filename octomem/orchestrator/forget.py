@@ -55,10 +55,11 @@ async def forget(services: Services, user_id: str, agent_id: str | None) -> Forg
         report.history_events = len(events)
         await services.history.discard(ids)  # last: it lists every memory a rerun must find
         if ids or any(graph):  # else nothing of the scope was stored: no file to rewrite
-            report.files_rewritten = await _compact(services, ids)
+            report.files_rewritten = await services.rewrite_files(ids)
         await services.journal.finish_forget(user_id, agent_id)
         if report.files_rewritten:
             await services.journal.compact()
+            report.files_rewritten.append("journal")
         _forget_embeddings(services, ids)
     report.elapsed_s = round(time.perf_counter() - started, 4)
     log.info(
@@ -88,21 +89,6 @@ async def _scope_ids(
         # memory is one of this agent's (discarded by id below)
         events = [e for e in events if (e.record or {}).get("agent_id") == agent_id]
     return by_type, events
-
-
-async def _compact(services: Services, ids: list[str]) -> list[str]:
-    """Rewrite the files of every store this process owns; names of those rewritten."""
-    rewritten = []
-    if await services.vector.purge_deleted(ids):
-        rewritten.append("vector")
-    await services.keyword.compact()
-    rewritten.append("keyword")
-    await services.history.compact()
-    rewritten.append("history")
-    if await services.graph.compact():
-        rewritten.append("graph")
-    rewritten.append("journal")
-    return rewritten
 
 
 def _forget_embeddings(services: Services, ids: list[str]) -> None:

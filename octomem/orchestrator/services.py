@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -101,10 +102,22 @@ class Services:
         that no deleted text is left in them."""
         for store in self.stores:
             await store.reset()
-        await self.vector.purge_deleted([])
-        for sqlite_store in (self.keyword, self.history, self.journal):
-            await sqlite_store.compact()
-        await self.graph.compact()
+        await self.rewrite_files([])
+        await self.journal.compact()
+
+    async def rewrite_files(self, deleted_ids: Sequence[str]) -> list[str]:
+        """Rewrite the files of the vector store (its log of `deleted_ids`), keyword index,
+        history and graph that this process owns, so nothing deleted is left in them; the
+        names of the stores rewritten. The journal is the caller's to compact last."""
+        rewritten = []
+        if await self.vector.purge_deleted(deleted_ids):
+            rewritten.append("vector")
+        await self.keyword.compact()
+        await self.history.compact()
+        rewritten += ["keyword", "history"]
+        if await self.graph.compact():
+            rewritten.append("graph")
+        return rewritten
 
 
 async def upgrade_layout(vector: VectorStore) -> int:

@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from octomem.errors import InvalidInputError
 from octomem.models import MemoryType, Relation
@@ -25,6 +25,20 @@ RELATION_COLUMNS = (
     "invalid_at",
     "created_at",
 )
+
+
+Statements = TypeVar("Statements")
+
+
+def forget_plan(
+    user_id: str, memory_ids: Sequence[str] | None, *, user: Statements, memories: Statements
+) -> tuple[Statements, dict[str, Any]]:
+    """The statements and parameters of `GraphStore.forget`: the whole user's (`user`), or
+    only these memories' (`memories`), whose ids go in as `$ids`."""
+    params: dict[str, Any] = {"u": user_id or ""}
+    if memory_ids is None:
+        return user, params
+    return memories, {**params, "ids": sorted(set(memory_ids))}
 
 
 def nearest_mentions(

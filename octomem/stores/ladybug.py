@@ -30,6 +30,7 @@ from octomem.stores.base import GraphForgotten, MemoryLink
 from octomem.stores.graph_common import (
     ProcessLeases,
     check_lease,
+    forget_plan,
     nearest_mentions,
     relation_from_row,
 )
@@ -522,12 +523,9 @@ class LadybugGraphStore:
         )
 
     async def forget(self, user_id: str, memory_ids: Sequence[str] | None = None) -> GraphForgotten:
-        params: dict[str, Any] = {"u": _uid(user_id)}
-        if memory_ids is None:
-            queries = _FORGET_USER
-        else:
-            queries = _FORGET_MEMORIES
-            params["ids"] = sorted(set(memory_ids))
+        queries, params = forget_plan(
+            user_id, memory_ids, user=_FORGET_USER, memories=_FORGET_MEMORIES
+        )
 
         def work(conn: lb.Connection) -> GraphForgotten:
             with _transaction(conn):

@@ -33,7 +33,12 @@ from octomem.errors import (
 )
 from octomem.models import Entity, MemoryType, Relation, as_utc, normalize_text
 from octomem.stores.base import GraphForgotten, MemoryLink
-from octomem.stores.graph_common import check_lease, nearest_mentions, relation_from_row
+from octomem.stores.graph_common import (
+    check_lease,
+    forget_plan,
+    nearest_mentions,
+    relation_from_row,
+)
 
 log = structlog.get_logger(__name__)
 tracer = trace.get_tracer(__name__)
@@ -440,12 +445,9 @@ class Neo4jGraphStore:
         )
 
     async def forget(self, user_id: str, memory_ids: Sequence[str] | None = None) -> GraphForgotten:
-        params: dict[str, Any] = {"u": _uid(user_id)}
-        if memory_ids is None:
-            queries = _FORGET_USER
-        else:
-            queries = _FORGET_MEMORIES
-            params["ids"] = sorted(set(memory_ids))
+        queries, params = forget_plan(
+            user_id, memory_ids, user=_FORGET_USER, memories=_FORGET_MEMORIES
+        )
         counts = []
         for query in queries:  # in batches: each transaction stays small on large graphs
             total = 0
