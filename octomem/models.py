@@ -29,10 +29,13 @@ def as_utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def _payload(parts: tuple[object, ...]) -> bytes:
+    return json.dumps(parts, sort_keys=True, default=str, ensure_ascii=False).encode("utf-8")
+
+
 def stable_hash(*parts: object) -> str:
     """sha256 over the JSON form of parts: the same inputs give the same hash everywhere."""
-    payload = json.dumps(parts, sort_keys=True, default=str, ensure_ascii=False)
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+    return hashlib.sha256(_payload(parts)).hexdigest()
 
 
 def keyed_hash(id_key: bytes | None, *parts: object) -> str:
@@ -41,8 +44,7 @@ def keyed_hash(id_key: bytes | None, *parts: object) -> str:
     before id keys, and tests) is `stable_hash`."""
     if id_key is None:
         return stable_hash(*parts)
-    payload = json.dumps(parts, sort_keys=True, default=str, ensure_ascii=False)
-    return hmac.new(id_key, payload.encode("utf-8"), hashlib.sha256).hexdigest()
+    return hmac.new(id_key, _payload(parts), hashlib.sha256).hexdigest()
 
 
 def normalize_text(text: str) -> str:
