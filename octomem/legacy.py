@@ -53,7 +53,8 @@ LEGACY_KEYS: dict[str, list[tuple[_Marker, dict[str, str]]]] = {
     ],
     "procedural": [(_always, _same("role"))],
     "resource": [(_always, _same("resource_key", "shared_by"))],
-    "knowledge": [(_always, _same("subject_key"))],
+    "knowledge": [(_always, _same("subject_key", "projection_of"))],
+    "core": [(_always, _same("projection_of"))],
     "working": [(_always, _same("deadline"))],
     "semantic": [
         (_always, _same("relation")),

@@ -1,8 +1,10 @@
 """Core agent: the "human" and "persona" blocks always given to the agent.
 
-The human block has one line per key fact ("Lives in: Berlin"), built from the same
-statements the semantic agent extracts. A newer line with the same prefix replaces the
-old one; the block is kept within its character limit by dropping the oldest lines.
+The persona block is extracted here, from system prompts. The human block is a
+projection: one line per current fact the user stated about themselves ("Lives in:
+Berlin"), rendered from the semantic memories (the canonical records) by `human_lines`
+and rewritten by `octomem.orchestrator.projections` whenever those facts change. Lines
+follow the facts' order in time; the oldest are dropped to fit the character limit.
 """
 
 from __future__ import annotations
@@ -12,9 +14,8 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from octomem.agents.base import BaseAgent, ConflictPolicy, ExtractionContext
-from octomem.agents.semantic import Fact, stated_name, user_facts
 from octomem.agents.text import entities_in, record_fields, split_sentences
-from octomem.models import CoreMemory, MemoryBase, MemoryType, SourceRef, Turn
+from octomem.models import CoreMemory, MemoryBase, MemoryType, SemanticMemory, SourceRef, Turn
 
 HUMAN = "human"
 PERSONA = "persona"
@@ -40,19 +41,29 @@ _PERSONA_START = re.compile(
 )
 
 
-def fact_line(fact: Fact) -> str | None:
-    """The human-block line for a first-person fact ("Lives in: Berlin")."""
-    if not fact.is_user:
+def fact_line(fact: SemanticMemory) -> str | None:
+    """The human-block line for a fact about the user ("Lives in: Berlin"); None for a
+    fact about someone else."""
+    if fact.subject != "user":
         return None
-    attr = fact.attribute
+    attr, value = fact.attribute, fact.value
+    relation = str(fact.internal.get("relation") or "")
     if attr.startswith("preference:"):
-        return f"Preference ({fact.relation}): {fact.value}"
+        return f"Preference ({relation or attr.partition(':')[2].replace('_', ' ')}): {value}"
     if attr.startswith("favourite:"):
-        return f"Favourite {fact.relation}: {fact.value}"
-    if fact.relation:
-        return f"{fact.relation.capitalize()}: {fact.value}"
-    prefix = _PREFIXES.get(attr)
-    return f"{prefix}: {fact.value}" if prefix else None
+        return f"Favourite {relation or attr.partition(':')[2].replace('_', ' ')}: {value}"
+    if relation:
+        return f"{relation.capitalize()}: {value}"
+    prefix = _PREFIXES.get(attr) or attr.replace("_", " ").strip().capitalize()
+    return f"{prefix}: {value}" if prefix else None
+
+
+def human_lines(facts: Sequence[SemanticMemory], char_limit: int) -> list[str]:
+    """The human block rendered from the user's current facts, oldest first; a later fact
+    with the same line prefix wins, and the oldest lines are dropped to fit `char_limit`."""
+    rank = {attr: i for i, attr in enumerate(_PREFIXES)}  # facts of one turn: name first...
+    ordered = sorted(facts, key=lambda f: (f.valid_from, rank.get(f.attribute, 99), f.id))
+    return merge_lines([], [line for f in ordered if (line := fact_line(f))], char_limit)
 
 
 def _line_key(line: str) -> str:
@@ -85,33 +96,20 @@ class CoreAgent(BaseAgent):
     policy = ConflictPolicy.UPDATE
 
     def extract(self, turns: Sequence[Turn], ctx: ExtractionContext) -> list[MemoryBase]:
-        records: list[MemoryBase] = []
-        human: list[str] = []
-        human_turns: list[Turn] = []
-        names: list[str] = []
+        """The persona block from system prompts (the human block is a projection of the
+        semantic facts, see `human_lines`)."""
         persona: list[str] = []
         persona_turns: list[Turn] = []
         for turn in turns:
-            if turn.role == "user":
-                facts = user_facts(turn.content)
-                lines = [line for fact in facts if (line := fact_line(fact))]
-                if lines:
-                    human = merge_lines(human, lines, ctx.core_char_limit)
-                    human_turns.append(turn)
-                    names += [e for f in facts if f.is_user for e in f.entities]
-                    name = ctx.user_name or stated_name(facts)
-                    names += [name] if name else []
-            elif turn.role == "system":
+            if turn.role == "system":
                 lines = [s for s in split_sentences(turn.content) if _PERSONA_START.match(s)]
                 if lines:
                     persona = merge_lines(persona, lines, ctx.core_char_limit)
                     persona_turns.append(turn)
-        if human:
-            records.append(self._block(HUMAN, human, human_turns, ctx, names))
-        if persona:
-            names = entities_in(" ".join(persona))
-            records.append(self._block(PERSONA, persona, persona_turns, ctx, names))
-        return records
+        if not persona:
+            return []
+        names = entities_in(" ".join(persona))
+        return [self._block(PERSONA, persona, persona_turns, ctx, names)]
 
     def _block(
         self,

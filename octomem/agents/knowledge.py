@@ -1,9 +1,11 @@
 """Knowledge agent: (subject)-[PREDICATE]->(object) edges between named entities.
 
-Edges come from the user's own facts (the user -[LIVES_IN]-> Berlin, -[SISTER]-> Maria)
-and from third-party statements in any turn ("Guido created Python", "Sarah is the CEO
-of Initech"). Functional predicates (one object at a time) conflict on subject+predicate,
-so a new object invalidates the old edge.
+The agent extracts third-party statements from any turn ("Guido created Python", "Sarah
+is the CEO of Initech"); those edges are canonical here. Edges that a semantic fact
+implies (the user -[LIVES_IN]-> Berlin, -[SISTER]-> Maria, Maria -[WORKS_AT]-> Google)
+are projections of that fact (`fact_edge`), written and closed with it by
+`octomem.orchestrator.projections`, never extracted twice. Functional predicates (one
+object at a time) conflict on subject+predicate, so a new object invalidates the old edge.
 """
 
 from __future__ import annotations
@@ -13,13 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from octomem.agents.base import BaseAgent, ConflictPolicy, ExtractionContext
-from octomem.agents.semantic import (
-    RELATION_ATTR,
-    Fact,
-    stated_name,
-    third_person_facts,
-    user_facts,
-)
+from octomem.agents.semantic import RELATION_ATTR, RELATIONS
 from octomem.agents.text import (
     ENTITY_PATTERN,
     clean_entity,
@@ -32,13 +28,13 @@ from octomem.agents.text import (
     split_sentences,
     trim_clause,
 )
-from octomem.models import KnowledgeMemory, MemoryBase, MemoryType, Turn
+from octomem.models import KnowledgeMemory, MemoryBase, MemoryType, SemanticMemory, Turn
 
 FUNCTIONAL = {"LIVES_IN", "WORKS_AT", "MARRIED_TO", "PARTNER_OF", "LOCATED_IN", "BORN_IN"}
 FUNCTIONAL |= {"FROM", "CEO_OF", "CTO_OF", "CFO_OF", "COO_OF", "PRESIDENT_OF", "CHAIR_OF"}
 FUNCTIONAL |= {"MAYOR_OF", "CAPITAL_OF", "MOTHER", "FATHER", "BOSS", "PLAYS_FOR"}
 
-_ATTR_PREDICATE = {
+ATTR_PREDICATE = {
     "lives_in": "LIVES_IN",
     "works_at": "WORKS_AT",
     "hometown": "FROM",
@@ -153,22 +149,29 @@ def statement_triples(sentence: str) -> list[Triple]:
     return triples
 
 
-def fact_triple(fact: Fact, user: str) -> Triple | None:
-    """The edge a semantic fact implies when its value is a named entity."""
-    if fact.attribute in {"name", "age", "job"} or fact.attribute.startswith(
-        ("preference:", "favourite:")
-    ):
+def fact_edge(fact: SemanticMemory, user: str | None) -> Triple | None:
+    """The edge a semantic fact implies when its value is a named entity ("Alice lives in
+    Berlin" -> Alice -[LIVES_IN]-> Berlin); None for names, ages, jobs, preferences."""
+    attr = fact.attribute
+    if attr in {"name", "age", "job"} or attr.startswith(("preference:", "favourite:")):
         return None
     obj = _object(fact.value)
     if obj is None:
         return None
-    subject = user if fact.is_user else fact.subject
-    key = "user" if fact.is_user else norm_key(fact.subject)
-    predicate = _ATTR_PREDICATE.get(fact.attribute)
-    if predicate is None and fact.relation:
-        rel = fact.relation
-        predicate = _REL_PREDICATE.get(rel, re.sub(r"\W", "_", rel.upper()))
-    return Triple(subject, predicate, obj, key, fact.relation) if predicate else None
+    is_user = fact.subject == "user"
+    subject = (user or "User") if is_user else fact.subject
+    key = "user" if is_user else norm_key(fact.subject)
+    relation = str(fact.internal.get("relation") or "")
+    relation = relation or (attr if attr in RELATIONS or attr in RELATION_ATTR else "")
+    predicate = ATTR_PREDICATE.get(attr)
+    if predicate is None and relation:
+        predicate = _REL_PREDICATE.get(relation, re.sub(r"\W", "_", relation.upper()))
+    return Triple(subject, predicate, obj, key, relation) if predicate else None
+
+
+def edge_key(subject_key: str, predicate: str, obj: str) -> tuple[str, str, str]:
+    """What makes two edges the same relation, whoever extracted them."""
+    return subject_key, predicate, norm_key(obj)
 
 
 def triple_sentence(triple: Triple) -> str:
@@ -193,20 +196,14 @@ class KnowledgeAgent(BaseAgent):
     policy = ConflictPolicy.SUPERSEDE
 
     def extract(self, turns: Sequence[Turn], ctx: ExtractionContext) -> list[MemoryBase]:
+        """Third-party statements of every turn (edges of the semantic facts are their
+        projections, not extracted here)."""
         records: dict[str, MemoryBase] = {}
-        known = ctx.user_name
         for turn in turns:
-            triples: list[Triple | None] = []
-            if turn.role == "user":
-                facts = user_facts(turn.content)
-                known = ctx.user_name or stated_name(facts) or known
-                triples += [t for f in facts if (t := fact_triple(f, known or "User"))]
             for sentence in split_sentences(turn.content):
-                if not is_question(sentence):
-                    triples += [fact_triple(f, "User") for f in third_person_facts(sentence)]
-                    triples += statement_triples(sentence)
-            for triple in triples:
-                if triple is not None:
+                if is_question(sentence):
+                    continue
+                for triple in statement_triples(sentence):
                     record = self._record(triple, turn, ctx)
                     records.setdefault(record.id, record)
         return list(records.values())
@@ -229,6 +226,8 @@ class KnowledgeAgent(BaseAgent):
     def conflict_key(self, record: MemoryBase) -> str | None:
         if not isinstance(record, KnowledgeMemory) or record.predicate not in FUNCTIONAL:
             return None
+        if record.internal.get("projection_of"):
+            return None  # a fact's edge changes with its fact, never by a rival edge
         subject_key = record.internal.get("subject_key") or norm_key(record.subject)
         return f"{subject_key}|{record.predicate}"
 

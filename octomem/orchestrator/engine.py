@@ -11,9 +11,11 @@ from typing import Any
 import structlog
 
 from octomem._sync import LoopThread
+from octomem.agents.semantic_update import reread
 from octomem.errors import ConfigurationError, InvalidInputError, NotFoundError
 from octomem.models import (
     ConsistencyReport,
+    CoreMemory,
     ForgetReport,
     HistoryEvent,
     MemoryBase,
@@ -21,11 +23,12 @@ from octomem.models import (
     Operation,
     ProcessResult,
     RecallResult,
+    SemanticMemory,
     memory_type_of,
     utcnow,
 )
 from octomem.orchestrator import arguments as args
-from octomem.orchestrator import doctor
+from octomem.orchestrator import doctor, projections
 from octomem.orchestrator.arguments import Owner, check_owner, check_scope, parse_memory_types
 from octomem.orchestrator.calls import RunningCalls
 from octomem.orchestrator.forget import forget as forget_scope
@@ -249,19 +252,62 @@ class Orchestrator:
             found = await self._get(memory_type, memory_id, owner)
             async with self.services.locks.hold(found.user_id):
                 old = await self._get(memory_type, memory_id, owner)  # as it is now, locked
-                now = utcnow()
-                data = old.model_dump()
-                data.update(
-                    content=text,
-                    content_hash="",
-                    updated_at=now,
-                    version=old.version + 1,
-                    metadata={**old.metadata, **(metadata or {})},
-                )
-                new = type(old).model_validate(data)
-                event = history_event(new, Operation.UPDATE, old=old, actor="api", at=now)
-                await write_records(self.services, [(new, event)])
+                source = await self._canonical(old, "update", owner)
+                if source is not old:  # a fact's edge: the fact is what changes
+                    await self._update_locked(source, text, metadata)
+                    return await self._get(memory_type, memory_id, owner)
+                return await self._update_locked(old, text, metadata)
+
+    async def _update_locked(
+        self, old: MemoryBase, text: str, metadata: dict[str, Any] | None
+    ) -> MemoryBase:
+        now = utcnow()
+        data = old.model_dump()
+        data.update(
+            content=text,
+            content_hash="",
+            updated_at=now,
+            version=old.version + 1,
+            metadata={**old.metadata, **(metadata or {})},
+        )
+        new = type(old).model_validate(data)
+        if isinstance(new, SemanticMemory):  # its value, core line and edge follow the text
+            new = reread(new, text, await self._user_name(new))
+        event = history_event(new, Operation.UPDATE, old=old, actor="api", at=now)
+        views = await projections.project(self.services, [new], now=now)
+        await write_records(
+            self.services, [(new, event), *views.writes], deletes=views.deletes, actor="api"
+        )
         return new
+
+    async def _canonical(self, record: MemoryBase, verb: str, owner: Owner | None) -> MemoryBase:
+        """The record a change of `record` applies to: the fact behind a fact's edge. The
+        human block, rendered from many facts, can be deleted but not rewritten."""
+        if not projections.is_projection(record):
+            return record
+        if isinstance(record, CoreMemory):
+            if verb == "delete":
+                return record  # the block goes; the next change of a fact renders it again
+            raise InvalidInputError(
+                f"cannot {verb} {record.id}: the human block is rendered from the user's "
+                "facts (semantic memories); "
+                "update those instead, and the block follows"
+            )
+        return await self._get(
+            MemoryType.SEMANTIC, str(record.internal[projections.PROJECTION_OF]), owner
+        )
+
+    async def _user_name(self, fact: MemoryBase) -> str | None:
+        where = {
+            "AND": [
+                {"user_id": fact.user_id},
+                {"agent_id": fact.agent_id},
+                {"subject": "user"},
+                {"attribute": "name"},
+            ]
+        }
+        found = await self.services.vector.list(MemoryType.SEMANTIC, where=where, live_at=utcnow())
+        return getattr(found[-1], "value", None) if found else None
 
     def update(self, memory_id: str, text: str, **kwargs: Any) -> MemoryBase:
         return self._loop.run(self.aupdate(memory_id, text, **kwargs))
@@ -278,7 +324,11 @@ class Orchestrator:
             found = await self._get(memory_type, memory_id, owner)
             async with self.services.locks.hold(found.user_id):
                 record = await self._get(memory_type, memory_id, owner)
-                await delete_records(self.services, [record], actor="api")
+                record = await self._canonical(record, "delete", owner)
+                views = await projections.project(self.services, [], deleted=[record], now=utcnow())
+                await write_records(
+                    self.services, views.writes, deletes=[record, *views.deletes], actor="api"
+                )
 
     def delete(self, memory_id: str, **kwargs: Any) -> None:
         self._loop.run(self.adelete(memory_id, **kwargs))
@@ -302,6 +352,11 @@ class Orchestrator:
                     include_superseded=True,
                 )
                 await delete_records(self.services, records, actor="api")
+                for agent in {r.agent_id for r in records if r.memory_type is MemoryType.SEMANTIC}:
+                    views = await projections.refresh(self.services, user_id, agent, now=utcnow())
+                    await write_records(
+                        self.services, views.writes, deletes=views.deletes, actor="api"
+                    )
         return len(records)
 
     def delete_all(self, **kwargs: Any) -> int:

@@ -46,7 +46,7 @@ from octomem.models import (
     Turn,
     utcnow,
 )
-from octomem.orchestrator import extraction, routing
+from octomem.orchestrator import extraction, projections, routing
 from octomem.orchestrator.metadata import with_caller_metadata
 from octomem.orchestrator.reconcile import Reconciler
 from octomem.orchestrator.reprocess import EXTRACTION_FLAG
@@ -263,17 +263,23 @@ def build_process_graph(services: Services) -> CompiledStateGraph:
                 reconciler = Reconciler(
                     services, utcnow(), llm=services.llm if use_llm else None, meter=meter
                 )
-                decisions = await reconciler.decide(candidates)
+                decisions = await reconciler.decide(
+                    projections.canonical_candidates(services, candidates)
+                )
                 current.set_attribute("octomem.decisions", len(decisions))
-                await write_records(services, [c for d in decisions for c in changes_for(d)])
+                changes = [c for d in decisions for c in changes_for(d)]
+                views = await projections.project(
+                    services, [record for record, _ in changes], now=reconciler.now
+                )
+                await write_records(services, changes + views.writes, deletes=views.deletes)
                 if fell_back or (state.get("turns_in") and "selected" in info):
                     await _flag_turns(
                         services, state["stored_turns"], "fallback" if fell_back else "llm"
                     )
         errors += reconciler.errors
         operations: dict[MemoryType, list[Any]] = {}
-        for decision in decisions:
-            operations.setdefault(decision.record.memory_type, []).append(decision.summary())
+        for summary in [*(d.summary() for d in decisions), *views.operations()]:
+            operations.setdefault(summary.memory_type, []).append(summary)
         chosen = [MemoryType(m) for m, why in state["routing"].items() if why == "selected"]
         usage = _total([*state.get("llm_usage", []), meter.usage])
         mode = info.get("mode", "offline")

@@ -108,14 +108,32 @@ def changes_for(decision: Decision) -> list[tuple[MemoryBase, HistoryEvent]]:
 
 
 async def write_records(
-    services: Services, changes: Sequence[tuple[MemoryBase, HistoryEvent]]
+    services: Services,
+    changes: Sequence[tuple[MemoryBase, HistoryEvent]],
+    *,
+    deletes: Sequence[MemoryBase] = (),
+    actor: str = "octomem",
 ) -> None:
-    """Write records (each with its history event) to every store, journaled."""
-    if changes:
+    """Write records (each with its history event) to every store and remove `deletes`,
+    as one journaled intent."""
+    if changes or deletes:
+        now = utcnow()
         intent = WriteIntent(
-            id=uuid.uuid4().hex, writes=[Change(record=r, event=e) for r, e in changes]
+            id=uuid.uuid4().hex,
+            writes=[Change(record=r, event=e) for r, e in changes],
+            deletes=[
+                Change(
+                    record=r, event=history_event(r, Operation.DELETE, old=r, actor=actor, at=now)
+                )
+                for r in deletes
+            ],
+            at=now,
         )
         await _journaled(services, intent)
+
+
+def _deleted(record: MemoryBase, actor: str, at: datetime) -> HistoryEvent:
+    return history_event(record, Operation.DELETE, old=record, actor=actor, at=at)
 
 
 async def delete_records(services: Services, records: Sequence[MemoryBase], *, actor: str) -> None:
@@ -124,10 +142,7 @@ async def delete_records(services: Services, records: Sequence[MemoryBase], *, a
     now = utcnow()
     for start in range(0, len(records), DELETE_BATCH):
         batch = records[start : start + DELETE_BATCH]
-        deletes = [
-            Change(record=r, event=history_event(r, Operation.DELETE, old=r, actor=actor, at=now))
-            for r in batch
-        ]
+        deletes = [Change(record=r, event=_deleted(r, actor, now)) for r in batch]
         await _journaled(services, WriteIntent(id=uuid.uuid4().hex, deletes=deletes, at=now))
 
 

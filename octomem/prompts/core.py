@@ -1,4 +1,5 @@
-"""Core agent prompt: the human and persona blocks."""
+"""Core agent prompt: the persona block (the human block is a projection of the user's
+semantic facts, see `octomem.orchestrator.projections`)."""
 
 from __future__ import annotations
 
@@ -12,14 +13,12 @@ from octomem.models import CoreMemory, MemoryBase, MemoryType, Turn
 from octomem.prompts.common import Item, record_fields
 
 INSTRUCTIONS = (
-    "core: lasting key facts about the user as 'Label: value' lines for the human block "
-    "(Name, Lives in, Works at, Job, Age, Family, Preferences, Allergies, Goals...), and, "
-    "from system turns, how the assistant should behave (persona block lines)."
+    "core: from system turns only, how the assistant should behave (persona block lines). "
+    "Facts about the user belong to semantic."
 )
 
 
 class CoreOutput(Item):
-    human: list[str] = Field(default_factory=list, description="'Label: value' lines")
     persona: list[str] = Field(default_factory=list, description="assistant persona lines")
 
 
@@ -27,20 +26,17 @@ def to_records(
     output: BaseModel, turns: Sequence[Turn], ctx: ExtractionContext
 ) -> list[MemoryBase]:
     assert isinstance(output, CoreOutput)
-    records: list[MemoryBase] = []
-    for label, lines in (("human", output.human), ("persona", output.persona)):
-        lines = [line.strip() for line in lines if line.strip()]
-        if not lines:
-            continue
-        content = "\n".join(lines)[: ctx.core_char_limit]
-        records.append(
-            CoreMemory(
-                id=ctx.memory_id(MemoryType.CORE, label),
-                label=label,
-                content=content,
-                char_limit=ctx.core_char_limit,
-                entities=entities_in(content),
-                **record_fields(output, turns, ctx, "core"),
-            )
+    lines = [line.strip() for line in output.persona if line.strip()]
+    if not lines:
+        return []
+    content = "\n".join(lines)[: ctx.core_char_limit]
+    return [
+        CoreMemory(
+            id=ctx.memory_id(MemoryType.CORE, "persona"),
+            label="persona",
+            content=content,
+            char_limit=ctx.core_char_limit,
+            entities=entities_in(content),
+            **record_fields(output, turns, ctx, "core"),
         )
-    return records
+    ]

@@ -18,8 +18,9 @@ from octomem.agents import (
     default_agents,
 )
 from octomem.agents.base import BaseAgent, ConflictPolicy, ExtractionContext, MemoryAgent
+from octomem.agents.core import fact_line, human_lines
+from octomem.agents.knowledge import fact_edge, triple_sentence
 from octomem.models import (
-    CoreMemory,
     EpisodicMemory,
     KnowledgeMemory,
     MemoryBase,
@@ -277,59 +278,61 @@ def test_chit_chat_produces_no_facts_or_graph_edges() -> None:
 # --- core ----------------------------------------------------------------------------
 
 
-def test_core_human_block_from_user_facts() -> None:
+def _facts(text: str, context: ExtractionContext | None = None, index: int = 0) -> list:
+    return [r for r in run(SemanticAgent(), turn(text, index=index), context=context) if r.subject]
+
+
+def test_core_extracts_only_the_persona_the_human_block_is_a_projection() -> None:
     agent = CoreAgent()
     turns = [
         turn("You are a helpful travel agent named Tess. Keep answers short.", "system", 0),
         turn(INTRO, index=1),
-        turn("I live in Paris and my name is Claude.", "assistant", 2),
     ]
-    records = {r.label: r for r in run(agent, *turns)}
-    human = records["human"]
-    assert isinstance(human, CoreMemory)
-    assert human.content.splitlines() == [
+    [persona] = run(agent, *turns)
+    assert persona.label == "persona"
+    assert persona.content == "You are a helpful travel agent named Tess."
+    assert persona.id == ctx().memory_id(MemoryType.CORE, "persona")
+    # the human block is rendered from the semantic facts (octomem.orchestrator.projections)
+    assert human_lines(_facts(INTRO, ctx("Alice")), 2000) == [
         "Name: Alice",
         "Lives in: Berlin",
-        "Job: software engineer",
         "Works at: Acme Corp",
+        "Job: software engineer",
         "Age: 32",
     ]
-    assert human.id == ctx().memory_id(MemoryType.CORE, "human")
-    assert human.source.turn_ids == ["t1"]
-    assert "Alice" in human.entities and "Berlin" in human.entities
-    persona = records["persona"]
-    assert persona.content == "You are a helpful travel agent named Tess."
-    assert persona.id != human.id
 
 
-def test_core_block_id_is_per_label_and_merge_rewrites_lines() -> None:
-    agent = CoreAgent()
-    [old] = run(agent, turn("I live in Paris. I love sushi."))
-    [new] = run(agent, turn("I moved to Berlin. I'm a nurse.", index=1))
-    assert old.id == new.id
-    later = TS + timedelta(days=1)
-    merged = agent.merge(old, new, later)
-    assert merged.content.splitlines() == [
+def test_human_lines_follow_the_facts_in_time_and_keep_one_line_per_prefix() -> None:
+    old = _facts("I live in Paris. I love sushi.")
+    new = [
+        f.model_copy(update={"valid_from": TS + timedelta(days=1)})
+        for f in _facts("I moved to Berlin. I'm a nurse.", index=1)
+    ]
+    paris = next(f for f in old if f.attribute == "lives_in")
+    current = [f for f in old if f is not paris] + new  # Paris was superseded by Berlin
+    assert human_lines(current, 2000) == [
         "Preference (sushi): likes",
         "Lives in: Berlin",
         "Job: nurse",
     ]
-    assert merged.id == old.id and merged.version == 2 and merged.updated_at == later
-    assert merged.created_at == old.created_at
-    assert merged.source.turn_ids == ["t0", "t1"]
+    # a fact about someone else has no line; one about the user by any attribute has one
+    maria = _facts("My sister Maria works at Google.")
+    assert human_lines(maria, 2000) == ["Sister: Maria"]
+    assert fact_line(paris.model_copy(update={"attribute": "shoe_size", "value": "42"})) == (
+        "Shoe size: 42"
+    )
 
 
-def test_core_merge_keeps_the_block_within_its_char_limit() -> None:
-    agent = CoreAgent()
-    small = ctx(core_char_limit=60)
-    [old] = run(agent, turn("My name is Alice. I live in Paris. I work at Initech."), context=small)
-    [new] = run(agent, turn("I'm a software engineer. I'm allergic to peanuts."), context=small)
-    merged = agent.merge(old, new, TS)
-    assert len(merged.content) <= 60
-    lines = merged.content.splitlines()
+def test_human_lines_fit_the_char_limit_by_dropping_the_oldest() -> None:
+    first = _facts("My name is Alice. I live in Paris. I work at Initech.")
+    later = [
+        f.model_copy(update={"valid_from": TS + timedelta(days=1)})
+        for f in _facts("I'm a software engineer. I'm allergic to peanuts.", index=1)
+    ]
+    lines = human_lines(first + later, 60)
+    assert len("\n".join(lines)) <= 60
     assert lines[-2:] == ["Job: software engineer", "Allergy: peanuts"]
     assert "Name: Alice" not in lines  # the oldest lines were dropped first
-    assert agent.merges_near_duplicates(merged) is False
 
 
 def test_core_persona_is_replaced_by_a_new_system_prompt() -> None:
@@ -644,27 +647,29 @@ def test_knowledge_third_party_triples_from_any_turn() -> None:
     assert agent.conflict_key(by_pred["CREATED"]) is None
 
 
-def test_knowledge_user_edges_use_a_stable_subject_key() -> None:
+def test_knowledge_edges_of_facts_are_projections_not_extracted() -> None:
     agent = KnowledgeAgent()
     text = "I live in Berlin and I work at Acme. My sister Maria lives in Madrid."
-    anonymous = run(agent, turn(text))
-    named = run(agent, turn(text), context=ctx("Alice"))
-    triples = {(r.subject, r.predicate, r.object) for r in named}
-    assert triples == {
+    # only the third-party statement; the facts' edges are projections (and a statement
+    # that repeats a fact is dropped before reconcile: projections.canonical_candidates)
+    extracted = run(agent, turn(text), context=ctx("Alice"))
+    assert [(r.subject, r.predicate, r.object) for r in extracted] == [
+        ("Maria", "LIVES_IN", "Madrid")
+    ]
+    facts = _facts(text, ctx("Alice"))
+    named = {fact_edge(f, "Alice") for f in facts} - {None}
+    assert {(t.subject, t.predicate, t.object) for t in named if t} == {
         ("Alice", "LIVES_IN", "Berlin"),
         ("Alice", "WORKS_AT", "Acme"),
         ("Alice", "SISTER", "Maria"),
         ("Maria", "LIVES_IN", "Madrid"),
     }
-    assert {r.id for r in anonymous} == {r.id for r in named}
-    contents = {r.content for r in anonymous}
-    assert "The user lives in Berlin." in contents and "Maria is the user's sister." in contents
-    berlin = next(r for r in named if r.object == "Berlin")
-    [paris] = run(agent, turn("I moved to Paris."))
-    assert agent.conflict_key(paris) == agent.conflict_key(berlin) == "user|LIVES_IN"
-    assert paris.id != berlin.id
-    sister = next(r for r in named if r.predicate == "SISTER")
-    assert agent.conflict_key(sister) is None
+    anonymous = {triple_sentence(t) for f in facts if (t := fact_edge(f, None))}
+    assert "The user lives in Berlin." in anonymous and "Maria is the user's sister." in anonymous
+    keys = {(t.subject_key, t.predicate) for f in facts if (t := fact_edge(f, "Alice"))}
+    assert ("user", "LIVES_IN") in keys and ("maria", "LIVES_IN") in keys
+    [name] = _facts("My name is Alice.")
+    assert fact_edge(name, "Alice") is None  # no entity value: no edge
 
 
 def test_knowledge_ignores_pronouns_and_assistant_first_person() -> None:

@@ -1,0 +1,58 @@
+"""A fact's text rewritten by a caller (`update()`), read back into its structured value.
+
+`update(fact_id, "Alice lives in Munich")` must change the fact's `value` too, or the
+fact, its core line and its graph edge would disagree. The new text is read with the
+semantic agent's own rules; a sentence about the user by name or as "The user" is read
+as if the user said it ("Alice lives in Munich" -> "I live in Munich").
+"""
+
+from __future__ import annotations
+
+import re
+
+from octomem.agents.semantic import Fact, user_facts
+from octomem.models import SemanticMemory
+
+_IRREGULAR = {"is": "am", "has": "have", "was": "was", "does": "do"}
+
+
+def as_first_person(text: str, name: str | None) -> str:
+    """ "Alice lives in Munich" / "The user lives in Munich" -> "I live in Munich"."""
+    subjects = ["The user", "the user", *([re.escape(name)] if name else [])]
+    pattern = rf"\b(?:{'|'.join(subjects)})(?:'s)?\s+(\w+)"
+
+    def first(match: re.Match[str]) -> str:
+        if match.group(0).split()[0].endswith("'s"):
+            return f"my {match[1]}"  # "Alice's sister is Maria" -> "my sister is Maria"
+        verb = match[1]
+        if verb in _IRREGULAR:
+            return f"I {_IRREGULAR[verb]}"
+        if re.search(r"(?:ch|sh|x|ss)es$", verb):
+            return f"I {verb[:-2]}"
+        return f"I {verb[:-1]}" if verb.endswith("s") and not verb.endswith("ss") else f"I {verb}"
+
+    return re.sub(pattern, first, text)
+
+
+def reread(fact: SemanticMemory, text: str, user_name: str | None) -> SemanticMemory:
+    """`fact` with `content=text` and the value (and relation) the text states for the
+    fact's attribute; a text the rules cannot read keeps the fact's attribute and takes
+    the text itself as the value, so no view keeps saying the old value."""
+    found: Fact | None = None
+    candidates = user_facts(text)
+    if fact.subject == "user":
+        candidates += user_facts(as_first_person(text, user_name))
+    for candidate in candidates:
+        if candidate.attribute == fact.attribute and (
+            candidate.is_user == (fact.subject == "user")
+        ):
+            found = candidate
+            break
+    internal = dict(fact.internal)
+    if found is not None:
+        value = found.value
+        if found.relation:
+            internal["relation"] = found.relation
+    else:
+        value = " ".join(text.split()).rstrip(" .!")
+    return fact.model_copy(update={"content": text, "value": value, "internal": internal})

@@ -1,0 +1,196 @@
+"""One source per fact: the semantic memory is canonical; the core human block and the
+fact's knowledge edge are projections that every write path keeps in step."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from octomem import MemoryType, Orchestrator
+from octomem.errors import InvalidInputError
+from octomem.models import CoreMemory, Entity, KnowledgeMemory, Operation, SemanticMemory
+from octomem.prompts.extraction import ExtractionOutput
+from octomem.prompts.knowledge import KnowledgeOutput, Triple
+from octomem.testing import ScriptedModel, ScriptedRequest
+
+T0 = datetime(2025, 5, 1, 9, 0, tzinfo=UTC)
+
+
+def home(orch: Orchestrator, user: str = "alice") -> SemanticMemory:
+    [fact] = [
+        r
+        for r in orch.get_all(user_id=user, memory_types=["semantic"])
+        if isinstance(r, SemanticMemory) and r.attribute == "lives_in"
+    ]
+    return fact
+
+
+def views(orch: Orchestrator, user: str = "alice") -> tuple[list[str], list[KnowledgeMemory], list]:
+    """The human block's lines, the current LIVES_IN edges, and the valid graph relations."""
+    blocks = [
+        c
+        for c in orch.get_all(user_id=user, memory_types=["core"])
+        if isinstance(c, CoreMemory) and c.label == "human"
+    ]
+    lines = blocks[0].content.splitlines() if blocks else []
+    edges = [
+        k
+        for k in orch.get_all(user_id=user, memory_types=["knowledge"])
+        if isinstance(k, KnowledgeMemory) and k.predicate == "LIVES_IN"
+    ]
+    relations = orch._loop.run(orch.services.graph.relations(user, predicate="LIVES_IN"))
+    return lines, edges, relations
+
+
+def assert_in_step(orch: Orchestrator, city: str, user: str = "alice") -> None:
+    fact = home(orch, user)
+    assert fact.value == city
+    lines, edges, relations = views(orch, user)
+    assert [line for line in lines if line.startswith("Lives in:")] == [f"Lives in: {city}"]
+    assert [(e.object, e.internal["projection_of"]) for e in edges] == [(city, fact.id)]
+    assert [r.object_id for r in relations] == [Entity.make_id(user, city)]
+
+
+def test_one_sentence_one_fact_with_its_projections(orch: Orchestrator) -> None:
+    result = orch.process("Hi, I'm Alice and I moved to Berlin.", user_id="alice", timestamp=T0)
+    assert_in_step(orch, "Berlin")
+    # the edge and the block are listed in the result as projections of the fact
+    projected = [op for op in result.all_operations() if op.reason.startswith("projection of")]
+    assert {op.memory_type for op in projected} == {MemoryType.KNOWLEDGE, MemoryType.CORE}
+    edge = next(op for op in projected if op.memory_type is MemoryType.KNOWLEDGE)
+    assert edge.reason == f"projection of {home(orch).id}"
+    # no second copy of the fact was extracted on its own
+    knowledge = orch.get_all(user_id="alice", memory_types=["knowledge"])
+    assert all(k.internal.get("projection_of") for k in knowledge)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Alice lives in Munich.",
+        "The user lives in Munich.",
+        "I live in Munich now.",
+        "Alice moved to Munich",
+        "lives in Munich",  # not a sentence the rules read: the text becomes the value
+    ],
+)
+def test_update_re_derives_the_value_and_every_view(orch: Orchestrator, text: str) -> None:
+    orch.process("Hi, I'm Alice. I live in Berlin.", user_id="alice", timestamp=T0)
+    fact = home(orch)
+    updated = orch.update(fact.id, text, user_id="alice")
+    assert isinstance(updated, SemanticMemory) and updated.content == text
+    city = "Munich" if text != "lives in Munich" else "lives in Munich"
+    assert updated.value == city and home(orch).value == city
+    lines, edges, relations = views(orch)
+    assert f"Lives in: {city}" in lines and "Lives in: Berlin" not in lines
+    if city == "Munich":
+        assert_in_step(orch, "Munich")
+    else:  # no named place: the old edge is closed, none is current
+        assert edges == [] and relations == []
+    assert [e.operation for e in orch.history(fact.id)] == [Operation.ADD, Operation.UPDATE]
+
+
+def test_update_or_delete_of_an_edge_changes_its_fact(orch: Orchestrator) -> None:
+    orch.process("Hi, I'm Alice. I live in Berlin.", user_id="alice", timestamp=T0)
+    fact = home(orch)
+    [edge] = views(orch)[1]
+    updated = orch.update(edge.id, "Alice lives in Rome.", user_id="alice")
+    assert updated.id == edge.id and isinstance(updated, KnowledgeMemory)
+    assert updated.object == "Rome"
+    assert_in_step(orch, "Rome")
+    orch.delete(edge.id, user_id="alice")
+    assert [r for r in orch.get_all(user_id="alice") if r.id == fact.id] == []
+    lines, edges, relations = views(orch)
+    assert not any(line.startswith("Lives in") for line in lines)
+    assert edges == [] and relations == []
+    assert orch.history(fact.id)[-1].operation is Operation.DELETE
+
+
+def test_the_human_block_cannot_be_rewritten_but_its_facts_can(orch: Orchestrator) -> None:
+    orch.process("Hi, I'm Alice. I live in Berlin.", user_id="alice", timestamp=T0)
+    [block] = [c for c in orch.get_all(user_id="alice", memory_types=["core"])]
+    with pytest.raises(InvalidInputError, match="rendered from the user's facts"):
+        orch.update(block.id, "Lives in: Paris", user_id="alice")
+    assert_in_step(orch, "Berlin")
+
+
+def test_a_move_closes_the_old_edge_with_its_fact(orch: Orchestrator) -> None:
+    orch.process("I live in Berlin.", user_id="alice", timestamp=T0)
+    berlin = home(orch)
+    orch.process("I moved to Munich.", user_id="alice", timestamp=T0 + timedelta(days=30))
+    assert_in_step(orch, "Munich")
+    everything = orch.get_all(user_id="alice", include_superseded=True)
+    [old_fact] = [r for r in everything if r.id == berlin.id]
+    [old_edge] = [r for r in everything if r.internal.get("projection_of") == berlin.id]
+    assert old_fact.valid_to == old_edge.valid_to == T0 + timedelta(days=30)
+    assert isinstance(old_edge, KnowledgeMemory) and old_edge.invalid_at == old_fact.valid_to
+
+
+def test_a_retried_call_writes_no_projection_again(orch: Orchestrator) -> None:
+    messages = [{"role": "user", "content": "I'm Alice. I live in Berlin.", "id": "m1"}]
+    orch.process(messages, user_id="alice", timestamp=T0)
+    before = {r.id: r.version for r in orch.get_all(user_id="alice")}
+    again = orch.process(messages, user_id="alice", timestamp=T0)
+    assert again.count(Operation.ADD) == again.count(Operation.UPDATE) == 0
+    assert {r.id: r.version for r in orch.get_all(user_id="alice")} == before
+
+
+def test_delete_all_of_a_session_renders_the_block_again(orch: Orchestrator) -> None:
+    orch.process("I'm Alice.", user_id="alice", session_id="s1", timestamp=T0)
+    orch.process("I live in Berlin.", user_id="alice", session_id="s2", timestamp=T0)
+    orch.delete_all(user_id="alice", session_id="s2")
+    lines, edges, _ = views(orch)
+    assert lines == ["Name: Alice"] and edges == []
+
+
+def test_an_export_imports_with_its_projections_unchanged(make_orch: Any) -> None:
+    source = make_orch()
+    source.process("I'm Alice. I live in Berlin. My sister Maria works at Google.", user_id="alice")
+    out = io.StringIO()
+    source.export_jsonl(out)
+    target = make_orch()
+    target.import_jsonl(io.StringIO(out.getvalue()))
+    assert {r.id: r for r in target.get_all(user_id="alice", include_superseded=True)} == {
+        r.id: r for r in source.get_all(user_id="alice", include_superseded=True)
+    }
+    assert_in_step(target, "Berlin")
+
+
+def test_an_import_without_a_fact_drops_its_views(make_orch: Any) -> None:
+    source = make_orch()
+    source.process("I'm Alice. I live in Berlin.", user_id="alice")
+    fact = home(source)
+    out = io.StringIO()
+    source.export_jsonl(out)
+    kept = [line for line in out.getvalue().splitlines() if fact.id not in line]
+    target = make_orch()
+    target.import_jsonl(io.StringIO("\n".join(kept)))
+    lines, edges, _ = views(target)
+    assert lines == ["Name: Alice"] and edges == []
+
+
+def test_an_llm_edge_about_the_user_becomes_the_fact(make_orch: Any) -> None:
+    """A model may put a user fact only into knowledge: it is stored as the semantic
+    fact, and its edge is the projection."""
+
+    def script(request: ScriptedRequest) -> Any:
+        if request.purpose == "extract":
+            triple = Triple(
+                subject="user",
+                predicate="LIVES_IN",
+                object="Lisbon",
+                fact="The user lives in Lisbon.",
+                source_turns=[0],
+            )
+            return ExtractionOutput(
+                agents=[MemoryType.KNOWLEDGE], knowledge=KnowledgeOutput(triples=[triple])
+            )
+        return {"decisions": []}
+
+    with ScriptedModel(script, name="one-source") as model:
+        orch = make_orch(llm={"model": model.model, "max_retries": 1})
+        orch.process("I live in Lisbon.", user_id="alice", timestamp=T0)
+        assert_in_step(orch, "Lisbon")
