@@ -229,12 +229,41 @@ async def _edges(
     stored = await _stored_edges(services, [f.id for f in [*facts, *gone]])
     ids = {f.id: stored[f.id].id if f.id in stored else edge_id(services, f) for f in facts}
     out.deletes += [stored[f.id] for f in gone if f.id in stored]
+    written: list[KnowledgeMemory] = []
     for fact in facts:
         assert isinstance(fact, SemanticMemory)
         existing = stored.get(fact.id)
         edge = _edge(fact, ids[fact.id], names[(fact.user_id, fact.agent_id)], existing, now)
         if edge is not None:
             out.writes.append((edge, _event(edge, existing)))
+            if isinstance(edge, KnowledgeMemory):
+                written.append(edge)
+    out.deletes += await _legacy_twins(services, written)
+
+
+async def _legacy_twins(services: Services, edges: Sequence[KnowledgeMemory]) -> list[MemoryBase]:
+    """Edges that earlier versions extracted for a fact on their own (no `projection_of`)
+    and that a projection now replaces: removed (their history stays), so a store
+    upgraded in place keeps one edge per fact."""
+    twins: list[MemoryBase] = []
+    for user_id in {e.user_id for e in edges}:
+        mine = [e for e in edges if e.user_id == user_id]
+        where = {
+            "AND": [
+                {"user_id": user_id},
+                {"predicate": {"in": sorted({e.predicate for e in mine})}},
+            ]
+        }
+        keys = {_key(e) for e in mine}
+        found = await services.vector.list(MemoryType.KNOWLEDGE, where=where)
+        twins += [k for k in found if not is_projection(k) and _key(k) in keys]
+    return twins
+
+
+def _key(edge: MemoryBase) -> tuple[object, ...]:
+    assert isinstance(edge, KnowledgeMemory)
+    subject_key = str(edge.internal.get("subject_key") or norm_key(edge.subject))
+    return (edge.agent_id, *edge_key(subject_key, edge.predicate, edge.object))
 
 
 async def _stored_edges(services: Services, fact_ids: list[str]) -> dict[str, MemoryBase]:

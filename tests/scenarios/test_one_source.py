@@ -194,3 +194,29 @@ def test_an_llm_edge_about_the_user_becomes_the_fact(make_orch: Any) -> None:
         orch = make_orch(llm={"model": model.model, "max_retries": 1})
         orch.process("I live in Lisbon.", user_id="alice", timestamp=T0)
         assert_in_step(orch, "Lisbon")
+
+
+def test_an_edge_an_earlier_version_extracted_gives_way_to_the_projection(
+    orch: Orchestrator,
+) -> None:
+    """Stores of earlier versions hold a fact's edge as a record of its own: the first
+    change of the fact replaces it with the projection, so one edge per fact holds."""
+    from octomem.orchestrator.writer import history_event, write_records
+
+    orch.process("I live in Berlin.", user_id="alice", timestamp=T0)
+    [projected] = views(orch)[1]
+    legacy = projected.model_copy(
+        update={"id": "kg_legacy0000000000000000", "internal": {"subject_key": "user"}}
+    )
+    orch._loop.run(
+        write_records(
+            orch.services,
+            [(legacy, history_event(legacy, Operation.ADD))],
+            deletes=[projected],
+        )
+    )
+    orch.process("I moved to Munich.", user_id="alice", timestamp=T0 + timedelta(days=9))
+    assert_in_step(orch, "Munich")
+    kept = orch.get_all(user_id="alice", memory_types=["knowledge"], include_superseded=True)
+    assert legacy.id not in {k.id for k in kept}
+    assert orch.history(legacy.id)[-1].operation is Operation.DELETE
