@@ -122,6 +122,7 @@ def _turn(text: str, ts: datetime) -> Turn:
         ("I finished my thesis the week before last.", FRI, "In the week of 2024-02-26"),
         ("On the 5th I met Sarah for lunch.", FRI, "On 2024-03-05 the user met Sarah"),
         ("Late last year I moved to Berlin.", FRI, "In 2023 the user moved to Berlin."),
+        ("last night i watched dune", FRI, "On 2024-03-14 the user watched dune."),
     ],
 )
 def test_events_are_dated_by_the_new_forms(text: str, ts: datetime, summary: str) -> None:
