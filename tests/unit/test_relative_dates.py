@@ -87,14 +87,19 @@ def test_relative_dates_resolve_against_the_message_time(
         ("She lives on the 5th floor.", "past"),
         ("I finished the course in two weeks.", "past"),  # a duration, not a date
         ("I saw him the other day.", "past"),  # too vague to date: the message date stands
-        ("It happened a week ago Tuesday.", "past"),  # ambiguous: not resolved
         ("Meet me on 3/14.", "future"),  # day/month order unknown: not resolved
         ("My summer job was fun.", "past"),
     ],
 )
 def test_words_that_only_look_like_dates_are_not_dates(text: str, direction: str) -> None:
-    ref = find_time(text, FRI, direction)  # type: ignore[arg-type]
-    assert ref is None or ref.text.lower() in {"tuesday", "a week ago"}
+    assert find_time(text, FRI, direction) is None  # type: ignore[arg-type]
+
+
+def test_a_week_ago_tuesday_keeps_only_the_week() -> None:
+    """Ambiguous ("the Tuesday a week ago", or "a week before Tuesday"): only the coarse
+    "a week ago" is read, as a week, never as a precise day."""
+    ref = find_time("It happened a week ago Tuesday.", FRI)
+    assert ref is not None and (ref.text, ref.granularity) == ("a week ago", "week")
 
 
 def test_season_and_holiday_labels_and_ends() -> None:
