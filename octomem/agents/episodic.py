@@ -59,7 +59,7 @@ _GOT = {
     "health": r"got (?:sick|ill|hurt|injured|covid|the flu)",
 }
 _SUBJECT = re.compile(
-    r"\b(?:(?P<co>[A-Z][a-z]+|[Mm]y [a-z]+(?: [A-Z][a-z]+)?) and )?I"
+    r"\b(?:(?P<co>[A-Z][a-z]+|[Mm]y [a-z]+(?: [A-Z][a-z]+)?) and )?[Ii]"
     r"(?:'ve|’ve| have)?(?P<adv>(?: just| finally| also| actually| recently| already| then| first"
     r"| officially| once)*) (?P<verb>[a-z]+)\b"
 )
@@ -97,6 +97,11 @@ def _event_type(verb: str, rest: str, timed: bool) -> str | None:
     if timed and verb.endswith("ed") and not verb.endswith("eed") and len(verb) > 4:
         return "activity"
     return None
+
+
+def _upper_i(text: str) -> str:
+    """Informal "i went" written as "I went", so the clause reads in the third person."""
+    return re.sub(r"\bi\b(?=['’\s])", "I", text)
 
 
 CONTEXT_CHARS = 300  # of the previous turn kept with a raw turn
@@ -185,7 +190,7 @@ class EpisodicAgent(BaseAgent):
         else:
             return None
         start = match.start()
-        clause = sentence[start:]
+        clause = _upper_i(sentence[start:])
         if timeref is not None and timeref.span[0] >= start:
             clause = remove_span(clause, (timeref.span[0] - start, timeref.span[1] - start))
         clause = re.split(r";|\s[-–—]\s|,\s(?:but|and it|which|so)\b", clause)[0].strip(" .!,")

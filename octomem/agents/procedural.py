@@ -3,7 +3,9 @@
 Steps come from numbered lists ("1. ..."), "Step 1: ..." lines, bulleted lists under a
 how-to lead-in, and sequenced prose under a lead-in ("To reset the router, first ...,
 then ..., finally ..."). A refined procedure with the same title gets a new id (the key
-includes the steps) and supersedes the old version through the conflict key.
+includes the steps) and supersedes the old version through the conflict key, which
+`procedure_key` normalises: "Our release process changed: ...", "Release process (v2):"
+and "The way we release is now: first ..." all revise the stored "Release process".
 """
 
 from __future__ import annotations
@@ -19,10 +21,25 @@ _STEP = re.compile(r"^\s*(?:(?:step\s*)?(\d{1,2})\s*[.):]|[-*•]|step\s+\d+\s*[
 _INLINE = re.compile(r"(?:^|\s)(?:step\s+)?(\d{1,2})[.):]\s+", re.IGNORECASE)
 _TITLE = re.compile(
     r"\b(?:how (?:to|do you|do i|can i|you can|i|we|you)|steps? (?:to|for)|routine for|"
-    r"process for|procedure for|instructions for|recipe for|way to|guide to|^to)\s+(?P<t>.+)",
+    r"process for|procedure for|instructions for|recipe for|(?:the )?way (?:to|we|i|you)|"
+    r"guide to|^to)\s+(?P<t>.+)",
     re.IGNORECASE,
 )
-_ROUTINE = re.compile(r"\b[Mm]y ((?:[a-z]+ ){0,2}(?:routine|workflow|process|recipe))\b")
+_KINDS = r"routine|workflow|process|procedure|recipe|checklist|steps"
+_OWNERS = r"my|our|the|your|his|her|their"
+_FRESH = r"new|updated|revised|current|latest|changed"
+# "our release process", "Update to my morning routine", "New deploy steps", "Release process"
+_NAMED = re.compile(
+    rf"(?:^\s*(?:(?:{_OWNERS}|{_FRESH})\s+)*|\b(?:{_OWNERS}|{_FRESH})\s+)(?:(?:{_FRESH})\s+)?"
+    rf"(?P<t>(?:(?!(?:{_KINDS})\b)[a-z-]+\s+){{0,2}}(?:{_KINDS}))\b",
+    re.IGNORECASE,
+)
+# words a title may carry that do not change which procedure it names
+_TITLE_NOISE = re.compile(
+    rf"\((?:v|version\s*)?\d+\)|\b(?:v|version\s*)\d+\b|^(?:(?:{_OWNERS}|{_FRESH}|a|an)\s+)+",
+    re.IGNORECASE,
+)
+_GENERIC = re.compile(r"\s+(?:process|procedure|steps|workflow)$")
 _SEQ = re.compile(
     r"(?:,\s*|\.\s+|;\s*|\s)(?:and\s+)?(?:then|next|after that|afterwards|finally|lastly)\b,?\s*",
     re.IGNORECASE,
@@ -39,15 +56,25 @@ IMPERATIVES = words(
 
 
 def _title(lead: str) -> str | None:
-    """The procedure's title from its lead-in line ("Here's how to deploy the app:")."""
+    """The procedure's title from its lead-in line ("Here's how to deploy the app:",
+    "Our release process changed:", "New deploy steps:")."""
     lead = lead.strip().rstrip(":").strip()
-    routine = _ROUTINE.search(lead)
     match = _TITLE.search(lead)
     if match is None:
-        return sentence_case(routine[1]) if routine else None
-    title = re.split(r",|:|\s+(?:is|are|do|follow|you need)\b", match["t"])[0]
+        named = _NAMED.search(lead)
+        return sentence_case(named["t"].lower()) if named else None
+    title = re.split(r",|:|\s+(?:is|are|do|follow|you need|has|have|changed)\b", match["t"])[0]
     title = re.sub(r"^(?:to\s+)", "", title).strip(" .!?")
     return sentence_case(title) if 0 < len(title.split()) <= 10 else None
+
+
+def procedure_key(title: str) -> str:
+    """The key all versions of one procedure share: "Our release process", "the release
+    process", "Release process (v2)" and "release steps" all name "release"."""
+    key = norm_key(_TITLE_NOISE.sub(" ", title.strip()))
+    key = norm_key(_TITLE_NOISE.sub("", key))
+    bare = _GENERIC.sub("", key)
+    return bare or key
 
 
 def _clean_step(step: str) -> str:
@@ -149,7 +176,7 @@ class ProceduralAgent(BaseAgent):
         )
 
     def conflict_key(self, record: MemoryBase) -> str | None:
-        return norm_key(record.title) if isinstance(record, ProceduralMemory) else None
+        return procedure_key(record.title) if isinstance(record, ProceduralMemory) else None
 
     def merges_near_duplicates(self, record: MemoryBase) -> bool:
         return False

@@ -251,7 +251,7 @@ class TimeRef:
     """A time expression resolved to the start of the period it names."""
 
     start: datetime
-    granularity: Literal["day", "week", "weekend", "month", "year"]
+    granularity: Literal["day", "week", "weekend", "month", "season", "year"]
     text: str
     span: tuple[int, int]
 
@@ -259,15 +259,20 @@ class TimeRef:
         """The exclusive end of the period."""
         if self.granularity in {"month", "year"}:
             return _as_dt(_period(self.start.date(), self.granularity, 1)[0])
+        if self.granularity == "season":
+            return _as_dt(_add_months(self.start.date(), 3))
         return self.start + timedelta(days={"day": 1, "week": 7, "weekend": 2}[self.granularity])
 
     def iso(self) -> str:
-        return self.start.strftime({"month": "%Y-%m", "year": "%Y"}.get(self.granularity, "%F"))
+        formats = {"month": "%Y-%m", "season": "%Y-%m", "year": "%Y"}
+        return self.start.strftime(formats.get(self.granularity, "%F"))
 
     def label(self) -> str:
         """A self-contained phrase: "On 2024-03-14", "In March 2024"."""
         if self.granularity == "month":
             return f"In {self.start.strftime('%B %Y')}"
+        if self.granularity == "season":
+            return f"In {_SEASON_OF_MONTH[self.start.month]} {self.start.year}"
         return _LABELS[self.granularity].format(self.iso())
 
 
@@ -327,6 +332,10 @@ def _relative_period(m: re.Match[str], today: date, d: Direction) -> tuple[date,
     return _period(today, m[2].lower(), step)
 
 
+def _before_last(m: re.Match[str], today: date, d: Direction) -> tuple[date, str]:
+    return _period(today, m[1].lower(), -2)
+
+
 def _weekday(m: re.Match[str], today: date, d: Direction) -> tuple[date, str]:
     prefix, target = (m[1] or "").lower(), WEEKDAYS.index(m[2].lower())
     ahead = (target - today.weekday()) % 7
@@ -381,6 +390,95 @@ def _month(m: re.Match[str], today: date, d: Direction) -> tuple[date, str]:
     return _roll(first, today, d, month=True), "month"
 
 
+def _ahead(m: re.Match[str], today: date, d: Direction) -> tuple[date, str] | None:
+    """ "in three days", "in two weeks": a future period; in the past ("I finished it in
+    two weeks") the same words are a duration, so nothing is resolved."""
+    if d == "past":
+        return None
+    return _from_now(m, today, d)
+
+
+def _from_now(m: re.Match[str], today: date, d: Direction) -> tuple[date, str]:
+    count = int(m[1]) if m[1].isdigit() else _NUMBERS[m[1].lower()]
+    return _period(today, m[2].lower(), count)
+
+
+def _weekend_around(m: re.Match[str], today: date, d: Direction) -> tuple[date, str]:
+    """ "over the weekend", "this past weekend": the nearest weekend in the direction; on a
+    Saturday or Sunday that is the weekend under way."""
+    past = d == "past" or "past" in m[0].lower()
+    step = -1 if past and today.weekday() < 5 else 0
+    return _period(today, "weekend", step)
+
+
+# meteorological seasons (northern hemisphere): the month each starts in
+_SEASONS = {"spring": 3, "summer": 6, "autumn": 9, "fall": 9, "winter": 12}
+_SEASON_OF_MONTH = {m: s for s, start in _SEASONS.items() for m in range(start, start + 3)}
+_SEASON_OF_MONTH |= {1: "winter", 2: "winter", 9: "autumn", 10: "autumn", 11: "autumn"}
+
+
+def _season(m: re.Match[str], today: date, d: Direction) -> tuple[date, str]:
+    """ "last summer" is the latest summer that began before the current season did,
+    "next winter" the first one after it; "this spring" is the season under way when it is
+    spring, else the last (past) or next (future) one."""
+    prefix, start_month = m[1].lower(), _SEASONS[m[2].lower()]
+    current = _add_months(today.replace(day=1), -((today.month - 3) % 3))
+    if prefix == "this" and current.month == start_month:
+        return current, "season"
+    if prefix == "this":
+        prefix = "last" if d == "past" else "next"
+    start = date(current.year, start_month, 1)
+    if prefix == "last" and start >= current:
+        start = date(start.year - 1, start_month, 1)
+    if prefix == "next" and start <= current:
+        start = date(start.year + 1, start_month, 1)
+    return start, "season"
+
+
+def _nth(m: re.Match[str], today: date, d: Direction) -> tuple[date, str] | None:
+    """ "on the 5th": this month's 5th, or last month's (past) / next month's (future)
+    when this month's lies the other way."""
+    day = int(m[1])
+    step = 0
+    if d == "past" and day > today.day:
+        step = -1
+    elif d == "future" and day < today.day:
+        step = 1
+    first = _add_months(today.replace(day=1), step)
+    found = _safe_date(first.year, first.month, day)
+    return (found, "day") if found else None
+
+
+_HOLIDAYS = {"christmas eve": (12, 24), "christmas day": (12, 25), "christmas": (12, 25)}
+_HOLIDAYS |= {"new year's eve": (12, 31), "new years eve": (12, 31), "halloween": (10, 31)}
+_HOLIDAYS |= {"new year's day": (1, 1), "new years day": (1, 1), "valentine's day": (2, 14)}
+_HOLIDAYS |= {"boxing day": (12, 26)}
+
+
+def _holiday(m: re.Match[str], today: date, d: Direction) -> tuple[date, str]:
+    """A fixed-date holiday, in the year the prefix or direction implies (movable feasts
+    like Easter are not resolved)."""
+    prefix, name = (m[1] or "").lower(), m[2].lower().replace("’", "'")
+    month, day = _HOLIDAYS[name]
+    this_year = date(today.year, month, day)
+    if prefix == "this":
+        return this_year, "day"
+    direction: Direction = {"last": "past", "next": "future"}.get(prefix, d)  # type: ignore[assignment]
+    found = _roll(this_year, today, direction)
+    if prefix == "last" and found >= today:
+        found = date(found.year - 1, month, day)
+    if prefix == "next" and found <= today:
+        found = date(found.year + 1, month, day)
+    return found, "day"
+
+
+# a date-like word followed by a lower-case noun names a thing ("the 5th floor",
+# "Christmas shopping"), not a date: these few words may follow a date
+_THEN = r"(?:and|at|in|of|on|so|but|when|with|to|for|this|last|next|the|was|is|we|i|too)"
+_NOT_NOUN = rf"(?!\s+(?!(?-i:I)\b)(?!{_THEN}\b)(?-i:[a-z]{{3,}}))"
+_COUNT = r"(\d+|an?|one|two|three|four|five|six|seven|eight|nine|ten|a couple of|a few|several)"
+_HOLIDAY_RE = r"christmas eve|christmas day|christmas|new years? eve|new year['’]s eve"
+_HOLIDAY_RE += r"|new years? day|new year['’]s day|halloween|valentine['’]s day|boxing day"
 _DAY0 = r"\b(?:(?:earlier |later )?today|tonight|this (?:morning|afternoon|evening))\b"
 _AGO = r"\b(\d+|an?|one|two|three|four|five|six|seven|eight|nine|ten|a couple of|a few|several)"
 _MON = rf"(?-i:{_MONTH_RE})"
@@ -393,9 +491,25 @@ _TIME_PATTERNS: list[tuple[re.Pattern[str], Resolver]] = [
         (_DAY0, _fixed(0)),
         (r"\btomorrow\b", _fixed(1)),
         (_AGO + r"\s+(day|week|month|year)s?\s+ago\b", _ago),
+        (r"\bthe (day|week|weekend|month|year) before last\b", _before_last),
+        (rf"\bin {_COUNT}\s+(day|week|month|year)s?\b(?! (?:ago|old|time)\b)", _ahead),
+        (rf"\b{_COUNT}\s+(day|week|month|year)s?\s+from (?:now|today)\b", _from_now),
+        (r"\b(?:over the|this past|on the) weekend\b", _weekend_around),
         (
-            r"\b(last|this|next|earlier this|later this) (week|weekend|month|year)\b",
+            r"\b(?:(?:early|late|mid)[- ])?(last|this|next|earlier this|later this) "
+            r"(week|weekend|month|year)\b",
             _relative_period,
+        ),
+        (r"\b(last|this|next) (spring|summer|autumn|fall|winter)\b", _season),
+        (
+            r"\b(?:on|by|until|before|since|from) the ([12]?\d|3[01])(?:st|nd|rd|th)\b"
+            rf"(?! of\b| {_MON}){_NOT_NOUN}",
+            _nth,
+        ),
+        (
+            rf"\b(?:(last|this|next)|on|at|for|over|since|before|after|until|by|around) "
+            rf"({_HOLIDAY_RE})\b{_NOT_NOUN}",
+            _holiday,
         ),
         (
             rf"\b(?:(last|next|this|on|by|until|before|since) )?({'|'.join(WEEKDAYS)})\b(?!s)",
