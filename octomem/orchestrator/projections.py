@@ -387,3 +387,33 @@ def _event(record: MemoryBase, existing: MemoryBase | None) -> HistoryEvent:
     if existing is None:
         return history_event(record, Operation.ADD, actor=record.source.extractor)
     return history_event(record, Operation.UPDATE, old=existing, actor=record.source.extractor)
+
+
+async def human_block_at(
+    services: Services, user_id: str | None, agent_id: str | None, at: datetime
+) -> CoreMemory | None:
+    """The human block as it read at `at`: rendered from the facts valid then (the stored
+    block is only ever the current one; its facts keep their whole history)."""
+    where = {"AND": [{"user_id": user_id}, {"agent_id": agent_id}, {"subject": "user"}]}
+    facts = [
+        f
+        for f in await services.vector.list(MemoryType.SEMANTIC, where=where)
+        if isinstance(f, SemanticMemory)
+        and f.valid_from <= at
+        and (f.valid_to is None or f.valid_to > at)
+    ]
+    lines = human_lines(facts, services.settings.agents.core_char_limit)
+    if not lines:
+        return None
+    return CoreMemory(
+        id=human_block_id(services, user_id, agent_id),
+        label=HUMAN,
+        content="\n".join(lines),
+        user_id=user_id,
+        agent_id=agent_id,
+        created_at=min(f.created_at for f in facts),
+        updated_at=max(f.updated_at for f in facts),
+        valid_from=max(f.valid_from for f in facts),
+        source=SourceRef(extractor=f"{EXTRACTOR}:core"),
+        internal={PROJECTION_OF: MemoryType.SEMANTIC.value},
+    )
