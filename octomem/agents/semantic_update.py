@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import re
 
-from octomem.agents.semantic import Fact, user_facts
+from octomem.agents.semantic import Fact, _job, user_facts
+from octomem.agents.text import entities_in
 from octomem.models import SemanticMemory
 
+_JOB = re.compile(r"\b(?:I am|I'm|I work as|works as)\s+(an?\s+[\w -]+)", re.IGNORECASE)
 _IRREGULAR = {"is": "am", "has": "have", "was": "was", "does": "do"}
 
 
@@ -22,7 +24,7 @@ def as_first_person(text: str, name: str | None) -> str:
     pattern = rf"\b(?:{'|'.join(subjects)})(?:'s)?\s+(\w+)"
 
     def first(match: re.Match[str]) -> str:
-        if match.group(0).split()[0].endswith("'s"):
+        if re.match(r"\S+(?: user)?'s\s", match.group(0)):
             return f"my {match[1]}"  # "Alice's sister is Maria" -> "my sister is Maria"
         verb = match[1]
         if verb in _IRREGULAR:
@@ -49,10 +51,25 @@ def reread(fact: SemanticMemory, text: str, user_name: str | None) -> SemanticMe
             found = candidate
             break
     internal = dict(fact.internal)
-    if found is not None:
+    job = _JOB.search(as_first_person(text, user_name)) if fact.attribute == "job" else None
+    if found is None and job and (named_job := _job(job[1], strict=False)):
+        value = named_job  # the caller names the job: any noun ("midwife") will do
+    elif found is not None:
         value = found.value
         if found.relation:
             internal["relation"] = found.relation
+    elif named := _named_value(fact, text, user_name):
+        value = named  # "The user's wife is Marta": the name the text gives
     else:
         value = " ".join(text.split()).rstrip(" .!")
     return fact.model_copy(update={"content": text, "value": value, "internal": internal})
+
+
+def _named_value(fact: SemanticMemory, text: str, user_name: str | None) -> str | None:
+    """For a fact whose value is a name (a person, a place): the last name in `text` that
+    is not its subject's."""
+    if not entities_in(fact.value):
+        return None
+    others = {fact.subject.lower(), (user_name or "").lower()}
+    names = [e for e in entities_in(text) if e.lower() not in others]
+    return names[-1] if names else None

@@ -591,7 +591,8 @@ def _updated(first: str, attribute: str, old: str, new: str, text: str) -> Case:
             current(attribute, new),
             not_current(attribute, old),
             core_says(new, not_text=old),
-            edge_to(new, not_target=old),
+            # a name or a job is no entity relation: such a fact has no edge
+            *([] if attribute in {"name", "job"} else [edge_to(new, not_target=old)]),
         ),
     )
 
