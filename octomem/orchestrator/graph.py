@@ -34,6 +34,7 @@ from octomem.orchestrator.retrieval import (
     shared_searches,
 )
 from octomem.orchestrator.services import Services
+from octomem.orchestrator.staleness import demote_stale
 from octomem.orchestrator.state import (
     RecallState,
     RetrieveTask,
@@ -73,6 +74,7 @@ def build_recall_graph(services: Services) -> CompiledStateGraph:
                 "session_id": state.get("session_id"),
                 "filters": state.get("filters"),
                 "include_superseded": bool(state.get("include_superseded", False)),
+                "as_of": state.get("as_of"),
                 "agent_weights": routing.query_agent_weights(
                     query, config.agent_weights, config.cue_boost
                 ),
@@ -115,8 +117,11 @@ def build_recall_graph(services: Services) -> CompiledStateGraph:
                 weight=config.context_weight,
             )
             fused = boost_named_actors(fused, records, state["query"], config.actor_boost)
+            fused, replaced = await demote_stale(
+                services, plan_, fused, records, state["query"], config.stale_weight
+            )
             limit = state.get("limit") or config.limit
-            hits = _collapse_same_text(records, fused)[:limit]
+            hits = _collapse_same_text(records, fused, replaced)[:limit]
             core = await services.vector.list(
                 MemoryType.CORE,
                 where={"AND": [{"user_id": plan_["user_id"]}, {"agent_id": plan_["agent_id"]}]}
@@ -145,10 +150,13 @@ def build_recall_graph(services: Services) -> CompiledStateGraph:
 
 
 def _collapse_same_text(
-    records: dict[str, MemoryBase], fused: list[tuple[str, float, list[Any]]]
+    records: dict[str, MemoryBase],
+    fused: list[tuple[str, float, list[Any]]],
+    replaced: dict[str, list[MemoryBase]],
 ) -> list[RecallHit]:
     """One hit per distinct text: the same sentence held by two agents (a semantic fact and
-    its knowledge edge) is shown once, at its best rank, with both agents' provenance."""
+    its knowledge edge) is shown once, at its best rank, with both agents' provenance.
+    A stale hit carries the current records that replace it (`replaced`)."""
     hits: dict[str, RecallHit] = {}
     for memory_id, score, provenance in fused:
         record = records[memory_id]
@@ -159,6 +167,7 @@ def _collapse_same_text(
                 memory_type=record.memory_type,
                 score=score,
                 provenance=list(provenance),
+                replaced_by=list(replaced.get(memory_id, [])),
             )
         else:
             kept.provenance.extend(provenance)

@@ -51,6 +51,7 @@ from octomem.orchestrator.metadata import with_caller_metadata
 from octomem.orchestrator.reconcile import Reconciler
 from octomem.orchestrator.reprocess import EXTRACTION_FLAG
 from octomem.orchestrator.services import Services
+from octomem.orchestrator.staleness import closed_by, outdated_turn_changes
 from octomem.orchestrator.state import AgentTask, Decision, ProcessState
 from octomem.orchestrator.writer import changes_for, write_records
 from octomem.sensitive import mask, mask_value
@@ -265,7 +266,10 @@ def build_process_graph(services: Services) -> CompiledStateGraph:
                 )
                 decisions = await reconciler.decide(candidates)
                 current.set_attribute("octomem.decisions", len(decisions))
-                await write_records(services, [c for d in decisions for c in changes_for(d)])
+                changes = [c for d in decisions for c in changes_for(d)]
+                # the turns the closed facts came from are marked in the same intent
+                changes += await outdated_turn_changes(services, closed_by(decisions))
+                await write_records(services, changes)
                 if fell_back or (state.get("turns_in") and "selected" in info):
                     await _flag_turns(
                         services, state["stored_turns"], "fallback" if fell_back else "llm"
