@@ -153,11 +153,19 @@ def content_stems(text: str) -> set[str]:
     }
 
 
+def said(record: MemoryBase) -> set[str]:
+    """What a fact says, as content stems: its text without the words of whom it is about
+    (a question naming Caroline is not about every fact of Caroline's)."""
+    subject = getattr(record, "subject", None)
+    who = content_stems(subject) if isinstance(subject, str) else set()
+    return content_stems(record.content) - who
+
+
 def about(query_stems: set[str], *records: MemoryBase | None) -> bool:
-    """Whether the query shares a content word with any of the records (the closed fact,
-    its successor): a turn that said several things is stale only for questions about
-    what changed."""
-    return any(r is not None and query_stems & content_stems(r.content) for r in records)
+    """Whether the query shares a content word with what any of the records says (the
+    closed fact, its successor): a turn that said several things is stale only for
+    questions about what changed."""
+    return any(r is not None and query_stems & said(r) for r in records)
 
 
 def marks_of(record: MemoryBase, at: datetime | None) -> list[dict[str, Any]]:
