@@ -221,6 +221,8 @@ class Orchestrator:
         if (when := args.check_as_of(as_of, include_superseded)) is not None:
             clauses.append(as_of_filter(when))
             live_at = None
+            # core blocks are rewritten in place, without validity: no version of a past time
+            types = [t for t in types if t is not MemoryType.CORE]
         async with self._calls.call():
             await self.services.init()
             records: list[MemoryBase] = []

@@ -63,6 +63,7 @@ def build_recall_graph(services: Services) -> CompiledStateGraph:
                 m
                 for m in services.enabled_agents
                 if (m in requested if requested is not None else m is not MemoryType.CORE)
+                and not (m is MemoryType.CORE and state.get("as_of") is not None)
             ]
             agents = [m for m in asked if not services.vector.known_empty(m)]
             plan_: dict[str, Any] = {
@@ -122,18 +123,12 @@ def build_recall_graph(services: Services) -> CompiledStateGraph:
             )
             limit = state.get("limit") or config.limit
             hits = _collapse_same_text(records, fused, replaced)[:limit]
-            core = await services.vector.list(
-                MemoryType.CORE,
-                where={"AND": [{"user_id": plan_["user_id"]}, {"agent_id": plan_["agent_id"]}]}
-                if plan_["agent_id"] is not None
-                else {"user_id": plan_["user_id"]},
-                live_at=plan_["now"],
-            )
+            core = await _core_blocks(services, plan_)
             current.set_attribute("octomem.hits", len(hits))
         result = RecallResult(
             query=state["query"],
             hits=hits,
-            core=[c for c in core if isinstance(c, CoreMemory)],
+            core=core,
             elapsed_s=time.perf_counter() - state["started"],
         )
         return {"result": result}
@@ -147,6 +142,22 @@ def build_recall_graph(services: Services) -> CompiledStateGraph:
     builder.add_edge("retrieve", "fuse")
     builder.add_edge("fuse", END)
     return builder.compile(name="recall")
+
+
+async def _core_blocks(services: Services, plan: dict[str, Any]) -> list[CoreMemory]:
+    """The scope's core blocks, returned whole with every recall. None with `as_of`: they
+    are rewritten in place, without validity, so no version of a past time is stored
+    beside them (`history` has their versions)."""
+    if plan["as_of"] is not None:
+        return []
+    core = await services.vector.list(
+        MemoryType.CORE,
+        where={"AND": [{"user_id": plan["user_id"]}, {"agent_id": plan["agent_id"]}]}
+        if plan["agent_id"] is not None
+        else {"user_id": plan["user_id"]},
+        live_at=plan["now"],
+    )
+    return [c for c in core if isinstance(c, CoreMemory)]
 
 
 def _collapse_same_text(

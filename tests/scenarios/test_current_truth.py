@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from octomem import Orchestrator
+from octomem import Memory, Orchestrator
 from octomem.errors import InvalidInputError
 from octomem.models import MemoryType, RecallHit, RecallResult
 from octomem.orchestrator.staleness import OUTDATED
@@ -159,6 +159,7 @@ def test_as_of_before_the_first_fact_finds_nothing(mover: Orchestrator) -> None:
     before = T0 - DAY
     assert lives_in(mover, as_of=before) == []
     assert mover.get_all(user_id="u", as_of=before) == []
+    assert mover.recall("Where?", user_id="u", as_of=before).core == []  # no past versions
     assert mover.recall("Where does the user live?", user_id="u", as_of=before).hits == []
     assert lives_in(mover) == ["Rome"]
 
@@ -171,3 +172,15 @@ def test_as_of_is_checked(orch: Orchestrator) -> None:
     naive = T0.replace(tzinfo=None)
     say(orch, "I live in Paris.", T0)
     assert lives_in(orch, as_of=naive) == ["Paris"]  # naive is UTC
+
+
+def test_the_mem0_facade_takes_as_of(mover: Orchestrator) -> None:
+    memory = Memory(mover)
+    berlin = MOVES[1][1] + DAY
+    listed = [m["memory"] for m in memory.get_all(user_id="u", as_of=berlin)["results"]]
+    facts = [text for text in listed if text.startswith("The user lives in")]
+    assert facts == ["The user lives in Berlin."] * 2  # the semantic fact and its graph edge
+    assert "user: I live in Paris." in listed  # said then, and still what was said
+    assert not any(c in text for text in listed for c in ("Munich", "Rome"))  # not yet said
+    found = memory.search("Where does the user live?", user_id="u", as_of=berlin)["results"]
+    assert found[0]["memory"] == "The user lives in Berlin."
