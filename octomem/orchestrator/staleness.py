@@ -75,12 +75,12 @@ def raw_turn_id(services: Services, record: MemoryBase, turn_id: str) -> str:
     )
 
 
-def _mark(old: MemoryBase, successor: MemoryBase | None) -> dict[str, Any]:
-    at = old.valid_to or (successor.valid_from if successor is not None else old.updated_at)
+def _mark(old: MemoryBase, successor: MemoryBase | None, at: datetime | None) -> dict[str, Any]:
+    when = old.valid_to or at or (successor.valid_from if successor is not None else old.updated_at)
     return {
         "memory_id": old.id,
         "by": successor.id if successor is not None else None,
-        "at": at.isoformat(),
+        "at": when.isoformat(),
     }
 
 
@@ -100,23 +100,29 @@ async def outdated_turn_changes(
     closed: Sequence[tuple[MemoryBase, MemoryBase | None]],
     *,
     actor: str = "octomem",
+    at: datetime | None = None,
 ) -> list[tuple[MemoryBase, HistoryEvent]]:
     """The raw turns the closed facts came from, each with its new `outdated` marks and a
     history UPDATE event, for the caller to write with the decision that closed them.
 
     `closed` holds (closed fact, successor or None); only semantic, knowledge and
     procedural facts mark turns. A turn the successor itself came from says the new value
-    too ("I lived in Paris, now Berlin") and is not marked. Event ids depend only on the
-    marks, so a retried write changes nothing; the turn's text (and embedding) is unchanged.
+    too ("I lived in Paris, now Berlin") and is not marked. A fact rewritten in place
+    (`update()`) is passed as (old version, new version): same id, so its mark says
+    `by` = itself. `at` dates the closure of records without `valid_to` (an `update` or
+    `delete` now); the event is logged at the latest closure it records. Event ids
+    depend only on the marks, so a retried write changes nothing; the turn's text (and
+    embedding) is unchanged.
     """
     wanted: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for old, successor in closed:
         if old.memory_type not in STALE_TYPES or old.internal.get("raw") is True:
             continue
-        keep = set(successor.source.turn_ids) if successor is not None else set()
+        new = successor is not None and successor.id != old.id  # not a rewrite in place
+        keep = set(successor.source.turn_ids) if successor is not None and new else set()
         for turn_id in dict.fromkeys(old.source.turn_ids):
             if turn_id not in keep:
-                wanted[raw_turn_id(services, old, turn_id)].append(_mark(old, successor))
+                wanted[raw_turn_id(services, old, turn_id)].append(_mark(old, successor, at))
     if not wanted:
         return []
     changes = []
@@ -126,8 +132,11 @@ async def outdated_turn_changes(
             continue
         marked = turn.model_copy(update={"internal": {**turn.internal, OUTDATED: marks}})
         event = history_event(marked, Operation.UPDATE, old=turn, actor=actor)
-        event_id = stable_hash(turn.id, OUTDATED, marks)[:32]
-        changes.append((marked, event.model_copy(update={"id": f"evt_{event_id}"})))
+        update = {
+            "id": f"evt_{stable_hash(turn.id, OUTDATED, marks)[:32]}",
+            "at": max(datetime.fromisoformat(m["at"]) for m in wanted[turn.id]),
+        }
+        changes.append((marked, event.model_copy(update=update)))
     return changes
 
 
@@ -287,35 +296,58 @@ async def demote_stale(
     marks = await _stale_marks(services, plan, fused, records)
     if not marks:
         return fused, {}
-    as_of: datetime | None = plan.get("as_of")
     known = await _fetch(services, (m["memory_id"] for ms in marks.values() for m in ms))
-    stems, holds, in_scope = content_stems(query), holds_at(plan), _scope_test(plan)
+    stems, in_scope = content_stems(query), _scope_test(plan)
+    replaced: dict[str, list[MemoryBase]] = {}
+    for hit, hit_marks in marks.items():
+        found = [await _replacement(services, plan, mark, known, stems) for mark in hit_marks]
+        if any(stale for stale, _ in found):
+            current = {r.id: r for _, r in found if r is not None and in_scope(r)}
+            replaced[hit] = list(current.values())
+    records.update({r.id: r for rs in replaced.values() for r in rs if r.id not in records})
+    return rerank(fused, replaced, weight), replaced
+
+
+async def _replacement(
+    services: Services,
+    plan: dict[str, Any],
+    mark: dict[str, Any],
+    known: dict[str, MemoryBase],
+    stems: set[str],
+) -> tuple[bool, MemoryBase | None]:
+    """(whether the mark makes its turn stale for this query, the record current in the
+    closed fact's place or None)."""
+    old = known.get(mark["memory_id"])
+    if old is None:  # deleted: nothing says what it was about
+        return False, None
+    holds, as_of = holds_at(plan), plan.get("as_of")
+    successor: MemoryBase | None
+    if mark.get("by") == old.id:  # rewritten in place: the record is its own successor
+        successor = old if holds(old) else None
+    elif old.valid_to is None or (as_of is not None and old.valid_to > as_of):
+        return False, None  # not closed (yet, at as_of)
+    else:
+        successor = await _current(services, old, holds, known)
+    return about(stems, old, successor), successor
+
+
+def rerank(fused: Fused, replaced: Mapping[str, list[MemoryBase]], weight: float) -> Fused:
+    """Each stale hit keeps `weight` of its score above the floor; the records replacing
+    it take its score when higher than their own, with a "current" provenance."""
+    if not replaced:
+        return fused
     floor = min(score for _, score, _ in fused)
     scores = {memory_id: score for memory_id, score, _ in fused}
     provenance = {memory_id: list(prov) for memory_id, _, prov in fused}
-    replaced: dict[str, list[MemoryBase]] = {}
     for rank, (memory_id, score, _) in enumerate(fused, 1):
-        current: dict[str, MemoryBase] = {}
-        stale = False
-        for mark in marks.get(memory_id, []):
-            old = known.get(mark["memory_id"])
-            if old is None or old.valid_to is None or (as_of is not None and old.valid_to > as_of):
-                continue
-            successor = await _current(services, old, holds, known)
-            if not about(stems, old, successor):
-                continue
-            stale = True
-            if successor is not None and in_scope(successor):
-                current[successor.id] = successor
-        if not stale:
+        if memory_id not in replaced:
             continue
         scores[memory_id] = floor + (score - floor) * weight
-        replaced[memory_id] = list(current.values())
-        for successor in current.values():
-            records.setdefault(successor.id, successor)
+        for successor in replaced[memory_id]:
             scores[successor.id] = max(scores.get(successor.id, floor), score)
             provenance.setdefault(successor.id, []).append(
                 Provenance(agent=successor.memory_type, retriever="current", rank=rank, score=score)
             )
-    ordered = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
-    return [(i, s, provenance[i]) for i, s in ordered], replaced
+    # on a tie (a stale hit at the floor keeps its score) the stale hit goes below
+    ordered = sorted(scores.items(), key=lambda item: (-item[1], item[0] in replaced, item[0]))
+    return [(i, s, provenance[i]) for i, s in ordered]

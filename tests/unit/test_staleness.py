@@ -222,3 +222,19 @@ def test_a_successor_outside_the_recall_scope_is_not_shown(moved: list[MemoryBas
     )
     assert ranked == [(stale.id, 0.6), (other.id, 0.2)]  # still demoted: it is stale
     assert replaced == {stale.id: []}
+
+
+def test_a_fact_rewritten_in_place_replaces_its_turn_with_its_new_text() -> None:
+    said = turn("I live in Paris.", "t1", T0)
+    old = fact("Paris", T0, "t1")
+    new = old.model_copy(update={"content": "The user lives in Berlin.", "value": "Berlin"})
+    [(marked, event)] = asyncio.run(
+        outdated_turn_changes(services(said), [(old, new)], at=T0 + DAY)
+    )
+    assert marked.internal[OUTDATED] == [
+        {"memory_id": old.id, "by": old.id, "at": (T0 + DAY).isoformat()}
+    ]
+    assert event.at == T0 + DAY  # logged when the fact changed, not when the turn was said
+    ranked, replaced = _recall([new, marked], [(marked.id, 1.0)], "Where does the user live?")
+    assert [i for i, _ in ranked] == [new.id, marked.id]
+    assert replaced == {marked.id: [new.id]}
