@@ -26,10 +26,12 @@ from typing import Any
 from octomem import filters
 from octomem.models import (
     HistoryEvent,
+    KnowledgeMemory,
     MemoryBase,
     MemoryType,
     Operation,
     Provenance,
+    SemanticMemory,
     make_memory_id,
     memory_type_of,
     stable_hash,
@@ -163,11 +165,18 @@ def content_stems(text: str) -> set[str]:
 
 
 def said(record: MemoryBase) -> set[str]:
-    """What a fact says, as content stems: its text without the words of whom it is about
-    (a question naming Caroline is not about every fact of Caroline's)."""
-    subject = getattr(record, "subject", None)
-    who = content_stems(subject) if isinstance(subject, str) else set()
-    return content_stems(record.content) - who
+    """What a fact says, as content stems, without whom it is about (a question naming
+    Alice is not about every fact of Alice's): a semantic fact's attribute and value, a
+    knowledge edge's predicate and object, else its text without its subject's words."""
+    if isinstance(record, SemanticMemory):
+        text = f"{record.attribute} {record.value}"
+    elif isinstance(record, KnowledgeMemory):
+        text = f"{record.predicate} {record.object}"
+    else:
+        subject = getattr(record, "subject", None)
+        who = content_stems(subject) if isinstance(subject, str) else set()
+        return content_stems(record.content) - who
+    return content_stems(re.sub(r"[_:]", " ", text))
 
 
 def about(query_stems: set[str], *records: MemoryBase | None) -> bool:

@@ -92,11 +92,15 @@ def test_content_stems_match_word_forms_and_skip_function_words() -> None:
 
 def test_about_needs_a_shared_word_other_than_whom_the_fact_is_about() -> None:
     coffee = SemanticMemory(
-        id="sem_c", content="Caroline likes coffee.", subject="Caroline", attribute="", value=""
+        id="sem_c",
+        content="Caroline likes coffee.",
+        subject="user",
+        attribute="preference:coffee",
+        value="likes",
     )
     assert about(content_stems("Does Caroline like coffee?"), coffee)
     assert not about(content_stems("Where does Caroline live?"), coffee)
-    assert not about(content_stems("Where does Caroline live?"), None)
+    assert not about(content_stems("What does Caroline like?"), None)
 
 
 def test_merged_marks_keep_one_per_fact_oldest_first_and_at_most_the_cap() -> None:
