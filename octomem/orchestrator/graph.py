@@ -167,18 +167,21 @@ def _collapse_same_text(
 ) -> list[RecallHit]:
     """One hit per distinct text: the same sentence held by two agents (a semantic fact and
     its knowledge edge) is shown once, at its best rank, with both agents' provenance.
-    A stale hit carries the current records that replace it (`replaced`)."""
+    A stale hit carries the current records that replace it (`replaced`), one per text,
+    as shown above it."""
     hits: dict[str, RecallHit] = {}
     for memory_id, score, provenance in fused:
         record = records[memory_id]
         kept = hits.get(record.content_hash)
         if kept is None:
+            current = {r.content_hash: r for r in replaced.get(memory_id, [])}
+            shown = [hits[h].memory if h in hits else r for h, r in current.items()]
             hits[record.content_hash] = RecallHit(
                 memory=record,
                 memory_type=record.memory_type,
                 score=score,
                 provenance=list(provenance),
-                replaced_by=list(replaced.get(memory_id, [])),
+                replaced_by=shown,
             )
         else:
             kept.provenance.extend(provenance)

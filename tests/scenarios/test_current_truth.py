@@ -70,6 +70,7 @@ def test_the_current_fact_outranks_the_turn_that_said_the_old_value(
     assert rank_of(result, stale) > 0
     assert top.id in {r.id for r in stale.replaced_by}
     assert all(r.is_current for r in stale.replaced_by)
+    assert len({r.content for r in stale.replaced_by}) == len(stale.replaced_by)  # once each
     assert turn_hit(result, after).replaced_by == []
 
 
