@@ -9,6 +9,7 @@ loses the old value: superseded memories stay readable through ``history``.
 from __future__ import annotations
 
 import os
+from datetime import datetime
 from typing import Any
 
 from octomem.errors import InvalidInputError
@@ -132,8 +133,10 @@ class Memory:
         limit: int = 100,
         filters: dict[str, Any] | None = None,
         threshold: float | None = None,
+        as_of: datetime | None = None,
     ) -> dict[str, Any]:
-        """Hybrid search. `threshold` keeps hits whose vector similarity reaches it."""
+        """Hybrid search. `threshold` keeps hits whose vector similarity reaches it;
+        `as_of`: what was current at that time."""
         validate_scope_id("run_id", run_id)
         if threshold is not None and (
             isinstance(threshold, bool)
@@ -148,7 +151,7 @@ class Memory:
                 {"AND": [filters, {"session_id": run_id}]} if filters else {"session_id": run_id}
             )
         recalled = self._orch.recall(
-            query, user_id=user_id, agent_id=agent_id, limit=limit, filters=filters
+            query, user_id=user_id, agent_id=agent_id, limit=limit, filters=filters, as_of=as_of
         )
         items = []
         for hit in recalled.hits:
@@ -174,9 +177,16 @@ class Memory:
         run_id: str | None = None,
         filters: dict[str, Any] | None = None,
         limit: int = 100,
+        as_of: datetime | None = None,
     ) -> dict[str, Any]:
+        """Memories in scope (`as_of`: those current at that time)."""
         records = self._orch.get_all(
-            user_id=user_id, agent_id=agent_id, session_id=run_id, filters=filters, limit=limit
+            user_id=user_id,
+            agent_id=agent_id,
+            session_id=run_id,
+            filters=filters,
+            limit=limit,
+            as_of=as_of,
         )
         return {"results": [to_item(r) for r in records]}
 

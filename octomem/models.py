@@ -531,7 +531,7 @@ class Provenance(BaseModel):
     """One retriever of one agent that found a hit, and at which rank (1-based)."""
 
     agent: MemoryType
-    retriever: Literal["vector", "keyword", "graph", "context"]
+    retriever: Literal["vector", "keyword", "graph", "context", "current"]
     rank: int
     score: float | None = None
 
@@ -541,6 +541,10 @@ class RecallHit(BaseModel):
     memory_type: MemoryType
     score: float
     provenance: list[Provenance] = Field(default_factory=list)
+    replaced_by: list[MemoryRecord] = Field(
+        default_factory=list,
+        description="current memories that replace what this (stale) hit says; empty if none",
+    )
 
     @property
     def id(self) -> str:

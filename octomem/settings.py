@@ -175,6 +175,12 @@ class RecallConfig(_Strict):
     context_weight: float = Field(
         0.6, ge=0, description="share of a hit's score its next turn gains (previous: half)"
     )
+    stale_weight: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="share of its score a turn keeps when a fact it said was replaced",
+    )
 
 
 class TelemetryConfig(_Strict):

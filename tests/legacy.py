@@ -17,6 +17,7 @@ from chromadb.config import Settings
 from octomem.models import MemoryType
 
 _OLD_NAMES = {"extraction": "octomem_extraction"}
+_NEWER = frozenset({"outdated"})  # internal keys added after `internal`: never written then
 
 
 def legacy_payload(record: dict[str, Any]) -> dict[str, Any]:
@@ -25,7 +26,7 @@ def legacy_payload(record: dict[str, Any]) -> dict[str, Any]:
     internal = data.pop("internal")
     data["metadata"] = {
         **data["metadata"],
-        **{_OLD_NAMES.get(key, key): value for key, value in internal.items()},
+        **{_OLD_NAMES.get(k, k): v for k, v in internal.items() if k not in _NEWER},
     }
     return data
 

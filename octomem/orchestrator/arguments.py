@@ -45,6 +45,21 @@ def check_datetime(value: Any, *, name: str) -> datetime | None:
     return check_timestamp(value, name)
 
 
+def check_as_of(value: Any, include_superseded: bool) -> datetime | None:
+    """A recall's or get_all's `as_of` (naive = UTC): answer with what was true then -
+    valid_from <= as_of < valid_to, stored from a turn at or before as_of (created_at),
+    working memory not yet expired. It already selects closed records (those valid at
+    `as_of`), so `include_superseded` with it is a contradiction, refused."""
+    as_of = check_datetime(value, name="as_of")
+    if as_of is not None and include_superseded:
+        raise InvalidInputError(
+            "as_of and include_superseded=True contradict each other: as_of returns what was "
+            "current at that time (closed records included); include_superseded returns "
+            "every version - pass one of them"
+        )
+    return as_of
+
+
 def check_text(text: Any, *, name: str, limit: int) -> str:
     """Non-empty text of at most `limit` characters, valid Unicode; returned stripped, without
     control characters (see `validation.clean_text`)."""

@@ -34,7 +34,9 @@ from octomem.orchestrator.calls import RunningCalls
 from octomem.orchestrator.forget import forget as forget_scope
 from octomem.orchestrator.graph import build_process_graph, build_recall_graph
 from octomem.orchestrator.reprocess import sessions_to_reprocess
+from octomem.orchestrator.retrieval import as_of_filter
 from octomem.orchestrator.services import Services, build_services
+from octomem.orchestrator.staleness import outdated_turn_changes
 from octomem.orchestrator.writer import delete_records, history_event, recover, write_records
 from octomem.sensitive import mask_text, mask_value
 from octomem.settings import Settings, load_settings
@@ -132,11 +134,13 @@ class Orchestrator:
         filters: dict[str, Any] | None = None,
         include_superseded: bool = False,
         now: datetime | None = None,
+        as_of: datetime | None = None,
     ) -> RecallResult:
         """Find memories for `query` through every agent, fused with weighted RRF.
 
         Superseded and expired memories are left out unless `include_superseded`.
         A session_id narrows working memory (which belongs to a session) only.
+        `as_of`: what was current then (see `check_as_of`), instead of now.
         """
         from octomem import filters as filter_lang
 
@@ -152,6 +156,7 @@ class Orchestrator:
             "filters": filter_lang.validate(filters) if filters else None,
             "include_superseded": args.check_flag(include_superseded, name="include_superseded"),
             "now": args.check_datetime(now, name="now"),
+            "as_of": args.check_as_of(as_of, include_superseded),
         }
         async with self._calls.call():
             with span("recall", user_id=user_id):
@@ -198,8 +203,10 @@ class Orchestrator:
         filters: dict[str, Any] | None = None,
         include_superseded: bool = False,
         limit: int | None = None,
+        as_of: datetime | None = None,
     ) -> list[MemoryBase]:
-        """Every memory in scope (oldest first), optionally filtered."""
+        """Every memory in scope (oldest first), optionally filtered; with `as_of`, those
+        current at that time (see `check_as_of`)."""
         from octomem import filters as filter_lang
 
         check_scope(user_id, agent_id, session_id, operation="get_all")
@@ -215,6 +222,11 @@ class Orchestrator:
         live_at = (
             None if args.check_flag(include_superseded, name="include_superseded") else utcnow()
         )
+        if (when := args.check_as_of(as_of, include_superseded)) is not None:
+            clauses.append(as_of_filter(when))
+            live_at = None
+            # core blocks are rewritten in place, without validity: no version of a past time
+            types = [t for t in types if t is not MemoryType.CORE]
         async with self._calls.call():
             await self.services.init()
             records: list[MemoryBase] = []
@@ -275,8 +287,15 @@ class Orchestrator:
             new = reread(new, text, await self._user_name(new))
         event = history_event(new, Operation.UPDATE, old=old, actor="api", at=now)
         views = await projections.project(self.services, [new], now=now)
+        changed = isinstance(new, SemanticMemory) and getattr(old, "value", None) != new.value
+        marks = await outdated_turn_changes(  # the turns that said the old value are stale
+            self.services, [(old, new)] if changed else [], actor="api", at=now
+        )
         await write_records(
-            self.services, [(new, event), *views.writes], deletes=views.deletes, actor="api"
+            self.services,
+            [(new, event), *views.writes, *marks],
+            deletes=views.deletes,
+            actor="api",
         )
         return new
 

@@ -25,7 +25,7 @@ from octomem.models import (
     RecallResult,
     utcnow,
 )
-from octomem.orchestrator import routing
+from octomem.orchestrator import projections, routing
 from octomem.orchestrator.fusion import boost_named_actors, fuse
 from octomem.orchestrator.process_graph import build_process_graph
 from octomem.orchestrator.retrieval import (
@@ -34,6 +34,7 @@ from octomem.orchestrator.retrieval import (
     shared_searches,
 )
 from octomem.orchestrator.services import Services
+from octomem.orchestrator.staleness import demote_stale
 from octomem.orchestrator.state import (
     RecallState,
     RetrieveTask,
@@ -62,6 +63,7 @@ def build_recall_graph(services: Services) -> CompiledStateGraph:
                 m
                 for m in services.enabled_agents
                 if (m in requested if requested is not None else m is not MemoryType.CORE)
+                and not (m is MemoryType.CORE and state.get("as_of") is not None)
             ]
             agents = [m for m in asked if not services.vector.known_empty(m)]
             plan_: dict[str, Any] = {
@@ -73,6 +75,7 @@ def build_recall_graph(services: Services) -> CompiledStateGraph:
                 "session_id": state.get("session_id"),
                 "filters": state.get("filters"),
                 "include_superseded": bool(state.get("include_superseded", False)),
+                "as_of": state.get("as_of"),
                 "agent_weights": routing.query_agent_weights(
                     query, config.agent_weights, config.cue_boost
                 ),
@@ -115,20 +118,17 @@ def build_recall_graph(services: Services) -> CompiledStateGraph:
                 weight=config.context_weight,
             )
             fused = boost_named_actors(fused, records, state["query"], config.actor_boost)
-            limit = state.get("limit") or config.limit
-            hits = _collapse_same_text(records, fused)[:limit]
-            core = await services.vector.list(
-                MemoryType.CORE,
-                where={"AND": [{"user_id": plan_["user_id"]}, {"agent_id": plan_["agent_id"]}]}
-                if plan_["agent_id"] is not None
-                else {"user_id": plan_["user_id"]},
-                live_at=plan_["now"],
+            fused, replaced = await demote_stale(
+                services, plan_, fused, records, state["query"], config.stale_weight
             )
+            limit = state.get("limit") or config.limit
+            hits = _collapse_same_text(records, fused, replaced)[:limit]
+            core = await _core_blocks(services, plan_)
             current.set_attribute("octomem.hits", len(hits))
         result = RecallResult(
             query=state["query"],
             hits=hits,
-            core=[c for c in core if isinstance(c, CoreMemory)],
+            core=core,
             elapsed_s=time.perf_counter() - state["started"],
         )
         return {"result": result}
@@ -144,21 +144,47 @@ def build_recall_graph(services: Services) -> CompiledStateGraph:
     return builder.compile(name="recall")
 
 
+async def _core_blocks(services: Services, plan: dict[str, Any]) -> list[CoreMemory]:
+    """The scope's core blocks, returned whole with every recall. With `as_of`, the human
+    block rendered from the facts valid then; the persona, rewritten in place without
+    validity, has no stored past version (`history` has its versions)."""
+    if plan["as_of"] is not None:  # the human block as its facts read then
+        block = await projections.human_block_at(
+            services, plan["user_id"], plan["agent_id"], plan["as_of"]
+        )
+        return [block] if block is not None else []
+    core = await services.vector.list(
+        MemoryType.CORE,
+        where={"AND": [{"user_id": plan["user_id"]}, {"agent_id": plan["agent_id"]}]}
+        if plan["agent_id"] is not None
+        else {"user_id": plan["user_id"]},
+        live_at=plan["now"],
+    )
+    return [c for c in core if isinstance(c, CoreMemory)]
+
+
 def _collapse_same_text(
-    records: dict[str, MemoryBase], fused: list[tuple[str, float, list[Any]]]
+    records: dict[str, MemoryBase],
+    fused: list[tuple[str, float, list[Any]]],
+    replaced: dict[str, list[MemoryBase]],
 ) -> list[RecallHit]:
     """One hit per distinct text: the same sentence held by two agents (a semantic fact and
-    its knowledge edge) is shown once, at its best rank, with both agents' provenance."""
+    its knowledge edge) is shown once, at its best rank, with both agents' provenance.
+    A stale hit carries the current records that replace it (`replaced`), one per text,
+    as shown above it."""
     hits: dict[str, RecallHit] = {}
     for memory_id, score, provenance in fused:
         record = records[memory_id]
         kept = hits.get(record.content_hash)
         if kept is None:
+            current = {r.content_hash: r for r in replaced.get(memory_id, [])}
+            shown = [hits[h].memory if h in hits else r for h, r in current.items()]
             hits[record.content_hash] = RecallHit(
                 memory=record,
                 memory_type=record.memory_type,
                 score=score,
                 provenance=list(provenance),
+                replaced_by=shown,
             )
         else:
             kept.provenance.extend(provenance)

@@ -51,6 +51,7 @@ from octomem.orchestrator.metadata import with_caller_metadata
 from octomem.orchestrator.reconcile import Reconciler
 from octomem.orchestrator.reprocess import EXTRACTION_FLAG
 from octomem.orchestrator.services import Services
+from octomem.orchestrator.staleness import closed_by, outdated_turn_changes
 from octomem.orchestrator.state import AgentTask, Decision, ProcessState
 from octomem.orchestrator.writer import changes_for, write_records
 from octomem.sensitive import mask, mask_value
@@ -271,6 +272,8 @@ def build_process_graph(services: Services) -> CompiledStateGraph:
                 views = await projections.project(
                     services, [record for record, _ in changes], now=reconciler.now
                 )
+                # the turns the closed facts came from are marked in the same intent
+                changes += await outdated_turn_changes(services, closed_by(decisions))
                 await write_records(services, changes + views.writes, deletes=views.deletes)
                 if fell_back or (state.get("turns_in") and "selected" in info):
                     await _flag_turns(

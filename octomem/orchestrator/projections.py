@@ -400,6 +400,7 @@ async def human_block_at(
         for f in await services.vector.list(MemoryType.SEMANTIC, where=where)
         if isinstance(f, SemanticMemory)
         and f.valid_from <= at
+        and f.created_at <= at  # known then
         and (f.valid_to is None or f.valid_to > at)
     ]
     lines = human_lines(facts, services.settings.agents.core_char_limit)

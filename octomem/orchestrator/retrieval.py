@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -69,6 +70,66 @@ def recall_filter(
     return {"AND": clauses}
 
 
+def valid_at(record: MemoryBase, at: datetime) -> bool:
+    """True at `at` and known by then: valid_from <= at < valid_to, created_at <= at, and
+    (working memory) not expired at `at`."""
+    expires = record.expiry()
+    return (
+        record.valid_from <= at
+        and record.created_at <= at
+        and (record.valid_to is None or record.valid_to > at)
+        and (expires is None or expires > at)
+    )
+
+
+def as_of_filter(as_of: datetime) -> Filter:
+    """`valid_at` as a filter, so the stores select what was current at `as_of`."""
+    return filters.validate(
+        {
+            "AND": [
+                {"valid_from": {"lte": as_of}},
+                {"created_at": {"lte": as_of}},
+                {"OR": [{"valid_to": None}, {"valid_to": {"gt": as_of}}]},
+                {"OR": [{"expires_at": None}, {"expires_at": {"gt": as_of}}]},
+            ]
+        }
+    )
+
+
+def holds_at(plan: dict[str, Any]) -> Callable[[MemoryBase], bool]:
+    """What a recall may return: everything with `include_superseded`, what was valid at
+    `as_of` when given, else what is live `now`."""
+    as_of: datetime | None = plan.get("as_of")
+    now: datetime = plan["now"]
+    if plan.get("include_superseded"):
+        return lambda record: True
+    if as_of is not None:
+        return lambda record: valid_at(record, as_of)
+    return lambda record: record.is_live(now)
+
+
+def validity(plan: dict[str, Any]) -> tuple[Filter | None, datetime | None]:
+    """(extra filter, live_at) that make a store return what `holds_at` allows."""
+    if plan.get("include_superseded"):
+        return None, None
+    if plan.get("as_of") is not None:
+        return as_of_filter(plan["as_of"]), None
+    return None, plan["now"]
+
+
+def scoped_filter(plan: dict[str, Any], memory_type: MemoryType) -> Filter:
+    """`recall_filter` of the plan's scope and filters, narrowed to `as_of` when given."""
+    extra, _ = validity(plan)
+    clauses = [c for c in (plan.get("filters"), extra) if c]
+    return recall_filter(
+        user_id=plan["user_id"],
+        agent_id=plan["agent_id"],
+        session_id=plan["session_id"],
+        memory_type=memory_type,
+        extra={"AND": clauses} if len(clauses) > 1 else (clauses[0] if clauses else None),
+    )
+
+
 async def find_query_entities(services: Services, user_id: str | None, query: str) -> list[str]:
     names = query_names(query)
     if not names:
@@ -93,7 +154,7 @@ async def shared_searches(services: Services, query: str, plan: dict[str, Any]) 
             user_id=plan["user_id"],
             memory_types=agents,
             limit=plan.get("keyword_pool") or config.candidates * len(agents),
-            include_superseded=plan["include_superseded"],
+            include_superseded=plan["include_superseded"] or plan.get("as_of") is not None,
             now=plan["now"],
         )
         for memory_id, memory_type, score in found:
@@ -126,16 +187,8 @@ async def retrieve(
 ) -> tuple[list[RankedList], dict[str, MemoryBase]]:
     """Ranked lists (vector, keyword, graph) of one agent's memories for the query."""
     config = services.settings.recall
-    now: datetime = plan["now"]
-    include_superseded: bool = plan["include_superseded"]
-    live_at = None if include_superseded else now
-    where = recall_filter(
-        user_id=plan["user_id"],
-        agent_id=plan["agent_id"],
-        session_id=plan["session_id"],
-        memory_type=agent,
-        extra=plan.get("filters"),
-    )
+    _, live_at = validity(plan)
+    where = scoped_filter(plan, agent)
     limit = config.candidates
     records: dict[str, MemoryBase] = {}
     lists: list[RankedList] = []
@@ -162,10 +215,8 @@ async def retrieve(
         records.update({record.id: record for record, _ in hits})
         lists = [_ranked(agent, "vector", [(r.id, s) for r, s in hits]), *other]
         # keyword and graph hits obey the same scope, filters and validity as vector hits
-        check = filters.predicate(where)
-        allowed = {
-            i for i, r in records.items() if check(r) and (include_superseded or r.is_live(now))
-        }
+        check, holds = filters.predicate(where), holds_at(plan)
+        allowed = {i for i, r in records.items() if check(r) and holds(r)}
         lists = [_only(ranked, allowed) for ranked in lists]
         current.set_attribute("octomem.hits", sum(len(r.ids) for r in lists))
     return [ranked for ranked in lists if ranked.ids], {i: records[i] for i in allowed}
@@ -242,14 +293,8 @@ async def add_context(
             for session, batch, index in dict.fromkeys(key for *_, key in top)
         ]
     }
-    where = recall_filter(
-        user_id=plan["user_id"],
-        agent_id=plan["agent_id"],
-        session_id=plan["session_id"],
-        memory_type=MemoryType.EPISODIC,
-        extra=plan.get("filters"),
-    )
-    live_at = None if plan["include_superseded"] else plan["now"]
+    where = scoped_filter(plan, MemoryType.EPISODIC)
+    _, live_at = validity(plan)
     with span("recall.context", user_id=plan["user_id"], hits=len(top)):
         found = await services.vector.list(
             MemoryType.EPISODIC, where={"AND": [where, near]}, live_at=live_at

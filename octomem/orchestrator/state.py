@@ -111,6 +111,7 @@ class RecallState(TypedDict, total=False):
     filters: dict[str, Any] | None
     include_superseded: bool
     now: datetime | None
+    as_of: datetime | None
     # produced by the nodes
     started: float
     plan: dict[str, Any]

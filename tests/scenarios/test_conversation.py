@@ -84,6 +84,7 @@ def test_recall_returns_core_blocks_and_provenance(report: DemoReport) -> None:
         "vector",
         "keyword",
         "graph",
+        "current",  # it replaces what a lower, stale turn said
     }
     assert all(p.rank >= 1 for p in top.provenance)
     scores = [hit.score for hit in recalled.hits]

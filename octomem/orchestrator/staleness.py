@@ -1,0 +1,362 @@
+"""Current facts outrank stale evidence.
+
+When a fact is closed (superseded, retracted, rewritten or deleted), the raw turns it was
+taken from still say the old value ("user: I love coffee."), and a raw turn often matches
+a question better than the short fact that replaced it. So:
+
+- writing: the raw turns a closed fact came from get an `internal["outdated"]` mark per
+  closed fact (`{"memory_id", "by", "at"}`), written in the same journaled intent as the
+  decision that closed it (`outdated_turn_changes`), with a history UPDATE event each;
+- recall: a raw turn (or an episodic event taken from one) whose marks name a closed
+  fact the query is about is demoted, the current fact that replaced it is placed above
+  it, and the hit carries that fact in `RecallHit.replaced_by` (`demote_stale`).
+
+Marks are evidence about the past, never deletions: `include_superseded` and `history`
+still show everything as it was.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from octomem import filters
+from octomem.models import (
+    HistoryEvent,
+    KnowledgeMemory,
+    MemoryBase,
+    MemoryType,
+    Operation,
+    Provenance,
+    SemanticMemory,
+    make_memory_id,
+    memory_type_of,
+    stable_hash,
+)
+from octomem.orchestrator.fusion import Fused
+from octomem.orchestrator.retrieval import STOPWORDS, holds_at, recall_filter
+from octomem.orchestrator.services import Services
+from octomem.orchestrator.state import Decision
+from octomem.orchestrator.writer import history_event
+
+OUTDATED = "outdated"  # raw-turn internal: the closed facts this turn was evidence for
+MAX_MARKS = 32  # per turn; the latest closures are kept
+MAX_CHAIN = 16  # superseded_by steps followed to the current fact
+STALE_TYPES = frozenset({MemoryType.SEMANTIC, MemoryType.KNOWLEDGE, MemoryType.PROCEDURAL})
+_WORD = re.compile(r"[^\W_][\w'’-]*", re.UNICODE)
+_GENERIC = frozenset({"user", "users", "user's", "people", "person", "thing", "things"})
+
+
+# --- writing marks ---------------------------------------------------------------------
+
+
+def closed_by(decisions: Iterable[Decision]) -> list[tuple[MemoryBase, MemoryBase | None]]:
+    """(closed record, its successor or None) for every record the decisions close: the
+    previous records of a SUPERSEDE, the record a DELETE (retraction) closes."""
+    closed: list[tuple[MemoryBase, MemoryBase | None]] = []
+    for decision in decisions:
+        if decision.operation is Operation.SUPERSEDE:
+            closed += [(old, decision.record) for old in decision.previous]
+        elif decision.operation is Operation.DELETE:
+            closed.append((decision.record, None))
+    return closed
+
+
+def raw_turn_id(services: Services, record: MemoryBase, turn_id: str) -> str:
+    """The id of the raw turn `turn_id` of the record's scope (`raw_turn_record`'s id)."""
+    return make_memory_id(
+        MemoryType.EPISODIC,
+        record.user_id,
+        record.agent_id,
+        "turn",
+        turn_id,
+        id_key=services.id_key,
+    )
+
+
+def _mark(old: MemoryBase, successor: MemoryBase | None, at: datetime | None) -> dict[str, Any]:
+    when = old.valid_to or at or (successor.valid_from if successor is not None else old.updated_at)
+    return {
+        "memory_id": old.id,
+        "by": successor.id if successor is not None else None,
+        "at": when.isoformat(),
+    }
+
+
+def merged_marks(existing: Any, new: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The turn's marks with `new` added: one per closed fact (a new mark for a fact
+    replaces its old one), oldest first, at most MAX_MARKS (the latest kept)."""
+    by_id: dict[str, dict[str, Any]] = {}
+    for mark in [*(existing if isinstance(existing, list) else []), *new]:
+        if isinstance(mark, dict) and isinstance(mark.get("memory_id"), str):
+            by_id[mark["memory_id"]] = mark
+    ordered = sorted(by_id.values(), key=lambda m: (str(m.get("at")), m["memory_id"]))
+    return ordered[-MAX_MARKS:]
+
+
+async def outdated_turn_changes(
+    services: Services,
+    closed: Sequence[tuple[MemoryBase, MemoryBase | None]],
+    *,
+    actor: str = "octomem",
+    at: datetime | None = None,
+) -> list[tuple[MemoryBase, HistoryEvent]]:
+    """The raw turns the closed facts came from, each with its new `outdated` marks and a
+    history UPDATE event, for the caller to write with the decision that closed them.
+
+    `closed` holds (closed fact, successor or None); only semantic, knowledge and
+    procedural facts mark turns. A turn the successor itself came from says the new value
+    too ("I lived in Paris, now Berlin") and is not marked. A fact rewritten in place
+    (`update()`) is passed as (old version, new version): same id, so its mark says
+    `by` = itself. `at` dates the closure of records without `valid_to` (an `update` or
+    `delete` now); the event is logged at the latest closure it records. Event ids
+    depend only on the marks, so a retried write changes nothing; the turn's text (and
+    embedding) is unchanged.
+    """
+    wanted: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for old, successor in closed:
+        if old.memory_type not in STALE_TYPES or old.internal.get("raw") is True:
+            continue
+        new = successor is not None and successor.id != old.id  # not a rewrite in place
+        keep = set(successor.source.turn_ids) if successor is not None and new else set()
+        for turn_id in dict.fromkeys(old.source.turn_ids):
+            if turn_id not in keep:
+                wanted[raw_turn_id(services, old, turn_id)].append(_mark(old, successor, at))
+    if not wanted:
+        return []
+    changes = []
+    for turn in await services.vector.get(MemoryType.EPISODIC, sorted(wanted)):
+        marks = merged_marks(turn.internal.get(OUTDATED), wanted[turn.id])
+        if marks == turn.internal.get(OUTDATED):
+            continue
+        marked = turn.model_copy(update={"internal": {**turn.internal, OUTDATED: marks}})
+        event = history_event(marked, Operation.UPDATE, old=turn, actor=actor)
+        update = {
+            "id": f"evt_{stable_hash(turn.id, OUTDATED, marks)[:32]}",
+            "at": max(datetime.fromisoformat(m["at"]) for m in wanted[turn.id]),
+        }
+        changes.append((marked, event.model_copy(update=update)))
+    return changes
+
+
+# --- recall ----------------------------------------------------------------------------
+
+
+def _stem(word: str) -> str:
+    """A light stem, enough to match "lives"/"live"/"lived" and "likes"/"like"."""
+    word = re.sub(r"['’]s$", "", word.lower().strip("'’-"))
+    for suffix in ("ies", "ing", "ed", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            word = word[: -len(suffix)] + ("y" if suffix == "ies" else "")
+            break
+    return word[:-1] if len(word) > 3 and word.endswith("e") else word
+
+
+def content_stems(text: str) -> set[str]:
+    """The stems of a text's content words (no stop words, no "user")."""
+    return {
+        _stem(w)
+        for w in _WORD.findall(text)
+        if w.lower() not in STOPWORDS and w.lower() not in _GENERIC and len(w) > 1
+    }
+
+
+def said(record: MemoryBase) -> set[str]:
+    """What a fact says, as content stems, without whom it is about (a question naming
+    Alice is not about every fact of Alice's): a semantic fact's attribute and value, a
+    knowledge edge's predicate and object, else its text without its subject's words."""
+    if isinstance(record, SemanticMemory):
+        text = f"{record.attribute} {record.value}"
+    elif isinstance(record, KnowledgeMemory):
+        text = f"{record.predicate} {record.object}"
+    else:
+        subject = getattr(record, "subject", None)
+        who = content_stems(subject) if isinstance(subject, str) else set()
+        return content_stems(record.content) - who
+    return content_stems(re.sub(r"[_:]", " ", text))
+
+
+def about(query_stems: set[str], *records: MemoryBase | None) -> bool:
+    """Whether the query shares a content word with what any of the records says (the
+    closed fact, its successor): a turn that said several things is stale only for
+    questions about what changed."""
+    return any(r is not None and query_stems & said(r) for r in records)
+
+
+def marks_of(record: MemoryBase, at: datetime | None) -> list[dict[str, Any]]:
+    """The turn's marks (of facts closed at or before `at`, when given)."""
+    marks = record.internal.get(OUTDATED)
+    if not isinstance(marks, list):
+        return []
+    found = []
+    for mark in marks:
+        if not isinstance(mark, dict) or not isinstance(mark.get("memory_id"), str):
+            continue
+        when = filters.parse_datetime(mark.get("at"))
+        if at is None or (when is not None and when <= at):
+            found.append(mark)
+    return found
+
+
+async def _fetch(services: Services, ids: Iterable[str]) -> dict[str, MemoryBase]:
+    by_type: dict[MemoryType, list[str]] = defaultdict(list)
+    for memory_id in dict.fromkeys(ids):
+        if (memory_type := memory_type_of(memory_id)) is not None:
+            by_type[memory_type].append(memory_id)
+    found: dict[str, MemoryBase] = {}
+    for memory_type, wanted in by_type.items():
+        found.update({r.id: r for r in await services.vector.get(memory_type, wanted)})
+    return found
+
+
+async def _current(
+    services: Services,
+    old: MemoryBase,
+    holds: Callable[[MemoryBase], bool],
+    known: dict[str, MemoryBase],
+) -> MemoryBase | None:
+    """The record that holds a closed fact's place: `superseded_by` followed to the one
+    the recall may return; None when the chain ends in a retraction or leaves the store."""
+    record: MemoryBase | None = old
+    for _ in range(MAX_CHAIN):
+        if record is None or not record.superseded_by:
+            return None
+        next_id = record.superseded_by
+        if next_id not in known:
+            known.update(await _fetch(services, [next_id]))
+        record = known.get(next_id)
+        if record is not None and holds(record):
+            return record
+    return None
+
+
+def _evidence_turns(
+    services: Services, records: Mapping[str, MemoryBase], ids: Iterable[str]
+) -> dict[str, str]:
+    """hit id -> id of the raw turn whose marks speak for it: itself, or the turn an
+    episodic event was taken from."""
+    out: dict[str, str] = {}
+    for memory_id in ids:
+        record = records[memory_id]
+        if record.memory_type is not MemoryType.EPISODIC:
+            continue
+        if record.internal.get("raw") is True:
+            out[memory_id] = memory_id
+        elif record.source.turn_ids:
+            out[memory_id] = raw_turn_id(services, record, record.source.turn_ids[0])
+    return out
+
+
+def _scope_test(plan: dict[str, Any]) -> Callable[[MemoryBase], bool]:
+    """Whether a record is in the recall's scope, filters and memory types."""
+    tests = {
+        agent: filters.predicate(
+            recall_filter(
+                user_id=plan["user_id"],
+                agent_id=plan["agent_id"],
+                session_id=plan["session_id"],
+                memory_type=agent,
+                extra=plan.get("filters"),
+            )
+        )
+        for agent in plan["agents"]
+    }
+    return lambda record: record.memory_type in tests and tests[record.memory_type](record)
+
+
+async def _stale_marks(
+    services: Services, plan: dict[str, Any], fused: Fused, records: Mapping[str, MemoryBase]
+) -> dict[str, list[dict[str, Any]]]:
+    """hit id -> the marks (closed at or before `as_of`, if given) of its evidence turn."""
+    evidence = _evidence_turns(services, records, (memory_id for memory_id, _, _ in fused))
+    turns = {i: records[i] for i in evidence.values() if i in records}
+    turns.update(await _fetch(services, (i for i in evidence.values() if i not in turns)))
+    found = {}
+    for hit, turn_id in evidence.items():
+        if turn_id in turns and (marks := marks_of(turns[turn_id], plan.get("as_of"))):
+            found[hit] = marks
+    return found
+
+
+async def demote_stale(
+    services: Services,
+    plan: dict[str, Any],
+    fused: Fused,
+    records: dict[str, MemoryBase],
+    query: str,
+    weight: float,
+) -> tuple[Fused, dict[str, list[MemoryBase]]]:
+    """Demote stale evidence and put the current fact above it.
+
+    A hit is stale evidence when it is a raw turn with `outdated` marks, or an episodic
+    event taken from such a turn, and a marked fact closed (at or before `as_of`, when
+    given) is about the query (`about`). Its score above the floor (the lowest fused
+    score) is multiplied by `weight`; the current record that replaced the fact (in the
+    recall's scope, filters and memory types) takes the stale hit's score when that is
+    higher than its own, with a "current" provenance. Returns the new ranking and, per
+    stale hit, the current records that replace what it said. `records` is updated with
+    the successors fetched. With `include_superseded` nothing changes: the caller asked
+    for the past as it was."""
+    if not fused or plan.get("include_superseded") or MemoryType.EPISODIC not in plan["agents"]:
+        return fused, {}
+    marks = await _stale_marks(services, plan, fused, records)
+    if not marks:
+        return fused, {}
+    known = await _fetch(services, (m["memory_id"] for ms in marks.values() for m in ms))
+    stems, in_scope = content_stems(query), _scope_test(plan)
+    replaced: dict[str, list[MemoryBase]] = {}
+    for hit, hit_marks in marks.items():
+        found = [await _replacement(services, plan, mark, known, stems) for mark in hit_marks]
+        if any(stale for stale, _ in found):
+            current = {r.id: r for _, r in found if r is not None and in_scope(r)}
+            replaced[hit] = list(current.values())
+    records.update({r.id: r for rs in replaced.values() for r in rs if r.id not in records})
+    return rerank(fused, replaced, weight), replaced
+
+
+async def _replacement(
+    services: Services,
+    plan: dict[str, Any],
+    mark: dict[str, Any],
+    known: dict[str, MemoryBase],
+    stems: set[str],
+) -> tuple[bool, MemoryBase | None]:
+    """(whether the mark makes its turn stale for this query, the record current in the
+    closed fact's place or None)."""
+    old = known.get(mark["memory_id"])
+    if old is None:  # deleted: nothing says what it was about
+        return False, None
+    holds, as_of = holds_at(plan), plan.get("as_of")
+    successor: MemoryBase | None
+    if mark.get("by") == old.id:  # rewritten in place: the record is its own successor
+        successor = old if holds(old) else None
+    elif old.valid_to is None or (as_of is not None and old.valid_to > as_of):
+        return False, None  # not closed (yet, at as_of)
+    else:
+        successor = await _current(services, old, holds, known)
+    return about(stems, old, successor), successor
+
+
+def rerank(fused: Fused, replaced: Mapping[str, list[MemoryBase]], weight: float) -> Fused:
+    """Each stale hit keeps `weight` of its score above the floor; the records replacing
+    it take its score when higher than their own, with a "current" provenance."""
+    if not replaced:
+        return fused
+    floor = min(score for _, score, _ in fused)
+    scores = {memory_id: score for memory_id, score, _ in fused}
+    provenance = {memory_id: list(prov) for memory_id, _, prov in fused}
+    for rank, (memory_id, score, _) in enumerate(fused, 1):
+        if memory_id not in replaced:
+            continue
+        scores[memory_id] = floor + (score - floor) * weight
+        for successor in replaced[memory_id]:
+            scores[successor.id] = max(scores.get(successor.id, floor), score)
+            provenance.setdefault(successor.id, []).append(
+                Provenance(agent=successor.memory_type, retriever="current", rank=rank, score=score)
+            )
+    # on a tie (a stale hit at the floor keeps its score) the stale hit goes below
+    ordered = sorted(scores.items(), key=lambda item: (-item[1], item[0] in replaced, item[0]))
+    return [(i, s, provenance[i]) for i, s in ordered]

@@ -1,0 +1,189 @@
+"""Current facts outrank stale evidence in recall, and `as_of=` answers with what was
+current at a point in time.
+
+A fact that changed ("I love coffee." then "These days I hate coffee") leaves the raw
+turn of the old value behind, and that turn often matches the question better than the
+short fact that replaced it. Recall must put the current fact first, keep the old turn
+(lower) and say what replaced it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+
+from octomem import Memory, Orchestrator
+from octomem.errors import InvalidInputError
+from octomem.models import MemoryType, RecallHit, RecallResult
+from octomem.orchestrator.staleness import OUTDATED
+from tests.conftest import T0
+
+DAY = timedelta(days=1)
+
+
+def say(orch: Orchestrator, text: str, at: datetime, user: str = "u") -> None:
+    orch.process([{"role": "user", "content": text}], user_id=user, timestamp=at)
+
+
+def turn_hit(result: RecallResult, text: str) -> RecallHit:
+    [hit] = [h for h in result.hits if h.memory.content == f"user: {text}"]
+    return hit
+
+
+def rank_of(result: RecallResult, hit: RecallHit) -> int:
+    return [h.id for h in result.hits].index(hit.id)
+
+
+CHANGES = [
+    ("I love coffee.", "These days I hate coffee, I only drink tea.", "Does the user like coffee?"),
+    ("I like coffee.", "I don't like coffee anymore.", "How does the user feel about coffee?"),
+    (
+        "I really enjoy coffee.",
+        "I dislike coffee these days.",
+        "What does the user think of coffee?",
+    ),
+    ("I live in Paris.", "I moved to Berlin.", "Where does the user live?"),
+    (
+        "I'm based in Paris.",
+        "I just moved to Berlin last week.",
+        "Which city does the user live in?",
+    ),
+    ("I live in Paris.", "I'm living in Berlin these days.", "Where does the user live?"),
+]
+
+
+@pytest.mark.parametrize(("before", "after", "query"), CHANGES)
+def test_the_current_fact_outranks_the_turn_that_said_the_old_value(
+    orch: Orchestrator, before: str, after: str, query: str
+) -> None:
+    say(orch, before, T0)
+    say(orch, after, T0 + DAY)
+    result = orch.recall(query, user_id="u")
+
+    top = result.hits[0]
+    assert top.memory.memory_type in (MemoryType.SEMANTIC, MemoryType.KNOWLEDGE)
+    assert top.memory.is_current
+    assert ("Berlin" in top.text) if "Paris" in before else ("dislikes coffee" in top.text)
+    stale = turn_hit(result, before)  # still there, lower, saying what replaced it
+    assert rank_of(result, stale) > 0
+    assert top.id in {r.id for r in stale.replaced_by}
+    assert all(r.is_current for r in stale.replaced_by)
+    assert len({r.content for r in stale.replaced_by}) == len(stale.replaced_by)  # once each
+    assert turn_hit(result, after).replaced_by == []
+
+
+def test_a_turn_that_said_several_things_is_stale_only_for_what_changed(
+    orch: Orchestrator,
+) -> None:
+    said = "I love coffee and I live in Paris."
+    say(orch, said, T0)
+    say(orch, "These days I hate coffee.", T0 + DAY)
+
+    where = orch.recall("Where does the user live?", user_id="u")
+    assert turn_hit(where, said).replaced_by == []
+    assert not any(p.retriever == "current" for h in where.hits for p in h.provenance)
+    assert "Paris" in where.hits[0].text
+
+    coffee = orch.recall("Does the user like coffee?", user_id="u")
+    assert [r.content for r in turn_hit(coffee, said).replaced_by] == ["The user dislikes coffee."]
+
+
+def test_include_superseded_still_returns_the_old_fact(orch: Orchestrator) -> None:
+    say(orch, "I love coffee.", T0)
+    say(orch, "These days I hate coffee.", T0 + DAY)
+    result = orch.recall("Does the user like coffee?", user_id="u", include_superseded=True)
+    old = [h for h in result.hits if h.text == "The user likes coffee."]
+    assert old and old[0].memory.valid_to is not None
+    current = orch.recall("Does the user like coffee?", user_id="u")
+    assert "The user likes coffee." not in current.texts()
+
+
+def test_the_marks_are_written_once_and_a_retry_changes_nothing(orch: Orchestrator) -> None:
+    first = orch.process(
+        [{"role": "user", "content": "I live in Paris."}], user_id="u", timestamp=T0
+    )
+    [turn_id] = first.turn_memory_ids
+    change = [{"role": "user", "content": "I moved to Berlin."}]
+    orch.process(change, user_id="u", timestamp=T0 + DAY)
+
+    marked = orch.get(turn_id)
+    marks = marked.internal[OUTDATED]
+    closed = {orch.get(m["memory_id"]).content for m in marks}
+    assert closed == {"The user lives in Paris."}  # the fact and its knowledge edge
+    assert all(orch.get(m["by"]).content == "The user lives in Berlin." for m in marks)
+    assert marked.content == "user: I live in Paris."
+    history = orch.history(turn_id)
+    assert [e.operation.value for e in history] == ["ADD", "UPDATE"]
+
+    orch.process(change, user_id="u", timestamp=T0 + DAY)  # the same call again
+    assert orch.get(turn_id).internal[OUTDATED] == marks
+    assert orch.history(turn_id) == history
+
+
+MOVES = [
+    ("Paris", T0),
+    ("Berlin", T0 + 10 * DAY),
+    ("Munich", T0 + 20 * DAY),
+    ("Rome", T0 + 30 * DAY),
+]
+
+
+@pytest.fixture
+def mover(orch: Orchestrator) -> Orchestrator:
+    say(orch, "I live in Paris.", T0)
+    for city, at in MOVES[1:]:
+        say(orch, f"I moved to {city}.", at)
+    return orch
+
+
+def lives_in(orch: Orchestrator, **kwargs: Any) -> list[str]:
+    records = orch.get_all(user_id="u", memory_types=["semantic"], **kwargs)
+    return [r.value for r in records if getattr(r, "attribute", None) == "lives_in"]
+
+
+@pytest.mark.parametrize("index", range(len(MOVES)))
+def test_as_of_answers_with_the_value_current_then(mover: Orchestrator, index: int) -> None:
+    city, since = MOVES[index]
+    for at in (since, since + 5 * DAY):
+        assert lives_in(mover, as_of=at) == [city]
+        result = mover.recall("Where does the user live?", user_id="u", as_of=at)
+        assert city in result.hits[0].text
+        [block] = result.core  # the human block as its facts read then
+        assert f"Lives in: {city}" in block.content.splitlines()
+        later = [c for c, _ in MOVES[index + 1 :]]
+        assert not any(c in h.text for h in result.hits for c in later)  # not known yet
+        for h in result.hits:
+            assert all(city in r.content for r in h.replaced_by)
+
+
+def test_as_of_before_the_first_fact_finds_nothing(mover: Orchestrator) -> None:
+    before = T0 - DAY
+    assert lives_in(mover, as_of=before) == []
+    assert mover.get_all(user_id="u", as_of=before) == []
+    assert mover.recall("Where?", user_id="u", as_of=before).core == []  # no fact yet
+    assert mover.recall("Where does the user live?", user_id="u", as_of=before).hits == []
+    assert lives_in(mover) == ["Rome"]
+
+
+def test_as_of_is_checked(orch: Orchestrator) -> None:
+    with pytest.raises(InvalidInputError, match="as_of"):
+        orch.recall("Where?", user_id="u", as_of="2026-03-01")  # type: ignore[arg-type]
+    with pytest.raises(InvalidInputError, match="as_of"):
+        orch.get_all(user_id="u", as_of=T0, include_superseded=True)
+    naive = T0.replace(tzinfo=None)
+    say(orch, "I live in Paris.", T0)
+    assert lives_in(orch, as_of=naive) == ["Paris"]  # naive is UTC
+
+
+def test_the_mem0_facade_takes_as_of(mover: Orchestrator) -> None:
+    memory = Memory(mover)
+    berlin = MOVES[1][1] + DAY
+    listed = [m["memory"] for m in memory.get_all(user_id="u", as_of=berlin)["results"]]
+    facts = [text for text in listed if text.startswith("The user lives in")]
+    assert facts == ["The user lives in Berlin."] * 2  # the semantic fact and its graph edge
+    assert "user: I live in Paris." in listed  # said then, and still what was said
+    assert not any(c in text for text in listed for c in ("Munich", "Rome"))  # not yet said
+    found = memory.search("Where does the user live?", user_id="u", as_of=berlin)["results"]
+    assert found[0]["memory"] == "The user lives in Berlin."
