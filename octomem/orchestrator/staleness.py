@@ -166,11 +166,15 @@ def content_stems(text: str) -> set[str]:
 
 def said(record: MemoryBase) -> set[str]:
     """What a fact says, as content stems, without whom it is about (a question naming
-    Alice is not about every fact of Alice's): a semantic fact's attribute and value, a
-    knowledge edge's predicate and object, else its text without its subject's words."""
-    if isinstance(record, SemanticMemory):
+    Alice is not about every fact of Alice's): a semantic fact's attribute, value and
+    sentence, a knowledge edge's predicate and object, else its text without its
+    subject's words."""
+    if isinstance(record, SemanticMemory):  # its sentence too: "is 34 years old" (age)
+        names = [e for e in [record.subject, *record.entities] if e not in record.value]
+        who = set().union(*(content_stems(name) for name in names))
         text = f"{record.attribute} {record.value}"
-    elif isinstance(record, KnowledgeMemory):
+        return content_stems(re.sub(r"[_:]", " ", text)) | (content_stems(record.content) - who)
+    if isinstance(record, KnowledgeMemory):
         text = f"{record.predicate} {record.object}"
     else:
         subject = getattr(record, "subject", None)

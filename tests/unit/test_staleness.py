@@ -97,6 +97,7 @@ def test_about_needs_a_shared_word_other_than_whom_the_fact_is_about() -> None:
         subject="user",
         attribute="preference:coffee",
         value="likes",
+        entities=["Caroline"],  # a named user's facts carry the name
     )
     assert about(content_stems("Does Caroline like coffee?"), coffee)
     assert not about(content_stems("Where does Caroline live?"), coffee)
