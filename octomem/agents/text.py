@@ -124,6 +124,60 @@ def hedged(sentence: str, start: int) -> bool:
     return bool(_HEDGE.search(sentence[max(0, start - 30) : start].lower()))
 
 
+# --- informal text -------------------------------------------------------------------
+
+_EMOJI = re.compile("[\U0001f000-\U0001faff\u2600-\u27bf\ufe0f\u200d]+")
+_CHAT_SPELLINGS = [
+    (re.compile(r"\bi\b"), "I"),
+    (re.compile(r"\b[Ii]m\b"), "I'm"),
+    (re.compile(r"\b[Ii]ve\b"), "I've"),
+    (re.compile(r"\b(do|does|did|is|are|was|were|have|has|would|could)nt\b"), r"\1n't"),
+    (re.compile(r"\bcant\b"), "can't"),
+    (re.compile(r"\bu\b(?!\.)"), "you"),
+    (re.compile(r"\bur\b"), "your"),
+]
+
+
+def plain_talk(sentence: str) -> str:
+    """Chat spellings the rules are written for: "i", "im", "dont", "u" become "I",
+    "I'm", "don't", "you", and emojis go, so "i live in berlin 😊" reads as a statement."""
+    for pattern, repl in _CHAT_SPELLINGS:
+        sentence = pattern.sub(repl, sentence)
+    return " ".join(_EMOJI.sub(" ", sentence).split())
+
+
+_PRONOUN_I = re.compile(r"I(?:['’](?:m|ve|d|ll))?$")
+
+
+def uncapitalised(sentence: str) -> bool:
+    """Whether the writer does not capitalise names: no word after the first is capitalised
+    except "I". Only then may a lowercase object be a name ("i live in berlin")."""
+    tokens = re.findall(r"[A-Za-z][\w'’-]*", sentence)[1:]
+    return not any(t[0].isupper() and not _PRONOUN_I.match(t) for t in tokens)
+
+
+# common nouns that follow "live in", "work at", "from" in lowercase talk and are no names
+_NOT_NAMES = words(
+    """home town city here there night nights weekends weekend work school college uni
+    university downtown suburbia suburbs countryside hope peace fear poverty luxury comfort
+    style denial shock love debt house flat apartment dorm place area village office
+    hospital shop store restaurant cafe bar church it this that which all one"""
+)
+_NAME_JOINS = words("of de la del da van von der du le")
+
+
+def lowercase_name(text: str) -> str | None:
+    """A lowercase name of a place or an organisation, capitalised ("new york" ->
+    "New York"); None for what reads as a common noun ("a small flat", "home")."""
+    parts = text.split()
+    if not 0 < len(parts) <= 3 or not all(p.isalpha() and p.islower() for p in parts):
+        return None
+    named = parts[:-1] if len(parts) > 1 and parts[-1] == "city" else parts  # "new york city"
+    if parts[0] in STOP_CAPS or any(p in _NOT_NAMES for p in named):
+        return None
+    return " ".join(p if i and p in _NAME_JOINS else p.capitalize() for i, p in enumerate(parts))
+
+
 # --- named entities ------------------------------------------------------------------
 
 WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
@@ -185,7 +239,8 @@ _PUNCT_CUT = re.compile(r"[,;:!?()\"“”\n]|(?<!\bSt)(?<!\bDr)(?<!\bMt)\.(?:\s
 CLAUSE_WORDS = (
     "and|but|or|because|cause|since|so|which|who|whom|whose|where|when|while|although|"
     "though|until|unless|if|that|now|anymore|nowadays|currently|again|too|yesterday|"
-    "today|tonight|tomorrow|last|this|next|every|ago|btw|right now|these days|as well"
+    "today|tonight|tomorrow|last|this|next|every|ago|btw|right now|these days|as well|any more|"
+    "any longer|no longer|no more"
 )
 PREP_WORDS = "with|for|from|at|in|on|by|to|near|during|after|before|as|about|into|since|outside"
 
