@@ -155,13 +155,13 @@ def _object(phrase: str) -> str | None:
 
 _AGE = rf"{_IM}(?: now| just)? (\d{{1,3}})(?: years? old| y/?o)?(?=\s*(?:[,.!;]|$|and\b|but\b))"
 _LIVE = r"(?:live|living|reside|residing|based|moved|relocated)(?: back| over)? (?:in|to)"
-_WORK = r"(?:work|am working|'m working)(?: full[- ]time| part[- ]time| remotely)? (?:at|for)"
+_WORK = r"(work|working)(?: full[- ]time| part[- ]time| remotely)? (?:at|for)"
 _JOIN = r"(?:joined|started (?:working )?at|got a job at|started working for)"
 _LIKE = (
     rf"\bI(?:(?:'m|’m| am){_ADV} (?:(?P<fan>a (?:big |huge )?fan of|into|obsessed with|"
     r"crazy about|passionate about)|(?P<notfan>not (?:a (?:big |huge )?fan of|into|keen on)))"
     rf"|{_ADV} (?:(?P<like>love|like|enjoy|adore|prefer)|(?P<dis>hate|dislike|detest|"
-    r"can't stand|cannot stand|(?:don't|do not)(?: really)? (?:like|enjoy|love))))"
+    r"can't stand|cannot stand|(?:don't|do not|no longer)(?: really)? (?:like|enjoy|love))))"
     r"\s+(?=(?P<obj>.{1,200}))"
 )
 _REL_NAME = (
@@ -200,6 +200,12 @@ def _first_person(sentence: str) -> list[Fact]:  # noqa: C901 - one rule per loo
         rf"\b(?:I|[Ww]e)(?:'m|’m| am|'ve| have)?{_ADV} {_LIVE} (?=(.{{1,200}}))", sentence
     ):
         add(m, "lives_in", _named(m[1], loose=True, keep=["near", "outside"], lower=lower))
+    for m in re.finditer(
+        rf"\bI(?:'ve| have)?{_ADV} moved (?:away |out )?(?:from|of) [^,.;!?]{{1,60}}? to "
+        r"(?=(.{1,200}))",
+        sentence,
+    ):
+        add(m, "lives_in", _named(m[1], loose=True, lower=lower))
     for m in re.finditer(rf"{_IM}{_ADV} from (?=(.{{1,200}}))", sentence):
         add(m, "hometown", _named(m[1], lower=lower))
     for m in re.finditer(
@@ -207,10 +213,11 @@ def _first_person(sentence: str) -> list[Fact]:  # noqa: C901 - one rule per loo
         sentence,
     ):
         add(m, "hometown", _named(m[1] or m[2], lower=lower))
-    for m in re.finditer(rf"\bI{_ADV} {_WORK} (?=(.{{1,200}}))", sentence):
-        loose = trim_clause(m[1], max_words=4)
+    for m in re.finditer(rf"\bI(?:'m|’m| am)?{_ADV} {_WORK} (?=(.{{1,200}}))", sentence):
+        loose = trim_clause(m[2], max_words=4)
         plain = re.match(r"(?:an?|the) [a-z]+(?: [a-z]+)?$", loose) and "home" not in loose
-        add(m, "works_at", _named(m[1], lower=lower) or (loose if plain else None))
+        plain = plain and m[1] == "work"  # "I'm working at the weekend" names no employer
+        add(m, "works_at", _named(m[2], lower=lower) or (loose if plain else None))
     for m in re.finditer(rf"\bI(?:'ve| have)?{_ADV} {_JOIN} (?=(.{{1,200}}))", sentence):
         add(m, "works_at", _named(m[1], lower=lower))
     for m in re.finditer(
@@ -264,9 +271,13 @@ _NOT_IM = rf"{_IM} (?:not|no longer)"  # "I'm not ___ vegan"
 _ANY_MORE = re.compile(r"\b(?:any ?more|any longer|no longer|no more)\b")
 _PARTNER = r"(?:girlfriend|boyfriend|partner|fianc[eé]e?)"
 _RETRACT_VALUE = [  # (attribute, pattern with the retracted value in group 1, how it is read)
-    ("lives_in", rf"\bI {_NOT} live (?:in|at) (?=(.{{1,200}}))", "place"),
+    ("lives_in", rf"\bI {_NOT} (?:live|lived) (?:in|at) (?=(.{{1,200}}))", "place"),
     ("lives_in", rf"{_NOT_IM} (?:living|based) in (?=(.{{1,200}}))", "place"),
-    ("lives_in", rf"\bI(?:'ve| have)?{_ADV} moved (?:out of|away from) (?=(.{{1,200}}))", "place"),
+    (
+        "lives_in",
+        rf"\bI(?:'ve| have)?{_ADV} moved (?:out of|away from|from) (?=(.{{1,200}}))",
+        "place",
+    ),
     ("hometown", rf"{_IM} not from (?=(.{{1,200}}))", "place"),
     ("works_at", rf"\bI {_NOT} work (?:at|for) (?=(.{{1,200}}))", "org"),
     ("works_at", rf"{_NOT_IM} (?:working|employed) (?:at|for) (?=(.{{1,200}}))", "org"),
@@ -360,26 +371,39 @@ SHE = words(
 )
 
 
+_MAYBE = "?"  # a name that may be a person ("met Jordan"): only ever makes a pronoun unclear
+
+
 @dataclass
 class People:
-    """The people named so far in one `process` call, newest last, each with the pronoun
+    """The people named so far in one `process` call, oldest first, each with the pronoun
     their relation word gives ("my sister Maria" -> she) or None when only a name was said."""
 
     named: dict[str, str | None] = field(default_factory=dict)
 
     def saw(self, name: str, relation: str = "") -> None:
         pronoun = "he" if relation in HE else "she" if relation in SHE else None
-        pronoun = pronoun or self.named.pop(name, None)
-        self.named.pop(name, None)
-        self.named[name] = pronoun
+        before = self.named.pop(name, None)
+        self.named[name] = pronoun or (before if before != _MAYBE else None)
+
+    def maybe(self, name: str) -> None:
+        self.named.setdefault(name, _MAYBE)
 
     def who(self, pronoun: str) -> str | None:
-        """The person `pronoun` (he/she) names: the newest one known to fit, or the only
-        one who may fit; None when that is not clear."""
-        fits = [(name, known) for name, known in self.named.items() if known in (pronoun, None)]
-        if len(fits) == 1 or (fits and fits[-1][1] == pronoun):
-            return fits[-1][0]
-        return None
+        """The person `pronoun` (he/she) names: the newest one known to fit, or else the
+        only person of unknown pronoun; None if anyone who might be meant was named after
+        them ("my sister Maria met Laura. She ...")."""
+        people = list(self.named.items())
+        fits = [i for i, (_, known) in enumerate(people) if known == pronoun]
+        unknown = [i for i, (_, known) in enumerate(people) if known is None]
+        if fits:
+            chosen = fits[-1]
+        elif len(unknown) == 1:
+            chosen = unknown[0]
+        else:
+            return None
+        newer = (known for _, known in people[chosen + 1 :])
+        return None if any(known in (None, _MAYBE) for known in newer) else people[chosen][0]
 
 
 def third_person_facts(sentence: str, people: People | None = None) -> list[Fact]:
@@ -420,6 +444,7 @@ _POSS_REL = re.compile(
     rf"(?:'s name is| is called| is named|,)? {_NAME}\b"
 )
 _WITH_ME = re.compile(rf"\b{_NAME} and I\b|\b[Mm]e and {_NAME}\b")
+_MAYBE_PERSON = re.compile(rf"\b(?:met|meet|with|saw|called|told|asked|texted|and|or) {_NAME}")
 
 
 def _resolved(sentence: str, people: People) -> str:
@@ -434,10 +459,14 @@ def _resolved(sentence: str, people: People) -> str:
 
 def _about_others(sentence: str, people: People) -> list[Fact]:
     """Facts about named people, "he" and "she" read as the person they name."""
-    for m in _WITH_ME.finditer(sentence):
-        name = clean_entity(m[1] or m[2])
-        if name:
+    said = [(m.start(), m[1], False) for m in _MAYBE_PERSON.finditer(sentence)]
+    said += [(m.start(), m[1] or m[2], True) for m in _WITH_ME.finditer(sentence)]
+    for _, span, sure in sorted(said):  # in the order they were said
+        name = clean_entity(span)
+        if name and sure:
             people.saw(name)
+        elif name:
+            people.maybe(name)
     facts = third_person_facts(sentence, people)
     for fact in facts:
         people.saw(fact.subject)

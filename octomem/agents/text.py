@@ -135,6 +135,11 @@ _CHAT_SPELLINGS = [
     (re.compile(r"\bcant\b"), "can't"),
     (re.compile(r"\bu\b(?!\.)"), "you"),
     (re.compile(r"\bur\b"), "your"),
+    (re.compile(r"\brn\b"), "right now"),
+    (
+        re.compile(r"\b(?:lol|lmao|rofl|ha(?:ha)+|he(?:he)+|tbh|ngl|omg|xd|btw)\b", re.IGNORECASE),
+        "",
+    ),
 ]
 
 
@@ -161,7 +166,8 @@ _NOT_NAMES = words(
     """home town city here there night nights weekends weekend work school college uni
     university downtown suburbia suburbs countryside hope peace fear poverty luxury comfort
     style denial shock love debt house flat apartment dorm place area village office
-    hospital shop store restaurant cafe bar church it this that which all one"""
+    hospital shop store restaurant cafe bar church it this that which all one myself
+    yourself himself herself ourselves themselves"""
 )
 _NAME_JOINS = words("of de la del da van von der du le")
 
@@ -171,6 +177,8 @@ def lowercase_name(text: str) -> str | None:
     "New York"); None for what reads as a common noun ("a small flat", "home")."""
     parts = text.split()
     if not 0 < len(parts) <= 3 or not all(p.isalpha() and p.islower() for p in parts):
+        return None
+    if parts[-1].endswith("ing"):  # "quit smoking", "work at reading"
         return None
     named = parts[:-1] if len(parts) > 1 and parts[-1] == "city" else parts  # "new york city"
     if parts[0] in STOP_CAPS or any(p in _NOT_NAMES for p in named):
