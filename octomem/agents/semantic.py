@@ -324,9 +324,18 @@ _RETRACT_ANY = [  # (attribute, pattern): the current value, whatever it is, is 
 ]
 
 
+# a word every retraction pattern has: most sentences skip the patterns at once
+_RETRACT_CUE = re.compile(
+    r"n't|\b(?:not|no|never|used|moved|left|quit|lost|fired|laid|let|sacked|unemployed|"
+    r"between|out|retired|broke|split|divorced|separated|stopped|gave)\b"
+)
+
+
 def _retractions(sentence: str) -> list[Fact]:
     """What `sentence` says is no longer (or never was) true of the user: "I left Google",
     "I'm not vegan anymore", "we broke up". Value "" means whatever the current one is."""
+    if not _RETRACT_CUE.search(sentence):
+        return []
     lower = uncapitalised(sentence)
     found: list[Fact] = []
     for attr, pattern, kind in _RETRACT_VALUE:

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Any, Literal
 
 from octomem.agents.base import ExtractionContext
@@ -127,28 +128,29 @@ def hedged(sentence: str, start: int) -> bool:
 # --- informal text -------------------------------------------------------------------
 
 _EMOJI = re.compile("[\U0001f000-\U0001faff\u2600-\u27bf\ufe0f\u200d]+")
-_CHAT_SPELLINGS = [
-    (re.compile(r"\bi\b"), "I"),
-    (re.compile(r"\b[Ii]m\b"), "I'm"),
-    (re.compile(r"\b[Ii]ve\b"), "I've"),
-    (re.compile(r"\b(do|does|did|is|are|was|were|have|has|would|could)nt\b"), r"\1n't"),
-    (re.compile(r"\bcant\b"), "can't"),
-    (re.compile(r"\bu\b(?!\.)"), "you"),
-    (re.compile(r"\bur\b"), "your"),
-    (re.compile(r"\brn\b"), "right now"),
-    (
-        re.compile(r"\b(?:lol|lmao|rofl|ha(?:ha)+|he(?:he)+|tbh|ngl|omg|xd|btw)\b", re.IGNORECASE),
-        "",
-    ),
-]
+_CHAT_WORDS = {"i": "I", "im": "I'm", "Im": "I'm", "ive": "I've", "Ive": "I've", "cant": "can't"}
+_CHAT_WORDS |= {"u": "you", "ur": "your", "rn": "right now"}
+_CHAT = re.compile(
+    r"\b(?:i|[Ii]m|[Ii]ve|cant|u(?!\.)|ur|rn|(?:do|does|did|is|are|was|were|have|has|would|"
+    r"could)nt|(?i:lol|lmao|rofl|ha(?:ha)+|he(?:he)+|tbh|ngl|omg|xd|btw))\b"
+)
+
+
+def _chat_word(m: re.Match[str]) -> str:
+    word = m[0]
+    if word in _CHAT_WORDS:
+        return _CHAT_WORDS[word]
+    return word[:-2] + "n't" if word.endswith("nt") else ""  # "dont" -> "don't"; "lol" goes
 
 
 def plain_talk(sentence: str) -> str:
     """Chat spellings the rules are written for: "i", "im", "dont", "u" become "I",
-    "I'm", "don't", "you", and emojis go, so "i live in berlin 😊" reads as a statement."""
-    for pattern, repl in _CHAT_SPELLINGS:
-        sentence = pattern.sub(repl, sentence)
-    return " ".join(_EMOJI.sub(" ", sentence).split())
+    "I'm", "don't", "you", and fillers ("lol", "btw") and emojis go, so "i live in berlin
+    lol 😊" reads as a statement."""
+    plain = _CHAT.sub(_chat_word, sentence)
+    if not plain.isascii():
+        plain = _EMOJI.sub(" ", plain)
+    return plain if plain == sentence else " ".join(plain.split())
 
 
 _PRONOUN_I = re.compile(r"I(?:['’](?:m|ve|d|ll))?$")
@@ -266,19 +268,22 @@ def trim_clause(
     cut = _PUNCT_CUT.search(text)
     if cut:
         text = text[: cut.start()]
-    words = CLAUSE_WORDS.split("|") + (PREP_WORDS.split("|") if preps else []) + list(stops)
-    words = [w for w in words if w not in set(keep)]
-    boundary = re.search(
-        r"(?:^|\s)(?:" + "|".join(re.escape(w) for w in words) + r")(?=\s|$)",
-        text,
-        re.IGNORECASE,
-    )
+    boundary = _boundary(preps, tuple(keep), tuple(stops)).search(text)
     if boundary:
         text = text[: boundary.start()]
     timeref = find_time(text, datetime(2000, 1, 1, tzinfo=UTC))
     if timeref:
         text = text[: timeref.span[0]]
     return " ".join(text.split()[:max_words]).strip(" '\"’.")
+
+
+@lru_cache(maxsize=64)
+def _boundary(preps: bool, keep: tuple[str, ...], stops: tuple[str, ...]) -> re.Pattern[str]:
+    """The clause-boundary pattern for one set of options, built once (it is long)."""
+    words = CLAUSE_WORDS.split("|") + (PREP_WORDS.split("|") if preps else []) + list(stops)
+    words = [w for w in words if w not in set(keep)]
+    alternatives = "|".join(re.escape(w) for w in words)
+    return re.compile(rf"(?:^|\s)(?:{alternatives})(?=\s|$)", re.IGNORECASE)
 
 
 def remove_span(text: str, span: tuple[int, int]) -> str:
