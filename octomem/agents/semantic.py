@@ -161,7 +161,8 @@ _LIKE = (
     rf"\bI(?:(?:'m|’m| am){_ADV} (?:(?P<fan>a (?:big |huge )?fan of|into|obsessed with|"
     r"crazy about|passionate about)|(?P<notfan>not (?:a (?:big |huge )?fan of|into|keen on)))"
     rf"|{_ADV} (?:(?P<like>love|like|enjoy|adore|prefer)|(?P<dis>hate|dislike|detest|"
-    r"can't stand|cannot stand|(?:don't|do not|no longer)(?: really)? (?:like|enjoy|love))))"
+    r"can't stand|cannot stand|(?:don't|do not|no longer)(?: really)? (?:like|enjoy|love)|"
+    r"stopped (?:liking|enjoying|loving))))"
     r"\s+(?=(?P<obj>.{1,200}))"
 )
 _REL_NAME = (

@@ -120,7 +120,12 @@ def test_negated_statement_is_not_a_fact(text: str, fact: tuple[str, str]) -> No
 
 @pytest.mark.parametrize(
     "text",
-    ["I don't like coffee any more.", "I don't like coffee anymore", "I no longer like coffee."],
+    [
+        "I don't like coffee any more.",
+        "I don't like coffee anymore",
+        "I no longer like coffee.",
+        "i stopped liking coffee",
+    ],
 )
 def test_a_like_turned_off_is_a_dislike(text: str) -> None:
     """A dislike has the like's conflict key, so it supersedes the like."""
