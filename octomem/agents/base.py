@@ -16,6 +16,10 @@ from pydantic import BaseModel, ConfigDict
 
 from octomem.models import MemoryBase, MemoryType, Scope, Turn, make_memory_id
 
+# internal key of a candidate that says a stored fact is no longer true: reconcile closes
+# the fact it names (as an LLM DELETE would) and never stores the candidate itself
+RETRACTS = "retracts"
+
 
 class ConflictPolicy(StrEnum):
     SUPERSEDE = "supersede"  # a new value closes the old record (valid_to) and adds a new one

@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from octomem.agents.base import BaseAgent, ConflictPolicy, ExtractionContext
+from octomem.agents.base import RETRACTS, BaseAgent, ConflictPolicy, ExtractionContext
 from octomem.agents.text import (
     STOP_CAPS,
     article,
@@ -19,11 +19,14 @@ from octomem.agents.text import (
     hedged,
     is_question,
     leading_entity,
+    lowercase_name,
     norm_key,
+    plain_talk,
     possessive,
     record_fields,
     split_sentences,
     trim_clause,
+    uncapitalised,
     words,
 )
 from octomem.models import MemoryBase, MemoryType, SemanticMemory, Turn
@@ -108,15 +111,18 @@ class Fact:
         return self.subject == "user"
 
 
-def _named(obj: str, *, loose: bool = False, keep: Sequence[str] = ()) -> str | None:
-    """A proper-noun value at the start of `obj` ("Berlin", "the Netherlands")."""
+def _named(
+    obj: str, *, loose: bool = False, keep: Sequence[str] = (), lower: bool = False
+) -> str | None:
+    """A proper-noun value at the start of `obj` ("Berlin", "the Netherlands"); with
+    `lower` (a writer who does not capitalise) also a lowercase name ("berlin")."""
     trimmed = trim_clause(obj, keep=keep)
     entity = leading_entity(trimmed)
     if entity and re.sub(r"^the\s+", "", trimmed) == entity:
         return trimmed
     if loose and len(trimmed.split()) <= 6 and entities_in(trimmed):
         return trimmed
-    return None
+    return lowercase_name(trim_clause(obj)) if lower else None
 
 
 def _job(phrase: str, *, strict: bool) -> str | None:
@@ -149,13 +155,14 @@ def _object(phrase: str) -> str | None:
 
 _AGE = rf"{_IM}(?: now| just)? (\d{{1,3}})(?: years? old| y/?o)?(?=\s*(?:[,.!;]|$|and\b|but\b))"
 _LIVE = r"(?:live|living|reside|residing|based|moved|relocated)(?: back| over)? (?:in|to)"
-_WORK = r"(?:work|am working|'m working)(?: full[- ]time| part[- ]time| remotely)? (?:at|for)"
+_WORK = r"(work|working)(?: full[- ]time| part[- ]time| remotely)? (?:at|for)"
 _JOIN = r"(?:joined|started (?:working )?at|got a job at|started working for)"
 _LIKE = (
     rf"\bI(?:(?:'m|’m| am){_ADV} (?:(?P<fan>a (?:big |huge )?fan of|into|obsessed with|"
     r"crazy about|passionate about)|(?P<notfan>not (?:a (?:big |huge )?fan of|into|keen on)))"
     rf"|{_ADV} (?:(?P<like>love|like|enjoy|adore|prefer)|(?P<dis>hate|dislike|detest|"
-    r"can't stand|cannot stand|(?:don't|do not)(?: really)? (?:like|enjoy|love))))"
+    r"can't stand|cannot stand|(?:don't|do not|no longer)(?: really)? (?:like|enjoy|love)|"
+    r"stopped (?:liking|enjoying|loving))))"
     r"\s+(?=(?P<obj>.{1,200}))"
 )
 _REL_NAME = (
@@ -167,6 +174,7 @@ _KIDS = r"(kids|children|sons|daughters|kid|child|son|daughter)"
 
 def _first_person(sentence: str) -> list[Fact]:  # noqa: C901 - one rule per loop
     found: list[tuple[int, Fact]] = []
+    lower = uncapitalised(sentence)
 
     def add(m: re.Match[str], attr: str, value: str | None, rel: str = "", who: str = "user"):
         if value and not hedged(sentence, m.start()):
@@ -192,20 +200,27 @@ def _first_person(sentence: str) -> list[Fact]:  # noqa: C901 - one rule per loo
     for m in re.finditer(
         rf"\b(?:I|[Ww]e)(?:'m|’m| am|'ve| have)?{_ADV} {_LIVE} (?=(.{{1,200}}))", sentence
     ):
-        add(m, "lives_in", _named(m[1], loose=True, keep=["near", "outside"]))
+        add(m, "lives_in", _named(m[1], loose=True, keep=["near", "outside"], lower=lower))
+    for m in re.finditer(
+        rf"\bI(?:'ve| have)?{_ADV} moved (?:away |out )?(?:from|of) [^,.;!?]{{1,60}}? to "
+        r"(?=(.{1,200}))",
+        sentence,
+    ):
+        add(m, "lives_in", _named(m[1], loose=True, lower=lower))
     for m in re.finditer(rf"{_IM}{_ADV} from (?=(.{{1,200}}))", sentence):
-        add(m, "hometown", _named(m[1]))
+        add(m, "hometown", _named(m[1], lower=lower))
     for m in re.finditer(
         r"\bI (?:grew up|was born|was raised) in (?=(.{1,200}))|\b[Mm]y hometown is (?=(.{1,200}))",
         sentence,
     ):
-        add(m, "hometown", _named(m[1] or m[2]))
-    for m in re.finditer(rf"\bI{_ADV} {_WORK} (?=(.{{1,200}}))", sentence):
-        loose = trim_clause(m[1], max_words=4)
+        add(m, "hometown", _named(m[1] or m[2], lower=lower))
+    for m in re.finditer(rf"\bI(?:'m|’m| am)?{_ADV} {_WORK} (?=(.{{1,200}}))", sentence):
+        loose = trim_clause(m[2], max_words=4)
         plain = re.match(r"(?:an?|the) [a-z]+(?: [a-z]+)?$", loose) and "home" not in loose
-        add(m, "works_at", _named(m[1]) or (loose if plain else None))
+        plain = plain and m[1] == "work"  # "I'm working at the weekend" names no employer
+        add(m, "works_at", _named(m[2], lower=lower) or (loose if plain else None))
     for m in re.finditer(rf"\bI(?:'ve| have)?{_ADV} {_JOIN} (?=(.{{1,200}}))", sentence):
-        add(m, "works_at", _named(m[1]))
+        add(m, "works_at", _named(m[1], lower=lower))
     for m in re.finditer(
         rf"{_IM}{_ADV} (?:an?|the) ([\w -]+?) (?:at|for) (?=([A-Z].{{1,200}}))", sentence
     ):
@@ -252,16 +267,159 @@ def _first_person(sentence: str) -> list[Fact]:  # noqa: C901 - one rule per loo
     return [fact for _, fact in sorted(found, key=lambda item: item[0])]
 
 
-STOP_SUBJECTS = words("the this that it he she they we you my our everyone nobody someone")
-_THIRD = re.compile(
-    rf"\b{_NAME} (?:(?:currently|now|still|also) )?(?P<verb>lives in|moved to|"
-    rf"works at|works for|is from|is married to|works as|is (?P<age>\d{{1,3}})(?: years old)?\b)"
-    rf"(?=(?P<obj>.{{0,200}}))"
+_NOT = r"(?:don't|do not|no longer|never|used to)"  # "I ___ live in Paris"
+_NOT_IM = rf"{_IM} (?:not|no longer)"  # "I'm not ___ vegan"
+_ANY_MORE = re.compile(r"\b(?:any ?more|any longer|no longer|no more)\b")
+_PARTNER = r"(?:girlfriend|boyfriend|partner|fianc[eé]e?)"
+_RETRACT_VALUE = [  # (attribute, pattern with the retracted value in group 1, how it is read)
+    ("lives_in", rf"\bI {_NOT} (?:live|lived) (?:in|at) (?=(.{{1,200}}))", "place"),
+    ("lives_in", rf"{_NOT_IM} (?:living|based) in (?=(.{{1,200}}))", "place"),
+    (
+        "lives_in",
+        rf"\bI(?:'ve| have)?{_ADV} moved (?:out of|away from|from) (?=(.{{1,200}}))",
+        "place",
+    ),
+    ("hometown", rf"{_IM} not from (?=(.{{1,200}}))", "place"),
+    ("works_at", rf"\bI {_NOT} work (?:at|for) (?=(.{{1,200}}))", "org"),
+    ("works_at", rf"{_NOT_IM} (?:working|employed) (?:at|for) (?=(.{{1,200}}))", "org"),
+    (
+        "works_at",
+        rf"\bI(?:'ve| have)?{_ADV} (?:left|quit) (?:my (?:job|position|role) (?:at|with) )?"
+        rf"(?=(.{{1,200}}))",
+        "org",
+    ),
+    ("job", rf"{_NOT_IM} (an? [\w -]+)", "job"),
+    ("job", r"\bI (?:used to be|(?:stopped|quit) being) (an? [\w -]+)", "job"),
+    ("diet", rf"(?i:{_NOT_IM}(?: an?)? ({DIETS})\b)", "diet"),
+    (
+        "diet",
+        rf"(?i:\bI (?:used to be|(?:stopped|quit|gave up) being)(?: an?)? ({DIETS})\b)",
+        "diet",
+    ),
+    ("allergy", rf"{_NOT_IM} allergic to (?=(.{{1,200}}))", "thing"),
+    ("partner", rf"\bI{_ADV} broke up with (?:my {_PARTNER},? )?{_NAME}", "name"),
+    (
+        "spouse",
+        rf"\bI{_ADV} (?:divorced|separated from) (?:my (?:wife|husband),? )?{_NAME}",
+        "name",
+    ),
+]
+_RETRACT_ANY = [  # (attribute, pattern): the current value, whatever it is, is no longer true
+    ("lives_in", rf"\bI {_NOT} live there\b(?=.*{_ANY_MORE.pattern})"),
+    ("works_at", rf"\bI(?:'ve| have)?{_ADV} (?:left|quit|lost) my job\b(?! (?:at|with))"),
+    ("works_at", r"\bI(?:'ve| have)? (?:got|was|been|just got) (?:fired|laid off|let go|sacked)\b"),
+    ("works_at", rf"{_IM}{_ADV} (?:unemployed|between jobs|out of work|retired)\b"),
+    ("works_at", rf"\bI{_ADV} retired\b"),
+    (
+        "works_at",
+        rf"(?:{_NOT_IM} working|\bI {_NOT} work)\b(?! (?:at|for|on|as))(?=.*{_ANY_MORE.pattern})",
+    ),
+    ("partner", rf"\b(?:[Ww]e|[Mm]y {_PARTNER} and I){_ADV} (?:broke up|split up|split)\b"),
+    ("partner", rf"\bI{_ADV} broke up with (?:my {_PARTNER}|him|her|them)\b(?!,? [A-Z])"),
+    ("spouse", rf"\b[Ww]e(?:'re| are)?{_ADV} (?:got )?(?:divorced|separated)\b"),
+    (
+        "spouse",
+        rf"\b[Mm]y (?:wife|husband) and I{_ADV} (?:got divorced|separated|broke up|split up)\b",
+    ),
+    ("spouse", rf"{_IM}{_ADV} (?:divorced|separated)\b|\bI{_ADV} got divorced\b"),
+]
+
+
+# a word every retraction pattern has: most sentences skip the patterns at once
+_RETRACT_CUE = re.compile(
+    r"n't|\b(?:not|no|never|used|moved|left|quit|lost|fired|laid|let|sacked|unemployed|"
+    r"between|out|retired|broke|split|divorced|separated|stopped|gave)\b"
 )
 
 
-def third_person_facts(sentence: str) -> list[Fact]:
-    """Simple facts about named people: "Maria lives in Madrid", "Tom is 5"."""
+def _retractions(sentence: str) -> list[Fact]:
+    """What `sentence` says is no longer (or never was) true of the user: "I left Google",
+    "I'm not vegan anymore", "we broke up". Value "" means whatever the current one is."""
+    if not _RETRACT_CUE.search(sentence):
+        return []
+    lower = uncapitalised(sentence)
+    found: list[Fact] = []
+    for attr, pattern, kind in _RETRACT_VALUE:
+        for m in re.finditer(pattern, sentence):
+            value = _retracted_value(m[1], kind, lower)
+            if value and not hedged(sentence, m.start()):
+                found.append(
+                    Fact("user", attr, value, sentence, entities=tuple(entities_in(value)))
+                )
+    for attr, pattern in _RETRACT_ANY:
+        hit = re.search(pattern, sentence)
+        if hit and not hedged(sentence, hit.start()) and all(f.attribute != attr for f in found):
+            found.append(Fact("user", attr, "", sentence))
+    return found
+
+
+def _retracted_value(obj: str, kind: str, lower: bool) -> str | None:
+    if kind == "place":
+        return _named(obj, loose=True, keep=["near", "outside"], lower=lower)
+    if kind == "org":
+        return _named(obj, lower=lower)
+    if kind == "job":
+        return _job(obj, strict=True)
+    if kind == "diet":
+        return obj.lower()
+    if kind == "thing":
+        return trim_clause(obj, preps=False, max_words=4) or None
+    return obj if obj.split()[0].lower() not in NAME_STOP else None
+
+
+STOP_SUBJECTS = words("the this that it he she they we you my our everyone nobody someone")
+_THIRD = re.compile(
+    rf"\b{_NAME} (?:(?:currently|now|still|also) )?(?P<verb>lives in|moved to|"
+    rf"works at|works for|is from|is married to|works as|teaches|is an?(?= )|"
+    rf"is (?P<age>\d{{1,3}})(?: years old)?\b)"
+    rf"(?=(?P<obj>.{{0,200}}))"
+)
+# people (relation word -> pronoun), for "he" and "she" in later sentences
+HE = words("brother husband dad father son boyfriend fiance grandpa grandfather uncle nephew")
+SHE = words(
+    "sister wife mom mum mother daughter girlfriend fiancee fiancée grandma grandmother aunt niece"
+)
+
+
+_MAYBE = "?"  # a name that may be a person ("met Jordan"): only ever makes a pronoun unclear
+
+
+@dataclass
+class People:
+    """The people named so far in one `process` call, oldest first, each with the pronoun
+    their relation word gives ("my sister Maria" -> she) or None when only a name was said."""
+
+    named: dict[str, str | None] = field(default_factory=dict)
+
+    def saw(self, name: str, relation: str = "") -> None:
+        pronoun = "he" if relation in HE else "she" if relation in SHE else None
+        before = self.named.pop(name, None)
+        self.named[name] = pronoun or (before if before != _MAYBE else None)
+
+    def maybe(self, name: str) -> None:
+        self.named.setdefault(name, _MAYBE)
+
+    def who(self, pronoun: str) -> str | None:
+        """The person `pronoun` (he/she) names: the newest one known to fit, or else the
+        only person of unknown pronoun; None if anyone who might be meant was named after
+        them ("my sister Maria met Laura. She ...")."""
+        people = list(self.named.items())
+        fits = [i for i, (_, known) in enumerate(people) if known == pronoun]
+        unknown = [i for i, (_, known) in enumerate(people) if known is None]
+        if fits:
+            chosen = fits[-1]
+        elif len(unknown) == 1:
+            chosen = unknown[0]
+        else:
+            return None
+        newer = (known for _, known in people[chosen + 1 :])
+        return None if any(known in (None, _MAYBE) for known in newer) else people[chosen][0]
+
+
+def third_person_facts(sentence: str, people: People | None = None) -> list[Fact]:
+    """Simple facts about named people: "Maria lives in Madrid", "Tom is 5"; with `people`
+    also what a known person is ("Anna is a doctor", "Sam teaches"), a rule too loose for
+    any capitalised word ("Google is a competitor")."""
     facts = []
     for m in _THIRD.finditer(sentence):
         subject, verb = clean_entity(m[1]), m["verb"]
@@ -270,6 +428,12 @@ def third_person_facts(sentence: str) -> list[Fact]:
         if m["age"]:
             if re.match(r"\s*(?:[,.!;]|$|and\b)", m["obj"]) and 0 < int(m["age"]) < 120:
                 facts.append(Fact(subject, "age", m["age"], sentence, entities=(subject,)))
+            continue
+        if verb in {"teaches", "is a", "is an"}:
+            known = people is not None and subject in people.named
+            job = "teacher" if verb == "teaches" else _job(verb[3:] + m["obj"], strict=True)
+            if known and job:
+                facts.append(Fact(subject, "job", job, sentence, entities=(subject,)))
             continue
         if verb == "works as":
             value = _job(m["obj"], strict=False)
@@ -284,16 +448,87 @@ def third_person_facts(sentence: str) -> list[Fact]:
     return facts
 
 
-def user_facts(text: str) -> list[Fact]:
-    """Every fact a user's message states about the user and the people they name."""
+_PRONOUN = re.compile(r"\b([Hh]e|[Ss]he)(['’]s)?\b")
+_POSS_REL = re.compile(
+    rf"\b([Hh]is|[Hh]er) (?:(?:older|younger|little|big|twin|best|new) )?({_REL})"
+    rf"(?:'s name is| is called| is named|,)? {_NAME}\b"
+)
+_WITH_ME = re.compile(rf"\b{_NAME} and I\b|\b[Mm]e and {_NAME}\b")
+_MAYBE_PERSON = re.compile(rf"\b(?:met|meet|with|saw|called|told|asked|texted|and|or) {_NAME}")
+
+
+def _resolved(sentence: str, people: People) -> str:
+    """`sentence` with "he"/"she" replaced by the person they name, where that is clear."""
+
+    def name(m: re.Match[str]) -> str:
+        who = people.who(m[1].lower())
+        return m[0] if who is None else f"{who} is" if m[2] else who
+
+    return _PRONOUN.sub(name, sentence)
+
+
+def _about_others(sentence: str, people: People) -> list[Fact]:
+    """Facts about named people, "he" and "she" read as the person they name."""
+    said = [(m.start(), m[1], False) for m in _MAYBE_PERSON.finditer(sentence)]
+    said += [(m.start(), m[1] or m[2], True) for m in _WITH_ME.finditer(sentence)]
+    for _, span, sure in sorted(said):  # in the order they were said
+        name = clean_entity(span)
+        if name and sure:
+            people.saw(name)
+        elif name:
+            people.maybe(name)
+    facts = third_person_facts(sentence, people)
+    for fact in facts:
+        people.saw(fact.subject)
+    if not _PRONOUN.search(sentence) and not _POSS_REL.search(sentence):
+        return facts
+    resolved = _resolved(sentence, people)
+    if resolved != sentence:
+        facts = third_person_facts(resolved, people)
+    for m in _POSS_REL.finditer(sentence):
+        who, relation = people.who("he" if m[1].lower() == "his" else "she"), m[2].lower()
+        if who and m[3].split()[0].lower() not in NAME_STOP and not hedged(sentence, m.start()):
+            facts.append(Fact(who, RELATION_ATTR[relation], m[3], resolved, relation, (who, m[3])))
+            people.saw(m[3], relation)
+    return facts
+
+
+def read_facts(text: str, people: People | None = None) -> tuple[list[Fact], list[Fact]]:
+    """What a user's message states (facts) and what it says is no longer true
+    (retractions, value "" when not named: "I quit my job"). `people` carries the people
+    named in earlier messages of the same call, for "he" and "she"."""
+    people = people if people is not None else People()
     facts: list[Fact] = []
+    retracted: list[Fact] = []
     for sentence in split_sentences(text):
         if is_question(sentence):
             continue
-        for fact in [*_first_person(sentence), *third_person_facts(sentence)]:
-            if fact not in facts:
+        sentence = plain_talk(sentence)
+        gone = _retractions(sentence)
+        mine = _first_person(sentence)
+        for fact in mine:
+            if fact.relation in RELATION_ATTR:
+                people.saw(fact.value, fact.relation)
+        for fact in [*mine, *_about_others(sentence, people)]:
+            if fact not in facts and not any(_undoes(r, fact) for r in gone):
                 facts.append(fact)
-    return facts
+        retracted += [r for r in gone if r not in retracted]
+    return facts, retracted
+
+
+def user_facts(text: str, people: People | None = None) -> list[Fact]:
+    """Every fact a user's message states about the user and the people they name."""
+    return read_facts(text, people)[0]
+
+
+def _undoes(retraction: Fact, fact: Fact) -> bool:
+    """Whether `retraction` denies `fact` ("I broke up with my boyfriend Tom" names Tom as
+    partner and ends it in one breath: the sentence states no partner)."""
+    return (
+        retraction.subject == fact.subject
+        and retraction.attribute == fact.attribute
+        and (not retraction.value or norm_key(retraction.value) == norm_key(fact.value))
+    )
 
 
 def stated_name(facts: Sequence[Fact]) -> str | None:
@@ -332,17 +567,47 @@ class SemanticAgent(BaseAgent):
     policy = ConflictPolicy.SUPERSEDE
 
     def extract(self, turns: Sequence[Turn], ctx: ExtractionContext) -> list[MemoryBase]:
+        """Facts and retractions, a turn's retractions before its facts ("I quit my job
+        and started at Globex" must not close Globex)."""
         records: dict[str, MemoryBase] = {}
         known = ctx.user_name
+        people = People()  # "he"/"she" may name a person from an earlier turn of the call
         for turn in turns:
             if turn.role != "user":
                 continue
-            facts = user_facts(turn.content)
+            facts, retracted = read_facts(turn.content, people)
             known = ctx.user_name or stated_name(facts) or known
-            for fact in facts:
-                record = self.record(fact, turn, ctx, known)
+            for record in [
+                *(self.retraction(fact, turn, ctx, known) for fact in retracted),
+                *(self.record(fact, turn, ctx, known) for fact in facts),
+            ]:
                 records[record.id] = record
         return list(records.values())
+
+    def retraction(
+        self, fact: Fact, turn: Turn, ctx: ExtractionContext, user: str | None
+    ) -> SemanticMemory:
+        """A candidate that closes the current `fact.attribute` (of that value, if named);
+        reconcile never stores it (see `RETRACTS`)."""
+        who = user or "The user"
+        said = fact_sentence(fact, user) if fact.value else f"{possessive(who)} {fact.attribute}."
+        content = f"No longer true: {said}"
+        return SemanticMemory(
+            id=ctx.memory_id(
+                self.memory_type,
+                fact.subject.lower(),
+                fact.attribute,
+                "retracts",
+                norm_key(fact.value),
+            ),
+            content=content,
+            subject=fact.subject,
+            attribute=fact.attribute,
+            value=fact.value,
+            entities=list(dict.fromkeys([*([user] if user else []), *fact.entities])),
+            internal={RETRACTS: True},
+            **record_fields(turn, ctx, "semantic"),
+        )
 
     def record(
         self, fact: Fact, turn: Turn, ctx: ExtractionContext, user: str | None

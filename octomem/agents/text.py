@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Any, Literal
 
 from octomem.agents.base import ExtractionContext
@@ -124,6 +125,69 @@ def hedged(sentence: str, start: int) -> bool:
     return bool(_HEDGE.search(sentence[max(0, start - 30) : start].lower()))
 
 
+# --- informal text -------------------------------------------------------------------
+
+_EMOJI = re.compile("[\U0001f000-\U0001faff\u2600-\u27bf\ufe0f\u200d]+")
+_CHAT_WORDS = {"i": "I", "im": "I'm", "Im": "I'm", "ive": "I've", "Ive": "I've", "cant": "can't"}
+_CHAT_WORDS |= {"u": "you", "ur": "your", "rn": "right now"}
+_CHAT = re.compile(
+    r"\b(?:i|[Ii]m|[Ii]ve|cant|u(?!\.)|ur|rn|(?:do|does|did|is|are|was|were|have|has|would|"
+    r"could)nt|(?i:lol|lmao|rofl|ha(?:ha)+|he(?:he)+|tbh|ngl|omg|xd|btw))\b"
+)
+
+
+def _chat_word(m: re.Match[str]) -> str:
+    word = m[0]
+    if word in _CHAT_WORDS:
+        return _CHAT_WORDS[word]
+    return word[:-2] + "n't" if word.endswith("nt") else ""  # "dont" -> "don't"; "lol" goes
+
+
+def plain_talk(sentence: str) -> str:
+    """Chat spellings the rules are written for: "i", "im", "dont", "u" become "I",
+    "I'm", "don't", "you", and fillers ("lol", "btw") and emojis go, so "i live in berlin
+    lol 😊" reads as a statement."""
+    plain = _CHAT.sub(_chat_word, sentence)
+    if not plain.isascii():
+        plain = _EMOJI.sub(" ", plain)
+    return plain if plain == sentence else " ".join(plain.split())
+
+
+_PRONOUN_I = re.compile(r"I(?:['’](?:m|ve|d|ll))?$")
+
+
+def uncapitalised(sentence: str) -> bool:
+    """Whether the writer does not capitalise names: no word after the first is capitalised
+    except "I". Only then may a lowercase object be a name ("i live in berlin")."""
+    tokens = re.findall(r"[A-Za-z][\w'’-]*", sentence)[1:]
+    return not any(t[0].isupper() and not _PRONOUN_I.match(t) for t in tokens)
+
+
+# common nouns that follow "live in", "work at", "from" in lowercase talk and are no names
+_NOT_NAMES = words(
+    """home town city here there night nights weekends weekend work school college uni
+    university downtown suburbia suburbs countryside hope peace fear poverty luxury comfort
+    style denial shock love debt house flat apartment dorm place area village office
+    hospital shop store restaurant cafe bar church it this that which all one myself
+    yourself himself herself ourselves themselves"""
+)
+_NAME_JOINS = words("of de la del da van von der du le")
+
+
+def lowercase_name(text: str) -> str | None:
+    """A lowercase name of a place or an organisation, capitalised ("new york" ->
+    "New York"); None for what reads as a common noun ("a small flat", "home")."""
+    parts = text.split()
+    if not 0 < len(parts) <= 3 or not all(p.isalpha() and p.islower() for p in parts):
+        return None
+    if parts[-1].endswith("ing"):  # "quit smoking", "work at reading"
+        return None
+    named = parts[:-1] if len(parts) > 1 and parts[-1] == "city" else parts  # "new york city"
+    if parts[0] in STOP_CAPS or any(p in _NOT_NAMES for p in named):
+        return None
+    return " ".join(p if i and p in _NAME_JOINS else p.capitalize() for i, p in enumerate(parts))
+
+
 # --- named entities ------------------------------------------------------------------
 
 WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
@@ -185,7 +249,8 @@ _PUNCT_CUT = re.compile(r"[,;:!?()\"“”\n]|(?<!\bSt)(?<!\bDr)(?<!\bMt)\.(?:\s
 CLAUSE_WORDS = (
     "and|but|or|because|cause|since|so|which|who|whom|whose|where|when|while|although|"
     "though|until|unless|if|that|now|anymore|nowadays|currently|again|too|yesterday|"
-    "today|tonight|tomorrow|last|this|next|every|ago|btw|right now|these days|as well"
+    "today|tonight|tomorrow|last|this|next|every|ago|btw|right now|these days|as well|any more|"
+    "any longer|no longer|no more"
 )
 PREP_WORDS = "with|for|from|at|in|on|by|to|near|during|after|before|as|about|into|since|outside"
 
@@ -203,19 +268,22 @@ def trim_clause(
     cut = _PUNCT_CUT.search(text)
     if cut:
         text = text[: cut.start()]
-    words = CLAUSE_WORDS.split("|") + (PREP_WORDS.split("|") if preps else []) + list(stops)
-    words = [w for w in words if w not in set(keep)]
-    boundary = re.search(
-        r"(?:^|\s)(?:" + "|".join(re.escape(w) for w in words) + r")(?=\s|$)",
-        text,
-        re.IGNORECASE,
-    )
+    boundary = _boundary(preps, tuple(keep), tuple(stops)).search(text)
     if boundary:
         text = text[: boundary.start()]
     timeref = find_time(text, datetime(2000, 1, 1, tzinfo=UTC))
     if timeref:
         text = text[: timeref.span[0]]
     return " ".join(text.split()[:max_words]).strip(" '\"’.")
+
+
+@lru_cache(maxsize=64)
+def _boundary(preps: bool, keep: tuple[str, ...], stops: tuple[str, ...]) -> re.Pattern[str]:
+    """The clause-boundary pattern for one set of options, built once (it is long)."""
+    words = CLAUSE_WORDS.split("|") + (PREP_WORDS.split("|") if preps else []) + list(stops)
+    words = [w for w in words if w not in set(keep)]
+    alternatives = "|".join(re.escape(w) for w in words)
+    return re.compile(rf"(?:^|\s)(?:{alternatives})(?=\s|$)", re.IGNORECASE)
 
 
 def remove_span(text: str, span: tuple[int, int]) -> str:

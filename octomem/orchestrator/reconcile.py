@@ -16,6 +16,10 @@ For each candidate, in the order it was said:
 Candidates decided earlier in the same batch are visible to later ones, so "I live in
 Paris ... actually I just moved to Berlin" in one conversation supersedes correctly.
 
+A retraction candidate (`internal[RETRACTS]`, from the offline rules: "I left Google")
+is never stored: it closes the current facts of its subject and attribute (of its value,
+if it names one) exactly as an LLM DELETE does, and closes nothing when none is current.
+
 With an LLM, candidates that are not exact duplicates and have related stored memories
 are first decided by one batched LLM call (`llm_decisions`); its verdict replaces steps
 2-3, except that a conflict-key rival is always closed when a new value is added, so one
@@ -29,7 +33,8 @@ from datetime import datetime
 
 import structlog
 
-from octomem.agents.base import ConflictPolicy, MemoryAgent
+from octomem.agents.base import RETRACTS, ConflictPolicy, MemoryAgent
+from octomem.agents.text import norm_key
 from octomem.errors import LLMError
 from octomem.llm import LLMClient, UsageMeter
 from octomem.models import MemoryBase, MemoryType, Operation, make_memory_id
@@ -81,14 +86,22 @@ class Reconciler:
             )
             for c in ordered
         ]
-        verdicts = await self._ask_llm(ordered) if self.llm is not None else {}
+        facts = [c for c in ordered if not c.internal.get(RETRACTS)]
+        verdicts = await self._ask_llm(facts) if self.llm is not None and facts else {}
+        by_candidate = {id(facts[index]): verdict for index, verdict in verdicts.items()}
         decisions = []
-        for index, candidate in enumerate(ordered):
+        for candidate in ordered:
             agent = self.services.agents[candidate.memory_type]
-            decision = await self._decide_one(agent, candidate, verdicts.get(index))
-            for record in (*decision.previous, decision.record):  # an UPDATE's record wins
-                self._pending[record.id] = record
-            decisions.append(decision)
+            if candidate.internal.get(RETRACTS):
+                decided = await self._retract(candidate)
+            else:
+                decided = [
+                    await self._decide_one(agent, candidate, by_candidate.get(id(candidate)))
+                ]
+            for decision in decided:
+                for record in (*decision.previous, decision.record):  # an UPDATE's record wins
+                    self._pending[record.id] = record
+                decisions.append(decision)
         return decisions
 
     async def _ask_llm(self, ordered: list[MemoryBase]) -> dict[int, Verdict]:
@@ -220,20 +233,49 @@ class Reconciler:
                 reason=reason,
             )
         if verdict.operation is Operation.DELETE and target is not None:
-            retraction = {
-                RETRACTED_BY: candidate.id,
-                RETRACTED_TURNS: list(candidate.source.turn_ids),
-            }
-            closed = _close(target, candidate).model_copy(
-                update={"superseded_by": None, "internal": {**target.internal, **retraction}}
-            )
-            return Decision(
-                operation=Operation.DELETE,
-                record=closed,
-                previous=[target],
-                reason=f"{reason}: {candidate.content}",
-            )
+            return _retraction(target, candidate, f"{reason}: {candidate.content}")
         return None
+
+    async def _retract(self, candidate: MemoryBase) -> list[Decision]:
+        """A retraction candidate's DELETEs: every current fact it names is closed; a re-run
+        of the same turns finds what its first run closed and changes nothing."""
+        if retracted := await self._retracted(candidate):
+            return [_noop(retracted, "already retracted from the same turns")]
+        return [
+            _retraction(target, candidate, f"retracted: {candidate.content}")
+            for target in await self._retraction_targets(candidate)
+        ]
+
+    async def _retraction_targets(self, candidate: MemoryBase) -> list[MemoryBase]:
+        """The current facts a retraction names: same scope, subject and attribute, the
+        value it names (by its first words: "Acme" names "Acme Robotics"), said before it."""
+        subject, attribute = (
+            getattr(candidate, "subject", None),
+            getattr(candidate, "attribute", None),
+        )
+        if subject is None or attribute is None:
+            return []
+        where = {"AND": [scope_filter(candidate), {"subject": subject}, {"attribute": attribute}]}
+        stored = await self.services.vector.list(
+            candidate.memory_type, where=where, live_at=self.now
+        )
+        pending = [
+            r
+            for r in self._pending.values()
+            if r.memory_type is candidate.memory_type
+            and _same_scope(r, candidate)
+            and getattr(r, "subject", None) == subject
+            and getattr(r, "attribute", None) == attribute
+        ]
+        latest = {r.id: r for r in stored} | {r.id: r for r in pending}
+        said = norm_key(getattr(candidate, "value", "")).split()
+        return [
+            r
+            for r in latest.values()
+            if r.is_current
+            and r.valid_from <= candidate.valid_from
+            and norm_key(getattr(r, "value", "")).split()[: len(said)] == said
+        ]
 
     async def _retracted(self, candidate: MemoryBase) -> MemoryBase | None:
         """The memory an earlier run of the same turns closed with this candidate (an LLM
@@ -320,6 +362,16 @@ def _same_scope(first: MemoryBase, second: MemoryBase) -> bool:
     if first.memory_type is MemoryType.WORKING:
         same = same and first.session_id == second.session_id
     return same
+
+
+def _retraction(target: MemoryBase, candidate: MemoryBase, reason: str) -> Decision:
+    """`target` closed as no longer true (not replaced: superseded_by stays None); it
+    notes the retracting candidate and turns, so a re-run finds it (`_retracted`)."""
+    retraction = {RETRACTED_BY: candidate.id, RETRACTED_TURNS: list(candidate.source.turn_ids)}
+    closed = _close(target, candidate).model_copy(
+        update={"superseded_by": None, "internal": {**target.internal, **retraction}}
+    )
+    return Decision(operation=Operation.DELETE, record=closed, previous=[target], reason=reason)
 
 
 def _close(record: MemoryBase, successor: MemoryBase) -> MemoryBase:

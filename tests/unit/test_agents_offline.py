@@ -179,6 +179,7 @@ def test_semantic_favourites_family_and_health() -> None:
     assert got == {
         ("user", "favourite:colour", "blue"),
         ("user", "spouse", "Sarah"),
+        ("Sarah", "job", "teacher"),  # a named relative's job
         ("user", "sibling", "Maria"),
         ("user", "num_children", "2"),
         ("user", "has_child", "Tom"),

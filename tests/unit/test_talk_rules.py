@@ -1,0 +1,289 @@
+"""Offline semantic rules on real talk: retractions, lowercase chat text and he/she.
+
+Each behaviour is tried in several phrasings, and each has phrasings that look alike but
+must not match: a negated statement is never stored as a positive fact, a lowercase
+common noun never becomes a place, a pronoun never becomes the user.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from octomem.agents.base import RETRACTS, ExtractionContext
+from octomem.agents.semantic import SemanticAgent, read_facts
+from octomem.models import Scope, SemanticMemory, Turn
+
+TS = datetime(2024, 3, 15, 10, 30, tzinfo=UTC)
+
+
+def said(text: str) -> set[tuple[str, str, str]]:
+    facts, _ = read_facts(text)
+    return {(f.subject, f.attribute, f.value) for f in facts}
+
+
+def retracted(text: str) -> set[tuple[str, str]]:
+    _, gone = read_facts(text)
+    return {(f.attribute, f.value) for f in gone}
+
+
+# --- retractions ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "attribute", "value"),
+    [
+        ("I'm not living in Paris any more.", "lives_in", "Paris"),
+        ("I don't live in Paris anymore", "lives_in", "Paris"),
+        ("I no longer live in Paris.", "lives_in", "Paris"),
+        ("I never lived in Paris, that was my sister.", "lives_in", "Paris"),
+        ("I used to live in Paris.", "lives_in", "Paris"),
+        ("I moved out of Paris last year.", "lives_in", "Paris"),
+        ("i dont live in paris anymore", "lives_in", "Paris"),
+        ("I don't live there anymore.", "lives_in", ""),
+        ("I no longer work at Google.", "works_at", "Google"),
+        ("I don't work for Google any more.", "works_at", "Google"),
+        ("I'm not working at Google anymore.", "works_at", "Google"),
+        ("I left Google.", "works_at", "Google"),
+        ("I quit my job at Acme last week.", "works_at", "Acme"),
+        ("i quit my job at acme", "works_at", "Acme"),
+        ("I quit my job.", "works_at", ""),
+        ("I lost my job today.", "works_at", ""),
+        ("I got laid off.", "works_at", ""),
+        ("I'm retired now.", "works_at", ""),
+        ("I'm not working anymore.", "works_at", ""),
+        ("I'm not a nurse anymore.", "job", "nurse"),
+        ("I stopped being a teacher.", "job", "teacher"),
+        ("I'm not vegetarian anymore.", "diet", "vegetarian"),
+        ("I'm no longer vegan.", "diet", "vegan"),
+        ("I stopped being vegan.", "diet", "vegan"),
+        ("I gave up being vegetarian.", "diet", "vegetarian"),
+        ("I'm not allergic to peanuts anymore.", "allergy", "peanuts"),
+        ("I'm not from Spain.", "hometown", "Spain"),
+        ("We broke up.", "partner", ""),
+        ("we split up last month", "partner", ""),
+        ("My girlfriend and I broke up.", "partner", ""),
+        ("I broke up with Tom.", "partner", "Tom"),
+        ("I broke up with my boyfriend Tom.", "partner", "Tom"),
+        ("We got divorced.", "spouse", ""),
+        ("My wife and I separated.", "spouse", ""),
+        ("I'm divorced now.", "spouse", ""),
+    ],
+)
+def test_retraction_is_read_and_never_stated(text: str, attribute: str, value: str) -> None:
+    assert (attribute, value) in retracted(text)
+    # the retracted value is not also stored as true ("I broke up with my boyfriend Tom")
+    assert not any(attr == attribute and (not value or v == value) for _, attr, v in said(text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I left the party early.",
+        "I lost my keys.",
+        "I quit smoking.",
+        "I'm not working today.",
+        "I'm not working on that anymore.",
+        "If I left Google I would miss my team.",
+        "I might leave Google next year.",
+        "I'm leaving Google next month.",
+        "I wouldn't live in Paris.",
+        "We are not divorced.",
+        "Do I still live in Paris?",
+        "I live in Paris and I work at Google.",
+        "My sister moved out of Paris.",
+    ],
+)
+def test_look_alikes_retract_nothing(text: str) -> None:
+    assert retracted(text) == set()
+
+
+@pytest.mark.parametrize(
+    ("text", "fact"),
+    [
+        ("I don't live in Paris.", ("lives_in", "Paris")),
+        ("I'm not living in Paris any more.", ("lives_in", "Paris")),
+        ("I no longer work at Google.", ("works_at", "Google")),
+        ("I'm not working at Google anymore.", ("works_at", "Google")),
+        ("I used to work at Google.", ("works_at", "Google")),
+        ("I'm not a nurse.", ("job", "nurse")),
+        ("I'm not vegan.", ("diet", "vegan")),
+        ("I'm no longer vegetarian.", ("diet", "vegetarian")),
+        ("I'm not from Spain.", ("hometown", "Spain")),
+        ("I'm not allergic to peanuts.", ("allergy", "peanuts")),
+    ],
+)
+def test_negated_statement_is_not_a_fact(text: str, fact: tuple[str, str]) -> None:
+    assert ("user", *fact) not in said(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I don't like coffee any more.",
+        "I don't like coffee anymore",
+        "I no longer like coffee.",
+        "i stopped liking coffee",
+    ],
+)
+def test_a_like_turned_off_is_a_dislike(text: str) -> None:
+    """A dislike has the like's conflict key, so it supersedes the like."""
+    assert said(text) == {("user", "preference:coffee", "dislikes")}
+    assert retracted(text) == set()
+
+
+def test_a_move_closes_the_old_city_and_names_the_new() -> None:
+    text = "I moved from Paris to Berlin last year."
+    assert retracted(text) == {("lives_in", "Paris")}
+    assert said(text) == {("user", "lives_in", "Berlin")}
+
+
+def test_retractions_come_before_the_facts_of_their_turn() -> None:
+    """ "I quit my job and started at Globex": the retraction (of whatever job was current)
+    must be decided before Globex is added, or it would close Globex."""
+    records = SemanticAgent().extract(
+        [
+            Turn(
+                id="t0",
+                index=0,
+                role="user",
+                content="I quit my job. I joined Globex.",
+                timestamp=TS,
+            )
+        ],
+        ExtractionContext(scope=Scope(user_id="u1"), now=TS),
+    )
+    kinds = [(r.attribute, r.value, bool(r.internal.get(RETRACTS))) for r in records]
+    assert kinds == [("works_at", "", True), ("works_at", "Globex", False)]
+    assert all(isinstance(r, SemanticMemory) for r in records)
+
+
+# --- lowercase and informal text --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "attribute", "value"),
+    [
+        ("i work at google", "works_at", "Google"),
+        ("i work at google now", "works_at", "Google"),
+        ("i am currently working at google", "works_at", "Google"),
+        ("i just started at spotify", "works_at", "Spotify"),
+        ("i work at mcdonalds lol", "works_at", "Mcdonalds"),
+        ("i live in berlin", "lives_in", "Berlin"),
+        ("i live in berlin rn", "lives_in", "Berlin"),
+        ("i live in london with my gf", "lives_in", "London"),
+        ("i live in new york city", "lives_in", "New York City"),
+        ("ya i moved to lisbon last month", "lives_in", "Lisbon"),
+        ("I live in Berlin 😊", "lives_in", "Berlin"),
+        ("im from spain", "hometown", "Spain"),
+        ("i grew up in ohio", "hometown", "Ohio"),
+        ("i'm 32", "age", "32"),
+        ("im 32 btw", "age", "32"),
+        ("my name is alice", "name", "Alice"),
+        ("i'm a nurse", "job", "nurse"),
+        ("i love sushi", "preference:sushi", "likes"),
+        ("i love sushi 🍣🍣", "preference:sushi", "likes"),
+        ("i dont like cilantro", "preference:cilantro", "dislikes"),
+    ],
+)
+def test_lowercase_chat_is_read(text: str, attribute: str, value: str) -> None:
+    assert ("user", attribute, value) in said(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i live in a small flat",
+        "I live in a small flat.",
+        "i live in a flat in the centre",
+        "i live in the city",
+        "i live in town",
+        "i live in hope",
+        "i work at night",
+        "i work at home",
+        "i work from home",
+        "i work for myself",
+        "i'm from here",
+        "i love u",
+        "i hate u",
+        "I work at Acme and I live in suburbia.",  # a writer who capitalises names
+    ],
+)
+def test_lowercase_common_nouns_are_not_places(text: str) -> None:
+    facts = said(text)
+    assert not {f for f in facts if f[1] in {"lives_in", "hometown"}}
+    assert not {f for f in facts if f[1] == "works_at" and f[2] != "Acme"}
+    assert not {f for f in facts if f[1].startswith("preference:")}
+
+
+# --- pronouns ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "My brother Sam moved to Rome. He teaches there.",
+            {("Sam", "lives_in", "Rome"), ("Sam", "job", "teacher")},
+        ),
+        (
+            "My sister Maria lives in Madrid. She works at Telefonica.",
+            {("Maria", "lives_in", "Madrid"), ("Maria", "works_at", "Telefonica")},
+        ),
+        (
+            "My wife Anna is a doctor. She works at St. Mary's Hospital.",
+            {("Anna", "job", "doctor"), ("Anna", "works_at", "St. Mary's Hospital")},
+        ),
+        ("Tom and I went hiking. He lives in Oslo.", {("Tom", "lives_in", "Oslo")}),
+        ("My dad Bob said he's a pilot.", {("Bob", "job", "pilot")}),
+        (
+            "My sister Maria and my brother Sam visited. She lives in Madrid, he lives in Rome.",
+            {("Maria", "lives_in", "Madrid"), ("Sam", "lives_in", "Rome")},
+        ),
+        ("My sister Maria is great. Her husband Tom is a pilot.", {("Maria", "spouse", "Tom")}),
+        (
+            "My sister Maria lives in Madrid. she works at Telefonica",
+            {("Maria", "works_at", "Telefonica")},
+        ),
+        ("Me and Tom went to Paris. He works at Google.", {("Tom", "works_at", "Google")}),
+    ],
+)
+def test_he_and_she_name_the_person(text: str, expected: set[tuple[str, str, str]]) -> None:
+    facts = said(text)
+    assert expected <= facts
+    user = {f for f in facts if f[0] == "user"}
+    assert not {f for f in user if f[1] in {"lives_in", "works_at", "job"}}  # never the user
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "He works at Google.",  # nobody named
+        "My brother Sam met Laura. She works at Google.",  # Laura's pronoun unknown, Sam is he
+        "My friend Alex met Jordan. He works at Google.",  # two people, neither known to be he
+        "My sister Maria called. He works at Google.",  # no he in sight
+        "My friend Alex lives in Rome. They work at Google.",  # "they": too risky
+        "If she works at Google, my sister Maria is lucky.",
+        "Tom and I went hiking with Sam. He works at Google.",  # Tom or Sam
+        "My sister Maria met Laura. She works at Google.",  # Maria or Laura
+    ],
+)
+def test_unclear_pronouns_are_left_alone(text: str) -> None:
+    assert not {f for f in said(text) if f[1] == "works_at"}
+
+
+def test_a_pronoun_reaches_back_to_an_earlier_turn_of_the_call() -> None:
+    agent, context = SemanticAgent(), ExtractionContext(scope=Scope(user_id="u1"), now=TS)
+    turns = [
+        Turn(
+            id="t0", index=0, role="user", content="My sister Maria lives in Madrid.", timestamp=TS
+        ),
+        Turn(id="t1", index=1, role="assistant", content="Nice! Does she like it?", timestamp=TS),
+        Turn(id="t2", index=2, role="user", content="She works at Telefonica.", timestamp=TS),
+    ]
+    facts = {(r.subject, r.attribute, r.value) for r in agent.extract(turns, context)}
+    assert ("Maria", "works_at", "Telefonica") in facts
+    # a new call knows nobody: the pronoun alone names no one
+    alone = agent.extract(turns[2:], context)
+    assert not [r for r in alone if getattr(r, "attribute", "") == "works_at"]
