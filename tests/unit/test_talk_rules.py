@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import pytest
 
 from octomem.agents.base import RETRACTS, ExtractionContext
-from octomem.agents.semantic import SemanticAgent, read_facts
+from octomem.agents.semantic import SemanticAgent, read_facts, user_facts
 from octomem.models import Scope, SemanticMemory, Turn
 
 TS = datetime(2024, 3, 15, 10, 30, tzinfo=UTC)
@@ -287,3 +287,17 @@ def test_a_pronoun_reaches_back_to_an_earlier_turn_of_the_call() -> None:
     # a new call knows nobody: the pronoun alone names no one
     alone = agent.extract(turns[2:], context)
     assert not [r for r in alone if getattr(r, "attribute", "") == "works_at"]
+
+
+@pytest.mark.parametrize(
+    ("text", "company"),
+    [
+        ("I started a new job at Apple.", "Apple"),
+        ("i just started a new job at apple", "Apple"),
+        ("I got a job at Netflix", "Netflix"),
+        ("I accepted a position at IBM.", "IBM"),
+        ("I landed a new role with Spotify!", "Spotify"),
+    ],
+)
+def test_a_new_job_at_a_company_is_where_the_user_works(text: str, company: str) -> None:
+    assert [(f.attribute, f.value) for f in user_facts(text)] == [("works_at", company)]
