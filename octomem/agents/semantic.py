@@ -156,8 +156,8 @@ def _object(phrase: str) -> str | None:
 _AGE = rf"{_IM}(?: now| just)? (\d{{1,3}})(?: years? old| y/?o)?(?=\s*(?:[,.!;]|$|and\b|but\b))"
 _LIVE = r"(?:live|living|reside|residing|based|moved|relocated)(?: back| over)? (?:in|to)"
 _WORK = r"(work|working)(?: full[- ]time| part[- ]time| remotely)? (?:at|for)"
-_JOIN = r"(?:joined|started (?:working )?at|started working for|"
-_JOIN += r"(?:got|started|landed|took|began|accepted) (?:a |my )?(?:new )?(?:job|position|role) (?:at|with))"
+_JOIN = r"(?:joined|started (?:working )?at|started working for|(?:got|started|landed|took|"
+_JOIN += r"began|accepted) (?:a |my )?(?:new )?(?:job|position|role) (?:at|with))"
 _LIKE = (
     rf"\bI(?:(?:'m|’m| am){_ADV} (?:(?P<fan>a (?:big |huge )?fan of|into|obsessed with|"
     r"crazy about|passionate about)|(?P<notfan>not (?:a (?:big |huge )?fan of|into|keen on)))"

@@ -17,7 +17,7 @@ from octomem.orchestrator.state import RankedList
 from octomem.stores.base import Filter
 from octomem.telemetry import span
 
-_WORD = re.compile(r"[^\W_][\w'’-]*", re.UNICODE)
+WORD = re.compile(r"[^\W_][\w'’-]*", re.UNICODE)
 STOPWORDS = frozenset(
     """a about after again all am an and any are as at be been before being both but by can
     could did do does doing done for from had has have having he her here hers him his how i
@@ -31,13 +31,13 @@ STOPWORDS = frozenset(
 def keyword_query(query: str) -> str:
     """The query's content words for BM25 (question and function words only add noise);
     the query itself if it has nothing else."""
-    words = [w for w in _WORD.findall(query) if w.lower().strip("'’-") not in STOPWORDS]
+    words = [w for w in WORD.findall(query) if w.lower().strip("'’-") not in STOPWORDS]
     return " ".join(words) if words else query
 
 
 def query_names(query: str, *, max_words: int = 3) -> list[str]:
     """Word n-grams of the query without stop words: the names graph lookup tries."""
-    words = [w.strip("'’-") for w in _WORD.findall(query)]
+    words = [w.strip("'’-") for w in WORD.findall(query)]
     names: list[str] = []
     run: list[str] = []
     for word in [*words, ""]:

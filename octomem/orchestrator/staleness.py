@@ -37,7 +37,7 @@ from octomem.models import (
     stable_hash,
 )
 from octomem.orchestrator.fusion import Fused
-from octomem.orchestrator.retrieval import STOPWORDS, holds_at, recall_filter
+from octomem.orchestrator.retrieval import STOPWORDS, WORD, holds_at, recall_filter
 from octomem.orchestrator.services import Services
 from octomem.orchestrator.state import Decision
 from octomem.orchestrator.writer import history_event
@@ -46,7 +46,6 @@ OUTDATED = "outdated"  # raw-turn internal: the closed facts this turn was evide
 MAX_MARKS = 32  # per turn; the latest closures are kept
 MAX_CHAIN = 16  # superseded_by steps followed to the current fact
 STALE_TYPES = frozenset({MemoryType.SEMANTIC, MemoryType.KNOWLEDGE, MemoryType.PROCEDURAL})
-_WORD = re.compile(r"[^\W_][\w'’-]*", re.UNICODE)
 _GENERIC = frozenset({"user", "users", "user's", "people", "person", "thing", "things"})
 
 
@@ -159,7 +158,7 @@ def content_stems(text: str) -> set[str]:
     """The stems of a text's content words (no stop words, no "user")."""
     return {
         _stem(w)
-        for w in _WORD.findall(text)
+        for w in WORD.findall(text)
         if w.lower() not in STOPWORDS and w.lower() not in _GENERIC and len(w) > 1
     }
 
