@@ -166,9 +166,16 @@ _LIKE = (
     r"stopped (?:liking|enjoying|loving))))"
     r"\s+(?=(?P<obj>.{1,200}))"
 )
+_FAV_FIRST = (
+    r"(?:^|(?<=[,;:] )|(?<=\bsay )|(?<=\bthink )|(?<=\bguess ))"  # the value starts a clause
+    r"([A-Za-z][\w-]*(?: [a-z][\w-]*)?) (?:is|are) (?:still |now )?my (?:all[- ]time |new )?"
+    r"(?:favou?rite|fave) "
+    r"([a-z]{2,20}(?: (?!now\b|these\b|again\b)[a-z]{2,20})?)"
+    r"(?=\s*(?:now|these days|again)?\s*(?:[.!,;]|$))"
+)
 _REL_NAME = (
-    rf"\b[Mm]y (?:(?:older|younger|little|big|twin|best|oldest|youngest|eldest|new) )?({_REL})"
-    rf"(?:'s name is| is called| is named|,)? {_NAME}\b"
+    rf"\b(?:[Mm]y|I have an?) (?:(?:older|younger|little|big|twin|best|oldest|youngest|eldest|"
+    rf"new) )?({_REL})(?:'s name is| is called| is named| called| named| is|,)? {_NAME}\b"
 )
 _KIDS = r"(kids|children|sons|daughters|kid|child|son|daughter)"
 
@@ -240,8 +247,11 @@ def _first_person(sentence: str) -> list[Fact]:  # noqa: C901 - one rule per loo
     fav += r"(?=(.{1,200}))"
     for m in re.finditer(fav, sentence):
         add(m, f"favourite:{norm_key(m[1])}", _object(m[2]), rel=m[1])
+    for m in re.finditer(_FAV_FIRST, sentence):  # "(I'd say) red is my favourite colour"
+        if m[1].lower() not in _BAD_OBJECT | STOP_CAPS:
+            add(m, f"favourite:{norm_key(m[2])}", m[1], rel=m[2])
     for m in re.finditer(_REL_NAME, sentence):
-        if m[2].split()[0].lower() not in NAME_STOP:
+        if m[2].split()[0].lower() not in NAME_STOP | STOP_CAPS:
             add(m, RELATION_ATTR[m[1].lower()], m[2], rel=m[1].lower())
             age = re.match(
                 r",?\s+(?:who )?is (\d{1,2})(?: years? old)?(?=\s*(?:[,.!;]|$|and\b))",
@@ -273,7 +283,7 @@ _NOT_IM = rf"{_IM} (?:not|no longer)"  # "I'm not ___ vegan"
 _ANY_MORE = re.compile(r"\b(?:any ?more|any longer|no longer|no more)\b")
 _PARTNER = r"(?:girlfriend|boyfriend|partner|fianc[eé]e?)"
 _RETRACT_VALUE = [  # (attribute, pattern with the retracted value in group 1, how it is read)
-    ("lives_in", rf"\bI {_NOT} (?:live|lived) (?:in|at) (?=(.{{1,200}}))", "place"),
+    ("lives_in", rf"\bI {_NOT}{_ADV} (?:live|lived) (?:in|at) (?=(.{{1,200}}))", "place"),
     ("lives_in", rf"{_NOT_IM} (?:living|based) in (?=(.{{1,200}}))", "place"),
     (
         "lives_in",
@@ -281,7 +291,7 @@ _RETRACT_VALUE = [  # (attribute, pattern with the retracted value in group 1, h
         "place",
     ),
     ("hometown", rf"{_IM} not from (?=(.{{1,200}}))", "place"),
-    ("works_at", rf"\bI {_NOT} work (?:at|for) (?=(.{{1,200}}))", "org"),
+    ("works_at", rf"\bI {_NOT}{_ADV} work (?:at|for) (?=(.{{1,200}}))", "org"),
     ("works_at", rf"{_NOT_IM} (?:working|employed) (?:at|for) (?=(.{{1,200}}))", "org"),
     (
         "works_at",

@@ -668,13 +668,13 @@ FLOORS: dict[str, dict[str, int]] = {
     "offline": {
         "facts": 100,
         "lowercase": 90,
-        "pronouns": 55,
-        "retraction": 75,
+        "pronouns": 75,
+        "retraction": 85,
         "relative_dates": 100,
         "procedure_versions": 100,
         "current_truth": 100,
         "update_propagates": 100,
-        "as_of": 80,
+        "as_of": 100,
     },
     "llm": {
         name: 100

@@ -301,3 +301,61 @@ def test_a_pronoun_reaches_back_to_an_earlier_turn_of_the_call() -> None:
 )
 def test_a_new_job_at_a_company_is_where_the_user_works(text: str, company: str) -> None:
     assert [(f.attribute, f.value) for f in user_facts(text)] == [("works_at", company)]
+
+
+@pytest.mark.parametrize(
+    ("text", "thing", "value"),
+    [
+        ("I'd say red is my favourite colour now.", "colour", "red"),
+        ("ice cream is my fave dessert", "dessert", "ice cream"),
+        ("I think green tea is my favourite drink.", "drink", "green tea"),
+        ("Honestly, pizza is my favourite food", "food", "pizza"),
+    ],
+)
+def test_a_favourite_named_before_it_is_read(text: str, thing: str, value: str) -> None:
+    assert [(f.attribute, f.value) for f in user_facts(text)] == [(f"favourite:{thing}", value)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["This is my favourite song.", "The one in the corner is my favourite seat.", "it is my fave"],
+)
+def test_a_pointer_word_is_no_favourite(text: str) -> None:
+    assert user_facts(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "attribute", "value"),
+    [
+        ("Scratch that, I don't actually live in Paris.", "lives_in", "Paris"),
+        ("I don't really work at Google anymore", "works_at", "Google"),
+        ("I do not currently live in Rome", "lives_in", "Rome"),
+    ],
+)
+def test_an_adverb_after_the_negation_still_retracts(text: str, attribute: str, value: str) -> None:
+    facts, retracted = read_facts(text)
+    assert facts == [] and [(f.attribute, f.value) for f in retracted] == [(attribute, value)]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("My boss is Linda. She lives in Leeds.", [("boss", "Linda"), ("Linda", "lives_in")]),
+        ("I have a friend called Sam. He is a doctor.", [("friend", "Sam"), ("Sam", "job")]),
+        ("My dad is Tom.", [("father", "Tom")]),
+        ("I have a dog named Rex.", [("pet", "Rex")]),
+    ],
+)
+def test_a_person_named_with_is_or_called_is_known_and_resolves_pronouns(
+    text: str, expected: list[tuple[str, str]]
+) -> None:
+    facts = user_facts(text)
+    said = [(f.attribute, f.value) if f.is_user else (f.subject, f.attribute) for f in facts]
+    assert said == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["My sister is Catholic.", "My brother is Canadian.", "My wife is The best"]
+)
+def test_a_capitalised_word_after_is_is_not_always_a_name(text: str) -> None:
+    assert user_facts(text) == []
