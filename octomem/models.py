@@ -430,7 +430,7 @@ class WriteIntent(BaseModel):
 class StoreDifferences(BaseModel):
     """How one store differs from the canonical copy (the vector store), by memory id."""
 
-    store: Literal["keyword", "graph", "history"]
+    store: Literal["keyword", "graph", "history", "projections"]
     missing: list[str] = Field(default_factory=list, description="canonical, absent here")
     extra: list[str] = Field(default_factory=list, description="here, not canonical")
     stale: list[str] = Field(default_factory=list, description="here, differing from canonical")

@@ -9,6 +9,8 @@ and the history log are derived from it. `check` compares them id by id:
 - history: at least one event per memory, the last one matching its content and
   validity; no events of a memory that was never stored (a write that died before its
   canonical copy) unless the last one is its deletion.
+- projections: each user's core human block and fact edges as their semantic facts
+  render them (`octomem.orchestrator.projections`); repair writes them again.
 
 Repair first completes the writes the journal holds, then fixes each differing user's
 memories under that user's write lock, re-reading them there (a write that was in
@@ -30,14 +32,22 @@ from octomem.models import (
     MemoryType,
     Operation,
     Relation,
+    SemanticMemory,
     StoreDifferences,
     as_utc,
     record_from_dict,
     turn_context,
     utcnow,
 )
+from octomem.orchestrator import projections
 from octomem.orchestrator.services import Services
-from octomem.orchestrator.writer import history_event, recover, relation_of, write_graph
+from octomem.orchestrator.writer import (
+    history_event,
+    recover,
+    relation_of,
+    write_graph,
+    write_records,
+)
 from octomem.stores.base import ALL_USERS, AllUsers, IndexEntry
 
 
@@ -75,17 +85,50 @@ async def check(services: Services, *, repair: bool = False) -> ConsistencyRepor
         report.completed_writes = await recover(services)
     snapshot = await _snapshot(services, ALL_USERS)
     diff = _compare(snapshot)
+    views, view_users = await _projections(services, snapshot)
     report.records = len(snapshot.records)
-    report.stores = diff.stores
-    if repair and diff.count:
-        for user_id in sorted(diff.users, key=lambda u: (u is not None, u or "")):
+    report.stores = [*diff.stores, views]
+    if repair and (diff.count or views.count):
+        users = diff.users | view_users
+        for user_id in sorted(users, key=lambda u: (u is not None, u or "")):
             async with services.locks.hold(user_id):
                 fresh = await _snapshot(services, user_id)
                 await _repair(services, fresh, _compare(fresh))
+                await _repair_projections(services, fresh)
         report.repaired = True
-        report.remaining = _compare(await _snapshot(services, ALL_USERS)).count
+        after = await _snapshot(services, ALL_USERS)
+        report.remaining = _compare(after).count + (await _projections(services, after))[0].count
     report.pending_writes = len(await services.journal.pending())
     return report
+
+
+def _fact_scopes(snap: _Snapshot) -> list[tuple[str | None, str | None]]:
+    scopes = {
+        (r.user_id, r.agent_id) for r in snap.records.values() if isinstance(r, SemanticMemory)
+    }
+    return sorted(scopes, key=lambda s: tuple((p is not None, p or "") for p in s))
+
+
+async def _projections(
+    services: Services, snap: _Snapshot
+) -> tuple[StoreDifferences, set[str | None]]:
+    """The core human blocks and fact edges that differ from what their facts render:
+    missing, stale (rewritten on repair) or extra (an edge whose fact is gone)."""
+    diff, users = StoreDifferences(store="projections"), set()
+    for user_id, agent_id in _fact_scopes(snap):
+        views = await projections.refresh(services, user_id, agent_id, now=utcnow())
+        for record, _ in views.writes:
+            (diff.stale if record.id in snap.records else diff.missing).append(record.id)
+        diff.extra += [record.id for record in views.deletes]
+        if views.writes or views.deletes:
+            users.add(user_id)
+    return diff, users
+
+
+async def _repair_projections(services: Services, snap: _Snapshot) -> None:
+    for user_id, agent_id in _fact_scopes(snap):
+        views = await projections.refresh(services, user_id, agent_id, now=utcnow())
+        await write_records(services, views.writes, deletes=views.deletes, actor="doctor")
 
 
 async def _snapshot(services: Services, user_id: str | None | AllUsers) -> _Snapshot:

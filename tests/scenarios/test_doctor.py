@@ -137,6 +137,7 @@ def test_doctor_command(tmp_path: Path, embedder) -> None:
         "keyword": 1,
         "graph": 1,
         "history": 1,
+        "projections": 0,
     }
     fixed = doctor("--repair")
     assert fixed.returncode == 0, fixed.stdout + fixed.stderr

@@ -221,3 +221,21 @@ def test_an_edge_an_earlier_version_extracted_gives_way_to_the_projection(
     kept = orch.get_all(user_id="alice", memory_types=["knowledge"], include_superseded=True)
     assert legacy.id not in {k.id for k in kept}
     assert orch.history(legacy.id)[-1].operation is Operation.DELETE
+
+
+def test_check_finds_a_lost_projection_and_repair_renders_it_again(orch: Orchestrator) -> None:
+    from octomem.orchestrator.writer import write_records
+
+    orch.process("I'm Alice. I live in Berlin.", user_id="alice", timestamp=T0)
+    assert orch.check().consistent
+    [edge] = views(orch)[1]
+    [block] = [c for c in orch.get_all(user_id="alice", memory_types=["core"])]
+    damaged = block.model_copy(update={"content": "Lives in: Paris", "content_hash": ""})
+    orch._loop.run(write_records(orch.services, [], deletes=[edge]))
+    orch._loop.run(write_records(orch.services, [(damaged, orch.history(block.id)[-1])]))
+    report = orch.check()
+    [views_diff] = [s for s in report.stores if s.store == "projections"]
+    assert (views_diff.missing, views_diff.stale) == ([edge.id], [block.id])
+    assert not report.consistent
+    assert orch.check(repair=True).consistent
+    assert_in_step(orch, "Berlin")
