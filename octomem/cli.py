@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import click
-import structlog
 import typer
 from rich.markup import escape
 from rich.progress import Progress
@@ -56,10 +55,8 @@ app.add_typer(bench_app, name="bench")
 
 def _configure_logging(verbose: bool) -> None:
     level = logging.INFO if verbose else logging.WARNING
-    logging.basicConfig(level=level, stream=sys.stderr, format="%(message)s")
-    structlog.configure(
-        wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+    logging.basicConfig(
+        level=level, stream=sys.stderr, format="%(asctime)s [%(levelname)s] %(message)s"
     )
 
 

@@ -16,16 +16,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args, runtime_checkable
 
-import structlog
-
 from octomem.errors import ConfigurationError, LLMError
+from octomem.logs import get_logger
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
     from octomem.embeddings_onnx import OnnxEncoder
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 BUNDLED_MODEL = "all-MiniLM-L6-v2"
 BUNDLED_MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"

@@ -20,13 +20,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import structlog
+
+from octomem.logs import get_logger
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
     from tokenizers import Encoding
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 OPSET = 17
 TOLERANCE = 1e-4  # max |onnx - torch| per vector component accepted after export

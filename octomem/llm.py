@@ -18,7 +18,6 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
-import structlog
 from pydantic import BaseModel, ValidationError
 from tenacity import (
     AsyncRetrying,
@@ -30,12 +29,13 @@ from tenacity import (
 from octomem.embeddings import import_litellm
 from octomem.errors import LLMError
 from octomem.llm_schema import LLMOutput, Message, Style, structured_request
+from octomem.logs import get_logger
 from octomem.models import LLMUsage
 from octomem.settings import LLMConfig
 from octomem.telemetry import set_attributes, span
 from octomem.validation import clean_text
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 T = TypeVar("T", bound=LLMOutput)
 
 _TRANSIENT = (

@@ -11,13 +11,13 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-import structlog
 from opentelemetry import trace
 from opentelemetry.trace import Span, Status, StatusCode
 
+from octomem.logs import get_logger
 from octomem.settings import TelemetryConfig
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 _tracer = trace.get_tracer("octomem")
 _configured = False
 

@@ -8,11 +8,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-import structlog
-
 from octomem._sync import LoopThread
 from octomem.agents.semantic_update import reread
 from octomem.errors import ConfigurationError, InvalidInputError, NotFoundError
+from octomem.logs import get_logger
 from octomem.models import (
     ConsistencyReport,
     CoreMemory,
@@ -44,7 +43,7 @@ from octomem.telemetry import configure_tracing, span
 from octomem.transfer import Progress, TransferSummary, export_jsonl, import_jsonl, stats
 from octomem.validation import check_metadata, validate_scope_id
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 MemoryTypes = Sequence[str | MemoryType] | str | MemoryType | None
 _RECOVERY_S = 30.0  # close() completes writes it cut short for at most this long
 

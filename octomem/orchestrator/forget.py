@@ -19,13 +19,12 @@ from __future__ import annotations
 
 import time
 
-import structlog
-
+from octomem.logs import get_logger
 from octomem.models import ForgetReport, HistoryEvent, MemoryType
 from octomem.orchestrator.services import Services
 from octomem.telemetry import span
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 
 async def forget(services: Services, user_id: str, agent_id: str | None) -> ForgetReport:

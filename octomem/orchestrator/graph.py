@@ -11,12 +11,12 @@ import asyncio
 import time
 from typing import Any
 
-import structlog
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Send
 
 from octomem.errors import InvalidInputError
+from octomem.logs import get_logger
 from octomem.models import (
     CoreMemory,
     MemoryBase,
@@ -41,7 +41,7 @@ from octomem.orchestrator.state import (
 )
 from octomem.telemetry import span
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 __all__ = ["build_process_graph", "build_recall_graph"]
 
 

@@ -12,15 +12,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-import structlog
-
 from octomem.llm import LLMClient, UsageMeter
+from octomem.logs import get_logger
 from octomem.models import MemoryBase, Operation
 from octomem.orchestrator.services import Services
 from octomem.prompts.reconcile import DecisionOutput, decision_messages
 from octomem.stores.base import Filter
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True)

@@ -34,13 +34,12 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
-import structlog
-
 from octomem.errors import StoreError
+from octomem.logs import get_logger
 from octomem.models import stable_hash
 from octomem.stores.base import GraphStore
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 _POLL_FIRST_S = 0.005
 _POLL_MAX_S = 0.25

@@ -26,7 +26,6 @@ import asyncio
 import time
 from typing import Any
 
-import structlog
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Send
@@ -35,6 +34,7 @@ from octomem.agents.base import ExtractionContext
 from octomem.agents.episodic import EpisodicAgent, batch_id
 from octomem.errors import LLMError
 from octomem.llm import UsageMeter
+from octomem.logs import get_logger
 from octomem.messages import normalize_messages
 from octomem.models import (
     LLMUsage,
@@ -57,7 +57,7 @@ from octomem.orchestrator.writer import changes_for, write_records
 from octomem.sensitive import mask, mask_value
 from octomem.telemetry import span
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 
 def _scope(state: ProcessState | AgentTask) -> Scope:

@@ -31,12 +31,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-import structlog
-
 from octomem.agents.base import RETRACTS, ConflictPolicy, MemoryAgent
 from octomem.agents.text import norm_key
 from octomem.errors import LLMError
 from octomem.llm import LLMClient, UsageMeter
+from octomem.logs import get_logger
 from octomem.models import MemoryBase, MemoryType, Operation, make_memory_id
 from octomem.orchestrator import llm_decisions
 from octomem.orchestrator.llm_decisions import Verdict
@@ -44,7 +43,7 @@ from octomem.orchestrator.services import Services
 from octomem.orchestrator.state import Decision
 from octomem.stores.base import Filter
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 # internal keys of a memory an LLM DELETE closed: the retracting candidate (never stored)
 RETRACTED_BY, RETRACTED_TURNS = "retracted_by", "retracted_by_turns"
 

@@ -6,14 +6,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import structlog
-
 from octomem.agents import default_agents
 from octomem.agents.base import MemoryAgent
 from octomem.embeddings import CachedEmbedder, Embedder, LiteLLMEmbedder, LocalEmbedder
 from octomem.errors import ConfigurationError
 from octomem.id_key import resolve_id_key
 from octomem.llm import LiteLLMClient, LLMClient
+from octomem.logs import get_logger
 from octomem.models import MemoryType
 from octomem.orchestrator.locks import ScopeLocks, local_lock
 from octomem.settings import (
@@ -24,7 +23,7 @@ from octomem.settings import (
 )
 from octomem.stores.base import GraphStore, HistoryStore, Journal, KeywordStore, VectorStore
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 _UPGRADE_PAGE = 1000
 
 

@@ -19,9 +19,8 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 
-import structlog
-
 from octomem.errors import NotFoundError
+from octomem.logs import get_logger
 from octomem.models import (
     Change,
     Entity,
@@ -41,7 +40,7 @@ from octomem.orchestrator.state import Decision
 from octomem.stores.base import MemoryLink
 from octomem.telemetry import span
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 DELETE_BATCH = 500  # records per journaled intent of a delete_all
 
 

@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import ladybug as lb
-import structlog
 from opentelemetry import trace
 
 from octomem.errors import InvalidInputError, NotFoundError, OctomemError, StoreError
+from octomem.logs import get_logger
 from octomem.models import Entity, MemoryType, Relation, as_utc, normalize_text
 from octomem.stores.base import GraphForgotten, MemoryLink
 from octomem.stores.graph_common import (
@@ -35,7 +35,7 @@ from octomem.stores.graph_common import (
     relation_from_row,
 )
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 tracer = trace.get_tracer(__name__)
 
 T = TypeVar("T")

@@ -19,7 +19,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any, LiteralString, TypeVar
 
-import structlog
 from neo4j import AsyncGraphDatabase, AsyncManagedTransaction, AsyncSession, AsyncTransaction
 from neo4j import exceptions as neo4j_errors
 from opentelemetry import trace
@@ -31,6 +30,7 @@ from octomem.errors import (
     OctomemError,
     StoreError,
 )
+from octomem.logs import get_logger
 from octomem.models import Entity, MemoryType, Relation, as_utc, normalize_text
 from octomem.stores.base import GraphForgotten, MemoryLink
 from octomem.stores.graph_common import (
@@ -40,7 +40,7 @@ from octomem.stores.graph_common import (
     relation_from_row,
 )
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 tracer = trace.get_tracer(__name__)
 
 T = TypeVar("T")

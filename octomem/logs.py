@@ -1,0 +1,37 @@
+"""Library logging: through the standard `logging` module, silent unless the application
+configures it.
+
+Modules log events with keyword context, `log.info("processed", user_id=..., turns=3)`,
+through `get_logger(__name__)`. The event reaches the stdlib logger of that name as one
+line, "processed user_id='u' turns=3", and only if the application enabled the level (no
+formatting work otherwise). The "octomem" logger has a `NullHandler`, so nothing is
+printed - not even warnings - until the application configures logging
+(`logging.basicConfig(...)`, a handler on "octomem"); the CLI does that itself.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import MutableMapping
+from typing import Any
+
+import structlog
+
+logging.getLogger("octomem").addHandler(logging.NullHandler())
+
+
+def _one_line(logger: Any, method: str, event: MutableMapping[str, Any]) -> str:
+    """The event's name followed by its context as key=value pairs."""
+    name = event.pop("event", "")
+    context = " ".join(f"{key}={value!r}" for key, value in event.items())
+    return f"{name} {context}" if context else str(name)
+
+
+def get_logger(name: str) -> Any:
+    """A structlog logger over the stdlib logger `name`: keyword context, stdlib output.
+    Its own processors, so an application's structlog configuration does not change it."""
+    return structlog.wrap_logger(
+        logging.getLogger(name),
+        processors=[structlog.stdlib.filter_by_level, _one_line],
+        wrapper_class=structlog.stdlib.BoundLogger,
+    )
