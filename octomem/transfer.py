@@ -22,7 +22,7 @@ import asyncio
 import json
 import os
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -346,7 +346,9 @@ async def import_jsonl(
             if part.relations:
                 await services.graph.upsert_relations(part.relations)
             advance(len(part.relations))
-            await _refresh_projections(services, user_id, part.records)
+            # an export is consistent already (nothing written); a file with lines left out
+            # is not: the human block and fact edges follow the facts imported
+            await projections.rewrite(services, part.records, actor="import")
     summary = TransferSummary(
         memories=len(records),
         deleted_memories=checked.deleted_memories,
@@ -360,17 +362,6 @@ async def import_jsonl(
         kind = record.memory_type.value
         summary.by_type[kind] = summary.by_type.get(kind, 0) + 1
     return summary
-
-
-async def _refresh_projections(
-    services: Services, user_id: str | None, records: Sequence[MemoryBase]
-) -> None:
-    """Bring the core block and fact edges in line with the imported facts (an export is
-    already consistent and this writes nothing; a file with lines left out is not)."""
-    agents = {r.agent_id for r in records if r.memory_type is MemoryType.SEMANTIC}
-    for agent_id in sorted(agents, key=lambda a: (a is not None, a or "")):
-        views = await projections.refresh(services, user_id, agent_id, now=utcnow())
-        await write_records(services, views.writes, deletes=views.deletes, actor="import")
 
 
 async def stats(services: Services, *, user_id: str | None = None) -> dict[str, Any]:

@@ -32,7 +32,6 @@ from octomem.models import (
     MemoryType,
     Operation,
     Relation,
-    SemanticMemory,
     StoreDifferences,
     as_utc,
     record_from_dict,
@@ -46,7 +45,6 @@ from octomem.orchestrator.writer import (
     recover,
     relation_of,
     write_graph,
-    write_records,
 )
 from octomem.stores.base import ALL_USERS, AllUsers, IndexEntry
 
@@ -94,19 +92,12 @@ async def check(services: Services, *, repair: bool = False) -> ConsistencyRepor
             async with services.locks.hold(user_id):
                 fresh = await _snapshot(services, user_id)
                 await _repair(services, fresh, _compare(fresh))
-                await _repair_projections(services, fresh)
+                await projections.rewrite(services, fresh.records.values(), actor="doctor")
         report.repaired = True
         after = await _snapshot(services, ALL_USERS)
         report.remaining = _compare(after).count + (await _projections(services, after))[0].count
     report.pending_writes = len(await services.journal.pending())
     return report
-
-
-def _fact_scopes(snap: _Snapshot) -> list[tuple[str | None, str | None]]:
-    scopes = {
-        (r.user_id, r.agent_id) for r in snap.records.values() if isinstance(r, SemanticMemory)
-    }
-    return sorted(scopes, key=lambda s: tuple((p is not None, p or "") for p in s))
 
 
 async def _projections(
@@ -115,7 +106,7 @@ async def _projections(
     """The core human blocks and fact edges that differ from what their facts render:
     missing, stale (rewritten on repair) or extra (an edge whose fact is gone)."""
     diff, users = StoreDifferences(store="projections"), set()
-    for user_id, agent_id in _fact_scopes(snap):
+    for user_id, agent_id in projections.fact_scopes(snap.records.values()):
         views = await projections.refresh(services, user_id, agent_id, now=utcnow())
         for record, _ in views.writes:
             (diff.stale if record.id in snap.records else diff.missing).append(record.id)
@@ -123,12 +114,6 @@ async def _projections(
         if views.writes or views.deletes:
             users.add(user_id)
     return diff, users
-
-
-async def _repair_projections(services: Services, snap: _Snapshot) -> None:
-    for user_id, agent_id in _fact_scopes(snap):
-        views = await projections.refresh(services, user_id, agent_id, now=utcnow())
-        await write_records(services, views.writes, deletes=views.deletes, actor="doctor")
 
 
 async def _snapshot(services: Services, user_id: str | None | AllUsers) -> _Snapshot:

@@ -283,7 +283,8 @@ class Orchestrator:
         )
         new = type(old).model_validate(data)
         if isinstance(new, SemanticMemory):  # its value, core line and edge follow the text
-            new = reread(new, text, await self._user_name(new))
+            scope = (new.user_id, new.agent_id)
+            new = reread(new, text, await projections.user_name(self.services, scope, now))
         event = history_event(new, Operation.UPDATE, old=old, actor="api", at=now)
         views = await projections.project(self.services, [new], now=now)
         changed = isinstance(new, SemanticMemory) and getattr(old, "value", None) != new.value
@@ -314,18 +315,6 @@ class Orchestrator:
         return await self._get(
             MemoryType.SEMANTIC, str(record.internal[projections.PROJECTION_OF]), owner
         )
-
-    async def _user_name(self, fact: MemoryBase) -> str | None:
-        where = {
-            "AND": [
-                {"user_id": fact.user_id},
-                {"agent_id": fact.agent_id},
-                {"subject": "user"},
-                {"attribute": "name"},
-            ]
-        }
-        found = await self.services.vector.list(MemoryType.SEMANTIC, where=where, live_at=utcnow())
-        return getattr(found[-1], "value", None) if found else None
 
     def update(self, memory_id: str, text: str, **kwargs: Any) -> MemoryBase:
         return self._loop.run(self.aupdate(memory_id, text, **kwargs))
@@ -370,11 +359,7 @@ class Orchestrator:
                     include_superseded=True,
                 )
                 await delete_records(self.services, records, actor="api")
-                for agent in {r.agent_id for r in records if r.memory_type is MemoryType.SEMANTIC}:
-                    views = await projections.refresh(self.services, user_id, agent, now=utcnow())
-                    await write_records(
-                        self.services, views.writes, deletes=views.deletes, actor="api"
-                    )
+                await projections.rewrite(self.services, records, actor="api")
         return len(records)
 
     def delete_all(self, **kwargs: Any) -> int:

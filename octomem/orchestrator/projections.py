@@ -36,9 +36,12 @@ from octomem.models import (
     SemanticMemory,
     SourceRef,
     make_memory_id,
+    utcnow,
 )
+from octomem.orchestrator.retrieval import valid_at
 from octomem.orchestrator.services import Services
-from octomem.orchestrator.writer import history_event
+from octomem.orchestrator.writer import history_event, write_records
+from octomem.stores.base import Filter
 
 PROJECTION_OF = "projection_of"  # internal key of a projected record: its canonical source
 EXTRACTOR = "projection"
@@ -104,14 +107,12 @@ def canonical_candidates(services: Services, candidates: Sequence[MemoryBase]) -
     candidate implies is dropped (the projection writes it), and an edge from the user to
     an entity that no semantic candidate states (an LLM may put a user fact only into
     knowledge) becomes that semantic fact."""
-    facts = [c for c in candidates if isinstance(c, SemanticMemory)]
-    covered = set()
-    for fact in facts:
-        triple = fact_edge(fact, None)
-        if triple is not None:
-            covered.add(edge_key(triple.subject_key, triple.predicate, triple.object))
     if MemoryType.SEMANTIC not in services.enabled_agents:
         return list(candidates)
+    covered = set()
+    for fact in candidates:
+        if isinstance(fact, SemanticMemory) and (triple := fact_edge(fact, None)) is not None:
+            covered.add(edge_key(triple.subject_key, triple.predicate, triple.object))
     out: list[MemoryBase] = []
     for candidate in candidates:
         if not isinstance(candidate, KnowledgeMemory):
@@ -204,11 +205,35 @@ async def refresh(
     return out
 
 
-async def _user_facts(services: Services, scope: Scope, now: datetime) -> dict[str, MemoryBase]:
+def fact_scopes(records: Iterable[MemoryBase]) -> list[Scope]:
+    """The (user, agent) scopes the semantic facts among `records` belong to, in order."""
+    scopes = {(r.user_id, r.agent_id) for r in records if isinstance(r, SemanticMemory)}
+    return sorted(scopes, key=lambda s: tuple((p is not None, p or "") for p in s))
+
+
+async def rewrite(services: Services, records: Iterable[MemoryBase], *, actor: str) -> None:
+    """Render every projection of the scopes of these records' facts again and write what
+    changed (after an import, a bulk delete, a repair). The caller holds the users' locks."""
+    for user_id, agent_id in fact_scopes(records):
+        views = await refresh(services, user_id, agent_id, now=utcnow())
+        await write_records(services, views.writes, deletes=views.deletes, actor=actor)
+
+
+def _facts_of(scope: Scope, *more: Filter) -> Filter:
+    """The facts about the user in one (user, agent) scope."""
     user_id, agent_id = scope
-    where = {"AND": [{"user_id": user_id}, {"agent_id": agent_id}, {"subject": "user"}]}
-    found = await services.vector.list(MemoryType.SEMANTIC, where=where, live_at=now)
+    return {"AND": [{"user_id": user_id}, {"agent_id": agent_id}, {"subject": "user"}, *more]}
+
+
+async def _user_facts(services: Services, scope: Scope, now: datetime) -> dict[str, MemoryBase]:
+    found = await services.vector.list(MemoryType.SEMANTIC, where=_facts_of(scope), live_at=now)
     return {r.id: r for r in found}
+
+
+async def user_name(services: Services, scope: Scope, now: datetime) -> str | None:
+    """The user's current name in this scope, if a fact states it."""
+    where = _facts_of(scope, {"attribute": "name"})
+    return _user_name(await services.vector.list(MemoryType.SEMANTIC, where=where, live_at=now))
 
 
 def _user_name(facts: Iterable[MemoryBase]) -> str | None:
@@ -394,14 +419,11 @@ async def human_block_at(
 ) -> CoreMemory | None:
     """The human block as it read at `at`: rendered from the facts valid then (the stored
     block is only ever the current one; its facts keep their whole history)."""
-    where = {"AND": [{"user_id": user_id}, {"agent_id": agent_id}, {"subject": "user"}]}
+    where = _facts_of((user_id, agent_id))
     facts = [
         f
         for f in await services.vector.list(MemoryType.SEMANTIC, where=where)
-        if isinstance(f, SemanticMemory)
-        and f.valid_from <= at
-        and f.created_at <= at  # known then
-        and (f.valid_to is None or f.valid_to > at)
+        if isinstance(f, SemanticMemory) and valid_at(f, at)
     ]
     lines = human_lines(facts, services.settings.agents.core_char_limit)
     if not lines:

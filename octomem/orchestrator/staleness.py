@@ -174,12 +174,10 @@ def said(record: MemoryBase) -> set[str]:
         text = f"{record.attribute} {record.value}"
         return content_stems(re.sub(r"[_:]", " ", text)) | (content_stems(record.content) - who)
     if isinstance(record, KnowledgeMemory):
-        text = f"{record.predicate} {record.object}"
-    else:
-        subject = getattr(record, "subject", None)
-        who = content_stems(subject) if isinstance(subject, str) else set()
-        return content_stems(record.content) - who
-    return content_stems(re.sub(r"[_:]", " ", text))
+        return content_stems(re.sub(r"[_:]", " ", f"{record.predicate} {record.object}"))
+    subject = getattr(record, "subject", None)
+    who = content_stems(subject) if isinstance(subject, str) else set()
+    return content_stems(record.content) - who
 
 
 def about(query_stems: set[str], *records: MemoryBase | None) -> bool:
