@@ -125,7 +125,7 @@ def _named(
     return lowercase_name(trim_clause(obj)) if lower else None
 
 
-def _job(phrase: str, *, strict: bool) -> str | None:
+def job_title(phrase: str, *, strict: bool) -> str | None:
     job = trim_clause(re.sub(r"^(?:an?|the)\s+", "", phrase.strip()), max_words=4)
     parts = job.lower().split()
     if not parts or "of" in parts or not all(w.replace("-", "").isalpha() for w in parts):
@@ -232,12 +232,12 @@ def _first_person(sentence: str) -> list[Fact]:  # noqa: C901 - one rule per loo
     for m in re.finditer(
         rf"{_IM}{_ADV} (?:an?|the) ([\w -]+?) (?:at|for) (?=([A-Z].{{1,200}}))", sentence
     ):
-        if _job(m[1], strict=True):
+        if job_title(m[1], strict=True):
             add(m, "works_at", _named(m[2]))
     for m in re.finditer(rf"\bI{_ADV} work(?:ing)? as (?=(an? .{{1,200}}))", sentence):
-        add(m, "job", _job(m[1], strict=False))
+        add(m, "job", job_title(m[1], strict=False))
     for m in re.finditer(rf"{_IM}{_ADV} (an? [\w -]+)", sentence):
-        add(m, "job", _job(m[1], strict=True))
+        add(m, "job", job_title(m[1], strict=True))
     for m in re.finditer(_LIKE, sentence):
         obj = _object(m["obj"])
         if obj:
@@ -370,7 +370,7 @@ def _retracted_value(obj: str, kind: str, lower: bool) -> str | None:
     if kind == "org":
         return _named(obj, lower=lower)
     if kind == "job":
-        return _job(obj, strict=True)
+        return job_title(obj, strict=True)
     if kind == "diet":
         return obj.lower()
     if kind == "thing":
@@ -442,12 +442,12 @@ def third_person_facts(sentence: str, people: People | None = None) -> list[Fact
             continue
         if verb in {"teaches", "is a", "is an"}:
             known = people is not None and subject in people.named
-            job = "teacher" if verb == "teaches" else _job(verb[3:] + m["obj"], strict=True)
+            job = "teacher" if verb == "teaches" else job_title(verb[3:] + m["obj"], strict=True)
             if known and job:
                 facts.append(Fact(subject, "job", job, sentence, entities=(subject,)))
             continue
         if verb == "works as":
-            value = _job(m["obj"], strict=False)
+            value = job_title(m["obj"], strict=False)
         else:
             value = _named(m["obj"], loose=verb in {"lives in", "moved to"}, keep=["near"])
         attr = {"lives in": "lives_in", "moved to": "lives_in", "works at": "works_at"}.get(verb)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from octomem.agents.semantic import Fact, _job, user_facts
+from octomem.agents.semantic import Fact, job_title, user_facts
 from octomem.agents.text import entities_in
 from octomem.models import SemanticMemory
 
@@ -52,7 +52,7 @@ def reread(fact: SemanticMemory, text: str, user_name: str | None) -> SemanticMe
             break
     internal = dict(fact.internal)
     job = _JOB.search(as_first_person(text, user_name)) if fact.attribute == "job" else None
-    if found is None and job and (named_job := _job(job[1], strict=False)):
+    if found is None and job and (named_job := job_title(job[1], strict=False)):
         value = named_job  # the caller names the job: any noun ("midwife") will do
     elif found is not None:
         value = found.value
