@@ -21,7 +21,8 @@ Every item is one octomem semantic memory:
 `search` with a query runs octomem's hybrid recall (vector + BM25 + graph, fused) over
 the items under the namespace prefix; without one it lists them, most recently updated
 first. Filters use LangGraph's syntax on item values (``{"color": "red"}``, ``$eq``,
-``$ne``, ``$gt``, ``$gte``, ``$lt``, ``$lte``, nested dicts).
+``$ne``, ``$gt``, ``$gte``, ``$lt``, ``$lte``, nested dicts, lists), evaluated by
+`octomem.filters.document_predicate`.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from langgraph.store.base import (
 from langgraph.store.base.embed import get_text_at_path, tokenize_path
 
 from octomem.errors import InvalidInputError
+from octomem.filters import document_predicate
 from octomem.messages import validate_scope_id
 from octomem.models import (
     MemoryBase,
@@ -166,42 +168,6 @@ def _item(record: MemoryBase) -> Item:
 
 def _search_item(record: MemoryBase, score: float | None = None) -> SearchItem:
     return SearchItem(**_fields(record), score=score)
-
-
-def compare(item_value: Any, filter_value: Any) -> bool:
-    """LangGraph's filter semantics: equality, nested dicts, and $eq/$ne/$gt/$gte/$lt/$lte."""
-    if isinstance(filter_value, dict):
-        if any(str(k).startswith("$") for k in filter_value):
-            return all(_operator(item_value, op, v) for op, v in filter_value.items())
-        return isinstance(item_value, dict) and all(
-            compare(item_value.get(k), v) for k, v in filter_value.items()
-        )
-    if isinstance(filter_value, list | tuple):
-        return (
-            isinstance(item_value, list | tuple)
-            and len(item_value) == len(filter_value)
-            and all(compare(i, f) for i, f in zip(item_value, filter_value, strict=True))
-        )
-    return bool(item_value == filter_value)
-
-
-def _operator(value: Any, op: str, operand: Any) -> bool:
-    if op == "$eq":
-        return bool(value == operand)
-    if op == "$ne":
-        return bool(value != operand)
-    if op in ("$gt", "$gte", "$lt", "$lte"):
-        try:
-            left, right = float(value), float(operand)
-        except (TypeError, ValueError):
-            return False
-        return {
-            "$gt": left > right,
-            "$gte": left >= right,
-            "$lt": left < right,
-            "$lte": left <= right,
-        }[op]
-    raise ValueError(f"Unsupported operator: {op}")
 
 
 def _matches(condition: MatchCondition, namespace: tuple[str, ...]) -> bool:
@@ -379,13 +345,8 @@ class OctomemStore(BaseStore):
         _check_page(op.limit, op.offset)
         records = await self._items(tuple(op.namespace_prefix))
         if op.filter:
-            records = [
-                r
-                for r in records
-                if all(
-                    compare(r.internal["langgraph_value"].get(k), v) for k, v in op.filter.items()
-                )
-            ]
+            wanted = document_predicate(op.filter)
+            records = [r for r in records if wanted(r.internal["langgraph_value"])]
         records.sort(key=lambda r: (r.updated_at, r.id), reverse=True)
         if not op.query or not records:
             page = records[op.offset : op.offset + op.limit]
