@@ -23,10 +23,15 @@ equal or compare with numbers.
 `validate` returns a normalised filter (one key per dict, negations pushed down to the
 leaves); `split` divides one into the part a backend can evaluate and a residual that
 `matches` evaluates in Python, so every backend returns the same records.
+
+`document_predicate` reads LangGraph's store syntax (keys of a JSON document, nested dicts,
+lists, ``$eq``/``$ne``/``$gt``/``$gte``/``$lt``/``$lte``) into the same leaves and
+evaluates them the same way, over the values of `octomem.langgraph.OctomemStore`.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any, Literal
@@ -52,6 +57,7 @@ __all__ = [
     "MATCH_ALL",
     "OPERATORS",
     "Filter",
+    "document_predicate",
     "field_value",
     "matches",
     "parse_datetime",
@@ -336,27 +342,114 @@ def _leaf(actual: Any, op: str, value: Any) -> bool:
     return _contains(actual, value, fold=op == "icontains")
 
 
-def _eval(node: Filter, record: MemoryBase) -> bool:
+def _eval(node: Filter, read: Callable[[str], Any]) -> bool:
+    """Evaluate a normalised node; `read(field)` gives a field's value (_UNREACHABLE: the
+    leaf is false whatever its operator)."""
     kind, body = unpack(node)
     if kind == "AND":
-        return all(_eval(child, record) for child in body)
+        return all(_eval(child, read) for child in body)
     if kind == "OR":
-        return any(_eval(child, record) for child in body)
+        return any(_eval(child, read) for child in body)
     if kind == "NOT":
-        return not _eval(body, record)
+        return not _eval(body, read)
     field, op, value = body
-    return _leaf(field_value(record, field), op, value)
+    actual = read(field)
+    return actual is not _UNREACHABLE and _leaf(actual, op, value)
 
 
 def predicate(filter: Mapping[str, Any] | None) -> Callable[[MemoryBase], bool]:
     """Validate once, then test many records."""
     node = validate(filter)
-    return lambda record: _eval(node, record)
+    return lambda record: _eval(node, lambda field: field_value(record, field))
 
 
 def matches(filter: Mapping[str, Any] | None, record: MemoryBase) -> bool:
     """True when `record` satisfies `filter` (None or {} match everything)."""
-    return _eval(validate(filter), record)
+    return predicate(filter)(record)
+
+
+# --- JSON documents (LangGraph store values) -------------------------------------------
+
+_UNREACHABLE = object()  # a path through something that is not a dict (or list, by index)
+_DOCUMENT_OPERATORS = ("$eq", "$ne", "$gt", "$gte", "$lt", "$lte")
+
+
+def _at_path(document: Any, path: list[str | int]) -> Any:
+    """The value at `path` (dict keys and list indexes); a missing key of a dict is None."""
+    for step in path:
+        if isinstance(step, str) and isinstance(document, Mapping):
+            document = document.get(step)
+        elif isinstance(step, int) and isinstance(document, list | tuple):
+            document = document[step] if step < len(document) else _UNREACHABLE
+        else:
+            return _UNREACHABLE
+    return document
+
+
+def _readable(path: list[str | int]) -> Filter:
+    """True when a value (None too) can be read at `path`."""
+    field = json.dumps(path)
+    return {"OR": [{field: {"exists": True}}, {field: {"exists": False}}]}
+
+
+def _document_nodes(path: list[str | int], expected: Any, depth: int) -> list[Filter]:
+    if depth > MAX_DEPTH:
+        raise InvalidInputError(f"the filter is nested more than {MAX_DEPTH} levels deep")
+    field = json.dumps(path)
+    if isinstance(expected, Mapping) and any(str(k).startswith("$") for k in expected):
+        for op in expected:
+            if op not in _DOCUMENT_OPERATORS:
+                raise InvalidInputError(
+                    f"unknown operator {op!r} for key {path[-1]!r}; use one of "
+                    f"{', '.join(_DOCUMENT_OPERATORS)}"
+                )
+        return _leaves(field, expected)
+    if isinstance(expected, Mapping):  # a dict, holding at least these keys
+        nodes = [
+            node
+            for key, value in expected.items()
+            for node in _document_nodes([*path, str(key)], value, depth + 1)
+        ]
+        return nodes or [_readable([*path, ""])]  # any key can be read from a dict
+    if isinstance(expected, list | tuple):  # a list of this length, item by item
+        nodes = [
+            node
+            for index, value in enumerate(expected)
+            for node in _document_nodes([*path, index], value, depth + 1)
+        ]
+        if not nodes:
+            return [{field: {"eq": []}}]
+        return [*nodes, {"NOT": _readable([*path, len(expected)])}]  # none past the last
+    return [{field: {"eq": _operand(str(path[-1]), expected)}}]
+
+
+def document_predicate(filter: Mapping[str, Any] | None) -> Callable[[Any], bool]:
+    """A test of JSON documents (dicts) against a filter in LangGraph's store syntax.
+
+    ``{"key": value}`` - the document's key equals value; a dict of operators
+    (``$eq``, ``$ne``, ``$gt``, ``$gte``, ``$lt``, ``$lte``) compares it; any other dict
+    matches a dict holding at least those keys (nested to any depth); a list matches a
+    list of the same length item by item. Several keys are ANDed. Values compare as in
+    every octomem filter: a missing key reads as None, booleans never equal or compare
+    with numbers, range operators compare numbers with numbers and strings with strings.
+    """
+    if filter is None:
+        return lambda document: True
+    if not isinstance(filter, Mapping):
+        raise InvalidInputError(f"a filter must be a dict, got {filter!r:.80}")
+    nodes = [n for key, v in filter.items() for n in _document_nodes([str(key)], v, 1)]
+    if len(nodes) > MAX_NODES:
+        raise InvalidInputError(f"the filter has more than {MAX_NODES} conditions")
+    node = _and(nodes) if nodes else dict(MATCH_ALL)
+    paths: dict[str, list[str | int]] = {}
+
+    def read(document: Any, field: str) -> Any:
+        path = paths.get(field)
+        if path is None:
+            path = paths[field] = json.loads(field)
+        return _at_path(document, path)
+
+    return lambda document: _eval(node, lambda field: read(document, field))
 
 
 # --- push-down -----------------------------------------------------------------------

@@ -18,10 +18,13 @@ Every item is one octomem semantic memory:
   memory (a put of the value already stored writes nothing); the record gets a conflict
   key of its own, so extraction never supersedes it.
 
-`search` with a query runs octomem's hybrid recall (vector + BM25 + graph, fused) over
-the items under the namespace prefix; without one it lists them, most recently updated
-first. Filters use LangGraph's syntax on item values (``{"color": "red"}``, ``$eq``,
-``$ne``, ``$gt``, ``$gte``, ``$lt``, ``$lte``, nested dicts).
+`search` with a query ranks the items under the namespace prefix by octomem's hybrid
+recall (vector + BM25 + graph, fused) among themselves alone; without one it lists them,
+most recently updated first. Filters use LangGraph's syntax on item values
+(``{"color": "red"}``, ``$eq``, ``$ne``, ``$gt``, ``$gte``, ``$lt``, ``$lte``, nested dicts,
+lists), evaluated by `octomem.filters.document_predicate`. In a batch, as in LangGraph's
+own stores, every read sees the store as it was before the batch and the writes follow,
+the last put of a namespace and key winning.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ from langgraph.store.base import (
 from langgraph.store.base.embed import get_text_at_path, tokenize_path
 
 from octomem.errors import InvalidInputError
+from octomem.filters import document_predicate
 from octomem.messages import validate_scope_id
 from octomem.models import (
     MemoryBase,
@@ -66,6 +70,7 @@ from octomem.sensitive import mask_value
 MARK = "langgraph_store"  # internal key: True on every item of the store
 MARK_FILTER = {f"internal.{MARK}": True}
 EXTRACTOR = "langgraph-store"
+RANK_CHUNK = 1_000  # ids in one recall's filter (it is bounded in size)
 TEXT_FIELDS = ("content", "text", "memory", "fact", "description", "summary", "body")
 _PLACEHOLDERS = {"{user_id}": "user_id", "{agent_id}": "agent_id", "{session_id}": "session_id"}
 
@@ -168,42 +173,6 @@ def _search_item(record: MemoryBase, score: float | None = None) -> SearchItem:
     return SearchItem(**_fields(record), score=score)
 
 
-def compare(item_value: Any, filter_value: Any) -> bool:
-    """LangGraph's filter semantics: equality, nested dicts, and $eq/$ne/$gt/$gte/$lt/$lte."""
-    if isinstance(filter_value, dict):
-        if any(str(k).startswith("$") for k in filter_value):
-            return all(_operator(item_value, op, v) for op, v in filter_value.items())
-        return isinstance(item_value, dict) and all(
-            compare(item_value.get(k), v) for k, v in filter_value.items()
-        )
-    if isinstance(filter_value, list | tuple):
-        return (
-            isinstance(item_value, list | tuple)
-            and len(item_value) == len(filter_value)
-            and all(compare(i, f) for i, f in zip(item_value, filter_value, strict=True))
-        )
-    return bool(item_value == filter_value)
-
-
-def _operator(value: Any, op: str, operand: Any) -> bool:
-    if op == "$eq":
-        return bool(value == operand)
-    if op == "$ne":
-        return bool(value != operand)
-    if op in ("$gt", "$gte", "$lt", "$lte"):
-        try:
-            left, right = float(value), float(operand)
-        except (TypeError, ValueError):
-            return False
-        return {
-            "$gt": left > right,
-            "$gte": left >= right,
-            "$lt": left < right,
-            "$lte": left <= right,
-        }[op]
-    raise ValueError(f"Unsupported operator: {op}")
-
-
 def _matches(condition: MatchCondition, namespace: tuple[str, ...]) -> bool:
     path = tuple(condition.path)
     if len(namespace) < len(path):
@@ -243,13 +212,16 @@ class OctomemStore(BaseStore):
             return await self._abatch(ops)
 
     async def _abatch(self, ops: list[Op]) -> list[Result]:
+        """Reads see the store as it was before the batch; its writes follow them, the
+        last put per namespace and key winning, as in LangGraph's own stores."""
         await self.orchestrator.services.init()
         results: list[Result] = [None] * len(ops)
         puts: dict[tuple[tuple[str, ...], str], PutOp] = {}
-        for op in ops:  # writes first, last one per key wins, as in LangGraph's stores
+        for op in ops:
             if isinstance(op, PutOp):
                 puts[(tuple(op.namespace), op.key)] = op
-        await self._apply_puts(list(puts.values()))
+            elif not isinstance(op, GetOp | SearchOp | ListNamespacesOp):
+                raise ValueError(f"Unknown operation type: {type(op)}")
         for index, op in enumerate(ops):
             if isinstance(op, GetOp):
                 results[index] = await self._get(tuple(op.namespace), op.key)
@@ -257,8 +229,7 @@ class OctomemStore(BaseStore):
                 results[index] = await self._search(op)
             elif isinstance(op, ListNamespacesOp):
                 results[index] = await self._list_namespaces(op)
-            elif not isinstance(op, PutOp):
-                raise ValueError(f"Unknown operation type: {type(op)}")
+        await self._apply_puts(list(puts.values()))
         return results
 
     # --- operations --------------------------------------------------------------------
@@ -379,49 +350,43 @@ class OctomemStore(BaseStore):
         _check_page(op.limit, op.offset)
         records = await self._items(tuple(op.namespace_prefix))
         if op.filter:
-            records = [
-                r
-                for r in records
-                if all(
-                    compare(r.internal["langgraph_value"].get(k), v) for k, v in op.filter.items()
-                )
-            ]
+            wanted = document_predicate(op.filter)
+            records = [r for r in records if wanted(r.internal["langgraph_value"])]
         records.sort(key=lambda r: (r.updated_at, r.id), reverse=True)
         if not op.query or not records:
             page = records[op.offset : op.offset + op.limit]
             return [_search_item(r) for r in page]
-        ranked = await self._rank(op.query, records, op.offset + op.limit)
+        ranked = await self._rank(op.query, records)
         ranked_ids = {r.id for r, _ in ranked}
         rest = [(r, None) for r in records if r.id not in ranked_ids]
         ordered: list[tuple[MemoryBase, float | None]] = [*ranked, *rest]
         return [_search_item(r, score) for r, score in ordered[op.offset : op.offset + op.limit]]
 
-    async def _rank(
-        self, query: str, records: list[MemoryBase], wanted: int
-    ) -> list[tuple[MemoryBase, float]]:
-        """octomem's hybrid recall over the items' scopes, kept to `records`, best first."""
-        by_id = {r.id: r for r in records if r.internal.get("langgraph_indexed", True)}
-        scopes = {(r.user_id, r.agent_id) for r in by_id.values()}
+    async def _rank(self, query: str, records: list[MemoryBase]) -> list[tuple[MemoryBase, float]]:
+        """octomem's hybrid recall among `records` alone (no other memory competes for its
+        places), scope by scope, best first."""
+        groups: dict[tuple[str | None, str | None], list[MemoryBase]] = {}
+        for record in records:
+            if record.internal.get("langgraph_indexed", True):
+                groups.setdefault((record.user_id, record.agent_id), []).append(record)
         scored: list[tuple[MemoryBase, float]] = []
-        for user_id, agent_id in sorted(scopes, key=str):
-            result = await self.orchestrator.arecall(
-                query,
-                user_id=user_id,
-                agent_id=agent_id,
-                memory_types=[MemoryType.SEMANTIC],
-                filters=MARK_FILTER,
-                limit=max(wanted, 10),
-            )
-            # recall shows one hit per distinct text: items with the same text (in other
-            # namespaces too) each get the score of that hit, whichever id recall kept
-            best: dict[str, float] = {}
-            for hit in result.hits:
-                best.setdefault(hit.memory.content_hash, hit.score)
-            scored += [
-                (r, best[r.content_hash])
-                for r in by_id.values()
-                if (r.user_id, r.agent_id) == (user_id, agent_id) and r.content_hash in best
-            ]
+        for (user_id, agent_id), group in sorted(groups.items(), key=lambda g: str(g[0])):
+            for start in range(0, len(group), RANK_CHUNK):
+                chunk = group[start : start + RANK_CHUNK]
+                result = await self.orchestrator.arecall(
+                    query,
+                    user_id=user_id,
+                    agent_id=agent_id,
+                    memory_types=[MemoryType.SEMANTIC],
+                    filters={"AND": [MARK_FILTER, {"id": {"in": [r.id for r in chunk]}}]},
+                    limit=len(chunk),
+                )
+                # recall shows one hit per distinct text: items with the same text each
+                # get the score of that hit, whichever of their ids recall kept
+                best: dict[str, float] = {}
+                for hit in result.hits:
+                    best.setdefault(hit.memory.content_hash, hit.score)
+                scored += [(r, best[r.content_hash]) for r in chunk if r.content_hash in best]
         scored.sort(key=lambda pair: pair[1], reverse=True)
         return scored
 

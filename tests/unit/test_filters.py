@@ -353,3 +353,55 @@ def test_split_parts_recombine_to_the_same_answer() -> None:
     for record in records:
         recombined = ok(pushed, record) and ok(residual, record)
         assert recombined == ok(where, record)
+
+
+# --- documents: LangGraph's store syntax over JSON values -------------------------------
+
+DOC = {"n": 2, "tags": ["a", "b"], "meta": {"lang": "en", "v": [1, {"k": 3}]}, "none": None}
+
+
+@pytest.mark.parametrize(
+    ("where", "expected"),
+    [
+        (None, True),
+        ({}, True),
+        ({"n": 2}, True),
+        ({"n": {"$gt": 1, "$lte": 2}}, True),
+        ({"n": {"$ne": 2}}, False),
+        ({"n": True}, False),  # booleans never equal numbers
+        ({"absent": None, "none": None}, True),
+        ({"meta": {"lang": "en"}}, True),
+        ({"meta": {"v": [1, {"k": {"$gte": 3}}]}}, True),
+        ({"meta": {"v": [1]}}, False),  # a list matches one of its own length
+        ({"meta": {"v": [1, {"k": 3}, None]}}, False),
+        ({"n": {"lang": None}}, False),  # a nested key of a number: nothing to read
+        ({"none": {}}, False),  # {} asks for a dict
+        ({"meta": {}}, True),
+        ({"tags": {"$eq": ["a", "b"]}}, True),
+        ({"meta.lang": "en"}, False),  # a key with a dot is that key, not a path
+    ],
+)
+def test_document_predicate(where: Any, expected: bool) -> None:
+    assert filters.document_predicate(where)(DOC) is expected
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        {"n": {"$in": [1]}},  # octomem's operators are not LangGraph's
+        {"n": {"$gt": 1, "lang": "en"}},
+        {"n": {"$gt": None}},
+        ["n"],
+    ],
+)
+def test_document_predicate_rejects_what_it_cannot_evaluate(where: Any) -> None:
+    with pytest.raises(InvalidInputError):
+        filters.document_predicate(where)
+
+
+def test_document_predicate_depth_is_bounded() -> None:
+    deep: dict[str, Any] = {"k": 1}
+    for _ in range(filters.MAX_DEPTH + 1):
+        deep = {"k": deep}
+    with pytest.raises(InvalidInputError, match="nested"):
+        filters.document_predicate(deep)
