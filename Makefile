@@ -33,7 +33,7 @@ $(LLM_STAMP): $(STAMP) pyproject.toml
 # process() and recall() against Gemma 3 270M served by llama.cpp's server, both
 # extraction modes (tests/llm_server); not part of `make test`
 test-llm: $(LLM_STAMP)
-	$(BIN)/pytest -q -rA -m llm_server tests/llm_server
+	$(BIN)/pytest -q -rA -n 0 -m llm_server tests/llm_server
 
 # the phrasing corpus (tests/data/talk_corpus.py): pass rate per category, offline and
 # with the scripted model, then every failing case with its reason
