@@ -1,7 +1,7 @@
 """Recall on the project's own fixture (`tests/data/recall_fixture.py`) stays at its
 floors: a change to ranking, extraction or storage that loses answers fails here.
-`pytest -s tests/scenarios/test_recall_regression.py` (or `make recall-report`) prints the
-table and the questions whose answers are missed."""
+`pytest -s -n 0 tests/scenarios/test_recall_regression.py` (or `make recall-report`) prints
+the table and the questions whose answers are missed."""
 
 from __future__ import annotations
 
