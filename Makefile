@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 LLM_STAMP := $(VENV)/.llm-test-stamp
 DATA_DIR ?= ./om-data
 
-.PHONY: install demo test test-llm lint bench clean talk-report
+.PHONY: install demo test test-llm lint bench clean talk-report recall-report
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -33,12 +33,17 @@ $(LLM_STAMP): $(STAMP) pyproject.toml
 # process() and recall() against Gemma 3 270M served by llama.cpp's server, both
 # extraction modes (tests/llm_server); not part of `make test`
 test-llm: $(LLM_STAMP)
-	$(BIN)/pytest -q -rA -m llm_server tests/llm_server
+	$(BIN)/pytest -q -rA -n 0 -m llm_server tests/llm_server
 
 # the phrasing corpus (tests/data/talk_corpus.py): pass rate per category, offline and
 # with the scripted model, then every failing case with its reason
 talk-report: install
 	$(BIN)/python -m tests.scenarios.talk_runner 2>/dev/null
+
+# the recall-regression fixture (tests/data/recall_fixture.py): recall@5/@10 per category,
+# turns only and with the offline extraction, then every question whose answer is missed
+recall-report: install
+	$(BIN)/python -m tests.scenarios.recall_regression 2>/dev/null
 
 bench: install
 	# mem0ai (the comparison) and matplotlib (the charts) are optional: without them the

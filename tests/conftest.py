@@ -1,5 +1,9 @@
 """Shared fixtures: real embedded backends in tmp dirs, one loaded embedder per run, and
-the servers the tests start themselves (an ArcadeDB Bolt server for the Neo4j backend)."""
+the servers the tests start themselves (an ArcadeDB Bolt server for the Neo4j backend).
+
+`make test` runs the suite on two pytest-xdist workers (pyproject: `-n 2 --dist
+loadgroup`); `pytest_collection_modifyitems` below keeps each test file on one worker and
+every test that needs a server on the same one, so the servers start once."""
 
 from __future__ import annotations
 
@@ -21,6 +25,32 @@ from octomem.settings import load_settings
 from tests.servers import answers, executable, free_port, running
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+# the session fixtures that start a server, and the parameters that make a test ask for
+# one through request.getfixturevalue (a backend "arcadedb", a store "http", a "server" mode)
+SERVER_FIXTURES = frozenset({"arcadedb_server", "chroma_server_url", "server_stores"})
+SERVER_PARAMS = frozenset({"arcadedb", "http", "server"})
+
+
+def needs_servers(item: pytest.Item) -> bool:
+    callspec = getattr(item, "callspec", None)
+    params = callspec.params.values() if callspec is not None else ()
+    return bool(SERVER_FIXTURES & set(getattr(item, "fixturenames", ()))) or any(
+        isinstance(value, str) and value in SERVER_PARAMS for value in params
+    )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With `--dist loadgroup`, one xdist group per test file (its module fixtures are set
+    up once), and one group for every test that needs a server (each worker would start
+    its own)."""
+    if config.getoption("dist", "no") != "loadgroup":
+        return
+    for item in items:
+        group = "servers" if needs_servers(item) else item.nodeid.split("::")[0]
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(scope="session", autouse=True)
