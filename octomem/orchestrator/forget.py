@@ -18,11 +18,14 @@ stores were cleared, before their files were rewritten - is completed by the nex
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from octomem.logs import get_logger
 from octomem.models import ForgetReport, HistoryEvent, MemoryType
-from octomem.orchestrator.services import Services
 from octomem.telemetry import span
+
+if TYPE_CHECKING:
+    from octomem.orchestrator.services import Services
 
 log = get_logger(__name__)
 
