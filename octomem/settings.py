@@ -5,7 +5,8 @@ key and the user's cache directory). Two switches of third-party libraries are w
 it where those libraries are imported, because they read them from there: litellm's
 local price map (`octomem._litellm`) and mem0's telemetry (`octomem.bench.mem0_adapter`).
 Nested keys are overridden with a double underscore, e.g. ``OCTOMEM_DATA_DIR=/tmp/om`` or
-``OCTOMEM_GRAPH__URI=bolt://...``. Unknown keys and bad values fail at start with a message naming them.
+``OCTOMEM_GRAPH__URI=bolt://...``. Unknown keys and bad values fail at start with a message
+naming them.
 """
 
 from __future__ import annotations
