@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import os
 import threading
 import time
 from collections import OrderedDict
@@ -16,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args, runtime_checkable
 
+from octomem._litellm import import_litellm
 from octomem.errors import ConfigurationError, LLMError
 from octomem.logs import get_logger
 
@@ -351,14 +351,6 @@ def _known_dimension(model: str, extra: dict[str, Any]) -> int | None:
         if isinstance(size, int):
             return size
     return None
-
-
-def import_litellm() -> Any:
-    """Import litellm without it fetching its model price map from the network at import."""
-    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-    import litellm
-
-    return litellm
 
 
 def _hint(litellm: Any, exc: Exception) -> str:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from octomem.logs import get_logger
+from octomem.settings import user_cache_dir
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -81,8 +82,7 @@ def max_seq_length(model_dir: Path) -> int:
 
 
 def default_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "octomem" / "onnx"
+    return user_cache_dir() / "octomem" / "onnx"
 
 
 def cache_file(cache_dir: Path, weights_sha256: str, model_dir: Path) -> Path:

@@ -26,7 +26,7 @@ from tenacity import (
     wait_exponential,
 )
 
-from octomem.embeddings import import_litellm
+from octomem._litellm import import_litellm
 from octomem.errors import LLMError
 from octomem.llm_schema import LLMOutput, Message, Style, structured_request
 from octomem.logs import get_logger

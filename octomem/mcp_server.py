@@ -92,19 +92,24 @@ Filters = Annotated[
 ]
 
 
+# the keys of `MemoryBase.item` a tool result carries, under the names it uses
+_ITEM_KEYS = {
+    "id": "id",
+    "memory_type": "memory_type",
+    "content": "memory",
+    "current": "current",
+    "user_id": "user_id",
+    "agent_id": "agent_id",
+    "session_id": "session_id",
+    "created_at": "created_at",
+    "updated_at": "updated_at",
+    "metadata": "metadata",
+}
+
+
 def _item(record: MemoryBase, score: float | None = None) -> dict[str, Any]:
-    item: dict[str, Any] = {
-        "id": record.id,
-        "memory_type": record.memory_type.value,
-        "memory": record.content,
-        "current": record.is_current,
-        "user_id": record.user_id,
-        "agent_id": record.agent_id,
-        "session_id": record.session_id,
-        "created_at": record.created_at.isoformat(),
-        "updated_at": record.updated_at.isoformat(),
-        "metadata": record.metadata,
-    }
+    base = record.item()
+    item = {name: base[key] for key, name in _ITEM_KEYS.items()}
     if score is not None:
         item["score"] = round(score, 6)
     return item

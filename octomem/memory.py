@@ -34,22 +34,28 @@ def _memory_types(memory_type: str | list[str] | None) -> list[str] | None:
     return [n.removesuffix("_memory") if isinstance(n, str) else n for n in names]
 
 
+# mem0's item keys, from the keys of `MemoryBase.item`
+_ITEM_KEYS = {
+    "id": "id",
+    "content": "memory",
+    "content_hash": "hash",
+    "metadata": "metadata",
+    "created_at": "created_at",
+    "updated_at": "updated_at",
+    "user_id": "user_id",
+    "agent_id": "agent_id",
+    "session_id": "run_id",
+    "memory_type": "memory_type",
+    "valid_from": "valid_from",
+    "valid_to": "valid_to",
+}
+
+
 def to_item(record: MemoryBase, score: float | None = None) -> dict[str, Any]:
     """A record in mem0's item shape, plus octomem's type and validity fields."""
-    item: dict[str, Any] = {
-        "id": record.id,
-        "memory": record.content,
-        "hash": record.content_hash,
-        "metadata": record.metadata or None,
-        "created_at": record.created_at.isoformat(),
-        "updated_at": record.updated_at.isoformat(),
-        "user_id": record.user_id,
-        "agent_id": record.agent_id,
-        "run_id": record.session_id,
-        "memory_type": record.memory_type.value,
-        "valid_from": record.valid_from.isoformat(),
-        "valid_to": record.valid_to.isoformat() if record.valid_to else None,
-    }
+    base = record.item()
+    item = {name: base[key] for key, name in _ITEM_KEYS.items()}
+    item["metadata"] = item["metadata"] or None
     if score is not None:
         item["score"] = score
     return {key: value for key, value in item.items() if value is not None or key == "metadata"}

@@ -210,6 +210,26 @@ class MemoryBase(BaseModel):
     def scope(self) -> Scope:
         return Scope(user_id=self.user_id, agent_id=self.agent_id, session_id=self.session_id)
 
+    def item(self) -> dict[str, Any]:
+        """The record as an integration shows it, JSON-ready: what it says, whose it is,
+        when it was written and when it holds. Each adapter (the MCP server, the mem0-style
+        `Memory`) picks and renames its keys from this one dict."""
+        return {
+            "id": self.id,
+            "memory_type": self.memory_type.value,
+            "content": self.content,
+            "content_hash": self.content_hash,
+            "user_id": self.user_id,
+            "agent_id": self.agent_id,
+            "session_id": self.session_id,
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+            "valid_from": self.valid_from.isoformat(),
+            "valid_to": self.valid_to.isoformat() if self.valid_to else None,
+            "current": self.is_current,
+            "metadata": self.metadata,
+        }
+
 
 TURN_CONTEXT = "previous_turn"  # raw-turn internal: the turn before it in the same `process` call
 

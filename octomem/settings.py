@@ -1,8 +1,12 @@
 """Typed configuration: a YAML file plus OCTOMEM_* environment variables.
 
-This is the only module that reads the environment. Nested keys are overridden with a
-double underscore, e.g. ``OCTOMEM_DATA_DIR=/tmp/om`` or ``OCTOMEM_GRAPH__URI=bolt://...``.
-Unknown keys and bad values fail at start with a message naming them.
+This is the only module that reads the environment (the OCTOMEM_* variables, the MCP API
+key and the user's cache directory). Two switches of third-party libraries are written to
+it where those libraries are imported, because they read them from there: litellm's
+local price map (`octomem._litellm`) and mem0's telemetry (`octomem.bench.mem0_adapter`).
+Nested keys are overridden with a double underscore, e.g. ``OCTOMEM_DATA_DIR=/tmp/om`` or
+``OCTOMEM_GRAPH__URI=bolt://...``. Unknown keys and bad values fail at start with a message
+naming them.
 """
 
 from __future__ import annotations
@@ -320,3 +324,8 @@ def mcp_api_key() -> str | None:
     from the environment only, never from a command line that `ps` would show."""
     value = os.environ.get("OCTOMEM_MCP_API_KEY", "").strip()
     return value or None
+
+
+def user_cache_dir() -> Path:
+    """The user's cache directory: $XDG_CACHE_HOME, else ~/.cache."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")

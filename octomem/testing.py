@@ -27,7 +27,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from octomem.embeddings import import_litellm
+from octomem._litellm import import_litellm
 from octomem.models import MemoryType
 from octomem.prompts import AGENT_PROMPTS
 from octomem.prompts.extraction import ExtractionOutput, RouterOutput

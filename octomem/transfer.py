@@ -42,6 +42,7 @@ from octomem.models import (
 from octomem.orchestrator import projections
 from octomem.orchestrator.services import Services
 from octomem.orchestrator.writer import history_event, write_records
+from octomem.scopes import scope_filter
 from octomem.sensitive import mask_value
 
 FORMAT = "octomem-export"
@@ -68,7 +69,7 @@ class TransferSummary(BaseModel):
 
 
 def _user_clause(user_id: str | None) -> dict[str, Any] | None:
-    return {"user_id": user_id} if user_id is not None else None
+    return scope_filter(user_id) if user_id is not None else None
 
 
 async def _collect(

@@ -23,6 +23,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from octomem.bench.locomo_format import turn_text
 from octomem.bench.metrics import mean_recall, parse_evidence, recall_at_k
 from octomem.embeddings import Embedder
 from octomem.models import MemoryType
@@ -61,14 +62,6 @@ def parse_session_date(text: str) -> datetime:
     """ "1:56 pm on 8 May, 2023" -> 2023-05-08 13:56 UTC."""
     cleaned = re.sub(r"\s+", " ", text.strip())
     return datetime.strptime(cleaned, "%I:%M %p on %d %B, %Y").replace(tzinfo=UTC)
-
-
-def turn_text(turn: dict[str, Any]) -> str:
-    """A turn's words; a shared image is represented by its caption, as in LoCoMo's code."""
-    text = str(turn.get("text", "")).strip()
-    if turn.get("blip_caption"):
-        text = f"{text} [shares {turn['blip_caption']}]".strip()
-    return text
 
 
 def load_locomo(

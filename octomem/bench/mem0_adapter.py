@@ -9,6 +9,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from octomem.bench.locomo_format import turn_text
+
 
 def _quiet() -> None:
     """No telemetry from mem0 (set before mem0 is imported); no LLM key needed."""
@@ -56,8 +58,6 @@ class Mem0UnderTest:
         self.dia: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
 
     def ingest(self, conv: Any, progress: Any) -> None:
-        from octomem.bench.locomo import turn_text
-
         for n, when, turns in conv.sessions:
             messages = []
             for turn in turns:

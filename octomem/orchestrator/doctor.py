@@ -46,6 +46,7 @@ from octomem.orchestrator.writer import (
     relation_of,
     write_graph,
 )
+from octomem.scopes import scope_filter
 from octomem.stores.base import ALL_USERS, AllUsers, IndexEntry
 
 
@@ -117,7 +118,7 @@ async def _projections(
 
 
 async def _snapshot(services: Services, user_id: str | None | AllUsers) -> _Snapshot:
-    where = None if user_id is ALL_USERS else {"user_id": user_id}
+    where = None if user_id is ALL_USERS else scope_filter(user_id)
     records: dict[str, MemoryBase] = {}
     for memory_type in MemoryType:
         for record in await services.vector.list(memory_type, where=where):

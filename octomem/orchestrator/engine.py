@@ -37,6 +37,7 @@ from octomem.orchestrator.retrieval import as_of_filter
 from octomem.orchestrator.services import Services, build_services
 from octomem.orchestrator.staleness import outdated_turn_changes
 from octomem.orchestrator.writer import delete_records, history_event, recover, write_records
+from octomem.scopes import given, scope_filter
 from octomem.sensitive import mask_text, mask_value
 from octomem.settings import Settings, load_settings
 from octomem.telemetry import configure_tracing, span
@@ -209,29 +210,24 @@ class Orchestrator:
         from octomem import filters as filter_lang
 
         check_scope(user_id, agent_id, session_id, operation="get_all")
-        clauses: list[dict[str, Any]] = [{"user_id": user_id}]
-        if agent_id is not None:
-            clauses.append({"agent_id": agent_id})
-        if session_id is not None:
-            clauses.append({"session_id": session_id})
-        if filters:
-            clauses.append(filter_lang.validate(filters))
+        extra = filter_lang.validate(filters) if filters else None
         types = parse_memory_types(memory_types) or list(MemoryType)
         limit = args.check_limit(limit)
         live_at = (
             None if args.check_flag(include_superseded, name="include_superseded") else utcnow()
         )
+        valid_then = None
         if (when := args.check_as_of(as_of, include_superseded)) is not None:
-            clauses.append(as_of_filter(when))
-            live_at = None
+            valid_then, live_at = as_of_filter(when), None
             # core blocks are rewritten in place, without validity: no version of a past time
             types = [t for t in types if t is not MemoryType.CORE]
+        where = scope_filter(user_id, given(agent_id), given(session_id), extra, valid_then)
         async with self._calls.call():
             await self.services.init()
             records: list[MemoryBase] = []
             for memory_type in types:
                 records += await self.services.vector.list(
-                    memory_type, where={"AND": clauses}, live_at=live_at
+                    memory_type, where=where, live_at=live_at
                 )
         records.sort(key=lambda r: (r.created_at, r.id))
         return records[:limit] if limit is not None else records
@@ -283,8 +279,8 @@ class Orchestrator:
         )
         new = type(old).model_validate(data)
         if isinstance(new, SemanticMemory):  # its value, core line and edge follow the text
-            scope = (new.user_id, new.agent_id)
-            new = reread(new, text, await projections.user_name(self.services, scope, now))
+            name = await projections.user_name(self.services, new.user_id, new.agent_id, now)
+            new = reread(new, text, name)
         event = history_event(new, Operation.UPDATE, old=old, actor="api", at=now)
         views = await projections.project(self.services, [new], now=now)
         changed = isinstance(new, SemanticMemory) and getattr(old, "value", None) != new.value

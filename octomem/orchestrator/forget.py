@@ -18,11 +18,15 @@ stores were cleared, before their files were rewritten - is completed by the nex
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from octomem.logs import get_logger
 from octomem.models import ForgetReport, HistoryEvent, MemoryType
-from octomem.orchestrator.services import Services
+from octomem.scopes import given, scope_filter
 from octomem.telemetry import span
+
+if TYPE_CHECKING:
+    from octomem.orchestrator.services import Services
 
 log = get_logger(__name__)
 
@@ -75,9 +79,7 @@ async def _scope_ids(
     services: Services, user_id: str, agent_id: str | None
 ) -> tuple[dict[MemoryType, list[str]], list[HistoryEvent]]:
     """The scope's records per type (current and superseded) and its history events."""
-    where: dict[str, object] = {"user_id": user_id}
-    if agent_id is not None:
-        where = {"AND": [where, {"agent_id": agent_id}]}
+    where = scope_filter(user_id, given(agent_id))
     by_type = {
         memory_type: [r.id for r in await services.vector.list(memory_type, where=where)]
         for memory_type in MemoryType

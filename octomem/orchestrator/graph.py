@@ -39,6 +39,7 @@ from octomem.orchestrator.state import (
     RecallState,
     RetrieveTask,
 )
+from octomem.scopes import given, scope_filter
 from octomem.telemetry import span
 
 log = get_logger(__name__)
@@ -155,9 +156,7 @@ async def _core_blocks(services: Services, plan: dict[str, Any]) -> list[CoreMem
         return [block] if block is not None else []
     core = await services.vector.list(
         MemoryType.CORE,
-        where={"AND": [{"user_id": plan["user_id"]}, {"agent_id": plan["agent_id"]}]}
-        if plan["agent_id"] is not None
-        else {"user_id": plan["user_id"]},
+        where=scope_filter(plan["user_id"], given(plan["agent_id"])),
         live_at=plan["now"],
     )
     return [c for c in core if isinstance(c, CoreMemory)]

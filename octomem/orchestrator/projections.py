@@ -18,7 +18,7 @@ own (timestamps come from the facts), so a retried call writes nothing new.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -41,6 +41,7 @@ from octomem.models import (
 from octomem.orchestrator.retrieval import valid_at
 from octomem.orchestrator.services import Services
 from octomem.orchestrator.writer import history_event, write_records
+from octomem.scopes import ANY, Owner, scope_filter
 from octomem.stores.base import Filter
 
 PROJECTION_OF = "projection_of"  # internal key of a projected record: its canonical source
@@ -191,7 +192,7 @@ async def refresh(
 ) -> Projection:
     """Every projection of one scope recomputed from its facts (after an import or a
     bulk delete), and edges whose fact is gone removed."""
-    scope_where = {"AND": [{"user_id": user_id}, {"agent_id": agent_id}]}
+    scope_where = scope_filter(user_id, agent_id)
     facts = await services.vector.list(MemoryType.SEMANTIC, where=scope_where)
     out = await project(services, facts, now=now)
     if MemoryType.KNOWLEDGE in services.enabled_agents:
@@ -222,7 +223,7 @@ async def rewrite(services: Services, records: Iterable[MemoryBase], *, actor: s
 def _facts_of(scope: Scope, *more: Filter) -> Filter:
     """The facts about the user in one (user, agent) scope."""
     user_id, agent_id = scope
-    return {"AND": [{"user_id": user_id}, {"agent_id": agent_id}, {"subject": "user"}, *more]}
+    return scope_filter(user_id, agent_id, ANY, {"subject": "user"}, *more)
 
 
 async def _user_facts(services: Services, scope: Scope, now: datetime) -> dict[str, MemoryBase]:
@@ -230,10 +231,22 @@ async def _user_facts(services: Services, scope: Scope, now: datetime) -> dict[s
     return {r.id: r for r in found}
 
 
-async def user_name(services: Services, scope: Scope, now: datetime) -> str | None:
-    """The user's current name in this scope, if a fact states it."""
-    where = _facts_of(scope, {"attribute": "name"})
-    return _user_name(await services.vector.list(MemoryType.SEMANTIC, where=where, live_at=now))
+async def user_name(
+    services: Services,
+    user_id: str | None,
+    agent_id: Owner,
+    now: datetime,
+    *,
+    exclude: Collection[str] | None = None,
+) -> str | None:
+    """The user's current name, if a fact of this user and agent (ANY: of any of the
+    user's agents) states it. With `exclude`, facts learned only from those turns are left
+    out (so a re-run of a `process` call extracts exactly what its first run did)."""
+    where = scope_filter(user_id, agent_id, ANY, {"subject": "user"}, {"attribute": "name"})
+    facts = await services.vector.list(MemoryType.SEMANTIC, where=where, live_at=now)
+    if exclude is not None:
+        facts = [f for f in facts if not set(f.source.turn_ids) <= set(exclude)]
+    return _user_name(facts)
 
 
 def _user_name(facts: Iterable[MemoryBase]) -> str | None:
@@ -273,12 +286,8 @@ async def _legacy_twins(services: Services, edges: Sequence[KnowledgeMemory]) ->
     twins: list[MemoryBase] = []
     for user_id in {e.user_id for e in edges}:
         mine = [e for e in edges if e.user_id == user_id]
-        where = {
-            "AND": [
-                {"user_id": user_id},
-                {"predicate": {"in": sorted({e.predicate for e in mine})}},
-            ]
-        }
+        predicates = sorted({e.predicate for e in mine})
+        where = scope_filter(user_id, ANY, ANY, {"predicate": {"in": predicates}})
         keys = {_key(e) for e in mine}
         found = await services.vector.list(MemoryType.KNOWLEDGE, where=where)
         twins += [k for k in found if not is_projection(k) and _key(k) in keys]
@@ -359,7 +368,7 @@ async def _human_block(
     out: Projection,
 ) -> None:
     user_id, agent_id = scope
-    where = {"AND": [{"user_id": user_id}, {"agent_id": agent_id}, {"label": HUMAN}]}
+    where = scope_filter(user_id, agent_id, ANY, {"label": HUMAN})
     found = await services.vector.list(MemoryType.CORE, where=where)  # by label: see edges
     existing = found[-1] if found else None
     block_id = existing.id if existing is not None else human_block_id(services, *scope)

@@ -31,6 +31,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from octomem import filters, scopes
 from octomem.agents.base import RETRACTS, ConflictPolicy, MemoryAgent
 from octomem.agents.text import norm_key
 from octomem.errors import LLMError
@@ -41,6 +42,7 @@ from octomem.orchestrator import llm_decisions
 from octomem.orchestrator.llm_decisions import Verdict
 from octomem.orchestrator.services import Services
 from octomem.orchestrator.state import Decision
+from octomem.scopes import ANY
 from octomem.stores.base import Filter
 
 log = get_logger(__name__)
@@ -48,12 +50,11 @@ log = get_logger(__name__)
 RETRACTED_BY, RETRACTED_TURNS = "retracted_by", "retracted_by_turns"
 
 
-def scope_filter(record: MemoryBase) -> Filter:
+def scope_filter(record: MemoryBase, *more: Filter) -> Filter:
     """Records of the same owner: user and agent (session only for working memory)."""
-    clauses: list[Filter] = [{"user_id": record.user_id}, {"agent_id": record.agent_id}]
-    if record.memory_type is MemoryType.WORKING:
-        clauses.append({"session_id": record.session_id})
-    return {"AND": clauses}
+    working = record.memory_type is MemoryType.WORKING
+    session = record.session_id if working else ANY
+    return scopes.scope_filter(record.user_id, record.agent_id, session, *more)
 
 
 class Reconciler:
@@ -254,25 +255,12 @@ class Reconciler:
         )
         if subject is None or attribute is None:
             return []
-        where = {"AND": [scope_filter(candidate), {"subject": subject}, {"attribute": attribute}]}
-        stored = await self.services.vector.list(
-            candidate.memory_type, where=where, live_at=self.now
-        )
-        pending = [
-            r
-            for r in self._pending.values()
-            if r.memory_type is candidate.memory_type
-            and _same_scope(r, candidate)
-            and getattr(r, "subject", None) == subject
-            and getattr(r, "attribute", None) == attribute
-        ]
-        latest = {r.id: r for r in stored} | {r.id: r for r in pending}
+        rivals = await self._rivals(candidate, {"subject": subject}, {"attribute": attribute})
         said = norm_key(getattr(candidate, "value", "")).split()
         return [
             r
-            for r in latest.values()
-            if r.is_current
-            and r.valid_from <= candidate.valid_from
+            for r in rivals
+            if r.valid_from <= candidate.valid_from
             and norm_key(getattr(r, "value", "")).split()[: len(said)] == said
         ]
 
@@ -282,7 +270,7 @@ class Reconciler:
         turns = set(candidate.source.turn_ids)
         if not turns:
             return None
-        where = {"AND": [scope_filter(candidate), {f"internal.{RETRACTED_BY}": candidate.id}]}
+        where = scope_filter(candidate, {f"internal.{RETRACTED_BY}": candidate.id})
         for record in await self.services.vector.list(candidate.memory_type, where=where):
             record = self._pending.get(record.id, record)
             if turns <= set(record.internal.get(RETRACTED_TURNS) or ()):
@@ -290,27 +278,24 @@ class Reconciler:
         return None
 
     async def _conflicting(self, candidate: MemoryBase) -> list[MemoryBase]:
-        key = candidate.conflict_key
-        pending = [
-            r
+        return await self._rivals(candidate, {"conflict_key": candidate.conflict_key})
+
+    async def _rivals(self, candidate: MemoryBase, *where: Filter) -> list[MemoryBase]:
+        """The current records of the candidate's type and scope that match `where`, as they
+        will be after this batch's writes (a pending version stands for its stored one),
+        the candidate itself left out."""
+        scope = scope_filter(candidate, *where)
+        in_scope = filters.predicate(scope)
+        pending = {
+            r.id: r
             for r in self._pending.values()
-            if r.memory_type is candidate.memory_type
-            and r.conflict_key == key
-            and r.is_current
-            and r.id != candidate.id
-            and _same_scope(r, candidate)
-        ]
-        where = {"AND": [scope_filter(candidate), {"conflict_key": key}]}
+            if r.memory_type is candidate.memory_type and in_scope(r)
+        }
         stored = await self.services.vector.list(
-            candidate.memory_type, where=where, live_at=self.now
+            candidate.memory_type, where=scope, live_at=self.now
         )
-        seen = {r.id for r in pending}
-        rivals = pending + [
-            r
-            for r in stored
-            if r.id not in seen and r.id != candidate.id and self._still_current(r)
-        ]
-        return rivals
+        fresh = [r for r in stored if r.id not in pending and self._still_current(r)]
+        return [r for r in [*pending.values(), *fresh] if r.is_current and r.id != candidate.id]
 
     def _still_current(self, record: MemoryBase) -> bool:
         pending = self._pending.get(record.id)
@@ -354,13 +339,6 @@ def replayed(candidate: MemoryBase, stored: MemoryBase) -> bool:
         and candidate.source.extractor == stored.source.extractor
         and set(turns) <= set(stored.source.turn_ids)
     )
-
-
-def _same_scope(first: MemoryBase, second: MemoryBase) -> bool:
-    same = first.user_id == second.user_id and first.agent_id == second.agent_id
-    if first.memory_type is MemoryType.WORKING:
-        same = same and first.session_id == second.session_id
-    return same
 
 
 def _retraction(target: MemoryBase, candidate: MemoryBase, reason: str) -> Decision:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from octomem.models import TURN_NOTES, EpisodicMemory, MemoryType, Turn
 from octomem.orchestrator.services import Services
+from octomem.scopes import given, scope_filter
 
 EXTRACTION_FLAG = "extraction"  # raw-turn internal key: "fallback" = LLM still owed
 
@@ -39,14 +38,14 @@ async def sessions_to_reprocess(
 ) -> list[tuple[str | None, str | None, list[Turn]]]:
     """(agent_id, session_id, turns in order) of every session with raw turns whose
     extraction fell back to the rules - or with any raw turn, with `all_turns`."""
-    clauses: list[dict[str, Any]] = [{"user_id": user_id}, {"event_type": "message"}]
-    if agent_id is not None:
-        clauses.append({"agent_id": agent_id})
-    if session_id is not None:
-        clauses.append({"session_id": session_id})
-    if not all_turns:
-        clauses.append({f"internal.{EXTRACTION_FLAG}": "fallback"})
-    records = await services.vector.list(MemoryType.EPISODIC, where={"AND": clauses})
+    where = scope_filter(
+        user_id,
+        given(agent_id),
+        given(session_id),
+        {"event_type": "message"},
+        None if all_turns else {f"internal.{EXTRACTION_FLAG}": "fallback"},
+    )
+    records = await services.vector.list(MemoryType.EPISODIC, where=where)
     sessions: dict[tuple[str | None, str | None], list[Turn]] = {}
     for record in records:
         if isinstance(record, EpisodicMemory):

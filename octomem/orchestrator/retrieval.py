@@ -14,6 +14,7 @@ from octomem.models import EpisodicMemory, MemoryBase, MemoryType, Provenance
 from octomem.orchestrator.fusion import Fused
 from octomem.orchestrator.services import Services
 from octomem.orchestrator.state import RankedList
+from octomem.scopes import ANY, given, scope_filter
 from octomem.stores.base import Filter
 from octomem.telemetry import span
 
@@ -60,14 +61,8 @@ def recall_filter(
 ) -> Filter:
     """Scope of a recall: the user's memories (of one agent_id when given); a session id
     narrows only working memory, which belongs to its session."""
-    clauses: list[Filter] = [{"user_id": user_id}]
-    if agent_id is not None:
-        clauses.append({"agent_id": agent_id})
-    if session_id is not None and memory_type is MemoryType.WORKING:
-        clauses.append({"session_id": session_id})
-    if extra:
-        clauses.append(extra)
-    return {"AND": clauses}
+    session = given(session_id) if memory_type is MemoryType.WORKING else ANY
+    return scope_filter(user_id, given(agent_id), session, extra)
 
 
 def valid_at(record: MemoryBase, at: datetime) -> bool:

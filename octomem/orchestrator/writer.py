@@ -18,6 +18,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from octomem.errors import NotFoundError
 from octomem.logs import get_logger
@@ -35,10 +36,12 @@ from octomem.models import (
     stable_hash,
     utcnow,
 )
-from octomem.orchestrator.services import Services
 from octomem.orchestrator.state import Decision
 from octomem.stores.base import MemoryLink
 from octomem.telemetry import span
+
+if TYPE_CHECKING:
+    from octomem.orchestrator.services import Services
 
 log = get_logger(__name__)
 DELETE_BATCH = 500  # records per journaled intent of a delete_all

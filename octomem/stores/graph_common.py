@@ -7,38 +7,92 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, LiteralString
 
 from octomem.errors import InvalidInputError
-from octomem.models import MemoryType, Relation
+from octomem.models import Entity, MemoryType, Relation
 
-# The columns a relation is read as, in this order, by every backend.
-RELATION_COLUMNS = (
-    "id",
-    "user_id",
-    "subject_id",
-    "predicate",
-    "object_id",
-    "fact",
-    "memory_id",
-    "valid_at",
-    "invalid_at",
-    "created_at",
+# Cypher that every backend runs as it is: ladybug, Neo4j 5 and ArcadeDB's Bolt plugin all
+# accept it. Each backend reads the returned columns by position; the names are for Neo4j.
+RELATIONS: LiteralString = "MATCH (s:Entity)-[r:RELATES]->(o:Entity) "
+# the columns a relation is read as (`relation_from_row`), oldest first
+RELATION_RETURN: LiteralString = (
+    " RETURN r.id AS id, r.user_id AS user_id, s.id AS subject_id, r.predicate AS predicate, "
+    "o.id AS object_id, r.fact AS fact, r.memory_id AS memory_id, r.valid_at AS valid_at, "
+    "r.invalid_at AS invalid_at, r.created_at AS created_at ORDER BY r.created_at, r.id"
+)
+INVALIDATE_RELATION: LiteralString = (
+    "MATCH ()-[r:RELATES {id: $id}]->() SET r.invalid_at = $t RETURN r.id AS id"
+)
+# the entities of `$u` named `$names` (normalised), as `entity_from_row` reads them
+FIND_ENTITIES: LiteralString = (
+    "MATCH (e:Entity) WHERE e.user_id = $u AND e.name_lc IN $names "
+    "RETURN e.id AS id, e.user_id AS user_id, e.name AS name, "
+    "e.entity_type AS entity_type ORDER BY e.name_lc, e.id"
+)
+ENTITY_OWNERS: LiteralString = (
+    "MATCH (e:Entity) WHERE e.id IN $ids RETURN e.id AS id, e.user_id AS user_id"
+)
+MEMORY_OWNERS: LiteralString = "MATCH (m:Memory) RETURN m.id AS id, m.user_id AS user_id"
+DELETE_MEMORY: LiteralString = "MATCH (m:Memory {id: $id}) DETACH DELETE m"
+# one hop of `memories_for_entities`: the live neighbours of the entities `$ids`
+NEIGHBOURS: LiteralString = (
+    "MATCH (a:Entity)-[r:RELATES]-(b:Entity) "
+    "WHERE a.id IN $ids AND a.user_id = $u AND b.user_id = $u "
+    "AND r.user_id = $u AND r.invalid_at IS NULL RETURN DISTINCT b.id AS id"
+)
+# the (memory, memory type, entity) rows `nearest_mentions` ranks
+MENTIONED_BY: LiteralString = (
+    "MATCH (m:Memory)-[:MENTIONS]->(e:Entity) "
+    "WHERE e.id IN $ids AND e.user_id = $u AND m.user_id = $u "
+    "RETURN m.id AS mid, m.memory_type AS mtype, e.id AS eid"
+)
+# `forget`'s statements, in batches (LIMIT): each is run until it deletes nothing, in this
+# order - orphaned entities last, once the memories and their relations are gone. A user's
+# entities are never shared with another user.
+FORGET_USER: tuple[LiteralString, ...] = (
+    "MATCH (m:Memory) WHERE m.user_id = $u WITH m LIMIT 10000 DETACH DELETE m "
+    "RETURN count(*) AS deleted",
+    "MATCH ()-[r:RELATES]->() WHERE r.user_id = $u WITH r LIMIT 10000 DELETE r "
+    "RETURN count(*) AS deleted",
+    "MATCH (e:Entity) WHERE e.user_id = $u WITH e LIMIT 10000 DETACH DELETE e "
+    "RETURN count(*) AS deleted",
+)
+FORGET_MEMORIES: tuple[LiteralString, ...] = (
+    "MATCH (m:Memory) WHERE m.id IN $ids AND m.user_id = $u WITH m LIMIT 10000 "
+    "DETACH DELETE m RETURN count(*) AS deleted",
+    "MATCH ()-[r:RELATES]->() WHERE r.user_id = $u AND r.memory_id IN $ids "
+    "WITH r LIMIT 10000 DELETE r RETURN count(*) AS deleted",
+    "MATCH (e:Entity) WHERE e.user_id = $u OPTIONAL MATCH (e)-[x]-() WITH e, count(x) AS n "
+    "WHERE n = 0 WITH e LIMIT 10000 DELETE e RETURN count(*) AS deleted",
 )
 
 
-Statements = TypeVar("Statements")
+def graph_user(user_id: str | None) -> str:
+    """A user id as the graph stores it: "" for no user (graphs match no null keys)."""
+    return user_id or ""
+
+
+def entity_from_row(row: Sequence[Any]) -> Entity:
+    """An Entity from a row of `FIND_ENTITIES`."""
+    eid, user_id, name, entity_type = row
+    return Entity(id=eid, user_id=user_id or None, name=name, entity_type=entity_type or "entity")
+
+
+def owners(rows: Iterable[Sequence[Any]]) -> dict[str, str | None]:
+    """id -> user from rows of `ENTITY_OWNERS` or `MEMORY_OWNERS`."""
+    return {row[0]: row[1] or None for row in rows}
 
 
 def forget_plan(
-    user_id: str, memory_ids: Sequence[str] | None, *, user: Statements, memories: Statements
-) -> tuple[Statements, dict[str, Any]]:
-    """The statements and parameters of `GraphStore.forget`: the whole user's (`user`), or
-    only these memories' (`memories`), whose ids go in as `$ids`."""
-    params: dict[str, Any] = {"u": user_id or ""}
+    user_id: str, memory_ids: Sequence[str] | None
+) -> tuple[tuple[LiteralString, ...], dict[str, Any]]:
+    """The statements and parameters of `GraphStore.forget`: the whole user's, or only
+    these memories' (whose ids go in as `$ids`)."""
+    params: dict[str, Any] = {"u": graph_user(user_id)}
     if memory_ids is None:
-        return user, params
-    return memories, {**params, "ids": sorted(set(memory_ids))}
+        return FORGET_USER, params
+    return FORGET_MEMORIES, {**params, "ids": sorted(set(memory_ids))}
 
 
 def nearest_mentions(
@@ -58,7 +112,7 @@ def nearest_mentions(
 def relation_from_row(
     row: Sequence[Any], to_datetime: Callable[[Any], datetime | None]
 ) -> Relation:
-    """A Relation from a row of RELATION_COLUMNS, datetimes read with the backend's converter."""
+    """A Relation from a row of `RELATION_RETURN`, datetimes read with the backend's converter."""
     rid, user_id, sid, predicate, oid, fact, memory_id, valid_at, invalid_at, created_at = row
     return Relation(
         id=rid,

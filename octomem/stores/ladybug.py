@@ -28,10 +28,22 @@ from octomem.logs import get_logger
 from octomem.models import Entity, MemoryType, Relation, as_utc, normalize_text
 from octomem.stores.base import GraphForgotten, MemoryLink
 from octomem.stores.graph_common import (
+    DELETE_MEMORY,
+    ENTITY_OWNERS,
+    FIND_ENTITIES,
+    INVALIDATE_RELATION,
+    MEMORY_OWNERS,
+    MENTIONED_BY,
+    NEIGHBOURS,
+    RELATION_RETURN,
+    RELATIONS,
     ProcessLeases,
     check_lease,
+    entity_from_row,
     forget_plan,
+    graph_user,
     nearest_mentions,
+    owners,
     relation_from_row,
 )
 
@@ -53,38 +65,6 @@ _SCHEMA = (
     "CREATE REL TABLE IF NOT EXISTS MENTIONS(FROM Memory TO Entity)",
 )
 
-_REL_COLUMNS = (
-    "r.id, r.user_id, s.id, r.predicate, o.id, r.fact, r.memory_id, "
-    "r.valid_at, r.invalid_at, r.created_at"
-)
-
-_NEIGHBOURS = (
-    "MATCH (a:Entity)-[r:RELATES]-(b:Entity) "
-    "WHERE a.id IN $ids AND a.user_id = $u AND b.user_id = $u "
-    "AND r.user_id = $u AND r.invalid_at IS NULL RETURN DISTINCT b.id"
-)
-
-_MENTIONED_BY = (
-    "MATCH (m:Memory)-[:MENTIONS]->(e:Entity) "
-    "WHERE e.id IN $ids AND e.user_id = $u AND m.user_id = $u "
-    "RETURN m.id, m.memory_type, e.id"
-)
-
-
-# Each returns one count; the orphan query runs last, once the memories and their
-# relations are gone. A user's entities are never shared with another user.
-_FORGET_USER = (
-    "MATCH (m:Memory) WHERE m.user_id = $u DETACH DELETE m RETURN count(*)",
-    "MATCH ()-[r:RELATES]->() WHERE r.user_id = $u DELETE r RETURN count(*)",
-    "MATCH (e:Entity) WHERE e.user_id = $u DETACH DELETE e RETURN count(*)",
-)
-_FORGET_MEMORIES = (
-    "MATCH (m:Memory) WHERE m.id IN $ids AND m.user_id = $u DETACH DELETE m RETURN count(*)",
-    "MATCH ()-[r:RELATES]->() WHERE r.user_id = $u AND r.memory_id IN $ids DELETE r "
-    "RETURN count(*)",
-    "MATCH (e:Entity) WHERE e.user_id = $u OPTIONAL MATCH (e)-[x]-() WITH e, count(x) AS n "
-    "WHERE n = 0 DELETE e RETURN count(*)",
-)
 _DUMP = {
     "entities": "MATCH (e:Entity) RETURN e.id, e.user_id, e.name, e.name_lc, e.entity_type",
     "memories": "MATCH (m:Memory) RETURN m.id, m.user_id, m.memory_type",
@@ -122,7 +102,7 @@ def initialise_allocations() -> bool:
         mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError):  # not glibc: nothing to switch on
         return False
-    _perturbed = mallopt(_M_PERTURB, 0x5A) == 1
+    _perturbed = bool(mallopt(_M_PERTURB, 0x5A) == 1)
     return _perturbed
 
 
@@ -183,16 +163,12 @@ def _remove_files(file: Path, *, keep_db: bool = False) -> None:
             path.unlink(missing_ok=True)
 
 
-def _uid(user_id: str | None) -> str:
-    return user_id or ""
-
-
 def _to_db(value: datetime | None) -> datetime | None:
     """ladybug drops the offset of aware datetimes, so store naive UTC."""
     return None if value is None else as_utc(value).replace(tzinfo=None)
 
 
-def _from_db(value: Any) -> datetime | None:
+def _from_db(value: datetime | None) -> datetime | None:
     if value is None:
         return None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
@@ -261,10 +237,10 @@ def _wrap(exc: BaseException, file: Path | str, op: str) -> StoreError:
     )
 
 
-def _rows(conn: lb.Connection, query: str, params: dict[str, Any] | None = None) -> list[list]:
+def _rows(conn: lb.Connection, query: str, params: dict[str, Any] | None = None) -> list[list[Any]]:
     result = cast(lb.QueryResult, conn.execute(query, params or {}))  # one statement, one result
     try:
-        return cast(list[list], result.get_all())
+        return cast(list[list[Any]], result.get_all())
     finally:
         result.close()
 
@@ -356,7 +332,7 @@ class LadybugGraphStore:
                         "e.name_lc = $name_lc, e.entity_type = $etype",
                         {
                             "id": e.id,
-                            "u": _uid(e.user_id),
+                            "u": graph_user(e.user_id),
                             "name": e.name,
                             "name_lc": normalize_text(e.name),
                             "etype": e.entity_type,
@@ -384,7 +360,7 @@ class LadybugGraphStore:
                             "sid": r.subject_id,
                             "oid": r.object_id,
                             "id": r.id,
-                            "u": _uid(r.user_id),
+                            "u": graph_user(r.user_id),
                             "predicate": r.predicate,
                             "fact": r.fact,
                             "memory_id": r.memory_id,
@@ -404,11 +380,7 @@ class LadybugGraphStore:
 
     async def invalidate_relation(self, relation_id: str, invalid_at: datetime) -> None:
         def work(conn: lb.Connection) -> None:
-            rows = _rows(
-                conn,
-                "MATCH ()-[r:RELATES]->() WHERE r.id = $id SET r.invalid_at = $t RETURN r.id",
-                {"id": relation_id, "t": _to_db(invalid_at)},
-            )
+            rows = _rows(conn, INVALIDATE_RELATION, {"id": relation_id, "t": _to_db(invalid_at)})
             if not rows:
                 raise NotFoundError(f"Relation {relation_id!r} does not exist in the graph.")
 
@@ -423,7 +395,7 @@ class LadybugGraphStore:
         include_invalid: bool = False,
     ) -> list[Relation]:
         where = ["r.user_id = $u"]
-        params: dict[str, Any] = {"u": _uid(user_id)}
+        params: dict[str, Any] = {"u": graph_user(user_id)}
         if subject_id is not None:
             where.append("s.id = $sid")
             params["sid"] = subject_id
@@ -433,11 +405,7 @@ class LadybugGraphStore:
         if not include_invalid:
             where.append("r.invalid_at IS NULL")
         # Only constant fragments are joined here; every value is a parameter.
-        query = (
-            "MATCH (s:Entity)-[r:RELATES]->(o:Entity) WHERE "
-            + " AND ".join(where)
-            + f" RETURN {_REL_COLUMNS} ORDER BY r.created_at, r.id"
-        )
+        query = RELATIONS + "WHERE " + " AND ".join(where) + RELATION_RETURN
         rows = await self._run("relations", lambda conn: _rows(conn, query, params))
         return [relation_from_row(row, _from_db) for row in rows]
 
@@ -445,19 +413,9 @@ class LadybugGraphStore:
         keys = sorted({normalize_text(n) for n in names})
         if not keys:
             return []
-        rows = await self._run(
-            "find_entities",
-            lambda conn: _rows(
-                conn,
-                "MATCH (e:Entity) WHERE e.user_id = $u AND e.name_lc IN $names "
-                "RETURN e.id, e.user_id, e.name, e.entity_type ORDER BY e.name_lc, e.id",
-                {"u": _uid(user_id), "names": keys},
-            ),
-        )
-        return [
-            Entity(id=eid, user_id=uid or None, name=name, entity_type=etype or "entity")
-            for eid, uid, name, etype in rows
-        ]
+        params = {"u": graph_user(user_id), "names": keys}
+        rows = await self._run("find_entities", lambda conn: _rows(conn, FIND_ENTITIES, params))
+        return [entity_from_row(row) for row in rows]
 
     async def link_memories(self, links: Sequence[MemoryLink]) -> None:
         latest = {link.memory_id: link for link in links}  # a memory twice: the last wins
@@ -467,7 +425,7 @@ class LadybugGraphStore:
         def work(conn: lb.Connection) -> None:
             with _transaction(conn):
                 for link in latest.values():
-                    params = {"id": link.memory_id, "u": _uid(link.user_id)}
+                    params = {"id": link.memory_id, "u": graph_user(link.user_id)}
                     _rows(
                         conn,
                         "MERGE (m:Memory {id: $id}) SET m.user_id = $u, m.memory_type = $mtype",
@@ -498,38 +456,37 @@ class LadybugGraphStore:
     ) -> list[tuple[str, MemoryType, int]]:
         if not entity_ids or limit <= 0:
             return []
-        uid = _uid(user_id)
+        uid = graph_user(user_id)
 
         def work(conn: lb.Connection) -> list[tuple[str, MemoryType, int]]:
             distance = dict.fromkeys(entity_ids, 0)
             frontier = list(distance)
             for hop in range(1, max(hops, 0) + 1):
-                found = _rows(conn, _NEIGHBOURS, {"ids": frontier, "u": uid})
+                found = _rows(conn, NEIGHBOURS, {"ids": frontier, "u": uid})
                 frontier = [row[0] for row in found if row[0] not in distance]
                 if not frontier:
                     break
                 distance.update(dict.fromkeys(frontier, hop))
-            rows = _rows(conn, _MENTIONED_BY, {"ids": list(distance), "u": uid})
+            rows = _rows(conn, MENTIONED_BY, {"ids": list(distance), "u": uid})
             return nearest_mentions(((m, t, e) for m, t, e in rows), distance, limit)
 
         return await self._run("memories_for_entities", work)
 
     async def delete_memory(self, memory_id: str) -> None:
-        await self._run(
-            "delete_memory",
-            lambda conn: _rows(
-                conn, "MATCH (m:Memory) WHERE m.id = $id DETACH DELETE m", {"id": memory_id}
-            ),
-        )
+        await self._run("delete_memory", lambda conn: _rows(conn, DELETE_MEMORY, {"id": memory_id}))
 
     async def forget(self, user_id: str, memory_ids: Sequence[str] | None = None) -> GraphForgotten:
-        queries, params = forget_plan(
-            user_id, memory_ids, user=_FORGET_USER, memories=_FORGET_MEMORIES
-        )
+        queries, params = forget_plan(user_id, memory_ids)
+
+        def drain(conn: lb.Connection, query: str) -> int:
+            total = 0
+            while deleted := _rows(conn, query, params)[0][0]:
+                total += deleted
+            return total
 
         def work(conn: lb.Connection) -> GraphForgotten:
             with _transaction(conn):
-                counts = [_rows(conn, query, params)[0][0] for query in queries]
+                counts = [drain(conn, query) for query in queries]
             return GraphForgotten(*counts)
 
         return await self._run("forget", work)
@@ -546,28 +503,19 @@ class LadybugGraphStore:
         return True
 
     async def memory_ids(self) -> dict[str, str | None]:
-        rows = await self._run(
-            "memory_ids", lambda conn: _rows(conn, "MATCH (m:Memory) RETURN m.id, m.user_id")
-        )
-        return {row[0]: row[1] or None for row in rows}
+        return owners(await self._run("memory_ids", lambda conn: _rows(conn, MEMORY_OWNERS)))
 
     async def entity_owners(self, entity_ids: Sequence[str]) -> dict[str, str | None]:
         ids = sorted(set(entity_ids))
         if not ids:
             return {}
         rows = await self._run(
-            "entity_owners",
-            lambda conn: _rows(
-                conn, "MATCH (e:Entity) WHERE e.id IN $ids RETURN e.id, e.user_id", {"ids": ids}
-            ),
+            "entity_owners", lambda conn: _rows(conn, ENTITY_OWNERS, {"ids": ids})
         )
-        return {row[0]: row[1] or None for row in rows}
+        return owners(rows)
 
     async def all_relations(self) -> list[Relation]:
-        query = (
-            "MATCH (s:Entity)-[r:RELATES]->(o:Entity) "
-            f"RETURN {_REL_COLUMNS} ORDER BY r.created_at, r.id"
-        )
+        query = RELATIONS + RELATION_RETURN
         rows = await self._run("all_relations", lambda conn: _rows(conn, query))
         return [relation_from_row(row, _from_db) for row in rows]
 

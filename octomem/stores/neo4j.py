@@ -34,9 +34,21 @@ from octomem.logs import get_logger
 from octomem.models import Entity, MemoryType, Relation, as_utc, normalize_text
 from octomem.stores.base import GraphForgotten, MemoryLink
 from octomem.stores.graph_common import (
+    DELETE_MEMORY,
+    ENTITY_OWNERS,
+    FIND_ENTITIES,
+    INVALIDATE_RELATION,
+    MEMORY_OWNERS,
+    MENTIONED_BY,
+    NEIGHBOURS,
+    RELATION_RETURN,
+    RELATIONS,
     check_lease,
+    entity_from_row,
     forget_plan,
+    graph_user,
     nearest_mentions,
+    owners,
     relation_from_row,
 )
 
@@ -67,22 +79,6 @@ _CREATE_RELATIONS: LiteralString = (
     "UNWIND $rows AS row MATCH (s:Entity {id: row.subject_id}), (o:Entity {id: row.object_id}) "
     "CREATE (s)-[r:RELATES]->(o) SET r = row.props RETURN row.props.id AS id"
 )
-_REL_RETURN: LiteralString = (
-    " RETURN r.id AS id, r.user_id AS user_id, s.id AS subject_id, r.predicate AS predicate, "
-    "o.id AS object_id, r.fact AS fact, r.memory_id AS memory_id, r.valid_at AS valid_at, "
-    "r.invalid_at AS invalid_at, r.created_at AS created_at ORDER BY r.created_at, r.id"
-)
-_NEIGHBOURS: LiteralString = (
-    "MATCH (a:Entity)-[r:RELATES]-(b:Entity) "
-    "WHERE a.id IN $ids AND a.user_id = $u AND b.user_id = $u "
-    "AND r.user_id = $u AND r.invalid_at IS NULL RETURN DISTINCT b.id AS id"
-)
-_MENTIONED_BY: LiteralString = (
-    "MATCH (m:Memory)-[:MENTIONS]->(e:Entity) "
-    "WHERE e.id IN $ids AND e.user_id = $u AND m.user_id = $u "
-    "RETURN m.id AS mid, m.memory_type AS mtype, e.id AS eid"
-)
-_RELATIONS: LiteralString = "MATCH (s:Entity)-[r:RELATES]->(o:Entity) "
 # A lease is open to `owner` when nobody holds it, `owner` does, or the holder's time is up.
 _LEASE_OPEN: LiteralString = (
     " WITH l, timestamp() AS now WHERE l.owner IS NULL OR l.owner = $owner OR l.expires <= now "
@@ -110,29 +106,6 @@ _RESET_BATCH: LiteralString = (
     "MATCH (n) WHERE n:Entity OR n:Memory WITH n LIMIT 10000 "
     "DETACH DELETE n RETURN count(*) AS deleted"
 )
-
-
-# Batched (LIMIT): each statement is run until it deletes nothing; orphans last.
-_FORGET_USER: tuple[LiteralString, ...] = (
-    "MATCH (m:Memory) WHERE m.user_id = $u WITH m LIMIT 10000 DETACH DELETE m "
-    "RETURN count(*) AS deleted",
-    "MATCH ()-[r:RELATES]->() WHERE r.user_id = $u WITH r LIMIT 10000 DELETE r "
-    "RETURN count(*) AS deleted",
-    "MATCH (e:Entity) WHERE e.user_id = $u WITH e LIMIT 10000 DETACH DELETE e "
-    "RETURN count(*) AS deleted",
-)
-_FORGET_MEMORIES: tuple[LiteralString, ...] = (
-    "MATCH (m:Memory) WHERE m.id IN $ids AND m.user_id = $u WITH m LIMIT 10000 "
-    "DETACH DELETE m RETURN count(*) AS deleted",
-    "MATCH ()-[r:RELATES]->() WHERE r.user_id = $u AND r.memory_id IN $ids "
-    "WITH r LIMIT 10000 DELETE r RETURN count(*) AS deleted",
-    "MATCH (e:Entity) WHERE e.user_id = $u OPTIONAL MATCH (e)-[x]-() WITH e, count(x) AS n "
-    "WHERE n = 0 WITH e LIMIT 10000 DELETE e RETURN count(*) AS deleted",
-)
-
-
-def _uid(user_id: str | None) -> str:
-    return user_id or ""
 
 
 def _to_db(value: datetime | None) -> datetime | None:
@@ -269,7 +242,7 @@ class Neo4jGraphStore:
         rows = [
             {
                 "id": e.id,
-                "user_id": _uid(e.user_id),
+                "user_id": graph_user(e.user_id),
                 "name": e.name,
                 "name_lc": normalize_text(e.name),
                 "entity_type": e.entity_type,
@@ -289,7 +262,7 @@ class Neo4jGraphStore:
                 "object_id": r.object_id,
                 "props": {
                     "id": r.id,
-                    "user_id": _uid(r.user_id),
+                    "user_id": graph_user(r.user_id),
                     "predicate": r.predicate,
                     "fact": r.fact,
                     "memory_id": r.memory_id,
@@ -318,12 +291,7 @@ class Neo4jGraphStore:
 
     async def invalidate_relation(self, relation_id: str, invalid_at: datetime) -> None:
         async def work(tx: _Tx) -> None:
-            found = await _records(
-                tx,
-                "MATCH ()-[r:RELATES {id: $id}]->() SET r.invalid_at = $t RETURN r.id AS id",
-                id=relation_id,
-                t=_to_db(invalid_at),
-            )
+            found = await _records(tx, INVALIDATE_RELATION, id=relation_id, t=_to_db(invalid_at))
             if not found:
                 raise NotFoundError(f"Relation {relation_id!r} does not exist in the graph.")
 
@@ -338,16 +306,16 @@ class Neo4jGraphStore:
         include_invalid: bool = False,
     ) -> list[Relation]:
         query: LiteralString = (
-            _RELATIONS + "WHERE r.user_id = $u "
+            RELATIONS + "WHERE r.user_id = $u "
             "AND ($sid IS NULL OR s.id = $sid) "
             "AND ($predicate IS NULL OR r.predicate = $predicate) "
-            "AND ($include_invalid OR r.invalid_at IS NULL)" + _REL_RETURN
+            "AND ($include_invalid OR r.invalid_at IS NULL)" + RELATION_RETURN
         )
         records = await self._query(
             "relations",
             query,
             write=False,
-            u=_uid(user_id),
+            u=graph_user(user_id),
             sid=subject_id,
             predicate=predicate,
             include_invalid=include_invalid,
@@ -359,30 +327,16 @@ class Neo4jGraphStore:
         if not keys:
             return []
         records = await self._query(
-            "find_entities",
-            "MATCH (e:Entity) WHERE e.user_id = $u AND e.name_lc IN $names "
-            "RETURN e.id AS id, e.user_id AS user_id, e.name AS name, "
-            "e.entity_type AS entity_type ORDER BY e.name_lc, e.id",
-            write=False,
-            u=_uid(user_id),
-            names=keys,
+            "find_entities", FIND_ENTITIES, write=False, u=graph_user(user_id), names=keys
         )
-        return [
-            Entity(
-                id=rec["id"],
-                user_id=rec["user_id"] or None,
-                name=rec["name"],
-                entity_type=rec["entity_type"] or "entity",
-            )
-            for rec in records
-        ]
+        return [entity_from_row(rec.values()) for rec in records]
 
     async def link_memories(self, links: Sequence[MemoryLink]) -> None:
         latest = {link.memory_id: link for link in links}  # a memory twice: the last wins
         rows = [
             {
                 "id": link.memory_id,
-                "u": _uid(link.user_id),
+                "u": graph_user(link.user_id),
                 "mtype": MemoryType(link.memory_type).value,
                 "ids": sorted(set(link.entity_ids)),
             }
@@ -421,33 +375,29 @@ class Neo4jGraphStore:
     ) -> list[tuple[str, MemoryType, int]]:
         if not entity_ids or limit <= 0:
             return []
-        uid = _uid(user_id)
+        uid = graph_user(user_id)
 
         async def work(tx: _Tx) -> list[tuple[str, MemoryType, int]]:
             # Breadth-first, one query per hop: the hop count cannot be a Cypher parameter.
             distance = dict.fromkeys(entity_ids, 0)
             frontier = list(distance)
             for hop in range(1, max(hops, 0) + 1):
-                found = await _records(tx, _NEIGHBOURS, ids=frontier, u=uid)
+                found = await _records(tx, NEIGHBOURS, ids=frontier, u=uid)
                 frontier = [rec["id"] for rec in found if rec["id"] not in distance]
                 if not frontier:
                     break
                 distance.update(dict.fromkeys(frontier, hop))
-            found = await _records(tx, _MENTIONED_BY, ids=list(distance), u=uid)
+            found = await _records(tx, MENTIONED_BY, ids=list(distance), u=uid)
             mentions = ((rec["mid"], rec["mtype"], rec["eid"]) for rec in found)
             return nearest_mentions(mentions, distance, limit)
 
         return await self._session_call("memories_for_entities", work, write=False)
 
     async def delete_memory(self, memory_id: str) -> None:
-        await self._query(
-            "delete_memory", "MATCH (m:Memory {id: $id}) DETACH DELETE m", id=memory_id
-        )
+        await self._query("delete_memory", DELETE_MEMORY, id=memory_id)
 
     async def forget(self, user_id: str, memory_ids: Sequence[str] | None = None) -> GraphForgotten:
-        queries, params = forget_plan(
-            user_id, memory_ids, user=_FORGET_USER, memories=_FORGET_MEMORIES
-        )
+        queries, params = forget_plan(user_id, memory_ids)
         counts = []
         for query in queries:  # in batches: each transaction stays small on large graphs
             total = 0
@@ -460,24 +410,18 @@ class Neo4jGraphStore:
         return False  # the server owns its files (and its transaction logs)
 
     async def memory_ids(self) -> dict[str, str | None]:
-        query: LiteralString = "MATCH (m:Memory) RETURN m.id AS id, m.user_id AS user_id"
-        records = await self._query("memory_ids", query, write=False)
-        return {rec["id"]: rec["user_id"] or None for rec in records}
+        records = await self._query("memory_ids", MEMORY_OWNERS, write=False)
+        return owners(rec.values() for rec in records)
 
     async def entity_owners(self, entity_ids: Sequence[str]) -> dict[str, str | None]:
         ids = sorted(set(entity_ids))
         if not ids:
             return {}
-        records = await self._query(
-            "entity_owners",
-            "MATCH (e:Entity) WHERE e.id IN $ids RETURN e.id AS id, e.user_id AS user_id",
-            write=False,
-            ids=ids,
-        )
-        return {rec["id"]: rec["user_id"] or None for rec in records}
+        records = await self._query("entity_owners", ENTITY_OWNERS, write=False, ids=ids)
+        return owners(rec.values() for rec in records)
 
     async def all_relations(self) -> list[Relation]:
-        records = await self._query("all_relations", _RELATIONS + _REL_RETURN, write=False)
+        records = await self._query("all_relations", RELATIONS + RELATION_RETURN, write=False)
         return [relation_from_row(rec.values(), _from_db) for rec in records]
 
     async def acquire_lease(self, key: str, owner: str, ttl_s: float) -> bool:

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from octomem._litellm import import_litellm
 from octomem.embeddings import (
     BUNDLED_MODEL_SHA256,
     CachedEmbedder,
     Embedder,
     LiteLLMEmbedder,
     LocalEmbedder,
-    import_litellm,
 )
 from octomem.errors import ConfigurationError, LLMError
 

@@ -1,0 +1,13 @@
+"""What every system under test reads of a LoCoMo turn."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def turn_text(turn: dict[str, Any]) -> str:
+    """A turn's words; a shared image is represented by its caption, as in LoCoMo's code."""
+    text = str(turn.get("text", "")).strip()
+    if turn.get("blip_caption"):
+        text = f"{text} [shares {turn['blip_caption']}]".strip()
+    return text

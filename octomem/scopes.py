@@ -1,0 +1,44 @@
+"""Where-clauses for one owner's records: a user, an agent, a session.
+
+Every read that keeps to one owner builds its filter here, so "whose records" means the
+same everywhere. For the agent and the session, None selects the records without one and
+`ANY` (the default) leaves them open; `given` reads an argument whose None means "any".
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Literal
+
+from octomem.stores.base import Filter
+
+
+class AnyOwner(Enum):
+    """`ANY`: an agent or session that is not narrowed to."""
+
+    ANY = "any"
+
+
+ANY = AnyOwner.ANY
+Owner = str | None | Literal[AnyOwner.ANY]
+
+
+def given(value: str | None) -> Owner:
+    """`value`, or ANY when it is None (an optional agent or session argument)."""
+    return ANY if value is None else value
+
+
+def scope_filter(
+    user_id: str | None,
+    agent_id: Owner = ANY,
+    session_id: Owner = ANY,
+    *more: Filter | None,
+) -> Filter:
+    """The records of `user_id` (None: of no user), of `agent_id`, in `session_id`, that
+    also match every filter of `more` (None and empty ones are skipped)."""
+    clauses: list[Filter] = [{"user_id": user_id}]
+    for field, value in (("agent_id", agent_id), ("session_id", session_id)):
+        if value is not ANY:
+            clauses.append({field: value})
+    clauses += [extra for extra in more if extra]
+    return {"AND": clauses}
