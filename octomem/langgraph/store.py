@@ -65,6 +65,7 @@ from octomem.models import (
 from octomem.orchestrator.arguments import check_limit
 from octomem.orchestrator.engine import Orchestrator
 from octomem.orchestrator.writer import delete_records, history_event, write_records
+from octomem.scopes import ANY, scope_filter
 from octomem.sensitive import mask_value
 
 MARK = "langgraph_store"  # internal key: True on every item of the store
@@ -336,13 +337,13 @@ class OctomemStore(BaseStore):
 
     async def _items(self, prefix: tuple[str, ...]) -> list[MemoryBase]:
         """Every item whose namespace starts with `prefix` (the scope narrowed if it can be)."""
-        clauses: list[dict[str, Any]] = [MARK_FILTER]
         scope = self.namespace_scope.prefix_scope(prefix) if prefix else None
-        if scope is not None:
-            clauses += [{"user_id": scope["user_id"]}, {"agent_id": scope["agent_id"]}]
-        records = await self.orchestrator.services.vector.list(
-            MemoryType.SEMANTIC, where={"AND": clauses}
+        where = (
+            scope_filter(scope["user_id"], scope["agent_id"], ANY, MARK_FILTER)
+            if scope is not None
+            else MARK_FILTER
         )
+        records = await self.orchestrator.services.vector.list(MemoryType.SEMANTIC, where=where)
         size = len(prefix)
         return [r for r in records if tuple(r.internal["langgraph_namespace"][:size]) == prefix]
 
