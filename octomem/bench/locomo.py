@@ -189,9 +189,9 @@ class OctomemUnderTest:
     def _dense(self, conv: Conversation, q: Question, k: int) -> list[tuple[str, float]]:
         orch = self.orch_for(conv)
         services = orch.services
-        [embedding] = orch._loop.run(services.embedder.embed([q.text]))
+        [embedding] = orch.run_sync(services.embedder.embed([q.text]))
         where = {"AND": [{"user_id": conv.sample_id}, {"event_type": "message"}]}
-        hits = orch._loop.run(
+        hits = orch.run_sync(
             services.vector.query(MemoryType.EPISODIC, embedding, where=where, limit=k)
         )
         return [(record.id, score) for record, score in hits]
@@ -199,7 +199,7 @@ class OctomemUnderTest:
     def _bm25(self, conv: Conversation, q: Question, k: int) -> list[tuple[str, float]]:
         raw = self.turn_ids[conv.sample_id]
         orch = self.orch_for(conv)
-        found = orch._loop.run(
+        found = orch.run_sync(
             orch.services.keyword.search(
                 keyword_query(q.text),
                 user_id=conv.sample_id,
@@ -211,7 +211,7 @@ class OctomemUnderTest:
 
     def _to_dia(self, conv: Conversation, ids: Sequence[str]) -> Ranked:
         orch = self.orch_for(conv)
-        records = orch._loop.run(orch.services.vector.get(MemoryType.EPISODIC, ids))
+        records = orch.run_sync(orch.services.vector.get(MemoryType.EPISODIC, ids))
         by_id = {r.id: list(r.source.message_ids) for r in records}
         return [by_id.get(i, []) for i in ids]
 
