@@ -25,6 +25,7 @@ from tqdm import tqdm
 
 from octomem.bench.metrics import mean_recall, parse_evidence, recall_at_k
 from octomem.embeddings import Embedder
+from octomem.errors import InvalidInputError
 from octomem.models import MemoryType
 from octomem.orchestrator.engine import Orchestrator
 from octomem.orchestrator.fusion import fuse
@@ -256,7 +257,7 @@ def run_locomo(
     """Ingest, ask every question of every system, return the scores."""
     conversations = load_locomo(path, limit=limit, only=only)
     if not conversations:
-        raise SystemExit(f"no conversations to run in {path}")
+        raise InvalidInputError(f"no conversations to run in {path}")
     tmp = tempfile.TemporaryDirectory(prefix="octomem-bench-") if data_dir is None else None
     root = Path(tmp.name) if tmp else Path(data_dir)  # type: ignore[arg-type]
     octo = OctomemUnderTest(root / "octomem", None, infer=infer)

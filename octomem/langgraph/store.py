@@ -201,7 +201,7 @@ def _operator(value: Any, op: str, operand: Any) -> bool:
             "$lt": left < right,
             "$lte": left <= right,
         }[op]
-    raise ValueError(f"Unsupported operator: {op}")
+    raise InvalidInputError(f"Unsupported operator: {op}")
 
 
 def _matches(condition: MatchCondition, namespace: tuple[str, ...]) -> bool:
@@ -258,7 +258,7 @@ class OctomemStore(BaseStore):
             elif isinstance(op, ListNamespacesOp):
                 results[index] = await self._list_namespaces(op)
             elif not isinstance(op, PutOp):
-                raise ValueError(f"Unknown operation type: {type(op)}")
+                raise InvalidInputError(f"Unknown operation type: {type(op)}")
         return results
 
     # --- operations --------------------------------------------------------------------
