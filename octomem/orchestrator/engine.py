@@ -512,7 +512,7 @@ class Orchestrator:
             raise NotFoundError(f"no memory with id {memory_id!r} (not an octomem memory id)")
         return memory_type
 
-    # --- integration helpers (issue 5) ---
+    # --- export, import, counts ---------------------------------------------------------
 
     async def aexport_jsonl(
         self, target: Any, *, user_id: str | None = None, progress: Progress | None = None
