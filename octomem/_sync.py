@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import inspect
 import threading
-from collections.abc import Coroutine
-from typing import Any, TypeVar
+from collections.abc import Callable, Coroutine
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
+
+from octomem.errors import InvalidInputError
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 
 class LoopThread:
@@ -37,7 +42,10 @@ class LoopThread:
         loop = self._ensure()
         if threading.current_thread() is self._thread:
             coro.close()
-            raise RuntimeError("a sync octomem method was called from inside its own loop")
+            raise InvalidInputError(
+                "a sync octomem method was called from inside its own event loop, where it "
+                "would wait for itself; await its async form (the `a...` method) there"
+            )
         return asyncio.run_coroutine_threadsafe(coro, loop).result()
 
     def stop(self) -> None:
@@ -51,6 +59,31 @@ class LoopThread:
             loop.call_soon_threadsafe(loop.stop)
             thread.join(timeout=10)
             loop.close()
+
+
+class RunsSync(Protocol):
+    def run_sync(self, coro: Coroutine[Any, Any, T], /) -> T: ...
+
+
+S = TypeVar("S", bound=RunsSync)
+
+
+def sync_twin(
+    amethod: Callable[Concatenate[S, P], Coroutine[Any, Any, T]],
+) -> Callable[Concatenate[S, P], T]:
+    """The blocking form `x` of an async method `ax`: same parameters and docstring, run
+    through the owner's `run_sync`. Type checkers and `inspect.signature` see the async
+    method's signature."""
+
+    @functools.wraps(amethod)
+    def method(self: S, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return self.run_sync(amethod(self, *args, **kwargs))
+
+    method.__name__ = amethod.__name__.removeprefix("a")
+    method.__qualname__ = amethod.__qualname__.replace(amethod.__name__, method.__name__)
+    doc = inspect.getdoc(amethod) or ""
+    method.__doc__ = f"Blocking form of `{amethod.__name__}`.\n\n{doc}".rstrip()
+    return method
 
 
 async def _cancel_pending() -> None:

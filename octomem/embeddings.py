@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args, runtime_checkable
 
 from octomem._litellm import import_litellm
-from octomem.errors import ConfigurationError, LLMError
+from octomem.errors import ConfigurationError, InvalidInputError, LLMError
 from octomem.logs import get_logger
 
 if TYPE_CHECKING:
@@ -386,11 +386,13 @@ def _field(item: Any, key: str) -> Any:
 
 def _check_texts(texts: Sequence[str]) -> list[str]:
     if isinstance(texts, str):
-        raise TypeError("embed() takes a sequence of texts, not one string: use embed([text])")
+        raise InvalidInputError(
+            "embed() takes a sequence of texts, not one string: use embed([text])"
+        )
     batch = list(texts)
     for i, text in enumerate(batch):
         if not isinstance(text, str):
-            raise TypeError(f"texts[{i}] is {type(text).__name__}, not str")
+            raise InvalidInputError(f"texts[{i}] is {type(text).__name__}, not str")
     return batch
 
 

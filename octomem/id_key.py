@@ -120,5 +120,6 @@ def _create(path: Path, content: str) -> str:
         with contextlib.suppress(OSError):
             temp.unlink()
     found = _read(path)
-    assert found is not None
+    if found is None:
+        raise ConfigurationError(f"the id key file {path} was created but cannot be read back")
     return found

@@ -98,8 +98,7 @@ def _clean(data: Any, what: str) -> dict[str, Any]:
         cleaned = check_metadata(data, name=what, max_chars=MAX_RECORD_JSON_CHARS)
     except InvalidInputError as exc:
         raise _Reject(str(exc)) from None
-    assert cleaned is not None
-    return cleaned
+    return cleaned or {}
 
 
 def _scope(item: Any, *names: str) -> None:

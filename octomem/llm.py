@@ -27,7 +27,7 @@ from tenacity import (
 )
 
 from octomem._litellm import import_litellm
-from octomem.errors import LLMError
+from octomem.errors import InvalidInputError, LLMError
 from octomem.llm_schema import LLMOutput, Message, Style, structured_request
 from octomem.logs import get_logger
 from octomem.models import LLMUsage
@@ -126,7 +126,7 @@ class LiteLLMClient:
     ) -> T:
         if not (isinstance(output, type) and issubclass(output, LLMOutput)):
             # its schema would not be strict: OpenAI strict mode and Azure reject it
-            raise TypeError(f"structured output must derive from LLMOutput, not {output!r}")
+            raise InvalidInputError(f"structured output must derive from LLMOutput, not {output!r}")
         messages, response_format = structured_request(self.style(), messages, output)
         reply = await self._complete(messages, response_format, output, purpose, meter)
         try:

@@ -23,6 +23,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from octomem.errors import InvalidInputError
+
 Style = Literal["json_schema", "json_object", "json_object_schema"]
 Message = dict[str, str]
 
@@ -74,7 +76,9 @@ def _strict(node: dict[str, Any], path: str) -> dict[str, Any]:
             out[key] = [_strict(sub, f"{path}/anyOf/{i}") for i, sub in enumerate(value)]
         elif key == "additionalProperties" and value is not False:
             # dict[str, X] has no strict form: the model could only ever answer {}
-            raise TypeError(f"{path}: open objects (dict fields) have no strict JSON schema")
+            raise InvalidInputError(
+                f"{path}: open objects (dict fields) have no strict JSON schema"
+            )
         else:
             out[key] = value
     default = node.get("default")
@@ -96,7 +100,8 @@ def response_schema(output: type[LLMOutput]) -> dict[str, Any]:
     from litellm.utils import type_to_response_format_param
 
     converted = type_to_response_format_param(output)
-    assert converted is not None
+    if converted is None:
+        raise InvalidInputError(f"litellm made no response format of {output!r}")
     schema: dict[str, Any] = converted["json_schema"]["schema"]
     return schema
 

@@ -26,6 +26,7 @@ from tqdm import tqdm
 from octomem.bench.locomo_format import turn_text
 from octomem.bench.metrics import mean_recall, parse_evidence, recall_at_k
 from octomem.embeddings import Embedder
+from octomem.errors import InvalidInputError
 from octomem.models import MemoryType
 from octomem.orchestrator.engine import Orchestrator
 from octomem.orchestrator.fusion import fuse
@@ -182,9 +183,9 @@ class OctomemUnderTest:
     def _dense(self, conv: Conversation, q: Question, k: int) -> list[tuple[str, float]]:
         orch = self.orch_for(conv)
         services = orch.services
-        [embedding] = orch._loop.run(services.embedder.embed([q.text]))
+        [embedding] = orch.run_sync(services.embedder.embed([q.text]))
         where = {"AND": [{"user_id": conv.sample_id}, {"event_type": "message"}]}
-        hits = orch._loop.run(
+        hits = orch.run_sync(
             services.vector.query(MemoryType.EPISODIC, embedding, where=where, limit=k)
         )
         return [(record.id, score) for record, score in hits]
@@ -192,7 +193,7 @@ class OctomemUnderTest:
     def _bm25(self, conv: Conversation, q: Question, k: int) -> list[tuple[str, float]]:
         raw = self.turn_ids[conv.sample_id]
         orch = self.orch_for(conv)
-        found = orch._loop.run(
+        found = orch.run_sync(
             orch.services.keyword.search(
                 keyword_query(q.text),
                 user_id=conv.sample_id,
@@ -204,7 +205,7 @@ class OctomemUnderTest:
 
     def _to_dia(self, conv: Conversation, ids: Sequence[str]) -> Ranked:
         orch = self.orch_for(conv)
-        records = orch._loop.run(orch.services.vector.get(MemoryType.EPISODIC, ids))
+        records = orch.run_sync(orch.services.vector.get(MemoryType.EPISODIC, ids))
         by_id = {r.id: list(r.source.message_ids) for r in records}
         return [by_id.get(i, []) for i in ids]
 
@@ -249,7 +250,7 @@ def run_locomo(
     """Ingest, ask every question of every system, return the scores."""
     conversations = load_locomo(path, limit=limit, only=only)
     if not conversations:
-        raise SystemExit(f"no conversations to run in {path}")
+        raise InvalidInputError(f"no conversations to run in {path}")
     tmp = tempfile.TemporaryDirectory(prefix="octomem-bench-") if data_dir is None else None
     root = Path(tmp.name) if tmp else Path(data_dir)  # type: ignore[arg-type]
     octo = OctomemUnderTest(root / "octomem", None, infer=infer)

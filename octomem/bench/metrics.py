@@ -11,6 +11,8 @@ import re
 from collections.abc import Collection, Iterable, Sequence
 from statistics import fmean
 
+from octomem.errors import InvalidInputError
+
 _ID = re.compile(r"^D(\d+):(\d+)$")
 
 
@@ -33,9 +35,9 @@ def parse_evidence(raw: Iterable[str], known: Collection[str] | None = None) -> 
 def recall_at_k(evidence: Collection[str], ranked: Sequence[Iterable[str]], k: int) -> float:
     """Share of `evidence` among the turns of the first `k` hits (each hit: its dia_ids)."""
     if not evidence:
-        raise ValueError("a question without evidence has no recall; leave it out")
+        raise InvalidInputError("a question without evidence has no recall; leave it out")
     if k < 1:
-        raise ValueError(f"k must be at least 1, got {k}")
+        raise InvalidInputError(f"k must be at least 1, got {k}")
     seen: set[str] = set()
     for turns in ranked[:k]:
         seen.update(turns)

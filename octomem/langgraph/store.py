@@ -205,11 +205,11 @@ class OctomemStore(BaseStore):
     # --- BaseStore ---------------------------------------------------------------------
 
     def batch(self, ops: Iterable[Op]) -> list[Result]:
-        return self.orchestrator._loop.run(self.abatch(ops))
+        return self.orchestrator.run_sync(self.abatch(ops))
 
     async def abatch(self, ops: Iterable[Op]) -> list[Result]:
         ops = list(ops)
-        async with self.orchestrator._calls.call():  # close() waits for it, then refuses
+        async with self.orchestrator.running_call():  # close() waits for it, then refuses
             return await self._abatch(ops)
 
     async def _abatch(self, ops: list[Op]) -> list[Result]:
@@ -222,7 +222,7 @@ class OctomemStore(BaseStore):
             if isinstance(op, PutOp):
                 puts[(tuple(op.namespace), op.key)] = op
             elif not isinstance(op, GetOp | SearchOp | ListNamespacesOp):
-                raise ValueError(f"Unknown operation type: {type(op)}")
+                raise InvalidInputError(f"Unknown operation type: {type(op)}")
         for index, op in enumerate(ops):
             if isinstance(op, GetOp):
                 results[index] = await self._get(tuple(op.namespace), op.key)

@@ -107,7 +107,7 @@ def create_search_memory_tool(
         return json.dumps(hits, ensure_ascii=False)
 
     def search_memory_sync(query: str, limit: int = limit, config: RunnableConfig = None) -> str:  # type: ignore[assignment]
-        return orchestrator._loop.run(search_memory(query, limit, config))
+        return orchestrator.run_sync(search_memory(query, limit, config))
 
     return StructuredTool.from_function(
         func=search_memory_sync,
@@ -189,7 +189,7 @@ def create_manage_memory_tool(
         id: str | None = None,  # noqa: A002
         config: RunnableConfig = None,  # type: ignore[assignment]
     ) -> str:
-        return orchestrator._loop.run(manage_memory(content, action, id, config))
+        return orchestrator.run_sync(manage_memory(content, action, id, config))
 
     return StructuredTool.from_function(
         func=manage_memory_sync,
@@ -233,7 +233,7 @@ def _node(orchestrator: Orchestrator, afunc: AsyncNode, name: str) -> RunnableLa
     Orchestrator's own loop."""
 
     def func(state: dict[str, Any], config: RunnableConfig) -> dict[str, Any] | None:
-        return orchestrator._loop.run(afunc(state, config))
+        return orchestrator.run_sync(afunc(state, config))
 
     return RunnableLambda(func, afunc=afunc, name=name)
 

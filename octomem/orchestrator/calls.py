@@ -29,7 +29,8 @@ class RunningCalls:
         """Run one public call: refused once closed, awaited (or cancelled) by `close`."""
         self.check_open()
         task = asyncio.current_task()
-        assert task is not None
+        if task is None:
+            raise InvalidInputError("octomem's async methods run inside an asyncio task")
         with self._lock:
             self._running[task] = self._running.get(task, 0) + 1
         try:

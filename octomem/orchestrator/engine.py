@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from octomem._sync import LoopThread
+from octomem._sync import LoopThread, sync_twin
 from octomem.agents.semantic_update import reread
 from octomem.errors import ConfigurationError, InvalidInputError, NotFoundError
 from octomem.logs import get_logger
@@ -47,6 +48,7 @@ from octomem.validation import check_metadata, validate_scope_id
 log = get_logger(__name__)
 MemoryTypes = Sequence[str | MemoryType] | str | MemoryType | None
 _RECOVERY_S = 30.0  # close() completes writes it cut short for at most this long
+T = TypeVar("T")
 
 
 class Orchestrator:
@@ -82,6 +84,24 @@ class Orchestrator:
         configure_tracing(settings.telemetry)
         return cls(build_services(settings, **kwargs))
 
+    # --- running async code: the sync bridge and call tracking -------------------------
+
+    def run_sync(self, coro: Coroutine[Any, Any, T], /) -> T:
+        """Run `coro` on this Orchestrator's own event loop and return its result (or raise
+        its error), from synchronous code in any thread, also one that runs a loop of its
+        own. Every sync method is its async twin run this way; use it for async code of
+        your own that awaits this Orchestrator or its `services`, so that it shares their
+        loop-bound clients. InvalidInputError if called from inside that loop, where it
+        would wait for itself."""
+        return self._loop.run(coro)
+
+    def running_call(self) -> AbstractAsyncContextManager[None]:
+        """`async with orchestrator.running_call(): ...` makes async work of an integration
+        a call of this Orchestrator: refused (InvalidInputError) once it is closed, and
+        awaited - or, past the timeout, cancelled - by `close`. Every public method runs
+        inside one; they nest."""
+        return self._calls.call()
+
     # --- process -------------------------------------------------------------------------
 
     async def aprocess(
@@ -116,9 +136,7 @@ class Orchestrator:
                 state = await self.process_graph.ainvoke(inputs)
         return state["result"]
 
-    def process(self, messages: Any, **kwargs: Any) -> ProcessResult:
-        """Sync form of `aprocess`."""
-        return self._loop.run(self.aprocess(messages, **kwargs))
+    process = sync_twin(aprocess)
 
     # --- recall --------------------------------------------------------------------------
 
@@ -163,9 +181,7 @@ class Orchestrator:
                 state = await self.recall_graph.ainvoke(inputs)
         return state["result"]
 
-    def recall(self, query: str, **kwargs: Any) -> RecallResult:
-        """Sync form of `arecall`."""
-        return self._loop.run(self.arecall(query, **kwargs))
+    recall = sync_twin(arecall)
 
     # --- single memories -----------------------------------------------------------------
 
@@ -190,8 +206,7 @@ class Orchestrator:
             raise NotFoundError(f"no memory with id {memory_id!r}")
         return found[0]
 
-    def get(self, memory_id: str, **kwargs: Any) -> MemoryBase:
-        return self._loop.run(self.aget(memory_id, **kwargs))
+    get = sync_twin(aget)
 
     async def aget_all(
         self,
@@ -232,8 +247,7 @@ class Orchestrator:
         records.sort(key=lambda r: (r.created_at, r.id))
         return records[:limit] if limit is not None else records
 
-    def get_all(self, **kwargs: Any) -> list[MemoryBase]:
-        return self._loop.run(self.aget_all(**kwargs))
+    get_all = sync_twin(aget_all)
 
     async def aupdate(
         self,
@@ -312,8 +326,7 @@ class Orchestrator:
             MemoryType.SEMANTIC, str(record.internal[projections.PROJECTION_OF]), owner
         )
 
-    def update(self, memory_id: str, text: str, **kwargs: Any) -> MemoryBase:
-        return self._loop.run(self.aupdate(memory_id, text, **kwargs))
+    update = sync_twin(aupdate)
 
     async def adelete(
         self, memory_id: str, *, user_id: str | None = None, agent_id: str | None = None
@@ -333,8 +346,7 @@ class Orchestrator:
                     self.services, views.writes, deletes=[record, *views.deletes], actor="api"
                 )
 
-    def delete(self, memory_id: str, **kwargs: Any) -> None:
-        self._loop.run(self.adelete(memory_id, **kwargs))
+    delete = sync_twin(adelete)
 
     async def adelete_all(
         self,
@@ -358,8 +370,7 @@ class Orchestrator:
                 await projections.rewrite(self.services, records, actor="api")
         return len(records)
 
-    def delete_all(self, **kwargs: Any) -> int:
-        return self._loop.run(self.adelete_all(**kwargs))
+    delete_all = sync_twin(adelete_all)
 
     async def aforget(self, *, user_id: str, agent_id: str | None = None) -> ForgetReport:
         """Remove every trace of a user (or of one agent scope of a user) from every store:
@@ -374,8 +385,7 @@ class Orchestrator:
             async with self.services.locks.hold(user_id):
                 return await forget_scope(self.services, user_id, agent_id)
 
-    def forget(self, *, user_id: str, agent_id: str | None = None) -> ForgetReport:
-        return self._loop.run(self.aforget(user_id=user_id, agent_id=agent_id))
+    forget = sync_twin(aforget)
 
     async def ahistory(
         self, memory_id: str, *, user_id: str | None = None, agent_id: str | None = None
@@ -394,8 +404,7 @@ class Orchestrator:
             raise NotFoundError(f"no memory with id {memory_id!r} has any history")
         return events
 
-    def history(self, memory_id: str, **kwargs: Any) -> list[HistoryEvent]:
-        return self._loop.run(self.ahistory(memory_id, **kwargs))
+    history = sync_twin(ahistory)
 
     async def areprocess(
         self,
@@ -430,8 +439,7 @@ class Orchestrator:
                 results.append((await self.process_graph.ainvoke(inputs))["result"])
         return results
 
-    def reprocess(self, **kwargs: Any) -> list[ProcessResult]:
-        return self._loop.run(self.areprocess(**kwargs))
+    reprocess = sync_twin(areprocess)
 
     async def areset(self) -> None:
         """Delete everything in every store (all users); in embedded mode the files are
@@ -440,8 +448,7 @@ class Orchestrator:
             await self.services.init()
             await self.services.reset()
 
-    def reset(self) -> None:
-        self._loop.run(self.areset())
+    reset = sync_twin(areset)
 
     # --- integrity -----------------------------------------------------------------------
 
@@ -453,8 +460,7 @@ class Orchestrator:
         async with self._calls.call():
             return await doctor.check(self.services, repair=repair)
 
-    def check(self, *, repair: bool = False) -> ConsistencyReport:
-        return self._loop.run(self.acheck(repair=repair))
+    check = sync_twin(acheck)
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -478,7 +484,7 @@ class Orchestrator:
     def close(self, timeout: float | None = 30.0) -> None:
         """Sync form of `aclose`; also stops the private event loop."""
         if not self._calls.closed:
-            self._loop.run(self.aclose(timeout))
+            self.run_sync(self.aclose(timeout))
         self._loop.stop()
 
     def __enter__(self) -> Orchestrator:
@@ -502,7 +508,7 @@ class Orchestrator:
             raise NotFoundError(f"no memory with id {memory_id!r} (not an octomem memory id)")
         return memory_type
 
-    # --- integration helpers (issue 5) ---
+    # --- export, import, counts ---------------------------------------------------------
 
     async def aexport_jsonl(
         self, target: Any, *, user_id: str | None = None, progress: Progress | None = None
@@ -514,8 +520,7 @@ class Orchestrator:
         async with self._calls.call():
             return await export_jsonl(self.services, target, user_id=user_id, progress=progress)
 
-    def export_jsonl(self, target: Any, **kwargs: Any) -> TransferSummary:
-        return self._loop.run(self.aexport_jsonl(target, **kwargs))
+    export_jsonl = sync_twin(aexport_jsonl)
 
     async def aimport_jsonl(
         self, source: Any, *, progress: Progress | None = None, skip_invalid: bool = False
@@ -531,8 +536,7 @@ class Orchestrator:
                 self.services, source, progress=progress, skip_invalid=skip_invalid
             )
 
-    def import_jsonl(self, source: Any, **kwargs: Any) -> TransferSummary:
-        return self._loop.run(self.aimport_jsonl(source, **kwargs))
+    import_jsonl = sync_twin(aimport_jsonl)
 
     async def astats(self, *, user_id: str | None = None) -> dict[str, Any]:
         """Counts per memory type (current / superseded), history events, graph relations."""
@@ -541,5 +545,4 @@ class Orchestrator:
         async with self._calls.call():
             return await stats(self.services, user_id=user_id)
 
-    def stats(self, **kwargs: Any) -> dict[str, Any]:
-        return self._loop.run(self.astats(**kwargs))
+    stats = sync_twin(astats)

@@ -257,8 +257,8 @@ def _user_name(facts: Iterable[MemoryBase]) -> str | None:
 
 async def _edges(
     services: Services,
-    facts: Iterable[MemoryBase],
-    gone: Iterable[MemoryBase],
+    facts: Iterable[SemanticMemory],
+    gone: Iterable[SemanticMemory],
     names: dict[Scope, str | None],
     now: datetime,
     out: Projection,
@@ -269,7 +269,6 @@ async def _edges(
     out.deletes += [stored[f.id] for f in gone if f.id in stored]
     written: list[KnowledgeMemory] = []
     for fact in facts:
-        assert isinstance(fact, SemanticMemory)
         existing = stored.get(fact.id)
         edge = _edge(fact, ids[fact.id], names[(fact.user_id, fact.agent_id)], existing, now)
         if edge is not None:
@@ -290,12 +289,15 @@ async def _legacy_twins(services: Services, edges: Sequence[KnowledgeMemory]) ->
         where = scope_filter(user_id, ANY, ANY, {"predicate": {"in": predicates}})
         keys = {_key(e) for e in mine}
         found = await services.vector.list(MemoryType.KNOWLEDGE, where=where)
-        twins += [k for k in found if not is_projection(k) and _key(k) in keys]
+        twins += [
+            k
+            for k in found
+            if isinstance(k, KnowledgeMemory) and not is_projection(k) and _key(k) in keys
+        ]
     return twins
 
 
-def _key(edge: MemoryBase) -> tuple[object, ...]:
-    assert isinstance(edge, KnowledgeMemory)
+def _key(edge: KnowledgeMemory) -> tuple[object, ...]:
     subject_key = str(edge.internal.get("subject_key") or norm_key(edge.subject))
     return (edge.agent_id, *edge_key(subject_key, edge.predicate, edge.object))
 

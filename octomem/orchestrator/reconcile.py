@@ -87,7 +87,7 @@ class Reconciler:
             for c in ordered
         ]
         facts = [c for c in ordered if not c.internal.get(RETRACTS)]
-        verdicts = await self._ask_llm(facts) if self.llm is not None and facts else {}
+        verdicts = await self._ask_llm(self.llm, facts) if self.llm is not None and facts else {}
         by_candidate = {id(facts[index]): verdict for index, verdict in verdicts.items()}
         decisions = []
         for candidate in ordered:
@@ -104,8 +104,7 @@ class Reconciler:
                 decisions.append(decision)
         return decisions
 
-    async def _ask_llm(self, ordered: list[MemoryBase]) -> dict[int, Verdict]:
-        assert self.llm is not None
+    async def _ask_llm(self, llm: LLMClient, ordered: list[MemoryBase]) -> dict[int, Verdict]:
         related: list[list[MemoryBase]] = []
         for candidate in ordered:
             existing = await self._get(candidate.memory_type, candidate.id)
@@ -118,7 +117,7 @@ class Reconciler:
                 )
             )
         try:
-            return await llm_decisions.ask(self.llm, self.meter, ordered, related)
+            return await llm_decisions.ask(llm, self.meter, ordered, related)
         except LLMError as exc:
             log.warning("llm reconcile failed; the rules decide", error=str(exc))
             self.errors.append(f"reconcile: {exc}")

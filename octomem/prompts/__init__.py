@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-
-from pydantic import BaseModel
+from typing import Any, Generic, TypeVar
 
 from octomem.agents.base import ExtractionContext
 from octomem.llm_schema import LLMOutput
@@ -25,15 +24,19 @@ from octomem.prompts import (
     working,
 )
 
+Output = TypeVar("Output", bound=LLMOutput)
+
 
 @dataclass(frozen=True)
-class AgentPrompt:
+class AgentPrompt(Generic[Output]):
+    """An agent's prompt part, its response model and the reader of that model."""
+
     instructions: str
-    output: type[LLMOutput]
-    to_records: Callable[[BaseModel, Sequence[Turn], ExtractionContext], list[MemoryBase]]
+    output: type[Output]
+    to_records: Callable[[Output, Sequence[Turn], ExtractionContext], list[MemoryBase]]
 
 
-AGENT_PROMPTS: dict[MemoryType, AgentPrompt] = {
+AGENT_PROMPTS: dict[MemoryType, AgentPrompt[Any]] = {
     MemoryType.CORE: AgentPrompt(core.INSTRUCTIONS, core.CoreOutput, core.to_records),
     MemoryType.EPISODIC: AgentPrompt(
         episodic.INSTRUCTIONS, episodic.EpisodicOutput, episodic.to_records

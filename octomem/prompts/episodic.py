@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from octomem.agents.base import ExtractionContext
 from octomem.llm_schema import LLMOutput
@@ -32,9 +32,8 @@ class EpisodicOutput(LLMOutput):
 
 
 def to_records(
-    output: BaseModel, turns: Sequence[Turn], ctx: ExtractionContext
+    output: EpisodicOutput, turns: Sequence[Turn], ctx: ExtractionContext
 ) -> list[MemoryBase]:
-    assert isinstance(output, EpisodicOutput)
     records: list[MemoryBase] = []
     for event in output.events:
         if not event.summary.strip():

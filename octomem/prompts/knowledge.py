@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from octomem.agents.base import ExtractionContext
 from octomem.agents.text import norm_key
@@ -33,9 +33,8 @@ class KnowledgeOutput(LLMOutput):
 
 
 def to_records(
-    output: BaseModel, turns: Sequence[Turn], ctx: ExtractionContext
+    output: KnowledgeOutput, turns: Sequence[Turn], ctx: ExtractionContext
 ) -> list[MemoryBase]:
-    assert isinstance(output, KnowledgeOutput)
     user_words = {"user", "the user", "i", "me"} | (
         {ctx.user_name.lower()} if ctx.user_name else set()
     )

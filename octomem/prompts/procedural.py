@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from octomem.agents.base import ExtractionContext
 from octomem.agents.text import norm_key
@@ -30,9 +30,8 @@ class ProceduralOutput(LLMOutput):
 
 
 def to_records(
-    output: BaseModel, turns: Sequence[Turn], ctx: ExtractionContext
+    output: ProceduralOutput, turns: Sequence[Turn], ctx: ExtractionContext
 ) -> list[MemoryBase]:
-    assert isinstance(output, ProceduralOutput)
     records: list[MemoryBase] = []
     for proc in output.procedures:
         steps = [s.strip().rstrip(".") for s in proc.steps if s.strip()]

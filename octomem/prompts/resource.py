@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from octomem.agents.base import ExtractionContext
 from octomem.agents.resource import normalize_uri
@@ -35,9 +35,8 @@ class ResourceOutput(LLMOutput):
 
 
 def to_records(
-    output: BaseModel, turns: Sequence[Turn], ctx: ExtractionContext
+    output: ResourceOutput, turns: Sequence[Turn], ctx: ExtractionContext
 ) -> list[MemoryBase]:
-    assert isinstance(output, ResourceOutput)
     records: list[MemoryBase] = []
     for res in output.resources:
         if not (res.title.strip() and res.summary.strip()):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from octomem.agents.base import ExtractionContext
 from octomem.agents.text import entities_in, norm_key
@@ -33,9 +33,8 @@ class SemanticOutput(LLMOutput):
 
 
 def to_records(
-    output: BaseModel, turns: Sequence[Turn], ctx: ExtractionContext
+    output: SemanticOutput, turns: Sequence[Turn], ctx: ExtractionContext
 ) -> list[MemoryBase]:
-    assert isinstance(output, SemanticOutput)
     records: list[MemoryBase] = []
     for fact in output.facts:
         subject = "user" if fact.subject.strip().lower() in _USER_WORDS else fact.subject.strip()

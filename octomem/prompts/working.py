@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from octomem.agents.base import ExtractionContext
 from octomem.agents.text import norm_key
@@ -32,9 +32,8 @@ class WorkingOutput(LLMOutput):
 
 
 def to_records(
-    output: BaseModel, turns: Sequence[Turn], ctx: ExtractionContext
+    output: WorkingOutput, turns: Sequence[Turn], ctx: ExtractionContext
 ) -> list[MemoryBase]:
-    assert isinstance(output, WorkingOutput)
     records: list[MemoryBase] = []
     for task in output.items:
         if not (task.key.strip() and task.statement.strip()) or not from_user(task, turns):

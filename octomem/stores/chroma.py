@@ -532,17 +532,16 @@ class ChromaVectorStore:
         path = self._cache_path / "chroma.sqlite3"
 
         await self._call("purging deleted entries", purge_log, path, wanted)
-        await self._call("scrubbing index files", self._scrub)
+        await self._call("scrubbing index files", self._scrub, self._cache_path)
         return True
 
-    def _scrub(self) -> None:
+    def _scrub(self, cache_path: Path) -> None:
         """Zero the unused slots of the index files, while no write of this process runs."""
-        assert self._cache_path is not None
         if self._cache is None:
-            scrub_index_files(self._cache_path)
+            scrub_index_files(cache_path)
             return
         with self._cache.files:
-            scrub_index_files(self._cache_path)
+            scrub_index_files(cache_path)
 
     async def drop(self) -> None:
         """Delete this store's collections (all records of every type); `init` recreates them."""
@@ -571,7 +570,7 @@ class ChromaVectorStore:
             self._collections.clear()
             if self._client is not None and self._cache_path is not None:
                 with contextlib.suppress(OSError):
-                    self._scrub()
+                    self._scrub(self._cache_path)
             self._client = None
             if self._cache is not None:
                 record_cache.release(self._cache)

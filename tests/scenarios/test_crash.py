@@ -117,7 +117,7 @@ def _state(orch: Orchestrator) -> tuple[list[tuple[Any, ...]], dict[str, list[st
         for r in orch.get_all(user_id=USER, include_superseded=True)
     )
     history: dict[str, list[str]] = defaultdict(list)
-    for event in orch._loop.run(orch.services.history.for_user(USER)):
+    for event in orch.run_sync(orch.services.history.for_user(USER)):
         history[event.memory_id].append(event.operation.value)
     return records, dict(history)
 

@@ -121,7 +121,7 @@ def test_forget_one_agent_keeps_the_users_other_scopes(orch: Orchestrator) -> No
     assert "Xanthopolis" in " ".join(orch.recall("where does zoe live", user_id="zoe").texts())
     assert "quibbleton" not in _export(orch, "zoe").lower()
     # the entity "Zoe" is still used by her other memories: it stays
-    assert orch._loop.run(orch.services.graph.find_entities("zoe", ["Zoe"]))
+    assert orch.run_sync(orch.services.graph.find_entities("zoe", ["Zoe"]))
     assert orch.check().consistent
 
 
@@ -193,8 +193,8 @@ def test_forget_in_server_mode(
         assert "vector" not in report.files_rewritten and "graph" not in report.files_rewritten
         _assert_zoe_gone(orch, zoe, bob)
         graph = orch.services.graph
-        assert orch._loop.run(graph.relations(zoe, include_invalid=True)) == []
-        assert orch._loop.run(graph.find_entities(zoe, ["Zoe", "Flumberdyne Corp"])) == []
-        assert zoe not in set(orch._loop.run(graph.memory_ids()).values())
+        assert orch.run_sync(graph.relations(zoe, include_invalid=True)) == []
+        assert orch.run_sync(graph.find_entities(zoe, ["Zoe", "Flumberdyne Corp"])) == []
+        assert zoe not in set(orch.run_sync(graph.memory_ids()).values())
         assert orch.stats(user_id=bob)["graph"]["relations"] == bob_relations
     assert json.dumps(report.model_dump(mode="json"))

@@ -42,7 +42,7 @@ def _everything(orch: Orchestrator, user: str) -> tuple[list[Any], Counter[str]]
         (r.id, r.content_hash, r.valid_to, r.superseded_by, r.version, r.updated_at)
         for r in orch.get_all(user_id=user, include_superseded=True)
     )
-    events = orch._loop.run(orch.services.history.for_user(user))
+    events = orch.run_sync(orch.services.history.for_user(user))
     return records, Counter(e.id for e in events)
 
 

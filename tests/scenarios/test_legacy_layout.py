@@ -70,7 +70,7 @@ def _legacy_store(make_orch: Any) -> tuple[Path, dict[str, MemoryBase], dict[str
     records = _everything(orch)
     raw = [r for r in records.values() if r.internal.get("raw")]
     # the flag of turns whose LLM extraction is still owed
-    orch._loop.run(
+    orch.run_sync(
         orch.services.vector.rewrite(
             raw[0].memory_type,
             [raw[0].model_copy(update={"internal": {**raw[0].internal, "extraction": "fallback"}})],
@@ -126,7 +126,7 @@ def test_an_older_store_is_upgraded_on_open(make_orch: Any) -> None:
     assert item is not None and item.value == {"content": "likes dark mode"}
 
     # once done, opening again has nothing left to do
-    assert orch._loop.run(upgrade_layout(orch.services.vector)) == 0
+    assert orch.run_sync(upgrade_layout(orch.services.vector)) == 0
 
 
 def test_two_stores_upgrading_at_once_agree(make_orch: Any) -> None:

@@ -296,8 +296,8 @@ def test_secrets_are_masked_everywhere(llm_orch, mode: str) -> None:
     assert secret not in dumped and key not in dumped
     [res] = current(orch, MemoryType.RESOURCE)
     assert res.sensitive and "[MASKED password" in res.content
-    assert orch._loop.run(orch.services.keyword.search(secret, user_id="alice")) == []
-    events = orch._loop.run(orch.services.history.for_user("alice"))
+    assert orch.run_sync(orch.services.keyword.search(secret, user_id="alice")) == []
+    events = orch.run_sync(orch.services.history.for_user("alice"))
     assert secret not in " ".join(e.model_dump_json() for e in events)
 
 

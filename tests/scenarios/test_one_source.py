@@ -41,7 +41,7 @@ def views(orch: Orchestrator, user: str = "alice") -> tuple[list[str], list[Know
         for k in orch.get_all(user_id=user, memory_types=["knowledge"])
         if isinstance(k, KnowledgeMemory) and k.predicate == "LIVES_IN"
     ]
-    relations = orch._loop.run(orch.services.graph.relations(user, predicate="LIVES_IN"))
+    relations = orch.run_sync(orch.services.graph.relations(user, predicate="LIVES_IN"))
     return lines, edges, relations
 
 
@@ -209,7 +209,7 @@ def test_an_edge_an_earlier_version_extracted_gives_way_to_the_projection(
     legacy = projected.model_copy(
         update={"id": "kg_legacy0000000000000000", "internal": {"subject_key": "user"}}
     )
-    orch._loop.run(
+    orch.run_sync(
         write_records(
             orch.services,
             [(legacy, history_event(legacy, Operation.ADD))],
@@ -231,8 +231,8 @@ def test_check_finds_a_lost_projection_and_repair_renders_it_again(orch: Orchest
     [edge] = views(orch)[1]
     [block] = [c for c in orch.get_all(user_id="alice", memory_types=["core"])]
     damaged = block.model_copy(update={"content": "Lives in: Paris", "content_hash": ""})
-    orch._loop.run(write_records(orch.services, [], deletes=[edge]))
-    orch._loop.run(write_records(orch.services, [(damaged, orch.history(block.id)[-1])]))
+    orch.run_sync(write_records(orch.services, [], deletes=[edge]))
+    orch.run_sync(write_records(orch.services, [(damaged, orch.history(block.id)[-1])]))
     report = orch.check()
     [views_diff] = [s for s in report.stores if s.store == "projections"]
     assert (views_diff.missing, views_diff.stale) == ([edge.id], [block.id])

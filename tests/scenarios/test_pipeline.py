@@ -89,11 +89,11 @@ def test_move_invalidates_the_graph_edge(orch: Orchestrator) -> None:
     assert {k.object: k.is_current for k in lives} == {"Paris": False, "Berlin": True}
 
     graph = orch.services.graph
-    edges = orch._loop.run(graph.relations("alice", predicate="LIVES_IN", include_invalid=True))
+    edges = orch.run_sync(graph.relations("alice", predicate="LIVES_IN", include_invalid=True))
     paris_id = Entity.make_id("alice", "Paris")
     [paris_edge] = [e for e in edges if e.object_id == paris_id]
     assert paris_edge.invalid_at == T0 + timedelta(days=3)
-    current_edges = orch._loop.run(graph.relations("alice", predicate="LIVES_IN"))
+    current_edges = orch.run_sync(graph.relations("alice", predicate="LIVES_IN"))
     assert [e.object_id for e in current_edges] == [Entity.make_id("alice", "Berlin")]
 
 
@@ -156,7 +156,7 @@ def test_interrupted_process_finishes_on_retry(orch: Orchestrator, monkeypatch) 
         history = orch.history(record.id)
         assert [e.operation for e in history].count(Operation.ADD) == 1
     # the keyword index holds each memory once
-    found = orch._loop.run(orch.services.keyword.search("Paris", user_id="alice", limit=50))
+    found = orch.run_sync(orch.services.keyword.search("Paris", user_id="alice", limit=50))
     assert len(found) == len({i for i, _, _ in found})
 
 

@@ -8,11 +8,19 @@ from pathlib import Path
 
 import pytest
 
-from octomem.bench.locomo import Conversation, Question, Scores, load_locomo, parse_session_date
+from octomem.bench.locomo import (
+    Conversation,
+    Question,
+    Scores,
+    load_locomo,
+    parse_session_date,
+    run_locomo,
+)
 from octomem.bench.locomo_report import rows_of
 from octomem.bench.metrics import parse_evidence, recall_at_k
 from octomem.bench.perf import _ratios, percentile
 from octomem.bench.report import write_json
+from octomem.errors import InvalidInputError
 
 
 def test_recall_at_k_by_hand() -> None:
@@ -30,10 +38,18 @@ def test_recall_counts_each_evidence_turn_once() -> None:
 
 
 def test_recall_needs_evidence_and_a_positive_k() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(InvalidInputError, match="without evidence"):
         recall_at_k([], [["D1:1"]], 5)
-    with pytest.raises(ValueError):
+    with pytest.raises(InvalidInputError, match="at least 1"):
         recall_at_k(["D1:1"], [["D1:1"]], 0)
+
+
+def test_a_run_with_no_conversations_is_refused(tmp_path: Path) -> None:
+    data = tmp_path / "locomo.json"
+    data.write_text("[]", encoding="utf-8")
+    with pytest.raises(InvalidInputError, match="no conversations to run"):
+        run_locomo(data, with_mem0=False, data_dir=tmp_path / "data")
+    assert not (tmp_path / "data").exists()  # refused before anything was set up
 
 
 def test_parse_evidence_fixes_malformed_ids() -> None:

@@ -17,7 +17,7 @@ from octomem.embeddings import (
     LiteLLMEmbedder,
     LocalEmbedder,
 )
-from octomem.errors import ConfigurationError, LLMError
+from octomem.errors import ConfigurationError, InvalidInputError, LLMError
 
 
 def cosine(a: Sequence[float], b: Sequence[float]) -> float:
@@ -83,9 +83,11 @@ async def test_batching_matches_one_by_one(model_dir):
         assert max(abs(x - y) for x, y in zip(a, b, strict=True)) < 1e-5
 
 
-async def test_embed_rejects_a_bare_string(local):
-    with pytest.raises(TypeError, match=r"embed\(\[text\]\)"):
+async def test_embed_rejects_a_bare_string_or_a_text_that_is_not_one(local):
+    with pytest.raises(InvalidInputError, match=r"embed\(\[text\]\)"):
         await local.embed("hello")
+    with pytest.raises(InvalidInputError, match=r"texts\[1\] is int"):
+        await local.embed(["hello", 3])
 
 
 async def test_model_loads_once_under_concurrency(monkeypatch):

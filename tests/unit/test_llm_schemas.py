@@ -17,7 +17,7 @@ from litellm.utils import type_to_response_format_param
 from pydantic import BaseModel, Field
 
 import octomem
-from octomem import ConfigurationError
+from octomem import ConfigurationError, InvalidInputError
 from octomem.llm import LiteLLMClient
 from octomem.llm_schema import LLMOutput, response_schema, structured_request
 from octomem.prompts import AGENT_PROMPTS
@@ -167,7 +167,7 @@ def test_dict_fields_have_no_strict_schema() -> None:
     class Open(LLMOutput):
         tags: dict[str, str]
 
-    with pytest.raises(TypeError, match="dict fields"):
+    with pytest.raises(InvalidInputError, match="dict fields"):
         Open.model_json_schema()
 
 
@@ -177,7 +177,7 @@ def test_structured_refuses_models_without_a_strict_schema() -> None:
 
     client = LiteLLMClient(LLMConfig(model="openai/gpt-4.1-mini"))
     messages = [{"role": "user", "content": "hi"}]
-    with pytest.raises(TypeError, match="LLMOutput"):
+    with pytest.raises(InvalidInputError, match="LLMOutput"):
         asyncio.run(client.structured(messages, Plain, purpose="test"))  # type: ignore[type-var]
 
 
