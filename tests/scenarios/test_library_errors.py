@@ -21,7 +21,7 @@ def test_an_unknown_filter_operator_is_invalid_input_as_for_langgraphs_own_store
         reference.search(ns, filter=bad)
     store = OctomemStore(orch)
     store.put(ns, "k", {"content": "Alice likes tea.", "n": 1})
-    with pytest.raises(InvalidInputError, match=r"Unsupported operator: \$near"):
+    with pytest.raises(InvalidInputError, match=r"unknown operator .\$near. for key .n."):
         store.search(ns, filter=bad)
 
 
