@@ -130,6 +130,19 @@ def register_memory_type(name: str, prefix: str | None = None) -> MemoryType:
     return member
 
 
+def unregister_memory_type(name: str) -> None:
+    """Remove a type `register_memory_type` added (a built-in one stays); its stored
+    records no longer read."""
+    member = MemoryType._value2member_map_.get(name)
+    if member is None or member in BUILTIN_TYPES:
+        return
+    del MemoryType._member_map_[member.name]
+    del MemoryType._value2member_map_[name]
+    MemoryType._member_names_.remove(member.name)
+    del _PREFIX_TYPE[ID_PREFIX.pop(cast(MemoryType, member))]
+    RECORD_CLASS.pop(cast(MemoryType, member), None)
+
+
 def make_memory_id(memory_type: MemoryType, *key: object, id_key: bytes | None = None) -> str:
     """Deterministic id: the same type and key always give the same id (idempotent writes);
     keyed with the data directory's `id_key`, so nobody derives it from a user_id."""

@@ -1,0 +1,138 @@
+"""A custom agent plugged into an Orchestrator: its own memory type, extracted by process,
+found by recall, listed by get_all and shown by the Studio process graph."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from octomem import Orchestrator
+from octomem.agents import BaseAgent, ExtractionContext
+from octomem.agents.semantic import read_turns
+from octomem.agents.text import record_fields
+from octomem.embeddings import Embedder
+from octomem.models import (
+    CustomMemory,
+    MemoryBase,
+    MemoryType,
+    Turn,
+    register_memory_type,
+    unregister_memory_type,
+)
+from octomem.orchestrator import studio
+from octomem.orchestrator.graph import build_process_graph
+from octomem.orchestrator.services import build_services
+from octomem.settings import load_settings
+from tests.conftest import T0
+
+_RECIPE = re.compile(r"\bmy recipe for ([\w ]+?) is (.+?)(?:\.|$)", re.I)
+
+
+def recipe_agent() -> BaseAgent:
+    """An agent of the "recipe" memory type: "my recipe for X is Y" becomes a recipe."""
+    recipe = register_memory_type("recipe", "rcp")
+
+    class RecipeAgent(BaseAgent):
+        memory_type = recipe
+        record_type = CustomMemory
+        query_cue = re.compile(r"\b(recipes?|cook(ing)?)\b", re.I)
+
+        def extract(self, turns: Sequence[Turn], ctx: ExtractionContext) -> list[MemoryBase]:
+            found: list[MemoryBase] = []
+            for turn, reading in zip(turns, read_turns(turns, ctx), strict=True):
+                if turn.role != "user" or not (match := _RECIPE.search(turn.content)):
+                    continue
+                dish, steps = match[1].strip(), match[2].strip()
+                who = reading.user_name or "The user"
+                found.append(
+                    CustomMemory(
+                        id=ctx.memory_id(recipe, dish.lower()),
+                        memory_type=recipe,
+                        content=f"{who}'s recipe for {dish}: {steps}.",
+                        attributes={"dish": dish, "steps": steps},
+                        **record_fields(turn, ctx, "recipe"),
+                    )
+                )
+            return found
+
+    return RecipeAgent()
+
+
+@pytest.fixture
+def recipes() -> Iterator[None]:
+    yield
+    unregister_memory_type("recipe")
+
+
+def test_custom_agent_end_to_end(tmp_path: Path, embedder: Embedder, recipes: None) -> None:
+    agent = recipe_agent()
+    orch = Orchestrator.from_settings(
+        load_settings(data_dir=tmp_path / "om"), embedder=embedder, agents=[agent]
+    )
+    with orch:
+        result = orch.process(
+            "I'm Alice. My recipe for pancakes is flour, milk and two eggs.",
+            user_id="alice",
+            timestamp=T0,
+        )
+        recipe = agent.memory_type
+        assert recipe in result.agents
+        [added] = result.operations[recipe]
+        assert added.text == "Alice's recipe for pancakes: flour, milk and two eggs."
+        assert added.memory_id.startswith("rcp_")
+        # the built-in agents still run beside it
+        assert result.operations[MemoryType.SEMANTIC]
+
+        hits = orch.recall("what is my pancakes recipe?", user_id="alice").hits
+        assert hits[0].memory_type is recipe
+        assert isinstance(hits[0].memory, CustomMemory)
+        steps = "flour, milk and two eggs"
+        assert hits[0].memory.attributes == {"dish": "pancakes", "steps": steps}
+
+        listed = orch.get_all(user_id="alice", memory_types=["recipe"])
+        assert [r.id for r in listed] == [added.memory_id]
+        assert orch.get(added.memory_id).content == added.text
+
+        # the same recipe again is the same memory (deterministic id)
+        orch.process(
+            "My recipe for pancakes is flour, milk and two eggs.", user_id="alice", timestamp=T0
+        )
+        assert len(orch.get_all(user_id="alice", memory_types=["recipe"])) == 1
+
+
+async def test_studio_process_graph_shows_a_custom_agent(
+    tmp_path: Path, embedder: Embedder, recipes: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(studio.AGENTS_VARIABLE, f"{__name__}:recipe_agent")
+    agents = studio.studio_agents()
+    services = build_services(
+        load_settings(data_dir=tmp_path / "studio"), embedder=embedder, agents=agents
+    )
+    graph = build_process_graph(services)
+    try:
+        state: dict[str, Any] = await graph.ainvoke(
+            {
+                "messages": [{"role": "user", "content": "My recipe for soup is leeks."}],
+                "user_id": "bob",
+            }
+        )
+    finally:
+        await services.close()
+    assert state["routing"]["recipe"] == "selected"
+    assert [c.content for c in state["candidates"] if c.memory_type == "recipe"] == [
+        "The user's recipe for soup: leeks."
+    ]
+
+
+def test_studio_rejects_an_agent_path_that_does_not_import(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from octomem.errors import ConfigurationError
+
+    monkeypatch.setenv(studio.AGENTS_VARIABLE, "tests.nowhere:agent")
+    with pytest.raises(ConfigurationError, match="OCTOMEM_STUDIO_AGENTS"):
+        studio.studio_agents()
