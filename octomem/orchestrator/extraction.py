@@ -16,10 +16,10 @@ from octomem.agents.base import ExtractionContext, MemoryAgent
 from octomem.llm import LLMClient, UsageMeter
 from octomem.models import MemoryBase, MemoryType, Turn
 from octomem.prompts.extraction import (
-    RouterOutput,
     agent_messages,
     extraction_output,
     router_messages,
+    router_output,
     single_call_messages,
 )
 from octomem.settings import LLMConfig
@@ -67,7 +67,7 @@ async def single_call(
                 continue
             records = agent.prompt.to_records(output.part(mtype), chunk, ctx)
             candidates[mtype] += records
-            if records or mtype in output.agents:
+            if records or mtype in {MemoryType(name) for name in output.agents}:
                 selected.add(mtype)
     return [a.memory_type for a in agents if a.memory_type in selected], candidates
 
@@ -82,10 +82,11 @@ async def route(
 ) -> list[MemoryType]:
     """per_agent mode: the agents the router selects for any chunk."""
     selected: set[MemoryType] = set()
+    output_model = router_output(agents)
     for chunk in chunk_turns(turns, config.chunk_tokens):
         messages = router_messages(chunk, ctx, agents, config.prompts)
-        output = await llm.structured(messages, RouterOutput, purpose="route", meter=meter)
-        selected |= set(output.agents)
+        output = await llm.structured(messages, output_model, purpose="route", meter=meter)
+        selected |= {MemoryType(name) for name in output.agents}
     return [a.memory_type for a in agents if a.memory_type in selected]
 
 

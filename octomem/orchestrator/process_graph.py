@@ -188,12 +188,10 @@ def build_process_graph(services: Services) -> CompiledStateGraph:
         with span("node.route", user_id=state.get("user_id")) as current:
             reasons = routing.route(services.agents, services.enabled_agents, wanted(state))
             chosen = routing.selected(reasons)
-            if llm is None or not chosen:
-                extraction_ = Extraction(mode="offline")
-            else:
-                extraction_ = Extraction(mode=config.extraction_mode)
+            asked = prompting(chosen)  # no LLM call without an agent that prompts it
+            mode = config.extraction_mode if llm is not None and asked else "offline"
+            extraction_ = Extraction(mode=mode)
             update: dict[str, Any] = {}
-            asked = prompting(chosen)
             if llm is not None and extraction_.mode == "per_agent" and asked:
                 meter = UsageMeter()
                 current.set_attribute("octomem.mode", extraction_.mode)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from functools import cache
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, create_model
 
 from octomem.agents.base import ExtractionContext, MemoryAgent
 from octomem.llm_schema import LLMOutput
-from octomem.models import MemoryType, Turn
+from octomem.models import BUILTIN_TYPES, MemoryType, Turn
 from octomem.prompts.common import SYSTEM, context_lines, transcript
 from octomem.prompts.contextual import ContextualOutput
 from octomem.prompts.core import CoreOutput
@@ -54,13 +54,31 @@ class RouterOutput(LLMOutput):
 
 def extraction_output(agents: Sequence[MemoryAgent]) -> type[ExtractionOutput]:
     """`ExtractionOutput`, with a field for each of `agents` that prompts the LLM and has
-    none there (a custom agent)."""
-    extra = tuple(
+    none there (a custom agent), whose name `agents` may then list too."""
+    return _with_fields(_custom(agents)) if _custom(agents) else ExtractionOutput
+
+
+def router_output(agents: Sequence[MemoryAgent]) -> type[RouterOutput]:
+    """`RouterOutput`, whose `agents` may name the custom ones among `agents` too."""
+    custom = _custom(agents)
+    return _router(tuple(name for name, _ in custom)) if custom else RouterOutput
+
+
+def _custom(agents: Sequence[MemoryAgent]) -> tuple[tuple[str, type[LLMOutput]], ...]:
+    """(memory type, response model) of each agent that prompts the LLM and is not built
+    into `ExtractionOutput`."""
+    return tuple(
         (agent.memory_type.value, agent.prompt.output)
         for agent in agents
         if agent.prompt is not None and agent.memory_type.value not in ExtractionOutput.model_fields
     )
-    return _with_fields(extra) if extra else ExtractionOutput
+
+
+def _names(custom: tuple[str, ...]) -> Any:
+    """The type of an `agents` list that names built-in or these custom memory types (the
+    schema's enum lists them all)."""
+    names = tuple(t.value for t in BUILTIN_TYPES) + custom
+    return (list[Literal[names]], Field(default_factory=list))  # type: ignore[valid-type]
 
 
 @cache
@@ -68,7 +86,13 @@ def _with_fields(extra: tuple[tuple[str, type[LLMOutput]], ...]) -> type[Extract
     fields: dict[str, Any] = {
         name: (output, Field(default_factory=output)) for name, output in extra
     }
+    fields["agents"] = _names(tuple(name for name, _ in extra))
     return create_model("ExtractionOutput", __base__=ExtractionOutput, **fields)
+
+
+@cache
+def _router(custom: tuple[str, ...]) -> type[RouterOutput]:
+    return create_model("RouterOutput", __base__=RouterOutput, agents=_names(custom))
 
 
 def instructions_for(agents: Sequence[MemoryAgent], overrides: Mapping[MemoryType, str]) -> str:

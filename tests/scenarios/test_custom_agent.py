@@ -9,12 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import BaseModel, Field
 
 from octomem import Orchestrator
-from octomem.agents import BaseAgent, ExtractionContext
+from octomem.agents import AgentPrompt, BaseAgent, ExtractionContext
 from octomem.agents.semantic import read_turns
 from octomem.agents.text import record_fields
 from octomem.embeddings import Embedder
+from octomem.llm_schema import LLMOutput
 from octomem.models import (
     CustomMemory,
     MemoryBase,
@@ -26,19 +28,23 @@ from octomem.models import (
 from octomem.orchestrator import studio
 from octomem.orchestrator.graph import build_process_graph
 from octomem.orchestrator.services import build_services
+from octomem.prompts.reconcile import DecisionOutput
 from octomem.settings import load_settings
+from octomem.testing import ScriptedModel, ScriptedRequest
 from tests.conftest import T0
 
 _RECIPE = re.compile(r"\bmy recipe for ([\w ]+?) is (.+?)(?:\.|$)", re.I)
 
 
-def recipe_agent() -> BaseAgent:
-    """An agent of the "recipe" memory type: "my recipe for X is Y" becomes a recipe."""
+def recipe_agent(with_prompt: AgentPrompt | None = None) -> BaseAgent:
+    """An agent of the "recipe" memory type: "my recipe for X is Y" becomes a recipe;
+    `with_prompt`: its LLM prompt."""
     recipe = register_memory_type("recipe", "rcp")
 
     class RecipeAgent(BaseAgent):
         memory_type = recipe
         record_type = CustomMemory
+        prompt = with_prompt
         query_cue = re.compile(r"\b(recipes?|cook(ing)?)\b", re.I)
 
         def extract(self, turns: Sequence[Turn], ctx: ExtractionContext) -> list[MemoryBase]:
@@ -60,6 +66,32 @@ def recipe_agent() -> BaseAgent:
             return found
 
     return RecipeAgent()
+
+
+class Recipe(BaseModel):
+    dish: str
+    steps: str
+
+
+class RecipeOutput(LLMOutput):
+    recipes: list[Recipe] = Field(default_factory=list)
+
+
+def recipe_records(
+    output: BaseModel, turns: Sequence[Turn], ctx: ExtractionContext
+) -> list[MemoryBase]:
+    assert isinstance(output, RecipeOutput)
+    recipe = MemoryType("recipe")
+    return [
+        CustomMemory(
+            id=ctx.memory_id(recipe, item.dish.lower()),
+            memory_type=recipe,
+            content=f"Recipe for {item.dish}: {item.steps}",
+            attributes=item.model_dump(),
+            **record_fields(turns[-1], ctx, "recipe"),
+        )
+        for item in output.recipes
+    ]
 
 
 @pytest.fixture
@@ -136,3 +168,36 @@ def test_studio_rejects_an_agent_path_that_does_not_import(
     monkeypatch.setenv(studio.AGENTS_VARIABLE, "tests.nowhere:agent")
     with pytest.raises(ConfigurationError, match="OCTOMEM_STUDIO_AGENTS"):
         studio.studio_agents()
+
+
+@pytest.mark.parametrize("mode", ["single_call", "per_agent"])
+def test_a_custom_agent_extracts_with_the_llm(
+    tmp_path: Path, embedder: Embedder, recipes: None, mode: str
+) -> None:
+    pancakes = {"dish": "pancakes", "steps": "whisk and fry"}
+
+    def script(request: ScriptedRequest) -> Any:
+        if request.purpose == "extract":
+            return {"agents": ["recipe"], "recipe": {"recipes": [pancakes]}}
+        if request.purpose == "route":
+            return {"agents": ["recipe"], "reason": "a recipe"}
+        if request.purpose == "extract:recipe":
+            return {"recipes": [pancakes]}
+        if request.purpose.startswith("extract:"):
+            return {}
+        return DecisionOutput()
+
+    with ScriptedModel(script, name=f"recipes-{mode}") as model:
+        settings = load_settings(
+            data_dir=tmp_path / "om", llm={"model": model.model, "extraction_mode": mode}
+        )
+        agent = recipe_agent(
+            AgentPrompt("recipe: the user's recipes (dish, steps)", RecipeOutput, recipe_records)
+        )
+        with Orchestrator.from_settings(settings, embedder=embedder, agents=[agent]) as orch:
+            result = orch.process("Pancakes: whisk and fry.", user_id="alice", timestamp=T0)
+            asked = [r for r in model.requests if r.purpose in ("extract", "route")]
+            assert "recipe: the user's recipes" in asked[0].prompt
+    assert result.extraction == mode
+    [added] = result.operations[agent.memory_type]
+    assert added.text == "Recipe for pancakes: whisk and fry"
