@@ -201,3 +201,22 @@ def test_a_custom_agent_extracts_with_the_llm(
     assert result.extraction == mode
     [added] = result.operations[agent.memory_type]
     assert added.text == "Recipe for pancakes: whisk and fry"
+
+
+def test_an_agent_with_its_own_retrieval_replaces_the_default(
+    tmp_path: Path, embedder: Embedder, recipes: None
+) -> None:
+    asked: list[str] = []
+    base = type(recipe_agent())
+
+    class SilentRecipes(base):  # type: ignore[misc, valid-type]
+        async def retrieve(self, services: Any, query: str, plan: dict[str, Any]) -> Any:
+            asked.append(query)
+            return [], {}  # finds nothing, whatever is stored
+
+    settings = load_settings(data_dir=tmp_path / "om")
+    with Orchestrator.from_settings(settings, embedder=embedder, agents=[SilentRecipes()]) as orch:
+        orch.process("My recipe for pancakes is flour and milk.", user_id="alice", timestamp=T0)
+        hits = orch.recall("my pancakes recipe", user_id="alice").hits
+    assert asked == ["my pancakes recipe"]
+    assert hits and all(hit.memory_type != "recipe" for hit in hits)
