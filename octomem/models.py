@@ -8,12 +8,23 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    TypeAdapter,
+    model_validator,
+)
 
+from octomem.errors import InvalidInputError
 from octomem.legacy import migrate_legacy_payload
 
 # A timestamp far in the future, used where a backend needs a number for "never".
@@ -60,6 +71,9 @@ UTCDateTime = Annotated[datetime, AfterValidator(as_utc)]
 
 
 class MemoryType(StrEnum):
+    """The built-in memory types, plus any a custom agent registers
+    (`register_memory_type`)."""
+
     CORE = "core"
     EPISODIC = "episodic"
     SEMANTIC = "semantic"
@@ -81,6 +95,52 @@ ID_PREFIX: dict[MemoryType, str] = {
     MemoryType.RESOURCE: "res",
 }
 _PREFIX_TYPE = {prefix: mtype for mtype, prefix in ID_PREFIX.items()}
+BUILTIN_TYPES: tuple[MemoryType, ...] = tuple(MemoryType)
+_TYPE_NAME = re.compile(r"[a-z][a-z0-9_]{1,30}")
+
+
+def register_memory_type(name: str, prefix: str | None = None) -> MemoryType:
+    """The memory type `name` (lower case, e.g. "recipe"), added to `MemoryType` for this
+    process if new: its records are `CustomMemory`, its ids start with `prefix` (default:
+    the name). Registering the same name and prefix again returns the same member."""
+    prefix = prefix or name
+    if not _TYPE_NAME.fullmatch(name) or not _TYPE_NAME.fullmatch(prefix):
+        raise InvalidInputError(
+            f"memory type {name!r} (id prefix {prefix!r}): use 2-31 characters, lower-case "
+            "letters, digits and _, starting with a letter"
+        )
+    if (known := MemoryType._value2member_map_.get(name)) is not None:
+        member = cast(MemoryType, known)
+        if ID_PREFIX[member] != prefix:
+            raise InvalidInputError(
+                f"memory type {name!r} is registered with id prefix {ID_PREFIX[member]!r}"
+            )
+        return member
+    if prefix in _PREFIX_TYPE:
+        raise InvalidInputError(f"id prefix {prefix!r} is taken by {_PREFIX_TYPE[prefix].value}")
+    member = str.__new__(MemoryType, name)
+    member._name_, member._value_ = name.upper(), name
+    member._sort_order_ = len(MemoryType._member_names_)  # type: ignore[attr-defined]
+    MemoryType._member_map_[member._name_] = member
+    MemoryType._value2member_map_[name] = member
+    MemoryType._member_names_.append(member._name_)
+    ID_PREFIX[member] = prefix
+    _PREFIX_TYPE[prefix] = member
+    RECORD_CLASS[member] = CustomMemory
+    return member
+
+
+def unregister_memory_type(name: str) -> None:
+    """Remove a type `register_memory_type` added (a built-in one stays); its stored
+    records no longer read."""
+    member = MemoryType._value2member_map_.get(name)
+    if member is None or member in BUILTIN_TYPES:
+        return
+    del MemoryType._member_map_[member.name]
+    del MemoryType._value2member_map_[name]
+    MemoryType._member_names_.remove(member.name)
+    del _PREFIX_TYPE[ID_PREFIX.pop(cast(MemoryType, member))]
+    RECORD_CLASS.pop(cast(MemoryType, member), None)
 
 
 def make_memory_id(memory_type: MemoryType, *key: object, id_key: bytes | None = None) -> str:
@@ -327,16 +387,32 @@ class ResourceMemory(MemoryBase):
     sensitive: bool = False
 
 
+class CustomMemory(MemoryBase):
+    """A memory of a type a custom agent registered: its fields beyond the common ones
+    are in `attributes`."""
+
+    attributes: dict[str, Any] = Field(default_factory=dict)
+
+
+def _record_tag(data: Any) -> str:
+    """The union member a record payload (or record) validates as: its built-in type, or
+    "custom" for a registered one."""
+    kind = data.get("memory_type") if isinstance(data, dict) else getattr(data, "memory_type", "")
+    kind = str(getattr(kind, "value", kind))
+    return kind if kind in _BUILTIN_VALUES else "custom"
+
+
 MemoryRecord = Annotated[
-    CoreMemory
-    | EpisodicMemory
-    | SemanticMemory
-    | ProceduralMemory
-    | WorkingMemory
-    | ContextualMemory
-    | KnowledgeMemory
-    | ResourceMemory,
-    Field(discriminator="memory_type"),
+    Annotated[CoreMemory, Tag("core")]
+    | Annotated[EpisodicMemory, Tag("episodic")]
+    | Annotated[SemanticMemory, Tag("semantic")]
+    | Annotated[ProceduralMemory, Tag("procedural")]
+    | Annotated[WorkingMemory, Tag("working")]
+    | Annotated[ContextualMemory, Tag("contextual")]
+    | Annotated[KnowledgeMemory, Tag("knowledge")]
+    | Annotated[ResourceMemory, Tag("resource")]
+    | Annotated[CustomMemory, Tag("custom")],
+    Discriminator(_record_tag),
 ]
 RECORD_ADAPTER: TypeAdapter[MemoryRecord] = TypeAdapter(MemoryRecord)
 
@@ -350,6 +426,7 @@ RECORD_CLASS: dict[MemoryType, type[MemoryBase]] = {
     MemoryType.KNOWLEDGE: KnowledgeMemory,
     MemoryType.RESOURCE: ResourceMemory,
 }
+_BUILTIN_VALUES = frozenset(t.value for t in BUILTIN_TYPES)
 
 
 def record_to_json(record: MemoryBase) -> str:

@@ -28,15 +28,15 @@ from typing import Any
 from pydantic import BaseModel
 
 from octomem._litellm import import_litellm
+from octomem.agents import AGENTS
 from octomem.models import MemoryType
-from octomem.prompts import AGENT_PROMPTS
 from octomem.prompts.extraction import ExtractionOutput, RouterOutput
 from octomem.prompts.reconcile import DecisionOutput
 
 PROVIDER = "octomem-scripted"
 Reply = BaseModel | dict[str, Any] | str | BaseException
 _MODELS: list[type[BaseModel]] = [ExtractionOutput, RouterOutput, DecisionOutput]
-_MODELS += [prompt.output for prompt in AGENT_PROMPTS.values()]
+_MODELS += [agent.prompt.output for agent in AGENTS.values() if agent.prompt is not None]
 _OUTPUTS: dict[str, type[BaseModel]] = {model.__name__: model for model in _MODELS}
 _registry: dict[str, ScriptedModel] = {}
 
@@ -143,7 +143,8 @@ def from_extraction(
         if request.purpose == "extract":
             return full
         if request.purpose == "route":
-            with_items = [m for m in MemoryType if _has_items(full.part(m))]
+            parts = [m for m in MemoryType if m.value in type(full).model_fields]
+            with_items = [m for m in parts if _has_items(full.part(m))]
             return RouterOutput(agents=list(dict.fromkeys([*full.agents, *with_items])))
         agent = MemoryType(request.purpose.split(":", 1)[1])
         return full.part(agent)

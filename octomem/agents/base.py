@@ -1,20 +1,34 @@
 """The MemoryAgent protocol and the shared base every agent builds on.
 
-An agent owns one memory type: its record model, its offline extractor, the key that
-makes two records the same memory (folded into the deterministic id), the key that makes
-two records conflict, its conflict policy, and how a stored record absorbs a newer one.
+An agent is one pluggable unit that owns one memory type: its record model, its offline
+extractor, its LLM prompt and response model, the key that makes two records the same
+memory (folded into the deterministic id), the key that makes two records conflict, its
+conflict policy, how a stored record absorbs a newer one, the words that say a query asks
+for its memories, and optionally its own retrieval step.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
+from octomem.llm_schema import LLMOutput
 from octomem.models import MemoryBase, MemoryType, Scope, Turn, make_memory_id
+
+if TYPE_CHECKING:
+    from octomem.agents.semantic import TurnReading
+    from octomem.orchestrator.services import Services
+    from octomem.orchestrator.state import RankedList
+
+    Readings = list[TurnReading]
+else:
+    Readings = Any
 
 # internal key of a candidate that says a stored fact is no longer true: reconcile closes
 # the fact it names (as an LLM DELETE would) and never stores the candidate itself
@@ -38,6 +52,9 @@ class ExtractionContext(BaseModel):
     working_ttl: timedelta = timedelta(hours=24)
     core_char_limit: int = 2000
     id_key: bytes | None = None  # the data directory's id key (`octomem.id_key`)
+    # what the semantic parser read in each turn being extracted (`semantic.read_turns`):
+    # parsed once per call, shared by every agent
+    readings: Readings | None = None
 
     def memory_id(self, memory_type: MemoryType, *key: object, session: bool = False) -> str:
         """Deterministic id within this context's user/agent (and session if asked)."""
@@ -48,11 +65,29 @@ class ExtractionContext(BaseModel):
         return make_memory_id(memory_type, *parts, *key, id_key=self.id_key)
 
 
+Output = TypeVar("Output", bound=LLMOutput)
+
+
+@dataclass(frozen=True)
+class AgentPrompt(Generic[Output]):
+    """An agent's part of the LLM extraction: its instructions (overridable in config
+    under `llm.prompts.<agent>`), its response model and how a reply becomes records."""
+
+    instructions: str
+    output: type[Output]
+    to_records: Callable[[Output, Sequence[Turn], ExtractionContext], list[MemoryBase]]
+
+
+Retrieved = tuple[list["RankedList"], dict[str, MemoryBase]]
+
+
 @runtime_checkable
 class MemoryAgent(Protocol):
     memory_type: MemoryType
     record_type: type[MemoryBase]
     policy: ConflictPolicy
+    prompt: AgentPrompt[Any] | None  # None: the agent's rules extract, also with an LLM
+    query_cue: re.Pattern[str] | None  # a query it matches asks for this kind of memory
 
     def extract(self, turns: Sequence[Turn], ctx: ExtractionContext) -> list[MemoryBase]:
         """Offline (rule-based) extraction: candidate records with deterministic ids."""
@@ -70,6 +105,13 @@ class MemoryAgent(Protocol):
         """The stored record `existing` updated in place (same id) by `candidate`."""
         ...
 
+    async def retrieve(
+        self, services: Services, query: str, plan: dict[str, Any]
+    ) -> Retrieved | None:
+        """This agent's own ranked lists and records for a recall plan; None: the default
+        retrieval (vector, keyword and graph search of its memories)."""
+        ...
+
 
 class BaseAgent:
     """Defaults shared by the agents; each agent overrides what differs."""
@@ -77,6 +119,8 @@ class BaseAgent:
     memory_type: ClassVar[MemoryType]
     record_type: ClassVar[type[MemoryBase]]
     policy: ClassVar[ConflictPolicy] = ConflictPolicy.APPEND
+    prompt: ClassVar[AgentPrompt | None] = None
+    query_cue: ClassVar[re.Pattern[str] | None] = None
 
     def extract(self, turns: Sequence[Turn], ctx: ExtractionContext) -> list[MemoryBase]:
         return []
@@ -110,6 +154,11 @@ class BaseAgent:
             content_hash="",
         )
         return type(existing).model_validate(data)
+
+    async def retrieve(
+        self, services: Services, query: str, plan: dict[str, Any]
+    ) -> Retrieved | None:
+        return None
 
 
 def _union(first: Sequence[str], second: Sequence[str]) -> list[str]:

@@ -9,8 +9,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from octomem.agents.base import BaseAgent, ConflictPolicy, ExtractionContext
-from octomem.agents.semantic import stated_name, user_facts
+from octomem.agents.base import AgentPrompt, BaseAgent, ConflictPolicy, ExtractionContext
+from octomem.agents.registry import register
+from octomem.agents.semantic import read_turns
 from octomem.agents.text import (
     entities_in,
     hedged,
@@ -25,6 +26,7 @@ from octomem.agents.text import (
     words,
 )
 from octomem.models import ContextualMemory, MemoryBase, MemoryType, Turn
+from octomem.prompts import contextual as contextual_prompt
 
 _IM = r"\bI(?:'m|’m| am)(?: currently| now| still| right now| here| just| stuck| sitting)?"
 _LOCATION = re.compile(rf"{_IM} (?P<prep>at|in|on) (?=(?P<v>.{{1,200}}))")
@@ -104,19 +106,27 @@ def _place(prep: str, phrase: str) -> str | None:
     return value if len(parts) == 1 and head in PLACES and prep == "at" else None
 
 
+@register
 class ContextualAgent(BaseAgent):
     memory_type = MemoryType.CONTEXTUAL
     record_type = ContextualMemory
     policy = ConflictPolicy.SUPERSEDE
+    prompt = AgentPrompt(
+        contextual_prompt.INSTRUCTIONS,
+        contextual_prompt.ContextualOutput,
+        contextual_prompt.to_records,
+    )
+    query_cue = re.compile(
+        r"\b(where (am i|is \w+ now)|right now|this week|device|phone|laptop|mood|feeling)\b",
+        re.I,
+    )
 
     def extract(self, turns: Sequence[Turn], ctx: ExtractionContext) -> list[MemoryBase]:
         records: list[MemoryBase] = []
-        known = ctx.user_name
-        for turn in turns:
+        for turn, reading in zip(turns, read_turns(turns, ctx), strict=True):
             if turn.role != "user":
                 continue
-            known = ctx.user_name or stated_name(user_facts(turn.content)) or known
-            who = known or "The user"
+            who = reading.user_name or "The user"
             latest: dict[str, tuple[str, str]] = {}
             for sentence in split_sentences(turn.content):
                 if is_question(sentence) and not _TOPIC.search(sentence):

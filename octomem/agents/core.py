@@ -13,9 +13,11 @@ import re
 from collections.abc import Sequence
 from datetime import datetime
 
-from octomem.agents.base import BaseAgent, ConflictPolicy, ExtractionContext
+from octomem.agents.base import AgentPrompt, BaseAgent, ConflictPolicy, ExtractionContext
+from octomem.agents.registry import register
 from octomem.agents.text import entities_in, record_fields, split_sentences
 from octomem.models import CoreMemory, MemoryBase, MemoryType, SemanticMemory, SourceRef, Turn
+from octomem.prompts import core as core_prompt
 
 HUMAN = "human"
 PERSONA = "persona"
@@ -90,10 +92,12 @@ def merge_lines(old: Sequence[str], new: Sequence[str], char_limit: int) -> list
     return lines
 
 
+@register
 class CoreAgent(BaseAgent):
     memory_type = MemoryType.CORE
     record_type = CoreMemory
     policy = ConflictPolicy.UPDATE
+    prompt = AgentPrompt(core_prompt.INSTRUCTIONS, core_prompt.CoreOutput, core_prompt.to_records)
 
     def extract(self, turns: Sequence[Turn], ctx: ExtractionContext) -> list[MemoryBase]:
         """The persona block from system prompts (the human block is a projection of the

@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from octomem.agents.base import BaseAgent, ConflictPolicy, ExtractionContext
-from octomem.agents.semantic import stated_name, user_facts
+from octomem.agents.base import AgentPrompt, BaseAgent, ConflictPolicy, ExtractionContext
+from octomem.agents.registry import register
+from octomem.agents.semantic import read_turns
 from octomem.agents.text import (
     entities_in,
     find_time,
@@ -27,6 +28,7 @@ from octomem.models import (
     normalize_text,
     stable_hash,
 )
+from octomem.prompts import episodic as episodic_prompt
 
 # past-tense verbs that make an event on their own, by event type
 EVENT_VERBS: dict[str, str] = {}
@@ -153,10 +155,19 @@ def batch_id(turns: Sequence[Turn]) -> str:
     return stable_hash([turn.id for turn in turns])[:16]
 
 
+@register
 class EpisodicAgent(BaseAgent):
     memory_type = MemoryType.EPISODIC
     record_type = EpisodicMemory
     policy = ConflictPolicy.APPEND
+    prompt = AgentPrompt(
+        episodic_prompt.INSTRUCTIONS, episodic_prompt.EpisodicOutput, episodic_prompt.to_records
+    )
+    query_cue = re.compile(
+        r"\b(when|happened|went|meet|met|visited|ago|yesterday|last (week|month|year|time)|"
+        r"trip|event)\b",
+        re.I,
+    )
 
     def raw_turn_record(
         self, turn: Turn, ctx: ExtractionContext, previous: Turn | None = None, *, batch: str = ""
@@ -165,13 +176,11 @@ class EpisodicAgent(BaseAgent):
 
     def extract(self, turns: Sequence[Turn], ctx: ExtractionContext) -> list[MemoryBase]:
         records: dict[str, MemoryBase] = {}
-        known = ctx.user_name
-        for turn in turns:
+        for turn, reading in zip(turns, read_turns(turns, ctx), strict=True):
             if turn.role != "user":
                 continue
-            known = ctx.user_name or stated_name(user_facts(turn.content)) or known
             for sentence in split_sentences(turn.content):
-                record = self._event(sentence, turn, ctx, known)
+                record = self._event(sentence, turn, ctx, reading.user_name)
                 if record is not None:
                     records[record.id] = record
         return list(records.values())

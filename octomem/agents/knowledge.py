@@ -14,7 +14,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from octomem.agents.base import BaseAgent, ConflictPolicy, ExtractionContext
+from octomem.agents.base import AgentPrompt, BaseAgent, ConflictPolicy, ExtractionContext
+from octomem.agents.registry import register
 from octomem.agents.semantic import RELATION_ATTR, RELATIONS
 from octomem.agents.text import (
     ENTITY_PATTERN,
@@ -29,6 +30,7 @@ from octomem.agents.text import (
     trim_clause,
 )
 from octomem.models import KnowledgeMemory, MemoryBase, MemoryType, SemanticMemory, Turn
+from octomem.prompts import knowledge as knowledge_prompt
 
 FUNCTIONAL = {"LIVES_IN", "WORKS_AT", "MARRIED_TO", "PARTNER_OF", "LOCATED_IN", "BORN_IN"}
 FUNCTIONAL |= {"FROM", "CEO_OF", "CTO_OF", "CFO_OF", "COO_OF", "PRESIDENT_OF", "CHAIR_OF"}
@@ -190,10 +192,14 @@ def triple_sentence(triple: Triple) -> str:
     return f"{s} {verb} {o}."
 
 
+@register
 class KnowledgeAgent(BaseAgent):
     memory_type = MemoryType.KNOWLEDGE
     record_type = KnowledgeMemory
     policy = ConflictPolicy.SUPERSEDE
+    prompt = AgentPrompt(
+        knowledge_prompt.INSTRUCTIONS, knowledge_prompt.KnowledgeOutput, knowledge_prompt.to_records
+    )
 
     def extract(self, turns: Sequence[Turn], ctx: ExtractionContext) -> list[MemoryBase]:
         """Third-party statements of every turn (edges of the semantic facts are their

@@ -13,9 +13,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from octomem.agents.base import BaseAgent, ConflictPolicy, ExtractionContext
+from octomem.agents.base import AgentPrompt, BaseAgent, ConflictPolicy, ExtractionContext
+from octomem.agents.registry import register
 from octomem.agents.text import entities_in, norm_key, record_fields, sentence_case, words
 from octomem.models import MemoryBase, MemoryType, ProceduralMemory, Turn, stable_hash
+from octomem.prompts import procedural as procedural_prompt
 
 _STEP = re.compile(r"^\s*(?:(?:step\s*)?(\d{1,2})\s*[.):]|[-*•]|step\s+\d+\s*[:.-])\s+(.+)$", re.I)
 _INLINE = re.compile(r"(?:^|\s)(?:step\s+)?(\d{1,2})[.):]\s+", re.IGNORECASE)
@@ -137,10 +139,20 @@ def _prose_procedures(text: str) -> list[tuple[str, list[str]]]:
     return found
 
 
+@register
 class ProceduralAgent(BaseAgent):
     memory_type = MemoryType.PROCEDURAL
     record_type = ProceduralMemory
     policy = ConflictPolicy.SUPERSEDE
+    prompt = AgentPrompt(
+        procedural_prompt.INSTRUCTIONS,
+        procedural_prompt.ProceduralOutput,
+        procedural_prompt.to_records,
+    )
+    query_cue = re.compile(
+        r"\b(how (do|to|can|should)|steps?|procedures?|routine|process|instructions?|recipe)\b",
+        re.I,
+    )
 
     def extract(self, turns: Sequence[Turn], ctx: ExtractionContext) -> list[MemoryBase]:
         records: dict[str, MemoryBase] = {}

@@ -8,19 +8,22 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
-from octomem.agents.base import BaseAgent, ConflictPolicy, ExtractionContext
-from octomem.agents.semantic import stated_name, user_facts
+from octomem.agents.base import AgentPrompt, BaseAgent, ConflictPolicy, ExtractionContext
+from octomem.agents.registry import register
+from octomem.agents.semantic import read_turns
 from octomem.agents.text import (
     entities_in,
     norm_key,
+    normalize_uri,
     record_fields,
     split_sentences,
     third_person,
     words,
 )
 from octomem.models import MemoryBase, MemoryType, ResourceMemory, Turn, content_hash
+from octomem.prompts import resource as resource_prompt
 
 EXTENSIONS: dict[str, str] = {}
 for _type, _exts in {
@@ -90,20 +93,6 @@ _SECRET_LEAD = re.compile(
 )
 
 
-_USERINFO = re.compile(r"^([a-z][a-z0-9+.-]*://)[^/?#@]*@", re.IGNORECASE)
-
-
-def normalize_uri(url: str) -> str:
-    """Scheme and host lower case without "www.", https for bare "www." links, no fragment
-    or trailing slash: the same link always gives the same resource id."""
-    if url.lower().startswith("www."):
-        url = "https://" + url
-    url = _USERINFO.sub(r"\1", url)  # a link's identity never holds a login (masked or not)
-    parts = urlsplit(url)
-    host = parts.netloc.lower().removeprefix("www.")
-    return urlunsplit((parts.scheme.lower(), host, parts.path.rstrip("/"), parts.query, ""))
-
-
 def url_type(uri: str) -> str:
     parts = urlsplit(uri)
     host = parts.netloc.removeprefix("www.")
@@ -133,21 +122,28 @@ def url_title(uri: str, rtype: str) -> str:
     return f"{words_} ({host})" if words_ and not words_.isdigit() else host
 
 
+@register
 class ResourceAgent(BaseAgent):
     memory_type = MemoryType.RESOURCE
     record_type = ResourceMemory
     policy = ConflictPolicy.UPDATE
+    prompt = AgentPrompt(
+        resource_prompt.INSTRUCTIONS, resource_prompt.ResourceOutput, resource_prompt.to_records
+    )
+    query_cue = re.compile(
+        r"\b(documents?|docs?|files?|links?|urls?|shared|sent|pdfs?|spreadsheets?|slides?|"
+        r"attachments?|images?|photos?|repo(sitory)?)\b",
+        re.I,
+    )
 
     def extract(self, turns: Sequence[Turn], ctx: ExtractionContext) -> list[MemoryBase]:
         records: dict[str, MemoryBase] = {}
-        known = ctx.user_name
-        for turn in turns:
+        for turn, reading in zip(turns, read_turns(turns, ctx), strict=True):
             actor = {"assistant": "The assistant", "system": "The system"}.get(
                 turn.role, turn.name or "A tool"
             )
             if turn.role == "user":
-                known = ctx.user_name or stated_name(user_facts(turn.content)) or known
-                actor = known or "The user"
+                actor = reading.user_name or "The user"
             for sentence in split_sentences(turn.content):
                 for record in self._resources(sentence, actor, turn, ctx):
                     records.setdefault(record.id, record)

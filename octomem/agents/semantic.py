@@ -10,7 +10,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from octomem.agents.base import RETRACTS, BaseAgent, ConflictPolicy, ExtractionContext
+from octomem.agents.base import RETRACTS, AgentPrompt, BaseAgent, ConflictPolicy, ExtractionContext
+from octomem.agents.registry import register
 from octomem.agents.text import (
     STOP_CAPS,
     article,
@@ -30,6 +31,7 @@ from octomem.agents.text import (
     words,
 )
 from octomem.models import MemoryBase, MemoryType, SemanticMemory, Turn
+from octomem.prompts import semantic as semantic_prompt
 
 SINGLE_VALUED = words("name lives_in hometown works_at job age spouse partner mother father")
 SINGLE_VALUED |= words("boss diet num_children")
@@ -532,6 +534,38 @@ def user_facts(text: str, people: People | None = None) -> list[Fact]:
     return read_facts(text, people)[0]
 
 
+@dataclass(frozen=True)
+class TurnReading:
+    """What the semantic parser read in one turn of a call: the facts and retractions a
+    user's turn states (none for other roles) and the user's name as known at that turn
+    (the context's, else the latest one the call's user turns stated)."""
+
+    turn_id: str
+    user_name: str | None
+    facts: list[Fact] = field(default_factory=list)
+    retracted: list[Fact] = field(default_factory=list)
+
+
+def read_turns(turns: Sequence[Turn], ctx: ExtractionContext) -> list[TurnReading]:
+    """The reading of each of `turns`, parsed once per context and kept in
+    `ctx.readings`: every agent extracting from the same turns shares it. "he" and
+    "she" may name a person from an earlier user turn of the call."""
+    if ctx.readings is not None and [r.turn_id for r in ctx.readings] == [t.id for t in turns]:
+        return ctx.readings
+    readings: list[TurnReading] = []
+    known = ctx.user_name
+    people = People()
+    for turn in turns:
+        if turn.role != "user":
+            readings.append(TurnReading(turn.id, known))
+            continue
+        facts, retracted = read_facts(turn.content, people)
+        known = ctx.user_name or stated_name(facts) or known
+        readings.append(TurnReading(turn.id, known, facts, retracted))
+    ctx.readings = readings
+    return readings
+
+
 def _undoes(retraction: Fact, fact: Fact) -> bool:
     """Whether `retraction` denies `fact` ("I broke up with my boyfriend Tom" names Tom as
     partner and ends it in one breath: the sentence states no partner)."""
@@ -572,25 +606,24 @@ def fact_sentence(fact: Fact, user: str | None) -> str:
     return templates[attr].format(w=who, v=value, a=article(value))
 
 
+@register
 class SemanticAgent(BaseAgent):
     memory_type = MemoryType.SEMANTIC
     record_type = SemanticMemory
     policy = ConflictPolicy.SUPERSEDE
+    prompt = AgentPrompt(
+        semantic_prompt.INSTRUCTIONS, semantic_prompt.SemanticOutput, semantic_prompt.to_records
+    )
 
     def extract(self, turns: Sequence[Turn], ctx: ExtractionContext) -> list[MemoryBase]:
         """Facts and retractions, a turn's retractions before its facts ("I quit my job
         and started at Globex" must not close Globex)."""
         records: dict[str, MemoryBase] = {}
-        known = ctx.user_name
-        people = People()  # "he"/"she" may name a person from an earlier turn of the call
-        for turn in turns:
-            if turn.role != "user":
-                continue
-            facts, retracted = read_facts(turn.content, people)
-            known = ctx.user_name or stated_name(facts) or known
+        for turn, reading in zip(turns, read_turns(turns, ctx), strict=True):
+            known = reading.user_name
             for record in [
-                *(self.retraction(fact, turn, ctx, known) for fact in retracted),
-                *(self.record(fact, turn, ctx, known) for fact in facts),
+                *(self.retraction(fact, turn, ctx, known) for fact in reading.retracted),
+                *(self.record(fact, turn, ctx, known) for fact in reading.facts),
             ]:
                 records[record.id] = record
         return list(records.values())

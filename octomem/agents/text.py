@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
 
 from octomem.agents.base import ExtractionContext
 from octomem.models import SourceRef, Turn, normalize_text
@@ -626,3 +627,17 @@ def find_times(text: str, timestamp: datetime, direction: Direction = "past") ->
 def find_time(text: str, timestamp: datetime, direction: Direction = "past") -> TimeRef | None:
     refs = find_times(text, timestamp, direction)
     return refs[0] if refs else None
+
+
+_USERINFO = re.compile(r"^([a-z][a-z0-9+.-]*://)[^/?#@]*@", re.IGNORECASE)
+
+
+def normalize_uri(url: str) -> str:
+    """Scheme and host lower case without "www.", https for bare "www." links, no fragment
+    or trailing slash: the same link always gives the same resource id."""
+    if url.lower().startswith("www."):
+        url = "https://" + url
+    url = _USERINFO.sub(r"\1", url)  # a link's identity never holds a login (masked or not)
+    parts = urlsplit(url)
+    host = parts.netloc.lower().removeprefix("www.")
+    return urlunsplit((parts.scheme.lower(), host, parts.path.rstrip("/"), parts.query, ""))

@@ -11,8 +11,9 @@ import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from octomem.agents.base import BaseAgent, ConflictPolicy, ExtractionContext
-from octomem.agents.semantic import stated_name, user_facts
+from octomem.agents.base import AgentPrompt, BaseAgent, ConflictPolicy, ExtractionContext
+from octomem.agents.registry import register
+from octomem.agents.semantic import read_turns
 from octomem.agents.text import (
     TimeRef,
     entities_in,
@@ -29,6 +30,7 @@ from octomem.agents.text import (
     words,
 )
 from octomem.models import MemoryBase, MemoryType, Turn, WorkingMemory
+from octomem.prompts import working as working_prompt
 
 _TASK = re.compile(
     r"\bI(?:'m|’m| am)(?: currently| now| still| right now| busy)?"
@@ -79,18 +81,25 @@ def _expiry(turn: Turn, timeref: TimeRef | None, ctx: ExtractionContext) -> date
     return end if end > start else start + ctx.working_ttl
 
 
+@register
 class WorkingAgent(BaseAgent):
     memory_type = MemoryType.WORKING
     record_type = WorkingMemory
     policy = ConflictPolicy.UPDATE
+    prompt = AgentPrompt(
+        working_prompt.INSTRUCTIONS, working_prompt.WorkingOutput, working_prompt.to_records
+    )
+    query_cue = re.compile(
+        r"\b(working on|task|todo|to-do|goals?|need to|right now|currently|deadline|remind)\b",
+        re.I,
+    )
 
     def extract(self, turns: Sequence[Turn], ctx: ExtractionContext) -> list[MemoryBase]:
         records: dict[str, MemoryBase] = {}
-        known = ctx.user_name
-        for turn in turns:
+        for turn, reading in zip(turns, read_turns(turns, ctx), strict=True):
             if turn.role != "user":
                 continue
-            known = ctx.user_name or stated_name(user_facts(turn.content)) or known
+            known = reading.user_name
             for sentence in split_sentences(turn.content):
                 if is_question(sentence):
                     continue

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Coroutine, Sequence
+from collections.abc import Coroutine, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any, TypeVar
 
 from octomem._sync import LoopThread, sync_twin
+from octomem.agents.base import MemoryAgent
 from octomem.agents.semantic_update import reread
 from octomem.errors import ConfigurationError, InvalidInputError, NotFoundError
 from octomem.logs import get_logger
@@ -72,12 +73,16 @@ class Orchestrator:
         path: str | os.PathLike[str] | None = None,
         *,
         data_dir: str | os.PathLike[str] | None = None,
+        agents: Iterable[MemoryAgent] = (),
         **overrides: Any,
     ) -> Orchestrator:
-        """Load a YAML config (default: built-in defaults), OCTOMEM_* env, then overrides."""
+        """Load a YAML config (default: built-in defaults), OCTOMEM_* env, then overrides.
+
+        `agents`: custom memory agents, run besides the built-in ones; one of a built-in
+        memory type replaces that agent."""
         if data_dir is not None:
             overrides["data_dir"] = data_dir
-        return cls.from_settings(load_settings(path, **overrides))
+        return cls.from_settings(load_settings(path, **overrides), agents=agents)
 
     @classmethod
     def from_settings(cls, settings: Settings, **kwargs: Any) -> Orchestrator:

@@ -12,15 +12,14 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel
 
-from octomem.agents.base import ExtractionContext
+from octomem.agents.base import ExtractionContext, MemoryAgent
 from octomem.llm import LLMClient, UsageMeter
 from octomem.models import MemoryBase, MemoryType, Turn
-from octomem.prompts import AGENT_PROMPTS
 from octomem.prompts.extraction import (
-    ExtractionOutput,
-    RouterOutput,
     agent_messages,
+    extraction_output,
     router_messages,
+    router_output,
     single_call_messages,
 )
 from octomem.settings import LLMConfig
@@ -50,56 +49,67 @@ async def single_call(
     llm: LLMClient,
     turns: Sequence[Turn],
     ctx: ExtractionContext,
-    agents: Sequence[MemoryType],
+    agents: Sequence[MemoryAgent],
     config: LLMConfig,
     meter: UsageMeter,
 ) -> tuple[list[MemoryType], dict[MemoryType, list[MemoryBase]]]:
-    """Routing and every agent's candidates, from one call per chunk."""
+    """Routing and every agent's candidates, from one call per chunk (`agents`: the ones
+    with a prompt)."""
     selected: set[MemoryType] = set()
-    candidates: dict[MemoryType, list[MemoryBase]] = {a: [] for a in agents}
+    candidates: dict[MemoryType, list[MemoryBase]] = {a.memory_type: [] for a in agents}
+    output_model = extraction_output(agents)
     for chunk in chunk_turns(turns, config.chunk_tokens):
         messages = single_call_messages(chunk, ctx, agents, config.prompts)
-        output = await llm.structured(messages, ExtractionOutput, purpose="extract", meter=meter)
+        output = await llm.structured(messages, output_model, purpose="extract", meter=meter)
         for agent in agents:
-            records = AGENT_PROMPTS[agent].to_records(output.part(agent), chunk, ctx)
-            candidates[agent] += records
-            if records or agent in output.agents:
-                selected.add(agent)
-    return [a for a in agents if a in selected], candidates
+            mtype = agent.memory_type
+            if agent.prompt is None:
+                continue
+            records = agent.prompt.to_records(output.part(mtype), chunk, ctx)
+            candidates[mtype] += records
+            if records or mtype in {MemoryType(name) for name in output.agents}:
+                selected.add(mtype)
+    return [a.memory_type for a in agents if a.memory_type in selected], candidates
 
 
 async def route(
     llm: LLMClient,
     turns: Sequence[Turn],
     ctx: ExtractionContext,
-    agents: Sequence[MemoryType],
+    agents: Sequence[MemoryAgent],
     config: LLMConfig,
     meter: UsageMeter,
 ) -> list[MemoryType]:
     """per_agent mode: the agents the router selects for any chunk."""
     selected: set[MemoryType] = set()
+    output_model = router_output(agents)
     for chunk in chunk_turns(turns, config.chunk_tokens):
         messages = router_messages(chunk, ctx, agents, config.prompts)
-        output = await llm.structured(messages, RouterOutput, purpose="route", meter=meter)
-        selected |= set(output.agents)
-    return [a for a in agents if a in selected]
+        output = await llm.structured(messages, output_model, purpose="route", meter=meter)
+        selected |= {MemoryType(name) for name in output.agents}
+    return [a.memory_type for a in agents if a.memory_type in selected]
 
 
 async def for_agent(
     llm: LLMClient,
-    agent: MemoryType,
+    agent: MemoryAgent,
     turns: Sequence[Turn],
     ctx: ExtractionContext,
     config: LLMConfig,
     meter: UsageMeter,
 ) -> list[MemoryBase]:
     """per_agent mode: one agent's specialised prompt, one call per chunk."""
-    prompt = AGENT_PROMPTS[agent]
+    prompt = agent.prompt
     records: list[MemoryBase] = []
+    if prompt is None:
+        return records
     for chunk in chunk_turns(turns, config.chunk_tokens):
         messages = agent_messages(agent, chunk, ctx, config.prompts)
         output: BaseModel = await llm.structured(
-            messages, prompt.output, purpose=f"extract:{agent.value}", meter=meter
+            messages,
+            prompt.output,
+            purpose=f"extract:{agent.memory_type.value}",
+            meter=meter,
         )
         records += prompt.to_records(output, chunk, ctx)
     return records

@@ -78,7 +78,7 @@ def build_recall_graph(services: Services) -> CompiledStateGraph:
                 "include_superseded": bool(state.get("include_superseded", False)),
                 "as_of": state.get("as_of"),
                 "agent_weights": routing.query_agent_weights(
-                    query, config.agent_weights, config.cue_boost
+                    query, config.agent_weights, config.cue_boost, services.agents
                 ),
             }
 
@@ -96,7 +96,9 @@ def build_recall_graph(services: Services) -> CompiledStateGraph:
         ] or [Send("fuse", state)]
 
     async def retrieve_node(task: RetrieveTask) -> dict[str, Any]:
-        lists, records = await retrieve(services, task["agent"], task["query"], task["plan"])
+        agent = services.agents[task["agent"]]
+        own = await agent.retrieve(services, task["query"], task["plan"])
+        lists, records = own or await retrieve(services, task["agent"], task["query"], task["plan"])
         return {"ranked": lists, "records": records}
 
     async def fuse_node(state: RecallState) -> dict[str, Any]:

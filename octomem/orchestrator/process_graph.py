@@ -1,15 +1,19 @@
 """The process graph:
 
-normalize -> store_turns -> extract -> route -> agent (one Send per agent) -> commit
+normalize -> store_turns -> read_turns -> route -> [llm_extract] -> agent (one Send per
+agent) -> commit
 
 - normalize: validate and normalise the messages; secrets are masked here, before anything
   is stored, embedded or sent anywhere.
 - store_turns: every raw turn is written before any extraction: nothing said is lost.
   Turn ids never depend on the clock, so a retried call stores no turn twice.
-- extract: with an LLM, the single_call extraction (routing + every agent's candidates in
-  one call per chunk) or, in per_agent mode, the router call. Offline: nothing to do.
-- route: which agents get the conversation, and why (`routing`).
-- agent: one agent's candidates (offline rules, the single_call output, or its own call).
+- read_turns: what is known of the user (their stored name) and what the semantic parser
+  reads in each turn, once per call; every agent shares it.
+- route: which agents get the conversation, and why (`routing`); in per_agent mode the
+  LLM router call narrows them.
+- llm_extract (single_call mode): one LLM call per chunk gives every routed agent's
+  candidates; the agents it found nothing for are skipped.
+- agent: one agent extracts: by its offline rules, or (per_agent) by its own LLM call.
 - commit: under the scope's write lock (`octomem.orchestrator.locks`), reconcile
   (exact -> conflict -> near-duplicate, with at most one batched LLM decision) and write
   the decisions (journaled: graph -> keyword index -> history -> vector store). Extraction
@@ -30,8 +34,10 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Send
 
-from octomem.agents.base import ExtractionContext
+from octomem.agents import semantic
+from octomem.agents.base import ExtractionContext, MemoryAgent
 from octomem.agents.episodic import EpisodicAgent, batch_id
+from octomem.agents.semantic import TurnReading
 from octomem.errors import LLMError
 from octomem.llm import UsageMeter
 from octomem.logs import get_logger
@@ -52,12 +58,13 @@ from octomem.orchestrator.reconcile import Reconciler
 from octomem.orchestrator.reprocess import EXTRACTION_FLAG
 from octomem.orchestrator.services import Services
 from octomem.orchestrator.staleness import closed_by, outdated_turn_changes
-from octomem.orchestrator.state import AgentTask, Decision, ProcessState
+from octomem.orchestrator.state import AgentTask, Decision, Extraction, ProcessState
 from octomem.orchestrator.writer import changes_for, write_records
 from octomem.sensitive import mask, mask_value
 from octomem.telemetry import span
 
 log = get_logger(__name__)
+_NOTHING_FOUND = "skipped: the LLM router found nothing for it"
 
 
 def _scope(state: ProcessState | AgentTask) -> Scope:
@@ -91,14 +98,20 @@ def build_process_graph(services: Services) -> CompiledStateGraph:
     settings = services.settings
     raw_log = EpisodicAgent()
 
-    def context(state: ProcessState | AgentTask) -> ExtractionContext:
+    def context(
+        state: ProcessState | AgentTask,
+        readings: list[TurnReading] | None = None,
+        *,
+        user_name: str | None = None,
+    ) -> ExtractionContext:
         return ExtractionContext(
             scope=_scope(state),
             now=utcnow(),
-            user_name=state.get("user_name"),
+            user_name=user_name or state.get("user_name"),
             working_ttl=settings.agents.working_ttl,
             core_char_limit=settings.agents.core_char_limit,
             id_key=services.id_key,
+            readings=readings,
         )
 
     async def normalize(state: ProcessState) -> dict[str, Any]:
@@ -149,101 +162,156 @@ def build_process_graph(services: Services) -> CompiledStateGraph:
                     if r.id not in stored
                 ]
                 await write_records(services, [c for d in fresh for c in changes_for(d)])
-            user_name = await _user_name(services, scope, exclude=set(turn.id for turn in turns))
-        return {"stored_turns": ids, "user_name": user_name, "candidates": []}
+        return {"stored_turns": ids, "candidates": [], "fell_back": []}
+
+    async def read_turns(state: ProcessState) -> dict[str, Any]:
+        """The user's stored name and the semantic parser's reading of every turn."""
+        scope = _scope(state)
+        with span("node.read_turns", user_id=scope.user_id):
+            turns = state["turns"]
+            user_name = await _user_name(services, scope, exclude={turn.id for turn in turns})
+            ctx = context(state, user_name=user_name)
+            # parsing is CPU work: off the event loop
+            readings = await asyncio.to_thread(semantic.read_turns, turns, ctx)
+        return {"user_name": user_name, "readings": readings}
 
     def wanted(state: ProcessState) -> list[MemoryType] | None:
         # infer=False stores the raw turns only: no agent reads them
         return state.get("memory_types") if state.get("infer", True) else []
 
-    async def extract(state: ProcessState) -> dict[str, Any]:
-        llm, config = services.llm, settings.llm
-        agents = routing.selected(routing.route(services.enabled_agents, wanted(state)))
-        if llm is None or not agents:
-            return {"extraction": {"mode": "offline" if llm is None else "none"}}
-        meter = UsageMeter()
-        mode = config.extraction_mode
-        with span("node.extract", user_id=state.get("user_id"), mode=mode) as current:
-            try:
-                if mode == "single_call":
-                    chosen, found = await extraction.single_call(
-                        llm, state["turns"], context(state), agents, config, meter
-                    )
-                    update: dict[str, Any] = {"llm_candidates": {a.value: found[a] for a in chosen}}
-                else:
-                    chosen = await extraction.route(
-                        llm, state["turns"], context(state), agents, config, meter
-                    )
-                    update = {}
-                info: dict[str, Any] = {"mode": mode, "selected": [a.value for a in chosen]}
-            except LLMError as exc:
-                log.warning("llm extraction failed; using offline rules", error=str(exc))
-                info = {"mode": mode, "fallback": True}
-                update = {"errors": [f"extraction: {exc}"]}
-            current.set_attribute("octomem.llm_calls", meter.usage.calls)
-        return {"extraction": info, "llm_usage": [meter.usage], **update}
+    def prompting(types: list[MemoryType]) -> list[MemoryAgent]:
+        """The agents of `types` that extract with the LLM when one is configured."""
+        return [services.agents[m] for m in types if services.agents[m].prompt is not None]
 
     async def route(state: ProcessState) -> dict[str, Any]:
-        with span("node.route", user_id=state.get("user_id")):
-            reasons = routing.route(services.enabled_agents, wanted(state))
-            info = state.get("extraction", {})
-            if "selected" in info:
-                for mtype in routing.selected(reasons):
-                    if mtype.value not in info["selected"]:
-                        reasons[mtype] = "skipped: the LLM router found nothing for it"
-        return {"routing": {mtype.value: why for mtype, why in reasons.items()}}
+        llm, config = services.llm, settings.llm
+        with span("node.route", user_id=state.get("user_id")) as current:
+            reasons = routing.route(services.agents, services.enabled_agents, wanted(state))
+            chosen = routing.selected(reasons)
+            asked = prompting(chosen)  # no LLM call without an agent that prompts it
+            mode = config.extraction_mode if llm is not None and asked else "offline"
+            extraction_ = Extraction(mode=mode)
+            update: dict[str, Any] = {}
+            if llm is not None and extraction_.mode == "per_agent" and asked:
+                meter = UsageMeter()
+                current.set_attribute("octomem.mode", extraction_.mode)
+                try:
+                    picked = await extraction.route(
+                        llm, state["turns"], context(state), asked, config, meter
+                    )
+                    for agent in asked:
+                        if agent.memory_type not in picked:
+                            reasons[agent.memory_type] = _NOTHING_FOUND
+                except LLMError as exc:
+                    log.warning("llm routing failed; using offline rules", error=str(exc))
+                    extraction_ = extraction_.model_copy(update={"failed": True})
+                    update = {"errors": [f"extraction: {exc}"], "fell_back": chosen}
+                update["llm_usage"] = [meter.usage]
+        return {
+            "routing": {mtype.value: why for mtype, why in reasons.items()},
+            "extraction": extraction_,
+            **update,
+        }
+
+    def chosen(state: ProcessState) -> list[MemoryType]:
+        return [MemoryType(m) for m, why in state["routing"].items() if why == "selected"]
+
+    def single_call_pending(state: ProcessState) -> bool:
+        extraction_ = state["extraction"]
+        return (
+            extraction_.mode == "single_call"
+            and extraction_.with_llm
+            and bool(prompting(chosen(state)))
+        )
+
+    async def llm_extract(state: ProcessState) -> dict[str, Any]:
+        """single_call: every routed agent's candidates from one LLM call per chunk; the
+        agents it found nothing for are skipped."""
+        llm = services.llm
+        types = chosen(state)
+        asked = prompting(types)
+        meter = UsageMeter()
+        routing_ = dict(state["routing"])
+        update: dict[str, Any] = {}
+        with span("node.llm_extract", user_id=state.get("user_id")) as current:
+            try:
+                if llm is None:  # routed here only with an LLM
+                    raise LLMError("no LLM is configured")
+                picked, found = await extraction.single_call(
+                    llm, state["turns"], context(state), asked, settings.llm, meter
+                )
+                candidates = [
+                    with_caller_metadata(c, state["turns"], state.get("metadata"))
+                    for agent in asked
+                    for c in found[agent.memory_type]
+                ]
+                for agent in asked:
+                    if agent.memory_type not in picked:
+                        routing_[agent.memory_type.value] = _NOTHING_FOUND
+                update = {"candidates": candidates, "routing": routing_}
+                current.set_attribute("octomem.candidates", len(candidates))
+            except LLMError as exc:
+                log.warning("llm extraction failed; using offline rules", error=str(exc))
+                update = {
+                    "extraction": state["extraction"].model_copy(update={"failed": True}),
+                    "errors": [f"extraction: {exc}"],
+                    "fell_back": types,
+                }
+            current.set_attribute("octomem.llm_calls", meter.usage.calls)
+        return {"llm_usage": [meter.usage], **update}
 
     def fan_out(state: ProcessState) -> list[Send] | str:
-        chosen = [MemoryType(m) for m, why in state["routing"].items() if why == "selected"]
-        if not chosen:
-            return "commit"
-        info = state.get("extraction", {})
-        mode = "offline" if info.get("fallback") or "selected" not in info else info["mode"]
-        llm_candidates = state.get("llm_candidates") or {}
-        return [
-            Send(
-                "agent",
-                AgentTask(
-                    agent=mtype,
-                    turns=state["turns"],
-                    user_id=state.get("user_id"),
-                    agent_id=state.get("agent_id"),
-                    session_id=state.get("session_id"),
-                    user_name=state.get("user_name"),
-                    metadata=state.get("metadata"),
-                    mode=mode,
-                    llm_candidates=llm_candidates.get(mtype.value, []),
-                ),
+        """An agent task for each routed agent that extracts on its own: by its rules, or
+        by its own LLM call in per_agent mode (single_call's call extracted the others)."""
+        extraction_ = state["extraction"]
+        tasks = []
+        for mtype in chosen(state):
+            agent = services.agents[mtype]
+            by_llm = extraction_.with_llm and agent.prompt is not None
+            if by_llm and extraction_.mode == "single_call":
+                continue
+            task = AgentTask(
+                agent=mtype,
+                extractor="llm" if by_llm else "rules",
+                turns=state["turns"],
+                readings=state["readings"],
+                user_id=state.get("user_id"),
+                agent_id=state.get("agent_id"),
+                session_id=state.get("session_id"),
+                user_name=state.get("user_name"),
+                metadata=state.get("metadata"),
             )
-            for mtype in chosen
-        ]
+            tasks.append(Send("agent", task))
+        return tasks or "commit"
 
-    async def agent(task: AgentTask) -> dict[str, Any]:
-        """One memory agent's candidates: offline rules, the single_call output, or its own
-        LLM call (per_agent), falling back to the rules if that call fails."""
-        memory_agent = services.agents[task["agent"]]
-        ctx = context(task)
+    def after_route(state: ProcessState) -> list[Send] | str:
+        return "llm_extract" if single_call_pending(state) else fan_out(state)
+
+    async def agent(state: AgentTask) -> dict[str, Any]:
+        """One memory agent's candidates: its offline rules, or its own LLM call (falling
+        back to the rules if that call fails)."""
+        mtype = state["agent"]
+        memory_agent = services.agents[mtype]
+        ctx = context(state, state["readings"])
         update: dict[str, Any] = {}
         with span(
-            "agent.extract", agent=task["agent"].value, user_id=task["user_id"], mode=task["mode"]
+            "agent.extract", agent=mtype.value, user_id=state["user_id"], mode=state["extractor"]
         ) as current:
-            found: list[MemoryBase]
-            if task["mode"] == "single_call":
-                found = list(task["llm_candidates"])
-            elif task["mode"] == "per_agent" and services.llm is not None:
+            found: list[MemoryBase] | None = None
+            if state["extractor"] == "llm" and services.llm is not None:
                 meter = UsageMeter()
                 try:
                     found = await extraction.for_agent(
-                        services.llm, task["agent"], task["turns"], ctx, settings.llm, meter
+                        services.llm, memory_agent, state["turns"], ctx, settings.llm, meter
                     )
                 except LLMError as exc:
-                    found = await asyncio.to_thread(memory_agent.extract, task["turns"], ctx)
-                    update["errors"] = [f"extraction ({task['agent'].value}): {exc}"]
+                    update["errors"] = [f"extraction ({mtype.value}): {exc}"]
+                    update["fell_back"] = [mtype]
                 update["llm_usage"] = [meter.usage]
-            else:  # rule-based extraction is CPU work: off the event loop
-                found = await asyncio.to_thread(memory_agent.extract, task["turns"], ctx)
+            if found is None:  # rule-based extraction is CPU work: off the event loop
+                found = await asyncio.to_thread(memory_agent.extract, state["turns"], ctx)
             candidates = [
-                with_caller_metadata(c, task["turns"], task.get("metadata")) for c in found
+                with_caller_metadata(c, state["turns"], state.get("metadata")) for c in found
             ]
             current.set_attribute("octomem.candidates", len(candidates))
         return {"candidates": candidates, **update}
@@ -252,11 +320,11 @@ def build_process_graph(services: Services) -> CompiledStateGraph:
         """Reconcile the candidates against what is stored and write the decisions, as one
         critical section per scope: no other write to this user (and agent) interleaves."""
         candidates = state.get("candidates", [])
-        info = state.get("extraction", {})
+        extraction_ = state["extraction"]
         errors = list(state.get("errors", []))
-        use_llm = services.llm is not None and settings.llm.reconcile and "selected" in info
+        use_llm = services.llm is not None and settings.llm.reconcile and extraction_.with_llm
         meter = UsageMeter()
-        fell_back = any(e.startswith("extraction") for e in errors)
+        fell_back = bool(state.get("fell_back"))
         with span(
             "node.commit", user_id=state.get("user_id"), candidates=len(candidates)
         ) as current:
@@ -275,7 +343,7 @@ def build_process_graph(services: Services) -> CompiledStateGraph:
                 # the turns the closed facts came from are marked in the same intent
                 changes += await outdated_turn_changes(services, closed_by(decisions))
                 await write_records(services, changes + views.writes, deletes=views.deletes)
-                if fell_back or (state.get("turns_in") and "selected" in info):
+                if fell_back or (state.get("turns_in") and extraction_.with_llm):
                     await _flag_turns(
                         services, state["stored_turns"], "fallback" if fell_back else "llm"
                     )
@@ -283,16 +351,17 @@ def build_process_graph(services: Services) -> CompiledStateGraph:
         operations: dict[MemoryType, list[Any]] = {}
         for summary in [*(d.summary() for d in decisions), *views.operations()]:
             operations.setdefault(summary.memory_type, []).append(summary)
-        chosen = [MemoryType(m) for m, why in state["routing"].items() if why == "selected"]
+        agents = chosen(state)
         usage = _total([*state.get("llm_usage", []), meter.usage])
-        mode = info.get("mode", "offline")
         result = ProcessResult(
             operations=operations,
             turns=state["turns"],
             turn_memory_ids=state.get("stored_turns", []),
-            agents=chosen,
+            agents=agents,
             llm=usage,
-            extraction=("offline_fallback" if fell_back else mode) if chosen else "none",
+            extraction=("offline_fallback" if fell_back else extraction_.mode)
+            if agents
+            else "none",
             errors=errors,
             elapsed_s=time.perf_counter() - state["started"],
         )
@@ -309,15 +378,17 @@ def build_process_graph(services: Services) -> CompiledStateGraph:
     builder = StateGraph(ProcessState)
     builder.add_node("normalize", normalize)
     builder.add_node("store_turns", store_turns)
-    builder.add_node("extract", extract)
+    builder.add_node("read_turns", read_turns)
     builder.add_node("route", route)
-    builder.add_node("agent", agent)  # type: ignore[arg-type]  # a Send target takes its task
+    builder.add_node("llm_extract", llm_extract)
+    builder.add_node("agent", agent)  # a Send target: its input is an AgentTask
     builder.add_node("commit", commit)
     builder.add_edge(START, "normalize")
     builder.add_edge("normalize", "store_turns")
-    builder.add_edge("store_turns", "extract")
-    builder.add_edge("extract", "route")
-    builder.add_conditional_edges("route", fan_out, ["agent", "commit"])
+    builder.add_edge("store_turns", "read_turns")
+    builder.add_edge("read_turns", "route")
+    builder.add_conditional_edges("route", after_route, ["llm_extract", "agent", "commit"])
+    builder.add_conditional_edges("llm_extract", fan_out, ["agent", "commit"])
     builder.add_edge("agent", "commit")
     builder.add_edge("commit", END)
     return builder.compile(name="process")

@@ -1,4 +1,4 @@
-"""Routing: which memory agents get a conversation.
+"""Routing: which memory agents get a conversation, and which a query asks about.
 
 Offline, every enabled agent reads every conversation (its rules are cheap and precise);
 the caller can narrow the set with `memory_types`. The routing table says why each agent
@@ -7,19 +7,20 @@ was or was not chosen, for a person stepping through a run in LangGraph Studio.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 
+from octomem.agents.base import MemoryAgent
 from octomem.models import MemoryType
 
 
 def route(
+    agents: Mapping[MemoryType, MemoryAgent],
     enabled: Sequence[MemoryType],
     requested: Sequence[MemoryType] | None,
 ) -> dict[MemoryType, str]:
-    """Map every memory type to the reason it was chosen or skipped."""
+    """Map every agent's memory type to the reason it was chosen or skipped."""
     reasons: dict[MemoryType, str] = {}
-    for memory_type in MemoryType:
+    for memory_type in agents:
         if memory_type not in enabled:
             reasons[memory_type] = "skipped: disabled in config (agents.enabled)"
         elif requested is not None and memory_type not in requested:
@@ -33,37 +34,16 @@ def selected(reasons: dict[MemoryType, str]) -> list[MemoryType]:
     return [memory_type for memory_type, why in reasons.items() if why == "selected"]
 
 
-# Words in a query that say which kind of memory it asks for (recall planning).
-_QUERY_CUES: dict[MemoryType, re.Pattern[str]] = {
-    MemoryType.RESOURCE: re.compile(
-        r"\b(documents?|docs?|files?|links?|urls?|shared|sent|pdfs?|spreadsheets?|slides?|"
-        r"attachments?|images?|photos?|repo(sitory)?)\b",
-        re.I,
-    ),
-    MemoryType.PROCEDURAL: re.compile(
-        r"\b(how (do|to|can|should)|steps?|procedures?|routine|process|instructions?|recipe)\b",
-        re.I,
-    ),
-    MemoryType.EPISODIC: re.compile(
-        r"\b(when|happened|went|meet|met|visited|ago|yesterday|last (week|month|year|time)|"
-        r"trip|event)\b",
-        re.I,
-    ),
-    MemoryType.WORKING: re.compile(
-        r"\b(working on|task|todo|to-do|goals?|need to|right now|currently|deadline|remind)\b", re.I
-    ),
-    MemoryType.CONTEXTUAL: re.compile(
-        r"\b(where (am i|is \w+ now)|right now|this week|device|phone|laptop|mood|feeling)\b", re.I
-    ),
-}
-
-
 def query_agent_weights(
-    query: str, base: Mapping[MemoryType, float], boost: float
+    query: str,
+    base: Mapping[MemoryType, float],
+    boost: float,
+    agents: Mapping[MemoryType, MemoryAgent],
 ) -> dict[MemoryType, float]:
-    """Configured agent weights, multiplied by `boost` for agents the query asks about."""
+    """Configured agent weights, multiplied by `boost` for the agents whose query cue
+    (`MemoryAgent.query_cue`) the query matches."""
     weights = dict(base)
-    for memory_type, cue in _QUERY_CUES.items():
-        if cue.search(query):
+    for memory_type, agent in agents.items():
+        if agent.query_cue is not None and agent.query_cue.search(query):
             weights[memory_type] = weights.get(memory_type, 1.0) * boost
     return weights

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from octomem.agents import default_agents
 from octomem.agents.base import MemoryAgent
+from octomem.agents.registry import default_agents, with_agents
 from octomem.embeddings import CachedEmbedder, Embedder, LiteLLMEmbedder, LocalEmbedder
 from octomem.errors import ConfigurationError
 from octomem.id_key import resolve_id_key
 from octomem.llm import LiteLLMClient, LLMClient
 from octomem.logs import get_logger
-from octomem.models import MemoryType
+from octomem.models import BUILTIN_TYPES, MemoryType
 from octomem.orchestrator.locks import ScopeLocks, local_lock
 from octomem.settings import (
     ChromaHttp,
@@ -65,8 +65,9 @@ class Services:
 
     @property
     def enabled_agents(self) -> list[MemoryType]:
+        """The built-in agents `agents.enabled` lists, and every custom agent."""
         enabled = set(self.settings.agents.enabled)
-        return [mtype for mtype in self.agents if mtype in enabled]
+        return [m for m in self.agents if m in enabled or m not in BUILTIN_TYPES]
 
     async def init(self) -> None:
         """Create collections, tables, constraints and indexes, bring records stored by an
@@ -165,11 +166,19 @@ def build_embedder(settings: Settings) -> Embedder:
     return CachedEmbedder(inner)
 
 
-def build_services(settings: Settings, *, embedder: Embedder | None = None) -> Services:
+def build_services(
+    settings: Settings,
+    *,
+    embedder: Embedder | None = None,
+    agents: Iterable[MemoryAgent] = (),
+) -> Services:
     """Open (not yet initialise) the configured stores under settings.data_dir.
 
-    `embedder` lets several Orchestrators in one process share one loaded model.
+    `embedder` lets several Orchestrators in one process share one loaded model. `agents`
+    are added to the registered ones (`octomem.agents.registry`); one of a memory type
+    that has an agent replaces it.
     """
+    memory_agents = with_agents(default_agents(), agents)
     from octomem.stores.chroma import ChromaVectorStore
     from octomem.stores.fts import FtsKeywordStore
     from octomem.stores.history import SqliteHistoryStore
@@ -224,6 +233,7 @@ def build_services(settings: Settings, *, embedder: Embedder | None = None) -> S
         graph=graph,
         journal=SqliteJournal(data_dir / "journal.sqlite"),
         embedder=embedder or build_embedder(settings),
+        agents=memory_agents,
         llm=LiteLLMClient(settings.llm) if settings.llm.model else None,
         id_key=id_key,
     )

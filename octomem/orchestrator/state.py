@@ -1,7 +1,8 @@
 """The state the process and recall graphs pass between their nodes.
 
-Keys are named for a person stepping through a run in LangGraph Studio: `routing`
-says which agents got the conversation and why, `candidates` holds each agent's
+Keys are named for a person stepping through a run in LangGraph Studio: `readings` is
+what the semantic parser read in each turn, `routing` says which agents got the
+conversation and why, `extraction` how they extracted, `candidates` holds each agent's
 extracted memories, `decisions` the reconcile verdicts, `ranked` each retriever's list
 and `hits` the fused result.
 """
@@ -10,10 +11,11 @@ from __future__ import annotations
 
 import operator
 from datetime import datetime
-from typing import Annotated, Any, TypedDict
+from typing import Annotated, Any, Literal, TypedDict
 
 from pydantic import BaseModel, Field
 
+from octomem.agents.semantic import TurnReading
 from octomem.models import (
     LLMUsage,
     MemoryOperation,
@@ -56,6 +58,24 @@ class RankedList(BaseModel):
     scores: list[float]
 
 
+ExtractionMode = Literal["offline", "single_call", "per_agent"]
+
+
+class Extraction(BaseModel):
+    """How a process call's agents extract: by their rules (offline: no LLM configured)
+    or with the LLM in the configured mode."""
+
+    mode: ExtractionMode
+    # the LLM call that routes (per_agent) or routes and extracts (single_call) failed;
+    # every agent extracts by its rules instead
+    failed: bool = False
+
+    @property
+    def with_llm(self) -> bool:
+        """The LLM routed this call (and extracts with per_agent)."""
+        return self.mode != "offline" and not self.failed
+
+
 def _merge_dicts(left: dict[str, Any], right: dict[str, Any]) -> dict[str, Any]:
     return {**left, **right}
 
@@ -76,10 +96,12 @@ class ProcessState(TypedDict, total=False):
     turns: list[Turn]
     stored_turns: list[str]
     user_name: str | None
-    extraction: dict[str, Any]
-    llm_candidates: dict[str, list[MemoryRecord]]
+    readings: list[TurnReading]
+    extraction: Extraction
     routing: dict[str, str]
     candidates: Annotated[list[MemoryRecord], operator.add]
+    # agents whose LLM extraction failed, so that their rules extracted instead
+    fell_back: Annotated[list[MemoryType], operator.add]
     decisions: list[Decision]
     llm_usage: Annotated[list[LLMUsage], operator.add]
     errors: Annotated[list[str], operator.add]
@@ -87,17 +109,18 @@ class ProcessState(TypedDict, total=False):
 
 
 class AgentTask(TypedDict):
-    """What one Send to an agent node carries."""
+    """What one Send to an agent node carries: the agent extracts with `extractor` (its
+    offline rules, or its own LLM prompt)."""
 
     agent: MemoryType
+    extractor: Literal["rules", "llm"]
     turns: list[Turn]
+    readings: list[TurnReading]
     user_id: str | None
     agent_id: str | None
     session_id: str | None
     user_name: str | None
     metadata: dict[str, Any] | None
-    mode: str  # offline | single_call | per_agent
-    llm_candidates: list[MemoryRecord]
 
 
 class RecallState(TypedDict, total=False):

@@ -3,16 +3,22 @@
 `langgraph.json` points at the two factories below. They share one set of services
 (the embedded graph database allows one writer per process), built on first use from
 `configs/default.yaml` plus OCTOMEM_* environment variables - nothing happens at import.
+Custom agents join the built-in ones from `OCTOMEM_STUDIO_AGENTS`: comma-separated
+`module:factory` paths, each factory called with no arguments for one agent.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib
+import os
 from functools import cache
 from pathlib import Path
 
 from langgraph.graph.state import CompiledStateGraph
 
+from octomem.agents.base import MemoryAgent
+from octomem.errors import ConfigurationError
 from octomem.orchestrator.graph import build_process_graph, build_recall_graph
 from octomem.orchestrator.services import Services, build_services
 from octomem.settings import load_settings
@@ -21,11 +27,29 @@ from octomem.telemetry import configure_tracing
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "default.yaml"
 
 
+AGENTS_VARIABLE = "OCTOMEM_STUDIO_AGENTS"
+
+
+def studio_agents() -> list[MemoryAgent]:
+    """The custom agents `OCTOMEM_STUDIO_AGENTS` names (none if unset)."""
+    agents = []
+    for path in filter(None, (p.strip() for p in os.environ.get(AGENTS_VARIABLE, "").split(","))):
+        module, _, name = path.partition(":")
+        try:
+            factory = getattr(importlib.import_module(module), name)
+        except (ImportError, AttributeError, ValueError) as exc:
+            raise ConfigurationError(
+                f"{AGENTS_VARIABLE}: {path!r} is not an importable module:factory ({exc})"
+            ) from exc
+        agents.append(factory())
+    return agents
+
+
 @cache
 def studio_services() -> Services:
     settings = load_settings(DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None)
     configure_tracing(settings.telemetry)
-    return build_services(settings)
+    return build_services(settings, agents=studio_agents())
 
 
 @cache
@@ -35,7 +59,8 @@ def _graphs() -> tuple[CompiledStateGraph, CompiledStateGraph]:
 
 
 async def process_graph() -> CompiledStateGraph:
-    """The `process` graph: normalize, store_turns, route, agent (per agent), reconcile, write."""
+    """The `process` graph: normalize, store_turns, read_turns, route, llm_extract, agent
+    (per agent), commit."""
     # building services touches the disk: keep it off the server's event loop
     return (await asyncio.to_thread(_graphs))[0]
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import cache
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 
-from octomem.agents.base import ExtractionContext
+from octomem.agents.base import ExtractionContext, MemoryAgent
 from octomem.llm_schema import LLMOutput
-from octomem.models import MemoryType, Turn
-from octomem.prompts import AGENT_PROMPTS
+from octomem.models import BUILTIN_TYPES, MemoryType, Turn
 from octomem.prompts.common import SYSTEM, context_lines, transcript
 from octomem.prompts.contextual import ContextualOutput
 from octomem.prompts.core import CoreOutput
@@ -24,7 +25,8 @@ Messages = list[dict[str, str]]
 
 
 class ExtractionOutput(LLMOutput):
-    """Everything one single_call extraction returns: routing and every agent's items."""
+    """Everything one single_call extraction returns: routing and every agent's items
+    (a custom agent's under its memory type, in the model `extraction_output` makes)."""
 
     agents: list[MemoryType] = Field(
         default_factory=list, description="the memory agents that have something to store"
@@ -50,8 +52,56 @@ class RouterOutput(LLMOutput):
     reason: str = ""
 
 
-def instructions_for(agents: Sequence[MemoryType], overrides: Mapping[MemoryType, str]) -> str:
-    return "\n".join(f"- {overrides.get(a, AGENT_PROMPTS[a].instructions)}" for a in agents)
+def extraction_output(agents: Sequence[MemoryAgent]) -> type[ExtractionOutput]:
+    """`ExtractionOutput`, with a field for each of `agents` that prompts the LLM and has
+    none there (a custom agent), whose name `agents` may then list too."""
+    return _with_fields(_custom(agents)) if _custom(agents) else ExtractionOutput
+
+
+def router_output(agents: Sequence[MemoryAgent]) -> type[RouterOutput]:
+    """`RouterOutput`, whose `agents` may name the custom ones among `agents` too."""
+    custom = _custom(agents)
+    return _router(tuple(name for name, _ in custom)) if custom else RouterOutput
+
+
+def _custom(agents: Sequence[MemoryAgent]) -> tuple[tuple[str, type[LLMOutput]], ...]:
+    """(memory type, response model) of each agent that prompts the LLM and is not built
+    into `ExtractionOutput`."""
+    return tuple(
+        (agent.memory_type.value, agent.prompt.output)
+        for agent in agents
+        if agent.prompt is not None and agent.memory_type.value not in ExtractionOutput.model_fields
+    )
+
+
+def _names(custom: tuple[str, ...]) -> Any:
+    """The type of an `agents` list that names built-in or these custom memory types (the
+    schema's enum lists them all)."""
+    names = tuple(t.value for t in BUILTIN_TYPES) + custom
+    return (list[Literal[names]], Field(default_factory=list))  # type: ignore[valid-type]
+
+
+@cache
+def _with_fields(extra: tuple[tuple[str, type[LLMOutput]], ...]) -> type[ExtractionOutput]:
+    fields: dict[str, Any] = {
+        name: (output, Field(default_factory=output)) for name, output in extra
+    }
+    fields["agents"] = _names(tuple(name for name, _ in extra))
+    return create_model("ExtractionOutput", __base__=ExtractionOutput, **fields)
+
+
+@cache
+def _router(custom: tuple[str, ...]) -> type[RouterOutput]:
+    return create_model("RouterOutput", __base__=RouterOutput, agents=_names(custom))
+
+
+def instructions_for(agents: Sequence[MemoryAgent], overrides: Mapping[MemoryType, str]) -> str:
+    """The instructions of each of `agents` that prompts the LLM."""
+    return "\n".join(
+        f"- {overrides.get(a.memory_type, a.prompt.instructions)}"
+        for a in agents
+        if a.prompt is not None
+    )
 
 
 def _messages(turns: Sequence[Turn], ctx: ExtractionContext, ask: str) -> Messages:
@@ -67,7 +117,7 @@ def _messages(turns: Sequence[Turn], ctx: ExtractionContext, ask: str) -> Messag
 def single_call_messages(
     turns: Sequence[Turn],
     ctx: ExtractionContext,
-    agents: Sequence[MemoryType],
+    agents: Sequence[MemoryAgent],
     overrides: Mapping[MemoryType, str],
 ) -> Messages:
     return _messages(
@@ -83,7 +133,7 @@ def single_call_messages(
 def router_messages(
     turns: Sequence[Turn],
     ctx: ExtractionContext,
-    agents: Sequence[MemoryType],
+    agents: Sequence[MemoryAgent],
     overrides: Mapping[MemoryType, str],
 ) -> Messages:
     return _messages(
@@ -97,7 +147,7 @@ def router_messages(
 
 
 def agent_messages(
-    agent: MemoryType,
+    agent: MemoryAgent,
     turns: Sequence[Turn],
     ctx: ExtractionContext,
     overrides: Mapping[MemoryType, str],

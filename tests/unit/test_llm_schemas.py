@@ -18,9 +18,9 @@ from pydantic import BaseModel, Field
 
 import octomem
 from octomem import ConfigurationError, InvalidInputError
+from octomem.agents import AGENTS
 from octomem.llm import LiteLLMClient
 from octomem.llm_schema import LLMOutput, response_schema, structured_request
-from octomem.prompts import AGENT_PROMPTS
 from octomem.prompts.extraction import ExtractionOutput, RouterOutput
 from octomem.prompts.reconcile import DecisionOutput
 from octomem.settings import LLMConfig, load_settings
@@ -121,7 +121,7 @@ def violations(schema: dict[str, Any]) -> list[str]:
 
 def test_the_models_passed_to_structured_are_found() -> None:
     called = {ExtractionOutput, RouterOutput, DecisionOutput}
-    called |= {prompt.output for prompt in AGENT_PROMPTS.values()}
+    called |= {agent.prompt.output for agent in AGENTS.values() if agent.prompt is not None}
     assert called <= set(MODELS)
 
 

@@ -1,0 +1,222 @@
+"""A custom agent plugged into an Orchestrator: its own memory type, extracted by process,
+found by recall, listed by get_all and shown by the Studio process graph."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import BaseModel, Field
+
+from octomem import Orchestrator
+from octomem.agents import AgentPrompt, BaseAgent, ExtractionContext
+from octomem.agents.semantic import read_turns
+from octomem.agents.text import record_fields
+from octomem.embeddings import Embedder
+from octomem.llm_schema import LLMOutput
+from octomem.models import (
+    CustomMemory,
+    MemoryBase,
+    MemoryType,
+    Turn,
+    register_memory_type,
+    unregister_memory_type,
+)
+from octomem.orchestrator import studio
+from octomem.orchestrator.graph import build_process_graph
+from octomem.orchestrator.services import build_services
+from octomem.prompts.reconcile import DecisionOutput
+from octomem.settings import load_settings
+from octomem.testing import ScriptedModel, ScriptedRequest
+from tests.conftest import T0
+
+_RECIPE = re.compile(r"\bmy recipe for ([\w ]+?) is (.+?)(?:\.|$)", re.I)
+
+
+def recipe_agent(with_prompt: AgentPrompt | None = None) -> BaseAgent:
+    """An agent of the "recipe" memory type: "my recipe for X is Y" becomes a recipe;
+    `with_prompt`: its LLM prompt."""
+    recipe = register_memory_type("recipe", "rcp")
+
+    class RecipeAgent(BaseAgent):
+        memory_type = recipe
+        record_type = CustomMemory
+        prompt = with_prompt
+        query_cue = re.compile(r"\b(recipes?|cook(ing)?)\b", re.I)
+
+        def extract(self, turns: Sequence[Turn], ctx: ExtractionContext) -> list[MemoryBase]:
+            found: list[MemoryBase] = []
+            for turn, reading in zip(turns, read_turns(turns, ctx), strict=True):
+                if turn.role != "user" or not (match := _RECIPE.search(turn.content)):
+                    continue
+                dish, steps = match[1].strip(), match[2].strip()
+                who = reading.user_name or "The user"
+                found.append(
+                    CustomMemory(
+                        id=ctx.memory_id(recipe, dish.lower()),
+                        memory_type=recipe,
+                        content=f"{who}'s recipe for {dish}: {steps}.",
+                        attributes={"dish": dish, "steps": steps},
+                        **record_fields(turn, ctx, "recipe"),
+                    )
+                )
+            return found
+
+    return RecipeAgent()
+
+
+class Recipe(BaseModel):
+    dish: str
+    steps: str
+
+
+class RecipeOutput(LLMOutput):
+    recipes: list[Recipe] = Field(default_factory=list)
+
+
+def recipe_records(
+    output: BaseModel, turns: Sequence[Turn], ctx: ExtractionContext
+) -> list[MemoryBase]:
+    assert isinstance(output, RecipeOutput)
+    recipe = MemoryType("recipe")
+    return [
+        CustomMemory(
+            id=ctx.memory_id(recipe, item.dish.lower()),
+            memory_type=recipe,
+            content=f"Recipe for {item.dish}: {item.steps}",
+            attributes=item.model_dump(),
+            **record_fields(turns[-1], ctx, "recipe"),
+        )
+        for item in output.recipes
+    ]
+
+
+@pytest.fixture
+def recipes() -> Iterator[None]:
+    yield
+    unregister_memory_type("recipe")
+
+
+def test_custom_agent_end_to_end(tmp_path: Path, embedder: Embedder, recipes: None) -> None:
+    agent = recipe_agent()
+    orch = Orchestrator.from_settings(
+        load_settings(data_dir=tmp_path / "om"), embedder=embedder, agents=[agent]
+    )
+    with orch:
+        result = orch.process(
+            "I'm Alice. My recipe for pancakes is flour, milk and two eggs.",
+            user_id="alice",
+            timestamp=T0,
+        )
+        recipe = agent.memory_type
+        assert recipe in result.agents
+        [added] = result.operations[recipe]
+        assert added.text == "Alice's recipe for pancakes: flour, milk and two eggs."
+        assert added.memory_id.startswith("rcp_")
+        # the built-in agents still run beside it
+        assert result.operations[MemoryType.SEMANTIC]
+
+        hits = orch.recall("what is my pancakes recipe?", user_id="alice").hits
+        assert hits[0].memory_type is recipe
+        assert isinstance(hits[0].memory, CustomMemory)
+        steps = "flour, milk and two eggs"
+        assert hits[0].memory.attributes == {"dish": "pancakes", "steps": steps}
+
+        listed = orch.get_all(user_id="alice", memory_types=["recipe"])
+        assert [r.id for r in listed] == [added.memory_id]
+        assert orch.get(added.memory_id).content == added.text
+
+        # the same recipe again is the same memory (deterministic id)
+        orch.process(
+            "My recipe for pancakes is flour, milk and two eggs.", user_id="alice", timestamp=T0
+        )
+        assert len(orch.get_all(user_id="alice", memory_types=["recipe"])) == 1
+
+
+async def test_studio_process_graph_shows_a_custom_agent(
+    tmp_path: Path, embedder: Embedder, recipes: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(studio.AGENTS_VARIABLE, f"{__name__}:recipe_agent")
+    agents = studio.studio_agents()
+    services = build_services(
+        load_settings(data_dir=tmp_path / "studio"), embedder=embedder, agents=agents
+    )
+    graph = build_process_graph(services)
+    try:
+        state: dict[str, Any] = await graph.ainvoke(
+            {
+                "messages": [{"role": "user", "content": "My recipe for soup is leeks."}],
+                "user_id": "bob",
+            }
+        )
+    finally:
+        await services.close()
+    assert state["routing"]["recipe"] == "selected"
+    assert [c.content for c in state["candidates"] if c.memory_type == "recipe"] == [
+        "The user's recipe for soup: leeks."
+    ]
+
+
+def test_studio_rejects_an_agent_path_that_does_not_import(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from octomem.errors import ConfigurationError
+
+    monkeypatch.setenv(studio.AGENTS_VARIABLE, "tests.nowhere:agent")
+    with pytest.raises(ConfigurationError, match="OCTOMEM_STUDIO_AGENTS"):
+        studio.studio_agents()
+
+
+@pytest.mark.parametrize("mode", ["single_call", "per_agent"])
+def test_a_custom_agent_extracts_with_the_llm(
+    tmp_path: Path, embedder: Embedder, recipes: None, mode: str
+) -> None:
+    pancakes = {"dish": "pancakes", "steps": "whisk and fry"}
+
+    def script(request: ScriptedRequest) -> Any:
+        if request.purpose == "extract":
+            return {"agents": ["recipe"], "recipe": {"recipes": [pancakes]}}
+        if request.purpose == "route":
+            return {"agents": ["recipe"], "reason": "a recipe"}
+        if request.purpose == "extract:recipe":
+            return {"recipes": [pancakes]}
+        if request.purpose.startswith("extract:"):
+            return {}
+        return DecisionOutput()
+
+    with ScriptedModel(script, name=f"recipes-{mode}") as model:
+        settings = load_settings(
+            data_dir=tmp_path / "om", llm={"model": model.model, "extraction_mode": mode}
+        )
+        agent = recipe_agent(
+            AgentPrompt("recipe: the user's recipes (dish, steps)", RecipeOutput, recipe_records)
+        )
+        with Orchestrator.from_settings(settings, embedder=embedder, agents=[agent]) as orch:
+            result = orch.process("Pancakes: whisk and fry.", user_id="alice", timestamp=T0)
+            asked = [r for r in model.requests if r.purpose in ("extract", "route")]
+            assert "recipe: the user's recipes" in asked[0].prompt
+    assert result.extraction == mode
+    [added] = result.operations[agent.memory_type]
+    assert added.text == "Recipe for pancakes: whisk and fry"
+
+
+def test_an_agent_with_its_own_retrieval_replaces_the_default(
+    tmp_path: Path, embedder: Embedder, recipes: None
+) -> None:
+    asked: list[str] = []
+    base = type(recipe_agent())
+
+    class SilentRecipes(base):  # type: ignore[misc, valid-type]
+        async def retrieve(self, services: Any, query: str, plan: dict[str, Any]) -> Any:
+            asked.append(query)
+            return [], {}  # finds nothing, whatever is stored
+
+    settings = load_settings(data_dir=tmp_path / "om")
+    with Orchestrator.from_settings(settings, embedder=embedder, agents=[SilentRecipes()]) as orch:
+        orch.process("My recipe for pancakes is flour and milk.", user_id="alice", timestamp=T0)
+        hits = orch.recall("my pancakes recipe", user_id="alice").hits
+    assert asked == ["my pancakes recipe"]
+    assert hits and all(hit.memory_type != "recipe" for hit in hits)
