@@ -24,7 +24,7 @@ from octomem.models import MemoryBase, MemoryType, Scope, Turn, make_memory_id
 if TYPE_CHECKING:
     from octomem.agents.semantic import TurnReading
     from octomem.orchestrator.services import Services
-    from octomem.orchestrator.state import RankedList
+    from octomem.orchestrator.state import RankedList, RecallPlan
 
     Readings = list[TurnReading]
 else:
@@ -105,9 +105,7 @@ class MemoryAgent(Protocol):
         """The stored record `existing` updated in place (same id) by `candidate`."""
         ...
 
-    async def retrieve(
-        self, services: Services, query: str, plan: dict[str, Any]
-    ) -> Retrieved | None:
+    async def retrieve(self, services: Services, query: str, plan: RecallPlan) -> Retrieved | None:
         """This agent's own ranked lists and records for a recall plan; None: the default
         retrieval (vector, keyword and graph search of its memories)."""
         ...
@@ -155,9 +153,7 @@ class BaseAgent:
         )
         return type(existing).model_validate(data)
 
-    async def retrieve(
-        self, services: Services, query: str, plan: dict[str, Any]
-    ) -> Retrieved | None:
+    async def retrieve(self, services: Services, query: str, plan: RecallPlan) -> Retrieved | None:
         return None
 
 

@@ -33,7 +33,7 @@ from octomem.orchestrator import doctor, projections
 from octomem.orchestrator.arguments import Owner, check_owner, check_scope, parse_memory_types
 from octomem.orchestrator.calls import RunningCalls
 from octomem.orchestrator.forget import forget as forget_scope
-from octomem.orchestrator.graph import build_process_graph, build_recall_graph
+from octomem.orchestrator.graph import build_process_graph, recall
 from octomem.orchestrator.reprocess import sessions_to_reprocess
 from octomem.orchestrator.retrieval import as_of_filter
 from octomem.orchestrator.services import Services, build_services
@@ -63,7 +63,6 @@ class Orchestrator:
         self.services = services
         self.settings: Settings = services.settings
         self.process_graph = build_process_graph(services)
-        self.recall_graph = build_recall_graph(services)
         self._loop = LoopThread()
         self._calls = RunningCalls()
 
@@ -159,7 +158,7 @@ class Orchestrator:
         now: datetime | None = None,
         as_of: datetime | None = None,
     ) -> RecallResult:
-        """Find memories for `query` through every agent, fused with weighted RRF.
+        """Find memories for `query` through every agent, fused into one ranking.
 
         Superseded and expired memories are left out unless `include_superseded`.
         A session_id narrows working memory (which belongs to a session) only.
@@ -169,8 +168,8 @@ class Orchestrator:
 
         check_scope(user_id, agent_id, session_id, operation="recall")
         limit_chars = self.settings.input.max_message_chars
-        inputs = {
-            "query": args.check_text(query, name="recall query", limit=limit_chars),
+        text = args.check_text(query, name="recall query", limit=limit_chars)
+        arguments = {
             "user_id": user_id,
             "agent_id": agent_id,
             "session_id": session_id,
@@ -183,8 +182,7 @@ class Orchestrator:
         }
         async with self._calls.call():
             with span("recall", user_id=user_id):
-                state = await self.recall_graph.ainvoke(inputs)
-        return state["result"]
+                return await recall(self.services, text, **arguments)
 
     recall = sync_twin(arecall)
 

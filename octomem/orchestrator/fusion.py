@@ -22,11 +22,13 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Literal
 
 from octomem.models import MemoryBase, MemoryType, Provenance
-from octomem.orchestrator.state import RankedList
+from octomem.orchestrator.state import RankedList, Retriever
 
 Fused = list[tuple[str, float, list[Provenance]]]
+FusionMethod = Literal["score", "rrf"]
 
 
 def fuse(
@@ -35,7 +37,7 @@ def fuse(
     k: int = 60,
     retriever_weights: Mapping[str, float] | None = None,
     agent_weights: Mapping[MemoryType, float] | None = None,
-    method: str = "rrf",
+    method: FusionMethod = "rrf",
 ) -> Fused:
     """Returns (memory_id, score, provenance) best first; ties broken by id.
 
@@ -43,7 +45,7 @@ def fuse(
     """
     retriever_weights = retriever_weights or {}
     agent_weights = agent_weights or {}
-    by_retriever: dict[str, list[tuple[float, str, MemoryType]]] = defaultdict(list)
+    by_retriever: dict[Retriever, list[tuple[float, str, MemoryType]]] = defaultdict(list)
     for ranked in lists:
         for memory_id, raw in zip(ranked.ids, ranked.scores, strict=True):
             by_retriever[ranked.retriever].append((raw, memory_id, ranked.agent))
@@ -65,7 +67,7 @@ def fuse(
                 if retriever == "vector":
                     found_by_vector.add(memory_id)
             provenance[memory_id].append(
-                Provenance(agent=agent, retriever=retriever, rank=rank, score=raw)  # type: ignore[arg-type]
+                Provenance(agent=agent, retriever=retriever, rank=rank, score=raw)
             )
     if method != "rrf":
         floors = vector_floors(lists)

@@ -1,14 +1,19 @@
-"""Build the process and recall LangGraph StateGraphs over injected services.
+"""The recall steps, and the process and recall LangGraph StateGraphs over injected services.
 
 process:  normalize -> store_turns -> extract -> route -> agent (Send per agent) -> reconcile
           -> write (built in process_graph.py)
-recall:   plan -> retrieve (one Send per agent) -> fuse
+recall:   plan_recall -> search_shared -> search_agent (one Send per agent) -> rank_hits
+
+`recall` runs the recall steps directly (the agents' searches side by side with
+asyncio.gather); the recall graph wires the same steps as nodes, for LangGraph Studio.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from langgraph.graph import END, START, StateGraph
@@ -28,14 +33,12 @@ from octomem.models import (
 from octomem.orchestrator import projections, routing
 from octomem.orchestrator.fusion import boost_named_actors, fuse
 from octomem.orchestrator.process_graph import build_process_graph
-from octomem.orchestrator.retrieval import (
-    add_context,
-    retrieve,
-    shared_searches,
-)
+from octomem.orchestrator.retrieval import add_context, retrieve, shared_searches
 from octomem.orchestrator.services import Services
 from octomem.orchestrator.staleness import demote_stale
 from octomem.orchestrator.state import (
+    RankedList,
+    RecallPlan,
     RecallState,
     RetrieveTask,
 )
@@ -43,123 +46,189 @@ from octomem.scopes import given, scope_filter
 from octomem.telemetry import span
 
 log = get_logger(__name__)
-__all__ = ["build_process_graph", "build_recall_graph"]
+__all__ = [
+    "build_process_graph",
+    "build_recall_graph",
+    "plan_recall",
+    "rank_hits",
+    "recall",
+]
+
+
+async def plan_recall(
+    services: Services,
+    query: str,
+    *,
+    user_id: str | None = None,
+    agent_id: str | None = None,
+    session_id: str | None = None,
+    limit: int | None = None,
+    memory_types: Sequence[MemoryType] | None = None,
+    filters: dict[str, Any] | None = None,
+    include_superseded: bool = False,
+    now: datetime | None = None,
+    as_of: datetime | None = None,
+) -> RecallPlan:
+    """Which agents to search, in which scope, valid when, and with which weights."""
+    if not isinstance(query, str) or not query.strip():
+        raise InvalidInputError("recall needs a non-empty query string")
+    config = services.settings.recall
+    with span("recall.plan", user_id=user_id):
+        await services.init()
+        # core blocks are always returned whole (result.core); they rank only when asked.
+        # Agents without any memory have nothing to search (the BM25 pool stays sized
+        # for every asked agent, so results do not depend on which types are empty).
+        asked = [
+            m
+            for m in services.enabled_agents
+            if (m in memory_types if memory_types is not None else m is not MemoryType.CORE)
+            and not (m is MemoryType.CORE and as_of is not None)
+        ]
+        return RecallPlan(
+            agents=tuple(m for m in asked if not services.vector.known_empty(m)),
+            keyword_pool=config.candidates * len(asked),
+            now=now or utcnow(),
+            user_id=user_id,
+            agent_id=agent_id,
+            session_id=session_id,
+            filters=filters,
+            include_superseded=bool(include_superseded),
+            as_of=as_of,
+            agent_weights=routing.query_agent_weights(
+                query, config.agent_weights, config.cue_boost, services.agents
+            ),
+            limit=limit,
+        )
+
+
+async def rank_hits(
+    services: Services,
+    query: str,
+    plan: RecallPlan,
+    ranked: Sequence[RankedList],
+    records: dict[str, MemoryBase],
+    *,
+    started: float,
+) -> RecallResult:
+    """The agents' ranked lists fused into one ranking, with neighbouring turns of the
+    best turns, people the query names and current facts over stale evidence raised;
+    one hit per text, up to the limit, and the scope's core blocks."""
+    config = services.settings.recall
+    with span("recall.rank", user_id=plan.user_id) as current:
+        fused = fuse(
+            ranked,
+            k=config.rrf_k,
+            retriever_weights=config.weights.model_dump(),
+            agent_weights=plan.agent_weights,
+            method=config.fusion,
+        )
+        records = dict(records)
+        fused = await add_context(
+            services,
+            plan,
+            fused,
+            records,
+            hits=config.context_hits,
+            weight=config.context_weight,
+        )
+        fused = boost_named_actors(fused, records, query, config.actor_boost)
+        fused, replaced = await demote_stale(
+            services, plan, fused, records, query, config.stale_weight
+        )
+        hits = _collapse_same_text(records, fused, replaced)[: plan.limit or config.limit]
+        core = await _core_blocks(services, plan)
+        current.set_attribute("octomem.hits", len(hits))
+    return RecallResult(query=query, hits=hits, core=core, elapsed_s=time.perf_counter() - started)
+
+
+async def recall(services: Services, query: str, **arguments: Any) -> RecallResult:
+    """Recall for `query`: the steps of the recall graph, called directly. `arguments`
+    are those of `plan_recall`."""
+    started = time.perf_counter()
+    plan = await plan_recall(services, query, **arguments)
+    shared = await shared_searches(services, query, plan)
+    found = await asyncio.gather(
+        *(retrieve(services, agent, query, plan, shared) for agent in plan.agents)
+    )
+    ranked = [lists for agent_lists, _ in found for lists in agent_lists]
+    records = {i: r for _, agent_records in found for i, r in agent_records.items()}
+    return await rank_hits(services, query, plan, ranked, records, started=started)
 
 
 def build_recall_graph(services: Services) -> CompiledStateGraph:
-    config = services.settings.recall
+    """The recall steps as a graph, for LangGraph Studio: each agent's search is one Send,
+    and the state shows the plan, every retriever's ranked list and the result."""
 
-    async def plan(state: RecallState) -> dict[str, Any]:
+    async def plan_node(state: RecallState) -> dict[str, Any]:
         started = state.get("started") or time.perf_counter()
-        query = state.get("query")
-        if not isinstance(query, str) or not query.strip():
-            raise InvalidInputError("recall needs a non-empty query string")
-        with span("node.plan", user_id=state.get("user_id")):
-            await services.init()
-            requested = state.get("memory_types")
-            # core blocks are always returned whole (result.core); they rank only when asked.
-            # Agents without any memory have nothing to search (the BM25 pool stays sized
-            # for every asked agent, so results do not depend on which types are empty).
-            asked = [
-                m
-                for m in services.enabled_agents
-                if (m in requested if requested is not None else m is not MemoryType.CORE)
-                and not (m is MemoryType.CORE and state.get("as_of") is not None)
-            ]
-            agents = [m for m in asked if not services.vector.known_empty(m)]
-            plan_: dict[str, Any] = {
-                "agents": agents,
-                "keyword_pool": config.candidates * len(asked),
-                "now": state.get("now") or utcnow(),
-                "user_id": state.get("user_id"),
-                "agent_id": state.get("agent_id"),
-                "session_id": state.get("session_id"),
-                "filters": state.get("filters"),
-                "include_superseded": bool(state.get("include_superseded", False)),
-                "as_of": state.get("as_of"),
-                "agent_weights": routing.query_agent_weights(
-                    query, config.agent_weights, config.cue_boost, services.agents
-                ),
-            }
+        plan = await plan_recall(
+            services,
+            state.get("query", ""),
+            user_id=state.get("user_id"),
+            agent_id=state.get("agent_id"),
+            session_id=state.get("session_id"),
+            limit=state.get("limit"),
+            memory_types=state.get("memory_types"),
+            filters=state.get("filters"),
+            include_superseded=state.get("include_superseded", False),
+            now=state.get("now"),
+            as_of=state.get("as_of"),
+        )
+        return {"started": started, "plan": plan}
 
-            # the query embedding (model inference) overlaps BM25 and graph expansion,
-            # run once for every agent (each agent's retrieve takes its share)
-            [plan_["embedding"]], plan_["shared"] = await asyncio.gather(
-                services.embedder.embed([query]), shared_searches(services, query, plan_)
-            )
-        return {"started": started, "plan": plan_}
+    async def shared_node(state: RecallState) -> dict[str, Any]:
+        return {"shared": await shared_searches(services, state["query"], state["plan"])}
 
     def fan_out(state: RecallState) -> list[Send]:
-        return [
-            Send("retrieve", RetrieveTask(agent=mtype, query=state["query"], plan=state["plan"]))
-            for mtype in state["plan"]["agents"]
-        ] or [Send("fuse", state)]
+        tasks = [
+            RetrieveTask(
+                agent=agent, query=state["query"], plan=state["plan"], shared=state["shared"]
+            )
+            for agent in state["plan"].agents
+        ]
+        return [Send("search_agent", task) for task in tasks] or [Send("rank_hits", state)]
 
-    async def retrieve_node(task: RetrieveTask) -> dict[str, Any]:
-        agent = services.agents[task["agent"]]
-        own = await agent.retrieve(services, task["query"], task["plan"])
-        lists, records = own or await retrieve(services, task["agent"], task["query"], task["plan"])
+    async def agent_node(state: RetrieveTask) -> dict[str, Any]:
+        lists, records = await retrieve(
+            services, state["agent"], state["query"], state["plan"], state["shared"]
+        )
         return {"ranked": lists, "records": records}
 
-    async def fuse_node(state: RecallState) -> dict[str, Any]:
-        plan_ = state["plan"]
-        with span("node.fuse", user_id=plan_["user_id"]) as current:
-            fused = fuse(
-                state.get("ranked", []),
-                k=config.rrf_k,
-                retriever_weights=config.weights.model_dump(),
-                agent_weights=plan_["agent_weights"],
-                method=config.fusion,
-            )
-            records: dict[str, MemoryBase] = dict(state.get("records", {}))
-            fused = await add_context(
-                services,
-                plan_,
-                fused,
-                records,
-                hits=config.context_hits,
-                weight=config.context_weight,
-            )
-            fused = boost_named_actors(fused, records, state["query"], config.actor_boost)
-            fused, replaced = await demote_stale(
-                services, plan_, fused, records, state["query"], config.stale_weight
-            )
-            limit = state.get("limit") or config.limit
-            hits = _collapse_same_text(records, fused, replaced)[:limit]
-            core = await _core_blocks(services, plan_)
-            current.set_attribute("octomem.hits", len(hits))
-        result = RecallResult(
-            query=state["query"],
-            hits=hits,
-            core=core,
-            elapsed_s=time.perf_counter() - state["started"],
+    async def rank_node(state: RecallState) -> dict[str, Any]:
+        result = await rank_hits(
+            services,
+            state["query"],
+            state["plan"],
+            state.get("ranked", []),
+            state.get("records", {}),
+            started=state["started"],
         )
         return {"result": result}
 
     builder = StateGraph(RecallState)
-    builder.add_node("plan", plan)
-    builder.add_node("retrieve", retrieve_node)  # type: ignore[arg-type]  # a Send target
-    builder.add_node("fuse", fuse_node)
-    builder.add_edge(START, "plan")
-    builder.add_conditional_edges("plan", fan_out, ["retrieve", "fuse"])
-    builder.add_edge("retrieve", "fuse")
-    builder.add_edge("fuse", END)
+    builder.add_node("plan_recall", plan_node)
+    builder.add_node("search_shared", shared_node)
+    builder.add_node("search_agent", agent_node, input_schema=RetrieveTask)
+    builder.add_node("rank_hits", rank_node)
+    builder.add_edge(START, "plan_recall")
+    builder.add_edge("plan_recall", "search_shared")
+    builder.add_conditional_edges("search_shared", fan_out, ["search_agent", "rank_hits"])
+    builder.add_edge("search_agent", "rank_hits")
+    builder.add_edge("rank_hits", END)
     return builder.compile(name="recall")
 
 
-async def _core_blocks(services: Services, plan: dict[str, Any]) -> list[CoreMemory]:
+async def _core_blocks(services: Services, plan: RecallPlan) -> list[CoreMemory]:
     """The scope's core blocks, returned whole with every recall. With `as_of`, the human
     block rendered from the facts valid then; the persona, rewritten in place without
     validity, has no stored past version (`history` has its versions)."""
-    if plan["as_of"] is not None:  # the human block as its facts read then
-        block = await projections.human_block_at(
-            services, plan["user_id"], plan["agent_id"], plan["as_of"]
-        )
+    if plan.as_of is not None:  # the human block as its facts read then
+        block = await projections.human_block_at(services, plan.user_id, plan.agent_id, plan.as_of)
         return [block] if block is not None else []
     core = await services.vector.list(
         MemoryType.CORE,
-        where=scope_filter(plan["user_id"], given(plan["agent_id"])),
-        live_at=plan["now"],
+        where=scope_filter(plan.user_id, given(plan.agent_id)),
+        live_at=plan.now,
     )
     return [c for c in core if isinstance(c, CoreMemory)]
 

@@ -7,13 +7,12 @@ import re
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
 from octomem import filters
 from octomem.models import EpisodicMemory, MemoryBase, MemoryType, Provenance
 from octomem.orchestrator.fusion import Fused
 from octomem.orchestrator.services import Services
-from octomem.orchestrator.state import RankedList
+from octomem.orchestrator.state import RankedList, RecallPlan, Retriever, SharedSearches
 from octomem.scopes import ANY, given, scope_filter
 from octomem.stores.base import Filter
 from octomem.telemetry import span
@@ -91,35 +90,34 @@ def as_of_filter(as_of: datetime) -> Filter:
     )
 
 
-def holds_at(plan: dict[str, Any]) -> Callable[[MemoryBase], bool]:
+def holds_at(plan: RecallPlan) -> Callable[[MemoryBase], bool]:
     """What a recall may return: everything with `include_superseded`, what was valid at
     `as_of` when given, else what is live `now`."""
-    as_of: datetime | None = plan.get("as_of")
-    now: datetime = plan["now"]
-    if plan.get("include_superseded"):
+    as_of, now = plan.as_of, plan.now
+    if plan.include_superseded:
         return lambda record: True
     if as_of is not None:
         return lambda record: valid_at(record, as_of)
     return lambda record: record.is_live(now)
 
 
-def validity(plan: dict[str, Any]) -> tuple[Filter | None, datetime | None]:
+def validity(plan: RecallPlan) -> tuple[Filter | None, datetime | None]:
     """(extra filter, live_at) that make a store return what `holds_at` allows."""
-    if plan.get("include_superseded"):
+    if plan.include_superseded:
         return None, None
-    if plan.get("as_of") is not None:
-        return as_of_filter(plan["as_of"]), None
-    return None, plan["now"]
+    if plan.as_of is not None:
+        return as_of_filter(plan.as_of), None
+    return None, plan.now
 
 
-def scoped_filter(plan: dict[str, Any], memory_type: MemoryType) -> Filter:
+def scoped_filter(plan: RecallPlan, memory_type: MemoryType) -> Filter:
     """`recall_filter` of the plan's scope and filters, narrowed to `as_of` when given."""
     extra, _ = validity(plan)
-    clauses = [c for c in (plan.get("filters"), extra) if c]
+    clauses = [c for c in (plan.filters, extra) if c]
     return recall_filter(
-        user_id=plan["user_id"],
-        agent_id=plan["agent_id"],
-        session_id=plan["session_id"],
+        user_id=plan.user_id,
+        agent_id=plan.agent_id,
+        session_id=plan.session_id,
         memory_type=memory_type,
         extra={"AND": clauses} if len(clauses) > 1 else (clauses[0] if clauses else None),
     )
@@ -133,67 +131,71 @@ async def find_query_entities(services: Services, user_id: str | None, query: st
     return [entity.id for entity in entities]
 
 
-async def shared_searches(services: Services, query: str, plan: dict[str, Any]) -> dict[str, Any]:
-    """The searches every agent would repeat, run once for all of them: BM25 over all
-    the agents' memories, and the graph expansion of the entities the query names (side
-    by side). Each agent's `retrieve` takes its own share; results are (memory id, score)
-    per memory type, and `entity_ids` the entities found."""
+async def shared_searches(services: Services, query: str, plan: RecallPlan) -> SharedSearches:
+    """The searches every agent would repeat, run once for all of them, side by side: the
+    query's embedding, BM25 over all the agents' memories, and the graph expansion of
+    the entities the query names. Each agent's `retrieve` takes its own share."""
     config = services.settings.recall
-    agents: list[MemoryType] = plan["agents"]
-    keyword: dict[str, list[tuple[str, float]]] = {a.value: [] for a in agents}
-    graph: dict[str, list[tuple[str, float]]] = {a.value: [] for a in agents}
+    agents = plan.agents
+    keyword: dict[MemoryType, list[tuple[str, float]]] = {a: [] for a in agents}
+    graph: dict[MemoryType, list[tuple[str, float]]] = {a: [] for a in agents}
+    if not agents:
+        return SharedSearches(embedding=[], keyword=keyword, graph=graph, entity_ids=[])
 
     async def bm25() -> None:
         found = await services.keyword.search(
             keyword_query(query),
-            user_id=plan["user_id"],
-            memory_types=agents,
-            limit=plan.get("keyword_pool") or config.candidates * len(agents),
-            include_superseded=plan["include_superseded"] or plan.get("as_of") is not None,
-            now=plan["now"],
+            user_id=plan.user_id,
+            memory_types=list(agents),
+            limit=plan.keyword_pool or config.candidates * len(agents),
+            include_superseded=plan.include_superseded or plan.as_of is not None,
+            now=plan.now,
         )
         for memory_id, memory_type, score in found:
-            if len(kept := keyword[memory_type.value]) < config.candidates:
+            if len(kept := keyword[memory_type]) < config.candidates:
                 kept.append((memory_id, score))
 
     async def expand() -> list[str]:
-        entity_ids = await find_query_entities(services, plan["user_id"], query)
+        entity_ids = await find_query_entities(services, plan.user_id, query)
         if not entity_ids:
             return []
         near = await services.graph.memories_for_entities(
-            plan["user_id"], entity_ids, hops=config.graph_hops, limit=config.candidates * 4
+            plan.user_id, entity_ids, hops=config.graph_hops, limit=config.candidates * 4
         )
         for memory_id, memory_type, distance in near:
-            if memory_type.value in graph and len(graph[memory_type.value]) < config.candidates:
-                graph[memory_type.value].append((memory_id, 1.0 / (1 + distance)))
+            if memory_type in graph and len(graph[memory_type]) < config.candidates:
+                graph[memory_type].append((memory_id, 1.0 / (1 + distance)))
         return entity_ids
 
-    if not agents:
-        return {"keyword": keyword, "graph": graph, "entity_ids": []}
-    _, entity_ids = await asyncio.gather(bm25(), expand())
-    return {"keyword": keyword, "graph": graph, "entity_ids": entity_ids}
+    [embedding], _, entity_ids = await asyncio.gather(
+        services.embedder.embed([query]), bm25(), expand()
+    )
+    return SharedSearches(embedding=embedding, keyword=keyword, graph=graph, entity_ids=entity_ids)
 
 
 async def retrieve(
     services: Services,
     agent: MemoryType,
     query: str,
-    plan: dict[str, Any],
+    plan: RecallPlan,
+    shared: SharedSearches,
 ) -> tuple[list[RankedList], dict[str, MemoryBase]]:
-    """Ranked lists (vector, keyword, graph) of one agent's memories for the query."""
+    """Ranked lists (vector, keyword, graph) of one agent's memories for the query: its
+    own vector search, and its share of the `shared` keyword and graph hits - unless the
+    agent brings its own retrieval step (`MemoryAgent.retrieve`)."""
+    own = await services.agents[agent].retrieve(services, query, plan)
+    if own is not None:
+        return own
     config = services.settings.recall
     _, live_at = validity(plan)
     where = scoped_filter(plan, agent)
     limit = config.candidates
     records: dict[str, MemoryBase] = {}
     lists: list[RankedList] = []
-    with span("agent.retrieve", agent=agent.value, user_id=plan["user_id"]) as current:
-        shared = plan.get("shared") or await shared_searches(
-            services, query, {**plan, "agents": [agent]}
-        )
-        other = [_ranked(agent, "keyword", shared["keyword"].get(agent.value, []))]
-        if shared["entity_ids"]:
-            other.append(_ranked(agent, "graph", shared["graph"].get(agent.value, [])))
+    with span("agent.retrieve", agent=agent.value, user_id=plan.user_id) as current:
+        other = [_ranked(agent, "keyword", shared.keyword.get(agent, []))]
+        if shared.entity_ids:
+            other.append(_ranked(agent, "graph", shared.graph.get(agent, [])))
         wanted = list(dict.fromkeys(i for ranked in other for i in ranked.ids))
 
         async def fetch() -> list[MemoryBase]:
@@ -202,7 +204,7 @@ async def retrieve(
         # the vector search and reading the keyword/graph hits' records run side by side
         hits, fetched = await asyncio.gather(
             services.vector.query(
-                agent, plan["embedding"], where=where, live_at=live_at, limit=limit
+                agent, shared.embedding, where=where, live_at=live_at, limit=limit
             ),
             fetch(),
         )
@@ -217,7 +219,7 @@ async def retrieve(
     return [ranked for ranked in lists if ranked.ids], {i: records[i] for i in allowed}
 
 
-def _ranked(agent: MemoryType, retriever: str, pairs: list[tuple[str, float]]) -> RankedList:
+def _ranked(agent: MemoryType, retriever: Retriever, pairs: list[tuple[str, float]]) -> RankedList:
     return RankedList(
         agent=agent,
         retriever=retriever,
@@ -246,7 +248,7 @@ def _turn_key(record: MemoryBase) -> tuple[str | None, str, int] | None:
 
 async def add_context(
     services: Services,
-    plan: dict[str, Any],
+    plan: RecallPlan,
     fused: Fused,
     records: dict[str, MemoryBase],
     *,
@@ -266,7 +268,7 @@ async def add_context(
     consecutive positions); they obey the recall's scope, filters and validity.
     `records` is updated with the neighbours fetched.
     """
-    if hits <= 0 or weight <= 0 or not fused or MemoryType.EPISODIC not in plan["agents"]:
+    if hits <= 0 or weight <= 0 or not fused or MemoryType.EPISODIC not in plan.agents:
         return fused
     floor = min(score for _, score, _ in fused)
     top: list[tuple[int, str, float, tuple[str | None, str, int]]] = []
@@ -290,7 +292,7 @@ async def add_context(
     }
     where = scoped_filter(plan, MemoryType.EPISODIC)
     _, live_at = validity(plan)
-    with span("recall.context", user_id=plan["user_id"], hits=len(top)):
+    with span("recall.context", user_id=plan.user_id, hits=len(top)):
         found = await services.vector.list(
             MemoryType.EPISODIC, where={"AND": [where, near]}, live_at=live_at
         )

@@ -39,7 +39,7 @@ from octomem.models import (
 from octomem.orchestrator.fusion import Fused
 from octomem.orchestrator.retrieval import STOPWORDS, WORD, holds_at, recall_filter
 from octomem.orchestrator.services import Services
-from octomem.orchestrator.state import Decision
+from octomem.orchestrator.state import Decision, RecallPlan
 from octomem.orchestrator.writer import history_event
 
 OUTDATED = "outdated"  # raw-turn internal: the closed facts this turn was evidence for
@@ -251,25 +251,25 @@ def _evidence_turns(
     return out
 
 
-def _scope_test(plan: dict[str, Any]) -> Callable[[MemoryBase], bool]:
+def _scope_test(plan: RecallPlan) -> Callable[[MemoryBase], bool]:
     """Whether a record is in the recall's scope, filters and memory types."""
     tests = {
         agent: filters.predicate(
             recall_filter(
-                user_id=plan["user_id"],
-                agent_id=plan["agent_id"],
-                session_id=plan["session_id"],
+                user_id=plan.user_id,
+                agent_id=plan.agent_id,
+                session_id=plan.session_id,
                 memory_type=agent,
-                extra=plan.get("filters"),
+                extra=plan.filters,
             )
         )
-        for agent in plan["agents"]
+        for agent in plan.agents
     }
     return lambda record: record.memory_type in tests and tests[record.memory_type](record)
 
 
 async def _stale_marks(
-    services: Services, plan: dict[str, Any], fused: Fused, records: Mapping[str, MemoryBase]
+    services: Services, plan: RecallPlan, fused: Fused, records: Mapping[str, MemoryBase]
 ) -> dict[str, list[dict[str, Any]]]:
     """hit id -> the marks (closed at or before `as_of`, if given) of its evidence turn."""
     evidence = _evidence_turns(services, records, (memory_id for memory_id, _, _ in fused))
@@ -277,14 +277,14 @@ async def _stale_marks(
     turns.update(await _fetch(services, (i for i in evidence.values() if i not in turns)))
     found = {}
     for hit, turn_id in evidence.items():
-        if turn_id in turns and (marks := marks_of(turns[turn_id], plan.get("as_of"))):
+        if turn_id in turns and (marks := marks_of(turns[turn_id], plan.as_of)):
             found[hit] = marks
     return found
 
 
 async def demote_stale(
     services: Services,
-    plan: dict[str, Any],
+    plan: RecallPlan,
     fused: Fused,
     records: dict[str, MemoryBase],
     query: str,
@@ -301,7 +301,7 @@ async def demote_stale(
     stale hit, the current records that replace what it said. `records` is updated with
     the successors fetched. With `include_superseded` nothing changes: the caller asked
     for the past as it was."""
-    if not fused or plan.get("include_superseded") or MemoryType.EPISODIC not in plan["agents"]:
+    if not fused or plan.include_superseded or MemoryType.EPISODIC not in plan.agents:
         return fused, {}
     marks = await _stale_marks(services, plan, fused, records)
     if not marks:
@@ -320,7 +320,7 @@ async def demote_stale(
 
 async def _replacement(
     services: Services,
-    plan: dict[str, Any],
+    plan: RecallPlan,
     mark: dict[str, Any],
     known: dict[str, MemoryBase],
     stems: set[str],
@@ -330,7 +330,7 @@ async def _replacement(
     old = known.get(mark["memory_id"])
     if old is None:  # deleted: nothing says what it was about
         return False, None
-    holds, as_of = holds_at(plan), plan.get("as_of")
+    holds, as_of = holds_at(plan), plan.as_of
     successor: MemoryBase | None
     if mark.get("by") == old.id:  # rewritten in place: the record is its own successor
         successor = old if holds(old) else None

@@ -4,12 +4,15 @@ Keys are named for a person stepping through a run in LangGraph Studio: `reading
 what the semantic parser read in each turn, `routing` says which agents got the
 conversation and why, `extraction` how they extracted, `candidates` holds each agent's
 extracted memories, `decisions` the reconcile verdicts, `ranked` each retriever's list
-and `hits` the fused result.
+and `result` the ranked hits. The recall graph carries a `RecallPlan` (what to search
+and how to rank it) and the `SharedSearches` every agent takes its share of.
 """
 
 from __future__ import annotations
 
 import operator
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any, Literal, TypedDict
 
@@ -49,11 +52,14 @@ class Decision(BaseModel):
         )
 
 
+Retriever = Literal["vector", "keyword", "graph"]
+
+
 class RankedList(BaseModel):
     """One retriever's ranked list for one agent: memory ids best first, with raw scores."""
 
     agent: MemoryType
-    retriever: str
+    retriever: Retriever
     ids: list[str]
     scores: list[float]
 
@@ -123,6 +129,43 @@ class AgentTask(TypedDict):
     metadata: dict[str, Any] | None
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RecallPlan:
+    """What one recall searches and how it ranks what it finds.
+
+    `agents` are the memory types searched (asked for and not known to be empty);
+    `keyword_pool` is how many BM25 hits all of them share (None: `candidates` per
+    agent searched). Scope (`user_id`, `agent_id`, `session_id`), `filters` and validity
+    (`now`, `as_of`, `include_superseded`) are those of `Orchestrator.recall`;
+    `agent_weights` are the configured weights with the query's cues applied; `limit`
+    None means `recall.limit` of the settings.
+    """
+
+    agents: Sequence[MemoryType]
+    user_id: str | None
+    now: datetime
+    agent_id: str | None = None
+    session_id: str | None = None
+    filters: dict[str, Any] | None = None
+    include_superseded: bool = False
+    as_of: datetime | None = None
+    agent_weights: Mapping[MemoryType, float] = field(default_factory=dict)
+    keyword_pool: int | None = None
+    limit: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SharedSearches:
+    """The searches of one query run once for all agents: its embedding, BM25 hits and
+    graph-expansion hits ((memory id, score) best first, per agent), and the ids of the
+    entities it names."""
+
+    embedding: list[float]
+    keyword: Mapping[MemoryType, list[tuple[str, float]]]
+    graph: Mapping[MemoryType, list[tuple[str, float]]]
+    entity_ids: list[str]
+
+
 class RecallState(TypedDict, total=False):
     # input: the same arguments as Orchestrator.recall
     query: str
@@ -137,13 +180,17 @@ class RecallState(TypedDict, total=False):
     as_of: datetime | None
     # produced by the nodes
     started: float
-    plan: dict[str, Any]
+    plan: RecallPlan
+    shared: SharedSearches
     ranked: Annotated[list[RankedList], operator.add]
     records: Annotated[dict[str, Any], _merge_dicts]
     result: RecallResult
 
 
 class RetrieveTask(TypedDict):
+    """What one Send to the per-agent search carries."""
+
     agent: MemoryType
     query: str
-    plan: dict[str, Any]
+    plan: RecallPlan
+    shared: SharedSearches

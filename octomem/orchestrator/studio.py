@@ -66,5 +66,5 @@ async def process_graph() -> CompiledStateGraph:
 
 
 async def recall_graph() -> CompiledStateGraph:
-    """The `recall` graph: plan, retrieve (per agent), fuse."""
+    """The `recall` graph: plan_recall, search_shared, search_agent (per agent), rank_hits."""
     return (await asyncio.to_thread(_graphs))[1]

@@ -210,7 +210,7 @@ def test_an_agent_with_its_own_retrieval_replaces_the_default(
     base = type(recipe_agent())
 
     class SilentRecipes(base):  # type: ignore[misc, valid-type]
-        async def retrieve(self, services: Any, query: str, plan: dict[str, Any]) -> Any:
+        async def retrieve(self, services: Any, query: str, plan: Any) -> Any:
             asked.append(query)
             return [], {}  # finds nothing, whatever is stored
 

@@ -32,7 +32,7 @@ from octomem.orchestrator.fusion import (
 from octomem.orchestrator.graph import _collapse_same_text
 from octomem.orchestrator.retrieval import add_context, keyword_query, query_names
 from octomem.orchestrator.routing import query_agent_weights
-from octomem.orchestrator.state import RankedList
+from octomem.orchestrator.state import RankedList, RecallPlan
 from octomem.stores.base import Filter
 
 SEM, EPI, PRO, RES = (
@@ -359,18 +359,9 @@ def turn(
     )
 
 
-def recall_plan(**changes: Any) -> dict[str, Any]:
-    return {
-        "agents": [EPI, SEM],
-        "user_id": "u",
-        "agent_id": None,
-        "session_id": None,
-        "filters": None,
-        "include_superseded": False,
-        "as_of": None,
-        "now": T0 + timedelta(days=1),
-        **changes,
-    }
+def recall_plan(**changes: Any) -> RecallPlan:
+    fields: dict[str, Any] = {"agents": (EPI, SEM), "user_id": "u", "now": T0 + timedelta(days=1)}
+    return RecallPlan(**{**fields, **changes})
 
 
 def with_context(

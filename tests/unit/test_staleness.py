@@ -31,7 +31,7 @@ from octomem.orchestrator.staleness import (
     outdated_turn_changes,
     raw_turn_id,
 )
-from octomem.orchestrator.state import Decision
+from octomem.orchestrator.state import Decision, RecallPlan
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -158,20 +158,12 @@ def test_outdated_turn_changes_mark_the_source_turn_not_the_successors() -> None
 def _recall(
     records: Sequence[MemoryBase], fused: list[tuple[str, float]], query: str, **plan: Any
 ) -> tuple[list[tuple[str, float]], dict[str, list[str]]]:
-    plan = {
-        "agents": [MemoryType.EPISODIC, MemoryType.SEMANTIC],
-        "user_id": "u",
-        "agent_id": None,
-        "session_id": None,
-        "filters": None,
-        "include_superseded": False,
-        "now": T0 + 100 * DAY,
-        **plan,
-    }
+    defaults = {"agents": [MemoryType.EPISODIC, MemoryType.SEMANTIC], "user_id": "u"}
+    scope = RecallPlan(**{**defaults, "now": T0 + 100 * DAY, **plan})
     known = {r.id: r for r in records}
     hits = {i: known[i] for i, _ in fused}
     ranked, replaced = asyncio.run(
-        demote_stale(services(*records), plan, [(i, s, []) for i, s in fused], hits, query, 0.5)
+        demote_stale(services(*records), scope, [(i, s, []) for i, s in fused], hits, query, 0.5)
     )
     return [(i, round(s, 3)) for i, s, _ in ranked], {
         k: [r.id for r in v] for k, v in replaced.items()

@@ -35,9 +35,9 @@ def test_process_and_recall_emit_spans(orch) -> None:
         "octomem.node.commit",
         "octomem.store.write",
         "octomem.recall",
-        "octomem.node.plan",
+        "octomem.recall.plan",
         "octomem.agent.retrieve",
-        "octomem.node.fuse",
+        "octomem.recall.rank",
     ):
         assert name in spans, name
     assert spans["octomem.process"].attributes["octomem.user_id"] == "alice"

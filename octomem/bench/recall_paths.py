@@ -1,0 +1,74 @@
+"""Recall latency through the LangGraph recall graph and through the direct path.
+
+`python -m octomem.bench.recall_paths [--size 1000] [--queries 200]`: one user with
+`size` synthetic memories (raw turns, as `octomem bench perf` stores them), then every
+question recalled both ways, alternating which goes first, on the same loop and stores:
+`build_recall_graph(...).ainvoke` (what LangGraph Studio runs) and `graph.recall` (what
+`Orchestrator.recall` runs). Prints p50/p95 in ms per path.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from collections.abc import Callable, Coroutine
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from octomem.bench.perf import BATCH, T0, USER, percentile
+from octomem.bench.synthetic import memories, questions
+from octomem.orchestrator.engine import Orchestrator
+from octomem.orchestrator.graph import build_recall_graph, recall
+from octomem.settings import load_settings
+
+
+def measure(size: int, queries: int, root: Path) -> dict[str, list[float]]:
+    with Orchestrator.from_settings(load_settings(data_dir=root / "octomem")) as orch:
+        texts = memories(size)
+        for start in range(0, len(texts), BATCH):
+            messages = [
+                {"role": "user", "content": t, "timestamp": T0 + timedelta(minutes=start + i)}
+                for i, t in enumerate(texts[start : start + BATCH])
+            ]
+            orch.process(messages, user_id=USER, session_id=f"s{start // 200}", infer=False)
+        graph = build_recall_graph(orch.services)
+
+        async def through_graph(query: str) -> Any:
+            return await graph.ainvoke({"query": query, "user_id": USER, "limit": 10})
+
+        async def direct(query: str) -> Any:
+            return await recall(orch.services, query, user_id=USER, limit=10)
+
+        paths: dict[str, Callable[[str], Coroutine[Any, Any, Any]]] = {
+            "graph": through_graph,
+            "direct": direct,
+        }
+        times: dict[str, list[float]] = {name: [] for name in paths}
+        asked = questions(queries)
+        for run in paths.values():  # warm-up
+            orch._loop.run(run(asked[0] + " warm-up"))
+        for i, query in enumerate(asked):
+            order = list(paths) if i % 2 == 0 else list(reversed(paths))
+            for name in order:
+                started = time.perf_counter()
+                orch._loop.run(paths[name](query))
+                times[name].append(1000 * (time.perf_counter() - started))
+        return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=1000)
+    parser.add_argument("--queries", type=int, default=200)
+    options = parser.parse_args()
+    with tempfile.TemporaryDirectory() as root:
+        times = measure(options.size, options.queries, Path(root))
+    for name, values in times.items():
+        p50, p95 = percentile(values, 50), percentile(values, 95)
+        print(f"{name:>6}: recall p50 {p50:.2f} ms, p95 {p95:.2f} ms ({len(values)} queries)")
+
+
+if __name__ == "__main__":
+    main()
