@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from octomem import filters
+from octomem.agents.registry import default_agents
 from octomem.models import (
     EpisodicMemory,
     KnowledgeMemory,
@@ -42,6 +43,8 @@ SEM, EPI, PRO, RES = (
     MemoryType.RESOURCE,
 )
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+AGENTS = default_agents()  # the built-in agents, whose query cues recall reads
 
 
 def ranked(agent: MemoryType, retriever: str, *pairs: tuple[str, float]) -> RankedList:
@@ -228,21 +231,21 @@ def test_rank_fusion_weights_each_retriever_and_agent() -> None:
 def test_a_query_asking_for_a_kind_of_memory_boosts_that_agent(
     query: str, asked: set[MemoryType]
 ) -> None:
-    weights = query_agent_weights(query, {}, 1.5)
+    weights = query_agent_weights(query, {}, 1.5, AGENTS)
     assert weights == dict.fromkeys(asked, 1.5)
 
 
 def test_cue_boost_multiplies_the_configured_weight_and_keeps_the_others() -> None:
     base = {PRO: 2.0, SEM: 0.8}
-    assert query_agent_weights("how to bake bread", base, 1.5) == {PRO: 3.0, SEM: 0.8}
+    assert query_agent_weights("how to bake bread", base, 1.5, AGENTS) == {PRO: 3.0, SEM: 0.8}
     assert base == {PRO: 2.0, SEM: 0.8}  # the configuration is not changed
-    assert query_agent_weights("how to bake bread", base, 1.0) == base
+    assert query_agent_weights("how to bake bread", base, 1.0, AGENTS) == base
 
 
 def test_cue_words_must_be_whole_words() -> None:
     # "stepson" is not "step", "footsteps" not "steps", "profiles" not "files"
     for query in ("Who is my stepson?", "Whose footsteps were those?", "Open the profiles"):
-        assert query_agent_weights(query, {}, 2.0) == {}
+        assert query_agent_weights(query, {}, 2.0, AGENTS) == {}
 
 
 # --- the actor boost --------------------------------------------------------------------
