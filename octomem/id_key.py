@@ -15,8 +15,8 @@ directory (`models.keyed_hash`):
   making the unkeyed ids it has always made: the file then says ``legacy-unkeyed``. Its
   stored ids, its core blocks and the ids of retried calls all stay what they were, so
   idempotence and "one core block per user" hold across the upgrade; owner checks on
-  every id still keep one tenant from another's memories (see README, Privacy and
-  security).
+  every id still keep one tenant from another's memories (see docs/operations.md,
+  Privacy and security).
 
 The key is resolved once per Orchestrator (`Services.id_key`), never kept in a global:
 several Orchestrators on different data directories may share a process.

@@ -69,10 +69,10 @@ def check_text(text: Any, *, name: str, limit: int) -> str:
         raise InvalidInputError(
             f"{name} is {len(text):,} characters; the limit is {limit:,} (input.max_message_chars)"
         )
-    text = clean_text(text, name).strip()
-    if not text:
-        raise InvalidInputError(f"{name} must be a non-empty string, got {text!r:.80}")
-    return text
+    cleaned = clean_text(text, name).strip()
+    if not cleaned:
+        raise InvalidInputError(f"{name} must be a non-empty string, got {cleaned!r:.80}")
+    return cleaned
 
 
 def parse_memory_types(values: Any) -> list[MemoryType] | None:

@@ -38,6 +38,7 @@ from octomem.orchestrator.reprocess import sessions_to_reprocess
 from octomem.orchestrator.retrieval import as_of_filter
 from octomem.orchestrator.services import Services, build_services
 from octomem.orchestrator.staleness import outdated_turn_changes
+from octomem.orchestrator.state import ProcessState
 from octomem.orchestrator.writer import delete_records, history_event, recover, write_records
 from octomem.scopes import given, scope_filter
 from octomem.sensitive import mask_text, mask_value
@@ -125,20 +126,21 @@ class Orchestrator:
         `infer=False` stores the raw turns only. `memory_types` limits which agents run.
         """
         check_scope(user_id, agent_id, session_id, operation="process")
-        inputs = {
-            "messages": messages,
-            "user_id": user_id,
-            "agent_id": agent_id,
-            "session_id": session_id,
-            "metadata": check_metadata(metadata),
-            "timestamp": args.check_datetime(timestamp, name="timestamp"),
-            "memory_types": parse_memory_types(memory_types),
-            "infer": args.check_flag(infer, name="infer"),
-        }
+        inputs = ProcessState(
+            messages=messages,
+            user_id=user_id,
+            agent_id=agent_id,
+            session_id=session_id,
+            metadata=check_metadata(metadata),
+            timestamp=args.check_datetime(timestamp, name="timestamp"),
+            memory_types=parse_memory_types(memory_types),
+            infer=args.check_flag(infer, name="infer"),
+        )
         async with self._calls.call():
             with span("process", user_id=user_id, session_id=session_id):
                 state = await self.process_graph.ainvoke(inputs)
-        return state["result"]
+        result: ProcessResult = state["result"]
+        return result
 
     process = sync_twin(aprocess)
 
@@ -430,15 +432,15 @@ class Orchestrator:
             for agent, session, turns in await sessions_to_reprocess(
                 self.services, user_id, agent_id, session_id, all_turns=all_turns
             ):
-                inputs = {
-                    "messages": None,
-                    "turns_in": turns,
-                    "user_id": user_id,
-                    "agent_id": agent,
-                    "session_id": session,
-                    "infer": True,
-                    "memory_types": None,
-                }
+                inputs = ProcessState(
+                    messages=None,
+                    turns_in=turns,
+                    user_id=user_id,
+                    agent_id=agent,
+                    session_id=session,
+                    infer=True,
+                    memory_types=None,
+                )
                 results.append((await self.process_graph.ainvoke(inputs))["result"])
         return results
 

@@ -1,7 +1,7 @@
 """The recall steps, and the process and recall LangGraph StateGraphs over injected services.
 
-process:  normalize -> store_turns -> extract -> route -> agent (Send per agent) -> reconcile
-          -> write (built in process_graph.py)
+process:  normalize -> store_turns -> read_turns -> route -> [llm_extract] -> agent (Send per
+          agent) -> commit (built in process_graph.py)
 recall:   plan_recall -> search_shared -> search_agent (one Send per agent) -> rank_hits
 
 `recall` runs the recall steps directly (the agents' searches side by side with
@@ -17,7 +17,6 @@ from datetime import datetime
 from typing import Any
 
 from langgraph.graph import END, START, StateGraph
-from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Send
 
 from octomem.errors import InvalidInputError
@@ -38,6 +37,7 @@ from octomem.orchestrator.services import Services
 from octomem.orchestrator.staleness import demote_stale
 from octomem.orchestrator.state import (
     RankedList,
+    RecallGraph,
     RecallPlan,
     RecallState,
     RetrieveTask,
@@ -155,7 +155,7 @@ async def recall(services: Services, query: str, **arguments: Any) -> RecallResu
     return await rank_hits(services, query, plan, ranked, records, started=started)
 
 
-def build_recall_graph(services: Services) -> CompiledStateGraph:
+def build_recall_graph(services: Services) -> RecallGraph:
     """The recall steps as a graph, for LangGraph Studio: each agent's search is one Send,
     and the state shows the plan, every retriever's ranked list and the result."""
 

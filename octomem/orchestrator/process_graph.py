@@ -31,7 +31,6 @@ import time
 from typing import Any
 
 from langgraph.graph import END, START, StateGraph
-from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Send
 
 from octomem.agents import semantic
@@ -58,8 +57,15 @@ from octomem.orchestrator.reconcile import Reconciler
 from octomem.orchestrator.reprocess import EXTRACTION_FLAG
 from octomem.orchestrator.services import Services
 from octomem.orchestrator.staleness import closed_by, outdated_turn_changes
-from octomem.orchestrator.state import AgentTask, Decision, Extraction, ProcessState
+from octomem.orchestrator.state import (
+    AgentTask,
+    Decision,
+    Extraction,
+    ProcessGraph,
+    ProcessState,
+)
 from octomem.orchestrator.writer import changes_for, write_records
+from octomem.scopes import ANY
 from octomem.sensitive import mask, mask_value
 from octomem.telemetry import span
 
@@ -94,7 +100,7 @@ def _masked(turn: Turn) -> Turn:
     )
 
 
-def build_process_graph(services: Services) -> CompiledStateGraph:
+def build_process_graph(services: Services) -> ProcessGraph:
     settings = services.settings
     raw_log = EpisodicAgent()
 
@@ -169,7 +175,9 @@ def build_process_graph(services: Services) -> CompiledStateGraph:
         scope = _scope(state)
         with span("node.read_turns", user_id=scope.user_id):
             turns = state["turns"]
-            user_name = await _user_name(services, scope, exclude={turn.id for turn in turns})
+            user_name = await projections.user_name(
+                services, scope.user_id, ANY, utcnow(), exclude={turn.id for turn in turns}
+            )
             ctx = context(state, user_name=user_name)
             # parsing is CPU work: off the event loop
             readings = await asyncio.to_thread(semantic.read_turns, turns, ctx)
@@ -414,12 +422,3 @@ async def _flag_turns(services: Services, ids: list[str], status: str) -> None:
     ]
     if changed:  # the embedded text is the same: no embedding again
         await services.vector.rewrite(MemoryType.EPISODIC, changed)
-
-
-async def _user_name(services: Services, scope: Scope, *, exclude: set[str]) -> str | None:
-    """The user's current name, if a semantic memory knows it from outside this call (so a
-    re-run of the call extracts exactly what its first run did)."""
-    where = {"AND": [{"user_id": scope.user_id}, {"subject": "user"}, {"attribute": "name"}]}
-    found = await services.vector.list(MemoryType.SEMANTIC, where=where, live_at=utcnow())
-    known = [r for r in found if not set(r.source.turn_ids) <= exclude]
-    return getattr(known[-1], "value", None) if known else None

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any, Literal, TypedDict
 
+from langgraph.graph.state import CompiledStateGraph
 from pydantic import BaseModel, Field
 
 from octomem.agents.semantic import TurnReading
@@ -194,3 +195,8 @@ class RetrieveTask(TypedDict):
     query: str
     plan: RecallPlan
     shared: SharedSearches
+
+
+# the compiled graphs: state, context (none), input and output are the state's own type
+ProcessGraph = CompiledStateGraph[ProcessState, None, ProcessState, ProcessState]
+RecallGraph = CompiledStateGraph[RecallState, None, RecallState, RecallState]

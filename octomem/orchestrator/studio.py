@@ -15,12 +15,11 @@ import os
 from functools import cache
 from pathlib import Path
 
-from langgraph.graph.state import CompiledStateGraph
-
 from octomem.agents.base import MemoryAgent
 from octomem.errors import ConfigurationError
 from octomem.orchestrator.graph import build_process_graph, build_recall_graph
 from octomem.orchestrator.services import Services, build_services
+from octomem.orchestrator.state import ProcessGraph, RecallGraph
 from octomem.settings import load_settings
 from octomem.telemetry import configure_tracing
 
@@ -53,18 +52,18 @@ def studio_services() -> Services:
 
 
 @cache
-def _graphs() -> tuple[CompiledStateGraph, CompiledStateGraph]:
+def _graphs() -> tuple[ProcessGraph, RecallGraph]:
     services = studio_services()
     return build_process_graph(services), build_recall_graph(services)
 
 
-async def process_graph() -> CompiledStateGraph:
+async def process_graph() -> ProcessGraph:
     """The `process` graph: normalize, store_turns, read_turns, route, llm_extract, agent
     (per agent), commit."""
     # building services touches the disk: keep it off the server's event loop
     return (await asyncio.to_thread(_graphs))[0]
 
 
-async def recall_graph() -> CompiledStateGraph:
+async def recall_graph() -> RecallGraph:
     """The `recall` graph: plan_recall, search_shared, search_agent (per agent), rank_hits."""
     return (await asyncio.to_thread(_graphs))[1]
