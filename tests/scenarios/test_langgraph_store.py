@@ -91,63 +91,6 @@ def test_invalid_namespaces_are_rejected(store: OctomemStore) -> None:
     assert store.get(("langgraph", "foo"), "bar").value == doc  # type: ignore[union-attr]
 
 
-def test_list_namespaces(store: OctomemStore) -> None:
-    namespaces = [
-        ("a", "b", "c"),
-        ("a", "b", "d", "e"),
-        ("a", "b", "d", "i"),
-        ("a", "b", "f"),
-        ("a", "c", "f"),
-        ("b", "a", "f"),
-        ("users", "123"),
-        ("users", "456", "settings"),
-        ("admin", "users", "789"),
-    ]
-    store.batch(
-        [PutOp(ns, f"id_{i}", {"data": f"value_{i:02d}"}) for i, ns in enumerate(namespaces)]
-    )
-    assert store.list_namespaces() == sorted(namespaces)
-    assert store.list_namespaces(prefix=("a", "b")) == sorted(namespaces[:4])
-    assert store.list_namespaces(suffix=("f",)) == [
-        ("a", "b", "f"),
-        ("a", "c", "f"),
-        ("b", "a", "f"),
-    ]
-    assert store.list_namespaces(prefix=("a",), suffix=("f",)) == [("a", "b", "f"), ("a", "c", "f")]
-    assert store.list_namespaces(prefix=("a", "b"), max_depth=3) == [
-        ("a", "b", "c"),
-        ("a", "b", "d"),
-        ("a", "b", "f"),
-    ]
-    assert store.list_namespaces(max_depth=2) == [
-        ("a", "b"),
-        ("a", "c"),
-        ("admin", "users"),
-        ("b", "a"),
-        ("users", "123"),
-        ("users", "456"),
-    ]
-    assert store.list_namespaces(prefix=("a", "b"), limit=2) == [
-        ("a", "b", "c"),
-        ("a", "b", "d", "e"),
-    ]
-    assert store.list_namespaces(prefix=("a", "b"), offset=2) == [
-        ("a", "b", "d", "i"),
-        ("a", "b", "f"),
-    ]
-    assert store.list_namespaces(prefix=("a", "*", "f")) == [("a", "b", "f"), ("a", "c", "f")]
-    assert store.list_namespaces(suffix=("*", "f")) == [
-        ("a", "b", "f"),
-        ("a", "c", "f"),
-        ("b", "a", "f"),
-    ]
-    assert store.list_namespaces(prefix=("*", "users"), suffix=("*", "settings")) == []
-    assert store.list_namespaces(prefix=("nonexistent",)) == []
-    assert store.list_namespaces(prefix=("users", "123")) == [("users", "123")]
-    store.delete(("users", "123"), "id_6")
-    assert ("users", "123") not in store.list_namespaces()
-
-
 async def test_search_filters_and_pagination(store: OctomemStore) -> None:
     docs = [
         ("doc1", {"text": "red apple", "color": "red", "score": 4.5}),
