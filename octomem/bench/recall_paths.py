@@ -48,12 +48,12 @@ def measure(size: int, queries: int, root: Path) -> dict[str, list[float]]:
         times: dict[str, list[float]] = {name: [] for name in paths}
         asked = questions(queries)
         for run in paths.values():  # warm-up
-            orch._loop.run(run(asked[0] + " warm-up"))
+            orch.run_sync(run(asked[0] + " warm-up"))
         for i, query in enumerate(asked):
             order = list(paths) if i % 2 == 0 else list(reversed(paths))
             for name in order:
                 started = time.perf_counter()
-                orch._loop.run(paths[name](query))
+                orch.run_sync(paths[name](query))
                 times[name].append(1000 * (time.perf_counter() - started))
         return times
 

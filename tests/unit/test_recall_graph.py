@@ -42,7 +42,7 @@ def test_graph_and_direct_recall_give_the_same_hits(orch) -> None:
         ("where does alice live?", {"include_superseded": True, "memory_types": None}),
     ]:
         direct = orch.recall(query, user_id="alice", now=NOW, **arguments)
-        state = orch._loop.run(
+        state = orch.run_sync(
             graph.ainvoke({"query": query, "user_id": "alice", "now": NOW, **arguments})
         )
         assert direct.hits, query
@@ -53,7 +53,7 @@ def test_graph_and_direct_recall_give_the_same_hits(orch) -> None:
 
 
 def test_graph_recall_with_no_agent_to_search_returns_no_hits(orch) -> None:
-    state = orch._loop.run(
+    state = orch.run_sync(
         build_recall_graph(orch.services).ainvoke({"query": "anything", "user_id": "nobody"})
     )
     assert state["plan"].agents == ()

@@ -41,7 +41,8 @@ def test_sync_methods_are_named_and_documented_as_themselves() -> None:
     assert Orchestrator.get_all.__name__ == "get_all"
     assert Orchestrator.recall.__doc__ is not None
     assert Orchestrator.recall.__doc__.startswith("Blocking form of `arecall`.")
-    assert "weighted RRF" in Orchestrator.recall.__doc__
+    assert Orchestrator.arecall.__doc__ is not None
+    assert inspect.getdoc(Orchestrator.arecall) in Orchestrator.recall.__doc__
 
 
 def test_run_sync_returns_the_result_on_the_orchestrators_own_loop(orch: Orchestrator) -> None:
