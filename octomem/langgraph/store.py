@@ -284,7 +284,7 @@ class OctomemStore(BaseStore):
             text = _text(value, index)
             if old is not None and _unchanged(old, value, text, op.index is not False):
                 continue  # a retried put: no new version, no history event
-            record = self._storable(op, namespace, text, old, now)
+            record = self._storable(op, namespace, value, text, old, now)
             operation = Operation.UPDATE if old else Operation.ADD
             changes.append(
                 (record, history_event(record, operation, old=old, actor=EXTRACTOR, at=now))
@@ -297,12 +297,12 @@ class OctomemStore(BaseStore):
         self,
         op: PutOp,
         namespace: tuple[str, ...],
+        value: dict[str, Any],
         text: str,
         old: MemoryBase | None,
         now: datetime,
     ) -> SemanticMemory:
-        """The record a put writes; InvalidInputError if its value cannot be stored."""
-        assert op.value is not None
+        """The record a put of `value` writes; InvalidInputError if it cannot be stored."""
         record_id = old.id if old else self.item_id(namespace, op.key)
         scope = self.namespace_scope.scope(namespace)
         try:
@@ -323,7 +323,7 @@ class OctomemStore(BaseStore):
                     MARK: True,
                     "langgraph_namespace": list(namespace),
                     "langgraph_key": op.key,
-                    "langgraph_value": dict(op.value),
+                    "langgraph_value": value,
                     "langgraph_indexed": op.index is not False,
                 },
             )
