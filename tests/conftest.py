@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from filelock import FileLock
 
 from octomem import Orchestrator
-from octomem.embeddings import Embedder
+from octomem.embeddings import CachedEmbedder, Embedder, LocalEmbedder
 from octomem.orchestrator.services import build_embedder
 from octomem.settings import load_settings
 from tests.servers import answers, executable, free_port, running
@@ -55,9 +56,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(scope="session", autouse=True)
 def onnx_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """The default ONNX cache dir, moved under a tmp XDG_CACHE_HOME: tests never write to
-    ~/.cache, and the model is exported once per run (every embedder after that reuses it)."""
-    cache_home = tmp_path_factory.mktemp("xdg-cache")
+    """The default ONNX cache dir, moved under a tmp XDG_CACHE_HOME that the run's xdist
+    workers share: tests never write to ~/.cache, and the model is exported once per run
+    (every embedder after that, in every worker, reuses it)."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the run's temp dir, above each worker's own
+    cache_home = root / "xdg-cache"
+    cache_home.mkdir(exist_ok=True)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("XDG_CACHE_HOME", str(cache_home))
         yield cache_home / "octomem" / "onnx"
@@ -65,8 +71,14 @@ def onnx_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 @pytest.fixture(scope="session")
 def embedder(onnx_cache: Path) -> Embedder:
-    """The real all-MiniLM-L6-v2, loaded once for the whole run."""
-    return build_embedder(load_settings())
+    """The real all-MiniLM-L6-v2, loaded once per worker; the first worker to get here
+    exports it to ONNX while the other waits, then loads the cached export."""
+    onnx_cache.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(onnx_cache.parent / "export.lock")):
+        embedder = build_embedder(load_settings())
+        assert isinstance(embedder, CachedEmbedder) and isinstance(embedder.inner, LocalEmbedder)
+        embedder.inner.load()  # load (or export) the model now, under the lock
+    return embedder
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from octomem import embeddings_onnx
-from octomem.embeddings import LocalEmbedder
+from octomem.embeddings import Embedder, LocalEmbedder
 from octomem.embeddings_onnx import MAX_GROUP, _length_groups, supports_onnx
 from octomem.errors import ConfigurationError
 from octomem.orchestrator.services import build_embedder
@@ -32,8 +32,9 @@ def model_dir() -> Path:
 
 
 @pytest.fixture(scope="module")
-def on_onnx(onnx_cache: Path) -> LocalEmbedder:
-    """On the session's cache dir (shared with the other tests: exported once per run)."""
+def on_onnx(onnx_cache: Path, embedder: Embedder) -> LocalEmbedder:
+    """On the session's cache dir (shared with the other tests and workers: exported once
+    per run, by the `embedder` fixture)."""
     embedder = LocalEmbedder(backend="onnx", onnx_cache_dir=onnx_cache)
     assert embedder.load() == "onnx"
     return embedder
