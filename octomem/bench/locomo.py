@@ -146,7 +146,7 @@ class OctomemUnderTest:
 
     def __init__(self, data_dir: Path, embedder: Embedder | None, *, infer: bool) -> None:
         self.data_dir = data_dir
-        self.embedder = embedder or build_embedder(load_settings())
+        self.embedder = embedder if embedder is not None else build_embedder(load_settings())
         self.infer = infer
         self.orchs: dict[str, Orchestrator] = {}
         self.turn_ids: dict[str, set[str]] = defaultdict(set)  # raw-turn record ids per user

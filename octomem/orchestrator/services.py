@@ -232,7 +232,7 @@ def build_services(
         history=SqliteHistoryStore(data_dir / "history.sqlite"),
         graph=graph,
         journal=SqliteJournal(data_dir / "journal.sqlite"),
-        embedder=embedder or build_embedder(settings),
+        embedder=embedder if embedder is not None else build_embedder(settings),
         agents=memory_agents,
         llm=LiteLLMClient(settings.llm) if settings.llm.model else None,
         id_key=id_key,

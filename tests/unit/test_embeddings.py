@@ -309,3 +309,15 @@ async def test_litellm_wrong_count_and_dimension(fake_provider):
         await LiteLLMEmbedder("fake/short").embed(["a", "b"])
     with pytest.raises(LLMError, match="returned a 3-dim vector, expected 2"):
         await LiteLLMEmbedder("fake/wide", dimension=2).embed(["a"])
+
+
+def test_an_embedder_given_to_an_orchestrator_is_the_one_it_uses(tmp_path):
+    # a CachedEmbedder with nothing cached yet is falsy (len 0): it must still be shared,
+    # not silently replaced by a second model
+    from octomem.orchestrator.services import build_services
+    from octomem.settings import load_settings
+
+    shared = CachedEmbedder(LocalEmbedder())
+    assert len(shared) == 0
+    services = build_services(load_settings(data_dir=tmp_path / "om"), embedder=shared)
+    assert services.embedder is shared
