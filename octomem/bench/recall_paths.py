@@ -20,7 +20,7 @@ from typing import Any
 from octomem.bench.perf import BATCH, T0, USER, percentile
 from octomem.bench.synthetic import memories, questions
 from octomem.orchestrator.engine import Orchestrator
-from octomem.orchestrator.graph import build_recall_graph, recall
+from octomem.orchestrator.graph import build_recall_graph, plan_recall, recall
 from octomem.settings import load_settings
 
 
@@ -39,7 +39,8 @@ def measure(size: int, queries: int, root: Path) -> dict[str, list[float]]:
             return await graph.ainvoke({"query": query, "user_id": USER, "limit": 10})
 
         async def direct(query: str) -> Any:
-            return await recall(orch.services, query, user_id=USER, limit=10)
+            plan = await plan_recall(orch.services, query, user_id=USER, limit=10)
+            return await recall(orch.services, query, plan)
 
         paths: dict[str, Callable[[str], Coroutine[Any, Any, Any]]] = {
             "graph": through_graph,

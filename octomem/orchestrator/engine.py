@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections.abc import Coroutine, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
@@ -33,7 +34,7 @@ from octomem.orchestrator import doctor, projections
 from octomem.orchestrator.arguments import Owner, check_owner, check_scope, parse_memory_types
 from octomem.orchestrator.calls import RunningCalls
 from octomem.orchestrator.forget import forget as forget_scope
-from octomem.orchestrator.graph import build_process_graph, recall
+from octomem.orchestrator.graph import build_process_graph, plan_recall, recall
 from octomem.orchestrator.reprocess import sessions_to_reprocess
 from octomem.orchestrator.retrieval import as_of_filter
 from octomem.orchestrator.services import Services, build_services
@@ -171,20 +172,29 @@ class Orchestrator:
         check_scope(user_id, agent_id, session_id, operation="recall")
         limit_chars = self.settings.input.max_message_chars
         text = args.check_text(query, name="recall query", limit=limit_chars)
-        arguments = {
-            "user_id": user_id,
-            "agent_id": agent_id,
-            "session_id": session_id,
-            "limit": args.check_limit(limit),
-            "memory_types": parse_memory_types(memory_types),
-            "filters": filter_lang.validate(filters) if filters else None,
-            "include_superseded": args.check_flag(include_superseded, name="include_superseded"),
-            "now": args.check_datetime(now, name="now"),
-            "as_of": args.check_as_of(as_of, include_superseded),
-        }
+        started = time.perf_counter()
+        limit = args.check_limit(limit)
+        types = parse_memory_types(memory_types)
+        filters = filter_lang.validate(filters) if filters else None
+        include_superseded = args.check_flag(include_superseded, name="include_superseded")
+        now = args.check_datetime(now, name="now")
+        as_of = args.check_as_of(as_of, include_superseded)
         async with self._calls.call():
             with span("recall", user_id=user_id):
-                return await recall(self.services, text, **arguments)
+                plan = await plan_recall(
+                    self.services,
+                    text,
+                    user_id=user_id,
+                    agent_id=agent_id,
+                    session_id=session_id,
+                    limit=limit,
+                    memory_types=types,
+                    filters=filters,
+                    include_superseded=include_superseded,
+                    now=now,
+                    as_of=as_of,
+                )
+                return await recall(self.services, text, plan, started=started)
 
     recall = sync_twin(arecall)
 

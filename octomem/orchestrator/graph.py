@@ -141,11 +141,12 @@ async def rank_hits(
     return RecallResult(query=query, hits=hits, core=core, elapsed_s=time.perf_counter() - started)
 
 
-async def recall(services: Services, query: str, **arguments: Any) -> RecallResult:
-    """Recall for `query`: the steps of the recall graph, called directly. `arguments`
-    are those of `plan_recall`."""
-    started = time.perf_counter()
-    plan = await plan_recall(services, query, **arguments)
+async def recall(
+    services: Services, query: str, plan: RecallPlan, *, started: float | None = None
+) -> RecallResult:
+    """Recall for `query` by `plan` (`plan_recall`): the steps of the recall graph after
+    the plan, called directly. `started`: when the call began (for `elapsed_s`)."""
+    started = time.perf_counter() if started is None else started
     shared = await shared_searches(services, query, plan)
     found = await asyncio.gather(
         *(retrieve(services, agent, query, plan, shared) for agent in plan.agents)
