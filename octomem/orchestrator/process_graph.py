@@ -200,7 +200,7 @@ def build_process_graph(services: Services) -> ProcessGraph:
             mode = config.extraction_mode if llm is not None and asked else "offline"
             extraction_ = Extraction(mode=mode)
             update: dict[str, Any] = {}
-            if llm is not None and extraction_.mode == "per_agent" and asked:
+            if llm is not None and extraction_.mode == "per_agent":
                 meter = UsageMeter()
                 current.set_attribute("octomem.mode", extraction_.mode)
                 try:
@@ -223,14 +223,6 @@ def build_process_graph(services: Services) -> ProcessGraph:
 
     def chosen(state: ProcessState) -> list[MemoryType]:
         return [MemoryType(m) for m, why in state["routing"].items() if why == "selected"]
-
-    def single_call_pending(state: ProcessState) -> bool:
-        extraction_ = state["extraction"]
-        return (
-            extraction_.mode == "single_call"
-            and extraction_.with_llm
-            and bool(prompting(chosen(state)))
-        )
 
     async def llm_extract(state: ProcessState) -> dict[str, Any]:
         """single_call: every routed agent's candidates from one LLM call per chunk; the
@@ -293,7 +285,8 @@ def build_process_graph(services: Services) -> ProcessGraph:
         return tasks or "commit"
 
     def after_route(state: ProcessState) -> list[Send] | str:
-        return "llm_extract" if single_call_pending(state) else fan_out(state)
+        # route sets single_call only with an LLM and an agent that prompts it
+        return "llm_extract" if state["extraction"].mode == "single_call" else fan_out(state)
 
     async def agent(state: AgentTask) -> dict[str, Any]:
         """One memory agent's candidates: its offline rules, or its own LLM call (falling

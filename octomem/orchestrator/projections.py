@@ -220,14 +220,13 @@ async def rewrite(services: Services, records: Iterable[MemoryBase], *, actor: s
         await write_records(services, views.writes, deletes=views.deletes, actor=actor)
 
 
-def _facts_of(scope: Scope, *more: Filter) -> Filter:
-    """The facts about the user in one (user, agent) scope."""
-    user_id, agent_id = scope
+def _facts_of(user_id: str | None, agent_id: Owner, *more: Filter) -> Filter:
+    """The facts about the user in one (user, agent) scope (ANY: of all the user's agents)."""
     return scope_filter(user_id, agent_id, ANY, {"subject": "user"}, *more)
 
 
 async def _user_facts(services: Services, scope: Scope, now: datetime) -> dict[str, MemoryBase]:
-    found = await services.vector.list(MemoryType.SEMANTIC, where=_facts_of(scope), live_at=now)
+    found = await services.vector.list(MemoryType.SEMANTIC, where=_facts_of(*scope), live_at=now)
     return {r.id: r for r in found}
 
 
@@ -242,10 +241,11 @@ async def user_name(
     """The user's current name, if a fact of this user and agent (ANY: of any of the
     user's agents) states it. With `exclude`, facts learned only from those turns are left
     out (so a re-run of a `process` call extracts exactly what its first run did)."""
-    where = scope_filter(user_id, agent_id, ANY, {"subject": "user"}, {"attribute": "name"})
+    where = _facts_of(user_id, agent_id, {"attribute": "name"})
     facts = await services.vector.list(MemoryType.SEMANTIC, where=where, live_at=now)
     if exclude is not None:
-        facts = [f for f in facts if not set(f.source.turn_ids) <= set(exclude)]
+        excluded = set(exclude)
+        facts = [f for f in facts if not set(f.source.turn_ids) <= excluded]
     return _user_name(facts)
 
 
@@ -430,7 +430,7 @@ async def human_block_at(
 ) -> CoreMemory | None:
     """The human block as it read at `at`: rendered from the facts valid then (the stored
     block is only ever the current one; its facts keep their whole history)."""
-    where = _facts_of((user_id, agent_id))
+    where = _facts_of(user_id, agent_id)
     facts = [
         f
         for f in await services.vector.list(MemoryType.SEMANTIC, where=where)
