@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from octomem.agents.base import AgentPrompt, BaseAgent, ConflictPolicy, ExtractionContext
 from octomem.agents.registry import register
-from octomem.agents.semantic import read_turns
+from octomem.agents.semantic import user_turns
 from octomem.agents.text import (
     entities_in,
     hedged,
@@ -123,9 +123,7 @@ class ContextualAgent(BaseAgent):
 
     def extract(self, turns: Sequence[Turn], ctx: ExtractionContext) -> list[MemoryBase]:
         records: list[MemoryBase] = []
-        for turn, reading in zip(turns, read_turns(turns, ctx), strict=True):
-            if turn.role != "user":
-                continue
+        for turn, reading in user_turns(turns, ctx):
             who = reading.user_name or "The user"
             latest: dict[str, tuple[str, str]] = {}
             for sentence in split_sentences(turn.content):

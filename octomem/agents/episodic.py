@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from octomem.agents.base import AgentPrompt, BaseAgent, ConflictPolicy, ExtractionContext
 from octomem.agents.registry import register
-from octomem.agents.semantic import read_turns
+from octomem.agents.semantic import user_turns
 from octomem.agents.text import (
     entities_in,
     find_time,
@@ -176,9 +176,7 @@ class EpisodicAgent(BaseAgent):
 
     def extract(self, turns: Sequence[Turn], ctx: ExtractionContext) -> list[MemoryBase]:
         records: dict[str, MemoryBase] = {}
-        for turn, reading in zip(turns, read_turns(turns, ctx), strict=True):
-            if turn.role != "user":
-                continue
+        for turn, reading in user_turns(turns, ctx):
             for sentence in split_sentences(turn.content):
                 record = self._event(sentence, turn, ctx, reading.user_name)
                 if record is not None:

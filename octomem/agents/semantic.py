@@ -566,6 +566,12 @@ def read_turns(turns: Sequence[Turn], ctx: ExtractionContext) -> list[TurnReadin
     return readings
 
 
+def user_turns(turns: Sequence[Turn], ctx: ExtractionContext) -> list[tuple[Turn, TurnReading]]:
+    """The user's turns among `turns`, each with its reading (`read_turns`)."""
+    pairs = zip(turns, read_turns(turns, ctx), strict=True)
+    return [(turn, reading) for turn, reading in pairs if turn.role == "user"]
+
+
 def _undoes(retraction: Fact, fact: Fact) -> bool:
     """Whether `retraction` denies `fact` ("I broke up with my boyfriend Tom" names Tom as
     partner and ends it in one breath: the sentence states no partner)."""

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from octomem.agents.base import AgentPrompt, BaseAgent, ConflictPolicy, ExtractionContext
 from octomem.agents.registry import register
-from octomem.agents.semantic import read_turns
+from octomem.agents.semantic import user_turns
 from octomem.agents.text import (
     TimeRef,
     entities_in,
@@ -96,9 +96,7 @@ class WorkingAgent(BaseAgent):
 
     def extract(self, turns: Sequence[Turn], ctx: ExtractionContext) -> list[MemoryBase]:
         records: dict[str, MemoryBase] = {}
-        for turn, reading in zip(turns, read_turns(turns, ctx), strict=True):
-            if turn.role != "user":
-                continue
+        for turn, reading in user_turns(turns, ctx):
             known = reading.user_name
             for sentence in split_sentences(turn.content):
                 if is_question(sentence):

@@ -244,9 +244,14 @@ class OctomemStore(BaseStore):
         found = await services.vector.get(MemoryType.SEMANTIC, [self.item_id(namespace, key)])
         if not found:  # imported from a data directory with another id key: its id is kept
             scope = self.namespace_scope.scope(namespace)
-            where = [MARK_FILTER, {"internal.langgraph_key": key}]
-            where += [{name: value} for name, value in scope.items() if name != "session_id"]
-            found = await services.vector.list(MemoryType.SEMANTIC, where={"AND": where})
+            where = scope_filter(
+                scope["user_id"],
+                scope["agent_id"],
+                ANY,
+                MARK_FILTER,
+                {"internal.langgraph_key": key},
+            )
+            found = await services.vector.list(MemoryType.SEMANTIC, where=where)
         # an item belongs to the namespace (and so the scope) it was put in, nothing else
         mine = [
             r

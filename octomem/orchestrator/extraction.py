@@ -61,13 +61,14 @@ async def single_call(
     for chunk in chunk_turns(turns, config.chunk_tokens):
         messages = single_call_messages(chunk, ctx, agents, config.prompts)
         output = await llm.structured(messages, output_model, purpose="extract", meter=meter)
+        listed = {MemoryType(name) for name in output.agents}
         for agent in agents:
             mtype = agent.memory_type
             if agent.prompt is None:
                 continue
             records = agent.prompt.to_records(output.part(mtype), chunk, ctx)
             candidates[mtype] += records
-            if records or mtype in {MemoryType(name) for name in output.agents}:
+            if records or mtype in listed:
                 selected.add(mtype)
     return [a.memory_type for a in agents if a.memory_type in selected], candidates
 

@@ -55,7 +55,8 @@ class RouterOutput(LLMOutput):
 def extraction_output(agents: Sequence[MemoryAgent]) -> type[ExtractionOutput]:
     """`ExtractionOutput`, with a field for each of `agents` that prompts the LLM and has
     none there (a custom agent), whose name `agents` may then list too."""
-    return _with_fields(_custom(agents)) if _custom(agents) else ExtractionOutput
+    custom = _custom(agents)
+    return _with_fields(custom) if custom else ExtractionOutput
 
 
 def router_output(agents: Sequence[MemoryAgent]) -> type[RouterOutput]:
