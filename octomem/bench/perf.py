@@ -64,7 +64,9 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[rank - 1]
 
 
-def _ingest(orch: Orchestrator, texts: Sequence[str], *, infer: bool, desc: str) -> float:
+def ingest(orch: Orchestrator, texts: Sequence[str], *, infer: bool, desc: str) -> float:
+    """Store `texts` as one user's chat messages, `BATCH` per `process` call; messages per
+    second."""
     started = time.perf_counter()
     with tqdm(total=len(texts), desc=desc, unit="mem", leave=False) as bar:
         for start in range(0, len(texts), BATCH):
@@ -111,7 +113,7 @@ def run_octomem(
 
     settings = load_settings(data_dir=root / f"octomem-{size}")
     with Orchestrator.from_settings(settings, embedder=embedder) as orch:
-        row("add_per_s", _ingest(orch, texts, infer=False, desc=f"octomem add {size}"))
+        row("add_per_s", ingest(orch, texts, infer=False, desc=f"octomem add {size}"))
         extra = [f"{t} (single add {i})" for i, t in enumerate(memories(50, seed=99))]
         adds = _latencies(
             lambda t: orch.process(t, user_id=USER, session_id="single", infer=False),
@@ -132,7 +134,7 @@ def run_octomem(
     settings = load_settings(data_dir=root / f"octomem-{size}-extract")
     with Orchestrator.from_settings(settings, embedder=embedder) as orch:
         sample = [f"{t} ." for t in texts[:n_extract]]  # new texts: no embedder cache hits
-        row("add_extract_per_s", _ingest(orch, sample, infer=True, desc=f"extract {n_extract}"))
+        row("add_extract_per_s", ingest(orch, sample, infer=True, desc=f"extract {n_extract}"))
     inner = getattr(embedder, "inner", embedder)  # uncached
     started = time.perf_counter()  # exactly what ingest embedded, in the same batches
     for start in range(0, len(stored_texts), BATCH):

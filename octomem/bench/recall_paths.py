@@ -13,11 +13,10 @@ import argparse
 import tempfile
 import time
 from collections.abc import Callable, Coroutine
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from octomem.bench.perf import BATCH, T0, USER, percentile
+from octomem.bench.perf import USER, ingest, percentile
 from octomem.bench.synthetic import memories, questions
 from octomem.orchestrator.engine import Orchestrator
 from octomem.orchestrator.graph import build_recall_graph, plan_recall, recall
@@ -26,13 +25,7 @@ from octomem.settings import load_settings
 
 def measure(size: int, queries: int, root: Path) -> dict[str, list[float]]:
     with Orchestrator.from_settings(load_settings(data_dir=root / "octomem")) as orch:
-        texts = memories(size)
-        for start in range(0, len(texts), BATCH):
-            messages = [
-                {"role": "user", "content": t, "timestamp": T0 + timedelta(minutes=start + i)}
-                for i, t in enumerate(texts[start : start + BATCH])
-            ]
-            orch.process(messages, user_id=USER, session_id=f"s{start // 200}", infer=False)
+        ingest(orch, memories(size), infer=False, desc="ingest")
         graph = build_recall_graph(orch.services)
 
         async def through_graph(query: str) -> Any:
