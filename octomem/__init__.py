@@ -14,6 +14,7 @@ from octomem.errors import (
     NotFoundError,
     OctomemError,
     StoreError,
+    StoreUnavailableError,
 )
 from octomem.memory import Memory
 from octomem.models import (
@@ -65,6 +66,7 @@ __all__ = [
     "SemanticMemory",
     "Settings",
     "StoreError",
+    "StoreUnavailableError",
     "WorkingMemory",
     "load_settings",
 ]

@@ -15,6 +15,12 @@ class StoreError(OctomemError):
     """A storage backend failed (connection, query, corrupt data)."""
 
 
+class StoreUnavailableError(StoreError):
+    """A store server could not be reached, or failed in a way that may pass (a dropped
+    connection, a restart, a leader switch), and kept failing past the store's own retries.
+    Nothing was left half-written: retry the call later."""
+
+
 class LLMError(OctomemError):
     """The language model could not be reached or returned unusable output."""
 
@@ -44,4 +50,5 @@ __all__ = [
     "NotFoundError",
     "OctomemError",
     "StoreError",
+    "StoreUnavailableError",
 ]

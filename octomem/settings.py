@@ -57,6 +57,12 @@ class ChromaHttp(_Strict):
     ssl: bool = False
     headers: dict[str, str] = Field(default_factory=dict)
     collection_prefix: str = "octomem"
+    retry_s: float = Field(
+        15.0,
+        ge=0,
+        description="how long a call keeps retrying a server it cannot reach or that drops "
+        "the connection, before StoreUnavailableError (0: no retry)",
+    )
 
 
 VectorConfig = Annotated[ChromaEmbedded | ChromaHttp, Field(discriminator="mode")]

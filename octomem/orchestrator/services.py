@@ -201,6 +201,7 @@ def build_services(
             ssl=vector_config.ssl,
             headers=vector_config.headers or None,
             prefix=vector_config.collection_prefix,
+            retry_s=vector_config.retry_s,
         )
     else:
         vector = ChromaVectorStore.embedded(

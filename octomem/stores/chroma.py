@@ -12,19 +12,29 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import re
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import chromadb
+import httpx
 from chromadb.config import Settings
 from chromadb.errors import NotFoundError as ChromaNotFoundError
 
 from octomem import filters
-from octomem.errors import ConfigurationError, InvalidInputError, OctomemError, StoreError
+from octomem.errors import (
+    ConfigurationError,
+    InvalidInputError,
+    OctomemError,
+    StoreError,
+    StoreUnavailableError,
+)
+from octomem.logs import get_logger
 from octomem.models import (
     MemoryBase,
     MemoryType,
@@ -43,7 +53,10 @@ from octomem.stores.chroma_layout import (
 )
 from octomem.stores.record_cache import RecordCache
 
+log = get_logger(__name__)
 _PAGE = 1000
+_FIRST_PAUSE_S = 0.05  # retries of a server call back off from here, doubling ...
+_MAX_PAUSE_S = 2.0  # ... up to this
 _SELECTIVE_MAX = 4096
 _PREFIX_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 
@@ -59,6 +72,7 @@ class ChromaVectorStore:
         location: str = "Chroma",
         cache_path: Path | None = None,
         cache_records: int = record_cache.DEFAULT_MAX_RECORDS,
+        retry_s: float = 0.0,
     ) -> None:
         if not _PREFIX_RE.match(prefix):
             raise ConfigurationError(
@@ -68,6 +82,7 @@ class ChromaVectorStore:
         self._connect = connect
         self._prefix = prefix
         self._location = location
+        self._retry_s = retry_s
         self._client: Any = None
         self._collections: dict[MemoryType, Any] = {}
         self._lock = threading.Lock()
@@ -113,8 +128,12 @@ class ChromaVectorStore:
         ssl: bool = False,
         headers: dict[str, str] | None = None,
         prefix: str = "octomem",
+        retry_s: float = 15.0,
     ) -> ChromaVectorStore:
-        """A Chroma server (`chroma run`); the connection is opened on first use."""
+        """A Chroma server (`chroma run`); the connection is opened on first use. A call
+        that cannot reach the server, or loses the connection, is tried again for up to
+        `retry_s` seconds (every call is idempotent: upserts and deletes by id, reads)
+        before it fails with `StoreUnavailableError`."""
 
         def connect() -> Any:
             settings = Settings(anonymized_telemetry=False)
@@ -122,7 +141,8 @@ class ChromaVectorStore:
                 host=host, port=port, ssl=ssl, headers=headers, settings=settings
             )
 
-        return cls(connect, prefix=prefix, location=f"Chroma server at {host}:{port}")
+        location = f"Chroma server at {host}:{port}"
+        return cls(connect, prefix=prefix, location=location, retry_s=retry_s)
 
     @classmethod
     def from_client(cls, client: Any, *, prefix: str = "octomem") -> ChromaVectorStore:
@@ -137,29 +157,41 @@ class ChromaVectorStore:
 
     def _error(self, what: str, exc: Exception) -> StoreError:
         text = str(exc) or type(exc).__name__
-        if isinstance(exc, ConnectionError) or "connect" in text.lower():
+        if _unreachable(exc):
             advice = "is `chroma run` running, and are host and port right?"
-            return StoreError(f"cannot reach {self._location} - {advice} ({text})")
+            return StoreUnavailableError(f"cannot reach {self._location} - {advice} ({text})")
         if "dimension" in text:
             text += " - all embeddings in a collection need the same dimension; did the "
             text += "embedding model change? (use a new collection prefix or reset the store)"
         return StoreError(f"{self._location}: {what} failed: {text}")
 
     async def _call(self, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        try:
-            return await asyncio.to_thread(fn, *args, **kwargs)
-        except OctomemError:
-            raise
-        except ChromaNotFoundError as exc:
+        """Run a Chroma call in a worker thread: again, for up to `retry_s`, while the
+        server cannot be reached; its errors as octomem's."""
+        deadline = time.monotonic() + self._retry_s
+        pause = _FIRST_PAUSE_S
+        while True:
+            try:
+                return await asyncio.to_thread(fn, *args, **kwargs)
+            except OctomemError:
+                raise
+            except Exception as exc:
+                if not _unreachable(exc) or time.monotonic() + pause > deadline:
+                    raise self._failure(what, exc) from exc
+                log.warning("chroma server unreachable; retrying", what=what, error=str(exc))
+            await asyncio.sleep(random.uniform(pause / 2, pause))
+            pause = min(pause * 2, _MAX_PAUSE_S)
+
+    def _failure(self, what: str, exc: Exception) -> StoreError:
+        if isinstance(exc, ChromaNotFoundError):
             if self._cache is not None:  # what it holds was in the deleted collection
                 self._cache.clear()
             self._forget_collections()  # the next call opens them afresh
-            raise StoreError(
+            return StoreError(
                 f"{self._location}: {what} failed: its collection was deleted meanwhile "
                 f"(reset by another store or process?) - retry ({exc})"
-            ) from exc
-        except Exception as exc:
-            raise self._error(what, exc) from exc
+            )
+        return self._error(what, exc)
 
     def _forget_collections(self) -> None:
         with self._lock:
@@ -583,3 +615,11 @@ def _check_type(record: MemoryBase, memory_type: MemoryType) -> None:
             f"record {record.id} is {record.memory_type.value} memory, not "
             f"{MemoryType(memory_type).value}; write it under its own type"
         )
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """The server could not be reached, or the connection broke: a retry may cure it."""
+    if isinstance(exc, ConnectionError | TimeoutError | httpx.TransportError):
+        return True
+    # chromadb.HttpClient(...) raises a ValueError when its first heartbeat fails
+    return "could not connect" in str(exc).lower()

@@ -29,6 +29,7 @@ from octomem.errors import (
     NotFoundError,
     OctomemError,
     StoreError,
+    StoreUnavailableError,
 )
 from octomem.logs import get_logger
 from octomem.models import Entity, MemoryType, Relation, as_utc, normalize_text
@@ -99,6 +100,12 @@ _LEASE_TAKE: LiteralString = (
 _LEASE_MINE: LiteralString = "MATCH (l:OctomemLease {key: $key}) WHERE l.owner = $owner "
 _LEASE_CLAIM_MINE: LiteralString = _LEASE_MINE + "SET l.claim = $claim RETURN l.key AS key"
 _LEASE_FREE: LiteralString = _LEASE_MINE + "SET l.owner = null, l.expires = null"
+# failures that may pass: an unreachable server, a lost session or leader, a deadlock
+_PASSING = (
+    neo4j_errors.ServiceUnavailable,
+    neo4j_errors.SessionExpired,
+    neo4j_errors.TransientError,
+)
 _RETRY_S = 30.0  # as long as the driver retries a transaction function
 _DUPLICATE_RETRIES = 5  # a unique key taken by a concurrent MERGE is there on the retry
 
@@ -192,7 +199,10 @@ class Neo4jGraphStore:
         else:
             hint = "check the server logs"
         detail = " ".join(str(exc).split()).rstrip(".") or type(exc).__name__
-        return StoreError(f"{where}: graph operation '{op}' failed ({detail}): {hint}.")
+        message = f"{where}: graph operation '{op}' failed ({detail}): {hint}."
+        if isinstance(exc, _PASSING):  # still failing after the driver's or our retries
+            return StoreUnavailableError(message)
+        return StoreError(message)
 
     async def _session_call(
         self, op: str, work: Callable[[_Tx], Awaitable[T]], *, write: bool = True

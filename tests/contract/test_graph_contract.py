@@ -13,7 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from octomem.errors import ConfigurationError, InvalidInputError, NotFoundError, StoreError
+from octomem.errors import (
+    ConfigurationError,
+    InvalidInputError,
+    NotFoundError,
+    StoreError,
+    StoreUnavailableError,
+)
 from octomem.models import Entity, MemoryType
 from octomem.stores.base import GraphStore, MemoryLink
 from octomem.stores.ladybug import DB_FILE, LadybugGraphStore
@@ -413,9 +419,10 @@ async def test_ladybug_locked_by_another_process(tmp_path: Path) -> None:
 # --- neo4j without a server ----------------------------------------------------------
 
 
-async def test_neo4j_unreachable_server_raises_store_error() -> None:
+async def test_neo4j_unreachable_server_raises_store_unavailable() -> None:
+    """A server that cannot be reached is an error that may pass: retry later."""
     store = Neo4jGraphStore("bolt://127.0.0.1:1", "neo4j", "secret")
-    with pytest.raises(StoreError, match=r"bolt://127\.0\.0\.1:1.*server is running"):
+    with pytest.raises(StoreUnavailableError, match=r"bolt://127\.0\.0\.1:1.*server is running"):
         await store.init()
     await store.close()
 

@@ -12,7 +12,7 @@ from urllib.parse import urlparse
 import pytest
 
 from octomem import filters
-from octomem.errors import InvalidInputError, StoreError
+from octomem.errors import InvalidInputError, StoreError, StoreUnavailableError
 from octomem.models import (
     ContextualMemory,
     CoreMemory,
@@ -528,8 +528,8 @@ async def test_unreachable_server_says_what_to_do() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]  # nothing listens here once the socket is closed
-    store = ChromaVectorStore.http("127.0.0.1", port, prefix="unreachable")
-    with pytest.raises(StoreError, match="chroma run"):
+    store = ChromaVectorStore.http("127.0.0.1", port, prefix="unreachable", retry_s=0.2)
+    with pytest.raises(StoreUnavailableError, match="chroma run"):
         await store.init()
 
 

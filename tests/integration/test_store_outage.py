@@ -1,0 +1,113 @@
+"""A Chroma server that drops away for a moment: calls ride it out; one that stays away
+fails the call with `StoreUnavailableError`, nothing half-written, and the retry once it
+is back stores everything exactly once.
+
+The server sits behind a TCP proxy (tests/tcp_proxy.py) that the test takes down - every
+open connection cut, new ones refused - and brings back up on the same port.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from octomem import MemoryType, Orchestrator, StoreUnavailableError
+from octomem.embeddings import Embedder
+from octomem.settings import load_settings
+from tests.tcp_proxy import TcpProxy, proxy_to
+
+pytestmark = pytest.mark.integration
+
+MOVE = [{"role": "user", "content": "I moved to Oslo last month, I work at Acme as a nurse."}]
+
+
+@pytest.fixture
+def proxy(chroma_server_url: str) -> Iterator[TcpProxy]:
+    host, port = chroma_server_url.removeprefix("http://").split(":")
+    with proxy_to(host, int(port)) as running:
+        yield running
+
+
+def _open(tmp_path: Path, embedder: Embedder, proxy: TcpProxy, retry_s: float) -> Orchestrator:
+    vector = {
+        "provider": "chroma",
+        "mode": "http",
+        "port": proxy.port,
+        "collection_prefix": f"t{uuid.uuid4().hex[:10]}",
+        "retry_s": retry_s,
+    }
+    settings = load_settings(
+        data_dir=tmp_path / "om", vector=vector, id_key="outage-test-" + "k" * 32
+    )
+    return Orchestrator.from_settings(settings, embedder=embedder)
+
+
+def _contents(orch: Orchestrator, user_id: str) -> list[tuple[str, str]]:
+    return sorted((m.memory_type.value, m.content) for m in orch.get_all(user_id=user_id))
+
+
+def test_process_and_recall_ride_out_a_short_outage(
+    tmp_path: Path, embedder: Embedder, proxy: TcpProxy
+) -> None:
+    orch = _open(tmp_path, embedder, proxy, retry_s=30)
+    try:
+        orch.process([{"role": "user", "content": "Hi, I'm Ann."}], user_id="ann")
+        connections = proxy.accepted
+        proxy.down()
+        back = proxy.up_after(1.0)
+        result = orch.process(MOVE, user_id="ann")  # starts while the server is away
+        back.join()
+        assert result.errors == []
+        assert proxy.accepted > connections  # it reconnected, once the server was back
+        stored = _contents(orch, "ann")
+        assert (MemoryType.EPISODIC.value, "user: " + MOVE[0]["content"]) in stored
+
+        proxy.down()
+        back = proxy.up_after(1.0)
+        hits = orch.recall("Where does Ann live?", user_id="ann").hits
+        back.join()
+        assert any("Oslo" in hit.memory.content for hit in hits[:3])
+
+        orch.process(MOVE, user_id="ann")  # a retry of the call: nothing changes
+        assert _contents(orch, "ann") == stored
+    finally:
+        orch.close()
+
+
+def test_an_outage_past_retry_s_fails_cleanly_and_the_retry_stores_once(
+    tmp_path: Path, embedder: Embedder, proxy: TcpProxy
+) -> None:
+    """The server goes away in the middle of a write - after the graph, keyword index and
+    history have the records, before the vector store does - and stays away past retry_s."""
+    orch = _open(tmp_path, embedder, proxy, retry_s=0.5)
+    try:
+        orch.process([{"role": "user", "content": "Hi, I'm Ann."}], user_id="ann")
+        keyword = orch.services.keyword
+        real_upsert = keyword.upsert
+
+        async def upsert_then_cut(*args: Any, **kwargs: Any) -> Any:
+            done = await real_upsert(*args, **kwargs)
+            proxy.down()
+            return done
+
+        keyword.upsert = upsert_then_cut  # type: ignore[method-assign]
+        with pytest.raises(StoreUnavailableError, match="chroma run"):
+            orch.process(MOVE, user_id="ann")
+        keyword.upsert = real_upsert  # type: ignore[method-assign]
+        assert orch.run_sync(orch.services.journal.pending())  # the write waits there
+
+        proxy.up()
+        orch.process(MOVE, user_id="ann")  # the caller's retry
+        assert orch.run_sync(orch.services.journal.pending()) == []
+        stored = orch.get_all(user_id="ann")
+        turns = [m.content for m in stored if m.content.startswith("user: ")]
+        assert sorted(turns) == sorted(["user: Hi, I'm Ann.", "user: " + MOVE[0]["content"]])
+        texts = [(m.memory_type, m.content) for m in stored]
+        assert len(texts) == len(set(texts))  # every memory once
+        assert any("Oslo" in content for _, content in texts if _ is not MemoryType.EPISODIC)
+    finally:
+        orch.close()
