@@ -2,8 +2,8 @@
 the servers the tests start themselves (an ArcadeDB Bolt server for the Neo4j backend).
 
 `make test` runs the suite on two pytest-xdist workers (pyproject: `-n 2 --dist
-loadgroup`); `pytest_collection_modifyitems` below keeps each test file on one worker and
-every test that needs a server on the same one, so the servers start once."""
+loadgroup`); the scheduler below keeps each test file on one worker and every test that
+needs a server on the same one, so the servers start once."""
 
 from __future__ import annotations
 
@@ -32,6 +32,15 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 # one through request.getfixturevalue (a backend "arcadedb", a store "http", a "server" mode)
 SERVER_FIXTURES = frozenset({"arcadedb_server", "chroma_server_url", "server_stores"})
 SERVER_PARAMS = frozenset({"arcadedb", "http", "server"})
+# the files with tests that use those fixtures directly
+SERVER_FILES = frozenset(
+    {
+        "tests/integration/test_server_mode.py",
+        "tests/integration/test_server_scenario.py",
+        "tests/integration/test_store_outage.py",
+        "tests/scenarios/test_forget.py",
+    }
+)
 
 
 def needs_servers(item: pytest.Item) -> bool:
@@ -42,16 +51,38 @@ def needs_servers(item: pytest.Item) -> bool:
     )
 
 
-@pytest.hookimpl(tryfirst=True)
+def xdist_scope(nodeid: str) -> str:
+    """The unit of work a test belongs to on the xdist workers: "servers" for every test
+    that needs a server (so that one worker starts them), else its file (its module
+    fixtures are set up once). From the node id alone: the scheduler sees nothing else."""
+    path, _, name = nodeid.partition("::")
+    params = name[name.find("[") + 1 : -1].split("-") if name.endswith("]") else []
+    return "servers" if path in SERVER_FILES or SERVER_PARAMS & set(params) else path
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`--dist loadgroup` (pyproject), by `xdist_scope`. xdist's own loadgroup groups by
+    renaming node ids in the workers, which pytest 9.2 no longer lets it do
+    (pytest-dev/pytest-xdist#1386): every test went to any worker, and each worker that
+    met a server test started its own servers."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    if config.getvalue("dist") != "loadgroup":
+        return None
+
+    class ByScope(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return xdist_scope(nodeid)
+
+    return ByScope(config, log)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """With `--dist loadgroup`, one xdist group per test file (its module fixtures are set
-    up once), and one group for every test that needs a server (each worker would start
-    its own)."""
-    if config.getoption("dist", "no") != "loadgroup":
-        return
-    for item in items:
-        group = "servers" if needs_servers(item) else item.nodeid.split("::")[0]
-        item.add_marker(pytest.mark.xdist_group(group))
+    """A test that needs a server must be in the "servers" scope: name its file in
+    SERVER_FILES (or use a SERVER_PARAMS parameter), or the servers start twice."""
+    astray = [i.nodeid for i in items if needs_servers(i) and xdist_scope(i.nodeid) != "servers"]
+    if astray:
+        raise pytest.UsageError(f"tests/conftest.py: add the files of {astray} to SERVER_FILES")
 
 
 @pytest.fixture(scope="session", autouse=True)
