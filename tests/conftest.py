@@ -3,14 +3,37 @@ the servers the tests start themselves (an ArcadeDB Bolt server for the Neo4j ba
 
 `make test` runs the suite on two pytest-xdist workers (pyproject: `-n 2 --dist
 loadgroup`); the scheduler below keeps each test file on one worker and every test that
-needs a server on the same one, so the servers start once."""
+needs a server on the same one, so the servers start once (and `shared_orch` is opened
+once per file).
+
+Stores: `orch` / `make_orch` open an Orchestrator on fresh embedded stores (Chroma, the
+Ladybug graph, SQLite) in the test's own tmp dir. Opening a store and its first `process()`
+cost several times what a call on an open store does, so tests that can share one use
+`shared_orch` (one Orchestrator per test module, on its own tmp data dir, closed at the end
+of the module) with `uid` (a callable: `uid("alice")` is "alice-<8 hex>", the same for one
+test every run and different for every test) for every user id they touch.
+
+A test may use `shared_orch` when everything it does and asserts is about its own users:
+process / recall / get / get_all / update / delete / history / forget of ids from `uid`
+(and of the memory ids those calls gave it). It keeps `orch` / `make_orch` when it
+- opens the Orchestrator with settings overrides (`make_orch(...)`, LLM-scripted ones too);
+- counts or reads over the whole store: stats(), check()/doctor, export of everything,
+  reset(), delete_all() without a user, user lists;
+- closes, reopens or crashes the store, or patches its services to fail mid-write;
+- inspects the store's files on disk;
+- needs the store empty (recall plans no search of a memory type nobody has stored yet);
+- asserts a ranking that other users' memories change (the keyword index's BM25
+  statistics are the whole store's). A converted test must pass alone, in its file, and
+  in its file run in reverse order; one whose ranking depends on what else is stored
+  keeps a store of its own."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -131,6 +154,27 @@ def make_orch(tmp_path: Path, embedder: Embedder) -> Iterator[Any]:
 @pytest.fixture
 def orch(make_orch: Any) -> Orchestrator:
     return make_orch()
+
+
+@pytest.fixture(scope="module")
+def shared_orch(
+    tmp_path_factory: pytest.TempPathFactory, embedder: Embedder
+) -> Iterator[Orchestrator]:
+    """One Orchestrator per test module on default settings and embedded stores of its
+    own, closed at the module's end. Only for tests whose every user id comes from `uid`
+    (see the module docstring for what else may not share it)."""
+    data_dir = tmp_path_factory.mktemp("shared-om")
+    orch = Orchestrator.from_settings(load_settings(data_dir=data_dir), embedder=embedder)
+    yield orch
+    orch.close()
+
+
+@pytest.fixture
+def uid(request: pytest.FixtureRequest) -> Callable[[str], str]:
+    """User ids of this test's own: `uid("alice")` -> "alice-<8 hex of the test's node id>",
+    so tests on `shared_orch` never see each other's memories."""
+    tag = hashlib.sha256(request.node.nodeid.encode()).hexdigest()[:8]
+    return lambda name: f"{name}-{tag}"
 
 
 _ARCADEDB_STARTUP_S = 120.0
