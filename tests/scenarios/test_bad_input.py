@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -11,13 +12,14 @@ from octomem import InvalidInputError, NotFoundError, Orchestrator
 
 
 @pytest.fixture
-def seeded(orch: Orchestrator) -> Orchestrator:
-    orch.process("I'm Alice. I live in Paris.", user_id="alice")
-    return orch
+def seeded(shared_orch: Orchestrator, uid: Callable[[str], str]) -> Orchestrator:
+    """The shared store, where the test's user `uid("alice")` said where she lives."""
+    shared_orch.process("I'm Alice. I live in Paris.", user_id=uid("alice"))
+    return shared_orch
 
 
-def _snapshot(orch: Orchestrator) -> list[tuple[str, str]]:
-    return [(r.id, r.content_hash) for r in orch.get_all(user_id="alice", include_superseded=True)]
+def _snapshot(orch: Orchestrator, user: str) -> list[tuple[str, str]]:
+    return [(r.id, r.content_hash) for r in orch.get_all(user_id=user, include_superseded=True)]
 
 
 @pytest.mark.parametrize(
@@ -37,13 +39,14 @@ def _snapshot(orch: Orchestrator) -> list[tuple[str, str]]:
     ],
 )
 def test_bad_messages_are_rejected_and_nothing_changes(
-    seeded: Orchestrator, messages: object, says: str
+    seeded: Orchestrator, uid: Callable[[str], str], messages: object, says: str
 ) -> None:
-    before = _snapshot(seeded)
+    alice = uid("alice")
+    before = _snapshot(seeded, alice)
     with pytest.raises(InvalidInputError) as caught:
-        seeded.process(messages, user_id="alice")
+        seeded.process(messages, user_id=alice)
     assert says.lower() in str(caught.value).lower()
-    assert _snapshot(seeded) == before
+    assert _snapshot(seeded, alice) == before
 
 
 def test_missing_user_id(seeded: Orchestrator) -> None:
@@ -55,19 +58,21 @@ def test_missing_user_id(seeded: Orchestrator) -> None:
         seeded.process("I live in Rome.", user_id="  ")
 
 
-def test_bad_recall_arguments(seeded: Orchestrator) -> None:
+def test_bad_recall_arguments(seeded: Orchestrator, uid: Callable[[str], str]) -> None:
+    alice = uid("alice")
     with pytest.raises(InvalidInputError, match="query"):
-        seeded.recall("  ", user_id="alice")
+        seeded.recall("  ", user_id=alice)
     with pytest.raises(InvalidInputError, match="limit"):
-        seeded.recall("paris", user_id="alice", limit=0)
+        seeded.recall("paris", user_id=alice, limit=0)
     with pytest.raises(InvalidInputError, match="memory type"):
-        seeded.recall("paris", user_id="alice", memory_types=["dreams"])
+        seeded.recall("paris", user_id=alice, memory_types=["dreams"])
     with pytest.raises(InvalidInputError, match="operator"):
-        seeded.recall("paris", user_id="alice", filters={"city": {"near": "x"}})
+        seeded.recall("paris", user_id=alice, filters={"city": {"near": "x"}})
 
 
-def test_unknown_memory_ids(seeded: Orchestrator) -> None:
-    before = _snapshot(seeded)
+def test_unknown_memory_ids(seeded: Orchestrator, uid: Callable[[str], str]) -> None:
+    alice = uid("alice")
+    before = _snapshot(seeded, alice)
     for bad in ("sem_doesnotexist", "no-such-id", "kg_"):
         with pytest.raises(NotFoundError):
             seeded.get(bad)
@@ -79,7 +84,7 @@ def test_unknown_memory_ids(seeded: Orchestrator) -> None:
             seeded.history(bad)
     with pytest.raises(InvalidInputError):
         seeded.get("")
-    assert _snapshot(seeded) == before
+    assert _snapshot(seeded, alice) == before
 
 
 def test_closed_orchestrator_says_so(make_orch) -> None:
@@ -109,33 +114,35 @@ def test_closed_orchestrator_says_so(make_orch) -> None:
     ],
 )
 def test_bad_process_arguments_write_nothing(
-    seeded: Orchestrator, kwargs: dict[str, Any], says: str
+    seeded: Orchestrator, uid: Callable[[str], str], kwargs: dict[str, Any], says: str
 ) -> None:
-    before = _snapshot(seeded)
+    alice = uid("alice")
+    before = _snapshot(seeded, alice)
     kwargs = {"messages": "I moved to Rome.", **kwargs}
     with pytest.raises(InvalidInputError) as caught:
-        seeded.process(kwargs.pop("messages"), user_id="alice", **kwargs)
+        seeded.process(kwargs.pop("messages"), user_id=alice, **kwargs)
     assert says.lower() in str(caught.value).lower()
-    assert _snapshot(seeded) == before
+    assert _snapshot(seeded, alice) == before
 
 
-def test_bad_read_and_update_arguments(seeded: Orchestrator) -> None:
+def test_bad_read_and_update_arguments(seeded: Orchestrator, uid: Callable[[str], str]) -> None:
+    alice = uid("alice")
     limit = seeded.settings.input.max_message_chars
-    memory_id = seeded.get_all(user_id="alice")[0].id
-    before = _snapshot(seeded)
+    memory_id = seeded.get_all(user_id=alice)[0].id
+    before = _snapshot(seeded, alice)
     for bad in (-1, 0, True, "5", 2.5):
         with pytest.raises(InvalidInputError, match="limit"):
-            seeded.get_all(user_id="alice", limit=bad)
+            seeded.get_all(user_id=alice, limit=bad)
         with pytest.raises(InvalidInputError, match="limit"):
-            seeded.recall("paris", user_id="alice", limit=bad)
+            seeded.recall("paris", user_id=alice, limit=bad)
     with pytest.raises(InvalidInputError, match="limit is"):
-        seeded.recall("paris " * limit, user_id="alice")
+        seeded.recall("paris " * limit, user_id=alice)
     with pytest.raises(InvalidInputError, match="surrogate"):
-        seeded.recall("bad \ud800 query", user_id="alice")
+        seeded.recall("bad \ud800 query", user_id=alice)
     with pytest.raises(InvalidInputError, match="now"):
-        seeded.recall("paris", user_id="alice", now="2026-01-01")
+        seeded.recall("paris", user_id=alice, now="2026-01-01")
     with pytest.raises(InvalidInputError, match="include_superseded"):
-        seeded.get_all(user_id="alice", include_superseded="no")
+        seeded.get_all(user_id=alice, include_superseded="no")
     with pytest.raises(InvalidInputError, match="limit is"):
         seeded.update(memory_id, "x" * (limit + 1))
     with pytest.raises(InvalidInputError, match="JSON"):
@@ -144,5 +151,5 @@ def test_bad_read_and_update_arguments(seeded: Orchestrator) -> None:
         seeded.update(memory_id, "   ")
     with pytest.raises(InvalidInputError, match="repair"):
         seeded.check(repair="yes")
-    assert _snapshot(seeded) == before
-    assert seeded.get_all(user_id="alice", limit=1) == seeded.get_all(user_id="alice")[:1]
+    assert _snapshot(seeded, alice) == before
+    assert seeded.get_all(user_id=alice, limit=1) == seeded.get_all(user_id=alice)[:1]

@@ -3,6 +3,8 @@ would agree with, and recall finds it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from octomem import MemoryType, Orchestrator
@@ -10,8 +12,10 @@ from octomem.demo import DemoReport, load_sample, run_demo
 
 
 @pytest.fixture
-def report(orch: Orchestrator) -> DemoReport:
-    return run_demo(orch)
+def report(shared_orch: Orchestrator, uid: Callable[[str], str]) -> DemoReport:
+    """The demo run on the module's shared store, by a user of the test's own."""
+    sample = load_sample()
+    return run_demo(shared_orch, {**sample, "user_id": uid(sample["user_id"])})
 
 
 def _texts(report: DemoReport, memory_type: MemoryType, *, current: bool = True) -> str:

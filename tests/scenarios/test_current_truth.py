@@ -9,6 +9,7 @@ short fact that replaced it. Recall must put the current fact first, keep the ol
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,7 +24,7 @@ from tests.conftest import T0
 DAY = timedelta(days=1)
 
 
-def say(orch: Orchestrator, text: str, at: datetime, user: str = "u") -> None:
+def say(orch: Orchestrator, user: str, text: str, at: datetime) -> None:
     orch.process([{"role": "user", "content": text}], user_id=user, timestamp=at)
 
 
@@ -56,11 +57,12 @@ CHANGES = [
 
 @pytest.mark.parametrize(("before", "after", "query"), CHANGES)
 def test_the_current_fact_outranks_the_turn_that_said_the_old_value(
-    orch: Orchestrator, before: str, after: str, query: str
+    shared_orch: Orchestrator, uid: Callable[[str], str], before: str, after: str, query: str
 ) -> None:
-    say(orch, before, T0)
-    say(orch, after, T0 + DAY)
-    result = orch.recall(query, user_id="u")
+    orch, u = shared_orch, uid("u")
+    say(orch, u, before, T0)
+    say(orch, u, after, T0 + DAY)
+    result = orch.recall(query, user_id=u)
 
     top = result.hits[0]
     assert top.memory.memory_type in (MemoryType.SEMANTIC, MemoryType.KNOWLEDGE)
@@ -75,38 +77,44 @@ def test_the_current_fact_outranks_the_turn_that_said_the_old_value(
 
 
 def test_a_turn_that_said_several_things_is_stale_only_for_what_changed(
-    orch: Orchestrator,
+    shared_orch: Orchestrator,
+    uid: Callable[[str], str],
 ) -> None:
+    orch, u = shared_orch, uid("u")
     said = "I love coffee and I live in Paris."
-    say(orch, said, T0)
-    say(orch, "These days I hate coffee.", T0 + DAY)
+    say(orch, u, said, T0)
+    say(orch, u, "These days I hate coffee.", T0 + DAY)
 
-    where = orch.recall("Where does the user live?", user_id="u")
+    where = orch.recall("Where does the user live?", user_id=u)
     assert turn_hit(where, said).replaced_by == []
     assert not any(p.retriever == "current" for h in where.hits for p in h.provenance)
     assert "Paris" in where.hits[0].text
 
-    coffee = orch.recall("Does the user like coffee?", user_id="u")
+    coffee = orch.recall("Does the user like coffee?", user_id=u)
     assert [r.content for r in turn_hit(coffee, said).replaced_by] == ["The user dislikes coffee."]
 
 
-def test_include_superseded_still_returns_the_old_fact(orch: Orchestrator) -> None:
-    say(orch, "I love coffee.", T0)
-    say(orch, "These days I hate coffee.", T0 + DAY)
-    result = orch.recall("Does the user like coffee?", user_id="u", include_superseded=True)
+def test_include_superseded_still_returns_the_old_fact(
+    shared_orch: Orchestrator, uid: Callable[[str], str]
+) -> None:
+    orch, u = shared_orch, uid("u")
+    say(orch, u, "I love coffee.", T0)
+    say(orch, u, "These days I hate coffee.", T0 + DAY)
+    result = orch.recall("Does the user like coffee?", user_id=u, include_superseded=True)
     old = [h for h in result.hits if h.text == "The user likes coffee."]
     assert old and old[0].memory.valid_to is not None
-    current = orch.recall("Does the user like coffee?", user_id="u")
+    current = orch.recall("Does the user like coffee?", user_id=u)
     assert "The user likes coffee." not in current.texts()
 
 
-def test_the_marks_are_written_once_and_a_retry_changes_nothing(orch: Orchestrator) -> None:
-    first = orch.process(
-        [{"role": "user", "content": "I live in Paris."}], user_id="u", timestamp=T0
-    )
+def test_the_marks_are_written_once_and_a_retry_changes_nothing(
+    shared_orch: Orchestrator, uid: Callable[[str], str]
+) -> None:
+    orch, u = shared_orch, uid("u")
+    first = orch.process([{"role": "user", "content": "I live in Paris."}], user_id=u, timestamp=T0)
     [turn_id] = first.turn_memory_ids
     change = [{"role": "user", "content": "I moved to Berlin."}]
-    orch.process(change, user_id="u", timestamp=T0 + DAY)
+    orch.process(change, user_id=u, timestamp=T0 + DAY)
 
     marked = orch.get(turn_id)
     marks = marked.internal[OUTDATED]
@@ -117,7 +125,7 @@ def test_the_marks_are_written_once_and_a_retry_changes_nothing(orch: Orchestrat
     history = orch.history(turn_id)
     assert [e.operation.value for e in history] == ["ADD", "UPDATE"]
 
-    orch.process(change, user_id="u", timestamp=T0 + DAY)  # the same call again
+    orch.process(change, user_id=u, timestamp=T0 + DAY)  # the same call again
     assert orch.get(turn_id).internal[OUTDATED] == marks
     assert orch.history(turn_id) == history
 
@@ -131,24 +139,28 @@ MOVES = [
 
 
 @pytest.fixture
-def mover(orch: Orchestrator) -> Orchestrator:
-    say(orch, "I live in Paris.", T0)
+def mover(shared_orch: Orchestrator, uid: Callable[[str], str]) -> Orchestrator:
+    """The shared store, where the test's user `uid("u")` moved three times."""
+    say(shared_orch, uid("u"), "I live in Paris.", T0)
     for city, at in MOVES[1:]:
-        say(orch, f"I moved to {city}.", at)
-    return orch
+        say(shared_orch, uid("u"), f"I moved to {city}.", at)
+    return shared_orch
 
 
-def lives_in(orch: Orchestrator, **kwargs: Any) -> list[str]:
-    records = orch.get_all(user_id="u", memory_types=["semantic"], **kwargs)
+def lives_in(orch: Orchestrator, user: str, **kwargs: Any) -> list[str]:
+    records = orch.get_all(user_id=user, memory_types=["semantic"], **kwargs)
     return [r.value for r in records if getattr(r, "attribute", None) == "lives_in"]
 
 
 @pytest.mark.parametrize("index", range(len(MOVES)))
-def test_as_of_answers_with_the_value_current_then(mover: Orchestrator, index: int) -> None:
+def test_as_of_answers_with_the_value_current_then(
+    mover: Orchestrator, uid: Callable[[str], str], index: int
+) -> None:
+    u = uid("u")
     city, since = MOVES[index]
     for at in (since, since + 5 * DAY):
-        assert lives_in(mover, as_of=at) == [city]
-        result = mover.recall("Where does the user live?", user_id="u", as_of=at)
+        assert lives_in(mover, u, as_of=at) == [city]
+        result = mover.recall("Where does the user live?", user_id=u, as_of=at)
         assert city in result.hits[0].text
         [block] = result.core  # the human block as its facts read then
         assert f"Lives in: {city}" in block.content.splitlines()
@@ -158,32 +170,37 @@ def test_as_of_answers_with_the_value_current_then(mover: Orchestrator, index: i
             assert all(city in r.content for r in h.replaced_by)
 
 
-def test_as_of_before_the_first_fact_finds_nothing(mover: Orchestrator) -> None:
+def test_as_of_before_the_first_fact_finds_nothing(
+    mover: Orchestrator, uid: Callable[[str], str]
+) -> None:
+    u = uid("u")
     before = T0 - DAY
-    assert lives_in(mover, as_of=before) == []
-    assert mover.get_all(user_id="u", as_of=before) == []
-    assert mover.recall("Where?", user_id="u", as_of=before).core == []  # no fact yet
-    assert mover.recall("Where does the user live?", user_id="u", as_of=before).hits == []
-    assert lives_in(mover) == ["Rome"]
+    assert lives_in(mover, u, as_of=before) == []
+    assert mover.get_all(user_id=u, as_of=before) == []
+    assert mover.recall("Where?", user_id=u, as_of=before).core == []  # no fact yet
+    assert mover.recall("Where does the user live?", user_id=u, as_of=before).hits == []
+    assert lives_in(mover, u) == ["Rome"]
 
 
-def test_as_of_is_checked(orch: Orchestrator) -> None:
+def test_as_of_is_checked(shared_orch: Orchestrator, uid: Callable[[str], str]) -> None:
+    orch, u = shared_orch, uid("u")
     with pytest.raises(InvalidInputError, match="as_of"):
-        orch.recall("Where?", user_id="u", as_of="2026-03-01")  # type: ignore[arg-type]
+        orch.recall("Where?", user_id=u, as_of="2026-03-01")  # type: ignore[arg-type]
     with pytest.raises(InvalidInputError, match="as_of"):
-        orch.get_all(user_id="u", as_of=T0, include_superseded=True)
+        orch.get_all(user_id=u, as_of=T0, include_superseded=True)
     naive = T0.replace(tzinfo=None)
-    say(orch, "I live in Paris.", T0)
-    assert lives_in(orch, as_of=naive) == ["Paris"]  # naive is UTC
+    say(orch, u, "I live in Paris.", T0)
+    assert lives_in(orch, u, as_of=naive) == ["Paris"]  # naive is UTC
 
 
-def test_the_mem0_facade_takes_as_of(mover: Orchestrator) -> None:
+def test_the_mem0_facade_takes_as_of(mover: Orchestrator, uid: Callable[[str], str]) -> None:
+    u = uid("u")
     memory = Memory(mover)
     berlin = MOVES[1][1] + DAY
-    listed = [m["memory"] for m in memory.get_all(user_id="u", as_of=berlin)["results"]]
+    listed = [m["memory"] for m in memory.get_all(user_id=u, as_of=berlin)["results"]]
     facts = [text for text in listed if text.startswith("The user lives in")]
     assert facts == ["The user lives in Berlin."] * 2  # the semantic fact and its graph edge
     assert "user: I live in Paris." in listed  # said then, and still what was said
     assert not any(c in text for text in listed for c in ("Munich", "Rome"))  # not yet said
-    found = memory.search("Where does the user live?", user_id="u", as_of=berlin)["results"]
+    found = memory.search("Where does the user live?", user_id=u, as_of=berlin)["results"]
     assert found[0]["memory"] == "The user lives in Berlin."

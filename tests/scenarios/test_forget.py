@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -98,10 +99,13 @@ def test_forget_leaves_no_byte_of_the_user_on_disk(make_orch: Any, tmp_path: Pat
     assert again.get_all(user_id="zoe")
 
 
-def test_forget_is_idempotent_and_reports_nothing_the_second_time(orch: Orchestrator) -> None:
-    _fill(orch)
-    first = orch.forget(user_id="zoe")
-    second = orch.forget(user_id="zoe")
+def test_forget_is_idempotent_and_reports_nothing_the_second_time(
+    shared_orch: Orchestrator, uid: Callable[[str], str]
+) -> None:
+    orch, zoe = shared_orch, uid("zoe")
+    _fill(orch, suffix=zoe.removeprefix("zoe"))  # zoe and bob of this test's own
+    first = orch.forget(user_id=zoe)
+    second = orch.forget(user_id=zoe)
     assert first.total_memories > 0
     assert second.total_memories == 0 and second.history_events == 0
     assert second.graph_entities == 0 and second.keyword_entries == 0
@@ -157,13 +161,16 @@ def test_reset_leaves_no_text_on_disk(make_orch: Any, tmp_path: Path) -> None:
     assert _leaks(data_dir) == {}
 
 
-def test_forget_validates_its_arguments(orch: Orchestrator) -> None:
+def test_forget_validates_its_arguments(
+    shared_orch: Orchestrator, uid: Callable[[str], str]
+) -> None:
+    orch, zoe = shared_orch, uid("zoe")
     with pytest.raises(InvalidInputError, match="user_id"):
         orch.forget(user_id=None)  # type: ignore[arg-type]
     with pytest.raises(InvalidInputError):
         orch.forget(user_id="")
     with pytest.raises(InvalidInputError):
-        orch.forget(user_id="zoe", agent_id=42)  # type: ignore[arg-type]
+        orch.forget(user_id=zoe, agent_id=42)  # type: ignore[arg-type]
 
 
 def test_memory_facade_forget(tmp_path: Path, embedder: Embedder) -> None:

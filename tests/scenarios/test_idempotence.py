@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -47,26 +48,31 @@ def _everything(orch: Orchestrator, user: str) -> tuple[list[Any], Counter[str]]
 
 
 @pytest.mark.parametrize("timestamps", [False, True], ids=["no-timestamps", "timestamps"])
-def test_the_same_call_again_changes_nothing(orch: Orchestrator, timestamps: bool) -> None:
+def test_the_same_call_again_changes_nothing(
+    shared_orch: Orchestrator, uid: Callable[[str], str], timestamps: bool
+) -> None:
+    orch, u = shared_orch, uid("u")
     messages = _conversation(300)
-    kwargs: dict[str, Any] = {"user_id": "u", "session_id": "s"}
+    kwargs: dict[str, Any] = {"user_id": u, "session_id": "s"}
     if timestamps:
         kwargs["timestamp"] = T0
     first = orch.process(messages, **kwargs)
     assert first.count(Operation.ADD) > 0
-    after_first = _everything(orch, "u")
+    after_first = _everything(orch, u)
     for _ in range(2):
         again = orch.process(messages, **kwargs)
         assert again.turn_memory_ids == first.turn_memory_ids
         assert {op.operation.value for op in again.all_operations()} == {"NOOP"}
-        assert _everything(orch, "u") == after_first
+        assert _everything(orch, u) == after_first
 
 
-def test_an_earlier_call_made_again_after_later_ones_changes_nothing(orch: Orchestrator) -> None:
+def test_an_earlier_call_made_again_after_later_ones_changes_nothing(
+    shared_orch: Orchestrator, uid: Callable[[str], str]
+) -> None:
     """Sessions of the demo in order (a move supersedes, a block is rewritten), then each
     session again: what later sessions changed is not undone."""
     sample = load_sample()
-    user = sample["user_id"]
+    orch, user = shared_orch, uid(sample["user_id"])
     for session in sample["sessions"]:
         orch.process(session["messages"], user_id=user, session_id=session["session_id"])
     state = _everything(orch, user)
@@ -76,19 +82,25 @@ def test_an_earlier_call_made_again_after_later_ones_changes_nothing(orch: Orche
         assert _everything(orch, user) == state
 
 
-def test_a_message_id_makes_a_turn_the_same_turn(orch: Orchestrator) -> None:
-    first = orch.process([{"role": "user", "content": "I like tea.", "id": "m1"}], user_id="u")
+def test_a_message_id_makes_a_turn_the_same_turn(
+    shared_orch: Orchestrator, uid: Callable[[str], str]
+) -> None:
+    orch, u = shared_orch, uid("u")
+    first = orch.process([{"role": "user", "content": "I like tea.", "id": "m1"}], user_id=u)
     later = orch.process(
-        [{"role": "user", "content": "I like tea.", "id": "m1", "timestamp": T0}], user_id="u"
+        [{"role": "user", "content": "I like tea.", "id": "m1", "timestamp": T0}], user_id=u
     )
-    other = orch.process([{"role": "user", "content": "I like tea.", "id": "m2"}], user_id="u")
+    other = orch.process([{"role": "user", "content": "I like tea.", "id": "m2"}], user_id=u)
     assert later.turn_memory_ids == first.turn_memory_ids
     assert other.turn_memory_ids != first.turn_memory_ids
 
 
-def test_the_same_words_said_at_another_time_are_another_turn(orch: Orchestrator) -> None:
-    first = orch.process("Yes.", user_id="u", timestamp=T0)
-    later = orch.process("Yes.", user_id="u", timestamp=T0 + timedelta(minutes=5))
+def test_the_same_words_said_at_another_time_are_another_turn(
+    shared_orch: Orchestrator, uid: Callable[[str], str]
+) -> None:
+    orch, u = shared_orch, uid("u")
+    first = orch.process("Yes.", user_id=u, timestamp=T0)
+    later = orch.process("Yes.", user_id=u, timestamp=T0 + timedelta(minutes=5))
     assert later.turn_memory_ids != first.turn_memory_ids
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -167,8 +168,10 @@ def test_import_recomputes_the_hash_of_content_it_masked(make_orch: Any) -> None
         )
 
 
-def test_a_turns_name_and_metadata_and_the_calls_metadata_are_masked(make_orch: Any) -> None:
-    orch = make_orch()
+def test_a_turns_name_and_metadata_and_the_calls_metadata_are_masked(
+    shared_orch: Orchestrator, uid: Callable[[str], str]
+) -> None:
+    orch, alice = shared_orch, uid("alice")
     orch.process(
         {
             "role": "user",
@@ -176,12 +179,12 @@ def test_a_turns_name_and_metadata_and_the_calls_metadata_are_masked(make_orch: 
             "name": "AKIAIOSFODNN7EXAMPLE",
             "metadata": {"card": "4111 1111 1111 1111", "ok": "blue"},
         },
-        user_id="alice",
+        user_id=alice,
         metadata={"wifi": "the wifi password is sleepy otter river", "channel": "web"},
     )
     (raw,) = [
         r
-        for r in orch.get_all(user_id="alice", memory_types=["episodic"])
+        for r in orch.get_all(user_id=alice, memory_types=["episodic"])
         if "Remember this" in r.content
     ]
     text = raw.model_dump_json()

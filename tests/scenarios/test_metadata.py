@@ -3,6 +3,7 @@ octomem's own bookkeeping (`internal`), whatever names the caller uses."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from octomem import Memory, MemoryType, Orchestrator
@@ -22,26 +23,28 @@ CALL_METADATA = {"channel": "web", "batch": "call-level"}
 EXPECTED = {**CALL_METADATA, **MESSAGE_METADATA}  # the message's own keys win
 
 
-def _paris(orch: Orchestrator) -> tuple[EpisodicMemory, SemanticMemory]:
+def _paris(orch: Orchestrator, user: str) -> tuple[EpisodicMemory, SemanticMemory]:
     result = orch.process(
         [{"role": "user", "content": "I live in Paris.", "metadata": MESSAGE_METADATA}],
-        user_id="alice",
+        user_id=user,
         session_id="s1",
         metadata=CALL_METADATA,
         timestamp=T0,
     )
     turn = orch.get(result.turn_memory_ids[0])
     [fact] = [
-        r for r in orch.get_all(user_id="alice", memory_types=["semantic"]) if "Paris" in r.content
+        r for r in orch.get_all(user_id=user, memory_types=["semantic"]) if "Paris" in r.content
     ]
     assert isinstance(turn, EpisodicMemory) and isinstance(fact, SemanticMemory)
     return turn, fact
 
 
 def test_message_and_call_metadata_reach_the_turn_and_what_is_extracted(
-    orch: Orchestrator,
+    shared_orch: Orchestrator,
+    uid: Callable[[str], str],
 ) -> None:
-    turn, fact = _paris(orch)
+    orch, alice = shared_orch, uid("alice")
+    turn, fact = _paris(orch, alice)
     assert turn.metadata == EXPECTED
     assert fact.metadata == EXPECTED
     # octomem's bookkeeping is intact beside them
@@ -51,22 +54,25 @@ def test_message_and_call_metadata_reach_the_turn_and_what_is_extracted(
     assert embedding_text(turn) == turn.content  # the caller's previous_turn is no context
 
     # every record this message yielded (turn, fact, graph edge, core block) carries it
-    stored = orch.get_all(user_id="alice")
+    stored = orch.get_all(user_id=alice)
     assert {turn.id, fact.id} < {r.id for r in stored}
     assert {r.memory_type for r in stored} >= {MemoryType.CORE, MemoryType.KNOWLEDGE}
     assert all(r.metadata == EXPECTED for r in stored)
-    hits = orch.recall("where does alice live", user_id="alice").hits
+    hits = orch.recall("where does alice live", user_id=alice).hits
     assert hits and all(h.memory.metadata == EXPECTED for h in hits)
 
 
-def test_filters_on_the_callers_keys_never_match_octomems(orch: Orchestrator) -> None:
-    turn, fact = _paris(orch)
-    orch.process("I love jazz.", user_id="alice", timestamp=T0 + timedelta(minutes=1))
+def test_filters_on_the_callers_keys_never_match_octomems(
+    shared_orch: Orchestrator, uid: Callable[[str], str]
+) -> None:
+    orch, alice = shared_orch, uid("alice")
+    turn, fact = _paris(orch, alice)
+    orch.process("I love jazz.", user_id=alice, timestamp=T0 + timedelta(minutes=1))
 
     def found(filters: dict) -> set[str]:
-        return {r.id for r in orch.get_all(user_id="alice", filters=filters)}
+        return {r.id for r in orch.get_all(user_id=alice, filters=filters)}
 
-    paris = {r.id for r in orch.get_all(user_id="alice") if r.metadata}  # from that message
+    paris = {r.id for r in orch.get_all(user_id=alice) if r.metadata}  # from that message
     assert {turn.id, fact.id} < paris < found({})
     assert found({"role": "caller-role"}) == paris
     assert found({"role": "user"}) == set()  # every raw turn's own role is "user"
@@ -74,19 +80,22 @@ def test_filters_on_the_callers_keys_never_match_octomems(orch: Orchestrator) ->
     assert found({"batch": 7, "turn_index": "x", "previous_turn": "mine"}) == paris
     assert found({"channel": "web", "source": "crm"}) == paris
     assert len(found({"internal.raw": True})) == 2  # octomem's keys, named as such
-    recalled = orch.recall("Paris", user_id="alice", filters={"role": "caller-role"}).hits
+    recalled = orch.recall("Paris", user_id=alice, filters={"role": "caller-role"}).hits
     assert recalled and {h.id for h in recalled} <= paris
-    assert orch.recall("Paris", user_id="alice", filters={"role": "user"}).hits == []
+    assert orch.recall("Paris", user_id=alice, filters={"role": "user"}).hits == []
 
 
-def test_later_messages_win_over_earlier_ones_and_the_call(orch: Orchestrator) -> None:
+def test_later_messages_win_over_earlier_ones_and_the_call(
+    shared_orch: Orchestrator, uid: Callable[[str], str]
+) -> None:
+    orch, bob = shared_orch, uid("bob")
     result = orch.process(
         [
             {"role": "user", "content": "I live in Rome.", "metadata": {"channel": "sms"}},
             {"role": "assistant", "content": "Rome is lovely.", "tag": "reply"},
             {"role": "user", "content": "My password is hunter22, keep it."},
         ],
-        user_id="bob",
+        user_id=bob,
         metadata={"channel": "web", "campaign": 3},
         timestamp=T0,
     )
@@ -96,36 +105,45 @@ def test_later_messages_win_over_earlier_ones_and_the_call(orch: Orchestrator) -
     assert third.metadata == {"channel": "web", "campaign": 3}
     # what octomem noted about a message is its own, on the turn and on what it yields
     assert third.internal["masked"] == ["password"] and "masked" not in third.metadata
-    secret = [r for r in orch.get_all(user_id="bob", memory_types=["resource"]) if r.sensitive]
+    secret = [r for r in orch.get_all(user_id=bob, memory_types=["resource"]) if r.sensitive]
     assert secret and secret[0].internal["masked"] == ["password"]
     assert secret[0].metadata == {"channel": "web", "campaign": 3}
 
 
-def test_update_merges_metadata_and_keeps_internal(orch: Orchestrator) -> None:
-    turn, fact = _paris(orch)
+def test_update_merges_metadata_and_keeps_internal(
+    shared_orch: Orchestrator, uid: Callable[[str], str]
+) -> None:
+    orch, alice = shared_orch, uid("alice")
+    turn, fact = _paris(orch, alice)
     updated = orch.update(fact.id, "Alice lives in Paris, France.", metadata={"role": "edited"})
     assert updated.metadata == {**EXPECTED, "role": "edited"}
     assert updated.internal == fact.internal
     assert orch.get(fact.id) == updated
 
 
-def test_mem0_facade_returns_the_callers_metadata(orch: Orchestrator) -> None:
+def test_mem0_facade_returns_the_callers_metadata(
+    shared_orch: Orchestrator, uid: Callable[[str], str]
+) -> None:
+    orch, alice = shared_orch, uid("alice")
     memory = Memory(orch)
     memory.add(
         [{"role": "user", "content": "I live in Paris.", "metadata": MESSAGE_METADATA}],
-        user_id="alice",
+        user_id=alice,
         metadata=CALL_METADATA,
     )
-    items = memory.get_all(user_id="alice")["results"]
+    items = memory.get_all(user_id=alice)["results"]
     assert items and all(item["metadata"] == EXPECTED for item in items)
-    found = memory.search("where does alice live", user_id="alice", filters={"role": "caller-role"})
+    found = memory.search("where does alice live", user_id=alice, filters={"role": "caller-role"})
     assert found["results"] and all(i["metadata"] == EXPECTED for i in found["results"])
-    assert memory.get_all(user_id="alice", filters={"role": "user"})["results"] == []
+    assert memory.get_all(user_id=alice, filters={"role": "user"})["results"] == []
 
 
-def test_named_speakers_reply_joins_recall_next_to_the_question(orch: Orchestrator) -> None:
+def test_named_speakers_reply_joins_recall_next_to_the_question(
+    shared_orch: Orchestrator, uid: Callable[[str], str]
+) -> None:
     """LoCoMo-style: a short reply is found through the question before it, even when the
     caller's metadata uses octomem's names for position and batch."""
+    orch, caro = shared_orch, uid("caro")
     said = [
         ("Caroline", "I went to a pottery workshop yesterday with my cousin."),
         ("Melanie", "Which glaze colour did you pick for the vase you made there?"),
@@ -142,9 +160,9 @@ def test_named_speakers_reply_joins_recall_next_to_the_question(orch: Orchestrat
         }
         for name, text in said
     ]
-    result = orch.process(messages, user_id="caro", session_id="d1", timestamp=T0, infer=False)
+    result = orch.process(messages, user_id=caro, session_id="d1", timestamp=T0, infer=False)
     reply_id = result.turn_memory_ids[2]
-    hits = orch.recall("which glaze colour did Melanie ask about", user_id="caro").hits
+    hits = orch.recall("which glaze colour did Melanie ask about", user_id=caro).hits
     [reply] = [h for h in hits if h.id == reply_id]
     assert any(p.retriever == "context" for p in reply.provenance)
     assert reply.memory.metadata == {"batch": "same-for-all", "turn_index": 0, "role": "speaker"}

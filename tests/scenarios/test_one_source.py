@@ -4,6 +4,7 @@ fact's knowledge edge are projections that every write path keeps in step."""
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -54,16 +55,19 @@ def assert_in_step(orch: Orchestrator, city: str, user: str = "alice") -> None:
     assert [r.object_id for r in relations] == [Entity.make_id(user, city)]
 
 
-def test_one_sentence_one_fact_with_its_projections(orch: Orchestrator) -> None:
-    result = orch.process("Hi, I'm Alice and I moved to Berlin.", user_id="alice", timestamp=T0)
-    assert_in_step(orch, "Berlin")
+def test_one_sentence_one_fact_with_its_projections(
+    shared_orch: Orchestrator, uid: Callable[[str], str]
+) -> None:
+    orch, alice = shared_orch, uid("alice")
+    result = orch.process("Hi, I'm Alice and I moved to Berlin.", user_id=alice, timestamp=T0)
+    assert_in_step(orch, "Berlin", alice)
     # the edge and the block are listed in the result as projections of the fact
     projected = [op for op in result.all_operations() if op.reason.startswith("projection of")]
     assert {op.memory_type for op in projected} == {MemoryType.KNOWLEDGE, MemoryType.CORE}
     edge = next(op for op in projected if op.memory_type is MemoryType.KNOWLEDGE)
-    assert edge.reason == f"projection of {home(orch).id}"
+    assert edge.reason == f"projection of {home(orch, alice).id}"
     # no second copy of the fact was extracted on its own
-    knowledge = orch.get_all(user_id="alice", memory_types=["knowledge"])
+    knowledge = orch.get_all(user_id=alice, memory_types=["knowledge"])
     assert all(k.internal.get("projection_of") for k in knowledge)
 
 
@@ -78,72 +82,90 @@ def test_one_sentence_one_fact_with_its_projections(orch: Orchestrator) -> None:
         "somewhere by the sea",  # no name either: the text becomes the value
     ],
 )
-def test_update_re_derives_the_value_and_every_view(orch: Orchestrator, text: str) -> None:
-    orch.process("Hi, I'm Alice. I live in Berlin.", user_id="alice", timestamp=T0)
-    fact = home(orch)
-    updated = orch.update(fact.id, text, user_id="alice")
+def test_update_re_derives_the_value_and_every_view(
+    shared_orch: Orchestrator, uid: Callable[[str], str], text: str
+) -> None:
+    orch, alice = shared_orch, uid("alice")
+    orch.process("Hi, I'm Alice. I live in Berlin.", user_id=alice, timestamp=T0)
+    fact = home(orch, alice)
+    updated = orch.update(fact.id, text, user_id=alice)
     assert isinstance(updated, SemanticMemory) and updated.content == text
     city = "Munich" if "Munich" in text else text
-    assert updated.value == city and home(orch).value == city
-    lines, edges, relations = views(orch)
+    assert updated.value == city and home(orch, alice).value == city
+    lines, edges, relations = views(orch, alice)
     assert f"Lives in: {city}" in lines and "Lives in: Berlin" not in lines
     if city == "Munich":
-        assert_in_step(orch, "Munich")
+        assert_in_step(orch, "Munich", alice)
     else:  # no named place: the old edge is closed, none is current
         assert edges == [] and relations == []
     assert [e.operation for e in orch.history(fact.id)] == [Operation.ADD, Operation.UPDATE]
 
 
-def test_update_or_delete_of_an_edge_changes_its_fact(orch: Orchestrator) -> None:
-    orch.process("Hi, I'm Alice. I live in Berlin.", user_id="alice", timestamp=T0)
-    fact = home(orch)
-    [edge] = views(orch)[1]
-    updated = orch.update(edge.id, "Alice lives in Rome.", user_id="alice")
+def test_update_or_delete_of_an_edge_changes_its_fact(
+    shared_orch: Orchestrator, uid: Callable[[str], str]
+) -> None:
+    orch, alice = shared_orch, uid("alice")
+    orch.process("Hi, I'm Alice. I live in Berlin.", user_id=alice, timestamp=T0)
+    fact = home(orch, alice)
+    [edge] = views(orch, alice)[1]
+    updated = orch.update(edge.id, "Alice lives in Rome.", user_id=alice)
     assert updated.id == edge.id and isinstance(updated, KnowledgeMemory)
     assert updated.object == "Rome"
-    assert_in_step(orch, "Rome")
-    orch.delete(edge.id, user_id="alice")
-    assert [r for r in orch.get_all(user_id="alice") if r.id == fact.id] == []
-    lines, edges, relations = views(orch)
+    assert_in_step(orch, "Rome", alice)
+    orch.delete(edge.id, user_id=alice)
+    assert [r for r in orch.get_all(user_id=alice) if r.id == fact.id] == []
+    lines, edges, relations = views(orch, alice)
     assert not any(line.startswith("Lives in") for line in lines)
     assert edges == [] and relations == []
     assert orch.history(fact.id)[-1].operation is Operation.DELETE
 
 
-def test_the_human_block_cannot_be_rewritten_but_its_facts_can(orch: Orchestrator) -> None:
-    orch.process("Hi, I'm Alice. I live in Berlin.", user_id="alice", timestamp=T0)
-    [block] = [c for c in orch.get_all(user_id="alice", memory_types=["core"])]
+def test_the_human_block_cannot_be_rewritten_but_its_facts_can(
+    shared_orch: Orchestrator, uid: Callable[[str], str]
+) -> None:
+    orch, alice = shared_orch, uid("alice")
+    orch.process("Hi, I'm Alice. I live in Berlin.", user_id=alice, timestamp=T0)
+    [block] = [c for c in orch.get_all(user_id=alice, memory_types=["core"])]
     with pytest.raises(InvalidInputError, match="rendered from the user's facts"):
-        orch.update(block.id, "Lives in: Paris", user_id="alice")
-    assert_in_step(orch, "Berlin")
+        orch.update(block.id, "Lives in: Paris", user_id=alice)
+    assert_in_step(orch, "Berlin", alice)
 
 
-def test_a_move_closes_the_old_edge_with_its_fact(orch: Orchestrator) -> None:
-    orch.process("I live in Berlin.", user_id="alice", timestamp=T0)
-    berlin = home(orch)
-    orch.process("I moved to Munich.", user_id="alice", timestamp=T0 + timedelta(days=30))
-    assert_in_step(orch, "Munich")
-    everything = orch.get_all(user_id="alice", include_superseded=True)
+def test_a_move_closes_the_old_edge_with_its_fact(
+    shared_orch: Orchestrator, uid: Callable[[str], str]
+) -> None:
+    orch, alice = shared_orch, uid("alice")
+    orch.process("I live in Berlin.", user_id=alice, timestamp=T0)
+    berlin = home(orch, alice)
+    orch.process("I moved to Munich.", user_id=alice, timestamp=T0 + timedelta(days=30))
+    assert_in_step(orch, "Munich", alice)
+    everything = orch.get_all(user_id=alice, include_superseded=True)
     [old_fact] = [r for r in everything if r.id == berlin.id]
     [old_edge] = [r for r in everything if r.internal.get("projection_of") == berlin.id]
     assert old_fact.valid_to == old_edge.valid_to == T0 + timedelta(days=30)
     assert isinstance(old_edge, KnowledgeMemory) and old_edge.invalid_at == old_fact.valid_to
 
 
-def test_a_retried_call_writes_no_projection_again(orch: Orchestrator) -> None:
+def test_a_retried_call_writes_no_projection_again(
+    shared_orch: Orchestrator, uid: Callable[[str], str]
+) -> None:
+    orch, alice = shared_orch, uid("alice")
     messages = [{"role": "user", "content": "I'm Alice. I live in Berlin.", "id": "m1"}]
-    orch.process(messages, user_id="alice", timestamp=T0)
-    before = {r.id: r.version for r in orch.get_all(user_id="alice")}
-    again = orch.process(messages, user_id="alice", timestamp=T0)
+    orch.process(messages, user_id=alice, timestamp=T0)
+    before = {r.id: r.version for r in orch.get_all(user_id=alice)}
+    again = orch.process(messages, user_id=alice, timestamp=T0)
     assert again.count(Operation.ADD) == again.count(Operation.UPDATE) == 0
-    assert {r.id: r.version for r in orch.get_all(user_id="alice")} == before
+    assert {r.id: r.version for r in orch.get_all(user_id=alice)} == before
 
 
-def test_delete_all_of_a_session_renders_the_block_again(orch: Orchestrator) -> None:
-    orch.process("I'm Alice.", user_id="alice", session_id="s1", timestamp=T0)
-    orch.process("I live in Berlin.", user_id="alice", session_id="s2", timestamp=T0)
-    orch.delete_all(user_id="alice", session_id="s2")
-    lines, edges, _ = views(orch)
+def test_delete_all_of_a_session_renders_the_block_again(
+    shared_orch: Orchestrator, uid: Callable[[str], str]
+) -> None:
+    orch, alice = shared_orch, uid("alice")
+    orch.process("I'm Alice.", user_id=alice, session_id="s1", timestamp=T0)
+    orch.process("I live in Berlin.", user_id=alice, session_id="s2", timestamp=T0)
+    orch.delete_all(user_id=alice, session_id="s2")
+    lines, edges, _ = views(orch, alice)
     assert lines == ["Name: Alice"] and edges == []
 
 
@@ -198,14 +220,16 @@ def test_an_llm_edge_about_the_user_becomes_the_fact(make_orch: Any) -> None:
 
 
 def test_an_edge_an_earlier_version_extracted_gives_way_to_the_projection(
-    orch: Orchestrator,
+    shared_orch: Orchestrator,
+    uid: Callable[[str], str],
 ) -> None:
     """Stores of earlier versions hold a fact's edge as a record of its own: the first
     change of the fact replaces it with the projection, so one edge per fact holds."""
+    orch, alice = shared_orch, uid("alice")
     from octomem.orchestrator.writer import history_event, write_records
 
-    orch.process("I live in Berlin.", user_id="alice", timestamp=T0)
-    [projected] = views(orch)[1]
+    orch.process("I live in Berlin.", user_id=alice, timestamp=T0)
+    [projected] = views(orch, alice)[1]
     legacy = projected.model_copy(
         update={"id": "kg_legacy0000000000000000", "internal": {"subject_key": "user"}}
     )
@@ -216,9 +240,9 @@ def test_an_edge_an_earlier_version_extracted_gives_way_to_the_projection(
             deletes=[projected],
         )
     )
-    orch.process("I moved to Munich.", user_id="alice", timestamp=T0 + timedelta(days=9))
-    assert_in_step(orch, "Munich")
-    kept = orch.get_all(user_id="alice", memory_types=["knowledge"], include_superseded=True)
+    orch.process("I moved to Munich.", user_id=alice, timestamp=T0 + timedelta(days=9))
+    assert_in_step(orch, "Munich", alice)
+    kept = orch.get_all(user_id=alice, memory_types=["knowledge"], include_superseded=True)
     assert legacy.id not in {k.id for k in kept}
     assert orch.history(legacy.id)[-1].operation is Operation.DELETE
 

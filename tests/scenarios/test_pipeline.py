@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -11,19 +12,22 @@ from octomem.models import Entity, KnowledgeMemory, WorkingMemory, utcnow
 from tests.conftest import T0
 
 
-def _current(orch: Orchestrator, memory_type: MemoryType, **where: str) -> list:
-    records = orch.get_all(user_id="alice", memory_types=[memory_type])
+def _current(orch: Orchestrator, user: str, memory_type: MemoryType, **where: str) -> list:
+    records = orch.get_all(user_id=user, memory_types=[memory_type])
     return [r for r in records if all(getattr(r, k, None) == v for k, v in where.items())]
 
 
-def test_same_fact_twice_is_one_memory(orch: Orchestrator) -> None:
-    first = orch.process("I live in Paris.", user_id="alice", timestamp=T0)
-    second = orch.process("I live in Paris.", user_id="alice", timestamp=T0 + timedelta(days=1))
+def test_same_fact_twice_is_one_memory(
+    shared_orch: Orchestrator, uid: Callable[[str], str]
+) -> None:
+    orch, alice = shared_orch, uid("alice")
+    first = orch.process("I live in Paris.", user_id=alice, timestamp=T0)
+    second = orch.process("I live in Paris.", user_id=alice, timestamp=T0 + timedelta(days=1))
 
     assert first.count(Operation.ADD) >= 1
     semantic_ops = second.operations.get(MemoryType.SEMANTIC, [])
     assert semantic_ops and all(op.operation is Operation.NOOP for op in semantic_ops)
-    assert len(_current(orch, MemoryType.SEMANTIC, attribute="lives_in")) == 1
+    assert len(_current(orch, alice, MemoryType.SEMANTIC, attribute="lives_in")) == 1
     # both raw turns are kept: they were said at different times
     assert len(second.turn_memory_ids) == 1
     assert second.turn_memory_ids != first.turn_memory_ids
@@ -36,18 +40,21 @@ def test_near_duplicate_updates_instead_of_adding(make_orch) -> None:
         "Yesterday I went to the Louvre museum with Tom and Maria.", user_id="alice", timestamp=T0
     )
 
-    events = [e for e in _current(orch, MemoryType.EPISODIC) if e.event_type != "message"]
+    events = [e for e in _current(orch, "alice", MemoryType.EPISODIC) if e.event_type != "message"]
     assert len(events) == 1, [e.content for e in events]
     ops = result.operations[MemoryType.EPISODIC]
     assert [op.operation for op in ops] == [Operation.UPDATE]
     assert "Maria" in events[0].content
 
 
-def test_move_supersedes_and_keeps_history(orch: Orchestrator) -> None:
-    orch.process("Hi, I'm Alice. I live in Paris.", user_id="alice", session_id="s1", timestamp=T0)
+def test_move_supersedes_and_keeps_history(
+    shared_orch: Orchestrator, uid: Callable[[str], str]
+) -> None:
+    orch, alice = shared_orch, uid("alice")
+    orch.process("Hi, I'm Alice. I live in Paris.", user_id=alice, session_id="s1", timestamp=T0)
     result = orch.process(
         "Big news: I moved to Berlin!",
-        user_id="alice",
+        user_id=alice,
         session_id="s2",
         timestamp=T0 + timedelta(days=30),
     )
@@ -56,23 +63,23 @@ def test_move_supersedes_and_keeps_history(orch: Orchestrator) -> None:
     assert any(
         op.operation is Operation.SUPERSEDE and "Paris" in (op.previous_text or "") for op in ops
     )
-    current = _current(orch, MemoryType.SEMANTIC, attribute="lives_in")
+    current = _current(orch, alice, MemoryType.SEMANTIC, attribute="lives_in")
     assert [r.value for r in current] == ["Berlin"]
 
-    everything = orch.get_all(user_id="alice", memory_types=["semantic"], include_superseded=True)
+    everything = orch.get_all(user_id=alice, memory_types=["semantic"], include_superseded=True)
     [paris] = [r for r in everything if isinstance(r, SemanticMemory) and r.value == "Paris"]
     assert paris.valid_to == T0 + timedelta(days=30)
     assert paris.superseded_by == current[0].id
     assert [e.operation for e in orch.history(paris.id)] == [Operation.ADD, Operation.SUPERSEDE]
 
-    hits = orch.recall("Where does Alice live?", user_id="alice")
+    hits = orch.recall("Where does Alice live?", user_id=alice)
     texts = " ".join(hits.texts())
     assert "Berlin" in texts
     assert not any(
         isinstance(h.memory, SemanticMemory) and h.memory.value == "Paris" for h in hits.hits
     )
     with_history = orch.recall(
-        "Where did Alice live in Paris?", user_id="alice", include_superseded=True
+        "Where did Alice live in Paris?", user_id=alice, include_superseded=True
     )
     [old_hit] = [h for h in with_history.hits if h.memory.content == paris.content]
     assert not old_hit.memory.is_current
@@ -80,42 +87,49 @@ def test_move_supersedes_and_keeps_history(orch: Orchestrator) -> None:
     assert {p.agent for p in old_hit.provenance} >= {MemoryType.SEMANTIC}
 
 
-def test_move_invalidates_the_graph_edge(orch: Orchestrator) -> None:
-    orch.process("I live in Paris.", user_id="alice", timestamp=T0)
-    orch.process("I moved to Berlin.", user_id="alice", timestamp=T0 + timedelta(days=3))
+def test_move_invalidates_the_graph_edge(
+    shared_orch: Orchestrator, uid: Callable[[str], str]
+) -> None:
+    orch, alice = shared_orch, uid("alice")
+    orch.process("I live in Paris.", user_id=alice, timestamp=T0)
+    orch.process("I moved to Berlin.", user_id=alice, timestamp=T0 + timedelta(days=3))
 
-    knowledge = orch.get_all(user_id="alice", memory_types=["knowledge"], include_superseded=True)
+    knowledge = orch.get_all(user_id=alice, memory_types=["knowledge"], include_superseded=True)
     lives = [k for k in knowledge if isinstance(k, KnowledgeMemory) and k.predicate == "LIVES_IN"]
     assert {k.object: k.is_current for k in lives} == {"Paris": False, "Berlin": True}
 
     graph = orch.services.graph
-    edges = orch.run_sync(graph.relations("alice", predicate="LIVES_IN", include_invalid=True))
-    paris_id = Entity.make_id("alice", "Paris")
+    edges = orch.run_sync(graph.relations(alice, predicate="LIVES_IN", include_invalid=True))
+    paris_id = Entity.make_id(alice, "Paris")
     [paris_edge] = [e for e in edges if e.object_id == paris_id]
     assert paris_edge.invalid_at == T0 + timedelta(days=3)
-    current_edges = orch.run_sync(graph.relations("alice", predicate="LIVES_IN"))
-    assert [e.object_id for e in current_edges] == [Entity.make_id("alice", "Berlin")]
+    current_edges = orch.run_sync(graph.relations(alice, predicate="LIVES_IN"))
+    assert [e.object_id for e in current_edges] == [Entity.make_id(alice, "Berlin")]
 
 
-def test_working_memory_expires(orch: Orchestrator) -> None:
+def test_working_memory_expires(shared_orch: Orchestrator, uid: Callable[[str], str]) -> None:
+    orch, alice = shared_orch, uid("alice")
     old = utcnow() - timedelta(days=3)
-    orch.process("I'm working on the tax report.", user_id="alice", session_id="s1", timestamp=old)
-    orch.process("I'm working on the keynote slides.", user_id="alice", session_id="s2")
+    orch.process("I'm working on the tax report.", user_id=alice, session_id="s1", timestamp=old)
+    orch.process("I'm working on the keynote slides.", user_id=alice, session_id="s2")
 
-    working = orch.get_all(user_id="alice", memory_types=["working"], include_superseded=True)
+    working = orch.get_all(user_id=alice, memory_types=["working"], include_superseded=True)
     assert len(working) == 2 and all(isinstance(w, WorkingMemory) for w in working)
-    hits = orch.recall("what am I working on?", user_id="alice", memory_types=["working"])
+    hits = orch.recall("what am I working on?", user_id=alice, memory_types=["working"])
     texts = " ".join(hits.texts())
     assert "keynote" in texts
     assert "tax report" not in texts
     assert all(h.memory.is_live(utcnow()) for h in hits.hits)
 
 
-def test_contextual_keeps_latest_per_kind(orch: Orchestrator) -> None:
-    orch.process("I'm at the airport, writing from my phone.", user_id="alice", timestamp=T0)
-    orch.process("I'm in Tokyo this week.", user_id="alice", timestamp=T0 + timedelta(hours=8))
+def test_contextual_keeps_latest_per_kind(
+    shared_orch: Orchestrator, uid: Callable[[str], str]
+) -> None:
+    orch, alice = shared_orch, uid("alice")
+    orch.process("I'm at the airport, writing from my phone.", user_id=alice, timestamp=T0)
+    orch.process("I'm in Tokyo this week.", user_id=alice, timestamp=T0 + timedelta(hours=8))
 
-    current = orch.get_all(user_id="alice", memory_types=["contextual"])
+    current = orch.get_all(user_id=alice, memory_types=["contextual"])
     locations = [c for c in current if c.kind == "location"]
     assert len(locations) == 1 and "Tokyo" in locations[0].value
     assert any(c.kind == "device" for c in current)
@@ -160,7 +174,10 @@ def test_interrupted_process_finishes_on_retry(orch: Orchestrator, monkeypatch) 
     assert len(found) == len({i for i, _, _ in found})
 
 
-def test_reply_is_found_by_the_words_of_the_turn_before_it(orch: Orchestrator) -> None:
+def test_reply_is_found_by_the_words_of_the_turn_before_it(
+    shared_orch: Orchestrator, uid: Callable[[str], str]
+) -> None:
+    orch, alice = shared_orch, uid("alice")
     messages = [
         {"role": "user", "content": "I played guitar at a friend's concert last night."},
         {"role": "assistant", "content": "How did the crowd like it?"},
@@ -169,7 +186,7 @@ def test_reply_is_found_by_the_words_of_the_turn_before_it(orch: Orchestrator) -
         {"role": "user", "content": "Mostly the old songs from his village, on weekends."},
         {"role": "assistant", "content": "That is a lovely tradition."},
     ]
-    result = orch.process(messages, user_id="alice", timestamp=T0, infer=False)
+    result = orch.process(messages, user_id=alice, timestamp=T0, infer=False)
     question_id, reply_id = result.turn_memory_ids[3:5]
 
     reply = orch.get(reply_id)
@@ -180,11 +197,11 @@ def test_reply_is_found_by_the_words_of_the_turn_before_it(orch: Orchestrator) -
     assert orch.get(result.turn_memory_ids[0]).internal["previous_turn"] == ""
     # the reply names neither instrument nor uncle, yet it comes right after the question
     # it answers (by its embedding and by its keyword context), before the guitar turn
-    hits = orch.recall("what instrument did the uncle teach", user_id="alice", limit=3).hits
+    hits = orch.recall("what instrument did the uncle teach", user_id=alice, limit=3).hits
     assert [h.memory.id for h in hits[:2]] == [question_id, reply_id]
     assert {p.retriever for p in hits[1].provenance} == {"vector", "keyword"}
     # a retried process stores the same records, context included
-    again = orch.process(messages, user_id="alice", timestamp=T0, infer=False)
+    again = orch.process(messages, user_id=alice, timestamp=T0, infer=False)
     assert again.turn_memory_ids == result.turn_memory_ids
     assert orch.get(reply_id) == reply
 

@@ -3,6 +3,7 @@ process changed: ...") - becomes a new version of the stored one, not a second p
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -25,14 +26,15 @@ FIRST = "Here's our release process: 1. Cut a release branch 2. Run the test sui
     ],
 )
 def test_a_revised_procedure_supersedes_the_stored_version(
-    orch: Orchestrator, revision: str
+    shared_orch: Orchestrator, uid: Callable[[str], str], revision: str
 ) -> None:
-    orch.process(FIRST, user_id="alice", timestamp=T0)
-    orch.process(revision, user_id="alice", timestamp=T0 + timedelta(days=3))
+    orch, alice = shared_orch, uid("alice")
+    orch.process(FIRST, user_id=alice, timestamp=T0)
+    orch.process(revision, user_id=alice, timestamp=T0 + timedelta(days=3))
 
-    current = orch.get_all(user_id="alice", memory_types=[MemoryType.PROCEDURAL])
+    current = orch.get_all(user_id=alice, memory_types=[MemoryType.PROCEDURAL])
     every = orch.get_all(
-        user_id="alice", memory_types=[MemoryType.PROCEDURAL], include_superseded=True
+        user_id=alice, memory_types=[MemoryType.PROCEDURAL], include_superseded=True
     )
     assert len(current) == 1 and len(every) == 2
     [new] = current

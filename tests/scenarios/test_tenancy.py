@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import stat
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,16 +35,20 @@ def _unknown_message(memory_id: str) -> str:
 
 
 @pytest.fixture
-def two_users(orch: Orchestrator) -> Orchestrator:
-    orch.process(ALICE, user_id="alice", session_id="s1")
-    orch.process(BOB, user_id="bob", session_id="s1")
-    orch.process("I moved to Munich.", user_id="bob", session_id="s2")  # a superseded fact
+def two_users(shared_orch: Orchestrator, uid: Callable[[str], str]) -> Orchestrator:
+    """The shared store, where the test's `uid("alice")` and `uid("bob")` introduced
+    themselves."""
+    orch, alice, bob = shared_orch, uid("alice"), uid("bob")
+    orch.process(ALICE, user_id=alice, session_id="s1")
+    orch.process(BOB, user_id=bob, session_id="s1")
+    orch.process("I moved to Munich.", user_id=bob, session_id="s2")  # a superseded fact
     return orch
 
 
-def test_alice_cannot_reach_bobs_ids(two_users: Orchestrator) -> None:
+def test_alice_cannot_reach_bobs_ids(two_users: Orchestrator, uid: Callable[[str], str]) -> None:
+    alice, bob = uid("alice"), uid("bob")
     orch = two_users
-    bobs = _everything(orch, "bob")
+    bobs = _everything(orch, bob)
     types = {r.memory_type for r in bobs.values()}
     assert {MemoryType.CORE, MemoryType.SEMANTIC, MemoryType.EPISODIC} <= types
     assert any(not r.is_current for r in bobs.values())
@@ -51,11 +56,11 @@ def test_alice_cannot_reach_bobs_ids(two_users: Orchestrator) -> None:
     reached = []
     for memory_id in bobs:
         for name, attempt in {
-            "get": lambda i=memory_id: orch.get(i, user_id="alice"),
-            "update": lambda i=memory_id: orch.update(i, "Alice was here.", user_id="alice"),
-            "delete": lambda i=memory_id: orch.delete(i, user_id="alice"),
-            "history": lambda i=memory_id: orch.history(i, user_id="alice"),
-            "other agent": lambda i=memory_id: orch.get(i, user_id="bob", agent_id="x"),
+            "get": lambda i=memory_id: orch.get(i, user_id=alice),
+            "update": lambda i=memory_id: orch.update(i, "Alice was here.", user_id=alice),
+            "delete": lambda i=memory_id: orch.delete(i, user_id=alice),
+            "history": lambda i=memory_id: orch.history(i, user_id=alice),
+            "other agent": lambda i=memory_id: orch.get(i, user_id=bob, agent_id="x"),
         }.items():
             try:
                 attempt()
@@ -64,7 +69,7 @@ def test_alice_cannot_reach_bobs_ids(two_users: Orchestrator) -> None:
                 missing = memory_id[:-4] + "0000"
                 if name == "history":
                     with pytest.raises(NotFoundError) as unknown:
-                        orch.history(missing, user_id="alice")
+                        orch.history(missing, user_id=alice)
                     assert str(exc) == str(unknown.value).replace(missing, memory_id)
                 else:
                     assert str(exc) == _unknown_message(memory_id)
@@ -72,58 +77,63 @@ def test_alice_cannot_reach_bobs_ids(two_users: Orchestrator) -> None:
                 reached.append((name, memory_id))
     assert reached == []
     # bob's memories are untouched
-    assert _everything(orch, "bob") == bobs
+    assert _everything(orch, bob) == bobs
     assert {i: orch.history(i) for i in bobs} == histories
 
 
-def test_owner_reaches_own_ids_and_history_after_delete(two_users: Orchestrator) -> None:
+def test_owner_reaches_own_ids_and_history_after_delete(
+    two_users: Orchestrator, uid: Callable[[str], str]
+) -> None:
+    alice, bob = uid("alice"), uid("bob")
     orch = two_users
     [home] = [
-        r for r in orch.get_all(user_id="bob", memory_types=["semantic"]) if "Munich" in r.content
+        r for r in orch.get_all(user_id=bob, memory_types=["semantic"]) if "Munich" in r.content
     ]
-    assert orch.get(home.id, user_id="bob") == home
-    updated = orch.update(home.id, "Bob lives in Hamburg.", user_id="bob")
-    assert orch.get(home.id, user_id="bob").content == updated.content == "Bob lives in Hamburg."
-    orch.delete(home.id, user_id="bob")
+    assert orch.get(home.id, user_id=bob) == home
+    updated = orch.update(home.id, "Bob lives in Hamburg.", user_id=bob)
+    assert orch.get(home.id, user_id=bob).content == updated.content == "Bob lives in Hamburg."
+    orch.delete(home.id, user_id=bob)
     with pytest.raises(NotFoundError):
-        orch.get(home.id, user_id="bob")
+        orch.get(home.id, user_id=bob)
     # the deleted memory's history: its owner reads it, nobody else does
-    events = orch.history(home.id, user_id="bob")
+    events = orch.history(home.id, user_id=bob)
     assert [e.operation.value for e in events][-2:] == ["UPDATE", "DELETE"]
     with pytest.raises(NotFoundError):
-        orch.history(home.id, user_id="alice")
+        orch.history(home.id, user_id=alice)
     # without a scope (trusted code, the CLI without --user) every id stays reachable
     assert orch.history(home.id) == events
 
 
-def test_agent_scope(orch: Orchestrator) -> None:
-    orch.process("I live in Rome.", user_id="carol", agent_id="travel")
-    [fact] = orch.get_all(user_id="carol", agent_id="travel", memory_types=["semantic"])
-    assert orch.get(fact.id, user_id="carol", agent_id="travel").id == fact.id
-    assert orch.get(fact.id, user_id="carol").id == fact.id  # the user's own, any agent
-    assert orch.history(fact.id, user_id="carol", agent_id="travel")
+def test_agent_scope(shared_orch: Orchestrator, uid: Callable[[str], str]) -> None:
+    orch, carol, dave = shared_orch, uid("carol"), uid("dave")
+    orch.process("I live in Rome.", user_id=carol, agent_id="travel")
+    [fact] = orch.get_all(user_id=carol, agent_id="travel", memory_types=["semantic"])
+    assert orch.get(fact.id, user_id=carol, agent_id="travel").id == fact.id
+    assert orch.get(fact.id, user_id=carol).id == fact.id  # the user's own, any agent
+    assert orch.history(fact.id, user_id=carol, agent_id="travel")
     for agent in ("chat", None):
         with pytest.raises(NotFoundError):
-            orch.get(fact.id, user_id="dave", agent_id=agent)
+            orch.get(fact.id, user_id=dave, agent_id=agent)
     with pytest.raises(NotFoundError):
-        orch.delete(fact.id, user_id="carol", agent_id="chat")
+        orch.delete(fact.id, user_id=carol, agent_id="chat")
     with pytest.raises(NotFoundError):
-        orch.history(fact.id, user_id="carol", agent_id="chat")
+        orch.history(fact.id, user_id=carol, agent_id="chat")
     assert orch.get(fact.id).is_current
 
 
-def test_mem0_facade_scopes_ids(two_users: Orchestrator) -> None:
+def test_mem0_facade_scopes_ids(two_users: Orchestrator, uid: Callable[[str], str]) -> None:
+    alice, bob = uid("alice"), uid("bob")
     memory = Memory(two_users)
-    bob_id = next(iter(_everything(two_users, "bob")))
+    bob_id = next(iter(_everything(two_users, bob)))
     for call in (
-        lambda: memory.get(bob_id, user_id="alice"),
-        lambda: memory.update(bob_id, "x", user_id="alice"),
-        lambda: memory.delete(bob_id, user_id="alice"),
-        lambda: memory.history(bob_id, user_id="alice"),
+        lambda: memory.get(bob_id, user_id=alice),
+        lambda: memory.update(bob_id, "x", user_id=alice),
+        lambda: memory.delete(bob_id, user_id=alice),
+        lambda: memory.history(bob_id, user_id=alice),
     ):
         with pytest.raises(NotFoundError):
             call()
-    assert memory.get(bob_id, user_id="bob")["id"] == bob_id
+    assert memory.get(bob_id, user_id=bob)["id"] == bob_id
 
 
 def test_ids_are_keyed_per_data_dir_and_stable_across_reopen(
@@ -201,36 +211,42 @@ def _tool_call(tool: Any, user: str, **args: Any) -> str:
     return str(tool.invoke(args, config={"configurable": {"user_id": user}}))
 
 
-def test_manage_memory_tool_reaches_only_its_users_memories(two_users: Orchestrator) -> None:
+def test_manage_memory_tool_reaches_only_its_users_memories(
+    two_users: Orchestrator, uid: Callable[[str], str]
+) -> None:
+    alice, bob = uid("alice"), uid("bob")
     orch = two_users
     tool = create_manage_memory_tool(orch)
-    created = _tool_call(tool, "bob", action="create", content="Bob's locker code is 4711.")
+    created = _tool_call(tool, bob, action="create", content="Bob's locker code is 4711.")
     item = created.removeprefix("created memory ")
-    bobs = _everything(orch, "bob")
+    bobs = _everything(orch, bob)
     assert item in bobs
     reached = []
     for memory_id in bobs:
         for action, content in (("update", "hacked"), ("delete", None)):
-            answer = _tool_call(tool, "alice", action=action, id=memory_id, content=content)
+            answer = _tool_call(tool, alice, action=action, id=memory_id, content=content)
             if "no memory with id" not in answer:
                 reached.append((action, memory_id, answer))
     assert reached == []
-    assert _everything(orch, "bob") == bobs
-    assert "updated" in _tool_call(tool, "bob", action="update", id=item, content="Code 1234.")
-    assert orch.get(item, user_id="bob").content == "Code 1234."
+    assert _everything(orch, bob) == bobs
+    assert "updated" in _tool_call(tool, bob, action="update", id=item, content="Code 1234.")
+    assert orch.get(item, user_id=bob).content == "Code 1234."
 
 
-def test_store_items_belong_to_their_namespaces_user(orch: Orchestrator) -> None:
+def test_store_items_belong_to_their_namespaces_user(
+    shared_orch: Orchestrator, uid: Callable[[str], str]
+) -> None:
+    orch, alice, bob = shared_orch, uid("alice"), uid("bob")
     store = OctomemStore(orch)
-    store.put(("memories", "bob"), "prefs", {"content": "Bob prefers dark mode."})
-    item_id = store.item_id(("memories", "bob"), "prefs")
-    assert orch.get(item_id, user_id="bob").content == "Bob prefers dark mode."
+    store.put(("memories", bob), "prefs", {"content": "Bob prefers dark mode."})
+    item_id = store.item_id(("memories", bob), "prefs")
+    assert orch.get(item_id, user_id=bob).content == "Bob prefers dark mode."
     with pytest.raises(NotFoundError):
-        orch.get(item_id, user_id="alice")
-    assert store.get(("memories", "alice"), "prefs") is None
+        orch.get(item_id, user_id=alice)
+    assert store.get(("memories", alice), "prefs") is None
     # the id is keyed: not the unkeyed hash of namespace and key
-    unkeyed = make_memory_id(MemoryType.SEMANTIC, "langgraph-store", ["memories", "bob"], "prefs")
+    unkeyed = make_memory_id(MemoryType.SEMANTIC, "langgraph-store", ["memories", bob], "prefs")
     assert item_id != unkeyed
-    assert json.loads(json.dumps(store.get(("memories", "bob"), "prefs").value)) == {
+    assert json.loads(json.dumps(store.get(("memories", bob), "prefs").value)) == {
         "content": "Bob prefers dark mode."
     }
