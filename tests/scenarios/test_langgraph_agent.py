@@ -4,6 +4,7 @@ tools and nodes of octomem.langgraph used the way an agent builder uses them."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -20,31 +21,37 @@ from octomem.langgraph import (
     create_search_memory_tool,
 )
 
-CONFIG: Any = {"configurable": {"user_id": "alice", "thread_id": "t1"}}
+
+def _config(user: str, thread: str = "t1") -> Any:
+    return {"configurable": {"user_id": user, "thread_id": thread}}
 
 
-async def test_example_agent_remembers_across_turns_and_threads(orch: Orchestrator) -> None:
+async def test_example_agent_remembers_across_turns_and_threads(
+    shared_orch: Orchestrator, uid: Callable[[str], str]
+) -> None:
+    orch, alice, bob = shared_orch, uid("alice"), uid("bob")
     graph = build_agent(orch, checkpointer=InMemorySaver())
+    config = _config(alice)
 
     out = await graph.ainvoke(
-        {"messages": [HumanMessage("Hi, I'm Alice. I live in Paris.")]}, CONFIG
+        {"messages": [HumanMessage("Hi, I'm Alice. I live in Paris.")]}, config
     )
     assert out["messages"][-1].content == "Noted."
     # the remember node processed the turn: the fact is extracted, the session is the thread
-    facts = orch.get_all(user_id="alice", memory_types=["semantic"])
+    facts = orch.get_all(user_id=alice, memory_types=["semantic"])
     assert any("Paris" in f.content for f in facts)
-    turns = orch.get_all(user_id="alice", memory_types=["episodic"])
+    turns = orch.get_all(user_id=alice, memory_types=["episodic"])
     assert {t.session_id for t in turns} == {"t1"}
 
     out = await graph.ainvoke(
-        {"messages": [HumanMessage("Remember that my favourite tea is sencha.")]}, CONFIG
+        {"messages": [HumanMessage("Remember that my favourite tea is sencha.")]}, config
     )
     tool_calls = [m for m in out["messages"] if isinstance(m, AIMessage) and m.tool_calls]
     assert tool_calls[-1].tool_calls[0]["name"] == "manage_memory"
     assert out["messages"][-1].content.startswith("Done: created memory sem_")
 
     # a new thread: only long-term memory can answer
-    other: Any = {"configurable": {"user_id": "alice", "thread_id": "t2"}}
+    other = _config(alice, "t2")
     out = await graph.ainvoke({"messages": [HumanMessage("What is my favourite tea?")]}, other)
     assert "sencha" in out["messages"][-1].content
     assert "sencha" in out["memories"], "the recall node put it into the prompt"
@@ -52,54 +59,59 @@ async def test_example_agent_remembers_across_turns_and_threads(orch: Orchestrat
     assert search.name == "search_memory" and "sencha" in str(search.content)
 
     # another user sees nothing of alice's
-    bob: Any = {"configurable": {"user_id": "bob", "thread_id": "t3"}}
-    out = await graph.ainvoke({"messages": [HumanMessage("What is my favourite tea?")]}, bob)
+    bobs = _config(bob, "t3")
+    out = await graph.ainvoke({"messages": [HumanMessage("What is my favourite tea?")]}, bobs)
     assert "sencha" not in out["messages"][-1].content
 
 
-async def test_manage_tool_update_delete_and_errors(orch: Orchestrator) -> None:
+async def test_manage_tool_update_delete_and_errors(
+    shared_orch: Orchestrator, uid: Callable[[str], str]
+) -> None:
+    orch, alice = shared_orch, uid("alice")
     manage = create_manage_memory_tool(orch)
     search = create_search_memory_tool(orch, limit=3)
-    created = await manage.ainvoke({"action": "create", "content": "Alice drinks oolong."}, CONFIG)
+    config = _config(alice)
+    created = await manage.ainvoke({"action": "create", "content": "Alice drinks oolong."}, config)
     memory_id = created.removeprefix("created memory ")
     assert orch.get(memory_id).content == "Alice drinks oolong."
 
     updated = await manage.ainvoke(
-        {"action": "update", "id": memory_id, "content": "Alice drinks genmaicha."}, CONFIG
+        {"action": "update", "id": memory_id, "content": "Alice drinks genmaicha."}, config
     )
     assert updated == f"updated memory {memory_id}"
-    hits = json.loads(await search.ainvoke({"query": "what does alice drink?"}, CONFIG))
+    hits = json.loads(await search.ainvoke({"query": "what does alice drink?"}, config))
     assert hits[0]["id"] == memory_id and hits[0]["memory"] == "Alice drinks genmaicha."
     assert [e.operation.value for e in orch.history(memory_id)] == ["ADD", "UPDATE"]
 
     # extracted memories can be curated too
-    orch.process("I live in Rome.", user_id="alice")
+    orch.process("I live in Rome.", user_id=alice)
     rome = next(
-        m for m in orch.get_all(user_id="alice", memory_types=["semantic"]) if "Rome" in m.content
+        m for m in orch.get_all(user_id=alice, memory_types=["semantic"]) if "Rome" in m.content
     )
     await manage.ainvoke(
-        {"action": "update", "id": rome.id, "content": "Alice lives in Milan."}, CONFIG
+        {"action": "update", "id": rome.id, "content": "Alice lives in Milan."}, config
     )
     assert orch.get(rome.id).content == "Alice lives in Milan."
-    assert (await manage.ainvoke({"action": "delete", "id": memory_id}, CONFIG)).startswith(
+    assert (await manage.ainvoke({"action": "delete", "id": memory_id}, config)).startswith(
         "deleted"
     )
-    after = json.loads(await search.ainvoke({"query": "genmaicha"}, CONFIG))
+    after = json.loads(await search.ainvoke({"query": "genmaicha"}, config))
     assert all(hit["id"] != memory_id for hit in after)
 
     # errors go back to the model as text, not as exceptions
-    assert "needs the id" in await manage.ainvoke({"action": "update", "content": "x"}, CONFIG)
-    assert "no memory" in await manage.ainvoke({"action": "delete", "id": "sem_nope"}, CONFIG)
+    assert "needs the id" in await manage.ainvoke({"action": "update", "content": "x"}, config)
+    assert "no memory" in await manage.ainvoke({"action": "delete", "id": "sem_nope"}, config)
     assert "no user_id" in await search.ainvoke({"query": "tea"}, {"configurable": {}})
     create_only = create_manage_memory_tool(orch, actions_permitted=("create",))
     assert "not permitted" in await create_only.ainvoke(
-        {"action": "delete", "id": memory_id}, CONFIG
+        {"action": "delete", "id": memory_id}, config
     )
     assert {"content", "action", "id"} == set(manage.args)  # config is injected, not an argument
 
 
-def test_nodes_in_a_sync_graph(orch: Orchestrator) -> None:
+def test_nodes_in_a_sync_graph(shared_orch: Orchestrator, uid: Callable[[str], str]) -> None:
     """The node helpers also run under `graph.invoke` (sync), with explicit scope."""
+    orch, zoe = shared_orch, uid("zoe")
 
     class State(MessagesState):
         memories: str
@@ -108,9 +120,9 @@ def test_nodes_in_a_sync_graph(orch: Orchestrator) -> None:
         return {"messages": [AIMessage(f"ok ({len(state['memories'])} chars of memory)")]}
 
     builder = StateGraph(State)
-    builder.add_node("recall", create_recall_node(orch, user_id="zoe"))
+    builder.add_node("recall", create_recall_node(orch, user_id=zoe))
     builder.add_node("reply", reply)
-    builder.add_node("remember", create_process_node(orch, user_id="zoe", result_key="ops"))
+    builder.add_node("remember", create_process_node(orch, user_id=zoe, result_key="ops"))
     builder.add_edge(START, "recall")
     builder.add_edge("recall", "reply")
     builder.add_edge("reply", "remember")
@@ -118,7 +130,7 @@ def test_nodes_in_a_sync_graph(orch: Orchestrator) -> None:
     graph.invoke({"messages": [HumanMessage("I'm Zoe and I work at Initech.")]})
     out = graph.invoke({"messages": [HumanMessage("Where does Zoe work?")]})
     assert "Initech" in out["memories"]
-    assert any("Initech" in m.content for m in orch.get_all(user_id="zoe"))
+    assert any("Initech" in m.content for m in orch.get_all(user_id=zoe))
 
 
 def test_scripted_model_is_a_chat_model() -> None:

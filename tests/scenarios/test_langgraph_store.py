@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -27,7 +28,11 @@ def store(orch: Orchestrator) -> OctomemStore:
     return OctomemStore(orch)
 
 
-def test_get_put_delete_round_trip_exactly(store: OctomemStore, orch: Orchestrator) -> None:
+def test_get_put_delete_round_trip_exactly(
+    shared_orch: Orchestrator, uid: Callable[[str], str]
+) -> None:
+    orch, alice = shared_orch, uid("alice")
+    store = OctomemStore(orch)
     value = {
         "content": "Alice prefers dark mode.",
         "n": 3,
@@ -36,7 +41,7 @@ def test_get_put_delete_round_trip_exactly(store: OctomemStore, orch: Orchestrat
         "none": None,
         "nested": {"tags": ["a", "b"], "deep": {"k": [1, {"z": "ü"}]}},
     }
-    ns = ("memories", "alice")
+    ns = ("memories", alice)
     assert store.get(ns, "prefs") is None
     store.put(ns, "prefs", value)
     item = store.get(ns, "prefs")
@@ -50,7 +55,7 @@ def test_get_put_delete_round_trip_exactly(store: OctomemStore, orch: Orchestrat
     assert updated.created_at == created and updated.updated_at >= created
 
     # the item is an octomem memory of alice: recall finds it, history keeps both values
-    hits = orch.recall("which mode does alice prefer?", user_id="alice")
+    hits = orch.recall("which mode does alice prefer?", user_id=alice)
     assert any(h.memory.content == "Alice prefers light mode." for h in hits.hits)
     record_id = next(h.id for h in hits.hits if h.memory.content.startswith("Alice prefers"))
     assert [e.operation.value for e in orch.history(record_id)] == ["ADD", "UPDATE"]
@@ -174,7 +179,10 @@ class _State(TypedDict):
     seen: list[str]
 
 
-def test_compiled_graph_uses_it_as_its_store(orch: Orchestrator) -> None:
+def test_compiled_graph_uses_it_as_its_store(
+    shared_orch: Orchestrator, uid: Callable[[str], str]
+) -> None:
+    orch, erin = shared_orch, uid("erin")
     from langgraph.config import get_store
 
     def write(state: _State) -> dict[str, Any]:
@@ -192,11 +200,9 @@ def test_compiled_graph_uses_it_as_its_store(orch: Orchestrator) -> None:
     builder.add_edge(START, "write")
     builder.add_edge("write", "read")
     graph = builder.compile(store=OctomemStore(orch))
-    out = graph.invoke({"user_id": "erin", "note": "Erin drinks green tea.", "seen": []})
+    out = graph.invoke({"user_id": erin, "note": "Erin drinks green tea.", "seen": []})
     assert out["seen"] == ["Erin drinks green tea."]
-    assert (
-        orch.recall("green tea", user_id="erin").hits[0].memory.content == "Erin drinks green tea."
-    )
+    assert orch.recall("green tea", user_id=erin).hits[0].memory.content == "Erin drinks green tea."
 
 
 def test_close_waits_for_a_running_put_and_refuses_later_ones(tmp_path, embedder) -> None:

@@ -4,6 +4,8 @@ InvalidInputError is one."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from langgraph.store.memory import InMemoryStore
 
@@ -12,9 +14,11 @@ from octomem.langgraph import OctomemStore
 
 
 def test_an_unknown_filter_operator_is_invalid_input_as_for_langgraphs_own_store(
-    orch: Orchestrator,
+    shared_orch: Orchestrator,
+    uid: Callable[[str], str],
 ) -> None:
-    ns, bad = ("memories", "alice"), {"n": {"$near": 1}}
+    orch, alice = shared_orch, uid("alice")
+    ns, bad = ("memories", alice), {"n": {"$near": 1}}
     reference = InMemoryStore()
     reference.put(ns, "k", {"content": "Alice likes tea.", "n": 1})
     with pytest.raises(ValueError, match=r"Unsupported operator: \$near"):
@@ -26,9 +30,9 @@ def test_an_unknown_filter_operator_is_invalid_input_as_for_langgraphs_own_store
 
 
 def test_an_unknown_operation_is_invalid_input_as_for_langgraphs_own_store(
-    orch: Orchestrator,
+    shared_orch: Orchestrator,
 ) -> None:
     with pytest.raises(ValueError, match="Unknown operation type"):
         InMemoryStore().batch([object()])  # type: ignore[list-item]
     with pytest.raises(InvalidInputError, match="Unknown operation type"):
-        OctomemStore(orch).batch([object()])  # type: ignore[list-item]
+        OctomemStore(shared_orch).batch([object()])  # type: ignore[list-item]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from octomem import Memory, NotFoundError, Orchestrator
@@ -9,25 +11,27 @@ from tests.conftest import T0
 
 
 @pytest.fixture
-def memory(orch: Orchestrator) -> Memory:
-    return Memory(orch)
+def memory(shared_orch: Orchestrator) -> Memory:
+    """The facade on the module's shared store: a test's users come from `uid`."""
+    return Memory(shared_orch)
 
 
-def test_add_search_get_update_history(memory: Memory) -> None:
+def test_add_search_get_update_history(memory: Memory, uid: Callable[[str], str]) -> None:
+    bob = uid("bob")
     added = memory.add(
         [{"role": "user", "content": "I'm Bob. I live in Lisbon and I love surfing."}],
-        user_id="bob",
+        user_id=bob,
         metadata={"category": "profile"},
     )
     events = {item["event"] for item in added["results"]}
     assert events == {"ADD"}
     assert any("Lisbon" in item["memory"] for item in added["results"])
 
-    found = memory.search("where does bob live", user_id="bob", limit=5)["results"]
+    found = memory.search("where does bob live", user_id=bob, limit=5)["results"]
     assert found and "Lisbon" in found[0]["memory"]
     first = found[0]
     assert {"id", "memory", "hash", "metadata", "score", "created_at", "user_id"} <= set(first)
-    assert first["user_id"] == "bob"
+    assert first["user_id"] == bob
 
     item = memory.get(first["id"])
     assert item["memory"] == first["memory"]
@@ -40,60 +44,64 @@ def test_add_search_get_update_history(memory: Memory) -> None:
     assert history[-1]["new_memory"] == "Bob lives in Porto."
 
 
-def test_change_of_fact_reports_update_with_previous(memory: Memory) -> None:
-    memory.add("I work at Initech.", user_id="bob")
-    moved = memory.add("I work at Globex now.", user_id="bob")["results"]
+def test_change_of_fact_reports_update_with_previous(
+    memory: Memory, uid: Callable[[str], str]
+) -> None:
+    bob = uid("bob")
+    memory.add("I work at Initech.", user_id=bob)
+    moved = memory.add("I work at Globex now.", user_id=bob)["results"]
     [change] = [
         i
         for i in moved
         if i["event"] == "UPDATE" and "Globex" in i["memory"] and i.get("memory_type") == "semantic"
     ]
     assert "Initech" in change["previous_memory"]
-    current = [i["memory"] for i in memory.get_all(user_id="bob")["results"]]
+    current = [i["memory"] for i in memory.get_all(user_id=bob)["results"]]
     assert any("Globex" in m for m in current)
     assert not any("works at Initech" in m for m in current)
 
 
-def test_infer_false_stores_messages_as_they_are(memory: Memory) -> None:
+def test_infer_false_stores_messages_as_they_are(memory: Memory, uid: Callable[[str], str]) -> None:
+    bob = uid("bob")
     added = memory.add(
         [
             {"role": "user", "content": "Note to self: buy oat milk"},
             {"role": "assistant", "content": "Noted."},
         ],
-        user_id="bob",
+        user_id=bob,
         infer=False,
     )["results"]
     assert [i["memory"] for i in added] == ["Note to self: buy oat milk", "Noted."]
-    stored = memory.get_all(user_id="bob")["results"]
+    stored = memory.get_all(user_id=bob)["results"]
     assert len(stored) == 2  # raw turns only, no extracted memories
     assert memory.get(added[0]["id"])["memory"].endswith("buy oat milk")
 
 
-def test_filters_and_run_scope(memory: Memory) -> None:
-    memory.add("I love jazz.", user_id="bob", run_id="r1", metadata={"source": "chat", "n": 1})
-    memory.add("I love opera.", user_id="bob", run_id="r2", metadata={"source": "email", "n": 5})
+def test_filters_and_run_scope(memory: Memory, uid: Callable[[str], str]) -> None:
+    bob = uid("bob")
+    memory.add("I love jazz.", user_id=bob, run_id="r1", metadata={"source": "chat", "n": 1})
+    memory.add("I love opera.", user_id=bob, run_id="r2", metadata={"source": "email", "n": 5})
 
     def texts(results: dict) -> str:
         return " | ".join(i["memory"] for i in results["results"])
 
-    assert "opera" not in texts(memory.get_all(user_id="bob", filters={"source": "chat"}))
-    assert "jazz" in texts(memory.get_all(user_id="bob", filters={"source": "chat"}))
+    assert "opera" not in texts(memory.get_all(user_id=bob, filters={"source": "chat"}))
+    assert "jazz" in texts(memory.get_all(user_id=bob, filters={"source": "chat"}))
     # the core block is one record per user, rewritten by both calls: leave it out here
     not_core = {"memory_type": {"ne": "core"}}
-    high = memory.get_all(user_id="bob", filters={"AND": [{"n": {"gte": 2}}, not_core]})
+    high = memory.get_all(user_id=bob, filters={"AND": [{"n": {"gte": 2}}, not_core]})
     assert "jazz" not in texts(high) and "opera" in texts(high)
-    either = memory.get_all(user_id="bob", filters={"OR": [{"source": "chat"}, {"n": 5}]})
+    either = memory.get_all(user_id=bob, filters={"OR": [{"source": "chat"}, {"n": 5}]})
     assert "jazz" in texts(either) and "opera" in texts(either)
-    not_chat = memory.get_all(
-        user_id="bob", filters={"AND": [{"NOT": {"source": "chat"}}, not_core]}
-    )
+    not_chat = memory.get_all(user_id=bob, filters={"AND": [{"NOT": {"source": "chat"}}, not_core]})
     assert "jazz" not in texts(not_chat)
-    assert "opera" not in texts(memory.search("music I love", user_id="bob", run_id="r1"))
-    strict = memory.search("music I love", user_id="bob", threshold=0.99)["results"]
+    assert "opera" not in texts(memory.search("music I love", user_id=bob, run_id="r1"))
+    strict = memory.search("music I love", user_id=bob, threshold=0.99)["results"]
     assert strict == []
 
 
-def test_delete_and_delete_all(memory: Memory) -> None:
+def test_delete_and_delete_all(orch: Orchestrator) -> None:
+    memory = Memory(orch)  # a store of its own: reset() empties all of it
     memory.add("I live in Oslo.", user_id="bob")
     memory.add("I live in Rome.", user_id="carol")
     first = memory.get_all(user_id="bob")["results"][0]["id"]
@@ -108,16 +116,18 @@ def test_delete_and_delete_all(memory: Memory) -> None:
     assert memory.get_all(user_id="carol")["results"] == []
 
 
-def test_memory_type_limits_agents(memory: Memory) -> None:
+def test_memory_type_limits_agents(memory: Memory, uid: Callable[[str], str]) -> None:
+    bob = uid("bob")
     added = memory.add(
         "Here's how to brew tea: 1. Boil water. 2. Steep for 3 minutes. I live in Kyoto.",
-        user_id="bob",
+        user_id=bob,
         memory_type="procedural_memory",
     )["results"]
     assert added and {i["memory_type"] for i in added} == {"procedural"}
 
 
-def test_timestamps_flow_through(orch: Orchestrator) -> None:
-    orch.process("I live in Oslo.", user_id="bob", timestamp=T0)
-    [fact] = [r for r in orch.get_all(user_id="bob", memory_types=["semantic"])]
+def test_timestamps_flow_through(shared_orch: Orchestrator, uid: Callable[[str], str]) -> None:
+    orch, bob = shared_orch, uid("bob")
+    orch.process("I live in Oslo.", user_id=bob, timestamp=T0)
+    [fact] = [r for r in orch.get_all(user_id=bob, memory_types=["semantic"])]
     assert fact.valid_from == T0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -45,7 +46,11 @@ def test_sync_methods_are_named_and_documented_as_themselves() -> None:
     assert inspect.getdoc(Orchestrator.arecall) in Orchestrator.recall.__doc__
 
 
-def test_run_sync_returns_the_result_on_the_orchestrators_own_loop(orch: Orchestrator) -> None:
+def test_run_sync_returns_the_result_on_the_orchestrators_own_loop(
+    shared_orch: Orchestrator, uid: Callable[[str], str]
+) -> None:
+    orch, nobody = shared_orch, uid("nobody")
+
     async def where() -> object:
         import asyncio
 
@@ -53,7 +58,7 @@ def test_run_sync_returns_the_result_on_the_orchestrators_own_loop(orch: Orchest
 
     first, second = orch.run_sync(where()), orch.run_sync(where())
     assert first is second  # one loop for the object's life: loop-bound clients keep working
-    assert orch.run_sync(orch.services.history.for_user("nobody")) == []
+    assert orch.run_sync(orch.services.history.for_user(nobody)) == []
 
 
 def test_a_sync_call_from_inside_its_own_loop_is_an_octomem_error(orch: Orchestrator) -> None:
