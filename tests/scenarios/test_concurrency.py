@@ -46,10 +46,8 @@ def _raw_turns(orch: Orchestrator, user: str) -> list[str]:
 
 
 @pytest.mark.parametrize("trial", range(5))
-def test_threads_moving_one_user_leave_one_current_home(
-    shared_orch: Orchestrator, uid: Callable[[str], str], trial: int
-) -> None:
-    orch, user = shared_orch, uid(f"mover{trial}")
+def test_threads_moving_one_user_leave_one_current_home(orch: Orchestrator, trial: int) -> None:
+    user = f"mover{trial}"
     cities = CITIES[:8]
     _together([lambda c=c: orch.process(f"I moved to {c}.", user_id=user) for c in cities])
 
@@ -59,10 +57,8 @@ def test_threads_moving_one_user_leave_one_current_home(
 
 
 @pytest.mark.parametrize("trial", range(3))
-async def test_asyncio_moves_leave_one_current_home(
-    shared_orch: Orchestrator, uid: Callable[[str], str], trial: int
-) -> None:
-    orch, user = shared_orch, uid(f"async-mover{trial}")
+async def test_asyncio_moves_leave_one_current_home(orch: Orchestrator, trial: int) -> None:
+    user = f"async-mover{trial}"
     cities = CITIES[trial : trial + 10]
     await asyncio.gather(*[orch.aprocess(f"I moved to {c}.", user_id=user) for c in cities])
 
@@ -71,10 +67,8 @@ async def test_asyncio_moves_leave_one_current_home(
 
 
 @pytest.mark.parametrize("trial", range(3))
-def test_concurrent_likes_keep_every_core_line(
-    shared_orch: Orchestrator, uid: Callable[[str], str], trial: int
-) -> None:
-    orch, user = shared_orch, uid(f"liker{trial}")
+def test_concurrent_likes_keep_every_core_line(orch: Orchestrator, trial: int) -> None:
+    user = f"liker{trial}"
     _together([lambda w=w: orch.process(f"I like {w}.", user_id=user) for w in LIKES])
 
     [human] = [c for c in orch.get_all(user_id=user, memory_types=["core"]) if c.label == "human"]
@@ -84,20 +78,17 @@ def test_concurrent_likes_keep_every_core_line(
     assert len(orch.history(human.id)) == len(LIKES)  # one ADD, then one UPDATE per caller
 
 
-def test_the_same_call_made_at_once_stores_each_turn_once(
-    shared_orch: Orchestrator, uid: Callable[[str], str]
-) -> None:
-    orch, dup = shared_orch, uid("dup")
+def test_the_same_call_made_at_once_stores_each_turn_once(orch: Orchestrator) -> None:
     messages = [
         {"role": "user", "content": "I live in Porto and I work at Initech."},
         {"role": "assistant", "content": "Nice!"},
         {"role": "user", "content": "I like surfing."},
     ]
-    results = _together([lambda: orch.process(messages, user_id=dup)] * 8)
+    results = _together([lambda: orch.process(messages, user_id="dup")] * 8)
 
     assert len({tuple(r.turn_memory_ids) for r in results}) == 1
-    assert len(_raw_turns(orch, dup)) == 3
-    stored = orch.get_all(user_id=dup, include_superseded=True)
+    assert len(_raw_turns(orch, "dup")) == 3
+    stored = orch.get_all(user_id="dup", include_superseded=True)
     assert len(stored) == len({r.id for r in stored})
     assert all(r.is_current for r in stored)  # nothing superseded by a copy of itself
 
