@@ -79,7 +79,7 @@ def test_process_and_recall_ride_out_a_short_outage(
 
 
 def test_an_outage_past_retry_s_fails_cleanly_and_the_retry_stores_once(
-    tmp_path: Path, embedder: Embedder, proxy: TcpProxy
+    tmp_path: Path, embedder: Embedder, proxy: TcpProxy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The server goes away in the middle of a write - after the graph, keyword index and
     history have the records, before the vector store does - and stays away past retry_s."""
@@ -94,10 +94,10 @@ def test_an_outage_past_retry_s_fails_cleanly_and_the_retry_stores_once(
             proxy.down()
             return done
 
-        keyword.upsert = upsert_then_cut  # type: ignore[method-assign]
-        with pytest.raises(StoreUnavailableError, match="chroma run"):
-            orch.process(MOVE, user_id="ann")
-        keyword.upsert = real_upsert  # type: ignore[method-assign]
+        with monkeypatch.context() as patch:
+            patch.setattr(keyword, "upsert", upsert_then_cut)
+            with pytest.raises(StoreUnavailableError, match="chroma run"):
+                orch.process(MOVE, user_id="ann")
         assert orch.run_sync(orch.services.journal.pending())  # the write waits there
 
         proxy.up()
@@ -108,6 +108,7 @@ def test_an_outage_past_retry_s_fails_cleanly_and_the_retry_stores_once(
         assert sorted(turns) == sorted(["user: Hi, I'm Ann.", "user: " + MOVE[0]["content"]])
         texts = [(m.memory_type, m.content) for m in stored]
         assert len(texts) == len(set(texts))  # every memory once
-        assert any("Oslo" in content for _, content in texts if _ is not MemoryType.EPISODIC)
+        facts = [content for mtype, content in texts if mtype is not MemoryType.EPISODIC]
+        assert any("Oslo" in content for content in facts)
     finally:
         orch.close()
