@@ -532,6 +532,14 @@ class LadybugGraphStore:
         check_lease(key, owner)
         (await self._leases()).release(key, owner)
 
+    async def erasures(self, key: str) -> int:
+        check_lease(key, "-")
+        return (await self._leases()).erasures(key)
+
+    async def count_erasure(self, key: str) -> int:
+        check_lease(key, "-")
+        return (await self._leases()).count_erasure(key)
+
     async def reset(self) -> None:
         def work(conn: lb.Connection) -> None:
             with _transaction(conn):

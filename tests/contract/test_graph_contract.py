@@ -237,6 +237,20 @@ async def test_delete_memory(graph: Graph) -> None:
     assert await graph.store.find_entities(u, ["a"]) == [a]  # entities stay
 
 
+async def test_erasures_count_per_key_and_start_at_zero(graph: Graph) -> None:
+    key, other = graph.id("scope"), graph.id("other")
+    assert await graph.store.erasures(key) == 0
+    assert await graph.store.count_erasure(key) == 1
+    assert await graph.store.count_erasure(key) == 2
+    assert await graph.store.erasures(key) == 2
+    assert await graph.store.erasures(other) == 0
+    await graph.store.acquire_lease(key, "holder", 3600)  # a lease on the key keeps its count
+    await graph.store.release_lease(key, "holder")
+    assert await graph.store.erasures(key) == 2
+    with pytest.raises(InvalidInputError):
+        await graph.store.erasures("")
+
+
 async def test_reset(graph: Graph) -> None:
     if not graph.may_reset:
         pytest.skip("reset() wipes all octomem nodes; set OCTOMEM_NEO4J_ALLOW_RESET=1 to run it")
@@ -247,6 +261,7 @@ async def test_reset(graph: Graph) -> None:
     await graph.store.link_memories([MemoryLink(graph.id("m"), SEM, u, [a.id])])
     lease = graph.id("lease")
     assert await graph.store.acquire_lease(lease, "holder", 3600)
+    await graph.store.count_erasure(lease)
     await graph.store.reset()
     assert await graph.store.find_entities(u, ["a", "b"]) == []
     assert await graph.store.relations(u, include_invalid=True) == []
@@ -254,6 +269,7 @@ async def test_reset(graph: Graph) -> None:
     assert await graph.store.memory_ids() == {}
     assert await graph.store.all_relations() == []
     assert not await graph.store.acquire_lease(lease, "other", 3600)  # leases survive reset
+    assert await graph.store.erasures(lease) == 1  # and erasure counts
     await graph.store.reset()  # reset of an empty graph is fine
     await graph.store.upsert_entities([a])  # the schema survives
     assert await graph.store.find_entities(u, ["a"]) == [a]
