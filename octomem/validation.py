@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import unicodedata
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -27,6 +28,9 @@ MAX_METADATA_CHARS = 100_000  # of its JSON form
 # Text drops them; ids, which must round-trip exactly, reject them.
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _ANY_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+# invisible, and meaningless in text people say (unlike the zero-width (non-)joiners, which
+# shape emoji and some scripts): dropped, so that text that looks the same is the same
+_INVISIBLE = re.compile("[\u00ad\u200b\u2060\ufeff]")
 
 
 def validate_scope_id(name: str, value: Any) -> str | None:
@@ -71,11 +75,19 @@ def check_encodable(value: str, what: str) -> None:
 
 
 def clean_text(value: str, what: str) -> str:
-    """`value` as valid Unicode text with control characters (other than tab and newline)
-    removed; carriage returns become newlines. InvalidInputError on a lone surrogate."""
+    """`value` as valid Unicode text in composed form (NFC: "Zürich" typed as u + a
+    combining diaeresis is the same text as with "ü"), without control characters (other
+    than tab and newline) or invisible ones that carry no meaning (zero-width space, word
+    joiner, byte order mark, soft hyphen); carriage returns become newlines.
+    InvalidInputError on a lone surrogate."""
     check_encodable(value, what)
     value = value.replace("\r\n", "\n").replace("\r", "\n")
-    return _CONTROL.sub("", value)
+    return unicodedata.normalize("NFC", _INVISIBLE.sub("", _CONTROL.sub("", value)))
+
+
+def has_control(value: str) -> bool:
+    """Whether `value` holds a control character `clean_text` would remove."""
+    return _CONTROL.search(value) is not None
 
 
 def check_metadata(
@@ -117,12 +129,13 @@ def _json_value(value: Any, path: str, depth: int) -> Any:
                 raise InvalidInputError(
                     f"{path} has a key {key!r} of type {type(key).__name__}: keys must be strings"
                 )
-            clean = clean_text(key, f"a key of {path}")
-            if clean != key:
+            if has_control(key):
                 raise InvalidInputError(
                     f"{path} has a key {key!r} with control characters; keys must be plain text"
                 )
-            out[key] = _json_value(item, f"{path}[{key!r}]", depth + 1)
+            out[clean_text(key, f"a key of {path}")] = _json_value(
+                item, f"{path}[{key!r}]", depth + 1
+            )
         return out
     if isinstance(value, list | tuple):
         return [_json_value(item, f"{path}[{i}]", depth + 1) for i, item in enumerate(value)]
