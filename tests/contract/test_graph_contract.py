@@ -409,6 +409,34 @@ async def test_ladybug_same_path_twice_in_one_process_shares_the_database(tmp_pa
     assert (tmp_path / DB_FILE).exists()
 
 
+async def test_ladybug_compaction_serves_reads_and_keeps_writes_made_meanwhile(
+    tmp_path: Path,
+) -> None:
+    """The rebuild's child process writes the new file while this process keeps reading the
+    old one; a write made meanwhile waits for the new file instead of being lost."""
+    import asyncio
+
+    store = LadybugGraphStore(tmp_path / "g")
+    await store.upsert_entities(
+        [Entity(id=f"o{i}", user_id="u", name=f"Old {i}") for i in range(200)]
+    )
+    written: list[Entity] = []
+    read_during = 0
+    compacting = asyncio.ensure_future(store.compact())
+    while not compacting.done():
+        if await store.find_entities("u", ["Old 1"]):
+            read_during += 1
+        entity = Entity(id=f"n{len(written)}", user_id="u", name=f"New {len(written)}")
+        await store.upsert_entities([entity])
+        written.append(entity)
+    assert await compacting
+    assert written and read_during
+    names = [e.name for e in written]
+    assert sorted(e.name for e in await store.find_entities("u", names)) == sorted(names)
+    assert len(await store.find_entities("u", [f"Old {i}" for i in range(200)])) == 200
+    await store.close()
+
+
 async def test_ladybug_locked_by_another_process(tmp_path: Path) -> None:
     holder = subprocess.Popen(
         [
