@@ -214,12 +214,15 @@ def clean(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Itera
 
 
 def _child(spec: dict[str, Any]) -> subprocess.Popen[str]:
+    root = str(CHILD.parent.parent)  # this checkout's octomem, not the one installed
+    path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
     return subprocess.Popen(
         [sys.executable, str(CHILD), json.dumps(spec)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        cwd=CHILD.parent.parent,
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": path},
     )
 
 
