@@ -508,19 +508,54 @@ class Change(BaseModel):
     event: HistoryEvent
 
 
-class WriteIntent(BaseModel):
-    """A write that spans stores, journaled before any store sees it and dropped once every
-    store holds it; one left behind by a crash is applied again when the stores reopen.
-    Applying an intent twice changes nothing (upserts by id, history events by id)."""
+class IntentPart(BaseModel):
+    """What a journaled write brings to the stores, in this order: history events logged as
+    they are (an import's past events), records written with their events, records
+    deleted, then graph entities and relations as they are (an import's, after the
+    records' own)."""
 
-    id: str
+    events: list[HistoryEvent] = Field(default_factory=list)
     writes: list[Change] = Field(default_factory=list)
     deletes: list[Change] = Field(default_factory=list)
-    at: UTCDateTime = Field(default_factory=utcnow)
+    entities: list[Entity] = Field(default_factory=list)
+    relations: list[Relation] = Field(default_factory=list)
 
     def user_ids(self) -> list[str | None]:
-        """The users whose memories it writes, each once."""
-        return list(dict.fromkeys(c.record.user_id for c in [*self.writes, *self.deletes]))
+        """The users whose data it writes, each once."""
+        records = [c.record for c in [*self.writes, *self.deletes]]
+        return list(
+            dict.fromkeys(
+                x.user_id for x in [*self.events, *records, *self.entities, *self.relations]
+            )
+        )
+
+
+class WriteIntent(IntentPart):
+    """A write that spans stores, journaled before any store sees it and dropped once every
+    store holds it; one left behind by a crash is applied again when the stores reopen.
+    Applying an intent twice changes nothing (upserts by id, history events by id).
+
+    A write too large for one journal row (a user's import) keeps its body in `parts`
+    further rows, applied after its own; `views` are rendered last, from what is then
+    stored."""
+
+    id: str
+    at: UTCDateTime = Field(default_factory=utcnow)
+    parts: int = Field(0, description="bodies (IntentPart) journaled after this one")
+    users: list[str | None] = Field(
+        default_factory=list, description="users its parts write (their locks are held)"
+    )
+    views: list[tuple[str | None, str | None]] = Field(
+        default_factory=list,
+        description="(user, agent) scopes whose projections are rendered again at `at` "
+        "from their facts once everything else is written",
+    )
+    actor: str = Field("octomem", description="who the views' deletions are logged as")
+
+    def user_ids(self) -> list[str | None]:
+        """The users whose data it writes, each once."""
+        views = [user for user, _ in self.views]
+        return list(dict.fromkeys([*self.users, *super().user_ids(), *views]))
 
 
 # --- consistency -----------------------------------------------------------------------

@@ -31,8 +31,10 @@ from pydantic import BaseModel, Field
 from octomem.errors import ImportRejectedError, InvalidInputError
 from octomem.import_checks import Parts, RejectedLine, check_lines
 from octomem.models import (
+    Change,
     Entity,
     HistoryEvent,
+    IntentPart,
     MemoryBase,
     MemoryType,
     Operation,
@@ -40,14 +42,16 @@ from octomem.models import (
     utcnow,
 )
 from octomem.orchestrator import projections
+from octomem.orchestrator.events import history_event
 from octomem.orchestrator.services import Services
-from octomem.orchestrator.writer import history_event, write_records
+from octomem.orchestrator.writer import write_parts
 from octomem.scopes import scope_filter
 from octomem.sensitive import mask_value
 
 FORMAT = "octomem-export"
 VERSION = 1
-_BATCH = 128
+_BATCH = 128  # records or history events per journal part (and per store call)
+_GRAPH_BATCH = 1000  # entities or relations per journal part
 _SHOWN = 5  # rejected lines named in an error message
 
 Progress = Callable[[int, int], None]  # (done, total)
@@ -323,16 +327,17 @@ async def import_jsonl(
     total = len(records) + len(events) + len(entities) + len(relations)
     done = 0
 
-    def advance(count: int) -> None:
+    def advance(part: IntentPart) -> None:
         nonlocal done
-        done += count
+        done += len(part.events) + len(part.writes) + len(part.entities) + len(part.relations)
         if progress is not None:
             progress(done, total)
 
-    last_event = {event.memory_id: event for event in events}
-    # one user at a time, under that user's lock: history first, in file order (oldest
-    # first per memory), ids as they were; then the records; then the graph as it was
-    # (entity types, and edges of deleted or invalidated knowledge)
+    # one user at a time, under that user's lock, as one journaled write kept in bounded
+    # parts: history first, in file order (oldest first per memory), ids as they were; then
+    # the records; then the graph as it was (entity types, and edges of deleted or
+    # invalidated knowledge); then the projections of the facts imported (an export is
+    # consistent already and writes none; a file with lines left out is not)
     parts: dict[str | None, Parts] = defaultdict(Parts)
     for event in events:
         parts[event.user_id].events.append(event)
@@ -342,29 +347,17 @@ async def import_jsonl(
         parts[entity.user_id].entities.append(entity)
     for relation in relations:
         parts[relation.user_id].relations.append(relation)
+    last_event = {event.memory_id: event for event in events}
     for user_id in sorted(parts, key=lambda u: (u is not None, u or "")):
         part = parts[user_id]
         async with services.locks.hold(user_id):
-            for start in range(0, len(part.events), _BATCH):
-                await services.history.record(part.events[start : start + _BATCH])
-                advance(len(part.events[start : start + _BATCH]))
-            for start in range(0, len(part.records), _BATCH):
-                batch = part.records[start : start + _BATCH]
-                changes = [
-                    (r, last_event.get(r.id) or history_event(r, Operation.ADD, actor="import"))
-                    for r in batch
-                ]
-                await write_records(services, changes)
-                advance(len(batch))
-            if part.entities:
-                await services.graph.upsert_entities(part.entities)
-            advance(len(part.entities))
-            if part.relations:
-                await services.graph.upsert_relations(part.relations)
-            advance(len(part.relations))
-            # an export is consistent already (nothing written); a file with lines left out
-            # is not: the human block and fact edges follow the facts imported
-            await projections.rewrite(services, part.records, actor="import")
+            await write_parts(
+                services,
+                _intent_parts(part, last_event),
+                views=projections.fact_scopes(part.records),
+                actor="import",
+                done=advance,
+            )
     summary = TransferSummary(
         memories=len(records),
         deleted_memories=checked.deleted_memories,
@@ -378,6 +371,26 @@ async def import_jsonl(
         kind = record.memory_type.value
         summary.by_type[kind] = summary.by_type.get(kind, 0) + 1
     return summary
+
+
+def _intent_parts(part: Parts, last_event: dict[str, HistoryEvent]) -> list[IntentPart]:
+    """One user's import as bounded journal parts, in the order they are written."""
+
+    def chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
+        return (items[start : start + size] for start in range(0, len(items), size))
+
+    changes = [
+        Change(
+            record=r, event=last_event.get(r.id) or history_event(r, Operation.ADD, actor="import")
+        )
+        for r in part.records
+    ]
+    return [
+        *(IntentPart(events=batch) for batch in chunks(part.events, _BATCH)),
+        *(IntentPart(writes=batch) for batch in chunks(changes, _BATCH)),
+        *(IntentPart(entities=batch) for batch in chunks(part.entities, _GRAPH_BATCH)),
+        *(IntentPart(relations=batch) for batch in chunks(part.relations, _GRAPH_BATCH)),
+    ]
 
 
 async def stats(services: Services, *, user_id: str | None = None) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """Run one octomem call in this process and SIGKILL it at a chosen point (crash tests).
 
-    python tests/crash_child.py '{"data_dir": ..., "call": "process" | "delete_all" | "forget",
-        "messages": [...], "user_id": ..., "session_id": ...,
+    python tests/crash_child.py '{"data_dir": ..., "call": "process" | "delete_all" | "forget"
+        | "import", "messages": [...], "user_id": ..., "session_id": ..., "source": <export>,
         "store": "vector" | "keyword" | "history" | "graph" | "journal" | null,
         "method": "upsert", "nth": 2, "when": "before" | "after" | "during"}'
 
@@ -60,6 +60,8 @@ def main() -> None:
         orch.process(spec["messages"], user_id=spec["user_id"], session_id=spec["session_id"])
     elif spec["call"] == "forget":
         orch.forget(user_id=spec["user_id"])
+    elif spec["call"] == "import":
+        orch.import_jsonl(spec["source"])
     else:
         orch.delete_all(user_id=spec["user_id"])
     print("finished", flush=True)

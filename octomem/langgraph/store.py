@@ -64,7 +64,8 @@ from octomem.models import (
 )
 from octomem.orchestrator.arguments import check_limit
 from octomem.orchestrator.engine import Orchestrator
-from octomem.orchestrator.writer import delete_records, history_event, write_records
+from octomem.orchestrator.events import history_event
+from octomem.orchestrator.writer import delete_records, write_records
 from octomem.scopes import ANY, scope_filter
 from octomem.sensitive import mask_value
 

@@ -39,11 +39,12 @@ from octomem.models import (
     utcnow,
 )
 from octomem.orchestrator import projections
+from octomem.orchestrator.events import history_event
 from octomem.orchestrator.services import Services
 from octomem.orchestrator.writer import (
-    history_event,
     recover,
     relation_of,
+    rewrite_views,
     write_graph,
 )
 from octomem.scopes import scope_filter
@@ -93,7 +94,7 @@ async def check(services: Services, *, repair: bool = False) -> ConsistencyRepor
             async with services.locks.hold(user_id):
                 fresh = await _snapshot(services, user_id)
                 await _repair(services, fresh, _compare(fresh))
-                await projections.rewrite(services, fresh.records.values(), actor="doctor")
+                await rewrite_views(services, list(fresh.records.values()), actor="doctor")
         report.repaired = True
         after = await _snapshot(services, ALL_USERS)
         report.remaining = _compare(after).count + (await _projections(services, after))[0].count

@@ -33,6 +33,7 @@ from octomem.orchestrator import arguments as args
 from octomem.orchestrator import doctor, projections
 from octomem.orchestrator.arguments import Owner, check_owner, check_scope, parse_memory_types
 from octomem.orchestrator.calls import RunningCalls
+from octomem.orchestrator.events import history_event
 from octomem.orchestrator.forget import forget as forget_scope
 from octomem.orchestrator.graph import build_process_graph, plan_recall, recall
 from octomem.orchestrator.reprocess import sessions_to_reprocess
@@ -40,7 +41,7 @@ from octomem.orchestrator.retrieval import as_of_filter
 from octomem.orchestrator.services import Services, build_services
 from octomem.orchestrator.staleness import outdated_turn_changes
 from octomem.orchestrator.state import ProcessState
-from octomem.orchestrator.writer import delete_records, history_event, recover, write_records
+from octomem.orchestrator.writer import delete_records, recover, rewrite_views, write_records
 from octomem.scopes import given, scope_filter
 from octomem.sensitive import mask_text, mask_value
 from octomem.settings import Settings, load_settings
@@ -385,7 +386,7 @@ class Orchestrator:
                     include_superseded=True,
                 )
                 await delete_records(self.services, records, actor="api")
-                await projections.rewrite(self.services, records, actor="api")
+                await rewrite_views(self.services, records, actor="api")
         return len(records)
 
     delete_all = sync_twin(adelete_all)

@@ -10,9 +10,12 @@ derived from it and never extracted on their own:
   `octomem.agents.core.human_lines`.
 
 Every write path that changes semantic memories - `process` (commit), `update`,
-`delete`, `delete_all`, import, reprocess - passes the facts' final states here and
-writes the returned projection changes in the same journaled intent, under the same
-user lock, so the views can never drift from the facts. Projections use no clock of their
+`delete`, reprocess - passes the facts' final states here (`project`) and writes the
+returned projection changes in the same journaled intent, under the same user lock; bulk
+writes - `delete_all`, import, repair - journal the scopes whose views are rendered
+again (`refresh`) once their facts are written, as the intent's last step
+(`writer.apply_intent`). So the views can never drift from the facts, even across a
+crash. Projections use no clock of their
 own (timestamps come from the facts), so a retried call writes nothing new.
 """
 
@@ -21,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from octomem.agents.core import HUMAN, human_lines
 from octomem.agents.knowledge import ATTR_PREDICATE, edge_key, fact_edge, triple_sentence
@@ -36,13 +40,14 @@ from octomem.models import (
     SemanticMemory,
     SourceRef,
     make_memory_id,
-    utcnow,
 )
+from octomem.orchestrator.events import history_event
 from octomem.orchestrator.retrieval import valid_at
-from octomem.orchestrator.services import Services
-from octomem.orchestrator.writer import history_event, write_records
 from octomem.scopes import ANY, Owner, scope_filter
 from octomem.stores.base import Filter
+
+if TYPE_CHECKING:
+    from octomem.orchestrator.services import Services
 
 PROJECTION_OF = "projection_of"  # internal key of a projected record: its canonical source
 EXTRACTOR = "projection"
@@ -210,14 +215,6 @@ def fact_scopes(records: Iterable[MemoryBase]) -> list[Scope]:
     """The (user, agent) scopes the semantic facts among `records` belong to, in order."""
     scopes = {(r.user_id, r.agent_id) for r in records if isinstance(r, SemanticMemory)}
     return sorted(scopes, key=lambda s: tuple((p is not None, p or "") for p in s))
-
-
-async def rewrite(services: Services, records: Iterable[MemoryBase], *, actor: str) -> None:
-    """Render every projection of the scopes of these records' facts again and write what
-    changed (after an import, a bulk delete, a repair). The caller holds the users' locks."""
-    for user_id, agent_id in fact_scopes(records):
-        views = await refresh(services, user_id, agent_id, now=utcnow())
-        await write_records(services, views.writes, deletes=views.deletes, actor=actor)
 
 
 def _facts_of(user_id: str | None, agent_id: Owner, *more: Filter) -> Filter:

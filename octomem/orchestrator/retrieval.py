@@ -7,15 +7,18 @@ import re
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from octomem import filters
 from octomem.models import EpisodicMemory, MemoryBase, MemoryType, Provenance
 from octomem.orchestrator.fusion import Fused
-from octomem.orchestrator.services import Services
 from octomem.orchestrator.state import RankedList, RecallPlan, Retriever, SharedSearches
 from octomem.scopes import ANY, equals, given, scope_filter
 from octomem.stores.base import Filter
 from octomem.telemetry import span
+
+if TYPE_CHECKING:
+    from octomem.orchestrator.services import Services
 
 WORD = re.compile(r"[^\W_][\w'’-]*", re.UNICODE)
 STOPWORDS = frozenset(

@@ -36,11 +36,11 @@ from octomem.models import (
     memory_type_of,
     stable_hash,
 )
+from octomem.orchestrator.events import history_event
 from octomem.orchestrator.fusion import Fused
 from octomem.orchestrator.retrieval import STOPWORDS, WORD, holds_at, recall_filter
 from octomem.orchestrator.services import Services
 from octomem.orchestrator.state import Decision, RecallPlan
-from octomem.orchestrator.writer import history_event
 
 OUTDATED = "outdated"  # raw-turn internal: the closed facts this turn was evidence for
 MAX_MARKS = 32  # per turn; the latest closures are kept

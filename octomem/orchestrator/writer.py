@@ -8,6 +8,11 @@ left behind is applied again by `recover` when the stores are next opened
 (`Services.init`). Applying is idempotent: every write is an upsert keyed by a
 deterministic id and history events have deterministic ids. Callers hold the scope lock
 (`ScopeLocks.hold`) of the records they write.
+
+A write too large for one journal row (a user's import) is journaled in parts, each
+bounded, and applied part by part; an intent may also ask for its scopes' projections
+(`octomem.orchestrator.projections`) to be rendered again once the rest is written, so
+that a crash at any point still leaves the views following their facts.
 """
 
 from __future__ import annotations
@@ -16,16 +21,17 @@ import asyncio
 import contextlib
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from octomem.errors import NotFoundError
+from octomem.errors import NotFoundError, StoreError
 from octomem.logs import get_logger
 from octomem.models import (
     Change,
     Entity,
     HistoryEvent,
+    IntentPart,
     KnowledgeMemory,
     MemoryBase,
     MemoryType,
@@ -33,9 +39,10 @@ from octomem.models import (
     Relation,
     WriteIntent,
     embedding_text,
-    stable_hash,
     utcnow,
 )
+from octomem.orchestrator import projections
+from octomem.orchestrator.events import history_event
 from octomem.orchestrator.state import Decision
 from octomem.stores.base import MemoryLink
 from octomem.telemetry import span
@@ -45,35 +52,6 @@ if TYPE_CHECKING:
 
 log = get_logger(__name__)
 DELETE_BATCH = 500  # records per journaled intent of a delete_all
-
-
-def history_event(
-    record: MemoryBase,
-    operation: Operation,
-    *,
-    old: MemoryBase | None = None,
-    actor: str = "octomem",
-    at: datetime | None = None,
-) -> HistoryEvent:
-    """A log entry whose id depends only on what changed, so a retry logs it once.
-
-    Pass `at` for changes made by a caller (update, delete): they are logged each time.
-    """
-    event_id = stable_hash(
-        record.id, operation.value, record.content_hash, record.valid_to, record.version, at
-    )[:32]
-    return HistoryEvent(
-        id=f"evt_{event_id}",
-        memory_id=record.id,
-        memory_type=record.memory_type,
-        operation=operation,
-        old_value=old.content if old is not None else None,
-        new_value=None if operation is Operation.DELETE else record.content,
-        at=at or record.updated_at,
-        actor=actor,
-        user_id=record.user_id,
-        record=record.model_dump(mode="json"),
-    )
 
 
 def changes_for(decision: Decision) -> list[tuple[MemoryBase, HistoryEvent]]:
@@ -148,18 +126,93 @@ async def delete_records(services: Services, records: Sequence[MemoryBase], *, a
         await _journaled(services, WriteIntent(id=uuid.uuid4().hex, deletes=deletes, at=now))
 
 
-async def _journaled(services: Services, intent: WriteIntent) -> None:
+async def rewrite_views(services: Services, records: Sequence[MemoryBase], *, actor: str) -> None:
+    """Render every projection of the scopes of these records' facts again and write what
+    changed (after a bulk delete, a repair), journaled. The caller holds the users' locks."""
+    scopes = projections.fact_scopes(records)
+    if scopes:
+        await _journaled(services, WriteIntent(id=uuid.uuid4().hex, views=scopes, actor=actor))
+
+
+async def write_parts(
+    services: Services,
+    parts: Sequence[IntentPart],
+    *,
+    views: Sequence[tuple[str | None, str | None]] = (),
+    actor: str,
+    done: Callable[[IntentPart], None] | None = None,
+) -> None:
+    """Write a large body (a user's import) as one journaled intent kept in bounded parts,
+    then render the projections of `views`; `done` is told of each part once applied. The
+    caller holds the locks of every user the parts write."""
+    users = list(dict.fromkeys(u for part in parts for u in part.user_ids()))
+    intent = WriteIntent(
+        id=uuid.uuid4().hex, parts=len(parts), users=users, views=list(views), actor=actor
+    )
+    await _journaled(services, intent, parts, done)
+
+
+async def _journaled(
+    services: Services,
+    intent: WriteIntent,
+    parts: Sequence[IntentPart] = (),
+    done: Callable[[IntentPart], None] | None = None,
+) -> None:
     await services.journal.begin(intent)
-    await apply_intent(services, intent)
+    for index, part in enumerate(parts):
+        await services.journal.add_part(intent.id, index, part)
+    await apply_intent(services, intent, parts, done)
     await services.journal.finish(intent.id)
 
 
-async def apply_intent(services: Services, intent: WriteIntent) -> None:
-    """Bring every store in line with the intent (again, if it was applied before)."""
-    if intent.writes:
-        await _upsert(services, [(c.record, c.event) for c in intent.writes])
-    if intent.deletes:
-        await _remove(services, intent.deletes, intent.at)
+async def apply_intent(
+    services: Services,
+    intent: WriteIntent,
+    parts: Sequence[IntentPart] | None = None,
+    done: Callable[[IntentPart], None] | None = None,
+) -> None:
+    """Bring every store in line with the intent (again, if it was applied before): its own
+    body, its parts in order (read from the journal one at a time unless given), then its
+    views."""
+    await _apply(services, intent, intent.at)
+    for index in range(intent.parts):
+        part = parts[index] if parts else await services.journal.part(intent.id, index)
+        if part is None:
+            raise StoreError(f"part {index} of journaled write {intent.id} is missing")
+        await _apply(services, part, intent.at)
+        if done is not None:
+            done(part)
+    for user_id, agent_id in intent.views:
+        views = await projections.refresh(services, user_id, agent_id, now=intent.at)
+        writes = [Change(record=r, event=e) for r, e in views.writes]
+        deletes = [
+            Change(record=r, event=_deleted(r, intent.actor, intent.at)) for r in views.deletes
+        ]
+        await _apply(services, IntentPart(writes=writes, deletes=deletes), intent.at)
+
+
+async def _apply(services: Services, part: IntentPart, at: datetime) -> None:
+    if part.events:
+        await services.history.record(part.events)
+    if part.writes:
+        await _upsert(services, [(c.record, c.event) for c in part.writes])
+    if part.deletes:
+        await _remove(services, part.deletes, at)
+    if part.entities:
+        await services.graph.upsert_entities(part.entities)
+    if part.relations:
+        await services.graph.upsert_relations(part.relations)
+
+
+async def _complete(services: Services, intent: WriteIntent) -> None:
+    """Apply an intent the journal holds and drop it. One cut short while its parts were
+    being journaled has written nothing to any store: it is only dropped."""
+    last = intent.parts - 1
+    if last < 0 or await services.journal.part(intent.id, last) is not None:
+        await apply_intent(services, intent)
+    else:
+        log.warning("dropping a write whose journaling was cut short", intent=intent.id)
+    await services.journal.finish(intent.id)
 
 
 async def recover(services: Services) -> int:
@@ -171,8 +224,7 @@ async def recover(services: Services) -> int:
             if not await services.journal.is_pending(intent.id):
                 continue  # its writer finished it meanwhile
             log.warning("completing a write a crash interrupted", intent=intent.id)
-            await apply_intent(services, intent)
-            await services.journal.finish(intent.id)
+            await _complete(services, intent)
             applied += 1
     return applied
 
@@ -185,8 +237,7 @@ async def complete_leftovers(services: Services, user_ids: set[str | None]) -> i
     applied = 0
     for intent in await services.journal.pending(within=user_ids):  # no live writer has it
         log.warning("completing a write that was cut short", intent=intent.id)
-        await apply_intent(services, intent)
-        await services.journal.finish(intent.id)
+        await _complete(services, intent)
         applied += 1
     return applied
 

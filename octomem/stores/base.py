@@ -22,6 +22,7 @@ from typing import Any, NamedTuple, Protocol, runtime_checkable
 from octomem.models import (
     Entity,
     HistoryEvent,
+    IntentPart,
     MemoryBase,
     MemoryType,
     Relation,
@@ -333,8 +334,16 @@ class Journal(Protocol):
     async def begin(self, intent: WriteIntent) -> None:
         """Durably record an intent before any store is written."""
 
+    async def add_part(self, intent_id: str, index: int, part: IntentPart) -> None:
+        """Durably record part `index` of a begun intent's `parts` (in order, each on its
+        own: an intent whose last part is missing was cut short before it wrote anything)."""
+
+    async def part(self, intent_id: str, index: int) -> IntentPart | None:
+        """Part `index` of an intent; None if it was never recorded."""
+
     async def finish(self, intent_id: str) -> None:
-        """Drop an intent once every store holds its writes (unknown ids are ignored)."""
+        """Drop an intent and its parts once every store holds its writes (unknown ids are
+        ignored)."""
 
     async def pending(self, within: set[str | None] | None = None) -> list[WriteIntent]:
         """Intents begun and not finished, oldest first; with `within`, only those writing

@@ -2,8 +2,11 @@
 
 An intent is committed (one SQLite transaction) before the first store is written and
 deleted after the last one has it, so a crash anywhere in between leaves it here for
-`octomem.orchestrator.writer.recover` to apply again. Same plumbing as the keyword index
-and the history log: one connection, WAL mode, a lock, every call in a worker thread.
+`octomem.orchestrator.writer.recover` to apply again. A write too large for one row (a
+user's import) is journaled as its head row, then its parts, each in a transaction of its
+own (no transaction, and no row, holds a whole import); until its last part is in, it has
+written nothing to any store. Same plumbing as the keyword index and the history log: one
+connection, WAL mode, a lock, every call in a worker thread.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import json
 import sqlite3
 from collections.abc import Sequence
 
-from octomem.models import WriteIntent
+from octomem.models import IntentPart, WriteIntent
 from octomem.stores.sqlite_base import SqliteStore
 
 _SCHEMA = """
@@ -27,6 +30,12 @@ CREATE TABLE IF NOT EXISTS forgets (
     agent_id TEXT NOT NULL DEFAULT '',
     ids TEXT NOT NULL DEFAULT '[]',
     PRIMARY KEY (user_id, agent_id)
+);
+CREATE TABLE IF NOT EXISTS parts (
+    intent_id TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (intent_id, n)
 );
 """
 
@@ -45,8 +54,29 @@ class SqliteJournal(SqliteStore):
             [(intent.id, json.dumps(intent.user_ids()), intent.model_dump_json())],
         )
 
+    async def add_part(self, intent_id: str, index: int, part: IntentPart) -> None:
+        await self._execute(
+            "add_part",
+            "INSERT OR REPLACE INTO parts (intent_id, n, body) VALUES (?, ?, ?)",
+            [(intent_id, index, part.model_dump_json())],
+        )
+
+    async def part(self, intent_id: str, index: int) -> IntentPart | None:
+        def read(conn: sqlite3.Connection) -> str | None:
+            row = conn.execute(
+                "SELECT body FROM parts WHERE intent_id = ? AND n = ?", (intent_id, index)
+            ).fetchone()
+            return row[0] if row else None
+
+        body = await self._run("part", read)
+        return IntentPart.model_validate_json(body) if body is not None else None
+
     async def finish(self, intent_id: str) -> None:
-        await self._execute("finish", "DELETE FROM intents WHERE id = ?", [(intent_id,)])
+        def drop(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM intents WHERE id = ?", (intent_id,)).close()
+            conn.execute("DELETE FROM parts WHERE intent_id = ?", (intent_id,)).close()
+
+        await self._run("finish", drop)
 
     async def pending(self, within: set[str | None] | None = None) -> list[WriteIntent]:
         def read(conn: sqlite3.Connection) -> list[WriteIntent]:
@@ -106,6 +136,7 @@ class SqliteJournal(SqliteStore):
     async def reset(self) -> None:
         def clear(conn: sqlite3.Connection) -> None:
             conn.execute("DELETE FROM intents")
+            conn.execute("DELETE FROM parts")
             conn.execute("DELETE FROM forgets")
 
         await self._run("reset", clear)

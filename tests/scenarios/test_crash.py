@@ -1,17 +1,18 @@
 """A process killed (SIGKILL) anywhere in a write leaves stores that agree once reopened,
 and retrying the call gives exactly what a clean run gives.
 
-Each case runs a large `process()` (300 messages), a `delete_all` or a `forget` in a child
-process
-(tests/crash_child.py) that kills itself at one point - before, during or after one call
-of one store, or of the write journal - or that the test kills from outside after a
-delay. The test then opens the data directory again, asks `check()` (every store against
-the canonical one), retries the call and compares everything stored - records with their
-validity, and every memory's history - with a run that was never interrupted.
+Each case runs a large `process()` (300 messages), a `delete_all`, a `forget` or an
+`import_jsonl` of that process's export in a child process (tests/crash_child.py) that
+kills itself at one point - before, during or after one call of one store, or of the write
+journal - or that the test kills from outside after a delay. The test then opens the data
+directory again, asks `check()` (every store against the canonical one), retries the call
+and compares everything stored - records with their validity, every memory's history, the
+graph's entities and relations - with a run that was never interrupted.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -68,7 +69,7 @@ def _conversation() -> list[dict[str, Any]]:
 MESSAGES = _conversation()
 
 # (store, method, nth call, when): every step of the two journaled writes of a process()
-# (the raw turns, then the extracted memories), and of a delete_all
+# (the raw turns, then the extracted memories), of a delete_all, a forget and an import
 PROCESS_POINTS = [
     ("journal", "begin", 1, "after"),
     ("graph", "link_memories", 1, "before"),
@@ -105,13 +106,36 @@ FORGET_POINTS = [
     ("history", "compact", 1, "after"),
     ("journal", "finish_forget", 1, "before"),
 ]
+# an import of the process's export (one user: 3 parts of past history events, 3 of records,
+# 1 of entities, 1 of relations, then the views of its facts), journaled as one write
+IMPORT_POINTS = [
+    ("journal", "begin", 1, "after"),  # not all its parts journaled: dropped on reopen
+    ("journal", "add_part", 5, "during"),
+    ("journal", "add_part", 8, "after"),  # journaled whole, nothing applied yet
+    ("history", "record", 1, "during"),  # the past history events
+    ("history", "record", 3, "after"),
+    ("graph", "link_memories", 1, "before"),  # the records
+    ("keyword", "upsert", 2, "during"),
+    ("history", "record", 5, "after"),
+    ("vector", "upsert", 2, "after"),
+    ("vector", "upsert", 7, "during"),
+    ("graph", "upsert_entities", 4, "after"),  # the graph as it was exported
+    ("graph", "upsert_relations", 2, "during"),
+    ("vector", "list", 3, "before"),  # rendering the views of the facts
+    ("journal", "finish", 1, "before"),
+]
 KILL_AFTER_S = [0.5, 1.5, 3.0]  # from outside, at moments nobody chose
 # words only the crash user said: none may be left on disk once a forget is complete
 FORGOTTEN_WORDS = [b"initech", b"munich", b"tax report"]
 
 
-def _state(orch: Orchestrator) -> tuple[list[tuple[Any, ...]], dict[str, list[str]]]:
-    """Everything stored for the user: records with validity, and each memory's history."""
+State = tuple[list[tuple[Any, ...]], dict[str, list[str]], list[str]]
+
+
+def _state(orch: Orchestrator) -> State:
+    """Everything stored for the user: records with validity, each memory's history, and
+    the graph's entities and relations (as an export lists them; whether an edge is
+    invalidated, not when: a delete invalidates at its own clock)."""
     records = sorted(
         (r.id, r.memory_type.value, r.content_hash, r.valid_to, r.superseded_by, r.version)
         for r in orch.get_all(user_id=USER, include_superseded=True)
@@ -119,18 +143,27 @@ def _state(orch: Orchestrator) -> tuple[list[tuple[Any, ...]], dict[str, list[st
     history: dict[str, list[str]] = defaultdict(list)
     for event in orch.run_sync(orch.services.history.for_user(USER)):
         history[event.memory_id].append(event.operation.value)
-    return records, dict(history)
+    export = io.StringIO()
+    orch.export_jsonl(export, user_id=USER)
+    graph = []
+    for line in map(json.loads, export.getvalue().splitlines()):
+        if line["type"] in ("entity", "relation"):
+            line["invalid_at"] = line.get("invalid_at") is not None
+            graph.append(json.dumps(line, sort_keys=True))
+    return records, dict(history), sorted(graph)
 
 
 def _open(path: Path, embedder: Embedder) -> Orchestrator:
     return Orchestrator.from_settings(load_settings(data_dir=path), embedder=embedder)
 
 
-def _call(orch: Orchestrator, call: str) -> None:
+def _call(orch: Orchestrator, call: str, export: Path) -> None:
     if call == "process":
         orch.process(MESSAGES, user_id=USER, session_id=SESSION)
     elif call == "forget":
         orch.forget(user_id=USER)
+    elif call == "import":
+        orch.import_jsonl(export)
     else:
         orch.delete_all(user_id=USER)
 
@@ -147,34 +180,49 @@ def _words_on_disk(data: Path) -> list[str]:
 
 @pytest.fixture(scope="module")
 def clean(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[dict[str, Any]]:
-    """Uninterrupted runs: the state after process(), a copy of that data directory, and
-    the state after delete_all() on it."""
+    """Uninterrupted runs: the state after process(), a copy of that data directory and
+    its export, the state after delete_all() on it and after importing the export into a
+    fresh data directory."""
     root = tmp_path_factory.mktemp("clean")
+    export = root / "export.jsonl"
     orch = _open(root / "processed", embedder)
-    _call(orch, "process")
+    _call(orch, "process", export)
     processed = _state(orch)
+    orch.export_jsonl(export)
     orch.close()
     shutil.copytree(root / "processed", root / "template")
     orch = _open(root / "processed", embedder)
-    _call(orch, "delete_all")
+    _call(orch, "delete_all", export)
     deleted = _state(orch)
     orch.close()
+    (root / "imported").mkdir()
+    shutil.copy2(root / "processed" / "id.key", root / "imported" / "id.key")
+    orch = _open(root / "imported", embedder)
+    _call(orch, "import", export)
+    imported = _state(orch)
+    orch.close()
+    assert imported == processed  # an import restores the export exactly
     yield {
         "process": processed,
         "delete_all": deleted,
-        "forget": ([], {}),
+        "forget": ([], {}, []),
+        "import": imported,
+        "export": export,
         "template": root / "template",
         "id_key": root / "processed" / "id.key",
     }
 
 
 def _child(spec: dict[str, Any]) -> subprocess.Popen[str]:
+    root = str(CHILD.parent.parent)  # this checkout's octomem, not the one installed
+    path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
     return subprocess.Popen(
         [sys.executable, str(CHILD), json.dumps(spec)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        cwd=CHILD.parent.parent,
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": path},
     )
 
 
@@ -188,13 +236,16 @@ def _prepare(call: str, tmp_path: Path, clean: dict[str, Any]) -> Path:
     return data
 
 
-def _spec(call: str, data: Path, point: tuple[str, str, int, str] | None) -> dict[str, Any]:
+def _spec(
+    call: str, data: Path, point: tuple[str, str, int, str] | None, clean: dict[str, Any]
+) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "data_dir": str(data),
         "call": call,
         "messages": MESSAGES,
         "user_id": USER,
         "session_id": SESSION,
+        "source": str(clean["export"]),
     }
     if point is not None:
         spec.update(zip(("store", "method", "nth", "when"), point, strict=True))
@@ -207,7 +258,7 @@ def _reopen_check_retry(call: str, data: Path, embedder: Embedder, clean: dict[s
         report = orch.check()  # opening completed what the journal held
         assert report.consistent, report.model_dump()
         assert orch.check(repair=True).remaining == 0
-        _call(orch, call)
+        _call(orch, call, clean["export"])
         assert _state(orch) == clean[call]
         assert orch.check().consistent
     finally:
@@ -220,7 +271,8 @@ def _reopen_check_retry(call: str, data: Path, embedder: Embedder, clean: dict[s
     ("call", "point"),
     [("process", p) for p in PROCESS_POINTS]
     + [("delete_all", p) for p in DELETE_POINTS]
-    + [("forget", p) for p in FORGET_POINTS],
+    + [("forget", p) for p in FORGET_POINTS]
+    + [("import", p) for p in IMPORT_POINTS],
     ids=lambda v: v if isinstance(v, str) else "-".join(map(str, v)),
 )
 def test_killed_at_a_store_call(
@@ -231,19 +283,19 @@ def test_killed_at_a_store_call(
     embedder: Embedder,
 ) -> None:
     data = _prepare(call, tmp_path, clean)
-    child = _child(_spec(call, data, point))
+    child = _child(_spec(call, data, point, clean))
     output, _ = child.communicate(timeout=600)
     assert child.returncode == -signal.SIGKILL, f"the kill point was not reached:\n{output}"
     _reopen_check_retry(call, data, embedder, clean)
 
 
 @pytest.mark.parametrize("delay", KILL_AFTER_S)
-@pytest.mark.parametrize("call", ["process", "delete_all", "forget"])
+@pytest.mark.parametrize("call", ["process", "delete_all", "forget", "import"])
 def test_killed_from_outside(
     call: str, delay: float, tmp_path: Path, clean: dict[str, Any], embedder: Embedder
 ) -> None:
     data = _prepare(call, tmp_path, clean)
-    child = _child(_spec(call, data, None))
+    child = _child(_spec(call, data, None, clean))
     assert child.stdout is not None
     for line in child.stdout:  # wait until the stores are open
         if line.strip() == "ready":

@@ -226,7 +226,8 @@ def test_an_edge_an_earlier_version_extracted_gives_way_to_the_projection(
     """Stores of earlier versions hold a fact's edge as a record of its own: the first
     change of the fact replaces it with the projection, so one edge per fact holds."""
     orch, alice = shared_orch, uid("alice")
-    from octomem.orchestrator.writer import history_event, write_records
+    from octomem.orchestrator.events import history_event
+    from octomem.orchestrator.writer import write_records
 
     orch.process("I live in Berlin.", user_id=alice, timestamp=T0)
     [projected] = views(orch, alice)[1]

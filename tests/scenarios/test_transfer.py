@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from octomem import Orchestrator
-from octomem.errors import InvalidInputError
+from octomem.errors import InvalidInputError, StoreError
 from octomem.models import MemoryBase, MemoryType
 from tests.conftest import T0
 from tests.invariants import assert_one_current_home
@@ -223,3 +224,39 @@ def test_import_writes_the_graph_under_the_users_lock(make_orch: Any) -> None:
     target.process("I moved to Rome.", user_id="mover")  # after the move (or it is a NOOP)
     assert assert_one_current_home(target, "mover", ["Paris", "Rome"]) == "Rome"
     assert target.check().consistent
+
+
+def test_an_import_cut_short_by_a_store_is_completed_by_the_users_next_write(
+    make_orch: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A store that fails half-way through a user's import (its first part of records
+    written, the next not) leaves the whole import in the journal: the user's next write
+    completes all of it - records, history, graph, views - before it reads, and the
+    stores agree."""
+    source = make_orch()
+    source.process("I'm Ann. I live in Paris.", user_id="ann", timestamp=T0)
+    notes = [{"role": "user", "content": f"Note {i}: box {i} is on shelf {i}."} for i in range(140)]
+    source.process(notes, user_id="ann", infer=False, timestamp=T0)  # > one part of records
+    buffer = io.StringIO()
+    source.export_jsonl(buffer)
+
+    target = make_orch()
+    vector, calls = target.services.vector, []
+    real = vector.upsert
+
+    async def upsert(memory_type, records, embeddings):
+        calls.append(memory_type)
+        if len(calls) == 2:
+            raise StoreError("the vector store is unreachable for a moment")
+        return await real(memory_type, records, embeddings)
+
+    monkeypatch.setattr(vector, "upsert", upsert)
+    with pytest.raises(StoreError, match="unreachable"):
+        target.import_jsonl(io.StringIO(buffer.getvalue()))
+    monkeypatch.setattr(vector, "upsert", real)
+    target.process("I moved to Berlin.", user_id="ann", timestamp=T0 + timedelta(days=1))
+    report = target.check()
+    assert report.consistent, report.model_dump()
+    stored = {r.id for r in target.get_all(user_id="ann", include_superseded=True)}
+    assert {r.id for r in source.get_all(user_id="ann", include_superseded=True)} <= stored
+    assert assert_one_current_home(target, "ann", ["Paris", "Berlin"]) == "Berlin"
