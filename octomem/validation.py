@@ -255,10 +255,18 @@ _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 _STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
 
 
-def json_depth(text: str) -> int:
+def json_depth(text: str, *, at_most: int | None = None) -> int:
     """How deeply the brackets of JSON text nest (outside its strings), found without
-    recursion."""
-    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))
+    recursion. With `at_most`: any depth up to it may be returned as soon as the depth is
+    known not to exceed it (counting brackets in strings too is then enough)."""
+    if at_most is not None:
+        upper = _depth(_NOT_BRACKET.sub("", text))  # brackets in strings too: a bound
+        if upper <= at_most:
+            return upper
+    return _depth(_NOT_BRACKET.sub("", _STRING.sub("", text)))
+
+
+def _depth(brackets: str) -> int:
     return max(accumulate(map(_STEP.__getitem__, brackets)), default=0)
 
 
@@ -271,16 +279,19 @@ def _parse_int(digits: str) -> int:
     return int(digits)
 
 
+_DECODER = json.JSONDecoder(parse_int=_parse_int)
+
+
 def parse_json(text: str, what: str, *, max_depth: int = MAX_PARSE_DEPTH) -> Any:
     """`text` parsed as JSON, or InvalidInputError naming `what`: not JSON, nested more
     than `max_depth` brackets deep (checked before parsing, so the parser never recurses
     further), or holding an integer too long to be one octomem stores. The values it
     holds are checked by whoever uses them (`check_json`, `filters.validate`, ...)."""
-    depth = json_depth(text)
+    depth = json_depth(text, at_most=max_depth)
     if depth > max_depth:
         raise InvalidInputError(f"{what} is nested {depth:,} levels deep; the limit is {max_depth}")
     try:
-        return json.loads(text, parse_int=_parse_int)
+        return _DECODER.decode(text)
     except json.JSONDecodeError as exc:
         raise InvalidInputError(f"{what} is not JSON: {exc}") from exc
     except InvalidInputError as exc:
