@@ -67,6 +67,7 @@ from octomem.orchestrator.engine import Orchestrator
 from octomem.orchestrator.writer import delete_records, history_event, write_records
 from octomem.scopes import ANY, scope_filter
 from octomem.sensitive import mask_value
+from octomem.validation import shown
 
 MARK = "langgraph_store"  # internal key: True on every item of the store
 MARK_FILTER = {f"internal.{MARK}": True}
@@ -216,6 +217,8 @@ class OctomemStore(BaseStore):
         return self.orchestrator.run_sync(self.abatch(ops))
 
     async def abatch(self, ops: Iterable[Op]) -> list[Result]:
+        if isinstance(ops, str | bytes | Mapping) or not isinstance(ops, Iterable):
+            raise InvalidInputError(f"batch takes a list of operations, got {shown(ops)}")
         ops = list(ops)
         async with self.orchestrator.running_call():  # close() waits for it, then refuses
             return await self._abatch(ops)
@@ -225,7 +228,13 @@ class OctomemStore(BaseStore):
         was before the batch and its writes follow them, the last put per namespace and
         key winning, as in LangGraph's own stores."""
         limit = self.orchestrator.settings.input.max_message_chars
-        ops = await asyncio.to_thread(lambda: [checks.checked_op(op, limit) for op in ops])
+
+        def check() -> list[Op]:
+            return [checks.checked_op(op, limit) for op in ops]
+
+        # a value may be large: checked off the event loop, as a message is
+        values = any(isinstance(op, PutOp) and op.value is not None for op in ops)
+        ops = await asyncio.to_thread(check) if values else check()
         await self.orchestrator.services.init()
         results: list[Result] = [None] * len(ops)
         puts: dict[tuple[tuple[str, ...], str], PutOp] = {}

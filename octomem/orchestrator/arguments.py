@@ -11,6 +11,8 @@ from octomem.errors import InvalidInputError
 from octomem.models import HistoryEvent, MemoryType
 from octomem.validation import MAX_INT, check_timestamp, clean_text, shown, validate_scope_id
 
+MAX_TIMEOUT_S = 10**9  # seconds: about 32 years, beyond any wait meant
+
 
 def check_scope(user_id: Any, agent_id: Any, session_id: Any, *, operation: str) -> None:
     for name, value in (("user_id", user_id), ("agent_id", agent_id), ("session_id", session_id)):

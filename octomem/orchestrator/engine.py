@@ -490,6 +490,15 @@ class Orchestrator:
         opened)."""
         if self._calls.closed:
             return
+        if timeout is not None and (
+            isinstance(timeout, bool)
+            or not isinstance(timeout, int | float)
+            or not 0 <= timeout <= args.MAX_TIMEOUT_S
+        ):
+            raise InvalidInputError(
+                f"timeout must be seconds between 0 and {args.MAX_TIMEOUT_S:,}, or None to "
+                f"wait as long as the calls take; got {shown(timeout)}"
+            )
         if await self._calls.close(timeout):
             try:
                 async with asyncio.timeout(_RECOVERY_S):

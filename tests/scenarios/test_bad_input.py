@@ -280,3 +280,12 @@ def test_values_are_held_to_the_message_limit(make_orch: Any) -> None:
     with pytest.raises(InvalidInputError, match="limit is 1,000"):  # merged with what is there
         orch.update(turn.id, "I like green tea.", metadata={"more": "y" * 900})
     assert orch.get(turn.id).metadata == {"note": "x" * 900}
+
+
+def test_close_refuses_a_timeout_it_cannot_wait_and_stays_usable(make_orch: Any) -> None:
+    orch = make_orch()
+    for bad in (HUGE, -1, float("nan"), "30"):
+        with pytest.raises(InvalidInputError, match="timeout"):
+            orch.close(timeout=bad)
+    assert orch.stats()["totals"]["memories"] == 0  # still open
+    orch.close(timeout=1)

@@ -68,6 +68,7 @@ STORE_CASES: dict[str, tuple[Callable[[OctomemStore, tuple[str, ...]], object], 
     "a search filter's key": (lambda s, ns: s.search(ns, filter={HUGE: 1}), "keys must be strings"),
     "a query that is no string": (lambda s, ns: s.search(ns, query=5), "query"),  # type: ignore[arg-type]
     "list_namespaces(prefix=5)": (lambda s, ns: s.list_namespaces(prefix=5), "tuple"),  # type: ignore[arg-type]
+    "a batch that is no list": (lambda s, ns: s.batch(5), "list of operations"),  # type: ignore[arg-type]
     "a batch's offset": (
         lambda s, ns: s.batch([SearchOp(ns, None, 10, HUGE)]),
         "offset",
