@@ -8,6 +8,7 @@ with Orchestrator.from_config("configs/default.yaml", data_dir="./om-data") as o
 
 from octomem.errors import (
     ConfigurationError,
+    ConflictError,
     ImportRejectedError,
     InvalidInputError,
     LLMError,
@@ -41,6 +42,7 @@ from octomem.settings import Settings, load_settings
 
 __all__ = [
     "ConfigurationError",
+    "ConflictError",
     "ContextualMemory",
     "CoreMemory",
     "EpisodicMemory",

@@ -29,6 +29,12 @@ class NotFoundError(OctomemError):
     """A memory id (or other named object) does not exist."""
 
 
+class ConflictError(OctomemError):
+    """The call ran into another that changed the same memories in a way it cannot build on
+    (its user was forgotten while it ran); nothing of the call was stored. Send it again if
+    it should still be stored."""
+
+
 class InvalidInputError(OctomemError, ValueError):
     """Input given by the caller is invalid; nothing was stored."""
 
@@ -44,6 +50,7 @@ class ImportRejectedError(InvalidInputError):
 
 __all__ = [
     "ConfigurationError",
+    "ConflictError",
     "ImportRejectedError",
     "InvalidInputError",
     "LLMError",

@@ -38,7 +38,7 @@ from typing import Any, Literal
 
 from octomem.errors import InvalidInputError
 from octomem.models import MemoryBase, as_utc
-from octomem.validation import check_json, clean_text, shown
+from octomem.validation import check_json, clean_text, has_control, shown
 
 Filter = dict[str, Any]
 
@@ -178,8 +178,9 @@ def _normalize(raw: Any, path: str, budget: list[int], depth: int = 0) -> Filter
             raise InvalidInputError(
                 f"filter keys must be non-empty strings of at most 256 characters, got {shown(key)}"
             )
-        if clean_text(key, "a filter key") != key:
+        if has_control(key):
             raise InvalidInputError(f"filter key {key!r} contains control characters")
+        key = clean_text(key, "a filter key")
         logical = _logical(key)
         if logical == "NOT":
             parts.append(_negate(_normalize(value, f"{path}.{key}", budget, depth + 1)))

@@ -15,6 +15,7 @@ from typing import Any
 from octomem.errors import InvalidInputError
 from octomem.models import HistoryEvent, MemoryBase, MemoryType, Operation
 from octomem.orchestrator.engine import Orchestrator
+from octomem.scopes import equals
 from octomem.validation import shown, validate_scope_id
 
 _EVENT = {  # octomem operation -> mem0 event name
@@ -156,9 +157,8 @@ class Memory:
                 f"threshold must be a similarity between -1 and 1, or None; got {shown(threshold)}"
             )
         if run_id is not None:
-            filters = (
-                {"AND": [filters, {"session_id": run_id}]} if filters else {"session_id": run_id}
-            )
+            session = equals("session_id", run_id)
+            filters = {"AND": [filters, session]} if filters else session
         recalled = self._orch.recall(
             query, user_id=user_id, agent_id=agent_id, limit=limit, filters=filters, as_of=as_of
         )

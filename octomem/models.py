@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import json
 import re
+import unicodedata
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal, cast
@@ -59,7 +60,8 @@ def keyed_hash(id_key: bytes | None, *parts: object) -> str:
 
 
 def normalize_text(text: str) -> str:
-    return " ".join(text.lower().split())
+    """Text as compared: composed Unicode (NFC), lower case, single spaces."""
+    return " ".join(unicodedata.normalize("NFC", text).lower().split())
 
 
 def content_hash(text: str) -> str:

@@ -1,8 +1,9 @@
 """Where-clauses for one owner's records: a user, an agent, a session.
 
 Every read that keeps to one owner builds its filter here, so "whose records" means the
-same everywhere. For the agent and the session, None selects the records without one and
-`ANY` (the default) leaves them open; `given` reads an argument whose None means "any".
+same everywhere; an id is always compared as a literal value (`equals`). For the agent
+and the session, None selects the records without one and `ANY` (the default) leaves
+them open; `given` reads an argument whose None means "any".
 """
 
 from __future__ import annotations
@@ -36,9 +37,15 @@ def scope_filter(
 ) -> Filter:
     """The records of `user_id` (None: of no user), of `agent_id`, in `session_id`, that
     also match every filter of `more` (None and empty ones are skipped)."""
-    clauses: list[Filter] = [{"user_id": user_id}]
+    clauses: list[Filter] = [equals("user_id", user_id)]
     for field, value in (("agent_id", agent_id), ("session_id", session_id)):
         if value is not ANY:
-            clauses.append({field: value})
+            clauses.append(equals(field, value))
     clauses += [extra for extra in more if extra]
     return {"AND": clauses}
+
+
+def equals(field: str, value: str | None) -> Filter:
+    """`field` equals `value` as a literal: an id is never read as filter syntax (in the
+    shorthand ``{field: value}``, the value ``"*"`` means "the field is present")."""
+    return {field: {"eq": value}}

@@ -257,19 +257,34 @@ def read_lines(source: str | os.PathLike[str] | IO[str]) -> list[dict[str, Any]]
     return lines
 
 
-# what an import never masks: ids, hashes, scopes, times, kinds (the structure of a line)
+# what an import never masks: ids, hashes, scopes, times, kinds - the structure of a line,
+# of the record it holds and of its history events; the same names deeper (in metadata)
+# are text like any other
 _STRUCTURE = frozenset(
     "type format version id memory_id memory_type user_id agent_id session_id content_hash "
     "subject_id object_id operation actor at created_at updated_at exported_at valid_from "
     "valid_to valid_at invalid_at expires_at occurred_at source".split()
 )
+_HOLDS_PARTS = ("record", "history")  # a line's record and events, an event's record
 
 
-def _masked(line: dict[str, Any]) -> dict[str, Any]:
-    """The line with every secret in its text masked (content hashes are derived again
-    from the masked text when the line is checked: `import_checks`)."""
-    masked: dict[str, Any] = mask_value(line, keep=_STRUCTURE)
-    return masked
+def _masked(part: Any) -> Any:
+    """A line (or the record or history event it holds) with every secret in its text
+    masked, but for the values of its own structure keys (content hashes are derived
+    again from the masked text when the line is checked: `import_checks`)."""
+    if not isinstance(part, dict):
+        return mask_value(part)
+    out: dict[str, Any] = mask_value(
+        {k: v for k, v in part.items() if k not in _STRUCTURE and k not in _HOLDS_PARTS}
+    )
+    for key, value in part.items():
+        if key in _STRUCTURE:
+            out[key] = value
+        elif key == "record":
+            out[key] = None if value is None else _masked(value)
+        elif key == "history":
+            out[key] = [_masked(e) for e in value] if isinstance(value, list) else mask_value(value)
+    return out
 
 
 async def import_jsonl(

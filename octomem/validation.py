@@ -24,6 +24,7 @@ import json
 import math
 import re
 import reprlib
+import unicodedata
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from itertools import accumulate
@@ -47,6 +48,9 @@ _MAX_DIGITS = 100  # integers in JSON text longer than this are refused while pa
 # Text drops them; ids, which must round-trip exactly, reject them.
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _ANY_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+# invisible, and meaningless in text people say (unlike the zero-width (non-)joiners, which
+# shape emoji and some scripts): dropped, so that text that looks the same is the same
+_INVISIBLE = re.compile("[\u00ad\u200b\u2060\ufeff]")
 
 
 # --- error messages ------------------------------------------------------------------
@@ -131,11 +135,19 @@ def check_encodable(value: str, what: str) -> None:
 
 
 def clean_text(value: str, what: str) -> str:
-    """`value` as valid Unicode text with control characters (other than tab and newline)
-    removed; carriage returns become newlines. InvalidInputError on a lone surrogate."""
+    """`value` as valid Unicode text in composed form (NFC: "Zürich" typed as u + a
+    combining diaeresis is the same text as with "ü"), without control characters (other
+    than tab and newline) or invisible ones that carry no meaning (zero-width space, word
+    joiner, byte order mark, soft hyphen); carriage returns become newlines.
+    InvalidInputError on a lone surrogate."""
     check_encodable(value, what)
     value = value.replace("\r\n", "\n").replace("\r", "\n")
-    return _CONTROL.sub("", value)
+    return unicodedata.normalize("NFC", _INVISIBLE.sub("", _CONTROL.sub("", value)))
+
+
+def has_control(value: str) -> bool:
+    """Whether `value` holds a control character `clean_text` would remove."""
+    return _CONTROL.search(value) is not None
 
 
 def check_name(value: Any, what: str, *, limit: int) -> str:
@@ -241,11 +253,11 @@ class _Walk:
                 f"{path} has a key {shown(key)} of type {type(key).__name__}: keys must be strings"
             )
         self.spend(len(key) + 3)
-        if clean_text(key, f"a key of {path}") != key:
+        if has_control(key):
             raise InvalidInputError(
                 f"{path} has a key {key!r} with control characters; keys must be plain text"
             )
-        return key
+        return clean_text(key, f"a key of {path}")
 
 
 # --- JSON text -------------------------------------------------------------------------

@@ -297,6 +297,9 @@ class Orchestrator:
     async def _update_locked(
         self, old: MemoryBase, text: str, metadata: dict[str, Any] | None
     ) -> MemoryBase:
+        """Write the new text and metadata; a retry that changes neither writes nothing."""
+        if text == old.content and {**old.metadata, **(metadata or {})} == old.metadata:
+            return old
         now = utcnow()
         data = old.model_dump()
         data.update(

@@ -36,6 +36,8 @@ async def forget(services: Services, user_id: str, agent_id: str | None) -> Forg
     started = time.perf_counter()
     report = ForgetReport(user_id=user_id, agent_id=agent_id)
     with span("forget", user_id=user_id):
+        # first: a write of this scope that began before the forget stores nothing after it
+        await services.locks.count_erasure(user_id, agent_id)
         by_type, events = await _scope_ids(services, user_id, agent_id)
         ids = sorted(
             {i for found in by_type.values() for i in found} | {e.memory_id for e in events}

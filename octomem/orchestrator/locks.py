@@ -34,7 +34,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
-from octomem.errors import StoreError
+from octomem.errors import ConflictError, StoreError
 from octomem.logs import get_logger
 from octomem.models import stable_hash
 from octomem.stores.base import GraphStore
@@ -63,6 +63,18 @@ _MUTEX = threading.Lock()  # guards _LOCKS and every _LocalLock's fields
 def scope_key(user_id: str | None) -> str:
     """The lock key of a user's memories (stable across processes and versions)."""
     return "scope_" + stable_hash("user", user_id)[:32]
+
+
+def erasure_keys(user_id: str | None, agent_id: str | None) -> list[str]:
+    """The keys whose erasure counts a write of this scope depends on: the user's (a forget
+    of the whole user) and, for an agent's memories, that agent scope's."""
+    keys = [scope_key(user_id)]
+    if agent_id is not None:
+        keys.append("erased_" + stable_hash("user", user_id, "agent", agent_id)[:32])
+    return keys
+
+
+Erasures = tuple[int, ...]
 
 
 async def _acquire_local(name: tuple[str, str]) -> None:
@@ -229,6 +241,29 @@ class ScopeLocks:
             raise
         except StoreError as exc:
             log.warning("scope lease release failed; it expires by itself", key=key, error=str(exc))
+
+    async def erasures(self, user_id: str | None, agent_id: str | None) -> Erasures:
+        """The erasure counts of a scope: read when a multi-step write begins, compared by
+        `check_erasures` at each of its steps."""
+        return tuple([await self.graph.erasures(key) for key in erasure_keys(user_id, agent_id)])
+
+    async def count_erasure(self, user_id: str, agent_id: str | None) -> None:
+        """A forget of this scope begins (under the user's lock): every write of it that
+        began before fails at its next step instead of storing what was forgotten."""
+        await self.graph.count_erasure(erasure_keys(user_id, agent_id)[-1])
+
+    async def check_erasures(
+        self, user_id: str | None, agent_id: str | None, seen: Erasures
+    ) -> None:
+        """ConflictError if the scope was forgotten since `seen` was read; call while holding
+        the user's lock, before writing."""
+        if await self.erasures(user_id, agent_id) != seen:
+            raise ConflictError(
+                f"the memories of user_id={user_id!r}"
+                + (f", agent_id={agent_id!r}" if agent_id is not None else "")
+                + " were forgotten while this call was running, so nothing of it was stored;"
+                " send it again if it should be remembered"
+            )
 
     def _busy(self, user_id: str | None, holder: str) -> StoreError:
         return StoreError(

@@ -27,7 +27,9 @@ the offline rules extract instead, the result says so, and the raw turns are mar
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 from langgraph.graph import END, START, StateGraph
@@ -137,12 +139,24 @@ def build_process_graph(services: Services) -> ProcessGraph:
             # bad input fails before any write
             turns, metadata = await asyncio.to_thread(validated)
             await services.init()
+            # a forget of this scope from here on makes the call store nothing
+            erasures = await services.locks.erasures(state.get("user_id"), state.get("agent_id"))
             current.set_attribute("octomem.turns", len(turns))
         return {
             "turns": turns,
             "metadata": metadata,
+            "erasures": erasures,
             "started": state.get("started") or time.perf_counter(),
         }
+
+    @contextlib.asynccontextmanager
+    async def holding(state: ProcessState) -> AsyncIterator[None]:
+        """The user's write lock, for a step of this call: ConflictError (nothing written)
+        if the scope was forgotten since the call began."""
+        user_id, agent_id = state.get("user_id"), state.get("agent_id")
+        async with services.locks.hold(user_id):
+            await services.locks.check_erasures(user_id, agent_id, state["erasures"])
+            yield
 
     async def store_turns(state: ProcessState) -> dict[str, Any]:
         """Persist every raw turn before any extraction: nothing said is ever lost."""
@@ -160,7 +174,7 @@ def build_process_graph(services: Services) -> ProcessGraph:
                 for i, turn in enumerate(turns)
             ]
             ids = [r.id for r in records]
-            async with services.locks.hold(scope.user_id):
+            async with holding(state):
                 stored = {r.id for r in await services.vector.get(MemoryType.EPISODIC, ids)}
                 fresh = [
                     Decision(operation=Operation.ADD, record=r, reason="raw turn")
@@ -329,7 +343,7 @@ def build_process_graph(services: Services) -> ProcessGraph:
         with span(
             "node.commit", user_id=state.get("user_id"), candidates=len(candidates)
         ) as current:
-            async with services.locks.hold(state.get("user_id")):
+            async with holding(state):
                 reconciler = Reconciler(
                     services, utcnow(), llm=services.llm if use_llm else None, meter=meter
                 )

@@ -13,7 +13,7 @@ from octomem.models import EpisodicMemory, MemoryBase, MemoryType, Provenance
 from octomem.orchestrator.fusion import Fused
 from octomem.orchestrator.services import Services
 from octomem.orchestrator.state import RankedList, RecallPlan, Retriever, SharedSearches
-from octomem.scopes import ANY, given, scope_filter
+from octomem.scopes import ANY, equals, given, scope_filter
 from octomem.stores.base import Filter
 from octomem.telemetry import span
 
@@ -282,8 +282,8 @@ async def add_context(
         "OR": [
             {
                 "AND": [
-                    {"session_id": session},
-                    {"internal.batch": batch},
+                    equals("session_id", session),
+                    {"internal.batch": {"eq": batch}},
                     {"internal.turn_index": {"in": [index - 1, index + 1]}},
                 ]
             }

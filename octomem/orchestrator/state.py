@@ -100,6 +100,7 @@ class ProcessState(TypedDict, total=False):
     turns_in: list[Turn] | None  # reprocess: stored turns, instead of messages
     # produced by the nodes
     started: float
+    erasures: tuple[int, ...]  # the scope's erasure counts when the call began (`locks`)
     turns: list[Turn]
     stored_turns: list[str]
     user_name: str | None

@@ -4,26 +4,30 @@ exists.
 
 `mask(text)` runs three detectors over the text and replaces what they find:
 - `keys`: vendor key and token formats (detect-secrets' plugin regexes and more), JWTs,
-  private key blocks, passwords in URLs, Bearer tokens, long random strings;
+  private key blocks, passwords in URLs and `curl -u`, Bearer tokens, long random strings;
 - `numbers`: payment cards, IBANs, US SSNs, each confirmed by its checksum (python-stdnum);
-- `cues`: values named by the words before them ("my PIN is ...", "password: ...").
+- `cues`: values named by the words around them ("my PIN is ...", "password: ...", "I use
+  ... as my password", "Mein Passwort ist ...", "我的密码是 ..."; `cue_words`).
+They see the text in NFKC with invisible characters removed (`normal`); what they find is
+replaced in the text as it was written.
 `mask_value` does the same for every string of a JSON-like value (metadata), keys too,
-and masks the whole value of a key that names a secret ({"password": ...}).
+and masks the whole value of a key that names a secret ({"password": ...}, `keys_named`).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from octomem.sensitive.cues import find_cued
 from octomem.sensitive.keys import find_keys
+from octomem.sensitive.keys_named import secret_key
+from octomem.sensitive.normal import normalise
 from octomem.sensitive.numbers import find_numbers
 from octomem.sensitive.spans import MARK, Found, apply, placeholder
 
-__all__ = ["MARK", "Masked", "mask", "mask_text", "mask_value"]
+__all__ = ["MARK", "Masked", "mask", "mask_text", "mask_value", "secret_key"]
 
 
 @dataclass(frozen=True)
@@ -39,45 +43,44 @@ class Masked:
 def mask(text: str) -> Masked:
     """The text with every secret found replaced by `[MASKED <kind>]`, or by
     `[MASKED <kind> …<last 4>]` for cards, IBANs and long keys. Masking masked text
-    changes nothing."""
+    changes nothing: a text where something was found is masked again until nothing more
+    is (a masked span can free a cue it was glued to: "...TK1234567Номер паспорта: ...")."""
     if len(text) < 3:
         return Masked(text, ())
-    found: list[Found] = [*find_keys(text), *find_numbers(text), *find_cued(text)]
+    kinds: list[str] = []
+    for _ in range(_ROUNDS):
+        masked = _mask_once(text, kinds)
+        if masked == text:
+            break
+        text = masked
+    return Masked(text, tuple(dict.fromkeys(kinds)))
+
+
+_ROUNDS = 4
+
+
+def _mask_once(text: str, kinds: list[str]) -> str:
+    normal = normalise(text)
+    seen = text if normal is None else normal.text
+    found: list[Found] = [*find_keys(seen), *find_numbers(seen), *find_cued(seen)]
     if not found:
-        return Masked(text, ())
-    masked, kinds = apply(text, found)
-    return Masked(masked, tuple(dict.fromkeys(kinds)))
+        return text
+    if normal is not None:
+        found = [Found(*normal.original(f.start, f.end), f.kind, f.tail) for f in found]
+    masked, more = apply(text, found)
+    kinds += more
+    return masked
 
 
 def mask_text(text: str) -> str:
     return mask(text).text
 
 
-# metadata keys whose whole value is a secret: {"password": "..."}, {"card_number": 4111...}
-_SECRET_KEY = re.compile(
-    r"pass(?:word|wd|phrase|code)|pwd|secret(?!ary)|"
-    r"(?<![a-z])token(?![a-z]|[_ -]?(?:count|usage|limit|budget|ids?|type))|"
-    r"api[_ -]?key|access[_ -]?key|"
-    r"private[_ -]?key|credential|^pin$|pin[_ -]?code|(?<![a-z])(?:cvv|cvc|ssn|iban)(?![a-z])|"
-    r"social[_ -]?security|card[_ -]?number|account[_ -]?number|routing[_ -]?number|"
-    r"authorization",
-    re.I,
-)
-
-
-def secret_key(name: str) -> bool:
-    """Whether a metadata key names a secret (its whole value is masked)."""
-    return bool(_SECRET_KEY.search(name))
-
-
-def mask_value(
-    value: Any, kinds: list[str] | None = None, *, keep: frozenset[str] = frozenset()
-) -> Any:
+def mask_value(value: Any, kinds: list[str] | None = None) -> Any:
     """`value` (a JSON-like value: metadata) with every string masked, keys included; the
-    whole value of a key that names a secret is masked (numbers too); numbers that are
-    card numbers become masked strings. Found kinds are appended to `kinds`. The values
-    of keys in `keep` (ids, hashes, times of a record) are left as they are, at any depth.
-    """
+    whole value of a key that names a secret is masked, whatever its type (a string, a
+    number, a list, a dict: `[MASKED secret]`); numbers that are card numbers become
+    masked strings. Found kinds are appended to `kinds`."""
     if isinstance(value, str):
         found = mask(value)
         if kinds is not None:
@@ -91,25 +94,27 @@ def mask_value(
     if isinstance(value, Mapping):
         out = {}
         for key, item in value.items():
-            if key in keep:
-                out[key] = item
-                continue
             name = mask_value(key, kinds) if isinstance(key, str) else key
-            if isinstance(key, str) and secret_key(key) and _scalar(item):
+            if isinstance(key, str) and secret_key(key) and _holds_something(item):
                 if kinds is not None and "secret" not in kinds:
                     kinds.append("secret")
                 out[name] = placeholder("secret", "", tail=False)
             else:
-                out[name] = mask_value(item, kinds, keep=keep)
+                out[name] = mask_value(item, kinds)
         return out
     if isinstance(value, list | tuple):
-        return [mask_value(item, kinds, keep=keep) for item in value]
+        return [mask_value(item, kinds) for item in value]
     return value
 
 
-def _scalar(item: Any) -> bool:
-    """A value worth masking whole: a non-empty string that is not already masked, or a
-    number (a PIN given as 4821). False, None and empty strings say nothing."""
+def _holds_something(item: Any) -> bool:
+    """Whether a value under a secret's name is worth masking whole: a string that is not
+    blank nor masked already, a number (a PIN given as 4821), a list or dict holding one.
+    False, None, empty strings and empty lists say nothing."""
     if isinstance(item, str):
         return bool(item.strip()) and not item.startswith(MARK)
+    if isinstance(item, Mapping):
+        return any(_holds_something(v) for v in item.values())
+    if isinstance(item, list | tuple):
+        return any(_holds_something(v) for v in item)
     return isinstance(item, int | float) and not isinstance(item, bool)

@@ -1,10 +1,14 @@
-"""Secrets named by the words before them (English): "my wifi password is ...", "PIN:
-4821", "the CVV is 123", "DB_PASSWORD=...", 'api key "..."'.
+"""Secrets named by the words around them: "my wifi password is ...", "PIN: 4821", "the
+CVV is 123", "DB_PASSWORD=...", 'api key "..."', "I use ... as my password", "set my
+email password to ...", "Mein Passwort ist ...", "我的密码是 ..." (the words of each
+language: `cue_words`). The text is NFKC already (`normal`).
 
-Three kinds of cue take three kinds of value:
+Five kinds of cue take five kinds of value:
 - passwords and passphrases: everything up to the end of the clause, so a passphrase of
   several words ("correct horse battery staple") goes whole;
 - PINs, CVVs, codes and numbers: one token with a digit (or digit groups: "123 456");
+- lists of codes ("recovery codes: ..."): every code of the list;
+- seed phrases ("seed phrase: ..."): up to 24 words, numbered or not;
 - keys, tokens and secrets: one token that looks generated (a digit, mixed case or _/-).
 A value the cue only describes ("the password is on the fridge", "... is wrong") is kept.
 """
@@ -14,60 +18,104 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from octomem.sensitive.spans import Found
+from octomem.sensitive.cue_words import (
+    AS,
+    CHANGE,
+    CHANGED_LAST,
+    CJK_CODE,
+    CJK_PASSWORD,
+    CJK_SEED,
+    CJK_VERB,
+    CODE,
+    CODES,
+    CONJUNCTION,
+    KEY,
+    NOT_A_VALUE,
+    OWNER,
+    PASSWORD,
+    QUALIFIER,
+    SEED,
+    TO,
+    TO_LAST,
+    USE,
+    VERB,
+)
+from octomem.sensitive.spans import MARK, Found
 
-_PASSWORD = (
-    r"pass ?words?|passwd|pwd|pass ?phrases?|pass ?codes?|seed phrase|recovery phrase|"
-    r"mnemonic(?: phrase)?|(?:wi-?fi|wlan|wpa2?|network|router) (?:key|pass)|"
-    r"login password|unlock (?:pattern|phrase)|(?:lock|safe) combination"
+_KINDS = ("password", "codes", "seed", "code", "key")
+_NAMED = (
+    rf"(?P<password>{PASSWORD})|(?P<codes>{CODES})|(?P<seed>{SEED})|(?P<code>{CODE})|"
+    rf"(?P<key>{KEY})"
 )
-_CODE = (
-    r"pins?(?: code| number)?|cvv2?|cvc2?|cid|csc|security code|verification code|"
-    r"confirmation code|one[- ]time (?:code|password|passcode)|otp|2fa code|mfa code|"
-    r"backup codes?|recovery codes?|(?:door|alarm|gate|garage|safe|lock|entry|access) code|"
-    r"ssn|social security(?: number)?|(?:bank )?account number|routing number|sort code|"
-    r"card number|tax id|passport number"
-)
-_KEY = (
-    r"api[ _-]?key|api[ _-]?token|access[ _-]?(?:key|token)|secret(?: access)?(?: key)?|"
-    r"auth(?:entication)?[ _-]?token|bearer token|refresh token|session token|"
-    r"client[ _-]secret|private key|token|app password|signing key|encryption key"
-)
-_QUALIFIER = r"(?:\s+(?:for|of|to|at|on|with|from)\s+[^.!?\n:=\"'`]{1,40}?)?"
 _VERB = (
-    r"\s*(?:(?:has\s+been\s+|was\s+|is\s+|got\s+)?(?:changed|set|updated|reset)\s+to"
-    r"|(?:is|was|are|'s)(?:\s+(?:now|still|just|actually))?|will\s+be|:|=|->)\s*"
+    r"(?P<verb>"
+    rf"\s*{VERB}\s*"
+    rf"|\s+(?P<to>{TO})\s+"  # "set my password to ...": checked for a change verb before
+    rf"|\s+(?P<last>{TO_LAST})\s+(?=\S+\s+(?:{CHANGED_LAST})\b)"  # "Passwort auf X geändert"
+    r"|\s*\n\s*(?=\S)"  # a list on the next lines (codes and seed phrases only)
+    r"|\s+(?=[\"'`])|\s+(?=\d{3}))"
 )
 _CUE = re.compile(
-    rf"\b(?:(?P<password>{_PASSWORD})|(?P<code>{_CODE})|(?P<key>{_KEY}))\b{_QUALIFIER}"
-    rf"(?P<verb>{_VERB}|\s+(?=[\"'`])|\s+(?=\d{{3}}))",
+    rf"\b(?:{_NAMED})\b(?:\s+(?:{QUALIFIER})\s+[^.!?,;\n:=\"'`\[]{{1,40}}?)?{_VERB}", re.I
+)
+# the same without a qualifier: "set my password to X" when "to X ... card 4111..." could
+# be read as a qualifier followed by a number
+_CUE_PLAIN = re.compile(rf"\b(?:{_NAMED})\b{_VERB}", re.I)
+# the value before the cue: "I use X as my password", "X is my PIN"; the cue ends a clause
+_CLAUSE_END = rf"(?=\s*(?:[.,;:!?)]|$)|\s+(?:{CONJUNCTION}|for|für|pour|para|для)\b)"
+_OWNED = (
+    rf"(?:(?:{OWNER})\s+)?(?:[^\W\d_]+\s+){{0,2}}?(?:(?P<password>{PASSWORD})|(?P<code>{CODE}))"
+    rf"{_CLAUSE_END}"
+)
+_ENDS_CLAUSE = re.compile(rf"\b(?:{PASSWORD}|{CODE}){_CLAUSE_END}", re.I)
+_USED_AS = re.compile(
+    rf"\b(?:{USE})\s+(?P<value>[\"'`][^\"'`\n]{{1,100}}[\"'`]"
+    rf"|(?:(?!(?:{USE}|{AS})\b)\S+\s+){{0,5}}?(?!(?:{USE}|{AS})\b)\S+)"
+    rf"\s+(?:{AS})\s+{_OWNED}",
     re.I,
 )
+_IS_MY = re.compile(
+    r"(?<!\S)(?P<value>[\"'`][^\"'`\n]{1,100}[\"'`]|\S+)\s+"
+    rf"(?:is|was|ist|war|est|était|es|era|это|—|–)\s+{_OWNED}",
+    re.I,
+)
+_CJK_CUE = re.compile(
+    rf"(?:(?P<password>{CJK_PASSWORD})|(?P<seed>{CJK_SEED})|(?P<code>{CJK_CODE}))"
+    rf"(?P<verb>{CJK_VERB})",
+    re.I,
+)
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
+_CJK_VALUE = re.compile(r"[「『\"'`]([^」』\"'`\n]{1,200})[」』\"'`]|[!-~]+")
+_CHANGE = re.compile(CHANGE, re.I)
+_CYRILLIC = re.compile("[\u0400-\u04ff]")
 # env-style names: DB_PASSWORD=..., stripe-secret-key: ..., "api_key": "..."
 _ASSIGNED = re.compile(
-    r"\b[A-Za-z0-9]*[_.-]?(?:pass(?:word|wd|phrase)|pwd|secret|token|api[_-]?key|"
-    r"access[_-]?key|private[_-]?key|credentials?)"
+    r"\b[A-Za-z0-9]*[_.-]?(?:pass(?:word|wd|phrase|wort)|pwd|pw(?![a-z])|kennwort|secret|"
+    r"token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?|contrase[ñn]a|"
+    r"mot_de_passe|парол[ьяю])"
     r"(?!s\b|s?[_-]?(?:count|usage|limit|budget|used|ids?|type)\b)"  # max_tokens=, token_count:
     r"[A-Za-z0-9_.-]*[\"']?\s*[:=]\s*",
     re.I,
 )
 _QUOTED = re.compile(r"\"([^\"\n]{1,200})\"|'([^'\n]{1,200})'|`([^`\n]{1,200})`")
 _CLAUSE = re.compile(  # a passphrase ends at the end of the sentence or clause
-    r"\S.*?(?=[.!?;,]?(?:\s*$|[.!?;,](?:\s|$)|\s+(?:and|but|so|or|because|which|then|"
-    r"if|when|while|though|although|please)\b|\s*[()\n]))",
+    r"\S.*?(?=[.!?;,]?(?:\s*$|[.!?;,](?:\s|$)|\s+(?:" + CONJUNCTION + r")\b|\s*[()\n]))",
     re.I,
 )
 _TOKEN = re.compile(r"[^\s\"'`,;()<>\[\]]+")
 _IDENTIFIER = re.compile(r"[A-Za-z]+(?:[_.][A-Za-z]+)+$")  # api_key=api_key, ENV_VAR_NAME
 _DIGITS = re.compile(r"\d[\d -]{0,30}\d|\d")
-_NOT_A_VALUE = frozenset(
-    "a an the my your his her our their its this that these those it on in at under "
-    "inside behind written saved stored kept not no still too very so wrong incorrect "
-    "expired changed same different missing required needed being reset weak strong long "
-    "short easy hard simple complicated secure safe private hidden case-sensitive valid "
-    "invalid there here below above attached encrypted unknown forgotten lost somewhere "
-    "printed taped also now just actually".split()
+# a list of codes: "1234-5678, 2345-6789 and 3456-7890", one per line, numbered or not
+_LIST_ITEM = re.compile(r"(?:\d{1,2}[.)]\s+|[-*•]\s*)?([A-Za-z0-9]+(?:-[A-Za-z0-9]+)*)")
+_LIST_SEP = re.compile(r"\s*[,;]?\s*(?:(?:and|und|et|y|и)\s+)?")
+# a seed phrase: words, numbered or not, separated by spaces, commas or line breaks
+_SEED_WORD = re.compile(r"(?:\d{1,2}[.):]\s*)?([^\W\d_]+)")
+_SEED_SEP = re.compile(r"[ \t]*[,;]?\s*")
+_NOT_A_SEED_WORD = frozenset(
+    "a an and are as at be but by for from i if in is it its my no not of on or our so "
+    "the their to was we were which while with your".split()
 )
+_MAX_SEED_WORDS, _MAX_CODES = 24, 32
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:
@@ -84,25 +132,60 @@ def _looks_generated(value: str) -> bool:
     )
 
 
+def _codes(text: str, at: int) -> int | None:
+    """The end of a list of codes that starts at `at` (each with a digit)."""
+    end = None
+    for _ in range(_MAX_CODES):
+        item = _LIST_ITEM.match(text, at)
+        if item is None or not any(c.isdigit() for c in item.group(1)):
+            break
+        end = at = item.end()
+        at = _LIST_SEP.match(text, at).end()  # type: ignore[union-attr]
+        if at == end:
+            break
+    return end
+
+
+def _seed(text: str, at: int) -> int | None:
+    """The end of a seed phrase that starts at `at`: up to 24 words, numbered or not."""
+    end, lower = None, None
+    for _ in range(_MAX_SEED_WORDS):
+        word = _SEED_WORD.match(text, at)
+        if word is None or word.group(1).lower() in _NOT_A_SEED_WORD:
+            break
+        if lower is None:
+            lower = word.group(1).islower()
+        elif lower and not word.group(1).islower():
+            break  # a capital after lower-case words: the next sentence
+        end = word.end()
+        at = _SEED_SEP.match(text, end).end()  # type: ignore[union-attr]
+        if at == end:
+            break
+    return end
+
+
 def _value(text: str, at: int, kind: str) -> tuple[int, int] | None:
     quoted = _QUOTED.match(text, at)
     if quoted:
         group = next(g for g in (1, 2, 3) if quoted.group(g) is not None)
         inside = quoted.group(group)
-        if kind == "code" and not any(c.isdigit() for c in inside):
+        if kind in ("code", "codes") and not any(c.isdigit() for c in inside):
             return None
         if kind == "key" and _IDENTIFIER.match(inside):
             return None
         return quoted.span(group)
-    if text.startswith("[MASKED", at):
+    if text.startswith(MARK, at):
         return None
     word = _TOKEN.match(text, at)
-    if word is None or word.group().lower().strip(".,!?") in _NOT_A_VALUE:
+    if word is None or word.group().lower().strip(".,!?") in NOT_A_VALUE:
         return None
     if kind == "password":
         clause = _CLAUSE.match(text, at)
         end = clause.end() if clause else word.end()
         return _trim(text, at, max(end, word.end()))
+    if kind in ("seed", "codes"):
+        stop = (_seed if kind == "seed" else _codes)(text, at)
+        return None if stop is None else (at, stop)
     if kind == "code":
         digits = _DIGITS.match(text, at)
         if digits and (digits.end() >= word.end() or not text[digits.end()].isalnum()):
@@ -117,38 +200,150 @@ def _value(text: str, at: int, kind: str) -> tuple[int, int] | None:
     return start, end
 
 
+def _named(match: re.Match[str]) -> tuple[str, str]:
+    kind = next(k for k in _KINDS if match.groupdict().get(k))
+    return kind, match.group(kind)
+
+
 def find_cued(text: str) -> Iterator[Found]:
     lowered = text.lower()
-    if not any(c in lowered for c in _TRIGGERS):
+    # "İ" lowers to two characters, which would move the offsets
+    hits = _TRIGGER.finditer(lowered) if len(lowered) == len(text) else _ANY_CASE.finditer(text)
+    # every cue holds one of the trigger words within its first 40 characters: the cue
+    # regexes are tried only at the starts of the words just before one (a regex of
+    # alternatives searched over the whole text costs far more)
+    starts: set[int] = set()
+    for hit in hits:
+        at = max(0, hit.start() - 40)
+        starts.update(m.start() for m in _WORD_START.finditer(text, at, hit.start() + 1))
+    for start in sorted(starts):
+        yield from _forward(text, start)
+        yield from _backward(text, start)
+        assigned = _ASSIGNED.match(text, start)
+        if assigned is not None:
+            span = _value(text, assigned.end(), "key")
+            if span is not None:
+                yield Found(*span, "password", tail=False)
+    if not text.isascii() and _CJK.search(text):
+        yield from _cjk(text)
+
+
+def _forward(text: str, start: int) -> Iterator[Found]:
+    for regex in (_CUE, _CUE_PLAIN):
+        match = regex.match(text, start)
+        if match is None:
+            return  # nor the other
+        kind, cue = _named(match)
+        if not _taken(text, match, kind, cue):
+            continue
+        if match["last"]:  # "Passwort auf X geändert": one word
+            word = _TOKEN.match(text, match.end())
+            span = None if word is None else _trim(text, *word.span())
+        else:
+            span = _value(text, match.end(), kind)
+        if span is not None:  # both readings may give one: "set my password to X... is Y"
+            yield Found(*span, _kind(kind, cue), tail=False)
+
+
+def _taken(text: str, match: re.Match[str], kind: str, cue: str) -> bool:
+    """Whether the words between a cue and its value say that a value follows."""
+    verb = match["verb"]
+    if verb.isspace():
+        if "\n" in verb and kind in ("codes", "seed"):
+            return True  # a list on the next lines
+        if kind not in ("code", "codes") and text[match.end()] not in "\"'`":
+            return False  # "password 1234..." without is/:/= is a cue for numbers only
+    if verb.strip() in ("—", "–") and not _CYRILLIC.search(cue):
+        return False  # a dash says "is" in Russian; in English it starts an aside
+    if match["to"]:  # "the password to ..." without "set"/"changed" before it in its clause
+        start = match.start()
+        clause = max(text.rfind(c, max(0, start - 60), start) for c in ".!?;\n)]") + 1
+        return _CHANGE.search(text, max(clause, start - 60), start) is not None
+    return True
+
+
+def _backward(text: str, start: int) -> Iterator[Found]:
+    """ "I use X as my password", "X is my PIN": the value comes first."""
+    cue = _ENDS_CLAUSE.match(text, start)
+    if cue is None:
         return
-    for match in _CUE.finditer(text):
-        kind = next(k for k in ("password", "code", "key") if match.group(k))
-        if kind != "code" and match["verb"].isspace() and text[match.end()] not in "\"'`":
-            continue  # "password 1234..." without is/:/= is a cue for numbers only
-        span = _value(text, match.end(), kind)
-        if span is not None:
-            yield Found(*span, _kind(kind, match.group(kind)), tail=False)
-    for match in _ASSIGNED.finditer(text):
-        span = _value(text, match.end(), "key")
-        if span is not None:
-            yield Found(*span, "password", tail=False)
+    for regex in (_USED_AS, _IS_MY):
+        match = _ending_at(regex, text, max(0, start - 160), cue.end())
+        if match is None:
+            continue
+        begin, end = match.span("value")
+        value = match["value"]
+        if value[0] in "\"'`":
+            begin, end = begin + 1, end - 1
+        elif value.lower().strip(".,!?") in NOT_A_VALUE or value.startswith(MARK):
+            continue
+        kind, name = _named(match)
+        if kind == "code" and not any(c.isdigit() for c in value):
+            continue
+        yield Found(*_trim(text, begin, end), _kind(kind, name), tail=False)
+
+
+def _ending_at(regex: re.Pattern[str], text: str, pos: int, end: int) -> re.Match[str] | None:
+    """The first match of `regex` in text[pos:end] that ends at `end` (at this cue, not at
+    an earlier one)."""
+    while (match := regex.search(text, pos, end)) is not None:
+        if match.end() == end:
+            return match
+        pos = match.start() + 1
+    return None
+
+
+def _cjk(text: str) -> Iterator[Found]:
+    for match in _CJK_CUE.finditer(text):
+        kind, cue = _named(match)
+        if kind == "seed":  # Chinese and Japanese seed words are words of their script
+            stop = _seed(text, match.end())
+            if stop is not None:
+                yield Found(match.end(), stop, "seed", tail=False)
+            continue
+        value = _CJK_VALUE.match(text, match.end())
+        if value is None:
+            continue
+        start, end = value.span(1) if value.group(1) is not None else value.span()
+        start, end = _trim(text, start, end)
+        secret = text[start:end]
+        if kind == "code" and not any(c.isdigit() for c in secret):
+            continue
+        if kind == "password" and len(secret) < 4:
+            continue
+        yield Found(start, end, _kind(kind, cue), tail=False)
+
+
+_PIN = ("pin", "geheimzahl", "пин", "暗証番号", "code pin", "código pin")
+_PASSPORT = (
+    "passport", "pass", "reisepass", "numéro de passeport", "número de pasaporte",
+    "numero de pasaporte", "номер паспорта", "护照", "護照", "パスポート", "旅券",
+)  # fmt: skip
 
 
 def _kind(kind: str, cue: str) -> str:
     cue = cue.lower()
     if kind == "code":
-        for name in ("pin", "cvv", "cvc", "ssn", "social security", "account", "routing"):
+        if cue.startswith(_PIN):
+            return "pin"
+        if cue.startswith(_PASSPORT):
+            return "passport"
+        for name in ("cvv", "cvc", "ssn", "social security", "account", "routing"):
             if cue.startswith(name):
                 return {"cvc": "cvv", "social security": "ssn", "routing": "account"}.get(
                     name, name
                 )
         return "code"
-    return "password" if kind == "password" else "key"
+    return {"codes": "code", "seed": "seed", "key": "key"}.get(kind, "password")
 
 
-# cheap pre-check: a text with none of these cannot hold a cue
+# every cue holds one of these (in lower case) within its first 40 characters
 _TRIGGERS = (
-    "pass", "pwd", "phrase", "mnemonic", "key", "combination", "pin", "cv", "cid",
-    "csc", "code", "otp", "ssn", "social", "account", "routing", "card", "tax", "token",
-    "secret", "credential",
+    "pass", "pw", "rase", "mnemonic", "key", "combin", "unlock", "pin", "cv", "cid", "csc",
+    "cod", "otp", "ssn", "social", "num", "núm", "pasap", "tax", "token", "secret",
+    "credential", "seed", "wallet", "kennw", "geheim", "mdp", "contrase", "clave", "cód",
+    "schlüssel", "clé", "парол", "пин", "паспорт", "код", "фраз",
 )  # fmt: skip
+_TRIGGER = re.compile("|".join(_TRIGGERS))
+_ANY_CASE = re.compile("|".join(_TRIGGERS), re.I)
+_WORD_START = re.compile(r"\b\w")

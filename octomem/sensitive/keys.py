@@ -1,6 +1,7 @@
 """Keys, tokens and credentials recognised by their shape: vendor key formats (the
 regexes of detect-secrets' plugins, plus formats it lacks), JWTs, private key blocks,
-passwords in URLs, Bearer/Basic tokens, and long random-looking strings.
+passwords in URLs and in `curl -u user:password`, Bearer/Basic tokens, and long
+random-looking strings.
 
 detect-secrets' scanning API (`scan_line`, settings, filters) is built for source files
 and costs far more per call; its plugins' `denylist` regexes are used directly instead,
@@ -92,6 +93,13 @@ _URL_PARAM = re.compile(
     r"[\w.-]*=(?P<secret>[^&\s#\"']+)",
     re.I,
 )
+# curl -u user:pass, curl --user "user:pass", wget --user=..., httpie -a user:pass
+# (as gitleaks' curl-auth-user rule)
+_COMMAND_USER = re.compile(
+    r"\b(?:curl|wget|http|https|xh)\b[^\n]*?\s(?:-u|--user|--http-user|--proxy-user|-a|--auth)(?:\s+|=)"
+    r"[\"']?[^\s:\"']*:(?P<secret>[^\s\"']+)",
+    re.I,
+)
 _AUTH = re.compile(
     r"\b(?:Bearer|Basic|Token|Authorization:)\s+(?P<secret>[A-Za-z0-9._~+/=-]{12,})", re.I
 )
@@ -143,6 +151,9 @@ def find_keys(text: str) -> Iterator[Found]:
             for match in regex.finditer(text):
                 yield Found(*match.span("secret"), "password", tail=False)
     lowered = text.lower()
+    if " -" in text and any(w in lowered for w in ("curl", "wget", "http", "xh")):
+        for match in _COMMAND_USER.finditer(text):
+            yield Found(*match.span("secret"), "password", tail=False)
     if not any(w in lowered for w in ("bearer", "basic", "token", "authorization")):
         return
     for match in _AUTH.finditer(text):

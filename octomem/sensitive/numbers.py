@@ -14,13 +14,21 @@ from stdnum.us import ssn
 from octomem.sensitive.spans import Found
 
 # 13-19 digits: groups of four with one separator (space, dash, dot) or none, or the
-# 4-6-5 / 4-6-4 grouping of Amex and Diners cards.
+# 4-6-5 / 4-6-4 grouping of Amex and Diners cards. Numbers are ASCII here (the text is
+# NFKC) and stand apart from Latin letters and digits only: Chinese and Japanese write
+# them between words without spaces ("カード番号は5555...です").
 _CARD = re.compile(
-    r"(?<![\w.,/-])(?:\d{4}(?P<s>[ .-]?)\d{4}(?P=s)\d{4}(?:(?P=s)\d{1,4}){0,2}(?:\d{1,3})?"
-    r"|\d{4}(?P<t>[ -]?)\d{6}(?P=t)\d{4,5})(?![\w-]|[.,/]\d)"
+    r"(?<![A-Za-z0-9_.,/-])(?:\d{4}(?P<s>[ .-]?)\d{4}(?P=s)\d{4}(?:(?P=s)\d{1,4}){0,2}"
+    r"(?:\d{1,3})?|\d{4}(?P<t>[ -]?)\d{6}(?P=t)\d{4,5})(?![A-Za-z0-9_-]|[.,/]\d)",
+    re.A,
 )
-_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b", re.I)
-_SSN = re.compile(r"(?<![\w.-])\d{3}(?P<s>[- ])\d{2}(?P=s)\d{4}(?![\w-]|[.,]\d)")
+_IBAN = re.compile(
+    r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?![A-Za-z0-9])",
+    re.I | re.A,
+)
+_SSN = re.compile(
+    r"(?<![A-Za-z0-9_.-])\d{3}(?P<s>[- ])\d{2}(?P=s)\d{4}(?![A-Za-z0-9_-]|[.,]\d)", re.A
+)
 
 
 def _card(digits: str) -> bool:
@@ -43,7 +51,7 @@ def _iban_end(text: str, start: int, end: int) -> int | None:
 
 
 def find_numbers(text: str) -> Iterator[Found]:
-    if sum(c.isdigit() for c in text) < 9:  # every form below has at least 9 digits
+    if sum(map(text.count, "0123456789")) < 9:  # every form below has 9 digits or more
         return
     for match in _CARD.finditer(text):
         if _card(re.sub(r"\D", "", match.group())):

@@ -3,6 +3,7 @@ masked text."""
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -22,6 +23,8 @@ def placeholder(kind: str, secret: str, tail: bool) -> str:
     characters say which one it was and nothing of its value; `[MASKED pin]` else."""
     compact = "".join(c for c in secret if c.isalnum())
     if tail and len(compact) >= 12:
+        if not compact.isascii():  # full-width digits: the tail in plain ones
+            compact = unicodedata.normalize("NFKC", compact)
         return f"[MASKED {kind} …{compact[-4:]}]"
     return f"[MASKED {kind}]"
 

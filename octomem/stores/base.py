@@ -307,8 +307,16 @@ class GraphStore(Protocol):
     async def release_lease(self, key: str, owner: str) -> None:
         """Give the lease up if `owner` holds it; otherwise do nothing."""
 
+    async def erasures(self, key: str) -> int:
+        """How many times the scope `key` was erased (`count_erasure`); 0 if never. Like
+        leases, kept apart from the graph's data (`reset()` leaves them)."""
+
+    async def count_erasure(self, key: str) -> int:
+        """Count one more erasure of the scope `key` (a forget); returns the new count. A
+        write that began before it sees the count change and stores nothing."""
+
     async def reset(self) -> None:
-        """Delete every entity, relation and memory node (leases stay)."""
+        """Delete every entity, relation and memory node (leases and erasures stay)."""
 
     async def close(self) -> None: ...
 

@@ -16,10 +16,10 @@ import random
 import re
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import chromadb
 import httpx
@@ -41,7 +41,7 @@ from octomem.models import (
     record_from_json,
     record_to_json,
 )
-from octomem.stores import record_cache
+from octomem.stores import chroma_engine, record_cache
 from octomem.stores.chroma_files import purge_log, scrub_index_files
 from octomem.stores.chroma_layout import (
     LAYOUT,
@@ -59,6 +59,34 @@ _FIRST_PAUSE_S = 0.05  # retries of a server call back off from here, doubling .
 _MAX_PAUSE_S = 2.0  # ... up to this
 _SELECTIVE_MAX = 4096
 _PREFIX_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+T = TypeVar("T")
+
+
+class _Remote:
+    """The client of a Chroma server (or one handed in): opened on first use, shared by the
+    calls of one store; the server keeps its own files."""
+
+    def __init__(self, connect: Callable[[], Any]) -> None:
+        self._connect = connect
+        self._client: Any = None
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def using(self) -> Iterator[Any]:
+        with self._lock:
+            if self._client is None:
+                self._client = self._connect()
+            client = self._client
+        yield client
+
+    @property
+    def client(self) -> Any:
+        """The open client, or None."""
+        return self._client
+
+    def close(self) -> None:
+        with self._lock:
+            self._client = None
 
 
 class ChromaVectorStore:
@@ -66,29 +94,34 @@ class ChromaVectorStore:
 
     def __init__(
         self,
-        connect: Callable[[], Any],
+        remote: Callable[[], Any] | None = None,
         *,
+        path: Path | None = None,
         prefix: str = "octomem",
         location: str = "Chroma",
-        cache_path: Path | None = None,
         cache_records: int = record_cache.DEFAULT_MAX_RECORDS,
         retry_s: float = 0.0,
     ) -> None:
+        """`remote` connects to a server; `path` is an embedded store's directory."""
         if not _PREFIX_RE.match(prefix):
             raise ConfigurationError(
                 f"invalid Chroma collection prefix {prefix!r}: use 1-63 letters, digits, "
                 "'.', '_' or '-', starting with a letter or digit"
             )
-        self._connect = connect
+        if (remote is None) == (path is None):
+            raise ConfigurationError("a Chroma store needs a server or a path, not both")
+        self._remote = _Remote(remote) if remote is not None else None
         self._prefix = prefix
         self._location = location
         self._retry_s = retry_s
-        self._client: Any = None
-        self._collections: dict[MemoryType, Any] = {}
+        # (client, collection) per type: a handle is valid while its client is the open one
+        self._collections: dict[MemoryType, tuple[Any, Any]] = {}
         self._lock = threading.Lock()
         self._selective: set[tuple[MemoryType, str]] = set()  # filters to push down
-        # embedded only (see record_cache): acquired on connect, released on close
-        self._cache_path = cache_path
+        # embedded only: the directory's engine and record cache (`chroma_engine`,
+        # `record_cache`), acquired on first use, released on close
+        self._path = path
+        self._engine: chroma_engine.EmbeddedChroma | None = None
         self._cache_records = cache_records
         self._cache: RecordCache | None = None
         self._handles_epoch = 0  # the cache's epoch when the collection handles were valid
@@ -104,18 +137,10 @@ class ChromaVectorStore:
         """Chroma running in this process, persisted under `path`; up to `cache_records`
         records are cached in memory (0: none)."""
         path = Path(path)
-
-        def connect() -> Any:
-            path.mkdir(parents=True, exist_ok=True)
-            scrub_index_files(path)
-            settings = Settings(anonymized_telemetry=False)
-            return chromadb.PersistentClient(path=str(path), settings=settings)
-
         return cls(
-            connect,
+            path=path,
             prefix=prefix,
             location=f"embedded Chroma at {path}",
-            cache_path=path,
             cache_records=cache_records,
         )
 
@@ -147,11 +172,12 @@ class ChromaVectorStore:
     @classmethod
     def from_client(cls, client: Any, *, prefix: str = "octomem") -> ChromaVectorStore:
         """Wrap an existing chromadb client (never cached: do not mix it with embedded
-        stores on the same path in one process, whose cache would miss its writes)."""
+        stores on the same path in one process, whose cache would miss its writes, and
+        whose file maintenance needs every client of the path closed)."""
         return cls(lambda: client, prefix=prefix, location="Chroma")
 
     def collection_name(self, memory_type: MemoryType) -> str:
-        return f"{self._prefix}_{memory_type.value}"
+        return f"{self._prefix}_{MemoryType(memory_type).value}"
 
     # --- plumbing --------------------------------------------------------------------
 
@@ -165,14 +191,17 @@ class ChromaVectorStore:
             text += "embedding model change? (use a new collection prefix or reset the store)"
         return StoreError(f"{self._location}: {what} failed: {text}")
 
-    async def _call(self, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Run a Chroma call in a worker thread: again, for up to `retry_s`, while the
-        server cannot be reached; its errors as octomem's."""
+    async def _call(
+        self, what: str, fn: Callable[[Any], T], memory_type: MemoryType | None = None
+    ) -> T:
+        """Run `fn` in a worker thread on the collection of `memory_type` (None: on the
+        client): again, for up to `retry_s`, while the server cannot be reached; its
+        errors as octomem's."""
         deadline = time.monotonic() + self._retry_s
         pause = _FIRST_PAUSE_S
         while True:
             try:
-                return await asyncio.to_thread(fn, *args, **kwargs)
+                return await asyncio.to_thread(self._attempt, fn, memory_type)
             except OctomemError:
                 raise
             except Exception as exc:
@@ -181,6 +210,23 @@ class ChromaVectorStore:
                 log.warning("chroma server unreachable; retrying", what=what, error=str(exc))
             await asyncio.sleep(random.uniform(pause / 2, pause))
             pause = min(pause * 2, _MAX_PAUSE_S)
+
+    def _attempt(self, fn: Callable[[Any], T], memory_type: MemoryType | None) -> T:
+        """One store call, with the client open throughout (an embedded engine is not
+        closed under it: `chroma_engine`)."""
+        with self._source().using() as client:
+            return fn(client if memory_type is None else self._handle(client, memory_type))
+
+    def _source(self) -> _Remote | chroma_engine.EmbeddedChroma:
+        if self._remote is not None:
+            return self._remote
+        with self._lock:
+            if self._engine is None:
+                assert self._path is not None
+                self._engine = chroma_engine.acquire(self._path)
+                self._cache = record_cache.acquire(self._path, self._prefix, self._cache_records)
+                self._handles_epoch = self._cache.epoch
+            return self._engine
 
     def _failure(self, what: str, exc: Exception) -> StoreError:
         if isinstance(exc, ChromaNotFoundError):
@@ -199,41 +245,35 @@ class ChromaVectorStore:
             if self._cache is not None:
                 self._handles_epoch = self._cache.epoch
 
-    def _connected(self) -> Any:
-        """The client (and the record cache of an embedded store); call under the lock."""
-        if self._client is None:
-            self._client = self._connect()
-        if self._cache_path is not None and self._cache is None:
-            self._cache = record_cache.acquire(self._cache_path, self._prefix, self._cache_records)
-            self._handles_epoch = self._cache.epoch
-        return self._client
-
-    def _open(self, memory_type: MemoryType) -> Any:
+    def _handle(self, client: Any, memory_type: MemoryType) -> Any:
+        """The collection of `memory_type` on the open `client` (created if missing)."""
         with self._lock:
-            self._connected()
-            if memory_type not in self._collections:
-                try:
-                    collection = self._client.get_or_create_collection(
-                        self.collection_name(memory_type),
-                        configuration={"hnsw": {"space": "cosine"}},
-                        embedding_function=None,
-                    )
-                except ChromaNotFoundError as exc:  # e.g. a server's tenant or database
-                    raise self._error(f"opening collection {memory_type.value}", exc) from exc
-                if (cache := self._cache) is not None:
-                    since = cache.generation
-                    if collection.count() == 0:
-                        cache.set_empty(collection.name, since=since)
-                self._collections[memory_type] = collection
-            return self._collections[memory_type]
-
-    async def _collection(self, memory_type: MemoryType) -> Any:
-        memory_type = MemoryType(memory_type)
-        if (cache := self._cache) is not None and cache.epoch != self._handles_epoch:
-            self._forget_collections()  # another store on this path dropped them
-        if (collection := self._collections.get(memory_type)) is not None:
+            if (cache := self._cache) is not None and cache.epoch != self._handles_epoch:
+                self._collections.clear()  # another store on this path dropped them
+                self._handles_epoch = cache.epoch
+            known = self._collections.get(memory_type)
+            if known is not None and known[0] is client:
+                return known[1]
+            try:
+                collection = client.get_or_create_collection(
+                    self.collection_name(memory_type),
+                    configuration={"hnsw": {"space": "cosine"}},
+                    embedding_function=None,
+                )
+            except ChromaNotFoundError as exc:  # e.g. a server's tenant or database
+                raise self._error(f"opening collection {memory_type.value}", exc) from exc
+            if cache is not None:
+                since = cache.generation
+                if collection.count() == 0:
+                    cache.set_empty(collection.name, since=since)
+            self._collections[memory_type] = (client, collection)
             return collection
-        return await self._call(f"opening collection {memory_type.value}", self._open, memory_type)
+
+    async def _on(self, what: str, memory_type: MemoryType, method: str, **kwargs: Any) -> Any:
+        """`collection.<method>(**kwargs)` on the collection of `memory_type`."""
+        return await self._call(
+            what, lambda collection: getattr(collection, method)(**kwargs), memory_type
+        )
 
     def _record(self, meta: Mapping[str, Any] | None, entry_id: str) -> MemoryBase:
         return self._parse((meta or {}).get(RECORD_KEY), entry_id)
@@ -247,9 +287,23 @@ class ChromaVectorStore:
                 f"written by octomem or is corrupt - delete it or reset the store ({exc})"
             ) from exc
 
-    def _empty(self, collection: Any) -> bool:
-        """Known (to this process's cache) to hold no entries."""
-        return self._cache is not None and self._cache.is_empty(collection.name)
+    async def _known_empty(self, memory_type: MemoryType) -> bool:
+        """Known (to this process's cache) to hold no entries; opens the collection first,
+        which tells the cache whether it is empty."""
+        if not self._opened(memory_type):
+            await self._call("opening collection", lambda collection: None, memory_type)
+        return self.known_empty(memory_type)
+
+    def _opened(self, memory_type: MemoryType) -> bool:
+        """Whether the collection's handle is one on the open client (a hint: the engine
+        may close meanwhile, and the next call opens it again)."""
+        known = self._collections.get(memory_type)
+        cache = self._cache
+        return (
+            known is not None
+            and known[0] is self._source().client
+            and (cache is None or cache.epoch == self._handles_epoch)
+        )
 
     def known_empty(self, memory_type: MemoryType) -> bool:
         cache = self._cache
@@ -258,69 +312,64 @@ class ChromaVectorStore:
     async def _write(
         self,
         what: str,
-        collection: Any,
+        memory_type: MemoryType,
         entry_ids: Sequence[str],
-        fn: Callable[..., Any],
+        method: str,
         written: Mapping[str, str] | None = None,
         **kwargs: Any,
     ) -> None:
         """Run a Chroma write (`written`: the record JSON an upsert stores; None for a
         delete) and keep the cache exact: it is updated when Chroma has finished, even if
         the caller is cancelled before (the worker thread cannot be stopped)."""
+        self._source()  # the cache of an embedded store exists from here on
         cache = self._cache
         if cache is None:
-            await self._call(what, fn, **kwargs)
+            await self._on(what, memory_type, method, **kwargs)
             return
-        token = cache.begin_write(collection.name, entry_ids)
-
-        def locked(**arguments: Any) -> Any:
-            with cache.files:
-                return fn(**arguments)
-
-        task = asyncio.ensure_future(self._call(what, locked, **kwargs))
+        name = self.collection_name(memory_type)
+        token = cache.begin_write(name, entry_ids)
+        task = asyncio.ensure_future(self._on(what, memory_type, method, **kwargs))
 
         def finished(done: asyncio.Future[Any]) -> None:
             ok = not done.cancelled() and done.exception() is None
-            cache.end_write(collection.name, token, entry_ids, written if ok else None)
+            cache.end_write(name, token, entry_ids, written if ok else None)
 
         task.add_done_callback(finished)
         await asyncio.shield(task)
 
     def _payloads_read(
-        self, collection: Any, ids: Sequence[str], metas: Sequence[Any], since: int
+        self, name: str, ids: Sequence[str], metas: Sequence[Any], since: int
     ) -> dict[str, Any]:
         """The record JSON of entries Chroma returned, remembered by the cache (`since`:
         its generation before the read)."""
         read = {i: (meta or {}).get(RECORD_KEY) for i, meta in zip(ids, metas, strict=True)}
         if self._cache is not None:
             valid = {i: p for i, p in read.items() if isinstance(p, str)}
-            self._cache.remember(collection.name, valid, since=since)
+            self._cache.remember(name, valid, since=since)
         return read
 
     async def _payloads(self, memory_type: MemoryType, ids: Sequence[str]) -> dict[str, Any]:
         """Record JSON of those of `ids` that exist: cached, or read from Chroma."""
-        collection = await self._collection(memory_type)
+        self._source()
+        name = self.collection_name(memory_type)
         cache = self._cache
-        found = cache.lookup(collection.name, ids) if cache is not None else {}
+        found = cache.lookup(name, ids) if cache is not None else {}
         missing = [i for i in dict.fromkeys(ids) if i not in found]
         if missing:
             since = cache.generation if cache is not None else 0
-            page = await self._call("get", collection.get, ids=missing, include=["metadatas"])
-            found.update(
-                self._payloads_read(collection, page["ids"], page["metadatas"] or [], since)
-            )
+            page = await self._on("get", memory_type, "get", ids=missing, include=["metadatas"])
+            found.update(self._payloads_read(name, page["ids"], page["metadatas"] or [], since))
         return found
 
     async def _scan(self, memory_type: MemoryType, where: Where | None) -> list[tuple[str, Any]]:
-        collection = await self._collection(memory_type)
-        if self._empty(collection):
+        if await self._known_empty(memory_type):
             return []
         rows: list[tuple[str, Any]] = []
         while True:
-            collection = await self._collection(memory_type)  # new if reset meanwhile
-            page = await self._call(
+            page = await self._on(
                 "get",
-                collection.get,
+                memory_type,
+                "get",
                 where=where,
                 include=["metadatas"],
                 limit=_PAGE,
@@ -334,7 +383,7 @@ class ChromaVectorStore:
 
     async def init(self) -> None:
         for memory_type in MemoryType:
-            await self._collection(memory_type)
+            await self._known_empty(memory_type)
 
     async def upsert(
         self,
@@ -351,18 +400,15 @@ class ChromaVectorStore:
         for record, embedding in zip(records, embeddings, strict=True):
             _check_type(record, memory_type)
             latest[record.id] = (record, [float(x) for x in embedding])  # last one wins
-        if not latest:
-            return
         items = list(latest.items())
         for start in range(0, len(items), _PAGE):
-            collection = await self._collection(memory_type)  # new if reset meanwhile
             chunk = items[start : start + _PAGE]
             payloads = {rid: record_to_json(rec) for rid, (rec, _) in chunk}
             await self._write(
                 "upsert",
-                collection,
+                memory_type,
                 list(payloads),
-                collection.upsert,
+                "upsert",
                 payloads,
                 ids=list(payloads),
                 embeddings=[emb for _, (_, emb) in chunk],
@@ -377,9 +423,8 @@ class ChromaVectorStore:
         items = list(latest.values())
         for start in range(0, len(items), _PAGE):
             chunk = items[start : start + _PAGE]
-            collection = await self._collection(memory_type)  # new if reset meanwhile
-            stored = await self._call(
-                "get", collection.get, ids=[r.id for r in chunk], include=["metadatas"]
+            stored = await self._on(
+                "get", memory_type, "get", ids=[r.id for r in chunk], include=["metadatas"]
             )
             old = dict(zip(stored["ids"], stored["metadatas"] or [], strict=True))
             ids, metadatas = [], []
@@ -393,16 +438,16 @@ class ChromaVectorStore:
                     metadatas.append(meta)
             if ids:  # the cache forgets them: an entry deleted meanwhile is not updated
                 await self._write(
-                    "rewrite", collection, ids, collection.update, ids=ids, metadatas=metadatas
+                    "rewrite", memory_type, ids, "update", ids=ids, metadatas=metadatas
                 )
 
     async def legacy_records(self, memory_type: MemoryType, *, limit: int) -> list[MemoryBase]:
-        collection = await self._collection(memory_type)
-        if limit <= 0 or self._empty(collection):
+        if limit <= 0 or await self._known_empty(memory_type):
             return []
-        page = await self._call(
+        page = await self._on(
             "get",
-            collection.get,
+            memory_type,
+            "get",
             where={LAYOUT_KEY: {"$ne": LAYOUT}},  # entries without the key match too
             include=["metadatas"],
             limit=limit,
@@ -414,10 +459,7 @@ class ChromaVectorStore:
 
     async def get(self, memory_type: MemoryType, ids: Sequence[str]) -> list[MemoryBase]:
         wanted = list(dict.fromkeys(ids))
-        if not wanted:
-            return []
-        collection = await self._collection(memory_type)
-        if self._empty(collection):
+        if not wanted or await self._known_empty(memory_type):
             return []
         payloads = await self._payloads(memory_type, wanted)
         found = {entry_id: self._parse(payloads[entry_id], entry_id) for entry_id in payloads}
@@ -435,8 +477,7 @@ class ChromaVectorStore:
         if limit <= 0:
             return []
         chroma_where, check = plan(memory_type, where, live_at)
-        collection = await self._collection(memory_type)
-        if self._empty(collection):
+        if await self._known_empty(memory_type):
             return []
         vector = [float(x) for x in embedding]
         key = (memory_type, repr(where))
@@ -444,28 +485,27 @@ class ChromaVectorStore:
             # Chroma's metadata pre-filter costs more than the search when most entries
             # match (one user's store): search unfiltered, filter here, and fall back to
             # the filtered search - remembered for this filter - only when too few match.
-            hits = await self._query_unfiltered(
-                collection, vector, memory_type, where, live_at, limit
-            )
+            hits = await self._query_unfiltered(vector, memory_type, where, live_at, limit)
             if hits is not None:
                 return hits
             if len(self._selective) >= _SELECTIVE_MAX:
                 self._selective.clear()
             self._selective.add(key)
         n_results = limit if check is None else max(4 * limit, 50)
+        name = self.collection_name(memory_type)
         while True:
-            collection = await self._collection(memory_type)  # new if reset meanwhile
             since = self._cache.generation if self._cache is not None else 0
-            result = await self._call(
+            result = await self._on(
                 "query",
-                collection.query,
+                memory_type,
+                "query",
                 query_embeddings=[vector],
                 n_results=n_results,
                 where=chroma_where,
                 include=["metadatas", "distances"],
             )
             ids, metas, distances = (result[k][0] for k in ("ids", "metadatas", "distances"))
-            payloads = self._payloads_read(collection, ids, metas, since)
+            payloads = self._payloads_read(name, ids, metas, since)
             hits = []
             for entry_id, distance in zip(ids, distances, strict=True):
                 record = self._parse(payloads[entry_id], entry_id)
@@ -477,7 +517,6 @@ class ChromaVectorStore:
 
     async def _query_unfiltered(
         self,
-        collection: Any,
         vector: list[float],
         memory_type: MemoryType,
         where: filters.Filter | None,
@@ -490,9 +529,10 @@ class ChromaVectorStore:
         check = filters.predicate(where)
         # nearest ids first (cheap), then records for as many as needed (fetching entries'
         # metadata is what costs, so read the first `limit` and more only if some fail)
-        result = await self._call(
+        result = await self._on(
             "query",
-            collection.query,
+            memory_type,
+            "query",
             query_embeddings=[vector],
             n_results=n_results,
             include=["distances"],
@@ -536,10 +576,9 @@ class ChromaVectorStore:
     async def count(self, memory_type: MemoryType, *, where: filters.Filter | None = None) -> int:
         chroma_where, check = plan(memory_type, where, None)
         if chroma_where is None and check is None:
-            collection = await self._collection(memory_type)
-            if self._empty(collection):
+            if await self._known_empty(memory_type):
                 return 0
-            return int(await self._call("count", collection.count))
+            return int(await self._on("count", memory_type, "count"))
         rows = await self._scan(memory_type, chroma_where)
         if check is None:
             return len(rows)
@@ -548,47 +587,49 @@ class ChromaVectorStore:
     async def delete(self, memory_type: MemoryType, ids: Sequence[str]) -> None:
         wanted = list(dict.fromkeys(ids))
         if wanted:
-            collection = await self._collection(memory_type)
-            await self._write("delete", collection, wanted, collection.delete, ids=wanted)
+            await self._write("delete", memory_type, wanted, "delete", ids=wanted)
 
     async def purge_deleted(self, ids: Sequence[str]) -> bool:
         """Embedded: Chroma keeps every write in its log (`embeddings_queue` in
         chroma.sqlite3, with the entry's metadata - our record JSON - and embedding) until
         its vector index is next saved, and deleted rows stay in the file's free pages.
-        Each logged write of these (deleted) ids becomes the bare delete Chroma itself logs
-        (no embedding, no metadata), so replaying the log still ends with them absent; then
-        the file is rewritten (VACUUM). A server: its API is all there is (False)."""
-        if self._cache_path is None:
+        With the engine closed (`chroma_engine`: no call of this process runs meanwhile),
+        the logged writes of these (deleted) ids are removed or stripped
+        (`chroma_files.purge_log`), the file is rewritten (VACUUM) and the index files'
+        unused slots are zeroed. A server: its API is all there is (False)."""
+        if self._remote is not None:
             return False
+        engine = self._source()
+        assert isinstance(engine, chroma_engine.EmbeddedChroma)
         wanted = list(dict.fromkeys(ids))
-        path = self._cache_path / "chroma.sqlite3"
 
-        await self._call("purging deleted entries", purge_log, path, wanted)
-        await self._call("scrubbing index files", self._scrub, self._cache_path)
+        def maintain() -> None:  # in a worker thread, outside `using` (it waits for them)
+            with engine.closed() as path:
+                purge_log(path, wanted)
+                scrub_index_files(path)
+
+        try:
+            await asyncio.to_thread(maintain)
+        except OctomemError:
+            raise
+        except Exception as exc:
+            raise self._error("purging deleted entries", exc) from exc
         return True
-
-    def _scrub(self, cache_path: Path) -> None:
-        """Zero the unused slots of the index files, while no write of this process runs."""
-        if self._cache is None:
-            scrub_index_files(cache_path)
-            return
-        with self._cache.files:
-            scrub_index_files(cache_path)
 
     async def drop(self) -> None:
         """Delete this store's collections (all records of every type); `init` recreates them."""
 
-        def drop() -> None:
+        def drop(client: Any) -> None:
             with self._lock:
-                self._connected()
                 self._collections.clear()
-                try:
-                    for memory_type in MemoryType:
-                        with contextlib.suppress(ChromaNotFoundError):
-                            self._client.delete_collection(self.collection_name(memory_type))
-                finally:
-                    if self._cache is not None:
-                        self._cache.clear()
+            try:
+                for memory_type in MemoryType:
+                    with contextlib.suppress(ChromaNotFoundError):
+                        client.delete_collection(self.collection_name(memory_type))
+            finally:
+                if self._cache is not None:
+                    self._cache.clear()
+                    with self._lock:
                         self._handles_epoch = self._cache.epoch
 
         await self._call("dropping collections", drop)
@@ -600,13 +641,14 @@ class ChromaVectorStore:
     async def close(self) -> None:
         with self._lock:
             self._collections.clear()
-            if self._client is not None and self._cache_path is not None:
-                with contextlib.suppress(OSError):
-                    self._scrub(self._cache_path)
-            self._client = None
-            if self._cache is not None:
-                record_cache.release(self._cache)
-                self._cache = None
+            engine, self._engine = self._engine, None
+            cache, self._cache = self._cache, None
+        if self._remote is not None:
+            self._remote.close()
+        if cache is not None:
+            record_cache.release(cache)
+        if engine is not None:  # the last store of the path closes Chroma and scrubs
+            await asyncio.to_thread(chroma_engine.release, engine)
 
 
 def _check_type(record: MemoryBase, memory_type: MemoryType) -> None:

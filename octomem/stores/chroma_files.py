@@ -3,47 +3,72 @@
 - The write log: every write is kept in `embeddings_queue` (chroma.sqlite3) - with the
   entry's metadata, i.e. octomem's record JSON, and its embedding - until the collection's
   vector index is next saved (every `hnsw:sync_threshold` writes, 1000 by default); rows
-  Chroma deletes stay in the file's free pages. `purge_log` turns each logged write of
-  deleted ids into the bare delete Chroma logs itself (no embedding, no metadata), so a
-  replay of the log still ends with them absent, then rewrites the file (VACUUM).
+  Chroma deletes stay in the file's free pages. `purge_log` removes the logged writes of
+  deleted ids (keeping, for an id the saved index holds, only the bare delete a replay
+  needs), then rewrites the file (VACUUM).
 - The vector index files (`<segment>/data_level0.bin`, `length.bin`): Chroma's HNSW saves
   the whole allocated capacity, and the slots past the last element are uninitialised
   memory - they were seen to hold the record JSON of writes made shortly before the index
   was created. `scrub_index_files` zeroes those slots; the header says where they start.
+
+Both run only while Chroma's engine has the files closed (`chroma_engine`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import pickle
 import sqlite3
 import struct
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from octomem.stores.sqlite_base import checkpoint_truncate
 
 LOG_DELETE = 3  # the operation code of a delete in embeddings_queue
+PURGED_ID = "octomem-purged"  # the id of an emptied log row (a delete of nothing)
 # header.bin of Chroma's hnswlib: int32 version, then offsetLevel0, max_elements,
 # cur_element_count, size_data_per_element (size_t each), ...
 _HEADER = struct.Struct("<i4Q")
 
 
 def purge_log(path: Path, ids: Sequence[str]) -> None:
-    """Strip the payload of every logged write of `ids` (all deleted already) from an
-    embedded Chroma's database, then VACUUM it. Chroma's own connections stay open:
-    SQLite's locks keep them apart (busy: waited for up to 30 s)."""
-    if not path.exists():
+    """Remove what Chroma's write log keeps of `ids` (deleted already), then VACUUM the
+    database. Only with the engine closed (`chroma_engine.EmbeddedChroma.closed`): Chroma's
+    engine opens the file with its own SQLite library, which must not have it open now.
+
+    An id that its collection's saved vector index does not hold loses every logged write:
+    no replay needs them (the log's last row is kept as a delete of no entry, because
+    Chroma numbers the next write after it). One the saved index holds (saved before its
+    deletion) keeps its writes as the bare delete Chroma itself logs (no embedding, no
+    metadata), which removes it from the index when the log is replayed; Chroma purges it
+    after its next save."""
+    database = path / "chroma.sqlite3"
+    if not database.exists():
         return
-    conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
+    conn = sqlite3.connect(str(database), timeout=30, isolation_level=None)
     try:
         conn.execute("PRAGMA secure_delete=ON")
         conn.execute("BEGIN IMMEDIATE")
         try:
+            saved = _saved_ids(conn, path)
+            strip = [(LOG_DELETE, i) for i in ids if saved is None or i in saved]
+            drop = [(i,) for i in ids if saved is not None and i not in saved]
+            # the last row stays (emptied): the next write's sequence number follows it,
+            # and the engine's segments skip numbers they have already applied
+            (last,) = conn.execute("SELECT max(seq_id) FROM embeddings_queue").fetchone()
+            conn.executemany(
+                "UPDATE embeddings_queue SET id = ?, operation = ?, vector = NULL,"
+                " encoding = NULL, metadata = '{}' WHERE seq_id = ? AND id = ?",
+                [(PURGED_ID, LOG_DELETE, last, i) for (i,) in drop],
+            )
             conn.executemany(
                 "UPDATE embeddings_queue SET operation = ?, vector = NULL, encoding = NULL,"
                 " metadata = '{}' WHERE id = ?",
-                [(LOG_DELETE, entry_id) for entry_id in ids],
+                strip,
             )
+            conn.executemany("DELETE FROM embeddings_queue WHERE id = ?", drop)
         except BaseException:
             conn.execute("ROLLBACK")
             raise
@@ -53,6 +78,46 @@ def purge_log(path: Path, ids: Sequence[str]) -> None:
             checkpoint_truncate(conn)
     finally:
         conn.close()
+
+
+def _saved_ids(conn: sqlite3.Connection, path: Path) -> set[str] | None:
+    """The entry ids held by the saved vector indexes of every collection (None: unknown,
+    so every id is kept as a bare delete). An index with no saved position holds none:
+    its whole log is replayed into an empty index."""
+    try:
+        segments = conn.execute(
+            "SELECT s.id, m.seq_id FROM segments s LEFT JOIN max_seq_id m ON m.segment_id = s.id"
+            " WHERE s.scope = 'VECTOR'"
+        ).fetchall()
+    except sqlite3.DatabaseError:
+        return None
+    saved: set[str] = set()
+    for segment_id, seq_id in segments:
+        if seq_id is None:
+            continue
+        held = _index_ids(path / str(segment_id) / "index_metadata.pickle")
+        if held is None:
+            return None
+        saved |= held
+    return saved
+
+
+class _DataOnly(pickle.Unpickler):
+    """Reads plain data (dicts, lists, strings, numbers) and refuses any class or function."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        raise pickle.UnpicklingError(f"{module}.{name} is not plain data")
+
+
+def _index_ids(file: Path) -> set[str] | None:
+    """The ids in a saved HNSW index's metadata (`id_to_label`), or None if unreadable."""
+    try:
+        with file.open("rb") as stream:
+            data = _DataOnly(stream).load()
+        labels = data["id_to_label"]
+        return {str(key) for key in labels}
+    except (OSError, pickle.UnpicklingError, EOFError, KeyError, TypeError, ValueError):
+        return None
 
 
 def scrub_index_files(root: Path) -> int:

@@ -147,11 +147,22 @@ def check_lease(key: str, owner: str, ttl_s: float | None = None) -> None:
 class ProcessLeases:
     """Leases of a graph that only this process can open (an embedded database holds a file
     lock): key -> (owner, expiry on the monotonic clock), a dict under a lock. A lease dies
-    with the process that holds it."""
+    with the process that holds it. Erasure counts too: they need to outlive only the calls
+    under way, which end with the process."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._held: dict[str, tuple[str, float]] = {}
+        self._erasures: dict[str, int] = {}
+
+    def erasures(self, key: str) -> int:
+        with self._lock:
+            return self._erasures.get(key, 0)
+
+    def count_erasure(self, key: str) -> int:
+        with self._lock:
+            self._erasures[key] = self._erasures.get(key, 0) + 1
+            return self._erasures[key]
 
     def acquire(self, key: str, owner: str, ttl_s: float) -> bool:
         with self._lock:

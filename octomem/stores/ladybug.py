@@ -26,6 +26,7 @@ from opentelemetry import trace
 from octomem.errors import InvalidInputError, NotFoundError, OctomemError, StoreError
 from octomem.logs import get_logger
 from octomem.models import Entity, MemoryType, Relation, as_utc, normalize_text
+from octomem.stores import ladybug_rebuild
 from octomem.stores.base import GraphForgotten, MemoryLink
 from octomem.stores.graph_common import (
     DELETE_MEMORY,
@@ -46,6 +47,7 @@ from octomem.stores.graph_common import (
     owners,
     relation_from_row,
 )
+from octomem.stores.ladybug_rebuild import DUMP, SCHEMA
 
 log = get_logger(__name__)
 tracer = trace.get_tracer(__name__)
@@ -54,33 +56,6 @@ T = TypeVar("T")
 
 DB_FILE = "graph.lbdb"
 
-_SCHEMA = (
-    "CREATE NODE TABLE IF NOT EXISTS Entity(id STRING PRIMARY KEY, user_id STRING, "
-    "name STRING, name_lc STRING, entity_type STRING)",
-    "CREATE NODE TABLE IF NOT EXISTS Memory(id STRING PRIMARY KEY, user_id STRING, "
-    "memory_type STRING)",
-    "CREATE REL TABLE IF NOT EXISTS RELATES(FROM Entity TO Entity, id STRING, user_id STRING, "
-    "predicate STRING, fact STRING, memory_id STRING, valid_at TIMESTAMP, "
-    "invalid_at TIMESTAMP, created_at TIMESTAMP)",
-    "CREATE REL TABLE IF NOT EXISTS MENTIONS(FROM Memory TO Entity)",
-)
-
-_DUMP = {
-    "entities": "MATCH (e:Entity) RETURN e.id, e.user_id, e.name, e.name_lc, e.entity_type",
-    "memories": "MATCH (m:Memory) RETURN m.id, m.user_id, m.memory_type",
-    "relations": "MATCH (s:Entity)-[r:RELATES]->(o:Entity) RETURN s.id, o.id, r.id, r.user_id, "
-    "r.predicate, r.fact, r.memory_id, r.valid_at, r.invalid_at, r.created_at",
-    "mentions": "MATCH (m:Memory)-[:MENTIONS]->(e:Entity) RETURN m.id, e.id",
-}
-_LOAD = {
-    "entities": "CREATE (:Entity {id: $a, user_id: $b, name: $c, name_lc: $d, entity_type: $e})",
-    "memories": "CREATE (:Memory {id: $a, user_id: $b, memory_type: $c})",
-    "relations": "MATCH (s:Entity {id: $a}), (o:Entity {id: $b}) CREATE (s)-[:RELATES {id: $c, "
-    "user_id: $d, predicate: $e, fact: $f, memory_id: $g, valid_at: $h, invalid_at: $i, "
-    "created_at: $j}]->(o)",
-    "mentions": "MATCH (m:Memory {id: $a}), (e:Entity {id: $b}) CREATE (m)-[:MENTIONS]->(e)",
-}
-_NAMES = "abcdefghij"
 _REBUILD_TIMEOUT_S = 600.0
 
 
@@ -106,21 +81,10 @@ def initialise_allocations() -> bool:
     return _perturbed
 
 
-def write_database(fresh: Path, data: dict[str, list[list[Any]]]) -> None:
-    """Create the database file `fresh` holding `data` (rows per kind of `_DUMP`)."""
-    db = lb.Database(str(fresh))
-    conn = lb.Connection(db)
-    try:
-        for statement in _SCHEMA:
-            _rows(conn, statement)
-        with _transaction(conn):
-            for kind, rows in data.items():
-                for row in rows:
-                    _rows(conn, _LOAD[kind], dict(zip(_NAMES, row, strict=False)))
-        _rows(conn, "CHECKPOINT")
-    finally:
-        conn.close()
-        db.close()
+# the child of a rebuild: runs ladybug_rebuild.py by its path, without the octomem package
+_CHILD = (
+    "import runpy, sys; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')"
+)
 
 
 def _rebuild(handle: _Handle, file: Path) -> None:
@@ -128,32 +92,43 @@ def _rebuild(handle: _Handle, file: Path) -> None:
 
     The new file is written by a child process: ladybug writes partly filled buffers whole,
     and in this process their unused bytes may be freed memory that held deleted values;
-    a fresh process has only ever seen the live data."""
+    a fresh process has only ever seen the live data. Reads go on meanwhile (the data they
+    see is what is being copied); writes wait until the new file is in place."""
     fresh = file.with_name(file.name + ".rebuild")
     with handle.lock:
+        while handle.rebuilding:
+            handle.changed.wait()
+        data = {kind: _rows(handle.conn, query) for kind, query in DUMP.items()}
+        handle.rebuilding = True
+    try:
         try:
-            data = {kind: _rows(handle.conn, query) for kind, query in _DUMP.items()}
             _remove_files(fresh)
             child = subprocess.run(
-                [sys.executable, "-m", "octomem.stores.ladybug_rebuild", str(fresh)],
+                [sys.executable, "-c", _CHILD, ladybug_rebuild.__file__, str(fresh)],
                 input=pickle.dumps(data),
                 capture_output=True,
                 timeout=_REBUILD_TIMEOUT_S,
                 check=False,
+                cwd=file.parent,
             )
             if child.returncode != 0:
                 raise RuntimeError(child.stderr.decode("utf-8", "replace").strip()[-2000:])
         except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
             _remove_files(fresh)
             raise _wrap(exc, file, "compact") from exc
-        handle.conn.close()
-        handle.db.close()
-        try:
-            os.replace(fresh, file)  # atomic: the old file or the new one, whole
-            _remove_files(file, keep_db=True)
-        finally:  # reopen whichever file is there
-            handle.db = lb.Database(str(file))
-            handle.conn = lb.Connection(handle.db)
+        with handle.lock:
+            handle.conn.close()
+            handle.db.close()
+            try:
+                os.replace(fresh, file)  # atomic: the old file or the new one, whole
+                _remove_files(file, keep_db=True)
+            finally:  # reopen whichever file is there
+                handle.db = lb.Database(str(file))
+                handle.conn = lb.Connection(handle.db)
+    finally:
+        with handle.lock:
+            handle.rebuilding = False
+            handle.changed.notify_all()
 
 
 def _remove_files(file: Path, *, keep_db: bool = False) -> None:
@@ -185,6 +160,11 @@ class _Handle:
     refs: int = 0
     schema_ready: bool = False
     leases: ProcessLeases = field(default_factory=ProcessLeases)
+    rebuilding: bool = False  # a compaction is writing the new file: writes wait
+    changed: threading.Condition = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.changed = threading.Condition(self.lock)
 
 
 _OPEN: dict[str, _Handle] = {}
@@ -291,12 +271,14 @@ class LadybugGraphStore:
                 self._handle = _acquire(self._file)
             return self._handle
 
-    def _call(self, op: str, fn: Callable[[lb.Connection], T]) -> T:
+    def _call(self, op: str, fn: Callable[[lb.Connection], T], write: bool) -> T:
         handle = self._conn_handle()
         with handle.lock:
+            while write and handle.rebuilding:  # it would be lost in the file being built
+                handle.changed.wait()
             try:
                 if not handle.schema_ready:
-                    for statement in _SCHEMA:
+                    for statement in SCHEMA:
                         _rows(handle.conn, statement)
                     handle.schema_ready = True
                 return fn(handle.conn)
@@ -305,9 +287,9 @@ class LadybugGraphStore:
             except RuntimeError as exc:
                 raise _wrap(exc, self._file, op) from exc
 
-    async def _run(self, op: str, fn: Callable[[lb.Connection], T]) -> T:
+    async def _run(self, op: str, fn: Callable[[lb.Connection], T], *, write: bool = True) -> T:
         with tracer.start_as_current_span(f"graph.{op}", attributes={"db.system": "ladybug"}):
-            return await asyncio.to_thread(self._call, op, fn)
+            return await asyncio.to_thread(self._call, op, fn, write)
 
     # --- GraphStore -------------------------------------------------------------------
 
@@ -406,7 +388,7 @@ class LadybugGraphStore:
             where.append("r.invalid_at IS NULL")
         # Only constant fragments are joined here; every value is a parameter.
         query = RELATIONS + "WHERE " + " AND ".join(where) + RELATION_RETURN
-        rows = await self._run("relations", lambda conn: _rows(conn, query, params))
+        rows = await self._run("relations", lambda conn: _rows(conn, query, params), write=False)
         return [relation_from_row(row, _from_db) for row in rows]
 
     async def find_entities(self, user_id: str | None, names: Sequence[str]) -> list[Entity]:
@@ -414,7 +396,9 @@ class LadybugGraphStore:
         if not keys:
             return []
         params = {"u": graph_user(user_id), "names": keys}
-        rows = await self._run("find_entities", lambda conn: _rows(conn, FIND_ENTITIES, params))
+        rows = await self._run(
+            "find_entities", lambda conn: _rows(conn, FIND_ENTITIES, params), write=False
+        )
         return [entity_from_row(row) for row in rows]
 
     async def link_memories(self, links: Sequence[MemoryLink]) -> None:
@@ -470,7 +454,7 @@ class LadybugGraphStore:
             rows = _rows(conn, MENTIONED_BY, {"ids": list(distance), "u": uid})
             return nearest_mentions(((m, t, e) for m, t, e in rows), distance, limit)
 
-        return await self._run("memories_for_entities", work)
+        return await self._run("memories_for_entities", work, write=False)
 
     async def delete_memory(self, memory_id: str) -> None:
         await self._run("delete_memory", lambda conn: _rows(conn, DELETE_MEMORY, {"id": memory_id}))
@@ -503,20 +487,22 @@ class LadybugGraphStore:
         return True
 
     async def memory_ids(self) -> dict[str, str | None]:
-        return owners(await self._run("memory_ids", lambda conn: _rows(conn, MEMORY_OWNERS)))
+        return owners(
+            await self._run("memory_ids", lambda conn: _rows(conn, MEMORY_OWNERS), write=False)
+        )
 
     async def entity_owners(self, entity_ids: Sequence[str]) -> dict[str, str | None]:
         ids = sorted(set(entity_ids))
         if not ids:
             return {}
         rows = await self._run(
-            "entity_owners", lambda conn: _rows(conn, ENTITY_OWNERS, {"ids": ids})
+            "entity_owners", lambda conn: _rows(conn, ENTITY_OWNERS, {"ids": ids}), write=False
         )
         return owners(rows)
 
     async def all_relations(self) -> list[Relation]:
         query = RELATIONS + RELATION_RETURN
-        rows = await self._run("all_relations", lambda conn: _rows(conn, query))
+        rows = await self._run("all_relations", lambda conn: _rows(conn, query), write=False)
         return [relation_from_row(row, _from_db) for row in rows]
 
     async def _leases(self) -> ProcessLeases:
@@ -531,6 +517,14 @@ class LadybugGraphStore:
     async def release_lease(self, key: str, owner: str) -> None:
         check_lease(key, owner)
         (await self._leases()).release(key, owner)
+
+    async def erasures(self, key: str) -> int:
+        check_lease(key, "-")
+        return (await self._leases()).erasures(key)
+
+    async def count_erasure(self, key: str) -> int:
+        check_lease(key, "-")
+        return (await self._leases()).count_erasure(key)
 
     async def reset(self) -> None:
         def work(conn: lb.Connection) -> None:

@@ -1,13 +1,75 @@
-"""`python -m octomem.stores.ladybug_rebuild FILE`: write a new graph database FILE from
-the rows pickled on stdin (see `ladybug._rebuild`, which runs it in a fresh process)."""
+"""Writing a fresh embedded graph database from rows: the schema and the child process
+of `LadybugGraphStore.compact`.
+
+The child runs this file by its path (`python -c` with `runpy.run_path`), not as a module
+of the octomem package, so that it imports only ladybug and the standard library (the
+package would take longer to import than the rebuild takes). It reads the rows pickled on
+stdin by its parent and writes the database file named by its argument.
+"""
 
 from __future__ import annotations
 
 import pickle
 import sys
 from pathlib import Path
+from typing import Any
 
-from octomem.stores.ladybug import write_database
+import ladybug as lb
+
+SCHEMA = (
+    "CREATE NODE TABLE IF NOT EXISTS Entity(id STRING PRIMARY KEY, user_id STRING, "
+    "name STRING, name_lc STRING, entity_type STRING)",
+    "CREATE NODE TABLE IF NOT EXISTS Memory(id STRING PRIMARY KEY, user_id STRING, "
+    "memory_type STRING)",
+    "CREATE REL TABLE IF NOT EXISTS RELATES(FROM Entity TO Entity, id STRING, user_id STRING, "
+    "predicate STRING, fact STRING, memory_id STRING, valid_at TIMESTAMP, "
+    "invalid_at TIMESTAMP, created_at TIMESTAMP)",
+    "CREATE REL TABLE IF NOT EXISTS MENTIONS(FROM Memory TO Entity)",
+)
+# the rows of each kind, as `LadybugGraphStore` dumps them, and how they are loaded
+DUMP = {
+    "entities": "MATCH (e:Entity) RETURN e.id, e.user_id, e.name, e.name_lc, e.entity_type",
+    "memories": "MATCH (m:Memory) RETURN m.id, m.user_id, m.memory_type",
+    "relations": "MATCH (s:Entity)-[r:RELATES]->(o:Entity) RETURN s.id, o.id, r.id, r.user_id, "
+    "r.predicate, r.fact, r.memory_id, r.valid_at, r.invalid_at, r.created_at",
+    "mentions": "MATCH (m:Memory)-[:MENTIONS]->(e:Entity) RETURN m.id, e.id",
+}
+_LOAD = {
+    "entities": "CREATE (:Entity {id: $a, user_id: $b, name: $c, name_lc: $d, entity_type: $e})",
+    "memories": "CREATE (:Memory {id: $a, user_id: $b, memory_type: $c})",
+    "relations": "MATCH (s:Entity {id: $a}), (o:Entity {id: $b}) CREATE (s)-[:RELATES {id: $c, "
+    "user_id: $d, predicate: $e, fact: $f, memory_id: $g, valid_at: $h, invalid_at: $i, "
+    "created_at: $j}]->(o)",
+    "mentions": "MATCH (m:Memory {id: $a}), (e:Entity {id: $b}) CREATE (m)-[:MENTIONS]->(e)",
+}
+_NAMES = "abcdefghij"
+
+
+def run(conn: lb.Connection, query: str, params: dict[str, Any] | None = None) -> list[Any]:
+    """One statement's rows."""
+    result = conn.execute(query, params or {})
+    try:
+        return list(result.get_all())  # type: ignore[union-attr]
+    finally:
+        result.close()  # type: ignore[union-attr]
+
+
+def write_database(fresh: Path, data: dict[str, list[list[Any]]]) -> None:
+    """Create the database file `fresh` holding `data` (rows per kind of `DUMP`)."""
+    db = lb.Database(str(fresh))
+    conn = lb.Connection(db)
+    try:
+        for statement in SCHEMA:
+            run(conn, statement)
+        conn.execute("BEGIN TRANSACTION")
+        for kind, rows in data.items():
+            for row in rows:
+                run(conn, _LOAD[kind], dict(zip(_NAMES, row, strict=False)))
+        conn.execute("COMMIT")
+        run(conn, "CHECKPOINT")
+    finally:
+        conn.close()
+        db.close()
 
 
 def main() -> None:

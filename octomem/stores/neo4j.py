@@ -100,6 +100,12 @@ _LEASE_TAKE: LiteralString = (
 _LEASE_MINE: LiteralString = "MATCH (l:OctomemLease {key: $key}) WHERE l.owner = $owner "
 _LEASE_CLAIM_MINE: LiteralString = _LEASE_MINE + "SET l.claim = $claim RETURN l.key AS key"
 _LEASE_FREE: LiteralString = _LEASE_MINE + "SET l.owner = null, l.expires = null"
+# erasures of a scope: a counter on its lease node
+_ERASURES: LiteralString = "MATCH (l:OctomemLease {key: $key}) RETURN l.erasures AS erasures"
+_COUNT_ERASURE: LiteralString = (
+    "MERGE (l:OctomemLease {key: $key}) SET l.erasures = coalesce(l.erasures, 0) + 1 "
+    "RETURN l.erasures AS erasures"
+)
 # failures that may pass: an unreachable server, a lost session or leader, a deadlock
 _PASSING = (
     neo4j_errors.ServiceUnavailable,
@@ -462,6 +468,16 @@ class Neo4jGraphStore:
                 await _records(tx, _LEASE_FREE, **params)
 
         await self._session_call("release_lease", work)
+
+    async def erasures(self, key: str) -> int:
+        check_lease(key, "-")
+        records = await self._query("erasures", _ERASURES, write=False, key=key)
+        return int(records[0]["erasures"] or 0) if records else 0
+
+    async def count_erasure(self, key: str) -> int:
+        check_lease(key, "-")
+        records = await self._query("count_erasure", _COUNT_ERASURE, key=key)
+        return int(records[0]["erasures"])
 
     async def reset(self) -> None:
         # Batches keep each transaction small on large graphs.

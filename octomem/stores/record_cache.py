@@ -45,10 +45,6 @@ class RecordCache:
         self._epoch = 0  # bumped by every clear
         self._writing = 0  # writes begun and not yet ended
         self.users = 0  # stores open on this cache
-        # held by every Chroma write on this path and by whatever rewrites its files in
-        # place (`chroma_files.scrub_index_files`): a write may save the vector index, and
-        # a scrub must not zero slots that a save is filling
-        self.files = threading.Lock()
 
     def lookup(self, collection: str, ids: Iterable[str]) -> dict[str, str]:
         """The cached JSON of those ids that are cached."""

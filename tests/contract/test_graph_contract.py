@@ -237,6 +237,20 @@ async def test_delete_memory(graph: Graph) -> None:
     assert await graph.store.find_entities(u, ["a"]) == [a]  # entities stay
 
 
+async def test_erasures_count_per_key_and_start_at_zero(graph: Graph) -> None:
+    key, other = graph.id("scope"), graph.id("other")
+    assert await graph.store.erasures(key) == 0
+    assert await graph.store.count_erasure(key) == 1
+    assert await graph.store.count_erasure(key) == 2
+    assert await graph.store.erasures(key) == 2
+    assert await graph.store.erasures(other) == 0
+    await graph.store.acquire_lease(key, "holder", 3600)  # a lease on the key keeps its count
+    await graph.store.release_lease(key, "holder")
+    assert await graph.store.erasures(key) == 2
+    with pytest.raises(InvalidInputError):
+        await graph.store.erasures("")
+
+
 async def test_reset(graph: Graph) -> None:
     if not graph.may_reset:
         pytest.skip("reset() wipes all octomem nodes; set OCTOMEM_NEO4J_ALLOW_RESET=1 to run it")
@@ -247,6 +261,7 @@ async def test_reset(graph: Graph) -> None:
     await graph.store.link_memories([MemoryLink(graph.id("m"), SEM, u, [a.id])])
     lease = graph.id("lease")
     assert await graph.store.acquire_lease(lease, "holder", 3600)
+    await graph.store.count_erasure(lease)
     await graph.store.reset()
     assert await graph.store.find_entities(u, ["a", "b"]) == []
     assert await graph.store.relations(u, include_invalid=True) == []
@@ -254,6 +269,7 @@ async def test_reset(graph: Graph) -> None:
     assert await graph.store.memory_ids() == {}
     assert await graph.store.all_relations() == []
     assert not await graph.store.acquire_lease(lease, "other", 3600)  # leases survive reset
+    assert await graph.store.erasures(lease) == 1  # and erasure counts
     await graph.store.reset()  # reset of an empty graph is fine
     await graph.store.upsert_entities([a])  # the schema survives
     assert await graph.store.find_entities(u, ["a"]) == [a]
@@ -391,6 +407,34 @@ async def test_ladybug_same_path_twice_in_one_process_shares_the_database(tmp_pa
     assert len(await reopened.find_entities("u", ["ada", "bob"])) == 2
     await reopened.close()
     assert (tmp_path / DB_FILE).exists()
+
+
+async def test_ladybug_compaction_serves_reads_and_keeps_writes_made_meanwhile(
+    tmp_path: Path,
+) -> None:
+    """The rebuild's child process writes the new file while this process keeps reading the
+    old one; a write made meanwhile waits for the new file instead of being lost."""
+    import asyncio
+
+    store = LadybugGraphStore(tmp_path / "g")
+    await store.upsert_entities(
+        [Entity(id=f"o{i}", user_id="u", name=f"Old {i}") for i in range(200)]
+    )
+    written: list[Entity] = []
+    read_during = 0
+    compacting = asyncio.ensure_future(store.compact())
+    while not compacting.done():
+        if await store.find_entities("u", ["Old 1"]):
+            read_during += 1
+        entity = Entity(id=f"n{len(written)}", user_id="u", name=f"New {len(written)}")
+        await store.upsert_entities([entity])
+        written.append(entity)
+    assert await compacting
+    assert written and read_during
+    names = [e.name for e in written]
+    assert sorted(e.name for e in await store.find_entities("u", names)) == sorted(names)
+    assert len(await store.find_entities("u", [f"Old {i}" for i in range(200)])) == 200
+    await store.close()
 
 
 async def test_ladybug_locked_by_another_process(tmp_path: Path) -> None:

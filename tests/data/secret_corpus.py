@@ -1,4 +1,6 @@
-"""Secrets in natural sentences, and ordinary text that holds none.
+"""Secrets in natural sentences, and ordinary text that holds none: in English, German,
+French, Spanish, Russian, Chinese and Japanese, in full-width characters and with
+invisible characters inside.
 
 Every key below is made up in the shape of the real thing (test values where the vendor
 publishes some: AKIAIOSFODNN7EXAMPLE, 4111 1111 1111 1111, DE89 3704 ...).
@@ -28,7 +30,10 @@ class Secret:
         a checksum): only those can be masked where nothing names them (a message name)."""
         if self.kind == "ssn":  # 9 digits in a row are too common to be taken for one
             return not self.value.isdigit()
-        cued = {"password", "passphrase", "wifi", "pin", "cvv", "code", "url", "bearer", "token"}
+        cued = {
+            "password", "passphrase", "wifi", "pin", "cvv", "code", "url", "bearer", "token",
+            "seed", "codes", "curl", "passport",
+        }  # fmt: skip
         return self.kind not in cued
 
 
@@ -327,6 +332,126 @@ SECRETS: list[Secret] = [
         "sleepy",
         "otter",
     ),
+    # --- the value before its cue, "set ... to", curl
+    s("password", "I use Fl0werP0t as my password for everything.", "Fl0werP0t"),
+    s(
+        "passphrase",
+        "I use purple turtle sings as my email password.",
+        "purple turtle sings",
+        "purple",
+        "turtle",
+    ),
+    s("password", "Zebra-Crossing-42 is my password.", "Zebra-Crossing-42"),
+    s("password", "Can you set my email password to Marigold#31 please", "Marigold#31"),
+    s("password", "Please set the router password to Gr33nTea! tonight.", "Gr33nTea!"),
+    s("pin", "I changed my PIN to 6170 last week.", "6170"),
+    s(
+        "curl",
+        "Run curl -u admin:Sup3rS3cret! https://api.internal/health to check it.",
+        "Sup3rS3cret!",
+    ),
+    s("curl", "curl --user 'deploy:Zq8#wLp2' https://ci.example.com/api", "Zq8#wLp2"),
+    # --- lists of codes: every code, not only the first
+    s(
+        "codes",
+        "My recovery codes are 8412-5590, 3307-1846, 9921-0475 and 5518-2263.",
+        "8412-5590, 3307-1846, 9921-0475 and 5518-2263",
+        "8412-5590",
+        "3307-1846",
+        "9921-0475",
+        "5518-2263",
+    ),
+    s(
+        "codes",
+        "GitHub backup codes:\n1. a1b2c-3d4e5\n2. f6a7b-8c9d0\n3. e1f2a-3b4c5\nKeep them.",
+        "a1b2c-3d4e5\n2. f6a7b-8c9d0\n3. e1f2a-3b4c5",
+        "a1b2c-3d4e5",
+        "f6a7b-8c9d0",
+        "e1f2a-3b4c5",
+    ),
+    # --- seed phrases: all 12 or 24 words, numbered or not, after commas
+    s(
+        "seed",
+        "My wallet seed phrase: legal winner thank year wave sausage worth useful legal "
+        "winner thank yellow",
+        "legal winner thank year wave sausage worth useful legal winner thank yellow",
+        "sausage",
+        "worth",
+        "useful",
+        "yellow",
+    ),
+    s(
+        "seed",
+        "Mnemonic: 1. scheme 2. spot 3. photo 4. card 5. baby 6. mountain 7. device 8. kick "
+        "9. cradle 10. pact 11. join 12. borrow",
+        "scheme 2. spot 3. photo 4. card 5. baby 6. mountain 7. device 8. kick 9. cradle "
+        "10. pact 11. join 12. borrow",
+        "scheme",
+        "cradle",
+        "borrow",
+    ),
+    s(
+        "seed",
+        "recovery phrase is letter, advice, cage, absurd, amount, doctor, acoustic, avoid, "
+        "letter, advice, cage, above",
+        "letter, advice, cage, absurd, amount, doctor, acoustic, avoid, letter, advice, cage, "
+        "above",
+        "absurd",
+        "acoustic",
+        "avoid",
+    ),
+    # --- cards hidden by zero-width spaces or written in full-width digits
+    s(
+        "card",
+        "Card: 4111\u200b1111\u200b1111\u200b1111 for online orders.",
+        "4111\u200b1111\u200b1111\u200b1111",
+    ),
+    s(
+        "card",
+        "カード番号は５５５５ ５５５５ ５５５５ ４４４４です。",
+        "５５５５ ５５５５ ５５５５ ４４４４",
+    ),
+    s(
+        "card",
+        "Visa 4012\u200c8888\u200d8888\u20601881 on file.",
+        "4012\u200c8888\u200d8888\u20601881",
+    ),
+    s("password", "pass\u00adword: Qu1ckBr0wnF0x", "Qu1ckBr0wnF0x"),
+    s("password", "パスワード：ｈｕｎｔｅｒ２０２４", "ｈｕｎｔｅｒ２０２４"),
+    # --- German
+    s("password", "Mein Passwort ist Sonnenblume88.", "Sonnenblume88"),
+    s(
+        "wifi",
+        "Das WLAN-Kennwort lautet Katze-Hund-42, sag es niemandem.",
+        "Katze-Hund-42",
+    ),
+    s("password", "Ich habe mein Passwort auf Regenbogen42 geändert.", "Regenbogen42"),
+    s("pin", "Meine PIN ist 3958.", "3958"),
+    s("pin", "Die Geheimzahl meiner EC-Karte lautet 7214.", "7214"),
+    s("passport", "Meine Reisepassnummer ist C01X00T47.", "C01X00T47"),
+    # --- French
+    s("password", "Mon mot de passe est tournesol77.", "tournesol77"),
+    s("password", "J'ai changé mon mot de passe en Papillon#5.", "Papillon#5"),
+    s("pin", "Le code PIN de ma carte est 9051.", "9051"),
+    s("passport", "Mon numéro de passeport est 12AB34567.", "12AB34567"),
+    # --- Spanish
+    s("password", "Mi contraseña es girasol55.", "girasol55"),
+    s("password", "Cambié mi contraseña a Mariposa!9 ayer.", "Mariposa!9"),
+    s("pin", "El PIN de mi tarjeta es 6628.", "6628"),
+    s("passport", "Mi número de pasaporte es XDA123456.", "XDA123456"),
+    # --- Russian
+    s("password", "Мой пароль: подсолнух88.", "подсолнух88"),
+    s("password", "Я сменил пароль на Ромашка99.", "Ромашка99"),
+    s("pin", "Мой ПИН-код 7788.", "7788"),
+    s("passport", "Номер паспорта: 4509 123456.", "4509 123456"),
+    # --- Chinese
+    s("password", "我的密码是 Xiao9ming2024。", "Xiao9ming2024"),
+    s("password", "我的银行卡密码是204816，别告诉别人。", "204816"),
+    s("passport", "我的护照号码是E12345678。", "E12345678"),
+    # --- Japanese
+    s("password", "パスワードは「Sakura2024!」です。", "Sakura2024!"),
+    s("pin", "暗証番号は5917です。", "5917"),
+    s("passport", "パスポート番号：TK1234567", "TK1234567"),
 ]
 
 # Ordinary text: nothing here may be masked.
@@ -373,4 +498,39 @@ NEGATIVES: list[str] = [
     "Reference 2024/05/0001 and case 77-1234-55.",
     "The API key is in the vault, ask Sam.",
     "The run set max_tokens: 150000 and reported token_count: 123456.",
+    # phrasings close to the new cues
+    "I use 1Password as my password manager.",
+    "That is my password, not yours.",
+    "He set the table to eight places and changed the music.",
+    "I changed my mind about the password policy.",
+    "The seed of the apple was small.",
+    "The mnemonic device helped me remember the planets.",
+    "My recovery codes are in the safe.",
+    "Backup codes are printed on paper.",
+    "Use curl -u alice https://example.com and type the password when asked.",
+    "The passenger checked the compass and pinned the spinner.",
+    # other languages
+    "Das Passwort ist falsch, bitte versuche es noch einmal.",
+    "Ich habe mein Passwort vergessen.",
+    "Meine PIN ist die gleiche wie vorher.",
+    "Der Passagier im Zug las einen Kompass.",
+    "Mon mot de passe est trop court.",
+    "J'ai oublié mon mot de passe hier.",
+    "Numéro de passeport : voir la photocopie.",
+    "Mi contraseña es muy segura.",
+    "Olvidé mi contraseña del correo.",
+    "La clave del éxito es la paciencia.",
+    "Mi PIN es el mismo de siempre.",
+    "Я забыл пароль от почты.",
+    "Пароль неверный, попробуйте ещё раз.",
+    "密码错误，请重试。",
+    "请输入您的密码。",
+    "我的密码是我的生日。",
+    "パスワードを忘れました。",
+    "パスワードは8文字以上にしてください。",
+    # full-width and invisible characters that hide nothing
+    "電話番号は０３－１２３４－５６７８です。",
+    "２０２４年５月１日に東京へ引っ越しました。",
+    "Family: \U0001f468\u200d\U0001f469\u200d\U0001f467 at the beach, x² + y² = z².",
+    "The ﬁle is in the café\u00ad's back room.",
 ]

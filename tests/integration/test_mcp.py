@@ -312,3 +312,32 @@ async def test_a_pinned_user_cannot_reach_another_users_memories(
     after = make_orch(data_dir=tmp_path / "data")
     assert {r.id: r for r in after.get_all(user_id="bob", include_superseded=True)} == bobs
     assert {i: after.history(i) for i in bobs} == bob_history
+
+
+async def test_an_unpinned_server_reads_a_wildcard_user_id_as_a_literal(tmp_path: Path) -> None:
+    """user_id "*" (or another filter-syntax id) names that one user, never every tenant."""
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "octomem", "mcp", "--data-dir", str(tmp_path / "data")],
+    )
+    with (tmp_path / "server.log").open("w") as errlog:
+        async with (
+            stdio_client(params, errlog=errlog) as (read, write),
+            ClientSession(read, write) as session,
+        ):
+            await session.initialize()
+            for user, text in (("alice", "I live in Paris."), ("bob", "I live in Berlin.")):
+                await session.call_tool("process_conversation", {"messages": text, "user_id": user})
+            for hostile in ("*", "$exists", "%"):
+                listed = _data(await session.call_tool("list_memories", {"user_id": hostile}))
+                assert listed["results"] == [], hostile
+                found = _data(
+                    await session.call_tool(
+                        "search_memories", {"query": "where do I live", "user_id": hostile}
+                    )
+                )
+                assert found["results"] == [], hostile
+            for user, city in (("alice", "Paris"), ("bob", "Berlin")):
+                mine = _data(await session.call_tool("list_memories", {"user_id": user}))
+                assert {m["user_id"] for m in mine["results"]} == {user}
+                assert city in " ".join(m["memory"] for m in mine["results"])

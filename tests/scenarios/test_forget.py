@@ -205,3 +205,60 @@ def test_forget_in_server_mode(
         assert zoe not in set(orch.run_sync(graph.memory_ids()).values())
         assert orch.stats(user_id=bob)["graph"]["relations"] == bob_relations
     assert json.dumps(report.model_dump(mode="json"))
+
+
+def _log_rows(data_dir: Path, ids: set[str]) -> list[tuple[str, int, Any]]:
+    import sqlite3
+
+    database = sqlite3.connect(data_dir / "chroma" / "chroma.sqlite3")
+    try:
+        rows = database.execute("SELECT id, operation, metadata FROM embeddings_queue").fetchall()
+    finally:
+        database.close()
+    return [row for row in rows if row[0] in ids]
+
+
+def test_forget_leaves_no_id_of_the_user_in_chromas_write_log(
+    make_orch: Any, tmp_path: Path
+) -> None:
+    """Chroma logs every write until it next saves its vector index; the forgotten ids'
+    rows go from that log (not only their payloads), and new writes after the forget are
+    still applied and found, before and after reopening (the log's numbering goes on)."""
+    data_dir = tmp_path / "data"
+    orch = make_orch(data_dir=data_dir)
+    _fill(orch)
+    ids = {m.id for m in orch.get_all(user_id="zoe", include_superseded=True)}
+    orch.forget(user_id="zoe")
+    orch.process("I live in Neuville.", user_id="ann")
+    assert "Neuville" in " ".join(m.content for m in orch.get_all(user_id="ann"))
+    orch.close()
+    assert _log_rows(data_dir, ids) == []
+    again = make_orch(data_dir=data_dir)
+    assert "Neuville" in " ".join(m.content for m in again.get_all(user_id="ann"))
+    again.process("I work at Newco.", user_id="ann")
+    assert "Newco" in " ".join(again.recall("where does ann work", user_id="ann").texts())
+    assert again.check().consistent
+
+
+def test_a_forgotten_id_in_a_saved_vector_index_keeps_only_a_bare_delete(
+    make_orch: Any, tmp_path: Path
+) -> None:
+    """Past 1,000 writes Chroma saves the vector index; an id saved there keeps one
+    payload-free delete in the log (a replay must remove it from the index), nothing else."""
+    data_dir = tmp_path / "data"
+    orch = make_orch(data_dir=data_dir)
+    turns = [{"role": "user", "content": f"Note {i}: quuxberry {i}."} for i in range(1100)]
+    orch.process(turns, user_id="zoe", infer=False)
+    ids = {m.id for m in orch.get_all(user_id="zoe", include_superseded=True)}
+    orch.forget(user_id="zoe")
+    orch.process("I live in Bobtown.", user_id="bob")
+    orch.close()
+    assert {(operation, metadata) for _, operation, metadata in _log_rows(data_dir, ids)} <= {
+        (3, "{}")
+    }
+    assert _leaks(data_dir) == {}
+    again = make_orch(data_dir=data_dir)
+    assert again.get_all(user_id="zoe", include_superseded=True) == []
+    assert again.recall("quuxberry note", user_id="zoe").hits == []
+    assert "Bobtown" in " ".join(m.content for m in again.get_all(user_id="bob"))
+    assert again.check().consistent

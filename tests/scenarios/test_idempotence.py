@@ -236,3 +236,38 @@ def test_two_candidates_merged_into_one_memory_in_one_call_both_count(make_orch)
         again = orch.process(said, user_id="u", timestamp=later)
         assert {op.operation.value for op in again.all_operations()} == {"NOOP"}
         assert _everything(orch, "u") == state
+
+
+def test_an_update_made_again_changes_nothing(
+    shared_orch: Orchestrator, uid: Callable[[str], str]
+) -> None:
+    orch, u = shared_orch, uid("u")
+    orch.process("I live in Paris.", user_id=u)
+    fact = orch.get_all(user_id=u, memory_types=["semantic"])[0]
+    updated = orch.update(fact.id, "The user lives in Lyon.", metadata={"source": "form"})
+    after_first = _everything(orch, u)
+    for _ in range(2):
+        again = orch.update(fact.id, "The user lives in Lyon.", metadata={"source": "form"})
+        assert again == updated
+        assert _everything(orch, u) == after_first
+    assert [e.operation.value for e in orch.history(fact.id)] == ["ADD", "UPDATE"]
+    orch.update(fact.id, "The user lives in Lyon.", metadata={"source": "call"})  # a change
+    assert [e.operation.value for e in orch.history(fact.id)] == ["ADD", "UPDATE", "UPDATE"]
+
+
+@pytest.mark.parametrize(
+    "spelling", ["Zu\u0308rich", "Z\u00fcrich\u200b", "ZU\u0308RICH"], ids=["nfd", "zwsp", "upper"]
+)
+def test_the_same_value_in_another_unicode_form_is_not_a_new_fact(
+    shared_orch: Orchestrator, uid: Callable[[str], str], spelling: str
+) -> None:
+    """Text is compared in composed form: "Zürich" typed with a combining diaeresis is the
+    stored "Zürich", not a move that supersedes it."""
+    orch, u = shared_orch, uid("u")
+    orch.process("I live in Z\u00fcrich.", user_id=u)
+    before = _everything(orch, u)[0]
+    again = orch.process(f"I live in {spelling}.", user_id=u)
+    assert Operation.SUPERSEDE not in {op.operation for op in again.all_operations()}
+    facts = orch.get_all(user_id=u, memory_types=["semantic"], include_superseded=True)
+    assert [f.valid_to for f in facts] == [None]
+    assert [r for r in _everything(orch, u)[0] if r[0] in {b[0] for b in before}] == before

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from stdnum import iban, luhn
 from stdnum.us import ssn
 
-from octomem.sensitive import mask, mask_value
+from octomem.sensitive import mask, mask_value, secret_key
 from tests.data.secret_corpus import NEGATIVES, SECRETS, Secret
 
 
@@ -16,7 +20,8 @@ def test_the_corpus_is_as_large_and_as_real_as_it_claims() -> None:
     vendors = {"aws", "github", "gitlab", "slack", "stripe", "openai", "anthropic", "google"}
     assert vendors <= kinds
     for secret in SECRETS:  # checksummed numbers in the corpus really pass their check
-        digits = "".join(c for c in secret.value if c.isalnum())
+        value = unicodedata.normalize("NFKC", secret.value)
+        digits = "".join(c for c in value if c.isalnum())
         if secret.kind == "card":
             assert luhn.is_valid(digits), secret.value
         if secret.kind == "iban":
@@ -46,6 +51,27 @@ def test_masking_masked_text_changes_nothing() -> None:
     once = mask(text)
     assert all(leak not in once.text for s in SECRETS for leak in s.leaks)
     assert mask(once.text).text == once.text
+
+
+_PIECES = st.sampled_from(
+    [s.sentence for s in SECRETS]
+    + NEGATIVES
+    + ["\u200b", "\u00ad", "ﾞ", "\u0301", "İ", "ﬁ", "４", " ", "\n", ", ", "password", "PIN"]
+    + ["密码是", " is ", ": ", "to ", "seed phrase", "codes:", "curl -u a:b ", "[MASKED "]
+)
+
+
+@settings(
+    derandomize=True,
+    max_examples=300,
+    deadline=None,
+    database=None,
+    suppress_health_check=[*HealthCheck],
+)
+@given(st.lists(st.one_of(_PIECES, st.text(max_size=20)), max_size=12).map("".join))
+def test_masking_any_mix_of_secrets_and_text_twice_changes_nothing(text: str) -> None:
+    once = mask(text).text
+    assert mask(once).text == once
 
 
 def test_the_masked_form_names_the_kind_and_keeps_only_a_card_or_keys_last_four() -> None:
@@ -85,3 +111,87 @@ def test_metadata_strings_keys_and_secret_named_values_are_masked() -> None:
     assert masked["classname"] == "Sensor"
     assert {"pin", "secret", "card", "password", "key"} <= set(kinds)
     assert mask_value(masked) == masked
+
+
+def test_detection_sees_through_full_width_and_invisible_characters_but_keeps_them() -> None:
+    # found on the NFKC text without invisible characters; replaced in the text as written
+    text = "Ｍｙ ＰＩＮ ｉｓ ４８２１ ✓ x² café\u00ad\u200b ok"
+    assert mask(text).text == "Ｍｙ ＰＩＮ ｉｓ [MASKED pin] ✓ x² café\u00ad\u200b ok"
+    hidden = "card\u200b 4111\u200b1111\u200b1111\u200b1111\u200b, thanks \U0001f44d\u200d"
+    assert mask(hidden).text == "card\u200b [MASKED card …1111]\u200b, thanks \U0001f44d\u200d"
+    assert (
+        mask("ｐａｓｓ\u00adｗｏｒｄ: ｈｕｎｔｅｒ２").text
+        == "ｐａｓｓ\u00adｗｏｒｄ: [MASKED password]"
+    )
+    decomposed = "Mi contrasen\u0303a es girasol55."  # ñ as n + combining tilde
+    assert mask(decomposed).text == "Mi contrasen\u0303a es [MASKED password]."
+
+
+def test_every_code_of_a_list_and_every_word_of_a_seed_phrase_go() -> None:
+    codes = "Backup codes: 1234 5678, 2345 6789; 3456 7890 and 4567 8901. Done."
+    assert mask(codes).text == "Backup codes: [MASKED code]. Done."
+    words = "legal winner thank year wave sausage worth useful legal winner thank yellow"
+    masked = mask(f"My seed words are {words}. Keep it safe.").text
+    assert masked == "My seed words are [MASKED seed]. Keep it safe."
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "password", "Password", "passwords", "db_password", "dbPassword", "DB-PASSWORD",
+        "rootpassword", "pw", "user_pw", "pwd", "pass", "db_pass", "passwd", "passphrase",
+        "passcode", "Passwort", "WLAN-Passwort", "Bankpasswort", "Kennwort", "mot_de_passe",
+        "motDePasse", "mdp", "contraseña", "contrasena", "пароль", "密码", "支付密码",
+        "パスワード", "pin", "PIN", "pin_code", "card_pin", "Geheimzahl", "暗証番号", "cvv",
+        "ssn", "iban", "cardNumber", "card_number", "account_number", "social_security",
+        "tax_id", "passport", "passport_number", "passportNo", "Reisepassnummer",
+        "numero_de_pasaporte", "номер_паспорта", "护照号码", "secret", "client_secret",
+        "api_key", "apiKey", "APIKey", "access_token", "auth_token", "token", "credentials",
+        "authorization", "seed_phrase", "mnemonic", "recovery_codes", "backupCodes", "otp",
+    ],
+)  # fmt: skip
+def test_a_key_that_names_a_secret_is_masked_whole(name: str) -> None:
+    assert secret_key(name)
+    assert mask_value({name: "x"}) == {name: "[MASKED secret]"}
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "passenger", "compass", "pinned", "spinner", "pinterest", "token_count", "max_tokens",
+        "tokens", "prompt_tokens", "token_type", "secretary", "password_hint", "passwordHint",
+        "password_policy", "password_length", "pin_length", "password_changed_at",
+        "password_expires_at", "secret_name", "key", "keyboard", "boarding_pass", "passed",
+        "bypass", "spw", "pwa", "capsule", "code", "zip_code", "seed", "random_seed",
+        "passage", "typewriter", "author", "auth_method", "card", "account", "id",
+    ],
+)  # fmt: skip
+def test_an_ordinary_key_keeps_its_value(name: str) -> None:
+    assert not secret_key(name)
+    assert mask_value({name: "blue"}) == {name: "blue"}
+
+
+def test_the_whole_value_of_a_secret_named_key_goes_whatever_its_type_and_depth() -> None:
+    kinds: list[str] = []
+    value = {
+        "password": ["hunter2", "Tr0ub4dor&3"],
+        "outer": [{"inner": {"Passwort": {"gmail": "Sonnenblume88", "bank": 1234}}}],
+        "pw": 4821,
+        "pin": [7, 3, 9, 5],
+        "credentials": {"user": "alice", "key": "Zx9Yw8Vu7"},
+        "mot_de_passe": "",  # says nothing: kept
+        "pin_code": None,
+        "token": [],
+    }
+    masked = mask_value(value, kinds)
+    assert masked == {
+        "password": "[MASKED secret]",
+        "outer": [{"inner": {"Passwort": "[MASKED secret]"}}],
+        "pw": "[MASKED secret]",
+        "pin": "[MASKED secret]",
+        "credentials": "[MASKED secret]",
+        "mot_de_passe": "",
+        "pin_code": None,
+        "token": [],
+    }
+    assert kinds == ["secret"] and mask_value(masked) == masked

@@ -1,0 +1,144 @@
+"""The words that name a secret, and the words around them, in English, German, French,
+Spanish, Russian, Chinese and Japanese (regex alternations, matched case-insensitively on
+NFKC text: see `cues`)."""
+
+from __future__ import annotations
+
+# passwords and passphrases: the value runs to the end of its clause
+PASSWORD = (
+    r"pass ?words?|passwd|pwd|pw|pass ?phrases?|pass ?codes?|"
+    r"(?:wi-?fi|wlan|wpa2?|network|router) (?:key|pass)|login password|"
+    r"unlock (?:pattern|phrase)|(?:lock|safe) combination|"
+    r"[^\W\d_]*pass(?:wort|wörter)|[^\W\d_]*kennw(?:ort|örter)|"  # de: WLAN-Passwort, Bankpasswort
+    r"mots? de passe|mdp|phrase secrète|"  # fr
+    r"contrase[ñn]as?|"  # es
+    r"парол[ьяеюи]\w*"  # ru
+)
+# PINs, codes and numbers: one token with a digit
+CODE = (
+    r"pins?(?:[- ]?(?:code|number|nummer|код|kod))?|cvv2?|cvc2?|cid|csc|security code|"
+    r"verification code|confirmation code|one[- ]time (?:code|password|passcode)|otp|"
+    r"2fa code|mfa code|(?:door|alarm|gate|garage|safe|lock|entry|access) code|"
+    r"ssn|social security(?: number)?|(?:bank )?account number|routing number|sort code|"
+    r"card number|tax id|passport (?:number|no\.?)|"
+    r"geheimzahl|(?:reise)?pass-?nummer|zugangscode|"  # de
+    r"code (?:pin|secret|confidentiel|d'accès)|num[ée]ro de passeport|"  # fr
+    r"clave|n[úu]mero de pasaporte|c[óo]digo (?:pin|secreto|de acceso)|"  # es
+    r"пин(?:-?код)?|номер паспорта|код доступа"  # ru
+)
+# lists of codes: every code of the list
+CODES = (
+    r"(?:backup|recovery|2fa|mfa|scratch|one[- ]time) codes|"
+    r"(?:wiederherstellungs|backup-|sicherungs)codes|"
+    r"codes de (?:r[ée]cup[ée]ration|secours)|c[óo]digos de (?:recuperaci[óo]n|respaldo)|"
+    r"(?:резервные|запасные) коды|коды восстановления"
+)
+# seed phrases: up to 24 words
+SEED = (
+    r"seed (?:phrase|words)|(?:secret )?recovery (?:phrase|words|seed)|"
+    r"mnemonic(?: phrase| words)?|backup phrase|wallet (?:words|phrase)|"
+    r"(?:12|24)[- ]word (?:phrase|seed)|"
+    r"seed-phrase|wiederherstellungsphrase|phrase de r[ée]cup[ée]ration|"
+    r"frase (?:semilla|de recuperaci[óo]n)|сид-?фраза|мнемоническая фраза"
+)
+# keys, tokens and secrets: one token that looks generated
+KEY = (
+    r"api[ _-]?key|api[ _-]?token|access[ _-]?(?:key|token)|secret(?: access)?(?: key)?|"
+    r"auth(?:entication)?[ _-]?token|bearer token|refresh token|session token|"
+    r"client[ _-]secret|private key|token|app password|signing key|encryption key|"
+    r"(?:wlan|netzwerk)-?schlüssel|cl[ée] (?:d'api|secr[èe]te)|clave (?:de api|secreta)"
+)
+# what comes between a cue and its value: "password for gmail is ..."
+QUALIFIER = (
+    r"for|of|to|at|on|with|from|"
+    r"für|von|vom|zu|zum|zur|bei|beim|meiner|meines|deiner|deines|der|des|"
+    r"pour|de|du|des|à|"
+    r"para|del|en|"
+    r"от|для|к|на"
+)
+# "is" / ":" / "was changed to" ...
+VERB = (
+    r"(?:(?:has\s+been\s+|was\s+|is\s+|got\s+)?(?:changed|set|updated|reset)\s+to"
+    r"|(?:is|was|are|'s|ist|lautet|war|lauten|sind|est|était|sont|c'est|es|era|son|"
+    r"это|был|была|было)\b"
+    r"(?:\s+(?:now|still|just|actually|jetzt|nun|noch|immer|maintenant|toujours|encore|"
+    r"ahora|todavía|теперь|сейчас))?"
+    r"|will\s+be|:|=|->|—|–)"
+)
+# "set my password to ...": a change verb before the cue, "to" after it
+CHANGE = (
+    r"\b(?:set|setting|change[ds]?|changing|reset|update[ds]?|updating|switch(?:ed)?|"
+    r"chang[ée]e?s?|modifi[ée]e?s?|mis|r[ée]initialis[ée]e?s?|"
+    r"cambi[éeoa]\w*|actualic[ée]|pus[eo]|puesto|"
+    r"смени\w*|поменя\w*|измени\w*|установи\w*|постави\w*)\b"
+)
+TO = r"to|into|en|à|a|por|на"
+# German puts the verb last: "das Passwort auf X geändert"
+TO_LAST = r"auf|in"
+CHANGED_LAST = r"geändert|gesetzt|umgestellt|zurückgesetzt|geaendert"
+
+# "I use X as my password"
+USE = (
+    r"use|used|using|chose|picked|"
+    r"benutze|benutzt|verwende|verwendet|nutze|nehme|"
+    r"utilise|utilisé|j'utilise|"
+    r"uso|usé|utilizo|"
+    r"использую|использовал\w*"
+)
+AS = r"as|als|comme|como|как|в качестве"
+OWNER = (
+    r"my|the|our|a|his|her|their|your|mein|meine|meinen|das|die|den|mon|ma|le|la|mi|el|"
+    r"la|мой|моего|моя"
+)
+
+# the end of a passphrase: punctuation, a conjunction, a bracket or a line break
+CONJUNCTION = (
+    r"and|but|so|or|because|which|then|if|when|while|though|although|please|"
+    r"und|aber|oder|weil|denn|dann|bitte|"
+    r"et|mais|ou|parce|donc|puis|quand|"
+    r"y|pero|porque|luego|cuando|"
+    r"и|но|или|потому|а"
+)
+# a cue followed by one of these describes the secret, it does not give it
+NOT_A_VALUE = frozenset(
+    # en
+    "a an the my your his her our their its this that these those it on in at under "
+    "inside behind written saved stored kept not no still too very so wrong incorrect "
+    "expired changed same different missing required needed being reset weak strong long "
+    "short easy hard simple complicated secure safe private hidden case-sensitive valid "
+    "invalid there here below above attached encrypted unknown forgotten lost somewhere "
+    "printed taped also now just actually what which who where how something anything "
+    "nothing whatever like don't "
+    # de
+    "der die das ein eine einen mein meine dein deine sein seine ihr ihre unser im auf "
+    "unter hinter nicht kein keine noch zu sehr falsch richtig abgelaufen geändert gleich "
+    "anders sicher unsicher lang kurz einfach schwer geheim vergessen verloren neu alt "
+    "gespeichert notiert irgendwo hier da dort leer gültig ungültig auch jetzt was wie wo "
+    # fr
+    "le la les un une mon ma mes ton ta son sa notre votre leur sur dans sous derrière "
+    "pas plus trop très faux fausse incorrect incorrecte expiré expirée changé changée "
+    "sécurisé sécurisée simple facile difficile long longue court courte oublié oubliée "
+    "perdu perdue nouveau nouvelle ancien ancienne enregistré ici là aussi quoi où "
+    # es
+    "el los las uno mi mis tu tus su sus nuestro nuestra en sobre bajo detrás no muy "
+    "demasiado incorrecta incorrecto caducada caducado cambiada cambiado segura seguro "
+    "fácil difícil larga largo corta corto olvidada olvidado perdida perdido nueva nuevo "
+    "vieja viejo guardada guardado aquí allí también qué dónde "
+    # ru
+    "на в под за не нет слишком очень неверный неправильный простой сложный старый новый "
+    "забыл забыла потерял потеряла тот такой же длинный короткий надёжный здесь там "
+    "тоже что где".split()
+)
+
+# CJK: no spaces between words, so no word boundaries; the value is the run of Latin
+# letters, digits and symbols after the cue (a password written in CJK script passes)
+CJK_PASSWORD = r"密码|密碼|口令|パスワード|暗号|パスコード"
+CJK_CODE = (
+    r"(?<![A-Za-z])PIN(?:码|碼|コード|番号)?|暗証番号|验证码|驗證碼|認証コード|"
+    r"护照号码?|護照號碼?|パスポート番号|旅券番号"
+)
+CJK_SEED = r"助记词|助記詞|シードフレーズ|リカバリーフレーズ|復元フレーズ|恢复短语"
+CJK_VERB = (
+    r"\s*(?:是|为|為|は|が|:|=|改成|改为|改為|设为|设置为|設為|設定為|变成)\s*(?:[:=]\s*)?"
+    r"|を\s*(?=[!-~]+\s*に(?:変更|設定))"
+)

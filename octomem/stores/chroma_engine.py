@@ -1,0 +1,165 @@
+"""The embedded Chroma engine of one directory, shared by every store on it in this process.
+
+Chroma's Rust engine keeps `chroma.sqlite3` and the vector index files open with its own
+SQLite library, so nothing else may touch those files while it has them open: two SQLite
+libraries in one process do not see each other's POSIX locks (and closing a descriptor
+drops every lock the process holds on the file), so a rewrite through Python's `sqlite3`
+beside a running engine corrupts the database. File maintenance - stripping a forgotten
+user's entries from Chroma's write log, zeroing the index files' unused slots - therefore
+runs only while the engine is closed:
+
+- every store call runs inside `using()`, which holds a shared slot of the engine's gate
+  and opens the engine if it is closed;
+- `closed()` waits for the calls under way to finish, lets no new one in, closes the
+  engine (Chroma's `Client.close`, which releases every file), and reopens nothing: the
+  next call opens it again. Waiting file work is served before new calls (no starvation).
+
+One engine per resolved directory: two stores (two Orchestrators) on the same data
+directory share its client, its gate and its open/close, as they share Chroma's own
+per-path system.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import chromadb
+from chromadb.api.shared_system_client import SharedSystemClient
+from chromadb.config import Settings
+
+from octomem.errors import StoreError
+from octomem.logs import get_logger
+from octomem.stores.chroma_files import scrub_index_files
+
+log = get_logger(__name__)
+
+
+class Gate:
+    """A readers-writer lock for threads: many shared holders or one exclusive holder;
+    an exclusive request waiting keeps new shared holders out."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._shared = 0
+        self._exclusive = False
+        self._waiting = 0  # exclusive requests waiting
+
+    @contextlib.contextmanager
+    def shared(self) -> Iterator[None]:
+        with self._cond:
+            while self._exclusive or self._waiting:
+                self._cond.wait()
+            self._shared += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._shared -= 1
+                if not self._shared:
+                    self._cond.notify_all()
+
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[None]:
+        with self._cond:
+            self._waiting += 1
+            try:
+                while self._exclusive or self._shared:
+                    self._cond.wait()
+            finally:
+                self._waiting -= 1
+            self._exclusive = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._exclusive = False
+                self._cond.notify_all()
+
+
+class EmbeddedChroma:
+    """One directory's embedded Chroma in this process (see the module docstring)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.gate = Gate()
+        self._client: Any = None
+        self._opening = threading.Lock()
+        self.users = 0  # stores open on it
+
+    @property
+    def client(self) -> Any:
+        """The open client, or None."""
+        return self._client
+
+    @contextlib.contextmanager
+    def using(self) -> Iterator[Any]:
+        """The open client, for one store call: the engine stays open until it returns."""
+        with self.gate.shared():
+            yield self._open()
+
+    @contextlib.contextmanager
+    def closed(self) -> Iterator[Path]:
+        """Exclusive use of the directory's files with the engine closed: no store call of
+        this process runs until the block ends (the next one reopens the engine)."""
+        with self.gate.exclusive():
+            self._close()
+            yield self.path
+
+    def _open(self) -> Any:
+        with self._opening:
+            if self._client is None:
+                self.path.mkdir(parents=True, exist_ok=True)
+                # the files as the last close left them, or as a crash did: scrubbed before
+                # the engine reads them (no engine of this process has them open)
+                scrub_index_files(self.path)
+                settings = Settings(anonymized_telemetry=False)
+                self._client = chromadb.PersistentClient(path=str(self.path), settings=settings)
+            return self._client
+
+    def _close(self) -> None:
+        with self._opening:
+            client, self._client = self._client, None
+        if client is None:
+            return
+        client.close()  # the last client of the path stops Chroma's system: files released
+        if str(self.path) in SharedSystemClient._identifier_to_system:
+            raise StoreError(
+                f"embedded Chroma at {self.path} is also opened by a chromadb client that "
+                "octomem does not own, so its files cannot be rewritten safely; close that "
+                "client (or do not open octomem's data directory with chromadb directly)"
+            )
+
+
+_ENGINES: dict[Path, EmbeddedChroma] = {}
+_ENGINES_LOCK = threading.Lock()
+
+
+def acquire(path: Path) -> EmbeddedChroma:
+    """The engine of `path` in this process; `release` it when the store closes."""
+    key = Path(path).expanduser().resolve()
+    with _ENGINES_LOCK:
+        engine = _ENGINES.get(key)
+        if engine is None:
+            engine = _ENGINES[key] = EmbeddedChroma(key)
+        engine.users += 1
+        return engine
+
+
+def release(engine: EmbeddedChroma) -> None:
+    """One store of the engine closed; the last one closes the engine and scrubs the index
+    files it wrote (their unused slots come from uninitialised memory)."""
+    with _ENGINES_LOCK:  # held throughout: a store opening the path meanwhile waits
+        engine.users -= 1
+        if engine.users > 0:
+            return
+        if _ENGINES.get(engine.path) is engine:
+            del _ENGINES[engine.path]
+        try:
+            with engine.closed() as path, contextlib.suppress(OSError):
+                scrub_index_files(path)
+        except StoreError as exc:  # another client keeps it open: its files stay as they are
+            log.warning("chroma index files not scrubbed at close", error=str(exc))

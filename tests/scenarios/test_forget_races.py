@@ -1,0 +1,204 @@
+"""`forget` while other calls run on the same Orchestrator.
+
+- Other users' reads and writes go on around it, and the store stays sound: Chroma's
+  database passes SQLite's integrity check, reopens, and keeps everyone else's memories
+  (its files are rewritten only with Chroma's engine closed: `stores/chroma_engine`).
+- A `process()` of the forgotten user that is under way stores nothing after the forget
+  returns: it fails with ConflictError at its next write (`locks.check_erasures`).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from octomem import ConflictError, MemoryType, Orchestrator
+from octomem.bench.synthetic import memories
+
+MARK = "zorblax"  # in every message of the user who is forgotten
+
+
+def _zoe_messages(count: int, seed: int = 3) -> list[dict[str, str]]:
+    return [
+        {"role": "user", "content": f"{text} ({MARK} {i})"}
+        for i, text in enumerate(memories(count, seed=seed))
+    ]
+
+
+def _leaks(data_dir: Path) -> list[str]:
+    return [
+        str(path.relative_to(data_dir))
+        for path in data_dir.rglob("*")
+        if path.is_file() and MARK.encode() in path.read_bytes().lower()
+    ]
+
+
+def _assert_zoe_gone(orch: Orchestrator) -> None:
+    assert orch.get_all(user_id="zoe", include_superseded=True) == []
+    assert orch.stats(user_id="zoe")["totals"] == {
+        "memories": 0,
+        "current": 0,
+        "history_events": 0,
+    }
+
+
+def test_forget_while_other_users_read_and_write_keeps_the_store_sound(
+    make_orch: Any, tmp_path: Path
+) -> None:
+    data_dir = tmp_path / "data"
+    orch = make_orch(data_dir=data_dir)
+    orch.process([{"role": "user", "content": t} for t in memories(60, seed=7)], user_id="bob")
+    bob_before = {m.id for m in orch.get_all(user_id="bob", include_superseded=True)}
+    errors: list[BaseException] = []
+    stored: list[str] = []  # ann's turns whose process() returned
+    stop = threading.Event()
+
+    def reader() -> None:
+        while not stop.is_set():
+            try:
+                hits = orch.recall("where do I live?", user_id="bob").hits
+                assert all(h.memory.user_id == "bob" for h in hits)
+            except BaseException as exc:
+                errors.append(exc)
+                return
+
+    def writer() -> None:
+        count = 0
+        while not stop.is_set():
+            count += 1
+            try:
+                result = orch.process(f"I like board game number {count}.", user_id="ann")
+                stored.extend(result.turn_memory_ids)
+            except BaseException as exc:
+                errors.append(exc)
+                return
+
+    threads = [threading.Thread(target=f) for f in (reader, reader, writer)]
+    for thread in threads:
+        thread.start()
+    reports = []
+    try:
+        for round_ in range(3):  # each forget rewrites the files while the others run
+            zoe = _zoe_messages(400, seed=round_)
+            for start in range(0, len(zoe), 100):
+                orch.process(zoe[start : start + 100], user_id="zoe", infer=False)
+            reports.append(orch.forget(user_id="zoe"))
+            _assert_zoe_gone(orch)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(120)
+    assert errors == []
+    assert all(r.total_memories >= 400 and "vector" in r.files_rewritten for r in reports)
+    orch.close()
+
+    database = sqlite3.connect(data_dir / "chroma" / "chroma.sqlite3")
+    try:
+        assert database.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    finally:
+        database.close()
+    assert _leaks(data_dir) == []
+    again = make_orch(data_dir=data_dir)
+    assert {m.id for m in again.get_all(user_id="bob", include_superseded=True)} == bob_before
+    turns = again.get_all(user_id="ann", memory_types=["episodic"])
+    assert set(stored) <= {m.id for m in turns}
+    _assert_zoe_gone(again)
+    assert again.check().consistent
+
+
+def _hold_extraction(orch: Orchestrator, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Make the semantic agent's extraction wait until released: a process() is then in
+    flight with its raw turns stored and its extracted memories not yet."""
+    entered, release = threading.Event(), threading.Event()
+    agent = orch.services.agents[MemoryType.SEMANTIC]
+    extract = agent.extract
+
+    def held(*args: Any, **kwargs: Any) -> Any:
+        entered.set()
+        assert release.wait(60)
+        return extract(*args, **kwargs)
+
+    monkeypatch.setattr(agent, "extract", held)
+    return entered, release
+
+
+def _in_thread(call: Any) -> tuple[threading.Thread, dict[str, Any]]:
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["result"] = call()
+        except BaseException as exc:
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, outcome
+
+
+def test_a_process_in_flight_when_its_user_is_forgotten_stores_nothing(
+    make_orch: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data_dir = tmp_path / "data"
+    orch = make_orch(data_dir=data_dir)
+    orch.process(f"My name is Zoe. I live in Quibbleton ({MARK}).", user_id="zoe")
+    entered, release = _hold_extraction(orch, monkeypatch)
+    thread, outcome = _in_thread(
+        lambda: orch.process(
+            f"I work at Flumberdyne ({MARK}). I love quuxberry pie ({MARK}).", user_id="zoe"
+        )
+    )
+    assert entered.wait(60)
+    report = orch.forget(user_id="zoe")
+    release.set()
+    thread.join(60)
+
+    assert report.total_memories >= 2
+    assert isinstance(outcome.get("error"), ConflictError), outcome
+    assert "forgotten while this call was running" in str(outcome["error"])
+    _assert_zoe_gone(orch)
+    assert orch.check().consistent
+    orch.close()
+    assert _leaks(data_dir) == []
+
+
+def test_forgetting_one_agent_scope_leaves_the_users_other_calls_alone(
+    orch: Orchestrator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    orch.process("I keep my bike at Quibbleton station.", user_id="zoe", agent_id="helper")
+    entered, release = _hold_extraction(orch, monkeypatch)
+    thread, outcome = _in_thread(lambda: orch.process("I live in Paris.", user_id="zoe"))
+    assert entered.wait(60)
+    orch.forget(user_id="zoe", agent_id="helper")
+    release.set()
+    thread.join(60)
+    assert "error" not in outcome, outcome
+    assert "Paris" in " ".join(m.content for m in orch.get_all(user_id="zoe"))
+    assert orch.get_all(user_id="zoe", agent_id="helper") == []
+
+
+def test_forget_racing_a_long_process_leaves_nothing_of_the_user(make_orch: Any) -> None:
+    """No patching: forget lands somewhere inside a real process() of 200 messages (after
+    its raw turns are stored). Either the call failed with ConflictError or it had finished
+    before the forget began; nothing of the user is left in either case."""
+    orch = make_orch()
+    for trial in range(3):
+        thread, outcome = _in_thread(
+            lambda trial=trial: orch.process(_zoe_messages(200, seed=trial), user_id="zoe")
+        )
+        deadline = time.monotonic() + 120
+        while not orch.get_all(user_id="zoe", memory_types=["episodic"], limit=1):
+            assert time.monotonic() < deadline and thread.is_alive()
+            time.sleep(0.02)
+        time.sleep(0.05 * trial)
+        orch.forget(user_id="zoe")
+        thread.join(300)
+        if "error" in outcome:
+            assert isinstance(outcome["error"], ConflictError), outcome
+        _assert_zoe_gone(orch)
+    assert orch.check().consistent
