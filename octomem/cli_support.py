@@ -17,6 +17,7 @@ from rich.table import Table
 
 from octomem.errors import InvalidInputError
 from octomem.models import HistoryEvent, MemoryBase
+from octomem.validation import parse_json
 
 if TYPE_CHECKING:
     from octomem.orchestrator.engine import Orchestrator
@@ -73,10 +74,7 @@ def emit(payload: Any) -> None:
 def parse_filters(raw: str | None) -> dict[str, Any] | None:
     if raw is None:
         return None
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise InvalidInputError(f"--filter is not JSON: {exc}") from exc
+    value = parse_json(raw, "--filter")
     if not isinstance(value, dict):
         raise InvalidInputError('--filter must be a JSON object, e.g. {"source": "chat"}')
     return value
@@ -103,7 +101,8 @@ def memory_table(memories: list[MemoryBase], title: str) -> Table:
 
 def read_messages(source: str) -> Any:
     """A conversation from a file or stdin: JSON (a list of messages, one message, or an
-    object with "messages") or plain text (one user message)."""
+    object with "messages") or plain text (one user message): text that does not start
+    like a JSON list, object or string, or does not parse."""
     if source == "-":
         text = sys.stdin.read()
     else:
@@ -113,9 +112,13 @@ def read_messages(source: str) -> Any:
         text = path.read_text(encoding="utf-8")
     if not text.strip():
         raise InvalidInputError("the conversation is empty")
+    if text.lstrip()[:1] not in ("[", "{", '"'):
+        return text.strip()
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError:
+        data = parse_json(text, "the conversation")
+    except InvalidInputError as exc:
+        if not isinstance(exc.__cause__, json.JSONDecodeError):
+            raise  # JSON, but nested too deep or holding an integer too long
         return text.strip()
     if isinstance(data, dict) and "messages" in data:
         return data["messages"]

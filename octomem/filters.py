@@ -38,7 +38,7 @@ from typing import Any, Literal
 
 from octomem.errors import InvalidInputError
 from octomem.models import MemoryBase, as_utc
-from octomem.validation import check_metadata, clean_text, has_control
+from octomem.validation import check_json, clean_text, has_control, shown
 
 Filter = dict[str, Any]
 
@@ -90,30 +90,30 @@ def _op_name(key: Any, field: str) -> str:
     name = key.lstrip("$").lower() if isinstance(key, str) else ""
     if name not in OPERATORS:
         raise InvalidInputError(
-            f"unknown operator {key!r} for field {field!r}; use one of {', '.join(OPERATORS)} "
+            f"unknown operator {shown(key)} for field {field!r}; use one of {', '.join(OPERATORS)} "
             "(to compare with a dict value write {'eq': {...}})"
         )
     return name
 
 
 def _operand(field: str, value: Any) -> Any:
-    """A comparison value: JSON (strings without control characters) or a datetime."""
+    """A comparison value: JSON (strings without control characters; see
+    `validation.check_json`), a datetime, or a list of those."""
     if isinstance(value, datetime):
         return value
-    if isinstance(value, list | tuple):
-        return [_operand(field, item) for item in value]
+    if isinstance(value, list | tuple) and any(isinstance(item, datetime) for item in value):
+        return [_operand(field, item) for item in value]  # one level: items are not lists
     try:
-        checked = check_metadata({"value": value}, name=f"the value for field {field!r}")
+        return check_json(value, name=f"the value for field {field!r}")
     except InvalidInputError as exc:
         raise InvalidInputError(f"filter: {exc}") from None
-    return checked["value"] if checked else None
 
 
 def _check_value(field: str, op: str, value: Any) -> Any:
     if op in ("in", "nin"):
         if not isinstance(value, list | tuple | set | frozenset):
             raise InvalidInputError(
-                f"operator {op!r} on field {field!r} needs a list of values, got {value!r:.80}"
+                f"operator {op!r} on field {field!r} needs a list of values, got {shown(value)}"
             )
         return _operand(field, list(value))
     value = _operand(field, value)
@@ -121,7 +121,8 @@ def _check_value(field: str, op: str, value: Any) -> Any:
         isinstance(value, bool) or not isinstance(value, int | float | str | datetime)
     ):
         raise InvalidInputError(
-            f"operator {op!r} on field {field!r} needs a number, string or datetime, got {value!r}"
+            f"operator {op!r} on field {field!r} needs a number, string or datetime, "
+            f"got {shown(value)}"
         )
     if op == "contains" and value is None:
         raise InvalidInputError(f"operator 'contains' on field {field!r} needs a value")
@@ -165,7 +166,7 @@ def _negate(node: Filter) -> Filter:
 
 def _normalize(raw: Any, path: str, budget: list[int], depth: int = 0) -> Filter:
     if not isinstance(raw, Mapping):
-        raise InvalidInputError(f"a filter must be a dict, got {raw!r:.80} at {path}")
+        raise InvalidInputError(f"a filter must be a dict, got {shown(raw)} at {path}")
     if depth > MAX_DEPTH:
         raise InvalidInputError(f"the filter is nested more than {MAX_DEPTH} levels deep")
     budget[0] -= len(raw)
@@ -175,7 +176,7 @@ def _normalize(raw: Any, path: str, budget: list[int], depth: int = 0) -> Filter
     for key, value in raw.items():
         if not isinstance(key, str) or not key.strip() or len(key) > 256:
             raise InvalidInputError(
-                f"filter keys must be non-empty strings of at most 256 characters, got {key!r:.80}"
+                f"filter keys must be non-empty strings of at most 256 characters, got {shown(key)}"
             )
         if has_control(key):
             raise InvalidInputError(f"filter key {key!r} contains control characters")
@@ -185,7 +186,7 @@ def _normalize(raw: Any, path: str, budget: list[int], depth: int = 0) -> Filter
             parts.append(_negate(_normalize(value, f"{path}.{key}", budget, depth + 1)))
         elif logical is not None:
             if not isinstance(value, list | tuple):
-                raise InvalidInputError(f"{key!r} needs a list of filters, got {value!r:.80}")
+                raise InvalidInputError(f"{key!r} needs a list of filters, got {shown(value)}")
             children = [
                 _normalize(v, f"{path}.{key}[{i}]", budget, depth + 1) for i, v in enumerate(value)
             ]
@@ -397,11 +398,17 @@ def _document_nodes(path: list[str | int], expected: Any, depth: int) -> list[Fi
     if depth > MAX_DEPTH:
         raise InvalidInputError(f"the filter is nested more than {MAX_DEPTH} levels deep")
     field = json.dumps(path)
-    if isinstance(expected, Mapping) and any(str(k).startswith("$") for k in expected):
+    if isinstance(expected, Mapping):
+        for key in expected:
+            if not isinstance(key, str):
+                raise InvalidInputError(
+                    f"the filter has a key {shown(key)} at {path!r}: keys must be strings"
+                )
+    if isinstance(expected, Mapping) and any(k.startswith("$") for k in expected):
         for op in expected:
             if op not in _DOCUMENT_OPERATORS:
                 raise InvalidInputError(
-                    f"unknown operator {op!r} for key {path[-1]!r}; use one of "
+                    f"unknown operator {shown(op)} for key {path[-1]!r}; use one of "
                     f"{', '.join(_DOCUMENT_OPERATORS)}"
                 )
         return _leaves(field, expected)
@@ -409,7 +416,7 @@ def _document_nodes(path: list[str | int], expected: Any, depth: int) -> list[Fi
         nodes = [
             node
             for key, value in expected.items()
-            for node in _document_nodes([*path, str(key)], value, depth + 1)
+            for node in _document_nodes([*path, key], value, depth + 1)
         ]
         return nodes or [_readable([*path, ""])]  # any key can be read from a dict
     if isinstance(expected, list | tuple):  # a list of this length, item by item
@@ -437,8 +444,11 @@ def document_predicate(filter: Mapping[str, Any] | None) -> Callable[[Any], bool
     if filter is None:
         return lambda document: True
     if not isinstance(filter, Mapping):
-        raise InvalidInputError(f"a filter must be a dict, got {filter!r:.80}")
-    nodes = [n for key, v in filter.items() for n in _document_nodes([str(key)], v, 1)]
+        raise InvalidInputError(f"a filter must be a dict, got {shown(filter)}")
+    for key in filter:
+        if not isinstance(key, str):
+            raise InvalidInputError(f"the filter has a key {shown(key)}: keys must be strings")
+    nodes = [n for key, v in filter.items() for n in _document_nodes([key], v, 1)]
     if len(nodes) > MAX_NODES:
         raise InvalidInputError(f"the filter has more than {MAX_NODES} conditions")
     node = _and(nodes) if nodes else dict(MATCH_ALL)

@@ -6,7 +6,10 @@ A memory line (its record and history) is one unit: accepted whole or rejected w
 line is rejected when
 - it does not parse as the record, history event, entity or relation it claims to be;
 - a scope id (user_id, agent_id, session_id) is one the API would refuse;
-- a text is longer than the import limits, or not valid Unicode;
+- a text is longer than the import limits, or not valid Unicode; a record or event is
+  larger than 1,000,000 characters (or five times the text limit) as JSON, or holds a
+  value the API would refuse (nested more than 16 levels below where it sits, an integer
+  beyond ±(2**53 - 1), ...);
 - its record and history name different memories, or several users;
 - an id in it belongs to another scope: a memory stored (or logged in history) for another
   user or agent, an entity or relation of another user, or the same id claimed by another
@@ -35,9 +38,13 @@ from octomem.models import (
     record_from_dict,
 )
 from octomem.orchestrator.services import Services
-from octomem.validation import check_metadata, validate_scope_id
+from octomem.validation import MAX_DEPTH, check_json, validate_scope_id
 
-MAX_RECORD_JSON_CHARS = 1_000_000  # one record or history event as JSON
+MAX_RECORD_JSON_CHARS = 1_000_000  # one record or history event as JSON, at least
+RECORD_CHARS_PER_TEXT = 5  # ... and this many characters per character of the text limit
+# a caller's value (metadata, a LangGraph store value) sits this many levels below a
+# history event: event -> record -> internal -> langgraph_value
+RECORD_NESTING = 3
 MAX_NAME_CHARS = 1_000  # entity names, predicates
 MAX_REPORTED = 1_000  # rejected lines listed in full; the count is always exact
 
@@ -91,14 +98,19 @@ class Checked(Parts):
             self.rejected.append(RejectedLine(line=number, kind=kind, id=shown, reason=reason))
 
 
-def _clean(data: Any, what: str) -> dict[str, Any]:
+def _clean(data: Any, what: str, text_limit: int) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise _Reject(f"{what} is not an object")
     try:
-        cleaned = check_metadata(data, name=what, max_chars=MAX_RECORD_JSON_CHARS)
+        cleaned: dict[str, Any] = check_json(
+            data,
+            name=what,
+            max_chars=max(MAX_RECORD_JSON_CHARS, RECORD_CHARS_PER_TEXT * text_limit),
+            max_depth=MAX_DEPTH + RECORD_NESTING,
+        )
     except InvalidInputError as exc:
         raise _Reject(str(exc)) from None
-    return cleaned or {}
+    return cleaned
 
 
 def _scope(item: Any, *names: str) -> None:
@@ -115,7 +127,7 @@ def _text(value: str | None, what: str, limit: int) -> None:
 
 
 def _record(data: Any, text_limit: int) -> MemoryBase:
-    cleaned = _clean(data, "the record")
+    cleaned = _clean(data, "the record", text_limit)
     # the hash is derived from the text as it will be stored, which masking and removing
     # control characters may have changed (for an unchanged text it is the same hash)
     cleaned["content_hash"] = ""
@@ -133,7 +145,7 @@ def _record(data: Any, text_limit: int) -> MemoryBase:
 
 
 def _event(data: Any, text_limit: int) -> HistoryEvent:
-    cleaned = _clean(data, "a history event")
+    cleaned = _clean(data, "a history event", text_limit)
     try:
         event = HistoryEvent.model_validate(cleaned)
         if event.record is not None:
@@ -164,6 +176,8 @@ def _memory_line(line: dict[str, Any], number: int, text_limit: int) -> _MemoryL
     record = _record(line["record"], text_limit) if line.get("record") is not None else None
     ids = {e.memory_id for e in events} | ({record.id} if record else set())
     if line.get("id") is not None:
+        if not isinstance(line["id"], str):
+            raise _Reject("its id is not a string")
         ids.add(line["id"])
     if len(ids) != 1:
         raise _Reject("its record and history belong to different memory ids")
@@ -179,9 +193,9 @@ def _memory_line(line: dict[str, Any], number: int, text_limit: int) -> _MemoryL
     return _MemoryLine(number, memory_id, memory_type, user_id, agent_id, record, events)
 
 
-def _entity(body: dict[str, Any]) -> Entity:
+def _entity(body: dict[str, Any], text_limit: int) -> Entity:
     try:
-        entity = Entity.model_validate(_clean(body, "the entity"))
+        entity = Entity.model_validate(_clean(body, "the entity", text_limit))
     except ValidationError as exc:
         raise _Reject(f"the entity is not valid: {_first_error(exc)}") from None
     _scope(entity, "user_id")
@@ -194,7 +208,7 @@ def _entity(body: dict[str, Any]) -> Entity:
 
 def _relation(body: dict[str, Any], text_limit: int) -> Relation:
     try:
-        relation = Relation.model_validate(_clean(body, "the relation"))
+        relation = Relation.model_validate(_clean(body, "the relation", text_limit))
     except ValidationError as exc:
         raise _Reject(f"the relation is not valid: {_first_error(exc)}") from None
     _scope(relation, "user_id")
@@ -221,7 +235,7 @@ async def check_lines(
             if kind == "memory":
                 memories.append(_memory_line(line, number, text_limit))
             elif kind == "entity":
-                entities.append((number, _entity(body)))
+                entities.append((number, _entity(body, text_limit)))
             elif kind == "relation":
                 relations.append((number, _relation(body, text_limit)))
             else:

@@ -16,7 +16,7 @@ from octomem.errors import InvalidInputError
 from octomem.models import HistoryEvent, MemoryBase, MemoryType, Operation
 from octomem.orchestrator.engine import Orchestrator
 from octomem.scopes import equals
-from octomem.validation import validate_scope_id
+from octomem.validation import shown, validate_scope_id
 
 _EVENT = {  # octomem operation -> mem0 event name
     Operation.ADD: "ADD",
@@ -27,12 +27,15 @@ _EVENT = {  # octomem operation -> mem0 event name
 }
 
 
-def _memory_types(memory_type: str | list[str] | None) -> list[str] | None:
-    if memory_type is None:
-        return None
-    names = [memory_type] if isinstance(memory_type, str) else list(memory_type)
-    # mem0 spells its one typed memory "procedural_memory"
-    return [n.removesuffix("_memory") if isinstance(n, str) else n for n in names]
+def _memory_types(memory_type: Any) -> Any:
+    """mem0's type names as octomem's: mem0 spells its one typed memory
+    "procedural_memory". Anything but a name or a list of them goes on as it is, to be
+    refused by `parse_memory_types` with the same message as anywhere else."""
+    if isinstance(memory_type, str):
+        return memory_type.removesuffix("_memory")
+    if isinstance(memory_type, list | tuple):
+        return [n.removesuffix("_memory") if isinstance(n, str) else n for n in memory_type]
+    return memory_type
 
 
 # mem0's item keys, from the keys of `MemoryBase.item`
@@ -151,7 +154,7 @@ class Memory:
             or not -1.0 <= threshold <= 1.0
         ):
             raise InvalidInputError(
-                f"threshold must be a similarity between -1 and 1, or None; got {threshold!r}"
+                f"threshold must be a similarity between -1 and 1, or None; got {shown(threshold)}"
             )
         if run_id is not None:
             session = equals("session_id", run_id)

@@ -18,9 +18,12 @@ from langchain_core.messages import BaseMessage, ChatMessage
 from octomem.errors import InvalidInputError
 from octomem.models import Role, Turn, as_utc, stable_hash
 from octomem.validation import (
+    check_int,
+    check_json,
     check_metadata,
     check_timestamp,
     clean_text,
+    shown,
     validate_scope_id,
 )
 
@@ -88,12 +91,12 @@ def require_user_id(user_id: Any, *, operation: str) -> str:
     if user_id is None or (isinstance(user_id, str) and not user_id.strip()):
         raise InvalidInputError(
             f"{operation} needs a user_id: pass user_id='...' (a non-empty string naming whose "
-            f"memories these are); got {user_id!r}"
+            f"memories these are); got {shown(user_id)}"
         )
     if not isinstance(user_id, str):
         raise InvalidInputError(
             f"{operation} needs a user_id that is a string; got {type(user_id).__name__} "
-            f"{user_id!r} (convert it with str() if it is a numeric id)"
+            f"{shown(user_id)} (convert it with str() if it is a numeric id)"
         )
     validate_scope_id("user_id", user_id)
     return user_id
@@ -141,7 +144,7 @@ def _to_turn(
         )
     content = _normalise_content(fields["content"], limit)
     try:
-        metadata = check_metadata(fields.get("metadata"), name="metadata") or {}
+        metadata = check_metadata(fields.get("metadata"), name="metadata", max_chars=limit) or {}
     except InvalidInputError as exc:
         raise _BadMessage(str(exc)) from exc
     ts = fields.get("timestamp") or given_ts
@@ -167,7 +170,7 @@ def _from_dict(message: Mapping[Any, Any]) -> dict[str, Any]:
     if missing:
         raise _BadMessage(
             f"missing key {' and '.join(repr(k) for k in missing)}; a message dict needs "
-            f"'role' and 'content' (keys present: {sorted(map(str, message))})"
+            f"'role' and 'content' (keys present: {shown(list(message))})"
         )
     metadata = message.get("metadata")
     if metadata is None:
@@ -177,7 +180,7 @@ def _from_dict(message: Mapping[Any, Any]) -> dict[str, Any]:
     metadata = dict(metadata)
     for key, value in message.items():
         if key not in _DICT_KEYS:
-            metadata.setdefault(str(key), value)
+            metadata.setdefault(_key_name(key), value)
     content = message["content"]
     if _is_blank(content) and message.get("tool_calls"):
         content = _render_tool_calls(message["tool_calls"])
@@ -191,6 +194,20 @@ def _from_dict(message: Mapping[Any, Any]) -> dict[str, Any]:
         "metadata": metadata,
         "internal": internal,
     }
+
+
+def _key_name(key: Any) -> str:
+    """A message key other than the known ones, as the metadata key it becomes."""
+    if isinstance(key, str):
+        return key
+    try:
+        if isinstance(key, int) and not isinstance(key, bool):
+            check_int(key, "a message key")
+        elif not isinstance(key, float | bool | None):
+            raise InvalidInputError(f"a message key is a {type(key).__name__}: use strings")
+    except InvalidInputError as exc:
+        raise _BadMessage(str(exc)) from None
+    return str(key)
 
 
 def _from_langchain(message: BaseMessage) -> dict[str, Any]:
@@ -225,7 +242,7 @@ def _from_langchain(message: BaseMessage) -> dict[str, Any]:
 def _role(value: Any) -> Role:
     if isinstance(value, str) and value.strip().lower() in ROLE_ALIASES:
         return ROLE_ALIASES[value.strip().lower()]
-    raise _BadMessage(f"role {value!r} is not one of {', '.join(ROLES)}")
+    raise _BadMessage(f"role {shown(value)} is not one of {', '.join(ROLES)}")
 
 
 def _content_text(content: Any, internal: dict[str, Any]) -> str:
@@ -281,12 +298,12 @@ def _timestamp(value: Any) -> datetime | None:
     if isinstance(value, datetime):
         stamp = as_utc(value)
     elif isinstance(value, int | float) and not isinstance(value, bool):
-        if not math.isfinite(value):
+        if isinstance(value, float) and not math.isfinite(value):
             raise _BadMessage(f"timestamp {value!r} is not a finite epoch number")
         try:
             stamp = datetime.fromtimestamp(value, UTC)
         except (OverflowError, OSError, ValueError) as exc:
-            raise _BadMessage(f"timestamp {value!r} is out of range as epoch seconds") from exc
+            raise _BadMessage(f"timestamp {shown(value)} is out of range as epoch seconds") from exc
     elif isinstance(value, str):
         try:
             stamp = as_utc(datetime.fromisoformat(value.strip()))
@@ -309,10 +326,13 @@ def _external_id(value: Any) -> str | None:
     if value is None:
         return None
     if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
+        try:
+            return str(check_int(value, "'id'"))
+        except InvalidInputError as exc:
+            raise _BadMessage(str(exc)) from None
     if isinstance(value, str) and value.strip():
         return _decode(value, "id")
-    raise _BadMessage(f"'id' must be a non-empty string or an integer; got {value!r}")
+    raise _BadMessage(f"'id' must be a non-empty string or an integer; got {shown(value)}")
 
 
 def _optional_str(value: Any, key: str) -> str | None:
@@ -351,8 +371,13 @@ def _render_tool_calls(tool_calls: Any) -> str:
         inner = call.get("function")
         fn: Mapping[str, Any] = inner if isinstance(inner, Mapping) else call
         args = fn.get("args", fn.get("arguments", ""))
-        args = args if isinstance(args, str) else json.dumps(args, default=str, sort_keys=True)
-        lines.append(f"[tool call] {fn.get('name', '?')}({args})")
+        if not isinstance(args, str):
+            try:
+                args = json.dumps(check_json(args, name="tool call arguments"), sort_keys=True)
+            except InvalidInputError as exc:
+                raise _BadMessage(str(exc)) from None
+        name = fn.get("name", "?")
+        lines.append(f"[tool call] {name if isinstance(name, str) else shown(name)}({args})")
     return "\n".join(lines)
 
 

@@ -47,6 +47,7 @@ from octomem.orchestrator.services import Services
 from octomem.orchestrator.writer import write_parts
 from octomem.scopes import scope_filter
 from octomem.sensitive import mask_value
+from octomem.validation import parse_json
 
 FORMAT = "octomem-export"
 VERSION = 1
@@ -245,10 +246,7 @@ def read_lines(source: str | os.PathLike[str] | IO[str]) -> list[dict[str, Any]]
     for number, raw in enumerate(text.splitlines(), 1):
         if not raw.strip():
             continue
-        try:
-            line = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise InvalidInputError(f"line {number} of the export is not JSON: {exc}") from exc
+        line = parse_json(raw, f"line {number} of the export")  # depth bounded, ints too
         if not isinstance(line, dict) or "type" not in line:
             raise InvalidInputError(f"line {number} of the export has no 'type'")
         lines.append(line)

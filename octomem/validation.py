@@ -1,6 +1,21 @@
-"""Checks of values that come from callers, shared by message normalisation and the API.
+"""Checks of values that come from callers: the one layer every entry point uses.
 
-Each raises `InvalidInputError` with a message that says what to pass instead.
+Each raises `InvalidInputError` with a message that says what to pass instead. What they
+bound, for every surface alike (the Orchestrator, the mem0 facade, the LangGraph store and
+tools, the MCP server, the CLI, import):
+
+- nesting: a caller's JSON value (metadata, a LangGraph store value, a filter operand) at
+  most `MAX_DEPTH` levels deep; JSON text octomem parses (a CLI filter or conversation
+  file, an import line) at most `MAX_PARSE_DEPTH` brackets deep, checked before the parser
+  recurses (`parse_json`);
+- size: a stored value at most `input.max_message_chars` characters as JSON (callers pass
+  the setting; `MAX_VALUE_CHARS` is its default);
+- integers: between -`MAX_INT` and `MAX_INT` (2**53 - 1), the integers every JSON reader
+  and Chroma, which compares numbers as doubles, hold exactly; Python's limit on
+  converting longer integers to text (4,300 digits) is never reached;
+- text: valid Unicode, control characters removed (`clean_text`), or refused in ids.
+
+`shown` renders any caller value for an error message without failing on it.
 """
 
 from __future__ import annotations
@@ -8,9 +23,11 @@ from __future__ import annotations
 import json
 import math
 import re
+import reprlib
 import unicodedata
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from itertools import accumulate
 from typing import Any
 
 from octomem.errors import InvalidInputError
@@ -21,8 +38,11 @@ MAX_SCOPE_ID_CHARS = 256
 # ("today", "in two years", a working memory's expiry) never overflows
 EARLIEST = datetime(1000, 1, 1, tzinfo=UTC)
 LATEST = datetime(2999, 12, 31, tzinfo=UTC)
-MAX_METADATA_DEPTH = 16
-MAX_METADATA_CHARS = 100_000  # of its JSON form
+MAX_DEPTH = 16  # levels of a caller's JSON value below its root
+MAX_PARSE_DEPTH = 64  # brackets of JSON text: records wrap values; far below recursion
+MAX_VALUE_CHARS = 100_000  # of a stored value's JSON: input.max_message_chars's default
+MAX_INT = 2**53 - 1
+_MAX_DIGITS = 100  # integers in JSON text longer than this are refused while parsing
 # control characters other than tab and newline (C0, DEL, C1): they carry no meaning in
 # text people say, break terminals and tokenizers, and NUL ends strings in C libraries.
 # Text drops them; ids, which must round-trip exactly, reject them.
@@ -31,6 +51,46 @@ _ANY_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 # invisible, and meaningless in text people say (unlike the zero-width (non-)joiners, which
 # shape emoji and some scripts): dropped, so that text that looks the same is the same
 _INVISIBLE = re.compile("[\u00ad\u200b\u2060\ufeff]")
+
+
+# --- error messages ------------------------------------------------------------------
+
+
+class _Short(reprlib.Repr):
+    def __init__(self) -> None:
+        super().__init__()
+        self.maxlevel, self.maxstring, self.maxother, self.maxlong = 3, 60, 60, 40
+
+    def repr_int(self, x: int, level: int) -> str:
+        if x.bit_length() > 256:  # repr() of an int over 4,300 digits raises ValueError
+            return f"<an integer of about {int(x.bit_length() * math.log10(2)) + 1:,} digits>"
+        return super().repr_int(x, level)
+
+
+_SHORT = _Short()
+
+
+def shown(value: Any) -> str:
+    """A short rendering of a caller's value for an error message. Never raises: not on
+    a huge integer, a deeply nested or self-containing list, or a broken __repr__."""
+    try:
+        return _SHORT.repr(value)
+    except Exception:  # noqa: BLE001 - whatever the value does, the message must be made
+        return f"<a {type(value).__name__}>"
+
+
+def check_int(value: int, what: str) -> int:
+    """`value` if it lies between -MAX_INT and MAX_INT, else InvalidInputError."""
+    if not -MAX_INT <= value <= MAX_INT:
+        raise InvalidInputError(
+            f"{what} is {shown(value)}, out of range: integers must lie between "
+            f"-{MAX_INT:,} and {MAX_INT:,} (2**53 - 1), which every store and JSON reader "
+            "holds exactly; pass a larger number as a string"
+        )
+    return value
+
+
+# --- scope ids, timestamps, text -------------------------------------------------------
 
 
 def validate_scope_id(name: str, value: Any) -> str | None:
@@ -90,19 +150,51 @@ def has_control(value: str) -> bool:
     return _CONTROL.search(value) is not None
 
 
+def check_name(value: Any, what: str, *, limit: int) -> str:
+    """An identifier a caller chose (a LangGraph namespace label or key): a string of at
+    most `limit` characters, valid Unicode without control characters - it is stored and
+    compared exactly, so nothing is removed from it."""
+    if not isinstance(value, str):
+        raise InvalidInputError(f"{what} must be a string, got {type(value).__name__}")
+    if len(value) > limit:
+        raise InvalidInputError(f"{what} is {len(value):,} characters; the limit is {limit:,}")
+    if control := _ANY_CONTROL.search(value):
+        raise InvalidInputError(
+            f"{what} contains a control character {control.group()!r} at position {control.start()}"
+        )
+    check_encodable(value, what)
+    return value
+
+
+# --- JSON values -----------------------------------------------------------------------
+
+
 def check_metadata(
-    metadata: Any, *, name: str = "metadata", max_chars: int = MAX_METADATA_CHARS
+    metadata: Any, *, name: str = "metadata", max_chars: int = MAX_VALUE_CHARS
 ) -> dict[str, Any] | None:
-    """None, or a dict with string keys and JSON values (strings, finite numbers, booleans,
-    None, lists and dicts of those), returned as a plain copy with its strings cleaned
-    (`clean_text`); at most `max_chars` characters as JSON."""
+    """None, or a dict of JSON values checked by `check_json`, returned as a cleaned copy."""
     if metadata is None:
         return None
     if not isinstance(metadata, Mapping):
         raise InvalidInputError(
             f"{name} must be a dict of JSON values, got {type(metadata).__name__}"
         )
-    checked: dict[str, Any] = _json_value(metadata, name, 0)
+    checked: dict[str, Any] = check_json(metadata, name=name, max_chars=max_chars)
+    return checked
+
+
+def check_json(
+    value: Any,
+    *,
+    name: str,
+    max_chars: int = MAX_VALUE_CHARS,
+    max_depth: int = MAX_DEPTH,
+) -> Any:
+    """A JSON value - strings, finite numbers, integers within ±MAX_INT, booleans, None,
+    lists and dicts with string keys - at most `max_depth` levels deep and `max_chars`
+    characters as JSON, returned as a plain copy with its strings cleaned (`clean_text`).
+    The walk stops as soon as the value is known to be too large."""
+    checked = _Walk(name, max_chars, max_depth).value(value, name, 0)
     size = len(json.dumps(checked, ensure_ascii=False))
     if size > max_chars:
         raise InvalidInputError(
@@ -111,35 +203,108 @@ def check_metadata(
     return checked
 
 
-def _json_value(value: Any, path: str, depth: int) -> Any:
-    if depth > MAX_METADATA_DEPTH:
-        raise InvalidInputError(f"{path} is nested more than {MAX_METADATA_DEPTH} levels deep")
-    if isinstance(value, str):
-        return clean_text(value, path)
-    if value is None or isinstance(value, bool | int):
-        return value
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise InvalidInputError(f"{path} is {value!r}: numbers must be finite")
-        return value
-    if isinstance(value, Mapping):
-        out = {}
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise InvalidInputError(
-                    f"{path} has a key {key!r} of type {type(key).__name__}: keys must be strings"
-                )
-            if has_control(key):
-                raise InvalidInputError(
-                    f"{path} has a key {key!r} with control characters; keys must be plain text"
-                )
-            out[clean_text(key, f"a key of {path}")] = _json_value(
-                item, f"{path}[{key!r}]", depth + 1
+class _Walk:
+    """One check of a JSON value: its limits, and the characters left to spend (a lower
+    bound of each part's JSON size, so a value over the limit is refused before it has
+    all been walked)."""
+
+    def __init__(self, name: str, max_chars: int, max_depth: int) -> None:
+        self.name, self.max_chars, self.max_depth = name, max_chars, max_depth
+        self.left = max_chars
+
+    def spend(self, chars: int) -> None:
+        self.left -= chars
+        if self.left < 0:
+            raise InvalidInputError(
+                f"{self.name} is more than {self.max_chars:,} characters as JSON; the limit "
+                f"is {self.max_chars:,}"
             )
-        return out
-    if isinstance(value, list | tuple):
-        return [_json_value(item, f"{path}[{i}]", depth + 1) for i, item in enumerate(value)]
-    raise InvalidInputError(
-        f"{path} is a {type(value).__name__}; metadata values must be JSON: strings, numbers, "
-        "booleans, None, lists or dicts (convert it, e.g. with str() or .isoformat())"
-    )
+
+    def value(self, value: Any, path: str, depth: int) -> Any:
+        if depth > self.max_depth:
+            raise InvalidInputError(f"{path} is nested more than {self.max_depth} levels deep")
+        if isinstance(value, str):
+            self.spend(len(value) + 2)
+            return clean_text(value, path)
+        self.spend(1)
+        if value is None or isinstance(value, bool):
+            return value
+        if isinstance(value, int):
+            return check_int(value, path)
+        if isinstance(value, float):
+            if not math.isfinite(value):
+                raise InvalidInputError(f"{path} is {value!r}: numbers must be finite")
+            return value
+        if isinstance(value, Mapping):
+            return {
+                self.key(key, path): self.value(item, f"{path}[{key!r}]", depth + 1)
+                for key, item in value.items()
+            }
+        if isinstance(value, list | tuple):
+            return [self.value(item, f"{path}[{i}]", depth + 1) for i, item in enumerate(value)]
+        raise InvalidInputError(
+            f"{path} is a {type(value).__name__}; values must be JSON: strings, numbers, "
+            "booleans, None, lists or dicts (convert it, e.g. with str() or .isoformat())"
+        )
+
+    def key(self, key: Any, path: str) -> str:
+        if not isinstance(key, str):
+            raise InvalidInputError(
+                f"{path} has a key {shown(key)} of type {type(key).__name__}: keys must be strings"
+            )
+        self.spend(len(key) + 3)
+        if has_control(key):
+            raise InvalidInputError(
+                f"{path} has a key {key!r} with control characters; keys must be plain text"
+            )
+        return clean_text(key, f"a key of {path}")
+
+
+# --- JSON text -------------------------------------------------------------------------
+
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+
+def json_depth(text: str, *, at_most: int | None = None) -> int:
+    """How deeply the brackets of JSON text nest (outside its strings), found without
+    recursion. With `at_most`: any depth up to it may be returned as soon as the depth is
+    known not to exceed it (counting brackets in strings too is then enough)."""
+    if at_most is not None:
+        upper = _depth(_NOT_BRACKET.sub("", text))  # brackets in strings too: a bound
+        if upper <= at_most:
+            return upper
+    return _depth(_NOT_BRACKET.sub("", _STRING.sub("", text)))
+
+
+def _depth(brackets: str) -> int:
+    return max(accumulate(map(_STEP.__getitem__, brackets)), default=0)
+
+
+def _parse_int(digits: str) -> int:
+    if len(digits.lstrip("-")) > _MAX_DIGITS:
+        raise InvalidInputError(
+            f"it holds an integer of {len(digits.lstrip('-')):,} digits; integers must lie "
+            f"between -{MAX_INT:,} and {MAX_INT:,} (pass a larger number as a string)"
+        )
+    return int(digits)
+
+
+_DECODER = json.JSONDecoder(parse_int=_parse_int)
+
+
+def parse_json(text: str, what: str, *, max_depth: int = MAX_PARSE_DEPTH) -> Any:
+    """`text` parsed as JSON, or InvalidInputError naming `what`: not JSON, nested more
+    than `max_depth` brackets deep (checked before parsing, so the parser never recurses
+    further), or holding an integer too long to be one octomem stores. The values it
+    holds are checked by whoever uses them (`check_json`, `filters.validate`, ...)."""
+    depth = json_depth(text, at_most=max_depth)
+    if depth > max_depth:
+        raise InvalidInputError(f"{what} is nested {depth:,} levels deep; the limit is {max_depth}")
+    try:
+        return _DECODER.decode(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInputError(f"{what} is not JSON: {exc}") from exc
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"{what}: {exc}") from None

@@ -31,10 +31,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from langgraph.store.base import (
     BaseStore,
@@ -52,6 +52,7 @@ from langgraph.store.base.embed import get_text_at_path, tokenize_path
 
 from octomem.errors import InvalidInputError
 from octomem.filters import document_predicate
+from octomem.langgraph import checks
 from octomem.messages import validate_scope_id
 from octomem.models import (
     MemoryBase,
@@ -62,12 +63,12 @@ from octomem.models import (
     make_memory_id,
     utcnow,
 )
-from octomem.orchestrator.arguments import check_limit
 from octomem.orchestrator.engine import Orchestrator
 from octomem.orchestrator.events import history_event
 from octomem.orchestrator.writer import delete_records, write_records
 from octomem.scopes import ANY, scope_filter
 from octomem.sensitive import mask_value
+from octomem.validation import shown
 
 MARK = "langgraph_store"  # internal key: True on every item of the store
 MARK_FILTER = {f"internal.{MARK}": True}
@@ -175,6 +176,14 @@ def _search_item(record: MemoryBase, score: float | None = None) -> SearchItem:
     return SearchItem(**_fields(record), score=score)
 
 
+def _affixes(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """list_namespaces' arguments with its prefix and suffix checked (`checks.namespace`)."""
+    for name in ("prefix", "suffix"):
+        if kwargs.get(name) is not None:
+            kwargs[name] = checks.namespace(kwargs[name], name)
+    return kwargs
+
+
 def _matches(condition: MatchCondition, namespace: tuple[str, ...]) -> bool:
     path = tuple(condition.path)
     if len(namespace) < len(path):
@@ -209,21 +218,30 @@ class OctomemStore(BaseStore):
         return self.orchestrator.run_sync(self.abatch(ops))
 
     async def abatch(self, ops: Iterable[Op]) -> list[Result]:
+        if isinstance(ops, str | bytes | Mapping) or not isinstance(ops, Iterable):
+            raise InvalidInputError(f"batch takes a list of operations, got {shown(ops)}")
         ops = list(ops)
         async with self.orchestrator.running_call():  # close() waits for it, then refuses
             return await self._abatch(ops)
 
     async def _abatch(self, ops: list[Op]) -> list[Result]:
-        """Reads see the store as it was before the batch; its writes follow them, the
-        last put per namespace and key winning, as in LangGraph's own stores."""
+        """Every op is checked first (`checks.checked_op`); then reads see the store as it
+        was before the batch and its writes follow them, the last put per namespace and
+        key winning, as in LangGraph's own stores."""
+        limit = self.orchestrator.settings.input.max_message_chars
+
+        def check() -> list[Op]:
+            return [checks.checked_op(op, limit) for op in ops]
+
+        # a value may be large: checked off the event loop, as a message is
+        values = any(isinstance(op, PutOp) and op.value is not None for op in ops)
+        ops = await asyncio.to_thread(check) if values else check()
         await self.orchestrator.services.init()
         results: list[Result] = [None] * len(ops)
         puts: dict[tuple[tuple[str, ...], str], PutOp] = {}
         for op in ops:
             if isinstance(op, PutOp):
-                puts[(tuple(op.namespace), op.key)] = op
-            elif not isinstance(op, GetOp | SearchOp | ListNamespacesOp):
-                raise InvalidInputError(f"Unknown operation type: {type(op)}")
+                puts[(op.namespace, op.key)] = op
         for index, op in enumerate(ops):
             if isinstance(op, GetOp):
                 results[index] = await self._get(tuple(op.namespace), op.key)
@@ -233,6 +251,64 @@ class OctomemStore(BaseStore):
                 results[index] = await self._list_namespaces(op)
         await self._apply_puts(list(puts.values()))
         return results
+
+    # --- the convenience methods: their arguments are checked here, before LangGraph's own
+    # code iterates the namespace or converts the key (a TypeError or ValueError there)
+
+    def get(
+        self, namespace: tuple[str, ...], key: str, *, refresh_ttl: bool | None = None
+    ) -> Item | None:
+        ns, key = checks.namespace(namespace), checks.key(key)
+        return super().get(ns, key, refresh_ttl=refresh_ttl)
+
+    async def aget(
+        self, namespace: tuple[str, ...], key: str, *, refresh_ttl: bool | None = None
+    ) -> Item | None:
+        ns, key = checks.namespace(namespace), checks.key(key)
+        return await super().aget(ns, key, refresh_ttl=refresh_ttl)
+
+    def search(self, namespace_prefix: tuple[str, ...], /, **kwargs: Any) -> list[SearchItem]:
+        return super().search(checks.namespace(namespace_prefix, "namespace prefix"), **kwargs)
+
+    async def asearch(
+        self, namespace_prefix: tuple[str, ...], /, **kwargs: Any
+    ) -> list[SearchItem]:
+        prefix = checks.namespace(namespace_prefix, "namespace prefix")
+        return await super().asearch(prefix, **kwargs)
+
+    def put(
+        self,
+        namespace: tuple[str, ...],
+        key: str,
+        value: Mapping[str, Any],
+        index: Literal[False] | list[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        ns, key = checks.namespace(namespace, put=True), checks.key(key)
+        super().put(ns, key, value, index, **kwargs)
+
+    async def aput(
+        self,
+        namespace: tuple[str, ...],
+        key: str,
+        value: Mapping[str, Any],
+        index: Literal[False] | list[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        ns, key = checks.namespace(namespace, put=True), checks.key(key)
+        await super().aput(ns, key, value, index, **kwargs)
+
+    def delete(self, namespace: tuple[str, ...], key: str) -> None:
+        super().delete(checks.namespace(namespace), checks.key(key))
+
+    async def adelete(self, namespace: tuple[str, ...], key: str) -> None:
+        await super().adelete(checks.namespace(namespace), checks.key(key))
+
+    def list_namespaces(self, **kwargs: Any) -> list[tuple[str, ...]]:
+        return super().list_namespaces(**_affixes(kwargs))
+
+    async def alist_namespaces(self, **kwargs: Any) -> list[tuple[str, ...]]:
+        return await super().alist_namespaces(**_affixes(kwargs))
 
     # --- operations --------------------------------------------------------------------
 
@@ -354,7 +430,6 @@ class OctomemStore(BaseStore):
         return [r for r in records if tuple(r.internal["langgraph_namespace"][:size]) == prefix]
 
     async def _search(self, op: SearchOp) -> list[SearchItem]:
-        _check_page(op.limit, op.offset)
         records = await self._items(tuple(op.namespace_prefix))
         if op.filter:
             wanted = document_predicate(op.filter)
@@ -398,7 +473,6 @@ class OctomemStore(BaseStore):
         return scored
 
     async def _list_namespaces(self, op: ListNamespacesOp) -> list[tuple[str, ...]]:
-        _check_page(op.limit, op.offset)
         records = await self._items(())
         namespaces = {tuple(r.internal["langgraph_namespace"]) for r in records}
         if op.match_conditions:
@@ -408,9 +482,3 @@ class OctomemStore(BaseStore):
         if op.max_depth is not None:
             namespaces = {ns[: op.max_depth] for ns in namespaces}
         return sorted(namespaces)[op.offset : op.offset + op.limit]
-
-
-def _check_page(limit: Any, offset: Any) -> None:
-    check_limit(limit)
-    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
-        raise InvalidInputError(f"offset must be a non-negative integer, got {offset!r}")

@@ -28,6 +28,7 @@ from octomem.errors import OctomemError
 from octomem.langgraph.store import MARK, NamespaceScope, OctomemStore
 from octomem.models import RecallResult
 from octomem.orchestrator.engine import Orchestrator
+from octomem.validation import MAX_INT, shown
 
 Action = Literal["create", "update", "delete"]
 DEFAULT_NAMESPACE = ("memories", "{user_id}")
@@ -59,7 +60,19 @@ def resolve_scope(
             "no user_id: pass user_id=... to the tool factory or run the graph with "
             "config={'configurable': {'user_id': ...}}"
         )
-    return {k: str(v) if v is not None else None for k, v in scope.items()}
+    return {k: _scope_id(k, v) for k, v in scope.items()}
+
+
+def _scope_id(name: str, value: Any) -> str | None:
+    """A scope id from the arguments or the config: a string, or a number or UUID as its
+    text (the Orchestrator then checks it as any scope id)."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, uuid.UUID) or (
+        isinstance(value, int) and not isinstance(value, bool) and abs(value) <= MAX_INT
+    ):
+        return str(value)
+    raise ToolException(f"{name} must be a string, got {shown(value)}")
 
 
 def format_memories(result: RecallResult, *, header: str = "What you remember") -> str:

@@ -9,7 +9,9 @@ from typing import Any
 
 from octomem.errors import InvalidInputError
 from octomem.models import HistoryEvent, MemoryType
-from octomem.validation import check_timestamp, clean_text, validate_scope_id
+from octomem.validation import MAX_INT, check_timestamp, clean_text, shown, validate_scope_id
+
+MAX_TIMEOUT_S = 10**9  # seconds: about 32 years, beyond any wait meant
 
 
 def check_scope(user_id: Any, agent_id: Any, session_id: Any, *, operation: str) -> None:
@@ -26,14 +28,14 @@ def check_scope(user_id: Any, agent_id: Any, session_id: Any, *, operation: str)
 def check_limit(limit: Any, *, name: str = "limit") -> int | None:
     if limit is None:
         return None
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-        raise InvalidInputError(f"{name} must be a positive integer or None, got {limit!r}")
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_INT:
+        raise InvalidInputError(f"{name} must be a positive integer or None, got {shown(limit)}")
     return limit
 
 
 def check_flag(value: Any, *, name: str) -> bool:
     if not isinstance(value, bool):
-        raise InvalidInputError(f"{name} must be True or False, got {value!r}")
+        raise InvalidInputError(f"{name} must be True or False, got {shown(value)}")
     return value
 
 
@@ -64,14 +66,14 @@ def check_text(text: Any, *, name: str, limit: int) -> str:
     """Non-empty text of at most `limit` characters, valid Unicode; returned stripped, without
     control characters (see `validation.clean_text`)."""
     if not isinstance(text, str):
-        raise InvalidInputError(f"{name} must be a non-empty string, got {text!r:.80}")
+        raise InvalidInputError(f"{name} must be a non-empty string, got {shown(text)}")
     if len(text) > limit:
         raise InvalidInputError(
             f"{name} is {len(text):,} characters; the limit is {limit:,} (input.max_message_chars)"
         )
     cleaned = clean_text(text, name).strip()
     if not cleaned:
-        raise InvalidInputError(f"{name} must be a non-empty string, got {cleaned!r:.80}")
+        raise InvalidInputError(f"{name} must be a non-empty string, got {shown(cleaned)}")
     return cleaned
 
 
@@ -89,9 +91,11 @@ def parse_memory_types(values: Any) -> list[MemoryType] | None:
     parsed = []
     for value in values:
         try:
+            if not isinstance(value, str):  # MemoryType(x) renders x when it fails
+                raise ValueError(value)
             parsed.append(MemoryType(value))
-        except (ValueError, TypeError):
-            raise InvalidInputError(f"memory type {value!r} is not one of: {names}") from None
+        except ValueError:
+            raise InvalidInputError(f"memory type {shown(value)} is not one of: {names}") from None
     return list(dict.fromkeys(parsed))
 
 

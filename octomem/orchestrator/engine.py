@@ -47,7 +47,7 @@ from octomem.sensitive import mask_text, mask_value
 from octomem.settings import Settings, load_settings
 from octomem.telemetry import configure_tracing, span
 from octomem.transfer import Progress, TransferSummary, export_jsonl, import_jsonl, stats
-from octomem.validation import check_metadata, validate_scope_id
+from octomem.validation import check_metadata, shown, validate_scope_id
 
 log = get_logger(__name__)
 MemoryTypes = Sequence[str | MemoryType] | str | MemoryType | None
@@ -133,7 +133,7 @@ class Orchestrator:
             user_id=user_id,
             agent_id=agent_id,
             session_id=session_id,
-            metadata=check_metadata(metadata),
+            metadata=check_metadata(metadata, max_chars=self.settings.input.max_message_chars),
             timestamp=args.check_datetime(timestamp, name="timestamp"),
             memory_types=parse_memory_types(memory_types),
             infer=args.check_flag(infer, name="infer"),
@@ -279,7 +279,7 @@ class Orchestrator:
         text = args.check_text(
             text, name="update text", limit=self.settings.input.max_message_chars
         )
-        metadata = check_metadata(metadata)
+        metadata = check_metadata(metadata, max_chars=self.settings.input.max_message_chars)
         memory_type = self._type_of(memory_id)
         text = await asyncio.to_thread(mask_text, text)  # secrets never reach a store
         metadata = mask_value(metadata) if metadata else metadata
@@ -308,7 +308,11 @@ class Orchestrator:
             content_hash="",
             updated_at=now,
             version=old.version + 1,
-            metadata={**old.metadata, **(metadata or {})},
+            # the merged metadata is one stored value too, held to the same limit
+            metadata=check_metadata(
+                {**old.metadata, **(metadata or {})},
+                max_chars=self.settings.input.max_message_chars,
+            ),
         )
         new = type(old).model_validate(data)
         if isinstance(new, SemanticMemory):  # its value, core line and edge follow the text
@@ -490,6 +494,15 @@ class Orchestrator:
         opened)."""
         if self._calls.closed:
             return
+        if timeout is not None and (
+            isinstance(timeout, bool)
+            or not isinstance(timeout, int | float)
+            or not 0 <= timeout <= args.MAX_TIMEOUT_S
+        ):
+            raise InvalidInputError(
+                f"timeout must be seconds between 0 and {args.MAX_TIMEOUT_S:,}, or None to "
+                f"wait as long as the calls take; got {shown(timeout)}"
+            )
         if await self._calls.close(timeout):
             try:
                 async with asyncio.timeout(_RECOVERY_S):
@@ -521,7 +534,7 @@ class Orchestrator:
     @staticmethod
     def _type_of(memory_id: Any) -> MemoryType:
         if not isinstance(memory_id, str) or not memory_id.strip():
-            raise InvalidInputError(f"memory id must be a non-empty string, got {memory_id!r}")
+            raise InvalidInputError(f"memory id must be a non-empty string, got {shown(memory_id)}")
         memory_type = memory_type_of(memory_id)
         if memory_type is None:
             raise NotFoundError(f"no memory with id {memory_id!r} (not an octomem memory id)")

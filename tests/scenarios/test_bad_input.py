@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -153,3 +154,138 @@ def test_bad_read_and_update_arguments(seeded: Orchestrator, uid: Callable[[str]
         seeded.check(repair="yes")
     assert _snapshot(seeded, alice) == before
     assert seeded.get_all(user_id=alice, limit=1) == seeded.get_all(user_id=alice)[:1]
+
+
+# --- values Python itself cannot handle: each is octomem's error, and nothing is written
+
+HUGE = 10**5000  # str() of it raises ValueError (Python's 4,300-digit limit)
+
+
+def _nested(depth: int) -> list[Any]:
+    value: list[Any] = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+DEEP = _nested(100_000)  # repr() or json of it raises RecursionError
+
+Call = Callable[[Orchestrator, str], object]
+FOREIGN: dict[str, tuple[Call, str]] = {
+    "metadata int": (
+        lambda o, u: o.process("I like tea.", user_id=u, metadata={"n": HUGE}),
+        "out of range",
+    ),
+    "a message's extra key": (
+        lambda o, u: o.process([{"role": "user", "content": "I like tea.", "n": HUGE}], user_id=u),
+        "out of range",
+    ),
+    "a message key": (
+        lambda o, u: o.process([{"role": "user", "content": "I like tea.", HUGE: 1}], user_id=u),
+        "out of range",
+    ),
+    "a message id": (
+        lambda o, u: o.process([{"role": "user", "content": "I like tea.", "id": HUGE}], user_id=u),
+        "out of range",
+    ),
+    "a message role": (
+        lambda o, u: o.process([{"role": DEEP, "content": "I like tea."}], user_id=u),
+        "role",
+    ),
+    "an epoch timestamp": (
+        lambda o, u: o.process(
+            [{"role": "user", "content": "I like tea.", "timestamp": HUGE}], user_id=u
+        ),
+        "out of range",
+    ),
+    "tool call arguments": (
+        lambda o, u: o.process(
+            [{"role": "assistant", "content": "", "tool_calls": [{"name": "f", "args": DEEP}]}],
+            user_id=u,
+        ),
+        "nested",
+    ),
+    "a recall filter": (
+        lambda o, u: o.recall("tea", user_id=u, filters={"n": HUGE}),
+        "out of range",
+    ),
+    "a recall filter's list": (
+        lambda o, u: o.recall("tea", user_id=u, filters={"n": {"in": DEEP}}),
+        "nested",
+    ),
+    "a get_all filter": (lambda o, u: o.get_all(user_id=u, filters=DEEP), "must be a dict"),
+    "a range operand": (
+        lambda o, u: o.get_all(user_id=u, filters={"confidence": {"gt": HUGE}}),
+        "out of range",
+    ),
+    "limit": (lambda o, u: o.get_all(user_id=u, limit=-HUGE), "limit"),
+    "memory_types": (lambda o, u: o.get_all(user_id=u, memory_types=DEEP), "memory type"),
+    "a flag": (lambda o, u: o.get_all(user_id=u, include_superseded=HUGE), "include_superseded"),
+    "a query": (lambda o, u: o.recall(HUGE, user_id=u), "query"),
+    "a memory id": (lambda o, u: o.get(HUGE), "memory id"),
+    "update metadata": (
+        lambda o, u: o.update(o.get_all(user_id=u)[0].id, "I live in Rome.", metadata={"n": HUGE}),
+        "out of range",
+    ),
+    "an import line's integer": (
+        lambda o, u: o.import_jsonl(io.StringIO('{"type": "header", "n": ' + "1" * 5000 + "}\n")),
+        "digits",
+    ),
+    "an import line's nesting": (
+        lambda o, u: o.import_jsonl(io.StringIO("[" * 100_000 + "]" * 100_000 + "\n")),
+        "nested",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", FOREIGN)
+def test_values_python_cannot_handle_are_invalid_input(
+    seeded: Orchestrator, uid: Callable[[str], str], case: str
+) -> None:
+    """Integers over 4,300 digits (ValueError when made text) and deep nesting
+    (RecursionError) anywhere a caller gives a value: InvalidInputError saying what is
+    wrong, and nothing written."""
+    call, says = FOREIGN[case]
+    alice = uid("alice")
+    before = seeded.stats(), _snapshot(seeded, alice)
+    with pytest.raises(InvalidInputError, match=says):
+        call(seeded, alice)
+    assert (seeded.stats(), _snapshot(seeded, alice)) == before
+
+
+@pytest.mark.parametrize("number", [2**53, -(2**53), 2**63, 2**64, 10**400])
+def test_integers_the_stores_cannot_hold_exactly_are_refused_before_any_write(
+    make_orch: Any, number: int
+) -> None:
+    """Chroma compares numbers as doubles and turns integers beyond int64 into floats;
+    10**400 used to be half written (its journal entry could never complete, so every
+    later write failed). Integers must lie within +-(2**53 - 1)."""
+    orch = make_orch()
+    with pytest.raises(InvalidInputError, match="out of range"):
+        orch.process("I like tea.", user_id="alice", metadata={"n": number}, infer=False)
+    assert orch.stats()["totals"] == {"memories": 0, "current": 0, "history_events": 0}
+    assert orch.check().consistent
+    orch.process("I like tea.", user_id="alice", metadata={"n": 2**53 - 1}, infer=False)
+    (turn,) = orch.get_all(user_id="alice", filters={"n": 2**53 - 1})
+    assert turn.metadata == {"n": 2**53 - 1}
+
+
+def test_values_are_held_to_the_message_limit(make_orch: Any) -> None:
+    """A stored value is at most input.max_message_chars characters as JSON, as a message."""
+    orch = make_orch(input={"max_message_chars": 1_000})
+    with pytest.raises(InvalidInputError, match="limit is 1,000"):
+        orch.process("I like tea.", user_id="alice", metadata={"note": "x" * 1_000})
+    orch.process("I like tea.", user_id="alice", metadata={"note": "x" * 900}, infer=False)
+    (turn,) = orch.get_all(user_id="alice")
+    with pytest.raises(InvalidInputError, match="limit is 1,000"):  # merged with what is there
+        orch.update(turn.id, "I like green tea.", metadata={"more": "y" * 900})
+    assert orch.get(turn.id).metadata == {"note": "x" * 900}
+
+
+def test_close_refuses_a_timeout_it_cannot_wait_and_stays_usable(make_orch: Any) -> None:
+    orch = make_orch()
+    for bad in (HUGE, -1, float("nan"), "30"):
+        with pytest.raises(InvalidInputError, match="timeout"):
+            orch.close(timeout=bad)
+    assert orch.stats()["totals"]["memories"] == 0  # still open
+    orch.close(timeout=1)

@@ -50,6 +50,29 @@ words = st.sampled_from(
     ["I live in Paris.", "My name is Ann.", "I love tea", "x", " ", "", "\x00", "I work at Acme"]
 )
 texts = st.one_of(any_text, words, st.builds(lambda a, b: a + b, words, any_text))
+
+
+def nested(depth: int) -> list[Any]:
+    value: list[Any] = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+# values Python itself cannot handle, or the stores cannot hold: integers whose text is
+# over 4,300 digits (ValueError) or beyond what Chroma and JSON readers hold exactly,
+# nesting past the recursion limit (RecursionError), a value larger than a message
+# (built by a function: hypothesis renders a strategy's constants, and repr() of 10**5000
+# raises)
+huge_ints = st.sampled_from([(10, 5000), (-10, 5001), (10, 400), (2, 64), (2, 63), (2, 53)]).map(
+    lambda base_power: base_power[0] ** base_power[1]
+)
+extremes = st.one_of(
+    huge_ints,
+    st.sampled_from([2_000]).map(nested),
+    st.sampled_from([2_000]).map(lambda depth: {"deep": nested(depth)}),
+    st.sampled_from([200_000]).map(lambda size: "x" * size),
+)
 scalars = st.one_of(
     st.none(),
     st.booleans(),
@@ -58,6 +81,7 @@ scalars = st.one_of(
     texts,
     st.binary(max_size=8),
     st.datetimes(),
+    extremes,
 )
 json_like = st.recursive(
     scalars,
@@ -68,8 +92,13 @@ json_like = st.recursive(
     ),
     max_leaves=8,
 )
-scope_ids = st.one_of(st.none(), st.just("fuzz"), st.just("other"), texts, st.integers())
-limits = st.one_of(st.none(), st.integers(-3, 5), st.floats(), st.booleans(), texts)
+# dicts that hold the extremes more often than json_like does: metadata, store values
+json_dicts = st.dictionaries(
+    st.one_of(texts, st.integers(), huge_ints), st.one_of(extremes, json_like), max_size=3
+)
+metadatas = st.one_of(json_like, json_dicts)
+scope_ids = st.one_of(st.none(), st.just("fuzz"), st.just("other"), texts, st.integers(), extremes)
+limits = st.one_of(st.none(), st.integers(-3, 5), st.floats(), st.booleans(), texts, extremes)
 stamps = st.one_of(
     st.none(),
     st.datetimes(),
@@ -91,7 +120,7 @@ message = st.one_of(
         optional={
             "content": st.one_of(texts, json_like),
             "name": st.one_of(texts, scalars),
-            "metadata": json_like,
+            "metadata": metadatas,
             "timestamp": stamps,
             "id": st.one_of(texts, scalars),
         },
@@ -103,14 +132,19 @@ field_names = st.one_of(
     st.sampled_from(["user_id", "created_at", "metadata", "source", "memory_type", "valid_to"]),
     texts,
     st.integers(),
+    huge_ints,
 )
 operators = st.one_of(
     st.sampled_from(["eq", "$ne", "in", "nin", "gt", "lte", "contains", "icontains", "exists"]),
     texts,
 )
 leaf = st.one_of(
-    st.dictionaries(field_names, json_like, max_size=2),
-    st.dictionaries(field_names, st.dictionaries(operators, json_like, max_size=2), max_size=2),
+    st.dictionaries(field_names, st.one_of(extremes, json_like), max_size=2),
+    st.dictionaries(
+        field_names,
+        st.dictionaries(operators, st.one_of(extremes, json_like), max_size=2),
+        max_size=2,
+    ),
 )
 filters = st.one_of(
     st.none(),
@@ -198,7 +232,7 @@ def _call(orch: Orchestrator, name: str, fn: Callable[[], Any]) -> Any:
 
 
 @FUZZ
-@given(messages, scope_ids, scope_ids, scope_ids, json_like, stamps, memory_types, scalars)
+@given(messages, scope_ids, scope_ids, scope_ids, metadatas, stamps, memory_types, scalars)
 def test_process(fuzzed, msgs, user, agent, session, metadata, stamp, types, infer) -> None:
     _call(
         fuzzed,
@@ -254,7 +288,7 @@ def test_get_all(fuzzed, user, session, types, where, limit, superseded) -> None
 
 
 @FUZZ
-@given(st.one_of(texts, scalars), texts, json_like, st.booleans(), scope_ids, scope_ids)
+@given(st.one_of(texts, scalars), texts, metadatas, st.booleans(), scope_ids, scope_ids)
 def test_update_get_delete_history(fuzzed, memory_id, text, metadata, known, user, agent) -> None:
     if known:  # a real id, so the checks of text, metadata and owner are reached
         memory_id = fuzzed.get_all(user_id="fuzz")[0].id
@@ -313,11 +347,184 @@ def test_mem0_facade(fuzzed, msgs, user, query, limit, where, memory_id, thresho
     _call(fuzzed, "Memory.history", lambda: memory.history(memory_id))
 
 
+# --- the LangGraph store, the LangChain tools, the MCP tools, import --------------------
+
+namespaces = st.one_of(
+    st.tuples(st.just("memories"), st.one_of(st.just("fuzz"), texts)),
+    st.lists(texts, max_size=3).map(tuple),
+    st.lists(scalars, max_size=2).map(tuple),
+    texts,
+    scalars,
+)
+store_values = st.one_of(
+    json_dicts,
+    st.fixed_dictionaries({"content": texts}, optional={"n": scalars}),
+    json_like,
+)
+indexes = st.one_of(st.none(), st.just(False), st.lists(texts, max_size=2), scalars)
+
+
+@FUZZ
+@given(
+    namespaces, st.one_of(texts, scalars), store_values, indexes, filters, scalars, st.booleans()
+)
+def test_langgraph_store(fuzzed, namespace, key, value, index, where, query, use_async) -> None:
+    from octomem.langgraph import OctomemStore
+
+    store = OctomemStore(fuzzed)
+
+    def run(name: str, *args: Any, **kwargs: Any) -> Any:
+        if use_async:
+            return fuzzed.run_sync(getattr(store, f"a{name}")(*args, **kwargs))
+        return getattr(store, name)(*args, **kwargs)
+
+    _call(fuzzed, "OctomemStore.put", lambda: run("put", namespace, key, value, index))
+    _call(fuzzed, "OctomemStore.get", lambda: run("get", namespace, key))
+    _call(
+        fuzzed,
+        "OctomemStore.search",
+        lambda: run("search", namespace, query=query, filter=where, limit=3),
+    )
+    _call(fuzzed, "OctomemStore.list_namespaces", lambda: run("list_namespaces", prefix=namespace))
+    _call(fuzzed, "OctomemStore.delete", lambda: run("delete", namespace, key))
+
+
+@FUZZ
+@given(st.one_of(texts, scalars), scalars, st.one_of(texts, scalars), scope_ids)
+def test_langchain_tools(fuzzed, content, action, memory_id, user) -> None:
+    """A tool reports octomem's errors to the model as text (ToolException); its arguments
+    are checked by its schema first (pydantic's ValidationError, LangChain's contract).
+    LangChain renders a tool's input with str() before it calls the tool, so arguments
+    str() cannot render (10**5000, nesting past the recursion limit) fail in LangChain's
+    code whatever the tool does; they are left out here."""
+    from langchain_core.tools import ToolException
+    from pydantic import ValidationError
+
+    from octomem.langgraph import create_manage_memory_tool, create_search_memory_tool
+
+    config = {"configurable": {"user_id": user}}
+    tools = {
+        "search_memory": (create_search_memory_tool(fuzzed), {"query": content, "limit": action}),
+        "manage_memory": (
+            create_manage_memory_tool(fuzzed),
+            {"content": content, "action": action, "id": memory_id},
+        ),
+    }
+    for name, (tool, args) in tools.items():
+        try:
+            str(args)
+        except (ValueError, RecursionError):
+            continue
+        CALLS[name] += 1
+        before = _state(fuzzed)
+        try:
+            result = tool.invoke(args, config=config)
+        except (ValidationError, ToolException):
+            result = "refused"
+        if not str(result).startswith(("created", "updated", "deleted", "[")):
+            assert _state(fuzzed) == before, f"{name} failed with {result!r} after a write"
+
+
+mcp_messages = st.one_of(
+    texts,
+    st.lists(
+        st.fixed_dictionaries(
+            {"role": st.sampled_from(["user", "assistant"]), "content": texts},
+            optional={"name": texts, "timestamp": texts},
+        ),
+        max_size=2,
+    ),
+    json_like,
+)
+
+
+@FUZZ
+@given(mcp_messages, scope_ids, metadatas, filters, st.one_of(texts, scalars), limits)
+def test_mcp_tools(fuzzed, msgs, user, metadata, where, text, limit) -> None:
+    """Every tool call ends in a result or a ToolError with octomem's message (never the
+    SDK's UnexpectedToolError, which wraps a crash), and a failed call writes nothing."""
+    from mcp.server.mcpserver.exceptions import ToolError
+
+    from octomem.mcp_server import build_server
+
+    server = build_server(fuzzed)
+    scope = {"user_id": user}
+    calls = {
+        "process_conversation": {"messages": msgs, "metadata": metadata, **scope},
+        "search_memories": {"query": text, "filters": where, "limit": limit, **scope},
+        "list_memories": {"filters": where, "limit": limit, **scope},
+        "update_memory": {"memory_id": text, "text": text, **scope},
+        "get_memory": {"memory_id": text, **scope},
+    }
+    for name, arguments in calls.items():
+        CALLS[f"mcp.{name}"] += 1
+        before = _state(fuzzed)
+        try:
+            fuzzed.run_sync(server.call_tool(name, arguments))
+        except ToolError as exc:
+            assert str(exc).strip() and type(exc) is ToolError, repr(exc)
+            assert _state(fuzzed) == before, f"{name} failed with {exc!r} after a write"
+
+
+_EXPORT: list[str] = []
+
+
+def _export_lines(orch: Orchestrator) -> list[str]:
+    if not _EXPORT:
+        buffer = io.StringIO()
+        orch.export_jsonl(buffer, user_id="fuzz")
+        _EXPORT.append(buffer.getvalue())
+    return _EXPORT[0].splitlines()
+
+
+raw_lines = st.one_of(
+    texts.map(lambda t: t.replace("\n", " ")),
+    st.sampled_from(
+        [
+            '{"type": "entity", "id": ' + "9" * 5_000 + "}",
+            "[" * 5_000 + "]" * 5_000,
+            '{"type": "memory", "record": ' + '{"a": ' * 100 + "1" + "}" * 100 + "}",
+            '{"type": "relation", "id": 1e999}',
+        ]
+    ),
+)
+
+
+@FUZZ
+@given(
+    st.one_of(json_like, store_values),
+    st.sampled_from(["metadata", "content", "user_id", "id"]),
+    st.lists(raw_lines, max_size=2),
+    st.booleans(),
+)
+def test_import(fuzzed, value, field, extra, skip_invalid) -> None:
+    """An export with a field of a record replaced by any value, or with lines of any
+    text added: imported, or refused with an OctomemError and nothing written."""
+    lines = _export_lines(fuzzed)
+    memory = next(
+        i for i, line in enumerate(lines) if '"type": "memory"' in line and '"record": {' in line
+    )
+    data = json.loads(lines[memory])
+    data["record"][field] = value
+    try:
+        changed = json.dumps(data, default=str)
+    except (ValueError, TypeError, RecursionError):
+        changed = lines[memory]  # a value JSON cannot write: the raw lines are fuzzed then
+    text = "\n".join([*lines[:memory], changed, *lines[memory + 1 :], *extra]) + "\n"
+    _call(
+        fuzzed,
+        "import_jsonl",
+        lambda: fuzzed.import_jsonl(io.StringIO(text), skip_invalid=skip_invalid),
+    )
+
+
 # --- the command line -------------------------------------------------------------------
 
 cli_values = st.one_of(
     texts.filter(lambda t: "\x00" not in t),  # argv cannot carry NUL
     st.sampled_from(["0", "-1", "3", "abc", "{}", '{"AND": 5}', "[1]", "sem_x", "-"]),
+    # JSON that Python's own parser fails on: an integer over 4,300 digits, deep nesting
+    st.sampled_from(['{"n": ' + "1" * 5_000 + "}", "[" * 5_000 + "]" * 5_000, "9" * 5_000]),
 )
 cli_args = st.tuples(
     st.sampled_from(
@@ -344,6 +551,13 @@ def test_cli(tmp_path_factory: pytest.TempPathFactory, args: tuple[str, list[Any
         argv += list(part) if isinstance(part, tuple) else [part]
     argv += ["--data-dir", str(_cli_data_dir(tmp_path_factory))]
     CALLS["cli"] += 1
+    code, printed = _run_cli(argv, "I love tea.\n")
+    assert code in (0, 1, 3), (argv, printed)
+    assert "Traceback" not in printed, argv
+
+
+def _run_cli(argv: list[str], stdin: str) -> tuple[object, str]:
+    """`octomem ARGV` with `stdin`: its exit code and what it printed."""
     out, err = io.StringIO(), io.StringIO()
     with (
         pytest.MonkeyPatch.context() as patch,
@@ -352,10 +566,30 @@ def test_cli(tmp_path_factory: pytest.TempPathFactory, args: tuple[str, list[Any
         pytest.raises(SystemExit) as ended,
     ):
         patch.setattr(sys, "argv", ["octomem", *argv])
-        patch.setattr(sys, "stdin", io.StringIO("I love tea.\n"))
+        patch.setattr(sys, "stdin", io.StringIO(stdin))
         run()
-    assert ended.value.code in (0, 1, 3), (argv, err.getvalue())
-    assert "Traceback" not in err.getvalue() + out.getvalue(), argv
+    return ended.value.code, err.getvalue() + out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("argv", "stdin"),
+    [
+        (["search", "tea", "--user", "fuzz", "--filter", '{"n": ' + "1" * 5_000 + "}"], ""),
+        (["list", "--user", "fuzz", "--filter", "[" * 5_000 + "]" * 5_000], ""),
+        (
+            ["process", "-", "--user", "fuzz"],
+            '[{"role": "user", "content": "hi", "n": 1' + "0" * 5_000 + "}]",
+        ),
+        (["process", "-", "--user", "fuzz"], "[" * 5_000 + "]" * 5_000),
+    ],
+)
+def test_cli_json_python_cannot_parse_is_a_usage_error(
+    tmp_path_factory: pytest.TempPathFactory, argv: list[str], stdin: str
+) -> None:
+    """JSON on which json.loads itself fails (an integer over 4,300 digits: ValueError;
+    deep nesting: RecursionError) is the caller's error: exit 1 with a message."""
+    code, printed = _run_cli([*argv, "--data-dir", str(_cli_data_dir(tmp_path_factory))], stdin)
+    assert code == 1 and printed.startswith("error: "), printed
 
 
 _CLI_DIR: list[Path] = []

@@ -4,12 +4,15 @@ InvalidInputError is one."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
+from typing import Any
 
 import pytest
+from langgraph.store.base import InvalidNamespaceError, SearchOp
 from langgraph.store.memory import InMemoryStore
 
-from octomem import InvalidInputError, Orchestrator
+from octomem import InvalidInputError, Memory, Orchestrator
 from octomem.langgraph import OctomemStore
 
 
@@ -36,3 +39,81 @@ def test_an_unknown_operation_is_invalid_input_as_for_langgraphs_own_store(
         InMemoryStore().batch([object()])  # type: ignore[list-item]
     with pytest.raises(InvalidInputError, match="Unknown operation type"):
         OctomemStore(shared_orch).batch([object()])  # type: ignore[list-item]
+
+
+def _deep(depth: int) -> list[Any]:
+    value: list[Any] = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+HUGE, DEEP = 10**5000, _deep(100_000)
+STORE_CASES: dict[str, tuple[Callable[[OctomemStore, tuple[str, ...]], object], str]] = {
+    "a value's integer": (lambda s, ns: s.put(ns, "k", {"n": HUGE}), "out of range"),
+    "a value's nesting": (lambda s, ns: s.put(ns, "k", {"n": DEEP}), "nested"),
+    "a 5 MB value": (
+        lambda s, ns: s.put(ns, "k", {"content": "x" * 5_000_000}),
+        "limit is 100,000",
+    ),
+    "a value that is a string": (lambda s, ns: s.put(ns, "k", "str"), "must be a dict"),  # type: ignore[arg-type]
+    "index=5": (lambda s, ns: s.put(ns, "k", {"a": 1}, index=5), "index"),  # type: ignore[arg-type]
+    "a namespace that is a string": (lambda s, ns: s.put("memories", "k", {"a": 1}), "tuple"),  # type: ignore[arg-type]
+    "a key that is an int": (lambda s, ns: s.put(ns, HUGE, {"a": 1}), "key must be a string"),  # type: ignore[arg-type]
+    "a key with a control character": (lambda s, ns: s.put(ns, "k\x00", {"a": 1}), "control"),
+    "delete(5, 'k')": (lambda s, ns: s.delete(5, "k"), "tuple"),  # type: ignore[arg-type]
+    "get(5, 'k')": (lambda s, ns: s.get(5, "k"), "tuple"),  # type: ignore[arg-type]
+    "search(5)": (lambda s, ns: s.search(5), "tuple"),  # type: ignore[arg-type]
+    "a search filter's integer": (lambda s, ns: s.search(ns, filter={"n": HUGE}), "out of range"),
+    "a search filter's key": (lambda s, ns: s.search(ns, filter={HUGE: 1}), "keys must be strings"),
+    "a query that is no string": (lambda s, ns: s.search(ns, query=5), "query"),  # type: ignore[arg-type]
+    "list_namespaces(prefix=5)": (lambda s, ns: s.list_namespaces(prefix=5), "tuple"),  # type: ignore[arg-type]
+    "a batch that is no list": (lambda s, ns: s.batch(5), "list of operations"),  # type: ignore[arg-type]
+    "a batch's offset": (
+        lambda s, ns: s.batch([SearchOp(ns, None, 10, HUGE)]),
+        "offset",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", STORE_CASES)
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_what_the_langgraph_store_cannot_take_is_invalid_input_and_writes_nothing(
+    shared_orch: Orchestrator, uid: Callable[[str], str], case: str, mode: str
+) -> None:
+    """Not a TypeError, ValueError or RecursionError from LangGraph's or Python's code, and
+    not a value larger than a message may be: InvalidInputError, nothing written."""
+    call, says = STORE_CASES[case]
+    store, ns = OctomemStore(shared_orch), ("memories", uid("alice"))
+    target: Any = store if mode == "sync" else _Async(store)
+    before = shared_orch.stats()
+    with pytest.raises(InvalidInputError, match=says):
+        call(target, ns)
+    assert shared_orch.stats() == before
+
+
+class _Async:
+    """The store's async methods, called from sync code (`aput` for `put`, ...)."""
+
+    def __init__(self, store: OctomemStore) -> None:
+        self.store = store
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self.store, f"a{name}")
+        return lambda *args, **kwargs: asyncio.run(method(*args, **kwargs))
+
+
+def test_a_bad_namespace_is_both_octomems_error_and_langgraphs(shared_orch: Orchestrator) -> None:
+    with pytest.raises(InvalidNamespaceError) as caught:
+        OctomemStore(shared_orch).put(("memories", "a.b"), "k", {"a": 1})
+    assert isinstance(caught.value, InvalidInputError)
+
+
+@pytest.mark.parametrize("memory_type", [5, 2.5, DEEP])
+def test_the_mem0_facade_refuses_a_memory_type_of_the_wrong_type(
+    shared_orch: Orchestrator, uid: Callable[[str], str], memory_type: Any
+) -> None:
+    before = shared_orch.stats()
+    with pytest.raises(InvalidInputError, match="memory"):
+        Memory(shared_orch).add("I like tea.", user_id=uid("alice"), memory_type=memory_type)
+    assert shared_orch.stats() == before

@@ -1,0 +1,162 @@
+"""The checks of what a caller gives an `OctomemStore`: namespaces, keys, values, index
+paths and the other fields of its operations, before anything is read or written.
+
+Every failure is an `InvalidInputError` saying what to pass; a bad namespace is an
+`InvalidNamespace`, which is LangGraph's `InvalidNamespaceError` too. Values are checked
+by octomem's one layer for caller JSON (`octomem.validation.check_json`): at most
+`input.max_message_chars` characters as JSON (the limit of a message to `process`),
+nested at most 16 levels, integers within ±(2**53 - 1), control characters removed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from langgraph.store.base import (
+    GetOp,
+    InvalidNamespaceError,
+    ListNamespacesOp,
+    MatchCondition,
+    Op,
+    PutOp,
+    SearchOp,
+)
+
+from octomem.errors import InvalidInputError
+from octomem.orchestrator.arguments import check_limit
+from octomem.validation import (
+    MAX_DEPTH,
+    MAX_INT,
+    MAX_SCOPE_ID_CHARS,
+    check_json,
+    check_name,
+    shown,
+)
+
+MAX_LABELS = MAX_DEPTH  # labels of a namespace
+MAX_KEY_CHARS = 1_000
+MAX_INDEX_PATHS = 100
+
+
+class InvalidNamespace(InvalidInputError, InvalidNamespaceError):
+    """A namespace the store cannot take: octomem's InvalidInputError and, for code
+    written against LangGraph's stores, its InvalidNamespaceError."""
+
+
+def namespace(value: Any, what: str = "namespace", *, put: bool = False) -> tuple[str, ...]:
+    """A namespace (or prefix, or suffix) as a tuple of labels; InvalidNamespace if it is
+    not a tuple (or list) of non-empty strings without '.', control characters or more
+    than 256 characters each. A put's namespace must have a label and not start with
+    "langgraph" (LangGraph's rules)."""
+    if isinstance(value, str) or not isinstance(value, tuple | list):
+        raise InvalidNamespace(
+            f"{what} must be a tuple of strings, e.g. ('memories', 'alice'); got {shown(value)}"
+        )
+    if len(value) > MAX_LABELS:
+        raise InvalidNamespace(f"{what} has {len(value)} labels; the limit is {MAX_LABELS}")
+    for label in value:
+        try:
+            check_name(label, f"{what} label {shown(label)}", limit=MAX_SCOPE_ID_CHARS)
+        except InvalidInputError as exc:
+            raise InvalidNamespace(str(exc)) from None
+        if not label or "." in label:
+            raise InvalidNamespace(
+                f"{what} label {label!r} is empty or holds a period ('.'), which LangGraph "
+                "namespaces cannot"
+            )
+    if put and not value:
+        raise InvalidNamespace("a put needs a namespace with at least one label")
+    if put and value[0] == "langgraph":
+        raise InvalidNamespace(f'a namespace cannot start with "langgraph"; got {value!r}')
+    return tuple(value)
+
+
+def key(value: Any) -> str:
+    """An item's key: a string of at most 1,000 characters without control characters."""
+    return check_name(value, "key", limit=MAX_KEY_CHARS)
+
+
+def _index(value: Any) -> Any:
+    if value is None or value is False:
+        return value
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        raise InvalidInputError(
+            f"index must be None, False or a list of field paths such as ['content'], "
+            f"got {shown(value)}"
+        )
+    if len(value) > MAX_INDEX_PATHS:
+        raise InvalidInputError(f"index has {len(value)} paths; the limit is {MAX_INDEX_PATHS}")
+    return [check_name(path, "an index path", limit=MAX_KEY_CHARS) for path in value]
+
+
+def _put(op: PutOp, max_value_chars: int) -> PutOp:
+    # a batch may put under a root "langgraph", as in LangGraph's stores: `put` may not
+    ns, item_key = namespace(op.namespace), key(op.key)
+    if op.value is None:
+        return op._replace(namespace=ns)
+    if not isinstance(op.value, Mapping):
+        raise InvalidInputError(
+            f"the value put at {ns!r}, key {item_key!r} must be a dict of JSON values, got "
+            f"{type(op.value).__name__}"
+        )
+    try:
+        value = check_json(op.value, name="value", max_chars=max_value_chars)
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"the value put at {ns!r}, key {item_key!r}: {exc}") from None
+    return op._replace(namespace=ns, value=value, index=_index(op.index))
+
+
+def _match(condition: Any) -> MatchCondition:
+    if not isinstance(condition, MatchCondition) or condition.match_type not in (
+        "prefix",
+        "suffix",
+    ):
+        raise InvalidInputError(
+            f"a namespace condition must be a MatchCondition of match_type 'prefix' or "
+            f"'suffix', got {shown(condition)}"
+        )
+    return condition._replace(path=namespace(condition.path, f"a {condition.match_type}"))
+
+
+def _search(op: SearchOp) -> SearchOp:
+    if op.query is not None and not isinstance(op.query, str):
+        raise InvalidInputError(f"query must be a string or None, got {shown(op.query)}")
+    if op.filter is not None and not isinstance(op.filter, Mapping):
+        raise InvalidInputError(f"filter must be a dict or None, got {shown(op.filter)}")
+    page(op.limit, op.offset)
+    return op._replace(namespace_prefix=namespace(op.namespace_prefix, "namespace prefix"))
+
+
+def _list(op: ListNamespacesOp) -> ListNamespacesOp:
+    conditions = op.match_conditions or ()
+    if not isinstance(conditions, Sequence):
+        raise InvalidInputError(f"match_conditions must be a tuple, got {shown(conditions)}")
+    depth = op.max_depth
+    if depth is not None and (
+        isinstance(depth, bool) or not isinstance(depth, int) or not 0 < depth <= MAX_INT
+    ):
+        raise InvalidInputError(f"max_depth must be a positive integer or None, got {shown(depth)}")
+    page(op.limit, op.offset)
+    return op._replace(match_conditions=tuple(_match(c) for c in conditions))
+
+
+def checked_op(op: Any, max_value_chars: int) -> Op:
+    """`op` with its namespace a tuple and a put's value a checked copy; InvalidInputError
+    if any of its fields is one the store cannot take."""
+    if isinstance(op, PutOp):
+        return _put(op, max_value_chars)
+    if isinstance(op, GetOp):
+        key(op.key)
+        return op._replace(namespace=namespace(op.namespace))
+    if isinstance(op, SearchOp):
+        return _search(op)
+    if isinstance(op, ListNamespacesOp):
+        return _list(op)
+    raise InvalidInputError(f"Unknown operation type: {type(op)}")
+
+
+def page(limit: Any, offset: Any) -> None:
+    check_limit(limit)
+    if isinstance(offset, bool) or not isinstance(offset, int) or not 0 <= offset <= MAX_INT:
+        raise InvalidInputError(f"offset must be a non-negative integer, got {shown(offset)}")
