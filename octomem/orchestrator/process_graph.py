@@ -64,7 +64,7 @@ from octomem.orchestrator.state import (
     ProcessGraph,
     ProcessState,
 )
-from octomem.orchestrator.writer import changes_for, write_records
+from octomem.orchestrator.writer import all_changes, write_records
 from octomem.scopes import ANY
 from octomem.sensitive import mask, mask_value
 from octomem.telemetry import span
@@ -150,15 +150,21 @@ def build_process_graph(services: Services) -> ProcessGraph:
         with span("node.store_turns", user_id=scope.user_id, turns=len(state["turns"])):
             ctx = ExtractionContext(scope=scope, now=utcnow(), id_key=services.id_key)
             turns: list[Turn] = state["turns"]
-            batch = batch_id(turns)
-            records = [  # each with the turn before it in this call as its context
-                with_caller_metadata(
-                    raw_log.raw_turn_record(turn, ctx, turns[i - 1] if i else None, batch=batch),
-                    [turn],
-                    state.get("metadata"),
-                )
-                for i, turn in enumerate(turns)
-            ]
+
+            def raw_records() -> list[MemoryBase]:
+                batch = batch_id(turns)
+                return [  # each with the turn before it in this call as its context
+                    with_caller_metadata(
+                        raw_log.raw_turn_record(
+                            turn, ctx, turns[i - 1] if i else None, batch=batch
+                        ),
+                        [turn],
+                        state.get("metadata"),
+                    )
+                    for i, turn in enumerate(turns)
+                ]
+
+            records = await asyncio.to_thread(raw_records)  # CPU work: off the event loop
             ids = [r.id for r in records]
             async with services.locks.hold(scope.user_id):
                 stored = {r.id for r in await services.vector.get(MemoryType.EPISODIC, ids)}
@@ -167,7 +173,7 @@ def build_process_graph(services: Services) -> ProcessGraph:
                     for r in records
                     if r.id not in stored
                 ]
-                await write_records(services, [c for d in fresh for c in changes_for(d)])
+                await write_records(services, await asyncio.to_thread(all_changes, fresh))
         return {"stored_turns": ids, "candidates": [], "fell_back": []}
 
     async def read_turns(state: ProcessState) -> dict[str, Any]:
@@ -311,9 +317,11 @@ def build_process_graph(services: Services) -> ProcessGraph:
                 update["llm_usage"] = [meter.usage]
             if found is None:  # rule-based extraction is CPU work: off the event loop
                 found = await asyncio.to_thread(memory_agent.extract, state["turns"], ctx)
-            candidates = [
-                with_caller_metadata(c, state["turns"], state.get("metadata")) for c in found
-            ]
+            candidates = await asyncio.to_thread(
+                lambda: [
+                    with_caller_metadata(c, state["turns"], state.get("metadata")) for c in found
+                ]
+            )
             current.set_attribute("octomem.candidates", len(candidates))
         return {"candidates": candidates, **update}
 
@@ -333,11 +341,12 @@ def build_process_graph(services: Services) -> ProcessGraph:
                 reconciler = Reconciler(
                     services, utcnow(), llm=services.llm if use_llm else None, meter=meter
                 )
-                decisions = await reconciler.decide(
-                    projections.canonical_candidates(services, candidates)
+                canonical = await asyncio.to_thread(  # CPU work, as below: off the event loop
+                    projections.canonical_candidates, services, candidates
                 )
+                decisions = await reconciler.decide(canonical)
                 current.set_attribute("octomem.decisions", len(decisions))
-                changes = [c for d in decisions for c in changes_for(d)]
+                changes = await asyncio.to_thread(all_changes, decisions)
                 views = await projections.project(
                     services, [record for record, _ in changes], now=reconciler.now
                 )

@@ -18,6 +18,7 @@ own (timestamps come from the facts), so a retried call writes nothing new.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -267,14 +268,19 @@ async def _edges(
     stored = await _stored_edges(services, [f.id for f in [*facts, *gone]])
     ids = {f.id: stored[f.id].id if f.id in stored else edge_id(services, f) for f in facts}
     out.deletes += [stored[f.id] for f in gone if f.id in stored]
-    written: list[KnowledgeMemory] = []
-    for fact in facts:
-        existing = stored.get(fact.id)
-        edge = _edge(fact, ids[fact.id], names[(fact.user_id, fact.agent_id)], existing, now)
-        if edge is not None:
-            out.writes.append((edge, _event(edge, existing)))
-            if isinstance(edge, KnowledgeMemory):
-                written.append(edge)
+
+    def render() -> list[tuple[MemoryBase, HistoryEvent]]:
+        writes = []
+        for fact in facts:
+            existing = stored.get(fact.id)
+            edge = _edge(fact, ids[fact.id], names[(fact.user_id, fact.agent_id)], existing, now)
+            if edge is not None:
+                writes.append((edge, _event(edge, existing)))
+        return writes
+
+    writes = await asyncio.to_thread(render)  # CPU work, one per fact: off the event loop
+    out.writes += writes
+    written = [edge for edge, _ in writes if isinstance(edge, KnowledgeMemory)]
     out.deletes += await _legacy_twins(services, written)
 
 

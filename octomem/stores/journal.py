@@ -8,6 +8,7 @@ and the history log: one connection, WAL mode, a lock, every call in a worker th
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 from collections.abc import Sequence
@@ -39,10 +40,11 @@ class SqliteJournal(SqliteStore):
     HINT = "check that the file is writable and not corrupt"
 
     async def begin(self, intent: WriteIntent) -> None:
+        body = await asyncio.to_thread(intent.model_dump_json)  # CPU work: off the event loop
         await self._execute(
             "begin",
             "INSERT OR REPLACE INTO intents (id, users, body) VALUES (?, ?, ?)",
-            [(intent.id, json.dumps(intent.user_ids()), intent.model_dump_json())],
+            [(intent.id, json.dumps(intent.user_ids()), body)],
         )
 
     async def finish(self, intent_id: str) -> None:
