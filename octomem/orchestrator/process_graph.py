@@ -33,6 +33,7 @@ from typing import Any
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Send
 
+from octomem import offload
 from octomem.agents import semantic
 from octomem.agents.base import ExtractionContext, MemoryAgent
 from octomem.agents.episodic import EpisodicAgent, batch_id
@@ -164,7 +165,7 @@ def build_process_graph(services: Services) -> ProcessGraph:
                     for i, turn in enumerate(turns)
                 ]
 
-            records = await asyncio.to_thread(raw_records)  # CPU work: off the event loop
+            records = await offload.cpu(len(turns), raw_records)  # CPU work: off the loop
             ids = [r.id for r in records]
             async with services.locks.hold(scope.user_id):
                 stored = {r.id for r in await services.vector.get(MemoryType.EPISODIC, ids)}
@@ -173,7 +174,8 @@ def build_process_graph(services: Services) -> ProcessGraph:
                     for r in records
                     if r.id not in stored
                 ]
-                await write_records(services, await asyncio.to_thread(all_changes, fresh))
+                changes = await offload.cpu(len(fresh), lambda: all_changes(fresh))
+                await write_records(services, changes)
         return {"stored_turns": ids, "candidates": [], "fell_back": []}
 
     async def read_turns(state: ProcessState) -> dict[str, Any]:
@@ -317,10 +319,11 @@ def build_process_graph(services: Services) -> ProcessGraph:
                 update["llm_usage"] = [meter.usage]
             if found is None:  # rule-based extraction is CPU work: off the event loop
                 found = await asyncio.to_thread(memory_agent.extract, state["turns"], ctx)
-            candidates = await asyncio.to_thread(
+            candidates = await offload.cpu(
+                len(found),
                 lambda: [
                     with_caller_metadata(c, state["turns"], state.get("metadata")) for c in found
-                ]
+                ],
             )
             current.set_attribute("octomem.candidates", len(candidates))
         return {"candidates": candidates, **update}
@@ -341,12 +344,12 @@ def build_process_graph(services: Services) -> ProcessGraph:
                 reconciler = Reconciler(
                     services, utcnow(), llm=services.llm if use_llm else None, meter=meter
                 )
-                canonical = await asyncio.to_thread(  # CPU work, as below: off the event loop
-                    projections.canonical_candidates, services, candidates
+                canonical = await offload.cpu(  # CPU work, as below: off the loop if large
+                    len(candidates), lambda: projections.canonical_candidates(services, candidates)
                 )
                 decisions = await reconciler.decide(canonical)
                 current.set_attribute("octomem.decisions", len(decisions))
-                changes = await asyncio.to_thread(all_changes, decisions)
+                changes = await offload.cpu(len(decisions), lambda: all_changes(decisions))
                 views = await projections.project(
                     services, [record for record, _ in changes], now=reconciler.now
                 )

@@ -18,11 +18,11 @@ own (timestamps come from the facts), so a retried call writes nothing new.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from octomem import offload
 from octomem.agents.core import HUMAN, human_lines
 from octomem.agents.knowledge import ATTR_PREDICATE, edge_key, fact_edge, triple_sentence
 from octomem.agents.text import norm_key
@@ -278,7 +278,7 @@ async def _edges(
                 writes.append((edge, _event(edge, existing)))
         return writes
 
-    writes = await asyncio.to_thread(render)  # CPU work, one per fact: off the event loop
+    writes = await offload.cpu(len(facts), render)  # CPU work per fact: off the loop if many
     out.writes += writes
     written = [edge for edge, _ in writes if isinstance(edge, KnowledgeMemory)]
     out.deletes += await _legacy_twins(services, written)

@@ -32,7 +32,7 @@ import asyncio
 from collections.abc import Sequence
 from datetime import datetime
 
-from octomem import filters, scopes
+from octomem import filters, offload, scopes
 from octomem.agents.base import RETRACTS, ConflictPolicy, MemoryAgent
 from octomem.agents.text import norm_key
 from octomem.errors import LLMError
@@ -79,7 +79,7 @@ class Reconciler:
         self._pending = Pending()  # the batch's decisions: records as they will be after writes
 
     async def decide(self, candidates: Sequence[MemoryBase]) -> list[Decision]:
-        ordered = await asyncio.to_thread(self._keyed, candidates)  # CPU work: off the loop
+        ordered = await offload.cpu(len(candidates), lambda: self._keyed(candidates))
         if ordered:
             await self.services.embedder.embed([r.content for r in ordered])  # one batch, cached
         facts = [c for c in ordered if not c.internal.get(RETRACTS)]

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from octomem import offload
 from octomem.errors import NotFoundError
 from octomem.logs import get_logger
 from octomem.models import (
@@ -137,9 +138,7 @@ async def write_records(
         )
 
     # building (validating) an intent costs CPU per record: a large one off the event loop
-    intent = (
-        build() if len(changes) + len(deletes) <= WRITE_SLICE else await asyncio.to_thread(build)
-    )
+    intent = await offload.cpu(len(changes) + len(deletes), build)
     await _journaled(services, intent)
 
 

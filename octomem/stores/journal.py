@@ -8,11 +8,11 @@ and the history log: one connection, WAL mode, a lock, every call in a worker th
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sqlite3
 from collections.abc import Sequence
 
+from octomem import offload
 from octomem.models import WriteIntent
 from octomem.stores.sqlite_base import SqliteStore
 
@@ -40,7 +40,8 @@ class SqliteJournal(SqliteStore):
     HINT = "check that the file is writable and not corrupt"
 
     async def begin(self, intent: WriteIntent) -> None:
-        body = await asyncio.to_thread(intent.model_dump_json)  # CPU work: off the event loop
+        size = len(intent.writes) + len(intent.deletes)
+        body = await offload.cpu(size, intent.model_dump_json)  # a large one: off the loop
         await self._execute(
             "begin",
             "INSERT OR REPLACE INTO intents (id, users, body) VALUES (?, ?, ?)",
