@@ -51,6 +51,7 @@ bench: install
 	$(BIN)/pip install --quiet -e '.[bench]' || echo "bench extras not installed: mem0 and charts skipped"
 	$(BIN)/octomem bench locomo --data ../shared/bench/locomo_dev.json --limit-conversations 1 --json bench-results/locomo.json
 	$(BIN)/octomem bench perf --sizes 1000 --json bench-results/perf.json
+	$(BIN)/python -m octomem.bench.process_cost --sizes 250,500 --json bench-results/process_cost.json
 
 lint: install
 	$(BIN)/ruff check octomem tests

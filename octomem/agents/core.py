@@ -78,15 +78,16 @@ def _line_key(line: str) -> str:
 def merge_lines(old: Sequence[str], new: Sequence[str], char_limit: int) -> list[str]:
     """`old` updated by `new`: a same-prefix line is replaced (and becomes the newest),
     new lines are appended, and the oldest lines are dropped to fit `char_limit`."""
-    lines = [line for line in old if line.strip()]
-    for line in new:
-        if not line.strip():
-            continue
-        key = _line_key(line)
-        lines = [kept for kept in lines if _line_key(kept) != key]
-        lines.append(line)
-    while len(lines) > 1 and len("\n".join(lines)) > char_limit:
-        lines.pop(0)
+    # linear in the lines: a human block is rendered from all of a user's facts at once
+    added = [line for line in new if line.strip()]
+    last = {_line_key(line): i for i, line in enumerate(added)}  # a key's newest line wins
+    lines = [line for line in old if line.strip() and _line_key(line) not in last]
+    lines += [line for i, line in enumerate(added) if last[_line_key(line)] == i]
+    size, first = sum(len(line) + 1 for line in lines) - 1, 0  # len("\n".join(lines))
+    while len(lines) - first > 1 and size > char_limit:
+        size -= len(lines[first]) + 1
+        first += 1
+    lines = lines[first:]
     if lines and len(lines[0]) > char_limit:
         lines[0] = lines[0][:char_limit]
     return lines

@@ -1,4 +1,5 @@
-"""Synthetic but realistic memories for one user, and questions about them (seeded)."""
+"""Synthetic but realistic memories for one user, facts about them and the people they
+know, and questions about them (seeded)."""
 
 from __future__ import annotations
 
@@ -98,6 +99,49 @@ def memories(count: int, seed: int = 7) -> list[str]:
         seen.add(text)
         out.append(text)
     return out
+
+
+SURNAMES = (
+    "Silva Novak Tanaka Berg Okafor Kim Haddad Weber Dubois Rossi Sato Larsen Mensah Petrov "
+    "Costa Ng Moreau Shah Lopez Fischer Nakamura Eriksen Diaz Yilmaz Kowalski Murphy Ito "
+    "Varga Santos Reyes"
+).split()
+COMPANIES = (
+    "Google Spotify Siemens Nokia Lego Ikea Fiat Zara Amazon Oracle Intel Philips Airbus "
+    "Adidas Canon"
+).split()
+RELATIONS = "friend sister brother cousin colleague neighbour boss".split()
+PERSON_FACTS = (
+    "My {relation} {person} works at {company}.",
+    "My {relation} {person} lives in {place}.",
+)
+USER_FACTS = (  # values that change: a later one supersedes
+    "I live in {place}.",
+    "I work at {company}.",
+    "I love {food}.",
+    "My favourite colour is {colour}.",
+)
+COLOURS = "blue green red yellow purple orange teal".split()
+
+
+def facts(count: int, seed: int = 17) -> list[str]:
+    """`count` short fact-bearing first-person messages: three in four name someone the
+    user knows (900 people: message i names person i % 900) and where they live or work;
+    the others the user's own home, job, tastes, which change (later ones supersede)."""
+    rng = random.Random(seed)
+    people = [f"{first} {last}" for last in SURNAMES for first in NAMES]
+    rng.shuffle(people)
+    return [
+        rng.choice(PERSON_FACTS if rng.random() < 0.75 else USER_FACTS).format(
+            relation=rng.choice(RELATIONS),
+            person=people[i % len(people)],
+            company=rng.choice(COMPANIES),
+            place=rng.choice(PLACES),
+            food=rng.choice(FOODS),
+            colour=rng.choice(COLOURS),
+        )
+        for i in range(count)
+    ]
 
 
 def questions(count: int, seed: int = 11) -> list[str]:

@@ -35,6 +35,7 @@ from typing import Any
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Send
 
+from octomem import offload
 from octomem.agents import semantic
 from octomem.agents.base import ExtractionContext, MemoryAgent
 from octomem.agents.episodic import EpisodicAgent, batch_id
@@ -66,7 +67,7 @@ from octomem.orchestrator.state import (
     ProcessGraph,
     ProcessState,
 )
-from octomem.orchestrator.writer import changes_for, write_records
+from octomem.orchestrator.writer import all_changes, write_records
 from octomem.scopes import ANY
 from octomem.sensitive import mask, mask_value
 from octomem.telemetry import span
@@ -164,15 +165,21 @@ def build_process_graph(services: Services) -> ProcessGraph:
         with span("node.store_turns", user_id=scope.user_id, turns=len(state["turns"])):
             ctx = ExtractionContext(scope=scope, now=utcnow(), id_key=services.id_key)
             turns: list[Turn] = state["turns"]
-            batch = batch_id(turns)
-            records = [  # each with the turn before it in this call as its context
-                with_caller_metadata(
-                    raw_log.raw_turn_record(turn, ctx, turns[i - 1] if i else None, batch=batch),
-                    [turn],
-                    state.get("metadata"),
-                )
-                for i, turn in enumerate(turns)
-            ]
+
+            def raw_records() -> list[MemoryBase]:
+                batch = batch_id(turns)
+                return [  # each with the turn before it in this call as its context
+                    with_caller_metadata(
+                        raw_log.raw_turn_record(
+                            turn, ctx, turns[i - 1] if i else None, batch=batch
+                        ),
+                        [turn],
+                        state.get("metadata"),
+                    )
+                    for i, turn in enumerate(turns)
+                ]
+
+            records = await offload.cpu(len(turns), raw_records)  # CPU work: off the loop
             ids = [r.id for r in records]
             async with holding(state):
                 stored = {r.id for r in await services.vector.get(MemoryType.EPISODIC, ids)}
@@ -181,7 +188,8 @@ def build_process_graph(services: Services) -> ProcessGraph:
                     for r in records
                     if r.id not in stored
                 ]
-                await write_records(services, [c for d in fresh for c in changes_for(d)])
+                changes = await offload.cpu(len(fresh), lambda: all_changes(fresh))
+                await write_records(services, changes)
         return {"stored_turns": ids, "candidates": [], "fell_back": []}
 
     async def read_turns(state: ProcessState) -> dict[str, Any]:
@@ -325,9 +333,12 @@ def build_process_graph(services: Services) -> ProcessGraph:
                 update["llm_usage"] = [meter.usage]
             if found is None:  # rule-based extraction is CPU work: off the event loop
                 found = await asyncio.to_thread(memory_agent.extract, state["turns"], ctx)
-            candidates = [
-                with_caller_metadata(c, state["turns"], state.get("metadata")) for c in found
-            ]
+            candidates = await offload.cpu(
+                len(found),
+                lambda: [
+                    with_caller_metadata(c, state["turns"], state.get("metadata")) for c in found
+                ],
+            )
             current.set_attribute("octomem.candidates", len(candidates))
         return {"candidates": candidates, **update}
 
@@ -347,11 +358,12 @@ def build_process_graph(services: Services) -> ProcessGraph:
                 reconciler = Reconciler(
                     services, utcnow(), llm=services.llm if use_llm else None, meter=meter
                 )
-                decisions = await reconciler.decide(
-                    projections.canonical_candidates(services, candidates)
+                canonical = await offload.cpu(  # CPU work, as below: off the loop if large
+                    len(candidates), lambda: projections.canonical_candidates(services, candidates)
                 )
+                decisions = await reconciler.decide(canonical)
                 current.set_attribute("octomem.decisions", len(decisions))
-                changes = [c for d in decisions for c in changes_for(d)]
+                changes = await offload.cpu(len(decisions), lambda: all_changes(decisions))
                 views = await projections.project(
                     services, [record for record, _ in changes], now=reconciler.now
                 )

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from octomem import offload
 from octomem.agents.core import HUMAN, human_lines
 from octomem.agents.knowledge import ATTR_PREDICATE, edge_key, fact_edge, triple_sentence
 from octomem.agents.text import norm_key
@@ -264,14 +265,19 @@ async def _edges(
     stored = await _stored_edges(services, [f.id for f in [*facts, *gone]])
     ids = {f.id: stored[f.id].id if f.id in stored else edge_id(services, f) for f in facts}
     out.deletes += [stored[f.id] for f in gone if f.id in stored]
-    written: list[KnowledgeMemory] = []
-    for fact in facts:
-        existing = stored.get(fact.id)
-        edge = _edge(fact, ids[fact.id], names[(fact.user_id, fact.agent_id)], existing, now)
-        if edge is not None:
-            out.writes.append((edge, _event(edge, existing)))
-            if isinstance(edge, KnowledgeMemory):
-                written.append(edge)
+
+    def render() -> list[tuple[MemoryBase, HistoryEvent]]:
+        writes = []
+        for fact in facts:
+            existing = stored.get(fact.id)
+            edge = _edge(fact, ids[fact.id], names[(fact.user_id, fact.agent_id)], existing, now)
+            if edge is not None:
+                writes.append((edge, _event(edge, existing)))
+        return writes
+
+    writes = await offload.cpu(len(facts), render)  # CPU work per fact: off the loop if many
+    out.writes += writes
+    written = [edge for edge, _ in writes if isinstance(edge, KnowledgeMemory)]
     out.deletes += await _legacy_twins(services, written)
 
 

@@ -28,10 +28,11 @@ current value per key holds whatever the model says.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import datetime
 
-from octomem import filters, scopes
+from octomem import filters, offload, scopes
 from octomem.agents.base import RETRACTS, ConflictPolicy, MemoryAgent
 from octomem.agents.text import norm_key
 from octomem.errors import LLMError
@@ -40,6 +41,7 @@ from octomem.logs import get_logger
 from octomem.models import MemoryBase, MemoryType, Operation, make_memory_id
 from octomem.orchestrator import llm_decisions
 from octomem.orchestrator.llm_decisions import Verdict
+from octomem.orchestrator.pending import Pending
 from octomem.orchestrator.services import Services
 from octomem.orchestrator.state import Decision
 from octomem.scopes import ANY
@@ -74,23 +76,18 @@ class Reconciler:
         self.llm = llm
         self.meter = meter or UsageMeter()
         self.errors: list[str] = []
-        self._pending: dict[str, MemoryBase] = {}  # id -> record as it will be after writes
+        self._pending = Pending()  # the batch's decisions: records as they will be after writes
 
     async def decide(self, candidates: Sequence[MemoryBase]) -> list[Decision]:
-        ordered = sorted(_dedupe(candidates, self.services), key=lambda r: r.valid_from)
+        ordered = await offload.cpu(len(candidates), lambda: self._keyed(candidates))
         if ordered:
             await self.services.embedder.embed([r.content for r in ordered])  # one batch, cached
-        ordered = [
-            c.model_copy(
-                update={"conflict_key": self.services.agents[c.memory_type].conflict_key(c)}
-            )
-            for c in ordered
-        ]
         facts = [c for c in ordered if not c.internal.get(RETRACTS)]
         verdicts = await self._ask_llm(self.llm, facts) if self.llm is not None and facts else {}
         by_candidate = {id(facts[index]): verdict for index, verdict in verdicts.items()}
         decisions = []
         for candidate in ordered:
+            await asyncio.sleep(0)  # a turn for the loop's other tasks (reads may be cached)
             agent = self.services.agents[candidate.memory_type]
             if candidate.internal.get(RETRACTS):
                 decided = await self._retract(candidate)
@@ -100,9 +97,19 @@ class Reconciler:
                 ]
             for decision in decided:
                 for record in (*decision.previous, decision.record):  # an UPDATE's record wins
-                    self._pending[record.id] = record
+                    self._pending.put(record)
                 decisions.append(decision)
         return decisions
+
+    def _keyed(self, candidates: Sequence[MemoryBase]) -> list[MemoryBase]:
+        """The candidates, each said once, in the order said, with their conflict keys."""
+        ordered = sorted(_dedupe(candidates, self.services), key=lambda r: r.valid_from)
+        return [
+            c.model_copy(
+                update={"conflict_key": self.services.agents[c.memory_type].conflict_key(c)}
+            )
+            for c in ordered
+        ]
 
     async def _ask_llm(self, llm: LLMClient, ordered: list[MemoryBase]) -> dict[int, Verdict]:
         related: list[list[MemoryBase]] = []
@@ -124,8 +131,8 @@ class Reconciler:
             return {}
 
     async def _get(self, memory_type: MemoryType, memory_id: str) -> MemoryBase | None:
-        if memory_id in self._pending:
-            return self._pending[memory_id]
+        if (pending := self._pending.get(memory_id)) is not None:
+            return pending
         found = await self.services.vector.get(memory_type, [memory_id])
         return found[0] if found else None
 
@@ -161,7 +168,7 @@ class Reconciler:
             if decided is not None:
                 return decided
         if candidate.conflict_key is not None:
-            rivals = await self._conflicting(candidate)
+            rivals = await self._rivals(candidate, ("conflict_key", candidate.conflict_key))
             same = [r for r in rivals if r.content_hash == candidate.content_hash]
             if same:
                 return _noop(same[0], "same value already current", previous=same)
@@ -205,7 +212,7 @@ class Reconciler:
         target that an earlier decision of this batch already closed)."""
         target = verdict.target
         if target is not None:
-            target = self._pending.get(target.id, target)
+            target = self._pending.latest(target)
             if not target.is_current:
                 return None
         reason = f"llm: {verdict.operation.value.lower()}"
@@ -254,7 +261,7 @@ class Reconciler:
         )
         if subject is None or attribute is None:
             return []
-        rivals = await self._rivals(candidate, {"subject": subject}, {"attribute": attribute})
+        rivals = await self._rivals(candidate, ("subject", subject), {"attribute": attribute})
         said = norm_key(getattr(candidate, "value", "")).split()
         return [
             r
@@ -271,24 +278,24 @@ class Reconciler:
             return None
         where = scope_filter(candidate, {f"internal.{RETRACTED_BY}": candidate.id})
         for record in await self.services.vector.list(candidate.memory_type, where=where):
-            record = self._pending.get(record.id, record)
+            record = self._pending.latest(record)
             if turns <= set(record.internal.get(RETRACTED_TURNS) or ()):
                 return record
         return None
 
-    async def _conflicting(self, candidate: MemoryBase) -> list[MemoryBase]:
-        return await self._rivals(candidate, {"conflict_key": candidate.conflict_key})
-
-    async def _rivals(self, candidate: MemoryBase, *where: Filter) -> list[MemoryBase]:
-        """The current records of the candidate's type and scope that match `where`, as they
-        will be after this batch's writes (a pending version stands for its stored one),
-        the candidate itself left out."""
-        scope = scope_filter(candidate, *where)
+    async def _rivals(
+        self, candidate: MemoryBase, key: tuple[str, str], *more: Filter
+    ) -> list[MemoryBase]:
+        """The current records of the candidate's type and scope whose field `key[0]` is
+        `key[1]` and that match `more`, as they will be after this batch's writes (a pending
+        version stands for its stored one), the candidate itself left out."""
+        field, value = key
+        scope = scope_filter(candidate, {field: value}, *more)
         in_scope = filters.predicate(scope)
         pending = {
             r.id: r
-            for r in self._pending.values()
-            if r.memory_type is candidate.memory_type and in_scope(r)
+            for r in self._pending.current(candidate.memory_type, field, value)
+            if in_scope(r)
         }
         stored = await self.services.vector.list(
             candidate.memory_type, where=scope, live_at=self.now
@@ -311,7 +318,7 @@ class Reconciler:
         )
         agent = self.services.agents[candidate.memory_type]
         for record, similarity in hits:
-            record = self._pending.get(record.id, record)
+            record = self._pending.latest(record)
             if similarity < self.threshold:
                 break
             # a record that never merges (a raw turn) is never merged into either

@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from octomem import offload
 from octomem.errors import NotFoundError, StoreError
 from octomem.logs import get_logger
 from octomem.models import (
@@ -52,6 +53,7 @@ if TYPE_CHECKING:
 
 log = get_logger(__name__)
 DELETE_BATCH = 500  # records per journaled intent of a delete_all
+WRITE_SLICE = 128  # records per store call when an intent is applied (`_slices`)
 
 
 def changes_for(decision: Decision) -> list[tuple[MemoryBase, HistoryEvent]]:
@@ -87,6 +89,11 @@ def changes_for(decision: Decision) -> list[tuple[MemoryBase, HistoryEvent]]:
     return []
 
 
+def all_changes(decisions: Sequence[Decision]) -> list[tuple[MemoryBase, HistoryEvent]]:
+    """Every record the decisions write, each with its history event."""
+    return [change for decision in decisions for change in changes_for(decision)]
+
+
 async def write_records(
     services: Services,
     changes: Sequence[tuple[MemoryBase, HistoryEvent]],
@@ -96,20 +103,21 @@ async def write_records(
 ) -> None:
     """Write records (each with its history event) to every store and remove `deletes`,
     as one journaled intent."""
-    if changes or deletes:
-        now = utcnow()
-        intent = WriteIntent(
+    if not changes and not deletes:
+        return
+    now = utcnow()
+
+    def build() -> WriteIntent:
+        return WriteIntent(
             id=uuid.uuid4().hex,
             writes=[Change(record=r, event=e) for r, e in changes],
-            deletes=[
-                Change(
-                    record=r, event=history_event(r, Operation.DELETE, old=r, actor=actor, at=now)
-                )
-                for r in deletes
-            ],
+            deletes=[Change(record=r, event=_deleted(r, actor, now)) for r in deletes],
             at=now,
         )
-        await _journaled(services, intent)
+
+    # building (validating) an intent costs CPU per record: a large one off the event loop
+    intent = await offload.cpu(len(changes) + len(deletes), build)
+    await _journaled(services, intent)
 
 
 def _deleted(record: MemoryBase, actor: str, at: datetime) -> HistoryEvent:
@@ -243,7 +251,15 @@ async def complete_leftovers(services: Services, user_ids: set[str | None]) -> i
 
 
 async def _upsert(services: Services, changes: Sequence[tuple[MemoryBase, HistoryEvent]]) -> None:
-    """Upsert records to graph, keyword index, history and vector store, in that order."""
+    """Upsert records to graph, keyword index, history and vector store, in that order, a
+    slice of `WRITE_SLICE` records at a time (`_slices`)."""
+    for start in _slices(changes):
+        await _upsert_slice(services, changes[start : start + WRITE_SLICE])
+
+
+async def _upsert_slice(
+    services: Services, changes: Sequence[tuple[MemoryBase, HistoryEvent]]
+) -> None:
     records = [record for record, _ in changes]
     with span("store.write", records=len(records), user_id=records[0].user_id):
         # the embedder (model inference) works while the other stores are written
@@ -269,7 +285,21 @@ async def _upsert(services: Services, changes: Sequence[tuple[MemoryBase, Histor
             )
 
 
+def _slices(items: Sequence[object]) -> range:
+    """Where each slice of a large write starts. A store holds its lock (the graph
+    connection, Chroma's writer, a SQLite connection) for the whole of one call, and every
+    other caller of the process - another user's recall too - waits for it; in slices,
+    their calls take turns with this one, so the wait is bounded by one slice (apply_intent
+    stays idempotent and journaled whole: a crash mid-way is completed by `recover`)."""
+    return range(0, len(items), WRITE_SLICE)
+
+
 async def _remove(services: Services, deletes: Sequence[Change], at: datetime) -> None:
+    for start in _slices(deletes):
+        await _remove_slice(services, deletes[start : start + WRITE_SLICE], at)
+
+
+async def _remove_slice(services: Services, deletes: Sequence[Change], at: datetime) -> None:
     records = [change.record for change in deletes]
     with span("store.delete", records=len(records), user_id=records[0].user_id):
         await services.history.record([change.event for change in deletes])

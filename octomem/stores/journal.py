@@ -15,6 +15,7 @@ import json
 import sqlite3
 from collections.abc import Sequence
 
+from octomem import offload
 from octomem.models import IntentPart, WriteIntent
 from octomem.stores.sqlite_base import SqliteStore
 
@@ -48,10 +49,12 @@ class SqliteJournal(SqliteStore):
     HINT = "check that the file is writable and not corrupt"
 
     async def begin(self, intent: WriteIntent) -> None:
+        size = len(intent.writes) + len(intent.deletes)
+        body = await offload.cpu(size, intent.model_dump_json)  # a large one: off the loop
         await self._execute(
             "begin",
             "INSERT OR REPLACE INTO intents (id, users, body) VALUES (?, ?, ?)",
-            [(intent.id, json.dumps(intent.user_ids()), intent.model_dump_json())],
+            [(intent.id, json.dumps(intent.user_ids()), body)],
         )
 
     async def add_part(self, intent_id: str, index: int, part: IntentPart) -> None:

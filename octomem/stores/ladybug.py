@@ -330,8 +330,13 @@ class LadybugGraphStore:
 
         def work(conn: lb.Connection) -> None:
             with _transaction(conn):
+                # one scan of the edges for the whole batch (per edge, a batch cost N^2)
+                _rows(
+                    conn,
+                    "MATCH ()-[r:RELATES]->() WHERE r.id IN $ids DELETE r",
+                    {"ids": list(latest)},
+                )
                 for r in latest.values():
-                    _rows(conn, "MATCH ()-[r:RELATES]->() WHERE r.id = $id DELETE r", {"id": r.id})
                     created = _rows(
                         conn,
                         "MATCH (s:Entity {id: $sid}), (o:Entity {id: $oid}) "

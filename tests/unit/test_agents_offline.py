@@ -15,6 +15,7 @@ from octomem.agents import (
     ResourceAgent,
     SemanticAgent,
     WorkingAgent,
+    core,
     default_agents,
 )
 from octomem.agents.base import BaseAgent, ConflictPolicy, ExtractionContext, MemoryAgent
@@ -334,6 +335,28 @@ def test_human_lines_fit_the_char_limit_by_dropping_the_oldest() -> None:
     assert len("\n".join(lines)) <= 60
     assert lines[-2:] == ["Job: software engineer", "Allergy: peanuts"]
     assert "Name: Alice" not in lines  # the oldest lines were dropped first
+
+
+def test_human_lines_take_work_linear_in_the_facts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A block is rendered from all of a user's facts at once (by every process call that
+    changes one); each new line was compared with every line kept before it: N^2."""
+    calls = []
+    line_key = core._line_key
+    monkeypatch.setattr(core, "_line_key", lambda line: calls.append(line) or line_key(line))
+    made = [
+        SemanticMemory(
+            id=f"sem_{i}",
+            content=f"The user likes dish {i}.",
+            subject="user",
+            attribute=f"preference:dish_{i}",
+            value="likes",
+            valid_from=TS + timedelta(minutes=i),
+        )
+        for i in range(2000)
+    ]
+    lines = human_lines(made, 1_000_000)
+    assert lines[0] == "Preference (dish 0): likes" and len(lines) == 2000
+    assert len(calls) <= 3 * len(made)
 
 
 def test_core_persona_is_replaced_by_a_new_system_prompt() -> None:

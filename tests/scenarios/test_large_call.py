@@ -1,0 +1,77 @@
+"""One large `process` call: its work grows linearly with its messages, and it holds no
+store for longer than a slice of its writes (so another user's recall waits at most that).
+
+Work is counted (filter evaluations, records per store call), never timed; the time is
+measured by `python -m octomem.bench.process_cost` (docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from octomem import Orchestrator, filters
+from octomem.bench.synthetic import facts
+from octomem.orchestrator.writer import WRITE_SLICE
+from tests.conftest import T0
+
+
+def _messages(count: int, seed: int) -> list[dict[str, Any]]:
+    return [
+        {"role": "user", "content": text, "timestamp": T0 + timedelta(minutes=i)}
+        for i, text in enumerate(facts(count, seed=seed))
+    ]
+
+
+def test_reconcile_work_grows_linearly_with_the_messages_of_one_call(
+    shared_orch: Orchestrator, uid: Callable[[str], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each candidate was checked against every record the call had decided before it
+    (N^2 filter evaluations); now only against the records of its own conflict key."""
+    evaluations = Counter[int]()
+    evaluate = filters._eval
+
+    def counted(node: Any, read: Any) -> bool:
+        evaluations[size] += 1
+        return evaluate(node, read)
+
+    monkeypatch.setattr(filters, "_eval", counted)
+    for size in (100, 200):
+        result = shared_orch.process(_messages(size, seed=size), user_id=uid(f"big-{size}"))
+        assert len(result.operations) >= 2  # facts and their edges: the call did its work
+    # linear: twice the messages, about twice the work (it was four times)
+    assert evaluations[200] < 2.5 * evaluations[100], evaluations
+
+
+def test_a_large_call_writes_each_store_in_bounded_slices(
+    shared_orch: Orchestrator, uid: Callable[[str], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A store call holds that store (the graph connection, Chroma's writer, a SQLite
+    connection) for its whole length, and another user's recall waits for it: the writes
+    of one call of 300 messages (over 1,000 records) come in slices of WRITE_SLICE."""
+    services = shared_orch.services
+    sizes: list[tuple[str, int]] = []
+
+    def spy(store: Any, name: str, size: Callable[..., int]) -> None:
+        method = getattr(store, name)
+
+        async def spied(*args: Any, **kwargs: Any) -> Any:
+            sizes.append((name, size(*args, **kwargs)))
+            return await method(*args, **kwargs)
+
+        monkeypatch.setattr(store, name, spied)
+
+    spy(services.vector, "upsert", lambda memory_type, records, embeddings: len(records))
+    spy(services.keyword, "upsert", lambda records: len(records))
+    spy(services.history, "record", lambda events: len(events))
+    spy(services.graph, "link_memories", lambda links: len(links))
+    spy(services.graph, "upsert_relations", lambda relations: len(relations))
+
+    shared_orch.process(_messages(300, seed=3), user_id=uid("big"))
+
+    assert sum(n for name, n in sizes if name == "record") > 1000  # history events
+    assert max(n for _, n in sizes) <= WRITE_SLICE, sorted(sizes, key=lambda s: -s[1])[:5]
