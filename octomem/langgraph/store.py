@@ -32,7 +32,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
@@ -53,7 +52,7 @@ from langgraph.store.base.embed import get_text_at_path, tokenize_path
 from octomem.errors import InvalidInputError
 from octomem.filters import document_predicate
 from octomem.langgraph import checks
-from octomem.messages import validate_scope_id
+from octomem.langgraph.namespaces import NamespaceScope
 from octomem.models import (
     MemoryBase,
     MemoryType,
@@ -75,48 +74,6 @@ MARK_FILTER = {f"internal.{MARK}": True}
 EXTRACTOR = "langgraph-store"
 RANK_CHUNK = 1_000  # ids in one recall's filter (it is bounded in size)
 TEXT_FIELDS = ("content", "text", "memory", "fact", "description", "summary", "body")
-_PLACEHOLDERS = {"{user_id}": "user_id", "{agent_id}": "agent_id", "{session_id}": "session_id"}
-
-
-@dataclass(frozen=True)
-class NamespaceScope:
-    """How a namespace maps onto an octomem scope.
-
-    `template` is matched against the start of a namespace: literal labels must be equal,
-    ``{user_id}``, ``{agent_id}`` and ``{session_id}`` take the label at their position.
-    A namespace that does not match belongs to `default_user_id` / `default_agent_id`.
-    """
-
-    template: tuple[str, ...] = ("memories", "{user_id}")
-    default_user_id: str | None = None
-    default_agent_id: str | None = "langgraph"
-
-    def scope(self, namespace: Sequence[str]) -> dict[str, str | None]:
-        found: dict[str, str | None] = {}
-        if len(namespace) >= len(self.template):
-            for label, pattern in zip(namespace, self.template, strict=False):
-                field = _PLACEHOLDERS.get(pattern)
-                if field is not None:
-                    found[field] = label
-                elif pattern not in ("*", label):
-                    found = {}
-                    break
-        if not found.get("user_id") and not found.get("agent_id"):
-            found = {"user_id": self.default_user_id, "agent_id": self.default_agent_id}
-        scope = {
-            "user_id": found.get("user_id"),
-            "agent_id": found.get("agent_id"),
-            "session_id": found.get("session_id"),
-        }
-        for name, value in scope.items():
-            validate_scope_id(name, value)
-        return scope
-
-    def prefix_scope(self, prefix: Sequence[str]) -> dict[str, str | None] | None:
-        """The scope every namespace under `prefix` has, when the prefix decides it."""
-        if len(prefix) < len(self.template):
-            return None
-        return self.scope(prefix)
 
 
 def item_id(namespace: Sequence[str], key: str, id_key: bytes | None = None) -> str:
