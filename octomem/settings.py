@@ -47,6 +47,9 @@ class ChromaEmbedded(_Strict):
     cache_records: int = Field(
         100_000, ge=0, description="records whose JSON recall keeps in memory (0: none)"
     )
+    cache_mb: int = Field(
+        64, ge=0, description="memory those records may take, in MB (0: none cached)"
+    )
 
 
 class ChromaHttp(_Strict):
@@ -87,6 +90,7 @@ GraphConfig = Annotated[LadybugConfig | Neo4jConfig, Field(discriminator="provid
 
 
 UserPath = Annotated[Path, AfterValidator(Path.expanduser)]  # "~" is the user's home
+_EMBED_CACHE = "memory the vectors of recently embedded texts may take, in MB (0: none kept)"
 
 
 class LocalEmbedderConfig(_Strict):
@@ -101,6 +105,7 @@ class LocalEmbedderConfig(_Strict):
     onnx_cache_dir: UserPath | None = Field(
         None, description="where the exported ONNX model is cached; unset = ~/.cache/octomem/onnx"
     )
+    cache_mb: int = Field(32, ge=0, description=_EMBED_CACHE)
 
 
 class LiteLLMEmbedderConfig(_Strict):
@@ -109,6 +114,7 @@ class LiteLLMEmbedderConfig(_Strict):
     batch_size: int = Field(64, ge=1)
     dimension: int | None = None
     extra: dict[str, Any] = Field(default_factory=dict)
+    cache_mb: int = Field(32, ge=0, description=_EMBED_CACHE)
 
 
 EmbedderConfig = Annotated[

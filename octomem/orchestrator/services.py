@@ -25,6 +25,7 @@ from octomem.stores.base import GraphStore, HistoryStore, Journal, KeywordStore,
 
 log = get_logger(__name__)
 _UPGRADE_PAGE = 1000
+MB = 1024 * 1024
 
 
 @dataclass
@@ -163,7 +164,7 @@ def build_embedder(settings: Settings) -> Embedder:
             backend=config.backend,
             onnx_cache_dir=config.onnx_cache_dir,
         )
-    return CachedEmbedder(inner)
+    return CachedEmbedder(inner, max_bytes=config.cache_mb * MB)
 
 
 def build_services(
@@ -208,6 +209,7 @@ def build_services(
             data_dir / "chroma",
             prefix=vector_config.collection_prefix,
             cache_records=vector_config.cache_records,
+            cache_bytes=vector_config.cache_mb * MB,
         )
 
     graph_config = settings.graph

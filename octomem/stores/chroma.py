@@ -100,6 +100,7 @@ class ChromaVectorStore:
         prefix: str = "octomem",
         location: str = "Chroma",
         cache_records: int = record_cache.DEFAULT_MAX_RECORDS,
+        cache_bytes: int = record_cache.DEFAULT_MAX_BYTES,
         retry_s: float = 0.0,
     ) -> None:
         """`remote` connects to a server; `path` is an embedded store's directory."""
@@ -123,6 +124,7 @@ class ChromaVectorStore:
         self._path = path
         self._engine: chroma_engine.EmbeddedChroma | None = None
         self._cache_records = cache_records
+        self._cache_bytes = cache_bytes
         self._cache: RecordCache | None = None
         self._handles_epoch = 0  # the cache's epoch when the collection handles were valid
 
@@ -133,15 +135,17 @@ class ChromaVectorStore:
         *,
         prefix: str = "octomem",
         cache_records: int = record_cache.DEFAULT_MAX_RECORDS,
+        cache_bytes: int = record_cache.DEFAULT_MAX_BYTES,
     ) -> ChromaVectorStore:
         """Chroma running in this process, persisted under `path`; up to `cache_records`
-        records are cached in memory (0: none)."""
+        records, taking up to `cache_bytes` of memory, are cached (0: none)."""
         path = Path(path)
         return cls(
             path=path,
             prefix=prefix,
             location=f"embedded Chroma at {path}",
             cache_records=cache_records,
+            cache_bytes=cache_bytes,
         )
 
     @classmethod
@@ -224,7 +228,9 @@ class ChromaVectorStore:
             if self._engine is None:
                 assert self._path is not None
                 self._engine = chroma_engine.acquire(self._path)
-                self._cache = record_cache.acquire(self._path, self._prefix, self._cache_records)
+                self._cache = record_cache.acquire(
+                    self._path, self._prefix, self._cache_records, self._cache_bytes
+                )
                 self._handles_epoch = self._cache.epoch
             return self._engine
 

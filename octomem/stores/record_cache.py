@@ -18,17 +18,27 @@ finished it.
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 DEFAULT_MAX_RECORDS = 100_000
+DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+# what an entry costs besides its id and JSON strings: its key tuple and its slot in the
+# ordered dict (measured with tracemalloc, CPython 3.11: ~133 bytes)
+_ENTRY_OVERHEAD = 136
+
+
+def entry_bytes(entry_id: str, payload: str) -> int:
+    """The memory one cached record holds (its id and JSON strings, key and slot)."""
+    return sys.getsizeof(entry_id) + sys.getsizeof(payload) + _ENTRY_OVERHEAD
 
 
 class RecordCache:
-    """(collection, id) -> record JSON (LRU, at most `max_records`) and the names of the
-    collections known to be empty.
+    """(collection, id) -> record JSON (LRU, at most `max_records` records and `max_bytes`
+    bytes, see `entry_bytes`) and the names of the collections known to be empty.
 
     A write brackets the store call with `begin_write` and `end_write` (run when the call
     has really finished, even if its caller was cancelled). Meanwhile no read is cached
@@ -36,8 +46,12 @@ class RecordCache:
     write's records out of the cache.
     """
 
-    def __init__(self, max_records: int = DEFAULT_MAX_RECORDS) -> None:
+    def __init__(
+        self, max_records: int = DEFAULT_MAX_RECORDS, max_bytes: int = DEFAULT_MAX_BYTES
+    ) -> None:
         self.max_records = max_records
+        self.max_bytes = max_bytes
+        self.nbytes = 0  # what the cached records hold, by `entry_bytes`
         self._records: OrderedDict[tuple[str, str], str] = OrderedDict()
         self._empty: set[str] = set()
         self._lock = threading.Lock()
@@ -71,7 +85,7 @@ class RecordCache:
             self._writing += 1
             self._empty.discard(collection)  # wrongly non-empty only costs a query
             for entry_id in ids:
-                self._records.pop((collection, entry_id), None)
+                self._drop((collection, entry_id))
             return self._epoch
 
     def end_write(
@@ -83,18 +97,25 @@ class RecordCache:
             self.generation += 1
             self._writing -= 1
             for entry_id in ids:
-                self._records.pop((collection, entry_id), None)
+                self._drop((collection, entry_id))
             if written is not None and token == self._epoch:
                 self._put(collection, written)
 
     def _put(self, collection: str, payloads: Mapping[str, str]) -> None:
-        if self.max_records <= 0:
+        if self.max_records <= 0 or self.max_bytes <= 0:
             return
         for entry_id, payload in payloads.items():
+            self._drop((collection, entry_id))
             self._records[(collection, entry_id)] = payload
-            self._records.move_to_end((collection, entry_id))
-        while len(self._records) > self.max_records:
-            self._records.popitem(last=False)
+            self.nbytes += entry_bytes(entry_id, payload)
+        while len(self._records) > self.max_records or self.nbytes > self.max_bytes:
+            (_, entry_id), payload = self._records.popitem(last=False)
+            self.nbytes -= entry_bytes(entry_id, payload)
+
+    def _drop(self, key: tuple[str, str]) -> None:
+        payload = self._records.pop(key, None)
+        if payload is not None:
+            self.nbytes -= entry_bytes(key[1], payload)
 
     @property
     def epoch(self) -> int:
@@ -116,6 +137,7 @@ class RecordCache:
             self.generation += 1
             self._epoch += 1
             self._records.clear()
+            self.nbytes = 0
             self._empty.clear()
 
 
@@ -123,15 +145,22 @@ _SHARED: dict[tuple[Path, str], RecordCache] = {}
 _SHARED_LOCK = threading.Lock()
 
 
-def acquire(path: Path, prefix: str, max_records: int = DEFAULT_MAX_RECORDS) -> RecordCache:
+def acquire(
+    path: Path,
+    prefix: str,
+    max_records: int = DEFAULT_MAX_RECORDS,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> RecordCache:
     """The one cache of the collections `prefix` of the embedded Chroma at `path` in this
-    process; `release` it when the store closes."""
+    process (bounded by the largest bounds its stores ask for); `release` it when the
+    store closes."""
     key = (Path(path).resolve(), prefix)
     with _SHARED_LOCK:
         cache = _SHARED.get(key)
         if cache is None:
-            cache = _SHARED[key] = RecordCache(max_records)
+            cache = _SHARED[key] = RecordCache(max_records, max_bytes)
         cache.max_records = max(cache.max_records, max_records)
+        cache.max_bytes = max(cache.max_bytes, max_bytes)
         cache.users += 1
         return cache
 

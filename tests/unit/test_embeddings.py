@@ -4,6 +4,7 @@ import asyncio
 import math
 import shutil
 import sys
+import tracemalloc
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -217,6 +218,66 @@ async def test_cache_evicts_least_recently_used():
     assert len(cached) == 2
     await cached.embed(["a", "b"])
     assert inner.calls[-1] == ["b"]
+
+
+class WideEmbedder:
+    """A fake inner embedder with the bundled model's width (384) and no model to load."""
+
+    name = "wide"
+    dimension = 384
+
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        return [[(len(text) + i) / 7 for i in range(self.dimension)] for text in texts]
+
+
+TEXTS = [f"message number {i} about the quarterly report" for i in range(1500)]
+
+
+async def _fill(cached: CachedEmbedder) -> int:
+    """Embed TEXTS through `cached` in calls of 50; what the process holds afterwards
+    that it did not before, by tracemalloc (the cache, as the fake keeps nothing)."""
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for start in range(0, len(TEXTS), 50):
+            await cached.embed(TEXTS[start : start + 50])
+        return tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+
+
+async def test_cached_vectors_are_packed():
+    """A 384-number vector costs ~3.3 KB in the cache (packed doubles, with its text);
+    as a tuple of Python floats it cost 12 KB, 245 MB at the default 20,000 entries."""
+    cached = CachedEmbedder(WideEmbedder(), max_entries=300)
+    held = await _fill(cached)
+    assert len(cached) == 300
+    assert held < 300 * 4096, f"{held / 300:.0f} bytes per cached vector"
+
+
+async def test_cache_memory_is_bounded_in_bytes():
+    cached = CachedEmbedder(WideEmbedder(), max_bytes=512 * 1024)
+    held = await _fill(cached)
+    assert cached.nbytes <= 512 * 1024
+    assert held < 1.1 * 512 * 1024
+    assert 100 < len(cached) < 200  # the most recent texts, ~3.3 KB each
+    hits = cached.hits
+    assert await cached.embed(TEXTS[-1:]) == await WideEmbedder().embed(TEXTS[-1:])
+    assert cached.hits == hits + 1  # the newest text was kept: the oldest go first
+    assert await cached.embed(TEXTS[:1]) == await WideEmbedder().embed(TEXTS[:1])
+    assert cached.hits == hits + 1  # the oldest was not
+
+
+async def test_cache_gives_back_the_floats_it_was_given():
+    cached = CachedEmbedder(WideEmbedder())
+    [fresh] = await cached.embed(["x"])
+    [again] = await cached.embed(["x"])
+    assert cached.hits == 1 and again == fresh and again is not fresh
+
+
+def test_cache_bound_must_not_be_negative():
+    with pytest.raises(ConfigurationError, match="max_bytes"):
+        CachedEmbedder(WideEmbedder(), max_bytes=-1)
 
 
 async def test_cache_with_real_model(local):

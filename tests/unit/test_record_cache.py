@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +78,29 @@ def test_least_recently_used_records_are_evicted() -> None:
     off = RecordCache(max_records=0)
     off.end_write("c", off.begin_write("c", []), [], {"a": "1"})
     assert off.lookup("c", ["a"]) == {}
+
+
+def test_the_cache_holds_at_most_its_byte_bound() -> None:
+    """What the cache really holds (traced by tracemalloc) stays within `max_bytes`
+    however many records pass through it; the most recent ones stay."""
+    bound = 256 * 1024
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        cache = RecordCache(max_bytes=bound)
+        for n in range(2000):  # ~2.4 MB of records
+            payload = json.dumps({"id": n, "content": f"record {n} " + "x" * 900})
+            cache.end_write("c", cache.begin_write("c", []), [], {f"sem_{n:024d}": payload})
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert cache.nbytes <= bound
+    assert held < 1.1 * bound + 64 * 1024  # a little for the cache object itself
+    kept = cache.lookup("c", [f"sem_{n:024d}" for n in range(2000)])
+    assert 150 < len(kept) < 250 and f"sem_{1999:024d}" in kept
+    cache.end_write("c", cache.begin_write("c", [f"sem_{1999:024d}"]), [], None)
+    cache.clear()
+    assert cache.nbytes == 0
 
 
 async def test_a_cancelled_delete_still_updates_the_cache(tmp_path: Path) -> None:

@@ -78,3 +78,19 @@ def test_from_config_fails_at_start(tmp_path: Path) -> None:
     path.write_text("graph:\n  provider: janusgraph\n")
     with pytest.raises(ConfigurationError, match="graph"):
         Orchestrator.from_config(path, data_dir=tmp_path / "d")
+
+
+def test_cache_bounds_are_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The in-process caches are bounded in memory by `vector.cache_mb` and
+    `embedder.cache_mb` (docs/operations.md#memory)."""
+    from octomem.embeddings import CachedEmbedder
+    from octomem.orchestrator.services import build_embedder
+
+    monkeypatch.setenv("OCTOMEM_EMBEDDER__CACHE_MB", "2")
+    monkeypatch.setenv("OCTOMEM_VECTOR__CACHE_MB", "3")
+    settings = load_settings(CONFIGS / "default.yaml", data_dir=tmp_path)
+    assert (settings.vector.cache_mb, settings.embedder.cache_mb) == (3, 2)
+    embedder = build_embedder(settings)
+    assert isinstance(embedder, CachedEmbedder) and embedder.max_bytes == 2 * 1024 * 1024
+    with pytest.raises(ConfigurationError, match=r"vector\.embedded\.cache_mb"):
+        load_settings(vector={"mode": "embedded", "cache_mb": -1})
