@@ -55,6 +55,13 @@ tracer = trace.get_tracer(__name__)
 T = TypeVar("T")
 
 DB_FILE = "graph.lbdb"
+# ladybug keeps every committed change in memory until a checkpoint writes it to the file,
+# and an update of an existing node costs a whole column chunk there (~25 KB a string
+# property) against a few hundred bytes of log: at ladybug's default (a checkpoint per
+# 16 MB of log) memory grew by ~55 KB a `process` call, to hundreds of MB. A checkpoint
+# per 128 KB of log (~60 calls; 0.1-0.3 s each) keeps that to a few MB, ~40 MB at worst
+# (docs/operations.md#memory).
+_CHECKPOINT_BYTES = 128 * 1024
 
 _REBUILD_TIMEOUT_S = 600.0
 
@@ -123,12 +130,16 @@ def _rebuild(handle: _Handle, file: Path) -> None:
                 os.replace(fresh, file)  # atomic: the old file or the new one, whole
                 _remove_files(file, keep_db=True)
             finally:  # reopen whichever file is there
-                handle.db = lb.Database(str(file))
+                handle.db = _open(file)
                 handle.conn = lb.Connection(handle.db)
     finally:
         with handle.lock:
             handle.rebuilding = False
             handle.changed.notify_all()
+
+
+def _open(file: Path) -> lb.Database:
+    return lb.Database(str(file), checkpoint_threshold=_CHECKPOINT_BYTES)
 
 
 def _remove_files(file: Path, *, keep_db: bool = False) -> None:
@@ -178,7 +189,7 @@ def _acquire(file: Path) -> _Handle:
         if handle is None:
             try:
                 file.parent.mkdir(parents=True, exist_ok=True)
-                db = lb.Database(key)
+                db = _open(file)
                 conn = lb.Connection(db)
             except (RuntimeError, OSError) as exc:
                 raise _wrap(exc, file, "open") from exc
