@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 LLM_STAMP := $(VENV)/.llm-test-stamp
 DATA_DIR ?= ./om-data
 
-.PHONY: install demo test test-llm lint bench clean talk-report recall-report
+.PHONY: install demo test test-llm lint bench bench-memory clean talk-report recall-report
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -52,6 +52,11 @@ bench: install
 	$(BIN)/octomem bench locomo --data ../shared/bench/locomo_dev.json --limit-conversations 1 --json bench-results/locomo.json
 	$(BIN)/octomem bench perf --sizes 1000 --json bench-results/perf.json
 	$(BIN)/python -m octomem.bench.process_cost --sizes 250,500 --json bench-results/process_cost.json
+
+# resident memory over 2,000 process() calls for 20 users: a row every 200 calls
+# (docs/benchmarks.md#memory-over-many-calls)
+bench-memory: install
+	$(BIN)/python -m octomem.bench.memory_growth --calls 2000 --every 200
 
 lint: install
 	$(BIN)/ruff check octomem tests
