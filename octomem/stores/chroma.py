@@ -110,7 +110,7 @@ class ChromaVectorStore:
                 "'.', '_' or '-', starting with a letter or digit"
             )
         if (remote is None) == (path is None):
-            raise ConfigurationError("a Chroma store needs a server or a path, not both")
+            raise ConfigurationError("a Chroma store needs either a server or a path")
         self._remote = _Remote(remote) if remote is not None else None
         self._prefix = prefix
         self._location = location
@@ -222,13 +222,16 @@ class ChromaVectorStore:
             return fn(client if memory_type is None else self._handle(client, memory_type))
 
     def _source(self) -> _Remote | chroma_engine.EmbeddedChroma:
+        """The server's client, or the embedded engine (acquired with its record cache on
+        first use)."""
         if self._remote is not None:
             return self._remote
+        if (engine := self._engine) is not None:
+            return engine
         with self._lock:
             if self._engine is None:
                 assert self._path is not None
-                self._engine = chroma_engine.acquire(self._path)
-                self._cache = record_cache.acquire(
+                self._engine, self._cache = chroma_engine.acquire(
                     self._path, self._prefix, self._cache_records, self._cache_bytes
                 )
                 self._handles_epoch = self._cache.epoch
@@ -651,10 +654,8 @@ class ChromaVectorStore:
             cache, self._cache = self._cache, None
         if self._remote is not None:
             self._remote.close()
-        if cache is not None:
-            record_cache.release(cache)
-        if engine is not None:  # the last store of the path closes Chroma and scrubs
-            await asyncio.to_thread(chroma_engine.release, engine)
+        if engine is not None and cache is not None:  # the last store of the path closes
+            await asyncio.to_thread(chroma_engine.release, engine, cache)  # Chroma, scrubs
 
 
 def _check_type(record: MemoryBase, memory_type: MemoryType) -> None:

@@ -34,6 +34,7 @@ from chromadb.config import Settings
 from octomem.errors import StoreError
 from octomem.logs import get_logger
 from octomem.stores.chroma_files import scrub_index_files
+from octomem.stores.record_cache import DEFAULT_MAX_BYTES, DEFAULT_MAX_RECORDS, RecordCache
 
 log = get_logger(__name__)
 
@@ -89,6 +90,7 @@ class EmbeddedChroma:
         self._client: Any = None
         self._opening = threading.Lock()
         self.users = 0  # stores open on it
+        self.caches: dict[str, RecordCache] = {}  # per collection prefix
 
     @property
     def client(self) -> Any:
@@ -138,21 +140,41 @@ _ENGINES: dict[Path, EmbeddedChroma] = {}
 _ENGINES_LOCK = threading.Lock()
 
 
-def acquire(path: Path) -> EmbeddedChroma:
-    """The engine of `path` in this process; `release` it when the store closes."""
+def acquire(
+    path: Path,
+    prefix: str,
+    max_records: int = DEFAULT_MAX_RECORDS,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> tuple[EmbeddedChroma, RecordCache]:
+    """The engine of `path` in this process and the record cache of its collections
+    `prefix` (bounded by the largest bounds its stores ask for); `release` both when the
+    store closes."""
     key = Path(path).expanduser().resolve()
     with _ENGINES_LOCK:
         engine = _ENGINES.get(key)
         if engine is None:
             engine = _ENGINES[key] = EmbeddedChroma(key)
         engine.users += 1
-        return engine
+        cache = engine.caches.get(prefix)
+        if cache is None:
+            cache = engine.caches[prefix] = RecordCache(max_records, max_bytes)
+        cache.max_records = max(cache.max_records, max_records)
+        cache.max_bytes = max(cache.max_bytes, max_bytes)
+        cache.users += 1
+        return engine, cache
 
 
-def release(engine: EmbeddedChroma) -> None:
-    """One store of the engine closed; the last one closes the engine and scrubs the index
-    files it wrote (their unused slots come from uninitialised memory)."""
+def release(engine: EmbeddedChroma, cache: RecordCache) -> None:
+    """One store of the engine closed: the last store of its prefix frees the cache, the
+    last store of the path closes the engine and scrubs the index files it wrote (their
+    unused slots come from uninitialised memory)."""
     with _ENGINES_LOCK:  # held throughout: a store opening the path meanwhile waits
+        cache.users -= 1
+        if cache.users <= 0:
+            for prefix, value in list(engine.caches.items()):
+                if value is cache:
+                    del engine.caches[prefix]
+            cache.clear()
         engine.users -= 1
         if engine.users > 0:
             return

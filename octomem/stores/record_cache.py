@@ -1,4 +1,5 @@
-"""An in-process cache of record JSON for embedded Chroma, shared by every store on a path.
+"""An in-process cache of record JSON for embedded Chroma, shared by every store on a path
+(one per collection prefix, kept by the path's engine: `chroma_engine.acquire`).
 
 Reading entries' metadata is what a Chroma search costs (about 4 ms for 50 entries at 10k
 against 1.6 ms for the nearest-neighbour search itself), and recall reads the same records
@@ -22,7 +23,6 @@ import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 
 DEFAULT_MAX_RECORDS = 100_000
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
@@ -139,38 +139,3 @@ class RecordCache:
             self._records.clear()
             self.nbytes = 0
             self._empty.clear()
-
-
-_SHARED: dict[tuple[Path, str], RecordCache] = {}
-_SHARED_LOCK = threading.Lock()
-
-
-def acquire(
-    path: Path,
-    prefix: str,
-    max_records: int = DEFAULT_MAX_RECORDS,
-    max_bytes: int = DEFAULT_MAX_BYTES,
-) -> RecordCache:
-    """The one cache of the collections `prefix` of the embedded Chroma at `path` in this
-    process (bounded by the largest bounds its stores ask for); `release` it when the
-    store closes."""
-    key = (Path(path).resolve(), prefix)
-    with _SHARED_LOCK:
-        cache = _SHARED.get(key)
-        if cache is None:
-            cache = _SHARED[key] = RecordCache(max_records, max_bytes)
-        cache.max_records = max(cache.max_records, max_records)
-        cache.max_bytes = max(cache.max_bytes, max_bytes)
-        cache.users += 1
-        return cache
-
-
-def release(cache: RecordCache) -> None:
-    """One store of this cache closed; the last one frees it."""
-    with _SHARED_LOCK:
-        cache.users -= 1
-        if cache.users <= 0:
-            for key, value in list(_SHARED.items()):
-                if value is cache:
-                    del _SHARED[key]
-            cache.clear()

@@ -12,7 +12,7 @@ import pytest
 
 from octomem.errors import StoreError
 from octomem.models import EpisodicMemory, MemoryType, SemanticMemory, make_memory_id
-from octomem.stores import record_cache
+from octomem.stores import chroma_engine
 from octomem.stores.chroma import ChromaVectorStore
 from octomem.stores.record_cache import RecordCache
 
@@ -170,7 +170,7 @@ async def test_stores_on_one_path_share_the_cache(tmp_path: Path) -> None:
     await first.close()
     await second.close()
     path = (tmp_path / "chroma").resolve()
-    assert all(key[0] != path for key in record_cache._SHARED)  # the last close frees it
+    assert path not in chroma_engine._ENGINES  # the last close frees it, and its cache
 
 
 async def test_a_collection_deleted_under_a_store_fails_clearly_then_recovers(
