@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import ladybug as lb
 from opentelemetry import trace
@@ -48,6 +48,7 @@ from octomem.stores.graph_common import (
     relation_from_row,
 )
 from octomem.stores.ladybug_rebuild import DUMP, SCHEMA
+from octomem.stores.ladybug_rebuild import rows as _rows
 
 log = get_logger(__name__)
 tracer = trace.get_tracer(__name__)
@@ -226,14 +227,6 @@ def _wrap(exc: BaseException, file: Path | str, op: str) -> StoreError:
         f"Graph operation '{op}' failed on {file} ({text}). If the file is damaged or was "
         "written by another ladybug version, move it aside; a new, empty graph is then created."
     )
-
-
-def _rows(conn: lb.Connection, query: str, params: dict[str, Any] | None = None) -> list[list[Any]]:
-    result = cast(lb.QueryResult, conn.execute(query, params or {}))  # one statement, one result
-    try:
-        return cast(list[list[Any]], result.get_all())
-    finally:
-        result.close()
 
 
 @contextlib.contextmanager

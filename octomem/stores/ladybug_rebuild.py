@@ -12,7 +12,7 @@ from __future__ import annotations
 import pickle
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import ladybug as lb
 
@@ -45,13 +45,13 @@ _LOAD = {
 _NAMES = "abcdefghij"
 
 
-def run(conn: lb.Connection, query: str, params: dict[str, Any] | None = None) -> list[Any]:
-    """One statement's rows."""
-    result = conn.execute(query, params or {})
+def rows(conn: lb.Connection, query: str, params: dict[str, Any] | None = None) -> list[list[Any]]:
+    """One statement's rows (also `LadybugGraphStore`'s way to run a statement)."""
+    result = cast(lb.QueryResult, conn.execute(query, params or {}))  # one statement, one result
     try:
-        return list(result.get_all())  # type: ignore[union-attr]
+        return cast(list[list[Any]], result.get_all())
     finally:
-        result.close()  # type: ignore[union-attr]
+        result.close()
 
 
 def write_database(fresh: Path, data: dict[str, list[list[Any]]]) -> None:
@@ -60,13 +60,13 @@ def write_database(fresh: Path, data: dict[str, list[list[Any]]]) -> None:
     conn = lb.Connection(db)
     try:
         for statement in SCHEMA:
-            run(conn, statement)
+            rows(conn, statement)
         conn.execute("BEGIN TRANSACTION")
-        for kind, rows in data.items():
-            for row in rows:
-                run(conn, _LOAD[kind], dict(zip(_NAMES, row, strict=False)))
+        for kind, found in data.items():
+            for row in found:
+                rows(conn, _LOAD[kind], dict(zip(_NAMES, row, strict=False)))
         conn.execute("COMMIT")
-        run(conn, "CHECKPOINT")
+        rows(conn, "CHECKPOINT")
     finally:
         conn.close()
         db.close()
