@@ -16,6 +16,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from octomem.bench.cli import bench_app
+from octomem.cli_service import keys_app, serve
 from octomem.cli_support import (
     AgentOption,
     ConfigOption,
@@ -51,6 +52,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,  # run() prints one line and sets the exit code
 )
 app.add_typer(bench_app, name="bench")
+app.add_typer(keys_app, name="keys")
+app.command()(serve)
 
 
 def _configure_logging(verbose: bool) -> None:

@@ -218,6 +218,56 @@ class ConcurrencyConfig(_Strict):
     )
 
 
+class ServiceConfig(_Strict):
+    """`octomem serve`: limits, audit trail and token signing of the HTTP service."""
+
+    rate_limit_per_minute: int = Field(
+        600, ge=1, description="requests per minute per key, unless the key sets its own"
+    )
+    max_body_bytes: int = Field(
+        2_000_000, ge=1024, description="a larger request body is refused with 413"
+    )
+    max_import_bytes: int = Field(
+        1 << 30, ge=1024, description="largest JSONL body of /v1/import (streamed, not held)"
+    )
+    max_messages: int = Field(200, ge=1, description="messages in one add/process call")
+    max_query_chars: int = Field(4000, ge=1, description="characters of a search query")
+    max_page_size: int = Field(1000, ge=1, description="largest limit of a list or search")
+    deadline_s: float = Field(
+        60.0, gt=0, description="a request still running after this answers 503"
+    )
+    max_concurrent: int = Field(
+        32, ge=1, description="requests a worker runs at once; more answer 503 at once"
+    )
+    audit_log: UserPath | None = Field(
+        None, description="the audit trail (JSON lines); unset = data_dir/service/audit.log"
+    )
+    audit_max_mb: int = Field(100, ge=1, description="the audit file rotates at this size")
+    audit_backups: int = Field(10, ge=0, description="rotated audit files kept")
+    jwt_secret: SecretStr | None = Field(
+        None,
+        description="signs the OAuth2 access tokens (HS256, >= 32 characters); unset = no "
+        "/oauth/token. Rotate by moving the old secret to jwt_previous_secrets",
+    )
+    jwt_previous_secrets: list[SecretStr] = Field(
+        default_factory=list, description="earlier secrets whose tokens are still accepted"
+    )
+    token_ttl_s: int = Field(900, ge=30, le=86_400, description="lifetime of an access token")
+    shutdown_grace_s: float = Field(
+        30.0, ge=0, description="SIGTERM: how long in-flight requests may finish"
+    )
+
+    @field_validator("jwt_secret")
+    @classmethod
+    def _secret_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().strip()) < 32:
+            raise ValueError(
+                "service.jwt_secret must be at least 32 characters: a random secret, e.g. "
+                "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+            )
+        return value
+
+
 # --- root ------------------------------------------------------------------------------
 
 
@@ -245,6 +295,7 @@ class Settings(BaseSettings):
     telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig)
     input: InputConfig = Field(default_factory=InputConfig)
     concurrency: ConcurrencyConfig = Field(default_factory=ConcurrencyConfig)
+    service: ServiceConfig = Field(default_factory=ServiceConfig)
 
     @field_validator("id_key")
     @classmethod
@@ -298,7 +349,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
-_SECRET_KEYS = {"id_key", "graph.password"}
+_SECRET_KEYS = ("id_key", "graph.password", "service.jwt_secret", "service.jwt_previous_secrets")
 
 
 def _describe(exc: ValidationError, origin: str) -> str:
@@ -307,7 +358,7 @@ def _describe(exc: ValidationError, origin: str) -> str:
         key = ".".join(str(part) for part in error["loc"] if not str(part).startswith("function"))
         if error["type"] == "extra_forbidden":
             lines.append(f"  {key}: unknown key")
-        elif key in _SECRET_KEYS:  # never echo a secret
+        elif key.startswith(_SECRET_KEYS):  # never echo a secret
             lines.append(f"  {key}: {error['msg']}")
         else:
             lines.append(f"  {key}: {error['msg']} (got {error.get('input')!r})")
@@ -336,6 +387,11 @@ def mcp_api_key() -> str | None:
     from the environment only, never from a command line that `ps` would show."""
     value = os.environ.get("OCTOMEM_MCP_API_KEY", "").strip()
     return value or None
+
+
+def config_file_from_env() -> str | None:
+    """The config file `octomem serve` hands its worker processes (OCTOMEM_CONFIG_FILE)."""
+    return os.environ.get("OCTOMEM_CONFIG_FILE") or None
 
 
 def user_cache_dir() -> Path:

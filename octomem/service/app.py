@@ -1,0 +1,276 @@
+"""The HTTP service: `create_app(settings)` builds the FastAPI app.
+
+Layers, outermost first: `Envelope` (request id, body size, work bound, deadline, audit
+line, tracing span), the routes' dependencies (`deps`: who calls, rate limit, project,
+user), the routes (mem0-compatible, octomem's own under /v1, OAuth2, health), and the
+problem handlers that turn every error into ``application/problem+json``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from octomem.logs import get_logger
+from octomem.service import context, problems
+from octomem.service.audit import AuditLog
+from octomem.service.auth import Forbidden, Unauthorized, authenticate
+from octomem.service.keys import KeyStore
+from octomem.service.limits import RateLimiter, WorkGate
+from octomem.service.pool import ProjectPool
+from octomem.settings import Settings
+from octomem.telemetry import configure_tracing, set_attributes, span
+
+log = get_logger(__name__)
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+PUBLIC = ("/healthz", "/readyz", "/docs", "/openapi.json", "/docs/oauth2-redirect", "/oauth/token")
+STREAMED = ("/v1/import",)  # routes that read their body as a stream, with their own cap
+
+
+class State:
+    """What the routes share: settings, projects, keys, limits, audit."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.config = settings.service
+        self.pool = ProjectPool(settings)
+        self.keys = KeyStore(settings.data_dir)
+        self.rates = RateLimiter()
+        self.gate = WorkGate(self.config.max_concurrent)
+        audit_path = self.config.audit_log or settings.data_dir / "service" / "audit.log"
+        self.audit = AuditLog(Path(audit_path), self.config)
+        self.started = False
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class Envelope:
+    """Pure ASGI middleware around every HTTP request."""
+
+    def __init__(self, app: ASGIApp, state: State) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        given = headers.get("x-request-id", "")
+        info = context.start(given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex)
+        started = time.perf_counter()
+        status = {"code": 500, "sent": False}
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status["code"], status["sent"] = message["status"], True
+                message.setdefault("headers", [])
+                message["headers"] = [
+                    h for h in message["headers"] if h[0].lower() != b"x-request-id"
+                ] + [(b"x-request-id", info.request_id.encode())]
+            await send(message)
+
+        path = scope.get("path", "")
+        with span("http.request", method=scope.get("method"), request_id=info.request_id) as sp:
+            try:
+                await self._handle(scope, receive, send_with_id, headers, path)
+            except _BodyTooLarge:
+                await self._answer(send_with_id, status, self._too_large())
+            except TimeoutError:
+                await self._answer(
+                    send_with_id,
+                    status,
+                    problems.problem_response(
+                        503,
+                        "deadline",
+                        "Deadline exceeded",
+                        f"the request ran longer than {self.state.config.deadline_s:g} s; "
+                        "a write it started is completed, and retrying it stores nothing twice",
+                        {"Retry-After": str(problems.RETRY_AFTER_S)},
+                    ),
+                )
+            except (problems.Problem, Unauthorized, Forbidden) as exc:
+                await self._answer(send_with_id, status, problems.for_error(exc))
+            route = getattr(scope.get("route"), "path", None) or "(unmatched)"
+            duration = (time.perf_counter() - started) * 1000
+            line = self.state.audit.record(
+                info,
+                method=str(scope.get("method")),
+                route=route,
+                status=int(status["code"]),
+                duration_ms=duration,
+            )
+            set_attributes(sp, **{k: v for k, v in line.items() if k not in ("time", "counts")})
+
+    async def _answer(self, send: Send, status: dict[str, Any], response: Any) -> None:
+        if status["sent"]:
+            return  # too late for a status: the client sees a cut response
+        await response({"type": "http"}, _no_body, send)
+
+    def _too_large(self) -> Any:
+        limit = self.state.config.max_body_bytes
+        return problems.problem_response(
+            413, "too-large", "Body too large", f"the request body exceeds {limit:,} bytes"
+        )
+
+    async def _handle(
+        self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str], path: str
+    ) -> None:
+        config = self.state.config
+        streamed = path in STREAMED
+        cap = config.max_import_bytes if streamed else config.max_body_bytes
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > cap:
+            raise _BodyTooLarge
+        if path not in PUBLIC:
+            await self._admit(headers.get("authorization"))
+        if not streamed:
+            receive = await _buffered(receive, cap)
+        else:
+            receive = _counted(receive, cap)
+        if path in PUBLIC:
+            await self.app(scope, receive, send)
+            return
+        with self.state.gate.slot():
+            async with asyncio.timeout(config.deadline_s):
+                await self.app(scope, receive, send)
+
+    async def _admit(self, authorization: str | None) -> None:
+        """Who calls (401 if nobody known), within its rate (429): before the body is
+        read, so an unknown caller costs nothing."""
+        state = self.state
+        principal = await authenticate(authorization, state.keys, state.config)
+        info = context.current()
+        assert info is not None
+        info.principal = principal
+        info.key_id, info.project = principal.key_id, principal.project
+        state.rates.check(
+            principal.key_id, principal.rate_limit or state.config.rate_limit_per_minute
+        )
+
+
+async def _no_body() -> Message:
+    return {"type": "http.request", "body": b"", "more_body": False}
+
+
+async def _buffered(receive: Receive, cap: int) -> Receive:
+    """Read the whole body first (at most `cap` bytes), then hand it on."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return _replay([message])
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > cap:
+            raise _BodyTooLarge
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return _replay([{"type": "http.request", "body": b"".join(chunks), "more_body": False}])
+
+
+def _replay(messages: list[Message]) -> Receive:
+    pending = list(messages)
+
+    async def receive() -> Message:
+        if pending:
+            return pending.pop(0)
+        return {"type": "http.disconnect"}
+
+    return receive
+
+
+def _counted(receive: Receive, cap: int) -> Receive:
+    size = 0
+
+    async def counted() -> Message:
+        nonlocal size
+        message = await receive()
+        size += len(message.get("body", b""))
+        if size > cap:
+            raise _BodyTooLarge
+        return message
+
+    return counted
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The service over `settings` (its data directory holds the keys and audit log)."""
+    from octomem.service import routes_health, routes_mem0, routes_oauth, routes_v1
+
+    configure_tracing(settings.telemetry)
+    state = State(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await state.keys.init()
+        await state.pool.start()
+        state.started = True
+        try:
+            yield
+        finally:
+            await state.pool.close(state.config.shutdown_grace_s)
+            await state.keys.close()
+            state.audit.close()
+
+    app = FastAPI(
+        title="octomem",
+        version=_version(),
+        summary="Memory for LLM agents: mem0-compatible routes and octomem's own /v1 API",
+        lifespan=lifespan,
+    )
+    app.state.octomem = state
+    problems.install(app)
+    app.include_router(routes_health.router)
+    app.include_router(routes_oauth.router)
+    for module in (routes_v1, routes_mem0):
+        app.include_router(module.router, responses=problems.COMMON_RESPONSES)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    app.add_middleware(Envelope, state=state)
+    return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document, plus how to authenticate: every route but the public ones
+    takes an API key or an access token in the Authorization header."""
+    if app.openapi_schema is None:
+        from fastapi.openapi.utils import get_openapi
+
+        doc = get_openapi(
+            title=app.title, version=app.version, summary=app.summary, routes=app.routes
+        )
+        doc.setdefault("components", {})["securitySchemes"] = {
+            "token": {
+                "type": "apiKey",
+                "in": "header",
+                "name": "Authorization",
+                "description": "'Token <key>' (mem0's client) or 'Bearer <key or access token>'",
+            },
+            "bearer": {"type": "http", "scheme": "bearer"},
+        }
+        for path, operations in doc.get("paths", {}).items():
+            if path in PUBLIC:
+                continue
+            for operation in operations.values():
+                operation["security"] = [{"token": []}, {"bearer": []}]
+        app.openapi_schema = doc
+    return app.openapi_schema
+
+
+def _version() -> str:
+    from octomem import __version__
+
+    return __version__

@@ -1,0 +1,246 @@
+"""API keys of the HTTP service: created, listed and revoked by `octomem keys`, checked on
+every request.
+
+A key reads ``om_<id>_<secret>``: the id (16 hex characters) finds its row, the secret
+(32 random bytes) proves it. Only the SHA-256 of the whole key is stored - a key has 256
+bits of entropy, so a slow password hash would add nothing - and it is compared in
+constant time. The table lives in ``data_dir/service/keys.sqlite`` (WAL mode); every
+request reads its row again, so a key created or revoked by another process (the CLI
+while the server runs) counts from the next request on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import sqlite3
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import ClassVar
+
+from octomem.errors import InvalidInputError, NotFoundError
+from octomem.stores.sqlite_base import SqliteStore
+
+SCOPES = ("read", "write", "delete", "admin")
+DEFAULT_SCOPES = ("read", "write", "delete")
+PREFIX = "om_"
+_KEY = re.compile(r"om_([0-9a-f]{16})_([A-Za-z0-9_-]{43})")
+_PROJECT = re.compile(r"[a-z0-9](?:[a-z0-9_-]{0,38}[a-z0-9])?")
+_DUMMY = hashlib.sha256(b"octomem-no-such-key").hexdigest()
+
+
+def keys_path(data_dir: Path) -> Path:
+    return data_dir / "service" / "keys.sqlite"
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """One key's row (never its secret)."""
+
+    id: str
+    project: str
+    scopes: tuple[str, ...]
+    user_id: str | None
+    rate_limit: int | None
+    name: str | None
+    created_at: float
+    expires_at: float | None
+    revoked_at: float | None
+
+    def usable(self, now: float | None = None) -> bool:
+        now = time.time() if now is None else now
+        return self.revoked_at is None and (self.expires_at is None or now < self.expires_at)
+
+    def view(self) -> dict[str, object]:
+        """The row for `octomem keys list`: times as ISO-8601, no secret."""
+
+        def iso(t: float | None) -> str | None:
+            return None if t is None else datetime.fromtimestamp(t, UTC).isoformat()
+
+        return {
+            "id": self.id,
+            "project": self.project,
+            "scopes": list(self.scopes),
+            "user_id": self.user_id,
+            "rate_limit": self.rate_limit,
+            "name": self.name,
+            "created_at": iso(self.created_at),
+            "expires_at": iso(self.expires_at),
+            "revoked_at": iso(self.revoked_at),
+            "status": "revoked"
+            if self.revoked_at is not None
+            else ("expired" if not self.usable() else "active"),
+        }
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def check_scopes(scopes: Iterable[str]) -> tuple[str, ...]:
+    chosen = tuple(dict.fromkeys(s.strip() for s in scopes if s.strip()))
+    unknown = [s for s in chosen if s not in SCOPES]
+    if unknown or not chosen:
+        raise InvalidInputError(
+            f"scopes must be some of {', '.join(SCOPES)}; got {', '.join(chosen) or 'none'}"
+        )
+    return chosen
+
+
+def check_project(project: str) -> str:
+    if not isinstance(project, str) or not _PROJECT.fullmatch(project):
+        raise InvalidInputError(
+            "a project name is 1-40 lowercase letters, digits, '-' or '_', starting and "
+            f"ending with a letter or digit; got {project!r}"
+        )
+    return project
+
+
+class KeyStore(SqliteStore):
+    """The API keys of one data directory."""
+
+    LABEL: ClassVar[str] = "API key store"
+    SCHEMA: ClassVar[str] = """
+        CREATE TABLE IF NOT EXISTS api_keys (
+            id TEXT PRIMARY KEY,
+            digest TEXT NOT NULL,
+            project TEXT NOT NULL,
+            scopes TEXT NOT NULL,
+            user_id TEXT,
+            rate_limit INTEGER,
+            name TEXT,
+            created_at REAL NOT NULL,
+            expires_at REAL,
+            revoked_at REAL
+        );
+    """
+    _COLUMNS = "id, project, scopes, user_id, rate_limit, name, created_at, expires_at, revoked_at"
+
+    def __init__(self, data_dir: Path) -> None:
+        super().__init__(keys_path(data_dir))
+
+    @staticmethod
+    def _row(row: tuple[object, ...]) -> ApiKey:
+        kid, project, scopes, user_id, rate, name, created, expires, revoked = row
+        return ApiKey(
+            id=str(kid),
+            project=str(project),
+            scopes=tuple(str(scopes).split(",")),
+            user_id=None if user_id is None else str(user_id),
+            rate_limit=None if rate is None else int(str(rate)),
+            name=None if name is None else str(name),
+            created_at=float(str(created)),
+            expires_at=None if expires is None else float(str(expires)),
+            revoked_at=None if revoked is None else float(str(revoked)),
+        )
+
+    async def create(
+        self,
+        *,
+        project: str,
+        scopes: Iterable[str] = DEFAULT_SCOPES,
+        user_id: str | None = None,
+        rate_limit: int | None = None,
+        expires_at: datetime | None = None,
+        name: str | None = None,
+    ) -> tuple[ApiKey, str]:
+        """A new key: its row and the secret key, which is shown this once."""
+        check_project(project)
+        chosen = check_scopes(scopes)
+        if user_id is not None and (not user_id.strip() or len(user_id) > 256):
+            raise InvalidInputError("--user must be a non-empty id of at most 256 characters")
+        if rate_limit is not None and rate_limit < 1:
+            raise InvalidInputError(f"--rate-limit must be at least 1 a minute; got {rate_limit}")
+        expires = None
+        if expires_at is not None:
+            if expires_at.tzinfo is None:
+                expires_at = expires_at.replace(tzinfo=UTC)
+            expires = expires_at.timestamp()
+            if expires <= time.time():
+                raise InvalidInputError("--expires must be in the future")
+        key_id = secrets.token_hex(8)
+        key = f"{PREFIX}{key_id}_{secrets.token_urlsafe(32)}"
+        row = ApiKey(key_id, project, chosen, user_id, rate_limit, name, time.time(), expires, None)
+
+        def insert(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                f"INSERT INTO api_keys (digest, {self._COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (
+                    _digest(key),
+                    row.id,
+                    row.project,
+                    ",".join(row.scopes),
+                    row.user_id,
+                    row.rate_limit,
+                    row.name,
+                    row.created_at,
+                    row.expires_at,
+                    None,
+                ),
+            ).close()
+
+        await self._run("create", insert)
+        return row, key
+
+    async def list(self, project: str | None = None) -> list[ApiKey]:
+        def read(conn: sqlite3.Connection) -> list[ApiKey]:
+            sql = f"SELECT {self._COLUMNS} FROM api_keys"
+            args: tuple[str, ...] = ()
+            if project is not None:
+                sql, args = sql + " WHERE project = ?", (project,)
+            return [self._row(r) for r in conn.execute(sql + " ORDER BY created_at", args)]
+
+        return await self._run("list", read)
+
+    async def get(self, key_id: str) -> ApiKey | None:
+        def read(conn: sqlite3.Connection) -> ApiKey | None:
+            row = conn.execute(
+                f"SELECT {self._COLUMNS} FROM api_keys WHERE id = ?", (key_id,)
+            ).fetchone()
+            return None if row is None else self._row(row)
+
+        return await self._run("get", read)
+
+    async def revoke(self, key_id: str) -> ApiKey:
+        def write(conn: sqlite3.Connection) -> None:
+            cursor = conn.execute(
+                "UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?",
+                (time.time(), key_id),
+            )
+            found = cursor.rowcount
+            cursor.close()
+            if not found:
+                raise NotFoundError(f"no API key with id {key_id!r} (see: octomem keys list)")
+
+        await self._run("revoke", write)
+        revoked = await self.get(key_id)
+        assert revoked is not None
+        return revoked
+
+    async def verify(self, key: str) -> ApiKey | None:
+        """The usable key `key` names, or None (unknown, wrong secret, revoked, expired).
+        The same work is done whatever is wrong, so timing tells nothing."""
+        match = _KEY.fullmatch(key)
+        key_id = match.group(1) if match else "-"
+
+        def read(conn: sqlite3.Connection) -> tuple[str, ApiKey | None]:
+            row = conn.execute(
+                f"SELECT digest, {self._COLUMNS} FROM api_keys WHERE id = ?", (key_id,)
+            ).fetchone()
+            return (_DUMMY, None) if row is None else (str(row[0]), self._row(row[1:]))
+
+        digest, found = await self._run("verify", read)
+        same = hmac.compare_digest(digest, _digest(key))
+        if not (match and same and found is not None and found.usable()):
+            return None
+        return found
+
+    async def verify_secret(self, key_id: str, key: str) -> ApiKey | None:
+        """OAuth2 client credentials: `key` must be the key whose id is `key_id`."""
+        found = await self.verify(key)
+        return found if found is not None and hmac.compare_digest(found.id, key_id) else None

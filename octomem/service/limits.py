@@ -1,0 +1,87 @@
+"""Limits that keep one caller from starving the others: a token bucket per key (requests
+per minute, 429 with Retry-After) and a bound on the requests a worker runs at once (503
+with Retry-After instead of a queue without end). Both count per worker process."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from octomem.service.problems import Problem
+
+BUSY_RETRY_AFTER_S = 1
+_MAX_BUCKETS = 100_000  # keys remembered; the least recently seen is forgotten first
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    at: float
+
+
+class RateLimiter:
+    """`limit` requests a minute per key, in bursts of up to `limit`."""
+
+    def __init__(self) -> None:
+        self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def check(self, key_id: str, limit: int) -> int:
+        """Take one request from `key_id`'s bucket and return what is left; Problem 429
+        when it is empty."""
+        now = time.monotonic()
+        rate = limit / 60.0
+        with self._lock:
+            bucket = self._buckets.pop(key_id, None) or _Bucket(float(limit), now)
+            bucket.tokens = min(float(limit), bucket.tokens + (now - bucket.at) * rate)
+            bucket.at = now
+            self._buckets[key_id] = bucket
+            while len(self._buckets) > _MAX_BUCKETS:
+                self._buckets.popitem(last=False)
+            if bucket.tokens < 1.0:
+                wait = math.ceil((1.0 - bucket.tokens) / rate)
+                raise Problem(
+                    429,
+                    "rate-limited",
+                    "Too many requests",
+                    f"this key may make {limit} requests a minute; retry in {wait} s",
+                    {
+                        "Retry-After": str(wait),
+                        "X-RateLimit-Limit": str(limit),
+                        "X-RateLimit-Remaining": "0",
+                    },
+                )
+            bucket.tokens -= 1.0
+            return int(bucket.tokens)
+
+
+class WorkGate:
+    """At most `limit` requests at once; one more is refused at once."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.running = 0
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        with self._lock:
+            if self.running >= self.limit:
+                raise Problem(
+                    503,
+                    "busy",
+                    "Service busy",
+                    f"this worker is running its limit of {self.limit} requests; retry shortly",
+                    {"Retry-After": str(BUSY_RETRY_AFTER_S)},
+                )
+            self.running += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.running -= 1

@@ -1,0 +1,83 @@
+"""One Orchestrator per project, opened on a project's first request and closed with the
+service. They share one loaded embedder; each keeps to its own project's stores (the
+library's `project` setting), so tenancy is enforced below the HTTP layer."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from typing import Any, TypeVar
+
+from octomem.embeddings import Embedder
+from octomem.models import MemoryType
+from octomem.orchestrator.engine import Orchestrator
+from octomem.orchestrator.services import build_embedder
+from octomem.settings import Settings
+
+T = TypeVar("T")
+DEFAULT_PROJECT = "default"
+
+
+class ProjectPool:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._embedder: Embedder | None = None
+        self._open: dict[str, Orchestrator] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._background: set[asyncio.Task[Any]] = set()
+        self.closing = False
+
+    def _settings_for(self, project: str) -> Settings:
+        if project == getattr(self.settings, "project", DEFAULT_PROJECT):
+            return self.settings
+        return Settings.model_validate({**self.settings.model_dump(), "project": project})
+
+    async def start(self) -> None:
+        """Load the embedder (a few seconds) before the first request needs it."""
+        self._embedder = await asyncio.to_thread(build_embedder, self.settings)
+        await self._embedder.embed(["warm up"])
+
+    async def get(self, project: str) -> Orchestrator:
+        orch = self._open.get(project)
+        if orch is not None:
+            return orch
+        lock = self._locks.setdefault(project, asyncio.Lock())
+        async with lock:
+            orch = self._open.get(project)
+            if orch is None:
+                settings = self._settings_for(project)
+                orch = await asyncio.to_thread(
+                    Orchestrator.from_settings, settings, embedder=self._embedder
+                )
+                await orch.services.init()
+                self._open[project] = orch
+        return orch
+
+    async def ready(self) -> dict[str, str]:
+        """Reach every open project's stores (vector and graph servers in server mode)."""
+        if self._embedder is None:
+            return {"embedder": "loading"}
+        status = {"embedder": "ok"}
+        for name, orch in list(self._open.items()):
+            await orch.services.init()  # journal recovered
+            await orch.services.vector.count(MemoryType.CORE)
+            await orch.services.graph.erasures("octomem-ready-probe")
+            status[f"project:{name}"] = "ok"
+        return status
+
+    def finish_in_background(self, work: Awaitable[T]) -> asyncio.Future[T]:
+        """Run a write to its end even if the request waiting for it is cancelled (its
+        deadline passed, the client went away); `close` waits for it."""
+        task = asyncio.ensure_future(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return asyncio.shield(task)
+
+    async def close(self, grace_s: float) -> None:
+        self.closing = True
+        if self._background:
+            await asyncio.wait(set(self._background), timeout=grace_s)
+        for orch in list(self._open.values()):
+            await orch.aclose(timeout=grace_s)  # on this loop, which its clients are bound to
+            await asyncio.to_thread(orch.close)  # then stop its private loop
+        self._open.clear()

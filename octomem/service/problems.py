@@ -1,0 +1,198 @@
+"""Every error the service answers is ``application/problem+json`` (RFC 9457): type,
+title, status, detail and the request id. Each octomem error type maps to one status;
+anything unexpected is a 500 whose body says nothing but the request id (the traceback
+goes to the server's log, never to the client)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from octomem.errors import (
+    ConfigurationError,
+    ConflictError,
+    InvalidInputError,
+    LLMError,
+    NotFoundError,
+    OctomemError,
+    StoreError,
+)
+from octomem.service.auth import Forbidden, Unauthorized
+from octomem.service.context import request_id
+
+log = logging.getLogger("octomem.service")
+
+PROBLEM = "application/problem+json"
+_BASE = "https://octomem.dev/problems/"
+
+# (error type, status, slug, title): the first that matches wins
+_MAP: tuple[tuple[type[BaseException], int, str, str], ...] = (
+    (Unauthorized, 401, "unauthorized", "Unauthorized"),
+    (Forbidden, 403, "forbidden", "Forbidden"),
+    (NotFoundError, 404, "not-found", "Not found"),
+    (ConflictError, 409, "conflict", "Conflict"),
+    (InvalidInputError, 422, "invalid-input", "Invalid input"),
+    (StoreError, 503, "store-unavailable", "Store unavailable"),
+    (LLMError, 503, "llm-unavailable", "Language model unavailable"),
+    (ConfigurationError, 503, "misconfigured", "Service misconfigured"),
+    (OctomemError, 400, "bad-request", "Bad request"),
+)
+RETRY_AFTER_S = 5
+
+
+class ProblemBody(BaseModel):
+    """RFC 9457 problem details, plus the request id."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    request_id: str | None = None
+
+
+def _documented(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {PROBLEM: {"schema": ProblemBody.model_json_schema()}},
+    }
+
+
+# what any authenticated route may answer besides its own results
+COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _documented("malformed request (the body is not JSON)"),
+    401: _documented("no key, or an unknown, revoked or expired one"),
+    403: _documented("the key lacks the scope, or is pinned to another user"),
+    404: _documented("no such memory in this project and scope"),
+    409: _documented("the call ran into another that changed the same memories"),
+    413: _documented("the body is larger than service.max_body_bytes"),
+    422: _documented("invalid input; the detail names the field or limit"),
+    429: _documented("over the key's rate limit; see Retry-After"),
+    503: _documented("busy, past the deadline, or a store is unavailable; see Retry-After"),
+}
+
+
+class Problem(Exception):
+    """An error answered with `status` and a problem body (limits, unsupported routes)."""
+
+    def __init__(
+        self,
+        status: int,
+        slug: str,
+        title: str,
+        detail: str,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(detail)
+        self.status, self.slug, self.title, self.detail = status, slug, title, detail
+        self.headers = headers or {}
+        self.extra = extra
+
+
+def problem_response(
+    status: int,
+    slug: str,
+    title: str,
+    detail: str,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    rid = request_id()
+    body = {
+        "type": _BASE + slug,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "request_id": rid,
+        **extra,
+    }
+    response = JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+    if rid:
+        response.headers["X-Request-ID"] = rid
+    return response
+
+
+def for_error(exc: BaseException) -> JSONResponse:
+    """The problem response for an error raised by a route or the library."""
+    if isinstance(exc, Problem):
+        return problem_response(
+            exc.status, exc.slug, exc.title, exc.detail, exc.headers, **exc.extra
+        )
+    for kind, status, slug, title in _MAP:
+        if isinstance(exc, kind):
+            headers = {"Retry-After": str(RETRY_AFTER_S)} if status == 503 else None
+            if status == 401:
+                headers = {"WWW-Authenticate": 'Bearer realm="octomem"'}
+            extra: dict[str, Any] = {}
+            rejected = getattr(exc, "rejected", None)
+            if isinstance(rejected, list):
+                extra["rejected"] = [_jsonable(r) for r in rejected[:100]]
+            return problem_response(status, slug, title, _detail(exc, status), headers, **extra)
+    log.error("request %s failed", request_id(), exc_info=exc)
+    return problem_response(
+        500, "internal", "Internal error", "the server failed; quote the request id"
+    )
+
+
+def _detail(exc: BaseException, status: int) -> str:
+    if status == 503 and not isinstance(exc, ConfigurationError):
+        # a store's or model's message may name hosts or paths: keep it in the log
+        log.warning("request %s: %s: %s", request_id(), type(exc).__name__, exc)
+        return "a store or the language model is unavailable; retry later"
+    if status == 503:
+        log.error("request %s: %s", request_id(), exc)
+        return "the service is misconfigured; see its log"
+    return str(exc)
+
+
+def _jsonable(value: object) -> object:
+    dump = getattr(value, "_asdict", None) or getattr(value, "model_dump", None)
+    if dump is not None:
+        return dump()
+    return value if isinstance(value, dict | str | int | float | list) else str(value)
+
+
+def _validation_detail(exc: RequestValidationError) -> tuple[int, str]:
+    errors = exc.errors()
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return 400, "the body is not valid JSON"
+    parts = []
+    for error in errors[:10]:
+        where = ".".join(str(p) for p in error.get("loc", ()) if p != "body")
+        parts.append(f"{where or 'body'}: {error.get('msg', 'invalid')}")
+    return 422, "; ".join(parts)
+
+
+def install(app: FastAPI) -> None:
+    """Register the problem handlers on `app`."""
+
+    async def on_validation(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        status, detail = _validation_detail(exc)
+        slug = "malformed" if status == 400 else "invalid-input"
+        return problem_response(status, slug, "Invalid request", detail)
+
+    async def on_http(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "Error")
+        return problem_response(
+            exc.status_code,
+            title.lower().replace(" ", "-"),
+            title,
+            str(exc.detail),
+            dict(exc.headers or {}),
+        )
+
+    async def on_error(request: Request, exc: Exception) -> JSONResponse:
+        return for_error(exc)
+
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    for kind in (Problem, OctomemError, Unauthorized, Forbidden, Exception):
+        app.add_exception_handler(kind, on_error)

@@ -1,0 +1,318 @@
+"""octomem's own API, under /v1: process, recall, the records of a scope (list, get,
+update, delete, history), forget, stats; export, import and doctor for admin keys.
+
+Bodies and answers are the library's own models (`ProcessResult`, `RecallResult`,
+`MemoryRecord`, `HistoryEvent`, `ForgetReport`, `ConsistencyReport`, `TransferSummary`)
+or thin views of them. Every route works on the caller's project only (`deps.Caller`).
+The records live under /v1/records so they never meet mem0's /v1/memories/ routes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+from collections.abc import AsyncIterator
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from octomem.models import (
+    ConsistencyReport,
+    ForgetReport,
+    HistoryEvent,
+    MemoryOperation,
+    MemoryRecord,
+    MemoryType,
+    ProcessResult,
+    RecallResult,
+)
+from octomem.service import context
+from octomem.service.deps import Caller, need
+from octomem.transfer import TransferSummary
+
+router = APIRouter(prefix="/v1", tags=["octomem"])
+Reader = Annotated[Caller, Depends(need("read"))]
+Writer = Annotated[Caller, Depends(need("write"))]
+Deleter = Annotated[Caller, Depends(need("delete"))]
+Admin = Annotated[Caller, Depends(need("admin"))]
+Id = Annotated[str, Field(min_length=1, max_length=256)]
+MemoryTypes = Annotated[list[MemoryType] | None, Field(None, max_length=8)]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MessageIn(_Body):
+    role: Literal["user", "assistant", "system", "tool"]
+    content: str
+    name: str | None = Field(None, max_length=256)
+    timestamp: datetime | None = None
+    metadata: dict[str, Any] | None = None
+
+
+class ProcessRequest(_Body):
+    messages: list[MessageIn] | str = Field(description="the turns, or one user message")
+    user_id: Id | None = None
+    agent_id: Id | None = None
+    session_id: Id | None = None
+    metadata: dict[str, Any] | None = None
+    timestamp: datetime | None = None
+    memory_types: MemoryTypes = None
+    infer: bool = True
+
+
+class ProcessResponse(_Body):
+    turns: int
+    turn_memory_ids: list[str]
+    operations: list[MemoryOperation]
+    extraction: str
+    errors: list[str]
+
+    @classmethod
+    def of(cls, result: ProcessResult) -> ProcessResponse:
+        return cls(
+            turns=len(result.turns),
+            turn_memory_ids=result.turn_memory_ids,
+            operations=result.all_operations(),
+            extraction=result.extraction,
+            errors=result.errors,
+        )
+
+
+class RecallRequest(_Body):
+    query: str = Field(min_length=1)
+    user_id: Id | None = None
+    agent_id: Id | None = None
+    session_id: Id | None = None
+    limit: int = Field(10, ge=1)
+    memory_types: MemoryTypes = None
+    filters: dict[str, Any] | None = None
+    include_superseded: bool = False
+    as_of: datetime | None = None
+
+
+class UpdateRequest(_Body):
+    text: str = Field(min_length=1)
+    metadata: dict[str, Any] | None = None
+
+
+class ForgetRequest(_Body):
+    user_id: Id
+    agent_id: Id | None = None
+
+
+class Deleted(_Body):
+    id: str | None = None
+    deleted: int
+
+
+@router.post("/process", response_model=ProcessResponse, summary="Store a conversation")
+async def process(body: ProcessRequest, who: Writer) -> ProcessResponse:
+    if isinstance(body.messages, list):
+        who.check_messages(len(body.messages))
+        messages: Any = [m.model_dump(exclude_none=True) for m in body.messages]
+    else:
+        messages = body.messages
+    orch = await who.orchestrator()
+    result = await who.write(
+        orch.aprocess(
+            messages,
+            **who.scope(body.user_id, body.agent_id),
+            session_id=body.session_id,
+            metadata=body.metadata,
+            timestamp=body.timestamp,
+            memory_types=body.memory_types,
+            infer=body.infer,
+        )
+    )
+    context.count(messages=len(result.turns), operations=len(result.all_operations()))
+    return ProcessResponse.of(result)
+
+
+@router.post("/recall", response_model=RecallResult, summary="Hybrid recall with provenance")
+async def recall(body: RecallRequest, who: Reader) -> RecallResult:
+    orch = await who.orchestrator()
+    result = await orch.arecall(
+        who.check_query(body.query),
+        **who.scope(body.user_id, body.agent_id),
+        session_id=body.session_id,
+        limit=who.check_page(body.limit),
+        memory_types=body.memory_types,
+        filters=body.filters,
+        include_superseded=body.include_superseded,
+        as_of=body.as_of,
+    )
+    context.count(hits=len(result.hits))
+    return result
+
+
+@router.get("/records", response_model=list[MemoryRecord], summary="The memories of a scope")
+async def list_records(
+    who: Reader,
+    user_id: Annotated[str | None, Query(min_length=1, max_length=256)] = None,
+    agent_id: Annotated[str | None, Query(min_length=1, max_length=256)] = None,
+    session_id: Annotated[str | None, Query(min_length=1, max_length=256)] = None,
+    memory_type: Annotated[list[MemoryType] | None, Query(max_length=8)] = None,
+    include_superseded: bool = False,
+    limit: Annotated[int, Query(ge=1)] = 100,
+    as_of: datetime | None = None,
+) -> list[Any]:
+    orch = await who.orchestrator()
+    records = await orch.aget_all(
+        **who.scope(user_id, agent_id),
+        session_id=session_id,
+        memory_types=memory_type,
+        include_superseded=include_superseded,
+        limit=who.check_page(limit),
+        as_of=as_of,
+    )
+    context.count(records=len(records))
+    return records
+
+
+OwnerQuery = Annotated[str | None, Query(min_length=1, max_length=256)]
+
+
+@router.get("/records/{memory_id}", response_model=MemoryRecord, summary="One memory")
+async def get_record(
+    memory_id: str, who: Reader, user_id: OwnerQuery = None, agent_id: OwnerQuery = None
+) -> Any:
+    orch = await who.orchestrator()
+    return await orch.aget(memory_id, **who.scope(user_id, agent_id, required=False))
+
+
+@router.patch("/records/{memory_id}", response_model=MemoryRecord, summary="Rewrite a memory")
+async def update_record(
+    memory_id: str,
+    body: UpdateRequest,
+    who: Writer,
+    user_id: OwnerQuery = None,
+    agent_id: OwnerQuery = None,
+) -> Any:
+    orch = await who.orchestrator()
+    return await who.write(
+        orch.aupdate(
+            memory_id,
+            body.text,
+            metadata=body.metadata,
+            **who.scope(user_id, agent_id, required=False),
+        )
+    )
+
+
+@router.delete("/records/{memory_id}", response_model=Deleted, summary="Delete a memory")
+async def delete_record(
+    memory_id: str, who: Deleter, user_id: OwnerQuery = None, agent_id: OwnerQuery = None
+) -> Deleted:
+    orch = await who.orchestrator()
+    await who.write(orch.adelete(memory_id, **who.scope(user_id, agent_id, required=False)))
+    return Deleted(id=memory_id, deleted=1)
+
+
+@router.delete("/records", response_model=Deleted, summary="Delete the memories of a scope")
+async def delete_records(
+    who: Deleter,
+    user_id: OwnerQuery = None,
+    agent_id: OwnerQuery = None,
+    session_id: OwnerQuery = None,
+) -> Deleted:
+    orch = await who.orchestrator()
+    scope = who.scope(user_id, agent_id)
+    count = await who.write(orch.adelete_all(**scope, session_id=session_id))
+    return Deleted(deleted=count)
+
+
+@router.get(
+    "/records/{memory_id}/history",
+    response_model=list[HistoryEvent],
+    summary="Every change of a memory",
+)
+async def history(
+    memory_id: str, who: Reader, user_id: OwnerQuery = None, agent_id: OwnerQuery = None
+) -> list[HistoryEvent]:
+    orch = await who.orchestrator()
+    return await orch.ahistory(memory_id, **who.scope(user_id, agent_id, required=False))
+
+
+@router.post("/forget", response_model=ForgetReport, summary="Remove every trace of a user")
+async def forget(body: ForgetRequest, who: Deleter) -> ForgetReport:
+    orch = await who.orchestrator()
+    user = who.user(body.user_id)
+    assert user is not None
+    return await who.write(orch.aforget(user_id=user, agent_id=body.agent_id))
+
+
+@router.get("/stats", summary="Counts per memory type")
+async def stats(who: Reader, user_id: OwnerQuery = None) -> dict[str, Any]:
+    orch = await who.orchestrator()
+    return await orch.astats(user_id=who.user(user_id))
+
+
+@router.get(
+    "/export",
+    summary="Every memory of the project (or a user) as JSONL",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/x-ndjson": {}}}},
+)
+async def export(who: Admin, user_id: OwnerQuery = None) -> StreamingResponse:
+    orch = await who.orchestrator()
+    path = _scratch(who)
+    try:
+        summary = await orch.aexport_jsonl(path, user_id=who.user(user_id))
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    context.count(memories=summary.memories)
+
+    async def lines() -> AsyncIterator[bytes]:
+        try:
+            with path.open("rb") as fh:
+                while chunk := await asyncio.to_thread(fh.read, 1 << 16):
+                    yield chunk
+        finally:
+            path.unlink(missing_ok=True)
+
+    return StreamingResponse(lines(), media_type="application/x-ndjson")
+
+
+@router.post(
+    "/import",
+    response_model=TransferSummary,
+    summary="Restore a JSONL export (all or nothing)",
+    openapi_extra={
+        "requestBody": {"content": {"application/x-ndjson": {"schema": {"type": "string"}}}}
+    },
+)
+async def import_(request: Request, who: Admin, skip_invalid: bool = False) -> TransferSummary:
+    orch = await who.orchestrator()
+    path = _scratch(who)
+    try:
+        with path.open("wb") as fh:
+            async for chunk in request.stream():
+                await asyncio.to_thread(fh.write, chunk)
+        summary = await who.write(orch.aimport_jsonl(path, skip_invalid=skip_invalid))
+    finally:
+        path.unlink(missing_ok=True)
+    context.count(memories=summary.memories)
+    return summary
+
+
+@router.get("/doctor", response_model=ConsistencyReport, summary="Check the stores agree")
+async def doctor(who: Admin) -> ConsistencyReport:
+    orch = await who.orchestrator()
+    return await orch.acheck(repair=False)
+
+
+def _scratch(who: Caller) -> Path:
+    """A private temporary file in the data directory (mode 0600)."""
+    folder = who.state.settings.data_dir / "service" / "tmp"
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=folder, suffix=".jsonl")
+    os.close(fd)
+    return Path(name)
