@@ -1,0 +1,65 @@
+"""`octomem serve` as a client sees it: keys, the /v1 round trip, problems, the audit line."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.service_support import Service
+
+
+@pytest.fixture(scope="module")
+def svc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    with Service.start(tmp_path_factory.mktemp("svc")) as service:
+        yield service
+
+
+def test_a_key_stores_and_finds_a_memory(svc: Service) -> None:
+    key = svc.key()
+    with httpx.Client(base_url=svc.url, headers=svc.auth(key), timeout=60) as http:
+        stored = http.post("/v1/process", json={"messages": "I live in Lisbon.", "user_id": "ana"})
+        assert stored.status_code == 200, stored.text
+        assert stored.json()["operations"]
+        found = http.post("/v1/recall", json={"query": "where does ana live", "user_id": "ana"})
+        assert found.status_code == 200
+        assert any("Lisbon" in hit["memory"]["content"] for hit in found.json()["hits"])
+
+
+def test_no_key_or_a_wrong_one_is_401_problem_with_request_id(svc: Service) -> None:
+    real = svc.key()
+    forged = real[:-4] + ("AAAA" if not real.endswith("AAAA") else "BBBB")
+    for headers in ({}, svc.auth(forged), {"Authorization": "Basic abc"}):
+        answer = httpx.get(
+            svc.url + "/v1/records",
+            params={"user_id": "ana"},
+            headers={**headers, "X-Request-ID": "req-42"},
+        )
+        assert answer.status_code == 401
+        assert answer.headers["content-type"] == "application/problem+json"
+        body = answer.json()
+        assert body["status"] == 401 and body["request_id"] == "req-42"
+        assert answer.headers["x-request-id"] == "req-42"
+
+
+def test_key_in_query_string_is_not_accepted(svc: Service) -> None:
+    key = svc.key()
+    answer = httpx.get(svc.url + "/v1/records", params={"user_id": "ana", "api_key": key})
+    assert answer.status_code == 401
+
+
+def test_audit_line_has_no_text_or_query(svc: Service) -> None:
+    key = svc.key()
+    secret_words = "zebra-unicorn-quartz"
+    httpx.post(
+        svc.url + "/v1/recall",
+        headers=svc.auth(key),
+        json={"query": secret_words, "user_id": "ana"},
+        timeout=60,
+    )
+    lines = svc.audit_lines()
+    assert lines and lines[-1]["route"] == "/v1/recall"
+    assert lines[-1]["key_id"] == svc.key_id(key)
+    assert secret_words not in (Path(svc.data_dir) / "service" / "audit.log").read_text()
