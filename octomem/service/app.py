@@ -171,7 +171,7 @@ async def _buffered(receive: Receive, cap: int) -> Receive:
     while True:
         message = await receive()
         if message["type"] != "http.request":
-            return _replay([message])
+            return _replay([message], receive)
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > cap:
@@ -179,18 +179,20 @@ async def _buffered(receive: Receive, cap: int) -> Receive:
         chunks.append(chunk)
         if not message.get("more_body", False):
             break
-    return _replay([{"type": "http.request", "body": b"".join(chunks), "more_body": False}])
+    body = b"".join(chunks)
+    return _replay([{"type": "http.request", "body": body, "more_body": False}], receive)
 
 
-def _replay(messages: list[Message]) -> Receive:
+def _replay(messages: list[Message], then: Receive) -> Receive:
+    """`messages` first, then the connection's own (a disconnect when the client goes)."""
     pending = list(messages)
 
-    async def receive() -> Message:
+    async def replayed() -> Message:
         if pending:
             return pending.pop(0)
-        return {"type": "http.disconnect"}
+        return await then()
 
-    return receive
+    return replayed
 
 
 def _counted(receive: Receive, cap: int) -> Receive:
