@@ -42,6 +42,10 @@ def test_no_key_or_a_wrong_one_is_401_problem_with_request_id(svc: Service) -> N
         body = answer.json()
         assert body["status"] == 401 and body["request_id"] == "req-42"
         assert answer.headers["x-request-id"] == "req-42"
+    refused = [line for line in svc.audit_lines() if line["request_id"] == "req-42"]
+    assert [(x["route"], x["status"], x["key_id"]) for x in refused] == [
+        ("/v1/records", 401, None)
+    ] * 3
 
 
 def test_key_in_query_string_is_not_accepted(svc: Service) -> None:
