@@ -252,7 +252,9 @@ def create_app(settings: Settings) -> FastAPI:
     for module in (routes_v1, routes_mem0):
         app.include_router(module.router, responses=problems.COMMON_RESPONSES)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
-    state.routes = app.router.routes
+    state.routes = [
+        r for m in (routes_health, routes_oauth, routes_v1, routes_mem0) for r in m.router.routes
+    ]
     app.add_middleware(Envelope, state=state)
     return app
 
