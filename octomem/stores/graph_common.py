@@ -85,6 +85,7 @@ class Namespace:
     def __init__(self, project: str = "") -> None:
         if SEPARATOR in project:
             raise InvalidInputError("a graph namespace cannot hold a control character")
+        self.project = project
         self.prefix = f"{project}{SEPARATOR}" if project else ""
 
     def user(self, user_id: str | None) -> str:

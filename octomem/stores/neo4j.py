@@ -43,7 +43,6 @@ from octomem.stores.graph_common import (
     NEIGHBOURS,
     RELATION_RETURN,
     RELATIONS,
-    SEPARATOR,
     Namespace,
     check_lease,
     entity_from_row,
@@ -264,7 +263,7 @@ class Neo4jGraphStore:
 
     @property
     def location(self) -> str:
-        project = self._ns.prefix.rstrip(SEPARATOR)
+        project = self._ns.project
         where = f"{self._uri} (database {self._database or '<default>'}"
         return where + (f", project {project})" if project else ")")
 
