@@ -145,7 +145,8 @@ def test_get_all_with_v2_filters_and_pages(client: Any) -> None:
         ]
     }
     assert memories(window) == ["Bob likes coffee."]
-    assert memories({"user_id": bob, "created_at": {"gt": (now + timedelta(days=1)).isoformat()}}) == []
+    tomorrow = (now + timedelta(days=1)).isoformat()
+    assert memories({"user_id": bob, "created_at": {"gt": tomorrow}}) == []
 
     first = client.get_all(filters=both, page=1, page_size=2)
     assert first["count"] == 3 and len(first["results"]) == 2
@@ -164,7 +165,8 @@ def test_search_with_filters_top_k_and_threshold(client: Any) -> None:
     hits = client.search("cello music", filters={"user_id": user}, top_k=2)["results"]
     assert len(hits) == 2 and all("cello" in h["memory"] for h in hits)
     assert all(isinstance(h["score"], float) and h["user_id"] == user for h in hits)
-    errands = client.search("appointments", filters={"AND": [{"user_id": user}, {"kind": "errand"}]})
+    errand = {"AND": [{"user_id": user}, {"kind": "errand"}]}
+    errands = client.search("appointments", filters=errand)
     assert [plain(h) for h in errands["results"]] == ["My dentist appointment is on Friday."]
     assert client.search("cello", filters={"user_id": user}, threshold=1.0)["results"] == []
     only = client.search("cello", filters={"user_id": user}, fields=["memory"])["results"]
@@ -177,9 +179,7 @@ def test_delete_all_takes_one_scope(client: Any) -> None:
     said(client, kept, "Keep me.")
     assert "(2)" in client.delete_all(user_id=gone)["message"]
     assert client.get_all(filters={"user_id": gone})["results"] == []
-    assert [plain(m) for m in client.get_all(filters={"user_id": kept})["results"]] == [
-        "Keep me."
-    ]
+    assert [plain(m) for m in client.get_all(filters={"user_id": kept})["results"]] == ["Keep me."]
 
 
 def test_errors_are_mem0_exception_types(client: Any, mem0: ModuleType, svc: Service) -> None:
