@@ -46,6 +46,11 @@ def key(svc: Service) -> str:
 
 
 @pytest.fixture(scope="module")
+def reader(svc: Service) -> str:
+    return svc.key(scopes="read")
+
+
+@pytest.fixture(scope="module")
 def client(mem0: ModuleType, svc: Service, key: str) -> Any:
     return mem0.MemoryClient(api_key=key, host=svc.url)
 
@@ -71,8 +76,10 @@ def said(client: Any, user: str, *texts: str, **options: Any) -> list[str]:
     return ids
 
 
-def test_constructor_pings_and_a_bad_key_is_refused(mem0: ModuleType, svc: Service) -> None:
-    mem0.MemoryClient(api_key=svc.key(scopes="read"), host=svc.url)  # ping answers
+def test_constructor_pings_and_a_bad_key_is_refused(
+    mem0: ModuleType, svc: Service, reader: str
+) -> None:
+    mem0.MemoryClient(api_key=reader, host=svc.url)  # ping answers
     with pytest.raises(ValueError, match="Error: "):  # mem0's constructor turns 401 into this
         mem0.MemoryClient(api_key="om_nokey_" + "x" * 32, host=svc.url)
 
@@ -89,6 +96,7 @@ def test_add_get_update_history_delete(client: Any, mem0: ModuleType) -> None:
     )
     assert answer["status"] == "SUCCEEDED" and answer["results"]
     assert all(item["event"] in ("ADD", "UPDATE", "DELETE", "NONE") for item in answer["results"])
+    assert all(item.get("previous_memory", "") is not None for item in answer["results"])
     (memory_id,) = said(client, user, "My sister is called Rita.", metadata={"source": "chat"})
 
     got = client.get(memory_id)
@@ -182,7 +190,9 @@ def test_delete_all_takes_one_scope(client: Any) -> None:
     assert [plain(m) for m in client.get_all(filters={"user_id": kept})["results"]] == ["Keep me."]
 
 
-def test_errors_are_mem0_exception_types(client: Any, mem0: ModuleType, svc: Service) -> None:
+def test_errors_are_mem0_exception_types(
+    client: Any, mem0: ModuleType, svc: Service, reader: str
+) -> None:
     errors = mem0.exceptions
     with pytest.raises(errors.MemoryNotFoundError):
         client.get("sem_" + uuid.uuid4().hex)
@@ -204,9 +214,9 @@ def test_errors_are_mem0_exception_types(client: Any, mem0: ModuleType, svc: Ser
     octomem("keys", "revoke", svc.key_id(revoked), env=svc.env)
     with pytest.raises(errors.AuthenticationError):
         doomed.get_all(filters={"user_id": uid()})
-    reader = mem0.MemoryClient(api_key=svc.key(scopes="read"), host=svc.url)
+    read_only = mem0.MemoryClient(api_key=reader, host=svc.url)
     with pytest.raises(errors.AuthenticationError):  # 403: the key lacks the write scope
-        reader.add("x", filters={"user_id": uid()})
+        read_only.add("x", filters={"user_id": uid()})
 
 
 def test_a_pinned_key_reaches_no_other_user(mem0: ModuleType, svc: Service, client: Any) -> None:
