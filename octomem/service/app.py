@@ -71,6 +71,8 @@ class Envelope:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         given = headers.get("x-request-id", "")
         info = context.start(given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex)
+        if scope.get("path", "").startswith(problems.MEM0_PATHS):
+            info.problem_media_type = "application/json"
         started = time.perf_counter()
         status = {"code": 500, "sent": False}
 
@@ -249,8 +251,8 @@ def create_app(settings: Settings) -> FastAPI:
     problems.install(app)
     app.include_router(routes_health.router)
     app.include_router(routes_oauth.router)
-    for module in (routes_v1, routes_mem0):
-        app.include_router(module.router, responses=problems.COMMON_RESPONSES)
+    app.include_router(routes_v1.router, responses=problems.COMMON_RESPONSES)
+    app.include_router(routes_mem0.router, responses=problems.common_responses("application/json"))
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     state.routes = [
         r for m in (routes_health, routes_oauth, routes_v1, routes_mem0) for r in m.router.routes

@@ -19,6 +19,7 @@ class RequestInfo:
     user_id: str | None = None
     counts: dict[str, int] = field(default_factory=dict)
     principal: Principal | None = None
+    problem_media_type: str = "application/problem+json"
 
 
 _CURRENT: ContextVar[RequestInfo | None] = ContextVar("octomem_request", default=None)

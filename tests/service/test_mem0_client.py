@@ -118,8 +118,10 @@ def test_add_get_update_history_delete(client: Any, mem0: ModuleType) -> None:
     assert all(e["memory_id"] == memory_id and e["user_id"] == user for e in events)
 
     assert "deleted" in client.delete(memory_id)["message"]
-    with pytest.raises(mem0.exceptions.MemoryNotFoundError):
+    with pytest.raises(mem0.exceptions.MemoryNotFoundError) as gone:
         client.get(memory_id)
+    # the client reads the problem's detail (it does so only from application/json)
+    assert gone.value.message == f"no memory with id {memory_id!r}"
     assert client.history(memory_id)[-1]["event"] == "DELETE"  # history outlives the memory
 
 
@@ -305,7 +307,8 @@ def test_raw_http_refuses_unknown_fields_and_params(svc: Service, key: str) -> N
         body = {"messages": [{"role": "user", "content": "x"}], "user_id": uid(), "bogus": 1}
         answer = http.post("/v3/memories/add/", json=body)
         assert answer.status_code == 422 and "bogus" in answer.json()["detail"]
-        assert answer.headers["content-type"] == "application/problem+json"
+        assert answer.headers["content-type"] == "application/json"  # read by mem0's client
+        assert answer.json()["status"] == 422 and answer.json()["request_id"]
         wide = http.delete("/v1/memories/", params={"user_id": uid(), "userid": "x"})
         assert wide.status_code == 422 and "userid" in wide.json()["detail"]
         unscoped = http.post("/v3/memories/", json={"filters": {"agent_id": {"ne": "x"}}})
