@@ -230,10 +230,8 @@ async def update(
         raise InvalidInputError("update needs text, metadata or both")
     scope = who.scope(None, required=False)
     orch = await who.orchestrator()
-    text = body.text
-    if text is None:  # metadata only: the text stays as it is
-        text = (await orch.aget(memory_id, **scope)).content
-    new = await who.write(orch.aupdate(memory_id, text, metadata=body.metadata, **scope))
+    # text None: metadata only, the text stays as it is when the write happens
+    new = await who.write(orch.aupdate(memory_id, body.text, metadata=body.metadata, **scope))
     return {**to_item(new), "text": new.content}
 
 
