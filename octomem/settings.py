@@ -261,6 +261,9 @@ class ServiceConfig(_Strict):
     shutdown_grace_s: float = Field(
         30.0, ge=0, description="SIGTERM: how long in-flight requests may finish"
     )
+    max_open_projects: int = Field(
+        16, ge=1, description="projects a worker keeps open; the least recently used closes"
+    )
 
     @field_validator("jwt_secret")
     @classmethod

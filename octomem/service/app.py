@@ -88,7 +88,8 @@ class Envelope:
         path = scope.get("path", "")
         with span("http.request", method=scope.get("method"), request_id=info.request_id) as sp:
             try:
-                await self._handle(scope, receive, send_with_id, headers, path)
+                async with info.held:
+                    await self._handle(scope, receive, send_with_id, headers, path)
             except _BodyTooLarge:
                 await self._answer(send_with_id, status, self._too_large())
             except TimeoutError:
