@@ -9,6 +9,7 @@ problem handlers that turn every error into ``application/problem+json``.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import time
 import uuid
@@ -40,15 +41,17 @@ STREAMED = ("/v1/import",)  # routes that read their body as a stream, with thei
 class State:
     """What the routes share: settings, projects, keys, limits, audit."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, audit_per_worker: bool = False) -> None:
         self.settings = settings
         self.config = settings.service
         self.pool = ProjectPool(settings)
         self.keys = KeyStore(settings.data_dir)
         self.rates = RateLimiter()
         self.gate = WorkGate(self.config.max_concurrent)
-        audit_path = self.config.audit_log or settings.data_dir / "service" / "audit.log"
-        self.audit = AuditLog(Path(audit_path), self.config)
+        audit_path = Path(self.config.audit_log or settings.data_dir / "service" / "audit.log")
+        if audit_per_worker:  # audit.log -> audit-<pid>.log
+            audit_path = audit_path.with_name(f"{audit_path.stem}-{os.getpid()}{audit_path.suffix}")
+        self.audit = AuditLog(audit_path, self.config)
         self.started = False
         self.routes: list[BaseRoute] = []  # the app's, for the audit line of early answers
 
@@ -223,12 +226,13 @@ def _counted(receive: Receive, cap: int) -> Receive:
     return counted
 
 
-def create_app(settings: Settings) -> FastAPI:
-    """The service over `settings` (its data directory holds the keys and audit log)."""
+def create_app(settings: Settings, *, audit_per_worker: bool = False) -> FastAPI:
+    """The service over `settings` (its data directory holds the keys and audit log).
+    `audit_per_worker`: this process writes its own audit file (one of several workers)."""
     from octomem.service import routes_health, routes_mem0, routes_oauth, routes_v1
 
     configure_tracing(settings.telemetry)
-    state = State(settings)
+    state = State(settings, audit_per_worker=audit_per_worker)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

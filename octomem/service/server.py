@@ -34,10 +34,12 @@ def check_workers(settings: Settings, workers: int) -> None:
 
 
 def app_from_env() -> FastAPI:
-    """The app of one uvicorn worker, from the settings `serve` passed in the environment."""
+    """The app of one uvicorn worker, from the settings `serve` passed in the environment.
+    Each worker writes an audit file of its own: one file rotated by several processes
+    would lose lines."""
     from octomem.service.app import create_app
 
-    return create_app(load_settings(config_file_from_env()))
+    return create_app(load_settings(config_file_from_env()), audit_per_worker=True)
 
 
 def serve(
