@@ -11,7 +11,10 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -183,3 +186,18 @@ def test_kill_9_mid_write_then_retry_stores_each_memory_once(tmp_path: Path) -> 
         assert report["pending_writes"] == 0
         differences = [s for s in report["stores"] if s["missing"] or s["extra"] or s["stale"]]
         assert differences == [], report
+
+
+def test_serve_refuses_several_workers_on_embedded_stores(tmp_path: Path) -> None:
+    data_dir = tmp_path / "om-data"
+    done = subprocess.run(
+        [sys.executable, "-m", "octomem", "serve", "--workers", "2", "--port", "1"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "OCTOMEM_DATA_DIR": str(data_dir)},
+        timeout=120,
+    )
+    assert done.returncode != 0
+    assert "--workers 2 needs server stores" in done.stderr
+    assert "Run one worker" in done.stderr and "docs/service.md" in done.stderr
+    assert not data_dir.exists()  # refused before anything was opened
