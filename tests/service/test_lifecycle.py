@@ -182,10 +182,19 @@ def test_kill_9_mid_write_then_retry_stores_each_memory_once(tmp_path: Path) -> 
             r["memory_type"] for r in clean
         )
         assert sorted(r["content"] for r in crashed) == sorted(r["content"] for r in clean)
+        crash_stats = http.get("/v1/stats", params={"user_id": "crash"}).json()
+        clean_stats = http.get("/v1/stats", params={"user_id": "clean"}).json()
+        for part in ("memories", "history_events"):  # the retries wrote no history either
+            assert crash_stats[part] == clean_stats[part], part
         report = http.get("/v1/doctor").json()
         assert report["pending_writes"] == 0
         differences = [s for s in report["stores"] if s["missing"] or s["extra"] or s["stale"]]
         assert differences == [], report
+        # message ids: the same words in two messages are two turns, a retried id one
+        first_yes, second_yes = same_words_again(http, "m-1"), same_words_again(http, "m-2")
+        assert first_yes != second_yes
+        assert same_words_again(http, "m-1") == first_yes
+        assert len(records(http, "ids")) == 2
 
 
 def test_serve_refuses_several_workers_on_embedded_stores(tmp_path: Path) -> None:
@@ -201,3 +210,11 @@ def test_serve_refuses_several_workers_on_embedded_stores(tmp_path: Path) -> Non
     assert "--workers 2 needs server stores" in done.stderr
     assert "Run one worker" in done.stderr and "docs/service.md" in done.stderr
     assert not data_dir.exists()  # refused before anything was opened
+
+
+def same_words_again(http: httpx.Client, message_id: str) -> list[str]:
+    body = {"messages": [{"id": message_id, "role": "user", "content": "Yes."}], "user_id": "ids"}
+    answer = http.post("/v1/process", json=body)
+    assert answer.status_code == 200, answer.text
+    ids: list[str] = answer.json()["turn_memory_ids"]
+    return ids
