@@ -42,7 +42,7 @@ def svc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
 
 
 @pytest.fixture(scope="module")
-def reader(svc: Service) -> httpx.Client:
+def reader(svc: Service) -> Iterator[httpx.Client]:
     with httpx.Client(
         base_url=svc.url, headers=svc.auth(svc.key(rate_limit=ROOMY)), timeout=60
     ) as http:

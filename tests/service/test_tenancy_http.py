@@ -289,7 +289,12 @@ def test_hostile_ids_user_ids_and_filters_leak_nothing_and_never_500(world: Worl
         for value in HOSTILE:
             answers += [call(http, value) for call in ID_ROUTES.values()]
             answers += [call(http, value) for call in USER_ROUTES.values()]
-        for filters in ({"user_id": "*"}, {"user_id": {"$ne": "nobody"}}, {"$or": []}):
+        hostile_filters: list[dict[str, Any]] = [
+            {"user_id": "*"},
+            {"user_id": {"$ne": "nobody"}},
+            {"$or": []},
+        ]
+        for filters in hostile_filters:
             answers.append(
                 http.post(
                     "/v1/recall", json={"query": "what job", "user_id": "x", "filters": filters}
