@@ -30,7 +30,7 @@ class ProjectPool:
         self._embedder: Embedder | None = None
         self._open: OrderedDict[str, Orchestrator] = OrderedDict()
         self._in_use: Counter[str] = Counter()
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._opening: dict[str, asyncio.Future[Orchestrator]] = {}
         self._background: set[asyncio.Task[Any]] = set()
         self.closing = False
 
@@ -58,18 +58,28 @@ class ProjectPool:
     async def _get(self, project: str) -> Orchestrator:
         orch = self._open.get(project)
         if orch is None:
-            async with self._locks.setdefault(project, asyncio.Lock()):
-                orch = self._open.get(project)
-                if orch is None:
-                    orch = await asyncio.to_thread(
-                        Orchestrator.from_settings,
-                        self._settings_for(project),
-                        embedder=self._embedder,
-                    )
-                    await orch.services.init()
-                    self._open[project] = orch
-                    self._evict()
+            # opened in a task of its own: a request cut off while waiting (its deadline,
+            # its client gone) leaves the open to finish for the next one, never half-done
+            opening = self._opening.get(project)
+            if opening is None:
+                opening = asyncio.ensure_future(self._open_project(project))
+                self._opening[project] = opening
+                opening.add_done_callback(lambda _: self._opening.pop(project, None))
+            orch = await asyncio.shield(opening)
         self._open.move_to_end(project)
+        return orch
+
+    async def _open_project(self, project: str) -> Orchestrator:
+        orch = await asyncio.to_thread(
+            Orchestrator.from_settings, self._settings_for(project), embedder=self._embedder
+        )
+        try:
+            await orch.services.init()
+        except BaseException:
+            await self._close(orch, 0)
+            raise
+        self._open[project] = orch
+        self._evict()
         return orch
 
     def _evict(self) -> None:
@@ -105,9 +115,18 @@ class ProjectPool:
         return asyncio.shield(task)
 
     async def close(self, grace_s: float) -> None:
+        """Wait for writes still finishing and close every project, all within `grace_s`
+        (past it, a write is cut and completed from the journal on the next open)."""
         self.closing = True
+        deadline = asyncio.get_running_loop().time() + grace_s
+
+        def left() -> float:
+            return max(0.0, deadline - asyncio.get_running_loop().time())
+
+        if self._opening:
+            await asyncio.wait(set(self._opening.values()), timeout=left())
         if self._background:
-            await asyncio.wait(set(self._background), timeout=grace_s)
+            await asyncio.wait(set(self._background), timeout=left())
         for orch in list(self._open.values()):
-            await self._close(orch, grace_s)
+            await self._close(orch, left())
         self._open.clear()

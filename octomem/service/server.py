@@ -8,6 +8,7 @@ finish, then closes the stores.
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -56,7 +57,7 @@ def serve(
     overrides = {"data_dir": data_dir} if data_dir is not None else {}
     settings = load_settings(config, **overrides)
     check_workers(settings, workers)
-    grace = int(settings.service.shutdown_grace_s)
+    grace = math.ceil(settings.service.shutdown_grace_s)  # uvicorn takes whole seconds
     if workers == 1:
         from octomem.service.app import create_app
 
