@@ -210,9 +210,11 @@ def _counted(receive: Receive, cap: int) -> Receive:
 def create_app(settings: Settings) -> FastAPI:
     """The service over `settings` (its data directory holds the keys and audit log)."""
     from octomem.service import routes_health, routes_mem0, routes_oauth, routes_v1
+    from octomem.service.mcp_mount import McpMount
 
     configure_tracing(settings.telemetry)
     state = State(settings)
+    mcp = McpMount(state)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -220,7 +222,8 @@ def create_app(settings: Settings) -> FastAPI:
         await state.pool.start()
         state.started = True
         try:
-            yield
+            async with mcp.running():
+                yield
         finally:
             await state.pool.close(state.config.shutdown_grace_s)
             await state.keys.close()
@@ -238,6 +241,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(routes_oauth.router)
     for module in (routes_v1, routes_mem0):
         app.include_router(module.router, responses=problems.COMMON_RESPONSES)
+    mcp.install(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     app.add_middleware(Envelope, state=state)
     return app
