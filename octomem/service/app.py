@@ -258,7 +258,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     state.routes = [
         r for m in (routes_health, routes_oauth, routes_v1, routes_mem0) for r in m.router.routes
-    ]
+    ] + [mcp.route]
     app.add_middleware(Envelope, state=state)
     return app
 

@@ -10,7 +10,6 @@ import pytest
 from mcp.client.session import ClientSession
 from mcp.shared.exceptions import MCPError
 
-from octomem.settings import Settings
 from tests.service.mcp_support import TOOLS, data, error, initialize, mcp_session
 from tests.service_support import Service, octomem
 
@@ -111,6 +110,8 @@ async def test_no_key_a_wrong_key_or_a_revoked_key_gets_401(svc: Service) -> Non
         assert answer.status_code == 401
         assert answer.headers["content-type"] == "application/problem+json"
         assert answer.json()["request_id"] == "mcp-401"
+    refused = [line for line in svc.audit_lines() if line["request_id"] == "mcp-401"]
+    assert [line["route"] for line in refused] == ["/mcp"] * 3
     assert initialize(svc.url, svc.auth(real)).status_code == 200  # Token, as mem0 sends it
 
     async with mcp_session(svc.url, bearer(real)) as session:
@@ -177,9 +178,6 @@ async def test_a_pinned_key_reaches_its_user_only(svc: Service) -> None:
     assert bob_after == bob_before
 
 
-@pytest.mark.skipif(
-    "project" not in Settings.model_fields, reason="needs Settings.project (branch project)"
-)
 async def test_project_b_finds_and_changes_nothing_of_project_a(svc: Service) -> None:
     key_a, key_b = svc.key(project="proj-a"), svc.key(project="proj-b")
     async with mcp_session(svc.url, bearer(key_a)) as session:
