@@ -277,13 +277,15 @@ def tools_server(access_for: Callable[[Context], Awaitable[Access]], **options: 
         ctx: Context, tool: str, work: Callable[[Access, Orchestrator], Awaitable[T]]
     ) -> T:
         access = await access_for(ctx)
+        access.count(**{f"tool.{tool}": 1})
         try:
             access.require(RIGHTS[tool])
-            access.count(**{f"tool.{tool}": 1})
             return await work(access, await access.orchestrator())
         except ToolError:
+            access.count(tool_errors=1)
             raise
         except Exception as exc:
+            access.count(tool_errors=1)
             message = access.failure(exc)
             if message is None:
                 raise

@@ -141,6 +141,16 @@ async def test_a_read_only_key_cannot_process_update_or_delete(svc: Service) -> 
             assert f"lacks the '{scope}' scope" in message
         after = data(await session.call_tool("list_memories", {"user_id": "ro-user"}))
     assert after == before
+    refused = [
+        line["counts"]
+        for line in svc.audit_lines()
+        if line["key_id"] == svc.key_id(reader) and line["counts"].get("tool_errors")
+    ]
+    assert [next(iter(c)) for c in refused] == [
+        "tool.process_conversation",
+        "tool.update_memory",
+        "tool.delete_memory",
+    ]
 
 
 async def test_a_pinned_key_reaches_its_user_only(svc: Service) -> None:
