@@ -19,6 +19,11 @@ refuses to start unless told ``--insecure-no-auth``.
 
 The Orchestrator is built on the first tool call (loading the embedder takes a few
 seconds) and closed when the server stops.
+
+The tools are defined once (`tools_server`) over an `Access`: what one call may reach.
+`octomem mcp` gives them one Orchestrator and its ``--user`` (`LocalAccess`); ``octomem
+serve`` mounts the same tools at ``/mcp`` and gives each call the calling key's project,
+pinned user, scopes and limits (`octomem.service.mcp_mount`).
 """
 
 from __future__ import annotations
@@ -27,12 +32,12 @@ import asyncio
 import hmac
 import logging
 import os
-from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, Literal, Protocol, TypeVar
 
 from mcp.server.auth.provider import AccessToken
 from mcp.server.auth.settings import AuthSettings
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
@@ -60,6 +65,7 @@ class Message(BaseModel):
 UserId = Annotated[str | None, Field(description="whose memories (default: the server's user)")]
 AgentId = Annotated[str | None, Field(description="narrows to one agent's memories")]
 MIN_API_KEY_CHARS = 16
+T = TypeVar("T")
 
 
 class ApiKeyVerifier:
@@ -135,6 +141,89 @@ class _Lazy:
             self._orch = None
 
 
+class Access(Protocol):
+    """What one tool call may reach: an Orchestrator, some users, some rights, within
+    some limits. Errors it raises come back to the model as tool errors (`failure`)."""
+
+    async def orchestrator(self) -> Orchestrator: ...
+
+    def scope(self, user_id: str | None, agent_id: str | None) -> dict[str, Any]:
+        """The ``user_id``/``agent_id`` the call may act for (raises if none or not its)."""
+        ...
+
+    def require(self, right: Literal["read", "write", "delete"]) -> None: ...
+
+    def write(self, work: Awaitable[T]) -> Awaitable[T]:
+        """Run a write (to its end even if the call is cut off, where that can happen)."""
+        ...
+
+    def check_query(self, query: str) -> str: ...
+
+    def check_page(self, limit: int) -> int: ...
+
+    def check_messages(self, count: int) -> None: ...
+
+    def count(self, **counts: int) -> None:
+        """Numbers about the call (memories returned...) for an audit trail."""
+        ...
+
+    def failure(self, exc: Exception) -> str | None:
+        """The tool error's message for `exc`, or None if `exc` is a crash (the SDK then
+        answers a bare "Error executing tool" and logs the traceback)."""
+        ...
+
+
+class LocalAccess:
+    """`octomem mcp`: one Orchestrator (built on first use), optionally one pinned user;
+    no rights or limits beyond the tools' own."""
+
+    def __init__(self, lazy: _Lazy, user_id: str | None = None) -> None:
+        self._lazy = lazy
+        self._pinned = user_id
+
+    async def orchestrator(self) -> Orchestrator:
+        return await self._lazy.get()
+
+    def scope(self, user_id: str | None, agent_id: str | None) -> dict[str, Any]:
+        pinned = self._pinned
+        if pinned is not None:
+            if user_id is not None and user_id != pinned:
+                raise ToolError(
+                    f"this server serves user_id {pinned!r} only (started with --user); "
+                    "leave user_id out"
+                )
+            user_id = pinned
+        if user_id is None and agent_id is None:
+            raise ToolError(
+                "user_id is required (or agent_id): memories are always scoped; start the "
+                "server with --user to serve one user"
+            )
+        return {"user_id": user_id, "agent_id": agent_id}
+
+    def require(self, right: Literal["read", "write", "delete"]) -> None:
+        return None
+
+    def write(self, work: Awaitable[T]) -> Awaitable[T]:
+        return work
+
+    def check_query(self, query: str) -> str:
+        return query
+
+    def check_page(self, limit: int) -> int:
+        return limit
+
+    def check_messages(self, count: int) -> None:
+        return None
+
+    def count(self, **counts: int) -> None:
+        return None
+
+    def failure(self, exc: Exception) -> str | None:
+        if isinstance(exc, OctomemError):
+            return f"{type(exc).__name__}: {exc}"
+        return None
+
+
 def build_server(
     orchestrator: Orchestrator | Any,
     *,
@@ -159,33 +248,52 @@ def build_server(
             # tokens and there is no protected-resource metadata to publish
             "auth": AuthSettings(issuer_url="http://127.0.0.1", resource_server_url=None),
         }
-    server: MCPServer = MCPServer("octomem", instructions=INSTRUCTIONS, **auth)
-    pinned = user_id
+    local = LocalAccess(lazy, user_id)
 
-    def scope(user_id: str | None, agent_id: str | None) -> dict[str, Any]:
-        if pinned is not None:
-            if user_id is not None and user_id != pinned:
-                raise ToolError(
-                    f"this server serves user_id {pinned!r} only (started with --user); "
-                    "leave user_id out"
-                )
-            user_id = pinned
-        if user_id is None and agent_id is None:
-            raise ToolError(
-                "user_id is required (or agent_id): memories are always scoped; start the "
-                "server with --user to serve one user"
-            )
-        return {"user_id": user_id, "agent_id": agent_id}
+    async def access_for(ctx: Context) -> Access:
+        return local
 
-    async def call(method: str, *args: Any, **kwargs: Any) -> Any:
-        orch = await lazy.get()
+    return tools_server(access_for, **auth)
+
+
+# the right each tool needs where keys have scopes (the service's /mcp)
+RIGHTS: dict[str, Literal["read", "write", "delete"]] = {
+    "process_conversation": "write",
+    "search_memories": "read",
+    "get_memory": "read",
+    "list_memories": "read",
+    "update_memory": "write",
+    "delete_memory": "delete",
+    "memory_history": "read",
+}
+
+
+def tools_server(access_for: Callable[[Context], Awaitable[Access]], **options: Any) -> MCPServer:
+    """An MCPServer with octomem's tools; each call works within ``await
+    access_for(ctx)``. `options` go to `MCPServer` (auth, token verifier)."""
+    server: MCPServer = MCPServer("octomem", instructions=INSTRUCTIONS, **options)
+
+    async def call(
+        ctx: Context, tool: str, work: Callable[[Access, Orchestrator], Awaitable[T]]
+    ) -> T:
+        access = await access_for(ctx)
+        access.count(**{f"tool.{tool}": 1})
         try:
-            return await getattr(orch, method)(*args, **kwargs)
-        except OctomemError as exc:
-            raise ToolError(f"{type(exc).__name__}: {exc}") from exc
+            access.require(RIGHTS[tool])
+            return await work(access, await access.orchestrator())
+        except ToolError:
+            access.count(tool_errors=1)
+            raise
+        except Exception as exc:
+            access.count(tool_errors=1)
+            message = access.failure(exc)
+            if message is None:
+                raise
+            raise ToolError(message) from exc
 
     @server.tool()
     async def process_conversation(
+        ctx: Context,
         messages: Annotated[
             list[Message] | str,
             Field(description="the new turns, or one user message as a string"),
@@ -205,14 +313,23 @@ def build_server(
         )
         if isinstance(payload, list) and not payload:
             raise ToolError("messages is empty: pass at least one turn")
-        result = await call(
-            "aprocess",
-            payload,
-            **scope(user_id, agent_id),
-            session_id=session_id,
-            metadata=metadata,
-            infer=infer,
-        )
+
+        async def work(access: Access, orch: Orchestrator) -> Any:
+            if isinstance(payload, list):
+                access.check_messages(len(payload))
+            result = await access.write(
+                orch.aprocess(
+                    payload,
+                    **access.scope(user_id, agent_id),
+                    session_id=session_id,
+                    metadata=metadata,
+                    infer=infer,
+                )
+            )
+            access.count(messages=len(result.turns), operations=len(result.all_operations()))
+            return result
+
+        result = await call(ctx, "process_conversation", work)
         return {
             "turns": len(result.turns),
             "operations": [
@@ -222,6 +339,7 @@ def build_server(
 
     @server.tool()
     async def search_memories(
+        ctx: Context,
         query: Annotated[str, Field(min_length=1, description="natural-language query")],
         user_id: UserId = None,
         agent_id: AgentId = None,
@@ -233,16 +351,21 @@ def build_server(
     ) -> dict[str, Any]:
         """Hybrid search (vector, keyword, graph) over the user's memories, best first,
         plus the user's core blocks."""
-        result = await call(
-            "arecall",
-            query,
-            **scope(user_id, agent_id),
-            session_id=session_id,
-            limit=limit,
-            memory_types=memory_types,
-            filters=filters,
-            include_superseded=include_superseded,
-        )
+
+        async def work(access: Access, orch: Orchestrator) -> Any:
+            result = await orch.arecall(
+                access.check_query(query),
+                **access.scope(user_id, agent_id),
+                session_id=session_id,
+                limit=access.check_page(limit),
+                memory_types=memory_types,
+                filters=filters,
+                include_superseded=include_superseded,
+            )
+            access.count(results=len(result.hits))
+            return result
+
+        result = await call(ctx, "search_memories", work)
         return {
             "results": [
                 {
@@ -256,16 +379,22 @@ def build_server(
 
     @server.tool()
     async def get_memory(
+        ctx: Context,
         memory_id: Annotated[str, Field(min_length=1)],
         user_id: UserId = None,
         agent_id: AgentId = None,
     ) -> dict[str, Any]:
         """One memory by id, with every field."""
-        record = await call("aget", memory_id, **scope(user_id, agent_id))
+
+        async def work(access: Access, orch: Orchestrator) -> MemoryBase:
+            return await orch.aget(memory_id, **access.scope(user_id, agent_id))
+
+        record = await call(ctx, "get_memory", work)
         return dict(record.model_dump(mode="json"))
 
     @server.tool()
     async def list_memories(
+        ctx: Context,
         user_id: UserId = None,
         agent_id: AgentId = None,
         session_id: str | None = None,
@@ -275,45 +404,67 @@ def build_server(
         limit: Annotated[int, Field(ge=1, le=1000)] = 100,
     ) -> dict[str, Any]:
         """Memories in scope, oldest first."""
-        records = await call(
-            "aget_all",
-            **scope(user_id, agent_id),
-            session_id=session_id,
-            memory_types=memory_types,
-            filters=filters,
-            include_superseded=include_superseded,
-            limit=limit,
-        )
+
+        async def work(access: Access, orch: Orchestrator) -> list[MemoryBase]:
+            records: list[MemoryBase] = await orch.aget_all(
+                **access.scope(user_id, agent_id),
+                session_id=session_id,
+                memory_types=memory_types,
+                filters=filters,
+                include_superseded=include_superseded,
+                limit=access.check_page(limit),
+            )
+            access.count(results=len(records))
+            return records
+
+        records = await call(ctx, "list_memories", work)
         return {"results": [_item(record) for record in records]}
 
     @server.tool()
     async def update_memory(
+        ctx: Context,
         memory_id: Annotated[str, Field(min_length=1)],
         text: Annotated[str, Field(min_length=1, description="the new text")],
         user_id: UserId = None,
         agent_id: AgentId = None,
     ) -> dict[str, Any]:
         """Rewrite a memory's text; its history keeps the old text."""
-        return _item(await call("aupdate", memory_id, text, **scope(user_id, agent_id)))
+
+        async def work(access: Access, orch: Orchestrator) -> MemoryBase:
+            return await access.write(
+                orch.aupdate(memory_id, text, **access.scope(user_id, agent_id))
+            )
+
+        return _item(await call(ctx, "update_memory", work))
 
     @server.tool()
     async def delete_memory(
+        ctx: Context,
         memory_id: Annotated[str, Field(min_length=1)],
         user_id: UserId = None,
         agent_id: AgentId = None,
     ) -> dict[str, Any]:
         """Delete a memory from every store; its history stays readable."""
-        await call("adelete", memory_id, **scope(user_id, agent_id))
+
+        async def work(access: Access, orch: Orchestrator) -> None:
+            await access.write(orch.adelete(memory_id, **access.scope(user_id, agent_id)))
+
+        await call(ctx, "delete_memory", work)
         return {"id": memory_id, "deleted": True}
 
     @server.tool()
     async def memory_history(
+        ctx: Context,
         memory_id: Annotated[str, Field(min_length=1)],
         user_id: UserId = None,
         agent_id: AgentId = None,
     ) -> dict[str, Any]:
         """Every change of one memory, oldest first (ADD, UPDATE, SUPERSEDE, DELETE)."""
-        events = await call("ahistory", memory_id, **scope(user_id, agent_id))
+
+        async def work(access: Access, orch: Orchestrator) -> Any:
+            return await orch.ahistory(memory_id, **access.scope(user_id, agent_id))
+
+        events = await call(ctx, "memory_history", work)
         return {"events": [event.model_dump(mode="json", exclude={"record"}) for event in events]}
 
     return server

@@ -9,26 +9,21 @@ problem handlers that turn every error into ``application/problem+json``.
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
-from starlette.routing import BaseRoute, Match
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from octomem.logs import get_logger
 from octomem.service import context, problems
-from octomem.service.audit import AuditLog
 from octomem.service.auth import Forbidden, Unauthorized, authenticate
-from octomem.service.keys import KeyStore
-from octomem.service.limits import RateLimiter, WorkGate
-from octomem.service.pool import ProjectPool
+from octomem.service.state import State
 from octomem.settings import Settings
 from octomem.telemetry import configure_tracing, set_attributes, span
 
@@ -36,24 +31,6 @@ log = get_logger(__name__)
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 PUBLIC = ("/healthz", "/readyz", "/docs", "/openapi.json", "/docs/oauth2-redirect", "/oauth/token")
 STREAMED = ("/v1/import",)  # routes that read their body as a stream, with their own cap
-
-
-class State:
-    """What the routes share: settings, projects, keys, limits, audit."""
-
-    def __init__(self, settings: Settings, *, audit_per_worker: bool = False) -> None:
-        self.settings = settings
-        self.config = settings.service
-        self.pool = ProjectPool(settings)
-        self.keys = KeyStore(settings.data_dir)
-        self.rates = RateLimiter()
-        self.gate = WorkGate(self.config.max_concurrent)
-        audit_path = Path(self.config.audit_log or settings.data_dir / "service" / "audit.log")
-        if audit_per_worker:  # audit.log -> audit-<pid>.log
-            audit_path = audit_path.with_name(f"{audit_path.stem}-{os.getpid()}{audit_path.suffix}")
-        self.audit = AuditLog(audit_path, self.config)
-        self.started = False
-        self.routes: list[BaseRoute] = []  # the app's, for the audit line of early answers
 
 
 class _BodyTooLarge(Exception):
@@ -230,9 +207,11 @@ def create_app(settings: Settings, *, audit_per_worker: bool = False) -> FastAPI
     """The service over `settings` (its data directory holds the keys and audit log).
     `audit_per_worker`: this process writes its own audit file (one of several workers)."""
     from octomem.service import routes_health, routes_mem0, routes_oauth, routes_v1
+    from octomem.service.mcp_mount import McpMount
 
     configure_tracing(settings.telemetry)
     state = State(settings, audit_per_worker=audit_per_worker)
+    mcp = McpMount(state)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -240,7 +219,8 @@ def create_app(settings: Settings, *, audit_per_worker: bool = False) -> FastAPI
         await state.pool.start()
         state.started = True
         try:
-            yield
+            async with mcp.running():
+                yield
         finally:
             await state.pool.close(state.config.shutdown_grace_s)
             await state.keys.close()
@@ -258,10 +238,11 @@ def create_app(settings: Settings, *, audit_per_worker: bool = False) -> FastAPI
     app.include_router(routes_oauth.router)
     app.include_router(routes_v1.router, responses=problems.COMMON_RESPONSES)
     app.include_router(routes_mem0.router, responses=problems.common_responses("application/json"))
+    mcp.install(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     state.routes = [
         r for m in (routes_health, routes_oauth, routes_v1, routes_mem0) for r in m.router.routes
-    ]
+    ] + [mcp.route]
     app.add_middleware(Envelope, state=state)
     return app
 

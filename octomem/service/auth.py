@@ -19,6 +19,8 @@ from octomem.settings import ServiceConfig
 
 ISSUER = "octomem"
 AUDIENCE = "octomem-api"
+ALGORITHM = "HS256"
+LEEWAY_S = 30  # clock skew tolerated between the hosts that issue and check tokens
 
 
 class Unauthorized(Exception):
@@ -42,7 +44,7 @@ class Principal:
         return cls(key.id, key.project, key.scopes, key.user_id, key.rate_limit)
 
     def require(self, scope: str) -> None:
-        if scope not in self.scopes and "admin" not in self.scopes:
+        if not grants(self.scopes, scope):
             raise Forbidden(f"this key lacks the {scope!r} scope")
 
 
@@ -67,20 +69,32 @@ async def authenticate(header: str | None, keys: KeyStore, config: ServiceConfig
     key = await keys.get(str(claims.get("sub", "")))
     if key is None or not key.usable():
         raise Unauthorized("the key this token was issued for is revoked or expired")
-    # the token's scopes may be narrower than the key's, never wider
-    scopes = tuple(s for s in str(claims.get("scope", "")).split() if s in key.scopes)
+    # the key as it is now: its project and user, and the token's scopes only as far as
+    # the key still grants them - a token never has more than its key
+    scopes = tuple(s for s in str(claims.get("scope", "")).split() if grants(key.scopes, s))
     return Principal(key.id, key.project, scopes, key.user_id, key.rate_limit)
+
+
+def grants(scopes: tuple[str, ...], scope: str) -> bool:
+    """Whether a key with `scopes` holds `scope` (admin holds every scope)."""
+    return scope in scopes or "admin" in scopes
 
 
 def issue_token(
     key: ApiKey, config: ServiceConfig, scopes: tuple[str, ...] | None = None
 ) -> dict[str, object]:
-    """An OAuth2 token response for `key` (RFC 6749 section 5.1)."""
+    """An OAuth2 token response for `key` (RFC 6749 section 5.1) with `scopes` (default:
+    the key's). Forbidden if the key does not hold one of them: a token may narrow its
+    key's scopes, never widen them."""
     if config.jwt_secret is None:
         raise Forbidden("OAuth2 is off: set service.jwt_secret to issue tokens")
-    granted = key.scopes if scopes is None else tuple(s for s in scopes if s in key.scopes)
-    if not granted:
-        raise Forbidden("none of the requested scopes is granted to this key")
+    granted = key.scopes if scopes is None else scopes
+    refused = [s for s in granted if not grants(key.scopes, s)]
+    if refused or not granted:
+        raise Forbidden(
+            f"this key does not hold the scope {' '.join(refused) or '(none)'}; it holds "
+            f"{' '.join(key.scopes)}"
+        )
     now = int(time.time())
     expires = now + config.token_ttl_s
     if key.expires_at is not None:
@@ -97,7 +111,7 @@ def issue_token(
     }
     if key.user_id is not None:
         claims["user_id"] = key.user_id
-    token = jwt.encode(claims, config.jwt_secret.get_secret_value(), algorithm="HS256")
+    token = jwt.encode(claims, config.jwt_secret.get_secret_value(), algorithm=ALGORITHM)
     return {
         "access_token": token,
         "token_type": "Bearer",
@@ -107,25 +121,28 @@ def issue_token(
 
 
 def decode_token(token: str, config: ServiceConfig) -> dict[str, object]:
-    """The claims of a token signed with the current or a previous secret."""
-    secrets_ = [config.jwt_secret, *config.jwt_previous_secrets] if config.jwt_secret else []
-    for secret in secrets_:
-        if secret is None:
-            continue
+    """The claims of a token signed with the current or a previous secret: HS256 only (the
+    algorithm is pinned, never read from the token), our issuer and audience, and an
+    expiry, all required; clocks may differ by `LEEWAY_S`."""
+    if config.jwt_secret is None:
+        raise Unauthorized("unknown API key or access token")
+    for secret in (config.jwt_secret, *config.jwt_previous_secrets):
         try:
             claims: dict[str, object] = jwt.decode(
                 token,
                 secret.get_secret_value(),
-                algorithms=["HS256"],
+                algorithms=[ALGORITHM],
                 audience=AUDIENCE,
                 issuer=ISSUER,
+                leeway=LEEWAY_S,
                 options={"require": ["exp", "iat", "sub", "aud", "iss"]},
             )
             return claims
+        except jwt.InvalidSignatureError:
+            continue  # signed with another secret: try the next (the signature is checked
+            # before any claim, so an expired token of an unknown secret lands here too)
         except jwt.ExpiredSignatureError as exc:
             raise Unauthorized("the access token has expired: get a new one") from exc
-        except jwt.InvalidSignatureError:
-            continue
         except jwt.PyJWTError as exc:
             raise Unauthorized("the access token is not valid") from exc
     raise Unauthorized("unknown API key or access token")

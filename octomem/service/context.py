@@ -43,6 +43,12 @@ def start(request_id: str) -> RequestInfo:
     return info
 
 
+def adopt(info: RequestInfo | None) -> None:
+    """Make `info` the current request's in this task (a task the request's context did
+    not reach, such as the one the MCP SDK runs a tool call in)."""
+    _CURRENT.set(info)
+
+
 def count(**counts: int) -> None:
     """Add counts (memories returned, messages stored...) to the request's audit line."""
     info = _CURRENT.get()

@@ -18,9 +18,9 @@ from fastapi import Depends, Request
 from octomem.errors import InvalidInputError
 from octomem.orchestrator.engine import Orchestrator
 from octomem.service import context
-from octomem.service.app import State
 from octomem.service.auth import Forbidden, Principal, Unauthorized
 from octomem.service.problems import Problem
+from octomem.service.state import State
 
 T = TypeVar("T")
 

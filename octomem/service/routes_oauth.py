@@ -1,65 +1,207 @@
-"""OAuth2 client credentials (RFC 6749 section 4.4): a key's id and the key itself,
-as form fields or HTTP Basic, exchange at ``POST /oauth/token`` for a short-lived signed
-JWT with the key's project, scopes and user. Off unless ``service.jwt_secret`` is set."""
+"""OAuth2 client credentials (RFC 6749 section 4.4): a key's id and the key itself exchange
+at ``POST /oauth/token`` for a short-lived signed JWT (`auth.issue_token`) that carries the
+key's project, scopes and user. Off unless ``service.jwt_secret`` is set.
+
+The client authenticates with HTTP Basic (``client_id:client_secret``, each form-encoded
+first, section 2.3.1) or with ``client_id`` and ``client_secret`` form fields - one way
+per request. The body is ``application/x-www-form-urlencoded`` (section 4.4.2).
+
+Errors speak OAuth2, not problem+json, because OAuth2 client libraries read them (section
+5.2): ``{"error": ..., "error_description": ..., "request_id": ...}``, 400 for a malformed
+request (``invalid_request``), a grant other than client_credentials or OAuth2 turned off
+(``unsupported_grant_type``) and a scope the key does not hold (``invalid_scope``); 401
+with ``WWW-Authenticate: Basic`` for unknown, wrong, revoked or expired credentials
+(``invalid_client``). What the envelope answers before the route runs (413 body too
+large) stays problem+json like everywhere. A successful exchange counts against the
+key's rate limit (429 problem+json beyond it).
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
-from typing import Annotated
+from typing import Any
+from urllib.parse import unquote_plus
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
-from octomem.service.auth import Forbidden, Unauthorized, issue_token
+from octomem.service import context
+from octomem.service.auth import Forbidden, issue_token
 from octomem.service.deps import state_of
-from octomem.service.keys import check_scopes
+from octomem.service.keys import SCOPES
+from octomem.service.problems import COMMON_RESPONSES, Problem, problem_response
 
 router = APIRouter(tags=["oauth"])
+_MAX_FIELD = 512
+_FIELDS = ("grant_type", "client_id", "client_secret", "scope")
+_NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+class TokenResponse(BaseModel):
+    """RFC 6749 section 5.1."""
+
+    access_token: str
+    token_type: str = Field(description="always Bearer")
+    expires_in: int = Field(description="seconds the token is valid")
+    scope: str = Field(description="the scopes granted, space-separated")
+
+
+class TokenError(BaseModel):
+    """RFC 6749 section 5.2, plus the request id."""
+
+    error: str = Field(
+        description="invalid_request, invalid_client, unsupported_grant_type or invalid_scope"
+    )
+    error_description: str
+    request_id: str | None = None
+
+
+class _Refused(Exception):
+    def __init__(self, status: int, error: str, description: str) -> None:
+        super().__init__(description)
+        self.status, self.error, self.description = status, error, description
+
+    def response(self) -> JSONResponse:
+        body = TokenError(
+            error=self.error, error_description=self.description, request_id=context.request_id()
+        )
+        headers = dict(_NO_STORE)
+        if self.status == 401:
+            headers["WWW-Authenticate"] = 'Basic realm="octomem"'
+        return JSONResponse(body.model_dump(), self.status, headers=headers)
+
+
+def _invalid(description: str) -> _Refused:
+    return _Refused(400, "invalid_request", description)
 
 
 def _basic(header: str | None) -> tuple[str, str] | None:
-    if not header or not header.lower().startswith("basic "):
+    """HTTP Basic client credentials, or None if the header is not Basic."""
+    if not header or header[:6].lower() != "basic ":
         return None
     try:
         pair = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError):
-        raise Unauthorized("the Basic credentials are not valid base64 of id:secret") from None
+        raise _Refused(
+            401, "invalid_client", "the Basic credentials are not base64 of client_id:secret"
+        ) from None
     client_id, sep, secret = pair.partition(":")
-    return (client_id, secret) if sep else None
+    if not sep:
+        raise _Refused(401, "invalid_client", "the Basic credentials lack the ':secret' part")
+    return unquote_plus(client_id), unquote_plus(secret)
+
+
+async def _fields(request: Request) -> dict[str, str]:
+    """The form's parameters; each at most once (section 3.2)."""
+    try:
+        form = await request.form()
+    except Exception:  # a body Starlette cannot parse as a form
+        raise _invalid("the body must be application/x-www-form-urlencoded") from None
+    fields: dict[str, str] = {}
+    for name in _FIELDS:
+        values = form.getlist(name)
+        if len(values) > 1:
+            raise _invalid(f"{name} is given more than once")
+        if values:
+            value = values[0]
+            if not isinstance(value, str) or len(value) > _MAX_FIELD:
+                raise _invalid(f"{name} must be text of at most {_MAX_FIELD} characters")
+            fields[name] = value
+    return fields
 
 
 @router.post(
     "/oauth/token",
     summary="Exchange client credentials for an access token",
+    response_model=TokenResponse,
     responses={
-        401: {"description": "unknown or revoked client"},
-        403: {"description": "OAuth2 off"},
+        400: {"description": "malformed request, grant or scope", "model": TokenError},
+        401: {"description": "unknown, revoked or expired client", "model": TokenError},
+        413: COMMON_RESPONSES[413],
+        429: COMMON_RESPONSES[429],
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/x-www-form-urlencoded": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["grant_type"],
+                        "properties": {
+                            "grant_type": {"type": "string", "enum": ["client_credentials"]},
+                            "client_id": {"type": "string", "description": "the key's id"},
+                            "client_secret": {"type": "string", "description": "the key"},
+                            "scope": {
+                                "type": "string",
+                                "description": "space-separated, some of the key's scopes "
+                                "(default: all of them)",
+                            },
+                        },
+                    }
+                }
+            },
+        }
     },
 )
-async def token(
-    request: Request,
-    grant_type: Annotated[str, Form(max_length=64)],
-    client_id: Annotated[str | None, Form(max_length=64)] = None,
-    client_secret: Annotated[str | None, Form(max_length=256)] = None,
-    scope: Annotated[str | None, Form(max_length=256)] = None,
-) -> JSONResponse:
+async def token(request: Request) -> Any:
+    try:
+        return await _token(request)
+    except _Refused as refused:
+        return refused.response()
+
+
+async def _token(request: Request) -> JSONResponse:
     state = state_of(request)
-    if grant_type != "client_credentials":
-        return JSONResponse(
-            {"error": "unsupported_grant_type", "error_description": "use client_credentials"},
+    fields = await _fields(request)
+    grant = fields.get("grant_type")
+    if not grant:
+        raise _invalid("grant_type is required: client_credentials")
+    if grant != "client_credentials":
+        raise _Refused(400, "unsupported_grant_type", "the only grant is client_credentials")
+    if state.config.jwt_secret is None:
+        raise _Refused(
             400,
+            "unsupported_grant_type",
+            "OAuth2 is off on this service (no service.jwt_secret): use the API key itself "
+            "as 'Authorization: Token <key>'",
         )
+    client_id, client_secret = fields.get("client_id"), fields.get("client_secret")
     basic = _basic(request.headers.get("authorization"))
     if basic is not None:
+        if client_secret is not None:
+            raise _invalid("authenticate one way: HTTP Basic or client_secret, not both")
+        if client_id is not None and client_id != basic[0]:
+            raise _invalid("client_id differs from the one in the Basic credentials")
         client_id, client_secret = basic
     if not client_id or not client_secret:
-        raise Unauthorized("send client_id and client_secret (form fields or HTTP Basic)")
-    if state.config.jwt_secret is None:
-        raise Forbidden("OAuth2 is off on this service: set service.jwt_secret")
+        raise _Refused(
+            401, "invalid_client", "send client_id and client_secret (HTTP Basic or form fields)"
+        )
+    scopes = None
+    if "scope" in fields:
+        scopes = tuple(dict.fromkeys(fields["scope"].split()))
+        unknown = [s for s in scopes if s not in SCOPES]
+        if unknown or not scopes:
+            raise _Refused(
+                400, "invalid_scope", f"scope must be some of {' '.join(SCOPES)} (space-separated)"
+            )
     key = await state.keys.verify_secret(client_id, client_secret)
     if key is None:
-        raise Unauthorized("unknown, revoked or expired client")
-    scopes = check_scopes(scope.split()) if scope else None
-    body = issue_token(key, state.config, scopes)
-    return JSONResponse(body, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+        raise _Refused(401, "invalid_client", "unknown, revoked or expired client")
+    info = context.current()
+    if info is not None:
+        info.key_id, info.project = key.id, key.project
+    try:
+        state.rates.check(key.id, key.rate_limit or state.config.rate_limit_per_minute)
+    except Problem as limited:
+        return problem_response(
+            limited.status, limited.slug, limited.title, limited.detail, limited.headers
+        )
+    try:
+        body = issue_token(key, state.config, scopes)
+    except Forbidden as exc:
+        raise _Refused(400, "invalid_scope", str(exc)) from None
+    return JSONResponse(TokenResponse.model_validate(body).model_dump(), headers=_NO_STORE)

@@ -25,7 +25,8 @@ def test_the_docs_have_examples() -> None:
 
 
 def test_every_curl_example_runs(tmp_path: Path) -> None:
-    with Service.start(tmp_path) as svc:
+    # OAuth2 on, so that the token examples run too
+    with Service.start(tmp_path, env={"OCTOMEM_SERVICE__JWT_SECRET": "docs-" + "s" * 40}) as svc:
         key = svc.key(scopes="read,write,delete,admin")
         env = {**os.environ, "OM": svc.url, "KEY": key}
         for block in examples():

@@ -1,0 +1,138 @@
+"""MCP over streamable HTTP at ``/mcp``: the tools of `octomem mcp` (one definition,
+`octomem.mcp_server.tools_server`) inside the service, behind the same envelope as every
+other route.
+
+One auth story: `app.Envelope` authenticates ``/mcp`` like any other path (an API key as
+``Token``/``Bearer``, or an OAuth2 access token), applies the key's rate limit, the body
+cap, the work bound and the deadline, and writes the audit line. The SDK's own auth is not
+used. Each tool call reads the request the envelope admitted (the SDK hands the HTTP
+request to the tool as ``ctx.request_context.request``; contextvars of the request do not
+reach the task that runs a tool) and works as that key: its project's Orchestrator, its
+pinned user, its scopes (read tools need ``read``, ``process_conversation`` and
+``update_memory`` need ``write``, ``delete_memory`` needs ``delete``) and the service's
+limits (messages per call, query length, page size).
+
+Stateless with JSON responses: each POST is one self-contained JSON-RPC exchange. No
+session lives in a worker, so any worker answers any request, a restart loses nothing, a
+key revoked mid-conversation fails its very next request (401), and no long-lived SSE
+stream holds a work slot or runs into the deadline. Server-to-client requests (sampling,
+elicitation) are therefore not offered; octomem's tools use none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from typing import Any, Literal, TypeVar
+
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
+from mcp.server.transport_security import TransportSecuritySettings
+from starlette.applications import Starlette
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from octomem.errors import ConfigurationError, LLMError, OctomemError, StoreError
+from octomem.logs import get_logger
+from octomem.mcp_server import Access, tools_server
+from octomem.orchestrator.engine import Orchestrator
+from octomem.service import context
+from octomem.service.auth import Forbidden, Unauthorized
+from octomem.service.context import RequestInfo
+from octomem.service.deps import Caller
+from octomem.service.problems import Problem
+from octomem.service.state import State
+
+log = get_logger(__name__)
+T = TypeVar("T")
+PATH = "/mcp"
+_REQUEST = "octomem.request"  # where the request's RequestInfo rides in the ASGI scope
+
+
+class ServiceAccess:
+    """A tool call as the key the envelope admitted (`octomem.mcp_server.Access`)."""
+
+    def __init__(self, who: Caller, info: RequestInfo) -> None:
+        self.who = who
+        self.info = info
+
+    async def orchestrator(self) -> Orchestrator:
+        return await self.who.orchestrator()
+
+    def scope(self, user_id: str | None, agent_id: str | None) -> dict[str, Any]:
+        return self.who.scope(user_id, agent_id)
+
+    def require(self, right: Literal["read", "write", "delete"]) -> None:
+        self.who.principal.require(right)
+
+    def write(self, work: Awaitable[T]) -> Awaitable[T]:
+        return self.who.write(work)
+
+    def check_query(self, query: str) -> str:
+        return self.who.check_query(query)
+
+    def check_page(self, limit: int) -> int:
+        return self.who.check_page(limit)
+
+    def check_messages(self, count: int) -> None:
+        self.who.check_messages(count)
+
+    def count(self, **counts: int) -> None:
+        context.count(**counts)
+
+    def failure(self, exc: Exception) -> str | None:
+        """What the model is told: octomem's message, except where it could name hosts,
+        paths or a dependency's words (stores, the language model: logged instead)."""
+        if isinstance(exc, Forbidden | Unauthorized):
+            return f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, Problem):
+            return exc.detail
+        if isinstance(exc, StoreError | LLMError | ConfigurationError):
+            log.warning("request %s: %s: %s", self.info.request_id, type(exc).__name__, exc)
+            return (
+                "a store or the language model is unavailable; retry later "
+                f"(request id {self.info.request_id})"
+            )
+        if isinstance(exc, OctomemError):
+            return f"{type(exc).__name__}: {exc}"
+        return None
+
+
+class McpMount:
+    """The MCP endpoint of one app: `install` adds the route, `running` the SDK's task
+    group (inside the app's lifespan)."""
+
+    def __init__(self, state: State) -> None:
+        self.state = state
+
+        async def access_for(ctx: Context) -> Access:
+            request = ctx.request_context.request
+            info = getattr(request, "scope", {}).get(_REQUEST)
+            if not isinstance(info, RequestInfo) or info.principal is None:
+                raise ToolError("Unauthorized: no key admitted this request")  # not reached
+            context.adopt(info)  # this task's audit counts and user go to the request's line
+            return ServiceAccess(Caller(info.principal, state), info)
+
+        self.server = tools_server(access_for)
+        self.server.streamable_http_app(  # builds the server's session manager
+            json_response=True,
+            stateless_http=True,
+            # the key in the Authorization header is the protection (a browser that a
+            # rebound DNS name points here has no key); Host and Origin are the proxy's
+            transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
+            max_request_body_size=state.config.max_body_bytes,
+        )
+        self.manager: StreamableHTTPSessionManager = self.server.session_manager
+        self._app = StreamableHTTPASGIApp(self.manager)
+        self.route = Route(PATH, endpoint=self, name="mcp")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope[_REQUEST] = context.current()
+        scope["route"] = self.route  # the audit line's route
+        await self._app(scope, receive, send)
+
+    def install(self, app: Starlette) -> None:
+        app.router.routes.append(self.route)
+
+    def running(self) -> Any:
+        return self.manager.run()

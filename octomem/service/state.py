@@ -1,0 +1,33 @@
+"""What the service's routes share: settings, the projects' Orchestrators, the keys, the
+limits and the audit trail. One per app (and so per worker process)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from starlette.routing import BaseRoute
+
+from octomem.service.audit import AuditLog
+from octomem.service.keys import KeyStore
+from octomem.service.limits import RateLimiter, WorkGate
+from octomem.service.pool import ProjectPool
+from octomem.settings import Settings
+
+
+class State:
+    """What the routes share: settings, projects, keys, limits, audit."""
+
+    def __init__(self, settings: Settings, *, audit_per_worker: bool = False) -> None:
+        self.settings = settings
+        self.config = settings.service
+        self.pool = ProjectPool(settings)
+        self.keys = KeyStore(settings.data_dir)
+        self.rates = RateLimiter()
+        self.gate = WorkGate(self.config.max_concurrent)
+        audit_path = Path(self.config.audit_log or settings.data_dir / "service" / "audit.log")
+        if audit_per_worker:  # audit.log -> audit-<pid>.log
+            audit_path = audit_path.with_name(f"{audit_path.stem}-{os.getpid()}{audit_path.suffix}")
+        self.audit = AuditLog(audit_path, self.config)
+        self.started = False
+        self.routes: list[BaseRoute] = []  # the app's, for the audit line of early answers
