@@ -265,14 +265,15 @@ class ServiceConfig(_Strict):
         16, ge=1, description="projects a worker keeps open; the least recently used closes"
     )
 
-    @field_validator("jwt_secret")
+    @field_validator("jwt_secret", "jwt_previous_secrets")
     @classmethod
-    def _secret_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and len(value.get_secret_value().strip()) < 32:
-            raise ValueError(
-                "service.jwt_secret must be at least 32 characters: a random secret, e.g. "
-                "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
-            )
+    def _secret_long_enough(cls, value: Any) -> Any:
+        for secret in value if isinstance(value, list) else [value]:
+            if secret is not None and len(secret.get_secret_value().strip()) < 32:
+                raise ValueError(
+                    "a JWT secret must be at least 32 characters: a random secret, e.g. "
+                    "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+                )
         return value
 
 

@@ -137,3 +137,12 @@ def test_a_project_keeps_its_files_and_collections_apart(
     monkeypatch.delenv("OCTOMEM_PROJECT")
     monkeypatch.delenv("OCTOMEM_DATA_DIR", raising=False)
     assert load_settings(config).store_dir == Path("~/.octomem").expanduser() / "projects/acme_1"
+
+
+@pytest.mark.parametrize("key", ["jwt_secret", "jwt_previous_secrets"])
+def test_a_short_jwt_secret_is_refused_without_echoing_it(key: str) -> None:
+    short = "tooshort-secret"
+    value = short if key == "jwt_secret" else ["x" * 40, short]
+    with pytest.raises(ConfigurationError) as refused:
+        load_settings(service={key: value})
+    assert "32 characters" in str(refused.value) and short not in str(refused.value)
