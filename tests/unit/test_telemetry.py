@@ -45,3 +45,34 @@ def test_process_and_recall_emit_spans(orch) -> None:
     extract = [s for s in exporter.get_finished_spans() if s.name == "octomem.agent.extract"]
     assert {s.attributes["octomem.agent"] for s in extract} >= {"semantic", "episodic"}
     assert "octomem.candidates" in extract[0].attributes
+
+
+def test_a_service_request_is_a_span_with_the_audit_fields_and_no_text(tmp_path) -> None:
+    import asyncio
+
+    from fastapi.testclient import TestClient
+
+    from octomem.service.app import create_app
+    from octomem.service.keys import KeyStore
+    from octomem.settings import load_settings
+
+    exporter = _install()
+    keys = KeyStore(tmp_path)
+    _, key = asyncio.run(keys.create(project="default"))
+    asyncio.run(keys.close())
+    with TestClient(create_app(load_settings(data_dir=tmp_path))) as client:
+        answer = client.post(
+            "/v1/recall",
+            json={"query": "zebra quartz", "user_id": "ann"},
+            headers={"Authorization": f"Token {key}", "X-Request-ID": "span-1"},
+        )
+        assert answer.status_code == 200
+    # by span id: each test's _install adds the exporter to the provider once more
+    spans = {s.context.span_id: s for s in exporter.get_finished_spans()}
+    [request] = [s for s in spans.values() if s.name == "octomem.http.request"]
+    attributes = dict(request.attributes or {})
+    assert attributes["octomem.request_id"] == "span-1"
+    assert attributes["octomem.route"] == "/v1/recall"
+    assert attributes["octomem.status"] == 200 and attributes["octomem.project"] == "default"
+    assert attributes["octomem.key_id"] == key.split("_")[1]
+    assert "zebra" not in repr(attributes)
