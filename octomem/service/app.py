@@ -171,7 +171,7 @@ async def _buffered(receive: Receive, cap: int) -> Receive:
     while True:
         message = await receive()
         if message["type"] != "http.request":
-            return _replay([message])
+            return _replay(message, receive)
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > cap:
@@ -179,18 +179,21 @@ async def _buffered(receive: Receive, cap: int) -> Receive:
         chunks.append(chunk)
         if not message.get("more_body", False):
             break
-    return _replay([{"type": "http.request", "body": b"".join(chunks), "more_body": False}])
+    body = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+    return _replay(body, receive)
 
 
-def _replay(messages: list[Message]) -> Receive:
-    pending = list(messages)
+def _replay(first: Message, receive: Receive) -> Receive:
+    """`first`, then the client's own messages: a streamed response listens on them for
+    the client going away, so they must not say it went away before it did."""
+    pending = [first]
 
-    async def receive() -> Message:
+    async def replay() -> Message:
         if pending:
-            return pending.pop(0)
-        return {"type": "http.disconnect"}
+            return pending.pop()
+        return await receive()
 
-    return receive
+    return replay
 
 
 def _counted(receive: Receive, cap: int) -> Receive:
