@@ -10,12 +10,19 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from octomem.service.auth import Forbidden, Unauthorized, issue_token
 from octomem.service.deps import state_of
 from octomem.service.keys import check_scopes
+from octomem.service.problems import COMMON_RESPONSES
 
 router = APIRouter(tags=["oauth"])
+
+
+class TokenError(BaseModel):
+    error: str
+    error_description: str
 
 
 def _basic(header: str | None) -> tuple[str, str] | None:
@@ -33,8 +40,11 @@ def _basic(header: str | None) -> tuple[str, str] | None:
     "/oauth/token",
     summary="Exchange client credentials for an access token",
     responses={
-        401: {"description": "unknown or revoked client"},
-        403: {"description": "OAuth2 off"},
+        400: {
+            "description": "a grant type other than client_credentials (RFC 6749 5.2)",
+            "content": {"application/json": {"schema": TokenError.model_json_schema()}},
+        },
+        **{status: COMMON_RESPONSES[status] for status in (401, 403, 413, 422)},
     },
 )
 async def token(
