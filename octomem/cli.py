@@ -7,7 +7,7 @@ import logging
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import click
 import typer
@@ -25,6 +25,7 @@ from octomem.cli_support import (
     JsonOption,
     OwnerAgentOption,
     OwnerUserOption,
+    ProjectOption,
     SessionOption,
     SupersededOption,
     TypesOption,
@@ -69,13 +70,16 @@ def main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> N
 
 
 @app.command()
-def demo(config: ConfigOption = None, data_dir: DataDirOption = None) -> None:
+def demo(
+    config: ConfigOption = None, data_dir: DataDirOption = None, project: ProjectOption = None
+) -> None:
     """Process a sample three-session conversation offline and show what recall finds."""
     from octomem.demo import print_report, run_demo
     from octomem.orchestrator.engine import Orchestrator
 
     with console.status("loading the embedder and stores..."):
-        orch = Orchestrator.from_config(config, data_dir=data_dir)
+        overrides: dict[str, Any] = {} if project is None else {"project": project}
+        orch = Orchestrator.from_config(config, data_dir=data_dir, **overrides)
     with orch:
         with console.status("processing three sessions..."):
             report = run_demo(orch)
@@ -95,11 +99,12 @@ def process(
     infer: Annotated[bool, typer.Option(help="--no-infer stores the raw turns only")] = True,
     config: ConfigOption = None,
     data_dir: DataDirOption = None,
+    project: ProjectOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Store a conversation and the memories its agents extract from it."""
     messages = read_messages(source)
-    with open_orchestrator(config, data_dir, as_json) as orch:
+    with open_orchestrator(config, data_dir, as_json, project) as orch:
         result = orch.process(
             messages,
             user_id=user,
@@ -135,11 +140,12 @@ def search(
     include_superseded: SupersededOption = False,
     config: ConfigOption = None,
     data_dir: DataDirOption = None,
+    project: ProjectOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Hybrid recall (vector, keyword, graph; fused) through every agent."""
     where = parse_filters(filters)
-    with open_orchestrator(config, data_dir, as_json) as orch:
+    with open_orchestrator(config, data_dir, as_json, project) as orch:
         result = orch.recall(
             query,
             user_id=user,
@@ -176,10 +182,11 @@ def get(
     agent: OwnerAgentOption = None,
     config: ConfigOption = None,
     data_dir: DataDirOption = None,
+    project: ProjectOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Show one memory (current or superseded)."""
-    with open_orchestrator(config, data_dir, as_json) as orch:
+    with open_orchestrator(config, data_dir, as_json, project) as orch:
         memory = orch.get(memory_id, user_id=user, agent_id=agent)
     if as_json:
         emit(memory.model_dump(mode="json"))
@@ -205,11 +212,12 @@ def list_memories(
     limit: Annotated[int | None, typer.Option("--limit", "-n", min=1)] = None,
     config: ConfigOption = None,
     data_dir: DataDirOption = None,
+    project: ProjectOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """List the memories in a scope, oldest first."""
     where = parse_filters(filters)
-    with open_orchestrator(config, data_dir, as_json) as orch:
+    with open_orchestrator(config, data_dir, as_json, project) as orch:
         memories = orch.get_all(
             user_id=user,
             agent_id=agent,
@@ -232,10 +240,11 @@ def history(
     agent: OwnerAgentOption = None,
     config: ConfigOption = None,
     data_dir: DataDirOption = None,
+    project: ProjectOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Every change of one memory, oldest first."""
-    with open_orchestrator(config, data_dir, as_json) as orch:
+    with open_orchestrator(config, data_dir, as_json, project) as orch:
         events = orch.history(memory_id, user_id=user, agent_id=agent)
     if as_json:
         emit([event.model_dump(mode="json", exclude={"record"}) for event in events])
@@ -251,10 +260,11 @@ def update(
     agent: OwnerAgentOption = None,
     config: ConfigOption = None,
     data_dir: DataDirOption = None,
+    project: ProjectOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Rewrite a memory's text; its history keeps the old text."""
-    with open_orchestrator(config, data_dir, as_json) as orch:
+    with open_orchestrator(config, data_dir, as_json, project) as orch:
         memory = orch.update(memory_id, text, user_id=user, agent_id=agent)
     if as_json:
         emit(memory.model_dump(mode="json"))
@@ -269,10 +279,11 @@ def delete(
     agent: OwnerAgentOption = None,
     config: ConfigOption = None,
     data_dir: DataDirOption = None,
+    project: ProjectOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Delete a memory from every store; its history stays readable."""
-    with open_orchestrator(config, data_dir, as_json) as orch:
+    with open_orchestrator(config, data_dir, as_json, project) as orch:
         orch.delete(memory_id, user_id=user, agent_id=agent)
     if as_json:
         emit({"id": memory_id, "deleted": True})
@@ -289,6 +300,7 @@ def forget(
     ] = False,
     config: ConfigOption = None,
     data_dir: DataDirOption = None,
+    project: ProjectOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Remove every trace of a user (or of one --agent of the user) from every store,
@@ -303,7 +315,7 @@ def forget(
             file=sys.stderr,
         )
         raise typer.Exit(1)
-    with open_orchestrator(config, data_dir, as_json) as orch:
+    with open_orchestrator(config, data_dir, as_json, project) as orch:
         report = orch.forget(user_id=user, agent_id=agent)
     if as_json:
         emit({**report.model_dump(mode="json"), "total_memories": report.total_memories})
@@ -324,10 +336,11 @@ def export_cmd(
     user: UserOption = None,
     config: ConfigOption = None,
     data_dir: DataDirOption = None,
+    project: ProjectOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Write every memory (all users, or --user) with its history and the graph to JSONL."""
-    with open_orchestrator(config, data_dir, as_json) as orch:
+    with open_orchestrator(config, data_dir, as_json, project) as orch:
         if as_json:
             summary = orch.export_jsonl(path, user_id=user)
         else:
@@ -350,6 +363,7 @@ def import_cmd(
     path: Annotated[Path, typer.Argument(help="a JSONL file written by `octomem export`")],
     config: ConfigOption = None,
     data_dir: DataDirOption = None,
+    project: ProjectOption = None,
     as_json: JsonOption = False,
     skip_invalid: Annotated[
         bool,
@@ -362,7 +376,7 @@ def import_cmd(
 
     Every line is checked first: if one cannot be stored, or would reach another user's
     data, nothing is imported and the lines are listed (unless --skip-invalid)."""
-    with open_orchestrator(config, data_dir, as_json) as orch:
+    with open_orchestrator(config, data_dir, as_json, project) as orch:
         if as_json:
             summary = orch.import_jsonl(path, skip_invalid=skip_invalid)
         else:
@@ -395,10 +409,11 @@ def stats(
     user: UserOption = None,
     config: ConfigOption = None,
     data_dir: DataDirOption = None,
+    project: ProjectOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Counts per agent (memory type) and store."""
-    with open_orchestrator(config, data_dir, as_json) as orch:
+    with open_orchestrator(config, data_dir, as_json, project) as orch:
         counts = orch.stats(user_id=user)
     if as_json:
         emit(counts)
@@ -432,13 +447,14 @@ def doctor(
     ] = False,
     config: ConfigOption = None,
     data_dir: DataDirOption = None,
+    project: ProjectOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Check that the keyword index, graph and history agree with the canonical store.
 
     Exit code 0 when they agree (after the repair, with --repair), 3 when differences
     are left."""
-    with open_orchestrator(config, data_dir, as_json) as orch:
+    with open_orchestrator(config, data_dir, as_json, project) as orch:
         report = orch.check(repair=repair)
     if as_json:
         emit({**report.model_dump(mode="json"), "consistent": report.consistent})
@@ -496,6 +512,7 @@ def mcp(
     ] = False,
     config: ConfigOption = None,
     data_dir: DataDirOption = None,
+    project: ProjectOption = None,
 ) -> None:
     """Serve octomem's tools over MCP (stdio, or streamable HTTP at http://HOST:PORT/mcp).
 
@@ -510,6 +527,7 @@ def mcp(
         port=port,
         config=config,
         data_dir=data_dir,
+        project=project,
         user_id=user,
         api_key=mcp_api_key(),
         insecure_no_auth=insecure_no_auth,

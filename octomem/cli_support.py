@@ -27,6 +27,10 @@ err_console = Console(stderr=True)
 
 ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="YAML config file")]
 DataDirOption = Annotated[Path | None, typer.Option("--data-dir", help="overrides data_dir")]
+ProjectOption = Annotated[
+    str | None,
+    typer.Option("--project", help="the project whose memories to use (overrides project)"),
+]
 
 UserOption = Annotated[str | None, typer.Option("--user", "-u", help="user_id scope")]
 AgentOption = Annotated[str | None, typer.Option("--agent", help="agent_id scope")]
@@ -53,15 +57,16 @@ SupersededOption = Annotated[
 
 @contextmanager
 def open_orchestrator(
-    config: Path | None, data_dir: Path | None, quiet: bool
+    config: Path | None, data_dir: Path | None, quiet: bool, project: str | None = None
 ) -> Iterator[Orchestrator]:
     from octomem.orchestrator.engine import Orchestrator
 
+    overrides: dict[str, Any] = {} if project is None else {"project": project}
     if quiet:
-        orch = Orchestrator.from_config(config, data_dir=data_dir)
+        orch = Orchestrator.from_config(config, data_dir=data_dir, **overrides)
     else:
         with err_console.status("loading the embedder and stores..."):
-            orch = Orchestrator.from_config(config, data_dir=data_dir)
+            orch = Orchestrator.from_config(config, data_dir=data_dir, **overrides)
     with orch:
         yield orch
 

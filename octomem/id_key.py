@@ -2,15 +2,19 @@
 
 Memory ids are deterministic (a retried write must land on the same id), so without a
 secret anyone who knows a user_id could compute that user's ids (the core block's id is
-a hash of its type, user and label). Ids are therefore HMAC-SHA256 under a key per data
-directory (`models.keyed_hash`):
+a hash of its type, user and label). Ids are therefore HMAC-SHA256 under a key per
+project directory (`Settings.store_dir`, `models.keyed_hash`):
 
 - `id_key` in the settings (``OCTOMEM_ID_KEY``) when given: for deployments whose hosts
   share one Chroma / graph server and so must make the same ids (a new data directory
   with server stores and no key refuses to open: hosts making random keys of their own
   would store one memory - one core block - under several ids);
-- else the file ``data_dir/id.key`` (mode 0600), created with a random key the first time
-  a data directory with embedded stores is opened;
+  for a non-default project the key is derived from it (HMAC of the project name), so one
+  user and text in two projects on shared servers never get the same id;
+- else the file ``id.key`` (mode 0600) in the project's directory, created with a random
+  key the first time a project with embedded stores is opened (every project its own); a
+  non-default project on server stores without `id_key` derives its key from the
+  ``data_dir/id.key`` of the default project, if there is one;
 - a data directory that already holds stores from before id keys (and no key file) keeps
   making the unkeyed ids it has always made: the file then says ``legacy-unkeyed``. Its
   stored ids, its core blocks and the ids of retried calls all stay what they were, so
@@ -25,6 +29,8 @@ several Orchestrators on different data directories may share a process.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 import os
 import secrets
 from pathlib import Path
@@ -40,13 +46,14 @@ _STORE_FILES = ("chroma", "graph", "history.sqlite", "journal.sqlite", "keyword.
 
 
 def resolve_id_key(settings: Settings) -> bytes | None:
-    """The id key for `settings.data_dir` (None: the legacy unkeyed ids), creating the
-    key file on first use. ConfigurationError if the configured key disagrees with it."""
-    data_dir = settings.data_dir
-    path = data_dir / KEY_FILE
+    """The id key of `settings.project` (None: the legacy unkeyed ids), creating the key
+    file on first use. ConfigurationError if the configured key disagrees with it."""
+    store_dir = settings.store_dir
+    path = store_dir / KEY_FILE
     stored = _read(path)
+    project = settings.project_namespace
     if settings.id_key is not None:
-        configured = settings.id_key.get_secret_value()
+        configured = project_key(settings.id_key.get_secret_value(), project)
         if stored is not None and stored != configured:
             what = (
                 "keeps the unkeyed ids of a store made before id keys"
@@ -54,15 +61,18 @@ def resolve_id_key(settings: Settings) -> bytes | None:
                 else "was created with another id key"
             )
             raise ConfigurationError(
-                f"data_dir {data_dir} {what} ({path}); with id_key (OCTOMEM_ID_KEY) set, new "
+                f"data_dir {store_dir} {what} ({path}); with id_key (OCTOMEM_ID_KEY) set, new "
                 "memories would get other ids than the stored ones and retries would no longer "
                 "be idempotent. Unset id_key, or use the key in that file on every host"
             )
         return configured.encode("utf-8")
     if stored is None:
-        if _has_stores(data_dir):
+        if _has_stores(store_dir):
             stored = _create(path, LEGACY)
         elif _shared(settings):
+            base = _read(settings.data_dir / KEY_FILE) if project else None
+            if base is not None and base != LEGACY:
+                return project_key(base, project).encode("utf-8")
             raise ConfigurationError(
                 "server stores (a Chroma server or a graph server) need an id key that every "
                 "host using them shares: set id_key (OCTOMEM_ID_KEY) to one random secret "
@@ -73,6 +83,16 @@ def resolve_id_key(settings: Settings) -> bytes | None:
         else:
             stored = _create(path, secrets.token_hex(32))
     return None if stored == LEGACY else stored.encode("utf-8")
+
+
+def project_key(key: str, project: str) -> str:
+    """The id key of `project` ("" : the default project, whose key is `key` itself): an
+    HMAC of the project name under `key`, so every project's ids differ from every other's
+    while all hosts that share `key` make the same ones."""
+    if not project:
+        return key
+    message = f"octomem-project:{project}".encode()
+    return hmac.new(key.encode("utf-8"), message, hashlib.sha256).hexdigest()
 
 
 def _read(path: Path) -> str | None:

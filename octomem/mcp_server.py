@@ -326,6 +326,7 @@ def serve(
     port: int = 8765,
     config: str | os.PathLike[str] | None = None,
     data_dir: str | os.PathLike[str] | None = None,
+    project: str | None = None,
     user_id: str | None = None,
     api_key: str | None = None,
     insecure_no_auth: bool = False,
@@ -346,7 +347,8 @@ def serve(
         logging.getLogger(__name__).warning(
             "MCP over HTTP without authentication (--insecure-no-auth)"
         )
-    lazy = _Lazy(lambda: Orchestrator.from_config(config, data_dir=data_dir))
+    overrides: dict[str, Any] = {} if project is None else {"project": project}
+    lazy = _Lazy(lambda: Orchestrator.from_config(config, data_dir=data_dir, **overrides))
     server = build_server(lazy, user_id=user_id, api_key=api_key if transport == "http" else None)
     try:
         if transport == "stdio":

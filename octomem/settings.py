@@ -12,6 +12,7 @@ naming them.
 from __future__ import annotations
 
 import os
+import re
 from contextvars import ContextVar
 from datetime import timedelta
 from pathlib import Path
@@ -31,6 +32,10 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from octomem.errors import ConfigurationError
 from octomem.models import MemoryType
+
+DEFAULT_PROJECT = "default"
+_PROJECT_RE = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,38}[a-z0-9])?$")
+PROJECTS_DIR = "projects"  # data_dir/projects/<project>: a non-default project's files
 
 
 class _Strict(BaseModel):
@@ -279,6 +284,13 @@ class Settings(BaseSettings):
     )
 
     data_dir: UserPath = Path("~/.octomem")
+    project: str = Field(
+        DEFAULT_PROJECT,
+        description="the project this Orchestrator serves: its memories live apart from "
+        "every other project's in every store (files under data_dir/projects/<project>, "
+        "its own Chroma collections, its own graph namespace and id key); 'default' "
+        "keeps data_dir itself. Lowercase letters, digits, '-' and '_', 1-40 characters",
+    )
     id_key: SecretStr | None = Field(
         None,
         description="secret that memory ids are keyed with (HMAC-SHA256); default: the key "
@@ -306,6 +318,40 @@ class Settings(BaseSettings):
                 "python -c 'import secrets; print(secrets.token_hex(32))'"
             )
         return value
+
+    @field_validator("project")
+    @classmethod
+    def _project_name(cls, value: str) -> str:
+        if not _PROJECT_RE.match(value):
+            raise ValueError(
+                "a project name is 1-40 characters: lowercase letters, digits, '-' and '_', "
+                "starting and ending with a letter or digit (it names directories and "
+                "collections), e.g. 'acme' or 'team-2'"
+            )
+        return value
+
+    @property
+    def store_dir(self) -> Path:
+        """Where this project's files live (keyword index, history, journal, embedded
+        Chroma and graph, id.key): data_dir for the default project, else
+        data_dir/projects/<project>."""
+        if self.project == DEFAULT_PROJECT:
+            return self.data_dir
+        return self.data_dir / PROJECTS_DIR / self.project
+
+    @property
+    def project_namespace(self) -> str:
+        """The project as shared servers scope by it: "" for the default project (its
+        collections and graph nodes keep the names they had before projects)."""
+        return "" if self.project == DEFAULT_PROJECT else self.project
+
+    @property
+    def collection_prefix(self) -> str:
+        """The Chroma collection prefix of this project: the configured one, with
+        ``-p-<project>`` appended for a non-default project, so projects sharing one Chroma
+        server never share a collection."""
+        prefix = self.vector.collection_prefix
+        return f"{prefix}-p-{self.project}" if self.project_namespace else prefix
 
     @classmethod
     def settings_customise_sources(

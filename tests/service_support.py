@@ -17,10 +17,12 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tests.servers import answers, free_port, running
 
@@ -105,8 +107,18 @@ class Service:
         logs = sorted(self.data_dir.parent.glob("serve-*.log"))
         return logs[-1].read_text(errors="replace") if logs else ""
 
-    def audit_lines(self) -> list[dict[str, object]]:
+    def audit_lines(
+        self, which: Callable[[dict[str, Any]], bool] = lambda line: True, count: int = 0
+    ) -> list[dict[str, Any]]:
+        """The audit lines `which` selects, waiting up to 10 s until there are `count`
+        (a line is written just after its response is sent)."""
         path = self.data_dir / "service" / "audit.log"
-        if not path.exists():
-            return []
-        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        deadline = time.monotonic() + 10
+        while True:
+            lines = []
+            if path.exists():
+                lines = [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
+            chosen = [line for line in lines if which(line)]
+            if len(chosen) >= count or time.monotonic() > deadline:
+                return chosen
+            time.sleep(0.05)

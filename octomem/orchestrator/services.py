@@ -77,8 +77,8 @@ class Services:
         if self._initialised:
             return
         # not an asyncio.Lock: the first calls may come from several event loops at once;
-        # per data directory: Orchestrators sharing one must not create its files together
-        async with local_lock(("octomem.services.init", str(self.settings.data_dir.resolve()))):
+        # per project directory: Orchestrators sharing one must not create its files together
+        async with local_lock(("octomem.services.init", str(self.settings.store_dir.resolve()))):
             if self._initialised:
                 return
             from octomem.orchestrator.forget import resume
@@ -173,7 +173,8 @@ def build_services(
     embedder: Embedder | None = None,
     agents: Iterable[MemoryAgent] = (),
 ) -> Services:
-    """Open (not yet initialise) the configured stores under settings.data_dir.
+    """Open (not yet initialise) the configured stores of `settings.project`: files under
+    `settings.store_dir`, its own Chroma collections and graph namespace.
 
     `embedder` lets several Orchestrators in one process share one loaded model. `agents`
     are added to the registered ones (`octomem.agents.registry`); one of a memory type
@@ -185,12 +186,12 @@ def build_services(
     from octomem.stores.history import SqliteHistoryStore
     from octomem.stores.journal import SqliteJournal
 
-    data_dir: Path = settings.data_dir
+    store_dir: Path = settings.store_dir
     try:
-        data_dir.mkdir(parents=True, exist_ok=True)
+        store_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ConfigurationError(
-            f"data_dir {data_dir} cannot be created ({exc}); set data_dir to a writable folder"
+            f"data_dir {store_dir} cannot be created ({exc}); set data_dir to a writable folder"
         ) from exc
     id_key = resolve_id_key(settings)
     vector_config = settings.vector
@@ -201,13 +202,13 @@ def build_services(
             vector_config.port,
             ssl=vector_config.ssl,
             headers=vector_config.headers or None,
-            prefix=vector_config.collection_prefix,
+            prefix=settings.collection_prefix,
             retry_s=vector_config.retry_s,
         )
     else:
         vector = ChromaVectorStore.embedded(
-            data_dir / "chroma",
-            prefix=vector_config.collection_prefix,
+            store_dir / "chroma",
+            prefix=settings.collection_prefix,
             cache_records=vector_config.cache_records,
             cache_bytes=vector_config.cache_mb * MB,
         )
@@ -222,19 +223,20 @@ def build_services(
             graph_config.user,
             graph_config.password.get_secret_value(),
             database=graph_config.database,
+            namespace=settings.project_namespace,
         )
     else:
         from octomem.stores.ladybug import LadybugGraphStore
 
-        graph = LadybugGraphStore(data_dir / "graph")
+        graph = LadybugGraphStore(store_dir / "graph")
 
     return Services(
         settings=settings,
         vector=vector,
-        keyword=FtsKeywordStore(data_dir / "keyword.sqlite"),
-        history=SqliteHistoryStore(data_dir / "history.sqlite"),
+        keyword=FtsKeywordStore(store_dir / "keyword.sqlite"),
+        history=SqliteHistoryStore(store_dir / "history.sqlite"),
         graph=graph,
-        journal=SqliteJournal(data_dir / "journal.sqlite"),
+        journal=SqliteJournal(store_dir / "journal.sqlite"),
         embedder=embedder if embedder is not None else build_embedder(settings),
         agents=memory_agents,
         llm=LiteLLMClient(settings.llm) if settings.llm.model else None,

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from octomem.logs import get_logger
@@ -49,6 +50,7 @@ class State:
         audit_path = self.config.audit_log or settings.data_dir / "service" / "audit.log"
         self.audit = AuditLog(Path(audit_path), self.config)
         self.started = False
+        self.routes: list[BaseRoute] = []  # the app's, for the audit line of early answers
 
 
 class _BodyTooLarge(Exception):
@@ -102,7 +104,7 @@ class Envelope:
                 )
             except (problems.Problem, Unauthorized, Forbidden) as exc:
                 await self._answer(send_with_id, status, problems.for_error(exc))
-            route = getattr(scope.get("route"), "path", None) or "(unmatched)"
+            route = getattr(scope.get("route"), "path", None) or self._template(scope)
             duration = (time.perf_counter() - started) * 1000
             line = self.state.audit.record(
                 info,
@@ -112,6 +114,15 @@ class Envelope:
                 duration_ms=duration,
             )
             set_attributes(sp, **{k: v for k, v in line.items() if k not in ("time", "counts")})
+
+    def _template(self, scope: Scope) -> str:
+        """The route template a request was for when it was answered before routing (401,
+        413, 429...): never the raw path, which may carry ids."""
+        for route in self.state.routes:
+            match, _ = route.matches(scope)
+            if match is not Match.NONE:
+                return str(getattr(route, "path", "(unmatched)"))
+        return "(unmatched)"
 
     async def _answer(self, send: Send, status: dict[str, Any], response: Any) -> None:
         if status["sent"]:
@@ -171,7 +182,7 @@ async def _buffered(receive: Receive, cap: int) -> Receive:
     while True:
         message = await receive()
         if message["type"] != "http.request":
-            return _replay(message, receive)
+            return _replay([message], receive)
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > cap:
@@ -179,21 +190,20 @@ async def _buffered(receive: Receive, cap: int) -> Receive:
         chunks.append(chunk)
         if not message.get("more_body", False):
             break
-    body = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
-    return _replay(body, receive)
+    body = b"".join(chunks)
+    return _replay([{"type": "http.request", "body": body, "more_body": False}], receive)
 
 
-def _replay(first: Message, receive: Receive) -> Receive:
-    """`first`, then the client's own messages: a streamed response listens on them for
-    the client going away, so they must not say it went away before it did."""
-    pending = [first]
+def _replay(messages: list[Message], then: Receive) -> Receive:
+    """`messages` first, then the connection's own (a disconnect when the client goes)."""
+    pending = list(messages)
 
-    async def replay() -> Message:
+    async def replayed() -> Message:
         if pending:
-            return pending.pop()
-        return await receive()
+            return pending.pop(0)
+        return await then()
 
-    return replay
+    return replayed
 
 
 def _counted(receive: Receive, cap: int) -> Receive:
@@ -242,6 +252,9 @@ def create_app(settings: Settings) -> FastAPI:
     for module in (routes_v1, routes_mem0):
         app.include_router(module.router, responses=problems.COMMON_RESPONSES)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    state.routes = [
+        r for m in (routes_health, routes_oauth, routes_v1, routes_mem0) for r in m.router.routes
+    ]
     app.add_middleware(Envelope, state=state)
     return app
 

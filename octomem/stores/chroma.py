@@ -58,7 +58,9 @@ _PAGE = 1000
 _FIRST_PAUSE_S = 0.05  # retries of a server call back off from here, doubling ...
 _MAX_PAUSE_S = 2.0  # ... up to this
 _SELECTIVE_MAX = 4096
-_PREFIX_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+# Chroma's collection names: 3-512 of [A-Za-z0-9._-], alphanumeric at both ends; ours are
+# "{prefix}_{memory type}" (a project's prefix ends in "-p-<project>", up to 43 more)
+_PREFIX_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 T = TypeVar("T")
 
 
@@ -106,7 +108,7 @@ class ChromaVectorStore:
         """`remote` connects to a server; `path` is an embedded store's directory."""
         if not _PREFIX_RE.match(prefix):
             raise ConfigurationError(
-                f"invalid Chroma collection prefix {prefix!r}: use 1-63 letters, digits, "
+                f"invalid Chroma collection prefix {prefix!r}: use 1-200 letters, digits, "
                 "'.', '_' or '-', starting with a letter or digit"
             )
         if (remote is None) == (path is None):

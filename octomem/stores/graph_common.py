@@ -68,31 +68,92 @@ FORGET_MEMORIES: tuple[LiteralString, ...] = (
 )
 
 
+# between a project and a key in a shared graph: scope ids never hold control characters
+SEPARATOR = "\x1f"
+
+
+class Namespace:
+    """How projects that share one graph server keep apart: every user key and every id of
+    a node or relation that a project writes or matches goes through `user` / `key`, which
+    put ``<project>\x1f`` in front (the default project, "", writes them unchanged, as
+    before projects); every value read back goes through `strip`. Nodes of two projects
+    never share a key, so no query keyed by user or id reaches another project's, and the
+    unique constraints on ids hold across projects (an export imported into another
+    project keeps its ids). Whole-graph reads and `reset` match `mine`'s rule in Cypher
+    (`NAMESPACED`)."""
+
+    def __init__(self, project: str = "") -> None:
+        if SEPARATOR in project:
+            raise InvalidInputError("a graph namespace cannot hold a control character")
+        self.project = project
+        self.prefix = f"{project}{SEPARATOR}" if project else ""
+
+    def user(self, user_id: str | None) -> str:
+        """A user id as the graph stores it: "" for no user (graphs match no null keys)."""
+        return self.prefix + (user_id or "")
+
+    def key(self, value: str) -> str:
+        if SEPARATOR in value:  # it could name a node of another project
+            raise InvalidInputError(f"an id cannot hold a control character: {value!r}")
+        return self.prefix + value
+
+    def keys(self, values: Iterable[str]) -> list[str]:
+        return [self.key(value) for value in values]
+
+    def strip(self, value: Any) -> Any:
+        """A key or user read from the graph, as the caller knows it."""
+        if self.prefix and isinstance(value, str) and value.startswith(self.prefix):
+            return value[len(self.prefix) :]
+        return value
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The parameters of `NAMESPACED`."""
+        return {"nsp": self.prefix, "sep": SEPARATOR}
+
+
+DEFAULT_NAMESPACE = Namespace()
+
+# the condition (on a node or relation `n` with a user key) of being in the namespace whose
+# `params` are given: its prefix, or (the default namespace) none at all
+NAMESPACED: LiteralString = (
+    "coalesce(n.user_id, '') STARTS WITH $nsp "
+    "AND ($nsp <> '' OR NOT coalesce(n.user_id, '') CONTAINS $sep)"
+)
+
+
 def graph_user(user_id: str | None) -> str:
-    """A user id as the graph stores it: "" for no user (graphs match no null keys)."""
-    return user_id or ""
+    """A user id as a graph of one project stores it (`Namespace.user`)."""
+    return DEFAULT_NAMESPACE.user(user_id)
 
 
-def entity_from_row(row: Sequence[Any]) -> Entity:
+def entity_from_row(row: Sequence[Any], ns: Namespace = DEFAULT_NAMESPACE) -> Entity:
     """An Entity from a row of `FIND_ENTITIES`."""
     eid, user_id, name, entity_type = row
-    return Entity(id=eid, user_id=user_id or None, name=name, entity_type=entity_type or "entity")
+    return Entity(
+        id=ns.strip(eid),
+        user_id=ns.strip(user_id) or None,
+        name=name,
+        entity_type=entity_type or "entity",
+    )
 
 
-def owners(rows: Iterable[Sequence[Any]]) -> dict[str, str | None]:
+def owners(
+    rows: Iterable[Sequence[Any]], ns: Namespace = DEFAULT_NAMESPACE
+) -> dict[str, str | None]:
     """id -> user from rows of `ENTITY_OWNERS` or `MEMORY_OWNERS`."""
-    return {row[0]: row[1] or None for row in rows}
+    return {ns.strip(row[0]): ns.strip(row[1]) or None for row in rows}
 
 
 def forget_plan(
-    user_id: str, memory_ids: Sequence[str] | None
+    user_id: str, memory_ids: Sequence[str] | None, ns: Namespace = DEFAULT_NAMESPACE
 ) -> tuple[tuple[LiteralString, ...], dict[str, Any]]:
     """The statements and parameters of `GraphStore.forget`: the whole user's, or only
     these memories' (whose ids go in as `$ids`)."""
-    params: dict[str, Any] = {"u": graph_user(user_id)}
+    params: dict[str, Any] = {"u": ns.user(user_id)}
     if memory_ids is None:
         return FORGET_USER, params
-    return FORGET_MEMORIES, {**params, "ids": sorted(set(memory_ids))}
+    return FORGET_MEMORIES, {**params, "ids": ns.keys(sorted(set(memory_ids)))}
 
 
 def nearest_mentions(
@@ -110,10 +171,13 @@ def nearest_mentions(
 
 
 def relation_from_row(
-    row: Sequence[Any], to_datetime: Callable[[Any], datetime | None]
+    row: Sequence[Any],
+    to_datetime: Callable[[Any], datetime | None],
+    ns: Namespace = DEFAULT_NAMESPACE,
 ) -> Relation:
     """A Relation from a row of `RELATION_RETURN`, datetimes read with the backend's converter."""
     rid, user_id, sid, predicate, oid, fact, memory_id, valid_at, invalid_at, created_at = row
+    rid, user_id, sid, oid, memory_id = (ns.strip(v) for v in (rid, user_id, sid, oid, memory_id))
     return Relation(
         id=rid,
         user_id=user_id or None,

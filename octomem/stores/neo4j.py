@@ -36,18 +36,17 @@ from octomem.models import Entity, MemoryType, Relation, as_utc, normalize_text
 from octomem.stores.base import GraphForgotten, MemoryLink
 from octomem.stores.graph_common import (
     DELETE_MEMORY,
-    ENTITY_OWNERS,
     FIND_ENTITIES,
     INVALIDATE_RELATION,
-    MEMORY_OWNERS,
     MENTIONED_BY,
+    NAMESPACED,
     NEIGHBOURS,
     RELATION_RETURN,
     RELATIONS,
+    Namespace,
     check_lease,
     entity_from_row,
     forget_plan,
-    graph_user,
     nearest_mentions,
     owners,
     relation_from_row,
@@ -115,9 +114,21 @@ _PASSING = (
 _RETRY_S = 30.0  # as long as the driver retries a transaction function
 _DUPLICATE_RETRIES = 5  # a unique key taken by a concurrent MERGE is there on the retry
 
+# the whole-graph reads and `reset`, within the store's namespace (`NAMESPACED`)
 _RESET_BATCH: LiteralString = (
-    "MATCH (n) WHERE n:Entity OR n:Memory WITH n LIMIT 10000 "
+    "MATCH (n) WHERE (n:Entity OR n:Memory) AND " + NAMESPACED + " WITH n LIMIT 10000 "
     "DETACH DELETE n RETURN count(*) AS deleted"
+)
+_MEMORY_OWNERS: LiteralString = (
+    "MATCH (n:Memory) WHERE " + NAMESPACED + " RETURN n.id AS id, n.user_id AS user_id"
+)
+_ENTITY_OWNERS: LiteralString = (
+    "MATCH (n:Entity) WHERE n.id IN $ids AND " + NAMESPACED + " "
+    "RETURN n.id AS id, n.user_id AS user_id"
+)
+_ALL_RELATIONS: LiteralString = (
+    "MATCH (s:Entity)-[n:RELATES]->(o:Entity) WHERE " + NAMESPACED + " "
+    "WITH s, n AS r, o" + RELATION_RETURN
 )
 
 
@@ -170,11 +181,24 @@ class Neo4jGraphStore:
     Nodes are labelled Entity and Memory, edges RELATES and MENTIONS, leases OctomemLease;
     `reset()` deletes only Entity and Memory nodes, never leases or other data in the
     database.
+
+    `namespace` is the project (`Settings.project_namespace`; "" for the default one):
+    every user key, id and lease key is kept in it (`graph_common.Namespace`), so projects
+    sharing one database never see or touch each other's nodes, reset included.
     """
 
-    def __init__(self, uri: str, user: str, password: str, *, database: str | None = None) -> None:
+    def __init__(
+        self,
+        uri: str,
+        user: str,
+        password: str,
+        *,
+        database: str | None = None,
+        namespace: str = "",
+    ) -> None:
         self._uri = uri
         self._database = database
+        self._ns = Namespace(namespace)
         try:
             self._driver = AsyncGraphDatabase.driver(uri, auth=(user, password))
         except (ValueError, neo4j_errors.ConfigurationError) as exc:
@@ -239,7 +263,9 @@ class Neo4jGraphStore:
 
     @property
     def location(self) -> str:
-        return f"{self._uri} (database {self._database or '<default>'})"
+        project = self._ns.project
+        where = f"{self._uri} (database {self._database or '<default>'}"
+        return where + (f", project {project})" if project else ")")
 
     async def init(self) -> None:
         with tracer.start_as_current_span("graph.init", attributes={"db.system": "neo4j"}):
@@ -255,10 +281,11 @@ class Neo4jGraphStore:
         log.debug("graph_store_ready", backend="neo4j", uri=self._uri, server=server.agent)
 
     async def upsert_entities(self, entities: Sequence[Entity]) -> None:
+        ns = self._ns
         rows = [
             {
-                "id": e.id,
-                "user_id": graph_user(e.user_id),
+                "id": ns.key(e.id),
+                "user_id": ns.user(e.user_id),
                 "name": e.name,
                 "name_lc": normalize_text(e.name),
                 "entity_type": e.entity_type,
@@ -269,25 +296,26 @@ class Neo4jGraphStore:
             await self._query("upsert_entities", _UPSERT_ENTITIES, rows=rows)
 
     async def upsert_relations(self, relations: Sequence[Relation]) -> None:
-        latest = {r.id: r for r in relations}
+        ns = self._ns
+        latest = {ns.key(r.id): r for r in relations}
         if not latest:
             return
         rows = [
             {
-                "subject_id": r.subject_id,
-                "object_id": r.object_id,
+                "subject_id": ns.key(r.subject_id),
+                "object_id": ns.key(r.object_id),
                 "props": {
-                    "id": r.id,
-                    "user_id": graph_user(r.user_id),
+                    "id": key,
+                    "user_id": ns.user(r.user_id),
                     "predicate": r.predicate,
                     "fact": r.fact,
-                    "memory_id": r.memory_id,
+                    "memory_id": None if r.memory_id is None else ns.key(r.memory_id),
                     "valid_at": _to_db(r.valid_at),
                     "invalid_at": _to_db(r.invalid_at),
                     "created_at": _to_db(r.created_at),
                 },
             }
-            for r in latest.values()
+            for key, r in latest.items()
         ]
 
         async def work(tx: _Tx) -> None:
@@ -307,7 +335,8 @@ class Neo4jGraphStore:
 
     async def invalidate_relation(self, relation_id: str, invalid_at: datetime) -> None:
         async def work(tx: _Tx) -> None:
-            found = await _records(tx, INVALIDATE_RELATION, id=relation_id, t=_to_db(invalid_at))
+            key = self._ns.key(relation_id)
+            found = await _records(tx, INVALIDATE_RELATION, id=key, t=_to_db(invalid_at))
             if not found:
                 raise NotFoundError(f"Relation {relation_id!r} does not exist in the graph.")
 
@@ -331,30 +360,31 @@ class Neo4jGraphStore:
             "relations",
             query,
             write=False,
-            u=graph_user(user_id),
-            sid=subject_id,
+            u=self._ns.user(user_id),
+            sid=None if subject_id is None else self._ns.key(subject_id),
             predicate=predicate,
             include_invalid=include_invalid,
         )
-        return [relation_from_row(rec.values(), _from_db) for rec in records]
+        return [relation_from_row(rec.values(), _from_db, self._ns) for rec in records]
 
     async def find_entities(self, user_id: str | None, names: Sequence[str]) -> list[Entity]:
         keys = sorted({normalize_text(n) for n in names})
         if not keys:
             return []
         records = await self._query(
-            "find_entities", FIND_ENTITIES, write=False, u=graph_user(user_id), names=keys
+            "find_entities", FIND_ENTITIES, write=False, u=self._ns.user(user_id), names=keys
         )
-        return [entity_from_row(rec.values()) for rec in records]
+        return [entity_from_row(rec.values(), self._ns) for rec in records]
 
     async def link_memories(self, links: Sequence[MemoryLink]) -> None:
         latest = {link.memory_id: link for link in links}  # a memory twice: the last wins
+        ns = self._ns
         rows = [
             {
-                "id": link.memory_id,
-                "u": graph_user(link.user_id),
+                "id": ns.key(link.memory_id),
+                "u": ns.user(link.user_id),
                 "mtype": MemoryType(link.memory_type).value,
-                "ids": sorted(set(link.entity_ids)),
+                "ids": ns.keys(sorted(set(link.entity_ids))),
             }
             for link in latest.values()
         ]
@@ -391,11 +421,12 @@ class Neo4jGraphStore:
     ) -> list[tuple[str, MemoryType, int]]:
         if not entity_ids or limit <= 0:
             return []
-        uid = graph_user(user_id)
+        ns = self._ns
+        uid = ns.user(user_id)
 
         async def work(tx: _Tx) -> list[tuple[str, MemoryType, int]]:
             # Breadth-first, one query per hop: the hop count cannot be a Cypher parameter.
-            distance = dict.fromkeys(entity_ids, 0)
+            distance = dict.fromkeys(ns.keys(entity_ids), 0)
             frontier = list(distance)
             for hop in range(1, max(hops, 0) + 1):
                 found = await _records(tx, NEIGHBOURS, ids=frontier, u=uid)
@@ -405,15 +436,16 @@ class Neo4jGraphStore:
                 distance.update(dict.fromkeys(frontier, hop))
             found = await _records(tx, MENTIONED_BY, ids=list(distance), u=uid)
             mentions = ((rec["mid"], rec["mtype"], rec["eid"]) for rec in found)
-            return nearest_mentions(mentions, distance, limit)
+            nearest = nearest_mentions(mentions, distance, limit)
+            return [(ns.strip(mid), mtype, d) for mid, mtype, d in nearest]
 
         return await self._session_call("memories_for_entities", work, write=False)
 
     async def delete_memory(self, memory_id: str) -> None:
-        await self._query("delete_memory", DELETE_MEMORY, id=memory_id)
+        await self._query("delete_memory", DELETE_MEMORY, id=self._ns.key(memory_id))
 
     async def forget(self, user_id: str, memory_ids: Sequence[str] | None = None) -> GraphForgotten:
-        queries, params = forget_plan(user_id, memory_ids)
+        queries, params = forget_plan(user_id, memory_ids, self._ns)
         counts = []
         for query in queries:  # in batches: each transaction stays small on large graphs
             total = 0
@@ -426,19 +458,21 @@ class Neo4jGraphStore:
         return False  # the server owns its files (and its transaction logs)
 
     async def memory_ids(self) -> dict[str, str | None]:
-        records = await self._query("memory_ids", MEMORY_OWNERS, write=False)
-        return owners(rec.values() for rec in records)
+        records = await self._query("memory_ids", _MEMORY_OWNERS, write=False, **self._ns.params)
+        return owners((rec.values() for rec in records), self._ns)
 
     async def entity_owners(self, entity_ids: Sequence[str]) -> dict[str, str | None]:
-        ids = sorted(set(entity_ids))
+        ids = self._ns.keys(sorted(set(entity_ids)))
         if not ids:
             return {}
-        records = await self._query("entity_owners", ENTITY_OWNERS, write=False, ids=ids)
-        return owners(rec.values() for rec in records)
+        records = await self._query(
+            "entity_owners", _ENTITY_OWNERS, write=False, ids=ids, **self._ns.params
+        )
+        return owners((rec.values() for rec in records), self._ns)
 
     async def all_relations(self) -> list[Relation]:
-        records = await self._query("all_relations", RELATIONS + RELATION_RETURN, write=False)
-        return [relation_from_row(rec.values(), _from_db) for rec in records]
+        records = await self._query("all_relations", _ALL_RELATIONS, write=False, **self._ns.params)
+        return [relation_from_row(rec.values(), _from_db, self._ns) for rec in records]
 
     async def acquire_lease(self, key: str, owner: str, ttl_s: float) -> bool:
         """Expiry is on the server's clock (Cypher `timestamp()`, milliseconds), so clients
@@ -451,7 +485,7 @@ class Neo4jGraphStore:
         commit, and the one that fails is retried and then sees the winner's owner. A
         uniqueness constraint on the key keeps the first MERGE from creating two nodes."""
         check_lease(key, owner, ttl_s)
-        params = {"key": key, "owner": owner, "ttl_ms": max(1, round(ttl_s * 1000))}
+        params = {"key": self._lease(key), "owner": owner, "ttl_ms": max(1, round(ttl_s * 1000))}
 
         async def work(tx: _Tx) -> bool:
             claimed = await _records(tx, _LEASE_CLAIM, claim=uuid.uuid4().hex, **params)
@@ -459,9 +493,12 @@ class Neo4jGraphStore:
 
         return await self._session_call("acquire_lease", work)
 
+    def _lease(self, key: str) -> str:
+        return self._ns.prefix + key  # any string is a lease key: no check for the separator
+
     async def release_lease(self, key: str, owner: str) -> None:
         check_lease(key, owner)
-        params = {"key": key, "owner": owner}
+        params = {"key": self._lease(key), "owner": owner}
 
         async def work(tx: _Tx) -> None:
             if await _records(tx, _LEASE_CLAIM_MINE, claim=uuid.uuid4().hex, **params):
@@ -471,17 +508,17 @@ class Neo4jGraphStore:
 
     async def erasures(self, key: str) -> int:
         check_lease(key, "-")
-        records = await self._query("erasures", _ERASURES, write=False, key=key)
+        records = await self._query("erasures", _ERASURES, write=False, key=self._lease(key))
         return int(records[0]["erasures"] or 0) if records else 0
 
     async def count_erasure(self, key: str) -> int:
         check_lease(key, "-")
-        records = await self._query("count_erasure", _COUNT_ERASURE, key=key)
+        records = await self._query("count_erasure", _COUNT_ERASURE, key=self._lease(key))
         return int(records[0]["erasures"])
 
     async def reset(self) -> None:
         # Batches keep each transaction small on large graphs.
-        while (await self._query("reset", _RESET_BATCH))[0]["deleted"] > 0:
+        while (await self._query("reset", _RESET_BATCH, **self._ns.params))[0]["deleted"] > 0:
             pass
 
     async def close(self) -> None:

@@ -46,6 +46,7 @@ BACKENDS = [
 ]
 
 T = TypeVar("T", Entity, Relation)
+ServerArgs = tuple[str, str, str, str | None]  # uri, user, password, database
 
 
 @dataclass
@@ -54,6 +55,7 @@ class Graph:
     backend: str
     prefix: str
     open_another: Callable[[], GraphStore]  # a second store on the same location
+    server: ServerArgs | None = None  # the graph server's uri, user, password, database
 
     def id(self, name: str) -> str:
         return f"{self.prefix}{name}"
@@ -84,9 +86,6 @@ class Graph:
 def mine(g: Graph, items: list[T]) -> list[T]:
     """Entities or relations created by this test (a shared Neo4j server holds other data)."""
     return [x for x in items if x.id.startswith(g.prefix)]
-
-
-ServerArgs = tuple[str, str, str, str | None]  # uri, user, password, database
 
 
 async def _cleanup(server: ServerArgs, prefix: str) -> None:
@@ -131,7 +130,7 @@ async def open_graph(
     store = factory()
     await store.init()
     try:
-        yield Graph(store, backend, prefix, factory)
+        yield Graph(store, backend, prefix, factory, server)
     finally:
         try:
             if server is not None:

@@ -42,6 +42,10 @@ def test_no_key_or_a_wrong_one_is_401_problem_with_request_id(svc: Service) -> N
         body = answer.json()
         assert body["status"] == 401 and body["request_id"] == "req-42"
         assert answer.headers["x-request-id"] == "req-42"
+    refused = svc.audit_lines(lambda line: line["request_id"] == "req-42", count=3)
+    assert [(x["route"], x["status"], x["key_id"]) for x in refused] == [
+        ("/v1/records", 401, None)
+    ] * 3
 
 
 def test_key_in_query_string_is_not_accepted(svc: Service) -> None:
@@ -59,7 +63,6 @@ def test_audit_line_has_no_text_or_query(svc: Service) -> None:
         json={"query": secret_words, "user_id": "ana"},
         timeout=60,
     )
-    lines = svc.audit_lines()
-    assert lines and lines[-1]["route"] == "/v1/recall"
-    assert lines[-1]["key_id"] == svc.key_id(key)
+    lines = svc.audit_lines(lambda line: line["key_id"] == svc.key_id(key), count=1)
+    assert lines[-1]["route"] == "/v1/recall"
     assert secret_words not in (Path(svc.data_dir) / "service" / "audit.log").read_text()

@@ -94,3 +94,33 @@ def test_cache_bounds_are_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert isinstance(embedder, CachedEmbedder) and embedder.max_bytes == 2 * 1024 * 1024
     with pytest.raises(ConfigurationError, match=r"vector\.embedded\.cache_mb"):
         load_settings(vector={"mode": "embedded", "cache_mb": -1})
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["", "..", "a/b", "../x", "has space", "Acme", "café", "-lead", "trail_", "a" * 41, "a.b"],
+)
+def test_a_bad_project_name_is_refused(name: str) -> None:
+    with pytest.raises(ConfigurationError, match="project: .*lowercase letters, digits"):
+        load_settings(project=name)
+
+
+def test_a_project_keeps_its_files_and_collections_apart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    default = load_settings(data_dir=tmp_path)
+    assert (default.project, default.store_dir, default.collection_prefix) == (
+        "default",
+        tmp_path,
+        "octomem",
+    )
+    monkeypatch.setenv("OCTOMEM_PROJECT", "team-2")
+    settings = load_settings(data_dir=tmp_path)
+    assert settings.store_dir == tmp_path / "projects" / "team-2"
+    assert settings.collection_prefix == "octomem-p-team-2"
+    assert load_settings(project="a" * 40).project == "a" * 40
+    config = tmp_path / "c.yaml"
+    config.write_text("project: acme_1\n")
+    monkeypatch.delenv("OCTOMEM_PROJECT")
+    monkeypatch.delenv("OCTOMEM_DATA_DIR", raising=False)
+    assert load_settings(config).store_dir == Path("~/.octomem").expanduser() / "projects/acme_1"
