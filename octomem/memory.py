@@ -13,7 +13,14 @@ from datetime import datetime
 from typing import Any
 
 from octomem.errors import InvalidInputError
-from octomem.models import HistoryEvent, MemoryBase, MemoryType, Operation
+from octomem.models import (
+    HistoryEvent,
+    MemoryBase,
+    MemoryType,
+    Operation,
+    ProcessResult,
+    RecallResult,
+)
 from octomem.orchestrator.engine import Orchestrator
 from octomem.scopes import equals
 from octomem.validation import shown, validate_scope_id
@@ -65,7 +72,8 @@ def to_item(record: MemoryBase, score: float | None = None) -> dict[str, Any]:
     return {key: value for key, value in item.items() if value is not None or key == "metadata"}
 
 
-def _history_item(event: HistoryEvent) -> dict[str, Any]:
+def history_item(event: HistoryEvent) -> dict[str, Any]:
+    """One history event in mem0's shape."""
     return {
         "id": event.id,
         "memory_id": event.memory_id,
@@ -76,6 +84,54 @@ def _history_item(event: HistoryEvent) -> dict[str, Any]:
         "is_deleted": event.operation is Operation.DELETE,
         "actor_id": event.actor,
     }
+
+
+def add_items(result: ProcessResult, *, infer: bool = True) -> list[dict[str, Any]]:
+    """What `add` answers: one item per memory operation (``event`` ADD, UPDATE, DELETE or
+    NONE); with `infer=False`, one ADD per stored message."""
+    if not infer:
+        return [
+            {"id": turn_id, "memory": turn.content, "event": "ADD"}
+            for turn_id, turn in zip(result.turn_memory_ids, result.turns, strict=True)
+        ]
+    items = []
+    for op in result.all_operations():
+        item = {
+            "id": op.memory_id,
+            "memory": op.text,
+            "event": _EVENT[op.operation],
+            "memory_type": op.memory_type.value,
+        }
+        if op.previous_text is not None and op.operation is not Operation.NOOP:
+            item["previous_memory"] = op.previous_text
+        items.append(item)
+    return items
+
+
+def check_threshold(threshold: Any) -> float | None:
+    if threshold is not None and (
+        isinstance(threshold, bool)
+        or not isinstance(threshold, int | float)
+        or not -1.0 <= threshold <= 1.0
+    ):
+        raise InvalidInputError(
+            f"threshold must be a similarity between -1 and 1, or None; got {shown(threshold)}"
+        )
+    return threshold
+
+
+def search_items(recalled: RecallResult, threshold: float | None = None) -> list[dict[str, Any]]:
+    """What `search` answers: the hits in mem0's item shape with their fused ``score``;
+    `threshold` keeps those whose vector similarity reaches it."""
+    items = []
+    for hit in recalled.hits:
+        similarity = max(
+            (p.score or 0.0 for p in hit.provenance if p.retriever == "vector"), default=None
+        )
+        if threshold is not None and (similarity is None or similarity < threshold):
+            continue
+        items.append(to_item(hit.memory, score=hit.score))
+    return items
 
 
 class Memory:
@@ -113,25 +169,7 @@ class Memory:
             infer=infer,
             memory_types=_memory_types(memory_type),
         )
-        if not infer:
-            return {
-                "results": [
-                    {"id": turn_id, "memory": turn.content, "event": "ADD"}
-                    for turn_id, turn in zip(result.turn_memory_ids, result.turns, strict=True)
-                ]
-            }
-        items = []
-        for op in result.all_operations():
-            item = {
-                "id": op.memory_id,
-                "memory": op.text,
-                "event": _EVENT[op.operation],
-                "memory_type": op.memory_type.value,
-            }
-            if op.previous_text is not None and op.operation is not Operation.NOOP:
-                item["previous_memory"] = op.previous_text
-            items.append(item)
-        return {"results": items}
+        return {"results": add_items(result, infer=infer)}
 
     def search(
         self,
@@ -148,29 +186,14 @@ class Memory:
         """Hybrid search. `threshold` keeps hits whose vector similarity reaches it;
         `as_of`: what was current at that time."""
         validate_scope_id("run_id", run_id)
-        if threshold is not None and (
-            isinstance(threshold, bool)
-            or not isinstance(threshold, int | float)
-            or not -1.0 <= threshold <= 1.0
-        ):
-            raise InvalidInputError(
-                f"threshold must be a similarity between -1 and 1, or None; got {shown(threshold)}"
-            )
+        check_threshold(threshold)
         if run_id is not None:
             session = equals("session_id", run_id)
             filters = {"AND": [filters, session]} if filters else session
         recalled = self._orch.recall(
             query, user_id=user_id, agent_id=agent_id, limit=limit, filters=filters, as_of=as_of
         )
-        items = []
-        for hit in recalled.hits:
-            similarity = max(
-                (p.score or 0.0 for p in hit.provenance if p.retriever == "vector"), default=None
-            )
-            if threshold is not None and (similarity is None or similarity < threshold):
-                continue
-            items.append(to_item(hit.memory, score=hit.score))
-        return {"results": items}
+        return {"results": search_items(recalled, threshold)}
 
     def get(
         self, memory_id: str, *, user_id: str | None = None, agent_id: str | None = None
@@ -243,7 +266,7 @@ class Memory:
         self, memory_id: str, *, user_id: str | None = None, agent_id: str | None = None
     ) -> list[dict[str, Any]]:
         events = self._orch.history(memory_id, user_id=user_id, agent_id=agent_id)
-        return [_history_item(event) for event in events]
+        return [history_item(event) for event in events]
 
     def reset(self) -> None:
         self._orch.reset()

@@ -34,7 +34,7 @@ from octomem.errors import ConfigurationError
 from octomem.models import MemoryType
 
 DEFAULT_PROJECT = "default"
-_PROJECT_RE = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,38}[a-z0-9])?$")
+_PROJECT_RE = re.compile(r"[a-z0-9](?:[a-z0-9_-]{0,38}[a-z0-9])?")
 PROJECTS_DIR = "projects"  # data_dir/projects/<project>: a non-default project's files
 
 
@@ -261,6 +261,9 @@ class ServiceConfig(_Strict):
     shutdown_grace_s: float = Field(
         30.0, ge=0, description="SIGTERM: how long in-flight requests may finish"
     )
+    max_open_projects: int = Field(
+        16, ge=1, description="projects a worker keeps open; the least recently used closes"
+    )
 
     @field_validator("jwt_secret")
     @classmethod
@@ -322,7 +325,7 @@ class Settings(BaseSettings):
     @field_validator("project")
     @classmethod
     def _project_name(cls, value: str) -> str:
-        if not _PROJECT_RE.match(value):
+        if not valid_project(value):
             raise ValueError(
                 "a project name is 1-40 characters: lowercase letters, digits, '-' and '_', "
                 "starting and ending with a letter or digit (it names directories and "
@@ -433,6 +436,11 @@ def mcp_api_key() -> str | None:
     from the environment only, never from a command line that `ps` would show."""
     value = os.environ.get("OCTOMEM_MCP_API_KEY", "").strip()
     return value or None
+
+
+def valid_project(name: str) -> bool:
+    """Whether `name` may name a project (it names directories and collections)."""
+    return isinstance(name, str) and bool(_PROJECT_RE.fullmatch(name))
 
 
 def config_file_from_env() -> str | None:

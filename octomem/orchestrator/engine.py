@@ -268,20 +268,24 @@ class Orchestrator:
     async def aupdate(
         self,
         memory_id: str,
-        text: str,
+        text: str | None,
         *,
         metadata: dict[str, Any] | None = None,
         user_id: str | None = None,
         agent_id: str | None = None,
     ) -> MemoryBase:
         """Rewrite a memory's text (and merge metadata); history keeps the old text.
+        `text=None` keeps the text as it is when the write happens (metadata only).
         `user_id` / `agent_id`: only a memory of theirs (else NotFoundError, as `get`)."""
-        text = args.check_text(
-            text, name="update text", limit=self.settings.input.max_message_chars
-        )
+        if text is not None:
+            text = args.check_text(
+                text, name="update text", limit=self.settings.input.max_message_chars
+            )
+            text = await asyncio.to_thread(mask_text, text)  # secrets never reach a store
+        elif not metadata:
+            raise InvalidInputError("update needs a text, metadata or both")
         metadata = check_metadata(metadata, max_chars=self.settings.input.max_message_chars)
         memory_type = self._type_of(memory_id)
-        text = await asyncio.to_thread(mask_text, text)  # secrets never reach a store
         metadata = mask_value(metadata) if metadata else metadata
         owner = check_owner(user_id, agent_id)
         async with self._calls.call():
@@ -291,9 +295,9 @@ class Orchestrator:
                 old = await self._get(memory_type, memory_id, owner)  # as it is now, locked
                 source = await self._canonical(old, "update", owner)
                 if source is not old:  # a fact's edge: the fact is what changes
-                    await self._update_locked(source, text, metadata)
+                    await self._update_locked(source, text or source.content, metadata)
                     return await self._get(memory_type, memory_id, owner)
-                return await self._update_locked(old, text, metadata)
+                return await self._update_locked(old, text or old.content, metadata)
 
     async def _update_locked(
         self, old: MemoryBase, text: str, metadata: dict[str, Any] | None

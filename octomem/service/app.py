@@ -9,6 +9,7 @@ problem handlers that turn every error into ``application/problem+json``.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import time
 import uuid
@@ -40,15 +41,17 @@ STREAMED = ("/v1/import",)  # routes that read their body as a stream, with thei
 class State:
     """What the routes share: settings, projects, keys, limits, audit."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, audit_per_worker: bool = False) -> None:
         self.settings = settings
         self.config = settings.service
         self.pool = ProjectPool(settings)
         self.keys = KeyStore(settings.data_dir)
         self.rates = RateLimiter()
         self.gate = WorkGate(self.config.max_concurrent)
-        audit_path = self.config.audit_log or settings.data_dir / "service" / "audit.log"
-        self.audit = AuditLog(Path(audit_path), self.config)
+        audit_path = Path(self.config.audit_log or settings.data_dir / "service" / "audit.log")
+        if audit_per_worker:  # audit.log -> audit-<pid>.log
+            audit_path = audit_path.with_name(f"{audit_path.stem}-{os.getpid()}{audit_path.suffix}")
+        self.audit = AuditLog(audit_path, self.config)
         self.started = False
         self.routes: list[BaseRoute] = []  # the app's, for the audit line of early answers
 
@@ -71,6 +74,8 @@ class Envelope:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         given = headers.get("x-request-id", "")
         info = context.start(given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex)
+        if scope.get("path", "").startswith(problems.MEM0_PATHS):
+            info.problem_media_type = "application/json"
         started = time.perf_counter()
         status = {"code": 500, "sent": False}
 
@@ -86,7 +91,8 @@ class Envelope:
         path = scope.get("path", "")
         with span("http.request", method=scope.get("method"), request_id=info.request_id) as sp:
             try:
-                await self._handle(scope, receive, send_with_id, headers, path)
+                async with info.held:
+                    await self._handle(scope, receive, send_with_id, headers, path)
             except _BodyTooLarge:
                 await self._answer(send_with_id, status, self._too_large())
             except TimeoutError:
@@ -220,12 +226,13 @@ def _counted(receive: Receive, cap: int) -> Receive:
     return counted
 
 
-def create_app(settings: Settings) -> FastAPI:
-    """The service over `settings` (its data directory holds the keys and audit log)."""
+def create_app(settings: Settings, *, audit_per_worker: bool = False) -> FastAPI:
+    """The service over `settings` (its data directory holds the keys and audit log).
+    `audit_per_worker`: this process writes its own audit file (one of several workers)."""
     from octomem.service import routes_health, routes_mem0, routes_oauth, routes_v1
 
     configure_tracing(settings.telemetry)
-    state = State(settings)
+    state = State(settings, audit_per_worker=audit_per_worker)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -249,8 +256,8 @@ def create_app(settings: Settings) -> FastAPI:
     problems.install(app)
     app.include_router(routes_health.router)
     app.include_router(routes_oauth.router)
-    for module in (routes_v1, routes_mem0):
-        app.include_router(module.router, responses=problems.COMMON_RESPONSES)
+    app.include_router(routes_v1.router, responses=problems.COMMON_RESPONSES)
+    app.include_router(routes_mem0.router, responses=problems.common_responses("application/json"))
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     state.routes = [
         r for m in (routes_health, routes_oauth, routes_v1, routes_mem0) for r in m.router.routes

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from contextlib import AsyncExitStack
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -19,6 +20,9 @@ class RequestInfo:
     user_id: str | None = None
     counts: dict[str, int] = field(default_factory=dict)
     principal: Principal | None = None
+    problem_media_type: str = "application/problem+json"
+    # what the request holds until its response is sent (its project's Orchestrator)
+    held: AsyncExitStack = field(default_factory=AsyncExitStack)
 
 
 _CURRENT: ContextVar[RequestInfo | None] = ContextVar("octomem_request", default=None)

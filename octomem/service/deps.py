@@ -44,7 +44,9 @@ class Caller:
                 "the service is stopping; retry",
                 {"Retry-After": "5"},
             )
-        return await self.state.pool.get(self.principal.project)
+        info = context.current()
+        assert info is not None  # set by the envelope for every request
+        return await info.held.enter_async_context(self.state.pool.using(self.principal.project))
 
     def user(self, user_id: str | None) -> str | None:
         """The user a request may act for: the key's pinned user, or the one it names."""

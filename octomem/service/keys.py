@@ -24,13 +24,13 @@ from pathlib import Path
 from typing import ClassVar
 
 from octomem.errors import InvalidInputError, NotFoundError
+from octomem.settings import valid_project
 from octomem.stores.sqlite_base import SqliteStore
 
 SCOPES = ("read", "write", "delete", "admin")
 DEFAULT_SCOPES = ("read", "write", "delete")
 PREFIX = "om_"
 _KEY = re.compile(r"om_([0-9a-f]{16})_([A-Za-z0-9_-]{43})")
-_PROJECT = re.compile(r"[a-z0-9](?:[a-z0-9_-]{0,38}[a-z0-9])?")
 _DUMMY = hashlib.sha256(b"octomem-no-such-key").hexdigest()
 
 
@@ -93,7 +93,7 @@ def check_scopes(scopes: Iterable[str]) -> tuple[str, ...]:
 
 
 def check_project(project: str) -> str:
-    if not isinstance(project, str) or not _PROJECT.fullmatch(project):
+    if not isinstance(project, str) or not valid_project(project):
         raise InvalidInputError(
             "a project name is 1-40 lowercase letters, digits, '-' or '_', starting and "
             f"ending with a letter or digit; got {project!r}"

@@ -5,7 +5,9 @@ library's `project` setting), so tenancy is enforced below the HTTP layer."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections import Counter, OrderedDict
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 from octomem.embeddings import Embedder
@@ -15,20 +17,25 @@ from octomem.orchestrator.services import build_embedder
 from octomem.settings import Settings
 
 T = TypeVar("T")
-DEFAULT_PROJECT = "default"
 
 
 class ProjectPool:
+    """Open Orchestrators, at most `service.max_open_projects`: opening one more closes
+    the least recently used that no request is using (its stores release their files and
+    memory; its next request opens it again)."""
+
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.limit = settings.service.max_open_projects
         self._embedder: Embedder | None = None
-        self._open: dict[str, Orchestrator] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._open: OrderedDict[str, Orchestrator] = OrderedDict()
+        self._in_use: Counter[str] = Counter()
+        self._opening: dict[str, asyncio.Future[Orchestrator]] = {}
         self._background: set[asyncio.Task[Any]] = set()
         self.closing = False
 
     def _settings_for(self, project: str) -> Settings:
-        if project == getattr(self.settings, "project", DEFAULT_PROJECT):
+        if project == self.settings.project:
             return self.settings
         return Settings.model_validate({**self.settings.model_dump(), "project": project})
 
@@ -37,21 +44,55 @@ class ProjectPool:
         self._embedder = await asyncio.to_thread(build_embedder, self.settings)
         await self._embedder.embed(["warm up"])
 
-    async def get(self, project: str) -> Orchestrator:
+    @asynccontextmanager
+    async def using(self, project: str) -> AsyncIterator[Orchestrator]:
+        """The project's Orchestrator, kept open while the block runs."""
+        self._in_use[project] += 1
+        try:
+            yield await self._get(project)
+        finally:
+            self._in_use[project] -= 1
+            if not self._in_use[project]:
+                del self._in_use[project]
+
+    async def _get(self, project: str) -> Orchestrator:
         orch = self._open.get(project)
-        if orch is not None:
-            return orch
-        lock = self._locks.setdefault(project, asyncio.Lock())
-        async with lock:
-            orch = self._open.get(project)
-            if orch is None:
-                settings = self._settings_for(project)
-                orch = await asyncio.to_thread(
-                    Orchestrator.from_settings, settings, embedder=self._embedder
-                )
-                await orch.services.init()
-                self._open[project] = orch
+        if orch is None:
+            # opened in a task of its own: a request cut off while waiting (its deadline,
+            # its client gone) leaves the open to finish for the next one, never half-done
+            opening = self._opening.get(project)
+            if opening is None:
+                opening = asyncio.ensure_future(self._open_project(project))
+                self._opening[project] = opening
+                opening.add_done_callback(lambda _: self._opening.pop(project, None))
+            orch = await asyncio.shield(opening)
+        self._open.move_to_end(project)
         return orch
+
+    async def _open_project(self, project: str) -> Orchestrator:
+        orch = await asyncio.to_thread(
+            Orchestrator.from_settings, self._settings_for(project), embedder=self._embedder
+        )
+        try:
+            await orch.services.init()
+        except BaseException:
+            await self._close(orch, 0)
+            raise
+        self._open[project] = orch
+        self._evict()
+        return orch
+
+    def _evict(self) -> None:
+        idle = [p for p in self._open if not self._in_use[p]]
+        while len(self._open) > self.limit and idle:
+            project = idle.pop(0)
+            orch = self._open.pop(project)
+            self.finish_in_background(self._close(orch, self.settings.service.shutdown_grace_s))
+
+    @staticmethod
+    async def _close(orch: Orchestrator, grace_s: float) -> None:
+        await orch.aclose(timeout=grace_s)  # on this loop, which its clients are bound to
+        await asyncio.to_thread(orch.close)  # then stop its private loop
 
     async def ready(self) -> dict[str, str]:
         """Reach every open project's stores (vector and graph servers in server mode)."""
@@ -74,10 +115,18 @@ class ProjectPool:
         return asyncio.shield(task)
 
     async def close(self, grace_s: float) -> None:
+        """Wait for writes still finishing and close every project, all within `grace_s`
+        (past it, a write is cut and completed from the journal on the next open)."""
         self.closing = True
+        deadline = asyncio.get_running_loop().time() + grace_s
+
+        def left() -> float:
+            return max(0.0, deadline - asyncio.get_running_loop().time())
+
+        if self._opening:
+            await asyncio.wait(set(self._opening.values()), timeout=left())
         if self._background:
-            await asyncio.wait(set(self._background), timeout=grace_s)
+            await asyncio.wait(set(self._background), timeout=left())
         for orch in list(self._open.values()):
-            await orch.aclose(timeout=grace_s)  # on this loop, which its clients are bound to
-            await asyncio.to_thread(orch.close)  # then stop its private loop
+            await self._close(orch, left())
         self._open.clear()

@@ -25,7 +25,7 @@ from octomem.errors import (
     StoreError,
 )
 from octomem.service.auth import Forbidden, Unauthorized
-from octomem.service.context import request_id
+from octomem.service.context import current, request_id
 
 log = logging.getLogger("octomem.service")
 
@@ -57,25 +57,32 @@ class ProblemBody(BaseModel):
     request_id: str | None = None
 
 
-def _documented(description: str) -> dict[str, Any]:
+_COMMON = {
+    400: "malformed request (the body is not JSON)",
+    401: "no key, or an unknown, revoked or expired one",
+    403: "the key lacks the scope, or is pinned to another user",
+    404: "no such memory in this project and scope",
+    409: "the call ran into another that changed the same memories",
+    413: "the body is larger than service.max_body_bytes",
+    422: "invalid input; the detail names the field or limit",
+    429: "over the key's rate limit; see Retry-After",
+    503: "busy, past the deadline, or a store is unavailable; see Retry-After",
+}
+
+
+def common_responses(media_type: str = PROBLEM) -> dict[int | str, dict[str, Any]]:
+    """What any authenticated route may answer besides its own results."""
+    schema = {"schema": ProblemBody.model_json_schema()}
     return {
-        "description": description,
-        "content": {PROBLEM: {"schema": ProblemBody.model_json_schema()}},
+        status: {"description": text, "content": {media_type: schema}}
+        for status, text in _COMMON.items()
     }
 
 
-# what any authenticated route may answer besides its own results
-COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: _documented("malformed request (the body is not JSON)"),
-    401: _documented("no key, or an unknown, revoked or expired one"),
-    403: _documented("the key lacks the scope, or is pinned to another user"),
-    404: _documented("no such memory in this project and scope"),
-    409: _documented("the call ran into another that changed the same memories"),
-    413: _documented("the body is larger than service.max_body_bytes"),
-    422: _documented("invalid input; the detail names the field or limit"),
-    429: _documented("over the key's rate limit; see Retry-After"),
-    503: _documented("busy, past the deadline, or a store is unavailable; see Retry-After"),
-}
+COMMON_RESPONSES = common_responses()
+# mem0's client reads an error's `detail` only from a body typed application/json: its
+# routes send the same problem body under that type
+MEM0_PATHS = ("/v1/ping/", "/v1/memories/", "/v3/memories/")
 
 
 class Problem(Exception):
@@ -104,7 +111,9 @@ def problem_response(
     headers: dict[str, str] | None = None,
     **extra: Any,
 ) -> JSONResponse:
-    rid = request_id()
+    info = current()
+    rid = info.request_id if info else None
+    media_type = info.problem_media_type if info else PROBLEM
     body = {
         "type": _BASE + slug,
         "title": title,
@@ -113,7 +122,7 @@ def problem_response(
         "request_id": rid,
         **extra,
     }
-    response = JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+    response = JSONResponse(body, status_code=status, media_type=media_type, headers=headers)
     if rid:
         response.headers["X-Request-ID"] = rid
     return response

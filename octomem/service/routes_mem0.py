@@ -1,7 +1,309 @@
-"""mem0-compatible routes (filled in by the mem0 work)."""
+"""mem0-compatible routes: what mem0's Python client (`mem0ai` 2.2.x, `MemoryClient` and
+`AsyncMemoryClient` with ``host=`` set to this service) calls for ping, add, get, get_all,
+search, update, delete, delete_all and history, with mem0's request and response shapes.
+
+The items are the ones octomem's mem0-style `Memory` facade returns (`octomem.memory`).
+Differences from mem0's platform, each documented in docs/service.md: `add` is processed
+before it answers (its results, no event id to poll); v2 filters run as in
+`mem0_filters`; fields whose meaning octomem cannot honour are refused (422), not
+ignored; errors are problem+json bodies, which mem0's client raises as its own exception
+types (404 MemoryNotFoundError, 401/403 AuthenticationError, 422 ValidationError, ...).
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from octomem.errors import InvalidInputError
+from octomem.filters import parse_datetime
+from octomem.memory import add_items, check_threshold, history_item, search_items, to_item
+from octomem.models import MemoryBase, RecallHit, RecallResult
+from octomem.service import context
+from octomem.service.deps import Caller, caller, need
+from octomem.service.mem0_filters import translate
+from octomem.service.mem0_models import (
+    ORG_ID,
+    AddItem,
+    AddRequest,
+    AddResponse,
+    GetAllRequest,
+    HistoryItem,
+    Item,
+    Message,
+    Page,
+    Ping,
+    SearchRequest,
+    SearchResponse,
+    UpdateRequest,
+    refuse,
+)
 
 router = APIRouter(tags=["mem0"])
+Reader = Annotated[Caller, Depends(need("read"))]
+Writer = Annotated[Caller, Depends(need("write"))]
+Deleter = Annotated[Caller, Depends(need("delete"))]
+
+
+def _only(*names: str) -> Any:
+    """A dependency refusing query parameters other than `names` (a misspelt scope must
+    not widen what a call reaches)."""
+
+    async def check(request: Request) -> None:
+        unknown = sorted(set(request.query_params) - set(names))
+        if unknown:
+            allowed = ", ".join(names) or "none"
+            raise InvalidInputError(
+                f"unknown query parameter(s) {', '.join(unknown)}; allowed: {allowed}"
+            )
+
+    return Depends(check)
+
+
+@router.get("/v1/ping/", response_model=Ping, summary="Check the key (mem0's client calls it)")
+async def ping(who: Annotated[Caller, Depends(caller)], _: None = _only()) -> Ping:
+    return Ping(status="ok", project_id=who.principal.project, org_id=ORG_ID)
+
+
+@router.post(
+    "/v3/memories/add/",
+    response_model=AddResponse,
+    summary="Add memories (mem0)",
+    response_model_exclude_unset=True,
+)
+async def add(body: AddRequest, who: Writer) -> AddResponse:
+    refuse(
+        expiration_date=body.expiration_date,
+        immutable=body.immutable,
+        includes=body.includes,
+        excludes=body.excludes,
+        custom_instructions=body.custom_instructions,
+        agent_custom_instructions=body.agent_custom_instructions,
+        structured_data_schema=body.structured_data_schema,
+        app_id=body.app_id,
+    )
+    ids = _add_entities(body)
+    who.check_messages(len(body.messages))
+    stamp = _epoch(body.timestamp, "timestamp") if body.timestamp is not None else None
+    orch = await who.orchestrator()
+    result = await who.write(
+        orch.aprocess(
+            [m.model_dump(exclude_none=True) for m in body.messages],
+            **who.scope(ids.get("user_id"), ids.get("agent_id")),
+            session_id=ids.get("run_id"),
+            metadata=body.metadata,
+            timestamp=stamp,
+            infer=body.infer,
+        )
+    )
+    items = add_items(result, infer=body.infer)
+    context.count(messages=len(result.turns), operations=len(items))
+    return AddResponse(results=[AddItem(**item) for item in items], status="SUCCEEDED")
+
+
+def _add_entities(body: AddRequest) -> dict[str, str]:
+    """The ids to store under: top-level ones and those in `filters` (plain values)."""
+    ids = {k: v for k in ("user_id", "agent_id", "run_id") if (v := getattr(body, k))}
+    for key, value in (body.filters or {}).items():
+        if key == "app_id":
+            refuse(app_id=value)
+        if key not in ("user_id", "agent_id", "run_id") or not isinstance(value, str):
+            raise InvalidInputError(
+                "add's filters hold the ids to store under: user_id, agent_id and run_id, "
+                f"each a plain string; got {key!r}"
+            )
+        if ids.setdefault(key, value) != value:
+            raise InvalidInputError(f"{key} is given twice with different values")
+    return ids
+
+
+@router.get(
+    "/v1/memories/{memory_id}/",
+    response_model=Item,
+    summary="One memory",
+    response_model_exclude_unset=True,
+)
+async def get(memory_id: str, who: Reader, _: None = _only()) -> dict[str, Any]:
+    orch = await who.orchestrator()
+    return to_item(await orch.aget(memory_id, **who.scope(None, required=False)))
+
+
+@router.post(
+    "/v3/memories/",
+    response_model=Page,
+    summary="Memories by filter",
+    response_model_exclude_unset=True,
+)
+async def get_all(
+    body: GetAllRequest,
+    request: Request,
+    who: Reader,
+    page: Annotated[int, Query(ge=1)] = 1,
+    page_size: Annotated[int, Query(ge=1)] = 100,
+    _: None = _only("page", "page_size"),
+) -> dict[str, Any]:
+    refuse(categories=body.categories)
+    who.check_page(page_size)
+    dates = [
+        {"created_at": {op: _date(value, name)}}
+        for name, op, value in (
+            ("start_date", "gte", body.start_date),
+            ("end_date", "lte", body.end_date),
+        )
+        if value is not None
+    ]
+    scopes, where = translate(body.filters, who, body.as_filter(), *dates)
+    orch = await who.orchestrator()
+    records: list[MemoryBase] = []
+    for scope in scopes:
+        records += await orch.aget_all(
+            user_id=scope.user_id,
+            agent_id=scope.agent_id,
+            filters=where,
+            include_superseded=body.include_superseded(),
+        )
+    records.sort(key=lambda r: (r.created_at, r.id))
+    start = (page - 1) * page_size
+    shown = records[start : start + page_size]
+    context.count(records=len(shown))
+
+    def link(number: int) -> str | None:
+        if number < 1 or (number - 1) * page_size >= len(records):
+            return None
+        return str(request.url.include_query_params(page=number, page_size=page_size))
+
+    return {
+        "count": len(records),
+        "next": link(page + 1),
+        "previous": link(page - 1) if page > 1 else None,
+        "results": [_fields(to_item(r), body.fields) for r in shown],
+    }
+
+
+@router.post(
+    "/v3/memories/search/",
+    response_model=SearchResponse,
+    summary="Search",
+    response_model_exclude_unset=True,
+)
+async def search(body: SearchRequest, who: Reader) -> dict[str, Any]:
+    refuse(categories=body.categories)
+    threshold = check_threshold(body.threshold)
+    limit = who.check_page(body.top_k)
+    query = who.check_query(body.query)
+    wanted = {"metadata": body.metadata} if body.metadata else None
+    scopes, where = translate(body.filters, who, body.as_filter(), wanted)
+    now = _reference(body.reference_date)
+    orch = await who.orchestrator()
+    hits: list[RecallHit] = []
+    for scope in scopes:
+        found = await orch.arecall(
+            query,
+            user_id=scope.user_id,
+            agent_id=scope.agent_id,
+            limit=limit,
+            filters=where,
+            include_superseded=body.include_superseded(),
+            now=now,
+        )
+        hits += found.hits
+    if len(scopes) > 1:  # several users: one ranking by fused score
+        hits.sort(key=lambda hit: (-hit.score, hit.id))
+    items = search_items(RecallResult(query=query, hits=hits), threshold)[:limit]
+    context.count(hits=len(items))
+    return {"results": [_fields(item, body.fields) for item in items]}
+
+
+@router.put(
+    "/v1/memories/{memory_id}/",
+    response_model=Item,
+    summary="Update",
+    response_model_exclude_unset=True,
+)
+async def update(
+    memory_id: str, body: UpdateRequest, who: Writer, _: None = _only()
+) -> dict[str, Any]:
+    refuse(timestamp=body.timestamp, expiration_date=body.expiration_date)
+    if body.text is None and body.metadata is None:
+        raise InvalidInputError("update needs text, metadata or both")
+    scope = who.scope(None, required=False)
+    orch = await who.orchestrator()
+    # text None: metadata only, the text stays as it is when the write happens
+    new = await who.write(orch.aupdate(memory_id, body.text, metadata=body.metadata, **scope))
+    return {**to_item(new), "text": new.content}
+
+
+@router.delete("/v1/memories/{memory_id}/", response_model=Message, summary="Delete a memory")
+async def delete(
+    memory_id: str,
+    who: Deleter,
+    delete_linked: bool = False,
+    _: None = _only("delete_linked"),
+) -> Message:
+    refuse(delete_linked=delete_linked)
+    orch = await who.orchestrator()
+    await who.write(orch.adelete(memory_id, **who.scope(None, required=False)))
+    context.count(deleted=1)
+    return Message(message="Memory deleted successfully!")
+
+
+OwnerQuery = Annotated[str | None, Query(min_length=1, max_length=256)]
+
+
+@router.delete("/v1/memories/", response_model=Message, summary="Delete a scope's memories")
+async def delete_all(
+    who: Deleter,
+    user_id: OwnerQuery = None,
+    agent_id: OwnerQuery = None,
+    run_id: OwnerQuery = None,
+    app_id: OwnerQuery = None,
+    _: None = _only("user_id", "agent_id", "run_id", "app_id"),
+) -> Message:
+    refuse(app_id=app_id)
+    orch = await who.orchestrator()
+    count = await who.write(orch.adelete_all(**who.scope(user_id, agent_id), session_id=run_id))
+    context.count(deleted=count)
+    return Message(message=f"Memories deleted successfully! ({count})")
+
+
+@router.get(
+    "/v1/memories/{memory_id}/history/",
+    response_model=list[HistoryItem],
+    summary="Every change of a memory",
+)
+async def history(memory_id: str, who: Reader, _: None = _only()) -> list[dict[str, Any]]:
+    orch = await who.orchestrator()
+    events = await orch.ahistory(memory_id, **who.scope(None, required=False))
+    context.count(events=len(events))
+    return [{**history_item(event), "user_id": event.user_id} for event in events]
+
+
+def _fields(item: dict[str, Any], fields: list[str] | None) -> dict[str, Any]:
+    """`fields`: the keys to return (the id always)."""
+    if not fields:
+        return item
+    return {k: v for k, v in item.items() if k == "id" or k in fields}
+
+
+def _date(value: str, name: str) -> datetime:
+    parsed = parse_datetime(value)
+    if parsed is None:
+        raise InvalidInputError(f"{name} must be an ISO 8601 date or time, got {value!r}")
+    return parsed
+
+
+def _epoch(value: float, name: str) -> datetime:
+    try:
+        return datetime.fromtimestamp(value, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        raise InvalidInputError(f"{name} must be Unix seconds, got {value!r}") from None
+
+
+def _reference(value: str | int | None) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, int):
+        return _epoch(value, "reference_date")
+    return _date(value, "reference_date")

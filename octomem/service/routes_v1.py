@@ -64,6 +64,13 @@ class _Body(BaseModel):
 
 
 class MessageIn(_Body):
+    id: Id | None = Field(
+        None,
+        description="the client's id of this message: a retry with the same id stores "
+        "nothing twice, and messages with different ids are different turns even when "
+        "they say the same (without it, a turn is known by its session, position, text "
+        "and timestamp)",
+    )
     role: Literal["user", "assistant", "system", "tool"]
     content: str
     name: str | None = Field(None, max_length=256)

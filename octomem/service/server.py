@@ -8,6 +8,7 @@ finish, then closes the stores.
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -34,10 +35,12 @@ def check_workers(settings: Settings, workers: int) -> None:
 
 
 def app_from_env() -> FastAPI:
-    """The app of one uvicorn worker, from the settings `serve` passed in the environment."""
+    """The app of one uvicorn worker, from the settings `serve` passed in the environment.
+    Each worker writes an audit file of its own: one file rotated by several processes
+    would lose lines."""
     from octomem.service.app import create_app
 
-    return create_app(load_settings(config_file_from_env()))
+    return create_app(load_settings(config_file_from_env()), audit_per_worker=True)
 
 
 def serve(
@@ -54,7 +57,7 @@ def serve(
     overrides = {"data_dir": data_dir} if data_dir is not None else {}
     settings = load_settings(config, **overrides)
     check_workers(settings, workers)
-    grace = int(settings.service.shutdown_grace_s)
+    grace = math.ceil(settings.service.shutdown_grace_s)  # uvicorn takes whole seconds
     if workers == 1:
         from octomem.service.app import create_app
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
-from octomem import Memory, MemoryType, Orchestrator
+import pytest
+
+from octomem import InvalidInputError, Memory, MemoryType, Orchestrator
 from octomem.models import EpisodicMemory, SemanticMemory, embedding_text
 from tests.conftest import T0
 
@@ -168,3 +171,16 @@ def test_named_speakers_reply_joins_recall_next_to_the_question(
     assert reply.memory.metadata == {"batch": "same-for-all", "turn_index": 0, "role": "speaker"}
     assert orch.get(reply_id).internal["turn_index"] == 2
     assert MemoryType.EPISODIC in {h.memory_type for h in hits}
+
+
+def test_update_with_metadata_only_keeps_the_text(orch: Any) -> None:
+    result = orch.process("My favourite colour is teal.", user_id="meta-only")
+    memory_id = next(
+        op.memory_id for op in result.all_operations() if op.memory_type.value == "semantic"
+    )
+    before = orch.get(memory_id)
+    after = orch.update(memory_id, None, metadata={"checked": True})
+    assert after.content == before.content and after.metadata["checked"] is True
+    assert [e.operation.value for e in orch.history(memory_id)][-1] == "UPDATE"
+    with pytest.raises(InvalidInputError):
+        orch.update(memory_id, None)

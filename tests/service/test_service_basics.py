@@ -66,3 +66,19 @@ def test_audit_line_has_no_text_or_query(svc: Service) -> None:
     lines = svc.audit_lines(lambda line: line["key_id"] == svc.key_id(key), count=1)
     assert lines[-1]["route"] == "/v1/recall"
     assert secret_words not in (Path(svc.data_dir) / "service" / "audit.log").read_text()
+
+
+def test_projects_beyond_the_open_limit_close_and_reopen(tmp_path: Path) -> None:
+    env = {"OCTOMEM_SERVICE__MAX_OPEN_PROJECTS": "1"}
+    with Service.start(tmp_path, env=env) as svc:
+        keys = {p: svc.key(project=p) for p in ("pa", "pb")}
+        with httpx.Client(base_url=svc.url, timeout=60) as http:
+            for _ in range(2):
+                for project, key in keys.items():
+                    said = f"My project is {project}."
+                    body = {"messages": said, "user_id": "u", "infer": False}
+                    assert http.post("/v1/process", json=body, headers=svc.auth(key)).is_success
+                    listed = http.get("/v1/records", params={"user_id": "u"}, headers=svc.auth(key))
+                    assert {r["content"] for r in listed.json()} == {f"user: {said}"}
+                    checks = http.get("/readyz").json()["checks"]
+                    assert [c for c in checks if c.startswith("project:")] == [f"project:{project}"]

@@ -98,7 +98,20 @@ def test_cache_bounds_are_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
 @pytest.mark.parametrize(
     "name",
-    ["", "..", "a/b", "../x", "has space", "Acme", "café", "-lead", "trail_", "a" * 41, "a.b"],
+    [
+        "",
+        "..",
+        "a/b",
+        "../x",
+        "has space",
+        "Acme",
+        "café",
+        "-lead",
+        "trail_",
+        "a" * 41,
+        "a.b",
+        "acme\n",
+    ],
 )
 def test_a_bad_project_name_is_refused(name: str) -> None:
     with pytest.raises(ConfigurationError, match="project: .*lowercase letters, digits"):

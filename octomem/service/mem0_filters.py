@@ -1,0 +1,133 @@
+"""mem0's v2 ``filters`` on octomem: the scopes a filter reaches and the filter octomem
+evaluates within each.
+
+mem0's language is octomem's own (`octomem.filters`): AND/OR/NOT (or $and/$or/$not),
+eq, ne, in, nin, gt, gte, lt, lte, contains, icontains, ``"*"`` (the field is set),
+``{"metadata": {...}}``. mem0's field names become octomem's: ``run_id`` is
+``session_id``; user_id, agent_id, created_at and updated_at are record fields; any other
+name is a metadata key (``categories`` too: octomem assigns no categories). ``app_id``,
+``keywords`` and ``timestamp`` are refused: octomem has no app scope, keyword lists or
+event time to filter on, and matching nothing would look like an answer.
+
+octomem reads memories one user at a time, so the users a filter can match must be
+known from the filter: ``{"user_id": "a"}``, ``{"user_id": {"in": ["a", "b"]}}`` or an
+OR whose every branch names users. Each user is one scope, read with the whole filter,
+and the results are merged: exactly the memories the filter selects. A key pinned to a
+user reaches that user only - naming any other, anywhere in the filter, is refused (403)
+- and a filter that names no user is that user's. A key of the whole project must name
+the users, or (for memories stored without a user) the agents.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from octomem import filters as lang
+from octomem.errors import InvalidInputError
+from octomem.service.deps import Caller
+
+MAX_SCOPES = 10  # users (or agents) one filter may reach: each is one read
+_RENAMED = {"run_id": "session_id"}
+_REFUSED = {
+    "app_id": "octomem has no app scope; use agent_id, or a metadata key",
+    "keywords": "octomem keeps no keyword lists; search with a query",
+    "timestamp": "filter on created_at instead",
+}
+
+
+@dataclass(frozen=True)
+class Scope:
+    """One read: a user's memories (or, for user None, an agent's memories of no user)."""
+
+    user_id: str | None
+    agent_id: str | None = None
+
+
+def translate(
+    filters: Mapping[str, Any] | None, who: Caller, *extra: lang.Filter | None
+) -> tuple[list[Scope], lang.Filter]:
+    """The scopes `filters` (ANDed with `extra`) reaches for this caller, and the octomem
+    filter to read each with. 422 for what octomem cannot honour, 403 for a user the key
+    may not reach."""
+    parts = [f for f in (filters, *extra) if f]
+    node = _renamed(lang.validate({"AND": parts}))
+    return _scopes(node, who), node
+
+
+def _renamed(node: lang.Filter) -> lang.Filter:
+    kind, body = lang.unpack(node)
+    if kind in ("AND", "OR"):
+        return {kind: [_renamed(child) for child in body]}
+    if kind == "NOT":
+        return {"NOT": _renamed(body)}
+    field, op, value = body
+    if field in _REFUSED:
+        raise InvalidInputError(f"filters on {field!r} are not supported: {_REFUSED[field]}")
+    return {_RENAMED.get(field, field): {op: value}}
+
+
+def _values(node: lang.Filter, field: str) -> set[str | None] | None:
+    """The values `field` can have in a record that `node` matches, when the filter pins
+    them down; None when any value could match."""
+    kind, body = lang.unpack(node)
+    if kind == "AND":
+        known = [v for child in body if (v := _values(child, field)) is not None]
+        return set.intersection(*known) if known else None
+    if kind == "OR":
+        branches = [_values(child, field) for child in body]
+        if any(b is None for b in branches):
+            return None
+        return set().union(*branches)  # type: ignore[arg-type]
+    if kind == "NOT":
+        return None
+    name, op, value = body
+    if name != field:
+        return None
+    if op == "eq" and (value is None or isinstance(value, str)):
+        return {value}
+    if op == "in" and all(v is None or isinstance(v, str) for v in value):
+        return set(value)
+    return None
+
+
+def _mentions(node: lang.Filter, field: str) -> bool:
+    kind, body = lang.unpack(node)
+    if kind in ("AND", "OR"):
+        return any(_mentions(child, field) for child in body)
+    if kind == "NOT":
+        return _mentions(body, field)
+    return bool(body[0] == field)
+
+
+def _scopes(node: lang.Filter, who: Caller) -> list[Scope]:
+    users = _values(node, "user_id")
+    pinned = who.principal.user_id
+    if pinned is not None:
+        for user in users or ():
+            if user is not None:
+                who.user(user)  # 403 for anyone but the pinned user
+        return [Scope(who.user(None))]
+    if users is None and _mentions(node, "user_id"):
+        raise InvalidInputError(
+            "octomem reads one user's memories at a time: name the users in the filter "
+            "(user_id equal to one, 'in' a list, or an OR of those); '*', ne and NOT "
+            "cannot say which users to read"
+        )
+    named = sorted(u for u in users or () if u is not None)
+    scopes = [Scope(who.user(user)) for user in named]
+    if users is None or None in users:  # memories of no user: read agent by agent
+        agents = _values(node, "agent_id")
+        if agents is None or None in agents:
+            raise InvalidInputError(
+                "filters must name a user_id (or, for memories stored without a user, "
+                'an agent_id): memories are always scoped, e.g. {"user_id": "alice"}'
+            )
+        scopes += [Scope(None, agent) for agent in sorted(a for a in agents if a is not None)]
+    if len(scopes) > MAX_SCOPES:
+        raise InvalidInputError(
+            f"the filter reaches {len(scopes)} users or agents; the limit is {MAX_SCOPES} "
+            "per call (each is one read)"
+        )
+    return scopes

@@ -1,0 +1,183 @@
+"""Request and answer bodies of the mem0-compatible routes (`routes_mem0`): every field
+mem0's client 2.2.x can send is declared, honoured, ignored (documented as such) or
+refused with 422 when ignoring it would mislead (`refuse`); anything else is 422."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from octomem.errors import InvalidInputError
+from octomem.filters import Filter
+from octomem.service.routes_v1 import MessageIn
+
+Id = Annotated[str, Field(min_length=1, max_length=256)]
+
+
+def refuse(**fields: Any) -> None:
+    """422 for fields set whose meaning octomem cannot honour."""
+    for name, value in fields.items():
+        if not (value is None or value is False or value in ([], {}, "")):
+            raise InvalidInputError(f"{name} is not supported by octomem: {_WHY[name]}")
+
+
+_WHY = {
+    "app_id": "there is no app scope; use agent_id, or a metadata key",
+    "expiration_date": "memories do not expire by date; delete them, or use a metadata key",
+    "immutable": "every memory can be updated (history keeps each version)",
+    "includes": "extraction cannot be steered per call",
+    "excludes": "extraction cannot be steered per call; leave out what must not be stored",
+    "custom_instructions": "extraction cannot be steered per call",
+    "agent_custom_instructions": "extraction cannot be steered per call",
+    "structured_data_schema": "extraction cannot be steered per call",
+    "categories": "octomem assigns no categories; filter on a metadata key instead",
+    "timestamp": "a memory's time cannot be rewritten; update its text or metadata",
+    "delete_linked": "a memory's older versions stay in its history; forget the user "
+    "(POST /v1/forget) to remove every trace",
+}
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _Entities(_Body):
+    """Entity ids at the top level (older clients and mem0's REST docs send them there;
+    2.2.x sends them inside `filters`)."""
+
+    user_id: Id | None = None
+    agent_id: Id | None = None
+    run_id: Id | None = None
+    app_id: str | None = None
+    version: str | None = Field(None, description="accepted and ignored (always v2 filters)")
+    output_format: str | None = Field(None, description="accepted and ignored (always v1.1)")
+
+    def as_filter(self) -> Filter | None:
+        refuse(app_id=self.app_id)
+        named = {"user_id": self.user_id, "agent_id": self.agent_id, "run_id": self.run_id}
+        clauses = [{k: {"eq": v}} for k, v in named.items() if v is not None]
+        return {"AND": clauses} if clauses else None
+
+
+class AddRequest(_Entities):
+    messages: list[MessageIn] = Field(min_length=1)
+    filters: dict[str, Any] | None = Field(
+        None, description="entity ids: user_id, agent_id, run_id"
+    )
+    metadata: dict[str, Any] | None = None
+    infer: bool = True
+    timestamp: float | None = Field(None, description="Unix seconds: when the messages were said")
+    async_mode: bool | None = Field(None, description="ignored: add always completes first")
+    enable_graph: bool | None = Field(None, description="ignored: octomem always keeps its graph")
+    custom_categories: list[dict[str, Any]] | None = Field(None, description="ignored")
+    expiration_date: str | None = None
+    immutable: bool | None = None
+    includes: str | None = None
+    excludes: str | None = None
+    custom_instructions: str | None = None
+    agent_custom_instructions: str | None = None
+    structured_data_schema: dict[str, Any] | None = None
+
+
+class _Read(_Entities):
+    filters: dict[str, Any] | None = None
+    fields: list[str] | None = Field(None, max_length=32, description="keys to return")
+    show_expired: bool | None = Field(None, description="true: superseded memories too")
+    latest_only: bool | None = Field(None, description="false: superseded memories too")
+    categories: list[str] | None = None
+
+    def include_superseded(self) -> bool:
+        return self.show_expired is True or self.latest_only is False
+
+
+class SearchRequest(_Read):
+    query: str = Field(min_length=1)
+    top_k: int = Field(10, ge=1)
+    threshold: float | None = Field(None, ge=-1, le=1, description="least vector similarity")
+    metadata: dict[str, Any] | None = Field(None, description="metadata keys to match")
+    reference_date: str | int | None = Field(None, description="'now' for relative queries")
+    rerank: bool | None = Field(None, description="ignored: hits are already fused")
+    keyword_search: bool | None = Field(None, description="ignored: keywords always count")
+    filter_memories: bool | None = Field(None, description="ignored")
+
+
+class GetAllRequest(_Read):
+    start_date: str | None = Field(None, description="created on or after (ISO 8601)")
+    end_date: str | None = Field(None, description="created on or before (ISO 8601)")
+
+
+class UpdateRequest(_Body):
+    text: str | None = Field(None, min_length=1)
+    metadata: dict[str, Any] | None = Field(None, description="merged into the memory's")
+    timestamp: int | float | str | None = None
+    expiration_date: str | None = Field(None, description="only null (no expiry) is accepted")
+
+
+class Item(BaseModel):
+    """A memory in mem0's shape, plus octomem's type and validity."""
+
+    id: str
+    memory: str | None = None
+    hash: str | None = None
+    metadata: dict[str, Any] | None = None
+    user_id: str | None = None
+    agent_id: str | None = None
+    run_id: str | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+    memory_type: str | None = None
+    valid_from: str | None = None
+    valid_to: str | None = None
+    score: float | None = None
+    text: str | None = Field(None, description="update's answer: the new text")
+
+
+class AddItem(BaseModel):
+    id: str
+    memory: str
+    event: str = Field(description="ADD, UPDATE, DELETE or NONE")
+    memory_type: str | None = None
+    previous_memory: str | None = None
+
+
+class AddResponse(BaseModel):
+    results: list[AddItem]
+    status: str = Field("SUCCEEDED", description="add is processed before it answers")
+
+
+class SearchResponse(BaseModel):
+    results: list[Item]
+
+
+class Page(BaseModel):
+    count: int
+    next: str | None
+    previous: str | None
+    results: list[Item]
+
+
+class HistoryItem(BaseModel):
+    id: str
+    memory_id: str
+    old_memory: str | None
+    new_memory: str | None
+    event: str
+    created_at: str
+    is_deleted: bool
+    actor_id: str | None
+    user_id: str | None
+
+
+class Message(BaseModel):
+    message: str
+
+
+class Ping(BaseModel):
+    status: str
+    project_id: str = Field(description="the key's project")
+    org_id: str = Field(description="always 'octomem': one service is one organisation")
+    user_email: str | None = None
+
+
+ORG_ID = "octomem"  # mem0's client needs an org id and a project id from ping
