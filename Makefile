@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 LLM_STAMP := $(VENV)/.llm-test-stamp
 DATA_DIR ?= ./om-data
 
-.PHONY: install demo test test-llm lint bench bench-memory clean talk-report recall-report
+.PHONY: install demo test test-llm lint bench bench-memory bench-serve clean talk-report recall-report
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -57,6 +57,11 @@ bench: install
 # (docs/benchmarks.md#memory-over-many-calls)
 bench-memory: install
 	$(BIN)/python -m octomem.bench.memory_growth --calls 2000 --every 200
+
+# the HTTP service under 1, 10 and 50 concurrent clients (80% search, 20% add), side by
+# side with the same calls in-process; about 8 minutes (docs/benchmarks.md#the-http-service-under-load)
+bench-serve: install
+	$(BIN)/octomem bench serve --clients 1,10,50 --duration 60 --max-requests 5000 --json bench-results/serve.json
 
 lint: install
 	$(BIN)/ruff check octomem tests

@@ -393,6 +393,11 @@ class CustomMemory(MemoryBase):
     """A memory of a type a custom agent registered: its fields beyond the common ones
     are in `attributes`."""
 
+    # a built-in type is never a custom one: says so in the JSON schema too, so that a
+    # record matches exactly one member of `MemoryRecord`'s oneOf
+    memory_type: MemoryType = Field(
+        json_schema_extra={"not": {"enum": [t.value for t in BUILTIN_TYPES]}}
+    )
     attributes: dict[str, Any] = Field(default_factory=dict)
 
 

@@ -242,7 +242,7 @@ class ServiceConfig(_Strict):
         60.0, gt=0, description="a request still running after this answers 503"
     )
     max_concurrent: int = Field(
-        32, ge=1, description="requests a worker runs at once; more answer 503 at once"
+        64, ge=1, description="requests a worker runs at once; more answer 503 at once"
     )
     audit_log: UserPath | None = Field(
         None, description="the audit trail (JSON lines); unset = data_dir/service/audit.log"

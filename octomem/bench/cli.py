@@ -83,3 +83,52 @@ def perf(
         log=typer.echo,
     )
     report_perf(rows, json_path=json_path, echo=typer.echo)
+
+
+@bench_app.command()
+def serve(
+    clients: Annotated[
+        str, typer.Option("--clients", help="comma-separated concurrent client counts")
+    ] = "10,50",
+    duration: Annotated[
+        float, typer.Option("--duration", help="seconds per load (at most)", min=0.1)
+    ] = 60.0,
+    max_requests: Annotated[
+        int, typer.Option("--max-requests", help="requests per load (at most)", min=1)
+    ] = 5000,
+    seed: Annotated[int, typer.Option("--seed", help="memories stored before the loads")] = 1000,
+    url: Annotated[
+        str | None, typer.Option("--url", help="a running service instead of starting one")
+    ] = None,
+    key: Annotated[str | None, typer.Option("--key", help="its API key (read, write)")] = None,
+    json_path: JsonOption = None,
+) -> None:
+    """The HTTP service under 80% search / 20% add load, side by side with in-process."""
+    from octomem.bench.serve import report_serve, run_serve_bench
+
+    try:
+        counts = [int(c) for c in clients.split(",") if c.strip()]
+    except ValueError:
+        raise typer.BadParameter(f"{clients!r}: use e.g. 10,50", param_hint="--clients") from None
+    if not counts or min(counts) < 1:
+        raise typer.BadParameter("at least one count of 1 or more", param_hint="--clients")
+    if url is not None and key is None:
+        raise typer.BadParameter("--url needs --key", param_hint="--key")
+    rows = run_serve_bench(
+        clients=counts,
+        duration_s=duration,
+        max_requests=max_requests,
+        seed=seed,
+        url=url,
+        key=key,
+        log=typer.echo,
+    )
+    report_serve(
+        rows,
+        json_path=json_path,
+        echo=typer.echo,
+        clients=counts,
+        duration_s=duration,
+        max_requests=max_requests,
+        seed=seed,
+    )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt
 
 from octomem.errors import InvalidInputError
 from octomem.filters import Filter
@@ -39,6 +39,9 @@ _WHY = {
 
 
 class _Body(BaseModel):
+    """A request body: no unknown fields, and JSON's own types where the schema names
+    them (StrictBool, StrictInt, StrictFloat): not 0 for false or "10" for 10."""
+
     model_config = ConfigDict(extra="forbid")
 
 
@@ -66,13 +69,17 @@ class AddRequest(_Entities):
         None, description="entity ids: user_id, agent_id, run_id"
     )
     metadata: dict[str, Any] | None = None
-    infer: bool = True
-    timestamp: float | None = Field(None, description="Unix seconds: when the messages were said")
-    async_mode: bool | None = Field(None, description="ignored: add always completes first")
-    enable_graph: bool | None = Field(None, description="ignored: octomem always keeps its graph")
+    infer: StrictBool = True
+    timestamp: StrictFloat | None = Field(
+        None, description="Unix seconds: when the messages were said"
+    )
+    async_mode: StrictBool | None = Field(None, description="ignored: add always completes first")
+    enable_graph: StrictBool | None = Field(
+        None, description="ignored: octomem always keeps its graph"
+    )
     custom_categories: list[dict[str, Any]] | None = Field(None, description="ignored")
     expiration_date: str | None = None
-    immutable: bool | None = None
+    immutable: StrictBool | None = None
     includes: str | None = None
     excludes: str | None = None
     custom_instructions: str | None = None
@@ -83,8 +90,8 @@ class AddRequest(_Entities):
 class _Read(_Entities):
     filters: dict[str, Any] | None = None
     fields: list[str] | None = Field(None, max_length=32, description="keys to return")
-    show_expired: bool | None = Field(None, description="true: superseded memories too")
-    latest_only: bool | None = Field(None, description="false: superseded memories too")
+    show_expired: StrictBool | None = Field(None, description="true: superseded memories too")
+    latest_only: StrictBool | None = Field(None, description="false: superseded memories too")
     categories: list[str] | None = None
 
     def include_superseded(self) -> bool:
@@ -93,13 +100,13 @@ class _Read(_Entities):
 
 class SearchRequest(_Read):
     query: str = Field(min_length=1)
-    top_k: int = Field(10, ge=1)
-    threshold: float | None = Field(None, ge=-1, le=1, description="least vector similarity")
+    top_k: StrictInt = Field(10, ge=1)
+    threshold: StrictFloat | None = Field(None, ge=-1, le=1, description="least vector similarity")
     metadata: dict[str, Any] | None = Field(None, description="metadata keys to match")
-    reference_date: str | int | None = Field(None, description="'now' for relative queries")
-    rerank: bool | None = Field(None, description="ignored: hits are already fused")
-    keyword_search: bool | None = Field(None, description="ignored: keywords always count")
-    filter_memories: bool | None = Field(None, description="ignored")
+    reference_date: str | StrictInt | None = Field(None, description="'now' for relative queries")
+    rerank: StrictBool | None = Field(None, description="ignored: hits are already fused")
+    keyword_search: StrictBool | None = Field(None, description="ignored: keywords always count")
+    filter_memories: StrictBool | None = Field(None, description="ignored")
 
 
 class GetAllRequest(_Read):
@@ -110,7 +117,7 @@ class GetAllRequest(_Read):
 class UpdateRequest(_Body):
     text: str | None = Field(None, min_length=1)
     metadata: dict[str, Any] | None = Field(None, description="merged into the memory's")
-    timestamp: int | float | str | None = None
+    timestamp: StrictInt | StrictFloat | str | None = None
     expiration_date: str | None = Field(None, description="only null (no expiry) is accepted")
 
 

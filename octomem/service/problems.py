@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from octomem.errors import (
     ConfigurationError,
@@ -178,6 +179,20 @@ def _validation_detail(exc: RequestValidationError) -> tuple[int, str]:
     return 422, "; ".join(parts)
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _allowed(request: Request) -> str:
+    """Every method the path takes (RFC 9110: a 405 lists them all), not only those of
+    the one route Starlette tried: FastAPI makes one route per method."""
+    routes = request.app.router.routes
+    return ", ".join(
+        method
+        for method in _METHODS
+        if any(r.matches({**request.scope, "method": method})[0] == Match.FULL for r in routes)
+    )
+
+
 def install(app: FastAPI) -> None:
     """Register the problem handlers on `app`."""
 
@@ -190,12 +205,11 @@ def install(app: FastAPI) -> None:
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "Error")
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = _allowed(request)
         return problem_response(
-            exc.status_code,
-            title.lower().replace(" ", "-"),
-            title,
-            str(exc.detail),
-            dict(exc.headers or {}),
+            exc.status_code, title.lower().replace(" ", "-"), title, str(exc.detail), headers
         )
 
     async def on_error(request: Request, exc: Exception) -> JSONResponse:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import tempfile
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -19,7 +20,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict
 
 from octomem.models import (
     ConsistencyReport,
@@ -42,6 +43,20 @@ Deleter = Annotated[Caller, Depends(need("delete"))]
 Admin = Annotated[Caller, Depends(need("admin"))]
 Id = Annotated[str, Field(min_length=1, max_length=256)]
 MemoryTypes = Annotated[list[MemoryType] | None, Field(None, max_length=8)]
+_NUMBER = re.compile(r"\s*[-+]?\d+(\.\d*)?\s*")
+
+
+def _iso_text(value: Any) -> Any:
+    """A date-time in a body is an ISO 8601 string, as the schema says: a number (or a
+    string of one) is refused, not read as seconds since 1970."""
+    if isinstance(value, datetime) or (isinstance(value, str) and not _NUMBER.fullmatch(value)):
+        return value
+    raise ValueError("expected an ISO 8601 date-time string, e.g. 2025-01-31T09:00:00Z")
+
+
+# body fields take JSON's own types only (the schema's), not strings or numbers coerced
+Instant = Annotated[datetime, BeforeValidator(_iso_text)]
+Flag = Annotated[bool, Strict()]
 
 
 class _Body(BaseModel):
@@ -59,7 +74,7 @@ class MessageIn(_Body):
     role: Literal["user", "assistant", "system", "tool"]
     content: str
     name: str | None = Field(None, max_length=256)
-    timestamp: datetime | None = None
+    timestamp: Instant | None = None
     metadata: dict[str, Any] | None = None
 
 
@@ -69,9 +84,9 @@ class ProcessRequest(_Body):
     agent_id: Id | None = None
     session_id: Id | None = None
     metadata: dict[str, Any] | None = None
-    timestamp: datetime | None = None
+    timestamp: Instant | None = None
     memory_types: MemoryTypes = None
-    infer: bool = True
+    infer: Flag = True
 
 
 class ProcessResponse(_Body):
@@ -97,11 +112,11 @@ class RecallRequest(_Body):
     user_id: Id | None = None
     agent_id: Id | None = None
     session_id: Id | None = None
-    limit: int = Field(10, ge=1)
+    limit: Annotated[int, Strict()] = Field(10, ge=1)
     memory_types: MemoryTypes = None
     filters: dict[str, Any] | None = None
-    include_superseded: bool = False
-    as_of: datetime | None = None
+    include_superseded: Flag = False
+    as_of: Instant | None = None
 
 
 class UpdateRequest(_Body):
