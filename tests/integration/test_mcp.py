@@ -22,18 +22,9 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
 from tests.servers import free_port, listening, running
+from tests.service.mcp_support import TOOLS
 
 pytestmark = pytest.mark.integration
-
-TOOLS = {
-    "process_conversation",
-    "search_memories",
-    "get_memory",
-    "list_memories",
-    "update_memory",
-    "delete_memory",
-    "memory_history",
-}
 
 
 def _data(result: Any) -> Any:
