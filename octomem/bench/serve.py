@@ -161,6 +161,7 @@ class Load:
     lost: int = 0
     rss_peak_mb: float | None = None
     rss_end_mb: float | None = None
+    cpu_s: float | None = None  # CPU the served side's process spent on this load
 
     def row(self) -> dict[str, Any]:
         lat = self.latencies_ms or [0.0]
@@ -180,6 +181,9 @@ class Load:
             "lost_writes": self.lost,
             "rss_peak_mb": self.rss_peak_mb,
             "rss_end_mb": self.rss_end_mb,
+            "cpu_ms_per_request": None
+            if self.cpu_s is None
+            else round(1000 * self.cpu_s / max(len(self.latencies_ms), 1), 2),
         }
 
 
@@ -192,6 +196,15 @@ def rss_mb(pid: int) -> float | None:
     except OSError:
         pass
     return None
+
+
+def cpu_s(pid: int) -> float | None:
+    """CPU time (user + system, all threads) process `pid` has used, s (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 async def run_load(
@@ -242,10 +255,14 @@ async def run_load(
             peak = max(peak, rss_mb(pid) or 0.0)
             await asyncio.sleep(0.25)
 
+    cpu_before = None if pid is None else cpu_s(pid)
     sampler = asyncio.create_task(sample())
     await asyncio.gather(*(worker(w) for w in range(clients)))
     load.elapsed_s = time.perf_counter() - started
     sampler.cancel()
+    cpu_after = None if pid is None else cpu_s(pid)
+    if cpu_before is not None and cpu_after is not None:
+        load.cpu_s = cpu_after - cpu_before
     if pid is not None:
         load.rss_end_mb = round(rss_mb(pid) or 0.0, 1)
         load.rss_peak_mb = round(max(peak, load.rss_end_mb), 1)
@@ -435,6 +452,9 @@ def rows_of(loads: list[Load]) -> list[dict[str, Any]]:
                 "p50_ratio": round(over["p50_ms"] / max(local["p50_ms"], 1e-9), 2),
                 "p50_diff_ms": round(over["p50_ms"] - local["p50_ms"], 2),
                 "req_per_s_ratio": round(over["req_per_s"] / max(local["req_per_s"], 1e-9), 2),
+                "cpu_diff_ms": None
+                if over["cpu_ms_per_request"] is None or local["cpu_ms_per_request"] is None
+                else round(over["cpu_ms_per_request"] - local["cpu_ms_per_request"], 2),
             }
         )
     return rows
@@ -453,6 +473,7 @@ HEADER = (
     "errors",
     "lost writes",
     "RSS peak/end MB",
+    "CPU ms/request",
 )
 
 
@@ -470,11 +491,13 @@ def table(rows: list[dict[str, Any]]) -> str:
             [r["clients"], r["side"], r["requests"], r["req_per_s"], r["p50_ms"], r["p95_ms"]]
             + [r["p99_ms"], r["search_p50_ms"], r["add_p50_ms"], errors]
             + [f"{r['lost_writes']} of {r['writes_checked']}", rss]
+            + ["-" if r["cpu_ms_per_request"] is None else r["cpu_ms_per_request"]]
         )
     out = markdown_table(HEADER, lines)
     overhead = [
         f"- {r['clients']} clients: HTTP p50 = {r['p50_ratio']:.2f} x in-process "
         f"({r['p50_diff_ms']:+.2f} ms); throughput {r['req_per_s_ratio']:.2f} x"
+        + ("" if r["cpu_diff_ms"] is None else f"; server CPU {r['cpu_diff_ms']:+.2f} ms a request")
         for r in rows
         if r["side"] == "overhead"
     ]

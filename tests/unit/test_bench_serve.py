@@ -70,5 +70,6 @@ def test_end_to_end_on_tiny_numbers(tmp_path: Path) -> None:
         assert sides[side]["errors"] == 0, sides[side]["errors_by_status"]
         assert sides[side]["lost_writes"] == 0
         assert sides[side]["rss_end_mb"] > 0
-    assert "p50_diff_ms" in sides["overhead"]
+        assert sides[side]["cpu_ms_per_request"] > 0  # the served process's CPU
+    assert "p50_diff_ms" in sides["overhead"] and sides["overhead"]["cpu_diff_ms"] is not None
     assert "HTTP overhead" in done.output and out.with_suffix(".md").exists()
