@@ -51,7 +51,8 @@ class Envelope:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         given = headers.get("x-request-id", "")
         info = context.start(given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex)
-        if scope.get("path", "").startswith(problems.MEM0_PATHS):
+        path = scope.get("path", "")
+        if path.startswith(problems.MEM0_PATHS):
             info.problem_media_type = "application/json"
         started = time.perf_counter()
         status = {"code": 500, "sent": False}
@@ -65,7 +66,6 @@ class Envelope:
                 ] + [(b"x-request-id", info.request_id.encode())]
             await send(message)
 
-        path = scope.get("path", "")
         with span("http.request", method=scope.get("method"), request_id=info.request_id) as sp:
             try:
                 async with info.held:
@@ -148,10 +148,7 @@ class Envelope:
         info = context.current()
         assert info is not None
         info.principal = principal
-        info.key_id, info.project = principal.key_id, principal.project
-        state.rates.check(
-            principal.key_id, principal.rate_limit or state.config.rate_limit_per_minute
-        )
+        state.charge(principal)
 
 
 async def _no_body() -> Message:

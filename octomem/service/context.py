@@ -15,14 +15,20 @@ if TYPE_CHECKING:
 @dataclass
 class RequestInfo:
     request_id: str
-    key_id: str | None = None
-    project: str | None = None
     user_id: str | None = None
     counts: dict[str, int] = field(default_factory=dict)
-    principal: Principal | None = None
+    principal: Principal | None = None  # who the envelope admitted (None: public, refused)
     problem_media_type: str = "application/problem+json"
     # what the request holds until its response is sent (its project's Orchestrator)
     held: AsyncExitStack = field(default_factory=AsyncExitStack)
+
+    @property
+    def key_id(self) -> str | None:
+        return self.principal.key_id if self.principal else None
+
+    @property
+    def project(self) -> str | None:
+        return self.principal.project if self.principal else None
 
 
 _CURRENT: ContextVar[RequestInfo | None] = ContextVar("octomem_request", default=None)

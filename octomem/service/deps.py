@@ -19,7 +19,7 @@ from octomem.errors import InvalidInputError
 from octomem.orchestrator.engine import Orchestrator
 from octomem.service import context
 from octomem.service.auth import Forbidden, Principal, Unauthorized
-from octomem.service.problems import Problem
+from octomem.service.problems import RETRY_AFTER_S, Problem
 from octomem.service.state import State
 
 T = TypeVar("T")
@@ -42,7 +42,7 @@ class Caller:
                 "shutting-down",
                 "Shutting down",
                 "the service is stopping; retry",
-                {"Retry-After": "5"},
+                {"Retry-After": str(RETRY_AFTER_S)},
             )
         info = context.current()
         assert info is not None  # set by the envelope for every request

@@ -21,8 +21,8 @@ elicitation) are therefore not offered; octomem's tools use none.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
-from typing import Any, Literal, TypeVar
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
@@ -35,7 +35,6 @@ from starlette.types import Receive, Scope, Send
 from octomem.errors import ConfigurationError, LLMError, OctomemError, StoreError
 from octomem.logs import get_logger
 from octomem.mcp_server import Access, tools_server
-from octomem.orchestrator.engine import Orchestrator
 from octomem.service import context
 from octomem.service.auth import Forbidden, Unauthorized
 from octomem.service.context import RequestInfo
@@ -44,38 +43,20 @@ from octomem.service.problems import Problem
 from octomem.service.state import State
 
 log = get_logger(__name__)
-T = TypeVar("T")
 PATH = "/mcp"
 _REQUEST = "octomem.request"  # where the request's RequestInfo rides in the ASGI scope
 
 
-class ServiceAccess:
-    """A tool call as the key the envelope admitted (`octomem.mcp_server.Access`)."""
+@dataclass
+class ServiceAccess(Caller):
+    """A tool call as the key the envelope admitted (`octomem.mcp_server.Access`): the
+    route's `Caller` - project, pinned user, limits, writes that finish - plus the tool's
+    rights, audit counts and error messages."""
 
-    def __init__(self, who: Caller, info: RequestInfo) -> None:
-        self.who = who
-        self.info = info
-
-    async def orchestrator(self) -> Orchestrator:
-        return await self.who.orchestrator()
-
-    def scope(self, user_id: str | None, agent_id: str | None) -> dict[str, Any]:
-        return self.who.scope(user_id, agent_id)
+    info: RequestInfo
 
     def require(self, right: Literal["read", "write", "delete"]) -> None:
-        self.who.principal.require(right)
-
-    def write(self, work: Awaitable[T]) -> Awaitable[T]:
-        return self.who.write(work)
-
-    def check_query(self, query: str) -> str:
-        return self.who.check_query(query)
-
-    def check_page(self, limit: int) -> int:
-        return self.who.check_page(limit)
-
-    def check_messages(self, count: int) -> None:
-        self.who.check_messages(count)
+        self.principal.require(right)
 
     def count(self, **counts: int) -> None:
         context.count(**counts)
@@ -111,7 +92,7 @@ class McpMount:
             if not isinstance(info, RequestInfo) or info.principal is None:
                 raise ToolError("Unauthorized: no key admitted this request")  # not reached
             context.adopt(info)  # this task's audit counts and user go to the request's line
-            return ServiceAccess(Caller(info.principal, state), info)
+            return ServiceAccess(info.principal, state, info)
 
         self.server = tools_server(access_for)
         self.server.streamable_http_app(  # builds the server's session manager

@@ -28,7 +28,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from octomem.service import context
-from octomem.service.auth import Forbidden, issue_token
+from octomem.service.auth import Forbidden, Principal, issue_token
 from octomem.service.deps import state_of
 from octomem.service.keys import SCOPES
 from octomem.service.problems import COMMON_RESPONSES, Problem, problem_response
@@ -191,11 +191,12 @@ async def _token(request: Request) -> JSONResponse:
     key = await state.keys.verify_secret(client_id, client_secret)
     if key is None:
         raise _Refused(401, "invalid_client", "unknown, revoked or expired client")
+    principal = Principal.of(key)
     info = context.current()
     if info is not None:
-        info.key_id, info.project = key.id, key.project
+        info.principal = principal  # the audit line's key and project
     try:
-        state.rates.check(key.id, key.rate_limit or state.config.rate_limit_per_minute)
+        state.charge(principal)
     except Problem as limited:
         return problem_response(
             limited.status, limited.slug, limited.title, limited.detail, limited.headers

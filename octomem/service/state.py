@@ -9,6 +9,7 @@ from pathlib import Path
 from starlette.routing import BaseRoute
 
 from octomem.service.audit import AuditLog
+from octomem.service.auth import Principal
 from octomem.service.keys import KeyStore
 from octomem.service.limits import RateLimiter, WorkGate
 from octomem.service.pool import ProjectPool
@@ -31,3 +32,9 @@ class State:
         self.audit = AuditLog(audit_path, self.config)
         self.started = False
         self.routes: list[BaseRoute] = []  # the app's, for the audit line of early answers
+
+    def charge(self, principal: Principal) -> None:
+        """One request of `principal` against its key's rate (Problem 429 when spent)."""
+        self.rates.check(
+            principal.key_id, principal.rate_limit or self.config.rate_limit_per_minute
+        )
