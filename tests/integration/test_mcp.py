@@ -22,21 +22,9 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
 from tests.servers import free_port, listening, running
-from tests.service.mcp_support import TOOLS
+from tests.service.mcp_support import TOOLS, data, error
 
 pytestmark = pytest.mark.integration
-
-
-def _data(result: Any) -> Any:
-    assert not result.is_error, result.content
-    if result.structured_content is not None:
-        return result.structured_content
-    return json.loads(result.content[0].text)
-
-
-def _error(result: Any) -> str:
-    assert result.is_error, "expected a tool error"
-    return " ".join(part.text for part in result.content)
 
 
 async def test_mcp_over_stdio(tmp_path: Path) -> None:
@@ -55,7 +43,7 @@ async def test_mcp_over_stdio(tmp_path: Path) -> None:
             schema = next(t for t in listed.tools if t.name == "search_memories").input_schema
             assert schema["required"] == ["query"]
 
-            processed = _data(
+            processed = data(
                 await session.call_tool(
                     "process_conversation",
                     {
@@ -72,57 +60,57 @@ async def test_mcp_over_stdio(tmp_path: Path) -> None:
                 op["memory_type"] for op in processed["operations"] if op["operation"] == "ADD"
             }
             assert "semantic" in added
-            moved = _data(
+            moved = data(
                 await session.call_tool("process_conversation", {"messages": "I moved to Berlin."})
             )
             assert any(op["operation"] == "SUPERSEDE" for op in moved["operations"])
 
-            found = _data(
+            found = data(
                 await session.call_tool("search_memories", {"query": "where does alice live?"})
             )
             assert "Berlin" in found["results"][0]["memory"]
             memory_id = found["results"][0]["id"]
-            got = _data(await session.call_tool("get_memory", {"memory_id": memory_id}))
+            got = data(await session.call_tool("get_memory", {"memory_id": memory_id}))
             assert got["id"] == memory_id and got["user_id"] == "alice"
 
-            listed_memories = _data(
+            listed_memories = data(
                 await session.call_tool(
                     "list_memories", {"memory_types": ["semantic"], "include_superseded": True}
                 )
             )
             assert {m["current"] for m in listed_memories["results"]} == {True, False}
 
-            updated = _data(
+            updated = data(
                 await session.call_tool(
                     "update_memory", {"memory_id": memory_id, "text": "Alice lives in Munich."}
                 )
             )
             assert updated["memory"] == "Alice lives in Munich."
-            assert _data(await session.call_tool("delete_memory", {"memory_id": memory_id}))[
+            assert data(await session.call_tool("delete_memory", {"memory_id": memory_id}))[
                 "deleted"
             ]
-            events = _data(await session.call_tool("memory_history", {"memory_id": memory_id}))
+            events = data(await session.call_tool("memory_history", {"memory_id": memory_id}))
             assert [e["operation"] for e in events["events"]][-2:] == ["UPDATE", "DELETE"]
 
             # --user pins the tenant
-            assert "serves user_id 'alice' only" in _error(
+            assert "serves user_id 'alice' only" in error(
                 await session.call_tool("search_memories", {"query": "x", "user_id": "bob"})
             )
 
             # clear errors for bad input
-            assert "no memory" in _error(
+            assert "no memory" in error(
                 await session.call_tool("get_memory", {"memory_id": memory_id})
             )
-            assert "query" in _error(await session.call_tool("search_memories", {}))
-            assert "limit" in _error(
+            assert "query" in error(await session.call_tool("search_memories", {}))
+            assert "limit" in error(
                 await session.call_tool("search_memories", {"query": "x", "limit": 0})
             )
-            assert "role" in _error(
+            assert "role" in error(
                 await session.call_tool(
                     "process_conversation", {"messages": [{"role": "robot", "content": "hi"}]}
                 )
             )
-            assert "InvalidInputError" in _error(
+            assert "InvalidInputError" in error(
                 await session.call_tool(
                     "search_memories", {"query": "x", "filters": {"a": {"bogus": 1}}}
                 )
@@ -204,29 +192,29 @@ async def test_mcp_over_streamable_http_needs_the_api_key(tmp_path: Path) -> Non
 
         async with _session(port) as session:
             assert {tool.name for tool in (await session.list_tools()).tools} == TOOLS
-            stored = _data(
+            stored = data(
                 await session.call_tool(
                     "process_conversation",
                     {"messages": "I'm Dana. I live in Oslo.", "user_id": "dana"},
                 )
             )
             assert stored["turns"] == 1
-            found = _data(
+            found = data(
                 await session.call_tool("search_memories", {"query": "Oslo", "user_id": "dana"})
             )
             assert "Oslo" in found["results"][0]["memory"]
             dana_id = found["results"][0]["id"]
-            assert "user_id is required" in _error(
+            assert "user_id is required" in error(
                 await session.call_tool("search_memories", {"query": "Oslo"})
             )
             # by-id tools are scoped too: without --user the call names its user
-            assert "user_id is required" in _error(
+            assert "user_id is required" in error(
                 await session.call_tool("get_memory", {"memory_id": dana_id})
             )
-            assert "no memory" in _error(
+            assert "no memory" in error(
                 await session.call_tool("get_memory", {"memory_id": dana_id, "user_id": "erin"})
             )
-            got = _data(
+            got = data(
                 await session.call_tool("get_memory", {"memory_id": dana_id, "user_id": "dana"})
             )
             assert got["user_id"] == "dana"
@@ -271,7 +259,7 @@ async def test_a_pinned_user_cannot_reach_another_users_memories(
     reached: list[tuple[str, str]] = []
     with _http_server(tmp_path, port, "--user", "alice"):
         async with _session(port) as session:
-            mine = _data(await session.call_tool("search_memories", {"query": "Paris"}))
+            mine = data(await session.call_tool("search_memories", {"query": "Paris"}))
             assert mine["results"] and {r["user_id"] for r in mine["results"]} == {"alice"}
             # naming another user is an error, whatever the tool
             for tool, args in (
@@ -283,7 +271,7 @@ async def test_a_pinned_user_cannot_reach_another_users_memories(
                 if not result.is_error:
                     reached.append((tool, "user_id=bob"))
                 else:
-                    assert "serves user_id 'alice' only" in _error(result)
+                    assert "serves user_id 'alice' only" in error(result)
             # and bob's ids are unknown to alice, whatever the tool
             for memory_id in bobs:
                 for tool, args in (
@@ -296,8 +284,8 @@ async def test_a_pinned_user_cannot_reach_another_users_memories(
                     if not result.is_error:
                         reached.append((tool, memory_id))
                     else:
-                        assert "no memory" in _error(result)
-            assert _data(await session.call_tool("search_memories", {"query": "Paris"}))
+                        assert "no memory" in error(result)
+            assert data(await session.call_tool("search_memories", {"query": "Paris"}))
     assert reached == []
 
     after = make_orch(data_dir=tmp_path / "data")
@@ -320,15 +308,15 @@ async def test_an_unpinned_server_reads_a_wildcard_user_id_as_a_literal(tmp_path
             for user, text in (("alice", "I live in Paris."), ("bob", "I live in Berlin.")):
                 await session.call_tool("process_conversation", {"messages": text, "user_id": user})
             for hostile in ("*", "$exists", "%"):
-                listed = _data(await session.call_tool("list_memories", {"user_id": hostile}))
+                listed = data(await session.call_tool("list_memories", {"user_id": hostile}))
                 assert listed["results"] == [], hostile
-                found = _data(
+                found = data(
                     await session.call_tool(
                         "search_memories", {"query": "where do I live", "user_id": hostile}
                     )
                 )
                 assert found["results"] == [], hostile
             for user, city in (("alice", "Paris"), ("bob", "Berlin")):
-                mine = _data(await session.call_tool("list_memories", {"user_id": user}))
+                mine = data(await session.call_tool("list_memories", {"user_id": user}))
                 assert {m["user_id"] for m in mine["results"]} == {user}
                 assert city in " ".join(m["memory"] for m in mine["results"])
