@@ -51,7 +51,7 @@ def resolve_id_key(settings: Settings) -> bytes | None:
     store_dir = settings.store_dir
     path = store_dir / KEY_FILE
     stored = _read(path)
-    project = settings.project_namespace
+    project = settings.namespace
     if settings.id_key is not None:
         configured = project_key(settings.id_key.get_secret_value(), project)
         if stored is not None and stored != configured:

@@ -26,6 +26,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -34,6 +35,7 @@ from octomem.errors import ConfigurationError
 from octomem.models import MemoryType
 
 DEFAULT_PROJECT = "default"
+DEFAULT_DEPLOYMENT = "default"
 _PROJECT_RE = re.compile(r"[a-z0-9](?:[a-z0-9_-]{0,38}[a-z0-9])?")
 PROJECTS_DIR = "projects"  # data_dir/projects/<project>: a non-default project's files
 
@@ -295,6 +297,14 @@ class Settings(BaseSettings):
         "its own Chroma collections, its own graph namespace and id key); 'default' "
         "keeps data_dir itself. Lowercase letters, digits, '-' and '_', 1-40 characters",
     )
+    deployment: str = Field(
+        DEFAULT_DEPLOYMENT,
+        description="the deployment these hosts form: deployments sharing one Chroma server "
+        "or tenant and one Neo4j database keep apart (collections, graph nodes, history, "
+        "journal, keyword index, keys), and doctor, reset and repairs see only their own. "
+        "Give every host of one deployment the same name; 'default' keeps the names stores "
+        "had before deployments. Same characters as project",
+    )
     id_key: SecretStr | None = Field(
         None,
         description="secret that memory ids are keyed with (HMAC-SHA256); default: the key "
@@ -323,12 +333,13 @@ class Settings(BaseSettings):
             )
         return value
 
-    @field_validator("project")
+    @field_validator("project", "deployment")
     @classmethod
-    def _project_name(cls, value: str) -> str:
+    def _project_name(cls, value: str, info: ValidationInfo) -> str:
         if not valid_project(value):
             raise ValueError(
-                "a project name is 1-40 characters: lowercase letters, digits, '-' and '_', "
+                f"a {info.field_name} name is 1-40 characters: lowercase letters, digits, "
+                "'-' and '_', "
                 "starting and ending with a letter or digit (it names directories and "
                 "collections), e.g. 'acme' or 'team-2'"
             )
@@ -350,11 +361,22 @@ class Settings(BaseSettings):
         return "" if self.project == DEFAULT_PROJECT else self.project
 
     @property
+    def namespace(self) -> str:
+        """What the graph server's stores scope by (`graph_common.Namespace`) and the id
+        key is derived with: the project's (`project_namespace`) in the default deployment,
+        else ``<deployment>.<project_namespace>`` (a project name holds no '.')."""
+        if self.deployment == DEFAULT_DEPLOYMENT:
+            return self.project_namespace
+        return f"{self.deployment}.{self.project_namespace}"
+
+    @property
     def collection_prefix(self) -> str:
-        """The Chroma collection prefix of this project: the configured one, with
-        ``-p-<project>`` appended for a non-default project, so projects sharing one Chroma
-        server never share a collection."""
+        """The Chroma collection prefix of this deployment and project: the configured one,
+        with ``-d-<deployment>`` for a named deployment and ``-p-<project>`` for a
+        non-default project, so neither shares a collection on one Chroma server."""
         prefix = self.vector.collection_prefix
+        if self.deployment != DEFAULT_DEPLOYMENT:
+            prefix += f"-d-{self.deployment}"
         return f"{prefix}-p-{self.project}" if self.project_namespace else prefix
 
     @classmethod

@@ -256,6 +256,8 @@ def server_stores(chroma_server_url: str, arcadedb_server: BoltServer) -> dict[s
 
     host, port = chroma_server_url.removeprefix("http://").split(":")
     return {
+        # a deployment of this test's own: its collections, graph, history and journal
+        "deployment": f"t{uuid.uuid4().hex[:10]}",
         "vector": {
             "provider": "chroma",
             "mode": "http",

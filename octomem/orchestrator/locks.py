@@ -14,7 +14,10 @@ Two layers, taken in this order:
   thread and event loop of the process (`_acquire_local`); waiting costs nothing;
 - across processes: a lease in the graph store (`GraphStore.acquire_lease`), taken by
   polling, renewed every third of its TTL while held, and free again `lease_ttl_s` after
-  a holder dies. The graph is the store every process that shares data must share, so
+  a holder dies. Its fencing token is put in the context of the holder's writes
+  (`octomem.stores.fence`): a holder that stalled past its lease (a paused process) and
+  lost it to another writer has its next write refused, so it cannot overwrite the newer
+  truth. The graph is the store every process that shares data must share, so
   the lease reaches exactly as far as the data does: one process for the embedded graph
   (which locks its file), every process on every host for a graph server.
 
@@ -37,7 +40,9 @@ from dataclasses import dataclass, field
 from octomem.errors import ConflictError, StoreError
 from octomem.logs import get_logger
 from octomem.models import stable_hash
+from octomem.stores import fence
 from octomem.stores.base import GraphStore
+from octomem.stores.fence import Fence
 
 log = get_logger(__name__)
 
@@ -179,14 +184,18 @@ class ScopeLocks:
         then (with `settle`) complete the writes of theirs that were left unfinished."""
         users = sorted(set(user_ids), key=scope_key)
         async with contextlib.AsyncExitStack() as stack:
+            held = fence.current() or Fence((), self.graph.fence_holds)
             for user_id in users:
-                await stack.enter_async_context(self._hold(user_id))
-            if settle and self.settle is not None and users:
-                await self.settle(set(users))
-            yield
+                token = await stack.enter_async_context(self._hold(user_id))
+                held = held.with_token(self.graph.lease_key(scope_key(user_id)), token)
+            with fence.holding(held):  # the stores refuse these writes once a lease is lost
+                if settle and self.settle is not None and users:
+                    await self.settle(set(users))
+                yield
 
     @contextlib.asynccontextmanager
-    async def _hold(self, user_id: str | None) -> AsyncIterator[None]:
+    async def _hold(self, user_id: str | None) -> AsyncIterator[int]:
+        """Hold one user's lock: its lease's fencing token."""
         key = scope_key(user_id)
         name = (self.graph.location, key)
         try:
@@ -197,13 +206,13 @@ class ScopeLocks:
         try:
             owner = uuid.uuid4().hex
             try:
-                await self._take_lease(key, owner, user_id)
+                token = await self._take_lease(key, owner, user_id)
             except asyncio.CancelledError:  # a claim may have landed, its answer unseen
                 await self._give_back(key, owner)
                 raise
             renewing = asyncio.ensure_future(self._renew(key, owner))
             try:
-                yield
+                yield token
             finally:
                 renewing.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -212,14 +221,15 @@ class ScopeLocks:
         finally:
             _release_local(name)
 
-    async def _take_lease(self, key: str, owner: str, user_id: str | None) -> None:
+    async def _take_lease(self, key: str, owner: str, user_id: str | None) -> int:
         delay = _POLL_FIRST_S
         deadline = asyncio.get_running_loop().time() + self.timeout_s
-        while not await self.graph.acquire_lease(key, owner, self.lease_ttl_s):
+        while not (token := await self.graph.acquire_lease(key, owner, self.lease_ttl_s)):
             if asyncio.get_running_loop().time() >= deadline:
                 raise self._busy(user_id, "another process")
             await asyncio.sleep(delay)
             delay = min(delay * 2, _POLL_MAX_S)
+        return token
 
     async def _renew(self, key: str, owner: str) -> None:
         while True:

@@ -217,14 +217,15 @@ def build_services(
     graph: GraphStore
     if isinstance(graph_config, Neo4jConfig):
         from octomem.stores.neo4j import Neo4jGraphStore
+        from octomem.stores.neo4j_client import Neo4jClient
 
-        graph = Neo4jGraphStore(
+        client = Neo4jClient(
             graph_config.uri,
             graph_config.user,
             graph_config.password.get_secret_value(),
             database=graph_config.database,
-            namespace=settings.project_namespace,
         )
+        graph = Neo4jGraphStore.on(client, namespace=settings.namespace)
     else:
         from octomem.stores.ladybug import LadybugGraphStore
 

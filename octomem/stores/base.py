@@ -295,18 +295,26 @@ class GraphStore(Protocol):
     async def entity_owners(self, entity_ids: Sequence[str]) -> dict[str, str | None]:
         """The user_id of each of these entities that exists (an audit read, across users)."""
 
-    async def acquire_lease(self, key: str, owner: str, ttl_s: float) -> bool:
+    async def acquire_lease(self, key: str, owner: str, ttl_s: float) -> int:
         """Take the lease `key` for `owner` when nobody holds it, its holder's lease has expired,
-        or `owner` already holds it (then it is extended to now + ttl_s). True if `owner` holds
-        it afterwards, False if another owner does. Atomic across every process and thread that
-        uses this graph: of any number of concurrent callers with different owners, exactly one
-        gets True.
+        or `owner` already holds it (then it is extended to now + ttl_s). The lease's fencing
+        token (> 0) if `owner` holds it afterwards, 0 if another owner does. The token grows
+        each time the lease changes hands and stays while its owner extends it
+        (`octomem.stores.fence`). Atomic across every process and thread that uses this graph:
+        of any number of concurrent callers with different owners, exactly one gets a token.
 
         `key` and `owner` are non-empty strings and `ttl_s` a positive number of seconds, else
         `InvalidInputError`."""
 
     async def release_lease(self, key: str, owner: str) -> None:
         """Give the lease up if `owner` holds it; otherwise do nothing."""
+
+    def lease_key(self, key: str) -> str:
+        """The lease `key` as this store keeps it (within its namespace): fences name it."""
+
+    async def fence_holds(self, tokens: Sequence[tuple[str, int]]) -> bool:
+        """Whether each (`lease_key`, token) is still that lease's newest token: False once
+        another owner has taken one of the leases since."""
 
     async def erasures(self, key: str) -> int:
         """How many times the scope `key` was erased (`count_erasure`); 0 if never. Like

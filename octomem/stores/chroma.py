@@ -41,7 +41,7 @@ from octomem.models import (
     record_from_json,
     record_to_json,
 )
-from octomem.stores import chroma_engine, record_cache
+from octomem.stores import chroma_engine, fence, record_cache
 from octomem.stores.chroma_files import purge_log, scrub_index_files
 from octomem.stores.chroma_layout import (
     LAYOUT,
@@ -331,7 +331,10 @@ class ChromaVectorStore:
     ) -> None:
         """Run a Chroma write (`written`: the record JSON an upsert stores; None for a
         delete) and keep the cache exact: it is updated when Chroma has finished, even if
-        the caller is cancelled before (the worker thread cannot be stopped)."""
+        the caller is cancelled before (the worker thread cannot be stopped). A writer
+        holding leases checks them first (Chroma has no conditional writes: `fence`)."""
+        if self._remote is not None:
+            await fence.verify()
         self._source()  # the cache of an embedded store exists from here on
         cache = self._cache
         if cache is None:

@@ -211,13 +211,14 @@ def check_lease(key: str, owner: str, ttl_s: float | None = None) -> None:
 class ProcessLeases:
     """Leases of a graph that only this process can open (an embedded database holds a file
     lock): key -> (owner, expiry on the monotonic clock), a dict under a lock. A lease dies
-    with the process that holds it. Erasure counts too: they need to outlive only the calls
-    under way, which end with the process."""
+    with the process that holds it. Erasure counts and fencing tokens too: they need to
+    outlive only the calls under way, which end with the process."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._held: dict[str, tuple[str, float]] = {}
         self._erasures: dict[str, int] = {}
+        self._tokens: dict[str, int] = {}
 
     def erasures(self, key: str) -> int:
         with self._lock:
@@ -228,14 +229,23 @@ class ProcessLeases:
             self._erasures[key] = self._erasures.get(key, 0) + 1
             return self._erasures[key]
 
-    def acquire(self, key: str, owner: str, ttl_s: float) -> bool:
+    def acquire(self, key: str, owner: str, ttl_s: float) -> int:
+        """The lease's fencing token if `owner` holds it afterwards (it grows each time the
+        lease changes hands), else 0."""
         with self._lock:
             now = time.monotonic()
             holder = self._held.get(key)
             if holder is not None and holder[0] != owner and holder[1] > now:
-                return False
+                return 0
+            if holder is None or holder[0] != owner:
+                self._tokens[key] = self._tokens.get(key, 0) + 1
             self._held[key] = (owner, now + ttl_s)
-            return True
+            return self._tokens[key]
+
+    def holds(self, tokens: Sequence[tuple[str, int]]) -> bool:
+        """Whether every (key, token) is still its lease's newest token."""
+        with self._lock:
+            return all(self._tokens.get(key) == token for key, token in tokens)
 
     def release(self, key: str, owner: str) -> None:
         with self._lock:

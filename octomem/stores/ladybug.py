@@ -519,9 +519,15 @@ class LadybugGraphStore:
             await self.init()  # opens the database in a worker thread
         return self._conn_handle().leases
 
-    async def acquire_lease(self, key: str, owner: str, ttl_s: float) -> bool:
+    async def acquire_lease(self, key: str, owner: str, ttl_s: float) -> int:
         check_lease(key, owner, ttl_s)
         return (await self._leases()).acquire(key, owner, ttl_s)
+
+    async def fence_holds(self, tokens: Sequence[tuple[str, int]]) -> bool:
+        return (await self._leases()).holds(tokens)
+
+    def lease_key(self, key: str) -> str:
+        return key
 
     async def release_lease(self, key: str, owner: str) -> None:
         check_lease(key, owner)

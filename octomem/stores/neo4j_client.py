@@ -1,0 +1,227 @@
+"""One connection to a Neo4j (or Bolt + Cypher) server, shared by every store on it.
+
+In server mode the graph, the history log, the journal of intents and the keyword index
+all live on the graph server (nothing durable stays on the app host); they share one
+driver (one connection pool) through this class. It runs each unit of work in one
+transaction, retries writes that a concurrent writer or a passing failure broke (`_write`),
+maps driver errors to octomem's, and fences writes: while the caller holds scope leases
+(`octomem.stores.fence`), each write transaction first checks, and writes, the lease
+nodes, so a writer whose lease passed to another fails whole instead of writing.
+
+The same Cypher runs on Neo4j 5+ and on ArcadeDB's Bolt plugin (the tests' server).
+Neo4j locks (a writer waits for the other's commit; a MERGE of a unique key waits and
+then matches); ArcadeDB checks at commit (optimistic MVCC: a concurrent change to the same
+record, or a second node with the same unique key, fails one of the transactions).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, LiteralString, TypeVar
+
+from neo4j import AsyncGraphDatabase, AsyncManagedTransaction, AsyncSession, AsyncTransaction
+from neo4j import exceptions as neo4j_errors
+from opentelemetry import trace
+
+from octomem.errors import ConfigurationError, OctomemError, StoreError, StoreUnavailableError
+from octomem.stores import fence
+
+tracer = trace.get_tracer(__name__)
+
+T = TypeVar("T")
+Tx = AsyncManagedTransaction | AsyncTransaction
+
+# failures that may pass: an unreachable server, a lost session or leader, a deadlock
+_PASSING = (
+    neo4j_errors.ServiceUnavailable,
+    neo4j_errors.SessionExpired,
+    neo4j_errors.TransientError,
+)
+_RETRY_S = 30.0  # as long as the driver retries a transaction function
+_DUPLICATE_RETRIES = 5  # a unique key taken by a concurrent MERGE is there on the retry
+
+# Fencing, first in a fenced write: every lease the writer holds must still carry its
+# token. The lease node is written (not only read) so that a concurrent take-over and this
+# transaction serialise: Neo4j's node lock, ArcadeDB's commit-time version check.
+_FENCE: LiteralString = (
+    "UNWIND $fences AS f MATCH (l:OctomemLease {key: f.key}) WHERE l.token = f.token "
+    "SET l.fenced = f.token RETURN count(l) AS held"
+)
+_FENCE_HOLDS: LiteralString = (
+    "UNWIND $fences AS f MATCH (l:OctomemLease {key: f.key}) WHERE l.token = f.token "
+    "RETURN count(l) AS held"
+)
+
+
+async def records(tx: Tx, query: LiteralString, **params: Any) -> list[Any]:
+    result = await tx.run(query, params)
+    return [record async for record in result]
+
+
+async def _held(tx: Tx, query: LiteralString, tokens: Sequence[tuple[str, int]]) -> bool:
+    rows = [{"key": key, "token": token} for key, token in tokens]
+    found = await records(tx, query, fences=rows)
+    return bool(found) and int(found[0]["held"]) == len(rows)
+
+
+async def _write(session: AsyncSession, work: Callable[[Tx], Awaitable[T]]) -> T:
+    """Run `work` in a transaction, again while it fails for a reason a retry can cure: a
+    concurrent writer (Neo4j: a deadlock; ArcadeDB: a change to the same record, found at
+    commit), a lost connection or leader, or - a few times - a unique key taken meanwhile
+    (ArcadeDB: two MERGEs created the same node, where Neo4j makes the second one wait and
+    match). Every write here is idempotent and the retry sees the other writer's result.
+    The back-off is short and random: the driver's own starts at 1 s, far too long for
+    these small transactions."""
+    deadline = time.monotonic() + _RETRY_S
+    backoff, duplicates = 0.005, 0
+    while True:
+        try:
+            async with await session.begin_transaction() as tx:
+                return await work(tx)  # committed on leaving the block
+        except neo4j_errors.ConstraintError:
+            duplicates += 1
+            if duplicates > _DUPLICATE_RETRIES or time.monotonic() > deadline:
+                raise
+        except (neo4j_errors.Neo4jError, neo4j_errors.DriverError) as exc:
+            if not exc.is_retryable() or time.monotonic() > deadline:
+                raise
+        await asyncio.sleep(random.uniform(0, backoff))
+        backoff = min(backoff * 2, 1.0)
+
+
+class Neo4jClient:
+    """A driver for one server and database, and the transactions of the stores on it.
+
+    Causal consistency: the bookmarks of every transaction this client commits are passed
+    to the next one it starts (the driver's bookmark manager), so within a process a read
+    always sees the writes before it, on a cluster too. Across hosts, `bookmarks()` /
+    `await_bookmarks()` carry them (docs/deployment.md)."""
+
+    def __init__(self, uri: str, user: str, password: str, *, database: str | None = None) -> None:
+        self.uri = uri
+        self.database = database
+        self._closed = False
+        try:
+            self._driver = AsyncGraphDatabase.driver(uri, auth=(user, password))
+        except (ValueError, neo4j_errors.ConfigurationError) as exc:
+            raise ConfigurationError(
+                f"Invalid Neo4j URI {uri!r}: {exc}. Use a URI such as "
+                "neo4j://localhost:7687, neo4j+s://host or bolt://host:7687."
+            ) from exc
+        self._bookmarks = AsyncGraphDatabase.bookmark_manager()
+
+    @property
+    def where(self) -> str:
+        return f"Neo4j at {self.uri}" + (f" (database {self.database!r})" if self.database else "")
+
+    def error(self, op: str, exc: Exception, what: str = "graph") -> StoreError:
+        if isinstance(exc, neo4j_errors.AuthError):
+            hint = "the server rejected the credentials: check the configured user and password"
+        elif isinstance(exc, neo4j_errors.ServiceUnavailable):
+            hint = (
+                "cannot connect: check that the server is running and reachable, and that the "
+                "URI's scheme, host and port (7687 by default for Bolt) are right"
+            )
+        elif isinstance(exc, neo4j_errors.SessionExpired | neo4j_errors.TransientError):
+            hint = "a transient failure (leader switch, deadlock, timeout); retry the operation"
+        elif isinstance(exc, neo4j_errors.Forbidden):
+            hint = "the user lacks the rights for this operation: grant them or use another user"
+        elif isinstance(exc, neo4j_errors.ClientError) and "DatabaseNotFound" in (exc.code or ""):
+            hint = "the database does not exist: create it or fix the configured database name"
+        else:
+            hint = "check the server logs"
+        detail = " ".join(str(exc).split()).rstrip(".") or type(exc).__name__
+        message = f"{self.where}: {what} operation '{op}' failed ({detail}): {hint}."
+        if isinstance(exc, _PASSING):  # still failing after the driver's or our retries
+            return StoreUnavailableError(message)
+        return StoreError(message)
+
+    async def call(
+        self,
+        op: str,
+        work: Callable[[Tx], Awaitable[T]],
+        *,
+        write: bool = True,
+        fenced: bool = True,
+        what: str = "graph",
+    ) -> T:
+        """Run `work` in one transaction: reads with the driver's retries, writes with ours.
+        A write under a fence (`fenced`, and a lease held) checks it first in the same
+        transaction: `fence.LeaseLostError` if another writer has taken over."""
+        held = fence.current() if write and fenced else None
+
+        async def fenced_work(tx: Tx) -> T:
+            if held is not None and held.tokens and not await _held(tx, _FENCE, held.tokens):
+                raise fence.lost([key for key, _ in held.tokens])
+            return await work(tx)
+
+        with tracer.start_as_current_span(f"{what}.{op}", attributes={"db.system": "neo4j"}):
+            try:
+                async with self._driver.session(
+                    database=self.database, bookmark_manager=self._bookmarks
+                ) as session:
+                    if write:
+                        return await _write(session, fenced_work)
+                    return await session.execute_read(work)
+            except OctomemError:
+                raise
+            except (neo4j_errors.Neo4jError, neo4j_errors.DriverError, OSError) as exc:
+                raise self.error(op, exc, what) from exc
+
+    async def query(
+        self,
+        op: str,
+        query: LiteralString,
+        *,
+        write: bool = True,
+        fenced: bool = True,
+        what: str = "graph",
+        **params: Any,
+    ) -> list[Any]:
+        """One statement in a transaction of its own: its records."""
+
+        async def work(tx: Tx) -> list[Any]:
+            return await records(tx, query, **params)
+
+        return await self.call(op, work, write=write, fenced=fenced, what=what)
+
+    async def fence_holds(self, tokens: Sequence[tuple[str, int]]) -> bool:
+        """Whether every (lease key, token) is still the lease's newest token."""
+
+        async def work(tx: Tx) -> bool:
+            return await _held(tx, _FENCE_HOLDS, tokens)
+
+        return await self.call("fence_holds", work, write=False)
+
+    async def run_schema(self, statements: Sequence[LiteralString], what: str = "graph") -> str:
+        """Check the connection and run schema statements (idempotent); the server's agent."""
+        with tracer.start_as_current_span(f"{what}.init", attributes={"db.system": "neo4j"}):
+            try:
+                await self._driver.verify_connectivity()
+                async with self._driver.session(database=self.database) as session:
+                    for statement in statements:
+                        result = await session.run(statement)
+                        await result.consume()
+                server = await self._driver.get_server_info()
+            except (neo4j_errors.Neo4jError, neo4j_errors.DriverError, OSError) as exc:
+                raise self.error("init", exc, what) from exc
+        return str(server.agent)
+
+    async def bookmarks(self) -> list[str]:
+        """The bookmarks of the last writes this client committed (for another host)."""
+        return sorted(await self._bookmarks.get_bookmarks())
+
+    async def await_bookmarks(self, values: Sequence[str]) -> None:
+        """Make the next transactions of this client start after `values` (bookmarks of
+        writes on another host): on a cluster, a read then waits until its member has them."""
+        if values:
+            await self._bookmarks.update_bookmarks((), list(values))
+
+    async def close(self) -> None:
+        """Close the driver; idempotent (every store on this client closes it)."""
+        if not self._closed:
+            self._closed = True
+            await self._driver.close()
