@@ -3,18 +3,27 @@
 Memory ids are deterministic (a retried write must land on the same id), so without a
 secret anyone who knows a user_id could compute that user's ids (the core block's id is
 a hash of its type, user and label). Ids are therefore HMAC-SHA256 under a key per
-project directory (`Settings.store_dir`, `models.keyed_hash`):
+namespace (deployment and project, `Settings.namespace`; `models.keyed_hash`):
 
-- `id_key` in the settings (``OCTOMEM_ID_KEY``) when given: for deployments whose hosts
-  share one Chroma / graph server and so must make the same ids (a new data directory
-  with server stores and no key refuses to open: hosts making random keys of their own
-  would store one memory - one core block - under several ids);
-  for a non-default project the key is derived from it (HMAC of the project name), so one
-  user and text in two projects on shared servers never get the same id;
-- else the file ``id.key`` (mode 0600) in the project's directory, created with a random
-  key the first time a project with embedded stores is opened (every project its own); a
-  non-default project on server stores without `id_key` derives its key from the
-  ``data_dir/id.key`` of the default project, if there is one;
+- `id_key` in the settings (``OCTOMEM_ID_KEY``) when given; for a non-default project or
+  deployment the key is derived from it (HMAC of the namespace), so one user and text in
+  two projects on shared servers never get the same id;
+- else, in server mode (the graph on a Neo4j server, `resolve_server_id_key`): the key
+  stored on the graph server, one node per namespace (label ``OctomemIdKey``, unique
+  on its namespace). The first host to open the namespace creates it, atomically (a
+  concurrent creation fails on the uniqueness constraint and its retry reads the
+  winner's key); every later host reads it. No key file is written on the app host: its
+  data directory may be lost. A host with `id_key` set stores only a fingerprint of
+  its key (an HMAC under it), never the key, and is refused if the stored one is
+  another (every host of a deployment then needs the same `id_key`). A key file left
+  by an earlier version (``id.key``, copied between hosts) is offered as the key when
+  the server has none, and refused when it disagrees;
+- else (embedded stores) the file ``id.key`` (mode 0600) in the project's directory,
+  created with a random key the first time a project is opened (every project its own).
+  With a Chroma server and an embedded graph there is no shared place for the key:
+  `id_key` is required (hosts making random keys of their own would store one memory -
+  one core block - under several ids), or a copy of ``data_dir/id.key``, from which a
+  non-default project derives its key;
 - a data directory that already holds stores from before id keys (and no key file) keeps
   making the unkeyed ids it has always made: the file then says ``legacy-unkeyed``. Its
   stored ids, its core blocks and the ids of retried calls all stay what they were, so
@@ -22,8 +31,9 @@ project directory (`Settings.store_dir`, `models.keyed_hash`):
   every id still keep one tenant from another's memories (see docs/operations.md,
   Privacy and security).
 
-The key is resolved once per Orchestrator (`Services.id_key`), never kept in a global:
-several Orchestrators on different data directories may share a process.
+The key is resolved once per Orchestrator (`Services.id_key`; on a graph server when the
+stores open, `Services.init`), never kept in a global: several Orchestrators on
+different data directories may share a process.
 """
 
 from __future__ import annotations
@@ -34,9 +44,13 @@ import hmac
 import os
 import secrets
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from octomem.errors import ConfigurationError
 from octomem.settings import ChromaHttp, Neo4jConfig, Settings
+
+if TYPE_CHECKING:
+    from octomem.stores.neo4j_client import Neo4jClient
 
 KEY_FILE = "id.key"
 LEGACY = "legacy-unkeyed"
@@ -46,8 +60,9 @@ _STORE_FILES = ("chroma", "graph", "history.sqlite", "journal.sqlite", "keyword.
 
 
 def resolve_id_key(settings: Settings) -> bytes | None:
-    """The id key of `settings.project` (None: the legacy unkeyed ids), creating the key
-    file on first use. ConfigurationError if the configured key disagrees with it."""
+    """The id key of `settings.project` with an embedded graph (None: the legacy unkeyed
+    ids), creating the key file on first use. ConfigurationError if the configured key
+    disagrees with it. (With the graph on a server: `resolve_server_id_key`.)"""
     store_dir = settings.store_dir
     path = store_dir / KEY_FILE
     stored = _read(path)
@@ -83,6 +98,85 @@ def resolve_id_key(settings: Settings) -> bytes | None:
         else:
             stored = _create(path, secrets.token_hex(32))
     return None if stored == LEGACY else stored.encode("utf-8")
+
+
+async def resolve_server_id_key(settings: Settings, client: Neo4jClient) -> bytes | None:
+    """The id key of `settings.namespace` in server mode, on the graph server `client`
+    reaches (created there by the first host to ask). ConfigurationError if this host's
+    configured key (or key file) disagrees with the stored one."""
+    from octomem.stores.neo4j_id_key import load_or_store
+
+    namespace = settings.namespace
+    where = f"{client.where}, deployment {settings.deployment!r}, project {settings.project!r}"
+    configured = None
+    if settings.id_key is not None:
+        configured = project_key(settings.id_key.get_secret_value(), namespace)
+    local = None if configured is not None else _local_key(settings)
+    offered = configured or local or secrets.token_hex(32)
+    stored = await load_or_store(
+        client,
+        namespace,
+        None if configured is not None else offered,  # a configured key never leaves the host
+        fingerprint(offered),
+        only_if_empty=configured is None and local is None,
+    )
+    if stored is None:
+        raise ConfigurationError(
+            f"{where} holds memories but no id key: they were written by hosts with id_key "
+            "(OCTOMEM_ID_KEY) set or an id.key file, and a new key would give them other ids. "
+            f"Set that id_key on this host, or copy that {KEY_FILE} into its data_dir "
+            f"({settings.store_dir}) once: it is then stored on the server for every host"
+        )
+    if stored.key is not None and fingerprint(stored.key) != stored.check:
+        raise ConfigurationError(
+            f"the id key stored on {where} is damaged (its fingerprint does not match); "
+            "restore the OctomemIdKey node from a backup of the graph database"
+        )
+    if configured is not None:
+        if fingerprint(configured) != stored.check:
+            what = (
+                "keeps the unkeyed ids of stores made before id keys"
+                if stored.key == LEGACY
+                else "holds another id key"
+                if stored.key is not None
+                else "holds the fingerprint of another configured id_key"
+            )
+            raise ConfigurationError(
+                f"{where} {what}; with this host's id_key (OCTOMEM_ID_KEY), new memories "
+                "would get other ids than the stored ones and retries would no longer be "
+                "idempotent. Give every host of this deployment the same id_key, or unset "
+                "it on every host (the key stored on the server is then used)"
+            )
+        return configured.encode("utf-8")
+    if stored.key is None:
+        raise ConfigurationError(
+            f"the hosts of {where} use a configured id key (the server holds only its "
+            "fingerprint): set the same id_key (OCTOMEM_ID_KEY) on this host"
+        )
+    if local is not None and local != stored.key:
+        raise ConfigurationError(
+            f"the id key in this host's data_dir ({settings.store_dir / KEY_FILE}, or the "
+            f"default project's) differs from the one stored on {where}: this host made other "
+            "ids than the other hosts. Remove the file to use the server's key (the "
+            "memories this host wrote keep their ids), or restore the server's key"
+        )
+    return None if stored.key == LEGACY else stored.key.encode("utf-8")
+
+
+def fingerprint(key: str) -> str:
+    """What tells two id keys apart without revealing them: an HMAC under the key."""
+    return hmac.new(key.encode("utf-8"), b"octomem-id-key-check", hashlib.sha256).hexdigest()
+
+
+def _local_key(settings: Settings) -> str | None:
+    """The key an earlier version kept in the data directory (a copied ``id.key``, or the
+    default project's, from which another project derives its own), if any."""
+    stored = _read(settings.store_dir / KEY_FILE)
+    if stored is None and settings.namespace:
+        base = _read(settings.data_dir / KEY_FILE)
+        if base is not None and base != LEGACY:
+            return project_key(base, settings.namespace)
+    return stored
 
 
 def project_key(key: str, project: str) -> str:

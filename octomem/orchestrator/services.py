@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from octomem.agents.base import MemoryAgent
 from octomem.agents.registry import default_agents, with_agents
 from octomem.embeddings import CachedEmbedder, Embedder, LiteLLMEmbedder, LocalEmbedder
-from octomem.errors import ConfigurationError
-from octomem.id_key import resolve_id_key
+from octomem.errors import ConfigurationError, OctomemError
+from octomem.id_key import resolve_id_key, resolve_server_id_key
 from octomem.llm import LiteLLMClient, LLMClient
 from octomem.logs import get_logger
 from octomem.models import BUILTIN_TYPES, MemoryType
@@ -41,9 +42,23 @@ class Services:
     embedder: Embedder
     agents: dict[MemoryType, MemoryAgent] = field(default_factory=default_agents)
     llm: LLMClient | None = None
-    id_key: bytes | None = None  # memory ids are keyed with it (`octomem.id_key`)
+    _id_key: bytes | None = None  # memory ids are keyed with it (`octomem.id_key`)
+    id_key_source: Callable[[], Awaitable[bytes | None]] | None = None  # on a server: `init`
     _initialised: bool = False
     _locks: ScopeLocks | None = None
+
+    @property
+    def id_key(self) -> bytes | None:
+        if self.id_key_source is not None:  # never the unkeyed ids by mistake
+            raise OctomemError(
+                "the id key is kept on the graph server and read when the stores open: "
+                "await services.init() first (every Orchestrator call does)"
+            )
+        return self._id_key
+
+    @id_key.setter
+    def id_key(self, value: bytes | None) -> None:
+        self._id_key, self.id_key_source = value, None
 
     @property
     def stores(self) -> tuple[VectorStore, KeywordStore, HistoryStore, GraphStore, Journal]:
@@ -86,6 +101,8 @@ class Services:
 
             for store in self.stores:
                 await store.init()
+            if self.id_key_source is not None:
+                self.id_key = await self.id_key_source()
             await upgrade_layout(self.vector)
             await recover(self)
             await resume(self)
@@ -193,7 +210,10 @@ def build_services(
         raise ConfigurationError(
             f"data_dir {store_dir} cannot be created ({exc}); set data_dir to a writable folder"
         ) from exc
-    id_key = resolve_id_key(settings)
+    graph_config = settings.graph
+    # on a graph server the key is kept there and read when the stores open (`init`)
+    id_key = None if isinstance(graph_config, Neo4jConfig) else resolve_id_key(settings)
+    id_key_source: Callable[[], Awaitable[bytes | None]] | None = None
     vector_config = settings.vector
     vector: VectorStore
     if isinstance(vector_config, ChromaHttp):
@@ -213,7 +233,6 @@ def build_services(
             cache_bytes=vector_config.cache_mb * MB,
         )
 
-    graph_config = settings.graph
     graph: GraphStore
     if isinstance(graph_config, Neo4jConfig):
         from octomem.stores.neo4j import Neo4jGraphStore
@@ -226,6 +245,7 @@ def build_services(
             database=graph_config.database,
         )
         graph = Neo4jGraphStore.on(client, namespace=settings.namespace)
+        id_key_source = partial(resolve_server_id_key, settings, client)
     else:
         from octomem.stores.ladybug import LadybugGraphStore
 
@@ -241,5 +261,6 @@ def build_services(
         embedder=embedder if embedder is not None else build_embedder(settings),
         agents=memory_agents,
         llm=LiteLLMClient(settings.llm) if settings.llm.model else None,
-        id_key=id_key,
+        _id_key=id_key,
+        id_key_source=id_key_source,
     )

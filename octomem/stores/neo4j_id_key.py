@@ -1,0 +1,59 @@
+"""The id key of a namespace, kept on the graph server (`octomem.id_key` decides what to do
+with it): one ``OctomemIdKey`` node per namespace, unique on it.
+
+Created once, by whichever host comes first: every host reads, and a host that finds no
+node creates it in the same transaction. Two hosts creating it at once cannot both
+commit - the uniqueness constraint fails one (on Neo4j the second waits for the first's
+commit, on ArcadeDB it fails at commit) - and its retry (`neo4j_client._write`) reads the
+winner's node.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import LiteralString
+
+from octomem.stores.graph_common import NAMESPACED, Namespace
+from octomem.stores.neo4j_client import Neo4jClient, Tx, records
+
+_SCHEMA: tuple[LiteralString, ...] = (
+    "CREATE CONSTRAINT octomem_id_key IF NOT EXISTS "
+    "FOR (k:OctomemIdKey) REQUIRE k.namespace IS UNIQUE",
+)
+_READ: LiteralString = (
+    "MATCH (k:OctomemIdKey {namespace: $ns}) RETURN k.key AS key, k.check AS check"
+)
+_CREATE: LiteralString = (
+    "CREATE (k:OctomemIdKey {namespace: $ns, key: $key, check: $check, created_at: timestamp()})"
+)
+# whether the namespace already holds memories (written under some key)
+_ANY_MEMORY: LiteralString = "MATCH (n:Memory) WHERE " + NAMESPACED + " RETURN n.id AS id LIMIT 1"
+
+
+@dataclass(frozen=True)
+class StoredIdKey:
+    """What the server holds: the key (None where only its fingerprint was stored) and
+    the fingerprint (`octomem.id_key.fingerprint`)."""
+
+    key: str | None
+    check: str
+
+
+async def load_or_store(
+    client: Neo4jClient, namespace: str, key: str | None, check: str, *, only_if_empty: bool
+) -> StoredIdKey | None:
+    """The namespace's stored id key; if there is none yet, store (`key`, `check`) first
+    and return them. With `only_if_empty`, nothing is stored in a namespace that already
+    holds memories (None)."""
+    await client.run_schema(_SCHEMA, what="id key")
+
+    async def work(tx: Tx) -> StoredIdKey | None:
+        found = await records(tx, _READ, ns=namespace)
+        if found:
+            return StoredIdKey(found[0]["key"], str(found[0]["check"]))
+        if only_if_empty and await records(tx, _ANY_MEMORY, **Namespace(namespace).params):
+            return None
+        await records(tx, _CREATE, ns=namespace, key=key, check=check)
+        return StoredIdKey(key, check)
+
+    return await client.call("id_key", work, fenced=False, what="id key")
