@@ -17,7 +17,7 @@ from octomem.errors import InvalidInputError
 from octomem.settings import load_settings
 
 if TYPE_CHECKING:
-    from octomem.service.keys import KeyStore
+    from octomem.service.keys import Keys
 
 T = TypeVar("T")
 keys_app = typer.Typer(help="API keys of the HTTP service.", no_args_is_help=True)
@@ -41,13 +41,14 @@ def serve(
 
 
 def _with_keys(
-    config: Path | None, data_dir: Path | None, action: Callable[[KeyStore], Awaitable[T]]
+    config: Path | None, data_dir: Path | None, action: Callable[[Keys], Awaitable[T]]
 ) -> T:
-    """Run `action` on the data directory's key store, then close it."""
-    from octomem.service.keys import KeyStore
+    """Run `action` on the service's key store (the data directory's, or in server mode
+    the deployment's on the graph server), then close it."""
+    from octomem.service.keys import open_keys
 
     overrides = {"data_dir": data_dir} if data_dir is not None else {}
-    store = KeyStore(load_settings(config, **overrides).data_dir)
+    store = open_keys(load_settings(config, **overrides))
 
     async def run() -> T:
         try:

@@ -47,6 +47,7 @@ class Service:
     data_dir: Path
     proc: subprocess.Popen[bytes]
     env: dict[str, str] = field(default_factory=dict)
+    config: Path | None = None  # the `--config` of `serve`, given to `keys` too
 
     @classmethod
     @contextmanager
@@ -75,7 +76,7 @@ class Service:
             what="octomem serve",
             env={**os.environ, **extra},
         ) as proc:
-            yield cls(url, data_dir, proc, extra)
+            yield cls(url, data_dir, proc, extra, config)
 
     def key(
         self,
@@ -86,6 +87,8 @@ class Service:
     ) -> str:
         """A new API key of `project` (options: rate_limit="5", expires="1h", ...)."""
         args = ["keys", "create", "--project", project, "--scope", scopes, "--json"]
+        if self.config is not None:
+            args += ["--config", str(self.config)]
         if user is not None:
             args += ["--user", user]
         for name, value in options.items():

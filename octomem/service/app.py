@@ -20,6 +20,7 @@ from fastapi import FastAPI
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from octomem.errors import OctomemError
 from octomem.logs import get_logger
 from octomem.service import context, problems
 from octomem.service.auth import Forbidden, Unauthorized, authenticate
@@ -86,6 +87,8 @@ class Envelope:
                     ),
                 )
             except (problems.Problem, Unauthorized, Forbidden) as exc:
+                await self._answer(send_with_id, status, problems.for_error(exc))
+            except OctomemError as exc:  # the key store cannot answer (server mode): 503
                 await self._answer(send_with_id, status, problems.for_error(exc))
             route = getattr(scope.get("route"), "path", None) or self._template(scope)
             duration = (time.perf_counter() - started) * 1000

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import jwt
 
-from octomem.service.keys import PREFIX, ApiKey, KeyStore
+from octomem.service.keys import PREFIX, ApiKey, Keys
 from octomem.settings import ServiceConfig
 
 ISSUER = "octomem"
@@ -58,7 +58,7 @@ def credentials(header: str | None) -> str:
     return value.strip()
 
 
-async def authenticate(header: str | None, keys: KeyStore, config: ServiceConfig) -> Principal:
+async def authenticate(header: str | None, keys: Keys, config: ServiceConfig) -> Principal:
     secret = credentials(header)
     if secret.startswith(PREFIX):
         key = await keys.verify(secret)

@@ -4,9 +4,14 @@ every request.
 A key reads ``om_<id>_<secret>``: the id (16 hex characters) finds its row, the secret
 (32 random bytes) proves it. Only the SHA-256 of the whole key is stored - a key has 256
 bits of entropy, so a slow password hash would add nothing - and it is compared in
-constant time. The table lives in ``data_dir/service/keys.sqlite`` (WAL mode); every
-request reads its row again, so a key created or revoked by another process (the CLI
-while the server runs) counts from the next request on.
+constant time. Every request reads its row again (nothing is cached), so a key created
+or revoked by another process (the CLI while the server runs, another host) counts from
+the next request on.
+
+Where the rows live (`open_keys`): in server mode (the graph on a Neo4j server) on that
+server, one node per key scoped by the deployment (`keys_neo4j`), so every host of a
+deployment knows every key and revocation and its data directory may be lost; else in
+``data_dir/service/keys.sqlite`` (WAL mode, `KeyStore`).
 """
 
 from __future__ import annotations
@@ -21,10 +26,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 from octomem.errors import InvalidInputError, NotFoundError
-from octomem.settings import valid_project
+from octomem.settings import Neo4jConfig, Settings, valid_project
 from octomem.stores.sqlite_base import SqliteStore
 
 SCOPES = ("read", "write", "delete", "admin")
@@ -78,7 +83,7 @@ class ApiKey:
         }
 
 
-def _digest(key: str) -> str:
+def digest(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()
 
 
@@ -101,7 +106,101 @@ def check_project(project: str) -> str:
     return project
 
 
-class KeyStore(SqliteStore):
+def new_key(
+    *,
+    project: str,
+    scopes: Iterable[str] = DEFAULT_SCOPES,
+    user_id: str | None = None,
+    rate_limit: int | None = None,
+    expires_at: datetime | None = None,
+    name: str | None = None,
+) -> tuple[ApiKey, str]:
+    """A new key's row and the secret key (InvalidInputError for bad options)."""
+    check_project(project)
+    chosen = check_scopes(scopes)
+    if user_id is not None and (not user_id.strip() or len(user_id) > 256):
+        raise InvalidInputError("--user must be a non-empty id of at most 256 characters")
+    if rate_limit is not None and rate_limit < 1:
+        raise InvalidInputError(f"--rate-limit must be at least 1 a minute; got {rate_limit}")
+    expires = None
+    if expires_at is not None:
+        if expires_at.tzinfo is None:
+            expires_at = expires_at.replace(tzinfo=UTC)
+        expires = expires_at.timestamp()
+        if expires <= time.time():
+            raise InvalidInputError("--expires must be in the future")
+    key_id = secrets.token_hex(8)
+    key = f"{PREFIX}{key_id}_{secrets.token_urlsafe(32)}"
+    return ApiKey(
+        key_id, project, chosen, user_id, rate_limit, name, time.time(), expires, None
+    ), key
+
+
+def key_id_of(key: str) -> str:
+    """The id a presented key names ("-", which no key has, if it is malformed)."""
+    match = _KEY.fullmatch(key)
+    return match.group(1) if match else "-"
+
+
+def verified(key: str, stored: tuple[str, ApiKey] | None) -> ApiKey | None:
+    """The usable key `key` is, given the (digest, row) stored under its id, or None. The
+    same work is done whatever is wrong, so timing tells nothing."""
+    expected, found = stored if stored is not None else (_DUMMY, None)
+    same = hmac.compare_digest(expected, digest(key))
+    if not (_KEY.fullmatch(key) and same and found is not None and found.usable()):
+        return None
+    return found
+
+
+def unknown(key_id: str) -> NotFoundError:
+    return NotFoundError(f"no API key with id {key_id!r} (see: octomem keys list)")
+
+
+class Keys(Protocol):
+    """The API keys of a service: `KeyStore` (a data directory's SQLite file) or
+    `keys_neo4j.Neo4jKeyStore` (the deployment's, on the graph server)."""
+
+    async def init(self) -> None: ...
+    async def close(self) -> None: ...
+    async def create(
+        self,
+        *,
+        project: str,
+        scopes: Iterable[str] = DEFAULT_SCOPES,
+        user_id: str | None = None,
+        rate_limit: int | None = None,
+        expires_at: datetime | None = None,
+        name: str | None = None,
+    ) -> tuple[ApiKey, str]: ...
+    async def list(self, project: str | None = None) -> list[ApiKey]: ...
+    async def get(self, key_id: str) -> ApiKey | None: ...
+    async def revoke(self, key_id: str) -> ApiKey: ...
+    async def verify(self, key: str) -> ApiKey | None: ...
+    async def verify_secret(self, key_id: str, key: str) -> ApiKey | None: ...
+
+
+class ChecksSecrets:
+    """`verify_secret` over a store's `verify`."""
+
+    async def verify(self, key: str) -> ApiKey | None:
+        raise NotImplementedError
+
+    async def verify_secret(self, key_id: str, key: str) -> ApiKey | None:
+        """OAuth2 client credentials: `key` must be the key whose id is `key_id`."""
+        found = await self.verify(key)
+        return found if found is not None and hmac.compare_digest(found.id, key_id) else None
+
+
+def open_keys(settings: Settings) -> Keys:
+    """The key store of `settings`: on the graph server in server mode, else the file."""
+    if isinstance(settings.graph, Neo4jConfig):
+        from octomem.service.keys_neo4j import Neo4jKeyStore
+
+        return Neo4jKeyStore(settings.graph, deployment=settings.deployment)
+    return KeyStore(settings.data_dir)
+
+
+class KeyStore(ChecksSecrets, SqliteStore):
     """The API keys of one data directory."""
 
     LABEL: ClassVar[str] = "API key store"
@@ -150,28 +249,20 @@ class KeyStore(SqliteStore):
         name: str | None = None,
     ) -> tuple[ApiKey, str]:
         """A new key: its row and the secret key, which is shown this once."""
-        check_project(project)
-        chosen = check_scopes(scopes)
-        if user_id is not None and (not user_id.strip() or len(user_id) > 256):
-            raise InvalidInputError("--user must be a non-empty id of at most 256 characters")
-        if rate_limit is not None and rate_limit < 1:
-            raise InvalidInputError(f"--rate-limit must be at least 1 a minute; got {rate_limit}")
-        expires = None
-        if expires_at is not None:
-            if expires_at.tzinfo is None:
-                expires_at = expires_at.replace(tzinfo=UTC)
-            expires = expires_at.timestamp()
-            if expires <= time.time():
-                raise InvalidInputError("--expires must be in the future")
-        key_id = secrets.token_hex(8)
-        key = f"{PREFIX}{key_id}_{secrets.token_urlsafe(32)}"
-        row = ApiKey(key_id, project, chosen, user_id, rate_limit, name, time.time(), expires, None)
+        row, key = new_key(
+            project=project,
+            scopes=scopes,
+            user_id=user_id,
+            rate_limit=rate_limit,
+            expires_at=expires_at,
+            name=name,
+        )
 
         def insert(conn: sqlite3.Connection) -> None:
             conn.execute(
                 f"INSERT INTO api_keys (digest, {self._COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
                 (
-                    _digest(key),
+                    digest(key),
                     row.id,
                     row.project,
                     ",".join(row.scopes),
@@ -215,7 +306,7 @@ class KeyStore(SqliteStore):
             found = cursor.rowcount
             cursor.close()
             if not found:
-                raise NotFoundError(f"no API key with id {key_id!r} (see: octomem keys list)")
+                raise unknown(key_id)
 
         await self._run("revoke", write)
         revoked = await self.get(key_id)
@@ -223,24 +314,13 @@ class KeyStore(SqliteStore):
         return revoked
 
     async def verify(self, key: str) -> ApiKey | None:
-        """The usable key `key` names, or None (unknown, wrong secret, revoked, expired).
-        The same work is done whatever is wrong, so timing tells nothing."""
-        match = _KEY.fullmatch(key)
-        key_id = match.group(1) if match else "-"
+        """The usable key `key` names, or None (unknown, wrong secret, revoked, expired)."""
+        key_id = key_id_of(key)
 
-        def read(conn: sqlite3.Connection) -> tuple[str, ApiKey | None]:
+        def read(conn: sqlite3.Connection) -> tuple[str, ApiKey] | None:
             row = conn.execute(
                 f"SELECT digest, {self._COLUMNS} FROM api_keys WHERE id = ?", (key_id,)
             ).fetchone()
-            return (_DUMMY, None) if row is None else (str(row[0]), self._row(row[1:]))
+            return None if row is None else (str(row[0]), self._row(row[1:]))
 
-        digest, found = await self._run("verify", read)
-        same = hmac.compare_digest(digest, _digest(key))
-        if not (match and same and found is not None and found.usable()):
-            return None
-        return found
-
-    async def verify_secret(self, key_id: str, key: str) -> ApiKey | None:
-        """OAuth2 client credentials: `key` must be the key whose id is `key_id`."""
-        found = await self.verify(key)
-        return found if found is not None and hmac.compare_digest(found.id, key_id) else None
+        return verified(key, await self._run("verify", read))

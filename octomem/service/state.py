@@ -10,7 +10,7 @@ from starlette.routing import BaseRoute
 
 from octomem.service.audit import AuditLog
 from octomem.service.auth import Principal
-from octomem.service.keys import KeyStore
+from octomem.service.keys import open_keys
 from octomem.service.limits import RateLimiter, WorkGate
 from octomem.service.pool import ProjectPool
 from octomem.settings import Settings
@@ -23,7 +23,7 @@ class State:
         self.settings = settings
         self.config = settings.service
         self.pool = ProjectPool(settings)
-        self.keys = KeyStore(settings.data_dir)
+        self.keys = open_keys(settings)  # on the graph server in server mode
         self.rates = RateLimiter()
         self.gate = WorkGate(self.config.max_concurrent)
         audit_path = Path(self.config.audit_log or settings.data_dir / "service" / "audit.log")

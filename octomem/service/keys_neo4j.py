@@ -1,0 +1,142 @@
+"""The API keys of a deployment in server mode, on its graph server: one ``OctomemApiKey``
+node per key (unique on its id), scoped by the deployment, holding what the SQLite table
+holds - the SHA-256 of the key, never the key. Every host of the deployment reads the
+same nodes, so a key created on one host works on all, and a revocation on one counts on
+all from their next request (no host caches a key)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any, LiteralString
+
+from octomem.service.keys import (
+    DEFAULT_SCOPES,
+    ApiKey,
+    ChecksSecrets,
+    digest,
+    key_id_of,
+    new_key,
+    unknown,
+    verified,
+)
+from octomem.settings import Neo4jConfig
+from octomem.stores.neo4j_client import Neo4jClient
+
+_SCHEMA: tuple[LiteralString, ...] = (
+    "CREATE CONSTRAINT octomem_api_key_id IF NOT EXISTS "
+    "FOR (k:OctomemApiKey) REQUIRE k.id IS UNIQUE",
+)
+_ROW: LiteralString = (
+    " RETURN k.id AS id, k.project AS project, k.scopes AS scopes, k.user_id AS user_id, "
+    "k.rate_limit AS rate_limit, k.name AS name, k.created_at AS created_at, "
+    "k.expires_at AS expires_at, k.revoked_at AS revoked_at, k.digest AS digest"
+)
+_MINE: LiteralString = "MATCH (k:OctomemApiKey {id: $id, deployment: $deployment})"
+_CREATE: LiteralString = "CREATE (k:OctomemApiKey) SET k = $props"
+_LIST: LiteralString = (
+    "MATCH (k:OctomemApiKey {deployment: $deployment}) "
+    "WHERE $project IS NULL OR k.project = $project" + _ROW + " ORDER BY k.created_at, k.id"
+)
+_REVOKE: LiteralString = _MINE + " SET k.revoked_at = coalesce(k.revoked_at, $now)" + _ROW
+
+
+def _key(row: Any) -> ApiKey:
+    rate, expires, revoked = row["rate_limit"], row["expires_at"], row["revoked_at"]
+    return ApiKey(
+        id=str(row["id"]),
+        project=str(row["project"]),
+        scopes=tuple(str(row["scopes"]).split(",")),
+        user_id=row["user_id"],
+        rate_limit=None if rate is None else int(rate),
+        name=row["name"],
+        created_at=float(row["created_at"]),
+        expires_at=None if expires is None else float(expires),
+        revoked_at=None if revoked is None else float(revoked),
+    )
+
+
+class Neo4jKeyStore(ChecksSecrets):
+    """The API keys of `deployment` on the graph server of `config`."""
+
+    def __init__(self, config: Neo4jConfig, *, deployment: str) -> None:
+        self._db = Neo4jClient(
+            config.uri, config.user, config.password.get_secret_value(), database=config.database
+        )
+        self._deployment = deployment
+        self._ready = False
+
+    async def init(self) -> None:
+        """The uniqueness constraint (the first call runs it if nobody did: the CLI)."""
+        await self._db.run_schema(_SCHEMA, what="API key")
+        self._ready = True
+
+    async def _query(self, op: str, query: LiteralString, **params: Any) -> list[Any]:
+        if not self._ready:
+            await self.init()
+        write = op in ("create", "revoke")
+        return await self._db.query(
+            op,
+            query,
+            write=write,
+            fenced=False,
+            what="API key",
+            deployment=self._deployment,
+            **params,
+        )
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    async def create(
+        self,
+        *,
+        project: str,
+        scopes: Iterable[str] = DEFAULT_SCOPES,
+        user_id: str | None = None,
+        rate_limit: int | None = None,
+        expires_at: datetime | None = None,
+        name: str | None = None,
+    ) -> tuple[ApiKey, str]:
+        """A new key: its row and the secret key, which is shown this once."""
+        row, key = new_key(
+            project=project,
+            scopes=scopes,
+            user_id=user_id,
+            rate_limit=rate_limit,
+            expires_at=expires_at,
+            name=name,
+        )
+        props = {
+            "id": row.id,
+            "deployment": self._deployment,
+            "digest": digest(key),
+            "project": row.project,
+            "scopes": ",".join(row.scopes),
+            "user_id": row.user_id,
+            "rate_limit": row.rate_limit,
+            "name": row.name,
+            "created_at": row.created_at,
+            "expires_at": row.expires_at,
+        }
+        await self._query("create", _CREATE, props=props)
+        return row, key
+
+    async def list(self, project: str | None = None) -> list[ApiKey]:
+        return [_key(row) for row in await self._query("list", _LIST, project=project)]
+
+    async def get(self, key_id: str) -> ApiKey | None:
+        rows = await self._query("get", _MINE + _ROW, id=key_id)
+        return _key(rows[0]) if rows else None
+
+    async def revoke(self, key_id: str) -> ApiKey:
+        rows = await self._query("revoke", _REVOKE, id=key_id, now=time.time())
+        if not rows:
+            raise unknown(key_id)
+        return _key(rows[0])
+
+    async def verify(self, key: str) -> ApiKey | None:
+        """The usable key `key` names, or None (unknown, wrong secret, revoked, expired)."""
+        rows = await self._query("verify", _MINE + _ROW, id=key_id_of(key))
+        return verified(key, (str(rows[0]["digest"]), _key(rows[0])) if rows else None)

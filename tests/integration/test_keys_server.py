@@ -1,0 +1,147 @@
+"""API keys in server mode live on the graph server, scoped by the deployment: a key
+created on one host works on every host of the deployment, a revocation on one counts on
+all from their next request, no host keeps a key file, and another deployment on the
+same server never accepts or lists them. Both key stores keep the same contract."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from octomem import NotFoundError
+from octomem.service.keys import Keys, KeyStore, open_keys
+from octomem.service.keys_neo4j import Neo4jKeyStore
+from octomem.settings import load_settings
+from tests.service_support import Service, octomem
+
+pytestmark = pytest.mark.integration
+JWT = "keys-server-jwt-" + "j" * 40
+
+
+def _servers(server_stores: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in server_stores.items() if k != "id_key"}
+
+
+@pytest.fixture(params=["sqlite", "neo4j"])
+def keys(request: pytest.FixtureRequest, tmp_path: Path, server_stores: dict[str, Any]) -> Keys:
+    """A key store, not yet opened (its driver belongs to the event loop that opens it)."""
+    if request.param == "sqlite":
+        return KeyStore(tmp_path)
+    store = open_keys(load_settings(data_dir=tmp_path, **_servers(server_stores)))
+    assert isinstance(store, Neo4jKeyStore)
+    return store
+
+
+def test_the_key_store_contract(keys: Keys) -> None:
+    async def run() -> None:
+        await keys.init()
+        try:
+            await contract()
+        finally:
+            await keys.close()
+
+    async def contract() -> None:
+        row, key = await keys.create(project="acme", scopes=["read", "admin"], name="ci")
+        assert await keys.verify(key) == row
+        assert await keys.verify_secret(row.id, key) == row
+        assert await keys.verify_secret("0" * 16, key) is None
+        assert await keys.get(row.id) == row
+        pinned, pinned_key = await keys.create(project="b", user_id="ana", rate_limit=7)
+        assert (await keys.verify(pinned_key)) == pinned
+        assert (pinned.user_id, pinned.rate_limit, pinned.scopes) == (
+            "ana",
+            7,
+            ("read", "write", "delete"),
+        )
+        assert [k.id for k in await keys.list()] == [row.id, pinned.id]
+        assert [k.id for k in await keys.list("b")] == [pinned.id]
+        for wrong in (key[:-1] + ("A" if key[-1] != "A" else "B"), "om_x", "", pinned_key + "x"):
+            assert await keys.verify(wrong) is None
+        soon = datetime.now(UTC) + timedelta(seconds=1)
+        expiring, expiring_key = await keys.create(project="acme", expires_at=soon)
+        assert await keys.verify(expiring_key) == expiring
+        revoked = await keys.revoke(row.id)
+        assert revoked.revoked_at is not None and revoked.view()["status"] == "revoked"
+        assert (await keys.revoke(row.id)).revoked_at == revoked.revoked_at  # kept once
+        assert await keys.verify(key) is None
+        assert await keys.verify(pinned_key) == pinned  # the others stand
+        with pytest.raises(NotFoundError, match="keys list"):
+            await keys.revoke("f" * 16)
+        await asyncio.sleep(1.1)
+        assert await keys.verify(expiring_key) is None
+
+    asyncio.run(run())
+
+
+def test_deployments_on_one_server_never_share_keys(
+    tmp_path: Path, server_stores: dict[str, Any]
+) -> None:
+    servers = _servers(server_stores)
+    mine = open_keys(load_settings(data_dir=tmp_path / "a", **servers))
+    other_deployment = f"o{uuid.uuid4().hex[:10]}"
+    theirs = open_keys(
+        load_settings(data_dir=tmp_path / "b", **{**servers, "deployment": other_deployment})
+    )
+
+    async def run() -> None:
+        try:
+            row, key = await mine.create(project="default", scopes=["admin"])
+            assert await theirs.verify(key) is None
+            assert await theirs.get(row.id) is None
+            assert await theirs.list() == []
+            with pytest.raises(NotFoundError):
+                await theirs.revoke(row.id)
+            assert await mine.verify(key) == row  # untouched by the other's revoke
+        finally:
+            await mine.close()
+            await theirs.close()
+
+    asyncio.run(run())
+
+
+def test_a_key_made_on_one_host_works_on_every_host_until_revoked_on_any(
+    tmp_path: Path, server_stores: dict[str, Any]
+) -> None:
+    config = tmp_path / "server.yaml"
+    config.write_text(yaml.safe_dump(_servers(server_stores)))
+    env = {"OCTOMEM_SERVICE__JWT_SECRET": JWT}
+    for host in ("a", "b"):
+        (tmp_path / host).mkdir()
+    with (
+        Service.start(tmp_path / "a", config=config, env=env) as a,
+        Service.start(tmp_path / "b", config=config, env=env) as b,
+    ):
+        key = a.key(scopes="read,write")  # `octomem keys create` on host a
+        token = httpx.post(
+            b.url + "/oauth/token",
+            data={"grant_type": "client_credentials"},
+            auth=(a.key_id(key), key),
+        ).json()["access_token"]
+        for host in (a, b):
+            for credential in (key, token):
+                answer = httpx.get(
+                    host.url + "/v1/records",
+                    params={"user_id": "ana"},
+                    headers={"Authorization": f"Bearer {credential}"},
+                )
+                assert answer.status_code == 200, answer.text
+        listed = octomem("keys", "list", "--json", "--config", str(config), env=b.env)
+        assert a.key_id(key) in listed  # host b's CLI sees host a's key
+        octomem("keys", "revoke", a.key_id(key), "--config", str(config), env=b.env)
+        for host in (a, b):  # the next request, on either host
+            for credential in (key, token):
+                answer = httpx.get(
+                    host.url + "/v1/records",
+                    params={"user_id": "ana"},
+                    headers={"Authorization": f"Bearer {credential}"},
+                )
+                assert answer.status_code == 401, answer.text
+        for host in (a, b):
+            assert not (host.data_dir / "service" / "keys.sqlite").exists()
