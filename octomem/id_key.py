@@ -85,7 +85,7 @@ def resolve_id_key(settings: Settings) -> bytes | None:
         if _has_stores(store_dir):
             stored = _create(path, LEGACY)
         elif _shared(settings):
-            base = _read(settings.data_dir / KEY_FILE) if project else None
+            base = _read(settings.deployment_dir / KEY_FILE) if project else None
             if base is not None and base != LEGACY:
                 return project_key(base, project).encode("utf-8")
             raise ConfigurationError(
@@ -173,7 +173,7 @@ def _local_key(settings: Settings) -> str | None:
     default project's, from which another project derives its own), if any."""
     stored = _read(settings.store_dir / KEY_FILE)
     if stored is None and settings.namespace:
-        base = _read(settings.data_dir / KEY_FILE)
+        base = _read(settings.deployment_dir / KEY_FILE)
         if base is not None and base != LEGACY:
             return project_key(base, settings.namespace)
     return stored

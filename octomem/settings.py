@@ -38,6 +38,7 @@ DEFAULT_PROJECT = "default"
 DEFAULT_DEPLOYMENT = "default"
 _PROJECT_RE = re.compile(r"[a-z0-9](?:[a-z0-9_-]{0,38}[a-z0-9])?")
 PROJECTS_DIR = "projects"  # data_dir/projects/<project>: a non-default project's files
+DEPLOYMENTS_DIR = "deployments"  # data_dir/deployments/<deployment>: a named deployment's
 
 
 class _Strict(BaseModel):
@@ -346,13 +347,22 @@ class Settings(BaseSettings):
         return value
 
     @property
+    def deployment_dir(self) -> Path:
+        """Where this deployment's files live: data_dir for the default deployment, else
+        data_dir/deployments/<deployment> (deployments sharing a data directory share
+        no file)."""
+        if self.deployment == DEFAULT_DEPLOYMENT:
+            return self.data_dir
+        return self.data_dir / DEPLOYMENTS_DIR / self.deployment
+
+    @property
     def store_dir(self) -> Path:
         """Where this project's files live (keyword index, history, journal, embedded
-        Chroma and graph, id.key): data_dir for the default project, else
-        data_dir/projects/<project>."""
+        Chroma and graph, id.key): `deployment_dir` for the default project, else
+        `deployment_dir`/projects/<project>."""
         if self.project == DEFAULT_PROJECT:
-            return self.data_dir
-        return self.data_dir / PROJECTS_DIR / self.project
+            return self.deployment_dir
+        return self.deployment_dir / PROJECTS_DIR / self.project
 
     @property
     def project_namespace(self) -> str:
@@ -372,11 +382,14 @@ class Settings(BaseSettings):
     @property
     def collection_prefix(self) -> str:
         """The Chroma collection prefix of this deployment and project: the configured one,
-        with ``-d-<deployment>`` for a named deployment and ``-p-<project>`` for a
-        non-default project, so neither shares a collection on one Chroma server."""
+        with ``-p-<project>`` for a non-default project of the default deployment, and
+        ``.<deployment>`` (then ``.<project>`` for a non-default project) for a named
+        deployment. No deployment or project name holds a '.', so no two deployments and
+        projects share a collection on one Chroma server, whatever their names."""
         prefix = self.vector.collection_prefix
         if self.deployment != DEFAULT_DEPLOYMENT:
-            prefix += f"-d-{self.deployment}"
+            prefix += f".{self.deployment}"
+            return f"{prefix}.{self.project}" if self.project_namespace else prefix
         return f"{prefix}-p-{self.project}" if self.project_namespace else prefix
 
     @classmethod

@@ -58,7 +58,9 @@ SERVER_PARAMS = frozenset({"arcadedb", "http", "server"})
 # the files with tests that use those fixtures directly
 SERVER_FILES = frozenset(
     {
+        "tests/integration/test_deployments_server.py",
         "tests/integration/test_id_key_server.py",
+        "tests/integration/test_keys_server.py",
         "tests/integration/test_projects_server.py",
         "tests/integration/test_server_mode.py",
         "tests/integration/test_server_scenario.py",

@@ -168,15 +168,19 @@ def test_a_key_file_from_an_earlier_version_moves_to_the_server(
     """Hosts that shared a copied ``id.key``: the first to open stores it on the server,
     a new host without the file gets it, a host with another file is refused."""
     copied = "copied-key-file-" + "f" * 40
-    (tmp_path / "a").mkdir()
-    (tmp_path / "a" / "id.key").write_text(copied + "\n")
+
+    def key_file(name: str, key: str) -> None:  # where the default deployment has data_dir
+        folder = load_settings(data_dir=tmp_path / name, **servers).store_dir
+        folder.mkdir(parents=True)
+        (folder / "id.key").write_text(key + "\n")
+
+    key_file("a", copied)
     a = host("a")
     a.process(TALK, user_id="alice", session_id="s1")
     assert a.services.id_key == copied.encode()
     fresh = host("c")
     assert _ids(fresh) == _ids(a) and fresh.services.id_key == copied.encode()
-    (tmp_path / "d").mkdir()
-    (tmp_path / "d" / "id.key").write_text("another-key-file-" + "e" * 40 + "\n")
+    key_file("d", "another-key-file-" + "e" * 40)
     with pytest.raises(ConfigurationError, match="differs from the one stored"):
         host("d").get_all(user_id="alice")
 

@@ -139,6 +139,31 @@ def test_a_project_keeps_its_files_and_collections_apart(
     assert load_settings(config).store_dir == Path("~/.octomem").expanduser() / "projects/acme_1"
 
 
+def test_a_deployment_keeps_its_files_collections_and_graph_apart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OCTOMEM_DEPLOYMENT", "prod")
+    default = load_settings(data_dir=tmp_path)
+    assert (default.store_dir, default.collection_prefix, default.namespace) == (
+        tmp_path / "deployments" / "prod",
+        "octomem.prod",
+        "prod.",
+    )
+    acme = load_settings(data_dir=tmp_path, project="acme")
+    assert acme.store_dir == tmp_path / "deployments" / "prod" / "projects" / "acme"
+    assert (acme.collection_prefix, acme.namespace) == ("octomem.prod.acme", "prod.acme")
+    # every (deployment, project) its own collections and namespace, whatever the names
+    pairs = [
+        (d, p)
+        for d in ("default", "x", "x-p-y", "x-p", "p-y", "y")
+        for p in ("default", "y", "p-y", "p-p-y", "x")
+    ]
+    monkeypatch.delenv("OCTOMEM_DEPLOYMENT")
+    chosen = [load_settings(data_dir=tmp_path, deployment=d, project=p) for d, p in pairs]
+    for attribute in ("collection_prefix", "namespace", "store_dir"):
+        assert len({getattr(s, attribute) for s in chosen}) == len(pairs), attribute
+
+
 @pytest.mark.parametrize("key", ["jwt_secret", "jwt_previous_secrets"])
 def test_a_short_jwt_secret_is_refused_without_echoing_it(key: str) -> None:
     short = "tooshort-secret"
