@@ -65,6 +65,7 @@ SERVER_FILES = frozenset(
         "tests/integration/test_server_mode.py",
         "tests/integration/test_server_scenario.py",
         "tests/integration/test_service_workers.py",
+        "tests/integration/test_stateless_host.py",
         "tests/integration/test_store_outage.py",
         "tests/scenarios/test_forget.py",
     }
