@@ -87,8 +87,8 @@ class Services:
             for store in self.stores:
                 await store.init()
             await upgrade_layout(self.vector)
-            await recover(self)
-            await resume(self)
+            await recover(self, wait=False)  # a live writer's intents are its own
+            await resume(self, wait=False)
             self._initialised = True
 
     async def close(self) -> None:
