@@ -60,6 +60,7 @@ SERVER_FILES = frozenset(
     {
         "tests/integration/test_projects_server.py",
         "tests/integration/test_server_mode.py",
+        "tests/integration/test_scale_out.py",
         "tests/integration/test_server_scenario.py",
         "tests/integration/test_service_workers.py",
         "tests/integration/test_store_outage.py",
