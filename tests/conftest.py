@@ -59,6 +59,7 @@ SERVER_PARAMS = frozenset({"arcadedb", "http", "server"})
 SERVER_FILES = frozenset(
     {
         "tests/integration/test_projects_server.py",
+        "tests/integration/test_server_log.py",
         "tests/integration/test_server_mode.py",
         "tests/integration/test_scale_out.py",
         "tests/integration/test_server_scenario.py",

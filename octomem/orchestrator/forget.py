@@ -63,8 +63,7 @@ async def forget(services: Services, user_id: str, agent_id: str | None) -> Forg
         if ids or any(graph):  # else nothing of the scope was stored: no file to rewrite
             report.files_rewritten = await services.rewrite_files(ids)
         await services.journal.finish_forget(user_id, agent_id)
-        if report.files_rewritten:
-            await services.journal.compact()
+        if report.files_rewritten and await services.journal.compact():
             report.files_rewritten.append("journal")
         _forget_embeddings(services, ids)
     report.elapsed_s = round(time.perf_counter() - started, 4)
