@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 LLM_STAMP := $(VENV)/.llm-test-stamp
 DATA_DIR ?= ./om-data
 
-.PHONY: install demo test test-llm lint bench bench-memory bench-serve clean talk-report recall-report
+.PHONY: install demo test test-llm lint bench bench-memory bench-serve bench-scale clean talk-report recall-report
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -62,6 +62,12 @@ bench-memory: install
 # side with the same calls in-process; about 8 minutes (docs/benchmarks.md#the-http-service-under-load)
 bench-serve: install
 	$(BIN)/octomem bench serve --clients 1,10,50 --duration 60 --max-requests 5000 --json bench-results/serve.json
+
+# embedded against server mode at 10k memories, then one against two `octomem serve`
+# processes, on a Chroma server and an ArcadeDB Bolt server the bench starts and stops
+# (docs/benchmarks.md#server-mode-and-scale-out)
+bench-scale: install
+	$(BIN)/octomem bench scale --size 10000 --duration 60 --max-requests 3000 --json bench-results/scale.json
 
 lint: install
 	$(BIN)/ruff check octomem tests

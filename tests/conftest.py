@@ -31,10 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-import secrets
-import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -43,10 +40,12 @@ import pytest
 from filelock import FileLock
 
 from octomem import Orchestrator
+from octomem.bench import servers
+from octomem.bench.servers import BoltServer
 from octomem.embeddings import CachedEmbedder, Embedder, LocalEmbedder
 from octomem.orchestrator.services import build_embedder
 from octomem.settings import load_settings
-from tests.servers import answers, executable, free_port, running
+from tests.servers import answers, up
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -62,7 +61,9 @@ SERVER_FILES = frozenset(
         "tests/integration/test_id_key_server.py",
         "tests/integration/test_keys_server.py",
         "tests/integration/test_projects_server.py",
+        "tests/integration/test_server_log.py",
         "tests/integration/test_server_mode.py",
+        "tests/integration/test_scale_out.py",
         "tests/integration/test_server_scenario.py",
         "tests/integration/test_service_workers.py",
         "tests/integration/test_stateless_host.py",
@@ -183,10 +184,6 @@ def uid(request: pytest.FixtureRequest) -> Callable[[str], str]:
     return lambda name: f"{name}-{tag}"
 
 
-_ARCADEDB_STARTUP_S = 120.0
-_CHROMA_STARTUP_S = 60.0
-
-
 @pytest.fixture(scope="session")
 def chroma_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A Chroma server: the one at OCTOMEM_TEST_CHROMA_URL when set (e.g.
@@ -199,57 +196,17 @@ def chroma_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
             pytest.fail(f"OCTOMEM_TEST_CHROMA_URL={url} does not answer /api/v2/heartbeat")
         yield url
         return
-    chroma = executable("chroma")
-    if chroma is None:
-        pytest.fail("no `chroma` executable next to the Python interpreter or on PATH")
-    workdir = tmp_path_factory.mktemp("chroma-server")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    cmd = [chroma, "run", "--path", str(workdir / "data"), "--host", "127.0.0.1"]
-    with running(
-        [*cmd, "--port", str(port)],
-        log_path=workdir / "server.log",
-        ready=lambda: answers(f"{url}/api/v2/heartbeat"),
-        timeout_s=_CHROMA_STARTUP_S,
-        what=f"`chroma run` on {url}",
-    ):
-        yield url
-
-
-@dataclass(frozen=True)
-class BoltServer:
-    """A Bolt + Cypher server for the Neo4j backend: what `Neo4jGraphStore` needs."""
-
-    uri: str
-    user: str
-    password: str
-    database: str | None
+    with up(servers.chroma_server(tmp_path_factory.mktemp("chroma-server"))) as chroma:
+        yield chroma.url
 
 
 @pytest.fixture(scope="session")
 def arcadedb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BoltServer]:
     """An ArcadeDB server with its Bolt plugin on free local ports, started once per run in a
-    subprocess of its own (tests/arcadedb_server.py) and stopped at the end. The tests fail,
-    with the server log's tail, if it cannot start; they are never skipped."""
-    workdir = tmp_path_factory.mktemp("arcadedb-server")
-    bolt_port = free_port()
-    http_port = free_port()
-    while http_port == bolt_port:
-        http_port = free_port()
-    password = secrets.token_hex(16)
-    ready_file = workdir / "ready"
-    launcher = Path(__file__).with_name("arcadedb_server.py")
-    cmd = [sys.executable, str(launcher), str(workdir / "root"), str(bolt_port), str(http_port)]
-    with running(
-        [*cmd, str(ready_file)],
-        log_path=workdir / "server.log",
-        ready=ready_file.exists,
-        timeout_s=_ARCADEDB_STARTUP_S,
-        what=f"the ArcadeDB Bolt server on 127.0.0.1:{bolt_port} (log in {workdir})",
-        cwd=workdir,
-        env={**os.environ, "ARCADEDB_TEST_ROOT_PASSWORD": password},
-    ):
-        yield BoltServer(f"bolt://127.0.0.1:{bolt_port}", "root", password, "neo4j")
+    subprocess of its own (octomem/bench/arcadedb_server.py) and stopped at the end. The
+    tests fail, with the server log's tail, if it cannot start; they are never skipped."""
+    with up(servers.arcadedb_server(tmp_path_factory.mktemp("arcadedb-server"))) as bolt:
+        yield bolt
 
 
 @pytest.fixture

@@ -3,12 +3,16 @@
     python tests/crash_child.py '{"data_dir": ..., "call": "process" | "delete_all" | "forget"
         | "import", "messages": [...], "user_id": ..., "session_id": ..., "source": <export>,
         "store": "vector" | "keyword" | "history" | "graph" | "journal" | null,
-        "method": "upsert", "nth": 2, "when": "before" | "after" | "during"}'
+        "method": "upsert", "nth": 2, "when": "before" | "after" | "during" | "stop",
+        "settings": {...}}'
 
 With a store, the process kills itself at the `nth` call of that store method: before
-it, after it returned, or from a timer thread while it runs ("during"). Without one, the
-call runs to the end (the test kills it from outside at some moment). Exit 0 means the
-call finished without reaching the kill point.
+it, after it returned, or from a timer thread while it runs ("during"); with "stop" it
+says "stopped" and stops itself (SIGSTOP) before the call, which runs once the test sends
+SIGCONT. Without one, the call runs to the end (the test kills it from outside at some
+moment). Exit 0 means the call finished without reaching the kill point; a call that
+fails prints "error <type>: <message>" and exits 3. `settings` are further settings
+overrides (server stores, lease times).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import threading
 from typing import Any
 
 from octomem import Orchestrator
+from octomem.errors import OctomemError
 
 
 def _die() -> None:
@@ -39,6 +44,9 @@ def _arm(orch: Orchestrator, spec: dict[str, Any]) -> None:
             return await real(*args, **kwargs)
         if spec["when"] == "before":
             _die()
+        if spec["when"] == "stop":
+            print("stopped", flush=True)
+            os.kill(os.getpid(), signal.SIGSTOP)
         if spec["when"] == "during":
             threading.Timer(0.003, _die).start()
         result = await real(*args, **kwargs)
@@ -51,11 +59,21 @@ def _arm(orch: Orchestrator, spec: dict[str, Any]) -> None:
 
 def main() -> None:
     spec = json.loads(sys.argv[1])
-    orch = Orchestrator.from_config(data_dir=spec["data_dir"])
+    orch = Orchestrator.from_config(data_dir=spec["data_dir"], **spec.get("settings", {}))
     orch.get_all(user_id=spec["user_id"])  # open the stores before arming
     if spec.get("store"):
         _arm(orch, spec)
     print("ready", flush=True)
+    try:
+        _call(orch, spec)
+    except OctomemError as exc:
+        print(f"error {type(exc).__name__}: {exc}", flush=True)
+        os._exit(3)
+    print("finished", flush=True)
+    os._exit(0)  # no clean close: only the kill point decides what was written
+
+
+def _call(orch: Orchestrator, spec: dict[str, Any]) -> None:
     if spec["call"] == "process":
         orch.process(spec["messages"], user_id=spec["user_id"], session_id=spec["session_id"])
     elif spec["call"] == "forget":
@@ -64,8 +82,6 @@ def main() -> None:
         orch.import_jsonl(spec["source"])
     else:
         orch.delete_all(user_id=spec["user_id"])
-    print("finished", flush=True)
-    os._exit(0)  # no clean close: only the kill point decides what was written
 
 
 if __name__ == "__main__":

@@ -18,12 +18,8 @@ from octomem import Orchestrator
 
 def main() -> None:
     spec = json.loads(sys.argv[1])
-    orch = Orchestrator.from_config(
-        data_dir=spec["data_dir"],
-        vector=spec["vector"],
-        graph=spec["graph"],
-        id_key=spec["id_key"],
-    )
+    settings = {k: v for k, v in spec.items() if k not in ("go", "work")}
+    orch = Orchestrator.from_config(**settings)
     orch.get_all(user_id="warm-up")  # open every store before the start signal
     print("ready", flush=True)
     go = Path(spec["go"])

@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 
 bench_app = typer.Typer(
-    help="Benchmarks: LoCoMo retrieval quality and speed at scale.", no_args_is_help=True
+    help="Benchmarks: LoCoMo retrieval quality, speed at scale, the service, server mode.",
+    no_args_is_help=True,
 )
 
 JsonOption = Annotated[
@@ -132,3 +133,44 @@ def serve(
         max_requests=max_requests,
         seed=seed,
     )
+
+
+@bench_app.command()
+def scale(
+    size: Annotated[int, typer.Option("--size", help="memories stored in each mode", min=1)] = (
+        10_000
+    ),
+    queries: Annotated[int, typer.Option("--queries", help="recall calls per mode", min=1)] = 200,
+    adds: Annotated[
+        int, typer.Option("--adds", help="single-message process calls per mode", min=1)
+    ] = 50,
+    clients: Annotated[
+        int, typer.Option("--clients", help="concurrent clients of each load", min=1)
+    ] = 10,
+    duration: Annotated[
+        float, typer.Option("--duration", help="seconds per load (at most)", min=0.1)
+    ] = 60.0,
+    max_requests: Annotated[
+        int, typer.Option("--max-requests", help="requests per load (at most)", min=1)
+    ] = 3000,
+    seed: Annotated[
+        int, typer.Option("--seed", help="memories stored for the loads' users", min=0)
+    ] = 1000,
+    json_path: JsonOption = None,
+) -> None:
+    """Server mode against embedded, and two app processes against one, in one run: starts
+    a Chroma server and an ArcadeDB Bolt server on 127.0.0.1 (needs arcadedb-embedded)."""
+    from octomem.bench.scale import run_scale
+    from octomem.bench.scale_report import report_scale
+
+    result = run_scale(
+        size=size,
+        queries=queries,
+        adds=adds,
+        clients=clients,
+        duration_s=duration,
+        max_requests=max_requests,
+        seed=seed,
+        log=typer.echo,
+    )
+    report_scale(result, json_path=json_path, echo=typer.echo)

@@ -81,7 +81,7 @@ def ingest(orch: Orchestrator, texts: Sequence[str], *, infer: bool, desc: str) 
     return len(texts) / (time.perf_counter() - started)
 
 
-def _latencies(fn: Callable[[str], Any], items: Sequence[str], desc: str) -> list[float]:
+def latencies(fn: Callable[[str], Any], items: Sequence[str], desc: str) -> list[float]:
     out = []
     for item in tqdm(items, desc=desc, unit="call", leave=False):
         started = time.perf_counter()
@@ -115,7 +115,7 @@ def run_octomem(
     with Orchestrator.from_settings(settings, embedder=embedder) as orch:
         row("add_per_s", ingest(orch, texts, infer=False, desc=f"octomem add {size}"))
         extra = [f"{t} (single add {i})" for i, t in enumerate(memories(50, seed=99))]
-        adds = _latencies(
+        adds = latencies(
             lambda t: orch.process(t, user_id=USER, session_id="single", infer=False),
             extra,
             f"octomem single adds {size}",
@@ -123,7 +123,7 @@ def run_octomem(
         row("add_p50_ms", percentile(adds, 50))
         asked = questions(queries)
         orch.recall(asked[0] + " warm-up", user_id=USER)
-        times = _latencies(
+        times = latencies(
             lambda q: orch.recall(q, user_id=USER, limit=10), asked, f"octomem recall {size}"
         )
         rows += _stats("octomem", size, "recall", times)
@@ -140,7 +140,7 @@ def run_octomem(
     for start in range(0, len(stored_texts), BATCH):
         asyncio.run(inner.embed(stored_texts[start : start + BATCH]))
     row("embed_per_s", len(stored_texts) / (time.perf_counter() - started))
-    embeds = _latencies(
+    embeds = latencies(
         lambda q: asyncio.run(inner.embed([f"{q} ?"])), questions(queries), "query embedding"
     )
     row("embed_query_p50_ms", percentile(embeds, 50))  # the floor under recall latency
@@ -159,14 +159,14 @@ def run_mem0(size: int, root: Path, *, queries: int) -> list[dict[str, Any]]:
         memory.add(messages, user_id=USER, infer=False)
     add_per_s = len(texts) / (time.perf_counter() - started)
     extra = [f"{t} (single add {i})" for i, t in enumerate(memories(50, seed=99))]
-    adds = _latencies(
+    adds = latencies(
         lambda t: memory.add([{"role": "user", "content": t}], user_id=USER, infer=False),
         extra,
         f"mem0 single adds {size}",
     )
     asked = questions(queries)
     memory.search(asked[0] + " warm-up", top_k=10, filters={"user_id": USER})
-    times = _latencies(
+    times = latencies(
         lambda q: memory.search(q, top_k=10, filters={"user_id": USER}),
         asked,
         f"mem0 search {size}",

@@ -21,12 +21,10 @@ import asyncio
 import json
 import os
 import random
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -38,6 +36,7 @@ from typing import Any, Protocol
 import httpx
 
 from octomem.bench.perf import percentile
+from octomem.bench.servers import answers, descendants, free_port, running
 from octomem.bench.synthetic import NAMES, PLACES, memories, questions
 
 USERS = 10
@@ -75,8 +74,13 @@ def _ids(operations: list[dict[str, Any]], turn_ids: list[str]) -> tuple[list[st
 
 
 class HttpTarget:
-    def __init__(self, url: str, key: str, clients: int) -> None:
-        limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    """Over HTTP, `clients` connections at most; without `keepalive` a new connection per
+    request, so that the requests spread over the processes of an `octomem serve --workers
+    N` (a kept connection stays with the process that accepted it)."""
+
+    def __init__(self, url: str, key: str, clients: int, *, keepalive: bool = True) -> None:
+        kept = clients if keepalive else 0
+        limits = httpx.Limits(max_connections=clients, max_keepalive_connections=kept)
         self.http = httpx.AsyncClient(
             base_url=url, headers={"Authorization": f"Token {key}"}, limits=limits, timeout=120
         )
@@ -162,6 +166,7 @@ class Load:
     rss_peak_mb: float | None = None
     rss_end_mb: float | None = None
     cpu_s: float | None = None  # CPU the served side's process spent on this load
+    watched_cpu_s: dict[str, float | None] = field(default_factory=dict)  # other processes'
 
     def row(self) -> dict[str, Any]:
         lat = self.latencies_ms or [0.0]
@@ -184,27 +189,44 @@ class Load:
             "cpu_ms_per_request": None
             if self.cpu_s is None
             else round(1000 * self.cpu_s / max(len(self.latencies_ms), 1), 2),
+            **{
+                f"{name}_cpu_ms_per_request": None
+                if spent is None
+                else round(1000 * spent / max(len(self.latencies_ms), 1), 2)
+                for name, spent in self.watched_cpu_s.items()
+            },
         }
 
 
-def rss_mb(pid: int) -> float | None:
-    """Resident memory of process `pid`, MB (Linux /proc); None elsewhere."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return None
+def _tree(pid: int, children: bool) -> list[int]:
+    return [pid, *(child for child, _ in descendants(pid))] if children else [pid]
 
 
-def cpu_s(pid: int) -> float | None:
-    """CPU time (user + system, all threads) process `pid` has used, s (Linux /proc)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return None
+def rss_mb(pid: int, *, children: bool = False) -> float | None:
+    """Resident memory of process `pid` (with `children`: and the processes it started, as
+    an `octomem serve --workers N`'s workers), MB (Linux /proc); None elsewhere."""
+    total = None
+    for one in _tree(pid, children):
+        try:
+            for line in Path(f"/proc/{one}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total = (total or 0.0) + int(line.split()[1]) / 1024
+        except OSError:
+            pass
+    return total
+
+
+def cpu_s(pid: int, *, children: bool = False) -> float | None:
+    """CPU time (user + system, all threads) process `pid` (with `children`: and the
+    processes it started) has used, s (Linux /proc)."""
+    total = None
+    for one in _tree(pid, children):
+        try:
+            fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
+            total = (total or 0.0) + (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
 
 
 async def run_load(
@@ -216,10 +238,14 @@ async def run_load(
     max_requests: int,
     queries: list[str],
     pid: int | None,
+    children: bool = False,
+    watch: dict[str, int] | None = None,
     seed: int = 5,
 ) -> Load:
     """`clients` workers take the next operation of one shared, seeded sequence until
-    the time or the request budget is spent; then every acknowledged write is read back."""
+    the time or the request budget is spent; then every acknowledged write is read back.
+    The served process `pid` (`children`: with its workers) is sampled for memory and CPU,
+    the processes in `watch` (by name) for CPU."""
     load = Load(side, clients)
     rng = random.Random(seed)
     plan = ["add" if rng.random() < ADD_SHARE else "search" for _ in range(max_requests)]
@@ -252,19 +278,23 @@ async def run_load(
     async def sample() -> None:
         nonlocal peak
         while pid is not None:
-            peak = max(peak, rss_mb(pid) or 0.0)
+            peak = max(peak, rss_mb(pid, children=children) or 0.0)
             await asyncio.sleep(0.25)
 
-    cpu_before = None if pid is None else cpu_s(pid)
+    cpu_before = None if pid is None else cpu_s(pid, children=children)
+    watched = {name: cpu_s(other) for name, other in (watch or {}).items()}
     sampler = asyncio.create_task(sample())
     await asyncio.gather(*(worker(w) for w in range(clients)))
     load.elapsed_s = time.perf_counter() - started
     sampler.cancel()
-    cpu_after = None if pid is None else cpu_s(pid)
+    cpu_after = None if pid is None else cpu_s(pid, children=children)
     if cpu_before is not None and cpu_after is not None:
         load.cpu_s = cpu_after - cpu_before
+    for name, other in (watch or {}).items():
+        before, after = watched[name], cpu_s(other)
+        load.watched_cpu_s[name] = None if before is None or after is None else after - before
     if pid is not None:
-        load.rss_end_mb = round(rss_mb(pid) or 0.0, 1)
+        load.rss_end_mb = round(rss_mb(pid, children=children) or 0.0, 1)
         load.rss_peak_mb = round(max(peak, load.rss_end_mb), 1)
     load.lost = await _count_lost(target, load)
     return load
@@ -286,63 +316,51 @@ async def _count_lost(target: Target, load: Load, at_once: int = 8) -> int:
 # --- the server ---------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _ready(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url + "/readyz", timeout=2) as answer:
-            return bool(answer.status == 200)
-    except OSError:
-        return False
-
-
 @contextmanager
-def started_server(data_dir: Path, timeout_s: float = 180) -> Iterator[tuple[str, str, int]]:
-    """`octomem serve` on a free loopback port over `data_dir`: (url, key, pid); stopped
-    with SIGTERM (then killed) however the bench ends."""
-    env = {**os.environ, "OCTOMEM_DATA_DIR": str(data_dir)}
+def started_server(
+    data_dir: Path,
+    timeout_s: float = 180,
+    *,
+    config: Path | None = None,
+    workers: int = 1,
+    env: dict[str, str] | None = None,
+) -> Iterator[tuple[str, str, int]]:
+    """`octomem serve` (`--workers`, `--config`, OCTOMEM_* settings in `env`) on a free
+    loopback port over `data_dir`: (url, key, pid); stopped with SIGTERM (then killed),
+    its workers too, however the bench ends. It runs this process's octomem."""
+    here = str(Path(__file__).resolve().parents[2])
+    path = os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH")) if p)
+    env = {**os.environ, **(env or {}), "OCTOMEM_DATA_DIR": str(data_dir), "PYTHONPATH": path}
     octomem = [sys.executable, "-m", "octomem"]
+    options = ["--config", str(config)] if config is not None else []
     created = subprocess.run(
         [*octomem, "keys", "create", "--project", "default", "--scope", "read,write,delete"]
-        + ["--rate-limit", "1000000000", "--name", "bench", "--json"],
+        + ["--rate-limit", "1000000000", "--name", "bench", "--json", *options],
         env=env,
         capture_output=True,
         text=True,
         check=True,
     )
     key = json.loads(created.stdout)["key"]
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
-    log_path = data_dir.parent / "serve.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [*octomem, "serve", "--port", str(port)], env=env, stdout=log, stderr=log
-        )
-        try:
-            deadline = time.monotonic() + timeout_s
-            while not _ready(url):
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    tail = log_path.read_text(errors="replace")[-2000:]
-                    raise RuntimeError(f"octomem serve did not come up:\n{tail}")
-                time.sleep(0.25)
-            yield url, key, proc.pid
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+    cmd = [*octomem, "serve", "--port", str(port), "--workers", str(workers), *options]
+    with running(
+        cmd,
+        log_path=data_dir.parent / f"serve-{port}.log",
+        ready=lambda: answers(url + "/readyz"),
+        timeout_s=timeout_s,
+        what="octomem serve",
+        stop_s=60,  # its requests' grace, then closing the stores
+        env=env,
+    ) as proc:
+        yield url, key, proc.pid
 
 
 # --- the run ------------------------------------------------------------------------------
 
 
-async def _seed(target: Any, seed_count: int) -> None:
+async def seed_memories(target: Any, seed_count: int) -> None:
     texts = memories(seed_count, seed=3)
     per_user = [texts[u::USERS] for u in range(USERS)]
     for u, mine in enumerate(per_user):
@@ -377,6 +395,7 @@ async def _compare(
                 max_requests=max_requests,
                 queries=queries,
                 pid=watched,
+                children=side == "http",  # the served process and its workers, if any
             )
             loads.append(load)
     return loads
@@ -407,7 +426,7 @@ def run_serve_bench(
                 async def run() -> list[Load]:
                     try:
                         log(f"seeding {seed} memories on each side")
-                        await asyncio.gather(_seed(http, seed), _seed(local, seed))
+                        await asyncio.gather(seed_memories(http, seed), seed_memories(local, seed))
                         return await _compare(
                             http,
                             local,

@@ -35,6 +35,7 @@ from octomem.orchestrator.arguments import Owner, check_owner, check_scope, pars
 from octomem.orchestrator.calls import RunningCalls
 from octomem.orchestrator.events import history_event
 from octomem.orchestrator.forget import forget as forget_scope
+from octomem.orchestrator.forget import resume
 from octomem.orchestrator.graph import build_process_graph, plan_recall, recall
 from octomem.orchestrator.reprocess import sessions_to_reprocess
 from octomem.orchestrator.retrieval import as_of_filter
@@ -489,6 +490,20 @@ class Orchestrator:
 
     check = sync_twin(acheck)
 
+    async def arecover(self) -> int:
+        """Complete the writes that crashed or cancelled callers left unfinished - in server
+        mode those of every host, once the dead writer's lease (`concurrency.lease_ttl_s`)
+        has expired - and return how many. Writes of live callers are left to them. The
+        next write of an affected user does the same for that user; `octomem serve` runs
+        this every lease period, so a host that dies is never needed back."""
+        async with self._calls.call():
+            await self.services.init()
+            return await recover(self.services, wait=False) + await resume(
+                self.services, wait=False
+            )
+
+    recover = sync_twin(arecover)
+
     # --- lifecycle -----------------------------------------------------------------------
 
     async def aclose(self, timeout: float | None = 30.0) -> None:
@@ -510,7 +525,7 @@ class Orchestrator:
         if await self._calls.close(timeout):
             try:
                 async with asyncio.timeout(_RECOVERY_S):
-                    await recover(self.services)
+                    await recover(self.services, wait=False)
             except Exception as exc:
                 log.warning(
                     "completing cancelled writes failed; the next open will", error=str(exc)

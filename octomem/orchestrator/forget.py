@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from octomem.logs import get_logger
 from octomem.models import ForgetReport, HistoryEvent, MemoryType
+from octomem.orchestrator.locks import ScopeBusyError
 from octomem.scopes import given, scope_filter
 from octomem.telemetry import span
 
@@ -62,8 +63,7 @@ async def forget(services: Services, user_id: str, agent_id: str | None) -> Forg
         if ids or any(graph):  # else nothing of the scope was stored: no file to rewrite
             report.files_rewritten = await services.rewrite_files(ids)
         await services.journal.finish_forget(user_id, agent_id)
-        if report.files_rewritten:
-            await services.journal.compact()
+        if report.files_rewritten and await services.journal.compact():
             report.files_rewritten.append("journal")
         _forget_embeddings(services, ids)
     report.elapsed_s = round(time.perf_counter() - started, 4)
@@ -101,11 +101,20 @@ def _forget_embeddings(services: Services, ids: list[str]) -> None:
         clear()
 
 
-async def resume(services: Services) -> int:
-    """Complete every forget a crash interrupted (each under its user's lock)."""
-    pending = await services.journal.pending_forgets()
-    for user_id, agent_id in pending:
-        async with services.locks.hold(user_id):
-            log.warning("completing a forget a crash interrupted", user_id=user_id)
-            await forget(services, user_id, agent_id)
-    return len(pending)
+async def resume(services: Services, *, wait: bool = True) -> int:
+    """Complete every forget a crash interrupted (each under its user's lock; in server
+    mode those of any host, once the dead host's lease expired). Without `wait`, forgets of
+    users locked right now are left to their caller or the next sweep. Returns how many."""
+    done = 0
+    for user_id, agent_id in await services.journal.pending_forgets():
+        try:
+            async with services.locks.hold_many([user_id], timeout_s=None if wait else 0):
+                if (user_id, agent_id) not in await services.journal.pending_forgets():
+                    continue  # its caller finished it meanwhile
+                log.warning("completing a forget a crash interrupted", user_id=user_id)
+                await forget(services, user_id, agent_id)
+                done += 1
+        except ScopeBusyError:
+            if wait:
+                raise
+    return done

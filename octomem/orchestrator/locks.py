@@ -82,6 +82,10 @@ def erasure_keys(user_id: str | None, agent_id: str | None) -> list[str]:
 Erasures = tuple[int, ...]
 
 
+class ScopeBusyError(StoreError):
+    """A scope's lock stayed held by another caller for the whole wait."""
+
+
 async def _acquire_local(name: tuple[str, str]) -> None:
     loop = asyncio.get_running_loop()
     with _MUTEX:
@@ -178,15 +182,22 @@ class ScopeLocks:
 
     @contextlib.asynccontextmanager
     async def hold_many(
-        self, user_ids: Iterable[str | None], *, settle: bool = True
+        self,
+        user_ids: Iterable[str | None],
+        *,
+        settle: bool = True,
+        timeout_s: float | None = None,
     ) -> AsyncIterator[None]:
         """Hold several users' locks, taken in one global order (no two callers deadlock),
-        then (with `settle`) complete the writes of theirs that were left unfinished."""
+        then (with `settle`) complete the writes of theirs that were left unfinished.
+        `ScopeBusyError` if one cannot be had within `timeout_s` (default: the configured
+        lock timeout)."""
+        wait_s = self.timeout_s if timeout_s is None else timeout_s
         users = sorted(set(user_ids), key=scope_key)
         async with contextlib.AsyncExitStack() as stack:
             held = fence.current() or Fence((), self.graph.fence_holds)
             for user_id in users:
-                token = await stack.enter_async_context(self._hold(user_id))
+                token = await stack.enter_async_context(self._hold(user_id, wait_s))
                 held = held.with_token(self.graph.lease_key(scope_key(user_id)), token)
             with fence.holding(held):  # the stores refuse these writes once a lease is lost
                 if settle and self.settle is not None and users:
@@ -194,19 +205,19 @@ class ScopeLocks:
                 yield
 
     @contextlib.asynccontextmanager
-    async def _hold(self, user_id: str | None) -> AsyncIterator[int]:
+    async def _hold(self, user_id: str | None, wait_s: float) -> AsyncIterator[int]:
         """Hold one user's lock: its lease's fencing token."""
         key = scope_key(user_id)
         name = (self.graph.location, key)
         try:
-            async with asyncio.timeout(self.timeout_s):
+            async with asyncio.timeout(wait_s):
                 await _acquire_local(name)
         except TimeoutError:
-            raise self._busy(user_id, "another caller in this process") from None
+            raise self._busy(user_id, "another caller in this process", wait_s) from None
         try:
             owner = uuid.uuid4().hex
             try:
-                token = await self._take_lease(key, owner, user_id)
+                token = await self._take_lease(key, owner, user_id, wait_s)
             except asyncio.CancelledError:  # a claim may have landed, its answer unseen
                 await self._give_back(key, owner)
                 raise
@@ -221,12 +232,12 @@ class ScopeLocks:
         finally:
             _release_local(name)
 
-    async def _take_lease(self, key: str, owner: str, user_id: str | None) -> int:
+    async def _take_lease(self, key: str, owner: str, user_id: str | None, wait_s: float) -> int:
         delay = _POLL_FIRST_S
-        deadline = asyncio.get_running_loop().time() + self.timeout_s
+        deadline = asyncio.get_running_loop().time() + wait_s
         while not (token := await self.graph.acquire_lease(key, owner, self.lease_ttl_s)):
             if asyncio.get_running_loop().time() >= deadline:
-                raise self._busy(user_id, "another process")
+                raise self._busy(user_id, "another process", wait_s)
             await asyncio.sleep(delay)
             delay = min(delay * 2, _POLL_MAX_S)
         return token
@@ -275,9 +286,9 @@ class ScopeLocks:
                 " send it again if it should be remembered"
             )
 
-    def _busy(self, user_id: str | None, holder: str) -> StoreError:
-        return StoreError(
+    def _busy(self, user_id: str | None, holder: str, wait_s: float) -> StoreError:
+        return ScopeBusyError(
             f"the memories of user_id={user_id!r} stayed locked by {holder} for "
-            f"{self.timeout_s:g} s (concurrency.lock_timeout_s); nothing was written - retry, "
+            f"{wait_s:g} s (concurrency.lock_timeout_s); nothing was written - retry, "
             "or raise the timeout if writes for one user take that long"
         )

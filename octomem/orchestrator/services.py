@@ -104,8 +104,8 @@ class Services:
             if self.id_key_source is not None:
                 self.id_key = await self.id_key_source()
             await upgrade_layout(self.vector)
-            await recover(self)
-            await resume(self)
+            await recover(self, wait=False)  # a live writer's intents are its own
+            await resume(self, wait=False)
             self._initialised = True
 
     async def close(self) -> None:
@@ -126,13 +126,15 @@ class Services:
     async def rewrite_files(self, deleted_ids: Sequence[str]) -> list[str]:
         """Rewrite the files of the vector store (its log of `deleted_ids`), keyword index,
         history and graph that this process owns, so nothing deleted is left in them; the
-        names of the stores rewritten. The journal is the caller's to compact last."""
+        names of the stores rewritten (a server's files are the server's). The journal is
+        the caller's to compact last."""
         rewritten = []
         if await self.vector.purge_deleted(deleted_ids):
             rewritten.append("vector")
-        await self.keyword.compact()
-        await self.history.compact()
-        rewritten += ["keyword", "history"]
+        if await self.keyword.compact():
+            rewritten.append("keyword")
+        if await self.history.compact():
+            rewritten.append("history")
         if await self.graph.compact():
             rewritten.append("graph")
         return rewritten
@@ -234,9 +236,13 @@ def build_services(
         )
 
     graph: GraphStore
-    if isinstance(graph_config, Neo4jConfig):
+    history: HistoryStore
+    journal: Journal
+    if isinstance(graph_config, Neo4jConfig):  # server mode: the log and journal there too
         from octomem.stores.neo4j import Neo4jGraphStore
         from octomem.stores.neo4j_client import Neo4jClient
+        from octomem.stores.neo4j_history import Neo4jHistoryStore
+        from octomem.stores.neo4j_journal import Neo4jJournal
 
         client = Neo4jClient(
             graph_config.uri,
@@ -245,19 +251,23 @@ def build_services(
             database=graph_config.database,
         )
         graph = Neo4jGraphStore.on(client, namespace=settings.namespace)
+        history = Neo4jHistoryStore(client, namespace=settings.namespace)
+        journal = Neo4jJournal(client, namespace=settings.namespace)
         id_key_source = partial(resolve_server_id_key, settings, client)
     else:
         from octomem.stores.ladybug import LadybugGraphStore
 
         graph = LadybugGraphStore(store_dir / "graph")
+        history = SqliteHistoryStore(store_dir / "history.sqlite")
+        journal = SqliteJournal(store_dir / "journal.sqlite")
 
     return Services(
         settings=settings,
         vector=vector,
         keyword=FtsKeywordStore(store_dir / "keyword.sqlite"),
-        history=SqliteHistoryStore(store_dir / "history.sqlite"),
+        history=history,
         graph=graph,
-        journal=SqliteJournal(store_dir / "journal.sqlite"),
+        journal=journal,
         embedder=embedder if embedder is not None else build_embedder(settings),
         agents=memory_agents,
         llm=LiteLLMClient(settings.llm) if settings.llm.model else None,

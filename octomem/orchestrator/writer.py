@@ -44,6 +44,7 @@ from octomem.models import (
 )
 from octomem.orchestrator import projections
 from octomem.orchestrator.events import history_event
+from octomem.orchestrator.locks import ScopeBusyError
 from octomem.orchestrator.state import Decision
 from octomem.stores.base import MemoryLink
 from octomem.telemetry import span
@@ -223,17 +224,27 @@ async def _complete(services: Services, intent: WriteIntent) -> None:
     await services.journal.finish(intent.id)
 
 
-async def recover(services: Services) -> int:
-    """Apply every intent a crash left in the journal, each under the locks of its scopes
-    (a live writer of this data directory finishes its own first). Returns how many."""
+async def recover(services: Services, *, wait: bool = True) -> int:
+    """Apply every intent a crash left in the journal, each under the locks of its scopes:
+    a live writer finishes its own first. In server mode the journal is shared by every
+    host, so this also takes over the intents of a writer that died on another host, once
+    its lease has expired (the lease is the intent's: it was begun under it). Without
+    `wait`, intents whose scopes are locked right now are left to their writer, or to the
+    next sweep (`Orchestrator.arecover`). Returns how many were applied."""
     applied = 0
     for intent in await services.journal.pending():
-        async with services.locks.hold_many(intent.user_ids(), settle=False):
-            if not await services.journal.is_pending(intent.id):
-                continue  # its writer finished it meanwhile
-            log.warning("completing a write a crash interrupted", intent=intent.id)
-            await _complete(services, intent)
-            applied += 1
+        try:
+            async with services.locks.hold_many(
+                intent.user_ids(), settle=False, timeout_s=None if wait else 0
+            ):
+                if not await services.journal.is_pending(intent.id):
+                    continue  # its writer finished it meanwhile
+                log.warning("completing a write a crash interrupted", intent=intent.id)
+                await _complete(services, intent)
+                applied += 1
+        except ScopeBusyError:
+            if wait:
+                raise
     return applied
 
 

@@ -22,10 +22,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from octomem.errors import OctomemError
 from octomem.logs import get_logger
-from octomem.service import context, problems
+from octomem.service import bookmarks, context, problems
 from octomem.service.auth import Forbidden, Unauthorized, authenticate
 from octomem.service.state import State
 from octomem.settings import Settings
+from octomem.stores import causal
 from octomem.telemetry import configure_tracing, set_attributes, span
 
 log = get_logger(__name__)
@@ -57,20 +58,26 @@ class Envelope:
             info.problem_media_type = "application/json"
         started = time.perf_counter()
         status = {"code": 500, "sent": False}
+        written: set[str] = set()  # the bookmarks of this request's graph writes
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status["code"], status["sent"] = message["status"], True
-                message.setdefault("headers", [])
+                mine = (b"x-request-id", bookmarks.HEADER.encode())
+                extra = [(b"x-request-id", info.request_id.encode())]
+                if written:
+                    extra.append((bookmarks.HEADER.encode(), bookmarks.encode(written).encode()))
                 message["headers"] = [
-                    h for h in message["headers"] if h[0].lower() != b"x-request-id"
-                ] + [(b"x-request-id", info.request_id.encode())]
+                    h for h in message.get("headers", []) if h[0].lower() not in mine
+                ] + extra
             await send(message)
 
         with span("http.request", method=scope.get("method"), request_id=info.request_id) as sp:
             try:
-                async with info.held:
-                    await self._handle(scope, receive, send_with_id, headers, path)
+                after = bookmarks.decode(headers.get(bookmarks.HEADER, ""))
+                with causal.after(after), causal.collecting(written):
+                    async with info.held:
+                        await self._handle(scope, receive, send_with_id, headers, path)
             except _BodyTooLarge:
                 await self._answer(send_with_id, status, self._too_large())
             except TimeoutError:

@@ -5,18 +5,21 @@ library's `project` setting), so tenancy is enforced below the HTTP layer."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import Counter, OrderedDict
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 from octomem.embeddings import Embedder
+from octomem.logs import get_logger
 from octomem.models import MemoryType
 from octomem.orchestrator.engine import Orchestrator
 from octomem.orchestrator.services import build_embedder
 from octomem.settings import Settings
 
 T = TypeVar("T")
+log = get_logger(__name__)
 
 
 class ProjectPool:
@@ -32,6 +35,7 @@ class ProjectPool:
         self._in_use: Counter[str] = Counter()
         self._opening: dict[str, asyncio.Future[Orchestrator]] = {}
         self._background: set[asyncio.Task[Any]] = set()
+        self._sweeper: asyncio.Future[None] | None = None
         self.closing = False
 
     def _settings_for(self, project: str) -> Settings:
@@ -40,9 +44,29 @@ class ProjectPool:
         return Settings.model_validate({**self.settings.model_dump(), "project": project})
 
     async def start(self) -> None:
-        """Load the embedder (a few seconds) before the first request needs it."""
+        """Load the embedder (a few seconds) before the first request needs it; start the
+        sweep of dead writers' intents."""
         self._embedder = await asyncio.to_thread(build_embedder, self.settings)
         await self._embedder.embed(["warm up"])
+        self._sweeper = asyncio.ensure_future(self._sweep())
+
+    async def _sweep(self) -> None:
+        """Every lease period, complete in each open project the writes that dead callers
+        left in the journal (`Orchestrator.arecover`): in server mode the journal is
+        shared, so a host that dies mid-write is never needed back."""
+        period = max(1.0, self.settings.concurrency.lease_ttl_s)
+        while not self.closing:
+            await asyncio.sleep(period)
+            for project in list(self._open):
+                if self.closing or project not in self._open:
+                    continue
+                try:
+                    async with self.using(project) as orch:
+                        await orch.arecover()
+                except Exception as exc:  # the next round tries again
+                    log.warning(
+                        "sweep of unfinished writes failed", project=project, error=str(exc)
+                    )
 
     @asynccontextmanager
     async def using(self, project: str) -> AsyncIterator[Orchestrator]:
@@ -118,6 +142,10 @@ class ProjectPool:
         """Wait for writes still finishing and close every project, all within `grace_s`
         (past it, a write is cut and completed from the journal on the next open)."""
         self.closing = True
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
         deadline = asyncio.get_running_loop().time() + grace_s
 
         def left() -> float:

@@ -176,8 +176,9 @@ class KeywordStore(Protocol):
 
     async def delete(self, ids: Sequence[str]) -> None: ...
 
-    async def compact(self) -> None:
-        """Rewrite the index's files so that nothing deleted is left in them."""
+    async def compact(self) -> bool:
+        """Rewrite the index's files so that nothing deleted is left in them, where this
+        process owns them: True if it did, False for a server."""
 
     async def entries(self, user_id: str | None | AllUsers = ALL_USERS) -> list[IndexEntry]:
         """Every indexed memory (of one user, or of everyone), by id."""
@@ -189,7 +190,8 @@ class KeywordStore(Protocol):
 
 @runtime_checkable
 class HistoryStore(Protocol):
-    """Append-only log of every change to every memory."""
+    """Append-only log of every change to every memory (in server mode on the graph server,
+    so every host reads the same log)."""
 
     async def init(self) -> None: ...
 
@@ -214,8 +216,9 @@ class HistoryStore(Protocol):
         """Remove every event of these memories (repair of writes that never happened, and
         `forget`)."""
 
-    async def compact(self) -> None:
-        """Rewrite the log's files so that nothing deleted is left in them."""
+    async def compact(self) -> bool:
+        """Rewrite the log's files so that nothing deleted is left in them, where this
+        process owns them (SQLite): True if it did, False for a server."""
 
     async def reset(self) -> None: ...
 
@@ -334,7 +337,9 @@ class GraphStore(Protocol):
 class Journal(Protocol):
     """Write-ahead intents of writes that span stores (see `octomem.orchestrator.writer`).
 
-    Local to one data directory: it holds what this host's processes were writing.
+    Embedded, in one data directory: what this host's processes were writing. In server
+    mode, on the graph server: what every host of the deployment was writing, each intent
+    with the host and process that began it, so any host can complete another's.
     """
 
     async def init(self) -> None: ...
@@ -371,8 +376,9 @@ class Journal(Protocol):
     async def pending_forgets(self) -> list[tuple[str, str | None]]:
         """(user_id, agent_id) of forgets begun and not finished, oldest first."""
 
-    async def compact(self) -> None:
-        """Rewrite the journal's files so that nothing deleted is left in them."""
+    async def compact(self) -> bool:
+        """Rewrite the journal's files so that nothing deleted is left in them, where this
+        process owns them (SQLite): True if it did, False for a server."""
 
     async def reset(self) -> None: ...
 

@@ -114,8 +114,9 @@ class SqliteJournal(SqliteStore):
                 "SELECT ids FROM forgets WHERE user_id = ? AND agent_id = ?", key
             ).fetchone()
             every = sorted({*ids, *(json.loads(row[0]) if row else [])})
-            conn.execute(
-                "INSERT OR REPLACE INTO forgets (user_id, agent_id, ids) VALUES (?, ?, ?)",
+            conn.execute(  # an update keeps its place among the pending forgets (rowid)
+                "INSERT INTO forgets (user_id, agent_id, ids) VALUES (?, ?, ?) "
+                "ON CONFLICT (user_id, agent_id) DO UPDATE SET ids = excluded.ids",
                 (*key, json.dumps(every)),
             )
             return every

@@ -22,12 +22,24 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, LiteralString, TypeVar
 
-from neo4j import AsyncGraphDatabase, AsyncManagedTransaction, AsyncSession, AsyncTransaction
+from neo4j import (
+    AsyncGraphDatabase,
+    AsyncManagedTransaction,
+    AsyncSession,
+    AsyncTransaction,
+    Bookmarks,
+)
 from neo4j import exceptions as neo4j_errors
 from opentelemetry import trace
 
-from octomem.errors import ConfigurationError, OctomemError, StoreError, StoreUnavailableError
-from octomem.stores import fence
+from octomem.errors import (
+    ConfigurationError,
+    InvalidInputError,
+    OctomemError,
+    StoreError,
+    StoreUnavailableError,
+)
+from octomem.stores import causal, fence
 
 tracer = trace.get_tracer(__name__)
 
@@ -97,8 +109,8 @@ class Neo4jClient:
 
     Causal consistency: the bookmarks of every transaction this client commits are passed
     to the next one it starts (the driver's bookmark manager), so within a process a read
-    always sees the writes before it, on a cluster too. Across hosts, `bookmarks()` /
-    `await_bookmarks()` carry them (docs/deployment.md)."""
+    always sees the writes before it, on a cluster too. Across hosts the caller carries
+    them (`octomem.stores.causal`, docs/deployment.md)."""
 
     def __init__(self, uri: str, user: str, password: str, *, database: str | None = None) -> None:
         self.uri = uri
@@ -158,17 +170,27 @@ class Neo4jClient:
                 raise fence.lost([key for key, _ in held.tokens])
             return await work(tx)
 
+        after = causal.wait_for()
         with tracer.start_as_current_span(f"{what}.{op}", attributes={"db.system": "neo4j"}):
             try:
                 async with self._driver.session(
-                    database=self.database, bookmark_manager=self._bookmarks
+                    database=self.database,
+                    bookmark_manager=self._bookmarks,
+                    bookmarks=Bookmarks.from_raw_values(after) if after else None,
                 ) as session:
-                    if write:
-                        return await _write(session, fenced_work)
-                    return await session.execute_read(work)
+                    if not write:
+                        return await session.execute_read(work)
+                    done = await _write(session, fenced_work)
+                causal.wrote(sorted(await self._bookmarks.get_bookmarks()))
+                return done
             except OctomemError:
                 raise
             except (neo4j_errors.Neo4jError, neo4j_errors.DriverError, OSError) as exc:
+                if after and "bookmark" in (getattr(exc, "code", None) or "").lower():
+                    raise InvalidInputError(
+                        "the Octomem-Bookmark sent is not one this deployment's graph server "
+                        "gave; send the header of a response of this deployment, or none"
+                    ) from exc
                 raise self.error(op, exc, what) from exc
 
     async def query(
@@ -209,16 +231,6 @@ class Neo4jClient:
             except (neo4j_errors.Neo4jError, neo4j_errors.DriverError, OSError) as exc:
                 raise self.error("init", exc, what) from exc
         return str(server.agent)
-
-    async def bookmarks(self) -> list[str]:
-        """The bookmarks of the last writes this client committed (for another host)."""
-        return sorted(await self._bookmarks.get_bookmarks())
-
-    async def await_bookmarks(self, values: Sequence[str]) -> None:
-        """Make the next transactions of this client start after `values` (bookmarks of
-        writes on another host): on a cluster, a read then waits until its member has them."""
-        if values:
-            await self._bookmarks.update_bookmarks((), list(values))
 
     async def close(self) -> None:
         """Close the driver; idempotent (every store on this client closes it)."""

@@ -115,10 +115,11 @@ class SqliteStore:
     def _before_compact(self, conn: sqlite3.Connection) -> None:
         """Run in a transaction before `compact` rewrites the file (e.g. merge an index)."""
 
-    async def compact(self) -> None:
+    async def compact(self) -> bool:
         """Rewrite the file from its live rows (VACUUM) and empty its WAL, so nothing that
         was deleted is left in either: deleted text lives on in old WAL frames and in
-        pages written before `secure_delete` was on. Costs about one copy of the file."""
+        pages written before `secure_delete` was on. Costs about one copy of the file.
+        True: this process owns the file, and rewrote it."""
 
         def work() -> None:
             with self._lock:
@@ -134,6 +135,7 @@ class SqliteStore:
             raise StoreError(
                 f"{self.LABEL} at {self._path}: compacting failed: {exc} - {self.HINT}"
             ) from exc
+        return True
 
     async def close(self) -> None:
         def shut() -> None:

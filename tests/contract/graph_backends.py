@@ -102,6 +102,15 @@ async def _cleanup(server: ServerArgs, prefix: str) -> None:
         )
 
 
+def server_args(backend: str, request: pytest.FixtureRequest) -> ServerArgs:
+    """The graph server of a backend other than ladybug: ours (arcadedb), or Neo4j's."""
+    if backend == "arcadedb":
+        srv = request.getfixturevalue("arcadedb_server")
+        return (srv.uri, srv.user, srv.password, srv.database)
+    assert backend == "neo4j" and NEO4J_URI
+    return (NEO4J_URI, NEO4J_USER, NEO4J_PASSWORD, None)
+
+
 @asynccontextmanager
 async def open_graph(
     backend: str, request: pytest.FixtureRequest, tmp_path: Path
@@ -116,12 +125,7 @@ async def open_graph(
             return LadybugGraphStore(path)
 
     else:
-        if backend == "arcadedb":
-            srv = request.getfixturevalue("arcadedb_server")
-            server = (srv.uri, srv.user, srv.password, srv.database)
-        else:
-            assert NEO4J_URI
-            server = (NEO4J_URI, NEO4J_USER, NEO4J_PASSWORD, None)
+        server = server_args(backend, request)
         uri, user, password, database = server
 
         def factory() -> GraphStore:

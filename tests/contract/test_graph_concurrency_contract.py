@@ -18,7 +18,9 @@ import pytest
 
 from octomem.errors import InvalidInputError
 from octomem.models import MemoryType
+from octomem.stores import fence
 from octomem.stores.base import GraphStore, MemoryLink
+from octomem.stores.fence import Fence, LeaseLostError
 from tests.contract.graph_backends import Graph
 
 HOUR = 3600.0
@@ -80,6 +82,46 @@ async def test_extension_outlives_the_first_ttl(graph: Graph) -> None:
     # Whether or not the first millisecond is over, alice holds it for an hour now.
     assert await graph.store.acquire_lease(key, "alice", HOUR)
     assert not await graph.store.acquire_lease(key, "bob", HOUR)
+
+
+async def test_fencing_token_grows_when_the_lease_changes_hands(graph: Graph) -> None:
+    key = graph.id("fenced")
+    stored = graph.store.lease_key(key)
+    first = await graph.store.acquire_lease(key, "alice", 0.005)
+    assert first > 0
+    assert await graph.store.fence_holds([(stored, first)])
+    await eventually_acquired(graph.store, key, "bob", HOUR)  # alice stalled past her lease
+    second = await graph.store.acquire_lease(key, "bob", HOUR)  # bob extends: same token
+    assert second > first
+    assert not await graph.store.fence_holds([(stored, first)])  # alice is fenced off
+    assert await graph.store.fence_holds([(stored, second)])
+    await graph.store.release_lease(key, "bob")
+    third = await graph.store.acquire_lease(key, "bob", HOUR)  # released and taken again
+    assert third > second
+    assert not await graph.store.fence_holds(
+        [(stored, second), (graph.store.lease_key(graph.id("x")), 1)]
+    )
+
+
+async def test_a_write_under_a_lost_lease_is_refused(graph: Graph) -> None:
+    """What a writer that stalled past its lease gets: its graph write fails whole, and the
+    newer holder's writes stand (the embedded graph has one process, which never stalls
+    apart from itself: it checks the token on writes from stores that cannot, `verify`)."""
+    key = graph.id("fenced-write")
+    stored = graph.store.lease_key(key)
+    old = await graph.store.acquire_lease(key, "alice", 0.005)
+    await eventually_acquired(graph.store, key, "bob", HOUR)
+    new = await graph.store.acquire_lease(key, "bob", HOUR)
+    alice = Fence(((stored, old),), graph.store.fence_holds)
+    with fence.holding(alice), pytest.raises(LeaseLostError):
+        await fence.verify()
+    with fence.holding(Fence(((stored, new),), graph.store.fence_holds)):
+        await fence.verify()  # bob's token holds
+    if graph.server is not None:  # a server checks inside the write's own transaction
+        entity = graph.entity("Fenced", graph.user("u"))
+        with fence.holding(alice), pytest.raises(LeaseLostError):
+            await graph.store.upsert_entities([entity])
+        assert await graph.store.find_entities(graph.user("u"), ["Fenced"]) == []
 
 
 @pytest.mark.parametrize(

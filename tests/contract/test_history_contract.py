@@ -1,4 +1,5 @@
-"""The HistoryStore contract: every history backend must pass this suite unchanged."""
+"""The HistoryStore contract: every history backend must pass this suite unchanged (SQLite,
+and the graph server's log: tests/contract/log_backends.py)."""
 
 from __future__ import annotations
 
@@ -17,18 +18,23 @@ from octomem.models import (
     make_memory_id,
     stable_hash,
 )
-from octomem.stores.base import HistoryStore
-from octomem.stores.history import SqliteHistoryStore
+from octomem.stores import fence
+from octomem.stores.base import ALL_USERS, HistoryStore
+from octomem.stores.fence import LeaseLostError
+from tests.contract.log_backends import BACKENDS, SERVERS, LogBackend, open_log_backend
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
 
-@pytest.fixture(params=["sqlite"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[HistoryStore]:
-    backend = SqliteHistoryStore(tmp_path / "history.db")
-    await backend.init()
-    yield backend
-    await backend.close()
+@pytest.fixture(params=BACKENDS)
+async def log(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[LogBackend]:
+    async with open_log_backend(request.param, request, tmp_path) as backend:
+        yield backend
+
+
+@pytest.fixture
+async def store(log: LogBackend) -> HistoryStore:
+    return await log.history()
 
 
 def ev(
@@ -105,13 +111,12 @@ async def test_for_user(store: HistoryStore) -> None:
     assert await store.for_user("carol") == []
 
 
-async def test_reset_and_reopen(tmp_path: Path) -> None:
-    path = tmp_path / "h.db"
-    first = SqliteHistoryStore(path)
+async def test_reset_and_reopen(log: LogBackend) -> None:
+    first = await log.history()
     event = ev("sem_a", 0)
     await first.record([event])
     await first.close()
-    second = SqliteHistoryStore(path)
+    second = await log.history()
     assert await second.for_memory("sem_a") == [event]
     await second.reset()
     assert await second.for_memory("sem_a") == []
@@ -130,3 +135,109 @@ async def test_concurrent_records_and_reads_all_land(store: HistoryStore) -> Non
         )
     for memory_id in memory_ids:
         assert [e.new_value for e in await store.for_memory(memory_id)] == ["v0", "v1", "v2"]
+
+
+async def test_latest_is_the_last_logged_event_of_each_memory(store: HistoryStore) -> None:
+    """By the order of logging, not by `at` (an event's time may be a message's own)."""
+    later, earlier = ev("sem_a", 5), ev("sem_a", 1)
+    await store.record([later])
+    await store.record([earlier])
+    tie_a, tie_b = ev("sem_b", 7, at=T0), ev("sem_b", 3, at=T0)
+    await store.record([tie_a, tie_b])
+    bob = ev("sem_c", 0, user="bob")
+    nobody = ev("sem_d", 0, user=None)
+    await store.record([bob, nobody])
+    assert await store.latest() == {"sem_a": earlier, "sem_b": tie_b, "sem_c": bob, "sem_d": nobody}
+    assert await store.latest("alice") == {"sem_a": earlier, "sem_b": tie_b}
+    assert await store.latest(None) == {"sem_d": nobody}
+    assert await store.latest("carol") == {}
+    assert await store.latest(ALL_USERS) == await store.latest()
+
+
+async def test_user_ids(store: HistoryStore) -> None:
+    assert await store.user_ids() == []
+    await store.record([ev("sem_a", 0), ev("sem_b", 0, user="bob"), ev("sem_c", 0, user=None)])
+    await store.record([ev("sem_a", 1)])
+    users = await store.user_ids()
+    assert sorted(users, key=str) == sorted(["alice", "bob", None], key=str)
+    assert len(users) == 3
+
+
+async def test_discard_removes_every_event_of_those_memories(store: HistoryStore) -> None:
+    kept = ev("sem_b", 0)
+    await store.record([ev("sem_a", 0), ev("sem_a", 1), kept, ev("sem_c", 0, user="bob")])
+    await store.discard(["sem_a", "sem_c", "sem_a", "sem_unknown"])
+    await store.discard([])
+    assert await store.for_memory("sem_a") == []
+    assert await store.latest() == {"sem_b": kept}
+    assert await store.user_ids() == ["alice"]
+    again = ev("sem_a", 2)
+    await store.record([again])  # logged anew after a discard
+    assert await store.for_memory("sem_a") == [again]
+
+
+async def test_discard_of_many_memories(store: HistoryStore) -> None:
+    """More memory ids than one statement takes (the server store splits them)."""
+    events = [ev(f"sem_{i}", 0) for i in range(1_100)]
+    await store.record(events)
+    await store.discard([e.memory_id for e in events[:1_050]])
+    assert await store.latest() == {e.memory_id: e for e in events[1_050:]}
+
+
+async def test_two_stores_on_one_log_see_each_others_events(log: LogBackend) -> None:
+    """Two hosts (two stores on one file or server): one log; the last logged is the last
+    either of them logged, even when its `at` is older."""
+    host_a, host_b = await log.history(), await log.history()
+    first = ev("sem_a", 0, at=T0 + timedelta(hours=2))
+    await host_a.record([first])
+    second = ev("sem_a", 1, at=T0)
+    await host_b.record([second])
+    for host in (host_a, host_b):
+        assert await host.for_memory("sem_a") == [second, first]  # by `at`
+        assert await host.latest("alice") == {"sem_a": second}  # by logging
+        assert await host.for_user("alice") == [second, first]
+    await host_b.record([first])  # a retry on the other host logs nothing
+    assert await host_a.for_memory("sem_a") == [second, first]
+
+
+async def test_namespaces_keep_apart(log: LogBackend) -> None:
+    """Two deployments or projects (namespaces) holding the same event ids, memories and
+    users never see each other's events; `reset` and `discard` empty their own only."""
+    mine, theirs = await log.history(), await log.history(log.other("b"))
+    ours = [ev("sem_a", 0), ev("sem_b", 0, user=None)]
+    await mine.record(ours)
+    other = ev("sem_a", 0).model_copy(update={"new_value": "theirs"})
+    await theirs.record([other])  # the same event id: logged there too
+    assert await mine.for_memory("sem_a") == [ours[0]]
+    assert await theirs.for_memory("sem_a") == [other]
+    assert await theirs.for_user(None) == [] and await theirs.user_ids() == ["alice"]
+    assert await theirs.latest() == {"sem_a": other}
+    await theirs.discard(["sem_b"])
+    assert await mine.for_user(None) == [ours[1]]
+    await theirs.reset()
+    assert await theirs.latest() == {}
+    assert await mine.latest() == {"sem_a": ours[0], "sem_b": ours[1]}
+
+
+@pytest.mark.parametrize("backend", SERVERS)
+async def test_a_writer_whose_lease_passed_on_logs_nothing(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """Fencing: under a lease another writer has taken since, `record` and `discard` are
+    refused whole; the newer writer's go through."""
+    async with open_log_backend(backend, request, tmp_path) as log:
+        store = await log.history()
+        kept = ev("sem_a", 0)
+        await store.record([kept])
+        stale, live = await log.fences()
+        with fence.holding(stale):
+            with pytest.raises(LeaseLostError):
+                await store.record([ev("sem_a", 1), ev("sem_b", 0)])
+            with pytest.raises(LeaseLostError):
+                await store.discard(["sem_a"])
+            assert await store.for_memory("sem_a") == [kept]  # reads are not fenced
+        assert await store.latest() == {"sem_a": kept}
+        newer = ev("sem_a", 1)
+        with fence.holding(live):
+            await store.record([newer])
+        assert await store.for_memory("sem_a") == [kept, newer]

@@ -1,11 +1,13 @@
-"""Server mode: two worker processes on one Chroma server and one Bolt graph server.
+"""Server mode: two or three worker processes on one Chroma server and one Bolt graph
+server.
 
-Both workers move the same users to different cities at the same moment (four threads
-each, so eight callers per user across two processes). The scope lock's lease lives in
-the graph server, so the invariants hold across processes: one current home per user in
-the canonical store, one valid LIVES_IN edge in the graph, every move kept as history.
-The workers share a data directory (one host: the keyword index and history are files
-there), or each has its own (hosts that share only the servers).
+The workers move the same users to different cities at the same moment (four threads
+each, so eight or more callers per user across processes). The scope lock's lease lives
+in the graph server, so the invariants hold across processes: one current home per user
+in the canonical store, one valid LIVES_IN edge in the graph, every move kept as history.
+The workers share a data directory (one host) or each has its own (hosts that share only
+the servers): either way every process then sees every store in agreement and the same
+history of every memory, since keyword index, history and journal live on the servers.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ def _run_workers(tmp_path: Path, servers: dict[str, Any], data_dirs: list[Path],
     go = tmp_path / "go"
     workers = []
     for index, data_dir in enumerate(data_dirs):
-        mine = CITIES[index::2]  # each worker its own half of the cities
+        mine = CITIES[index :: len(data_dirs)]  # each worker its own share of the cities
         spec = {**servers, "data_dir": str(data_dir), "go": str(go)}
         spec["work"] = [[user, mine] for user in users]
         workers.append(
@@ -63,26 +65,35 @@ def _run_workers(tmp_path: Path, servers: dict[str, Any], data_dirs: list[Path],
         assert worker.returncode == 0, output
 
 
-@pytest.mark.parametrize("shared_dir", [True, False], ids=["one-host", "two-hosts"])
-def test_two_worker_processes_keep_one_current_home(
+@pytest.mark.parametrize(
+    "hosts",
+    [["data", "data"], ["a", "b"], ["a", "b", "c"]],
+    ids=["one-host", "two-hosts", "three-hosts"],
+)
+def test_worker_processes_keep_one_current_home(
     tmp_path: Path,
     server_stores: dict[str, Any],
     embedder: Embedder,
-    shared_dir: bool,
+    hosts: list[str],
 ) -> None:
     servers = server_stores
     run = uuid.uuid4().hex[:6]
     users = [f"server-{run}-{i}" for i in range(USERS)]
-    dirs = [tmp_path / "data"] * 2 if shared_dir else [tmp_path / "a", tmp_path / "b"]
+    dirs = [tmp_path / host for host in hosts]
     _run_workers(tmp_path, servers, dirs, users)
 
-    orch = Orchestrator.from_settings(load_settings(data_dir=dirs[0], **servers), embedder=embedder)
-    try:
-        for user in users:
-            assert_one_current_home(orch, user, CITIES)
-        if shared_dir:  # one host: the keyword index and history saw every write too
+    histories = []
+    for data_dir in dict.fromkeys(dirs):  # every host sees the same
+        settings = load_settings(data_dir=data_dir, **servers)
+        orch = Orchestrator.from_settings(settings, embedder=embedder)
+        try:
+            for user in users:
+                assert_one_current_home(orch, user, CITIES)
             report = orch.check()
             ours = {s.store: [i for i in s.missing + s.stale] for s in report.stores}
             assert ours == {s: [] for s in ("keyword", "graph", "history", "projections")}, ours
-    finally:
-        orch.close()
+            records = [r for u in users for r in orch.get_all(user_id=u, include_superseded=True)]
+            histories.append({r.id: orch.history(r.id) for r in records})
+        finally:
+            orch.close()
+    assert all(h == histories[0] for h in histories[1:])

@@ -31,6 +31,7 @@ def server_env(
     for name, value in {
         "OCTOMEM_DATA_DIR": str(tmp_path / "host-a"),
         "OCTOMEM_ID_KEY": server_stores["id_key"],
+        "OCTOMEM_DEPLOYMENT": server_stores["deployment"],
         "OCTOMEM_VECTOR__HOST": vector["host"],
         "OCTOMEM_VECTOR__PORT": str(vector["port"]),
         "OCTOMEM_VECTOR__COLLECTION_PREFIX": vector["collection_prefix"],

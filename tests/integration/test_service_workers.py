@@ -1,7 +1,8 @@
 """`octomem serve --workers 2` in server mode: two worker processes on one Chroma server
 and one Bolt graph server behave as one service. A memory written through one worker is
 read through the other; concurrent moves of one user through both keep one current
-truth; each worker writes its own audit file."""
+truth; each worker writes its own audit file; the bookmark of a write carries
+read-your-writes from one worker to the next."""
 
 from __future__ import annotations
 
@@ -50,10 +51,16 @@ def test_two_workers_serve_one_truth(
             answer = http.post(svc.url + "/v1/process", json=said, headers=auth)
             assert answer.status_code == 200, answer.text
             ids += answer.json()["turn_memory_ids"]
+            # the bookmark of the write: sent back, any worker reads after it
+            bookmark = answer.headers["octomem-bookmark"]
         for memory_id in ids:
             for _ in range(4):
-                got = http.get(f"{svc.url}/v1/records/{memory_id}", headers=auth)
+                after = {**auth, "Octomem-Bookmark": bookmark}
+                got = http.get(f"{svc.url}/v1/records/{memory_id}", headers=after)
                 assert got.status_code == 200, got.text
+        forged = {**auth, "Octomem-Bookmark": "not a bookmark"}
+        refused = http.get(f"{svc.url}/v1/records/{ids[0]}", headers=forged)
+        assert refused.status_code == 400 and "Octomem-Bookmark" in refused.json()["detail"]
 
         # one user moves to six cities at once, through both workers
         def move(city: str) -> int:

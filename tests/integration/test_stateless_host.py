@@ -51,7 +51,7 @@ def _answers(orch: Orchestrator) -> dict[str, Any]:
     "(keyword.sqlite, history.sqlite, journal.sqlite): issue 23 points 2 and 3 move them "
     "to the servers",
 )
-def test_deleting_the_data_directory_between_calls_changes_nothing(
+def test_deleting_a_hosts_data_directory_changes_nothing(
     tmp_path: Path, server_stores: dict[str, Any], embedder: Embedder
 ) -> None:
     servers = {k: v for k, v in server_stores.items() if k != "id_key"}  # the server's key

@@ -1,6 +1,7 @@
-"""Run an ArcadeDB server with its Bolt plugin until terminated: the tests' Bolt + Cypher server.
+"""Run an ArcadeDB server with its Bolt plugin until terminated: the Bolt + Cypher server
+the tests and `octomem bench scale` start (`servers.arcadedb_server`).
 
-    python tests/arcadedb_server.py ROOT_DIR BOLT_PORT HTTP_PORT READY_FILE
+    python octomem/bench/arcadedb_server.py ROOT_DIR BOLT_PORT HTTP_PORT READY_FILE
 
 The root password comes from the environment (ARCADEDB_TEST_ROOT_PASSWORD), not the
 command line. The server listens on 127.0.0.1 only, serves one database, ``neo4j`` (also
@@ -56,7 +57,7 @@ def main(argv: list[str]) -> None:
     print(f"arcadedb ready: bolt 127.0.0.1:{bolt_port}, database {DATABASE}", flush=True)
     parent = os.getppid()
     while not stop.wait(0.5) and os.getppid() == parent:
-        pass  # stop when told to, or when the test run that started us is gone
+        pass  # stop when told to, or when the run that started us is gone
     print("arcadedb stopping", flush=True)
     server.stop()
     print("arcadedb stopped", flush=True)

@@ -1,0 +1,141 @@
+"""The tables of `octomem bench scale`: printed, and with `--json` written next to it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from octomem.bench.report import machine, markdown_table, write_json
+
+MODE_NAMES = {
+    "ingest_per_s": "ingest, memories/s (20 a call)",
+    "add_p50_ms": "add p50 ms (one message, offline extraction)",
+    "add_p95_ms": "add p95 ms",
+    "recall_p50_ms": "recall p50 ms",
+    "recall_p95_ms": "recall p95 ms",
+}
+COSTS = (
+    ("recall", "recall"),
+    ("add", "add (one message)"),
+    ("ingest_per_memory", "ingested memory"),
+)
+COST_KEYS = (
+    ("chroma_requests", "Chroma HTTP requests"),
+    ("chroma_requests_ms", "ms in them"),
+    ("bolt_round_trips", "Bolt round trips"),
+    ("graph_transactions", "graph transactions"),
+    ("graph_transactions_ms", "ms in them"),
+    ("app_cpu_ms", "app CPU ms"),
+    ("chroma_cpu_ms", "Chroma CPU ms"),
+    ("arcadedb_cpu_ms", "ArcadeDB CPU ms"),
+)
+CPU = ("app", "chroma", "arcadedb", "load_generator")
+
+
+def cell(value: Any) -> str:
+    """A number as the tables show it: 2 decimals under 100, none above; '-' for none."""
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.2f}" if abs(value) < 100 else f"{value:,.0f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def breakdown(cost: dict[str, float]) -> str:
+    """The requests and transactions of one operation by kind, most first."""
+    parts = []
+    for key, label in (("chroma_requests", "Chroma"), ("graph_transactions", "graph")):
+        kinds = [
+            (k.split(": ", 1)[1], v)
+            for k, v in cost.items()
+            if k.startswith(f"{key}: ") and v >= 0.005  # what shows as 0.00 is left out
+        ]
+        kinds.sort(key=lambda kind: -kind[1])
+        if kinds:
+            parts.append(f"{label} " + ", ".join(f"{k} {cell(v)}" for k, v in kinds))
+    return "; ".join(parts)
+
+
+def tables(result: dict[str, Any]) -> str:
+    run, costs = result["run"], result["costs"]
+    modes = markdown_table(
+        ["", "embedded", "server", "server/embedded"],
+        [
+            [MODE_NAMES.get(r["metric"], r["metric"])]
+            + [cell(r[k]) for k in ("embedded", "server", "server/embedded")]
+            for r in result["modes"]
+        ],
+    )
+    load_rows = []
+    for r in result["load"]:
+        if r["app_processes"] == "2/1":
+            load_rows.append(
+                ["2/1", "", cell(r["req_per_s"]), cell(r["p50_ms"]), cell(r["p95_ms"])]
+                + ["", "", "", cell(r["app_cpu_ms_per_request"]), "", "", ""]
+            )
+            continue
+        errors = ", ".join(f"{k}: {v}" for k, v in r["errors_by_status"].items()) or "0"
+        load_rows.append(
+            [r["app_processes"], r["requests"], cell(r["req_per_s"]), cell(r["p50_ms"])]
+            + [cell(r["p95_ms"]), errors, f"{r['lost_writes']} of {r['writes_checked']}"]
+            + [" / ".join(str(n) for n in r["requests_per_process"])]
+            + [cell(r.get(f"{name}_cpu_ms_per_request")) for name in CPU]
+        )
+    load = markdown_table(
+        ["app processes", "requests", "req/s", "p50 ms", "p95 ms", "errors", "lost writes"]
+        + ["requests per process", "app CPU ms/req", "Chroma CPU ms/req"]
+        + ["ArcadeDB CPU ms/req", "load generator CPU ms/req"],
+        load_rows,
+    )
+    per_op = markdown_table(
+        ["per", *(name for _, name in COST_KEYS)],
+        [[label, *(cell(costs.get(key, {}).get(k)) for k, _ in COST_KEYS)] for key, label in COSTS],
+    )
+    disk = costs["disk_bytes_per_1k_memories"]
+    rss_modes, rss_load = costs["server_rss_mb_after_modes"], costs["server_rss_mb_after_load"]
+    return "\n\n".join(
+        [
+            f"Embedded against server mode, {run['size']:,} memories of one user, "
+            f"{run['adds']} adds, {run['queries']} recalls:",
+            modes,
+            f"App processes in server mode under {run['clients']} clients (80% search / "
+            f"20% add, at most {run['duration_s']:g} s or {run['max_requests']} requests):",
+            load,
+            "Per operation in server mode (what this process sent the servers; ms summed "
+            "over the operation's calls):",
+            per_op,
+            "\n".join(f"- {label}: {breakdown(costs.get(key, {}))}" for key, label in COSTS),
+            "Disk per 1k memories stored: "
+            + ", ".join(f"{k} {v / 1024:,.0f} KiB" for k, v in disk.items())
+            + f" ({costs['memories_stored']['server']:,} stored in server mode)."
+            + " Server RSS MB after part 1 / after the loads: "
+            + ", ".join(f"{n} {rss_modes[n]:,.0f} / {rss_load[n]:,.0f}" for n in rss_modes)
+            + ".",
+            "Load average (1 min) at the start and the end: "
+            + " / ".join(str(v) for v in run.get("load_average_1m", []))
+            + f" (this run included; above {run.get('cores')}, other work shared the cores).",
+        ]
+    )
+
+
+def report_scale(
+    result: dict[str, Any], *, json_path: Path | None, echo: Callable[[str], None] = print
+) -> None:
+    text = tables(result)
+    echo(text)
+    if json_path is not None:
+        rows = [{"part": "modes", **r} for r in result["modes"]]
+        rows += [{"part": "load", **r} for r in result["load"]]
+        write_json(
+            json_path,
+            rows,
+            benchmark="scale",
+            costs=result["costs"],
+            run=result["run"],
+            machine=machine(),
+        )
+        json_path.with_suffix(".md").write_text(text + "\n", encoding="utf-8")
+        echo(f"wrote {json_path} and {json_path.with_suffix('.md')}")

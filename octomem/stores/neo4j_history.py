@@ -1,0 +1,183 @@
+"""HistoryStore on the graph server (server mode): the change log every host reads alike.
+
+One node per event, labelled OctomemHistory, apart from the graph's data (`reset` of the
+graph leaves it, and this store's `reset` deletes only its own namespace's events). Each
+node keeps the event as its JSON `body`, and what the queries select and sort by:
+`key` (the event id in the namespace: unique, so a retried write logs once), `ns` (the
+namespace, `Settings.namespace`), `memory` and `user` (namespaced like the graph's keys,
+`graph_common.Namespace`), `at` (the event's time, epoch seconds) and `seq`.
+
+`seq` orders events logged in one memory exactly, whichever host logged them: a batch
+takes `max(server clock in ms, the largest seq of its memories + 1)` and numbers its events
+from there in their order. Events of one memory are written under its user's lock (each
+write after the previous one committed), so each batch sees the one before and numbers
+past it: "the last logged" (`latest`) is exact, even if the server's clock steps back or
+two hosts log within one millisecond. Across memories, `seq` follows the server clock
+(`for_user` sorts by `at`, then `seq`). No counter node is shared, so writers of different
+users never contend (a per-namespace counter would serialise every write of a deployment).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, LiteralString
+
+from octomem.models import HistoryEvent, as_utc
+from octomem.stores.base import ALL_USERS, AllUsers
+from octomem.stores.graph_common import Namespace
+from octomem.stores.neo4j_client import Neo4jClient, Tx, records
+
+_WHAT = "history"
+_IDS = 1_000  # memory ids per statement (each transaction stays small)
+# ArcadeDB fails a LIMIT of 2**31 - 1 or more; no log holds that many events of one user
+_MAX_LIMIT = 2**31 - 2
+
+_SCHEMA: tuple[LiteralString, ...] = (
+    "CREATE CONSTRAINT octomem_history_key IF NOT EXISTS "
+    "FOR (h:OctomemHistory) REQUIRE h.key IS UNIQUE",
+    "CREATE INDEX octomem_history_memory IF NOT EXISTS FOR (h:OctomemHistory) ON (h.memory)",
+    "CREATE INDEX octomem_history_user IF NOT EXISTS FOR (h:OctomemHistory) ON (h.user)",
+    "CREATE INDEX octomem_history_ns IF NOT EXISTS FOR (h:OctomemHistory) ON (h.ns)",
+)
+# where the batch's numbering starts: past every event of its memories, and not before now
+_TOP: LiteralString = (
+    "OPTIONAL MATCH (h:OctomemHistory) WHERE h.memory IN $memories "
+    "RETURN coalesce(max(h.seq), 0) AS top, timestamp() AS now"
+)
+_RECORD: LiteralString = (
+    "UNWIND $rows AS row OPTIONAL MATCH (h:OctomemHistory {key: row.key}) "
+    "WITH row, h WHERE h IS NULL "
+    "CREATE (:OctomemHistory {key: row.key, ns: $ns, memory: row.memory, user: row.user, "
+    "at: row.at, seq: row.seq, body: row.body})"
+)
+_FOR_MEMORY: LiteralString = (
+    "MATCH (h:OctomemHistory) WHERE h.memory = $memory RETURN h.body AS body ORDER BY h.at, h.seq"
+)
+_FOR_USER: LiteralString = (
+    "MATCH (h:OctomemHistory) WHERE h.user = $user AND h.ns = $ns "
+    "RETURN h.body AS body ORDER BY h.at, h.seq"
+)
+_FOR_USER_UP_TO: LiteralString = _FOR_USER + " LIMIT $limit"
+_USER_IDS: LiteralString = (
+    "MATCH (h:OctomemHistory) WHERE h.ns = $ns RETURN DISTINCT h.user AS user"
+)
+# the last logged event of each memory: its largest seq
+_LAST: LiteralString = (
+    " WITH h.memory AS memory, max(h.seq) AS seq "
+    "MATCH (x:OctomemHistory) WHERE x.memory = memory AND x.seq = seq "
+    "RETURN x.body AS body ORDER BY x.seq, x.key"
+)
+_LATEST: LiteralString = "MATCH (h:OctomemHistory) WHERE h.ns = $ns" + _LAST
+_LATEST_OF: LiteralString = "MATCH (h:OctomemHistory) WHERE h.user = $user AND h.ns = $ns" + _LAST
+_DISCARD: LiteralString = (
+    "MATCH (h:OctomemHistory) WHERE h.memory IN $memories WITH h LIMIT 10000 "
+    "DELETE h RETURN count(*) AS deleted"
+)
+_RESET: LiteralString = (
+    "MATCH (h:OctomemHistory) WHERE h.ns = $ns WITH h LIMIT 10000 "
+    "DELETE h RETURN count(*) AS deleted"
+)
+
+
+def _events(rows: list[Any]) -> list[HistoryEvent]:
+    return [HistoryEvent.model_validate_json(row["body"]) for row in rows]
+
+
+class Neo4jHistoryStore:
+    """The history log on a Neo4j (or Bolt + Cypher) server; see
+    `octomem.stores.base.HistoryStore` and this module's docstring.
+
+    It runs on a `Neo4jClient` the other server stores share: its writes are fenced
+    (`octomem.stores.fence`), and its reads follow the client's bookmarks."""
+
+    def __init__(self, client: Neo4jClient, *, namespace: str = "") -> None:
+        self._db = client
+        self._ns = Namespace(namespace)
+
+    async def init(self) -> None:
+        await self._db.run_schema(_SCHEMA, what=_WHAT)
+
+    async def record(self, events: Sequence[HistoryEvent]) -> None:
+        ns = self._ns
+        first: dict[str, HistoryEvent] = {}
+        for event in events:  # the first of each id (as INSERT OR IGNORE keeps it)
+            first.setdefault(event.id, event)
+        if not first:
+            return
+        rows: list[dict[str, Any]] = [
+            {
+                "key": ns.key(event.id),
+                "memory": ns.key(event.memory_id),
+                "user": ns.user(event.user_id),
+                "at": as_utc(event.at).timestamp(),
+                "body": event.model_dump_json(),
+            }
+            for event in first.values()
+        ]
+        memories = sorted({ns.key(event.memory_id) for event in first.values()})
+
+        async def work(tx: Tx) -> None:
+            (found,) = await records(tx, _TOP, memories=memories)
+            start = max(int(found["now"]), int(found["top"]) + 1)
+            for index, row in enumerate(rows):
+                row["seq"] = start + index
+            await records(tx, _RECORD, rows=rows, ns=ns.project)
+
+        await self._db.call("record", work, what=_WHAT)
+
+    async def for_memory(self, memory_id: str) -> list[HistoryEvent]:
+        rows = await self._db.query(
+            "for_memory", _FOR_MEMORY, write=False, what=_WHAT, memory=self._ns.key(memory_id)
+        )
+        return _events(rows)
+
+    async def for_user(
+        self, user_id: str | None, *, limit: int | None = None
+    ) -> list[HistoryEvent]:
+        if limit is not None and limit <= 0:
+            return []
+        params: dict[str, Any] = {"user": self._ns.user(user_id), "ns": self._ns.project}
+        query = _FOR_USER
+        if limit is not None:
+            query, params["limit"] = _FOR_USER_UP_TO, min(limit, _MAX_LIMIT)
+        rows = await self._db.query("for_user", query, write=False, what=_WHAT, **params)
+        return _events(rows)
+
+    async def user_ids(self) -> list[str | None]:
+        rows = await self._db.query(
+            "user_ids", _USER_IDS, write=False, what=_WHAT, ns=self._ns.project
+        )
+        users: set[str | None] = {self._ns.strip(row["user"]) or None for row in rows}
+        return sorted(users, key=lambda user: (user is not None, user or ""))
+
+    async def latest(self, user_id: str | None | AllUsers = ALL_USERS) -> dict[str, HistoryEvent]:
+        # the last logged (largest seq), as an event's `at` may be a message's own time
+        params: dict[str, Any] = {"ns": self._ns.project}
+        if user_id is ALL_USERS:
+            query = _LATEST
+        else:
+            query, params["user"] = _LATEST_OF, self._ns.user(user_id)
+        rows = await self._db.query("latest", query, write=False, what=_WHAT, **params)
+        return {event.memory_id: event for event in _events(rows)}
+
+    async def discard(self, memory_ids: Sequence[str]) -> None:
+        keys = self._ns.keys(dict.fromkeys(memory_ids))
+        for start in range(0, len(keys), _IDS):  # each transaction stays small
+            chunk = keys[start : start + _IDS]
+            while (await self._db.query("discard", _DISCARD, what=_WHAT, memories=chunk))[0][
+                "deleted"
+            ]:
+                pass
+
+    async def compact(self) -> bool:
+        return False  # the server owns its files (and its transaction logs)
+
+    async def reset(self) -> None:
+        """Delete this namespace's events (other deployments' and projects' stay)."""
+        while (await self._db.query("reset", _RESET, what=_WHAT, ns=self._ns.project))[0][
+            "deleted"
+        ]:
+            pass
+
+    async def close(self) -> None:
+        await self._db.close()  # idempotent: the client is shared

@@ -1,0 +1,264 @@
+"""Journal on the graph server (server mode): the write-ahead intents of every host.
+
+What `octomem.stores.journal` keeps in SQLite, as nodes of their own labels, in the
+namespace of the deployment and project (`ns`; keys namespaced like the graph's,
+`graph_common.Namespace`), so that any host sees - and can complete - the writes another
+host left unfinished:
+
+- OctomemIntent: an intent's JSON `body`, the users it writes (`users`, JSON, read without
+  the body by `pending(within=...)`), its `owner` (the host and process that began it), its
+  `created` time (the server's clock, ms) and `seq`, its place in the order of intents;
+- OctomemIntentPart: part `n` of an intent too large for one node (a user's import), each
+  written in a transaction of its own, as in SQLite;
+- OctomemForget: a forget begun and not finished, with the memory ids it removes.
+
+`seq` is `max(server clock in ms, the largest seq of the namespace's pending intents + 1)`:
+an intent begun after another was committed (as every write of one user is, under its
+lock) always sorts after it while both are pending, whichever host began them and whatever
+the server's clock does. Intents begun at once by different hosts (different users) may
+share a `seq` and then sort by id; their order does not matter.
+
+`compact` does nothing: the server owns its files.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any, LiteralString
+
+from octomem import offload
+from octomem.models import IntentPart, WriteIntent
+from octomem.stores.graph_common import SEPARATOR, Namespace
+from octomem.stores.neo4j_client import Neo4jClient, Tx, records
+
+_WHAT = "journal"
+
+_SCHEMA: tuple[LiteralString, ...] = (
+    "CREATE CONSTRAINT octomem_intent_key IF NOT EXISTS "
+    "FOR (i:OctomemIntent) REQUIRE i.key IS UNIQUE",
+    "CREATE INDEX octomem_intent_ns IF NOT EXISTS FOR (i:OctomemIntent) ON (i.ns)",
+    "CREATE CONSTRAINT octomem_intent_part_key IF NOT EXISTS "
+    "FOR (p:OctomemIntentPart) REQUIRE p.key IS UNIQUE",
+    "CREATE INDEX octomem_intent_part_intent IF NOT EXISTS FOR (p:OctomemIntentPart) ON (p.intent)",
+    "CREATE INDEX octomem_intent_part_ns IF NOT EXISTS FOR (p:OctomemIntentPart) ON (p.ns)",
+    "CREATE CONSTRAINT octomem_forget_key IF NOT EXISTS "
+    "FOR (f:OctomemForget) REQUIRE f.key IS UNIQUE",
+    "CREATE INDEX octomem_forget_ns IF NOT EXISTS FOR (f:OctomemForget) ON (f.ns)",
+)
+_TOP: LiteralString = (
+    "OPTIONAL MATCH (i:OctomemIntent) WHERE i.ns = $ns "
+    "RETURN coalesce(max(i.seq), 0) AS top, timestamp() AS now"
+)
+_BEGIN: LiteralString = (
+    "MERGE (i:OctomemIntent {key: $key}) "
+    "SET i.ns = $ns, i.id = $id, i.users = $users, i.body = $body, i.owner = $owner, "
+    "i.created = $now, i.seq = $seq"
+)
+_ADD_PART: LiteralString = (
+    "MERGE (p:OctomemIntentPart {key: $key}) "
+    "SET p.ns = $ns, p.intent = $intent, p.n = $n, p.body = $body"
+)
+_PART: LiteralString = "MATCH (p:OctomemIntentPart {key: $key}) RETURN p.body AS body"
+_DROP_PARTS: LiteralString = "MATCH (p:OctomemIntentPart) WHERE p.intent = $intent DELETE p"
+_DROP: LiteralString = "MATCH (i:OctomemIntent {key: $intent}) DELETE i"
+_PENDING: LiteralString = (
+    "MATCH (i:OctomemIntent) WHERE i.ns = $ns "
+    "RETURN i.key AS key, i.users AS users, i.owner AS owner, i.created AS created "
+    "ORDER BY i.seq, i.key"
+)
+_BODIES: LiteralString = (
+    "UNWIND $keys AS k MATCH (i:OctomemIntent {key: k}) RETURN i.key AS key, i.body AS body"
+)
+_IS_PENDING: LiteralString = "MATCH (i:OctomemIntent {key: $key}) RETURN i.key AS key"
+# a forget: its node is written first (Neo4j locks it, ArcadeDB ties the transaction to
+# its version), then its ids are read and merged with the new ones
+_FORGET_CLAIM: LiteralString = (
+    "MERGE (f:OctomemForget {key: $key}) "
+    "ON CREATE SET f.ns = $ns, f.user = $user, f.agent = $agent, f.ids = '[]', "
+    "f.seq = timestamp() "
+    "SET f.claim = $claim"
+)
+_FORGET_IDS: LiteralString = "MATCH (f:OctomemForget {key: $key}) RETURN f.ids AS ids"
+_FORGET_SET: LiteralString = "MATCH (f:OctomemForget {key: $key}) SET f.ids = $ids"
+_FORGET_DROP: LiteralString = "MATCH (f:OctomemForget {key: $key}) DELETE f"
+_FORGETS: LiteralString = (
+    "MATCH (f:OctomemForget) WHERE f.ns = $ns "
+    "RETURN f.user AS user, f.agent AS agent ORDER BY f.seq, f.key"
+)
+# `reset`, in batches
+_RESET: tuple[LiteralString, ...] = (
+    "MATCH (n:OctomemIntentPart) WHERE n.ns = $ns WITH n LIMIT 1000 "
+    "DELETE n RETURN count(*) AS deleted",
+    "MATCH (n:OctomemIntent) WHERE n.ns = $ns WITH n LIMIT 1000 "
+    "DELETE n RETURN count(*) AS deleted",
+    "MATCH (n:OctomemForget) WHERE n.ns = $ns WITH n LIMIT 1000 "
+    "DELETE n RETURN count(*) AS deleted",
+)
+
+
+def this_process() -> str:
+    """The owner of the intents this process begins: host name and process id."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class Neo4jJournal:
+    """Write-ahead intents on a Neo4j (or Bolt + Cypher) server; see
+    `octomem.stores.base.Journal` and this module's docstring.
+
+    `owner` names the host and process its intents are begun by (default: this process's
+    host name and pid, taken at each `begin`, so a forked worker names itself). It runs on a
+    `Neo4jClient` the other server stores share: its writes are fenced
+    (`octomem.stores.fence`), and its reads follow the client's bookmarks."""
+
+    def __init__(
+        self, client: Neo4jClient, *, namespace: str = "", owner: str | None = None
+    ) -> None:
+        self._db = client
+        self._ns = Namespace(namespace)
+        self._owner = owner
+
+    def _part_key(self, intent_id: str, index: int) -> str:
+        return f"{self._ns.key(intent_id)}{SEPARATOR}{index}"
+
+    def _forget_key(self, user_id: str, agent_id: str | None) -> str:
+        return json.dumps([self._ns.project, user_id, agent_id or ""])
+
+    async def init(self) -> None:
+        await self._db.run_schema(_SCHEMA, what=_WHAT)
+
+    async def begin(self, intent: WriteIntent) -> None:
+        size = len(intent.writes) + len(intent.deletes)
+        body = await offload.cpu(size, intent.model_dump_json)  # a large one: off the loop
+        ns = self._ns.project
+        params = {
+            "key": self._ns.key(intent.id),
+            "ns": ns,
+            "id": intent.id,
+            "users": json.dumps(intent.user_ids()),
+            "body": body,
+            "owner": self._owner or this_process(),
+        }
+
+        async def work(tx: Tx) -> None:
+            (found,) = await records(tx, _TOP, ns=ns)
+            now = int(found["now"])
+            await records(tx, _BEGIN, now=now, seq=max(now, int(found["top"]) + 1), **params)
+
+        await self._db.call("begin", work, what=_WHAT)
+
+    async def add_part(self, intent_id: str, index: int, part: IntentPart) -> None:
+        await self._db.query(
+            "add_part",
+            _ADD_PART,
+            what=_WHAT,
+            key=self._part_key(intent_id, index),
+            ns=self._ns.project,
+            intent=self._ns.key(intent_id),
+            n=index,
+            body=part.model_dump_json(),
+        )
+
+    async def part(self, intent_id: str, index: int) -> IntentPart | None:
+        rows = await self._db.query(
+            "part", _PART, write=False, what=_WHAT, key=self._part_key(intent_id, index)
+        )
+        return IntentPart.model_validate_json(rows[0]["body"]) if rows else None
+
+    async def finish(self, intent_id: str) -> None:
+        key = self._ns.key(intent_id)
+
+        async def work(tx: Tx) -> None:  # one transaction, as in SQLite: no part outlives it
+            await records(tx, _DROP_PARTS, intent=key)
+            await records(tx, _DROP, intent=key)
+
+        await self._db.call("finish", work, what=_WHAT)
+
+    async def pending(self, within: set[str | None] | None = None) -> list[WriteIntent]:
+        async def read(tx: Tx) -> list[str]:
+            rows = await records(tx, _PENDING, ns=self._ns.project)
+            keys = [
+                row["key"]
+                for row in rows
+                if within is None or set(json.loads(row["users"])) <= within
+            ]
+            if not keys:
+                return []
+            bodies = {row["key"]: row["body"] for row in await records(tx, _BODIES, keys=keys)}
+            return [bodies[key] for key in keys if key in bodies]  # one finished meanwhile
+
+        return [
+            WriteIntent.model_validate_json(body)
+            for body in await self._db.call("pending", read, write=False, what=_WHAT)
+        ]
+
+    async def owners(self) -> dict[str, tuple[str, datetime]]:
+        """Intent id -> (owner, when it was begun, by the server's clock) of every pending
+        intent, oldest first."""
+        rows = await self._db.query(
+            "owners", _PENDING, write=False, what=_WHAT, ns=self._ns.project
+        )
+        return {
+            self._ns.strip(row["key"]): (
+                row["owner"],
+                datetime.fromtimestamp(int(row["created"]) / 1000, UTC),
+            )
+            for row in rows
+        }
+
+    async def is_pending(self, intent_id: str) -> bool:
+        rows = await self._db.query(
+            "is_pending", _IS_PENDING, write=False, what=_WHAT, key=self._ns.key(intent_id)
+        )
+        return bool(rows)
+
+    async def begin_forget(
+        self, user_id: str, agent_id: str | None, ids: Sequence[str]
+    ) -> list[str]:
+        params: dict[str, Any] = {"key": self._forget_key(user_id, agent_id)}
+
+        async def note(tx: Tx) -> list[str]:
+            await records(
+                tx,
+                _FORGET_CLAIM,
+                ns=self._ns.project,
+                user=user_id,
+                agent=agent_id or "",
+                claim=os.urandom(8).hex(),
+                **params,
+            )
+            (found,) = await records(tx, _FORGET_IDS, **params)
+            every = sorted({*ids, *json.loads(found["ids"])})
+            await records(tx, _FORGET_SET, ids=json.dumps(every), **params)
+            return every
+
+        return await self._db.call("begin_forget", note, what=_WHAT)
+
+    async def finish_forget(self, user_id: str, agent_id: str | None) -> None:
+        await self._db.query(
+            "finish_forget", _FORGET_DROP, what=_WHAT, key=self._forget_key(user_id, agent_id)
+        )
+
+    async def pending_forgets(self) -> list[tuple[str, str | None]]:
+        rows = await self._db.query(
+            "pending_forgets", _FORGETS, write=False, what=_WHAT, ns=self._ns.project
+        )
+        return [(row["user"], row["agent"] or None) for row in rows]
+
+    async def compact(self) -> bool:
+        return False  # the server owns its files (and its transaction logs)
+
+    async def reset(self) -> None:
+        """Delete this namespace's intents, parts and forgets (other deployments' and
+        projects' stay)."""
+        for query in _RESET:
+            while (await self._db.query("reset", query, what=_WHAT, ns=self._ns.project))[0][
+                "deleted"
+            ]:
+                pass
+
+    async def close(self) -> None:
+        await self._db.close()  # idempotent: the client is shared

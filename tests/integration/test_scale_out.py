@@ -1,0 +1,201 @@
+"""Hosts that share one Chroma server and one Bolt graph server behave as one (issue 23).
+
+Each "host" is an Orchestrator with a data directory of its own, in a process of its own
+where the test needs one (tests/crash_child.py: killed with SIGKILL, or stopped with
+SIGSTOP, at a chosen store call). Nothing is shared between them but the servers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from octomem import Orchestrator
+from octomem.embeddings import Embedder
+from octomem.errors import NotFoundError
+from octomem.models import SemanticMemory
+from octomem.settings import load_settings
+from tests.invariants import assert_one_current_home
+
+pytestmark = pytest.mark.integration
+
+CHILD = Path(__file__).resolve().parents[1] / "crash_child.py"
+LEASE_S = 2.0  # short, so a dead or stopped host's lease lapses within the test
+# the second vector upsert of a process(): the first of its extracted memories, which are
+# decided (read, reconciled) before it and written from here on
+MEMORIES_WRITE = ("vector", "upsert", 2)
+
+
+def _settings(server_stores: dict[str, Any]) -> dict[str, Any]:
+    return {**server_stores, "concurrency": {"lease_ttl_s": LEASE_S, "lock_timeout_s": 60}}
+
+
+@pytest.fixture
+def host(tmp_path: Path, server_stores: dict[str, Any], embedder: Embedder) -> Iterator[Any]:
+    """Opens hosts on the servers: each its own data directory."""
+    opened: list[Orchestrator] = []
+
+    def open_host(name: str) -> Orchestrator:
+        settings = load_settings(data_dir=tmp_path / name, **_settings(server_stores))
+        orch = Orchestrator.from_settings(settings, embedder=embedder)
+        opened.append(orch)
+        return orch
+
+    yield open_host
+    for orch in opened:
+        orch.close()
+
+
+def _child(
+    tmp_path: Path, server_stores: dict[str, Any], user: str, text: str, when: str
+) -> subprocess.Popen[str]:
+    store, method, nth = MEMORIES_WRITE
+    spec = {
+        "data_dir": str(tmp_path / "host-a"),
+        "settings": _settings(server_stores),
+        "call": "process",
+        "messages": [{"role": "user", "content": text}],
+        "user_id": user,
+        "session_id": "s1",
+        **{"store": store, "method": method, "nth": nth, "when": when},
+    }
+    return subprocess.Popen(
+        [sys.executable, str(CHILD), json.dumps(spec)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=CHILD.parent.parent,
+    )
+
+
+def _wait_for(child: subprocess.Popen[str], word: str) -> list[str]:
+    """The child's lines up to the one that is `word`; fails if it exits first."""
+    assert child.stdout is not None
+    said: list[str] = []
+    for line in child.stdout:
+        said.append(line)
+        if line.strip() == word:
+            return said
+    pytest.fail(f"the child exited ({child.wait()}) before '{word}':\n{''.join(said)[-3000:]}")
+
+
+def _homes(orch: Orchestrator, user: str) -> list[SemanticMemory]:
+    every = orch.get_all(user_id=user, memory_types=["semantic"], include_superseded=True)
+    return [r for r in every if isinstance(r, SemanticMemory) and r.attribute == "lives_in"]
+
+
+def _clean(orch: Orchestrator) -> None:
+    report = orch.check()
+    problems = {s.store: s.missing + s.extra + s.stale for s in report.stores if s.count}
+    assert not problems, problems
+
+
+def test_a_stalled_writer_cannot_overwrite_the_newer_truth(
+    tmp_path: Path, server_stores: dict[str, Any], host: Any, uid: Any
+) -> None:
+    user = uid("dana")
+    """Host A decides "Lisbon" and is stopped (SIGSTOP) before it writes it; its lease
+    lapses, host B takes over (completing A's journaled write) and moves the user to Berlin;
+    A resumes (SIGCONT): its write is refused, and Berlin stays the one current home."""
+    a = _child(tmp_path, server_stores, user, "I live in Lisbon.", "stop")
+    try:
+        _wait_for(a, "stopped")
+        b = host("host-b")
+        b.process("I moved to Berlin.", user_id=user)  # waits for A's lease to lapse
+        os.kill(a.pid, signal.SIGCONT)
+        output, _ = a.communicate(timeout=120)
+    finally:
+        if a.poll() is None:
+            os.kill(a.pid, signal.SIGKILL)
+            a.wait()
+    assert a.returncode == 3 and "LeaseLostError" in output, output
+    assert assert_one_current_home(b, user, ["Lisbon", "Berlin"]) == "Berlin"
+    _clean(b)
+
+
+def test_a_dead_hosts_write_is_completed_by_another_host(
+    tmp_path: Path, server_stores: dict[str, Any], host: Any, uid: Any
+) -> None:
+    user = uid("dana")
+    """Host A is killed (SIGKILL) in the middle of a write and never comes back: once its
+    lease has lapsed, host B's sweep completes the write from the shared journal, and B's
+    doctor finds every store in agreement."""
+    a = _child(tmp_path, server_stores, user, "I live in Lisbon.", "before")
+    output, _ = a.communicate(timeout=120)
+    assert a.returncode == -signal.SIGKILL, output
+    b = host("host-b")
+    deadline = time.monotonic() + 30 * LEASE_S
+    completed = 0
+    while not completed and time.monotonic() < deadline:
+        completed = b.recover()  # nothing while A's lease lasts
+        time.sleep(LEASE_S / 4)
+    assert completed >= 1
+    assert [h.value for h in _homes(b, user) if h.is_current] == ["Lisbon"]
+    _clean(b)
+    assert b.recover() == 0  # done once
+
+
+def test_forget_on_one_host_leaves_no_trace_on_another_or_in_the_servers(
+    server_stores: dict[str, Any], host: Any, uid: Any
+) -> None:
+    user = uid("dana")
+    a, b = host("host-a"), host("host-b")
+    a.process("I live in Lisbon and I love the zanzibarian kite festival.", user_id=user)
+    b.process("I moved to Berlin.", user_id=user)
+    ids = [r.id for r in b.get_all(user_id=user, include_superseded=True)]
+    assert ids and all(b.history(i) for i in ids)
+    a.forget(user_id=user)
+
+    assert b.get_all(user_id=user, include_superseded=True) == []
+    for memory_id in ids:
+        with pytest.raises(NotFoundError):
+            b.history(memory_id)
+    assert b.recall("zanzibarian kite festival", user_id=user).hits == []
+    assert _graph_server_mentions(server_stores, user) == []
+    assert _chroma_server_mentions(b, user) == []
+
+
+def _graph_server_mentions(server_stores: dict[str, Any], text: str) -> list[dict[str, Any]]:
+    """Every node and relationship on the Bolt server with a property that holds `text`."""
+    from neo4j import GraphDatabase
+
+    graph = server_stores["graph"]
+    found = []
+    with GraphDatabase.driver(graph["uri"], auth=(graph["user"], graph["password"])) as driver:
+        for query in (
+            "MATCH (n) RETURN properties(n) AS p",
+            "MATCH ()-[r]->() RETURN properties(r) AS p",
+        ):
+            records, _, _ = driver.execute_query(query, database_=graph["database"])
+            found += [r["p"] for r in records if text in json.dumps(r["p"], default=str)]
+    return found
+
+
+def _chroma_server_mentions(orch: Orchestrator, text: str) -> list[str]:
+    """Ids of entries in this deployment's collections on the Chroma server that hold
+    `text` in their document or metadata."""
+    import chromadb
+
+    vector = orch.services.settings.vector
+    client = chromadb.HttpClient(host=vector.host, port=vector.port)  # type: ignore[union-attr]
+    prefix = orch.services.settings.collection_prefix
+    found = []
+    for collection in client.list_collections():
+        if not collection.name.startswith(prefix):
+            continue
+        page = collection.get(include=["documents", "metadatas"])
+        for entry_id, doc, meta in zip(
+            page["ids"], page["documents"] or [], page["metadatas"] or [], strict=False
+        ):
+            if text in (doc or "") or text in json.dumps(meta, default=str):
+                found.append(entry_id)
+    return found
