@@ -57,6 +57,7 @@ SERVER_PARAMS = frozenset({"arcadedb", "http", "server"})
 # the files with tests that use those fixtures directly
 SERVER_FILES = frozenset(
     {
+        "tests/integration/test_hosts_share_keyword_index.py",
         "tests/integration/test_projects_server.py",
         "tests/integration/test_server_log.py",
         "tests/integration/test_server_mode.py",
