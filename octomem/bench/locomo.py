@@ -149,7 +149,9 @@ class OctomemUnderTest:
     ) -> None:
         self.data_dir = data_dir
         self.config = config
-        self.embedder = embedder if embedder is not None else build_embedder(load_settings())
+        if embedder is None:
+            embedder = build_embedder(load_settings(config))
+        self.embedder = embedder
         self.infer = infer
         self.orchs: dict[str, Orchestrator] = {}
         self.turn_ids: dict[str, set[str]] = defaultdict(set)  # raw-turn record ids per user
