@@ -30,7 +30,7 @@ from octomem.orchestrator.retrieval import keyword_query
 from octomem.stores.base import KeywordStore
 from octomem.stores.fts import FtsKeywordStore
 from octomem.stores.graph_keyword import GraphKeywordStore
-from octomem.stores.neo4j import Neo4jGraphStore
+from octomem.stores.neo4j_client import Neo4jClient
 
 USER = "bench-user"
 BATCH = 20
@@ -85,8 +85,8 @@ async def main(args: argparse.Namespace) -> None:
     print("|---|---|---|---|---|")
     for size in (int(s) for s in args.sizes.split(",")):
         records = turns(size)
-        graph = Neo4jGraphStore(args.bolt, args.user, password, database=args.database)
-        server = GraphKeywordStore(graph._session_call, namespace=f"kwbench{uuid.uuid4().hex[:8]}")
+        client = Neo4jClient(args.bolt, args.user, password, database=args.database)
+        server = GraphKeywordStore(client, namespace=f"kwbench{uuid.uuid4().hex[:8]}")
         with tempfile.TemporaryDirectory() as tmp:
             fts = FtsKeywordStore(Path(tmp) / "keyword.sqlite")
             try:
@@ -95,7 +95,7 @@ async def main(args: argparse.Namespace) -> None:
             finally:
                 await fts.close()
                 await server.reset()
-                await graph.close()
+                await server.close()
         for metric, value in embedded.items():
             other = served[metric]
             print(f"| {size} | {metric} | {value:.2f} | {other:.2f} | {other / value:.2f} |")
