@@ -33,7 +33,6 @@ user text as data.
 from __future__ import annotations
 
 import asyncio
-import math
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
@@ -87,18 +86,22 @@ _COUNT: LiteralString = (
 _STATS: LiteralString = (
     "MATCH (s:KeywordStats {user_id: $u}) RETURN s.docs AS docs, s.tokens AS tokens"
 )
-_DOC_FREQUENCIES: LiteralString = (
-    "UNWIND $terms AS t OPTIONAL MATCH (p:KeywordPosting {term: t}) RETURN t, count(p) AS df"
-)
-# BM25 summed over the query's terms, per document, best first (ties by id, as FTS5's
-# ORDER BY rank, id); `$q` holds each term with its IDF
+# BM25 of every document holding a query term, best first (ties by id, as FTS5's ORDER BY
+# rank, id), in one pass over each term's postings: the term's document frequency (every
+# posting, as FTS5 counts superseded rows too) gives its IDF, floored as FTS5 floors it,
+# times `q.n`, how often the query holds the term; then the postings that pass the filters
+# add up per document
 _SEARCH: LiteralString = (
     "UNWIND $q AS q MATCH (p:KeywordPosting {term: q.term}) "
+    "WITH q, collect(p) AS ps "
+    "WITH q, ps, log(($docs - size(ps) + 0.5) / (size(ps) + 0.5)) AS raw "
+    "WITH ps, q.n * CASE WHEN raw > 0 THEN raw ELSE $min_idf END AS idf "
+    "UNWIND ps AS p "
+    "WITH p, idf, p.c + $cw * p.x AS f "
     "WHERE ($types IS NULL OR p.memory_type IN $types) "
     "AND ($all OR (p.is_current AND (p.expires_at IS NULL OR p.expires_at > $now))) "
-    "WITH p, q, p.c + $cw * p.x AS f "
     "WITH p.doc AS doc, p.memory_type AS mtype, "
-    "sum(q.idf * f * ($k1 + 1.0) / (f + $k1 * (1.0 - $b + $b * p.length / $avgdl))) AS score "
+    "sum(idf * f * ($k1 + 1.0) / (f + $k1 * (1.0 - $b + $b * p.length / $avgdl))) AS score "
     "RETURN doc, mtype, score ORDER BY score DESC, doc LIMIT $limit"
 )
 _ENTRY_RETURN: LiteralString = (
@@ -116,12 +119,6 @@ _RESET: tuple[LiteralString, ...] = (
     "MATCH (n:KeywordStats) WHERE " + NAMESPACED + " WITH n LIMIT 10000 DELETE n "
     "RETURN count(*) AS deleted",
 )
-
-
-def idf(docs: int, df: int) -> float:
-    """FTS5's IDF of a term found in `df` of `docs` documents."""
-    value = math.log((docs - df + 0.5) / (df + 0.5))
-    return value if value > 0 else _MIN_IDF
 
 
 class GraphKeywordStore:
@@ -203,7 +200,6 @@ class GraphKeywordStore:
         if not terms:
             return []
         user = self._ns.user(user_id)
-        keys = {term: f"{user}{SEPARATOR}{term}" for term in terms}
         types = None
         if memory_types is not None:
             types = [MemoryType(t).value for t in dict.fromkeys(memory_types)]
@@ -214,27 +210,21 @@ class GraphKeywordStore:
             "cw": float(self.CONTEXT_WEIGHT),
             "k1": K1,
             "b": B,
+            "min_idf": _MIN_IDF,
             "limit": limit,
         }
+
+        # a term twice in the query (two words, one stem) counts twice, as in FTS5
+        weight = Counter(f"{user}{SEPARATOR}{term}" for term in terms)
+        q = [{"term": key, "n": n} for key, n in sorted(weight.items())]
 
         async def read(tx: Tx) -> list[Any]:
             stats = await fetch(tx, _STATS, u=user)
             if not stats or not stats[0]["docs"]:
                 return []
             docs, tokens = int(stats[0]["docs"]), int(stats[0]["tokens"])
-            found = await fetch(tx, _DOC_FREQUENCIES, terms=sorted(set(keys.values())))
-            df = {row["t"]: int(row["df"]) for row in found}
-            # a term twice in the query (two words, one stem) counts twice, as in FTS5
-            weight = Counter(keys[term] for term in terms)
-            q = [
-                {"term": key, "idf": n * idf(docs, df[key])}
-                for key, n in sorted(weight.items())
-                if df.get(key)
-            ]
-            if not q:
-                return []
             avgdl = max(tokens / docs, 1e-9)
-            return await fetch(tx, _SEARCH, q=q, avgdl=avgdl, **params)
+            return await fetch(tx, _SEARCH, q=q, docs=docs, avgdl=avgdl, **params)
 
         rows = await self._call("search", read, write=False)
         return [
