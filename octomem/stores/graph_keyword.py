@@ -7,7 +7,8 @@ full-text indexes (Lucene) are not used: ArcadeDB's Bolt plugin cannot create th
 their statistics span every project and user of the database.
 
 Nodes (every one carries the `user_id` key of `graph_common.Namespace`, so `reset` and
-`entries` stay within the project, and `forget` leaves nothing of a user):
+`entries` stay within the deployment and project, and deleting a user's memories leaves
+no node of theirs):
 
 - `KeywordDoc` {id, user_id, memory_type, is_current, expires_at, content, context, length}
 - `KeywordPosting` {term, doc, c, x, length, memory_type, is_current, expires_at, user_id}:
@@ -23,7 +24,7 @@ counts and lengths over the whole index, this store over the user's own document
 no hot counter shared by every writer, and no user's ranking depends on another's text
 (on a store of one user, as each LoCoMo conversation is, the scores are the same). A
 user's documents are written under that user's scope lock; a concurrent write that does
-collide is retried by the transaction port.
+collide is retried by the client.
 
 All Cypher runs through the connection the server stores share (`Neo4jClient`: its
 retries, and its fencing of writes under a lost lease), is parameterised, and treats any
