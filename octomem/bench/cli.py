@@ -33,6 +33,12 @@ def locomo(
         bool, typer.Option("--infer/--raw", help="also run offline extraction (default: raw)")
     ] = False,
     mem0: Annotated[bool, typer.Option("--mem0/--no-mem0", help="mem0 too, if installed")] = True,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config", help="octomem's YAML config (e.g. configs/server.yaml); default: embedded"
+        ),
+    ] = None,
     json_path: JsonOption = None,
 ) -> None:
     """Dialog-level evidence recall@k on LoCoMo, octomem vs baselines (and mem0)."""
@@ -48,6 +54,7 @@ def locomo(
         only=only,
         infer=infer,
         with_mem0=mem0,
+        config=config,
         log=typer.echo,
     )
     report_locomo(

@@ -144,16 +144,21 @@ class OctomemUnderTest:
     """octomem on fresh stores per conversation (one memory per conversation, as in LoCoMo;
     BM25 statistics are then the conversation's own), all sharing one loaded embedder."""
 
-    def __init__(self, data_dir: Path, embedder: Embedder | None, *, infer: bool) -> None:
+    def __init__(
+        self, data_dir: Path, embedder: Embedder | None, *, infer: bool, config: Path | None = None
+    ) -> None:
         self.data_dir = data_dir
-        self.embedder = embedder if embedder is not None else build_embedder(load_settings())
+        self.config = config
+        if embedder is None:
+            embedder = build_embedder(load_settings(config))
+        self.embedder = embedder
         self.infer = infer
         self.orchs: dict[str, Orchestrator] = {}
         self.turn_ids: dict[str, set[str]] = defaultdict(set)  # raw-turn record ids per user
 
     def orch_for(self, conv: Conversation) -> Orchestrator:
         if conv.sample_id not in self.orchs:
-            settings = load_settings(data_dir=self.data_dir / conv.sample_id)
+            settings = load_settings(self.config, data_dir=self.data_dir / conv.sample_id)
             self.orchs[conv.sample_id] = Orchestrator.from_settings(
                 settings, embedder=self.embedder
             )
@@ -245,15 +250,18 @@ def run_locomo(
     infer: bool = False,
     with_mem0: bool = True,
     data_dir: Path | None = None,
+    config: Path | None = None,
     log: Callable[[str], None] = print,
 ) -> tuple[Scores, list[Conversation], list[str]]:
-    """Ingest, ask every question of every system, return the scores."""
+    """Ingest, ask every question of every system, return the scores. `config` is
+    octomem's YAML config (its stores: server mode shares them among the conversations,
+    each a user of its own); its data_dir is replaced by one per conversation."""
     conversations = load_locomo(path, limit=limit, only=only)
     if not conversations:
         raise InvalidInputError(f"no conversations to run in {path}")
     tmp = tempfile.TemporaryDirectory(prefix="octomem-bench-") if data_dir is None else None
     root = Path(tmp.name) if tmp else Path(data_dir)  # type: ignore[arg-type]
-    octo = OctomemUnderTest(root / "octomem", None, infer=infer)
+    octo = OctomemUnderTest(root / "octomem", None, infer=infer, config=config)
     systems: dict[str, System] = {
         "octomem": octo.octomem,
         "dense": octo.dense,

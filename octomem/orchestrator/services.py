@@ -238,7 +238,9 @@ def build_services(
     graph: GraphStore
     history: HistoryStore
     journal: Journal
-    if isinstance(graph_config, Neo4jConfig):  # server mode: the log and journal there too
+    keyword: KeywordStore
+    if isinstance(graph_config, Neo4jConfig):  # server mode: log, journal and index there too
+        from octomem.stores.graph_keyword import GraphKeywordStore
         from octomem.stores.neo4j import Neo4jGraphStore
         from octomem.stores.neo4j_client import Neo4jClient
         from octomem.stores.neo4j_history import Neo4jHistoryStore
@@ -253,6 +255,7 @@ def build_services(
         graph = Neo4jGraphStore.on(client, namespace=settings.namespace)
         history = Neo4jHistoryStore(client, namespace=settings.namespace)
         journal = Neo4jJournal(client, namespace=settings.namespace)
+        keyword = GraphKeywordStore(client, namespace=settings.namespace)
         id_key_source = partial(resolve_server_id_key, settings, client)
     else:
         from octomem.stores.ladybug import LadybugGraphStore
@@ -260,11 +263,12 @@ def build_services(
         graph = LadybugGraphStore(store_dir / "graph")
         history = SqliteHistoryStore(store_dir / "history.sqlite")
         journal = SqliteJournal(store_dir / "journal.sqlite")
+        keyword = FtsKeywordStore(store_dir / "keyword.sqlite")
 
     return Services(
         settings=settings,
         vector=vector,
-        keyword=FtsKeywordStore(store_dir / "keyword.sqlite"),
+        keyword=keyword,
         history=history,
         graph=graph,
         journal=journal,

@@ -69,9 +69,14 @@ def _migrate(conn: sqlite3.Connection) -> None:
         )
 
 
+def query_tokens(text: str) -> list[str]:
+    """The words of a query that the index searches: lowercased, each once, at most 64."""
+    return list(dict.fromkeys(t.lower() for t in _WORD.findall(text)))[:_MAX_TOKENS]
+
+
 def match_expression(text: str) -> str | None:
     """A safe FTS5 query for any user text: quoted word tokens joined with OR (None if none)."""
-    tokens = list(dict.fromkeys(t.lower() for t in _WORD.findall(text)))[:_MAX_TOKENS]
+    tokens = query_tokens(text)
     if not tokens:
         return None
     return " OR ".join('"' + token.replace('"', '""') + '"' for token in tokens)

@@ -1,9 +1,16 @@
-"""The KeywordStore contract: every keyword backend must pass this suite unchanged."""
+"""The KeywordStore contract: every keyword backend must pass this suite unchanged.
+
+- fts5: SQLite FTS5 in a tmp dir (embedded mode);
+- arcadedb: the index in the graph server (server mode), on the ArcadeDB Bolt server the
+  tests start, each test in a graph namespace of its own (reset at the end).
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,16 +28,53 @@ from octomem.models import (
 )
 from octomem.stores.base import KeywordStore
 from octomem.stores.fts import FtsKeywordStore
+from octomem.stores.graph_keyword import GraphKeywordStore
+from octomem.stores.neo4j_client import Neo4jClient
 
 NOW = datetime(2024, 6, 1, tzinfo=UTC)
+Opener = Callable[..., Any]  # async (namespace: str | None = None) -> an open KeywordStore
 
 
-@pytest.fixture(params=["fts5"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[KeywordStore]:
-    backend = FtsKeywordStore(tmp_path / "keyword.db")
-    await backend.init()
-    yield backend
-    await backend.close()
+@pytest.fixture(params=["fts5", "arcadedb"])
+async def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Opener]:
+    """Opens a store of the backend at one location (the same index every time): the SQLite
+    file, or the graph server in this test's namespace; `namespace` names another project
+    (its own file; on the server, another namespace beside this test's). Every store
+    opened is closed at the end, and every namespace used on the server reset."""
+    own = f"t{uuid.uuid4().hex[:12]}"
+    used: set[str] = set()
+
+    def client() -> Neo4jClient:
+        srv = request.getfixturevalue("arcadedb_server")
+        return Neo4jClient(srv.uri, srv.user, srv.password, database=srv.database)
+
+    async with AsyncExitStack() as stack:
+
+        async def open_one(namespace: str | None = None) -> KeywordStore:
+            store: KeywordStore
+            if request.param == "fts5":
+                # a project of its own in embedded mode: a directory of its own
+                store = FtsKeywordStore(tmp_path / f"keyword-{namespace or ''}.db")
+            else:
+                ns = own if namespace is None else f"{own}-{namespace}"
+                used.add(ns)
+                store = GraphKeywordStore(client(), namespace=ns)  # closing it closes its client
+            stack.push_async_callback(store.close)
+            await store.init()
+            return store
+
+        try:
+            yield open_one
+        finally:
+            for ns in sorted(used):
+                cleaner = GraphKeywordStore(client(), namespace=ns)
+                await cleaner.reset()
+                await cleaner.close()
+
+
+@pytest.fixture
+async def store(open_store: Opener) -> KeywordStore:
+    return await open_store()  # type: ignore[no-any-return]
 
 
 def fact(key: str, content: str, *, user: str | None = "alice", **extra: Any) -> SemanticMemory:
@@ -211,14 +255,12 @@ async def test_delete_and_reset(store: KeywordStore) -> None:
     assert await found(store, "orange") == [a.id]
 
 
-async def test_survives_reopen(tmp_path: Path) -> None:
-    path = tmp_path / "k.db"
-    first = FtsKeywordStore(path)
+async def test_survives_reopen(open_store: Opener) -> None:
+    first = await open_store()
     await first.upsert([fact("a", "persistent memory")])
     await first.close()
-    second = FtsKeywordStore(path)
+    second = await open_store()
     assert await found(second, "persistent") == [fact("a", "x").id]
-    await second.close()
 
 
 async def test_concurrent_calls(store: KeywordStore) -> None:
@@ -247,3 +289,81 @@ async def test_raw_turn_context_is_searchable_below_content(store: KeywordStore)
     plain = event("plain", "a note").model_copy(update={"internal": {TURN_CONTEXT: "zebra"}})
     await store.upsert([plain])
     assert await found(store, "zebra") == []
+
+
+async def test_projects_never_see_each_other(open_store: Opener) -> None:
+    """Two projects holding the same ids and users, each index on its own."""
+    mine, theirs = await open_store(), await open_store(namespace="other")
+    a, b = fact("a", "shared words about apples"), fact("b", "shared words about pears")
+    await mine.upsert([a, b])
+    await theirs.upsert([a.model_copy(update={"content": "shared words about plums"})])
+    assert await found(mine, "plums") == [] and await found(theirs, "apples") == []
+    assert await found(theirs, "plums") == [a.id]
+    assert [e.content for e in await theirs.entries()] == ["shared words about plums"]
+    await theirs.delete([b.id])  # an id only the other project holds
+    await theirs.delete([a.id])
+    assert set(await found(mine, "shared")) == {a.id, b.id}
+    await theirs.upsert([b])
+    await theirs.reset()
+    assert {e.memory_id for e in await mine.entries()} == {a.id, b.id}
+    assert await theirs.entries() == []
+
+
+CORPUS = [
+    fact("paris", "Paris is lovely. Alice loves Paris and visits Paris every spring."),
+    fact("rome", "Alice once changed planes in Paris on the way to a conference in Rome."),
+    fact("tea", "Bob prefers green tea in the morning, and Alice drinks tea at noon."),
+    fact("old", "Alice used to run marathons in Rome", valid_to=NOW - timedelta(days=3)),
+    raw_turn("r1", "Bob: Mostly on weekends, with my sister.", "Ann: Do you kayak in Paris?"),
+    raw_turn("r2", "Ann: I kayak on the river every summer near Rome.", "Bob: Any sports?"),
+    raw_turn("r3", "Bob: Running, running and more running!", "Ann: What keeps you fit?"),
+]
+
+
+SERVER_ONLY = pytest.mark.parametrize("open_store", ["arcadedb"], indirect=True)
+
+
+@SERVER_ONLY
+async def test_graph_index_ranks_as_fts5(open_store: Opener, tmp_path: Path) -> None:
+    """On one user's memories the server's index gives FTS5's own BM25 scores."""
+    server = await open_store()
+    fts = FtsKeywordStore(tmp_path / "reference.db")
+    try:
+        for index in (server, fts):
+            await index.upsert(CORPUS)
+        queries = ["paris", "Rome conference Paris", "kayak sister", "run runs running", "ALICE"]
+        for query in queries:
+            for superseded in (False, True):
+                want = await fts.search(
+                    query, user_id="alice", now=NOW, include_superseded=superseded
+                )
+                got = await server.search(
+                    query, user_id="alice", now=NOW, include_superseded=superseded
+                )
+                assert [(i, t) for i, t, _ in got] == [(i, t) for i, t, _ in want], query
+                assert [s for *_, s in got] == pytest.approx([s for *_, s in want]), query
+    finally:
+        await fts.close()
+
+
+@SERVER_ONLY
+async def test_deleting_a_users_memories_leaves_no_trace(
+    open_store: Opener, request: pytest.FixtureRequest
+) -> None:
+    """After its memories are deleted, no node of the index holds the user's id."""
+    server = await open_store()
+    user = f"gone-{uuid.uuid4().hex[:8]}"
+    records = [fact(str(n), f"private words number {n}", user=user) for n in range(3)]
+    await server.upsert(records)
+    await server.delete([r.id for r in records])
+    srv = request.getfixturevalue("arcadedb_server")
+    from neo4j import AsyncGraphDatabase
+
+    async with AsyncGraphDatabase.driver(srv.uri, auth=(srv.user, srv.password)) as driver:
+        rows, _, _ = await driver.execute_query(
+            "MATCH (n) WHERE (n:KeywordDoc OR n:KeywordPosting OR n:KeywordStats) "
+            "AND n.user_id CONTAINS $user RETURN count(n) AS n",
+            {"user": user},
+            database_=srv.database,
+        )
+    assert rows[0]["n"] == 0

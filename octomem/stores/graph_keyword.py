@@ -1,0 +1,310 @@
+"""KeywordStore in the graph server (server mode): an inverted index kept as nodes, BM25
+computed by the server from the posting lists of the query's terms.
+
+Every app host shares it, so a memory written on one host is found by its words on any
+other. The Cypher is plain enough for Neo4j 5+ and ArcadeDB's Bolt plugin alike; Neo4j's
+full-text indexes (Lucene) are not used: ArcadeDB's Bolt plugin cannot create them, and
+their statistics span every project and user of the database.
+
+Nodes (every one carries the `user_id` key of `graph_common.Namespace`, so `reset` and
+`entries` stay within the deployment and project, and deleting a user's memories leaves
+no node of theirs):
+
+- `KeywordDoc` {id, user_id, memory_type, is_current, expires_at, content, context, length}
+- `KeywordPosting` {term, doc, c, x, length, memory_type, is_current, expires_at, user_id}:
+  one per (document, term), `term` keyed by user ("<user key>\\x1f<term>"), `c` / `x` the
+  term's count in the content and in the context column; the document's fields are
+  copied so that a search reads postings only;
+- `KeywordStats` {user_id, docs, tokens}: per user, the document count and total length.
+
+Ranking is FTS5's `bm25(keyword_fts, 1.0, 0.3)` term for term (k1 = 1.2, b = 0.75, IDF
+floored at 1e-6, the context column weighted 0.3, document length over both columns),
+with text tokenised by FTS5 itself (`fts_tokens`). One difference: FTS5 takes document
+counts and lengths over the whole index, this store over the user's own documents -
+no hot counter shared by every writer, and no user's ranking depends on another's text
+(on a store of one user, as each LoCoMo conversation is, the scores are the same). A
+user's documents are written under that user's scope lock; a concurrent write that does
+collide is retried by the client.
+
+All Cypher runs through the connection the server stores share (`Neo4jClient`: its
+retries, and its fencing of writes under a lost lease), is parameterised, and treats any
+user text as data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from typing import Any, ClassVar, LiteralString, TypeVar
+
+from octomem.models import MemoryBase, MemoryType, as_utc, turn_context, utcnow
+from octomem.stores.base import ALL_USERS, AllUsers, IndexEntry
+from octomem.stores.fts_tokens import Terms, document_terms, query_terms
+from octomem.stores.graph_common import NAMESPACED, SEPARATOR, Namespace
+from octomem.stores.neo4j_client import Neo4jClient, Tx
+from octomem.stores.neo4j_client import records as fetch
+
+T = TypeVar("T")
+
+K1 = 1.2
+B = 0.75
+_MIN_IDF = 1e-6  # FTS5's floor for a term found in over half of the documents
+_BATCH = 256  # documents per transaction: a large delete or re-index stays in small ones
+
+
+_SCHEMA: tuple[LiteralString, ...] = (
+    "CREATE CONSTRAINT octomem_keyword_doc IF NOT EXISTS FOR (d:KeywordDoc) REQUIRE d.id IS UNIQUE",
+    "CREATE CONSTRAINT octomem_keyword_stats IF NOT EXISTS "
+    "FOR (s:KeywordStats) REQUIRE s.user_id IS UNIQUE",
+    "CREATE INDEX octomem_keyword_term IF NOT EXISTS FOR (p:KeywordPosting) ON (p.term)",
+    "CREATE INDEX octomem_keyword_posting_doc IF NOT EXISTS FOR (p:KeywordPosting) ON (p.doc)",
+    "CREATE INDEX octomem_keyword_doc_user IF NOT EXISTS FOR (d:KeywordDoc) ON (d.user_id)",
+)
+_OLD_DOCS: LiteralString = (
+    "MATCH (d:KeywordDoc) WHERE d.id IN $ids RETURN d.id AS id, d.user_id AS u, d.length AS length"
+)
+_DELETE_POSTINGS: LiteralString = "MATCH (p:KeywordPosting) WHERE p.doc IN $ids DELETE p"
+_DELETE_DOCS: LiteralString = "MATCH (d:KeywordDoc) WHERE d.id IN $ids DELETE d"
+_WRITE_DOCS: LiteralString = (
+    "UNWIND $rows AS row MERGE (d:KeywordDoc {id: row.id}) "
+    "SET d.user_id = row.user_id, d.memory_type = row.memory_type, "
+    "d.is_current = row.is_current, d.expires_at = row.expires_at, "
+    "d.content = row.content, d.context = row.context, d.length = row.length"
+)
+_WRITE_POSTINGS: LiteralString = (
+    "UNWIND $rows AS row CREATE (p:KeywordPosting {term: row.term, doc: row.doc, c: row.c, "
+    "x: row.x, length: row.length, memory_type: row.memory_type, "
+    "is_current: row.is_current, expires_at: row.expires_at, user_id: row.user_id})"
+)
+# per user: add the change in documents and tokens; a user left with none keeps no node
+_COUNT: LiteralString = (
+    "UNWIND $rows AS row MERGE (s:KeywordStats {user_id: row.u}) "
+    "SET s.docs = coalesce(s.docs, 0) + row.docs, s.tokens = coalesce(s.tokens, 0) + row.tokens "
+    "WITH s WHERE s.docs <= 0 DELETE s"
+)
+_STATS: LiteralString = (
+    "MATCH (s:KeywordStats {user_id: $u}) RETURN s.docs AS docs, s.tokens AS tokens"
+)
+# BM25 of every document holding a query term, best first (ties by id, as FTS5's ORDER BY
+# rank, id), in one pass over each term's postings: the term's document frequency (every
+# posting, as FTS5 counts superseded rows too) gives its IDF, floored as FTS5 floors it,
+# times `q.n`, how often the query holds the term; then the postings that pass the filters
+# add up per document
+_SEARCH: LiteralString = (
+    "UNWIND $q AS q MATCH (p:KeywordPosting {term: q.term}) "
+    "WITH q, collect(p) AS ps "
+    "WITH q, ps, log(($docs - size(ps) + 0.5) / (size(ps) + 0.5)) AS raw "
+    "WITH ps, q.n * CASE WHEN raw > 0 THEN raw ELSE $min_idf END AS idf "
+    "UNWIND ps AS p "
+    "WITH p, idf, p.c + $cw * p.x AS f "
+    "WHERE ($types IS NULL OR p.memory_type IN $types) "
+    "AND ($all OR (p.is_current AND (p.expires_at IS NULL OR p.expires_at > $now))) "
+    "WITH p.doc AS doc, p.memory_type AS mtype, "
+    "sum(idf * f * ($k1 + 1.0) / (f + $k1 * (1.0 - $b + $b * p.length / $avgdl))) AS score "
+    "RETURN doc, mtype, score ORDER BY score DESC, doc LIMIT $limit"
+)
+_ENTRY_RETURN: LiteralString = (
+    " RETURN n.id AS id, n.memory_type AS mtype, n.user_id AS u, n.is_current AS cur, "
+    "n.expires_at AS exp, n.content AS content, n.context AS context ORDER BY n.id"
+)
+_ENTRIES_OF_USER: LiteralString = "MATCH (n:KeywordDoc) WHERE n.user_id = $u" + _ENTRY_RETURN
+_ALL_ENTRIES: LiteralString = "MATCH (n:KeywordDoc) WHERE " + NAMESPACED + _ENTRY_RETURN
+# `reset`, in batches, within the namespace
+_RESET: tuple[LiteralString, ...] = (
+    "MATCH (n:KeywordPosting) WHERE " + NAMESPACED + " WITH n LIMIT 10000 DELETE n "
+    "RETURN count(*) AS deleted",
+    "MATCH (n:KeywordDoc) WHERE " + NAMESPACED + " WITH n LIMIT 10000 DELETE n "
+    "RETURN count(*) AS deleted",
+    "MATCH (n:KeywordStats) WHERE " + NAMESPACED + " WITH n LIMIT 10000 DELETE n "
+    "RETURN count(*) AS deleted",
+)
+
+
+class GraphKeywordStore:
+    """Full-text index in the graph server; see `octomem.stores.base.KeywordStore`.
+
+    `client` is the connection to the graph server that the server stores share;
+    `namespace` is the deployment and project (`Settings.namespace`), as the graph
+    store's."""
+
+    CONTEXT_WEIGHT: ClassVar[float] = 0.3  # as FtsKeywordStore's
+
+    def __init__(self, client: Neo4jClient, *, namespace: str = "") -> None:
+        self._db = client
+        self._ns = Namespace(namespace)
+
+    async def _call(self, op: str, work: Callable[[Tx], Awaitable[T]], *, write: bool = True) -> T:
+        return await self._db.call(op, work, write=write, what="keyword")
+
+    async def init(self) -> None:
+        await self._db.run_schema(_SCHEMA, what="keyword")
+
+    async def upsert(self, records: Sequence[MemoryBase]) -> None:
+        latest = list({record.id: record for record in records}.values())
+        for start in range(0, len(latest), _BATCH):
+            batch = latest[start : start + _BATCH]
+            rows = [(r.content, turn_context(r)) for r in batch]
+            terms = await asyncio.to_thread(document_terms, rows)
+            await self._write_batch(batch, terms)
+
+    async def _write_batch(self, records: Sequence[MemoryBase], terms: Sequence[Terms]) -> None:
+        ns = self._ns
+        docs, postings = [], []
+        added = _Change()
+        for record, found in zip(records, terms, strict=True):
+            expires = record.expiry()
+            user = ns.user(record.user_id)
+            doc = {
+                "id": ns.key(record.id),
+                "user_id": user,
+                "memory_type": record.memory_type.value,
+                "is_current": record.is_current,
+                "expires_at": as_utc(expires).timestamp() if expires is not None else None,
+                "length": found.length,
+            }
+            docs.append({**doc, "content": record.content, "context": turn_context(record)})
+            posting = {k: v for k, v in doc.items() if k != "id"} | {"doc": doc["id"]}
+            added.add(user, 1, found.length)
+            for term in sorted(found.content.keys() | found.context.keys()):
+                key = f"{user}{SEPARATOR}{term}"
+                c, x = found.content[term], found.context[term]
+                postings.append({**posting, "term": key, "c": c, "x": x})
+        ids = [doc["id"] for doc in docs]
+
+        async def work(tx: Tx) -> None:
+            change = added.copy()  # a retried transaction starts again from here
+            for old in await fetch(tx, _OLD_DOCS, ids=ids):
+                change.add(old["u"], -1, -int(old["length"]))
+            await fetch(tx, _DELETE_POSTINGS, ids=ids)
+            await fetch(tx, _WRITE_DOCS, rows=docs)
+            if postings:
+                await fetch(tx, _WRITE_POSTINGS, rows=postings)
+            await change.write(tx)
+
+        await self._call("upsert", work)
+
+    async def search(
+        self,
+        query: str,
+        *,
+        user_id: str | None,
+        memory_types: Sequence[MemoryType] | None = None,
+        limit: int = 20,
+        include_superseded: bool = False,
+        now: datetime | None = None,
+    ) -> list[tuple[str, MemoryType, float]]:
+        if limit <= 0 or (memory_types is not None and not memory_types):
+            return []
+        terms = query_terms(query)
+        if not terms:
+            return []
+        user = self._ns.user(user_id)
+        types = None
+        if memory_types is not None:
+            types = [MemoryType(t).value for t in dict.fromkeys(memory_types)]
+        params = {
+            "types": types,
+            "all": include_superseded,
+            "now": as_utc(now or utcnow()).timestamp(),
+            "cw": float(self.CONTEXT_WEIGHT),
+            "k1": K1,
+            "b": B,
+            "min_idf": _MIN_IDF,
+            "limit": limit,
+        }
+
+        # a term twice in the query (two words, one stem) counts twice, as in FTS5
+        weight = Counter(f"{user}{SEPARATOR}{term}" for term in terms)
+        q = [{"term": key, "n": n} for key, n in sorted(weight.items())]
+
+        async def read(tx: Tx) -> list[Any]:
+            stats = await fetch(tx, _STATS, u=user)
+            if not stats or not stats[0]["docs"]:
+                return []
+            docs, tokens = int(stats[0]["docs"]), int(stats[0]["tokens"])
+            avgdl = max(tokens / docs, 1e-9)
+            return await fetch(tx, _SEARCH, q=q, docs=docs, avgdl=avgdl, **params)
+
+        rows = await self._call("search", read, write=False)
+        return [
+            (self._ns.strip(row["doc"]), MemoryType(row["mtype"]), float(row["score"]))
+            for row in rows
+        ]
+
+    async def delete(self, ids: Sequence[str]) -> None:
+        wanted = self._ns.keys(dict.fromkeys(ids))
+        for start in range(0, len(wanted), _BATCH):
+            batch = wanted[start : start + _BATCH]
+
+            async def work(tx: Tx, batch: list[str] = batch) -> None:
+                change = _Change()
+                for old in await fetch(tx, _OLD_DOCS, ids=batch):
+                    change.add(old["u"], -1, -int(old["length"]))
+                if change.users:
+                    await fetch(tx, _DELETE_POSTINGS, ids=batch)
+                    await fetch(tx, _DELETE_DOCS, ids=batch)
+                    await change.write(tx)
+
+            await self._call("delete", work)
+
+    async def entries(self, user_id: str | None | AllUsers = ALL_USERS) -> list[IndexEntry]:
+        ns = self._ns
+
+        async def read(tx: Tx) -> list[Any]:
+            if user_id is ALL_USERS:
+                return await fetch(tx, _ALL_ENTRIES, **ns.params)
+            return await fetch(tx, _ENTRIES_OF_USER, u=ns.user(user_id))
+
+        rows = await self._call("entries", read, write=False)
+        return [
+            IndexEntry(
+                ns.strip(row["id"]),
+                MemoryType(row["mtype"]),
+                ns.strip(row["u"]) or None,
+                bool(row["cur"]),
+                None if row["exp"] is None else float(row["exp"]),
+                row["content"],
+                row["context"] or "",
+            )
+            for row in rows
+        ]
+
+    async def compact(self) -> bool:
+        return False  # the server owns its files (and its transaction logs)
+
+    async def reset(self) -> None:
+        for statement in _RESET:
+
+            async def batch(tx: Tx, statement: LiteralString = statement) -> int:
+                return int((await fetch(tx, statement, **self._ns.params))[0]["deleted"])
+
+            while await self._call("reset", batch):
+                pass
+
+    async def close(self) -> None:
+        await self._db.close()  # idempotent: every store on the client closes it
+
+
+class _Change:
+    """How a transaction changes each user's document count and total length."""
+
+    def __init__(self, users: dict[str, tuple[int, int]] | None = None) -> None:
+        self.users = dict(users or {})
+
+    def add(self, user: str, docs: int, tokens: int) -> None:
+        had = self.users.get(user, (0, 0))
+        self.users[user] = (had[0] + docs, had[1] + tokens)
+
+    def copy(self) -> _Change:
+        return _Change(self.users)
+
+    async def write(self, tx: Tx) -> None:
+        rows = [
+            {"u": user, "docs": docs, "tokens": tokens}
+            for user, (docs, tokens) in sorted(self.users.items())  # one lock order
+            if docs or tokens
+        ]
+        if rows:
+            await fetch(tx, _COUNT, rows=rows)
