@@ -110,7 +110,8 @@ async def test_no_key_a_wrong_key_or_a_revoked_key_gets_401(svc: Service) -> Non
         assert answer.status_code == 401
         assert answer.headers["content-type"] == "application/problem+json"
         assert answer.json()["request_id"] == "mcp-401"
-    refused = [line for line in svc.audit_lines() if line["request_id"] == "mcp-401"]
+    # a line is written just after its response is sent: wait for all three
+    refused = svc.audit_lines(lambda line: line["request_id"] == "mcp-401", count=3)
     assert [line["route"] for line in refused] == ["/mcp"] * 3
     assert initialize(svc.url, svc.auth(real)).status_code == 200  # Token, as mem0 sends it
 
