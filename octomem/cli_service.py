@@ -45,7 +45,7 @@ def _with_keys(
 ) -> T:
     """Run `action` on the service's key store (the data directory's, or in server mode
     the deployment's on the graph server), then close it."""
-    from octomem.service.keys import open_keys
+    from octomem.service.key_stores import open_keys
 
     overrides = {"data_dir": data_dir} if data_dir is not None else {}
     store = open_keys(load_settings(config, **overrides))

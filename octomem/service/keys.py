@@ -8,7 +8,7 @@ constant time. Every request reads its row again (nothing is cached), so a key c
 or revoked by another process (the CLI while the server runs, another host) counts from
 the next request on.
 
-Where the rows live (`open_keys`): in server mode (the graph on a Neo4j server) on that
+Where the rows live (`key_stores.open_keys`): in server mode (the graph on a Neo4j server) on that
 server, one node per key scoped by the deployment (`keys_neo4j`), so every host of a
 deployment knows every key and revocation and its data directory may be lost; else in
 ``data_dir/service/keys.sqlite`` (WAL mode, `KeyStore`).
@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import ClassVar, Protocol
 
 from octomem.errors import InvalidInputError, NotFoundError
-from octomem.settings import Neo4jConfig, Settings, valid_project
+from octomem.settings import valid_project
 from octomem.stores.sqlite_base import SqliteStore
 
 SCOPES = ("read", "write", "delete", "admin")
@@ -189,15 +189,6 @@ class ChecksSecrets:
         """OAuth2 client credentials: `key` must be the key whose id is `key_id`."""
         found = await self.verify(key)
         return found if found is not None and hmac.compare_digest(found.id, key_id) else None
-
-
-def open_keys(settings: Settings) -> Keys:
-    """The key store of `settings`: on the graph server in server mode, else the file."""
-    if isinstance(settings.graph, Neo4jConfig):
-        from octomem.service.keys_neo4j import Neo4jKeyStore
-
-        return Neo4jKeyStore(settings.graph, deployment=settings.deployment)
-    return KeyStore(settings.data_dir)
 
 
 class KeyStore(ChecksSecrets, SqliteStore):

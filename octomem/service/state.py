@@ -10,7 +10,7 @@ from starlette.routing import BaseRoute
 
 from octomem.service.audit import AuditLog
 from octomem.service.auth import Principal
-from octomem.service.keys import open_keys
+from octomem.service.key_stores import open_keys
 from octomem.service.limits import RateLimiter, WorkGate
 from octomem.service.pool import ProjectPool
 from octomem.settings import Settings

@@ -16,7 +16,8 @@ import pytest
 import yaml
 
 from octomem import NotFoundError
-from octomem.service.keys import Keys, KeyStore, open_keys
+from octomem.service.key_stores import open_keys
+from octomem.service.keys import Keys, KeyStore
 from octomem.service.keys_neo4j import Neo4jKeyStore
 from octomem.settings import load_settings
 from tests.service_support import Service, octomem
