@@ -180,10 +180,36 @@ class Keys(Protocol):
 
 
 class ChecksSecrets:
-    """`verify_secret` over a store's `verify`."""
+    """What both key stores share: `create` over a store's `_insert` of a new row and its
+    digest, and `verify_secret` over its `verify`."""
+
+    async def _insert(self, row: ApiKey, key_digest: str) -> None:
+        raise NotImplementedError
 
     async def verify(self, key: str) -> ApiKey | None:
         raise NotImplementedError
+
+    async def create(
+        self,
+        *,
+        project: str,
+        scopes: Iterable[str] = DEFAULT_SCOPES,
+        user_id: str | None = None,
+        rate_limit: int | None = None,
+        expires_at: datetime | None = None,
+        name: str | None = None,
+    ) -> tuple[ApiKey, str]:
+        """A new key: its row and the secret key, which is shown this once."""
+        row, key = new_key(
+            project=project,
+            scopes=scopes,
+            user_id=user_id,
+            rate_limit=rate_limit,
+            expires_at=expires_at,
+            name=name,
+        )
+        await self._insert(row, digest(key))
+        return row, key
 
     async def verify_secret(self, key_id: str, key: str) -> ApiKey | None:
         """OAuth2 client credentials: `key` must be the key whose id is `key_id`."""
@@ -229,31 +255,12 @@ class KeyStore(ChecksSecrets, SqliteStore):
             revoked_at=None if revoked is None else float(str(revoked)),
         )
 
-    async def create(
-        self,
-        *,
-        project: str,
-        scopes: Iterable[str] = DEFAULT_SCOPES,
-        user_id: str | None = None,
-        rate_limit: int | None = None,
-        expires_at: datetime | None = None,
-        name: str | None = None,
-    ) -> tuple[ApiKey, str]:
-        """A new key: its row and the secret key, which is shown this once."""
-        row, key = new_key(
-            project=project,
-            scopes=scopes,
-            user_id=user_id,
-            rate_limit=rate_limit,
-            expires_at=expires_at,
-            name=name,
-        )
-
+    async def _insert(self, row: ApiKey, key_digest: str) -> None:
         def insert(conn: sqlite3.Connection) -> None:
             conn.execute(
                 f"INSERT INTO api_keys (digest, {self._COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
                 (
-                    digest(key),
+                    key_digest,
                     row.id,
                     row.project,
                     ",".join(row.scopes),
@@ -267,7 +274,6 @@ class KeyStore(ChecksSecrets, SqliteStore):
             ).close()
 
         await self._run("create", insert)
-        return row, key
 
     async def list(self, project: str | None = None) -> list[ApiKey]:
         def read(conn: sqlite3.Connection) -> list[ApiKey]:

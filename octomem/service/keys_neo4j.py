@@ -7,17 +7,12 @@ all from their next request (no host caches a key)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
-from datetime import datetime
 from typing import Any, LiteralString
 
 from octomem.service.keys import (
-    DEFAULT_SCOPES,
     ApiKey,
     ChecksSecrets,
-    digest,
     key_id_of,
-    new_key,
     unknown,
     verified,
 )
@@ -89,29 +84,11 @@ class Neo4jKeyStore(ChecksSecrets):
     async def close(self) -> None:
         await self._db.close()
 
-    async def create(
-        self,
-        *,
-        project: str,
-        scopes: Iterable[str] = DEFAULT_SCOPES,
-        user_id: str | None = None,
-        rate_limit: int | None = None,
-        expires_at: datetime | None = None,
-        name: str | None = None,
-    ) -> tuple[ApiKey, str]:
-        """A new key: its row and the secret key, which is shown this once."""
-        row, key = new_key(
-            project=project,
-            scopes=scopes,
-            user_id=user_id,
-            rate_limit=rate_limit,
-            expires_at=expires_at,
-            name=name,
-        )
+    async def _insert(self, row: ApiKey, key_digest: str) -> None:
         props = {
             "id": row.id,
             "deployment": self._deployment,
-            "digest": digest(key),
+            "digest": key_digest,
             "project": row.project,
             "scopes": ",".join(row.scopes),
             "user_id": row.user_id,
@@ -121,7 +98,6 @@ class Neo4jKeyStore(ChecksSecrets):
             "expires_at": row.expires_at,
         }
         await self._query("create", _CREATE, props=props)
-        return row, key
 
     async def list(self, project: str | None = None) -> list[ApiKey]:
         return [_key(row) for row in await self._query("list", _LIST, project=project)]
