@@ -51,6 +51,11 @@ def wait_for() -> tuple[str, ...]:
     return _AFTER.get()
 
 
+def collecting_now() -> bool:
+    """Whether a `collecting` block wants the bookmarks of this context's writes."""
+    return _WRITTEN.get() is not None
+
+
 def wrote(values: Sequence[str]) -> None:
     """Note the bookmarks that follow a committed write: the client's newest, which also
     follow every write it committed before (a no-op outside `collecting`)."""

@@ -181,7 +181,8 @@ class Neo4jClient:
                     if not write:
                         return await session.execute_read(work)
                     done = await _write(session, fenced_work)
-                causal.wrote(sorted(await self._bookmarks.get_bookmarks()))
+                if causal.collecting_now():  # a request that returns them; else no work
+                    causal.wrote(sorted(await self._bookmarks.get_bookmarks()))
                 return done
             except OctomemError:
                 raise
