@@ -41,9 +41,6 @@ class Fence:
     tokens: tuple[tuple[str, int], ...]
     holds: Callable[[tuple[tuple[str, int], ...]], Awaitable[bool]]
 
-    def rows(self) -> list[dict[str, object]]:
-        return [{"key": key, "token": token} for key, token in self.tokens]
-
     def with_token(self, key: str, token: int) -> Fence:
         return Fence((*self.tokens, (key, token)), self.holds)
 
@@ -62,16 +59,6 @@ def current() -> Fence | None:
 def holding(fence: Fence) -> Iterator[None]:
     """Run the enclosed writes under `fence`."""
     reset = _CURRENT.set(fence)
-    try:
-        yield
-    finally:
-        _CURRENT.reset(reset)
-
-
-@contextlib.contextmanager
-def unfenced() -> Iterator[None]:
-    """Run the enclosed calls with no fence (the lease operations themselves)."""
-    reset = _CURRENT.set(None)
     try:
         yield
     finally:
