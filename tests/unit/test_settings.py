@@ -28,6 +28,24 @@ def test_default_config_file_is_the_code_defaults() -> None:
     assert load_settings(CONFIGS / "default.yaml") == load_settings()
 
 
+@pytest.mark.parametrize("given", ["configs/server.yaml", "server.yaml", "server"])
+def test_shipped_configs_are_found_from_any_directory(
+    given: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An installed package has no configs/ folder beside the user's code: the README's
+    `configs/server.yaml` names the copy inside the package."""
+    monkeypatch.chdir(tmp_path)
+    assert load_settings(given) == load_settings(CONFIGS / "server.yaml")
+    (tmp_path / "configs").mkdir()
+    (tmp_path / "configs" / "server.yaml").write_text("recall:\n  limit: 3\n")
+    if given == "configs/server.yaml":  # a file of the user's own wins
+        assert load_settings(given).recall.limit == 3
+    with pytest.raises(ConfigurationError, match="does not exist"):
+        load_settings("configs/nonexistent.yaml")
+    with pytest.raises(ConfigurationError, match="does not exist"):
+        load_settings(tmp_path / "elsewhere" / "server.yaml")  # not a bare shipped name
+
+
 def test_server_config_uses_servers() -> None:
     settings = load_settings(CONFIGS / "server.yaml")
     assert isinstance(settings.vector, ChromaHttp)
