@@ -33,5 +33,5 @@ def wheel(session: nox.Session) -> None:
         session.error(f"expected one wheel in dist/, found {wheels}: run `make dist` first")
     session.install("--find-links", "dist", str(wheels[0]))  # and the model's wheel from dist/
     session.run("python", "tests/packaging/wheel_smoke.py", session.virtualenv.location)
-    session.install(*TEST_TOOLS)
+    session.install(f"{wheels[0]}[llm]", *TEST_TOOLS)  # the scripted test model is litellm's
     session.run("pytest", "-q", "-p", "no:cacheprovider", "tests/unit", *session.posargs)

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args, runtime_checkable
 
-from octomem._litellm import import_litellm
+from octomem._litellm import import_litellm, require_litellm
 from octomem.errors import ConfigurationError, InvalidInputError, LLMError
 from octomem.logs import get_logger
 
@@ -298,6 +298,7 @@ class LiteLLMEmbedder:
     ) -> None:
         if batch_size < 1:
             raise ConfigurationError(f"batch_size must be at least 1; got {batch_size}")
+        require_litellm(f"the embedding model {model!r}")
         self.name = model
         self.model = model
         self.batch_size = batch_size

@@ -3,7 +3,8 @@
     python tests/packaging/wheel_smoke.py VENV
 
 Runs, with VENV's own `octomem` and python and a temporary working directory: the import
-(no torch may be imported, and none may be installed), `octomem demo`, and `octomem
+(neither torch, sentence-transformers nor litellm may be installed: the default install
+is offline and torch-free), `octomem demo`, and `octomem
 serve` with a key: one conversation stored over HTTP and found again. Exits non-zero
 with the reason on any failure; stops the server it starts by its process id. Standard
 library only: it runs under any Python.
@@ -58,8 +59,9 @@ def check_import(python: str, cwd: Path, env: dict[str, str]) -> None:
     code = (
         "import importlib.util, sys, octomem\n"
         "assert not octomem.__file__.startswith(sys.argv[1]), octomem.__file__\n"
-        "missing = [m for m in ('torch', 'sentence_transformers') if importlib.util.find_spec(m)]\n"
-        "assert not missing, f'installed: {missing}'\n"
+        "extras = ('torch', 'sentence_transformers', 'litellm')\n"
+        "found = [m for m in extras if importlib.util.find_spec(m)]\n"
+        "assert not found, f'installed: {found}'\n"
         "print(octomem.__file__)\n"
     )
     where = run(python, "-c", code, str(Path(__file__).resolve().parents[2]), cwd=cwd, env=env)

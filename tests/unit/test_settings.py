@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -189,3 +191,41 @@ def test_a_short_jwt_secret_is_refused_without_echoing_it(key: str) -> None:
     with pytest.raises(ConfigurationError) as refused:
         load_settings(service={key: value})
     assert "32 characters" in str(refused.value) and short not in str(refused.value)
+
+
+def test_an_llm_without_litellm_installed_names_the_extra(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """litellm is the `llm` extra: configuring a model without it fails at open, clearly."""
+    from octomem.embeddings import LiteLLMEmbedder
+
+    monkeypatch.setitem(sys.modules, "litellm", None)  # not installed
+    extra = r"pip install 'octomem\[llm\]'"
+    with pytest.raises(ConfigurationError, match=rf"llm.model 'openai/gpt-4o-mini'.*{extra}"):
+        Orchestrator.from_config(data_dir=tmp_path, llm={"model": "openai/gpt-4o-mini"})
+    with pytest.raises(ConfigurationError, match=extra):
+        LiteLLMEmbedder("openai/text-embedding-3-small")
+
+
+OFFLINE_WITHOUT_EXTRAS = """
+import sys
+for name in ("torch", "sentence_transformers", "transformers", "litellm"):
+    sys.modules[name] = None  # any import of them fails: the extras are not installed
+from octomem import Orchestrator
+with Orchestrator.from_config(data_dir=sys.argv[1]) as orch:
+    orch.process("I moved to Lisbon last spring.", user_id="ana")
+    found = orch.recall("Where does Ana live?", user_id="ana")
+print("RESULT", any("Lisbon" in text for text in found.texts()))
+"""
+
+
+def test_default_configuration_needs_no_extra(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", OFFLINE_WITHOUT_EXTRAS, str(tmp_path / "data")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "RESULT True" in done.stdout
