@@ -57,14 +57,15 @@ def call(url: str, key: str | None = None, body: dict | None = None) -> tuple[in
 
 def check_import(python: str, cwd: Path, env: dict[str, str]) -> None:
     code = (
-        "import importlib.util, sys, octomem\n"
-        "assert not octomem.__file__.startswith(sys.argv[1]), octomem.__file__\n"
+        "import importlib.util, pathlib, sys, octomem\n"
+        "where = pathlib.Path(octomem.__file__)\n"
+        "assert where.is_relative_to(sys.prefix), f'{where} is not the installed wheel'\n"
         "extras = ('torch', 'sentence_transformers', 'litellm')\n"
         "found = [m for m in extras if importlib.util.find_spec(m)]\n"
         "assert not found, f'installed: {found}'\n"
         "print(octomem.__file__)\n"
     )
-    where = run(python, "-c", code, str(Path(__file__).resolve().parents[2]), cwd=cwd, env=env)
+    where = run(python, "-c", code, cwd=cwd, env=env)
     print(f"import: {where.strip()}")
 
 
