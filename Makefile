@@ -3,31 +3,63 @@ PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+DEV_STAMP := $(VENV)/.dev-stamp
 LLM_STAMP := $(VENV)/.llm-test-stamp
 DATA_DIR ?= ./om-data
+# all-MiniLM-L6-v2's files as a package of their own (packages/octomem-minilm), built here
+MODEL_WHEEL := dist/octomem_minilm_l6_v2-1.0.0-py3-none-any.whl
+# pyenv's shims find python3.12 / python3.13 only when they are in its version list
+ifneq ($(shell command -v pyenv 2>/dev/null),)
+export PYENV_VERSION ?= $(shell pyenv versions --bare --skip-aliases 2>/dev/null | grep -E '^3\.(11|12|13)\.[0-9]+$$' | sort -t. -k2,2n | paste -sd: -)
+endif
 
-.PHONY: install demo test test-llm lint bench bench-memory bench-serve bench-scale clean talk-report recall-report
+.PHONY: install install-dev demo test test-llm test-versions dist lint bench bench-memory bench-serve bench-scale clean talk-report recall-report
 
-$(STAMP): pyproject.toml
+# what a user needs: octomem and its dependencies, no torch (`make demo`)
+$(STAMP): pyproject.toml packages/octomem-minilm/pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	# the CPU build of torch first, so that nothing pulls the multi-GB CUDA build
-	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(MAKE) --no-print-directory $(MODEL_WHEEL)
+	$(BIN)/pip install --quiet --find-links dist -e .
 	touch $(STAMP)
 
+# the model's files, checked against the official release's sha256, then their wheel
+$(MODEL_WHEEL): packages/octomem-minilm/pyproject.toml packages/octomem-minilm/fetch_weights.py
+	$(BIN)/python packages/octomem-minilm/fetch_weights.py
+	$(BIN)/pip wheel --quiet --no-deps --wheel-dir dist packages/octomem-minilm
+
+# what the suite needs too: the dev extra, with sentence-transformers on torch (the suite
+# checks the ONNX embedder against it). The CPU build of torch first, where the index has
+# it, so that nothing pulls the multi-GB CUDA build
+$(DEV_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet --find-links dist -e '.[dev]'
+	touch $(DEV_STAMP)
+
 install: $(STAMP)
+
+install-dev: $(DEV_STAMP)
 
 demo: install
 	$(BIN)/octomem demo --data-dir $(DATA_DIR)
 
-test: install
+test: install-dev
 	$(BIN)/pytest -q
 
-$(LLM_STAMP): $(STAMP) pyproject.toml
+# octomem's sdist and wheel in dist/, beside the model's wheel
+dist: install-dev
+	rm -f dist/octomem-[0-9]*
+	$(BIN)/python -m build --outdir dist . >/dev/null
+
+# the wheel in a clean virtualenv of each supported Python (noxfile.py): the import (no
+# torch), `octomem demo` and `octomem serve` from outside the repository, and the unit tests
+test-versions: dist
+	$(BIN)/nox --no-error-on-missing-interpreters=false -s wheel
+
+$(LLM_STAMP): $(DEV_STAMP) pyproject.toml
 	# llama-cpp-python is an sdist: its first install compiles llama.cpp for the CPU (about
 	# 10 minutes on 2 cores); pip caches the wheel, so later installs take seconds
-	$(BIN)/pip install --quiet -e '.[llm-test]'
+	$(BIN)/pip install --quiet --find-links dist -e '.[llm-test]'
 	touch $(LLM_STAMP)
 
 # process() and recall() against Gemma 3 270M served by llama.cpp's server, both
@@ -37,42 +69,42 @@ test-llm: $(LLM_STAMP)
 
 # the phrasing corpus (tests/data/talk_corpus.py): pass rate per category, offline and
 # with the scripted model, then every failing case with its reason
-talk-report: install
+talk-report: install-dev
 	$(BIN)/python -m tests.scenarios.talk_runner 2>/dev/null
 
 # the recall-regression fixture (tests/data/recall_fixture.py): recall@5/@10 per category,
 # turns only and with the offline extraction, then every question whose answer is missed
-recall-report: install
+recall-report: install-dev
 	$(BIN)/python -m tests.scenarios.recall_regression 2>/dev/null
 
-bench: install
+bench: install-dev
 	# mem0ai (the comparison) and matplotlib (the charts) are optional: without them the
 	# benchmarks skip mem0 and the PNGs and say so
-	$(BIN)/pip install --quiet -e '.[bench]' || echo "bench extras not installed: mem0 and charts skipped"
+	$(BIN)/pip install --quiet --find-links dist -e '.[bench]' || echo "bench extras not installed: mem0 and charts skipped"
 	$(BIN)/octomem bench locomo --data ../shared/bench/locomo_dev.json --limit-conversations 1 --json bench-results/locomo.json
 	$(BIN)/octomem bench perf --sizes 1000 --json bench-results/perf.json
 	$(BIN)/python -m octomem.bench.process_cost --sizes 250,500 --json bench-results/process_cost.json
 
 # resident memory over 2,000 process() calls for 20 users: a row every 200 calls
 # (docs/benchmarks.md#memory-over-many-calls)
-bench-memory: install
+bench-memory: install-dev
 	$(BIN)/python -m octomem.bench.memory_growth --calls 2000 --every 200
 
 # the HTTP service under 1, 10 and 50 concurrent clients (80% search, 20% add), side by
 # side with the same calls in-process; about 8 minutes (docs/benchmarks.md#the-http-service-under-load)
-bench-serve: install
+bench-serve: install-dev
 	$(BIN)/octomem bench serve --clients 1,10,50 --duration 60 --max-requests 5000 --json bench-results/serve.json
 
 # embedded against server mode at 10k memories, then one against two `octomem serve`
 # processes, on a Chroma server and an ArcadeDB Bolt server the bench starts and stops
 # (docs/benchmarks.md#server-mode-and-scale-out)
-bench-scale: install
+bench-scale: install-dev
 	$(BIN)/octomem bench scale --size 10000 --duration 60 --max-requests 3000 --json bench-results/scale.json
 
-lint: install
+lint: install-dev
 	$(BIN)/ruff check octomem tests
 	$(BIN)/ruff format --check octomem tests
 	$(BIN)/mypy octomem
 
 clean:
-	rm -rf $(VENV) $(DATA_DIR) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(DATA_DIR) .pytest_cache .mypy_cache .ruff_cache .nox dist build

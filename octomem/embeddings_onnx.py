@@ -1,84 +1,51 @@
-"""Run a sentence-transformers Transformer + mean Pooling (+ Normalize) model on ONNX Runtime.
+"""Run a sentence-transformers BERT model (Transformer + mean or CLS Pooling) on ONNX Runtime.
 
-The model is exported once, from the already verified torch model, to
-`{cache_dir}/{weights_sha256[:16]}-seq{max_seq_length}-opset17.onnx`; the export is checked
-against torch before it is moved into place (atomically), so a cached file is always a
-verified one. Loading a cached file needs onnxruntime and tokenizers only (no torch).
+The ONNX graph is built from the model's safetensors weights by `embeddings_bert` (no
+torch) and cached in `{cache_dir}/{weights_sha256[:16]}-{graph_key}-{BUILD}.onnx` (the weights, and
+the pooling and sizes the graph was built for),
+written to a temp file and moved into place atomically, so a cached file is always a whole
+one. Where the cache is not writable the graph is built in memory on every start (about a
+second). Running it needs onnxruntime and tokenizers only.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import os
 import tempfile
 import time
-import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from octomem import embeddings_bert
+from octomem.embeddings_bert import INPUT_NAMES, max_seq_length
 from octomem.logs import get_logger
 from octomem.settings import user_cache_dir
 
 if TYPE_CHECKING:
-    from sentence_transformers import SentenceTransformer
     from tokenizers import Encoding
 
 log = get_logger(__name__)
 
-OPSET = 17
-TOLERANCE = 1e-4  # max |onnx - torch| per vector component accepted after export
-STALE_EXPORT_S = 3600  # an export takes seconds; a temp file this old was abandoned
+# names the graph builder's output: a change to embeddings_bert that changes the graph
+# (not only its speed) must change it, so no cache keeps a stale graph
+BUILD = f"bert1-opset{embeddings_bert.OPSET}"
+STALE_EXPORT_S = 3600  # a build takes seconds; a temp file this old was abandoned
 CALL_COST = 64  # one inference's fixed cost, in padded tokens (measured: 32-64 best)
 MAX_GROUP = 64  # texts per inference at most
-INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
-_MODULES = ["Transformer", "Pooling"]
-_PROBES = (
-    "hello",
-    "",
-    "Where did Alice say she would move after the summer? Café, naïve, 東京 🙂",
-    " ".join(f"word{i} and" for i in range(400)),  # far more tokens than max_seq_length
-)
 
 
 class OnnxUnavailableError(Exception):
     """ONNX cannot be used here; the message says why."""
 
 
-class OnnxExportError(OnnxUnavailableError):
-    """The export failed or its output did not match torch."""
-
-
 def supports_onnx(model_dir: Path) -> str | None:
-    """None if the model is Transformer + mean Pooling (+ Normalize); else why it is not."""
-    try:
-        modules = json.loads((model_dir / "modules.json").read_text("utf-8"))
-        kinds = [str(m["type"]).rsplit(".", 1)[-1] for m in modules]
-        if kinds not in (_MODULES, [*_MODULES, "Normalize"]):
-            return f"modules {kinds} are not Transformer, Pooling (, Normalize)"
-        pooling = json.loads((model_dir / modules[1]["path"] / "config.json").read_text("utf-8"))
-        config = json.loads((model_dir / "sentence_bert_config.json").read_text("utf-8"))
-        max_seq_length(model_dir)
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        return f"cannot read the model's sentence-transformers config in {model_dir}: {exc}"
-    modes = sorted(k for k, on in pooling.items() if k.startswith("pooling_mode_") and on)
-    if modes != ["pooling_mode_mean_tokens"]:
-        return f"pooling {modes} is not mean-tokens only"
-    if config.get("do_lower_case"):
-        return "do_lower_case is not supported"
-    if not (model_dir / "tokenizer.json").is_file():
-        return f"{model_dir} has no tokenizer.json"
-    return None
-
-
-def max_seq_length(model_dir: Path) -> int:
-    """The truncation length sentence-transformers uses (not tokenizer.json's own)."""
-    config = json.loads((model_dir / "sentence_bert_config.json").read_text("utf-8"))
-    return int(config["max_seq_length"])
+    """None if the model can run on ONNX Runtime; else why it cannot."""
+    return embeddings_bert.unsupported_reason(model_dir)
 
 
 def default_cache_dir() -> Path:
@@ -86,7 +53,9 @@ def default_cache_dir() -> Path:
 
 
 def cache_file(cache_dir: Path, weights_sha256: str, model_dir: Path) -> Path:
-    return cache_dir / f"{weights_sha256[:16]}-seq{max_seq_length(model_dir)}-opset{OPSET}.onnx"
+    """Named by the weights and by the graph's shape (pooling, sizes) and builder version."""
+    key = embeddings_bert.graph_key(model_dir)
+    return cache_dir / f"{weights_sha256[:16]}-{key}-{BUILD}.onnx"
 
 
 def _default_threads() -> int:
@@ -95,9 +64,10 @@ def _default_threads() -> int:
 
 
 class OnnxEncoder:
-    """An ONNX model file plus the model dir's tokenizer: texts in, unit vectors out."""
+    """An ONNX model (a file, or its bytes) plus the model dir's tokenizer: texts in, unit
+    vectors out."""
 
-    def __init__(self, path: Path, model_dir: Path, *, threads: int | None = None) -> None:
+    def __init__(self, model: Path | bytes, model_dir: Path, *, threads: int | None = None) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -108,10 +78,12 @@ class OnnxEncoder:
         # idle threads must not spin: on few cores they starve the stores' threads that
         # run beside a query's embedding (recall p50 at 10k: 18.8 -> 16.5 ms, p95 30 -> 22)
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        source = str(model) if isinstance(model, Path) else model
+        self.session = ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
+        where = model if isinstance(model, Path) else "the built model"
         self.inputs = [i.name for i in self.session.get_inputs()]
         if unknown := set(self.inputs) - set(INPUT_NAMES):
-            raise ValueError(f"{path} expects unknown inputs {sorted(unknown)}")
+            raise ValueError(f"{where} expects unknown inputs {sorted(unknown)}")
         tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         pad = tokenizer.padding or {}
         self._pad = {  # encode pads each group to its longest (not to tokenizer.json's 128)
@@ -125,7 +97,7 @@ class OnnxEncoder:
         self.tokenizer = tokenizer
         probe = self.encode(["hello"])  # a file that loads but computes nonsense fails here
         if probe.ndim != 2 or probe.shape[0] != 1 or not np.isfinite(probe).all():
-            raise ValueError(f"{path} returned an array of shape {probe.shape} for one text")
+            raise ValueError(f"{where} returned an array of shape {probe.shape} for one text")
         self.dimension = int(probe.shape[1])
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
@@ -176,16 +148,9 @@ def _length_groups(lengths: Sequence[int]) -> list[range]:
     return groups[::-1]
 
 
-def load_or_export(
-    model_dir: Path,
-    weights_sha256: str,
-    cache_dir: Path,
-    torch_model: Callable[[], SentenceTransformer],
-) -> OnnxEncoder:
-    """The cached ONNX model, else export it from `torch_model()` (verified) and cache it.
-
-    Raises OnnxUnavailableError (or OnnxExportError) saying why ONNX cannot be used.
-    """
+def load_or_build(model_dir: Path, weights_sha256: str, cache_dir: Path) -> OnnxEncoder:
+    """The cached ONNX model, else build it from the weights (and cache it when the cache
+    dir is writable). Raises OnnxUnavailableError saying why ONNX cannot be used."""
     try:
         import onnxruntime  # noqa: F401
     except ImportError as exc:
@@ -201,92 +166,42 @@ def load_or_export(
             log.warning("embedder.onnx_cache_unusable", path=str(path), error=str(exc)[:200])
             path.unlink(missing_ok=True)
     try:
-        import onnx  # noqa: F401  (torch.onnx.export needs it)
+        model = embeddings_bert.build(model_dir).SerializeToString()
     except ImportError as exc:
-        raise OnnxUnavailableError(f"exporting needs the onnx package ({exc})") from exc
-    try:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=cache_dir)
-        os.close(fd)
-    except OSError as exc:
-        raise OnnxUnavailableError(
-            f"the ONNX cache dir {cache_dir} is not writable: {exc}"
-        ) from exc
-    tmp = Path(tmp_name)
-    try:
-        encoder = _export_verified(torch_model(), model_dir, tmp)
-        tmp.chmod(0o644)  # mkstemp makes it 0600; a shared cache dir should stay readable
-        os.replace(tmp, path)  # readers see no file or the whole file, never half of one
-    except OSError as exc:
-        raise OnnxUnavailableError(f"could not write {path}: {exc}") from exc
-    finally:
-        tmp.unlink(missing_ok=True)
-    log.debug("embedder.onnx_exported", path=str(path), mb=round(path.stat().st_size / 1e6))
+        raise OnnxUnavailableError(f"building the graph needs the onnx package ({exc})") from exc
+    except embeddings_bert.UnsupportedModelError as exc:
+        raise OnnxUnavailableError(str(exc)) from exc
+    encoder = OnnxEncoder(model, model_dir)
+    _write_cache(path, model)
     return encoder
 
 
+def _write_cache(path: Path, model: bytes) -> None:
+    """Write `model` to `path` atomically: readers see no file or the whole file. A cache
+    dir that cannot be written only costs the next start a rebuild."""
+    tmp: Path | None = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        tmp = Path(tmp_name)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(model)
+        tmp.chmod(0o644)  # mkstemp makes it 0600; a shared cache dir should stay readable
+        os.replace(tmp, path)
+    except OSError as exc:
+        log.info("embedder.onnx_not_cached", path=str(path), error=str(exc)[:200])
+    else:
+        log.debug("embedder.onnx_cached", path=str(path), mb=round(len(model) / 1e6))
+    finally:
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+
+
 def _remove_stale_exports(cache_dir: Path) -> None:
-    """Delete temp files (~90 MB each) that exports killed mid-way left behind, of any
+    """Delete temp files (~90 MB each) that builds killed mid-way left behind, of any
     model; one younger than STALE_EXPORT_S may still be written by another process."""
     now = time.time()
     for tmp in cache_dir.glob(".*.onnx.*.tmp"):
         with contextlib.suppress(OSError):  # gone already, or not ours to delete
             if now - tmp.stat().st_mtime > STALE_EXPORT_S:
                 tmp.unlink()
-
-
-def _export_verified(st: SentenceTransformer, model_dir: Path, path: Path) -> OnnxEncoder:
-    """Export `st` to `path`, load it and check it against torch on probe texts."""
-    try:
-        _export(st, path)
-        encoder = OnnxEncoder(path, model_dir)
-        expected = st.encode(
-            list(_PROBES), normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
-        )
-        batched = encoder.encode(_PROBES)  # mixed lengths: padding must not change anything
-        singles = np.vstack([encoder.encode([text]) for text in _PROBES])
-        diff = float(max(np.abs(expected - batched).max(), np.abs(expected - singles).max()))
-    except Exception as exc:
-        raise OnnxExportError(f"the ONNX export failed ({type(exc).__name__}: {exc})") from exc
-    if not diff <= TOLERANCE:  # also catches NaN
-        raise OnnxExportError(f"the ONNX export differs from torch by {diff:.2g} > {TOLERANCE}")
-    return encoder
-
-
-def _export(st: SentenceTransformer, path: Path) -> None:
-    import torch
-
-    model: Any = st[0].auto_model
-    model.eval()
-    names = [n for n in INPUT_NAMES if n in st.tokenizer.model_input_names]
-    if names[:2] != ["input_ids", "attention_mask"]:
-        raise ValueError(f"the tokenizer's inputs {names} lack input_ids/attention_mask")
-
-    class MeanPooled(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.model = model
-
-        def forward(self, *tensors: Any) -> Any:
-            inputs = dict(zip(names, tensors, strict=True))
-            hidden = self.model(**inputs).last_hidden_state
-            mask = inputs["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-            mean = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            return torch.nn.functional.normalize(mean, dim=-1)
-
-    # a padded example, so nothing the tracer bakes in assumes an all-ones mask
-    example = st.tokenizer(["hello world", "a longer example sentence"], padding=True)
-    args = tuple(torch.tensor(example[n], dtype=torch.int64) for n in names)
-    axes: dict[str, dict[int, str]] = {n: {0: "batch", 1: "sequence"} for n in names}
-    with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # TracerWarnings about shape-dependent branches
-        torch.onnx.export(
-            MeanPooled().eval(),
-            args,
-            str(path),
-            input_names=names,
-            output_names=["embedding"],
-            dynamic_axes={**axes, "embedding": {0: "batch"}},
-            opset_version=OPSET,
-            dynamo=False,
-        )

