@@ -2,10 +2,11 @@
 
 A BERT encoder, mean (or CLS) pooling and L2 normalisation, written operator by operator
 with the `onnx` package: no torch, no export step. The graph computes what
-sentence-transformers computes (tests/unit/test_embeddings_bert.py compares the vectors
+sentence-transformers computes (tests/unit/test_embeddings_onnx.py compares the vectors
 to 1e-5); ONNX Runtime runs it. Any model whose `config.json` says `"model_type": "bert"`
-with absolute positions and exact GELU qualifies: all-MiniLM-L6-v2 (the bundled model),
-and the BERT-sized retrieval models such as bge-small, e5-small and gte-small.
+with absolute positions and exact GELU qualifies: all-MiniLM-L6-v2 (the bundled model,
+the only one tested), and by their configuration the BERT-sized retrieval models such as
+bge-small, e5-small and gte-small.
 """
 
 from __future__ import annotations
