@@ -54,7 +54,7 @@ dist: install-dev
 # the wheel in a clean virtualenv of each supported Python (noxfile.py): the import (no
 # torch), `octomem demo` and `octomem serve` from outside the repository, and the unit tests
 test-versions: dist
-	$(BIN)/nox --no-error-on-missing-interpreters=false -s wheel
+	$(BIN)/nox --error-on-missing-interpreters -s wheel
 
 $(LLM_STAMP): $(DEV_STAMP) pyproject.toml
 	# llama-cpp-python is an sdist: its first install compiles llama.cpp for the CPU (about
