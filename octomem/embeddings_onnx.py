@@ -1,11 +1,11 @@
 """Run a sentence-transformers BERT model (Transformer + mean or CLS Pooling) on ONNX Runtime.
 
 The ONNX graph is built from the model's safetensors weights by `embeddings_bert` (no
-torch) and cached in `{cache_dir}/{weights_sha256[:16]}-{graph_key}-{BUILD}.onnx` (the weights, and
-the pooling and sizes the graph was built for),
-written to a temp file and moved into place atomically, so a cached file is always a whole
-one. Where the cache is not writable the graph is built in memory on every start (about a
-second). Running it needs onnxruntime and tokenizers only.
+torch) and cached as `{cache_dir}/{weights_sha256[:16]}-{graph_key}-{BUILD}.onnx` (named
+by the weights, the pooling and sizes the graph was built for, and the builder's
+version), written to a temp file and moved into place atomically, so a cached file is
+always a whole one. Where the cache is not writable the graph is built in memory on
+every start (about a second). Running it needs onnxruntime and tokenizers only.
 """
 
 from __future__ import annotations
