@@ -107,6 +107,8 @@ def test_sigterm_finishes_in_flight_writes_refuses_new_connections_and_loses_not
             b'{"messages": "never finished", ',
         )
         try:
+            held.read_by_server()  # else SIGTERM could find it idle and close it
+            stuck.read_by_server()
             svc.signal(signal.SIGTERM)
             stopped_at = time.monotonic()
             deadline = stopped_at + 30
