@@ -4,12 +4,14 @@
         | "import", "messages": [...], "user_id": ..., "session_id": ..., "source": <export>,
         "store": "vector" | "keyword" | "history" | "graph" | "journal" | null,
         "method": "upsert", "nth": 2, "when": "before" | "after" | "during" | "stop",
-        "settings": {...}}'
+        "what": null, "settings": {...}}'
 
 With a store, the process kills itself at the `nth` call of that store method: before
 it, after it returned, or from a timer thread while it runs ("during"); with "stop" it
 says "stopped" and stops itself (SIGSTOP) before the call, which runs once the test sends
-SIGCONT. Without one, the call runs to the end (the test kills it from outside at some
+SIGCONT. With "what", only calls whose first argument equals it are counted (the
+vector store's `_on("upsert", ...)`: its request to Chroma, after the fence check).
+Without a store, the call runs to the end (the test kills it from outside at some
 moment). Exit 0 means the call finished without reaching the kill point; a call that
 fails prints "error <type>: <message>" and exits 3. `settings` are further settings
 overrides (server stores, lease times).
@@ -39,6 +41,8 @@ def _arm(orch: Orchestrator, spec: dict[str, Any]) -> None:
 
     async def wrapped(*args: Any, **kwargs: Any) -> Any:
         nonlocal calls
+        if spec.get("what") not in (None, *args[:1]):
+            return await real(*args, **kwargs)
         calls += 1
         if calls != spec["nth"]:
             return await real(*args, **kwargs)

@@ -34,7 +34,7 @@ import contextlib
 import threading
 import uuid
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from octomem.errors import ConflictError, StoreError
@@ -50,6 +50,7 @@ _POLL_FIRST_S = 0.005
 _POLL_MAX_S = 0.25
 
 Settle = Callable[[set[str | None]], Awaitable[object]]
+Restore = Callable[[Mapping[str, Sequence[str]]], Awaitable[object]]
 
 
 @dataclass
@@ -166,11 +167,13 @@ class ScopeLocks:
         lease_ttl_s: float,
         timeout_s: float,
         settle: Settle | None = None,
+        restore: Restore | None = None,
     ) -> None:
         self.graph = graph
         self.lease_ttl_s = lease_ttl_s
         self.timeout_s = timeout_s
         self.settle = settle
+        self.restore = restore
 
     @contextlib.asynccontextmanager
     async def hold(self, user_id: str | None) -> AsyncIterator[None]:
@@ -194,15 +197,26 @@ class ScopeLocks:
         lock timeout)."""
         wait_s = self.timeout_s if timeout_s is None else timeout_s
         users = sorted(set(user_ids), key=scope_key)
-        async with contextlib.AsyncExitStack() as stack:
-            held = fence.current() or Fence((), self.graph.fence_holds)
-            for user_id in users:
-                token = await stack.enter_async_context(self._hold(user_id, wait_s))
-                held = held.with_token(self.graph.lease_key(scope_key(user_id)), token)
-            with fence.holding(held):  # the stores refuse these writes once a lease is lost
-                if settle and self.settle is not None and users:
-                    await self.settle(set(users))
-                yield
+        try:
+            async with contextlib.AsyncExitStack() as stack:
+                held = fence.current() or Fence((), self.graph.fence_holds)
+                for user_id in users:
+                    token = await stack.enter_async_context(self._hold(user_id, wait_s))
+                    held = held.with_token(self.graph.lease_key(scope_key(user_id)), token)
+                with fence.holding(held):  # the stores refuse these writes once a lease is lost
+                    if settle and self.settle is not None and users:
+                        await self.settle(set(users))
+                    yield
+        except fence.LandedLate as late:
+            late.users.update(users)
+            if self.restore is None or fence.current() is not None:
+                raise  # the outermost hold restores, once every lease here is released
+            # a vector write landed after the lease was lost: take the leases anew, put
+            # back what the fenced stores say, then tell the caller
+            log.warning("a write landed after its lease was lost; restoring", written=late.written)
+            async with self.hold_many(late.users):
+                await self.restore(late.written)
+            raise
 
     @contextlib.asynccontextmanager
     async def _hold(self, user_id: str | None, wait_s: float) -> AsyncIterator[int]:

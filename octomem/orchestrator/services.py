@@ -68,7 +68,7 @@ class Services:
     def locks(self) -> ScopeLocks:
         """The per-scope write locks every write path holds (`octomem.orchestrator.locks`)."""
         if self._locks is None:
-            from octomem.orchestrator.writer import complete_leftovers
+            from octomem.orchestrator.writer import complete_leftovers, restore_vectors
 
             config = self.settings.concurrency
             self._locks = ScopeLocks(
@@ -76,6 +76,7 @@ class Services:
                 lease_ttl_s=config.lease_ttl_s,
                 timeout_s=config.lock_timeout_s,
                 settle=lambda users: complete_leftovers(self, users),
+                restore=lambda written: restore_vectors(self, written),
             )
         return self._locks
 

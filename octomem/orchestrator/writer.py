@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -40,6 +40,7 @@ from octomem.models import (
     Relation,
     WriteIntent,
     embedding_text,
+    record_from_dict,
     utcnow,
 )
 from octomem.orchestrator import projections
@@ -259,6 +260,41 @@ async def complete_leftovers(services: Services, user_ids: set[str | None]) -> i
         await _complete(services, intent)
         applied += 1
     return applied
+
+
+async def restore_vectors(services: Services, written: Mapping[str, Sequence[str]]) -> int:
+    """Put vector entries (ids by memory type) back to what the history log says; the
+    caller holds their users' leases. They were written by a writer whose lease passed to
+    another while its request was on the way (`fence.LandedLate`): the history log is on
+    the graph server, where every write is fenced, so a memory's last event there is its
+    newest truth, and an entry with no event left was forgotten meanwhile and is removed.
+    Returns how many entries changed."""
+    changed = 0
+    for kind, ids in written.items():
+        memory_type = MemoryType(kind)
+        stored = {r.id: r for r in await services.vector.get(memory_type, ids)}
+        truths: list[MemoryBase] = []
+        gone: list[str] = []
+        for memory_id in dict.fromkeys(ids):
+            events = await services.history.for_memory(memory_id)
+            last = events[-1] if events else None
+            if last is None or last.operation is Operation.DELETE:
+                gone += [memory_id] if memory_id in stored else []
+            elif last.record is not None:
+                truth, now = record_from_dict(last.record), stored.get(memory_id)
+                if now is None or (now.content_hash, now.valid_to) != (
+                    truth.content_hash,
+                    truth.valid_to,
+                ):
+                    truths.append(truth)
+        if gone:
+            await services.vector.delete(memory_type, gone)
+        if truths:
+            embeddings = await services.embedder.embed([embedding_text(r) for r in truths])
+            await services.vector.upsert(memory_type, truths, embeddings)
+        changed += len(gone) + len(truths)
+    log.warning("restored entries a late write had changed", changed=changed)
+    return changed
 
 
 async def _upsert(services: Services, changes: Sequence[tuple[MemoryBase, HistoryEvent]]) -> None:

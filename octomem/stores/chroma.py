@@ -332,13 +332,16 @@ class ChromaVectorStore:
         """Run a Chroma write (`written`: the record JSON an upsert stores; None for a
         delete) and keep the cache exact: it is updated when Chroma has finished, even if
         the caller is cancelled before (the worker thread cannot be stopped). A writer
-        holding leases checks them first (Chroma has no conditional writes: `fence`)."""
+        holding leases checks them before and after (Chroma has no conditional writes:
+        `fence`)."""
         if self._remote is not None:
             await fence.verify()
         self._source()  # the cache of an embedded store exists from here on
         cache = self._cache
         if cache is None:
             await self._on(what, memory_type, method, **kwargs)
+            if self._remote is not None:
+                await fence.confirm(MemoryType(memory_type).value, entry_ids)
             return
         name = self.collection_name(memory_type)
         token = cache.begin_write(name, entry_ids)

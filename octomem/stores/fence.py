@@ -10,9 +10,12 @@ token, i.e. once another writer has taken over:
   (and writes the lease node, so a concurrent take-over and the write serialise): a
   stale writer's transaction fails whole with `LeaseLostError`;
 - a store that cannot check inside its own writes (the Chroma server has no conditional
-  writes) calls `verify` right before each write, which asks the graph server. That
-  leaves the time of one request between the check and the write: a writer stopped in
-  exactly that gap writes once more (docs/deployment.md, Fencing).
+  writes) calls `verify` right before each write, which asks the graph server, and
+  `confirm` right after it. A writer stopped in the gap between the two (after the check,
+  before its request reached Chroma) writes once more; `confirm` then finds the lease
+  gone and raises `LandedLate` naming the entries it wrote. `ScopeLocks` answers it by
+  taking the lease anew and restoring those entries from the history log, which only
+  fenced writes reach (`writer.restore_vectors`), before the error reaches the caller.
 
 With no lease held (reads, set-up, the embedded stores of one process) nothing is checked.
 """
@@ -21,7 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from octomem.errors import ConflictError
@@ -65,6 +68,17 @@ def holding(fence: Fence) -> Iterator[None]:
         _CURRENT.reset(reset)
 
 
+class LandedLate(LeaseLostError):
+    """A vector write that passed its fence check reached the store after the lease was
+    lost: the entries it wrote (`written`, by collection) may now hide a newer truth
+    until they are restored from the history log."""
+
+    def __init__(self, message: str, written: Mapping[str, Sequence[str]]) -> None:
+        super().__init__(message)
+        self.written = {kind: list(ids) for kind, ids in written.items()}
+        self.users: set[str | None] = set()  # whose leases were held (`ScopeLocks`)
+
+
 def lost(keys: object) -> LeaseLostError:
     return LeaseLostError(
         "this writer's lease on the memories it was writing passed to another writer "
@@ -79,3 +93,23 @@ async def verify() -> None:
     fence = current()
     if fence is not None and fence.tokens and not await fence.holds(fence.tokens):
         raise lost([key for key, _ in fence.tokens])
+
+
+async def confirm(kind: str, ids: Sequence[str]) -> None:
+    """After a write `verify` let through: `LandedLate` (naming the entries of collection
+    `kind` written) if the fence no longer holds, i.e. the lease may have passed to
+    another writer before the write landed."""
+    fence = current()
+    if fence is not None and fence.tokens and not await fence.holds(fence.tokens):
+        keys = [key for key, _ in fence.tokens]
+        raise LandedLate(str(lost(keys)), {kind: ids})
+
+
+@contextlib.contextmanager
+def cleared() -> Iterator[None]:
+    """Run the enclosed code under no fence (a writer that lost its leases takes new ones)."""
+    reset = _CURRENT.set(None)
+    try:
+        yield
+    finally:
+        _CURRENT.reset(reset)

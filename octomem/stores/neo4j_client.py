@@ -62,10 +62,6 @@ _FENCE: LiteralString = (
     "UNWIND $fences AS f MATCH (l:OctomemLease {key: f.key}) WHERE l.token = f.token "
     "SET l.fenced = f.token RETURN count(l) AS held"
 )
-_FENCE_HOLDS: LiteralString = (
-    "UNWIND $fences AS f MATCH (l:OctomemLease {key: f.key}) WHERE l.token = f.token "
-    "RETURN count(l) AS held"
-)
 
 
 async def records(tx: Tx, query: LiteralString, **params: Any) -> list[Any]:
@@ -212,12 +208,18 @@ class Neo4jClient:
         return await self.call(op, work, write=write, fenced=fenced, what=what)
 
     async def fence_holds(self, tokens: Sequence[tuple[str, int]]) -> bool:
-        """Whether every (lease key, token) is still the lease's newest token."""
+        """Whether every (lease key, token) is still the lease's newest token.
+
+        A write transaction that writes the lease nodes, like the check inside a fenced
+        write: it serialises with a take-over (Neo4j locks the node; ArcadeDB refuses the
+        commit of a transaction whose node changed meanwhile, and it is retried). A read
+        transaction is not enough: under load, ArcadeDB answered one with a token two
+        take-overs old (`tests/integration/test_scale_out.py`, the stalled writer)."""
 
         async def work(tx: Tx) -> bool:
-            return await _held(tx, _FENCE_HOLDS, tokens)
+            return await _held(tx, _FENCE, tokens)
 
-        return await self.call("fence_holds", work, write=False)
+        return await self.call("fence_holds", work, fenced=False)
 
     async def run_schema(self, statements: Sequence[LiteralString], what: str = "graph") -> str:
         """Check the connection and run schema statements (idempotent); the server's agent."""

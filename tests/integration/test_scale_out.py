@@ -33,6 +33,8 @@ LEASE_S = 2.0  # short, so a dead or stopped host's lease lapses within the test
 # the second vector upsert of a process(): the first of its extracted memories, which are
 # decided (read, reconciled) before it and written from here on
 MEMORIES_WRITE = ("vector", "upsert", 2)
+# the same write's request to Chroma, after its fence check (`fence.verify`)
+MEMORIES_SENT = ("vector", "_on", 2, "upsert")
 
 
 def _settings(server_stores: dict[str, Any]) -> dict[str, Any]:
@@ -56,9 +58,14 @@ def host(tmp_path: Path, server_stores: dict[str, Any], embedder: Embedder) -> I
 
 
 def _child(
-    tmp_path: Path, server_stores: dict[str, Any], user: str, text: str, when: str
+    tmp_path: Path,
+    server_stores: dict[str, Any],
+    user: str,
+    text: str,
+    when: str,
+    at: tuple[str, str, int, str | None] = (*MEMORIES_WRITE, None),
 ) -> subprocess.Popen[str]:
-    store, method, nth = MEMORIES_WRITE
+    store, method, nth, what = at
     spec = {
         "data_dir": str(tmp_path / "host-a"),
         "settings": _settings(server_stores),
@@ -66,7 +73,7 @@ def _child(
         "messages": [{"role": "user", "content": text}],
         "user_id": user,
         "session_id": "s1",
-        **{"store": store, "method": method, "nth": nth, "when": when},
+        **{"store": store, "method": method, "nth": nth, "when": when, "what": what},
     }
     return subprocess.Popen(
         [sys.executable, str(CHILD), json.dumps(spec)],
@@ -118,6 +125,34 @@ def test_a_stalled_writer_cannot_overwrite_the_newer_truth(
             os.kill(a.pid, signal.SIGKILL)
             a.wait()
     assert a.returncode == 3 and "LeaseLostError" in output, output
+    assert assert_one_current_home(b, user, ["Lisbon", "Berlin"]) == "Berlin"
+    _clean(b)
+
+
+def test_a_write_that_lands_after_the_lease_is_lost_is_undone_before_the_call_returns(
+    tmp_path: Path, server_stores: dict[str, Any], host: Any, uid: Any
+) -> None:
+    """The gap the fence check cannot close on Chroma (no conditional writes): host A has
+    checked its lease and is stopped with its request to Chroma not yet sent. Host B
+    takes over and moves the user to Berlin; A resumes and its "Lisbon" lands on top.
+    A then finds its lease gone, takes it anew and puts back what the history log (on
+    the graph server, where every write is fenced) says, before its call fails."""
+    user = uid("dana")
+    # the second request that upserts to Chroma: the one with the decided facts
+    a = _child(tmp_path, server_stores, user, "I live in Lisbon.", "stop", MEMORIES_SENT)
+    try:
+        _wait_for(a, "stopped")
+        b = host("host-b")
+        b.process("I moved to Berlin.", user_id=user)  # waits for A's lease to lapse
+        assert [h.value for h in _homes(b, user) if h.is_current] == ["Berlin"]
+        os.kill(a.pid, signal.SIGCONT)
+        output, _ = a.communicate(timeout=120)
+    finally:
+        if a.poll() is None:
+            os.kill(a.pid, signal.SIGKILL)
+            a.wait()
+    assert a.returncode == 3 and "LeaseLostError" in output, output
+    assert "restored entries a late write had changed" in output, output
     assert assert_one_current_home(b, user, ["Lisbon", "Berlin"]) == "Berlin"
     _clean(b)
 
