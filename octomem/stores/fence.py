@@ -102,7 +102,13 @@ async def confirm(kind: str, ids: Sequence[str]) -> None:
     fence = current()
     if fence is not None and fence.tokens and not await fence.holds(fence.tokens):
         keys = [key for key, _ in fence.tokens]
-        raise LandedLate(str(lost(keys)), {kind: ids})
+        raise LandedLate(
+            "this writer's lease on the memories it was writing passed to another writer "
+            f"while its last write was on the way (leases {keys}); what that write changed "
+            "was put back to the newer truth. Nothing more of this call was stored: send "
+            "it again",
+            {kind: ids},
+        )
 
 
 @contextlib.contextmanager
