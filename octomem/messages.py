@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
-
-from langchain_core.messages import BaseMessage, ChatMessage
+from typing import TYPE_CHECKING, Any
 
 from octomem.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from langchain_core.messages import BaseMessage
 from octomem.models import Role, Turn, as_utc, stable_hash
 from octomem.validation import (
     check_int,
@@ -65,7 +67,7 @@ def normalize_messages(
         if not messages:
             raise InvalidInputError("messages is an empty list: pass at least one message")
         items = [(f"messages[{i}]", m) for i, m in enumerate(messages)]
-    elif isinstance(messages, str | bytes | Mapping | BaseMessage):
+    elif isinstance(messages, str | bytes | Mapping) or _is_langchain(messages):
         items = [("messages", messages)]
     else:
         raise InvalidInputError(
@@ -133,7 +135,7 @@ def _to_turn(
 ) -> Turn:
     if isinstance(message, str | bytes):
         fields: dict[str, Any] = {"role": "user", "content": _decode(message, "message")}
-    elif isinstance(message, BaseMessage):
+    elif _is_langchain(message):
         fields = _from_langchain(message)
     elif isinstance(message, Mapping):
         fields = _from_dict(message)
@@ -210,7 +212,17 @@ def _key_name(key: Any) -> str:
     return str(key)
 
 
+def _is_langchain(message: object) -> bool:
+    """A LangChain message. Its classes are only looked up where LangChain is already
+    imported (a caller that built one has imported it), so octomem does not import
+    langchain_core with itself."""
+    module = sys.modules.get("langchain_core.messages")
+    return module is not None and isinstance(message, module.BaseMessage)
+
+
 def _from_langchain(message: BaseMessage) -> dict[str, Any]:
+    from langchain_core.messages import ChatMessage
+
     if isinstance(message, ChatMessage):
         role = _role(message.role)
     elif message.type.removesuffix("MessageChunk").lower() in ROLE_ALIASES:

@@ -36,7 +36,7 @@ from octomem.orchestrator.calls import RunningCalls
 from octomem.orchestrator.events import history_event
 from octomem.orchestrator.forget import forget as forget_scope
 from octomem.orchestrator.forget import resume
-from octomem.orchestrator.graph import build_process_graph, plan_recall, recall
+from octomem.orchestrator.graph import plan_recall, recall
 from octomem.orchestrator.reprocess import sessions_to_reprocess
 from octomem.orchestrator.retrieval import as_of_filter
 from octomem.orchestrator.services import Services, build_services
@@ -66,6 +66,8 @@ class Orchestrator:
     def __init__(self, services: Services) -> None:
         self.services = services
         self.settings: Settings = services.settings
+        from octomem.orchestrator.process_graph import build_process_graph  # imports langgraph
+
         self.process_graph = build_process_graph(services)
         self._loop = LoopThread()
         self._calls = RunningCalls()

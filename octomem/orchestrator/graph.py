@@ -1,4 +1,4 @@
-"""The recall steps, and the process and recall LangGraph StateGraphs over injected services.
+"""The recall steps, and the recall LangGraph StateGraph over injected services.
 
 process:  normalize -> store_turns -> read_turns -> route -> [llm_extract] -> agent (Send per
           agent) -> commit (built in process_graph.py)
@@ -14,10 +14,7 @@ import asyncio
 import time
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
-
-from langgraph.graph import END, START, StateGraph
-from langgraph.types import Send
+from typing import TYPE_CHECKING, Any
 
 from octomem.errors import InvalidInputError
 from octomem.logs import get_logger
@@ -31,23 +28,18 @@ from octomem.models import (
 )
 from octomem.orchestrator import projections, routing
 from octomem.orchestrator.fusion import boost_named_actors, fuse
-from octomem.orchestrator.process_graph import build_process_graph
 from octomem.orchestrator.retrieval import add_context, retrieve, shared_searches
 from octomem.orchestrator.services import Services
 from octomem.orchestrator.staleness import demote_stale
-from octomem.orchestrator.state import (
-    RankedList,
-    RecallGraph,
-    RecallPlan,
-    RecallState,
-    RetrieveTask,
-)
+from octomem.orchestrator.state import RankedList, RecallPlan, RecallState, RetrieveTask
 from octomem.scopes import given, scope_filter
 from octomem.telemetry import span
 
+if TYPE_CHECKING:
+    from octomem.orchestrator.state import RecallGraph
+
 log = get_logger(__name__)
 __all__ = [
-    "build_process_graph",
     "build_recall_graph",
     "plan_recall",
     "rank_hits",
@@ -159,6 +151,8 @@ async def recall(
 def build_recall_graph(services: Services) -> RecallGraph:
     """The recall steps as a graph, for LangGraph Studio: each agent's search is one Send,
     and the state shows the plan, every retriever's ranked list and the result."""
+    from langgraph.graph import END, START, StateGraph
+    from langgraph.types import Send
 
     async def plan_node(state: RecallState) -> dict[str, Any]:
         started = state.get("started") or time.perf_counter()
@@ -180,7 +174,7 @@ def build_recall_graph(services: Services) -> RecallGraph:
     async def shared_node(state: RecallState) -> dict[str, Any]:
         return {"shared": await shared_searches(services, state["query"], state["plan"])}
 
-    def fan_out(state: RecallState) -> list[Send]:
+    def fan_out(state: RecallState) -> list[Any]:  # Sends; LangGraph resolves these hints
         tasks = [
             RetrieveTask(
                 agent=agent, query=state["query"], plan=state["plan"], shared=state["shared"]

@@ -30,7 +30,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Send
@@ -60,14 +60,11 @@ from octomem.orchestrator.reconcile import Reconciler
 from octomem.orchestrator.reprocess import EXTRACTION_FLAG
 from octomem.orchestrator.services import Services
 from octomem.orchestrator.staleness import closed_by, outdated_turn_changes
-from octomem.orchestrator.state import (
-    AgentTask,
-    Decision,
-    Extraction,
-    ProcessGraph,
-    ProcessState,
-)
+from octomem.orchestrator.state import AgentTask, Decision, Extraction, ProcessState
 from octomem.orchestrator.writer import all_changes, write_records
+
+if TYPE_CHECKING:
+    from octomem.orchestrator.state import ProcessGraph
 from octomem.scopes import ANY
 from octomem.sensitive import mask, mask_value
 from octomem.telemetry import span

@@ -14,9 +14,8 @@ import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated, Any, Literal, TypedDict
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypedDict
 
-from langgraph.graph.state import CompiledStateGraph
 from pydantic import BaseModel, Field
 
 from octomem.agents.semantic import TurnReading
@@ -198,6 +197,9 @@ class RetrieveTask(TypedDict):
     shared: SharedSearches
 
 
-# the compiled graphs: state, context (none), input and output are the state's own type
-ProcessGraph = CompiledStateGraph[ProcessState, None, ProcessState, ProcessState]
-RecallGraph = CompiledStateGraph[RecallState, None, RecallState, RecallState]
+if TYPE_CHECKING:  # langgraph is imported where graphs are compiled, not with octomem
+    from langgraph.graph.state import CompiledStateGraph
+
+    # the compiled graphs: state, context (none), input and output are the state's own type
+    ProcessGraph = CompiledStateGraph[ProcessState, None, ProcessState, ProcessState]
+    RecallGraph = CompiledStateGraph[RecallState, None, RecallState, RecallState]

@@ -14,14 +14,18 @@ import importlib
 import os
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from octomem.agents.base import MemoryAgent
 from octomem.errors import ConfigurationError
-from octomem.orchestrator.graph import build_process_graph, build_recall_graph
+from octomem.orchestrator.graph import build_recall_graph
+from octomem.orchestrator.process_graph import build_process_graph
 from octomem.orchestrator.services import Services, build_services
-from octomem.orchestrator.state import ProcessGraph, RecallGraph
 from octomem.settings import load_settings
 from octomem.telemetry import configure_tracing
+
+if TYPE_CHECKING:
+    from octomem.orchestrator.state import ProcessGraph, RecallGraph
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "default.yaml"
 

@@ -26,7 +26,7 @@ from octomem.models import (
     unregister_memory_type,
 )
 from octomem.orchestrator import studio
-from octomem.orchestrator.graph import build_process_graph
+from octomem.orchestrator.process_graph import build_process_graph
 from octomem.orchestrator.services import build_services
 from octomem.prompts.reconcile import DecisionOutput
 from octomem.settings import load_settings
