@@ -15,9 +15,6 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from octomem.errors import InvalidInputError
-
-if TYPE_CHECKING:
-    from langchain_core.messages import BaseMessage
 from octomem.models import Role, Turn, as_utc, stable_hash
 from octomem.validation import (
     check_int,
@@ -28,6 +25,10 @@ from octomem.validation import (
     shown,
     validate_scope_id,
 )
+
+if TYPE_CHECKING:
+    from langchain_core.messages import BaseMessage
+
 
 MAX_MESSAGE_CHARS = 100_000
 ROLES: tuple[Role, ...] = ("user", "assistant", "system", "tool")

@@ -34,12 +34,11 @@ from octomem.models import (
     Relation,
     StoreDifferences,
     as_utc,
-    record_from_dict,
     turn_context,
     utcnow,
 )
 from octomem.orchestrator import projections
-from octomem.orchestrator.events import history_event
+from octomem.orchestrator.events import history_event, logged_as
 from octomem.orchestrator.services import Services
 from octomem.orchestrator.writer import (
     recover,
@@ -152,14 +151,6 @@ def _index_entry(record: MemoryBase) -> IndexEntry:
     )
 
 
-def _logged_as(event: HistoryEvent, record: MemoryBase) -> bool:
-    """Whether the last event shows the record as it is (its text and validity)."""
-    if event.record is None:
-        return False
-    logged = record_from_dict(event.record)
-    return (logged.content_hash, logged.valid_to) == (record.content_hash, record.valid_to)
-
-
 def _edge_matches(edge: Relation, record: KnowledgeMemory) -> bool:
     expected = relation_of(record)
     keys = ("user_id", "subject_id", "predicate", "object_id", "fact", "invalid_at")
@@ -182,7 +173,7 @@ def _compare(snap: _Snapshot) -> _Diff:
         event = snap.history.get(memory_id)
         if event is None:
             diff.history.missing.append(memory_id)
-        elif not _logged_as(event, record):
+        elif not logged_as(event, record):
             diff.history.stale.append(memory_id)
     diff.keyword.extra = [i for i in snap.index if i not in snap.records]
     diff.graph.extra = [i for i in snap.nodes if i not in snap.records]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from octomem.models import HistoryEvent, MemoryBase, Operation, stable_hash
+from octomem.models import HistoryEvent, MemoryBase, Operation, record_from_dict, stable_hash
 
 
 def history_event(
@@ -34,3 +34,11 @@ def history_event(
         user_id=record.user_id,
         record=record.model_dump(mode="json"),
     )
+
+
+def logged_as(event: HistoryEvent, record: MemoryBase) -> bool:
+    """Whether the event shows the record as it is (its text and validity)."""
+    if event.record is None:
+        return False
+    logged = record_from_dict(event.record)
+    return (logged.content_hash, logged.valid_to) == (record.content_hash, record.valid_to)

@@ -62,12 +62,13 @@ from octomem.orchestrator.services import Services
 from octomem.orchestrator.staleness import closed_by, outdated_turn_changes
 from octomem.orchestrator.state import AgentTask, Decision, Extraction, ProcessState
 from octomem.orchestrator.writer import all_changes, write_records
-
-if TYPE_CHECKING:
-    from octomem.orchestrator.state import ProcessGraph
 from octomem.scopes import ANY
 from octomem.sensitive import mask, mask_value
 from octomem.telemetry import span
+
+if TYPE_CHECKING:
+    from octomem.orchestrator.state import ProcessGraph
+
 
 log = get_logger(__name__)
 _NOTHING_FOUND = "skipped: the LLM router found nothing for it"

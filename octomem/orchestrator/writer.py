@@ -44,7 +44,7 @@ from octomem.models import (
     utcnow,
 )
 from octomem.orchestrator import projections
-from octomem.orchestrator.events import history_event
+from octomem.orchestrator.events import history_event, logged_as
 from octomem.orchestrator.locks import ScopeBusyError
 from octomem.orchestrator.state import Decision
 from octomem.stores.base import MemoryLink
@@ -281,12 +281,9 @@ async def restore_vectors(services: Services, written: Mapping[str, Sequence[str
             if last is None or last.operation is Operation.DELETE:
                 gone += [memory_id] if memory_id in stored else []
             elif last.record is not None:
-                truth, now = record_from_dict(last.record), stored.get(memory_id)
-                if now is None or (now.content_hash, now.valid_to) != (
-                    truth.content_hash,
-                    truth.valid_to,
-                ):
-                    truths.append(truth)
+                now = stored.get(memory_id)
+                if now is None or not logged_as(last, now):
+                    truths.append(record_from_dict(last.record))
         if gone:
             await services.vector.delete(memory_type, gone)
         if truths:
