@@ -37,6 +37,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from octomem import retries
 from octomem.errors import ConflictError, StoreError
 from octomem.logs import get_logger
 from octomem.models import stable_hash
@@ -46,8 +47,6 @@ from octomem.stores.fence import Fence
 
 log = get_logger(__name__)
 
-_POLL_FIRST_S = 0.005
-_POLL_MAX_S = 0.25
 
 Settle = Callable[[set[str | None]], Awaitable[object]]
 Restore = Callable[[Mapping[str, Sequence[str]]], Awaitable[object]]
@@ -247,13 +246,10 @@ class ScopeLocks:
             _release_local(name)
 
     async def _take_lease(self, key: str, owner: str, user_id: str | None, wait_s: float) -> int:
-        delay = _POLL_FIRST_S
-        deadline = asyncio.get_running_loop().time() + wait_s
-        while not (token := await self.graph.acquire_lease(key, owner, self.lease_ttl_s)):
-            if asyncio.get_running_loop().time() >= deadline:
-                raise self._busy(user_id, "another process", wait_s)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, _POLL_MAX_S)
+        wait = retries.lease_wait(wait_s)
+        token: int = await wait(self.graph.acquire_lease, key, owner, self.lease_ttl_s)
+        if not token:
+            raise self._busy(user_id, "another process", wait_s)
         return token
 
     async def _renew(self, key: str, owner: str) -> None:

@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
 import re
 import threading
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -26,7 +24,7 @@ import httpx
 from chromadb.config import Settings
 from chromadb.errors import NotFoundError as ChromaNotFoundError
 
-from octomem import filters
+from octomem import filters, retries
 from octomem.errors import (
     ConfigurationError,
     InvalidInputError,
@@ -55,8 +53,6 @@ from octomem.stores.record_cache import RecordCache
 
 log = get_logger(__name__)
 _PAGE = 1000
-_FIRST_PAUSE_S = 0.05  # retries of a server call back off from here, doubling ...
-_MAX_PAUSE_S = 2.0  # ... up to this
 _SELECTIVE_MAX = 4096
 # Chroma's collection names: 3-512 of [A-Za-z0-9._-], alphanumeric at both ends; ours are
 # "{prefix}_{memory type}" (a project's prefix ends in "-p-<project>", up to 43 more)
@@ -203,19 +199,18 @@ class ChromaVectorStore:
         """Run `fn` in a worker thread on the collection of `memory_type` (None: on the
         client): again, for up to `retry_s`, while the server cannot be reached; its
         errors as octomem's."""
-        deadline = time.monotonic() + self._retry_s
-        pause = _FIRST_PAUSE_S
-        while True:
-            try:
-                return await asyncio.to_thread(self._attempt, fn, memory_type)
-            except OctomemError:
-                raise
-            except Exception as exc:
-                if not _unreachable(exc) or time.monotonic() + pause > deadline:
-                    raise self._failure(what, exc) from exc
-                log.warning("chroma server unreachable; retrying", what=what, error=str(exc))
-            await asyncio.sleep(random.uniform(pause / 2, pause))
-            pause = min(pause * 2, _MAX_PAUSE_S)
+
+        def retrying(exc: BaseException) -> None:
+            log.warning("chroma server unreachable; retrying", what=what, error=str(exc))
+
+        try:
+            return await retries.chroma_call(self._retry_s, _unreachable, retrying)(
+                asyncio.to_thread, self._attempt, fn, memory_type
+            )
+        except OctomemError:
+            raise
+        except Exception as exc:
+            raise self._failure(what, exc) from exc
 
     def _attempt(self, fn: Callable[[Any], T], memory_type: MemoryType | None) -> T:
         """One store call, with the client open throughout (an embedded engine is not
@@ -676,6 +671,8 @@ def _check_type(record: MemoryBase, memory_type: MemoryType) -> None:
 
 def _unreachable(exc: BaseException) -> bool:
     """The server could not be reached, or the connection broke: a retry may cure it."""
+    if isinstance(exc, OctomemError):
+        return False  # already judged
     if isinstance(exc, ConnectionError | TimeoutError | httpx.TransportError):
         return True
     # chromadb.HttpClient(...) raises a ValueError when its first heartbeat fails

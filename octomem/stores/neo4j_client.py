@@ -16,9 +16,6 @@ record, or a second node with the same unique key, fails one of the transactions
 
 from __future__ import annotations
 
-import asyncio
-import random
-import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, LiteralString, TypeVar
 
@@ -32,6 +29,7 @@ from neo4j import (
 from neo4j import exceptions as neo4j_errors
 from opentelemetry import trace
 
+from octomem import retries
 from octomem.errors import (
     ConfigurationError,
     InvalidInputError,
@@ -52,7 +50,6 @@ _PASSING = (
     neo4j_errors.SessionExpired,
     neo4j_errors.TransientError,
 )
-_RETRY_S = 30.0  # as long as the driver retries a transaction function
 _DUPLICATE_RETRIES = 5  # a unique key taken by a concurrent MERGE is there on the retry
 
 # Fencing, first in a fenced write: every lease the writer holds must still carry its
@@ -80,24 +77,27 @@ async def _write(session: AsyncSession, work: Callable[[Tx], Awaitable[T]]) -> T
     concurrent writer (Neo4j: a deadlock; ArcadeDB: a change to the same record, found at
     commit), a lost connection or leader, or - a few times - a unique key taken meanwhile
     (ArcadeDB: two MERGEs created the same node, where Neo4j makes the second one wait and
-    match). Every write here is idempotent and the retry sees the other writer's result.
-    The back-off is short and random: the driver's own starts at 1 s, far too long for
-    these small transactions."""
-    deadline = time.monotonic() + _RETRY_S
-    backoff, duplicates = 0.005, 0
-    while True:
-        try:
-            async with await session.begin_transaction() as tx:
-                return await work(tx)  # committed on leaving the block
-        except neo4j_errors.ConstraintError:
-            duplicates += 1
-            if duplicates > _DUPLICATE_RETRIES or time.monotonic() > deadline:
-                raise
-        except (neo4j_errors.Neo4jError, neo4j_errors.DriverError) as exc:
-            if not exc.is_retryable() or time.monotonic() > deadline:
-                raise
-        await asyncio.sleep(random.uniform(0, backoff))
-        backoff = min(backoff * 2, 1.0)
+    match). Every write here is idempotent and the retry sees the other writer's result
+    (`retries.graph_transaction`)."""
+
+    async def once() -> T:
+        async with await session.begin_transaction() as tx:
+            return await work(tx)  # committed on leaving the block
+
+    policy = retries.graph_transaction(
+        _curable, duplicates=_DUPLICATE_RETRIES, is_duplicate=_duplicate
+    )
+    return await policy(once)
+
+
+def _curable(exc: BaseException) -> bool:
+    return isinstance(exc, neo4j_errors.Neo4jError | neo4j_errors.DriverError) and (
+        exc.is_retryable()
+    )
+
+
+def _duplicate(exc: BaseException) -> bool:
+    return isinstance(exc, neo4j_errors.ConstraintError)
 
 
 class Neo4jClient:

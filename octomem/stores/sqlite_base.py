@@ -8,30 +8,28 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import ClassVar, TypeVar
 
+from octomem import retries
 from octomem.errors import OctomemError, StoreError
 
 T = TypeVar("T")
-_OPEN_RETRY_S = 30.0
 
 
-def checkpoint_truncate(conn: sqlite3.Connection, *, timeout_s: float = _OPEN_RETRY_S) -> None:
+def checkpoint_truncate(
+    conn: sqlite3.Connection, *, timeout_s: float = retries.SQLITE_OPEN_S
+) -> None:
     """Copy the WAL into the database and truncate it to zero bytes; retried while another
     connection reads (a checkpoint cannot reset a WAL that a reader still uses)."""
-    deadline = time.monotonic() + timeout_s
-    delay = 0.01
-    while True:
+
+    def once() -> None:
         busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-        if not busy:
-            return
-        if time.monotonic() >= deadline:
-            raise sqlite3.OperationalError("the WAL stays in use by another connection")
-        time.sleep(delay)
-        delay = min(delay * 2, 0.5)
+        if busy:
+            raise retries.WalInUse("the WAL stays in use by another connection")
+
+    retries.wal_checkpoint(timeout_s)(once)
 
 
 class SqliteStore:
@@ -64,21 +62,14 @@ class SqliteStore:
         """WAL mode, schema, migrations. Another process opening the same file at the same
         moment can make these fail at once with "database is locked" (switching to WAL and
         creating tables take locks the busy timeout does not wait for): retry a while."""
-        deadline = time.monotonic() + _OPEN_RETRY_S
-        delay = 0.01
-        while True:
-            try:
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.execute("PRAGMA secure_delete=ON")  # freed space is zeroed, not kept
-                conn.executescript(self.SCHEMA)
-                self._prepare(conn)
-                return
-            except sqlite3.OperationalError as exc:
-                locked = "locked" in str(exc) or "busy" in str(exc)
-                if not locked or time.monotonic() >= deadline:
-                    raise
-                time.sleep(delay)
-                delay = min(delay * 2, 0.5)
+
+        def once() -> None:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA secure_delete=ON")  # freed space is zeroed, not kept
+            conn.executescript(self.SCHEMA)
+            self._prepare(conn)
+
+        retries.sqlite_setup()(once)
 
     def _prepare(self, conn: sqlite3.Connection) -> None:
         """Run once per connection after `SCHEMA`: migrate an older schema in place."""
