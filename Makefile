@@ -67,8 +67,9 @@ $(LLM_STAMP): $(DEV_STAMP) pyproject.toml
 test-llm: $(LLM_STAMP)
 	$(BIN)/pytest -q -rA -n 0 -m llm_server tests/llm_server
 
-# the phrasing corpus (tests/data/talk_corpus.py): pass rate per category, offline and
-# with the scripted model, then every failing case with its reason
+# the phrasing corpus (tests/data/talk_corpus.py): pass rate per category, offline (the
+# rules) and llm-plumbing (a scripted model handed the gold answers: the LLM path, not a
+# model's extraction - that is `make test-llm`'s), then every failing case with its reason
 talk-report: install-dev
 	$(BIN)/python -m tests.scenarios.talk_runner 2>/dev/null
 

@@ -33,6 +33,7 @@ from octomem.orchestrator import arguments as args
 from octomem.orchestrator import doctor, projections
 from octomem.orchestrator.arguments import Owner, check_owner, check_scope, parse_memory_types
 from octomem.orchestrator.calls import RunningCalls
+from octomem.orchestrator.commit import commit
 from octomem.orchestrator.events import history_event
 from octomem.orchestrator.forget import forget as forget_scope
 from octomem.orchestrator.forget import resume
@@ -40,9 +41,8 @@ from octomem.orchestrator.graph import plan_recall, recall
 from octomem.orchestrator.reprocess import sessions_to_reprocess
 from octomem.orchestrator.retrieval import as_of_filter
 from octomem.orchestrator.services import Services, build_services
-from octomem.orchestrator.staleness import outdated_turn_changes
 from octomem.orchestrator.state import ProcessState
-from octomem.orchestrator.writer import delete_records, recover, rewrite_views, write_records
+from octomem.orchestrator.writer import delete_records, recover, rewrite_views
 from octomem.scopes import given, scope_filter
 from octomem.sensitive import mask_text, mask_value
 from octomem.settings import Settings, load_settings
@@ -326,15 +326,13 @@ class Orchestrator:
             name = await projections.user_name(self.services, new.user_id, new.agent_id, now)
             new = reread(new, text, name)
         event = history_event(new, Operation.UPDATE, old=old, actor="api", at=now)
-        views = await projections.project(self.services, [new], now=now)
         changed = isinstance(new, SemanticMemory) and getattr(old, "value", None) != new.value
-        marks = await outdated_turn_changes(  # the turns that said the old value are stale
-            self.services, [(old, new)] if changed else [], actor="api", at=now
-        )
-        await write_records(
+        await commit(  # the turns that said the old value are stale
             self.services,
-            [(new, event), *views.writes, *marks],
-            deletes=views.deletes,
+            [(new, event)],
+            now=now,
+            closed=[(old, new)] if changed else [],
+            closed_at=now,
             actor="api",
         )
         return new
@@ -371,10 +369,7 @@ class Orchestrator:
             async with self.services.locks.hold(found.user_id):
                 record = await self._get(memory_type, memory_id, owner)
                 record = await self._canonical(record, "delete", owner)
-                views = await projections.project(self.services, [], deleted=[record], now=utcnow())
-                await write_records(
-                    self.services, views.writes, deletes=[record, *views.deletes], actor="api"
-                )
+                await commit(self.services, [], now=utcnow(), deleted=[record], actor="api")
 
     delete = sync_twin(adelete)
 

@@ -55,11 +55,12 @@ from octomem.models import (
     utcnow,
 )
 from octomem.orchestrator import extraction, projections, routing
+from octomem.orchestrator.commit import commit as commit_changes
 from octomem.orchestrator.metadata import with_caller_metadata
 from octomem.orchestrator.reconcile import Reconciler
 from octomem.orchestrator.reprocess import EXTRACTION_FLAG
 from octomem.orchestrator.services import Services
-from octomem.orchestrator.staleness import closed_by, outdated_turn_changes
+from octomem.orchestrator.staleness import closed_by
 from octomem.orchestrator.state import AgentTask, Decision, Extraction, ProcessState
 from octomem.orchestrator.writer import all_changes, write_records
 from octomem.scopes import ANY
@@ -362,12 +363,10 @@ def build_process_graph(services: Services) -> ProcessGraph:
                 decisions = await reconciler.decide(canonical)
                 current.set_attribute("octomem.decisions", len(decisions))
                 changes = await offload.cpu(len(decisions), lambda: all_changes(decisions))
-                views = await projections.project(
-                    services, [record for record, _ in changes], now=reconciler.now
-                )
                 # the turns the closed facts came from are marked in the same intent
-                changes += await outdated_turn_changes(services, closed_by(decisions))
-                await write_records(services, changes + views.writes, deletes=views.deletes)
+                views = await commit_changes(
+                    services, changes, now=reconciler.now, closed=closed_by(decisions)
+                )
                 if fell_back or (state.get("turns_in") and extraction_.with_llm):
                     await _flag_turns(
                         services, state["stored_turns"], "fallback" if fell_back else "llm"

@@ -1,10 +1,14 @@
 """Runs the phrasing corpus (`tests/data/talk_corpus.py`) and reports pass rates.
 
-Two modes: `offline` (the default rules) and `llm` (the `ScriptedModel`, replying to each
-extraction request with the gold extraction of the `process` call under way and to each
-reconcile request with the case's verdict). One Orchestrator per category, one user per
-case. A case that raises - e.g. an API another branch is still adding - counts as failed,
-with the error as its reason.
+Two modes: `offline` (the default rules: how well they read each phrasing) and
+`llm-plumbing` (the `ScriptedModel`, replying to each extraction request with the gold
+extraction of the `process` call under way and to each reconcile request with the case's
+verdict). The model is handed the answers, so `llm-plumbing` checks the LLM path around
+a competent model - prompt, parsing, reconcile, the write, projections, recall - and says
+nothing of how well any model extracts; a real model's extraction is reported only by
+`make test-llm` (tests/llm_server). One Orchestrator per category, one user per case. A
+case that raises - e.g. an API another branch is still adding - counts as failed, with
+the error as its reason.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from octomem.prompts.semantic import Fact, SemanticOutput
 from octomem.testing import ScriptedModel, ScriptedRequest, from_extraction
 from tests.data.talk_corpus import CATEGORIES, Case, Category, Edit, Say
 
-MODES = ("offline", "llm")
+MODES = ("offline", "llm-plumbing")
 MakeOrch = Callable[..., Orchestrator]
 
 

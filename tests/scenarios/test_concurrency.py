@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -18,6 +19,7 @@ import pytest
 
 from octomem import Orchestrator
 from octomem.models import CoreMemory
+from octomem.orchestrator import locks
 from octomem.orchestrator.locks import scope_key
 from tests.invariants import assert_one_current_home
 
@@ -137,19 +139,24 @@ def test_first_calls_from_two_event_loops_both_open_the_stores(orch: Orchestrato
     complete: the second is woken on its own loop when the first has opened them."""
     services = orch.services
     opening, arrivals = type(services).init, []
-    second = threading.Event()
+    waiting = threading.Event()  # the second caller is queued for the opening lock
+
+    class Queue(deque):  # the opening lock's waiters: the second caller's arrival is seen
+        def append(self, item: Any) -> None:
+            super().append(item)
+            waiting.set()
+
+    name = ("octomem.services.init", str(services.settings.store_dir.resolve()))
+    monkeypatch.setitem(locks._LOCKS, name, locks._LocalLock(waiters=Queue()))
 
     async def init() -> None:
         arrivals.append(asyncio.get_running_loop())
-        if len(arrivals) == 2:
-            second.set()
         await opening(services)
 
     journal_init = services.journal.init
 
     async def slow_journal_init() -> None:  # inside the first caller's opening
-        assert await asyncio.to_thread(second.wait, 60)
-        await asyncio.sleep(0.2)  # the second caller is now waiting for the opening
+        assert await asyncio.to_thread(waiting.wait, 60), "the second caller never waited"
         await journal_init()
 
     monkeypatch.setattr(services, "init", init)

@@ -4,10 +4,11 @@ and retrying the call gives exactly what a clean run gives.
 Each case runs a large `process()` (300 messages), a `delete_all`, a `forget` or an
 `import_jsonl` of that process's export in a child process (tests/crash_child.py) that
 kills itself at one point - before, during or after one call of one store, or of the write
-journal - or that the test kills from outside after a delay. The test then opens the data
-directory again, asks `check()` (every store against the canonical one), retries the call
-and compares everything stored - records with their validity, every memory's history, the
-graph's entities and relations - with a run that was never interrupted.
+journal - or that the test kills from outside after a delay (halved and tried again on
+fresh data while the call finishes first: every case ends in a kill). The test then opens
+the data directory again, asks `check()` (every store against the canonical one), retries
+the call and compares everything stored - records with their validity, every memory's
+history, the graph's entities and relations - with a run that was never interrupted.
 """
 
 from __future__ import annotations
@@ -125,6 +126,7 @@ IMPORT_POINTS = [
     ("journal", "finish", 1, "before"),
 ]
 KILL_AFTER_S = [0.5, 1.5, 3.0]  # from outside, at moments nobody chose
+KILL_ATTEMPTS = 6  # a call that finished first is run again with half the delay
 # words only the crash user said: none may be left on disk once a forget is complete
 FORGOTTEN_WORDS = [b"initech", b"munich", b"tax report"]
 
@@ -228,6 +230,7 @@ def _child(spec: dict[str, Any]) -> subprocess.Popen[str]:
 
 def _prepare(call: str, tmp_path: Path, clean: dict[str, Any]) -> Path:
     data = tmp_path / "data"
+    data.parent.mkdir(parents=True, exist_ok=True)
     if call in ("delete_all", "forget"):
         shutil.copytree(clean["template"], data)
     else:  # the clean run's id key, so the same call makes the same ids to compare
@@ -294,14 +297,28 @@ def test_killed_at_a_store_call(
 def test_killed_from_outside(
     call: str, delay: float, tmp_path: Path, clean: dict[str, Any], embedder: Embedder
 ) -> None:
-    data = _prepare(call, tmp_path, clean)
-    child = _child(_spec(call, data, None, clean))
-    assert child.stdout is not None
-    for line in child.stdout:  # wait until the stores are open
-        if line.strip() == "ready":
+    """The child is killed `delay` after its stores are open. A call that finished before
+    the kill proves nothing: it runs again on fresh data with half the delay, until a kill
+    lands (or the attempts run out, which fails)."""
+    for attempt in range(KILL_ATTEMPTS):
+        data = _prepare(call, tmp_path / f"attempt{attempt}", clean)
+        child = _child(_spec(call, data, None, clean))
+        assert child.stdout is not None
+        before: list[str] = []
+        for line in child.stdout:  # wait until the stores are open
+            if line.strip() == "ready":
+                break
+            before.append(line)
+        time.sleep(delay / 2**attempt)
+        if child.poll() is None:
+            os.kill(child.pid, signal.SIGKILL)
+        output, _ = child.communicate(timeout=600)
+        output = "".join(before) + output
+        if child.returncode == -signal.SIGKILL:
             break
-    time.sleep(delay)
-    if child.poll() is None:
-        os.kill(child.pid, signal.SIGKILL)
-    child.communicate(timeout=600)
+        assert child.returncode == 0, f"the call failed before the kill:\n{output}"
+    assert child.returncode == -signal.SIGKILL, (
+        f"the call finished before the kill in all {KILL_ATTEMPTS} attempts "
+        f"(last delay {delay / 2 ** (KILL_ATTEMPTS - 1):.3f} s):\n{output}"
+    )
     _reopen_check_retry(call, data, embedder, clean)

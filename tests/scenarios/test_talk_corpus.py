@@ -1,6 +1,8 @@
-"""The phrasing corpus, offline and with the scripted model: each category's pass rate
-stays at or above its floor. `pytest -s tests/scenarios/test_talk_corpus.py` (or `make
-talk-report`) prints the table and every failing case with its reason."""
+"""The phrasing corpus, offline (the rules' reading) and `llm-plumbing` (the LLM path fed
+the gold answers by a scripted model: plumbing, not extraction quality - that is `make
+test-llm`'s): each category's pass rate stays at or above its floor. `pytest -s
+tests/scenarios/test_talk_corpus.py` (or `make talk-report`) prints the table and every
+failing case with its reason."""
 
 from __future__ import annotations
 

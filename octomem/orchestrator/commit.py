@@ -1,0 +1,46 @@
+"""The one commit pipeline of `process`, `update` and `delete`: the changes, the
+projections that follow them (the core block, knowledge edges), the raw turns they make
+stale, written as one journaled intent (`writer.write_records`). The caller holds the
+scope lock and has decided the changes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from octomem.models import HistoryEvent, MemoryBase
+from octomem.orchestrator import projections
+from octomem.orchestrator.staleness import outdated_turn_changes
+from octomem.orchestrator.writer import write_records
+
+if TYPE_CHECKING:
+    from octomem.orchestrator.services import Services
+
+
+async def commit(
+    services: Services,
+    changes: Sequence[tuple[MemoryBase, HistoryEvent]],
+    *,
+    now: datetime,
+    closed: Sequence[tuple[MemoryBase, MemoryBase | None]] = (),
+    closed_at: datetime | None = None,
+    deleted: Sequence[MemoryBase] = (),
+    actor: str = "octomem",
+) -> projections.Projection:
+    """Write `changes` (records with their history events) and remove `deleted`, with the
+    projection changes they cause and the `outdated` marks of the turns the `closed`
+    facts came from ((closed fact, successor or None); `closed_at` dates a closure the
+    fact does not date itself, `staleness.outdated_turn_changes`). The projection
+    changes, for the caller's report."""
+    views = await projections.project(
+        services, [record for record, _ in changes], deleted=deleted, now=now
+    )
+    marks = await outdated_turn_changes(services, closed, actor=actor, at=closed_at)
+    await write_records(
+        services,
+        [*changes, *marks, *views.writes],
+        deletes=[*deleted, *views.deletes],
+        actor=actor,
+    )
+    return views
