@@ -106,6 +106,7 @@ lint: install-dev
 	$(BIN)/ruff check octomem tests
 	$(BIN)/ruff format --check octomem tests
 	$(BIN)/mypy octomem
+	$(BIN)/lint-imports --no-cache
 
 clean:
 	rm -rf $(VENV) $(DATA_DIR) .pytest_cache .mypy_cache .ruff_cache .nox dist build
