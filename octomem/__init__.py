@@ -17,7 +17,7 @@ from octomem.errors import (
     StoreError,
     StoreUnavailableError,
 )
-from octomem.memory import Memory
+from octomem.memory import AsyncMemory, Memory
 from octomem.models import (
     ContextualMemory,
     CoreMemory,
@@ -41,6 +41,7 @@ from octomem.orchestrator.engine import Orchestrator
 from octomem.settings import Settings, load_settings
 
 __all__ = [
+    "AsyncMemory",
     "ConfigurationError",
     "ConflictError",
     "ContextualMemory",

@@ -1,16 +1,25 @@
-"""`Memory`: a mem0-compatible facade over the octomem engine, for users migrating from mem0.
+"""`Memory` and `AsyncMemory`: mem0-compatible facades over the octomem engine, for users
+migrating from mem0.
 
 Method names, arguments and return shapes follow mem0's OSS `Memory` (results wrapped
 in ``{"results": [...]}``, items with ``id``, ``memory``, ``hash``, ``metadata``,
 ``score``...). ``run_id`` is octomem's ``session_id``. Unlike mem0, an update never
 loses the old value: superseded memories stay readable through ``history``.
+
+`AsyncMemory` is the one implementation: its coroutines await the Orchestrator's async
+API. `Memory` runs each of them on the Orchestrator's own event loop
+(`Orchestrator.run_sync`), so both give the same results and the same errors.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import inspect
 import os
+from collections.abc import Callable, Coroutine
 from datetime import datetime
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from octomem.errors import InvalidInputError
 from octomem.models import (
@@ -24,6 +33,9 @@ from octomem.models import (
 from octomem.orchestrator.engine import Orchestrator
 from octomem.scopes import equals
 from octomem.validation import shown, validate_scope_id
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 _EVENT = {  # octomem operation -> mem0 event name
     Operation.ADD: "ADD",
@@ -134,21 +146,27 @@ def search_items(recalled: RecallResult, threshold: float | None = None) -> list
     return items
 
 
-class Memory:
-    """mem0-style API: add, search, get, get_all, update, delete, delete_all, history, reset."""
+class AsyncMemory:
+    """mem0's `AsyncMemory`: the methods of `Memory` as coroutines, on the Orchestrator's
+    async API. Concurrent calls (``asyncio.gather``) run side by side as the
+    Orchestrator's own do."""
 
     def __init__(self, orchestrator: Orchestrator | None = None) -> None:
         self._orch = orchestrator or Orchestrator.from_config()
 
     @classmethod
-    def from_config(cls, path: str | os.PathLike[str] | None = None, **overrides: Any) -> Memory:
-        return cls(Orchestrator.from_config(path, **overrides))
+    async def from_config(
+        cls, path: str | os.PathLike[str] | None = None, **overrides: Any
+    ) -> AsyncMemory:
+        """``await AsyncMemory.from_config(...)``, as in mem0; the stores are opened in a
+        thread, off the event loop. Arguments as `Orchestrator.from_config`."""
+        return cls(await asyncio.to_thread(Orchestrator.from_config, path, **overrides))
 
     @property
     def orchestrator(self) -> Orchestrator:
         return self._orch
 
-    def add(
+    async def add(
         self,
         messages: Any,
         *,
@@ -160,7 +178,7 @@ class Memory:
         memory_type: str | list[str] | None = None,
     ) -> dict[str, Any]:
         """Store messages. `infer=False` stores them as they are (one memory per message)."""
-        result = self._orch.process(
+        result = await self._orch.aprocess(
             messages,
             user_id=user_id,
             agent_id=agent_id,
@@ -171,7 +189,7 @@ class Memory:
         )
         return {"results": add_items(result, infer=infer)}
 
-    def search(
+    async def search(
         self,
         query: str,
         *,
@@ -190,18 +208,18 @@ class Memory:
         if run_id is not None:
             session = equals("session_id", run_id)
             filters = {"AND": [filters, session]} if filters else session
-        recalled = self._orch.recall(
+        recalled = await self._orch.arecall(
             query, user_id=user_id, agent_id=agent_id, limit=limit, filters=filters, as_of=as_of
         )
         return {"results": search_items(recalled, threshold)}
 
-    def get(
+    async def get(
         self, memory_id: str, *, user_id: str | None = None, agent_id: str | None = None
     ) -> dict[str, Any]:
         """`user_id` / `agent_id`: only a memory of theirs (else NotFoundError)."""
-        return to_item(self._orch.get(memory_id, user_id=user_id, agent_id=agent_id))
+        return to_item(await self._orch.aget(memory_id, user_id=user_id, agent_id=agent_id))
 
-    def get_all(
+    async def get_all(
         self,
         *,
         user_id: str | None = None,
@@ -212,7 +230,7 @@ class Memory:
         as_of: datetime | None = None,
     ) -> dict[str, Any]:
         """Memories in scope (`as_of`: those current at that time)."""
-        records = self._orch.get_all(
+        records = await self._orch.aget_all(
             user_id=user_id,
             agent_id=agent_id,
             session_id=run_id,
@@ -222,7 +240,7 @@ class Memory:
         )
         return {"results": [to_item(r) for r in records]}
 
-    def update(
+    async def update(
         self,
         memory_id: str,
         data: str,
@@ -230,16 +248,16 @@ class Memory:
         user_id: str | None = None,
         agent_id: str | None = None,
     ) -> dict[str, Any]:
-        self._orch.update(memory_id, data, user_id=user_id, agent_id=agent_id)
+        await self._orch.aupdate(memory_id, data, user_id=user_id, agent_id=agent_id)
         return {"message": "Memory updated successfully!"}
 
-    def delete(
+    async def delete(
         self, memory_id: str, *, user_id: str | None = None, agent_id: str | None = None
     ) -> dict[str, Any]:
-        self._orch.delete(memory_id, user_id=user_id, agent_id=agent_id)
+        await self._orch.adelete(memory_id, user_id=user_id, agent_id=agent_id)
         return {"message": "Memory deleted successfully!"}
 
-    def delete_all(
+    async def delete_all(
         self,
         *,
         user_id: str | None = None,
@@ -250,28 +268,83 @@ class Memory:
             raise InvalidInputError(
                 "delete_all needs user_id, agent_id or run_id; use reset() to delete everything"
             )
-        count = self._orch.delete_all(user_id=user_id, agent_id=agent_id, session_id=run_id)
+        count = await self._orch.adelete_all(user_id=user_id, agent_id=agent_id, session_id=run_id)
         return {"message": f"Memories deleted successfully! ({count})"}
 
-    def forget(self, *, user_id: str, agent_id: str | None = None) -> dict[str, Any]:
+    async def forget(self, *, user_id: str, agent_id: str | None = None) -> dict[str, Any]:
         """Remove every trace of a user (or one agent scope of a user), history included
         (octomem's own; see `Orchestrator.forget`). Returns what was removed."""
-        report = self._orch.forget(user_id=user_id, agent_id=agent_id)
+        report = await self._orch.aforget(user_id=user_id, agent_id=agent_id)
         return {
             "message": f"Forgot {report.total_memories} memories and their history",
             **report.model_dump(mode="json"),
         }
 
-    def history(
+    async def history(
         self, memory_id: str, *, user_id: str | None = None, agent_id: str | None = None
     ) -> list[dict[str, Any]]:
-        events = self._orch.history(memory_id, user_id=user_id, agent_id=agent_id)
+        events = await self._orch.ahistory(memory_id, user_id=user_id, agent_id=agent_id)
         return [history_item(event) for event in events]
 
-    def reset(self) -> None:
-        self._orch.reset()
+    async def reset(self) -> None:
+        await self._orch.areset()
+
+    async def close(self) -> None:
+        await self._orch.aclose()
+
+    async def __aenter__(self) -> AsyncMemory:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+
+def _blocking(
+    amethod: Callable[Concatenate[AsyncMemory, P], Coroutine[Any, Any, T]],
+) -> Callable[Concatenate[Memory, P], T]:
+    """`Memory`'s form of an `AsyncMemory` coroutine method: same name, parameters and
+    docstring, run on the Orchestrator's loop (as `octomem._sync.sync_twin`, for a facade
+    that holds its async twin rather than being it)."""
+
+    @functools.wraps(amethod)
+    def method(self: Memory, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return self.orchestrator.run_sync(amethod(self._async, *args, **kwargs))
+
+    method.__qualname__ = f"Memory.{amethod.__name__}"
+    method.__doc__ = inspect.getdoc(amethod)
+    return method
+
+
+class Memory:
+    """mem0-style API: add, search, get, get_all, update, delete, delete_all, history, reset.
+
+    Blocking; each method is `AsyncMemory`'s, run on the Orchestrator's own event loop."""
+
+    def __init__(self, orchestrator: Orchestrator | None = None) -> None:
+        self._async = AsyncMemory(orchestrator)
+        self._orch = self._async.orchestrator
+
+    @classmethod
+    def from_config(cls, path: str | os.PathLike[str] | None = None, **overrides: Any) -> Memory:
+        return cls(Orchestrator.from_config(path, **overrides))
+
+    @property
+    def orchestrator(self) -> Orchestrator:
+        return self._orch
+
+    add = _blocking(AsyncMemory.add)
+    search = _blocking(AsyncMemory.search)
+    get = _blocking(AsyncMemory.get)
+    get_all = _blocking(AsyncMemory.get_all)
+    update = _blocking(AsyncMemory.update)
+    delete = _blocking(AsyncMemory.delete)
+    delete_all = _blocking(AsyncMemory.delete_all)
+    forget = _blocking(AsyncMemory.forget)
+    history = _blocking(AsyncMemory.history)
+    reset = _blocking(AsyncMemory.reset)
 
     def close(self) -> None:
+        """Close the Orchestrator and stop its event loop (`Orchestrator.close`)."""
         self._orch.close()
 
     def __enter__(self) -> Memory:
@@ -281,4 +354,4 @@ class Memory:
         self.close()
 
 
-__all__ = ["Memory", "MemoryType", "to_item"]
+__all__ = ["AsyncMemory", "Memory", "MemoryType", "to_item"]

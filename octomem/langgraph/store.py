@@ -12,8 +12,10 @@ Every item is one octomem semantic memory:
   key, the whole value of keys like "password"), in ``internal["langgraph_value"]``
   (octomem's bookkeeping
   about the item, with its namespace and key); the text octomem embeds
-  and indexes is taken from the value (``index`` fields, else ``content``/``text``/...,
-  else the JSON itself);
+  and indexes is taken from the value: the put's ``index`` paths, else the store's
+  ``index={"fields": [...]}`` (LangGraph's `IndexConfig`, `octomem.langgraph.index`),
+  else ``content``/``text``/..., else the JSON itself; ``index=False``, or paths that
+  hold no text, leave the item out of query ranking;
 - history: every put is an ADD or UPDATE event and a delete a DELETE event, as for any
   memory (a put of the value already stored writes nothing); the record gets a conflict
   key of its own, so extraction never supersedes it.
@@ -38,6 +40,7 @@ from typing import Any, Literal
 from langgraph.store.base import (
     BaseStore,
     GetOp,
+    IndexConfig,
     Item,
     ListNamespacesOp,
     MatchCondition,
@@ -47,11 +50,11 @@ from langgraph.store.base import (
     SearchItem,
     SearchOp,
 )
-from langgraph.store.base.embed import get_text_at_path, tokenize_path
 
 from octomem.errors import InvalidInputError
 from octomem.filters import document_predicate
 from octomem.langgraph import checks
+from octomem.langgraph.index import StoreIndex
 from octomem.langgraph.namespaces import NamespaceScope
 from octomem.models import (
     MemoryBase,
@@ -73,24 +76,11 @@ MARK = "langgraph_store"  # internal key: True on every item of the store
 MARK_FILTER = {f"internal.{MARK}": True}
 EXTRACTOR = "langgraph-store"
 RANK_CHUNK = 1_000  # ids in one recall's filter (it is bounded in size)
-TEXT_FIELDS = ("content", "text", "memory", "fact", "description", "summary", "body")
 
 
 def item_id(namespace: Sequence[str], key: str, id_key: bytes | None = None) -> str:
     """The memory id of an item (`id_key`: the Orchestrator's, `services.id_key`)."""
     return make_memory_id(MemoryType.SEMANTIC, EXTRACTOR, list(namespace), key, id_key=id_key)
-
-
-def _text(value: dict[str, Any], index: list[str] | None) -> str:
-    if index:
-        texts = [t for path in index for t in get_text_at_path(value, tokenize_path(path))]
-        if texts:
-            return "\n".join(texts)
-    else:
-        for name in TEXT_FIELDS:
-            if isinstance(value.get(name), str) and value[name].strip():
-                return str(value[name])
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
 
 def _masked_puts(puts: list[PutOp]) -> list[PutOp]:
@@ -165,9 +155,16 @@ class OctomemStore(BaseStore):
         orchestrator: Orchestrator,
         *,
         namespace_scope: NamespaceScope | None = None,
+        index: IndexConfig | None = None,
     ) -> None:
+        """`index`: LangGraph's `IndexConfig` (see `octomem.langgraph.index`): `fields`
+        choose the text of a value that is embedded and indexed; `dims` and `embed` must
+        agree with the Orchestrator's embedder (ConfigurationError), which embeds for
+        every memory of the project."""
         self.orchestrator = orchestrator
         self.namespace_scope = namespace_scope or NamespaceScope()
+        self.index = StoreIndex(index)
+        self.index.check_dims(orchestrator.services.embedder)
 
     # --- BaseStore ---------------------------------------------------------------------
 
@@ -194,6 +191,7 @@ class OctomemStore(BaseStore):
         values = any(isinstance(op, PutOp) and op.value is not None for op in ops)
         ops = await asyncio.to_thread(check) if values else check()
         await self.orchestrator.services.init()
+        await self.index.check(self.orchestrator.services.embedder)
         results: list[Result] = [None] * len(ops)
         puts: dict[tuple[tuple[str, ...], str], PutOp] = {}
         for op in ops:
@@ -319,11 +317,10 @@ class OctomemStore(BaseStore):
                     deletes.append(old)
                 continue
             value = dict(op.value)
-            index = None if op.index is None or op.index is False else list(op.index)
-            text = _text(value, index)
-            if old is not None and _unchanged(old, value, text, op.index is not False):
+            text, indexed = self.index.text(value, op.index)
+            if old is not None and _unchanged(old, value, text, indexed):
                 continue  # a retried put: no new version, no history event
-            record = self._storable(op, namespace, value, text, old, now)
+            record = self._storable(op, namespace, value, (text, indexed), old, now)
             operation = Operation.UPDATE if old else Operation.ADD
             changes.append(
                 (record, history_event(record, operation, old=old, actor=EXTRACTOR, at=now))
@@ -337,11 +334,13 @@ class OctomemStore(BaseStore):
         op: PutOp,
         namespace: tuple[str, ...],
         value: dict[str, Any],
-        text: str,
+        indexed_text: tuple[str, bool],
         old: MemoryBase | None,
         now: datetime,
     ) -> SemanticMemory:
-        """The record a put of `value` writes; InvalidInputError if it cannot be stored."""
+        """The record a put of `value` writes (its text, and whether a query ranks it);
+        InvalidInputError if it cannot be stored."""
+        text, indexed = indexed_text
         record_id = old.id if old else self.item_id(namespace, op.key)
         scope = self.namespace_scope.scope(namespace)
         try:
@@ -363,7 +362,7 @@ class OctomemStore(BaseStore):
                     "langgraph_namespace": list(namespace),
                     "langgraph_key": op.key,
                     "langgraph_value": value,
-                    "langgraph_indexed": op.index is not False,
+                    "langgraph_indexed": indexed,
                 },
             )
             record.model_dump_json()  # what the journal and the stores will write

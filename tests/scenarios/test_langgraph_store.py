@@ -18,7 +18,7 @@ from langgraph.graph import START, StateGraph
 from langgraph.store.base import BaseStore, GetOp, InvalidNamespaceError, PutOp
 from typing_extensions import TypedDict
 
-from octomem import InvalidInputError, Orchestrator
+from octomem import ConfigurationError, InvalidInputError, Orchestrator
 from octomem.langgraph import NamespaceScope, OctomemStore
 from octomem.settings import load_settings
 
@@ -302,3 +302,41 @@ def test_items_imported_from_another_data_dir_keep_their_ids(make_orch: Any) -> 
     assert store.get(("memories", "other"), "diet") is None
     store.delete(("memories", "alice"), "diet")
     assert store.get(("memories", "alice"), "diet") is None
+
+
+def test_index_that_disagrees_with_the_orchestrators_embedder_is_refused(
+    orch: Orchestrator,
+) -> None:
+    """The Orchestrator embeds every memory of its project; an `index` whose dims or embed
+    would give other vectors is a ConfigurationError that says what to do instead."""
+    dimension = orch.services.embedder.dimension
+    with pytest.raises(ConfigurationError, match="dims is 1536 .* gives 384-dimensional"):
+        OctomemStore(orch, index={"dims": 1536, "fields": ["text"]})
+
+    def other_model(texts: Any) -> list[list[float]]:
+        return [[1.0] + [0.0] * (dimension - 1) for _ in texts]
+
+    store = OctomemStore(orch, index={"embed": other_model, "dims": dimension})
+    with pytest.raises(ConfigurationError, match="other vectors than the Orchestrator's"):
+        store.put(("docs",), "k", {"text": "never stored"})
+    with pytest.raises(ConfigurationError, match="other vectors"):
+        store.get(("docs",), "k")
+    assert orch.get_all(agent_id="langgraph") == []
+
+    def same_model(texts: Any) -> list[list[float]]:
+        return asyncio.run(orch.services.embedder.embed(list(texts)))
+
+    agreeing = OctomemStore(orch, index={"embed": same_model, "dims": dimension})
+    agreeing.put(("docs",), "k", {"text": "stored"})
+    assert agreeing.get(("docs",), "k") is not None
+
+    for bad, error in [
+        ({"fields": "title"}, InvalidInputError),
+        ({"fields": []}, InvalidInputError),
+        ({"dims": "384"}, InvalidInputError),
+        ({"embedding": same_model}, InvalidInputError),
+        (["title"], InvalidInputError),
+        ({"embed": "no-such-provider:model"}, ConfigurationError),
+    ]:
+        with pytest.raises(error):
+            OctomemStore(orch, index=bad)  # type: ignore[arg-type]

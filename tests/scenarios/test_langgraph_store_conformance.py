@@ -413,3 +413,46 @@ async def test_unknown_filter_operators_are_rejected(api: Api) -> None:
     for bad in ({"n": {"$in": [1]}}, {"n": {"$gt": 0, "plain": 1}}):
         with pytest.raises(error):
             await api.search(("f",), filter=bad)
+
+
+# --- index=: LangGraph's IndexConfig ----------------------------------------------------
+
+
+@pytest.fixture(params=["sync", "async"])
+def indexed(request: pytest.FixtureRequest, kind: str, make_orch: Any, embedder: Any) -> Api:
+    """Each store with `index={"embed", "dims", "fields": ["title"]}`, embedding with the
+    model octomem embeds with (so both stores rank by the same vectors)."""
+
+    def embed(texts: Any) -> list[list[float]]:  # sync: LangGraph runs it in a thread
+        return asyncio.run(embedder.embed(list(texts)))
+
+    index: Any = {"embed": embed, "dims": embedder.dimension, "fields": ["title"]}
+    if kind == OCTOMEM:
+        store: BaseStore = OctomemStore(make_orch(), index=index)
+    else:
+        store = InMemoryStore(index=index)
+    return Api(store, kind, str(request.param))
+
+
+async def test_index_fields_choose_the_text_a_query_ranks(indexed: Api) -> None:
+    """With fields=["title"], a query ranks items by their titles alone; an item without a
+    title, and one put with index=False, are kept (get, filters) but never scored."""
+    trip = {"title": "Our trip to Kyoto", "body": "we cooked sushi every night"}
+    sushi = {"title": "Sushi recipes", "body": "bought at the Nishiki market"}
+    await indexed.put(("docs",), "trip", trip)
+    await indexed.put(("docs",), "sushi", sushi)
+    await indexed.put(("docs",), "untitled", {"body": "Kyoto sushi"})
+    await indexed.put(("docs",), "hidden", {"title": "Kyoto sushi"}, index=False)
+
+    for query, best in [("a visit to Kyoto", "trip"), ("how to make sushi", "sushi")]:
+        found = await indexed.search(("docs",), query=query)
+        assert [i.key for i in found][:2] == [best, ({"trip", "sushi"} - {best}).pop()]
+        assert found[0].score is not None and found[1].score is not None
+        assert {i.key: i.score for i in found[2:]} == {"untitled": None, "hidden": None}
+    hidden = await indexed.get(("docs",), "hidden")
+    assert hidden is not None and hidden.value == {"title": "Kyoto sushi"}
+
+    # a put's own index= replaces the fields: the body is what the query ranks now
+    await indexed.put(("docs",), "sushi", sushi, index=["body"])
+    found = await indexed.search(("docs",), query="Nishiki market", limit=1)
+    assert [i.key for i in found] == ["sushi"]
