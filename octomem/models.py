@@ -647,14 +647,20 @@ class LLMUsage(BaseModel):
     cost_usd: float = 0.0
 
 
+ExtractionReport = Literal["offline", "single_call", "per_agent", "offline_fallback", "none"]
+
+
 class ProcessResult(BaseModel):
     operations: dict[MemoryType, list[MemoryOperation]] = Field(default_factory=dict)
     turns: list[Turn] = Field(default_factory=list)
     turn_memory_ids: list[str] = Field(default_factory=list, description="raw-turn record ids")
     agents: list[MemoryType] = Field(default_factory=list)
     llm: LLMUsage = Field(default_factory=LLMUsage)
-    extraction: str = Field(
-        "offline", description="offline | single_call | per_agent | offline_fallback | none"
+    extraction: ExtractionReport = Field(
+        "offline",
+        description="how the agents extracted: by their rules (offline), with the LLM "
+        "(single_call, per_agent), by their rules after the LLM failed (offline_fallback), "
+        "or not at all (none: no agent ran)",
     )
     errors: list[str] = Field(default_factory=list, description="LLM failures, if any")
     elapsed_s: float = 0.0

@@ -24,6 +24,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict
 
 from octomem.models import (
     ConsistencyReport,
+    ExtractionReport,
     ForgetReport,
     HistoryEvent,
     MemoryOperation,
@@ -93,7 +94,7 @@ class ProcessResponse(_Body):
     turns: int
     turn_memory_ids: list[str]
     operations: list[MemoryOperation]
-    extraction: str
+    extraction: ExtractionReport
     errors: list[str]
 
     @classmethod
