@@ -35,6 +35,7 @@ from octomem.models import (
     RecallResult,
     ResourceMemory,
     SemanticMemory,
+    Stats,
     WorkingMemory,
 )
 from octomem.orchestrator.engine import Orchestrator
@@ -67,6 +68,7 @@ __all__ = [
     "RecallResult",
     "ResourceMemory",
     "SemanticMemory",
+    "Stats",
     "Settings",
     "StoreError",
     "StoreUnavailableError",

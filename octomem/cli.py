@@ -416,28 +416,24 @@ def stats(
     with open_orchestrator(config, data_dir, as_json, project) as orch:
         counts = orch.stats(user_id=user)
     if as_json:
-        emit(counts)
+        emit(counts.model_dump(mode="json"))
         return
-    scope = f"user {user}" if user else f"{counts['users']} users"
+    scope = f"user {user}" if user else f"{counts.users} users"
     table = Table(title=f"octomem stats ({escape(scope)})", title_justify="left")
     for column in ("agent", "current", "superseded", "history events"):
         table.add_column(column, justify="left" if column == "agent" else "right")
-    for name, row in counts["memories"].items():
-        table.add_row(
-            name, str(row["current"]), str(row["superseded"]), str(counts["history_events"][name])
-        )
-    totals = counts["totals"]
+    for name, row in counts.memories.items():
+        table.add_row(name, str(row.current), str(row.superseded), str(counts.history_events[name]))
+    totals = counts.totals
     table.add_row(
         "[bold]total[/]",
-        str(totals["current"]),
-        str(totals["memories"] - totals["current"]),
-        str(totals["history_events"]),
+        str(totals.current),
+        str(totals.memories - totals.current),
+        str(totals.history_events),
     )
     console.print(table)
-    graph = counts["graph"]
-    console.print(
-        f"graph: {graph['relations']} relations ({graph['invalid_relations']} invalidated)"
-    )
+    graph = counts.graph
+    console.print(f"graph: {graph.relations} relations ({graph.invalid_relations} invalidated)")
 
 
 @app.command()

@@ -647,6 +647,36 @@ class LLMUsage(BaseModel):
     cost_usd: float = 0.0
 
 
+class TypeCounts(BaseModel):
+    """One memory type's records: current, and superseded (closed, kept as history)."""
+
+    current: int = 0
+    superseded: int = 0
+
+
+class GraphCounts(BaseModel):
+    relations: int = 0
+    invalid_relations: int = Field(0, description="closed (invalidated) relations, kept")
+
+
+class StatsTotals(BaseModel):
+    memories: int = 0
+    current: int = 0
+    history_events: int = 0
+
+
+class Stats(BaseModel):
+    """`Orchestrator.stats()`: counts per memory type, history events and graph size, for
+    one user (`user_id`) or everyone (None)."""
+
+    user_id: str | None = None
+    users: int = 0
+    memories: dict[str, TypeCounts] = Field(default_factory=dict)
+    history_events: dict[str, int] = Field(default_factory=dict)
+    graph: GraphCounts = Field(default_factory=GraphCounts)
+    totals: StatsTotals = Field(default_factory=StatsTotals)
+
+
 ExtractionReport = Literal["offline", "single_call", "per_agent", "offline_fallback", "none"]
 
 

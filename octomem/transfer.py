@@ -33,12 +33,16 @@ from octomem.import_checks import Parts, RejectedLine, check_lines
 from octomem.models import (
     Change,
     Entity,
+    GraphCounts,
     HistoryEvent,
     IntentPart,
     MemoryBase,
     MemoryType,
     Operation,
     Relation,
+    Stats,
+    StatsTotals,
+    TypeCounts,
     utcnow,
 )
 from octomem.orchestrator import projections
@@ -391,18 +395,18 @@ def _intent_parts(part: Parts, last_event: dict[str, HistoryEvent]) -> list[Inte
     ]
 
 
-async def stats(services: Services, *, user_id: str | None = None) -> dict[str, Any]:
+async def stats(services: Services, *, user_id: str | None = None) -> Stats:
     """Counts per memory type (current / superseded), history events and graph size."""
     await services.init()
     where = _user_clause(user_id)
-    memories: dict[str, dict[str, int]] = {}
+    memories: dict[str, TypeCounts] = {}
     for memory_type in MemoryType:
         total = await services.vector.count(memory_type, where=where)
         current_where: dict[str, Any] = {"valid_to": None}
         if where:
             current_where = {"AND": [where, current_where]}
         current = await services.vector.count(memory_type, where=current_where)
-        memories[memory_type.value] = {"current": current, "superseded": total - current}
+        memories[memory_type.value] = TypeCounts(current=current, superseded=total - current)
     users: list[str | None] = (
         [user_id] if user_id is not None else list(await services.history.user_ids())
     )
@@ -414,18 +418,15 @@ async def stats(services: Services, *, user_id: str | None = None) -> dict[str, 
         for relation in await services.graph.relations(user, include_invalid=True):
             relations += 1
             invalid += relation.invalid_at is not None
-    return {
-        "user_id": user_id,
-        "users": len(users),
-        "memories": memories,
-        "history_events": history,
-        "graph": {
-            "relations": relations,
-            "invalid_relations": invalid,
-        },
-        "totals": {
-            "memories": sum(m["current"] + m["superseded"] for m in memories.values()),
-            "current": sum(m["current"] for m in memories.values()),
-            "history_events": sum(history.values()),
-        },
-    }
+    return Stats(
+        user_id=user_id,
+        users=len(users),
+        memories=memories,
+        history_events=history,
+        graph=GraphCounts(relations=relations, invalid_relations=invalid),
+        totals=StatsTotals(
+            memories=sum(m.current + m.superseded for m in memories.values()),
+            current=sum(m.current for m in memories.values()),
+            history_events=sum(history.values()),
+        ),
+    )

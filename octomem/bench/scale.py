@@ -186,7 +186,7 @@ def run_mode(
     times = latencies(lambda q: orch.recall(q, user_id=USER, limit=10), asked, f"{mode} recall")
     costs["recall"] = per_op(before, meter.read(), queries)
     out["recall_p50_ms"], out["recall_p95_ms"] = percentile(times, 50), percentile(times, 95)
-    stored = int(orch.stats(user_id=USER)["totals"]["memories"])
+    stored = orch.stats(user_id=USER).totals.memories
     return {k: round(v, 2) for k, v in out.items()}, costs, stored
 
 

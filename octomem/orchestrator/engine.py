@@ -26,6 +26,7 @@ from octomem.models import (
     ProcessResult,
     RecallResult,
     SemanticMemory,
+    Stats,
     memory_type_of,
     utcnow,
 )
@@ -586,7 +587,7 @@ class Orchestrator:
 
     import_jsonl = sync_twin(aimport_jsonl)
 
-    async def astats(self, *, user_id: str | None = None) -> dict[str, Any]:
+    async def astats(self, *, user_id: str | None = None) -> Stats:
         """Counts per memory type (current / superseded), history events, graph relations."""
         if user_id is not None:
             validate_scope_id("user_id", user_id)

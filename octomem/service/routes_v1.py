@@ -32,6 +32,7 @@ from octomem.models import (
     MemoryType,
     ProcessResult,
     RecallResult,
+    Stats,
 )
 from octomem.service import context
 from octomem.service.deps import Caller, need
@@ -272,7 +273,7 @@ async def forget(body: ForgetRequest, who: Deleter) -> ForgetReport:
 
 
 @router.get("/stats", summary="Counts per memory type")
-async def stats(who: Reader, user_id: OwnerQuery = None) -> dict[str, Any]:
+async def stats(who: Reader, user_id: OwnerQuery = None) -> Stats:
     orch = await who.orchestrator()
     return await orch.astats(user_id=who.user(user_id))
 

@@ -263,7 +263,7 @@ def test_integers_the_stores_cannot_hold_exactly_are_refused_before_any_write(
     orch = make_orch()
     with pytest.raises(InvalidInputError, match="out of range"):
         orch.process("I like tea.", user_id="alice", metadata={"n": number}, infer=False)
-    assert orch.stats()["totals"] == {"memories": 0, "current": 0, "history_events": 0}
+    assert orch.stats().totals.model_dump() == {"memories": 0, "current": 0, "history_events": 0}
     assert orch.check().consistent
     orch.process("I like tea.", user_id="alice", metadata={"n": 2**53 - 1}, infer=False)
     (turn,) = orch.get_all(user_id="alice", filters={"n": 2**53 - 1})
@@ -287,5 +287,5 @@ def test_close_refuses_a_timeout_it_cannot_wait_and_stays_usable(make_orch: Any)
     for bad in (HUGE, -1, float("nan"), "30"):
         with pytest.raises(InvalidInputError, match="timeout"):
             orch.close(timeout=bad)
-    assert orch.stats()["totals"]["memories"] == 0  # still open
+    assert orch.stats().totals.memories == 0  # still open
     orch.close(timeout=1)

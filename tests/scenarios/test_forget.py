@@ -64,8 +64,8 @@ def _assert_zoe_gone(orch: Orchestrator, zoe: str, bob: str) -> None:
     assert not [s for s in SECRETS if s in export], "export still holds zoe's text"
     assert len(_export(orch, zoe).splitlines()) == 1  # the header, nothing else
     stats = orch.stats(user_id=zoe)
-    assert stats["totals"] == {"memories": 0, "current": 0, "history_events": 0}
-    assert stats["graph"]["relations"] == 0
+    assert stats.totals.model_dump() == {"memories": 0, "current": 0, "history_events": 0}
+    assert stats.graph.relations == 0
     assert "Bobtown" in " ".join(orch.recall("where does bob live?", user_id=bob).texts())
     assert len(orch.get_all(user_id=bob)) >= 3
 
@@ -194,7 +194,7 @@ def test_forget_in_server_mode(
     with Orchestrator.from_settings(settings, embedder=embedder) as orch:
         _fill(orch, suffix=suffix)
         zoe, bob = f"zoe{suffix}", f"bob{suffix}"
-        bob_relations = orch.stats(user_id=bob)["graph"]["relations"]
+        bob_relations = orch.stats(user_id=bob).graph.relations
         report = orch.forget(user_id=zoe)
         assert report.total_memories >= len(ZOE) and report.graph_relations >= 2
         # the servers own their files (the history log and journal included): none rewritten
@@ -204,7 +204,7 @@ def test_forget_in_server_mode(
         assert orch.run_sync(graph.relations(zoe, include_invalid=True)) == []
         assert orch.run_sync(graph.find_entities(zoe, ["Zoe", "Flumberdyne Corp"])) == []
         assert zoe not in set(orch.run_sync(graph.memory_ids()).values())
-        assert orch.stats(user_id=bob)["graph"]["relations"] == bob_relations
+        assert orch.stats(user_id=bob).graph.relations == bob_relations
     assert json.dumps(report.model_dump(mode="json"))
 
 

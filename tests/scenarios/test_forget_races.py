@@ -40,7 +40,7 @@ def _leaks(data_dir: Path) -> list[str]:
 
 def _assert_zoe_gone(orch: Orchestrator) -> None:
     assert orch.get_all(user_id="zoe", include_superseded=True) == []
-    assert orch.stats(user_id="zoe")["totals"] == {
+    assert orch.stats(user_id="zoe").totals.model_dump() == {
         "memories": 0,
         "current": 0,
         "history_events": 0,

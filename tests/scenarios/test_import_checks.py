@@ -70,8 +70,8 @@ def test_a_scope_id_the_api_refuses_is_rejected_and_nothing_is_written(
     with pytest.raises(ImportRejectedError, match="user_id") as caught:
         target.import_jsonl(_file([*lines, bad]))
     assert [r.line for r in caught.value.rejected] == [len(lines) + 1]  # type: ignore[attr-defined]
-    assert target.stats()["totals"]["memories"] == 0
-    assert target.stats()["totals"]["history_events"] == 0
+    assert target.stats().totals.memories == 0
+    assert target.stats().totals.history_events == 0
 
 
 def test_another_tenants_record_id_cannot_be_taken_over(bob: Orchestrator) -> None:

@@ -40,8 +40,8 @@ def test_reads_of_a_hostile_scope_id_find_only_that_scope(orch: Orchestrator) ->
         assert orch.get_all(user_id=hostile, include_superseded=True) == [], hostile
         found = orch.recall("where does she live? jazz chess", user_id=hostile)
         assert found.hits == [] and found.core == [], hostile
-        totals = orch.stats(user_id=hostile)["totals"]
-        assert totals == {"memories": 0, "current": 0, "history_events": 0}, hostile
+        totals = orch.stats(user_id=hostile).totals
+        assert totals.model_dump() == {"memories": 0, "current": 0, "history_events": 0}, hostile
         export = io.StringIO()
         orch.export_jsonl(export, user_id=hostile)
         assert len(export.getvalue().splitlines()) == 1, hostile  # the header only

@@ -97,8 +97,8 @@ def test_stats_and_doctor_see_only_their_project(filled: dict[str, Orchestrator]
     filled["b"].process("Hi, I'm Carol.", user_id="carol", session_id="s1")
     after = {name: orch.stats() for name, orch in filled.items()}
     assert after["a"] == before["a"] and after["default"] == before["default"]
-    assert after["b"]["totals"]["memories"] > before["b"]["totals"]["memories"]
-    assert after["b"]["users"] == before["b"]["users"] + 1
+    assert after["b"].totals.memories > before["b"].totals.memories
+    assert after["b"].users == before["b"].users + 1
     assert filled["a"].get_all(user_id="carol") == []
     assert_clean(filled)
 

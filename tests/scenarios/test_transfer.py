@@ -142,9 +142,9 @@ def test_export_one_user_and_stats(orch: Orchestrator) -> None:
     records = [line["record"] for line in lines if line["type"] == "memory"]
     assert records and {r["user_id"] for r in records} == {"bob"}
     stats = orch.stats(user_id="alice")
-    assert stats["memories"]["semantic"]["current"] >= 1
-    assert stats["totals"]["history_events"] >= stats["totals"]["memories"]
-    assert orch.stats()["users"] == 2
+    assert stats.memories["semantic"].current >= 1
+    assert stats.totals.history_events >= stats.totals.memories
+    assert orch.stats().users == 2
 
 
 def test_import_rejects_bad_files(orch: Orchestrator, tmp_path: Path) -> None:
@@ -193,7 +193,7 @@ def test_import_rejects_what_it_could_not_store_and_writes_nothing(
     (tmp_path / "latin1.jsonl").write_bytes(b'{"type": "header", "note": "caf\xe9"}\n')
     with pytest.raises(InvalidInputError, match="UTF-8"):
         target.import_jsonl(tmp_path / "latin1.jsonl")
-    assert target.stats()["totals"] == {"memories": 0, "current": 0, "history_events": 0}
+    assert target.stats().totals.model_dump() == {"memories": 0, "current": 0, "history_events": 0}
     assert target.get_all(user_id="alice") == []
 
 

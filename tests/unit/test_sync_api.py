@@ -67,7 +67,7 @@ def test_a_sync_call_from_inside_its_own_loop_is_an_octomem_error(orch: Orchestr
 
     with pytest.raises(InvalidInputError, match="inside its own event loop"):
         orch.run_sync(nested())
-    assert orch.stats()["users"] == 0  # the Orchestrator still works
+    assert orch.stats().users == 0  # the Orchestrator still works
 
 
 def test_running_call_is_refused_once_closed(orch: Orchestrator) -> None:
