@@ -1,6 +1,7 @@
-"""Relative dates in everyday phrasings, resolved against the message's timestamp: past
-for events (what happened), future for deadlines (what is due), and words that only look
-like dates left alone."""
+"""Relative dates (`octomem.language.dates`) in everyday phrasings, resolved against the
+message's timestamp: past for events (what happened), future for deadlines (what is due),
+and words that only look like dates left alone; then as the episodic and working agents
+use them."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 
 from octomem.agents import EpisodicAgent, WorkingAgent
 from octomem.agents.base import ExtractionContext
-from octomem.agents.text import find_time
+from octomem.language import find_time, find_times
 from octomem.models import EpisodicMemory, Scope, Turn, WorkingMemory
 
 FRI = datetime(2024, 3, 15, 10, 30, tzinfo=UTC)  # a Friday in spring
@@ -18,6 +19,65 @@ SUN = datetime(2024, 3, 17, 10, 30, tzinfo=UTC)  # the Sunday after
 MON = datetime(2024, 3, 18, 9, 0, tzinfo=UTC)
 OCT = datetime(2024, 10, 2, 9, 0, tzinfo=UTC)  # autumn
 JAN = datetime(2024, 1, 10, 9, 0, tzinfo=UTC)  # winter, across the new year
+
+
+@pytest.mark.parametrize(
+    ("text", "direction", "iso", "granularity"),
+    [
+        ("Yesterday I went out", "past", "2024-03-14", "day"),
+        ("last night", "past", "2024-03-14", "day"),
+        ("this morning", "past", "2024-03-15", "day"),
+        ("the day before yesterday", "past", "2024-03-13", "day"),
+        ("two days ago", "past", "2024-03-13", "day"),
+        ("a couple of weeks ago", "past", "2024-02-26", "week"),
+        ("last week", "past", "2024-03-04", "week"),
+        ("this week", "future", "2024-03-11", "week"),
+        ("last weekend", "past", "2024-03-09", "weekend"),
+        ("last Friday", "past", "2024-03-08", "day"),
+        ("on Monday", "past", "2024-03-11", "day"),
+        ("on Monday", "future", "2024-03-18", "day"),
+        ("by Friday", "future", "2024-03-15", "day"),
+        ("next Tuesday", "future", "2024-03-19", "day"),
+        ("tomorrow", "future", "2024-03-16", "day"),
+        ("in March", "past", "2024-03", "month"),
+        ("in May", "past", "2023-05", "month"),
+        ("in May", "future", "2024-05", "month"),
+        ("last month", "past", "2024-02", "month"),
+        ("three months ago", "past", "2023-12", "month"),
+        ("May 3rd", "past", "2023-05-03", "day"),
+        ("March 3", "past", "2024-03-03", "day"),
+        ("the 3rd of May 2022", "past", "2022-05-03", "day"),
+        ("2023-05-03", "past", "2023-05-03", "day"),
+        ("back in 2019", "past", "2019", "year"),
+        ("last year", "past", "2023", "year"),
+    ],
+)
+def test_find_time_resolves_against_the_timestamp(
+    text: str, direction: str, iso: str, granularity: str
+) -> None:
+    ref = find_time(text, FRI, direction)  # type: ignore[arg-type]
+    assert ref is not None
+    assert (ref.iso(), ref.granularity) == (iso, granularity)
+
+
+def test_time_labels_ends_and_spans() -> None:
+    ref = find_time("I saw her on May 3rd.", FRI)
+    assert ref is not None
+    assert ref.text == "on May 3rd" and ref.label() == "On 2023-05-03"
+    assert ref.start == datetime(2023, 5, 3, tzinfo=UTC)
+    assert ref.end() == datetime(2023, 5, 4, tzinfo=UTC)
+    week = find_time("last week", FRI)
+    assert week is not None and week.label() == "In the week of 2024-03-04"
+    month = find_time("in March", FRI)
+    assert month is not None and month.label() == "In March 2024"
+    assert month.end() == datetime(2024, 4, 1, tzinfo=UTC)
+    refs = find_times("Yesterday I called, and two days ago I wrote.", FRI)
+    assert [r.iso() for r in refs] == ["2024-03-14", "2024-03-13"]
+
+
+@pytest.mark.parametrize("text", ["You may go now.", "We march on.", "Mondays are hard."])
+def test_find_time_ignores_lookalikes(text: str) -> None:
+    assert find_time(text, FRI) is None
 
 
 @pytest.mark.parametrize(
