@@ -1,5 +1,11 @@
 """Relative dates: time expressions ("last summer", "in two weeks", "on the 5th")
-resolved against a message's timestamp, past for events and future for deadlines."""
+resolved against a message's timestamp, past for events and future for deadlines.
+
+The phrasings are this module's own patterns; the calendar arithmetic under them (months
+of different lengths, leap years, the turn of the year, weekdays) is
+`dateutil.relativedelta`'s. A day the calendar does not have ("the 31st" in April, "Feb
+29" moved to a common year) is not clamped to a near one: it is left unresolved.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
+
+from dateutil.relativedelta import MO, relativedelta
+from dateutil.relativedelta import weekday as Weekday
 
 from octomem.language.words import MONTHS, WEEKDAYS
 
@@ -28,7 +37,7 @@ class TimeRef:
         if self.granularity in {"month", "year"}:
             return _as_dt(_period(self.start.date(), self.granularity, 1)[0])
         if self.granularity == "season":
-            return _as_dt(_add_months(self.start.date(), 3))
+            return _as_dt(self.start.date() + relativedelta(months=3))
         return self.start + timedelta(days={"day": 1, "week": 7, "weekend": 2}[self.granularity])
 
     def iso(self) -> str:
@@ -52,13 +61,14 @@ def _as_dt(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
-def _add_months(day: date, months: int) -> date:
-    index = day.year * 12 + day.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
+def _month_start(day: date, months: int = 0) -> date:
+    """The first day of the month `months` months after the one containing `day`."""
+    return day + relativedelta(months=months, day=1)
 
 
 def _monday(day: date) -> date:
-    return day - timedelta(days=day.weekday())
+    """The Monday of the week containing `day` (weeks start on Monday)."""
+    return day + relativedelta(weekday=MO(-1))
 
 
 def _month_num(name: str) -> int:
@@ -84,10 +94,10 @@ def _period(today: date, unit: str, step: int) -> tuple[date, str]:
     if unit == "day":
         return today + timedelta(days=step), "day"
     if unit in {"week", "weekend"}:
-        return _monday(today) + timedelta(days=7 * step + (5 if unit == "weekend" else 0)), unit
+        return _monday(today) + relativedelta(weeks=step, days=5 if unit == "weekend" else 0), unit
     if unit == "month":
-        return _add_months(today.replace(day=1), step), "month"
-    return date(today.year + step, 1, 1), "year"
+        return _month_start(today, step), "month"
+    return today + relativedelta(years=step, month=1, day=1), "year"
 
 
 def _ago(m: re.Match[str], today: date, d: Direction) -> tuple[date, str]:
@@ -106,14 +116,13 @@ def _before_last(m: re.Match[str], today: date, d: Direction) -> tuple[date, str
 
 def _weekday(m: re.Match[str], today: date, d: Direction) -> tuple[date, str]:
     prefix, target = (m[1] or "").lower(), WEEKDAYS.index(m[2].lower())
-    ahead = (target - today.weekday()) % 7
     if prefix == "last" or (prefix not in {"next", "this", "by", "until"} and d == "past"):
-        return today - timedelta(days=(today.weekday() - target) % 7 or 7), "day"
+        return today + relativedelta(days=-1, weekday=Weekday(target, -1)), "day"  # before today
     if prefix == "next":
-        return today + timedelta(days=ahead or 7), "day"
+        return today + relativedelta(days=1, weekday=Weekday(target, 1)), "day"  # after today
     if prefix == "this":
-        return _monday(today) + timedelta(days=target), "day"
-    return today + timedelta(days=ahead), "day"
+        return _monday(today) + relativedelta(days=target), "day"  # in this week
+    return today + relativedelta(weekday=Weekday(target, 1)), "day"  # today or after
 
 
 def _roll(day: date, today: date, direction: Direction, month: bool = False) -> date:
@@ -190,16 +199,16 @@ def _season(m: re.Match[str], today: date, d: Direction) -> tuple[date, str]:
     "next winter" the first one after it; "this spring" is the season under way when it is
     spring, else the last (past) or next (future) one."""
     prefix, start_month = m[1].lower(), _SEASONS[m[2].lower()]
-    current = _add_months(today.replace(day=1), -((today.month - 3) % 3))
+    current = _month_start(today, -((today.month - 3) % 3))
     if prefix == "this" and current.month == start_month:
         return current, "season"
     if prefix == "this":
         prefix = "last" if d == "past" else "next"
-    start = date(current.year, start_month, 1)
+    start = current + relativedelta(month=start_month)
     if prefix == "last" and start >= current:
-        start = date(start.year - 1, start_month, 1)
+        start -= relativedelta(years=1)
     if prefix == "next" and start <= current:
-        start = date(start.year + 1, start_month, 1)
+        start += relativedelta(years=1)
     return start, "season"
 
 
@@ -212,8 +221,8 @@ def _nth(m: re.Match[str], today: date, d: Direction) -> tuple[date, str] | None
         step = -1
     elif d == "future" and day < today.day:
         step = 1
-    first = _add_months(today.replace(day=1), step)
-    found = _safe_date(first.year, first.month, day)
+    first = _month_start(today, step)
+    found = _safe_date(first.year, first.month, day)  # "the 31st" of April is no day
     return (found, "day") if found else None
 
 
@@ -234,9 +243,9 @@ def _holiday(m: re.Match[str], today: date, d: Direction) -> tuple[date, str]:
     direction: Direction = {"last": "past", "next": "future"}.get(prefix, d)  # type: ignore[assignment]
     found = _roll(this_year, today, direction)
     if prefix == "last" and found >= today:
-        found = date(found.year - 1, month, day)
+        found -= relativedelta(years=1)
     if prefix == "next" and found <= today:
-        found = date(found.year + 1, month, day)
+        found += relativedelta(years=1)
     return found, "day"
 
 
