@@ -8,6 +8,9 @@ from octomem.agents.base import (
     ConflictPolicy,
     ExtractionContext,
     MemoryAgent,
+    read_turns,
+    record_fields,
+    user_turns,
 )
 from octomem.agents.contextual import ContextualAgent
 from octomem.agents.core import CoreAgent
@@ -36,5 +39,8 @@ __all__ = [
     "WorkingAgent",
     "default_agents",
     "raw_turn_record",
+    "read_turns",
+    "record_fields",
     "register",
+    "user_turns",
 ]

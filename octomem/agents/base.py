@@ -18,11 +18,12 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar, run
 
 from pydantic import BaseModel, ConfigDict
 
+from octomem.language import read_conversation
 from octomem.llm_schema import LLMOutput
-from octomem.models import MemoryBase, MemoryType, Scope, Turn, make_memory_id
+from octomem.models import MemoryBase, MemoryType, Scope, SourceRef, Turn, make_memory_id
 
 if TYPE_CHECKING:
-    from octomem.agents.semantic import TurnReading
+    from octomem.language import TurnReading
     from octomem.orchestrator.services import Services
     from octomem.orchestrator.state import RankedList, RecallPlan
 
@@ -52,8 +53,8 @@ class ExtractionContext(BaseModel):
     working_ttl: timedelta = timedelta(hours=24)
     core_char_limit: int = 2000
     id_key: bytes | None = None  # the data directory's id key (`octomem.id_key`)
-    # what the semantic parser read in each turn being extracted (`semantic.read_turns`):
-    # parsed once per call, shared by every agent
+    # what the language layer read in each turn being extracted (`read_turns`): parsed
+    # once per call, shared by every agent
     readings: Readings | None = None
 
     def memory_id(self, memory_type: MemoryType, *key: object, session: bool = False) -> str:
@@ -63,6 +64,41 @@ class ExtractionContext(BaseModel):
         if session:
             parts += (scope.session_id,)
         return make_memory_id(memory_type, *parts, *key, id_key=self.id_key)
+
+
+def read_turns(turns: Sequence[Turn], ctx: ExtractionContext) -> list[TurnReading]:
+    """The reading of each of `turns` (`octomem.language.read_conversation`), parsed once
+    per context and kept in `ctx.readings`: every agent extracting from the same turns
+    shares it. "he" and "she" may name a person from an earlier user turn of the call."""
+    if ctx.readings is not None and [r.turn_id for r in ctx.readings] == [t.id for t in turns]:
+        return ctx.readings
+    readings = read_conversation(turns, ctx.user_name)
+    ctx.readings = readings
+    return readings
+
+
+def user_turns(turns: Sequence[Turn], ctx: ExtractionContext) -> list[tuple[Turn, TurnReading]]:
+    """The user's turns among `turns`, each with its reading (`read_turns`)."""
+    pairs = zip(turns, read_turns(turns, ctx), strict=True)
+    return [(turn, reading) for turn, reading in pairs if turn.role == "user"]
+
+
+def record_fields(turn: Turn, ctx: ExtractionContext, agent: str) -> dict[str, Any]:
+    """Scope, timestamps and source shared by every record extracted from `turn`."""
+    scope = ctx.scope
+    return {
+        "user_id": scope.user_id,
+        "agent_id": scope.agent_id,
+        "session_id": scope.session_id,
+        "created_at": turn.timestamp,
+        "updated_at": turn.timestamp,
+        "valid_from": turn.timestamp,
+        "source": SourceRef(
+            turn_ids=[turn.id],
+            message_ids=[turn.external_id or turn.id],
+            extractor=f"offline:{agent}",
+        ),
+    }
 
 
 Output = TypeVar("Output", bound=LLMOutput)

@@ -9,17 +9,22 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from octomem.agents.base import AgentPrompt, BaseAgent, ConflictPolicy, ExtractionContext
+from octomem.agents.base import (
+    AgentPrompt,
+    BaseAgent,
+    ConflictPolicy,
+    ExtractionContext,
+    record_fields,
+    user_turns,
+)
 from octomem.agents.registry import register
-from octomem.agents.semantic import user_turns
-from octomem.agents.text import (
+from octomem.language import (
     entities_in,
     hedged,
     is_first_person,
     is_question,
     leading_entity,
     norm_key,
-    record_fields,
     split_sentences,
     third_person,
     trim_clause,

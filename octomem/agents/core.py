@@ -13,9 +13,15 @@ import re
 from collections.abc import Sequence
 from datetime import datetime
 
-from octomem.agents.base import AgentPrompt, BaseAgent, ConflictPolicy, ExtractionContext
+from octomem.agents.base import (
+    AgentPrompt,
+    BaseAgent,
+    ConflictPolicy,
+    ExtractionContext,
+    record_fields,
+)
 from octomem.agents.registry import register
-from octomem.agents.text import entities_in, record_fields, split_sentences
+from octomem.language import entities_in, split_sentences
 from octomem.models import CoreMemory, MemoryBase, MemoryType, SemanticMemory, SourceRef, Turn
 from octomem.prompts import core as core_prompt
 

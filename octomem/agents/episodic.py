@@ -5,15 +5,20 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from octomem.agents.base import AgentPrompt, BaseAgent, ConflictPolicy, ExtractionContext
+from octomem.agents.base import (
+    AgentPrompt,
+    BaseAgent,
+    ConflictPolicy,
+    ExtractionContext,
+    record_fields,
+    user_turns,
+)
 from octomem.agents.registry import register
-from octomem.agents.semantic import user_turns
-from octomem.agents.text import (
+from octomem.language import (
     entities_in,
     find_time,
     hedged,
     is_question,
-    record_fields,
     remove_span,
     split_sentences,
     third_person,

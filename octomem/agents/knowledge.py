@@ -14,18 +14,24 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from octomem.agents.base import AgentPrompt, BaseAgent, ConflictPolicy, ExtractionContext
+from octomem.agents.base import (
+    AgentPrompt,
+    BaseAgent,
+    ConflictPolicy,
+    ExtractionContext,
+    record_fields,
+)
 from octomem.agents.registry import register
-from octomem.agents.semantic import RELATION_ATTR, RELATIONS
-from octomem.agents.text import (
+from octomem.language import (
     ENTITY_PATTERN,
+    RELATION_ATTR,
+    RELATIONS,
     clean_entity,
     hedged,
     is_question,
     leading_entity,
     norm_key,
     possessive,
-    record_fields,
     split_sentences,
     trim_clause,
 )

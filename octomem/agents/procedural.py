@@ -13,9 +13,15 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from octomem.agents.base import AgentPrompt, BaseAgent, ConflictPolicy, ExtractionContext
+from octomem.agents.base import (
+    AgentPrompt,
+    BaseAgent,
+    ConflictPolicy,
+    ExtractionContext,
+    record_fields,
+)
 from octomem.agents.registry import register
-from octomem.agents.text import entities_in, norm_key, record_fields, sentence_case, words
+from octomem.language import entities_in, norm_key, sentence_case, words
 from octomem.models import MemoryBase, MemoryType, ProceduralMemory, Turn, stable_hash
 from octomem.prompts import procedural as procedural_prompt
 

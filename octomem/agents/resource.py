@@ -10,14 +10,19 @@ import re
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
-from octomem.agents.base import AgentPrompt, BaseAgent, ConflictPolicy, ExtractionContext
+from octomem.agents.base import (
+    AgentPrompt,
+    BaseAgent,
+    ConflictPolicy,
+    ExtractionContext,
+    read_turns,
+    record_fields,
+)
 from octomem.agents.registry import register
-from octomem.agents.semantic import read_turns
-from octomem.agents.text import (
+from octomem.language import (
     entities_in,
     norm_key,
     normalize_uri,
-    record_fields,
     split_sentences,
     third_person,
     words,

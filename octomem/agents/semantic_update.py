@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import re
 
-from octomem.agents.semantic import Fact, job_title, user_facts
-from octomem.agents.text import entities_in
+from octomem.language import Fact, entities_in, job_title, user_facts
 from octomem.models import SemanticMemory
 
 _JOB = re.compile(r"\b(?:I am|I'm|I work as|works as)\s+(an?\s+[\w -]+)", re.IGNORECASE)

@@ -11,10 +11,16 @@ import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from octomem.agents.base import AgentPrompt, BaseAgent, ConflictPolicy, ExtractionContext
+from octomem.agents.base import (
+    AgentPrompt,
+    BaseAgent,
+    ConflictPolicy,
+    ExtractionContext,
+    record_fields,
+    user_turns,
+)
 from octomem.agents.registry import register
-from octomem.agents.semantic import user_turns
-from octomem.agents.text import (
+from octomem.language import (
     TimeRef,
     entities_in,
     find_time,
@@ -22,7 +28,6 @@ from octomem.agents.text import (
     is_question,
     norm_key,
     possessive,
-    record_fields,
     remove_span,
     sentence_case,
     split_sentences,

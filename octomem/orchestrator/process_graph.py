@@ -7,7 +7,7 @@ agent) -> commit
   is stored, embedded or sent anywhere.
 - store_turns: every raw turn is written before any extraction: nothing said is lost.
   Turn ids never depend on the clock, so a retried call stores no turn twice.
-- read_turns: what is known of the user (their stored name) and what the semantic parser
+- read_turns: what is known of the user (their stored name) and what the language layer
   reads in each turn, once per call; every agent shares it.
 - route: which agents get the conversation, and why (`routing`); in per_agent mode the
   LLM router call narrows them.
@@ -36,11 +36,11 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.types import Send
 
 from octomem import offload
-from octomem.agents import semantic
 from octomem.agents.base import ExtractionContext, MemoryAgent
+from octomem.agents.base import read_turns as read_readings  # the node below is read_turns
 from octomem.agents.episodic import EpisodicAgent, batch_id
-from octomem.agents.semantic import TurnReading
 from octomem.errors import LLMError
+from octomem.language import TurnReading
 from octomem.llm import UsageMeter
 from octomem.logs import get_logger
 from octomem.messages import normalize_messages
@@ -192,7 +192,7 @@ def build_process_graph(services: Services) -> ProcessGraph:
         return {"stored_turns": ids, "candidates": [], "fell_back": []}
 
     async def read_turns(state: ProcessState) -> dict[str, Any]:
-        """The user's stored name and the semantic parser's reading of every turn."""
+        """The user's stored name and the language layer's reading of every turn."""
         scope = _scope(state)
         with span("node.read_turns", user_id=scope.user_id):
             turns = state["turns"]
@@ -201,7 +201,7 @@ def build_process_graph(services: Services) -> ProcessGraph:
             )
             ctx = context(state, user_name=user_name)
             # parsing is CPU work: off the event loop
-            readings = await asyncio.to_thread(semantic.read_turns, turns, ctx)
+            readings = await asyncio.to_thread(read_readings, turns, ctx)
         return {"user_name": user_name, "readings": readings}
 
     def wanted(state: ProcessState) -> list[MemoryType] | None:

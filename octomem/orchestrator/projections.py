@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 from octomem import offload
 from octomem.agents.core import HUMAN, human_lines
 from octomem.agents.knowledge import ATTR_PREDICATE, edge_key, fact_edge, triple_sentence
-from octomem.agents.text import norm_key
+from octomem.language import norm_key
 from octomem.models import (
     CoreMemory,
     HistoryEvent,

@@ -34,8 +34,8 @@ from datetime import datetime
 
 from octomem import filters, offload, scopes
 from octomem.agents.base import RETRACTS, ConflictPolicy, MemoryAgent
-from octomem.agents.text import norm_key
 from octomem.errors import LLMError
+from octomem.language import norm_key
 from octomem.llm import LLMClient, UsageMeter
 from octomem.logs import get_logger
 from octomem.models import MemoryBase, MemoryType, Operation, make_memory_id

@@ -1,7 +1,7 @@
 """The state the process and recall graphs pass between their nodes.
 
 Keys are named for a person stepping through a run in LangGraph Studio: `readings` is
-what the semantic parser read in each turn, `routing` says which agents got the
+what the language layer read in each turn, `routing` says which agents got the
 conversation and why, `extraction` how they extracted, `candidates` holds each agent's
 extracted memories, `decisions` the reconcile verdicts, `ranked` each retriever's list
 and `result` the ranked hits. The recall graph carries a `RecallPlan` (what to search
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, TypedDict
 
 from pydantic import BaseModel, Field
 
-from octomem.agents.semantic import TurnReading
+from octomem.language import TurnReading
 from octomem.models import (
     LLMUsage,
     MemoryOperation,

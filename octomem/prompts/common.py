@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import Field
 
 from octomem.agents.base import ExtractionContext
-from octomem.agents.text import record_fields as offline_fields
+from octomem.agents.base import record_fields as offline_fields
 from octomem.llm_schema import LLMOutput
 from octomem.models import SourceRef, Turn, as_utc
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pydantic import Field
 
 from octomem.agents.base import ExtractionContext
-from octomem.agents.text import norm_key
+from octomem.language import norm_key
 from octomem.llm_schema import LLMOutput
 from octomem.models import ContextualMemory, MemoryBase, MemoryType, Turn
 from octomem.prompts.common import Item, from_user, record_fields

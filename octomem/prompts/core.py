@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pydantic import Field
 
 from octomem.agents.base import ExtractionContext
-from octomem.agents.text import entities_in
+from octomem.language import entities_in
 from octomem.models import CoreMemory, MemoryBase, MemoryType, Turn
 from octomem.prompts.common import Item, record_fields
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pydantic import Field
 
 from octomem.agents.base import ExtractionContext
-from octomem.agents.text import entities_in, norm_key
+from octomem.language import entities_in, norm_key
 from octomem.llm_schema import LLMOutput
 from octomem.models import MemoryBase, MemoryType, SemanticMemory, Turn
 from octomem.prompts.common import Item, from_user, record_fields

@@ -13,8 +13,7 @@ from pydantic import BaseModel, Field
 
 from octomem import Orchestrator
 from octomem.agents import AgentPrompt, BaseAgent, ExtractionContext
-from octomem.agents.semantic import read_turns
-from octomem.agents.text import record_fields
+from octomem.agents.base import read_turns, record_fields
 from octomem.embeddings import Embedder
 from octomem.llm_schema import LLMOutput
 from octomem.models import (

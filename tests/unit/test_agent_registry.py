@@ -1,4 +1,4 @@
-"""The agent registry: query cues come from the agents, the semantic parser reads each
+"""The agent registry: query cues come from the agents, the language layer reads each
 turn once for all agents, and what is plugged in must be an agent of a valid type."""
 
 from __future__ import annotations
@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from octomem.agents import BaseAgent, ExtractionContext, default_agents, semantic
+from octomem.agents import BaseAgent, ExtractionContext, default_agents
 from octomem.agents.registry import with_agents
 from octomem.errors import InvalidInputError
+from octomem.language import facts as language_facts
 from octomem.messages import normalize_messages
 from octomem.models import (
     CustomMemory,
@@ -43,17 +44,17 @@ def test_query_cues_come_from_the_agents_given(notes: MemoryType) -> None:
     assert query_agent_weights("my notes", {}, 2.0, default_agents()) == {}
 
 
-def test_the_semantic_parser_reads_each_user_turn_once_for_all_agents(
+def test_the_language_layer_reads_each_user_turn_once_for_all_agents(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     calls: list[str] = []
-    real = semantic.read_facts
+    real = language_facts.read_facts
 
     def counted(text: str, *args: Any) -> Any:
         calls.append(text)
         return real(text, *args)
 
-    monkeypatch.setattr(semantic, "read_facts", counted)
+    monkeypatch.setattr(language_facts, "read_facts", counted)
     turns = normalize_messages(
         [
             {"role": "user", "content": "I'm Alice and I live in Paris."},

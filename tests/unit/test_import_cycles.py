@@ -92,3 +92,12 @@ def test_the_check_sees_a_cycle_through_a_deferred_import() -> None:
     assert _imports(ast.parse(source), {"octomem.x", "octomem.x.y"}) == {"octomem.x.y"}
     typing_only = "if TYPE_CHECKING:\n    from octomem.x import y\n"
     assert _imports(ast.parse(typing_only), {"octomem.x"}) == set()
+
+
+def test_the_language_layer_sits_below_the_agents() -> None:
+    """`octomem.language` reads text for the agents: it imports none of them, nor the
+    orchestrator, the stores or the surfaces above (only `octomem.models` below it)."""
+    graph = import_graph()
+    language = {name for name in graph if name.split(".")[:2] == ["octomem", "language"]}
+    outside = {dep for name in language for dep in graph[name]} - language
+    assert outside == {"octomem.models"}

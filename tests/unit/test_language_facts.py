@@ -1,8 +1,9 @@
-"""Offline semantic rules on real talk: retractions, lowercase chat text and he/she.
+"""Facts on real talk (`octomem.language.facts`, `retractions`): what a message states
+and what it takes back, in lowercase chat as well.
 
 Each behaviour is tried in several phrasings, and each has phrasings that look alike but
 must not match: a negated statement is never stored as a positive fact, a lowercase
-common noun never becomes a place, a pronoun never becomes the user.
+common noun never becomes a place.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from datetime import UTC, datetime
 import pytest
 
 from octomem.agents.base import RETRACTS, ExtractionContext
-from octomem.agents.semantic import SemanticAgent, read_facts, user_facts
+from octomem.agents.semantic import SemanticAgent
+from octomem.language import read_facts, user_facts
 from octomem.models import Scope, SemanticMemory, Turn
 
 TS = datetime(2024, 3, 15, 10, 30, tzinfo=UTC)
@@ -217,76 +219,7 @@ def test_lowercase_common_nouns_are_not_places(text: str) -> None:
     assert not {f for f in facts if f[1].startswith("preference:")}
 
 
-# --- pronouns ---------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        (
-            "My brother Sam moved to Rome. He teaches there.",
-            {("Sam", "lives_in", "Rome"), ("Sam", "job", "teacher")},
-        ),
-        (
-            "My sister Maria lives in Madrid. She works at Telefonica.",
-            {("Maria", "lives_in", "Madrid"), ("Maria", "works_at", "Telefonica")},
-        ),
-        (
-            "My wife Anna is a doctor. She works at St. Mary's Hospital.",
-            {("Anna", "job", "doctor"), ("Anna", "works_at", "St. Mary's Hospital")},
-        ),
-        ("Tom and I went hiking. He lives in Oslo.", {("Tom", "lives_in", "Oslo")}),
-        ("My dad Bob said he's a pilot.", {("Bob", "job", "pilot")}),
-        (
-            "My sister Maria and my brother Sam visited. She lives in Madrid, he lives in Rome.",
-            {("Maria", "lives_in", "Madrid"), ("Sam", "lives_in", "Rome")},
-        ),
-        ("My sister Maria is great. Her husband Tom is a pilot.", {("Maria", "spouse", "Tom")}),
-        (
-            "My sister Maria lives in Madrid. she works at Telefonica",
-            {("Maria", "works_at", "Telefonica")},
-        ),
-        ("Me and Tom went to Paris. He works at Google.", {("Tom", "works_at", "Google")}),
-    ],
-)
-def test_he_and_she_name_the_person(text: str, expected: set[tuple[str, str, str]]) -> None:
-    facts = said(text)
-    assert expected <= facts
-    user = {f for f in facts if f[0] == "user"}
-    assert not {f for f in user if f[1] in {"lives_in", "works_at", "job"}}  # never the user
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "He works at Google.",  # nobody named
-        "My brother Sam met Laura. She works at Google.",  # Laura's pronoun unknown, Sam is he
-        "My friend Alex met Jordan. He works at Google.",  # two people, neither known to be he
-        "My sister Maria called. He works at Google.",  # no he in sight
-        "My friend Alex lives in Rome. They work at Google.",  # "they": too risky
-        "If she works at Google, my sister Maria is lucky.",
-        "Tom and I went hiking with Sam. He works at Google.",  # Tom or Sam
-        "My sister Maria met Laura. She works at Google.",  # Maria or Laura
-    ],
-)
-def test_unclear_pronouns_are_left_alone(text: str) -> None:
-    assert not {f for f in said(text) if f[1] == "works_at"}
-
-
-def test_a_pronoun_reaches_back_to_an_earlier_turn_of_the_call() -> None:
-    agent, context = SemanticAgent(), ExtractionContext(scope=Scope(user_id="u1"), now=TS)
-    turns = [
-        Turn(
-            id="t0", index=0, role="user", content="My sister Maria lives in Madrid.", timestamp=TS
-        ),
-        Turn(id="t1", index=1, role="assistant", content="Nice! Does she like it?", timestamp=TS),
-        Turn(id="t2", index=2, role="user", content="She works at Telefonica.", timestamp=TS),
-    ]
-    facts = {(r.subject, r.attribute, r.value) for r in agent.extract(turns, context)}
-    assert ("Maria", "works_at", "Telefonica") in facts
-    # a new call knows nobody: the pronoun alone names no one
-    alone = agent.extract(turns[2:], context)
-    assert not [r for r in alone if getattr(r, "attribute", "") == "works_at"]
+# --- jobs, favourites, relations ------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -335,23 +268,6 @@ def test_a_pointer_word_is_no_favourite(text: str) -> None:
 def test_an_adverb_after_the_negation_still_retracts(text: str, attribute: str, value: str) -> None:
     facts, retracted = read_facts(text)
     assert facts == [] and [(f.attribute, f.value) for f in retracted] == [(attribute, value)]
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("My boss is Linda. She lives in Leeds.", [("boss", "Linda"), ("Linda", "lives_in")]),
-        ("I have a friend called Sam. He is a doctor.", [("friend", "Sam"), ("Sam", "job")]),
-        ("My dad is Tom.", [("father", "Tom")]),
-        ("I have a dog named Rex.", [("pet", "Rex")]),
-    ],
-)
-def test_a_person_named_with_is_or_called_is_known_and_resolves_pronouns(
-    text: str, expected: list[tuple[str, str]]
-) -> None:
-    facts = user_facts(text)
-    said = [(f.attribute, f.value) if f.is_user else (f.subject, f.attribute) for f in facts]
-    assert said == expected
 
 
 @pytest.mark.parametrize(

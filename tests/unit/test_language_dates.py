@@ -1,6 +1,7 @@
-"""Relative dates in everyday phrasings, resolved against the message's timestamp: past
-for events (what happened), future for deadlines (what is due), and words that only look
-like dates left alone."""
+"""Relative dates (`octomem.language.dates`) in everyday phrasings, resolved against the
+message's timestamp: past for events (what happened), future for deadlines (what is due),
+and words that only look like dates left alone; then as the episodic and working agents
+use them."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 
 from octomem.agents import EpisodicAgent, WorkingAgent
 from octomem.agents.base import ExtractionContext
-from octomem.agents.text import find_time
+from octomem.language import find_time, find_times
 from octomem.models import EpisodicMemory, Scope, Turn, WorkingMemory
 
 FRI = datetime(2024, 3, 15, 10, 30, tzinfo=UTC)  # a Friday in spring
@@ -18,6 +19,65 @@ SUN = datetime(2024, 3, 17, 10, 30, tzinfo=UTC)  # the Sunday after
 MON = datetime(2024, 3, 18, 9, 0, tzinfo=UTC)
 OCT = datetime(2024, 10, 2, 9, 0, tzinfo=UTC)  # autumn
 JAN = datetime(2024, 1, 10, 9, 0, tzinfo=UTC)  # winter, across the new year
+
+
+@pytest.mark.parametrize(
+    ("text", "direction", "iso", "granularity"),
+    [
+        ("Yesterday I went out", "past", "2024-03-14", "day"),
+        ("last night", "past", "2024-03-14", "day"),
+        ("this morning", "past", "2024-03-15", "day"),
+        ("the day before yesterday", "past", "2024-03-13", "day"),
+        ("two days ago", "past", "2024-03-13", "day"),
+        ("a couple of weeks ago", "past", "2024-02-26", "week"),
+        ("last week", "past", "2024-03-04", "week"),
+        ("this week", "future", "2024-03-11", "week"),
+        ("last weekend", "past", "2024-03-09", "weekend"),
+        ("last Friday", "past", "2024-03-08", "day"),
+        ("on Monday", "past", "2024-03-11", "day"),
+        ("on Monday", "future", "2024-03-18", "day"),
+        ("by Friday", "future", "2024-03-15", "day"),
+        ("next Tuesday", "future", "2024-03-19", "day"),
+        ("tomorrow", "future", "2024-03-16", "day"),
+        ("in March", "past", "2024-03", "month"),
+        ("in May", "past", "2023-05", "month"),
+        ("in May", "future", "2024-05", "month"),
+        ("last month", "past", "2024-02", "month"),
+        ("three months ago", "past", "2023-12", "month"),
+        ("May 3rd", "past", "2023-05-03", "day"),
+        ("March 3", "past", "2024-03-03", "day"),
+        ("the 3rd of May 2022", "past", "2022-05-03", "day"),
+        ("2023-05-03", "past", "2023-05-03", "day"),
+        ("back in 2019", "past", "2019", "year"),
+        ("last year", "past", "2023", "year"),
+    ],
+)
+def test_find_time_resolves_against_the_timestamp(
+    text: str, direction: str, iso: str, granularity: str
+) -> None:
+    ref = find_time(text, FRI, direction)  # type: ignore[arg-type]
+    assert ref is not None
+    assert (ref.iso(), ref.granularity) == (iso, granularity)
+
+
+def test_time_labels_ends_and_spans() -> None:
+    ref = find_time("I saw her on May 3rd.", FRI)
+    assert ref is not None
+    assert ref.text == "on May 3rd" and ref.label() == "On 2023-05-03"
+    assert ref.start == datetime(2023, 5, 3, tzinfo=UTC)
+    assert ref.end() == datetime(2023, 5, 4, tzinfo=UTC)
+    week = find_time("last week", FRI)
+    assert week is not None and week.label() == "In the week of 2024-03-04"
+    month = find_time("in March", FRI)
+    assert month is not None and month.label() == "In March 2024"
+    assert month.end() == datetime(2024, 4, 1, tzinfo=UTC)
+    refs = find_times("Yesterday I called, and two days ago I wrote.", FRI)
+    assert [r.iso() for r in refs] == ["2024-03-14", "2024-03-13"]
+
+
+@pytest.mark.parametrize("text", ["You may go now.", "We march on.", "Mondays are hard."])
+def test_find_time_ignores_lookalikes(text: str) -> None:
+    assert find_time(text, FRI) is None
 
 
 @pytest.mark.parametrize(
@@ -150,3 +210,67 @@ def test_deadlines_use_the_new_forms(text: str, expires: datetime) -> None:
     records = WorkingAgent().extract([_turn(text, FRI)], _ctx(FRI))
     todos = [r for r in records if isinstance(r, WorkingMemory) and r.key.startswith("todo:")]
     assert [t.expires_at for t in todos] == [expires]
+
+
+# --- calendar edge cases (the arithmetic is dateutil.relativedelta's) --------------------
+
+
+def _at(year: int, month: int, day: int) -> datetime:
+    return datetime(year, month, day, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("text", "ts", "direction", "iso", "end"),
+    [
+        # the 31st and a month: a month is a calendar month, never 31 days
+        ("next month", _at(2024, 1, 31), "future", "2024-02", "2024-03-01"),
+        ("in a month", _at(2024, 1, 31), "future", "2024-02", "2024-03-01"),
+        ("a month ago", _at(2024, 3, 31), "past", "2024-02", "2024-03-01"),
+        ("in 13 months", _at(2023, 1, 31), "future", "2024-02", "2024-03-01"),
+        # the turn of the year
+        ("last month", _at(2024, 1, 15), "past", "2023-12", "2024-01-01"),
+        ("this month", _at(2024, 12, 31), "past", "2024-12", "2025-01-01"),
+        ("next month", _at(2024, 12, 31), "future", "2025-01", "2025-02-01"),
+        ("next year", _at(2024, 12, 31), "future", "2025", "2026-01-01"),
+        ("last week", _at(2025, 1, 2), "past", "2024-12-23", "2024-12-30"),
+        ("next week", _at(2024, 12, 30), "future", "2025-01-06", "2025-01-13"),
+        ("last weekend", _at(2025, 1, 1), "past", "2024-12-28", "2024-12-30"),
+        ("last Friday", _at(2025, 1, 1), "past", "2024-12-27", "2024-12-28"),
+        ("next Monday", _at(2024, 12, 31), "future", "2025-01-06", "2025-01-07"),
+        ("last December", _at(2025, 1, 5), "past", "2024-12", "2025-01-01"),
+        ("next January", _at(2024, 12, 20), "future", "2025-01", "2025-02-01"),
+        ("on New Year's Eve", _at(2025, 1, 1), "past", "2024-12-31", "2025-01-01"),
+        # leap years
+        ("a year ago", _at(2024, 2, 29), "past", "2023", "2024-01-01"),
+        ("on the 29th", _at(2024, 3, 1), "past", "2024-02-29", "2024-03-01"),
+        ("next spring", _at(2024, 2, 29), "future", "2024-03", "2024-06-01"),
+        # seasons: winter spans the new year and ends with February, 28 or 29 days long
+        ("this winter", _at(2024, 2, 10), "past", "2023-12", "2024-03-01"),
+        ("last winter", _at(2024, 2, 10), "past", "2022-12", "2023-03-01"),
+        ("this winter", _at(2024, 12, 5), "past", "2024-12", "2025-03-01"),
+        ("last winter", _at(2024, 12, 5), "past", "2023-12", "2024-03-01"),
+        ("next winter", _at(2024, 12, 31), "future", "2025-12", "2026-03-01"),
+        ("last autumn", _at(2024, 11, 30), "past", "2023-09", "2023-12-01"),
+    ],
+)
+def test_calendar_edges(text: str, ts: datetime, direction: str, iso: str, end: str) -> None:
+    ref = find_time(f"I said it {text}.", ts, direction)  # type: ignore[arg-type]
+    assert ref is not None
+    assert (ref.iso(), ref.end().date().isoformat()) == (iso, end)
+
+
+@pytest.mark.parametrize(
+    ("text", "ts", "direction"),
+    [
+        ("on the 29th", _at(2023, 3, 1), "past"),  # February 2023 has no 29th
+        ("on the 31st", _at(2024, 5, 1), "past"),  # nor April a 31st
+        ("by the 31st", _at(2024, 4, 10), "future"),
+        ("by the 30th", _at(2024, 1, 31), "future"),  # next month's 30th: February has none
+        ("on Feb 29", _at(2025, 3, 1), "past"),
+    ],
+)
+def test_a_day_the_month_does_not_have_is_not_moved_to_another(
+    text: str, ts: datetime, direction: str
+) -> None:
+    """Clamping (April 31st -> April 30th) would make up a date nobody said."""
+    assert find_time(f"I said it {text}.", ts, direction) is None  # type: ignore[arg-type]
