@@ -24,8 +24,7 @@ from octomem.models import MemoryBase, MemoryType, Scope, SourceRef, Turn, make_
 
 if TYPE_CHECKING:
     from octomem.language import TurnReading
-    from octomem.orchestrator.services import Services
-    from octomem.orchestrator.state import RankedList, RecallPlan
+    from octomem.plans import RankedList, RecallPlan
 
     Readings = list[TurnReading]
 else:
@@ -117,6 +116,32 @@ class AgentPrompt(Generic[Output]):
 Retrieved = tuple[list["RankedList"], dict[str, MemoryBase]]
 
 
+class RecallPort(Protocol):
+    """What an agent's own retrieval step (`MemoryAgent.retrieve`) may use: searches bound
+    to one recall's plan, so that whatever they return is within its scope (user, agent,
+    session), filters and validity. Scores are higher for better matches."""
+
+    async def embed(self, text: str) -> list[float]:
+        """The text's embedding, as the stores hold them."""
+        ...
+
+    async def nearest(
+        self, memory_type: MemoryType, vector: Sequence[float], limit: int
+    ) -> list[tuple[MemoryBase, float]]:
+        """The memories of a type nearest the vector (cosine similarity), best first."""
+        ...
+
+    async def keyword(
+        self, memory_type: MemoryType, query: str, limit: int
+    ) -> list[tuple[MemoryBase, float]]:
+        """The memories of a type that match the query's words (BM25), best first."""
+        ...
+
+    async def get(self, memory_type: MemoryType, ids: Sequence[str]) -> list[MemoryBase]:
+        """The memories with these ids that the plan allows (others are left out)."""
+        ...
+
+
 @runtime_checkable
 class MemoryAgent(Protocol):
     memory_type: MemoryType
@@ -141,9 +166,10 @@ class MemoryAgent(Protocol):
         """The stored record `existing` updated in place (same id) by `candidate`."""
         ...
 
-    async def retrieve(self, services: Services, query: str, plan: RecallPlan) -> Retrieved | None:
-        """This agent's own ranked lists and records for a recall plan; None: the default
-        retrieval (vector, keyword and graph search of its memories)."""
+    async def retrieve(self, search: RecallPort, query: str, plan: RecallPlan) -> Retrieved | None:
+        """This agent's own ranked lists and records for a recall plan, found through
+        `search`; None: the default retrieval (vector, keyword and graph search of its
+        memories)."""
         ...
 
 
@@ -189,7 +215,7 @@ class BaseAgent:
         )
         return type(existing).model_validate(data)
 
-    async def retrieve(self, services: Services, query: str, plan: RecallPlan) -> Retrieved | None:
+    async def retrieve(self, search: RecallPort, query: str, plan: RecallPlan) -> Retrieved | None:
         return None
 
 

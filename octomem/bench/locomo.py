@@ -32,7 +32,7 @@ from octomem.orchestrator.engine import Orchestrator
 from octomem.orchestrator.fusion import fuse
 from octomem.orchestrator.retrieval import keyword_query
 from octomem.orchestrator.services import build_embedder
-from octomem.orchestrator.state import RankedList
+from octomem.plans import RankedList
 from octomem.settings import load_settings
 
 CATEGORIES = {1: "multi-hop", 2: "temporal", 3: "open-domain", 4: "single-hop"}

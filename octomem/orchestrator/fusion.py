@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Literal
 
 from octomem.models import MemoryBase, MemoryType, Provenance
-from octomem.orchestrator.state import RankedList, Retriever
+from octomem.plans import RankedList, Retriever
 
 Fused = list[tuple[str, float, list[Provenance]]]
 FusionMethod = Literal["score", "rrf"]

@@ -31,7 +31,8 @@ from octomem.orchestrator.fusion import boost_named_actors, fuse
 from octomem.orchestrator.retrieval import add_context, retrieve, shared_searches
 from octomem.orchestrator.services import Services
 from octomem.orchestrator.staleness import demote_stale
-from octomem.orchestrator.state import RankedList, RecallPlan, RecallState, RetrieveTask
+from octomem.orchestrator.state import RecallState, RetrieveTask
+from octomem.plans import RankedList, RecallPlan
 from octomem.scopes import given, scope_filter
 from octomem.telemetry import span
 

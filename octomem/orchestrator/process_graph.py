@@ -61,8 +61,9 @@ from octomem.orchestrator.reconcile import Reconciler
 from octomem.orchestrator.reprocess import EXTRACTION_FLAG
 from octomem.orchestrator.services import Services
 from octomem.orchestrator.staleness import closed_by
-from octomem.orchestrator.state import AgentTask, Decision, Extraction, ProcessState
+from octomem.orchestrator.state import AgentTask, ProcessState
 from octomem.orchestrator.writer import all_changes, write_records
+from octomem.plans import Decision, Extraction
 from octomem.scopes import ANY
 from octomem.sensitive import mask, mask_value
 from octomem.telemetry import span

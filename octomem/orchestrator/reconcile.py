@@ -43,7 +43,7 @@ from octomem.orchestrator import llm_decisions
 from octomem.orchestrator.llm_decisions import Verdict
 from octomem.orchestrator.pending import Pending
 from octomem.orchestrator.services import Services
-from octomem.orchestrator.state import Decision
+from octomem.plans import Decision
 from octomem.scopes import ANY
 from octomem.stores.base import Filter
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from octomem import filters
 from octomem.models import EpisodicMemory, MemoryBase, MemoryType, Provenance
 from octomem.orchestrator.fusion import Fused
-from octomem.orchestrator.state import RankedList, RecallPlan, Retriever, SharedSearches
+from octomem.plans import RankedList, RecallPlan, Retriever, SharedSearches
 from octomem.scopes import ANY, equals, given, scope_filter
 from octomem.stores.base import Filter
 from octomem.telemetry import span
@@ -186,7 +186,7 @@ async def retrieve(
     """Ranked lists (vector, keyword, graph) of one agent's memories for the query: its
     own vector search, and its share of the `shared` keyword and graph hits - unless the
     agent brings its own retrieval step (`MemoryAgent.retrieve`)."""
-    own = await services.agents[agent].retrieve(services, query, plan)
+    own = await services.agents[agent].retrieve(PlanSearch(services, plan), query, plan)
     if own is not None:
         return own
     config = services.settings.recall
@@ -220,6 +220,58 @@ async def retrieve(
         lists = [_only(ranked, allowed) for ranked in lists]
         current.set_attribute("octomem.hits", sum(len(r.ids) for r in lists))
     return [ranked for ranked in lists if ranked.ids], {i: records[i] for i in allowed}
+
+
+class PlanSearch:
+    """The searches an agent's own retrieval step may make (`agents.base.RecallPort`),
+    bound to one recall's plan: every record they return is within its scope, filters
+    and validity, as the default retrieval's are."""
+
+    def __init__(self, services: Services, plan: RecallPlan) -> None:
+        self._services = services
+        self._plan = plan
+
+    async def embed(self, text: str) -> list[float]:
+        [vector] = await self._services.embedder.embed([text])
+        return vector
+
+    async def nearest(
+        self, memory_type: MemoryType, vector: Sequence[float], limit: int
+    ) -> list[tuple[MemoryBase, float]]:
+        _, live_at = validity(self._plan)
+        where = scoped_filter(self._plan, memory_type)
+        hits = await self._services.vector.query(
+            memory_type, list(vector), where=where, live_at=live_at, limit=limit
+        )
+        return self._allowed(memory_type, hits)
+
+    async def keyword(
+        self, memory_type: MemoryType, query: str, limit: int
+    ) -> list[tuple[MemoryBase, float]]:
+        plan = self._plan
+        found = await self._services.keyword.search(
+            keyword_query(query),
+            user_id=plan.user_id,
+            memory_types=[memory_type],
+            limit=limit,
+            include_superseded=plan.include_superseded or plan.as_of is not None,
+            now=plan.now,
+        )
+        scores = {memory_id: score for memory_id, _, score in found}
+        records = await self._services.vector.get(memory_type, list(scores))
+        hits = sorted(((r, scores[r.id]) for r in records), key=lambda hit: -hit[1])
+        return self._allowed(memory_type, hits)
+
+    async def get(self, memory_type: MemoryType, ids: Sequence[str]) -> list[MemoryBase]:
+        records = await self._services.vector.get(memory_type, list(ids))
+        return [record for record, _ in self._allowed(memory_type, [(r, 0.0) for r in records])]
+
+    def _allowed(
+        self, memory_type: MemoryType, hits: list[tuple[MemoryBase, float]]
+    ) -> list[tuple[MemoryBase, float]]:
+        check = filters.predicate(scoped_filter(self._plan, memory_type))
+        holds = holds_at(self._plan)
+        return [(record, score) for record, score in hits if check(record) and holds(record)]
 
 
 def _ranked(agent: MemoryType, retriever: Retriever, pairs: list[tuple[str, float]]) -> RankedList:

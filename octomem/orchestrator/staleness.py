@@ -40,7 +40,7 @@ from octomem.orchestrator.events import history_event
 from octomem.orchestrator.fusion import Fused
 from octomem.orchestrator.retrieval import STOPWORDS, WORD, holds_at, recall_filter
 from octomem.orchestrator.services import Services
-from octomem.orchestrator.state import Decision, RecallPlan
+from octomem.plans import Decision, RecallPlan
 
 OUTDATED = "outdated"  # raw-turn internal: the closed facts this turn was evidence for
 MAX_MARKS = 32  # per turn; the latest closures are kept

@@ -46,7 +46,7 @@ from octomem.models import (
 from octomem.orchestrator import projections
 from octomem.orchestrator.events import history_event, logged_as
 from octomem.orchestrator.locks import ScopeBusyError
-from octomem.orchestrator.state import Decision
+from octomem.plans import Decision
 from octomem.stores.base import MemoryLink
 from octomem.telemetry import span
 

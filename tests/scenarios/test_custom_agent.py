@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from octomem import Orchestrator
 from octomem.agents import AgentPrompt, BaseAgent, ExtractionContext
-from octomem.agents.base import read_turns, record_fields
+from octomem.agents.base import RecallPort, read_turns, record_fields
 from octomem.embeddings import Embedder
 from octomem.llm_schema import LLMOutput
 from octomem.models import (
@@ -27,6 +27,7 @@ from octomem.models import (
 from octomem.orchestrator import studio
 from octomem.orchestrator.process_graph import build_process_graph
 from octomem.orchestrator.services import build_services
+from octomem.plans import RankedList, RecallPlan
 from octomem.prompts.reconcile import DecisionOutput
 from octomem.settings import load_settings
 from octomem.testing import ScriptedModel, ScriptedRequest
@@ -209,7 +210,7 @@ def test_an_agent_with_its_own_retrieval_replaces_the_default(
     base = type(recipe_agent())
 
     class SilentRecipes(base):  # type: ignore[misc, valid-type]
-        async def retrieve(self, services: Any, query: str, plan: Any) -> Any:
+        async def retrieve(self, search: Any, query: str, plan: Any) -> Any:
             asked.append(query)
             return [], {}  # finds nothing, whatever is stored
 
@@ -219,3 +220,42 @@ def test_an_agent_with_its_own_retrieval_replaces_the_default(
         hits = orch.recall("my pancakes recipe", user_id="alice").hits
     assert asked == ["my pancakes recipe"]
     assert hits and all(hit.memory_type != "recipe" for hit in hits)
+
+
+def test_an_agents_own_retrieval_searches_only_within_the_recall_scope(
+    tmp_path: Path, embedder: Embedder, recipes: None
+) -> None:
+    """A retrieval hook sees the stores only through searches bound to the recall's plan
+    (`RecallPort`): asked for alice, its vector, keyword and id searches return alice's
+    recipe and never bob's, even when it asks for bob's by id."""
+    base = type(recipe_agent())
+    found: dict[str, list[str]] = {}
+
+    class OwnSearch(base):  # type: ignore[misc, valid-type]
+        async def retrieve(self, search: RecallPort, query: str, plan: RecallPlan) -> Any:
+            near = await search.nearest(self.memory_type, await search.embed(query), 10)
+            words = await search.keyword(self.memory_type, "pancakes flour", 10)
+            by_id = await search.get(self.memory_type, found["stored"])
+            found["nearest"] = [r.user_id for r, _ in near]
+            found["keyword"] = [r.user_id for r, _ in words]
+            found["get"] = [r.user_id for r in by_id]
+            ranked = RankedList(
+                agent=self.memory_type,
+                retriever="vector",
+                ids=[r.id for r, _ in near],
+                scores=[s for _, s in near],
+            )
+            return [ranked], {r.id: r for r, _ in near}
+
+    settings = load_settings(data_dir=tmp_path / "om")
+    with Orchestrator.from_settings(settings, embedder=embedder, agents=[OwnSearch()]) as orch:
+        for user in ("alice", "bob"):
+            orch.process("My recipe for pancakes is flour and milk.", user_id=user, timestamp=T0)
+        recipe = OwnSearch().memory_type
+        found["stored"] = [
+            r.id for u in ("alice", "bob") for r in orch.get_all(user_id=u, memory_types=[recipe])
+        ]
+        assert len(found["stored"]) == 2  # one each
+        hits = orch.recall("my pancakes recipe", user_id="alice").hits
+    assert found["nearest"] == found["keyword"] == found["get"] == ["alice"]
+    assert [h.memory.user_id for h in hits if h.memory_type == recipe] == ["alice"]

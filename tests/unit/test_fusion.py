@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from octomem.models import MemoryType
 from octomem.orchestrator.fusion import fuse
-from octomem.orchestrator.state import RankedList
+from octomem.plans import RankedList
 
 SEM, EPI = MemoryType.SEMANTIC, MemoryType.EPISODIC
 

@@ -33,7 +33,7 @@ from octomem.orchestrator.fusion import (
 from octomem.orchestrator.graph import _collapse_same_text
 from octomem.orchestrator.retrieval import add_context, keyword_query, query_names
 from octomem.orchestrator.routing import query_agent_weights
-from octomem.orchestrator.state import RankedList, RecallPlan
+from octomem.plans import RankedList, RecallPlan
 from octomem.stores.base import Filter
 
 SEM, EPI, PRO, RES = (

@@ -10,7 +10,7 @@ from typing import Any
 from octomem import Orchestrator
 from octomem.models import RecallResult
 from octomem.orchestrator.graph import build_recall_graph
-from octomem.orchestrator.state import RecallPlan
+from octomem.plans import RecallPlan
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -31,7 +31,7 @@ from octomem.orchestrator.staleness import (
     outdated_turn_changes,
     raw_turn_id,
 )
-from octomem.orchestrator.state import Decision, RecallPlan
+from octomem.plans import Decision, RecallPlan
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
