@@ -29,6 +29,13 @@ def _shape(result: Any, user: str) -> Any:
     return result
 
 
+def _listed(result: dict[str, Any]) -> dict[str, Any]:
+    """A get_all result in an order of its texts: memories written by one call share their
+    times, and among those the order follows their ids, which differ from user to user."""
+    ordered = sorted(result["results"], key=lambda m: (m["memory_type"], m["memory"]))
+    return {**result, "results": ordered}
+
+
 async def _script(call: Callable[..., Any], user: str) -> list[Any]:
     """Memory's test calls, one after another; `call(name, *args, **kwargs)` runs a method
     of one facade and returns its result."""
@@ -49,12 +56,12 @@ async def _script(call: Callable[..., Any], user: str) -> list[Any]:
     results.append(await call("get", first))
     results.append(await call("update", first, "Bob lives in Porto."))
     results.append(await call("history", first))
-    results.append(await call("get_all", user_id=user, filters={"category": "profile"}))
+    results.append(_listed(await call("get_all", user_id=user, filters={"category": "profile"})))
     results.append(await call("search", "work", user_id=user, run_id="r2", threshold=0.1))
     results.append(await call("delete", first))
     results.append(await call("history", first))
     results.append(await call("delete_all", user_id=user, run_id="r1"))
-    results.append(await call("get_all", user_id=user))
+    results.append(_listed(await call("get_all", user_id=user)))
     return results
 
 
