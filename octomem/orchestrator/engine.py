@@ -8,7 +8,7 @@ import time
 from collections.abc import Coroutine, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from octomem._sync import LoopThread, sync_twin
 from octomem.agents.base import MemoryAgent
@@ -51,6 +51,9 @@ from octomem.settings import Settings, load_settings
 from octomem.telemetry import configure_tracing, span
 from octomem.transfer import Progress, TransferSummary, export_jsonl, import_jsonl, stats
 from octomem.validation import check_metadata, shown, validate_scope_id
+
+if TYPE_CHECKING:
+    from octomem.messages import Messages
 
 log = get_logger(__name__)
 MemoryTypes = Sequence[str | MemoryType] | str | MemoryType | None
@@ -139,7 +142,7 @@ class Orchestrator:
 
     async def aprocess(
         self,
-        messages: Any,
+        messages: Messages,
         *,
         user_id: str | None = None,
         agent_id: str | None = None,
