@@ -36,6 +36,7 @@ from octomem.models import (
     ResourceMemory,
     SemanticMemory,
     Stats,
+    StepError,
     WorkingMemory,
 )
 from octomem.orchestrator.engine import Orchestrator
@@ -69,6 +70,7 @@ __all__ = [
     "ResourceMemory",
     "SemanticMemory",
     "Stats",
+    "StepError",
     "Settings",
     "StoreError",
     "StoreUnavailableError",

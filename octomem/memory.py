@@ -19,7 +19,7 @@ import inspect
 import os
 from collections.abc import Callable, Coroutine
 from datetime import datetime
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from octomem.errors import InvalidInputError
 from octomem.models import (
@@ -35,6 +35,9 @@ from octomem.scopes import equals
 from octomem.validation import shown, validate_scope_id
 
 P = ParamSpec("P")
+if TYPE_CHECKING:
+    from octomem.messages import Messages
+
 T = TypeVar("T")
 
 _EVENT = {  # octomem operation -> mem0 event name
@@ -168,7 +171,7 @@ class AsyncMemory:
 
     async def add(
         self,
-        messages: Any,
+        messages: Messages,
         *,
         user_id: str | None = None,
         agent_id: str | None = None,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +27,13 @@ from octomem.validation import (
 )
 
 if TYPE_CHECKING:
+    from typing import TypeAlias
+
     from langchain_core.messages import BaseMessage
+
+    # what `process()` accepts (checked at run time all the same: input is untrusted)
+    Message: TypeAlias = Mapping[str, Any] | BaseMessage
+    Messages: TypeAlias = str | Message | Sequence[Message]
 
 
 MAX_MESSAGE_CHARS = 100_000

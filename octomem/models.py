@@ -677,6 +677,19 @@ class Stats(BaseModel):
     totals: StatsTotals = Field(default_factory=StatsTotals)
 
 
+class StepError(BaseModel):
+    """An LLM step of a `process()` that failed, and was done without the LLM instead:
+    extraction by the agents' rules, reconcile by the rules of each agent's policy."""
+
+    step: Literal["extraction", "reconcile"]
+    agent: MemoryType | None = Field(None, description="the agent whose own LLM call failed")
+    message: str
+
+    def __str__(self) -> str:
+        where = f" ({self.agent.value})" if self.agent is not None else ""
+        return f"{self.step}{where}: {self.message}"
+
+
 ExtractionReport = Literal["offline", "single_call", "per_agent", "offline_fallback", "none"]
 
 
@@ -692,7 +705,7 @@ class ProcessResult(BaseModel):
         "(single_call, per_agent), by their rules after the LLM failed (offline_fallback), "
         "or not at all (none: no agent ran)",
     )
-    errors: list[str] = Field(default_factory=list, description="LLM failures, if any")
+    errors: list[StepError] = Field(default_factory=list, description="LLM failures, if any")
     elapsed_s: float = 0.0
 
     def all_operations(self) -> list[MemoryOperation]:

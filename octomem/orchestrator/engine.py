@@ -8,11 +8,12 @@ import time
 from collections.abc import Coroutine, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from octomem._sync import LoopThread, sync_twin
 from octomem.agents.base import MemoryAgent
 from octomem.agents.semantic_update import reread
+from octomem.embeddings import Embedder
 from octomem.errors import ConfigurationError, InvalidInputError, NotFoundError
 from octomem.logs import get_logger
 from octomem.models import (
@@ -51,6 +52,9 @@ from octomem.telemetry import configure_tracing, span
 from octomem.transfer import Progress, TransferSummary, export_jsonl, import_jsonl, stats
 from octomem.validation import check_metadata, shown, validate_scope_id
 
+if TYPE_CHECKING:
+    from octomem.messages import Messages
+
 log = get_logger(__name__)
 MemoryTypes = Sequence[str | MemoryType] | str | MemoryType | None
 _RECOVERY_S = 30.0  # close() completes writes it cut short for at most this long
@@ -64,12 +68,27 @@ class Orchestrator:
     `close()` when done so the stores release their files and connections.
     """
 
-    def __init__(self, services: Services) -> None:
-        self.services = services
-        self.settings: Settings = services.settings
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        agents: Iterable[MemoryAgent] = (),
+        embedder: Embedder | None = None,
+    ) -> None:
+        """Open the stores `settings` configure (default: `load_settings()`, the built-in
+        defaults with OCTOMEM_* environment variables); they are initialised on the first
+        call. `agents`: custom memory agents, run besides the built-in ones (one of a
+        built-in memory type replaces that agent). `embedder`: one already loaded, shared
+        by several Orchestrators of one process."""
+        settings = load_settings() if settings is None else settings
+        configure_tracing(settings.telemetry)
+        # the stores, embedder, LLM client and agents: this package's machinery, used by
+        # octomem's own integrations; not a stable API
+        self.services: Services = build_services(settings, embedder=embedder, agents=agents)
+        self.settings: Settings = settings
         from octomem.orchestrator.process_graph import build_process_graph  # imports langgraph
 
-        self.process_graph = build_process_graph(services)
+        self.process_graph = build_process_graph(self.services)
         self._loop = LoopThread()
         self._calls = RunningCalls()
 
@@ -80,20 +99,26 @@ class Orchestrator:
         *,
         data_dir: str | os.PathLike[str] | None = None,
         agents: Iterable[MemoryAgent] = (),
-        **overrides: Any,
+        embedder: Embedder | None = None,
+        **overrides: object,
     ) -> Orchestrator:
-        """Load a YAML config (default: built-in defaults), OCTOMEM_* env, then overrides.
-
-        `agents`: custom memory agents, run besides the built-in ones; one of a built-in
-        memory type replaces that agent."""
+        """Load a YAML config (default: built-in defaults), OCTOMEM_* env, then
+        `overrides` (settings keys: `vector={...}`, `recall={"limit": 5}`, ...), and open
+        it (`Orchestrator(settings, agents=..., embedder=...)`)."""
         if data_dir is not None:
             overrides["data_dir"] = data_dir
-        return cls.from_settings(load_settings(path, **overrides), agents=agents)
+        return cls(load_settings(path, **overrides), agents=agents, embedder=embedder)
 
     @classmethod
-    def from_settings(cls, settings: Settings, **kwargs: Any) -> Orchestrator:
-        configure_tracing(settings.telemetry)
-        return cls(build_services(settings, **kwargs))
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        agents: Iterable[MemoryAgent] = (),
+        embedder: Embedder | None = None,
+    ) -> Orchestrator:
+        """`Orchestrator(settings, agents=..., embedder=...)`."""
+        return cls(settings, agents=agents, embedder=embedder)
 
     # --- running async code: the sync bridge and call tracking -------------------------
 
@@ -117,7 +142,7 @@ class Orchestrator:
 
     async def aprocess(
         self,
-        messages: Any,
+        messages: Messages,
         *,
         user_id: str | None = None,
         agent_id: str | None = None,

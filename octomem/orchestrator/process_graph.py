@@ -51,6 +51,7 @@ from octomem.models import (
     Operation,
     ProcessResult,
     Scope,
+    StepError,
     Turn,
     utcnow,
 )
@@ -235,7 +236,10 @@ def build_process_graph(services: Services) -> ProcessGraph:
                 except LLMError as exc:
                     log.warning("llm routing failed; using offline rules", error=str(exc))
                     extraction_ = extraction_.model_copy(update={"failed": True})
-                    update = {"errors": [f"extraction: {exc}"], "fell_back": chosen}
+                    update = {
+                        "errors": [StepError(step="extraction", message=str(exc))],
+                        "fell_back": chosen,
+                    }
                 update["llm_usage"] = [meter.usage]
         return {
             "routing": {mtype.value: why for mtype, why in reasons.items()},
@@ -276,7 +280,7 @@ def build_process_graph(services: Services) -> ProcessGraph:
                 log.warning("llm extraction failed; using offline rules", error=str(exc))
                 update = {
                     "extraction": state["extraction"].model_copy(update={"failed": True}),
-                    "errors": [f"extraction: {exc}"],
+                    "errors": [StepError(step="extraction", message=str(exc))],
                     "fell_back": types,
                 }
             current.set_attribute("octomem.llm_calls", meter.usage.calls)
@@ -328,7 +332,7 @@ def build_process_graph(services: Services) -> ProcessGraph:
                         services.llm, memory_agent, state["turns"], ctx, settings.llm, meter
                     )
                 except LLMError as exc:
-                    update["errors"] = [f"extraction ({mtype.value}): {exc}"]
+                    update["errors"] = [StepError(step="extraction", agent=mtype, message=str(exc))]
                     update["fell_back"] = [mtype]
                 update["llm_usage"] = [meter.usage]
             if found is None:  # rule-based extraction is CPU work: off the event loop

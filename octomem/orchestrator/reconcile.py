@@ -38,7 +38,7 @@ from octomem.errors import LLMError
 from octomem.language import norm_key
 from octomem.llm import LLMClient, UsageMeter
 from octomem.logs import get_logger
-from octomem.models import MemoryBase, MemoryType, Operation, make_memory_id
+from octomem.models import MemoryBase, MemoryType, Operation, StepError, make_memory_id
 from octomem.orchestrator import llm_decisions
 from octomem.orchestrator.llm_decisions import Verdict
 from octomem.orchestrator.pending import Pending
@@ -75,7 +75,7 @@ class Reconciler:
         self.threshold = services.settings.reconcile.near_duplicate_threshold
         self.llm = llm
         self.meter = meter or UsageMeter()
-        self.errors: list[str] = []
+        self.errors: list[StepError] = []
         self._pending = Pending()  # the batch's decisions: records as they will be after writes
 
     async def decide(self, candidates: Sequence[MemoryBase]) -> list[Decision]:
@@ -127,7 +127,7 @@ class Reconciler:
             return await llm_decisions.ask(llm, self.meter, ordered, related)
         except LLMError as exc:
             log.warning("llm reconcile failed; the rules decide", error=str(exc))
-            self.errors.append(f"reconcile: {exc}")
+            self.errors.append(StepError(step="reconcile", message=str(exc)))
             return {}
 
     async def _get(self, memory_type: MemoryType, memory_id: str) -> MemoryBase | None:

@@ -15,7 +15,15 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypedDict
 
 from octomem.language import TurnReading
-from octomem.models import LLMUsage, MemoryRecord, MemoryType, ProcessResult, RecallResult, Turn
+from octomem.models import (
+    LLMUsage,
+    MemoryRecord,
+    MemoryType,
+    ProcessResult,
+    RecallResult,
+    StepError,
+    Turn,
+)
 from octomem.plans import Decision, Extraction, RankedList, RecallPlan, SharedSearches
 
 
@@ -48,7 +56,7 @@ class ProcessState(TypedDict, total=False):
     fell_back: Annotated[list[MemoryType], operator.add]
     decisions: list[Decision]
     llm_usage: Annotated[list[LLMUsage], operator.add]
-    errors: Annotated[list[str], operator.add]
+    errors: Annotated[list[StepError], operator.add]
     result: ProcessResult
 
 

@@ -105,7 +105,7 @@ class ProcessResponse(_Body):
             turn_memory_ids=result.turn_memory_ids,
             operations=result.all_operations(),
             extraction=result.extraction,
-            errors=result.errors,
+            errors=[str(error) for error in result.errors],
         )
 
 

@@ -49,8 +49,8 @@ def check_result(result: ProcessResult, mode: str, agents: int, messages: int) -
     """What must hold whatever the model answers."""
     # "none": the model's reply validated and selected no agent
     assert result.extraction in (mode, "offline_fallback", "none"), result
-    assert all(e.startswith(("extraction", "reconcile:")) for e in result.errors), result.errors
-    extraction_errors = [e for e in result.errors if e.startswith("extraction")]
+    assert all(e.step in ("extraction", "reconcile") for e in result.errors), result.errors
+    extraction_errors = [e for e in result.errors if e.step == "extraction"]
     if result.extraction == "offline_fallback":
         assert extraction_errors, "a fallback records its reason"
     else:
@@ -144,7 +144,7 @@ def test_scenario_pass_rate_is_reported(
         lines.append(
             f"  {result.extraction:16} {len(hits)}/{len(words)} {hits} of {words}; "
             f"{result.llm.calls} calls; extracted {extracted[:6]}"
-            + (f"; errors {[e[:160] for e in result.errors]}" if result.errors else "")
+            + (f"; errors {[str(e)[:160] for e in result.errors]}" if result.errors else "")
         )
     summary = (
         f"real-model scenario pass rate: {found}/{expected} expected facts extracted by the "

@@ -364,6 +364,8 @@ def test_invalid_output_falls_back_and_reprocess_finishes(llm_orch, mode: str) -
         metadata={"channel": "web", "extraction": "caller's"},
     )
     assert result.extraction == "offline_fallback" and result.errors
+    assert {error.step for error in result.errors} == {"extraction"}
+    assert all(str(error).startswith("extraction") for error in result.errors)
     assert len(result.turn_memory_ids) == 1  # the raw turn is stored
     assert orch.get(result.turn_memory_ids[0]).internal["extraction"] == "fallback"
     offline = current(orch, MemoryType.SEMANTIC)
@@ -399,7 +401,7 @@ def test_timeouts_fall_back_with_nothing_lost(llm_orch, mode: str) -> None:
     orch, model = llm_orch(script, mode, max_retries=1)
     result = orch.process("I'm Alice and I live in Paris.", user_id="alice")
     assert result.extraction == "offline_fallback"
-    assert any("timed out" in e or "Timeout" in e for e in result.errors)
+    assert any("timed out" in e.message or "Timeout" in e.message for e in result.errors)
     assert model.calls() >= 2  # the first try and one retry
     assert result.llm.calls == model.calls()
     assert [f.value for f in current(orch, MemoryType.SEMANTIC) if f.attribute == "lives_in"] == [

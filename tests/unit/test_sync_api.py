@@ -12,8 +12,10 @@ import pytest
 
 import octomem
 from octomem import Orchestrator
+from octomem.embeddings import Embedder
 from octomem.errors import InvalidInputError
 from octomem.orchestrator import engine, services
+from octomem.settings import load_settings
 
 ROOT = Path(octomem.__file__).parent
 TESTS = Path(__file__).parents[1]
@@ -136,3 +138,18 @@ def test_the_private_state_check_finds_a_use(tmp_path: Path) -> None:
         f"{sample}:1: _loop",
         f"{sample}:3: _calls",
     ]
+
+
+def test_the_typed_constructor_opens_what_its_settings_configure(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    settings = load_settings(data_dir=tmp_path / "om")
+    with Orchestrator(settings, embedder=embedder) as orch:
+        orch.process("I live in Lisbon.", user_id="ana")
+        assert orch.settings is settings
+        assert "Lisbon" in " ".join(orch.recall("where do I live?", user_id="ana").texts())
+    assert (tmp_path / "om").is_dir()  # where the settings said, not the default
+    with Orchestrator.from_config(data_dir=tmp_path / "om", embedder=embedder) as again:
+        assert again.get_all(user_id="ana")  # the same stores, by the config route
+    with pytest.raises(TypeError):
+        Orchestrator(settings, [])  # type: ignore[misc]  # agents and embedder by keyword
