@@ -13,7 +13,7 @@ from octomem.errors import InvalidInputError
 from octomem.models import Entity, MemoryType, Relation
 
 # Cypher that every backend runs as it is: ladybug, Neo4j 5 and ArcadeDB's Bolt plugin all
-# accept it. Each backend reads the returned columns by position; the names are for Neo4j.
+# accept it (`cypher_graph` runs it). Rows are read by position; the names are for Neo4j.
 RELATIONS: LiteralString = "MATCH (s:Entity)-[r:RELATES]->(o:Entity) "
 # the columns a relation is read as (`relation_from_row`), oldest first
 RELATION_RETURN: LiteralString = (
@@ -30,10 +30,6 @@ FIND_ENTITIES: LiteralString = (
     "RETURN e.id AS id, e.user_id AS user_id, e.name AS name, "
     "e.entity_type AS entity_type ORDER BY e.name_lc, e.id"
 )
-ENTITY_OWNERS: LiteralString = (
-    "MATCH (e:Entity) WHERE e.id IN $ids RETURN e.id AS id, e.user_id AS user_id"
-)
-MEMORY_OWNERS: LiteralString = "MATCH (m:Memory) RETURN m.id AS id, m.user_id AS user_id"
 DELETE_MEMORY: LiteralString = "MATCH (m:Memory {id: $id}) DETACH DELETE m"
 # one hop of `memories_for_entities`: the live neighbours of the entities `$ids`
 NEIGHBOURS: LiteralString = (
@@ -122,11 +118,6 @@ NAMESPACED: LiteralString = (
 )
 
 
-def graph_user(user_id: str | None) -> str:
-    """A user id as a graph of one project stores it (`Namespace.user`)."""
-    return DEFAULT_NAMESPACE.user(user_id)
-
-
 def entity_from_row(row: Sequence[Any], ns: Namespace = DEFAULT_NAMESPACE) -> Entity:
     """An Entity from a row of `FIND_ENTITIES`."""
     eid, user_id, name, entity_type = row
@@ -141,7 +132,7 @@ def entity_from_row(row: Sequence[Any], ns: Namespace = DEFAULT_NAMESPACE) -> En
 def owners(
     rows: Iterable[Sequence[Any]], ns: Namespace = DEFAULT_NAMESPACE
 ) -> dict[str, str | None]:
-    """id -> user from rows of `ENTITY_OWNERS` or `MEMORY_OWNERS`."""
+    """id -> user from rows of (id, user_id)."""
     return {ns.strip(row[0]): ns.strip(row[1]) or None for row in rows}
 
 

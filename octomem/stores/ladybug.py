@@ -1,6 +1,10 @@
 """Embedded graph store on ladybug (the maintained Kùzu fork): the default graph backend.
 
-ladybug's client is synchronous, so every call runs in a worker thread
+The graph's data operations are `cypher_graph.CypherGraphStore`'s; this module is the
+backend under them: the session (`LadybugSession`), the dialect (`LADYBUG`), the schema
+(`ladybug_rebuild.SCHEMA`), leases in this process's memory, and compaction.
+
+ladybug's client is synchronous, so every unit of work runs in a worker thread
 (`asyncio.to_thread`) on one connection guarded by a lock; the event loop never blocks.
 """
 
@@ -14,39 +18,21 @@ import pickle
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, LiteralString, TypeVar
 
 import ladybug as lb
 from opentelemetry import trace
 
-from octomem.errors import InvalidInputError, NotFoundError, OctomemError, StoreError
+from octomem.errors import OctomemError, StoreError
 from octomem.logs import get_logger
-from octomem.models import Entity, MemoryType, Relation, as_utc, normalize_text
+from octomem.models import as_utc
 from octomem.stores import ladybug_rebuild
-from octomem.stores.base import GraphForgotten, MemoryLink
-from octomem.stores.graph_common import (
-    DELETE_MEMORY,
-    ENTITY_OWNERS,
-    FIND_ENTITIES,
-    INVALIDATE_RELATION,
-    MEMORY_OWNERS,
-    MENTIONED_BY,
-    NEIGHBOURS,
-    RELATION_RETURN,
-    RELATIONS,
-    ProcessLeases,
-    check_lease,
-    entity_from_row,
-    forget_plan,
-    graph_user,
-    nearest_mentions,
-    owners,
-    relation_from_row,
-)
+from octomem.stores.cypher_graph import CypherGraphStore, Dialect, Row, Work, drive
+from octomem.stores.graph_common import Namespace, ProcessLeases, check_lease
 from octomem.stores.ladybug_rebuild import DUMP, SCHEMA
 from octomem.stores.ladybug_rebuild import rows as _rows
 
@@ -161,6 +147,23 @@ def _from_db(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def _cast_timestamp(expression: LiteralString) -> LiteralString:
+    return "CAST(" + expression + " AS TIMESTAMP)"
+
+
+# What ladybug's Cypher and values need: naive UTC datetimes; a timestamp field of UNWIND
+# rows cast (a field null in every row of a batch is typed as a string); relations, which
+# have no index, deleted in one scan for the whole batch (per id, a batch cost N^2); and
+# bulk deletes in one transaction (one process, one writer at a time).
+LADYBUG = Dialect(
+    to_db=_to_db,
+    from_db=_from_db,
+    timestamp=_cast_timestamp,
+    delete_relations="MATCH ()-[r:RELATES]->() WHERE r.id IN $ids DELETE r",
+    bulk_in_one_transaction=True,
+)
+
+
 @dataclass
 class _Handle:
     """One open database shared by every store instance on the same file in this process."""
@@ -242,7 +245,75 @@ def _transaction(conn: lb.Connection) -> Iterator[None]:
     conn.execute("COMMIT")
 
 
-class LadybugGraphStore:
+class LadybugSession:
+    """The `CypherSession` of an embedded graph: units of work run one at a time on the
+    connection of the database file's shared handle, in a worker thread; a write unit in
+    one transaction, and only once no compaction is writing a new file. The schema is
+    created by the first unit (`init()`, or the first call)."""
+
+    def __init__(self, file: Path) -> None:
+        self.file = file
+        self._handle: _Handle | None = None
+        self._closed = False
+        self._open_lock = threading.Lock()
+
+    def handle(self) -> _Handle:
+        """The open database, opened on first use."""
+        with self._open_lock:
+            if self._closed:
+                raise StoreError(
+                    f"The graph store at {self.file.parent} is closed; open a new one."
+                )
+            if self._handle is None:
+                self._handle = _acquire(self.file)
+            return self._handle
+
+    @property
+    def opened(self) -> bool:
+        return self._handle is not None
+
+    def _call(self, op: str, fn: Callable[[lb.Connection], T], write: bool) -> T:
+        handle = self.handle()
+        with handle.lock:
+            while write and handle.rebuilding:  # it would be lost in the file being built
+                handle.changed.wait()
+            try:
+                if not handle.schema_ready:
+                    for statement in SCHEMA:
+                        _rows(handle.conn, statement)
+                    handle.schema_ready = True
+                return fn(handle.conn)
+            except OctomemError:
+                raise
+            except RuntimeError as exc:
+                raise _wrap(exc, self.file, op) from exc
+
+    async def call(self, op: str, fn: Callable[[lb.Connection], T], *, write: bool) -> T:
+        """`fn(connection)` in a worker thread, under the handle's lock."""
+        with tracer.start_as_current_span(f"graph.{op}", attributes={"db.system": "ladybug"}):
+            return await asyncio.to_thread(self._call, op, fn, write)
+
+    async def run(self, op: str, work: Callable[[], Work[T]], *, write: bool) -> T:
+        def execute(conn: lb.Connection) -> T:
+            def statement(query: LiteralString, params: Mapping[str, Any]) -> list[Row]:
+                return list(_rows(conn, query, dict(params)))
+
+            if not write:
+                return drive(work(), statement)
+            with _transaction(conn):
+                return drive(work(), statement)
+
+        return await self.call(op, execute, write=write)
+
+    async def close(self) -> None:
+        with self._open_lock:
+            handle, self._handle = self._handle, None
+            self._closed = True
+        if handle is not None:
+            await asyncio.to_thread(_release, handle)
+
+
+class LadybugGraphStore(CypherGraphStore):
     """Embedded graph store in ``path`` (a directory; the database is ``path/graph.lbdb``).
 
     Opening the same path twice in one process (e.g. two Orchestrators) is safe: the
@@ -261,263 +332,32 @@ class LadybugGraphStore:
     def __init__(self, path: Path) -> None:
         self._dir = Path(path).expanduser().resolve()
         self._file = self._dir / DB_FILE
-        self._handle: _Handle | None = None
-        self._closed = False
-        self._open_lock = threading.Lock()
-
-    # --- plumbing ---------------------------------------------------------------------
-
-    def _conn_handle(self) -> _Handle:
-        with self._open_lock:
-            if self._closed:
-                raise StoreError(f"The graph store at {self._dir} is closed; open a new one.")
-            if self._handle is None:
-                self._handle = _acquire(self._file)
-            return self._handle
-
-    def _call(self, op: str, fn: Callable[[lb.Connection], T], write: bool) -> T:
-        handle = self._conn_handle()
-        with handle.lock:
-            while write and handle.rebuilding:  # it would be lost in the file being built
-                handle.changed.wait()
-            try:
-                if not handle.schema_ready:
-                    for statement in SCHEMA:
-                        _rows(handle.conn, statement)
-                    handle.schema_ready = True
-                return fn(handle.conn)
-            except OctomemError:
-                raise
-            except RuntimeError as exc:
-                raise _wrap(exc, self._file, op) from exc
-
-    async def _run(self, op: str, fn: Callable[[lb.Connection], T], *, write: bool = True) -> T:
-        with tracer.start_as_current_span(f"graph.{op}", attributes={"db.system": "ladybug"}):
-            return await asyncio.to_thread(self._call, op, fn, write)
-
-    # --- GraphStore -------------------------------------------------------------------
+        self._db = LadybugSession(self._file)
+        # one project per graph directory: the default namespace
+        super().__init__(self._db, LADYBUG, Namespace())
 
     @property
     def location(self) -> str:
         return str(self._file)
 
     async def init(self) -> None:
-        await self._run("init", lambda conn: None)
-
-    async def upsert_entities(self, entities: Sequence[Entity]) -> None:
-        if not entities:
-            return
-        latest = {e.id: e for e in entities}
-
-        def work(conn: lb.Connection) -> None:
-            with _transaction(conn):
-                for e in latest.values():
-                    _rows(
-                        conn,
-                        "MERGE (e:Entity {id: $id}) SET e.user_id = $u, e.name = $name, "
-                        "e.name_lc = $name_lc, e.entity_type = $etype",
-                        {
-                            "id": e.id,
-                            "u": graph_user(e.user_id),
-                            "name": e.name,
-                            "name_lc": normalize_text(e.name),
-                            "etype": e.entity_type,
-                        },
-                    )
-
-        await self._run("upsert_entities", work)
-
-    async def upsert_relations(self, relations: Sequence[Relation]) -> None:
-        if not relations:
-            return
-        latest = {r.id: r for r in relations}
-
-        def work(conn: lb.Connection) -> None:
-            with _transaction(conn):
-                # one scan of the edges for the whole batch (per edge, a batch cost N^2)
-                _rows(
-                    conn,
-                    "MATCH ()-[r:RELATES]->() WHERE r.id IN $ids DELETE r",
-                    {"ids": list(latest)},
-                )
-                for r in latest.values():
-                    created = _rows(
-                        conn,
-                        "MATCH (s:Entity {id: $sid}), (o:Entity {id: $oid}) "
-                        "CREATE (s)-[r:RELATES {id: $id, user_id: $u, predicate: $predicate, "
-                        "fact: $fact, memory_id: $memory_id, valid_at: $valid_at, "
-                        "invalid_at: $invalid_at, created_at: $created_at}]->(o) RETURN r.id",
-                        {
-                            "sid": r.subject_id,
-                            "oid": r.object_id,
-                            "id": r.id,
-                            "u": graph_user(r.user_id),
-                            "predicate": r.predicate,
-                            "fact": r.fact,
-                            "memory_id": r.memory_id,
-                            "valid_at": _to_db(r.valid_at),
-                            "invalid_at": _to_db(r.invalid_at),
-                            "created_at": _to_db(r.created_at),
-                        },
-                    )
-                    if not created:
-                        raise InvalidInputError(
-                            f"Relation {r.id!r} links entities that do not exist "
-                            f"({r.subject_id!r} -> {r.object_id!r}); upsert the entities "
-                            "first. Nothing was stored."
-                        )
-
-        await self._run("upsert_relations", work)
-
-    async def invalidate_relation(self, relation_id: str, invalid_at: datetime) -> None:
-        def work(conn: lb.Connection) -> None:
-            rows = _rows(conn, INVALIDATE_RELATION, {"id": relation_id, "t": _to_db(invalid_at)})
-            if not rows:
-                raise NotFoundError(f"Relation {relation_id!r} does not exist in the graph.")
-
-        await self._run("invalidate_relation", work)
-
-    async def relations(
-        self,
-        user_id: str | None,
-        *,
-        subject_id: str | None = None,
-        predicate: str | None = None,
-        include_invalid: bool = False,
-    ) -> list[Relation]:
-        where = ["r.user_id = $u"]
-        params: dict[str, Any] = {"u": graph_user(user_id)}
-        if subject_id is not None:
-            where.append("s.id = $sid")
-            params["sid"] = subject_id
-        if predicate is not None:
-            where.append("r.predicate = $predicate")
-            params["predicate"] = predicate
-        if not include_invalid:
-            where.append("r.invalid_at IS NULL")
-        # Only constant fragments are joined here; every value is a parameter.
-        query = RELATIONS + "WHERE " + " AND ".join(where) + RELATION_RETURN
-        rows = await self._run("relations", lambda conn: _rows(conn, query, params), write=False)
-        return [relation_from_row(row, _from_db) for row in rows]
-
-    async def find_entities(self, user_id: str | None, names: Sequence[str]) -> list[Entity]:
-        keys = sorted({normalize_text(n) for n in names})
-        if not keys:
-            return []
-        params = {"u": graph_user(user_id), "names": keys}
-        rows = await self._run(
-            "find_entities", lambda conn: _rows(conn, FIND_ENTITIES, params), write=False
-        )
-        return [entity_from_row(row) for row in rows]
-
-    async def link_memories(self, links: Sequence[MemoryLink]) -> None:
-        latest = {link.memory_id: link for link in links}  # a memory twice: the last wins
-        if not latest:
-            return
-
-        def work(conn: lb.Connection) -> None:
-            with _transaction(conn):
-                for link in latest.values():
-                    params = {"id": link.memory_id, "u": graph_user(link.user_id)}
-                    _rows(
-                        conn,
-                        "MERGE (m:Memory {id: $id}) SET m.user_id = $u, m.memory_type = $mtype",
-                        {**params, "mtype": MemoryType(link.memory_type).value},
-                    )
-                    _rows(
-                        conn,
-                        "MATCH (m:Memory {id: $id})-[x:MENTIONS]->() DELETE x",
-                        {"id": link.memory_id},
-                    )
-                    if ids := sorted(set(link.entity_ids)):
-                        _rows(
-                            conn,
-                            "MATCH (m:Memory {id: $id}), (e:Entity) "
-                            "WHERE e.id IN $ids AND e.user_id = $u CREATE (m)-[:MENTIONS]->(e)",
-                            {**params, "ids": ids},
-                        )
-
-        await self._run("link_memories", work)
-
-    async def memories_for_entities(
-        self,
-        user_id: str | None,
-        entity_ids: Sequence[str],
-        *,
-        hops: int = 1,
-        limit: int = 50,
-    ) -> list[tuple[str, MemoryType, int]]:
-        if not entity_ids or limit <= 0:
-            return []
-        uid = graph_user(user_id)
-
-        def work(conn: lb.Connection) -> list[tuple[str, MemoryType, int]]:
-            distance = dict.fromkeys(entity_ids, 0)
-            frontier = list(distance)
-            for hop in range(1, max(hops, 0) + 1):
-                found = _rows(conn, NEIGHBOURS, {"ids": frontier, "u": uid})
-                frontier = [row[0] for row in found if row[0] not in distance]
-                if not frontier:
-                    break
-                distance.update(dict.fromkeys(frontier, hop))
-            rows = _rows(conn, MENTIONED_BY, {"ids": list(distance), "u": uid})
-            return nearest_mentions(((m, t, e) for m, t, e in rows), distance, limit)
-
-        return await self._run("memories_for_entities", work, write=False)
-
-    async def delete_memory(self, memory_id: str) -> None:
-        await self._run("delete_memory", lambda conn: _rows(conn, DELETE_MEMORY, {"id": memory_id}))
-
-    async def forget(self, user_id: str, memory_ids: Sequence[str] | None = None) -> GraphForgotten:
-        queries, params = forget_plan(user_id, memory_ids)
-
-        def drain(conn: lb.Connection, query: str) -> int:
-            total = 0
-            while deleted := _rows(conn, query, params)[0][0]:
-                total += deleted
-            return total
-
-        def work(conn: lb.Connection) -> GraphForgotten:
-            with _transaction(conn):
-                counts = [drain(conn, query) for query in queries]
-            return GraphForgotten(*counts)
-
-        return await self._run("forget", work)
+        await self._db.call("init", lambda conn: None, write=True)
 
     async def compact(self) -> bool:
         """ladybug leaves deleted values in the database file's pages (even after a
         checkpoint), so the file is rebuilt from what is live: read it whole, write a new
         file next to it, swap the two atomically (a crash leaves one or the other whole),
         and reopen it in the handle every store instance of this process shares."""
-        handle = self._conn_handle()
+        handle = self._db.handle()
         initialise_allocations()
         with tracer.start_as_current_span("graph.compact", attributes={"db.system": "ladybug"}):
             await asyncio.to_thread(_rebuild, handle, self._file)
         return True
 
-    async def memory_ids(self) -> dict[str, str | None]:
-        return owners(
-            await self._run("memory_ids", lambda conn: _rows(conn, MEMORY_OWNERS), write=False)
-        )
-
-    async def entity_owners(self, entity_ids: Sequence[str]) -> dict[str, str | None]:
-        ids = sorted(set(entity_ids))
-        if not ids:
-            return {}
-        rows = await self._run(
-            "entity_owners", lambda conn: _rows(conn, ENTITY_OWNERS, {"ids": ids}), write=False
-        )
-        return owners(rows)
-
-    async def all_relations(self) -> list[Relation]:
-        query = RELATIONS + RELATION_RETURN
-        rows = await self._run("all_relations", lambda conn: _rows(conn, query), write=False)
-        return [relation_from_row(row, _from_db) for row in rows]
-
     async def _leases(self) -> ProcessLeases:
-        if self._handle is None:
+        if not self._db.opened:
             await self.init()  # opens the database in a worker thread
-        return self._conn_handle().leases
+        return self._db.handle().leases
 
     async def acquire_lease(self, key: str, owner: str, ttl_s: float) -> int:
         check_lease(key, owner, ttl_s)
@@ -541,17 +381,5 @@ class LadybugGraphStore:
         check_lease(key, "-")
         return (await self._leases()).count_erasure(key)
 
-    async def reset(self) -> None:
-        def work(conn: lb.Connection) -> None:
-            with _transaction(conn):
-                _rows(conn, "MATCH (m:Memory) DETACH DELETE m")
-                _rows(conn, "MATCH (e:Entity) DETACH DELETE e")
-
-        await self._run("reset", work)
-
     async def close(self) -> None:
-        with self._open_lock:
-            handle, self._handle = self._handle, None
-            self._closed = True
-        if handle is not None:
-            await asyncio.to_thread(_release, handle)
+        await self._db.close()

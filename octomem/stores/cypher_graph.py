@@ -1,0 +1,398 @@
+"""One graph store over a Cypher session port: the data operations of `GraphStore`,
+written once for every graph backend.
+
+A backend provides three things:
+
+- a `CypherSession`: where statements run (`run`), in one transaction per unit of work,
+  with the backend's locking, retries, fencing and tracing;
+- a `Dialect`: what its Cypher or its values need that the others do not;
+- the rest of `GraphStore` that is not the graph's data: `init` (the schema), `location`,
+  `compact`, leases and erasure counts, `close`.
+
+A unit of work is a generator ("sans I/O"): it yields a statement and its parameters and
+is sent back the statement's rows (by position), until it returns its result. The store
+never touches a connection, so the same unit runs in an embedded database's worker thread
+(`drive`) and in an async driver's transaction function (`drive_async`), and a session
+that retries a transaction just starts the unit again (`work` is a factory).
+
+Every statement here is one that LadybugDB, Neo4j 5 and ArcadeDB's Bolt plugin all accept
+(`graph_common`); batches are one `UNWIND` statement each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, LiteralString, Protocol, TypeAlias, TypeVar
+
+from octomem.errors import InvalidInputError, NotFoundError
+from octomem.models import Entity, MemoryType, Relation, normalize_text
+from octomem.stores.base import GraphForgotten, MemoryLink
+from octomem.stores.graph_common import (
+    DELETE_MEMORY,
+    FIND_ENTITIES,
+    INVALIDATE_RELATION,
+    MENTIONED_BY,
+    NAMESPACED,
+    NEIGHBOURS,
+    RELATION_RETURN,
+    RELATIONS,
+    Namespace,
+    entity_from_row,
+    forget_plan,
+    nearest_mentions,
+    owners,
+    relation_from_row,
+)
+
+T = TypeVar("T")
+Row: TypeAlias = Sequence[Any]
+Statement: TypeAlias = tuple[LiteralString, Mapping[str, Any]]
+# a unit of work: yields statements, is sent their rows, returns its result
+Work: TypeAlias = Generator[Statement, list[Row], T]
+
+
+class CypherSession(Protocol):
+    """The port a graph backend provides: run a unit of work in one transaction."""
+
+    async def run(self, op: str, work: Callable[[], Work[T]], *, write: bool) -> T:
+        """`work()`'s result, its statements run in one transaction (a read transaction
+        unless `write`). `op` names the operation (spans, errors). A session may call
+        `work` again to retry the transaction: units of work are idempotent."""
+        ...
+
+
+def drive(work: Work[T], execute: Callable[[LiteralString, Mapping[str, Any]], list[Row]]) -> T:
+    """Run a unit of work on a synchronous connection (`execute` runs one statement)."""
+    try:
+        statement = next(work)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+    while True:
+        rows = execute(*statement)
+        try:
+            statement = work.send(rows)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+
+
+async def drive_async(
+    work: Work[T], execute: Callable[[LiteralString, Mapping[str, Any]], Awaitable[list[Row]]]
+) -> T:
+    """Run a unit of work on an asynchronous transaction (`execute` runs one statement)."""
+    try:
+        statement = next(work)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+    while True:
+        rows = await execute(*statement)
+        try:
+            statement = work.send(rows)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+
+
+def _one(query: LiteralString, params: Mapping[str, Any]) -> Work[list[Row]]:
+    """A unit of work of one statement: its rows."""
+    return (yield query, params)
+
+
+def _same(expression: LiteralString) -> LiteralString:
+    return expression
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """What differs between the graph backends' Cypher and values; nothing else does."""
+
+    # a datetime as the backend stores it, and back as a UTC-aware datetime
+    to_db: Callable[[datetime | None], Any]
+    from_db: Callable[[Any], datetime | None]
+    # how the timestamp property `expression` of an UNWIND row is written (ladybug types a
+    # field that is null in every row of a batch as a string, and needs it cast)
+    timestamp: Callable[[LiteralString], LiteralString] = _same
+    # deleting the relations whose ids are `$ids`, where the backend has an index on them
+    # (Neo4j, ArcadeDB: one lookup per id) or has none (ladybug: one scan for the batch)
+    delete_relations: LiteralString = (
+        "UNWIND $ids AS rid MATCH ()-[r:RELATES {id: rid}]->() DELETE r"
+    )
+    # `forget` and `reset` delete in batches; an embedded graph deletes them all in one
+    # transaction, a server in a transaction per batch (each stays small on large graphs)
+    bulk_in_one_transaction: bool = False
+
+
+_UPSERT_ENTITIES: LiteralString = (
+    "UNWIND $rows AS row MERGE (e:Entity {id: row.id}) "
+    "SET e.user_id = row.user_id, e.name = row.name, e.name_lc = row.name_lc, "
+    "e.entity_type = row.entity_type"
+)
+
+
+def _create_relations(dialect: Dialect) -> LiteralString:
+    ts = dialect.timestamp
+    return (
+        "UNWIND $rows AS row "
+        "MATCH (s:Entity {id: row.subject_id}), (o:Entity {id: row.object_id}) "
+        "CREATE (s)-[r:RELATES {id: row.id, user_id: row.user_id, predicate: row.predicate, "
+        "fact: row.fact, memory_id: row.memory_id, valid_at: " + ts("row.valid_at") + ", "
+        "invalid_at: " + ts("row.invalid_at") + ", created_at: " + ts("row.created_at") + "}]"
+        "->(o) RETURN row.id AS id"
+    )
+
+
+_UPSERT_MEMORIES: LiteralString = (
+    "UNWIND $rows AS row MERGE (m:Memory {id: row.id}) "
+    "SET m.user_id = row.u, m.memory_type = row.mtype"
+)
+_UNLINK_MEMORIES: LiteralString = (
+    "UNWIND $ids AS mid MATCH (m:Memory {id: mid})-[x:MENTIONS]->() DELETE x"
+)
+# one row per (memory, entity) mention; an entity of another user is not linked
+_LINK_MEMORIES: LiteralString = (
+    "UNWIND $rows AS row MATCH (m:Memory {id: row.mid}), (e:Entity {id: row.eid}) "
+    "WHERE e.user_id = row.u CREATE (m)-[:MENTIONS]->(e)"
+)
+# the whole-graph reads and `reset`, within the store's namespace (`NAMESPACED`)
+_MEMORY_OWNERS: LiteralString = (
+    "MATCH (n:Memory) WHERE " + NAMESPACED + " RETURN n.id AS id, n.user_id AS user_id"
+)
+_ENTITY_OWNERS: LiteralString = (
+    "MATCH (n:Entity) WHERE n.id IN $ids AND " + NAMESPACED + " "
+    "RETURN n.id AS id, n.user_id AS user_id"
+)
+_ALL_RELATIONS: LiteralString = (
+    "MATCH (s:Entity)-[n:RELATES]->(o:Entity) WHERE " + NAMESPACED + " "
+    "WITH s, n AS r, o" + RELATION_RETURN
+)
+_RESET: tuple[LiteralString, ...] = tuple(
+    "MATCH (n:" + label + ") WHERE " + NAMESPACED + " WITH n LIMIT 10000 "
+    "DETACH DELETE n RETURN count(*) AS deleted"
+    for label in ("Memory", "Entity")
+)
+
+
+class CypherGraphStore:
+    """The data operations of `GraphStore` over a `CypherSession` and a `Dialect`, for the
+    graph of one `Namespace` (a server shared by projects; an embedded graph has the
+    default one). Backends subclass it with the schema, leases, `location`, `compact` and
+    `close` (see the module's docstring)."""
+
+    def __init__(self, session: CypherSession, dialect: Dialect, namespace: Namespace) -> None:
+        self._session = session
+        self._dialect = dialect
+        self._ns = namespace
+        self._create_relations = _create_relations(dialect)
+
+    async def _query(
+        self, op: str, query: LiteralString, *, write: bool = True, **params: Any
+    ) -> list[Row]:
+        """One statement in a transaction of its own: its rows."""
+        return await self._session.run(op, lambda: _one(query, params), write=write)
+
+    async def upsert_entities(self, entities: Sequence[Entity]) -> None:
+        ns = self._ns
+        rows = [
+            {
+                "id": ns.key(e.id),
+                "user_id": ns.user(e.user_id),
+                "name": e.name,
+                "name_lc": normalize_text(e.name),
+                "entity_type": e.entity_type,
+            }
+            for e in {e.id: e for e in entities}.values()
+        ]
+        if rows:
+            await self._query("upsert_entities", _UPSERT_ENTITIES, rows=rows)
+
+    async def upsert_relations(self, relations: Sequence[Relation]) -> None:
+        ns, to_db = self._ns, self._dialect.to_db
+        latest = {ns.key(r.id): r for r in relations}
+        if not latest:
+            return
+        rows = [
+            {
+                "subject_id": ns.key(r.subject_id),
+                "object_id": ns.key(r.object_id),
+                "id": key,
+                "user_id": ns.user(r.user_id),
+                "predicate": r.predicate,
+                "fact": r.fact,
+                "memory_id": None if r.memory_id is None else ns.key(r.memory_id),
+                "valid_at": to_db(r.valid_at),
+                "invalid_at": to_db(r.invalid_at),
+                "created_at": to_db(r.created_at),
+            }
+            for key, r in latest.items()
+        ]
+
+        def work() -> Work[None]:
+            yield self._dialect.delete_relations, {"ids": list(latest)}
+            created = {row[0] for row in (yield self._create_relations, {"rows": rows})}
+            if missing := [r for rid, r in latest.items() if rid not in created]:
+                r = missing[0]
+                # Raising inside the transaction rolls the whole batch back.
+                raise InvalidInputError(
+                    f"Relation {r.id!r} links entities that do not exist "
+                    f"({r.subject_id!r} -> {r.object_id!r}); upsert the entities first. "
+                    "Nothing was stored."
+                )
+
+        await self._session.run("upsert_relations", work, write=True)
+
+    async def invalidate_relation(self, relation_id: str, invalid_at: datetime) -> None:
+        params = {"id": self._ns.key(relation_id), "t": self._dialect.to_db(invalid_at)}
+
+        def work() -> Work[None]:
+            if not (yield INVALIDATE_RELATION, params):
+                raise NotFoundError(f"Relation {relation_id!r} does not exist in the graph.")
+
+        await self._session.run("invalidate_relation", work, write=True)
+
+    async def relations(
+        self,
+        user_id: str | None,
+        *,
+        subject_id: str | None = None,
+        predicate: str | None = None,
+        include_invalid: bool = False,
+    ) -> list[Relation]:
+        where: list[LiteralString] = ["r.user_id = $u"]
+        params: dict[str, Any] = {"u": self._ns.user(user_id)}
+        # only the filters asked for: ladybug cannot type a parameter that is null
+        if subject_id is not None:
+            where.append("s.id = $sid")
+            params["sid"] = self._ns.key(subject_id)
+        if predicate is not None:
+            where.append("r.predicate = $predicate")
+            params["predicate"] = predicate
+        if not include_invalid:
+            where.append("r.invalid_at IS NULL")
+        # Only constant fragments are joined here; every value is a parameter.
+        query = RELATIONS + "WHERE " + " AND ".join(where) + RELATION_RETURN
+        rows = await self._query("relations", query, write=False, **params)
+        return [relation_from_row(row, self._dialect.from_db, self._ns) for row in rows]
+
+    async def find_entities(self, user_id: str | None, names: Sequence[str]) -> list[Entity]:
+        keys = sorted({normalize_text(n) for n in names})
+        if not keys:
+            return []
+        rows = await self._query(
+            "find_entities", FIND_ENTITIES, write=False, u=self._ns.user(user_id), names=keys
+        )
+        return [entity_from_row(row, self._ns) for row in rows]
+
+    async def link_memories(self, links: Sequence[MemoryLink]) -> None:
+        latest = {link.memory_id: link for link in links}  # a memory twice: the last wins
+        if not latest:
+            return
+        ns = self._ns
+        memories = [
+            {
+                "id": ns.key(link.memory_id),
+                "u": ns.user(link.user_id),
+                "mtype": MemoryType(link.memory_type).value,
+            }
+            for link in latest.values()
+        ]
+        mentions = [
+            {"mid": memory["id"], "eid": eid, "u": memory["u"]}
+            for memory, link in zip(memories, latest.values(), strict=True)
+            for eid in ns.keys(sorted(set(link.entity_ids)))
+        ]
+
+        def work() -> Work[None]:
+            yield _UPSERT_MEMORIES, {"rows": memories}
+            yield _UNLINK_MEMORIES, {"ids": [memory["id"] for memory in memories]}
+            if mentions:
+                yield _LINK_MEMORIES, {"rows": mentions}
+
+        await self._session.run("link_memories", work, write=True)
+
+    async def memories_for_entities(
+        self,
+        user_id: str | None,
+        entity_ids: Sequence[str],
+        *,
+        hops: int = 1,
+        limit: int = 50,
+    ) -> list[tuple[str, MemoryType, int]]:
+        if not entity_ids or limit <= 0:
+            return []
+        ns = self._ns
+        uid = ns.user(user_id)
+        start = ns.keys(entity_ids)
+
+        def work() -> Work[list[tuple[str, MemoryType, int]]]:
+            # Breadth-first, one query per hop: the hop count cannot be a Cypher parameter.
+            distance = dict.fromkeys(start, 0)
+            frontier = list(distance)
+            for hop in range(1, max(hops, 0) + 1):
+                found = yield NEIGHBOURS, {"ids": frontier, "u": uid}
+                frontier = [row[0] for row in found if row[0] not in distance]
+                if not frontier:
+                    break
+                distance.update(dict.fromkeys(frontier, hop))
+            found = yield MENTIONED_BY, {"ids": list(distance), "u": uid}
+            mentions = ((row[0], row[1], row[2]) for row in found)
+            nearest = nearest_mentions(mentions, distance, limit)
+            return [(ns.strip(mid), mtype, d) for mid, mtype, d in nearest]
+
+        return await self._session.run("memories_for_entities", work, write=False)
+
+    async def delete_memory(self, memory_id: str) -> None:
+        await self._query("delete_memory", DELETE_MEMORY, id=self._ns.key(memory_id))
+
+    async def _drain(
+        self, op: str, queries: Sequence[LiteralString], params: Mapping[str, Any]
+    ) -> list[int]:
+        """Run each batched delete (it returns how many it deleted) until it deletes
+        nothing, in order: how many each deleted."""
+
+        def drain(query: LiteralString) -> Work[int]:
+            total = 0
+            while deleted := int((yield query, params)[0][0]):
+                total += deleted
+            return total
+
+        def drain_all() -> Work[list[int]]:
+            counts = []
+            for query in queries:
+                counts.append((yield from drain(query)))
+            return counts
+
+        if self._dialect.bulk_in_one_transaction:
+            return await self._session.run(op, drain_all, write=True)
+        counts = []
+        for query in queries:
+            total = 0
+            while deleted := int((await self._query(op, query, **params))[0][0]):
+                total += deleted
+            counts.append(total)
+        return counts
+
+    async def forget(self, user_id: str, memory_ids: Sequence[str] | None = None) -> GraphForgotten:
+        queries, params = forget_plan(user_id, memory_ids, self._ns)
+        return GraphForgotten(*await self._drain("forget", queries, params))
+
+    async def memory_ids(self) -> dict[str, str | None]:
+        rows = await self._query("memory_ids", _MEMORY_OWNERS, write=False, **self._ns.params)
+        return owners(rows, self._ns)
+
+    async def entity_owners(self, entity_ids: Sequence[str]) -> dict[str, str | None]:
+        ids = self._ns.keys(sorted(set(entity_ids)))
+        if not ids:
+            return {}
+        rows = await self._query(
+            "entity_owners", _ENTITY_OWNERS, write=False, ids=ids, **self._ns.params
+        )
+        return owners(rows, self._ns)
+
+    async def all_relations(self) -> list[Relation]:
+        rows = await self._query("all_relations", _ALL_RELATIONS, write=False, **self._ns.params)
+        return [relation_from_row(row, self._dialect.from_db, self._ns) for row in rows]
+
+    async def reset(self) -> None:
+        """Delete the namespace's Entity and Memory nodes (and their edges); leases and any
+        other data in the graph stay."""
+        await self._drain("reset", _RESET, self._ns.params)
