@@ -132,9 +132,9 @@ def build_agent(
 
 @cache
 def _studio_agent() -> CompiledStateGraph:
-    from octomem.orchestrator.studio import studio_services
+    from octomem.orchestrator.studio import studio_orchestrator
 
-    return build_agent(Orchestrator(studio_services()))
+    return build_agent(studio_orchestrator())
 
 
 async def studio_graph() -> CompiledStateGraph:

@@ -18,11 +18,10 @@ from typing import TYPE_CHECKING
 
 from octomem.agents.base import MemoryAgent
 from octomem.errors import ConfigurationError
+from octomem.orchestrator.engine import Orchestrator
 from octomem.orchestrator.graph import build_recall_graph
 from octomem.orchestrator.process_graph import build_process_graph
-from octomem.orchestrator.services import Services, build_services
 from octomem.settings import load_settings
-from octomem.telemetry import configure_tracing
 
 if TYPE_CHECKING:
     from octomem.orchestrator.state import ProcessGraph, RecallGraph
@@ -49,15 +48,16 @@ def studio_agents() -> list[MemoryAgent]:
 
 
 @cache
-def studio_services() -> Services:
+def studio_orchestrator() -> Orchestrator:
+    """The one Orchestrator of a Studio server: its graphs and any agent that remembers
+    through it (examples/langgraph_agent.py) share its stores."""
     settings = load_settings(DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None)
-    configure_tracing(settings.telemetry)
-    return build_services(settings, agents=studio_agents())
+    return Orchestrator(settings, agents=studio_agents())
 
 
 @cache
 def _graphs() -> tuple[ProcessGraph, RecallGraph]:
-    services = studio_services()
+    services = studio_orchestrator().services
     return build_process_graph(services), build_recall_graph(services)
 
 
