@@ -146,14 +146,8 @@ async def shared_searches(services: Services, query: str, plan: RecallPlan) -> S
         return SharedSearches(embedding=[], keyword=keyword, graph=graph, entity_ids=[])
 
     async def bm25() -> None:
-        found = await services.keyword.search(
-            keyword_query(query),
-            user_id=plan.user_id,
-            memory_types=list(agents),
-            limit=plan.keyword_pool or config.candidates * len(agents),
-            include_superseded=plan.include_superseded or plan.as_of is not None,
-            now=plan.now,
-        )
+        pool = plan.keyword_pool or config.candidates * len(agents)
+        found = await keyword_hits(services, query, plan, agents, pool)
         for memory_id, memory_type, score in found:
             if len(kept := keyword[memory_type]) < config.candidates:
                 kept.append((memory_id, score))
@@ -176,6 +170,49 @@ async def shared_searches(services: Services, query: str, plan: RecallPlan) -> S
     return SharedSearches(embedding=embedding, keyword=keyword, graph=graph, entity_ids=entity_ids)
 
 
+def within_plan(plan: RecallPlan, memory_type: MemoryType) -> Callable[[MemoryBase], bool]:
+    """Whether a record of `memory_type` is within the plan's scope, filters and validity:
+    what every retriever's hits must be (a keyword or graph hit is checked after the
+    search; a vector search asks the store for these records only)."""
+    check, holds = filters.predicate(scoped_filter(plan, memory_type)), holds_at(plan)
+    return lambda record: check(record) and holds(record)
+
+
+async def nearest(
+    services: Services,
+    plan: RecallPlan,
+    memory_type: MemoryType,
+    vector: Sequence[float],
+    limit: int,
+) -> list[tuple[MemoryBase, float]]:
+    """The plan's memories of a type nearest the vector, best first."""
+    _, live_at = validity(plan)
+    where = scoped_filter(plan, memory_type)
+    return await services.vector.query(
+        memory_type, list(vector), where=where, live_at=live_at, limit=limit
+    )
+
+
+async def keyword_hits(
+    services: Services,
+    query: str,
+    plan: RecallPlan,
+    memory_types: Sequence[MemoryType],
+    limit: int,
+) -> list[tuple[str, MemoryType, float]]:
+    """BM25 over the plan's user's memories of these types: (id, type, score), best first.
+    The index knows users and validity, not agents, sessions or filters: check the records
+    (`within_plan`)."""
+    return await services.keyword.search(
+        keyword_query(query),
+        user_id=plan.user_id,
+        memory_types=list(memory_types),
+        limit=limit,
+        include_superseded=plan.include_superseded or plan.as_of is not None,
+        now=plan.now,
+    )
+
+
 async def retrieve(
     services: Services,
     agent: MemoryType,
@@ -189,10 +226,7 @@ async def retrieve(
     own = await services.agents[agent].retrieve(PlanSearch(services, plan), query, plan)
     if own is not None:
         return own
-    config = services.settings.recall
-    _, live_at = validity(plan)
-    where = scoped_filter(plan, agent)
-    limit = config.candidates
+    limit = services.settings.recall.candidates
     records: dict[str, MemoryBase] = {}
     lists: list[RankedList] = []
     with span("agent.retrieve", agent=agent.value, user_id=plan.user_id) as current:
@@ -206,17 +240,14 @@ async def retrieve(
 
         # the vector search and reading the keyword/graph hits' records run side by side
         hits, fetched = await asyncio.gather(
-            services.vector.query(
-                agent, shared.embedding, where=where, live_at=live_at, limit=limit
-            ),
-            fetch(),
+            nearest(services, plan, agent, shared.embedding, limit), fetch()
         )
         records.update({r.id: r for r in fetched})
         records.update({record.id: record for record, _ in hits})
         lists = [_ranked(agent, "vector", [(r.id, s) for r, s in hits]), *other]
         # keyword and graph hits obey the same scope, filters and validity as vector hits
-        check, holds = filters.predicate(where), holds_at(plan)
-        allowed = {i for i, r in records.items() if check(r) and holds(r)}
+        within = within_plan(plan, agent)
+        allowed = {i for i, r in records.items() if within(r)}
         lists = [_only(ranked, allowed) for ranked in lists]
         current.set_attribute("octomem.hits", sum(len(r.ids) for r in lists))
     return [ranked for ranked in lists if ranked.ids], {i: records[i] for i in allowed}
@@ -238,40 +269,27 @@ class PlanSearch:
     async def nearest(
         self, memory_type: MemoryType, vector: Sequence[float], limit: int
     ) -> list[tuple[MemoryBase, float]]:
-        _, live_at = validity(self._plan)
-        where = scoped_filter(self._plan, memory_type)
-        hits = await self._services.vector.query(
-            memory_type, list(vector), where=where, live_at=live_at, limit=limit
-        )
+        hits = await nearest(self._services, self._plan, memory_type, vector, limit)
         return self._allowed(memory_type, hits)
 
     async def keyword(
         self, memory_type: MemoryType, query: str, limit: int
     ) -> list[tuple[MemoryBase, float]]:
-        plan = self._plan
-        found = await self._services.keyword.search(
-            keyword_query(query),
-            user_id=plan.user_id,
-            memory_types=[memory_type],
-            limit=limit,
-            include_superseded=plan.include_superseded or plan.as_of is not None,
-            now=plan.now,
-        )
+        found = await keyword_hits(self._services, query, self._plan, [memory_type], limit)
         scores = {memory_id: score for memory_id, _, score in found}
         records = await self._services.vector.get(memory_type, list(scores))
         hits = sorted(((r, scores[r.id]) for r in records), key=lambda hit: -hit[1])
         return self._allowed(memory_type, hits)
 
     async def get(self, memory_type: MemoryType, ids: Sequence[str]) -> list[MemoryBase]:
-        records = await self._services.vector.get(memory_type, list(ids))
-        return [record for record, _ in self._allowed(memory_type, [(r, 0.0) for r in records])]
+        within = within_plan(self._plan, memory_type)
+        return [r for r in await self._services.vector.get(memory_type, list(ids)) if within(r)]
 
     def _allowed(
         self, memory_type: MemoryType, hits: list[tuple[MemoryBase, float]]
     ) -> list[tuple[MemoryBase, float]]:
-        check = filters.predicate(scoped_filter(self._plan, memory_type))
-        holds = holds_at(self._plan)
-        return [(record, score) for record, score in hits if check(record) and holds(record)]
+        within = within_plan(self._plan, memory_type)
+        return [(record, score) for record, score in hits if within(record)]
 
 
 def _ranked(agent: MemoryType, retriever: Retriever, pairs: list[tuple[str, float]]) -> RankedList:

@@ -20,7 +20,6 @@ from octomem.agents.base import MemoryAgent
 from octomem.errors import ConfigurationError
 from octomem.orchestrator.engine import Orchestrator
 from octomem.orchestrator.graph import build_recall_graph
-from octomem.orchestrator.process_graph import build_process_graph
 from octomem.settings import load_settings
 
 if TYPE_CHECKING:
@@ -57,8 +56,8 @@ def studio_orchestrator() -> Orchestrator:
 
 @cache
 def _graphs() -> tuple[ProcessGraph, RecallGraph]:
-    services = studio_orchestrator().services
-    return build_process_graph(services), build_recall_graph(services)
+    orch = studio_orchestrator()  # its process graph is compiled already
+    return orch.process_graph, build_recall_graph(orch.services)
 
 
 async def process_graph() -> ProcessGraph:
