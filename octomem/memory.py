@@ -325,7 +325,6 @@ class Memory:
 
     def __init__(self, orchestrator: Orchestrator | None = None) -> None:
         self._async = AsyncMemory(orchestrator)
-        self._orch = self._async.orchestrator
 
     @classmethod
     def from_config(cls, path: str | os.PathLike[str] | None = None, **overrides: Any) -> Memory:
@@ -333,7 +332,7 @@ class Memory:
 
     @property
     def orchestrator(self) -> Orchestrator:
-        return self._orch
+        return self._async.orchestrator
 
     add = _blocking(AsyncMemory.add)
     search = _blocking(AsyncMemory.search)
@@ -348,7 +347,7 @@ class Memory:
 
     def close(self) -> None:
         """Close the Orchestrator and stop its event loop (`Orchestrator.close`)."""
-        self._orch.close()
+        self._async.orchestrator.close()
 
     def __enter__(self) -> Memory:
         return self

@@ -23,7 +23,7 @@ from typing import Any
 
 from langchain_core.embeddings import Embeddings
 from langgraph.store.base import IndexConfig
-from langgraph.store.base.embed import ensure_embeddings, get_text_at_path, tokenize_path
+from langgraph.store.base.embed import ensure_embeddings, get_text_at_path
 
 from octomem.embeddings import Embedder
 from octomem.errors import ConfigurationError, InvalidInputError
@@ -75,12 +75,6 @@ class StoreIndex:
                 f"index fields must be a non-empty list of JSON paths such as ['$'] or "
                 f"['title', 'tags[*]']; got {shown(fields)}"
             )
-        for path in fields or ():
-            if path != "$":
-                try:
-                    tokenize_path(path)
-                except Exception as exc:
-                    raise InvalidInputError(f"index field {path!r} is not a path: {exc}") from exc
         dims = config.get("dims")
         if dims is not None and (isinstance(dims, bool) or not isinstance(dims, int) or dims < 1):
             raise InvalidInputError(f"index dims must be a positive integer; got {shown(dims)}")
