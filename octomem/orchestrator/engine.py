@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from octomem._sync import LoopThread, sync_twin
 from octomem.agents.base import MemoryAgent
-from octomem.agents.semantic_update import reread
+from octomem.agents.semantic.update import reread
 from octomem.embeddings import Embedder
 from octomem.errors import ConfigurationError, InvalidInputError, NotFoundError
 from octomem.logs import get_logger

@@ -1,6 +1,4 @@
-"""Prompts and response models, one module per agent, plus extraction and reconcile.
-
-Every agent module has `INSTRUCTIONS` (its part of the prompt, overridable in config
-under `llm.prompts.<agent>`), a response model and `to_records(output, turns, ctx)`; the
-agent bundles them as its `prompt` (`octomem.agents.base.AgentPrompt`).
+"""The prompts the orchestrator sends: extraction (one call for all agents, or a router and
+one call per agent, assembled from each agent's own prompt in `octomem.agents.<name>.prompt`)
+and reconcile (what to do with a candidate that resembles stored memories).
 """

@@ -9,17 +9,17 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, create_model
 
 from octomem.agents.base import ExtractionContext, MemoryAgent
+from octomem.agents.contextual.prompt import ContextualOutput
+from octomem.agents.core.prompt import CoreOutput
+from octomem.agents.episodic.prompt import EpisodicOutput
+from octomem.agents.knowledge.prompt import KnowledgeOutput
+from octomem.agents.procedural.prompt import ProceduralOutput
+from octomem.agents.resource.prompt import ResourceOutput
+from octomem.agents.semantic.prompt import SemanticOutput
+from octomem.agents.working.prompt import WorkingOutput
 from octomem.llm_schema import LLMOutput
 from octomem.models import BUILTIN_TYPES, MemoryType, Turn
 from octomem.prompts.common import SYSTEM, context_lines, transcript
-from octomem.prompts.contextual import ContextualOutput
-from octomem.prompts.core import CoreOutput
-from octomem.prompts.episodic import EpisodicOutput
-from octomem.prompts.knowledge import KnowledgeOutput
-from octomem.prompts.procedural import ProceduralOutput
-from octomem.prompts.resource import ResourceOutput
-from octomem.prompts.semantic import SemanticOutput
-from octomem.prompts.working import WorkingOutput
 
 Messages = list[dict[str, str]]
 

@@ -19,7 +19,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from octomem import MemoryType, Operation, Orchestrator
+from octomem.agents.episodic.prompt import Event
 from octomem.agents.procedural import procedure_key
+from octomem.agents.procedural.prompt import Procedure
+from octomem.agents.semantic.prompt import Fact
 from octomem.models import (
     CoreMemory,
     EpisodicMemory,
@@ -28,9 +31,6 @@ from octomem.models import (
     ProceduralMemory,
     SemanticMemory,
 )
-from octomem.prompts.episodic import Event
-from octomem.prompts.procedural import Procedure
-from octomem.prompts.semantic import Fact
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday in early spring
 Verdict = Literal["SUPERSEDE", "DELETE", "UPDATE"]

@@ -18,12 +18,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from octomem import MemoryType, Orchestrator
+from octomem.agents.episodic.prompt import EpisodicOutput, Event
+from octomem.agents.procedural.prompt import ProceduralOutput, Procedure
+from octomem.agents.semantic.prompt import Fact, SemanticOutput
 from octomem.models import SemanticMemory
-from octomem.prompts.episodic import EpisodicOutput, Event
 from octomem.prompts.extraction import ExtractionOutput
-from octomem.prompts.procedural import ProceduralOutput, Procedure
 from octomem.prompts.reconcile import Decision, DecisionOutput
-from octomem.prompts.semantic import Fact, SemanticOutput
 from octomem.testing import ScriptedModel, ScriptedRequest, from_extraction
 from tests.data.talk_corpus import CATEGORIES, Case, Category, Edit, Say
 

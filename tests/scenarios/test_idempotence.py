@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 
 from octomem import Operation, Orchestrator
+from octomem.agents.semantic.prompt import Fact, SemanticOutput
 from octomem.bench.synthetic import memories
 from octomem.demo import load_sample
 from octomem.prompts.extraction import ExtractionOutput
 from octomem.prompts.reconcile import Decision, DecisionOutput
-from octomem.prompts.semantic import Fact, SemanticOutput
 from octomem.testing import ScriptedModel, from_extraction
 from tests.conftest import T0
 

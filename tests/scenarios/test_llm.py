@@ -11,15 +11,15 @@ from typing import Any
 import pytest
 
 from octomem import MemoryType, Operation, Orchestrator
+from octomem.agents.episodic.prompt import EpisodicOutput, Event
+from octomem.agents.knowledge.prompt import KnowledgeOutput, Triple
+from octomem.agents.procedural.prompt import ProceduralOutput, Procedure
+from octomem.agents.resource.prompt import Resource, ResourceOutput
+from octomem.agents.semantic.prompt import Fact, SemanticOutput
+from octomem.agents.working.prompt import Task, WorkingOutput
 from octomem.models import ResourceMemory, utcnow
-from octomem.prompts.episodic import EpisodicOutput, Event
 from octomem.prompts.extraction import ExtractionOutput
-from octomem.prompts.knowledge import KnowledgeOutput, Triple
-from octomem.prompts.procedural import ProceduralOutput, Procedure
 from octomem.prompts.reconcile import Decision, DecisionOutput
-from octomem.prompts.resource import Resource, ResourceOutput
-from octomem.prompts.semantic import Fact, SemanticOutput
-from octomem.prompts.working import Task, WorkingOutput
 from octomem.testing import ScriptedModel, ScriptedRequest, from_extraction
 from tests.conftest import T0
 

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from octomem import MemoryType, Orchestrator
+from octomem.agents.knowledge.prompt import KnowledgeOutput, Triple
 from octomem.errors import InvalidInputError
 from octomem.models import CoreMemory, Entity, KnowledgeMemory, Operation, SemanticMemory
 from octomem.prompts.extraction import ExtractionOutput
-from octomem.prompts.knowledge import KnowledgeOutput, Triple
 from octomem.testing import ScriptedModel, ScriptedRequest
 
 T0 = datetime(2025, 5, 1, 9, 0, tzinfo=UTC)

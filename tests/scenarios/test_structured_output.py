@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from octomem import MemoryType, Orchestrator
+from octomem.agents.semantic.prompt import Fact, SemanticOutput
 from octomem.llm_schema import response_schema
 from octomem.prompts.extraction import ExtractionOutput
 from octomem.prompts.reconcile import DecisionOutput
-from octomem.prompts.semantic import Fact, SemanticOutput
 from octomem.testing import ScriptedModel, ScriptedRequest, from_extraction
 from tests.conftest import T0
 

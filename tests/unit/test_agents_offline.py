@@ -15,10 +15,10 @@ from octomem.agents import (
     ResourceAgent,
     SemanticAgent,
     WorkingAgent,
-    core,
     default_agents,
 )
 from octomem.agents.base import BaseAgent, ConflictPolicy, ExtractionContext, MemoryAgent
+from octomem.agents.core import agent as core
 from octomem.agents.core import fact_line, human_lines
 from octomem.agents.knowledge import fact_edge, triple_sentence
 from octomem.models import (

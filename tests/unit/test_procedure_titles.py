@@ -9,7 +9,7 @@ import pytest
 
 from octomem.agents import ProceduralAgent
 from octomem.agents.base import ExtractionContext
-from octomem.agents.procedural import _title, procedure_key
+from octomem.agents.procedural.agent import _title, procedure_key
 from octomem.models import ProceduralMemory, Scope, Turn
 
 TS = datetime(2024, 3, 15, 10, 30, tzinfo=UTC)

@@ -1,10 +1,10 @@
-"""update() reads a fact's value again from its new text (octomem.agents.semantic_update)."""
+"""update() reads a fact's value again from its new text (octomem.agents.semantic.update)."""
 
 from __future__ import annotations
 
 import pytest
 
-from octomem.agents.semantic_update import as_first_person, reread
+from octomem.agents.semantic.update import as_first_person, reread
 from octomem.models import SemanticMemory
 
 

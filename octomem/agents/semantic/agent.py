@@ -20,9 +20,9 @@ from octomem.agents.base import (
     record_fields,
 )
 from octomem.agents.registry import register
+from octomem.agents.semantic import prompt as semantic_prompt
 from octomem.language import Fact, fact_sentence, norm_key, possessive, words
 from octomem.models import MemoryBase, MemoryType, SemanticMemory, Turn
-from octomem.prompts import semantic as semantic_prompt
 
 SINGLE_VALUED = words("name lives_in hometown works_at job age spouse partner mother father")
 SINGLE_VALUED |= words("boss diet num_children")

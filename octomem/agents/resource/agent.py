@@ -19,6 +19,7 @@ from octomem.agents.base import (
     record_fields,
 )
 from octomem.agents.registry import register
+from octomem.agents.resource import prompt as resource_prompt
 from octomem.language import (
     entities_in,
     norm_key,
@@ -28,7 +29,6 @@ from octomem.language import (
     words,
 )
 from octomem.models import MemoryBase, MemoryType, ResourceMemory, Turn, content_hash
-from octomem.prompts import resource as resource_prompt
 
 EXTENSIONS: dict[str, str] = {}
 for _type, _exts in {

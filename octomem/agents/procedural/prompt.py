@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from pydantic import Field
 
 from octomem.agents.base import ExtractionContext
+from octomem.agents.prompting import Item, record_fields
 from octomem.language import norm_key
 from octomem.llm_schema import LLMOutput
 from octomem.models import MemoryBase, MemoryType, ProceduralMemory, Turn, stable_hash
-from octomem.prompts.common import Item, record_fields
 
 INSTRUCTIONS = (
     "procedural: procedures, routines and how-tos stated by anyone in the conversation: a "

@@ -13,6 +13,7 @@ from octomem.agents.base import (
     record_fields,
     user_turns,
 )
+from octomem.agents.episodic import prompt as episodic_prompt
 from octomem.agents.registry import register
 from octomem.language import (
     entities_in,
@@ -33,7 +34,6 @@ from octomem.models import (
     normalize_text,
     stable_hash,
 )
-from octomem.prompts import episodic as episodic_prompt
 
 # past-tense verbs that make an event on their own, by event type
 EVENT_VERBS: dict[str, str] = {}

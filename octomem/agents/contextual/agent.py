@@ -17,6 +17,7 @@ from octomem.agents.base import (
     record_fields,
     user_turns,
 )
+from octomem.agents.contextual import prompt as contextual_prompt
 from octomem.agents.registry import register
 from octomem.language import (
     entities_in,
@@ -31,7 +32,6 @@ from octomem.language import (
     words,
 )
 from octomem.models import ContextualMemory, MemoryBase, MemoryType, Turn
-from octomem.prompts import contextual as contextual_prompt
 
 _IM = r"\bI(?:'m|’m| am)(?: currently| now| still| right now| here| just| stuck| sitting)?"
 _LOCATION = re.compile(rf"{_IM} (?P<prep>at|in|on) (?=(?P<v>.{{1,200}}))")

@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from pydantic import Field
 
 from octomem.agents.base import ExtractionContext
+from octomem.agents.prompting import Item, from_user, record_fields
 from octomem.language import norm_key
 from octomem.llm_schema import LLMOutput
 from octomem.models import ContextualMemory, MemoryBase, MemoryType, Turn
-from octomem.prompts.common import Item, from_user, record_fields
 
 INSTRUCTIONS = (
     "contextual: the user's current situation, one item per kind: location (where they are "

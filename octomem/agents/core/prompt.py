@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from pydantic import Field
 
 from octomem.agents.base import ExtractionContext
+from octomem.agents.prompting import Item, record_fields
 from octomem.language import entities_in
 from octomem.models import CoreMemory, MemoryBase, MemoryType, Turn
-from octomem.prompts.common import Item, record_fields
 
 INSTRUCTIONS = (
     "core: from system turns only, how the assistant should behave (persona block lines). "

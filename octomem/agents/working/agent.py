@@ -20,6 +20,7 @@ from octomem.agents.base import (
     user_turns,
 )
 from octomem.agents.registry import register
+from octomem.agents.working import prompt as working_prompt
 from octomem.language import (
     TimeRef,
     entities_in,
@@ -35,7 +36,6 @@ from octomem.language import (
     words,
 )
 from octomem.models import MemoryBase, MemoryType, Turn, WorkingMemory
-from octomem.prompts import working as working_prompt
 
 _TASK = re.compile(
     r"\bI(?:'m|’m| am)(?: currently| now| still| right now| busy)?"

@@ -20,10 +20,10 @@ from octomem.agents.base import (
     ExtractionContext,
     record_fields,
 )
+from octomem.agents.procedural import prompt as procedural_prompt
 from octomem.agents.registry import register
 from octomem.language import entities_in, norm_key, sentence_case, words
 from octomem.models import MemoryBase, MemoryType, ProceduralMemory, Turn, stable_hash
-from octomem.prompts import procedural as procedural_prompt
 
 _STEP = re.compile(r"^\s*(?:(?:step\s*)?(\d{1,2})\s*[.):]|[-*•]|step\s+\d+\s*[:.-])\s+(.+)$", re.I)
 _INLINE = re.compile(r"(?:^|\s)(?:step\s+)?(\d{1,2})[.):]\s+", re.IGNORECASE)

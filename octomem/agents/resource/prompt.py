@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from pydantic import Field
 
 from octomem.agents.base import ExtractionContext
+from octomem.agents.prompting import Item, record_fields
 from octomem.language import norm_key, normalize_uri
 from octomem.llm_schema import LLMOutput
 from octomem.models import MemoryBase, MemoryType, ResourceMemory, Turn, content_hash
-from octomem.prompts.common import Item, record_fields
 
 INSTRUCTIONS = (
     "resource: documents, links, files, images and other shared material: title, "

@@ -21,6 +21,7 @@ from octomem.agents.base import (
     ExtractionContext,
     record_fields,
 )
+from octomem.agents.knowledge import prompt as knowledge_prompt
 from octomem.agents.registry import register
 from octomem.language import (
     ENTITY_PATTERN,
@@ -36,7 +37,6 @@ from octomem.language import (
     trim_clause,
 )
 from octomem.models import KnowledgeMemory, MemoryBase, MemoryType, SemanticMemory, Turn
-from octomem.prompts import knowledge as knowledge_prompt
 
 FUNCTIONAL = {"LIVES_IN", "WORKS_AT", "MARRIED_TO", "PARTNER_OF", "LOCATED_IN", "BORN_IN"}
 FUNCTIONAL |= {"FROM", "CEO_OF", "CTO_OF", "CFO_OF", "COO_OF", "PRESIDENT_OF", "CHAIR_OF"}

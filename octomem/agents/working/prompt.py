@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from pydantic import Field
 
 from octomem.agents.base import ExtractionContext
+from octomem.agents.prompting import Item, from_user, parse_when, record_fields
 from octomem.language import norm_key
 from octomem.llm_schema import LLMOutput
 from octomem.models import MemoryBase, MemoryType, Turn, WorkingMemory
-from octomem.prompts.common import Item, from_user, parse_when, record_fields
 
 INSTRUCTIONS = (
     "working: what the user is doing now and must not forget soon: current task, goal, "

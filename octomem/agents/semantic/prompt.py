@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from pydantic import Field
 
 from octomem.agents.base import ExtractionContext
+from octomem.agents.prompting import Item, from_user, record_fields
 from octomem.language import entities_in, norm_key
 from octomem.llm_schema import LLMOutput
 from octomem.models import MemoryBase, MemoryType, SemanticMemory, Turn
-from octomem.prompts.common import Item, from_user, record_fields
 
 INSTRUCTIONS = (
     "semantic: facts as (subject, attribute, value) plus a self-contained statement. The "

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from pydantic import Field
 
 from octomem.agents.base import ExtractionContext
+from octomem.agents.prompting import Item, parse_when, record_fields
 from octomem.llm_schema import LLMOutput
 from octomem.models import EpisodicMemory, MemoryBase, MemoryType, Turn, normalize_text
-from octomem.prompts.common import Item, parse_when, record_fields
 
 INSTRUCTIONS = (
     "episodic: events that happened to or were done by the user or people they mention: "

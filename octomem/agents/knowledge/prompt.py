@@ -8,10 +8,10 @@ from collections.abc import Sequence
 from pydantic import Field
 
 from octomem.agents.base import ExtractionContext
+from octomem.agents.prompting import Item, record_fields
 from octomem.language import norm_key
 from octomem.llm_schema import LLMOutput
 from octomem.models import KnowledgeMemory, MemoryBase, MemoryType, Turn
-from octomem.prompts.common import Item, record_fields
 
 INSTRUCTIONS = (
     "knowledge: relations between named entities (people, organisations, places, products) "

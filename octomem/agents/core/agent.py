@@ -20,10 +20,10 @@ from octomem.agents.base import (
     ExtractionContext,
     record_fields,
 )
+from octomem.agents.core import prompt as core_prompt
 from octomem.agents.registry import register
 from octomem.language import entities_in, split_sentences
 from octomem.models import CoreMemory, MemoryBase, MemoryType, SemanticMemory, SourceRef, Turn
-from octomem.prompts import core as core_prompt
 
 HUMAN = "human"
 PERSONA = "persona"

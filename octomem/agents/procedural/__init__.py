@@ -1,0 +1,12 @@
+"""The procedural agent: how-to knowledge, one current version per procedure (rules in
+`agent`, LLM prompt in `prompt`)."""
+
+from octomem.agents.procedural.agent import (
+    ProceduralAgent,
+    procedure_key,
+)
+
+__all__ = [
+    "ProceduralAgent",
+    "procedure_key",
+]
