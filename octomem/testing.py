@@ -30,7 +30,7 @@ from pydantic import BaseModel
 from octomem._litellm import import_litellm
 from octomem.agents import AGENTS
 from octomem.models import MemoryType
-from octomem.prompts.extraction import ExtractionOutput, RouterOutput
+from octomem.prompts.extraction import ExtractionOutput, ExtractionReply, RouterOutput
 from octomem.prompts.reconcile import DecisionOutput
 
 PROVIDER = "octomem-scripted"
@@ -130,7 +130,7 @@ class ScriptedModel:
 
 
 def from_extraction(
-    extract: Callable[[ScriptedRequest], ExtractionOutput],
+    extract: Callable[[ScriptedRequest], ExtractionReply],
     decide: Callable[[ScriptedRequest], DecisionOutput | BaseException] | None = None,
 ) -> Callable[[ScriptedRequest], Reply]:
     """A script for both extraction modes from one function giving the full extraction:
@@ -143,8 +143,8 @@ def from_extraction(
         if request.purpose == "extract":
             return full
         if request.purpose == "route":
-            parts = [m for m in MemoryType if m.value in type(full).model_fields]
-            with_items = [m for m in parts if _has_items(full.part(m))]
+            parts = [name for name in type(full).model_fields if name != "agents"]
+            with_items = [name for name in parts if _has_items(getattr(full, name))]
             return RouterOutput(agents=list(dict.fromkeys([*full.agents, *with_items])))
         agent = MemoryType(request.purpose.split(":", 1)[1])
         return full.part(agent)

@@ -9,36 +9,22 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, create_model
 
 from octomem.agents.base import ExtractionContext, MemoryAgent
-from octomem.agents.contextual.prompt import ContextualOutput
-from octomem.agents.core.prompt import CoreOutput
-from octomem.agents.episodic.prompt import EpisodicOutput
-from octomem.agents.knowledge.prompt import KnowledgeOutput
-from octomem.agents.procedural.prompt import ProceduralOutput
-from octomem.agents.resource.prompt import ResourceOutput
-from octomem.agents.semantic.prompt import SemanticOutput
-from octomem.agents.working.prompt import WorkingOutput
+from octomem.agents.registry import default_agents
 from octomem.llm_schema import LLMOutput
-from octomem.models import BUILTIN_TYPES, MemoryType, Turn
+from octomem.models import MemoryType, Turn
 from octomem.prompts.common import SYSTEM, context_lines, transcript
 
 Messages = list[dict[str, str]]
 
 
-class ExtractionOutput(LLMOutput):
-    """Everything one single_call extraction returns: routing and every agent's items
-    (a custom agent's under its memory type, in the model `extraction_output` makes)."""
+class ExtractionReply(LLMOutput):
+    """What one single_call extraction returns: routing, plus a field per agent that
+    prompts the LLM, named by its memory type and typed by its own response model
+    (`extraction_output` assembles it from the agents)."""
 
-    agents: list[MemoryType] = Field(
+    agents: list[str] = Field(
         default_factory=list, description="the memory agents that have something to store"
     )
-    core: CoreOutput = Field(default_factory=CoreOutput)
-    episodic: EpisodicOutput = Field(default_factory=EpisodicOutput)
-    semantic: SemanticOutput = Field(default_factory=SemanticOutput)
-    procedural: ProceduralOutput = Field(default_factory=ProceduralOutput)
-    working: WorkingOutput = Field(default_factory=WorkingOutput)
-    contextual: ContextualOutput = Field(default_factory=ContextualOutput)
-    knowledge: KnowledgeOutput = Field(default_factory=KnowledgeOutput)
-    resource: ResourceOutput = Field(default_factory=ResourceOutput)
 
     def part(self, memory_type: MemoryType) -> BaseModel:
         part: BaseModel = getattr(self, memory_type.value)
@@ -48,52 +34,54 @@ class ExtractionOutput(LLMOutput):
 class RouterOutput(LLMOutput):
     """per_agent mode: which agents should read this conversation."""
 
-    agents: list[MemoryType] = Field(default_factory=list)
+    agents: list[str] = Field(default_factory=list)
     reason: str = ""
 
 
-def extraction_output(agents: Sequence[MemoryAgent]) -> type[ExtractionOutput]:
-    """`ExtractionOutput`, with a field for each of `agents` that prompts the LLM and has
-    none there (a custom agent), whose name `agents` may then list too."""
-    custom = _custom(agents)
-    return _with_fields(custom) if custom else ExtractionOutput
+def extraction_output(agents: Sequence[MemoryAgent]) -> type[ExtractionReply]:
+    """The reply model of a single_call extraction for `agents`: a field per agent that
+    prompts the LLM (its response model), and `agents` naming only those."""
+    return _assembled(_prompted(agents))
 
 
 def router_output(agents: Sequence[MemoryAgent]) -> type[RouterOutput]:
-    """`RouterOutput`, whose `agents` may name the custom ones among `agents` too."""
-    custom = _custom(agents)
-    return _router(tuple(name for name, _ in custom)) if custom else RouterOutput
+    """`RouterOutput`, whose `agents` may name only the agents among `agents` that prompt
+    the LLM."""
+    return _router(tuple(name for name, _ in _prompted(agents)))
 
 
-def _custom(agents: Sequence[MemoryAgent]) -> tuple[tuple[str, type[LLMOutput]], ...]:
-    """(memory type, response model) of each agent that prompts the LLM and is not built
-    into `ExtractionOutput`."""
+def _prompted(agents: Sequence[MemoryAgent]) -> tuple[tuple[str, type[LLMOutput]], ...]:
+    """(memory type, response model) of each of `agents` that prompts the LLM."""
     return tuple(
         (agent.memory_type.value, agent.prompt.output)
         for agent in agents
-        if agent.prompt is not None and agent.memory_type.value not in ExtractionOutput.model_fields
+        if agent.prompt is not None
     )
 
 
-def _names(custom: tuple[str, ...]) -> Any:
-    """The type of an `agents` list that names built-in or these custom memory types (the
-    schema's enum lists them all)."""
-    names = tuple(t.value for t in BUILTIN_TYPES) + custom
+def _names(names: tuple[str, ...]) -> Any:
+    """The type of an `agents` list that names these memory types (the schema's enum)."""
+    if not names:
+        return (list[str], Field(default_factory=list, max_length=0))
     return (list[Literal[names]], Field(default_factory=list))  # type: ignore[valid-type]
 
 
 @cache
-def _with_fields(extra: tuple[tuple[str, type[LLMOutput]], ...]) -> type[ExtractionOutput]:
+def _assembled(parts: tuple[tuple[str, type[LLMOutput]], ...]) -> type[ExtractionReply]:
     fields: dict[str, Any] = {
-        name: (output, Field(default_factory=output)) for name, output in extra
+        name: (output, Field(default_factory=output)) for name, output in parts
     }
-    fields["agents"] = _names(tuple(name for name, _ in extra))
-    return create_model("ExtractionOutput", __base__=ExtractionOutput, **fields)
+    fields["agents"] = _names(tuple(name for name, _ in parts))
+    return create_model("ExtractionOutput", __base__=ExtractionReply, **fields)
 
 
 @cache
-def _router(custom: tuple[str, ...]) -> type[RouterOutput]:
-    return create_model("RouterOutput", __base__=RouterOutput, agents=_names(custom))
+def _router(names: tuple[str, ...]) -> type[RouterOutput]:
+    return create_model("RouterOutput", __base__=RouterOutput, agents=_names(names))
+
+
+# The reply for the built-in agents, as a scripted model (`octomem.testing`) writes it.
+ExtractionOutput = extraction_output(list(default_agents().values()))
 
 
 def instructions_for(agents: Sequence[MemoryAgent], overrides: Mapping[MemoryType, str]) -> str:
