@@ -76,7 +76,9 @@ class RecallPlan:
     agent searched). Scope (`user_id`, `agent_id`, `session_id`), `filters` and validity
     (`now`, `as_of`, `include_superseded`) are those of `Orchestrator.recall`;
     `agent_weights` are the configured weights with the query's cues applied; `limit`
-    None means `recall.limit` of the settings.
+    None means `recall.limit` of the settings. `session_scoped` are the types a session
+    id narrows (their agents' `session_scoped` hook) and `turns` the type of the raw
+    turns (the agent that `keeps_turns`), whose neighbours and stale marks recall reads.
     """
 
     agents: Sequence[MemoryType]
@@ -90,6 +92,8 @@ class RecallPlan:
     agent_weights: Mapping[MemoryType, float] = field(default_factory=dict)
     keyword_pool: int | None = None
     limit: int | None = None
+    session_scoped: frozenset[MemoryType] = frozenset()
+    turns: MemoryType | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -172,6 +172,33 @@ class MemoryAgent(Protocol):
         memories)."""
         ...
 
+    # Hooks: per-type behaviour the orchestrator asks each agent about instead of naming
+    # memory types. `BaseAgent` has the defaults; an agent overrides what differs.
+    session_scoped: bool  # a session id narrows its memories (recall, reconcile): working
+    keeps_turns: bool  # it holds the raw turns (`turn_records`): neighbour-turn context in
+    # recall and the turns that stale facts came from are its records: episodic
+    marks_stale_turns: bool  # closing one of its records marks the turns it came from as
+    # outdated, so recall demotes them: semantic, knowledge, procedural
+    always_recalled: bool  # its records come whole with every recall (`result.core`), are
+    # ranked only when asked for, and have no past versions to recall as of a time: core
+
+    def turn_records(self, turns: Sequence[Turn], ctx: ExtractionContext) -> list[MemoryBase]:
+        """keeps_turns: one record per turn, with deterministic ids (`turn_record_id`)."""
+        ...
+
+    def turn_record_id(self, record: MemoryBase, turn_id: str, id_key: bytes | None) -> str:
+        """keeps_turns: the id of the record of turn `turn_id` in `record`'s scope."""
+        ...
+
+    def closing(self, record: MemoryBase, at: datetime) -> dict[str, Any]:
+        """Fields besides valid_to (and superseded_by) that closing `record` at `at` sets."""
+        ...
+
+    def reread(self, record: MemoryBase, text: str, user_name: str | None) -> MemoryBase:
+        """`record` whose content `update()` rewrote to `text`, with its other fields read
+        again from the new text (`user_name`: the user's current name, if known)."""
+        ...
+
 
 class BaseAgent:
     """Defaults shared by the agents; each agent overrides what differs."""
@@ -217,6 +244,23 @@ class BaseAgent:
 
     async def retrieve(self, search: RecallPort, query: str, plan: RecallPlan) -> Retrieved | None:
         return None
+
+    session_scoped: ClassVar[bool] = False
+    keeps_turns: ClassVar[bool] = False
+    marks_stale_turns: ClassVar[bool] = False
+    always_recalled: ClassVar[bool] = False
+
+    def turn_records(self, turns: Sequence[Turn], ctx: ExtractionContext) -> list[MemoryBase]:
+        raise NotImplementedError(f"{type(self).__name__} does not keep turns")
+
+    def turn_record_id(self, record: MemoryBase, turn_id: str, id_key: bytes | None) -> str:
+        raise NotImplementedError(f"{type(self).__name__} does not keep turns")
+
+    def closing(self, record: MemoryBase, at: datetime) -> dict[str, Any]:
+        return {}
+
+    def reread(self, record: MemoryBase, text: str, user_name: str | None) -> MemoryBase:
+        return record
 
 
 def _union(first: Sequence[str], second: Sequence[str]) -> list[str]:

@@ -47,4 +47,16 @@ def with_agents(
                 "and give it a memory_type (octomem.models.register_memory_type for a new one)"
             )
         agents[agent.memory_type] = agent
+    turn_keeper(agents)
     return agents
+
+
+def turn_keeper(agents: Mapping[MemoryType, MemoryAgent]) -> MemoryAgent:
+    """The agent that keeps the raw turns (`keeps_turns`; the episodic one by default)."""
+    for agent in agents.values():
+        if agent.keeps_turns:
+            return agent
+    raise InvalidInputError(
+        "no memory agent keeps the raw turns: one agent needs keeps_turns = True and "
+        "turn_records / turn_record_id (octomem.agents.EpisodicAgent has them)"
+    )

@@ -12,13 +12,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from octomem._sync import LoopThread, sync_twin
 from octomem.agents.base import MemoryAgent
-from octomem.agents.semantic.update import reread
 from octomem.embeddings import Embedder
 from octomem.errors import ConfigurationError, InvalidInputError, NotFoundError
 from octomem.logs import get_logger
 from octomem.models import (
     ConsistencyReport,
-    CoreMemory,
     ForgetReport,
     HistoryEvent,
     MemoryBase,
@@ -26,7 +24,6 @@ from octomem.models import (
     Operation,
     ProcessResult,
     RecallResult,
-    SemanticMemory,
     Stats,
     memory_type_of,
     utcnow,
@@ -280,7 +277,8 @@ class Orchestrator:
         if (when := args.check_as_of(as_of, include_superseded)) is not None:
             valid_then, live_at = as_of_filter(when), None
             # core blocks are rewritten in place, without validity: no version of a past time
-            types = [t for t in types if t is not MemoryType.CORE]
+            agents = self.services.agents
+            types = [t for t in types if t not in agents or not agents[t].always_recalled]
         where = scope_filter(user_id, given(agent_id), given(session_id), extra, valid_then)
         async with self._calls.call():
             await self.services.init()
@@ -348,11 +346,16 @@ class Orchestrator:
             ),
         )
         new = type(old).model_validate(data)
-        if isinstance(new, SemanticMemory):  # its value, core line and edge follow the text
+        agent = self.services.agents.get(new.memory_type)
+        if agent is not None:  # e.g. a fact's value, core line and edge follow the text
             name = await projections.user_name(self.services, new.user_id, new.agent_id, now)
-            new = reread(new, text, name)
+            new = agent.reread(new, text, name)
         event = history_event(new, Operation.UPDATE, old=old, actor="api", at=now)
-        changed = isinstance(new, SemanticMemory) and getattr(old, "value", None) != new.value
+        changed = (
+            agent is not None
+            and agent.marks_stale_turns
+            and getattr(old, "value", None) != getattr(new, "value", None)
+        )
         await commit(  # the turns that said the old value are stale
             self.services,
             [(new, event)],
@@ -364,21 +367,20 @@ class Orchestrator:
         return new
 
     async def _canonical(self, record: MemoryBase, verb: str, owner: Owner | None) -> MemoryBase:
-        """The record a change of `record` applies to: the fact behind a fact's edge. The
-        human block, rendered from many facts, can be deleted but not rewritten."""
+        """The record a change of `record` applies to: the fact behind a fact's edge. A
+        view rendered from many records (the human block) can be deleted but not
+        rewritten."""
         if not projections.is_projection(record):
             return record
-        if isinstance(record, CoreMemory):
+        source = str(record.internal[projections.PROJECTION_OF])
+        if memory_type_of(source) is None:  # names a memory type: rendered from many
             if verb == "delete":
-                return record  # the block goes; the next change of a fact renders it again
+                return record  # the view goes; the next change of a source renders it again
             raise InvalidInputError(
-                f"cannot {verb} {record.id}: the human block is rendered from the user's "
-                "facts (semantic memories); "
-                "update those instead, and the block follows"
+                f"cannot {verb} {record.id}: it is rendered from the user's facts "
+                f"({source} memories); update those instead, and it follows"
             )
-        return await self._get(
-            MemoryType.SEMANTIC, str(record.internal[projections.PROJECTION_OF]), owner
-        )
+        return await self._get(self._type_of(source), source, owner)
 
     update = sync_twin(aupdate)
 

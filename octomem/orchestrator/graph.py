@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from octomem.agents.registry import turn_keeper
 from octomem.errors import InvalidInputError
 from octomem.logs import get_logger
 from octomem.models import (
@@ -68,14 +69,17 @@ async def plan_recall(
     config = services.settings.recall
     with span("recall.plan", user_id=user_id):
         await services.init()
-        # core blocks are always returned whole (result.core); they rank only when asked.
-        # Agents without any memory have nothing to search (the BM25 pool stays sized
-        # for every asked agent, so results do not depend on which types are empty).
+        # the records of `always_recalled` agents (core blocks) are returned whole
+        # (result.core); they rank only when asked for, and have no past versions to rank
+        # as of a time. Agents without any memory have nothing to search (the BM25 pool
+        # stays sized for every asked agent, so results do not depend on which types are
+        # empty).
+        agents = services.agents
         asked = [
             m
             for m in services.enabled_agents
-            if (m in memory_types if memory_types is not None else m is not MemoryType.CORE)
-            and not (m is MemoryType.CORE and as_of is not None)
+            if (m in memory_types if memory_types is not None else not agents[m].always_recalled)
+            and not (agents[m].always_recalled and as_of is not None)
         ]
         return RecallPlan(
             agents=tuple(m for m in asked if not services.vector.known_empty(m)),
@@ -91,6 +95,8 @@ async def plan_recall(
                 query, config.agent_weights, config.cue_boost, services.agents
             ),
             limit=limit,
+            session_scoped=frozenset(m for m, agent in agents.items() if agent.session_scoped),
+            turns=turn_keeper(agents).memory_type,
         )
 
 
@@ -221,11 +227,11 @@ async def _core_blocks(services: Services, plan: RecallPlan) -> list[CoreMemory]
     if plan.as_of is not None:  # the human block as its facts read then
         block = await projections.human_block_at(services, plan.user_id, plan.agent_id, plan.as_of)
         return [block] if block is not None else []
-    core = await services.vector.list(
-        MemoryType.CORE,
-        where=scope_filter(plan.user_id, given(plan.agent_id)),
-        live_at=plan.now,
-    )
+    where = scope_filter(plan.user_id, given(plan.agent_id))
+    core: list[MemoryBase] = []
+    for memory_type, agent in services.agents.items():
+        if agent.always_recalled:
+            core += await services.vector.list(memory_type, where=where, live_at=plan.now)
     return [c for c in core if isinstance(c, CoreMemory)]
 
 

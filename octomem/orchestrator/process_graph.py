@@ -38,7 +38,7 @@ from langgraph.types import Send
 from octomem import offload
 from octomem.agents.base import ExtractionContext, MemoryAgent
 from octomem.agents.base import read_turns as read_readings  # the node below is read_turns
-from octomem.agents.episodic import EpisodicAgent, batch_id
+from octomem.agents.registry import turn_keeper
 from octomem.errors import LLMError
 from octomem.language import TurnReading
 from octomem.llm import UsageMeter
@@ -106,7 +106,7 @@ def _masked(turn: Turn) -> Turn:
 
 def build_process_graph(services: Services) -> ProcessGraph:
     settings = services.settings
-    raw_log = EpisodicAgent()
+    turn_log = turn_keeper(services.agents)  # stores every turn as its own record
 
     def context(
         state: ProcessState | AgentTask,
@@ -168,22 +168,17 @@ def build_process_graph(services: Services) -> ProcessGraph:
             turns: list[Turn] = state["turns"]
 
             def raw_records() -> list[MemoryBase]:
-                batch = batch_id(turns)
-                return [  # each with the turn before it in this call as its context
-                    with_caller_metadata(
-                        raw_log.raw_turn_record(
-                            turn, ctx, turns[i - 1] if i else None, batch=batch
-                        ),
-                        [turn],
-                        state.get("metadata"),
-                    )
-                    for i, turn in enumerate(turns)
+                records = turn_log.turn_records(turns, ctx)
+                metadata = state.get("metadata")
+                return [
+                    with_caller_metadata(record, [turn], metadata)
+                    for record, turn in zip(records, turns, strict=True)
                 ]
 
             records = await offload.cpu(len(turns), raw_records)  # CPU work: off the loop
             ids = [r.id for r in records]
             async with holding(state):
-                stored = {r.id for r in await services.vector.get(MemoryType.EPISODIC, ids)}
+                stored = {r.id for r in await services.vector.get(turn_log.memory_type, ids)}
                 fresh = [
                     Decision(operation=Operation.ADD, record=r, reason="raw turn")
                     for r in records
@@ -435,11 +430,12 @@ def _total(usages: list[LLMUsage]) -> LLMUsage:
 
 async def _flag_turns(services: Services, ids: list[str], status: str) -> None:
     """Mark raw turns: "fallback" = the LLM failed on them and `reprocess` should retry."""
-    records = await services.vector.get(MemoryType.EPISODIC, ids)
+    turn_type = turn_keeper(services.agents).memory_type
+    records = await services.vector.get(turn_type, ids)
     changed = [
         r.model_copy(update={"internal": {**r.internal, EXTRACTION_FLAG: status}})
         for r in records
         if r.internal.get(EXTRACTION_FLAG) != status
     ]
     if changed:  # the embedded text is the same: no embedding again
-        await services.vector.rewrite(MemoryType.EPISODIC, changed)
+        await services.vector.rewrite(turn_type, changed)

@@ -52,13 +52,6 @@ log = get_logger(__name__)
 RETRACTED_BY, RETRACTED_TURNS = "retracted_by", "retracted_by_turns"
 
 
-def scope_filter(record: MemoryBase, *more: Filter) -> Filter:
-    """Records of the same owner: user and agent (session only for working memory)."""
-    working = record.memory_type is MemoryType.WORKING
-    session = record.session_id if working else ANY
-    return scopes.scope_filter(record.user_id, record.agent_id, session, *more)
-
-
 class Reconciler:
     """Decides one batch of candidates; holds the batch's own decisions as an overlay."""
 
@@ -120,7 +113,7 @@ class Reconciler:
                 continue
             related.append(
                 await llm_decisions.related_memories(
-                    self.services, candidate, scope_filter(candidate), self.now
+                    self.services, candidate, self._scope(candidate), self.now
                 )
             )
         try:
@@ -173,7 +166,7 @@ class Reconciler:
             if same:
                 return _noop(same[0], "same value already current", previous=same)
             if rivals and agent.policy is ConflictPolicy.SUPERSEDE:
-                closed = [_close(r, candidate) for r in rivals]
+                closed = [self._close(r, candidate) for r in rivals]
                 return Decision(
                     operation=Operation.SUPERSEDE,
                     record=candidate,
@@ -235,11 +228,11 @@ class Reconciler:
             return Decision(
                 operation=Operation.SUPERSEDE,
                 record=candidate,
-                previous=[_close(target, candidate)],
+                previous=[self._close(target, candidate)],
                 reason=reason,
             )
         if verdict.operation is Operation.DELETE and target is not None:
-            return _retraction(target, candidate, f"{reason}: {candidate.content}")
+            return self._retraction(target, candidate, f"{reason}: {candidate.content}")
         return None
 
     async def _retract(self, candidate: MemoryBase) -> list[Decision]:
@@ -248,7 +241,7 @@ class Reconciler:
         if retracted := await self._retracted(candidate):
             return [_noop(retracted, "already retracted from the same turns")]
         return [
-            _retraction(target, candidate, f"retracted: {candidate.content}")
+            self._retraction(target, candidate, f"retracted: {candidate.content}")
             for target in await self._retraction_targets(candidate)
         ]
 
@@ -276,7 +269,7 @@ class Reconciler:
         turns = set(candidate.source.turn_ids)
         if not turns:
             return None
-        where = scope_filter(candidate, {f"internal.{RETRACTED_BY}": candidate.id})
+        where = self._scope(candidate, {f"internal.{RETRACTED_BY}": candidate.id})
         for record in await self.services.vector.list(candidate.memory_type, where=where):
             record = self._pending.latest(record)
             if turns <= set(record.internal.get(RETRACTED_TURNS) or ()):
@@ -290,7 +283,7 @@ class Reconciler:
         `key[1]` and that match `more`, as they will be after this batch's writes (a pending
         version stands for its stored one), the candidate itself left out."""
         field, value = key
-        scope = scope_filter(candidate, {field: value}, *more)
+        scope = self._scope(candidate, {field: value}, *more)
         in_scope = filters.predicate(scope)
         pending = {
             r.id: r
@@ -303,6 +296,37 @@ class Reconciler:
         fresh = [r for r in stored if r.id not in pending and self._still_current(r)]
         return [r for r in [*pending.values(), *fresh] if r.is_current and r.id != candidate.id]
 
+    def _scope(self, record: MemoryBase, *more: Filter) -> Filter:
+        """Records of the same owner: user and agent (and session, for the memories of a
+        `session_scoped` agent: working memory)."""
+        agent = self.services.agents.get(record.memory_type)
+        session = record.session_id if agent is not None and agent.session_scoped else ANY
+        return scopes.scope_filter(record.user_id, record.agent_id, session, *more)
+
+    def _close(self, record: MemoryBase, successor: MemoryBase) -> MemoryBase:
+        """`record` closed when `successor` begins (with what its agent's `closing` sets)."""
+        at = max(successor.valid_from, record.valid_from)
+        update: dict[str, object] = {
+            "valid_to": at,
+            "superseded_by": successor.id,
+            "updated_at": successor.created_at,
+        }
+        if (agent := self.services.agents.get(record.memory_type)) is not None:
+            update.update(agent.closing(record, at))
+        return record.model_copy(update=update)
+
+    def _retraction(self, target: MemoryBase, candidate: MemoryBase, reason: str) -> Decision:
+        """`target` closed as no longer true (not replaced: superseded_by stays None); it
+        notes the retracting candidate and turns, so a re-run finds it (`_retracted`)."""
+        retraction = {
+            RETRACTED_BY: candidate.id,
+            RETRACTED_TURNS: list(candidate.source.turn_ids),
+        }
+        closed = self._close(target, candidate).model_copy(
+            update={"superseded_by": None, "internal": {**target.internal, **retraction}}
+        )
+        return Decision(operation=Operation.DELETE, record=closed, previous=[target], reason=reason)
+
     def _still_current(self, record: MemoryBase) -> bool:
         pending = self._pending.get(record.id)
         return pending is None or pending.is_current
@@ -312,7 +336,7 @@ class Reconciler:
         hits = await self.services.vector.query(
             candidate.memory_type,
             embedding,
-            where=scope_filter(candidate),
+            where=self._scope(candidate),
             live_at=self.now,
             limit=8,  # raw turns, never merge targets, come first for events
         )
@@ -345,27 +369,6 @@ def replayed(candidate: MemoryBase, stored: MemoryBase) -> bool:
         and candidate.source.extractor == stored.source.extractor
         and set(turns) <= set(stored.source.turn_ids)
     )
-
-
-def _retraction(target: MemoryBase, candidate: MemoryBase, reason: str) -> Decision:
-    """`target` closed as no longer true (not replaced: superseded_by stays None); it
-    notes the retracting candidate and turns, so a re-run finds it (`_retracted`)."""
-    retraction = {RETRACTED_BY: candidate.id, RETRACTED_TURNS: list(candidate.source.turn_ids)}
-    closed = _close(target, candidate).model_copy(
-        update={"superseded_by": None, "internal": {**target.internal, **retraction}}
-    )
-    return Decision(operation=Operation.DELETE, record=closed, previous=[target], reason=reason)
-
-
-def _close(record: MemoryBase, successor: MemoryBase) -> MemoryBase:
-    update: dict[str, object] = {
-        "valid_to": max(successor.valid_from, record.valid_from),
-        "superseded_by": successor.id,
-        "updated_at": successor.created_at,
-    }
-    if record.memory_type is MemoryType.KNOWLEDGE:
-        update["invalid_at"] = update["valid_to"]
-    return record.model_copy(update=update)
 
 
 def _keyed(record: MemoryBase, agent: MemoryAgent) -> MemoryBase:

@@ -58,12 +58,12 @@ def recall_filter(
     user_id: str | None,
     agent_id: str | None,
     session_id: str | None,
-    memory_type: MemoryType,
+    session_scoped: bool,
     extra: Filter | None,
 ) -> Filter:
     """Scope of a recall: the user's memories (of one agent_id when given); a session id
-    narrows only working memory, which belongs to its session."""
-    session = given(session_id) if memory_type is MemoryType.WORKING else ANY
+    narrows only the memories of session-scoped agents (working memory)."""
+    session = given(session_id) if session_scoped else ANY
     return scope_filter(user_id, given(agent_id), session, extra)
 
 
@@ -121,7 +121,7 @@ def scoped_filter(plan: RecallPlan, memory_type: MemoryType) -> Filter:
         user_id=plan.user_id,
         agent_id=plan.agent_id,
         session_id=plan.session_id,
-        memory_type=memory_type,
+        session_scoped=memory_type in plan.session_scoped,
         extra={"AND": clauses} if len(clauses) > 1 else (clauses[0] if clauses else None),
     )
 
@@ -341,7 +341,8 @@ async def add_context(
     consecutive positions); they obey the recall's scope, filters and validity.
     `records` is updated with the neighbours fetched.
     """
-    if hits <= 0 or weight <= 0 or not fused or MemoryType.EPISODIC not in plan.agents:
+    turns = plan.turns
+    if hits <= 0 or weight <= 0 or not fused or turns is None or turns not in plan.agents:
         return fused
     floor = min(score for _, score, _ in fused)
     top: list[tuple[int, str, float, tuple[str | None, str, int]]] = []
@@ -363,12 +364,10 @@ async def add_context(
             for session, batch, index in dict.fromkeys(key for *_, key in top)
         ]
     }
-    where = scoped_filter(plan, MemoryType.EPISODIC)
+    where = scoped_filter(plan, turns)
     _, live_at = validity(plan)
     with span("recall.context", user_id=plan.user_id, hits=len(top)):
-        found = await services.vector.list(
-            MemoryType.EPISODIC, where={"AND": [where, near]}, live_at=live_at
-        )
+        found = await services.vector.list(turns, where={"AND": [where, near]}, live_at=live_at)
     by_key = {key: record for record in found if (key := _turn_key(record)) is not None}
     gained: dict[str, float] = defaultdict(float)
     sources: dict[str, list[Provenance]] = defaultdict(list)
@@ -382,7 +381,7 @@ async def add_context(
             gained[neighbour.id] += share * (score - floor)
             sources[neighbour.id].append(
                 Provenance(
-                    agent=MemoryType.EPISODIC,
+                    agent=turns,
                     retriever="context",
                     rank=rank,
                     score=share * (score - floor),

@@ -24,6 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from octomem import filters
+from octomem.agents.registry import turn_keeper
 from octomem.models import (
     HistoryEvent,
     KnowledgeMemory,
@@ -32,7 +33,6 @@ from octomem.models import (
     Operation,
     Provenance,
     SemanticMemory,
-    make_memory_id,
     memory_type_of,
     stable_hash,
 )
@@ -45,7 +45,6 @@ from octomem.plans import Decision, RecallPlan
 OUTDATED = "outdated"  # raw-turn internal: the closed facts this turn was evidence for
 MAX_MARKS = 32  # per turn; the latest closures are kept
 MAX_CHAIN = 16  # superseded_by steps followed to the current fact
-STALE_TYPES = frozenset({MemoryType.SEMANTIC, MemoryType.KNOWLEDGE, MemoryType.PROCEDURAL})
 _GENERIC = frozenset({"user", "users", "user's", "people", "person", "thing", "things"})
 
 
@@ -65,15 +64,14 @@ def closed_by(decisions: Iterable[Decision]) -> list[tuple[MemoryBase, MemoryBas
 
 
 def raw_turn_id(services: Services, record: MemoryBase, turn_id: str) -> str:
-    """The id of the raw turn `turn_id` of the record's scope (`raw_turn_record`'s id)."""
-    return make_memory_id(
-        MemoryType.EPISODIC,
-        record.user_id,
-        record.agent_id,
-        "turn",
-        turn_id,
-        id_key=services.id_key,
-    )
+    """The id of the raw turn `turn_id` of the record's scope (the turn keeper's id)."""
+    return turn_keeper(services.agents).turn_record_id(record, turn_id, services.id_key)
+
+
+def _marks_turns(services: Services, record: MemoryBase) -> bool:
+    """Whether closing `record` marks its turns (its agent's `marks_stale_turns`)."""
+    agent = services.agents.get(record.memory_type)
+    return agent is not None and agent.marks_stale_turns and record.internal.get("raw") is not True
 
 
 def _mark(old: MemoryBase, successor: MemoryBase | None, at: datetime | None) -> dict[str, Any]:
@@ -106,9 +104,10 @@ async def outdated_turn_changes(
     """The raw turns the closed facts came from, each with its new `outdated` marks and a
     history UPDATE event, for the caller to write with the decision that closed them.
 
-    `closed` holds (closed fact, successor or None); only semantic, knowledge and
-    procedural facts mark turns. A turn the successor itself came from says the new value
-    too ("I lived in Paris, now Berlin") and is not marked. A fact rewritten in place
+    `closed` holds (closed fact, successor or None); only records whose agent
+    `marks_stale_turns` (semantic, knowledge and procedural) mark turns. A turn the
+    successor itself came from says the new value too ("I lived in Paris, now Berlin")
+    and is not marked. A fact rewritten in place
     (`update()`) is passed as (old version, new version): same id, so its mark says
     `by` = itself. `at` dates the closure of records without `valid_to` (an `update` or
     `delete` now); the event is logged at the latest closure it records. Event ids
@@ -117,7 +116,7 @@ async def outdated_turn_changes(
     """
     wanted: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for old, successor in closed:
-        if old.memory_type not in STALE_TYPES or old.internal.get("raw") is True:
+        if not _marks_turns(services, old):
             continue
         new = successor is not None and successor.id != old.id  # not a rewrite in place
         keep = set(successor.source.turn_ids) if successor is not None and new else set()
@@ -127,7 +126,8 @@ async def outdated_turn_changes(
     if not wanted:
         return []
     changes = []
-    for turn in await services.vector.get(MemoryType.EPISODIC, sorted(wanted)):
+    turn_type = turn_keeper(services.agents).memory_type
+    for turn in await services.vector.get(turn_type, sorted(wanted)):
         marks = merged_marks(turn.internal.get(OUTDATED), wanted[turn.id])
         if marks == turn.internal.get(OUTDATED):
             continue
@@ -240,9 +240,10 @@ def _evidence_turns(
     """hit id -> id of the raw turn whose marks speak for it: itself, or the turn an
     episodic event was taken from."""
     out: dict[str, str] = {}
+    turn_type = turn_keeper(services.agents).memory_type
     for memory_id in ids:
         record = records[memory_id]
-        if record.memory_type is not MemoryType.EPISODIC:
+        if record.memory_type is not turn_type:
             continue
         if record.internal.get("raw") is True:
             out[memory_id] = memory_id
@@ -259,7 +260,7 @@ def _scope_test(plan: RecallPlan) -> Callable[[MemoryBase], bool]:
                 user_id=plan.user_id,
                 agent_id=plan.agent_id,
                 session_id=plan.session_id,
-                memory_type=agent,
+                session_scoped=agent in plan.session_scoped,
                 extra=plan.filters,
             )
         )
@@ -301,7 +302,7 @@ async def demote_stale(
     stale hit, the current records that replace what it said. `records` is updated with
     the successors fetched. With `include_superseded` nothing changes: the caller asked
     for the past as it was."""
-    if not fused or plan.include_superseded or MemoryType.EPISODIC not in plan.agents:
+    if not fused or plan.include_superseded or plan.turns not in plan.agents:
         return fused, {}
     marks = await _stale_marks(services, plan, fused, records)
     if not marks:

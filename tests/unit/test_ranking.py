@@ -363,7 +363,12 @@ def turn(
 
 
 def recall_plan(**changes: Any) -> RecallPlan:
-    fields: dict[str, Any] = {"agents": (EPI, SEM), "user_id": "u", "now": T0 + timedelta(days=1)}
+    fields: dict[str, Any] = {
+        "agents": (EPI, SEM),
+        "user_id": "u",
+        "now": T0 + timedelta(days=1),
+        "turns": EPI,
+    }
     return RecallPlan(**{**fields, **changes})
 
 

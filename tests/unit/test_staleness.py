@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from octomem.agents import default_agents
 from octomem.models import (
     EpisodicMemory,
     MemoryBase,
@@ -48,7 +49,7 @@ class Store:
 
 
 def services(*records: MemoryBase) -> Any:
-    return SimpleNamespace(vector=Store(records), id_key=None)
+    return SimpleNamespace(vector=Store(records), id_key=None, agents=default_agents())
 
 
 def fact(value: str, at: datetime, turn: str, **update: Any) -> SemanticMemory:
@@ -158,7 +159,11 @@ def test_outdated_turn_changes_mark_the_source_turn_not_the_successors() -> None
 def _recall(
     records: Sequence[MemoryBase], fused: list[tuple[str, float]], query: str, **plan: Any
 ) -> tuple[list[tuple[str, float]], dict[str, list[str]]]:
-    defaults = {"agents": [MemoryType.EPISODIC, MemoryType.SEMANTIC], "user_id": "u"}
+    defaults = {
+        "agents": [MemoryType.EPISODIC, MemoryType.SEMANTIC],
+        "user_id": "u",
+        "turns": MemoryType.EPISODIC,
+    }
     scope = RecallPlan(**{**defaults, "now": T0 + 100 * DAY, **plan})
     known = {r.id: r for r in records}
     hits = {i: known[i] for i, _ in fused}

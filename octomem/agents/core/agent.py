@@ -104,6 +104,7 @@ class CoreAgent(BaseAgent):
     memory_type = MemoryType.CORE
     record_type = CoreMemory
     policy = ConflictPolicy.UPDATE
+    always_recalled = True  # blocks come whole with every recall
     prompt = AgentPrompt(core_prompt.INSTRUCTIONS, core_prompt.CoreOutput, core_prompt.to_records)
 
     def extract(self, turns: Sequence[Turn], ctx: ExtractionContext) -> list[MemoryBase]:

@@ -31,6 +31,7 @@ from octomem.models import (
     MemoryBase,
     MemoryType,
     Turn,
+    make_memory_id,
     normalize_text,
     stable_hash,
 )
@@ -174,10 +175,26 @@ class EpisodicAgent(BaseAgent):
         re.I,
     )
 
+    keeps_turns = True  # every turn of every call is stored as its own record
+
     def raw_turn_record(
         self, turn: Turn, ctx: ExtractionContext, previous: Turn | None = None, *, batch: str = ""
     ) -> EpisodicMemory:
         return raw_turn_record(turn, ctx, previous, batch=batch)
+
+    def turn_records(self, turns: Sequence[Turn], ctx: ExtractionContext) -> list[MemoryBase]:
+        """Each turn as a raw turn record, with the turn before it in this call as its
+        context, all of one batch (the `process` call)."""
+        batch = batch_id(turns)
+        return [
+            raw_turn_record(turn, ctx, turns[i - 1] if i else None, batch=batch)
+            for i, turn in enumerate(turns)
+        ]
+
+    def turn_record_id(self, record: MemoryBase, turn_id: str, id_key: bytes | None) -> str:
+        return make_memory_id(
+            MemoryType.EPISODIC, record.user_id, record.agent_id, "turn", turn_id, id_key=id_key
+        )
 
     def extract(self, turns: Sequence[Turn], ctx: ExtractionContext) -> list[MemoryBase]:
         records: dict[str, MemoryBase] = {}

@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from octomem.agents.base import (
     AgentPrompt,
@@ -203,6 +205,7 @@ class KnowledgeAgent(BaseAgent):
     memory_type = MemoryType.KNOWLEDGE
     record_type = KnowledgeMemory
     policy = ConflictPolicy.SUPERSEDE
+    marks_stale_turns = True  # the turns that said a closed value are stale evidence
     prompt = AgentPrompt(
         knowledge_prompt.INSTRUCTIONS, knowledge_prompt.KnowledgeOutput, knowledge_prompt.to_records
     )
@@ -234,6 +237,9 @@ class KnowledgeAgent(BaseAgent):
             internal={"subject_key": triple.subject_key},
             **record_fields(turn, ctx, "knowledge"),
         )
+
+    def closing(self, record: MemoryBase, at: datetime) -> dict[str, Any]:
+        return {"invalid_at": at}  # an edge's own validity closes with its record
 
     def conflict_key(self, record: MemoryBase) -> str | None:
         if not isinstance(record, KnowledgeMemory) or record.predicate not in FUNCTIONAL:

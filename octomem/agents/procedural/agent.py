@@ -150,6 +150,7 @@ class ProceduralAgent(BaseAgent):
     memory_type = MemoryType.PROCEDURAL
     record_type = ProceduralMemory
     policy = ConflictPolicy.SUPERSEDE
+    marks_stale_turns = True  # the turns that said a closed value are stale evidence
     prompt = AgentPrompt(
         procedural_prompt.INSTRUCTIONS,
         procedural_prompt.ProceduralOutput,

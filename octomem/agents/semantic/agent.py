@@ -21,6 +21,7 @@ from octomem.agents.base import (
 )
 from octomem.agents.registry import register
 from octomem.agents.semantic import prompt as semantic_prompt
+from octomem.agents.semantic.update import reread
 from octomem.language import Fact, fact_sentence, norm_key, possessive, words
 from octomem.models import MemoryBase, MemoryType, SemanticMemory, Turn
 
@@ -34,9 +35,14 @@ class SemanticAgent(BaseAgent):
     memory_type = MemoryType.SEMANTIC
     record_type = SemanticMemory
     policy = ConflictPolicy.SUPERSEDE
+    marks_stale_turns = True  # the turns that said a closed value are stale evidence
     prompt = AgentPrompt(
         semantic_prompt.INSTRUCTIONS, semantic_prompt.SemanticOutput, semantic_prompt.to_records
     )
+
+    def reread(self, record: MemoryBase, text: str, user_name: str | None) -> MemoryBase:
+        """Its value (and relation) read again from the new text (`update.reread`)."""
+        return reread(record, text, user_name) if isinstance(record, SemanticMemory) else record
 
     def extract(self, turns: Sequence[Turn], ctx: ExtractionContext) -> list[MemoryBase]:
         """Facts and retractions, a turn's retractions before its facts ("I quit my job

@@ -91,6 +91,7 @@ class WorkingAgent(BaseAgent):
     memory_type = MemoryType.WORKING
     record_type = WorkingMemory
     policy = ConflictPolicy.UPDATE
+    session_scoped = True  # task state belongs to its session
     prompt = AgentPrompt(
         working_prompt.INSTRUCTIONS, working_prompt.WorkingOutput, working_prompt.to_records
     )
