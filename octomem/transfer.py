@@ -356,7 +356,7 @@ async def import_jsonl(
             await write_parts(
                 services,
                 _intent_parts(part, last_event),
-                views=projections.fact_scopes(part.records),
+                views=projections.fact_scopes(services, part.records),
                 actor="import",
                 done=advance,
             )

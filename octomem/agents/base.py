@@ -10,7 +10,7 @@ for its memories, and optionally its own retrieval step.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -20,7 +20,15 @@ from pydantic import BaseModel, ConfigDict
 
 from octomem.language import read_conversation
 from octomem.llm_schema import LLMOutput
-from octomem.models import MemoryBase, MemoryType, Scope, SourceRef, Turn, make_memory_id
+from octomem.models import (
+    MemoryBase,
+    MemoryType,
+    Scope,
+    SemanticMemory,
+    SourceRef,
+    Turn,
+    make_memory_id,
+)
 
 if TYPE_CHECKING:
     from octomem.language import TurnReading
@@ -33,6 +41,10 @@ else:
 # internal key of a candidate that says a stored fact is no longer true: reconcile closes
 # the fact it names (as an LLM DELETE would) and never stores the candidate itself
 RETRACTS = "retracts"
+# internal key of a projected view (an agent whose `projects` names a source type): the id
+# of its source record, or the source type's name for a view of a whole scope
+PROJECTION_OF = "projection_of"
+VIEW_EXTRACTOR = "projection"  # source.extractor of a view: "projection:<agent>"
 
 
 class ConflictPolicy(StrEnum):
@@ -98,6 +110,24 @@ def record_fields(turn: Turn, ctx: ExtractionContext, agent: str) -> dict[str, A
             extractor=f"offline:{agent}",
         ),
     }
+
+
+@dataclass(frozen=True, kw_only=True)
+class ViewContext:
+    """What rendering a projected view knows besides its sources: the time of the write,
+    the user's current name, the core block's size limit and the data directory's id key."""
+
+    now: datetime
+    user_name: str | None = None
+    char_limit: int = 2000
+    id_key: bytes | None = None
+
+
+def user_name_in(facts: Iterable[MemoryBase]) -> str | None:
+    """The newest value of a "name" fact among `facts` (semantic facts about the user)."""
+    names = [f for f in facts if isinstance(f, SemanticMemory) and f.attribute == "name"]
+    names.sort(key=lambda f: (f.valid_from, f.id))
+    return names[-1].value if names else None
 
 
 Output = TypeVar("Output", bound=LLMOutput)
@@ -181,6 +211,8 @@ class MemoryAgent(Protocol):
     # outdated, so recall demotes them: semantic, knowledge, procedural
     always_recalled: bool  # its records come whole with every recall (`result.core`), are
     # ranked only when asked for, and have no past versions to recall as of a time: core
+    names_user: bool  # its records about the user (subject "user") state their name
+    # (attribute "name"), which extraction and views use: semantic
 
     def turn_records(self, turns: Sequence[Turn], ctx: ExtractionContext) -> list[MemoryBase]:
         """keeps_turns: one record per turn, with deterministic ids (`turn_record_id`)."""
@@ -197,6 +229,56 @@ class MemoryAgent(Protocol):
     def reread(self, record: MemoryBase, text: str, user_name: str | None) -> MemoryBase:
         """`record` whose content `update()` rewrote to `text`, with its other fields read
         again from the new text (`user_name`: the user's current name, if known)."""
+        ...
+
+    # Projection: an agent whose `projects` names a source type keeps views of that type's
+    # records (one source per fact: knowledge edges and the core human block are views of
+    # semantic facts). The orchestrator renders them on every write of a source, in the
+    # same journaled step, and never stores an extracted copy of what a view says.
+    projects: MemoryType | None
+    per_source: bool  # one view per source record (a fact's edge), else one per scope
+
+    def view_id(
+        self, user_id: str | None, agent_id: str | None, source_id: str | None, id_key: bytes | None
+    ) -> str:
+        """The id of a new view: of the source `source_id`, or of the (user, agent) scope."""
+        ...
+
+    def render_view(
+        self,
+        sources: Sequence[MemoryBase],
+        view_id: str,
+        existing: MemoryBase | None,
+        ctx: ViewContext,
+    ) -> MemoryBase | None:
+        """The view as `sources` now imply it (a per-source view gets its one source; a
+        scope view every current source of the scope), `existing` closed if they imply
+        none; None if nothing needs writing."""
+        ...
+
+    def view_at(
+        self, sources: Sequence[MemoryBase], view_id: str, at: datetime, ctx: ViewContext
+    ) -> MemoryBase | None:
+        """A scope view as it read at `at`, from the sources valid then (recall as_of)."""
+        ...
+
+    def view_filter(self) -> dict[str, Any]:
+        """Which of its records in a scope is that scope's view (scope views)."""
+        ...
+
+    def canonical(self, candidates: Sequence[MemoryBase], ctx: ViewContext) -> list[MemoryBase]:
+        """Candidates of one call without second copies of what its views will say: a
+        candidate of its own type that a source candidate implies is dropped, and one
+        that should have been a source becomes that source."""
+        ...
+
+    def twin_filter(self, views: Sequence[MemoryBase]) -> dict[str, Any] | None:
+        """Records that earlier versions extracted on their own and that `views` replace:
+        where to look for them (None: nowhere); `twin_key` says which are the same."""
+        ...
+
+    def twin_key(self, record: MemoryBase) -> object | None:
+        """What makes an extracted record the twin of a view (None: no twin)."""
         ...
 
 
@@ -249,6 +331,7 @@ class BaseAgent:
     keeps_turns: ClassVar[bool] = False
     marks_stale_turns: ClassVar[bool] = False
     always_recalled: ClassVar[bool] = False
+    names_user: ClassVar[bool] = False
 
     def turn_records(self, turns: Sequence[Turn], ctx: ExtractionContext) -> list[MemoryBase]:
         raise NotImplementedError(f"{type(self).__name__} does not keep turns")
@@ -261,6 +344,40 @@ class BaseAgent:
 
     def reread(self, record: MemoryBase, text: str, user_name: str | None) -> MemoryBase:
         return record
+
+    projects: ClassVar[MemoryType | None] = None
+    per_source: ClassVar[bool] = True
+
+    def view_id(
+        self, user_id: str | None, agent_id: str | None, source_id: str | None, id_key: bytes | None
+    ) -> str:
+        raise NotImplementedError(f"{type(self).__name__} projects nothing")
+
+    def render_view(
+        self,
+        sources: Sequence[MemoryBase],
+        view_id: str,
+        existing: MemoryBase | None,
+        ctx: ViewContext,
+    ) -> MemoryBase | None:
+        raise NotImplementedError(f"{type(self).__name__} projects nothing")
+
+    def view_at(
+        self, sources: Sequence[MemoryBase], view_id: str, at: datetime, ctx: ViewContext
+    ) -> MemoryBase | None:
+        return None
+
+    def view_filter(self) -> dict[str, Any]:
+        return {f"internal.{PROJECTION_OF}": self.projects.value if self.projects else ""}
+
+    def canonical(self, candidates: Sequence[MemoryBase], ctx: ViewContext) -> list[MemoryBase]:
+        return list(candidates)
+
+    def twin_filter(self, views: Sequence[MemoryBase]) -> dict[str, Any] | None:
+        return None
+
+    def twin_key(self, record: MemoryBase) -> object | None:
+        return None
 
 
 def _union(first: Sequence[str], second: Sequence[str]) -> list[str]:

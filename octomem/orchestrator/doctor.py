@@ -107,7 +107,7 @@ async def _projections(
     """The core human blocks and fact edges that differ from what their facts render:
     missing, stale (rewritten on repair) or extra (an edge whose fact is gone)."""
     diff, users = StoreDifferences(store="projections"), set()
-    for user_id, agent_id in projections.fact_scopes(snap.records.values()):
+    for user_id, agent_id in projections.fact_scopes(services, snap.records.values()):
         views = await projections.refresh(services, user_id, agent_id, now=utcnow())
         for record, _ in views.writes:
             (diff.stale if record.id in snap.records else diff.missing).append(record.id)

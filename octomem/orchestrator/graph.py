@@ -225,8 +225,8 @@ async def _core_blocks(services: Services, plan: RecallPlan) -> list[CoreMemory]
     block rendered from the facts valid then; the persona, rewritten in place without
     validity, has no stored past version (`history` has its versions)."""
     if plan.as_of is not None:  # the human block as its facts read then
-        block = await projections.human_block_at(services, plan.user_id, plan.agent_id, plan.as_of)
-        return [block] if block is not None else []
+        views = await projections.scope_views_at(services, plan.user_id, plan.agent_id, plan.as_of)
+        return [view for view in views if isinstance(view, CoreMemory)]
     where = scope_filter(plan.user_id, given(plan.agent_id))
     core: list[MemoryBase] = []
     for memory_type, agent in services.agents.items():

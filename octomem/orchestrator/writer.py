@@ -139,7 +139,7 @@ async def delete_records(services: Services, records: Sequence[MemoryBase], *, a
 async def rewrite_views(services: Services, records: Sequence[MemoryBase], *, actor: str) -> None:
     """Render every projection of the scopes of these records' facts again and write what
     changed (after a bulk delete, a repair), journaled. The caller holds the users' locks."""
-    scopes = projections.fact_scopes(records)
+    scopes = projections.fact_scopes(services, records)
     if scopes:
         await _journaled(services, WriteIntent(id=uuid.uuid4().hex, views=scopes, actor=actor))
 

@@ -1,16 +1,13 @@
-"""The core agent: the persona and human blocks always given to the assistant (rules in
-`agent`, LLM prompt in `prompt`)."""
+"""The core agent: the persona and human blocks always given to the assistant (its class
+and policy in `agent`, its rules in `rules`, the human block as a view of the user's facts
+in `view`, its LLM prompt in `prompt`)."""
 
-from octomem.agents.core.agent import (
-    HUMAN,
-    CoreAgent,
-    fact_line,
-    human_lines,
-)
+from octomem.agents.core.agent import CoreAgent
+from octomem.agents.core.rules import HUMAN, fact_line, human_lines
 
 __all__ = [
-    "CoreAgent",
     "HUMAN",
+    "CoreAgent",
     "fact_line",
     "human_lines",
 ]

@@ -9,94 +9,36 @@ follow the facts' order in time; the oldest are dropped to fit the character lim
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from octomem.agents.base import (
     AgentPrompt,
     BaseAgent,
     ConflictPolicy,
     ExtractionContext,
+    ViewContext,
     record_fields,
 )
 from octomem.agents.core import prompt as core_prompt
+from octomem.agents.core import view
+from octomem.agents.core.rules import (
+    _PERSONA_START,
+    HUMAN,
+    PERSONA,
+    merge_lines,
+)
 from octomem.agents.registry import register
 from octomem.language import entities_in, split_sentences
-from octomem.models import CoreMemory, MemoryBase, MemoryType, SemanticMemory, SourceRef, Turn
-
-HUMAN = "human"
-PERSONA = "persona"
-_PREFIXES = {
-    "name": "Name",
-    "lives_in": "Lives in",
-    "hometown": "From",
-    "works_at": "Works at",
-    "job": "Job",
-    "age": "Age",
-    "num_children": "Children",
-    "diet": "Diet",
-    "allergy": "Allergy",
-}
-# line prefixes that may repeat with different values ("Sister: Maria", "Sister: Ana")
-MULTI_PREFIXES = {"Allergy", "Sister", "Brother", "Sibling", "Son", "Daughter", "Kid", "Child"}
-MULTI_PREFIXES |= {"Friend", "Best friend", "Colleague", "Coworker", "Co-worker", "Dog", "Cat"}
-MULTI_PREFIXES |= {"Cousin", "Aunt", "Uncle", "Niece", "Nephew", "Grandma", "Grandpa"}
-_PERSONA_START = re.compile(
-    r"^(?:you are|you're|your name is|your role is|you (?:speak|help|work|specialize|"
-    r"specialise|always|never|should|must|can|answer|respond|reply)|act as|as an? |always |never )",
-    re.IGNORECASE,
+from octomem.models import (
+    CoreMemory,
+    MemoryBase,
+    MemoryType,
+    SourceRef,
+    Turn,
+    make_memory_id,
 )
-
-
-def fact_line(fact: SemanticMemory) -> str | None:
-    """The human-block line for a fact about the user ("Lives in: Berlin"); None for a
-    fact about someone else."""
-    if fact.subject != "user":
-        return None
-    attr, value = fact.attribute, fact.value
-    relation = str(fact.internal.get("relation") or "")
-    if attr.startswith("preference:"):
-        return f"Preference ({relation or attr.partition(':')[2].replace('_', ' ')}): {value}"
-    if attr.startswith("favourite:"):
-        return f"Favourite {relation or attr.partition(':')[2].replace('_', ' ')}: {value}"
-    if relation:
-        return f"{relation.capitalize()}: {value}"
-    prefix = _PREFIXES.get(attr) or attr.replace("_", " ").strip().capitalize()
-    return f"{prefix}: {value}" if prefix else None
-
-
-def human_lines(facts: Sequence[SemanticMemory], char_limit: int) -> list[str]:
-    """The human block rendered from the user's current facts, oldest first; a later fact
-    with the same line prefix wins, and the oldest lines are dropped to fit `char_limit`."""
-    rank = {attr: i for i, attr in enumerate(_PREFIXES)}  # facts of one turn: name first...
-    ordered = sorted(facts, key=lambda f: (f.valid_from, rank.get(f.attribute, 99), f.id))
-    return merge_lines([], [line for f in ordered if (line := fact_line(f))], char_limit)
-
-
-def _line_key(line: str) -> str:
-    prefix, sep, _ = line.partition(": ")
-    if not sep or prefix in MULTI_PREFIXES:
-        return line.strip().lower()
-    return prefix.lower()
-
-
-def merge_lines(old: Sequence[str], new: Sequence[str], char_limit: int) -> list[str]:
-    """`old` updated by `new`: a same-prefix line is replaced (and becomes the newest),
-    new lines are appended, and the oldest lines are dropped to fit `char_limit`."""
-    # linear in the lines: a human block is rendered from all of a user's facts at once
-    added = [line for line in new if line.strip()]
-    last = {_line_key(line): i for i, line in enumerate(added)}  # a key's newest line wins
-    lines = [line for line in old if line.strip() and _line_key(line) not in last]
-    lines += [line for i, line in enumerate(added) if last[_line_key(line)] == i]
-    size, first = sum(len(line) + 1 for line in lines) - 1, 0  # len("\n".join(lines))
-    while len(lines) - first > 1 and size > char_limit:
-        size -= len(lines[first]) + 1
-        first += 1
-    lines = lines[first:]
-    if lines and len(lines[0]) > char_limit:
-        lines[0] = lines[0][:char_limit]
-    return lines
 
 
 @register
@@ -145,6 +87,31 @@ class CoreAgent(BaseAgent):
             entities=list(dict.fromkeys(entities)),
             **fields,
         )
+
+    projects = MemoryType.SEMANTIC  # the human block is a view of the user's facts (`view`)
+    per_source = False  # one block per (user, agent) scope
+
+    def view_id(
+        self, user_id: str | None, agent_id: str | None, source_id: str | None, id_key: bytes | None
+    ) -> str:
+        return make_memory_id(self.memory_type, user_id, agent_id, HUMAN, id_key=id_key)
+
+    def render_view(
+        self,
+        sources: Sequence[MemoryBase],
+        view_id: str,
+        existing: MemoryBase | None,
+        ctx: ViewContext,
+    ) -> MemoryBase | None:
+        return view.human_block(sources, view_id, existing, ctx)
+
+    def view_at(
+        self, sources: Sequence[MemoryBase], view_id: str, at: datetime, ctx: ViewContext
+    ) -> MemoryBase | None:
+        return view.block_at(sources, view_id, at, ctx)
+
+    def view_filter(self) -> dict[str, Any]:
+        return {"label": HUMAN}  # by label: blocks stored before views were marked
 
     def conflict_key(self, record: MemoryBase) -> str | None:
         return record.label if isinstance(record, CoreMemory) else None

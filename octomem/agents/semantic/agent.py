@@ -36,6 +36,7 @@ class SemanticAgent(BaseAgent):
     record_type = SemanticMemory
     policy = ConflictPolicy.SUPERSEDE
     marks_stale_turns = True  # the turns that said a closed value are stale evidence
+    names_user = True  # the user's name is a fact about them
     prompt = AgentPrompt(
         semantic_prompt.INSTRUCTIONS, semantic_prompt.SemanticOutput, semantic_prompt.to_records
     )
