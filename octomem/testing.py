@@ -143,7 +143,8 @@ def from_extraction(
         if request.purpose == "extract":
             return full
         if request.purpose == "route":
-            parts = [m for m in MemoryType if m.value in type(full).model_fields]
+            # a field per agent: the built-in ones and any custom agent's
+            parts = [MemoryType(name) for name in type(full).model_fields if name != "agents"]
             with_items = [m for m in parts if _has_items(full.part(m))]
             return RouterOutput(agents=list(dict.fromkeys([*full.agents, *with_items])))
         agent = MemoryType(request.purpose.split(":", 1)[1])

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from octomem.memory_types import BUILTIN_REGISTRY
 from octomem.models import (
     EpisodicMemory,
     MemoryBase,
@@ -48,7 +49,7 @@ class Store:
 
 
 def services(*records: MemoryBase) -> Any:
-    return SimpleNamespace(vector=Store(records), id_key=None)
+    return SimpleNamespace(vector=Store(records), id_key=None, types=BUILTIN_REGISTRY)
 
 
 def fact(value: str, at: datetime, turn: str, **update: Any) -> SemanticMemory:
