@@ -5,6 +5,8 @@ another scope's data.
 A memory line (its record and history) is one unit: accepted whole or rejected whole. A
 line is rejected when
 - it does not parse as the record, history event, entity or relation it claims to be;
+- its memory type is not one the importing Orchestrator knows (a custom agent's type it
+  was not given);
 - a scope id (user_id, agent_id, session_id) is one the API would refuse;
 - a text is longer than the import limits, or not valid Unicode; a record or event is
   larger than 1,000,000 characters (or five times the text limit) as JSON, or holds a
@@ -28,14 +30,13 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from octomem.errors import InvalidInputError
+from octomem.memory_types import TypeRegistry
 from octomem.models import (
     Entity,
     HistoryEvent,
     MemoryBase,
     MemoryType,
     Relation,
-    memory_type_of,
-    record_from_dict,
 )
 from octomem.orchestrator.services import Services
 from octomem.validation import MAX_DEPTH, check_json, validate_scope_id
@@ -126,17 +127,27 @@ def _text(value: str | None, what: str, limit: int) -> None:
         raise _Reject(f"{what} is {len(value):,} characters; the limit is {limit:,}")
 
 
-def _record(data: Any, text_limit: int) -> MemoryBase:
+def _known(types: TypeRegistry, memory_type: Any) -> None:
+    """A type the importing Orchestrator has no agent of is refused by name."""
+    if isinstance(memory_type, str) and memory_type not in types:
+        try:
+            types.spec(memory_type)
+        except InvalidInputError as exc:
+            raise _Reject(str(exc)) from None
+
+
+def _record(data: Any, text_limit: int, types: TypeRegistry) -> MemoryBase:
     cleaned = _clean(data, "the record", text_limit)
     # the hash is derived from the text as it will be stored, which masking and removing
     # control characters may have changed (for an unchanged text it is the same hash)
     cleaned["content_hash"] = ""
+    _known(types, cleaned.get("memory_type"))
     try:
-        record = record_from_dict(cleaned)
+        record = types.record_from_dict(cleaned)
     except (ValidationError, ValueError, TypeError) as exc:
         raise _Reject(f"the record is not valid: {_first_error(exc)}") from None
     _scope(record, "user_id", "agent_id", "session_id")
-    if memory_type_of(record.id) is not record.memory_type:
+    if types.type_of(record.id) != record.memory_type:
         raise _Reject(f"id {record.id!r} is not the id of a {record.memory_type.value} memory")
     if not record.content.strip():
         raise _Reject("the record's text is empty")
@@ -144,12 +155,13 @@ def _record(data: Any, text_limit: int) -> MemoryBase:
     return record
 
 
-def _event(data: Any, text_limit: int) -> HistoryEvent:
+def _event(data: Any, text_limit: int, types: TypeRegistry) -> HistoryEvent:
     cleaned = _clean(data, "a history event", text_limit)
+    _known(types, cleaned.get("memory_type"))
     try:
         event = HistoryEvent.model_validate(cleaned)
         if event.record is not None:
-            event.record["content_hash"] = _record(event.record, text_limit).content_hash
+            event.record["content_hash"] = _record(event.record, text_limit, types).content_hash
     except ValidationError as exc:
         raise _Reject(f"a history event is not valid: {_first_error(exc)}") from None
     except _Reject as exc:
@@ -168,12 +180,15 @@ def _first_error(exc: Exception) -> str:
     return str(exc)
 
 
-def _memory_line(line: dict[str, Any], number: int, text_limit: int) -> _MemoryLine:
+def _memory_line(
+    line: dict[str, Any], number: int, text_limit: int, types: TypeRegistry
+) -> _MemoryLine:
     history = line.get("history") or []
     if not isinstance(history, list):
         raise _Reject("history is not a list")
-    events = [_event(e, text_limit) for e in history]
-    record = _record(line["record"], text_limit) if line.get("record") is not None else None
+    events = [_event(e, text_limit, types) for e in history]
+    data = line.get("record")
+    record = _record(data, text_limit, types) if data is not None else None
     ids = {e.memory_id for e in events} | ({record.id} if record else set())
     if line.get("id") is not None:
         if not isinstance(line["id"], str):
@@ -182,8 +197,8 @@ def _memory_line(line: dict[str, Any], number: int, text_limit: int) -> _MemoryL
     if len(ids) != 1:
         raise _Reject("its record and history belong to different memory ids")
     (memory_id,) = ids
-    memory_type = memory_type_of(memory_id) if isinstance(memory_id, str) else None
-    if memory_type is None or any(e.memory_type is not memory_type for e in events):
+    memory_type = types.type_of(memory_id) if isinstance(memory_id, str) else None
+    if memory_type is None or any(e.memory_type != memory_type for e in events):
         raise _Reject(f"{memory_id!r} is not an octomem memory id of the events' type")
     users = {e.user_id for e in events} | ({record.user_id} if record else set())
     if len(users) != 1:
@@ -233,7 +248,7 @@ async def check_lines(
             if kind == "header":
                 continue
             if kind == "memory":
-                memories.append(_memory_line(line, number, text_limit))
+                memories.append(_memory_line(line, number, text_limit, services.types))
             elif kind == "entity":
                 entities.append((number, _entity(body, text_limit)))
             elif kind == "relation":

@@ -10,9 +10,11 @@ import hmac
 import json
 import re
 import unicodedata
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal, cast
+from types import MappingProxyType
+from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import (
     AfterValidator,
@@ -20,8 +22,13 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    SerializeAsAny,
     Tag,
     TypeAdapter,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    WithJsonSchema,
+    WrapValidator,
     model_validator,
 )
 
@@ -73,8 +80,15 @@ UTCDateTime = Annotated[datetime, AfterValidator(as_utc)]
 
 
 class MemoryType(StrEnum):
-    """The built-in memory types, plus any a custom agent registers
-    (`register_memory_type`)."""
+    """A memory type: one of the eight built-in members, or a custom agent's type.
+
+    A custom type is any other valid name (2-31 characters: lower-case letters, digits
+    and _, starting with a letter): `MemoryType("recipe")` is a value of this class that
+    is not a member (`list(MemoryType)` is always the eight built-ins) and compares and
+    hashes by its name. Nothing about it is registered in the process: its id prefix and
+    record class are declared by its agent and known to each Orchestrator that has the
+    agent (`octomem.memory_types.TypeRegistry`). Compare custom types with `==`, not `is`.
+    """
 
     CORE = "core"
     EPISODIC = "episodic"
@@ -85,74 +99,104 @@ class MemoryType(StrEnum):
     KNOWLEDGE = "knowledge"
     RESOURCE = "resource"
 
+    @classmethod
+    def _missing_(cls, value: object) -> MemoryType | None:
+        """A custom type: a fresh value, stored nowhere (the class's members and maps are
+        never changed)."""
+        if isinstance(value, str) and _TYPE_NAME.fullmatch(value):
+            return _custom_type(value)
+        return None
 
-ID_PREFIX: dict[MemoryType, str] = {
-    MemoryType.CORE: "core",
-    MemoryType.EPISODIC: "epi",
-    MemoryType.SEMANTIC: "sem",
-    MemoryType.PROCEDURAL: "proc",
-    MemoryType.WORKING: "work",
-    MemoryType.CONTEXTUAL: "ctx",
-    MemoryType.KNOWLEDGE: "kg",
-    MemoryType.RESOURCE: "res",
-}
-_PREFIX_TYPE = {prefix: mtype for mtype, prefix in ID_PREFIX.items()}
-BUILTIN_TYPES: tuple[MemoryType, ...] = tuple(MemoryType)
+
 _TYPE_NAME = re.compile(r"[a-z][a-z0-9_]{1,30}")
 
 
-def register_memory_type(name: str, prefix: str | None = None) -> MemoryType:
-    """The memory type `name` (lower case, e.g. "recipe"), added to `MemoryType` for this
-    process if new: its records are `CustomMemory`, its ids start with `prefix` (default:
-    the name). Registering the same name and prefix again returns the same member."""
-    prefix = prefix or name
-    if not _TYPE_NAME.fullmatch(name) or not _TYPE_NAME.fullmatch(prefix):
-        raise InvalidInputError(
-            f"memory type {name!r} (id prefix {prefix!r}): use 2-31 characters, lower-case "
-            "letters, digits and _, starting with a letter"
-        )
-    if (known := MemoryType._value2member_map_.get(name)) is not None:
-        member = cast(MemoryType, known)
-        if ID_PREFIX[member] != prefix:
-            raise InvalidInputError(
-                f"memory type {name!r} is registered with id prefix {ID_PREFIX[member]!r}"
-            )
-        return member
-    if prefix in _PREFIX_TYPE:
-        raise InvalidInputError(f"id prefix {prefix!r} is taken by {_PREFIX_TYPE[prefix].value}")
+def _custom_type(name: str, prefix: str | None = None) -> MemoryType:
     member = str.__new__(MemoryType, name)
     member._name_, member._value_ = name.upper(), name
-    member._sort_order_ = len(MemoryType._member_names_)  # type: ignore[attr-defined]
-    MemoryType._member_map_[member._name_] = member
-    MemoryType._value2member_map_[name] = member
-    MemoryType._member_names_.append(member._name_)
-    ID_PREFIX[member] = prefix
-    _PREFIX_TYPE[prefix] = member
-    RECORD_CLASS[member] = CustomMemory
+    if prefix is not None:  # `register_memory_type`'s id prefix, read by `TypeRegistry`
+        member._id_prefix_ = prefix  # type: ignore[attr-defined]
     return member
 
 
+# The id prefix and record class of each built-in type; a custom type's are its agent's.
+# Constants: never changed at run time.
+ID_PREFIX: Mapping[MemoryType, str] = MappingProxyType(
+    {
+        MemoryType.CORE: "core",
+        MemoryType.EPISODIC: "epi",
+        MemoryType.SEMANTIC: "sem",
+        MemoryType.PROCEDURAL: "proc",
+        MemoryType.WORKING: "work",
+        MemoryType.CONTEXTUAL: "ctx",
+        MemoryType.KNOWLEDGE: "kg",
+        MemoryType.RESOURCE: "res",
+    }
+)
+_PREFIX_TYPE = {prefix: mtype for mtype, prefix in ID_PREFIX.items()}
+BUILTIN_TYPES: tuple[MemoryType, ...] = tuple(MemoryType)
+_BUILTIN_NAMES = frozenset(t.value for t in BUILTIN_TYPES)
+
+
+def check_type_name(name: object, what: str = "memory type") -> str:
+    """`name` if it is a valid custom type name or id prefix, else InvalidInputError."""
+    if not isinstance(name, str) or not _TYPE_NAME.fullmatch(name):
+        raise InvalidInputError(
+            f"{what} {name!r}: use 2-31 characters, lower-case letters, digits and _, "
+            "starting with a letter"
+        )
+    return name
+
+
+def register_memory_type(name: str, prefix: str | None = None) -> MemoryType:
+    """`MemoryType(name)`, checked: kept for code written when custom types were
+    registered process-wide. It changes nothing global: the type is known to the
+    Orchestrators given an agent of it. `prefix` (default: the name) becomes the id
+    prefix of the agent whose `memory_type` is the value returned, unless the agent
+    declares its own `id_prefix` (the better place for it)."""
+    check_type_name(name)
+    if prefix is not None:
+        check_type_name(prefix, f"id prefix of memory type {name!r}")
+    if name in _BUILTIN_NAMES:
+        member = MemoryType(name)
+        if prefix is not None and prefix != ID_PREFIX[member]:
+            raise InvalidInputError(
+                f"memory type {name!r} is built in, with id prefix {ID_PREFIX[member]!r}"
+            )
+        return member
+    if prefix is not None and prefix in _PREFIX_TYPE:
+        raise InvalidInputError(f"id prefix {prefix!r} is taken by {_PREFIX_TYPE[prefix].value}")
+    return _custom_type(name, prefix)
+
+
 def unregister_memory_type(name: str) -> None:
-    """Remove a type `register_memory_type` added (a built-in one stays); its stored
-    records no longer read."""
-    member = MemoryType._value2member_map_.get(name)
-    if member is None or member in BUILTIN_TYPES:
-        return
-    del MemoryType._member_map_[member.name]
-    del MemoryType._value2member_map_[name]
-    MemoryType._member_names_.remove(member.name)
-    del _PREFIX_TYPE[ID_PREFIX.pop(cast(MemoryType, member))]
-    RECORD_CLASS.pop(cast(MemoryType, member), None)
+    """Does nothing: no memory type is registered process-wide any more (kept so that
+    code written for `register_memory_type`'s registrations still runs)."""
 
 
-def make_memory_id(memory_type: MemoryType, *key: object, id_key: bytes | None = None) -> str:
+def id_prefix_hint(memory_type: MemoryType) -> str:
+    """The id prefix of a type when nothing else says: a built-in's own, the one
+    `register_memory_type` was given, else the name."""
+    if (builtin := ID_PREFIX.get(memory_type)) is not None:
+        return builtin
+    hint = getattr(memory_type, "_id_prefix_", None)
+    return hint if isinstance(hint, str) else memory_type.value
+
+
+def make_memory_id(
+    memory_type: MemoryType, *key: object, id_key: bytes | None = None, prefix: str | None = None
+) -> str:
     """Deterministic id: the same type and key always give the same id (idempotent writes);
-    keyed with the data directory's `id_key`, so nobody derives it from a user_id."""
-    return f"{ID_PREFIX[memory_type]}_{keyed_hash(id_key, memory_type.value, *key)[:24]}"
+    keyed with the data directory's `id_key`, so nobody derives it from a user_id. Its
+    prefix names the type (default `id_prefix_hint`; an Orchestrator's `TypeRegistry`
+    knows its custom agents' own)."""
+    start = prefix if prefix is not None else id_prefix_hint(memory_type)
+    return f"{start}_{keyed_hash(id_key, memory_type.value, *key)[:24]}"
 
 
 def memory_type_of(memory_id: str) -> MemoryType | None:
-    """The memory type encoded in an id's prefix, or None for a malformed id."""
+    """The built-in memory type encoded in an id's prefix, or None (a malformed id, or a
+    custom type's: an Orchestrator's `TypeRegistry.type_of` knows those)."""
     prefix, sep, rest = memory_id.partition("_")
     if not sep or not rest:
         return None
@@ -390,23 +434,70 @@ class ResourceMemory(MemoryBase):
 
 
 class CustomMemory(MemoryBase):
-    """A memory of a type a custom agent registered: its fields beyond the common ones
-    are in `attributes`."""
+    """A memory of a custom agent's type. Use it as it is (the fields beyond the common
+    ones in `attributes`) or derive the agent's own record class from it, with typed
+    fields (`MemoryAgent.record_type`).
+
+    Read without its agent's class (by an API model, a store given no `TypeRegistry`), a
+    record of a custom type is a `CustomMemory` that keeps the fields it does not
+    declare, so writing it back loses nothing; an Orchestrator reads it as its agent's
+    class."""
+
+    model_config = ConfigDict(extra="allow")
 
     # a built-in type is never a custom one: says so in the JSON schema too, so that a
     # record matches exactly one member of `MemoryRecord`'s oneOf
-    memory_type: MemoryType = Field(
-        json_schema_extra={"not": {"enum": [t.value for t in BUILTIN_TYPES]}}
-    )
+    memory_type: Annotated[
+        MemoryType,
+        WithJsonSchema(
+            {
+                "type": "string",
+                "pattern": f"^{_TYPE_NAME.pattern}$",
+                "not": {"enum": [t.value for t in BUILTIN_TYPES]},
+            }
+        ),
+    ]
     attributes: dict[str, Any] = Field(default_factory=dict)
+
+
+# The key of a pydantic validation context that holds the record classes of custom types
+# (an Orchestrator's `TypeRegistry`): `MemoryRecord` fields validated with it hold each
+# custom record as its agent's class.
+RECORD_TYPES = "octomem.record_types"
+
+
+class RecordClasses(Protocol):
+    def record_class(self, memory_type: MemoryType) -> type[MemoryBase]:
+        """The record class of a memory type; InvalidInputError if it is not known."""
+        ...
+
+
+def _record_kind(data: Any) -> str:
+    kind = data.get("memory_type") if isinstance(data, dict) else getattr(data, "memory_type", "")
+    return str(getattr(kind, "value", kind))
 
 
 def _record_tag(data: Any) -> str:
     """The union member a record payload (or record) validates as: its built-in type, or
-    "custom" for a registered one."""
-    kind = data.get("memory_type") if isinstance(data, dict) else getattr(data, "memory_type", "")
-    kind = str(getattr(kind, "value", kind))
-    return kind if kind in _BUILTIN_VALUES else "custom"
+    "custom" for any other."""
+    kind = _record_kind(data)
+    return kind if kind in _BUILTIN_NAMES else "custom"
+
+
+def _custom_record_class(
+    data: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo
+) -> Any:
+    """A custom type's record as the class the validation context's `RECORD_TYPES`
+    gives its type (an unknown type fails, naming it); without one, a `CustomMemory`."""
+    types: RecordClasses | None = (info.context or {}).get(RECORD_TYPES)
+    if types is None or _record_tag(data) != "custom":
+        return handler(data)
+    record_class = types.record_class(MemoryType(_record_kind(data)))
+    if isinstance(data, record_class):
+        return data
+    if isinstance(data, BaseModel):
+        data = data.model_dump()
+    return record_class.model_validate(data, context=info.context)
 
 
 MemoryRecord = Annotated[
@@ -418,34 +509,45 @@ MemoryRecord = Annotated[
     | Annotated[ContextualMemory, Tag("contextual")]
     | Annotated[KnowledgeMemory, Tag("knowledge")]
     | Annotated[ResourceMemory, Tag("resource")]
-    | Annotated[CustomMemory, Tag("custom")],
+    # SerializeAsAny: a custom agent's record class shows its own fields too
+    | Annotated[SerializeAsAny[CustomMemory], Tag("custom")],
     Discriminator(_record_tag),
+    WrapValidator(_custom_record_class),
 ]
 RECORD_ADAPTER: TypeAdapter[MemoryRecord] = TypeAdapter(MemoryRecord)
 
-RECORD_CLASS: dict[MemoryType, type[MemoryBase]] = {
-    MemoryType.CORE: CoreMemory,
-    MemoryType.EPISODIC: EpisodicMemory,
-    MemoryType.SEMANTIC: SemanticMemory,
-    MemoryType.PROCEDURAL: ProceduralMemory,
-    MemoryType.WORKING: WorkingMemory,
-    MemoryType.CONTEXTUAL: ContextualMemory,
-    MemoryType.KNOWLEDGE: KnowledgeMemory,
-    MemoryType.RESOURCE: ResourceMemory,
-}
-_BUILTIN_VALUES = frozenset(t.value for t in BUILTIN_TYPES)
+# The record class of each built-in type (a constant; a custom type's is its agent's)
+RECORD_CLASS: Mapping[MemoryType, type[MemoryBase]] = MappingProxyType(
+    {
+        MemoryType.CORE: CoreMemory,
+        MemoryType.EPISODIC: EpisodicMemory,
+        MemoryType.SEMANTIC: SemanticMemory,
+        MemoryType.PROCEDURAL: ProceduralMemory,
+        MemoryType.WORKING: WorkingMemory,
+        MemoryType.CONTEXTUAL: ContextualMemory,
+        MemoryType.KNOWLEDGE: KnowledgeMemory,
+        MemoryType.RESOURCE: ResourceMemory,
+    }
+)
 
 
 def record_to_json(record: MemoryBase) -> str:
     return record.model_dump_json()
 
 
-def record_from_json(payload: str | bytes) -> MemoryBase:
-    return RECORD_ADAPTER.validate_json(payload)
+def record_from_json(payload: str | bytes, types: RecordClasses | None = None) -> MemoryBase:
+    """A record from its JSON; a custom type's as `types` (an Orchestrator's
+    `TypeRegistry`) says, else as a `CustomMemory`."""
+    return RECORD_ADAPTER.validate_json(payload, context=_context(types))
 
 
-def record_from_dict(payload: dict[str, Any]) -> MemoryBase:
-    return RECORD_ADAPTER.validate_python(payload)
+def record_from_dict(payload: dict[str, Any], types: RecordClasses | None = None) -> MemoryBase:
+    """A record from its dict (`model_dump`); custom types as in `record_from_json`."""
+    return RECORD_ADAPTER.validate_python(payload, context=_context(types))
+
+
+def _context(types: RecordClasses | None) -> dict[str, Any] | None:
+    return {RECORD_TYPES: types} if types is not None else None
 
 
 # --- graph ---------------------------------------------------------------------------

@@ -86,7 +86,7 @@ async def _collect(
 ) -> tuple[list[MemoryBase], list[HistoryEvent], list[Entity], list[Relation]]:
     await services.init()
     records: list[MemoryBase] = []
-    for memory_type in MemoryType:
+    for memory_type in services.types:
         records += await services.vector.list(memory_type, where=_user_clause(user_id))
     if user_id is not None:
         users: list[str | None] = [user_id]
@@ -400,7 +400,7 @@ async def stats(services: Services, *, user_id: str | None = None) -> Stats:
     await services.init()
     where = _user_clause(user_id)
     memories: dict[str, TypeCounts] = {}
-    for memory_type in MemoryType:
+    for memory_type in services.types:
         total = await services.vector.count(memory_type, where=where)
         current_where: dict[str, Any] = {"valid_to": None}
         if where:
@@ -410,7 +410,7 @@ async def stats(services: Services, *, user_id: str | None = None) -> Stats:
     users: list[str | None] = (
         [user_id] if user_id is not None else list(await services.history.user_ids())
     )
-    history: dict[str, int] = {t.value: 0 for t in MemoryType}
+    history: dict[str, int] = {t.value: 0 for t in services.types}
     relations = invalid = 0
     for user in users:
         for event in await services.history.for_user(user):

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict
 
 from octomem.language import read_conversation
 from octomem.llm_schema import LLMOutput
+from octomem.memory_types import TypeRegistry
 from octomem.models import (
     MemoryBase,
     MemoryType,
@@ -64,6 +65,8 @@ class ExtractionContext(BaseModel):
     working_ttl: timedelta = timedelta(hours=24)
     core_char_limit: int = 2000
     id_key: bytes | None = None  # the data directory's id key (`octomem.id_key`)
+    # the Orchestrator's memory types: the id prefix of each (None: `id_prefix_hint`)
+    types: TypeRegistry | None = None
     # what the language layer read in each turn being extracted (`read_turns`): parsed
     # once per call, shared by every agent
     readings: Readings | None = None
@@ -74,6 +77,8 @@ class ExtractionContext(BaseModel):
         parts: tuple[object, ...] = (scope.user_id, scope.agent_id)
         if session:
             parts += (scope.session_id,)
+        if self.types is not None:
+            return self.types.make_id(memory_type, *parts, *key, id_key=self.id_key)
         return make_memory_id(memory_type, *parts, *key, id_key=self.id_key)
 
 
@@ -175,6 +180,8 @@ class RecallPort(Protocol):
 @runtime_checkable
 class MemoryAgent(Protocol):
     memory_type: MemoryType
+    # the class of its records: a built-in type's own, or for a custom type CustomMemory or
+    # a class derived from it with typed fields; an Orchestrator reads them back as it
     record_type: type[MemoryBase]
     policy: ConflictPolicy
     prompt: AgentPrompt[Any] | None  # None: the agent's rules extract, also with an LLM
@@ -287,6 +294,9 @@ class BaseAgent:
 
     memory_type: ClassVar[MemoryType]
     record_type: ClassVar[type[MemoryBase]]
+    # a custom type's id prefix ("{id_prefix}_{hash}"); None: the type's name. Optional
+    # for agents not derived from BaseAgent (`octomem.agents.registry.type_registry`).
+    id_prefix: ClassVar[str | None] = None
     policy: ClassVar[ConflictPolicy] = ConflictPolicy.APPEND
     prompt: ClassVar[AgentPrompt | None] = None
     query_cue: ClassVar[re.Pattern[str] | None] = None

@@ -3,12 +3,13 @@ what to pass instead, raised before anything is read or written."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from octomem.errors import InvalidInputError
-from octomem.models import HistoryEvent, MemoryType
+from octomem.models import BUILTIN_TYPES, HistoryEvent, MemoryType
 from octomem.validation import MAX_INT, check_timestamp, clean_text, shown, validate_scope_id
 
 MAX_TIMEOUT_S = 10**9  # seconds: about 32 years, beyond any wait meant
@@ -77,8 +78,11 @@ def check_text(text: Any, *, name: str, limit: int) -> str:
     return cleaned
 
 
-def parse_memory_types(values: Any) -> list[MemoryType] | None:
-    """Validate a caller's memory type names ("semantic", MemoryType.CORE, ...)."""
+def parse_memory_types(
+    values: Any, known: Iterable[MemoryType] = BUILTIN_TYPES
+) -> list[MemoryType] | None:
+    """Validate a caller's memory type names ("semantic", MemoryType.CORE, ...): each one
+    of the `known` types (an Orchestrator's)."""
     if values is None:
         return None
     if isinstance(values, str | MemoryType):
@@ -87,15 +91,13 @@ def parse_memory_types(values: Any) -> list[MemoryType] | None:
         raise InvalidInputError(
             f"memory_types must be a type name or a list of them, got {type(values).__name__}"
         )
-    names = ", ".join(m.value for m in MemoryType)
+    known = list(known)
+    names = ", ".join(m.value for m in known)
     parsed = []
     for value in values:
-        try:
-            if not isinstance(value, str):  # MemoryType(x) renders x when it fails
-                raise ValueError(value)
-            parsed.append(MemoryType(value))
-        except ValueError:
-            raise InvalidInputError(f"memory type {shown(value)} is not one of: {names}") from None
+        if not isinstance(value, str) or value not in known:
+            raise InvalidInputError(f"memory type {shown(value)} is not one of: {names}")
+        parsed.append(MemoryType(value))
     return list(dict.fromkeys(parsed))
 
 

@@ -29,7 +29,6 @@ from octomem.models import (
     HistoryEvent,
     KnowledgeMemory,
     MemoryBase,
-    MemoryType,
     Operation,
     Relation,
     StoreDifferences,
@@ -120,7 +119,7 @@ async def _projections(
 async def _snapshot(services: Services, user_id: str | None | AllUsers) -> _Snapshot:
     where = None if user_id is ALL_USERS else scope_filter(user_id)
     records: dict[str, MemoryBase] = {}
-    for memory_type in MemoryType:
+    for memory_type in services.types:
         for record in await services.vector.list(memory_type, where=where):
             records[record.id] = record
 

@@ -25,7 +25,6 @@ from octomem.models import (
     ProcessResult,
     RecallResult,
     Stats,
-    memory_type_of,
     utcnow,
 )
 from octomem.orchestrator import arguments as args
@@ -161,7 +160,7 @@ class Orchestrator:
             session_id=session_id,
             metadata=check_metadata(metadata, max_chars=self.settings.input.max_message_chars),
             timestamp=args.check_datetime(timestamp, name="timestamp"),
-            memory_types=parse_memory_types(memory_types),
+            memory_types=parse_memory_types(memory_types, self.services.types),
             infer=args.check_flag(infer, name="infer"),
         )
         async with self._calls.call():
@@ -201,7 +200,7 @@ class Orchestrator:
         text = args.check_text(query, name="recall query", limit=limit_chars)
         started = time.perf_counter()
         limit = args.check_limit(limit)
-        types = parse_memory_types(memory_types)
+        types = parse_memory_types(memory_types, self.services.types)
         filters = filter_lang.validate(filters) if filters else None
         include_superseded = args.check_flag(include_superseded, name="include_superseded")
         now = args.check_datetime(now, name="now")
@@ -268,7 +267,7 @@ class Orchestrator:
 
         check_scope(user_id, agent_id, session_id, operation="get_all")
         extra = filter_lang.validate(filters) if filters else None
-        types = parse_memory_types(memory_types) or list(MemoryType)
+        types = parse_memory_types(memory_types, self.services.types) or list(self.services.types)
         limit = args.check_limit(limit)
         live_at = (
             None if args.check_flag(include_superseded, name="include_superseded") else utcnow()
@@ -373,7 +372,7 @@ class Orchestrator:
         if not projections.is_projection(record):
             return record
         source = str(record.internal[projections.PROJECTION_OF])
-        if memory_type_of(source) is None:  # names a memory type: rendered from many
+        if self.services.types.type_of(source) is None:  # a type name: rendered from many
             if verb == "delete":
                 return record  # the view goes; the next change of a source renders it again
             raise InvalidInputError(
@@ -575,11 +574,10 @@ class Orchestrator:
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
-    @staticmethod
-    def _type_of(memory_id: Any) -> MemoryType:
+    def _type_of(self, memory_id: Any) -> MemoryType:
         if not isinstance(memory_id, str) or not memory_id.strip():
             raise InvalidInputError(f"memory id must be a non-empty string, got {shown(memory_id)}")
-        memory_type = memory_type_of(memory_id)
+        memory_type = self.services.types.type_of(memory_id)
         if memory_type is None:
             raise NotFoundError(f"no memory with id {memory_id!r} (not an octomem memory id)")
         return memory_type

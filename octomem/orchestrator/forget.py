@@ -84,7 +84,7 @@ async def _scope_ids(
     where = scope_filter(user_id, given(agent_id))
     by_type = {
         memory_type: [r.id for r in await services.vector.list(memory_type, where=where)]
-        for memory_type in MemoryType
+        for memory_type in services.types
     }
     events = await services.history.for_user(user_id)
     if agent_id is not None:

@@ -121,6 +121,7 @@ def build_process_graph(services: Services) -> ProcessGraph:
             working_ttl=settings.agents.working_ttl,
             core_char_limit=settings.agents.core_char_limit,
             id_key=services.id_key,
+            types=services.types,
             readings=readings,
         )
 
@@ -164,7 +165,9 @@ def build_process_graph(services: Services) -> ProcessGraph:
         """Persist every raw turn before any extraction: nothing said is ever lost."""
         scope = _scope(state)
         with span("node.store_turns", user_id=scope.user_id, turns=len(state["turns"])):
-            ctx = ExtractionContext(scope=scope, now=utcnow(), id_key=services.id_key)
+            ctx = ExtractionContext(
+                scope=scope, now=utcnow(), id_key=services.id_key, types=services.types
+            )
             turns: list[Turn] = state["turns"]
 
             def raw_records() -> list[MemoryBase]:

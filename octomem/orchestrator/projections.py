@@ -148,8 +148,8 @@ async def _project(
     now: datetime,
     out: Projection,
 ) -> None:
-    facts = {r.id: r for r in changed if r.memory_type is source}
-    gone = {r.id: r for r in deleted if r.memory_type is source}
+    facts = {r.id: r for r in changed if r.memory_type == source}
+    gone = {r.id: r for r in deleted if r.memory_type == source}
     if not facts and not gone:
         return
     scopes = {(r.user_id, r.agent_id) for r in [*facts.values(), *gone.values()]}
@@ -162,7 +162,7 @@ async def _project(
                 by_id[record.id] = record
     names = {scope: user_name_in(by_id.values()) for scope, by_id in current.items()}
     for agent in _viewers(services):
-        if agent.projects is not source:
+        if agent.projects != source:
             continue
         if agent.per_source:
             await _each(services, agent, facts.values(), gone.values(), names, now, out)
@@ -182,7 +182,7 @@ async def refresh(
         facts = await services.vector.list(source, where=scope_where)
         await _project(services, source, facts, [], now, out)
         for agent in _viewers(services):
-            if agent.projects is not source:
+            if agent.projects != source:
                 continue
             if agent.per_source:
                 known = {r.id for r in facts}

@@ -38,7 +38,7 @@ from octomem.errors import LLMError
 from octomem.language import norm_key
 from octomem.llm import LLMClient, UsageMeter
 from octomem.logs import get_logger
-from octomem.models import MemoryBase, MemoryType, Operation, StepError, make_memory_id
+from octomem.models import MemoryBase, MemoryType, Operation, StepError
 from octomem.orchestrator import llm_decisions
 from octomem.orchestrator.llm_decisions import Verdict
 from octomem.orchestrator.pending import Pending
@@ -135,7 +135,9 @@ class Reconciler:
         existing = await self._get(candidate.memory_type, candidate.id)
         if existing is not None and not existing.is_current and not replayed(candidate, existing):
             # the same fact was true before and was superseded: it is true again, as a new record
-            new_id = make_memory_id(candidate.memory_type, candidate.id, candidate.valid_from)
+            new_id = self.services.types.make_id(
+                candidate.memory_type, candidate.id, candidate.valid_from
+            )
             candidate = candidate.model_copy(update={"id": new_id})
             existing = await self._get(candidate.memory_type, new_id)
         if existing is not None:

@@ -8,12 +8,13 @@ from functools import partial
 from pathlib import Path
 
 from octomem.agents.base import MemoryAgent
-from octomem.agents.registry import default_agents, with_agents
+from octomem.agents.registry import check_configured, default_agents, type_registry, with_agents
 from octomem.embeddings import CachedEmbedder, Embedder, LiteLLMEmbedder, LocalEmbedder
 from octomem.errors import ConfigurationError, OctomemError
 from octomem.id_key import resolve_id_key, resolve_server_id_key
 from octomem.llm import LiteLLMClient, LLMClient
 from octomem.logs import get_logger
+from octomem.memory_types import BUILTIN_REGISTRY, TypeRegistry
 from octomem.models import BUILTIN_TYPES, MemoryType
 from octomem.orchestrator.locks import ScopeLocks, local_lock
 from octomem.settings import (
@@ -41,6 +42,7 @@ class Services:
     journal: Journal
     embedder: Embedder
     agents: dict[MemoryType, MemoryAgent] = field(default_factory=default_agents)
+    types: TypeRegistry = BUILTIN_REGISTRY  # the agents' memory types (`type_registry`)
     llm: LLMClient | None = None
     _id_key: bytes | None = None  # memory ids are keyed with it (`octomem.id_key`)
     id_key_source: Callable[[], Awaitable[bytes | None]] | None = None  # on a server: `init`
@@ -104,7 +106,7 @@ class Services:
                 await store.init()
             if self.id_key_source is not None:
                 self.id_key = await self.id_key_source()
-            await upgrade_layout(self.vector)
+            await upgrade_layout(self.vector, self.types)
             await recover(self, wait=False)  # a live writer's intents are its own
             await resume(self, wait=False)
             self._initialised = True
@@ -141,7 +143,7 @@ class Services:
         return rewritten
 
 
-async def upgrade_layout(vector: VectorStore) -> int:
+async def upgrade_layout(vector: VectorStore, types: TypeRegistry = BUILTIN_REGISTRY) -> int:
     """Store the records an older version wrote (octomem's keys in `metadata`, read into
     `internal` by the model) in the current layout, so filters on either find them where
     the backend looks; embeddings are kept. Returns how many were rewritten.
@@ -150,7 +152,7 @@ async def upgrade_layout(vector: VectorStore) -> int:
     it at once write the same data (the upgrade of a record depends on the record alone).
     """
     total = 0
-    for memory_type in MemoryType:
+    for memory_type in types:
         done: set[str] = set()
         while batch := await vector.legacy_records(memory_type, limit=_UPGRADE_PAGE):
             fresh = [record for record in batch if record.id not in done]
@@ -201,6 +203,8 @@ def build_services(
     that has an agent replaces it.
     """
     memory_agents = with_agents(default_agents(), agents)
+    types = type_registry(memory_agents)
+    check_configured(settings, types)
     from octomem.stores.chroma import ChromaVectorStore
     from octomem.stores.fts import FtsKeywordStore
     from octomem.stores.history import SqliteHistoryStore
@@ -227,6 +231,7 @@ def build_services(
             headers=vector_config.headers or None,
             prefix=settings.collection_prefix,
             retry_s=vector_config.retry_s,
+            types=types,
         )
     else:
         vector = ChromaVectorStore.embedded(
@@ -234,6 +239,7 @@ def build_services(
             prefix=settings.collection_prefix,
             cache_records=vector_config.cache_records,
             cache_bytes=vector_config.cache_mb * MB,
+            types=types,
         )
 
     graph: GraphStore
@@ -255,7 +261,7 @@ def build_services(
         )
         graph = Neo4jGraphStore.on(client, namespace=settings.namespace)
         history = Neo4jHistoryStore(client, namespace=settings.namespace)
-        journal = Neo4jJournal(client, namespace=settings.namespace)
+        journal = Neo4jJournal(client, namespace=settings.namespace, types=types)
         keyword = GraphKeywordStore(client, namespace=settings.namespace)
         id_key_source = partial(resolve_server_id_key, settings, client)
     else:
@@ -263,7 +269,7 @@ def build_services(
 
         graph = LadybugGraphStore(store_dir / "graph")
         history = SqliteHistoryStore(store_dir / "history.sqlite")
-        journal = SqliteJournal(store_dir / "journal.sqlite")
+        journal = SqliteJournal(store_dir / "journal.sqlite", types=types)
         keyword = FtsKeywordStore(store_dir / "keyword.sqlite")
 
     return Services(
@@ -275,6 +281,7 @@ def build_services(
         journal=journal,
         embedder=embedder if embedder is not None else build_embedder(settings),
         agents=memory_agents,
+        types=types,
         llm=LiteLLMClient(settings.llm) if settings.llm.model else None,
         _id_key=id_key,
         id_key_source=id_key_source,

@@ -33,7 +33,6 @@ from octomem.models import (
     Operation,
     Provenance,
     SemanticMemory,
-    memory_type_of,
     stable_hash,
 )
 from octomem.orchestrator.events import history_event
@@ -205,7 +204,7 @@ def marks_of(record: MemoryBase, at: datetime | None) -> list[dict[str, Any]]:
 async def _fetch(services: Services, ids: Iterable[str]) -> dict[str, MemoryBase]:
     by_type: dict[MemoryType, list[str]] = defaultdict(list)
     for memory_id in dict.fromkeys(ids):
-        if (memory_type := memory_type_of(memory_id)) is not None:
+        if (memory_type := services.types.type_of(memory_id)) is not None:
             by_type[memory_type].append(memory_id)
     found: dict[str, MemoryBase] = {}
     for memory_type, wanted in by_type.items():
@@ -243,7 +242,7 @@ def _evidence_turns(
     turn_type = turn_keeper(services.agents).memory_type
     for memory_id in ids:
         record = records[memory_id]
-        if record.memory_type is not turn_type:
+        if record.memory_type != turn_type:
             continue
         if record.internal.get("raw") is True:
             out[memory_id] = memory_id

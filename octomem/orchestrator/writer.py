@@ -40,7 +40,6 @@ from octomem.models import (
     Relation,
     WriteIntent,
     embedding_text,
-    record_from_dict,
     utcnow,
 )
 from octomem.orchestrator import projections
@@ -107,6 +106,8 @@ async def write_records(
     as one journaled intent."""
     if not changes and not deletes:
         return
+    for record, _ in changes:  # an agent's record of another class: before anything is written
+        services.types.check_record(record)
     now = utcnow()
 
     def build() -> WriteIntent:
@@ -283,7 +284,7 @@ async def restore_vectors(services: Services, written: Mapping[str, Sequence[str
             elif last.record is not None:
                 now = stored.get(memory_id)
                 if now is None or not logged_as(last, now):
-                    truths.append(record_from_dict(last.record))
+                    truths.append(services.types.record_from_dict(last.record))
         if gone:
             await services.vector.delete(memory_type, gone)
         if truths:

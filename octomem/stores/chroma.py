@@ -33,10 +33,10 @@ from octomem.errors import (
     StoreUnavailableError,
 )
 from octomem.logs import get_logger
+from octomem.memory_types import BUILTIN_REGISTRY, TypeRegistry
 from octomem.models import (
     MemoryBase,
     MemoryType,
-    record_from_json,
     record_to_json,
 )
 from octomem.stores import chroma_engine, fence, record_cache
@@ -100,8 +100,10 @@ class ChromaVectorStore:
         cache_records: int = record_cache.DEFAULT_MAX_RECORDS,
         cache_bytes: int = record_cache.DEFAULT_MAX_BYTES,
         retry_s: float = 0.0,
+        types: TypeRegistry = BUILTIN_REGISTRY,
     ) -> None:
-        """`remote` connects to a server; `path` is an embedded store's directory."""
+        """`remote` connects to a server; `path` is an embedded store's directory. `types`:
+        the memory types it holds (a collection each), read as their record classes."""
         if not _PREFIX_RE.match(prefix):
             raise ConfigurationError(
                 f"invalid Chroma collection prefix {prefix!r}: use 1-200 letters, digits, "
@@ -113,6 +115,7 @@ class ChromaVectorStore:
         self._prefix = prefix
         self._location = location
         self._retry_s = retry_s
+        self._types = types
         # (client, collection) per type: a handle is valid while its client is the open one
         self._collections: dict[MemoryType, tuple[Any, Any]] = {}
         self._lock = threading.Lock()
@@ -134,6 +137,7 @@ class ChromaVectorStore:
         prefix: str = "octomem",
         cache_records: int = record_cache.DEFAULT_MAX_RECORDS,
         cache_bytes: int = record_cache.DEFAULT_MAX_BYTES,
+        types: TypeRegistry = BUILTIN_REGISTRY,
     ) -> ChromaVectorStore:
         """Chroma running in this process, persisted under `path`; up to `cache_records`
         records, taking up to `cache_bytes` of memory, are cached (0: none)."""
@@ -144,6 +148,7 @@ class ChromaVectorStore:
             location=f"embedded Chroma at {path}",
             cache_records=cache_records,
             cache_bytes=cache_bytes,
+            types=types,
         )
 
     @classmethod
@@ -156,6 +161,7 @@ class ChromaVectorStore:
         headers: dict[str, str] | None = None,
         prefix: str = "octomem",
         retry_s: float = 15.0,
+        types: TypeRegistry = BUILTIN_REGISTRY,
     ) -> ChromaVectorStore:
         """A Chroma server (`chroma run`); the connection is opened on first use. A call
         that cannot reach the server, or loses the connection, is tried again for up to
@@ -169,14 +175,16 @@ class ChromaVectorStore:
             )
 
         location = f"Chroma server at {host}:{port}"
-        return cls(connect, prefix=prefix, location=location, retry_s=retry_s)
+        return cls(connect, prefix=prefix, location=location, retry_s=retry_s, types=types)
 
     @classmethod
-    def from_client(cls, client: Any, *, prefix: str = "octomem") -> ChromaVectorStore:
+    def from_client(
+        cls, client: Any, *, prefix: str = "octomem", types: TypeRegistry = BUILTIN_REGISTRY
+    ) -> ChromaVectorStore:
         """Wrap an existing chromadb client (never cached: do not mix it with embedded
         stores on the same path in one process, whose cache would miss its writes, and
         whose file maintenance needs every client of the path closed)."""
-        return cls(lambda: client, prefix=prefix, location="Chroma")
+        return cls(lambda: client, prefix=prefix, location="Chroma", types=types)
 
     def collection_name(self, memory_type: MemoryType) -> str:
         return f"{self._prefix}_{MemoryType(memory_type).value}"
@@ -260,6 +268,7 @@ class ChromaVectorStore:
             known = self._collections.get(memory_type)
             if known is not None and known[0] is client:
                 return known[1]
+            self._types.spec(memory_type)  # a type it holds: no stray collection
             try:
                 collection = client.get_or_create_collection(
                     self.collection_name(memory_type),
@@ -286,7 +295,7 @@ class ChromaVectorStore:
 
     def _parse(self, payload: Any, entry_id: str) -> MemoryBase:
         try:
-            return record_from_json(str(payload) if payload is not None else "")
+            return self._types.record_from_json(str(payload) if payload is not None else "")
         except Exception as exc:
             raise StoreError(
                 f"{self._location}: entry {entry_id!r} has no readable record; it was not "
@@ -394,8 +403,16 @@ class ChromaVectorStore:
     # --- VectorStore -----------------------------------------------------------------
 
     async def init(self) -> None:
-        for memory_type in MemoryType:
+        for memory_type in self._types:
             await self._known_empty(memory_type)
+
+    def _check_type(self, record: MemoryBase, memory_type: MemoryType) -> None:
+        if record.memory_type != memory_type:
+            raise InvalidInputError(
+                f"record {record.id} is {record.memory_type.value} memory, not "
+                f"{MemoryType(memory_type).value}; write it under its own type"
+            )
+        self._types.check_record(record)
 
     async def upsert(
         self,
@@ -410,7 +427,7 @@ class ChromaVectorStore:
             )
         latest: dict[str, tuple[MemoryBase, list[float]]] = {}
         for record, embedding in zip(records, embeddings, strict=True):
-            _check_type(record, memory_type)
+            self._check_type(record, memory_type)
             latest[record.id] = (record, [float(x) for x in embedding])  # last one wins
         items = list(latest.items())
         for start in range(0, len(items), _PAGE):
@@ -430,7 +447,7 @@ class ChromaVectorStore:
     async def rewrite(self, memory_type: MemoryType, records: Sequence[MemoryBase]) -> None:
         latest: dict[str, MemoryBase] = {}
         for record in records:
-            _check_type(record, memory_type)
+            self._check_type(record, memory_type)
             latest[record.id] = record  # last one wins
         items = list(latest.values())
         for start in range(0, len(items), _PAGE):
@@ -488,7 +505,7 @@ class ChromaVectorStore:
     ) -> list[tuple[MemoryBase, float]]:
         if limit <= 0:
             return []
-        chroma_where, check = plan(memory_type, where, live_at)
+        chroma_where, check = plan(self._types.record_class(memory_type), where, live_at)
         if await self._known_empty(memory_type):
             return []
         vector = [float(x) for x in embedding]
@@ -576,7 +593,7 @@ class ChromaVectorStore:
         limit: int | None = None,
         offset: int = 0,
     ) -> list[MemoryBase]:
-        chroma_where, check = plan(memory_type, where, live_at)
+        chroma_where, check = plan(self._types.record_class(memory_type), where, live_at)
         rows = await self._scan(memory_type, chroma_where)
         rows.sort(key=lambda row: (row[1].get("created_at", 0.0), row[0]))
         end = None if limit is None else offset + max(limit, 0)
@@ -586,7 +603,7 @@ class ChromaVectorStore:
         return [record for record in records if check(record)][offset:end]
 
     async def count(self, memory_type: MemoryType, *, where: filters.Filter | None = None) -> int:
-        chroma_where, check = plan(memory_type, where, None)
+        chroma_where, check = plan(self._types.record_class(memory_type), where, None)
         if chroma_where is None and check is None:
             if await self._known_empty(memory_type):
                 return 0
@@ -635,7 +652,7 @@ class ChromaVectorStore:
             with self._lock:
                 self._collections.clear()
             try:
-                for memory_type in MemoryType:
+                for memory_type in self._types:
                     with contextlib.suppress(ChromaNotFoundError):
                         client.delete_collection(self.collection_name(memory_type))
             finally:
@@ -659,14 +676,6 @@ class ChromaVectorStore:
             self._remote.close()
         if engine is not None and cache is not None:  # the last store of the path closes
             await asyncio.to_thread(chroma_engine.release, engine, cache)  # Chroma, scrubs
-
-
-def _check_type(record: MemoryBase, memory_type: MemoryType) -> None:
-    if record.memory_type != memory_type:
-        raise InvalidInputError(
-            f"record {record.id} is {record.memory_type.value} memory, not "
-            f"{MemoryType(memory_type).value}; write it under its own type"
-        )
 
 
 def _unreachable(exc: BaseException) -> bool:

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from octomem import filters
-from octomem.models import NEVER_TS, RECORD_CLASS, MemoryBase, MemoryType, as_utc
+from octomem.models import NEVER_TS, MemoryBase, as_utc
 
 _SCOPE_FIELDS = frozenset({"user_id", "agent_id", "session_id"})
 _TIME_FIELDS = frozenset({"created_at", "updated_at", "valid_from", "occurred_at"})
@@ -142,10 +142,11 @@ def _to_where(node: filters.Filter, fields: Mapping[str, Any]) -> Where | None:
 
 
 def plan(
-    memory_type: MemoryType, where: filters.Filter | None, live_at: datetime | None
+    record_class: type[MemoryBase], where: filters.Filter | None, live_at: datetime | None
 ) -> tuple[Where | None, Callable[[MemoryBase], bool] | None]:
-    """(Chroma `where` for what Chroma evaluates exactly, residual predicate or None)."""
-    fields = RECORD_CLASS[memory_type].model_fields
+    """(Chroma `where` for what Chroma evaluates exactly, residual predicate or None), for
+    the entries of one memory type, whose records are `record_class`."""
+    fields = record_class.model_fields
     pushed, residual = filters.split(
         where, lambda f, op, v: _leaf_clause(fields, f, op, v) is not None
     )

@@ -14,8 +14,10 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
+from pathlib import Path
 
 from octomem import offload
+from octomem.memory_types import BUILTIN_REGISTRY, TypeRegistry
 from octomem.models import IntentPart, WriteIntent
 from octomem.stores.sqlite_base import SqliteStore
 
@@ -48,6 +50,11 @@ class SqliteJournal(SqliteStore):
     LABEL = "write journal"
     HINT = "check that the file is writable and not corrupt"
 
+    def __init__(self, path: Path, *, types: TypeRegistry = BUILTIN_REGISTRY) -> None:
+        """`types`: the memory types its intents' records are read as."""
+        super().__init__(path)
+        self._types = types
+
     async def begin(self, intent: WriteIntent) -> None:
         size = len(intent.writes) + len(intent.deletes)
         body = await offload.cpu(size, intent.model_dump_json)  # a large one: off the loop
@@ -72,7 +79,9 @@ class SqliteJournal(SqliteStore):
             return row[0] if row else None
 
         body = await self._run("part", read)
-        return IntentPart.model_validate_json(body) if body is not None else None
+        if body is None:
+            return None
+        return IntentPart.model_validate_json(body, context=self._types.context)
 
     async def finish(self, intent_id: str) -> None:
         def drop(conn: sqlite3.Connection) -> None:
@@ -89,7 +98,8 @@ class SqliteJournal(SqliteStore):
                 conn.execute("SELECT body FROM intents WHERE id = ?", (i,)).fetchone()[0]
                 for i in ids
             ]
-            return [WriteIntent.model_validate_json(body) for body in bodies]
+            context = self._types.context
+            return [WriteIntent.model_validate_json(body, context=context) for body in bodies]
 
         return await self._run("pending", read)
 

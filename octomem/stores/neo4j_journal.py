@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 from typing import Any, LiteralString
 
 from octomem import offload
+from octomem.memory_types import BUILTIN_REGISTRY, TypeRegistry
 from octomem.models import IntentPart, WriteIntent
 from octomem.stores.graph_common import SEPARATOR, Namespace
 from octomem.stores.neo4j_client import Neo4jClient, Tx, records
@@ -115,9 +116,16 @@ class Neo4jJournal:
     (`octomem.stores.fence`), and its reads follow the client's bookmarks."""
 
     def __init__(
-        self, client: Neo4jClient, *, namespace: str = "", owner: str | None = None
+        self,
+        client: Neo4jClient,
+        *,
+        namespace: str = "",
+        owner: str | None = None,
+        types: TypeRegistry = BUILTIN_REGISTRY,
     ) -> None:
+        """`types`: the memory types its intents' records are read as."""
         self._db = client
+        self._types = types
         self._ns = Namespace(namespace)
         self._owner = owner
 
@@ -166,7 +174,9 @@ class Neo4jJournal:
         rows = await self._db.query(
             "part", _PART, write=False, what=_WHAT, key=self._part_key(intent_id, index)
         )
-        return IntentPart.model_validate_json(rows[0]["body"]) if rows else None
+        if not rows:
+            return None
+        return IntentPart.model_validate_json(rows[0]["body"], context=self._types.context)
 
     async def finish(self, intent_id: str) -> None:
         key = self._ns.key(intent_id)
@@ -191,7 +201,7 @@ class Neo4jJournal:
             return [bodies[key] for key in keys if key in bodies]  # one finished meanwhile
 
         return [
-            WriteIntent.model_validate_json(body)
+            WriteIntent.model_validate_json(body, context=self._types.context)
             for body in await self._db.call("pending", read, write=False, what=_WHAT)
         ]
 

@@ -4,7 +4,7 @@ found by recall, listed by get_all and shown by the Studio process graph."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,14 +16,7 @@ from octomem.agents import AgentPrompt, BaseAgent, ExtractionContext
 from octomem.agents.base import RecallPort, read_turns, record_fields
 from octomem.embeddings import Embedder
 from octomem.llm_schema import LLMOutput
-from octomem.models import (
-    CustomMemory,
-    MemoryBase,
-    MemoryType,
-    Turn,
-    register_memory_type,
-    unregister_memory_type,
-)
+from octomem.models import CustomMemory, MemoryBase, MemoryType, Turn
 from octomem.orchestrator import studio
 from octomem.orchestrator.process_graph import build_process_graph
 from octomem.orchestrator.services import build_services
@@ -39,11 +32,12 @@ _RECIPE = re.compile(r"\bmy recipe for ([\w ]+?) is (.+?)(?:\.|$)", re.I)
 def recipe_agent(with_prompt: AgentPrompt | None = None) -> BaseAgent:
     """An agent of the "recipe" memory type: "my recipe for X is Y" becomes a recipe;
     `with_prompt`: its LLM prompt."""
-    recipe = register_memory_type("recipe", "rcp")
+    recipe = MemoryType("recipe")
 
     class RecipeAgent(BaseAgent):
         memory_type = recipe
         record_type = CustomMemory
+        id_prefix = "rcp"
         prompt = with_prompt
         query_cue = re.compile(r"\b(recipes?|cook(ing)?)\b", re.I)
 
@@ -94,13 +88,7 @@ def recipe_records(
     ]
 
 
-@pytest.fixture
-def recipes() -> Iterator[None]:
-    yield
-    unregister_memory_type("recipe")
-
-
-def test_custom_agent_end_to_end(tmp_path: Path, embedder: Embedder, recipes: None) -> None:
+def test_custom_agent_end_to_end(tmp_path: Path, embedder: Embedder) -> None:
     agent = recipe_agent()
     orch = Orchestrator.from_settings(
         load_settings(data_dir=tmp_path / "om"), embedder=embedder, agents=[agent]
@@ -120,7 +108,7 @@ def test_custom_agent_end_to_end(tmp_path: Path, embedder: Embedder, recipes: No
         assert result.operations[MemoryType.SEMANTIC]
 
         hits = orch.recall("what is my pancakes recipe?", user_id="alice").hits
-        assert hits[0].memory_type is recipe
+        assert hits[0].memory_type == recipe
         assert isinstance(hits[0].memory, CustomMemory)
         steps = "flour, milk and two eggs"
         assert hits[0].memory.attributes == {"dish": "pancakes", "steps": steps}
@@ -137,7 +125,7 @@ def test_custom_agent_end_to_end(tmp_path: Path, embedder: Embedder, recipes: No
 
 
 async def test_studio_process_graph_shows_a_custom_agent(
-    tmp_path: Path, embedder: Embedder, recipes: None, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(studio.AGENTS_VARIABLE, f"{__name__}:recipe_agent")
     agents = studio.studio_agents()
@@ -172,7 +160,7 @@ def test_studio_rejects_an_agent_path_that_does_not_import(
 
 @pytest.mark.parametrize("mode", ["single_call", "per_agent"])
 def test_a_custom_agent_extracts_with_the_llm(
-    tmp_path: Path, embedder: Embedder, recipes: None, mode: str
+    tmp_path: Path, embedder: Embedder, mode: str
 ) -> None:
     pancakes = {"dish": "pancakes", "steps": "whisk and fry"}
 
@@ -204,7 +192,7 @@ def test_a_custom_agent_extracts_with_the_llm(
 
 
 def test_an_agent_with_its_own_retrieval_replaces_the_default(
-    tmp_path: Path, embedder: Embedder, recipes: None
+    tmp_path: Path, embedder: Embedder
 ) -> None:
     asked: list[str] = []
     base = type(recipe_agent())
@@ -223,7 +211,7 @@ def test_an_agent_with_its_own_retrieval_replaces_the_default(
 
 
 def test_an_agents_own_retrieval_searches_only_within_the_recall_scope(
-    tmp_path: Path, embedder: Embedder, recipes: None
+    tmp_path: Path, embedder: Embedder
 ) -> None:
     """A retrieval hook sees the stores only through searches bound to the recall's plan
     (`RecallPort`): asked for alice, its vector, keyword and id searches return alice's

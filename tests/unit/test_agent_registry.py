@@ -1,38 +1,45 @@
 """The agent registry: query cues come from the agents, the language layer reads each
-turn once for all agents, and what is plugged in must be an agent of a valid type."""
+turn once for all agents, what is plugged in must be an agent of a valid type, and each
+set of agents has its own memory types (`TypeRegistry`), with nothing registered
+process-wide."""
 
 from __future__ import annotations
 
+import asyncio
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from octomem.agents import BaseAgent, ExtractionContext, default_agents
-from octomem.agents.registry import with_agents
-from octomem.errors import InvalidInputError
+from octomem.agents.registry import type_registry, with_agents
+from octomem.errors import ConfigurationError, InvalidInputError
 from octomem.language import facts as language_facts
+from octomem.memory_types import TypeRegistry, TypeSpec
 from octomem.messages import normalize_messages
 from octomem.models import (
+    BUILTIN_TYPES,
     CustomMemory,
     MemoryType,
     Scope,
+    SemanticMemory,
+    make_memory_id,
     memory_type_of,
+    record_from_json,
     register_memory_type,
     unregister_memory_type,
 )
+from octomem.orchestrator.arguments import parse_memory_types
 from octomem.orchestrator.routing import query_agent_weights
+from octomem.orchestrator.services import build_services
+from octomem.settings import load_settings
 
 
-@pytest.fixture
-def notes() -> Iterator[MemoryType]:
-    yield register_memory_type("note")
-    unregister_memory_type("note")
+def test_query_cues_come_from_the_agents_given() -> None:
+    notes = MemoryType("note")
 
-
-def test_query_cues_come_from_the_agents_given(notes: MemoryType) -> None:
     class NoteAgent(BaseAgent):
         memory_type = notes
         record_type = CustomMemory
@@ -77,14 +84,113 @@ def test_only_agents_of_a_memory_type_plug_in() -> None:
         with_agents(default_agents(), [object()])
 
 
-def test_a_registered_memory_type_names_its_ids(notes: MemoryType) -> None:
-    assert register_memory_type("note") is notes
-    assert MemoryType("note") is notes
-    with pytest.raises(InvalidInputError, match="id prefix"):
-        register_memory_type("note", "nt")
+class Note(CustomMemory):
+    """A custom agent's own record class: typed fields beyond the common ones."""
+
+    topic: str
+    pinned: bool = False
+
+
+def _agent(name: str, record: type[Any], prefix: str | None = None) -> BaseAgent:
+    class Agent(BaseAgent):
+        memory_type = MemoryType(name)
+        record_type = record
+        id_prefix = prefix
+
+    return Agent()
+
+
+def test_a_custom_memory_type_is_a_value_registered_nowhere() -> None:
+    notes = MemoryType("note")
+    assert notes == "note" and notes == MemoryType("note") and hash(notes) == hash("note")
+    assert isinstance(notes, MemoryType) and notes.value == "note"
+    assert {notes: 1}[MemoryType("note")] == 1
+    assert list(MemoryType) == list(BUILTIN_TYPES) and len(BUILTIN_TYPES) == 8
+    assert notes not in BUILTIN_TYPES
+    with pytest.raises(ValueError):
+        MemoryType("Bad Name")
+
+
+def test_register_memory_type_checks_a_name_and_changes_nothing_global() -> None:
+    notes = register_memory_type("note", "nt")
+    assert notes == MemoryType("note")
+    assert list(MemoryType) == list(BUILTIN_TYPES)
+    # its prefix is the agent's unless the agent declares one
+    assert (
+        type_registry(with_agents(default_agents(), [_agent(notes, CustomMemory)])).prefix(notes)
+        == "nt"
+    )
+    assert make_memory_id(notes, "k").startswith("nt_")
+    assert make_memory_id(MemoryType("note"), "k").startswith("note_")
+    assert register_memory_type("semantic") is MemoryType.SEMANTIC
+    with pytest.raises(InvalidInputError, match="built in"):
+        register_memory_type("semantic", "nt")
     with pytest.raises(InvalidInputError, match="taken"):
         register_memory_type("memo", "sem")
     with pytest.raises(InvalidInputError, match="lower-case"):
         register_memory_type("Bad Name")
-    record = CustomMemory(id="note_1", memory_type=notes, content="x")
-    assert memory_type_of(record.id) is notes
+    unregister_memory_type("note")  # kept for old code: nothing to undo
+    assert MemoryType("note") == notes
+
+
+def test_each_set_of_agents_has_its_own_types_prefixes_and_record_classes() -> None:
+    first = type_registry(with_agents(default_agents(), [_agent("note", Note, "nt")]))
+    second = type_registry(with_agents(default_agents(), [_agent("note", CustomMemory)]))
+    builtin = type_registry(default_agents())
+    note = MemoryType("note")
+    assert list(first) == [*BUILTIN_TYPES, note] and first.custom == (note,)
+    assert note not in builtin and list(builtin) == list(BUILTIN_TYPES)
+    assert (first.record_class(note), first.prefix(note)) == (Note, "nt")
+    assert (second.record_class(note), second.prefix(note)) == (CustomMemory, "note")
+
+    stored = Note(id=first.make_id(note, "k"), memory_type=note, content="x", topic="trip")
+    assert stored.id.startswith("nt_") and first.type_of(stored.id) == note
+    assert second.type_of(stored.id) is None and builtin.type_of(stored.id) is None
+    assert first.type_of("sem_abc") is MemoryType.SEMANTIC and first.type_of("sem_") is None
+    assert memory_type_of(stored.id) is None  # the global function knows built-ins only
+
+    payload = stored.model_dump_json()
+    assert first.record_from_json(payload) == stored  # as its agent's class, typed
+    untyped = record_from_json(payload)  # without a registry: nothing is lost
+    assert type(untyped) is CustomMemory and untyped.model_dump()["topic"] == "trip"
+    assert first.record_from_dict(untyped.model_dump()) == stored
+    with pytest.raises(ValueError, match="'note' is not one this Orchestrator knows"):
+        builtin.record_from_json(payload)
+    with pytest.raises(InvalidInputError, match="is a CustomMemory, not a Note"):
+        first.check_record(untyped)
+
+
+def test_a_custom_agent_declares_types_that_fit() -> None:
+    with pytest.raises(InvalidInputError, match="derive it from octomem.models.CustomMemory"):
+        with_agents(default_agents(), [_agent("note", SemanticMemory)])
+    with pytest.raises(InvalidInputError, match="taken by semantic"):
+        with_agents(default_agents(), [_agent("note", Note, "sem")])
+    with pytest.raises(InvalidInputError, match="taken by note"):
+        TypeRegistry([TypeSpec.custom("note", Note, "nt"), TypeSpec.custom("memo", Note, "nt")])
+    with pytest.raises(InvalidInputError, match="records are SemanticMemory"):
+        with_agents(default_agents(), [_agent("semantic", Note)])
+
+
+def test_settings_that_name_a_type_no_agent_has_are_refused(tmp_path: Path) -> None:
+    """Any valid name is a MemoryType now, so a typo is caught against the agents."""
+    for config in (
+        {"agents": {"enabled": ["semantc"]}},
+        {"recall": {"agent_weights": {"note": 2.0}}},
+    ):
+        settings = load_settings(data_dir=tmp_path, **config)
+        with pytest.raises(ConfigurationError, match="names memory type '(semantc|note)'"):
+            build_services(settings)
+    settings = load_settings(data_dir=tmp_path, recall={"agent_weights": {"note": 2.0}})
+    services = build_services(settings, agents=[_agent("note", Note)])
+    assert MemoryType("note") in services.types
+    asyncio.run(services.close())
+
+
+def test_a_call_names_only_the_types_its_orchestrator_has() -> None:
+    note = MemoryType("note")
+    assert parse_memory_types(["semantic", "note"], [*BUILTIN_TYPES, note]) == [
+        MemoryType.SEMANTIC,
+        note,
+    ]
+    with pytest.raises(InvalidInputError, match="memory type 'note' is not one of: core"):
+        parse_memory_types(["note"])

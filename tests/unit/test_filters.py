@@ -160,7 +160,7 @@ def test_internal_keys_push_down_to_chroma_like_metadata_keys() -> None:
             {"internal.turn_index": {"in": [1, 3]}},
         ]
     }
-    where, residual = plan(MemoryType.EPISODIC, near, None)
+    where, residual = plan(EpisodicMemory, near, None)
     assert residual is None
     assert where == {
         "$and": [
@@ -169,9 +169,9 @@ def test_internal_keys_push_down_to_chroma_like_metadata_keys() -> None:
             {"in.turn_index": {"$in": [1.0, 3.0]}},
         ]
     }
-    where, residual = plan(MemoryType.EPISODIC, {"internal.extraction": "fallback"}, None)
+    where, residual = plan(EpisodicMemory, {"internal.extraction": "fallback"}, None)
     assert residual is None and where == {"in.extraction": {"$eq": "fallback"}}
-    where, residual = plan(MemoryType.EPISODIC, {"role": "user"}, None)
+    where, residual = plan(EpisodicMemory, {"role": "user"}, None)
     assert residual is None and where == {"md.role": {"$eq": "user"}}
 
 

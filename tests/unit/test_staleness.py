@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from octomem.agents import default_agents
+from octomem.memory_types import BUILTIN_REGISTRY
 from octomem.models import (
     EpisodicMemory,
     MemoryBase,
@@ -49,7 +50,9 @@ class Store:
 
 
 def services(*records: MemoryBase) -> Any:
-    return SimpleNamespace(vector=Store(records), id_key=None, agents=default_agents())
+    return SimpleNamespace(
+        vector=Store(records), id_key=None, agents=default_agents(), types=BUILTIN_REGISTRY
+    )
 
 
 def fact(value: str, at: datetime, turn: str, **update: Any) -> SemanticMemory:
