@@ -30,8 +30,8 @@ from octomem.errors import InvalidInputError
 from octomem.models import MemoryType
 from octomem.orchestrator.engine import Orchestrator
 from octomem.orchestrator.fusion import fuse
+from octomem.orchestrator.lifecycle import build_embedder
 from octomem.orchestrator.retrieval import keyword_query
-from octomem.orchestrator.services import build_embedder
 from octomem.plans import RankedList
 from octomem.settings import load_settings
 

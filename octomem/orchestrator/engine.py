@@ -15,7 +15,6 @@ from octomem.agents.base import MemoryAgent
 from octomem.agents.semantic_update import reread
 from octomem.embeddings import Embedder
 from octomem.errors import ConfigurationError, InvalidInputError, NotFoundError
-from octomem.logs import get_logger
 from octomem.models import (
     ConsistencyReport,
     CoreMemory,
@@ -32,19 +31,18 @@ from octomem.models import (
     utcnow,
 )
 from octomem.orchestrator import arguments as args
-from octomem.orchestrator import doctor, projections
+from octomem.orchestrator import doctor, lifecycle, projections
 from octomem.orchestrator.arguments import Owner, check_owner, check_scope, parse_memory_types
 from octomem.orchestrator.calls import RunningCalls
 from octomem.orchestrator.commit import commit
 from octomem.orchestrator.events import history_event
 from octomem.orchestrator.forget import forget as forget_scope
-from octomem.orchestrator.forget import resume
 from octomem.orchestrator.graph import plan_recall, recall
 from octomem.orchestrator.reprocess import sessions_to_reprocess
 from octomem.orchestrator.retrieval import as_of_filter
-from octomem.orchestrator.services import Services, build_services
+from octomem.orchestrator.services import Services
 from octomem.orchestrator.state import ProcessState
-from octomem.orchestrator.writer import delete_records, recover, rewrite_views
+from octomem.orchestrator.writer import delete_records, rewrite_views
 from octomem.scopes import given, scope_filter
 from octomem.sensitive import mask_text, mask_value
 from octomem.settings import Settings, load_settings
@@ -55,9 +53,7 @@ from octomem.validation import check_metadata, shown, validate_scope_id
 if TYPE_CHECKING:
     from octomem.messages import Messages
 
-log = get_logger(__name__)
 MemoryTypes = Sequence[str | MemoryType] | str | MemoryType | None
-_RECOVERY_S = 30.0  # close() completes writes it cut short for at most this long
 T = TypeVar("T")
 
 
@@ -84,7 +80,9 @@ class Orchestrator:
         configure_tracing(settings.telemetry)
         # the stores, embedder, LLM client and agents: this package's machinery, used by
         # octomem's own integrations; not a stable API
-        self.services: Services = build_services(settings, embedder=embedder, agents=agents)
+        self.services: Services = lifecycle.build_services(
+            settings, embedder=embedder, agents=agents
+        )
         self.settings: Settings = settings
         from octomem.orchestrator.process_graph import build_process_graph  # imports langgraph
 
@@ -497,7 +495,7 @@ class Orchestrator:
         rewritten so no deleted text is left on disk. Cannot be undone."""
         async with self._calls.call():
             await self.services.init()
-            await self.services.reset()
+            await lifecycle.reset(self.services)
 
     reset = sync_twin(areset)
 
@@ -521,9 +519,7 @@ class Orchestrator:
         this every lease period, so a host that dies is never needed back."""
         async with self._calls.call():
             await self.services.init()
-            return await recover(self.services, wait=False) + await resume(
-                self.services, wait=False
-            )
+            return await lifecycle.complete_interrupted(self.services)
 
     recover = sync_twin(arecover)
 
@@ -545,15 +541,8 @@ class Orchestrator:
                 f"timeout must be seconds between 0 and {args.MAX_TIMEOUT_S:,}, or None to "
                 f"wait as long as the calls take; got {shown(timeout)}"
             )
-        if await self._calls.close(timeout):
-            try:
-                async with asyncio.timeout(_RECOVERY_S):
-                    await recover(self.services, wait=False)
-            except Exception as exc:
-                log.warning(
-                    "completing cancelled writes failed; the next open will", error=str(exc)
-                )
-        await self.services.close()
+        cut_short = await self._calls.close(timeout)
+        await lifecycle.close(self.services, cut_short=cut_short)
 
     def close(self, timeout: float | None = 30.0) -> None:
         """Sync form of `aclose`; also stops the private event loop."""

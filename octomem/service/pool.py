@@ -15,7 +15,7 @@ from octomem.embeddings import Embedder
 from octomem.logs import get_logger
 from octomem.models import MemoryType
 from octomem.orchestrator.engine import Orchestrator
-from octomem.orchestrator.services import build_embedder
+from octomem.orchestrator.lifecycle import build_embedder
 from octomem.settings import Settings
 
 T = TypeVar("T")

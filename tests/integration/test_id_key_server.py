@@ -17,7 +17,7 @@ import pytest
 from octomem import ConfigurationError, Orchestrator
 from octomem.embeddings import Embedder
 from octomem.id_key import fingerprint, project_key
-from octomem.orchestrator.services import build_services
+from octomem.orchestrator import lifecycle
 from octomem.settings import load_settings
 from octomem.stores.neo4j_client import Neo4jClient
 
@@ -101,7 +101,7 @@ def test_hosts_opening_at_once_agree_on_one_key(
     """Six hosts open a fresh namespace at the same moment (each its own connection):
     one key is created, all six read it."""
     settings = [load_settings(data_dir=tmp_path / f"h{i}", **servers) for i in range(6)]
-    services = [build_services(s, embedder=embedder) for s in settings]
+    services = [lifecycle.build_services(s, embedder=embedder) for s in settings]
 
     async def open_all() -> list[bytes | None]:
         try:
@@ -109,7 +109,7 @@ def test_hosts_opening_at_once_agree_on_one_key(
             return [s.id_key for s in services]
         finally:
             for s in services:
-                await s.close()
+                await lifecycle.close(s)
 
     keys = asyncio.run(open_all())
     assert len(set(keys)) == 1 and keys[0] is not None

@@ -138,7 +138,7 @@ def test_first_calls_from_two_event_loops_both_open_the_stores(orch: Orchestrato
     and from another thread's event loop, both wait for one opening of the stores and
     complete: the second is woken on its own loop when the first has opened them."""
     services = orch.services
-    opening, arrivals = type(services).init, []
+    opening, arrivals = services.init, []
     waiting = threading.Event()  # the second caller is queued for the opening lock
 
     class Queue(deque):  # the opening lock's waiters: the second caller's arrival is seen
@@ -151,7 +151,7 @@ def test_first_calls_from_two_event_loops_both_open_the_stores(orch: Orchestrato
 
     async def init() -> None:
         arrivals.append(asyncio.get_running_loop())
-        await opening(services)
+        await opening()
 
     journal_init = services.journal.init
 

@@ -10,7 +10,7 @@ from typing import Any
 from octomem import Orchestrator
 from octomem.langgraph import OctomemStore
 from octomem.models import MemoryBase
-from octomem.orchestrator.services import upgrade_layout
+from octomem.orchestrator.lifecycle import upgrade_layout
 from octomem.stores.chroma import ChromaVectorStore
 from tests.conftest import T0
 from tests.legacy import chroma_entries, make_legacy_store

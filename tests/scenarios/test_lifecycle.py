@@ -16,7 +16,7 @@ from octomem import InvalidInputError, Orchestrator
 from octomem.embeddings import Embedder
 from octomem.errors import StoreError
 from octomem.models import MemoryType, Operation
-from octomem.orchestrator import engine
+from octomem.orchestrator import lifecycle
 from octomem.settings import load_settings
 from tests.conftest import T0
 from tests.invariants import assert_one_current_home
@@ -103,7 +103,7 @@ def test_close_that_times_out_cancels_and_nothing_is_half_written(
     orch = _open(tmp_path / "a", embedder)
     entered, release = _hold_vector_writes(orch, monkeypatch, times=held)
     if held > 1:  # close's recovery waits on the held write until its time is up
-        monkeypatch.setattr(engine, "_RECOVERY_S", 0.5)
+        monkeypatch.setattr(lifecycle, "_RECOVERY_S", 0.5)
     with ThreadPoolExecutor(1) as pool:
         running = pool.submit(orch.process, CONVERSATION, user_id="alice", timestamp=T0)
         assert entered.wait(60)
