@@ -37,21 +37,28 @@ from octomem.orchestrator.calls import RunningCalls
 from octomem.orchestrator.commit import commit
 from octomem.orchestrator.events import history_event
 from octomem.orchestrator.forget import forget as forget_scope
-from octomem.orchestrator.graph import plan_recall, recall
+from octomem.orchestrator.graph import build_recall_graph, plan_recall, recall
+from octomem.orchestrator.records import Records
 from octomem.orchestrator.reprocess import sessions_to_reprocess
 from octomem.orchestrator.retrieval import as_of_filter
-from octomem.orchestrator.services import Services
 from octomem.orchestrator.state import ProcessState
 from octomem.orchestrator.writer import delete_records, rewrite_views
 from octomem.scopes import given, scope_filter
 from octomem.sensitive import mask_text, mask_value
 from octomem.settings import Settings, load_settings
 from octomem.telemetry import configure_tracing, span
-from octomem.transfer import Progress, TransferSummary, export_jsonl, import_jsonl, stats
+from octomem.transfer import (
+    Progress,
+    TransferSummary,
+    export_jsonl,
+    import_jsonl,
+    stats,
+)
 from octomem.validation import check_metadata, shown, validate_scope_id
 
 if TYPE_CHECKING:
     from octomem.messages import Messages
+    from octomem.orchestrator.state import RecallGraph
 
 MemoryTypes = Sequence[str | MemoryType] | str | MemoryType | None
 T = TypeVar("T")
@@ -78,15 +85,14 @@ class Orchestrator:
         by several Orchestrators of one process."""
         settings = load_settings() if settings is None else settings
         configure_tracing(settings.telemetry)
-        # the stores, embedder, LLM client and agents: this package's machinery, used by
-        # octomem's own integrations; not a stable API
-        self.services: Services = lifecycle.build_services(
-            settings, embedder=embedder, agents=agents
-        )
+        # the stores, embedder, LLM client, agents and locks: this package's machinery
+        self._services = lifecycle.build_services(settings, embedder=embedder, agents=agents)
+        self._record_port = Records(self._services)
         self.settings: Settings = settings
         from octomem.orchestrator.process_graph import build_process_graph  # imports langgraph
 
-        self.process_graph = build_process_graph(self.services)
+        self.process_graph = build_process_graph(self._services)
+        self._recall_graph: RecallGraph | None = None
         self._loop = LoopThread()
         self._calls = RunningCalls()
 
@@ -124,7 +130,7 @@ class Orchestrator:
         """Run `coro` on this Orchestrator's own event loop and return its result (or raise
         its error), from synchronous code in any thread, also one that runs a loop of its
         own. Every sync method is its async twin run this way; use it for async code of
-        your own that awaits this Orchestrator or its `services`, so that it shares their
+        your own that awaits this Orchestrator or its `records`, so that it shares their
         loop-bound clients. InvalidInputError if called from inside that loop, where it
         would wait for itself."""
         return self._loop.run(coro)
@@ -135,6 +141,29 @@ class Orchestrator:
         awaited - or, past the timeout, cancelled - by `close`. Every public method runs
         inside one; they nest."""
         return self._calls.call()
+
+    # --- for integrations ------------------------------------------------------------------
+
+    @property
+    def embedder(self) -> Embedder:
+        """The embedder every memory of this Orchestrator is embedded with (an index of
+        an integration must agree with it, e.g. on its dimension)."""
+        return self._services.embedder
+
+    @property
+    def records(self) -> Records:
+        """Record-level reads and writes for integrations that keep records of their own,
+        under the users' write locks (`octomem.orchestrator.records`)."""
+        return self._record_port
+
+    @property
+    def recall_graph(self) -> RecallGraph:
+        """The compiled recall graph on this Orchestrator's stores (plan_recall,
+        search_shared, search_agent per agent, rank_hits), as LangGraph Studio shows it;
+        `arecall` runs the same steps without the graph runtime."""
+        if self._recall_graph is None:
+            self._recall_graph = build_recall_graph(self._services)
+        return self._recall_graph
 
     # --- process -------------------------------------------------------------------------
 
@@ -210,7 +239,7 @@ class Orchestrator:
         async with self._calls.call():
             with span("recall", user_id=user_id):
                 plan = await plan_recall(
-                    self.services,
+                    self._services,
                     text,
                     user_id=user_id,
                     agent_id=agent_id,
@@ -222,7 +251,7 @@ class Orchestrator:
                     now=now,
                     as_of=as_of,
                 )
-                return await recall(self.services, text, plan, started=started)
+                return await recall(self._services, text, plan, started=started)
 
     recall = sync_twin(arecall)
 
@@ -238,13 +267,13 @@ class Orchestrator:
         memory_type = self._type_of(memory_id)
         owner = check_owner(user_id, agent_id)
         async with self._calls.call():
-            await self.services.init()
+            await self._services.init()
             return await self._get(memory_type, memory_id, owner)
 
     async def _get(
         self, memory_type: MemoryType, memory_id: str, owner: Owner | None = None
     ) -> MemoryBase:
-        found = await self.services.vector.get(memory_type, [memory_id])
+        found = await self._services.vector.get(memory_type, [memory_id])
         if not found or (owner is not None and not owner.owns(found[0].user_id, found[0].agent_id)):
             raise NotFoundError(f"no memory with id {memory_id!r}")
         return found[0]
@@ -281,10 +310,10 @@ class Orchestrator:
             types = [t for t in types if t is not MemoryType.CORE]
         where = scope_filter(user_id, given(agent_id), given(session_id), extra, valid_then)
         async with self._calls.call():
-            await self.services.init()
+            await self._services.init()
             records: list[MemoryBase] = []
             for memory_type in types:
-                records += await self.services.vector.list(
+                records += await self._services.vector.list(
                     memory_type, where=where, live_at=live_at
                 )
         records.sort(key=lambda r: (r.created_at, r.id))
@@ -316,9 +345,9 @@ class Orchestrator:
         metadata = mask_value(metadata) if metadata else metadata
         owner = check_owner(user_id, agent_id)
         async with self._calls.call():
-            await self.services.init()
+            await self._services.init()
             found = await self._get(memory_type, memory_id, owner)
-            async with self.services.locks.hold(found.user_id):
+            async with self._services.locks.hold(found.user_id):
                 old = await self._get(memory_type, memory_id, owner)  # as it is now, locked
                 source = await self._canonical(old, "update", owner)
                 if source is not old:  # a fact's edge: the fact is what changes
@@ -347,12 +376,12 @@ class Orchestrator:
         )
         new = type(old).model_validate(data)
         if isinstance(new, SemanticMemory):  # its value, core line and edge follow the text
-            name = await projections.user_name(self.services, new.user_id, new.agent_id, now)
+            name = await projections.user_name(self._services, new.user_id, new.agent_id, now)
             new = reread(new, text, name)
         event = history_event(new, Operation.UPDATE, old=old, actor="api", at=now)
         changed = isinstance(new, SemanticMemory) and getattr(old, "value", None) != new.value
         await commit(  # the turns that said the old value are stale
-            self.services,
+            self._services,
             [(new, event)],
             now=now,
             closed=[(old, new)] if changed else [],
@@ -388,12 +417,12 @@ class Orchestrator:
         memory_type = self._type_of(memory_id)
         owner = check_owner(user_id, agent_id)
         async with self._calls.call():
-            await self.services.init()
+            await self._services.init()
             found = await self._get(memory_type, memory_id, owner)
-            async with self.services.locks.hold(found.user_id):
+            async with self._services.locks.hold(found.user_id):
                 record = await self._get(memory_type, memory_id, owner)
                 record = await self._canonical(record, "delete", owner)
-                await commit(self.services, [], now=utcnow(), deleted=[record], actor="api")
+                await commit(self._services, [], now=utcnow(), deleted=[record], actor="api")
 
     delete = sync_twin(adelete)
 
@@ -407,16 +436,16 @@ class Orchestrator:
         """Delete every memory in scope (current and superseded); returns how many."""
         check_scope(user_id, agent_id, session_id, operation="delete_all")
         async with self._calls.call():
-            await self.services.init()
-            async with self.services.locks.hold(user_id):
+            await self._services.init()
+            async with self._services.locks.hold(user_id):
                 records = await self.aget_all(
                     user_id=user_id,
                     agent_id=agent_id,
                     session_id=session_id,
                     include_superseded=True,
                 )
-                await delete_records(self.services, records, actor="api")
-                await rewrite_views(self.services, records, actor="api")
+                await delete_records(self._services, records, actor="api")
+                await rewrite_views(self._services, records, actor="api")
         return len(records)
 
     delete_all = sync_twin(adelete_all)
@@ -430,9 +459,9 @@ class Orchestrator:
             raise InvalidInputError("forget needs a user_id: whose memories to forget?")
         check_scope(user_id, agent_id, None, operation="forget")
         async with self._calls.call():
-            await self.services.init()
-            async with self.services.locks.hold(user_id):
-                return await forget_scope(self.services, user_id, agent_id)
+            await self._services.init()
+            async with self._services.locks.hold(user_id):
+                return await forget_scope(self._services, user_id, agent_id)
 
     forget = sync_twin(aforget)
 
@@ -447,8 +476,8 @@ class Orchestrator:
         self._type_of(memory_id)
         owner = check_owner(user_id, agent_id)
         async with self._calls.call():
-            await self.services.init()
-            events = await self.services.history.for_memory(memory_id)
+            await self._services.init()
+            events = await self._services.history.for_memory(memory_id)
         if not events or (owner is not None and not all(map(owner.owns_event, events))):
             raise NotFoundError(f"no memory with id {memory_id!r} has any history")
         return events
@@ -468,13 +497,13 @@ class Orchestrator:
         One process per session, in order; memories already stored are NOOPs."""
         check_scope(user_id, agent_id, session_id, operation="reprocess")
         args.check_flag(all_turns, name="all_turns")
-        if self.services.llm is None:
+        if self._services.llm is None:
             raise ConfigurationError("reprocess needs an LLM: set llm.model in the config")
         async with self._calls.call():
-            await self.services.init()
+            await self._services.init()
             results = []
             for agent, session, turns in await sessions_to_reprocess(
-                self.services, user_id, agent_id, session_id, all_turns=all_turns
+                self._services, user_id, agent_id, session_id, all_turns=all_turns
             ):
                 inputs = ProcessState(
                     messages=None,
@@ -494,8 +523,8 @@ class Orchestrator:
         """Delete everything in every store (all users); in embedded mode the files are
         rewritten so no deleted text is left on disk. Cannot be undone."""
         async with self._calls.call():
-            await self.services.init()
-            await lifecycle.reset(self.services)
+            await self._services.init()
+            await lifecycle.reset(self._services)
 
     reset = sync_twin(areset)
 
@@ -507,7 +536,7 @@ class Orchestrator:
         with `repair=True`, complete interrupted writes and make every store agree."""
         args.check_flag(repair, name="repair")
         async with self._calls.call():
-            return await doctor.check(self.services, repair=repair)
+            return await doctor.check(self._services, repair=repair)
 
     check = sync_twin(acheck)
 
@@ -518,12 +547,30 @@ class Orchestrator:
         next write of an affected user does the same for that user; `octomem serve` runs
         this every lease period, so a host that dies is never needed back."""
         async with self._calls.call():
-            await self.services.init()
-            return await lifecycle.complete_interrupted(self.services)
+            await self._services.init()
+            return await lifecycle.complete_interrupted(self._services)
 
     recover = sync_twin(arecover)
 
     # --- lifecycle -----------------------------------------------------------------------
+
+    async def aopen(self) -> None:
+        """Open the stores now rather than on the first call, which does it otherwise:
+        create collections, tables and indexes, bring records of older versions up to date,
+        complete the writes and forgets a crash left unfinished. Once; idempotent."""
+        async with self._calls.call():
+            await self._services.init()
+
+    open = sync_twin(aopen)
+
+    async def aping(self) -> None:
+        """Open the stores, then reach the vector and graph stores (their servers, in
+        server mode) with one cheap read each; their error if one does not answer. For
+        readiness probes."""
+        async with self._calls.call():
+            await lifecycle.probe(self._services)
+
+    ping = sync_twin(aping)
 
     async def aclose(self, timeout: float | None = 30.0) -> None:
         """Release the stores. Calls still running get `timeout` seconds to finish (None:
@@ -542,7 +589,7 @@ class Orchestrator:
                 f"wait as long as the calls take; got {shown(timeout)}"
             )
         cut_short = await self._calls.close(timeout)
-        await lifecycle.close(self.services, cut_short=cut_short)
+        await lifecycle.close(self._services, cut_short=cut_short)
 
     def close(self, timeout: float | None = 30.0) -> None:
         """Sync form of `aclose`; also stops the private event loop."""
@@ -577,11 +624,12 @@ class Orchestrator:
         self, target: Any, *, user_id: str | None = None, progress: Progress | None = None
     ) -> TransferSummary:
         """Write every memory (of `user_id`, or everyone's) with its history and the graph
-        to a JSONL file or text stream; see `octomem.transfer`. Returns a TransferSummary."""
+        to a JSONL file or text stream; see `octomem.transfer`. Returns a
+        TransferSummary."""
         if user_id is not None:
             validate_scope_id("user_id", user_id)
         async with self._calls.call():
-            return await export_jsonl(self.services, target, user_id=user_id, progress=progress)
+            return await export_jsonl(self._services, target, user_id=user_id, progress=progress)
 
     export_jsonl = sync_twin(aexport_jsonl)
 
@@ -596,7 +644,7 @@ class Orchestrator:
         skip_invalid = args.check_flag(skip_invalid, name="skip_invalid")
         async with self._calls.call():
             return await import_jsonl(
-                self.services, source, progress=progress, skip_invalid=skip_invalid
+                self._services, source, progress=progress, skip_invalid=skip_invalid
             )
 
     import_jsonl = sync_twin(aimport_jsonl)
@@ -606,6 +654,6 @@ class Orchestrator:
         if user_id is not None:
             validate_scope_id("user_id", user_id)
         async with self._calls.call():
-            return await stats(self.services, user_id=user_id)
+            return await stats(self._services, user_id=user_id)
 
     stats = sync_twin(astats)

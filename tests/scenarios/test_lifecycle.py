@@ -17,6 +17,7 @@ from octomem.embeddings import Embedder
 from octomem.errors import StoreError
 from octomem.models import MemoryType, Operation
 from octomem.orchestrator import lifecycle
+from octomem.orchestrator.internals import services_of
 from octomem.settings import load_settings
 from tests.conftest import T0
 from tests.invariants import assert_one_current_home
@@ -60,7 +61,7 @@ def _assert_agrees_with_a_clean_run(tmp_path: Path, embedder: Embedder) -> None:
 def _hold_vector_writes(orch: Orchestrator, monkeypatch: pytest.MonkeyPatch, *, times: int):
     """Make the first `times` writes of extracted memories to the vector store wait until
     the returned event is set; signal `entered` when one waits."""
-    vector = orch.services.vector
+    vector = services_of(orch).vector
     real = vector.upsert
     entered, release = threading.Event(), threading.Event()
     held = {"left": times}
@@ -139,7 +140,7 @@ def test_a_write_cut_short_is_completed_before_the_users_next_write(
     orch = _open(tmp_path / "a", embedder)
     orch.process("I live in Paris.", user_id="mover")
     if cut == "store-failed":
-        vector, failures = orch.services.vector, {"left": 1}
+        vector, failures = services_of(orch).vector, {"left": 1}
         real = vector.upsert
 
         async def upsert(memory_type, records, embeddings):
@@ -179,7 +180,7 @@ def test_offline_extraction_leaves_the_event_loop_free(orch: Orchestrator, monke
     """While one user's extraction is busy, another user's recall completes: the rules
     run in a worker thread, not on the loop every caller shares."""
     orch.process("I live in Oslo.", user_id="other")
-    agent = orch.services.agents[MemoryType.SEMANTIC]
+    agent = services_of(orch).agents[MemoryType.SEMANTIC]
     real = agent.extract
     busy, release = threading.Event(), threading.Event()
 

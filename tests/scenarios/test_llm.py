@@ -12,6 +12,7 @@ import pytest
 
 from octomem import MemoryType, Operation, Orchestrator
 from octomem.models import ResourceMemory, utcnow
+from octomem.orchestrator.internals import services_of
 from octomem.prompts.episodic import EpisodicOutput, Event
 from octomem.prompts.extraction import ExtractionOutput
 from octomem.prompts.knowledge import KnowledgeOutput, Triple
@@ -296,8 +297,8 @@ def test_secrets_are_masked_everywhere(llm_orch, mode: str) -> None:
     assert secret not in dumped and key not in dumped
     [res] = current(orch, MemoryType.RESOURCE)
     assert res.sensitive and "[MASKED password" in res.content
-    assert orch.run_sync(orch.services.keyword.search(secret, user_id="alice")) == []
-    events = orch.run_sync(orch.services.history.for_user("alice"))
+    assert orch.run_sync(services_of(orch).keyword.search(secret, user_id="alice")) == []
+    events = orch.run_sync(services_of(orch).history.for_user("alice"))
     assert secret not in " ".join(e.model_dump_json() for e in events)
 
 
