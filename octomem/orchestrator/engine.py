@@ -42,18 +42,18 @@ from octomem.orchestrator.records import Records
 from octomem.orchestrator.reprocess import sessions_to_reprocess
 from octomem.orchestrator.retrieval import as_of_filter
 from octomem.orchestrator.state import ProcessState
-from octomem.orchestrator.writer import delete_records, rewrite_views
-from octomem.scopes import given, scope_filter
-from octomem.sensitive import mask_text, mask_value
-from octomem.settings import Settings, load_settings
-from octomem.telemetry import configure_tracing, span
-from octomem.transfer import (
+from octomem.orchestrator.transfer import (
     Progress,
     TransferSummary,
     export_jsonl,
     import_jsonl,
     stats,
 )
+from octomem.orchestrator.writer import delete_records, rewrite_views
+from octomem.scopes import given, scope_filter
+from octomem.sensitive import mask_text, mask_value
+from octomem.settings import Settings, load_settings
+from octomem.telemetry import configure_tracing, span
 from octomem.validation import check_metadata, shown, validate_scope_id
 
 if TYPE_CHECKING:
@@ -624,7 +624,7 @@ class Orchestrator:
         self, target: Any, *, user_id: str | None = None, progress: Progress | None = None
     ) -> TransferSummary:
         """Write every memory (of `user_id`, or everyone's) with its history and the graph
-        to a JSONL file or text stream; see `octomem.transfer`. Returns a
+        to a JSONL file or text stream; see `octomem.orchestrator.transfer`. Returns a
         TransferSummary."""
         if user_id is not None:
             validate_scope_id("user_id", user_id)
