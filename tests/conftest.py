@@ -43,7 +43,7 @@ from octomem import Orchestrator
 from octomem.bench import servers
 from octomem.bench.servers import BoltServer
 from octomem.embeddings import CachedEmbedder, Embedder, LocalEmbedder
-from octomem.orchestrator.services import build_embedder
+from octomem.orchestrator.lifecycle import build_embedder
 from octomem.settings import load_settings
 from tests.servers import answers, up
 

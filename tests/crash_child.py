@@ -28,6 +28,7 @@ from typing import Any
 
 from octomem import Orchestrator
 from octomem.errors import OctomemError
+from octomem.orchestrator.internals import services_of
 
 
 def _die() -> None:
@@ -35,7 +36,7 @@ def _die() -> None:
 
 
 def _arm(orch: Orchestrator, spec: dict[str, Any]) -> None:
-    target = getattr(orch.services, spec["store"])
+    target = getattr(services_of(orch), spec["store"])
     real = getattr(target, spec["method"])
     calls = 0
 

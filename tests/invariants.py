@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from octomem import Orchestrator
 from octomem.models import Entity, KnowledgeMemory, SemanticMemory
+from octomem.orchestrator.internals import services_of
 
 
 def assert_one_current_home(orch: Orchestrator, user: str, moves: Iterable[str]) -> str:
@@ -22,7 +23,7 @@ def assert_one_current_home(orch: Orchestrator, user: str, moves: Iterable[str])
     everything = orch.get_all(user_id=user, memory_types=["semantic"], include_superseded=True)
     homes = [r for r in everything if isinstance(r, SemanticMemory) and r.attribute == "lives_in"]
     assert sorted(r.value for r in homes) == sorted(moves)
-    edges = orch.run_sync(orch.services.graph.relations(user, predicate="LIVES_IN"))
+    edges = orch.run_sync(services_of(orch).graph.relations(user, predicate="LIVES_IN"))
     assert [e.object_id for e in edges] == [Entity.make_id(user, home)]
     knowledge = [
         k

@@ -18,6 +18,7 @@ import pytest
 
 from octomem import NotFoundError, Orchestrator
 from octomem.models import MemoryBase, Relation
+from octomem.orchestrator.internals import services_of
 
 USER = "alice"
 TALK = [
@@ -55,7 +56,7 @@ def snapshot(orch: Orchestrator, user: str = USER) -> tuple[object, ...]:
 
 
 def _relations(orch: Orchestrator, user: str) -> list[Relation]:
-    graph = orch.services.graph
+    graph = services_of(orch).graph
     return orch.run_sync(graph.relations(user, include_invalid=True))
 
 

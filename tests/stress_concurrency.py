@@ -16,6 +16,7 @@ from typing import Any
 
 from octomem import Orchestrator
 from octomem.models import Entity
+from octomem.orchestrator.internals import services_of
 
 CITIES = (
     "Lisbon Berlin Kyoto Oslo Toronto Nairobi Lima Seoul Porto Vienna Austin Dublin Hanoi "
@@ -47,7 +48,7 @@ def home_violations(orch: Orchestrator, user: str, callers: int) -> list[str]:
     if len(facts) != 1:
         return ["current homes"]
     home, found = facts[0].value, []
-    edges = orch.run_sync(orch.services.graph.relations(user, predicate="LIVES_IN"))
+    edges = orch.run_sync(services_of(orch).graph.relations(user, predicate="LIVES_IN"))
     if [e.object_id for e in edges] != [Entity.make_id(user, home)]:
         found.append("valid edges")
     core = [c for c in orch.get_all(user_id=user, memory_types=["core"]) if c.label == "human"]

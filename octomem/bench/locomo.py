@@ -30,8 +30,9 @@ from octomem.errors import InvalidInputError
 from octomem.models import MemoryType
 from octomem.orchestrator.engine import Orchestrator
 from octomem.orchestrator.fusion import fuse
+from octomem.orchestrator.internals import services_of
+from octomem.orchestrator.lifecycle import build_embedder
 from octomem.orchestrator.retrieval import keyword_query
-from octomem.orchestrator.services import build_embedder
 from octomem.plans import RankedList
 from octomem.settings import load_settings
 
@@ -187,8 +188,8 @@ class OctomemUnderTest:
 
     def _dense(self, conv: Conversation, q: Question, k: int) -> list[tuple[str, float]]:
         orch = self.orch_for(conv)
-        services = orch.services
-        [embedding] = orch.run_sync(services.embedder.embed([q.text]))
+        services = services_of(orch)  # a baseline: the vector store alone
+        [embedding] = orch.run_sync(orch.embedder.embed([q.text]))
         where = {"AND": [{"user_id": conv.sample_id}, {"event_type": "message"}]}
         hits = orch.run_sync(
             services.vector.query(MemoryType.EPISODIC, embedding, where=where, limit=k)
@@ -199,7 +200,7 @@ class OctomemUnderTest:
         raw = self.turn_ids[conv.sample_id]
         orch = self.orch_for(conv)
         found = orch.run_sync(
-            orch.services.keyword.search(
+            services_of(orch).keyword.search(  # a baseline: the keyword index alone
                 keyword_query(q.text),
                 user_id=conv.sample_id,
                 memory_types=[MemoryType.EPISODIC],
@@ -210,7 +211,7 @@ class OctomemUnderTest:
 
     def _to_dia(self, conv: Conversation, ids: Sequence[str]) -> Ranked:
         orch = self.orch_for(conv)
-        records = orch.run_sync(orch.services.vector.get(MemoryType.EPISODIC, ids))
+        records = orch.run_sync(orch.records.get(MemoryType.EPISODIC, ids))
         by_id = {r.id: list(r.source.message_ids) for r in records}
         return [by_id.get(i, []) for i in ids]
 

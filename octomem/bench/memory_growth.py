@@ -36,6 +36,7 @@ from typing import Any
 from octomem.bench.perf import rss_mb
 from octomem.bench.synthetic import memories, questions
 from octomem.orchestrator.engine import Orchestrator
+from octomem.orchestrator.internals import services_of
 
 T0 = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 MB = 1024 * 1024
@@ -77,7 +78,7 @@ def malloc_mb() -> tuple[float, float]:
 
 def record_cache_stats(orch: Orchestrator) -> tuple[int, float]:
     """(records, MB) in the record cache of the Orchestrator's embedded Chroma."""
-    cache = getattr(orch.services.vector, "_cache", None)
+    cache = getattr(services_of(orch).vector, "_cache", None)
     if cache is None:
         return 0, 0.0
     nbytes = getattr(cache, "nbytes", None)
@@ -89,7 +90,7 @@ def record_cache_stats(orch: Orchestrator) -> tuple[int, float]:
 
 def embed_cache_stats(orch: Orchestrator) -> tuple[int, float]:
     """(entries, MB) in the embedding cache."""
-    embedder = orch.services.embedder
+    embedder = orch.embedder
     cache = getattr(embedder, "_cache", None)
     if cache is None:
         return 0, 0.0
@@ -103,8 +104,8 @@ def stored(orch: Orchestrator) -> int:
     """Entries in the vector store, over every agent (memories and raw turns)."""
 
     async def count() -> int:
-        vector = orch.services.vector
-        return sum([await vector.count(memory_type) for memory_type in orch.services.agents])
+        services = services_of(orch)
+        return sum([await services.vector.count(memory_type) for memory_type in services.agents])
 
     return orch.run_sync(count())
 

@@ -36,7 +36,7 @@ from octomem.bench.report import bar_chart, machine, markdown_table, write_json
 from octomem.bench.synthetic import memories, questions
 from octomem.models import embedding_text
 from octomem.orchestrator.engine import Orchestrator
-from octomem.orchestrator.services import build_embedder
+from octomem.orchestrator.lifecycle import build_embedder
 from octomem.settings import load_settings
 
 BATCH = 20

@@ -3,8 +3,8 @@
 `python -m octomem.bench.recall_paths [--size 1000] [--queries 200]`: one user with
 `size` synthetic memories (raw turns, as `octomem bench perf` stores them), then every
 question recalled both ways, alternating which goes first, on the same loop and stores:
-`build_recall_graph(...).ainvoke` (what LangGraph Studio runs) and `graph.recall` (what
-`Orchestrator.recall` runs). Prints p50/p95 in ms per path.
+`Orchestrator.recall_graph.ainvoke` (what LangGraph Studio runs) and `Orchestrator.arecall`
+(the same steps without the graph runtime). Prints p50/p95 in ms per path.
 """
 
 from __future__ import annotations
@@ -19,21 +19,19 @@ from typing import Any
 from octomem.bench.perf import USER, ingest, percentile
 from octomem.bench.synthetic import memories, questions
 from octomem.orchestrator.engine import Orchestrator
-from octomem.orchestrator.graph import build_recall_graph, plan_recall, recall
 from octomem.settings import load_settings
 
 
 def measure(size: int, queries: int, root: Path) -> dict[str, list[float]]:
     with Orchestrator.from_settings(load_settings(data_dir=root / "octomem")) as orch:
         ingest(orch, memories(size), infer=False, desc="ingest")
-        graph = build_recall_graph(orch.services)
+        graph = orch.recall_graph
 
         async def through_graph(query: str) -> Any:
             return await graph.ainvoke({"query": query, "user_id": USER, "limit": 10})
 
         async def direct(query: str) -> Any:
-            plan = await plan_recall(orch.services, query, user_id=USER, limit=10)
-            return await recall(orch.services, query, plan)
+            return await orch.arecall(query, user_id=USER, limit=10)
 
         paths: dict[str, Callable[[str], Coroutine[Any, Any, Any]]] = {
             "graph": through_graph,

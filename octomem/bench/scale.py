@@ -291,7 +291,7 @@ def run_modes(
     """Part 1 on embedded stores under `root/embedded`, then in server mode with the app's
     data directory `root/app/data`: (numbers per mode, server mode's costs, memories
     stored per mode)."""
-    from octomem.orchestrator.services import build_embedder
+    from octomem.orchestrator.lifecycle import build_embedder
 
     shared = build_embedder(load_settings())
     inner = getattr(shared, "inner", shared)

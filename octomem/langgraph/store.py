@@ -62,12 +62,10 @@ from octomem.models import (
     Operation,
     SemanticMemory,
     SourceRef,
-    make_memory_id,
     utcnow,
 )
 from octomem.orchestrator.engine import Orchestrator
 from octomem.orchestrator.events import history_event
-from octomem.orchestrator.writer import delete_records, write_records
 from octomem.scopes import ANY, scope_filter
 from octomem.sensitive import mask_value
 from octomem.validation import shown
@@ -76,11 +74,6 @@ MARK = "langgraph_store"  # internal key: True on every item of the store
 MARK_FILTER = {f"internal.{MARK}": True}
 EXTRACTOR = "langgraph-store"
 RANK_CHUNK = 1_000  # ids in one recall's filter (it is bounded in size)
-
-
-def item_id(namespace: Sequence[str], key: str, id_key: bytes | None = None) -> str:
-    """The memory id of an item (`id_key`: the Orchestrator's, `services.id_key`)."""
-    return make_memory_id(MemoryType.SEMANTIC, EXTRACTOR, list(namespace), key, id_key=id_key)
 
 
 def _masked_puts(puts: list[PutOp]) -> list[PutOp]:
@@ -164,7 +157,7 @@ class OctomemStore(BaseStore):
         self.orchestrator = orchestrator
         self.namespace_scope = namespace_scope or NamespaceScope()
         self.index = StoreIndex(index)
-        self.index.check_dims(orchestrator.services.embedder)
+        self.index.check_dims(orchestrator.embedder)
 
     # --- BaseStore ---------------------------------------------------------------------
 
@@ -190,8 +183,8 @@ class OctomemStore(BaseStore):
         # a value may be large: checked off the event loop, as a message is
         values = any(isinstance(op, PutOp) and op.value is not None for op in ops)
         ops = await asyncio.to_thread(check) if values else check()
-        await self.orchestrator.services.init()
-        await self.index.check(self.orchestrator.services.embedder)
+        await self.orchestrator.aopen()
+        await self.index.check(self.orchestrator.embedder)
         results: list[Result] = [None] * len(ops)
         puts: dict[tuple[tuple[str, ...], str], PutOp] = {}
         for op in ops:
@@ -269,11 +262,12 @@ class OctomemStore(BaseStore):
 
     def item_id(self, namespace: Sequence[str], key: str) -> str:
         """The memory id of the item at `namespace` / `key`."""
-        return item_id(namespace, key, self.orchestrator.services.id_key)
+        records = self.orchestrator.records
+        return records.memory_id(MemoryType.SEMANTIC, EXTRACTOR, list(namespace), key)
 
     async def _record(self, namespace: tuple[str, ...], key: str) -> MemoryBase | None:
-        services = self.orchestrator.services
-        found = await services.vector.get(MemoryType.SEMANTIC, [self.item_id(namespace, key)])
+        records = self.orchestrator.records
+        found = await records.get(MemoryType.SEMANTIC, [self.item_id(namespace, key)])
         if not found:  # imported from a data directory with another id key: its id is kept
             scope = self.namespace_scope.scope(namespace)
             where = scope_filter(
@@ -283,7 +277,7 @@ class OctomemStore(BaseStore):
                 MARK_FILTER,
                 {"internal.langgraph_key": key},
             )
-            found = await services.vector.list(MemoryType.SEMANTIC, where=where)
+            found = await records.list(MemoryType.SEMANTIC, where=where)
         # an item belongs to the namespace (and so the scope) it was put in, nothing else
         mine = [
             r
@@ -299,13 +293,11 @@ class OctomemStore(BaseStore):
     async def _apply_puts(self, puts: list[PutOp]) -> None:
         puts = await asyncio.to_thread(_masked_puts, puts)  # secrets never reach a store
         scopes = [self.namespace_scope.scope(tuple(op.namespace)) for op in puts]
-        locks = self.orchestrator.services.locks
-        async with locks.hold_many(s.get("user_id") for s in scopes):
+        async with self.orchestrator.records.hold(s.get("user_id") for s in scopes):
             await self._write_puts(puts)
 
     async def _write_puts(self, puts: list[PutOp]) -> None:
         """Every put of the batch is checked (records built) before any is written."""
-        services = self.orchestrator.services
         changes = []
         deletes: list[MemoryBase] = []
         now = utcnow()
@@ -325,9 +317,7 @@ class OctomemStore(BaseStore):
             changes.append(
                 (record, history_event(record, operation, old=old, actor=EXTRACTOR, at=now))
             )
-        if deletes:
-            await delete_records(services, deletes, actor=EXTRACTOR)
-        await write_records(services, changes)
+        await self.orchestrator.records.write(changes, deletes=deletes, actor=EXTRACTOR)
 
     def _storable(
         self,
@@ -381,7 +371,7 @@ class OctomemStore(BaseStore):
             if scope is not None
             else MARK_FILTER
         )
-        records = await self.orchestrator.services.vector.list(MemoryType.SEMANTIC, where=where)
+        records = await self.orchestrator.records.list(MemoryType.SEMANTIC, where=where)
         size = len(prefix)
         return [r for r in records if tuple(r.internal["langgraph_namespace"][:size]) == prefix]
 

@@ -14,7 +14,6 @@ from octomem._sync import LoopThread, sync_twin
 from octomem.agents.base import MemoryAgent
 from octomem.embeddings import Embedder
 from octomem.errors import ConfigurationError, InvalidInputError, NotFoundError
-from octomem.logs import get_logger
 from octomem.models import (
     ConsistencyReport,
     ForgetReport,
@@ -28,32 +27,36 @@ from octomem.models import (
     utcnow,
 )
 from octomem.orchestrator import arguments as args
-from octomem.orchestrator import doctor, projections
+from octomem.orchestrator import doctor, lifecycle, projections
 from octomem.orchestrator.arguments import Owner, check_owner, check_scope, parse_memory_types
 from octomem.orchestrator.calls import RunningCalls
 from octomem.orchestrator.commit import commit
 from octomem.orchestrator.events import history_event
 from octomem.orchestrator.forget import forget as forget_scope
-from octomem.orchestrator.forget import resume
-from octomem.orchestrator.graph import plan_recall, recall
+from octomem.orchestrator.graph import build_recall_graph, plan_recall, recall
+from octomem.orchestrator.records import Records
 from octomem.orchestrator.reprocess import sessions_to_reprocess
 from octomem.orchestrator.retrieval import as_of_filter
-from octomem.orchestrator.services import Services, build_services
 from octomem.orchestrator.state import ProcessState
-from octomem.orchestrator.writer import delete_records, recover, rewrite_views
+from octomem.orchestrator.transfer import (
+    Progress,
+    TransferSummary,
+    export_jsonl,
+    import_jsonl,
+    stats,
+)
+from octomem.orchestrator.writer import delete_records, rewrite_views
 from octomem.scopes import given, scope_filter
 from octomem.sensitive import mask_text, mask_value
 from octomem.settings import Settings, load_settings
 from octomem.telemetry import configure_tracing, span
-from octomem.transfer import Progress, TransferSummary, export_jsonl, import_jsonl, stats
 from octomem.validation import check_metadata, shown, validate_scope_id
 
 if TYPE_CHECKING:
     from octomem.messages import Messages
+    from octomem.orchestrator.state import RecallGraph
 
-log = get_logger(__name__)
 MemoryTypes = Sequence[str | MemoryType] | str | MemoryType | None
-_RECOVERY_S = 30.0  # close() completes writes it cut short for at most this long
 T = TypeVar("T")
 
 
@@ -78,13 +81,14 @@ class Orchestrator:
         by several Orchestrators of one process."""
         settings = load_settings() if settings is None else settings
         configure_tracing(settings.telemetry)
-        # the stores, embedder, LLM client and agents: this package's machinery, used by
-        # octomem's own integrations; not a stable API
-        self.services: Services = build_services(settings, embedder=embedder, agents=agents)
+        # the stores, embedder, LLM client, agents and locks: this package's machinery
+        self._services = lifecycle.build_services(settings, embedder=embedder, agents=agents)
+        self._record_port = Records(self._services)
         self.settings: Settings = settings
         from octomem.orchestrator.process_graph import build_process_graph  # imports langgraph
 
-        self.process_graph = build_process_graph(self.services)
+        self.process_graph = build_process_graph(self._services)
+        self._recall_graph: RecallGraph | None = None
         self._loop = LoopThread()
         self._calls = RunningCalls()
 
@@ -122,7 +126,7 @@ class Orchestrator:
         """Run `coro` on this Orchestrator's own event loop and return its result (or raise
         its error), from synchronous code in any thread, also one that runs a loop of its
         own. Every sync method is its async twin run this way; use it for async code of
-        your own that awaits this Orchestrator or its `services`, so that it shares their
+        your own that awaits this Orchestrator or its `records`, so that it shares their
         loop-bound clients. InvalidInputError if called from inside that loop, where it
         would wait for itself."""
         return self._loop.run(coro)
@@ -133,6 +137,29 @@ class Orchestrator:
         awaited - or, past the timeout, cancelled - by `close`. Every public method runs
         inside one; they nest."""
         return self._calls.call()
+
+    # --- for integrations ------------------------------------------------------------------
+
+    @property
+    def embedder(self) -> Embedder:
+        """The embedder every memory of this Orchestrator is embedded with (an index of
+        an integration must agree with it, e.g. on its dimension)."""
+        return self._services.embedder
+
+    @property
+    def records(self) -> Records:
+        """Record-level reads and writes for integrations that keep records of their own,
+        under the users' write locks (`octomem.orchestrator.records`)."""
+        return self._record_port
+
+    @property
+    def recall_graph(self) -> RecallGraph:
+        """The compiled recall graph on this Orchestrator's stores (plan_recall,
+        search_shared, search_agent per agent, rank_hits), as LangGraph Studio shows it;
+        `arecall` runs the same steps without the graph runtime."""
+        if self._recall_graph is None:
+            self._recall_graph = build_recall_graph(self._services)
+        return self._recall_graph
 
     # --- process -------------------------------------------------------------------------
 
@@ -160,7 +187,7 @@ class Orchestrator:
             session_id=session_id,
             metadata=check_metadata(metadata, max_chars=self.settings.input.max_message_chars),
             timestamp=args.check_datetime(timestamp, name="timestamp"),
-            memory_types=parse_memory_types(memory_types, self.services.types),
+            memory_types=parse_memory_types(memory_types, self._services.types),
             infer=args.check_flag(infer, name="infer"),
         )
         async with self._calls.call():
@@ -200,7 +227,7 @@ class Orchestrator:
         text = args.check_text(query, name="recall query", limit=limit_chars)
         started = time.perf_counter()
         limit = args.check_limit(limit)
-        types = parse_memory_types(memory_types, self.services.types)
+        types = parse_memory_types(memory_types, self._services.types)
         filters = filter_lang.validate(filters) if filters else None
         include_superseded = args.check_flag(include_superseded, name="include_superseded")
         now = args.check_datetime(now, name="now")
@@ -208,7 +235,7 @@ class Orchestrator:
         async with self._calls.call():
             with span("recall", user_id=user_id):
                 plan = await plan_recall(
-                    self.services,
+                    self._services,
                     text,
                     user_id=user_id,
                     agent_id=agent_id,
@@ -220,7 +247,7 @@ class Orchestrator:
                     now=now,
                     as_of=as_of,
                 )
-                return await recall(self.services, text, plan, started=started)
+                return await recall(self._services, text, plan, started=started)
 
     recall = sync_twin(arecall)
 
@@ -236,13 +263,13 @@ class Orchestrator:
         memory_type = self._type_of(memory_id)
         owner = check_owner(user_id, agent_id)
         async with self._calls.call():
-            await self.services.init()
+            await self._services.init()
             return await self._get(memory_type, memory_id, owner)
 
     async def _get(
         self, memory_type: MemoryType, memory_id: str, owner: Owner | None = None
     ) -> MemoryBase:
-        found = await self.services.vector.get(memory_type, [memory_id])
+        found = await self._services.vector.get(memory_type, [memory_id])
         if not found or (owner is not None and not owner.owns(found[0].user_id, found[0].agent_id)):
             raise NotFoundError(f"no memory with id {memory_id!r}")
         return found[0]
@@ -267,7 +294,7 @@ class Orchestrator:
 
         check_scope(user_id, agent_id, session_id, operation="get_all")
         extra = filter_lang.validate(filters) if filters else None
-        types = parse_memory_types(memory_types, self.services.types) or list(self.services.types)
+        types = parse_memory_types(memory_types, self._services.types) or list(self._services.types)
         limit = args.check_limit(limit)
         live_at = (
             None if args.check_flag(include_superseded, name="include_superseded") else utcnow()
@@ -276,14 +303,14 @@ class Orchestrator:
         if (when := args.check_as_of(as_of, include_superseded)) is not None:
             valid_then, live_at = as_of_filter(when), None
             # core blocks are rewritten in place, without validity: no version of a past time
-            agents = self.services.agents
+            agents = self._services.agents
             types = [t for t in types if t not in agents or not agents[t].always_recalled]
         where = scope_filter(user_id, given(agent_id), given(session_id), extra, valid_then)
         async with self._calls.call():
-            await self.services.init()
+            await self._services.init()
             records: list[MemoryBase] = []
             for memory_type in types:
-                records += await self.services.vector.list(
+                records += await self._services.vector.list(
                     memory_type, where=where, live_at=live_at
                 )
         records.sort(key=lambda r: (r.created_at, r.id))
@@ -315,9 +342,9 @@ class Orchestrator:
         metadata = mask_value(metadata) if metadata else metadata
         owner = check_owner(user_id, agent_id)
         async with self._calls.call():
-            await self.services.init()
+            await self._services.init()
             found = await self._get(memory_type, memory_id, owner)
-            async with self.services.locks.hold(found.user_id):
+            async with self._services.locks.hold(found.user_id):
                 old = await self._get(memory_type, memory_id, owner)  # as it is now, locked
                 source = await self._canonical(old, "update", owner)
                 if source is not old:  # a fact's edge: the fact is what changes
@@ -345,9 +372,9 @@ class Orchestrator:
             ),
         )
         new = type(old).model_validate(data)
-        agent = self.services.agents.get(new.memory_type)
+        agent = self._services.agents.get(new.memory_type)
         if agent is not None:  # e.g. a fact's value, core line and edge follow the text
-            name = await projections.user_name(self.services, new.user_id, new.agent_id, now)
+            name = await projections.user_name(self._services, new.user_id, new.agent_id, now)
             new = agent.reread(new, text, name)
         event = history_event(new, Operation.UPDATE, old=old, actor="api", at=now)
         changed = (
@@ -356,7 +383,7 @@ class Orchestrator:
             and getattr(old, "value", None) != getattr(new, "value", None)
         )
         await commit(  # the turns that said the old value are stale
-            self.services,
+            self._services,
             [(new, event)],
             now=now,
             closed=[(old, new)] if changed else [],
@@ -372,7 +399,7 @@ class Orchestrator:
         if not projections.is_projection(record):
             return record
         source = str(record.internal[projections.PROJECTION_OF])
-        if self.services.types.type_of(source) is None:  # a type name: rendered from many
+        if self._services.types.type_of(source) is None:  # a type name: rendered from many
             if verb == "delete":
                 return record  # the view goes; the next change of a source renders it again
             raise InvalidInputError(
@@ -391,12 +418,12 @@ class Orchestrator:
         memory_type = self._type_of(memory_id)
         owner = check_owner(user_id, agent_id)
         async with self._calls.call():
-            await self.services.init()
+            await self._services.init()
             found = await self._get(memory_type, memory_id, owner)
-            async with self.services.locks.hold(found.user_id):
+            async with self._services.locks.hold(found.user_id):
                 record = await self._get(memory_type, memory_id, owner)
                 record = await self._canonical(record, "delete", owner)
-                await commit(self.services, [], now=utcnow(), deleted=[record], actor="api")
+                await commit(self._services, [], now=utcnow(), deleted=[record], actor="api")
 
     delete = sync_twin(adelete)
 
@@ -410,16 +437,16 @@ class Orchestrator:
         """Delete every memory in scope (current and superseded); returns how many."""
         check_scope(user_id, agent_id, session_id, operation="delete_all")
         async with self._calls.call():
-            await self.services.init()
-            async with self.services.locks.hold(user_id):
+            await self._services.init()
+            async with self._services.locks.hold(user_id):
                 records = await self.aget_all(
                     user_id=user_id,
                     agent_id=agent_id,
                     session_id=session_id,
                     include_superseded=True,
                 )
-                await delete_records(self.services, records, actor="api")
-                await rewrite_views(self.services, records, actor="api")
+                await delete_records(self._services, records, actor="api")
+                await rewrite_views(self._services, records, actor="api")
         return len(records)
 
     delete_all = sync_twin(adelete_all)
@@ -433,9 +460,9 @@ class Orchestrator:
             raise InvalidInputError("forget needs a user_id: whose memories to forget?")
         check_scope(user_id, agent_id, None, operation="forget")
         async with self._calls.call():
-            await self.services.init()
-            async with self.services.locks.hold(user_id):
-                return await forget_scope(self.services, user_id, agent_id)
+            await self._services.init()
+            async with self._services.locks.hold(user_id):
+                return await forget_scope(self._services, user_id, agent_id)
 
     forget = sync_twin(aforget)
 
@@ -450,8 +477,8 @@ class Orchestrator:
         self._type_of(memory_id)
         owner = check_owner(user_id, agent_id)
         async with self._calls.call():
-            await self.services.init()
-            events = await self.services.history.for_memory(memory_id)
+            await self._services.init()
+            events = await self._services.history.for_memory(memory_id)
         if not events or (owner is not None and not all(map(owner.owns_event, events))):
             raise NotFoundError(f"no memory with id {memory_id!r} has any history")
         return events
@@ -471,13 +498,13 @@ class Orchestrator:
         One process per session, in order; memories already stored are NOOPs."""
         check_scope(user_id, agent_id, session_id, operation="reprocess")
         args.check_flag(all_turns, name="all_turns")
-        if self.services.llm is None:
+        if self._services.llm is None:
             raise ConfigurationError("reprocess needs an LLM: set llm.model in the config")
         async with self._calls.call():
-            await self.services.init()
+            await self._services.init()
             results = []
             for agent, session, turns in await sessions_to_reprocess(
-                self.services, user_id, agent_id, session_id, all_turns=all_turns
+                self._services, user_id, agent_id, session_id, all_turns=all_turns
             ):
                 inputs = ProcessState(
                     messages=None,
@@ -497,8 +524,8 @@ class Orchestrator:
         """Delete everything in every store (all users); in embedded mode the files are
         rewritten so no deleted text is left on disk. Cannot be undone."""
         async with self._calls.call():
-            await self.services.init()
-            await self.services.reset()
+            await self._services.init()
+            await lifecycle.reset(self._services)
 
     reset = sync_twin(areset)
 
@@ -510,7 +537,7 @@ class Orchestrator:
         with `repair=True`, complete interrupted writes and make every store agree."""
         args.check_flag(repair, name="repair")
         async with self._calls.call():
-            return await doctor.check(self.services, repair=repair)
+            return await doctor.check(self._services, repair=repair)
 
     check = sync_twin(acheck)
 
@@ -521,14 +548,30 @@ class Orchestrator:
         next write of an affected user does the same for that user; `octomem serve` runs
         this every lease period, so a host that dies is never needed back."""
         async with self._calls.call():
-            await self.services.init()
-            return await recover(self.services, wait=False) + await resume(
-                self.services, wait=False
-            )
+            await self._services.init()
+            return await lifecycle.complete_interrupted(self._services)
 
     recover = sync_twin(arecover)
 
     # --- lifecycle -----------------------------------------------------------------------
+
+    async def aopen(self) -> None:
+        """Open the stores now rather than on the first call, which does it otherwise:
+        create collections, tables and indexes, bring records of older versions up to date,
+        complete the writes and forgets a crash left unfinished. Once; idempotent."""
+        async with self._calls.call():
+            await self._services.init()
+
+    open = sync_twin(aopen)
+
+    async def aping(self) -> None:
+        """Open the stores, then reach the vector and graph stores (their servers, in
+        server mode) with one cheap read each; their error if one does not answer. For
+        readiness probes."""
+        async with self._calls.call():
+            await lifecycle.probe(self._services)
+
+    ping = sync_twin(aping)
 
     async def aclose(self, timeout: float | None = 30.0) -> None:
         """Release the stores. Calls still running get `timeout` seconds to finish (None:
@@ -546,15 +589,8 @@ class Orchestrator:
                 f"timeout must be seconds between 0 and {args.MAX_TIMEOUT_S:,}, or None to "
                 f"wait as long as the calls take; got {shown(timeout)}"
             )
-        if await self._calls.close(timeout):
-            try:
-                async with asyncio.timeout(_RECOVERY_S):
-                    await recover(self.services, wait=False)
-            except Exception as exc:
-                log.warning(
-                    "completing cancelled writes failed; the next open will", error=str(exc)
-                )
-        await self.services.close()
+        cut_short = await self._calls.close(timeout)
+        await lifecycle.close(self._services, cut_short=cut_short)
 
     def close(self, timeout: float | None = 30.0) -> None:
         """Sync form of `aclose`; also stops the private event loop."""
@@ -577,7 +613,7 @@ class Orchestrator:
     def _type_of(self, memory_id: Any) -> MemoryType:
         if not isinstance(memory_id, str) or not memory_id.strip():
             raise InvalidInputError(f"memory id must be a non-empty string, got {shown(memory_id)}")
-        memory_type = self.services.types.type_of(memory_id)
+        memory_type = self._services.types.type_of(memory_id)
         if memory_type is None:
             raise NotFoundError(f"no memory with id {memory_id!r} (not an octomem memory id)")
         return memory_type
@@ -588,11 +624,12 @@ class Orchestrator:
         self, target: Any, *, user_id: str | None = None, progress: Progress | None = None
     ) -> TransferSummary:
         """Write every memory (of `user_id`, or everyone's) with its history and the graph
-        to a JSONL file or text stream; see `octomem.transfer`. Returns a TransferSummary."""
+        to a JSONL file or text stream; see `octomem.orchestrator.transfer`. Returns a
+        TransferSummary."""
         if user_id is not None:
             validate_scope_id("user_id", user_id)
         async with self._calls.call():
-            return await export_jsonl(self.services, target, user_id=user_id, progress=progress)
+            return await export_jsonl(self._services, target, user_id=user_id, progress=progress)
 
     export_jsonl = sync_twin(aexport_jsonl)
 
@@ -607,7 +644,7 @@ class Orchestrator:
         skip_invalid = args.check_flag(skip_invalid, name="skip_invalid")
         async with self._calls.call():
             return await import_jsonl(
-                self.services, source, progress=progress, skip_invalid=skip_invalid
+                self._services, source, progress=progress, skip_invalid=skip_invalid
             )
 
     import_jsonl = sync_twin(aimport_jsonl)
@@ -617,6 +654,6 @@ class Orchestrator:
         if user_id is not None:
             validate_scope_id("user_id", user_id)
         async with self._calls.call():
-            return await stats(self.services, user_id=user_id)
+            return await stats(self._services, user_id=user_id)
 
     stats = sync_twin(astats)

@@ -18,6 +18,7 @@ stores were cleared, before their files were rewritten - is completed by the nex
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from octomem.logs import get_logger
@@ -61,7 +62,7 @@ async def forget(services: Services, user_id: str, agent_id: str | None) -> Forg
         report.history_events = len(events)
         await services.history.discard(ids)  # last: it lists every memory a rerun must find
         if ids or any(graph):  # else nothing of the scope was stored: no file to rewrite
-            report.files_rewritten = await services.rewrite_files(ids)
+            report.files_rewritten = await rewrite_files(services, ids)
         await services.journal.finish_forget(user_id, agent_id)
         if report.files_rewritten and await services.journal.compact():
             report.files_rewritten.append("journal")
@@ -92,6 +93,23 @@ async def _scope_ids(
         # memory is one of this agent's (discarded by id below)
         events = [e for e in events if (e.record or {}).get("agent_id") == agent_id]
     return by_type, events
+
+
+async def rewrite_files(services: Services, deleted_ids: Sequence[str]) -> list[str]:
+    """Rewrite the files of the vector store (its log of `deleted_ids`), keyword index,
+    history and graph that this process owns, so nothing deleted is left in them; the
+    names of the stores rewritten (a server's files are the server's). The journal is
+    the caller's to compact last."""
+    rewritten = []
+    if await services.vector.purge_deleted(deleted_ids):
+        rewritten.append("vector")
+    if await services.keyword.compact():
+        rewritten.append("keyword")
+    if await services.history.compact():
+        rewritten.append("history")
+    if await services.graph.compact():
+        rewritten.append("graph")
+    return rewritten
 
 
 def _forget_embeddings(services: Services, ids: list[str]) -> None:

@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING
 from octomem.agents.base import MemoryAgent
 from octomem.errors import ConfigurationError
 from octomem.orchestrator.engine import Orchestrator
-from octomem.orchestrator.graph import build_recall_graph
 from octomem.settings import load_settings
 
 if TYPE_CHECKING:
@@ -57,7 +56,7 @@ def studio_orchestrator() -> Orchestrator:
 @cache
 def _graphs() -> tuple[ProcessGraph, RecallGraph]:
     orch = studio_orchestrator()  # its process graph is compiled already
-    return orch.process_graph, build_recall_graph(orch.services)
+    return orch.process_graph, orch.recall_graph
 
 
 async def process_graph() -> ProcessGraph:

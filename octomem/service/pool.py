@@ -13,9 +13,8 @@ from typing import Any, TypeVar
 
 from octomem.embeddings import Embedder
 from octomem.logs import get_logger
-from octomem.models import MemoryType
 from octomem.orchestrator.engine import Orchestrator
-from octomem.orchestrator.services import build_embedder
+from octomem.orchestrator.lifecycle import build_embedder
 from octomem.settings import Settings
 
 T = TypeVar("T")
@@ -98,7 +97,7 @@ class ProjectPool:
             Orchestrator.from_settings, self._settings_for(project), embedder=self._embedder
         )
         try:
-            await orch.services.init()
+            await orch.aopen()
         except BaseException:
             await self._close(orch, 0)
             raise
@@ -124,9 +123,7 @@ class ProjectPool:
             return {"embedder": "loading"}
         status = {"embedder": "ok"}
         for name, orch in list(self._open.items()):
-            await orch.services.init()  # journal recovered
-            await orch.services.vector.count(MemoryType.CORE)
-            await orch.services.graph.erasures("octomem-ready-probe")
+            await orch.aping()  # opened (journal recovered), vector and graph reached
             status[f"project:{name}"] = "ok"
         return status
 

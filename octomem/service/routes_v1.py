@@ -34,9 +34,9 @@ from octomem.models import (
     RecallResult,
     Stats,
 )
+from octomem.orchestrator.transfer import TransferSummary
 from octomem.service import context
 from octomem.service.deps import Caller, need
-from octomem.transfer import TransferSummary
 
 router = APIRouter(prefix="/v1", tags=["octomem"])
 Reader = Annotated[Caller, Depends(need("read"))]

@@ -18,6 +18,7 @@ import yaml
 from octomem import Orchestrator
 from octomem.embeddings import Embedder
 from octomem.models import ConsistencyReport
+from octomem.orchestrator.internals import services_of
 from octomem.settings import load_settings
 from tests.project_isolation import (
     assert_clean,
@@ -99,7 +100,7 @@ def test_a_deployment_named_like_another_plus_a_project_is_apart(
 def _damage(orch: Orchestrator) -> set[str]:
     """Remove one memory's graph node and keyword entry: the doctor must find both."""
     [victim] = [r.id for r in everything(orch).values() if r.memory_type.value == "semantic"][:1]
-    services = orch.services
+    services = services_of(orch)
     orch.run_sync(services.graph.delete_memory(victim))
     orch.run_sync(services.keyword.delete([victim]))
     return {victim}

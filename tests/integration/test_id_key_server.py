@@ -17,7 +17,8 @@ import pytest
 from octomem import ConfigurationError, Orchestrator
 from octomem.embeddings import Embedder
 from octomem.id_key import fingerprint, project_key
-from octomem.orchestrator.services import build_services
+from octomem.orchestrator import lifecycle
+from octomem.orchestrator.internals import services_of
 from octomem.settings import load_settings
 from octomem.stores.neo4j_client import Neo4jClient
 
@@ -81,10 +82,10 @@ def test_hosts_share_the_key_the_first_one_stored(
     retried = b.process(TALK, user_id="alice", session_id="s1")  # a retry, on another host
     assert {op.operation.value for op in retried.all_operations()} <= {"NOOP"}
     assert _ids(a) == _ids(b) and len(_ids(a)) > 3
-    assert a.services.id_key == b.services.id_key is not None
+    assert services_of(a).id_key == services_of(b).id_key is not None
     assert not [p for p in tmp_path.rglob("id.key*")]  # no key file on the app hosts
     [node] = _stored(servers, load_settings(**servers).namespace)
-    assert node["key"].encode() == a.services.id_key
+    assert node["key"].encode() == services_of(a).id_key
     assert node["check"] == fingerprint(node["key"])
 
     # the data directory of a host is lost: its replacement makes the same ids
@@ -101,7 +102,7 @@ def test_hosts_opening_at_once_agree_on_one_key(
     """Six hosts open a fresh namespace at the same moment (each its own connection):
     one key is created, all six read it."""
     settings = [load_settings(data_dir=tmp_path / f"h{i}", **servers) for i in range(6)]
-    services = [build_services(s, embedder=embedder) for s in settings]
+    services = [lifecycle.build_services(s, embedder=embedder) for s in settings]
 
     async def open_all() -> list[bytes | None]:
         try:
@@ -109,7 +110,7 @@ def test_hosts_opening_at_once_agree_on_one_key(
             return [s.id_key for s in services]
         finally:
             for s in services:
-                await s.close()
+                await lifecycle.close(s)
 
     keys = asyncio.run(open_all())
     assert len(set(keys)) == 1 and keys[0] is not None
@@ -123,12 +124,12 @@ def test_every_deployment_and_project_its_own_key(
     orchs = [host("a"), host("b", project="acme"), host("c", deployment=other)]
     for orch in orchs:
         orch.process(TALK, user_id="alice", session_id="s1")
-    keys = [orch.services.id_key for orch in orchs]
+    keys = [services_of(orch).id_key for orch in orchs]
     assert len(set(keys)) == 3
     ids = [_ids(orch) for orch in orchs]
     assert not (ids[0] & ids[1] or ids[0] & ids[2] or ids[1] & ids[2])
     again = host("d", project="acme")  # the same project on another host: the same key
-    assert _ids(again) == ids[1] and again.services.id_key == keys[1]
+    assert _ids(again) == ids[1] and services_of(again).id_key == keys[1]
 
 
 def test_a_configured_key_that_disagrees_with_the_stored_one_is_refused(
@@ -177,9 +178,9 @@ def test_a_key_file_from_an_earlier_version_moves_to_the_server(
     key_file("a", copied)
     a = host("a")
     a.process(TALK, user_id="alice", session_id="s1")
-    assert a.services.id_key == copied.encode()
+    assert services_of(a).id_key == copied.encode()
     fresh = host("c")
-    assert _ids(fresh) == _ids(a) and fresh.services.id_key == copied.encode()
+    assert _ids(fresh) == _ids(a) and services_of(fresh).id_key == copied.encode()
     key_file("d", "another-key-file-" + "e" * 40)
     with pytest.raises(ConfigurationError, match="differs from the one stored"):
         host("d").get_all(user_id="alice")

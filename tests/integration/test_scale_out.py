@@ -233,9 +233,9 @@ def _chroma_server_mentions(orch: Orchestrator, text: str) -> list[str]:
     `text` in their document or metadata."""
     import chromadb
 
-    vector = orch.services.settings.vector
+    vector = orch.settings.vector
     client = chromadb.HttpClient(host=vector.host, port=vector.port)  # type: ignore[union-attr]
-    prefix = orch.services.settings.collection_prefix
+    prefix = orch.settings.collection_prefix
     found = []
     for collection in client.list_collections():
         if not collection.name.startswith(prefix):

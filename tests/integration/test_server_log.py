@@ -16,6 +16,7 @@ from octomem import Orchestrator
 from octomem.embeddings import Embedder
 from octomem.models import Change, Operation, SemanticMemory, WriteIntent, utcnow
 from octomem.orchestrator.events import history_event
+from octomem.orchestrator.internals import services_of
 from octomem.settings import load_settings
 
 pytestmark = pytest.mark.integration
@@ -82,7 +83,7 @@ def test_a_write_one_host_left_unfinished_is_completed_by_another(
         intent = WriteIntent(
             id=uuid.uuid4().hex, deletes=[Change(record=home, event=deleted)], at=deleted.at
         )
-        host_a.run_sync(host_a.services.journal.begin(intent))
+        host_a.run_sync(services_of(host_a).journal.begin(intent))
         assert host_a.get(home.id, user_id=user) == home  # not applied anywhere yet
         assert host_b.check().pending_writes == 1  # B sees A's intent
         report = host_b.check(repair=True)

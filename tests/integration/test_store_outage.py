@@ -17,6 +17,7 @@ import pytest
 
 from octomem import MemoryType, Orchestrator, StoreUnavailableError
 from octomem.embeddings import Embedder
+from octomem.orchestrator.internals import services_of
 from octomem.settings import load_settings
 from tests.tcp_proxy import TcpProxy, proxy_to
 
@@ -86,7 +87,7 @@ def test_an_outage_past_retry_s_fails_cleanly_and_the_retry_stores_once(
     orch = _open(tmp_path, embedder, proxy, retry_s=0.5)
     try:
         orch.process([{"role": "user", "content": "Hi, I'm Ann."}], user_id="ann")
-        keyword = orch.services.keyword
+        keyword = services_of(orch).keyword
         real_upsert = keyword.upsert
 
         async def upsert_then_cut(*args: Any, **kwargs: Any) -> Any:
@@ -98,11 +99,11 @@ def test_an_outage_past_retry_s_fails_cleanly_and_the_retry_stores_once(
             patch.setattr(keyword, "upsert", upsert_then_cut)
             with pytest.raises(StoreUnavailableError, match="chroma run"):
                 orch.process(MOVE, user_id="ann")
-        assert orch.run_sync(orch.services.journal.pending())  # the write waits there
+        assert orch.run_sync(services_of(orch).journal.pending())  # the write waits there
 
         proxy.up()
         orch.process(MOVE, user_id="ann")  # the caller's retry
-        assert orch.run_sync(orch.services.journal.pending()) == []
+        assert orch.run_sync(services_of(orch).journal.pending()) == []
         stored = orch.get_all(user_id="ann")
         turns = [m.content for m in stored if m.content.startswith("user: ")]
         assert sorted(turns) == sorted(["user: Hi, I'm Ann.", "user: " + MOVE[0]["content"]])

@@ -119,7 +119,7 @@ def main() -> None:
     import tempfile
     from pathlib import Path
 
-    from octomem.orchestrator.services import build_embedder
+    from octomem.orchestrator.lifecycle import build_embedder
     from octomem.settings import load_settings
 
     embedder = build_embedder(load_settings())

@@ -20,6 +20,7 @@ import pytest
 from octomem import Orchestrator
 from octomem.models import CoreMemory
 from octomem.orchestrator import locks
+from octomem.orchestrator.internals import services_of
 from octomem.orchestrator.locks import scope_key
 from tests.invariants import assert_one_current_home
 
@@ -97,7 +98,7 @@ def test_the_same_call_made_at_once_stores_each_turn_once(orch: Orchestrator) ->
 
 def test_other_users_do_not_wait_for_a_busy_user(orch: Orchestrator, monkeypatch) -> None:
     """While one user's commit is held up, another user's process() completes."""
-    services = orch.services
+    services = services_of(orch)
     orch.process("warm up", user_id="warm")
     entered, release = threading.Event(), threading.Event()
     real = services.history.record
@@ -137,8 +138,8 @@ def test_first_calls_from_two_event_loops_both_open_the_stores(orch: Orchestrato
     """The first calls on an Orchestrator, made at once through its sync API (its own loop)
     and from another thread's event loop, both wait for one opening of the stores and
     complete: the second is woken on its own loop when the first has opened them."""
-    services = orch.services
-    opening, arrivals = type(services).init, []
+    services = services_of(orch)
+    opening, arrivals = services.init, []
     waiting = threading.Event()  # the second caller is queued for the opening lock
 
     class Queue(deque):  # the opening lock's waiters: the second caller's arrival is seen
@@ -151,7 +152,7 @@ def test_first_calls_from_two_event_loops_both_open_the_stores(orch: Orchestrato
 
     async def init() -> None:
         arrivals.append(asyncio.get_running_loop())
-        await opening(services)
+        await opening()
 
     journal_init = services.journal.init
 
@@ -196,7 +197,7 @@ async def test_a_caller_cancelled_while_its_lease_claim_lands_leaves_no_lease(
     in between, e.g. by a timeout) is given back: the user's next writer, in any process,
     does not wait out the lease's TTL."""
     await orch.aprocess("warm up", user_id="warm")
-    graph = orch.services.graph
+    graph = services_of(orch).graph
     real = graph.acquire_lease
     landed = asyncio.Event()
 

@@ -32,6 +32,7 @@ import pytest
 from octomem import Orchestrator
 from octomem.bench.synthetic import memories
 from octomem.embeddings import Embedder
+from octomem.orchestrator.internals import services_of
 from octomem.settings import load_settings
 from tests.conftest import T0
 
@@ -143,7 +144,7 @@ def _state(orch: Orchestrator) -> State:
         for r in orch.get_all(user_id=USER, include_superseded=True)
     )
     history: dict[str, list[str]] = defaultdict(list)
-    for event in orch.run_sync(orch.services.history.for_user(USER)):
+    for event in orch.run_sync(services_of(orch).history.for_user(USER)):
         history[event.memory_id].append(event.operation.value)
     export = io.StringIO()
     orch.export_jsonl(export, user_id=USER)

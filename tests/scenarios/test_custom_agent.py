@@ -17,9 +17,8 @@ from octomem.agents.base import RecallPort, read_turns, record_fields
 from octomem.embeddings import Embedder
 from octomem.llm_schema import LLMOutput
 from octomem.models import CustomMemory, MemoryBase, MemoryType, Turn
-from octomem.orchestrator import studio
+from octomem.orchestrator import lifecycle, studio
 from octomem.orchestrator.process_graph import build_process_graph
-from octomem.orchestrator.services import build_services
 from octomem.plans import RankedList, RecallPlan
 from octomem.prompts.reconcile import DecisionOutput
 from octomem.settings import load_settings
@@ -129,7 +128,7 @@ async def test_studio_process_graph_shows_a_custom_agent(
 ) -> None:
     monkeypatch.setenv(studio.AGENTS_VARIABLE, f"{__name__}:recipe_agent")
     agents = studio.studio_agents()
-    services = build_services(
+    services = lifecycle.build_services(
         load_settings(data_dir=tmp_path / "studio"), embedder=embedder, agents=agents
     )
     graph = build_process_graph(services)
@@ -141,7 +140,7 @@ async def test_studio_process_graph_shows_a_custom_agent(
             }
         )
     finally:
-        await services.close()
+        await lifecycle.close(services)
     assert state["routing"]["recipe"] == "selected"
     assert [c.content for c in state["candidates"] if c.memory_type == "recipe"] == [
         "The user's recipe for soup: leeks."

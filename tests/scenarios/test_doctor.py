@@ -10,6 +10,7 @@ from pathlib import Path
 
 from octomem import Orchestrator
 from octomem.models import HistoryEvent, KnowledgeMemory, MemoryType, Operation, Relation
+from octomem.orchestrator.internals import services_of
 from octomem.orchestrator.writer import DELETE_BATCH
 from octomem.settings import load_settings
 from tests.conftest import T0
@@ -24,7 +25,7 @@ def _seed(orch: Orchestrator) -> None:
 
 def _damage(orch: Orchestrator) -> dict[str, str]:
     """What older versions (no journal) could leave after a crash, one of each."""
-    run, services = orch.run_sync, orch.services
+    run, services = orch.run_sync, services_of(orch)
     records = orch.get_all(user_id="alice", include_superseded=True)
     edge = next(r for r in records if isinstance(r, KnowledgeMemory) and r.is_current)
     unindexed = next(r for r in records if getattr(r, "attribute", None) == "works_at")
@@ -94,11 +95,11 @@ def test_check_names_every_difference_and_repair_fixes_them(orch: Orchestrator) 
     # the canonical store was never touched; what the damage hid is found again
     after = {u: orch.get_all(user_id=u, include_superseded=True) for u in ("alice", "bob")}
     assert after == before
-    keyword = orch.services.keyword
+    keyword = services_of(orch).keyword
     found = orch.run_sync(keyword.search("works Acme", user_id="alice", limit=50))
     assert damaged["unindexed"] in [memory_id for memory_id, _, _ in found]
     assert orch.run_sync(keyword.search("boat", user_id="alice")) == []
-    edges = orch.run_sync(orch.services.graph.relations("alice", include_invalid=True))
+    edges = orch.run_sync(services_of(orch).graph.relations("alice", include_invalid=True))
     orphan = next(e for e in edges if e.id == "kg_orphan")
     assert orphan.invalid_at is not None  # invalidated, never deleted
     assert [e.operation for e in orch.history(damaged["unlogged"])] == [Operation.ADD]

@@ -14,6 +14,7 @@ import pytest
 from octomem import ForgetReport, Memory, Orchestrator
 from octomem.embeddings import Embedder
 from octomem.errors import InvalidInputError, NotFoundError
+from octomem.orchestrator.internals import services_of
 from octomem.settings import load_settings
 
 ZOE = [
@@ -125,7 +126,7 @@ def test_forget_one_agent_keeps_the_users_other_scopes(orch: Orchestrator) -> No
     assert "Xanthopolis" in " ".join(orch.recall("where does zoe live", user_id="zoe").texts())
     assert "quibbleton" not in _export(orch, "zoe").lower()
     # the entity "Zoe" is still used by her other memories: it stays
-    assert orch.run_sync(orch.services.graph.find_entities("zoe", ["Zoe"]))
+    assert orch.run_sync(services_of(orch).graph.find_entities("zoe", ["Zoe"]))
     assert orch.check().consistent
 
 
@@ -140,7 +141,7 @@ def test_an_interrupted_forget_is_completed_when_the_stores_are_reopened(
         raise RuntimeError("the process died here")
 
     # dies after the graph and keyword index, before the vector store and history
-    monkeypatch.setattr(orch.services.vector, "delete", crash)
+    monkeypatch.setattr(services_of(orch).vector, "delete", crash)
     with pytest.raises(RuntimeError):
         orch.forget(user_id="zoe")
     monkeypatch.undo()
@@ -200,7 +201,7 @@ def test_forget_in_server_mode(
         # the servers own their files (the history log and journal included): none rewritten
         assert not {"vector", "graph", "history", "journal"} & set(report.files_rewritten)
         _assert_zoe_gone(orch, zoe, bob)
-        graph = orch.services.graph
+        graph = services_of(orch).graph
         assert orch.run_sync(graph.relations(zoe, include_invalid=True)) == []
         assert orch.run_sync(graph.find_entities(zoe, ["Zoe", "Flumberdyne Corp"])) == []
         assert zoe not in set(orch.run_sync(graph.memory_ids()).values())

@@ -19,6 +19,7 @@ import pytest
 
 from octomem import ConflictError, MemoryType, Orchestrator
 from octomem.bench.synthetic import memories
+from octomem.orchestrator.internals import services_of
 
 MARK = "zorblax"  # in every message of the user who is forgotten
 
@@ -115,7 +116,7 @@ def _hold_extraction(orch: Orchestrator, monkeypatch: pytest.MonkeyPatch) -> Any
     """Make the semantic agent's extraction wait until released: a process() is then in
     flight with its raw turns stored and its extracted memories not yet."""
     entered, release = threading.Event(), threading.Event()
-    agent = orch.services.agents[MemoryType.SEMANTIC]
+    agent = services_of(orch).agents[MemoryType.SEMANTIC]
     extract = agent.extract
 
     def held(*args: Any, **kwargs: Any) -> Any:

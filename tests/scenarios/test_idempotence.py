@@ -16,6 +16,7 @@ from octomem import Operation, Orchestrator
 from octomem.agents.semantic.prompt import Fact, SemanticOutput
 from octomem.bench.synthetic import memories
 from octomem.demo import load_sample
+from octomem.orchestrator.internals import services_of
 from octomem.prompts.extraction import ExtractionOutput
 from octomem.prompts.reconcile import Decision, DecisionOutput
 from octomem.testing import ScriptedModel, from_extraction
@@ -43,7 +44,7 @@ def _everything(orch: Orchestrator, user: str) -> tuple[list[Any], Counter[str]]
         (r.id, r.content_hash, r.valid_to, r.superseded_by, r.version, r.updated_at)
         for r in orch.get_all(user_id=user, include_superseded=True)
     )
-    events = orch.run_sync(orch.services.history.for_user(user))
+    events = orch.run_sync(services_of(orch).history.for_user(user))
     return records, Counter(e.id for e in events)
 
 

@@ -20,6 +20,7 @@ from typing_extensions import TypedDict
 
 from octomem import ConfigurationError, InvalidInputError, Orchestrator
 from octomem.langgraph import NamespaceScope, OctomemStore
+from octomem.orchestrator.internals import services_of
 from octomem.settings import load_settings
 
 
@@ -210,7 +211,7 @@ def test_close_waits_for_a_running_put_and_refuses_later_ones(tmp_path, embedder
     orch = Orchestrator.from_settings(load_settings(data_dir=tmp_path / "s"), embedder=embedder)
     store = OctomemStore(orch)
     store.put(("memories", "alice"), "warm", {"content": "Alice is here."})
-    vector = orch.services.vector
+    vector = services_of(orch).vector
     real = vector.upsert
     entered, release = threading.Event(), threading.Event()
 
@@ -309,7 +310,7 @@ def test_index_that_disagrees_with_the_orchestrators_embedder_is_refused(
 ) -> None:
     """The Orchestrator embeds every memory of its project; an `index` whose dims or embed
     would give other vectors is a ConfigurationError that says what to do instead."""
-    dimension = orch.services.embedder.dimension
+    dimension = orch.embedder.dimension
     with pytest.raises(ConfigurationError, match="dims is 1536 .* gives 384-dimensional"):
         OctomemStore(orch, index={"dims": 1536, "fields": ["text"]})
 
@@ -324,7 +325,7 @@ def test_index_that_disagrees_with_the_orchestrators_embedder_is_refused(
     assert orch.get_all(agent_id="langgraph") == []
 
     def same_model(texts: Any) -> list[list[float]]:
-        return asyncio.run(orch.services.embedder.embed(list(texts)))
+        return asyncio.run(orch.embedder.embed(list(texts)))
 
     agreeing = OctomemStore(orch, index={"embed": same_model, "dims": dimension})
     agreeing.put(("docs",), "k", {"text": "stored"})

@@ -16,6 +16,7 @@ import pytest
 
 from octomem import Orchestrator, filters
 from octomem.bench.synthetic import facts
+from octomem.orchestrator.internals import services_of
 from octomem.orchestrator.writer import WRITE_SLICE
 from tests.conftest import T0
 
@@ -53,7 +54,7 @@ def test_a_large_call_writes_each_store_in_bounded_slices(
     """A store call holds that store (the graph connection, Chroma's writer, a SQLite
     connection) for its whole length, and another user's recall waits for it: the writes
     of one call of 300 messages (over 1,000 records) come in slices of WRITE_SLICE."""
-    services = shared_orch.services
+    services = services_of(shared_orch)
     sizes: list[tuple[str, int]] = []
 
     def spy(store: Any, name: str, size: Callable[..., int]) -> None:

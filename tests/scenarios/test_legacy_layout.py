@@ -10,7 +10,8 @@ from typing import Any
 from octomem import Orchestrator
 from octomem.langgraph import OctomemStore
 from octomem.models import MemoryBase
-from octomem.orchestrator.services import upgrade_layout
+from octomem.orchestrator.internals import services_of
+from octomem.orchestrator.lifecycle import upgrade_layout
 from octomem.stores.chroma import ChromaVectorStore
 from tests.conftest import T0
 from tests.legacy import chroma_entries, make_legacy_store
@@ -71,7 +72,7 @@ def _legacy_store(make_orch: Any) -> tuple[Path, dict[str, MemoryBase], dict[str
     raw = [r for r in records.values() if r.internal.get("raw")]
     # the flag of turns whose LLM extraction is still owed
     orch.run_sync(
-        orch.services.vector.rewrite(
+        services_of(orch).vector.rewrite(
             raw[0].memory_type,
             [raw[0].model_copy(update={"internal": {**raw[0].internal, "extraction": "fallback"}})],
         )
@@ -126,7 +127,7 @@ def test_an_older_store_is_upgraded_on_open(make_orch: Any) -> None:
     assert item is not None and item.value == {"content": "likes dark mode"}
 
     # once done, opening again has nothing left to do
-    assert orch.run_sync(upgrade_layout(orch.services.vector)) == 0
+    assert orch.run_sync(upgrade_layout(services_of(orch).vector)) == 0
 
 
 def test_two_stores_upgrading_at_once_agree(make_orch: Any) -> None:

@@ -16,7 +16,8 @@ from octomem import InvalidInputError, Orchestrator
 from octomem.embeddings import Embedder
 from octomem.errors import StoreError
 from octomem.models import MemoryType, Operation
-from octomem.orchestrator import engine
+from octomem.orchestrator import lifecycle
+from octomem.orchestrator.internals import services_of
 from octomem.settings import load_settings
 from tests.conftest import T0
 from tests.invariants import assert_one_current_home
@@ -60,7 +61,7 @@ def _assert_agrees_with_a_clean_run(tmp_path: Path, embedder: Embedder) -> None:
 def _hold_vector_writes(orch: Orchestrator, monkeypatch: pytest.MonkeyPatch, *, times: int):
     """Make the first `times` writes of extracted memories to the vector store wait until
     the returned event is set; signal `entered` when one waits."""
-    vector = orch.services.vector
+    vector = services_of(orch).vector
     real = vector.upsert
     entered, release = threading.Event(), threading.Event()
     held = {"left": times}
@@ -103,7 +104,7 @@ def test_close_that_times_out_cancels_and_nothing_is_half_written(
     orch = _open(tmp_path / "a", embedder)
     entered, release = _hold_vector_writes(orch, monkeypatch, times=held)
     if held > 1:  # close's recovery waits on the held write until its time is up
-        monkeypatch.setattr(engine, "_RECOVERY_S", 0.5)
+        monkeypatch.setattr(lifecycle, "_RECOVERY_S", 0.5)
     with ThreadPoolExecutor(1) as pool:
         running = pool.submit(orch.process, CONVERSATION, user_id="alice", timestamp=T0)
         assert entered.wait(60)
@@ -139,7 +140,7 @@ def test_a_write_cut_short_is_completed_before_the_users_next_write(
     orch = _open(tmp_path / "a", embedder)
     orch.process("I live in Paris.", user_id="mover")
     if cut == "store-failed":
-        vector, failures = orch.services.vector, {"left": 1}
+        vector, failures = services_of(orch).vector, {"left": 1}
         real = vector.upsert
 
         async def upsert(memory_type, records, embeddings):
@@ -179,7 +180,7 @@ def test_offline_extraction_leaves_the_event_loop_free(orch: Orchestrator, monke
     """While one user's extraction is busy, another user's recall completes: the rules
     run in a worker thread, not on the loop every caller shares."""
     orch.process("I live in Oslo.", user_id="other")
-    agent = orch.services.agents[MemoryType.SEMANTIC]
+    agent = services_of(orch).agents[MemoryType.SEMANTIC]
     real = agent.extract
     busy, release = threading.Event(), threading.Event()
 

@@ -12,6 +12,7 @@ import pytest
 
 from octomem import Memory, Orchestrator
 from octomem.langgraph import OctomemStore
+from octomem.orchestrator.internals import services_of
 
 # ids that mean something to a filter language, SQL, FTS5 or Cypher
 HOSTILE = ["*", "$exists", "%", "_", "' OR '1'='1", '" OR 1=1 --', "a*", "NULL", "} OR {"]
@@ -28,8 +29,8 @@ def _fill(orch: Orchestrator) -> dict[str, int]:
 def _counts(orch: Orchestrator) -> dict[str, int]:
     return {
         user: len(orch.get_all(user_id=user, include_superseded=True))
-        + len(orch.run_sync(orch.services.history.for_user(user)))
-        + len(orch.run_sync(orch.services.graph.relations(user, include_invalid=True)))
+        + len(orch.run_sync(services_of(orch).history.for_user(user)))
+        + len(orch.run_sync(services_of(orch).graph.relations(user, include_invalid=True)))
         for user in ("alice", "bob")
     }
 

@@ -18,6 +18,7 @@ from octomem.agents.resource.prompt import Resource, ResourceOutput
 from octomem.agents.semantic.prompt import Fact, SemanticOutput
 from octomem.agents.working.prompt import Task, WorkingOutput
 from octomem.models import ResourceMemory, utcnow
+from octomem.orchestrator.internals import services_of
 from octomem.prompts.extraction import ExtractionOutput
 from octomem.prompts.reconcile import Decision, DecisionOutput
 from octomem.testing import ScriptedModel, ScriptedRequest, from_extraction
@@ -296,8 +297,8 @@ def test_secrets_are_masked_everywhere(llm_orch, mode: str) -> None:
     assert secret not in dumped and key not in dumped
     [res] = current(orch, MemoryType.RESOURCE)
     assert res.sensitive and "[MASKED password" in res.content
-    assert orch.run_sync(orch.services.keyword.search(secret, user_id="alice")) == []
-    events = orch.run_sync(orch.services.history.for_user("alice"))
+    assert orch.run_sync(services_of(orch).keyword.search(secret, user_id="alice")) == []
+    events = orch.run_sync(services_of(orch).history.for_user("alice"))
     assert secret not in " ".join(e.model_dump_json() for e in events)
 
 

@@ -14,6 +14,7 @@ from octomem import MemoryType, Orchestrator
 from octomem.agents.knowledge.prompt import KnowledgeOutput, Triple
 from octomem.errors import InvalidInputError
 from octomem.models import CoreMemory, Entity, KnowledgeMemory, Operation, SemanticMemory
+from octomem.orchestrator.internals import services_of
 from octomem.prompts.extraction import ExtractionOutput
 from octomem.testing import ScriptedModel, ScriptedRequest
 
@@ -42,7 +43,7 @@ def views(orch: Orchestrator, user: str = "alice") -> tuple[list[str], list[Know
         for k in orch.get_all(user_id=user, memory_types=["knowledge"])
         if isinstance(k, KnowledgeMemory) and k.predicate == "LIVES_IN"
     ]
-    relations = orch.run_sync(orch.services.graph.relations(user, predicate="LIVES_IN"))
+    relations = orch.run_sync(services_of(orch).graph.relations(user, predicate="LIVES_IN"))
     return lines, edges, relations
 
 
@@ -236,7 +237,7 @@ def test_an_edge_an_earlier_version_extracted_gives_way_to_the_projection(
     )
     orch.run_sync(
         write_records(
-            orch.services,
+            services_of(orch),
             [(legacy, history_event(legacy, Operation.ADD))],
             deletes=[projected],
         )
@@ -256,8 +257,8 @@ def test_check_finds_a_lost_projection_and_repair_renders_it_again(orch: Orchest
     [edge] = views(orch)[1]
     [block] = [c for c in orch.get_all(user_id="alice", memory_types=["core"])]
     damaged = block.model_copy(update={"content": "Lives in: Paris", "content_hash": ""})
-    orch.run_sync(write_records(orch.services, [], deletes=[edge]))
-    orch.run_sync(write_records(orch.services, [(damaged, orch.history(block.id)[-1])]))
+    orch.run_sync(write_records(services_of(orch), [], deletes=[edge]))
+    orch.run_sync(write_records(services_of(orch), [(damaged, orch.history(block.id)[-1])]))
     report = orch.check()
     [views_diff] = [s for s in report.stores if s.store == "projections"]
     assert (views_diff.missing, views_diff.stale) == ([edge.id], [block.id])

@@ -9,6 +9,7 @@ import pytest
 
 from octomem import MemoryType, Operation, Orchestrator, SemanticMemory, StoreError
 from octomem.models import Entity, KnowledgeMemory, WorkingMemory, utcnow
+from octomem.orchestrator.internals import services_of
 from tests.conftest import T0
 
 
@@ -98,7 +99,7 @@ def test_move_invalidates_the_graph_edge(
     lives = [k for k in knowledge if isinstance(k, KnowledgeMemory) and k.predicate == "LIVES_IN"]
     assert {k.object: k.is_current for k in lives} == {"Paris": False, "Berlin": True}
 
-    graph = orch.services.graph
+    graph = services_of(orch).graph
     edges = orch.run_sync(graph.relations(alice, predicate="LIVES_IN", include_invalid=True))
     paris_id = Entity.make_id(alice, "Paris")
     [paris_edge] = [e for e in edges if e.object_id == paris_id]
@@ -140,7 +141,7 @@ def test_interrupted_process_finishes_on_retry(orch: Orchestrator, monkeypatch) 
         {"role": "user", "content": "My name is Alice. I live in Paris and I work at Acme."},
         {"role": "user", "content": "Here is the plan: https://example.com/plan.pdf"},
     ]
-    vector = orch.services.vector
+    vector = services_of(orch).vector
     real_upsert = vector.upsert
     calls = {"n": 0}
 
@@ -170,7 +171,7 @@ def test_interrupted_process_finishes_on_retry(orch: Orchestrator, monkeypatch) 
         history = orch.history(record.id)
         assert [e.operation for e in history].count(Operation.ADD) == 1
     # the keyword index holds each memory once
-    found = orch.run_sync(orch.services.keyword.search("Paris", user_id="alice", limit=50))
+    found = orch.run_sync(services_of(orch).keyword.search("Paris", user_id="alice", limit=50))
     assert len(found) == len({i for i, _, _ in found})
 
 
@@ -212,7 +213,7 @@ def test_a_store_failing_while_the_embedder_runs_loses_nothing(
     """The writer embeds while the graph, keyword index and history are written: a graph
     failure must surface as itself, write nothing canonical, and a retry must finish."""
     conversation = [{"role": "user", "content": "I live in Lisbon and I work at Initech."}]
-    graph = orch.services.graph
+    graph = services_of(orch).graph
     real_link = graph.link_memories
 
     async def broken_link(links):

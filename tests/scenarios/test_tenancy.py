@@ -14,6 +14,7 @@ import pytest
 from octomem import ConfigurationError, Memory, NotFoundError, Orchestrator
 from octomem.langgraph import OctomemStore, create_manage_memory_tool
 from octomem.models import MemoryBase, MemoryType, make_memory_id
+from octomem.orchestrator.internals import services_of
 
 ALICE = [
     {"role": "user", "content": "Hi, I'm Alice. I live in Paris and I love jazz."},
@@ -161,7 +162,7 @@ def test_ids_are_keyed_per_data_dir_and_stable_across_reopen(
 def test_a_store_from_before_id_keys_keeps_its_ids(make_orch: Any, tmp_path: Path) -> None:
     data_dir = tmp_path / "old"
     old = make_orch(data_dir=data_dir)
-    old.services.id_key = None  # ids as versions before id keys made them
+    services_of(old).id_key = None  # ids as versions before id keys made them
     old.process(ALICE, user_id="alice", session_id="s1")
     before = _everything(old, "alice")
     old.close()

@@ -14,6 +14,7 @@ import pytest
 from octomem import Orchestrator
 from octomem.errors import InvalidInputError, StoreError
 from octomem.models import MemoryBase, MemoryType
+from octomem.orchestrator.internals import services_of
 from tests.conftest import T0
 from tests.invariants import assert_one_current_home
 from tests.legacy import legacy_payload
@@ -207,7 +208,7 @@ def test_import_writes_the_graph_under_the_users_lock(make_orch: Any) -> None:
     source.export_jsonl(buffer, user_id="mover")
 
     target = make_orch()
-    graph = target.services.graph
+    graph = services_of(target).graph
     real = graph.upsert_entities
     calls: list[int] = []
 
@@ -241,7 +242,7 @@ def test_an_import_cut_short_by_a_store_is_completed_by_the_users_next_write(
     source.export_jsonl(buffer)
 
     target = make_orch()
-    vector, calls = target.services.vector, []
+    vector, calls = services_of(target).vector, []
     real = vector.upsert
 
     async def upsert(memory_type, records, embeddings):

@@ -32,8 +32,8 @@ from octomem.models import (
     unregister_memory_type,
 )
 from octomem.orchestrator.arguments import parse_memory_types
+from octomem.orchestrator.lifecycle import build_services
 from octomem.orchestrator.routing import query_agent_weights
-from octomem.orchestrator.services import build_services
 from octomem.settings import load_settings
 
 

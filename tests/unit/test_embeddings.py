@@ -376,7 +376,7 @@ async def test_litellm_wrong_count_and_dimension(fake_provider):
 def test_an_embedder_given_to_an_orchestrator_is_the_one_it_uses(tmp_path):
     # a CachedEmbedder with nothing cached yet is falsy (len 0): it must still be shared,
     # not silently replaced by a second model
-    from octomem.orchestrator.services import build_services
+    from octomem.orchestrator.lifecycle import build_services
     from octomem.settings import load_settings
 
     shared = CachedEmbedder(LocalEmbedder())

@@ -21,7 +21,7 @@ from octomem import embeddings_bert, embeddings_onnx
 from octomem.embeddings import Embedder, LocalEmbedder
 from octomem.embeddings_onnx import MAX_GROUP, _length_groups, supports_onnx
 from octomem.errors import ConfigurationError
-from octomem.orchestrator.services import build_embedder
+from octomem.orchestrator.lifecycle import build_embedder
 from octomem.settings import load_settings
 
 REPO = Path(__file__).resolve().parents[2]

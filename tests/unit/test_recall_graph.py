@@ -9,7 +9,6 @@ from typing import Any
 
 from octomem import Orchestrator
 from octomem.models import RecallResult
-from octomem.orchestrator.graph import build_recall_graph
 from octomem.plans import RecallPlan
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -40,7 +39,7 @@ def test_graph_and_direct_recall_give_the_same_hits(
         session_id="s1",
     )
     orch.process("I moved to Berlin.", user_id=alice, session_id="s2")
-    graph = build_recall_graph(orch.services)
+    graph = orch.recall_graph
     for query, arguments in [
         ("where does alice live?", {}),
         ("what did Bob send?", {"limit": 2}),
@@ -59,8 +58,6 @@ def test_graph_and_direct_recall_give_the_same_hits(
 
 def test_graph_recall_with_no_agent_to_search_returns_no_hits(orch: Orchestrator) -> None:
     # a store of its own: which agents have anything to search is known per store
-    state = orch.run_sync(
-        build_recall_graph(orch.services).ainvoke({"query": "anything", "user_id": "nobody"})
-    )
+    state = orch.run_sync(orch.recall_graph.ainvoke({"query": "anything", "user_id": "nobody"}))
     assert state["plan"].agents == ()
     assert state["result"].hits == []

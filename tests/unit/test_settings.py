@@ -104,7 +104,7 @@ def test_cache_bounds_are_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     """The in-process caches are bounded in memory by `vector.cache_mb` and
     `embedder.cache_mb` (docs/operations.md#memory)."""
     from octomem.embeddings import CachedEmbedder
-    from octomem.orchestrator.services import build_embedder
+    from octomem.orchestrator.lifecycle import build_embedder
 
     monkeypatch.setenv("OCTOMEM_EMBEDDER__CACHE_MB", "2")
     monkeypatch.setenv("OCTOMEM_VECTOR__CACHE_MB", "3")

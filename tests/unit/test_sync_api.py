@@ -1,5 +1,6 @@
-"""The sync API mirrors the async one, and only the orchestrator package reaches into an
-Orchestrator's or its Services' private state."""
+"""The sync API mirrors the async one, and only the orchestrator package reaches into the
+private state of an Orchestrator, its Services or its Records (white-box tests go through
+`octomem.orchestrator.internals.services_of`)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,16 @@ import octomem
 from octomem import Orchestrator
 from octomem.embeddings import Embedder
 from octomem.errors import InvalidInputError
-from octomem.orchestrator import engine, services
+from octomem.models import (
+    MemoryType,
+    Operation,
+    SemanticMemory,
+    SourceRef,
+    make_memory_id,
+    utcnow,
+)
+from octomem.orchestrator import engine, records, services
+from octomem.orchestrator.events import history_event
 from octomem.settings import load_settings
 
 ROOT = Path(octomem.__file__).parent
@@ -60,7 +70,7 @@ def test_run_sync_returns_the_result_on_the_orchestrators_own_loop(
 
     first, second = orch.run_sync(where()), orch.run_sync(where())
     assert first is second  # one loop for the object's life: loop-bound clients keep working
-    assert orch.run_sync(orch.services.history.for_user(nobody)) == []
+    assert orch.run_sync(orch.aget_all(user_id=nobody)) == []
 
 
 def test_a_sync_call_from_inside_its_own_loop_is_an_octomem_error(orch: Orchestrator) -> None:
@@ -81,6 +91,58 @@ def test_running_call_is_refused_once_closed(orch: Orchestrator) -> None:
     orch.run_sync(orch.aclose())
     with pytest.raises(InvalidInputError, match="closed"):
         orch.run_sync(tracked())
+
+
+def test_open_and_ping_reach_the_stores_and_are_refused_once_closed(
+    orch: Orchestrator,
+) -> None:
+    orch.open()
+    orch.open()  # once: a second open does nothing
+    orch.ping()
+    assert orch.stats().users == 0
+    orch.run_sync(orch.aclose())
+    with pytest.raises(InvalidInputError, match="closed"):
+        orch.ping()
+
+
+def test_records_write_and_read_what_an_integration_built(
+    orch: Orchestrator, embedder: Embedder
+) -> None:
+    """`records`: ids keyed per data directory, reads by id and filter, a locked write."""
+    records = orch.records
+    record_id = records.memory_id(MemoryType.SEMANTIC, "sample", "ana", "color")
+    assert record_id == records.memory_id(MemoryType.SEMANTIC, "sample", "ana", "color")
+    assert record_id != make_memory_id(MemoryType.SEMANTIC, "sample", "ana", "color")
+    now = utcnow()
+    record = SemanticMemory(
+        id=record_id,
+        user_id="ana",
+        content="Ana's favourite colour is green.",
+        subject="ana",
+        attribute="color",
+        value="green",
+        created_at=now,
+        updated_at=now,
+        valid_from=now,
+        source=SourceRef(extractor="sample"),
+    )
+    event = history_event(record, Operation.ADD, actor="sample", at=now)
+
+    async def write() -> None:
+        async with orch.running_call():
+            await orch.aopen()
+            async with records.hold(["ana"]):
+                await records.write([(record, event)], actor="sample")
+
+    orch.run_sync(write())
+    assert orch.get(record_id, user_id="ana").content == record.content
+    assert [r.id for r in orch.run_sync(records.get(MemoryType.SEMANTIC, [record_id]))] == [
+        record_id
+    ]
+    listed = orch.run_sync(records.list(MemoryType.SEMANTIC, where={"user_id": "ana"}))
+    assert [r.id for r in listed] == [record_id]
+    assert [e.operation for e in orch.history(record_id)] == [Operation.ADD]
+    assert orch.embedder.dimension == embedder.dimension
 
 
 def private_names(module: object, class_name: str) -> set[str]:
@@ -118,8 +180,12 @@ def private_uses(path: Path, private: set[str]) -> list[str]:
 
 
 def test_private_state_of_the_orchestrator_stays_in_its_package() -> None:
-    private = private_names(engine, "Orchestrator") | private_names(services, "Services")
-    assert {"_loop", "_calls", "_get"} <= private
+    private = (
+        private_names(engine, "Orchestrator")
+        | private_names(services, "Services")
+        | private_names(records, "Records")
+    )
+    assert {"_loop", "_calls", "_get", "_services", "_id_key"} <= private
     outside = [
         path
         for path in [*ROOT.rglob("*.py"), *TESTS.rglob("*.py")]

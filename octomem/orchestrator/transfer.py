@@ -29,7 +29,6 @@ from typing import IO, Any
 from pydantic import BaseModel, Field
 
 from octomem.errors import ImportRejectedError, InvalidInputError
-from octomem.import_checks import Parts, RejectedLine, check_lines
 from octomem.models import (
     Change,
     Entity,
@@ -47,6 +46,7 @@ from octomem.models import (
 )
 from octomem.orchestrator import projections
 from octomem.orchestrator.events import history_event
+from octomem.orchestrator.import_checks import Parts, RejectedLine, check_lines
 from octomem.orchestrator.services import Services
 from octomem.orchestrator.writer import write_parts
 from octomem.scopes import scope_filter
@@ -306,8 +306,8 @@ async def import_jsonl(
     - with any secret in their text masked (an export written by another tool, or edited,
     may hold some).
 
-    Every line is checked first (`octomem.import_checks`). If any could not be stored as it
-    is, or would reach another scope's data, nothing is imported: ImportRejectedError lists
+    Every line is checked first (`orchestrator.import_checks`). If any could not be stored as
+    it is, or would reach another scope's data, nothing is imported: ImportRejectedError lists
     them. With `skip_invalid=True` the other lines are imported and the summary's
     `rejected` lists the ones left out."""
     lines = await asyncio.to_thread(lambda: [_masked(line) for line in read_lines(source)])

@@ -1,0 +1,64 @@
+"""`Records`: record-level access for integrations that keep records of their own.
+
+The LangGraph store (`octomem.langgraph.store`) keeps each of its items as a semantic
+memory it builds itself, not one extracted from a conversation: it reads records by id or
+filter and writes the records it built, with their history events, journaled, under the
+users' write locks - no extraction, no reconcile. `Orchestrator.records` gives
+it that and nothing more of the engine.
+
+Await these inside `Orchestrator.running_call()` once the stores are open
+(`Orchestrator.aopen`), as every method of the Orchestrator does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import TYPE_CHECKING
+
+from octomem.models import HistoryEvent, MemoryBase, MemoryType, make_memory_id
+from octomem.orchestrator.writer import delete_records, write_records
+from octomem.stores.base import Filter
+
+if TYPE_CHECKING:
+    from octomem.orchestrator.services import Services
+
+
+class Records:
+    """Read and write an Orchestrator's records directly (see the module docstring)."""
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+
+    def memory_id(self, memory_type: MemoryType, *key: object) -> str:
+        """The deterministic id of the record of this type and key, keyed with the data
+        directory's id key (`octomem.models.make_memory_id`): the same key, the same id."""
+        return make_memory_id(memory_type, *key, id_key=self._services.id_key)
+
+    async def get(self, memory_type: MemoryType, ids: Sequence[str]) -> list[MemoryBase]:
+        """The stored records with these ids (current or superseded); unknown ids are left
+        out."""
+        return await self._services.vector.get(memory_type, ids)
+
+    async def list(self, memory_type: MemoryType, *, where: Filter) -> list[MemoryBase]:
+        """Every stored record of this type that `where` matches (current or superseded)."""
+        return await self._services.vector.list(memory_type, where=where)
+
+    def hold(self, user_ids: Iterable[str | None]) -> AbstractAsyncContextManager[None]:
+        """`async with records.hold(users):` the write locks of these users' memories, as
+        every write path holds them (their unfinished writes completed first)."""
+        return self._services.locks.hold_many(user_ids)
+
+    async def write(
+        self,
+        changes: Sequence[tuple[MemoryBase, HistoryEvent]],
+        *,
+        deletes: Sequence[MemoryBase] = (),
+        actor: str,
+    ) -> None:
+        """Delete `deletes` from every store (a DELETE event each, by `actor`; the history
+        keeps what they said), then write each record of `changes` with its history event
+        to every store; each step journaled. Hold the users' locks (`hold`)."""
+        if deletes:
+            await delete_records(self._services, deletes, actor=actor)
+        await write_records(self._services, changes)
