@@ -24,7 +24,6 @@ from octomem.id_key import resolve_id_key, resolve_server_id_key
 from octomem.llm import LiteLLMClient
 from octomem.logs import get_logger
 from octomem.memory_types import BUILTIN_REGISTRY, TypeRegistry
-from octomem.models import MemoryType
 from octomem.orchestrator.forget import resume, rewrite_files
 from octomem.orchestrator.locks import ScopeLocks, local_lock
 from octomem.orchestrator.services import Services
@@ -77,7 +76,7 @@ async def complete_interrupted(services: Services) -> int:
 async def probe(services: Services) -> None:
     """Open the stores, then reach the vector and graph stores with one cheap read each."""
     await services.init()  # journal recovered
-    await services.vector.count(MemoryType.CORE)
+    await services.vector.count(next(iter(services.agents)))
     await services.graph.erasures("octomem-ready-probe")
 
 

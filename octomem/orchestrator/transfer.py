@@ -36,7 +36,6 @@ from octomem.models import (
     HistoryEvent,
     IntentPart,
     MemoryBase,
-    MemoryType,
     Operation,
     Relation,
     Stats,
@@ -105,7 +104,7 @@ async def _collect(
             e.record for e in user_events if e.record
         ]:
             names.update(n for n in data.get("entities") or [] if isinstance(n, str))
-            if data.get("memory_type") == MemoryType.KNOWLEDGE.value:
+            if "object" in data:  # an edge (subject)-[predicate]->(object): both are nodes
                 names.update(str(data.get(k) or "") for k in ("subject", "object"))
         entities += await services.graph.find_entities(user, sorted(n for n in names if n.strip()))
     return records, events, entities, relations

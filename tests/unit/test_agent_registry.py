@@ -31,6 +31,7 @@ from octomem.models import (
     register_memory_type,
     unregister_memory_type,
 )
+from octomem.orchestrator import lifecycle
 from octomem.orchestrator.arguments import parse_memory_types
 from octomem.orchestrator.lifecycle import build_services
 from octomem.orchestrator.routing import query_agent_weights
@@ -183,7 +184,7 @@ def test_settings_that_name_a_type_no_agent_has_are_refused(tmp_path: Path) -> N
     settings = load_settings(data_dir=tmp_path, recall={"agent_weights": {"note": 2.0}})
     services = build_services(settings, agents=[_agent("note", Note)])
     assert MemoryType("note") in services.types
-    asyncio.run(services.close())
+    asyncio.run(lifecycle.close(services))
 
 
 def test_a_call_names_only_the_types_its_orchestrator_has() -> None:
