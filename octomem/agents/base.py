@@ -120,12 +120,11 @@ def record_fields(turn: Turn, ctx: ExtractionContext, agent: str) -> dict[str, A
 @dataclass(frozen=True, kw_only=True)
 class ViewContext:
     """What rendering a projected view knows besides its sources: the time of the write,
-    the user's current name, the core block's size limit and the data directory's id key."""
+    the user's current name and the core block's size limit."""
 
     now: datetime
     user_name: str | None = None
     char_limit: int = 2000
-    id_key: bytes | None = None
 
 
 def user_name_in(facts: Iterable[MemoryBase]) -> str | None:
@@ -235,7 +234,8 @@ class MemoryAgent(Protocol):
 
     def reread(self, record: MemoryBase, text: str, user_name: str | None) -> MemoryBase:
         """`record` whose content `update()` rewrote to `text`, with its other fields read
-        again from the new text (`user_name`: the user's current name, if known)."""
+        again from the new text (`user_name`: the user's current name, for an agent that
+        `names_user`; else None)."""
         ...
 
     # Projection: an agent whose `projects` names a source type keeps views of that type's
@@ -273,10 +273,10 @@ class MemoryAgent(Protocol):
         """Which of its records in a scope is that scope's view (scope views)."""
         ...
 
-    def canonical(self, candidates: Sequence[MemoryBase], ctx: ViewContext) -> list[MemoryBase]:
+    def canonical(self, candidates: Sequence[MemoryBase], id_key: bytes | None) -> list[MemoryBase]:
         """Candidates of one call without second copies of what its views will say: a
         candidate of its own type that a source candidate implies is dropped, and one
-        that should have been a source becomes that source."""
+        that should have been a source becomes that source (its id keyed with `id_key`)."""
         ...
 
     def twin_filter(self, views: Sequence[MemoryBase]) -> dict[str, Any] | None:
@@ -380,7 +380,7 @@ class BaseAgent:
     def view_filter(self) -> dict[str, Any]:
         return {f"internal.{PROJECTION_OF}": self.projects.value if self.projects else ""}
 
-    def canonical(self, candidates: Sequence[MemoryBase], ctx: ViewContext) -> list[MemoryBase]:
+    def canonical(self, candidates: Sequence[MemoryBase], id_key: bytes | None) -> list[MemoryBase]:
         return list(candidates)
 
     def twin_filter(self, views: Sequence[MemoryBase]) -> dict[str, Any] | None:

@@ -374,7 +374,9 @@ class Orchestrator:
         new = type(old).model_validate(data)
         agent = self._services.agents.get(new.memory_type)
         if agent is not None:  # e.g. a fact's value, core line and edge follow the text
-            name = await projections.user_name(self._services, new.user_id, new.agent_id, now)
+            name = None
+            if agent.names_user:  # only such records are read with the user's name
+                name = await projections.user_name(self._services, new.user_id, new.agent_id, now)
             new = agent.reread(new, text, name)
         event = history_event(new, Operation.UPDATE, old=old, actor="api", at=now)
         changed = (
@@ -399,14 +401,15 @@ class Orchestrator:
         if not projections.is_projection(record):
             return record
         source = str(record.internal[projections.PROJECTION_OF])
-        if self._services.types.type_of(source) is None:  # a type name: rendered from many
+        source_type = self._services.types.type_of(source)
+        if source_type is None:  # names a type, not a record: rendered from many
             if verb == "delete":
                 return record  # the view goes; the next change of a source renders it again
             raise InvalidInputError(
                 f"cannot {verb} {record.id}: it is rendered from the user's facts "
                 f"({source} memories); update those instead, and it follows"
             )
-        return await self._get(self._type_of(source), source, owner)
+        return await self._get(source_type, source, owner)
 
     update = sync_twin(aupdate)
 

@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from octomem.agents.registry import turn_keeper
 from octomem.errors import InvalidInputError
 from octomem.logs import get_logger
 from octomem.models import (
@@ -96,7 +95,7 @@ async def plan_recall(
             ),
             limit=limit,
             session_scoped=frozenset(m for m, agent in agents.items() if agent.session_scoped),
-            turns=turn_keeper(agents).memory_type,
+            turns=services.turn_log.memory_type,
         )
 
 

@@ -38,7 +38,6 @@ from langgraph.types import Send
 from octomem import offload
 from octomem.agents.base import ExtractionContext, MemoryAgent
 from octomem.agents.base import read_turns as read_readings  # the node below is read_turns
-from octomem.agents.registry import turn_keeper
 from octomem.errors import LLMError
 from octomem.language import TurnReading
 from octomem.llm import UsageMeter
@@ -106,7 +105,7 @@ def _masked(turn: Turn) -> Turn:
 
 def build_process_graph(services: Services) -> ProcessGraph:
     settings = services.settings
-    turn_log = turn_keeper(services.agents)  # stores every turn as its own record
+    turn_log = services.turn_log  # stores every turn as its own record
 
     def context(
         state: ProcessState | AgentTask,
@@ -433,7 +432,7 @@ def _total(usages: list[LLMUsage]) -> LLMUsage:
 
 async def _flag_turns(services: Services, ids: list[str], status: str) -> None:
     """Mark raw turns: "fallback" = the LLM failed on them and `reprocess` should retry."""
-    turn_type = turn_keeper(services.agents).memory_type
+    turn_type = services.turn_log.memory_type
     records = await services.vector.get(turn_type, ids)
     changed = [
         r.model_copy(update={"internal": {**r.internal, EXTRACTION_FLAG: status}})

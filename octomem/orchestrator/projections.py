@@ -105,7 +105,6 @@ def _context(services: Services, now: datetime, user_name: str | None = None) ->
         now=now,
         user_name=user_name,
         char_limit=services.settings.agents.core_char_limit,
-        id_key=services.id_key,
     )
 
 
@@ -117,7 +116,7 @@ def canonical_candidates(services: Services, candidates: Sequence[MemoryBase]) -
     `canonical`: a knowledge edge that a semantic candidate implies is dropped)."""
     out = list(candidates)
     for agent in _viewers(services):
-        out = agent.canonical(out, _context(services, datetime.min))
+        out = agent.canonical(out, services.id_key)
     return out
 
 

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING
 
-from octomem.models import HistoryEvent, MemoryBase, MemoryType, make_memory_id
+from octomem.models import HistoryEvent, MemoryBase, MemoryType
 from octomem.orchestrator.writer import delete_records, write_records
 from octomem.stores.base import Filter
 
@@ -32,8 +32,10 @@ class Records:
 
     def memory_id(self, memory_type: MemoryType, *key: object) -> str:
         """The deterministic id of the record of this type and key, keyed with the data
-        directory's id key (`octomem.models.make_memory_id`): the same key, the same id."""
-        return make_memory_id(memory_type, *key, id_key=self._services.id_key)
+        directory's id key, with the type's id prefix in this Orchestrator
+        (`TypeRegistry.make_id`): the same key, the same id."""
+        services = self._services
+        return services.types.make_id(memory_type, *key, id_key=services.id_key)
 
     async def get(self, memory_type: MemoryType, ids: Sequence[str]) -> list[MemoryBase]:
         """The stored records with these ids (current or superseded); unknown ids are left

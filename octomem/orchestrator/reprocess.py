@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from octomem.agents.registry import turn_keeper
 from octomem.models import TURN_NOTES, EpisodicMemory, Turn
 from octomem.orchestrator.services import Services
 from octomem.scopes import given, scope_filter
@@ -46,7 +45,7 @@ async def sessions_to_reprocess(
         {"event_type": "message"},
         None if all_turns else {f"internal.{EXTRACTION_FLAG}": "fallback"},
     )
-    records = await services.vector.list(turn_keeper(services.agents).memory_type, where=where)
+    records = await services.vector.list(services.turn_log.memory_type, where=where)
     sessions: dict[tuple[str | None, str | None], list[Turn]] = {}
     for record in records:
         if isinstance(record, EpisodicMemory):

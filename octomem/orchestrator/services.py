@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from octomem.agents.base import MemoryAgent
-from octomem.agents.registry import default_agents
+from octomem.agents.registry import default_agents, turn_keeper
 from octomem.embeddings import Embedder
 from octomem.errors import OctomemError
 from octomem.llm import LLMClient
@@ -61,6 +62,11 @@ class Services:
     @property
     def stores(self) -> tuple[VectorStore, KeywordStore, HistoryStore, GraphStore, Journal]:
         return (self.vector, self.keyword, self.history, self.graph, self.journal)
+
+    @cached_property
+    def turn_log(self) -> MemoryAgent:
+        """The agent that keeps the raw turns (`keeps_turns`): their records, their type."""
+        return turn_keeper(self.agents)
 
     @property
     def enabled_agents(self) -> list[MemoryType]:

@@ -24,7 +24,6 @@ from datetime import datetime
 from typing import Any
 
 from octomem import filters
-from octomem.agents.registry import turn_keeper
 from octomem.models import (
     HistoryEvent,
     KnowledgeMemory,
@@ -64,7 +63,7 @@ def closed_by(decisions: Iterable[Decision]) -> list[tuple[MemoryBase, MemoryBas
 
 def raw_turn_id(services: Services, record: MemoryBase, turn_id: str) -> str:
     """The id of the raw turn `turn_id` of the record's scope (the turn keeper's id)."""
-    return turn_keeper(services.agents).turn_record_id(record, turn_id, services.id_key)
+    return services.turn_log.turn_record_id(record, turn_id, services.id_key)
 
 
 def _marks_turns(services: Services, record: MemoryBase) -> bool:
@@ -106,8 +105,8 @@ async def outdated_turn_changes(
     `closed` holds (closed fact, successor or None); only records whose agent
     `marks_stale_turns` (semantic, knowledge and procedural) mark turns. A turn the
     successor itself came from says the new value too ("I lived in Paris, now Berlin")
-    and is not marked. A fact rewritten in place
-    (`update()`) is passed as (old version, new version): same id, so its mark says
+    and is not marked. A fact rewritten in place (`update()`) is passed as (old
+    version, new version): same id, so its mark says
     `by` = itself. `at` dates the closure of records without `valid_to` (an `update` or
     `delete` now); the event is logged at the latest closure it records. Event ids
     depend only on the marks, so a retried write changes nothing; the turn's text (and
@@ -125,8 +124,7 @@ async def outdated_turn_changes(
     if not wanted:
         return []
     changes = []
-    turn_type = turn_keeper(services.agents).memory_type
-    for turn in await services.vector.get(turn_type, sorted(wanted)):
+    for turn in await services.vector.get(services.turn_log.memory_type, sorted(wanted)):
         marks = merged_marks(turn.internal.get(OUTDATED), wanted[turn.id])
         if marks == turn.internal.get(OUTDATED):
             continue
@@ -239,7 +237,7 @@ def _evidence_turns(
     """hit id -> id of the raw turn whose marks speak for it: itself, or the turn an
     episodic event was taken from."""
     out: dict[str, str] = {}
-    turn_type = turn_keeper(services.agents).memory_type
+    turn_type = services.turn_log.memory_type
     for memory_id in ids:
         record = records[memory_id]
         if record.memory_type != turn_type:

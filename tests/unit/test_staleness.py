@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from octomem.agents import default_agents
+from octomem.agents import EpisodicAgent, default_agents
 from octomem.memory_types import BUILTIN_REGISTRY
 from octomem.models import (
     EpisodicMemory,
@@ -51,7 +51,11 @@ class Store:
 
 def services(*records: MemoryBase) -> Any:
     return SimpleNamespace(
-        vector=Store(records), id_key=None, agents=default_agents(), types=BUILTIN_REGISTRY
+        vector=Store(records),
+        id_key=None,
+        agents=default_agents(),
+        turn_log=EpisodicAgent(),
+        types=BUILTIN_REGISTRY,
     )
 
 

@@ -102,8 +102,8 @@ class KnowledgeAgent(BaseAgent):
         [fact] = sources
         return view.edge_view(fact, view_id, existing, ctx)
 
-    def canonical(self, candidates: Sequence[MemoryBase], ctx: ViewContext) -> list[MemoryBase]:
-        return view.canonical(candidates, ctx)
+    def canonical(self, candidates: Sequence[MemoryBase], id_key: bytes | None) -> list[MemoryBase]:
+        return view.canonical(candidates, id_key)
 
     def twin_filter(self, views: Sequence[MemoryBase]) -> dict[str, Any] | None:
         return view.twin_filter(views)

@@ -63,7 +63,7 @@ def _same(stored: MemoryBase, wanted: MemoryBase) -> bool:
     return stored.model_dump(exclude=skip) == wanted.model_dump(exclude=skip)
 
 
-def canonical(candidates: Sequence[MemoryBase], ctx: ViewContext) -> list[MemoryBase]:
+def canonical(candidates: Sequence[MemoryBase], id_key: bytes | None) -> list[MemoryBase]:
     """Candidates without second copies of a fact: a knowledge edge that a semantic
     candidate implies is dropped (the projection writes it), and an edge from the user to
     an entity that no semantic candidate states (an LLM may put a user fact only into
@@ -80,11 +80,11 @@ def canonical(candidates: Sequence[MemoryBase], ctx: ViewContext) -> list[Memory
         subject_key = str(candidate.internal.get("subject_key") or norm_key(candidate.subject))
         if rules.edge_key(subject_key, candidate.predicate, candidate.object) in covered:
             continue
-        out.append(_as_fact(candidate, ctx) if subject_key == "user" else candidate)
+        out.append(_as_fact(candidate, id_key) if subject_key == "user" else candidate)
     return out
 
 
-def _as_fact(edge: KnowledgeMemory, ctx: ViewContext) -> SemanticMemory:
+def _as_fact(edge: KnowledgeMemory, id_key: bytes | None) -> SemanticMemory:
     """A user's edge as the semantic fact it states (its edge is then the projection)."""
     by_predicate = {predicate: attr for attr, predicate in rules.ATTR_PREDICATE.items()}
     attribute = by_predicate.get(edge.predicate, edge.predicate.lower())
@@ -99,7 +99,7 @@ def _as_fact(edge: KnowledgeMemory, ctx: ViewContext) -> SemanticMemory:
             "user",
             attribute,
             norm_key(edge.object),
-            id_key=ctx.id_key,
+            id_key=id_key,
         ),
         subject="user",
         attribute=attribute,
