@@ -88,6 +88,9 @@ class TypeRegistry:
         self._prefixes = prefixes
         self._longest = max(len(p) for p in prefixes)
         self.context: dict[str, Any] = {RECORD_TYPES: self}  # pydantic validation context
+        # the context that reads records of types it lacks as `CustomMemory` (extra fields
+        # kept) instead of refusing them: for the journal, shared with other Orchestrators
+        self.reading_context: dict[str, Any] = {RECORD_TYPES: _Reading(self)}
 
     def __iter__(self) -> Iterator[MemoryType]:
         return iter(self._types)
@@ -121,6 +124,10 @@ class TypeRegistry:
     def record_class(self, memory_type: MemoryType) -> type[MemoryBase]:
         return self.spec(memory_type).record_class
 
+    def lacks(self, records: Iterable[MemoryBase]) -> set[str]:
+        """The names of the records' types this registry lacks (another Orchestrator's)."""
+        return {r.memory_type.value for r in records if r.memory_type not in self}
+
     def type_of(self, memory_id: str) -> MemoryType | None:
         """The type whose prefix starts the id ("{prefix}_{rest}", the longest prefix that
         fits), or None for an id of no known type."""
@@ -150,6 +157,17 @@ class TypeRegistry:
                 f"{type(record).__name__}, not a {expected.__name__} (the record class its "
                 "agent declares)"
             )
+
+
+class _Reading:
+    """A registry's record classes, `CustomMemory` for the types it lacks."""
+
+    def __init__(self, types: TypeRegistry) -> None:
+        self._types = types
+
+    def record_class(self, memory_type: MemoryType) -> type[MemoryBase]:
+        known = memory_type in self._types
+        return self._types.record_class(memory_type) if known else CustomMemory
 
 
 BUILTIN_REGISTRY = TypeRegistry()  # the built-in types alone (a store given no registry)

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Annotated, Any, Literal, Protocol
+from typing import Annotated, Any, Literal, Protocol, TypeGuard
 
 from pydantic import (
     AfterValidator,
@@ -138,9 +138,14 @@ BUILTIN_TYPES: tuple[MemoryType, ...] = tuple(MemoryType)
 _BUILTIN_NAMES = frozenset(t.value for t in BUILTIN_TYPES)
 
 
+def is_type_name(name: object) -> TypeGuard[str]:
+    """Whether `name` is a valid custom type name or id prefix."""
+    return isinstance(name, str) and _TYPE_NAME.fullmatch(name) is not None
+
+
 def check_type_name(name: object, what: str = "memory type") -> str:
     """`name` if it is a valid custom type name or id prefix, else InvalidInputError."""
-    if not isinstance(name, str) or not _TYPE_NAME.fullmatch(name):
+    if not is_type_name(name):
         raise InvalidInputError(
             f"{what} {name!r}: use 2-31 characters, lower-case letters, digits and _, "
             "starting with a letter"
@@ -690,6 +695,11 @@ class ConsistencyReport(BaseModel):
     stores: list[StoreDifferences] = Field(default_factory=list)
     repaired: bool = False
     remaining: int = Field(0, description="differences left after the repair")
+    foreign: dict[str, int] = Field(
+        default_factory=dict,
+        description="memories of types this Orchestrator has no agent of, by type: written "
+        "by another's custom agents, not checked (open the stores with those agents to)",
+    )
 
     @property
     def differences(self) -> int:

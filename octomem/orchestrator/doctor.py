@@ -9,6 +9,8 @@ and the history log are derived from it. `check` compares them id by id:
 - history: at least one event per memory, the last one matching its content and
   validity; no events of a memory that was never stored (a write that died before its
   canonical copy) unless the last one is its deletion.
+- memories of types this Orchestrator has no agent of (another's custom agents on the
+  same stores) are counted (`foreign`), not checked: their entries are not extra;
 - projections: each user's core human block and fact edges as their semantic facts
   render them (`octomem.orchestrator.projections`); repair writes them again.
 
@@ -56,6 +58,7 @@ class _Snapshot:
     nodes: dict[str, str | None]  # memory node id -> user_id
     relations: dict[str, Relation]
     history: dict[str, HistoryEvent]  # memory id -> last event
+    foreign: dict[str, list[str]]  # ids of memories of types this Orchestrator lacks
 
 
 @dataclass
@@ -85,6 +88,7 @@ async def check(services: Services, *, repair: bool = False) -> ConsistencyRepor
     diff = _compare(snapshot)
     views, view_users = await _projections(services, snapshot)
     report.records = len(snapshot.records)
+    report.foreign = {kind: len(ids) for kind, ids in snapshot.foreign.items() if ids}
     report.stores = [*diff.stores, views]
     if repair and (diff.count or views.count):
         users = diff.users | view_users
@@ -122,6 +126,10 @@ async def _snapshot(services: Services, user_id: str | None | AllUsers) -> _Snap
     for memory_type in services.types:
         for record in await services.vector.list(memory_type, where=where):
             records[record.id] = record
+    foreign = {
+        kind: [record["id"] for record in found]
+        for kind, found in (await services.vector.foreign_records(where)).items()
+    }
 
     def mine(owner: str | None) -> bool:
         return user_id is ALL_USERS or owner == user_id
@@ -134,6 +142,7 @@ async def _snapshot(services: Services, user_id: str | None | AllUsers) -> _Snap
         nodes=nodes,
         relations=relations,
         history=await services.history.latest(user_id),
+        foreign=foreign,
     )
 
 
@@ -174,18 +183,21 @@ def _compare(snap: _Snapshot) -> _Diff:
             diff.history.missing.append(memory_id)
         elif not logged_as(event, record):
             diff.history.stale.append(memory_id)
-    diff.keyword.extra = [i for i in snap.index if i not in snap.records]
-    diff.graph.extra = [i for i in snap.nodes if i not in snap.records]
+    # another Orchestrator's memories (of types this one lacks) are not checked, and
+    # their entries in the other stores are not extra
+    known = snap.records.keys() | {i for ids in snap.foreign.values() for i in ids}
+    diff.keyword.extra = [i for i in snap.index if i not in known]
+    diff.graph.extra = [i for i in snap.nodes if i not in known]
     diff.orphan_edges = [
         edge
         for edge in snap.relations.values()
-        if edge.invalid_at is None and (edge.memory_id or edge.id) not in snap.records
+        if edge.invalid_at is None and (edge.memory_id or edge.id) not in known
     ]
     diff.graph.extra += [e.id for e in diff.orphan_edges if e.id not in diff.graph.extra]
     diff.history.extra = [
         memory_id
         for memory_id, event in snap.history.items()
-        if memory_id not in snap.records and event.operation is not Operation.DELETE
+        if memory_id not in known and event.operation is not Operation.DELETE
     ]
     owners: dict[str, str | None] = defaultdict(lambda: None)
     owners.update({i: r.user_id for i, r in snap.records.items()})

@@ -22,8 +22,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from octomem.logs import get_logger
-from octomem.models import ForgetReport, HistoryEvent, MemoryType
+from octomem.models import ForgetReport, HistoryEvent, MemoryType, WriteIntent
 from octomem.orchestrator.locks import ScopeBusyError
+from octomem.orchestrator.writer import foreign_types
 from octomem.scopes import given, scope_filter
 from octomem.telemetry import span
 
@@ -41,8 +42,13 @@ async def forget(services: Services, user_id: str, agent_id: str | None) -> Forg
         # first: a write of this scope that began before the forget stores nothing after it
         await services.locks.count_erasure(user_id, agent_id)
         by_type, events = await _scope_ids(services, user_id, agent_id)
+        # writes of another Orchestrator's types, cut short (ours the lock completed):
+        # dropped, and whatever of them reached a store is forgotten with the rest
+        leftovers = await _foreign_leftovers(services, user_id, agent_id)
         ids = sorted(
-            {i for found in by_type.values() for i in found} | {e.memory_id for e in events}
+            {i for found in by_type.values() for i in found}
+            | {e.memory_id for e in events}
+            | {c.record.id for intent in leftovers for c in [*intent.writes, *intent.deletes]}
         )
         keyword_ids = [e.memory_id for e in await services.keyword.entries(user_id)]
         if agent_id is None:  # the whole user: whatever the indexes hold, even if orphaned
@@ -51,12 +57,17 @@ async def forget(services: Services, user_id: str, agent_id: str | None) -> Forg
         # journaled with the ids before anything is deleted: a rerun after a crash still
         # purges the files of memories the stores it had cleared no longer list
         ids = await services.journal.begin_forget(user_id, agent_id, ids)
+        for intent in leftovers:
+            await services.journal.finish(intent.id)
         graph = await services.graph.forget(user_id, None if agent_id is None else ids)
         report.graph_memories, report.graph_relations, report.graph_entities = graph
         report.keyword_entries = len(set(keyword_ids) & set(ids))
         await services.keyword.delete(ids)
         for memory_type, found in by_type.items():
-            await services.vector.delete(memory_type, found)
+            if memory_type in services.types:
+                await services.vector.delete(memory_type, found)
+            else:  # a type of another Orchestrator's agents on the same stores
+                await services.vector.delete_foreign(memory_type, found)
             if found:
                 report.memories[memory_type] = len(found)
         report.history_events = len(events)
@@ -81,18 +92,36 @@ async def forget(services: Services, user_id: str, agent_id: str | None) -> Forg
 async def _scope_ids(
     services: Services, user_id: str, agent_id: str | None
 ) -> tuple[dict[MemoryType, list[str]], list[HistoryEvent]]:
-    """The scope's records per type (current and superseded) and its history events."""
+    """The scope's records per type (current and superseded; of types this Orchestrator
+    lacks too) and its history events."""
     where = scope_filter(user_id, given(agent_id))
     by_type = {
         memory_type: [r.id for r in await services.vector.list(memory_type, where=where)]
         for memory_type in services.types
     }
+    for kind, records in (await services.vector.foreign_records(where)).items():
+        by_type[MemoryType(kind)] = [record["id"] for record in records]
     events = await services.history.for_user(user_id)
     if agent_id is not None:
         # an event's record says whose it was; one without a record is kept unless its
         # memory is one of this agent's (discarded by id below)
         events = [e for e in events if (e.record or {}).get("agent_id") == agent_id]
     return by_type, events
+
+
+async def _foreign_leftovers(
+    services: Services, user_id: str, agent_id: str | None
+) -> list[WriteIntent]:
+    """The scope's unfinished writes of memory types this Orchestrator has no agent of
+    (left to one that has: `writer.foreign_types`), which the forget would otherwise see
+    completed after it."""
+    found = []
+    for intent in await services.journal.pending(within={user_id}):
+        records = [c.record for c in [*intent.writes, *intent.deletes]]
+        theirs = agent_id is None or all(r.agent_id == agent_id for r in records)
+        if foreign_types(services, intent) and theirs:
+            found.append(intent)
+    return found
 
 
 async def rewrite_files(services: Services, deleted_ids: Sequence[str]) -> list[str]:

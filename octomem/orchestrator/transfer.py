@@ -36,6 +36,7 @@ from octomem.models import (
     HistoryEvent,
     IntentPart,
     MemoryBase,
+    MemoryType,
     Operation,
     Relation,
     Stats,
@@ -59,6 +60,7 @@ _GRAPH_BATCH = 1000  # entities or relations per journal part
 _SHOWN = 5  # rejected lines named in an error message
 
 Progress = Callable[[int, int], None]  # (done, total)
+Record = MemoryBase | dict[str, Any]  # a record of a type this Orchestrator lacks: its JSON
 
 
 class TransferSummary(BaseModel):
@@ -82,15 +84,19 @@ def _user_clause(user_id: str | None) -> dict[str, Any] | None:
 
 async def _collect(
     services: Services, user_id: str | None
-) -> tuple[list[MemoryBase], list[HistoryEvent], list[Entity], list[Relation]]:
+) -> tuple[list[Record], list[HistoryEvent], list[Entity], list[Relation]]:
+    """Every record (those of types this Orchestrator lacks as stored JSON objects: it
+    exports them as they are), history event, entity and relation of `user_id`, or of all."""
     await services.init()
-    records: list[MemoryBase] = []
+    records: list[Record] = []
     for memory_type in services.types:
         records += await services.vector.list(memory_type, where=_user_clause(user_id))
+    for found in (await services.vector.foreign_records(_user_clause(user_id))).values():
+        records += found
     if user_id is not None:
         users: list[str | None] = [user_id]
     else:
-        seen = {r.user_id for r in records} | set(await services.history.user_ids())
+        seen = {_dump(r).get("user_id") for r in records} | set(await services.history.user_ids())
         users = sorted(seen, key=lambda u: (u is not None, u or ""))
     events: list[HistoryEvent] = []
     relations: list[Relation] = []
@@ -100,7 +106,7 @@ async def _collect(
         events += user_events
         relations += await services.graph.relations(user, include_invalid=True)
         names: set[str] = set()
-        for data in [r.model_dump(mode="json") for r in records if r.user_id == user] + [
+        for data in [d for d in map(_dump, records) if d.get("user_id") == user] + [
             e.record for e in user_events if e.record
         ]:
             names.update(n for n in data.get("entities") or [] if isinstance(n, str))
@@ -110,8 +116,12 @@ async def _collect(
     return records, events, entities, relations
 
 
+def _dump(record: Record) -> dict[str, Any]:
+    return record if isinstance(record, dict) else record.model_dump(mode="json")
+
+
 def export_lines(
-    records: list[MemoryBase],
+    records: list[Record],
     events: list[HistoryEvent],
     entities: list[Entity],
     relations: list[Relation],
@@ -129,15 +139,15 @@ def export_lines(
     history: dict[str, list[HistoryEvent]] = defaultdict(list)
     for event in events:
         history[event.memory_id].append(event)
-    by_id = {record.id: record for record in records}
+    by_id = {data["id"]: data for data in map(_dump, records)}
     for memory_id in list(dict.fromkeys([*by_id, *history])):
         record = by_id.get(memory_id)
-        memory_type = record.memory_type if record else history[memory_id][0].memory_type
+        memory_type = record["memory_type"] if record else history[memory_id][0].memory_type
         yield {
             "type": "memory",
             "id": memory_id,
-            "memory_type": memory_type.value,
-            "record": record.model_dump(mode="json") if record else None,
+            "memory_type": MemoryType(memory_type).value,
+            "record": record,
             "history": [event.model_dump(mode="json") for event in history.get(memory_id, [])],
         }
     for entity in entities:
@@ -406,14 +416,18 @@ async def stats(services: Services, *, user_id: str | None = None) -> Stats:
             current_where = {"AND": [where, current_where]}
         current = await services.vector.count(memory_type, where=current_where)
         memories[memory_type.value] = TypeCounts(current=current, superseded=total - current)
+    for kind, found in (await services.vector.foreign_records(where)).items():
+        current = sum(1 for record in found if record.get("valid_to") is None)
+        memories[kind] = TypeCounts(current=current, superseded=len(found) - current)
     users: list[str | None] = (
         [user_id] if user_id is not None else list(await services.history.user_ids())
     )
-    history: dict[str, int] = {t.value: 0 for t in services.types}
+    history: dict[str, int] = dict.fromkeys(memories, 0)
     relations = invalid = 0
     for user in users:
         for event in await services.history.for_user(user):
-            history[event.memory_type.value] += 1
+            kind = event.memory_type.value
+            history[kind] = history.get(kind, 0) + 1
         for relation in await services.graph.relations(user, include_invalid=True):
             relations += 1
             invalid += relation.invalid_at is not None

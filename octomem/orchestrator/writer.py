@@ -226,6 +226,21 @@ async def _complete(services: Services, intent: WriteIntent) -> None:
     await services.journal.finish(intent.id)
 
 
+def foreign_types(services: Services, intent: WriteIntent) -> set[str]:
+    """The types of the intent's records this Orchestrator has no agent of: only one with
+    them completes it (it cannot embed, index or check records it cannot read as their
+    classes), on its next open or recovery sweep."""
+    return services.types.lacks(c.record for c in [*intent.writes, *intent.deletes])
+
+
+def _leave(intent: WriteIntent, kinds: set[str]) -> None:
+    log.warning(
+        "leaving a write of memory types this Orchestrator has no agent of to one that has",
+        intent=intent.id,
+        memory_types=sorted(kinds),
+    )
+
+
 async def recover(services: Services, *, wait: bool = True) -> int:
     """Apply every intent a crash left in the journal, each under the locks of its scopes:
     a live writer finishes its own first. In server mode the journal is shared by every
@@ -235,6 +250,9 @@ async def recover(services: Services, *, wait: bool = True) -> int:
     next sweep (`Orchestrator.arecover`). Returns how many were applied."""
     applied = 0
     for intent in await services.journal.pending():
+        if kinds := foreign_types(services, intent):
+            _leave(intent, kinds)
+            continue
         try:
             async with services.locks.hold_many(
                 intent.user_ids(), settle=False, timeout_s=None if wait else 0
@@ -257,6 +275,9 @@ async def complete_leftovers(services: Services, user_ids: set[str | None]) -> i
     Intents that also touch users not held are left to `recover`. Returns how many."""
     applied = 0
     for intent in await services.journal.pending(within=user_ids):  # no live writer has it
+        if kinds := foreign_types(services, intent):
+            _leave(intent, kinds)
+            continue
         log.warning("completing a write that was cut short", intent=intent.id)
         await _complete(services, intent)
         applied += 1

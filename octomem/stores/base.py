@@ -32,6 +32,10 @@ from octomem.models import (
 Filter = dict[str, Any]
 
 
+# records of memory types a store's registry lacks, by type name, as stored JSON objects
+ForeignRecords = dict[str, list[dict[str, Any]]]
+
+
 class AllUsers(Enum):
     """`ALL_USERS`: a user filter that selects every user (None selects memories without one)."""
 
@@ -136,6 +140,15 @@ class VectorStore(Protocol):
     async def delete(self, memory_type: MemoryType, ids: Sequence[str]) -> None:
         """Delete by id; unknown ids are ignored."""
 
+    async def foreign_records(self, where: Filter | None = None) -> ForeignRecords:
+        """Records of memory types its registry lacks (written through the same stores by
+        an Orchestrator with other custom agents), by type name, as stored JSON objects
+        (each with "id" and "memory_type"); `where` names only fields every record has.
+        Forget, reset, doctor, stats and export cover them so; nothing else reads them."""
+
+    async def delete_foreign(self, memory_type: str, ids: Sequence[str]) -> None:
+        """Delete entries of a type its registry lacks, by id; unknown ids are ignored."""
+
     async def purge_deleted(self, ids: Sequence[str]) -> bool:
         """Remove what the backend still keeps of these deleted entries where it can reach
         it (an embedded write log, freed pages of its files); entries with these ids must
@@ -143,7 +156,7 @@ class VectorStore(Protocol):
         (a server)."""
 
     async def reset(self) -> None:
-        """Delete every record of every type."""
+        """Delete every record of every type (of types its registry lacks too)."""
 
     async def close(self) -> None: ...
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import re
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -35,11 +36,14 @@ from octomem.errors import (
 from octomem.logs import get_logger
 from octomem.memory_types import BUILTIN_REGISTRY, TypeRegistry
 from octomem.models import (
+    CustomMemory,
     MemoryBase,
     MemoryType,
+    is_type_name,
     record_to_json,
 )
 from octomem.stores import chroma_engine, fence, record_cache
+from octomem.stores.base import ForeignRecords
 from octomem.stores.chroma_files import purge_log, scrub_index_files
 from octomem.stores.chroma_layout import (
     LAYOUT,
@@ -338,18 +342,32 @@ class ChromaVectorStore:
         the caller is cancelled before (the worker thread cannot be stopped). A writer
         holding leases checks them before and after (Chroma has no conditional writes:
         `fence`)."""
+        await self._write_to(
+            self.collection_name(memory_type),
+            entry_ids,
+            lambda: self._on(what, memory_type, method, **kwargs),
+            written,
+        )
+
+    async def _write_to(
+        self,
+        name: str,
+        entry_ids: Sequence[str],
+        run: Callable[[], Awaitable[Any]],
+        written: Mapping[str, str] | None = None,
+    ) -> None:
+        """`_write`'s fencing and cache keeping around `run`, a write to collection `name`."""
         if self._remote is not None:
             await fence.verify()
         self._source()  # the cache of an embedded store exists from here on
         cache = self._cache
         if cache is None:
-            await self._on(what, memory_type, method, **kwargs)
+            await run()
             if self._remote is not None:
-                await fence.confirm(MemoryType(memory_type).value, entry_ids)
+                await fence.confirm(name.removeprefix(f"{self._prefix}_"), entry_ids)
             return
-        name = self.collection_name(memory_type)
         token = cache.begin_write(name, entry_ids)
-        task = asyncio.ensure_future(self._on(what, memory_type, method, **kwargs))
+        task = asyncio.ensure_future(run())
 
         def finished(done: asyncio.Future[Any]) -> None:
             ok = not done.cancelled() and done.exception() is None
@@ -618,6 +636,65 @@ class ChromaVectorStore:
         if wanted:
             await self._write("delete", memory_type, wanted, "delete", ids=wanted)
 
+    # --- collections of types its registry lacks (other Orchestrators' custom agents) ---
+
+    def _foreign(self, client: Any) -> dict[str, str]:
+        """Collection name by type name, of this prefix's collections whose memory type
+        the registry lacks."""
+        head = f"{self._prefix}_"
+        found = {}
+        for collection in client.list_collections():
+            name = collection if isinstance(collection, str) else collection.name
+            kind = name.removeprefix(head)
+            if name.startswith(head) and kind not in self._types and is_type_name(kind):
+                found[kind] = name
+        return found
+
+    async def foreign_records(self, where: filters.Filter | None = None) -> ForeignRecords:
+        """The records of memory types this store's registry lacks, by type name, as
+        stored (JSON objects, not decoded): those another Orchestrator's custom agents
+        wrote to the same stores. `where` may name only what every record has (user,
+        agent and session ids, validity)."""
+        chroma_where, check = plan(CustomMemory, where, None)
+        if check is not None:
+            raise InvalidInputError(
+                "a filter on records of unknown types may name only fields every memory has"
+            )
+
+        def read(client: Any) -> ForeignRecords:
+            found: ForeignRecords = {}
+            for kind, name in self._foreign(client).items():
+                collection = client.get_collection(name, embedding_function=None)
+                records: list[dict[str, Any]] = []
+                while True:
+                    page = collection.get(
+                        where=chroma_where, include=["metadatas"], limit=_PAGE, offset=len(records)
+                    )
+                    metas = page["metadatas"] or [None] * len(page["ids"])
+                    records += [
+                        {"memory_type": kind, **_payload(meta), "id": entry_id}
+                        for entry_id, meta in zip(page["ids"], metas, strict=True)
+                    ]
+                    if len(page["ids"]) < _PAGE:
+                        break
+                found[kind] = records
+            return found
+
+        return await self._call("reading collections of other agents' types", read)
+
+    async def delete_foreign(self, memory_type: str, ids: Sequence[str]) -> None:
+        """Delete entries of a type the registry lacks (see `foreign_records`)."""
+        wanted = list(dict.fromkeys(ids))
+
+        def delete(client: Any) -> None:
+            name = self._foreign(client).get(memory_type)
+            if name is not None:
+                client.get_collection(name, embedding_function=None).delete(ids=wanted)
+
+        if wanted:
+            name = f"{self._prefix}_{memory_type}"
+            await self._write_to(name, wanted, lambda: self._call("deleting", delete))
+
     async def purge_deleted(self, ids: Sequence[str]) -> bool:
         """Embedded: Chroma keeps every write in its log (`embeddings_queue` in
         chroma.sqlite3, with the entry's metadata - our record JSON - and embedding) until
@@ -646,15 +723,17 @@ class ChromaVectorStore:
         return True
 
     async def drop(self) -> None:
-        """Delete this store's collections (all records of every type); `init` recreates them."""
+        """Delete this store's collections (all records of every type, those of types its
+        registry lacks too); `init` recreates its own."""
 
         def drop(client: Any) -> None:
             with self._lock:
                 self._collections.clear()
+            names = [self.collection_name(t) for t in self._types]
             try:
-                for memory_type in self._types:
+                for name in [*names, *self._foreign(client).values()]:
                     with contextlib.suppress(ChromaNotFoundError):
-                        client.delete_collection(self.collection_name(memory_type))
+                        client.delete_collection(name)
             finally:
                 if self._cache is not None:
                     self._cache.clear()
@@ -676,6 +755,15 @@ class ChromaVectorStore:
             self._remote.close()
         if engine is not None and cache is not None:  # the last store of the path closes
             await asyncio.to_thread(chroma_engine.release, engine, cache)  # Chroma, scrubs
+
+
+def _payload(meta: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The record JSON of an entry, as an object; {} for an entry octomem did not write."""
+    try:
+        found = json.loads((meta or {}).get(RECORD_KEY) or "")
+    except (TypeError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
 
 
 def _unreachable(exc: BaseException) -> bool:

@@ -51,7 +51,8 @@ class SqliteJournal(SqliteStore):
     HINT = "check that the file is writable and not corrupt"
 
     def __init__(self, path: Path, *, types: TypeRegistry = BUILTIN_REGISTRY) -> None:
-        """`types`: the memory types its intents' records are read as."""
+        """`types`: the memory types its intents' records are read as (those of types
+        it lacks - another Orchestrator's agents' - as `CustomMemory`)."""
         super().__init__(path)
         self._types = types
 
@@ -81,7 +82,7 @@ class SqliteJournal(SqliteStore):
         body = await self._run("part", read)
         if body is None:
             return None
-        return IntentPart.model_validate_json(body, context=self._types.context)
+        return IntentPart.model_validate_json(body, context=self._types.reading_context)
 
     async def finish(self, intent_id: str) -> None:
         def drop(conn: sqlite3.Connection) -> None:
@@ -98,7 +99,7 @@ class SqliteJournal(SqliteStore):
                 conn.execute("SELECT body FROM intents WHERE id = ?", (i,)).fetchone()[0]
                 for i in ids
             ]
-            context = self._types.context
+            context = self._types.reading_context
             return [WriteIntent.model_validate_json(body, context=context) for body in bodies]
 
         return await self._run("pending", read)

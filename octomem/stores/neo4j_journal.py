@@ -123,7 +123,8 @@ class Neo4jJournal:
         owner: str | None = None,
         types: TypeRegistry = BUILTIN_REGISTRY,
     ) -> None:
-        """`types`: the memory types its intents' records are read as."""
+        """`types`: the memory types its intents' records are read as (those of types
+        it lacks - another Orchestrator's agents' - as `CustomMemory`)."""
         self._db = client
         self._types = types
         self._ns = Namespace(namespace)
@@ -176,7 +177,7 @@ class Neo4jJournal:
         )
         if not rows:
             return None
-        return IntentPart.model_validate_json(rows[0]["body"], context=self._types.context)
+        return IntentPart.model_validate_json(rows[0]["body"], context=self._types.reading_context)
 
     async def finish(self, intent_id: str) -> None:
         key = self._ns.key(intent_id)
@@ -201,7 +202,7 @@ class Neo4jJournal:
             return [bodies[key] for key in keys if key in bodies]  # one finished meanwhile
 
         return [
-            WriteIntent.model_validate_json(body, context=self._types.context)
+            WriteIntent.model_validate_json(body, context=self._types.reading_context)
             for body in await self._db.call("pending", read, write=False, what=_WHAT)
         ]
 

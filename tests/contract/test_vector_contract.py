@@ -542,3 +542,74 @@ async def test_known_empty_is_never_wrong(store: VectorStore) -> None:
     assert not store.known_empty(MemoryType.SEMANTIC)
     await store.delete(MemoryType.SEMANTIC, [fact(1).id])
     assert await store.count(MemoryType.SEMANTIC) == 0
+
+
+# --- types another Orchestrator's agents wrote to the same stores --------------------
+
+
+@pytest.fixture(params=["embedded", "http"])
+async def stores_of(request: pytest.FixtureRequest, tmp_path: Any) -> AsyncIterator[Any]:
+    """Make stores on one location and prefix, each with its own type registry."""
+    prefix, made = f"t{uuid.uuid4().hex[:12]}", []
+
+    async def make(types: Any) -> ChromaVectorStore:
+        if request.param == "embedded":
+            backend = ChromaVectorStore.embedded(tmp_path / "chroma", prefix=prefix, types=types)
+        else:
+            url = urlparse(request.getfixturevalue("chroma_server_url"))
+            backend = ChromaVectorStore.http(
+                url.hostname or "127.0.0.1", url.port or 8000, prefix=prefix, types=types
+            )
+        await backend.init()
+        made.append(backend)
+        return backend
+
+    yield make
+    await made[0].drop()
+    for backend in made:
+        await backend.close()
+
+
+async def test_records_of_types_its_registry_lacks_are_listed_deleted_and_reset(
+    stores_of: Any,
+) -> None:
+    from octomem.memory_types import TypeRegistry, TypeSpec
+    from octomem.models import CustomMemory
+
+    recipe = MemoryType("recipe")
+    kitchen = await stores_of(TypeRegistry([TypeSpec.custom(recipe)]))
+    plain = await stores_of(TypeRegistry())
+
+    def dish(n: int, user: str) -> CustomMemory:
+        return CustomMemory(
+            id=f"recipe_{user}{n}",
+            memory_type=recipe,
+            user_id=user,
+            content=f"dish {n}",
+            attributes={"n": n},
+            created_at=T0,
+        )
+
+    await kitchen.upsert(
+        recipe, [dish(1, "alice"), dish(2, "alice"), dish(3, "bob")], [vec(1, 0, 0, 0)] * 3
+    )
+    await put(kitchen, fact(1))
+    assert await kitchen.foreign_records() == {}  # it knows every type it holds
+    found = await plain.foreign_records(filters.validate({"user_id": {"eq": "alice"}}))
+    assert sorted(r["id"] for r in found["recipe"]) == ["recipe_alice1", "recipe_alice2"]
+    assert found["recipe"][0]["attributes"]["n"] in (1, 2)  # the record as stored
+    assert list(found) == ["recipe"]  # the built-in types are its own
+
+    await plain.delete_foreign("recipe", ["recipe_alice1", "nothing-such"])
+    left = await kitchen.list(recipe)
+    assert ids(left) == ["recipe_alice2", "recipe_bob3"]
+    with pytest.raises(InvalidInputError, match="fields every memory has"):
+        await plain.foreign_records(filters.validate({"content": {"contains": "dish"}}))
+
+    await plain.reset()  # every type, those it lacks too
+    assert await plain.foreign_records() == {}
+    try:
+        assert await kitchen.list(recipe) == []
+    except StoreError as exc:  # a server's collection handle, dropped by another store
+        assert "deleted meanwhile" in str(exc)
+        assert await kitchen.list(recipe) == []  # the retry it asks for
