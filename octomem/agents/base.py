@@ -238,6 +238,12 @@ class MemoryAgent(Protocol):
         `names_user`; else None)."""
         ...
 
+    def version_of(self, candidate: MemoryBase, current: Sequence[MemoryBase]) -> MemoryBase | None:
+        """For a SUPERSEDE agent: which of the scope's `current` records `candidate` is a
+        new version of when no record has its conflict key (a procedure described again
+        under another title); None: none, it is new."""
+        ...
+
     # Projection: an agent whose `projects` names a source type keeps views of that type's
     # records (one source per fact: knowledge edges and the core human block are views of
     # semantic facts). The orchestrator renders them on every write of a source, in the
@@ -354,6 +360,9 @@ class BaseAgent:
 
     def reread(self, record: MemoryBase, text: str, user_name: str | None) -> MemoryBase:
         return record
+
+    def version_of(self, candidate: MemoryBase, current: Sequence[MemoryBase]) -> MemoryBase | None:
+        return None
 
     projects: ClassVar[MemoryType | None] = None
     per_source: ClassVar[bool] = True

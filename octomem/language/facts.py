@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from octomem.language.clauses import trim_clause
 from octomem.language.entities import STOP_CAPS, entities_in, leading_entity
-from octomem.language.informal import plain_talk, uncapitalised
+from octomem.language.informal import plain_talk, uncapitalised, with_subjects
 from octomem.language.people import People, about_others
 from octomem.language.reading import Fact, TurnReading
 from octomem.language.retractions import retractions
@@ -187,7 +187,7 @@ def read_facts(text: str, people: People | None = None) -> tuple[list[Fact], lis
     for sentence in split_sentences(text):
         if is_question(sentence):
             continue
-        sentence = plain_talk(sentence)
+        sentence = with_subjects(plain_talk(sentence))
         gone = retractions(sentence)
         mine = first_person_facts(sentence)
         for fact in mine:

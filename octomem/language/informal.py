@@ -31,6 +31,27 @@ def plain_talk(sentence: str) -> str:
     return plain if plain == sentence else " ".join(plain.split())
 
 
+# "I live in Lisbon, and work at Acme": a verb after "and"/"but" whose subject is the "I"
+# before it; the verbs the fact rules read with "I" in front
+_ELIDED = re.compile(
+    r"(?:,\s*|\s)(?:and|but)\s+(?:also\s+|now\s+|currently\s+|still\s+)?"
+    r"(?=(?:work|live|moved|study|teach|own|have|love|like|hate|enjoy|prefer|grew up|"
+    r"was born|am)\b)"
+)
+_SUBJECT_I = re.compile(r"\bI(?:['’](?:m|ve))?\s")
+
+
+def with_subjects(sentence: str) -> str:
+    """ "I live in Lisbon, and work at Acme" -> "I live in Lisbon, and I work at Acme": the
+    "I" a clause after "and"/"but" leaves out, where an "I" leads the clause before."""
+    out, start = [], 0
+    for m in _ELIDED.finditer(sentence):
+        if _SUBJECT_I.search(sentence, 0, m.start()):
+            out += [sentence[start : m.end()], "I "]
+            start = m.end()
+    return "".join([*out, sentence[start:]]) if out else sentence
+
+
 _PRONOUN_I = re.compile(r"I(?:['’](?:m|ve|d|ll))?$")
 
 

@@ -46,6 +46,10 @@ class Pending:
             for key in _keys(record):
                 self._index.setdefault(key, set()).add(record.id)
 
+    def of_type(self, memory_type: MemoryType) -> list[MemoryBase]:
+        """The current records of `memory_type`, in the order they were first decided."""
+        return [r for r in self._by_id.values() if r.memory_type == memory_type and r.is_current]
+
     def current(self, memory_type: MemoryType, field: str, value: str) -> list[MemoryBase]:
         """The current records of `memory_type` whose `field` (one of INDEXED, read as a
         filter reads it) is `value`, in the order they were first decided."""

@@ -175,6 +175,10 @@ class Reconciler:
                     previous=closed,
                     reason=f"new value for {candidate.conflict_key}",
                 )
+            if not rivals and agent.policy is ConflictPolicy.SUPERSEDE:
+                older = agent.version_of(candidate, await self._current(candidate))
+                if older is not None:
+                    return self._new_version(candidate, older)
             if rivals and replayed(candidate, rivals[0]):
                 return _noop(rivals[0], "already stored from the same turns")
             if rivals:
@@ -328,6 +332,30 @@ class Reconciler:
             update={"superseded_by": None, "internal": {**target.internal, **retraction}}
         )
         return Decision(operation=Operation.DELETE, record=closed, previous=[target], reason=reason)
+
+    async def _current(self, candidate: MemoryBase) -> list[MemoryBase]:
+        """Every current record of the candidate's type and scope, as this batch leaves it."""
+        in_scope = filters.predicate(scope := self._scope(candidate))
+        pending = {r.id: r for r in self._pending.of_type(candidate.memory_type) if in_scope(r)}
+        stored = await self.services.vector.list(
+            candidate.memory_type, where=scope, live_at=self.now
+        )
+        fresh = [r for r in stored if r.id not in pending and self._still_current(r)]
+        return [r for r in [*pending.values(), *fresh] if r.id != candidate.id]
+
+    def _new_version(self, candidate: MemoryBase, older: MemoryBase) -> Decision:
+        """`candidate` supersedes `older` (its agent's `version_of`), under older's conflict
+        key, so that later versions find it whichever title they use; nothing when `older`
+        already holds what the candidate says (a re-run)."""
+        if older.content_hash == candidate.content_hash or replayed(candidate, older):
+            return _noop(older, "same version already current")
+        keyed = candidate.model_copy(update={"conflict_key": older.conflict_key})
+        return Decision(
+            operation=Operation.SUPERSEDE,
+            record=keyed,
+            previous=[self._close(older, keyed)],
+            reason=f"new version of {older.conflict_key}",
+        )
 
     def _still_current(self, record: MemoryBase) -> bool:
         pending = self._pending.get(record.id)

@@ -275,3 +275,35 @@ def test_an_adverb_after_the_negation_still_retracts(text: str, attribute: str, 
 )
 def test_a_capitalised_word_after_is_is_not_always_a_name(text: str) -> None:
     assert user_facts(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "facts"),
+    [
+        (
+            "I live in Lisbon, and work at Acme as a designer.",
+            {("lives_in", "Lisbon"), ("works_at", "Acme")},
+        ),
+        ("i live in berlin and work at siemens", {("lives_in", "Berlin"), ("works_at", "Siemens")}),
+        ("I'm from Oslo but live in Bergen now.", {("hometown", "Oslo"), ("lives_in", "Bergen")}),
+        (
+            "I moved to Rome in May, and now work for Fiat.",
+            {("lives_in", "Rome"), ("works_at", "Fiat")},
+        ),
+    ],
+)
+def test_a_clause_without_its_I_is_still_the_users(text: str, facts: set[tuple[str, str]]) -> None:
+    assert {(attr, value) for who, attr, value in said(text) if who == "user"} == facts
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Tom lives in Paris, and works at Acme.",  # no "I" leads: not the user's job
+        "She told me to come and work at Acme.",
+        "Would you live in Oslo and work at Equinor?",
+    ],
+)
+def test_a_clause_without_an_I_before_it_is_not_the_users(text: str) -> None:
+    assert ("user", "works_at", "Acme") not in said(text)
+    assert not {f for f in said(text) if f[0] == "user" and f[1] in ("works_at", "lives_in")}

@@ -85,6 +85,24 @@ def procedure_key(title: str) -> str:
     return bare or key
 
 
+_TITLE_STOP = words(
+    f"""the a an of for to how i we you {_OWNERS.replace("|", " ")} {_FRESH.replace("|", " ")}
+    {_KINDS.replace("|", " ")} update updates"""
+)
+_SUFFIX = re.compile(r"(?:ments?|ing|ed|s)$")
+
+
+def title_words(title: str) -> frozenset[str]:
+    """A title's words that name the procedure, stemmed: "Our deployment process" and
+    "Deploy steps" give {"deploy"}; a title of generic words alone ("The process") none."""
+    found = (w for w in procedure_key(title).split() if w not in _TITLE_STOP)
+    return frozenset(_SUFFIX.sub("", w) if len(w) > 5 else w for w in found)
+
+
+def _step_keys(steps: Sequence[str]) -> set[str]:
+    return {norm_key(_clean_step(step)) for step in steps}
+
+
 def _clean_step(step: str) -> str:
     step = re.sub(r"^(?:and\s+|then\s+|first(?:ly)?,?\s+)", "", step.strip(), flags=re.I)
     step = re.sub(r"^(?:I|you|we)\s+(?=[a-z])", "", step, flags=re.I)
@@ -199,3 +217,24 @@ class ProceduralAgent(BaseAgent):
 
     def merges_near_duplicates(self, record: MemoryBase) -> bool:
         return False
+
+    def version_of(self, candidate: MemoryBase, current: Sequence[MemoryBase]) -> MemoryBase | None:
+        """The procedure a differently titled one describes again: titles whose words are
+        the same ("Deployment process", "deploy steps") or one of which holds the other's
+        ("Deploy", "Deploy the app"), or, for a title that names no procedure ("The
+        process changed:"), the one with the most steps in common."""
+        if not isinstance(candidate, ProceduralMemory):
+            return None
+        mine, steps = title_words(candidate.title), _step_keys(candidate.steps)
+        best: tuple[float, ProceduralMemory] | None = None
+        for record in current:
+            if not isinstance(record, ProceduralMemory):
+                continue
+            theirs, their_steps = title_words(record.title), _step_keys(record.steps)
+            shared = len(steps & their_steps) / max(1, len(steps | their_steps))
+            nested = bool(mine and theirs) and (mine <= theirs or theirs <= mine)
+            if nested or (shared and not mine):
+                score = shared + nested + (mine == theirs)
+                if best is None or score > best[0]:
+                    best = (score, record)
+        return best[1] if best else None
