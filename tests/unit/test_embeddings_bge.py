@@ -1,5 +1,4 @@
-"""bge-small-en-v1.5 (int8 ONNX, the octomem-bge-small-en-v1-5 package of `octomem[bge]`),
-and the vector store's record of the model its vectors come from."""
+"""bge-small-en-v1.5 (int8 ONNX, the octomem-bge-small-en-v1-5 package of `octomem[bge]`)."""
 
 from __future__ import annotations
 
@@ -101,30 +100,3 @@ def test_settings_select_it_with_its_own_hash() -> None:
     assert built.name == "local/bge-small-en-v1.5"
     assert isinstance(built, CachedEmbedder) and isinstance(built.inner, LocalEmbedder)
     assert built.inner.expected_sha256 == BGE_MODEL_SHA256
-
-
-def test_a_store_refuses_vectors_of_another_model(tmp_path: Path) -> None:
-    from octomem.models import MemoryType, SemanticMemory
-    from octomem.stores.chroma import ChromaVectorStore
-
-    async def scenario() -> None:
-        first = ChromaVectorStore.embedded(tmp_path, embedder="local/all-MiniLM-L6-v2")
-        record = SemanticMemory(
-            id="m1",
-            content="Caroline lives in Sweden",
-            user_id="u",
-            subject="Caroline",
-            attribute="lives in",
-            value="Sweden",
-        )
-        await first.upsert(MemoryType.SEMANTIC, [record], [[1.0] + [0.0] * 383])
-        await first.close()
-        again = ChromaVectorStore.embedded(tmp_path, embedder="local/all-MiniLM-L6-v2")
-        assert await again.count(MemoryType.SEMANTIC) == 1
-        await again.close()
-        other = ChromaVectorStore.embedded(tmp_path, embedder="local/bge-small-en-v1.5")
-        with pytest.raises(ConfigurationError, match="new data_dir or vector.collection_prefix"):
-            await other.count(MemoryType.SEMANTIC)
-        await other.close()
-
-    asyncio.run(scenario())
