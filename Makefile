@@ -8,6 +8,8 @@ LLM_STAMP := $(VENV)/.llm-test-stamp
 DATA_DIR ?= ./om-data
 # all-MiniLM-L6-v2's files as a package of their own (packages/octomem-minilm), built here
 MODEL_WHEEL := dist/octomem_minilm_l6_v2-1.0.0-py3-none-any.whl
+# bge-small-en-v1.5 (int8 ONNX), the optional embedder of `octomem[bge]` (packages/octomem-bge-small-en-v1-5)
+BGE_WHEEL := dist/octomem_bge_small_en_v1_5-1.0.0-py3-none-any.whl
 # pyenv's shims find python3.12 / python3.13 only when they are in its version list
 ifneq ($(shell command -v pyenv 2>/dev/null),)
 export PYENV_VERSION ?= $(shell pyenv versions --bare --skip-aliases 2>/dev/null | grep -E '^3\.(11|12|13)\.[0-9]+$$' | sort -t. -k2,2n | paste -sd: -)
@@ -28,11 +30,19 @@ $(MODEL_WHEEL): packages/octomem-minilm/pyproject.toml packages/octomem-minilm/f
 	$(BIN)/python packages/octomem-minilm/fetch_weights.py
 	$(BIN)/pip wheel --quiet --no-deps --wheel-dir dist packages/octomem-minilm
 
+# bge-small-en-v1.5's int8 ONNX file and tokenizer, checked against their upstream sha256,
+# then their wheel (not installed by `make install`: the `bge` extra)
+$(BGE_WHEEL): packages/octomem-bge-small-en-v1-5/pyproject.toml packages/octomem-bge-small-en-v1-5/fetch_weights.py
+	$(BIN)/python packages/octomem-bge-small-en-v1-5/fetch_weights.py
+	$(BIN)/pip wheel --quiet --no-deps --wheel-dir dist packages/octomem-bge-small-en-v1-5
+
 # what the suite needs too: the dev extra, with sentence-transformers on torch (the suite
 # checks the ONNX embedder against it). The CPU build of torch first, where the index has
-# it, so that nothing pulls the multi-GB CUDA build
-$(DEV_STAMP): $(STAMP)
+# it, so that nothing pulls the multi-GB CUDA build. The dev extra includes the bge extra,
+# so the suite tests that model's package too
+$(DEV_STAMP): $(STAMP) packages/octomem-bge-small-en-v1-5/pyproject.toml
 	$(BIN)/pip install --quiet torch==2.13.0
+	$(MAKE) --no-print-directory $(BGE_WHEEL)
 	$(BIN)/pip install --quiet --find-links dist -e '.[dev]'
 	touch $(DEV_STAMP)
 

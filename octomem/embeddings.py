@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import importlib
 import json
 import sys
 import threading
@@ -14,6 +15,7 @@ import time
 from array import array
 from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args, runtime_checkable
 
@@ -31,9 +33,48 @@ log = get_logger(__name__)
 BUNDLED_MODEL = "all-MiniLM-L6-v2"
 BUNDLED_MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 WEIGHTS_FILE = "model.safetensors"
-_BUNDLED_ALIASES = {BUNDLED_MODEL, f"sentence-transformers/{BUNDLED_MODEL}"}
+BGE_MODEL = "bge-small-en-v1.5"
+# model_quantized.onnx of Xenova/bge-small-en-v1.5 at ea104dacec62c0de699686887e3f920caeb4f3e3:
+# Hugging Face's int8 conversion of BAAI's weights (packages/octomem-bge-small-en-v1-5)
+BGE_MODEL_SHA256 = "6c9c6101a956d62dfb5e7190c538226c0c5bb9cb27b651234b6df063ee7dbfe4"
+# expected_sha256's default: the hash the bundled model's weights are known to have
+KNOWN_SHA256 = "known"
 _REINSTALL = "pip install --force-reinstall octomem-minilm-l6-v2"
 _TORCH_EXTRA = "pip install 'octomem[torch]'"
+
+
+@dataclass(frozen=True)
+class BundledModel:
+    """A model whose files an octomem package ships: `package` (its import name) has
+    MODEL_DIR; `weights` is the file checked against `sha256`. `onnx` means that file is
+    a ready-made ONNX graph (last_hidden_state out; the pooling is appended when it is
+    loaded), run on ONNX Runtime only."""
+
+    name: str
+    package: str
+    install: str
+    weights: str
+    sha256: str
+    onnx: bool = False
+
+
+_MINILM = BundledModel(
+    BUNDLED_MODEL, "octomem_minilm_l6_v2", _REINSTALL, WEIGHTS_FILE, BUNDLED_MODEL_SHA256
+)
+_BGE = BundledModel(
+    BGE_MODEL,
+    "octomem_bge_small_en_v1_5",
+    "pip install 'octomem[bge]'",
+    "model_quantized.onnx",
+    BGE_MODEL_SHA256,
+    onnx=True,
+)
+BUNDLED_MODELS = {
+    BUNDLED_MODEL: _MINILM,
+    f"sentence-transformers/{BUNDLED_MODEL}": _MINILM,
+    BGE_MODEL: _BGE,
+    f"BAAI/{BGE_MODEL}": _BGE,
+}
 
 Backend = Literal["auto", "onnx", "torch"]
 
@@ -66,10 +107,13 @@ def sha256_file(path: Path, chunk_size: int = 1 << 20) -> str:
 class LocalEmbedder:
     """A sentence-transformers model loaded from local files only (never from a hub).
 
-    By default the all-MiniLM-L6-v2 weights bundled by the octomem-minilm-l6-v2 package.
-    The model is loaded once, lazily, on first use; the weights' sha256 is checked first.
-    Pass `model_dir` for another local sentence-transformers directory, with its
-    `expected_sha256` (or None to skip the check).
+    By default the all-MiniLM-L6-v2 weights bundled by the octomem-minilm-l6-v2 package;
+    model="bge-small-en-v1.5" is bge-small-en-v1.5 as an int8 ONNX file, from the
+    octomem-bge-small-en-v1-5 package (`octomem[bge]`), run on ONNX Runtime with CLS
+    pooling and L2 normalisation appended to its graph. The model is loaded once, lazily,
+    on first use; the weights' sha256 is checked first (by default the bundled model's
+    known hash). Pass `model_dir` for another local sentence-transformers directory, with
+    its `expected_sha256` (or None to skip the check).
 
     `backend`: "onnx" runs the model on ONNX Runtime, from a graph built from the
     safetensors weights (no torch; BERT models with mean or CLS pooling, see
@@ -86,7 +130,7 @@ class LocalEmbedder:
         *,
         batch_size: int = 64,
         device: str = "cpu",
-        expected_sha256: str | None = BUNDLED_MODEL_SHA256,
+        expected_sha256: str | None = KNOWN_SHA256,
         model_dir: Path | None = None,
         backend: Backend = "auto",
         onnx_cache_dir: Path | None = None,
@@ -96,9 +140,21 @@ class LocalEmbedder:
         if backend not in get_args(Backend):
             raise ConfigurationError(f"backend must be auto, onnx or torch; got {backend!r}")
         self.model = model
-        self.name = f"local/{model.removeprefix('sentence-transformers/')}"
+        self.bundled = BUNDLED_MODELS.get(model) if model_dir is None else None
+        if model_dir is not None and _bge_dir(model_dir):
+            self.bundled = _BGE  # the package's own folder, passed as model_dir
+        short = model.removeprefix("sentence-transformers/").removeprefix("BAAI/")
+        self.name = f"local/{short}"
         self.batch_size = batch_size
         self.device = device
+        if expected_sha256 == KNOWN_SHA256:
+            known = self.bundled or BUNDLED_MODELS.get(model)
+            if known is None:
+                raise ConfigurationError(
+                    f"local embedding model {model!r} is not bundled: pass its expected_sha256 "
+                    f"(or None to skip the check)"
+                )
+            expected_sha256 = known.sha256
         self.expected_sha256 = expected_sha256
         self._model_dir = Path(model_dir) if model_dir is not None else None
         self.backend = backend
@@ -114,6 +170,11 @@ class LocalEmbedder:
         if self._model_dir is None:
             self._model_dir = _bundled_model_dir(self.model)
         return self._model_dir
+
+    @property
+    def weights_file(self) -> Path:
+        """The file checked against expected_sha256 (and loaded)."""
+        return self.model_dir / (self.bundled.weights if self.bundled else WEIGHTS_FILE)
 
     @property
     def dimension(self) -> int:
@@ -148,13 +209,24 @@ class LocalEmbedder:
 
     def _load(self) -> Literal["onnx", "torch"]:
         model_dir = self.model_dir
-        weights = model_dir / WEIGHTS_FILE
+        weights = self.weights_file
+        reinstall = self.bundled.install if self.bundled else _REINSTALL
         if not weights.is_file():
             raise ConfigurationError(
                 f"model weights {weights} are missing; reinstall the bundled model with "
-                f"`{_REINSTALL}` (or pass model_dir= a complete local model directory)"
+                f"`{reinstall}` (or pass model_dir= a complete local model directory)"
             )
         started = time.perf_counter()
+        if self.bundled is not None and self.bundled.onnx:
+            self._load_ready_onnx(weights, reinstall)
+            log.debug(
+                "embedder.loaded",
+                model=self.name,
+                backend="onnx",
+                path=str(model_dir),
+                seconds=round(time.perf_counter() - started, 3),
+            )
+            return "onnx"
         actual = ""
         if self.expected_sha256 is not None or self.backend != "torch":
             actual = sha256_file(weights)  # also names the ONNX cache file
@@ -178,6 +250,36 @@ class LocalEmbedder:
             seconds=elapsed,
         )
         return backend
+
+    def _load_ready_onnx(self, path: Path, reinstall: str) -> None:
+        """A ready-made ONNX graph: its bytes are hashed, then those same bytes loaded, with
+        the pooling of the model dir's 1_Pooling/config.json appended."""
+        from octomem import embeddings_onnx as eo
+
+        if self.backend == "torch":
+            raise ConfigurationError(
+                f"{self.name} is an ONNX file and runs on ONNX Runtime only; use backend="
+                f"'onnx' or 'auto', not 'torch'"
+            )
+        if self.device != "cpu":
+            raise ConfigurationError(
+                f"{self.name} runs on CPU only (ONNX Runtime), not device={self.device!r}"
+            )
+        data = path.read_bytes()
+        actual = hashlib.sha256(data).hexdigest()
+        if self.expected_sha256 is not None and actual != self.expected_sha256.lower():
+            raise ConfigurationError(
+                f"model file {path} is corrupt or not the expected model: sha256 is "
+                f"{actual}, expected {self.expected_sha256}. Reinstall it with `{reinstall}`"
+            )
+        try:
+            self._onnx = eo.load_pooled(data, self.model_dir)
+        except eo.OnnxUnavailableError as exc:
+            raise ConfigurationError(f"{self.name} cannot be loaded: {exc}") from exc
+        except Exception as exc:  # a file that passed the hash but does not load
+            raise ConfigurationError(
+                f"could not load the embedding model {path}: {exc}. Reinstall it with `{reinstall}`"
+            ) from exc
 
     def _load_onnx(self, weights_sha256: str) -> bool:
         """Load (or build once) the ONNX model; False (auto) or ConfigurationError (onnx)
@@ -263,19 +365,28 @@ class LocalEmbedder:
 
 
 def _bundled_model_dir(model: str) -> Path:
-    if model not in _BUNDLED_ALIASES:
+    bundled = BUNDLED_MODELS.get(model)
+    if bundled is None:
         raise ConfigurationError(
-            f"local embedding model {model!r} is not bundled (only {BUNDLED_MODEL!r} is); pass "
-            f"model_dir= a local sentence-transformers directory, or use a litellm embedder"
+            f"local embedding model {model!r} is not bundled (only {BUNDLED_MODEL!r} and "
+            f"{BGE_MODEL!r} are); pass model_dir= a local sentence-transformers directory, "
+            f"or use a litellm embedder"
         )
     try:
-        import octomem_minilm_l6_v2
+        package = importlib.import_module(bundled.package)
     except ImportError as exc:
         raise ConfigurationError(
-            f"the bundled embedding model is not installed (package octomem-minilm-l6-v2, file "
-            f"{WEIGHTS_FILE}); install it with `{_REINSTALL}`"
+            f"the embedding model {bundled.name} is not installed (package "
+            f"{bundled.package.replace('_', '-')}, file {bundled.weights}); install it with "
+            f"`{bundled.install}`"
         ) from exc
-    return Path(octomem_minilm_l6_v2.MODEL_DIR)
+    return Path(package.MODEL_DIR)
+
+
+def _bge_dir(model_dir: Path) -> bool:
+    """Whether model_dir holds bge's ready-made ONNX file (and no safetensors weights)."""
+    path = Path(model_dir)
+    return (path / _BGE.weights).is_file() and not (path / WEIGHTS_FILE).is_file()
 
 
 # --- litellm -------------------------------------------------------------------------

@@ -6,11 +6,15 @@ by the weights, the pooling and sizes the graph was built for, and the builder's
 version), written to a temp file and moved into place atomically, so a cached file is
 always a whole one. Where the cache is not writable the graph is built in memory on
 every start (about a second). Running it needs onnxruntime and tokenizers only.
+
+A ready-made ONNX file (bge-small-en-v1.5's int8 graph) is loaded as it is, with CLS
+pooling and L2 normalisation appended to its graph at load time (`load_pooled`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import os
 import tempfile
@@ -174,6 +178,53 @@ def load_or_build(model_dir: Path, weights_sha256: str, cache_dir: Path) -> Onnx
     encoder = OnnxEncoder(model, model_dir)
     _write_cache(path, model)
     return encoder
+
+
+def load_pooled(model: bytes, model_dir: Path) -> OnnxEncoder:
+    """A ready-made ONNX model (its bytes, already checked) whose first output is the
+    last hidden state [batch, tokens, hidden], with CLS pooling and L2 normalisation
+    appended to its graph, run with the model dir's tokenizer. Only CLS pooling (1_Pooling/
+    config.json's pooling_mode_cls_token) is supported. Raises OnnxUnavailableError."""
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError as exc:
+        raise OnnxUnavailableError(f"onnxruntime is not installed ({exc})") from exc
+    pooling = model_dir / "1_Pooling" / "config.json"
+    try:
+        cls = json.loads(pooling.read_text("utf-8")).get("pooling_mode_cls_token") is True
+    except (OSError, ValueError, AttributeError) as exc:
+        raise OnnxUnavailableError(f"cannot read {pooling}: {exc}") from exc
+    if not cls:
+        raise OnnxUnavailableError(f"{pooling}: only CLS pooling is supported for an ONNX file")
+    try:
+        return OnnxEncoder(append_cls_pooling(model), model_dir)
+    except ImportError as exc:
+        raise OnnxUnavailableError(f"appending the pooling needs the onnx package ({exc})") from exc
+
+
+def append_cls_pooling(model: bytes) -> bytes:
+    """The graph with its first output replaced by the L2-normalised vector of the first
+    (CLS) token. Gather and LpNormalization have kept their form since opset 1, so this
+    fits a graph of any opset."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    proto = onnx.load_from_string(model)
+    graph = proto.graph
+    hidden = graph.output[0].name  # last_hidden_state [batch, tokens, hidden]
+    first = "octomem_cls_index"
+    graph.initializer.append(numpy_helper.from_array(np.array(0, dtype=np.int64), first))
+    graph.node.extend(
+        [
+            helper.make_node("Gather", [hidden, first], ["octomem_cls"], axis=1),
+            helper.make_node("LpNormalization", ["octomem_cls"], ["embedding"], axis=1, p=2),
+        ]
+    )
+    del graph.output[:]
+    graph.output.append(
+        helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["batch", "hidden"])
+    )
+    return proto.SerializeToString()
 
 
 def _write_cache(path: Path, model: bytes) -> None:

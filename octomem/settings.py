@@ -103,10 +103,15 @@ _EMBED_CACHE = "memory the vectors of recently embedded texts may take, in MB (0
 
 class LocalEmbedderConfig(_Strict):
     provider: Literal["local"] = "local"
-    model: Literal["all-MiniLM-L6-v2"] = "all-MiniLM-L6-v2"
+    model: Literal["all-MiniLM-L6-v2", "bge-small-en-v1.5"] = Field(
+        "all-MiniLM-L6-v2",
+        description="all-MiniLM-L6-v2 (bundled) or bge-small-en-v1.5 (int8 ONNX, the bge extra)",
+    )
     batch_size: int = Field(64, ge=1)
     device: str = "cpu"
-    sha256: str = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+    sha256: str | None = Field(
+        None, description="the model file's sha256, checked before use; unset = the known one"
+    )
     backend: Literal["auto", "onnx", "torch"] = Field(
         "auto", description="onnx: ONNX Runtime (faster on CPU); torch; auto: onnx when it can"
     )

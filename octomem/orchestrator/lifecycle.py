@@ -18,7 +18,13 @@ from pathlib import Path
 
 from octomem.agents.base import MemoryAgent
 from octomem.agents.registry import check_configured, default_agents, type_registry, with_agents
-from octomem.embeddings import CachedEmbedder, Embedder, LiteLLMEmbedder, LocalEmbedder
+from octomem.embeddings import (
+    KNOWN_SHA256,
+    CachedEmbedder,
+    Embedder,
+    LiteLLMEmbedder,
+    LocalEmbedder,
+)
 from octomem.errors import ConfigurationError
 from octomem.id_key import resolve_id_key, resolve_server_id_key
 from octomem.llm import LiteLLMClient
@@ -146,7 +152,7 @@ def build_embedder(settings: Settings) -> Embedder:
             config.model,
             batch_size=config.batch_size,
             device=config.device,
-            expected_sha256=config.sha256,
+            expected_sha256=config.sha256 or KNOWN_SHA256,
             backend=config.backend,
             onnx_cache_dir=config.onnx_cache_dir,
         )
@@ -178,7 +184,9 @@ def build_services(
         ) from exc
     # on a graph server the key is kept there and read when the stores open (`init`)
     id_key = None if isinstance(settings.graph, Neo4jConfig) else resolve_id_key(settings)
-    vector = _vector_store(settings, types)
+    if embedder is None:
+        embedder = build_embedder(settings)
+    vector = _vector_store(settings, types, embedder.name)
     graph, history, journal, keyword, id_key_source = _graph_side(settings, types)
 
     services: Services  # the lock's hooks run on it once it is built, below
@@ -198,7 +206,7 @@ def build_services(
         history=history,
         graph=graph,
         journal=journal,
-        embedder=embedder if embedder is not None else build_embedder(settings),
+        embedder=embedder,
         locks=locks,
         init=opening,
         agents=memory_agents,
@@ -211,7 +219,9 @@ def build_services(
     return services
 
 
-def _vector_store(settings: Settings, types: TypeRegistry) -> VectorStore:
+def _vector_store(settings: Settings, types: TypeRegistry, embedder: str) -> VectorStore:
+    """The configured vector store; its collections record `embedder`, the name of the
+    model their vectors come from, and refuse another's."""
     from octomem.stores.chroma import ChromaVectorStore
 
     vector_config = settings.vector
@@ -224,6 +234,7 @@ def _vector_store(settings: Settings, types: TypeRegistry) -> VectorStore:
             prefix=settings.collection_prefix,
             retry_s=vector_config.retry_s,
             types=types,
+            embedder=embedder,
         )
     return ChromaVectorStore.embedded(
         settings.store_dir / "chroma",
@@ -231,6 +242,7 @@ def _vector_store(settings: Settings, types: TypeRegistry) -> VectorStore:
         cache_records=vector_config.cache_records,
         cache_bytes=vector_config.cache_mb * MB,
         types=types,
+        embedder=embedder,
     )
 
 

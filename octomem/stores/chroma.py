@@ -57,6 +57,7 @@ from octomem.stores.record_cache import RecordCache
 
 log = get_logger(__name__)
 _PAGE = 1000
+EMBEDDER_KEY = "octomem_embedder"  # collection metadata: the model its vectors come from
 _SELECTIVE_MAX = 4096
 # Chroma's collection names: 3-512 of [A-Za-z0-9._-], alphanumeric at both ends; ours are
 # "{prefix}_{memory type}" (a project's prefix ends in "-p-<project>", up to 43 more)
@@ -105,9 +106,13 @@ class ChromaVectorStore:
         cache_bytes: int = record_cache.DEFAULT_MAX_BYTES,
         retry_s: float = 0.0,
         types: TypeRegistry = BUILTIN_REGISTRY,
+        embedder: str | None = None,
     ) -> None:
         """`remote` connects to a server; `path` is an embedded store's directory. `types`:
-        the memory types it holds (a collection each), read as their record classes."""
+        the memory types it holds (a collection each), read as their record classes.
+        `embedder`: the name of the embedding model its vectors come from, recorded in each
+        collection's metadata when it is first opened; a collection holding vectors of
+        another model is refused (ConfigurationError). None: no check."""
         if not _PREFIX_RE.match(prefix):
             raise ConfigurationError(
                 f"invalid Chroma collection prefix {prefix!r}: use 1-200 letters, digits, "
@@ -120,6 +125,7 @@ class ChromaVectorStore:
         self._location = location
         self._retry_s = retry_s
         self._types = types
+        self._embedder = embedder
         # (client, collection) per type: a handle is valid while its client is the open one
         self._collections: dict[MemoryType, tuple[Any, Any]] = {}
         self._lock = threading.Lock()
@@ -142,6 +148,7 @@ class ChromaVectorStore:
         cache_records: int = record_cache.DEFAULT_MAX_RECORDS,
         cache_bytes: int = record_cache.DEFAULT_MAX_BYTES,
         types: TypeRegistry = BUILTIN_REGISTRY,
+        embedder: str | None = None,
     ) -> ChromaVectorStore:
         """Chroma running in this process, persisted under `path`; up to `cache_records`
         records, taking up to `cache_bytes` of memory, are cached (0: none)."""
@@ -153,6 +160,7 @@ class ChromaVectorStore:
             cache_records=cache_records,
             cache_bytes=cache_bytes,
             types=types,
+            embedder=embedder,
         )
 
     @classmethod
@@ -166,6 +174,7 @@ class ChromaVectorStore:
         prefix: str = "octomem",
         retry_s: float = 15.0,
         types: TypeRegistry = BUILTIN_REGISTRY,
+        embedder: str | None = None,
     ) -> ChromaVectorStore:
         """A Chroma server (`chroma run`); the connection is opened on first use. A call
         that cannot reach the server, or loses the connection, is tried again for up to
@@ -179,7 +188,14 @@ class ChromaVectorStore:
             )
 
         location = f"Chroma server at {host}:{port}"
-        return cls(connect, prefix=prefix, location=location, retry_s=retry_s, types=types)
+        return cls(
+            connect,
+            prefix=prefix,
+            location=location,
+            retry_s=retry_s,
+            types=types,
+            embedder=embedder,
+        )
 
     @classmethod
     def from_client(
@@ -281,12 +297,33 @@ class ChromaVectorStore:
                 )
             except ChromaNotFoundError as exc:  # e.g. a server's tenant or database
                 raise self._error(f"opening collection {memory_type.value}", exc) from exc
+            if self._embedder is not None:
+                self._check_embedder(collection, self._embedder)
             if cache is not None:
                 since = cache.generation
                 if collection.count() == 0:
                     cache.set_empty(collection.name, since=since)
             self._collections[memory_type] = (client, collection)
             return collection
+
+    def _check_embedder(self, collection: Any, embedder: str) -> None:
+        """Record `embedder` in the collection's metadata, or refuse the collection when it
+        holds vectors of another model (an empty one is taken over). A collection written
+        before models were recorded is taken to be of the current one."""
+        metadata = dict(collection.metadata or {})
+        recorded = metadata.get(EMBEDDER_KEY)
+        if recorded == embedder:
+            return
+        if recorded is not None and collection.count() > 0:
+            raise ConfigurationError(
+                f"{self._location}: collection {collection.name} holds vectors of the "
+                f"embedding model {recorded!r}, not of the configured {embedder!r}; vectors "
+                f"of two models must not be mixed. Configure {recorded!r} again, or use a new "
+                f"data_dir or vector.collection_prefix for {embedder!r} (or `octomem reset` "
+                f"this store, which deletes its memories)"
+            )
+        metadata[EMBEDDER_KEY] = embedder
+        collection.modify(metadata=metadata)
 
     async def _on(self, what: str, memory_type: MemoryType, method: str, **kwargs: Any) -> Any:
         """`collection.<method>(**kwargs)` on the collection of `memory_type`."""
