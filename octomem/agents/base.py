@@ -238,11 +238,15 @@ class MemoryAgent(Protocol):
         `names_user`; else None)."""
         ...
 
-    def version_of(self, candidate: MemoryBase, current: Sequence[MemoryBase]) -> MemoryBase | None:
-        """For a SUPERSEDE agent: which of the scope's `current` records `candidate` is a
-        new version of when no record has its conflict key (a procedure described again
-        under another title); None: none, it is new."""
-        ...
+    # For a SUPERSEDE agent that `finds_versions`: when no current record has a
+    # candidate's conflict key, `version_of` says which of the scope's `current` records
+    # of its type the candidate is a new version of (a procedure described again under
+    # another title); None: none, it is new. Reconcile lists them only for such agents.
+    finds_versions: bool
+
+    def version_of(
+        self, candidate: MemoryBase, current: Sequence[MemoryBase]
+    ) -> MemoryBase | None: ...
 
     # Projection: an agent whose `projects` names a source type keeps views of that type's
     # records (one source per fact: knowledge edges and the core human block are views of
@@ -360,6 +364,8 @@ class BaseAgent:
 
     def reread(self, record: MemoryBase, text: str, user_name: str | None) -> MemoryBase:
         return record
+
+    finds_versions: ClassVar[bool] = False
 
     def version_of(self, candidate: MemoryBase, current: Sequence[MemoryBase]) -> MemoryBase | None:
         return None

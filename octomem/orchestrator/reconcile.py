@@ -175,7 +175,7 @@ class Reconciler:
                     previous=closed,
                     reason=f"new value for {candidate.conflict_key}",
                 )
-            if not rivals and agent.policy is ConflictPolicy.SUPERSEDE:
+            if not rivals and agent.policy is ConflictPolicy.SUPERSEDE and agent.finds_versions:
                 older = agent.version_of(candidate, await self._current(candidate))
                 if older is not None:
                     return self._new_version(candidate, older)

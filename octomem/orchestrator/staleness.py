@@ -184,6 +184,33 @@ def about(query_stems: set[str], *records: MemoryBase | None) -> bool:
     return any(r is not None and query_stems & said(r) for r in records)
 
 
+def asks_for(query_stems: set[str], old: MemoryBase, successor: MemoryBase | None) -> bool:
+    """Whether the query names the value the closed fact held and not its successor's
+    ("Who worked at Studio Lumen?" after the job changed): it asks about the past, and the
+    turn that said that value is its evidence, stale for no other fact it said."""
+
+    def names(record: MemoryBase | None) -> bool:  # a value that is a name, not "likes"
+        value = getattr(record, "value", None) or getattr(record, "object", None)
+        named = isinstance(value, str) and (
+            isinstance(record, KnowledgeMemory)
+            or any(value in entity for entity in getattr(record, "entities", ()))
+        )
+        stems = content_stems(value) if named and isinstance(value, str) else set()
+        return bool(stems) and stems <= query_stems
+
+    return names(old) and not names(successor)
+
+
+def more_than(query_stems: set[str], turn: MemoryBase | None, closed: list[MemoryBase]) -> bool:
+    """Whether the query matches words of the turn that none of its closed facts said
+    ("Studio Lumen" in "I work as a designer at Studio Lumen", whose job fact closed): the
+    turn is evidence of something that did not change."""
+    if turn is None:
+        return False
+    facts = set().union(*(content_stems(r.content) | said(r) for r in closed))
+    return bool(query_stems & content_stems(turn.content) - facts)
+
+
 def marks_of(record: MemoryBase, at: datetime | None) -> list[dict[str, Any]]:
     """The turn's marks (of facts closed at or before `at`, when given)."""
     marks = record.internal.get(OUTDATED)
@@ -309,7 +336,10 @@ async def demote_stale(
     replaced: dict[str, list[MemoryBase]] = {}
     for hit, hit_marks in marks.items():
         found = [await _replacement(services, plan, mark, known, stems) for mark in hit_marks]
-        if any(stale for stale, _ in found):
+        olds = [known.get(mark["memory_id"]) for mark in hit_marks]
+        asked = any(asks_for(stems, o, r) for o, (_, r) in zip(olds, found, strict=True) if o)
+        asked = asked or more_than(stems, records.get(hit), [o for o in olds if o])
+        if any(stale for stale, _ in found) and not asked:
             current = {r.id: r for _, r in found if r is not None and in_scope(r)}
             replaced[hit] = list(current.values())
     records.update({r.id: r for rs in replaced.values() for r in rs if r.id not in records})

@@ -204,3 +204,31 @@ def test_the_mem0_facade_takes_as_of(mover: Orchestrator, uid: Callable[[str], s
     assert not any(c in text for text in listed for c in ("Munich", "Rome"))  # not yet said
     found = memory.search("Where does the user live?", user_id=u, as_of=berlin)["results"]
     assert found[0]["memory"] == "The user lives in Berlin."
+
+
+def test_a_question_naming_the_old_value_keeps_its_turn_as_evidence(
+    shared_orch: Orchestrator,
+    uid: Callable[[str], str],
+) -> None:
+    orch, u = shared_orch, uid("u")
+    said = "I live in Paris."
+    say(orch, u, said, T0)
+    say(orch, u, "I moved to Berlin.", T0 + DAY)
+    # the question asks about the past value: the turn that said it is not stale
+    past = orch.recall("Did the user ever live in Paris?", user_id=u)
+    assert turn_hit(past, said).replaced_by == []
+    # a question about the value now still gets the current fact above the old turn
+    now = orch.recall("Where does the user live?", user_id=u)
+    assert [r.content for r in turn_hit(now, said).replaced_by] == ["The user lives in Berlin."]
+
+
+def test_a_turn_is_not_stale_for_what_it_said_that_did_not_change(
+    shared_orch: Orchestrator,
+    uid: Callable[[str], str],
+) -> None:
+    orch, u = shared_orch, uid("u")
+    said = "I live in Paris with my cat Miso."
+    say(orch, u, said, T0)
+    say(orch, u, "I moved to Berlin.", T0 + DAY)
+    miso = orch.recall("Who lives with the cat Miso?", user_id=u)
+    assert turn_hit(miso, said).replaced_by == []

@@ -218,6 +218,8 @@ class ProceduralAgent(BaseAgent):
     def merges_near_duplicates(self, record: MemoryBase) -> bool:
         return False
 
+    finds_versions = True
+
     def version_of(self, candidate: MemoryBase, current: Sequence[MemoryBase]) -> MemoryBase | None:
         """The procedure a differently titled one describes again: titles whose words are
         the same ("Deployment process", "deploy steps") or one of which holds the other's
