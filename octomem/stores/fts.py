@@ -109,15 +109,17 @@ def _top(
     """`ranked` of the tokens ORed - the same rows, scores and order - without scoring
     every row that holds a common word, where that provably changes nothing (MaxScore).
 
-    A word adds at most (k1 + 1) x its IDF to a row's BM25 (`bound`). The most common
-    words (NE) are split off while their bounds together stay below what one of the rarer
-    words (E) usually scores alone; then only rows holding an E word are scored: with
-    every word (E AND NE: their exact scores) and with the E words alone (exact for rows
-    without an NE word). If the last of the best `limit` of those scores at least the
-    NE bounds' sum, no row holding only NE words can be among the best, and these are the
-    answer; otherwise (rare) every row is scored, as without the split. Words no row holds
-    add nothing to any score and are left out. Below `prune_from` matching rows in all,
-    every row is scored at once."""
+    A word adds at most (k1 + 1) x its IDF to a row's BM25 (its `bound`). The most common
+    words (`common`) are split off while their bounds together stay below the IDFs of all
+    the words (about what a row holding each word once scores) and the other words (the
+    rarer ones) hold at most half of the matches. Rows holding a rarer word and a common
+    one are scored first (`both`, FTS5 intersects before it scores: their exact scores);
+    if the last of the best `limit` of them scores at least the common words' bounds
+    together, no row holding only common words can be among the best: the rows holding
+    a rarer word (scored with those words alone: exact for rows without a common word)
+    and `both` are the answer. Otherwise every row is scored, as without the split.
+    Words no row holds add nothing to any score and are left out. Below `prune_from`
+    matching rows in all, every row is scored at once."""
     if len(tokens) < 2:
         return ranked(conn, _any(tokens))
     counts = {
@@ -132,15 +134,15 @@ def _top(
     if not found:
         return []
     everything = _any(found)
-    if len(found) < 2 or sum(counts.values()) < prune_from:
+    matches = sum(counts.values())
+    if len(found) < 2 or matches < prune_from:
         return ranked(conn, everything)
     # FTS5's IDF counts every row of the index; max(rowid) is at least that many, and
     # a larger count only raises the bounds
     rows = int(conn.execute("SELECT max(rowid) FROM keyword_docs").fetchone()[0] or 0)
     idf = {t: max(math.log((rows - counts[t] + 0.5) / (counts[t] + 0.5)), _MIN_IDF) for t in found}
     bound = {t: (_K1 + 1.0) * idf[t] for t in found}
-    # a word held by at least `limit` rows gives that many rows about its IDF each
-    usual = max((idf[t] for t in found if counts[t] >= ranked.limit), default=0.0)
+    usual, left = sum(idf.values()), matches
     common: set[str] = set()
     total = 0.0
     for token in sorted(found, key=lambda t: -counts[t])[:-1]:
@@ -148,19 +150,19 @@ def _top(
             break
         common.add(token)
         total += bound[token]
-    if not common:
+        left -= counts[token]
+    if not common or 2 * left > matches:
         return ranked(conn, everything)
     rare = _any([t for t in found if t not in common])
-    best: dict[str, tuple[str, float]] = {}
     both = ranked(conn, f"({rare}) AND ({_any([t for t in found if t in common])})")
-    for rid, mtype, rank in [*ranked(conn, rare), *both]:
+    if len(both) < ranked.limit or -both[-1][2] < total:
+        return ranked(conn, everything)
+    best = {rid: (mtype, rank) for rid, mtype, rank in both}
+    for rid, mtype, rank in ranked(conn, rare):
         if rid not in best or rank < best[rid][1]:
             best[rid] = (mtype, rank)
     top = sorted(((rid, m, r) for rid, (m, r) in best.items()), key=lambda row: (row[2], row[0]))
-    top = top[: ranked.limit]
-    if len(top) == ranked.limit and -top[-1][2] >= total:
-        return top
-    return ranked(conn, everything)
+    return top[: ranked.limit]
 
 
 class FtsKeywordStore(SqliteStore):
