@@ -28,7 +28,7 @@ from octomem.models import (
 )
 from octomem.orchestrator import projections, routing
 from octomem.orchestrator.fusion import boost_named_actors, fuse
-from octomem.orchestrator.retrieval import add_context, retrieve, shared_searches
+from octomem.orchestrator.retrieval import add_context, embed_query, retrieve, shared_searches
 from octomem.orchestrator.services import Services
 from octomem.orchestrator.staleness import demote_stale
 from octomem.orchestrator.state import RecallState, RetrieveTask
@@ -145,10 +145,22 @@ async def recall(
     """Recall for `query` by `plan` (`plan_recall`): the steps of the recall graph after
     the plan, called directly. `started`: when the call began (for `elapsed_s`)."""
     started = time.perf_counter() if started is None else started
-    shared = await shared_searches(services, query, plan)
-    found = await asyncio.gather(
-        *(retrieve(services, agent, query, plan, shared) for agent in plan.agents)
-    )
+    # the agents' vector searches start once the query's embedding is known, while the
+    # keyword and graph searches they share are still running
+    embedding = asyncio.ensure_future(embed_query(services, query)) if plan.agents else None
+    shared = asyncio.ensure_future(shared_searches(services, query, plan, embedding=embedding))
+    try:
+        found = await asyncio.gather(
+            *(
+                retrieve(services, agent, query, plan, shared, embedding=embedding)
+                for agent in plan.agents
+            )
+        )
+        await shared
+    finally:
+        for task in (shared, embedding):
+            if task is not None and not task.done():
+                task.cancel()
     ranked = [lists for agent_lists, _ in found for lists in agent_lists]
     records = {i: r for _, agent_records in found for i, r in agent_records.items()}
     return await rank_hits(services, query, plan, ranked, records, started=started)

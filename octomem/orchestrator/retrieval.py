@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -134,10 +134,17 @@ async def find_query_entities(services: Services, user_id: str | None, query: st
     return [entity.id for entity in entities]
 
 
-async def shared_searches(services: Services, query: str, plan: RecallPlan) -> SharedSearches:
+async def shared_searches(
+    services: Services,
+    query: str,
+    plan: RecallPlan,
+    *,
+    embedding: Awaitable[list[float]] | None = None,
+) -> SharedSearches:
     """The searches every agent would repeat, run once for all of them, side by side: the
-    query's embedding, BM25 over all the agents' memories, and the graph expansion of
-    the entities the query names. Each agent's `retrieve` takes its own share."""
+    query's embedding (`embedding`, when already under way), BM25 over all the agents'
+    memories, and the graph expansion of the entities the query names. Each agent's
+    `retrieve` takes its own share."""
     config = services.settings.recall
     agents = plan.agents
     keyword: dict[MemoryType, list[tuple[str, float]]] = {a: [] for a in agents}
@@ -147,6 +154,10 @@ async def shared_searches(services: Services, query: str, plan: RecallPlan) -> S
 
     async def bm25() -> None:
         pool = plan.keyword_pool or config.candidates * len(agents)
+        if len(agents) == 1:
+            # one agent keeps its best `candidates` hits: ranking more would be wasted (and
+            # a short list lets the index skip rows that hold only common words)
+            pool = min(pool, config.candidates)
         found = await keyword_hits(services, query, plan, agents, pool)
         for memory_id, memory_type, score in found:
             if len(kept := keyword[memory_type]) < config.candidates:
@@ -164,10 +175,15 @@ async def shared_searches(services: Services, query: str, plan: RecallPlan) -> S
                 graph[memory_type].append((memory_id, 1.0 / (1 + distance)))
         return entity_ids
 
-    [embedding], _, entity_ids = await asyncio.gather(
-        services.embedder.embed([query]), bm25(), expand()
+    vector, _, entity_ids = await asyncio.gather(
+        embedding if embedding is not None else embed_query(services, query), bm25(), expand()
     )
-    return SharedSearches(embedding=embedding, keyword=keyword, graph=graph, entity_ids=entity_ids)
+    return SharedSearches(embedding=vector, keyword=keyword, graph=graph, entity_ids=entity_ids)
+
+
+async def embed_query(services: Services, query: str) -> list[float]:
+    [vector] = await services.embedder.embed([query])
+    return vector
 
 
 def within_plan(plan: RecallPlan, memory_type: MemoryType) -> Callable[[MemoryBase], bool]:
@@ -218,11 +234,17 @@ async def retrieve(
     agent: MemoryType,
     query: str,
     plan: RecallPlan,
-    shared: SharedSearches,
+    shared: SharedSearches | Awaitable[SharedSearches],
+    *,
+    embedding: Awaitable[list[float]] | None = None,
 ) -> tuple[list[RankedList], dict[str, MemoryBase]]:
     """Ranked lists (vector, keyword, graph) of one agent's memories for the query: its
     own vector search, and its share of the `shared` keyword and graph hits - unless the
-    agent brings its own retrieval step (`MemoryAgent.retrieve`)."""
+    agent brings its own retrieval step (`MemoryAgent.retrieve`).
+
+    `shared` may still be running (a task): then the vector search starts as soon as the
+    query's `embedding` (a task too) is known, while the keyword and graph searches
+    finish, and the records of their hits are read once they have."""
     own = await services.agents[agent].retrieve(PlanSearch(services, plan), query, plan)
     if own is not None:
         return own
@@ -230,18 +252,26 @@ async def retrieve(
     records: dict[str, MemoryBase] = {}
     lists: list[RankedList] = []
     with span("agent.retrieve", agent=agent.value, user_id=plan.user_id) as current:
-        other = [_ranked(agent, "keyword", shared.keyword.get(agent, []))]
-        if shared.entity_ids:
-            other.append(_ranked(agent, "graph", shared.graph.get(agent, [])))
-        wanted = list(dict.fromkeys(i for ranked in other for i in ranked.ids))
 
-        async def fetch() -> list[MemoryBase]:
-            return await services.vector.get(agent, wanted) if wanted else []
+        async def searched() -> SharedSearches:
+            return shared if isinstance(shared, SharedSearches) else await shared
+
+        async def vector() -> list[tuple[MemoryBase, float]]:
+            query_vector = await embedding if embedding is not None else None
+            if query_vector is None:
+                query_vector = (await searched()).embedding
+            return await nearest(services, plan, agent, query_vector, limit)
+
+        async def fetch() -> tuple[list[RankedList], list[MemoryBase]]:
+            done = await searched()
+            other = [_ranked(agent, "keyword", done.keyword.get(agent, []))]
+            if done.entity_ids:
+                other.append(_ranked(agent, "graph", done.graph.get(agent, [])))
+            wanted = list(dict.fromkeys(i for ranked in other for i in ranked.ids))
+            return other, (await services.vector.get(agent, wanted) if wanted else [])
 
         # the vector search and reading the keyword/graph hits' records run side by side
-        hits, fetched = await asyncio.gather(
-            nearest(services, plan, agent, shared.embedding, limit), fetch()
-        )
+        hits, (other, fetched) = await asyncio.gather(vector(), fetch())
         records.update({r.id: r for r in fetched})
         records.update({record.id: record for record, _ in hits})
         lists = [_ranked(agent, "vector", [(r.id, s) for r, s in hits]), *other]

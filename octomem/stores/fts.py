@@ -13,9 +13,11 @@ each quoted, and the tokens are ORed.
 
 from __future__ import annotations
 
+import math
 import re
 import sqlite3
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, TypeVar
 
@@ -27,6 +29,8 @@ T = TypeVar("T")
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _MAX_TOKENS = 64
+_K1 = 1.2  # FTS5's bm25: k1, and the floor of a word's IDF
+_MIN_IDF = 1e-6
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS keyword_docs (
@@ -74,12 +78,91 @@ def query_tokens(text: str) -> list[str]:
     return list(dict.fromkeys(t.lower() for t in _WORD.findall(text)))[:_MAX_TOKENS]
 
 
+def _any(tokens: Sequence[str]) -> str:
+    """An FTS5 query that matches any of the tokens, each quoted (never FTS5 syntax)."""
+    return " OR ".join('"' + token.replace('"', '""') + '"' for token in tokens)
+
+
 def match_expression(text: str) -> str | None:
     """A safe FTS5 query for any user text: quoted word tokens joined with OR (None if none)."""
     tokens = query_tokens(text)
-    if not tokens:
-        return None
-    return " OR ".join('"' + token.replace('"', '""') + '"' for token in tokens)
+    return _any(tokens) if tokens else None
+
+
+@dataclass(frozen=True)
+class _Ranked:
+    """One search's ranked query: the best `limit` rows of an FTS5 query that pass the
+    search's filters, (id, memory type, rank) - rank is FTS5's: minus the BM25 score."""
+
+    sql: str
+    params: Sequence[Any]
+    limit: int
+
+    def __call__(self, conn: sqlite3.Connection, expression: str) -> list[tuple[str, str, float]]:
+        rows = conn.execute(self.sql, [expression, *self.params, self.limit]).fetchall()
+        return [(rid, mtype, float(rank)) for rid, mtype, rank in rows]
+
+
+def _top(
+    conn: sqlite3.Connection, tokens: Sequence[str], ranked: _Ranked, prune_from: int
+) -> list[tuple[str, str, float]]:
+    """`ranked` of the tokens ORed - the same rows, scores and order - without scoring
+    every row that holds a common word, where that provably changes nothing (MaxScore).
+
+    A word adds at most (k1 + 1) x its IDF to a row's BM25 (its `bound`). The most common
+    words (`common`) are split off while their bounds together stay below the IDFs of all
+    the words (about what a row holding each word once scores) and the other words (the
+    rarer ones) hold at most half of the matches. Rows holding a rarer word and a common
+    one are scored first (`both`, FTS5 intersects before it scores: their exact scores);
+    if the last of the best `limit` of them scores at least the common words' bounds
+    together, no row holding only common words can be among the best: the rows holding
+    a rarer word (scored with those words alone: exact for rows without a common word)
+    and `both` are the answer. Otherwise every row is scored, as without the split.
+    Words no row holds add nothing to any score and are left out. Below `prune_from`
+    matching rows in all, every row is scored at once."""
+    if len(tokens) < 2:
+        return ranked(conn, _any(tokens))
+    counts = {
+        token: int(
+            conn.execute(
+                "SELECT count(*) FROM keyword_fts WHERE keyword_fts MATCH ?", (_any([token]),)
+            ).fetchone()[0]
+        )
+        for token in tokens
+    }
+    found = [token for token in tokens if counts[token]]
+    if not found:
+        return []
+    everything = _any(found)
+    matches = sum(counts.values())
+    if len(found) < 2 or matches < prune_from:
+        return ranked(conn, everything)
+    # FTS5's IDF counts every row of the index; max(rowid) is at least that many, and
+    # a larger count only raises the bounds
+    rows = int(conn.execute("SELECT max(rowid) FROM keyword_docs").fetchone()[0] or 0)
+    idf = {t: max(math.log((rows - counts[t] + 0.5) / (counts[t] + 0.5)), _MIN_IDF) for t in found}
+    bound = {t: (_K1 + 1.0) * idf[t] for t in found}
+    usual, left = sum(idf.values()), matches
+    common: set[str] = set()
+    total = 0.0
+    for token in sorted(found, key=lambda t: -counts[t])[:-1]:
+        if total + bound[token] >= usual:
+            break
+        common.add(token)
+        total += bound[token]
+        left -= counts[token]
+    if not common or 2 * left > matches:
+        return ranked(conn, everything)
+    rare = _any([t for t in found if t not in common])
+    both = ranked(conn, f"({rare}) AND ({_any([t for t in found if t in common])})")
+    if len(both) < ranked.limit or -both[-1][2] < total:
+        return ranked(conn, everything)
+    best = {rid: (mtype, rank) for rid, mtype, rank in both}
+    for rid, mtype, rank in ranked(conn, rare):
+        if rid not in best or rank < best[rid][1]:
+            best[rid] = (mtype, rank)
+    top = sorted(((rid, m, r) for rid, (m, r) in best.items()), key=lambda row: (row[2], row[0]))
+    return top[: ranked.limit]
 
 
 class FtsKeywordStore(SqliteStore):
@@ -87,6 +170,8 @@ class FtsKeywordStore(SqliteStore):
 
     SCHEMA = _SCHEMA
     CONTEXT_WEIGHT: ClassVar[float] = 0.3  # BM25 weight of the context column (content: 1)
+    # a search whose words match fewer rows than this scores them all (`_top`)
+    PRUNE_FROM: ClassVar[int] = 2000
     LABEL = "keyword index"
     HINT = "check that the file is writable and not corrupt (reset the index to rebuild it)"
 
@@ -138,29 +223,32 @@ class FtsKeywordStore(SqliteStore):
         include_superseded: bool = False,
         now: datetime | None = None,
     ) -> list[tuple[str, MemoryType, float]]:
-        expression = match_expression(query)
-        if expression is None or limit <= 0 or (memory_types is not None and not memory_types):
+        tokens = query_tokens(query)
+        if not tokens or limit <= 0 or (memory_types is not None and not memory_types):
             return []
-        sql = [
-            f"SELECT d.id, d.memory_type, bm25(keyword_fts, 1.0, {float(self.CONTEXT_WEIGHT)!r})"
-            " AS rank",
-            "FROM keyword_fts JOIN keyword_docs AS d ON d.rowid = keyword_fts.rowid",
-            "WHERE keyword_fts MATCH ? AND d.user_id IS ?",
-        ]
-        params: list[Any] = [expression, user_id]
+        where = ["d.user_id IS ?"]
+        params: list[Any] = [user_id]
         if memory_types is not None:
             types = [MemoryType(t).value for t in dict.fromkeys(memory_types)]
-            sql.append(f"AND d.memory_type IN ({', '.join('?' * len(types))})")
+            where.append(f"d.memory_type IN ({', '.join('?' * len(types))})")
             params.extend(types)
         if not include_superseded:
-            sql.append("AND d.is_current = 1 AND (d.expires_at IS NULL OR d.expires_at > ?)")
+            where.append("d.is_current = 1 AND (d.expires_at IS NULL OR d.expires_at > ?)")
             params.append(as_utc(now or utcnow()).timestamp())
-        sql.append("ORDER BY rank, d.id LIMIT ?")
-        params.append(limit)
+        ranked = _Ranked(
+            f"SELECT d.id, d.memory_type, bm25(keyword_fts, 1.0, {float(self.CONTEXT_WEIGHT)!r})"
+            " AS rank FROM keyword_fts JOIN keyword_docs AS d ON d.rowid = keyword_fts.rowid"
+            f" WHERE keyword_fts MATCH ? AND {' AND '.join(where)} ORDER BY rank, d.id LIMIT ?",
+            params,
+            limit,
+        )
+        prune_from = self.PRUNE_FROM
 
         def read(conn: sqlite3.Connection) -> list[tuple[str, MemoryType, float]]:
-            rows = conn.execute(" ".join(sql), params).fetchall()
-            return [(rid, MemoryType(mtype), -float(rank)) for rid, mtype, rank in rows]
+            if not conn.in_transaction:  # one snapshot: counts and scores of the same rows
+                conn.execute("BEGIN")
+            rows = _top(conn, tokens, ranked, prune_from)
+            return [(rid, MemoryType(mtype), -rank) for rid, mtype, rank in rows]
 
         return await self._run("search", read)
 
