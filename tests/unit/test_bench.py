@@ -267,3 +267,15 @@ def test_saved_runs_are_reported_together(tmp_path: Path) -> None:
     assert [c.sample_id for c in convs] == ["s0", "s1", "s2"]
     assert (systems, infer) == (["octomem", "rrf"], False)
 
+
+def test_the_floor_ratio_is_recall_over_its_floor() -> None:
+    from octomem.bench.perf import _floor_ratio
+
+    rows = [
+        {"system": "octomem", "size": 10, "metric": "recall_p50_ms", "value": 30.0},
+        {"system": "octomem", "size": 10, "metric": "recall_floor_p50_ms", "value": 12.0},
+    ]
+    assert _floor_ratio(rows, 10) == [
+        {"system": "recall/floor", "size": 10, "metric": "recall_p50_ms", "value": 2.5}
+    ]
+    assert _floor_ratio(rows[:1], 10) == []
