@@ -13,6 +13,7 @@ from octomem.bench.locomo import (
     Conversation,
     Question,
     load_locomo,
+    messages_of,
     parse_session_date,
     run_locomo,
 )
@@ -279,3 +280,14 @@ def test_the_floor_ratio_is_recall_over_its_floor() -> None:
         {"system": "recall/floor", "size": 10, "metric": "recall_p50_ms", "value": 2.5}
     ]
     assert _floor_ratio(rows[:1], 10) == []
+
+
+def test_a_turn_with_nothing_visible_is_no_turn() -> None:
+    from octomem.bench.locomo_format import turn_text
+
+    assert turn_text({"text": "\u200b"}) == ""
+    assert turn_text({"text": " \u200b\n"}) == ""
+    assert turn_text({"text": "No"}) == "No"
+    assert (
+        messages_of([{"speaker": "a", "dia_id": "D1:1", "text": "\u200b"}], datetime.now(UTC)) == []
+    )
