@@ -15,7 +15,7 @@ ifneq ($(shell command -v pyenv 2>/dev/null),)
 export PYENV_VERSION ?= $(shell pyenv versions --bare --skip-aliases 2>/dev/null | grep -E '^3\.(11|12|13)\.[0-9]+$$' | sort -t. -k2,2n | paste -sd: -)
 endif
 
-.PHONY: install install-dev demo test test-llm test-versions dist lint bench bench-memory bench-serve bench-scale clean talk-report recall-report
+.PHONY: install install-dev demo test test-llm test-versions dist lint bench bench-longmemeval bench-memory bench-serve bench-scale clean talk-report recall-report
 
 # what a user needs: octomem and its dependencies, no torch (`make demo`)
 $(STAMP): pyproject.toml packages/octomem-minilm/pyproject.toml
@@ -95,6 +95,13 @@ bench: install-dev
 	$(BIN)/octomem bench locomo --data ../shared/bench/locomo_dev.json --limit-conversations 1 --json bench-results/locomo.json
 	$(BIN)/octomem bench perf --sizes 1000 --json bench-results/perf.json
 	$(BIN)/python -m octomem.bench.process_cost --sizes 250,500 --json bench-results/process_cost.json
+
+# LongMemEval-S dev (72 questions, ~34k turns) in four parts, each reportable alone,
+# then one report with the paired intervals (docs/benchmarks.md#retrieval-quality-longmemeval)
+LME := ../shared/bench/longmemeval_s_dev.json.gz
+bench-longmemeval: install-dev
+	for k in 1 2 3 4; do $(BIN)/octomem bench locomo --data $(LME) --part $$k/4 --no-mem0 --json bench-results/lme-part$$k.json || exit 1; done
+	$(BIN)/octomem bench locomo-report --data $(LME) bench-results/lme-part1.json bench-results/lme-part2.json bench-results/lme-part3.json bench-results/lme-part4.json --json bench-results/longmemeval.json
 
 # resident memory over 2,000 process() calls for 20 users: a row every 200 calls
 # (docs/benchmarks.md#memory-over-many-calls)

@@ -20,14 +20,18 @@ JsonOption = Annotated[
 
 @bench_app.command()
 def locomo(
-    data: Annotated[Path, typer.Option("--data", help="a LoCoMo-format JSON file")] = Path(
-        "../shared/bench/locomo_dev.json"
-    ),
+    data: Annotated[
+        Path, typer.Option("--data", help="a LoCoMo-format JSON file (.json or .json.gz)")
+    ] = Path("../shared/bench/locomo_dev.json"),
     limit_conversations: Annotated[
         int | None, typer.Option("--limit-conversations", help="only the first N")
     ] = None,
     conversations: Annotated[
         str | None, typer.Option("--conversations", help="comma-separated sample ids")
+    ] = None,
+    part: Annotated[
+        str | None,
+        typer.Option("--part", help="K/N: every N-th sample from the K-th (e.g. 1/2, 2/2)"),
     ] = None,
     infer: Annotated[
         bool, typer.Option("--infer/--raw", help="also run offline extraction (default: raw)")
@@ -41,22 +45,61 @@ def locomo(
     ] = None,
     json_path: JsonOption = None,
 ) -> None:
-    """Dialog-level evidence recall@k on LoCoMo, octomem vs baselines (and mem0)."""
+    """Dialog-level evidence recall@k on LoCoMo (or LongMemEval in its schema), octomem vs
+    baselines (and mem0), per question in the JSON."""
+    import time
+
     from octomem.bench.locomo import run_locomo
     from octomem.bench.locomo_report import report_locomo
 
     if not data.is_file():
         raise typer.BadParameter(f"{data} is not a file", param_hint="--data")
     only = [c.strip() for c in conversations.split(",")] if conversations else None
+    share = None
+    if part is not None:
+        k, _, n = part.partition("/")
+        if not (k.isdigit() and n.isdigit() and 1 <= int(k) <= int(n)):
+            raise typer.BadParameter(f"{part!r}: use K/N with 1 <= K <= N", param_hint="--part")
+        share = (int(k), int(n))
+    started = time.perf_counter()
     scores, convs, systems = run_locomo(
         data,
         limit=limit_conversations,
         only=only,
+        part=share,
         infer=infer,
         with_mem0=mem0,
         config=config,
         log=typer.echo,
     )
+    report_locomo(
+        scores,
+        convs,
+        systems,
+        json_path=json_path,
+        infer=infer,
+        data=data,
+        elapsed_s=time.perf_counter() - started,
+        echo=typer.echo,
+    )
+
+
+@bench_app.command("locomo-report")
+def locomo_report(
+    runs: Annotated[list[Path], typer.Argument(help="JSON files written by `bench locomo`")],
+    data: Annotated[
+        Path, typer.Option("--data", help="the data file the runs read (.json or .json.gz)")
+    ] = Path("../shared/bench/locomo_dev.json"),
+    json_path: JsonOption = None,
+) -> None:
+    """The tables and paired-bootstrap intervals of saved runs taken together (e.g. the
+    parts of a run split with `--part`), from their per-question results."""
+    from octomem.bench.locomo_report import report_locomo, scores_from_runs
+
+    for path in (data, *runs):
+        if not path.is_file():
+            raise typer.BadParameter(f"{path} is not a file")
+    scores, convs, systems, infer = scores_from_runs(data, runs)
     report_locomo(
         scores, convs, systems, json_path=json_path, infer=infer, data=data, echo=typer.echo
     )

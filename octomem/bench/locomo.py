@@ -2,15 +2,18 @@
 
 Every conversation is ingested session by session through the real `process()` path
 (raw turns, LLM-free; optionally offline extraction too), each session's date as the
-message timestamp and every turn's `dia_id` as its message id. Then each question of
-categories 1-4 is asked of octomem's `recall` and of baselines built on the same stored
-turns and the same embedder: dense only, BM25 only and plain RRF of the two (and mem0
-OSS, when installed). The annotations (observation, session summaries, event summaries)
-and the answers are never read.
+message timestamp and every turn's `dia_id` as its message id. Then each of its
+questions of categories 1-4 is asked of octomem's `recall` and of baselines built on the
+same stored turns and the same embedder: dense only, BM25 only and plain RRF of the two
+(and mem0 OSS, when installed), and each answer kept per question (`Answer`: the rank at
+which each evidence turn was found). The annotations (observation, session summaries,
+event summaries) and the answers are never read. LongMemEval-S, converted to the same
+schema (one sample per question), runs the same way; a `.gz` file is read as it is.
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 import tempfile
@@ -24,7 +27,8 @@ from typing import Any
 from tqdm import tqdm
 
 from octomem.bench.locomo_format import turn_text
-from octomem.bench.metrics import mean_recall, parse_evidence, recall_at_k
+from octomem.bench.locomo_scores import KS, Answer, Scores
+from octomem.bench.metrics import evidence_ranks, parse_evidence
 from octomem.embeddings import Embedder
 from octomem.errors import InvalidInputError
 from octomem.models import MemoryType
@@ -37,7 +41,13 @@ from octomem.plans import RankedList
 from octomem.settings import load_settings
 
 CATEGORIES = {1: "multi-hop", 2: "temporal", 3: "open-domain", 4: "single-hop"}
-KS = (5, 10, 25)
+# LongMemEval converted to LoCoMo's schema (../shared/bench/README.md) numbers its types so
+LONGMEMEVAL_CATEGORIES = {
+    1: "multi-session",
+    2: "temporal-reasoning",
+    3: "knowledge-update",
+    4: "single-session",
+}
 TUNED = ("conv-26", "conv-30")  # the conversations octomem's recall defaults were tuned on
 
 
@@ -46,6 +56,8 @@ class Question:
     text: str
     category: int
     evidence: list[str]
+    index: int = 0  # position in the sample's `qa` list
+    question_type: str | None = None  # LongMemEval's type, when the sample has one
 
 
 @dataclass
@@ -67,12 +79,22 @@ def parse_session_date(text: str) -> datetime:
 
 
 def load_locomo(
-    path: Path, *, limit: int | None = None, only: Sequence[str] | None = None
+    path: Path,
+    *,
+    limit: int | None = None,
+    only: Sequence[str] | None = None,
+    part: tuple[int, int] | None = None,
 ) -> list[Conversation]:
-    samples = json.loads(Path(path).read_text(encoding="utf-8"))
+    """The samples of a LoCoMo-format file (.json or .json.gz): `only` these ids, `part`
+    (k, n) = every n-th sample from the k-th (1-based, in file order), the first `limit`."""
+    path = Path(path)
+    raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    samples = json.loads(raw.decode("utf-8"))
     conversations: list[Conversation] = []
-    for sample in samples:
+    for position, sample in enumerate(samples):
         if only and sample["sample_id"] not in only:
+            continue
+        if part is not None and position % part[1] != part[0] - 1:
             continue
         conv = sample["conversation"]
         sessions = []
@@ -83,12 +105,20 @@ def load_locomo(
             n += 1
         item = Conversation(sample_id=sample["sample_id"], sessions=sessions)
         known = item.dia_ids
-        for qa in sample["qa"]:
+        for index, qa in enumerate(sample["qa"]):
             if qa.get("category") not in CATEGORIES:
                 continue
             evidence = parse_evidence(qa.get("evidence", []), known)
             if evidence:
-                item.questions.append(Question(str(qa["question"]), qa["category"], evidence))
+                item.questions.append(
+                    Question(
+                        str(qa["question"]),
+                        qa["category"],
+                        evidence,
+                        index=index,
+                        question_type=qa.get("question_type"),
+                    )
+                )
             else:
                 item.skipped += 1
         conversations.append(item)
@@ -113,32 +143,6 @@ def messages_of(turns: list[dict[str, Any]], when: datetime) -> list[dict[str, A
 
 Ranked = list[list[str]]  # per hit, the dia_ids it comes from
 System = Callable[[Conversation, Question, int], Ranked]
-
-
-@dataclass
-class Scores:
-    """recall values per (system, category) per k, and per conversation."""
-
-    values: dict[tuple[str, int, int, str], list[float]] = field(
-        default_factory=lambda: defaultdict(list)
-    )
-
-    def add(self, system: str, k: int, category: int, sample_id: str, value: float) -> None:
-        self.values[(system, k, category, sample_id)].append(value)
-
-    def recall(
-        self, system: str, k: int, category: int | None = None, samples: Sequence[str] | None = None
-    ) -> tuple[float, int]:
-        picked = [
-            v
-            for (s, kk, c, sid), vals in self.values.items()
-            if s == system
-            and kk == k
-            and (category is None or c == category)
-            and (samples is None or sid in samples)
-            for v in vals
-        ]
-        return mean_recall(picked), len(picked)
 
 
 class OctomemUnderTest:
@@ -238,9 +242,17 @@ class OctomemUnderTest:
         fused = fuse(lists, k=60, method="rrf")
         return self._to_dia(conv, [i for i, _, _ in fused[:k]])
 
+    def done_with(self, conv: Conversation) -> None:
+        """Close a conversation's stores once every system has been asked its questions:
+        a run over many conversations (LongMemEval: one per question) keeps one open."""
+        orch = self.orchs.pop(conv.sample_id, None)
+        if orch is not None:
+            orch.close()
+
     def close(self) -> None:
         for orch in self.orchs.values():
             orch.close()
+        self.orchs.clear()
 
 
 def run_locomo(
@@ -248,6 +260,7 @@ def run_locomo(
     *,
     limit: int | None = None,
     only: Sequence[str] | None = None,
+    part: tuple[int, int] | None = None,
     infer: bool = False,
     with_mem0: bool = True,
     data_dir: Path | None = None,
@@ -257,7 +270,7 @@ def run_locomo(
     """Ingest, ask every question of every system, return the scores. `config` is
     octomem's YAML config (its stores: server mode shares them among the conversations,
     each a user of its own); its data_dir is replaced by one per conversation."""
-    conversations = load_locomo(path, limit=limit, only=only)
+    conversations = load_locomo(path, limit=limit, only=only, part=part)
     if not conversations:
         raise InvalidInputError(f"no conversations to run in {path}")
     tmp = tempfile.TemporaryDirectory(prefix="octomem-bench-") if data_dir is None else None
@@ -280,25 +293,28 @@ def run_locomo(
             mem0 = Mem0UnderTest(root / "mem0")
             systems["mem0"] = mem0.search
     try:
-        total = sum(len(t) for c in conversations for _, _, t in c.sessions)
-        with tqdm(total=total, desc="ingest octomem", unit="turn") as bar:
-            for conv in conversations:
-                octo.ingest(conv, bar)
-        if mem0 is not None:
-            with tqdm(total=total, desc="ingest mem0", unit="turn") as bar:
-                for conv in conversations:
-                    mem0.ingest(conv, bar)
         scores = Scores()
+        turns = sum(len(t) for c in conversations for _, _, t in c.sessions)
+        total = turns * (2 if mem0 is not None else 1)
         questions = sum(len(c.questions) for c in conversations)
-        with tqdm(total=questions * len(systems), desc="recall", unit="query") as bar:
-            for name, system in systems.items():
-                for conv in conversations:
+        with (
+            tqdm(total=total, desc="ingest", unit="turn", position=0) as ingested,
+            tqdm(total=questions * len(systems), desc="recall", unit="query", position=1) as asked,
+        ):
+            for conv in conversations:  # one at a time: only its stores are open
+                octo.ingest(conv, ingested)
+                if mem0 is not None:
+                    mem0.ingest(conv, ingested)
+                for name, system in systems.items():
                     for q in conv.questions:
-                        ranked = system(conv, q, max(KS))
-                        for k in KS:
-                            value = recall_at_k(q.evidence, ranked, k)
-                            scores.add(name, k, q.category, conv.sample_id, value)
-                        bar.update(1)
+                        ranks = evidence_ranks(q.evidence, system(conv, q, max(KS)))
+                        scores.add(
+                            Answer(
+                                name, conv.sample_id, q.index, q.category, q.question_type, ranks
+                            )
+                        )
+                        asked.update(1)
+                octo.done_with(conv)
     finally:
         octo.close()
         if mem0 is not None:

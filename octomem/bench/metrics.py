@@ -46,3 +46,24 @@ def recall_at_k(evidence: Collection[str], ranked: Sequence[Iterable[str]], k: i
 
 def mean_recall(values: Sequence[float]) -> float:
     return fmean(values) if values else float("nan")
+
+
+def evidence_ranks(
+    evidence: Sequence[str], ranked: Sequence[Iterable[str]]
+) -> dict[str, int | None]:
+    """Per evidence turn, the rank (1-based) of the first hit that holds it, or None."""
+    ranks: dict[str, int | None] = dict.fromkeys(evidence)
+    for rank, turns in enumerate(ranked, start=1):
+        for turn in turns:
+            if turn in ranks and ranks[turn] is None:
+                ranks[turn] = rank
+    return ranks
+
+
+def recall_from_ranks(ranks: Sequence[int | None], k: int) -> float:
+    """recall@k from `evidence_ranks`: the share of evidence turns found within rank k."""
+    if not ranks:
+        raise InvalidInputError("a question without evidence has no recall; leave it out")
+    if k < 1:
+        raise InvalidInputError(f"k must be at least 1, got {k}")
+    return sum(1 for r in ranks if r is not None and r <= k) / len(ranks)

@@ -11,7 +11,12 @@ One user, synthetic chat messages (`octomem.bench.synthetic`). Per size, on fres
   `embed_query_p50_ms`: the embedder alone on one query: the floor under recall latency;
 - `recall_p50/p95/p99_ms`: `recall(query, limit=10)`, query embedding included, over
   distinct questions; `rss_mb`: resident memory of the process after the size's run
-  (octomem's sizes run first and one after the other in one process, before mem0's).
+  (octomem's sizes run first and one after the other in one process, before mem0's);
+- `recall_floor_p50_ms`: the floor of one recall, timed per question right after its
+  recall: embedding the question (uncached) plus one nearest-neighbour query over the
+  collection recall searches (the episodic type's, the user's records, current ones,
+  `recall.candidates` of them, as recall's vector search asks); the `recall/floor` row
+  is recall_p50 over it.
 mem0 OSS (`infer=False`, Chroma, the same local embedder) gets the same messages,
 in `add` calls of `BATCH` messages (it stores them one by one) and one message per `add`
 for `add_p50_ms`, at sizes up to `mem0_max`; ratios (`mem0/octomem` rows) are how many
@@ -34,9 +39,11 @@ from tqdm import tqdm
 
 from octomem.bench.report import bar_chart, machine, markdown_table, write_json
 from octomem.bench.synthetic import memories, questions
-from octomem.models import embedding_text
+from octomem.models import MemoryType, embedding_text
 from octomem.orchestrator.engine import Orchestrator
+from octomem.orchestrator.internals import services_of
 from octomem.orchestrator.lifecycle import build_embedder
+from octomem.scopes import scope_filter
 from octomem.settings import load_settings
 
 BATCH = 20
@@ -90,6 +97,33 @@ def latencies(fn: Callable[[str], Any], items: Sequence[str], desc: str) -> list
     return out
 
 
+def recall_and_floor(
+    orch: Orchestrator, embedder: Any, asked: Sequence[str], desc: str
+) -> tuple[list[float], list[float]]:
+    """Per question, the latency of `recall(q, limit=10)` and, right after it, of its floor:
+    embedding q with the uncached embedder plus one nearest-neighbour query over the
+    episodic collection (the user's current records, as many as recall's vector search
+    asks for). Interleaved, so that load on the machine weighs on both alike."""
+    vector = services_of(orch).vector
+    where, limit = scope_filter(USER), orch.settings.recall.candidates
+
+    async def floor(q: str) -> None:
+        [embedding] = await embedder.embed([q])
+        await vector.query(
+            MemoryType.EPISODIC, embedding, where=where, live_at=datetime.now(UTC), limit=limit
+        )
+
+    recalls, floors = [], []
+    for q in tqdm(asked, desc=desc, unit="call", leave=False):
+        started = time.perf_counter()
+        orch.recall(q, user_id=USER, limit=10)
+        recalls.append(1000 * (time.perf_counter() - started))
+        started = time.perf_counter()
+        orch.run_sync(floor(q))
+        floors.append(1000 * (time.perf_counter() - started))
+    return recalls, floors
+
+
 def _stats(system: str, size: int, name: str, values: Sequence[float]) -> list[dict[str, Any]]:
     return [
         {
@@ -123,10 +157,10 @@ def run_octomem(
         row("add_p50_ms", percentile(adds, 50))
         asked = questions(queries)
         orch.recall(asked[0] + " warm-up", user_id=USER)
-        times = latencies(
-            lambda q: orch.recall(q, user_id=USER, limit=10), asked, f"octomem recall {size}"
-        )
+        inner = getattr(embedder, "inner", embedder)  # uncached
+        times, floors = recall_and_floor(orch, inner, asked, f"octomem recall {size}")
         rows += _stats("octomem", size, "recall", times)
+        row("recall_floor_p50_ms", percentile(floors, 50))
         row("rss_mb", rss_mb())
         stored = orch.get_all(user_id=USER, memory_types=["episodic"], limit=extract_max)
         stored_texts = [embedding_text(record) for record in stored]
@@ -135,7 +169,6 @@ def run_octomem(
     with Orchestrator.from_settings(settings, embedder=embedder) as orch:
         sample = [f"{t} ." for t in texts[:n_extract]]  # new texts: no embedder cache hits
         row("add_extract_per_s", ingest(orch, sample, infer=True, desc=f"extract {n_extract}"))
-    inner = getattr(embedder, "inner", embedder)  # uncached
     started = time.perf_counter()  # exactly what ingest embedded, in the same batches
     for start in range(0, len(stored_texts), BATCH):
         asyncio.run(inner.embed(stored_texts[start : start + BATCH]))
@@ -211,12 +244,25 @@ def run_perf(
         # every octomem size first: its RSS is measured before mem0 loads torch
         for size in tqdm(sizes, desc="octomem sizes", unit="size"):
             rows += run_octomem(size, Path(tmp), embedder, queries=queries, extract_max=extract_max)
+            rows += _floor_ratio(rows, size)
             gc.collect()
         for size in tqdm(mem0_sizes, desc="mem0 sizes", unit="size"):
             rows += run_mem0(size, Path(tmp), queries=queries)
             rows += _ratios(rows, size)
             gc.collect()
     return rows
+
+
+def _floor_ratio(rows: list[dict[str, Any]], size: int) -> list[dict[str, Any]]:
+    """recall p50 over the floor of one recall (1 would be recall at the floor's cost)."""
+    value = {
+        r["metric"]: r["value"] for r in rows if r["size"] == size and r["system"] == "octomem"
+    }
+    recall, floor = value.get("recall_p50_ms"), value.get("recall_floor_p50_ms")
+    if not (recall and floor):
+        return []
+    ratio = round(recall / floor, 2)
+    return [{"system": "recall/floor", "size": size, "metric": "recall_p50_ms", "value": ratio}]
 
 
 def _ratios(rows: list[dict[str, Any]], size: int) -> list[dict[str, Any]]:

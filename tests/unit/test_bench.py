@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,13 +12,14 @@ import pytest
 from octomem.bench.locomo import (
     Conversation,
     Question,
-    Scores,
     load_locomo,
+    messages_of,
     parse_session_date,
     run_locomo,
 )
-from octomem.bench.locomo_report import rows_of
-from octomem.bench.metrics import parse_evidence, recall_at_k
+from octomem.bench.locomo_report import locomo_markdown, rows_of, type_rows_of
+from octomem.bench.locomo_scores import Answer, Scores
+from octomem.bench.metrics import evidence_ranks, parse_evidence, recall_at_k, recall_from_ranks
 from octomem.bench.perf import _ratios, percentile
 from octomem.bench.report import write_json
 from octomem.errors import InvalidInputError
@@ -107,8 +109,7 @@ def test_load_locomo_reads_sessions_and_questions(tmp_path: Path) -> None:
 def test_json_rows_have_the_documented_shape(tmp_path: Path) -> None:
     scores = Scores()
     conv = Conversation("conv-x", [], [Question("q", 2, ["D1:1"])])
-    for k, value in ((5, 0.0), (10, 1.0), (25, 1.0)):
-        scores.add("octomem", k, 2, conv.sample_id, value)
+    scores.add(Answer("octomem", conv.sample_id, 0, 2, None, {"D1:1": 7}))  # R@5 0, R@10 1
     rows = rows_of(scores, ["octomem"])
     path = tmp_path / "out.json"
     write_json(path, rows)
@@ -121,6 +122,94 @@ def test_json_rows_have_the_documented_shape(tmp_path: Path) -> None:
     assert {(r["k"], r["category"]) for r in data["results"]} == {
         (k, c) for k in (5, 10, 25) for c in ("all", 2)
     }
+
+
+def test_ranks_give_the_same_recall_as_the_ranked_turns() -> None:
+    ranked = [["D1:1"], ["D2:3"], ["D1:2", "D1:3"], [], ["D4:4"], ["D1:3"]]
+    evidence = ["D1:3", "D4:4", "D9:9"]
+    ranks = evidence_ranks(evidence, ranked)
+    assert ranks == {"D1:3": 3, "D4:4": 5, "D9:9": None}  # the first hit that holds it
+    for k in (1, 3, 5, 25):
+        assert recall_from_ranks(list(ranks.values()), k) == recall_at_k(evidence, ranked, k)
+
+
+def test_each_answer_is_written_per_question() -> None:
+    answer = Answer("bm25", "q-1", 3, 2, "temporal-reasoning", {"D1:1": 4, "D2:2": 12})
+    assert answer.as_json() == {
+        "system": "bm25",
+        "sample_id": "q-1",
+        "question": 3,
+        "category": 2,
+        "question_type": "temporal-reasoning",
+        "evidence_ranks": {"D1:1": 4, "D2:2": 12},
+        "recall@5": 0.5,
+        "recall@10": 0.5,
+        "recall@25": 1.0,
+    }
+    assert "question_type" not in Answer("bm25", "conv-1", 0, 1, None, {"D1:1": 1}).as_json()
+
+
+def _scores() -> Scores:
+    """Two systems on four LongMemEval-like questions; octomem finds more at 10."""
+    scores = Scores()
+    for i, (kind, mine, theirs) in enumerate(
+        [("temporal-reasoning", 3, 20), ("temporal-reasoning", 8, None), ("multi-session", 1, 1)]
+    ):
+        category = 2 if kind == "temporal-reasoning" else 1
+        scores.add(Answer("octomem", f"s{i}", 0, category, kind, {"D1:1": mine}))
+        scores.add(Answer("rrf", f"s{i}", 0, category, kind, {"D1:1": theirs}))
+    return scores
+
+
+def test_scores_pair_two_systems_question_by_question() -> None:
+    scores = _scores()
+    scores.add(Answer("octomem", "only-mine", 0, 1, "multi-session", {"D1:1": 1}))
+    mine, theirs = scores.paired("octomem", "rrf", 10)
+    assert (mine, theirs) == ([1.0, 1.0, 1.0], [0.0, 0.0, 1.0])  # unpaired questions left out
+    assert scores.recall("rrf", 25, question_type="temporal-reasoning") == (0.5, 2)
+    assert scores.question_types == ["multi-session", "temporal-reasoning"]
+    rows = type_rows_of(scores, ["rrf"])
+    assert {"system": "rrf", "k": 25, "question_type": "temporal-reasoning"}.items() <= rows[
+        [r["k"] == 25 and r["question_type"] == "temporal-reasoning" for r in rows].index(True)
+    ].items()
+
+
+def test_the_report_breaks_longmemeval_down_by_type_and_compares_with_baselines() -> None:
+    scores = _scores()
+    convs = [Conversation(f"s{i}", [], [Question("q", 1, ["D1:1"])]) for i in range(3)]
+    table = locomo_markdown(scores, convs, ["octomem", "rrf"])
+    assert "LongMemEval" in table and "2 temporal-reasoning (n=2)" in table
+    assert "| temporal-reasoning (n=2) |" in table  # the per-type table
+    assert "4 single-session" not in table  # no such questions: no empty column
+    assert "| plain RRF (k=60) | 3 | +66.7 |" in table  # default minus RRF at R@10
+
+
+def test_a_gzipped_file_is_read_and_split_into_parts(tmp_path: Path) -> None:
+    samples = [
+        {
+            "sample_id": f"q{i}",
+            "conversation": {
+                "session_1_date_time": "1:56 pm on 8 May, 2023",
+                "session_1": [{"speaker": "user", "dia_id": "D1:1", "text": "hi"}],
+            },
+            "qa": [
+                {
+                    "question": "?",
+                    "answer": "a",
+                    "evidence": ["D1:1"],
+                    "category": 2,
+                    "question_type": "temporal-reasoning",
+                }
+            ],
+        }
+        for i in range(5)
+    ]
+    path = tmp_path / "lme.json.gz"
+    path.write_bytes(gzip.compress(json.dumps(samples).encode()))
+    convs = load_locomo(path)
+    assert [c.questions[0].question_type for c in convs] == ["temporal-reasoning"] * 5
+    assert [c.sample_id for c in load_locomo(path, part=(1, 2))] == ["q0", "q2", "q4"]
+    assert [c.sample_id for c in load_locomo(path, part=(2, 2))] == ["q1", "q3"]
 
 
 def test_percentile_nearest_rank() -> None:
@@ -141,3 +230,64 @@ def test_ratios_say_how_many_times_faster_octomem_is() -> None:
     ]
     ratios = {r["metric"]: r["value"] for r in _ratios(rows, 10)}
     assert ratios == {"add_per_s": 10.0, "recall_p50_ms": 0.5}
+
+
+def test_saved_runs_are_reported_together(tmp_path: Path) -> None:
+    from octomem.bench.locomo_report import report_locomo, scores_from_runs
+
+    data = tmp_path / "lme.json"
+    samples = [
+        {
+            "sample_id": f"s{i}",
+            "conversation": {
+                "session_1_date_time": "1:56 pm on 8 May, 2023",
+                "session_1": [{"speaker": "user", "dia_id": "D1:1", "text": "hi"}],
+            },
+            "qa": [{"question": "q", "answer": "a", "evidence": ["D1:1"], "category": 2}],
+        }
+        for i in range(3)
+    ]
+    data.write_text(json.dumps(samples))
+    scores = _scores()
+    runs = []
+    for n, ids in enumerate((["s0", "s1"], ["s2"])):
+        part = Scores([a for a in scores.answers if a.sample_id in ids])
+        convs = [c for c in load_locomo(data) if c.sample_id in ids]
+        runs.append(tmp_path / f"part{n}.json")
+        report_locomo(
+            part,
+            convs,
+            ["octomem", "rrf"],
+            json_path=runs[-1],
+            infer=False,
+            data=data,
+            echo=lambda _: None,
+        )
+    merged, convs, systems, infer = scores_from_runs(data, runs)
+    assert sorted(merged.answers, key=repr) == sorted(scores.answers, key=repr)
+    assert [c.sample_id for c in convs] == ["s0", "s1", "s2"]
+    assert (systems, infer) == (["octomem", "rrf"], False)
+
+
+def test_the_floor_ratio_is_recall_over_its_floor() -> None:
+    from octomem.bench.perf import _floor_ratio
+
+    rows = [
+        {"system": "octomem", "size": 10, "metric": "recall_p50_ms", "value": 30.0},
+        {"system": "octomem", "size": 10, "metric": "recall_floor_p50_ms", "value": 12.0},
+    ]
+    assert _floor_ratio(rows, 10) == [
+        {"system": "recall/floor", "size": 10, "metric": "recall_p50_ms", "value": 2.5}
+    ]
+    assert _floor_ratio(rows[:1], 10) == []
+
+
+def test_a_turn_with_nothing_visible_is_no_turn() -> None:
+    from octomem.bench.locomo_format import turn_text
+
+    assert turn_text({"text": "\u200b"}) == ""
+    assert turn_text({"text": " \u200b\n"}) == ""
+    assert turn_text({"text": "No"}) == "No"
+    assert (
+        messages_of([{"speaker": "a", "dia_id": "D1:1", "text": "\u200b"}], datetime.now(UTC)) == []
+    )
