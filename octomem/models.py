@@ -632,14 +632,19 @@ class IntentPart(BaseModel):
     entities: list[Entity] = Field(default_factory=list)
     relations: list[Relation] = Field(default_factory=list)
 
+    def records(self) -> list[MemoryBase]:
+        """The records it writes and deletes."""
+        return [c.record for c in [*self.writes, *self.deletes]]
+
     def user_ids(self) -> list[str | None]:
         """The users whose data it writes, each once."""
-        records = [c.record for c in [*self.writes, *self.deletes]]
-        return list(
-            dict.fromkeys(
-                x.user_id for x in [*self.events, *records, *self.entities, *self.relations]
-            )
-        )
+        owned: list[HistoryEvent | MemoryBase | Entity | Relation] = [
+            *self.events,
+            *self.records(),
+            *self.entities,
+            *self.relations,
+        ]
+        return list(dict.fromkeys(x.user_id for x in owned))
 
 
 class WriteIntent(IntentPart):

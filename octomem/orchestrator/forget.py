@@ -48,7 +48,7 @@ async def forget(services: Services, user_id: str, agent_id: str | None) -> Forg
         ids = sorted(
             {i for found in by_type.values() for i in found}
             | {e.memory_id for e in events}
-            | {c.record.id for intent in leftovers for c in [*intent.writes, *intent.deletes]}
+            | {r.id for intent in leftovers for r in intent.records()}
         )
         keyword_ids = [e.memory_id for e in await services.keyword.entries(user_id)]
         if agent_id is None:  # the whole user: whatever the indexes hold, even if orphaned
@@ -117,8 +117,7 @@ async def _foreign_leftovers(
     completed after it."""
     found = []
     for intent in await services.journal.pending(within={user_id}):
-        records = [c.record for c in [*intent.writes, *intent.deletes]]
-        theirs = agent_id is None or all(r.agent_id == agent_id for r in records)
+        theirs = agent_id is None or all(r.agent_id == agent_id for r in intent.records())
         if foreign_types(services, intent) and theirs:
             found.append(intent)
     return found

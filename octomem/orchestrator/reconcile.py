@@ -176,7 +176,7 @@ class Reconciler:
                     reason=f"new value for {candidate.conflict_key}",
                 )
             if not rivals and agent.policy is ConflictPolicy.SUPERSEDE and agent.finds_versions:
-                older = agent.version_of(candidate, await self._current(candidate))
+                older = agent.version_of(candidate, await self._rivals(candidate, None))
                 if older is not None:
                     return self._new_version(candidate, older)
             if rivals and replayed(candidate, rivals[0]):
@@ -283,19 +283,19 @@ class Reconciler:
         return None
 
     async def _rivals(
-        self, candidate: MemoryBase, key: tuple[str, str], *more: Filter
+        self, candidate: MemoryBase, key: tuple[str, str] | None, *more: Filter
     ) -> list[MemoryBase]:
         """The current records of the candidate's type and scope whose field `key[0]` is
-        `key[1]` and that match `more`, as they will be after this batch's writes (a pending
-        version stands for its stored one), the candidate itself left out."""
-        field, value = key
-        scope = self._scope(candidate, {field: value}, *more)
+        `key[1]` (None: all of them) and that match `more`, as they will be after this
+        batch's writes (a pending version stands for its stored one), the candidate itself
+        left out."""
+        memory_type = candidate.memory_type
+        scope = self._scope(candidate, *([{key[0]: key[1]}] if key else []), *more)
         in_scope = filters.predicate(scope)
-        pending = {
-            r.id: r
-            for r in self._pending.current(candidate.memory_type, field, value)
-            if in_scope(r)
-        }
+        batch = (
+            self._pending.current(memory_type, *key) if key else self._pending.of_type(memory_type)
+        )
+        pending = {r.id: r for r in batch if in_scope(r)}
         stored = await self.services.vector.list(
             candidate.memory_type, where=scope, live_at=self.now
         )
@@ -332,16 +332,6 @@ class Reconciler:
             update={"superseded_by": None, "internal": {**target.internal, **retraction}}
         )
         return Decision(operation=Operation.DELETE, record=closed, previous=[target], reason=reason)
-
-    async def _current(self, candidate: MemoryBase) -> list[MemoryBase]:
-        """Every current record of the candidate's type and scope, as this batch leaves it."""
-        in_scope = filters.predicate(scope := self._scope(candidate))
-        pending = {r.id: r for r in self._pending.of_type(candidate.memory_type) if in_scope(r)}
-        stored = await self.services.vector.list(
-            candidate.memory_type, where=scope, live_at=self.now
-        )
-        fresh = [r for r in stored if r.id not in pending and self._still_current(r)]
-        return [r for r in [*pending.values(), *fresh] if r.id != candidate.id]
 
     def _new_version(self, candidate: MemoryBase, older: MemoryBase) -> Decision:
         """`candidate` supersedes `older` (its agent's `version_of`), under older's conflict

@@ -191,11 +191,12 @@ def asks_for(query_stems: set[str], old: MemoryBase, successor: MemoryBase | Non
 
     def names(record: MemoryBase | None) -> bool:  # a value that is a name, not "likes"
         value = getattr(record, "value", None) or getattr(record, "object", None)
-        named = isinstance(value, str) and (
+        if not isinstance(value, str) or not (
             isinstance(record, KnowledgeMemory)
             or any(value in entity for entity in getattr(record, "entities", ()))
-        )
-        stems = content_stems(value) if named and isinstance(value, str) else set()
+        ):
+            return False
+        stems = content_stems(value)
         return bool(stems) and stems <= query_stems
 
     return names(old) and not names(successor)
@@ -336,12 +337,15 @@ async def demote_stale(
     replaced: dict[str, list[MemoryBase]] = {}
     for hit, hit_marks in marks.items():
         found = [await _replacement(services, plan, mark, known, stems) for mark in hit_marks]
+        if not any(stale for stale, _ in found):
+            continue
         olds = [known.get(mark["memory_id"]) for mark in hit_marks]
-        asked = any(asks_for(stems, o, r) for o, (_, r) in zip(olds, found, strict=True) if o)
-        asked = asked or more_than(stems, records.get(hit), [o for o in olds if o])
-        if any(stale for stale, _ in found) and not asked:
-            current = {r.id: r for _, r in found if r is not None and in_scope(r)}
-            replaced[hit] = list(current.values())
+        if any(asks_for(stems, o, r) for o, (_, r) in zip(olds, found, strict=True) if o):
+            continue
+        if more_than(stems, records.get(hit), [o for o in olds if o]):
+            continue
+        current = {r.id: r for _, r in found if r is not None and in_scope(r)}
+        replaced[hit] = list(current.values())
     records.update({r.id: r for rs in replaced.values() for r in rs if r.id not in records})
     return rerank(fused, replaced, weight), replaced
 

@@ -230,7 +230,7 @@ def foreign_types(services: Services, intent: WriteIntent) -> set[str]:
     """The types of the intent's records this Orchestrator has no agent of: only one with
     them completes it (it cannot embed, index or check records it cannot read as their
     classes), on its next open or recovery sweep."""
-    return services.types.lacks(c.record for c in [*intent.writes, *intent.deletes])
+    return services.types.lacks(intent.records())
 
 
 def _leave(intent: WriteIntent, kinds: set[str]) -> None:
