@@ -198,6 +198,9 @@ class RecallConfig(_Strict):
     actor_boost: float = Field(
         2.0, ge=1, description="score multiplier for turns/events of a person the query names"
     )
+    time_boost: float = Field(
+        2.0, ge=1, description="score multiplier for memories of a period the query names"
+    )
     context_hits: int = Field(
         20, ge=0, description="best raw-turn hits whose neighbouring turns join the ranking"
     )

@@ -58,6 +58,7 @@ class Question:
     evidence: list[str]
     index: int = 0  # position in the sample's `qa` list
     question_type: str | None = None  # LongMemEval's type, when the sample has one
+    asked_at: datetime | None = None  # LongMemEval's question date: recall's "now"
 
 
 @dataclass
@@ -76,6 +77,14 @@ def parse_session_date(text: str) -> datetime:
     """ "1:56 pm on 8 May, 2023" -> 2023-05-08 13:56 UTC."""
     cleaned = re.sub(r"\s+", " ", text.strip())
     return datetime.strptime(cleaned, "%I:%M %p on %d %B, %Y").replace(tzinfo=UTC)
+
+
+def parse_question_date(text: str | None) -> datetime | None:
+    """LongMemEval's "2023/02/10 (Fri) 18:44" -> 2023-02-10 18:44 UTC; None without one."""
+    if not text:
+        return None
+    cleaned = re.sub(r"\s*\(\w+\)\s*", " ", text.strip())
+    return datetime.strptime(cleaned, "%Y/%m/%d %H:%M").replace(tzinfo=UTC)
 
 
 def load_locomo(
@@ -105,6 +114,7 @@ def load_locomo(
             n += 1
         item = Conversation(sample_id=sample["sample_id"], sessions=sessions)
         known = item.dia_ids
+        asked_at = parse_question_date((sample.get("longmemeval") or {}).get("question_date"))
         for index, qa in enumerate(sample["qa"]):
             if qa.get("category") not in CATEGORIES:
                 continue
@@ -117,6 +127,7 @@ def load_locomo(
                         evidence,
                         index=index,
                         question_type=qa.get("question_type"),
+                        asked_at=asked_at,
                     )
                 )
             else:
@@ -185,7 +196,7 @@ class OctomemUnderTest:
             progress.update(len(turns))
 
     def octomem(self, conv: Conversation, q: Question, k: int) -> Ranked:
-        result = self.orch_for(conv).recall(q.text, user_id=conv.sample_id, limit=k)
+        result = self.orch_for(conv).recall(q.text, user_id=conv.sample_id, limit=k, now=q.asked_at)
         return [list(hit.memory.source.message_ids) for hit in result.hits]
 
     # --- baselines on the same stored turns and the same embedder -----------------------

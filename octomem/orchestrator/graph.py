@@ -32,6 +32,7 @@ from octomem.orchestrator.retrieval import add_context, embed_query, retrieve, s
 from octomem.orchestrator.services import Services
 from octomem.orchestrator.staleness import demote_stale
 from octomem.orchestrator.state import RecallState, RetrieveTask
+from octomem.orchestrator.time_cues import boost_in_period, query_periods
 from octomem.plans import RankedList, RecallPlan
 from octomem.scopes import given, scope_filter
 from octomem.telemetry import span
@@ -130,6 +131,8 @@ async def rank_hits(
             weight=config.context_weight,
         )
         fused = boost_named_actors(fused, records, query, config.actor_boost)
+        periods = query_periods(query, plan.as_of or plan.now)
+        fused = boost_in_period(fused, records, periods, config.time_boost)
         fused, replaced = await demote_stale(
             services, plan, fused, records, query, config.stale_weight
         )
