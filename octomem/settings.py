@@ -182,15 +182,26 @@ class RetrieverWeights(_Strict):
     graph: float = Field(0.25, ge=0)
 
 
+class RrfWeights(RetrieverWeights):
+    """Rank fusion's weights: ranks carry no scale, so BM25's ranks count fully there."""
+
+    vector: float = Field(0.7, ge=0)
+    keyword: float = Field(1.0, ge=0)
+
+
 class RecallConfig(_Strict):
     limit: int = Field(10, ge=1)
     fusion: Literal["score", "rrf"] = Field(
         "score", description="weighted sum of normalised scores, or reciprocal rank fusion"
     )
-    rrf_k: int = Field(60, ge=1)
+    rrf_k: int = Field(10, ge=1, description="the k of reciprocal rank fusion")
     candidates: int = Field(50, ge=1, description="hits each retriever contributes per agent")
     graph_hops: int = Field(1, ge=0, le=3)
     weights: RetrieverWeights = Field(default_factory=RetrieverWeights)
+    rrf_weights: RrfWeights = Field(
+        default_factory=RrfWeights,
+        description="per-retriever weights of `rrf` fusion (`weights` are score fusion's)",
+    )
     agent_weights: dict[MemoryType, float] = Field(default_factory=dict)
     cue_boost: float = Field(
         1.5, ge=1, description="weight multiplier for agents a query's wording asks about"

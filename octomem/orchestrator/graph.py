@@ -117,7 +117,9 @@ async def rank_hits(
         fused = fuse(
             ranked,
             k=config.rrf_k,
-            retriever_weights=config.weights.model_dump(),
+            retriever_weights=(
+                config.rrf_weights if config.fusion == "rrf" else config.weights
+            ).model_dump(),
             agent_weights=plan.agent_weights,
             method=config.fusion,
         )
