@@ -91,6 +91,12 @@ def _masked(turn: Turn) -> Turn:
     kinds = list(found.kinds)
     name = mask_value(turn.name, kinds) if turn.name else turn.name
     metadata = mask_value(turn.metadata, kinds) if turn.metadata else turn.metadata
+    internal = dict(turn.internal)
+    if "media" in internal:  # the text read from images and files, their names and URIs
+        internal["media"] = [
+            {k: mask_value(v, kinds) if k in MEDIA_TEXT else v for k, v in chunk.items()}
+            for chunk in internal["media"]
+        ]
     if not kinds:
         return turn
     return turn.model_copy(
@@ -98,9 +104,12 @@ def _masked(turn: Turn) -> Turn:
             "content": found.text,
             "name": name,
             "metadata": metadata,
-            "internal": {**turn.internal, "masked": kinds},
+            "internal": {**internal, "masked": kinds},
         }
     )
+
+
+MEDIA_TEXT = frozenset({"text", "header", "name", "title", "uri"})
 
 
 def build_process_graph(services: Services) -> ProcessGraph:
@@ -133,6 +142,7 @@ def build_process_graph(services: Services) -> ProcessGraph:
                 timestamp=state.get("timestamp"),
                 now=utcnow(),
                 max_message_chars=settings.input.max_message_chars,
+                media=settings.media,
             )
             metadata = state.get("metadata")
             return [_masked(turn) for turn in turns], metadata and mask_value(metadata)

@@ -20,6 +20,7 @@ from octomem.agents.base import (
 )
 from octomem.agents.registry import register
 from octomem.agents.resource import prompt as resource_prompt
+from octomem.agents.resource.media import media_records, without_markers
 from octomem.language import (
     entities_in,
     norm_key,
@@ -149,7 +150,9 @@ class ResourceAgent(BaseAgent):
             )
             if turn.role == "user":
                 actor = reading.user_name or "The user"
-            for sentence in split_sentences(turn.content):
+            for record in media_records(turn, actor, ctx):
+                records.setdefault(record.id, record)
+            for sentence in split_sentences(without_markers(turn.content)):
                 for record in self._resources(sentence, actor, turn, ctx):
                     records.setdefault(record.id, record)
                 if "[MASKED " in sentence:
