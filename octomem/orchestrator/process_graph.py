@@ -109,6 +109,15 @@ def _masked(turn: Turn) -> Turn:
     )
 
 
+def _input_records(
+    agent: MemoryAgent, turns: list[Turn], ctx: ExtractionContext
+) -> list[MemoryBase]:
+    """The agent's records of what the input held (`BaseAgent.input_records`; an agent
+    written to the protocol alone may lack the hook)."""
+    hook = getattr(agent, "input_records", None)
+    return list(hook(turns, ctx)) if hook is not None else []
+
+
 MEDIA_TEXT = frozenset({"text", "header", "name", "title", "uri"})
 
 
@@ -185,14 +194,26 @@ def build_process_graph(services: Services) -> ProcessGraph:
                 return [
                     with_caller_metadata(record, [turn], metadata)
                     for record, turn in zip(records, turns, strict=True)
+                ] + [  # what the input itself held (images, files), even with infer=False
+                    with_caller_metadata(record, turns, metadata)
+                    for mtype in services.enabled_agents
+                    if mtype in (state.get("memory_types") or services.enabled_agents)
+                    for record in _input_records(services.agents[mtype], turns, ctx)
                 ]
 
             records = await offload.cpu(len(turns), raw_records)  # CPU work: off the loop
-            ids = [r.id for r in records]
+            ids = [r.id for r in records if r.memory_type == turn_log.memory_type]
             async with holding(state):
-                stored = {r.id for r in await services.vector.get(turn_log.memory_type, ids)}
+                stored = set()
+                for mtype in dict.fromkeys(r.memory_type for r in records):
+                    of_type = [r.id for r in records if r.memory_type == mtype]
+                    stored |= {r.id for r in await services.vector.get(mtype, of_type)}
                 fresh = [
-                    Decision(operation=Operation.ADD, record=r, reason="raw turn")
+                    Decision(
+                        operation=Operation.ADD,
+                        record=r,
+                        reason="raw turn" if r.memory_type == turn_log.memory_type else "input",
+                    )
                     for r in records
                     if r.id not in stored
                 ]

@@ -129,3 +129,27 @@ def test_bad_pdf_stores_nothing(orch: Orchestrator) -> None:
     with pytest.raises(InvalidInputError, match="content part 1 .*cannot be read"):
         orch.process([{"role": "user", "content": "First a normal turn."}, message], user_id="lea")
     assert orch.get_all(user_id="lea") == []
+
+
+def test_pages_are_kept_with_an_llm_and_with_infer_false(make_orch: Any) -> None:
+    """What a file held is input, not extraction: it is stored whether the LLM extracts
+    (and finds nothing in it here) or nothing extracts at all (infer=False)."""
+    needs("pypdf")
+    pytest.importorskip("litellm")
+    from octomem.prompts.extraction import ExtractionOutput
+    from octomem.prompts.reconcile import DecisionOutput
+    from octomem.testing import ScriptedModel
+
+    def script(request: Any) -> Any:
+        return ExtractionOutput() if request.purpose == "extract" else DecisionOutput()
+
+    with ScriptedModel(script, name="media") as model:
+        orch = make_orch(llm={"model": model.model, "max_retries": 0})
+        message = pdf_message(text="I live in Paris. This is the itinerary for my trip.")
+        result = orch.process([message], user_id="noor")
+        assert model.calls("extract") == 1 and not result.errors  # the LLM found nothing
+        assert len(media_records(orch, "noor")) == 3
+    plain = make_orch()
+    plain.process([pdf_message()], user_id="omar", infer=False)
+    pages = sorted(r.internal["media"]["page"] for r in media_records(plain, "omar"))
+    assert pages == [1, 2, 3]

@@ -26,6 +26,15 @@ def without_markers(text: str) -> str:
     return "\n".join(line for line in text.split("\n") if not line.startswith(MARKER))
 
 
+def actor_of(turn: Turn, user_name: str | None) -> str:
+    """Who a turn's resources were shared by, as the summaries name them."""
+    if turn.role == "user":
+        return user_name or "The user"
+    return {"assistant": "The assistant", "system": "The system"}.get(
+        turn.role, turn.name or "A tool"
+    )
+
+
 def media_records(turn: Turn, actor: str, ctx: ExtractionContext) -> list[ResourceMemory]:
     records = []
     for piece in turn.internal.get("media") or []:
