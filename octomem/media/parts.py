@@ -26,6 +26,7 @@ from octomem.errors import InvalidInputError
 from octomem.media import documents, images, pdf
 from octomem.media.sources import Blob, from_base64, load, sniff
 from octomem.settings import MediaConfig
+from octomem.validation import clean_text
 
 MEDIA_TYPES = frozenset(
     {"image_url", "input_image", "file", "input_file", "pdf_url", "mdx_url", "image"}
@@ -168,4 +169,10 @@ def _document(text: str, name: str | None, info: dict[str, Any], config: MediaCo
 def _chunk(
     info: dict[str, Any], header: str, text: str, name: str | None, title: str | None = None
 ) -> dict[str, Any]:
-    return {**info, "name": name, "title": title, "header": header, "text": text}
+    """One piece, its strings cleaned as message text is (no control or invisible
+    characters, NFC): what a PDF or OCR gives is not always clean."""
+    cleaned = {
+        key: clean_text(value, "text read from the part") if value else value
+        for key, value in (("name", name), ("title", title), ("header", header), ("text", text))
+    }
+    return {**info, **cleaned}

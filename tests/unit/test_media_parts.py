@@ -259,3 +259,9 @@ def test_truncated_and_corrupt_images_refused() -> None:
     for data in (image[: len(image) // 2], b"\x89PNG\r\n\x1a\n" + b"\x00" * 100):
         part = {"type": "image_url", "image_url": {"url": data_url(data, "image/png")}}
         refused([part], "image cannot be")
+
+
+def test_control_characters_in_read_text_are_removed() -> None:
+    doc = "Notes\x00 about\x07 the\u200b trip\r\nline two"
+    part = {"type": "file", "file": {"file_data": data_url(doc.encode(), "text/plain")}}
+    assert texts(turn_of([part])) == ["Notes about the trip\nline two"]
