@@ -219,7 +219,8 @@ def build_process_graph(services: Services) -> ProcessGraph:
                 ]
                 changes = await offload.cpu(len(fresh), lambda: all_changes(fresh))
                 await write_records(services, changes)
-        return {"stored_turns": ids, "candidates": [], "fell_back": []}
+        inputs = [d for d in fresh if d.record.memory_type != turn_log.memory_type]
+        return {"stored_turns": ids, "inputs": inputs, "candidates": [], "fell_back": []}
 
     async def read_turns(state: ProcessState) -> dict[str, Any]:
         """The user's stored name and the language layer's reading of every turn."""
@@ -406,7 +407,8 @@ def build_process_graph(services: Services) -> ProcessGraph:
                     )
         errors += reconciler.errors
         operations: dict[MemoryType, list[Any]] = {}
-        for summary in [*(d.summary() for d in decisions), *views.operations()]:
+        done = [*state.get("inputs", []), *decisions]
+        for summary in [*(d.summary() for d in done), *views.operations()]:
             operations.setdefault(summary.memory_type, []).append(summary)
         agents = chosen(state)
         usage = _total([*state.get("llm_usage", []), meter.usage])

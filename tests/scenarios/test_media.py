@@ -59,7 +59,10 @@ def test_pdf_pages_stored_with_provenance_recalled_masked_and_forgotten(
     needs("pypdf")
     data_dir = tmp_path / "data"
     orch = make_orch(data_dir=data_dir)
-    orch.process([pdf_message()], user_id="maya", session_id="s1")
+    result = orch.process([pdf_message()], user_id="maya", session_id="s1")
+    added = [op for op in result.all_operations() if op.memory_type == MemoryType.RESOURCE]
+    assert [op.operation.value for op in added] == ["ADD"] * 3  # the result says so
+    assert any("Vrindavelle" in op.text for op in added)
     records = {r.internal["media"]["page"]: r for r in media_records(orch, "maya")}
     assert sorted(records) == [1, 2, 3]
     page2 = records[2]
@@ -77,7 +80,8 @@ def test_pdf_pages_stored_with_provenance_recalled_masked_and_forgotten(
     assert records[3].sensitive
     # the same message again changes nothing (same ids)
     before = {r.id: r.content_hash for r in media_records(orch, "maya")}
-    orch.process([pdf_message()], user_id="maya", session_id="s1")
+    again = orch.process([pdf_message()], user_id="maya", session_id="s1")
+    assert not [op for op in again.all_operations() if op.operation.value == "ADD"]
     assert {r.id: r.content_hash for r in media_records(orch, "maya")} == before
     orch.close()
     assert files_holding(data_dir, "Vrindavelle")  # the scan sees what was stored ...
