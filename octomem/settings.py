@@ -251,6 +251,9 @@ class MediaConfig(_Strict):
         25_000_000, ge=1, description="largest image (width x height), checked before decoding"
     )
     max_pages: int = Field(300, ge=1, description="most pages a PDF may have")
+    max_ocr_pages: int = Field(
+        20, ge=0, description="most scanned pages of one PDF read by OCR (~2 s a page)"
+    )
     max_text_chars: int = Field(
         500_000, ge=1, description="most text read from the parts of one message"
     )

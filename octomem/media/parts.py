@@ -138,7 +138,11 @@ def _image(data: bytes, name: str | None, info: dict[str, Any], config: MediaCon
 
 def _pdf(data: bytes, name: str | None, info: dict[str, Any], config: MediaConfig) -> Attachment:
     count, pages = pdf.read_pdf(
-        data, max_pages=config.max_pages, max_pixels=config.max_pixels, ocr=config.ocr
+        data,
+        max_pages=config.max_pages,
+        max_pixels=config.max_pixels,
+        ocr=config.ocr,
+        max_ocr_pages=config.max_ocr_pages,
     )
     label = f'PDF "{name}"' if name else "a PDF"
     info |= {"pages": count}

@@ -24,8 +24,11 @@ class Page:
     ocr: bool  # the text was read from the page's images
 
 
-def read_pdf(data: bytes, *, max_pages: int, max_pixels: int, ocr: bool) -> tuple[int, list[Page]]:
-    """The page count and the pages that hold text."""
+def read_pdf(
+    data: bytes, *, max_pages: int, max_pixels: int, ocr: bool, max_ocr_pages: int = 20
+) -> tuple[int, list[Page]]:
+    """The page count and the pages that hold text; at most `max_ocr_pages` scanned
+    pages are read by OCR (the others are left without text)."""
     try:
         from pypdf import PdfReader
     except ImportError:
@@ -52,13 +55,15 @@ def read_pdf(data: bytes, *, max_pages: int, max_pixels: int, ocr: bool) -> tupl
     if count == 0:
         raise InvalidInputError("the PDF has no pages")
     pages: list[Page] = []
+    ocr_left = max_ocr_pages
     for number, page in enumerate(reader.pages, 1):
         try:
             text = (page.extract_text() or "").strip()
         except Exception as exc:
             raise InvalidInputError(f"page {number}: {_unreadable(exc)}") from None
         scanned = len(text) < _MIN_PAGE_CHARS
-        if scanned and ocr and images.ocr_available():
+        if scanned and ocr and ocr_left > 0 and images.ocr_available():
+            ocr_left -= 1
             text = _ocr_page(page, number, max_pixels)
         if text:
             pages.append(Page(number, text, scanned and bool(text)))

@@ -265,3 +265,10 @@ def test_control_characters_in_read_text_are_removed() -> None:
     doc = "Notes\x00 about\x07 the\u200b trip\r\nline two"
     part = {"type": "file", "file": {"file_data": data_url(doc.encode(), "text/plain")}}
     assert texts(turn_of([part])) == ["Notes about the trip\nline two"]
+
+
+def test_ocr_of_scanned_pages_is_capped() -> None:
+    needs("rapidocr_onnxruntime")
+    scan = pdf_part(scanned_pdf(["Receipt from Oslo ferry"]))
+    turn = turn_of([scan], max_ocr_pages=0)
+    assert "no text found" in turn.content and texts(turn) == []
