@@ -272,3 +272,16 @@ def test_ocr_of_scanned_pages_is_capped() -> None:
     scan = pdf_part(scanned_pdf(["Receipt from Oslo ferry"]))
     turn = turn_of([scan], max_ocr_pages=0)
     assert "no text found" in turn.content and texts(turn) == []
+
+
+def test_without_the_extra_images_and_pdfs_say_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    monkeypatch.setitem(sys.modules, "PIL", None)
+    monkeypatch.setitem(sys.modules, "pypdf", None)
+    image = {"type": "image_url", "image_url": {"url": data_url(png, "image/png")}}
+    refused([image], "pip install 'octomem[media]'")
+    refused([pdf_part(make_pdf(["text"]))], "pip install 'octomem[media]'")
