@@ -160,14 +160,16 @@ def _pdf(data: bytes, name: str | None, info: dict[str, Any], config: MediaConfi
 def _document(text: str, name: str | None, info: dict[str, Any], config: MediaConfig) -> Attachment:
     label = f'document "{name}"' if name else "a document"
     chunks = []
-    for number, section in enumerate(documents.sections(text), 1):
+    found = documents.sections(text)
+    for number, section in enumerate(found, 1):
         body = section.text or section.title or ""
         pieces = documents.chunks(body, config.chunk_chars)
         for i, piece in enumerate(pieces, 1 if len(pieces) > 1 else 0):
             header = label + (f', section "{section.title}"' if section.title else "")
             extra = {"section": number} | ({"chunk": i} if i else {})
             chunks.append(_chunk(info | extra, header, piece, name, section.title))
-    return Attachment(f"[attached {label}: {len(chunks)} sections read]", chunks)
+    read = f"{len(found)} section{'s' if len(found) != 1 else ''} read" if found else "empty"
+    return Attachment(f"[attached {label}: {read}]", chunks)
 
 
 def _chunk(
