@@ -15,7 +15,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from octomem.errors import InvalidInputError
+from octomem.media.parts import Attachment, is_media, read_part
 from octomem.models import Role, Turn, as_utc, stable_hash
+from octomem.settings import MediaConfig
 from octomem.validation import (
     check_int,
     check_json,
@@ -61,15 +63,18 @@ def normalize_messages(
     timestamp: datetime | None = None,
     now: datetime,
     max_message_chars: int = MAX_MESSAGE_CHARS,
+    media: MediaConfig | None = None,
 ) -> list[Turn]:
     """Turn `messages` into validated `Turn`s, or raise InvalidInputError naming every problem.
 
     A turn's timestamp is its message's own timestamp, else `timestamp`, else `now` (UTC).
+    Image and file parts are read within `media`'s limits (default: `MediaConfig()`).
     Turn ids never depend on the clock (`turn_id`), so the same call made twice gives the
     same turns.
     """
     validate_scope_id("session_id", session_id)
     given_ts = check_timestamp(timestamp, "timestamp") if timestamp is not None else None
+    media = media or MediaConfig()
     if isinstance(messages, list | tuple):
         if not messages:
             raise InvalidInputError("messages is an empty list: pass at least one message")
@@ -86,7 +91,9 @@ def normalize_messages(
     for index, (where, message) in enumerate(items):
         try:
             turns.append(
-                _to_turn(message, index, session_id, given_ts, as_utc(now), max_message_chars)
+                _to_turn(
+                    message, index, session_id, given_ts, as_utc(now), max_message_chars, media
+                )
             )
         except _BadMessage as exc:
             errors.append(f"{where}: {exc}")
@@ -139,13 +146,14 @@ def _to_turn(
     given_ts: datetime | None,
     now: datetime,
     limit: int,
+    media: MediaConfig,
 ) -> Turn:
     if isinstance(message, str | bytes):
         fields: dict[str, Any] = {"role": "user", "content": _decode(message, "message")}
     elif _is_langchain(message):
-        fields = _from_langchain(message)
+        fields = _from_langchain(message, media)
     elif isinstance(message, Mapping):
-        fields = _from_dict(message)
+        fields = _from_dict(message, media)
     else:
         raise _BadMessage(
             f"expected a string, a dict with 'role' and 'content' or a LangChain message; "
@@ -174,7 +182,7 @@ def _to_turn(
     )
 
 
-def _from_dict(message: Mapping[Any, Any]) -> dict[str, Any]:
+def _from_dict(message: Mapping[Any, Any], media: MediaConfig) -> dict[str, Any]:
     missing = [key for key in ("role", "content") if key not in message]
     if missing:
         raise _BadMessage(
@@ -196,7 +204,7 @@ def _from_dict(message: Mapping[Any, Any]) -> dict[str, Any]:
     internal: dict[str, Any] = {}
     return {
         "role": _role(message["role"]),
-        "content": _content_text(content, internal),
+        "content": _content_text(content, internal, media),
         "name": _optional_str(message.get("name"), "name"),
         "timestamp": _timestamp(message.get("timestamp")),
         "external_id": _external_id(message.get("id")),
@@ -227,7 +235,7 @@ def _is_langchain(message: object) -> bool:
     return module is not None and isinstance(message, module.BaseMessage)
 
 
-def _from_langchain(message: BaseMessage) -> dict[str, Any]:
+def _from_langchain(message: BaseMessage, media: MediaConfig) -> dict[str, Any]:
     from langchain_core.messages import ChatMessage
 
     if isinstance(message, ChatMessage):
@@ -247,7 +255,7 @@ def _from_langchain(message: BaseMessage) -> dict[str, Any]:
     internal: dict[str, Any] = {}
     return {
         "role": role,
-        "content": _content_text(content, internal),
+        "content": _content_text(content, internal, media),
         "name": _optional_str(message.name, "name"),
         "external_id": _external_id(message.id),
         "metadata": metadata,
@@ -264,14 +272,20 @@ def _role(value: Any) -> Role:
     raise _BadMessage(f"role {shown(value)} is not one of {', '.join(ROLES)}")
 
 
-def _content_text(content: Any, internal: dict[str, Any]) -> str:
-    """A content value as text: a string, UTF-8 bytes, or a list of text parts (joined);
-    the types of the parts left out are noted in `internal["non_text_parts"]`."""
+def _content_text(content: Any, internal: dict[str, Any], media: MediaConfig) -> str:
+    """A content value as text: a string, UTF-8 bytes, or a list of parts (mem0's single
+    part dict too). Text parts are joined; image and file parts (`octomem.media.parts`)
+    are read, each leaving a marker line in the text and its pieces of text, with their
+    provenance, in `internal["media"]`; the types of other parts left out are noted in
+    `internal["non_text_parts"]`."""
     if isinstance(content, str | bytes):
         return _decode(content, "content")
+    if isinstance(content, Mapping) and isinstance(content.get("type"), str):
+        content = [content]  # mem0: {"type": "image_url", "image_url": {...}} as the content
     if isinstance(content, list):
         texts: list[str] = []
         skipped: list[str] = []
+        attachments: list[Attachment] = []
         for i, part in enumerate(content):
             if isinstance(part, str):
                 texts.append(part)
@@ -279,6 +293,8 @@ def _content_text(content: Any, internal: dict[str, Any]) -> str:
                 if not isinstance(part.get("text"), str):
                     raise _BadMessage(f"content part {i} is a text part without a 'text' string")
                 texts.append(part["text"])
+            elif isinstance(part, Mapping) and is_media(part):
+                attachments.append(_attachment(part, i, attachments, media))
             elif isinstance(part, Mapping) and isinstance(part.get("type"), str):
                 skipped.append(part["type"])
             else:
@@ -288,15 +304,42 @@ def _content_text(content: Any, internal: dict[str, Any]) -> str:
                 )
         if skipped:
             internal["non_text_parts"] = skipped
-            if not "".join(texts).strip():
+            if not "".join(texts).strip() and not attachments:
                 raise _BadMessage(
                     f"content has no text, only {', '.join(skipped)} parts; store images and "
                     f"files as a resource instead"
                 )
-        return _decode("".join(texts), "content")
+        text = _decode("".join(texts), "content").strip()
+        if attachments:
+            internal["media"] = [chunk for a in attachments for chunk in a.chunks]
+            markers = "\n".join(a.marker for a in attachments)
+            text = f"{text}\n{markers}" if text else markers
+        return text
     raise _BadMessage(
-        f"content must be a string (or a list of text parts); got {type(content).__name__}"
+        f"content must be a string or a list of parts (text, image_url, file); "
+        f"got {type(content).__name__}"
     )
+
+
+def _attachment(
+    part: Mapping[str, Any], index: int, before: list[Attachment], media: MediaConfig
+) -> Attachment:
+    """One image or file part, read within the media limits."""
+    if len(before) >= media.max_parts:
+        raise _BadMessage(
+            f"content has more than {media.max_parts} image and file parts (media.max_parts)"
+        )
+    try:
+        attachment = read_part(part, index, media)
+    except InvalidInputError as exc:
+        raise _BadMessage(f"content part {index} ({part.get('type')}): {exc}") from None
+    total = attachment.chars + sum(a.chars for a in before)
+    if total > media.max_text_chars:
+        raise _BadMessage(
+            f"content part {index}: the parts of this message hold {total:,} characters of "
+            f"text; the limit is {media.max_text_chars:,} (media.max_text_chars)"
+        )
+    return attachment
 
 
 def _normalise_content(content: str, limit: int) -> str:

@@ -248,7 +248,8 @@ class Turn(BaseModel):
     )
     internal: dict[str, Any] = Field(
         default_factory=dict,
-        description="what octomem noted about this message (masked secret kinds, non-text parts)",
+        description="what octomem noted about this message (masked secret kinds, non-text "
+        "parts, the text read from its image and file parts: `media`)",
     )
 
 

@@ -236,6 +236,51 @@ class InputConfig(_Strict):
     max_message_chars: int = Field(100_000, ge=1)
 
 
+FetchScheme = Literal["http", "https"]
+
+
+class FetchConfig(_Strict):
+    """Remote http(s) URLs in content parts: off unless enabled."""
+
+    enabled: bool = Field(False, description="fetch http(s) URLs of image and file parts")
+    schemes: list[FetchScheme] = Field(
+        default_factory=lambda: list[FetchScheme](["https"]),
+        description="URL schemes that may be fetched",
+    )
+    timeout_s: float = Field(10.0, gt=0, description="whole fetch, redirects included")
+    max_redirects: int = Field(3, ge=0)
+    allow_private: bool = Field(
+        False,
+        description="also fetch from loopback, link-local, private and reserved addresses "
+        "(every address a host resolves to is checked); for tests and intranets only",
+    )
+
+
+class MediaConfig(_Strict):
+    """Images, PDFs and documents in message content parts (docs/agents.md)."""
+
+    max_bytes: int = Field(20_000_000, ge=1, description="largest image or file read, bytes")
+    max_parts: int = Field(16, ge=0, description="image and file parts per message")
+    max_pixels: int = Field(
+        25_000_000, ge=1, description="largest image (width x height), checked before decoding"
+    )
+    max_pages: int = Field(300, ge=1, description="most pages a PDF may have")
+    max_ocr_pages: int = Field(
+        20, ge=0, description="most scanned pages of one PDF read by OCR (~2 s a page)"
+    )
+    max_text_chars: int = Field(
+        500_000, ge=1, description="most text read from the parts of one message"
+    )
+    chunk_chars: int = Field(
+        1_500, ge=200, description="a page or section longer than this is stored in chunks"
+    )
+    ocr: bool = Field(True, description="read text in images and scanned pages (octomem[media])")
+    local_files: bool = Field(
+        True, description="read local file paths and file:// URLs named in content parts"
+    )
+    fetch: FetchConfig = Field(default_factory=FetchConfig)
+
+
 class ConcurrencyConfig(_Strict):
     lock_timeout_s: float = Field(
         120.0, gt=0, description="how long a write waits for its scope's lock before failing"
@@ -340,6 +385,7 @@ class Settings(BaseSettings):
     recall: RecallConfig = Field(default_factory=RecallConfig)
     telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig)
     input: InputConfig = Field(default_factory=InputConfig)
+    media: MediaConfig = Field(default_factory=MediaConfig)
     concurrency: ConcurrencyConfig = Field(default_factory=ConcurrencyConfig)
     service: ServiceConfig = Field(default_factory=ServiceConfig)
 

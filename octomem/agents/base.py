@@ -356,6 +356,12 @@ class BaseAgent:
     def turn_records(self, turns: Sequence[Turn], ctx: ExtractionContext) -> list[MemoryBase]:
         raise NotImplementedError(f"{type(self).__name__} does not keep turns")
 
+    def input_records(self, turns: Sequence[Turn], ctx: ExtractionContext) -> list[MemoryBase]:
+        """Optional hook: records of what the input itself held (the text read from its
+        images and files), written with the raw turns whatever the extraction mode (rules,
+        LLM, or none: infer=False) and kept by id, like the turns. Default: none."""
+        return []
+
     def turn_record_id(self, record: MemoryBase, turn_id: str, id_key: bytes | None) -> str:
         raise NotImplementedError(f"{type(self).__name__} does not keep turns")
 

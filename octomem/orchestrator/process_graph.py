@@ -91,6 +91,12 @@ def _masked(turn: Turn) -> Turn:
     kinds = list(found.kinds)
     name = mask_value(turn.name, kinds) if turn.name else turn.name
     metadata = mask_value(turn.metadata, kinds) if turn.metadata else turn.metadata
+    internal = dict(turn.internal)
+    if "media" in internal:  # the text read from images and files, their names and URIs
+        internal["media"] = [
+            {k: mask_value(v, kinds) if k in MEDIA_TEXT else v for k, v in chunk.items()}
+            for chunk in internal["media"]
+        ]
     if not kinds:
         return turn
     return turn.model_copy(
@@ -98,9 +104,21 @@ def _masked(turn: Turn) -> Turn:
             "content": found.text,
             "name": name,
             "metadata": metadata,
-            "internal": {**turn.internal, "masked": kinds},
+            "internal": {**internal, "masked": kinds},
         }
     )
+
+
+def _input_records(
+    agent: MemoryAgent, turns: list[Turn], ctx: ExtractionContext
+) -> list[MemoryBase]:
+    """The agent's records of what the input held (`BaseAgent.input_records`; an agent
+    written to the protocol alone may lack the hook)."""
+    hook = getattr(agent, "input_records", None)
+    return list(hook(turns, ctx)) if hook is not None else []
+
+
+MEDIA_TEXT = frozenset({"text", "header", "name", "title", "uri"})
 
 
 def build_process_graph(services: Services) -> ProcessGraph:
@@ -133,6 +151,7 @@ def build_process_graph(services: Services) -> ProcessGraph:
                 timestamp=state.get("timestamp"),
                 now=utcnow(),
                 max_message_chars=settings.input.max_message_chars,
+                media=settings.media,
             )
             metadata = state.get("metadata")
             return [_masked(turn) for turn in turns], metadata and mask_value(metadata)
@@ -175,20 +194,33 @@ def build_process_graph(services: Services) -> ProcessGraph:
                 return [
                     with_caller_metadata(record, [turn], metadata)
                     for record, turn in zip(records, turns, strict=True)
+                ] + [  # what the input itself held (images, files), even with infer=False
+                    with_caller_metadata(record, turns, metadata)
+                    for mtype in services.enabled_agents
+                    if mtype in (state.get("memory_types") or services.enabled_agents)
+                    for record in _input_records(services.agents[mtype], turns, ctx)
                 ]
 
             records = await offload.cpu(len(turns), raw_records)  # CPU work: off the loop
-            ids = [r.id for r in records]
+            ids = [r.id for r in records if r.memory_type == turn_log.memory_type]
             async with holding(state):
-                stored = {r.id for r in await services.vector.get(turn_log.memory_type, ids)}
+                stored = set()
+                for mtype in dict.fromkeys(r.memory_type for r in records):
+                    of_type = [r.id for r in records if r.memory_type == mtype]
+                    stored |= {r.id for r in await services.vector.get(mtype, of_type)}
                 fresh = [
-                    Decision(operation=Operation.ADD, record=r, reason="raw turn")
+                    Decision(
+                        operation=Operation.ADD,
+                        record=r,
+                        reason="raw turn" if r.memory_type == turn_log.memory_type else "input",
+                    )
                     for r in records
                     if r.id not in stored
                 ]
                 changes = await offload.cpu(len(fresh), lambda: all_changes(fresh))
                 await write_records(services, changes)
-        return {"stored_turns": ids, "candidates": [], "fell_back": []}
+        inputs = [d for d in fresh if d.record.memory_type != turn_log.memory_type]
+        return {"stored_turns": ids, "inputs": inputs, "candidates": [], "fell_back": []}
 
     async def read_turns(state: ProcessState) -> dict[str, Any]:
         """The user's stored name and the language layer's reading of every turn."""
@@ -375,7 +407,8 @@ def build_process_graph(services: Services) -> ProcessGraph:
                     )
         errors += reconciler.errors
         operations: dict[MemoryType, list[Any]] = {}
-        for summary in [*(d.summary() for d in decisions), *views.operations()]:
+        done = [*state.get("inputs", []), *decisions]
+        for summary in [*(d.summary() for d in done), *views.operations()]:
             operations.setdefault(summary.memory_type, []).append(summary)
         agents = chosen(state)
         usage = _total([*state.get("llm_usage", []), meter.usage])

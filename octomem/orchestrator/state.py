@@ -47,6 +47,7 @@ class ProcessState(TypedDict, total=False):
     erasures: tuple[int, ...]  # the scope's erasure counts when the call began (`locks`)
     turns: list[Turn]
     stored_turns: list[str]
+    inputs: list[Decision]  # what the input held (images, files), written with the turns
     user_name: str | None
     readings: list[TurnReading]
     extraction: Extraction

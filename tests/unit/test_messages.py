@@ -137,18 +137,25 @@ def test_langchain_list_content_text_parts_joined():
 
 
 def test_langchain_non_text_parts_recorded_not_stored():
+    """Parts octomem does not read (audio) are noted and left out; image and file parts
+    are read (tests/unit/test_media_parts.py)."""
     msg = HumanMessage(
-        content=[{"type": "text", "text": "look"}, {"type": "image_url", "image_url": {"url": "u"}}]
+        content=[{"type": "text", "text": "look"}, {"type": "input_audio", "input_audio": {}}]
     )
     [turn] = norm([msg])
     assert turn.content == "look"
-    assert turn.internal["non_text_parts"] == ["image_url"]
+    assert turn.internal["non_text_parts"] == ["input_audio"]
     assert turn.metadata == {}  # octomem's note, not the caller's metadata
 
 
-def test_langchain_image_only_is_rejected_with_hint():
-    msg = HumanMessage(content=[{"type": "image_url", "image_url": {"url": "u"}}])
+def test_langchain_audio_only_is_rejected_with_hint():
+    msg = HumanMessage(content=[{"type": "input_audio", "input_audio": {}}])
     assert "store images and files as a resource" in error_of([msg])
+
+
+def test_langchain_image_that_cannot_be_read_says_which_part():
+    msg = HumanMessage(content=[{"type": "image_url", "image_url": {"url": "no/such.png"}}])
+    assert "content part 0 (image_url): 'no/such.png' is not a file that exists" in error_of([msg])
 
 
 def test_langchain_chat_message_role():

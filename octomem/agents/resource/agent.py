@@ -20,6 +20,7 @@ from octomem.agents.base import (
 )
 from octomem.agents.registry import register
 from octomem.agents.resource import prompt as resource_prompt
+from octomem.agents.resource.media import actor_of, media_records, without_markers
 from octomem.language import (
     entities_in,
     norm_key,
@@ -144,12 +145,8 @@ class ResourceAgent(BaseAgent):
     def extract(self, turns: Sequence[Turn], ctx: ExtractionContext) -> list[MemoryBase]:
         records: dict[str, MemoryBase] = {}
         for turn, reading in zip(turns, read_turns(turns, ctx), strict=True):
-            actor = {"assistant": "The assistant", "system": "The system"}.get(
-                turn.role, turn.name or "A tool"
-            )
-            if turn.role == "user":
-                actor = reading.user_name or "The user"
-            for sentence in split_sentences(turn.content):
+            actor = actor_of(turn, reading.user_name)
+            for sentence in split_sentences(without_markers(turn.content)):
                 for record in self._resources(sentence, actor, turn, ctx):
                     records.setdefault(record.id, record)
                 if "[MASKED " in sentence:
@@ -227,6 +224,14 @@ class ResourceAgent(BaseAgent):
                 )
             )
         return records
+
+    def input_records(self, turns: Sequence[Turn], ctx: ExtractionContext) -> list[MemoryBase]:
+        """The text read from each image and file part, one record per page, section or
+        chunk: kept whatever extracts the rest (rules, the LLM, or nothing)."""
+        out: list[MemoryBase] = []
+        for turn in turns:
+            out += media_records(turn, actor_of(turn, ctx.user_name), ctx)
+        return out
 
     def conflict_key(self, record: MemoryBase) -> str | None:
         if not isinstance(record, ResourceMemory):

@@ -1,0 +1,149 @@
+"""Images: format, pixel size and EXIF date from the header, text by OCR (RapidOCR on ONNX
+Runtime, models inside its wheel; `pip install 'octomem[media]'`).
+
+The pixel count is checked from the header before anything is decoded, and Pillow's own
+decompression-bomb check is made an error, so a 50-megapixel image (or one that claims
+to be) is refused without being decoded.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+import warnings
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from octomem.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
+
+FORMATS = ("PNG", "JPEG", "GIF", "WEBP", "BMP", "TIFF")
+MIN_SCORE = 0.5  # OCR lines read with less confidence are left out
+_EXIF_IFD, _DATETIME_ORIGINAL, _DATETIME = 0x8769, 36867, 306
+_ENGINE: Any = None
+_ENGINE_LOCK = threading.Lock()  # one engine, made once; one OCR run at a time
+EXTRA_HINT = "install the media extra: pip install 'octomem[media]'"
+
+
+@dataclass(frozen=True)
+class ImageText:
+    format: str
+    width: int
+    height: int
+    taken_at: str | None  # EXIF DateTimeOriginal (or DateTime), ISO 8601, no zone
+    text: str  # what OCR read, one line per text line; "" if nothing (or OCR is off)
+    ocr: bool  # whether OCR ran
+
+
+def available() -> bool:
+    try:
+        import PIL  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def ocr_available() -> bool:
+    try:
+        import rapidocr_onnxruntime  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def read_image(data: bytes, *, max_pixels: int, ocr: bool) -> ImageText:
+    """What an image is and what it says; InvalidInputError for a corrupt, truncated,
+    unsupported or too large image."""
+    image = open_image(data, max_pixels=max_pixels)
+    try:
+        taken = _exif_date(image)
+        fmt, (width, height) = image.format or "?", image.size
+        text, ran = "", False
+        if ocr and ocr_available():
+            text, ran = ocr_text(_decoded(image)), True
+        return ImageText(fmt, width, height, taken, text, ran)
+    finally:
+        image.close()
+
+
+def open_image(data: bytes, *, max_pixels: int) -> Image:
+    """The image, opened (header read, nothing decoded) and checked against `max_pixels`."""
+    try:
+        from PIL import Image as PILImage
+    except ImportError:
+        raise InvalidInputError(f"images need Pillow: {EXTRA_HINT}") from None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PILImage.DecompressionBombWarning)
+        try:
+            image = PILImage.open(io.BytesIO(data), formats=FORMATS)
+        except (PILImage.DecompressionBombError, PILImage.DecompressionBombWarning):
+            raise InvalidInputError(_too_large(None, max_pixels)) from None
+        except (OSError, ValueError, SyntaxError) as exc:
+            raise InvalidInputError(
+                f"the image cannot be read (corrupt or unsupported: {exc})"
+            ) from None
+    width, height = image.size
+    if width <= 0 or height <= 0 or width * height > max_pixels:
+        image.close()
+        raise InvalidInputError(_too_large((width, height), max_pixels))
+    return image
+
+
+def _decoded(image: Image) -> Any:
+    """The first frame as an RGB array; InvalidInputError if its data is truncated."""
+    import numpy as np
+    from PIL import Image as PILImage
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PILImage.DecompressionBombWarning)
+        try:
+            image.load()
+            return np.asarray(image.convert("RGB"))
+        except (OSError, ValueError, SyntaxError, PILImage.DecompressionBombWarning) as exc:
+            raise InvalidInputError(
+                f"the image cannot be decoded (truncated or corrupt: {exc})"
+            ) from None
+
+
+def ocr_text(pixels: Any) -> str:
+    """The text lines OCR reads in an RGB array, top to bottom."""
+    engine = _engine()
+    with _ENGINE_LOCK:
+        result, _ = engine(pixels)
+    lines = [(box, text) for box, text, score in result or [] if float(score) >= MIN_SCORE]
+    lines.sort(key=lambda item: (round(item[0][0][1] / 12), item[0][0][0]))
+    return "\n".join(text.strip() for _, text in lines if text.strip())
+
+
+def _engine() -> Any:
+    global _ENGINE
+    with _ENGINE_LOCK:
+        if _ENGINE is None:
+            try:
+                from rapidocr_onnxruntime import RapidOCR
+            except ImportError:
+                raise InvalidInputError(f"OCR needs RapidOCR: {EXTRA_HINT}") from None
+            _ENGINE = RapidOCR()
+        return _ENGINE
+
+
+def _exif_date(image: Image) -> str | None:
+    try:
+        exif = image.getexif()
+        raw = exif.get_ifd(_EXIF_IFD).get(_DATETIME_ORIGINAL) or exif.get(_DATETIME)
+        if not isinstance(raw, str):
+            return None
+        return datetime.strptime(raw.strip("\x00 "), "%Y:%m:%d %H:%M:%S").isoformat()
+    except Exception:  # a malformed EXIF block only loses the date
+        return None
+
+
+def _too_large(size: tuple[int, int] | None, max_pixels: int) -> str:
+    what = f"{size[0]:,} x {size[1]:,} pixels" if size else "too many pixels"
+    return (
+        f"the image is {what}; the limit is {max_pixels:,} pixels (media.max_pixels): "
+        f"scale it down first"
+    )

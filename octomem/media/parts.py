@@ -1,0 +1,184 @@
+"""Image and file content parts: which shapes are accepted, and what is read from each.
+
+Accepted (OpenAI chat and Responses, mem0, LangChain):
+
+- ``{"type": "image_url", "image_url": {"url": U}}`` (or ``"image_url": U``)
+- ``{"type": "input_image", "image_url": U}``
+- ``{"type": "file", "file": {"file_data": B64_OR_DATA_URL, "filename": N}}`` (or ``"url"``,
+  ``"path"`` instead of ``file_data``); ``{"type": "input_file", "file_data" | "file_url": ...}``
+- mem0's ``{"type": "pdf_url", "pdf_url": {"url": U}}`` and ``{"type": "mdx_url",
+  "mdx_url": {"url": U}}``
+- LangChain's ``{"type": "image" | "file", "base64" | "data": B64, "mime_type": M}`` or
+  ``"url": U``
+
+U is a ``data:`` URL, a local path or ``file://`` URL (`media.local_files`), or an http(s)
+URL (fetched only with `media.fetch.enabled`). What the bytes are comes from the bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from octomem.errors import InvalidInputError
+from octomem.media import documents, images, pdf
+from octomem.media.sources import Blob, from_base64, load, sniff
+from octomem.settings import MediaConfig
+from octomem.validation import clean_text
+
+MEDIA_TYPES = frozenset(
+    {"image_url", "input_image", "file", "input_file", "pdf_url", "mdx_url", "image"}
+)
+
+
+@dataclass
+class Attachment:
+    """What was read from one part: a marker line for the message's text, and the pieces
+    of text (each with its provenance) the resource agent stores."""
+
+    marker: str
+    chunks: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def chars(self) -> int:
+        return sum(len(c["text"]) for c in self.chunks)
+
+
+def is_media(part: Mapping[str, Any]) -> bool:
+    return part.get("type") in MEDIA_TYPES
+
+
+def read_part(part: Mapping[str, Any], index: int, config: MediaConfig) -> Attachment:
+    """Read one image or file part; InvalidInputError says what is wrong with it."""
+    blob = _blob(part, config)
+    kind = sniff(blob.data)
+    info: dict[str, Any] = {
+        "part": index,
+        "kind": kind if kind != "text" else "document",
+        "sha256": hashlib.sha256(blob.data).hexdigest(),
+        "bytes": len(blob.data),
+        "origin": blob.origin,
+        "uri": blob.uri,
+    }
+    name = blob.name
+    if kind == "image":
+        return _image(blob.data, name, info, config)
+    if kind == "pdf":
+        return _pdf(blob.data, name, info, config)
+    return _document(blob.data.decode("utf-8"), name, info, config)
+
+
+def _blob(part: Mapping[str, Any], config: MediaConfig) -> Blob:
+    kind = part["type"]
+    if kind in ("image_url", "pdf_url", "mdx_url"):
+        value = part.get(kind)
+        if isinstance(value, Mapping):
+            name = value.get("file_name") or value.get("filename") or value.get("pdf_name")
+            return load(_url(value.get("url"), kind), config, name=_name(name))
+        return load(_url(value, kind), config)
+    if kind == "input_image":
+        return load(_url(part.get("image_url"), kind), config)
+    if kind in ("file", "input_file"):
+        spec = part.get("file") if kind == "file" else part
+        if not isinstance(spec, Mapping):
+            raise InvalidInputError("a file part needs a 'file' object with 'file_data'")
+        name = _name(spec.get("filename") or spec.get("file_name"))
+        if isinstance(spec.get("file_data"), str):
+            return from_base64(spec["file_data"], config, name)
+        for key in ("url", "file_url", "path"):
+            if isinstance(spec.get(key), str):
+                return load(spec[key], config, name=name)
+        if spec.get("file_id") is not None:
+            raise InvalidInputError(
+                "a file part with only a 'file_id' cannot be read (octomem has no file "
+                "uploads): pass the bytes as 'file_data'"
+            )
+        raise InvalidInputError("a file part needs 'file_data' (base64) or a 'url' / 'path'")
+    # LangChain's standard blocks: {"type": "image", "base64": ...} or {"url": ...}
+    data = part.get("base64") or (part.get("data") if part.get("source_type") != "url" else None)
+    name = _name(part.get("filename") or (part.get("metadata") or {}).get("filename"))
+    if isinstance(data, str):
+        return from_base64(data, config, name)
+    return load(_url(part.get("url"), kind), config, name=name)
+
+
+def _url(value: Any, kind: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInputError(f"a {kind} part needs a 'url' string (a data: URL or a path)")
+    return value
+
+
+def _name(value: Any) -> str | None:
+    return value.strip()[:200] if isinstance(value, str) and value.strip() else None
+
+
+def _image(data: bytes, name: str | None, info: dict[str, Any], config: MediaConfig) -> Attachment:
+    seen = images.read_image(data, max_pixels=config.max_pixels, ocr=config.ocr)
+    info |= {"format": seen.format, "width": seen.width, "height": seen.height}
+    info |= {"taken_at": seen.taken_at, "ocr": seen.ocr}
+    label = f'image "{name}"' if name else "an image"
+    what = f"{seen.format}, {seen.width} x {seen.height}"
+    if seen.taken_at:
+        what += f", taken {seen.taken_at}"
+    header = f"{label} ({what})"
+    if not seen.text:
+        reason = "no text found" if seen.ocr else "text not read: OCR is not installed or off"
+        return Attachment(f"[attached {header}: {reason}]", [_chunk(info, header, "", name)])
+    pieces = documents.chunks(seen.text, config.chunk_chars)
+    return Attachment(
+        f"[attached {header}: text read]",
+        [
+            _chunk(info | {"chunk": i}, header, text, name)
+            for i, text in enumerate(pieces, 1 if len(pieces) > 1 else 0)
+        ],
+    )
+
+
+def _pdf(data: bytes, name: str | None, info: dict[str, Any], config: MediaConfig) -> Attachment:
+    count, pages = pdf.read_pdf(
+        data,
+        max_pages=config.max_pages,
+        max_pixels=config.max_pixels,
+        ocr=config.ocr,
+        max_ocr_pages=config.max_ocr_pages,
+    )
+    label = f'PDF "{name}"' if name else "a PDF"
+    info |= {"pages": count}
+    chunks = []
+    for page in pages:
+        pieces = documents.chunks(page.text, config.chunk_chars)
+        for i, text in enumerate(pieces, 1 if len(pieces) > 1 else 0):
+            header = f"{label}, page {page.number} of {count}"
+            extra = {"page": page.number, "ocr": page.ocr} | ({"chunk": i} if i else {})
+            chunks.append(_chunk(info | extra, header, text, name))
+    read = f"text of {len(pages)} of {count} pages read" if pages else "no text found"
+    return Attachment(f"[attached {label} ({count} pages): {read}]", chunks)
+
+
+def _document(text: str, name: str | None, info: dict[str, Any], config: MediaConfig) -> Attachment:
+    label = f'document "{name}"' if name else "a document"
+    chunks = []
+    found = documents.sections(text)
+    for number, section in enumerate(found, 1):
+        body = section.text or section.title or ""
+        pieces = documents.chunks(body, config.chunk_chars)
+        for i, piece in enumerate(pieces, 1 if len(pieces) > 1 else 0):
+            header = label + (f', section "{section.title}"' if section.title else "")
+            extra = {"section": number} | ({"chunk": i} if i else {})
+            chunks.append(_chunk(info | extra, header, piece, name, section.title))
+    read = f"{len(found)} section{'s' if len(found) != 1 else ''} read" if found else "empty"
+    return Attachment(f"[attached {label}: {read}]", chunks)
+
+
+def _chunk(
+    info: dict[str, Any], header: str, text: str, name: str | None, title: str | None = None
+) -> dict[str, Any]:
+    """One piece, its strings cleaned as message text is (no control or invisible
+    characters, NFC): what a PDF or OCR gives is not always clean."""
+    cleaned = {
+        key: clean_text(value, "text read from the part") if value else value
+        for key, value in (("name", name), ("title", title), ("header", header), ("text", text))
+    }
+    return {**info, **cleaned}

@@ -1,0 +1,287 @@
+"""Image and file content parts in messages: the shapes accepted, what is read from them,
+and the clear InvalidInputError each bad one gets (within a bounded time)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from octomem.errors import InvalidInputError
+from octomem.messages import normalize_messages
+from octomem.models import Turn, utcnow
+from octomem.settings import FetchConfig, MediaConfig
+from tests.media_files import (
+    data_url,
+    encrypted_pdf,
+    make_pdf,
+    many_pages_pdf,
+    needs,
+    render,
+    scanned_pdf,
+)
+
+PDF_PAGES = ["Quarterly report\nRevenue grew by twelve percent", "The offsite is in Zanzibar"]
+
+
+def turn_of(content: Any, **media: Any) -> Turn:
+    config = MediaConfig(**media)
+    turns = normalize_messages(
+        [{"role": "user", "content": content}], session_id=None, now=utcnow(), media=config
+    )
+    return turns[0]
+
+
+def texts(turn: Turn) -> list[str]:
+    return [piece["text"] for piece in turn.internal.get("media", [])]
+
+
+def refused(content: Any, says: str, **media: Any) -> str:
+    started = time.perf_counter()
+    with pytest.raises(InvalidInputError) as caught:
+        turn_of(content, **media)
+    assert time.perf_counter() - started < 20  # bounded, on 2 busy cores
+    assert says in str(caught.value)
+    assert "Nothing was stored" in str(caught.value)
+    return str(caught.value)
+
+
+def pdf_part(data: bytes, name: str = "report.pdf") -> dict[str, Any]:
+    return {
+        "type": "file",
+        "file": {"file_data": data_url(data, "application/pdf"), "filename": name},
+    }
+
+
+# --- PDFs and documents (pypdf only) -------------------------------------------------
+
+
+def test_pdf_file_part_gives_text_per_page_with_provenance() -> None:
+    needs("pypdf")
+    turn = turn_of([{"type": "text", "text": "Here is the report."}, pdf_part(make_pdf(PDF_PAGES))])
+    assert turn.content.startswith('Here is the report.\n[attached PDF "report.pdf" (2 pages)')
+    pieces = turn.internal["media"]
+    assert [(p["page"], p["part"], p["kind"], p["pages"]) for p in pieces] == [
+        (1, 1, "pdf", 2),
+        (2, 1, "pdf", 2),
+    ]
+    assert "twelve percent" in pieces[0]["text"] and "Zanzibar" in pieces[1]["text"]
+    assert len(pieces[0]["sha256"]) == 64 and pieces[0]["sha256"] == pieces[1]["sha256"]
+
+
+def test_mem0_pdf_url_as_the_whole_content() -> None:
+    needs("pypdf")
+    content = {
+        "type": "pdf_url",
+        "pdf_url": {"url": data_url(make_pdf(PDF_PAGES), "application/pdf")},
+    }
+    assert "Zanzibar" in texts(turn_of(content))[1]
+
+
+def test_long_pages_are_chunked_and_keep_their_page() -> None:
+    needs("pypdf")
+    long_page = "\n".join(f"Line {i} of the appendix about the harbour." for i in range(120))
+    turn = turn_of([pdf_part(make_pdf(["short", long_page]))], chunk_chars=500)
+    page2 = [p for p in turn.internal["media"] if p["page"] == 2]
+    assert len(page2) > 5 and all(len(p["text"]) <= 500 for p in page2)
+    assert [p["chunk"] for p in page2] == list(range(1, len(page2) + 1))
+
+
+def test_local_path_and_file_url(tmp_path: Path) -> None:
+    needs("pypdf")
+    path = tmp_path / "notes.pdf"
+    path.write_bytes(make_pdf(PDF_PAGES))
+    for url in (str(path), path.as_uri()):
+        turn = turn_of([{"type": "pdf_url", "pdf_url": {"url": url}}])
+        assert turn.internal["media"][0]["uri"] == str(path.resolve())
+        assert turn.internal["media"][0]["name"] == "notes.pdf"
+    refused(
+        [{"type": "pdf_url", "pdf_url": {"url": str(path)}}], "media.local_files", local_files=False
+    )
+    refused([{"type": "pdf_url", "pdf_url": {"url": str(tmp_path / "gone.pdf")}}], "not a file")
+
+
+def test_markdown_document_split_by_section() -> None:
+    doc = "# Trip\nWe fly on Friday.\n\n## Hotel\nThe hotel is the Quillfeather Inn.\n\n"
+    doc += "```\n# not a heading\n```\n"
+    part = {
+        "type": "file",
+        "file": {"file_data": data_url(doc.encode(), "text/markdown"), "filename": "trip.md"},
+    }
+    pieces = turn_of([part]).internal["media"]
+    assert [(p["title"], p["kind"]) for p in pieces] == [
+        ("Trip", "document"),
+        ("Hotel", "document"),
+    ]
+    assert "Quillfeather" in pieces[1]["text"] and "# not a heading" in pieces[1]["text"]
+    assert 'section "Hotel"' in pieces[1]["header"]
+
+
+@pytest.mark.parametrize(
+    ("make", "says"),
+    [
+        (lambda: b"%PDF-1.4\n" + b"\x00garbage" * 50, "cannot be read"),
+        (lambda: make_pdf(PDF_PAGES)[:200], "cannot be read"),
+        (lambda: encrypted_pdf(PDF_PAGES), "encrypted"),
+        (lambda: many_pages_pdf(10_000), "10,000 pages"),
+    ],
+    ids=["corrupt", "truncated", "encrypted", "10000-pages"],
+)
+def test_bad_pdfs_are_refused_quickly(make: Any, says: str) -> None:
+    needs("pypdf")
+    refused([{"type": "text", "text": "see attached"}, pdf_part(make())], says)
+
+
+@pytest.mark.parametrize(
+    ("part", "says", "media"),
+    [
+        (
+            {"type": "image_url", "image_url": {"url": "data:image/png;base64,@@@"}},
+            "not valid base64",
+            {},
+        ),
+        ({"type": "image_url", "image_url": {"url": "data:image/png;base64"}}, "no ','", {}),
+        ({"type": "image_url", "image_url": {}}, "needs a 'url'", {}),
+        (
+            {"type": "image_url", "image_url": {"url": "ftp://example.com/a.png"}},
+            "scheme 'ftp'",
+            {},
+        ),
+        (
+            {"type": "image_url", "image_url": {"url": "https://example.com/a.png"}},
+            "fetching is off",
+            {},
+        ),
+        ({"type": "file", "file": {"file_id": "file-abc"}}, "file_id", {}),
+        (
+            {
+                "type": "file",
+                "file": {"file_data": data_url(b"\xff\xfe\x00zz", "application/octet-stream")},
+            },
+            "neither an image",
+            {},
+        ),
+        (
+            {"type": "file", "file": {"file_data": data_url(b"x" * 5000, "text/plain")}},
+            "media.max_bytes",
+            {"max_bytes": 1000},
+        ),
+    ],
+    ids=[
+        "bad-base64",
+        "no-comma",
+        "no-url",
+        "ftp",
+        "remote-off",
+        "file-id",
+        "binary",
+        "too-many-bytes",
+    ],
+)
+def test_bad_parts_are_refused(part: dict[str, Any], says: str, media: dict[str, Any]) -> None:
+    message = refused([{"type": "text", "text": "look"}, part], says, **media)
+    assert "content part 1" in message
+
+
+def test_too_many_parts_and_too_much_text() -> None:
+    doc = {"type": "file", "file": {"file_data": data_url(b"hello there " * 50, "text/plain")}}
+    refused([doc] * 3, "media.max_parts", max_parts=2)
+    refused([doc] * 3, "media.max_text_chars", max_text_chars=1000)
+
+
+def test_remote_fetch_refused_for_private_addresses_before_connecting() -> None:
+    part = {"type": "image_url", "image_url": {"url": "https://127.0.0.1/a.png"}}
+    refused([part], "loopback", fetch=FetchConfig(enabled=True))
+
+
+# --- images (Pillow; OCR with the media extra) ---------------------------------------
+
+
+@pytest.mark.parametrize(("fmt", "mime"), [("PNG", "image/png"), ("JPEG", "image/jpeg")])
+def test_ocr_reads_rendered_text_and_keeps_exif_size_format(fmt: str, mime: str) -> None:
+    needs("rapidocr_onnxruntime")
+    image = render(["Flight to Lisbon on 14 May", "Gate B22"], fmt, exif_date="2024:05:01 09:30:00")
+    turn = turn_of([{"type": "image_url", "image_url": {"url": data_url(image, mime)}}])
+    (piece,) = turn.internal["media"]
+    assert "Lisbon" in piece["text"] and "B22" in piece["text"]
+    assert (piece["format"], piece["width"], piece["height"]) == (fmt, 1000, 220)
+    assert piece["taken_at"] == "2024-05-01T09:30:00" and piece["ocr"] is True
+    assert turn.content.startswith("[attached an image (")  # an image alone is a message
+
+
+def test_other_image_shapes() -> None:
+    needs("rapidocr_onnxruntime")
+    image = render(["Zebra crossing"])
+    url = data_url(image, "image/png")
+    for part in (
+        {"type": "input_image", "image_url": url},
+        {"type": "image", "base64": url.split(",", 1)[1], "mime_type": "image/png"},
+        {"type": "image_url", "image_url": url},
+    ):
+        assert "Zebra" in texts(turn_of([part]))[0]
+
+
+def test_images_without_ocr_keep_what_they_are() -> None:
+    needs("PIL")
+    image = render(["Hidden words"])
+    turn = turn_of(
+        [{"type": "image_url", "image_url": {"url": data_url(image, "image/png")}}], ocr=False
+    )
+    assert texts(turn) == [""] and turn.internal["media"][0]["ocr"] is False
+    assert "OCR is not installed or off" in turn.content
+
+
+def test_scanned_pdf_page_goes_through_ocr() -> None:
+    needs("rapidocr_onnxruntime")
+    turn = turn_of([pdf_part(scanned_pdf(["Receipt from Oslo ferry"]))])
+    (piece,) = turn.internal["media"]
+    assert "Oslo" in piece["text"] and piece["ocr"] is True and piece["page"] == 1
+
+
+def test_50_megapixel_image_refused_before_decoding() -> None:
+    needs("PIL")
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("L", (10_000, 5_000)).save(out, format="PNG")  # compresses to ~50 KB
+    assert len(out.getvalue()) < 1_000_000
+    part = {"type": "image_url", "image_url": {"url": data_url(out.getvalue(), "image/png")}}
+    refused([part], "10,000 x 5,000 pixels")
+
+
+def test_truncated_and_corrupt_images_refused() -> None:
+    needs("PIL")
+    image = render(["Something"], "JPEG")
+    for data in (image[: len(image) // 2], b"\x89PNG\r\n\x1a\n" + b"\x00" * 100):
+        part = {"type": "image_url", "image_url": {"url": data_url(data, "image/png")}}
+        refused([part], "image cannot be")
+
+
+def test_control_characters_in_read_text_are_removed() -> None:
+    doc = "Notes\x00 about\x07 the\u200b trip\r\nline two"
+    part = {"type": "file", "file": {"file_data": data_url(doc.encode(), "text/plain")}}
+    assert texts(turn_of([part])) == ["Notes about the trip\nline two"]
+
+
+def test_ocr_of_scanned_pages_is_capped() -> None:
+    needs("rapidocr_onnxruntime")
+    scan = pdf_part(scanned_pdf(["Receipt from Oslo ferry"]))
+    turn = turn_of([scan], max_ocr_pages=0)
+    assert "no text found" in turn.content and texts(turn) == []
+
+
+def test_without_the_extra_images_and_pdfs_say_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    monkeypatch.setitem(sys.modules, "PIL", None)
+    monkeypatch.setitem(sys.modules, "pypdf", None)
+    image = {"type": "image_url", "image_url": {"url": data_url(png, "image/png")}}
+    refused([image], "pip install 'octomem[media]'")
+    refused([pdf_part(make_pdf(["text"]))], "pip install 'octomem[media]'")
