@@ -51,6 +51,7 @@ from octomem.stores.chroma_layout import (
     RECORD_KEY,
     Where,
     entry_metadata,
+    pinned_ids,
     plan,
 )
 from octomem.stores.record_cache import RecordCache
@@ -564,6 +565,11 @@ class ChromaVectorStore:
         if await self._known_empty(memory_type):
             return []
         vector = [float(x) for x in embedding]
+        pinned = pinned_ids(where)
+        if pinned is not None:  # a search among these entries alone, none other read
+            among = await self._query_among(vector, memory_type, pinned, chroma_where, check, limit)
+            if among is not None:
+                return among
         key = (memory_type, repr(where))
         if chroma_where is not None and key not in self._selective:
             # Chroma's metadata pre-filter costs more than the search when most entries
@@ -598,6 +604,44 @@ class ChromaVectorStore:
             if len(hits) >= limit or len(ids) < n_results:
                 return hits[:limit]
             n_results *= 4
+
+    async def _query_among(
+        self,
+        vector: list[float],
+        memory_type: MemoryType,
+        ids: list[str],
+        chroma_where: Where | None,
+        check: Callable[[MemoryBase], bool] | None,
+        limit: int,
+    ) -> list[tuple[MemoryBase, float]] | None:
+        """The best `limit` matches among the entries `ids` (those the filter confines the
+        search to), best first; None if one of them was deleted meanwhile (Chroma refuses
+        an id it lacks): the caller searches as for any filter."""
+        payloads = await self._payloads(memory_type, ids)  # mostly the cache's
+        existing = [i for i in ids if i in payloads]
+        if not existing:
+            return []
+        try:
+            result = await self._on(
+                "query",
+                memory_type,
+                "query",
+                query_embeddings=[vector],
+                ids=existing,
+                n_results=len(existing) if check is not None else min(limit, len(existing)),
+                where=chroma_where,
+                include=["distances"],
+            )
+        except StoreError:
+            return None
+        hits = []
+        for entry_id, distance in zip(result["ids"][0], result["distances"][0], strict=True):
+            record = self._parse(payloads[entry_id], entry_id)
+            if check is None or check(record):
+                hits.append((record, 1.0 - float(distance)))
+                if len(hits) == limit:
+                    break
+        return hits
 
     async def _query_unfiltered(
         self,
