@@ -32,8 +32,9 @@ the last put of a namespace and key winning.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
@@ -74,6 +75,7 @@ MARK = "langgraph_store"  # internal key: True on every item of the store
 MARK_FILTER = {f"internal.{MARK}": True}
 EXTRACTOR = "langgraph-store"
 RANK_CHUNK = 1_000  # ids in one recall's filter (it is bounded in size)
+RANK_PARALLEL = 4  # recalls of one search (one per scope) running at once
 
 
 def _masked_puts(puts: list[PutOp]) -> list[PutOp]:
@@ -190,15 +192,39 @@ class OctomemStore(BaseStore):
         for op in ops:
             if isinstance(op, PutOp):
                 puts[(op.namespace, op.key)] = op
-        for index, op in enumerate(ops):
-            if isinstance(op, GetOp):
-                results[index] = await self._get(tuple(op.namespace), op.key)
-            elif isinstance(op, SearchOp):
-                results[index] = await self._search(op)
-            elif isinstance(op, ListNamespacesOp):
-                results[index] = await self._list_namespaces(op)
+        async with self._embedding_queries(ops):
+            for index, op in enumerate(ops):
+                if isinstance(op, GetOp):
+                    results[index] = await self._get(tuple(op.namespace), op.key)
+                elif isinstance(op, SearchOp):
+                    results[index] = await self._search(op)
+                elif isinstance(op, ListNamespacesOp):
+                    results[index] = await self._list_namespaces(op)
         await self._apply_puts(list(puts.values()))
         return results
+
+    @contextlib.asynccontextmanager
+    async def _embedding_queries(self, ops: list[Op]) -> AsyncIterator[None]:
+        """The batch's search queries embedded, in one call, while its items are read:
+        recall then finds their vectors in the embedder's cache (as LangGraph's stores
+        embed every query of a batch before searching). An embedder that fails here fails
+        again, with its error, in the recall that needs the vector."""
+        queries = list(
+            dict.fromkeys(
+                op.query for op in ops if isinstance(op, SearchOp) and op.query and op.query.strip()
+            )
+        )
+        if not queries:
+            yield
+            return
+        task = asyncio.ensure_future(self.orchestrator.embedder.embed(queries))
+        try:
+            yield
+        finally:
+            if not task.done():
+                task.cancel()
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await task
 
     # --- the convenience methods: their arguments are checked here, before LangGraph's own
     # code iterates the namespace or converts the key (a TypeError or ValueError there)
@@ -266,24 +292,19 @@ class OctomemStore(BaseStore):
         return records.memory_id(MemoryType.SEMANTIC, EXTRACTOR, list(namespace), key)
 
     async def _record(self, namespace: tuple[str, ...], key: str) -> MemoryBase | None:
-        records = self.orchestrator.records
-        found = await records.get(MemoryType.SEMANTIC, [self.item_id(namespace, key)])
-        if not found:  # imported from a data directory with another id key: its id is kept
-            scope = self.namespace_scope.scope(namespace)
-            where = scope_filter(
-                scope["user_id"],
-                scope["agent_id"],
-                ANY,
-                MARK_FILTER,
-                {"internal.langgraph_key": key},
-            )
-            found = await records.list(MemoryType.SEMANTIC, where=where)
+        """The item at `namespace` / `key`: one read by key within its scope, which finds it
+        under its own id and under the id it kept when imported from a data directory with
+        another id key."""
+        scope = self.namespace_scope.scope(namespace)
+        where = scope_filter(
+            scope["user_id"], scope["agent_id"], ANY, MARK_FILTER, {"internal.langgraph_key": key}
+        )
+        found = await self.orchestrator.records.list(MemoryType.SEMANTIC, where=where)
         # an item belongs to the namespace (and so the scope) it was put in, nothing else
-        mine = [
-            r
-            for r in found
-            if r.internal.get(MARK) and tuple(r.internal["langgraph_namespace"]) == namespace
-        ]
+        mine = [r for r in found if tuple(r.internal["langgraph_namespace"]) == namespace]
+        if len(mine) > 1:  # its own id first, as a read by id found it
+            own = self.item_id(namespace, key)
+            mine.sort(key=lambda r: r.id != own)
         return mine[0] if mine else None
 
     async def _get(self, namespace: tuple[str, ...], key: str) -> Item | None:
@@ -397,26 +418,40 @@ class OctomemStore(BaseStore):
         for record in records:
             if record.internal.get("langgraph_indexed", True):
                 groups.setdefault((record.user_id, record.agent_id), []).append(record)
-        scored: list[tuple[MemoryBase, float]] = []
-        for (user_id, agent_id), group in sorted(groups.items(), key=lambda g: str(g[0])):
-            for start in range(0, len(group), RANK_CHUNK):
-                chunk = group[start : start + RANK_CHUNK]
-                result = await self.orchestrator.arecall(
-                    query,
-                    user_id=user_id,
-                    agent_id=agent_id,
-                    memory_types=[MemoryType.SEMANTIC],
-                    filters={"AND": [MARK_FILTER, {"id": {"in": [r.id for r in chunk]}}]},
-                    limit=len(chunk),
-                )
-                # recall shows one hit per distinct text: items with the same text each
-                # get the score of that hit, whichever of their ids recall kept
-                best: dict[str, float] = {}
-                for hit in result.hits:
-                    best.setdefault(hit.memory.content_hash, hit.score)
-                scored += [(r, best[r.content_hash]) for r in chunk if r.content_hash in best]
+        chunks = [
+            (user_id, agent_id, group[start : start + RANK_CHUNK])
+            for (user_id, agent_id), group in sorted(groups.items(), key=lambda g: str(g[0]))
+            for start in range(0, len(group), RANK_CHUNK)
+        ]
+        # each scope's recall is its own: a few run side by side
+        slots = asyncio.Semaphore(RANK_PARALLEL)
+
+        async def rank(chunk: tuple[str | None, str | None, list[MemoryBase]]) -> list[Any]:
+            async with slots:
+                return await self._rank_chunk(query, *chunk)
+
+        ranked = await asyncio.gather(*(rank(chunk) for chunk in chunks))
+        scored = [pair for part in ranked for pair in part]
         scored.sort(key=lambda pair: pair[1], reverse=True)
         return scored
+
+    async def _rank_chunk(
+        self, query: str, user_id: str | None, agent_id: str | None, chunk: list[MemoryBase]
+    ) -> list[tuple[MemoryBase, float]]:
+        result = await self.orchestrator.arecall(
+            query,
+            user_id=user_id,
+            agent_id=agent_id,
+            memory_types=[MemoryType.SEMANTIC],
+            filters={"AND": [MARK_FILTER, {"id": {"in": [r.id for r in chunk]}}]},
+            limit=len(chunk),
+        )
+        # recall shows one hit per distinct text: items with the same text each get the
+        # score of that hit, whichever of their ids recall kept
+        best: dict[str, float] = {}
+        for hit in result.hits:
+            best.setdefault(hit.memory.content_hash, hit.score)
+        return [(r, best[r.content_hash]) for r in chunk if r.content_hash in best]
 
     async def _list_namespaces(self, op: ListNamespacesOp) -> list[tuple[str, ...]]:
         records = await self._items(())
