@@ -24,7 +24,7 @@ import json
 import statistics
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -98,12 +98,15 @@ class Runner:
 
 
 async def _pair(
-    n: int, calls: dict[str, Callable[[], Awaitable[Any]]], out: dict[str, list[float]]
+    n: int, stores: dict[str, Runner], call: tuple[Any, ...], out: dict[str, list[float]]
 ) -> None:
+    """`call` (method name, arguments, keyword arguments) on both stores, the first of them
+    alternating with `n`; milliseconds each into `out`."""
+    name, args, kwargs = call
     order = SYSTEMS if n % 2 == 0 else SYSTEMS[::-1]
     for system in order:
         started = time.perf_counter()
-        await calls[system]()
+        await stores[system].call(name, *args, **kwargs)
         out[system].append(1000 * (time.perf_counter() - started))
 
 
@@ -129,18 +132,14 @@ async def measure(
         return times.setdefault(kind, {s: [] for s in SYSTEMS})
 
     for n, (namespace, key, value) in enumerate(puts):
-        calls = {
-            s: (lambda r=r: r.call("put", namespace, key, value)) for s, r in stores.items()
-        }
-        await _pair(n, calls, sample("put"))
+        await _pair(n, stores, ("put", (namespace, key, value), {}), sample("put"))
     for n, search in enumerate(searches):
         kw = dict(search)
         prefix = kw.pop("prefix")
-        kind = "search_users" if len(prefix) == 1 else "search_filter" if "filter" in kw else "search"
-        calls = {
-            s: (lambda r=r: r.call("search", prefix, **kw)) for s, r in stores.items()
-        }
-        await _pair(n, calls, sample(kind))
+        kind = "search_filter" if "filter" in kw else "search"
+        if len(prefix) == 1:
+            kind = "search_users"
+        await _pair(n, stores, ("search", (prefix,), kw), sample(kind))
     return times
 
 
@@ -154,7 +153,16 @@ def summary(times: dict[str, dict[str, list[float]]]) -> list[dict[str, Any]]:
     return rows
 
 
-def run(items: int, queries: int, mode: str, json_path: Path | None = None) -> list[dict[str, Any]]:
+def run(
+    items: int,
+    queries: int,
+    mode: str,
+    json_path: Path | None = None,
+    *,
+    echo: Callable[[str], Any] = print,
+) -> list[dict[str, Any]]:
+    """Measure (`measure`) on a fresh Orchestrator in a temporary directory; print the
+    ratios (octomem / LangGraph) as a table."""
     embedder = build_embedder(load_settings())
     with tempfile.TemporaryDirectory() as tmp:
         settings = load_settings(data_dir=Path(tmp) / "om")
@@ -162,11 +170,11 @@ def run(items: int, queries: int, mode: str, json_path: Path | None = None) -> l
         with Orchestrator.from_settings(settings, embedder=ours) as orch:
             times = asyncio.run(measure(orch, ours, items=items, queries=queries, mode=mode))
     rows = summary(times)
-    print(f"OctomemStore / InMemoryStore, {mode} API, {items} puts, {queries} searches")
-    print("| op | n | p50 ratio | mean ratio |")
-    print("|---|---|---|---|")
+    echo(f"OctomemStore / InMemoryStore, {mode} API, {items} puts, {queries} searches")
+    echo("| op | n | p50 ratio | mean ratio |")
+    echo("|---|---|---|---|")
     for row in rows:
-        print(f"| {row['op']} | {row['n']} | {row['p50_ratio']:.2f} | {row['mean_ratio']:.2f} |")
+        echo(f"| {row['op']} | {row['n']} | {row['p50_ratio']:.2f} | {row['mean_ratio']:.2f} |")
     if json_path is not None:
         json_path.write_text(json.dumps({"mode": mode, "rows": rows, "ms": times}, indent=1))
     return rows
