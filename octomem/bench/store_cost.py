@@ -105,9 +105,10 @@ async def _pair(
     name, args, kwargs = call
     order = SYSTEMS if n % 2 == 0 else SYSTEMS[::-1]
     for system in order:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         await stores[system].call(name, *args, **kwargs)
         out[system].append(1000 * (time.perf_counter() - started))
+        out[f"{system}_cpu"].append(1000 * (time.process_time() - cpu))
 
 
 async def measure(
@@ -129,7 +130,7 @@ async def measure(
     times: dict[str, dict[str, list[float]]] = {}
 
     def sample(kind: str) -> dict[str, list[float]]:
-        return times.setdefault(kind, {s: [] for s in SYSTEMS})
+        return times.setdefault(kind, {s: [] for s in (*SYSTEMS, *(f"{s}_cpu" for s in SYSTEMS))})
 
     for n, (namespace, key, value) in enumerate(puts):
         await _pair(n, stores, ("put", (namespace, key, value), {}), sample("put"))
@@ -149,7 +150,12 @@ def summary(times: dict[str, dict[str, list[float]]]) -> list[dict[str, Any]]:
         mine, theirs = per_system["octomem"], per_system["langgraph"]
         p50 = percentile(mine, 50) / percentile(theirs, 50)
         mean = statistics.fmean(mine) / statistics.fmean(theirs)
-        rows.append({"op": kind, "n": len(mine), "p50_ratio": p50, "mean_ratio": mean})
+        cpu = statistics.fmean(per_system["octomem_cpu"]) / statistics.fmean(
+            per_system["langgraph_cpu"]
+        )
+        rows.append(
+            {"op": kind, "n": len(mine), "p50_ratio": p50, "mean_ratio": mean, "cpu_ratio": cpu}
+        )
     return rows
 
 
@@ -171,10 +177,11 @@ def run(
             times = asyncio.run(measure(orch, ours, items=items, queries=queries, mode=mode))
     rows = summary(times)
     echo(f"OctomemStore / InMemoryStore, {mode} API, {items} puts, {queries} searches")
-    echo("| op | n | p50 ratio | mean ratio |")
-    echo("|---|---|---|---|")
+    echo("| op | n | p50 ratio | mean ratio | CPU ratio |")
+    echo("|---|---|---|---|---|")
     for row in rows:
-        echo(f"| {row['op']} | {row['n']} | {row['p50_ratio']:.2f} | {row['mean_ratio']:.2f} |")
+        ratios = " | ".join(f"{row[k]:.2f}" for k in ("p50_ratio", "mean_ratio", "cpu_ratio"))
+        echo(f"| {row['op']} | {row['n']} | {ratios} |")
     if json_path is not None:
         json_path.write_text(json.dumps({"mode": mode, "rows": rows, "ms": times}, indent=1))
     return rows

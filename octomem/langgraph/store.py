@@ -54,13 +54,15 @@ from langgraph.store.base import (
 
 from octomem.errors import InvalidInputError
 from octomem.filters import document_predicate
-from octomem.langgraph import checks
+from octomem.langgraph import checks, ranking
 from octomem.langgraph.index import StoreIndex
 from octomem.langgraph.namespaces import NamespaceScope
+from octomem.langgraph.ranking import MARK, MARK_FILTER
 from octomem.models import (
     MemoryBase,
     MemoryType,
     Operation,
+    RecallResult,
     SemanticMemory,
     SourceRef,
     utcnow,
@@ -71,11 +73,7 @@ from octomem.scopes import ANY, scope_filter
 from octomem.sensitive import mask_value
 from octomem.validation import shown
 
-MARK = "langgraph_store"  # internal key: True on every item of the store
-MARK_FILTER = {f"internal.{MARK}": True}
 EXTRACTOR = "langgraph-store"
-RANK_CHUNK = 1_000  # ids in one recall's filter (it is bounded in size)
-RANK_PARALLEL = 4  # recalls of one search (one per scope) running at once
 
 
 def _masked_puts(puts: list[PutOp]) -> list[PutOp]:
@@ -160,6 +158,7 @@ class OctomemStore(BaseStore):
         self.namespace_scope = namespace_scope or NamespaceScope()
         self.index = StoreIndex(index)
         self.index.check_dims(orchestrator.embedder)
+        self._partial = ranking.Prefixes()
 
     # --- BaseStore ---------------------------------------------------------------------
 
@@ -385,7 +384,12 @@ class OctomemStore(BaseStore):
         return record
 
     async def _items(self, prefix: tuple[str, ...]) -> list[MemoryBase]:
-        """Every item whose namespace starts with `prefix` (the scope narrowed if it can be)."""
+        """Every item whose namespace starts with `prefix`."""
+        return (await self._listed(prefix))[1]
+
+    async def _listed(self, prefix: tuple[str, ...]) -> tuple[list[MemoryBase], list[MemoryBase]]:
+        """The items of the scope `prefix` decides (else every item), and those of them whose
+        namespace starts with `prefix`."""
         scope = self.namespace_scope.prefix_scope(prefix) if prefix else None
         where = (
             scope_filter(scope["user_id"], scope["agent_id"], ANY, MARK_FILTER)
@@ -394,64 +398,39 @@ class OctomemStore(BaseStore):
         )
         records = await self.orchestrator.records.list(MemoryType.SEMANTIC, where=where)
         size = len(prefix)
-        return [r for r in records if tuple(r.internal["langgraph_namespace"][:size]) == prefix]
+        under = [r for r in records if tuple(r.internal["langgraph_namespace"][:size]) == prefix]
+        return records, under
 
     async def _search(self, op: SearchOp) -> list[SearchItem]:
-        records = await self._items(tuple(op.namespace_prefix))
-        if op.filter:
-            wanted = document_predicate(op.filter)
-            records = [r for r in records if wanted(r.internal["langgraph_value"])]
-        records.sort(key=lambda r: (r.updated_at, r.id), reverse=True)
-        if not op.query or not records:
-            page = records[op.offset : op.offset + op.limit]
-            return [_search_item(r) for r in page]
-        ranked = await self._rank(op.query, records)
+        prefix = tuple(op.namespace_prefix)
+        scope = self.namespace_scope.prefix_scope(prefix) if prefix else None
+        early: asyncio.Future[RecallResult] | None = None
+        if op.query and not op.filter and scope is not None and prefix not in self._partial:
+            whole = (scope["user_id"], scope["agent_id"])  # see `ranking`
+            early = asyncio.ensure_future(ranking.scope_recall(self.orchestrator, op.query, whole))
+        try:
+            in_scope, records = await self._listed(prefix)
+            if op.filter:
+                wanted = document_predicate(op.filter)
+                records = [r for r in records if wanted(r.internal["langgraph_value"])]
+            records.sort(key=lambda r: (r.updated_at, r.id), reverse=True)
+            if not op.query or not records:
+                page = records[op.offset : op.offset + op.limit]
+                return [_search_item(r) for r in page]
+            recalled = None
+            if early is not None and scope is not None:
+                if ranking.covers((scope["user_id"], scope["agent_id"]), in_scope, records):
+                    recalled = await early
+                else:  # and the next searches of this prefix do not start it
+                    ranking.forget(early)
+                    self._partial.add(prefix)
+            ranked = await ranking.rank(self.orchestrator, op.query, records, recalled=recalled)
+        finally:
+            ranking.forget(early)
         ranked_ids = {r.id for r, _ in ranked}
         rest = [(r, None) for r in records if r.id not in ranked_ids]
         ordered: list[tuple[MemoryBase, float | None]] = [*ranked, *rest]
         return [_search_item(r, score) for r, score in ordered[op.offset : op.offset + op.limit]]
-
-    async def _rank(self, query: str, records: list[MemoryBase]) -> list[tuple[MemoryBase, float]]:
-        """octomem's hybrid recall among `records` alone (no other memory competes for its
-        places), scope by scope, best first."""
-        groups: dict[tuple[str | None, str | None], list[MemoryBase]] = {}
-        for record in records:
-            if record.internal.get("langgraph_indexed", True):
-                groups.setdefault((record.user_id, record.agent_id), []).append(record)
-        chunks = [
-            (user_id, agent_id, group[start : start + RANK_CHUNK])
-            for (user_id, agent_id), group in sorted(groups.items(), key=lambda g: str(g[0]))
-            for start in range(0, len(group), RANK_CHUNK)
-        ]
-        # each scope's recall is its own: a few run side by side
-        slots = asyncio.Semaphore(RANK_PARALLEL)
-
-        async def rank(chunk: tuple[str | None, str | None, list[MemoryBase]]) -> list[Any]:
-            async with slots:
-                return await self._rank_chunk(query, *chunk)
-
-        ranked = await asyncio.gather(*(rank(chunk) for chunk in chunks))
-        scored = [pair for part in ranked for pair in part]
-        scored.sort(key=lambda pair: pair[1], reverse=True)
-        return scored
-
-    async def _rank_chunk(
-        self, query: str, user_id: str | None, agent_id: str | None, chunk: list[MemoryBase]
-    ) -> list[tuple[MemoryBase, float]]:
-        result = await self.orchestrator.arecall(
-            query,
-            user_id=user_id,
-            agent_id=agent_id,
-            memory_types=[MemoryType.SEMANTIC],
-            filters={"AND": [MARK_FILTER, {"id": {"in": [r.id for r in chunk]}}]},
-            limit=len(chunk),
-        )
-        # recall shows one hit per distinct text: items with the same text each get the
-        # score of that hit, whichever of their ids recall kept
-        best: dict[str, float] = {}
-        for hit in result.hits:
-            best.setdefault(hit.memory.content_hash, hit.score)
-        return [(r, best[r.content_hash]) for r in chunk if r.content_hash in best]
 
     async def _list_namespaces(self, op: ListNamespacesOp) -> list[tuple[str, ...]]:
         records = await self._items(())
