@@ -433,9 +433,10 @@ class ChromaVectorStore:
         cache = self._cache
         found = cache.lookup(name, ids) if cache is not None else {}
         missing = [i for i in dict.fromkeys(ids) if i not in found]
-        if missing:
+        for start in range(0, len(missing), _PAGE):  # a page of ids per read
             since = cache.generation if cache is not None else 0
-            page = await self._on("get", memory_type, "get", ids=missing, include=["metadatas"])
+            wanted = missing[start : start + _PAGE]
+            page = await self._on("get", memory_type, "get", ids=wanted, include=["metadatas"])
             found.update(self._payloads_read(name, page["ids"], page["metadatas"] or [], since))
         return found
 
