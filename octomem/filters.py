@@ -32,7 +32,7 @@ evaluates them the same way, over the values of `octomem.langgraph.OctomemStore`
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
@@ -333,15 +333,44 @@ def _leaf(actual: Any, op: str, value: Any) -> bool:
         return _eq(actual, value)
     if op == "ne":
         return not _eq(actual, value)
-    if op == "in":
-        return any(_eq(actual, v) for v in value)
-    if op == "nin":
-        return not any(_eq(actual, v) for v in value)
+    if op in ("in", "nin"):
+        found = _member(actual, value)
+        return found if op == "in" else not found
     if op in RANGE_OPS:
         return _compare(actual, value, op)
     if op == "exists":
         return (actual is not None) == value
     return _contains(actual, value, fold=op == "icontains")
+
+
+class _Members(list[Any]):
+    """The operand of an ``in`` / ``nin`` leaf with its strings in a set: a string is among
+    them exactly when it equals one of those strings or (`_eq`) one of the other values."""
+
+    def __init__(self, values: Iterable[Any]) -> None:
+        super().__init__(values)
+        self.strings = frozenset(v for v in self if isinstance(v, str))
+        self.others = [v for v in self if not isinstance(v, str)]
+
+
+def _member(actual: Any, values: Sequence[Any]) -> bool:
+    if isinstance(values, _Members) and isinstance(actual, str):
+        return actual in values.strings or any(_eq(actual, v) for v in values.others)
+    return any(_eq(actual, v) for v in values)
+
+
+def _with_members(node: Filter) -> Filter:
+    """`node` with the operand of every ``in`` / ``nin`` leaf a `_Members` (a record is then
+    tested in time independent of the number of strings it lists, e.g. of ids)."""
+    kind, body = unpack(node)
+    if kind in ("AND", "OR"):
+        return {kind: [_with_members(child) for child in body]}
+    if kind == "NOT":
+        return {kind: _with_members(body)}
+    field, op, value = body
+    if op in ("in", "nin") and isinstance(value, list | tuple):
+        return {field: {op: _Members(value)}}
+    return node
 
 
 def _eval(node: Filter, read: Callable[[str], Any]) -> bool:
@@ -361,7 +390,7 @@ def _eval(node: Filter, read: Callable[[str], Any]) -> bool:
 
 def predicate(filter: Mapping[str, Any] | None) -> Callable[[MemoryBase], bool]:
     """Validate once, then test many records."""
-    node = validate(filter)
+    node = _with_members(validate(filter))
     return lambda record: _eval(node, lambda field: field_value(record, field))
 
 

@@ -224,3 +224,23 @@ def scale(
         log=typer.echo,
     )
     report_scale(result, json_path=json_path, echo=typer.echo)
+
+
+@bench_app.command()
+def store(
+    items: Annotated[int, typer.Option("--items", help="puts, over four namespaces", min=1)] = 300,
+    queries: Annotated[int, typer.Option("--queries", help="searches with a query", min=1)] = 100,
+    mode: Annotated[
+        str, typer.Option("--mode", help="async (aput, asearch) or sync (put, search)")
+    ] = "async",
+    json_path: Annotated[
+        Path | None, typer.Option("--json", help="write the ratios and every timing here")
+    ] = None,
+) -> None:
+    """The LangGraph store adapter (OctomemStore) against LangGraph's InMemoryStore with the
+    same MiniLM embedder: put and search cost side by side in one run, as ratios."""
+    from octomem.bench.store_cost import run
+
+    if mode not in ("async", "sync"):
+        raise typer.BadParameter(f"{mode!r}: use async or sync", param_hint="--mode")
+    run(items, queries, mode, json_path, echo=typer.echo)

@@ -32,8 +32,9 @@ the last put of a namespace and key winning.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
@@ -53,13 +54,15 @@ from langgraph.store.base import (
 
 from octomem.errors import InvalidInputError
 from octomem.filters import document_predicate
-from octomem.langgraph import checks
+from octomem.langgraph import checks, ranking
 from octomem.langgraph.index import StoreIndex
 from octomem.langgraph.namespaces import NamespaceScope
+from octomem.langgraph.ranking import MARK, MARK_FILTER
 from octomem.models import (
     MemoryBase,
     MemoryType,
     Operation,
+    RecallResult,
     SemanticMemory,
     SourceRef,
     utcnow,
@@ -70,10 +73,7 @@ from octomem.scopes import ANY, scope_filter
 from octomem.sensitive import mask_value
 from octomem.validation import shown
 
-MARK = "langgraph_store"  # internal key: True on every item of the store
-MARK_FILTER = {f"internal.{MARK}": True}
 EXTRACTOR = "langgraph-store"
-RANK_CHUNK = 1_000  # ids in one recall's filter (it is bounded in size)
 
 
 def _masked_puts(puts: list[PutOp]) -> list[PutOp]:
@@ -158,6 +158,7 @@ class OctomemStore(BaseStore):
         self.namespace_scope = namespace_scope or NamespaceScope()
         self.index = StoreIndex(index)
         self.index.check_dims(orchestrator.embedder)
+        self._partial = ranking.Prefixes()
 
     # --- BaseStore ---------------------------------------------------------------------
 
@@ -190,15 +191,39 @@ class OctomemStore(BaseStore):
         for op in ops:
             if isinstance(op, PutOp):
                 puts[(op.namespace, op.key)] = op
-        for index, op in enumerate(ops):
-            if isinstance(op, GetOp):
-                results[index] = await self._get(tuple(op.namespace), op.key)
-            elif isinstance(op, SearchOp):
-                results[index] = await self._search(op)
-            elif isinstance(op, ListNamespacesOp):
-                results[index] = await self._list_namespaces(op)
+        async with self._embedding_queries(ops):
+            for index, op in enumerate(ops):
+                if isinstance(op, GetOp):
+                    results[index] = await self._get(tuple(op.namespace), op.key)
+                elif isinstance(op, SearchOp):
+                    results[index] = await self._search(op)
+                elif isinstance(op, ListNamespacesOp):
+                    results[index] = await self._list_namespaces(op)
         await self._apply_puts(list(puts.values()))
         return results
+
+    @contextlib.asynccontextmanager
+    async def _embedding_queries(self, ops: list[Op]) -> AsyncIterator[None]:
+        """The batch's search queries embedded, in one call, while its items are read:
+        recall then finds their vectors in the embedder's cache (as LangGraph's stores
+        embed every query of a batch before searching). An embedder that fails here fails
+        again, with its error, in the recall that needs the vector."""
+        queries = list(
+            dict.fromkeys(
+                op.query for op in ops if isinstance(op, SearchOp) and op.query and op.query.strip()
+            )
+        )
+        if not queries:
+            yield
+            return
+        task = asyncio.ensure_future(self.orchestrator.embedder.embed(queries))
+        try:
+            yield
+        finally:
+            if not task.done():
+                task.cancel()
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await task
 
     # --- the convenience methods: their arguments are checked here, before LangGraph's own
     # code iterates the namespace or converts the key (a TypeError or ValueError there)
@@ -266,24 +291,19 @@ class OctomemStore(BaseStore):
         return records.memory_id(MemoryType.SEMANTIC, EXTRACTOR, list(namespace), key)
 
     async def _record(self, namespace: tuple[str, ...], key: str) -> MemoryBase | None:
-        records = self.orchestrator.records
-        found = await records.get(MemoryType.SEMANTIC, [self.item_id(namespace, key)])
-        if not found:  # imported from a data directory with another id key: its id is kept
-            scope = self.namespace_scope.scope(namespace)
-            where = scope_filter(
-                scope["user_id"],
-                scope["agent_id"],
-                ANY,
-                MARK_FILTER,
-                {"internal.langgraph_key": key},
-            )
-            found = await records.list(MemoryType.SEMANTIC, where=where)
+        """The item at `namespace` / `key`: one read by key within its scope, which finds it
+        under its own id and under the id it kept when imported from a data directory with
+        another id key."""
+        scope = self.namespace_scope.scope(namespace)
+        where = scope_filter(
+            scope["user_id"], scope["agent_id"], ANY, MARK_FILTER, {"internal.langgraph_key": key}
+        )
+        found = await self.orchestrator.records.list(MemoryType.SEMANTIC, where=where)
         # an item belongs to the namespace (and so the scope) it was put in, nothing else
-        mine = [
-            r
-            for r in found
-            if r.internal.get(MARK) and tuple(r.internal["langgraph_namespace"]) == namespace
-        ]
+        mine = [r for r in found if tuple(r.internal["langgraph_namespace"]) == namespace]
+        if len(mine) > 1:  # its own id first, as a read by id found it
+            own = self.item_id(namespace, key)
+            mine.sort(key=lambda r: r.id != own)
         return mine[0] if mine else None
 
     async def _get(self, namespace: tuple[str, ...], key: str) -> Item | None:
@@ -364,7 +384,12 @@ class OctomemStore(BaseStore):
         return record
 
     async def _items(self, prefix: tuple[str, ...]) -> list[MemoryBase]:
-        """Every item whose namespace starts with `prefix` (the scope narrowed if it can be)."""
+        """Every item whose namespace starts with `prefix`."""
+        return (await self._listed(prefix))[1]
+
+    async def _listed(self, prefix: tuple[str, ...]) -> tuple[list[MemoryBase], list[MemoryBase]]:
+        """The items of the scope `prefix` decides (else every item), and those of them whose
+        namespace starts with `prefix`."""
         scope = self.namespace_scope.prefix_scope(prefix) if prefix else None
         where = (
             scope_filter(scope["user_id"], scope["agent_id"], ANY, MARK_FILTER)
@@ -373,50 +398,39 @@ class OctomemStore(BaseStore):
         )
         records = await self.orchestrator.records.list(MemoryType.SEMANTIC, where=where)
         size = len(prefix)
-        return [r for r in records if tuple(r.internal["langgraph_namespace"][:size]) == prefix]
+        under = [r for r in records if tuple(r.internal["langgraph_namespace"][:size]) == prefix]
+        return records, under
 
     async def _search(self, op: SearchOp) -> list[SearchItem]:
-        records = await self._items(tuple(op.namespace_prefix))
-        if op.filter:
-            wanted = document_predicate(op.filter)
-            records = [r for r in records if wanted(r.internal["langgraph_value"])]
-        records.sort(key=lambda r: (r.updated_at, r.id), reverse=True)
-        if not op.query or not records:
-            page = records[op.offset : op.offset + op.limit]
-            return [_search_item(r) for r in page]
-        ranked = await self._rank(op.query, records)
+        prefix = tuple(op.namespace_prefix)
+        scope = self.namespace_scope.prefix_scope(prefix) if prefix else None
+        early: asyncio.Future[RecallResult] | None = None
+        if op.query and not op.filter and scope is not None and prefix not in self._partial:
+            whole = (scope["user_id"], scope["agent_id"])  # see `ranking`
+            early = asyncio.ensure_future(ranking.scope_recall(self.orchestrator, op.query, whole))
+        try:
+            in_scope, records = await self._listed(prefix)
+            if op.filter:
+                wanted = document_predicate(op.filter)
+                records = [r for r in records if wanted(r.internal["langgraph_value"])]
+            records.sort(key=lambda r: (r.updated_at, r.id), reverse=True)
+            if not op.query or not records:
+                page = records[op.offset : op.offset + op.limit]
+                return [_search_item(r) for r in page]
+            recalled = None
+            if early is not None and scope is not None:
+                if ranking.covers((scope["user_id"], scope["agent_id"]), in_scope, records):
+                    recalled = await early
+                else:  # and the next searches of this prefix do not start it
+                    ranking.forget(early)
+                    self._partial.add(prefix)
+            ranked = await ranking.rank(self.orchestrator, op.query, records, recalled=recalled)
+        finally:
+            ranking.forget(early)
         ranked_ids = {r.id for r, _ in ranked}
         rest = [(r, None) for r in records if r.id not in ranked_ids]
         ordered: list[tuple[MemoryBase, float | None]] = [*ranked, *rest]
         return [_search_item(r, score) for r, score in ordered[op.offset : op.offset + op.limit]]
-
-    async def _rank(self, query: str, records: list[MemoryBase]) -> list[tuple[MemoryBase, float]]:
-        """octomem's hybrid recall among `records` alone (no other memory competes for its
-        places), scope by scope, best first."""
-        groups: dict[tuple[str | None, str | None], list[MemoryBase]] = {}
-        for record in records:
-            if record.internal.get("langgraph_indexed", True):
-                groups.setdefault((record.user_id, record.agent_id), []).append(record)
-        scored: list[tuple[MemoryBase, float]] = []
-        for (user_id, agent_id), group in sorted(groups.items(), key=lambda g: str(g[0])):
-            for start in range(0, len(group), RANK_CHUNK):
-                chunk = group[start : start + RANK_CHUNK]
-                result = await self.orchestrator.arecall(
-                    query,
-                    user_id=user_id,
-                    agent_id=agent_id,
-                    memory_types=[MemoryType.SEMANTIC],
-                    filters={"AND": [MARK_FILTER, {"id": {"in": [r.id for r in chunk]}}]},
-                    limit=len(chunk),
-                )
-                # recall shows one hit per distinct text: items with the same text each
-                # get the score of that hit, whichever of their ids recall kept
-                best: dict[str, float] = {}
-                for hit in result.hits:
-                    best.setdefault(hit.memory.content_hash, hit.score)
-                scored += [(r, best[r.content_hash]) for r in chunk if r.content_hash in best]
-        scored.sort(key=lambda pair: pair[1], reverse=True)
-        return scored
 
     async def _list_namespaces(self, op: ListNamespacesOp) -> list[tuple[str, ...]]:
         records = await self._items(())

@@ -39,6 +39,7 @@ from octomem.models import (
     CustomMemory,
     MemoryBase,
     MemoryType,
+    as_utc,
     is_type_name,
     record_to_json,
 )
@@ -51,6 +52,7 @@ from octomem.stores.chroma_layout import (
     RECORD_KEY,
     Where,
     entry_metadata,
+    pinned_ids,
     plan,
 )
 from octomem.stores.record_cache import RecordCache
@@ -431,9 +433,10 @@ class ChromaVectorStore:
         cache = self._cache
         found = cache.lookup(name, ids) if cache is not None else {}
         missing = [i for i in dict.fromkeys(ids) if i not in found]
-        if missing:
+        for start in range(0, len(missing), _PAGE):  # a page of ids per read
             since = cache.generation if cache is not None else 0
-            page = await self._on("get", memory_type, "get", ids=missing, include=["metadatas"])
+            wanted = missing[start : start + _PAGE]
+            page = await self._on("get", memory_type, "get", ids=wanted, include=["metadatas"])
             found.update(self._payloads_read(name, page["ids"], page["metadatas"] or [], since))
         return found
 
@@ -564,6 +567,11 @@ class ChromaVectorStore:
         if await self._known_empty(memory_type):
             return []
         vector = [float(x) for x in embedding]
+        pinned = pinned_ids(where)
+        if pinned is not None:  # a search among these entries alone, none other read
+            among = await self._query_among(vector, memory_type, pinned, chroma_where, check, limit)
+            if among is not None:
+                return among
         key = (memory_type, repr(where))
         if chroma_where is not None and key not in self._selective:
             # Chroma's metadata pre-filter costs more than the search when most entries
@@ -577,6 +585,9 @@ class ChromaVectorStore:
             self._selective.add(key)
         n_results = limit if check is None else max(4 * limit, 50)
         name = self.collection_name(memory_type)
+        # Chroma's metadata is what costs in a reply: an embedded store takes the records
+        # from its cache (reading the few it lacks), a server's come with the reply
+        cached = self._cache is not None
         while True:
             since = self._cache.generation if self._cache is not None else 0
             result = await self._on(
@@ -586,18 +597,61 @@ class ChromaVectorStore:
                 query_embeddings=[vector],
                 n_results=n_results,
                 where=chroma_where,
-                include=["metadatas", "distances"],
+                include=["distances"] if cached else ["metadatas", "distances"],
             )
-            ids, metas, distances = (result[k][0] for k in ("ids", "metadatas", "distances"))
-            payloads = self._payloads_read(name, ids, metas, since)
+            ids, distances = result["ids"][0], result["distances"][0]
+            if cached:
+                payloads = await self._payloads(memory_type, ids)
+            else:
+                payloads = self._payloads_read(name, ids, result["metadatas"][0], since)
             hits = []
             for entry_id, distance in zip(ids, distances, strict=True):
+                if entry_id not in payloads:
+                    continue  # deleted since the search
                 record = self._parse(payloads[entry_id], entry_id)
                 if check is None or check(record):
                     hits.append((record, 1.0 - float(distance)))
             if len(hits) >= limit or len(ids) < n_results:
                 return hits[:limit]
             n_results *= 4
+
+    async def _query_among(
+        self,
+        vector: list[float],
+        memory_type: MemoryType,
+        ids: list[str],
+        chroma_where: Where | None,
+        check: Callable[[MemoryBase], bool] | None,
+        limit: int,
+    ) -> list[tuple[MemoryBase, float]] | None:
+        """The best `limit` matches among the entries `ids` (those the filter confines the
+        search to), best first; None if one of them was deleted meanwhile (Chroma refuses
+        an id it lacks): the caller searches as for any filter."""
+        payloads = await self._payloads(memory_type, ids)  # mostly the cache's
+        existing = [i for i in ids if i in payloads]
+        if not existing:
+            return []
+        try:
+            result = await self._on(
+                "query",
+                memory_type,
+                "query",
+                query_embeddings=[vector],
+                ids=existing,
+                n_results=len(existing) if check is not None else min(limit, len(existing)),
+                where=chroma_where,
+                include=["distances"],
+            )
+        except StoreError:
+            return None
+        hits = []
+        for entry_id, distance in zip(result["ids"][0], result["distances"][0], strict=True):
+            record = self._parse(payloads[entry_id], entry_id)
+            if check is None or check(record):
+                hits.append((record, 1.0 - float(distance)))
+                if len(hits) == limit:
+                    break
+        return hits
 
     async def _query_unfiltered(
         self,
@@ -639,6 +693,29 @@ class ChromaVectorStore:
             step = max(limit - len(hits), 10)
         return hits if len(ids) < n_results else None
 
+    async def _listed(
+        self,
+        memory_type: MemoryType,
+        where: Where | None,
+        check: Callable[[MemoryBase], bool] | None,
+    ) -> list[MemoryBase]:
+        """`list`'s matches, in its order, from the ids Chroma finds and the records of the
+        cache (those it lacks read): Chroma's metadata is what costs in a reply."""
+        if await self._known_empty(memory_type):
+            return []
+        ids: list[str] = []
+        while True:
+            page = await self._on(
+                "get", memory_type, "get", where=where, include=[], limit=_PAGE, offset=len(ids)
+            )
+            ids.extend(page["ids"])
+            if len(page["ids"]) < _PAGE:
+                break
+        payloads = await self._payloads(memory_type, ids)
+        records = [self._parse(payloads[i], i) for i in ids if i in payloads]
+        records.sort(key=lambda record: (as_utc(record.created_at).timestamp(), record.id))
+        return records if check is None else [r for r in records if check(r)]
+
     async def list(
         self,
         memory_type: MemoryType,
@@ -649,6 +726,9 @@ class ChromaVectorStore:
         offset: int = 0,
     ) -> list[MemoryBase]:
         chroma_where, check = plan(self._types.record_class(memory_type), where, live_at)
+        self._source()
+        if limit is None and self._cache is not None:  # every match: the cache has most
+            return (await self._listed(memory_type, chroma_where, check))[offset:]
         rows = await self._scan(memory_type, chroma_where)
         rows.sort(key=lambda row: (row[1].get("created_at", 0.0), row[0]))
         end = None if limit is None else offset + max(limit, 0)

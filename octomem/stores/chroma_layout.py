@@ -158,3 +158,20 @@ def plan(
         clauses.append({"expires_at": {"$gt": _ts(live_at)}})
     check = filters.predicate(residual) if residual is not None else None
     return _combine("$and", clauses), check
+
+
+def pinned_ids(where: filters.Filter | None) -> list[str] | None:
+    """The ids a filter confines its matches to (an ``{"id": {"in": [...]}}`` condition at its
+    top or in its top AND), or None: a search can then ask Chroma for those entries only."""
+    if not where:
+        return None
+    node = filters.validate(where)
+    kind, body = filters.unpack(node)
+    for child in body if kind == "AND" else [node] if kind == "LEAF" else []:
+        child_kind, leaf = filters.unpack(child)
+        if child_kind != "LEAF":
+            continue
+        field, op, values = leaf
+        if field == "id" and op == "in" and all(isinstance(v, str) for v in values):
+            return list(dict.fromkeys(values))
+    return None

@@ -159,6 +159,30 @@ async def test_query_ranks_by_cosine_similarity(store: VectorStore) -> None:
     assert await store.query(MemoryType.SEMANTIC, vec(1), limit=0) == []
 
 
+async def test_query_among_listed_ids(store: VectorStore) -> None:
+    """A filter that names the ids to search among (`{"id": {"in": [...]}}`, alone or in
+    its top AND) ranks those entries alone: no other is returned, however near, and the
+    other conditions and `live_at` still hold."""
+    records = [fact(n, user="alice" if n % 2 else "bob") for n in range(1, 9)]
+    vectors = [vec(1, n / 10) for n in range(1, 9)]  # fact 1 is the nearest to vec(1)
+    await store.upsert(MemoryType.SEMANTIC, records, vectors)
+    listed = [records[n].id for n in (7, 4, 2, 3)] + ["sem_unknown"]
+    hits = await store.query(MemoryType.SEMANTIC, vec(1), where={"id": {"in": listed}}, limit=10)
+    assert ids(hits) == [records[n].id for n in (2, 3, 4, 7)]
+    assert ids(
+        await store.query(MemoryType.SEMANTIC, vec(1), where={"id": {"in": listed}}, limit=2)
+    ) == [records[2].id, records[3].id]
+    where = {"AND": [{"user_id": "alice"}, {"id": {"in": listed}}]}  # facts 3 and 5
+    hits = await store.query(MemoryType.SEMANTIC, vec(1), where=where)
+    assert ids(hits) == [records[2].id, records[4].id]
+    where = {"AND": [{"id": {"in": listed}}, {"metadata.missing": {"exists": False}}]}
+    assert len(await store.query(MemoryType.SEMANTIC, vec(1), where=where, limit=3)) == 3
+    assert await store.query(MemoryType.SEMANTIC, vec(1), where={"id": {"in": []}}) == []
+    await put(store, records[2].model_copy(update={"valid_to": NOW}), embedding=vectors[2])
+    live = await store.query(MemoryType.SEMANTIC, vec(1), where={"id": {"in": listed}}, live_at=NOW)
+    assert ids(live) == [records[n].id for n in (3, 4, 7)]
+
+
 async def test_live_at_excludes_superseded_and_expired(store: VectorStore) -> None:
     current = fact(1)
     old = fact(2, valid_to=NOW - timedelta(days=1), superseded_by=current.id)

@@ -341,3 +341,34 @@ def test_index_that_disagrees_with_the_orchestrators_embedder_is_refused(
     ]:
         with pytest.raises(error):
             OctomemStore(orch, index=bad)  # type: ignore[arg-type]
+
+
+async def test_a_search_of_a_whole_scope_ranks_as_a_search_by_ids(store: OctomemStore) -> None:
+    """A search whose prefix is a user's whole namespace starts that user's recall while it
+    reads the items (`ranking.scope_recall`); it ranks and scores exactly as the recall
+    among the items' ids does. An item left out of ranking, another namespace under the
+    prefix, or a filter makes the search ask for the ids again, with the same rules."""
+    from octomem.langgraph import ranking
+
+    alice = ("memories", "alice")
+    texts = ["I drink green tea", "my sister lives in Oslo", "tea with lemon", "bikes"]
+    for n, text in enumerate(texts):
+        await store.aput(alice, f"k{n}", {"text": text, "n": n})
+    await store.aput(("memories", "bob"), "k0", {"text": "tea tea tea"})  # not alice's
+
+    found = await store.asearch(alice, query="which tea do I drink?")
+    records = [await store._record(alice, f"k{n}") for n in range(len(texts))]
+    by_ids = await ranking.rank(store.orchestrator, "which tea do I drink?", records)  # type: ignore[arg-type]
+    assert [(i.key, i.score) for i in found] == [
+        (r.internal["langgraph_key"], pytest.approx(score)) for r, score in by_ids
+    ]
+    assert found[0].key == "k0" and all(i.score is not None for i in found)
+
+    await store.aput(alice, "hidden", {"text": "tea"}, index=False)
+    await store.aput(alice + ("work",), "desk", {"text": "tea at my desk"})
+    found = await store.asearch(alice, query="tea", limit=10)
+    scores = {i.key: i.score for i in found}
+    assert scores["hidden"] is None and scores["desk"] is not None
+    assert {i.namespace for i in found} == {alice, alice + ("work",)}
+    filtered = await store.asearch(alice, query="tea", filter={"n": 2})
+    assert [(i.key, i.score is not None) for i in filtered] == [("k2", True)]

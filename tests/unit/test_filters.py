@@ -405,3 +405,27 @@ def test_document_predicate_depth_is_bounded() -> None:
         deep = {"k": deep}
     with pytest.raises(InvalidInputError, match="nested"):
         filters.document_predicate(deep)
+
+
+def test_in_over_many_strings_matches_as_equality_does() -> None:
+    """`in` / `nin` look strings up in a set; a value that equals a string only after
+    conversion (a datetime beside an ISO string) is still found, a number or a boolean
+    never equals a string."""
+    ids = [f"sem_{n}" for n in range(1_000)]
+    assert ok({"id": {"in": ids}}) and not ok({"id": {"nin": ids}})
+    assert not ok({"id": {"in": ids[2:]}}) and ok({"id": {"nin": ids[2:]}})
+    assert ok({"seen": {"in": [1, True, datetime(2024, 2, 1, tzinfo=UTC)]}})
+    assert not ok({"seen": {"in": [1, True, datetime(2024, 2, 2, tzinfo=UTC)]}})
+    assert not ok({"priority": {"in": ["3"]}}) and ok({"priority": {"in": ["3", 3]}})
+    assert ok({"OR": [{"NOT": {"user_id": {"nin": ["x", "alice"]}}}, {"id": "none"}]})
+
+
+def test_pinned_ids_are_those_an_id_condition_confines_the_filter_to() -> None:
+    from octomem.stores.chroma_layout import pinned_ids
+
+    assert pinned_ids({"id": {"in": ["a", "b", "a"]}}) == ["a", "b"]
+    assert pinned_ids({"AND": [{"user_id": "u"}, {"id": {"in": ["a"]}}]}) == ["a"]
+    assert pinned_ids({"user_id": "u", "id": {"in": []}}) == []
+    for unpinned in (None, {}, {"user_id": "u"}, {"OR": [{"id": {"in": ["a"]}}, {"x": 1}]}):
+        assert pinned_ids(unpinned) is None
+    assert pinned_ids({"id": {"nin": ["a"]}}) is None

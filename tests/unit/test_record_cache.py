@@ -214,7 +214,8 @@ async def test_a_reset_between_steps_of_one_call_uses_the_new_collections(
         return result
 
     second._call = call  # type: ignore[method-assign]
-    assert len(await second.list(SEM)) == 1000  # the first page, read before the reset
+    # the first page of ids was read before the reset, their records after it: gone
+    assert await second.list(SEM) == []
     await second.upsert(SEM, records, [[1.0, 0.0]] * len(records))
     assert resets == ["get", "upsert"]
     assert await first.count(SEM) == 200  # the chunk written after the reset
@@ -230,3 +231,28 @@ async def test_a_reopened_store_reads_what_it_wrote(tmp_path: Path) -> None:
     assert [r.value for r in await reopened.get(SEM, [fact(1, "blue").id])] == ["blue"]
     assert len(await reopened.query(SEM, [1.0, 0.0], limit=3)) == 1
     await reopened.close()
+
+
+async def test_a_list_of_every_match_reads_what_the_cache_lacks_a_page_at_a_time(
+    tmp_path: Path,
+) -> None:
+    """A list without a limit asks Chroma for the ids, takes the records from the cache and
+    reads the others in pages: a store opened with an empty cache lists them all, oldest
+    first, as one that wrote them does."""
+    from datetime import UTC, datetime, timedelta
+
+    t0 = datetime(2024, 1, 1, tzinfo=UTC)
+    records = [
+        fact(i, "v").model_copy(update={"created_at": t0 + timedelta(seconds=(i * 7) % 1200)})
+        for i in range(1200)
+    ]
+    writer = ChromaVectorStore.embedded(tmp_path / "chroma")
+    await writer.upsert(SEM, records, [[1.0, 0.0]] * len(records))
+    expected = [r.id for r in sorted(records, key=lambda r: (r.created_at, r.id))]
+    assert [r.id for r in await writer.list(SEM)] == expected
+    await writer.close()
+    reader = ChromaVectorStore.embedded(tmp_path / "chroma")
+    assert [r.id for r in await reader.list(SEM)] == expected
+    assert [r.id for r in await reader.list(SEM, limit=5, offset=3)] == expected[3:8]
+    assert [r.id for r in await reader.list(SEM, where={"attribute": "attr7"})] == [records[7].id]
+    await reader.close()
