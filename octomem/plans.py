@@ -79,6 +79,7 @@ class RecallPlan:
     None means `recall.limit` of the settings. `session_scoped` are the types a session
     id narrows (their agents' `session_scoped` hook) and `turns` the type of the raw
     turns (the agent that `keeps_turns`), whose neighbours and stale marks recall reads.
+    `periods` are the times the query names (`time_cues.query_periods`), widened.
     """
 
     agents: Sequence[MemoryType]
@@ -94,6 +95,7 @@ class RecallPlan:
     limit: int | None = None
     session_scoped: frozenset[MemoryType] = frozenset()
     turns: MemoryType | None = None
+    periods: Sequence[tuple[datetime, datetime]] = ()
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -43,6 +43,14 @@ def locomo(
             "--config", help="octomem's YAML config (e.g. configs/server.yaml); default: embedded"
         ),
     ] = None,
+    keep: Annotated[
+        Path | None,
+        typer.Option(
+            "--keep",
+            help="keep the stores in this directory; a later run with it reuses every "
+            "conversation already ingested (to compare recall settings: --config)",
+        ),
+    ] = None,
     json_path: JsonOption = None,
 ) -> None:
     """Dialog-level evidence recall@k on LoCoMo (or LongMemEval in its schema), octomem vs
@@ -69,6 +77,7 @@ def locomo(
         part=share,
         infer=infer,
         with_mem0=mem0,
+        data_dir=keep,
         config=config,
         log=typer.echo,
     )

@@ -49,6 +49,7 @@ LONGMEMEVAL_CATEGORIES = {
     4: "single-session",
 }
 TUNED = ("conv-26", "conv-30")  # the conversations octomem's recall defaults were tuned on
+INGESTED = ".ingested"  # written in a conversation's data directory once it is stored whole
 
 
 @dataclass
@@ -181,7 +182,19 @@ class OctomemUnderTest:
         return self.orchs[conv.sample_id]
 
     def ingest(self, conv: Conversation, progress: tqdm) -> None:
+        """Store the conversation's sessions; a conversation this data directory already
+        holds whole (`--keep`: its marker is written last) is read back instead."""
         orch = self.orch_for(conv)
+        marker = self.data_dir / conv.sample_id / INGESTED
+        if marker.is_file():
+            if marker.read_text() != self._marker_text:
+                raise InvalidInputError(
+                    f"{marker.parent} was ingested otherwise ({marker.read_text().strip()}); "
+                    "give --keep another directory"
+                )
+            self.turn_ids[conv.sample_id] = self._stored_turns(conv)
+            progress.update(sum(len(turns) for _, _, turns in conv.sessions))
+            return
         for n, when, turns in conv.sessions:
             messages = messages_of(turns, when)
             if messages:
@@ -194,6 +207,17 @@ class OctomemUnderTest:
                 )
                 self.turn_ids[conv.sample_id].update(result.turn_memory_ids)
             progress.update(len(turns))
+        marker.write_text(self._marker_text)
+
+    @property
+    def _marker_text(self) -> str:
+        return f"ingested with infer={self.infer}\n"
+
+    def _stored_turns(self, conv: Conversation) -> set[str]:
+        orch = self.orch_for(conv)
+        where = {"AND": [{"user_id": conv.sample_id}, {"event_type": "message"}]}
+        records = orch.run_sync(services_of(orch).vector.list(MemoryType.EPISODIC, where=where))
+        return {record.id for record in records}
 
     def octomem(self, conv: Conversation, q: Question, k: int) -> Ranked:
         result = self.orch_for(conv).recall(q.text, user_id=conv.sample_id, limit=k, now=q.asked_at)

@@ -81,10 +81,11 @@ async def plan_recall(
             if (m in memory_types if memory_types is not None else not agents[m].always_recalled)
             and not (agents[m].always_recalled and as_of is not None)
         ]
+        now = now or utcnow()
         return RecallPlan(
             agents=tuple(m for m in asked if not services.vector.known_empty(m)),
             keyword_pool=config.candidates * len(asked),
-            now=now or utcnow(),
+            now=now,
             user_id=user_id,
             agent_id=agent_id,
             session_id=session_id,
@@ -97,6 +98,7 @@ async def plan_recall(
             limit=limit,
             session_scoped=frozenset(m for m, agent in agents.items() if agent.session_scoped),
             turns=services.turn_log.memory_type,
+            periods=query_periods(query, as_of or now) if config.time_boost > 1 else (),
         )
 
 
@@ -133,8 +135,7 @@ async def rank_hits(
             weight=config.context_weight,
         )
         fused = boost_named_actors(fused, records, query, config.actor_boost)
-        periods = query_periods(query, plan.as_of or plan.now)
-        fused = boost_in_period(fused, records, periods, config.time_boost)
+        fused = boost_in_period(fused, records, plan.periods, config.time_boost)
         fused, replaced = await demote_stale(
             services, plan, fused, records, query, config.stale_weight
         )
