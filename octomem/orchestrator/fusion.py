@@ -109,25 +109,43 @@ def named_in(text: str) -> Callable[[str | None], bool]:
     return test
 
 
+FIRST_PERSON = re.compile(r"(?<!\w)(?:i|me|my|mine|myself)(?!\w)", re.IGNORECASE)
+
+
 def boost_named_actors(
     fused: Fused, records: Mapping[str, MemoryBase], query: str, boost: float
 ) -> Fused:
     """Raise hits said or done by someone the query names ("what did Maria say about...").
 
-    The part of a hit's score above the lowest fused score is multiplied by `boost`, so a
-    boost never lifts a hit that no retriever liked."""
+    A question in the first person ("what did I buy?", "my dentist") names the user: it
+    is asked by them, or for them, of their own memory, so what they said (turns in the
+    `user` role, `_said_by_user`) counts as named, over the assistant's replies. The part
+    of a hit's score above the lowest fused score is multiplied by `boost`, so a boost
+    never lifts a hit that no retriever liked."""
     if boost == 1.0 or not fused:
         return fused
     floor = min(score for _, score, _ in fused)
     test = named_in(query)
+    first_person = FIRST_PERSON.search(query) is not None
     cache: dict[str | None, bool] = {}
     out = []
     for memory_id, score, provenance in fused:
-        actor = getattr(records.get(memory_id), "actor", None)
+        record = records.get(memory_id)
+        actor = getattr(record, "actor", None)
         if actor not in cache:
             cache[actor] = test(actor)
-        if cache[actor]:
+        if cache[actor] or (first_person and _said_by_user(record)):
             score = floor + (score - floor) * boost
         out.append((memory_id, score, provenance))
     out.sort(key=lambda item: (-item[1], item[0]))
     return out
+
+
+def _said_by_user(record: MemoryBase | None) -> bool:
+    """A turn sent in the `user` role, unless its speaker is named "assistant" (a
+    transcript passed in as user messages with speaker names: `role` says who sent it to
+    octomem, the name who said it)."""
+    if record is None or record.internal.get("role") != "user":
+        return False
+    actor = getattr(record, "actor", None)
+    return not (isinstance(actor, str) and actor.strip().lower() == "assistant")
