@@ -52,15 +52,7 @@ def indexed(record: MemoryBase) -> bool:
 
 async def scope_recall(orchestrator: Orchestrator, query: str, scope: Scope) -> RecallResult:
     """The recall of every item of the store in `scope`."""
-    user_id, agent_id = scope
-    return await orchestrator.arecall(
-        query,
-        user_id=user_id,
-        agent_id=agent_id,
-        memory_types=[MemoryType.SEMANTIC],
-        filters=dict(MARK_FILTER),
-        limit=RANK_CHUNK,
-    )
+    return await _recall(orchestrator, query, scope, dict(MARK_FILTER), RANK_CHUNK)
 
 
 def covers(scope: Scope, in_scope: Sequence[MemoryBase], records: Sequence[MemoryBase]) -> bool:
@@ -106,14 +98,22 @@ async def rank(
 async def _recall_among(
     orchestrator: Orchestrator, query: str, scope: Scope, chunk: list[MemoryBase]
 ) -> RecallResult:
+    among = {"AND": [MARK_FILTER, {"id": {"in": [r.id for r in chunk]}}]}
+    return await _recall(orchestrator, query, scope, among, len(chunk))
+
+
+async def _recall(
+    orchestrator: Orchestrator, query: str, scope: Scope, filters: dict[str, Any], limit: int
+) -> RecallResult:
+    """The recall of the store's items (semantic memories) in `scope` that `filters` allow."""
     user_id, agent_id = scope
     return await orchestrator.arecall(
         query,
         user_id=user_id,
         agent_id=agent_id,
         memory_types=[MemoryType.SEMANTIC],
-        filters={"AND": [MARK_FILTER, {"id": {"in": [r.id for r in chunk]}}]},
-        limit=len(chunk),
+        filters=filters,
+        limit=limit,
     )
 
 
