@@ -209,6 +209,7 @@ class Orchestrator:
     ) -> IngestReport:
         """A file or folder's images, PDFs and Markdown/text files as resource memories,
         incrementally: see `octomem.orchestrator.ingest`."""
+        check_scope(user_id, agent_id, None, operation="ingest")
         async with self._calls.call():
             engine = Engine(self._services, self.settings, self.aprocess, self.aget_all)
             return await ingest_path(
