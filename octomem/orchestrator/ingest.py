@@ -307,9 +307,36 @@ async def _close(engine: Engine, old: Sequence[MemoryBase], new: Sequence[Memory
 
 
 async def _remove(engine: Engine, records: Sequence[MemoryBase]) -> None:
-    """The records of a file no longer in the folder, deleted (their history stays)."""
+    """The records of a file no longer in the folder, deleted (their history stays).
+
+    A memory read from a file has an id that depends on the file's content, so the same
+    bytes ingested under another root (or path) share it: such memories are handed over
+    to that file (its `ingest_*` metadata, an UPDATE history event), not deleted."""
     if not records:
         return
     services = engine.services
+    heirs: dict[str, dict[str, Any]] = {}
+    for sha in {str(r.metadata.get(SHA)) for r in records}:
+        mine = {(r.metadata.get(ROOT), r.metadata.get(PATH)) for r in records}
+        for other in await engine.get_all(
+            user_id=records[0].user_id,
+            agent_id=records[0].agent_id,
+            filters={f"metadata.{SHA}": sha},
+        ):
+            if (other.metadata.get(ROOT), other.metadata.get(PATH)) not in mine:
+                heirs[sha] = {k: other.metadata.get(k) for k in (ROOT, PATH, SHA, SIZE, MTIME)}
+                break
+    raw_turns = services.turn_log.memory_type
+    kept = [r for r in records if r.memory_type != raw_turns and r.metadata.get(SHA) in heirs]
+    handed = []
+    for record in kept:
+        at = utcnow()
+        moved = record.model_copy(
+            update={"metadata": {**record.metadata, **heirs[str(record.metadata[SHA])]}}
+        )
+        handed.append(
+            (moved, history_event(moved, Operation.UPDATE, old=record, actor=ACTOR, at=at))
+        )
+    deleted = [r for r in records if r not in kept]
     async with services.locks.hold(records[0].user_id):
-        await commit(services, [], now=utcnow(), deleted=records, actor=ACTOR)
+        await commit(services, handed, now=utcnow(), deleted=deleted, actor=ACTOR)

@@ -164,3 +164,23 @@ def test_bad_paths_and_limits(make_orch: Any, tmp_path: Path) -> None:
     report = orch.ingest(folder, user_id="u")
     assert sorted(report.added) == ["n0.md", "n1.md"]
     assert "ingest.max_file_bytes" in dict(report.skipped)["big.txt"]
+
+
+def test_the_same_file_under_two_roots_outlives_its_removal_from_one(
+    make_orch: Any, tmp_path: Path
+) -> None:
+    text = "# Keys\n\nThe spare key is under the blue heron statue.\n"
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "keys.md").write_text(text, encoding="utf-8")
+    orch = make_orch(data_dir=tmp_path / "data")
+    assert orch.ingest(tmp_path / "a", user_id="zoe").added == ["keys.md"]
+    assert orch.ingest(tmp_path / "b", user_id="zoe").added == ["keys.md"]
+    (tmp_path / "a" / "keys.md").unlink()
+    assert orch.ingest(tmp_path / "a", user_id="zoe").removed == ["keys.md"]
+    hits = orch.recall("where is the spare key?", user_id="zoe", limit=3)
+    assert "heron" in hits.hits[0].text  # still b's
+    assert orch.ingest(tmp_path / "a", user_id="zoe").counts()["removed"] == 0  # settled
+    (tmp_path / "b" / "keys.md").unlink()
+    assert orch.ingest(tmp_path / "b", user_id="zoe").removed == ["keys.md"]
+    assert not any("heron" in r.content for r in orch.get_all(user_id="zoe"))
