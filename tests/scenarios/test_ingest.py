@@ -184,3 +184,32 @@ def test_the_same_file_under_two_roots_outlives_its_removal_from_one(
     (tmp_path / "b" / "keys.md").unlink()
     assert orch.ingest(tmp_path / "b", user_id="zoe").removed == ["keys.md"]
     assert not any("heron" in r.content for r in orch.get_all(user_id="zoe"))
+
+
+def test_a_run_cut_short_between_the_new_version_and_closing_the_old_is_finished_by_the_next(
+    make_orch: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from octomem.orchestrator import ingest as ingest_module
+
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    note = folder / "car.md"
+    note.write_text("The car is due for service in May.", encoding="utf-8")
+    orch = make_orch(data_dir=tmp_path / "data")
+    orch.ingest(folder, user_id="kai")
+    note.write_text("The car is due for service in June.", encoding="utf-8")
+
+    async def crash(*_: Any) -> None:
+        raise RuntimeError("power cut")
+
+    monkeypatch.setattr(ingest_module, "_close", crash)
+    with pytest.raises(RuntimeError):
+        orch.ingest(folder, user_id="kai")
+    texts = [r.content for r in ingested(orch, "kai") if r.memory_type.value == "resource"]
+    assert len(texts) == 2  # both versions current: the old one is not closed yet
+    monkeypatch.undo()
+    report = orch.ingest(folder, user_id="kai")
+    assert report.updated == ["car.md"]
+    [current] = [r for r in ingested(orch, "kai") if r.memory_type.value == "resource"]
+    assert "June" in current.content
+    assert orch.ingest(folder, user_id="kai").unchanged == ["car.md"]
