@@ -115,6 +115,7 @@ def test_a_vault_is_ingested_incrementally_with_history_and_forgotten(
     assert "boiler.pdf" in paths(ingested(orch, "nell"))
     hits = orch.recall("boiler reset code", user_id="nell", limit=5)
     assert any("4417-Tamarind" in hit.text for hit in hits.hits[:3])
+    assert orch.check().consistent  # every store agrees after supersede, delete, hand-over
     orch.close()
     assert files_holding(data_dir, "Ottoline")
 
