@@ -294,6 +294,12 @@ class IngestConfig(_Strict):
         2_000_000_000, ge=1, description="files read in one run; the rest are skipped"
     )
     hidden: bool = Field(False, description="read hidden files and folders (.git, .obsidian)")
+    max_messages: int = Field(
+        100_000, ge=1, description="most messages of one mailbox or conversations of a Slack export"
+    )
+    max_unpacked_bytes: int = Field(
+        500_000_000, ge=1, description="a Slack export unpacking past this is refused (zip bomb)"
+    )
 
 
 class ConcurrencyConfig(_Strict):

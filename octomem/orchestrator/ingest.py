@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from octomem.errors import InvalidInputError
+from octomem.media import archives
 from octomem.models import MemoryBase, Operation, utcnow
 from octomem.orchestrator.commit import commit
 from octomem.orchestrator.events import history_event
@@ -53,7 +54,8 @@ class Engine:
     get_all: Callable[..., Awaitable[list[MemoryBase]]]
 
 
-SUFFIXES = frozenset(
+ARCHIVES = frozenset({".mbox", ".zip"})  # a mailbox, a Slack export
+SUFFIXES = ARCHIVES | frozenset(
     ".md .markdown .mdx .txt .text .rst .pdf .png .jpg .jpeg .gif .webp .bmp .tif .tiff".split()
 )
 ROOT, PATH, SHA, SIZE, MTIME = (
@@ -174,7 +176,9 @@ async def _one(
     """Ingest one file; the bytes it read. InvalidInputError: skipped, with that reason."""
     (rel, file), (user_id, agent_id) = entry, scope
     config = engine.settings
-    limit = min(config.ingest.max_file_bytes, config.media.max_bytes)
+    archive = file.suffix.lower() in ARCHIVES  # conversations, not a document
+    limit = config.ingest.max_file_bytes
+    limit = limit if archive else min(limit, config.media.max_bytes)
     try:
         stat = file.stat()
         if stat.st_size > limit:
@@ -197,6 +201,10 @@ async def _one(
     if len(data) > limit:
         raise InvalidInputError(f"it grew past {limit:,} bytes while being read")
     sha = hashlib.sha256(data).hexdigest()
+    if archive:
+        meta = {ROOT: str(root), PATH: rel, SHA: sha, SIZE: len(data), MTIME: str(stat.st_mtime_ns)}
+        await _archive(engine, rel, data, meta, known, report, scope)
+        return len(data)
     if known is not None and set(known.by_sha) == {sha}:
         shas.setdefault(sha, rel)
         report.unchanged.append(rel)
@@ -224,6 +232,52 @@ async def _one(
         new = await _records(engine, root, user_id, agent_id, {PATH: rel, SHA: sha})
         await _close(engine, old, new)
     return len(data)
+
+
+async def _archive(
+    engine: Engine,
+    rel: str,
+    data: bytes,
+    meta: dict[str, Any],
+    known: _Stored | None,
+    report: IngestReport,
+    scope: tuple[str | None, str | None],
+) -> None:
+    """A mailbox or Slack export: each conversation processed by every agent. Archives
+    grow, and what a conversation said stays said: a changed archive is read again (the
+    conversations stored before change nothing, their ids being the same) and nothing of
+    it is closed. A conversation that cannot be stored is skipped with the reason."""
+    if known is not None and meta[SHA] in known.by_sha:
+        report.unchanged.append(rel)
+        return
+    limits = engine.settings.ingest
+    if rel.lower().endswith(".mbox"):
+        conversations = archives.mbox(data, max_messages=limits.max_messages)
+    elif archives.is_slack_export(data):
+        conversations = archives.slack_export(
+            data, max_members=limits.max_files, max_unpacked=limits.max_unpacked_bytes
+        )
+    else:
+        raise InvalidInputError("a zip that is not a Slack export (no users.json, channels.json)")
+    if len(conversations) > limits.max_messages:
+        raise InvalidInputError(
+            f"more than {limits.max_messages:,} conversations (ingest.max_messages)"
+        )
+    user_id, agent_id = scope
+    for conversation in conversations:
+        try:
+            result = await engine.process(
+                conversation.messages,
+                user_id=user_id,
+                agent_id=agent_id,
+                session_id=conversation.session[:200],
+                metadata=meta,
+            )
+        except InvalidInputError as exc:
+            report.skipped.append((f"{rel}#{conversation.session}", str(exc)))
+            continue
+        report.memories += sum(1 for op in result.all_operations() if op.operation is Operation.ADD)
+    (report.updated if known is not None else report.added).append(rel)
 
 
 def _scan(
