@@ -15,6 +15,7 @@ import pytest
 
 from octomem import InvalidInputError
 from octomem.media import archives
+from tests.scenarios.test_media import files_holding
 
 
 def slack_zip(extra: dict[str, bytes] | None = None) -> bytes:
@@ -84,6 +85,16 @@ def test_a_slack_export_and_a_mailbox_become_conversations(make_orch: Any, tmp_p
     assert before <= {r.id for r in after}
     assert any("Marigold" in r.content for r in after)
     assert orch.ingest(folder, user_id="pria").counts()["unchanged"] == 2
+    (folder / "mail.mbox").unlink()  # a deleted archive's memories go
+    assert orch.ingest(folder, user_id="pria").removed == ["mail.mbox"]
+    left = orch.get_all(user_id="pria")
+    assert not any("Marigold" in r.content or "Fennimore" in r.content for r in left)
+    assert any("Quillby" in r.content for r in left)
+    orch.close()
+    orch = make_orch(data_dir=tmp_path / "data")
+    orch.forget(user_id="pria")
+    orch.close()
+    assert files_holding(tmp_path / "data", "Quillby") == []
 
 
 def test_bad_archives_are_refused_with_a_reason(tmp_path: Path) -> None:
