@@ -129,6 +129,41 @@ def process(
 
 
 @app.command()
+def ingest(
+    path: Annotated[Path, typer.Argument(help="a file, or a folder (a notes vault, PDFs, images)")],
+    user: UserOption = None,
+    agent: AgentOption = None,
+    config: ConfigOption = None,
+    data_dir: DataDirOption = None,
+    project: ProjectOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Store the images, PDFs and Markdown/text files under PATH as resource memories.
+
+    Incremental: unchanged files are not read again, a changed file's new version
+    supersedes the old one (history keeps both), the memories of files gone from the
+    folder are deleted. A file that cannot be read is skipped with the reason."""
+    with open_orchestrator(config, data_dir, as_json, project) as orch:
+        if as_json:
+            report = orch.ingest(path, user_id=user, agent_id=agent)
+        else:
+            with Progress(console=err_console, transient=True) as progress:
+                report = orch.ingest(
+                    path,
+                    user_id=user,
+                    agent_id=agent,
+                    progress=progress_callback(progress, "ingesting"),
+                )
+    if as_json:
+        emit(report.as_dict())
+        return
+    counts = ", ".join(f"{n} {what}" for what, n in report.counts().items())
+    console.print(f"{escape(report.root)}: {counts}; {report.memories} memories written")
+    for rel, reason in report.skipped:
+        err_console.print(f"skipped {escape(rel)}: {escape(reason)}")
+
+
+@app.command()
 def search(
     query: Annotated[str, typer.Argument(help="what to look for, in natural language")],
     user: UserOption = None,

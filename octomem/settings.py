@@ -281,6 +281,27 @@ class MediaConfig(_Strict):
     fetch: FetchConfig = Field(default_factory=FetchConfig)
 
 
+class IngestConfig(_Strict):
+    """`octomem ingest PATH`: files and folders read as resource memories (docs/cli.md)."""
+
+    max_files: int = Field(
+        10_000, ge=1, description="most files a folder may hold (more: nothing is ingested)"
+    )
+    max_file_bytes: int = Field(
+        20_000_000, ge=1, description="a larger file is skipped (media.max_bytes caps it too)"
+    )
+    max_total_bytes: int = Field(
+        2_000_000_000, ge=1, description="files read in one run; the rest are skipped"
+    )
+    hidden: bool = Field(False, description="read hidden files and folders (.git, .obsidian)")
+    max_messages: int = Field(
+        100_000, ge=1, description="most messages of one mailbox or conversations of a Slack export"
+    )
+    max_unpacked_bytes: int = Field(
+        500_000_000, ge=1, description="a Slack export unpacking past this is refused (zip bomb)"
+    )
+
+
 class ConcurrencyConfig(_Strict):
     lock_timeout_s: float = Field(
         120.0, gt=0, description="how long a write waits for its scope's lock before failing"
@@ -386,6 +407,7 @@ class Settings(BaseSettings):
     telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig)
     input: InputConfig = Field(default_factory=InputConfig)
     media: MediaConfig = Field(default_factory=MediaConfig)
+    ingest: IngestConfig = Field(default_factory=IngestConfig)
     concurrency: ConcurrencyConfig = Field(default_factory=ConcurrencyConfig)
     service: ServiceConfig = Field(default_factory=ServiceConfig)
 

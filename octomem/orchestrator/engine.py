@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Coroutine, Iterable, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -34,6 +34,7 @@ from octomem.orchestrator.commit import commit
 from octomem.orchestrator.events import history_event
 from octomem.orchestrator.forget import forget as forget_scope
 from octomem.orchestrator.graph import build_recall_graph, plan_recall, recall
+from octomem.orchestrator.ingest import Engine, IngestReport, ingest_path
 from octomem.orchestrator.records import Records
 from octomem.orchestrator.reprocess import sessions_to_reprocess
 from octomem.orchestrator.retrieval import as_of_filter
@@ -197,6 +198,25 @@ class Orchestrator:
         return result
 
     process = sync_twin(aprocess)
+
+    async def aingest(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> IngestReport:
+        """A file or folder's images, PDFs and Markdown/text files as resource memories,
+        incrementally: see `octomem.orchestrator.ingest`."""
+        check_scope(user_id, agent_id, None, operation="ingest")
+        async with self._calls.call():
+            engine = Engine(self._services, self.settings, self.aprocess, self.aget_all)
+            return await ingest_path(
+                engine, path, user_id=user_id, agent_id=agent_id, progress=progress
+            )
+
+    ingest = sync_twin(aingest)
 
     # --- recall --------------------------------------------------------------------------
 

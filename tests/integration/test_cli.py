@@ -27,6 +27,7 @@ COMMANDS = [
     "forget",
     "export",
     "import",
+    "ingest",
     "stats",
     "mcp",
     "bench",
@@ -151,3 +152,25 @@ def test_a_wildcard_user_is_one_literal_user(tmp_path: Path) -> None:
     report = ok_json("forget", "--user", "*", "--yes", *data)
     assert report["user_id"] == "*" and report["total_memories"] >= 1
     assert {m["user_id"] for m in ok_json("list", "-u", "zoe", *data)} == {"zoe"}
+
+
+def test_ingest_a_folder_then_again_then_an_edit(tmp_path: Path) -> None:
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "boat.md").write_text("# Boat\n\nThe dinghy is moored at pier 9.\n", "utf-8")
+    (notes / "bad.md").write_bytes(b"\xff\xfe not utf-8 \x00\x81")
+    data = ["--data-dir", str(tmp_path / "data")]
+    first = ok_json("ingest", str(notes), "-u", "rob", *data)
+    assert (first["added"], first["skipped"], first["memories"]) == (1, 1, 1)
+    [skip] = first["files"]["skipped"]
+    assert skip["path"] == "bad.md" and "UTF-8" in skip["reason"]
+    again = ok_json("ingest", str(notes), "-u", "rob", *data)
+    assert (again["added"], again["unchanged"]) == (0, 1)
+    (notes / "boat.md").write_text("# Boat\n\nThe dinghy moved to pier 12.\n", "utf-8")
+    done = octomem("ingest", str(notes), "-u", "rob", *data)
+    assert done.returncode == 0, done.stderr
+    assert "1 updated" in " ".join(done.stdout.split()) and "skipped bad.md" in done.stderr
+    hits = ok_json("search", "where is the dinghy moored?", "-u", "rob", *data)
+    assert "pier 12" in hits["hits"][0]["memory"]["content"]
+    missing = octomem("ingest", str(tmp_path / "nope"), "-u", "rob", *data)
+    assert missing.returncode == 1 and "does not exist" in missing.stderr

@@ -1,0 +1,231 @@
+"""Conversation archives: a Slack export (zip) and an MBOX mailbox, read into conversations
+of messages with their speakers and timestamps, within limits.
+
+A Slack export is a zip of `users.json`, `channels.json` and one folder per channel with a
+JSON file per day; each channel's day is one conversation. A mailbox's messages are one
+conversation each (the sender speaks; the subject opens the text). Bad input gets an
+`InvalidInputError` before anything is returned: a zip whose members unpack past
+`max_unpacked` bytes (a zip bomb: checked against the headers, then again while reading,
+since headers can lie), too many members, broken JSON; a file that is not a mailbox.
+Broken encodings in mail (an unknown charset, bytes that are not what the charset says)
+are decoded with replacement characters rather than refused.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import io
+import json
+import re
+import zipfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import parseaddr, parsedate_to_datetime
+from typing import Any
+
+from octomem.errors import InvalidInputError
+
+_MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
+_DAY = re.compile(r"^(?P<channel>[^/]+)/(?P<day>\d{4}-\d{2}-\d{2})\.json$")
+_FROM_LINE = re.compile(rb"^From .*$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Conversation:
+    session: str  # "slack:<channel>:<day>" or "mail:<message id or number>"
+    messages: list[dict[str, Any]]  # {"role", "name", "content", "timestamp"}
+
+
+def is_slack_export(data: bytes) -> bool:
+    if not data.startswith(b"PK\x03\x04"):
+        return False
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = set(archive.namelist())
+    except zipfile.BadZipFile:
+        return False
+    return "users.json" in names or "channels.json" in names
+
+
+def is_mbox(data: bytes) -> bool:
+    return data.startswith(b"From ")
+
+
+def slack_export(data: bytes, *, max_members: int, max_unpacked: int) -> list[Conversation]:
+    """The conversations of a Slack export; InvalidInputError for a bad or oversized one."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile as exc:
+        raise InvalidInputError(f"the Slack export is not a valid zip ({exc})") from None
+    with archive:
+        members = [m for m in archive.infolist() if not m.is_dir()]
+        if len(members) > max_members:
+            raise InvalidInputError(
+                f"the Slack export holds {len(members):,} files; the limit is {max_members:,}"
+            )
+        declared = sum(m.file_size for m in members)
+        if declared > max_unpacked:
+            raise InvalidInputError(
+                f"the Slack export unpacks to {declared:,} bytes; the limit is "
+                f"{max_unpacked:,} (ingest.max_unpacked_bytes): refused as a possible zip bomb"
+            )
+        budget = [max_unpacked]
+        users = _people(_json(archive, "users.json", budget, default=[]))
+        conversations = []
+        for member in sorted(members, key=lambda m: m.filename):
+            day = _DAY.match(member.filename)
+            if not day:
+                continue
+            entries = _json(archive, member.filename, budget, default=[])
+            messages = [m for entry in entries if (m := _slack_message(entry, users)) is not None]
+            if messages:
+                session = f"slack:{day['channel']}:{day['day']}"
+                conversations.append(Conversation(session, messages))
+    return conversations
+
+
+def _json(archive: zipfile.ZipFile, name: str, budget: list[int], *, default: Any) -> Any:
+    try:
+        with archive.open(name) as handle:
+            raw = handle.read(budget[0] + 1)
+    except KeyError:
+        return default
+    except (zipfile.BadZipFile, OSError, RuntimeError, ValueError) as exc:
+        raise InvalidInputError(f"cannot unpack {name!r} of the Slack export ({exc})") from None
+    budget[0] -= len(raw)
+    if budget[0] < 0:
+        raise InvalidInputError(
+            "the Slack export unpacks to more than ingest.max_unpacked_bytes (its headers "
+            "said less): refused as a possible zip bomb"
+        )
+    try:
+        value = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidInputError(f"{name!r} of the Slack export is not JSON ({exc})") from None
+    if not isinstance(value, list):
+        raise InvalidInputError(f"{name!r} of the Slack export is not a JSON list")
+    return value
+
+
+def _people(users: list[Any]) -> dict[str, str]:
+    out = {}
+    for user in users:
+        if isinstance(user, dict) and isinstance(user.get("id"), str):
+            profile: dict[str, Any] = (
+                user["profile"] if isinstance(user.get("profile"), dict) else {}
+            )
+            name = (
+                user.get("real_name")
+                or profile.get("real_name")
+                or profile.get("display_name")
+                or user.get("name")
+            )
+            if isinstance(name, str) and name.strip():
+                out[user["id"]] = name.strip()[:100]
+    return out
+
+
+def _slack_message(entry: Any, users: dict[str, str]) -> dict[str, Any] | None:
+    if not isinstance(entry, dict) or entry.get("type", "message") != "message":
+        return None
+    if entry.get("subtype") in ("channel_join", "channel_leave", "bot_add", "channel_topic"):
+        return None
+    text = entry.get("text")
+    if not isinstance(text, str) or not text.strip():
+        return None
+    try:
+        when = datetime.fromtimestamp(float(entry.get("ts", "")), tz=UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
+    user = entry.get("user")
+    profile: dict[str, Any] = (
+        entry["user_profile"] if isinstance(entry.get("user_profile"), dict) else {}
+    )
+    name = users.get(user) if isinstance(user, str) else None
+    name = name or profile.get("real_name") or entry.get("username") or user or "someone"
+    text = _MENTION.sub(lambda m: "@" + users.get(m[1], m[1]), text)
+    return {"role": "user", "name": str(name)[:100], "content": text, "timestamp": when}
+
+
+def mbox(data: bytes, *, max_messages: int) -> list[Conversation]:
+    """The messages of an MBOX mailbox, one conversation each; InvalidInputError if `data`
+    is not a mailbox or holds more than `max_messages` messages."""
+    if not is_mbox(data):
+        raise InvalidInputError("not an MBOX mailbox: it does not open with a 'From ' line")
+    starts = [m.start() for m in _FROM_LINE.finditer(data)]
+    if len(starts) > max_messages:
+        raise InvalidInputError(
+            f"the mailbox holds {len(starts):,} messages; the limit is {max_messages:,}"
+        )
+    conversations = []
+    for number, (a, b) in enumerate(zip(starts, [*starts[1:], len(data)], strict=True), 1):
+        head, _, raw = data[a:b].partition(b"\n")
+        raw = raw.replace(b"\n>From ", b"\nFrom ")
+        found = _mail(raw, number, _envelope_date(head))
+        if found is not None:
+            conversations.append(found)
+    return conversations
+
+
+def _envelope_date(line: bytes) -> datetime | None:
+    """The date of an mbox 'From ' line ("From a@b Tue Mar  5 10:00:00 2024"), for mail
+    without a readable Date header: never the clock, so a re-read gives the same turns."""
+    words = line.decode("latin-1").split()
+    try:
+        return datetime.strptime(" ".join(words[-5:]), "%a %b %d %H:%M:%S %Y").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def _mail(raw: bytes, number: int, envelope: datetime | None) -> Conversation | None:
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    name, address = parseaddr(_header(message, "From"))
+    sender = name or address or "someone"
+    subject = _header(message, "Subject")
+    when = None
+    try:
+        date = _header(message, "Date")
+        when = parsedate_to_datetime(date) if date else None
+        when = when.astimezone(UTC) if when and when.tzinfo else when and when.replace(tzinfo=UTC)
+    except (TypeError, ValueError, IndexError):
+        when = None
+    when = when or envelope
+    body = _body(message)
+    text = "\n\n".join(t for t in (f"Subject: {subject}" if subject else "", body) if t).strip()
+    if not text:
+        return None
+    ident = _header(message, "Message-ID").strip("<>")[:200] or str(number)
+    entry: dict[str, Any] = {"role": "user", "name": sender[:100], "content": text}
+    if when is not None:
+        entry["timestamp"] = when
+    return Conversation(f"mail:{ident}", [entry])
+
+
+def _header(message: EmailMessage, name: str) -> str:
+    try:
+        value = message.get(name)
+        return " ".join(str(value).split()) if value is not None else ""
+    except (LookupError, ValueError, TypeError, IndexError):  # a broken encoded word
+        raw = message.get_all(name, failobj=[""])  # type: ignore[arg-type]
+        return " ".join(str(raw[0]).split()) if raw else ""
+
+
+def _body(message: EmailMessage) -> str:
+    try:
+        part = message.get_body(preferencelist=("plain",))
+    except (KeyError, LookupError, ValueError):
+        part = None
+    if part is None:
+        return ""
+    payload = part.get_payload(decode=True)
+    if not isinstance(payload, bytes):
+        return ""
+    charset = part.get_content_charset() or "utf-8"
+    try:
+        text = payload.decode(charset, errors="replace")
+    except LookupError:  # an unknown charset name
+        text = payload.decode("utf-8", errors="replace")
+    return text.replace("\x00", "").strip()

@@ -1,0 +1,396 @@
+"""`octomem ingest PATH`: the images, PDFs and Markdown or text files of a folder (a notes
+vault, a folder of PDFs) or one file, stored as resource memories, incrementally.
+
+Each file goes through `process()` as one message with one file part, so it is read, masked,
+journaled and forgotten like any attachment (`octomem.media`, the resource agent). What is
+known about each file lives in the stored records themselves: every record a file's
+message writes (its raw turn and its resource memories) carries in its metadata
+`ingest_root`, `ingest_path` (relative to the root), `ingest_sha256`, `ingest_size` and
+`ingest_mtime_ns` (a string: nanoseconds pass 2**53). A run reads that back (no state
+file besides the stores, so `forget` of the user removes it with the rest) and compares:
+
+- same size and mtime as stored: unchanged, the file is not even read;
+- same sha256 as stored (a touched file): unchanged;
+- another sha256: the new version is processed, then the records of the old one are
+  closed (valid_to, superseded_by, a SUPERSEDE history event): history keeps both;
+- stored but no longer in the folder: its records are deleted (history stays readable);
+- unreadable, too large, corrupt or not a supported kind: skipped with a reason; the
+  rest of the run goes on and the file's stored version (if any) is left as it was.
+
+A run is retry-safe: a file whose new version was written but whose old one was not yet
+closed (a crash between the two journaled writes) is finished by the next run.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from octomem.errors import InvalidInputError
+from octomem.media import archives
+from octomem.models import MemoryBase, Operation, utcnow
+from octomem.orchestrator.commit import commit
+from octomem.orchestrator.events import history_event
+
+if TYPE_CHECKING:
+    from octomem.models import ProcessResult
+    from octomem.orchestrator.services import Services
+    from octomem.settings import Settings
+
+
+@dataclass(frozen=True)
+class Engine:
+    """What a run uses of its Orchestrator (which passes its own, `Orchestrator.aingest`)."""
+
+    services: Services
+    settings: Settings
+    process: Callable[..., Awaitable[ProcessResult]]
+    get_all: Callable[..., Awaitable[list[MemoryBase]]]
+
+
+ARCHIVES = frozenset({".mbox", ".zip"})  # a mailbox, a Slack export
+SUFFIXES = ARCHIVES | frozenset(
+    ".md .markdown .mdx .txt .text .rst .pdf .png .jpg .jpeg .gif .webp .bmp .tif .tiff".split()
+)
+ROOT, PATH, SHA, SIZE, MTIME = (
+    "ingest_root", "ingest_path", "ingest_sha256", "ingest_size", "ingest_mtime_ns"
+)  # fmt: skip
+ACTOR = "ingest"
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class IngestReport:
+    """What one run did, file by file (paths relative to `root`)."""
+
+    root: str
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    memories: int = 0  # records written for the added and updated files
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "added": len(self.added),
+            "updated": len(self.updated),
+            "unchanged": len(self.unchanged),
+            "removed": len(self.removed),
+            "skipped": len(self.skipped),
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "root": self.root,
+            **self.counts(),
+            "memories": self.memories,
+            "files": {
+                "added": self.added,
+                "updated": self.updated,
+                "removed": self.removed,
+                "skipped": [{"path": p, "reason": r} for p, r in self.skipped],
+            },
+        }
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """The current records of one ingested file, by the sha256 of the version they hold."""
+
+    by_sha: dict[str, list[MemoryBase]]
+
+    def looks_unchanged(self, size: int, mtime_ns: int) -> bool:
+        if len(self.by_sha) != 1:
+            return False
+        records = next(iter(self.by_sha.values()))
+        meta = records[0].metadata
+        return bool(meta.get(SIZE) == size and meta.get(MTIME) == str(mtime_ns))
+
+
+async def ingest_path(
+    engine: Engine,
+    path: str | os.PathLike[str],
+    *,
+    user_id: str | None = None,
+    agent_id: str | None = None,
+    progress: Progress | None = None,
+) -> IngestReport:
+    """Ingest a file or every supported file under a folder (see the module); returns
+    what was added, updated, unchanged, removed and skipped (with the reasons).
+    InvalidInputError, before anything is written, if the path does not exist or holds
+    more than `ingest.max_files` files."""
+    if user_id is None and agent_id is None:
+        raise InvalidInputError("ingest needs a user_id or an agent_id: whose memories?")
+    root = Path(path).expanduser()
+    if not root.exists():
+        raise InvalidInputError(f"{str(root)!r} does not exist: give a file or a folder")
+    root = root.resolve()
+    config = engine.settings.ingest
+    files, skipped = _scan(root, hidden=config.hidden, max_files=config.max_files)
+    report = IngestReport(root=str(root), skipped=skipped)
+    stored = await _stored(engine, root, user_id, agent_id)
+    seen = {rel for rel, _ in files} | {rel for rel, _ in skipped}
+    gone = [rel for rel in sorted(stored) if rel not in seen]
+    for rel in gone:  # first: a renamed file's memories move to its new name below
+        await _remove(engine, [r for rs in stored[rel].by_sha.values() for r in rs])
+        report.removed.append(rel)
+    shas: dict[str, str] = {}  # sha256 -> the path of this run that holds it
+    budget = config.max_total_bytes
+    for done, (rel, file) in enumerate(files, 1):
+        try:
+            budget -= await _one(
+                engine,
+                root,
+                (rel, file),
+                stored.get(rel),
+                shas,
+                report,
+                budget=budget,
+                scope=(user_id, agent_id),
+            )
+        except InvalidInputError as exc:  # this file's fault: the others go on
+            report.skipped.append((rel, str(exc)))
+        if progress is not None:
+            progress(done, len(files))
+    return report
+
+
+async def _one(
+    engine: Engine,
+    root: Path,
+    entry: tuple[str, Path],
+    known: _Stored | None,
+    shas: dict[str, str],
+    report: IngestReport,
+    *,
+    budget: int,
+    scope: tuple[str | None, str | None],
+) -> int:
+    """Ingest one file; the bytes it read. InvalidInputError: skipped, with that reason."""
+    (rel, file), (user_id, agent_id) = entry, scope
+    config = engine.settings
+    archive = file.suffix.lower() in ARCHIVES  # conversations, not a document
+    limit = config.ingest.max_file_bytes
+    limit = limit if archive else min(limit, config.media.max_bytes)
+    try:
+        stat = file.stat()
+        if stat.st_size > limit:
+            raise InvalidInputError(
+                f"{stat.st_size:,} bytes; the limit is {limit:,} (ingest.max_file_bytes, "
+                "media.max_bytes)"
+            )
+        if known is not None and known.looks_unchanged(stat.st_size, stat.st_mtime_ns):
+            shas.setdefault(next(iter(known.by_sha)), rel)
+            report.unchanged.append(rel)
+            return 0
+        if stat.st_size > budget:
+            raise InvalidInputError(
+                "over ingest.max_total_bytes for one run: the next run reads it"
+            )
+        with file.open("rb") as handle:
+            data = handle.read(limit + 1)
+    except OSError as exc:
+        raise InvalidInputError(f"cannot read it: {exc.strerror or exc}") from None
+    if len(data) > limit:
+        raise InvalidInputError(f"it grew past {limit:,} bytes while being read")
+    sha = hashlib.sha256(data).hexdigest()
+    if archive:
+        meta = {ROOT: str(root), PATH: rel, SHA: sha, SIZE: len(data), MTIME: str(stat.st_mtime_ns)}
+        await _archive(engine, rel, data, meta, known, report, scope)
+        return len(data)
+    if known is not None and set(known.by_sha) == {sha}:
+        shas.setdefault(sha, rel)
+        report.unchanged.append(rel)
+        return len(data)
+    if sha in shas and shas[sha] != rel:
+        raise InvalidInputError(f"same content as {shas[sha]} (stored once)")
+    shas[sha] = rel
+    old = [r for s, rs in (known.by_sha.items() if known else ()) if s != sha for r in rs]
+    if known is None or sha not in known.by_sha:
+        at = min(datetime.fromtimestamp(stat.st_mtime_ns / 1e9, tz=UTC), utcnow())
+        meta = {ROOT: str(root), PATH: rel, SHA: sha, SIZE: len(data), MTIME: str(stat.st_mtime_ns)}
+        encoded = base64.b64encode(data).decode()
+        part = {"type": "file", "file": {"file_data": encoded, "filename": rel}}
+        result = await engine.process(
+            [{"role": "user", "content": [part]}],
+            user_id=user_id,
+            agent_id=agent_id,
+            metadata=meta,
+            timestamp=at,
+            memory_types=["resource"],
+        )
+        report.memories += sum(1 for op in result.all_operations() if op.operation is Operation.ADD)
+    (report.updated if old else report.added).append(rel)
+    if old:
+        new = await _records(engine, root, user_id, agent_id, {PATH: rel, SHA: sha})
+        await _close(engine, old, new)
+    return len(data)
+
+
+async def _archive(
+    engine: Engine,
+    rel: str,
+    data: bytes,
+    meta: dict[str, Any],
+    known: _Stored | None,
+    report: IngestReport,
+    scope: tuple[str | None, str | None],
+) -> None:
+    """A mailbox or Slack export: each conversation processed by every agent. Archives
+    grow, and what a conversation said stays said: a changed archive is read again (the
+    conversations stored before change nothing, their ids being the same) and nothing of
+    it is closed. A conversation that cannot be stored is skipped with the reason."""
+    if known is not None and meta[SHA] in known.by_sha:
+        report.unchanged.append(rel)
+        return
+    limits = engine.settings.ingest
+    if rel.lower().endswith(".mbox"):
+        conversations = archives.mbox(data, max_messages=limits.max_messages)
+    elif archives.is_slack_export(data):
+        conversations = archives.slack_export(
+            data, max_members=limits.max_files, max_unpacked=limits.max_unpacked_bytes
+        )
+    else:
+        raise InvalidInputError("a zip that is not a Slack export (no users.json, channels.json)")
+    if len(conversations) > limits.max_messages:
+        raise InvalidInputError(
+            f"more than {limits.max_messages:,} conversations (ingest.max_messages)"
+        )
+    user_id, agent_id = scope
+    for conversation in conversations:
+        try:
+            result = await engine.process(
+                conversation.messages,
+                user_id=user_id,
+                agent_id=agent_id,
+                session_id=conversation.session[:200],
+                metadata=meta,
+            )
+        except InvalidInputError as exc:
+            report.skipped.append((f"{rel}#{conversation.session}", str(exc)))
+            continue
+        report.memories += sum(1 for op in result.all_operations() if op.operation is Operation.ADD)
+    (report.updated if known is not None else report.added).append(rel)
+
+
+def _scan(
+    root: Path, *, hidden: bool, max_files: int
+) -> tuple[list[tuple[str, Path]], list[tuple[str, str]]]:
+    """The files to read under `root` (or `root` itself), sorted, and those skipped with
+    the reason; InvalidInputError past `max_files`."""
+    if root.is_file():
+        candidates = [(root.name, root)]
+    else:
+        candidates = []
+        for top, dirs, names in os.walk(root, followlinks=False):
+            dirs[:] = sorted(d for d in dirs if hidden or not d.startswith("."))
+            for name in names:
+                if hidden or not name.startswith("."):
+                    path = Path(top) / name
+                    candidates.append((path.relative_to(root).as_posix(), path))
+                if len(candidates) > max_files:
+                    raise InvalidInputError(
+                        f"{str(root)!r} holds more than {max_files:,} files (ingest.max_files): "
+                        "ingest a smaller folder or raise the limit"
+                    )
+    files, skipped = [], []
+    for rel, path in sorted(candidates):
+        if path.is_symlink():
+            skipped.append((rel, "a symbolic link (not followed)"))
+        elif path.suffix.lower() not in SUFFIXES:
+            skipped.append((rel, f"not a supported kind ({', '.join(sorted(SUFFIXES))})"))
+        else:
+            files.append((rel, path))
+    return files, skipped
+
+
+async def _records(
+    engine: Engine,
+    root: Path,
+    user_id: str | None,
+    agent_id: str | None,
+    where: dict[str, Any] | None = None,
+) -> list[MemoryBase]:
+    filters = {"AND": [{f"metadata.{k}": v} for k, v in {ROOT: str(root), **(where or {})}.items()]}
+    return await engine.get_all(user_id=user_id, agent_id=agent_id, filters=filters)
+
+
+async def _stored(
+    engine: Engine, root: Path, user_id: str | None, agent_id: str | None
+) -> dict[str, _Stored]:
+    """The current records of every file ingested under `root` before, by path."""
+    out: dict[str, dict[str, list[MemoryBase]]] = {}
+    for record in await _records(engine, root, user_id, agent_id):
+        rel, sha = record.metadata.get(PATH), record.metadata.get(SHA)
+        if isinstance(rel, str) and isinstance(sha, str):
+            out.setdefault(rel, {}).setdefault(sha, []).append(record)
+    return {rel: _Stored(by_sha) for rel, by_sha in out.items()}
+
+
+async def _close(engine: Engine, old: Sequence[MemoryBase], new: Sequence[MemoryBase]) -> None:
+    """The records of a file's previous version closed where the new one begins, each
+    superseded by the new version's first record of its type: one journaled write."""
+    services = engine.services
+    successors: dict[Any, MemoryBase] = {}
+    for record in new:
+        successors.setdefault(record.memory_type, record)
+    changes = []
+    for record in old:
+        successor = successors.get(record.memory_type)
+        at = max(successor.valid_from if successor else utcnow(), record.valid_from)
+        update: dict[str, Any] = {
+            "valid_to": at,
+            "superseded_by": successor.id if successor else None,
+            "updated_at": at,
+        }
+        if (agent := services.agents.get(record.memory_type)) is not None:
+            update.update(agent.closing(record, at))
+        closed = record.model_copy(update=update)
+        changes.append(
+            (closed, history_event(closed, Operation.SUPERSEDE, old=record, actor=ACTOR))
+        )
+    async with services.locks.hold(old[0].user_id):
+        await commit(services, changes, now=utcnow(), actor=ACTOR)
+
+
+async def _remove(engine: Engine, records: Sequence[MemoryBase]) -> None:
+    """The records of a file no longer in the folder, deleted (their history stays).
+
+    A memory read from a file has an id that depends on the file's content, so the same
+    bytes ingested under another root (or path) share it: such memories are handed over
+    to that file (its `ingest_*` metadata, an UPDATE history event), not deleted."""
+    if not records:
+        return
+    services = engine.services
+    heirs: dict[str, dict[str, Any]] = {}
+    for sha in {str(r.metadata.get(SHA)) for r in records}:
+        mine = {(r.metadata.get(ROOT), r.metadata.get(PATH)) for r in records}
+        for other in await engine.get_all(
+            user_id=records[0].user_id,
+            agent_id=records[0].agent_id,
+            filters={f"metadata.{SHA}": sha},
+        ):
+            if (other.metadata.get(ROOT), other.metadata.get(PATH)) not in mine:
+                heirs[sha] = {k: other.metadata.get(k) for k in (ROOT, PATH, SHA, SIZE, MTIME)}
+                break
+    raw_turns = services.turn_log.memory_type
+    kept = [r for r in records if r.memory_type != raw_turns and r.metadata.get(SHA) in heirs]
+    handed = []
+    for record in kept:
+        at = utcnow()
+        moved = record.model_copy(
+            update={"metadata": {**record.metadata, **heirs[str(record.metadata[SHA])]}}
+        )
+        handed.append(
+            (moved, history_event(moved, Operation.UPDATE, old=record, actor=ACTOR, at=at))
+        )
+    deleted = [r for r in records if r not in kept]
+    async with services.locks.hold(records[0].user_id):
+        await commit(services, handed, now=utcnow(), deleted=deleted, actor=ACTOR)

@@ -1,0 +1,131 @@
+"""`ingest` of a Slack export zip and an MBOX mailbox: conversations with their speakers and
+timestamps, recalled by what was said; a grown mailbox adds only its new mail; a zip bomb,
+broken JSON and a non-mailbox are refused with a clear reason; broken mail encodings are
+read with replacement characters, not refused."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from octomem import InvalidInputError
+from octomem.media import archives
+from tests.scenarios.test_media import files_holding
+
+
+def slack_zip(extra: dict[str, bytes] | None = None) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("users.json", json.dumps([
+            {"id": "U1", "name": "pria", "real_name": "Pria Natarajan"},
+            {"id": "U2", "name": "tom", "profile": {"real_name": "Tom Okafor"}},
+        ]))  # fmt: skip
+        z.writestr("channels.json", json.dumps([{"id": "C1", "name": "launch"}]))
+        z.writestr("launch/2024-03-04.json", json.dumps([
+            {"type": "message", "user": "U1", "text": "The launch moves to the Quillby venue.",
+             "ts": "1709546400.000100"},
+            {"type": "message", "subtype": "channel_join", "user": "U2", "text": "joined",
+             "ts": "1709546401.0"},
+            {"type": "message", "user": "U2", "text": "<@U1> I will book the Quillby caterer.",
+             "ts": "1709546500.000200"},
+        ]))  # fmt: skip
+        for name, data in (extra or {}).items():
+            z.writestr(name, data)
+    return out.getvalue()
+
+
+MAIL = (
+    b"From alice@example.com Mon Mar  4 10:00:00 2024\n"
+    b"From: Alice Varga <alice@example.com>\n"
+    b"Subject: Dentist\n"
+    b"Date: Mon, 04 Mar 2024 10:00:00 +0000\n"
+    b"Message-ID: <m1@example.com>\n"
+    b"Content-Type: text/plain; charset=utf-8\n\n"
+    b"My dentist appointment with Dr. Fennimore is on Thursday.\n\n"
+)
+BROKEN = (
+    b"From bob@example.com Tue Mar  5 10:00:00 2024\n"
+    b"From: =?x-unknown?q?Bob?= <bob@example.com>\n"
+    b"Subject: Boat\n"
+    b"Date: not a date\n"
+    b"Content-Type: text/plain; charset=no-such-charset\n\n"
+    b"The sailboat is called Marigold \xff\xfe.\n\n"
+)
+
+
+def test_a_slack_export_and_a_mailbox_become_conversations(make_orch: Any, tmp_path: Path) -> None:
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    (folder / "team.zip").write_bytes(slack_zip())
+    (folder / "mail.mbox").write_bytes(MAIL)
+    orch = make_orch(data_dir=tmp_path / "data")
+    report = orch.ingest(folder, user_id="pria")
+    assert sorted(report.added) == ["mail.mbox", "team.zip"] and not report.skipped
+    turns = [r for r in orch.get_all(user_id="pria") if r.metadata.get("ingest_path")]
+    said = {r.session_id for r in turns}
+    assert {"slack:launch:2024-03-04", "mail:m1@example.com"} <= said
+    hits = orch.recall("where is the launch?", user_id="pria", limit=5)
+    assert any("Quillby" in hit.text for hit in hits.hits[:3])
+    hits = orch.recall("when is the dentist appointment?", user_id="pria", limit=5)
+    assert any("Fennimore" in hit.text for hit in hits.hits[:3])
+    speakers = {(r.content.split(":")[0], r.created_at.isoformat()[:16]) for r in turns}
+    assert ("Tom Okafor", "2024-03-04T10:01") in speakers  # the speaker and the time said
+    assert ("Alice Varga", "2024-03-04T10:00") in speakers
+    # a mailbox that grew: the old mail changes nothing, the new one (broken encodings) adds
+    before = {r.id for r in orch.get_all(user_id="pria")}
+    (folder / "mail.mbox").write_bytes(MAIL + BROKEN)
+    grown = orch.ingest(folder, user_id="pria")
+    assert grown.updated == ["mail.mbox"] and grown.unchanged == ["team.zip"]
+    after = orch.get_all(user_id="pria")
+    assert before <= {r.id for r in after}
+    assert any("Marigold" in r.content for r in after)
+    assert orch.ingest(folder, user_id="pria").counts()["unchanged"] == 2
+    (folder / "mail.mbox").unlink()  # a deleted archive's memories go
+    assert orch.ingest(folder, user_id="pria").removed == ["mail.mbox"]
+    left = orch.get_all(user_id="pria")
+    assert not any("Marigold" in r.content or "Fennimore" in r.content for r in left)
+    assert any("Quillby" in r.content for r in left)
+    orch.close()
+    orch = make_orch(data_dir=tmp_path / "data")
+    orch.forget(user_id="pria")
+    orch.close()
+    assert files_holding(tmp_path / "data", "Quillby") == []
+
+
+def test_bad_archives_are_refused_with_a_reason(tmp_path: Path) -> None:
+    bomb = slack_zip({"launch/2024-03-05.json": b"[" + b" " * 3_000_000 + b"]"})
+    assert len(bomb) < 100_000  # it compresses ~100x
+    with pytest.raises(InvalidInputError, match="zip bomb"):
+        archives.slack_export(bomb, max_members=100, max_unpacked=1_000_000)
+    broken = slack_zip({"launch/2024-03-05.json": b"[{not json"})
+    with pytest.raises(InvalidInputError, match="not JSON"):
+        archives.slack_export(broken, max_members=100, max_unpacked=1_000_000)
+    with pytest.raises(InvalidInputError, match="files; the limit"):
+        archives.slack_export(slack_zip(), max_members=2, max_unpacked=1_000_000)
+    with pytest.raises(InvalidInputError, match="not an MBOX"):
+        archives.mbox(b"hello", max_messages=10)
+    with pytest.raises(InvalidInputError, match="the limit is 1"):
+        archives.mbox(MAIL + BROKEN, max_messages=1)
+    [mail] = archives.mbox(BROKEN, max_messages=10)
+    assert "Marigold" in mail.messages[0]["content"] and mail.messages[0]["name"] == "Bob"
+    assert mail.messages[0]["timestamp"].isoformat() == "2024-03-05T10:00:00+00:00"  # envelope
+
+
+def test_a_zip_that_is_no_slack_export_is_skipped(make_orch: Any, tmp_path: Path) -> None:
+    folder = tmp_path / "f"
+    folder.mkdir()
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        z.writestr("a.txt", "x")
+    (folder / "other.zip").write_bytes(out.getvalue())
+    (folder / "bomb.zip").write_bytes(slack_zip({"c/2024-01-01.json": b"[" + b" " * 600 + b"]"}))
+    orch = make_orch(data_dir=tmp_path / "data", ingest={"max_unpacked_bytes": 500})
+    reasons = dict(orch.ingest(folder, user_id="u").skipped)
+    assert "not a Slack export" in reasons["other.zip"]
+    assert "zip bomb" in reasons["bomb.zip"]
+    assert orch.get_all(user_id="u") == []
