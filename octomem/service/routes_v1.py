@@ -22,6 +22,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict
 
+from octomem.media.schema import Content
 from octomem.models import (
     ConsistencyReport,
     ExtractionReport,
@@ -74,7 +75,7 @@ class MessageIn(_Body):
         "and timestamp)",
     )
     role: Literal["user", "assistant", "system", "tool"]
-    content: str
+    content: Content
     name: str | None = Field(None, max_length=256)
     timestamp: Instant | None = None
     metadata: dict[str, Any] | None = None
