@@ -256,3 +256,25 @@ async def test_mcp_process_conversation_takes_parts_but_no_paths(
             )
             assert "InvalidInputError" in message and "not read here" in message
             assert "quokka" not in message
+
+
+def test_with_the_default_configuration_nothing_remote_or_local_is_read(
+    tmp_path: Path, secret_file: Path
+) -> None:
+    """Defaults: `media.local_files` is on for the library, yet off in the service;
+    fetching is off, so a public URL is refused before any lookup."""
+    needs("pypdf")
+    with Service.start(tmp_path) as default:
+        key = default.key(scopes="read,write")
+        user = uid()
+        for url, says in (
+            ("https://example.com/report.pdf", "fetching is off"),
+            (str(secret_file), "not read here"),
+            (secret_file.as_uri(), "not read here"),
+        ):
+            answer = process(default, key, {"type": "pdf_url", "pdf_url": {"url": url}}, user)
+            assert answer.status_code == 422, answer.text
+            assert says in answer.json()["detail"] and "quokka" not in answer.text
+        assert listed(default, key, user) == []
+        stored = process(default, key, {"type": "pdf_url", "pdf_url": {"url": pdf_url()}}, user)
+        assert stored.status_code == 200, stored.text
