@@ -7,6 +7,7 @@ and the body cap bounds base64 payloads."""
 from __future__ import annotations
 
 import base64
+import json
 import os
 import uuid
 from collections.abc import Iterator
@@ -98,6 +99,10 @@ def test_a_pdf_as_a_data_url_is_read_and_recalled(svc: Service, key: str) -> Non
     answer = process(svc, key, content, user)
     assert answer.status_code == 200, answer.text
     assert answer.json()["operations"]
+    rid = answer.headers["x-request-id"]
+    (line,) = svc.audit_lines(lambda line: line["request_id"] == rid, count=1)
+    assert line["counts"]["attachments"] == 1  # a number; never the file's text
+    assert "Zanzibar" not in json.dumps(line)
     assert any("Zanzibar" in text for text in recalled(svc, key, "where is the offsite?", user))
     assert any("4200 euros" in text for text in recalled(svc, key, "what is the budget?", user))
 
