@@ -128,7 +128,12 @@ def _bare_base64(url: str, config: MediaConfig) -> bool:
         return False
     if len("".join(text.split())) % 4:
         return False
-    return not (config.local_files and Path(text).expanduser().is_file())
+    if not config.local_files:
+        return True
+    try:
+        return not Path(text).expanduser().is_file()
+    except OSError:  # longer than a file name may be: not a path
+        return True
 
 
 def _name(value: Any) -> str | None:

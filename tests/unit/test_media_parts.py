@@ -113,8 +113,9 @@ def test_mem0_documents_as_bare_base64() -> None:
     assert any("Bartholomew" in text for text in texts(turn))
     assert turn.internal["media"][0]["origin"] == "data"
     pdf = base64.b64encode(make_pdf(PDF_PAGES)).decode()
-    turn = turn_of({"type": "pdf_url", "pdf_url": {"url": pdf}}, local_files=False)
-    assert any("Zanzibar" in text for text in texts(turn))
+    for local_files in (False, True):  # longer than any file name: never looked up as one
+        turn = turn_of({"type": "pdf_url", "pdf_url": {"url": pdf}}, local_files=local_files)
+        assert any("Zanzibar" in text for text in texts(turn))
     # a path is never taken for base64: the local-files refusal, not a decoding error
     for path in ("/etc/passwd", "/etc/ssh/ssh_host_rsa_key", "notes/todo.md", "abcd"):
         refused([{"type": "mdx_url", "mdx_url": {"url": path}}], "not read here", local_files=False)
