@@ -283,3 +283,15 @@ def test_with_the_default_configuration_nothing_remote_or_local_is_read(
         assert listed(default, key, user) == []
         stored = process(default, key, {"type": "pdf_url", "pdf_url": {"url": pdf_url()}}, user)
         assert stored.status_code == 200, stored.text
+
+
+def test_another_projects_orchestrator_refuses_local_files_too(
+    svc: Service, secret_file: Path
+) -> None:
+    """Each project opens its own Orchestrator, from the service's settings: local files
+    stay off in every one of them."""
+    other = svc.key(project="acme", scopes="read,write")
+    user = uid()
+    answer = process(svc, other, {"type": "mdx_url", "mdx_url": {"url": str(secret_file)}}, user)
+    assert answer.status_code == 422 and "not read here" in answer.json()["detail"]
+    assert process(svc, other, {"type": "pdf_url", "pdf_url": {"url": pdf_url()}}, user).is_success
