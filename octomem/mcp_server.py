@@ -42,8 +42,10 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from octomem.errors import ConfigurationError, InvalidInputError, OctomemError
+from octomem.media.schema import ContentPart
 from octomem.models import MemoryBase
 from octomem.orchestrator.engine import Orchestrator
+from octomem.settings import for_remote_callers, load_settings
 
 INSTRUCTIONS = (
     "Long-term memory for this user. Call search_memories before answering questions that "
@@ -57,7 +59,11 @@ class Message(BaseModel):
     """One conversation turn."""
 
     role: Literal["user", "assistant", "system", "tool"]
-    content: str = Field(min_length=1)
+    content: Annotated[str, Field(min_length=1)] | list[ContentPart] | ContentPart = Field(
+        description="the turn's text, or content parts: text, images and files as data: "
+        "URLs or base64 (an http(s) URL only where the server fetches them; over HTTP, "
+        "never a path on the server)"
+    )
     name: str | None = None
     timestamp: str | None = Field(None, description="ISO-8601; default: now")
 
@@ -499,7 +505,12 @@ def serve(
             "MCP over HTTP without authentication (--insecure-no-auth)"
         )
     overrides: dict[str, Any] = {} if project is None else {"project": project}
-    lazy = _Lazy(lambda: Orchestrator.from_config(config, data_dir=data_dir, **overrides))
+    if data_dir is not None:
+        overrides["data_dir"] = data_dir
+    settings = load_settings(config, **overrides)
+    if transport == "http":  # its callers are elsewhere: they never read this host's files
+        settings = for_remote_callers(settings)
+    lazy = _Lazy(lambda: Orchestrator.from_settings(settings))
     server = build_server(lazy, user_id=user_id, api_key=api_key if transport == "http" else None)
     try:
         if transport == "stdio":

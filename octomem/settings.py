@@ -569,6 +569,16 @@ def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) 
         _FILE_DATA.reset(token)
 
 
+def for_remote_callers(settings: Settings) -> Settings:
+    """`settings` for a server whose callers are elsewhere (`octomem serve`, MCP over
+    HTTP): content parts never name the server's own files, whatever the configuration
+    says (`media.local_files` off). Remote URLs still follow `media.fetch`."""
+    if not settings.media.local_files:
+        return settings
+    media = settings.media.model_copy(update={"local_files": False})
+    return settings.model_copy(update={"media": media})
+
+
 def mcp_api_key() -> str | None:
     """The MCP server's API key from OCTOMEM_MCP_API_KEY (None when unset or empty). Read
     from the environment only, never from a command line that `ps` would show."""

@@ -7,7 +7,7 @@ Accepted (OpenAI chat and Responses, mem0, LangChain):
 - ``{"type": "file", "file": {"file_data": B64_OR_DATA_URL, "filename": N}}`` (or ``"url"``,
   ``"path"`` instead of ``file_data``); ``{"type": "input_file", "file_data" | "file_url": ...}``
 - mem0's ``{"type": "pdf_url", "pdf_url": {"url": U}}`` and ``{"type": "mdx_url",
-  "mdx_url": {"url": U}}``
+  "mdx_url": {"url": U}}``, whose U may also be the file as bare base64 (mem0's docs)
 - LangChain's ``{"type": "image" | "file", "base64" | "data": B64, "mime_type": M}`` or
   ``"url": U``
 
@@ -18,8 +18,10 @@ URL (fetched only with `media.fetch.enabled`). What the bytes are comes from the
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from octomem.errors import InvalidInputError
@@ -74,10 +76,14 @@ def _blob(part: Mapping[str, Any], config: MediaConfig) -> Blob:
     kind = part["type"]
     if kind in ("image_url", "pdf_url", "mdx_url"):
         value = part.get(kind)
+        name = None
         if isinstance(value, Mapping):
-            name = value.get("file_name") or value.get("filename") or value.get("pdf_name")
-            return load(_url(value.get("url"), kind), config, name=_name(name))
-        return load(_url(value, kind), config)
+            name = _name(value.get("file_name") or value.get("filename") or value.get("pdf_name"))
+            value = value.get("url")
+        url = _url(value, kind)
+        if kind != "image_url" and _bare_base64(url, config):
+            return from_base64(url, config, name)  # mem0's documents: the file as base64
+        return load(url, config, name=name)
     if kind == "input_image":
         return load(_url(part.get("image_url"), kind), config)
     if kind in ("file", "input_file"):
@@ -108,6 +114,26 @@ def _url(value: Any, kind: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise InvalidInputError(f"a {kind} part needs a 'url' string (a data: URL or a path)")
     return value
+
+
+_BASE64 = re.compile(r"[A-Za-z0-9+/\s]+={0,2}\s*")
+
+
+def _bare_base64(url: str, config: MediaConfig) -> bool:
+    """Whether a document part's `url` is the file itself as bare base64, as mem0's docs
+    send a local document: base64 of at least 16 characters, not starting like a path
+    ("/", which no text or PDF's base64 starts with), and not a file that may be read."""
+    text = url.strip()
+    if len(text) < 16 or text[0] == "/" or not _BASE64.fullmatch(text):
+        return False
+    if len("".join(text.split())) % 4:
+        return False
+    if not config.local_files:
+        return True
+    try:
+        return not Path(text).expanduser().is_file()
+    except OSError:  # longer than a file name may be: not a path
+        return True
 
 
 def _name(value: Any) -> str | None:

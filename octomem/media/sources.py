@@ -113,8 +113,9 @@ def _b64(payload: str, max_bytes: int) -> bytes:
 def _local(url: str, scheme: str, config: MediaConfig, name: str | None) -> Blob:
     if not config.local_files:
         raise InvalidInputError(
-            "local file paths are not read here (media.local_files is off): pass the bytes "
-            "as a data: URL"
+            "local file paths and file:// URLs are not read here (media.local_files is off; "
+            "it always is in `octomem serve` and MCP over HTTP, whose callers never read the "
+            "server's files): pass the bytes as a data: URL or as base64 'file_data'"
         )
     path = Path(url2pathname(urlsplit(url).path) if scheme == "file" else url).expanduser()
     try:

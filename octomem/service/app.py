@@ -25,7 +25,7 @@ from octomem.logs import get_logger
 from octomem.service import bookmarks, context, problems
 from octomem.service.auth import Forbidden, Unauthorized, authenticate
 from octomem.service.state import State
-from octomem.settings import Settings
+from octomem.settings import Settings, for_remote_callers
 from octomem.stores import causal
 from octomem.telemetry import configure_tracing, set_attributes, span
 
@@ -217,6 +217,7 @@ def create_app(settings: Settings, *, audit_per_worker: bool = False) -> FastAPI
     from octomem.service.mcp_mount import McpMount
 
     configure_tracing(settings.telemetry)
+    settings = for_remote_callers(settings)  # a caller never makes the server read its files
     state = State(settings, audit_per_worker=audit_per_worker)
     mcp = McpMount(state)
 

@@ -40,6 +40,7 @@ from octomem.service.mem0_models import (
     UpdateRequest,
     refuse,
 )
+from octomem.service.routes_v1 import attachments
 
 router = APIRouter(tags=["mem0"])
 Reader = Annotated[Caller, Depends(need("read"))]
@@ -86,6 +87,8 @@ async def add(body: AddRequest, who: Writer) -> AddResponse:
     )
     ids = _add_entities(body)
     who.check_messages(len(body.messages))
+    if files := attachments(body.messages):
+        context.count(attachments=files)
     stamp = _epoch(body.timestamp, "timestamp") if body.timestamp is not None else None
     orch = await who.orchestrator()
     result = await who.write(

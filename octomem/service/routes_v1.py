@@ -22,6 +22,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict
 
+from octomem.media.schema import Content, TextPart
 from octomem.models import (
     ConsistencyReport,
     ExtractionReport,
@@ -74,10 +75,18 @@ class MessageIn(_Body):
         "and timestamp)",
     )
     role: Literal["user", "assistant", "system", "tool"]
-    content: str
+    content: Content
     name: str | None = Field(None, max_length=256)
     timestamp: Instant | None = None
     metadata: dict[str, Any] | None = None
+
+
+def attachments(messages: list[MessageIn]) -> int:
+    """How many image and file parts `messages` hold (a number for the audit line)."""
+    parts = [
+        p for m in messages for p in (m.content if isinstance(m.content, list) else [m.content])
+    ]
+    return sum(not isinstance(p, str | TextPart) for p in parts)
 
 
 class ProcessRequest(_Body):
@@ -141,6 +150,8 @@ async def process(body: ProcessRequest, who: Writer) -> ProcessResponse:
     if isinstance(body.messages, list):
         who.check_messages(len(body.messages))
         messages: Any = [m.model_dump(exclude_none=True) for m in body.messages]
+        if files := attachments(body.messages):
+            context.count(attachments=files)
     else:
         messages = body.messages
     orch = await who.orchestrator()

@@ -4,6 +4,7 @@ reaches another's memories."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -320,3 +321,27 @@ async def test_an_unpinned_server_reads_a_wildcard_user_id_as_a_literal(tmp_path
                 mine = data(await session.call_tool("list_memories", {"user_id": user}))
                 assert {m["user_id"] for m in mine["results"]} == {user}
                 assert city in " ".join(m["memory"] for m in mine["results"])
+
+
+async def test_mcp_over_http_reads_parts_but_never_the_hosts_files(tmp_path: Path) -> None:
+    """Over HTTP the caller is elsewhere: a document given as bytes is read, a local path or
+    file:// URL is refused whatever `media.local_files` says (on by default)."""
+    secret = tmp_path / "host-notes.md"
+    secret.write_text("# Host\n\nThe vault code is quokka-7731.\n")
+    note = "data:text/markdown;base64," + base64.b64encode(b"# Pets\n\nMy cat is Miso.").decode()
+    port = free_port()
+    with _http_server(tmp_path, port):
+        async with _session(port) as session:
+
+            def said(url: str) -> dict[str, Any]:
+                part = {"type": "mdx_url", "mdx_url": {"url": url}}
+                return {"messages": [{"role": "user", "content": part}], "user_id": "dana"}
+
+            assert data(await session.call_tool("process_conversation", said(note)))["operations"]
+            found = data(
+                await session.call_tool("search_memories", {"query": "cat", "user_id": "dana"})
+            )
+            assert any("Miso" in hit["memory"] for hit in found["results"])
+            for url in (str(secret), secret.as_uri()):
+                message = error(await session.call_tool("process_conversation", said(url)))
+                assert "not read here" in message and "quokka" not in message

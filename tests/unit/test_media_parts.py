@@ -3,6 +3,7 @@ and the clear InvalidInputError each bad one gets (within a bounded time)."""
 
 from __future__ import annotations
 
+import base64
 import time
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ import pytest
 from octomem.errors import InvalidInputError
 from octomem.messages import normalize_messages
 from octomem.models import Turn, utcnow
-from octomem.settings import FetchConfig, MediaConfig
+from octomem.settings import FetchConfig, MediaConfig, for_remote_callers, load_settings
 from tests.media_files import (
     data_url,
     encrypted_pdf,
@@ -101,6 +102,31 @@ def test_local_path_and_file_url(tmp_path: Path) -> None:
         [{"type": "pdf_url", "pdf_url": {"url": str(path)}}], "media.local_files", local_files=False
     )
     refused([{"type": "pdf_url", "pdf_url": {"url": str(tmp_path / "gone.pdf")}}], "not a file")
+
+
+def test_mem0_documents_as_bare_base64() -> None:
+    """mem0's docs send a local document as bare base64 in `mdx_url.url` (a PDF in
+    `pdf_url.url` too): read as the file's bytes, never as a path."""
+    needs("pypdf")
+    note = base64.b64encode(b"# Pets\n\nMy tortoise is Bartholomew.").decode()
+    turn = turn_of({"type": "mdx_url", "mdx_url": {"url": note}}, local_files=False)
+    assert any("Bartholomew" in text for text in texts(turn))
+    assert turn.internal["media"][0]["origin"] == "data"
+    pdf = base64.b64encode(make_pdf(PDF_PAGES)).decode()
+    for local_files in (False, True):  # longer than any file name: never looked up as one
+        turn = turn_of({"type": "pdf_url", "pdf_url": {"url": pdf}}, local_files=local_files)
+        assert any("Zanzibar" in text for text in texts(turn))
+    # a path is never taken for base64: the local-files refusal, not a decoding error
+    for path in ("/etc/passwd", "/etc/ssh/ssh_host_rsa_key", "notes/todo.md", "abcd"):
+        refused([{"type": "mdx_url", "mdx_url": {"url": path}}], "not read here", local_files=False)
+
+
+def test_a_server_for_remote_callers_never_reads_local_files(tmp_path: Path) -> None:
+    settings = load_settings(data_dir=tmp_path, media={"local_files": True})
+    served = for_remote_callers(settings)
+    assert served.media.local_files is False and settings.media.local_files is True
+    assert served.media.fetch == settings.media.fetch and served.data_dir == settings.data_dir
+    assert for_remote_callers(served) is served
 
 
 def test_markdown_document_split_by_section() -> None:
