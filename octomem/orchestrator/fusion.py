@@ -110,6 +110,7 @@ def named_in(text: str) -> Callable[[str | None], bool]:
 
 
 FIRST_PERSON = re.compile(r"(?<!\w)(?:i|me|my|mine|myself)(?!\w)", re.IGNORECASE)
+SECOND_PERSON = re.compile(r"(?<!\w)(?:you|your|yours|yourself)(?!\w)", re.IGNORECASE)
 
 
 def boost_named_actors(
@@ -117,16 +118,18 @@ def boost_named_actors(
 ) -> Fused:
     """Raise hits said or done by someone the query names ("what did Maria say about...").
 
-    A question in the first person ("what did I buy?", "my dentist") names the user: it
-    is asked by them, or for them, of their own memory, so what they said (turns in the
-    `user` role, `_said_by_user`) counts as named, over the assistant's replies. The part
-    of a hit's score above the lowest fused score is multiplied by `boost`, so a boost
-    never lifts a hit that no retriever liked."""
+    A question in the first person that does not address the assistant ("what did I
+    buy?", "my dentist"; not "what did you tell me?") is about the user: the assistant's
+    replies, which often repeat the user's words at greater length, lose as much as a
+    named person gains (`_said_by_assistant`), so the user's own turns and the memories
+    extracted from them rank above them. The part of a hit's score above the lowest fused
+    score is multiplied by `boost` (divided, for those replies), so a boost never lifts a
+    hit that no retriever liked."""
     if boost == 1.0 or not fused:
         return fused
     floor = min(score for _, score, _ in fused)
     test = named_in(query)
-    first_person = FIRST_PERSON.search(query) is not None
+    about_user = FIRST_PERSON.search(query) is not None and not SECOND_PERSON.search(query)
     cache: dict[str | None, bool] = {}
     out = []
     for memory_id, score, provenance in fused:
@@ -134,18 +137,20 @@ def boost_named_actors(
         actor = getattr(record, "actor", None)
         if actor not in cache:
             cache[actor] = test(actor)
-        if cache[actor] or (first_person and _said_by_user(record)):
+        if cache[actor]:
             score = floor + (score - floor) * boost
+        elif about_user and _said_by_assistant(record):
+            score = floor + (score - floor) / boost
         out.append((memory_id, score, provenance))
     out.sort(key=lambda item: (-item[1], item[0]))
     return out
 
 
-def _said_by_user(record: MemoryBase | None) -> bool:
-    """A turn sent in the `user` role, unless its speaker is named "assistant" (a
-    transcript passed in as user messages with speaker names: `role` says who sent it to
-    octomem, the name who said it)."""
-    if record is None or record.internal.get("role") != "user":
+def _said_by_assistant(record: MemoryBase | None) -> bool:
+    """A turn of the assistant: sent in the `assistant` role, or by a speaker named
+    "assistant" (a transcript passed in as user messages with speaker names)."""
+    if record is None or not record.internal.get("raw"):
         return False
     actor = getattr(record, "actor", None)
-    return not (isinstance(actor, str) and actor.strip().lower() == "assistant")
+    named = isinstance(actor, str) and actor.strip().lower() == "assistant"
+    return named or record.internal.get("role") == "assistant"

@@ -1,5 +1,6 @@
 """A question in the first person ("what did I buy?") is about what the user said: their
-turns rank above the assistant's replies that repeat the same words."""
+turns rank above the assistant's replies that repeat the same words, and memories
+extracted from them keep their place above both."""
 
 from __future__ import annotations
 
@@ -54,6 +55,8 @@ def test_a_question_not_in_the_first_person_boosts_no_one() -> None:
         "other": turn("other", "user", "user"),
     }
     assert boost_named_actors(fused, records, "Which skillet advice was given?", 2.0) == fused
+    # a question to the assistant ("you") is about what it said, even with a "me" in it
+    assert boost_named_actors(fused, records, "What did you tell me to buy?", 2.0) == fused
     boosted = boost_named_actors(fused, records, "Which skillet did I buy?", 2.0)
     assert [i for i, _, _ in boosted] == ["said", "echo", "other"]  # 0.1 + 0.6 * 2
 
