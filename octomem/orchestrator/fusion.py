@@ -127,20 +127,34 @@ def boost_named_actors(
     hit that no retriever liked."""
     if boost == 1.0 or not fused:
         return fused
-    floor = min(score for _, score, _ in fused)
     test = named_in(query)
     about_user = FIRST_PERSON.search(query) is not None and not SECOND_PERSON.search(query)
     cache: dict[str | None, bool] = {}
-    out = []
-    for memory_id, score, provenance in fused:
+
+    def factor(memory_id: str) -> float:
         record = records.get(memory_id)
         actor = getattr(record, "actor", None)
         if actor not in cache:
             cache[actor] = test(actor)
         if cache[actor]:
-            score = floor + (score - floor) * boost
-        elif about_user and _said_by_assistant(record):
-            score = floor + (score - floor) / boost
+            return boost
+        return 1 / boost if about_user and _said_by_assistant(record) else 1.0
+
+    return rescaled(fused, factor)
+
+
+def rescaled(fused: Fused, factor: Callable[[str], float]) -> Fused:
+    """The ranking with each hit's score above the floor (the lowest fused score)
+    multiplied by `factor(memory_id)`, re-sorted (ties by id): a factor never lifts a hit
+    that no retriever liked, nor drops one below it."""
+    if not fused:
+        return fused
+    floor = min(score for _, score, _ in fused)
+    out = []
+    for memory_id, score, provenance in fused:
+        times = factor(memory_id)
+        if times != 1.0:  # an unscaled score stays exactly what it was
+            score = floor + (score - floor) * times
         out.append((memory_id, score, provenance))
     out.sort(key=lambda item: (-item[1], item[0]))
     return out

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from octomem.language.dates import TimeRef, find_times
 from octomem.models import MemoryBase
-from octomem.orchestrator.fusion import Fused
+from octomem.orchestrator.fusion import Fused, rescaled
 
 # how far past each end of a named period an event still counts as in it
 MARGIN = {
@@ -55,16 +55,14 @@ def boost_in_period(
     boost: float,
 ) -> Fused:
     """Raise the hits whose event time falls in one of `periods` (see the module)."""
-    if boost == 1.0 or not periods or not fused:
+    if boost == 1.0 or not periods:
         return fused
-    floor = min(score for _, score, _ in fused)
-    out = []
-    for memory_id, score, provenance in fused:
+
+    def factor(memory_id: str) -> float:
         record = records.get(memory_id)
-        if record is not None:
-            when = event_time(record)
-            if any(start <= when < end for start, end in periods):
-                score = floor + (score - floor) * boost
-        out.append((memory_id, score, provenance))
-    out.sort(key=lambda item: (-item[1], item[0]))
-    return out
+        if record is None:
+            return 1.0
+        when = event_time(record)
+        return boost if any(start <= when < end for start, end in periods) else 1.0
+
+    return rescaled(fused, factor)
