@@ -207,6 +207,7 @@ class OctomemUnderTest:
                 )
                 self.turn_ids[conv.sample_id].update(result.turn_memory_ids)
             progress.update(len(turns))
+        marker.parent.mkdir(parents=True, exist_ok=True)  # server stores write nothing here
         marker.write_text(self._marker_text)
 
     @property
