@@ -1,7 +1,8 @@
 """Run one octomem call in this process and SIGKILL it at a chosen point (crash tests).
 
     python tests/crash_child.py '{"data_dir": ..., "call": "process" | "delete_all" | "forget"
-        | "import", "messages": [...], "user_id": ..., "session_id": ..., "source": <export>,
+        | "import" | "ingest", "messages": [...], "user_id": ..., "session_id": ...,
+        "source": <export>, "path": <folder to ingest>,
         "store": "vector" | "keyword" | "history" | "graph" | "journal" | null,
         "method": "upsert", "nth": 2, "when": "before" | "after" | "during" | "stop",
         "what": null, "settings": {...}}'
@@ -85,6 +86,8 @@ def _call(orch: Orchestrator, spec: dict[str, Any]) -> None:
         orch.forget(user_id=spec["user_id"])
     elif spec["call"] == "import":
         orch.import_jsonl(spec["source"])
+    elif spec["call"] == "ingest":
+        orch.ingest(spec["path"], user_id=spec["user_id"])
     else:
         orch.delete_all(user_id=spec["user_id"])
 

@@ -7,6 +7,7 @@ import os
 import time
 from collections.abc import Callable, Coroutine, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
+from contextvars import ContextVar
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -59,6 +60,10 @@ if TYPE_CHECKING:
 
 MemoryTypes = Sequence[str | MemoryType] | str | MemoryType | None
 T = TypeVar("T")
+
+
+# what `Orchestrator._aprocess_version` adds to the process graph's input, for this task
+_CLOSING: ContextVar[tuple[MemoryBase, ...]] = ContextVar("octomem_closing", default=())
 
 
 class Orchestrator:
@@ -191,6 +196,8 @@ class Orchestrator:
             memory_types=parse_memory_types(memory_types, self._services.types),
             infer=args.check_flag(infer, name="infer"),
         )
+        if closing := _CLOSING.get():
+            inputs["closing"] = list(closing)
         async with self._calls.call():
             with span("process", user_id=user_id, session_id=session_id):
                 state = await self.process_graph.ainvoke(inputs)
@@ -198,6 +205,17 @@ class Orchestrator:
         return result
 
     process = sync_twin(aprocess)
+
+    async def _aprocess_version(
+        self, messages: Messages, *, closing: Sequence[MemoryBase] = (), **kwargs: Any
+    ) -> ProcessResult:
+        """`aprocess` of a new version of an input (an ingested file) whose previous
+        version's records `closing` are closed in the same journaled write as its turns."""
+        token = _CLOSING.set(tuple(closing))
+        try:
+            return await self.aprocess(messages, **kwargs)
+        finally:
+            _CLOSING.reset(token)
 
     async def aingest(
         self,
@@ -211,7 +229,7 @@ class Orchestrator:
         incrementally: see `octomem.orchestrator.ingest`."""
         check_scope(user_id, agent_id, None, operation="ingest")
         async with self._calls.call():
-            engine = Engine(self._services, self.settings, self.aprocess, self.aget_all)
+            engine = Engine(self._services, self.settings, self._aprocess_version, self.aget_all)
             return await ingest_path(
                 engine, path, user_id=user_id, agent_id=agent_id, progress=progress
             )

@@ -17,8 +17,9 @@ file besides the stores, so `forget` of the user removes it with the rest) and c
 - unreadable, too large, corrupt or not a supported kind: skipped with a reason; the
   rest of the run goes on and the file's stored version (if any) is left as it was.
 
-A run is retry-safe: a file whose new version was written but whose old one was not yet
-closed (a crash between the two journaled writes) is finished by the next run.
+A changed file's new records and the closing of its old ones are one journaled write (the
+turns' write of `process`), so no crash leaves both versions current; a store an earlier
+octomem left that way (two writes then) is finished by the next run.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from octomem.errors import InvalidInputError
 from octomem.media import archives
 from octomem.models import MemoryBase, Operation, utcnow
 from octomem.orchestrator.commit import commit
-from octomem.orchestrator.events import history_event
+from octomem.orchestrator.events import closed_by_version, history_event
 
 if TYPE_CHECKING:
     from octomem.models import ProcessResult
@@ -225,12 +226,13 @@ async def _one(
             metadata=meta,
             timestamp=at,
             memory_types=["resource"],
+            closing=old,  # closed in the same journaled write as the new version's records
         )
         report.memories += sum(1 for op in result.all_operations() if op.operation is Operation.ADD)
-    (report.updated if old else report.added).append(rel)
-    if old:
+    elif old:  # the new version stored but the old one still current: an older octomem's run
         new = await _records(engine, root, user_id, agent_id, {PATH: rel, SHA: sha})
         await _close(engine, old, new)
+    (report.updated if old else report.added).append(rel)
     return len(data)
 
 
@@ -335,27 +337,10 @@ async def _stored(
 
 
 async def _close(engine: Engine, old: Sequence[MemoryBase], new: Sequence[MemoryBase]) -> None:
-    """The records of a file's previous version closed where the new one begins, each
-    superseded by the new version's first record of its type: one journaled write."""
+    """The records of a file's previous version closed where the new one begins, for a
+    store an earlier octomem left with both versions current: one journaled write."""
     services = engine.services
-    successors: dict[Any, MemoryBase] = {}
-    for record in new:
-        successors.setdefault(record.memory_type, record)
-    changes = []
-    for record in old:
-        successor = successors.get(record.memory_type)
-        at = max(successor.valid_from if successor else utcnow(), record.valid_from)
-        update: dict[str, Any] = {
-            "valid_to": at,
-            "superseded_by": successor.id if successor else None,
-            "updated_at": at,
-        }
-        if (agent := services.agents.get(record.memory_type)) is not None:
-            update.update(agent.closing(record, at))
-        closed = record.model_copy(update=update)
-        changes.append(
-            (closed, history_event(closed, Operation.SUPERSEDE, old=record, actor=ACTOR))
-        )
+    changes = closed_by_version(old, new, services.agents, actor=ACTOR)
     async with services.locks.hold(old[0].user_id):
         await commit(services, changes, now=utcnow(), actor=ACTOR)
 

@@ -44,6 +44,7 @@ from octomem.llm import UsageMeter
 from octomem.logs import get_logger
 from octomem.messages import normalize_messages
 from octomem.models import (
+    HistoryEvent,
     LLMUsage,
     MemoryBase,
     MemoryType,
@@ -56,6 +57,7 @@ from octomem.models import (
 )
 from octomem.orchestrator import extraction, projections, routing
 from octomem.orchestrator.commit import commit as commit_changes
+from octomem.orchestrator.events import closed_by_version
 from octomem.orchestrator.metadata import with_caller_metadata
 from octomem.orchestrator.reconcile import Reconciler
 from octomem.orchestrator.reprocess import EXTRACTION_FLAG
@@ -119,6 +121,18 @@ def _input_records(
 
 
 MEDIA_TEXT = frozenset({"text", "header", "name", "title", "uri"})
+
+
+async def _closed(
+    services: Services, old: list[MemoryBase], new: list[MemoryBase]
+) -> list[tuple[MemoryBase, HistoryEvent]]:
+    """The changes closing the records of an input's previous version that are still
+    current (another run may have closed them since they were read)."""
+    current: list[MemoryBase] = []
+    for mtype in dict.fromkeys(r.memory_type for r in old):
+        ids = [r.id for r in old if r.memory_type == mtype]
+        current += [r for r in await services.vector.get(mtype, ids) if r.is_current]
+    return closed_by_version(current, new, services.agents, actor="ingest")
 
 
 def build_process_graph(services: Services) -> ProcessGraph:
@@ -218,6 +232,8 @@ def build_process_graph(services: Services) -> ProcessGraph:
                     if r.id not in stored
                 ]
                 changes = await offload.cpu(len(fresh), lambda: all_changes(fresh))
+                if closing := state.get("closing"):
+                    changes += await _closed(services, closing, records)
                 await write_records(services, changes)
         inputs = [d for d in fresh if d.record.memory_type != turn_log.memory_type]
         return {"stored_turns": ids, "inputs": inputs, "candidates": [], "fell_back": []}

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, TypedDict
 from octomem.language import TurnReading
 from octomem.models import (
     LLMUsage,
+    MemoryBase,
     MemoryRecord,
     MemoryType,
     ProcessResult,
@@ -42,6 +43,8 @@ class ProcessState(TypedDict, total=False):
     memory_types: list[MemoryType] | None
     infer: bool
     turns_in: list[Turn] | None  # reprocess: stored turns, instead of messages
+    # an ingested file's previous version: closed in the turns' journaled write
+    closing: list[MemoryBase]
     # produced by the nodes
     started: float
     erasures: tuple[int, ...]  # the scope's erasure counts when the call began (`locks`)
