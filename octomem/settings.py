@@ -196,6 +196,12 @@ class RecallConfig(_Strict):
     )
     rrf_k: int = Field(10, ge=1, description="the k of reciprocal rank fusion")
     candidates: int = Field(50, ge=1, description="hits each retriever contributes per agent")
+    keyword_max_scored: int = Field(
+        2000,
+        ge=0,
+        description="BM25 scores at most the newest this many matching rows where it cannot "
+        "prove the others do not rank (embedded index; 0: every match)",
+    )
     graph_hops: int = Field(1, ge=0, le=3)
     weights: RetrieverWeights = Field(default_factory=RetrieverWeights)
     rrf_weights: RrfWeights = Field(

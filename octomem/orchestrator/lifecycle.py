@@ -286,6 +286,8 @@ def _graph_side(
         LadybugGraphStore(store_dir / "graph"),
         SqliteHistoryStore(store_dir / "history.sqlite"),
         SqliteJournal(store_dir / "journal.sqlite", types=types),
-        FtsKeywordStore(store_dir / "keyword.sqlite"),
+        FtsKeywordStore(
+            store_dir / "keyword.sqlite", max_scored=settings.recall.keyword_max_scored
+        ),
         None,
     )

@@ -19,6 +19,7 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 from octomem.models import MemoryBase, MemoryType, as_utc, turn_context, utcnow
@@ -92,36 +93,56 @@ def match_expression(text: str) -> str | None:
 @dataclass(frozen=True)
 class _Ranked:
     """One search's ranked query: the best `limit` rows of an FTS5 query that pass the
-    search's filters, (id, memory type, rank) - rank is FTS5's: minus the BM25 score."""
+    search's filters (`where`, `params`), (id, memory type, rank) - rank is FTS5's: minus
+    the BM25 score; with `since`, only rows from that rowid on."""
 
-    sql: str
+    where: str
     params: Sequence[Any]
     limit: int
+    context_weight: float
 
-    def __call__(self, conn: sqlite3.Connection, expression: str) -> list[tuple[str, str, float]]:
-        rows = conn.execute(self.sql, [expression, *self.params, self.limit]).fetchall()
+    def __call__(
+        self, conn: sqlite3.Connection, expression: str, since: int | None = None
+    ) -> list[tuple[str, str, float]]:
+        after = "" if since is None else " AND keyword_fts.rowid >= ?"
+        sql = (
+            f"SELECT d.id, d.memory_type, bm25(keyword_fts, 1.0, {self.context_weight!r}) AS rank"
+            " FROM keyword_fts JOIN keyword_docs AS d ON d.rowid = keyword_fts.rowid"
+            f" WHERE keyword_fts MATCH ? AND {self.where}{after} ORDER BY rank, d.id LIMIT ?"
+        )
+        bounds = [] if since is None else [since]
+        rows = conn.execute(sql, [expression, *self.params, *bounds, self.limit]).fetchall()
         return [(rid, mtype, float(rank)) for rid, mtype, rank in rows]
+
+    def newest(self, conn: sqlite3.Connection, expression: str, count: int) -> int | None:
+        """The rowid from which on `count` rows match and pass the filters (the newest
+        ones: rowids grow as rows are written); None if fewer do."""
+        row = conn.execute(
+            "SELECT keyword_fts.rowid FROM keyword_fts JOIN keyword_docs AS d"
+            " ON d.rowid = keyword_fts.rowid"
+            f" WHERE keyword_fts MATCH ? AND {self.where}"
+            " ORDER BY keyword_fts.rowid DESC LIMIT 1 OFFSET ?",
+            [expression, *self.params, count - 1],
+        ).fetchone()
+        return None if row is None else int(row[0])
 
 
 def _top(
-    conn: sqlite3.Connection, tokens: Sequence[str], ranked: _Ranked, prune_from: int
+    conn: sqlite3.Connection,
+    tokens: Sequence[str],
+    ranked: _Ranked,
+    *,
+    prune_from: int,
+    max_scored: int,
 ) -> list[tuple[str, str, float]]:
-    """`ranked` of the tokens ORed - the same rows, scores and order - without scoring
-    every row that holds a common word, where that provably changes nothing (MaxScore).
+    """`ranked` of the tokens ORed, scoring at most about `max_scored` rows (0: no cap).
 
-    A word adds at most (k1 + 1) x its IDF to a row's BM25 (its `bound`). The most common
-    words (`common`) are split off while their bounds together stay below the IDFs of all
-    the words (about what a row holding each word once scores) and the other words (the
-    rarer ones) hold at most half of the matches. Rows holding a rarer word and a common
-    one are scored first (`both`, FTS5 intersects before it scores: their exact scores);
-    if the last of the best `limit` of them scores at least the common words' bounds
-    together, no row holding only common words can be among the best: the rows holding
-    a rarer word (scored with those words alone: exact for rows without a common word)
-    and `both` are the answer. Otherwise every row is scored, as without the split.
-    Words no row holds add nothing to any score and are left out. Below `prune_from`
-    matching rows in all, every row is scored at once."""
-    if len(tokens) < 2:
-        return ranked(conn, _any(tokens))
+    Words no row holds add nothing to any score and are left out. Exact where the words
+    match fewer than `max_scored` rows in all, or where `_pruned` proves that the rows
+    holding only common words cannot rank; otherwise only the newest `max_scored` rows
+    that match and pass the filters are scored (their scores are exact: IDF counts the
+    whole index): which of many rows that share only common words ranks first says
+    little, and scoring every one of them is what made BM25 grow with the store."""
     counts = {
         token: int(
             conn.execute(
@@ -135,8 +156,34 @@ def _top(
         return []
     everything = _any(found)
     matches = sum(counts.values())
-    if len(found) < 2 or matches < prune_from:
-        return ranked(conn, everything)
+    if len(found) > 1 and matches >= prune_from:
+        pruned = _pruned(conn, found, counts, ranked)
+        if pruned is not None:
+            return pruned
+    if max_scored and matches > max_scored:
+        since = ranked.newest(conn, everything, max_scored)
+        if since is not None:
+            return ranked(conn, everything, since)
+    return ranked(conn, everything)
+
+
+def _pruned(
+    conn: sqlite3.Connection, found: Sequence[str], counts: dict[str, int], ranked: _Ranked
+) -> list[tuple[str, str, float]] | None:
+    """`ranked` of the `found` words ORed - the same rows, scores and order - without
+    scoring every row that holds a common word, where that provably changes nothing
+    (MaxScore); None where it cannot be proven.
+
+    A word adds at most (k1 + 1) x its IDF to a row's BM25 (its `bound`). The most common
+    words (`common`) are split off while their bounds together stay below the IDFs of all
+    the words (about what a row holding each word once scores) and the other words (the
+    rarer ones) hold at most half of the matches. Rows holding a rarer word and a common
+    one are scored first (`both`, FTS5 intersects before it scores: their exact scores);
+    if the last of the best `limit` of them scores at least the common words' bounds
+    together, no row holding only common words can be among the best: the rows holding
+    a rarer word (scored with those words alone: exact for rows without a common word)
+    and `both` are the answer."""
+    matches = sum(counts[t] for t in found)
     # FTS5's IDF counts every row of the index; max(rowid) is at least that many, and
     # a larger count only raises the bounds
     rows = int(conn.execute("SELECT max(rowid) FROM keyword_docs").fetchone()[0] or 0)
@@ -152,11 +199,11 @@ def _top(
         total += bound[token]
         left -= counts[token]
     if not common or 2 * left > matches:
-        return ranked(conn, everything)
+        return None
     rare = _any([t for t in found if t not in common])
     both = ranked(conn, f"({rare}) AND ({_any([t for t in found if t in common])})")
     if len(both) < ranked.limit or -both[-1][2] < total:
-        return ranked(conn, everything)
+        return None
     best = {rid: (mtype, rank) for rid, mtype, rank in both}
     for rid, mtype, rank in ranked(conn, rare):
         if rid not in best or rank < best[rid][1]:
@@ -174,6 +221,10 @@ class FtsKeywordStore(SqliteStore):
     PRUNE_FROM: ClassVar[int] = 2000
     LABEL = "keyword index"
     HINT = "check that the file is writable and not corrupt (reset the index to rebuild it)"
+
+    def __init__(self, path: Path, *, max_scored: int = 2000) -> None:
+        super().__init__(path)
+        self._max_scored = max_scored  # `_top`; `recall.keyword_max_scored`
 
     def _prepare(self, conn: sqlite3.Connection) -> None:
         _migrate(conn)
@@ -235,19 +286,13 @@ class FtsKeywordStore(SqliteStore):
         if not include_superseded:
             where.append("d.is_current = 1 AND (d.expires_at IS NULL OR d.expires_at > ?)")
             params.append(as_utc(now or utcnow()).timestamp())
-        ranked = _Ranked(
-            f"SELECT d.id, d.memory_type, bm25(keyword_fts, 1.0, {float(self.CONTEXT_WEIGHT)!r})"
-            " AS rank FROM keyword_fts JOIN keyword_docs AS d ON d.rowid = keyword_fts.rowid"
-            f" WHERE keyword_fts MATCH ? AND {' AND '.join(where)} ORDER BY rank, d.id LIMIT ?",
-            params,
-            limit,
-        )
-        prune_from = self.PRUNE_FROM
+        ranked = _Ranked(" AND ".join(where), params, limit, float(self.CONTEXT_WEIGHT))
+        prune_from, max_scored = self.PRUNE_FROM, self._max_scored
 
         def read(conn: sqlite3.Connection) -> list[tuple[str, MemoryType, float]]:
             if not conn.in_transaction:  # one snapshot: counts and scores of the same rows
                 conn.execute("BEGIN")
-            rows = _top(conn, tokens, ranked, prune_from)
+            rows = _top(conn, tokens, ranked, prune_from=prune_from, max_scored=max_scored)
             return [(rid, MemoryType(mtype), -rank) for rid, mtype, rank in rows]
 
         return await self._run("search", read)

@@ -184,3 +184,44 @@ async def test_pruning_happens(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         assert sorted(seen) == ['"rare"', '("rare") AND ("common")']
     finally:
         await store.close()
+
+
+async def test_a_search_of_common_words_scores_only_the_newest_matches(tmp_path: Path) -> None:
+    """Past `max_scored` matching rows that pruning cannot rule out, only the newest
+    `max_scored` rows that match and pass the filters are ranked - with the scores scoring
+    every row gives them; a user with fewer matching rows than that gets the exact
+    answer, whoever else fills the index."""
+    path = tmp_path / "keyword.db"
+    capped, full = FtsKeywordStore(path, max_scored=100), FtsKeywordStore(path, max_scored=0)
+    rng = random.Random(7)
+    written: list[SemanticMemory] = []
+    for n in range(900):
+        user = "bob" if n % 30 == 0 else "alice"
+        written.append(
+            SemanticMemory(
+                id=make_memory_id(MemoryType.SEMANTIC, user, n),
+                user_id=user,
+                content="common words " + "filler " * rng.randint(0, 9),
+                subject="s",
+                attribute=str(n),
+                value="v",
+                valid_to=NOW - timedelta(days=1) if n % 7 == 0 else None,
+            )
+        )
+    try:
+        for start in range(0, len(written), 50):  # rowids follow the order of writing
+            await capped.upsert(written[start : start + 50])
+        kwargs: dict[str, Any] = {"user_id": "alice", "now": NOW}
+        every = {i: s for i, _, s in await full.search("common words", limit=900, **kwargs)}
+        newest = [r.id for r in written if r.user_id == "alice" and r.valid_to is None][-100:]
+        window = sorted(newest, key=lambda i: (-every[i], i))[:10]
+        got = await capped.search("common words", limit=10, **kwargs)
+        assert [i for i, _, _ in got] == window
+        assert [s for _, _, s in got] == pytest.approx([every[i] for i in window])
+        assert [i for i, _, _ in got] != sorted(every, key=lambda i: (-every[i], i))[:10]
+        for query in ("common", "words common"):
+            bob = {"user_id": "bob", "limit": 10, "now": NOW}
+            assert await capped.search(query, **bob) == await full.search(query, **bob)
+    finally:
+        await capped.close()
+        await full.close()
