@@ -214,10 +214,21 @@ def test_a_forced_local_model_gets_images_with_vision_on(vision_orch: Any) -> No
 )
 def test_a_garbled_description_still_stores_the_ocr_text(vision_orch: Any, garbled: Any) -> None:
     needs("rapidocr_onnxruntime")
-    orch, model = vision_orch(describing(images=garbled))
-    result = orch.process([message(render(["Harbour walk, pier 9"]))], user_id="hal")
+    fact = Fact(
+        subject="user",
+        attribute="lives_in",
+        value="Porto",
+        statement="The user lives in Porto.",
+        source_turns=[0],
+    )
+    found = ExtractionOutput(agents=["semantic"], semantic=SemanticOutput(facts=[fact]))
+    orch, model = vision_orch(describing(images=garbled, found=found))
+    text = "I live in Porto. Look at what I found on my walk."
+    result = orch.process([message(render(["Harbour walk, pier 9"]), text=text)], user_id="hal")
     assert not result.errors and model.calls("extract") == 1  # no repair asked either
     assert described(orch, "hal") == []
+    [kept] = orch.get_all(user_id="hal", memory_types=["semantic"])  # the rest of the reply
+    assert "Porto" in kept.content
     [read] = ocr_read(orch, "hal")
     assert "pier 9" in read.content.lower()
 
