@@ -117,6 +117,15 @@ class LiteLLMClient:
         except Exception:
             return False
 
+    def supports_vision(self) -> bool:
+        """Whether litellm knows the model to take images (False for a model it does not
+        know: `media.vision: on` sends them anyway)."""
+        litellm = import_litellm()
+        try:
+            return bool(litellm.supports_vision(model=self.model))
+        except Exception:
+            return False
+
     async def structured(
         self,
         messages: list[Message],

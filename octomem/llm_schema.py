@@ -26,7 +26,7 @@ from pydantic import BaseModel
 from octomem.errors import InvalidInputError
 
 Style = Literal["json_schema", "json_object", "json_object_schema"]
-Message = dict[str, str]
+Message = dict[str, Any]  # role, and content: a string or a list of parts (text, image_url)
 
 # the keywords OpenAI's strict mode supports on every snapshot (Azure included);
 # `title` is accepted but left out: it is noise in the prompt
@@ -122,18 +122,27 @@ def structured_request(
         return messages, output
     schema = response_schema(output)
     last = messages[-1]
-    prompted = [
-        *messages[:-1],
-        {
-            "role": last["role"],
-            "content": last["content"]
-            + "\n\nReply with one JSON object, and nothing else, that matches this "
-            f"JSON schema:\n{json.dumps(schema, separators=(',', ':'))}",
-        },
-    ]
+    ask = (
+        "\n\nReply with one JSON object, and nothing else, that matches this "
+        f"JSON schema:\n{json.dumps(schema, separators=(',', ':'))}"
+    )
+    prompted = [*messages[:-1], {"role": last["role"], "content": _appended(last["content"], ask)}]
     if style == "json_object_schema":
         return prompted, {"type": "json_object", "schema": schema}
     return prompted, {"type": "json_object"}
+
+
+def _appended(content: str | list[dict[str, Any]], text: str) -> str | list[dict[str, Any]]:
+    """A message's content with `text` after its text: its first text part, when it is a
+    list of parts (text and images)."""
+    if isinstance(content, str):
+        return content + text
+    parts = [dict(part) for part in content]
+    first = next((part for part in parts if part.get("type") == "text"), None)
+    if first is None:
+        return [{"type": "text", "text": text.lstrip()}, *parts]
+    first["text"] = str(first["text"]) + text
+    return parts
 
 
 __all__ = [

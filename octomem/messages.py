@@ -11,6 +11,7 @@ import json
 import math
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -52,6 +53,18 @@ _DICT_KEYS = frozenset({"role", "content", "name", "timestamp", "id", "metadata"
 _MAX_LISTED_ERRORS = 20
 
 
+_IMAGES = "images"  # the key of a message's images between _content_text and _to_turn
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """How content parts are read: the media limits, and whether images are kept for a
+    vision model (`normalize_messages`'s `vision`)."""
+
+    config: MediaConfig
+    vision: bool
+
+
 class _BadMessage(Exception):
     """One problem with one message; collected and re-raised as InvalidInputError."""
 
@@ -64,11 +77,14 @@ def normalize_messages(
     now: datetime,
     max_message_chars: int = MAX_MESSAGE_CHARS,
     media: MediaConfig | None = None,
+    vision: bool = False,
 ) -> list[Turn]:
     """Turn `messages` into validated `Turn`s, or raise InvalidInputError naming every problem.
 
     A turn's timestamp is its message's own timestamp, else `timestamp`, else `now` (UTC).
-    Image and file parts are read within `media`'s limits (default: `MediaConfig()`).
+    Image and file parts are read within `media`'s limits (default: `MediaConfig()`);
+    with `vision`, each turn also holds its images as a vision model is sent them
+    (`Turn.images`, in memory only).
     Turn ids never depend on the clock (`turn_id`), so the same call made twice gives the
     same turns.
     """
@@ -92,7 +108,13 @@ def normalize_messages(
         try:
             turns.append(
                 _to_turn(
-                    message, index, session_id, given_ts, as_utc(now), max_message_chars, media
+                    message,
+                    index,
+                    session_id,
+                    given_ts,
+                    as_utc(now),
+                    max_message_chars,
+                    _Reading(media, vision),
                 )
             )
         except _BadMessage as exc:
@@ -146,7 +168,7 @@ def _to_turn(
     given_ts: datetime | None,
     now: datetime,
     limit: int,
-    media: MediaConfig,
+    media: _Reading,
 ) -> Turn:
     if isinstance(message, str | bytes):
         fields: dict[str, Any] = {"role": "user", "content": _decode(message, "message")}
@@ -166,7 +188,9 @@ def _to_turn(
         raise _BadMessage(str(exc)) from exc
     ts = fields.get("timestamp") or given_ts
     role: Role = fields["role"]
-    return Turn(
+    internal = fields.get("internal", {})
+    images = internal.pop(_IMAGES, [])
+    turn = Turn(
         id=turn_id(
             session_id, index, role, content, external_id=fields.get("external_id"), timestamp=ts
         ),
@@ -178,11 +202,12 @@ def _to_turn(
         session_id=session_id,
         external_id=fields.get("external_id"),
         metadata=metadata,
-        internal=fields.get("internal", {}),
+        internal=internal,
     )
+    return turn.with_images(images) if images else turn
 
 
-def _from_dict(message: Mapping[Any, Any], media: MediaConfig) -> dict[str, Any]:
+def _from_dict(message: Mapping[Any, Any], media: _Reading) -> dict[str, Any]:
     missing = [key for key in ("role", "content") if key not in message]
     if missing:
         raise _BadMessage(
@@ -235,7 +260,7 @@ def _is_langchain(message: object) -> bool:
     return module is not None and isinstance(message, module.BaseMessage)
 
 
-def _from_langchain(message: BaseMessage, media: MediaConfig) -> dict[str, Any]:
+def _from_langchain(message: BaseMessage, media: _Reading) -> dict[str, Any]:
     from langchain_core.messages import ChatMessage
 
     if isinstance(message, ChatMessage):
@@ -272,7 +297,7 @@ def _role(value: Any) -> Role:
     raise _BadMessage(f"role {shown(value)} is not one of {', '.join(ROLES)}")
 
 
-def _content_text(content: Any, internal: dict[str, Any], media: MediaConfig) -> str:
+def _content_text(content: Any, internal: dict[str, Any], media: _Reading) -> str:
     """A content value as text: a string, UTF-8 bytes, or a list of parts (mem0's single
     part dict too). Text parts are joined; image and file parts (`octomem.media.parts`)
     are read, each leaving a marker line in the text and its pieces of text, with their
@@ -312,6 +337,8 @@ def _content_text(content: Any, internal: dict[str, Any], media: MediaConfig) ->
         text = _decode("".join(texts), "content").strip()
         if attachments:
             internal["media"] = [chunk for a in attachments for chunk in a.chunks]
+            if media.vision:  # taken out again by _to_turn: never in a turn's internal
+                internal[_IMAGES] = [a.image for a in attachments if a.image is not None]
             markers = "\n".join(a.marker for a in attachments)
             text = f"{text}\n{markers}" if text else markers
         return text
@@ -322,15 +349,16 @@ def _content_text(content: Any, internal: dict[str, Any], media: MediaConfig) ->
 
 
 def _attachment(
-    part: Mapping[str, Any], index: int, before: list[Attachment], media: MediaConfig
+    part: Mapping[str, Any], index: int, before: list[Attachment], reading: _Reading
 ) -> Attachment:
     """One image or file part, read within the media limits."""
+    media = reading.config
     if len(before) >= media.max_parts:
         raise _BadMessage(
             f"content has more than {media.max_parts} image and file parts (media.max_parts)"
         )
     try:
-        attachment = read_part(part, index, media)
+        attachment = read_part(part, index, media, vision=reading.vision)
     except InvalidInputError as exc:
         raise _BadMessage(f"content part {index} ({part.get('type')}): {exc}") from None
     total = attachment.chars + sum(a.chars for a in before)

@@ -10,7 +10,8 @@ import hmac
 import json
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from types import MappingProxyType
@@ -22,6 +23,7 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    PrivateAttr,
     SerializeAsAny,
     Tag,
     TypeAdapter,
@@ -232,6 +234,16 @@ class Scope(BaseModel):
 TURN_NOTES = ("masked", "non_text_parts")
 
 
+@dataclass(frozen=True)
+class AttachedImage:
+    """An image part of a message as a vision model is shown it: held in memory for the
+    `process()` call that reads it, never stored (`media.vision`)."""
+
+    part: int  # the content part it was, as in the provenance of its resource memory
+    sha256: str  # of the bytes the caller sent
+    url: str  # a data: URL, scaled down to media.vision_max_side
+
+
 class Turn(BaseModel):
     """One validated, normalised message of a conversation."""
 
@@ -251,6 +263,19 @@ class Turn(BaseModel):
         description="what octomem noted about this message (masked secret kinds, non-text "
         "parts, the text read from its image and file parts: `media`)",
     )
+    # its images for a vision model: never serialised, never copied into a record
+    _images: list[AttachedImage] = PrivateAttr(default_factory=list)
+
+    @property
+    def images(self) -> list[AttachedImage]:
+        """The images this turn may show a vision model (none unless `media.vision` is on
+        for this call and their text held no secret)."""
+        return list(self._images)
+
+    def with_images(self, images: Sequence[AttachedImage]) -> Turn:
+        turn = self.model_copy()
+        turn._images = list(images)
+        return turn
 
 
 class SourceRef(BaseModel):

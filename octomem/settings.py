@@ -284,6 +284,17 @@ class MediaConfig(_Strict):
     local_files: bool = Field(
         True, description="read local file paths and file:// URLs named in content parts"
     )
+    vision: Literal["auto", "on", "off"] = Field(
+        "auto",
+        description="show images to the LLM inside its extraction call, to describe them: "
+        "auto = when llm.model is set and litellm says it supports vision; on = any llm.model",
+    )
+    vision_max_images: int = Field(
+        4, ge=0, description="most images shown to the LLM in one extraction call"
+    )
+    vision_max_side: int = Field(
+        1024, ge=64, description="a larger image is scaled down to this longest side first"
+    )
     fetch: FetchConfig = Field(default_factory=FetchConfig)
 
 

@@ -53,9 +53,27 @@ class ScriptedRequest:
 
     @property
     def prompt(self) -> str:
-        """The last user message: the conversation transcript or the candidates."""
+        """The last user message: the conversation transcript or the candidates (the text
+        of its text parts, when images were sent with it)."""
         users = [m["content"] for m in self.messages if m.get("role") == "user"]
-        return str(users[-1]) if users else ""
+        if not users:
+            return ""
+        last = users[-1]
+        if isinstance(last, list):
+            return "".join(str(p.get("text", "")) for p in last if p.get("type") == "text")
+        return str(last)
+
+    @property
+    def images(self) -> list[str]:
+        """The URLs (data: URLs) of the image parts sent in the messages, in order."""
+        found = []
+        for message in self.messages:
+            content = message.get("content")
+            for part in content if isinstance(content, list) else []:
+                if isinstance(part, dict) and part.get("type") == "image_url":
+                    url = part["image_url"]
+                    found.append(url["url"] if isinstance(url, dict) else url)
+        return found
 
     def transcript_lines(self) -> list[str]:
         return [line for line in self.prompt.splitlines() if re.match(r"\[\d+\] ", line)]
@@ -70,12 +88,14 @@ class ScriptedModel:
         *,
         name: str = "default",
         native_schema: bool = True,
+        vision: bool = False,
         tokens: tuple[int, int] = (120, 40),
     ) -> None:
         self.script = script
         self.name = name
         self.model = f"{PROVIDER}/{name}"
         self.native_schema = native_schema
+        self.vision = vision  # what litellm.supports_vision says of it
         self.tokens = tokens
         self.requests: list[ScriptedRequest] = []
 
@@ -98,6 +118,7 @@ class ScriptedModel:
                     "litellm_provider": PROVIDER,
                     "mode": "chat",
                     "supports_response_schema": self.native_schema,
+                    "supports_vision": self.vision,
                     "input_cost_per_token": 1e-6,
                     "output_cost_per_token": 2e-6,
                     "cache_creation_input_token_cost": 0.0,

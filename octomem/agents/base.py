@@ -22,6 +22,7 @@ from octomem.language import read_conversation
 from octomem.llm_schema import LLMOutput
 from octomem.memory_types import TypeRegistry
 from octomem.models import (
+    AttachedImage,
     MemoryBase,
     MemoryType,
     Scope,
@@ -360,6 +361,17 @@ class BaseAgent:
         """Optional hook: records of what the input itself held (the text read from its
         images and files), written with the raw turns whatever the extraction mode (rules,
         LLM, or none: infer=False) and kept by id, like the turns. Default: none."""
+        return []
+
+    # whether the agent keeps what a vision model says images show (`image_records`): the
+    # images of a conversation are shown in the LLM call that extracts for it
+    describes_images: ClassVar[bool] = False
+
+    def image_records(
+        self, turn: Turn, image: AttachedImage, description: str, ctx: ExtractionContext
+    ) -> list[MemoryBase]:
+        """Optional hook (with `describes_images`): records of what a vision model said
+        `image`, attached to `turn`, shows (`description`, masked). Default: none."""
         return []
 
     def turn_record_id(self, record: MemoryBase, turn_id: str, id_key: bytes | None) -> str:

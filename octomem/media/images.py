@@ -8,6 +8,7 @@ to be) is refused without being decoded.
 
 from __future__ import annotations
 
+import base64
 import io
 import threading
 import warnings
@@ -69,6 +70,34 @@ def read_image(data: bytes, *, max_pixels: int, ocr: bool) -> ImageText:
         image.close()
 
 
+def vision_url(data: bytes, *, max_pixels: int, max_side: int) -> str:
+    """The image as a data: URL a vision model is sent: as it is when it is a PNG, JPEG,
+    GIF or WebP within `max_side` (longest side, pixels), else scaled down (or converted)
+    to a PNG, or a JPEG for a photo. InvalidInputError as `open_image`."""
+    image = open_image(data, max_pixels=max_pixels)
+    try:
+        fmt = image.format or ""
+        if fmt in _SENT_AS_IS and max(image.size) <= max_side:
+            return _data_url(data, _SENT_AS_IS[fmt])
+        frame = _decoded_image(image)
+        frame.thumbnail((max_side, max_side))
+        out = io.BytesIO()
+        if fmt == "JPEG":
+            frame.convert("RGB").save(out, format="JPEG", quality=85)
+            return _data_url(out.getvalue(), "image/jpeg")
+        frame.save(out, format="PNG")
+        return _data_url(out.getvalue(), "image/png")
+    finally:
+        image.close()
+
+
+_SENT_AS_IS = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "WEBP": "image/webp"}
+
+
+def _data_url(data: bytes, mime: str) -> str:
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
 def open_image(data: bytes, *, max_pixels: int) -> Image:
     """The image, opened (header read, nothing decoded) and checked against `max_pixels`."""
     try:
@@ -95,13 +124,21 @@ def open_image(data: bytes, *, max_pixels: int) -> Image:
 def _decoded(image: Image) -> Any:
     """The first frame as an RGB array; InvalidInputError if its data is truncated."""
     import numpy as np
+
+    return np.asarray(_decoded_image(image, keep_alpha=False))
+
+
+def _decoded_image(image: Image, *, keep_alpha: bool = True) -> Image:
+    """The first frame, decoded, in RGB (RGBA if it has transparency and `keep_alpha`);
+    InvalidInputError if its data is truncated."""
     from PIL import Image as PILImage
 
     with warnings.catch_warnings():
         warnings.simplefilter("error", PILImage.DecompressionBombWarning)
         try:
             image.load()
-            return np.asarray(image.convert("RGB"))
+            alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
+            return image.convert("RGBA" if alpha and keep_alpha else "RGB")
         except (OSError, ValueError, SyntaxError, PILImage.DecompressionBombWarning) as exc:
             raise InvalidInputError(
                 f"the image cannot be decoded (truncated or corrupt: {exc})"

@@ -27,6 +27,7 @@ from typing import Any
 from octomem.errors import InvalidInputError
 from octomem.media import documents, images, pdf
 from octomem.media.sources import Blob, from_base64, load, sniff
+from octomem.models import AttachedImage
 from octomem.settings import MediaConfig
 from octomem.validation import clean_text
 
@@ -42,6 +43,7 @@ class Attachment:
 
     marker: str
     chunks: list[dict[str, Any]] = field(default_factory=list)
+    image: AttachedImage | None = None  # for a vision model, when asked for (`vision`)
 
     @property
     def chars(self) -> int:
@@ -52,8 +54,11 @@ def is_media(part: Mapping[str, Any]) -> bool:
     return part.get("type") in MEDIA_TYPES
 
 
-def read_part(part: Mapping[str, Any], index: int, config: MediaConfig) -> Attachment:
-    """Read one image or file part; InvalidInputError says what is wrong with it."""
+def read_part(
+    part: Mapping[str, Any], index: int, config: MediaConfig, *, vision: bool = False
+) -> Attachment:
+    """Read one image or file part; InvalidInputError says what is wrong with it. With
+    `vision`, an image's attachment also holds it as a vision model is sent it."""
     blob = _blob(part, config)
     kind = sniff(blob.data)
     info: dict[str, Any] = {
@@ -66,7 +71,13 @@ def read_part(part: Mapping[str, Any], index: int, config: MediaConfig) -> Attac
     }
     name = blob.name
     if kind == "image":
-        return _image(blob.data, name, info, config)
+        attachment = _image(blob.data, name, info, config)
+        if vision:
+            url = images.vision_url(
+                blob.data, max_pixels=config.max_pixels, max_side=config.vision_max_side
+            )
+            attachment.image = AttachedImage(index, info["sha256"], url)
+        return attachment
     if kind == "pdf":
         return _pdf(blob.data, name, info, config)
     return _document(blob.data.decode("utf-8"), name, info, config)

@@ -4,6 +4,10 @@ one call per selected agent (per_agent). Long conversations are cut into chunks 
 
 - single_call: one extraction call per chunk (+ at most one reconcile call per process)
 - per_agent:   per chunk one router call + one call per selected agent (+ one reconcile)
+
+Images (`media.vision`) make no call of their own: a chunk's images are shown in the call
+that extracts for the agent that describes images (`vision.describers`: the resource
+agent) - single_call's one call, or that agent's own call in per_agent mode.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from pydantic import BaseModel
 from octomem.agents.base import ExtractionContext, MemoryAgent
 from octomem.llm import LLMClient, UsageMeter
 from octomem.models import MemoryBase, MemoryType, Turn
+from octomem.orchestrator import vision
 from octomem.prompts.extraction import (
     agent_messages,
     extraction_output,
@@ -22,6 +27,7 @@ from octomem.prompts.extraction import (
     router_output,
     single_call_messages,
 )
+from octomem.prompts.vision import described, descriptions, shown_images, with_images
 from octomem.settings import LLMConfig
 
 _CHARS_PER_TOKEN = 4  # a conservative estimate that needs no tokenizer download
@@ -52,22 +58,31 @@ async def single_call(
     agents: Sequence[MemoryAgent],
     config: LLMConfig,
     meter: UsageMeter,
+    *,
+    max_images: int = 0,
 ) -> tuple[list[MemoryType], dict[MemoryType, list[MemoryBase]]]:
     """Routing and every agent's candidates, from one call per chunk (`agents`: the ones
-    with a prompt)."""
+    with a prompt); up to `max_images` of the chunk's images shown in it."""
     selected: set[MemoryType] = set()
     candidates: dict[MemoryType, list[MemoryBase]] = {a.memory_type: [] for a in agents}
     output_model = extraction_output(agents)
+    describer = next(iter(vision.describers(agents)), None)
     for chunk in chunk_turns(turns, config.chunk_tokens):
         messages = single_call_messages(chunk, ctx, agents, config.prompts)
-        output = await llm.structured(messages, output_model, purpose="extract", meter=meter)
+        shown = shown_images(chunk, max_images) if describer is not None else []
+        model = described(output_model) if shown else output_model
+        output = await llm.structured(
+            with_images(messages, shown), model, purpose="extract", meter=meter
+        )
         listed = {MemoryType(name) for name in output.agents}
         for agent in agents:
             mtype = agent.memory_type
             if agent.prompt is None:
                 continue
             records = agent.prompt.to_records(output.part(mtype), chunk, ctx)
-            candidates[mtype] += records
+            if describer is not None and agent is describer and shown:
+                records += vision.records_of(agent, descriptions(output, shown), ctx)
+            candidates[mtype] += vision.masked(records) if shown else records
             if records or mtype in listed:
                 selected.add(mtype)
     return [a.memory_type for a in agents if a.memory_type in selected], candidates
@@ -98,19 +113,28 @@ async def for_agent(
     ctx: ExtractionContext,
     config: LLMConfig,
     meter: UsageMeter,
+    *,
+    max_images: int = 0,
 ) -> list[MemoryBase]:
-    """per_agent mode: one agent's specialised prompt, one call per chunk."""
+    """per_agent mode: one agent's specialised prompt, one call per chunk; up to
+    `max_images` of the chunk's images shown in it when the agent describes images."""
     prompt = agent.prompt
     records: list[MemoryBase] = []
     if prompt is None:
         return records
+    describes = bool(vision.describers([agent]))
     for chunk in chunk_turns(turns, config.chunk_tokens):
         messages = agent_messages(agent, chunk, ctx, config.prompts)
+        shown = shown_images(chunk, max_images) if describes else []
         output: BaseModel = await llm.structured(
-            messages,
-            prompt.output,
+            with_images(messages, shown),
+            described(prompt.output) if shown else prompt.output,
             purpose=f"extract:{agent.memory_type.value}",
             meter=meter,
         )
-        records += prompt.to_records(output, chunk, ctx)
+        found = prompt.to_records(output, chunk, ctx)
+        if shown:
+            found += vision.records_of(agent, descriptions(output, shown), ctx)
+            found = vision.masked(found)
+        records += found
     return records

@@ -12,7 +12,9 @@ agent) -> commit
 - route: which agents get the conversation, and why (`routing`); in per_agent mode the
   LLM router call narrows them.
 - llm_extract (single_call mode): one LLM call per chunk gives every routed agent's
-  candidates; the agents it found nothing for are skipped.
+  candidates; the agents it found nothing for are skipped. With a vision model
+  (`media.vision`), the images whose text held no secret are shown in that call
+  (`octomem.orchestrator.vision`); per_agent shows them in the resource agent's call.
 - agent: one agent extracts: by its offline rules, or (per_agent) by its own LLM call.
 - commit: under the scope's write lock (`octomem.orchestrator.locks`), reconcile
   (exact -> conflict -> near-duplicate, with at most one batched LLM decision) and write
@@ -55,7 +57,7 @@ from octomem.models import (
     Turn,
     utcnow,
 )
-from octomem.orchestrator import extraction, projections, routing
+from octomem.orchestrator import extraction, projections, routing, vision
 from octomem.orchestrator.commit import commit as commit_changes
 from octomem.orchestrator.events import closed_by_version
 from octomem.orchestrator.metadata import with_caller_metadata
@@ -159,6 +161,9 @@ def build_process_graph(services: Services) -> ProcessGraph:
     async def normalize(state: ProcessState) -> dict[str, Any]:
         def validated() -> tuple[list[Turn], dict[str, Any] | None]:
             # CPU work (validation, masking): in a worker thread
+            shows_images = state.get("infer", True) and vision.enabled(
+                settings.media.vision, services.llm
+            )
             turns = state.get("turns_in") or normalize_messages(
                 state["messages"],
                 session_id=state.get("session_id"),
@@ -166,9 +171,11 @@ def build_process_graph(services: Services) -> ProcessGraph:
                 now=utcnow(),
                 max_message_chars=settings.input.max_message_chars,
                 media=settings.media,
+                vision=shows_images,
             )
             metadata = state.get("metadata")
-            return [_masked(turn) for turn in turns], metadata and mask_value(metadata)
+            masked = [vision.screened(_masked(turn), settings.media.vision) for turn in turns]
+            return masked, metadata and mask_value(metadata)
 
         with span("node.normalize", user_id=state.get("user_id")) as current:
             # bad input fails before any write
@@ -275,6 +282,8 @@ def build_process_graph(services: Services) -> ProcessGraph:
                     picked = await extraction.route(
                         llm, state["turns"], context(state), asked, config, meter
                     )
+                    if any(turn.images for turn in state["turns"]):  # they describe them
+                        picked += [a.memory_type for a in vision.describers(asked)]
                     for agent in asked:
                         if agent.memory_type not in picked:
                             reasons[agent.memory_type] = _NOTHING_FOUND
@@ -309,7 +318,13 @@ def build_process_graph(services: Services) -> ProcessGraph:
                 if llm is None:  # routed here only with an LLM
                     raise LLMError("no LLM is configured")
                 picked, found = await extraction.single_call(
-                    llm, state["turns"], context(state), asked, settings.llm, meter
+                    llm,
+                    state["turns"],
+                    context(state),
+                    asked,
+                    settings.llm,
+                    meter,
+                    max_images=settings.media.vision_max_images,
                 )
                 candidates = [
                     with_caller_metadata(c, state["turns"], state.get("metadata"))
@@ -374,7 +389,13 @@ def build_process_graph(services: Services) -> ProcessGraph:
                 meter = UsageMeter()
                 try:
                     found = await extraction.for_agent(
-                        services.llm, memory_agent, state["turns"], ctx, settings.llm, meter
+                        services.llm,
+                        memory_agent,
+                        state["turns"],
+                        ctx,
+                        settings.llm,
+                        meter,
+                        max_images=settings.media.vision_max_images,
                     )
                 except LLMError as exc:
                     update["errors"] = [StepError(step="extraction", agent=mtype, message=str(exc))]
@@ -430,7 +451,7 @@ def build_process_graph(services: Services) -> ProcessGraph:
         usage = _total([*state.get("llm_usage", []), meter.usage])
         result = ProcessResult(
             operations=operations,
-            turns=state["turns"],
+            turns=[t.with_images([]) if t.images else t for t in state["turns"]],
             turn_memory_ids=state.get("stored_turns", []),
             agents=agents,
             llm=usage,

@@ -22,7 +22,8 @@ if it names one) exactly as an LLM DELETE does, and closes nothing when none is 
 
 With an LLM, candidates that are not exact duplicates and have related stored memories
 are first decided by one batched LLM call (`llm_decisions`); its verdict replaces steps
-2-3, except that a conflict-key rival is always closed when a new value is added, so one
+2-3 (a description of an attached image is not asked about: it is one record per image,
+kept by id), except that a conflict-key rival is always closed when a new value is added, so one
 current value per key holds whatever the model says.
 """
 
@@ -110,6 +111,11 @@ class Reconciler:
             existing = await self._get(candidate.memory_type, candidate.id)
             if existing is not None and existing.content_hash == candidate.content_hash:
                 related.append([])  # exact duplicates never reach the LLM
+                continue
+            if isinstance(candidate.internal.get("media"), dict):
+                # what an image was seen to show (`vision`): kept by its id beside the
+                # image's OCR text, which a verdict must not rewrite
+                related.append([])
                 continue
             related.append(
                 await llm_decisions.related_memories(

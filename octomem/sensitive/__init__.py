@@ -27,7 +27,7 @@ from octomem.sensitive.normal import normalise
 from octomem.sensitive.numbers import find_numbers
 from octomem.sensitive.spans import MARK, Found, apply, placeholder
 
-__all__ = ["MARK", "Masked", "mask", "mask_text", "mask_value", "secret_key"]
+__all__ = ["MARK", "Masked", "mask", "mask_text", "mask_value", "secret_key", "secrets_in"]
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,18 @@ def _mask_once(text: str, kinds: list[str]) -> str:
     masked, more = apply(text, found)
     kinds += more
     return masked
+
+
+def secrets_in(text: str) -> list[tuple[str, str]]:
+    """The secrets `mask` finds first in `text`: (each as written there, its kind). For a
+    text whose parts are stored apart (a fact's value beside its statement): the value
+    alone has no cue to be found by."""
+    normal = normalise(text)
+    seen = text if normal is None else normal.text
+    found: list[Found] = [*find_keys(seen), *find_numbers(seen), *find_cued(seen)]
+    if normal is not None:
+        found = [Found(*normal.original(f.start, f.end), f.kind, f.tail) for f in found]
+    return [(text[f.start : f.end], f.kind) for f in found if f.end > f.start]
 
 
 def mask_text(text: str) -> str:

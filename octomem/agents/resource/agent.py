@@ -20,7 +20,12 @@ from octomem.agents.base import (
 )
 from octomem.agents.registry import register
 from octomem.agents.resource import prompt as resource_prompt
-from octomem.agents.resource.media import actor_of, media_records, without_markers
+from octomem.agents.resource.media import (
+    actor_of,
+    description_record,
+    media_records,
+    without_markers,
+)
 from octomem.language import (
     entities_in,
     norm_key,
@@ -29,7 +34,14 @@ from octomem.language import (
     third_person,
     words,
 )
-from octomem.models import MemoryBase, MemoryType, ResourceMemory, Turn, content_hash
+from octomem.models import (
+    AttachedImage,
+    MemoryBase,
+    MemoryType,
+    ResourceMemory,
+    Turn,
+    content_hash,
+)
 
 EXTENSIONS: dict[str, str] = {}
 for _type, _exts in {
@@ -232,6 +244,15 @@ class ResourceAgent(BaseAgent):
         for turn in turns:
             out += media_records(turn, actor_of(turn, ctx.user_name), ctx)
         return out
+
+    describes_images = True
+
+    def image_records(
+        self, turn: Turn, image: AttachedImage, description: str, ctx: ExtractionContext
+    ) -> list[MemoryBase]:
+        """What a vision model said an image shows: one record beside its OCR text's."""
+        record = description_record(turn, image, description, actor_of(turn, ctx.user_name), ctx)
+        return [record] if record is not None else []
 
     def conflict_key(self, record: MemoryBase) -> str | None:
         if not isinstance(record, ResourceMemory):

@@ -5,6 +5,11 @@ or a chunk of either) kept in the turn's `internal["media"]`, already masked; ea
 becomes one resource memory that says what was read, with its provenance (message, part,
 page or section, chunk) and the sha256 of the file. The same file sent again gives the
 same ids, so it updates what is stored instead of adding it twice.
+
+With a vision model (`media.vision`), what the model says an image shows is one more
+record of that image (`description_record`), beside the text OCR read in it: OCR gives the
+exact characters (codes, numbers, names), the model what the picture is; each is recalled
+by its own words and neither overwrites the other. Its provenance says `read_by: vision`.
 """
 
 from __future__ import annotations
@@ -12,12 +17,12 @@ from __future__ import annotations
 from typing import Any
 
 from octomem.agents.base import ExtractionContext, record_fields
-from octomem.models import MemoryType, ResourceMemory, Turn
+from octomem.models import AttachedImage, MemoryType, ResourceMemory, Turn
 
 MARKER = "[attached "  # the line `octomem.messages` leaves in the text for each part
 _PROVENANCE = (
     "part", "kind", "sha256", "bytes", "origin", "pages", "page", "section", "chunk",
-    "format", "width", "height", "taken_at", "ocr",
+    "format", "width", "height", "taken_at", "ocr", "vision",
 )  # fmt: skip
 
 
@@ -75,4 +80,38 @@ def _record(
             "media": {"message": turn.index, **provenance},
         },
         **record_fields(turn, ctx, "resource"),
+    )
+
+
+def description_record(
+    turn: Turn, image: AttachedImage, description: str, actor: str, ctx: ExtractionContext
+) -> ResourceMemory | None:
+    """What a vision model said `image` shows, as a resource memory with the provenance of
+    the image's own record (None if the turn holds no record of that image)."""
+    piece = next((p for p in turn.internal.get("media") or [] if p.get("part") == image.part), None)
+    if piece is None or not description.strip():
+        return None
+    key = f"media:{image.sha256}:vision"
+    header = piece["header"]
+    content = f"{actor} shared {header}; it shows: {description.strip()}"
+    provenance = {k: piece[k] for k in _PROVENANCE if piece.get(k) is not None}
+    provenance.pop("chunk", None)  # it describes the whole image
+    title = piece.get("name") or f"image {image.sha256[:12]}"
+    fields = record_fields(turn, ctx, "resource")
+    fields["source"] = fields["source"].model_copy(update={"extractor": "vision:resource"})
+    return ResourceMemory(
+        id=ctx.memory_id(MemoryType.RESOURCE, key),
+        content=content,
+        title=title[:200],
+        resource_type="image",
+        uri=piece.get("uri") or f"sha256:{image.sha256}",
+        summary=f"{actor} shared {header}.",
+        excerpt=description.strip()[:500],
+        sensitive="[MASKED " in content,
+        internal={
+            "resource_key": key,
+            "shared_by": actor,
+            "media": {"message": turn.index, **provenance, "read_by": "vision"},
+        },
+        **fields,
     )

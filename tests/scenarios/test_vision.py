@@ -1,0 +1,281 @@
+"""Images described by a vision model inside the extraction call octomem already makes
+(`media.vision`), driven by a scripted model through the real litellm path: the
+description is stored and recalled beside the OCR text, no call is added, an image whose
+text holds a secret is never sent, and a garbled reply costs only the description."""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from octomem import Orchestrator
+from octomem.agents.semantic.prompt import Fact, SemanticOutput
+from octomem.prompts.extraction import ExtractionOutput, RouterOutput
+from octomem.prompts.reconcile import DecisionOutput
+from octomem.testing import ScriptedModel, ScriptedRequest
+from tests.media_files import data_url, needs, render
+from tests.scenarios.test_media import SECRET, files_holding, media_records
+
+pytest.importorskip("litellm")
+
+DESCRIPTION = "A red tandem bicycle chained to a lamppost beside a blue lighthouse."
+Script = Callable[[ScriptedRequest], Any]
+
+
+def message(*images: bytes, text: str = "Look at what I found on my walk.") -> dict[str, Any]:
+    parts: list[dict[str, Any]] = [{"type": "text", "text": text}]
+    parts += [
+        {"type": "image_url", "image_url": {"url": data_url(data, "image/png")}} for data in images
+    ]
+    return {"role": "user", "content": parts}
+
+
+def describing(
+    description: str = DESCRIPTION, *, images: Any = None, found: ExtractionOutput | None = None
+) -> Script:
+    """A script that extracts nothing (or `found`) and describes every image it is sent;
+    `images`, when given, is the reply's `images` value as it is (a garbled reply)."""
+
+    def script(request: ScriptedRequest) -> Any:
+        if request.purpose == "reconcile":
+            return DecisionOutput()
+        if request.purpose == "route":
+            return RouterOutput()  # picks nothing: the images still get described
+        extracted = found or ExtractionOutput()
+        empty = extracted if request.purpose == "extract" else request.output_type()
+        reply = empty.model_dump()
+        if request.images:
+            count = len(request.images)
+            each = [{"image": n, "description": description} for n in range(1, count + 1)]
+            reply["images"] = each if images is None else images
+        return reply
+
+    return script
+
+
+@pytest.fixture
+def vision_orch(make_orch: Any) -> Iterator[Callable[..., tuple[Orchestrator, ScriptedModel]]]:
+    models: list[ScriptedModel] = []
+
+    def make(
+        script: Script,
+        *,
+        vision: bool = True,
+        native_schema: bool = True,
+        media: dict[str, Any] | None = None,
+        data_dir: Path | None = None,
+        **llm: Any,
+    ) -> tuple[Orchestrator, ScriptedModel]:
+        model = ScriptedModel(
+            script, name=f"vision{len(models)}", vision=vision, native_schema=native_schema
+        ).install()
+        models.append(model)
+        config = {"model": model.model, "max_retries": 0, **llm}
+        where = {"data_dir": data_dir} if data_dir is not None else {}
+        return make_orch(llm=config, media=media or {}, **where), model
+
+    yield make
+    for model in models:
+        model.uninstall()
+
+
+def described(orch: Orchestrator, user: str) -> list[Any]:
+    return [r for r in media_records(orch, user) if r.internal["media"].get("read_by") == "vision"]
+
+
+def ocr_read(orch: Orchestrator, user: str) -> list[Any]:
+    return [r for r in media_records(orch, user) if "read_by" not in r.internal["media"]]
+
+
+def test_description_stored_recalled_and_sent_inside_the_extraction_call(vision_orch: Any) -> None:
+    needs("rapidocr_onnxruntime")
+    orch, model = vision_orch(describing(), reconcile=False)
+    image = render(["Harbour walk, pier 9"])
+    result = orch.process([message(image)], user_id="ana")
+    # the image went out as an OpenAI-style image_url part of the one extraction call
+    assert model.calls() == 1 and model.calls("extract") == 1 and not result.errors
+    [sent] = model.requests[0].images
+    assert sent == data_url(image, "image/png")  # small and a PNG: sent as it is
+    assert "image 1 attached to message [0] (part 1)" in model.requests[0].prompt
+    # the same conversation without the image makes as many calls
+    plain = orch.process([message()], user_id="ben")
+    assert result.llm.calls == plain.llm.calls == 1
+    # the description is a memory of its own, with the image's provenance, beside the OCR text
+    [seen] = described(orch, "ana")
+    assert DESCRIPTION in seen.content and seen.resource_type == "image"
+    assert seen.internal["media"]["part"] == 1 and seen.internal["media"]["message"] == 0
+    assert len(seen.internal["media"]["sha256"]) == 64 and seen.source.extractor.startswith(
+        "vision"
+    )
+    [read] = ocr_read(orch, "ana")
+    assert "pier 9" in read.content.lower()
+    # recall finds the image by words only the description has
+    hits = orch.recall("where did I see the tandem bicycle?", user_id="ana", limit=3)
+    assert hits.hits and "tandem bicycle" in hits.hits[0].text
+    # a second time: the same record, not a second one
+    orch.process([message(image)], user_id="ana")
+    assert len(described(orch, "ana")) == 1
+
+
+def test_image_whose_text_holds_a_secret_is_never_sent(vision_orch: Any, tmp_path: Path) -> None:
+    needs("rapidocr_onnxruntime")
+    data_dir = tmp_path / "data"
+    orch, model = vision_orch(describing(), data_dir=data_dir)
+    secret = render(["Wifi password: " + SECRET])
+    safe = render(["Harbour walk, pier 9"])
+    result = orch.process([message(secret, safe)], user_id="cara")
+    assert not result.errors and model.calls("extract") == 1
+    # only the safe image (part 2) was sent, numbered 1
+    assert model.requests[0].images == [data_url(safe, "image/png")]
+    assert "image 1 attached to message [0] (part 2)" in model.requests[0].prompt
+    withheld = [r for r in ocr_read(orch, "cara") if r.internal["media"]["part"] == 1]
+    assert withheld and withheld[0].internal["media"]["vision"].startswith("not sent: its text")
+    assert [r.internal["media"]["part"] for r in described(orch, "cara")] == [2]
+    orch.close()
+    assert files_holding(data_dir, SECRET) == []
+    assert files_holding(data_dir, "tandem")  # what was described is stored
+
+
+def test_descriptions_and_memories_of_a_vision_call_are_masked(
+    vision_orch: Any, tmp_path: Path
+) -> None:
+    """OCR may miss a secret the model can read: what the model says is masked."""
+    needs("rapidocr_onnxruntime")
+    leaked = f"A sticky note that says: my password is {SECRET}"
+    fact = Fact(
+        subject="user",
+        attribute="wifi_password",
+        value=SECRET,
+        statement=f"The user's wifi password is {SECRET}.",
+        source_turns=[0],
+    )
+    found = ExtractionOutput(agents=["semantic"], semantic=SemanticOutput(facts=[fact]))
+    data_dir = tmp_path / "data"
+    orch, model = vision_orch(describing(leaked, found=found), data_dir=data_dir)
+    orch.process([message(render(["Harbour walk, pier 9"]))], user_id="dev")
+    [seen] = described(orch, "dev")
+    assert SECRET not in seen.content and "[MASKED" in seen.content and seen.sensitive
+    [kept] = orch.get_all(user_id="dev", memory_types=["semantic"])
+    assert SECRET not in kept.content and "[MASKED" in kept.content
+    orch.close()
+    assert files_holding(data_dir, SECRET) == []
+
+
+@pytest.mark.parametrize("setting", ["auto", "on"])
+def test_without_ocr_an_image_is_sent_only_when_vision_is_on(
+    vision_orch: Any, setting: str
+) -> None:
+    needs("PIL")
+    orch, model = vision_orch(describing(), media={"ocr": False, "vision": setting})
+    orch.process([message(render(["Harbour walk, pier 9"]))], user_id="eli")
+    [read] = ocr_read(orch, "eli")
+    if setting == "auto":
+        assert model.requests[0].images == [] and described(orch, "eli") == []
+        assert "not checked for secrets" in read.internal["media"]["vision"]
+    else:
+        assert len(model.requests[0].images) == 1 and len(described(orch, "eli")) == 1
+        assert "vision" not in read.internal["media"]
+
+
+@pytest.mark.parametrize(("vision", "setting"), [(False, "auto"), (True, "off")])
+def test_no_image_is_sent_to_a_model_without_vision_or_with_vision_off(
+    vision_orch: Any, vision: bool, setting: str
+) -> None:
+    needs("PIL")
+    orch, model = vision_orch(describing(), vision=vision, media={"vision": setting})
+    result = orch.process([message(render(["Harbour walk, pier 9"]))], user_id="fay")
+    assert not result.errors and model.calls("extract") == 1
+    [request] = model.requests[:1]
+    assert request.images == [] and isinstance(request.messages[-1]["content"], str)
+    assert "images" not in str(request.params.get("response_format"))  # the schema as before
+    assert described(orch, "fay") == [] and len(ocr_read(orch, "fay")) == 1
+
+
+def test_a_forced_local_model_gets_images_with_vision_on(vision_orch: Any) -> None:
+    needs("rapidocr_onnxruntime")
+    orch, model = vision_orch(describing(), vision=False, media={"vision": "on"})
+    orch.process([message(render(["Harbour walk, pier 9"]))], user_id="gus")
+    assert len(model.requests[0].images) == 1 and len(described(orch, "gus")) == 1
+
+
+@pytest.mark.parametrize(
+    "garbled",
+    [
+        "not a list",
+        {"image": 1, "description": "an object, not a list"},
+        [{"image": "one", "description": 3}, {"image": 7, "description": "no such image"}],
+        [{"image": 1}],
+    ],
+)
+def test_a_garbled_description_still_stores_the_ocr_text(vision_orch: Any, garbled: Any) -> None:
+    needs("rapidocr_onnxruntime")
+    fact = Fact(
+        subject="user",
+        attribute="lives_in",
+        value="Porto",
+        statement="The user lives in Porto.",
+        source_turns=[0],
+    )
+    found = ExtractionOutput(agents=["semantic"], semantic=SemanticOutput(facts=[fact]))
+    orch, model = vision_orch(describing(images=garbled, found=found))
+    text = "I live in Porto. Look at what I found on my walk."
+    result = orch.process([message(render(["Harbour walk, pier 9"]), text=text)], user_id="hal")
+    assert not result.errors and model.calls("extract") == 1  # no repair asked either
+    assert described(orch, "hal") == []
+    [kept] = orch.get_all(user_id="hal", memory_types=["semantic"])  # the rest of the reply
+    assert "Porto" in kept.content
+    [read] = ocr_read(orch, "hal")
+    assert "pier 9" in read.content.lower()
+
+
+def test_a_reply_that_is_not_json_falls_back_and_keeps_the_ocr_text(vision_orch: Any) -> None:
+    needs("rapidocr_onnxruntime")
+    orch, model = vision_orch(lambda request: "I see a bicycle!")
+    result = orch.process([message(render(["Harbour walk, pier 9"]))], user_id="ida")
+    assert result.extraction == "offline_fallback" and result.errors
+    assert described(orch, "ida") == [] and len(ocr_read(orch, "ida")) == 1
+
+
+def test_per_agent_shows_images_only_in_the_resource_agents_call(vision_orch: Any) -> None:
+    needs("rapidocr_onnxruntime")
+    orch, model = vision_orch(describing(), extraction_mode="per_agent", reconcile=False)
+    result = orch.process([message(render(["Harbour walk, pier 9"]))], user_id="jo")
+    # the router picked nothing; the resource agent still read the image, in its own call
+    purposes = [r.purpose for r in model.requests]
+    assert purposes == ["route", "extract:resource"] and result.llm.calls == 2
+    assert [len(r.images) for r in model.requests] == [0, 1]
+    [seen] = described(orch, "jo")
+    assert DESCRIPTION in seen.content
+
+
+def test_at_most_vision_max_images_are_sent_and_big_ones_are_scaled_down(
+    vision_orch: Any,
+) -> None:
+    needs("rapidocr_onnxruntime")
+    from PIL import Image
+
+    big = io.BytesIO()
+    Image.new("RGB", (3000, 1500), "white").save(big, format="PNG")
+    orch, model = vision_orch(describing(), media={"vision_max_images": 1})
+    orch.process([message(big.getvalue(), render(["Harbour walk, pier 9"]))], user_id="kim")
+    [sent] = model.requests[0].images
+    head, payload = sent.split(",", 1)
+    assert head == "data:image/png;base64"
+    with Image.open(io.BytesIO(base64.b64decode(payload))) as shown:
+        assert shown.size == (1024, 512)
+    assert [r.internal["media"]["part"] for r in described(orch, "kim")] == [1]
+
+
+def test_json_mode_shows_the_schema_with_images_in_the_text_part(vision_orch: Any) -> None:
+    needs("rapidocr_onnxruntime")
+    orch, model = vision_orch(describing(), native_schema=False)
+    orch.process([message(render(["Harbour walk, pier 9"]))], user_id="lou")
+    [request] = model.requests
+    assert len(request.images) == 1 and request.params["response_format"]["type"] == "json_object"
+    assert '"images"' in request.prompt and "JSON schema" in request.prompt
+    assert len(described(orch, "lou")) == 1
