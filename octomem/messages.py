@@ -166,7 +166,7 @@ def _to_turn(
         raise _BadMessage(str(exc)) from exc
     ts = fields.get("timestamp") or given_ts
     role: Role = fields["role"]
-    return Turn(
+    turn = Turn(
         id=turn_id(
             session_id, index, role, content, external_id=fields.get("external_id"), timestamp=ts
         ),
@@ -180,6 +180,8 @@ def _to_turn(
         metadata=metadata,
         internal=fields.get("internal", {}),
     )
+    turn.originals.update(fields.get("originals") or {})
+    return turn
 
 
 def _from_dict(message: Mapping[Any, Any], media: MediaConfig) -> dict[str, Any]:
@@ -202,14 +204,16 @@ def _from_dict(message: Mapping[Any, Any], media: MediaConfig) -> dict[str, Any]
     if _is_blank(content) and message.get("tool_calls"):
         content = _render_tool_calls(message["tool_calls"])
     internal: dict[str, Any] = {}
+    originals: dict[str, bytes] = {}
     return {
         "role": _role(message["role"]),
-        "content": _content_text(content, internal, media),
+        "content": _content_text(content, internal, media, originals),
         "name": _optional_str(message.get("name"), "name"),
         "timestamp": _timestamp(message.get("timestamp")),
         "external_id": _external_id(message.get("id")),
         "metadata": metadata,
         "internal": internal,
+        "originals": originals,
     }
 
 
@@ -253,13 +257,15 @@ def _from_langchain(message: BaseMessage, media: MediaConfig) -> dict[str, Any]:
     if _is_blank(content) and metadata.get("tool_calls"):
         content = _render_tool_calls(metadata["tool_calls"])
     internal: dict[str, Any] = {}
+    originals: dict[str, bytes] = {}
     return {
         "role": role,
-        "content": _content_text(content, internal, media),
+        "content": _content_text(content, internal, media, originals),
         "name": _optional_str(message.name, "name"),
         "external_id": _external_id(message.id),
         "metadata": metadata,
         "internal": internal,
+        "originals": originals,
     }
 
 
@@ -272,7 +278,9 @@ def _role(value: Any) -> Role:
     raise _BadMessage(f"role {shown(value)} is not one of {', '.join(ROLES)}")
 
 
-def _content_text(content: Any, internal: dict[str, Any], media: MediaConfig) -> str:
+def _content_text(
+    content: Any, internal: dict[str, Any], media: MediaConfig, originals: dict[str, bytes]
+) -> str:
     """A content value as text: a string, UTF-8 bytes, or a list of parts (mem0's single
     part dict too). Text parts are joined; image and file parts (`octomem.media.parts`)
     are read, each leaving a marker line in the text and its pieces of text, with their
@@ -312,6 +320,8 @@ def _content_text(content: Any, internal: dict[str, Any], media: MediaConfig) ->
         text = _decode("".join(texts), "content").strip()
         if attachments:
             internal["media"] = [chunk for a in attachments for chunk in a.chunks]
+            # the bytes of the parts (only read with media.keep_originals), by sha256
+            originals.update({a.chunks[0]["sha256"]: a.data for a in attachments if a.data})
             markers = "\n".join(a.marker for a in attachments)
             text = f"{text}\n{markers}" if text else markers
         return text

@@ -42,6 +42,7 @@ class Attachment:
 
     marker: str
     chunks: list[dict[str, Any]] = field(default_factory=list)
+    data: bytes = field(default=b"", repr=False)  # the part's bytes (media.keep_originals)
 
     @property
     def chars(self) -> int:
@@ -66,10 +67,14 @@ def read_part(part: Mapping[str, Any], index: int, config: MediaConfig) -> Attac
     }
     name = blob.name
     if kind == "image":
-        return _image(blob.data, name, info, config)
-    if kind == "pdf":
-        return _pdf(blob.data, name, info, config)
-    return _document(blob.data.decode("utf-8"), name, info, config)
+        attachment = _image(blob.data, name, info, config)
+    elif kind == "pdf":
+        attachment = _pdf(blob.data, name, info, config)
+    else:
+        attachment = _document(blob.data.decode("utf-8"), name, info, config)
+    if config.keep_originals and attachment.chunks:  # none: no record would name it
+        attachment.data = blob.data
+    return attachment
 
 
 def _blob(part: Mapping[str, Any], config: MediaConfig) -> Blob:

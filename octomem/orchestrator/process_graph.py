@@ -54,7 +54,7 @@ from octomem.models import (
     Turn,
     utcnow,
 )
-from octomem.orchestrator import extraction, projections, routing
+from octomem.orchestrator import extraction, originals, projections, routing
 from octomem.orchestrator.commit import commit as commit_changes
 from octomem.orchestrator.metadata import with_caller_metadata
 from octomem.orchestrator.reconcile import Reconciler
@@ -154,7 +154,10 @@ def build_process_graph(services: Services) -> ProcessGraph:
                 media=settings.media,
             )
             metadata = state.get("metadata")
-            return [_masked(turn) for turn in turns], metadata and mask_value(metadata)
+            masked = [_masked(turn) for turn in turns]
+            if settings.media.keep_originals:  # which parts' bytes may be kept
+                masked = [originals.marked(turn) for turn in masked]
+            return masked, metadata and mask_value(metadata)
 
         with span("node.normalize", user_id=state.get("user_id")) as current:
             # bad input fails before any write
@@ -218,6 +221,9 @@ def build_process_graph(services: Services) -> ProcessGraph:
                     if r.id not in stored
                 ]
                 changes = await offload.cpu(len(fresh), lambda: all_changes(fresh))
+                # the parts' original bytes before the records that name them: a crash
+                # between the two leaves an orphan blob, never a record without its blob
+                await originals.keep(services, scope.user_id, records, turns)
                 await write_records(services, changes)
         inputs = [d for d in fresh if d.record.memory_type != turn_log.memory_type]
         return {"stored_turns": ids, "inputs": inputs, "candidates": [], "fell_back": []}
