@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from octomem import ConfigurationError, InvalidInputError, Orchestrator
-from octomem.settings import load_settings
+from octomem.settings import for_remote_callers, load_settings
 from tests.media_files import data_url, make_pdf, needs, render
 
 KEEP = {"media": {"keep_originals": True}}
@@ -116,6 +116,17 @@ def test_an_image_showing_a_password_is_not_kept(make_orch: Any, tmp_path: Path)
     assert blob_files(data_dir) == []
     assert files_holding(data_dir, SECRET.encode()) == []
     assert files_holding(data_dir, image[64:256]) == []
+
+
+def test_an_image_whose_text_was_not_read_is_not_kept(make_orch: Any, tmp_path: Path) -> None:
+    needs("PIL")
+    data_dir = tmp_path / "data"
+    image = render(["Wifi password: " + SECRET])
+    orch = make_orch(data_dir=data_dir, media={"keep_originals": True, "ocr": False})
+    part = {"type": "image_url", "image_url": {"url": data_url(image, "image/png")}}
+    orch.process([{"role": "user", "content": [part]}], user_id="ivan")
+    assert originals_of(orch, "ivan") == {sha(image): "withheld: text not read"}
+    assert blob_files(data_dir) == []
 
 
 def test_forget_removes_the_users_blobs_and_no_one_elses(make_orch: Any, tmp_path: Path) -> None:
@@ -267,6 +278,9 @@ def test_keep_originals_is_refused_with_store_servers() -> None:
     with pytest.raises(ConfigurationError, match="keep_originals needs embedded stores"):
         load_settings(graph={"provider": "neo4j", "password": "x" * 12}, **KEEP)
     assert load_settings(vector={"mode": "http"}).media.keep_originals is False
+    # the service and MCP over HTTP keep them as the operator set it (embedded stores)
+    remote = for_remote_callers(load_settings(**KEEP))
+    assert remote.media.keep_originals is True and remote.media.local_files is False
 
 
 def test_a_failed_write_leaves_no_blob_and_no_temporary_file(
