@@ -204,6 +204,7 @@ def _to_turn(
         metadata=metadata,
         internal=internal,
     )
+    turn.originals.update(fields.get("originals") or {})
     return turn.with_images(images) if images else turn
 
 
@@ -227,14 +228,16 @@ def _from_dict(message: Mapping[Any, Any], media: _Reading) -> dict[str, Any]:
     if _is_blank(content) and message.get("tool_calls"):
         content = _render_tool_calls(message["tool_calls"])
     internal: dict[str, Any] = {}
+    originals: dict[str, bytes] = {}
     return {
         "role": _role(message["role"]),
-        "content": _content_text(content, internal, media),
+        "content": _content_text(content, internal, media, originals),
         "name": _optional_str(message.get("name"), "name"),
         "timestamp": _timestamp(message.get("timestamp")),
         "external_id": _external_id(message.get("id")),
         "metadata": metadata,
         "internal": internal,
+        "originals": originals,
     }
 
 
@@ -278,13 +281,15 @@ def _from_langchain(message: BaseMessage, media: _Reading) -> dict[str, Any]:
     if _is_blank(content) and metadata.get("tool_calls"):
         content = _render_tool_calls(metadata["tool_calls"])
     internal: dict[str, Any] = {}
+    originals: dict[str, bytes] = {}
     return {
         "role": role,
-        "content": _content_text(content, internal, media),
+        "content": _content_text(content, internal, media, originals),
         "name": _optional_str(message.name, "name"),
         "external_id": _external_id(message.id),
         "metadata": metadata,
         "internal": internal,
+        "originals": originals,
     }
 
 
@@ -297,7 +302,9 @@ def _role(value: Any) -> Role:
     raise _BadMessage(f"role {shown(value)} is not one of {', '.join(ROLES)}")
 
 
-def _content_text(content: Any, internal: dict[str, Any], media: _Reading) -> str:
+def _content_text(
+    content: Any, internal: dict[str, Any], media: _Reading, originals: dict[str, bytes]
+) -> str:
     """A content value as text: a string, UTF-8 bytes, or a list of parts (mem0's single
     part dict too). Text parts are joined; image and file parts (`octomem.media.parts`)
     are read, each leaving a marker line in the text and its pieces of text, with their
@@ -339,6 +346,8 @@ def _content_text(content: Any, internal: dict[str, Any], media: _Reading) -> st
             internal["media"] = [chunk for a in attachments for chunk in a.chunks]
             if media.vision:  # taken out again by _to_turn: never in a turn's internal
                 internal[_IMAGES] = [a.image for a in attachments if a.image is not None]
+            # the bytes of the parts (only read with media.keep_originals), by sha256
+            originals.update({a.chunks[0]["sha256"]: a.data for a in attachments if a.data})
             markers = "\n".join(a.marker for a in attachments)
             text = f"{text}\n{markers}" if text else markers
         return text

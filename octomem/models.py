@@ -277,6 +277,14 @@ class Turn(BaseModel):
         turn._images = list(images)
         return turn
 
+    # the bytes of its image and file parts by sha256, read with media.keep_originals: in
+    # memory only (never serialised, never in `internal`), until the blobs are written
+    _originals: dict[str, bytes] = PrivateAttr(default_factory=dict)
+
+    @property
+    def originals(self) -> dict[str, bytes]:
+        return self._originals
+
 
 class SourceRef(BaseModel):
     """Where a memory came from: which turns, which extractor."""
@@ -705,9 +713,10 @@ class WriteIntent(IntentPart):
 
 
 class StoreDifferences(BaseModel):
-    """How one store differs from the canonical copy (the vector store), by memory id."""
+    """How one store differs from the canonical copy (the vector store), by memory id
+    (for "blobs": by ``<user key>/<sha256>``, `octomem.orchestrator.originals`)."""
 
-    store: Literal["keyword", "graph", "history", "projections"]
+    store: Literal["keyword", "graph", "history", "projections", "blobs"]
     missing: list[str] = Field(default_factory=list, description="canonical, absent here")
     extra: list[str] = Field(default_factory=list, description="here, not canonical")
     stale: list[str] = Field(default_factory=list, description="here, differing from canonical")
@@ -756,6 +765,7 @@ class ForgetReport(BaseModel):
     graph_memories: int = Field(0, description="memory nodes, with their MENTIONS edges")
     graph_relations: int = 0
     graph_entities: int = Field(0, description="entities no remaining memory or relation uses")
+    blobs: int = Field(0, description="original files removed (media.keep_originals)")
     files_rewritten: list[str] = Field(
         default_factory=list,
         description="stores whose files were rewritten so that deleted text is gone from disk "

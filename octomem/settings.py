@@ -28,6 +28,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -296,6 +297,11 @@ class MediaConfig(_Strict):
         1024, ge=64, description="a larger image is scaled down to this longest side first"
     )
     fetch: FetchConfig = Field(default_factory=FetchConfig)
+    keep_originals: bool = Field(
+        False,
+        description="keep the original bytes of image and file parts in data_dir/blobs (not "
+        "those whose text holds a secret); embedded stores only",
+    )
 
 
 class IngestConfig(_Strict):
@@ -437,6 +443,18 @@ class Settings(BaseSettings):
                 "python -c 'import secrets; print(secrets.token_hex(32))'"
             )
         return value
+
+    @model_validator(mode="after")
+    def _originals_kept_locally(self) -> Settings:
+        if self.media.keep_originals and (
+            isinstance(self.vector, ChromaHttp) or isinstance(self.graph, Neo4jConfig)
+        ):
+            raise ValueError(
+                "media.keep_originals needs embedded stores: with a Chroma or Neo4j server "
+                "the hosts share no data directory, so a blob one host kept would be missing "
+                "on the others. Turn it off (only the text read and the sha256 are kept)"
+            )
+        return self
 
     @field_validator("project", "deployment")
     @classmethod

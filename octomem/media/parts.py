@@ -44,6 +44,7 @@ class Attachment:
     marker: str
     chunks: list[dict[str, Any]] = field(default_factory=list)
     image: AttachedImage | None = None  # for a vision model, when asked for (`vision`)
+    data: bytes = field(default=b"", repr=False)  # the part's bytes (media.keep_originals)
 
     @property
     def chars(self) -> int:
@@ -77,10 +78,13 @@ def read_part(
                 blob.data, max_pixels=config.max_pixels, max_side=config.vision_max_side
             )
             attachment.image = AttachedImage(index, info["sha256"], url)
-        return attachment
-    if kind == "pdf":
-        return _pdf(blob.data, name, info, config)
-    return _document(blob.data.decode("utf-8"), name, info, config)
+    elif kind == "pdf":
+        attachment = _pdf(blob.data, name, info, config)
+    else:
+        attachment = _document(blob.data.decode("utf-8"), name, info, config)
+    if config.keep_originals and attachment.chunks:  # none: no record would name it
+        attachment.data = blob.data
+    return attachment
 
 
 def _blob(part: Mapping[str, Any], config: MediaConfig) -> Blob:

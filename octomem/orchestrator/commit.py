@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from octomem.models import HistoryEvent, MemoryBase
-from octomem.orchestrator import projections
+from octomem.orchestrator import originals, projections
 from octomem.orchestrator.staleness import outdated_turn_changes
 from octomem.orchestrator.writer import write_records
 
@@ -43,4 +43,6 @@ async def commit(
         deletes=[*deleted, *views.deletes],
         actor=actor,
     )
+    for user_id in {r.user_id for r in deleted if originals.kept(r)}:
+        await originals.prune(services, user_id)  # blobs no remaining record names
     return views

@@ -13,6 +13,11 @@ and the history log are derived from it. `check` compares them id by id:
   same stores) are counted (`foreign`), not checked: their entries are not extra;
 - projections: each user's core human block and fact edges as their semantic facts
   render them (`octomem.orchestrator.projections`); repair writes them again.
+- blobs (the original bytes of images and files, `media.keep_originals`): an orphan no
+  record names (what a crash between a blob and its records leaves) and temporary files
+  are extra, a blob a record names but absent is missing, one whose bytes do not hash to
+  its name is stale; repair removes orphans and damaged blobs (`originals.repair`). A
+  missing blob cannot be made again: send the file again, or import a backup.
 
 Repair first completes the writes the journal holds, then fixes each differing user's
 memories under that user's write lock, re-reading them there (a write that was in
@@ -38,7 +43,7 @@ from octomem.models import (
     turn_context,
     utcnow,
 )
-from octomem.orchestrator import projections
+from octomem.orchestrator import originals, projections
 from octomem.orchestrator.events import history_event, logged_as
 from octomem.orchestrator.services import Services
 from octomem.orchestrator.writer import (
@@ -87,9 +92,10 @@ async def check(services: Services, *, repair: bool = False) -> ConsistencyRepor
     snapshot = await _snapshot(services, ALL_USERS)
     diff = _compare(snapshot)
     views, view_users = await _projections(services, snapshot)
+    blobs = await originals.check(services, snapshot.records.values())
     report.records = len(snapshot.records)
     report.foreign = {kind: len(ids) for kind, ids in snapshot.foreign.items() if ids}
-    report.stores = [*diff.stores, views]
+    report.stores = [*diff.stores, views, *([blobs] if blobs is not None else [])]
     if repair and (diff.count or views.count):
         users = diff.users | view_users
         for user_id in sorted(users, key=lambda u: (u is not None, u or "")):
@@ -97,9 +103,17 @@ async def check(services: Services, *, repair: bool = False) -> ConsistencyRepor
                 fresh = await _snapshot(services, user_id)
                 await _repair(services, fresh, _compare(fresh))
                 await rewrite_views(services, list(fresh.records.values()), actor="doctor")
+    if repair and blobs is not None and (blobs.extra or blobs.stale):
+        await originals.repair(services, {r.user_id for r in snapshot.records.values()})
+    if repair and (diff.count or views.count or (blobs is not None and blobs.count)):
         report.repaired = True
         after = await _snapshot(services, ALL_USERS)
-        report.remaining = _compare(after).count + (await _projections(services, after))[0].count
+        blobs_after = await originals.check(services, after.records.values())
+        report.remaining = (
+            _compare(after).count
+            + (await _projections(services, after))[0].count
+            + (blobs_after.count if blobs_after is not None else 0)
+        )
     report.pending_writes = len(await services.journal.pending())
     return report
 

@@ -28,7 +28,7 @@ from octomem.models import (
     utcnow,
 )
 from octomem.orchestrator import arguments as args
-from octomem.orchestrator import doctor, lifecycle, projections
+from octomem.orchestrator import doctor, lifecycle, originals, projections
 from octomem.orchestrator.arguments import Owner, check_owner, check_scope, parse_memory_types
 from octomem.orchestrator.calls import RunningCalls
 from octomem.orchestrator.commit import commit
@@ -51,6 +51,7 @@ from octomem.orchestrator.writer import delete_records, rewrite_views
 from octomem.scopes import given, scope_filter
 from octomem.sensitive import mask_text, mask_value
 from octomem.settings import Settings, load_settings
+from octomem.stores.blobs import is_sha256
 from octomem.telemetry import configure_tracing, span
 from octomem.validation import check_metadata, shown, validate_scope_id
 
@@ -314,6 +315,25 @@ class Orchestrator:
 
     get = sync_twin(aget)
 
+    async def aget_original(self, sha256: str, *, user_id: str) -> bytes | None:
+        """The original bytes of an image or file part kept for `user_id`
+        (`media.keep_originals`), by the sha256 its memories give
+        (``internal["media"]["sha256"]``, with ``"original": "kept"``); None if none is
+        kept for that user (another user's file is none too)."""
+        if not isinstance(user_id, str) or not user_id.strip():
+            raise InvalidInputError("get_original needs a user_id: whose file is it?")
+        validate_scope_id("user_id", user_id)
+        if not is_sha256(sha256):
+            raise InvalidInputError(
+                f"sha256 must be 64 lowercase hex digits (a memory's "
+                f'internal["media"]["sha256"]); got {shown(sha256)}'
+            )
+        async with self._calls.call():
+            await self._services.init()
+            return await originals.read(self._services, user_id, sha256)
+
+    get_original = sync_twin(aget_original)
+
     async def aget_all(
         self,
         *,
@@ -488,6 +508,7 @@ class Orchestrator:
                 )
                 await delete_records(self._services, records, actor="api")
                 await rewrite_views(self._services, records, actor="api")
+                await originals.prune(self._services, user_id)
         return len(records)
 
     delete_all = sync_twin(adelete_all)

@@ -7,6 +7,9 @@ the entities nothing else uses - and then, where this process owns the files (em
 mode), rewrites them so the deleted text is not left in free pages, write-ahead logs or
 Chroma's write log either.
 
+The original bytes of the scope's images and files (`media.keep_originals`) go too: the
+user's blob directory, or (one agent scope) the blobs no remaining record of the user names.
+
 Crash safety: the forget is recorded in the journal - the user and agent ids and the
 memory ids it removes, no text - before the first store is touched, and dropped when
 every store is done; an unfinished one is run again when the stores are next opened
@@ -23,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from octomem.logs import get_logger
 from octomem.models import ForgetReport, HistoryEvent, MemoryType, WriteIntent
+from octomem.orchestrator import originals
 from octomem.orchestrator.locks import ScopeBusyError
 from octomem.orchestrator.writer import foreign_types
 from octomem.scopes import given, scope_filter
@@ -74,6 +78,8 @@ async def forget(services: Services, user_id: str, agent_id: str | None) -> Forg
         await services.history.discard(ids)  # last: it lists every memory a rerun must find
         if ids or any(graph):  # else nothing of the scope was stored: no file to rewrite
             report.files_rewritten = await rewrite_files(services, ids)
+        # the original bytes: before the forget is done, so a rerun after a crash gets them
+        report.blobs = await originals.forget(services, user_id, agent_id)
         await services.journal.finish_forget(user_id, agent_id)
         if report.files_rewritten and await services.journal.compact():
             report.files_rewritten.append("journal")

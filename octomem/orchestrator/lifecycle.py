@@ -36,6 +36,7 @@ from octomem.orchestrator.services import Services
 from octomem.orchestrator.writer import complete_leftovers, recover, restore_vectors
 from octomem.settings import ChromaHttp, LiteLLMEmbedderConfig, Neo4jConfig, Settings
 from octomem.stores.base import GraphStore, HistoryStore, Journal, KeywordStore, VectorStore
+from octomem.stores.blobs import BLOBS_DIR, BlobStore
 
 log = get_logger(__name__)
 _UPGRADE_PAGE = 1000
@@ -91,6 +92,8 @@ async def reset(services: Services) -> None:
     that no deleted text is left in them."""
     for store in services.stores:
         await store.reset()
+    if services.blobs is not None:
+        await asyncio.to_thread(services.blobs.clear)
     await rewrite_files(services, [])
     await services.journal.compact()
 
@@ -214,6 +217,7 @@ def build_services(
         llm=LiteLLMClient(settings.llm) if settings.llm.model else None,
         _id_key=id_key,
         id_key_source=id_key_source,
+        blobs=_blob_store(settings, id_key),
     )
     opening.services = services
     return services
@@ -244,6 +248,14 @@ def _vector_store(settings: Settings, types: TypeRegistry, embedder: str) -> Vec
         types=types,
         embedder=embedder,
     )
+
+
+def _blob_store(settings: Settings, id_key: bytes | None) -> BlobStore | None:
+    """The blob directory of the original bytes: with embedded stores only (servers'
+    hosts share no data directory; settings refuse `media.keep_originals` there)."""
+    if isinstance(settings.vector, ChromaHttp) or isinstance(settings.graph, Neo4jConfig):
+        return None
+    return BlobStore(settings.store_dir / BLOBS_DIR, id_key)
 
 
 IdKeySource = Callable[[], Awaitable[bytes | None]]

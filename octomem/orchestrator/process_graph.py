@@ -57,7 +57,7 @@ from octomem.models import (
     Turn,
     utcnow,
 )
-from octomem.orchestrator import extraction, projections, routing, vision
+from octomem.orchestrator import extraction, originals, projections, routing, vision
 from octomem.orchestrator.commit import commit as commit_changes
 from octomem.orchestrator.events import closed_by_version
 from octomem.orchestrator.metadata import with_caller_metadata
@@ -175,6 +175,8 @@ def build_process_graph(services: Services) -> ProcessGraph:
             )
             metadata = state.get("metadata")
             masked = [vision.screened(_masked(turn), settings.media.vision) for turn in turns]
+            if settings.media.keep_originals:  # which parts' bytes may be kept
+                masked = [originals.marked(turn) for turn in masked]
             return masked, metadata and mask_value(metadata)
 
         with span("node.normalize", user_id=state.get("user_id")) as current:
@@ -241,6 +243,9 @@ def build_process_graph(services: Services) -> ProcessGraph:
                 changes = await offload.cpu(len(fresh), lambda: all_changes(fresh))
                 if closing := state.get("closing"):
                     changes += await _closed(services, closing, records)
+                # the parts' original bytes before the records that name them: a crash
+                # between the two leaves an orphan blob, never a record without its blob
+                await originals.keep(services, scope.user_id, records, turns)
                 await write_records(services, changes)
         inputs = [d for d in fresh if d.record.memory_type != turn_log.memory_type]
         return {"stored_turns": ids, "inputs": inputs, "candidates": [], "fell_back": []}

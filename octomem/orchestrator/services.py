@@ -23,6 +23,7 @@ from octomem.models import BUILTIN_TYPES, MemoryType
 from octomem.orchestrator.locks import ScopeLocks
 from octomem.settings import Settings
 from octomem.stores.base import GraphStore, HistoryStore, Journal, KeywordStore, VectorStore
+from octomem.stores.blobs import BlobStore
 
 
 @dataclass
@@ -43,6 +44,8 @@ class Services:
     agents: dict[MemoryType, MemoryAgent] = field(default_factory=default_agents)
     types: TypeRegistry = BUILTIN_REGISTRY  # the agents' memory types (`type_registry`)
     llm: LLMClient | None = None
+    # the original bytes of image and file parts (`originals`); None with store servers
+    blobs: BlobStore | None = None
     _id_key: bytes | None = None  # memory ids are keyed with it (`octomem.id_key`)
     id_key_source: Callable[[], Awaitable[bytes | None]] | None = None  # on a server: `init`
 

@@ -8,12 +8,18 @@ The file is one JSON object per line, each with a ``"type"``:
   "history": [HistoryEvent, ...]}`` - one per memory id that has a record or history;
   ``record`` is the stored record exactly as it is (current, superseded or expired) and
   null for a deleted memory whose history is still kept;
-- ``entity``: a graph ``Entity``; ``relation``: a graph ``Relation`` (invalidated ones too).
+- ``entity``: a graph ``Entity``; ``relation``: a graph ``Relation`` (invalidated ones too);
+- ``blob``: ``{"type": "blob", "user_id", "sha256", "data": <base64>}`` - the original
+  bytes of an image or file a record says were kept (`media.keep_originals`,
+  `octomem.orchestrator.originals`); last in the file.
 
 Import writes the records back as they are - same ids, validity, hashes, versions - with
 no extraction or reconciliation, restores the history events with their own ids (a second
 import changes nothing) and then the graph's entities and relations. The keyword index
-and the embeddings are rebuilt from the records.
+and the embeddings are rebuilt from the records. Blobs are checked against their sha256
+before anything is written (InvalidInputError for one that does not match) and each
+user's are written before that user's records, with embedded stores (a store server has no
+blob directory: they are left out).
 """
 
 from __future__ import annotations
@@ -44,7 +50,7 @@ from octomem.models import (
     TypeCounts,
     utcnow,
 )
-from octomem.orchestrator import projections
+from octomem.orchestrator import originals, projections
 from octomem.orchestrator.events import history_event
 from octomem.orchestrator.import_checks import Parts, RejectedLine, check_lines
 from octomem.orchestrator.services import Services
@@ -71,6 +77,7 @@ class TransferSummary(BaseModel):
     history_events: int = 0
     entities: int = 0
     relations: int = 0
+    blobs: int = Field(0, description="original files of images and documents")
     by_type: dict[str, int] = Field(default_factory=dict)
     rejected: list[RejectedLine] = Field(
         default_factory=list, description="lines an import left out, and why (the first 1,000)"
@@ -172,6 +179,8 @@ def _summarise(lines: Iterable[dict[str, Any]]) -> TransferSummary:
             summary.entities += 1
         elif kind == "relation":
             summary.relations += 1
+        elif kind == "blob":
+            summary.blobs += 1
     return summary
 
 
@@ -194,6 +203,7 @@ async def export_jsonl(
         )
     records, events, entities, relations = await _collect(services, user_id)
     lines = list(export_lines(records, events, entities, relations, user_id=user_id))
+    lines += await originals.export_lines(services, records)
 
     def write(stream: IO[str]) -> None:
         for done, line in enumerate(lines, 1):
@@ -319,7 +329,13 @@ async def import_jsonl(
     it is, or would reach another scope's data, nothing is imported: ImportRejectedError lists
     them. With `skip_invalid=True` the other lines are imported and the summary's
     `rejected` lists the ones left out."""
-    lines = await asyncio.to_thread(lambda: [_masked(line) for line in read_lines(source)])
+
+    def parsed() -> tuple[list[dict[str, Any]], dict[tuple[str | None, str], bytes]]:
+        lines = read_lines(source)
+        blobs = originals.parse_blob_lines(line for line in lines if line["type"] == "blob")
+        return [_masked(line) for line in lines if line["type"] != "blob"], blobs
+
+    lines, blobs = await asyncio.to_thread(parsed)
     text_limit = 2 * services.settings.input.max_message_chars
     checked = await check_lines(services, lines, text_limit=text_limit)
     if checked.rejected_count and not skip_invalid:
@@ -359,9 +375,11 @@ async def import_jsonl(
     for relation in relations:
         parts[relation.user_id].relations.append(relation)
     last_event = {event.memory_id: event for event in events}
+    restored = 0
     for user_id in sorted(parts, key=lambda u: (u is not None, u or "")):
         part = parts[user_id]
         async with services.locks.hold(user_id):
+            restored += await originals.restore(services, user_id, blobs, part.records)
             await write_parts(
                 services,
                 _intent_parts(part, last_event),
@@ -375,6 +393,7 @@ async def import_jsonl(
         history_events=len(events),
         entities=len(entities),
         relations=len(relations),
+        blobs=restored,
         rejected=checked.rejected,
         rejected_count=checked.rejected_count,
     )

@@ -279,3 +279,24 @@ def test_json_mode_shows_the_schema_with_images_in_the_text_part(vision_orch: An
     assert len(request.images) == 1 and request.params["response_format"]["type"] == "json_object"
     assert '"images"' in request.prompt and "JSON schema" in request.prompt
     assert len(described(orch, "lou")) == 1
+
+
+def test_with_originals_kept_a_described_image_is_kept_and_a_secret_one_neither_sent_nor_kept(
+    vision_orch: Any, tmp_path: Path
+) -> None:
+    """`media.vision` and `media.keep_originals` together: the safe image is shown to the
+    model and its bytes kept; the one whose text holds a secret is neither."""
+    needs("rapidocr_onnxruntime")
+    data_dir = tmp_path / "data"
+    orch, model = vision_orch(describing(), data_dir=data_dir, media={"keep_originals": True})
+    secret, safe = render(["Wifi password: " + SECRET]), render(["Harbour walk, pier 9"])
+    assert not orch.process([message(secret, safe)], user_id="dev").errors
+    assert model.requests[0].images == [data_url(safe, "image/png")]
+    [seen] = described(orch, "dev")
+    fates = {
+        r.internal["media"]["part"]: r.internal["media"]["original"] for r in ocr_read(orch, "dev")
+    }
+    assert fates == {1: "withheld: secret", 2: "kept"}
+    assert orch.get_original(seen.internal["media"]["sha256"], user_id="dev") == safe
+    orch.close()
+    assert files_holding(data_dir, SECRET) == []

@@ -3,8 +3,9 @@
 `octomem.messages` reads each image or file part into pieces of text (a page, a section,
 or a chunk of either) kept in the turn's `internal["media"]`, already masked; each piece
 becomes one resource memory that says what was read, with its provenance (message, part,
-page or section, chunk) and the sha256 of the file. The same file sent again gives the
-same ids, so it updates what is stored instead of adding it twice.
+page or section, chunk) and the sha256 of the file - with `media.keep_originals`, also
+what became of its bytes (`original`: `octomem.orchestrator.originals`). The same file
+sent again gives the same ids, so it updates what is stored instead of adding it twice.
 
 With a vision model (`media.vision`), what the model says an image shows is one more
 record of that image (`description_record`), beside the text OCR read in it: OCR gives the
@@ -22,7 +23,7 @@ from octomem.models import AttachedImage, MemoryType, ResourceMemory, Turn
 MARKER = "[attached "  # the line `octomem.messages` leaves in the text for each part
 _PROVENANCE = (
     "part", "kind", "sha256", "bytes", "origin", "pages", "page", "section", "chunk",
-    "format", "width", "height", "taken_at", "ocr", "vision",
+    "format", "width", "height", "taken_at", "ocr", "vision", "original",
 )  # fmt: skip
 
 

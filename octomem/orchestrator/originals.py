@@ -1,0 +1,294 @@
+"""The original bytes of image and file parts (`media.keep_originals`, off by default):
+which are kept, written, read back, removed, checked and carried by export/import.
+
+Each piece of text read from a part (`Turn.internal["media"]`, then the provenance of its
+resource memory and of the raw turn) says what became of the part's bytes in
+``"original"``: ``"kept"`` (a blob of the user named by the part's sha256,
+`octomem.stores.blobs`), ``"withheld: secret"`` (masking found a secret in what was read
+from the part, or in its name: the bytes, which hold it too, never reach disk), or
+``"withheld: text not read"`` (an image whose text OCR did not read: nothing could be
+checked). Without the setting there is no ``"original"`` key and no blob.
+
+A blob lives as long as one of its user's records (in the canonical store, current or
+superseded) says it was kept: it is written before the records (under the user's write
+lock, before the journaled write), so a crash can leave an orphan but never a record
+without its blob; `forget`, `delete` and `delete_all` remove the blobs no remaining record
+names; `octomem doctor` reports orphans, missing and damaged blobs, and `--repair` removes
+orphans and damaged ones. With a Chroma or Neo4j server there is no blob store (settings
+refuse `keep_originals` there): every function here is then a no-op.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hashlib
+import time
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from octomem.errors import InvalidInputError
+from octomem.models import MemoryBase, StoreDifferences, Turn
+from octomem.scopes import scope_filter
+from octomem.stores.blobs import is_sha256
+from octomem.validation import validate_scope_id
+
+if TYPE_CHECKING:
+    from octomem.orchestrator.services import Services
+
+KEPT = "kept"
+WITHHELD_SECRET = "withheld: secret"
+WITHHELD_UNREAD = "withheld: text not read"
+MASK_MARK = "[MASKED "  # what masking leaves where it found a secret
+_CHECKED = ("text", "header", "name", "title", "uri")  # what masking read of a piece
+
+Record = MemoryBase | Mapping[str, Any]
+
+
+def marked(turn: Turn) -> Turn:
+    """`turn` (already masked) with each media piece's ``"original"``, and only the bytes
+    that may be kept in `turn.originals`."""
+    pieces = turn.internal.get("media") or []
+    if not pieces:
+        return turn
+    secret = {
+        p["sha256"] for p in pieces if any(MASK_MARK in str(p.get(k) or "") for k in _CHECKED)
+    }
+    unread = {p["sha256"] for p in pieces if p.get("kind") == "image" and not p.get("ocr")}
+
+    def fate(sha: str) -> str:
+        if sha in secret:
+            return WITHHELD_SECRET
+        if sha in unread:
+            return WITHHELD_UNREAD
+        return KEPT
+
+    update = {
+        "internal": {
+            **turn.internal,
+            "media": [p | {"original": fate(p["sha256"])} for p in pieces],
+        }
+    }
+    out = turn.model_copy(update=update)
+    out._originals = {sha: data for sha, data in turn.originals.items() if fate(sha) == KEPT}
+    return out
+
+
+def kept(record: Record) -> set[str]:
+    """The sha256 of every blob `record` says was kept."""
+    internal = record.internal if isinstance(record, MemoryBase) else record.get("internal")
+    media = internal.get("media") if isinstance(internal, Mapping) else None
+    items = media if isinstance(media, list) else [media]
+    return {
+        item["sha256"]
+        for item in items
+        if isinstance(item, Mapping)
+        and item.get("original") == KEPT
+        and isinstance(item.get("sha256"), str)
+    }
+
+
+def _user_of(record: Record) -> str | None:
+    return record.user_id if isinstance(record, MemoryBase) else record.get("user_id")
+
+
+async def keep(
+    services: Services, user_id: str | None, records: Iterable[MemoryBase], turns: list[Turn]
+) -> int:
+    """Write the blobs `records` say were kept, from the bytes of `turns`; how many were
+    written (an intact one already there is not). The caller holds the user's lock and
+    writes the records next."""
+    store = services.blobs
+    if store is None or not services.settings.media.keep_originals:
+        return 0
+    data = {sha: b for turn in turns for sha, b in turn.originals.items()}
+    wanted = sorted({sha for r in records for sha in kept(r)} & data.keys())
+    if not wanted:
+        return 0
+    return await asyncio.to_thread(
+        lambda: sum(store.put(user_id, sha, data[sha]) for sha in wanted)
+    )
+
+
+async def read(services: Services, user_id: str, sha256: str) -> bytes | None:
+    store = services.blobs
+    if store is None:
+        return None
+    return await asyncio.to_thread(store.get, user_id, sha256)
+
+
+async def referenced(services: Services, user_id: str | None) -> set[str]:
+    """The blobs the user's stored records (every type, current or superseded) name."""
+    where = scope_filter(user_id)
+    found: set[str] = set()
+    for memory_type in services.types:
+        for record in await services.vector.list(memory_type, where=where):
+            found |= kept(record)
+    for records in (await services.vector.foreign_records(where)).values():
+        for data in records:
+            found |= kept(data)
+    return found
+
+
+async def prune(services: Services, user_id: str | None) -> int:
+    """Remove the user's blobs (and temporary files) no stored record names; how many.
+    The caller holds the user's lock."""
+    store = services.blobs
+    if store is None or not await asyncio.to_thread(store.has_user, user_id):
+        return 0
+    names = await asyncio.to_thread(store.names, user_id)
+    unused = names - await referenced(services, user_id)
+    if not unused:
+        return 0
+    return await asyncio.to_thread(store.remove, store.user_key(user_id), unused)
+
+
+async def forget(services: Services, user_id: str, agent_id: str | None) -> int:
+    """The blobs of a forgotten scope: the user's whole directory, or (one agent scope)
+    those no remaining record of the user names."""
+    store = services.blobs
+    if store is None:
+        return 0
+    if agent_id is None:
+        return await asyncio.to_thread(store.remove_user, user_id)
+    return await prune(services, user_id)
+
+
+# --- doctor --------------------------------------------------------------------------------
+
+
+async def check(services: Services, records: Iterable[Record]) -> StoreDifferences | None:
+    """How the blob directory differs from what the records name, as ``<user key>/<name>``:
+    `extra` orphans (and temporary files a crash left), `missing` blobs named but absent,
+    `stale` blobs whose bytes do not hash to their name. None when there is no blob
+    directory and no record names a blob."""
+    store = services.blobs
+    if store is None:
+        return None
+    wanted = {(store.user_key(_user_of(r)), sha) for r in records for sha in kept(r)}
+
+    def compare() -> StoreDifferences | None:
+        found = {(key, name) for key, names in store.listing().items() for name in names}
+        if not found and not wanted:
+            return None
+        diff = StoreDifferences(store="blobs")
+        diff.extra = sorted(f"{k}/{n}" for k, n in found - wanted)
+        diff.missing = sorted(f"{k}/{n}" for k, n in wanted - found)
+        diff.stale = sorted(
+            f"{k}/{n}" for k, n in found & wanted if not store.intact(store.file(k, n))
+        )
+        return diff
+
+    return await asyncio.to_thread(compare)
+
+
+async def repair(services: Services, users: Iterable[str | None]) -> None:
+    """Remove orphans and damaged blobs: those of `users` (who have records) under each
+    one's lock, re-reading their records there; the directories of users without any
+    record once nothing in them changed for `concurrency.lease_ttl_s` (a write in flight
+    holds its user's lock - and renames its blob - within that)."""
+    store = services.blobs
+    if store is None:
+        return
+    known = {store.user_key(u): u for u in users}
+    for key, user_id in known.items():
+        async with services.locks.hold(user_id):
+            wanted = await referenced(services, user_id)
+
+            def clean(key: str = key, wanted: set[str] = wanted) -> None:
+                names = store.listing().get(key, set())
+                damaged = {n for n in names & wanted if not store.intact(store.file(key, n))}
+                store.remove(key, (names - wanted) | damaged)
+
+            await asyncio.to_thread(clean)
+    grace = services.settings.concurrency.lease_ttl_s
+
+    def changed(key: str, name: str) -> float:
+        try:
+            return store.file(key, name).stat().st_mtime
+        except FileNotFoundError:  # removed meanwhile
+            return 0.0
+
+    def unowned() -> None:
+        for key, names in store.listing().items():
+            if key in known:
+                continue
+            if time.time() - max((changed(key, n) for n in names), default=0.0) > grace:
+                store.remove(key, names)
+
+    await asyncio.to_thread(unowned)
+
+
+# --- export and import -------------------------------------------------------------------
+
+
+async def export_lines(services: Services, records: Iterable[Record]) -> list[dict[str, Any]]:
+    """A ``blob`` line per kept blob the records name: ``{"type": "blob", "user_id",
+    "sha256", "data": <base64>}`` (a missing or damaged blob is left out: doctor says so)."""
+    store = services.blobs
+    if store is None:
+        return []
+    wanted = sorted(
+        {(_user_of(r), sha) for r in records for sha in kept(r)},
+        key=lambda pair: (pair[0] is not None, pair[0] or "", pair[1]),
+    )
+
+    def read_all() -> list[dict[str, Any]]:
+        lines = []
+        for user_id, sha in wanted:
+            data = store.get(user_id, sha)
+            if data is not None:
+                encoded = base64.b64encode(data).decode("ascii")
+                lines.append({"type": "blob", "user_id": user_id, "sha256": sha, "data": encoded})
+        return lines
+
+    return await asyncio.to_thread(read_all)
+
+
+def parse_blob_lines(lines: Iterable[Mapping[str, Any]]) -> dict[tuple[str | None, str], bytes]:
+    """The bytes of an export's ``blob`` lines by (user, sha256), each checked against its
+    sha256; InvalidInputError for a line that is not a blob, or whose bytes do not hash to
+    the sha256 it names (a damaged or edited export: nothing is imported)."""
+    found: dict[tuple[str | None, str], bytes] = {}
+    for line in lines:
+        sha, user_id, encoded = line.get("sha256"), line.get("user_id"), line.get("data")
+        if not is_sha256(sha) or not isinstance(encoded, str):
+            raise InvalidInputError(
+                "a blob line of the export needs 'sha256' (64 lowercase hex digits) and "
+                "'data' (base64); nothing was imported"
+            )
+        if user_id is not None:
+            validate_scope_id("user_id", user_id)
+        try:
+            data = base64.b64decode(encoded, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise InvalidInputError(
+                f"blob {sha} of the export is not valid base64 ({exc}); nothing was imported"
+            ) from None
+        if hashlib.sha256(data).hexdigest() != sha:
+            raise InvalidInputError(
+                f"blob {sha} of the export (user {user_id!r}) does not hash to its sha256: "
+                "the file is damaged or was edited; nothing was imported"
+            )
+        found[(user_id, str(sha))] = data
+    return found
+
+
+async def restore(
+    services: Services,
+    user_id: str | None,
+    blobs: Mapping[tuple[str | None, str], bytes],
+    records: Iterable[MemoryBase],
+) -> int:
+    """Write the user's blobs of an import that its imported records name, before those
+    records (the caller holds the user's lock); how many were written."""
+    store = services.blobs
+    if store is None:
+        return 0
+    wanted = sorted({sha for r in records for sha in kept(r) if (user_id, sha) in blobs})
+    if not wanted:
+        return 0
+    return await asyncio.to_thread(
+        lambda: sum(store.put(user_id, sha, blobs[(user_id, sha)]) for sha in wanted)
+    )

@@ -1,0 +1,171 @@
+"""The original bytes of image and file parts (`media.keep_originals`), as files under the
+data directory: ``<store_dir>/blobs/<user key>/<sha256>``.
+
+- content-addressed: a blob's name is the sha256 of its bytes, so the same file sent twice
+  is one blob, and a blob whose bytes do not hash to its name is damaged (`intact`);
+- one directory per user, named by an HMAC of the user id under the data directory's id
+  key (`octomem.id_key`): the name reveals no user id, a user's blobs are looked up only
+  under that user's key (no tenant reaches another's), and forgetting the user removes
+  the directory;
+- crash-safe writes: a temporary file in the same directory, fsync, atomic rename to the
+  final name, fsync of the directory. A crash leaves at most a temporary file or a whole
+  blob that no record names yet (an orphan: `octomem doctor --repair` removes both),
+  never a half-written blob under its final name. Two writers of the same blob each
+  rename their own temporary file: the last rename wins, with the same bytes.
+
+Files only: what references a blob is the orchestrator's (`octomem.orchestrator.originals`).
+Every method does blocking I/O: call it from a worker thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+from octomem.errors import InvalidInputError
+from octomem.models import keyed_hash
+
+BLOBS_DIR = "blobs"
+TEMP_SUFFIX = ".tmp"
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_READ = 1 << 20
+
+
+def is_sha256(value: object) -> bool:
+    return isinstance(value, str) and _SHA256.fullmatch(value) is not None
+
+
+class BlobStore:
+    """The blob directory of one data directory (`root`), its user keys made with `id_key`."""
+
+    def __init__(self, root: Path, id_key: bytes | None) -> None:
+        self.root = root
+        self._id_key = id_key
+
+    def user_key(self, user_id: str | None) -> str:
+        """The name of `user_id`'s directory."""
+        return keyed_hash(self._id_key, "octomem-blobs", user_id)[:40]
+
+    def _path(self, user_id: str | None, sha256: str) -> Path:
+        if not is_sha256(sha256):
+            raise InvalidInputError(f"{sha256!r} is not a sha256 (64 lowercase hex digits)")
+        return self.root / self.user_key(user_id) / sha256
+
+    def put(self, user_id: str | None, sha256: str, data: bytes) -> bool:
+        """Keep `data` as `user_id`'s blob `sha256`; False if an intact copy was there.
+        InvalidInputError if the bytes do not hash to `sha256`."""
+        path = self._path(user_id, sha256)
+        if hashlib.sha256(data).hexdigest() != sha256:
+            raise InvalidInputError(f"the bytes given for blob {sha256} do not hash to it")
+        if self.intact(path):
+            return False
+        created = not path.parent.is_dir()
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{sha256[:16]}.", suffix=TEMP_SUFFIX)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
+            raise
+        _fsync_dir(path.parent)
+        if created:
+            _fsync_dir(self.root)
+        return True
+
+    def get(self, user_id: str | None, sha256: str) -> bytes | None:
+        """`user_id`'s blob `sha256`; None if there is none, or if its bytes are damaged
+        (they do not hash to its name: `octomem doctor` reports it)."""
+        path = self._path(user_id, sha256)
+        try:
+            data = path.read_bytes()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        return data if hashlib.sha256(data).hexdigest() == sha256 else None
+
+    def has_user(self, user_id: str | None) -> bool:
+        return (self.root / self.user_key(user_id)).is_dir()
+
+    def names(self, user_id: str | None) -> set[str]:
+        """The file names in `user_id`'s directory (blobs and temporary files)."""
+        return self.listing().get(self.user_key(user_id), set())
+
+    def listing(self) -> dict[str, set[str]]:
+        """Every user key's file names (blobs, temporary files, anything else found)."""
+        if not self.root.is_dir():
+            return {}
+        return {
+            folder.name: {f.name for f in folder.iterdir()}
+            for folder in self.root.iterdir()
+            if folder.is_dir()
+        }
+
+    def intact(self, path: Path) -> bool:
+        """Whether `path` is a blob whose bytes hash to its name."""
+        if not is_sha256(path.name):
+            return False
+        digest = hashlib.sha256()
+        try:
+            with path.open("rb") as handle:
+                while chunk := handle.read(_READ):
+                    digest.update(chunk)
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            return False
+        return digest.hexdigest() == path.name
+
+    def file(self, user_key: str, name: str) -> Path:
+        return self.root / user_key / name
+
+    def remove(self, user_key: str, names: Iterable[str]) -> int:
+        """Remove these files of the user key's directory (and the directory once empty);
+        how many were there."""
+        folder = self.root / user_key
+        removed = 0
+        for name in names:
+            with contextlib.suppress(FileNotFoundError):
+                (folder / name).unlink()
+                removed += 1
+        if removed:
+            with contextlib.suppress(OSError):  # not empty: a blob is still referenced
+                folder.rmdir()
+            _fsync_dir(self.root)
+        return removed
+
+    def remove_user(self, user_id: str | None) -> int:
+        """Remove `user_id`'s directory; how many files it held."""
+        folder = self.root / self.user_key(user_id)
+        if not folder.is_dir():
+            return 0
+        count = sum(1 for _ in folder.iterdir())
+        shutil.rmtree(folder)
+        _fsync_dir(self.root)
+        return count
+
+    def clear(self) -> None:
+        """Remove every user's blobs (`reset`)."""
+        if self.root.is_dir():
+            shutil.rmtree(self.root)
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make a rename or unlink in `path` durable (where the platform can)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # e.g. Windows: directories cannot be fsynced
+        pass
+    finally:
+        os.close(fd)

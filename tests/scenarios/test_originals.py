@@ -1,0 +1,327 @@
+"""The original bytes of images and files (media.keep_originals): off by default; when on,
+one blob per file and user, read back by sha256 within the user's scope; never the bytes
+of a part whose text held a secret; removed by forget, carried by export/import (checked
+by sha256), checked and repaired by doctor; safe against a crash and concurrent writers."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from octomem import ConfigurationError, InvalidInputError, Orchestrator
+from octomem.settings import for_remote_callers, load_settings
+from tests.media_files import data_url, make_pdf, needs, render
+
+KEEP = {"media": {"keep_originals": True}}
+SECRET = "Quokka7731Zephyr"
+NOTES = b"# Garden\n\nThe tomatoes go in the north bed of Halvorsen Farm.\n"
+RECIPE = b"# Soup\n\nLentils, cumin and a bay leaf from the Ostrava market.\n"
+
+
+def doc_message(data: bytes, name: str = "notes.md") -> dict[str, Any]:
+    part = {
+        "type": "file",
+        "file": {"file_data": data_url(data, "text/markdown"), "filename": name},
+    }
+    return {"role": "user", "content": [{"type": "text", "text": "My notes."}, part]}
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def blob_files(data_dir: Path) -> list[Path]:
+    root = data_dir / "blobs"
+    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+def originals_of(orch: Orchestrator, user: str) -> dict[str, str]:
+    """sha256 -> what became of the file, from the user's resource memories."""
+    return {
+        r.internal["media"]["sha256"]: r.internal["media"].get("original")
+        for r in orch.get_all(user_id=user, memory_types=["resource"], include_superseded=True)
+        if "media" in r.internal
+    }
+
+
+def files_holding(data_dir: Path, needle: bytes) -> list[str]:
+    return [
+        str(p.relative_to(data_dir))
+        for p in data_dir.rglob("*")
+        if p.is_file() and needle in p.read_bytes()
+    ]
+
+
+def test_off_by_default_no_blob_directory(make_orch: Any, tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    orch = make_orch(data_dir=data_dir)
+    orch.process([doc_message(NOTES)], user_id="maya")
+    assert originals_of(orch, "maya") == {sha(NOTES): None}  # no "original" key at all
+    assert orch.get_original(sha(NOTES), user_id="maya") is None
+    assert not (data_dir / "blobs").exists()
+
+
+def test_kept_once_read_back_in_the_users_scope_only(make_orch: Any, tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    orch = make_orch(data_dir=data_dir, **KEEP)
+    orch.process([doc_message(NOTES)], user_id="maya", session_id="s1")
+    orch.process([doc_message(NOTES, "copy.md")], user_id="maya", session_id="s2")  # same bytes
+    assert originals_of(orch, "maya") == {sha(NOTES): "kept"}
+    assert len(blob_files(data_dir)) == 1  # content-addressed: one blob
+    assert orch.get_original(sha(NOTES), user_id="maya") == NOTES
+    assert orch.get_original(sha(NOTES), user_id="ivan") is None  # another user's file
+    assert orch.get_original(sha(RECIPE), user_id="maya") is None
+    with pytest.raises(InvalidInputError, match="64 lowercase hex"):
+        orch.get_original("../../id.key", user_id="maya")
+    # the raw turn names the blob too; no file under the data dir but the blob holds the bytes
+    turns = [r for r in orch.get_all(user_id="maya") if r.internal.get("raw")]
+    assert all(p["original"] == "kept" for t in turns for p in t.internal["media"])
+    orch.close()
+    assert files_holding(data_dir, NOTES) == [str(blob_files(data_dir)[0].relative_to(data_dir))]
+
+
+def test_the_bytes_of_a_part_holding_a_secret_are_never_kept(
+    make_orch: Any, tmp_path: Path
+) -> None:
+    needs("pypdf")
+    data_dir = tmp_path / "data"
+    pdf = make_pdf(["Trip plan", "Wifi password: " + SECRET])
+    orch = make_orch(data_dir=data_dir, **KEEP)
+    part = {"type": "file", "file": {"file_data": data_url(pdf, "application/pdf")}}
+    orch.process([{"role": "user", "content": [part]}, doc_message(NOTES)], user_id="maya")
+    assert originals_of(orch, "maya") == {sha(pdf): "withheld: secret", sha(NOTES): "kept"}
+    assert orch.get_original(sha(pdf), user_id="maya") is None
+    orch.close()
+    assert [p.name for p in blob_files(data_dir)] == [sha(NOTES)]
+    assert files_holding(data_dir, SECRET.encode()) == []
+    assert files_holding(data_dir, pdf[:400]) == []
+
+
+def test_an_image_showing_a_password_is_not_kept(make_orch: Any, tmp_path: Path) -> None:
+    needs("rapidocr_onnxruntime")
+    data_dir = tmp_path / "data"
+    image = render(["Wifi password: " + SECRET])
+    orch = make_orch(data_dir=data_dir, **KEEP)
+    part = {"type": "image_url", "image_url": {"url": data_url(image, "image/png")}}
+    orch.process([{"role": "user", "content": [part]}], user_id="ivan")
+    assert originals_of(orch, "ivan") == {sha(image): "withheld: secret"}
+    orch.close()
+    assert blob_files(data_dir) == []
+    assert files_holding(data_dir, SECRET.encode()) == []
+    assert files_holding(data_dir, image[64:256]) == []
+
+
+def test_an_image_whose_text_was_not_read_is_not_kept(make_orch: Any, tmp_path: Path) -> None:
+    needs("PIL")
+    data_dir = tmp_path / "data"
+    image = render(["Wifi password: " + SECRET])
+    orch = make_orch(data_dir=data_dir, media={"keep_originals": True, "ocr": False})
+    part = {"type": "image_url", "image_url": {"url": data_url(image, "image/png")}}
+    orch.process([{"role": "user", "content": [part]}], user_id="ivan")
+    assert originals_of(orch, "ivan") == {sha(image): "withheld: text not read"}
+    assert blob_files(data_dir) == []
+
+
+def test_forget_removes_the_users_blobs_and_no_one_elses(make_orch: Any, tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    orch = make_orch(data_dir=data_dir, **KEEP)
+    orch.process([doc_message(NOTES)], user_id="maya", agent_id="garden")
+    orch.process([doc_message(RECIPE)], user_id="maya", agent_id="kitchen")
+    orch.process([doc_message(NOTES)], user_id="maya", agent_id="kitchen")  # shared file
+    orch.process([doc_message(NOTES)], user_id="bob")
+    assert len(blob_files(data_dir)) == 3  # maya: 2, bob: 1
+    # one agent scope: its file no other record of maya names goes, the shared one stays
+    report = orch.forget(user_id="maya", agent_id="kitchen")
+    assert report.blobs == 1
+    assert orch.get_original(sha(RECIPE), user_id="maya") is None
+    assert orch.get_original(sha(NOTES), user_id="maya") == NOTES
+    # the whole user: the directory goes; bob's copy of the same file stays
+    assert orch.forget(user_id="maya").blobs == 1
+    assert orch.get_original(sha(NOTES), user_id="maya") is None
+    assert orch.get_original(sha(NOTES), user_id="bob") == NOTES
+    assert len(blob_files(data_dir)) == 1
+    assert orch.forget(user_id="maya").blobs == 0  # run again: nothing
+
+
+def test_delete_all_removes_blobs_no_record_names(make_orch: Any, tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    orch = make_orch(data_dir=data_dir, **KEEP)
+    orch.process([doc_message(RECIPE)], user_id="maya")
+    assert orch.delete_all(user_id="maya")
+    assert blob_files(data_dir) == []
+
+
+def test_export_import_round_trip_and_a_tampered_blob_refused(
+    make_orch: Any, tmp_path: Path
+) -> None:
+    source = make_orch(data_dir=tmp_path / "a", **KEEP)
+    source.process([doc_message(NOTES)], user_id="maya")
+    source.process([doc_message(RECIPE)], user_id="bob")
+    path = tmp_path / "export.jsonl"
+    assert source.export_jsonl(path).blobs == 2
+    assert source.export_jsonl(tmp_path / "maya.jsonl", user_id="maya").blobs == 1
+
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    tampered = [
+        {**line, "data": base64.b64encode(b"not the notes").decode()}
+        if line["type"] == "blob" and line["sha256"] == sha(NOTES)
+        else line
+        for line in lines
+    ]
+    bad = tmp_path / "tampered.jsonl"
+    bad.write_text("".join(json.dumps(line) + "\n" for line in tampered))
+    target = make_orch(data_dir=tmp_path / "b", **KEEP)
+    with pytest.raises(InvalidInputError, match=f"blob {sha(NOTES)} .*does not hash"):
+        target.import_jsonl(bad)
+    assert target.get_all(user_id="maya") == [] and not (tmp_path / "b" / "blobs").exists()
+
+    summary = target.import_jsonl(path)
+    assert summary.blobs == 2
+    assert target.get_original(sha(NOTES), user_id="maya") == NOTES
+    assert target.get_original(sha(RECIPE), user_id="bob") == RECIPE
+    assert target.get_original(sha(NOTES), user_id="bob") is None
+    assert target.check().consistent
+
+
+def test_doctor_finds_orphans_missing_and_damaged_blobs_and_repairs(
+    make_orch: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data_dir = tmp_path / "data"
+    orch = make_orch(data_dir=data_dir, **KEEP)
+    orch.process([doc_message(NOTES)], user_id="maya")
+    orch.process([doc_message(RECIPE, "soup.md")], user_id="maya")
+    # a crash after the blob, before the records: what is left is an orphan
+    from octomem.orchestrator import process_graph
+
+    def crash(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("power cut")
+
+    third = b"# Bikes\n\nThe chain needs oil before the Tatra ride.\n"
+    with monkeypatch.context() as patch:
+        patch.setattr(process_graph, "write_records", crash)
+        with pytest.raises(RuntimeError, match="power cut"):
+            orch.process([doc_message(third, "bikes.md")], user_id="maya")
+    assert sha(third) not in originals_of(orch, "maya")
+    folder = blob_files(data_dir)[0].parent
+    (folder / sha(RECIPE)).unlink()  # missing
+    (folder / sha(NOTES)).write_bytes(b"bit rot")  # damaged
+    (folder / ".0123.tmp").write_bytes(b"half")  # a temporary file a crash left
+    key = folder.name
+
+    report = orch.check()
+    blobs = {s.store: s for s in report.stores}["blobs"]
+    assert not report.consistent
+    assert blobs.extra == sorted([f"{key}/.0123.tmp", f"{key}/{sha(third)}"])
+    assert blobs.missing == [f"{key}/{sha(RECIPE)}"]
+    assert blobs.stale == [f"{key}/{sha(NOTES)}"]
+    assert orch.get_original(sha(NOTES), user_id="maya") is None  # damaged bytes never served
+
+    repaired = orch.check(repair=True)
+    assert repaired.repaired and repaired.remaining == 2  # missing: cannot be made again
+    after = {s.store: s for s in orch.check().stores}["blobs"]
+    assert after.extra == [] and after.stale == []
+    assert sorted(after.missing) == sorted(f"{key}/{s}" for s in (sha(NOTES), sha(RECIPE)))
+    # sending the files again writes them back
+    orch.process([doc_message(NOTES)], user_id="maya")
+    orch.process([doc_message(RECIPE, "soup.md")], user_id="maya")
+    assert orch.check().consistent
+    assert orch.get_original(sha(RECIPE), user_id="maya") == RECIPE
+    # the folder of a user without any record (a forget cut short before its blobs): removed
+    # once nothing in it changed for a lease period (a first write in flight is newer)
+    stray = folder.parent / "0f" / sha(b"stray")
+    stray.parent.mkdir()
+    stray.write_bytes(b"stray")
+    assert {s.store: s for s in orch.check().stores}["blobs"].extra == [f"0f/{sha(b'stray')}"]
+    orch.check(repair=True)
+    assert stray.exists()  # just written: it may be a first write in flight
+    os.utime(stray, (1_000_000_000, 1_000_000_000))
+    assert orch.check(repair=True).remaining == 0
+    assert not stray.parent.exists() and orch.check().consistent
+
+
+def test_two_threads_keeping_the_same_file_end_with_one_intact_blob(
+    make_orch: Any, tmp_path: Path
+) -> None:
+    data_dir = tmp_path / "data"
+    orch = make_orch(data_dir=data_dir, **KEEP)
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(2)
+
+    def send(session: str) -> None:
+        try:
+            barrier.wait()
+            orch.process([doc_message(NOTES)], user_id="maya", session_id=session)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=send, args=(f"s{i}",)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    files = blob_files(data_dir)
+    assert [f.name for f in files] == [sha(NOTES)] and files[0].read_bytes() == NOTES
+    assert orch.check().consistent
+
+
+def test_keep_originals_is_refused_with_store_servers() -> None:
+    with pytest.raises(ConfigurationError, match="keep_originals needs embedded stores"):
+        load_settings(vector={"mode": "http"}, **KEEP)
+    with pytest.raises(ConfigurationError, match="keep_originals needs embedded stores"):
+        load_settings(graph={"provider": "neo4j", "password": "x" * 12}, **KEEP)
+    assert load_settings(vector={"mode": "http"}).media.keep_originals is False
+    # the service and MCP over HTTP keep them as the operator set it (embedded stores)
+    remote = for_remote_callers(load_settings(**KEEP))
+    assert remote.media.keep_originals is True and remote.media.local_files is False
+
+
+def test_a_failed_write_leaves_no_blob_and_no_temporary_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from octomem.stores import blobs
+
+    store = blobs.BlobStore(tmp_path / "blobs", None)
+    with pytest.raises(InvalidInputError, match="do not hash"):
+        store.put("maya", sha(RECIPE), NOTES)
+
+    def broken(src: Any, dst: Any) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(blobs.os, "replace", broken)
+    with pytest.raises(OSError, match="No space"):
+        store.put("maya", sha(NOTES), NOTES)
+    assert [p for p in (tmp_path / "blobs").rglob("*") if p.is_file()] == []
+    monkeypatch.undo()
+    assert store.put("maya", sha(NOTES), NOTES) and not store.put("maya", sha(NOTES), NOTES)
+    assert store.get("maya", sha(NOTES)) == NOTES and store.get("bob", sha(NOTES)) is None
+
+
+def test_concurrent_writers_of_one_blob_race_safely(tmp_path: Path) -> None:
+    from octomem.stores.blobs import BlobStore
+
+    store = BlobStore(tmp_path / "blobs", None)
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(8)
+
+    def put() -> None:  # all see no blob yet, write and rename their own temporary files
+        try:
+            barrier.wait()
+            store.put("maya", sha(NOTES), NOTES)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=put) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert store.names("maya") == {sha(NOTES)} and store.get("maya", sha(NOTES)) == NOTES
