@@ -29,8 +29,11 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from octomem.errors import InvalidInputError
+from octomem.media.parts import read_part
 from octomem.models import MemoryBase, StoreDifferences, Turn
 from octomem.scopes import scope_filter
+from octomem.sensitive import mask_value
+from octomem.settings import MediaConfig
 from octomem.stores.blobs import is_sha256
 from octomem.validation import validate_scope_id
 
@@ -52,27 +55,34 @@ def marked(turn: Turn) -> Turn:
     pieces = turn.internal.get("media") or []
     if not pieces:
         return turn
+    fate = fates(pieces)
+    update = {
+        "internal": {
+            **turn.internal,
+            "media": [p | {"original": fate[p["sha256"]]} for p in pieces],
+        }
+    }
+    out = turn.model_copy(update=update)
+    out._originals = {sha: data for sha, data in turn.originals.items() if fate.get(sha) == KEPT}
+    return out
+
+
+def fates(pieces: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """What becomes of each part's bytes, by sha256, from the masked pieces read from it:
+    withheld if masking found a secret in any piece, or if it is an image OCR did not read."""
+    pieces = list(pieces)
     secret = {
         p["sha256"] for p in pieces if any(MASK_MARK in str(p.get(k) or "") for k in _CHECKED)
     }
     unread = {p["sha256"] for p in pieces if p.get("kind") == "image" and not p.get("ocr")}
-
-    def fate(sha: str) -> str:
-        if sha in secret:
-            return WITHHELD_SECRET
-        if sha in unread:
-            return WITHHELD_UNREAD
-        return KEPT
-
-    update = {
-        "internal": {
-            **turn.internal,
-            "media": [p | {"original": fate(p["sha256"])} for p in pieces],
-        }
+    return {
+        p["sha256"]: WITHHELD_SECRET
+        if p["sha256"] in secret
+        else WITHHELD_UNREAD
+        if p["sha256"] in unread
+        else KEPT
+        for p in pieces
     }
-    out = turn.model_copy(update=update)
-    out._originals = {sha: data for sha, data in turn.originals.items() if fate(sha) == KEPT}
-    return out
 
 
 def kept(record: Record) -> set[str]:
@@ -246,10 +256,13 @@ async def export_lines(services: Services, records: Iterable[Record]) -> list[di
     return await asyncio.to_thread(read_all)
 
 
-def parse_blob_lines(lines: Iterable[Mapping[str, Any]]) -> dict[tuple[str | None, str], bytes]:
+def parse_blob_lines(
+    lines: Iterable[Mapping[str, Any]], media: MediaConfig
+) -> dict[tuple[str | None, str], bytes]:
     """The bytes of an export's ``blob`` lines by (user, sha256), each checked against its
-    sha256; InvalidInputError for a line that is not a blob, or whose bytes do not hash to
-    the sha256 it names (a damaged or edited export: nothing is imported)."""
+    sha256 and read again as a part is (`screen`); InvalidInputError for a line that is not
+    a blob, whose bytes do not hash to the sha256 it names (a damaged or edited export) or
+    that could not be kept (nothing is imported)."""
     found: dict[tuple[str | None, str], bytes] = {}
     for line in lines:
         sha, user_id, encoded = line.get("sha256"), line.get("user_id"), line.get("data")
@@ -271,8 +284,35 @@ def parse_blob_lines(lines: Iterable[Mapping[str, Any]]) -> dict[tuple[str | Non
                 f"blob {sha} of the export (user {user_id!r}) does not hash to its sha256: "
                 "the file is damaged or was edited; nothing was imported"
             )
+        screen(str(sha), data, media)
         found[(user_id, str(sha))] = data
     return found
+
+
+def screen(sha: str, data: bytes, media: MediaConfig) -> None:
+    """InvalidInputError unless `data` is what `process()` would have kept: an export
+    written by another tool, or edited, may name as kept the bytes of a file whose text
+    holds a secret, and the records' text says nothing of what the bytes hold. The part is
+    read again (OCR, PDF text: the `media` extra) and its text masked, as `marked` sees it."""
+    encoded = base64.b64encode(data).decode("ascii")
+    try:
+        attachment = read_part({"type": "file", "file": {"file_data": encoded}}, 0, media)
+    except InvalidInputError as exc:
+        raise InvalidInputError(
+            f"blob {sha} of the export cannot be read again to check it ({exc}); nothing "
+            "was imported"
+        ) from None
+    pieces = [
+        {k: mask_value(v) if k in _CHECKED else v for k, v in chunk.items()}
+        for chunk in attachment.chunks
+    ]
+    found = set(fates(pieces).values())
+    if found != {KEPT}:
+        reason = ", ".join(sorted(found - {KEPT})) or "no text read"
+        raise InvalidInputError(
+            f"blob {sha} of the export would not have been kept ({reason}): its bytes are "
+            "not written; remove its line, nothing was imported"
+        )
 
 
 async def restore(

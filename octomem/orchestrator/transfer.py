@@ -332,7 +332,9 @@ async def import_jsonl(
 
     def parsed() -> tuple[list[dict[str, Any]], dict[tuple[str | None, str], bytes]]:
         lines = read_lines(source)
-        blobs = originals.parse_blob_lines(line for line in lines if line["type"] == "blob")
+        blobs = originals.parse_blob_lines(
+            (line for line in lines if line["type"] == "blob"), services.settings.media
+        )
         return [_masked(line) for line in lines if line["type"] != "blob"], blobs
 
     lines, blobs = await asyncio.to_thread(parsed)

@@ -190,6 +190,33 @@ def test_export_import_round_trip_and_a_tampered_blob_refused(
     assert target.check().consistent
 
 
+def test_an_import_naming_as_kept_a_file_that_holds_a_secret_is_refused(
+    make_orch: Any, tmp_path: Path
+) -> None:
+    """An export edited (or written by another tool) so that a record names as kept the
+    bytes of a file whose text holds a password: its blob is read again on import, and
+    the import is refused before anything reaches disk."""
+    source = make_orch(data_dir=tmp_path / "a", **KEEP)
+    source.process([doc_message(NOTES)], user_id="maya")
+    path = tmp_path / "export.jsonl"
+    source.export_jsonl(path)
+    leaked = b"# Wifi\n\nThe wifi password is " + SECRET.encode() + b"\n"
+    text = path.read_text().replace(sha(NOTES), sha(leaked))
+    lines = [json.loads(line) for line in text.splitlines()]
+    for line in lines:
+        if line["type"] == "blob":
+            line["data"] = base64.b64encode(leaked).decode()
+    bad = tmp_path / "edited.jsonl"
+    bad.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    data_dir = tmp_path / "b"
+    target = make_orch(data_dir=data_dir, **KEEP)
+    with pytest.raises(InvalidInputError, match=f"blob {sha(leaked)} .*withheld: secret"):
+        target.import_jsonl(bad)
+    assert target.get_all(user_id="maya") == []
+    target.close()
+    assert files_holding(data_dir, SECRET.encode()) == []
+
+
 def test_doctor_finds_orphans_missing_and_damaged_blobs_and_repairs(
     make_orch: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
