@@ -11,7 +11,8 @@ data directory: ``<store_dir>/blobs/<user key>/<sha256>``.
   final name, fsync of the directory. A crash leaves at most a temporary file or a whole
   blob that no record names yet (an orphan: `octomem doctor --repair` removes both),
   never a half-written blob under its final name. Two writers of the same blob each
-  rename their own temporary file: the last rename wins, with the same bytes.
+  rename their own temporary file: the last rename wins, with the same bytes;
+- removal overwrites a blob with zeros before unlinking it (`_shred`).
 
 Files only: what references a blob is the orchestrator's (`octomem.orchestrator.originals`).
 Every method does blocking I/O: call it from a worker thread.
@@ -133,7 +134,7 @@ class BlobStore:
         removed = 0
         for name in names:
             with contextlib.suppress(FileNotFoundError):
-                (folder / name).unlink()
+                _shred(folder / name)
                 removed += 1
         if removed:
             with contextlib.suppress(OSError):  # not empty: a blob is still referenced
@@ -146,15 +147,39 @@ class BlobStore:
         folder = self.root / self.user_key(user_id)
         if not folder.is_dir():
             return 0
-        count = sum(1 for _ in folder.iterdir())
+        files = list(folder.iterdir())
+        for path in files:
+            with contextlib.suppress(FileNotFoundError, IsADirectoryError):
+                _shred(path)
         shutil.rmtree(folder)
+        count = len(files)
         _fsync_dir(self.root)
         return count
 
     def clear(self) -> None:
         """Remove every user's blobs (`reset`)."""
         if self.root.is_dir():
+            for path in self.root.glob("*/*"):
+                with contextlib.suppress(FileNotFoundError, IsADirectoryError):
+                    _shred(path)
             shutil.rmtree(self.root)
+
+
+def _shred(path: Path) -> None:
+    """Overwrite a file with zeros, then remove it: its bytes do not stay in the file
+    system's free space for the next file to be given (as the SQLite stores'
+    `secure_delete` does for deleted rows; a copy-on-write file system or an SSD's
+    remapping may still keep old blocks)."""
+    with path.open("r+b") as handle:
+        size = handle.seek(0, os.SEEK_END)
+        handle.seek(0)
+        while size > 0:
+            step = min(size, _READ)
+            handle.write(bytes(step))
+            size -= step
+        handle.flush()
+        os.fsync(handle.fileno())
+    path.unlink()
 
 
 def _fsync_dir(path: Path) -> None:

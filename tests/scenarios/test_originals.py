@@ -352,3 +352,20 @@ def test_concurrent_writers_of_one_blob_race_safely(tmp_path: Path) -> None:
         thread.join()
     assert errors == []
     assert store.names("maya") == {sha(NOTES)} and store.get("maya", sha(NOTES)) == NOTES
+
+
+def test_a_removed_blob_is_overwritten_before_it_is_unlinked(tmp_path: Path) -> None:
+    """Its bytes are zeroed in place (a second link to the same file sees zeros), so they
+    are not left in the file system's free space."""
+    from octomem.stores.blobs import BlobStore
+
+    store = BlobStore(tmp_path / "blobs", b"k" * 32)
+    store.put("maya", sha(NOTES), NOTES)
+    store.put("bob", sha(RECIPE), RECIPE)
+    (tmp_path / "notes-link").hardlink_to(store.file(store.user_key("maya"), sha(NOTES)))
+    (tmp_path / "recipe-link").hardlink_to(store.file(store.user_key("bob"), sha(RECIPE)))
+    assert store.remove(store.user_key("maya"), [sha(NOTES)]) == 1
+    assert store.remove_user("bob") == 1
+    assert (tmp_path / "notes-link").read_bytes() == bytes(len(NOTES))
+    assert (tmp_path / "recipe-link").read_bytes() == bytes(len(RECIPE))
+    assert store.listing() == {}
