@@ -28,8 +28,13 @@ from octomem.errors import InvalidInputError
 from octomem.media import documents, images, pdf
 from octomem.media.sources import Blob, from_base64, load, sniff
 from octomem.models import AttachedImage
+from octomem.sensitive import MARK, mask_value
 from octomem.settings import MediaConfig
 from octomem.validation import clean_text
+
+# the keys of a piece (`Attachment.chunks`) that hold what was read from the part or what
+# names it: masked like any text, and where a secret's mark is looked for
+TEXT_FIELDS = frozenset({"text", "header", "name", "title", "uri"})
 
 MEDIA_TYPES = frozenset(
     {"image_url", "input_image", "file", "input_file", "pdf_url", "mdx_url", "image"}
@@ -49,6 +54,17 @@ class Attachment:
     @property
     def chars(self) -> int:
         return sum(len(c["text"]) for c in self.chunks)
+
+
+def masked_piece(piece: Mapping[str, Any], kinds: list[str] | None = None) -> dict[str, Any]:
+    """`piece` with secrets masked in its text fields (`TEXT_FIELDS`); the kinds found
+    are added to `kinds`."""
+    return {k: mask_value(v, kinds) if k in TEXT_FIELDS else v for k, v in piece.items()}
+
+
+def holds_secret(piece: Mapping[str, Any]) -> bool:
+    """Whether masking found a secret in a (masked) piece's text fields."""
+    return any(MARK in str(piece.get(k) or "") for k in TEXT_FIELDS)
 
 
 def is_media(part: Mapping[str, Any]) -> bool:

@@ -29,10 +29,9 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from octomem.errors import InvalidInputError
-from octomem.media.parts import read_part
+from octomem.media.parts import holds_secret, masked_piece, read_part
 from octomem.models import MemoryBase, StoreDifferences, Turn
 from octomem.scopes import scope_filter
-from octomem.sensitive import mask_value
 from octomem.settings import MediaConfig
 from octomem.stores.blobs import is_sha256
 from octomem.validation import validate_scope_id
@@ -43,8 +42,6 @@ if TYPE_CHECKING:
 KEPT = "kept"
 WITHHELD_SECRET = "withheld: secret"
 WITHHELD_UNREAD = "withheld: text not read"
-MASK_MARK = "[MASKED "  # what masking leaves where it found a secret
-_CHECKED = ("text", "header", "name", "title", "uri")  # what masking read of a piece
 
 Record = MemoryBase | Mapping[str, Any]
 
@@ -71,9 +68,7 @@ def fates(pieces: Iterable[Mapping[str, Any]]) -> dict[str, str]:
     """What becomes of each part's bytes, by sha256, from the masked pieces read from it:
     withheld if masking found a secret in any piece, or if it is an image OCR did not read."""
     pieces = list(pieces)
-    secret = {
-        p["sha256"] for p in pieces if any(MASK_MARK in str(p.get(k) or "") for k in _CHECKED)
-    }
+    secret = {p["sha256"] for p in pieces if holds_secret(p)}
     unread = {p["sha256"] for p in pieces if p.get("kind") == "image" and not p.get("ocr")}
     return {
         p["sha256"]: WITHHELD_SECRET
@@ -302,10 +297,7 @@ def screen(sha: str, data: bytes, media: MediaConfig) -> None:
             f"blob {sha} of the export cannot be read again to check it ({exc}); nothing "
             "was imported"
         ) from None
-    pieces = [
-        {k: mask_value(v) if k in _CHECKED else v for k, v in chunk.items()}
-        for chunk in attachment.chunks
-    ]
+    pieces = [masked_piece(chunk) for chunk in attachment.chunks]
     found = set(fates(pieces).values())
     if found != {KEPT}:
         reason = ", ".join(sorted(found - {KEPT})) or "no text read"

@@ -44,6 +44,7 @@ from octomem.errors import LLMError
 from octomem.language import TurnReading
 from octomem.llm import UsageMeter
 from octomem.logs import get_logger
+from octomem.media.parts import masked_piece
 from octomem.messages import normalize_messages
 from octomem.models import (
     HistoryEvent,
@@ -60,6 +61,7 @@ from octomem.models import (
 from octomem.orchestrator import extraction, originals, projections, routing, vision
 from octomem.orchestrator.commit import commit as commit_changes
 from octomem.orchestrator.events import closed_by_version
+from octomem.orchestrator.ingest import ACTOR as INGEST_ACTOR
 from octomem.orchestrator.metadata import with_caller_metadata
 from octomem.orchestrator.reconcile import Reconciler
 from octomem.orchestrator.reprocess import EXTRACTION_FLAG
@@ -97,10 +99,7 @@ def _masked(turn: Turn) -> Turn:
     metadata = mask_value(turn.metadata, kinds) if turn.metadata else turn.metadata
     internal = dict(turn.internal)
     if "media" in internal:  # the text read from images and files, their names and URIs
-        internal["media"] = [
-            {k: mask_value(v, kinds) if k in MEDIA_TEXT else v for k, v in chunk.items()}
-            for chunk in internal["media"]
-        ]
+        internal["media"] = [masked_piece(chunk, kinds) for chunk in internal["media"]]
     if not kinds:
         return turn
     return turn.model_copy(
@@ -122,9 +121,6 @@ def _input_records(
     return list(hook(turns, ctx)) if hook is not None else []
 
 
-MEDIA_TEXT = frozenset({"text", "header", "name", "title", "uri"})
-
-
 async def _closed(
     services: Services, old: list[MemoryBase], new: list[MemoryBase]
 ) -> list[tuple[MemoryBase, HistoryEvent]]:
@@ -134,7 +130,7 @@ async def _closed(
     for mtype in dict.fromkeys(r.memory_type for r in old):
         ids = [r.id for r in old if r.memory_type == mtype]
         current += [r for r in await services.vector.get(mtype, ids) if r.is_current]
-    return closed_by_version(current, new, services.agents, actor="ingest")
+    return closed_by_version(current, new, services.agents, actor=INGEST_ACTOR)
 
 
 def build_process_graph(services: Services) -> ProcessGraph:

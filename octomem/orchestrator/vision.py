@@ -17,6 +17,7 @@ from typing import Any
 from octomem.agents.base import ExtractionContext, MemoryAgent
 from octomem.llm import LLMClient
 from octomem.logs import get_logger
+from octomem.media.parts import holds_secret
 from octomem.models import MemoryBase, Turn, content_hash
 from octomem.prompts.vision import Shown
 from octomem.sensitive import MARK, mask, mask_value, secrets_in
@@ -51,7 +52,7 @@ def screened(turn: Turn, setting: str) -> Turn:
     withheld: dict[int, str] = {}
     for image in turn.images:
         own = [p for p in pieces if p.get("part") == image.part]
-        if any(_holds_secret(p) for p in own):
+        if any(holds_secret(p) for p in own):
             withheld[image.part] = SECRET
         elif setting != "on" and not all(p.get("ocr") for p in own):
             withheld[image.part] = UNCHECKED
@@ -64,11 +65,6 @@ def screened(turn: Turn, setting: str) -> Turn:
     kept = [image for image in turn.images if image.part not in withheld]
     marked = turn.model_copy(update={"internal": {**turn.internal, "media": media}})
     return marked.with_images(kept)
-
-
-def _holds_secret(piece: dict[str, Any]) -> bool:
-    """Whether masking found a secret in what was read from the image (its text, name)."""
-    return any(isinstance(v, str) and MARK in v for v in piece.values())
 
 
 def describers(agents: Sequence[MemoryAgent]) -> list[MemoryAgent]:
