@@ -16,7 +16,8 @@ line is rejected when
 - an id in it belongs to another scope: a memory stored (or logged in history) for another
   user or agent, an entity or relation of another user, or the same id claimed by another
   scope earlier in the file;
-- a relation links entities that are neither in the file nor stored for its user.
+- a relation links entities that are neither in the file nor stored for its user;
+- a file it says was kept (`media.keep_originals`) is not named by a sha256.
 
 Control characters in texts are removed (as everywhere else), not rejected.
 """
@@ -39,6 +40,7 @@ from octomem.models import (
     Relation,
 )
 from octomem.orchestrator.services import Services
+from octomem.stores.blobs import is_sha256
 from octomem.validation import MAX_DEPTH, check_json, validate_scope_id
 
 MAX_RECORD_JSON_CHARS = 1_000_000  # one record or history event as JSON, at least
@@ -152,7 +154,19 @@ def _record(data: Any, text_limit: int, types: TypeRegistry) -> MemoryBase:
     if not record.content.strip():
         raise _Reject("the record's text is empty")
     _text(record.content, "the record's text", text_limit)
+    _kept_names(record)
     return record
+
+
+def _kept_names(record: MemoryBase) -> None:
+    """A file said kept (`media.keep_originals`) is named by its sha256: nothing else may
+    become a blob's name."""
+    media = record.internal.get("media")
+    for item in media if isinstance(media, list) else [media]:
+        if not isinstance(item, dict) or item.get("original") != "kept":
+            continue
+        if not is_sha256(name := item.get("sha256")):
+            raise _Reject(f"a file said kept is named {name!r}, not by a sha256")
 
 
 def _event(data: Any, text_limit: int, types: TypeRegistry) -> HistoryEvent:

@@ -216,11 +216,13 @@ async def repair(services: Services, users: Iterable[str | None]) -> None:
             return 0.0
 
     def unowned() -> None:
-        for key, names in store.listing().items():
+        for key in store.listing():
             if key in known:
                 continue
-            if time.time() - max((changed(key, n) for n in names), default=0.0) > grace:
-                store.remove(key, names)
+            with store.guard():  # no blob of it is found (and counted on) meanwhile
+                names = store.listing().get(key, set())
+                if time.time() - max((changed(key, n) for n in names), default=0.0) > grace:
+                    store.remove(key, names)
 
     await asyncio.to_thread(unowned)
 

@@ -12,7 +12,13 @@ data directory: ``<store_dir>/blobs/<user key>/<sha256>``.
   blob that no record names yet (an orphan: `octomem doctor --repair` removes both),
   never a half-written blob under its final name. Two writers of the same blob each
   rename their own temporary file: the last rename wins, with the same bytes;
-- removal overwrites a blob with zeros before unlinking it (`_shred`).
+- removal overwrites a blob with zeros before unlinking it (`_shred`);
+- `guard` (a lock of this process and a file lock of the directory) is held while a blob
+  is looked for and written and while a directory no user claims is checked and removed
+  (`originals.repair`): a blob found already there has its time refreshed under it, so
+  repair never removes one that a write has just counted on.
+
+A file-system failure is a `StoreError` naming the directory.
 
 Files only: what references a blob is the orchestrator's (`octomem.orchestrator.originals`).
 Every method does blocking I/O: call it from a worker thread.
@@ -26,14 +32,21 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from octomem.errors import InvalidInputError
+from octomem.errors import InvalidInputError, StoreError
 from octomem.models import keyed_hash
+
+try:
+    import fcntl
+except ImportError:  # Windows: the lock of this process alone
+    fcntl = None  # type: ignore[assignment]
 
 BLOBS_DIR = "blobs"
 TEMP_SUFFIX = ".tmp"
+LOCK_SUFFIX = ".lock"  # the lock file: beside the directory, holding nothing
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _READ = 1 << 20
 
@@ -48,6 +61,33 @@ class BlobStore:
     def __init__(self, root: Path, id_key: bytes | None) -> None:
         self.root = root
         self._id_key = id_key
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def guard(self) -> Iterator[None]:
+        """Exclusive among this directory's writers and repair, in every process."""
+        with self._lock:
+            with self._failing("locking"):
+                self.root.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                lock = self.root.with_name(self.root.name + LOCK_SUFFIX)
+                fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                if fcntl is not None:
+                    with self._failing("locking"):
+                        fcntl.flock(fd, fcntl.LOCK_EX)
+                yield
+            finally:
+                os.close(fd)  # releases the file lock
+
+    @contextlib.contextmanager
+    def _failing(self, what: str) -> Iterator[None]:
+        try:
+            yield
+        except OSError as exc:
+            raise StoreError(
+                f"the blob directory {self.root} failed while {what}: {exc}; check that it is "
+                f"a writable directory with free space"
+            ) from exc
 
     def user_key(self, user_id: str | None) -> str:
         """The name of `user_id`'s directory."""
@@ -64,11 +104,19 @@ class BlobStore:
         path = self._path(user_id, sha256)
         if hashlib.sha256(data).hexdigest() != sha256:
             raise InvalidInputError(f"the bytes given for blob {sha256} do not hash to it")
-        if self.intact(path):
-            return False
+        with self.guard(), self._failing(f"writing blob {sha256}"):
+            if self.intact(path):
+                os.utime(path)  # counted on now: young again for `originals.repair`
+                return False
+            self._write(path, data)
+        return True
+
+    def _write(self, path: Path, data: bytes) -> None:
         created = not path.parent.is_dir()
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{sha256[:16]}.", suffix=TEMP_SUFFIX)
+        fd, temp = tempfile.mkstemp(
+            dir=path.parent, prefix=f".{path.name[:16]}.", suffix=TEMP_SUFFIX
+        )
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
@@ -82,7 +130,6 @@ class BlobStore:
         _fsync_dir(path.parent)
         if created:
             _fsync_dir(self.root)
-        return True
 
     def get(self, user_id: str | None, sha256: str) -> bytes | None:
         """`user_id`'s blob `sha256`; None if there is none, or if its bytes are damaged
@@ -92,6 +139,8 @@ class BlobStore:
             data = path.read_bytes()
         except (FileNotFoundError, NotADirectoryError):
             return None
+        except OSError as exc:
+            raise StoreError(f"the blob directory {self.root} failed while reading: {exc}") from exc
         return data if hashlib.sha256(data).hexdigest() == sha256 else None
 
     def has_user(self, user_id: str | None) -> bool:
@@ -132,10 +181,11 @@ class BlobStore:
         how many were there."""
         folder = self.root / user_key
         removed = 0
-        for name in names:
-            with contextlib.suppress(FileNotFoundError):
-                _shred(folder / name)
-                removed += 1
+        with self._failing("removing blobs"):
+            for name in names:
+                with contextlib.suppress(FileNotFoundError):
+                    _shred(folder / name)
+                    removed += 1
         if removed:
             with contextlib.suppress(OSError):  # not empty: a blob is still referenced
                 folder.rmdir()
@@ -147,11 +197,12 @@ class BlobStore:
         folder = self.root / self.user_key(user_id)
         if not folder.is_dir():
             return 0
-        files = list(folder.iterdir())
-        for path in files:
-            with contextlib.suppress(FileNotFoundError, IsADirectoryError):
-                _shred(path)
-        shutil.rmtree(folder)
+        with self._failing("removing a user's blobs"):
+            files = list(folder.iterdir())
+            for path in files:
+                with contextlib.suppress(FileNotFoundError, IsADirectoryError):
+                    _shred(path)
+            shutil.rmtree(folder)
         count = len(files)
         _fsync_dir(self.root)
         return count
@@ -159,10 +210,11 @@ class BlobStore:
     def clear(self) -> None:
         """Remove every user's blobs (`reset`)."""
         if self.root.is_dir():
-            for path in self.root.glob("*/*"):
-                with contextlib.suppress(FileNotFoundError, IsADirectoryError):
-                    _shred(path)
-            shutil.rmtree(self.root)
+            with self._failing("removing every blob"):
+                for path in self.root.glob("*/*"):
+                    with contextlib.suppress(FileNotFoundError, IsADirectoryError):
+                        _shred(path)
+                shutil.rmtree(self.root)
 
 
 def _shred(path: Path) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from octomem import ConfigurationError, InvalidInputError, Orchestrator
+from octomem import ConfigurationError, InvalidInputError, Orchestrator, StoreError
 from octomem.settings import for_remote_callers, load_settings
 from tests.media_files import data_url, make_pdf, needs, render
 
@@ -323,7 +323,7 @@ def test_a_failed_write_leaves_no_blob_and_no_temporary_file(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(blobs.os, "replace", broken)
-    with pytest.raises(OSError, match="No space"):
+    with pytest.raises(StoreError, match="No space"):
         store.put("maya", sha(NOTES), NOTES)
     assert [p for p in (tmp_path / "blobs").rglob("*") if p.is_file()] == []
     monkeypatch.undo()
