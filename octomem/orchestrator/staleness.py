@@ -238,25 +238,39 @@ async def _fetch(services: Services, ids: Iterable[str]) -> dict[str, MemoryBase
     return found
 
 
-async def _current(
+async def _successors(
     services: Services,
-    old: MemoryBase,
+    olds: Iterable[MemoryBase],
     holds: Callable[[MemoryBase], bool],
     known: dict[str, MemoryBase],
-) -> MemoryBase | None:
-    """The record that holds a closed fact's place: `superseded_by` followed to the one
-    the recall may return; None when the chain ends in a retraction or leaves the store."""
-    record: MemoryBase | None = old
+) -> dict[str, MemoryBase | None]:
+    """Per closed fact (by id), the record that holds its place: `superseded_by` followed
+    to the one the recall may return; None when the chain ends in a retraction or leaves
+    the store. The chains are followed side by side, one read per step for all of them
+    (`known` gains what is read)."""
+    found: dict[str, MemoryBase | None] = {}
+    at: dict[str, MemoryBase | None] = {old.id: old for old in olds}  # each chain's place
     for _ in range(MAX_CHAIN):
-        if record is None or not record.superseded_by:
-            return None
-        next_id = record.superseded_by
-        if next_id not in known:
-            known.update(await _fetch(services, [next_id]))
-        record = known.get(next_id)
-        if record is not None and holds(record):
-            return record
-    return None
+        if missing := [
+            r.superseded_by
+            for r in at.values()
+            if r is not None and r.superseded_by and r.superseded_by not in known
+        ]:
+            known.update(await _fetch(services, missing))
+        following: dict[str, MemoryBase | None] = {}
+        for start, record in at.items():
+            if record is None or not record.superseded_by:
+                found[start] = None
+                continue
+            successor = known.get(record.superseded_by)
+            if successor is not None and holds(successor):
+                found[start] = successor
+            else:
+                following[start] = successor
+        at = following
+        if not at:
+            break
+    return found | dict.fromkeys(at)
 
 
 def _evidence_turns(
@@ -334,9 +348,11 @@ async def demote_stale(
         return fused, {}
     known = await _fetch(services, (m["memory_id"] for ms in marks.values() for m in ms))
     stems, in_scope = content_stems(query), _scope_test(plan)
+    closed = [old for old in known.values() if _closed(old, plan.as_of)]
+    successors = await _successors(services, closed, holds_at(plan), known)
     replaced: dict[str, list[MemoryBase]] = {}
     for hit, hit_marks in marks.items():
-        found = [await _replacement(services, plan, mark, known, stems) for mark in hit_marks]
+        found = [_replacement(plan, mark, known, successors, stems) for mark in hit_marks]
         if not any(stale for stale, _ in found):
             continue
         olds = [known.get(mark["memory_id"]) for mark in hit_marks]
@@ -350,26 +366,30 @@ async def demote_stale(
     return rerank(fused, replaced, weight), replaced
 
 
-async def _replacement(
-    services: Services,
+def _closed(old: MemoryBase, as_of: datetime | None) -> bool:
+    """Closed (at or before `as_of`, when given)."""
+    return old.valid_to is not None and (as_of is None or old.valid_to <= as_of)
+
+
+def _replacement(
     plan: RecallPlan,
     mark: dict[str, Any],
     known: dict[str, MemoryBase],
+    successors: Mapping[str, MemoryBase | None],
     stems: set[str],
 ) -> tuple[bool, MemoryBase | None]:
     """(whether the mark makes its turn stale for this query, the record current in the
-    closed fact's place or None)."""
+    closed fact's place or None); `successors`: `_successors` of the closed facts."""
     old = known.get(mark["memory_id"])
     if old is None:  # deleted: nothing says what it was about
         return False, None
-    holds, as_of = holds_at(plan), plan.as_of
     successor: MemoryBase | None
     if mark.get("by") == old.id:  # rewritten in place: the record is its own successor
-        successor = old if holds(old) else None
-    elif old.valid_to is None or (as_of is not None and old.valid_to > as_of):
+        successor = old if holds_at(plan)(old) else None
+    elif not _closed(old, plan.as_of):
         return False, None  # not closed (yet, at as_of)
     else:
-        successor = await _current(services, old, holds, known)
+        successor = successors.get(old.id)
     return about(stems, old, successor), successor
 
 

@@ -61,10 +61,23 @@ log = get_logger(__name__)
 _PAGE = 1000
 EMBEDDER_KEY = "octomem_embedder"  # collection metadata: the model its vectors come from
 _SELECTIVE_MAX = 4096
+# the widest nearest-neighbour search `_query_unfiltered` makes before it leaves a filter to
+# Chroma's metadata pre-filter, which costs ~20 ms per clause on a few thousand entries
+# against ~6 ms for the 1,600 nearest of them (docs/benchmarks.md, "Facts with a history")
+_UNFILTERED_MAX = 1600
 # Chroma's collection names: 3-512 of [A-Za-z0-9._-], alphanumeric at both ends; ours are
 # "{prefix}_{memory type}" (a project's prefix ends in "-p-<project>", up to 43 more)
 _PREFIX_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 T = TypeVar("T")
+
+
+def _and_live(
+    check: Callable[[MemoryBase], bool] | None, live_at: datetime
+) -> Callable[[MemoryBase], bool]:
+    """`check` (if any) and live at `live_at`."""
+    if check is None:
+        return lambda record: record.is_live(live_at)
+    return lambda record: record.is_live(live_at) and check(record)
 
 
 class _Remote:
@@ -132,6 +145,7 @@ class ChromaVectorStore:
         self._collections: dict[MemoryType, tuple[Any, Any]] = {}
         self._lock = threading.Lock()
         self._selective: set[tuple[MemoryType, str]] = set()  # filters to push down
+        self._widths: dict[tuple[MemoryType, str], int] = {}  # see `_query_unfiltered`
         # embedded only: the directory's engine and record cache (`chroma_engine`,
         # `record_cache`), acquired on first use, released on close
         self._path = path
@@ -577,12 +591,17 @@ class ChromaVectorStore:
             # Chroma's metadata pre-filter costs more than the search when most entries
             # match (one user's store): search unfiltered, filter here, and fall back to
             # the filtered search - remembered for this filter - only when too few match.
-            hits = await self._query_unfiltered(vector, memory_type, where, live_at, limit)
+            hits = await self._query_unfiltered(vector, memory_type, where, live_at, limit, key)
             if hits is not None:
                 return hits
             if len(self._selective) >= _SELECTIVE_MAX:
                 self._selective.clear()
             self._selective.add(key)
+        if live_at is not None:
+            # validity is checked here, not by two more clauses of Chroma's pre-filter
+            # (each costs as much as the search); the search widens until enough are live
+            chroma_where, check = plan(self._types.record_class(memory_type), where, None)
+            check = _and_live(check, live_at)
         n_results = limit if check is None else max(4 * limit, 50)
         name = self.collection_name(memory_type)
         # Chroma's metadata is what costs in a reply: an embedded store takes the records
@@ -660,38 +679,68 @@ class ChromaVectorStore:
         where: filters.Filter | None,
         live_at: datetime | None,
         limit: int,
+        key: tuple[MemoryType, str],
     ) -> list[tuple[MemoryBase, float]] | None:
         """The best `limit` matches among the nearest entries of the whole collection, or
-        None when fewer match than asked and the collection holds more entries."""
-        n_results = max(2 * limit, limit + 20)
+        None when too few entries match for that to pay (Chroma's pre-filter then).
+
+        The superseded versions of a fact lie near its current one, so in a store with a
+        history fewer than `limit` of the nearest `2 * limit` may be live. The search then
+        widens (4x at a time, up to `_UNFILTERED_MAX` entries) while the share of matches
+        among those seen says `limit` of them lie within reach; the width that sufficed is
+        where the next search with this filter starts."""
+        n_results = max(self._widths.get(key, 0), 2 * limit, limit + 20)
         check = filters.predicate(where)
-        # nearest ids first (cheap), then records for as many as needed (fetching entries'
-        # metadata is what costs, so read the first `limit` and more only if some fail)
-        result = await self._on(
-            "query",
-            memory_type,
-            "query",
-            query_embeddings=[vector],
-            n_results=n_results,
-            include=["distances"],
-        )
-        ids, distances = result["ids"][0], result["distances"][0]
-        hits: list[tuple[MemoryBase, float]] = []
-        start, step = 0, limit
-        while start < len(ids) and len(hits) < limit:
-            chunk = ids[start : start + step]
-            payloads = await self._payloads(memory_type, chunk)
-            for entry_id, distance in zip(chunk, distances[start : start + step], strict=True):
-                if entry_id not in payloads:
-                    continue  # deleted since the search
-                record = self._parse(payloads[entry_id], entry_id)
-                if (live_at is None or record.is_live(live_at)) and check(record):
-                    hits.append((record, 1.0 - float(distance)))
-                    if len(hits) == limit:
-                        return hits
-            start += step
-            step = max(limit - len(hits), 10)
-        return hits if len(ids) < n_results else None
+        verdicts: dict[str, MemoryBase | None] = {}  # entries read so far: record if it matches
+
+        async def judge(entry_ids: list[str]) -> None:
+            payloads = await self._payloads(memory_type, entry_ids)
+            for entry_id in entry_ids:
+                record = None
+                if entry_id in payloads:  # else deleted since the search
+                    record = self._parse(payloads[entry_id], entry_id)
+                    if not ((live_at is None or record.is_live(live_at)) and check(record)):
+                        record = None
+                verdicts[entry_id] = record
+
+        while True:
+            # nearest ids first (cheap), then records for as many as needed (fetching
+            # entries' metadata is what costs, so read the first `limit` and more only if
+            # some fail)
+            result = await self._on(
+                "query",
+                memory_type,
+                "query",
+                query_embeddings=[vector],
+                n_results=n_results,
+                include=["distances"],
+            )
+            ids, distances = result["ids"][0], result["distances"][0]
+            hits: list[tuple[MemoryBase, float]] = []
+            start, step = 0, limit
+            while start < len(ids) and len(hits) < limit:
+                chunk = ids[start : start + step]
+                if unread := [i for i in chunk if i not in verdicts]:
+                    await judge(unread)
+                for entry_id, distance in zip(chunk, distances[start : start + step], strict=True):
+                    if (record := verdicts[entry_id]) is not None:
+                        hits.append((record, 1.0 - float(distance)))
+                        if len(hits) == limit:
+                            self._remember_width(key, n_results)
+                            return hits
+                start += step
+                step = max(limit - len(hits), 10)
+            if len(ids) < n_results:
+                return hits  # the whole collection was searched
+            wider = n_results * 4
+            if wider > _UNFILTERED_MAX or len(hits) * _UNFILTERED_MAX < limit * len(ids):
+                return None  # too few match: `limit` of them are not within reach
+            n_results = wider
+
+    def _remember_width(self, key: tuple[MemoryType, str], width: int) -> None:
+        if len(self._widths) >= _SELECTIVE_MAX and key not in self._widths:
+            self._widths.clear()
+        self._widths[key] = width
 
     async def _listed(
         self,

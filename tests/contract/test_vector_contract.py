@@ -183,6 +183,43 @@ async def test_query_among_listed_ids(store: VectorStore) -> None:
     assert ids(live) == [records[n].id for n in (3, 4, 7)]
 
 
+def history_store(n: int, *, current_every: int) -> tuple[list[MemoryBase], list[list[float]]]:
+    """`n` facts of alice, each further from vec(1) than the one before; every
+    `current_every`-th is current, the rest superseded (a store with a history, where old
+    versions lie among the current ones). Bob has one current fact, the farthest."""
+    records: list[MemoryBase] = []
+    for i in range(n):
+        closed = {} if i % current_every == 0 else {"valid_to": NOW - timedelta(days=1)}
+        records.append(fact(i + 1, **closed))
+    records.append(fact(n + 1, user="bob"))
+    vectors = [vec(1, 0.01 * i) for i in range(n + 1)]
+    return records, vectors
+
+
+async def test_a_query_finds_the_live_among_their_superseded_neighbours(
+    store: VectorStore,
+) -> None:
+    """Superseded versions of facts lie near the current ones: a query that asks for live
+    facts gets the nearest live ones in order, whether a third of the neighbours are live
+    or none of the nearest are, and a user's filter still holds."""
+    records, vectors = history_store(300, current_every=3)
+    await store.upsert(MemoryType.SEMANTIC, records, vectors)
+    where = {"user_id": "alice"}
+    hits = await store.query(MemoryType.SEMANTIC, vec(1), where=where, live_at=NOW, limit=20)
+    assert ids(hits) == [records[i].id for i in range(0, 60, 3)]
+    if isinstance(store, ChromaVectorStore):  # found by widening, not Chroma's pre-filter
+        assert not store._selective
+    bob = await store.query(MemoryType.SEMANTIC, vec(1), where={"user_id": "bob"}, live_at=NOW)
+    assert ids(bob) == [records[-1].id]
+    # none of the 200 nearest is live: the 5 live ones beyond them
+    late = [fact(1000 + i) for i in range(5)]
+    closed = [r.model_copy(update={"valid_to": NOW}) for r in records[:200]]
+    await store.upsert(MemoryType.SEMANTIC, closed, vectors[:200])
+    await store.upsert(MemoryType.SEMANTIC, late, [vec(1, 5 + i) for i in range(5)])
+    live = await store.query(MemoryType.SEMANTIC, vec(1), where=where, live_at=NOW, limit=400)
+    assert ids(live) == [r.id for r in records[201:300:3]] + [r.id for r in late]
+
+
 async def test_live_at_excludes_superseded_and_expired(store: VectorStore) -> None:
     current = fact(1)
     old = fact(2, valid_to=NOW - timedelta(days=1), superseded_by=current.id)

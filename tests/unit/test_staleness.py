@@ -247,3 +247,59 @@ def test_a_fact_rewritten_in_place_replaces_its_turn_with_its_new_text() -> None
     ranked, replaced = _recall([new, marked], [(marked.id, 1.0)], "Where does the user live?")
     assert [i for i, _ in ranked] == [new.id, marked.id]
     assert replaced == {marked.id: [new.id]}
+
+
+def test_chains_of_changes_are_followed_side_by_side() -> None:
+    """Five facts, each changed three times, a stale turn for the first value of each:
+    every stale turn is replaced by its fact's current value, and the chains are read a
+    step at a time for all of them (reads do not grow with the number of stale turns)."""
+    turns, records = [], []
+    for k, attribute in enumerate(["lives_in", "works_at", "drives", "plays", "reads"]):
+        chain: list[SemanticMemory] = []
+        for step in reversed(range(4)):
+            at = T0 + step * DAY
+            later = (
+                {"valid_to": chain[-1].valid_from, "superseded_by": chain[-1].id} if chain else {}
+            )
+            chain.append(
+                SemanticMemory(
+                    id=f"sem_{attribute}_{step}",
+                    user_id="u",
+                    content=f"The user {attribute} value {step}.",
+                    subject="user",
+                    attribute=attribute,
+                    value=str(step),
+                    valid_from=at,
+                    created_at=at,
+                    source=SourceRef(turn_ids=[f"t{k}{step}"]),
+                    **later,
+                )
+            )
+        chain.reverse()  # value 0 (oldest) ... value 3 (current)
+        first, second = chain[0], chain[1]
+        mark = {"memory_id": first.id, "by": second.id, "at": second.valid_from.isoformat()}
+        turns.append(turn(f"The user {attribute} value 0.", f"said{k}", T0, **{OUTDATED: [mark]}))
+        records += chain
+    store = services(*records, *turns)
+    reads: list[int] = []
+    real_get = store.vector.get
+
+    async def get(memory_type: MemoryType, ids: Sequence[str]) -> list[MemoryBase]:
+        reads.append(len(ids))
+        return await real_get(memory_type, ids)
+
+    store.vector.get = get
+    plan = RecallPlan(
+        agents=[MemoryType.EPISODIC, MemoryType.SEMANTIC],
+        user_id="u",
+        turns=MemoryType.EPISODIC,
+        now=T0 + 100 * DAY,
+    )
+    fused = [(t.id, 1.0 - n / 10, []) for n, t in enumerate(turns)]
+    _, replaced = asyncio.run(
+        demote_stale(store, plan, fused, {t.id: t for t in turns}, "What is the user value?", 0.5)
+    )
+    current = [r.id for r in records if r.valid_to is None]
+    assert sorted(r.id for found in replaced.values() for r in found) == sorted(current)
+    assert len(replaced) == 5
+    assert len(reads) <= 4  # the marked facts, then a read per step of all five chains
