@@ -6,13 +6,19 @@ journaled and forgotten like any attachment (`octomem.media`, the resource agent
 known about each file lives in the stored records themselves: every record a file's
 message writes (its raw turn and its resource memories) carries in its metadata
 `ingest_root`, `ingest_path` (relative to the root), `ingest_sha256`, `ingest_size` and
-`ingest_mtime_ns` (a string: nanoseconds pass 2**53). A run reads that back (no state
-file besides the stores, so `forget` of the user removes it with the rest) and compares:
+`ingest_mtime_ns` (a string: nanoseconds pass 2**53), and `ingest_root_key`, `ingest_key`:
+keyed hashes (the id key, `octomem.id_key`) of the root and of the root and path. Metadata
+is masked like the rest of what `process` stores, so a path holding a secret is stored
+masked: the keys, which masking leaves as they are and which reveal nothing, are what a run
+finds its files' records by; the masked path is what it shows. A run reads that back (no
+state file besides the stores, so `forget` of the user removes it with the rest) and
+compares:
 
 - same size and mtime as stored: unchanged, the file is not even read;
 - same sha256 as stored (a touched file): unchanged;
 - another sha256: the new version is processed, then the records of the old one are
-  closed (valid_to, superseded_by, a SUPERSEDE history event): history keeps both;
+  closed (valid_to, superseded_by, a SUPERSEDE history event): history keeps both; a
+  version stored before (a file edited, then reverted) is made current again;
 - stored but no longer in the folder: its records are deleted (history stays readable);
 - unreadable, too large, corrupt or not a supported kind: skipped with a reason; the
   rest of the run goes on and the file's stored version (if any) is left as it was.
@@ -35,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 from octomem.errors import InvalidInputError
 from octomem.media import archives
-from octomem.models import MemoryBase, Operation, utcnow
+from octomem.models import MemoryBase, Operation, keyed_hash, utcnow
 from octomem.orchestrator.commit import commit
 from octomem.orchestrator.events import closed_by_version, history_event
 
@@ -62,6 +68,8 @@ SUFFIXES = ARCHIVES | frozenset(
 ROOT, PATH, SHA, SIZE, MTIME = (
     "ingest_root", "ingest_path", "ingest_sha256", "ingest_size", "ingest_mtime_ns"
 )  # fmt: skip
+KEY, ROOT_KEY = "ingest_key", "ingest_root_key"  # keyed hashes: what masking leaves alone
+FIELDS = (ROOT, PATH, SHA, SIZE, MTIME, KEY, ROOT_KEY)
 ACTOR = "ingest"
 Progress = Callable[[int, int], None]
 
@@ -102,10 +110,62 @@ class IngestReport:
 
 
 @dataclass(frozen=True)
+class _Names:
+    """How the files of one root are named in their records' metadata."""
+
+    root: str
+    id_key: bytes | None
+
+    @property
+    def root_key(self) -> str:
+        return keyed_hash(self.id_key, "octomem-ingest-root", self.root)
+
+    def key(self, rel: str) -> str:
+        return keyed_hash(self.id_key, "octomem-ingest", self.root, rel)
+
+    def idents(self, rel: str) -> tuple[Ident, Ident]:
+        """What the records of `rel` are found by: its key, or (records written before
+        there were keys) the root and path."""
+        return self.key(rel), (self.root, rel)
+
+    def meta(self, rel: str, sha: str, size: int, mtime_ns: int) -> dict[str, Any]:
+        return {
+            ROOT: self.root,
+            PATH: rel,
+            SHA: sha,
+            SIZE: size,
+            MTIME: str(mtime_ns),
+            KEY: self.key(rel),
+            ROOT_KEY: self.root_key,
+        }
+
+
+Ident = str | tuple[Any, Any]
+
+
+def _ident(meta: dict[str, Any]) -> Ident:
+    """The file a record was read from: its key (the root and path before there were keys)."""
+    key = meta.get(KEY)
+    return key if isinstance(key, str) else (meta.get(ROOT), meta.get(PATH))
+
+
+@dataclass(frozen=True)
 class _Stored:
-    """The current records of one ingested file, by the sha256 of the version they hold."""
+    """The current records of one ingested file, by the sha256 of the version they hold,
+    and its path as stored (masked if it held a secret)."""
 
     by_sha: dict[str, list[MemoryBase]]
+    path: str = ""
+
+    @staticmethod
+    def merged(parts: Sequence[_Stored]) -> _Stored | None:
+        if len(parts) <= 1:
+            return parts[0] if parts else None
+        by_sha: dict[str, list[MemoryBase]] = {}
+        for part in parts:
+            for sha, records in part.by_sha.items():
+                by_sha.setdefault(sha, []).extend(records)
+        return _Stored(by_sha, parts[0].path)
 
     def looks_unchanged(self, size: int, mtime_ns: int) -> bool:
         if len(self.by_sha) != 1:
@@ -136,21 +196,23 @@ async def ingest_path(
     config = engine.settings.ingest
     files, skipped = _scan(root, hidden=config.hidden, max_files=config.max_files)
     report = IngestReport(root=str(root), skipped=skipped)
-    stored = await _stored(engine, root, user_id, agent_id)
-    seen = {rel for rel, _ in files} | {rel for rel, _ in skipped}
-    gone = [rel for rel in sorted(stored) if rel not in seen]
-    for rel in gone:  # first: a renamed file's memories move to its new name below
-        await _remove(engine, [r for rs in stored[rel].by_sha.values() for r in rs])
-        report.removed.append(rel)
+    await engine.services.init()  # the id key (on a graph server: read when it opens)
+    names = _Names(str(root), engine.services.id_key)
+    stored = await _stored(engine, names, user_id, agent_id)
+    seen = {i for rel in [r for r, _ in files] + [r for r, _ in skipped] for i in names.idents(rel)}
+    gone = sorted((i for i in stored if i not in seen), key=lambda i: (stored[i].path, str(i)))
+    for ident in gone:  # first: a renamed file's memories move to its new name below
+        await _remove(engine, [r for rs in stored[ident].by_sha.values() for r in rs])
+        report.removed.append(stored[ident].path)
     shas: dict[str, str] = {}  # sha256 -> the path of this run that holds it
     budget = config.max_total_bytes
     for done, (rel, file) in enumerate(files, 1):
         try:
             budget -= await _one(
                 engine,
-                root,
+                names,
                 (rel, file),
-                stored.get(rel),
+                _Stored.merged([stored[i] for i in names.idents(rel) if i in stored]),
                 shas,
                 report,
                 budget=budget,
@@ -165,7 +227,7 @@ async def ingest_path(
 
 async def _one(
     engine: Engine,
-    root: Path,
+    names: _Names,
     entry: tuple[str, Path],
     known: _Stored | None,
     shas: dict[str, str],
@@ -203,7 +265,7 @@ async def _one(
         raise InvalidInputError(f"it grew past {limit:,} bytes while being read")
     sha = hashlib.sha256(data).hexdigest()
     if archive:
-        meta = {ROOT: str(root), PATH: rel, SHA: sha, SIZE: len(data), MTIME: str(stat.st_mtime_ns)}
+        meta = names.meta(rel, sha, len(data), stat.st_mtime_ns)
         await _archive(engine, rel, data, meta, known, report, scope)
         return len(data)
     if known is not None and set(known.by_sha) == {sha}:
@@ -216,7 +278,7 @@ async def _one(
     old = [r for s, rs in (known.by_sha.items() if known else ()) if s != sha for r in rs]
     if known is None or sha not in known.by_sha:
         at = min(datetime.fromtimestamp(stat.st_mtime_ns / 1e9, tz=UTC), utcnow())
-        meta = {ROOT: str(root), PATH: rel, SHA: sha, SIZE: len(data), MTIME: str(stat.st_mtime_ns)}
+        meta = names.meta(rel, sha, len(data), stat.st_mtime_ns)
         encoded = base64.b64encode(data).decode()
         part = {"type": "file", "file": {"file_data": encoded, "filename": rel}}
         result = await engine.process(
@@ -226,12 +288,14 @@ async def _one(
             metadata=meta,
             timestamp=at,
             memory_types=["resource"],
-            closing=old,  # closed in the same journaled write as the new version's records
+            # in the same journaled write as the new version's records, under the lock:
+            # the file's other current records closed, this version's reopened if closed
+            closing=old,
+            version_of={KEY: names.key(rel)},
         )
         report.memories += sum(1 for op in result.all_operations() if op.operation is Operation.ADD)
     elif old:  # the new version stored but the old one still current: an older octomem's run
-        new = await _records(engine, root, user_id, agent_id, {PATH: rel, SHA: sha})
-        await _close(engine, old, new)
+        await _close(engine, old, known.by_sha[sha])
     (report.updated if old else report.added).append(rel)
     return len(data)
 
@@ -314,26 +378,31 @@ def _scan(
 
 
 async def _records(
-    engine: Engine,
-    root: Path,
-    user_id: str | None,
-    agent_id: str | None,
-    where: dict[str, Any] | None = None,
+    engine: Engine, user_id: str | None, agent_id: str | None, where: dict[str, Any]
 ) -> list[MemoryBase]:
-    filters = {"AND": [{f"metadata.{k}": v} for k, v in {ROOT: str(root), **(where or {})}.items()]}
+    filters = {"AND": [{f"metadata.{k}": {"eq": v}} for k, v in where.items()]}
     return await engine.get_all(user_id=user_id, agent_id=agent_id, filters=filters)
 
 
 async def _stored(
-    engine: Engine, root: Path, user_id: str | None, agent_id: str | None
-) -> dict[str, _Stored]:
-    """The current records of every file ingested under `root` before, by path."""
-    out: dict[str, dict[str, list[MemoryBase]]] = {}
-    for record in await _records(engine, root, user_id, agent_id):
+    engine: Engine, names: _Names, user_id: str | None, agent_id: str | None
+) -> dict[Ident, _Stored]:
+    """The current records of every file ingested under the root before, by file (`_ident`):
+    found by the root's key, and by its path for records written before there were keys."""
+    keyed = await _records(engine, user_id, agent_id, {ROOT_KEY: names.root_key})
+    records = {r.id: r for r in keyed}
+    for record in await _records(engine, user_id, agent_id, {ROOT: names.root}):
+        if KEY not in record.metadata:
+            records.setdefault(record.id, record)
+    out: dict[Ident, dict[str, list[MemoryBase]]] = {}
+    shown: dict[Ident, str] = {}
+    for record in records.values():
         rel, sha = record.metadata.get(PATH), record.metadata.get(SHA)
         if isinstance(rel, str) and isinstance(sha, str):
-            out.setdefault(rel, {}).setdefault(sha, []).append(record)
-    return {rel: _Stored(by_sha) for rel, by_sha in out.items()}
+            ident = _ident(record.metadata)
+            out.setdefault(ident, {}).setdefault(sha, []).append(record)
+            shown.setdefault(ident, rel)
+    return {ident: _Stored(by_sha, shown[ident]) for ident, by_sha in out.items()}
 
 
 async def _close(engine: Engine, old: Sequence[MemoryBase], new: Sequence[MemoryBase]) -> None:
@@ -356,23 +425,22 @@ async def _remove(engine: Engine, records: Sequence[MemoryBase]) -> None:
     services = engine.services
     heirs: dict[str, dict[str, Any]] = {}
     for sha in {str(r.metadata.get(SHA)) for r in records}:
-        mine = {(r.metadata.get(ROOT), r.metadata.get(PATH)) for r in records}
+        mine = {_ident(r.metadata) for r in records}
         for other in await engine.get_all(
             user_id=records[0].user_id,
             agent_id=records[0].agent_id,
             filters={f"metadata.{SHA}": sha},
         ):
-            if (other.metadata.get(ROOT), other.metadata.get(PATH)) not in mine:
-                heirs[sha] = {k: other.metadata.get(k) for k in (ROOT, PATH, SHA, SIZE, MTIME)}
+            if _ident(other.metadata) not in mine:
+                heirs[sha] = {k: other.metadata[k] for k in FIELDS if k in other.metadata}
                 break
     raw_turns = services.turn_log.memory_type
     kept = [r for r in records if r.memory_type != raw_turns and r.metadata.get(SHA) in heirs]
     handed = []
     for record in kept:
         at = utcnow()
-        moved = record.model_copy(
-            update={"metadata": {**record.metadata, **heirs[str(record.metadata[SHA])]}}
-        )
+        own = {k: v for k, v in record.metadata.items() if k not in FIELDS}
+        moved = record.model_copy(update={"metadata": {**own, **heirs[str(record.metadata[SHA])]}})
         handed.append(
             (moved, history_event(moved, Operation.UPDATE, old=record, actor=ACTOR, at=at))
         )
