@@ -41,9 +41,18 @@ from typing import TYPE_CHECKING, Any
 
 from octomem.errors import InvalidInputError
 from octomem.media import archives
-from octomem.models import MemoryBase, Operation, keyed_hash, utcnow
+from octomem.models import MemoryBase, Operation, utcnow
 from octomem.orchestrator.commit import commit
 from octomem.orchestrator.events import closed_by_version, history_event
+from octomem.orchestrator.ingest_records import (
+    FIELDS,
+    KEY,
+    SHA,
+    Names,
+    Stored,
+    file_of,
+    stored_files,
+)
 
 if TYPE_CHECKING:
     from octomem.models import ProcessResult
@@ -65,11 +74,6 @@ ARCHIVES = frozenset({".mbox", ".zip"})  # a mailbox, a Slack export
 SUFFIXES = ARCHIVES | frozenset(
     ".md .markdown .mdx .txt .text .rst .pdf .png .jpg .jpeg .gif .webp .bmp .tif .tiff".split()
 )
-ROOT, PATH, SHA, SIZE, MTIME = (
-    "ingest_root", "ingest_path", "ingest_sha256", "ingest_size", "ingest_mtime_ns"
-)  # fmt: skip
-KEY, ROOT_KEY = "ingest_key", "ingest_root_key"  # keyed hashes: what masking leaves alone
-FIELDS = (ROOT, PATH, SHA, SIZE, MTIME, KEY, ROOT_KEY)
 ACTOR = "ingest"
 Progress = Callable[[int, int], None]
 
@@ -109,72 +113,6 @@ class IngestReport:
         }
 
 
-@dataclass(frozen=True)
-class _Names:
-    """How the files of one root are named in their records' metadata."""
-
-    root: str
-    id_key: bytes | None
-
-    @property
-    def root_key(self) -> str:
-        return keyed_hash(self.id_key, "octomem-ingest-root", self.root)
-
-    def key(self, rel: str) -> str:
-        return keyed_hash(self.id_key, "octomem-ingest", self.root, rel)
-
-    def idents(self, rel: str) -> tuple[Ident, Ident]:
-        """What the records of `rel` are found by: its key, or (records written before
-        there were keys) the root and path."""
-        return self.key(rel), (self.root, rel)
-
-    def meta(self, rel: str, sha: str, size: int, mtime_ns: int) -> dict[str, Any]:
-        return {
-            ROOT: self.root,
-            PATH: rel,
-            SHA: sha,
-            SIZE: size,
-            MTIME: str(mtime_ns),
-            KEY: self.key(rel),
-            ROOT_KEY: self.root_key,
-        }
-
-
-Ident = str | tuple[Any, Any]
-
-
-def _ident(meta: dict[str, Any]) -> Ident:
-    """The file a record was read from: its key (the root and path before there were keys)."""
-    key = meta.get(KEY)
-    return key if isinstance(key, str) else (meta.get(ROOT), meta.get(PATH))
-
-
-@dataclass(frozen=True)
-class _Stored:
-    """The current records of one ingested file, by the sha256 of the version they hold,
-    and its path as stored (masked if it held a secret)."""
-
-    by_sha: dict[str, list[MemoryBase]]
-    path: str = ""
-
-    @staticmethod
-    def merged(parts: Sequence[_Stored]) -> _Stored | None:
-        if len(parts) <= 1:
-            return parts[0] if parts else None
-        by_sha: dict[str, list[MemoryBase]] = {}
-        for part in parts:
-            for sha, records in part.by_sha.items():
-                by_sha.setdefault(sha, []).extend(records)
-        return _Stored(by_sha, parts[0].path)
-
-    def looks_unchanged(self, size: int, mtime_ns: int) -> bool:
-        if len(self.by_sha) != 1:
-            return False
-        records = next(iter(self.by_sha.values()))
-        meta = records[0].metadata
-        return bool(meta.get(SIZE) == size and meta.get(MTIME) == str(mtime_ns))
-
-
 async def ingest_path(
     engine: Engine,
     path: str | os.PathLike[str],
@@ -197,8 +135,8 @@ async def ingest_path(
     files, skipped = _scan(root, hidden=config.hidden, max_files=config.max_files)
     report = IngestReport(root=str(root), skipped=skipped)
     await engine.services.init()  # the id key (on a graph server: read when it opens)
-    names = _Names(str(root), engine.services.id_key)
-    stored = await _stored(engine, names, user_id, agent_id)
+    names = Names(str(root), engine.services.id_key)
+    stored = await stored_files(engine.get_all, names, user_id, agent_id)
     seen = {i for rel in [r for r, _ in files] + [r for r, _ in skipped] for i in names.idents(rel)}
     gone = sorted((i for i in stored if i not in seen), key=lambda i: (stored[i].path, str(i)))
     for ident in gone:  # first: a renamed file's memories move to its new name below
@@ -212,7 +150,7 @@ async def ingest_path(
                 engine,
                 names,
                 (rel, file),
-                _Stored.merged([stored[i] for i in names.idents(rel) if i in stored]),
+                Stored.merged([stored[i] for i in names.idents(rel) if i in stored]),
                 shas,
                 report,
                 budget=budget,
@@ -227,9 +165,9 @@ async def ingest_path(
 
 async def _one(
     engine: Engine,
-    names: _Names,
+    names: Names,
     entry: tuple[str, Path],
-    known: _Stored | None,
+    known: Stored | None,
     shas: dict[str, str],
     report: IngestReport,
     *,
@@ -305,7 +243,7 @@ async def _archive(
     rel: str,
     data: bytes,
     meta: dict[str, Any],
-    known: _Stored | None,
+    known: Stored | None,
     report: IngestReport,
     scope: tuple[str | None, str | None],
 ) -> None:
@@ -377,34 +315,6 @@ def _scan(
     return files, skipped
 
 
-async def _records(
-    engine: Engine, user_id: str | None, agent_id: str | None, where: dict[str, Any]
-) -> list[MemoryBase]:
-    filters = {"AND": [{f"metadata.{k}": {"eq": v}} for k, v in where.items()]}
-    return await engine.get_all(user_id=user_id, agent_id=agent_id, filters=filters)
-
-
-async def _stored(
-    engine: Engine, names: _Names, user_id: str | None, agent_id: str | None
-) -> dict[Ident, _Stored]:
-    """The current records of every file ingested under the root before, by file (`_ident`):
-    found by the root's key, and by its path for records written before there were keys."""
-    keyed = await _records(engine, user_id, agent_id, {ROOT_KEY: names.root_key})
-    records = {r.id: r for r in keyed}
-    for record in await _records(engine, user_id, agent_id, {ROOT: names.root}):
-        if KEY not in record.metadata:
-            records.setdefault(record.id, record)
-    out: dict[Ident, dict[str, list[MemoryBase]]] = {}
-    shown: dict[Ident, str] = {}
-    for record in records.values():
-        rel, sha = record.metadata.get(PATH), record.metadata.get(SHA)
-        if isinstance(rel, str) and isinstance(sha, str):
-            ident = _ident(record.metadata)
-            out.setdefault(ident, {}).setdefault(sha, []).append(record)
-            shown.setdefault(ident, rel)
-    return {ident: _Stored(by_sha, shown[ident]) for ident, by_sha in out.items()}
-
-
 async def _close(engine: Engine, old: Sequence[MemoryBase], new: Sequence[MemoryBase]) -> None:
     """The records of a file's previous version closed where the new one begins, for a
     store an earlier octomem left with both versions current: one journaled write."""
@@ -425,13 +335,13 @@ async def _remove(engine: Engine, records: Sequence[MemoryBase]) -> None:
     services = engine.services
     heirs: dict[str, dict[str, Any]] = {}
     for sha in {str(r.metadata.get(SHA)) for r in records}:
-        mine = {_ident(r.metadata) for r in records}
+        mine = {file_of(r.metadata) for r in records}
         for other in await engine.get_all(
             user_id=records[0].user_id,
             agent_id=records[0].agent_id,
             filters={f"metadata.{SHA}": sha},
         ):
-            if _ident(other.metadata) not in mine:
+            if file_of(other.metadata) not in mine:
                 heirs[sha] = {k: other.metadata[k] for k in FIELDS if k in other.metadata}
                 break
     raw_turns = services.turn_log.memory_type

@@ -163,7 +163,7 @@ def test_files_ingested_before_there_were_keys_are_still_found(
 ) -> None:
     """Records an earlier octomem wrote (root and path, no `ingest_key`): an untouched file
     stays unchanged, an edited one closes its old version, a deleted one goes."""
-    from octomem.orchestrator import ingest
+    from octomem.orchestrator import ingest_records as ingest
 
     folder = tmp_path / "notes"
     folder.mkdir()
@@ -171,13 +171,13 @@ def test_files_ingested_before_there_were_keys_are_still_found(
     write(folder / "bike.md", "The bike needs new brakes.", 0)
     write(folder / "boat.md", "The boat is moored at pier 9.", 0)
     orch = make_orch(data_dir=tmp_path / "data")
-    keyed = ingest._Names.meta
+    keyed = ingest.Names.meta
 
     def unkeyed(self: Any, *args: Any) -> dict[str, Any]:
         meta = keyed(self, *args)
         return {k: v for k, v in meta.items() if k not in (ingest.KEY, ingest.ROOT_KEY)}
 
-    monkeypatch.setattr(ingest._Names, "meta", unkeyed)
+    monkeypatch.setattr(ingest.Names, "meta", unkeyed)
     assert len(orch.ingest(folder, user_id="kai").added) == 3
     monkeypatch.undo()
     assert not any(ingest.KEY in r.metadata for r in ingested(orch, "kai"))
