@@ -64,7 +64,9 @@ T = TypeVar("T")
 
 
 # what `Orchestrator._aprocess_version` adds to the process graph's input, for this task
-_CLOSING: ContextVar[tuple[MemoryBase, ...]] = ContextVar("octomem_closing", default=())
+_VERSION: ContextVar[tuple[tuple[MemoryBase, ...], dict[str, Any]] | None] = ContextVar(
+    "octomem_version", default=None
+)
 
 
 class Orchestrator:
@@ -197,8 +199,8 @@ class Orchestrator:
             memory_types=parse_memory_types(memory_types, self._services.types),
             infer=args.check_flag(infer, name="infer"),
         )
-        if closing := _CLOSING.get():
-            inputs["closing"] = list(closing)
+        if (version := _VERSION.get()) is not None:
+            inputs["closing"], inputs["version_of"] = list(version[0]), dict(version[1])
         async with self._calls.call():
             with span("process", user_id=user_id, session_id=session_id):
                 state = await self.process_graph.ainvoke(inputs)
@@ -208,15 +210,22 @@ class Orchestrator:
     process = sync_twin(aprocess)
 
     async def _aprocess_version(
-        self, messages: Messages, *, closing: Sequence[MemoryBase] = (), **kwargs: Any
+        self,
+        messages: Messages,
+        *,
+        closing: Sequence[MemoryBase] = (),
+        version_of: dict[str, Any] | None = None,
+        **kwargs: Any,
     ) -> ProcessResult:
-        """`aprocess` of a new version of an input (an ingested file) whose previous
-        version's records `closing` are closed in the same journaled write as its turns."""
-        token = _CLOSING.set(tuple(closing))
+        """`aprocess` of a new version of an input (an ingested file), in the same journaled
+        write as its turns: its records stored before and closed since are current again,
+        and the input's other current records (those of `version_of`, a metadata filter
+        naming it, found under the lock; `closing`, read before it) are closed."""
+        token = _VERSION.set((tuple(closing), dict(version_of or {})))
         try:
             return await self.aprocess(messages, **kwargs)
         finally:
-            _CLOSING.reset(token)
+            _VERSION.reset(token)
 
     async def aingest(
         self,

@@ -6,13 +6,19 @@ journaled and forgotten like any attachment (`octomem.media`, the resource agent
 known about each file lives in the stored records themselves: every record a file's
 message writes (its raw turn and its resource memories) carries in its metadata
 `ingest_root`, `ingest_path` (relative to the root), `ingest_sha256`, `ingest_size` and
-`ingest_mtime_ns` (a string: nanoseconds pass 2**53). A run reads that back (no state
-file besides the stores, so `forget` of the user removes it with the rest) and compares:
+`ingest_mtime_ns` (a string: nanoseconds pass 2**53), and `ingest_root_key`, `ingest_key`:
+keyed hashes (the id key, `octomem.id_key`) of the root and of the root and path. Metadata
+is masked like the rest of what `process` stores, so a path holding a secret is stored
+masked: the keys, which masking leaves as they are and which reveal nothing, are what a run
+finds its files' records by; the masked path is what it shows. A run reads that back (no
+state file besides the stores, so `forget` of the user removes it with the rest) and
+compares:
 
 - same size and mtime as stored: unchanged, the file is not even read;
 - same sha256 as stored (a touched file): unchanged;
 - another sha256: the new version is processed, then the records of the old one are
-  closed (valid_to, superseded_by, a SUPERSEDE history event): history keeps both;
+  closed (valid_to, superseded_by, a SUPERSEDE history event): history keeps both; a
+  version stored before (a file edited, then reverted) is made current again;
 - stored but no longer in the folder: its records are deleted (history stays readable);
 - unreadable, too large, corrupt or not a supported kind: skipped with a reason; the
   rest of the run goes on and the file's stored version (if any) is left as it was.
@@ -38,6 +44,15 @@ from octomem.media import archives
 from octomem.models import MemoryBase, Operation, utcnow
 from octomem.orchestrator.commit import commit
 from octomem.orchestrator.events import closed_by_version, history_event
+from octomem.orchestrator.ingest_records import (
+    FIELDS,
+    KEY,
+    SHA,
+    Names,
+    Stored,
+    file_of,
+    stored_files,
+)
 
 if TYPE_CHECKING:
     from octomem.models import ProcessResult
@@ -59,9 +74,6 @@ ARCHIVES = frozenset({".mbox", ".zip"})  # a mailbox, a Slack export
 SUFFIXES = ARCHIVES | frozenset(
     ".md .markdown .mdx .txt .text .rst .pdf .png .jpg .jpeg .gif .webp .bmp .tif .tiff".split()
 )
-ROOT, PATH, SHA, SIZE, MTIME = (
-    "ingest_root", "ingest_path", "ingest_sha256", "ingest_size", "ingest_mtime_ns"
-)  # fmt: skip
 ACTOR = "ingest"
 Progress = Callable[[int, int], None]
 
@@ -101,20 +113,6 @@ class IngestReport:
         }
 
 
-@dataclass(frozen=True)
-class _Stored:
-    """The current records of one ingested file, by the sha256 of the version they hold."""
-
-    by_sha: dict[str, list[MemoryBase]]
-
-    def looks_unchanged(self, size: int, mtime_ns: int) -> bool:
-        if len(self.by_sha) != 1:
-            return False
-        records = next(iter(self.by_sha.values()))
-        meta = records[0].metadata
-        return bool(meta.get(SIZE) == size and meta.get(MTIME) == str(mtime_ns))
-
-
 async def ingest_path(
     engine: Engine,
     path: str | os.PathLike[str],
@@ -136,21 +134,23 @@ async def ingest_path(
     config = engine.settings.ingest
     files, skipped = _scan(root, hidden=config.hidden, max_files=config.max_files)
     report = IngestReport(root=str(root), skipped=skipped)
-    stored = await _stored(engine, root, user_id, agent_id)
-    seen = {rel for rel, _ in files} | {rel for rel, _ in skipped}
-    gone = [rel for rel in sorted(stored) if rel not in seen]
-    for rel in gone:  # first: a renamed file's memories move to its new name below
-        await _remove(engine, [r for rs in stored[rel].by_sha.values() for r in rs])
-        report.removed.append(rel)
+    await engine.services.init()  # the id key (on a graph server: read when it opens)
+    names = Names(str(root), engine.services.id_key)
+    stored = await stored_files(engine.get_all, names, user_id, agent_id)
+    seen = {i for rel in [r for r, _ in files] + [r for r, _ in skipped] for i in names.idents(rel)}
+    gone = sorted((i for i in stored if i not in seen), key=lambda i: (stored[i].path, str(i)))
+    for ident in gone:  # first: a renamed file's memories move to its new name below
+        await _remove(engine, [r for rs in stored[ident].by_sha.values() for r in rs])
+        report.removed.append(stored[ident].path)
     shas: dict[str, str] = {}  # sha256 -> the path of this run that holds it
     budget = config.max_total_bytes
     for done, (rel, file) in enumerate(files, 1):
         try:
             budget -= await _one(
                 engine,
-                root,
+                names,
                 (rel, file),
-                stored.get(rel),
+                Stored.merged([stored[i] for i in names.idents(rel) if i in stored]),
                 shas,
                 report,
                 budget=budget,
@@ -165,9 +165,9 @@ async def ingest_path(
 
 async def _one(
     engine: Engine,
-    root: Path,
+    names: Names,
     entry: tuple[str, Path],
-    known: _Stored | None,
+    known: Stored | None,
     shas: dict[str, str],
     report: IngestReport,
     *,
@@ -203,7 +203,7 @@ async def _one(
         raise InvalidInputError(f"it grew past {limit:,} bytes while being read")
     sha = hashlib.sha256(data).hexdigest()
     if archive:
-        meta = {ROOT: str(root), PATH: rel, SHA: sha, SIZE: len(data), MTIME: str(stat.st_mtime_ns)}
+        meta = names.meta(rel, sha, len(data), stat.st_mtime_ns)
         await _archive(engine, rel, data, meta, known, report, scope)
         return len(data)
     if known is not None and set(known.by_sha) == {sha}:
@@ -216,7 +216,7 @@ async def _one(
     old = [r for s, rs in (known.by_sha.items() if known else ()) if s != sha for r in rs]
     if known is None or sha not in known.by_sha:
         at = min(datetime.fromtimestamp(stat.st_mtime_ns / 1e9, tz=UTC), utcnow())
-        meta = {ROOT: str(root), PATH: rel, SHA: sha, SIZE: len(data), MTIME: str(stat.st_mtime_ns)}
+        meta = names.meta(rel, sha, len(data), stat.st_mtime_ns)
         encoded = base64.b64encode(data).decode()
         part = {"type": "file", "file": {"file_data": encoded, "filename": rel}}
         result = await engine.process(
@@ -226,12 +226,14 @@ async def _one(
             metadata=meta,
             timestamp=at,
             memory_types=["resource"],
-            closing=old,  # closed in the same journaled write as the new version's records
+            # in the same journaled write as the new version's records, under the lock:
+            # the file's other current records closed, this version's reopened if closed
+            closing=old,
+            version_of={KEY: names.key(rel)},
         )
         report.memories += sum(1 for op in result.all_operations() if op.operation is Operation.ADD)
     elif old:  # the new version stored but the old one still current: an older octomem's run
-        new = await _records(engine, root, user_id, agent_id, {PATH: rel, SHA: sha})
-        await _close(engine, old, new)
+        await _close(engine, old, known.by_sha[sha])
     (report.updated if old else report.added).append(rel)
     return len(data)
 
@@ -241,7 +243,7 @@ async def _archive(
     rel: str,
     data: bytes,
     meta: dict[str, Any],
-    known: _Stored | None,
+    known: Stored | None,
     report: IngestReport,
     scope: tuple[str | None, str | None],
 ) -> None:
@@ -313,29 +315,6 @@ def _scan(
     return files, skipped
 
 
-async def _records(
-    engine: Engine,
-    root: Path,
-    user_id: str | None,
-    agent_id: str | None,
-    where: dict[str, Any] | None = None,
-) -> list[MemoryBase]:
-    filters = {"AND": [{f"metadata.{k}": v} for k, v in {ROOT: str(root), **(where or {})}.items()]}
-    return await engine.get_all(user_id=user_id, agent_id=agent_id, filters=filters)
-
-
-async def _stored(
-    engine: Engine, root: Path, user_id: str | None, agent_id: str | None
-) -> dict[str, _Stored]:
-    """The current records of every file ingested under `root` before, by path."""
-    out: dict[str, dict[str, list[MemoryBase]]] = {}
-    for record in await _records(engine, root, user_id, agent_id):
-        rel, sha = record.metadata.get(PATH), record.metadata.get(SHA)
-        if isinstance(rel, str) and isinstance(sha, str):
-            out.setdefault(rel, {}).setdefault(sha, []).append(record)
-    return {rel: _Stored(by_sha) for rel, by_sha in out.items()}
-
-
 async def _close(engine: Engine, old: Sequence[MemoryBase], new: Sequence[MemoryBase]) -> None:
     """The records of a file's previous version closed where the new one begins, for a
     store an earlier octomem left with both versions current: one journaled write."""
@@ -356,23 +335,22 @@ async def _remove(engine: Engine, records: Sequence[MemoryBase]) -> None:
     services = engine.services
     heirs: dict[str, dict[str, Any]] = {}
     for sha in {str(r.metadata.get(SHA)) for r in records}:
-        mine = {(r.metadata.get(ROOT), r.metadata.get(PATH)) for r in records}
+        mine = {file_of(r.metadata) for r in records}
         for other in await engine.get_all(
             user_id=records[0].user_id,
             agent_id=records[0].agent_id,
             filters={f"metadata.{SHA}": sha},
         ):
-            if (other.metadata.get(ROOT), other.metadata.get(PATH)) not in mine:
-                heirs[sha] = {k: other.metadata.get(k) for k in (ROOT, PATH, SHA, SIZE, MTIME)}
+            if file_of(other.metadata) not in mine:
+                heirs[sha] = {k: other.metadata[k] for k in FIELDS if k in other.metadata}
                 break
     raw_turns = services.turn_log.memory_type
     kept = [r for r in records if r.memory_type != raw_turns and r.metadata.get(SHA) in heirs]
     handed = []
     for record in kept:
         at = utcnow()
-        moved = record.model_copy(
-            update={"metadata": {**record.metadata, **heirs[str(record.metadata[SHA])]}}
-        )
+        own = {k: v for k, v in record.metadata.items() if k not in FIELDS}
+        moved = record.model_copy(update={"metadata": {**own, **heirs[str(record.metadata[SHA])]}})
         handed.append(
             (moved, history_event(moved, Operation.UPDATE, old=record, actor=ACTOR, at=at))
         )

@@ -47,7 +47,6 @@ from octomem.logs import get_logger
 from octomem.media.parts import masked_piece
 from octomem.messages import normalize_messages
 from octomem.models import (
-    HistoryEvent,
     LLMUsage,
     MemoryBase,
     MemoryType,
@@ -58,9 +57,8 @@ from octomem.models import (
     Turn,
     utcnow,
 )
-from octomem.orchestrator import extraction, originals, projections, routing, vision
+from octomem.orchestrator import extraction, originals, projections, routing, versions, vision
 from octomem.orchestrator.commit import commit as commit_changes
-from octomem.orchestrator.events import closed_by_version
 from octomem.orchestrator.ingest import ACTOR as INGEST_ACTOR
 from octomem.orchestrator.metadata import with_caller_metadata
 from octomem.orchestrator.reconcile import Reconciler
@@ -119,18 +117,6 @@ def _input_records(
     written to the protocol alone may lack the hook)."""
     hook = getattr(agent, "input_records", None)
     return list(hook(turns, ctx)) if hook is not None else []
-
-
-async def _closed(
-    services: Services, old: list[MemoryBase], new: list[MemoryBase]
-) -> list[tuple[MemoryBase, HistoryEvent]]:
-    """The changes closing the records of an input's previous version that are still
-    current (another run may have closed them since they were read)."""
-    current: list[MemoryBase] = []
-    for mtype in dict.fromkeys(r.memory_type for r in old):
-        ids = [r.id for r in old if r.memory_type == mtype]
-        current += [r for r in await services.vector.get(mtype, ids) if r.is_current]
-    return closed_by_version(current, new, services.agents, actor=INGEST_ACTOR)
 
 
 def build_process_graph(services: Services) -> ProcessGraph:
@@ -223,10 +209,10 @@ def build_process_graph(services: Services) -> ProcessGraph:
             records = await offload.cpu(len(turns), raw_records)  # CPU work: off the loop
             ids = [r.id for r in records if r.memory_type == turn_log.memory_type]
             async with holding(state):
-                stored = set()
+                stored: dict[str, MemoryBase] = {}
                 for mtype in dict.fromkeys(r.memory_type for r in records):
                     of_type = [r.id for r in records if r.memory_type == mtype]
-                    stored |= {r.id for r in await services.vector.get(mtype, of_type)}
+                    stored |= {r.id: r for r in await services.vector.get(mtype, of_type)}
                 fresh = [
                     Decision(
                         operation=Operation.ADD,
@@ -237,8 +223,16 @@ def build_process_graph(services: Services) -> ProcessGraph:
                     if r.id not in stored
                 ]
                 changes = await offload.cpu(len(fresh), lambda: all_changes(fresh))
-                if closing := state.get("closing"):
-                    changes += await _closed(services, closing, records)
+                if "closing" in state:  # a new version of an input: see `versions`
+                    changes += versions.reopened(records, stored, actor=INGEST_ACTOR)
+                    changes += await versions.closed(
+                        services,
+                        (scope.user_id, scope.agent_id),
+                        state.get("version_of"),
+                        state["closing"],
+                        records,
+                        actor=INGEST_ACTOR,
+                    )
                 # the parts' original bytes before the records that name them: a crash
                 # between the two leaves an orphan blob, never a record without its blob
                 await originals.keep(services, scope.user_id, records, turns)

@@ -43,8 +43,11 @@ class ProcessState(TypedDict, total=False):
     memory_types: list[MemoryType] | None
     infer: bool
     turns_in: list[Turn] | None  # reprocess: stored turns, instead of messages
-    # an ingested file's previous version: closed in the turns' journaled write
+    # a new version of an input (an ingested file), written in the turns' journaled write
+    # (`versions`): what the caller read of its previous version, and a filter naming the
+    # input (metadata key -> value) whose current records are closed under the lock
     closing: list[MemoryBase]
+    version_of: dict[str, Any]
     # produced by the nodes
     started: float
     erasures: tuple[int, ...]  # the scope's erasure counts when the call began (`locks`)

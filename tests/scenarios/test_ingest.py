@@ -239,7 +239,7 @@ def test_both_versions_left_current_by_an_older_run_are_finished_by_the_next(
 ) -> None:
     """A store where an edited file's new version was written but its old one not closed
     (an earlier octomem closed it in a second write, which a crash could cut off)."""
-    from octomem.orchestrator import process_graph
+    from octomem.orchestrator import versions
 
     folder = tmp_path / "notes"
     folder.mkdir()
@@ -249,10 +249,10 @@ def test_both_versions_left_current_by_an_older_run_are_finished_by_the_next(
     orch.ingest(folder, user_id="kai")
     note.write_text("The car is due for service in June.", encoding="utf-8")
 
-    async def not_closed(*_: Any) -> list[Any]:
+    async def not_closed(*_: Any, **__: Any) -> list[Any]:
         return []
 
-    monkeypatch.setattr(process_graph, "_closed", not_closed)
+    monkeypatch.setattr(versions, "closed", not_closed)
     orch.ingest(folder, user_id="kai")
     texts = [r.content for r in ingested(orch, "kai") if r.memory_type.value == "resource"]
     assert len(texts) == 2  # both versions current

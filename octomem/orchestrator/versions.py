@@ -1,0 +1,77 @@
+"""A new version of an input (an ingested file) written in the turns' journaled write of
+`process`: what it reopens and what it closes, decided under the scope's write lock.
+
+- reopened: the version's records that exist already but are closed (a file edited, then
+  reverted: its ids derive from its content) are made current again, with an UPDATE
+  history event, so the content the folder holds is never left without a current record;
+- closed: every current record of the input (`version_of`, a filter naming it) that is
+  not one of this version's, and what the caller read before the lock (`closing`, for
+  records written before `version_of` existed), if still current: what another run
+  wrote since is closed too, so one version stays current however many runs overlap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from octomem.models import HistoryEvent, MemoryBase, Operation, utcnow
+from octomem.orchestrator.events import closed_by_version, history_event
+from octomem.scopes import ANY, equals, scope_filter
+
+if TYPE_CHECKING:
+    from octomem.orchestrator.services import Services
+
+Change = tuple[MemoryBase, HistoryEvent]
+
+
+def reopened(
+    records: Sequence[MemoryBase], stored: Mapping[str, MemoryBase], *, actor: str
+) -> list[Change]:
+    """This version's `records` stored before and closed since (`stored`, by id), current
+    again: the new record's fields (validity from this version on, its metadata), the
+    stored one's creation time, the next version number."""
+    at = utcnow()
+    changes = []
+    for record in records:
+        old = stored.get(record.id)
+        if old is None or old.is_current:
+            continue
+        back = record.model_copy(
+            update={
+                "created_at": old.created_at,
+                "updated_at": at,
+                "valid_to": None,
+                "superseded_by": None,
+                "version": old.version + 1,
+            }
+        )
+        changes.append((back, history_event(back, Operation.UPDATE, old=old, actor=actor, at=at)))
+    return changes
+
+
+async def closed(
+    services: Services,
+    scope: tuple[str | None, str | None],
+    version_of: Mapping[str, Any] | None,
+    closing: Sequence[MemoryBase],
+    records: Sequence[MemoryBase],
+    *,
+    actor: str,
+) -> list[Change]:
+    """The changes closing every record of the input, current now, that is not one of
+    this version's `records` (call it under the scope's write lock)."""
+    mine = {r.id for r in records}
+    current: dict[str, MemoryBase] = {}
+    for mtype in dict.fromkeys(r.memory_type for r in closing):
+        ids = [r.id for r in closing if r.memory_type == mtype]
+        current |= {r.id: r for r in await services.vector.get(mtype, ids) if r.is_current}
+    if version_of:
+        user_id, agent_id = scope
+        named = {"AND": [equals(f"metadata.{k}", v) for k, v in version_of.items()]}
+        where = scope_filter(user_id, ANY if agent_id is None else agent_id, ANY, named)
+        for mtype in services.types:
+            listed = await services.vector.list(mtype, where=where, live_at=None)
+            current |= {r.id: r for r in listed if r.is_current}
+    old = [r for i, r in current.items() if i not in mine]
+    return closed_by_version(old, records, services.agents, actor=actor)
