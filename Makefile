@@ -15,7 +15,7 @@ ifneq ($(shell command -v pyenv 2>/dev/null),)
 export PYENV_VERSION ?= $(shell pyenv versions --bare --skip-aliases 2>/dev/null | grep -E '^3\.(11|12|13)\.[0-9]+$$' | sort -t. -k2,2n | paste -sd: -)
 endif
 
-.PHONY: install install-dev demo test test-llm test-versions dist lint bench bench-longmemeval bench-memory bench-serve bench-scale bench-store clean talk-report recall-report
+.PHONY: install install-dev demo test test-llm test-versions dist lint bench bench-longmemeval bench-memory bench-serve bench-scale bench-store bench-history clean talk-report recall-report
 
 # what a user needs: octomem and its dependencies, no torch (`make demo`)
 $(STAMP): pyproject.toml packages/octomem-minilm/pyproject.toml
@@ -123,6 +123,9 @@ bench-scale: install-dev
 # put and search as ratios (docs/benchmarks.md#langgraph-store-adapter-vs-inmemorystore)
 bench-store: install-dev
 	$(BIN)/octomem bench store --items 300 --queries 100 --json bench-results/store.json
+
+bench-history: install-dev
+	$(BIN)/python -m octomem.bench.history_recall --data-dir bench-results/history-store --queries 100
 
 lint: install-dev
 	$(BIN)/ruff check octomem tests
