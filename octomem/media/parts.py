@@ -28,7 +28,7 @@ from octomem.errors import InvalidInputError
 from octomem.media import documents, images, pdf
 from octomem.media.sources import Blob, from_base64, load, sniff
 from octomem.models import AttachedImage
-from octomem.sensitive import MARK, mask_value
+from octomem.sensitive import MARK, mask, mask_across, mask_value
 from octomem.settings import MediaConfig
 from octomem.validation import clean_text
 
@@ -50,6 +50,7 @@ class Attachment:
     chunks: list[dict[str, Any]] = field(default_factory=list)
     image: AttachedImage | None = None  # for a vision model, when asked for (`vision`)
     data: bytes = field(default=b"", repr=False)  # the part's bytes (media.keep_originals)
+    masked: list[str] = field(default_factory=list)  # the kinds of secret masked in its text
 
     @property
     def chars(self) -> int:
@@ -183,13 +184,16 @@ def _image(data: bytes, name: str | None, info: dict[str, Any], config: MediaCon
     if not seen.text:
         reason = "no text found" if seen.ocr else "text not read: OCR is not installed or off"
         return Attachment(f"[attached {header}: {reason}]", [_chunk(info, header, "", name)])
-    pieces = documents.chunks(seen.text, config.chunk_chars)
+    # masked whole before it is cut: a cue and its value may fall in two chunks
+    masked = mask(seen.text)
+    pieces = documents.chunks(masked.text, config.chunk_chars)
     return Attachment(
         f"[attached {header}: text read]",
         [
             _chunk(info | {"chunk": i}, header, text, name)
             for i, text in enumerate(pieces, 1 if len(pieces) > 1 else 0)
         ],
+        masked=list(masked.kinds),
     )
 
 
@@ -204,20 +208,25 @@ def _pdf(data: bytes, name: str | None, info: dict[str, Any], config: MediaConfi
     label = f'PDF "{name}"' if name else "a PDF"
     info |= {"pages": count}
     chunks = []
-    for page in pages:
-        pieces = documents.chunks(page.text, config.chunk_chars)
+    # masked whole before it is cut: a cue and its value may fall in two chunks or pages
+    kinds: list[str] = []
+    texts = mask_across([page.text for page in pages], kinds)
+    for page, page_text in zip(pages, texts, strict=True):
+        pieces = documents.chunks(page_text, config.chunk_chars)
         for i, text in enumerate(pieces, 1 if len(pieces) > 1 else 0):
             header = f"{label}, page {page.number} of {count}"
             extra = {"page": page.number, "ocr": page.ocr} | ({"chunk": i} if i else {})
             chunks.append(_chunk(info | extra, header, text, name))
     read = f"text of {len(pages)} of {count} pages read" if pages else "no text found"
-    return Attachment(f"[attached {label} ({count} pages): {read}]", chunks)
+    return Attachment(f"[attached {label} ({count} pages): {read}]", chunks, masked=kinds)
 
 
 def _document(text: str, name: str | None, info: dict[str, Any], config: MediaConfig) -> Attachment:
     label = f'document "{name}"' if name else "a document"
     chunks = []
-    found = documents.sections(text)
+    # masked whole before it is cut: a cue and its value may fall in two sections or chunks
+    masked = mask(text)
+    found = documents.sections(masked.text)
     for number, section in enumerate(found, 1):
         body = section.text or section.title or ""
         pieces = documents.chunks(body, config.chunk_chars)
@@ -226,7 +235,7 @@ def _document(text: str, name: str | None, info: dict[str, Any], config: MediaCo
             extra = {"section": number} | ({"chunk": i} if i else {})
             chunks.append(_chunk(info | extra, header, piece, name, section.title))
     read = f"{len(found)} section{'s' if len(found) != 1 else ''} read" if found else "empty"
-    return Attachment(f"[attached {label}: {read}]", chunks)
+    return Attachment(f"[attached {label}: {read}]", chunks, masked=list(masked.kinds))
 
 
 def _chunk(

@@ -104,6 +104,43 @@ def test_the_bytes_of_a_part_holding_a_secret_are_never_kept(
     assert files_holding(data_dir, pdf[:400]) == []
 
 
+@pytest.mark.parametrize("keep", [False, True])
+def test_a_secret_across_a_chunk_boundary_is_masked_and_its_file_not_kept(
+    make_orch: Any, tmp_path: Path, keep: bool
+) -> None:
+    """The cue ("password:") ends one chunk (media.chunk_chars) and the value opens the
+    next: the text is masked whole before it is cut, so neither chunk stores the value."""
+    data_dir = tmp_path / "data"
+    filler = "The tomatoes go in the north bed near the old shed " * 40
+    head = filler[: 1500 - len(" My wifi password:")].rstrip()
+    doc = f"# Notes\n\n{head} My wifi password: {SECRET} and the router is in the hall.\n"
+    orch = make_orch(data_dir=data_dir, media={"keep_originals": keep})
+    orch.process([doc_message(doc.encode())], user_id="maya")
+    chunks = [r for r in orch.get_all(user_id="maya", memory_types=["resource"])]
+    assert len(chunks) == 2 and all(SECRET not in r.content for r in chunks)
+    assert any("[MASKED password]" in r.content for r in chunks)
+    want = "withheld: secret" if keep else None
+    assert originals_of(orch, "maya") == {sha(doc.encode()): want}
+    orch.close()
+    assert blob_files(data_dir) == []
+    assert files_holding(data_dir, SECRET.encode()) == []
+
+
+def test_a_secret_across_two_pdf_pages_is_masked_and_its_file_not_kept(
+    make_orch: Any, tmp_path: Path
+) -> None:
+    needs("pypdf")
+    data_dir = tmp_path / "data"
+    pdf = make_pdf(["Trip plan. The hotel wifi password:", f"{SECRET} is on the card."])
+    orch = make_orch(data_dir=data_dir, **KEEP)
+    part = {"type": "file", "file": {"file_data": data_url(pdf, "application/pdf")}}
+    orch.process([{"role": "user", "content": [part]}], user_id="maya")
+    assert originals_of(orch, "maya") == {sha(pdf): "withheld: secret"}
+    orch.close()
+    assert blob_files(data_dir) == []
+    assert files_holding(data_dir, SECRET.encode()) == []
+
+
 def test_an_image_showing_a_password_is_not_kept(make_orch: Any, tmp_path: Path) -> None:
     needs("rapidocr_onnxruntime")
     data_dir = tmp_path / "data"
