@@ -98,14 +98,14 @@ def secrets_in(text: str) -> list[tuple[str, str]]:
 _MIN_SECRET = 4  # shorter values found are not replaced wherever they appear
 
 
-def secrets_across(texts: Iterable[str]) -> dict[str, str]:
-    """The secrets `mask` finds in any of `texts`, or in all of them read together (one
-    after the other, a line apart): each as written -> its kind. For texts that are parts
-    of one whole (the chunks or pages of a document, the records of one model reply),
-    where a cue in one names a value in another that alone has no cue to be found by."""
+def secrets_across(texts: Iterable[str], *, joined: bool = True) -> dict[str, str]:
+    """The secrets `mask` finds in any of `texts`, or (`joined`) in all of them read
+    together, one after the other a line apart: each as written -> its kind. For texts
+    that are parts of one whole (the pages of a document, the records of one model reply),
+    where a value found in one, or across two, is to be masked wherever it appears."""
     texts = [t for t in texts if t]
     found: dict[str, str] = {}
-    for text in [*texts, "\n".join(texts)] if len(texts) > 1 else texts:
+    for text in [*texts, "\n".join(texts)] if joined and len(texts) > 1 else texts:
         for secret, kind in secrets_in(text):
             secret = secret.strip()
             if len(secret) >= _MIN_SECRET and MARK not in secret:
