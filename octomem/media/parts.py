@@ -63,9 +63,40 @@ def masked_piece(piece: Mapping[str, Any], kinds: list[str] | None = None) -> di
     return {k: mask_value(v, kinds) if k in TEXT_FIELDS else v for k, v in piece.items()}
 
 
+# a piece's "hidden_text": what masking made of the text its file holds that was not read
+# as its text (document info, XMP, image metadata...): never stored, only checked
+HIDDEN_SECRET = "secret"
+HIDDEN_UNREAD = "not read"
+
+
 def holds_secret(piece: Mapping[str, Any]) -> bool:
-    """Whether masking found a secret in a (masked) piece's text fields."""
+    """Whether masking found a secret in a (masked) piece's text fields, or in the text
+    its file holds outside them (metadata)."""
+    if piece.get("hidden_text") == HIDDEN_SECRET:
+        return True
     return any(MARK in str(piece.get(k) or "") for k in TEXT_FIELDS)
+
+
+def unread(piece: Mapping[str, Any]) -> bool:
+    """Whether some text of the piece's file was not read, so not checked: an image OCR
+    did not read, a PDF with scanned pages OCR did not read, metadata that could not be
+    read."""
+    if piece.get("kind") == "image" and not piece.get("ocr"):
+        return True
+    return bool(piece.get("unread_pages")) or piece.get("hidden_text") == HIDDEN_UNREAD
+
+
+def _hidden(found: Mapping[str, str]) -> dict[str, Any]:
+    """The "hidden_text" key of the pieces of a file whose metadata holds `found`."""
+    kinds: list[str] = []
+    for where, text in found.items():
+        name = where.rsplit(" ", 1)[-1].lstrip("/")  # {"Password": ...} is a secret too
+        mask_value({name: text}, kinds)
+    if kinds:
+        return {"hidden_text": HIDDEN_SECRET}
+    if images.UNREADABLE in found.values() or pdf.UNREADABLE in found.values():
+        return {"hidden_text": HIDDEN_UNREAD}
+    return {}
 
 
 def is_media(part: Mapping[str, Any]) -> bool:
@@ -175,7 +206,7 @@ def _name(value: Any) -> str | None:
 def _image(data: bytes, name: str | None, info: dict[str, Any], config: MediaConfig) -> Attachment:
     seen = images.read_image(data, max_pixels=config.max_pixels, ocr=config.ocr)
     info |= {"format": seen.format, "width": seen.width, "height": seen.height}
-    info |= {"taken_at": seen.taken_at, "ocr": seen.ocr}
+    info |= {"taken_at": seen.taken_at, "ocr": seen.ocr} | _hidden(seen.hidden)
     label = f'image "{name}"' if name else "an image"
     what = f"{seen.format}, {seen.width} x {seen.height}"
     if seen.taken_at:
@@ -198,15 +229,18 @@ def _image(data: bytes, name: str | None, info: dict[str, Any], config: MediaCon
 
 
 def _pdf(data: bytes, name: str | None, info: dict[str, Any], config: MediaConfig) -> Attachment:
-    count, pages = pdf.read_pdf(
+    read_text = pdf.read_pdf_text(
         data,
         max_pages=config.max_pages,
         max_pixels=config.max_pixels,
         ocr=config.ocr,
         max_ocr_pages=config.max_ocr_pages,
     )
+    count, pages = read_text.count, read_text.pages
     label = f'PDF "{name}"' if name else "a PDF"
-    info |= {"pages": count}
+    info |= {"pages": count} | _hidden(read_text.hidden)
+    if read_text.unread:  # scanned pages OCR did not read: not checked for secrets
+        info["unread_pages"] = read_text.unread
     chunks = []
     # masked whole before it is cut: a cue and its value may fall in two chunks or pages
     kinds: list[str] = []
