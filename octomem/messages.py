@@ -348,6 +348,9 @@ def _content_text(
                 internal[_IMAGES] = [a.image for a in attachments if a.image is not None]
             # the bytes of the parts (only read with media.keep_originals), by sha256
             originals.update({a.chunks[0]["sha256"]: a.data for a in attachments if a.data})
+            kinds = [k for a in attachments for k in a.masked]
+            if kinds:  # masked as the parts were read (whole, before they were cut)
+                internal["masked"] = list(dict.fromkeys(kinds))
             markers = "\n".join(a.marker for a in attachments)
             text = f"{text}\n{markers}" if text else markers
         return text

@@ -12,7 +12,7 @@ import base64
 import io
 import threading
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +37,7 @@ class ImageText:
     taken_at: str | None  # EXIF DateTimeOriginal (or DateTime), ISO 8601, no zone
     text: str  # what OCR read, one line per text line; "" if nothing (or OCR is off)
     ocr: bool  # whether OCR ran
+    hidden: dict[str, str] = field(default_factory=dict)  # text in its metadata (`hidden_text`)
 
 
 def available() -> bool:
@@ -65,7 +66,7 @@ def read_image(data: bytes, *, max_pixels: int, ocr: bool) -> ImageText:
         text, ran = "", False
         if ocr and ocr_available():
             text, ran = ocr_text(_decoded(image)), True
-        return ImageText(fmt, width, height, taken, text, ran)
+        return ImageText(fmt, width, height, taken, text, ran, hidden_text(image))
     finally:
         image.close()
 
@@ -165,6 +166,56 @@ def _engine() -> Any:
                 raise InvalidInputError(f"OCR needs RapidOCR: {EXTRA_HINT}") from None
             _ENGINE = RapidOCR()
         return _ENGINE
+
+
+_NOT_TEXT = frozenset({"icc_profile", "exif", "dpi", "transparency", "gamma", "aspect"})
+_EXIF_TEXT_IFDS = (0x8769, 0x8825, 0xA005)  # Exif, GPS, interoperability
+UNREADABLE = "\x00unreadable"  # the text of metadata that could not be read
+
+
+def hidden_text(image: Image) -> dict[str, str]:
+    """The text an image holds that no pixel shows, by where it is: PNG text chunks (tEXt,
+    zTXt, iTXt), comments, XMP and every EXIF string (descriptions, user comments, XP
+    tags). Metadata that cannot be read is named with ``UNREADABLE`` as its text."""
+    found: dict[str, str] = {}
+
+    def add(where: str, value: Any) -> None:
+        if isinstance(value, bytes):
+            value = _exif_bytes(value)
+        if isinstance(value, str) and value.strip("\x00 "):
+            found[where] = value
+
+    try:
+        for key, value in image.info.items():
+            if str(key).lower() not in _NOT_TEXT:
+                add(f"info {key}", value)
+        for key, value in (getattr(image, "text", None) or {}).items():
+            add(f"text {key}", value)
+    except Exception:  # a broken chunk: not checked
+        found["info"] = UNREADABLE
+    try:
+        exif = image.getexif()
+        tags = [("exif", dict(exif))]
+        tags += [(f"exif {hex(ifd)}", dict(exif.get_ifd(ifd))) for ifd in _EXIF_TEXT_IFDS]
+        for where, items in tags:
+            for tag, value in items.items():
+                add(f"{where} {tag}", value)
+    except Exception:
+        found["exif"] = UNREADABLE
+    return found
+
+
+def _exif_bytes(value: bytes) -> str:
+    """EXIF text given as bytes: a UserComment (an 8-byte charset code, then the text), a
+    Windows XP tag (UTF-16LE) or plain bytes."""
+    head = value[:8]
+    if head.startswith((b"ASCII", b"JIS", b"\x00\x00\x00\x00\x00\x00\x00\x00")):
+        value = value[8:]
+    elif head.startswith(b"UNICODE"):
+        return value[8:].decode("utf-16", errors="replace")
+    if len(value) > 1 and value[1::2].count(0) > len(value) // 4:  # UTF-16LE (XP tags)
+        return value.decode("utf-16-le", errors="replace")
+    return value.decode("utf-8", errors="replace")
 
 
 def _exif_date(image: Image) -> str | None:

@@ -28,7 +28,7 @@ from octomem.errors import InvalidInputError
 from octomem.media import documents, images, pdf
 from octomem.media.sources import Blob, from_base64, load, sniff
 from octomem.models import AttachedImage
-from octomem.sensitive import MARK, mask_value
+from octomem.sensitive import MARK, mask, mask_across, mask_value
 from octomem.settings import MediaConfig
 from octomem.validation import clean_text
 
@@ -50,6 +50,7 @@ class Attachment:
     chunks: list[dict[str, Any]] = field(default_factory=list)
     image: AttachedImage | None = None  # for a vision model, when asked for (`vision`)
     data: bytes = field(default=b"", repr=False)  # the part's bytes (media.keep_originals)
+    masked: list[str] = field(default_factory=list)  # the kinds of secret masked in its text
 
     @property
     def chars(self) -> int:
@@ -62,9 +63,40 @@ def masked_piece(piece: Mapping[str, Any], kinds: list[str] | None = None) -> di
     return {k: mask_value(v, kinds) if k in TEXT_FIELDS else v for k, v in piece.items()}
 
 
+# a piece's "hidden_text": what masking made of the text its file holds that was not read
+# as its text (document info, XMP, image metadata...): never stored, only checked
+HIDDEN_SECRET = "secret"
+HIDDEN_UNREAD = "not read"
+
+
 def holds_secret(piece: Mapping[str, Any]) -> bool:
-    """Whether masking found a secret in a (masked) piece's text fields."""
+    """Whether masking found a secret in a (masked) piece's text fields, or in the text
+    its file holds outside them (metadata)."""
+    if piece.get("hidden_text") == HIDDEN_SECRET:
+        return True
     return any(MARK in str(piece.get(k) or "") for k in TEXT_FIELDS)
+
+
+def unread(piece: Mapping[str, Any]) -> bool:
+    """Whether some text of the piece's file was not read, so not checked: an image OCR
+    did not read, a PDF with scanned pages OCR did not read, metadata that could not be
+    read."""
+    if piece.get("kind") == "image" and not piece.get("ocr"):
+        return True
+    return bool(piece.get("unread_pages")) or piece.get("hidden_text") == HIDDEN_UNREAD
+
+
+def _hidden(found: Mapping[str, str]) -> dict[str, Any]:
+    """The "hidden_text" key of the pieces of a file whose metadata holds `found`."""
+    kinds: list[str] = []
+    for where, text in found.items():
+        name = where.rsplit(" ", 1)[-1].lstrip("/")  # {"Password": ...} is a secret too
+        mask_value({name: text}, kinds)
+    if kinds:
+        return {"hidden_text": HIDDEN_SECRET}
+    if images.UNREADABLE in found.values() or pdf.UNREADABLE in found.values():
+        return {"hidden_text": HIDDEN_UNREAD}
+    return {}
 
 
 def is_media(part: Mapping[str, Any]) -> bool:
@@ -174,7 +206,7 @@ def _name(value: Any) -> str | None:
 def _image(data: bytes, name: str | None, info: dict[str, Any], config: MediaConfig) -> Attachment:
     seen = images.read_image(data, max_pixels=config.max_pixels, ocr=config.ocr)
     info |= {"format": seen.format, "width": seen.width, "height": seen.height}
-    info |= {"taken_at": seen.taken_at, "ocr": seen.ocr}
+    info |= {"taken_at": seen.taken_at, "ocr": seen.ocr} | _hidden(seen.hidden)
     label = f'image "{name}"' if name else "an image"
     what = f"{seen.format}, {seen.width} x {seen.height}"
     if seen.taken_at:
@@ -183,41 +215,52 @@ def _image(data: bytes, name: str | None, info: dict[str, Any], config: MediaCon
     if not seen.text:
         reason = "no text found" if seen.ocr else "text not read: OCR is not installed or off"
         return Attachment(f"[attached {header}: {reason}]", [_chunk(info, header, "", name)])
-    pieces = documents.chunks(seen.text, config.chunk_chars)
+    # masked whole before it is cut: a cue and its value may fall in two chunks
+    masked = mask(seen.text)
+    pieces = documents.chunks(masked.text, config.chunk_chars)
     return Attachment(
         f"[attached {header}: text read]",
         [
             _chunk(info | {"chunk": i}, header, text, name)
             for i, text in enumerate(pieces, 1 if len(pieces) > 1 else 0)
         ],
+        masked=list(masked.kinds),
     )
 
 
 def _pdf(data: bytes, name: str | None, info: dict[str, Any], config: MediaConfig) -> Attachment:
-    count, pages = pdf.read_pdf(
+    read_text = pdf.read_pdf_text(
         data,
         max_pages=config.max_pages,
         max_pixels=config.max_pixels,
         ocr=config.ocr,
         max_ocr_pages=config.max_ocr_pages,
     )
+    count, pages = read_text.count, read_text.pages
     label = f'PDF "{name}"' if name else "a PDF"
-    info |= {"pages": count}
+    info |= {"pages": count} | _hidden(read_text.hidden)
+    if read_text.unread:  # scanned pages OCR did not read: not checked for secrets
+        info["unread_pages"] = read_text.unread
     chunks = []
-    for page in pages:
-        pieces = documents.chunks(page.text, config.chunk_chars)
+    # masked whole before it is cut: a cue and its value may fall in two chunks or pages
+    kinds: list[str] = []
+    texts = mask_across([page.text for page in pages], kinds)
+    for page, page_text in zip(pages, texts, strict=True):
+        pieces = documents.chunks(page_text, config.chunk_chars)
         for i, text in enumerate(pieces, 1 if len(pieces) > 1 else 0):
             header = f"{label}, page {page.number} of {count}"
             extra = {"page": page.number, "ocr": page.ocr} | ({"chunk": i} if i else {})
             chunks.append(_chunk(info | extra, header, text, name))
     read = f"text of {len(pages)} of {count} pages read" if pages else "no text found"
-    return Attachment(f"[attached {label} ({count} pages): {read}]", chunks)
+    return Attachment(f"[attached {label} ({count} pages): {read}]", chunks, masked=kinds)
 
 
 def _document(text: str, name: str | None, info: dict[str, Any], config: MediaConfig) -> Attachment:
     label = f'document "{name}"' if name else "a document"
     chunks = []
-    found = documents.sections(text)
+    # masked whole before it is cut: a cue and its value may fall in two sections or chunks
+    masked = mask(text)
+    found = documents.sections(masked.text)
     for number, section in enumerate(found, 1):
         body = section.text or section.title or ""
         pieces = documents.chunks(body, config.chunk_chars)
@@ -226,7 +269,7 @@ def _document(text: str, name: str | None, info: dict[str, Any], config: MediaCo
             extra = {"section": number} | ({"chunk": i} if i else {})
             chunks.append(_chunk(info | extra, header, piece, name, section.title))
     read = f"{len(found)} section{'s' if len(found) != 1 else ''} read" if found else "empty"
-    return Attachment(f"[attached {label}: {read}]", chunks)
+    return Attachment(f"[attached {label}: {read}]", chunks, masked=list(masked.kinds))
 
 
 def _chunk(

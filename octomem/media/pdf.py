@@ -24,11 +24,30 @@ class Page:
     ocr: bool  # the text was read from the page's images
 
 
+@dataclass(frozen=True)
+class PdfText:
+    count: int  # pages
+    pages: list[Page]  # those that hold text
+    unread: list[int]  # scanned pages OCR did not read (off, not installed, past the limit)
+    hidden: dict[str, str]  # text no page shows: document info, XMP, forms, notes, files
+
+
 def read_pdf(
     data: bytes, *, max_pages: int, max_pixels: int, ocr: bool, max_ocr_pages: int = 20
 ) -> tuple[int, list[Page]]:
     """The page count and the pages that hold text; at most `max_ocr_pages` scanned
     pages are read by OCR (the others are left without text)."""
+    found = read_pdf_text(
+        data, max_pages=max_pages, max_pixels=max_pixels, ocr=ocr, max_ocr_pages=max_ocr_pages
+    )
+    return found.count, found.pages
+
+
+def read_pdf_text(
+    data: bytes, *, max_pages: int, max_pixels: int, ocr: bool, max_ocr_pages: int = 20
+) -> PdfText:
+    """`read_pdf`, with the scanned pages whose text was not read and the text the file
+    holds outside its pages (`hidden_text`)."""
     try:
         from pypdf import PdfReader
     except ImportError:
@@ -55,6 +74,7 @@ def read_pdf(
     if count == 0:
         raise InvalidInputError("the PDF has no pages")
     pages: list[Page] = []
+    unread: list[int] = []
     ocr_left = max_ocr_pages
     for number, page in enumerate(reader.pages, 1):
         try:
@@ -62,12 +82,87 @@ def read_pdf(
         except Exception as exc:
             raise InvalidInputError(f"page {number}: {_unreadable(exc)}") from None
         scanned = len(text) < _MIN_PAGE_CHARS
-        if scanned and ocr and ocr_left > 0 and images.ocr_available():
+        ran = scanned and ocr and ocr_left > 0 and images.ocr_available()
+        if ran:
             ocr_left -= 1
             text = _ocr_page(page, number, max_pixels)
+        elif scanned:
+            unread.append(number)
         if text:
-            pages.append(Page(number, text, scanned and bool(text)))
-    return count, pages
+            pages.append(Page(number, text, ran and bool(text)))
+    return PdfText(count, pages, unread, hidden_text(reader))
+
+
+def hidden_text(reader: Any) -> dict[str, str]:
+    """The text a PDF holds that no page shows, by where it is: its document info (/Title,
+    /Subject, /Keywords...), XMP metadata, form field values, annotations' contents,
+    outline titles and embedded files (their names, their bytes as text). A part that
+    cannot be read is named with ``"unreadable"`` as its text (not checked: not kept)."""
+    found: dict[str, str] = {}
+
+    def add(where: str, value: Any) -> None:
+        if isinstance(value, bytes):
+            value = value.decode("utf-8", errors="replace")
+        if value is not None and str(value).strip():
+            found[where] = str(value)
+
+    def each(where: str, read: Any) -> None:
+        try:
+            read()
+        except Exception:  # a broken object tree: the part is not checked
+            found[where] = UNREADABLE
+
+    def info() -> None:
+        for key, value in (reader.metadata or {}).items():
+            add(f"info {key}", value)
+
+    def xmp() -> None:
+        meta = reader.xmp_metadata
+        if meta is not None:
+            add("xmp", meta.stream.get_data())
+
+    def fields() -> None:
+        for name, spec in (reader.get_fields() or {}).items():
+            add(f"field {name}", name)
+            add(f"field {name} value", spec.get("/V"))
+
+    def notes() -> None:
+        for number, page in enumerate(reader.pages, 1):
+            for annot in page.get("/Annots") or []:
+                annot = annot.get_object()
+                for key in ("/Contents", "/T", "/RC"):
+                    add(f"page {number} note {key}", annot.get(key))
+
+    def outline(items: Any = None, depth: int = 0) -> None:
+        for item in reader.outline if items is None else items:
+            if isinstance(item, list):
+                if depth < 20:
+                    outline(item, depth + 1)
+            else:
+                add(f"outline {len(found)}", getattr(item, "title", None))
+
+    def files() -> None:
+        for name, contents in (reader.attachments or {}).items():
+            add(f"file {name}", name)
+            for i, content in enumerate(contents):
+                try:
+                    add(f"file {name} {i}", content.decode("utf-8"))
+                except UnicodeDecodeError:  # a binary file inside: not checked
+                    found[f"file {name} {i}"] = UNREADABLE
+
+    for where, read in (
+        ("info", info),
+        ("xmp", xmp),
+        ("fields", fields),
+        ("notes", notes),
+        ("outline", outline),
+        ("files", files),
+    ):
+        each(where, read)
+    return found
+
+
+UNREADABLE = "\x00unreadable"  # the text of a part of a file that could not be read
 
 
 def _ocr_page(page: Any, number: int, max_pixels: int) -> str:

@@ -75,6 +75,7 @@ async def single_call(
             with_images(messages, shown), model, purpose="extract", meter=meter
         )
         listed = {MemoryType(name) for name in output.agents}
+        made: dict[MemoryType, list[MemoryBase]] = {}
         for agent in agents:
             mtype = agent.memory_type
             if agent.prompt is None:
@@ -82,9 +83,14 @@ async def single_call(
             records = agent.prompt.to_records(output.part(mtype), chunk, ctx)
             if describer is not None and agent is describer and shown:
                 records += vision.records_of(agent, descriptions(output, shown), ctx)
-            candidates[mtype] += vision.masked(records) if shown else records
+            made[mtype] = records
             if records or mtype in listed:
                 selected.add(mtype)
+        if shown:  # a secret in any record of the call is masked in all of them
+            masked = iter(vision.masked([r for records in made.values() for r in records]))
+            made = {mtype: [next(masked) for _ in records] for mtype, records in made.items()}
+        for mtype, records in made.items():
+            candidates[mtype] += records
     return [a.memory_type for a in agents if a.memory_type in selected], candidates
 
 

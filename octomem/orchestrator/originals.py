@@ -6,8 +6,12 @@ resource memory and of the raw turn) says what became of the part's bytes in
 ``"original"``: ``"kept"`` (a blob of the user named by the part's sha256,
 `octomem.stores.blobs`), ``"withheld: secret"`` (masking found a secret in what was read
 from the part, or in its name: the bytes, which hold it too, never reach disk), or
-``"withheld: text not read"`` (an image whose text OCR did not read: nothing could be
-checked). Without the setting there is no ``"original"`` key and no blob.
+``"withheld: text not read"`` (an image, or a PDF's scanned page, whose text OCR did not
+read, or metadata that could not be read: it could not be checked). The text a file holds
+outside what is read as its text (a PDF's document info, XMP, form fields, notes and
+embedded files; an image's PNG text chunks, comments, XMP and EXIF) is checked too:
+masking finding a secret there withholds the bytes as well (`parts.holds_secret`).
+Without the setting there is no ``"original"`` key and no blob.
 
 A blob lives as long as one of its user's records (in the canonical store, current or
 superseded) says it was kept: it is written before the records (under the user's write
@@ -30,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from octomem.errors import InvalidInputError
 from octomem.media.parts import holds_secret, masked_piece, read_part
+from octomem.media.parts import unread as not_read
 from octomem.models import MemoryBase, StoreDifferences, Turn
 from octomem.scopes import scope_filter
 from octomem.settings import MediaConfig
@@ -66,10 +71,11 @@ def marked(turn: Turn) -> Turn:
 
 def fates(pieces: Iterable[Mapping[str, Any]]) -> dict[str, str]:
     """What becomes of each part's bytes, by sha256, from the masked pieces read from it:
-    withheld if masking found a secret in any piece, or if it is an image OCR did not read."""
+    withheld if masking found a secret in any piece or in the file's metadata, or if some
+    of its text was not read (an image or a PDF's scanned page OCR did not read)."""
     pieces = list(pieces)
     secret = {p["sha256"] for p in pieces if holds_secret(p)}
-    unread = {p["sha256"] for p in pieces if p.get("kind") == "image" and not p.get("ocr")}
+    unread = {p["sha256"] for p in pieces if not_read(p)}
     return {
         p["sha256"]: WITHHELD_SECRET
         if p["sha256"] in secret

@@ -92,7 +92,8 @@ def _masked(turn: Turn) -> Turn:
     """The turn with secrets masked in its content, name and metadata (keys too); the kinds
     found go to `internal["masked"]`."""
     found = mask(turn.content)
-    kinds = list(found.kinds)
+    # kinds masked as the turn's images and files were read (`octomem.media.parts`) first
+    kinds = list(dict.fromkeys([*turn.internal.get("masked", []), *found.kinds]))
     name = mask_value(turn.name, kinds) if turn.name else turn.name
     metadata = mask_value(turn.metadata, kinds) if turn.metadata else turn.metadata
     internal = dict(turn.internal)

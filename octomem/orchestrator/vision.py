@@ -20,7 +20,7 @@ from octomem.logs import get_logger
 from octomem.media.parts import holds_secret
 from octomem.models import MemoryBase, Turn, content_hash
 from octomem.prompts.vision import Shown
-from octomem.sensitive import MARK, mask, mask_value, secrets_in
+from octomem.sensitive import mask, mask_value, replace_found, secrets_across
 
 log = get_logger(__name__)
 SECRET = "not sent: its text holds a secret"
@@ -86,25 +86,28 @@ def records_of(
 
 
 def masked(records: Sequence[MemoryBase]) -> list[MemoryBase]:
-    """`records` with every secret in their text masked: a model that saw pixels may
-    have read one that OCR missed. A secret found in one field (a statement) is masked in
-    every field of the record (its value, which alone has no cue)."""
-    return [_masked(record) for record in records]
-
-
-def _masked(record: MemoryBase) -> MemoryBase:
-    texts = {name: value for name, value in record if name not in _STRUCTURE}
-    found = {
-        secret: kind
-        for text in _strings(texts)
-        for secret, kind in secrets_in(text)
-        if len(secret.strip()) >= 4 and MARK not in secret
-    }
+    """`records` (all those of one model call that was shown images) with every secret in
+    their text masked: a model that saw pixels may have read one that OCR missed. A secret
+    found anywhere in the call's output (a fact's statement: "the wifi password is X") is
+    masked in every field of every record of it (the fact's value, which alone has no cue;
+    an image's description: "a sticker that reads X")."""
+    texts = [_texts(record) for record in records]
+    # each string on its own: joined, a field's name ("password") would be a cue for the
+    # next field's text
+    found = secrets_across((s for fields in texts for s in _strings(fields)), joined=False)
     if not found:
-        return record
+        return list(records)
+    return [_masked(r, fields, found) for r, fields in zip(records, texts, strict=True)]
+
+
+def _texts(record: MemoryBase) -> dict[str, Any]:
+    return {name: value for name, value in record if name not in _STRUCTURE}
+
+
+def _masked(record: MemoryBase, texts: dict[str, Any], found: dict[str, str]) -> MemoryBase:
     update = {}
     for name, value in texts.items():
-        new = _replaced(mask_value(value), found)
+        new = replace_found(mask_value(value), found)
         if new != value:
             update[name] = new
     if not update:
@@ -124,14 +127,3 @@ def _strings(value: Any) -> list[str]:
     if isinstance(value, list | tuple):
         return [s for item in value for s in _strings(item)]
     return []
-
-
-def _replaced(value: Any, found: dict[str, str]) -> Any:
-    """`value` with every secret of `found` replaced wherever it is, longest first."""
-    if isinstance(value, str):
-        for secret in sorted(found, key=len, reverse=True):
-            value = value.replace(secret, f"{MARK}{found[secret]}]")
-        return value
-    if isinstance(value, list):
-        return [_replaced(item, found) for item in value]
-    return value

@@ -16,7 +16,7 @@ and masks the whole value of a key that names a secret ({"password": ...}, `keys
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +27,18 @@ from octomem.sensitive.normal import normalise
 from octomem.sensitive.numbers import find_numbers
 from octomem.sensitive.spans import MARK, Found, apply, placeholder
 
-__all__ = ["MARK", "Masked", "mask", "mask_text", "mask_value", "secret_key", "secrets_in"]
+__all__ = [
+    "MARK",
+    "Masked",
+    "mask",
+    "mask_across",
+    "mask_text",
+    "mask_value",
+    "replace_found",
+    "secret_key",
+    "secrets_across",
+    "secrets_in",
+]
 
 
 @dataclass(frozen=True)
@@ -82,6 +93,49 @@ def secrets_in(text: str) -> list[tuple[str, str]]:
     if normal is not None:
         found = [Found(*normal.original(f.start, f.end), f.kind, f.tail) for f in found]
     return [(text[f.start : f.end], f.kind) for f in found if f.end > f.start]
+
+
+_MIN_SECRET = 4  # shorter values found are not replaced wherever they appear
+
+
+def secrets_across(texts: Iterable[str], *, joined: bool = True) -> dict[str, str]:
+    """The secrets `mask` finds in any of `texts`, or (`joined`) in all of them read
+    together, one after the other a line apart: each as written -> its kind. For texts
+    that are parts of one whole (the pages of a document, the records of one model reply),
+    where a value found in one, or across two, is to be masked wherever it appears."""
+    texts = [t for t in texts if t]
+    found: dict[str, str] = {}
+    for text in [*texts, "\n".join(texts)] if joined and len(texts) > 1 else texts:
+        for secret, kind in secrets_in(text):
+            secret = secret.strip()
+            if len(secret) >= _MIN_SECRET and MARK not in secret:
+                found.setdefault(secret, kind)
+    return found
+
+
+def replace_found(value: Any, found: Mapping[str, str]) -> Any:
+    """`value` (a string, or a list or dict of them) with every secret of `found`
+    replaced wherever it is, longest first."""
+    if isinstance(value, str):
+        for secret in sorted(found, key=len, reverse=True):
+            if secret in value:
+                value = value.replace(secret, placeholder(found[secret], secret, tail=False))
+        return value
+    if isinstance(value, list | tuple):
+        return [replace_found(item, found) for item in value]
+    if isinstance(value, Mapping):
+        return {key: replace_found(item, found) for key, item in value.items()}
+    return value
+
+
+def mask_across(texts: Sequence[str], kinds: list[str] | None = None) -> list[str]:
+    """`texts` each masked, and every secret found in any of them or across them
+    (`secrets_across`) masked in every one. Found kinds are appended to `kinds`."""
+    found = secrets_across(texts)
+    out = [mask_value(text, kinds) for text in texts]
+    if kinds is not None:
+        kinds.extend(k for k in found.values() if k not in kinds)
+    return [replace_found(text, found) for text in out]
 
 
 def mask_text(text: str) -> str:

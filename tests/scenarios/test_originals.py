@@ -104,6 +104,43 @@ def test_the_bytes_of_a_part_holding_a_secret_are_never_kept(
     assert files_holding(data_dir, pdf[:400]) == []
 
 
+@pytest.mark.parametrize("keep", [False, True])
+def test_a_secret_across_a_chunk_boundary_is_masked_and_its_file_not_kept(
+    make_orch: Any, tmp_path: Path, keep: bool
+) -> None:
+    """The cue ("password:") ends one chunk (media.chunk_chars) and the value opens the
+    next: the text is masked whole before it is cut, so neither chunk stores the value."""
+    data_dir = tmp_path / "data"
+    filler = "The tomatoes go in the north bed near the old shed " * 40
+    head = filler[: 1500 - len(" My wifi password:")].rstrip()
+    doc = f"# Notes\n\n{head} My wifi password: {SECRET} and the router is in the hall.\n"
+    orch = make_orch(data_dir=data_dir, media={"keep_originals": keep})
+    orch.process([doc_message(doc.encode())], user_id="maya")
+    chunks = [r for r in orch.get_all(user_id="maya", memory_types=["resource"])]
+    assert len(chunks) == 2 and all(SECRET not in r.content for r in chunks)
+    assert any("[MASKED password]" in r.content for r in chunks)
+    want = "withheld: secret" if keep else None
+    assert originals_of(orch, "maya") == {sha(doc.encode()): want}
+    orch.close()
+    assert blob_files(data_dir) == []
+    assert files_holding(data_dir, SECRET.encode()) == []
+
+
+def test_a_secret_across_two_pdf_pages_is_masked_and_its_file_not_kept(
+    make_orch: Any, tmp_path: Path
+) -> None:
+    needs("pypdf")
+    data_dir = tmp_path / "data"
+    pdf = make_pdf(["Trip plan. The hotel wifi password:", f"{SECRET} is on the card."])
+    orch = make_orch(data_dir=data_dir, **KEEP)
+    part = {"type": "file", "file": {"file_data": data_url(pdf, "application/pdf")}}
+    orch.process([{"role": "user", "content": [part]}], user_id="maya")
+    assert originals_of(orch, "maya") == {sha(pdf): "withheld: secret"}
+    orch.close()
+    assert blob_files(data_dir) == []
+    assert files_holding(data_dir, SECRET.encode()) == []
+
+
 def test_an_image_showing_a_password_is_not_kept(make_orch: Any, tmp_path: Path) -> None:
     needs("rapidocr_onnxruntime")
     data_dir = tmp_path / "data"
@@ -116,6 +153,100 @@ def test_an_image_showing_a_password_is_not_kept(make_orch: Any, tmp_path: Path)
     assert blob_files(data_dir) == []
     assert files_holding(data_dir, SECRET.encode()) == []
     assert files_holding(data_dir, image[64:256]) == []
+
+
+def _with_pdf_info(pdf: bytes, info: dict[str, str]) -> bytes:
+    import io
+
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf)))
+    writer.add_metadata(info)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def test_a_file_whose_metadata_holds_a_secret_is_not_kept(make_orch: Any, tmp_path: Path) -> None:
+    """The visible text is harmless; the secret is in a PDF's document info, a PNG's text
+    chunk and a JPEG's EXIF: the bytes (which hold it) are withheld, and an export naming
+    them as kept is refused."""
+    import io
+
+    needs("pypdf")
+    needs("rapidocr_onnxruntime")
+    from PIL import Image, PngImagePlugin
+
+    from octomem.orchestrator.originals import screen
+    from octomem.settings import MediaConfig
+
+    data_dir = tmp_path / "data"
+    plan = make_pdf(["Trip plan: train to Ostrava on Friday, hotel near the square."])
+    pdf = _with_pdf_info(plan, {"/Subject": "Wifi password: " + SECRET})
+    pixels = Image.open(io.BytesIO(render(["Garden plan for May"])))
+    chunk = PngImagePlugin.PngInfo()
+    chunk.add_text("Comment", "Wifi password: " + SECRET)
+    out = io.BytesIO()
+    pixels.save(out, format="PNG", pnginfo=chunk)
+    png = out.getvalue()
+    exif = Image.Exif()
+    exif[0x010E] = "Wifi password: " + SECRET  # ImageDescription
+    out = io.BytesIO()
+    pixels.convert("RGB").save(out, format="JPEG", exif=exif)
+    jpeg = out.getvalue()
+    files = {"pdf": pdf, "png": png, "jpeg": jpeg}
+    assert all(SECRET.encode() in data for data in files.values())
+
+    orch = make_orch(data_dir=data_dir, **KEEP)
+    parts = [
+        {"type": "file", "file": {"file_data": data_url(pdf, "application/pdf")}},
+        {"type": "image_url", "image_url": {"url": data_url(png, "image/png")}},
+        {"type": "image_url", "image_url": {"url": data_url(jpeg, "image/jpeg")}},
+    ]
+    orch.process(
+        [{"role": "user", "content": [{"type": "text", "text": "Files."}, *parts]}], user_id="maya"
+    )
+    assert originals_of(orch, "maya") == {sha(d): "withheld: secret" for d in files.values()}
+    assert all(orch.get_original(sha(d), user_id="maya") is None for d in files.values())
+    orch.close()
+    assert blob_files(data_dir) == []
+    assert files_holding(data_dir, SECRET.encode()) == []
+    for data in files.values():  # import's check reads the metadata too
+        with pytest.raises(InvalidInputError, match="withheld: secret"):
+            screen(sha(data), data, MediaConfig())
+    screen(sha(plan), plan, MediaConfig())  # the same PDF without it may be kept
+
+
+def test_a_pdf_with_a_page_whose_text_was_not_read_is_not_kept(
+    make_orch: Any, tmp_path: Path
+) -> None:
+    """A text page and a scanned one: with OCR off (or past media.max_ocr_pages) the
+    scan's text is not read, so not checked, and the PDF's bytes are withheld."""
+    import io
+
+    needs("pypdf")
+    needs("PIL")
+    from pypdf import PdfReader, PdfWriter
+
+    from tests.media_files import scanned_pdf
+
+    writer = PdfWriter()
+    for data in (
+        make_pdf(["Trip plan: train to Ostrava."]),
+        scanned_pdf(["Wifi password: " + SECRET]),
+    ):
+        writer.append(PdfReader(io.BytesIO(data)))
+    out = io.BytesIO()
+    writer.write(out)
+    pdf = out.getvalue()
+    part = {"type": "file", "file": {"file_data": data_url(pdf, "application/pdf")}}
+    for n, media in enumerate([{"ocr": False}, {"max_ocr_pages": 0}]):
+        data_dir = tmp_path / f"data{n}"
+        orch = make_orch(data_dir=data_dir, media={"keep_originals": True, **media})
+        orch.process([{"role": "user", "content": [part]}], user_id="maya")
+        assert originals_of(orch, "maya") == {sha(pdf): "withheld: text not read"}
+        orch.close()
+        assert blob_files(data_dir) == []
 
 
 def test_an_image_whose_text_was_not_read_is_not_kept(make_orch: Any, tmp_path: Path) -> None:

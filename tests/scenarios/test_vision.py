@@ -166,6 +166,32 @@ def test_descriptions_and_memories_of_a_vision_call_are_masked(
     assert files_holding(data_dir, SECRET) == []
 
 
+def test_a_secret_found_in_one_record_of_a_vision_call_is_masked_in_all_of_them(
+    vision_orch: Any, tmp_path: Path
+) -> None:
+    """The fact names the value ("wifi password is X"); the image's description shows it
+    with no cue ("a sticker that reads X"): masked in both, as one reply."""
+    needs("rapidocr_onnxruntime")
+    fact = Fact(
+        subject="user",
+        attribute="wifi_password",
+        value=SECRET,
+        statement=f"The user's wifi password is {SECRET}.",
+        source_turns=[0],
+    )
+    found = ExtractionOutput(agents=["semantic"], semantic=SemanticOutput(facts=[fact]))
+    seen_text = f"A white router with a sticker that reads {SECRET}."
+    data_dir = tmp_path / "data"
+    orch, model = vision_orch(describing(seen_text, found=found), data_dir=data_dir)
+    orch.process([message(render(["Harbour walk, pier 9"]))], user_id="dev")
+    assert len(model.requests[0].images) == 1
+    [seen] = described(orch, "dev")
+    assert SECRET not in seen.content and "[MASKED password]" in seen.content and seen.sensitive
+    assert all(SECRET not in r.content for r in orch.get_all(user_id="dev"))
+    orch.close()
+    assert files_holding(data_dir, SECRET) == []
+
+
 @pytest.mark.parametrize("setting", ["auto", "on"])
 def test_without_ocr_an_image_is_sent_only_when_vision_is_on(
     vision_orch: Any, setting: str
