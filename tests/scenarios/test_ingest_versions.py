@@ -6,12 +6,14 @@ runs racing edits of one file leave one current version."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from octomem.orchestrator import engine as engine_module
 from tests.scenarios.test_ingest import ingested
 from tests.scenarios.test_media import files_holding
 
@@ -127,16 +129,21 @@ def test_two_runs_racing_edits_of_one_file_leave_one_current_version(
     write(plan, "# Plan\n\nVersion one: the meeting is on Monday.\n", 0)
     orch = make_orch(data_dir=tmp_path / "data")
     orch.ingest(folder, user_id="maya")
-    real = orch._aprocess_version
     reached, done = asyncio.Event(), asyncio.Event()
+    real_ingest = engine_module.ingest_path
 
-    async def held(messages: Any, **kwargs: Any) -> Any:
-        if not reached.is_set():  # run A, after reading v2
-            reached.set()
-            await done.wait()
-        return await real(messages, **kwargs)
+    async def ingest_holding_run_a(engine: Any, *args: Any, **kwargs: Any) -> Any:
+        real = engine.process
 
-    monkeypatch.setattr(orch, "_aprocess_version", held)
+        async def held(messages: Any, **more: Any) -> Any:
+            if not reached.is_set():  # run A, after reading v2
+                reached.set()
+                await done.wait()
+            return await real(messages, **more)
+
+        return await real_ingest(dataclasses.replace(engine, process=held), *args, **kwargs)
+
+    monkeypatch.setattr(engine_module, "ingest_path", ingest_holding_run_a)
 
     async def both() -> tuple[Any, Any]:
         write(plan, "# Plan\n\nVersion two: the meeting moved to Tuesday.\n", 5)
