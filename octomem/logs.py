@@ -6,7 +6,8 @@ through `get_logger(__name__)`. The event reaches the stdlib logger of that name
 line, "processed user_id='u' turns=3", and only if the application enabled the level (no
 formatting work otherwise). The "octomem" logger has a `NullHandler`, so nothing is
 printed - not even warnings - until the application configures logging
-(`logging.basicConfig(...)`, a handler on "octomem"); the CLI does that itself.
+(`logging.basicConfig(...)`, a handler on "octomem"); the CLI does that itself. The same
+holds for pypdf's warnings about the files octomem reads.
 """
 
 from __future__ import annotations
@@ -18,6 +19,10 @@ from typing import Any
 import structlog
 
 logging.getLogger("octomem").addHandler(logging.NullHandler())
+# the library octomem reads PDFs with logs warnings about malformed files ("EOF marker not
+# found"): silent too until the application configures logging (they still reach its
+# handlers then), instead of Python's last-resort print to stderr
+logging.getLogger("pypdf").addHandler(logging.NullHandler())
 
 
 def _one_line(logger: Any, method: str, event: MutableMapping[str, Any]) -> str:
