@@ -39,6 +39,7 @@ from octomem.models import (
     MemoryType,
     Relation,
 )
+from octomem.orchestrator import originals
 from octomem.orchestrator.services import Services
 from octomem.stores.blobs import is_sha256
 from octomem.validation import MAX_DEPTH, check_json, validate_scope_id
@@ -161,11 +162,8 @@ def _record(data: Any, text_limit: int, types: TypeRegistry) -> MemoryBase:
 def _kept_names(record: MemoryBase) -> None:
     """A file said kept (`media.keep_originals`) is named by its sha256: nothing else may
     become a blob's name."""
-    media = record.internal.get("media")
-    for item in media if isinstance(media, list) else [media]:
-        if not isinstance(item, dict) or item.get("original") != "kept":
-            continue
-        if not is_sha256(name := item.get("sha256")):
+    for name in originals.kept_names(record):
+        if not is_sha256(name):
             raise _Reject(f"a file said kept is named {name!r}, not by a sha256")
 
 

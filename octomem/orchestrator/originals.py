@@ -86,18 +86,21 @@ def fates(pieces: Iterable[Mapping[str, Any]]) -> dict[str, str]:
     }
 
 
-def kept(record: Record) -> set[str]:
-    """The sha256 of every blob `record` says was kept."""
+def kept_names(record: Record) -> list[Any]:
+    """What `record` names each file it says was kept by (its sha256, unless edited)."""
     internal = record.internal if isinstance(record, MemoryBase) else record.get("internal")
     media = internal.get("media") if isinstance(internal, Mapping) else None
     items = media if isinstance(media, list) else [media]
-    return {
-        item["sha256"]
+    return [
+        item.get("sha256")
         for item in items
-        if isinstance(item, Mapping)
-        and item.get("original") == KEPT
-        and isinstance(item.get("sha256"), str)
-    }
+        if isinstance(item, Mapping) and item.get("original") == KEPT
+    ]
+
+
+def kept(record: Record) -> set[str]:
+    """The sha256 of every blob `record` says was kept."""
+    return {name for name in kept_names(record) if isinstance(name, str)}
 
 
 def _user_of(record: Record) -> str | None:

@@ -141,12 +141,8 @@ def test_image_whose_text_holds_a_secret_is_never_sent(vision_orch: Any, tmp_pat
     assert files_holding(data_dir, "tandem")  # what was described is stored
 
 
-def test_descriptions_and_memories_of_a_vision_call_are_masked(
-    vision_orch: Any, tmp_path: Path
-) -> None:
-    """OCR may miss a secret the model can read: what the model says is masked."""
-    needs("rapidocr_onnxruntime")
-    leaked = f"A sticky note that says: my password is {SECRET}"
+def wifi_password_found() -> ExtractionOutput:
+    """The model's reply: a fact naming the secret ("the user's wifi password is X")."""
     fact = Fact(
         subject="user",
         attribute="wifi_password",
@@ -154,7 +150,16 @@ def test_descriptions_and_memories_of_a_vision_call_are_masked(
         statement=f"The user's wifi password is {SECRET}.",
         source_turns=[0],
     )
-    found = ExtractionOutput(agents=["semantic"], semantic=SemanticOutput(facts=[fact]))
+    return ExtractionOutput(agents=["semantic"], semantic=SemanticOutput(facts=[fact]))
+
+
+def test_descriptions_and_memories_of_a_vision_call_are_masked(
+    vision_orch: Any, tmp_path: Path
+) -> None:
+    """OCR may miss a secret the model can read: what the model says is masked."""
+    needs("rapidocr_onnxruntime")
+    leaked = f"A sticky note that says: my password is {SECRET}"
+    found = wifi_password_found()
     data_dir = tmp_path / "data"
     orch, model = vision_orch(describing(leaked, found=found), data_dir=data_dir)
     orch.process([message(render(["Harbour walk, pier 9"]))], user_id="dev")
@@ -172,14 +177,7 @@ def test_a_secret_found_in_one_record_of_a_vision_call_is_masked_in_all_of_them(
     """The fact names the value ("wifi password is X"); the image's description shows it
     with no cue ("a sticker that reads X"): masked in both, as one reply."""
     needs("rapidocr_onnxruntime")
-    fact = Fact(
-        subject="user",
-        attribute="wifi_password",
-        value=SECRET,
-        statement=f"The user's wifi password is {SECRET}.",
-        source_turns=[0],
-    )
-    found = ExtractionOutput(agents=["semantic"], semantic=SemanticOutput(facts=[fact]))
+    found = wifi_password_found()
     seen_text = f"A white router with a sticker that reads {SECRET}."
     data_dir = tmp_path / "data"
     orch, model = vision_orch(describing(seen_text, found=found), data_dir=data_dir)
