@@ -51,6 +51,10 @@ _INTERNAL_PREFIX = "internal."
 MATCH_ALL: Filter = {"AND": []}
 MAX_DEPTH = 16  # nesting of AND/OR/NOT: deep enough for any real query, far from recursion
 MAX_NODES = 1_000  # fields and logical nodes in one filter
+# Ids are stored as given (`validation.validate_scope_id`), so a filter compares them as
+# given: cleaned like text ("b\u200bob" -> "bob", NFD -> NFC) they would name another
+# owner, and a read for one user would return another's records.
+_LITERAL_FIELDS = frozenset({"id", "user_id", "agent_id", "session_id"})
 
 __all__ = [
     "LOGICAL",
@@ -104,9 +108,24 @@ def _operand(field: str, value: Any) -> Any:
     if isinstance(value, list | tuple) and any(isinstance(item, datetime) for item in value):
         return [_operand(field, item) for item in value]  # one level: items are not lists
     try:
-        return check_json(value, name=f"the value for field {field!r}")
+        checked = check_json(value, name=f"the value for field {field!r}")
     except InvalidInputError as exc:
         raise InvalidInputError(f"filter: {exc}") from None
+    if field in _LITERAL_FIELDS:
+        return _literal(field, value, checked)
+    return checked
+
+
+def _literal(field: str, value: Any, checked: Any) -> Any:
+    """An id field's operand as given: its strings are not cleaned (`_LITERAL_FIELDS`)."""
+    given = list(value) if isinstance(value, list | tuple) else [value]
+    if not all(isinstance(item, str) or item is None for item in given):
+        return checked
+    if any(isinstance(item, str) and has_control(item) for item in given):
+        raise InvalidInputError(
+            f"filter: the value for field {field!r} contains a control character"
+        )
+    return given if isinstance(value, list | tuple) else value
 
 
 def _check_value(field: str, op: str, value: Any) -> Any:
