@@ -51,6 +51,10 @@ _INTERNAL_PREFIX = "internal."
 MATCH_ALL: Filter = {"AND": []}
 MAX_DEPTH = 16  # nesting of AND/OR/NOT: deep enough for any real query, far from recursion
 MAX_NODES = 1_000  # fields and logical nodes in one filter
+# Ids are stored as given (`validation.validate_scope_id`), so a filter compares them as
+# given: cleaned like text ("b\u200bob" -> "bob", NFD -> NFC) they would name another
+# owner, and a read for one user would return another's records.
+_LITERAL_FIELDS = frozenset({"id", "user_id", "agent_id", "session_id"})
 
 __all__ = [
     "LOGICAL",
@@ -104,9 +108,24 @@ def _operand(field: str, value: Any) -> Any:
     if isinstance(value, list | tuple) and any(isinstance(item, datetime) for item in value):
         return [_operand(field, item) for item in value]  # one level: items are not lists
     try:
-        return check_json(value, name=f"the value for field {field!r}")
+        checked = check_json(value, name=f"the value for field {field!r}")
     except InvalidInputError as exc:
         raise InvalidInputError(f"filter: {exc}") from None
+    if field in _LITERAL_FIELDS:
+        return _literal(field, value, checked)
+    return checked
+
+
+def _literal(field: str, value: Any, checked: Any) -> Any:
+    """An id field's operand as given: its strings are not cleaned (`_LITERAL_FIELDS`)."""
+    given = list(value) if isinstance(value, list | tuple) else [value]
+    if not all(isinstance(item, str) or item is None for item in given):
+        return checked
+    if any(isinstance(item, str) and has_control(item) for item in given):
+        raise InvalidInputError(
+            f"filter: the value for field {field!r} contains a control character"
+        )
+    return given if isinstance(value, list | tuple) else value
 
 
 def _check_value(field: str, op: str, value: Any) -> Any:
@@ -164,7 +183,9 @@ def _negate(node: Filter) -> Filter:
     return {"NOT": node}
 
 
-def _normalize(raw: Any, path: str, budget: list[int], depth: int = 0) -> Filter:
+def _normalize(
+    raw: Any, path: str, budget: list[int], depth: int = 0, *, aliases: Mapping[str, str]
+) -> Filter:
     if not isinstance(raw, Mapping):
         raise InvalidInputError(f"a filter must be a dict, got {shown(raw)} at {path}")
     if depth > MAX_DEPTH:
@@ -183,12 +204,14 @@ def _normalize(raw: Any, path: str, budget: list[int], depth: int = 0) -> Filter
         key = clean_text(key, "a filter key")
         logical = _logical(key)
         if logical == "NOT":
-            parts.append(_negate(_normalize(value, f"{path}.{key}", budget, depth + 1)))
+            child = _normalize(value, f"{path}.{key}", budget, depth + 1, aliases=aliases)
+            parts.append(_negate(child))
         elif logical is not None:
             if not isinstance(value, list | tuple):
                 raise InvalidInputError(f"{key!r} needs a list of filters, got {shown(value)}")
             children = [
-                _normalize(v, f"{path}.{key}[{i}]", budget, depth + 1) for i, v in enumerate(value)
+                _normalize(v, f"{path}.{key}[{i}]", budget, depth + 1, aliases=aliases)
+                for i, v in enumerate(value)
             ]
             if logical == "AND":
                 parts.append(_and(children) if children else dict(MATCH_ALL))
@@ -196,9 +219,9 @@ def _normalize(raw: Any, path: str, budget: list[int], depth: int = 0) -> Filter
                 parts.append(_or(children) if children else {"OR": []})
         elif key in ("metadata", "internal") and isinstance(value, Mapping) and value:
             nested = {f"{key}.{k}": v for k, v in value.items()}
-            parts.append(_normalize(nested, path, budget, depth + 1))
+            parts.append(_normalize(nested, path, budget, depth + 1, aliases={}))
         else:
-            parts.extend(_leaves(key, value))
+            parts.extend(_leaves(aliases.get(key, key), value))
     if not parts:
         return dict(MATCH_ALL)
     return _and(parts)
@@ -217,15 +240,19 @@ def _leaves(field: str, value: Any) -> list[Filter]:
     return [{field: {"eq": _operand(field, value)}}]
 
 
-def validate(filter: Mapping[str, Any] | None) -> Filter:
+def validate(
+    filter: Mapping[str, Any] | None, *, aliases: Mapping[str, str] | None = None
+) -> Filter:
     """Check a filter and return its normalised form; raise InvalidInputError if it is bad.
 
     The normalised form is itself a valid filter: each dict has one key, which is AND, OR,
     NOT (only around a leaf that has no exact negation) or a field with one operator.
+    `aliases`: field names that are read as others (mem0's ``run_id`` is ``session_id``),
+    renamed before their values are checked, so that they are checked as those fields'.
     """
     if filter is None:
         return dict(MATCH_ALL)
-    return _normalize(filter, "filter", [MAX_NODES])
+    return _normalize(filter, "filter", [MAX_NODES], aliases=aliases or {})
 
 
 def unpack(node: Filter) -> tuple[str, Any]:

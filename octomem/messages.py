@@ -398,7 +398,7 @@ def _timestamp(value: Any) -> datetime | None:
     if value is None:
         return None
     if isinstance(value, datetime):
-        stamp = as_utc(value)
+        stamp = value  # made UTC by check_timestamp, which refuses one that has no UTC time
     elif isinstance(value, int | float) and not isinstance(value, bool):
         if isinstance(value, float) and not math.isfinite(value):
             raise _BadMessage(f"timestamp {value!r} is not a finite epoch number")
@@ -408,7 +408,7 @@ def _timestamp(value: Any) -> datetime | None:
             raise _BadMessage(f"timestamp {shown(value)} is out of range as epoch seconds") from exc
     elif isinstance(value, str):
         try:
-            stamp = as_utc(datetime.fromisoformat(value.strip()))
+            stamp = datetime.fromisoformat(value.strip())
         except ValueError as exc:
             raise _BadMessage(
                 f"timestamp {value!r} is not an ISO 8601 date-time (e.g. '2024-05-08T13:56:00Z')"

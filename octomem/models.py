@@ -46,8 +46,18 @@ def utcnow() -> datetime:
 
 
 def as_utc(value: datetime) -> datetime:
-    """Naive datetimes are taken to be UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    """Naive datetimes are taken to be UTC. A time at the edge of datetime's range whose
+    offset carries it past that edge (0001-01-01T00:00+14:00) has no UTC time: an
+    InvalidInputError, never an OverflowError."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise InvalidInputError(
+            f"{value.isoformat()} is out of range: timestamps must lie between the years "
+            "1000 and 2999"
+        ) from None
 
 
 def _payload(parts: tuple[object, ...]) -> bytes:

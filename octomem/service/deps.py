@@ -59,6 +59,14 @@ class Caller:
             info.user_id = chosen
         return chosen
 
+    def whole_project(self, what: str) -> None:
+        """403 for a key pinned to a user: `what` reaches every user of the project."""
+        if self.principal.user_id is not None:
+            raise Forbidden(
+                f"this key is pinned to one user; {what} reaches every user of the project: "
+                "use a key of the whole project"
+            )
+
     def scope(
         self,
         user_id: str | None,

@@ -52,20 +52,21 @@ def translate(
     filter to read each with. 422 for what octomem cannot honour, 403 for a user the key
     may not reach."""
     parts = [f for f in (filters, *extra) if f]
-    node = _renamed(lang.validate({"AND": parts}))
+    node = _refused(lang.validate({"AND": parts}, aliases=_RENAMED))
     return _scopes(node, who), node
 
 
-def _renamed(node: lang.Filter) -> lang.Filter:
+def _refused(node: lang.Filter) -> lang.Filter:
+    """`node`, unless it filters on a field octomem cannot honour (`_REFUSED`)."""
     kind, body = lang.unpack(node)
     if kind in ("AND", "OR"):
-        return {kind: [_renamed(child) for child in body]}
-    if kind == "NOT":
-        return {"NOT": _renamed(body)}
-    field, op, value = body
-    if field in _REFUSED:
+        for child in body:
+            _refused(child)
+    elif kind == "NOT":
+        _refused(body)
+    elif (field := body[0]) in _REFUSED:
         raise InvalidInputError(f"filters on {field!r} are not supported: {_REFUSED[field]}")
-    return {_RENAMED.get(field, field): {op: value}}
+    return node
 
 
 def _values(node: lang.Filter, field: str) -> set[str | None] | None:

@@ -117,15 +117,18 @@ class ProjectPool:
         await orch.aclose(timeout=grace_s)  # on this loop, which its clients are bound to
         await asyncio.to_thread(orch.close)  # then stop its private loop
 
+    @property
+    def open_projects(self) -> int:
+        return len(self._open)
+
     async def ready(self) -> dict[str, str]:
-        """Reach every open project's stores (vector and graph servers in server mode)."""
+        """Reach every open project's stores (vector and graph servers in server mode).
+        Projects are not named: anyone may ask, and a project's name is its tenant's."""
         if self._embedder is None:
             return {"embedder": "loading"}
-        status = {"embedder": "ok"}
-        for name, orch in list(self._open.items()):
+        for orch in list(self._open.values()):
             await orch.aping()  # opened (journal recovered), vector and graph reached
-            status[f"project:{name}"] = "ok"
-        return status
+        return {"embedder": "ok", "projects": "ok"}
 
     def finish_in_background(self, work: Awaitable[T]) -> asyncio.Future[T]:
         """Run a write to its end even if the request waiting for it is cancelled (its

@@ -33,6 +33,9 @@ async def readyz(request: Request) -> JSONResponse:
         log.warning("readiness check failed: %s: %s", type(exc).__name__, exc)
         return JSONResponse({"status": "unavailable"}, 503, headers={"Retry-After": "5"})
     ready = all(v == "ok" for v in checks.values())
-    return JSONResponse(
-        {"status": "ok" if ready else "starting", "checks": checks}, 200 if ready else 503
-    )
+    body = {
+        "status": "ok" if ready else "starting",
+        "checks": checks,
+        "open_projects": state.pool.open_projects,
+    }
+    return JSONResponse(body, 200 if ready else 503)

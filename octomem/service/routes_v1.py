@@ -325,6 +325,7 @@ async def export(who: Admin, user_id: OwnerQuery = None) -> StreamingResponse:
     },
 )
 async def import_(request: Request, who: Admin, skip_invalid: bool = False) -> TransferSummary:
+    who.whole_project("an import")  # its lines may name any user
     orch = await who.orchestrator()
     path = _scratch(who)
     try:
@@ -340,6 +341,7 @@ async def import_(request: Request, who: Admin, skip_invalid: bool = False) -> T
 
 @router.get("/doctor", response_model=ConsistencyReport, summary="Check the stores agree")
 async def doctor(who: Admin) -> ConsistencyReport:
+    who.whole_project("doctor")  # its report counts and names every user's memories
     orch = await who.orchestrator()
     return await orch.acheck(repair=False)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -169,6 +169,9 @@ def _nested(depth: int) -> list[Any]:
 
 
 DEEP = _nested(100_000)  # repr() or json of it raises RecursionError
+# in datetime's range, but not in UTC: astimezone raises OverflowError
+EDGE = datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=14)))
+EDGE_TEXT = "9999-12-31T23:59:59-12:00"
 
 Call = Callable[[Orchestrator, str], object]
 FOREIGN: dict[str, tuple[Call, str]] = {
@@ -196,6 +199,24 @@ FOREIGN: dict[str, tuple[Call, str]] = {
         lambda o, u: o.process(
             [{"role": "user", "content": "I like tea.", "timestamp": HUGE}], user_id=u
         ),
+        "out of range",
+    ),
+    "a timestamp at the edge of datetime's range": (
+        lambda o, u: o.process("I like tea.", user_id=u, timestamp=EDGE),
+        "out of range",
+    ),
+    "a message timestamp at the edge of datetime's range": (
+        lambda o, u: o.process(
+            [{"role": "user", "content": "I like tea.", "timestamp": EDGE_TEXT}], user_id=u
+        ),
+        "out of range",
+    ),
+    "a recall's as_of at the edge of datetime's range": (
+        lambda o, u: o.recall("tea", user_id=u, as_of=EDGE),
+        "out of range",
+    ),
+    "a get_all's as_of at the edge of datetime's range": (
+        lambda o, u: o.get_all(user_id=u, as_of=EDGE),
         "out of range",
     ),
     "tool call arguments": (

@@ -103,3 +103,39 @@ def test_a_caller_filter_on_a_scope_field_stays_inside_the_scope(
     assert {m.user_id for m in hits} <= {"alice"}
     found = orch.recall("jazz chess", user_id="alice", filters={field: "*"}).hits
     assert {h.memory.user_id for h in found} <= {"alice"}
+
+
+# ids that look like another user's: text cleaning (invisible characters dropped, NFC)
+# would turn each into the one it is paired with
+LOOKALIKES = {"b\u200bob": "bob", "bob\u00ad": "bob", "\ufeffbob": "bob", "Jose\u0301": "Jos\u00e9"}
+
+
+def test_a_lookalike_scope_id_is_a_user_of_its_own_on_every_path(orch: Orchestrator) -> None:
+    _fill(orch)
+    orch.process("Hi, I'm José. I live in Lima and I love tango.", user_id="Jos\u00e9")
+    memory = Memory(orch)
+
+    def held() -> dict[str, list[str]]:
+        return {
+            user: sorted(r.id for r in orch.get_all(user_id=user, include_superseded=True))
+            for user in ("bob", "Jos\u00e9")
+        }
+
+    before = held()
+    assert all(before.values())
+    for lookalike, real in LOOKALIKES.items():
+        said = ascii(lookalike)
+        assert orch.get_all(user_id=lookalike, include_superseded=True) == [], said
+        assert orch.recall("where do I live? chess tango", user_id=lookalike).hits == [], said
+        assert orch.get_all(user_id=real, filters={"user_id": lookalike}) == [], said
+        assert memory.get_all(user_id=lookalike)["results"] == [], said
+        assert memory.search("chess tango", user_id=lookalike)["results"] == [], said
+        orch.process("I live in Starville.", user_id=lookalike)
+        own = orch.get_all(user_id=lookalike, include_superseded=True)
+        assert own and {r.user_id for r in own} == {lookalike}, said
+        assert orch.delete_all(user_id=lookalike) == len(own), said
+        orch.process("I live in Starville.", user_id=lookalike)
+        orch.forget(user_id=lookalike)
+        assert orch.get_all(user_id=lookalike, include_superseded=True) == [], said
+        assert held() == before, said
+    assert orch.check().consistent

@@ -71,6 +71,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             "a": {"project": A},
             "a_admin": {"project": A, "scopes": ["admin"]},
             "a_ana": {"project": A, "user_id": "ana"},
+            "a_ana_admin": {"project": A, "user_id": "ana", "scopes": ["admin"]},
             "a_read": {"project": A, "scopes": ["read"]},
         }
         if PROJECTS:
@@ -201,6 +202,32 @@ def test_a_pinned_key_reaches_no_other_user(world: World) -> None:
             found = http.post("/v1/recall", json={"query": "job colour", "filters": filters})
             assert found.status_code in (200, 403, 422), found.text
             assert "baker" not in found.text and "green" not in found.text
+    assert export(world) == before
+
+
+def test_a_pinned_admin_key_neither_imports_into_nor_checks_the_whole_project(
+    world: World,
+) -> None:
+    """Import and doctor reach every user of the project: a key pinned to ana may not
+    rewrite bob through an import, nor count or name his memories through doctor."""
+    before = export(world)
+    with world.client("a_admin") as http:
+        bobs = http.get("/v1/export", params={"user_id": "bob"}, timeout=60).text
+    assert "baker" in bobs
+    with world.client("a_ana_admin") as http:
+        forged = http.post(
+            "/v1/import",
+            content=bobs.replace("baker", "pirate").encode(),
+            headers={"content-type": "application/x-ndjson"},
+            timeout=60,
+        )
+        assert forged.status_code == 403, forged.text
+        assert forged.headers["content-type"] == "application/problem+json"
+        checked = http.get("/v1/doctor")
+        assert checked.status_code == 403, checked.text
+        assert "records" not in checked.json()
+        own = http.get("/v1/export", timeout=60).text  # its own user's export still works
+        assert "Lisbon" in own and "baker" not in own
     assert export(world) == before
 
 

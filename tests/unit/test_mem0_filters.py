@@ -72,6 +72,14 @@ def test_run_id_reads_octomem_session_id() -> None:
     assert {"session_id": {"eq": "r1"}} in where["AND"]
 
 
+def test_a_run_id_is_compared_as_given_as_session_ids_are() -> None:
+    # cleaned like text, "r\u200b1" would read session "r1", another session of the user
+    _, where = translate({"user_id": "a", "run_id": {"in": ["r\u200b1", "r2"]}}, who())
+    assert {"session_id": {"in": ["r\u200b1", "r2"]}} in where["AND"]
+    with pytest.raises(InvalidInputError, match="control character"):
+        translate({"user_id": "a", "NOT": {"run_id": "r\x001"}}, who())
+
+
 @pytest.mark.parametrize(
     "filters",
     [
