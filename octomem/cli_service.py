@@ -31,13 +31,24 @@ def serve(
     ] = 1,
     config: ConfigOption = None,
     data_dir: DataDirOption = None,
+    access_log: Annotated[
+        bool,
+        typer.Option(help="uvicorn's line per request on stderr (paths with query strings)"),
+    ] = True,
 ) -> None:
     """Serve octomem over HTTP: mem0-compatible routes, /v1, MCP at /mcp, docs at /docs.
 
     Every request needs an API key (`octomem keys create`)."""
     from octomem.service.server import serve as run
 
-    run(host=host, port=port, config=config, data_dir=data_dir, workers=workers)
+    run(
+        host=host,
+        port=port,
+        config=config,
+        data_dir=data_dir,
+        workers=workers,
+        access_log=access_log,
+    )
 
 
 def _with_keys(

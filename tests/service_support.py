@@ -59,6 +59,7 @@ class Service:
         config: Path | None = None,
         workers: int = 1,
         timeout_s: float = 120,
+        args: tuple[str, ...] = (),
     ) -> Iterator[Service]:
         data_dir = tmp / "om-data"
         port = free_port()
@@ -68,6 +69,7 @@ class Service:
         cmd += ["--workers", str(workers)]
         if config is not None:
             cmd += ["--config", str(config)]
+        cmd += args
         with running(
             cmd,
             log_path=tmp / f"serve-{port}.log",

@@ -51,6 +51,7 @@ def serve(
     data_dir: str | os.PathLike[str] | None = None,
     workers: int = 1,
     log_level: str = "info",
+    access_log: bool = True,
 ) -> None:
     import uvicorn
 
@@ -68,6 +69,7 @@ def serve(
             log_level=log_level,
             timeout_graceful_shutdown=grace,
             proxy_headers=False,
+            access_log=access_log,
         )
         return
     # each worker process builds its app from the same settings
@@ -83,4 +85,5 @@ def serve(
         log_level=log_level,
         timeout_graceful_shutdown=grace,
         proxy_headers=False,
+        access_log=access_log,
     )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -66,6 +67,30 @@ def test_audit_line_has_no_text_or_query(svc: Service) -> None:
     lines = svc.audit_lines(lambda line: line["key_id"] == svc.key_id(key), count=1)
     assert lines[-1]["route"] == "/v1/recall"
     assert secret_words not in (Path(svc.data_dir) / "service" / "audit.log").read_text()
+
+
+def test_the_access_log_names_user_ids_unless_turned_off(svc: Service, tmp_path: Path) -> None:
+    """uvicorn's access log prints query strings (user ids); `--no-access-log` leaves it out
+    where user ids are personal data a forget should not leave behind."""
+    key = svc.key()
+    asked = {"user_id": "access-log-ana"}
+    assert httpx.get(svc.url + "/v1/records", params=asked, headers=svc.auth(key)).is_success
+    assert _eventually(lambda: "access-log-ana" in svc.log())
+    with Service.start(tmp_path, args=("--no-access-log",)) as quiet:
+        key = quiet.key()
+        listed = httpx.get(quiet.url + "/v1/records", params=asked, headers=quiet.auth(key))
+        assert listed.is_success
+        assert quiet.audit_lines(count=1)  # the request was served and audited
+        assert "access-log-ana" not in quiet.log()
+
+
+def _eventually(test: Callable[[], bool], timeout_s: float = 10) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while not test():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def test_projects_beyond_the_open_limit_close_and_reopen(tmp_path: Path) -> None:
