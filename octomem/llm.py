@@ -146,7 +146,7 @@ class LiteLLMClient:
                 "llm output did not validate; asking once to repair",
                 purpose=purpose,
                 model=self.model,
-                error=str(first)[:300],
+                error=_problem(first)[:300],
             )
             repair = [
                 *messages,
@@ -163,7 +163,7 @@ class LiteLLMClient:
             except (ValidationError, ValueError) as second:
                 raise LLMError(
                     f"{self.model} returned output that does not match {output.__name__} "
-                    f"twice ({purpose}): {str(second)[:300]}"
+                    f"twice ({purpose}): {_problem(second)[:300]}"
                 ) from second
 
     async def _complete(
@@ -228,6 +228,19 @@ def _parse(reply: str, output: type[T]) -> T:
     except json.JSONDecodeError as exc:
         raise ValueError(f"the reply is not JSON: {exc}") from None
     return output.model_validate(_clean_strings(data))
+
+
+def _problem(exc: ValueError) -> str:
+    """What is wrong with a reply, for a log line or an error message: where and what, never
+    the values it holds (pydantic's message quotes them; the reply to a call shown images
+    may hold a secret read in one, and it is masked only once it validates)."""
+    if not isinstance(exc, ValidationError):
+        return str(exc)  # not JSON: a position, or a lone surrogate's position
+    problems = exc.errors(include_url=False, include_input=False, include_context=False)
+    listed = "; ".join(
+        f"{'.'.join(str(part) for part in e['loc']) or 'the reply'}: {e['msg']}" for e in problems
+    )
+    return f"{exc.error_count()} validation error(s) for {exc.title}: {listed}"
 
 
 def _clean_strings(value: Any) -> Any:

@@ -17,6 +17,7 @@ import time
 from urllib.parse import urljoin, urlsplit
 
 from octomem.errors import InvalidInputError
+from octomem.sensitive import mask_text
 from octomem.settings import FetchConfig
 
 _CHUNK = 65_536
@@ -145,4 +146,7 @@ def _too_big(url: str, max_bytes: int) -> str:
 
 
 def _short(url: str) -> str:
+    """`url` for an error message, masked (`user:password@`, `?token=`, a key in its path):
+    an error reaches logs, traces and HTTP responses, which the URL's secret may not."""
+    url = mask_text(url)
     return repr(url if len(url) <= 120 else url[:117] + "...")

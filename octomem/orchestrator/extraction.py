@@ -86,9 +86,10 @@ async def single_call(
             made[mtype] = records
             if records or mtype in listed:
                 selected.add(mtype)
-        if shown:  # a secret in any record of the call is masked in all of them
-            masked = iter(vision.masked([r for records in made.values() for r in records]))
-            made = {mtype: [next(masked) for _ in records] for mtype, records in made.items()}
+        # what the model wrote is masked like any text: a secret in any record of the call
+        # (read in an image, or given a cue its input did not have) in all of them
+        masked = iter(vision.masked([r for records in made.values() for r in records]))
+        made = {mtype: [next(masked) for _ in records] for mtype, records in made.items()}
         for mtype, records in made.items():
             candidates[mtype] += records
     return [a.memory_type for a in agents if a.memory_type in selected], candidates
@@ -141,6 +142,5 @@ async def for_agent(
         found = prompt.to_records(output, chunk, ctx)
         if shown:
             found += vision.records_of(agent, descriptions(output, shown), ctx)
-            found = vision.masked(found)
-        records += found
+        records += vision.masked(found)  # what the model wrote, masked as one reply
     return records

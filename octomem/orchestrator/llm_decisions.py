@@ -17,6 +17,7 @@ from octomem.logs import get_logger
 from octomem.models import MemoryBase, Operation
 from octomem.orchestrator.services import Services
 from octomem.prompts.reconcile import DecisionOutput, decision_messages
+from octomem.sensitive import mask
 from octomem.stores.base import Filter
 
 log = get_logger(__name__)
@@ -111,5 +112,7 @@ async def ask(
                 "llm decision needs a target and has none; rejected", operation=operation.value
             )
             continue
-        verdicts[open_[decision.candidate]] = Verdict(operation, target, decision.text)
+        # the rewritten text is the model's: masked like any text before it is stored
+        text = mask(decision.text).text if decision.text else decision.text
+        verdicts[open_[decision.candidate]] = Verdict(operation, target, text)
     return verdicts

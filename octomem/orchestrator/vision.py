@@ -4,9 +4,9 @@ Orchestrator shows them, which ones may be shown, and what becomes of what it sa
 Masking cannot mask pixels. So an image is shown only when the text OCR read in it held
 no secret (the same masking that runs on every text found none), and, unless
 `media.vision` is `on`, only when OCR ran on it at all; a withheld image keeps its OCR
-text and its provenance says why (`vision`). What the model replies after seeing images
-is masked like any text before it is stored: its descriptions, and every memory it
-extracted in that call.
+text and its provenance says why (`vision`). What the model replies is masked like any
+text before it is stored: its descriptions, and every memory it extracted in that call
+(`masked`, which extraction applies to every call, with images or not).
 """
 
 from __future__ import annotations
@@ -86,8 +86,10 @@ def records_of(
 
 
 def masked(records: Sequence[MemoryBase]) -> list[MemoryBase]:
-    """`records` (all those of one model call that was shown images) with every secret in
-    their text masked: a model that saw pixels may have read one that OCR missed. A secret
+    """`records` (all those of one model call) with every secret in their text masked: a
+    model that saw pixels may have read one that OCR missed, and any model may give a cue
+    to a value its input named without one ("what is your wifi password?" answered on a
+    turn of its own: "the user's wifi password is X"). A secret
     found anywhere in the call's output (a fact's statement: "the wifi password is X") is
     masked in every field of every record of it (the fact's value, which alone has no cue;
     an image's description: "a sticker that reads X")."""

@@ -23,6 +23,7 @@ from octomem.prompts.extraction import ExtractionOutput
 from octomem.prompts.reconcile import Decision, DecisionOutput
 from octomem.testing import ScriptedModel, ScriptedRequest, from_extraction
 from tests.conftest import T0
+from tests.scenarios.test_media import files_holding
 
 MODES = ["single_call", "per_agent"]
 Extract = Callable[[ScriptedRequest], ExtractionOutput]
@@ -300,6 +301,83 @@ def test_secrets_are_masked_everywhere(llm_orch, mode: str) -> None:
     assert orch.run_sync(services_of(orch).keyword.search(secret, user_id="alice")) == []
     events = orch.run_sync(services_of(orch).history.for_user("alice"))
     assert secret not in " ".join(e.model_dump_json() for e in events)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_secret_the_model_writes_is_masked(llm_orch, mode: str) -> None:
+    """What the model writes is masked like any text, not only after it saw images: it may
+    give a cue to a value its input named without one ("what is your wifi password?"
+    answered on a turn of its own), so no fact, resource, graph node or index holds it."""
+    secret, key = "Quokka7731Zephyr", "sk-proj-Zq9Xw8Vu7Ts6Rq5Po4Nm3Lk2Jh1Gf0EdCbAzYxWvUt"
+
+    def extract(request: ScriptedRequest) -> ExtractionOutput:
+        statement = f"Alice's wifi password is {secret}."
+        return ExtractionOutput(
+            semantic=SemanticOutput(facts=[fact("wifi_password", secret, statement)]),
+            resource=ResourceOutput(
+                resources=[
+                    Resource(
+                        title="OpenAI key",
+                        resource_type="secret",
+                        summary=f"Alice's OpenAI key is {key}.",
+                        excerpt=key,
+                        source_turns=[0],
+                    )
+                ]
+            ),
+        )
+
+    orch, _ = llm_orch(from_extraction(extract), mode)
+    orch.process("I set up the new router and saved my key.", user_id="alice")
+
+    stored = orch.get_all(user_id="alice", include_superseded=True)
+    assert {MemoryType.SEMANTIC, MemoryType.RESOURCE} <= {r.memory_type for r in stored}
+    assert "[MASKED password]" in current(orch, MemoryType.SEMANTIC)[0].content
+    orch.close()
+    assert files_holding(orch.settings.data_dir, secret) == []
+    assert files_holding(orch.settings.data_dir, key) == []
+
+
+def test_a_reconcile_rewrite_naming_a_secret_is_masked(llm_orch) -> None:
+    secret = "Quokka7731Zephyr"
+
+    def extract(request: ScriptedRequest) -> ExtractionOutput:
+        if "weekends" in request.prompt:
+            return facts(fact("hobby", "chess on weekends", "Alice plays chess on weekends."))
+        return facts(fact("hobby", "chess", "Alice plays chess."))
+
+    def decide(request: ScriptedRequest) -> DecisionOutput:
+        stored, [(text, related)] = parse_decision_prompt(request)
+        rewritten = f"Alice plays chess on weekends; her chess.com password is {secret}."
+        return DecisionOutput(
+            decisions=[Decision(candidate=0, operation="UPDATE", target=related[0], text=rewritten)]
+        )
+
+    orch, model = llm_orch(from_extraction(extract, decide))
+    orch.process("I play chess.", user_id="alice", timestamp=T0)
+    orch.process("I play chess on weekends.", user_id="alice", timestamp=T0 + timedelta(days=1))
+    assert model.calls("reconcile") == 1
+    [chess] = current(orch, MemoryType.SEMANTIC)
+    assert chess.content.endswith("password is [MASKED password].")
+    orch.close()
+    assert files_holding(orch.settings.data_dir, secret) == []
+
+
+def test_a_reply_that_does_not_validate_is_logged_without_its_values(
+    llm_orch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A reply is masked once it validates; one that does not (a fact without its
+    statement) is named in the log and the step's error by where and what, never by the
+    values it holds - a vision model's may hold a secret it read in an image."""
+    secret = "Quokka7731Zephyr"
+    reply = {"semantic": {"facts": [{"subject": "user", "attribute": "pw", "value": secret}]}}
+    orch, model = llm_orch(lambda request: reply)
+    with caplog.at_level("WARNING", logger="octomem"):
+        result = orch.process("Look at the sticker on my router.", user_id="alice")
+    assert result.extraction == "offline_fallback" and model.calls("extract") == 2
+    assert "statement" in caplog.text and "Field required" in str(result.errors[0])
+    assert secret not in caplog.text
+    assert all(secret not in str(error) for error in result.errors)
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -100,3 +100,22 @@ def test_fetch_when_allowed_with_cap_and_redirects(server: str) -> None:
             fetch(f"{server}{path}", local, 10_000)
     with pytest.raises(InvalidInputError, match="loopback"):  # the same server, not allowed
         fetch(f"{server}/small.txt", ON, 1000)
+
+
+@pytest.mark.parametrize(
+    ("url", "secret"),
+    [
+        ("https://admin:Quokka7731Zephyr@files.example.com/router.png", "Quokka7731Zephyr"),
+        (
+            "https://files.example.com/x.png?access_token=ghp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8",
+            "ghp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8",
+        ),
+    ],
+)
+def test_an_error_naming_a_url_masks_its_credentials(url: str, secret: str) -> None:
+    """The error reaches logs, traces and HTTP responses: the URL's secret may not."""
+    for config in (FetchConfig(), FetchConfig(enabled=True, schemes=["http"])):
+        with pytest.raises(InvalidInputError) as caught:
+            fetch(url, config, 1_000_000)
+        assert secret not in str(caught.value) and "[MASKED" in str(caught.value)
+        assert "files.example.com" in str(caught.value)  # it still says which URL
