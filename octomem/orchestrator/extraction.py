@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from octomem.agents.base import ExtractionContext, MemoryAgent
 from octomem.llm import LLMClient, UsageMeter
 from octomem.models import MemoryBase, MemoryType, Turn
-from octomem.orchestrator import vision
+from octomem.orchestrator import reply_masking, vision
 from octomem.prompts.extraction import (
     agent_messages,
     extraction_output,
@@ -88,7 +88,7 @@ async def single_call(
                 selected.add(mtype)
         # what the model wrote is masked like any text: a secret in any record of the call
         # (read in an image, or given a cue its input did not have) in all of them
-        masked = iter(vision.masked([r for records in made.values() for r in records]))
+        masked = iter(reply_masking.masked([r for records in made.values() for r in records]))
         made = {mtype: [next(masked) for _ in records] for mtype, records in made.items()}
         for mtype, records in made.items():
             candidates[mtype] += records
@@ -142,5 +142,5 @@ async def for_agent(
         found = prompt.to_records(output, chunk, ctx)
         if shown:
             found += vision.records_of(agent, descriptions(output, shown), ctx)
-        records += vision.masked(found)  # what the model wrote, masked as one reply
+        records += reply_masking.masked(found)  # what the model wrote, masked as one reply
     return records

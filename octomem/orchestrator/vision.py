@@ -6,30 +6,24 @@ no secret (the same masking that runs on every text found none), and, unless
 `media.vision` is `on`, only when OCR ran on it at all; a withheld image keeps its OCR
 text and its provenance says why (`vision`). What the model replies is masked like any
 text before it is stored: its descriptions, and every memory it extracted in that call
-(`masked`, which extraction applies to every call, with images or not).
+(`reply_masking`, which extraction applies to every call, with images or not).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from octomem.agents.base import ExtractionContext, MemoryAgent
 from octomem.llm import LLMClient
 from octomem.logs import get_logger
 from octomem.media.parts import holds_secret
-from octomem.models import MemoryBase, Turn, content_hash
+from octomem.models import MemoryBase, Turn
 from octomem.prompts.vision import Shown
-from octomem.sensitive import mask, mask_value, replace_found, secrets_across
+from octomem.sensitive import mask
 
 log = get_logger(__name__)
 SECRET = "not sent: its text holds a secret"
 UNCHECKED = "not sent: OCR did not run on it, so it was not checked for secrets"
-# a record's fields that are not text: never masked
-_STRUCTURE = frozenset(
-    "id memory_type user_id agent_id session_id content_hash conflict_key superseded_by "
-    "metadata internal source".split()
-)
 
 
 def enabled(setting: str, llm: LLMClient | None) -> bool:
@@ -83,49 +77,3 @@ def records_of(
     for shown, text in described:
         out += hook(shown.turn, shown.image, mask(text).text, ctx)
     return out
-
-
-def masked(records: Sequence[MemoryBase]) -> list[MemoryBase]:
-    """`records` (all those of one model call) with every secret in their text masked: a
-    model that saw pixels may have read one that OCR missed, and any model may give a cue
-    to a value its input named without one ("what is your wifi password?" answered on a
-    turn of its own: "the user's wifi password is X"). A secret
-    found anywhere in the call's output (a fact's statement: "the wifi password is X") is
-    masked in every field of every record of it (the fact's value, which alone has no cue;
-    an image's description: "a sticker that reads X")."""
-    texts = [_texts(record) for record in records]
-    # each string on its own: joined, a field's name ("password") would be a cue for the
-    # next field's text
-    found = secrets_across((s for fields in texts for s in _strings(fields)), joined=False)
-    if not found:
-        return list(records)
-    return [_masked(r, fields, found) for r, fields in zip(records, texts, strict=True)]
-
-
-def _texts(record: MemoryBase) -> dict[str, Any]:
-    return {name: value for name, value in record if name not in _STRUCTURE}
-
-
-def _masked(record: MemoryBase, texts: dict[str, Any], found: dict[str, str]) -> MemoryBase:
-    update = {}
-    for name, value in texts.items():
-        new = replace_found(mask_value(value), found)
-        if new != value:
-            update[name] = new
-    if not update:
-        return record
-    if "content" in update:
-        update["content_hash"] = content_hash(update["content"])
-    if "sensitive" in type(record).model_fields:
-        update["sensitive"] = True
-    return record.model_copy(update=update)
-
-
-def _strings(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [s for item in value.values() for s in _strings(item)]
-    if isinstance(value, list | tuple):
-        return [s for item in value for s in _strings(item)]
-    return []

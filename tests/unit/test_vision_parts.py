@@ -13,7 +13,7 @@ from octomem.agents.semantic.prompt import SemanticOutput
 from octomem.llm_schema import structured_request
 from octomem.messages import normalize_messages
 from octomem.models import AttachedImage, MemoryType, SemanticMemory, Turn
-from octomem.orchestrator import vision
+from octomem.orchestrator import reply_masking, vision
 from octomem.prompts.vision import described, descriptions, shown_images, with_images
 from octomem.settings import MediaConfig
 from tests.media_files import data_url, needs, render
@@ -131,8 +131,8 @@ def test_a_secret_in_a_statement_is_masked_in_every_field() -> None:
         value="Quokka7731Zephyr",
         content="The user's wifi password is Quokka7731Zephyr.",
     )
-    [masked] = vision.masked([record])
+    [masked] = reply_masking.masked([record])
     assert "Quokka7731Zephyr" not in masked.model_dump_json()
     assert masked.content_hash != record.content_hash
     clean = record.model_copy(update={"value": "Paris", "content": "The user lives in Paris."})
-    assert vision.masked([clean]) == [clean]
+    assert reply_masking.masked([clean]) == [clean]
