@@ -60,10 +60,12 @@ async def single_call(
     meter: UsageMeter,
     *,
     max_images: int = 0,
-) -> tuple[list[MemoryType], dict[MemoryType, list[MemoryBase]]]:
+) -> tuple[list[MemoryType], dict[MemoryType, list[MemoryBase]], set[str]]:
     """Routing and every agent's candidates, from one call per chunk (`agents`: the ones
-    with a prompt); up to `max_images` of the chunk's images shown in it."""
+    with a prompt); up to `max_images` of the chunk's images shown in it. Last, the sha256
+    of the images shown in a call whose reply held a secret (`originals.settle`)."""
     selected: set[MemoryType] = set()
+    withheld: set[str] = set()
     candidates: dict[MemoryType, list[MemoryBase]] = {a.memory_type: [] for a in agents}
     output_model = extraction_output(agents)
     describer = next(iter(vision.describers(agents)), None)
@@ -88,11 +90,14 @@ async def single_call(
                 selected.add(mtype)
         # what the model wrote is masked like any text: a secret in any record of the call
         # (read in an image, or given a cue its input did not have) in all of them
-        masked = iter(reply_masking.masked([r for records in made.values() for r in records]))
+        replied, secret = reply_masking.masked_reply([r for rs in made.values() for r in rs])
+        masked = iter(replied)
         made = {mtype: [next(masked) for _ in records] for mtype, records in made.items()}
         for mtype, records in made.items():
             candidates[mtype] += records
-    return [a.memory_type for a in agents if a.memory_type in selected], candidates
+        if secret:
+            withheld |= {s.image.sha256 for s in shown}
+    return [a.memory_type for a in agents if a.memory_type in selected], candidates, withheld
 
 
 async def route(
@@ -122,13 +127,15 @@ async def for_agent(
     meter: UsageMeter,
     *,
     max_images: int = 0,
-) -> list[MemoryBase]:
+) -> tuple[list[MemoryBase], set[str]]:
     """per_agent mode: one agent's specialised prompt, one call per chunk; up to
-    `max_images` of the chunk's images shown in it when the agent describes images."""
+    `max_images` of the chunk's images shown in it when the agent describes images. With
+    the records, the sha256 of the images shown in a call whose reply held a secret."""
     prompt = agent.prompt
     records: list[MemoryBase] = []
+    withheld: set[str] = set()
     if prompt is None:
-        return records
+        return records, withheld
     describes = bool(vision.describers([agent]))
     for chunk in chunk_turns(turns, config.chunk_tokens):
         messages = agent_messages(agent, chunk, ctx, config.prompts)
@@ -142,5 +149,8 @@ async def for_agent(
         found = prompt.to_records(output, chunk, ctx)
         if shown:
             found += vision.records_of(agent, descriptions(output, shown), ctx)
-        records += reply_masking.masked(found)  # what the model wrote, masked as one reply
-    return records
+        replied, secret = reply_masking.masked_reply(found)  # masked as one reply
+        records += replied
+        if secret:
+            withheld |= {s.image.sha256 for s in shown}
+    return records, withheld

@@ -7,7 +7,11 @@ resource memory and of the raw turn) says what became of the part's bytes in
 `octomem.stores.blobs`), ``"withheld: secret"`` (masking found a secret in what was read
 from the part, or in its name: the bytes, which hold it too, never reach disk), or
 ``"withheld: text not read"`` (an image, or a PDF's scanned page, whose text OCR did not
-read, or metadata that could not be read: it could not be checked). The text a file holds
+read, or metadata that could not be read: it could not be checked). An image shown to a
+vision model (`media.vision`) is ``"pending: vision"`` until the model's reply is masked:
+a secret found in the reply of a call that was shown it (the model may read one OCR
+missed) withholds its bytes, else they are kept (`settle`, in the call's commit, under the
+user's lock); they reach disk only then. The text a file holds
 outside what is read as its text (a PDF's document info, XMP, form fields, notes and
 embedded files; an image's PNG text chunks, comments, XMP and EXIF) is checked too:
 masking finding a secret there withholds the bytes as well (`parts.holds_secret`).
@@ -29,13 +33,13 @@ import base64
 import binascii
 import hashlib
 import time
-from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from octomem.errors import InvalidInputError
 from octomem.media.parts import holds_secret, masked_piece, read_part
 from octomem.media.parts import unread as not_read
-from octomem.models import MemoryBase, StoreDifferences, Turn
+from octomem.models import MemoryBase, MemoryType, StoreDifferences, Turn
 from octomem.scopes import scope_filter
 from octomem.settings import MediaConfig
 from octomem.stores.blobs import is_sha256
@@ -47,17 +51,23 @@ if TYPE_CHECKING:
 KEPT = "kept"
 WITHHELD_SECRET = "withheld: secret"
 WITHHELD_UNREAD = "withheld: text not read"
+PENDING = "pending: vision"  # shown to a vision model: kept or withheld once it replied
 
 Record = MemoryBase | Mapping[str, Any]
+_Item = TypeVar("_Item", MemoryBase, Turn)
 
 
-def marked(turn: Turn) -> Turn:
+def marked(turn: Turn, *, shown: bool = False) -> Turn:
     """`turn` (already masked) with each media piece's ``"original"``, and only the bytes
-    that may be kept in `turn.originals`."""
+    that may be kept in `turn.originals`. With `shown` (the call shows images to a vision
+    model), the images it may show (`turn.images`, screened) are `PENDING` instead of kept."""
     pieces = turn.internal.get("media") or []
     if not pieces:
         return turn
     fate = fates(pieces)
+    if shown:
+        showable = {image.sha256 for image in turn.images}
+        fate = {sha: PENDING if f == KEPT and sha in showable else f for sha, f in fate.items()}
     update = {
         "internal": {
             **turn.internal,
@@ -65,8 +75,77 @@ def marked(turn: Turn) -> Turn:
         }
     }
     out = turn.model_copy(update=update)
-    out._originals = {sha: data for sha, data in turn.originals.items() if fate.get(sha) == KEPT}
+    out._originals = {
+        sha: data for sha, data in turn.originals.items() if fate.get(sha) in (KEPT, PENDING)
+    }
     return out
+
+
+def _settled_media(media: Any, withheld: Collection[str]) -> Any:
+    """`media` (a piece, or a list of them) with each `PENDING` one kept, or withheld if its
+    sha256 is in `withheld`; the same object when none is pending."""
+    items = media if isinstance(media, list) else [media]
+    if not any(isinstance(p, Mapping) and p.get("original") == PENDING for p in items):
+        return media
+    out = [
+        {**p, "original": WITHHELD_SECRET if p.get("sha256") in withheld else KEPT}
+        if isinstance(p, Mapping) and p.get("original") == PENDING
+        else p
+        for p in items
+    ]
+    return out if isinstance(media, list) else out[0]
+
+
+def pending(record: MemoryBase) -> bool:
+    """Whether `record` names a piece that waits on a vision model's reply (`PENDING`)."""
+    media = record.internal.get("media")
+    return media is not None and _settled_media(media, ()) is not media
+
+
+def settled(item: _Item, withheld: Collection[str]) -> _Item:
+    """`item` (a record or a turn) with its pieces that were `PENDING` settled: withheld if
+    their sha256 is in `withheld` (a secret was found in the reply of a call shown them),
+    else kept."""
+    media = item.internal.get("media")
+    new = _settled_media(media, withheld) if media is not None else None
+    if new is None or new is media:
+        return item
+    return item.model_copy(update={"internal": {**item.internal, "media": new}})
+
+
+async def settle(
+    services: Services,
+    user_id: str | None,
+    stored: Sequence[tuple[MemoryType, str]],
+    turns: Sequence[Turn],
+    withheld: Collection[str],
+) -> None:
+    """The call's records written before its model replied (`stored`: its raw turns and
+    input records, by type and id) settled (`settled`), the blobs of the images kept
+    written first, from the bytes of `turns`. The caller holds the user's lock; a crash
+    between the two leaves an orphan blob (`doctor --repair`) and the records pending (a
+    retry of the call settles them)."""
+    pending = {
+        p["sha256"]
+        for turn in turns
+        for p in turn.internal.get("media") or []
+        if p.get("original") == PENDING
+    }
+    if not pending:
+        return
+    data = {sha: b for turn in turns for sha, b in turn.originals.items()}
+    store = services.blobs
+    wanted = sorted((pending - set(withheld)) & data.keys())
+    if store is not None and wanted:
+        await asyncio.to_thread(lambda: [store.put(user_id, sha, data[sha]) for sha in wanted])
+    by_type: dict[MemoryType, list[str]] = {}
+    for memory_type, record_id in stored:
+        by_type.setdefault(memory_type, []).append(record_id)
+    for memory_type, ids in by_type.items():
+        records = await services.vector.get(memory_type, ids)
+        changed = [new for r in records if (new := settled(r, withheld)) is not r]
+        if changed:  # the embedded text is the same: no embedding again
+            await services.vector.rewrite(memory_type, changed)
 
 
 def fates(pieces: Iterable[Mapping[str, Any]]) -> dict[str, str]:

@@ -159,7 +159,7 @@ def build_process_graph(services: Services) -> ProcessGraph:
             metadata = state.get("metadata")
             masked = [vision.screened(_masked(turn), settings.media.vision) for turn in turns]
             if settings.media.keep_originals:  # which parts' bytes may be kept
-                masked = [originals.marked(turn) for turn in masked]
+                masked = [originals.marked(turn, shown=shows_images) for turn in masked]
             return masked, metadata and mask_value(metadata)
 
         with span("node.normalize", user_id=state.get("user_id")) as current:
@@ -239,7 +239,13 @@ def build_process_graph(services: Services) -> ProcessGraph:
                 await originals.keep(services, scope.user_id, records, turns)
                 await write_records(services, changes)
         inputs = [d for d in fresh if d.record.memory_type != turn_log.memory_type]
-        return {"stored_turns": ids, "inputs": inputs, "candidates": [], "fell_back": []}
+        return {
+            "stored_turns": ids,
+            "inputs": inputs,
+            "pending_originals": [(r.memory_type, r.id) for r in records if originals.pending(r)],
+            "candidates": [],
+            "fell_back": [],
+        }
 
     async def read_turns(state: ProcessState) -> dict[str, Any]:
         """The user's stored name and the language layer's reading of every turn."""
@@ -313,7 +319,7 @@ def build_process_graph(services: Services) -> ProcessGraph:
             try:
                 if llm is None:  # routed here only with an LLM
                     raise LLMError("no LLM is configured")
-                picked, found = await extraction.single_call(
+                picked, found, withheld = await extraction.single_call(
                     llm,
                     state["turns"],
                     context(state),
@@ -330,7 +336,11 @@ def build_process_graph(services: Services) -> ProcessGraph:
                 for agent in asked:
                     if agent.memory_type not in picked:
                         routing_[agent.memory_type.value] = _NOTHING_FOUND
-                update = {"candidates": candidates, "routing": routing_}
+                update = {
+                    "candidates": candidates,
+                    "routing": routing_,
+                    "withheld_originals": sorted(withheld),
+                }
                 current.set_attribute("octomem.candidates", len(candidates))
             except LLMError as exc:
                 log.warning("llm extraction failed; using offline rules", error=str(exc))
@@ -384,7 +394,7 @@ def build_process_graph(services: Services) -> ProcessGraph:
             if state["extractor"] == "llm" and services.llm is not None:
                 meter = UsageMeter()
                 try:
-                    found = await extraction.for_agent(
+                    found, withheld = await extraction.for_agent(
                         services.llm,
                         memory_agent,
                         state["turns"],
@@ -393,6 +403,7 @@ def build_process_graph(services: Services) -> ProcessGraph:
                         meter,
                         max_images=settings.media.vision_max_images,
                     )
+                    update["withheld_originals"] = sorted(withheld)
                 except LLMError as exc:
                     update["errors"] = [StepError(step="extraction", agent=mtype, message=str(exc))]
                     update["fell_back"] = [mtype]
@@ -411,7 +422,10 @@ def build_process_graph(services: Services) -> ProcessGraph:
     async def commit(state: ProcessState) -> dict[str, Any]:
         """Reconcile the candidates against what is stored and write the decisions, as one
         critical section per scope: no other write to this user (and agent) interleaves."""
-        candidates = state.get("candidates", [])
+        # the images shown to a vision model: withheld if its reply held a secret, else kept
+        withheld = set(state.get("withheld_originals", []))
+        candidates = [originals.settled(c, withheld) for c in state.get("candidates", [])]
+        turns = [originals.settled(t, withheld) for t in state["turns"]]
         extraction_ = state["extraction"]
         errors = list(state.get("errors", []))
         use_llm = services.llm is not None and settings.llm.reconcile and extraction_.with_llm
@@ -421,6 +435,13 @@ def build_process_graph(services: Services) -> ProcessGraph:
             "node.commit", user_id=state.get("user_id"), candidates=len(candidates)
         ) as current:
             async with holding(state):
+                await originals.settle(
+                    services,
+                    state.get("user_id"),
+                    state.get("pending_originals", []),
+                    state["turns"],
+                    withheld,
+                )
                 reconciler = Reconciler(
                     services, utcnow(), llm=services.llm if use_llm else None, meter=meter
                 )
@@ -447,7 +468,7 @@ def build_process_graph(services: Services) -> ProcessGraph:
         usage = _total([*state.get("llm_usage", []), meter.usage])
         result = ProcessResult(
             operations=operations,
-            turns=[t.with_images([]) if t.images else t for t in state["turns"]],
+            turns=[t.with_images([]) if t.images else t for t in turns],
             turn_memory_ids=state.get("stored_turns", []),
             agents=agents,
             llm=usage,

@@ -30,13 +30,18 @@ def masked(records: Sequence[MemoryBase]) -> list[MemoryBase]:
     found anywhere in the call's output (a fact's statement: "the wifi password is X") is
     masked in every field of every record of it (the fact's value, which alone has no cue;
     an image's description: "a sticker that reads X")."""
+    return masked_reply(records)[0]
+
+
+def masked_reply(records: Sequence[MemoryBase]) -> tuple[list[MemoryBase], bool]:
+    """`masked(records)`, and whether a secret was masked in them (so in what the model that
+    wrote them was shown: an image shown in that call may hold it, `originals.settle`)."""
     texts = [_texts(record) for record in records]
     # each string on its own: joined, a field's name ("password") would be a cue for the
     # next field's text
     found = secrets_across((s for fields in texts for s in _strings(fields)), joined=False)
-    if not found:
-        return list(records)
-    return [_masked(r, fields, found) for r, fields in zip(records, texts, strict=True)]
+    out = [_masked(r, fields, found) for r, fields in zip(records, texts, strict=True)]
+    return out, any(new is not old for new, old in zip(out, records, strict=True))
 
 
 def _texts(record: MemoryBase) -> dict[str, Any]:

@@ -54,6 +54,10 @@ class ProcessState(TypedDict, total=False):
     turns: list[Turn]
     stored_turns: list[str]
     inputs: list[Decision]  # what the input held (images, files), written with the turns
+    # records written with the turns that wait on a vision model's reply (`originals.PENDING`)
+    pending_originals: list[tuple[MemoryType, str]]
+    # images shown to a vision model in a call whose reply held a secret, by sha256
+    withheld_originals: Annotated[list[str], operator.add]
     user_name: str | None
     readings: list[TurnReading]
     extraction: Extraction

@@ -19,7 +19,6 @@ from octomem.logs import get_logger
 from octomem.media.parts import holds_secret
 from octomem.models import MemoryBase, Turn
 from octomem.prompts.vision import Shown
-from octomem.sensitive import mask
 
 log = get_logger(__name__)
 SECRET = "not sent: its text holds a secret"
@@ -69,11 +68,13 @@ def describers(agents: Sequence[MemoryAgent]) -> list[MemoryAgent]:
 def records_of(
     agent: MemoryAgent, described: Sequence[tuple[Shown, str]], ctx: ExtractionContext
 ) -> list[MemoryBase]:
-    """`agent`'s records of what the model said each image shows, masked."""
+    """`agent`'s records of what the model said each image shows, as it said it: the caller
+    masks every record of the call as one reply (`reply_masking.masked_reply`), which also
+    tells it whether the reply held a secret."""
     hook = getattr(agent, "image_records", None)
     if hook is None:
         return []
     out: list[MemoryBase] = []
     for shown, text in described:
-        out += hook(shown.turn, shown.image, mask(text).text, ctx)
+        out += hook(shown.turn, shown.image, text, ctx)
     return out

@@ -6,7 +6,13 @@ text holds a secret is never sent, and a garbled reply costs only the descriptio
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
+import json
+import os
+import signal
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -324,3 +330,136 @@ def test_with_originals_kept_a_described_image_is_kept_and_a_secret_one_neither_
     assert orch.get_original(seen.internal["media"]["sha256"], user_id="dev") == safe
     orch.close()
     assert files_holding(data_dir, SECRET) == []
+
+
+def fates_of(orch: Orchestrator, user: str) -> dict[str, set[str]]:
+    """What became of each image's bytes, by what says so: its OCR text's record, the
+    model's description and the raw turn."""
+    raw = [r for r in orch.get_all(user_id=user) if r.internal.get("raw")]
+    return {
+        "ocr": {r.internal["media"]["original"] for r in ocr_read(orch, user)},
+        "description": {r.internal["media"]["original"] for r in described(orch, user)},
+        "turn": {p["original"] for r in raw for p in r.internal.get("media", [])},
+    }
+
+
+def blob_files(data_dir: Path) -> list[Path]:
+    root = data_dir / "blobs"
+    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+@pytest.mark.parametrize("mode", ["single_call", "per_agent"])
+def test_an_image_whose_secret_only_the_vision_model_read_is_not_kept(
+    vision_orch: Any, tmp_path: Path, mode: str
+) -> None:
+    """OCR reads no secret in the image, the model does ("a sticker that reads: password
+    X"): its reply is masked and the image's bytes, which show X, never reach disk - not
+    even while the model is asked. An image whose call's reply held none is kept."""
+    needs("rapidocr_onnxruntime")
+    data_dir = tmp_path / "data"
+    on_disk_when_asked: list[list[Path]] = []
+
+    def script(request: ScriptedRequest) -> Any:
+        if request.images:
+            on_disk_when_asked.append(blob_files(data_dir))
+        leaks = "router" in request.prompt
+        seen = f"A router with a sticker that reads: password is {SECRET}" if leaks else None
+        return describing(seen or DESCRIPTION)(request)
+
+    orch, model = vision_orch(
+        script, data_dir=data_dir, media={"keep_originals": True}, extraction_mode=mode
+    )
+    router, walk = render(["Harbour walk, pier 9"]), render(["Harbour walk, pier 10"])
+    result = orch.process([message(router, text="Here is my router.")], user_id="dev")
+    assert not result.errors and len(model.requests[-1].images) == 1
+    assert on_disk_when_asked == [[]]  # the bytes were not on disk while the model was asked
+    assert fates_of(orch, "dev") == {
+        "ocr": {"withheld: secret"},
+        "description": {"withheld: secret"},
+        "turn": {"withheld: secret"},
+    }
+    assert [p["original"] for t in result.turns for p in t.internal["media"]] == [
+        "withheld: secret"
+    ]
+    assert orch.get_original(hashlib.sha256(router).hexdigest(), user_id="dev") is None
+    assert blob_files(data_dir) == []
+    # another image, whose call's reply held no secret, is kept
+    orch.process([message(walk)], user_id="eve")
+    assert fates_of(orch, "eve") == {"ocr": {"kept"}, "description": {"kept"}, "turn": {"kept"}}
+    assert orch.get_original(hashlib.sha256(walk).hexdigest(), user_id="eve") == walk
+    assert orch.check().consistent
+    orch.close()
+    assert files_holding(data_dir, SECRET) == []
+    assert [p.read_bytes() for p in blob_files(data_dir)] == [walk]
+
+
+def test_an_image_is_kept_when_the_vision_model_fails(vision_orch: Any, tmp_path: Path) -> None:
+    """No reply was stored (extraction fell back to the rules): the bytes are kept as
+    without a vision model."""
+    needs("rapidocr_onnxruntime")
+
+    def failing(request: ScriptedRequest) -> Any:
+        raise RuntimeError("the model is down")
+
+    orch, _ = vision_orch(failing, data_dir=tmp_path / "data", media={"keep_originals": True})
+    image = render(["Harbour walk, pier 9"])
+    result = orch.process([message(image)], user_id="dev")
+    assert result.extraction == "offline_fallback"
+    assert fates_of(orch, "dev") == {"ocr": {"kept"}, "description": set(), "turn": {"kept"}}
+    assert orch.get_original(hashlib.sha256(image).hexdigest(), user_id="dev") == image
+
+
+KILLED_WHILE_ASKED = """
+import json, os, signal, sys
+from octomem import Orchestrator
+from octomem.testing import ScriptedModel
+
+spec = json.loads(sys.argv[1])
+
+def script(request):
+    if request.images:  # the model is being asked: the process dies here
+        os.kill(os.getpid(), signal.SIGKILL)
+    return {}
+
+model = ScriptedModel(script, name="dies", vision=True).install()
+orch = Orchestrator.from_config(
+    data_dir=spec["data_dir"], llm={"model": model.model, "max_retries": 0},
+    media={"keep_originals": True},
+)
+orch.process([spec["message"]], user_id="dev")
+"""
+
+
+def test_killed_while_the_vision_model_is_asked_no_bytes_on_disk_and_a_retry_settles(
+    vision_orch: Any, tmp_path: Path
+) -> None:
+    """SIGKILL while the model has the image: its bytes are not on disk, the records written
+    before the call say "pending: vision", the stores agree; the same call again settles
+    them (here: kept, the reply held no secret)."""
+    needs("rapidocr_onnxruntime")
+    data_dir = tmp_path / "data"
+    image = render(["Harbour walk, pier 9"])
+    root = Path(__file__).resolve().parents[2]
+    spec = {"data_dir": str(data_dir), "message": message(image)}
+    child = subprocess.run(
+        [sys.executable, "-c", KILLED_WHILE_ASKED, json.dumps(spec)],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(root), *sys.path[1:2]])},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert child.returncode == -signal.SIGKILL, child.stderr[-2000:]
+    assert blob_files(data_dir) == []
+    orch, model = vision_orch(describing(), data_dir=data_dir, media={"keep_originals": True})
+    assert fates_of(orch, "dev") == {
+        "ocr": {"pending: vision"},
+        "description": set(),
+        "turn": {"pending: vision"},
+    }
+    assert orch.get_original(hashlib.sha256(image).hexdigest(), user_id="dev") is None
+    assert orch.check().consistent
+    assert not orch.process([message(image)], user_id="dev").errors
+    assert fates_of(orch, "dev") == {"ocr": {"kept"}, "description": {"kept"}, "turn": {"kept"}}
+    assert orch.get_original(hashlib.sha256(image).hexdigest(), user_id="dev") == image
+    assert orch.check().consistent

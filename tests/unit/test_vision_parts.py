@@ -12,7 +12,7 @@ import pytest
 from octomem.agents.semantic.prompt import SemanticOutput
 from octomem.llm_schema import structured_request
 from octomem.messages import normalize_messages
-from octomem.models import AttachedImage, MemoryType, SemanticMemory, Turn
+from octomem.models import AttachedImage, MemoryType, ResourceMemory, SemanticMemory, Turn
 from octomem.orchestrator import reply_masking, vision
 from octomem.prompts.vision import described, descriptions, shown_images, with_images
 from octomem.settings import MediaConfig
@@ -136,3 +136,24 @@ def test_a_secret_in_a_statement_is_masked_in_every_field() -> None:
     assert masked.content_hash != record.content_hash
     clean = record.model_copy(update={"value": "Paris", "content": "The user lives in Paris."})
     assert reply_masking.masked([clean]) == [clean]
+
+
+def test_a_reply_says_whether_a_secret_was_masked_in_it() -> None:
+    """What tells a call's images apart: a reply in which masking found something (here a
+    description with a cue, as the model wrote it) or nothing."""
+    said = "A sticker on the router that reads: password is Quokka7731Zephyr"
+    seen = ResourceMemory(
+        id="r",
+        memory_type=MemoryType.RESOURCE,
+        title="image",
+        resource_type="image",
+        content=said,
+        excerpt=said,
+    )
+    [masked], secret = reply_masking.masked_reply([seen])
+    assert secret and masked.sensitive and "Quokka7731Zephyr" not in masked.model_dump_json()
+    plain = seen.model_copy(update={"content": "A router.", "excerpt": "A router."})
+    assert reply_masking.masked_reply([plain]) == ([plain], False)
+    # a mark the input already held (the user's own masked text, echoed) is no new secret
+    echoed = plain.model_copy(update={"content": "The user's password is [MASKED password]."})
+    assert reply_masking.masked_reply([echoed]) == ([echoed], False)
