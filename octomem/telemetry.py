@@ -7,6 +7,7 @@ or OTLP exporter when the configuration asks for it (off by default).
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -15,6 +16,7 @@ from opentelemetry import trace
 from opentelemetry.trace import Span, Status, StatusCode
 
 from octomem.logs import get_logger
+from octomem.sensitive import mask
 from octomem.settings import TelemetryConfig
 
 log = get_logger(__name__)
@@ -37,13 +39,31 @@ def _clean(attributes: Mapping[str, Any]) -> dict[str, AttributeValue]:
 
 @contextmanager
 def span(name: str, **attributes: Any) -> Iterator[Span]:
-    """A span named `octomem.<name>`; exceptions are recorded and re-raised."""
-    with _tracer.start_as_current_span(f"octomem.{name}", attributes=_clean(attributes)) as current:
+    """A span named `octomem.<name>`; exceptions are recorded (masked) and re-raised."""
+    with traced(_tracer, f"octomem.{name}", _clean(attributes)) as current:
+        yield current
+
+
+@contextmanager
+def traced(
+    tracer: trace.Tracer, name: str, attributes: Mapping[str, AttributeValue]
+) -> Iterator[Span]:
+    """A span of `tracer` whose exception is recorded with its message and stack trace
+    masked (`octomem.sensitive`): an error may quote what a caller or a store gave it (a
+    value in an invalid input, a chained exception's text), and an exporter may write spans
+    to disk. OpenTelemetry's own recording, which quotes them as they are, is off."""
+    with tracer.start_as_current_span(
+        name, attributes=attributes, record_exception=False, set_status_on_exception=False
+    ) as current:
         try:
             yield current
         except Exception as exc:
-            current.record_exception(exc)
-            current.set_status(Status(StatusCode.ERROR, str(exc)))
+            message = mask(str(exc)).text
+            stack = mask("".join(traceback.format_exception(exc))).text
+            current.record_exception(
+                exc, {"exception.message": message, "exception.stacktrace": stack}
+            )
+            current.set_status(Status(StatusCode.ERROR, message))
             raise
 
 

@@ -24,6 +24,7 @@ from octomem.errors import (
     OctomemError,
     StoreError,
 )
+from octomem.sensitive import mask
 from octomem.service.auth import Forbidden, Unauthorized
 from octomem.service.context import current, request_id
 
@@ -151,14 +152,17 @@ def for_error(exc: BaseException) -> JSONResponse:
 
 
 def _detail(exc: BaseException, status: int) -> str:
+    # an error may quote what the caller sent (a value of the wrong type) or what a store
+    # said: masked like any text, in the answer and in the log
+    text = mask(str(exc)).text
     if status == 503 and not isinstance(exc, ConfigurationError):
         # a store's or model's message may name hosts or paths: keep it in the log
-        log.warning("request %s: %s: %s", request_id(), type(exc).__name__, exc)
+        log.warning("request %s: %s: %s", request_id(), type(exc).__name__, text)
         return "a store or the language model is unavailable; retry later"
     if status == 503:
-        log.error("request %s: %s", request_id(), exc)
+        log.error("request %s: %s", request_id(), text)
         return "the service is misconfigured; see its log"
-    return str(exc)
+    return text
 
 
 def _jsonable(value: object) -> object:

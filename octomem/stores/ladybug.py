@@ -35,6 +35,7 @@ from octomem.stores.cypher_graph import CypherGraphStore, Dialect, Row, Work, dr
 from octomem.stores.graph_common import Namespace, ProcessLeases, check_lease
 from octomem.stores.ladybug_rebuild import DUMP, SCHEMA
 from octomem.stores.ladybug_rebuild import rows as _rows
+from octomem.telemetry import traced
 
 log = get_logger(__name__)
 tracer = trace.get_tracer(__name__)
@@ -290,7 +291,7 @@ class LadybugSession:
 
     async def call(self, op: str, fn: Callable[[lb.Connection], T], *, write: bool) -> T:
         """`fn(connection)` in a worker thread, under the handle's lock."""
-        with tracer.start_as_current_span(f"graph.{op}", attributes={"db.system": "ladybug"}):
+        with traced(tracer, f"graph.{op}", {"db.system": "ladybug"}):
             return await asyncio.to_thread(self._call, op, fn, write)
 
     async def run(self, op: str, work: Callable[[], Work[T]], *, write: bool) -> T:
@@ -350,7 +351,7 @@ class LadybugGraphStore(CypherGraphStore):
         and reopen it in the handle every store instance of this process shares."""
         handle = self._db.handle()
         initialise_allocations()
-        with tracer.start_as_current_span("graph.compact", attributes={"db.system": "ladybug"}):
+        with traced(tracer, "graph.compact", {"db.system": "ladybug"}):
             await asyncio.to_thread(_rebuild, handle, self._file)
         return True
 

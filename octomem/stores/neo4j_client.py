@@ -38,6 +38,7 @@ from octomem.errors import (
     StoreUnavailableError,
 )
 from octomem.stores import causal, fence
+from octomem.telemetry import traced
 
 tracer = trace.get_tracer(__name__)
 
@@ -167,7 +168,7 @@ class Neo4jClient:
             return await work(tx)
 
         after = causal.wait_for()
-        with tracer.start_as_current_span(f"{what}.{op}", attributes={"db.system": "neo4j"}):
+        with traced(tracer, f"{what}.{op}", {"db.system": "neo4j"}):
             try:
                 async with self._driver.session(
                     database=self.database,
@@ -223,7 +224,7 @@ class Neo4jClient:
 
     async def run_schema(self, statements: Sequence[LiteralString], what: str = "graph") -> str:
         """Check the connection and run schema statements (idempotent); the server's agent."""
-        with tracer.start_as_current_span(f"{what}.init", attributes={"db.system": "neo4j"}):
+        with traced(tracer, f"{what}.init", {"db.system": "neo4j"}):
             try:
                 await self._driver.verify_connectivity()
                 async with self._driver.session(database=self.database) as session:

@@ -76,3 +76,64 @@ def test_a_service_request_is_a_span_with_the_audit_fields_and_no_text(tmp_path)
     assert attributes["octomem.status"] == 200 and attributes["octomem.project"] == "default"
     assert attributes["octomem.key_id"] == key.split("_")[1]
     assert "zebra" not in repr(attributes)
+
+
+SECRET = "Quokka7731Zephyr"
+
+
+def _events(exporter: InMemorySpanExporter, name: str) -> list[str]:
+    """Every exception event's attributes and the status of the spans named `name`."""
+    found = [s for s in exporter.get_finished_spans() if s.name == name]
+    assert found, name
+    return [
+        repr([dict(e.attributes or {}) for e in s.events]) + repr(s.status.description)
+        for s in found
+    ]
+
+
+def test_an_error_quoting_a_secret_is_recorded_masked_with_its_cause() -> None:
+    """An exporter may write spans to disk: the error's message, its status and its stack
+    trace (with the message of the exception it was raised from) are masked."""
+    import pytest
+
+    from octomem.errors import InvalidInputError
+    from octomem.telemetry import span
+
+    exporter = _install()
+    with pytest.raises(InvalidInputError), span("masking.probe"):
+        try:
+            raise ValueError(f"token: {SECRET}")
+        except ValueError as exc:
+            raise InvalidInputError(f"role 'my password is {SECRET}' is not a role") from exc
+    # each test's _install adds the exporter once more: the same span may be there twice
+    for recorded in _events(exporter, "octomem.masking.probe"):
+        assert SECRET not in recorded
+        assert "[MASKED" in recorded and "ValueError" in recorded
+
+
+def test_an_error_echoing_a_secret_is_masked_in_spans_and_in_the_services_answer(
+    orch,
+) -> None:
+    """The library quotes a bad value back (a message's role): the spans of the failed call
+    and the service's problem body hold it masked."""
+    import json
+
+    import pytest
+
+    from octomem.errors import InvalidInputError
+    from octomem.service.problems import for_error
+
+    exporter = _install()
+    message = {"role": f"my password is {SECRET}", "content": "hi"}
+    with pytest.raises(InvalidInputError, match="is not one of user") as caught:
+        orch.process([message], user_id="ann")
+    assert SECRET in str(caught.value)  # the caller's own exception says what it got
+    recorded = [
+        repr([dict(e.attributes or {}) for e in s.events]) + repr(s.status.description)
+        for s in exporter.get_finished_spans()
+        if s.events
+    ]
+    assert recorded and all(SECRET not in text for text in recorded)
+    body = json.loads(for_error(caught.value).body)
+    assert body["status"] == 422 and "[MASKED password]" in body["detail"]
+    assert SECRET not in body["detail"]
