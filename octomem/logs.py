@@ -18,6 +18,8 @@ from typing import Any
 
 import structlog
 
+from octomem.sensitive import mask_value
+
 logging.getLogger("octomem").addHandler(logging.NullHandler())
 # the library octomem reads PDFs with logs warnings about malformed files ("EOF marker not
 # found"): silent too until the application configures logging (they still reach its
@@ -32,11 +34,24 @@ def _one_line(logger: Any, method: str, event: MutableMapping[str, Any]) -> str:
     return f"{name} {context}" if context else str(name)
 
 
+_ERROR_KEYS = ("error", "errors", "reason", "detail")
+
+
+def _masked_errors(logger: Any, method: str, event: MutableMapping[str, Any]) -> Any:
+    """An error's text in the event masked (`octomem.sensitive`): it may quote what a
+    caller, a model or a store gave it, and logs are written to disk."""
+    for key in _ERROR_KEYS:
+        if event.get(key) is not None:
+            value = event[key]  # an exception: its text
+            event[key] = mask_value(value if isinstance(value, str | list | dict) else str(value))
+    return event
+
+
 def get_logger(name: str) -> Any:
     """A structlog logger over the stdlib logger `name`: keyword context, stdlib output.
     Its own processors, so an application's structlog configuration does not change it."""
     return structlog.wrap_logger(
         logging.getLogger(name),
-        processors=[structlog.stdlib.filter_by_level, _one_line],
+        processors=[structlog.stdlib.filter_by_level, _masked_errors, _one_line],
         wrapper_class=structlog.stdlib.BoundLogger,
     )

@@ -50,3 +50,16 @@ def test_an_event_and_its_context_are_one_stdlib_record(caplog: pytest.LogCaptur
     [record] = caplog.records
     assert (record.name, record.levelname) == ("octomem.example", "INFO")
     assert record.getMessage() == "stored user_id='u' count=3"
+
+
+def test_an_error_logged_is_masked(caplog: pytest.LogCaptureFixture) -> None:
+    """An error's text may quote what a caller or a model gave it: masked in the log line,
+    the rest of the event as it is."""
+    log = get_logger("octomem.test.masking")
+    key = "sk-proj-" + "Zq8" * 12
+    with caplog.at_level(logging.WARNING, logger="octomem.test.masking"):
+        log.warning("llm extraction failed", error=ValueError(f"bad key {key}"), user_id="ann")
+        log.warning("rejected", errors=["password: Quokka7731Zephyr", "limit"], error=None)
+    first, second = (r.getMessage() for r in caplog.records)
+    assert key not in first and "[MASKED key" in first and "user_id='ann'" in first
+    assert "Quokka7731Zephyr" not in second and "'limit'" in second and "error=None" in second
