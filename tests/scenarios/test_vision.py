@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -461,5 +462,46 @@ def test_killed_while_the_vision_model_is_asked_no_bytes_on_disk_and_a_retry_set
     assert orch.check().consistent
     assert not orch.process([message(image)], user_id="dev").errors
     assert fates_of(orch, "dev") == {"ocr": {"kept"}, "description": {"kept"}, "turn": {"kept"}}
+    assert orch.get_original(hashlib.sha256(image).hexdigest(), user_id="dev") == image
+    assert orch.check().consistent
+
+
+def test_concurrent_calls_showing_one_image_never_leave_a_record_without_its_blob(
+    vision_orch: Any, tmp_path: Path
+) -> None:
+    """Threads send the same image for one user, the model reading a secret in it for some
+    calls and not for others: whatever the interleaving, every record that says "kept"
+    has its blob, none stays pending, and the stores agree."""
+    needs("rapidocr_onnxruntime")
+    data_dir = tmp_path / "data"
+
+    def script(request: ScriptedRequest) -> Any:
+        leaks = "router" in request.prompt
+        seen = f"A router with a sticker that reads: password is {SECRET}" if leaks else None
+        return describing(seen or DESCRIPTION)(request)
+
+    orch, _ = vision_orch(script, data_dir=data_dir, media={"keep_originals": True})
+    image = render(["Harbour walk, pier 9"])
+    texts = ["Here is my router.", "Look at what I found on my walk."]
+    failures: list[BaseException] = []
+
+    def send(worker: int) -> None:
+        try:
+            for n in range(3):
+                orch.process(
+                    [message(image, text=f"{texts[(worker + n) % 2]} ({worker}.{n})")],
+                    user_id="dev",
+                )
+        except BaseException as exc:  # pragma: no cover - reported below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=send, args=(w,)) for w in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=600)
+    assert not failures and not any(t.is_alive() for t in threads)
+    fates = set().union(*fates_of(orch, "dev").values())
+    assert "pending: vision" not in fates and "kept" in fates and "withheld: secret" in fates
     assert orch.get_original(hashlib.sha256(image).hexdigest(), user_id="dev") == image
     assert orch.check().consistent
