@@ -31,6 +31,7 @@ from octomem.errors import InvalidInputError, LLMError
 from octomem.llm_schema import LLMOutput, Message, Style, structured_request
 from octomem.logs import get_logger
 from octomem.models import LLMUsage
+from octomem.sensitive import secrets_across
 from octomem.settings import LLMConfig
 from octomem.telemetry import set_attributes, span
 from octomem.validation import clean_text
@@ -157,13 +158,18 @@ class LiteLLMClient:
                     f"{str(first)[:1500]}\nReply again with only the corrected JSON object.",
                 },
             ]
-            reply = await self._complete(repair, response_format, output, purpose, meter)
+            held = bool(secrets_across([reply], joined=False))
+            try:
+                reply = await self._complete(repair, response_format, output, purpose, meter)
+            except LLMError as exc:
+                raise InvalidReply(str(exc), holds_secret=held) from exc
             try:
                 return _parse(reply, output)
             except (ValidationError, ValueError) as second:
-                raise LLMError(
+                raise InvalidReply(
                     f"{self.model} returned output that does not match {output.__name__} "
-                    f"twice ({purpose}): {_problem(second)[:300]}"
+                    f"twice ({purpose}): {_problem(second)[:300]}",
+                    holds_secret=held or bool(secrets_across([reply], joined=False)),
                 ) from second
 
     async def _complete(
@@ -213,6 +219,15 @@ class LiteLLMClient:
         except Exception as exc:
             raise _as_llm_error(exc, self.model, purpose) from exc
         raise LLMError(f"{self.model}: no attempt was made ({purpose})")  # pragma: no cover
+
+
+class InvalidReply(LLMError):
+    """The model's replies did not fit the output; `holds_secret`: whether masking found a
+    secret in one (the model read it in what it was shown: an image, `originals.settle`)."""
+
+    def __init__(self, message: str, *, holds_secret: bool) -> None:
+        super().__init__(message)
+        self.holds_secret = holds_secret
 
 
 def _parse(reply: str, output: type[T]) -> T:

@@ -17,7 +17,8 @@ from collections.abc import Sequence
 from pydantic import BaseModel
 
 from octomem.agents.base import ExtractionContext, MemoryAgent
-from octomem.llm import LLMClient, UsageMeter
+from octomem.errors import LLMError
+from octomem.llm import InvalidReply, LLMClient, UsageMeter
 from octomem.models import MemoryBase, MemoryType, Turn
 from octomem.orchestrator import reply_masking, vision
 from octomem.prompts.extraction import (
@@ -27,10 +28,31 @@ from octomem.prompts.extraction import (
     router_output,
     single_call_messages,
 )
-from octomem.prompts.vision import described, descriptions, shown_images, with_images
+from octomem.prompts.vision import Shown, described, descriptions, shown_images, with_images
 from octomem.settings import LLMConfig
 
 _CHARS_PER_TOKEN = 4  # a conservative estimate that needs no tokenizer download
+
+
+class CallFailed(LLMError):
+    """A chunk's call failed after earlier chunks' calls replied: `withheld`, the sha256 of
+    the images shown in one of those whose reply held a secret, still withholds them (the
+    extraction falls back, but what the model read in them is not forgotten)."""
+
+    def __init__(self, exc: LLMError, withheld: set[str]) -> None:
+        super().__init__(str(exc))
+        self.withheld = withheld
+
+
+def replied_secret(exc: LLMError, shown: Sequence[Shown]) -> set[str]:
+    """The images `shown` in a call whose replies were not used but held a secret."""
+    held = isinstance(exc, InvalidReply) and exc.holds_secret
+    return {s.image.sha256 for s in shown} if held else set()
+
+
+def withheld_by(exc: LLMError) -> list[str]:
+    """The images a failed extraction's earlier replies withhold (`CallFailed`)."""
+    return sorted(exc.withheld) if isinstance(exc, CallFailed) else []
 
 
 def chunk_turns(turns: Sequence[Turn], chunk_tokens: int) -> list[list[Turn]]:
@@ -73,9 +95,12 @@ async def single_call(
         messages = single_call_messages(chunk, ctx, agents, config.prompts)
         shown = shown_images(chunk, max_images) if describer is not None else []
         model = described(output_model) if shown else output_model
-        output = await llm.structured(
-            with_images(messages, shown), model, purpose="extract", meter=meter
-        )
+        try:
+            output = await llm.structured(
+                with_images(messages, shown), model, purpose="extract", meter=meter
+            )
+        except LLMError as exc:
+            raise CallFailed(exc, withheld | replied_secret(exc, shown)) from exc
         listed = {MemoryType(name) for name in output.agents}
         made: dict[MemoryType, list[MemoryBase]] = {}
         for agent in agents:
@@ -140,12 +165,15 @@ async def for_agent(
     for chunk in chunk_turns(turns, config.chunk_tokens):
         messages = agent_messages(agent, chunk, ctx, config.prompts)
         shown = shown_images(chunk, max_images) if describes else []
-        output: BaseModel = await llm.structured(
-            with_images(messages, shown),
-            described(prompt.output) if shown else prompt.output,
-            purpose=f"extract:{agent.memory_type.value}",
-            meter=meter,
-        )
+        try:
+            output: BaseModel = await llm.structured(
+                with_images(messages, shown),
+                described(prompt.output) if shown else prompt.output,
+                purpose=f"extract:{agent.memory_type.value}",
+                meter=meter,
+            )
+        except LLMError as exc:
+            raise CallFailed(exc, withheld | replied_secret(exc, shown)) from exc
         found = prompt.to_records(output, chunk, ctx)
         if shown:
             found += vision.records_of(agent, descriptions(output, shown), ctx)

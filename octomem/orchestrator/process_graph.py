@@ -348,6 +348,8 @@ def build_process_graph(services: Services) -> ProcessGraph:
                     "extraction": state["extraction"].model_copy(update={"failed": True}),
                     "errors": [StepError(step="extraction", message=str(exc))],
                     "fell_back": types,
+                    # what earlier chunks' replies read in their images still withholds them
+                    "withheld_originals": extraction.withheld_by(exc),
                 }
             current.set_attribute("octomem.llm_calls", meter.usage.calls)
         return {"llm_usage": [meter.usage], **update}
@@ -407,6 +409,7 @@ def build_process_graph(services: Services) -> ProcessGraph:
                 except LLMError as exc:
                     update["errors"] = [StepError(step="extraction", agent=mtype, message=str(exc))]
                     update["fell_back"] = [mtype]
+                    update["withheld_originals"] = extraction.withheld_by(exc)
                 update["llm_usage"] = [meter.usage]
             if found is None:  # rule-based extraction is CPU work: off the event loop
                 found = await asyncio.to_thread(memory_agent.extract, state["turns"], ctx)

@@ -505,3 +505,69 @@ def test_concurrent_calls_showing_one_image_never_leave_a_record_without_its_blo
     assert "pending: vision" not in fates and "kept" in fates and "withheld: secret" in fates
     assert orch.get_original(hashlib.sha256(image).hexdigest(), user_id="dev") == image
     assert orch.check().consistent
+
+
+@pytest.mark.parametrize("mode", ["single_call", "per_agent"])
+def test_an_image_whose_secret_the_model_read_is_not_kept_when_a_later_chunk_fails(
+    vision_orch: Any, tmp_path: Path, mode: str
+) -> None:
+    """The model reads a secret in the image of the first chunk, then its call for the
+    second chunk fails (extraction falls back to the rules): what the first reply showed is
+    not forgotten, the image's bytes never reach disk."""
+    needs("rapidocr_onnxruntime")
+    data_dir = tmp_path / "data"
+
+    def script(request: ScriptedRequest) -> Any:
+        if request.purpose.startswith("extract") and not request.images:
+            raise RuntimeError("the model is down")
+        seen = f"A router with a sticker that reads: password is {SECRET}"
+        return describing(seen)(request)
+
+    orch, _ = vision_orch(
+        script,
+        data_dir=data_dir,
+        media={"keep_originals": True},
+        extraction_mode=mode,
+        chunk_tokens=200,
+    )
+    router = render(["Harbour walk, pier 9"])
+    long = {"role": "user", "content": "We walked along the harbour all afternoon. " * 30}
+    result = orch.process([message(router, text="Here is my router."), long], user_id="dev")
+    assert result.errors  # the second chunk's call failed
+    assert "kept" not in set().union(*fates_of(orch, "dev").values())
+    assert orch.get_original(hashlib.sha256(router).hexdigest(), user_id="dev") is None
+    assert blob_files(data_dir) == []
+    assert orch.check().consistent
+    orch.close()
+    assert files_holding(data_dir, SECRET) == []
+
+
+@pytest.mark.parametrize("mode", ["single_call", "per_agent"])
+def test_an_image_whose_secret_is_in_a_reply_that_is_not_json_is_not_kept(
+    vision_orch: Any, tmp_path: Path, mode: str
+) -> None:
+    """The model answers the call that shows the image in prose that quotes a secret it read
+    in it: the reply is not used (extraction falls back), yet it held the secret, so the
+    image's bytes never reach disk. A reply that is not JSON and holds none keeps them."""
+    needs("rapidocr_onnxruntime")
+    data_dir = tmp_path / "data"
+
+    def script(request: ScriptedRequest) -> Any:
+        if request.images:
+            if "router" in request.prompt:
+                return f"I see a router with a sticker: the wifi password is {SECRET}"
+            return "I see a bicycle!"
+        return describing()(request)
+
+    orch, _ = vision_orch(
+        script, data_dir=data_dir, media={"keep_originals": True}, extraction_mode=mode
+    )
+    router, walk = render(["Harbour walk, pier 9"]), render(["Harbour walk, pier 10"])
+    assert orch.process([message(router, text="Here is my router.")], user_id="dev").errors
+    assert "kept" not in set().union(*fates_of(orch, "dev").values())
+    assert orch.get_original(hashlib.sha256(router).hexdigest(), user_id="dev") is None
+    assert orch.process([message(walk)], user_id="eve").errors
+    assert orch.get_original(hashlib.sha256(walk).hexdigest(), user_id="eve") == walk
+    assert orch.check().consistent
+    orch.close()
+    assert files_holding(data_dir, SECRET) == []
