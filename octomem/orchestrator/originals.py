@@ -119,12 +119,14 @@ async def settle(
     stored: Sequence[tuple[MemoryType, str]],
     turns: Sequence[Turn],
     withheld: Collection[str],
-) -> None:
+) -> set[str]:
     """The call's records written before its model replied (`stored`: its raw turns and
     input records, by type and id) settled (`settled`), the blobs of the images kept
-    written first, from the bytes of `turns`. The caller holds the user's lock; a crash
-    between the two leaves an orphan blob (`doctor --repair`) and the records pending (a
-    retry of the call settles them)."""
+    written first, from the bytes of `turns`; the images withheld (for the call's other
+    records): `withheld`, and those a stored record already says are (a retry of a call
+    settled before, whose reply now differs, does not keep them). The caller holds the
+    user's lock; a crash between the two leaves an orphan blob (`doctor --repair`) and the
+    records pending (a retry of the call settles them)."""
     pending = {
         p["sha256"]
         for turn in turns
@@ -132,20 +134,34 @@ async def settle(
         if p.get("original") == PENDING
     }
     if not pending:
-        return
-    data = {sha: b for turn in turns for sha, b in turn.originals.items()}
-    store = services.blobs
-    wanted = sorted((pending - set(withheld)) & data.keys())
-    if store is not None and wanted:
-        await asyncio.to_thread(lambda: [store.put(user_id, sha, data[sha]) for sha in wanted])
+        return set(withheld)
     by_type: dict[MemoryType, list[str]] = {}
     for memory_type, record_id in stored:
         by_type.setdefault(memory_type, []).append(record_id)
-    for memory_type, ids in by_type.items():
-        records = await services.vector.get(memory_type, ids)
+    found = {t: await services.vector.get(t, ids) for t, ids in by_type.items()}
+    already: set[str] = {
+        str(p.get("sha256"))
+        for records in found.values()
+        for r in records
+        for p in _items(r.internal.get("media"))
+        if p.get("original") == WITHHELD_SECRET
+    }
+    withheld = set(withheld) | (already & pending)
+    data = {sha: b for turn in turns for sha, b in turn.originals.items()}
+    store = services.blobs
+    wanted = sorted((pending - withheld) & data.keys())
+    if store is not None and wanted:
+        await asyncio.to_thread(lambda: [store.put(user_id, sha, data[sha]) for sha in wanted])
+    for memory_type, records in found.items():
         changed = [new for r in records if (new := settled(r, withheld)) is not r]
         if changed:  # the embedded text is the same: no embedding again
             await services.vector.rewrite(memory_type, changed)
+    return withheld
+
+
+def _items(media: Any) -> list[Mapping[str, Any]]:
+    items = media if isinstance(media, list) else [media]
+    return [p for p in items if isinstance(p, Mapping)]
 
 
 def fates(pieces: Iterable[Mapping[str, Any]]) -> dict[str, str]:

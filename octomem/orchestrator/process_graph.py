@@ -427,8 +427,8 @@ def build_process_graph(services: Services) -> ProcessGraph:
         critical section per scope: no other write to this user (and agent) interleaves."""
         # the images shown to a vision model: withheld if its reply held a secret, else kept
         withheld = set(state.get("withheld_originals", []))
-        candidates = [originals.settled(c, withheld) for c in state.get("candidates", [])]
-        turns = [originals.settled(t, withheld) for t in state["turns"]]
+        candidates: list[MemoryBase] = list(state.get("candidates", []))
+        turns = state["turns"]
         extraction_ = state["extraction"]
         errors = list(state.get("errors", []))
         use_llm = services.llm is not None and settings.llm.reconcile and extraction_.with_llm
@@ -438,13 +438,15 @@ def build_process_graph(services: Services) -> ProcessGraph:
             "node.commit", user_id=state.get("user_id"), candidates=len(candidates)
         ) as current:
             async with holding(state):
-                await originals.settle(
+                withheld = await originals.settle(
                     services,
                     state.get("user_id"),
                     state.get("pending_originals", []),
                     state["turns"],
                     withheld,
                 )
+                candidates = [originals.settled(c, withheld) for c in candidates]
+                turns = [originals.settled(t, withheld) for t in turns]
                 reconciler = Reconciler(
                     services, utcnow(), llm=services.llm if use_llm else None, meter=meter
                 )
