@@ -156,7 +156,43 @@ async def settle(
         changed = [new for r in records if (new := settled(r, withheld)) is not r]
         if changed:  # the embedded text is the same: no embedding again
             await services.vector.rewrite(memory_type, changed)
+    await _withdraw(services, user_id, withheld)
     return withheld
+
+
+async def _withdraw(services: Services, user_id: str | None, withheld: Collection[str]) -> None:
+    """Bytes an earlier call kept that a vision model's reply has now shown to hold a
+    secret: every record of the user that says they were kept says withheld, then the blob
+    goes (the caller holds the user's lock; a crash between the two leaves an orphan that
+    `doctor --repair` removes)."""
+    store = services.blobs
+    if store is None or not withheld or not await asyncio.to_thread(store.has_user, user_id):
+        return
+    on_disk = await asyncio.to_thread(store.names, user_id) & set(withheld)
+    if not on_disk:
+        return
+    where = scope_filter(user_id)
+    for memory_type in services.types:
+        records = await services.vector.list(memory_type, where=where)
+        changed = [new for r in records if (new := _withdrawn(r, on_disk)) is not r]
+        if changed:  # the embedded text is the same: no embedding again
+            await services.vector.rewrite(memory_type, changed)
+    await prune(services, user_id)
+
+
+def _withdrawn(record: MemoryBase, shas: Collection[str]) -> MemoryBase:
+    """`record` with each piece kept whose sha256 is in `shas` withheld instead."""
+    media = record.internal.get("media")
+    if not any(p.get("original") == KEPT and p.get("sha256") in shas for p in _items(media)):
+        return record
+    items = [
+        {**p, "original": WITHHELD_SECRET}
+        if isinstance(p, Mapping) and p.get("original") == KEPT and p.get("sha256") in shas
+        else p
+        for p in (media if isinstance(media, list) else [media])
+    ]
+    new = items if isinstance(media, list) else items[0]
+    return record.model_copy(update={"internal": {**record.internal, "media": new}})
 
 
 def _items(media: Any) -> list[Mapping[str, Any]]:

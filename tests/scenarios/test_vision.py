@@ -607,3 +607,31 @@ def test_a_retry_whose_reply_reads_no_secret_keeps_an_image_withheld(
     assert [p["original"] for t in again.turns for p in t.internal["media"]] == ["withheld: secret"]
     assert blob_files(data_dir) == []
     assert orch.check().consistent
+
+
+def test_bytes_kept_by_an_earlier_call_go_once_a_reply_reads_a_secret_in_them(
+    vision_orch: Any, tmp_path: Path
+) -> None:
+    """A first call keeps the image (its reply read nothing); a later call's model reads a
+    secret in the same image: every record of the user now says withheld and the blob is
+    gone, another user's copy untouched."""
+    needs("rapidocr_onnxruntime")
+    data_dir = tmp_path / "data"
+
+    def script(request: ScriptedRequest) -> Any:
+        leaks = "router" in request.prompt
+        seen = f"A router with a sticker that reads: password is {SECRET}" if leaks else None
+        return describing(seen or DESCRIPTION)(request)
+
+    orch, _ = vision_orch(script, data_dir=data_dir, media={"keep_originals": True})
+    image = render(["Harbour walk, pier 9"])
+    sha = hashlib.sha256(image).hexdigest()
+    for user in ("dev", "eve"):
+        orch.process([message(image)], user_id=user)
+        assert orch.get_original(sha, user_id=user) == image
+    orch.process([message(image, text="Here is my router.")], user_id="dev")
+    assert set().union(*fates_of(orch, "dev").values()) == {"withheld: secret"}
+    assert orch.get_original(sha, user_id="dev") is None
+    assert orch.get_original(sha, user_id="eve") == image  # another user's own copy
+    assert len(blob_files(data_dir)) == 1
+    assert orch.check().consistent
