@@ -334,6 +334,15 @@ def test_with_originals_kept_a_described_image_is_kept_and_a_secret_one_neither_
     assert files_holding(data_dir, SECRET) == []
 
 
+LEAKED = f"A router with a sticker that reads: password is {SECRET}"
+
+
+def router_leaks(request: ScriptedRequest) -> Any:
+    """A model that reads a password (which OCR did not) in an image sent with a message
+    about a router, and describes any other as DESCRIPTION."""
+    return describing(LEAKED if "router" in request.prompt else DESCRIPTION)(request)
+
+
 def fates_of(orch: Orchestrator, user: str) -> dict[str, set[str]]:
     """What became of each image's bytes, by what says so: its OCR text's record, the
     model's description and the raw turn."""
@@ -364,9 +373,7 @@ def test_an_image_whose_secret_only_the_vision_model_read_is_not_kept(
     def script(request: ScriptedRequest) -> Any:
         if request.images:
             on_disk_when_asked.append(blob_files(data_dir))
-        leaks = "router" in request.prompt
-        seen = f"A router with a sticker that reads: password is {SECRET}" if leaks else None
-        return describing(seen or DESCRIPTION)(request)
+        return router_leaks(request)
 
     orch, model = vision_orch(
         script, data_dir=data_dir, media={"keep_originals": True}, extraction_mode=mode
@@ -476,12 +483,7 @@ def test_concurrent_calls_showing_one_image_never_leave_a_record_without_its_blo
     needs("rapidocr_onnxruntime")
     data_dir = tmp_path / "data"
 
-    def script(request: ScriptedRequest) -> Any:
-        leaks = "router" in request.prompt
-        seen = f"A router with a sticker that reads: password is {SECRET}" if leaks else None
-        return describing(seen or DESCRIPTION)(request)
-
-    orch, _ = vision_orch(script, data_dir=data_dir, media={"keep_originals": True})
+    orch, _ = vision_orch(router_leaks, data_dir=data_dir, media={"keep_originals": True})
     image = render(["Harbour walk, pier 9"])
     texts = ["Here is my router.", "Look at what I found on my walk."]
     failures: list[BaseException] = []
@@ -524,8 +526,7 @@ def test_an_image_whose_secret_the_model_read_is_not_kept_when_a_later_chunk_fai
     def script(request: ScriptedRequest) -> Any:
         if request.purpose.startswith("extract") and not request.images:
             raise RuntimeError("the model is down")
-        seen = f"A router with a sticker that reads: password is {SECRET}"
-        return describing(seen)(request)
+        return describing(LEAKED)(request)
 
     orch, _ = vision_orch(
         script,
@@ -591,9 +592,7 @@ def test_a_retry_whose_reply_reads_no_secret_keeps_an_image_withheld(
         if request.images:
             shown.append(1)
             if len(shown) == 1:
-                return describing(f"A router with a sticker that reads: password is {SECRET}")(
-                    request
-                )
+                return describing(LEAKED)(request)
         return describing()(request)
 
     orch, _ = vision_orch(script, data_dir=data_dir, media={"keep_originals": True})
@@ -618,12 +617,7 @@ def test_bytes_kept_by_an_earlier_call_go_once_a_reply_reads_a_secret_in_them(
     needs("rapidocr_onnxruntime")
     data_dir = tmp_path / "data"
 
-    def script(request: ScriptedRequest) -> Any:
-        leaks = "router" in request.prompt
-        seen = f"A router with a sticker that reads: password is {SECRET}" if leaks else None
-        return describing(seen or DESCRIPTION)(request)
-
-    orch, _ = vision_orch(script, data_dir=data_dir, media={"keep_originals": True})
+    orch, _ = vision_orch(router_leaks, data_dir=data_dir, media={"keep_originals": True})
     image = render(["Harbour walk, pier 9"])
     sha = hashlib.sha256(image).hexdigest()
     for user in ("dev", "eve"):
