@@ -33,7 +33,7 @@ import base64
 import binascii
 import hashlib
 import time
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from octomem.errors import InvalidInputError
@@ -81,36 +81,35 @@ def marked(turn: Turn, *, shown: bool = False) -> Turn:
     return out
 
 
-def _settled_media(media: Any, withheld: Collection[str]) -> Any:
-    """`media` (a piece, or a list of them) with each `PENDING` one kept, or withheld if its
-    sha256 is in `withheld`; the same object when none is pending."""
+def _remarked(item: _Item, fate: Callable[[Mapping[str, Any]], str | None]) -> _Item:
+    """`item` (a record or a turn) with each media piece that `fate` gives a new
+    ``"original"`` re-marked; `item` itself when none is."""
+    media = item.internal.get("media")
     items = media if isinstance(media, list) else [media]
-    if not any(isinstance(p, Mapping) and p.get("original") == PENDING for p in items):
-        return media
-    out = [
-        {**p, "original": WITHHELD_SECRET if p.get("sha256") in withheld else KEPT}
-        if isinstance(p, Mapping) and p.get("original") == PENDING
-        else p
-        for p in items
-    ]
-    return out if isinstance(media, list) else out[0]
+    fates_ = [fate(p) if isinstance(p, Mapping) else None for p in items]
+    if not any(fates_):
+        return item
+    out = [{**p, "original": f} if f else p for p, f in zip(items, fates_, strict=True)]
+    new = out if isinstance(media, list) else out[0]
+    return item.model_copy(update={"internal": {**item.internal, "media": new}})
 
 
 def pending(record: MemoryBase) -> bool:
     """Whether `record` names a piece that waits on a vision model's reply (`PENDING`)."""
-    media = record.internal.get("media")
-    return media is not None and _settled_media(media, ()) is not media
+    return settled(record, ()) is not record
 
 
 def settled(item: _Item, withheld: Collection[str]) -> _Item:
     """`item` (a record or a turn) with its pieces that were `PENDING` settled: withheld if
     their sha256 is in `withheld` (a secret was found in the reply of a call shown them),
     else kept."""
-    media = item.internal.get("media")
-    new = _settled_media(media, withheld) if media is not None else None
-    if new is None or new is media:
-        return item
-    return item.model_copy(update={"internal": {**item.internal, "media": new}})
+
+    def fate(piece: Mapping[str, Any]) -> str | None:
+        if piece.get("original") != PENDING:
+            return None
+        return WITHHELD_SECRET if piece.get("sha256") in withheld else KEPT
+
+    return _remarked(item, fate)
 
 
 async def settle(
@@ -182,17 +181,12 @@ async def _withdraw(services: Services, user_id: str | None, withheld: Collectio
 
 def _withdrawn(record: MemoryBase, shas: Collection[str]) -> MemoryBase:
     """`record` with each piece kept whose sha256 is in `shas` withheld instead."""
-    media = record.internal.get("media")
-    if not any(p.get("original") == KEPT and p.get("sha256") in shas for p in _items(media)):
-        return record
-    items = [
-        {**p, "original": WITHHELD_SECRET}
-        if isinstance(p, Mapping) and p.get("original") == KEPT and p.get("sha256") in shas
-        else p
-        for p in (media if isinstance(media, list) else [media])
-    ]
-    new = items if isinstance(media, list) else items[0]
-    return record.model_copy(update={"internal": {**record.internal, "media": new}})
+    return _remarked(
+        record,
+        lambda p: (
+            WITHHELD_SECRET if p.get("original") == KEPT and p.get("sha256") in shas else None
+        ),
+    )
 
 
 def _items(media: Any) -> list[Mapping[str, Any]]:
