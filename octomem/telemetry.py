@@ -58,12 +58,13 @@ def traced(
         try:
             yield current
         except Exception as exc:
-            message = mask(str(exc)).text
-            stack = mask("".join(traceback.format_exception(exc))).text
-            current.record_exception(
-                exc, {"exception.message": message, "exception.stacktrace": stack}
-            )
-            current.set_status(Status(StatusCode.ERROR, message))
+            if current.is_recording():  # no tracing configured: no masking work either
+                message = mask(str(exc)).text
+                stack = mask("".join(traceback.format_exception(exc))).text
+                current.record_exception(
+                    exc, {"exception.message": message, "exception.stacktrace": stack}
+                )
+                current.set_status(Status(StatusCode.ERROR, message))
             raise
 
 
