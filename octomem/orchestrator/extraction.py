@@ -13,12 +13,12 @@ agent) - single_call's one call, or that agent's own call in per_agent mode.
 from __future__ import annotations
 
 from collections.abc import Sequence
-
-from pydantic import BaseModel
+from typing import TypeVar
 
 from octomem.agents.base import ExtractionContext, MemoryAgent
 from octomem.errors import LLMError
 from octomem.llm import InvalidReply, LLMClient, UsageMeter
+from octomem.llm_schema import LLMOutput
 from octomem.models import MemoryBase, MemoryType, Turn
 from octomem.orchestrator import reply_masking, vision
 from octomem.prompts.extraction import (
@@ -28,9 +28,17 @@ from octomem.prompts.extraction import (
     router_output,
     single_call_messages,
 )
-from octomem.prompts.vision import Shown, described, descriptions, shown_images, with_images
+from octomem.prompts.vision import (
+    Messages,
+    Shown,
+    described,
+    descriptions,
+    shown_images,
+    with_images,
+)
 from octomem.settings import LLMConfig
 
+_Out = TypeVar("_Out", bound=LLMOutput)
 _CHARS_PER_TOKEN = 4  # a conservative estimate that needs no tokenizer download
 
 
@@ -44,10 +52,29 @@ class CallFailed(LLMError):
         self.withheld = withheld
 
 
-def replied_secret(exc: LLMError, shown: Sequence[Shown]) -> set[str]:
-    """The images `shown` in a call whose replies were not used but held a secret."""
-    held = isinstance(exc, InvalidReply) and exc.holds_secret
-    return {s.image.sha256 for s in shown} if held else set()
+def _shas(shown: Sequence[Shown]) -> set[str]:
+    return {s.image.sha256 for s in shown}
+
+
+async def _asked(
+    llm: LLMClient,
+    messages: Messages,
+    shown: Sequence[Shown],
+    output: type[_Out],
+    purpose: str,
+    meter: UsageMeter,
+    withheld: set[str],
+) -> _Out:
+    """One chunk's call with its images shown. If it fails: CallFailed carrying `withheld`
+    (what earlier calls' replies withhold), and the images shown here when its replies,
+    not used, held a secret."""
+    try:
+        return await llm.structured(
+            with_images(messages, shown), output, purpose=purpose, meter=meter
+        )
+    except LLMError as exc:
+        held = isinstance(exc, InvalidReply) and exc.holds_secret
+        raise CallFailed(exc, withheld | (_shas(shown) if held else set())) from exc
 
 
 def withheld_by(exc: LLMError) -> list[str]:
@@ -95,12 +122,7 @@ async def single_call(
         messages = single_call_messages(chunk, ctx, agents, config.prompts)
         shown = shown_images(chunk, max_images) if describer is not None else []
         model = described(output_model) if shown else output_model
-        try:
-            output = await llm.structured(
-                with_images(messages, shown), model, purpose="extract", meter=meter
-            )
-        except LLMError as exc:
-            raise CallFailed(exc, withheld | replied_secret(exc, shown)) from exc
+        output = await _asked(llm, messages, shown, model, "extract", meter, withheld)
         listed = {MemoryType(name) for name in output.agents}
         made: dict[MemoryType, list[MemoryBase]] = {}
         for agent in agents:
@@ -121,7 +143,7 @@ async def single_call(
         for mtype, records in made.items():
             candidates[mtype] += records
         if secret:
-            withheld |= {s.image.sha256 for s in shown}
+            withheld |= _shas(shown)
     return [a.memory_type for a in agents if a.memory_type in selected], candidates, withheld
 
 
@@ -165,20 +187,20 @@ async def for_agent(
     for chunk in chunk_turns(turns, config.chunk_tokens):
         messages = agent_messages(agent, chunk, ctx, config.prompts)
         shown = shown_images(chunk, max_images) if describes else []
-        try:
-            output: BaseModel = await llm.structured(
-                with_images(messages, shown),
-                described(prompt.output) if shown else prompt.output,
-                purpose=f"extract:{agent.memory_type.value}",
-                meter=meter,
-            )
-        except LLMError as exc:
-            raise CallFailed(exc, withheld | replied_secret(exc, shown)) from exc
+        output = await _asked(
+            llm,
+            messages,
+            shown,
+            described(prompt.output) if shown else prompt.output,
+            f"extract:{agent.memory_type.value}",
+            meter,
+            withheld,
+        )
         found = prompt.to_records(output, chunk, ctx)
         if shown:
             found += vision.records_of(agent, descriptions(output, shown), ctx)
         replied, secret = reply_masking.masked_reply(found)  # masked as one reply
         records += replied
         if secret:
-            withheld |= {s.image.sha256 for s in shown}
+            withheld |= _shas(shown)
     return records, withheld
