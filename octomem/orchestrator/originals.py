@@ -146,11 +146,7 @@ async def settle(
         if p.get("original") == WITHHELD_SECRET
     }
     withheld = set(withheld) | (already & pending)
-    data = {sha: b for turn in turns for sha, b in turn.originals.items()}
-    store = services.blobs
-    wanted = sorted((pending - withheld) & data.keys())
-    if store is not None and wanted:
-        await asyncio.to_thread(lambda: [store.put(user_id, sha, data[sha]) for sha in wanted])
+    await _write(services, user_id, pending - withheld, turns)
     for memory_type, records in found.items():
         changed = [new for r in records if (new := settled(r, withheld)) is not r]
         if changed:  # the embedded text is the same: no embedding again
@@ -215,12 +211,7 @@ def kept_names(record: Record) -> list[Any]:
     """What `record` names each file it says was kept by (its sha256, unless edited)."""
     internal = record.internal if isinstance(record, MemoryBase) else record.get("internal")
     media = internal.get("media") if isinstance(internal, Mapping) else None
-    items = media if isinstance(media, list) else [media]
-    return [
-        item.get("sha256")
-        for item in items
-        if isinstance(item, Mapping) and item.get("original") == KEPT
-    ]
+    return [item.get("sha256") for item in _items(media) if item.get("original") == KEPT]
 
 
 def kept(record: Record) -> set[str]:
@@ -238,12 +229,20 @@ async def keep(
     """Write the blobs `records` say were kept, from the bytes of `turns`; how many were
     written (an intact one already there is not). The caller holds the user's lock and
     writes the records next."""
-    store = services.blobs
-    if store is None or not services.settings.media.keep_originals:
+    if not services.settings.media.keep_originals:
         return 0
+    return await _write(services, user_id, {sha for r in records for sha in kept(r)}, turns)
+
+
+async def _write(
+    services: Services, user_id: str | None, shas: Collection[str], turns: Sequence[Turn]
+) -> int:
+    """Write the blobs `shas` from the bytes of `turns` (those it holds); how many were
+    written (an intact one already there is not)."""
+    store = services.blobs
     data = {sha: b for turn in turns for sha, b in turn.originals.items()}
-    wanted = sorted({sha for r in records for sha in kept(r)} & data.keys())
-    if not wanted:
+    wanted = sorted(set(shas) & data.keys())
+    if store is None or not wanted:
         return 0
     return await asyncio.to_thread(
         lambda: sum(store.put(user_id, sha, data[sha]) for sha in wanted)
