@@ -468,6 +468,46 @@ def test_invalid_output_falls_back_and_reprocess_finishes(llm_orch, mode: str) -
     )
 
 
+def _too_many(request: ScriptedRequest) -> ExtractionOutput:
+    return facts(*(fact(f"pet_{i}", f"cat {i}", f"Alice has a cat named {i}.") for i in range(201)))
+
+
+def _too_long(request: ScriptedRequest) -> ExtractionOutput:
+    return facts(fact("lives_in", "Paris", "Alice lives in Paris. " + "x" * 200_000))
+
+
+def _too_deep(request: ScriptedRequest) -> str:
+    return '{"agents": ' + "[" * 100_000 + "]" * 100_000 + "}"
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    "script",
+    [from_extraction(_too_many), from_extraction(_too_long), _too_deep],
+    ids=["201 items", "a 200,000-character string", "nested 100,000 deep"],
+)
+def test_an_oversized_reply_is_refused_and_the_rules_extract(
+    llm_orch, mode: str, script: Callable[[ScriptedRequest], Any]
+) -> None:
+    """A reply is the model's, and a prompt injection can make it anything: one that would
+    write without bound (a list of more items, a string longer, than a reply may hold) or
+    that nests deeper than a parser recurses is refused like one that does not validate -
+    one repair call, then the rules - never a write of all of it or a RecursionError."""
+    orch, model = llm_orch(script, mode)
+    result = orch.process("I live in Paris.", user_id="alice")
+    assert result.extraction == "offline_fallback"
+    assert {error.step for error in result.errors} == {"extraction"}
+    # the refused call and its one repair: single_call's one call, else the router's (the
+    # deep reply) or the semantic agent's
+    refused = {"single_call": "extract", "per_agent": "extract:semantic"}[mode]
+    if mode == "per_agent" and script is _too_deep:
+        refused = "route"
+    assert model.calls(refused) == 2
+    assert result.llm.calls == model.calls() <= 3  # the call and its one repair (and a router)
+    stored = current(orch, MemoryType.SEMANTIC)
+    assert [(f.value, f.source.extractor) for f in stored] == [("Paris", "offline:semantic")]
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_timeouts_fall_back_with_nothing_lost(llm_orch, mode: str) -> None:
     import litellm
