@@ -150,6 +150,43 @@ def test_job_change_even_when_the_model_says_add(llm_orch, mode: str) -> None:
     assert {k.object: k.invalid_at is None for k in knowledge} == {"Initech": False, "Globex": True}
 
 
+@pytest.mark.parametrize("operation", ["SUPERSEDE", "UPDATE"])
+def test_a_verdict_on_a_memory_of_another_key_leaves_one_current_value(
+    llm_orch, operation: str
+) -> None:
+    """The model may name any memory it was shown: one of another conflict key ("works at
+    Acme in Paris" for "lives in Berlin") neither keeps the candidate's old value current
+    nor turns into the candidate's fact."""
+
+    def extract(request: ScriptedRequest) -> ExtractionOutput:
+        if "Berlin" in request.prompt:
+            return facts(fact("lives_in", "Berlin", "Alice lives in Berlin."))
+        return facts(
+            fact("lives_in", "Paris", "Alice lives in Paris."),
+            fact("works_at", "Acme", "Alice works at Acme in Paris."),
+        )
+
+    def decide(request: ScriptedRequest) -> DecisionOutput:
+        stored, _ = parse_decision_prompt(request)
+        acme = next(alias for alias, text in stored.items() if "Acme" in text)
+        return DecisionOutput(
+            decisions=[Decision(candidate=0, operation=operation, target=acme, text="Moved.")]
+        )
+
+    orch, model = llm_orch(from_extraction(extract, decide))
+    orch.process("I live in Paris and work at Acme.", user_id="alice", timestamp=T0)
+    orch.process("I moved to Berlin.", user_id="alice", timestamp=T0 + timedelta(days=3))
+
+    assert model.calls("reconcile") == 1
+    now = {(f.attribute, f.value, f.content) for f in current(orch, MemoryType.SEMANTIC)}
+    assert ("lives_in", "Berlin", "Alice lives in Berlin.") in now
+    assert {(a, v) for a, v, _ in now} == (
+        {("lives_in", "Berlin")}  # the model closed Acme: its word, and Paris with it
+        if operation == "SUPERSEDE"
+        else {("lives_in", "Berlin"), ("works_at", "Acme")}  # not a refinement: the rules
+    )
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_retracted_statement_is_closed_not_forgotten(llm_orch, mode: str) -> None:
     def extract(request: ScriptedRequest) -> ExtractionOutput:
