@@ -375,6 +375,46 @@ def test_a_secret_the_model_writes_is_masked(llm_orch, mode: str) -> None:
     assert files_holding(orch.settings.data_dir, key) == []
 
 
+@pytest.mark.parametrize("mode", MODES)
+def test_a_secret_the_model_writes_without_a_cue_is_masked(llm_orch, mode: str) -> None:
+    """A reply may give a secret in a structure instead of a sentence: as the value of a
+    fact or task whose name names a secret (no one string holds a cue), or as a graph
+    node's name, whose key is stored beside it."""
+    secret, key = "Quokka7731Zephyr", "sk-proj-Zq9Xw8Vu7Ts6Rq5Po4Nm3Lk2Jh1Gf0EdCbAzYxWvUt"
+
+    def extract(request: ScriptedRequest) -> ExtractionOutput:
+        return ExtractionOutput(
+            semantic=SemanticOutput(
+                facts=[fact("wifi_password", secret, "Alice changed her wifi password.")]
+            ),
+            working=WorkingOutput(
+                items=[Task(key="password", value=secret, statement="Alice set it up.")]
+            ),
+            knowledge=KnowledgeOutput(
+                triples=[
+                    Triple(
+                        subject=key,
+                        predicate="OWNED_BY",
+                        object="Alice",
+                        fact="Alice owns an OpenAI key.",
+                        source_turns=[0],
+                    )
+                ]
+            ),
+        )
+
+    orch, _ = llm_orch(from_extraction(extract), mode)
+    orch.process("I set up the new router and saved my key.", user_id="alice")
+
+    [wifi] = current(orch, MemoryType.SEMANTIC)
+    assert wifi.attribute == "wifi_password" and wifi.value == "[MASKED secret]"
+    assert [k.object for k in current(orch, MemoryType.KNOWLEDGE)] == ["Alice"]
+    assert len(current(orch, MemoryType.WORKING)) == 1
+    orch.close()
+    assert files_holding(orch.settings.data_dir, secret) == []
+    assert files_holding(orch.settings.data_dir, key) == []
+
+
 def test_a_reconcile_rewrite_naming_a_secret_is_masked(llm_orch) -> None:
     secret = "Quokka7731Zephyr"
 
