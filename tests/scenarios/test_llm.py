@@ -187,6 +187,38 @@ def test_a_verdict_on_a_memory_of_another_key_leaves_one_current_value(
     )
 
 
+def test_reconcile_shows_no_task_of_another_session(llm_orch) -> None:
+    """Working memory is per session: a task of another session is never shown to the
+    reconcile call (not even as a keyword hit), so no verdict can close or rewrite it."""
+
+    def extract(request: ScriptedRequest) -> ExtractionOutput:
+        verb = "email" if "email" in request.prompt else "call"
+        task = Task(
+            key=f"todo:{verb}_bob",
+            value=f"{verb} Bob",
+            statement=f"Alice must {verb} Bob about the contract renewal.",
+            source_turns=[0],
+        )
+        return ExtractionOutput(working=WorkingOutput(items=[task]))
+
+    def decide(request: ScriptedRequest) -> DecisionOutput:
+        _, candidates = parse_decision_prompt(request)
+        return DecisionOutput(
+            decisions=[
+                Decision(candidate=i, operation="DELETE", target=alias)
+                for i, (_, related) in enumerate(candidates)
+                for alias in related[:1]
+            ]
+        )
+
+    orch, _ = llm_orch(from_extraction(extract, decide))
+    orch.process("I must call Bob about the contract renewal.", user_id="alice", session_id="s1")
+    orch.process("I must email Bob about the contract renewal.", user_id="alice", session_id="s2")
+
+    tasks = {(t.session_id, t.key) for t in current(orch, MemoryType.WORKING)}
+    assert tasks == {("s1", "todo:call_bob"), ("s2", "todo:email_bob")}
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_retracted_statement_is_closed_not_forgotten(llm_orch, mode: str) -> None:
     def extract(request: ScriptedRequest) -> ExtractionOutput:
