@@ -52,13 +52,19 @@ def _named_secrets(record: MemoryBase) -> list[str]:
     """The value of a record that names what it holds (a fact's `attribute`, a task's
     `key`) when that name names a secret: `wifi_password: Quokka...` says what "the wifi
     password is Quokka..." says, with no cue in any one string. A name with a prefix
-    (`todo:change_password`, `preference:...`) names a topic, not its value."""
-    value = getattr(record, "value", None)
+    (`todo:change_password`, `preference:...`) names a topic, not its value. And the
+    excerpt of what the model itself called a secret (`resource_type="secret"`)."""
+    if getattr(record, "resource_type", None) == "secret":
+        # the model said it is a secret: its excerpt is the value (to be the masked one)
+        value = getattr(record, "excerpt", None)
+    else:
+        value = getattr(record, "value", None)
+        names = [getattr(record, field, None) for field in ("attribute", "key")]
+        if not any(isinstance(n, str) and ":" not in n and secret_key(n) for n in names):
+            return []
     if not isinstance(value, str) or len(value.strip()) < _MIN_SECRET or MARK in value:
         return []
-    names = [getattr(record, field, None) for field in ("attribute", "key")]
-    named = any(isinstance(n, str) and ":" not in n and secret_key(n) for n in names)
-    return [value.strip()] if named else []
+    return [value.strip()]
 
 
 def _texts(record: MemoryBase) -> dict[str, Any]:

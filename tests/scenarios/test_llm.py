@@ -410,8 +410,8 @@ def test_a_secret_the_model_writes_is_masked(llm_orch, mode: str) -> None:
 @pytest.mark.parametrize("mode", MODES)
 def test_a_secret_the_model_writes_without_a_cue_is_masked(llm_orch, mode: str) -> None:
     """A reply may give a secret in a structure instead of a sentence: as the value of a
-    fact or task whose name names a secret (no one string holds a cue), or as a graph
-    node's name, whose key is stored beside it."""
+    fact or task whose name names a secret (no one string holds a cue), as the excerpt of
+    what it calls a secret, or as a graph node's name, whose key is stored beside it."""
     secret, key = "Quokka7731Zephyr", "sk-proj-Zq9Xw8Vu7Ts6Rq5Po4Nm3Lk2Jh1Gf0EdCbAzYxWvUt"
 
     def extract(request: ScriptedRequest) -> ExtractionOutput:
@@ -421,6 +421,17 @@ def test_a_secret_the_model_writes_without_a_cue_is_masked(llm_orch, mode: str) 
             ),
             working=WorkingOutput(
                 items=[Task(key="password", value=secret, statement="Alice set it up.")]
+            ),
+            resource=ResourceOutput(
+                resources=[
+                    Resource(
+                        title="wifi",
+                        resource_type="secret",
+                        summary="Alice's wifi password.",
+                        excerpt=secret,
+                        source_turns=[0],
+                    )
+                ]
             ),
             knowledge=KnowledgeOutput(
                 triples=[
@@ -442,6 +453,8 @@ def test_a_secret_the_model_writes_without_a_cue_is_masked(llm_orch, mode: str) 
     assert wifi.attribute == "wifi_password" and wifi.value == "[MASKED secret]"
     assert [k.object for k in current(orch, MemoryType.KNOWLEDGE)] == ["Alice"]
     assert len(current(orch, MemoryType.WORKING)) == 1
+    [res] = current(orch, MemoryType.RESOURCE)
+    assert res.sensitive and res.excerpt == "[MASKED secret]"
     orch.close()
     assert files_holding(orch.settings.data_dir, secret) == []
     assert files_holding(orch.settings.data_dir, key) == []
