@@ -34,10 +34,16 @@ from octomem.models import LLMUsage
 from octomem.sensitive import secrets_across
 from octomem.settings import LLMConfig
 from octomem.telemetry import set_attributes, span
-from octomem.validation import clean_text
+from octomem.validation import MAX_PARSE_DEPTH, MAX_VALUE_CHARS, clean_text, json_depth
 
 log = get_logger(__name__)
 T = TypeVar("T", bound=LLMOutput)
+
+# what one reply may hold: a reply is attacker-controlled text (a prompt injection in the
+# conversation can make a model say anything), and every item of it becomes a write
+MAX_REPLY_CHARS = 1_000_000
+MAX_REPLY_ITEMS = 200  # per list: far more than a chunk of llm.chunk_tokens ever holds
+MAX_REPLY_STRING = MAX_VALUE_CHARS  # per string, as per message (input.max_message_chars)
 
 _TRANSIENT = (
     "RateLimitError",
@@ -235,9 +241,18 @@ def _parse(reply: str, output: type[T]) -> T:
     accepted; control characters are removed from every string (as from every text that
     enters octomem). ValueError (a pydantic ValidationError included) if it does not fit."""
     text = reply.strip()
+    if len(text) > MAX_REPLY_CHARS:
+        raise ValueError(
+            f"the reply is {len(text):,} characters long; the limit is {MAX_REPLY_CHARS:,}"
+        )
     if text.startswith("```"):  # models in JSON mode sometimes fence their reply
         text = text.strip("`")
         text = text[text.find("{") :] if "{" in text else text
+    depth = json_depth(text, at_most=MAX_PARSE_DEPTH)
+    if depth > MAX_PARSE_DEPTH:  # checked before parsing: the parser recurses
+        raise ValueError(
+            f"the reply is nested {depth:,} levels deep; the limit is {MAX_PARSE_DEPTH}"
+        )
     try:
         data = json.loads(text, strict=False)
     except json.JSONDecodeError as exc:
@@ -259,9 +274,21 @@ def _problem(exc: ValueError) -> str:
 
 
 def _clean_strings(value: Any) -> Any:
+    """`value` with control characters removed from its strings; ValueError for a list or
+    a string longer than a reply may hold (MAX_REPLY_ITEMS, MAX_REPLY_STRING); the error
+    names no key of the reply (a key may hold anything the model wrote)."""
     if isinstance(value, str):
+        if len(value) > MAX_REPLY_STRING:
+            raise ValueError(
+                f"a string in the reply has {len(value):,} characters; the limit "
+                f"is {MAX_REPLY_STRING:,}"
+            )
         return clean_text(value, "the reply")
     if isinstance(value, list):
+        if len(value) > MAX_REPLY_ITEMS:
+            raise ValueError(
+                f"a list in the reply has {len(value):,} items; the limit is {MAX_REPLY_ITEMS}"
+            )
         return [_clean_strings(item) for item in value]
     if isinstance(value, dict):
         return {key: _clean_strings(item) for key, item in value.items()}

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from octomem import filters
 from octomem.llm import LLMClient, UsageMeter
 from octomem.logs import get_logger
 from octomem.models import MemoryBase, Operation
@@ -57,8 +58,11 @@ async def related_memories(
     )
     missing = [i for i, _, _ in keyword if i not in found]
     if missing:
+        # the keyword index knows users only: the rest of the scope (agent, and session for
+        # session-scoped memories) is checked here, as the vector store checks `where`
+        in_scope = filters.predicate(where)
         for record in await services.vector.get(candidate.memory_type, missing):
-            if record.is_live(now) and record.agent_id == candidate.agent_id:
+            if record.is_live(now) and in_scope(record):
                 found[record.id] = record
     found.pop(candidate.id, None)
     return list(found.values())[: config.related_limit * 2]

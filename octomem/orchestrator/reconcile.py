@@ -166,6 +166,8 @@ class Reconciler:
             return _noop(retracted, "already retracted from the same turns")
         if verdict is not None:
             decided = self._apply(agent, candidate, verdict)
+            if decided is not None and decided.operation is Operation.SUPERSEDE:
+                decided = await self._with_rivals(decided, candidate)
             if decided is not None:
                 return decided
         if candidate.conflict_key is not None:
@@ -227,6 +229,10 @@ class Reconciler:
         if verdict.operation is Operation.NOOP and target is not None:
             return _noop(target, reason)
         if verdict.operation is Operation.UPDATE and target is not None:
+            if target.conflict_key != candidate.conflict_key:
+                # not a refinement of the same memory: merged, the target would become
+                # another fact (its own lost without history) beside the candidate's rival
+                return None
             merged = agent.merge(target, candidate, self.now)
             if verdict.text and verdict.text.strip():
                 merged = merged.model_copy(update={"content": verdict.text.strip()})
@@ -246,6 +252,19 @@ class Reconciler:
         if verdict.operation is Operation.DELETE and target is not None:
             return self._retraction(target, candidate, f"{reason}: {candidate.content}")
         return None
+
+    async def _with_rivals(self, decided: Decision, candidate: MemoryBase) -> Decision:
+        """An LLM SUPERSEDE that also closes the candidate's current conflict-key rivals: the
+        model may name a target of another key ("works at Acme in Paris" for "lives in
+        Berlin"), and the old value of the candidate's own key must not stay current."""
+        if candidate.conflict_key is None:
+            return decided
+        closed = {record.id for record in decided.previous}
+        rivals = await self._rivals(candidate, ("conflict_key", candidate.conflict_key))
+        more = [self._close(r, candidate) for r in rivals if r.id not in closed]
+        if not more:
+            return decided
+        return decided.model_copy(update={"previous": [*decided.previous, *more]})
 
     async def _retract(self, candidate: MemoryBase) -> list[Decision]:
         """A retraction candidate's DELETEs: every current fact it names is closed; a re-run

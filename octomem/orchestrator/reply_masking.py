@@ -13,7 +13,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from octomem.models import MemoryBase, content_hash
-from octomem.sensitive import mask_value, replace_found, secrets_across
+from octomem.sensitive import MARK, mask_value, replace_found, secret_key, secrets_across
+
+_MIN_SECRET = 4  # as `secrets_across`: shorter values are not replaced wherever they appear
 
 # a record's fields that are not text: never masked
 _STRUCTURE = frozenset(
@@ -40,8 +42,29 @@ def masked_reply(records: Sequence[MemoryBase]) -> tuple[list[MemoryBase], bool]
     # each string on its own: joined, a field's name ("password") would be a cue for the
     # next field's text
     found = secrets_across((s for fields in texts for s in _strings(fields)), joined=False)
+    for record in records:
+        found.update({value: "secret" for value in _named_secrets(record) if value not in found})
     out = [_masked(r, fields, found) for r, fields in zip(records, texts, strict=True)]
     return out, any(new is not old for new, old in zip(out, records, strict=True))
+
+
+def _named_secrets(record: MemoryBase) -> list[str]:
+    """The value of a record that names what it holds (a fact's `attribute`, a task's
+    `key`) when that name names a secret: `wifi_password: Quokka...` says what "the wifi
+    password is Quokka..." says, with no cue in any one string. A name with a prefix
+    (`todo:change_password`, `preference:...`) names a topic, not its value. And the
+    excerpt of what the model itself called a secret (`resource_type="secret"`)."""
+    if getattr(record, "resource_type", None) == "secret":
+        # the model said it is a secret: its excerpt is the value (to be the masked one)
+        value = getattr(record, "excerpt", None)
+    else:
+        value = getattr(record, "value", None)
+        names = [getattr(record, field, None) for field in ("attribute", "key")]
+        if not any(isinstance(n, str) and ":" not in n and secret_key(n) for n in names):
+            return []
+    if not isinstance(value, str) or len(value.strip()) < _MIN_SECRET or MARK in value:
+        return []
+    return [value.strip()]
 
 
 def _texts(record: MemoryBase) -> dict[str, Any]:

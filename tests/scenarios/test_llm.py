@@ -150,6 +150,75 @@ def test_job_change_even_when_the_model_says_add(llm_orch, mode: str) -> None:
     assert {k.object: k.invalid_at is None for k in knowledge} == {"Initech": False, "Globex": True}
 
 
+@pytest.mark.parametrize("operation", ["SUPERSEDE", "UPDATE"])
+def test_a_verdict_on_a_memory_of_another_key_leaves_one_current_value(
+    llm_orch, operation: str
+) -> None:
+    """The model may name any memory it was shown: one of another conflict key ("works at
+    Acme in Paris" for "lives in Berlin") neither keeps the candidate's old value current
+    nor turns into the candidate's fact."""
+
+    def extract(request: ScriptedRequest) -> ExtractionOutput:
+        if "Berlin" in request.prompt:
+            return facts(fact("lives_in", "Berlin", "Alice lives in Berlin."))
+        return facts(
+            fact("lives_in", "Paris", "Alice lives in Paris."),
+            fact("works_at", "Acme", "Alice works at Acme in Paris."),
+        )
+
+    def decide(request: ScriptedRequest) -> DecisionOutput:
+        stored, _ = parse_decision_prompt(request)
+        acme = next(alias for alias, text in stored.items() if "Acme" in text)
+        return DecisionOutput(
+            decisions=[Decision(candidate=0, operation=operation, target=acme, text="Moved.")]
+        )
+
+    orch, model = llm_orch(from_extraction(extract, decide))
+    orch.process("I live in Paris and work at Acme.", user_id="alice", timestamp=T0)
+    orch.process("I moved to Berlin.", user_id="alice", timestamp=T0 + timedelta(days=3))
+
+    assert model.calls("reconcile") == 1
+    now = {(f.attribute, f.value, f.content) for f in current(orch, MemoryType.SEMANTIC)}
+    assert ("lives_in", "Berlin", "Alice lives in Berlin.") in now
+    assert {(a, v) for a, v, _ in now} == (
+        {("lives_in", "Berlin")}  # the model closed Acme: its word, and Paris with it
+        if operation == "SUPERSEDE"
+        else {("lives_in", "Berlin"), ("works_at", "Acme")}  # not a refinement: the rules
+    )
+
+
+def test_reconcile_shows_no_task_of_another_session(llm_orch) -> None:
+    """Working memory is per session: a task of another session is never shown to the
+    reconcile call (not even as a keyword hit), so no verdict can close or rewrite it."""
+
+    def extract(request: ScriptedRequest) -> ExtractionOutput:
+        verb = "email" if "email" in request.prompt else "call"
+        task = Task(
+            key=f"todo:{verb}_bob",
+            value=f"{verb} Bob",
+            statement=f"Alice must {verb} Bob about the contract renewal.",
+            source_turns=[0],
+        )
+        return ExtractionOutput(working=WorkingOutput(items=[task]))
+
+    def decide(request: ScriptedRequest) -> DecisionOutput:
+        _, candidates = parse_decision_prompt(request)
+        return DecisionOutput(
+            decisions=[
+                Decision(candidate=i, operation="DELETE", target=alias)
+                for i, (_, related) in enumerate(candidates)
+                for alias in related[:1]
+            ]
+        )
+
+    orch, _ = llm_orch(from_extraction(extract, decide))
+    orch.process("I must call Bob about the contract renewal.", user_id="alice", session_id="s1")
+    orch.process("I must email Bob about the contract renewal.", user_id="alice", session_id="s2")
+
+    tasks = {(t.session_id, t.key) for t in current(orch, MemoryType.WORKING)}
+    assert tasks == {("s1", "todo:call_bob"), ("s2", "todo:email_bob")}
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_retracted_statement_is_closed_not_forgotten(llm_orch, mode: str) -> None:
     def extract(request: ScriptedRequest) -> ExtractionOutput:
@@ -338,6 +407,59 @@ def test_a_secret_the_model_writes_is_masked(llm_orch, mode: str) -> None:
     assert files_holding(orch.settings.data_dir, key) == []
 
 
+@pytest.mark.parametrize("mode", MODES)
+def test_a_secret_the_model_writes_without_a_cue_is_masked(llm_orch, mode: str) -> None:
+    """A reply may give a secret in a structure instead of a sentence: as the value of a
+    fact or task whose name names a secret (no one string holds a cue), as the excerpt of
+    what it calls a secret, or as a graph node's name, whose key is stored beside it."""
+    secret, key = "Quokka7731Zephyr", "sk-proj-Zq9Xw8Vu7Ts6Rq5Po4Nm3Lk2Jh1Gf0EdCbAzYxWvUt"
+
+    def extract(request: ScriptedRequest) -> ExtractionOutput:
+        return ExtractionOutput(
+            semantic=SemanticOutput(
+                facts=[fact("wifi_password", secret, "Alice changed her wifi password.")]
+            ),
+            working=WorkingOutput(
+                items=[Task(key="password", value=secret, statement="Alice set it up.")]
+            ),
+            resource=ResourceOutput(
+                resources=[
+                    Resource(
+                        title="wifi",
+                        resource_type="secret",
+                        summary="Alice's wifi password.",
+                        excerpt=secret,
+                        source_turns=[0],
+                    )
+                ]
+            ),
+            knowledge=KnowledgeOutput(
+                triples=[
+                    Triple(
+                        subject=key,
+                        predicate="OWNED_BY",
+                        object="Alice",
+                        fact="Alice owns an OpenAI key.",
+                        source_turns=[0],
+                    )
+                ]
+            ),
+        )
+
+    orch, _ = llm_orch(from_extraction(extract), mode)
+    orch.process("I set up the new router and saved my key.", user_id="alice")
+
+    [wifi] = current(orch, MemoryType.SEMANTIC)
+    assert wifi.attribute == "wifi_password" and wifi.value == "[MASKED secret]"
+    assert [k.object for k in current(orch, MemoryType.KNOWLEDGE)] == ["Alice"]
+    assert len(current(orch, MemoryType.WORKING)) == 1
+    [res] = current(orch, MemoryType.RESOURCE)
+    assert res.sensitive and res.excerpt == "[MASKED secret]"
+    orch.close()
+    assert files_holding(orch.settings.data_dir, secret) == []
+    assert files_holding(orch.settings.data_dir, key) == []
+
+
 def test_a_reconcile_rewrite_naming_a_secret_is_masked(llm_orch) -> None:
     secret = "Quokka7731Zephyr"
 
@@ -466,6 +588,46 @@ def test_invalid_output_falls_back_and_reprocess_finishes(llm_orch, mode: str) -
         r.metadata == {"channel": "web", "extraction": "caller's"}
         for r in current(orch, MemoryType.SEMANTIC)
     )
+
+
+def _too_many(request: ScriptedRequest) -> ExtractionOutput:
+    return facts(*(fact(f"pet_{i}", f"cat {i}", f"Alice has a cat named {i}.") for i in range(201)))
+
+
+def _too_long(request: ScriptedRequest) -> ExtractionOutput:
+    return facts(fact("lives_in", "Paris", "Alice lives in Paris. " + "x" * 200_000))
+
+
+def _too_deep(request: ScriptedRequest) -> str:
+    return '{"agents": ' + "[" * 100_000 + "]" * 100_000 + "}"
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    "script",
+    [from_extraction(_too_many), from_extraction(_too_long), _too_deep],
+    ids=["201 items", "a 200,000-character string", "nested 100,000 deep"],
+)
+def test_an_oversized_reply_is_refused_and_the_rules_extract(
+    llm_orch, mode: str, script: Callable[[ScriptedRequest], Any]
+) -> None:
+    """A reply is the model's, and a prompt injection can make it anything: one that would
+    write without bound (a list of more items, a string longer, than a reply may hold) or
+    that nests deeper than a parser recurses is refused like one that does not validate -
+    one repair call, then the rules - never a write of all of it or a RecursionError."""
+    orch, model = llm_orch(script, mode)
+    result = orch.process("I live in Paris.", user_id="alice")
+    assert result.extraction == "offline_fallback"
+    assert {error.step for error in result.errors} == {"extraction"}
+    # the refused call and its one repair: single_call's one call, else the router's (the
+    # deep reply) or the semantic agent's
+    refused = {"single_call": "extract", "per_agent": "extract:semantic"}[mode]
+    if mode == "per_agent" and script is _too_deep:
+        refused = "route"
+    assert model.calls(refused) == 2
+    assert result.llm.calls == model.calls() <= 3  # the call and its one repair (and a router)
+    stored = current(orch, MemoryType.SEMANTIC)
+    assert [(f.value, f.source.extractor) for f in stored] == [("Paris", "offline:semantic")]
 
 
 @pytest.mark.parametrize("mode", MODES)

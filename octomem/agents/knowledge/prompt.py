@@ -12,6 +12,7 @@ from octomem.agents.prompting import Item, record_fields
 from octomem.language import norm_key
 from octomem.llm_schema import LLMOutput
 from octomem.models import KnowledgeMemory, MemoryBase, MemoryType, Turn
+from octomem.sensitive import mask_text
 
 INSTRUCTIONS = (
     "knowledge: relations between named entities (people, organisations, places, products) "
@@ -45,7 +46,9 @@ def to_records(
         if not (predicate and subject and obj):
             continue
         is_user = subject.lower() in user_words
-        subject_key = "user" if is_user else norm_key(subject)
+        # of the masked name: the key is stored as it is (in internal and the conflict key),
+        # and the model may name anything a subject, a key it was shown masked included
+        subject_key = "user" if is_user else norm_key(mask_text(subject))
         if is_user:
             subject = ctx.user_name or "User"
         fields = record_fields(triple, turns, ctx, "knowledge")
