@@ -34,7 +34,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
@@ -52,7 +52,7 @@ from langgraph.store.base import (
     SearchOp,
 )
 
-from octomem.errors import InvalidInputError
+from octomem.errors import InvalidInputError, NotFoundError
 from octomem.filters import document_predicate
 from octomem.langgraph import checks, ranking
 from octomem.langgraph.index import StoreIndex
@@ -315,6 +315,34 @@ class OctomemStore(BaseStore):
         scopes = [self.namespace_scope.scope(tuple(op.namespace)) for op in puts]
         async with self.orchestrator.records.hold(s.get("user_id") for s in scopes):
             await self._write_puts(puts)
+
+    async def aedit(
+        self,
+        memory_id: str,
+        edit: Callable[[dict[str, Any]], Mapping[str, Any] | None],
+    ) -> None:
+        """Change the item whose memory id is `memory_id` to ``edit(its value)`` (None:
+        delete it), reading it under its user's write lock: an item deleted, or a user
+        forgotten, since the caller last read it is NotFoundError, never put back."""
+        async with self.orchestrator.running_call():
+            await self.orchestrator.aopen()
+            found = await self.orchestrator.records.list(
+                MemoryType.SEMANTIC, where={"AND": [MARK_FILTER, {"id": memory_id}]}
+            )
+            if not found:
+                raise NotFoundError(f"no memory with id {memory_id!r}")
+            namespace = tuple(found[0].internal["langgraph_namespace"])
+            key = found[0].internal["langgraph_key"]
+            scope = self.namespace_scope.scope(namespace)
+            async with self.orchestrator.records.hold([scope.get("user_id")]):
+                current = await self._record(namespace, key)
+                if current is None or current.id != memory_id:
+                    raise NotFoundError(f"no memory with id {memory_id!r}")
+                value = edit(dict(current.internal["langgraph_value"]))
+                limit = self.orchestrator.settings.input.max_message_chars
+                put = checks.checked_op(PutOp(namespace, key, value and dict(value)), limit)
+                assert isinstance(put, PutOp)
+                await self._write_puts(await asyncio.to_thread(_masked_puts, [put]))
 
     async def _write_puts(self, puts: list[PutOp]) -> None:
         """Every put of the batch is checked (records built) before any is written."""

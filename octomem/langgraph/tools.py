@@ -176,16 +176,15 @@ def create_manage_memory_tool(
                 raise ToolException(f"{action} needs the id of the memory")
             user, agent = scope["user_id"], scope["agent_id"]
             record = await orchestrator.aget(id, user_id=user, agent_id=agent)  # scope's only
-            meta = record.internal
-            if meta.get(MARK):  # an item of the store: keep its value in step
-                ns, key = tuple(meta["langgraph_namespace"]), meta["langgraph_key"]
+            if record.internal.get(MARK):  # an item of the store: keep its value in step
                 if action == "delete":
-                    await store.abatch([PutOp(ns, key, None)])
+                    await store.aedit(record.id, lambda value: None)
                 else:
                     if not content or not content.strip():
                         raise ToolException("update needs the new content")
-                    value = {**meta["langgraph_value"], "content": content.strip()}
-                    await store.abatch([PutOp(ns, key, value)])
+                    text = content.strip()
+                    # checked and changed under the lock: an item gone since is not put back
+                    await store.aedit(record.id, lambda value: {**value, "content": text})
             elif action == "delete":
                 await orchestrator.adelete(id, user_id=user, agent_id=agent)
             else:

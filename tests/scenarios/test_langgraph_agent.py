@@ -13,7 +13,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import START, MessagesState, StateGraph
 
 from examples.langgraph_agent import ScriptedChatModel, build_agent
-from octomem import Orchestrator
+from octomem import NotFoundError, Orchestrator
 from octomem.langgraph import (
     create_manage_memory_tool,
     create_process_node,
@@ -144,3 +144,37 @@ def test_scripted_model_is_a_chat_model() -> None:
 def test_scripted_model_creates_memories(text: str) -> None:
     call = ScriptedChatModel().invoke([HumanMessage(text)])
     assert call.tool_calls[0]["args"] == {"action": "create", "content": "I like tea."}
+
+
+@pytest.mark.parametrize("race", ["forget", "delete"])
+async def test_a_tool_update_racing_a_forget_or_delete_brings_nothing_back(
+    make_orch: Any, monkeypatch: pytest.MonkeyPatch, race: str
+) -> None:
+    """The manage tool's update of a store item checks the item where it writes it: an
+    item deleted, or a user forgotten, between the tool's read and its write stays gone
+    (NotFoundError to the model), as `Orchestrator.update` does for any memory."""
+    orch = make_orch()
+    manage = create_manage_memory_tool(orch)
+    config = _config("bob")
+    created = await manage.ainvoke({"action": "create", "content": "Bob drinks oolong."}, config)
+    memory_id = created.removeprefix("created memory ")
+    read = orch.aget
+
+    async def read_then_erase(*args: Any, **kwargs: Any) -> Any:
+        record = await read(*args, **kwargs)
+        if race == "forget":  # lands between the tool's read and its write
+            await orch.aforget(user_id="bob")
+        else:
+            await orch.adelete(memory_id, user_id="bob")
+        return record
+
+    monkeypatch.setattr(orch, "aget", read_then_erase)
+    answer = await manage.ainvoke(
+        {"action": "update", "id": memory_id, "content": "Bob drinks sencha."}, config
+    )
+    monkeypatch.undo()
+    assert "no memory" in answer
+    assert orch.get_all(user_id="bob", memory_types=["semantic"]) == []
+    if race == "forget":
+        with pytest.raises(NotFoundError):
+            orch.history(memory_id)
