@@ -133,6 +133,20 @@ def create_search_memory_tool(
     )
 
 
+def _check_in_scope(store: OctomemStore, ns: tuple[str, ...], scope: dict[str, Any]) -> None:
+    """ToolException unless an item of `ns` belongs to the run's user and agent: else it
+    would be out of the tool's reach, or nobody's (kept after a forget of the user)."""
+    mapped = store.namespace_scope.scope(ns)
+    for field in ("user_id", "agent_id"):
+        if mapped[field] != scope[field]:
+            raise ToolException(
+                f"the namespace {ns!r} belongs to {field} {mapped[field]!r}, not the run's "
+                f"{scope[field]!r}: give the tool a namespace and namespace_scope that carry "
+                "the run's user_id and agent_id, e.g. namespace=('memories', '{user_id}', "
+                "'{agent_id}') with namespace_scope=NamespaceScope(that namespace)"
+            )
+
+
 def create_manage_memory_tool(
     orchestrator: Orchestrator,
     *,
@@ -169,6 +183,7 @@ def create_manage_memory_tool(
                     raise ToolException("create needs the memory's content")
                 labels = {k: v or "" for k, v in {**_configurable(config), **scope}.items()}
                 ns = tuple(label.format(**labels) for label in namespace)
+                _check_in_scope(store, ns, scope)
                 key = str(uuid.uuid4())
                 await store.abatch([PutOp(ns, key, {"content": content.strip()})])
                 return f"created memory {store.item_id(ns, key)}"

@@ -15,6 +15,7 @@ from langgraph.graph import START, MessagesState, StateGraph
 from examples.langgraph_agent import ScriptedChatModel, build_agent
 from octomem import NotFoundError, Orchestrator
 from octomem.langgraph import (
+    NamespaceScope,
     create_manage_memory_tool,
     create_process_node,
     create_recall_node,
@@ -178,3 +179,36 @@ async def test_a_tool_update_racing_a_forget_or_delete_brings_nothing_back(
     if race == "forget":
         with pytest.raises(NotFoundError):
             orch.history(memory_id)
+
+
+def test_the_manage_tool_creates_only_in_the_runs_own_scope(make_orch: Any, tmp_path: Any) -> None:
+    """A namespace that would put the memory outside the run's user and agent (a
+    `namespace_scope` that does not match `namespace`, or an agent_id the namespace does not
+    carry) is refused: such a memory would be nobody's, or the user's outside the agent,
+    and survive a forget of the user or stay out of reach of the tool's own update."""
+    data_dir = tmp_path / "scoped"
+    orch = make_orch(data_dir=data_dir)
+    mismatched = create_manage_memory_tool(
+        orch, namespace_scope=NamespaceScope(("tenants", "{user_id}"))
+    )
+    answer = mismatched.invoke(
+        {"action": "create", "content": "Bob's locker code is Quillfeather."}, _config("bob")
+    )
+    assert "namespace" in answer and "created" not in answer
+    with_agent = {"configurable": {"user_id": "bob", "agent_id": "a1"}}
+    manage = create_manage_memory_tool(orch)
+    answer = manage.invoke({"action": "create", "content": "Bob hums Quillfeather."}, with_agent)
+    assert "agent_id" in answer and "created" not in answer
+    # a namespace that carries the agent puts the memory in the run's scope
+    layout = ("memories", "{user_id}", "{agent_id}")
+    scoped = create_manage_memory_tool(
+        orch, namespace=layout, namespace_scope=NamespaceScope(layout)
+    )
+    created = scoped.invoke({"action": "create", "content": "Bob sings."}, with_agent)
+    memory_id = created.removeprefix("created memory ")
+    assert orch.get(memory_id, user_id="bob", agent_id="a1").content == "Bob sings."
+    assert scoped.invoke({"action": "update", "id": memory_id, "content": "Bob hums."}, with_agent)
+    assert orch.get(memory_id).content == "Bob hums."
+    orch.forget(user_id="bob")
+    orch.close()
+    assert not [p for p in data_dir.rglob("*") if p.is_file() and b"Quillfeather" in p.read_bytes()]
