@@ -34,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import uuid
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal
@@ -333,16 +334,50 @@ class OctomemStore(BaseStore):
                 raise NotFoundError(f"no memory with id {memory_id!r}")
             namespace = tuple(found[0].internal["langgraph_namespace"])
             key = found[0].internal["langgraph_key"]
-            scope = self.namespace_scope.scope(namespace)
-            async with self.orchestrator.records.hold([scope.get("user_id")]):
+            async with self._holding(namespace):
                 current = await self._record(namespace, key)
                 if current is None or current.id != memory_id:
                     raise NotFoundError(f"no memory with id {memory_id!r}")
                 value = edit(dict(current.internal["langgraph_value"]))
-                limit = self.orchestrator.settings.input.max_message_chars
-                put = checks.checked_op(PutOp(namespace, key, value and dict(value)), limit)
-                assert isinstance(put, PutOp)
-                await self._write_puts(await asyncio.to_thread(_masked_puts, [put]))
+                await self._put_held(namespace, key, value)
+
+    async def acreate(self, namespace: tuple[str, ...], value: Mapping[str, Any]) -> str:
+        """Store `value` as a new item of `namespace` (under a fresh key) unless an item of
+        the namespace holds it already (as stored: secrets masked), so that a create run
+        again changes nothing; the memory id of the item that holds it."""
+        namespace = checks.namespace(namespace, put=True)
+        async with self.orchestrator.running_call():
+            await self.orchestrator.aopen()
+            async with self._holding(namespace):
+                key = str(uuid.uuid4())
+                (put,) = await self._checked(namespace, key, value)
+                assert put.value is not None
+                for record in await self._items(namespace):
+                    if tuple(record.internal["langgraph_namespace"]) == namespace and _unchanged(
+                        record, dict(put.value), record.content, ranking.indexed(record)
+                    ):
+                        return record.id
+                await self._write_puts([put])
+                return self.item_id(namespace, key)
+
+    def _holding(self, namespace: tuple[str, ...]) -> contextlib.AbstractAsyncContextManager[None]:
+        """The write lock of the user whose items `namespace` holds."""
+        return self.orchestrator.records.hold([self.namespace_scope.scope(namespace)["user_id"]])
+
+    async def _put_held(
+        self, namespace: tuple[str, ...], key: str, value: Mapping[str, Any] | None
+    ) -> None:
+        """One put (None: delete), its user's lock held by the caller."""
+        await self._write_puts(await self._checked(namespace, key, value))
+
+    async def _checked(
+        self, namespace: tuple[str, ...], key: str, value: Mapping[str, Any] | None
+    ) -> list[PutOp]:
+        """The put of `value` at `namespace` / `key`, checked and masked as a batch's."""
+        limit = self.orchestrator.settings.input.max_message_chars
+        put = checks.checked_op(PutOp(namespace, key, value and dict(value)), limit)
+        assert isinstance(put, PutOp)
+        return await asyncio.to_thread(_masked_puts, [put])
 
     async def _write_puts(self, puts: list[PutOp]) -> None:
         """Every put of the batch is checked (records built) before any is written."""

@@ -22,7 +22,6 @@ from typing import Any, Literal
 from langchain_core.messages import BaseMessage, HumanMessage
 from langchain_core.runnables import RunnableConfig, RunnableLambda
 from langchain_core.tools import StructuredTool, ToolException
-from langgraph.store.base import PutOp
 
 from octomem.errors import OctomemError
 from octomem.langgraph.store import MARK, NamespaceScope, OctomemStore
@@ -184,9 +183,8 @@ def create_manage_memory_tool(
                 labels = {k: v or "" for k, v in {**_configurable(config), **scope}.items()}
                 ns = tuple(label.format(**labels) for label in namespace)
                 _check_in_scope(store, ns, scope)
-                key = str(uuid.uuid4())
-                await store.abatch([PutOp(ns, key, {"content": content.strip()})])
-                return f"created memory {store.item_id(ns, key)}"
+                # the same content again (a retried call) is the memory created before
+                return f"created memory {await store.acreate(ns, {'content': content.strip()})}"
             if not id:
                 raise ToolException(f"{action} needs the id of the memory")
             user, agent = scope["user_id"], scope["agent_id"]

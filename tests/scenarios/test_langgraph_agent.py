@@ -212,3 +212,22 @@ def test_the_manage_tool_creates_only_in_the_runs_own_scope(make_orch: Any, tmp_
     orch.forget(user_id="bob")
     orch.close()
     assert not [p for p in data_dir.rglob("*") if p.is_file() and b"Quillfeather" in p.read_bytes()]
+
+
+async def test_a_retried_create_of_the_manage_tool_changes_nothing(make_orch: Any) -> None:
+    """A tool call run again (a retried node, a client sending it twice) stores its
+    content once; a create of other content, or after the memory changed, is a new one."""
+    orch = make_orch()
+    manage = create_manage_memory_tool(orch)
+    config = _config("bob")
+    call = {"action": "create", "content": "Bob's PIN is 4821 and he drinks oolong."}
+    first, again = [await manage.ainvoke(call, config) for _ in range(2)]
+    assert first == again and first.startswith("created memory ")
+    memory_id = first.removeprefix("created memory ")
+    assert [e.operation.value for e in orch.history(memory_id)] == ["ADD"]
+    assert len(orch.get_all(user_id="bob", memory_types=["semantic"])) == 1
+    await manage.ainvoke(
+        {"action": "update", "id": memory_id, "content": "Bob drinks tea."}, config
+    )
+    other = await manage.ainvoke(call, config)
+    assert other != first and len(orch.get_all(user_id="bob", memory_types=["semantic"])) == 2
