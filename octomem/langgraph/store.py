@@ -60,6 +60,7 @@ from octomem.langgraph.index import StoreIndex
 from octomem.langgraph.namespaces import NamespaceScope
 from octomem.langgraph.ranking import MARK, MARK_FILTER
 from octomem.models import (
+    KEPT_BY,
     MemoryBase,
     MemoryType,
     Operation,
@@ -432,6 +433,7 @@ class OctomemStore(BaseStore):
                 source=SourceRef(extractor=EXTRACTOR),
                 internal={
                     MARK: True,
+                    KEPT_BY: "OctomemStore",
                     "langgraph_namespace": list(namespace),
                     "langgraph_key": op.key,
                     "langgraph_value": value,

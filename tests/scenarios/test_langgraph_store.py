@@ -372,3 +372,27 @@ async def test_a_search_of_a_whole_scope_ranks_as_a_search_by_ids(store: Octomem
     assert {i.namespace for i in found} == {alice, alice + ("work",)}
     filtered = await store.asearch(alice, query="tea", filter={"n": 2})
     assert [(i.key, i.score is not None) for i in filtered] == [("k2", True)]
+
+
+def test_an_items_text_is_changed_through_the_store_only(
+    store: OctomemStore, orch: Orchestrator
+) -> None:
+    """`update()` (and so `Memory.update`, MCP's update_memory, the service's update
+    routes) of a store item's text is refused: it would change the text octomem recalls
+    but not the value the store returns, two truths for one item. Metadata may change."""
+    from octomem import Memory
+
+    ns = ("memories", "ula")
+    store.put(ns, "prefs", {"content": "Ula prefers dark mode.", "n": 1})
+    item_id = store.item_id(ns, "prefs")
+    for update in (
+        lambda: orch.update(item_id, "Ula prefers light mode."),
+        lambda: Memory(orch).update(item_id, "Ula prefers light mode.", user_id="ula"),
+    ):
+        with pytest.raises(InvalidInputError, match="OctomemStore"):
+            update()
+    assert orch.get(item_id).content == "Ula prefers dark mode."
+    assert store.get(ns, "prefs").value == {"content": "Ula prefers dark mode.", "n": 1}
+    assert orch.update(item_id, None, metadata={"seen": True}).metadata == {"seen": True}
+    store.put(ns, "prefs", {"content": "Ula prefers light mode.", "n": 1})
+    assert orch.get(item_id).content == "Ula prefers light mode."
