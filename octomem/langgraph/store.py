@@ -71,7 +71,7 @@ from octomem.models import (
 )
 from octomem.orchestrator.engine import Orchestrator
 from octomem.orchestrator.events import history_event
-from octomem.scopes import ANY, scope_filter
+from octomem.scopes import ANY, equals, scope_filter
 from octomem.sensitive import mask_value
 from octomem.validation import shown
 
@@ -326,10 +326,12 @@ class OctomemStore(BaseStore):
         """Change the item whose memory id is `memory_id` to ``edit(its value)`` (None:
         delete it), reading it under its user's write lock: an item deleted, or a user
         forgotten, since the caller last read it is NotFoundError, never put back."""
+        if not isinstance(memory_id, str) or not memory_id:
+            raise InvalidInputError(f"memory id must be a non-empty string, got {shown(memory_id)}")
         async with self.orchestrator.running_call():
             await self.orchestrator.aopen()
             found = await self.orchestrator.records.list(
-                MemoryType.SEMANTIC, where={"AND": [MARK_FILTER, {"id": memory_id}]}
+                MemoryType.SEMANTIC, where={"AND": [MARK_FILTER, equals("id", memory_id)]}
             )
             if not found:
                 raise NotFoundError(f"no memory with id {memory_id!r}")

@@ -18,7 +18,7 @@ from langgraph.graph import START, StateGraph
 from langgraph.store.base import BaseStore, GetOp, InvalidNamespaceError, PutOp
 from typing_extensions import TypedDict
 
-from octomem import ConfigurationError, InvalidInputError, Orchestrator
+from octomem import ConfigurationError, InvalidInputError, NotFoundError, Orchestrator
 from octomem.langgraph import NamespaceScope, OctomemStore
 from octomem.orchestrator.internals import services_of
 from octomem.settings import load_settings
@@ -396,3 +396,15 @@ def test_an_items_text_is_changed_through_the_store_only(
     assert orch.update(item_id, None, metadata={"seen": True}).metadata == {"seen": True}
     store.put(ns, "prefs", {"content": "Ula prefers light mode.", "n": 1})
     assert orch.get(item_id).content == "Ula prefers light mode."
+
+
+async def test_aedit_changes_the_item_of_that_id_only(store: OctomemStore) -> None:
+    ns = ("memories", "eda")
+    await store.aput(ns, "a", {"content": "Eda reads."})
+    for wrong in ("*", "sem_nope"):  # an id is a literal, never a pattern
+        with pytest.raises(NotFoundError):
+            await store.aedit(wrong, lambda value: {"content": "changed"})
+    with pytest.raises(InvalidInputError):
+        await store.aedit(None, lambda value: None)  # type: ignore[arg-type]
+    await store.aedit(store.item_id(ns, "a"), lambda value: {**value, "content": "Eda writes."})
+    assert (await store.aget(ns, "a")).value == {"content": "Eda writes."}
