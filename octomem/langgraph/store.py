@@ -297,12 +297,16 @@ class OctomemStore(BaseStore):
         under its own id and under the id it kept when imported from a data directory with
         another id key."""
         scope = self.namespace_scope.scope(namespace)
-        where = scope_filter(
-            scope["user_id"], scope["agent_id"], ANY, MARK_FILTER, {"internal.langgraph_key": key}
-        )
+        by_key = equals("internal.langgraph_key", key)  # a literal: "*" is a key too
+        where = scope_filter(scope["user_id"], scope["agent_id"], ANY, MARK_FILTER, by_key)
         found = await self.orchestrator.records.list(MemoryType.SEMANTIC, where=where)
         # an item belongs to the namespace (and so the scope) it was put in, nothing else
-        mine = [r for r in found if tuple(r.internal["langgraph_namespace"]) == namespace]
+        mine = [
+            r
+            for r in found
+            if tuple(r.internal["langgraph_namespace"]) == namespace
+            and r.internal["langgraph_key"] == key
+        ]
         if len(mine) > 1:  # its own id first, as a read by id found it
             own = self.item_id(namespace, key)
             mine.sort(key=lambda r: r.id != own)

@@ -408,3 +408,15 @@ async def test_aedit_changes_the_item_of_that_id_only(store: OctomemStore) -> No
         await store.aedit(None, lambda value: None)  # type: ignore[arg-type]
     await store.aedit(store.item_id(ns, "a"), lambda value: {**value, "content": "Eda writes."})
     assert (await store.aget(ns, "a")).value == {"content": "Eda writes."}
+
+
+def test_a_key_of_star_is_a_key_like_any_other(store: OctomemStore) -> None:
+    """ "*" is a literal key: it never reads, overwrites or deletes another key's item."""
+    ns = ("memories", "sta")
+    store.put(ns, "prefs", {"content": "Sta prefers dark mode."})
+    assert store.get(ns, "*") is None
+    store.put(ns, "*", {"content": "a star"})
+    assert store.get(ns, "prefs").value == {"content": "Sta prefers dark mode."}
+    assert store.get(ns, "*").value == {"content": "a star"}
+    store.delete(ns, "*")
+    assert [item.key for item in store.search(ns)] == ["prefs"]
