@@ -387,6 +387,9 @@ class MemoryBase(BaseModel):
 
 
 TURN_CONTEXT = "previous_turn"  # raw-turn internal: the turn before it in the same `process` call
+# internal: the surface that keeps the record's text in step with a value of its own (the
+# LangGraph store): `update()` may not rewrite that text, the value would not follow
+KEPT_BY = "kept_by"
 
 
 def turn_context(record: MemoryBase) -> str:

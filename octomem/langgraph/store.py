@@ -34,7 +34,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
@@ -52,13 +53,14 @@ from langgraph.store.base import (
     SearchOp,
 )
 
-from octomem.errors import InvalidInputError
+from octomem.errors import InvalidInputError, NotFoundError
 from octomem.filters import document_predicate
 from octomem.langgraph import checks, ranking
 from octomem.langgraph.index import StoreIndex
 from octomem.langgraph.namespaces import NamespaceScope
 from octomem.langgraph.ranking import MARK, MARK_FILTER
 from octomem.models import (
+    KEPT_BY,
     MemoryBase,
     MemoryType,
     Operation,
@@ -69,7 +71,7 @@ from octomem.models import (
 )
 from octomem.orchestrator.engine import Orchestrator
 from octomem.orchestrator.events import history_event
-from octomem.scopes import ANY, scope_filter
+from octomem.scopes import ANY, equals, scope_filter
 from octomem.sensitive import mask_value
 from octomem.validation import shown
 
@@ -295,12 +297,16 @@ class OctomemStore(BaseStore):
         under its own id and under the id it kept when imported from a data directory with
         another id key."""
         scope = self.namespace_scope.scope(namespace)
-        where = scope_filter(
-            scope["user_id"], scope["agent_id"], ANY, MARK_FILTER, {"internal.langgraph_key": key}
-        )
+        by_key = equals("internal.langgraph_key", key)  # a literal: "*" is a key too
+        where = scope_filter(scope["user_id"], scope["agent_id"], ANY, MARK_FILTER, by_key)
         found = await self.orchestrator.records.list(MemoryType.SEMANTIC, where=where)
         # an item belongs to the namespace (and so the scope) it was put in, nothing else
-        mine = [r for r in found if tuple(r.internal["langgraph_namespace"]) == namespace]
+        mine = [
+            r
+            for r in found
+            if tuple(r.internal["langgraph_namespace"]) == namespace
+            and r.internal["langgraph_key"] == key
+        ]
         if len(mine) > 1:  # its own id first, as a read by id found it
             own = self.item_id(namespace, key)
             mine.sort(key=lambda r: r.id != own)
@@ -315,6 +321,70 @@ class OctomemStore(BaseStore):
         scopes = [self.namespace_scope.scope(tuple(op.namespace)) for op in puts]
         async with self.orchestrator.records.hold(s.get("user_id") for s in scopes):
             await self._write_puts(puts)
+
+    async def aedit(
+        self,
+        memory_id: str,
+        edit: Callable[[dict[str, Any]], Mapping[str, Any] | None],
+    ) -> None:
+        """Change the item whose memory id is `memory_id` to ``edit(its value)`` (None:
+        delete it), reading it under its user's write lock: an item deleted, or a user
+        forgotten, since the caller last read it is NotFoundError, never put back."""
+        if not isinstance(memory_id, str) or not memory_id:
+            raise InvalidInputError(f"memory id must be a non-empty string, got {shown(memory_id)}")
+        async with self.orchestrator.running_call():
+            await self.orchestrator.aopen()
+            found = await self.orchestrator.records.list(
+                MemoryType.SEMANTIC, where={"AND": [MARK_FILTER, equals("id", memory_id)]}
+            )
+            if not found:
+                raise NotFoundError(f"no memory with id {memory_id!r}")
+            namespace = tuple(found[0].internal["langgraph_namespace"])
+            key = found[0].internal["langgraph_key"]
+            async with self._holding(namespace):
+                current = await self._record(namespace, key)
+                if current is None or current.id != memory_id:
+                    raise NotFoundError(f"no memory with id {memory_id!r}")
+                value = edit(dict(current.internal["langgraph_value"]))
+                await self._put_held(namespace, key, value)
+
+    async def acreate(self, namespace: tuple[str, ...], value: Mapping[str, Any]) -> str:
+        """Store `value` as a new item of `namespace` (under a fresh key) unless an item of
+        the namespace holds it already (as stored: secrets masked), so that a create run
+        again changes nothing; the memory id of the item that holds it."""
+        namespace = checks.namespace(namespace, put=True)
+        async with self.orchestrator.running_call():
+            await self.orchestrator.aopen()
+            async with self._holding(namespace):
+                key = str(uuid.uuid4())
+                (put,) = await self._checked(namespace, key, value)
+                assert put.value is not None
+                for record in await self._items(namespace):
+                    if tuple(record.internal["langgraph_namespace"]) == namespace and _unchanged(
+                        record, dict(put.value), record.content, ranking.indexed(record)
+                    ):
+                        return record.id
+                await self._write_puts([put])
+                return self.item_id(namespace, key)
+
+    def _holding(self, namespace: tuple[str, ...]) -> contextlib.AbstractAsyncContextManager[None]:
+        """The write lock of the user whose items `namespace` holds."""
+        return self.orchestrator.records.hold([self.namespace_scope.scope(namespace)["user_id"]])
+
+    async def _put_held(
+        self, namespace: tuple[str, ...], key: str, value: Mapping[str, Any] | None
+    ) -> None:
+        """One put (None: delete), its user's lock held by the caller."""
+        await self._write_puts(await self._checked(namespace, key, value))
+
+    async def _checked(
+        self, namespace: tuple[str, ...], key: str, value: Mapping[str, Any] | None
+    ) -> list[PutOp]:
+        """The put of `value` at `namespace` / `key`, checked and masked as a batch's."""
+        limit = self.orchestrator.settings.input.max_message_chars
+        put = checks.checked_op(PutOp(namespace, key, value and dict(value)), limit)
+        assert isinstance(put, PutOp)
+        return await asyncio.to_thread(_masked_puts, [put])
 
     async def _write_puts(self, puts: list[PutOp]) -> None:
         """Every put of the batch is checked (records built) before any is written."""
@@ -369,6 +439,7 @@ class OctomemStore(BaseStore):
                 source=SourceRef(extractor=EXTRACTOR),
                 internal={
                     MARK: True,
+                    KEPT_BY: "OctomemStore",
                     "langgraph_namespace": list(namespace),
                     "langgraph_key": op.key,
                     "langgraph_value": value,

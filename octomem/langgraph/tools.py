@@ -22,7 +22,6 @@ from typing import Any, Literal
 from langchain_core.messages import BaseMessage, HumanMessage
 from langchain_core.runnables import RunnableConfig, RunnableLambda
 from langchain_core.tools import StructuredTool, ToolException
-from langgraph.store.base import PutOp
 
 from octomem.errors import OctomemError
 from octomem.langgraph.store import MARK, NamespaceScope, OctomemStore
@@ -133,6 +132,20 @@ def create_search_memory_tool(
     )
 
 
+def _check_in_scope(store: OctomemStore, ns: tuple[str, ...], scope: dict[str, Any]) -> None:
+    """ToolException unless an item of `ns` belongs to the run's user and agent: else it
+    would be out of the tool's reach, or nobody's (kept after a forget of the user)."""
+    mapped = store.namespace_scope.scope(ns)
+    for field in ("user_id", "agent_id"):
+        if mapped[field] != scope[field]:
+            raise ToolException(
+                f"the namespace {ns!r} belongs to {field} {mapped[field]!r}, not the run's "
+                f"{scope[field]!r}: give the tool a namespace and namespace_scope that carry "
+                "the run's user_id and agent_id, e.g. namespace=('memories', '{user_id}', "
+                "'{agent_id}') with namespace_scope=NamespaceScope(that namespace)"
+            )
+
+
 def create_manage_memory_tool(
     orchestrator: Orchestrator,
     *,
@@ -169,23 +182,22 @@ def create_manage_memory_tool(
                     raise ToolException("create needs the memory's content")
                 labels = {k: v or "" for k, v in {**_configurable(config), **scope}.items()}
                 ns = tuple(label.format(**labels) for label in namespace)
-                key = str(uuid.uuid4())
-                await store.abatch([PutOp(ns, key, {"content": content.strip()})])
-                return f"created memory {store.item_id(ns, key)}"
+                _check_in_scope(store, ns, scope)
+                # the same content again (a retried call) is the memory created before
+                return f"created memory {await store.acreate(ns, {'content': content.strip()})}"
             if not id:
                 raise ToolException(f"{action} needs the id of the memory")
             user, agent = scope["user_id"], scope["agent_id"]
             record = await orchestrator.aget(id, user_id=user, agent_id=agent)  # scope's only
-            meta = record.internal
-            if meta.get(MARK):  # an item of the store: keep its value in step
-                ns, key = tuple(meta["langgraph_namespace"]), meta["langgraph_key"]
+            if record.internal.get(MARK):  # an item of the store: keep its value in step
                 if action == "delete":
-                    await store.abatch([PutOp(ns, key, None)])
+                    await store.aedit(record.id, lambda value: None)
                 else:
                     if not content or not content.strip():
                         raise ToolException("update needs the new content")
-                    value = {**meta["langgraph_value"], "content": content.strip()}
-                    await store.abatch([PutOp(ns, key, value)])
+                    text = content.strip()
+                    # checked and changed under the lock: an item gone since is not put back
+                    await store.aedit(record.id, lambda value: {**value, "content": text})
             elif action == "delete":
                 await orchestrator.adelete(id, user_id=user, agent_id=agent)
             else:

@@ -16,6 +16,7 @@ from octomem.agents.base import MemoryAgent
 from octomem.embeddings import Embedder
 from octomem.errors import ConfigurationError, InvalidInputError, NotFoundError
 from octomem.models import (
+    KEPT_BY,
     ConsistencyReport,
     ForgetReport,
     HistoryEvent,
@@ -411,6 +412,11 @@ class Orchestrator:
         async with self._calls.call():
             await self._services.init()
             found = await self._get(memory_type, memory_id, owner)
+            if text is not None and (keeper := found.internal.get(KEPT_BY)):
+                raise InvalidInputError(
+                    f"cannot update the text of {memory_id}: it is an item of {keeper}, whose "
+                    "value it is read from; put the new value there (metadata may be updated)"
+                )
             async with self._services.locks.hold(found.user_id):
                 old = await self._get(memory_type, memory_id, owner)  # as it is now, locked
                 source = await self._canonical(old, "update", owner)

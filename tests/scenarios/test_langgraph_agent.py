@@ -13,8 +13,9 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import START, MessagesState, StateGraph
 
 from examples.langgraph_agent import ScriptedChatModel, build_agent
-from octomem import Orchestrator
+from octomem import NotFoundError, Orchestrator
 from octomem.langgraph import (
+    NamespaceScope,
     create_manage_memory_tool,
     create_process_node,
     create_recall_node,
@@ -144,3 +145,89 @@ def test_scripted_model_is_a_chat_model() -> None:
 def test_scripted_model_creates_memories(text: str) -> None:
     call = ScriptedChatModel().invoke([HumanMessage(text)])
     assert call.tool_calls[0]["args"] == {"action": "create", "content": "I like tea."}
+
+
+@pytest.mark.parametrize("race", ["forget", "delete"])
+async def test_a_tool_update_racing_a_forget_or_delete_brings_nothing_back(
+    make_orch: Any, monkeypatch: pytest.MonkeyPatch, race: str
+) -> None:
+    """The manage tool's update of a store item checks the item where it writes it: an
+    item deleted, or a user forgotten, between the tool's read and its write stays gone
+    (NotFoundError to the model), as `Orchestrator.update` does for any memory."""
+    orch = make_orch()
+    manage = create_manage_memory_tool(orch)
+    config = _config("bob")
+    created = await manage.ainvoke({"action": "create", "content": "Bob drinks oolong."}, config)
+    memory_id = created.removeprefix("created memory ")
+    read = orch.aget
+
+    async def read_then_erase(*args: Any, **kwargs: Any) -> Any:
+        record = await read(*args, **kwargs)
+        if race == "forget":  # lands between the tool's read and its write
+            await orch.aforget(user_id="bob")
+        else:
+            await orch.adelete(memory_id, user_id="bob")
+        return record
+
+    monkeypatch.setattr(orch, "aget", read_then_erase)
+    answer = await manage.ainvoke(
+        {"action": "update", "id": memory_id, "content": "Bob drinks sencha."}, config
+    )
+    monkeypatch.undo()
+    assert "no memory" in answer
+    assert orch.get_all(user_id="bob", memory_types=["semantic"]) == []
+    if race == "forget":
+        with pytest.raises(NotFoundError):
+            orch.history(memory_id)
+
+
+def test_the_manage_tool_creates_only_in_the_runs_own_scope(make_orch: Any, tmp_path: Any) -> None:
+    """A namespace that would put the memory outside the run's user and agent (a
+    `namespace_scope` that does not match `namespace`, or an agent_id the namespace does not
+    carry) is refused: such a memory would be nobody's, or the user's outside the agent,
+    and survive a forget of the user or stay out of reach of the tool's own update."""
+    data_dir = tmp_path / "scoped"
+    orch = make_orch(data_dir=data_dir)
+    mismatched = create_manage_memory_tool(
+        orch, namespace_scope=NamespaceScope(("tenants", "{user_id}"))
+    )
+    answer = mismatched.invoke(
+        {"action": "create", "content": "Bob's locker code is Quillfeather."}, _config("bob")
+    )
+    assert "namespace" in answer and "created" not in answer
+    with_agent = {"configurable": {"user_id": "bob", "agent_id": "a1"}}
+    manage = create_manage_memory_tool(orch)
+    answer = manage.invoke({"action": "create", "content": "Bob hums Quillfeather."}, with_agent)
+    assert "agent_id" in answer and "created" not in answer
+    # a namespace that carries the agent puts the memory in the run's scope
+    layout = ("memories", "{user_id}", "{agent_id}")
+    scoped = create_manage_memory_tool(
+        orch, namespace=layout, namespace_scope=NamespaceScope(layout)
+    )
+    created = scoped.invoke({"action": "create", "content": "Bob sings."}, with_agent)
+    memory_id = created.removeprefix("created memory ")
+    assert orch.get(memory_id, user_id="bob", agent_id="a1").content == "Bob sings."
+    assert scoped.invoke({"action": "update", "id": memory_id, "content": "Bob hums."}, with_agent)
+    assert orch.get(memory_id).content == "Bob hums."
+    orch.forget(user_id="bob")
+    orch.close()
+    assert not [p for p in data_dir.rglob("*") if p.is_file() and b"Quillfeather" in p.read_bytes()]
+
+
+async def test_a_retried_create_of_the_manage_tool_changes_nothing(make_orch: Any) -> None:
+    """A tool call run again (a retried node, a client sending it twice) stores its
+    content once; a create of other content, or after the memory changed, is a new one."""
+    orch = make_orch()
+    manage = create_manage_memory_tool(orch)
+    config = _config("bob")
+    call = {"action": "create", "content": "Bob's PIN is 4821 and he drinks oolong."}
+    first, again = [await manage.ainvoke(call, config) for _ in range(2)]
+    assert first == again and first.startswith("created memory ")
+    memory_id = first.removeprefix("created memory ")
+    assert [e.operation.value for e in orch.history(memory_id)] == ["ADD"]
+    assert len(orch.get_all(user_id="bob", memory_types=["semantic"])) == 1
+    await manage.ainvoke(
+        {"action": "update", "id": memory_id, "content": "Bob drinks tea."}, config
+    )
+    other = await manage.ainvoke(call, config)
+    assert other != first and len(orch.get_all(user_id="bob", memory_types=["semantic"])) == 2

@@ -18,7 +18,7 @@ from langgraph.graph import START, StateGraph
 from langgraph.store.base import BaseStore, GetOp, InvalidNamespaceError, PutOp
 from typing_extensions import TypedDict
 
-from octomem import ConfigurationError, InvalidInputError, Orchestrator
+from octomem import ConfigurationError, InvalidInputError, NotFoundError, Orchestrator
 from octomem.langgraph import NamespaceScope, OctomemStore
 from octomem.orchestrator.internals import services_of
 from octomem.settings import load_settings
@@ -372,3 +372,51 @@ async def test_a_search_of_a_whole_scope_ranks_as_a_search_by_ids(store: Octomem
     assert {i.namespace for i in found} == {alice, alice + ("work",)}
     filtered = await store.asearch(alice, query="tea", filter={"n": 2})
     assert [(i.key, i.score is not None) for i in filtered] == [("k2", True)]
+
+
+def test_an_items_text_is_changed_through_the_store_only(
+    store: OctomemStore, orch: Orchestrator
+) -> None:
+    """`update()` (and so `Memory.update`, MCP's update_memory, the service's update
+    routes) of a store item's text is refused: it would change the text octomem recalls
+    but not the value the store returns, two truths for one item. Metadata may change."""
+    from octomem import Memory
+
+    ns = ("memories", "ula")
+    store.put(ns, "prefs", {"content": "Ula prefers dark mode.", "n": 1})
+    item_id = store.item_id(ns, "prefs")
+    for update in (
+        lambda: orch.update(item_id, "Ula prefers light mode."),
+        lambda: Memory(orch).update(item_id, "Ula prefers light mode.", user_id="ula"),
+    ):
+        with pytest.raises(InvalidInputError, match="OctomemStore"):
+            update()
+    assert orch.get(item_id).content == "Ula prefers dark mode."
+    assert store.get(ns, "prefs").value == {"content": "Ula prefers dark mode.", "n": 1}
+    assert orch.update(item_id, None, metadata={"seen": True}).metadata == {"seen": True}
+    store.put(ns, "prefs", {"content": "Ula prefers light mode.", "n": 1})
+    assert orch.get(item_id).content == "Ula prefers light mode."
+
+
+async def test_aedit_changes_the_item_of_that_id_only(store: OctomemStore) -> None:
+    ns = ("memories", "eda")
+    await store.aput(ns, "a", {"content": "Eda reads."})
+    for wrong in ("*", "sem_nope"):  # an id is a literal, never a pattern
+        with pytest.raises(NotFoundError):
+            await store.aedit(wrong, lambda value: {"content": "changed"})
+    with pytest.raises(InvalidInputError):
+        await store.aedit(None, lambda value: None)  # type: ignore[arg-type]
+    await store.aedit(store.item_id(ns, "a"), lambda value: {**value, "content": "Eda writes."})
+    assert (await store.aget(ns, "a")).value == {"content": "Eda writes."}
+
+
+def test_a_key_of_star_is_a_key_like_any_other(store: OctomemStore) -> None:
+    """ "*" is a literal key: it never reads, overwrites or deletes another key's item."""
+    ns = ("memories", "sta")
+    store.put(ns, "prefs", {"content": "Sta prefers dark mode."})
+    assert store.get(ns, "*") is None
+    store.put(ns, "*", {"content": "a star"})
+    assert store.get(ns, "prefs").value == {"content": "Sta prefers dark mode."}
+    assert store.get(ns, "*").value == {"content": "a star"}
+    store.delete(ns, "*")
+    assert [item.key for item in store.search(ns)] == ["prefs"]
