@@ -18,6 +18,7 @@ from octomem.logs import get_logger
 from octomem.models import MemoryBase, Operation
 from octomem.orchestrator.services import Services
 from octomem.prompts.reconcile import DecisionOutput, decision_messages
+from octomem.scopes import equals
 from octomem.sensitive import mask
 from octomem.stores.base import Filter
 
@@ -40,7 +41,7 @@ async def related_memories(
     if candidate.conflict_key is not None:
         rivals = await services.vector.list(
             candidate.memory_type,
-            where={"AND": [where, {"conflict_key": candidate.conflict_key}]},
+            where={"AND": [where, equals("conflict_key", candidate.conflict_key)]},
             live_at=now,
         )
         found.update({r.id: r for r in rivals})

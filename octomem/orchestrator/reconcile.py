@@ -285,7 +285,9 @@ class Reconciler:
         )
         if subject is None or attribute is None:
             return []
-        rivals = await self._rivals(candidate, ("subject", subject), {"attribute": attribute})
+        rivals = await self._rivals(
+            candidate, ("subject", subject), scopes.equals("attribute", attribute)
+        )
         said = norm_key(getattr(candidate, "value", "")).split()
         return [
             r
@@ -315,7 +317,7 @@ class Reconciler:
         batch's writes (a pending version stands for its stored one), the candidate itself
         left out."""
         memory_type = candidate.memory_type
-        scope = self._scope(candidate, *([{key[0]: key[1]}] if key else []), *more)
+        scope = self._scope(candidate, *([scopes.equals(*key)] if key else []), *more)
         in_scope = filters.predicate(scope)
         batch = (
             self._pending.current(memory_type, *key) if key else self._pending.of_type(memory_type)

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from octomem import Orchestrator
 from octomem.agents import AgentPrompt, BaseAgent, ExtractionContext
-from octomem.agents.base import RecallPort, read_turns, record_fields
+from octomem.agents.base import ConflictPolicy, RecallPort, read_turns, record_fields
 from octomem.embeddings import Embedder
 from octomem.llm_schema import LLMOutput
 from octomem.models import CustomMemory, MemoryBase, MemoryType, Turn
@@ -246,3 +246,45 @@ def test_an_agents_own_retrieval_searches_only_within_the_recall_scope(
         hits = orch.recall("my pancakes recipe", user_id="alice").hits
     assert found["nearest"] == found["keyword"] == found["get"] == ["alice"]
     assert [h.memory.user_id for h in hits if h.memory_type == recipe] == ["alice"]
+
+
+def test_a_conflict_key_of_star_is_a_key_like_any_other(tmp_path: Path, embedder: Embedder) -> None:
+    """A custom agent's conflict key comes from what was said; one said as "*" competes with
+    the records of that key only, never with every record that has a key (in a filter's
+    shorthand, "*" means "the field is present")."""
+    status = MemoryType("status")
+    said = re.compile(r"\bstatus of (\S+) is (\w+)", re.I)
+
+    class OneStatusPerThing(BaseAgent):
+        memory_type = status
+        record_type = CustomMemory
+        id_prefix = "sts"
+        policy = ConflictPolicy.SUPERSEDE
+
+        def extract(self, turns: Sequence[Turn], ctx: ExtractionContext) -> list[MemoryBase]:
+            return [
+                CustomMemory(
+                    id=ctx.memory_id(status, match[1], match[2]),
+                    memory_type=status,
+                    content=f"{match[1]} is {match[2]}",
+                    attributes={"thing": match[1], "state": match[2]},
+                    **record_fields(turn, ctx, "status"),
+                )
+                for turn in turns
+                if (match := said.search(turn.content))
+            ]
+
+        def conflict_key(self, record: MemoryBase) -> str | None:
+            return str(record.attributes["thing"])
+
+    settings = load_settings(data_dir=tmp_path / "om")
+    agents = [OneStatusPerThing()]
+    with Orchestrator.from_settings(settings, embedder=embedder, agents=agents) as orch:
+        for thing, state in (("pump", "open"), ("valve", "open"), ("*", "open"), ("valve", "shut")):
+            orch.process(f"The status of {thing} is {state}.", user_id="u", timestamp=T0)
+        now = orch.get_all(user_id="u", memory_types=["status"])
+        assert sorted((r.attributes["thing"], r.attributes["state"]) for r in now) == [
+            ("*", "open"),
+            ("pump", "open"),
+            ("valve", "shut"),
+        ]
