@@ -18,6 +18,7 @@ string (to test malformed output) or an exception (to test timeouts and rate lim
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import time
@@ -90,8 +91,13 @@ class ScriptedModel:
         native_schema: bool = True,
         vision: bool = False,
         tokens: tuple[int, int] = (120, 40),
+        in_thread: bool = False,
     ) -> None:
+        """`in_thread`: the async API runs `script` in a worker thread, as a model behind a
+        network leaves the event loop free meanwhile (a script that blocks, on a barrier
+        say, then holds up no other call); else on the event loop."""
         self.script = script
+        self.in_thread = in_thread
         self.name = name
         self.model = f"{PROVIDER}/{name}"
         self.native_schema = native_schema
@@ -239,6 +245,9 @@ def _handler(litellm: Any) -> Any:
             return self._respond(**call)
 
         async def acompletion(self, *args: Any, **call: Any) -> ModelResponse:
+            scripted = _registry.get(call.get("model", ""))
+            if scripted is not None and scripted.in_thread:
+                return await asyncio.to_thread(self._respond, **call)
             return self._respond(**call)
 
     return Dispatcher()

@@ -57,12 +57,19 @@ from octomem.models import (
     Turn,
     utcnow,
 )
-from octomem.orchestrator import extraction, originals, projections, routing, versions, vision
+from octomem.orchestrator import (
+    extracted,
+    extraction,
+    originals,
+    projections,
+    routing,
+    versions,
+    vision,
+)
 from octomem.orchestrator.commit import commit as commit_changes
 from octomem.orchestrator.ingest import ACTOR as INGEST_ACTOR
 from octomem.orchestrator.metadata import with_caller_metadata
 from octomem.orchestrator.reconcile import Reconciler
-from octomem.orchestrator.reprocess import EXTRACTION_FLAG
 from octomem.orchestrator.services import Services
 from octomem.orchestrator.staleness import closed_by
 from octomem.orchestrator.state import AgentTask, ProcessState
@@ -78,6 +85,7 @@ if TYPE_CHECKING:
 
 log = get_logger(__name__)
 _NOTHING_FOUND = "skipped: the LLM router found nothing for it"
+_EXTRACTED_BEFORE = f"skipped: {extracted.REASON}"
 
 
 def _scope(state: ProcessState | AgentTask) -> Scope:
@@ -214,6 +222,8 @@ def build_process_graph(services: Services) -> ProcessGraph:
                 for mtype in dict.fromkeys(r.memory_type for r in records):
                     of_type = [r.id for r in records if r.memory_type == mtype]
                     stored |= {r.id: r for r in await services.vector.get(mtype, of_type)}
+                # every turn stored and extracted by the model before: a call made again
+                done = None if state.get("turns_in") else extracted.before(stored, ids)
                 fresh = [
                     Decision(
                         operation=Operation.ADD,
@@ -241,6 +251,7 @@ def build_process_graph(services: Services) -> ProcessGraph:
         inputs = [d for d in fresh if d.record.memory_type != turn_log.memory_type]
         return {
             "stored_turns": ids,
+            "extracted_before": done,
             "inputs": inputs,
             "pending_originals": [(r.memory_type, r.id) for r in records if originals.pending(r)],
             "candidates": [],
@@ -272,11 +283,16 @@ def build_process_graph(services: Services) -> ProcessGraph:
         llm, config = services.llm, settings.llm
         with span("node.route", user_id=state.get("user_id")) as current:
             reasons = routing.route(services.agents, services.enabled_agents, wanted(state))
+            if llm is not None and (done := state.get("extracted_before")) is not None:
+                for agent in prompting(routing.selected(reasons)):  # not asked again
+                    if agent.memory_type.value in done.types:
+                        reasons[agent.memory_type] = _EXTRACTED_BEFORE
             chosen = routing.selected(reasons)
             asked = prompting(chosen)  # no LLM call without an agent that prompts it
             mode = config.extraction_mode if llm is not None and asked else "offline"
             extraction_ = Extraction(mode=mode)
-            update: dict[str, Any] = {}
+            asking = [a.memory_type for a in asked] if mode != "offline" else []
+            update: dict[str, Any] = {"llm_types": asking}
             if llm is not None and extraction_.mode == "per_agent":
                 meter = UsageMeter()
                 current.set_attribute("octomem.mode", extraction_.mode)
@@ -446,6 +462,19 @@ def build_process_graph(services: Services) -> ProcessGraph:
                     withheld,
                 )
                 candidates = [originals.settled(c, withheld) for c in candidates]
+                # what the model took from these turns before: a call made again (not asked
+                # again, see `route`), or one of the same turns committed since this began
+                replays, candidates = await extracted.replays(
+                    services,
+                    state["stored_turns"],
+                    candidates,
+                    skipped=[
+                        MemoryType(m)
+                        for m, why in state["routing"].items()
+                        if why == _EXTRACTED_BEFORE
+                    ],
+                    asked=[] if state.get("turns_in") else state.get("llm_types", []),
+                )
                 turns = [originals.settled(t, withheld) for t in turns]
                 reconciler = Reconciler(
                     services, utcnow(), llm=services.llm if use_llm else None, meter=meter
@@ -453,16 +482,21 @@ def build_process_graph(services: Services) -> ProcessGraph:
                 canonical = await offload.cpu(  # CPU work, as below: off the loop if large
                     len(candidates), lambda: projections.canonical_candidates(services, candidates)
                 )
-                decisions = await reconciler.decide(canonical)
+                decisions = [*await reconciler.decide(canonical), *replays]
                 current.set_attribute("octomem.decisions", len(decisions))
                 changes = await offload.cpu(len(decisions), lambda: all_changes(decisions))
                 # the turns the closed facts came from are marked in the same intent
                 views = await commit_changes(
                     services, changes, now=reconciler.now, closed=closed_by(decisions)
                 )
-                if fell_back or (state.get("turns_in") and extraction_.with_llm):
-                    await _flag_turns(
-                        services, state["stored_turns"], "fallback" if fell_back else "llm"
+                if fell_back or extraction_.with_llm:
+                    await extracted.mark(
+                        services,
+                        turns,
+                        state["stored_turns"],
+                        "fallback" if fell_back else "llm",
+                        types=state.get("llm_types", []),
+                        decisions=decisions,
                     )
         errors += reconciler.errors
         operations: dict[MemoryType, list[Any]] = {}
@@ -520,16 +554,3 @@ def _total(usages: list[LLMUsage]) -> LLMUsage:
         total.completion_tokens += usage.completion_tokens
         total.cost_usd += usage.cost_usd
     return total
-
-
-async def _flag_turns(services: Services, ids: list[str], status: str) -> None:
-    """Mark raw turns: "fallback" = the LLM failed on them and `reprocess` should retry."""
-    turn_type = services.turn_log.memory_type
-    records = await services.vector.get(turn_type, ids)
-    changed = [
-        r.model_copy(update={"internal": {**r.internal, EXTRACTION_FLAG: status}})
-        for r in records
-        if r.internal.get(EXTRACTION_FLAG) != status
-    ]
-    if changed:  # the embedded text is the same: no embedding again
-        await services.vector.rewrite(turn_type, changed)

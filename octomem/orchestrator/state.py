@@ -25,6 +25,7 @@ from octomem.models import (
     StepError,
     Turn,
 )
+from octomem.orchestrator.extracted import Extracted
 from octomem.plans import Decision, Extraction, RankedList, RecallPlan, SharedSearches
 
 
@@ -53,6 +54,8 @@ class ProcessState(TypedDict, total=False):
     erasures: tuple[int, ...]  # the scope's erasure counts when the call began (`locks`)
     turns: list[Turn]
     stored_turns: list[str]
+    extracted_before: Extracted | None  # every turn stored and extracted by the model before
+    llm_types: list[MemoryType]  # the types this call asks the model for
     inputs: list[Decision]  # what the input held (images, files), written with the turns
     # records written with the turns that wait on a vision model's reply (`originals.PENDING`)
     pending_originals: list[tuple[MemoryType, str]]

@@ -766,3 +766,115 @@ def test_raw_line_breaks_are_read_and_control_characters_dropped(llm_orch, mode:
     assert result.llm.calls == model.calls() == (1 if mode == "single_call" else 2)
     (stored,) = [r.content for r in current(orch, MemoryType.SEMANTIC) if "Paris" in r.content]
     assert stored == "Alice\nlives in Paris."
+
+
+def _rewording() -> Extract:
+    """A model that words the same fact differently each time it is asked."""
+    asked = {"n": 0}
+
+    def extract(request: ScriptedRequest) -> ExtractionOutput:
+        if request.purpose != "route":  # per_agent: routed, then asked for the facts
+            asked["n"] += 1
+        hobby = "chess" if asked["n"] == 1 else f"chess games ({asked['n']})"
+        return facts(fact("hobby", hobby, f"Alice plays {hobby}."))
+
+    return extract
+
+
+def _one_hobby_stored(orch: Orchestrator) -> Any:
+    [hobby] = everything(orch, MemoryType.SEMANTIC)
+    assert [e.operation for e in orch.history(hobby.id)] == [Operation.ADD]
+    return hobby
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_the_same_call_again_is_not_asked_of_the_model_again(llm_orch, mode: str) -> None:
+    """A retry (the same messages again) with a model that rewords its answer stores nothing
+    new and costs no call: it answers NOOP for what the first call stored."""
+    orch, model = llm_orch(from_extraction(_rewording()), mode)
+    messages = [{"role": "user", "content": "I play chess every Sunday.", "id": "m1"}]
+    first = orch.process(messages, user_id="alice", timestamp=T0)
+    calls = model.calls()
+    again = orch.process(messages, user_id="alice", timestamp=T0)
+
+    assert model.calls() == calls
+    assert again.llm.calls == 0
+    assert again.turn_memory_ids == first.turn_memory_ids
+    [added] = first.operations[MemoryType.SEMANTIC]
+    [noop] = again.operations[MemoryType.SEMANTIC]
+    assert (added.operation, noop.operation) == (Operation.ADD, Operation.NOOP)
+    assert noop.memory_id == added.memory_id
+    assert _one_hobby_stored(orch).value == "chess"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_retry_racing_the_first_call_keeps_one_fact(llm_orch, mode: str) -> None:
+    """Two calls of the same messages at once, both asking a model that rewords: the one
+    that commits second finds what the first took from those turns and adds nothing."""
+    import threading
+
+    barrier = threading.Barrier(2)
+    rewording = _rewording()
+
+    def extract(request: ScriptedRequest) -> ExtractionOutput:
+        if request.purpose in ("extract", "route"):
+            barrier.wait(timeout=30)  # both calls are asking the model before either commits
+        return rewording(request)
+
+    orch, _ = llm_orch(from_extraction(extract), mode, model_kw={"in_thread": True})
+    messages = [{"role": "user", "content": "I play chess every Sunday.", "id": "m1"}]
+    results: list[Any] = []
+    threads = [
+        threading.Thread(
+            target=lambda: results.append(orch.process(messages, user_id="alice", timestamp=T0))
+        )
+        for _ in range(2)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(results) == 2
+    hobby = _one_hobby_stored(orch)
+    ops = sorted(r.operations[MemoryType.SEMANTIC][0].operation for r in results)
+    assert ops == [Operation.ADD, Operation.NOOP]
+    assert {r.operations[MemoryType.SEMANTIC][0].memory_id for r in results} == {hobby.id}
+
+
+def test_a_new_turn_or_type_or_a_fallen_back_turn_is_asked_again(llm_orch) -> None:
+    """Only a call whose every turn the model already extracted, for the types asked, is
+    not asked again."""
+    fail = {"now": False}
+    rewording = _rewording()
+
+    def extract(request: ScriptedRequest) -> Any:
+        if fail["now"]:
+            return ValueError("the model is down")
+        return rewording(request)
+
+    orch, model = llm_orch(from_extraction(extract), "single_call")
+    one = [{"role": "user", "content": "I play chess every Sunday.", "id": "m1"}]
+    two = [*one, {"role": "user", "content": "And I like tea.", "id": "m2"}]
+    orch.process(one, user_id="alice", timestamp=T0, memory_types=["semantic"])
+    calls = model.calls()
+    orch.process(one, user_id="alice", timestamp=T0, memory_types=["semantic", "episodic"])
+    assert model.calls() > calls  # episodic was not asked of the model before
+    calls = model.calls()
+    orch.process(two, user_id="alice", timestamp=T0)
+    assert model.calls() > calls  # a turn the model has not seen
+    fail["now"] = True
+    failed = orch.process(
+        [{"role": "user", "content": "I swim on Mondays.", "id": "m3"}],
+        user_id="alice",
+        timestamp=T0,
+    )
+    assert failed.extraction == "offline_fallback"
+    fail["now"] = False
+    calls = model.calls()
+    orch.process(
+        [{"role": "user", "content": "I swim on Mondays.", "id": "m3"}],
+        user_id="alice",
+        timestamp=T0,
+    )
+    assert model.calls() > calls  # its extraction fell back: the model is still owed it

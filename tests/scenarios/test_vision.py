@@ -582,8 +582,9 @@ def test_a_retry_whose_reply_reads_no_secret_keeps_an_image_withheld(
     vision_orch: Any, tmp_path: Path
 ) -> None:
     """The call is settled (the model read a secret in the image: withheld), then sent
-    again as it was (same turns) and this time the model's reply holds none: the stored
-    records still say withheld, so its bytes are not written (no secret, no orphan blob)."""
+    again with one more turn (so the model is asked again: the same turns alone are not)
+    and this time the model's reply holds none: the stored records still say withheld, so
+    its bytes are not written (no secret, no orphan blob)."""
     needs("rapidocr_onnxruntime")
     data_dir = tmp_path / "data"
     shown: list[int] = []
@@ -600,10 +601,12 @@ def test_a_retry_whose_reply_reads_no_secret_keeps_an_image_withheld(
     sent = {**message(image, text="Here is my router."), "id": "msg-1"}
     when = datetime(2026, 1, 1, tzinfo=UTC)
     first = orch.process([sent], user_id="dev", session_id="s", timestamp=when)
-    again = orch.process([sent], user_id="dev", session_id="s", timestamp=when)
-    assert first.turn_memory_ids == again.turn_memory_ids and len(shown) == 2
+    more = {"role": "user", "content": "It is the new one.", "id": "msg-2"}
+    again = orch.process([sent, more], user_id="dev", session_id="s", timestamp=when)
+    assert first.turn_memory_ids == again.turn_memory_ids[:1] and len(shown) == 2
     assert "kept" not in set().union(*fates_of(orch, "dev").values())
-    assert [p["original"] for t in again.turns for p in t.internal["media"]] == ["withheld: secret"]
+    media = [p["original"] for t in again.turns for p in t.internal.get("media", [])]
+    assert media == ["withheld: secret"]
     assert blob_files(data_dir) == []
     assert orch.check().consistent
 

@@ -1,0 +1,121 @@
+"""What the model already extracted from stored raw turns, so that a `process` call made
+again is not sent to it again.
+
+A model rewords: asked twice about the same turns it may answer "chess" and then "chess
+games", two facts where there is one. After a call whose extraction went through the model
+(no fallback), each raw turn of the call records it (`internal`): `EXTRACTION_FLAG` =
+"llm", the memory types the model was asked for (`LLM_TYPES`) and the ids of the memories
+decided from that turn (`LLM_MEMORIES`). A later call whose every turn is stored already
+with those marks - a retry, the same messages sent again - does not ask the model again
+for those types: it answers NOOP for the memories recorded, as a retry of an offline call
+does. A retry that raced the first call (both asked the model) finds the marks under the
+scope's lock, before reconcile, and keeps its own candidates of those types out. A call
+with a new turn, a type not asked before, a turn whose extraction fell back to the rules,
+and `reprocess` are extracted as before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from octomem.models import MemoryBase, MemoryType, Operation, Turn
+from octomem.orchestrator.reconcile import RETRACTED_TURNS
+from octomem.orchestrator.reprocess import EXTRACTION_FLAG
+from octomem.orchestrator.services import Services
+from octomem.plans import Decision
+
+LLM_TYPES = "llm_types"  # raw-turn internal: the types the model was asked for
+LLM_MEMORIES = "llm_memories"  # raw-turn internal: the memories decided from the turn
+REASON = "extracted from these turns by the model before"
+
+
+@dataclass(frozen=True)
+class Extracted:
+    """What the model extracted from every turn of a call before: the types it was asked
+    for about all of them, and the memories decided from any of them."""
+
+    types: frozenset[str]
+    memories: tuple[str, ...]
+
+
+def before(stored: Mapping[str, MemoryBase], turn_ids: Sequence[str]) -> Extracted | None:
+    """What the model extracted from the raw turns `turn_ids` before, if every one of them is
+    in `stored` (read before this call wrote anything) with the model's marks; else None."""
+    records = [stored.get(turn_id) for turn_id in turn_ids]
+    if not records or any(r is None or r.internal.get(EXTRACTION_FLAG) != "llm" for r in records):
+        return None
+    types = frozenset.intersection(*(frozenset(_strings(r, LLM_TYPES)) for r in records if r))
+    memories = {m: None for r in records if r for m in _strings(r, LLM_MEMORIES)}
+    return Extracted(types=types, memories=tuple(memories))
+
+
+async def replays(
+    services: Services,
+    turn_ids: Sequence[str],
+    candidates: Sequence[MemoryBase],
+    *,
+    skipped: Iterable[MemoryType],
+    asked: Iterable[MemoryType],
+) -> tuple[list[Decision], list[MemoryBase]]:
+    """Under the scope's lock, before reconcile: NOOPs for the memories the model extracted
+    from the raw turns `turn_ids` before, of the types this call `skipped` for it (see
+    `before`) and of those it `asked` the model for that a call of the same turns has
+    committed since this one began (a retry racing it); and the `candidates` left to
+    reconcile, none of those types (a reworded copy of what is stored)."""
+    wanted = {*skipped, *asked}
+    if not wanted:
+        return [], list(candidates)
+    records = await services.vector.get(services.turn_log.memory_type, list(turn_ids))
+    done = before({r.id: r for r in records}, turn_ids)
+    if done is None:
+        return [], list(candidates)
+    settled = {t for t in wanted if t.value in done.types}
+    by_type: dict[MemoryType, list[str]] = {}
+    for memory_id in done.memories:
+        if (memory_type := services.types.type_of(memory_id)) in settled and memory_type:
+            by_type.setdefault(memory_type, []).append(memory_id)
+    found = [r for t, ids in by_type.items() for r in await services.vector.get(t, ids)]
+    noops = [
+        Decision(operation=Operation.NOOP, record=r, previous=[r], reason=REASON) for r in found
+    ]
+    return noops, [c for c in candidates if c.memory_type not in settled]
+
+
+async def mark(
+    services: Services,
+    turns: Sequence[Turn],
+    turn_ids: Sequence[str],
+    status: str,
+    *,
+    types: Iterable[MemoryType] = (),
+    decisions: Sequence[Decision] = (),
+) -> None:
+    """Mark the raw turns `turn_ids` (of `turns`, in order): `status` "fallback" = the model
+    failed on them and `reprocess` should retry; "llm" = the model extracted `types` from
+    them, and `decisions` are what came of it (added to what earlier calls recorded)."""
+    produced: dict[str, dict[str, None]] = {turn.id: {} for turn in turns}
+    for decision in decisions:
+        memory = decision.record
+        said = [*memory.source.turn_ids, *_strings(memory, RETRACTED_TURNS)]
+        # a decision about a memory of other turns (a NOOP, a retraction): the call's first
+        for turn_id in [t for t in said if t in produced] or [turn.id for turn in turns[:1]]:
+            produced[turn_id][memory.id] = None
+    raw = dict(zip(turn_ids, (turn.id for turn in turns), strict=False))  # turns first
+    turn_type = services.turn_log.memory_type
+    changed = []
+    for record in await services.vector.get(turn_type, list(turn_ids)):
+        internal = {**record.internal, EXTRACTION_FLAG: status}
+        if status == "llm":
+            internal[LLM_TYPES] = sorted({*_strings(record, LLM_TYPES), *(t.value for t in types)})
+            recorded = dict.fromkeys(_strings(record, LLM_MEMORIES))
+            internal[LLM_MEMORIES] = list({**recorded, **produced.get(raw[record.id], {})})
+        if internal != record.internal:
+            changed.append(record.model_copy(update={"internal": internal}))
+    if changed:  # the embedded text is the same: no embedding again
+        await services.vector.rewrite(turn_type, changed)
+
+
+def _strings(record: MemoryBase, key: str) -> list[str]:
+    value = record.internal.get(key)
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
