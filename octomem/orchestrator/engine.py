@@ -37,7 +37,7 @@ from octomem.orchestrator.forget import forget as forget_scope
 from octomem.orchestrator.graph import build_recall_graph, plan_recall, recall
 from octomem.orchestrator.ingest import Engine, IngestReport, ingest_path
 from octomem.orchestrator.records import Records
-from octomem.orchestrator.reprocess import sessions_to_reprocess
+from octomem.orchestrator.reprocess import session_turns, sessions_to_reprocess
 from octomem.orchestrator.retrieval import as_of_filter
 from octomem.orchestrator.state import ProcessState
 from octomem.orchestrator.transfer import (
@@ -574,9 +574,17 @@ class Orchestrator:
         async with self._calls.call():
             await self._services.init()
             results = []
-            for agent, session, turns in await sessions_to_reprocess(
+            for agent, session, _ in await sessions_to_reprocess(
                 self._services, user_id, agent_id, session_id, all_turns=all_turns
             ):
+                # the scope's erasure counts, then its turns read again: a forget after
+                # the listing above must not see them written back (`locks.check_erasures`)
+                erasures = await self._services.locks.erasures(user_id, agent)
+                turns = await session_turns(
+                    self._services, user_id, agent, session, all_turns=all_turns
+                )
+                if not turns:
+                    continue
                 inputs = ProcessState(
                     messages=None,
                     turns_in=turns,
@@ -585,6 +593,7 @@ class Orchestrator:
                     session_id=session,
                     infer=True,
                     memory_types=None,
+                    erasures=erasures,
                 )
                 results.append((await self.process_graph.ainvoke(inputs))["result"])
         return results

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import threading
 import time
@@ -203,3 +204,44 @@ def test_forget_racing_a_long_process_leaves_nothing_of_the_user(make_orch: Any)
             assert isinstance(outcome["error"], ConflictError), outcome
         _assert_zoe_gone(orch)
     assert orch.check().consistent
+
+
+def test_a_reprocess_in_flight_when_its_user_is_forgotten_stores_nothing(
+    make_orch: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`reprocess` reads the stored turns it runs the LLM over again, then processes them
+    session by session. A forget landing after that read - while an earlier session's LLM
+    call runs, say - must not see those turns written back as new raw turns."""
+    from octomem.orchestrator import engine
+    from octomem.testing import ScriptedModel
+
+    broken = {"on": True}
+
+    def script(request: Any) -> Any:  # the first run falls back; reprocess gets no memory
+        return "not JSON" if broken["on"] else {"agents": []}
+
+    with ScriptedModel(script, name="forget-reprocess") as model:
+        orch = make_orch(llm={"model": model.model, "max_retries": 1})
+        orch.process(f"I live in Quibbleton ({MARK}).", user_id="zoe", session_id="s1")
+        orch.process(f"I work at Flumberdyne ({MARK}).", user_id="zoe", session_id="s2")
+        broken["on"] = False
+        read, release = threading.Event(), threading.Event()
+        sessions = engine.sessions_to_reprocess
+
+        async def held(*args: Any, **kwargs: Any) -> Any:
+            found = await sessions(*args, **kwargs)
+            read.set()  # the turns are read; the loop stays free for the forget
+            assert await asyncio.to_thread(release.wait, 60)
+            return found
+
+        monkeypatch.setattr(engine, "sessions_to_reprocess", held)
+        thread, outcome = _in_thread(lambda: orch.reprocess(user_id="zoe"))
+        assert read.wait(60)
+        orch.forget(user_id="zoe")
+        release.set()
+        thread.join(60)
+
+        # the session's turns are gone (nothing to do) or it failed (ConflictError)
+        assert outcome.get("result") == [] or isinstance(outcome.get("error"), ConflictError)
+        _assert_zoe_gone(orch)
+        assert orch.check().consistent
