@@ -42,7 +42,7 @@ from octomem.models import (
     embedding_text,
     utcnow,
 )
-from octomem.orchestrator import projections
+from octomem.orchestrator import originals, projections
 from octomem.orchestrator.events import history_event, logged_as
 from octomem.orchestrator.locks import ScopeBusyError
 from octomem.plans import Decision
@@ -209,6 +209,10 @@ async def _apply(services: Services, part: IntentPart, at: datetime) -> None:
         await _upsert(services, [(c.record, c.event) for c in part.writes])
     if part.deletes:
         await _remove(services, part.deletes, at)
+        # the blobs no remaining record names: in the intent, so that a crash after the
+        # records went (before the journal drops it) is completed by `recover` with them
+        for user_id in {c.record.user_id for c in part.deletes if originals.kept(c.record)}:
+            await originals.prune(services, user_id)
     if part.entities:
         await services.graph.upsert_entities(part.entities)
     if part.relations:
