@@ -380,15 +380,25 @@ async def import_jsonl(
     restored = 0
     for user_id in sorted(parts, key=lambda u: (u is not None, u or "")):
         part = parts[user_id]
+        written: list[int] = []
+
+        async def restore(
+            user_id: str | None = user_id, records: Any = part.records, written: Any = written
+        ) -> None:
+            written.append(await originals.restore(services, user_id, blobs, records))
+
         async with services.locks.hold(user_id):
-            restored += await originals.restore(services, user_id, blobs, part.records)
+            # the blobs inside the journaled write, before its parts: a crash leaves
+            # none of them once the reopen drops an import whose parts were not all in
             await write_parts(
                 services,
                 _intent_parts(part, last_event),
                 views=projections.fact_scopes(services, part.records),
                 actor="import",
                 done=advance,
+                first=restore,
             )
+        restored += sum(written)
     summary = TransferSummary(
         memories=len(records),
         deleted_memories=checked.deleted_memories,

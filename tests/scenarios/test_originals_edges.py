@@ -116,3 +116,36 @@ def test_a_delete_killed_mid_way_leaves_no_blob_once_reopened(
     report = orch.check()
     assert report.consistent, report.model_dump()
     assert orch.get_original(sha(NOTES), user_id="maya") is None
+
+
+@pytest.mark.parametrize(
+    "point",
+    [("journal", "begin", 1, "after"), ("journal", "add_part", 1, "after")],
+    ids=lambda p: "-".join(map(str, p)),
+)
+def test_an_import_killed_before_its_parts_are_journaled_leaves_no_blob(
+    make_orch: Any, tmp_path: Path, point: tuple[str, str, int, str]
+) -> None:
+    """An import killed (SIGKILL) before all of a user's parts reached the journal is
+    dropped when the stores reopen - its blobs too, not left as orphans that `check()`
+    reports (and `--repair` keeps for `lease_ttl_s`, the user having no record) - and
+    importing the file again gives what an uninterrupted import gives."""
+    source = make_orch(data_dir=tmp_path / "source", **KEEP)
+    source.process([doc_message(NOTES)], user_id="maya")
+    export = tmp_path / "export.jsonl"
+    source.export_jsonl(export)
+    data_dir = tmp_path / "data"
+    spec = {"data_dir": str(data_dir), "call": "import", "user_id": "maya"}
+    spec |= dict(zip(("store", "method", "nth", "when"), point, strict=True))
+    child = crash_child(spec | {"source": str(export), "settings": KEEP})
+    output, _ = child.communicate(timeout=300)
+    assert child.returncode == -signal.SIGKILL, output
+    orch = make_orch(data_dir=data_dir, **KEEP)
+    assert orch.get_all(user_id="maya", include_superseded=True) == []
+    report = orch.check()
+    assert report.consistent, report.model_dump()
+    assert orch.get_original(sha(NOTES), user_id="maya") is None
+    assert orch.import_jsonl(export).blobs == 1
+    assert orch.get_original(sha(NOTES), user_id="maya") == NOTES
+    assert originals_of(orch, "maya") == originals_of(source, "maya")
+    assert orch.check().consistent
