@@ -245,3 +245,34 @@ def test_a_reprocess_in_flight_when_its_user_is_forgotten_stores_nothing(
         assert outcome.get("result") == [] or isinstance(outcome.get("error"), ConflictError)
         _assert_zoe_gone(orch)
         assert orch.check().consistent
+
+
+def test_an_import_in_flight_when_its_user_is_forgotten_stores_nothing_of_that_user(
+    make_orch: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An import reads and checks the whole file before it writes a user's part. A forget
+    of one of its users that completes in between must not see that user's memories come
+    back: the import fails with ConflictError for that user (as a process() does), and
+    the users it did not touch are imported as usual."""
+    from octomem.orchestrator import transfer
+
+    source = make_orch(data_dir=tmp_path / "source")
+    source.process(f"I live in Quibbleton ({MARK}).", user_id="zoe")
+    source.process("I live in Paris.", user_id="ann")
+    export = tmp_path / "export.jsonl"
+    source.export_jsonl(export)
+    orch = make_orch(data_dir=tmp_path / "data")
+    orch.process(f"I work at Flumberdyne ({MARK}).", user_id="zoe")
+    real = transfer.check_lines
+
+    async def checked_then_forgotten(*args: Any, **kwargs: Any) -> Any:
+        found = await real(*args, **kwargs)
+        await orch.aforget(user_id="zoe")  # acknowledged before the import writes
+        return found
+
+    monkeypatch.setattr(transfer, "check_lines", checked_then_forgotten)
+    with pytest.raises(ConflictError, match="forgotten while this call was running"):
+        orch.import_jsonl(export)
+    _assert_zoe_gone(orch)
+    assert "Paris" in " ".join(m.content for m in orch.get_all(user_id="ann"))
+    assert orch.check().consistent
