@@ -64,9 +64,9 @@ T = TypeVar("T")
 
 
 # what `Orchestrator._aprocess_version` adds to the process graph's input, for this task
-_VERSION: ContextVar[tuple[tuple[MemoryBase, ...], dict[str, Any]] | None] = ContextVar(
-    "octomem_version", default=None
-)
+_VERSION: ContextVar[
+    tuple[tuple[MemoryBase, ...], dict[str, Any], tuple[int, ...] | None] | None
+] = ContextVar("octomem_version", default=None)
 
 
 class Orchestrator:
@@ -201,6 +201,8 @@ class Orchestrator:
         )
         if (version := _VERSION.get()) is not None:
             inputs["closing"], inputs["version_of"] = list(version[0]), dict(version[1])
+            if version[2] is not None:  # read by the caller before what it read of the input
+                inputs["erasures"] = version[2]
         async with self._calls.call():
             with span("process", user_id=user_id, session_id=session_id):
                 state = await self.process_graph.ainvoke(inputs)
@@ -215,13 +217,15 @@ class Orchestrator:
         *,
         closing: Sequence[MemoryBase] = (),
         version_of: dict[str, Any] | None = None,
+        erasures: tuple[int, ...] | None = None,
         **kwargs: Any,
     ) -> ProcessResult:
         """`aprocess` of a new version of an input (an ingested file), in the same journaled
         write as its turns: its records stored before and closed since are current again,
         and the input's other current records (those of `version_of`, a metadata filter
-        naming it, found under the lock; `closing`, read before it) are closed."""
-        token = _VERSION.set((tuple(closing), dict(version_of or {})))
+        naming it, found under the lock; `closing`, read before it) are closed. `erasures`:
+        the scope's erasure counts, read before `closing` (`locks.check_erasures`)."""
+        token = _VERSION.set((tuple(closing), dict(version_of or {}), erasures))
         try:
             return await self.aprocess(messages, **kwargs)
         finally:

@@ -276,3 +276,31 @@ def test_an_import_in_flight_when_its_user_is_forgotten_stores_nothing_of_that_u
     _assert_zoe_gone(orch)
     assert "Paris" in " ".join(m.content for m in orch.get_all(user_id="ann"))
     assert orch.check().consistent
+
+
+def test_an_ingest_in_flight_when_its_user_is_forgotten_stores_nothing_after_it(
+    make_orch: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`ingest` reads what it stored of the folder, then processes file after file. A
+    forget of its user that completes after that read stores nothing more of the run: it
+    fails with ConflictError, as a process() under way does."""
+    from octomem.orchestrator import ingest
+
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "a.md").write_text(f"# Garden\n\nTomatoes in the north bed ({MARK}).\n")
+    (folder / "b.md").write_text(f"# Soup\n\nLentils and cumin ({MARK}).\n")
+    orch = make_orch()
+    orch.process(f"I live in Quibbleton ({MARK}).", user_id="zoe")
+    real = ingest.stored_files
+
+    async def read_then_forgotten(*args: Any, **kwargs: Any) -> Any:
+        found = await real(*args, **kwargs)
+        await orch.aforget(user_id="zoe")  # acknowledged before the run writes
+        return found
+
+    monkeypatch.setattr(ingest, "stored_files", read_then_forgotten)
+    with pytest.raises(ConflictError, match="forgotten while this call was running"):
+        orch.ingest(folder, user_id="zoe")
+    _assert_zoe_gone(orch)
+    assert orch.check().consistent
