@@ -1,7 +1,8 @@
 """The one commit pipeline of `process`, `update` and `delete`: the changes, the
 projections that follow them (the core block, knowledge edges), the raw turns they make
-stale, written as one journaled intent (`writer.write_records`). The caller holds the
-scope lock and has decided the changes."""
+stale, written as one journaled intent (`writer.write_records`, which also removes the
+blobs no remaining record names). The caller holds the scope lock and has decided the
+changes."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from octomem.models import HistoryEvent, MemoryBase
-from octomem.orchestrator import originals, projections
+from octomem.orchestrator import projections
 from octomem.orchestrator.staleness import outdated_turn_changes
 from octomem.orchestrator.writer import write_records
 
@@ -43,6 +44,4 @@ async def commit(
         deletes=[*deleted, *views.deletes],
         actor=actor,
     )
-    for user_id in {r.user_id for r in deleted if originals.kept(r)}:
-        await originals.prune(services, user_id)  # blobs no remaining record names
     return views

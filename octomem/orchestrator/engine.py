@@ -38,7 +38,7 @@ from octomem.orchestrator.forget import forget as forget_scope
 from octomem.orchestrator.graph import build_recall_graph, plan_recall, recall
 from octomem.orchestrator.ingest import Engine, IngestReport, ingest_path
 from octomem.orchestrator.records import Records
-from octomem.orchestrator.reprocess import sessions_to_reprocess
+from octomem.orchestrator.reprocess import session_turns, sessions_to_reprocess
 from octomem.orchestrator.retrieval import as_of_filter
 from octomem.orchestrator.state import ProcessState
 from octomem.orchestrator.transfer import (
@@ -65,9 +65,9 @@ T = TypeVar("T")
 
 
 # what `Orchestrator._aprocess_version` adds to the process graph's input, for this task
-_VERSION: ContextVar[tuple[tuple[MemoryBase, ...], dict[str, Any]] | None] = ContextVar(
-    "octomem_version", default=None
-)
+_VERSION: ContextVar[
+    tuple[tuple[MemoryBase, ...], dict[str, Any], tuple[int, ...] | None] | None
+] = ContextVar("octomem_version", default=None)
 
 
 class Orchestrator:
@@ -202,6 +202,8 @@ class Orchestrator:
         )
         if (version := _VERSION.get()) is not None:
             inputs["closing"], inputs["version_of"] = list(version[0]), dict(version[1])
+            if version[2] is not None:  # read by the caller before what it read of the input
+                inputs["erasures"] = version[2]
         async with self._calls.call():
             with span("process", user_id=user_id, session_id=session_id):
                 state = await self.process_graph.ainvoke(inputs)
@@ -216,13 +218,15 @@ class Orchestrator:
         *,
         closing: Sequence[MemoryBase] = (),
         version_of: dict[str, Any] | None = None,
+        erasures: tuple[int, ...] | None = None,
         **kwargs: Any,
     ) -> ProcessResult:
         """`aprocess` of a new version of an input (an ingested file), in the same journaled
         write as its turns: its records stored before and closed since are current again,
         and the input's other current records (those of `version_of`, a metadata filter
-        naming it, found under the lock; `closing`, read before it) are closed."""
-        token = _VERSION.set((tuple(closing), dict(version_of or {})))
+        naming it, found under the lock; `closing`, read before it) are closed. `erasures`:
+        the scope's erasure counts, read before `closing` (`locks.check_erasures`)."""
+        token = _VERSION.set((tuple(closing), dict(version_of or {}), erasures))
         try:
             return await self.aprocess(messages, **kwargs)
         finally:
@@ -580,9 +584,17 @@ class Orchestrator:
         async with self._calls.call():
             await self._services.init()
             results = []
-            for agent, session, turns in await sessions_to_reprocess(
+            for agent, session, _ in await sessions_to_reprocess(
                 self._services, user_id, agent_id, session_id, all_turns=all_turns
             ):
+                # the scope's erasure counts, then its turns read again: a forget after
+                # the listing above must not see them written back (`locks.check_erasures`)
+                erasures = await self._services.locks.erasures(user_id, agent)
+                turns = await session_turns(
+                    self._services, user_id, agent, session, all_turns=all_turns
+                )
+                if not turns:
+                    continue
                 inputs = ProcessState(
                     messages=None,
                     turns_in=turns,
@@ -591,6 +603,7 @@ class Orchestrator:
                     session_id=session,
                     infer=True,
                     memory_types=None,
+                    erasures=erasures,
                 )
                 results.append((await self.process_graph.ainvoke(inputs))["result"])
         return results

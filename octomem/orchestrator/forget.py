@@ -28,7 +28,7 @@ from octomem.logs import get_logger
 from octomem.models import ForgetReport, HistoryEvent, MemoryType, WriteIntent
 from octomem.orchestrator import originals
 from octomem.orchestrator.locks import ScopeBusyError
-from octomem.orchestrator.writer import foreign_types
+from octomem.orchestrator.writer import complete_leftovers, foreign_types
 from octomem.scopes import given, scope_filter
 from octomem.telemetry import span
 
@@ -38,13 +38,17 @@ if TYPE_CHECKING:
 log = get_logger(__name__)
 
 
-async def forget(services: Services, user_id: str, agent_id: str | None) -> ForgetReport:
-    """Forget a scope; the caller holds `user_id`'s write lock."""
+async def forget(
+    services: Services, user_id: str, agent_id: str | None, *, count: bool = True
+) -> ForgetReport:
+    """Forget a scope; the caller holds `user_id`'s write lock. Without `count`, the
+    completion of a forget that counted its erasure when it began (`complete_forgets`)."""
     started = time.perf_counter()
     report = ForgetReport(user_id=user_id, agent_id=agent_id)
     with span("forget", user_id=user_id):
         # first: a write of this scope that began before the forget stores nothing after it
-        await services.locks.count_erasure(user_id, agent_id)
+        if count:
+            await services.locks.count_erasure(user_id, agent_id)
         by_type, events = await _scope_ids(services, user_id, agent_id)
         # writes of another Orchestrator's types, cut short (ours the lock completed):
         # dropped, and whatever of them reached a store is forgotten with the rest
@@ -153,6 +157,20 @@ def _forget_embeddings(services: Services, ids: list[str]) -> None:
         clear()
 
 
+async def complete_forgets(services: Services, user_ids: set[str | None]) -> int:
+    """Complete the forgets of these users (whose locks the caller holds) that a caller left
+    unfinished - a store failed - before the caller reads or writes: completed only at the
+    next open, they would also take what later calls stored. Its erasure was counted when
+    it began: a call that began after that stores as usual. Returns how many."""
+    done = 0
+    for user_id, agent_id in await services.journal.pending_forgets():
+        if user_id in user_ids:
+            log.warning("completing a forget that was cut short", user_id=user_id)
+            await forget(services, user_id, agent_id, count=False)
+            done += 1
+    return done
+
+
 async def resume(services: Services, *, wait: bool = True) -> int:
     """Complete every forget a crash interrupted (each under its user's lock; in server
     mode those of any host, once the dead host's lease expired). Without `wait`, forgets of
@@ -160,9 +178,12 @@ async def resume(services: Services, *, wait: bool = True) -> int:
     done = 0
     for user_id, agent_id in await services.journal.pending_forgets():
         try:
-            async with services.locks.hold_many([user_id], timeout_s=None if wait else 0):
+            async with services.locks.hold_many(
+                [user_id], settle=False, timeout_s=None if wait else 0
+            ):
                 if (user_id, agent_id) not in await services.journal.pending_forgets():
                     continue  # its caller finished it meanwhile
+                await complete_leftovers(services, {user_id})  # as the lock's settling does
                 log.warning("completing a forget a crash interrupted", user_id=user_id)
                 await forget(services, user_id, agent_id)
                 done += 1

@@ -25,6 +25,7 @@ Control characters in texts are removed (as everywhere else), not rejected.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -335,3 +336,25 @@ async def _memory_owners(
         if logged:
             owners[item.memory_id] = (logged[-1].user_id, item.agent_id)
     return owners
+
+
+def scopes_named(lines: Iterable[dict[str, Any]]) -> set[tuple[str | None, str | None]]:
+    """Every (user, agent) scope the lines, their records and their history name (and each
+    user's own); a line's values are checked later, so anything but text or None is
+    skipped."""
+
+    def owners(item: Any) -> Iterator[dict[str, Any]]:
+        if isinstance(item, dict):
+            yield item
+            yield from owners(item.get("record"))
+            history = item.get("history")
+            for event in history if isinstance(history, list) else []:
+                yield from owners(event)
+
+    found: set[tuple[str | None, str | None]] = set()
+    for line in lines:
+        for item in owners(line):
+            user, agent = item.get("user_id"), item.get("agent_id")
+            if isinstance(user, str | None) and isinstance(agent, str | None):
+                found |= {(user, None), (user, agent)}
+    return found

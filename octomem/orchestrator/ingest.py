@@ -136,11 +136,15 @@ async def ingest_path(
     report = IngestReport(root=str(root), skipped=skipped)
     await engine.services.init()  # the id key (on a graph server: read when it opens)
     names = Names(str(root), engine.services.id_key)
+    # a forget of the scope from here on makes the run store nothing more (it has read
+    # what was stored): each of its writes checks these under the lock
+    erasures = await engine.services.locks.erasures(user_id, agent_id)
     stored = await stored_files(engine.get_all, names, user_id, agent_id)
     seen = {i for rel in [r for r, _ in files] + [r for r, _ in skipped] for i in names.idents(rel)}
     gone = sorted((i for i in stored if i not in seen), key=lambda i: (stored[i].path, str(i)))
     for ident in gone:  # first: a renamed file's memories move to its new name below
-        await _remove(engine, [r for rs in stored[ident].by_sha.values() for r in rs])
+        records = [r for rs in stored[ident].by_sha.values() for r in rs]
+        await _remove(engine, records, (user_id, agent_id), erasures)
         report.removed.append(stored[ident].path)
     shas: dict[str, str] = {}  # sha256 -> the path of this run that holds it
     budget = config.max_total_bytes
@@ -155,6 +159,7 @@ async def ingest_path(
                 report,
                 budget=budget,
                 scope=(user_id, agent_id),
+                erasures=erasures,
             )
         except InvalidInputError as exc:  # this file's fault: the others go on
             report.skipped.append((rel, str(exc)))
@@ -173,6 +178,7 @@ async def _one(
     *,
     budget: int,
     scope: tuple[str | None, str | None],
+    erasures: tuple[int, ...],
 ) -> int:
     """Ingest one file; the bytes it read. InvalidInputError: skipped, with that reason."""
     (rel, file), (user_id, agent_id) = entry, scope
@@ -204,7 +210,7 @@ async def _one(
     sha = hashlib.sha256(data).hexdigest()
     if archive:
         meta = names.meta(rel, sha, len(data), stat.st_mtime_ns)
-        await _archive(engine, rel, data, meta, known, report, scope)
+        await _archive(engine, rel, data, meta, known, report, scope, erasures)
         return len(data)
     if known is not None and set(known.by_sha) == {sha}:
         shas.setdefault(sha, rel)
@@ -230,10 +236,11 @@ async def _one(
             # the file's other current records closed, this version's reopened if closed
             closing=old,
             version_of={KEY: names.key(rel)},
+            erasures=erasures,
         )
         report.memories += sum(1 for op in result.all_operations() if op.operation is Operation.ADD)
     elif old:  # the new version stored but the old one still current: an older octomem's run
-        await _close(engine, old, known.by_sha[sha])
+        await _close(engine, old, known.by_sha[sha], scope, erasures)
     (report.updated if old else report.added).append(rel)
     return len(data)
 
@@ -246,6 +253,7 @@ async def _archive(
     known: Stored | None,
     report: IngestReport,
     scope: tuple[str | None, str | None],
+    erasures: tuple[int, ...],
 ) -> None:
     """A mailbox or Slack export: each conversation processed by every agent. Archives
     grow, and what a conversation said stays said: a changed archive is read again (the
@@ -276,6 +284,7 @@ async def _archive(
                 agent_id=agent_id,
                 session_id=conversation.session[:200],
                 metadata=meta,
+                erasures=erasures,
             )
         except InvalidInputError as exc:
             report.skipped.append((f"{rel}#{conversation.session}", str(exc)))
@@ -315,16 +324,28 @@ def _scan(
     return files, skipped
 
 
-async def _close(engine: Engine, old: Sequence[MemoryBase], new: Sequence[MemoryBase]) -> None:
+async def _close(
+    engine: Engine,
+    old: Sequence[MemoryBase],
+    new: Sequence[MemoryBase],
+    scope: tuple[str | None, str | None],
+    erasures: tuple[int, ...],
+) -> None:
     """The records of a file's previous version closed where the new one begins, for a
     store an earlier octomem left with both versions current: one journaled write."""
     services = engine.services
     changes = closed_by_version(old, new, services.agents, actor=ACTOR)
     async with services.locks.hold(old[0].user_id):
+        await services.locks.check_erasures(*scope, erasures)  # read before `old` was
         await commit(services, changes, now=utcnow(), actor=ACTOR)
 
 
-async def _remove(engine: Engine, records: Sequence[MemoryBase]) -> None:
+async def _remove(
+    engine: Engine,
+    records: Sequence[MemoryBase],
+    scope: tuple[str | None, str | None],
+    erasures: tuple[int, ...],
+) -> None:
     """The records of a file no longer in the folder, deleted (their history stays).
 
     A memory read from a file has an id that depends on the file's content, so the same
@@ -356,4 +377,5 @@ async def _remove(engine: Engine, records: Sequence[MemoryBase]) -> None:
         )
     deleted = [r for r in records if r not in kept]
     async with services.locks.hold(records[0].user_id):
+        await services.locks.check_erasures(*scope, erasures)  # read before `records` were
         await commit(services, handed, now=utcnow(), deleted=deleted, actor=ACTOR)

@@ -30,7 +30,7 @@ from octomem.id_key import resolve_id_key, resolve_server_id_key
 from octomem.llm import LiteLLMClient
 from octomem.logs import get_logger
 from octomem.memory_types import BUILTIN_REGISTRY, TypeRegistry
-from octomem.orchestrator.forget import resume, rewrite_files
+from octomem.orchestrator.forget import complete_forgets, resume, rewrite_files
 from octomem.orchestrator.locks import ScopeLocks, local_lock
 from octomem.orchestrator.services import Services
 from octomem.orchestrator.writer import complete_leftovers, recover, restore_vectors
@@ -78,6 +78,15 @@ async def complete_interrupted(services: Services) -> int:
     """Complete the writes, then the forgets, that crashed or cancelled callers left
     unfinished (those of live callers are theirs); how many."""
     return await recover(services, wait=False) + await resume(services, wait=False)
+
+
+async def settle_users(services: Services, user_ids: set[str | None]) -> int:
+    """Complete what callers left unfinished for these users (whose locks the caller holds)
+    before the caller reads or writes: their writes (`writer.complete_leftovers`), then
+    their forgets a store failure cut short - done later, at the next open, those would
+    take what this caller is about to store with them. How many."""
+    done = await complete_leftovers(services, user_ids)
+    return done + await complete_forgets(services, user_ids)
 
 
 async def probe(services: Services) -> None:
@@ -198,7 +207,7 @@ def build_services(
         graph,
         lease_ttl_s=concurrency.lease_ttl_s,
         timeout_s=concurrency.lock_timeout_s,
-        settle=lambda users: complete_leftovers(services, users),
+        settle=lambda users: settle_users(services, users),
         restore=lambda written: restore_vectors(services, written),
     )
     opening = Opening()

@@ -174,8 +174,13 @@ def build_process_graph(services: Services) -> ProcessGraph:
             # bad input fails before any write
             turns, metadata = await asyncio.to_thread(validated)
             await services.init()
-            # a forget of this scope from here on makes the call store nothing
-            erasures = await services.locks.erasures(state.get("user_id"), state.get("agent_id"))
+            # a forget of this scope from here on makes the call store nothing (reprocess
+            # reads them before the stored turns it brings: `erasures` given)
+            erasures = state.get("erasures")
+            if erasures is None:
+                erasures = await services.locks.erasures(
+                    state.get("user_id"), state.get("agent_id")
+                )
             current.set_attribute("octomem.turns", len(turns))
         return {
             "turns": turns,

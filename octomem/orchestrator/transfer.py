@@ -52,7 +52,7 @@ from octomem.models import (
 )
 from octomem.orchestrator import originals, projections
 from octomem.orchestrator.events import history_event
-from octomem.orchestrator.import_checks import Parts, RejectedLine, check_lines
+from octomem.orchestrator.import_checks import Parts, RejectedLine, check_lines, scopes_named
 from octomem.orchestrator.services import Services
 from octomem.orchestrator.writer import write_parts
 from octomem.scopes import scope_filter
@@ -338,6 +338,8 @@ async def import_jsonl(
         return [_masked(line) for line in lines if line["type"] != "blob"], blobs
 
     lines, blobs = await asyncio.to_thread(parsed)
+    # a forget of a scope of the file from here on makes the import store nothing of it
+    seen = {scope: await services.locks.erasures(*scope) for scope in scopes_named(lines)}
     text_limit = 2 * services.settings.input.max_message_chars
     checked = await check_lines(services, lines, text_limit=text_limit)
     if checked.rejected_count and not skip_invalid:
@@ -380,15 +382,28 @@ async def import_jsonl(
     restored = 0
     for user_id in sorted(parts, key=lambda u: (u is not None, u or "")):
         part = parts[user_id]
+        written: list[int] = []
+
+        async def restore(
+            user_id: str | None = user_id, records: Any = part.records, written: Any = written
+        ) -> None:
+            written.append(await originals.restore(services, user_id, blobs, records))
+
         async with services.locks.hold(user_id):
-            restored += await originals.restore(services, user_id, blobs, part.records)
+            for scope in dict.fromkeys([(user_id, None), *_agent_scopes(user_id, part)]):
+                if scope in seen:
+                    await services.locks.check_erasures(*scope, seen[scope])
+            # the blobs inside the journaled write, before its parts: a crash leaves
+            # none of them once the reopen drops an import whose parts were not all in
             await write_parts(
                 services,
                 _intent_parts(part, last_event),
                 views=projections.fact_scopes(services, part.records),
                 actor="import",
                 done=advance,
+                first=restore,
             )
+        restored += sum(written)
     summary = TransferSummary(
         memories=len(records),
         deleted_memories=checked.deleted_memories,
@@ -403,6 +418,12 @@ async def import_jsonl(
         kind = record.memory_type.value
         summary.by_type[kind] = summary.by_type.get(kind, 0) + 1
     return summary
+
+
+def _agent_scopes(user_id: str | None, part: Parts) -> list[tuple[str | None, str | None]]:
+    agents = [r.agent_id for r in part.records]
+    agents += [(e.record or {}).get("agent_id") for e in part.events]
+    return [(user_id, a) for a in agents if isinstance(a, str)]
 
 
 def _intent_parts(part: Parts, last_event: dict[str, HistoryEvent]) -> list[IntentPart]:

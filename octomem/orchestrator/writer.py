@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -42,7 +42,7 @@ from octomem.models import (
     embedding_text,
     utcnow,
 )
-from octomem.orchestrator import projections
+from octomem.orchestrator import originals, projections
 from octomem.orchestrator.events import history_event, logged_as
 from octomem.orchestrator.locks import ScopeBusyError
 from octomem.plans import Decision
@@ -152,15 +152,18 @@ async def write_parts(
     views: Sequence[tuple[str | None, str | None]] = (),
     actor: str,
     done: Callable[[IntentPart], None] | None = None,
+    first: Callable[[], Awaitable[object]] | None = None,
 ) -> None:
     """Write a large body (a user's import) as one journaled intent kept in bounded parts,
-    then render the projections of `views`; `done` is told of each part once applied. The
+    then render the projections of `views`; `done` is told of each part once applied;
+    `first` runs once the intent is begun, before its parts are journaled (the blobs its
+    records name: a crash before its last part drops the intent and, with it, them). The
     caller holds the locks of every user the parts write."""
     users = list(dict.fromkeys(u for part in parts for u in part.user_ids()))
     intent = WriteIntent(
         id=uuid.uuid4().hex, parts=len(parts), users=users, views=list(views), actor=actor
     )
-    await _journaled(services, intent, parts, done)
+    await _journaled(services, intent, parts, done, first)
 
 
 async def _journaled(
@@ -168,8 +171,11 @@ async def _journaled(
     intent: WriteIntent,
     parts: Sequence[IntentPart] = (),
     done: Callable[[IntentPart], None] | None = None,
+    first: Callable[[], Awaitable[object]] | None = None,
 ) -> None:
     await services.journal.begin(intent)
+    if first is not None:
+        await first()
     for index, part in enumerate(parts):
         await services.journal.add_part(intent.id, index, part)
     await apply_intent(services, intent, parts, done)
@@ -209,6 +215,10 @@ async def _apply(services: Services, part: IntentPart, at: datetime) -> None:
         await _upsert(services, [(c.record, c.event) for c in part.writes])
     if part.deletes:
         await _remove(services, part.deletes, at)
+        # the blobs no remaining record names: in the intent, so that a crash after the
+        # records went (before the journal drops it) is completed by `recover` with them
+        for user_id in {c.record.user_id for c in part.deletes if originals.kept(c.record)}:
+            await originals.prune(services, user_id)
     if part.entities:
         await services.graph.upsert_entities(part.entities)
     if part.relations:
@@ -217,12 +227,15 @@ async def _apply(services: Services, part: IntentPart, at: datetime) -> None:
 
 async def _complete(services: Services, intent: WriteIntent) -> None:
     """Apply an intent the journal holds and drop it. One cut short while its parts were
-    being journaled has written nothing to any store: it is only dropped."""
+    being journaled has written nothing to any store but blobs (`write_parts`' `first`):
+    it is dropped, and its users' blobs no record names are removed."""
     last = intent.parts - 1
     if last < 0 or await services.journal.part(intent.id, last) is not None:
         await apply_intent(services, intent)
     else:
         log.warning("dropping a write whose journaling was cut short", intent=intent.id)
+        for user_id in intent.user_ids():  # the blobs written for its records (`first`)
+            await originals.prune(services, user_id)
     await services.journal.finish(intent.id)
 
 

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import threading
 import time
@@ -202,4 +203,104 @@ def test_forget_racing_a_long_process_leaves_nothing_of_the_user(make_orch: Any)
         if "error" in outcome:
             assert isinstance(outcome["error"], ConflictError), outcome
         _assert_zoe_gone(orch)
+    assert orch.check().consistent
+
+
+def test_a_reprocess_in_flight_when_its_user_is_forgotten_stores_nothing(
+    make_orch: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`reprocess` reads the stored turns it runs the LLM over again, then processes them
+    session by session. A forget landing after that read - while an earlier session's LLM
+    call runs, say - must not see those turns written back as new raw turns."""
+    from octomem.orchestrator import engine
+    from octomem.testing import ScriptedModel
+
+    broken = {"on": True}
+
+    def script(request: Any) -> Any:  # the first run falls back; reprocess gets no memory
+        return "not JSON" if broken["on"] else {"agents": []}
+
+    with ScriptedModel(script, name="forget-reprocess") as model:
+        orch = make_orch(llm={"model": model.model, "max_retries": 1})
+        orch.process(f"I live in Quibbleton ({MARK}).", user_id="zoe", session_id="s1")
+        orch.process(f"I work at Flumberdyne ({MARK}).", user_id="zoe", session_id="s2")
+        broken["on"] = False
+        read, release = threading.Event(), threading.Event()
+        sessions = engine.sessions_to_reprocess
+
+        async def held(*args: Any, **kwargs: Any) -> Any:
+            found = await sessions(*args, **kwargs)
+            read.set()  # the turns are read; the loop stays free for the forget
+            assert await asyncio.to_thread(release.wait, 60)
+            return found
+
+        monkeypatch.setattr(engine, "sessions_to_reprocess", held)
+        thread, outcome = _in_thread(lambda: orch.reprocess(user_id="zoe"))
+        assert read.wait(60)
+        orch.forget(user_id="zoe")
+        release.set()
+        thread.join(60)
+
+        # the session's turns are gone (nothing to do) or it failed (ConflictError)
+        assert outcome.get("result") == [] or isinstance(outcome.get("error"), ConflictError)
+        _assert_zoe_gone(orch)
+        assert orch.check().consistent
+
+
+def test_an_import_in_flight_when_its_user_is_forgotten_stores_nothing_of_that_user(
+    make_orch: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An import reads and checks the whole file before it writes a user's part. A forget
+    of one of its users that completes in between must not see that user's memories come
+    back: the import fails with ConflictError for that user (as a process() does), and
+    the users it did not touch are imported as usual."""
+    from octomem.orchestrator import transfer
+
+    source = make_orch(data_dir=tmp_path / "source")
+    source.process(f"I live in Quibbleton ({MARK}).", user_id="zoe")
+    source.process("I live in Paris.", user_id="ann")
+    export = tmp_path / "export.jsonl"
+    source.export_jsonl(export)
+    orch = make_orch(data_dir=tmp_path / "data")
+    orch.process(f"I work at Flumberdyne ({MARK}).", user_id="zoe")
+    real = transfer.check_lines
+
+    async def checked_then_forgotten(*args: Any, **kwargs: Any) -> Any:
+        found = await real(*args, **kwargs)
+        await orch.aforget(user_id="zoe")  # acknowledged before the import writes
+        return found
+
+    monkeypatch.setattr(transfer, "check_lines", checked_then_forgotten)
+    with pytest.raises(ConflictError, match="forgotten while this call was running"):
+        orch.import_jsonl(export)
+    _assert_zoe_gone(orch)
+    assert "Paris" in " ".join(m.content for m in orch.get_all(user_id="ann"))
+    assert orch.check().consistent
+
+
+def test_an_ingest_in_flight_when_its_user_is_forgotten_stores_nothing_after_it(
+    make_orch: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`ingest` reads what it stored of the folder, then processes file after file. A
+    forget of its user that completes after that read stores nothing more of the run: it
+    fails with ConflictError, as a process() under way does."""
+    from octomem.orchestrator import ingest
+
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "a.md").write_text(f"# Garden\n\nTomatoes in the north bed ({MARK}).\n")
+    (folder / "b.md").write_text(f"# Soup\n\nLentils and cumin ({MARK}).\n")
+    orch = make_orch()
+    orch.process(f"I live in Quibbleton ({MARK}).", user_id="zoe")
+    real = ingest.stored_files
+
+    async def read_then_forgotten(*args: Any, **kwargs: Any) -> Any:
+        found = await real(*args, **kwargs)
+        await orch.aforget(user_id="zoe")  # acknowledged before the run writes
+        return found
+
+    monkeypatch.setattr(ingest, "stored_files", read_then_forgotten)
+    with pytest.raises(ConflictError, match="forgotten while this call was running"):
+        orch.ingest(folder, user_id="zoe")
+    _assert_zoe_gone(orch)
     assert orch.check().consistent

@@ -197,3 +197,34 @@ def test_offline_extraction_leaves_the_event_loop_free(orch: Orchestrator, monke
         release.set()
         running.result(timeout=120)
     assert "Oslo" in " ".join(hits.texts())
+
+
+def test_a_forget_cut_short_is_completed_before_the_users_next_write(
+    tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A forget whose store failed after it began stays journaled; the user's next write
+    completes it first, under the lock - not the next open, after that write, which would
+    then forget what the write stored (acknowledged after the forget)."""
+    orch = _open(tmp_path / "a", embedder)
+    orch.process("I live in Paris.", user_id="ana")
+    history = services_of(orch).history
+    real = history.compact
+
+    async def failing() -> bool:
+        raise StoreError("the history log is unreachable for a moment")
+
+    monkeypatch.setattr(history, "compact", failing)
+    with pytest.raises(StoreError, match="unreachable"):
+        orch.forget(user_id="ana")
+    monkeypatch.setattr(history, "compact", real)
+    orch.process("I moved to Rome.", user_id="ana")  # after the forget: kept
+    kept = [m.content for m in orch.get_all(user_id="ana")]
+    assert any("Rome" in text for text in kept) and not any("Paris" in t for t in kept)
+    orch.close()
+
+    reopened = _open(tmp_path / "a", embedder)
+    try:
+        assert sorted(m.content for m in reopened.get_all(user_id="ana")) == sorted(kept)
+        assert reopened.check().consistent
+    finally:
+        reopened.close()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ import pytest
 from octomem import ImportRejectedError, StoreError
 from octomem.orchestrator import doctor
 from octomem.orchestrator.internals import services_of
+from tests.scenarios.test_crash import _child as crash_child
 from tests.scenarios.test_originals import KEEP, NOTES, doc_message, originals_of, sha
 
 
@@ -87,3 +89,63 @@ def test_an_import_naming_a_kept_file_by_something_else_than_a_sha256_is_refused
         target.import_jsonl(io.StringIO(text))
     assert target.get_all(user_id="maya") == []
     target.export_jsonl(io.StringIO(), user_id="maya")  # still exports
+
+
+@pytest.mark.parametrize(
+    "point",
+    [("journal", "finish", 1, "before"), ("vector", "delete", 1, "after")],
+    ids=lambda p: "-".join(map(str, p)),
+)
+def test_a_delete_killed_mid_way_leaves_no_blob_once_reopened(
+    make_orch: Any, tmp_path: Path, point: tuple[str, str, int, str]
+) -> None:
+    """A delete_all killed (SIGKILL) after its journaled delete began: the next open
+    completes the delete, and with it removes the blobs no remaining record names, as the
+    call would have - not left on disk until a `doctor --repair`."""
+    data_dir = tmp_path / "data"
+    orch = make_orch(data_dir=data_dir, **KEEP)
+    orch.process([doc_message(NOTES)], user_id="maya")
+    orch.close()
+    spec = {"data_dir": str(data_dir), "call": "delete_all", "user_id": "maya"}
+    spec |= dict(zip(("store", "method", "nth", "when"), point, strict=True))
+    child = crash_child(spec | {"settings": KEEP})
+    output, _ = child.communicate(timeout=300)
+    assert child.returncode == -signal.SIGKILL, output
+    orch = make_orch(data_dir=data_dir, **KEEP)
+    assert orch.get_all(user_id="maya", include_superseded=True) == []
+    report = orch.check()
+    assert report.consistent, report.model_dump()
+    assert orch.get_original(sha(NOTES), user_id="maya") is None
+
+
+@pytest.mark.parametrize(
+    "point",
+    [("journal", "begin", 1, "after"), ("journal", "add_part", 1, "after")],
+    ids=lambda p: "-".join(map(str, p)),
+)
+def test_an_import_killed_before_its_parts_are_journaled_leaves_no_blob(
+    make_orch: Any, tmp_path: Path, point: tuple[str, str, int, str]
+) -> None:
+    """An import killed (SIGKILL) before all of a user's parts reached the journal is
+    dropped when the stores reopen - its blobs too, not left as orphans that `check()`
+    reports (and `--repair` keeps for `lease_ttl_s`, the user having no record) - and
+    importing the file again gives what an uninterrupted import gives."""
+    source = make_orch(data_dir=tmp_path / "source", **KEEP)
+    source.process([doc_message(NOTES)], user_id="maya")
+    export = tmp_path / "export.jsonl"
+    source.export_jsonl(export)
+    data_dir = tmp_path / "data"
+    spec = {"data_dir": str(data_dir), "call": "import", "user_id": "maya"}
+    spec |= dict(zip(("store", "method", "nth", "when"), point, strict=True))
+    child = crash_child(spec | {"source": str(export), "settings": KEEP})
+    output, _ = child.communicate(timeout=300)
+    assert child.returncode == -signal.SIGKILL, output
+    orch = make_orch(data_dir=data_dir, **KEEP)
+    assert orch.get_all(user_id="maya", include_superseded=True) == []
+    report = orch.check()
+    assert report.consistent, report.model_dump()
+    assert orch.get_original(sha(NOTES), user_id="maya") is None
+    assert orch.import_jsonl(export).blobs == 1
+    assert orch.get_original(sha(NOTES), user_id="maya") == NOTES
+    assert originals_of(orch, "maya") == originals_of(source, "maya")
+    assert orch.check().consistent
