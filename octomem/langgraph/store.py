@@ -71,6 +71,7 @@ from octomem.models import (
 )
 from octomem.orchestrator.engine import Orchestrator
 from octomem.orchestrator.events import history_event
+from octomem.orchestrator.records import Erasures
 from octomem.scopes import ANY, equals, scope_filter
 from octomem.sensitive import mask_value
 from octomem.validation import shown
@@ -187,6 +188,10 @@ class OctomemStore(BaseStore):
         values = any(isinstance(op, PutOp) and op.value is not None for op in ops)
         ops = await asyncio.to_thread(check) if values else check()
         await self.orchestrator.aopen()
+        # the batch begins: a forget of a scope it writes from here on makes it store nothing
+        since = await self.orchestrator.records.erasures(
+            self._scope_of(op.namespace) for op in ops if isinstance(op, PutOp)
+        )
         await self.index.check(self.orchestrator.embedder)
         results: list[Result] = [None] * len(ops)
         puts: dict[tuple[tuple[str, ...], str], PutOp] = {}
@@ -201,7 +206,7 @@ class OctomemStore(BaseStore):
                     results[index] = await self._search(op)
                 elif isinstance(op, ListNamespacesOp):
                     results[index] = await self._list_namespaces(op)
-        await self._apply_puts(list(puts.values()))
+        await self._apply_puts(list(puts.values()), since)
         return results
 
     @contextlib.asynccontextmanager
@@ -316,11 +321,16 @@ class OctomemStore(BaseStore):
         record = await self._record(namespace, key)
         return _item(record) if record is not None else None
 
-    async def _apply_puts(self, puts: list[PutOp]) -> None:
+    async def _apply_puts(self, puts: list[PutOp], since: Erasures) -> None:
         puts = await asyncio.to_thread(_masked_puts, puts)  # secrets never reach a store
-        scopes = [self.namespace_scope.scope(tuple(op.namespace)) for op in puts]
-        async with self.orchestrator.records.hold(s.get("user_id") for s in scopes):
+        users = [self._scope_of(op.namespace)[0] for op in puts]
+        async with self.orchestrator.records.hold(users, since=since):
             await self._write_puts(puts)
+
+    def _scope_of(self, namespace: Sequence[str]) -> tuple[str | None, str | None]:
+        """The (user_id, agent_id) whose items `namespace` holds."""
+        scope = self.namespace_scope.scope(tuple(namespace))
+        return scope["user_id"], scope["agent_id"]
 
     async def aedit(
         self,
@@ -355,7 +365,8 @@ class OctomemStore(BaseStore):
         namespace = checks.namespace(namespace, put=True)
         async with self.orchestrator.running_call():
             await self.orchestrator.aopen()
-            async with self._holding(namespace):
+            since = await self.orchestrator.records.erasures([self._scope_of(namespace)])
+            async with self._holding(namespace, since):
                 key = str(uuid.uuid4())
                 (put,) = await self._checked(namespace, key, value)
                 assert put.value is not None
@@ -367,9 +378,11 @@ class OctomemStore(BaseStore):
                 await self._write_puts([put])
                 return self.item_id(namespace, key)
 
-    def _holding(self, namespace: tuple[str, ...]) -> contextlib.AbstractAsyncContextManager[None]:
-        """The write lock of the user whose items `namespace` holds."""
-        return self.orchestrator.records.hold([self.namespace_scope.scope(namespace)["user_id"]])
+    def _holding(
+        self, namespace: tuple[str, ...], since: Erasures | None = None
+    ) -> contextlib.AbstractAsyncContextManager[None]:
+        """The write lock of the user whose items `namespace` holds (`Records.hold`)."""
+        return self.orchestrator.records.hold([self._scope_of(namespace)[0]], since=since)
 
     async def _put_held(
         self, namespace: tuple[str, ...], key: str, value: Mapping[str, Any] | None

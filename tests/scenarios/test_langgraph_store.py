@@ -420,3 +420,46 @@ def test_a_key_of_star_is_a_key_like_any_other(store: OctomemStore) -> None:
     assert store.get(ns, "*").value == {"content": "a star"}
     store.delete(ns, "*")
     assert [item.key for item in store.search(ns)] == ["prefs"]
+
+
+def test_a_put_in_flight_when_its_user_is_forgotten_stores_nothing(
+    orch: Orchestrator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch whose put began before a forget of its user, and reaches the write lock after
+    it, stores nothing (ConflictError), as `process()` does: the forget is not undone."""
+    from octomem import ConflictError
+
+    store = OctomemStore(orch)
+    ns = ("memories", "zoe")
+    store.put(ns, "before", {"content": "Zoe lives in Quibbleton."})
+    began, release = threading.Event(), threading.Event()
+    check = store.index.check
+
+    async def held(*args: Any, **kwargs: Any) -> Any:
+        began.set()  # the batch has begun; the loop stays free for the forget
+        assert await asyncio.to_thread(release.wait, 60)
+        return await check(*args, **kwargs)
+
+    monkeypatch.setattr(store.index, "check", held)
+    outcome: dict[str, Any] = {}
+
+    def put() -> None:
+        try:
+            store.put(ns, "after", {"content": "Zoe works at Flumberdyne."})
+        except Exception as exc:  # noqa: BLE001 - the outcome is the test's subject
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=put)
+    thread.start()
+    assert began.wait(60)
+    orch.forget(user_id="zoe")
+    release.set()
+    thread.join(60)
+
+    assert isinstance(outcome.get("error"), ConflictError), outcome
+    monkeypatch.undo()
+    assert store.get(ns, "after") is None and store.get(ns, "before") is None
+    assert orch.get_all(user_id="zoe", include_superseded=True) == []
+    # a put that begins after the forget stores as usual
+    store.put(ns, "later", {"content": "Zoe is back."})
+    assert store.get(ns, "later") is not None
