@@ -17,7 +17,8 @@ from chromadb.config import Settings
 from octomem.models import MemoryType
 
 _OLD_NAMES = {"extraction": "octomem_extraction"}
-_NEWER = frozenset({"outdated"})  # internal keys added after `internal`: never written then
+NEWER = frozenset({"outdated", "kept_by", "llm_types", "llm_memories"})  # added since: never
+# written by those versions
 
 
 def legacy_payload(record: dict[str, Any]) -> dict[str, Any]:
@@ -26,7 +27,7 @@ def legacy_payload(record: dict[str, Any]) -> dict[str, Any]:
     internal = data.pop("internal")
     data["metadata"] = {
         **data["metadata"],
-        **{_OLD_NAMES.get(k, k): v for k, v in internal.items() if k not in _NEWER},
+        **{_OLD_NAMES.get(k, k): v for k, v in internal.items() if k not in NEWER},
     }
     return data
 

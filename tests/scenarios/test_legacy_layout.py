@@ -14,7 +14,7 @@ from octomem.orchestrator.internals import services_of
 from octomem.orchestrator.lifecycle import upgrade_layout
 from octomem.stores.chroma import ChromaVectorStore
 from tests.conftest import T0
-from tests.legacy import chroma_entries, make_legacy_store
+from tests.legacy import NEWER, chroma_entries, make_legacy_store
 
 RAW_TURN_KEYS = ("role", "turn_index", "raw", "batch", "previous_turn")
 
@@ -68,7 +68,12 @@ def _legacy_store(make_orch: Any) -> tuple[Path, dict[str, MemoryBase], dict[str
     orch = make_orch()
     data_dir = Path(orch.settings.data_dir)
     _fill(orch)
-    records = _everything(orch)
+    records = {  # as an older version could have written them
+        i: r.model_copy(
+            update={"internal": {k: v for k, v in r.internal.items() if k not in NEWER}}
+        )
+        for i, r in _everything(orch).items()
+    }
     raw = [r for r in records.values() if r.internal.get("raw")]
     # the flag of turns whose LLM extraction is still owed
     orch.run_sync(

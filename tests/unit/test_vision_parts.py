@@ -134,7 +134,9 @@ def test_a_secret_in_a_statement_is_masked_in_every_field() -> None:
     [masked] = reply_masking.masked([record])
     assert "Quokka7731Zephyr" not in masked.model_dump_json()
     assert masked.content_hash != record.content_hash
-    clean = record.model_copy(update={"value": "Paris", "content": "The user lives in Paris."})
+    clean = record.model_copy(
+        update={"attribute": "lives_in", "value": "Paris", "content": "The user lives in Paris."}
+    )
     assert reply_masking.masked([clean]) == [clean]
 
 
