@@ -106,16 +106,8 @@ def test_a_delete_killed_mid_way_leaves_no_blob_once_reopened(
     orch = make_orch(data_dir=data_dir, **KEEP)
     orch.process([doc_message(NOTES)], user_id="maya")
     orch.close()
-    spec = {"data_dir": str(data_dir), "call": "delete_all", "user_id": "maya"}
-    spec |= dict(zip(("store", "method", "nth", "when"), point, strict=True))
-    child = crash_child(spec | {"settings": KEEP})
-    output, _ = child.communicate(timeout=300)
-    assert child.returncode == -signal.SIGKILL, output
-    orch = make_orch(data_dir=data_dir, **KEEP)
-    assert orch.get_all(user_id="maya", include_superseded=True) == []
-    report = orch.check()
-    assert report.consistent, report.model_dump()
-    assert orch.get_original(sha(NOTES), user_id="maya") is None
+    _killed({"data_dir": str(data_dir), "call": "delete_all", "user_id": "maya"}, point)
+    _nothing_of_maya(make_orch(data_dir=data_dir, **KEEP))
 
 
 @pytest.mark.parametrize(
@@ -136,16 +128,27 @@ def test_an_import_killed_before_its_parts_are_journaled_leaves_no_blob(
     source.export_jsonl(export)
     data_dir = tmp_path / "data"
     spec = {"data_dir": str(data_dir), "call": "import", "user_id": "maya"}
-    spec |= dict(zip(("store", "method", "nth", "when"), point, strict=True))
-    child = crash_child(spec | {"source": str(export), "settings": KEEP})
-    output, _ = child.communicate(timeout=300)
-    assert child.returncode == -signal.SIGKILL, output
+    _killed(spec | {"source": str(export)}, point)
     orch = make_orch(data_dir=data_dir, **KEEP)
-    assert orch.get_all(user_id="maya", include_superseded=True) == []
-    report = orch.check()
-    assert report.consistent, report.model_dump()
-    assert orch.get_original(sha(NOTES), user_id="maya") is None
+    _nothing_of_maya(orch)
     assert orch.import_jsonl(export).blobs == 1
     assert orch.get_original(sha(NOTES), user_id="maya") == NOTES
     assert originals_of(orch, "maya") == originals_of(source, "maya")
     assert orch.check().consistent
+
+
+def _killed(spec: dict[str, Any], point: tuple[str, str, int, str]) -> None:
+    """Run `spec`'s call in a child with originals kept, SIGKILLed at `point` (store,
+    method, nth call, before or after it)."""
+    spec |= dict(zip(("store", "method", "nth", "when"), point, strict=True))
+    child = crash_child(spec | {"settings": KEEP})
+    output, _ = child.communicate(timeout=300)
+    assert child.returncode == -signal.SIGKILL, output
+
+
+def _nothing_of_maya(orch: Any) -> None:
+    """No record and no blob of maya's, and the stores consistent."""
+    assert orch.get_all(user_id="maya", include_superseded=True) == []
+    report = orch.check()
+    assert report.consistent, report.model_dump()
+    assert orch.get_original(sha(NOTES), user_id="maya") is None
