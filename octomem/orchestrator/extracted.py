@@ -109,7 +109,7 @@ async def mark(
         if status == "llm":
             internal[LLM_TYPES] = sorted({*_strings(record, LLM_TYPES), *(t.value for t in types)})
             recorded = dict.fromkeys(_strings(record, LLM_MEMORIES))
-            internal[LLM_MEMORIES] = list({**recorded, **produced.get(raw[record.id], {})})
+            internal[LLM_MEMORIES] = list({**recorded, **produced.get(raw.get(record.id, ""), {})})
         if internal != record.internal:
             changed.append(record.model_copy(update={"internal": internal}))
     if changed:  # the embedded text is the same: no embedding again
