@@ -71,7 +71,7 @@ from octomem.models import (
 )
 from octomem.orchestrator.engine import Orchestrator
 from octomem.orchestrator.events import history_event
-from octomem.orchestrator.records import Erasures
+from octomem.orchestrator.locks import Seen
 from octomem.scopes import ANY, equals, scope_filter
 from octomem.sensitive import mask_value
 from octomem.validation import shown
@@ -321,7 +321,7 @@ class OctomemStore(BaseStore):
         record = await self._record(namespace, key)
         return _item(record) if record is not None else None
 
-    async def _apply_puts(self, puts: list[PutOp], since: Erasures) -> None:
+    async def _apply_puts(self, puts: list[PutOp], since: Seen) -> None:
         puts = await asyncio.to_thread(_masked_puts, puts)  # secrets never reach a store
         users = [self._scope_of(op.namespace)[0] for op in puts]
         async with self.orchestrator.records.hold(users, since=since):
@@ -379,7 +379,7 @@ class OctomemStore(BaseStore):
                 return self.item_id(namespace, key)
 
     def _holding(
-        self, namespace: tuple[str, ...], since: Erasures | None = None
+        self, namespace: tuple[str, ...], since: Seen | None = None
     ) -> contextlib.AbstractAsyncContextManager[None]:
         """The write lock of the user whose items `namespace` holds (`Records.hold`)."""
         return self.orchestrator.records.hold([self._scope_of(namespace)[0]], since=since)

@@ -335,8 +335,8 @@ async def _close(
     store an earlier octomem left with both versions current: one journaled write."""
     services = engine.services
     changes = closed_by_version(old, new, services.agents, actor=ACTOR)
-    async with services.locks.hold(old[0].user_id):
-        await services.locks.check_erasures(*scope, erasures)  # read before `old` was
+    # `erasures` were read before `old` was: a forget since then makes this write nothing
+    async with services.locks.hold(old[0].user_id, since={scope: erasures}):
         await commit(services, changes, now=utcnow(), actor=ACTOR)
 
 
@@ -376,6 +376,6 @@ async def _remove(
             (moved, history_event(moved, Operation.UPDATE, old=record, actor=ACTOR, at=at))
         )
     deleted = [r for r in records if r not in kept]
-    async with services.locks.hold(records[0].user_id):
-        await services.locks.check_erasures(*scope, erasures)  # read before `records` were
+    # `erasures` were read before `records` were: a forget since then makes this delete nothing
+    async with services.locks.hold(records[0].user_id, since={scope: erasures}):
         await commit(services, handed, now=utcnow(), deleted=deleted, actor=ACTOR)

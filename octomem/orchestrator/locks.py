@@ -80,6 +80,8 @@ def erasure_keys(user_id: str | None, agent_id: str | None) -> list[str]:
 
 
 Erasures = tuple[int, ...]
+# the erasure counts a write read when it began, per (user_id, agent_id) scope it writes
+Seen = Mapping[tuple[str | None, str | None], Erasures]
 
 
 class ScopeBusyError(StoreError):
@@ -175,11 +177,11 @@ class ScopeLocks:
         self.restore = restore
 
     @contextlib.asynccontextmanager
-    async def hold(self, user_id: str | None) -> AsyncIterator[None]:
+    async def hold(self, user_id: str | None, *, since: Seen | None = None) -> AsyncIterator[None]:
         """Hold the write lock of one user's memories (user_id None: those stored without a
         user), their unfinished writes completed; StoreError if it cannot be had within
-        timeout_s."""
-        async with self.hold_many([user_id]):
+        timeout_s. `since`: as in `hold_many`."""
+        async with self.hold_many([user_id], since=since):
             yield
 
     @contextlib.asynccontextmanager
@@ -189,11 +191,14 @@ class ScopeLocks:
         *,
         settle: bool = True,
         timeout_s: float | None = None,
+        since: Seen | None = None,
     ) -> AsyncIterator[None]:
         """Hold several users' locks, taken in one global order (no two callers deadlock),
         then (with `settle`) complete the writes of theirs that were left unfinished.
         `ScopeBusyError` if one cannot be had within `timeout_s` (default: the configured
-        lock timeout)."""
+        lock timeout). `since`: the erasure counts the write read when it began, per scope
+        (`erasures`) - ConflictError, nothing written, if one of them was forgotten since
+        (`check_erasures`)."""
         wait_s = self.timeout_s if timeout_s is None else timeout_s
         users = sorted(set(user_ids), key=scope_key)
         try:
@@ -205,6 +210,8 @@ class ScopeLocks:
                 with fence.holding(held):  # the stores refuse these writes once a lease is lost
                     if settle and self.settle is not None and users:
                         await self.settle(set(users))
+                    for (user_id, agent_id), seen in (since or {}).items():
+                        await self.check_erasures(user_id, agent_id, seen)
                     yield
         except fence.LandedLate as late:
             late.users.update(users)

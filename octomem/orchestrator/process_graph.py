@@ -194,8 +194,7 @@ def build_process_graph(services: Services) -> ProcessGraph:
         """The user's write lock, for a step of this call: ConflictError (nothing written)
         if the scope was forgotten since the call began."""
         user_id, agent_id = state.get("user_id"), state.get("agent_id")
-        async with services.locks.hold(user_id):
-            await services.locks.check_erasures(user_id, agent_id, state["erasures"])
+        async with services.locks.hold(user_id, since={(user_id, agent_id): state["erasures"]}):
             yield
 
     async def store_turns(state: ProcessState) -> dict[str, Any]:

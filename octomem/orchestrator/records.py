@@ -12,19 +12,17 @@ Await these inside `Orchestrator.running_call()` once the stores are open
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING
 
 from octomem.models import HistoryEvent, MemoryBase, MemoryType
+from octomem.orchestrator.locks import Seen
 from octomem.orchestrator.writer import delete_records, write_records
 from octomem.stores.base import Filter
 
 if TYPE_CHECKING:
     from octomem.orchestrator.services import Services
-
-Scope = tuple[str | None, str | None]  # (user_id, agent_id)
-Erasures = Mapping[Scope, tuple[int, ...]]  # `Records.erasures`
 
 
 class Records:
@@ -49,26 +47,21 @@ class Records:
         """Every stored record of this type that `where` matches (current or superseded)."""
         return await self._services.vector.list(memory_type, where=where)
 
-    async def erasures(self, scopes: Iterable[Scope]) -> Erasures:
+    async def erasures(self, scopes: Iterable[tuple[str | None, str | None]]) -> Seen:
         """The erasure counts of these (user_id, agent_id) scopes, read when a write begins:
         `hold(..., since=)` refuses it if one of them was forgotten meanwhile."""
         locks = self._services.locks
         return {scope: await locks.erasures(*scope) for scope in dict.fromkeys(scopes)}
 
-    @asynccontextmanager
-    async def hold(
-        self, user_ids: Iterable[str | None], *, since: Erasures | None = None
-    ) -> AsyncIterator[None]:
+    def hold(
+        self, user_ids: Iterable[str | None], *, since: Seen | None = None
+    ) -> AbstractAsyncContextManager[None]:
         """`async with records.hold(users):` the write locks of these users' memories, as
         every write path holds them (their unfinished writes completed first). `since`:
         what `erasures` read when the write began - ConflictError, nothing written, if one
         of those scopes was forgotten since (a forget acknowledged is never undone by a
         write that began before it)."""
-        locks = self._services.locks
-        async with locks.hold_many(user_ids):
-            for (user_id, agent_id), seen in (since or {}).items():
-                await locks.check_erasures(user_id, agent_id, seen)
-            yield
+        return self._services.locks.hold_many(user_ids, since=since)
 
     async def write(
         self,

@@ -389,10 +389,8 @@ async def import_jsonl(
         ) -> None:
             written.append(await originals.restore(services, user_id, blobs, records))
 
-        async with services.locks.hold(user_id):
-            for scope in dict.fromkeys([(user_id, None), *_agent_scopes(user_id, part)]):
-                if scope in seen:
-                    await services.locks.check_erasures(*scope, seen[scope])
+        scopes = dict.fromkeys([(user_id, None), *_agent_scopes(user_id, part)])
+        async with services.locks.hold(user_id, since={s: seen[s] for s in scopes if s in seen}):
             # the blobs inside the journaled write, before its parts: a crash leaves
             # none of them once the reopen drops an import whose parts were not all in
             await write_parts(
