@@ -344,9 +344,8 @@ class OctomemStore(BaseStore):
             raise InvalidInputError(f"memory id must be a non-empty string, got {shown(memory_id)}")
         async with self.orchestrator.running_call():
             await self.orchestrator.aopen()
-            found = await self.orchestrator.records.list(
-                MemoryType.SEMANTIC, where={"AND": [MARK_FILTER, equals("id", memory_id)]}
-            )
+            stored = await self.orchestrator.records.get(MemoryType.SEMANTIC, [memory_id])
+            found = [r for r in stored if r.internal.get(MARK)]
             if not found:
                 raise NotFoundError(f"no memory with id {memory_id!r}")
             namespace = tuple(found[0].internal["langgraph_namespace"])
