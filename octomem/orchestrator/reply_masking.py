@@ -13,9 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from octomem.models import MemoryBase, content_hash
-from octomem.sensitive import MARK, mask_value, replace_found, secret_key, secrets_across
-
-_MIN_SECRET = 4  # as `secrets_across`: shorter values are not replaced wherever they appear
+from octomem.sensitive import mask_value, replace_found, replaceable, secret_key, secrets_across
 
 # a record's fields that are not text: never masked
 _STRUCTURE = frozenset(
@@ -62,7 +60,7 @@ def _named_secrets(record: MemoryBase) -> list[str]:
         names = [getattr(record, field, None) for field in ("attribute", "key")]
         if not any(isinstance(n, str) and ":" not in n and secret_key(n) for n in names):
             return []
-    if not isinstance(value, str) or len(value.strip()) < _MIN_SECRET or MARK in value:
+    if not isinstance(value, str) or not replaceable(value.strip()):
         return []
     return [value.strip()]
 

@@ -35,6 +35,7 @@ __all__ = [
     "mask_text",
     "mask_value",
     "replace_found",
+    "replaceable",
     "secret_key",
     "secrets_across",
     "secrets_in",
@@ -98,6 +99,12 @@ def secrets_in(text: str) -> list[tuple[str, str]]:
 _MIN_SECRET = 4  # shorter values found are not replaced wherever they appear
 
 
+def replaceable(secret: str) -> bool:
+    """Whether a secret found (stripped) is replaced wherever it appears in the texts it
+    was found across: long enough not to hit ordinary words, and not a mask already."""
+    return len(secret) >= _MIN_SECRET and MARK not in secret
+
+
 def secrets_across(texts: Iterable[str], *, joined: bool = True) -> dict[str, str]:
     """The secrets `mask` finds in any of `texts`, or (`joined`) in all of them read
     together, one after the other a line apart: each as written -> its kind. For texts
@@ -108,7 +115,7 @@ def secrets_across(texts: Iterable[str], *, joined: bool = True) -> dict[str, st
     for text in [*texts, "\n".join(texts)] if joined and len(texts) > 1 else texts:
         for secret, kind in secrets_in(text):
             secret = secret.strip()
-            if len(secret) >= _MIN_SECRET and MARK not in secret:
+            if replaceable(secret):
                 found.setdefault(secret, kind)
     return found
 
