@@ -213,7 +213,7 @@ def _counted(receive: Receive, cap: int) -> Receive:
 def create_app(settings: Settings, *, audit_per_worker: bool = False) -> FastAPI:
     """The service over `settings` (its data directory holds the keys and audit log).
     `audit_per_worker`: this process writes its own audit file (one of several workers)."""
-    from octomem.service import routes_health, routes_mem0, routes_oauth, routes_v1
+    from octomem.service import access_log, routes_health, routes_mem0, routes_oauth, routes_v1
     from octomem.service.mcp_mount import McpMount
 
     configure_tracing(settings.telemetry)
@@ -223,6 +223,7 @@ def create_app(settings: Settings, *, audit_per_worker: bool = False) -> FastAPI
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        access_log.install()
         await state.keys.init()
         await state.pool.start()
         state.started = True

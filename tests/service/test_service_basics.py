@@ -84,6 +84,24 @@ def test_the_access_log_names_user_ids_unless_turned_off(svc: Service, tmp_path:
         assert "access-log-ana" not in quiet.log()
 
 
+def test_a_secret_in_a_url_is_masked_in_the_access_log(svc: Service) -> None:
+    """A client that sends a secret as a memory id or a query value does not have it
+    printed: the access log masks each path segment and query value."""
+    key = svc.key()
+    api_key = "sk-proj-ACCESSlogQ7xZ2mN4pL8vR3tY6wK9"
+    card = "4111 1111 1111 1111"
+    assert httpx.get(svc.url + f"/v1/records/{api_key}", headers=svc.auth(key)).status_code == 404
+    listed = httpx.get(
+        svc.url + "/v1/memories/", params={"user_id": card}, headers=svc.auth(key)
+    )
+    assert listed.status_code < 500
+    assert _eventually(lambda: "MASKED%20key" in svc.log() and "MASKED+card" in svc.log())
+    log = svc.log()
+    assert api_key not in log and "ACCESSlog" not in log
+    assert "4111" not in log.replace("%E2%80%A61111", "")
+    assert "GET /v1/records/[MASKED%20key%20%E2%80%A6" in log  # the rest of the path kept
+
+
 def _eventually(test: Callable[[], bool], timeout_s: float = 10) -> bool:
     deadline = time.monotonic() + timeout_s
     while not test():
