@@ -103,10 +103,11 @@ def history_item(event: HistoryEvent) -> dict[str, Any]:
 
 def add_items(result: ProcessResult, *, infer: bool = True) -> list[dict[str, Any]]:
     """What `add` answers: one item per memory operation (``event`` ADD, UPDATE, DELETE or
-    NONE); with `infer=False`, one ADD per stored message."""
+    NONE); with `infer=False`, one per message: ADD, or NONE if it was stored before."""
     if not infer:
+        added = set(result.added_turn_ids)
         return [
-            {"id": turn_id, "memory": turn.content, "event": "ADD"}
+            {"id": turn_id, "memory": turn.content, "event": "ADD" if turn_id in added else "NONE"}
             for turn_id, turn in zip(result.turn_memory_ids, result.turns, strict=True)
         ]
     items = []

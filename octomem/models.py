@@ -863,6 +863,11 @@ class ProcessResult(BaseModel):
     operations: dict[MemoryType, list[MemoryOperation]] = Field(default_factory=dict)
     turns: list[Turn] = Field(default_factory=list)
     turn_memory_ids: list[str] = Field(default_factory=list, description="raw-turn record ids")
+    added_turn_ids: list[str] = Field(
+        default_factory=list,
+        description="the raw turns this call stored; a turn stored before (a call made "
+        "again) is in turn_memory_ids only",
+    )
     agents: list[MemoryType] = Field(default_factory=list)
     llm: LLMUsage = Field(default_factory=LLMUsage)
     extraction: ExtractionReport = Field(

@@ -255,6 +255,7 @@ def build_process_graph(services: Services) -> ProcessGraph:
         inputs = [d for d in fresh if d.record.memory_type != turn_log.memory_type]
         return {
             "stored_turns": ids,
+            "added_turns": [i for i in ids if i not in stored],
             "extracted_before": done,
             "inputs": inputs,
             "pending_originals": [(r.memory_type, r.id) for r in records if originals.pending(r)],
@@ -513,6 +514,7 @@ def build_process_graph(services: Services) -> ProcessGraph:
             operations=operations,
             turns=[t.with_images([]) if t.images else t for t in turns],
             turn_memory_ids=state.get("stored_turns", []),
+            added_turn_ids=state.get("added_turns", []),
             agents=agents,
             llm=usage,
             extraction=("offline_fallback" if fell_back else extraction_.mode)

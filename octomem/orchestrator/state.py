@@ -54,6 +54,7 @@ class ProcessState(TypedDict, total=False):
     erasures: tuple[int, ...]  # the scope's erasure counts when the call began (`locks`)
     turns: list[Turn]
     stored_turns: list[str]
+    added_turns: list[str]  # the raw turns this call stored (not stored before)
     extracted_before: Extracted | None  # every turn stored and extracted by the model before
     llm_types: list[MemoryType]  # the types this call asks the model for
     inputs: list[Decision]  # what the input held (images, files), written with the turns

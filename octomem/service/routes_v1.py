@@ -103,6 +103,7 @@ class ProcessRequest(_Body):
 class ProcessResponse(_Body):
     turns: int
     turn_memory_ids: list[str]
+    added_turn_ids: list[str]
     operations: list[MemoryOperation]
     extraction: ExtractionReport
     errors: list[str]
@@ -112,6 +113,7 @@ class ProcessResponse(_Body):
         return cls(
             turns=len(result.turns),
             turn_memory_ids=result.turn_memory_ids,
+            added_turn_ids=result.added_turn_ids,
             operations=result.all_operations(),
             extraction=result.extraction,
             errors=[str(error) for error in result.errors],

@@ -174,6 +174,8 @@ def test_kill_9_mid_write_then_retry_stores_each_memory_once(tmp_path: Path) -> 
                 assert answer.status_code == 200, answer.text
                 if user_id == "crash":
                     retried[n] = answer.json()["turn_memory_ids"]
+                    if n in first:  # acknowledged before the crash: nothing new stored
+                        assert answer.json()["added_turn_ids"] == [], n
         for n, ids in first.items():
             assert retried[n] == ids, f"call {n}: its retry made other ids"
         crashed, clean = records(http, "crash"), records(http, "clean")
