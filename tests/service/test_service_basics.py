@@ -91,9 +91,7 @@ def test_a_secret_in_a_url_is_masked_in_the_access_log(svc: Service) -> None:
     api_key = "sk-proj-ACCESSlogQ7xZ2mN4pL8vR3tY6wK9"
     card = "4111 1111 1111 1111"
     assert httpx.get(svc.url + f"/v1/records/{api_key}", headers=svc.auth(key)).status_code == 404
-    listed = httpx.get(
-        svc.url + "/v1/memories/", params={"user_id": card}, headers=svc.auth(key)
-    )
+    listed = httpx.get(svc.url + "/v1/memories/", params={"user_id": card}, headers=svc.auth(key))
     assert listed.status_code < 500
     assert _eventually(lambda: "MASKED%20key" in svc.log() and "MASKED+card" in svc.log())
     log = svc.log()
