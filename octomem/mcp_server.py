@@ -45,6 +45,7 @@ from octomem.errors import ConfigurationError, InvalidInputError, OctomemError
 from octomem.media.schema import ContentPart
 from octomem.models import MemoryBase
 from octomem.orchestrator.engine import Orchestrator
+from octomem.sensitive import mask_text
 from octomem.settings import for_remote_callers, load_settings
 
 INSTRUCTIONS = (
@@ -287,15 +288,18 @@ def tools_server(access_for: Callable[[Context], Awaitable[Access]], **options: 
         try:
             access.require(RIGHTS[tool])
             return await work(access, await access.orchestrator())
-        except ToolError:
+        except ToolError as exc:
             access.count(tool_errors=1)
+            if mask_text(str(exc)) != str(exc):
+                raise ToolError(mask_text(str(exc))) from exc
             raise
         except Exception as exc:
             access.count(tool_errors=1)
             message = access.failure(exc)
             if message is None:
                 raise
-            raise ToolError(message) from exc
+            # the SDK logs a tool error's text, and it may quote what the caller sent
+            raise ToolError(mask_text(message)) from exc
 
     @server.tool()
     async def process_conversation(

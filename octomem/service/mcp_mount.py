@@ -35,6 +35,7 @@ from starlette.types import Receive, Scope, Send
 from octomem.errors import ConfigurationError, LLMError, OctomemError, StoreError
 from octomem.logs import get_logger
 from octomem.mcp_server import Access, tools_server
+from octomem.sensitive import mask_text
 from octomem.service import context
 from octomem.service.auth import Forbidden, Unauthorized
 from octomem.service.context import RequestInfo
@@ -69,7 +70,8 @@ class ServiceAccess(Caller):
         if isinstance(exc, Problem):
             return exc.detail
         if isinstance(exc, StoreError | LLMError | ConfigurationError):
-            log.warning("request %s: %s: %s", self.info.request_id, type(exc).__name__, exc)
+            text = mask_text(str(exc))
+            log.warning("request %s: %s: %s", self.info.request_id, type(exc).__name__, text)
             return (
                 "a store or the language model is unavailable; retry later "
                 f"(request id {self.info.request_id})"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import re
 import unicodedata
 from collections.abc import Callable, Iterator
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.store.base import PutOp
+from mcp.server.mcpserver.exceptions import ToolError
 
 from octomem import Memory, Orchestrator
 from octomem.langgraph import OctomemStore, create_manage_memory_tool, create_process_node
@@ -377,3 +379,22 @@ def test_a_turns_name_and_metadata_and_the_calls_metadata_are_masked(
         "channel": "web",
     }
     assert "[MASKED key …MPLE]" in raw.content and set(raw.internal["masked"]) >= {"key", "card"}
+
+
+def test_an_mcp_tool_error_does_not_quote_a_secret_the_caller_sent(
+    orch: Orchestrator, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The MCP SDK logs a tool error's text (where clients keep a server's stderr), and
+    octomem's errors quote what was sent: a secret given as a memory id is masked there."""
+    server = build_server(orch, user_id="alice")
+    secret = "sk-proj-MCPerrQ7xZ2mN4pL8vR3tY6wK9"
+    caplog.set_level(logging.INFO)
+    for tool, arguments in (
+        ("get_memory", {"memory_id": secret}),
+        ("update_memory", {"memory_id": secret, "text": "x"}),
+        ("memory_history", {"memory_id": secret}),
+    ):
+        with pytest.raises(ToolError) as raised:
+            orch.run_sync(server.call_tool(tool, arguments))
+        assert secret not in str(raised.value) and "[MASKED key" in str(raised.value), tool
+    assert secret not in caplog.text
