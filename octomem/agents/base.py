@@ -71,6 +71,9 @@ class ExtractionContext(BaseModel):
     # what the language layer read in each turn being extracted (`read_turns`): parsed
     # once per call, shared by every agent
     readings: Readings | None = None
+    # turns of the call before the ones the model is asked about, which it extracted from
+    # before (`octomem.orchestrator.extracted`): shown to it as context only
+    earlier: tuple[Turn, ...] = ()
 
     def memory_id(self, memory_type: MemoryType, *key: object, session: bool = False) -> str:
         """Deterministic id within this context's user/agent (and session if asked)."""

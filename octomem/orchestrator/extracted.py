@@ -9,9 +9,14 @@ decided from that turn (`LLM_MEMORIES`). A later call whose every turn is stored
 with those marks - a retry, the same messages sent again - does not ask the model again
 for those types: it answers NOOP for the memories recorded, as a retry of an offline call
 does. A retry that raced the first call (both asked the model) finds the marks under the
-scope's lock, before reconcile, and keeps its own candidates of those types out. A call
-with a new turn, a type not asked before, a turn whose extraction fell back to the rules,
-and `reprocess` are extracted as before.
+scope's lock, before reconcile, and keeps its own candidates of those types out.
+
+A call that sends the conversation again with new turns after it asks the model about the
+turns from the first one it has not extracted (for every type asked) on: the turns before
+are shown to it as context only (`ExtractionContext.earlier`, the last `EARLIER_TURNS` of
+them), so what it took from them before is not stored again in other words. A type not
+asked before, a turn whose extraction fell back to the rules, and `reprocess` are
+extracted from every turn, as before.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ from octomem.plans import Decision
 LLM_TYPES = "llm_types"  # raw-turn internal: the types the model was asked for
 LLM_MEMORIES = "llm_memories"  # raw-turn internal: the memories decided from the turn
 REASON = "extracted from these turns by the model before"
+EARLIER_TURNS = 8  # turns extracted before, shown as context ahead of the new ones
+EARLIER_CHARS = 4000  # ... and at most this many characters of them
 
 
 @dataclass(frozen=True)
@@ -50,8 +57,43 @@ def before(stored: Mapping[str, MemoryBase], turn_ids: Sequence[str]) -> Extract
     return Extracted(types=types, memories=tuple(memories))
 
 
+def asked_before(stored: Mapping[str, MemoryBase], turn_ids: Sequence[str]) -> list[list[str]]:
+    """For each raw turn of `turn_ids`, the types the model extracted from it before (none
+    if it is not in `stored`, read before this call wrote anything, or fell back)."""
+    asked = []
+    for turn_id in turn_ids:
+        record = stored.get(turn_id)
+        llm = record is not None and record.internal.get(EXTRACTION_FLAG) == "llm"
+        asked.append(_strings(record, LLM_TYPES) if record is not None and llm else [])
+    return asked
+
+
+def first_new(asked: Sequence[Sequence[str]], types: Iterable[MemoryType]) -> int:
+    """The index of the first turn the model has not extracted every one of `types` from
+    (`asked`: per turn, from `asked_before`); 0 - every turn - if there is none."""
+    wanted = {t.value for t in types}
+    for at, of_turn in enumerate(asked):
+        if not wanted <= set(of_turn):
+            return at
+    return 0
+
+
+def earlier(turns: Sequence[Turn], start: int) -> tuple[Turn, ...]:
+    """The turns before `start` shown to the model as context: the last `EARLIER_TURNS`,
+    within `EARLIER_CHARS`."""
+    shown: list[Turn] = []
+    size = 0
+    for turn in reversed(turns[max(0, start - EARLIER_TURNS) : start]):
+        size += len(turn.content)
+        if size > EARLIER_CHARS:
+            break
+        shown.append(turn)
+    return tuple(reversed(shown))
+
+
 async def replays(
     services: Services,
+    turns: Sequence[Turn],
     turn_ids: Sequence[str],
     candidates: Sequence[MemoryBase],
     *,
@@ -59,17 +101,22 @@ async def replays(
     asked: Iterable[MemoryType],
 ) -> tuple[list[Decision], list[MemoryBase]]:
     """Under the scope's lock, before reconcile: NOOPs for the memories the model extracted
-    from the raw turns `turn_ids` before, of the types this call `skipped` for it (see
-    `before`) and of those it `asked` the model for that a call of the same turns has
-    committed since this one began (a retry racing it); and the `candidates` left to
-    reconcile, none of those types (a reworded copy of what is stored)."""
+    from the raw turns `turn_ids` (of `turns`, in order) before, of the types this call
+    `skipped` for it (see `before`) and of those it `asked` the model for that a call of the
+    same turns has committed since this one began (a retry racing it); and the `candidates`
+    left to reconcile, none of those types (a reworded copy of what is stored). When only
+    some of the turns are extracted, a candidate of a type asked is left out if the model
+    extracted that type from every turn it came from (a call racing this one with fewer
+    turns)."""
     wanted = {*skipped, *asked}
     if not wanted:
         return [], list(candidates)
     records = await services.vector.get(services.turn_log.memory_type, list(turn_ids))
-    done = before({r.id: r for r in records}, turn_ids)
+    stored = {r.id: r for r in records}
+    done = before(stored, turn_ids)
     if done is None:
-        return [], list(candidates)
+        of_turn = dict(zip((t.id for t in turns), asked_before(stored, turn_ids), strict=False))
+        return [], [c for c in candidates if not _extracted(c, of_turn, wanted)]
     settled = {t for t in wanted if t.value in done.types}
     by_type: dict[MemoryType, list[str]] = {}
     for memory_id in done.memories:
@@ -114,6 +161,14 @@ async def mark(
             changed.append(record.model_copy(update={"internal": internal}))
     if changed:  # the embedded text is the same: no embedding again
         await services.vector.rewrite(turn_type, changed)
+
+
+def _extracted(
+    candidate: MemoryBase, of_turn: Mapping[str, Sequence[str]], types: set[MemoryType]
+) -> bool:
+    said = candidate.source.turn_ids
+    kind = candidate.memory_type
+    return bool(said) and kind in types and all(kind.value in of_turn.get(t, ()) for t in said)
 
 
 def _strings(record: MemoryBase, key: str) -> list[str]:

@@ -228,6 +228,7 @@ def build_process_graph(services: Services) -> ProcessGraph:
                     stored |= {r.id: r for r in await services.vector.get(mtype, of_type)}
                 # every turn stored and extracted by the model before: a call made again
                 done = None if state.get("turns_in") else extracted.before(stored, ids)
+                asked_before = [] if state.get("turns_in") else extracted.asked_before(stored, ids)
                 fresh = [
                     Decision(
                         operation=Operation.ADD,
@@ -257,6 +258,7 @@ def build_process_graph(services: Services) -> ProcessGraph:
             "stored_turns": ids,
             "added_turns": [i for i in ids if i not in stored],
             "extracted_before": done,
+            "asked_before": asked_before,
             "inputs": inputs,
             "pending_originals": [(r.memory_type, r.id) for r in records if originals.pending(r)],
             "candidates": [],
@@ -275,6 +277,13 @@ def build_process_graph(services: Services) -> ProcessGraph:
             # parsing is CPU work: off the event loop
             readings = await asyncio.to_thread(read_readings, turns, ctx)
         return {"user_name": user_name, "readings": readings}
+
+    def for_model(state: ProcessState | AgentTask) -> tuple[list[Turn], ExtractionContext]:
+        """The turns the model is asked about, and its context with the turns before them
+        (which it extracted from before: `extracted`)."""
+        turns, start = state["turns"], state.get("llm_from", 0)
+        ctx = context(state).model_copy(update={"earlier": extracted.earlier(turns, start)})
+        return turns[start:], ctx
 
     def wanted(state: ProcessState) -> list[MemoryType] | None:
         # infer=False stores the raw turns only: no agent reads them
@@ -297,15 +306,15 @@ def build_process_graph(services: Services) -> ProcessGraph:
             mode = config.extraction_mode if llm is not None and asked else "offline"
             extraction_ = Extraction(mode=mode)
             asking = [a.memory_type for a in asked] if mode != "offline" else []
-            update: dict[str, Any] = {"llm_types": asking}
+            start = extracted.first_new(state.get("asked_before", []), asking)
+            update: dict[str, Any] = {"llm_types": asking, "llm_from": start}
             if llm is not None and extraction_.mode == "per_agent":
                 meter = UsageMeter()
                 current.set_attribute("octomem.mode", extraction_.mode)
+                turns, ctx = for_model({**state, "llm_from": start})
                 try:
-                    picked = await extraction.route(
-                        llm, state["turns"], context(state), asked, config, meter
-                    )
-                    if any(turn.images for turn in state["turns"]):  # they describe them
+                    picked = await extraction.route(llm, turns, ctx, asked, config, meter)
+                    if any(turn.images for turn in turns):  # they describe them
                         picked += [a.memory_type for a in vision.describers(asked)]
                     for agent in asked:
                         if agent.memory_type not in picked:
@@ -340,10 +349,11 @@ def build_process_graph(services: Services) -> ProcessGraph:
             try:
                 if llm is None:  # routed here only with an LLM
                     raise LLMError("no LLM is configured")
+                turns, ctx = for_model(state)
                 picked, found, withheld = await extraction.single_call(
                     llm,
-                    state["turns"],
-                    context(state),
+                    turns,
+                    ctx,
                     asked,
                     settings.llm,
                     meter,
@@ -389,6 +399,7 @@ def build_process_graph(services: Services) -> ProcessGraph:
                 agent=mtype,
                 extractor="llm" if by_llm else "rules",
                 turns=state["turns"],
+                llm_from=state.get("llm_from", 0),
                 readings=state["readings"],
                 user_id=state.get("user_id"),
                 agent_id=state.get("agent_id"),
@@ -417,11 +428,12 @@ def build_process_graph(services: Services) -> ProcessGraph:
             if state["extractor"] == "llm" and services.llm is not None:
                 meter = UsageMeter()
                 try:
+                    turns, asked_ctx = for_model(state)
                     found, withheld = await extraction.for_agent(
                         services.llm,
                         memory_agent,
-                        state["turns"],
-                        ctx,
+                        turns,
+                        asked_ctx,
                         settings.llm,
                         meter,
                         max_images=settings.media.vision_max_images,
@@ -471,6 +483,7 @@ def build_process_graph(services: Services) -> ProcessGraph:
                 # again, see `route`), or one of the same turns committed since this began
                 replays, candidates = await extracted.replays(
                     services,
+                    turns,
                     state["stored_turns"],
                     candidates,
                     skipped=[

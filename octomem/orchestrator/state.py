@@ -56,6 +56,8 @@ class ProcessState(TypedDict, total=False):
     stored_turns: list[str]
     added_turns: list[str]  # the raw turns this call stored (not stored before)
     extracted_before: Extracted | None  # every turn stored and extracted by the model before
+    asked_before: list[list[str]]  # per turn, the types the model extracted from it before
+    llm_from: int  # the model is asked about turns[llm_from:] (`extracted.first_new`)
     llm_types: list[MemoryType]  # the types this call asks the model for
     inputs: list[Decision]  # what the input held (images, files), written with the turns
     # records written with the turns that wait on a vision model's reply (`originals.PENDING`)
@@ -82,6 +84,7 @@ class AgentTask(TypedDict):
     agent: MemoryType
     extractor: Literal["rules", "llm"]
     turns: list[Turn]
+    llm_from: int  # the model is asked about turns[llm_from:], the rules about all
     readings: list[TurnReading]
     user_id: str | None
     agent_id: str | None

@@ -24,11 +24,22 @@ SYSTEM = (
 def transcript(turns: Sequence[Turn]) -> str:
     lines = []
     for number, turn in enumerate(turns):
-        who = f"{turn.role}" + (f" ({turn.name})" if turn.name else "")
-        lines.append(f"[{number}] {turn.timestamp.isoformat()} {who}: {turn.content}")
+        lines.append(f"[{number}] {_line(turn)}")
     return "\n".join(lines)
 
 
 def context_lines(ctx: ExtractionContext) -> str:
     known = ctx.user_name or "unknown"
-    return f"Known name of the user: {known}. Now: {ctx.now.isoformat()}."
+    lines = f"Known name of the user: {known}. Now: {ctx.now.isoformat()}."
+    if ctx.earlier:
+        said = "\n".join(f"- {_line(turn)}" for turn in ctx.earlier)
+        lines += (
+            "\n\nEarlier in this conversation, remembered already (context only: extract "
+            f"nothing from these lines):\n{said}"
+        )
+    return lines
+
+
+def _line(turn: Turn) -> str:
+    who = f"{turn.role}" + (f" ({turn.name})" if turn.name else "")
+    return f"{turn.timestamp.isoformat()} {who}: {turn.content}"

@@ -842,6 +842,129 @@ def test_a_retry_racing_the_first_call_keeps_one_fact(llm_orch, mode: str) -> No
     assert {r.operations[MemoryType.SEMANTIC][0].memory_id for r in results} == {hobby.id}
 
 
+def _reading_the_conversation() -> tuple[Extract, list[str]]:
+    """A model that extracts a fact from each line of the conversation it is asked about
+    (not from the earlier lines shown as context), worded differently each time it is
+    asked; and the conversation sections it was sent."""
+    hobbies = {"chess": "chess", "tea": "tea", "swim": "swimming"}
+    sent: list[str] = []
+
+    def extract(request: ScriptedRequest) -> ExtractionOutput:
+        conversation = request.prompt.split("Conversation:\n", 1)[1].split("\n\n", 1)[0]
+        if request.purpose != "route":
+            sent.append(conversation)
+        found = []
+        for line in conversation.splitlines():
+            turn = int(line[1 : line.index("]")])
+            for word, hobby in hobbies.items():
+                if word in line:
+                    worded = f"{hobby} ({len(sent)})" if len(sent) > 1 else hobby
+                    found.append(fact(f"likes_{word}", worded, f"Alice likes {worded}.", turn))
+        return facts(*found)
+
+    return extract, sent
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_conversation_sent_again_with_new_turns_asks_the_model_about_those_alone(
+    llm_orch, mode: str
+) -> None:
+    """A caller that sends the whole conversation again with a new turn at the end: the
+    model is asked about the new turn, shown the earlier ones as context only, so what it
+    took from them before is not stored again in other words."""
+    extract, sent = _reading_the_conversation()
+    orch, _ = llm_orch(from_extraction(extract), mode)
+    one = [{"role": "user", "content": "I play chess every Sunday.", "id": "m1"}]
+    two = [*one, {"role": "user", "content": "And I like tea.", "id": "m2"}]
+    three = [*two, {"role": "user", "content": "I swim on Mondays.", "id": "m3"}]
+    orch.process(one, user_id="alice", timestamp=T0, memory_types=["semantic"])
+    second = orch.process(two, user_id="alice", timestamp=T0, memory_types=["semantic"])
+    orch.process(three, user_id="alice", timestamp=T0, memory_types=["semantic"])
+
+    assert [("chess" in s, "tea" in s, "swim" in s) for s in sent] == [
+        (True, False, False),
+        (False, True, False),
+        (False, False, True),
+    ]
+    values = sorted(m.value for m in current(orch, MemoryType.SEMANTIC))
+    assert values == ["chess", "swimming (3)", "tea (2)"]
+    ops = second.operations[MemoryType.SEMANTIC]
+    (added,) = [op for op in ops if op.operation is Operation.ADD]
+    assert added.text == "Alice likes tea (2)."
+    # the whole conversation once more: nothing is asked, nothing new stored
+    again = orch.process(three, user_id="alice", timestamp=T0, memory_types=["semantic"])
+    assert again.llm.calls == 0 and len(sent) == 3
+    assert sorted(m.value for m in current(orch, MemoryType.SEMANTIC)) == values
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_call_racing_one_with_fewer_turns_keeps_one_fact_of_theirs(llm_orch, mode: str) -> None:
+    """The conversation sent twice at once, the second time with one more turn: both ask a
+    rewording model about the first turn; the longer call, committing second, keeps nothing
+    more of it (and stores the tea of its new turn)."""
+    import threading
+
+    barrier = threading.Barrier(2)
+    shorter_done = threading.Event()
+    extract, sent = _reading_the_conversation()
+
+    def racing(request: ScriptedRequest) -> ExtractionOutput:
+        asking = request.purpose.startswith("extract")  # "extract:semantic": per_agent
+        if asking or request.purpose == "route":
+            barrier.wait(timeout=30)  # both calls are asking the model before either commits
+        if asking and "tea" in request.prompt:
+            assert shorter_done.wait(timeout=30)  # the shorter call commits first
+        return extract(request)
+
+    orch, _ = llm_orch(from_extraction(racing), mode, model_kw={"in_thread": True})
+    one = [{"role": "user", "content": "I play chess every Sunday.", "id": "m1"}]
+    two = [*one, {"role": "user", "content": "And I like tea.", "id": "m2"}]
+    results: list[Any] = []
+
+    def call(messages: list[dict[str, str]]) -> None:
+        results.append(
+            orch.process(messages, user_id="alice", timestamp=T0, memory_types=["semantic"])
+        )
+        if len(messages) == 1:
+            shorter_done.set()
+
+    threads = [threading.Thread(target=call, args=(messages,)) for messages in (one, two)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(results) == 2 and all("chess" in s for s in sent)  # both asked about it
+    stored = current(orch, MemoryType.SEMANTIC)
+    assert sorted(m.attribute for m in stored) == ["likes_chess", "likes_tea"]
+    done = [op.operation for r in results for op in r.operations[MemoryType.SEMANTIC]]
+    # no reworded chess replaced the first (the call committing second may say NOOP)
+    assert sorted(op for op in done if op is not Operation.NOOP) == [Operation.ADD] * 2
+
+
+def test_the_model_is_shown_the_earlier_turns_as_context() -> None:
+    """The turns before the new ones are in the prompt as context, unnumbered (the model
+    cannot name them as a fact's source), the last few of them only."""
+    from octomem.agents.base import ExtractionContext
+    from octomem.models import Scope, Turn
+    from octomem.orchestrator import extracted
+    from octomem.prompts.common import context_lines
+
+    turns = [
+        Turn(id=f"t{i}", index=i, role="user", content=f"line number {i}", timestamp=T0)
+        for i in range(12)
+    ]
+    ctx = ExtractionContext(
+        scope=Scope(user_id="alice"), now=T0, earlier=extracted.earlier(turns, 10)
+    )
+    lines = context_lines(ctx)
+    shown = [i for i in range(12) if f"line number {i}\n" in lines + "\n"]
+    assert shown == list(range(10 - extracted.EARLIER_TURNS, 10))
+    assert "[" not in lines.split("context only", 1)[1]
+    long = [t.model_copy(update={"content": "x" * 5000}) for t in turns[:2]]
+    assert extracted.earlier(long, 2) == ()  # too long to show: none rather than a cut one
+
+
 def test_a_new_turn_or_type_or_a_fallen_back_turn_is_asked_again(llm_orch) -> None:
     """Only a call whose every turn the model already extracted, for the types asked, is
     not asked again."""

@@ -582,9 +582,10 @@ def test_a_retry_whose_reply_reads_no_secret_keeps_an_image_withheld(
     vision_orch: Any, tmp_path: Path
 ) -> None:
     """The call is settled (the model read a secret in the image: withheld), then sent
-    again with one more turn (so the model is asked again: the same turns alone are not)
-    and this time the model's reply holds none: the stored records still say withheld, so
-    its bytes are not written (no secret, no orphan blob)."""
+    again with one more turn and more memory types (so the model is asked about every turn
+    again: turns it extracted every type asked from are not) and this time the model's
+    reply holds none: the stored records still say withheld, so its bytes are not written
+    (no secret, no orphan blob)."""
     needs("rapidocr_onnxruntime")
     data_dir = tmp_path / "data"
     shown: list[int] = []
@@ -600,7 +601,9 @@ def test_a_retry_whose_reply_reads_no_secret_keeps_an_image_withheld(
     image = render(["Harbour walk, pier 9"])
     sent = {**message(image, text="Here is my router."), "id": "msg-1"}
     when = datetime(2026, 1, 1, tzinfo=UTC)
-    first = orch.process([sent], user_id="dev", session_id="s", timestamp=when)
+    first = orch.process(
+        [sent], user_id="dev", session_id="s", timestamp=when, memory_types=["resource"]
+    )
     more = {"role": "user", "content": "It is the new one.", "id": "msg-2"}
     again = orch.process([sent, more], user_id="dev", session_id="s", timestamp=when)
     assert first.turn_memory_ids == again.turn_memory_ids[:1] and len(shown) == 2
