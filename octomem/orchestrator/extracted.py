@@ -57,6 +57,15 @@ def before(stored: Mapping[str, MemoryBase], turn_ids: Sequence[str]) -> Extract
     return Extracted(types=types, memories=tuple(memories))
 
 
+def unchanged(
+    stored: Mapping[str, MemoryBase], records: Iterable[MemoryBase]
+) -> dict[str, MemoryBase]:
+    """The `stored` raw turns that say what this call's `records` of them say: a message
+    sent again under its id with other words is a turn the model has not read."""
+    said = {r.id: r.content for r in records}
+    return {i: r for i, r in stored.items() if said.get(i) == r.content}
+
+
 def asked_before(stored: Mapping[str, MemoryBase], turn_ids: Sequence[str]) -> list[list[str]]:
     """For each raw turn of `turn_ids`, the types the model extracted from it before (none
     if it is not in `stored`, read before this call wrote anything, or fell back)."""

@@ -227,8 +227,10 @@ def build_process_graph(services: Services) -> ProcessGraph:
                     of_type = [r.id for r in records if r.memory_type == mtype]
                     stored |= {r.id: r for r in await services.vector.get(mtype, of_type)}
                 # every turn stored and extracted by the model before: a call made again
-                done = None if state.get("turns_in") else extracted.before(stored, ids)
-                asked_before = [] if state.get("turns_in") else extracted.asked_before(stored, ids)
+                # (a turn sent again under its id with other words is extracted again)
+                same = extracted.unchanged(stored, records)
+                done = None if state.get("turns_in") else extracted.before(same, ids)
+                asked_before = [] if state.get("turns_in") else extracted.asked_before(same, ids)
                 fresh = [
                     Decision(
                         operation=Operation.ADD,

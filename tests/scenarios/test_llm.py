@@ -965,7 +965,7 @@ def test_the_model_is_shown_the_earlier_turns_as_context() -> None:
     assert extracted.earlier(long, 2) == ()  # too long to show: none rather than a cut one
 
 
-def test_a_new_turn_or_type_or_a_fallen_back_turn_is_asked_again(llm_orch) -> None:
+def test_a_new_turn_or_type_or_a_fallen_back_or_edited_turn_is_asked_again(llm_orch) -> None:
     """Only a call whose every turn the model already extracted, for the types asked, is
     not asked again."""
     fail = {"now": False}
@@ -1001,3 +1001,10 @@ def test_a_new_turn_or_type_or_a_fallen_back_turn_is_asked_again(llm_orch) -> No
         timestamp=T0,
     )
     assert model.calls() > calls  # its extraction fell back: the model is still owed it
+    calls = model.calls()
+    orch.process(
+        [{"role": "user", "content": "I swim on Tuesdays now.", "id": "m3"}],
+        user_id="alice",
+        timestamp=T0,
+    )
+    assert model.calls() > calls  # the same message id with other words
