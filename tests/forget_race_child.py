@@ -4,17 +4,21 @@ Chroma server and Bolt graph server).
 
     python tests/forget_race_child.py '{"data_dir": ..., "settings": {...},
         "call": "process" | "put" | "import", "user_id": ..., "text": ..., "source": ...,
-        "pauses": ["write", "extract"], "nth": 1, "go": <path>}'
+        "pauses": ["write", "extract"] (from "extract", "write", "sent",
+        "erasures", "checked"), "type": "semantic", "go": <path>}'
 
-The process() runs with a scripted model (`octomem.testing.ScriptedModel`) that extracts
-one fact of the text. Where it pauses (each point once, in the order the call reaches
+A process() that pauses in "extract" runs with a scripted model
+(`octomem.testing.ScriptedModel`) that extracts one fact of the text; the others with
+octomem's rules (no model). Where it pauses (each point once, in the order the call reaches
 them):
 
 - "extract": in the model's extraction, between the call's two lock holds (its raw turns
   stored, nothing extracted written); the model runs in a thread, as one behind a network;
-- "write": before the `nth` vector upsert, inside the user's write lock, its lease held
-  and renewed (the wait is on the event loop, which keeps running); it says which memory
-  type it was about to write ("writing semantic");
+- "write": before the first vector upsert of memory type `type`, inside the user's write
+  lock, its lease held and renewed (the wait is on the event loop, which keeps running);
+- "sent": the same, after the write's fence check (`fence.verify`), before its request
+  goes to the Chroma server (the test stops the process there with SIGSTOP, its lease
+  lapses, and its request lands late once it resumes);
 - "erasures": a LangGraph store put, after it read the scope's erasure counts and before
   it takes the lock;
 - "checked": an import, after it read the erasure counts and checked the file, before it
@@ -55,11 +59,17 @@ class Pauses:
     def __init__(self, points: list[str], go: str) -> None:
         self.points = points
         self.go = go
+        self.reached: set[str] = set()
 
     def __contains__(self, point: str) -> bool:
         return point in self.points
 
+    def passed(self, point: str) -> bool:
+        """Whether this point was reached already (each pauses once)."""
+        return point in self.reached
+
     def _release(self, point: str) -> Path:
+        self.reached.add(point)
         print("paused", flush=True)
         return Path(f"{self.go}.{self.points.index(point)}")
 
@@ -102,20 +112,27 @@ def _script(spec: dict[str, Any], pauses: Pauses) -> Any:
 
 
 def _arm(orch: Orchestrator, spec: dict[str, Any], pauses: Pauses) -> None:
+    vector = services_of(orch).vector
     if "write" in pauses:
-        vector = services_of(orch).vector
-        real = vector.upsert
-        calls = 0
+        upsert = vector.upsert
 
-        async def upsert(*args: Any, **kwargs: Any) -> Any:
-            nonlocal calls
-            calls += 1
-            if calls == spec["nth"]:
-                print(f"writing {args[0].value}", flush=True)  # the type it was about to write
+        async def upserting(memory_type: MemoryType, *args: Any, **kwargs: Any) -> Any:
+            if memory_type.value == spec["type"] and not pauses.passed("write"):
+                print(f"writing {memory_type.value}", flush=True)
                 await pauses.await_("write")
-            return await real(*args, **kwargs)
+            return await upsert(memory_type, *args, **kwargs)
 
-        vector.upsert = upsert  # type: ignore[method-assign]
+        vector.upsert = upserting  # type: ignore[method-assign]
+    if "sent" in pauses:
+        send = vector._on
+
+        async def sending(what: str, memory_type: MemoryType, *args: Any, **kwargs: Any) -> Any:
+            if what == "upsert" and memory_type.value == spec["type"] and not pauses.passed("sent"):
+                print(f"sending {memory_type.value}", flush=True)
+                await pauses.await_("sent")
+            return await send(what, memory_type, *args, **kwargs)
+
+        vector._on = sending  # type: ignore[method-assign]
     if "erasures" in pauses:
         read = Records.erasures
 
@@ -141,7 +158,7 @@ def main() -> None:
     pauses = Pauses(spec["pauses"], spec["go"])
     settings = spec.get("settings", {})
     with contextlib.ExitStack() as stack:
-        if spec["call"] == "process":  # litellm only where a model is asked (its import is slow)
+        if "extract" in pauses:  # else rules extract: litellm's import takes seconds
             model = ScriptedModel(_script(spec, pauses), name="forget-race", in_thread=True)
             stack.enter_context(model)
             settings = {**settings, "llm": {"model": model.model, "max_retries": 1}}

@@ -107,6 +107,10 @@ class ProcessA:
         self._release()
         self.said += "".join(_wait_for(self.child, "paused"))
 
+    def release_stopped(self) -> None:
+        """Release A's pause point while A is stopped: it goes on once continued."""
+        self._release()
+
     def finish(self) -> tuple[int, str]:
         """Let A go on to the end; its exit code and what it said."""
         while self.released < self.pauses:
@@ -221,7 +225,7 @@ def test_a_forget_between_a_process_two_lock_holds_makes_it_store_nothing(
     """A has stored its raw turn (first hold) and is in the model's extraction when B
     forgets maya: A's commit (second hold) fails with ConflictError, writes nothing."""
     maya, ana = uid("maya"), uid("ana")
-    text = f"I moved to Flumberdyne ({_mark(maya)})."
+    text = f"I live in Flumberdyne ({_mark(maya)})."
     a = process_a(call="process", user_id=maya, text=text, pauses=["extract"])
     b, before = _host_b(host, maya)
     a.begin()
@@ -242,11 +246,10 @@ def test_a_forget_waits_for_a_commit_under_way_then_erases_it(
     extracted when B forgets maya: B waits for A's lease, A's commit finishes, and then B
     erases everything of maya's, A's turn and fact included."""
     maya, ana = uid("maya"), uid("ana")
-    text = f"I moved to Flumberdyne ({_mark(maya)})."
-    a = process_a(call="process", user_id=maya, text=text, pauses=["write"], nth=2)
+    text = f"I live in Flumberdyne ({_mark(maya)})."
+    a = process_a(call="process", user_id=maya, text=text, pauses=["write"], type="semantic")
     b, before = _host_b(host, maya)
     a.begin()
-    assert "writing semantic" in a.said, a.said  # the fact it extracted, lease held
     report = _forget_once_lease_is_seen_taken(b, maya)
     _write_ana(b, ana)  # another user's writes do not wait for maya's lock
     code, said = a.finish()
@@ -263,11 +266,12 @@ def test_a_forget_waits_for_a_process_storing_its_turns_and_its_commit_stores_no
     A's lease and erases the turn once A lets go; A's commit, after its extraction, then
     fails with ConflictError and writes nothing."""
     maya, ana = uid("maya"), uid("ana")
-    text = f"I moved to Flumberdyne ({_mark(maya)})."
-    a = process_a(call="process", user_id=maya, text=text, pauses=["write", "extract"], nth=1)
+    text = f"I live in Flumberdyne ({_mark(maya)})."
+    a = process_a(
+        call="process", user_id=maya, text=text, pauses=["write", "extract"], type="episodic"
+    )
     b, before = _host_b(host, maya)
     a.begin()
-    assert "writing episodic" in a.said, a.said  # its raw turn, lease held
     report = _forget_once_lease_is_seen_taken(b, maya)
     a.release()  # A stores its turn, lets go of the lock and pauses in its extraction
     assert report().total_memories == len(before) + 1  # A's turn with the rest
@@ -329,14 +333,43 @@ def test_a_forget_after_the_writer_was_killed_holding_the_lock_erases_its_write(
     journaled and partly done: B's forget waits for the lease to lapse (lease_ttl_s),
     completes A's write from the shared journal and then erases it with the rest."""
     maya, ana = uid("maya"), uid("ana")
-    text = f"I moved to Flumberdyne ({_mark(maya)})."
-    a = process_a(call="process", user_id=maya, text=text, pauses=["write"], nth=2)
+    text = f"I live in Flumberdyne ({_mark(maya)})."
+    a = process_a(call="process", user_id=maya, text=text, pauses=["write"], type="semantic")
     b, before = _host_b(host, maya)
     a.begin()
-    assert "writing semantic" in a.said, a.said  # the fact it extracted, lease held
     a.kill()
     _write_ana(b, ana)
     forgotten = b.forget(user_id=maya)
     assert forgotten.total_memories >= len(before) + 2  # A's turn and its fact
+    _assert_maya_gone(b, server_stores, maya, before)
+    _assert_ana_intact(b, ana)
+
+
+@pytest.mark.parametrize("at", ["write", "sent"], ids=["before-fence-check", "after-it"])
+def test_a_writer_stalled_past_its_lease_cannot_bring_back_a_forgotten_user(
+    server_stores: dict[str, Any], host: Any, process_a: Any, uid: Any, at: str
+) -> None:
+    """A is stopped (SIGSTOP) holding maya's lease in the middle of its commit, before it
+    writes its fact to Chroma - before its fence check, or after it with the request not
+    yet sent. Its lease lapses; B's forget takes it, completes A's journaled write and
+    erases maya. A resumes: its write is refused (LeaseLostError), or lands late and is
+    undone from the history log, where nothing of maya is left (LandedLate). Either way A's
+    call fails with a ConflictError and nothing of maya remains."""
+    maya, ana = uid("maya"), uid("ana")
+    text = f"I live in Flumberdyne ({_mark(maya)})."
+    a = process_a(call="process", user_id=maya, text=text, pauses=[at], type="semantic")
+    b, before = _host_b(host, maya)
+    a.begin()
+    os.kill(a.child.pid, signal.SIGSTOP)  # its lease renewals stop with it
+    try:
+        forgotten = b.forget(user_id=maya)  # once A's lease has lapsed
+        _write_ana(b, ana)
+        a.release_stopped()
+    finally:
+        os.kill(a.child.pid, signal.SIGCONT)
+    code, said = a.finish()
+    assert forgotten.total_memories >= len(before) + 2  # A's turn and fact, completed by B
+    expected = "LeaseLostError" if at == "write" else "LandedLate"
+    assert code == 3 and expected in said, said
     _assert_maya_gone(b, server_stores, maya, before)
     _assert_ana_intact(b, ana)
