@@ -18,7 +18,9 @@ them):
   lock, its lease held and renewed (the wait is on the event loop, which keeps running);
 - "sent": the same, after the write's fence check (`fence.verify`), before its request
   goes to the Chroma server (the test stops the process there with SIGSTOP, its lease
-  lapses, and its request lands late once it resumes);
+  lapses, and its request lands late once it resumes); with "die_after_sent" the
+  process kills itself (SIGKILL) once that request has landed, before it checks its
+  lease again;
 - "erasures": a LangGraph store put, after it read the scope's erasure counts and before
   it takes the lock;
 - "checked": an import, after it read the erasure counts and checked the file, before it
@@ -36,6 +38,7 @@ import asyncio
 import contextlib
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -130,6 +133,11 @@ def _arm(orch: Orchestrator, spec: dict[str, Any], pauses: Pauses) -> None:
             if what == "upsert" and memory_type.value == spec["type"] and not pauses.passed("sent"):
                 print(f"sending {memory_type.value}", flush=True)
                 await pauses.await_("sent")
+                result = await send(what, memory_type, *args, **kwargs)
+                if spec.get("die_after_sent"):
+                    print("landed", flush=True)
+                    os.kill(os.getpid(), signal.SIGKILL)
+                return result
             return await send(what, memory_type, *args, **kwargs)
 
         vector._on = sending  # type: ignore[method-assign]

@@ -373,3 +373,40 @@ def test_a_writer_stalled_past_its_lease_cannot_bring_back_a_forgotten_user(
     assert code == 3 and expected in said, said
     _assert_maya_gone(b, server_stores, maya, before)
     _assert_ana_intact(b, ana)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known defect: a late Chroma write whose writer dies before it undoes it "
+    "outlives the forget, and check(repair=True) re-logs and re-indexes it",
+)
+def test_a_stalled_writer_killed_once_its_late_write_landed_leaves_nothing_of_the_user(
+    server_stores: dict[str, Any], host: Any, process_a: Any, uid: Any
+) -> None:
+    """As above, A stopped after its fence check; but once its late request has reached
+    Chroma, A dies before its second check, so nobody puts back what the history log says.
+    Chroma has no conditional writes: maya's facts are back in Chroma, the canonical
+    store, with no history, keyword entry or graph node; check() reports them, and
+    check(repair=True) restores them into every store (the limit docs/deployment.md
+    names under Fencing, and docs/operations.md under Forgetting a user)."""
+    maya = uid("maya")
+    text = f"I live in Flumberdyne ({_mark(maya)})."
+    a = process_a(
+        call="process",
+        user_id=maya,
+        text=text,
+        pauses=["sent"],
+        type="semantic",
+        die_after_sent=True,
+    )
+    b, before = _host_b(host, maya)
+    a.begin()
+    os.kill(a.child.pid, signal.SIGSTOP)
+    try:
+        b.forget(user_id=maya)  # once A's lease has lapsed
+        a.release_stopped()
+    finally:
+        os.kill(a.child.pid, signal.SIGCONT)
+    code, said = a.finish()
+    assert code == -signal.SIGKILL and "landed" in said, said
+    _assert_maya_gone(b, server_stores, maya, before)
