@@ -44,12 +44,14 @@ from tests.integration.test_scale_out import (
 pytestmark = pytest.mark.integration
 
 CHILD = Path(__file__).resolve().parents[1] / "forget_race_child.py"
-LEASE_S = 2.0  # short, so a killed host's lease lapses within the test
+# A's lease where a test waits for it to lapse (A killed or stopped); else, and always
+# for B, the default 30 s, so that a loaded machine never takes a lease from a live holder
+LEASE_S = 2.0
 FORGOTTEN = "forgotten while this call was running"
 
 
-def _settings(server_stores: dict[str, Any]) -> dict[str, Any]:
-    return {**server_stores, "concurrency": {"lease_ttl_s": LEASE_S, "lock_timeout_s": 60}}
+def _settings(server_stores: dict[str, Any], lease_s: float = 30.0) -> dict[str, Any]:
+    return {**server_stores, "concurrency": {"lease_ttl_s": lease_s, "lock_timeout_s": 60}}
 
 
 @pytest.fixture
@@ -72,13 +74,15 @@ class ProcessA:
     """The child process that writes for maya: started at once (its imports and stores
     take seconds, meanwhile the test prepares B), its call begun by `begin`."""
 
-    def __init__(self, tmp_path: Path, server_stores: dict[str, Any], **spec: Any) -> None:
+    def __init__(
+        self, tmp_path: Path, server_stores: dict[str, Any], lease_s: float = 30.0, **spec: Any
+    ) -> None:
         self.go = tmp_path / "go"
         self.pauses = len(spec["pauses"])
         self.released = 0
         spec = {
             "data_dir": str(tmp_path / "host-a"),
-            "settings": _settings(server_stores),
+            "settings": _settings(server_stores, lease_s),
             "go": str(self.go),
             "value": "Flumberdyne",
             **spec,
@@ -334,7 +338,9 @@ def test_a_forget_after_the_writer_was_killed_holding_the_lock_erases_its_write(
     completes A's write from the shared journal and then erases it with the rest."""
     maya, ana = uid("maya"), uid("ana")
     text = f"I live in Flumberdyne ({_mark(maya)})."
-    a = process_a(call="process", user_id=maya, text=text, pauses=["write"], type="semantic")
+    a = process_a(
+        call="process", user_id=maya, text=text, pauses=["write"], type="semantic", lease_s=LEASE_S
+    )
     b, before = _host_b(host, maya)
     a.begin()
     a.kill()
@@ -357,7 +363,9 @@ def test_a_writer_stalled_past_its_lease_cannot_bring_back_a_forgotten_user(
     call fails with a ConflictError and nothing of maya remains."""
     maya, ana = uid("maya"), uid("ana")
     text = f"I live in Flumberdyne ({_mark(maya)})."
-    a = process_a(call="process", user_id=maya, text=text, pauses=[at], type="semantic")
+    a = process_a(
+        call="process", user_id=maya, text=text, pauses=[at], type="semantic", lease_s=LEASE_S
+    )
     b, before = _host_b(host, maya)
     a.begin()
     os.kill(a.child.pid, signal.SIGSTOP)  # its lease renewals stop with it
@@ -397,6 +405,7 @@ def test_a_stalled_writer_killed_once_its_late_write_landed_leaves_nothing_of_th
         text=text,
         pauses=["sent"],
         type="semantic",
+        lease_s=LEASE_S,
         die_after_sent=True,
     )
     b, before = _host_b(host, maya)
