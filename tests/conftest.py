@@ -58,6 +58,7 @@ SERVER_PARAMS = frozenset({"arcadedb", "http", "server"})
 SERVER_FILES = frozenset(
     {
         "tests/integration/test_deployments_server.py",
+        "tests/integration/test_forget_across_processes.py",
         "tests/integration/test_hosts_share_keyword_index.py",
         "tests/integration/test_id_key_server.py",
         "tests/integration/test_keys_server.py",
