@@ -286,13 +286,15 @@ def read_lines(source: str | os.PathLike[str] | IO[str]) -> list[dict[str, Any]]
 
 # what an import never masks: ids, hashes, scopes, times, kinds - the structure of a line,
 # of the record it holds and of its history events; the same names deeper (in metadata)
-# are text like any other
+# are text like any other. A history event's actor and a record's extractor (in its
+# `source`) are free text a file may hold anything in: masked.
 _STRUCTURE = frozenset(
     "type format version id memory_id memory_type user_id agent_id session_id content_hash "
-    "subject_id object_id operation actor at created_at updated_at exported_at valid_from "
-    "valid_to valid_at invalid_at expires_at occurred_at source".split()
+    "subject_id object_id operation at created_at updated_at exported_at valid_from "
+    "valid_to valid_at invalid_at expires_at occurred_at".split()
 )
-_HOLDS_PARTS = ("record", "history")  # a line's record and events, an event's record
+_SOURCE_IDS = frozenset({"turn_ids", "message_ids"})  # a record's source: the ids it names
+_HOLDS_PARTS = ("record", "history", "source")  # a line's record and events, an event's record
 
 
 def _masked(part: Any) -> Any:
@@ -311,6 +313,12 @@ def _masked(part: Any) -> Any:
             out[key] = None if value is None else _masked(value)
         elif key == "history":
             out[key] = [_masked(e) for e in value] if isinstance(value, list) else mask_value(value)
+        elif key == "source":
+            out[key] = (
+                {k: v if k in _SOURCE_IDS else mask_value(v) for k, v in value.items()}
+                if isinstance(value, dict)
+                else mask_value(value)
+            )
     return out
 
 
