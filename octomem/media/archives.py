@@ -16,7 +16,6 @@ from __future__ import annotations
 import email
 import email.policy
 import io
-import json
 import re
 import zipfile
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from email.utils import parseaddr, parsedate_to_datetime
 from typing import Any
 
 from octomem.errors import InvalidInputError
+from octomem.validation import parse_json
 
 _MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
 _DAY = re.compile(r"^(?P<channel>[^/]+)/(?P<day>\d{4}-\d{2}-\d{2})\.json$")
@@ -101,9 +101,11 @@ def _json(archive: zipfile.ZipFile, name: str, budget: list[int], *, default: An
             "said less): refused as a possible zip bomb"
         )
     try:
-        value = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
         raise InvalidInputError(f"{name!r} of the Slack export is not JSON ({exc})") from None
+    # bounded depth and integers: Python's parser would end the run with a RecursionError
+    value = parse_json(text, f"{name!r} of the Slack export")
     if not isinstance(value, list):
         raise InvalidInputError(f"{name!r} of the Slack export is not a JSON list")
     return value

@@ -129,3 +129,24 @@ def test_a_zip_that_is_no_slack_export_is_skipped(make_orch: Any, tmp_path: Path
     assert "not a Slack export" in reasons["other.zip"]
     assert "zip bomb" in reasons["bomb.zip"]
     assert orch.get_all(user_id="u") == []
+
+
+def test_a_slack_export_nested_too_deep_or_holding_a_huge_number_is_skipped(
+    make_orch: Any, tmp_path: Path
+) -> None:
+    """JSON a Python parser cannot take (nested 100,000 deep, an integer of 5,000 digits)
+    is a reason to skip the file, not a RecursionError or ValueError ending the run."""
+    folder = tmp_path / "f"
+    folder.mkdir()
+    deep = b"[" * 100_000 + b"]" * 100_000
+    (folder / "deep.zip").write_bytes(slack_zip({"launch/2024-03-05.json": deep}))
+    (folder / "long.zip").write_bytes(
+        slack_zip({"launch/2024-03-05.json": b"[" + b"7" * 5000 + b"]"})
+    )
+    (folder / "note.md").write_text("The spare key is under the blue pot.", encoding="utf-8")
+    orch = make_orch(data_dir=tmp_path / "data")
+    report = orch.ingest(folder, user_id="u")
+    assert report.added == ["note.md"]
+    reasons = dict(report.skipped)
+    assert "nested" in reasons["deep.zip"] and "launch/2024-03-05.json" in reasons["deep.zip"]
+    assert "launch/2024-03-05.json" in reasons["long.zip"]
