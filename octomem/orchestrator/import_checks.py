@@ -19,6 +19,11 @@ line is rejected when
 - a relation links entities that are neither in the file nor stored for its user;
 - a file it says was kept (`media.keep_originals`) is not named by a sha256.
 
+A memory the store holds already, whose last logged event is not among the line's events
+(it changed since the export: superseded, updated, deleted), keeps its stored state, and
+its knowledge edge too: an older export imported again reopens nothing. The line's events
+join its history (those logged already change nothing).
+
 Control characters in texts are removed (as everywhere else), not rejected.
 """
 
@@ -273,6 +278,8 @@ async def check_lines(
 
     await services.init()
     owners = await _memory_owners(services, memories)
+    latest = await _latest_events(services, memories)
+    moved_on: set[str] = set()  # memories the store holds a later state of than the file
     for item in memories:
         claimed = owners.setdefault(item.memory_id, (item.user_id, item.agent_id))
         history_only = item.record is None and claimed[0] == item.user_id
@@ -282,6 +289,13 @@ async def check_lines(
             )
             continue
         checked.events += item.events
+        last = latest.get(item.memory_id)
+        if item.record is not None and last is not None:
+            if last.id not in {e.id for e in item.events}:
+                # changed since the export (superseded, updated, deleted): the stored
+                # state stays, the file's events join its history
+                moved_on.add(item.memory_id)
+                continue
         if item.record is not None:
             checked.records.append(item.record)
         else:
@@ -308,7 +322,7 @@ async def check_lines(
             checked.reject(number, "relation", relation.id, "it links an entity that is missing")
         elif any(owner != relation.user_id for owner in ends):
             checked.reject(number, "relation", relation.id, "it links an entity of another user")
-        else:
+        elif relation.memory_id not in moved_on:  # a moved-on fact's edge stays as stored
             checked.relations.append(relation)
     return checked
 
@@ -336,6 +350,16 @@ async def _memory_owners(
         if logged:
             owners[item.memory_id] = (logged[-1].user_id, item.agent_id)
     return owners
+
+
+async def _latest_events(
+    services: Services, memories: list[_MemoryLine]
+) -> dict[str, HistoryEvent]:
+    """The last event the history log holds of each memory of the lines' users."""
+    found: dict[str, HistoryEvent] = {}
+    for user_id in dict.fromkeys(item.user_id for item in memories if item.record is not None):
+        found.update(await services.history.latest(user_id))
+    return found
 
 
 def scopes_named(lines: Iterable[dict[str, Any]]) -> set[tuple[str | None, str | None]]:

@@ -261,3 +261,33 @@ def test_an_import_cut_short_by_a_store_is_completed_by_the_users_next_write(
     stored = {r.id for r in target.get_all(user_id="ann", include_superseded=True)}
     assert {r.id for r in source.get_all(user_id="ann", include_superseded=True)} <= stored
     assert assert_one_current_home(target, "ann", ["Paris", "Berlin"]) == "Berlin"
+
+
+def test_an_older_export_imported_again_does_not_reopen_what_was_superseded_since(
+    make_orch: Any,
+) -> None:
+    """A backup taken before a fact changed, imported into the same store (a retried
+    restore, a backup imported twice), leaves the newer truth alone: one current truth
+    per fact, and the stores still agree."""
+    orch = make_orch()
+    orch.process("I live in Paris.", user_id="al", timestamp=T0)
+    backup = io.StringIO()
+    orch.export_jsonl(backup)
+    orch.process(
+        "I moved to Oslo, I no longer live in Paris.",
+        user_id="al",
+        timestamp=T0 + timedelta(days=30),
+    )
+
+    def current() -> list[tuple[str, str]]:
+        return sorted((r.id, r.content) for r in orch.get_all(user_id="al"))
+
+    before = current()
+    assert assert_one_current_home(orch, "al", ["Paris", "Oslo"]) == "Oslo"
+    orch.import_jsonl(io.StringIO(backup.getvalue()))
+    assert current() == before
+    assert assert_one_current_home(orch, "al", ["Paris", "Oslo"]) == "Oslo"
+    report = orch.check()
+    assert all(not (s.missing or s.extra or s.stale) for s in report.stores), report
+    orch.import_jsonl(io.StringIO(backup.getvalue()))
+    assert current() == before
