@@ -294,7 +294,11 @@ _STRUCTURE = frozenset(
     "valid_to valid_at invalid_at expires_at occurred_at".split()
 )
 _SOURCE_IDS = frozenset({"turn_ids", "message_ids"})  # a record's source: the ids it names
-_HOLDS_PARTS = ("record", "history", "source")  # a line's record and events, an event's record
+# a record's `internal`: a LangGraph item's namespace and key are identifiers, stored as
+# put (not masked), that the item is found by
+_INTERNAL_IDS = frozenset({"langgraph_namespace", "langgraph_key"})
+# a line's record and events, an event's record; a record's source and internal
+_HOLDS_PARTS = ("record", "history", "source", "internal")
 
 
 def _masked(part: Any) -> Any:
@@ -313,9 +317,10 @@ def _masked(part: Any) -> Any:
             out[key] = None if value is None else _masked(value)
         elif key == "history":
             out[key] = [_masked(e) for e in value] if isinstance(value, list) else mask_value(value)
-        elif key == "source":
+        elif key in ("source", "internal"):
+            ids = _SOURCE_IDS if key == "source" else _INTERNAL_IDS
             out[key] = (
-                {k: v if k in _SOURCE_IDS else mask_value(v) for k, v in value.items()}
+                {k: v if k in ids else mask_value(v) for k, v in value.items()}
                 if isinstance(value, dict)
                 else mask_value(value)
             )
