@@ -13,6 +13,8 @@ line is rejected when
   value the API would refuse (nested more than 16 levels below where it sits, an integer
   beyond ±(2**53 - 1), ...);
 - its record and history name different memories, or several users;
+- its memory id is given by an earlier line of the file too (an export has one line per
+  memory);
 - an id in it belongs to another scope: a memory stored (or logged in history) for another
   user or agent, an entity or relation of another user, or the same id claimed by another
   scope earlier in the file;
@@ -280,6 +282,7 @@ async def check_lines(
     owners = await _memory_owners(services, memories)
     latest = await _latest_events(services, memories)
     moved_on: set[str] = set()  # memories the store holds a later state of than the file
+    given: set[str] = set()  # memory ids of the lines accepted so far
     for item in memories:
         claimed = owners.setdefault(item.memory_id, (item.user_id, item.agent_id))
         history_only = item.record is None and claimed[0] == item.user_id
@@ -288,6 +291,12 @@ async def check_lines(
                 item.number, "memory", item.memory_id, "the id belongs to another user or agent"
             )
             continue
+        if item.memory_id in given:  # an export has one line per memory
+            checked.reject(
+                item.number, "memory", item.memory_id, "the id is given by an earlier line too"
+            )
+            continue
+        given.add(item.memory_id)
         checked.events += item.events
         last = latest.get(item.memory_id)
         if item.record is not None and last is not None:

@@ -113,6 +113,27 @@ def test_an_id_claimed_twice_in_one_file_goes_to_the_first_scope(make_orch: Any)
     assert target.get_all(user_id="mallory") == []
 
 
+def test_an_id_given_twice_in_one_scope_is_rejected_the_second_time(make_orch: Any) -> None:
+    """The same memory twice with different texts (an edited or spliced file): the later
+    line is rejected, so the record and its history agree and one text is current."""
+    source = make_orch()
+    source.process("I live in Paris.", user_id="alice", timestamp=T0)
+    lines = _export(source, "alice")
+    at = _record_lines(lines)[0]
+    twin = json.loads(json.dumps(lines[at]))
+    twin["record"]["content"] = "Alice lives in Rome."
+    twin["history"] = []
+    target = make_orch()
+    with pytest.raises(ImportRejectedError, match="earlier line"):
+        target.import_jsonl(_file([*lines, twin]))
+    assert target.stats().totals.memories == 0
+    summary = target.import_jsonl(_file([*lines, twin]), skip_invalid=True)
+    assert [(r.line, r.id) for r in summary.rejected] == [(len(lines) + 1, lines[at]["id"])]
+    assert summary.memories == len(_record_lines(lines))
+    assert target.get(lines[at]["id"]).content == lines[at]["record"]["content"]
+    assert target.check().consistent
+
+
 def test_a_relation_to_another_users_entity_is_rejected(bob: Orchestrator) -> None:
     """An edge of mallory's pointing at bob's entity would put bob's node in her graph."""
     lines = _export(bob, "bob")
