@@ -12,7 +12,8 @@ line is rejected when
   larger than 1,000,000 characters (or five times the text limit) as JSON, or holds a
   value the API would refuse (nested more than 16 levels below where it sits, an integer
   beyond ±(2**53 - 1), ...);
-- its record and history name different memories, or several users;
+- its record and history (and the records its history events log) name different
+  memories, or several users;
 - its memory id is given by an earlier line of the file too (an export has one line per
   memory);
 - an id in it belongs to another scope: a memory stored (or logged in history) for another
@@ -209,7 +210,10 @@ def _memory_line(
     events = [_event(e, text_limit, types) for e in history]
     data = line.get("record")
     record = _record(data, text_limit, types) if data is not None else None
+    # an event's record is the memory's state it logs: of this memory and user too
+    logged = [e.record for e in events if e.record is not None]
     ids = {e.memory_id for e in events} | ({record.id} if record else set())
+    ids |= {r.get("id") for r in logged}
     if line.get("id") is not None:
         if not isinstance(line["id"], str):
             raise _Reject("its id is not a string")
@@ -221,6 +225,7 @@ def _memory_line(
     if memory_type is None or any(e.memory_type != memory_type for e in events):
         raise _Reject(f"{memory_id!r} is not an octomem memory id of the events' type")
     users = {e.user_id for e in events} | ({record.user_id} if record else set())
+    users |= {r.get("user_id") for r in logged}
     if len(users) != 1:
         raise _Reject("its record and history belong to different users")
     (user_id,) = users

@@ -134,6 +134,27 @@ def test_an_id_given_twice_in_one_scope_is_rejected_the_second_time(make_orch: A
     assert target.check().consistent
 
 
+def test_a_history_event_holding_another_memorys_record_is_rejected(bob: Orchestrator) -> None:
+    """An event of mallory's memory whose logged record is bob's (his id, his user): the
+    log would hold, as the state of her memory, a record of his, which a store restores
+    from the log. The line is rejected and bob's memory is as it was."""
+    theirs = next(line for line in _export(bob, "bob") if line["type"] == "memory")
+    source = bob  # mallory's own memory, in the same project
+    source.process("I collect stamps.", user_id="mallory", timestamp=T0)
+    lines = _export(source, "mallory")
+    at = _record_lines(lines)[0]
+    forged = json.loads(json.dumps(theirs["record"]))
+    forged["content"] = "Bob owes Mallory 500 euros."
+    lines[at]["history"][-1]["record"] = forged
+    before = _everything(bob, "bob")
+    with pytest.raises(ImportRejectedError, match="different"):
+        bob.import_jsonl(_file(lines))
+    summary = bob.import_jsonl(_file(lines), skip_invalid=True)
+    assert [r.line for r in summary.rejected] == [at + 1]
+    assert _everything(bob, "bob") == before
+    assert all("500 euros" not in e.new_value for e in bob.history(theirs["id"]) if e.new_value)
+
+
 def test_a_relation_to_another_users_entity_is_rejected(bob: Orchestrator) -> None:
     """An edge of mallory's pointing at bob's entity would put bob's node in her graph."""
     lines = _export(bob, "bob")
