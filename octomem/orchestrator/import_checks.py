@@ -85,6 +85,10 @@ class _MemoryLine:
     record: MemoryBase | None
     events: list[HistoryEvent]
 
+    @property
+    def event_ids(self) -> set[str]:
+        return {event.id for event in self.events}
+
 
 @dataclass
 class Parts:
@@ -213,7 +217,7 @@ def _memory_line(
     # an event's record is the memory's state it logs: of this memory and user too
     logged = [e.record for e in events if e.record is not None]
     ids = {e.memory_id for e in events} | ({record.id} if record else set())
-    ids |= {r.get("id") for r in logged}
+    ids |= {str(r.get("id")) for r in logged}  # checked as records: their ids are text
     if line.get("id") is not None:
         if not isinstance(line["id"], str):
             raise _Reject("its id is not a string")
@@ -304,12 +308,11 @@ async def check_lines(
         given.add(item.memory_id)
         checked.events += item.events
         last = latest.get(item.memory_id)
-        if item.record is not None and last is not None:
-            if last.id not in {e.id for e in item.events}:
-                # changed since the export (superseded, updated, deleted): the stored
-                # state stays, the file's events join its history
-                moved_on.add(item.memory_id)
-                continue
+        if item.record is not None and last is not None and last.id not in item.event_ids:
+            # changed since the export (superseded, updated, deleted): the stored state
+            # stays, the file's events join its history
+            moved_on.add(item.memory_id)
+            continue
         if item.record is not None:
             checked.records.append(item.record)
         else:
