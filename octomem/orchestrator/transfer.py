@@ -266,7 +266,9 @@ def read_lines(source: str | os.PathLike[str] | IO[str]) -> list[dict[str, Any]]
     if not isinstance(text, str):
         raise InvalidInputError(f"the import source gave {type(text).__name__}, not text")
     lines: list[dict[str, Any]] = []
-    for number, raw in enumerate(text.splitlines(), 1):
+    # lines end at "\n" (and "\r\n") only: U+2028, U+2029, U+0085... inside a JSON string
+    # (written as they are) are text, which str.splitlines() would cut the line at
+    for number, raw in enumerate(text.split("\n"), 1):
         if not raw.strip():
             continue
         line = parse_json(raw, f"line {number} of the export")  # depth bounded, ints too

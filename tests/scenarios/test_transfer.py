@@ -291,3 +291,32 @@ def test_an_older_export_imported_again_does_not_reopen_what_was_superseded_sinc
     assert all(not (s.missing or s.extra or s.stale) for s in report.stores), report
     orch.import_jsonl(io.StringIO(backup.getvalue()))
     assert current() == before
+
+
+def test_texts_holding_unicode_line_separators_survive_export_and_import(
+    make_orch: Any, tmp_path: Path
+) -> None:
+    """U+2028 and U+2029 are written as they are inside JSON strings, and are no line
+    ends of JSON Lines: an export holding them imports whole."""
+    source = make_orch()
+    source.process(
+        {
+            "role": "user",
+            "content": "My locker code is 4417\u2028and my desk is B12.\u2029Thanks!",
+            "metadata": {"note": "one\u2028two\u0085three"},
+        },
+        user_id="al",
+        timestamp=T0,
+    )
+    path = tmp_path / "backup.jsonl"
+    exported = source.export_jsonl(path)
+    target = make_orch()
+    imported = target.import_jsonl(path)
+    assert imported.memories == exported.memories > 0
+
+    def everything(orch: Orchestrator) -> list[tuple[str, str, Any]]:
+        records = orch.get_all(user_id="al", include_superseded=True)
+        return sorted((r.id, r.content, r.metadata) for r in records)
+
+    assert everything(target) == everything(source)
+    assert any("\u2028" in text for _, text, _ in everything(target))
