@@ -429,9 +429,9 @@ def import_cmd(
             f"{summary.entities} entities, {summary.relations} relations"
         )
         for rejected in summary.rejected:
-            err_console.print(
-                f"rejected line {rejected.line} ({rejected.kind} {rejected.id or ''}): "
-                f"{escape(rejected.reason)}"
+            err_console.print(  # the kind and id are the file's text: no markup
+                f"rejected line {rejected.line} ({escape(rejected.kind)} "
+                f"{escape(rejected.id or '')}): {escape(rejected.reason)}"
             )
         if summary.rejected_count:
             err_console.print(f"{summary.rejected_count} lines rejected; nothing of them stored")

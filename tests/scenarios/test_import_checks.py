@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
 from octomem import ImportRejectedError, Orchestrator
+from octomem.cli import app
 from octomem.models import MemoryType, content_hash
 from tests.conftest import T0
 
@@ -210,3 +213,23 @@ def test_a_valid_export_still_imports_whole(bob: Orchestrator, make_orch: Any) -
     assert summary.rejected == [] and summary.rejected_count == 0
     assert _everything(target, "bob") == _everything(bob, "bob")
     assert summary.by_type.get(MemoryType.SEMANTIC.value, 0) >= 1
+
+
+def test_the_cli_lists_rejected_lines_whose_ids_look_like_markup(tmp_path: Path) -> None:
+    """The id and type of a rejected line are the file's text, shown as they are: a
+    "[/x]" in them is no markup that ends the command with an internal error."""
+    path = tmp_path / "hostile.jsonl"
+    header = {"type": "header", "format": "octomem-export", "version": 1, "user_id": None}
+    lines = [
+        header,
+        {"type": "memory", "id": "[/oops]", "memory_type": "semantic", "record": None},
+        {"type": "[/kind]", "id": "[bold]x"},
+    ]
+    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n", encoding="utf-8")
+    done = CliRunner().invoke(
+        app, ["import", str(path), "--data-dir", str(tmp_path / "data"), "--skip-invalid"]
+    )
+    assert done.exit_code == 3, done.output
+    assert "internal error" not in done.output
+    assert "rejected line 2 (memory [/oops])" in done.output
+    assert "rejected line 3 ([/kind] [bold]x)" in done.output
