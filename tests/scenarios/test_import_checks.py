@@ -233,3 +233,31 @@ def test_the_cli_lists_rejected_lines_whose_ids_look_like_markup(tmp_path: Path)
     assert "internal error" not in done.output
     assert "rejected line 2 (memory [/oops])" in done.output
     assert "rejected line 3 ([/kind] [bold]x)" in done.output
+
+
+def test_the_cli_shows_imported_ids_and_actors_that_look_like_markup(
+    make_orch: Any, tmp_path: Path
+) -> None:
+    """An id and a history event's actor come from the file as they are; `list` and
+    `history` show them as text, not as rich markup that ends the command."""
+    data_dir = tmp_path / "data"
+    source = make_orch()
+    source.process("I live in Paris.", user_id="alice", timestamp=T0)
+    lines = _export(source, "alice")
+    line = lines[_record_lines(lines)[0]]
+    memory_id = line["id"].split("_")[0] + "_[/x]"
+    line["id"] = line["record"]["id"] = memory_id
+    for event in line["history"]:
+        event["memory_id"] = memory_id
+        event["actor"] = "[/actor]"
+        if event.get("record"):
+            event["record"]["id"] = memory_id
+    target = make_orch(data_dir=data_dir)
+    target.import_jsonl(_file(lines))
+    target.close()
+    runner = CliRunner()
+    listed = runner.invoke(app, ["list", "-u", "alice", "--data-dir", str(data_dir)])
+    assert listed.exit_code == 0, listed.output
+    shown = runner.invoke(app, ["history", memory_id, "-u", "alice", "--data-dir", str(data_dir)])
+    assert shown.exit_code == 0, shown.output
+    assert "[/actor]" in shown.output
