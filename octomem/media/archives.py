@@ -182,6 +182,15 @@ def _envelope_date(line: bytes) -> datetime | None:
 
 
 def _mail(raw: bytes, number: int, envelope: datetime | None) -> Conversation | None:
+    try:
+        return _read_mail(raw, number, envelope)
+    except RecursionError:  # multiparts nested thousands deep: the parser recurses
+        raise InvalidInputError(
+            f"message {number} of the mailbox is nested too deeply to be read"
+        ) from None
+
+
+def _read_mail(raw: bytes, number: int, envelope: datetime | None) -> Conversation | None:
     message = email.message_from_bytes(raw, policy=email.policy.default)
     assert isinstance(message, EmailMessage)
     name, address = parseaddr(_header(message, "From"))
@@ -192,7 +201,7 @@ def _mail(raw: bytes, number: int, envelope: datetime | None) -> Conversation | 
         date = _header(message, "Date")
         when = parsedate_to_datetime(date) if date else None
         when = when.astimezone(UTC) if when and when.tzinfo else when and when.replace(tzinfo=UTC)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         when = None
     when = when or envelope
     body = _body(message)
@@ -211,14 +220,15 @@ def _header(message: EmailMessage, name: str) -> str:
         value = message.get(name)
         return " ".join(str(value).split()) if value is not None else ""
     except (LookupError, ValueError, TypeError, IndexError):  # a broken encoded word
-        raw = message.get_all(name, failobj=[""])  # type: ignore[arg-type]
+        # the header as written: parsing it again (get_all) raises again
+        raw = [value for key, value in message.raw_items() if key.lower() == name.lower()]
         return " ".join(str(raw[0]).split()) if raw else ""
 
 
 def _body(message: EmailMessage) -> str:
     try:
         part = message.get_body(preferencelist=("plain",))
-    except (KeyError, LookupError, ValueError):
+    except (KeyError, LookupError, ValueError, IndexError, TypeError):
         part = None
     if part is None:
         return ""

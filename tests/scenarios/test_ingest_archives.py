@@ -150,3 +150,29 @@ def test_a_slack_export_nested_too_deep_or_holding_a_huge_number_is_skipped(
     reasons = dict(report.skipped)
     assert "nested" in reasons["deep.zip"] and "launch/2024-03-05.json" in reasons["deep.zip"]
     assert "launch/2024-03-05.json" in reasons["long.zip"]
+
+
+def test_mail_the_email_parser_chokes_on_is_read_or_refused_with_a_reason() -> None:
+    """Headers Python's email parser raises IndexError or OverflowError on are read as
+    they are written; a message nested thousands of multiparts deep is an
+    InvalidInputError, not a RecursionError ending the run."""
+    envelope = b"From a@b Tue Mar  5 10:00:00 2024\n"
+    [odd] = archives.mbox(
+        envelope + b"From: a@b@c@d, ,,, :;\nSubject: Keys\n\nThe keys are with Ines.\n",
+        max_messages=10,
+    )
+    assert "Ines" in odd.messages[0]["content"] and odd.messages[0]["name"]
+    [dated] = archives.mbox(
+        envelope + b"Date: Mon, 01 Jan 99999999999 00:00:00 +0000\n\nThe boat is blue.\n",
+        max_messages=10,
+    )
+    assert dated.messages[0]["timestamp"].isoformat() == "2024-03-05T10:00:00+00:00"
+    depth = 5000
+    nested = b"From: x <x@y>\nContent-Type: multipart/mixed; boundary=b0\n\n"
+    nested += b"".join(
+        b"--b%d\nContent-Type: multipart/mixed; boundary=b%d\n\n" % (i, i + 1) for i in range(depth)
+    )
+    nested += b"--b%d\nContent-Type: text/plain\n\nhello\n--b%d--\n" % (depth, depth)
+    nested += b"".join(b"--b%d--\n" % i for i in reversed(range(depth)))
+    with pytest.raises(InvalidInputError, match="message 1 of the mailbox"):
+        archives.mbox(envelope + nested, max_messages=10)
