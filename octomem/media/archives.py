@@ -18,8 +18,10 @@ import email.policy
 import io
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.errors import MessageError
 from email.message import EmailMessage
 from email.utils import parseaddr, parsedate_to_datetime
 from typing import Any
@@ -53,14 +55,27 @@ def is_mbox(data: bytes) -> bool:
     return data.startswith(b"From ")
 
 
+# what zipfile raises on a damaged archive: its own error, and those of what it calls
+# (zlib, a read past the end, an unknown version or compression, a name not UTF-8)
+_BROKEN_ZIP = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    OSError,
+    RuntimeError,  # NotImplementedError: a zip version or compression it cannot read
+    ValueError,  # UnicodeDecodeError: a member name not UTF-8
+)
+
+
 def slack_export(data: bytes, *, max_members: int, max_unpacked: int) -> list[Conversation]:
     """The conversations of a Slack export; InvalidInputError for a bad or oversized one."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile as exc:
-        raise InvalidInputError(f"the Slack export is not a valid zip ({exc})") from None
+    except _BROKEN_ZIP as exc:
+        raise InvalidInputError(f"the Slack export is not a valid zip ({exc!r})") from None
     with archive:
-        members = [m for m in archive.infolist() if not m.is_dir()]
+        # a member with an empty name (a damaged header) is no file of the export
+        members = [m for m in archive.infolist() if m.filename and not m.is_dir()]
         if len(members) > max_members:
             raise InvalidInputError(
                 f"the Slack export holds {len(members):,} files; the limit is {max_members:,}"
@@ -92,8 +107,8 @@ def _json(archive: zipfile.ZipFile, name: str, budget: list[int], *, default: An
             raw = handle.read(budget[0] + 1)
     except KeyError:
         return default
-    except (zipfile.BadZipFile, OSError, RuntimeError, ValueError) as exc:
-        raise InvalidInputError(f"cannot unpack {name!r} of the Slack export ({exc})") from None
+    except _BROKEN_ZIP as exc:
+        raise InvalidInputError(f"cannot unpack {name!r} of the Slack export ({exc!r})") from None
     budget[0] -= len(raw)
     if budget[0] < 0:
         raise InvalidInputError(
@@ -219,7 +234,8 @@ def _header(message: EmailMessage, name: str) -> str:
     try:
         value = message.get(name)
         return " ".join(str(value).split()) if value is not None else ""
-    except (LookupError, ValueError, TypeError, IndexError):  # a broken encoded word
+    # a broken encoded word, an address the parser cannot take apart
+    except (LookupError, ValueError, TypeError, IndexError, AttributeError, MessageError):
         # the header as written: parsing it again (get_all) raises again
         raw = [value for key, value in message.raw_items() if key.lower() == name.lower()]
         return " ".join(str(raw[0]).split()) if raw else ""
@@ -238,6 +254,6 @@ def _body(message: EmailMessage) -> str:
     charset = part.get_content_charset() or "utf-8"
     try:
         text = payload.decode(charset, errors="replace")
-    except LookupError:  # an unknown charset name
+    except (LookupError, ValueError):  # an unknown charset name, one holding a NUL
         text = payload.decode("utf-8", errors="replace")
     return text.replace("\x00", "").strip()

@@ -5,8 +5,10 @@ read with replacement characters, not refused."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import random
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -176,3 +178,28 @@ def test_mail_the_email_parser_chokes_on_is_read_or_refused_with_a_reason() -> N
     nested += b"".join(b"--b%d--\n" % i for i in reversed(range(depth)))
     with pytest.raises(InvalidInputError, match="message 1 of the mailbox"):
         archives.mbox(envelope + nested, max_messages=10)
+
+
+def test_damaged_archives_are_read_or_refused_never_a_crash() -> None:
+    """Slack exports and mailboxes with bytes changed at random (a damaged download, a
+    hostile file): each is read or refused with InvalidInputError, never zlib.error,
+    EOFError, NotImplementedError, UnicodeDecodeError, AttributeError or ValueError from
+    the zip or email parser, which would end the whole ingest run."""
+    unnamed = io.BytesIO()
+    with zipfile.ZipFile(unnamed, "w") as z:
+        z.writestr(zipfile.ZipInfo(""), b"x")  # a member with no name
+    assert archives.slack_export(unnamed.getvalue(), max_members=10, max_unpacked=1000) == []
+    rng = random.Random(7)
+    zipped, mail = slack_zip(), MAIL + BROKEN
+    for _ in range(1500):
+        damaged = bytearray(zipped)
+        for _ in range(rng.randint(1, 8)):
+            damaged[rng.randrange(len(damaged))] = rng.randrange(256)
+        with contextlib.suppress(InvalidInputError):
+            archives.slack_export(bytes(damaged), max_members=100, max_unpacked=1_000_000)
+    for _ in range(1500):
+        damaged = bytearray(mail)
+        for _ in range(rng.randint(1, 8)):
+            damaged[rng.randrange(5, len(damaged))] = rng.choice(b'=?<>@,;:"\\()[]\n \x00\xff')
+        with contextlib.suppress(InvalidInputError):
+            archives.mbox(bytes(damaged), max_messages=100)
