@@ -123,7 +123,9 @@ def process(
         text = short(op.text)
         if op.previous_text and op.operation is not Operation.NOOP:
             text += f" [dim](was: {short(op.previous_text, 80)})[/]"
-        table.add_row(op.operation.value, op.memory_type.value, f"{text}\n[dim]{op.memory_id}[/]")
+        table.add_row(
+            op.operation.value, op.memory_type.value, f"{text}\n[dim]{escape(op.memory_id)}[/]"
+        )
     console.print(table)
     console.print(f"[dim]{result.elapsed_s:.2f}s, extraction: {result.extraction}[/]")
 
@@ -201,13 +203,13 @@ def search(
         table.add_row(
             str(rank),
             hit.memory_type.value,
-            f"{short(hit.memory.content)}\n[dim]{hit.memory.id}[/]",
+            f"{short(hit.memory.content)}\n[dim]{escape(hit.memory.id)}[/]",
             f"{hit.score:.4f}",
             ", ".join(sorted({p.retriever for p in hit.provenance})),
         )
     console.print(table)
     for block in result.core:
-        console.print(f"[bold]core/{block.label}[/]: {short(block.content, 300)}")
+        console.print(f"[bold]core/{escape(block.label)}[/]: {short(block.content, 300)}")
 
 
 @app.command()
@@ -226,7 +228,7 @@ def get(
     if as_json:
         emit(memory.model_dump(mode="json"))
         return
-    table = Table(show_header=False, title=memory.id, title_justify="left")
+    table = Table(show_header=False, title=escape(memory.id), title_justify="left")
     table.add_column("field", style="bold", no_wrap=True)
     table.add_column("value")
     for key, value in memory.model_dump(mode="json").items():
@@ -304,7 +306,7 @@ def update(
     if as_json:
         emit(memory.model_dump(mode="json"))
         return
-    console.print(f"updated {memory.id} (version {memory.version})")
+    console.print(f"updated {escape(memory.id)} (version {memory.version})")
 
 
 @app.command()
@@ -323,7 +325,7 @@ def delete(
     if as_json:
         emit({"id": memory_id, "deleted": True})
         return
-    console.print(f"deleted {memory_id}")
+    console.print(f"deleted {escape(memory_id)}")
 
 
 @app.command()
@@ -429,9 +431,9 @@ def import_cmd(
             f"{summary.entities} entities, {summary.relations} relations"
         )
         for rejected in summary.rejected:
-            err_console.print(
-                f"rejected line {rejected.line} ({rejected.kind} {rejected.id or ''}): "
-                f"{escape(rejected.reason)}"
+            err_console.print(  # the kind and id are the file's text: no markup
+                f"rejected line {rejected.line} ({escape(rejected.kind)} "
+                f"{escape(rejected.id or '')}): {escape(rejected.reason)}"
             )
         if summary.rejected_count:
             err_console.print(f"{summary.rejected_count} lines rejected; nothing of them stored")

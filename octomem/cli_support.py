@@ -97,7 +97,7 @@ def memory_table(memories: list[MemoryBase], title: str) -> Table:
     for memory in memories:
         table.add_row(
             memory.memory_type.value,
-            f"{short(memory.content)}\n[dim]{memory.id}[/]",
+            f"{short(memory.content)}\n[dim]{escape(memory.id)}[/]",
             "current" if memory.is_current else "superseded",
             memory.updated_at.strftime("%Y-%m-%d %H:%M"),
         )
@@ -131,7 +131,7 @@ def read_messages(source: str) -> Any:
 
 
 def history_table(memory_id: str, events: list[HistoryEvent]) -> Table:
-    table = Table(title=f"history of {memory_id}", title_justify="left", expand=True)
+    table = Table(title=f"history of {escape(memory_id)}", title_justify="left", expand=True)
     for column in ("at", "operation", "old", "new", "actor"):
         table.add_column(column, no_wrap=column in ("at", "operation", "actor"))
     for event in events:
@@ -140,7 +140,7 @@ def history_table(memory_id: str, events: list[HistoryEvent]) -> Table:
             event.operation.value,
             short(event.old_value or "", 80),
             short(event.new_value or "", 80),
-            event.actor,
+            escape(event.actor),  # an import's file may hold any text here
         )
     return table
 

@@ -16,16 +16,18 @@ from __future__ import annotations
 import email
 import email.policy
 import io
-import json
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.errors import MessageError
 from email.message import EmailMessage
 from email.utils import parseaddr, parsedate_to_datetime
 from typing import Any
 
 from octomem.errors import InvalidInputError
+from octomem.validation import parse_json
 
 _MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
 _DAY = re.compile(r"^(?P<channel>[^/]+)/(?P<day>\d{4}-\d{2}-\d{2})\.json$")
@@ -53,14 +55,27 @@ def is_mbox(data: bytes) -> bool:
     return data.startswith(b"From ")
 
 
+# what zipfile raises on a damaged archive: its own error, and those of what it calls
+# (zlib, a read past the end, an unknown version or compression, a name not UTF-8)
+_BROKEN_ZIP = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    OSError,
+    RuntimeError,  # NotImplementedError: a zip version or compression it cannot read
+    ValueError,  # UnicodeDecodeError: a member name not UTF-8
+)
+
+
 def slack_export(data: bytes, *, max_members: int, max_unpacked: int) -> list[Conversation]:
     """The conversations of a Slack export; InvalidInputError for a bad or oversized one."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile as exc:
-        raise InvalidInputError(f"the Slack export is not a valid zip ({exc})") from None
+    except _BROKEN_ZIP as exc:
+        raise InvalidInputError(f"the Slack export is not a valid zip ({exc!r})") from None
     with archive:
-        members = [m for m in archive.infolist() if not m.is_dir()]
+        # a member with an empty name (a damaged header) is no file of the export
+        members = [m for m in archive.infolist() if m.filename and not m.is_dir()]
         if len(members) > max_members:
             raise InvalidInputError(
                 f"the Slack export holds {len(members):,} files; the limit is {max_members:,}"
@@ -92,8 +107,8 @@ def _json(archive: zipfile.ZipFile, name: str, budget: list[int], *, default: An
             raw = handle.read(budget[0] + 1)
     except KeyError:
         return default
-    except (zipfile.BadZipFile, OSError, RuntimeError, ValueError) as exc:
-        raise InvalidInputError(f"cannot unpack {name!r} of the Slack export ({exc})") from None
+    except _BROKEN_ZIP as exc:
+        raise InvalidInputError(f"cannot unpack {name!r} of the Slack export ({exc!r})") from None
     budget[0] -= len(raw)
     if budget[0] < 0:
         raise InvalidInputError(
@@ -101,9 +116,11 @@ def _json(archive: zipfile.ZipFile, name: str, budget: list[int], *, default: An
             "said less): refused as a possible zip bomb"
         )
     try:
-        value = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
         raise InvalidInputError(f"{name!r} of the Slack export is not JSON ({exc})") from None
+    # bounded depth and integers: Python's parser would end the run with a RecursionError
+    value = parse_json(text, f"{name!r} of the Slack export")
     if not isinstance(value, list):
         raise InvalidInputError(f"{name!r} of the Slack export is not a JSON list")
     return value
@@ -180,6 +197,15 @@ def _envelope_date(line: bytes) -> datetime | None:
 
 
 def _mail(raw: bytes, number: int, envelope: datetime | None) -> Conversation | None:
+    try:
+        return _read_mail(raw, number, envelope)
+    except RecursionError:  # multiparts nested thousands deep: the parser recurses
+        raise InvalidInputError(
+            f"message {number} of the mailbox is nested too deeply to be read"
+        ) from None
+
+
+def _read_mail(raw: bytes, number: int, envelope: datetime | None) -> Conversation | None:
     message = email.message_from_bytes(raw, policy=email.policy.default)
     assert isinstance(message, EmailMessage)
     name, address = parseaddr(_header(message, "From"))
@@ -190,7 +216,7 @@ def _mail(raw: bytes, number: int, envelope: datetime | None) -> Conversation | 
         date = _header(message, "Date")
         when = parsedate_to_datetime(date) if date else None
         when = when.astimezone(UTC) if when and when.tzinfo else when and when.replace(tzinfo=UTC)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         when = None
     when = when or envelope
     body = _body(message)
@@ -208,15 +234,17 @@ def _header(message: EmailMessage, name: str) -> str:
     try:
         value = message.get(name)
         return " ".join(str(value).split()) if value is not None else ""
-    except (LookupError, ValueError, TypeError, IndexError):  # a broken encoded word
-        raw = message.get_all(name, failobj=[""])  # type: ignore[arg-type]
+    # a broken encoded word, an address the parser cannot take apart
+    except (LookupError, ValueError, TypeError, IndexError, AttributeError, MessageError):
+        # the header as written: parsing it again (get_all) raises again
+        raw = [value for key, value in message.raw_items() if key.lower() == name.lower()]
         return " ".join(str(raw[0]).split()) if raw else ""
 
 
 def _body(message: EmailMessage) -> str:
     try:
         part = message.get_body(preferencelist=("plain",))
-    except (KeyError, LookupError, ValueError):
+    except (KeyError, LookupError, ValueError, IndexError, TypeError):
         part = None
     if part is None:
         return ""
@@ -226,6 +254,6 @@ def _body(message: EmailMessage) -> str:
     charset = part.get_content_charset() or "utf-8"
     try:
         text = payload.decode(charset, errors="replace")
-    except LookupError:  # an unknown charset name
+    except (LookupError, ValueError):  # an unknown charset name, one holding a NUL
         text = payload.decode("utf-8", errors="replace")
     return text.replace("\x00", "").strip()

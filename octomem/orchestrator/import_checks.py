@@ -12,12 +12,20 @@ line is rejected when
   larger than 1,000,000 characters (or five times the text limit) as JSON, or holds a
   value the API would refuse (nested more than 16 levels below where it sits, an integer
   beyond ±(2**53 - 1), ...);
-- its record and history name different memories, or several users;
+- its record and history (and the records its history events log) name different
+  memories, or several users;
+- its memory id is given by an earlier line of the file too (an export has one line per
+  memory);
 - an id in it belongs to another scope: a memory stored (or logged in history) for another
   user or agent, an entity or relation of another user, or the same id claimed by another
   scope earlier in the file;
 - a relation links entities that are neither in the file nor stored for its user;
 - a file it says was kept (`media.keep_originals`) is not named by a sha256.
+
+A memory the store holds already, whose last logged event is not among the line's events
+(it changed since the export: superseded, updated, deleted), keeps its stored state, and
+its knowledge edge too: an older export imported again reopens nothing. The line's events
+join its history (those logged already change nothing).
 
 Control characters in texts are removed (as everywhere else), not rejected.
 """
@@ -76,6 +84,10 @@ class _MemoryLine:
     agent_id: str | None
     record: MemoryBase | None
     events: list[HistoryEvent]
+
+    @property
+    def event_ids(self) -> set[str]:
+        return {event.id for event in self.events}
 
 
 @dataclass
@@ -202,7 +214,10 @@ def _memory_line(
     events = [_event(e, text_limit, types) for e in history]
     data = line.get("record")
     record = _record(data, text_limit, types) if data is not None else None
+    # an event's record is the memory's state it logs: of this memory and user too
+    logged = [e.record for e in events if e.record is not None]
     ids = {e.memory_id for e in events} | ({record.id} if record else set())
+    ids |= {str(r.get("id")) for r in logged}  # checked as records: their ids are text
     if line.get("id") is not None:
         if not isinstance(line["id"], str):
             raise _Reject("its id is not a string")
@@ -214,6 +229,7 @@ def _memory_line(
     if memory_type is None or any(e.memory_type != memory_type for e in events):
         raise _Reject(f"{memory_id!r} is not an octomem memory id of the events' type")
     users = {e.user_id for e in events} | ({record.user_id} if record else set())
+    users |= {r.get("user_id") for r in logged}
     if len(users) != 1:
         raise _Reject("its record and history belong to different users")
     (user_id,) = users
@@ -273,6 +289,9 @@ async def check_lines(
 
     await services.init()
     owners = await _memory_owners(services, memories)
+    latest = await _latest_events(services, memories)
+    moved_on: set[str] = set()  # memories the store holds a later state of than the file
+    given: set[str] = set()  # memory ids of the lines accepted so far
     for item in memories:
         claimed = owners.setdefault(item.memory_id, (item.user_id, item.agent_id))
         history_only = item.record is None and claimed[0] == item.user_id
@@ -281,7 +300,19 @@ async def check_lines(
                 item.number, "memory", item.memory_id, "the id belongs to another user or agent"
             )
             continue
+        if item.memory_id in given:  # an export has one line per memory
+            checked.reject(
+                item.number, "memory", item.memory_id, "the id is given by an earlier line too"
+            )
+            continue
+        given.add(item.memory_id)
         checked.events += item.events
+        last = latest.get(item.memory_id)
+        if item.record is not None and last is not None and last.id not in item.event_ids:
+            # changed since the export (superseded, updated, deleted): the stored state
+            # stays, the file's events join its history
+            moved_on.add(item.memory_id)
+            continue
         if item.record is not None:
             checked.records.append(item.record)
         else:
@@ -308,7 +339,7 @@ async def check_lines(
             checked.reject(number, "relation", relation.id, "it links an entity that is missing")
         elif any(owner != relation.user_id for owner in ends):
             checked.reject(number, "relation", relation.id, "it links an entity of another user")
-        else:
+        elif relation.memory_id not in moved_on:  # a moved-on fact's edge stays as stored
             checked.relations.append(relation)
     return checked
 
@@ -336,6 +367,16 @@ async def _memory_owners(
         if logged:
             owners[item.memory_id] = (logged[-1].user_id, item.agent_id)
     return owners
+
+
+async def _latest_events(
+    services: Services, memories: list[_MemoryLine]
+) -> dict[str, HistoryEvent]:
+    """The last event the history log holds of each memory of the lines' users."""
+    found: dict[str, HistoryEvent] = {}
+    for user_id in dict.fromkeys(item.user_id for item in memories if item.record is not None):
+        found.update(await services.history.latest(user_id))
+    return found
 
 
 def scopes_named(lines: Iterable[dict[str, Any]]) -> set[tuple[str | None, str | None]]:

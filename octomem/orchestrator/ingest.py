@@ -33,6 +33,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import stat as stat_module
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -201,8 +202,7 @@ async def _one(
             raise InvalidInputError(
                 "over ingest.max_total_bytes for one run: the next run reads it"
             )
-        with file.open("rb") as handle:
-            data = handle.read(limit + 1)
+        data = _read(file, limit + 1)
     except OSError as exc:
         raise InvalidInputError(f"cannot read it: {exc.strerror or exc}") from None
     if len(data) > limit:
@@ -317,11 +317,26 @@ def _scan(
     for rel, path in sorted(candidates):
         if path.is_symlink():
             skipped.append((rel, "a symbolic link (not followed)"))
+        elif not path.is_file():
+            skipped.append((rel, _NOT_REGULAR))
         elif path.suffix.lower() not in SUFFIXES:
             skipped.append((rel, f"not a supported kind ({', '.join(sorted(SUFFIXES))})"))
         else:
             files.append((rel, path))
     return files, skipped
+
+
+_NOT_REGULAR = "not a regular file (a named pipe, socket or device): not read"
+
+
+def _read(file: Path, size: int) -> bytes:
+    """At most `size` bytes of `file`, opened without waiting (a named pipe put in its
+    place since the scan has no end) and without following a link put there."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
+    with os.fdopen(os.open(file, flags), "rb") as handle:
+        if not stat_module.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise InvalidInputError(_NOT_REGULAR)
+        return handle.read(size)
 
 
 async def _close(

@@ -266,7 +266,9 @@ def read_lines(source: str | os.PathLike[str] | IO[str]) -> list[dict[str, Any]]
     if not isinstance(text, str):
         raise InvalidInputError(f"the import source gave {type(text).__name__}, not text")
     lines: list[dict[str, Any]] = []
-    for number, raw in enumerate(text.splitlines(), 1):
+    # lines end at "\n" (and "\r\n") only: U+2028, U+2029, U+0085... inside a JSON string
+    # (written as they are) are text, which str.splitlines() would cut the line at
+    for number, raw in enumerate(text.split("\n"), 1):
         if not raw.strip():
             continue
         line = parse_json(raw, f"line {number} of the export")  # depth bounded, ints too
@@ -286,13 +288,19 @@ def read_lines(source: str | os.PathLike[str] | IO[str]) -> list[dict[str, Any]]
 
 # what an import never masks: ids, hashes, scopes, times, kinds - the structure of a line,
 # of the record it holds and of its history events; the same names deeper (in metadata)
-# are text like any other
+# are text like any other. A history event's actor and a record's extractor (in its
+# `source`) are free text a file may hold anything in: masked.
 _STRUCTURE = frozenset(
     "type format version id memory_id memory_type user_id agent_id session_id content_hash "
-    "subject_id object_id operation actor at created_at updated_at exported_at valid_from "
-    "valid_to valid_at invalid_at expires_at occurred_at source".split()
+    "subject_id object_id operation at created_at updated_at exported_at valid_from "
+    "valid_to valid_at invalid_at expires_at occurred_at".split()
 )
-_HOLDS_PARTS = ("record", "history")  # a line's record and events, an event's record
+_SOURCE_IDS = frozenset({"turn_ids", "message_ids"})  # a record's source: the ids it names
+# a record's `internal`: a LangGraph item's namespace and key are identifiers, stored as
+# put (not masked), that the item is found by
+_INTERNAL_IDS = frozenset({"langgraph_namespace", "langgraph_key"})
+# a line's record and events, an event's record; a record's source and internal
+_HOLDS_PARTS = ("record", "history", "source", "internal")
 
 
 def _masked(part: Any) -> Any:
@@ -311,6 +319,13 @@ def _masked(part: Any) -> Any:
             out[key] = None if value is None else _masked(value)
         elif key == "history":
             out[key] = [_masked(e) for e in value] if isinstance(value, list) else mask_value(value)
+        elif key in ("source", "internal"):
+            ids = _SOURCE_IDS if key == "source" else _INTERNAL_IDS
+            out[key] = (
+                {k: v if k in ids else mask_value(v) for k, v in value.items()}
+                if isinstance(value, dict)
+                else mask_value(value)
+            )
     return out
 
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
 from octomem import ImportRejectedError, Orchestrator
+from octomem.cli import app
 from octomem.models import MemoryType, content_hash
 from tests.conftest import T0
 
@@ -113,6 +116,48 @@ def test_an_id_claimed_twice_in_one_file_goes_to_the_first_scope(make_orch: Any)
     assert target.get_all(user_id="mallory") == []
 
 
+def test_an_id_given_twice_in_one_scope_is_rejected_the_second_time(make_orch: Any) -> None:
+    """The same memory twice with different texts (an edited or spliced file): the later
+    line is rejected, so the record and its history agree and one text is current."""
+    source = make_orch()
+    source.process("I live in Paris.", user_id="alice", timestamp=T0)
+    lines = _export(source, "alice")
+    at = _record_lines(lines)[0]
+    twin = json.loads(json.dumps(lines[at]))
+    twin["record"]["content"] = "Alice lives in Rome."
+    twin["history"] = []
+    target = make_orch()
+    with pytest.raises(ImportRejectedError, match="earlier line"):
+        target.import_jsonl(_file([*lines, twin]))
+    assert target.stats().totals.memories == 0
+    summary = target.import_jsonl(_file([*lines, twin]), skip_invalid=True)
+    assert [(r.line, r.id) for r in summary.rejected] == [(len(lines) + 1, lines[at]["id"])]
+    assert summary.memories == len(_record_lines(lines))
+    assert target.get(lines[at]["id"]).content == lines[at]["record"]["content"]
+    assert target.check().consistent
+
+
+def test_a_history_event_holding_another_memorys_record_is_rejected(bob: Orchestrator) -> None:
+    """An event of mallory's memory whose logged record is bob's (his id, his user): the
+    log would hold, as the state of her memory, a record of his, which a store restores
+    from the log. The line is rejected and bob's memory is as it was."""
+    theirs = next(line for line in _export(bob, "bob") if line["type"] == "memory")
+    source = bob  # mallory's own memory, in the same project
+    source.process("I collect stamps.", user_id="mallory", timestamp=T0)
+    lines = _export(source, "mallory")
+    at = _record_lines(lines)[0]
+    forged = json.loads(json.dumps(theirs["record"]))
+    forged["content"] = "Bob owes Mallory 500 euros."
+    lines[at]["history"][-1]["record"] = forged
+    before = _everything(bob, "bob")
+    with pytest.raises(ImportRejectedError, match="different"):
+        bob.import_jsonl(_file(lines))
+    summary = bob.import_jsonl(_file(lines), skip_invalid=True)
+    assert [r.line for r in summary.rejected] == [at + 1]
+    assert _everything(bob, "bob") == before
+    assert all("500 euros" not in e.new_value for e in bob.history(theirs["id"]) if e.new_value)
+
+
 def test_a_relation_to_another_users_entity_is_rejected(bob: Orchestrator) -> None:
     """An edge of mallory's pointing at bob's entity would put bob's node in her graph."""
     lines = _export(bob, "bob")
@@ -168,3 +213,51 @@ def test_a_valid_export_still_imports_whole(bob: Orchestrator, make_orch: Any) -
     assert summary.rejected == [] and summary.rejected_count == 0
     assert _everything(target, "bob") == _everything(bob, "bob")
     assert summary.by_type.get(MemoryType.SEMANTIC.value, 0) >= 1
+
+
+def test_the_cli_lists_rejected_lines_whose_ids_look_like_markup(tmp_path: Path) -> None:
+    """The id and type of a rejected line are the file's text, shown as they are: a
+    "[/x]" in them is no markup that ends the command with an internal error."""
+    path = tmp_path / "hostile.jsonl"
+    header = {"type": "header", "format": "octomem-export", "version": 1, "user_id": None}
+    lines = [
+        header,
+        {"type": "memory", "id": "[/oops]", "memory_type": "semantic", "record": None},
+        {"type": "[/kind]", "id": "[bold]x"},
+    ]
+    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n", encoding="utf-8")
+    done = CliRunner().invoke(
+        app, ["import", str(path), "--data-dir", str(tmp_path / "data"), "--skip-invalid"]
+    )
+    assert done.exit_code == 3, done.output
+    assert "internal error" not in done.output
+    assert "rejected line 2 (memory [/oops])" in done.output
+    assert "rejected line 3 ([/kind] [bold]x)" in done.output
+
+
+def test_the_cli_shows_imported_ids_and_actors_that_look_like_markup(
+    make_orch: Any, tmp_path: Path
+) -> None:
+    """An id and a history event's actor come from the file as they are; `list` and
+    `history` show them as text, not as rich markup that ends the command."""
+    data_dir = tmp_path / "data"
+    source = make_orch()
+    source.process("I live in Paris.", user_id="alice", timestamp=T0)
+    lines = _export(source, "alice")
+    line = lines[_record_lines(lines)[0]]
+    memory_id = line["id"].split("_")[0] + "_[/x]"
+    line["id"] = line["record"]["id"] = memory_id
+    for event in line["history"]:
+        event["memory_id"] = memory_id
+        event["actor"] = "[/actor]"
+        if event.get("record"):
+            event["record"]["id"] = memory_id
+    target = make_orch(data_dir=data_dir)
+    target.import_jsonl(_file(lines))
+    target.close()
+    runner = CliRunner()
+    listed = runner.invoke(app, ["list", "-u", "alice", "--data-dir", str(data_dir)])
+    assert listed.exit_code == 0, listed.output
+    shown = runner.invoke(app, ["history", memory_id, "-u", "alice", "--data-dir", str(data_dir)])
+    assert shown.exit_code == 0, shown.output
+    assert "[/actor]" in shown.output

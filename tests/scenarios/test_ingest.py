@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import os
 import signal
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -262,3 +263,32 @@ def test_both_versions_left_current_by_an_older_run_are_finished_by_the_next(
     [current] = [r for r in ingested(orch, "kai") if r.memory_type.value == "resource"]
     assert "June" in current.content
     assert orch.ingest(folder, user_id="kai").unchanged == ["car.md"]
+
+
+def test_a_named_pipe_in_the_folder_is_skipped_not_waited_on(
+    make_orch: Any, tmp_path: Path
+) -> None:
+    """A FIFO named like a note (a folder someone else filled) has no end: opening it for
+    reading waits for a writer forever. The run skips it with a reason and goes on."""
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "boiler.md").write_text("The boiler's reset code is 4417.", encoding="utf-8")
+    os.mkfifo(folder / "pipe.md")
+    rescued = threading.Event()
+
+    def rescue() -> None:  # a hung run is let go, so the test fails instead of hanging
+        if not done.wait(20):
+            rescued.set()
+            with open(folder / "pipe.md", "wb"):
+                pass
+
+    done = threading.Event()
+    threading.Thread(target=rescue, daemon=True).start()
+    orch = make_orch(data_dir=tmp_path / "data")
+    try:
+        report = orch.ingest(folder, user_id="u")
+    finally:
+        done.set()
+    assert not rescued.is_set(), "the run waited on the named pipe"
+    assert report.added == ["boiler.md"]
+    assert "not a regular file" in dict(report.skipped)["pipe.md"]

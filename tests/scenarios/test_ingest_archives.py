@@ -5,8 +5,10 @@ read with replacement characters, not refused."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import random
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -129,3 +131,75 @@ def test_a_zip_that_is_no_slack_export_is_skipped(make_orch: Any, tmp_path: Path
     assert "not a Slack export" in reasons["other.zip"]
     assert "zip bomb" in reasons["bomb.zip"]
     assert orch.get_all(user_id="u") == []
+
+
+def test_a_slack_export_nested_too_deep_or_holding_a_huge_number_is_skipped(
+    make_orch: Any, tmp_path: Path
+) -> None:
+    """JSON a Python parser cannot take (nested 100,000 deep, an integer of 5,000 digits)
+    is a reason to skip the file, not a RecursionError or ValueError ending the run."""
+    folder = tmp_path / "f"
+    folder.mkdir()
+    deep = b"[" * 100_000 + b"]" * 100_000
+    (folder / "deep.zip").write_bytes(slack_zip({"launch/2024-03-05.json": deep}))
+    (folder / "long.zip").write_bytes(
+        slack_zip({"launch/2024-03-05.json": b"[" + b"7" * 5000 + b"]"})
+    )
+    (folder / "note.md").write_text("The spare key is under the blue pot.", encoding="utf-8")
+    orch = make_orch(data_dir=tmp_path / "data")
+    report = orch.ingest(folder, user_id="u")
+    assert report.added == ["note.md"]
+    reasons = dict(report.skipped)
+    assert "nested" in reasons["deep.zip"] and "launch/2024-03-05.json" in reasons["deep.zip"]
+    assert "launch/2024-03-05.json" in reasons["long.zip"]
+
+
+def test_mail_the_email_parser_chokes_on_is_read_or_refused_with_a_reason() -> None:
+    """Headers Python's email parser raises IndexError or OverflowError on are read as
+    they are written; a message nested thousands of multiparts deep is an
+    InvalidInputError, not a RecursionError ending the run."""
+    envelope = b"From a@b Tue Mar  5 10:00:00 2024\n"
+    [odd] = archives.mbox(
+        envelope + b"From: a@b@c@d, ,,, :;\nSubject: Keys\n\nThe keys are with Ines.\n",
+        max_messages=10,
+    )
+    assert "Ines" in odd.messages[0]["content"] and odd.messages[0]["name"]
+    [dated] = archives.mbox(
+        envelope + b"Date: Mon, 01 Jan 99999999999 00:00:00 +0000\n\nThe boat is blue.\n",
+        max_messages=10,
+    )
+    assert dated.messages[0]["timestamp"].isoformat() == "2024-03-05T10:00:00+00:00"
+    depth = 5000
+    nested = b"From: x <x@y>\nContent-Type: multipart/mixed; boundary=b0\n\n"
+    nested += b"".join(
+        b"--b%d\nContent-Type: multipart/mixed; boundary=b%d\n\n" % (i, i + 1) for i in range(depth)
+    )
+    nested += b"--b%d\nContent-Type: text/plain\n\nhello\n--b%d--\n" % (depth, depth)
+    nested += b"".join(b"--b%d--\n" % i for i in reversed(range(depth)))
+    with pytest.raises(InvalidInputError, match="message 1 of the mailbox"):
+        archives.mbox(envelope + nested, max_messages=10)
+
+
+def test_damaged_archives_are_read_or_refused_never_a_crash() -> None:
+    """Slack exports and mailboxes with bytes changed at random (a damaged download, a
+    hostile file): each is read or refused with InvalidInputError, never zlib.error,
+    EOFError, NotImplementedError, UnicodeDecodeError, AttributeError or ValueError from
+    the zip or email parser, which would end the whole ingest run."""
+    unnamed = io.BytesIO()
+    with zipfile.ZipFile(unnamed, "w") as z:
+        z.writestr(zipfile.ZipInfo(""), b"x")  # a member with no name
+    assert archives.slack_export(unnamed.getvalue(), max_members=10, max_unpacked=1000) == []
+    rng = random.Random(7)
+    zipped, mail = slack_zip(), MAIL + BROKEN
+    for _ in range(1500):
+        damaged = bytearray(zipped)
+        for _ in range(rng.randint(1, 8)):
+            damaged[rng.randrange(len(damaged))] = rng.randrange(256)
+        with contextlib.suppress(InvalidInputError):
+            archives.slack_export(bytes(damaged), max_members=100, max_unpacked=1_000_000)
+    for _ in range(1500):
+        damaged = bytearray(mail)
+        for _ in range(rng.randint(1, 8)):
+            damaged[rng.randrange(5, len(damaged))] = rng.choice(b'=?<>@,;:"\\()[]\n \x00\xff')
+        with contextlib.suppress(InvalidInputError):
+            archives.mbox(bytes(damaged), max_messages=100)

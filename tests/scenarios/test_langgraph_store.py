@@ -463,3 +463,25 @@ def test_a_put_in_flight_when_its_user_is_forgotten_stores_nothing(
     # a put that begins after the forget stores as usual
     store.put(ns, "later", {"content": "Zoe is back."})
     assert store.get(ns, "later") is not None
+
+
+def test_an_item_whose_namespace_and_key_look_like_secrets_survives_export_and_import(
+    make_orch: Any,
+) -> None:
+    """Namespaces and keys are identifiers, stored as put (not masked): a restore keeps
+    them, so the item is found where it was put and a put updates it, no twin."""
+    import io
+
+    source = make_orch()
+    ns, key = ("memories", "alice", "AKIAIOSFODNN7EXAMPLE"), "AKIAIOSFODNN7EXAMPLE"
+    OctomemStore(source).put(ns, key, {"content": "vegetarian"})
+    export = io.StringIO()
+    source.export_jsonl(export)
+    target = make_orch()
+    target.import_jsonl(io.StringIO(export.getvalue()))
+    store = OctomemStore(target)
+    item = store.get(ns, key)
+    assert item is not None and item.value == {"content": "vegetarian"}
+    assert store.list_namespaces() == [ns]
+    store.put(ns, key, {"content": "vegan"})
+    assert [(i.key, i.value) for i in store.search(ns)] == [(key, {"content": "vegan"})]

@@ -225,8 +225,9 @@ def _import(orch: Orchestrator, make_orch: Any) -> None:
 def _tampered_export(orch: Orchestrator) -> str:
     """An export of `orch` with every secret form written into the texts it carries and,
     under names that are structure at a line's top level (id, type, source, user_id...),
-    into metadata at any depth (as an export made by another tool, or edited by hand,
-    might)."""
+    into metadata at any depth, and into the free text among a line's structure (a
+    history event's actor, a record's extractor), as an export made by another tool, or
+    edited by hand, might."""
     out = io.StringIO()
     orch.export_jsonl(out)
     lines = [json.loads(raw) for raw in out.getvalue().splitlines()]
@@ -257,12 +258,15 @@ def _tampered_export(orch: Orchestrator) -> str:
                 record["content"] += " " + text()
                 record["metadata"] |= {"note": text(), "structure": structured()}
                 record["internal"]["note"] = text()
+                record["source"]["extractor"] = text()  # free text, not an id
                 for event in line["history"]:
                     event["new_value"] = (event["new_value"] or "") + " " + text()
                     event["old_value"] = text()
+                    event["actor"] = text()
                     if event.get("record"):
                         event["record"]["content"] += " " + text()
                         event["record"]["metadata"] = structured()
+                        event["record"]["source"]["extractor"] = text()
             elif line["type"] == "relation":
                 line["fact"] += " " + text()
     return "\n".join(json.dumps(line) for line in lines)

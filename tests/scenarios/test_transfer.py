@@ -261,3 +261,62 @@ def test_an_import_cut_short_by_a_store_is_completed_by_the_users_next_write(
     stored = {r.id for r in target.get_all(user_id="ann", include_superseded=True)}
     assert {r.id for r in source.get_all(user_id="ann", include_superseded=True)} <= stored
     assert assert_one_current_home(target, "ann", ["Paris", "Berlin"]) == "Berlin"
+
+
+def test_an_older_export_imported_again_does_not_reopen_what_was_superseded_since(
+    make_orch: Any,
+) -> None:
+    """A backup taken before a fact changed, imported into the same store (a retried
+    restore, a backup imported twice), leaves the newer truth alone: one current truth
+    per fact, and the stores still agree."""
+    orch = make_orch()
+    orch.process("I live in Paris.", user_id="al", timestamp=T0)
+    backup = io.StringIO()
+    orch.export_jsonl(backup)
+    orch.process(
+        "I moved to Oslo, I no longer live in Paris.",
+        user_id="al",
+        timestamp=T0 + timedelta(days=30),
+    )
+
+    def current() -> list[tuple[str, str]]:
+        return sorted((r.id, r.content) for r in orch.get_all(user_id="al"))
+
+    before = current()
+    assert assert_one_current_home(orch, "al", ["Paris", "Oslo"]) == "Oslo"
+    orch.import_jsonl(io.StringIO(backup.getvalue()))
+    assert current() == before
+    assert assert_one_current_home(orch, "al", ["Paris", "Oslo"]) == "Oslo"
+    report = orch.check()
+    assert all(not (s.missing or s.extra or s.stale) for s in report.stores), report
+    orch.import_jsonl(io.StringIO(backup.getvalue()))
+    assert current() == before
+
+
+def test_texts_holding_unicode_line_separators_survive_export_and_import(
+    make_orch: Any, tmp_path: Path
+) -> None:
+    """U+2028 and U+2029 are written as they are inside JSON strings, and are no line
+    ends of JSON Lines: an export holding them imports whole."""
+    source = make_orch()
+    source.process(
+        {
+            "role": "user",
+            "content": "My locker code is 4417\u2028and my desk is B12.\u2029Thanks!",
+            "metadata": {"note": "one\u2028two\u0085three"},
+        },
+        user_id="al",
+        timestamp=T0,
+    )
+    path = tmp_path / "backup.jsonl"
+    exported = source.export_jsonl(path)
+    target = make_orch()
+    imported = target.import_jsonl(path)
+    assert imported.memories == exported.memories > 0
+
+    def everything(orch: Orchestrator) -> list[tuple[str, str, Any]]:
+        records = orch.get_all(user_id="al", include_superseded=True)
+        return sorted((r.id, r.content, r.metadata) for r in records)
+
+    assert everything(target) == everything(source)
+    assert any("\u2028" in text for _, text, _ in everything(target))
