@@ -34,11 +34,12 @@ from octomem.embeddings import Embedder
 from octomem.errors import NotFoundError
 from octomem.orchestrator.internals import services_of
 from octomem.orchestrator.locks import scope_key
-from octomem.settings import load_settings
-from tests.integration.test_scale_out import (
-    _chroma_server_mentions,
-    _graph_server_mentions,
-    _wait_for,
+from tests.integration.hosts import (
+    chroma_server_mentions,
+    graph_server_mentions,
+    open_hosts,
+    server_settings,
+    wait_for,
 )
 
 pytestmark = pytest.mark.integration
@@ -50,24 +51,11 @@ LEASE_S = 2.0
 FORGOTTEN = "forgotten while this call was running"
 
 
-def _settings(server_stores: dict[str, Any], lease_s: float = 30.0) -> dict[str, Any]:
-    return {**server_stores, "concurrency": {"lease_ttl_s": lease_s, "lock_timeout_s": 60}}
-
-
 @pytest.fixture
 def host(tmp_path: Path, server_stores: dict[str, Any], embedder: Embedder) -> Iterator[Any]:
     """Opens hosts on the servers (process B's): each its own data directory."""
-    opened: list[Orchestrator] = []
-
-    def open_host(name: str) -> Orchestrator:
-        settings = load_settings(data_dir=tmp_path / name, **_settings(server_stores))
-        orch = Orchestrator.from_settings(settings, embedder=embedder)
-        opened.append(orch)
-        return orch
-
-    yield open_host
-    for orch in opened:
-        orch.close()
+    with open_hosts(tmp_path, server_stores, embedder, lease_s=30.0) as open_host:
+        yield open_host
 
 
 class ProcessA:
@@ -82,7 +70,7 @@ class ProcessA:
         self.released = 0
         spec = {
             "data_dir": str(tmp_path / "host-a"),
-            "settings": _settings(server_stores, lease_s),
+            "settings": server_settings(server_stores, lease_s),
             "go": str(self.go),
             "value": "Flumberdyne",
             **spec,
@@ -98,9 +86,9 @@ class ProcessA:
 
     def begin(self) -> None:
         """Start A's call (once its stores are open) and wait for its first pause point."""
-        self.said += "".join(_wait_for(self.child, "ready"))
+        self.said += "".join(wait_for(self.child, "ready"))
         Path(f"{self.go}.start").touch()
-        self.said += "".join(_wait_for(self.child, "paused"))
+        self.said += "".join(wait_for(self.child, "paused"))
 
     def _release(self) -> None:
         Path(f"{self.go}.{self.released}").touch()
@@ -109,7 +97,7 @@ class ProcessA:
     def release(self) -> None:
         """Let A go on to its next pause point."""
         self._release()
-        self.said += "".join(_wait_for(self.child, "paused"))
+        self.said += "".join(wait_for(self.child, "paused"))
 
     def release_stopped(self) -> None:
         """Release A's pause point while A is stopped: it goes on once continued."""
@@ -209,8 +197,8 @@ def _assert_maya_gone(
             b.history(memory_id)
     assert b.recall(f"Where do I live? Flumberdyne {_mark(maya)}", user_id=maya).hits == []
     for text in (maya, _mark(maya)):
-        assert _graph_server_mentions(server_stores, text) == [], text
-        assert _chroma_server_mentions(b, text) == [], text
+        assert graph_server_mentions(server_stores, text) == [], text
+        assert chroma_server_mentions(b, text) == [], text
     report = b.check()
     assert report.consistent, report
     assert b.recover() == 0  # no unfinished write of A's left to complete later

@@ -23,7 +23,13 @@ from octomem import Orchestrator
 from octomem.embeddings import Embedder
 from octomem.errors import NotFoundError
 from octomem.models import SemanticMemory
-from octomem.settings import load_settings
+from tests.integration.hosts import (
+    chroma_server_mentions,
+    graph_server_mentions,
+    open_hosts,
+    server_settings,
+    wait_for,
+)
 from tests.invariants import assert_one_current_home
 
 pytestmark = pytest.mark.integration
@@ -37,24 +43,11 @@ MEMORIES_WRITE = ("vector", "upsert", 2)
 MEMORIES_SENT = ("vector", "_on", 2, "upsert")
 
 
-def _settings(server_stores: dict[str, Any]) -> dict[str, Any]:
-    return {**server_stores, "concurrency": {"lease_ttl_s": LEASE_S, "lock_timeout_s": 60}}
-
-
 @pytest.fixture
 def host(tmp_path: Path, server_stores: dict[str, Any], embedder: Embedder) -> Iterator[Any]:
     """Opens hosts on the servers: each its own data directory."""
-    opened: list[Orchestrator] = []
-
-    def open_host(name: str) -> Orchestrator:
-        settings = load_settings(data_dir=tmp_path / name, **_settings(server_stores))
-        orch = Orchestrator.from_settings(settings, embedder=embedder)
-        opened.append(orch)
-        return orch
-
-    yield open_host
-    for orch in opened:
-        orch.close()
+    with open_hosts(tmp_path, server_stores, embedder, lease_s=LEASE_S) as open_host:
+        yield open_host
 
 
 def _child(
@@ -68,7 +61,7 @@ def _child(
     store, method, nth, what = at
     spec = {
         "data_dir": str(tmp_path / "host-a"),
-        "settings": _settings(server_stores),
+        "settings": server_settings(server_stores, LEASE_S),
         "call": "process",
         "messages": [{"role": "user", "content": text}],
         "user_id": user,
@@ -82,17 +75,6 @@ def _child(
         text=True,
         cwd=CHILD.parent.parent,
     )
-
-
-def _wait_for(child: subprocess.Popen[str], word: str) -> list[str]:
-    """The child's lines up to the one that is `word`; fails if it exits first."""
-    assert child.stdout is not None
-    said: list[str] = []
-    for line in child.stdout:
-        said.append(line)
-        if line.strip() == word:
-            return said
-    pytest.fail(f"the child exited ({child.wait()}) before '{word}':\n{''.join(said)[-3000:]}")
 
 
 def _homes(orch: Orchestrator, user: str) -> list[SemanticMemory]:
@@ -132,7 +114,7 @@ def _take_over_while_stopped(
     """Once host A has stopped itself: host B moves the user to Berlin (waiting for A's
     lease to lapse), then A resumes. Host B, and what A said until it exited."""
     try:
-        _wait_for(a, "stopped")
+        wait_for(a, "stopped")
         b = host("host-b")
         b.process("I moved to Berlin.", user_id=user)
         assert [h.value for h in _homes(b, user) if h.is_current] == ["Berlin"]
@@ -208,42 +190,5 @@ def test_forget_on_one_host_leaves_no_trace_on_another_or_in_the_servers(
         with pytest.raises(NotFoundError):
             b.history(memory_id)
     assert b.recall("zanzibarian kite festival", user_id=user).hits == []
-    assert _graph_server_mentions(server_stores, user) == []
-    assert _chroma_server_mentions(b, user) == []
-
-
-def _graph_server_mentions(server_stores: dict[str, Any], text: str) -> list[dict[str, Any]]:
-    """Every node and relationship on the Bolt server with a property that holds `text`."""
-    from neo4j import GraphDatabase
-
-    graph = server_stores["graph"]
-    found = []
-    with GraphDatabase.driver(graph["uri"], auth=(graph["user"], graph["password"])) as driver:
-        for query in (
-            "MATCH (n) RETURN properties(n) AS p",
-            "MATCH ()-[r]->() RETURN properties(r) AS p",
-        ):
-            records, _, _ = driver.execute_query(query, database_=graph["database"])
-            found += [r["p"] for r in records if text in json.dumps(r["p"], default=str)]
-    return found
-
-
-def _chroma_server_mentions(orch: Orchestrator, text: str) -> list[str]:
-    """Ids of entries in this deployment's collections on the Chroma server that hold
-    `text` in their document or metadata."""
-    import chromadb
-
-    vector = orch.settings.vector
-    client = chromadb.HttpClient(host=vector.host, port=vector.port)  # type: ignore[union-attr]
-    prefix = orch.settings.collection_prefix
-    found = []
-    for collection in client.list_collections():
-        if not collection.name.startswith(prefix):
-            continue
-        page = collection.get(include=["documents", "metadatas"])
-        for entry_id, doc, meta in zip(
-            page["ids"], page["documents"] or [], page["metadatas"] or [], strict=False
-        ):
-            if text in (doc or "") or text in json.dumps(meta, default=str):
-                found.append(entry_id)
-    return found
+    assert graph_server_mentions(server_stores, user) == []
+    assert chroma_server_mentions(b, user) == []

@@ -63,28 +63,18 @@ def test_change_of_fact_reports_update_with_previous(
 
 def test_infer_false_stores_messages_as_they_are(memory: Memory, uid: Callable[[str], str]) -> None:
     bob = uid("bob")
-    added = memory.add(
-        [
-            {"role": "user", "content": "Note to self: buy oat milk"},
-            {"role": "assistant", "content": "Noted."},
-        ],
-        user_id=bob,
-        infer=False,
-    )["results"]
+    said = [
+        {"role": "user", "content": "Note to self: buy oat milk"},
+        {"role": "assistant", "content": "Noted."},
+    ]
+    added = memory.add(said, user_id=bob, infer=False)["results"]
     assert [i["memory"] for i in added] == ["Note to self: buy oat milk", "Noted."]
     assert [i["event"] for i in added] == ["ADD", "ADD"]
     stored = memory.get_all(user_id=bob)["results"]
     assert len(stored) == 2  # raw turns only, no extracted memories
     assert memory.get(added[0]["id"])["memory"].endswith("buy oat milk")
     # the same call again (a retry) stores nothing and says so
-    again = memory.add(
-        [
-            {"role": "user", "content": "Note to self: buy oat milk"},
-            {"role": "assistant", "content": "Noted."},
-        ],
-        user_id=bob,
-        infer=False,
-    )["results"]
+    again = memory.add(said, user_id=bob, infer=False)["results"]
     assert [(i["id"], i["event"]) for i in again] == [(i["id"], "NONE") for i in added]
     assert len(memory.get_all(user_id=bob)["results"]) == 2
 
