@@ -203,7 +203,8 @@ class OctomemStore(BaseStore):
                 if isinstance(op, GetOp):
                     results[index] = await self._get(tuple(op.namespace), op.key)
                 elif isinstance(op, SearchOp):
-                    results[index] = await self._search(op)
+                    with self.orchestrator.records.parse_once():  # listed, then recalled
+                        results[index] = await self._search(op)
                 elif isinstance(op, ListNamespacesOp):
                     results[index] = await self._list_namespaces(op)
         await self._apply_puts(list(puts.values()), since)
