@@ -64,7 +64,6 @@ from octomem.models import (
     MemoryBase,
     MemoryType,
     Operation,
-    RecallResult,
     SemanticMemory,
     SourceRef,
     utcnow,
@@ -161,7 +160,6 @@ class OctomemStore(BaseStore):
         self.namespace_scope = namespace_scope or NamespaceScope()
         self.index = StoreIndex(index)
         self.index.check_dims(orchestrator.embedder)
-        self._partial = ranking.Prefixes()
 
     # --- BaseStore ---------------------------------------------------------------------
 
@@ -468,12 +466,8 @@ class OctomemStore(BaseStore):
         return record
 
     async def _items(self, prefix: tuple[str, ...]) -> list[MemoryBase]:
-        """Every item whose namespace starts with `prefix`."""
-        return (await self._listed(prefix))[1]
-
-    async def _listed(self, prefix: tuple[str, ...]) -> tuple[list[MemoryBase], list[MemoryBase]]:
-        """The items of the scope `prefix` decides (else every item), and those of them whose
-        namespace starts with `prefix`."""
+        """Every item whose namespace starts with `prefix` (read within the scope the prefix
+        decides, if it does)."""
         scope = self.namespace_scope.prefix_scope(prefix) if prefix else None
         where = (
             scope_filter(scope["user_id"], scope["agent_id"], ANY, MARK_FILTER)
@@ -482,35 +476,18 @@ class OctomemStore(BaseStore):
         )
         records = await self.orchestrator.records.list(MemoryType.SEMANTIC, where=where)
         size = len(prefix)
-        under = [r for r in records if tuple(r.internal["langgraph_namespace"][:size]) == prefix]
-        return records, under
+        return [r for r in records if tuple(r.internal["langgraph_namespace"][:size]) == prefix]
 
     async def _search(self, op: SearchOp) -> list[SearchItem]:
-        prefix = tuple(op.namespace_prefix)
-        scope = self.namespace_scope.prefix_scope(prefix) if prefix else None
-        early: asyncio.Future[RecallResult] | None = None
-        if op.query and not op.filter and scope is not None and prefix not in self._partial:
-            whole = (scope["user_id"], scope["agent_id"])  # see `ranking`
-            early = asyncio.ensure_future(ranking.scope_recall(self.orchestrator, op.query, whole))
-        try:
-            in_scope, records = await self._listed(prefix)
-            if op.filter:
-                wanted = document_predicate(op.filter)
-                records = [r for r in records if wanted(r.internal["langgraph_value"])]
-            records.sort(key=lambda r: (r.updated_at, r.id), reverse=True)
-            if not op.query or not records:
-                page = records[op.offset : op.offset + op.limit]
-                return [_search_item(r) for r in page]
-            recalled = None
-            if early is not None and scope is not None:
-                if ranking.covers((scope["user_id"], scope["agent_id"]), in_scope, records):
-                    recalled = await early
-                else:  # and the next searches of this prefix do not start it
-                    ranking.forget(early)
-                    self._partial.add(prefix)
-            ranked = await ranking.rank(self.orchestrator, op.query, records, recalled=recalled)
-        finally:
-            ranking.forget(early)
+        records = await self._items(tuple(op.namespace_prefix))
+        if op.filter:
+            wanted = document_predicate(op.filter)
+            records = [r for r in records if wanted(r.internal["langgraph_value"])]
+        records.sort(key=lambda r: (r.updated_at, r.id), reverse=True)
+        if not op.query or not records:
+            page = records[op.offset : op.offset + op.limit]
+            return [_search_item(r) for r in page]
+        ranked = await ranking.rank(self.orchestrator, op.query, records)
         ranked_ids = {r.id for r, _ in ranked}
         rest = [(r, None) for r in records if r.id not in ranked_ids]
         ordered: list[tuple[MemoryBase, float | None]] = [*ranked, *rest]

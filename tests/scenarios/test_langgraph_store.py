@@ -344,10 +344,9 @@ def test_index_that_disagrees_with_the_orchestrators_embedder_is_refused(
 
 
 async def test_a_search_of_a_whole_scope_ranks_as_a_search_by_ids(store: OctomemStore) -> None:
-    """A search whose prefix is a user's whole namespace starts that user's recall while it
-    reads the items (`ranking.scope_recall`); it ranks and scores exactly as the recall
-    among the items' ids does. An item left out of ranking, another namespace under the
-    prefix, or a filter makes the search ask for the ids again, with the same rules."""
+    """A search whose prefix is a user's whole namespace ranks and scores exactly as the
+    recall among the items' ids does; an item left out of ranking, another namespace under
+    the prefix and a filter follow the same rules."""
     from octomem.langgraph import ranking
 
     alice = ("memories", "alice")
@@ -463,3 +462,21 @@ def test_a_put_in_flight_when_its_user_is_forgotten_stores_nothing(
     # a put that begins after the forget stores as usual
     store.put(ns, "later", {"content": "Zoe is back."})
     assert store.get(ns, "later") is not None
+
+
+async def test_a_search_sees_what_changed_since_the_last_one(
+    store: OctomemStore, orch: Orchestrator
+) -> None:
+    """A search shares the records it parsed with its recall only: an item updated, deleted
+    or forgotten since the last search is read as it is now."""
+    ns = ("memories", "vic")
+    await store.aput(ns, "a", {"text": "Vic drinks green tea"})
+    await store.aput(ns, "b", {"text": "Vic rides a bike"})
+    assert {i.key for i in await store.asearch(ns, query="tea")} == {"a", "b"}
+    await store.aput(ns, "a", {"text": "Vic drinks black coffee"})
+    await store.adelete(ns, "b")
+    found = await store.asearch(ns, query="coffee")
+    assert [(i.key, i.value) for i in found] == [("a", {"text": "Vic drinks black coffee"})]
+    await orch.aforget(user_id="vic")
+    assert await store.asearch(ns, query="coffee") == []
+    assert await store.asearch(("memories",), query="coffee") == []
