@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import json
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
@@ -73,6 +74,7 @@ from octomem.orchestrator.events import history_event
 from octomem.orchestrator.locks import Seen
 from octomem.scopes import ANY, equals, scope_filter
 from octomem.sensitive import mask_value
+from octomem.stores import parsed
 from octomem.validation import shown
 
 EXTRACTOR = "langgraph-store"
@@ -104,7 +106,7 @@ def _fields(record: MemoryBase) -> dict[str, Any]:
     return {
         "namespace": tuple(meta["langgraph_namespace"]),
         "key": meta["langgraph_key"],
-        "value": meta["langgraph_value"],
+        "value": copy.deepcopy(meta["langgraph_value"]),  # the record may be shared
         "created_at": record.created_at,
         "updated_at": record.updated_at,
     }
@@ -160,6 +162,7 @@ class OctomemStore(BaseStore):
         self.namespace_scope = namespace_scope or NamespaceScope()
         self.index = StoreIndex(index)
         self.index.check_dims(orchestrator.embedder)
+        self._parsed = parsed.Memo()  # the records searches read, parsed once (`_search`)
 
     # --- BaseStore ---------------------------------------------------------------------
 
@@ -201,7 +204,7 @@ class OctomemStore(BaseStore):
                 if isinstance(op, GetOp):
                     results[index] = await self._get(tuple(op.namespace), op.key)
                 elif isinstance(op, SearchOp):
-                    with self.orchestrator.records.parse_once():  # listed, then recalled
+                    with self.orchestrator.records.parse_once(self._parsed):
                         results[index] = await self._search(op)
                 elif isinstance(op, ListNamespacesOp):
                     results[index] = await self._list_namespaces(op)
@@ -479,7 +482,20 @@ class OctomemStore(BaseStore):
         return [r for r in records if tuple(r.internal["langgraph_namespace"][:size]) == prefix]
 
     async def _search(self, op: SearchOp) -> list[SearchItem]:
-        records = await self._items(tuple(op.namespace_prefix))
+        """Its items and their recall read records parsed once, and kept for the next
+        searches (`Records.parse_once`); the listing says which kept ones are gone."""
+        prefix = tuple(op.namespace_prefix)
+        records = await self._items(prefix)
+        listed = {r.id for r in records}
+        self._parsed.drop(
+            lambda r: (
+                not r.internal.get(MARK)  # a memory the recall read, not an item
+                or (
+                    r.id not in listed
+                    and tuple(r.internal["langgraph_namespace"][: len(prefix)]) == prefix
+                )
+            )
+        )
         if op.filter:
             wanted = document_predicate(op.filter)
             records = [r for r in records if wanted(r.internal["langgraph_value"])]

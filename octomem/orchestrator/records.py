@@ -48,11 +48,12 @@ class Records:
         """Every stored record of this type that `where` matches (current or superseded)."""
         return await self._services.vector.list(memory_type, where=where)
 
-    def parse_once(self) -> AbstractContextManager[None]:
-        """`with records.parse_once():` records read within it (by this task and the tasks
-        it starts, recalls included) are parsed once per id and stored JSON, and shared:
-        copy one before changing it (`octomem.stores.parsed`)."""
-        return parsed.sharing()
+    def parse_once(self, memo: parsed.Memo | None = None) -> AbstractContextManager[parsed.Memo]:
+        """`with records.parse_once(memo):` records read within it (by this task and the tasks
+        it starts, recalls included) are parsed once per id and stored JSON, kept in `memo`
+        for later scopes given it, and shared: never change one nor hand out its mutable
+        parts (`octomem.stores.parsed`)."""
+        return parsed.sharing(memo)
 
     async def erasures(self, scopes: Iterable[tuple[str | None, str | None]]) -> Seen:
         """The erasure counts of these (user_id, agent_id) scopes, read when a write begins:

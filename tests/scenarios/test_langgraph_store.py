@@ -467,12 +467,18 @@ def test_a_put_in_flight_when_its_user_is_forgotten_stores_nothing(
 async def test_a_search_sees_what_changed_since_the_last_one(
     store: OctomemStore, orch: Orchestrator
 ) -> None:
-    """A search shares the records it parsed with its recall only: an item updated, deleted
-    or forgotten since the last search is read as it is now."""
+    """Searches keep the records they parsed (`Records.parse_once`), never a stale one: an
+    item updated, deleted or forgotten since the last search is read as it is now, and a
+    value changed by the caller is not the stored one."""
     ns = ("memories", "vic")
-    await store.aput(ns, "a", {"text": "Vic drinks green tea"})
+    await store.aput(ns, "a", {"text": "Vic drinks green tea", "tags": ["tea"]})
     await store.aput(ns, "b", {"text": "Vic rides a bike"})
-    assert {i.key for i in await store.asearch(ns, query="tea")} == {"a", "b"}
+    first = await store.asearch(ns, query="tea")
+    assert {i.key for i in first} == {"a", "b"}
+    first[0].value["tags"].append("changed")
+    first[0].value["text"] = "changed"
+    again = {i.key: i.value for i in await store.asearch(ns, query="tea")}
+    assert again["a"] == {"text": "Vic drinks green tea", "tags": ["tea"]}
     await store.aput(ns, "a", {"text": "Vic drinks black coffee"})
     await store.adelete(ns, "b")
     found = await store.asearch(ns, query="coffee")

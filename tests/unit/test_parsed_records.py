@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 from octomem.models import MemoryBase, SemanticMemory, record_from_json
 from octomem.stores import parsed
@@ -11,7 +12,8 @@ from octomem.stores import parsed
 def _json(content: str) -> str:
     record = SemanticMemory(
         id="sem_1", user_id="u", content=content, subject="u", attribute="drink", value=content
-    )
+    )  # the same fields, the same JSON
+    record.created_at = record.updated_at = record.valid_from = datetime(2026, 1, 1, tzinfo=UTC)
     return record.model_dump_json()
 
 
@@ -41,3 +43,18 @@ async def test_within_a_scope_the_same_json_is_parsed_once_and_changed_json_agai
         assert parsed.record("sem_1", new, parse) is updated
     assert calls == [old, new]
     assert parsed.record("sem_1", new, parse) is not updated  # the scope is over
+
+
+def test_a_memo_keeps_records_for_later_scopes_within_its_bound() -> None:
+    memo = parsed.Memo(max_records=2)
+    with parsed.sharing(memo):
+        first = parsed.record("sem_1", _json("tea"), record_from_json)
+    with parsed.sharing(memo):
+        assert parsed.record("sem_1", _json("tea"), record_from_json) is first
+        parsed.record("sem_2", _json("bike"), record_from_json)
+        memo.drop(lambda record: record.content == "bike")
+        assert len(memo) == 1
+        parsed.record("sem_2", _json("bike"), record_from_json)
+        parsed.record("sem_3", _json("oslo"), record_from_json)  # past the bound: anew
+        assert len(memo) == 1
+        assert parsed.record("sem_1", _json("tea"), record_from_json) is not first
