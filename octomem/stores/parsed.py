@@ -20,7 +20,8 @@ from contextvars import ContextVar
 
 from octomem.models import MemoryBase
 
-MEMO_MAX = 20_000  # records a `Memo` keeps; past it, it starts again empty
+# records a `Memo` keeps (a parsed store item takes ~6 KB); past it, it starts again empty
+MEMO_MAX = 5_000
 
 
 class Memo:
