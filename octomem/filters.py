@@ -38,7 +38,7 @@ from typing import Any, Literal
 
 from octomem.errors import InvalidInputError
 from octomem.models import MemoryBase, as_utc
-from octomem.validation import check_json, clean_text, has_control, shown
+from octomem.validation import MAX_VALUE_CHARS, check_json, clean_text, has_control, shown
 
 Filter = dict[str, Any]
 
@@ -107,6 +107,8 @@ def _operand(field: str, value: Any) -> Any:
         return value
     if isinstance(value, list | tuple) and any(isinstance(item, datetime) for item in value):
         return [_operand(field, item) for item in value]  # one level: items are not lists
+    if field in _LITERAL_FIELDS and _plain_ids(value):
+        return list(value)  # what the checks below return for it, without their copies
     try:
         checked = check_json(value, name=f"the value for field {field!r}")
     except InvalidInputError as exc:
@@ -114,6 +116,17 @@ def _operand(field: str, value: Any) -> Any:
     if field in _LITERAL_FIELDS:
         return _literal(field, value, checked)
     return checked
+
+
+def _plain_ids(value: Any) -> bool:
+    """A list of printable ASCII strings within `check_json`'s size: it passes that check and
+    `_literal`'s unchanged (a recall among a store's items names hundreds of ids, and its
+    filter is validated several times)."""
+    return (
+        isinstance(value, list | tuple)
+        and all(isinstance(item, str) and item.isascii() and item.isprintable() for item in value)
+        and len(json.dumps(list(value))) <= MAX_VALUE_CHARS
+    )
 
 
 def _literal(field: str, value: Any, checked: Any) -> Any:

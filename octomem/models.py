@@ -35,7 +35,7 @@ from pydantic import (
 )
 
 from octomem.errors import InvalidInputError
-from octomem.legacy import migrate_legacy_payload
+from octomem.legacy import is_legacy_payload, migrate_legacy_payload
 
 # A timestamp far in the future, used where a backend needs a number for "never".
 NEVER_TS = 32503680000.0  # 3000-01-01T00:00:00Z
@@ -342,6 +342,8 @@ class MemoryBase(BaseModel):
     @classmethod
     def _legacy_layout(cls, data: Any) -> Any:
         """A record stored by an older version kept octomem's keys in `metadata`."""
+        if not is_legacy_payload(data):  # checked first: every read of a record passes here
+            return data
         return migrate_legacy_payload(data, cls.model_fields["memory_type"].default)
 
     def model_post_init(self, context: Any, /) -> None:

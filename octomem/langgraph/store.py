@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import json
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
@@ -64,7 +65,6 @@ from octomem.models import (
     MemoryBase,
     MemoryType,
     Operation,
-    RecallResult,
     SemanticMemory,
     SourceRef,
     utcnow,
@@ -74,6 +74,7 @@ from octomem.orchestrator.events import history_event
 from octomem.orchestrator.locks import Seen
 from octomem.scopes import ANY, equals, scope_filter
 from octomem.sensitive import mask_value
+from octomem.stores import parsed
 from octomem.validation import shown
 
 EXTRACTOR = "langgraph-store"
@@ -105,7 +106,7 @@ def _fields(record: MemoryBase) -> dict[str, Any]:
     return {
         "namespace": tuple(meta["langgraph_namespace"]),
         "key": meta["langgraph_key"],
-        "value": meta["langgraph_value"],
+        "value": copy.deepcopy(meta["langgraph_value"]),  # the record may be shared
         "created_at": record.created_at,
         "updated_at": record.updated_at,
     }
@@ -161,7 +162,7 @@ class OctomemStore(BaseStore):
         self.namespace_scope = namespace_scope or NamespaceScope()
         self.index = StoreIndex(index)
         self.index.check_dims(orchestrator.embedder)
-        self._partial = ranking.Prefixes()
+        self._parsed = parsed.Memo()  # the records searches read, parsed once (`_search`)
 
     # --- BaseStore ---------------------------------------------------------------------
 
@@ -203,7 +204,8 @@ class OctomemStore(BaseStore):
                 if isinstance(op, GetOp):
                     results[index] = await self._get(tuple(op.namespace), op.key)
                 elif isinstance(op, SearchOp):
-                    results[index] = await self._search(op)
+                    with self.orchestrator.records.parse_once(self._parsed):
+                        results[index] = await self._search(op)
                 elif isinstance(op, ListNamespacesOp):
                     results[index] = await self._list_namespaces(op)
         await self._apply_puts(list(puts.values()), since)
@@ -467,12 +469,8 @@ class OctomemStore(BaseStore):
         return record
 
     async def _items(self, prefix: tuple[str, ...]) -> list[MemoryBase]:
-        """Every item whose namespace starts with `prefix`."""
-        return (await self._listed(prefix))[1]
-
-    async def _listed(self, prefix: tuple[str, ...]) -> tuple[list[MemoryBase], list[MemoryBase]]:
-        """The items of the scope `prefix` decides (else every item), and those of them whose
-        namespace starts with `prefix`."""
+        """Every item whose namespace starts with `prefix` (read within the scope the prefix
+        decides, if it does)."""
         scope = self.namespace_scope.prefix_scope(prefix) if prefix else None
         where = (
             scope_filter(scope["user_id"], scope["agent_id"], ANY, MARK_FILTER)
@@ -481,35 +479,31 @@ class OctomemStore(BaseStore):
         )
         records = await self.orchestrator.records.list(MemoryType.SEMANTIC, where=where)
         size = len(prefix)
-        under = [r for r in records if tuple(r.internal["langgraph_namespace"][:size]) == prefix]
-        return records, under
+        return [r for r in records if tuple(r.internal["langgraph_namespace"][:size]) == prefix]
 
     async def _search(self, op: SearchOp) -> list[SearchItem]:
+        """Its items and their recall read records parsed once, and kept for the next
+        searches (`Records.parse_once`); the listing says which kept ones are gone."""
         prefix = tuple(op.namespace_prefix)
-        scope = self.namespace_scope.prefix_scope(prefix) if prefix else None
-        early: asyncio.Future[RecallResult] | None = None
-        if op.query and not op.filter and scope is not None and prefix not in self._partial:
-            whole = (scope["user_id"], scope["agent_id"])  # see `ranking`
-            early = asyncio.ensure_future(ranking.scope_recall(self.orchestrator, op.query, whole))
-        try:
-            in_scope, records = await self._listed(prefix)
-            if op.filter:
-                wanted = document_predicate(op.filter)
-                records = [r for r in records if wanted(r.internal["langgraph_value"])]
-            records.sort(key=lambda r: (r.updated_at, r.id), reverse=True)
-            if not op.query or not records:
-                page = records[op.offset : op.offset + op.limit]
-                return [_search_item(r) for r in page]
-            recalled = None
-            if early is not None and scope is not None:
-                if ranking.covers((scope["user_id"], scope["agent_id"]), in_scope, records):
-                    recalled = await early
-                else:  # and the next searches of this prefix do not start it
-                    ranking.forget(early)
-                    self._partial.add(prefix)
-            ranked = await ranking.rank(self.orchestrator, op.query, records, recalled=recalled)
-        finally:
-            ranking.forget(early)
+        records = await self._items(prefix)
+        listed = {r.id for r in records}
+        self._parsed.drop(
+            lambda r: (
+                not r.internal.get(MARK)  # a memory the recall read, not an item
+                or (
+                    r.id not in listed
+                    and tuple(r.internal["langgraph_namespace"][: len(prefix)]) == prefix
+                )
+            )
+        )
+        if op.filter:
+            wanted = document_predicate(op.filter)
+            records = [r for r in records if wanted(r.internal["langgraph_value"])]
+        records.sort(key=lambda r: (r.updated_at, r.id), reverse=True)
+        if not op.query or not records:
+            page = records[op.offset : op.offset + op.limit]
+            return [_search_item(r) for r in page]
+        ranked = await ranking.rank(self.orchestrator, op.query, records)
         ranked_ids = {r.id for r, _ in ranked}
         rest = [(r, None) for r in records if r.id not in ranked_ids]
         ordered: list[tuple[MemoryBase, float | None]] = [*ranked, *rest]

@@ -13,12 +13,13 @@ Await these inside `Orchestrator.running_call()` once the stores are open
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from typing import TYPE_CHECKING
 
 from octomem.models import HistoryEvent, MemoryBase, MemoryType
 from octomem.orchestrator.locks import Seen
 from octomem.orchestrator.writer import delete_records, write_records
+from octomem.stores import parsed
 from octomem.stores.base import Filter
 
 if TYPE_CHECKING:
@@ -46,6 +47,13 @@ class Records:
     async def list(self, memory_type: MemoryType, *, where: Filter) -> list[MemoryBase]:
         """Every stored record of this type that `where` matches (current or superseded)."""
         return await self._services.vector.list(memory_type, where=where)
+
+    def parse_once(self, memo: parsed.Memo | None = None) -> AbstractContextManager[parsed.Memo]:
+        """`with records.parse_once(memo):` records read within it (by this task and the tasks
+        it starts, recalls included) are parsed once per id and stored JSON, kept in `memo`
+        for later scopes given it, and shared: never change one nor hand out its mutable
+        parts (`octomem.stores.parsed`)."""
+        return parsed.sharing(memo)
 
     async def erasures(self, scopes: Iterable[tuple[str | None, str | None]]) -> Seen:
         """The erasure counts of these (user_id, agent_id) scopes, read when a write begins:

@@ -43,7 +43,7 @@ from octomem.models import (
     is_type_name,
     record_to_json,
 )
-from octomem.stores import chroma_engine, fence, record_cache
+from octomem.stores import chroma_engine, fence, parsed, record_cache
 from octomem.stores.base import ForeignRecords
 from octomem.stores.chroma_files import purge_log, scrub_index_files
 from octomem.stores.chroma_layout import (
@@ -352,7 +352,8 @@ class ChromaVectorStore:
 
     def _parse(self, payload: Any, entry_id: str) -> MemoryBase:
         try:
-            return self._types.record_from_json(str(payload) if payload is not None else "")
+            text = str(payload) if payload is not None else ""
+            return parsed.record(entry_id, text, self._types.record_from_json)
         except Exception as exc:
             raise StoreError(
                 f"{self._location}: entry {entry_id!r} has no readable record; it was not "

@@ -344,10 +344,9 @@ def test_index_that_disagrees_with_the_orchestrators_embedder_is_refused(
 
 
 async def test_a_search_of_a_whole_scope_ranks_as_a_search_by_ids(store: OctomemStore) -> None:
-    """A search whose prefix is a user's whole namespace starts that user's recall while it
-    reads the items (`ranking.scope_recall`); it ranks and scores exactly as the recall
-    among the items' ids does. An item left out of ranking, another namespace under the
-    prefix, or a filter makes the search ask for the ids again, with the same rules."""
+    """A search whose prefix is a user's whole namespace ranks and scores exactly as the
+    recall among the items' ids does; an item left out of ranking, another namespace under
+    the prefix and a filter follow the same rules."""
     from octomem.langgraph import ranking
 
     alice = ("memories", "alice")
@@ -485,3 +484,27 @@ def test_an_item_whose_namespace_and_key_look_like_secrets_survives_export_and_i
     assert store.list_namespaces() == [ns]
     store.put(ns, key, {"content": "vegan"})
     assert [(i.key, i.value) for i in store.search(ns)] == [(key, {"content": "vegan"})]
+
+
+async def test_a_search_sees_what_changed_since_the_last_one(
+    store: OctomemStore, orch: Orchestrator
+) -> None:
+    """Searches keep the records they parsed (`Records.parse_once`), never a stale one: an
+    item updated, deleted or forgotten since the last search is read as it is now, and a
+    value changed by the caller is not the stored one."""
+    ns = ("memories", "vic")
+    await store.aput(ns, "a", {"text": "Vic drinks green tea", "tags": ["tea"]})
+    await store.aput(ns, "b", {"text": "Vic rides a bike"})
+    first = await store.asearch(ns, query="tea")
+    assert {i.key for i in first} == {"a", "b"}
+    first[0].value["tags"].append("changed")
+    first[0].value["text"] = "changed"
+    again = {i.key: i.value for i in await store.asearch(ns, query="tea")}
+    assert again["a"] == {"text": "Vic drinks green tea", "tags": ["tea"]}
+    await store.aput(ns, "a", {"text": "Vic drinks black coffee"})
+    await store.adelete(ns, "b")
+    found = await store.asearch(ns, query="coffee")
+    assert [(i.key, i.value) for i in found] == [("a", {"text": "Vic drinks black coffee"})]
+    await orch.aforget(user_id="vic")
+    assert await store.asearch(ns, query="coffee") == []
+    assert await store.asearch(("memories",), query="coffee") == []

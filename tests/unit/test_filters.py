@@ -429,3 +429,16 @@ def test_pinned_ids_are_those_an_id_condition_confines_the_filter_to() -> None:
     for unpinned in (None, {}, {"user_id": "u"}, {"OR": [{"id": {"in": ["a"]}}, {"x": 1}]}):
         assert pinned_ids(unpinned) is None
     assert pinned_ids({"id": {"nin": ["a"]}}) is None
+
+
+def test_a_long_list_of_ids_is_checked_as_any_value() -> None:
+    """A list of plain ids skips the cleaning copy (`_plain_ids`), not the checks: ids are
+    kept as given, and control characters, lone surrogates and size are still refused."""
+    ids = [f"sem_{n:04d}" for n in range(500)]
+    assert filters.validate({"id": {"in": tuple(ids)}}) == {"id": {"in": ids}}
+    assert filters.validate({"user_id": {"nin": ["a b", "Zoë"]}}) == {
+        "user_id": {"nin": ["a b", "Zoë"]}
+    }
+    for bad in (["ok", "bad\x01"], ["\ud800"], ["x" * 1000] * 120):
+        with pytest.raises(InvalidInputError):
+            filters.validate({"id": {"in": bad}})
