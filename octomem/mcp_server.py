@@ -290,8 +290,8 @@ def tools_server(access_for: Callable[[Context], Awaitable[Access]], **options: 
             return await work(access, await access.orchestrator())
         except ToolError as exc:
             access.count(tool_errors=1)
-            if mask_text(str(exc)) != str(exc):
-                raise ToolError(mask_text(str(exc))) from exc
+            if (masked := mask_text(str(exc))) != str(exc):
+                raise ToolError(masked) from exc
             raise
         except Exception as exc:
             access.count(tool_errors=1)

@@ -77,6 +77,12 @@ def asked_before(stored: Mapping[str, MemoryBase], turn_ids: Sequence[str]) -> l
     return asked
 
 
+def from_every_turn(asked: Sequence[Sequence[str]]) -> set[str]:
+    """The types the model extracted from every turn before (`asked`: per turn, from
+    `asked_before`): a call made again is not asked for them. None if there are no turns."""
+    return set.intersection(*(set(of_turn) for of_turn in asked)) if asked else set()
+
+
 def first_new(asked: Sequence[Sequence[str]], types: Iterable[MemoryType]) -> int:
     """The index of the first turn the model has not extracted every one of `types` from
     (`asked`: per turn, from `asked_before`); 0 - every turn - if there is none."""

@@ -226,10 +226,9 @@ def build_process_graph(services: Services) -> ProcessGraph:
                 for mtype in dict.fromkeys(r.memory_type for r in records):
                     of_type = [r.id for r in records if r.memory_type == mtype]
                     stored |= {r.id: r for r in await services.vector.get(mtype, of_type)}
-                # every turn stored and extracted by the model before: a call made again
-                # (a turn sent again under its id with other words is extracted again)
+                # what the model extracted from each turn before (a turn sent again under
+                # its id with other words is extracted again): see `route`
                 same = extracted.unchanged(stored, records)
-                done = None if state.get("turns_in") else extracted.before(same, ids)
                 asked_before = [] if state.get("turns_in") else extracted.asked_before(same, ids)
                 fresh = [
                     Decision(
@@ -259,7 +258,6 @@ def build_process_graph(services: Services) -> ProcessGraph:
         return {
             "stored_turns": ids,
             "added_turns": [i for i in ids if i not in stored],
-            "extracted_before": done,
             "asked_before": asked_before,
             "inputs": inputs,
             "pending_originals": [(r.memory_type, r.id) for r in records if originals.pending(r)],
@@ -299,9 +297,10 @@ def build_process_graph(services: Services) -> ProcessGraph:
         llm, config = services.llm, settings.llm
         with span("node.route", user_id=state.get("user_id")) as current:
             reasons = routing.route(services.agents, services.enabled_agents, wanted(state))
-            if llm is not None and (done := state.get("extracted_before")) is not None:
+            if llm is not None:  # a call made again: types extracted from every turn
+                done = extracted.from_every_turn(state.get("asked_before", []))
                 for agent in prompting(routing.selected(reasons)):  # not asked again
-                    if agent.memory_type.value in done.types:
+                    if agent.memory_type.value in done:
                         reasons[agent.memory_type] = _EXTRACTED_BEFORE
             chosen = routing.selected(reasons)
             asked = prompting(chosen)  # no LLM call without an agent that prompts it

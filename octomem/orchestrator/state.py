@@ -25,7 +25,6 @@ from octomem.models import (
     StepError,
     Turn,
 )
-from octomem.orchestrator.extracted import Extracted
 from octomem.plans import Decision, Extraction, RankedList, RecallPlan, SharedSearches
 
 
@@ -55,7 +54,6 @@ class ProcessState(TypedDict, total=False):
     turns: list[Turn]
     stored_turns: list[str]
     added_turns: list[str]  # the raw turns this call stored (not stored before)
-    extracted_before: Extracted | None  # every turn stored and extracted by the model before
     asked_before: list[list[str]]  # per turn, the types the model extracted from it before
     llm_from: int  # the model is asked about turns[llm_from:] (`extracted.first_new`)
     llm_types: list[MemoryType]  # the types this call asks the model for
