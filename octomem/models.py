@@ -729,9 +729,10 @@ class WriteIntent(IntentPart):
 
 class StoreDifferences(BaseModel):
     """How one store differs from the canonical copy (the vector store), by memory id
-    (for "blobs": by ``<user key>/<sha256>``, `octomem.orchestrator.originals`)."""
+    (for "blobs": by ``<user key>/<sha256>``, `octomem.orchestrator.originals`; for
+    "vector": its entries that are not canonical, written late after a forget)."""
 
-    store: Literal["keyword", "graph", "history", "projections", "blobs"]
+    store: Literal["vector", "keyword", "graph", "history", "projections", "blobs"]
     missing: list[str] = Field(default_factory=list, description="canonical, absent here")
     extra: list[str] = Field(default_factory=list, description="here, not canonical")
     stale: list[str] = Field(default_factory=list, description="here, differing from canonical")

@@ -9,6 +9,9 @@ and the history log are derived from it. `check` compares them id by id:
 - history: at least one event per memory, the last one matching its content and
   validity; no events of a memory that was never stored (a write that died before its
   canonical copy) unless the last one is its deletion.
+- vector store: an entry with no history that a writer wrote under a lease which a
+  forget of its scope took over (its fencing token older than the forget's, `_late`) is
+  a late write the forget could not see, not canonical: extra, removed on repair;
 - memories of types this Orchestrator has no agent of (another's custom agents on the
   same stores) are counted (`foreign`), not checked: their entries are not extra;
 - projections: each user's core human block and fact edges as their semantic facts
@@ -36,6 +39,7 @@ from octomem.models import (
     HistoryEvent,
     KnowledgeMemory,
     MemoryBase,
+    MemoryType,
     Operation,
     Relation,
     StoreDifferences,
@@ -64,10 +68,12 @@ class _Snapshot:
     relations: dict[str, Relation]
     history: dict[str, HistoryEvent]  # memory id -> last event
     foreign: dict[str, list[str]]  # ids of memories of types this Orchestrator lacks
+    late: dict[str, MemoryBase]  # canonical entries a forget took over (`_late`), not in records
 
 
 @dataclass
 class _Diff:
+    vector: StoreDifferences = field(default_factory=lambda: StoreDifferences(store="vector"))
     keyword: StoreDifferences = field(default_factory=lambda: StoreDifferences(store="keyword"))
     graph: StoreDifferences = field(default_factory=lambda: StoreDifferences(store="graph"))
     history: StoreDifferences = field(default_factory=lambda: StoreDifferences(store="history"))
@@ -76,7 +82,7 @@ class _Diff:
 
     @property
     def stores(self) -> list[StoreDifferences]:
-        return [self.keyword, self.graph, self.history]
+        return [self.vector, self.keyword, self.graph, self.history]
 
     @property
     def count(self) -> int:
@@ -150,14 +156,46 @@ async def _snapshot(services: Services, user_id: str | None | AllUsers) -> _Snap
 
     nodes = {i: u for i, u in (await services.graph.memory_ids()).items() if mine(u)}
     relations = {r.id: r for r in await services.graph.all_relations() if mine(r.user_id)}
+    history = await services.history.latest(user_id)
+    late = {i: records.pop(i) for i in await _late(services, records, history)}
     return _Snapshot(
         records=records,
         index={entry.memory_id: entry for entry in await services.keyword.entries(user_id)},
         nodes=nodes,
         relations=relations,
-        history=await services.history.latest(user_id),
+        history=history,
         foreign=foreign,
+        late=late,
     )
+
+
+async def _late(
+    services: Services, records: dict[str, MemoryBase], history: dict[str, HistoryEvent]
+) -> list[str]:
+    """The canonical entries with no history whose writer held its user's lease under an
+    older token than the latest forget of their scope: a late write (one that passed its
+    fence check before the forget and landed after it, its writer dead before it could
+    undo it, `octomem.stores.fence`). Every memory the forget found is gone, so such an
+    entry is the forgotten user's, not the canonical copy of anything: repair removes it
+    rather than re-indexing and re-logging it."""
+    unlogged = [record for memory_id, record in records.items() if memory_id not in history]
+    by_type: dict[MemoryType, list[str]] = defaultdict(list)
+    for record in unlogged:
+        by_type[record.memory_type].append(record.id)
+    stamps: dict[str, int] = {}
+    for memory_type, ids in by_type.items():
+        stamps.update(await services.vector.stamps(memory_type, ids))
+    erased: dict[tuple[str | None, str | None], int] = {}
+    late = []
+    for record in unlogged:
+        if (stamp := stamps.get(record.id)) is None:
+            continue
+        scope = (record.user_id, record.agent_id)
+        if scope not in erased:
+            erased[scope] = await services.locks.erased_at(*scope)
+        if stamp < erased[scope]:
+            late.append(record.id)
+    return late
 
 
 def _index_entry(record: MemoryBase) -> IndexEntry:
@@ -181,6 +219,7 @@ def _edge_matches(edge: Relation, record: KnowledgeMemory) -> bool:
 
 def _compare(snap: _Snapshot) -> _Diff:
     diff = _Diff()
+    diff.vector.extra = list(snap.late)
     for memory_id, record in snap.records.items():
         entry = snap.index.get(memory_id)
         if entry is None:
@@ -214,7 +253,7 @@ def _compare(snap: _Snapshot) -> _Diff:
         if memory_id not in known and event.operation is not Operation.DELETE
     ]
     owners: dict[str, str | None] = defaultdict(lambda: None)
-    owners.update({i: r.user_id for i, r in snap.records.items()})
+    owners.update({i: r.user_id for i, r in [*snap.records.items(), *snap.late.items()]})
     owners.update({i: e.user_id for i, e in snap.index.items() if i not in snap.records})
     owners.update({i: u for i, u in snap.nodes.items() if i not in snap.records})
     owners.update({e.id: e.user_id for e in diff.orphan_edges})
@@ -226,6 +265,11 @@ def _compare(snap: _Snapshot) -> _Diff:
 
 async def _repair(services: Services, snap: _Snapshot, diff: _Diff) -> None:
     records, now = snap.records, utcnow()
+    late: dict[MemoryType, list[str]] = defaultdict(list)
+    for memory_id in diff.vector.extra:
+        late[snap.late[memory_id].memory_type].append(memory_id)
+    for memory_type, ids in late.items():
+        await services.vector.delete(memory_type, ids)
     reindex = [records[i] for i in [*diff.keyword.missing, *diff.keyword.stale]]
     if reindex:
         await services.keyword.upsert(reindex)

@@ -206,7 +206,7 @@ class ScopeLocks:
                 held = fence.current() or Fence((), self.graph.fence_holds)
                 for user_id in users:
                     token = await stack.enter_async_context(self._hold(user_id, wait_s))
-                    held = held.with_token(self.graph.lease_key(scope_key(user_id)), token)
+                    held = held.with_token(self.graph.lease_key(scope_key(user_id)), token, user_id)
                 with fence.holding(held):  # the stores refuse these writes once a lease is lost
                     if settle and self.settle is not None and users:
                         await self.settle(set(users))
@@ -288,7 +288,14 @@ class ScopeLocks:
     async def count_erasure(self, user_id: str, agent_id: str | None) -> None:
         """A forget of this scope begins (under the user's lock): every write of it that
         began before fails at its next step instead of storing what was forgotten."""
-        await self.graph.count_erasure(erasure_keys(user_id, agent_id)[-1])
+        await self.graph.count_erasure(
+            erasure_keys(user_id, agent_id)[-1], fence.stamp(user_id) or 0
+        )
+
+    async def erased_at(self, user_id: str | None, agent_id: str | None) -> int:
+        """The token of the latest forget of this scope (or of its whole user): a vector
+        entry of the scope stamped with an older one was written before it (a late write)."""
+        return max([await self.graph.erased_at(key) for key in erasure_keys(user_id, agent_id)])
 
     async def check_erasures(
         self, user_id: str | None, agent_id: str | None, seen: Erasures

@@ -96,6 +96,10 @@ class VectorStore(Protocol):
         """Replace stored records' data, keeping their embeddings (nothing is embedded
         again: for changes that leave the embedded text alone); ids not stored are ignored."""
 
+    async def stamps(self, memory_type: MemoryType, ids: Sequence[str]) -> dict[str, int]:
+        """The fencing token each of these entries was last written under
+        (`octomem.stores.fence.stamp`), for those written holding their user's lease."""
+
     async def legacy_records(self, memory_type: MemoryType, *, limit: int) -> list[MemoryBase]:
         """Up to `limit` records stored in the layout of an older octomem version, read
         into the current model; [] when there are none. `rewrite` stores them anew, after
@@ -336,9 +340,15 @@ class GraphStore(Protocol):
         """How many times the scope `key` was erased (`count_erasure`); 0 if never. Like
         leases, kept apart from the graph's data (`reset()` leaves them)."""
 
-    async def count_erasure(self, key: str) -> int:
+    async def count_erasure(self, key: str, token: int = 0) -> int:
         """Count one more erasure of the scope `key` (a forget); returns the new count. A
-        write that began before it sees the count change and stores nothing."""
+        write that began before it sees the count change and stores nothing. `token`: the
+        forget's fencing token of its user's lease (`erased_at` keeps the largest)."""
+
+    async def erased_at(self, key: str) -> int:
+        """The largest `token` an erasure of the scope `key` was counted with; 0 if none.
+        A vector entry of the scope stamped with an older token was written under a lease
+        the forget had taken over: a late write that outlived it (`octomem.stores.fence`)."""
 
     async def reset(self) -> None:
         """Delete every entity, relation and memory node (leases and erasures stay)."""

@@ -50,6 +50,7 @@ from octomem.stores.chroma_layout import (
     LAYOUT,
     LAYOUT_KEY,
     RECORD_KEY,
+    STAMP_KEY,
     Where,
     entry_metadata,
     pinned_ids,
@@ -514,7 +515,10 @@ class ChromaVectorStore:
                 payloads,
                 ids=list(payloads),
                 embeddings=[emb for _, (_, emb) in chunk],
-                metadatas=[entry_metadata(rec, payloads[rid]) for rid, (rec, _) in chunk],
+                metadatas=[
+                    entry_metadata(rec, payloads[rid], fence.stamp(rec.user_id))
+                    for rid, (rec, _) in chunk
+                ],
             )
 
     async def rewrite(self, memory_type: MemoryType, records: Sequence[MemoryBase]) -> None:
@@ -532,7 +536,9 @@ class ChromaVectorStore:
             ids, metadatas = [], []
             for record in chunk:
                 if record.id in old:
-                    meta = entry_metadata(record, record_to_json(record))
+                    meta = entry_metadata(
+                        record, record_to_json(record), fence.stamp(record.user_id)
+                    )
                     # Chroma's update merges entry metadata: keys the record no longer
                     # has (an older layout's) are removed by setting them to None
                     meta.update({key: None for key in old[record.id] or {} if key not in meta})
@@ -542,6 +548,21 @@ class ChromaVectorStore:
                 await self._write(
                     "rewrite", memory_type, ids, "update", ids=ids, metadatas=metadatas
                 )
+
+    async def stamps(self, memory_type: MemoryType, ids: Sequence[str]) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for start in range(0, len(ids), _PAGE):
+            page = await self._on(
+                "get",
+                memory_type,
+                "get",
+                ids=list(ids[start : start + _PAGE]),
+                include=["metadatas"],
+            )
+            for entry_id, meta in zip(page["ids"], page["metadatas"] or [], strict=True):
+                if isinstance(token := (meta or {}).get(STAMP_KEY), int):
+                    found[entry_id] = token
+        return found
 
     async def legacy_records(self, memory_type: MemoryType, *, limit: int) -> list[MemoryBase]:
         if limit <= 0 or await self._known_empty(memory_type):

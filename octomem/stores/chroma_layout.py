@@ -4,7 +4,8 @@ Chroma ``where`` clauses.
 Each entry's metadata holds flat scalars for filtering plus the full record JSON under
 ``_record``: record fields under their own names, the scalars of the record's `metadata`
 under ``md.<key>`` and of its `internal` under ``in.<key>``, and ``_layout`` (`LAYOUT`),
-which tells entries of this layout from those of older versions. A filter leaf is pushed
+which tells entries of this layout from those of older versions; ``_fenced``, the fencing
+token its writer held (`octomem.stores.fence`), if it held one. A filter leaf is pushed
 down only where Chroma evaluates it exactly as `octomem.filters.matches` does; `plan`
 returns the rest as a Python predicate.
 """
@@ -30,6 +31,8 @@ _OPS = {op: f"${op}" for op in ("eq", "ne", "in", "nin", "gt", "gte", "lt", "lte
 _EQUALITY = frozenset({"eq", "ne", "in", "nin"})
 RECORD_KEY = "_record"
 LAYOUT_KEY = "_layout"
+# the fencing token of the lease its write held (`octomem.stores.fence.stamp`), if any
+STAMP_KEY = "_fenced"
 LAYOUT = 2  # 1 (no key): octomem's own keys were flattened under md. with the caller's
 _PREFIX = {"metadata": "md.", "internal": "in."}
 
@@ -52,7 +55,7 @@ def _combine(op: str, clauses: list[Where]) -> Where | None:
     return (clauses[0] if len(clauses) == 1 else {op: clauses}) if clauses else None
 
 
-def entry_metadata(record: MemoryBase, payload: str) -> dict[str, Any]:
+def entry_metadata(record: MemoryBase, payload: str, stamp: int | None = None) -> dict[str, Any]:
     expires = record.expiry()
     meta: dict[str, Any] = {
         "memory_type": record.memory_type.value,
@@ -63,6 +66,8 @@ def entry_metadata(record: MemoryBase, payload: str) -> dict[str, Any]:
         RECORD_KEY: payload,
         LAYOUT_KEY: LAYOUT,
     }
+    if stamp is not None:
+        meta[STAMP_KEY] = stamp
     for name in _SCOPE_FIELDS:
         meta[name] = getattr(record, name) or ""
     for name in _TIME_FIELDS:

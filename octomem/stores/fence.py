@@ -39,13 +39,21 @@ class LeaseLostError(ConflictError):
 @dataclass(frozen=True)
 class Fence:
     """The leases a writer holds: (stored lease key, token) pairs, and how to ask the
-    graph whether they are still the newest (`GraphStore.fence_holds`)."""
+    graph whether they are still the newest (`GraphStore.fence_holds`); `users`: the
+    token of each user whose lease it is (`stamp`)."""
 
     tokens: tuple[tuple[str, int], ...]
     holds: Callable[[tuple[tuple[str, int], ...]], Awaitable[bool]]
+    users: tuple[tuple[str | None, int], ...] = ()
 
-    def with_token(self, key: str, token: int) -> Fence:
-        return Fence((*self.tokens, (key, token)), self.holds)
+    def with_token(self, key: str, token: int, user_id: str | None = None) -> Fence:
+        return Fence((*self.tokens, (key, token)), self.holds, (*self.users, (user_id, token)))
+
+    def stamp(self, user_id: str | None) -> int | None:
+        """The token of `user_id`'s lease, if this writer holds it: a write of that user's
+        memories carries it, so that one which lands after a forget of theirs is known
+        by its token being older than the forget's (`GraphStore.erased_at`)."""
+        return next((token for user, token in self.users if user == user_id), None)
 
 
 _CURRENT: contextvars.ContextVar[Fence | None] = contextvars.ContextVar(
@@ -56,6 +64,12 @@ _CURRENT: contextvars.ContextVar[Fence | None] = contextvars.ContextVar(
 def current() -> Fence | None:
     """The fence of the write running in this context (None: no lease held)."""
     return _CURRENT.get()
+
+
+def stamp(user_id: str | None) -> int | None:
+    """The current fence's token of `user_id`'s lease (None: not held)."""
+    fence = current()
+    return fence.stamp(user_id) if fence is not None else None
 
 
 @contextlib.contextmanager

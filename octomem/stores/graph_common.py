@@ -209,16 +209,22 @@ class ProcessLeases:
         self._lock = threading.Lock()
         self._held: dict[str, tuple[str, float]] = {}
         self._erasures: dict[str, int] = {}
+        self._erased_at: dict[str, int] = {}
         self._tokens: dict[str, int] = {}
 
     def erasures(self, key: str) -> int:
         with self._lock:
             return self._erasures.get(key, 0)
 
-    def count_erasure(self, key: str) -> int:
+    def count_erasure(self, key: str, token: int = 0) -> int:
         with self._lock:
             self._erasures[key] = self._erasures.get(key, 0) + 1
+            self._erased_at[key] = max(self._erased_at.get(key, 0), token)
             return self._erasures[key]
+
+    def erased_at(self, key: str) -> int:
+        with self._lock:
+            return self._erased_at.get(key, 0)
 
     def acquire(self, key: str, owner: str, ttl_s: float) -> int:
         """The lease's fencing token if `owner` holds it afterwards (it grows each time the

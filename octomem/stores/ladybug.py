@@ -378,9 +378,13 @@ class LadybugGraphStore(CypherGraphStore):
         check_lease(key, "-")
         return (await self._leases()).erasures(key)
 
-    async def count_erasure(self, key: str) -> int:
+    async def count_erasure(self, key: str, token: int = 0) -> int:
         check_lease(key, "-")
-        return (await self._leases()).count_erasure(key)
+        return (await self._leases()).count_erasure(key, token)
+
+    async def erased_at(self, key: str) -> int:
+        check_lease(key, "-")
+        return (await self._leases()).erased_at(key)
 
     async def close(self) -> None:
         await self._db.close()

@@ -67,9 +67,11 @@ _LEASE_FREE: LiteralString = _LEASE_MINE + "SET l.owner = null, l.expires = null
 # erasures of a scope: a counter on its lease node
 _ERASURES: LiteralString = "MATCH (l:OctomemLease {key: $key}) RETURN l.erasures AS erasures"
 _COUNT_ERASURE: LiteralString = (
-    "MERGE (l:OctomemLease {key: $key}) SET l.erasures = coalesce(l.erasures, 0) + 1 "
-    "RETURN l.erasures AS erasures"
+    "MERGE (l:OctomemLease {key: $key}) SET l.erasures = coalesce(l.erasures, 0) + 1, "
+    "l.erased_at = CASE WHEN coalesce(l.erased_at, 0) > $token THEN l.erased_at "
+    "ELSE $token END RETURN l.erasures AS erasures"
 )
+_ERASED_AT: LiteralString = "MATCH (l:OctomemLease {key: $key}) RETURN l.erased_at AS at"
 
 
 def _to_db(value: datetime | None) -> datetime | None:
@@ -202,10 +204,17 @@ class Neo4jGraphStore(CypherGraphStore):
         rows = await self._db.query("erasures", _ERASURES, write=False, key=self._lease(key))
         return int(rows[0]["erasures"] or 0) if rows else 0
 
-    async def count_erasure(self, key: str) -> int:
+    async def count_erasure(self, key: str, token: int = 0) -> int:
         check_lease(key, "-")
-        rows = await self._db.query("count_erasure", _COUNT_ERASURE, key=self._lease(key))
+        rows = await self._db.query(
+            "count_erasure", _COUNT_ERASURE, key=self._lease(key), token=int(token)
+        )
         return int(rows[0]["erasures"])
+
+    async def erased_at(self, key: str) -> int:
+        check_lease(key, "-")
+        rows = await self._db.query("erased_at", _ERASED_AT, write=False, key=self._lease(key))
+        return int(rows[0]["at"] or 0) if rows else 0
 
     async def close(self) -> None:
         await self._db.close()

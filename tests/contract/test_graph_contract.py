@@ -251,6 +251,20 @@ async def test_erasures_count_per_key_and_start_at_zero(graph: Graph) -> None:
         await graph.store.erasures("")
 
 
+async def test_an_erasure_keeps_the_largest_token_it_was_counted_with(graph: Graph) -> None:
+    key, other = graph.id("erased"), graph.id("other")
+    assert await graph.store.erased_at(key) == 0
+    await graph.store.count_erasure(key)  # no token: none recorded
+    assert await graph.store.erased_at(key) == 0
+    await graph.store.count_erasure(key, 12)
+    await graph.store.count_erasure(key, 5)  # an older forget completing late
+    assert await graph.store.erased_at(key) == 12
+    assert await graph.store.erasures(key) == 3
+    assert await graph.store.erased_at(other) == 0
+    with pytest.raises(InvalidInputError):
+        await graph.store.erased_at("")
+
+
 async def test_reset(graph: Graph) -> None:
     if not graph.may_reset:
         pytest.skip("reset() wipes all octomem nodes; set OCTOMEM_NEO4J_ALLOW_RESET=1 to run it")

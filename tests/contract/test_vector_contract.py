@@ -27,6 +27,7 @@ from octomem.models import (
     WorkingMemory,
     make_memory_id,
 )
+from octomem.stores import fence
 from octomem.stores.base import VectorStore
 from octomem.stores.chroma import ChromaVectorStore
 
@@ -412,6 +413,29 @@ async def test_rewrite_replaces_data_and_keeps_the_embedding(store: VectorStore)
         assert ids(await store.list(MemoryType.SEMANTIC, where=where)) == expected, where
         assert ids(await store.query(MemoryType.SEMANTIC, vec(1), where=where)) == expected
     assert await store.legacy_records(MemoryType.SEMANTIC, limit=10) == []
+
+
+async def test_an_entry_carries_the_token_of_the_lease_its_user_was_written_under(
+    store: VectorStore,
+) -> None:
+    """A write holding its user's lease stamps the entry with the lease's fencing token
+    (what tells a late write from the truth after a forget); a write without it does not."""
+
+    async def holds(tokens: Any) -> bool:
+        return True
+
+    alice, bob, nobody = fact(1), fact(2, user="bob"), fact(3, user=None)
+    under = fence.Fence((), holds).with_token("lease-alice", 7, "alice")
+    with fence.holding(under.with_token("lease-none", 4, None)):
+        await put(store, alice, bob, nobody)
+    all_ids = [alice.id, bob.id, nobody.id, "unknown"]
+    assert await store.stamps(MemoryType.SEMANTIC, all_ids) == {alice.id: 7, nobody.id: 4}
+    with fence.holding(fence.Fence((), holds).with_token("lease-alice", 9, "alice")):
+        await store.rewrite(MemoryType.SEMANTIC, [alice.model_copy(update={"confidence": 0.5})])
+    assert await store.stamps(MemoryType.SEMANTIC, [alice.id]) == {alice.id: 9}
+    await store.rewrite(MemoryType.SEMANTIC, [alice])  # no lease held: no token
+    assert await store.stamps(MemoryType.SEMANTIC, [alice.id, bob.id]) == {}
+    assert await store.get(MemoryType.SEMANTIC, [alice.id]) == [alice]  # data unchanged
 
 
 async def test_rewrite_rejects_a_record_of_another_type(store: VectorStore) -> None:

@@ -371,21 +371,15 @@ def test_a_writer_stalled_past_its_lease_cannot_bring_back_a_forgotten_user(
     _assert_ana_intact(b, ana)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known defect: a late Chroma write whose writer dies before it undoes it "
-    "outlives the forget, and check(repair=True) re-logs and re-indexes it",
-)
-def test_a_stalled_writer_killed_once_its_late_write_landed_leaves_nothing_of_the_user(
+def test_a_late_write_whose_writer_was_killed_is_found_and_removed_by_repair(
     server_stores: dict[str, Any], host: Any, process_a: Any, uid: Any
 ) -> None:
     """As above, A stopped after its fence check; but once its late request has reached
-    Chroma, A dies before its second check, so nobody puts back what the history log says.
-    Chroma has no conditional writes: maya's facts are back in Chroma, the canonical
-    store, with no history, keyword entry or graph node; check() reports them, and
-    check(repair=True) restores them into every store (the limit docs/deployment.md
-    names under Fencing, and docs/operations.md under Forgetting a user)."""
-    maya = uid("maya")
+    Chroma, A dies before its second check, so nobody undoes it. Chroma has no conditional
+    writes: maya's fact is back in Chroma with no history. Its entry carries A's lease
+    token, older than the forget's: check() reports it as a vector entry that is not
+    canonical, and check(repair=True) removes it (instead of re-logging it)."""
+    maya, ana = uid("maya"), uid("ana")
     text = f"I live in Flumberdyne ({_mark(maya)})."
     a = process_a(
         call="process",
@@ -401,9 +395,18 @@ def test_a_stalled_writer_killed_once_its_late_write_landed_leaves_nothing_of_th
     os.kill(a.child.pid, signal.SIGSTOP)
     try:
         b.forget(user_id=maya)  # once A's lease has lapsed
+        _write_ana(b, ana)
         a.release_stopped()
     finally:
         os.kill(a.child.pid, signal.SIGCONT)
     code, said = a.finish()
     assert code == -signal.SIGKILL and "landed" in said, said
+    late = {r.id for r in b.get_all(user_id=maya, include_superseded=True)}
+    assert late, "the late write is visible until repaired"
+    found = {store.store: store for store in b.check().stores}
+    assert set(found["vector"].extra) == late, found
+    assert all(d.count == 0 for name, d in found.items() if name != "vector"), found
+    repaired = b.check(repair=True)
+    assert repaired.repaired and repaired.consistent, repaired
     _assert_maya_gone(b, server_stores, maya, before)
+    _assert_ana_intact(b, ana)

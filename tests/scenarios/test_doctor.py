@@ -135,6 +135,7 @@ def test_doctor_command(tmp_path: Path, embedder) -> None:
     report = json.loads(found.stdout)
     assert report["consistent"] is False
     assert {s["store"]: len(s["missing"]) for s in report["stores"]} == {
+        "vector": 0,
         "keyword": 1,
         "graph": 1,
         "history": 1,
