@@ -21,7 +21,7 @@ extracted from every turn, as before.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from octomem.models import MemoryBase, MemoryType, Operation, Turn
@@ -114,6 +114,7 @@ async def replays(
     *,
     skipped: Iterable[MemoryType],
     asked: Iterable[MemoryType],
+    edited: Collection[str] = (),
 ) -> tuple[list[Decision], list[MemoryBase]]:
     """Under the scope's lock, before reconcile: NOOPs for the memories the model extracted
     from the raw turns `turn_ids` (of `turns`, in order) before, of the types this call
@@ -122,12 +123,13 @@ async def replays(
     left to reconcile, none of those types (a reworded copy of what is stored). When only
     some of the turns are extracted, a candidate of a type asked is left out if the model
     extracted that type from every turn it came from (a call racing this one with fewer
-    turns)."""
+    turns). A raw turn stored with other words than this call sends (`edited`) counts as
+    one the model has not read: its marks say what it took from the old words."""
     wanted = {*skipped, *asked}
     if not wanted:
         return [], list(candidates)
     records = await services.vector.get(services.turn_log.memory_type, list(turn_ids))
-    stored = {r.id: r for r in records}
+    stored = {r.id: r for r in records if r.id not in edited}
     done = before(stored, turn_ids)
     if done is None:
         of_turn = dict(zip((t.id for t in turns), asked_before(stored, turn_ids), strict=False))

@@ -230,6 +230,7 @@ def build_process_graph(services: Services) -> ProcessGraph:
                 # its id with other words is extracted again): see `route`
                 same = extracted.unchanged(stored, records)
                 asked_before = [] if state.get("turns_in") else extracted.asked_before(same, ids)
+                edited = [i for i in ids if i in stored and i not in same]
                 fresh = [
                     Decision(
                         operation=Operation.ADD,
@@ -259,6 +260,7 @@ def build_process_graph(services: Services) -> ProcessGraph:
             "stored_turns": ids,
             "added_turns": [i for i in ids if i not in stored],
             "asked_before": asked_before,
+            "edited_turns": edited,
             "inputs": inputs,
             "pending_originals": [(r.memory_type, r.id) for r in records if originals.pending(r)],
             "candidates": [],
@@ -493,6 +495,7 @@ def build_process_graph(services: Services) -> ProcessGraph:
                         if why == _EXTRACTED_BEFORE
                     ],
                     asked=[] if state.get("turns_in") else state.get("llm_types", []),
+                    edited=state.get("edited_turns", []),
                 )
                 turns = [originals.settled(t, withheld) for t in turns]
                 reconciler = Reconciler(

@@ -1008,3 +1008,25 @@ def test_a_new_turn_or_type_or_a_fallen_back_or_edited_turn_is_asked_again(llm_o
         timestamp=T0,
     )
     assert model.calls() > calls  # the same message id with other words
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_message_sent_again_with_other_words_keeps_what_the_model_read_in_them(
+    llm_orch, mode: str
+) -> None:
+    """A message sent again under its id with other words is asked of the model again, and
+    what the model reads in the new words is stored: the first call's marks on that id are
+    not taken for an answer to them."""
+
+    def extract(request: ScriptedRequest) -> ExtractionOutput:
+        city = "Rome" if "Rome" in request.prompt.split("Conversation:\n", 1)[1] else "Paris"
+        return facts(fact("lives_in", city, f"Alice lives in {city}."))
+
+    orch, _ = llm_orch(from_extraction(extract), mode)
+    said = {"role": "user", "content": "I live in Paris.", "id": "m3"}
+    orch.process([said], user_id="alice", timestamp=T0, memory_types=["semantic"])
+    edited = {**said, "content": "I live in Rome now."}
+    result = orch.process([edited], user_id="alice", timestamp=T0, memory_types=["semantic"])
+
+    assert result.llm.calls > 0
+    assert [m.value for m in current(orch, MemoryType.SEMANTIC)] == ["Rome"]
