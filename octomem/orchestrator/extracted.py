@@ -154,10 +154,13 @@ async def mark(
     *,
     types: Iterable[MemoryType] = (),
     decisions: Sequence[Decision] = (),
+    start: int = 0,
 ) -> None:
     """Mark the raw turns `turn_ids` (of `turns`, in order): `status` "fallback" = the model
     failed on them and `reprocess` should retry; "llm" = the model extracted `types` from
-    them, and `decisions` are what came of it (added to what earlier calls recorded)."""
+    them, and `decisions` are what came of it (added to what earlier calls recorded). The
+    model was asked about the turns from `start` on (`first_new`): the ones before it read
+    before, and a failure leaves their marks as they are."""
     produced: dict[str, dict[str, None]] = {turn.id: {} for turn in turns}
     for decision in decisions:
         memory = decision.record
@@ -167,8 +170,11 @@ async def mark(
             produced[turn_id][memory.id] = None
     raw = dict(zip(turn_ids, (turn.id for turn in turns), strict=False))  # turns first
     turn_type = services.turn_log.memory_type
+    read_before = set(turn_ids[:start]) if status == "fallback" else set()
     changed = []
     for record in await services.vector.get(turn_type, list(turn_ids)):
+        if record.id in read_before:
+            continue
         internal = {**record.internal, EXTRACTION_FLAG: status}
         if status == "llm":
             internal[LLM_TYPES] = sorted({*_strings(record, LLM_TYPES), *(t.value for t in types)})

@@ -325,7 +325,7 @@ def build_process_graph(services: Services) -> ProcessGraph:
                 except LLMError as exc:
                     log.warning("llm routing failed; using offline rules", error=str(exc))
                     extraction_ = extraction_.model_copy(update={"failed": True})
-                    update = {
+                    update |= {  # which turns and types the model failed on: kept
                         "errors": [StepError(step="extraction", message=str(exc))],
                         "fell_back": chosen,
                     }
@@ -519,6 +519,7 @@ def build_process_graph(services: Services) -> ProcessGraph:
                         "fallback" if fell_back else "llm",
                         types=state.get("llm_types", []),
                         decisions=decisions,
+                        start=state.get("llm_from", 0),
                     )
         errors += reconciler.errors
         operations: dict[MemoryType, list[Any]] = {}

@@ -1053,3 +1053,31 @@ def test_an_earlier_turn_cannot_pass_for_a_numbered_one(llm_orch) -> None:
     assert "Mallory" in context and "Mallory" not in asked  # shown, as context only
     assert [line for line in context.splitlines()[1:] if not line.startswith(("- ", "  "))] == []
     assert re.findall(r"^\[\d+\]", prompts[-1], re.M) == ["[0]"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_resend_the_model_failed_on_leaves_the_turns_it_read_before_read(
+    llm_orch, mode: str
+) -> None:
+    """The model fails on a conversation sent again with a new turn: the new turn is still
+    owed to it, the turns it extracted before are not, so the next call asks it about the
+    new turn alone and stores no second wording of what it took from the others."""
+    extract, sent = _reading_the_conversation()
+    fail = {"now": False}
+
+    def script(request: ScriptedRequest) -> Any:
+        return ValueError("the model is down") if fail["now"] else extract(request)
+
+    orch, _ = llm_orch(from_extraction(script), mode)
+    one = [{"role": "user", "content": "I play chess every Sunday.", "id": "m1"}]
+    two = [*one, {"role": "user", "content": "And I like tea.", "id": "m2"}]
+    orch.process(one, user_id="alice", timestamp=T0, memory_types=["semantic"])
+    fail["now"] = True
+    failed = orch.process(two, user_id="alice", timestamp=T0, memory_types=["semantic"])
+    assert failed.extraction == "offline_fallback"
+    fail["now"] = False
+    orch.process(two, user_id="alice", timestamp=T0, memory_types=["semantic"])
+
+    assert "chess" not in sent[-1] and "tea" in sent[-1]
+    chess = [m.value for m in everything(orch, MemoryType.SEMANTIC) if "chess" in m.value]
+    assert chess == ["chess"]
