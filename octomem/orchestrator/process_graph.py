@@ -520,6 +520,7 @@ def build_process_graph(services: Services) -> ProcessGraph:
                         types=state.get("llm_types", []),
                         decisions=decisions,
                         start=state.get("llm_from", 0),
+                        failed=state.get("fell_back", []),
                     )
         errors += reconciler.errors
         operations: dict[MemoryType, list[Any]] = {}

@@ -1081,3 +1081,33 @@ def test_a_resend_the_model_failed_on_leaves_the_turns_it_read_before_read(
     assert "chess" not in sent[-1] and "tea" in sent[-1]
     chess = [m.value for m in everything(orch, MemoryType.SEMANTIC) if "chess" in m.value]
     assert chess == ["chess"]
+
+
+def test_what_the_model_read_in_a_call_that_partly_fell_back_is_not_asked_again(
+    llm_orch,
+) -> None:
+    """per_agent: one agent's call fails (its rules extract instead), another's goes
+    through. The same messages again ask the model for the failed agent alone: the facts
+    it read are not asked again, nor stored twice in other words."""
+    extract, sent = _reading_the_conversation()
+    down = {"episodic": True}
+
+    def script(request: ScriptedRequest) -> Any:
+        if request.purpose == "extract:episodic" and down["episodic"]:
+            return ValueError("the model is down")
+        if request.purpose == "route":  # the agents it is asked about
+            kinds = (MemoryType.SEMANTIC, MemoryType.EPISODIC)
+            return ExtractionOutput(agents=[t for t in kinds if f"- {t.value}:" in request.prompt])
+        return extract(request)
+
+    orch, _ = llm_orch(from_extraction(script), "per_agent")
+    messages = [{"role": "user", "content": "I play chess every Sunday.", "id": "m1"}]
+    types = ["semantic", "episodic"]
+    first = orch.process(messages, user_id="alice", timestamp=T0, memory_types=types)
+    assert first.extraction == "offline_fallback"
+    asked = len(sent)
+    down["episodic"] = False
+    orch.process(messages, user_id="alice", timestamp=T0, memory_types=types)
+
+    assert len(sent) == asked + 1  # the episodic agent's call alone
+    assert [m.value for m in everything(orch, MemoryType.SEMANTIC)] == ["chess"]
