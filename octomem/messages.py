@@ -104,21 +104,28 @@ def normalize_messages(
         )
     turns: list[Turn] = []
     errors: list[str] = []
+    said: dict[str, str] = {}  # message id -> where it was given first
     for index, (where, message) in enumerate(items):
         try:
-            turns.append(
-                _to_turn(
-                    message,
-                    index,
-                    session_id,
-                    given_ts,
-                    as_utc(now),
-                    max_message_chars,
-                    _Reading(media, vision),
-                )
+            turn = _to_turn(
+                message,
+                index,
+                session_id,
+                given_ts,
+                as_utc(now),
+                max_message_chars,
+                _Reading(media, vision),
             )
         except _BadMessage as exc:
             errors.append(f"{where}: {exc}")
+            continue
+        turns.append(turn)
+        given = turn.external_id  # one id, one turn: else one hides the other
+        if given is not None and (first := said.setdefault(given, where)) != where:
+            errors.append(
+                f"{where}: id {given!r} is also the id of {first}; give each message its "
+                "own id (or none)"
+            )
     if errors:
         raise InvalidInputError(_summarise(errors))
     return turns

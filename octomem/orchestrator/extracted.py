@@ -2,9 +2,10 @@
 again is not sent to it again.
 
 A model rewords: asked twice about the same turns it may answer "chess" and then "chess
-games", two facts where there is one. After a call whose extraction went through the model
-(no fallback), each raw turn of the call records it (`internal`): `EXTRACTION_FLAG` =
-"llm", the memory types the model was asked for (`LLM_TYPES`) and the ids of the memories
+games", two facts where there is one. After a call whose extraction went through the model,
+each raw turn of the call records it (`internal`): `EXTRACTION_FLAG` = "llm" ("fallback"
+if the model failed on some type: `reprocess` retries it), the memory types the model
+extracted (`LLM_TYPES`, a failed one left out) and the ids of the memories of those types
 decided from that turn (`LLM_MEMORIES`). A later call whose every turn is stored already
 with those marks - a retry, the same messages sent again - does not ask the model again
 for those types: it answers NOOP for the memories recorded, as a retry of an offline call
@@ -21,7 +22,7 @@ extracted from every turn, as before.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from octomem.models import MemoryBase, MemoryType, Operation, Turn
@@ -50,7 +51,7 @@ def before(stored: Mapping[str, MemoryBase], turn_ids: Sequence[str]) -> Extract
     """What the model extracted from the raw turns `turn_ids` before, if every one of them is
     in `stored` (read before this call wrote anything) with the model's marks; else None."""
     records = [stored.get(turn_id) for turn_id in turn_ids]
-    if not records or any(r is None or r.internal.get(EXTRACTION_FLAG) != "llm" for r in records):
+    if not records or any(r is None for r in records):
         return None
     types = frozenset.intersection(*(frozenset(_strings(r, LLM_TYPES)) for r in records if r))
     memories = {m: None for r in records if r for m in _strings(r, LLM_MEMORIES)}
@@ -68,13 +69,9 @@ def unchanged(
 
 def asked_before(stored: Mapping[str, MemoryBase], turn_ids: Sequence[str]) -> list[list[str]]:
     """For each raw turn of `turn_ids`, the types the model extracted from it before (none
-    if it is not in `stored`, read before this call wrote anything, or fell back)."""
-    asked = []
-    for turn_id in turn_ids:
-        record = stored.get(turn_id)
-        llm = record is not None and record.internal.get(EXTRACTION_FLAG) == "llm"
-        asked.append(_strings(record, LLM_TYPES) if record is not None and llm else [])
-    return asked
+    if it is not in `stored`, read before this call wrote anything; a call that fell back
+    records only the types the model did extract, see `mark`)."""
+    return [_strings(r, LLM_TYPES) if (r := stored.get(i)) is not None else [] for i in turn_ids]
 
 
 def from_every_turn(asked: Sequence[Sequence[str]]) -> set[str]:
@@ -114,6 +111,7 @@ async def replays(
     *,
     skipped: Iterable[MemoryType],
     asked: Iterable[MemoryType],
+    edited: Collection[str] = (),
 ) -> tuple[list[Decision], list[MemoryBase]]:
     """Under the scope's lock, before reconcile: NOOPs for the memories the model extracted
     from the raw turns `turn_ids` (of `turns`, in order) before, of the types this call
@@ -122,15 +120,16 @@ async def replays(
     left to reconcile, none of those types (a reworded copy of what is stored). When only
     some of the turns are extracted, a candidate of a type asked is left out if the model
     extracted that type from every turn it came from (a call racing this one with fewer
-    turns)."""
+    turns). A raw turn stored with other words than this call sends (`edited`) counts as
+    one the model has not read: its marks say what it took from the old words."""
     wanted = {*skipped, *asked}
     if not wanted:
         return [], list(candidates)
     records = await services.vector.get(services.turn_log.memory_type, list(turn_ids))
-    stored = {r.id: r for r in records}
+    stored = {r.id: r for r in records if r.id not in edited}
+    of_turn = dict(zip((t.id for t in turns), asked_before(stored, turn_ids), strict=False))
     done = before(stored, turn_ids)
     if done is None:
-        of_turn = dict(zip((t.id for t in turns), asked_before(stored, turn_ids), strict=False))
         return [], [c for c in candidates if not _extracted(c, of_turn, wanted)]
     settled = {t for t in wanted if t.value in done.types}
     by_type: dict[MemoryType, list[str]] = {}
@@ -141,7 +140,8 @@ async def replays(
     noops = [
         Decision(operation=Operation.NOOP, record=r, previous=[r], reason=REASON) for r in found
     ]
-    return noops, [c for c in candidates if c.memory_type not in settled]
+    left = [c for c in candidates if c.memory_type not in settled]
+    return noops, [c for c in left if not _extracted(c, of_turn, wanted)]
 
 
 async def mark(
@@ -152,24 +152,35 @@ async def mark(
     *,
     types: Iterable[MemoryType] = (),
     decisions: Sequence[Decision] = (),
+    start: int = 0,
+    failed: Iterable[MemoryType] = (),
 ) -> None:
     """Mark the raw turns `turn_ids` (of `turns`, in order): `status` "fallback" = the model
-    failed on them and `reprocess` should retry; "llm" = the model extracted `types` from
-    them, and `decisions` are what came of it (added to what earlier calls recorded)."""
+    failed on them (for the types `failed`) and `reprocess` should retry; "llm" = it did
+    not. Either way the model extracted the other `types` from them, and `decisions` are
+    what came of it (added to what earlier calls recorded). The model was asked about the
+    turns from `start` on (`first_new`): the ones before it read before, and a failure
+    leaves their marks as they are."""
+    read = {t.value for t in types} - {t.value for t in failed}
     produced: dict[str, dict[str, None]] = {turn.id: {} for turn in turns}
     for decision in decisions:
         memory = decision.record
+        if memory.memory_type.value not in read:  # the rules' (or not asked of the model)
+            continue
         said = [*memory.source.turn_ids, *_strings(memory, RETRACTED_TURNS)]
         # a decision about a memory of other turns (a NOOP, a retraction): the call's first
         for turn_id in [t for t in said if t in produced] or [turn.id for turn in turns[:1]]:
             produced[turn_id][memory.id] = None
     raw = dict(zip(turn_ids, (turn.id for turn in turns), strict=False))  # turns first
     turn_type = services.turn_log.memory_type
+    read_before = set(turn_ids[:start]) if status == "fallback" else set()
     changed = []
     for record in await services.vector.get(turn_type, list(turn_ids)):
+        if record.id in read_before:
+            continue
         internal = {**record.internal, EXTRACTION_FLAG: status}
-        if status == "llm":
-            internal[LLM_TYPES] = sorted({*_strings(record, LLM_TYPES), *(t.value for t in types)})
+        if read:
+            internal[LLM_TYPES] = sorted({*_strings(record, LLM_TYPES), *read})
             recorded = dict.fromkeys(_strings(record, LLM_MEMORIES))
             internal[LLM_MEMORIES] = list({**recorded, **produced.get(raw.get(record.id, ""), {})})
         if internal != record.internal:

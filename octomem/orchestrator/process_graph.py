@@ -230,6 +230,7 @@ def build_process_graph(services: Services) -> ProcessGraph:
                 # its id with other words is extracted again): see `route`
                 same = extracted.unchanged(stored, records)
                 asked_before = [] if state.get("turns_in") else extracted.asked_before(same, ids)
+                edited = [i for i in ids if i in stored and i not in same]
                 fresh = [
                     Decision(
                         operation=Operation.ADD,
@@ -259,6 +260,7 @@ def build_process_graph(services: Services) -> ProcessGraph:
             "stored_turns": ids,
             "added_turns": [i for i in ids if i not in stored],
             "asked_before": asked_before,
+            "edited_turns": edited,
             "inputs": inputs,
             "pending_originals": [(r.memory_type, r.id) for r in records if originals.pending(r)],
             "candidates": [],
@@ -323,7 +325,7 @@ def build_process_graph(services: Services) -> ProcessGraph:
                 except LLMError as exc:
                     log.warning("llm routing failed; using offline rules", error=str(exc))
                     extraction_ = extraction_.model_copy(update={"failed": True})
-                    update = {
+                    update |= {  # which turns and types the model failed on: kept
                         "errors": [StepError(step="extraction", message=str(exc))],
                         "fell_back": chosen,
                     }
@@ -493,6 +495,7 @@ def build_process_graph(services: Services) -> ProcessGraph:
                         if why == _EXTRACTED_BEFORE
                     ],
                     asked=[] if state.get("turns_in") else state.get("llm_types", []),
+                    edited=state.get("edited_turns", []),
                 )
                 turns = [originals.settled(t, withheld) for t in turns]
                 reconciler = Reconciler(
@@ -516,6 +519,8 @@ def build_process_graph(services: Services) -> ProcessGraph:
                         "fallback" if fell_back else "llm",
                         types=state.get("llm_types", []),
                         decisions=decisions,
+                        start=state.get("llm_from", 0),
+                        failed=state.get("fell_back", []),
                     )
         errors += reconciler.errors
         operations: dict[MemoryType, list[Any]] = {}

@@ -32,7 +32,9 @@ def context_lines(ctx: ExtractionContext) -> str:
     known = ctx.user_name or "unknown"
     lines = f"Known name of the user: {known}. Now: {ctx.now.isoformat()}."
     if ctx.earlier:
-        said = "\n".join(f"- {_line(turn)}" for turn in ctx.earlier)
+        # a turn's own line breaks are indented: none of its lines passes for the prompt's
+        # (a numbered turn, a section of its own)
+        said = "\n".join("- " + _line(turn).replace("\n", "\n  ") for turn in ctx.earlier)
         lines += (
             "\n\nEarlier in this conversation, remembered already (context only: extract "
             f"nothing from these lines):\n{said}"

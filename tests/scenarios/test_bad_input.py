@@ -37,6 +37,13 @@ def _snapshot(orch: Orchestrator, user: str) -> list[tuple[str, str]]:
         ([{"role": "user", "content": "bad \ud800 surrogate"}], "surrogate"),
         ([{"role": "user", "content": "fine"}, {"role": "user", "content": " "}], "messages[1]"),
         (12345, "messages"),
+        (  # one message id for two turns: one raw turn would hide the other
+            [
+                {"role": "user", "content": "I play chess.", "id": "m1"},
+                {"role": "user", "content": "And I like tea.", "id": "m1"},
+            ],
+            "messages[1]: id 'm1' is also the id of messages[0]",
+        ),
     ],
 )
 def test_bad_messages_are_rejected_and_nothing_changes(
