@@ -241,6 +241,12 @@ class TelemetryConfig(_Strict):
 
 class InputConfig(_Strict):
     max_message_chars: int = Field(100_000, ge=1)
+    max_import_line_bytes: int = Field(
+        64 << 20,
+        ge=1024,
+        description="longest line of an export an import reads (a memory with its history, "
+        "a kept file); the whole file is bounded by service.max_import_bytes",
+    )
 
 
 FetchScheme = Literal["http", "https"]
@@ -344,7 +350,10 @@ class ServiceConfig(_Strict):
         2_000_000, ge=1024, description="a larger request body is refused with 413"
     )
     max_import_bytes: int = Field(
-        1 << 30, ge=1024, description="largest JSONL body of /v1/import (streamed, not held)"
+        1 << 30,
+        ge=1024,
+        description="largest export an import reads: a file, a stream or the body of "
+        "/v1/import (streamed to a file, then read line by line)",
     )
     max_messages: int = Field(200, ge=1, description="messages in one add/process call")
     max_query_chars: int = Field(4000, ge=1, description="characters of a search query")

@@ -479,7 +479,21 @@ class OctomemStore(BaseStore):
         )
         records = await self.orchestrator.records.list(MemoryType.SEMANTIC, where=where)
         size = len(prefix)
-        return [r for r in records if tuple(r.internal["langgraph_namespace"][:size]) == prefix]
+        return [
+            r
+            for r in records
+            if tuple(r.internal["langgraph_namespace"][:size]) == prefix and self._owns(r)
+        ]
+
+    def _owns(self, record: MemoryBase) -> bool:
+        """Whether `record` is an item of the scope its namespace maps to: one imported
+        for another user under this namespace (an edited export) is not this scope's item,
+        so a wide search or list_namespaces never shows it as theirs."""
+        try:
+            scope = self._scope_of(record.internal["langgraph_namespace"])
+        except InvalidInputError:  # a label no scope id may be: not an item of any
+            return False
+        return scope == (record.user_id, record.agent_id)
 
     async def _search(self, op: SearchOp) -> list[SearchItem]:
         """Its items and their recall read records parsed once, and kept for the next

@@ -27,6 +27,11 @@ A memory the store holds already, whose last logged event is not among the line'
 its knowledge edge too: an older export imported again reopens nothing. The line's events
 join its history (those logged already change nothing).
 
+An entity is stored under the id its own user and name give (`Entity.make_id`), whatever
+id the file says, and the file's relations follow it: a file cannot hold a node under the
+id another user's entity gets, and an export whose ids were computed before its names
+were masked keeps its edges.
+
 Control characters in texts are removed (as everywhere else), not rejected.
 """
 
@@ -319,11 +324,15 @@ async def check_lines(
             checked.deleted_memories += 1
 
     entity_owner = await services.graph.entity_owners([e.id for _, e in entities])
+    accepted: list[Entity] = []
     for number, entity in entities:
         if entity_owner.setdefault(entity.id, entity.user_id) != entity.user_id:
             checked.reject(number, "entity", entity.id, "the id belongs to another user")
         else:
-            checked.entities.append(entity)
+            accepted.append(entity)
+    checked.entities, moved = _own_ids(accepted)
+    entity_owner.update({e.id: e.user_id for e in checked.entities})
+    relations = [(number, _follow(relation, moved)) for number, relation in relations]
 
     if not relations:
         return checked
@@ -342,6 +351,33 @@ async def check_lines(
         elif relation.memory_id not in moved_on:  # a moved-on fact's edge stays as stored
             checked.relations.append(relation)
     return checked
+
+
+def _own_ids(entities: list[Entity]) -> tuple[list[Entity], dict[tuple[str | None, str], str]]:
+    """Each entity under the id its own user and (masked) name give (`Entity.make_id`),
+    whatever id the file says: a file cannot plant a node under the id another user's
+    entity will get (their forgets would reach each other's edges), and an older export
+    whose ids were computed from names it never masked keeps its edges. Also (user, id
+    in the file) -> id stored, for the relations to follow."""
+    moved: dict[tuple[str | None, str], str] = {}
+    out: list[Entity] = []
+    for entity in entities:
+        own = Entity.make_id(entity.user_id, entity.name)
+        if own != entity.id:
+            moved[(entity.user_id, entity.id)] = own
+            entity = entity.model_copy(update={"id": own})
+        out.append(entity)
+    return out, moved
+
+
+def _follow(relation: Relation, moved: dict[tuple[str | None, str], str]) -> Relation:
+    """The relation pointing at its user's entities where `_own_ids` stored them."""
+    ends = {
+        end: moved[(relation.user_id, value)]
+        for end, value in (("subject_id", relation.subject_id), ("object_id", relation.object_id))
+        if (relation.user_id, value) in moved
+    }
+    return relation.model_copy(update=ends) if ends else relation
 
 
 _MISSING = "\x00missing"  # never a user_id: scope ids cannot hold control characters

@@ -53,14 +53,12 @@ from octomem.models import (
 from octomem.orchestrator import originals, projections
 from octomem.orchestrator.events import history_event
 from octomem.orchestrator.import_checks import Parts, RejectedLine, check_lines, scopes_named
+from octomem.orchestrator.import_file import FORMAT, VERSION, read_lines
 from octomem.orchestrator.services import Services
 from octomem.orchestrator.writer import write_parts
 from octomem.scopes import scope_filter
 from octomem.sensitive import mask_value
-from octomem.validation import parse_json
 
-FORMAT = "octomem-export"
-VERSION = 1
 _BATCH = 128  # records or history events per journal part (and per store call)
 _GRAPH_BATCH = 1000  # entities or relations per journal part
 _SHOWN = 5  # rejected lines named in an error message
@@ -239,53 +237,6 @@ def _write_file(path: Path, write: Callable[[IO[str]], None]) -> None:
         raise
 
 
-def read_lines(source: str | os.PathLike[str] | IO[str]) -> list[dict[str, Any]]:
-    """Parse and check an export file; InvalidInputError names the first bad line."""
-    try:
-        if isinstance(source, str | os.PathLike):
-            path = Path(source)
-            if not path.is_file():
-                raise InvalidInputError(f"no export file at {path}")
-            text = path.read_text(encoding="utf-8")
-        elif callable(getattr(source, "read", None)):
-            text = source.read()
-        else:
-            raise InvalidInputError(
-                f"import source must be a file path or a readable text stream, got "
-                f"{type(source).__name__}"
-            )
-    except UnicodeDecodeError as exc:
-        raise InvalidInputError(f"the export is not UTF-8 text ({exc})") from exc
-    except OSError as exc:
-        raise InvalidInputError(f"cannot read the export: {exc.strerror or exc}") from exc
-    if isinstance(text, bytes):
-        try:
-            text = text.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise InvalidInputError(f"the export is not UTF-8 text ({exc})") from exc
-    if not isinstance(text, str):
-        raise InvalidInputError(f"the import source gave {type(text).__name__}, not text")
-    lines: list[dict[str, Any]] = []
-    # lines end at "\n" (and "\r\n") only: U+2028, U+2029, U+0085... inside a JSON string
-    # (written as they are) are text, which str.splitlines() would cut the line at
-    for number, raw in enumerate(text.split("\n"), 1):
-        if not raw.strip():
-            continue
-        line = parse_json(raw, f"line {number} of the export")  # depth bounded, ints too
-        if not isinstance(line, dict) or "type" not in line:
-            raise InvalidInputError(f"line {number} of the export has no 'type'")
-        lines.append(line)
-    if not lines or lines[0].get("format") != FORMAT:
-        raise InvalidInputError(
-            "not an octomem export: the first line must be the header written by `octomem export`"
-        )
-    if lines[0].get("version") != VERSION:
-        raise InvalidInputError(
-            f"export version {lines[0].get('version')!r} is not supported (expected {VERSION})"
-        )
-    return lines
-
-
 # what an import never masks: ids, hashes, scopes, times, kinds - the structure of a line,
 # of the record it holds and of its history events; the same names deeper (in metadata)
 # are text like any other. A history event's actor and a record's extractor (in its
@@ -331,7 +282,7 @@ def _masked(part: Any) -> Any:
 
 async def import_jsonl(
     services: Services,
-    source: str | os.PathLike[str] | IO[str],
+    source: str | os.PathLike[str] | IO[str] | IO[bytes],
     *,
     progress: Progress | None = None,
     skip_invalid: bool = False,
@@ -346,7 +297,11 @@ async def import_jsonl(
     `rejected` lists the ones left out."""
 
     def parsed() -> tuple[list[dict[str, Any]], dict[tuple[str | None, str], bytes]]:
-        lines = read_lines(source)
+        lines = read_lines(
+            source,
+            max_bytes=services.settings.service.max_import_bytes,
+            max_line_bytes=services.settings.input.max_import_line_bytes,
+        )
         blobs = originals.parse_blob_lines(
             (line for line in lines if line["type"] == "blob"), services.settings.media
         )
