@@ -507,6 +507,11 @@ class ChromaVectorStore:
         for start in range(0, len(items), _PAGE):
             chunk = items[start : start + _PAGE]
             payloads = {rid: record_to_json(rec) for rid, (rec, _) in chunk}
+            metadatas = [
+                entry_metadata(rec, payloads[rid], fence.stamp(rec.user_id))
+                for rid, (rec, _) in chunk
+            ]
+            await self._clear_old_keys(memory_type, list(payloads), metadatas)
             await self._write(
                 "upsert",
                 memory_type,
@@ -515,11 +520,21 @@ class ChromaVectorStore:
                 payloads,
                 ids=list(payloads),
                 embeddings=[emb for _, (_, emb) in chunk],
-                metadatas=[
-                    entry_metadata(rec, payloads[rid], fence.stamp(rec.user_id))
-                    for rid, (rec, _) in chunk
-                ],
+                metadatas=metadatas,
             )
+
+    async def _clear_old_keys(
+        self, memory_type: MemoryType, ids: list[str], metadatas: list[dict[str, Any]]
+    ) -> None:
+        """Chroma's upsert of a stored id merges its metadata: a key the record no longer
+        has (a metadata key dropped, a field now empty) would stay and still match a
+        filter. Set such keys to None (which removes them) in `metadatas`, in place."""
+        if await self._known_empty(memory_type):
+            return
+        stored = await self._on("get", memory_type, "get", ids=ids, include=["metadatas"])
+        old = dict(zip(stored["ids"], stored["metadatas"] or [], strict=True))
+        for entry_id, meta in zip(ids, metadatas, strict=True):
+            meta.update({key: None for key in old.get(entry_id) or {} if key not in meta})
 
     async def rewrite(self, memory_type: MemoryType, records: Sequence[MemoryBase]) -> None:
         latest: dict[str, MemoryBase] = {}
@@ -540,7 +555,7 @@ class ChromaVectorStore:
                         record, record_to_json(record), fence.stamp(record.user_id)
                     )
                     # Chroma's update merges entry metadata: keys the record no longer
-                    # has (an older layout's) are removed by setting them to None
+                    # has (an older layout's, a dropped one) are removed by setting None
                     meta.update({key: None for key in old[record.id] or {} if key not in meta})
                     ids.append(record.id)
                     metadatas.append(meta)

@@ -116,6 +116,26 @@ async def test_upsert_replaces_by_id(store: VectorStore) -> None:
     assert hit == changed and similarity == pytest.approx(1.0, abs=1e-5)
 
 
+async def test_upsert_replaces_what_filters_see(store: VectorStore) -> None:
+    """An upsert of a stored id replaces the whole record: a metadata key or field it no
+    longer has matches no filter (Chroma merges the metadata of an upsert by itself)."""
+    record = fact(1, metadata={"topic": "home"}, internal={"flag": "llm"})
+    await put(store, record)
+    changed = record.model_copy(update={"metadata": {"source": "crm"}, "internal": {}})
+    await put(store, changed)
+    assert await store.get(MemoryType.SEMANTIC, [record.id]) == [changed]
+    for where in [
+        {"topic": "home"},
+        {"topic": {"ne": "home"}},
+        {"topic": {"exists": True}},
+        {"internal.flag": "llm"},
+        {"source": "crm"},
+    ]:
+        expected = [changed.id] if filters.matches(where, changed) else []
+        assert ids(await store.list(MemoryType.SEMANTIC, where=where)) == expected, where
+        assert ids(await store.query(MemoryType.SEMANTIC, vec(1), where=where)) == expected
+
+
 async def test_upsert_rejects_bad_input(store: VectorStore) -> None:
     with pytest.raises(InvalidInputError):
         await store.upsert(MemoryType.SEMANTIC, [fact(1)], [])

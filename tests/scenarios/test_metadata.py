@@ -184,3 +184,17 @@ def test_update_with_metadata_only_keeps_the_text(orch: Any) -> None:
     assert [e.operation.value for e in orch.history(memory_id)][-1] == "UPDATE"
     with pytest.raises(InvalidInputError):
         orch.update(memory_id, None)
+
+
+def test_a_filter_sees_a_rewritten_memorys_metadata_only(orch: Any) -> None:
+    """The user's core block is rewritten in place when a fact changes; the metadata of
+    the call that changed it is its own, and a filter on the earlier call's key finds
+    only the memories that still carry it (the store once kept the old key too)."""
+    orch.process("My favourite colour is blue.", user_id="bob", metadata={"topic": "a"})
+    orch.process("My favourite colour is green.", user_id="bob", metadata={"src": "b"})
+    everything = orch.get_all(user_id="bob", include_superseded=True)
+    tagged = orch.get_all(user_id="bob", include_superseded=True, filters={"topic": "a"})
+    assert sorted(r.id for r in tagged) == sorted(
+        r.id for r in everything if r.metadata.get("topic") == "a"
+    )
+    assert any(r.version > 1 and r.metadata.get("src") == "b" for r in everything)
