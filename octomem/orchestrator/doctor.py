@@ -8,7 +8,7 @@ and the history log are derived from it. `check` compares them id by id:
   validity and fact; no valid edge whose memory is gone;
 - history: at least one event per memory, the last one matching its content and
   validity; no events of a memory that was never stored (a write that died before its
-  canonical copy) unless the last one is its deletion.
+  canonical copy) unless the last one is its deletion;
 - vector store: an entry with no history that a writer wrote under a lease which a
   forget of its scope took over (its fencing token older than the forget's, `_late`) is
   a late write the forget could not see, not canonical: extra, removed on repair;

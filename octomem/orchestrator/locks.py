@@ -206,7 +206,9 @@ class ScopeLocks:
                 held = fence.current() or Fence((), self.graph.fence_holds)
                 for user_id in users:
                     token = await stack.enter_async_context(self._hold(user_id, wait_s))
-                    held = held.with_token(self.graph.lease_key(scope_key(user_id)), token, user_id)
+                    held = held.with_token(
+                        self.graph.lease_key(scope_key(user_id)), token, user_id=user_id
+                    )
                 with fence.holding(held):  # the stores refuse these writes once a lease is lost
                     if settle and self.settle is not None and users:
                         await self.settle(set(users))

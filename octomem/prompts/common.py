@@ -34,7 +34,8 @@ def context_lines(ctx: ExtractionContext) -> str:
     if ctx.earlier:
         # a turn's own line breaks are indented: none of its lines passes for the prompt's
         # (a numbered turn, a section of its own)
-        said = "\n".join("- " + _line(turn).replace("\n", "\n  ") for turn in ctx.earlier)
+        # (any line break a tokenizer may read as one: U+2028, U+0085, ...)
+        said = "\n".join("- " + "\n  ".join(_line(turn).splitlines()) for turn in ctx.earlier)
         lines += (
             "\n\nEarlier in this conversation, remembered already (context only: extract "
             f"nothing from these lines):\n{said}"

@@ -525,16 +525,18 @@ class ChromaVectorStore:
 
     async def _clear_old_keys(
         self, memory_type: MemoryType, ids: list[str], metadatas: list[dict[str, Any]]
-    ) -> None:
-        """Chroma's upsert of a stored id merges its metadata: a key the record no longer
-        has (a metadata key dropped, a field now empty) would stay and still match a
-        filter. Set such keys to None (which removes them) in `metadatas`, in place."""
+    ) -> list[str]:
+        """Chroma's upsert of a stored id merges its metadata, as its update does: a key the
+        record no longer has (a metadata key dropped, a field now empty, an older layout's)
+        would stay and still match a filter. Set such keys to None (which removes them)
+        in the `metadatas` of the ids stored, in place; returns those ids."""
         if await self._known_empty(memory_type):
-            return
+            return []
         stored = await self._on("get", memory_type, "get", ids=ids, include=["metadatas"])
         old = dict(zip(stored["ids"], stored["metadatas"] or [], strict=True))
         for entry_id, meta in zip(ids, metadatas, strict=True):
             meta.update({key: None for key in old.get(entry_id) or {} if key not in meta})
+        return list(old)
 
     async def rewrite(self, memory_type: MemoryType, records: Sequence[MemoryBase]) -> None:
         latest: dict[str, MemoryBase] = {}
@@ -544,21 +546,15 @@ class ChromaVectorStore:
         items = list(latest.values())
         for start in range(0, len(items), _PAGE):
             chunk = items[start : start + _PAGE]
-            stored = await self._on(
-                "get", memory_type, "get", ids=[r.id for r in chunk], include=["metadatas"]
+            ids = [r.id for r in chunk]
+            metadatas = [
+                entry_metadata(r, record_to_json(r), fence.stamp(r.user_id)) for r in chunk
+            ]
+            stored = set(await self._clear_old_keys(memory_type, ids, metadatas))
+            ids, metadatas = (
+                [i for i in ids if i in stored],
+                [meta for i, meta in zip(ids, metadatas, strict=True) if i in stored],
             )
-            old = dict(zip(stored["ids"], stored["metadatas"] or [], strict=True))
-            ids, metadatas = [], []
-            for record in chunk:
-                if record.id in old:
-                    meta = entry_metadata(
-                        record, record_to_json(record), fence.stamp(record.user_id)
-                    )
-                    # Chroma's update merges entry metadata: keys the record no longer
-                    # has (an older layout's, a dropped one) are removed by setting None
-                    meta.update({key: None for key in old[record.id] or {} if key not in meta})
-                    ids.append(record.id)
-                    metadatas.append(meta)
             if ids:  # the cache forgets them: an entry deleted meanwhile is not updated
                 await self._write(
                     "rewrite", memory_type, ids, "update", ids=ids, metadatas=metadatas

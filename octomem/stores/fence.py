@@ -46,14 +46,15 @@ class Fence:
     holds: Callable[[tuple[tuple[str, int], ...]], Awaitable[bool]]
     users: tuple[tuple[str | None, int], ...] = ()
 
-    def with_token(self, key: str, token: int, user_id: str | None = None) -> Fence:
+    def with_token(self, key: str, token: int, *, user_id: str | None) -> Fence:
         return Fence((*self.tokens, (key, token)), self.holds, (*self.users, (user_id, token)))
 
     def stamp(self, user_id: str | None) -> int | None:
-        """The token of `user_id`'s lease, if this writer holds it: a write of that user's
-        memories carries it, so that one which lands after a forget of theirs is known
-        by its token being older than the forget's (`GraphStore.erased_at`)."""
-        return next((token for user, token in self.users if user == user_id), None)
+        """The token of `user_id`'s lease, if this writer holds it (the innermost hold's):
+        a write of that user's memories carries it, so that one which lands after a forget
+        of theirs is known by its token being older than the forget's
+        (`GraphStore.erased_at`)."""
+        return next((token for user, token in reversed(self.users) if user == user_id), None)
 
 
 _CURRENT: contextvars.ContextVar[Fence | None] = contextvars.ContextVar(

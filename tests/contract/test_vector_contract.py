@@ -445,16 +445,17 @@ async def test_an_entry_carries_the_token_of_the_lease_its_user_was_written_unde
         return True
 
     alice, bob, nobody = fact(1), fact(2, user="bob"), fact(3, user=None)
-    under = fence.Fence((), holds).with_token("lease-alice", 7, "alice")
-    with fence.holding(under.with_token("lease-none", 4, None)):
+    under = fence.Fence((), holds).with_token("lease-alice", 7, user_id="alice")
+    with fence.holding(under.with_token("lease-none", 4, user_id=None)):
         await put(store, alice, bob, nobody)
     all_ids = [alice.id, bob.id, nobody.id, "unknown"]
     assert await store.stamps(MemoryType.SEMANTIC, all_ids) == {alice.id: 7, nobody.id: 4}
-    with fence.holding(fence.Fence((), holds).with_token("lease-alice", 9, "alice")):
+    with fence.holding(fence.Fence((), holds).with_token("lease-alice", 9, user_id="alice")):
         await store.rewrite(MemoryType.SEMANTIC, [alice.model_copy(update={"confidence": 0.5})])
     assert await store.stamps(MemoryType.SEMANTIC, [alice.id]) == {alice.id: 9}
     await store.rewrite(MemoryType.SEMANTIC, [alice])  # no lease held: no token
-    assert await store.stamps(MemoryType.SEMANTIC, [alice.id, bob.id]) == {}
+    await put(store, nobody)
+    assert await store.stamps(MemoryType.SEMANTIC, all_ids) == {}
     assert await store.get(MemoryType.SEMANTIC, [alice.id]) == [alice]  # data unchanged
 
 
