@@ -96,9 +96,8 @@ def _raw_lines(
     kind: type | None = None
 
     def too_long() -> InvalidInputError:
-        unit = "characters" if kind is str else "bytes"
         return InvalidInputError(
-            f"line {number} of the export is longer than {max_line_bytes:,} {unit} "
+            f"line {number} of the export is longer than {max_line_bytes:,} {_unit(kind)} "
             f"(input.max_import_line_bytes): not an octomem export, or one written with a "
             f"larger limit (raise the setting to import it)"
         )
@@ -116,8 +115,8 @@ def _raw_lines(
         total += len(chunk)
         if total > max_bytes:
             raise InvalidInputError(
-                f"the export is larger than {max_bytes:,} bytes (service.max_import_bytes); "
-                f"raise the setting to import it"
+                f"the export is larger than {max_bytes:,} {_unit(kind)} (reading line "
+                f"{number}; service.max_import_bytes): raise the setting to import it"
             )
         end_of_line: Any = b"\n" if kind is bytes else "\n"
         start = 0
@@ -133,3 +132,8 @@ def _raw_lines(
                 raise too_long()
     if pending:
         yield number, pending[0][:0].join(pending)
+
+
+def _unit(kind: type | None) -> str:
+    """What the bounds count: characters of a text stream, bytes of a file."""
+    return "characters" if kind is str else "bytes"

@@ -63,7 +63,9 @@ def test_an_endless_file_of_short_lines_is_refused_at_the_import_bound(
 ) -> None:
     orch = make_orch(service={"max_import_bytes": 1 << 20})
     entity = json.dumps({"type": "entity", "id": "ent_x", "name": "x", "user_id": "u"}) + "\n"
-    with pytest.raises(InvalidInputError, match="larger than 1,048,576 bytes"):
+    with pytest.raises(
+        InvalidInputError, match=r"larger than 1,048,576 characters \(reading line \d+"
+    ):
         orch.import_jsonl(_Endless(HEADER, entity))  # type: ignore[arg-type]
     assert orch.stats().graph.relations == 0
 
