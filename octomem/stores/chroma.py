@@ -532,8 +532,7 @@ class ChromaVectorStore:
         in the `metadatas` of the ids stored, in place; returns those ids."""
         if await self._known_empty(memory_type):
             return []
-        stored = await self._on("get", memory_type, "get", ids=ids, include=["metadatas"])
-        old = dict(zip(stored["ids"], stored["metadatas"] or [], strict=True))
+        old = await self._metadatas(memory_type, ids)
         for entry_id, meta in zip(ids, metadatas, strict=True):
             meta.update({key: None for key in old.get(entry_id) or {} if key not in meta})
         return list(old)
@@ -561,18 +560,20 @@ class ChromaVectorStore:
                 )
 
     async def stamps(self, memory_type: MemoryType, ids: Sequence[str]) -> dict[str, int]:
-        found: dict[str, int] = {}
+        return {
+            entry_id: token
+            for entry_id, meta in (await self._metadatas(memory_type, ids)).items()
+            if isinstance(token := (meta or {}).get(STAMP_KEY), int)
+        }
+
+    async def _metadatas(self, memory_type: MemoryType, ids: Sequence[str]) -> dict[str, Any]:
+        """The stored metadata of those of `ids` that exist, read a page of ids at a time
+        (uncached: `_payloads` reads the record JSON through the cache)."""
+        found: dict[str, Any] = {}
         for start in range(0, len(ids), _PAGE):
-            page = await self._on(
-                "get",
-                memory_type,
-                "get",
-                ids=list(ids[start : start + _PAGE]),
-                include=["metadatas"],
-            )
-            for entry_id, meta in zip(page["ids"], page["metadatas"] or [], strict=True):
-                if isinstance(token := (meta or {}).get(STAMP_KEY), int):
-                    found[entry_id] = token
+            wanted = list(ids[start : start + _PAGE])
+            page = await self._on("get", memory_type, "get", ids=wanted, include=["metadatas"])
+            found.update(zip(page["ids"], page["metadatas"] or [], strict=True))
         return found
 
     async def legacy_records(self, memory_type: MemoryType, *, limit: int) -> list[MemoryBase]:
