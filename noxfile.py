@@ -20,7 +20,6 @@ TEST_TOOLS = [
     "pytest-asyncio>=0.23",
     "pytest-xdist>=3.5",
     "hypothesis>=6.100,<6.170.10",
-    "filelock>=3.12",
 ]
 
 nox.options.error_on_missing_interpreters = True

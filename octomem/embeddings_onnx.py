@@ -4,7 +4,8 @@ The ONNX graph is built from the model's safetensors weights by `embeddings_bert
 torch) and cached as `{cache_dir}/{weights_sha256[:16]}-{graph_key}-{BUILD}.onnx` (named
 by the weights, the pooling and sizes the graph was built for, and the builder's
 version), written to a temp file and moved into place atomically, so a cached file is
-always a whole one. Where the cache is not writable the graph is built in memory on
+always a whole one; processes that start together build it once, in turn (a lock file
+beside it). Where the cache is not writable the graph is built in memory on
 every start (about a second). Running it needs onnxruntime and tokenizers only.
 
 A ready-made ONNX file (bge-small-en-v1.5's int8 graph) is loaded as it is, with CLS
@@ -19,11 +20,12 @@ import math
 import os
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+from filelock import FileLock, Timeout
 
 from octomem import embeddings_bert
 from octomem.embeddings_bert import INPUT_NAMES, max_seq_length
@@ -39,6 +41,7 @@ log = get_logger(__name__)
 # (not only its speed) must change it, so no cache keeps a stale graph
 BUILD = f"bert1-opset{embeddings_bert.OPSET}"
 STALE_EXPORT_S = 3600  # a build takes seconds; a temp file this old was abandoned
+BUILD_WAIT_S = 600  # for another process's build of the same file, then build here too
 CALL_COST = 64  # one inference's fixed cost, in padded tokens (measured: 32-64 best)
 MAX_GROUP = 64  # texts per inference at most
 
@@ -163,12 +166,44 @@ def load_or_build(model_dir: Path, weights_sha256: str, cache_dir: Path) -> Onnx
         raise OnnxUnavailableError(reason)
     path = cache_file(cache_dir, weights_sha256, model_dir)
     _remove_stale_exports(cache_dir)
-    if path.is_file():
-        try:
-            return OnnxEncoder(path, model_dir)
-        except Exception as exc:  # truncated, corrupt, written by something else
-            log.warning("embedder.onnx_cache_unusable", path=str(path), error=str(exc)[:200])
-            path.unlink(missing_ok=True)
+    if encoder := _load_cached(path, model_dir):
+        return encoder
+    with _building(path):  # processes starting together build it once, in turn
+        if encoder := _load_cached(path, model_dir):  # built while this one waited
+            return encoder
+        return _build(path, model_dir)
+
+
+def _load_cached(path: Path, model_dir: Path) -> OnnxEncoder | None:
+    if not path.is_file():
+        return None
+    try:
+        return OnnxEncoder(path, model_dir)
+    except Exception as exc:  # truncated, corrupt, written by something else
+        log.warning("embedder.onnx_cache_unusable", path=str(path), error=str(exc)[:200])
+        path.unlink(missing_ok=True)
+        return None
+
+
+@contextlib.contextmanager
+def _building(path: Path) -> Iterator[None]:
+    """Hold the cache file's build lock (every process and thread), at most BUILD_WAIT_S;
+    where it cannot be taken (a read-only cache dir, a build stuck elsewhere) build anyway."""
+    lock = FileLock(path.with_name(f".{path.name}.lock"), timeout=BUILD_WAIT_S)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock.acquire()
+    except (OSError, Timeout) as exc:
+        log.info("embedder.onnx_build_unlocked", path=str(path), error=str(exc)[:200])
+        yield
+        return
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _build(path: Path, model_dir: Path) -> OnnxEncoder:
     try:
         model = embeddings_bert.build(model_dir).SerializeToString()
     except ImportError as exc:

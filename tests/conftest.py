@@ -37,7 +37,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from filelock import FileLock
 
 from octomem import Orchestrator
 from octomem.bench import servers
@@ -135,12 +134,11 @@ def onnx_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 @pytest.fixture(scope="session")
 def embedder(onnx_cache: Path) -> Embedder:
     """The real all-MiniLM-L6-v2, loaded once per worker; the first worker to get here
-    exports it to ONNX while the other waits, then loads the cached export."""
-    onnx_cache.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(onnx_cache.parent / "export.lock")):
-        embedder = build_embedder(load_settings())
-        assert isinstance(embedder, CachedEmbedder) and isinstance(embedder.inner, LocalEmbedder)
-        embedder.inner.load()  # load (or export) the model now, under the lock
+    exports it to ONNX while the other waits (the embedder's own build lock), then loads
+    the cached export."""
+    embedder = build_embedder(load_settings())
+    assert isinstance(embedder, CachedEmbedder) and isinstance(embedder.inner, LocalEmbedder)
+    embedder.inner.load()  # load (or export) the model now
     return embedder
 
 

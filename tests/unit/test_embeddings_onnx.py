@@ -7,11 +7,14 @@ test` installs); the rest runs without it."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import shutil
 import subprocess
 import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +29,7 @@ from octomem.settings import load_settings
 
 REPO = Path(__file__).resolve().parents[2]
 CACHE_NAME = f"53aa51172d142c89-2b1cf0de-{embeddings_onnx.BUILD}.onnx"
+LOCK_NAME = f".{CACHE_NAME}.lock"  # held while one process builds it
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +135,7 @@ def test_cls_pooling_equals_sentence_transformers(model_dir, tmp_path):
     assert np.abs(embed(onnx, texts) - embed(torch, texts)).max() < 1e-5
     mean = embed(LocalEmbedder(onnx_cache_dir=cache), texts)  # another model, another file
     assert np.abs(mean - embed(onnx, texts)).max() > 1e-2
-    assert len(list(cache.iterdir())) == 2
+    assert len(list(cache.glob("*.onnx"))) == 2
 
 
 def test_rows_keep_input_order_across_length_groups(on_onnx, on_torch, model_dir):
@@ -178,7 +182,8 @@ def test_batch_size_chunks_give_the_same_vectors(on_onnx, onnx_cache):
 
 def test_second_embedder_reuses_the_cached_file(on_onnx, onnx_cache, monkeypatch):
     path = onnx_cache / CACHE_NAME
-    assert [p.name for p in onnx_cache.iterdir()] == [CACHE_NAME]  # no temp files left
+    names = {p.name for p in onnx_cache.iterdir()}
+    assert CACHE_NAME in names and not [n for n in names if n.endswith(".tmp")]
     before = path.stat().st_mtime_ns
     monkeypatch.setattr(embeddings_bert, "build", must_not_load)
     monkeypatch.setitem(sys.modules, "sentence_transformers", None)
@@ -219,7 +224,7 @@ def test_builds_and_runs_without_torch(tmp_path):
     """The default model from an empty cache, then from the cache, with torch unimportable."""
     cache = tmp_path / "cache"
     assert run_without_torch(cache) == "RESULT onnx 384 1.0"
-    assert [p.name for p in cache.iterdir()] == [CACHE_NAME]
+    assert sorted(p.name for p in cache.iterdir()) == [LOCK_NAME, CACHE_NAME]
     built = (cache / CACHE_NAME).stat().st_mtime_ns
     assert run_without_torch(cache) == "RESULT onnx 384 1.0"
     assert (cache / CACHE_NAME).stat().st_mtime_ns == built
@@ -237,7 +242,7 @@ def test_corrupt_cached_file_is_replaced(on_onnx, onnx_cache, tmp_path):
     running.write_bytes(b"x")
     embedder = LocalEmbedder(backend="onnx", onnx_cache_dir=cache)
     assert embedder.load() == "onnx"
-    assert sorted(p.name for p in cache.iterdir()) == [running.name, CACHE_NAME]
+    assert sorted(p.name for p in cache.iterdir()) == [LOCK_NAME, running.name, CACHE_NAME]
     assert (cache / CACHE_NAME).read_bytes() == good.read_bytes()
     assert np.array_equal(embed(embedder, SHORT), embed(on_onnx, SHORT))
 
@@ -251,6 +256,31 @@ def test_a_start_from_the_cache_removes_an_abandoned_build(onnx_cache, tmp_path)
     os.utime(abandoned, (1, 1))
     assert LocalEmbedder(backend="onnx", onnx_cache_dir=cache).load() == "onnx"
     assert [p.name for p in cache.iterdir()] == [CACHE_NAME]
+
+
+def test_embedders_starting_together_build_the_graph_once(onnx_cache, tmp_path, monkeypatch):
+    """Two loads of the same model into an empty cache dir at once (threads here; the lock
+    is a file lock, so processes too, as the server's workers and xdist's do): the second
+    waits for the first's build and loads its file, and no temp file is left beside it."""
+    cache = tmp_path / "cache"
+    real = embeddings_bert.build
+    builds: list[str] = []
+    both_in = threading.Barrier(2)
+
+    def build(model_dir):
+        builds.append(threading.current_thread().name)
+        with contextlib.suppress(threading.BrokenBarrierError):
+            both_in.wait(timeout=3)  # passes only if the other thread builds at the same time
+        return real(model_dir)
+
+    monkeypatch.setattr(embeddings_bert, "build", build)
+    embedders = [LocalEmbedder(backend="onnx", onnx_cache_dir=cache) for _ in range(2)]
+    with ThreadPoolExecutor(2) as pool:
+        assert list(pool.map(LocalEmbedder.load, embedders)) == ["onnx", "onnx"]
+    assert len(builds) == 1
+    assert sorted(p.name for p in cache.iterdir()) == [LOCK_NAME, CACHE_NAME]
+    assert (cache / CACHE_NAME).read_bytes() == (onnx_cache / CACHE_NAME).read_bytes()
+    assert np.array_equal(embed(embedders[0], SHORT), embed(embedders[1], SHORT))
 
 
 def test_unwritable_cache_dir_builds_in_memory(on_onnx, tmp_path, caplog):
