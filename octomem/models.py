@@ -657,6 +657,10 @@ class HistoryEvent(BaseModel):
     actor: str = "octomem"
     user_id: str | None = None
     record: dict[str, Any] | None = None
+    # the fencing token of its user's lease the writer held, kept by the history store
+    # (`fence.body`; None: no lease held), never shown or exported. A vector entry with
+    # an older token than its memory's last event was written late (`doctor`)
+    fenced: int | None = Field(default=None, exclude=True)
 
 
 # --- write-ahead journal -------------------------------------------------------------

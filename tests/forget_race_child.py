@@ -3,7 +3,8 @@ go, so that another process can forget the user meanwhile (server mode: both on 
 Chroma server and Bolt graph server).
 
     python tests/forget_race_child.py '{"data_dir": ..., "settings": {...},
-        "call": "process" | "put" | "import", "user_id": ..., "text": ..., "source": ...,
+        "call": "process" | "update" | "put" | "import", "user_id": ..., "text": ...,
+        "source": ..., "memory_id": ...,
         "pauses": ["write", "extract"] (from "extract", "write", "sent",
         "erasures", "checked"), "type": "semantic", "go": <path>}'
 
@@ -194,6 +195,8 @@ def _wait_for_start(start: Path) -> None:
 def _call(orch: Orchestrator, spec: dict[str, Any]) -> None:
     if spec["call"] == "process":
         orch.process(spec["text"], user_id=spec["user_id"], session_id="s1")
+    elif spec["call"] == "update":
+        orch.update(spec["memory_id"], spec["text"], user_id=spec["user_id"])
     elif spec["call"] == "put":
         from octomem.langgraph import OctomemStore
 

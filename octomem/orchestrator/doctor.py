@@ -11,7 +11,10 @@ and the history log are derived from it. `check` compares them id by id:
   canonical copy) unless the last one is its deletion;
 - vector store: an entry with no history that a writer wrote under a lease which a
   forget of its scope took over (its fencing token older than the forget's, `_late`) is
-  a late write the forget could not see, not canonical: extra, removed on repair;
+  a late write the forget could not see, not canonical: extra, removed on repair; an
+  entry that differs from its memory's last event and is older than it (its token
+  older than the event's, `_behind`) is a late write over a newer truth: stale, put back
+  to what the event shows on repair (extra and removed if the event deleted it);
 - memories of types this Orchestrator has no agent of (another's custom agents on the
   same stores) are counted (`foreign`), not checked: their entries are not extra;
 - projections: each user's core human block and fact edges as their semantic facts
@@ -53,6 +56,7 @@ from octomem.orchestrator.services import Services
 from octomem.orchestrator.writer import (
     recover,
     relation_of,
+    restore_vectors,
     rewrite_views,
     write_graph,
 )
@@ -69,6 +73,7 @@ class _Snapshot:
     history: dict[str, HistoryEvent]  # memory id -> last event
     foreign: dict[str, list[str]]  # ids of memories of types this Orchestrator lacks
     late: dict[str, MemoryBase]  # canonical entries a forget took over (`_late`), not in records
+    behind: list[str]  # entries older than their last event (`_behind`): records hold that
 
 
 @dataclass
@@ -158,6 +163,12 @@ async def _snapshot(services: Services, user_id: str | None | AllUsers) -> _Snap
     relations = {r.id: r for r in await services.graph.all_relations() if mine(r.user_id)}
     history = await services.history.latest(user_id)
     late = {i: records.pop(i) for i in await _late(services, records, history)}
+    behind = await _behind(services, records, history)
+    for memory_id, truth in behind.items():
+        if truth is None:  # deleted since: the late write brought it back
+            late[memory_id] = records.pop(memory_id)
+        else:
+            records[memory_id] = truth
     return _Snapshot(
         records=records,
         index={entry.memory_id: entry for entry in await services.keyword.entries(user_id)},
@@ -166,6 +177,7 @@ async def _snapshot(services: Services, user_id: str | None | AllUsers) -> _Snap
         history=history,
         foreign=foreign,
         late=late,
+        behind=[i for i, truth in behind.items() if truth is not None],
     )
 
 
@@ -198,6 +210,39 @@ async def _late(
     return late
 
 
+async def _behind(
+    services: Services, records: dict[str, MemoryBase], history: dict[str, HistoryEvent]
+) -> dict[str, MemoryBase | None]:
+    """The canonical entries that differ from their memory's last event and were written
+    under an older token of their user's lease than it: a late write (one that passed its
+    fence check, then lost the lease to a writer that changed the memory, and landed
+    after that writer, its own writer dead before it could undo it). The history log is
+    fenced inside its own writes, so its last event is the newest truth: each such id
+    maps to the record that event shows, or None if it deleted the memory. Entries or
+    events with no token (written with no lease held, or before tokens were kept) are
+    left to the comparison that trusts the canonical store."""
+    differing: dict[MemoryType, list[str]] = defaultdict(list)
+    for memory_id, record in records.items():
+        event = history.get(memory_id)
+        if event is None or event.fenced is None:
+            continue
+        if event.operation is Operation.DELETE or not logged_as(event, record):
+            differing[record.memory_type].append(memory_id)
+    behind: dict[str, MemoryBase | None] = {}
+    for memory_type, ids in differing.items():
+        stamps = await services.vector.stamps(memory_type, ids)
+        for memory_id in ids:
+            event = history[memory_id]
+            stamp = stamps.get(memory_id)
+            if stamp is None or event.fenced is None or stamp >= event.fenced:
+                continue
+            if event.operation is Operation.DELETE or event.record is None:
+                behind[memory_id] = None
+            else:
+                behind[memory_id] = services.types.record_from_dict(event.record)
+    return behind
+
+
 def _index_entry(record: MemoryBase) -> IndexEntry:
     expires = record.expiry()
     return IndexEntry(
@@ -220,6 +265,7 @@ def _edge_matches(edge: Relation, record: KnowledgeMemory) -> bool:
 def _compare(snap: _Snapshot) -> _Diff:
     diff = _Diff()
     diff.vector.extra = list(snap.late)
+    diff.vector.stale = list(snap.behind)
     for memory_id, record in snap.records.items():
         entry = snap.index.get(memory_id)
         if entry is None:
@@ -270,6 +316,11 @@ async def _repair(services: Services, snap: _Snapshot, diff: _Diff) -> None:
         late[snap.late[memory_id].memory_type].append(memory_id)
     for memory_type, ids in late.items():
         await services.vector.delete(memory_type, ids)
+    behind: dict[str, list[str]] = defaultdict(list)
+    for memory_id in diff.vector.stale:
+        behind[records[memory_id].memory_type.value].append(memory_id)
+    if behind:
+        await restore_vectors(services, behind)
     reindex = [records[i] for i in [*diff.keyword.missing, *diff.keyword.stale]]
     if reindex:
         await services.keyword.upsert(reindex)

@@ -24,10 +24,12 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import json
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from octomem.errors import ConflictError
+from octomem.models import HistoryEvent
 
 
 class LeaseLostError(ConflictError):
@@ -71,6 +73,12 @@ def stamp(user_id: str | None) -> int | None:
     """The current fence's token of `user_id`'s lease (None: not held)."""
     fence = current()
     return fence.stamp(user_id) if fence is not None else None
+
+
+def body(event: HistoryEvent) -> str:
+    """The JSON a history store keeps for `event`: with the current fence's token of its
+    user's lease (`fenced`; None: not held), whatever the event carried before."""
+    return json.dumps({**event.model_dump(mode="json"), "fenced": stamp(event.user_id)})
 
 
 @contextlib.contextmanager

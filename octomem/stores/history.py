@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import TypeVar
 
 from octomem.models import HistoryEvent, as_utc
+from octomem.stores import fence
 from octomem.stores.base import ALL_USERS, AllUsers
 from octomem.stores.sqlite_base import SqliteStore
 
@@ -45,7 +46,7 @@ class SqliteHistoryStore(SqliteStore):
                 event.memory_type.value,
                 event.user_id,
                 as_utc(event.at).timestamp(),
-                event.model_dump_json(),
+                fence.body(event),
             )
             for event in events
         ]

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from typing import Any, LiteralString
 
 from octomem.models import HistoryEvent, as_utc
+from octomem.stores import fence
 from octomem.stores.base import ALL_USERS, AllUsers
 from octomem.stores.graph_common import Namespace
 from octomem.stores.neo4j_client import Neo4jClient, Tx, records
@@ -110,7 +111,7 @@ class Neo4jHistoryStore:
                 "memory": ns.key(event.memory_id),
                 "user": ns.user(event.user_id),
                 "at": as_utc(event.at).timestamp(),
-                "body": event.model_dump_json(),
+                "body": fence.body(event),
             }
             for event in first.values()
         ]

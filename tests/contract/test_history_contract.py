@@ -241,3 +241,31 @@ async def test_a_writer_whose_lease_passed_on_logs_nothing(
         with fence.holding(live):
             await store.record([newer])
         assert await store.for_memory("sem_a") == [kept, newer]
+
+
+async def test_an_event_keeps_the_token_of_the_lease_its_user_was_logged_under(
+    log: LogBackend,
+) -> None:
+    """Logged while its user's lease is held, an event keeps that lease's fencing token
+    (what tells a vector entry written late from the newer truth, `doctor`); logged
+    without it, none, whatever the event carried. The token is never shown."""
+    store = await log.history()
+    if log.server is None:
+
+        async def holds(tokens: object) -> bool:
+            return True
+
+        under, token = fence.Fence((("lease-alice", 7),), holds), 7
+    else:
+        _, under = await log.fences()
+        [(_, token)] = under.tokens
+    under = fence.Fence(under.tokens, under.holds, (("alice", token),))
+    planted = ev("sem_c", 0).model_copy(update={"fenced": 99})  # as an imported file may
+    with fence.holding(under):
+        await store.record([ev("sem_a", 0), ev("sem_b", 0, user="bob")])
+    await store.record([ev("sem_a", 1), planted])
+    assert [e.fenced for e in await store.for_memory("sem_a")] == [token, None]
+    latest = await store.latest()
+    assert {i: e.fenced for i, e in latest.items()} == {"sem_a": None, "sem_b": None, "sem_c": None}
+    first = (await store.for_user("alice"))[0]
+    assert first.fenced == token and "fenced" not in first.model_dump(mode="json")

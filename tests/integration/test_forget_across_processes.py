@@ -32,6 +32,7 @@ import pytest
 from octomem import Orchestrator
 from octomem.embeddings import Embedder
 from octomem.errors import NotFoundError
+from octomem.models import MemoryType
 from octomem.orchestrator.internals import services_of
 from octomem.orchestrator.locks import scope_key
 from tests.integration.hosts import (
@@ -410,3 +411,47 @@ def test_a_late_write_whose_writer_was_killed_is_found_and_removed_by_repair(
     assert repaired.repaired and repaired.consistent, repaired
     _assert_maya_gone(b, server_stores, maya, before)
     _assert_ana_intact(b, ana)
+
+
+def test_a_late_write_over_a_newer_update_is_put_back_by_repair(
+    server_stores: dict[str, Any], host: Any, process_a: Any, uid: Any
+) -> None:
+    """No forget this time: A updates maya's memory and is stopped after its fence check;
+    B updates the same memory once A's lease has lapsed (acknowledged); then A's late
+    request lands and A dies before its second check. Chroma holds A's words under A's
+    older token, while the history log (fenced inside its writes) ends with B's: check()
+    names the entry as stale, and repair puts back B's words, instead of logging A's as
+    the truth."""
+    maya = uid("maya")
+    b, _ = _host_b(host, maya)
+    [fact] = [r for r in b.get_all(user_id=maya) if r.memory_type is MemoryType.SEMANTIC]
+    a = process_a(
+        call="update",
+        user_id=maya,
+        memory_id=fact.id,
+        text=f"I live in Flumberdyne ({_mark(maya)}).",
+        pauses=["sent"],
+        type="semantic",
+        lease_s=LEASE_S,
+        die_after_sent=True,
+    )
+    a.begin()
+    os.kill(a.child.pid, signal.SIGSTOP)
+    try:
+        newer = b.update(fact.id, f"I live in Rome ({_mark(maya)}).", user_id=maya)
+        a.release_stopped()
+    finally:
+        os.kill(a.child.pid, signal.SIGCONT)
+    code, said = a.finish()
+    assert code == -signal.SIGKILL and "landed" in said, said
+    assert newer is not None and "Rome" in newer.content
+    assert "Flumberdyne" in b.get(fact.id, user_id=maya).content  # the damage
+    found = {store.store: store for store in b.check().stores}
+    assert found["vector"].stale == [fact.id] and not found["vector"].extra, found
+    assert not found["history"].count, found
+    repaired = b.check(repair=True)
+    assert repaired.repaired and repaired.consistent, repaired
+    assert b.get(fact.id, user_id=maya).content == newer.content
+    assert b.history(fact.id, user_id=maya)[-1].new_value == newer.content
+    [hit, *_] = b.recall("Where do I live?", user_id=maya).hits
+    assert "Rome" in hit.memory.content

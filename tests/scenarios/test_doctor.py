@@ -8,11 +8,23 @@ import uuid
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from octomem import Orchestrator
-from octomem.models import HistoryEvent, KnowledgeMemory, MemoryType, Operation, Relation
+from octomem.errors import NotFoundError
+from octomem.models import (
+    HistoryEvent,
+    KnowledgeMemory,
+    MemoryBase,
+    MemoryType,
+    Operation,
+    Relation,
+    embedding_text,
+)
 from octomem.orchestrator.internals import services_of
 from octomem.orchestrator.writer import DELETE_BATCH
 from octomem.settings import load_settings
+from octomem.stores import fence
 from tests.conftest import T0
 from tests.servers import executable
 
@@ -149,3 +161,85 @@ def test_doctor_command(tmp_path: Path, embedder) -> None:
         [octomem, "doctor", "--data-dir", str(data)], capture_output=True, text=True, timeout=300
     )
     assert human.returncode == 0 and "consistent" in human.stdout
+
+
+def _late_write(orch: Orchestrator, user_id: str, record: MemoryBase, token: int) -> None:
+    """What a writer that lost `user_id`'s lease (held under `token`) and died leaves: its
+    vector request, sent before the lease passed on, landing after the newer writer."""
+
+    async def holds(tokens: object) -> bool:
+        return True  # it passed its fence check before the lease passed on
+
+    services = services_of(orch)
+    [vector] = orch.run_sync(services.embedder.embed([embedding_text(record)]))
+    stale = fence.Fence((), holds).with_token("its-lease", token, user_id=user_id)
+    with fence.holding(stale):
+        orch.run_sync(services.vector.upsert(record.memory_type, [record], [vector]))
+
+
+def _token_now(orch: Orchestrator, user_id: str) -> int:
+    """The fencing token a writer of `user_id` holds now."""
+
+    async def take() -> int:
+        async with services_of(orch).locks.hold(user_id):
+            token = fence.stamp(user_id)
+            assert token is not None
+            return token
+
+    return orch.run_sync(take())
+
+
+def test_a_late_write_over_a_newer_truth_is_put_back_by_repair(orch: Orchestrator) -> None:
+    """A writer stops after its fence check, another takes the lease and updates the memory
+    (acknowledged), then the first one's request lands, and it dies before it can undo it.
+    The canonical store holds the older words, with the older token: check() names the
+    entry as stale, and repair puts back what the newer writer stored, instead of logging
+    the older words as the truth."""
+    orch.process("I live in Paris.", user_id="maya")
+    [old] = [r for r in orch.get_all(user_id="maya") if r.memory_type is MemoryType.SEMANTIC]
+    token = _token_now(orch, "maya")  # the writer that will land late
+    newer = orch.update(old.id, "I live in Rome.", user_id="maya")
+    assert newer is not None and "Rome" in newer.content
+    _late_write(orch, "maya", old, token)
+    assert "Paris" in orch.get(old.id, user_id="maya").content  # the damage
+    found = {store.store: store for store in orch.check().stores}
+    assert found["vector"].stale == [old.id] and not found["vector"].extra, found
+    assert not found["history"].count, found  # not mistaken for a stale history
+    repaired = orch.check(repair=True)
+    assert repaired.repaired and repaired.consistent, repaired
+    assert orch.get(old.id, user_id="maya").content == newer.content
+    assert [e.new_value for e in orch.history(old.id, user_id="maya")][-1] == newer.content
+    assert orch.check().consistent
+
+
+def test_a_late_write_of_a_deleted_memory_is_removed_by_repair(orch: Orchestrator) -> None:
+    """As above, the newer writer deleted the memory: the late write brought it back, with
+    an older token than the deletion's; repair removes it again."""
+    orch.process("I live in Paris.", user_id="maya")
+    [old] = [r for r in orch.get_all(user_id="maya") if r.memory_type is MemoryType.SEMANTIC]
+    token = _token_now(orch, "maya")
+    orch.delete(old.id, user_id="maya")
+    _late_write(orch, "maya", old, token)
+    assert orch.get(old.id, user_id="maya") is not None  # the damage
+    found = {store.store: store for store in orch.check().stores}
+    assert found["vector"].extra == [old.id] and not found["vector"].stale, found
+    repaired = orch.check(repair=True)
+    assert repaired.repaired and repaired.consistent, repaired
+    with pytest.raises(NotFoundError):
+        orch.get(old.id, user_id="maya")
+    assert orch.history(old.id, user_id="maya")[-1].operation is Operation.DELETE
+
+
+def test_an_entry_newer_than_its_history_is_still_trusted(orch: Orchestrator) -> None:
+    """The other way round (the canonical entry written under a newer token than its last
+    event, e.g. an event lost with an older layout): the canonical store stays the truth
+    and the history is logged from it, as before tokens were kept."""
+    orch.process("I live in Paris.", user_id="maya")
+    [old] = [r for r in orch.get_all(user_id="maya") if r.memory_type is MemoryType.SEMANTIC]
+    moved = old.model_copy(update={"content": "I live in Lima.", "content_hash": ""})
+    moved = type(moved).model_validate(moved.model_dump())  # its hash made again
+    _late_write(orch, "maya", moved, _token_now(orch, "maya") + 1)
+    found = {store.store: store for store in orch.check().stores}
+    assert found["history"].stale == [old.id] and not found["vector"].count, found
+    assert orch.check(repair=True).consistent
+    assert orch.get(old.id, user_id="maya").content == "I live in Lima."
