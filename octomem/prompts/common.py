@@ -22,25 +22,26 @@ SYSTEM = (
 
 
 def transcript(turns: Sequence[Turn]) -> str:
-    lines = []
-    for number, turn in enumerate(turns):
-        lines.append(f"[{number}] {_line(turn)}")
-    return "\n".join(lines)
+    return "\n".join(_block(f"[{number}] ", turn) for number, turn in enumerate(turns))
 
 
 def context_lines(ctx: ExtractionContext) -> str:
     known = ctx.user_name or "unknown"
     lines = f"Known name of the user: {known}. Now: {ctx.now.isoformat()}."
     if ctx.earlier:
-        # a turn's own line breaks are indented: none of its lines passes for the prompt's
-        # (a numbered turn, a section of its own)
-        # (any line break a tokenizer may read as one: U+2028, U+0085, ...)
-        said = "\n".join("- " + "\n  ".join(_line(turn).splitlines()) for turn in ctx.earlier)
+        said = "\n".join(_block("- ", turn) for turn in ctx.earlier)
         lines += (
             "\n\nEarlier in this conversation, remembered already (context only: extract "
             f"nothing from these lines):\n{said}"
         )
     return lines
+
+
+def _block(lead: str, turn: Turn) -> str:
+    """`turn` after `lead`, its own line breaks indented: none of its lines passes for one
+    of the prompt's (a numbered turn, a section of its own), whichever line break it uses
+    (any a tokenizer may read as one: U+2028, U+0085, ...)."""
+    return lead + "\n  ".join(_line(turn).splitlines())
 
 
 def _line(turn: Turn) -> str:
