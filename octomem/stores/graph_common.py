@@ -202,8 +202,11 @@ def check_lease(key: str, owner: str, ttl_s: float | None = None) -> None:
 class ProcessLeases:
     """Leases of a graph that only this process can open (an embedded database holds a file
     lock): key -> (owner, expiry on the monotonic clock), a dict under a lock. A lease dies
-    with the process that holds it. Erasure counts and fencing tokens too: they need to
-    outlive only the calls under way, which end with the process."""
+    with the process that holds it. Erasure counts too: they need to outlive only the calls
+    under way, which end with the process. Fencing tokens start from the wall clock (in
+    microseconds) so that a later process's are larger than an earlier one's: entries and
+    history events keep them, and repair compares tokens written by different runs
+    (`octomem.orchestrator.doctor`)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -235,7 +238,7 @@ class ProcessLeases:
             if holder is not None and holder[0] != owner and holder[1] > now:
                 return 0
             if holder is None or holder[0] != owner:
-                self._tokens[key] = self._tokens.get(key, 0) + 1
+                self._tokens[key] = max(self._tokens.get(key, 0) + 1, time.time_ns() // 1000)
             self._held[key] = (owner, now + ttl_s)
             return self._tokens[key]
 
