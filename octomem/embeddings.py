@@ -532,7 +532,8 @@ _ENTRY_OVERHEAD = 80
 
 
 class CachedEmbedder:
-    """An LRU cache in front of another embedder, keyed by the exact text.
+    """An LRU cache in front of another embedder, keyed by a digest of the exact text (it
+    keeps no text: what a forgotten user said is not left in it).
 
     Only texts not in the cache are sent to the inner embedder, in one call, deduplicated.
     Vectors are kept as packed doubles (`array('d')`: 8 bytes a number, the same floats
@@ -558,7 +559,7 @@ class CachedEmbedder:
         self.nbytes = 0  # what the cached texts and vectors hold
         self.hits = 0
         self.misses = 0
-        self._cache: OrderedDict[str, array[float]] = OrderedDict()
+        self._cache: OrderedDict[bytes, array[float]] = OrderedDict()
 
     @property
     def dimension(self) -> int:
@@ -573,15 +574,14 @@ class CachedEmbedder:
 
     async def embed(self, texts: Sequence[str]) -> list[list[float]]:
         batch = _check_texts(texts)
+        keys = {text: _cache_key(text) for text in batch}
         found: dict[str, Sequence[float]] = {}
-        for text in batch:
-            if text in found:
-                continue
-            cached = self._cache.get(text)
+        for text, key in keys.items():
+            cached = self._cache.get(key)
             if cached is not None:
-                self._cache.move_to_end(text)
+                self._cache.move_to_end(key)
                 found[text] = cached
-        missing = list(dict.fromkeys(t for t in batch if t not in found))
+        missing = [t for t in keys if t not in found]
         self.hits += len(batch) - len(missing)
         self.misses += len(missing)
         if missing:
@@ -593,19 +593,24 @@ class CachedEmbedder:
                 )
             for text, vector in zip(missing, vectors, strict=True):
                 found[text] = vector
-                self._remember(text, array("d", vector))
+                self._remember(keys[text], array("d", vector))
         return [list(found[text]) for text in batch]
 
-    def _remember(self, text: str, vector: array[float]) -> None:
-        old = self._cache.pop(text, None)
+    def _remember(self, key: bytes, vector: array[float]) -> None:
+        old = self._cache.pop(key, None)
         if old is not None:
-            self.nbytes -= _entry_bytes(text, old)
-        self._cache[text] = vector
-        self.nbytes += _entry_bytes(text, vector)
+            self.nbytes -= _entry_bytes(key, old)
+        self._cache[key] = vector
+        self.nbytes += _entry_bytes(key, vector)
         while len(self._cache) > self.max_entries or self.nbytes > self.max_bytes:
             evicted, old = self._cache.popitem(last=False)
             self.nbytes -= _entry_bytes(evicted, old)
 
 
-def _entry_bytes(text: str, vector: array[float]) -> int:
-    return sys.getsizeof(text) + sys.getsizeof(vector) + _ENTRY_OVERHEAD
+def _cache_key(text: str) -> bytes:
+    """128 bits of BLAKE2b of the text: no two texts a cache meets share one."""
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+def _entry_bytes(key: bytes, vector: array[float]) -> int:
+    return sys.getsizeof(key) + sys.getsizeof(vector) + _ENTRY_OVERHEAD

@@ -151,7 +151,8 @@ async def rewrite_files(services: Services, deleted_ids: Sequence[str]) -> list[
 
 
 def _forget_embeddings(services: Services, ids: list[str]) -> None:
-    """Empty the embedding cache, whose keys are texts (it lives in memory only)."""
+    """Empty the embedding cache: it keeps digests of texts, not the texts, but the vectors
+    of the user's texts are theirs too (it lives in memory only)."""
     clear = getattr(services.embedder, "clear", None)
     if callable(clear) and ids:
         clear()

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import math
 import shutil
 import sys
 import tracemalloc
+import types
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -201,6 +203,34 @@ async def test_cache_computes_each_text_once():
     assert len(inner.calls) == 2
     assert await cached.embed([]) == []
     assert len(inner.calls) == 2
+
+
+def _strings_held_by(obj: object, depth: int = 4) -> list[str]:
+    """Every str reachable from `obj` in `depth` steps (modules and classes not followed)."""
+    seen, found, frontier = {id(obj)}, [], [obj]
+    for _ in range(depth):
+        following = []
+        for item in frontier:
+            for ref in gc.get_referents(item):
+                if id(ref) in seen or isinstance(ref, (type, types.ModuleType)):
+                    continue
+                seen.add(id(ref))
+                (found if isinstance(ref, str) else following).append(ref)
+        frontier = following
+    return found
+
+
+async def test_cache_keeps_no_text():
+    """What a user said is not kept in the embedding cache (a forgotten user's words would
+    stay in the process until evicted): it holds digests and vectors."""
+    inner = CountingEmbedder()
+    cached = CachedEmbedder(inner)
+    said = "my sister's new address is 12 Quince Lane"
+    await cached.embed([said, said + "!"])
+    assert await cached.embed([said]) == [[float(len(said)), 1.0]]  # a hit all the same
+    assert len(inner.calls) == 1
+    inner.calls.clear()  # the test's own record of what it was asked
+    assert not [text for text in _strings_held_by(cached) if "Quince" in text]
 
 
 async def test_cache_returns_copies():
