@@ -14,7 +14,7 @@ and the history log are derived from it. `check` compares them id by id:
   a late write the forget could not see, not canonical: extra, removed on repair; an
   entry that differs from its memory's last event and is older than it (its token
   older than the event's, `_behind`) is a late write over a newer truth: stale, put back
-  to what the event shows on repair (extra and removed if the event deleted it);
+  to what the event shows on repair (unless the event deleted or retracted it);
 - memories of types this Orchestrator has no agent of (another's custom agents on the
   same stores) are counted (`foreign`), not checked: their entries are not extra;
 - projections: each user's core human block and fact edges as their semantic facts
@@ -47,6 +47,7 @@ from octomem.models import (
     Relation,
     StoreDifferences,
     as_utc,
+    embedding_text,
     turn_context,
     utcnow,
 )
@@ -56,7 +57,6 @@ from octomem.orchestrator.services import Services
 from octomem.orchestrator.writer import (
     recover,
     relation_of,
-    restore_vectors,
     rewrite_views,
     write_graph,
 )
@@ -164,11 +164,7 @@ async def _snapshot(services: Services, user_id: str | None | AllUsers) -> _Snap
     history = await services.history.latest(user_id)
     late = {i: records.pop(i) for i in await _late(services, records, history)}
     behind = await _behind(services, records, history)
-    for memory_id, truth in behind.items():
-        if truth is None:  # deleted since: the late write brought it back
-            late[memory_id] = records.pop(memory_id)
-        else:
-            records[memory_id] = truth
+    records.update(behind)
     return _Snapshot(
         records=records,
         index={entry.memory_id: entry for entry in await services.keyword.entries(user_id)},
@@ -177,7 +173,7 @@ async def _snapshot(services: Services, user_id: str | None | AllUsers) -> _Snap
         history=history,
         foreign=foreign,
         late=late,
-        behind=[i for i, truth in behind.items() if truth is not None],
+        behind=list(behind),
     )
 
 
@@ -212,33 +208,30 @@ async def _late(
 
 async def _behind(
     services: Services, records: dict[str, MemoryBase], history: dict[str, HistoryEvent]
-) -> dict[str, MemoryBase | None]:
+) -> dict[str, MemoryBase]:
     """The canonical entries that differ from their memory's last event and were written
     under an older token of their user's lease than it: a late write (one that passed its
     fence check, then lost the lease to a writer that changed the memory, and landed
     after that writer, its own writer dead before it could undo it). The history log is
     fenced inside its own writes, so its last event is the newest truth: each such id
-    maps to the record that event shows, or None if it deleted the memory. Entries or
-    events with no token (written with no lease held, or before tokens were kept) are
-    left to the comparison that trusts the canonical store."""
+    maps to the record that event shows. Entries or events with no token (written with
+    no lease held, before tokens were kept, or an import's past events) are left to the
+    comparison that trusts the canonical store, and so is a last event that deleted or
+    retracted the memory (a retraction keeps the closed record, a removal does not, and
+    the event does not say which)."""
     differing: dict[MemoryType, list[str]] = defaultdict(list)
     for memory_id, record in records.items():
         event = history.get(memory_id)
-        if event is None or event.fenced is None:
+        if event is None or event.fenced is None or event.record is None:
             continue
-        if event.operation is Operation.DELETE or not logged_as(event, record):
+        if event.operation is not Operation.DELETE and not logged_as(event, record):
             differing[record.memory_type].append(memory_id)
-    behind: dict[str, MemoryBase | None] = {}
+    behind: dict[str, MemoryBase] = {}
     for memory_type, ids in differing.items():
         stamps = await services.vector.stamps(memory_type, ids)
         for memory_id in ids:
-            event = history[memory_id]
-            stamp = stamps.get(memory_id)
-            if stamp is None or event.fenced is None or stamp >= event.fenced:
-                continue
-            if event.operation is Operation.DELETE or event.record is None:
-                behind[memory_id] = None
-            else:
+            event, stamp = history[memory_id], stamps.get(memory_id)
+            if stamp is not None and event.record is not None and stamp < (event.fenced or 0):
                 behind[memory_id] = services.types.record_from_dict(event.record)
     return behind
 
@@ -316,11 +309,12 @@ async def _repair(services: Services, snap: _Snapshot, diff: _Diff) -> None:
         late[snap.late[memory_id].memory_type].append(memory_id)
     for memory_type, ids in late.items():
         await services.vector.delete(memory_type, ids)
-    behind: dict[str, list[str]] = defaultdict(list)
-    for memory_id in diff.vector.stale:
-        behind[records[memory_id].memory_type.value].append(memory_id)
-    if behind:
-        await restore_vectors(services, behind)
+    # the truths the history log holds (`_behind`), read under the lock: put back
+    restored = [records[i] for i in diff.vector.stale]
+    for memory_type in dict.fromkeys(r.memory_type for r in restored):
+        truths = [r for r in restored if r.memory_type is memory_type]
+        embeddings = await services.embedder.embed([embedding_text(r) for r in truths])
+        await services.vector.upsert(memory_type, truths, embeddings)
     reindex = [records[i] for i in [*diff.keyword.missing, *diff.keyword.stale]]
     if reindex:
         await services.keyword.upsert(reindex)

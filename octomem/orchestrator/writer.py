@@ -46,6 +46,7 @@ from octomem.orchestrator import originals, projections
 from octomem.orchestrator.events import history_event, logged_as
 from octomem.orchestrator.locks import ScopeBusyError
 from octomem.plans import Decision
+from octomem.stores import fence
 from octomem.stores.base import MemoryLink
 from octomem.telemetry import span
 
@@ -209,8 +210,9 @@ async def apply_intent(
 
 
 async def _apply(services: Services, part: IntentPart, at: datetime) -> None:
-    if part.events:
-        await services.history.record(part.events)
+    if part.events:  # an import's past events: no writer of this store made them now
+        with fence.unstamped():
+            await services.history.record(part.events)
     if part.writes:
         await _upsert(services, [(c.record, c.event) for c in part.writes])
     if part.deletes:
@@ -308,11 +310,15 @@ async def restore_vectors(services: Services, written: Mapping[str, Sequence[str
     for kind, ids in written.items():
         memory_type = MemoryType(kind)
         stored = {r.id: r for r in await services.vector.get(memory_type, ids)}
+        # the last event logged (not the latest by its time: clocks of hosts differ)
+        latest: dict[str, HistoryEvent] = {}
+        for user_id in dict.fromkeys(r.user_id for r in stored.values()):
+            latest.update(await services.history.latest(user_id))
         truths: list[MemoryBase] = []
         gone: list[str] = []
         for memory_id in dict.fromkeys(ids):
             events = await services.history.for_memory(memory_id)
-            last = events[-1] if events else None
+            last = latest.get(memory_id) or (events[-1] if events else None)
             if last is None or last.operation is Operation.DELETE:
                 gone += [memory_id] if memory_id in stored else []
             elif last.record is not None:

@@ -75,10 +75,28 @@ def stamp(user_id: str | None) -> int | None:
     return fence.stamp(user_id) if fence is not None else None
 
 
+_UNSTAMPED: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "octomem_unstamped", default=False
+)
+
+
 def body(event: HistoryEvent) -> str:
     """The JSON a history store keeps for `event`: with the current fence's token of its
-    user's lease (`fenced`; None: not held), whatever the event carried before."""
-    return json.dumps({**event.model_dump(mode="json"), "fenced": stamp(event.user_id)})
+    user's lease (`fenced`; None: not held, or `unstamped`), whatever the event carried."""
+    token = None if _UNSTAMPED.get() else stamp(event.user_id)
+    return json.dumps({**event.model_dump(mode="json"), "fenced": token})
+
+
+@contextlib.contextmanager
+def unstamped() -> Iterator[None]:
+    """Log the enclosed history events with no token: events a writer logs as they were
+    made elsewhere (an import's past events), not changes it makes now, so that they never
+    pass for newer than the stores' entries (`doctor`)."""
+    reset = _UNSTAMPED.set(True)
+    try:
+        yield
+    finally:
+        _UNSTAMPED.reset(reset)
 
 
 @contextlib.contextmanager

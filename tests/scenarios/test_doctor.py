@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from octomem import Orchestrator
-from octomem.errors import NotFoundError
 from octomem.models import (
     HistoryEvent,
     KnowledgeMemory,
@@ -21,8 +20,9 @@ from octomem.models import (
     Relation,
     embedding_text,
 )
+from octomem.orchestrator import engine
 from octomem.orchestrator.internals import services_of
-from octomem.orchestrator.writer import DELETE_BATCH
+from octomem.orchestrator.writer import DELETE_BATCH, restore_vectors
 from octomem.settings import load_settings
 from octomem.stores import fence
 from tests.conftest import T0
@@ -189,16 +189,23 @@ def _token_now(orch: Orchestrator, user_id: str) -> int:
     return orch.run_sync(take())
 
 
-def test_a_late_write_over_a_newer_truth_is_put_back_by_repair(orch: Orchestrator) -> None:
+@pytest.mark.parametrize("skew_s", [0, -60], ids=["same-clock", "newer-host-behind"])
+def test_a_late_write_over_a_newer_truth_is_put_back_by_repair(
+    orch: Orchestrator, monkeypatch: pytest.MonkeyPatch, skew_s: int
+) -> None:
     """A writer stops after its fence check, another takes the lease and updates the memory
     (acknowledged), then the first one's request lands, and it dies before it can undo it.
     The canonical store holds the older words, with the older token: check() names the
     entry as stale, and repair puts back what the newer writer stored, instead of logging
-    the older words as the truth."""
+    the older words as the truth - also when the newer writer's clock is behind (its
+    event's time earlier than the one before it: the newest is the last logged)."""
     orch.process("I live in Paris.", user_id="maya")
     [old] = [r for r in orch.get_all(user_id="maya") if r.memory_type is MemoryType.SEMANTIC]
     token = _token_now(orch, "maya")  # the writer that will land late
-    newer = orch.update(old.id, "I live in Rome.", user_id="maya")
+    clock = engine.utcnow
+    with monkeypatch.context() as patch:
+        patch.setattr(engine, "utcnow", lambda: clock() + timedelta(seconds=skew_s))
+        newer = orch.update(old.id, "I live in Rome.", user_id="maya")
     assert newer is not None and "Rome" in newer.content
     _late_write(orch, "maya", old, token)
     assert "Paris" in orch.get(old.id, user_id="maya").content  # the damage
@@ -208,26 +215,42 @@ def test_a_late_write_over_a_newer_truth_is_put_back_by_repair(orch: Orchestrato
     repaired = orch.check(repair=True)
     assert repaired.repaired and repaired.consistent, repaired
     assert orch.get(old.id, user_id="maya").content == newer.content
-    assert [e.new_value for e in orch.history(old.id, user_id="maya")][-1] == newer.content
+    [entry] = [
+        e for e in orch.run_sync(services_of(orch).keyword.entries("maya")) if e.memory_id == old.id
+    ]
+    assert entry.content == newer.content
     assert orch.check().consistent
 
 
-def test_a_late_write_of_a_deleted_memory_is_removed_by_repair(orch: Orchestrator) -> None:
-    """As above, the newer writer deleted the memory: the late write brought it back, with
-    an older token than the deletion's; repair removes it again."""
+def test_an_import_of_a_later_export_does_not_pass_for_a_newer_truth(
+    orch: Orchestrator, tmp_path: Path, embedder
+) -> None:
+    """A store imports an export, the user changes a memory there, then a later export of
+    the source (where the memory says something else) is imported: the store keeps its
+    own current words (the import's past events join its history, logged with no writer's
+    token), and a repair does not take the file's words for a newer truth."""
     orch.process("I live in Paris.", user_id="maya")
-    [old] = [r for r in orch.get_all(user_id="maya") if r.memory_type is MemoryType.SEMANTIC]
-    token = _token_now(orch, "maya")
-    orch.delete(old.id, user_id="maya")
-    _late_write(orch, "maya", old, token)
-    assert orch.get(old.id, user_id="maya") is not None  # the damage
-    found = {store.store: store for store in orch.check().stores}
-    assert found["vector"].extra == [old.id] and not found["vector"].stale, found
-    repaired = orch.check(repair=True)
-    assert repaired.repaired and repaired.consistent, repaired
-    with pytest.raises(NotFoundError):
-        orch.get(old.id, user_id="maya")
-    assert orch.history(old.id, user_id="maya")[-1].operation is Operation.DELETE
+    [memory] = [r for r in orch.get_all(user_id="maya") if r.memory_type is MemoryType.SEMANTIC]
+    first = tmp_path / "first.jsonl"
+    orch.export_jsonl(first)
+    orch.update(memory.id, "I live in Rome.", user_id="maya")
+    later = tmp_path / "later.jsonl"
+    orch.export_jsonl(later)
+    other = Orchestrator.from_settings(
+        load_settings(data_dir=tmp_path / "other"), embedder=embedder
+    )
+    try:
+        other.import_jsonl(first)
+        other.update(memory.id, "I live in Lima.", user_id="maya")
+        other.import_jsonl(later)
+        found = {store.store: store for store in other.check().stores}
+        assert not found["vector"].count, found
+        assert other.check(repair=True).consistent
+        assert other.get(memory.id, user_id="maya").content == "I live in Lima."
+        entries = other.run_sync(services_of(other).keyword.entries("maya"))
+        assert [e.content for e in entries if e.memory_id == memory.id] == ["I live in Lima."]
+    finally:
+        other.close()
 
 
 def test_an_entry_newer_than_its_history_is_still_trusted(orch: Orchestrator) -> None:
@@ -243,3 +266,28 @@ def test_an_entry_newer_than_its_history_is_still_trusted(orch: Orchestrator) ->
     assert found["history"].stale == [old.id] and not found["vector"].count, found
     assert orch.check(repair=True).consistent
     assert orch.get(old.id, user_id="maya").content == "I live in Lima."
+
+
+def test_a_late_write_its_writer_lived_to_see_is_put_back_to_the_last_logged_event(
+    orch: Orchestrator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer of a late write that lives to see it restores the entries it wrote from
+    the history log (`fence.LandedLate`, `writer.restore_vectors`): to the last event
+    logged, also when the newer writer's clock was behind (its event's time earlier than
+    the one before it)."""
+    orch.process("I live in Paris.", user_id="maya")
+    [old] = [r for r in orch.get_all(user_id="maya") if r.memory_type is MemoryType.SEMANTIC]
+    token = _token_now(orch, "maya")
+    clock = engine.utcnow
+    with monkeypatch.context() as patch:
+        patch.setattr(engine, "utcnow", lambda: clock() - timedelta(seconds=60))
+        newer = orch.update(old.id, "I live in Rome.", user_id="maya")
+    _late_write(orch, "maya", old, token)
+
+    async def restore() -> int:
+        async with services_of(orch).locks.hold("maya"):
+            return await restore_vectors(services_of(orch), {"semantic": [old.id]})
+
+    assert orch.run_sync(restore()) == 1
+    assert orch.get(old.id, user_id="maya").content == newer.content
+    assert orch.check().consistent
