@@ -37,11 +37,15 @@ def context_lines(ctx: ExtractionContext) -> str:
     return lines
 
 
+def continued(text: str, indent: str = "  ") -> str:
+    """`text` with every line after its first indented: none of its lines passes for one
+    of the prompt's own (a numbered turn, an alias, a section), whichever line break it
+    uses (any a tokenizer may read as one: U+2028, U+0085, ...)."""
+    return f"\n{indent}".join(text.splitlines())
+
+
 def _block(lead: str, turn: Turn) -> str:
-    """`turn` after `lead`, its own line breaks indented: none of its lines passes for one
-    of the prompt's (a numbered turn, a section of its own), whichever line break it uses
-    (any a tokenizer may read as one: U+2028, U+0085, ...)."""
-    return lead + "\n  ".join(_line(turn).splitlines())
+    return lead + continued(_line(turn))
 
 
 def _line(turn: Turn) -> str:

@@ -13,8 +13,10 @@ from pydantic import Field
 
 from octomem.llm_schema import LLMOutput
 from octomem.models import MemoryBase
+from octomem.prompts.common import continued
 
 Messages = list[dict[str, str]]
+MORE = "      "  # a memory's own further lines: under its text, never an alias or a number
 
 SYSTEM = (
     "You keep an AI assistant's long-term memory consistent. For each new candidate memory "
@@ -49,7 +51,8 @@ def decision_messages(
 ) -> Messages:
     lines = ["Stored memories:"]
     lines += [
-        f"  <{alias}> ({m.memory_type.value}, since {m.valid_from.date()}) {m.content}"
+        f"  <{alias}> ({m.memory_type.value}, since {m.valid_from.date()}) "
+        f"{continued(m.content, MORE)}"
         for alias, m in enumerate(stored)
     ]
     lines.append("\nCandidates:")
@@ -57,7 +60,8 @@ def decision_messages(
         shown = ", ".join(f"<{a}>" for a in aliases)
         lines.append(
             f"  #{number} ({candidate.memory_type.value}, said "
-            f"{candidate.valid_from.date()}) {candidate.content}   related: {shown}"
+            f"{candidate.valid_from.date()}) {continued(candidate.content, MORE)}   "
+            f"related: {shown}"
         )
     lines.append("\nReply with one decision per candidate.")
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": "\n".join(lines)}]
