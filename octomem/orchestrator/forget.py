@@ -88,6 +88,8 @@ async def forget(
         if report.files_rewritten and await services.journal.compact():
             report.files_rewritten.append("journal")
         _forget_embeddings(services, ids)
+        for memo in list(services.memos):
+            memo.drop(lambda r: r.user_id == user_id and agent_id in (None, r.agent_id))
     report.elapsed_s = round(time.perf_counter() - started, 4)
     log.info(
         "forgotten",

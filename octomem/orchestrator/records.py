@@ -52,7 +52,9 @@ class Records:
         """`with records.parse_once(memo):` records read within it (by this task and the tasks
         it starts, recalls included) are parsed once per id and stored JSON, kept in `memo`
         for later scopes given it, and shared: never change one nor hand out its mutable
-        parts (`octomem.stores.parsed`)."""
+        parts (`octomem.stores.parsed`). A forget drops what `memo` keeps of its scope."""
+        memo = memo if memo is not None else parsed.Memo()
+        self._services.memos.add(memo)
         return parsed.sharing(memo)
 
     async def erasures(self, scopes: Iterable[tuple[str | None, str | None]]) -> Seen:

@@ -9,6 +9,7 @@ start-up every path awaits before its first store call (`init`).
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -22,6 +23,7 @@ from octomem.memory_types import BUILTIN_REGISTRY, TypeRegistry
 from octomem.models import BUILTIN_TYPES, MemoryType
 from octomem.orchestrator.locks import ScopeLocks
 from octomem.settings import Settings
+from octomem.stores import parsed
 from octomem.stores.base import GraphStore, HistoryStore, Journal, KeywordStore, VectorStore
 from octomem.stores.blobs import BlobStore
 
@@ -46,6 +48,8 @@ class Services:
     llm: LLMClient | None = None
     # the original bytes of image and file parts (`originals`); None with store servers
     blobs: BlobStore | None = None
+    # the records integrations keep parsed (`Records.parse_once`): a forget drops theirs
+    memos: weakref.WeakSet[parsed.Memo] = field(default_factory=weakref.WeakSet)
     _id_key: bytes | None = None  # memory ids are keyed with it (`octomem.id_key`)
     id_key_source: Callable[[], Awaitable[bytes | None]] | None = None  # on a server: `init`
 

@@ -508,3 +508,23 @@ async def test_a_search_sees_what_changed_since_the_last_one(
     await orch.aforget(user_id="vic")
     assert await store.asearch(ns, query="coffee") == []
     assert await store.asearch(("memories",), query="coffee") == []
+
+
+async def test_a_forget_drops_the_users_records_the_store_kept_parsed(
+    store: OctomemStore, orch: Orchestrator
+) -> None:
+    """The records a store's searches keep parsed (`Records.parse_once`) are the user's
+    words: a forget in this process drops the forgotten user's at once, not when the store
+    next lists their namespace or evicts them."""
+    for user, text in (("vic", "Vic drinks green tea"), ("ana", "Ana rides a bike")):
+        await store.aput(("memories", user), "a", {"text": text})
+        await store.aput(("memories", user), "b", {"text": text + " daily"})
+        assert len(await store.asearch(("memories", user), query="tea")) == 2
+    [memo] = services_of(orch).memos
+    assert len(memo) == 4
+    await orch.aforget(user_id="vic")
+    assert len(memo) == 2  # ana's
+    assert {i.value["text"] for i in await store.asearch(("memories", "ana"))} == {
+        "Ana rides a bike",
+        "Ana rides a bike daily",
+    }
