@@ -1114,3 +1114,139 @@ def test_what_the_model_read_in_a_call_that_partly_fell_back_is_not_asked_again(
 
     assert len(sent) == asked + 1  # the episodic agent's call alone
     assert [m.value for m in everything(orch, MemoryType.SEMANTIC)] == ["chess"]
+
+
+def _reading_cities() -> tuple[Extract, list[str]]:
+    """A model that reads where Alice lives and what she plays in the conversation it is
+    asked about (not in the earlier lines shown as context), worded differently each time
+    it is asked; and the conversation sections it was asked about (routing aside)."""
+    asked: list[str] = []
+
+    def extract(request: ScriptedRequest) -> ExtractionOutput:
+        conversation = request.prompt.split("Conversation:\n", 1)[1].split("\n\n", 1)[0]
+        if request.purpose != "route":
+            asked.append(conversation)
+        n = f" ({len(asked)})" if len(asked) > 1 else ""
+        found = []
+        for line in conversation.splitlines():
+            turn = int(line[1 : line.index("]")])
+            for city in ("Paris", "Rome", "Oslo"):
+                if city in line:
+                    said = f"{city}{n}"
+                    found.append(fact("lives_in", said, f"Alice lives in {said}.", turn))
+            if "chess" in line:
+                found.append(fact("hobby", f"chess{n}", f"Alice plays chess{n}.", turn))
+        return facts(*found)
+
+    return extract, asked
+
+
+def _lives_in(orch: Orchestrator, *, superseded: bool = False) -> list[str]:
+    found = (everything if superseded else current)(orch, MemoryType.SEMANTIC)
+    return sorted(m.value for m in found if m.attribute == "lives_in")
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_an_edited_message_sent_again_is_asked_of_the_model_once(llm_orch, mode: str) -> None:
+    """A conversation sent again whole after its first message was edited: the model reads
+    the new words once; the same edited conversation sent again asks it nothing (its raw
+    turn still holds the first words); words edited again are read once more. The new
+    fact is current, the old ones history, nothing stored twice."""
+    extract, asked = _reading_cities()
+    orch, model = llm_orch(from_extraction(extract), mode)
+    m1 = {"role": "user", "content": "I live in Paris.", "id": "m1"}
+    m2 = {"role": "user", "content": "I play chess every Sunday.", "id": "m2"}
+    one = {"user_id": "alice", "timestamp": T0, "memory_types": ["semantic"]}
+    orch.process([m1, m2], **one)
+    edited = [{**m1, "content": "I live in Rome now."}, m2]
+    read = orch.process(edited, **one)
+
+    assert read.llm.calls > 0 and [("Rome" in s, "Paris" in s) for s in asked[1:]] == [
+        (True, False)
+    ]
+    requests = len(model.requests)
+    for _ in range(2):  # the same edited conversation again: nothing asked
+        again = orch.process(edited, **one)
+        assert again.llm.calls == 0 and not again.errors
+        assert {op.operation for op in again.operations[MemoryType.SEMANTIC]} == {Operation.NOOP}
+    assert len(model.requests) == requests and len(asked) == 2
+    assert _lives_in(orch) == ["Rome (2)"]
+    assert _lives_in(orch, superseded=True) == ["Paris", "Rome (2)"]
+
+    edited_again = [{**m1, "content": "Actually I live in Oslo."}, m2]
+    orch.process(edited_again, **one)
+    orch.process(edited_again, **one)
+    assert len(asked) == 3 and "Oslo" in asked[2]  # asked once more, once
+    assert _lives_in(orch) == ["Oslo (3)"]
+    assert _lives_in(orch, superseded=True) == ["Oslo (3)", "Paris", "Rome (2)"]
+    hobbies = [m.value for m in everything(orch, MemoryType.SEMANTIC) if m.attribute == "hobby"]
+    assert hobbies == ["chess"]  # read once, with the first words
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_an_edited_message_sent_again_twice_at_once_keeps_one_fact(llm_orch, mode: str) -> None:
+    """The same edited conversation sent twice at once: both calls ask a rewording model
+    about the edited message; the one that commits second finds it read and stores
+    nothing more of it."""
+    import threading
+
+    barrier = threading.Barrier(2)
+    racing = {"now": False}
+    extract, asked = _reading_cities()
+
+    def script(request: ScriptedRequest) -> ExtractionOutput:
+        if racing["now"] and request.purpose in ("extract", "route"):
+            barrier.wait(timeout=30)  # both calls are asking the model before either commits
+        return extract(request)
+
+    orch, _ = llm_orch(from_extraction(script), mode, model_kw={"in_thread": True})
+    m1 = {"role": "user", "content": "I live in Paris.", "id": "m1"}
+    m2 = {"role": "user", "content": "I play chess every Sunday.", "id": "m2"}
+    one = {"user_id": "alice", "timestamp": T0, "memory_types": ["semantic"]}
+    orch.process([m1, m2], **one)
+    edited = [{**m1, "content": "I live in Rome now."}, m2]
+    racing["now"] = True
+    results: list[Any] = []
+    threads = [
+        threading.Thread(target=lambda: results.append(orch.process(edited, **one)))
+        for _ in range(2)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    racing["now"] = False
+
+    assert len(results) == 2 and all("Rome" in s for s in asked[1:]) and len(asked) == 3
+    [rome] = _lives_in(orch)
+    assert _lives_in(orch, superseded=True) == ["Paris", rome]
+    hobbies = [m.value for m in everything(orch, MemoryType.SEMANTIC) if m.attribute == "hobby"]
+    assert hobbies == ["chess"]
+    # and the edit is read: sent again, nothing is asked
+    assert orch.process(edited, **one).llm.calls == 0 and len(asked) == 3
+
+
+def test_a_turn_marked_before_the_words_were_recorded_is_read_as_before(llm_orch) -> None:
+    """A store whose raw turns were marked before the marks recorded the words the model
+    read (`llm_words`): the same words are not asked again, other words are, once."""
+    from octomem.orchestrator import extracted
+
+    extract, asked = _reading_cities()
+    orch, _ = llm_orch(from_extraction(extract), "single_call")
+    m1 = {"role": "user", "content": "I live in Paris.", "id": "m1"}
+    one = {"user_id": "alice", "timestamp": T0, "memory_types": ["semantic"]}
+    first = orch.process([m1], **one)
+    services = services_of(orch)
+    turn_type = services.turn_log.memory_type
+    [turn] = orch.run_sync(services.vector.get(turn_type, first.turn_memory_ids))
+    assert extracted.LLM_WORDS in turn.internal
+    internal = {k: v for k, v in turn.internal.items() if k != extracted.LLM_WORDS}
+    orch.run_sync(
+        services.vector.rewrite(turn_type, [turn.model_copy(update={"internal": internal})])
+    )
+
+    assert orch.process([m1], **one).llm.calls == 0
+    edited = [{**m1, "content": "I live in Rome now."}]
+    assert orch.process(edited, **one).llm.calls > 0
+    assert orch.process(edited, **one).llm.calls == 0
+    assert len(asked) == 2 and _lives_in(orch) == ["Rome (2)"]
