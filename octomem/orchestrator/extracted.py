@@ -7,7 +7,8 @@ each raw turn of the call records it (`internal`): `EXTRACTION_FLAG` = "llm" ("f
 if the model failed on some type: `reprocess` retries it), the memory types the model
 extracted (`LLM_TYPES`, a failed one left out) and the ids of the memories of those types
 decided from that turn (`LLM_MEMORIES`), and a hash of the words it read there
-(`LLM_WORDS`). A later call whose every turn is stored already
+(`LLM_WORDS`) - in the journaled write of those memories (`marked`), so a crash leaves
+both or neither. A later call whose every turn is stored already
 with those marks - a retry, the same messages sent again - does not ask the model again
 for those types: it answers NOOP for the memories recorded, as a retry of an offline call
 does. A retry that raced the first call (both asked the model) finds the marks under the
@@ -91,7 +92,7 @@ def unchanged(stored: Mapping[str, MemoryBase], sent: Mapping[str, str]) -> dict
 def asked_before(stored: Mapping[str, MemoryBase], turn_ids: Sequence[str]) -> list[list[str]]:
     """For each raw turn of `turn_ids`, the types the model extracted from it before (none
     if it is not in `stored`, read before this call wrote anything; a call that fell back
-    records only the types the model did extract, see `mark`)."""
+    records only the types the model did extract, see `marked`)."""
     return [_strings(r, LLM_TYPES) if (r := stored.get(i)) is not None else [] for i in turn_ids]
 
 
@@ -167,7 +168,7 @@ async def replays(
     return noops, [c for c in left if not _extracted(c, of_turn, wanted)]
 
 
-async def mark(
+async def marked(
     services: Services,
     turns: Sequence[Turn],
     turn_ids: Sequence[str],
@@ -178,8 +179,11 @@ async def mark(
     start: int = 0,
     failed: Iterable[MemoryType] = (),
     sent: Mapping[str, str] | None = None,
-) -> None:
-    """Mark the raw turns `turn_ids` (of `turns`, in order): `status` "fallback" = the model
+) -> list[MemoryBase]:
+    """The raw turns `turn_ids` (of `turns`, in order) marked, those whose marks change,
+    for the caller to write in the journaled write of the `decisions` (`commit.commit`):
+    a crash leaves both or neither, so a retry finds either the marks or nothing stored
+    of the call. `status` "fallback" = the model
     failed on them (for the types `failed`) and `reprocess` should retry; "llm" = it did
     not. Either way the model extracted the other `types` from them, and `decisions` are
     what came of it (added to what earlier calls recorded). The model was asked about the
@@ -217,8 +221,7 @@ async def mark(
             internal[LLM_MEMORIES] = list({**recorded, **produced.get(raw.get(record.id, ""), {})})
         if internal != record.internal:
             changed.append(record.model_copy(update={"internal": internal}))
-    if changed:  # the embedded text is the same: no embedding again
-        await services.vector.rewrite(turn_type, changed)
+    return changed  # the embedded text is the same: no embedding again
 
 
 def _extracted(

@@ -507,12 +507,11 @@ def build_process_graph(services: Services) -> ProcessGraph:
                 decisions = [*await reconciler.decide(canonical), *replays]
                 current.set_attribute("octomem.decisions", len(decisions))
                 changes = await offload.cpu(len(decisions), lambda: all_changes(decisions))
-                # the turns the closed facts came from are marked in the same intent
-                views = await commit_changes(
-                    services, changes, now=reconciler.now, closed=closed_by(decisions)
-                )
+                # what the model extracted from the turns: marked in the same intent as
+                # what came of it, as are the turns the closed facts came from
+                marked = []
                 if fell_back or extraction_.with_llm:
-                    await extracted.mark(
+                    marked = await extracted.marked(
                         services,
                         turns,
                         state["stored_turns"],
@@ -523,6 +522,13 @@ def build_process_graph(services: Services) -> ProcessGraph:
                         failed=state.get("fell_back", []),
                         sent=state.get("turn_words", {}),
                     )
+                views = await commit_changes(
+                    services,
+                    changes,
+                    now=reconciler.now,
+                    closed=closed_by(decisions),
+                    marked=marked,
+                )
         errors += reconciler.errors
         operations: dict[MemoryType, list[Any]] = {}
         done = [*state.get("inputs", []), *decisions]

@@ -1250,3 +1250,70 @@ def test_a_turn_marked_before_the_words_were_recorded_is_read_as_before(llm_orch
     assert orch.process(edited, **one).llm.calls > 0
     assert orch.process(edited, **one).llm.calls == 0
     assert len(asked) == 2 and _lives_in(orch) == ["Rome (2)"]
+
+
+def test_a_crash_as_the_marks_are_written_leaves_them_to_the_next_open(
+    make_orch, tmp_path, monkeypatch
+) -> None:
+    """The process dies as what the model extracted from the turns is marked on them: the
+    marks are in the journaled write of the memories decided, so the next open completes
+    both, and the call made again asks the model nothing and stores no second wording."""
+    from octomem.orchestrator import extracted
+
+    class Killed(Exception):
+        pass
+
+    model = ScriptedModel(from_extraction(_rewording()), name="crash-marks").install()
+    try:
+        config = {"model": model.model, "extraction_mode": "single_call", "max_retries": 1}
+        data = tmp_path / "crash-marks"
+        orch = make_orch(llm=config, data_dir=data)
+        vector = services_of(orch).vector
+        rewrite = vector.rewrite
+
+        async def dies(memory_type: MemoryType, records: Any) -> None:
+            if any(extracted.LLM_TYPES in r.internal for r in records):
+                raise Killed  # the process is killed here
+            await rewrite(memory_type, records)
+
+        monkeypatch.setattr(vector, "rewrite", dies)
+        messages = [{"role": "user", "content": "I play chess every Sunday.", "id": "m1"}]
+        with pytest.raises(Exception):  # noqa: B017 - whatever it surfaces as
+            orch.process(messages, user_id="alice", timestamp=T0)
+        monkeypatch.undo()
+        orch.close()
+        calls = model.calls()
+
+        reopened = make_orch(llm=config, data_dir=data)
+        again = reopened.process(messages, user_id="alice", timestamp=T0)
+        assert again.llm.calls == 0 and model.calls() == calls
+        assert _one_hobby_stored(reopened).value == "chess"
+    finally:
+        model.uninstall()
+
+
+def test_a_turn_marked_stale_and_read_in_one_call_keeps_both_marks(llm_orch) -> None:
+    """A call whose new turn closes a fact of an earlier turn while it marks that turn read
+    (here: marked before the words were recorded) writes both marks on it, in one write."""
+    from octomem.orchestrator import extracted
+    from octomem.orchestrator.staleness import OUTDATED
+
+    extract, asked = _reading_cities()
+    orch, _ = llm_orch(from_extraction(extract), "single_call")
+    m1 = {"role": "user", "content": "I live in Paris.", "id": "m1"}
+    m2 = {"role": "user", "content": "I moved to Rome.", "id": "m2"}
+    one = {"user_id": "alice", "timestamp": T0, "memory_types": ["semantic"]}
+    first = orch.process([m1], **one)
+    services = services_of(orch)
+    turn_type = services.turn_log.memory_type
+    [turn] = orch.run_sync(services.vector.get(turn_type, first.turn_memory_ids))
+    internal = {k: v for k, v in turn.internal.items() if k != extracted.LLM_WORDS}
+    orch.run_sync(
+        services.vector.rewrite(turn_type, [turn.model_copy(update={"internal": internal})])
+    )
+    orch.process([m1, m2], **one)
+
+    [turn] = orch.run_sync(services.vector.get(turn_type, first.turn_memory_ids))
+    assert turn.internal.get(OUTDATED) and extracted.LLM_WORDS in turn.internal
+    assert orch.process([m1, m2], **one).llm.calls == 0 and len(asked) == 2
+    assert _lives_in(orch) == ["Rome (2)"]
