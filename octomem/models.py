@@ -675,19 +675,21 @@ class Change(BaseModel):
 
 class IntentPart(BaseModel):
     """What a journaled write brings to the stores, in this order: history events logged as
-    they are (an import's past events), records written with their events, records
-    deleted, then graph entities and relations as they are (an import's, after the
-    records' own)."""
+    they are (an import's past events), records written with their events, records whose
+    embedded text is unchanged rewritten in the vector store alone (octomem's marks on raw
+    turns: nothing embedded again, no history event), records deleted, then graph
+    entities and relations as they are (an import's, after the records' own)."""
 
     events: list[HistoryEvent] = Field(default_factory=list)
     writes: list[Change] = Field(default_factory=list)
+    rewrites: list[MemoryRecord] = Field(default_factory=list)
     deletes: list[Change] = Field(default_factory=list)
     entities: list[Entity] = Field(default_factory=list)
     relations: list[Relation] = Field(default_factory=list)
 
     def records(self) -> list[MemoryBase]:
-        """The records it writes and deletes."""
-        return [c.record for c in [*self.writes, *self.deletes]]
+        """The records it writes, rewrites and deletes."""
+        return [*(c.record for c in self.writes), *self.rewrites, *(c.record for c in self.deletes)]
 
     def user_ids(self) -> list[str | None]:
         """The users whose data it writes, each once."""

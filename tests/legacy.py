@@ -17,8 +17,8 @@ from chromadb.config import Settings
 from octomem.models import MemoryType
 
 _OLD_NAMES = {"extraction": "octomem_extraction"}
-NEWER = frozenset({"outdated", "kept_by", "llm_types", "llm_memories"})  # added since: never
-# written by those versions
+# added since: never written by those versions
+NEWER = frozenset({"outdated", "kept_by", "llm_types", "llm_memories", "llm_words"})
 
 
 def legacy_payload(record: dict[str, Any]) -> dict[str, Any]:

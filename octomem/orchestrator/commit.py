@@ -27,21 +27,26 @@ async def commit(
     closed: Sequence[tuple[MemoryBase, MemoryBase | None]] = (),
     closed_at: datetime | None = None,
     deleted: Sequence[MemoryBase] = (),
+    marked: Sequence[MemoryBase] = (),
     actor: str = "octomem",
 ) -> projections.Projection:
     """Write `changes` (records with their history events) and remove `deleted`, with the
     projection changes they cause and the `outdated` marks of the turns the `closed`
     facts came from ((closed fact, successor or None); `closed_at` dates a closure the
-    fact does not date itself, `staleness.outdated_turn_changes`). The projection
-    changes, for the caller's report."""
+    fact does not date itself, `staleness.outdated_turn_changes`), and the raw turns
+    `marked` with what the model extracted from them (`extracted.marked`: the same text,
+    rewritten without embedding unless a closure marks them too). The projection changes,
+    for the caller's report."""
     views = await projections.project(
         services, [record for record, _ in changes], deleted=deleted, now=now
     )
-    marks = await outdated_turn_changes(services, closed, actor=actor, at=closed_at)
+    marks = await outdated_turn_changes(services, closed, actor=actor, at=closed_at, turns=marked)
+    written = {record.id for record, _ in marks}
     await write_records(
         services,
         [*changes, *marks, *views.writes],
         deletes=[*deleted, *views.deletes],
+        rewrites=[record for record in marked if record.id not in written],
         actor=actor,
     )
     return views

@@ -6,7 +6,9 @@ games", two facts where there is one. After a call whose extraction went through
 each raw turn of the call records it (`internal`): `EXTRACTION_FLAG` = "llm" ("fallback"
 if the model failed on some type: `reprocess` retries it), the memory types the model
 extracted (`LLM_TYPES`, a failed one left out) and the ids of the memories of those types
-decided from that turn (`LLM_MEMORIES`). A later call whose every turn is stored already
+decided from that turn (`LLM_MEMORIES`), and a hash of the words it read there
+(`LLM_WORDS`) - in the journaled write of those memories (`marked`), so a crash leaves
+both or neither. A later call whose every turn is stored already
 with those marks - a retry, the same messages sent again - does not ask the model again
 for those types: it answers NOOP for the memories recorded, as a retry of an offline call
 does. A retry that raced the first call (both asked the model) finds the marks under the
@@ -18,14 +20,22 @@ are shown to it as context only (`ExtractionContext.earlier`, the last `EARLIER_
 them), so what it took from them before is not stored again in other words. A type not
 asked before, a turn whose extraction fell back to the rules, and `reprocess` are
 extracted from every turn, as before.
+
+A message sent again under its id with other words (an edited message) is a turn the
+model has not read: its raw turn keeps the first words (the raw log keeps what was said),
+so what tells an edit is `LLM_WORDS` - the words the model last read, not the first
+stored. The call that reads the new words replaces the turn's marks (what the model took
+from the old words is not an answer to the new ones) and records their hash: the same
+edited words sent again are not asked again, other words again are. A turn marked before
+`LLM_WORDS` was recorded compares its stored words, as before.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from octomem.models import MemoryBase, MemoryType, Operation, Turn
+from octomem.models import MemoryBase, MemoryType, Operation, Turn, stable_hash
 from octomem.orchestrator.reconcile import RETRACTED_TURNS
 from octomem.orchestrator.reprocess import EXTRACTION_FLAG
 from octomem.orchestrator.services import Services
@@ -33,6 +43,7 @@ from octomem.plans import Decision
 
 LLM_TYPES = "llm_types"  # raw-turn internal: the types the model was asked for
 LLM_MEMORIES = "llm_memories"  # raw-turn internal: the memories decided from the turn
+LLM_WORDS = "llm_words"  # raw-turn internal: a hash of the words the model last read in it
 REASON = "extracted from these turns by the model before"
 EARLIER_TURNS = 8  # turns extracted before, shown as context ahead of the new ones
 EARLIER_CHARS = 4000  # ... and at most this many characters of them
@@ -58,19 +69,30 @@ def before(stored: Mapping[str, MemoryBase], turn_ids: Sequence[str]) -> Extract
     return Extracted(types=types, memories=tuple(memories))
 
 
-def unchanged(
-    stored: Mapping[str, MemoryBase], records: Iterable[MemoryBase]
-) -> dict[str, MemoryBase]:
-    """The `stored` raw turns that say what this call's `records` of them say: a message
-    sent again under its id with other words is a turn the model has not read."""
-    said = {r.id: r.content for r in records}
-    return {i: r for i, r in stored.items() if said.get(i) == r.content}
+def words(record: MemoryBase) -> str:
+    """A hash of the words of a raw turn record (of what a call sends of the turn)."""
+    return stable_hash(record.content)
+
+
+def read_words(record: MemoryBase) -> str:
+    """A hash of the words the model last read in the stored raw turn `record`: what its
+    marks recorded (`LLM_WORDS`), else - marked before they recorded it, or never - its
+    stored words."""
+    value = record.internal.get(LLM_WORDS)
+    return value if isinstance(value, str) else words(record)
+
+
+def unchanged(stored: Mapping[str, MemoryBase], sent: Mapping[str, str]) -> dict[str, MemoryBase]:
+    """The `stored` raw turns whose words the model last read are the words this call
+    sends (`sent`: record id -> `words`): a message sent again under its id with other
+    words than it read (an edited message) is a turn the model has not read."""
+    return {i: r for i, r in stored.items() if sent.get(i) == read_words(r)}
 
 
 def asked_before(stored: Mapping[str, MemoryBase], turn_ids: Sequence[str]) -> list[list[str]]:
     """For each raw turn of `turn_ids`, the types the model extracted from it before (none
     if it is not in `stored`, read before this call wrote anything; a call that fell back
-    records only the types the model did extract, see `mark`)."""
+    records only the types the model did extract, see `marked`)."""
     return [_strings(r, LLM_TYPES) if (r := stored.get(i)) is not None else [] for i in turn_ids]
 
 
@@ -111,7 +133,7 @@ async def replays(
     *,
     skipped: Iterable[MemoryType],
     asked: Iterable[MemoryType],
-    edited: Collection[str] = (),
+    sent: Mapping[str, str],
 ) -> tuple[list[Decision], list[MemoryBase]]:
     """Under the scope's lock, before reconcile: NOOPs for the memories the model extracted
     from the raw turns `turn_ids` (of `turns`, in order) before, of the types this call
@@ -120,13 +142,15 @@ async def replays(
     left to reconcile, none of those types (a reworded copy of what is stored). When only
     some of the turns are extracted, a candidate of a type asked is left out if the model
     extracted that type from every turn it came from (a call racing this one with fewer
-    turns). A raw turn stored with other words than this call sends (`edited`) counts as
-    one the model has not read: its marks say what it took from the old words."""
+    turns). A raw turn whose marks are of other words than this call sends (`sent`: record
+    id -> `words`) counts as one the model has not read: they say what it took from those
+    words. Read here, under the lock: a call of the same edited words that committed since
+    this one began has marked them as read."""
     wanted = {*skipped, *asked}
     if not wanted:
         return [], list(candidates)
     records = await services.vector.get(services.turn_log.memory_type, list(turn_ids))
-    stored = {r.id: r for r in records if r.id not in edited}
+    stored = unchanged({r.id: r for r in records}, sent)
     of_turn = dict(zip((t.id for t in turns), asked_before(stored, turn_ids), strict=False))
     done = before(stored, turn_ids)
     if done is None:
@@ -144,7 +168,7 @@ async def replays(
     return noops, [c for c in left if not _extracted(c, of_turn, wanted)]
 
 
-async def mark(
+async def marked(
     services: Services,
     turns: Sequence[Turn],
     turn_ids: Sequence[str],
@@ -154,13 +178,19 @@ async def mark(
     decisions: Sequence[Decision] = (),
     start: int = 0,
     failed: Iterable[MemoryType] = (),
-) -> None:
-    """Mark the raw turns `turn_ids` (of `turns`, in order): `status` "fallback" = the model
+    sent: Mapping[str, str] | None = None,
+) -> list[MemoryBase]:
+    """The raw turns `turn_ids` (of `turns`, in order) marked, those whose marks change,
+    for the caller to write in the journaled write of the `decisions` (`commit.commit`):
+    a crash leaves both or neither, so a retry finds either the marks or nothing stored
+    of the call. `status` "fallback" = the model
     failed on them (for the types `failed`) and `reprocess` should retry; "llm" = it did
     not. Either way the model extracted the other `types` from them, and `decisions` are
     what came of it (added to what earlier calls recorded). The model was asked about the
     turns from `start` on (`first_new`): the ones before it read before, and a failure
-    leaves their marks as they are."""
+    leaves their marks as they are. `sent` (record id -> `words`) are the words of the
+    turns it read: recorded (`LLM_WORDS`); a turn whose marks are of other words (an edited
+    message, read in this call) has them replaced, not added to."""
     read = {t.value for t in types} - {t.value for t in failed}
     produced: dict[str, dict[str, None]] = {turn.id: {} for turn in turns}
     for decision in decisions:
@@ -178,15 +208,20 @@ async def mark(
     for record in await services.vector.get(turn_type, list(turn_ids)):
         if record.id in read_before:
             continue
-        internal = {**record.internal, EXTRACTION_FLAG: status}
+        sends = (sent or {}).get(record.id)
+        kept = dict(record.internal)
+        if sends is not None:
+            if sends != read_words(record):  # the marks of the words it read before: not these
+                kept = {k: v for k, v in kept.items() if k not in (LLM_TYPES, LLM_MEMORIES)}
+            kept[LLM_WORDS] = sends
+        internal = {**kept, EXTRACTION_FLAG: status}
         if read:
-            internal[LLM_TYPES] = sorted({*_strings(record, LLM_TYPES), *read})
-            recorded = dict.fromkeys(_strings(record, LLM_MEMORIES))
+            internal[LLM_TYPES] = sorted({*_listed(kept, LLM_TYPES), *read})
+            recorded = dict.fromkeys(_listed(kept, LLM_MEMORIES))
             internal[LLM_MEMORIES] = list({**recorded, **produced.get(raw.get(record.id, ""), {})})
         if internal != record.internal:
             changed.append(record.model_copy(update={"internal": internal}))
-    if changed:  # the embedded text is the same: no embedding again
-        await services.vector.rewrite(turn_type, changed)
+    return changed  # the embedded text is the same: no embedding again
 
 
 def _extracted(
@@ -198,5 +233,9 @@ def _extracted(
 
 
 def _strings(record: MemoryBase, key: str) -> list[str]:
-    value = record.internal.get(key)
+    return _listed(record.internal, key)
+
+
+def _listed(internal: Mapping[str, object], key: str) -> list[str]:
+    value = internal.get(key)
     return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []

@@ -227,10 +227,10 @@ def build_process_graph(services: Services) -> ProcessGraph:
                     of_type = [r.id for r in records if r.memory_type == mtype]
                     stored |= {r.id: r for r in await services.vector.get(mtype, of_type)}
                 # what the model extracted from each turn before (a turn sent again under
-                # its id with other words is extracted again): see `route`
-                same = extracted.unchanged(stored, records)
+                # its id with other words than it read is extracted again): see `route`
+                sent = {r.id: extracted.words(r) for r in records if r.id in ids}
+                same = extracted.unchanged(stored, sent)
                 asked_before = [] if state.get("turns_in") else extracted.asked_before(same, ids)
-                edited = [i for i in ids if i in stored and i not in same]
                 fresh = [
                     Decision(
                         operation=Operation.ADD,
@@ -260,7 +260,7 @@ def build_process_graph(services: Services) -> ProcessGraph:
             "stored_turns": ids,
             "added_turns": [i for i in ids if i not in stored],
             "asked_before": asked_before,
-            "edited_turns": edited,
+            "turn_words": sent,
             "inputs": inputs,
             "pending_originals": [(r.memory_type, r.id) for r in records if originals.pending(r)],
             "candidates": [],
@@ -495,7 +495,7 @@ def build_process_graph(services: Services) -> ProcessGraph:
                         if why == _EXTRACTED_BEFORE
                     ],
                     asked=[] if state.get("turns_in") else state.get("llm_types", []),
-                    edited=state.get("edited_turns", []),
+                    sent=state.get("turn_words", {}),
                 )
                 turns = [originals.settled(t, withheld) for t in turns]
                 reconciler = Reconciler(
@@ -507,12 +507,11 @@ def build_process_graph(services: Services) -> ProcessGraph:
                 decisions = [*await reconciler.decide(canonical), *replays]
                 current.set_attribute("octomem.decisions", len(decisions))
                 changes = await offload.cpu(len(decisions), lambda: all_changes(decisions))
-                # the turns the closed facts came from are marked in the same intent
-                views = await commit_changes(
-                    services, changes, now=reconciler.now, closed=closed_by(decisions)
-                )
+                # what the model extracted from the turns: marked in the same intent as
+                # what came of it, as are the turns the closed facts came from
+                marked = []
                 if fell_back or extraction_.with_llm:
-                    await extracted.mark(
+                    marked = await extracted.marked(
                         services,
                         turns,
                         state["stored_turns"],
@@ -521,7 +520,15 @@ def build_process_graph(services: Services) -> ProcessGraph:
                         decisions=decisions,
                         start=state.get("llm_from", 0),
                         failed=state.get("fell_back", []),
+                        sent=state.get("turn_words", {}),
                     )
+                views = await commit_changes(
+                    services,
+                    changes,
+                    now=reconciler.now,
+                    closed=closed_by(decisions),
+                    marked=marked,
+                )
         errors += reconciler.errors
         operations: dict[MemoryType, list[Any]] = {}
         done = [*state.get("inputs", []), *decisions]

@@ -98,6 +98,7 @@ async def outdated_turn_changes(
     *,
     actor: str = "octomem",
     at: datetime | None = None,
+    turns: Sequence[MemoryBase] = (),
 ) -> list[tuple[MemoryBase, HistoryEvent]]:
     """The raw turns the closed facts came from, each with its new `outdated` marks and a
     history UPDATE event, for the caller to write with the decision that closed them.
@@ -110,7 +111,8 @@ async def outdated_turn_changes(
     `by` = itself. `at` dates the closure of records without `valid_to` (an `update` or
     `delete` now); the event is logged at the latest closure it records. Event ids
     depend only on the marks, so a retried write changes nothing; the turn's text (and
-    embedding) is unchanged.
+    embedding) is unchanged. `turns` are raw turns as the same write leaves them otherwise
+    (marked by `extracted.marked`): marked from those, not from what is stored.
     """
     wanted: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for old, successor in closed:
@@ -123,8 +125,12 @@ async def outdated_turn_changes(
                 wanted[raw_turn_id(services, old, turn_id)].append(_mark(old, successor, at))
     if not wanted:
         return []
+    given = {turn.id: turn for turn in turns}
+    unread = [turn_id for turn_id in sorted(wanted) if turn_id not in given]
+    turn_type = services.turn_log.memory_type
+    read = {t.id: t for t in await services.vector.get(turn_type, unread)} if unread else {}
     changes = []
-    for turn in await services.vector.get(services.turn_log.memory_type, sorted(wanted)):
+    for turn in [found for i in sorted(wanted) if (found := given.get(i) or read.get(i))]:
         marks = merged_marks(turn.internal.get(OUTDATED), wanted[turn.id])
         if marks == turn.internal.get(OUTDATED):
             continue

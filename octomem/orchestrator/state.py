@@ -55,7 +55,7 @@ class ProcessState(TypedDict, total=False):
     stored_turns: list[str]
     added_turns: list[str]  # the raw turns this call stored (not stored before)
     asked_before: list[list[str]]  # per turn, the types the model extracted from it before
-    edited_turns: list[str]  # raw turns stored with other words than this call sends
+    turn_words: dict[str, str]  # raw turn id -> hash of its words as this call sends them
     llm_from: int  # the model is asked about turns[llm_from:] (`extracted.first_new`)
     llm_types: list[MemoryType]  # the types this call asks the model for
     inputs: list[Decision]  # what the input held (images, files), written with the turns

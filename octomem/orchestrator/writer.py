@@ -101,13 +101,16 @@ async def write_records(
     changes: Sequence[tuple[MemoryBase, HistoryEvent]],
     *,
     deletes: Sequence[MemoryBase] = (),
+    rewrites: Sequence[MemoryBase] = (),
     actor: str = "octomem",
 ) -> None:
-    """Write records (each with its history event) to every store and remove `deletes`,
+    """Write records (each with its history event) to every store, rewrite `rewrites` (the
+    same embedded text: vector store alone, `IntentPart.rewrites`) and remove `deletes`,
     as one journaled intent."""
-    if not changes and not deletes:
+    if not changes and not deletes and not rewrites:
         return
-    for record, _ in changes:  # an agent's record of another class: before anything is written
+    # an agent's record of another class: before anything is written
+    for record in [*(r for r, _ in changes), *rewrites]:
         services.types.check_record(record)
     now = utcnow()
 
@@ -115,12 +118,13 @@ async def write_records(
         return WriteIntent(
             id=uuid.uuid4().hex,
             writes=[Change(record=r, event=e) for r, e in changes],
+            rewrites=list(rewrites),
             deletes=[Change(record=r, event=_deleted(r, actor, now)) for r in deletes],
             at=now,
         )
 
     # building (validating) an intent costs CPU per record: a large one off the event loop
-    intent = await offload.cpu(len(changes) + len(deletes), build)
+    intent = await offload.cpu(len(changes) + len(deletes) + len(rewrites), build)
     await _journaled(services, intent)
 
 
@@ -215,6 +219,12 @@ async def _apply(services: Services, part: IntentPart, at: datetime) -> None:
             await services.history.record(part.events)
     if part.writes:
         await _upsert(services, [(c.record, c.event) for c in part.writes])
+    if part.rewrites:
+        by_type: dict[MemoryType, list[MemoryBase]] = defaultdict(list)
+        for record in part.rewrites:
+            by_type[record.memory_type].append(record)
+        for memory_type, records in by_type.items():
+            await services.vector.rewrite(memory_type, records)
     if part.deletes:
         await _remove(services, part.deletes, at)
         # the blobs no remaining record names: in the intent, so that a crash after the

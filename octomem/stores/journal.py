@@ -57,7 +57,7 @@ class SqliteJournal(SqliteStore):
         self._types = types
 
     async def begin(self, intent: WriteIntent) -> None:
-        size = len(intent.writes) + len(intent.deletes)
+        size = len(intent.writes) + len(intent.rewrites) + len(intent.deletes)
         body = await offload.cpu(size, intent.model_dump_json)  # a large one: off the loop
         await self._execute(
             "begin",

@@ -140,7 +140,7 @@ class Neo4jJournal:
         await self._db.run_schema(_SCHEMA, what=_WHAT)
 
     async def begin(self, intent: WriteIntent) -> None:
-        size = len(intent.writes) + len(intent.deletes)
+        size = len(intent.writes) + len(intent.rewrites) + len(intent.deletes)
         body = await offload.cpu(size, intent.model_dump_json)  # a large one: off the loop
         ns = self._ns.project
         params = {

@@ -1114,3 +1114,206 @@ def test_what_the_model_read_in_a_call_that_partly_fell_back_is_not_asked_again(
 
     assert len(sent) == asked + 1  # the episodic agent's call alone
     assert [m.value for m in everything(orch, MemoryType.SEMANTIC)] == ["chess"]
+
+
+def _reading_cities() -> tuple[Extract, list[str]]:
+    """A model that reads where Alice lives and what she plays in the conversation it is
+    asked about (not in the earlier lines shown as context), worded differently each time
+    it is asked; and the conversation sections it was asked about (routing aside)."""
+    asked: list[str] = []
+
+    def extract(request: ScriptedRequest) -> ExtractionOutput:
+        conversation = request.prompt.split("Conversation:\n", 1)[1].split("\n\n", 1)[0]
+        if request.purpose != "route":
+            asked.append(conversation)
+        n = f" ({len(asked)})" if len(asked) > 1 else ""
+        found = []
+        for line in conversation.splitlines():
+            turn = int(line[1 : line.index("]")])
+            for city in ("Paris", "Rome", "Oslo"):
+                if city in line:
+                    said = f"{city}{n}"
+                    found.append(fact("lives_in", said, f"Alice lives in {said}.", turn))
+            if "chess" in line:
+                found.append(fact("hobby", f"chess{n}", f"Alice plays chess{n}.", turn))
+        return facts(*found)
+
+    return extract, asked
+
+
+def _lives_in(orch: Orchestrator, *, superseded: bool = False) -> list[str]:
+    found = (everything if superseded else current)(orch, MemoryType.SEMANTIC)
+    return sorted(m.value for m in found if m.attribute == "lives_in")
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_an_edited_message_sent_again_is_asked_of_the_model_once(llm_orch, mode: str) -> None:
+    """A conversation sent again whole after its first message was edited: the model reads
+    the new words once; the same edited conversation sent again asks it nothing (its raw
+    turn still holds the first words); words edited again are read once more. The new
+    fact is current, the old ones history, nothing stored twice."""
+    extract, asked = _reading_cities()
+    orch, model = llm_orch(from_extraction(extract), mode)
+    m1 = {"role": "user", "content": "I live in Paris.", "id": "m1"}
+    m2 = {"role": "user", "content": "I play chess every Sunday.", "id": "m2"}
+    one = {"user_id": "alice", "timestamp": T0, "memory_types": ["semantic"]}
+    orch.process([m1, m2], **one)
+    edited = [{**m1, "content": "I live in Rome now."}, m2]
+    read = orch.process(edited, **one)
+
+    assert read.llm.calls > 0 and [("Rome" in s, "Paris" in s) for s in asked[1:]] == [
+        (True, False)
+    ]
+    requests = len(model.requests)
+    for _ in range(2):  # the same edited conversation again: nothing asked
+        again = orch.process(edited, **one)
+        assert again.llm.calls == 0 and not again.errors
+        assert {op.operation for op in again.operations[MemoryType.SEMANTIC]} == {Operation.NOOP}
+    assert len(model.requests) == requests and len(asked) == 2
+    assert _lives_in(orch) == ["Rome (2)"]
+    assert _lives_in(orch, superseded=True) == ["Paris", "Rome (2)"]
+
+    edited_again = [{**m1, "content": "Actually I live in Oslo."}, m2]
+    orch.process(edited_again, **one)
+    orch.process(edited_again, **one)
+    assert len(asked) == 3 and "Oslo" in asked[2]  # asked once more, once
+    assert _lives_in(orch) == ["Oslo (3)"]
+    assert _lives_in(orch, superseded=True) == ["Oslo (3)", "Paris", "Rome (2)"]
+    hobbies = [m.value for m in everything(orch, MemoryType.SEMANTIC) if m.attribute == "hobby"]
+    assert hobbies == ["chess"]  # read once, with the first words
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_an_edited_message_sent_again_twice_at_once_keeps_one_fact(llm_orch, mode: str) -> None:
+    """The same edited conversation sent twice at once: both calls ask a rewording model
+    about the edited message; the one that commits second finds it read and stores
+    nothing more of it."""
+    import threading
+
+    barrier = threading.Barrier(2)
+    racing = {"now": False}
+    extract, asked = _reading_cities()
+
+    def script(request: ScriptedRequest) -> ExtractionOutput:
+        if racing["now"] and request.purpose in ("extract", "route"):
+            barrier.wait(timeout=30)  # both calls are asking the model before either commits
+        return extract(request)
+
+    orch, _ = llm_orch(from_extraction(script), mode, model_kw={"in_thread": True})
+    m1 = {"role": "user", "content": "I live in Paris.", "id": "m1"}
+    m2 = {"role": "user", "content": "I play chess every Sunday.", "id": "m2"}
+    one = {"user_id": "alice", "timestamp": T0, "memory_types": ["semantic"]}
+    orch.process([m1, m2], **one)
+    edited = [{**m1, "content": "I live in Rome now."}, m2]
+    racing["now"] = True
+    results: list[Any] = []
+    threads = [
+        threading.Thread(target=lambda: results.append(orch.process(edited, **one)))
+        for _ in range(2)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    racing["now"] = False
+
+    assert len(results) == 2 and all("Rome" in s for s in asked[1:]) and len(asked) == 3
+    [rome] = _lives_in(orch)
+    assert _lives_in(orch, superseded=True) == ["Paris", rome]
+    hobbies = [m.value for m in everything(orch, MemoryType.SEMANTIC) if m.attribute == "hobby"]
+    assert hobbies == ["chess"]
+    # and the edit is read: sent again, nothing is asked
+    assert orch.process(edited, **one).llm.calls == 0 and len(asked) == 3
+
+
+def test_a_turn_marked_before_the_words_were_recorded_is_read_as_before(llm_orch) -> None:
+    """A store whose raw turns were marked before the marks recorded the words the model
+    read (`llm_words`): the same words are not asked again, other words are, once."""
+    from octomem.orchestrator import extracted
+
+    extract, asked = _reading_cities()
+    orch, _ = llm_orch(from_extraction(extract), "single_call")
+    m1 = {"role": "user", "content": "I live in Paris.", "id": "m1"}
+    one = {"user_id": "alice", "timestamp": T0, "memory_types": ["semantic"]}
+    first = orch.process([m1], **one)
+    services = services_of(orch)
+    turn_type = services.turn_log.memory_type
+    [turn] = orch.run_sync(services.vector.get(turn_type, first.turn_memory_ids))
+    assert extracted.LLM_WORDS in turn.internal
+    internal = {k: v for k, v in turn.internal.items() if k != extracted.LLM_WORDS}
+    orch.run_sync(
+        services.vector.rewrite(turn_type, [turn.model_copy(update={"internal": internal})])
+    )
+
+    assert orch.process([m1], **one).llm.calls == 0
+    edited = [{**m1, "content": "I live in Rome now."}]
+    assert orch.process(edited, **one).llm.calls > 0
+    assert orch.process(edited, **one).llm.calls == 0
+    assert len(asked) == 2 and _lives_in(orch) == ["Rome (2)"]
+
+
+def test_a_crash_as_the_marks_are_written_leaves_them_to_the_next_open(
+    make_orch, tmp_path, monkeypatch
+) -> None:
+    """The process dies as what the model extracted from the turns is marked on them: the
+    marks are in the journaled write of the memories decided, so the next open completes
+    both, and the call made again asks the model nothing and stores no second wording."""
+    from octomem.orchestrator import extracted
+
+    class Killed(Exception):
+        pass
+
+    model = ScriptedModel(from_extraction(_rewording()), name="crash-marks").install()
+    try:
+        config = {"model": model.model, "extraction_mode": "single_call", "max_retries": 1}
+        data = tmp_path / "crash-marks"
+        orch = make_orch(llm=config, data_dir=data)
+        vector = services_of(orch).vector
+        rewrite = vector.rewrite
+
+        async def dies(memory_type: MemoryType, records: Any) -> None:
+            if any(extracted.LLM_TYPES in r.internal for r in records):
+                raise Killed  # the process is killed here
+            await rewrite(memory_type, records)
+
+        monkeypatch.setattr(vector, "rewrite", dies)
+        messages = [{"role": "user", "content": "I play chess every Sunday.", "id": "m1"}]
+        with pytest.raises(Exception):  # noqa: B017 - whatever it surfaces as
+            orch.process(messages, user_id="alice", timestamp=T0)
+        monkeypatch.undo()
+        orch.close()
+        calls = model.calls()
+
+        reopened = make_orch(llm=config, data_dir=data)
+        again = reopened.process(messages, user_id="alice", timestamp=T0)
+        assert again.llm.calls == 0 and model.calls() == calls
+        assert _one_hobby_stored(reopened).value == "chess"
+    finally:
+        model.uninstall()
+
+
+def test_a_turn_marked_stale_and_read_in_one_call_keeps_both_marks(llm_orch) -> None:
+    """A call whose new turn closes a fact of an earlier turn while it marks that turn read
+    (here: marked before the words were recorded) writes both marks on it, in one write."""
+    from octomem.orchestrator import extracted
+    from octomem.orchestrator.staleness import OUTDATED
+
+    extract, asked = _reading_cities()
+    orch, _ = llm_orch(from_extraction(extract), "single_call")
+    m1 = {"role": "user", "content": "I live in Paris.", "id": "m1"}
+    m2 = {"role": "user", "content": "I moved to Rome.", "id": "m2"}
+    one = {"user_id": "alice", "timestamp": T0, "memory_types": ["semantic"]}
+    first = orch.process([m1], **one)
+    services = services_of(orch)
+    turn_type = services.turn_log.memory_type
+    [turn] = orch.run_sync(services.vector.get(turn_type, first.turn_memory_ids))
+    internal = {k: v for k, v in turn.internal.items() if k != extracted.LLM_WORDS}
+    orch.run_sync(
+        services.vector.rewrite(turn_type, [turn.model_copy(update={"internal": internal})])
+    )
+    orch.process([m1, m2], **one)
+
+    [turn] = orch.run_sync(services.vector.get(turn_type, first.turn_memory_ids))
+    assert turn.internal.get(OUTDATED) and extracted.LLM_WORDS in turn.internal
+    assert orch.process([m1, m2], **one).llm.calls == 0 and len(asked) == 2
+    assert _lives_in(orch) == ["Rome (2)"]
