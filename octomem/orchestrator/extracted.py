@@ -35,15 +35,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from octomem.models import MemoryBase, MemoryType, Operation, Turn, stable_hash
+from octomem.models import MemoryBase, MemoryType, Operation, Turn
 from octomem.orchestrator.reconcile import RETRACTED_TURNS
-from octomem.orchestrator.reprocess import EXTRACTION_FLAG
+from octomem.orchestrator.reprocess import EXTRACTION_FLAG, LLM_WORDS, read_words
 from octomem.orchestrator.services import Services
 from octomem.plans import Decision
 
 LLM_TYPES = "llm_types"  # raw-turn internal: the types the model was asked for
 LLM_MEMORIES = "llm_memories"  # raw-turn internal: the memories decided from the turn
-LLM_WORDS = "llm_words"  # raw-turn internal: a hash of the words the model last read in it
 REASON = "extracted from these turns by the model before"
 EARLIER_TURNS = 8  # turns extracted before, shown as context ahead of the new ones
 EARLIER_CHARS = 4000  # ... and at most this many characters of them
@@ -69,22 +68,9 @@ def before(stored: Mapping[str, MemoryBase], turn_ids: Sequence[str]) -> Extract
     return Extracted(types=types, memories=tuple(memories))
 
 
-def words(record: MemoryBase) -> str:
-    """A hash of the words of a raw turn record (of what a call sends of the turn)."""
-    return stable_hash(record.content)
-
-
-def read_words(record: MemoryBase) -> str:
-    """A hash of the words the model last read in the stored raw turn `record`: what its
-    marks recorded (`LLM_WORDS`), else - marked before they recorded it, or never - its
-    stored words."""
-    value = record.internal.get(LLM_WORDS)
-    return value if isinstance(value, str) else words(record)
-
-
 def unchanged(stored: Mapping[str, MemoryBase], sent: Mapping[str, str]) -> dict[str, MemoryBase]:
     """The `stored` raw turns whose words the model last read are the words this call
-    sends (`sent`: record id -> `words`): a message sent again under its id with other
+    sends (`sent`: record id -> `reprocess.words`): a message sent again under its id with other
     words than it read (an edited message) is a turn the model has not read."""
     return {i: r for i, r in stored.items() if sent.get(i) == read_words(r)}
 
@@ -143,7 +129,7 @@ async def replays(
     some of the turns are extracted, a candidate of a type asked is left out if the model
     extracted that type from every turn it came from (a call racing this one with fewer
     turns). A raw turn whose marks are of other words than this call sends (`sent`: record
-    id -> `words`) counts as one the model has not read: they say what it took from those
+    id -> `reprocess.words`) counts as one the model has not read: they say what it took from those
     words. Read here, under the lock: a call of the same edited words that committed since
     this one began has marked them as read."""
     wanted = {*skipped, *asked}
@@ -188,7 +174,7 @@ async def marked(
     not. Either way the model extracted the other `types` from them, and `decisions` are
     what came of it (added to what earlier calls recorded). The model was asked about the
     turns from `start` on (`first_new`): the ones before it read before, and a failure
-    leaves their marks as they are. `sent` (record id -> `words`) are the words of the
+    leaves their marks as they are. `sent` (record id -> `reprocess.words`) are the words of the
     turns it read: recorded (`LLM_WORDS`); a turn whose marks are of other words (an edited
     message, read in this call) has them replaced, not added to."""
     read = {t.value for t in types} - {t.value for t in failed}

@@ -70,6 +70,7 @@ from octomem.orchestrator.commit import commit as commit_changes
 from octomem.orchestrator.ingest import ACTOR as INGEST_ACTOR
 from octomem.orchestrator.metadata import with_caller_metadata
 from octomem.orchestrator.reconcile import Reconciler
+from octomem.orchestrator.reprocess import words
 from octomem.orchestrator.services import Services
 from octomem.orchestrator.staleness import closed_by
 from octomem.orchestrator.state import AgentTask, ProcessState
@@ -228,7 +229,7 @@ def build_process_graph(services: Services) -> ProcessGraph:
                     stored |= {r.id: r for r in await services.vector.get(mtype, of_type)}
                 # what the model extracted from each turn before (a turn sent again under
                 # its id with other words than it read is extracted again): see `route`
-                sent = {r.id: extracted.words(r) for r in records if r.id in ids}
+                sent = {r.id: words(r) for r in records if r.id in ids}
                 same = extracted.unchanged(stored, sent)
                 asked_before = [] if state.get("turns_in") else extracted.asked_before(same, ids)
                 fresh = [

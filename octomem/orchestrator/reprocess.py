@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
-from octomem.models import TURN_NOTES, EpisodicMemory, Turn
+from octomem.models import TURN_NOTES, EpisodicMemory, MemoryBase, Turn, stable_hash
 from octomem.orchestrator.services import Services
 from octomem.scopes import given, scope_filter
 
 EXTRACTION_FLAG = "extraction"  # raw-turn internal key: "fallback" = LLM still owed
+LLM_WORDS = "llm_words"  # raw-turn internal: a hash of the words the model last read in it
+
+
+def words(record: MemoryBase) -> str:
+    """A hash of the words of a raw turn record (of what a call sends of the turn)."""
+    return stable_hash(record.content)
+
+
+def read_words(record: MemoryBase) -> str:
+    """A hash of the words the model last read in the stored raw turn `record`: what its
+    marks recorded (`LLM_WORDS`), else - marked before they recorded it, or never - its
+    stored words."""
+    value = record.internal.get(LLM_WORDS)
+    return value if isinstance(value, str) else words(record)
 
 
 def stored_turn(record: EpisodicMemory) -> Turn:
@@ -37,7 +51,8 @@ async def sessions_to_reprocess(
     all_turns: bool,
 ) -> list[tuple[str | None, str | None, list[Turn]]]:
     """(agent_id, session_id, turns in order) of every session with raw turns whose
-    extraction fell back to the rules - or with any raw turn, with `all_turns`."""
+    extraction fell back to the rules - or with any raw turn, with `all_turns` - but the
+    turns of edited messages."""
     where = scope_filter(
         user_id,
         given(agent_id),
@@ -48,7 +63,11 @@ async def sessions_to_reprocess(
     records = await services.vector.list(services.turn_log.memory_type, where=where)
     sessions: dict[tuple[str | None, str | None], list[Turn]] = {}
     for record in records:
-        if isinstance(record, EpisodicMemory):
+        # a turn whose message was edited since (other words than it keeps; the model read
+        # those, or still owes them): its stored words are not what was last said, and
+        # asking about them would bring back what the edit replaced. Left as it is, owed
+        # until the message is sent again.
+        if isinstance(record, EpisodicMemory) and read_words(record) == words(record):
             key = (record.agent_id, record.session_id)
             sessions.setdefault(key, []).append(stored_turn(record))
     for turns in sessions.values():

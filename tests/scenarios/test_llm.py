@@ -1317,3 +1317,38 @@ def test_a_turn_marked_stale_and_read_in_one_call_keeps_both_marks(llm_orch) -> 
     assert turn.internal.get(OUTDATED) and extracted.LLM_WORDS in turn.internal
     assert orch.process([m1, m2], **one).llm.calls == 0 and len(asked) == 2
     assert _lives_in(orch) == ["Rome (2)"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("edit_read", [True, False], ids=["edit-read", "edit-fell-back"])
+def test_reprocess_never_reads_the_words_an_edit_replaced(llm_orch, mode: str, edit_read) -> None:
+    """A message edited since it was stored keeps its first words in the raw log; reprocess
+    (owed turns, or every turn) leaves such a turn alone instead of asking the model about
+    those first words, which would bring back the fact the edit replaced. A turn whose
+    edit the model failed on stays owed, and is read when the message is sent again."""
+    extract, asked = _reading_cities()
+    failing = {"on": False}
+    reading = from_extraction(extract)
+
+    def script(request: ScriptedRequest) -> Any:
+        return "not JSON" if failing["on"] else reading(request)
+
+    orch, _ = llm_orch(script, mode)
+    said = {"role": "user", "content": "I live in Paris.", "id": "m1"}
+    one = {"user_id": "alice", "timestamp": T0, "memory_types": ["semantic"]}
+    orch.process([said], **one)
+    edited = [{**said, "content": "I live in Rome now."}]
+    failing["on"] = not edit_read
+    orch.process(edited, **one)
+    failing["on"] = False
+    assert [c.split(" (")[0] for c in _lives_in(orch)] == ["Rome"]
+
+    asked.clear()
+    orch.reprocess(user_id="alice")
+    orch.reprocess(user_id="alice", all_turns=True)
+    assert not [a for a in asked if "Paris" in a]
+    assert [c.split(" (")[0] for c in _lives_in(orch)] == ["Rome"]
+    resent = orch.process(edited, **one)
+    assert (resent.llm.calls > 0) is not edit_read  # the owed edit is read now, once
+    assert [c.split(" (")[0] for c in _lives_in(orch)] == ["Rome"]
+    assert not [a for a in asked if "Paris" in a]
