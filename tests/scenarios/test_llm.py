@@ -1226,24 +1226,36 @@ def test_an_edited_message_sent_again_twice_at_once_keeps_one_fact(llm_orch, mod
     assert orch.process(edited, **one).llm.calls == 0 and len(asked) == 3
 
 
+def _as_marked_before_the_words(orch: Orchestrator, turn_ids: list[str]) -> None:
+    """The raw turns `turn_ids` as a version that did not record the words the model read
+    (`llm_words`) left them: the same marks without it."""
+    from octomem.orchestrator import extracted
+
+    services = services_of(orch)
+    turn_type = services.turn_log.memory_type
+    turns = orch.run_sync(services.vector.get(turn_type, turn_ids))
+    assert turns and all(extracted.LLM_WORDS in turn.internal for turn in turns)
+    older = [
+        turn.model_copy(
+            update={
+                "internal": {k: v for k, v in turn.internal.items() if k != extracted.LLM_WORDS}
+            }
+        )
+        for turn in turns
+    ]
+    orch.run_sync(services.vector.rewrite(turn_type, older))
+
+
 def test_a_turn_marked_before_the_words_were_recorded_is_read_as_before(llm_orch) -> None:
     """A store whose raw turns were marked before the marks recorded the words the model
     read (`llm_words`): the same words are not asked again, other words are, once."""
-    from octomem.orchestrator import extracted
 
     extract, asked = _reading_cities()
     orch, _ = llm_orch(from_extraction(extract), "single_call")
     m1 = {"role": "user", "content": "I live in Paris.", "id": "m1"}
     one = {"user_id": "alice", "timestamp": T0, "memory_types": ["semantic"]}
     first = orch.process([m1], **one)
-    services = services_of(orch)
-    turn_type = services.turn_log.memory_type
-    [turn] = orch.run_sync(services.vector.get(turn_type, first.turn_memory_ids))
-    assert extracted.LLM_WORDS in turn.internal
-    internal = {k: v for k, v in turn.internal.items() if k != extracted.LLM_WORDS}
-    orch.run_sync(
-        services.vector.rewrite(turn_type, [turn.model_copy(update={"internal": internal})])
-    )
+    _as_marked_before_the_words(orch, first.turn_memory_ids)
 
     assert orch.process([m1], **one).llm.calls == 0
     edited = [{**m1, "content": "I live in Rome now."}]
@@ -1304,15 +1316,11 @@ def test_a_turn_marked_stale_and_read_in_one_call_keeps_both_marks(llm_orch) -> 
     m2 = {"role": "user", "content": "I moved to Rome.", "id": "m2"}
     one = {"user_id": "alice", "timestamp": T0, "memory_types": ["semantic"]}
     first = orch.process([m1], **one)
-    services = services_of(orch)
-    turn_type = services.turn_log.memory_type
-    [turn] = orch.run_sync(services.vector.get(turn_type, first.turn_memory_ids))
-    internal = {k: v for k, v in turn.internal.items() if k != extracted.LLM_WORDS}
-    orch.run_sync(
-        services.vector.rewrite(turn_type, [turn.model_copy(update={"internal": internal})])
-    )
+    _as_marked_before_the_words(orch, first.turn_memory_ids)
     orch.process([m1, m2], **one)
 
+    services = services_of(orch)
+    turn_type = services.turn_log.memory_type
     [turn] = orch.run_sync(services.vector.get(turn_type, first.turn_memory_ids))
     assert turn.internal.get(OUTDATED) and extracted.LLM_WORDS in turn.internal
     assert orch.process([m1, m2], **one).llm.calls == 0 and len(asked) == 2
