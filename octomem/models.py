@@ -658,9 +658,19 @@ class HistoryEvent(BaseModel):
     user_id: str | None = None
     record: dict[str, Any] | None = None
     # the fencing token of its user's lease the writer held, kept by the history store
-    # (`fence.body`; None: no lease held), never shown or exported. A vector entry with
-    # an older token than its memory's last event was written late (`doctor`)
-    fenced: int | None = Field(default=None, exclude=True)
+    # (`fence.body`; None: no lease held), never shown, exported or compared. A vector
+    # entry with an older token than its memory's last event was written late (`doctor`)
+    fenced: int | None = Field(default=None, exclude=True, repr=False)
+
+    def __eq__(self, other: object) -> bool:
+        """The same change: who wrote it under which lease (`fenced`) is the store's."""
+        if not isinstance(other, HistoryEvent):
+            return NotImplemented
+        return type(self) is type(other) and _without_token(self) == _without_token(other)
+
+
+def _without_token(event: HistoryEvent) -> dict[str, Any]:
+    return {k: v for k, v in event.__dict__.items() if k != "fenced"}
 
 
 # --- write-ahead journal -------------------------------------------------------------

@@ -269,3 +269,4 @@ async def test_an_event_keeps_the_token_of_the_lease_its_user_was_logged_under(
     assert {i: e.fenced for i, e in latest.items()} == {"sem_a": None, "sem_b": None, "sem_c": None}
     first = (await store.for_user("alice"))[0]
     assert first.fenced == token and "fenced" not in first.model_dump(mode="json")
+    assert "fenced" not in repr(first) and first == ev("sem_a", 0)  # the same change
