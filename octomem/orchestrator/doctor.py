@@ -47,7 +47,6 @@ from octomem.models import (
     Relation,
     StoreDifferences,
     as_utc,
-    embedding_text,
     turn_context,
     utcnow,
 )
@@ -55,6 +54,7 @@ from octomem.orchestrator import originals, projections
 from octomem.orchestrator.events import history_event, logged_as
 from octomem.orchestrator.services import Services
 from octomem.orchestrator.writer import (
+    put_back,
     recover,
     relation_of,
     rewrite_views,
@@ -312,9 +312,7 @@ async def _repair(services: Services, snap: _Snapshot, diff: _Diff) -> None:
     # the truths the history log holds (`_behind`), read under the lock: put back
     restored = [records[i] for i in diff.vector.stale]
     for memory_type in dict.fromkeys(r.memory_type for r in restored):
-        truths = [r for r in restored if r.memory_type is memory_type]
-        embeddings = await services.embedder.embed([embedding_text(r) for r in truths])
-        await services.vector.upsert(memory_type, truths, embeddings)
+        await put_back(services, memory_type, [r for r in restored if r.memory_type is memory_type])
     reindex = [records[i] for i in [*diff.keyword.missing, *diff.keyword.stale]]
     if reindex:
         await services.keyword.upsert(reindex)

@@ -327,8 +327,7 @@ async def restore_vectors(services: Services, written: Mapping[str, Sequence[str
         truths: list[MemoryBase] = []
         gone: list[str] = []
         for memory_id in dict.fromkeys(ids):
-            events = await services.history.for_memory(memory_id)
-            last = latest.get(memory_id) or (events[-1] if events else None)
+            last = latest.get(memory_id) or await _last_event(services, memory_id)
             if last is None or last.operation is Operation.DELETE:
                 gone += [memory_id] if memory_id in stored else []
             elif last.record is not None:
@@ -338,11 +337,25 @@ async def restore_vectors(services: Services, written: Mapping[str, Sequence[str
         if gone:
             await services.vector.delete(memory_type, gone)
         if truths:
-            embeddings = await services.embedder.embed([embedding_text(r) for r in truths])
-            await services.vector.upsert(memory_type, truths, embeddings)
+            await put_back(services, memory_type, truths)
         changed += len(gone) + len(truths)
     log.warning("restored entries a late write had changed", changed=changed)
     return changed
+
+
+async def _last_event(services: Services, memory_id: str) -> HistoryEvent | None:
+    events = await services.history.for_memory(memory_id)
+    return events[-1] if events else None
+
+
+async def put_back(
+    services: Services, memory_type: MemoryType, truths: Sequence[MemoryBase]
+) -> None:
+    """Write `truths` (records of `memory_type` the history log holds) to the vector store
+    alone, embedded again: the other stores hold them already, or are repaired by the
+    caller."""
+    embeddings = await services.embedder.embed([embedding_text(r) for r in truths])
+    await services.vector.upsert(memory_type, truths, embeddings)
 
 
 async def _upsert(services: Services, changes: Sequence[tuple[MemoryBase, HistoryEvent]]) -> None:
