@@ -661,16 +661,21 @@ class HistoryEvent(BaseModel):
     # (`fence.body`; None: no lease held), never shown, exported or compared. A vector
     # entry with an older token than its memory's last event was written late (`doctor`)
     fenced: int | None = Field(default=None, exclude=True, repr=False)
+    # of a DELETE, kept the same way: whether its writer removed the record (a deletion,
+    # True) or kept it closed (a retraction, False); None: not a DELETE, or logged before
+    # the two were told apart (`events.leaves_entry`)
+    removed: bool | None = Field(default=None, exclude=True, repr=False)
 
     def __eq__(self, other: object) -> bool:
-        """The same change: who wrote it under which lease (`fenced`) is the store's."""
+        """The same change: who wrote it under which lease (`fenced`) and how it was applied
+        (`removed`) are the store's."""
         if not isinstance(other, HistoryEvent):
             return NotImplemented
-        return type(self) is type(other) and _without_token(self) == _without_token(other)
+        return type(self) is type(other) and _the_change(self) == _the_change(other)
 
 
-def _without_token(event: HistoryEvent) -> dict[str, Any]:
-    return {k: v for k, v in event.__dict__.items() if k != "fenced"}
+def _the_change(event: HistoryEvent) -> dict[str, Any]:
+    return {k: v for k, v in event.__dict__.items() if k not in ("fenced", "removed")}
 
 
 # --- write-ahead journal -------------------------------------------------------------

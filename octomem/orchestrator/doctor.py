@@ -14,7 +14,9 @@ and the history log are derived from it. `check` compares them id by id:
   a late write the forget could not see, not canonical: extra, removed on repair; an
   entry that differs from its memory's last event and is older than it (its token
   older than the event's, `_behind`) is a late write over a newer truth: stale, put back
-  to what the event shows on repair (unless the event deleted or retracted it);
+  to what the event shows on repair (a retraction's closed record too); one whose last
+  event deleted it, older than that event, is a late write over the deletion: extra,
+  removed on repair;
 - memories of types this Orchestrator has no agent of (another's custom agents on the
   same stores) are counted (`foreign`), not checked: their entries are not extra;
 - projections: each user's core human block and fact edges as their semantic facts
@@ -51,7 +53,7 @@ from octomem.models import (
     utcnow,
 )
 from octomem.orchestrator import originals, projections
-from octomem.orchestrator.events import history_event, logged_as
+from octomem.orchestrator.events import history_event, leaves_entry, logged_as
 from octomem.orchestrator.services import Services
 from octomem.orchestrator.writer import (
     put_back,
@@ -72,7 +74,7 @@ class _Snapshot:
     relations: dict[str, Relation]
     history: dict[str, HistoryEvent]  # memory id -> last event
     foreign: dict[str, list[str]]  # ids of memories of types this Orchestrator lacks
-    late: dict[str, MemoryBase]  # canonical entries a forget took over (`_late`), not in records
+    late: dict[str, MemoryBase]  # entries written late over a forget or a deletion: not in records
     behind: list[str]  # entries older than their last event (`_behind`): records hold that
 
 
@@ -163,7 +165,8 @@ async def _snapshot(services: Services, user_id: str | None | AllUsers) -> _Snap
     relations = {r.id: r for r in await services.graph.all_relations() if mine(r.user_id)}
     history = await services.history.latest(user_id)
     late = {i: records.pop(i) for i in await _late(services, records, history)}
-    behind = await _behind(services, records, history)
+    behind, deleted = await _behind(services, records, history)
+    late.update({i: records.pop(i) for i in deleted})
     records.update(behind)
     return _Snapshot(
         records=records,
@@ -208,32 +211,38 @@ async def _late(
 
 async def _behind(
     services: Services, records: dict[str, MemoryBase], history: dict[str, HistoryEvent]
-) -> dict[str, MemoryBase]:
-    """The canonical entries that differ from their memory's last event and were written
-    under an older token of their user's lease than it: a late write (one that passed its
-    fence check, then lost the lease to a writer that changed the memory, and landed
-    after that writer, its own writer dead before it could undo it). The history log is
-    fenced inside its own writes, so its last event is the newest truth: each such id
-    maps to the record that event shows. Entries or events with no token (written with
-    no lease held, before tokens were kept, or an import's past events) are left to the
-    comparison that trusts the canonical store, and so is a last event that deleted or
-    retracted the memory (a retraction keeps the closed record, a removal does not, and
-    the event does not say which)."""
+) -> tuple[dict[str, MemoryBase], list[str]]:
+    """The canonical entries that were written under an older token of their user's lease
+    than their memory's last event, and differ from it: a late write (one that passed its
+    fence check, then lost the lease to a writer that changed the memory, and landed after
+    that writer, its own writer dead before it could undo it). The history log is fenced
+    inside its own writes, so its last event is the newest truth: each such id maps to the
+    record that event shows (a retraction's closed record too), and an entry whose last
+    event deleted it is listed apart (second): it should not exist. Entries or events with
+    no token (written with no lease held, before tokens were kept, or an import's past
+    events), and a DELETE logged before deletions were told from retractions, are left to
+    the comparison that trusts the canonical store."""
     differing: dict[MemoryType, list[str]] = defaultdict(list)
     for memory_id, record in records.items():
         event = history.get(memory_id)
         if event is None or event.fenced is None or event.record is None:
             continue
-        if event.operation is not Operation.DELETE and not logged_as(event, record):
+        leaves = leaves_entry(event)
+        if leaves is False or (leaves and not logged_as(event, record)):
             differing[record.memory_type].append(memory_id)
     behind: dict[str, MemoryBase] = {}
+    deleted: list[str] = []
     for memory_type, ids in differing.items():
         stamps = await services.vector.stamps(memory_type, ids)
         for memory_id in ids:
             event, stamp = history[memory_id], stamps.get(memory_id)
-            if stamp is not None and event.record is not None and stamp < (event.fenced or 0):
+            if stamp is None or event.record is None or stamp >= (event.fenced or 0):
+                continue
+            if leaves_entry(event):
                 behind[memory_id] = services.types.record_from_dict(event.record)
-    return behind
+            else:
+                deleted.append(memory_id)
+    return behind, deleted
 
 
 def _index_entry(record: MemoryBase) -> IndexEntry:

@@ -49,6 +49,23 @@ def history_event(
     )
 
 
+def applied(event: HistoryEvent, *, removed: bool) -> HistoryEvent:
+    """`event` as its writer logs it: a DELETE says whether the record was removed from the
+    stores (a deletion) or kept closed (a retraction), which its record alone does not."""
+    if event.operation is not Operation.DELETE:
+        return event
+    return event.model_copy(update={"removed": removed})
+
+
+def leaves_entry(event: HistoryEvent) -> bool | None:
+    """Whether the stores hold an entry of the memory after `event`, its last: False after a
+    deletion, True after anything else (a retraction keeps the closed record), None for a
+    DELETE logged before deletions and retractions were told apart."""
+    if event.operation is not Operation.DELETE:
+        return True
+    return None if event.removed is None else not event.removed
+
+
 def logged_as(event: HistoryEvent, record: MemoryBase) -> bool:
     """Whether the event shows the record as it is (its text and validity)."""
     if event.record is None:

@@ -43,7 +43,7 @@ from octomem.models import (
     utcnow,
 )
 from octomem.orchestrator import originals, projections
-from octomem.orchestrator.events import history_event, logged_as
+from octomem.orchestrator.events import applied, history_event, leaves_entry, logged_as
 from octomem.orchestrator.locks import ScopeBusyError
 from octomem.plans import Decision
 from octomem.stores import fence
@@ -314,8 +314,8 @@ async def restore_vectors(services: Services, written: Mapping[str, Sequence[str
     caller holds their users' leases. They were written by a writer whose lease passed to
     another while its request was on the way (`fence.LandedLate`): the history log is on
     the graph server, where every write is fenced, so a memory's last event there is its
-    newest truth, and an entry with no event left was forgotten meanwhile and is removed.
-    Returns how many entries changed."""
+    newest truth, and an entry with no event left was forgotten meanwhile, or whose last
+    event deleted it, is removed. Returns how many entries changed."""
     changed = 0
     for kind, ids in written.items():
         memory_type = MemoryType(kind)
@@ -328,7 +328,9 @@ async def restore_vectors(services: Services, written: Mapping[str, Sequence[str
         gone: list[str] = []
         for memory_id in dict.fromkeys(ids):
             last = latest.get(memory_id) or await _last_event(services, memory_id)
-            if last is None or last.operation is Operation.DELETE:
+            # a deletion's entry is gone (also one logged before deletions were told from
+            # retractions); a retraction's closed record is put back like any other truth
+            if last is None or not leaves_entry(last):
                 gone += [memory_id] if memory_id in stored else []
             elif last.record is not None:
                 now = stored.get(memory_id)
@@ -377,7 +379,7 @@ async def _upsert_slice(
         try:
             await write_graph(services, records)
             await services.keyword.upsert(records)
-            await services.history.record([event for _, event in changes])
+            await services.history.record([applied(event, removed=False) for _, event in changes])
             embeddings = await embedding
         finally:
             if not embedding.done():
@@ -410,7 +412,7 @@ async def _remove(services: Services, deletes: Sequence[Change], at: datetime) -
 async def _remove_slice(services: Services, deletes: Sequence[Change], at: datetime) -> None:
     records = [change.record for change in deletes]
     with span("store.delete", records=len(records), user_id=records[0].user_id):
-        await services.history.record([change.event for change in deletes])
+        await services.history.record([applied(c.event, removed=True) for c in deletes])
         for record in records:
             if isinstance(record, KnowledgeMemory) and record.invalid_at is None:
                 with contextlib.suppress(NotFoundError):  # its graph write never landed

@@ -82,9 +82,10 @@ _UNSTAMPED: contextvars.ContextVar[bool] = contextvars.ContextVar(
 
 def body(event: HistoryEvent) -> str:
     """The JSON a history store keeps for `event`: with the current fence's token of its
-    user's lease (`fenced`; None: not held, or `unstamped`), whatever the event carried."""
+    user's lease (`fenced`; None: not held, or `unstamped`), whatever the event carried,
+    and how its writer applied a DELETE (`removed`, never shown either)."""
     token = None if _UNSTAMPED.get() else stamp(event.user_id)
-    return json.dumps({**event.model_dump(mode="json"), "fenced": token})
+    return json.dumps({**event.model_dump(mode="json"), "fenced": token, "removed": event.removed})
 
 
 @contextlib.contextmanager

@@ -270,3 +270,20 @@ async def test_an_event_keeps_the_token_of_the_lease_its_user_was_logged_under(
     first = (await store.for_user("alice"))[0]
     assert first.fenced == token and "fenced" not in first.model_dump(mode="json")
     assert "fenced" not in repr(first) and first == ev("sem_a", 0)  # the same change
+
+
+async def test_a_delete_keeps_whether_its_writer_removed_the_record(log: LogBackend) -> None:
+    """A DELETE's writer says whether it removed the record (a deletion) or kept it closed
+    (a retraction): what tells a vector entry written late over it (`doctor`). Kept by the
+    store, never shown, not part of the change."""
+    store = await log.history()
+    deletion, retraction = (
+        ev(memory_id, 1, op=Operation.DELETE).model_copy(update={"removed": removed})
+        for memory_id, removed in (("sem_a", True), ("sem_b", False))
+    )
+    await store.record([deletion, retraction])
+    latest = await store.latest()
+    assert {i: e.removed for i, e in latest.items()} == {"sem_a": True, "sem_b": False}
+    assert latest["sem_a"] == deletion.model_copy(update={"removed": None})
+    assert "removed" not in latest["sem_a"].model_dump(mode="json")
+    assert "removed" not in repr(latest["sem_b"])

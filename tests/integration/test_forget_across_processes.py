@@ -413,15 +413,16 @@ def test_a_late_write_whose_writer_was_killed_is_found_and_removed_by_repair(
     _assert_ana_intact(b, ana)
 
 
-def test_a_late_write_over_a_newer_update_is_put_back_by_repair(
-    server_stores: dict[str, Any], host: Any, process_a: Any, uid: Any
+@pytest.mark.parametrize("newer", ["update", "delete"])
+def test_a_late_write_over_a_newer_update_or_delete_is_undone_by_repair(
+    server_stores: dict[str, Any], host: Any, process_a: Any, uid: Any, newer: str
 ) -> None:
     """No forget this time: A updates maya's memory and is stopped after its fence check;
-    B updates the same memory once A's lease has lapsed (acknowledged); then A's late
-    request lands and A dies before its second check. Chroma holds A's words under A's
-    older token, while the history log (fenced inside its writes) ends with B's: check()
-    names the entry as stale, and repair puts back B's words, instead of logging A's as
-    the truth."""
+    B updates (or deletes) the same memory once A's lease has lapsed (acknowledged); then
+    A's late request lands and A dies before its second check. Chroma holds A's words under
+    A's older token, while the history log (fenced inside its writes) ends with B's change:
+    check() names the entry (stale after an update, extra after a delete), and repair puts
+    back B's words or removes it, instead of logging A's as the truth."""
     maya = uid("maya")
     b, _ = _host_b(host, maya)
     [fact] = [r for r in b.get_all(user_id=maya) if r.memory_type is MemoryType.SEMANTIC]
@@ -438,20 +439,30 @@ def test_a_late_write_over_a_newer_update_is_put_back_by_repair(
     a.begin()
     os.kill(a.child.pid, signal.SIGSTOP)
     try:
-        newer = b.update(fact.id, f"I live in Rome ({_mark(maya)}).", user_id=maya)
+        if newer == "update":
+            truth = b.update(fact.id, f"I live in Rome ({_mark(maya)}).", user_id=maya)
+            assert truth is not None and "Rome" in truth.content
+        else:
+            b.delete(fact.id, user_id=maya)
         a.release_stopped()
     finally:
         os.kill(a.child.pid, signal.SIGCONT)
     code, said = a.finish()
     assert code == -signal.SIGKILL and "landed" in said, said
-    assert newer is not None and "Rome" in newer.content
     assert "Flumberdyne" in b.get(fact.id, user_id=maya).content  # the damage
     found = {store.store: store for store in b.check().stores}
-    assert found["vector"].stale == [fact.id] and not found["vector"].extra, found
+    late = found["vector"].stale if newer == "update" else found["vector"].extra
+    assert late == [fact.id] and found["vector"].count == 1, found
     assert not found["history"].count, found
     repaired = b.check(repair=True)
     assert repaired.repaired and repaired.consistent, repaired
-    assert b.get(fact.id, user_id=maya).content == newer.content
-    assert b.history(fact.id, user_id=maya)[-1].new_value == newer.content
-    [hit, *_] = b.recall("Where do I live?", user_id=maya).hits
-    assert "Rome" in hit.memory.content
+    if newer == "update":
+        assert b.get(fact.id, user_id=maya).content == truth.content
+        assert b.history(fact.id, user_id=maya)[-1].new_value == truth.content
+    else:
+        with pytest.raises(NotFoundError):
+            b.get(fact.id, user_id=maya)
+        assert b.history(fact.id, user_id=maya)[-1].operation.value == "DELETE"
+    hits = b.recall("Where do I live?", user_id=maya).hits
+    assert not [h for h in hits if "Flumberdyne" in h.memory.content]
+    assert newer == "delete" or "Rome" in hits[0].memory.content

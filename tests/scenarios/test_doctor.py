@@ -291,3 +291,78 @@ def test_a_late_write_its_writer_lived_to_see_is_put_back_to_the_last_logged_eve
     assert orch.run_sync(restore()) == 1
     assert orch.get(old.id, user_id="maya").content == newer.content
     assert orch.check().consistent
+
+
+def _lives_in(orch: Orchestrator, user_id: str) -> MemoryBase:
+    [fact] = [
+        r
+        for r in orch.get_all(user_id=user_id, include_superseded=True)
+        if getattr(r, "attribute", None) == "lives_in"
+    ]
+    return fact
+
+
+def _stored(orch: Orchestrator, memory_id: str) -> MemoryBase | None:
+    found = orch.run_sync(services_of(orch).vector.get(MemoryType.SEMANTIC, [memory_id]))
+    return found[0] if found else None
+
+
+@pytest.mark.parametrize("how", ["deleted", "retracted"])
+def test_a_late_write_over_a_deletion_or_a_retraction_is_undone_by_repair(
+    orch: Orchestrator, how: str
+) -> None:
+    """A writer stops after its fence check, another deletes the memory (or the user takes
+    it back: a retraction closes it and keeps it), then the first one's request lands and
+    it dies: the canonical store holds the open fact again, with the older token. check()
+    names it - extra after a deletion, stale after a retraction - and repair removes it, or
+    puts back the closed record, instead of logging the late words as the truth."""
+    orch.process("I live in Paris.", user_id="maya", timestamp=T0)
+    old = _lives_in(orch, "maya")
+    token = _token_now(orch, "maya")  # the writer that will land late
+    if how == "deleted":
+        orch.delete(old.id, user_id="maya")
+    else:
+        orch.process(
+            "I don't live in Paris anymore.", user_id="maya", timestamp=T0 + timedelta(days=1)
+        )
+    truth = _stored(orch, old.id)
+    assert (truth is None) == (how == "deleted") and (truth is None or not truth.is_current)
+    _late_write(orch, "maya", old, token)
+    assert orch.get(old.id, user_id="maya").is_current  # the damage: Paris is current again
+    found = {store.store: store for store in orch.check().stores}
+    if how == "deleted":
+        assert found["vector"].extra == [old.id] and not found["vector"].stale, found
+    else:
+        assert found["vector"].stale == [old.id] and not found["vector"].extra, found
+    assert not found["history"].count, found  # the late words are not logged as the truth
+    repaired = orch.check(repair=True)
+    assert repaired.repaired and repaired.consistent, repaired
+    assert _stored(orch, old.id) == truth
+    entries = orch.run_sync(services_of(orch).keyword.entries("maya"))
+    assert [e.is_current for e in entries if e.memory_id == old.id] == (
+        [] if how == "deleted" else [False]
+    )
+    assert [e.operation for e in orch.history(old.id)] == [Operation.ADD, Operation.DELETE]
+    assert orch.check().consistent
+
+
+def test_a_late_write_over_a_retraction_its_writer_lived_to_see_keeps_the_closed_record(
+    orch: Orchestrator,
+) -> None:
+    """The writer of a late write over a retraction that lives to see it (`restore_vectors`)
+    puts the closed record back: a retraction keeps the fact as history, in every store."""
+    orch.process("I live in Paris.", user_id="maya", timestamp=T0)
+    old = _lives_in(orch, "maya")
+    token = _token_now(orch, "maya")
+    orch.process("I don't live in Paris anymore.", user_id="maya", timestamp=T0 + timedelta(days=1))
+    closed = _stored(orch, old.id)
+    assert closed is not None and not closed.is_current
+    _late_write(orch, "maya", old, token)
+
+    async def restore() -> int:
+        async with services_of(orch).locks.hold("maya"):
+            return await restore_vectors(services_of(orch), {"semantic": [old.id]})
+
+    assert orch.run_sync(restore()) == 1
+    assert _stored(orch, old.id) == closed
+    assert orch.check().consistent
