@@ -87,6 +87,25 @@ def test_a_passphrase_ends_with_its_clause() -> None:
     assert mask(text).text == "My password is [MASKED password] and my username is alice."
 
 
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        ("- **Email**: ana@example.com\n- **Password**: Tulip-Harbor-88", "Tulip-Harbor-88"),
+        ("My **wifi password** is Orchid4455Lake", "Orchid4455Lake"),
+        ("**Bank card PIN**: 7391", "7391"),
+        ("`password`: Mango77Sunset", "Mango77Sunset"),
+        ("*API key*: abcd1234efgh5678", "abcd1234efgh5678"),
+    ],
+)
+def test_a_cue_in_markdown_emphasis_or_code_is_a_cue(text: str, secret: str) -> None:
+    """Notes pasted into a chat are Markdown: the cue's closing `**` or backtick stands
+    between it and its "is" or colon."""
+    found = mask(text)
+    assert secret not in found.text and "[MASKED " in found.text, found.text
+    described = "the **password** is on the fridge"
+    assert mask(described).text == described
+
+
 def test_a_card_number_that_fails_its_checksum_is_kept() -> None:
     assert not mask("order 4111 1111 1111 1112 shipped").sensitive
 
