@@ -146,6 +146,18 @@ def test_detection_sees_through_full_width_and_invisible_characters_but_keeps_th
     assert mask(decomposed).text == "Mi contrasen\u0303a es [MASKED password]."
 
 
+def test_digits_of_other_scripts_are_read_as_the_digits_they_are() -> None:
+    """NFKC keeps Arabic-Indic and Devanagari digits as they are: a card number or SSN
+    typed on such a keyboard is found like its ASCII form, and kept as written around it."""
+    arabic = "رقم بطاقتي ٤١١١ ١١١١ ١١١١ ١١١١ شكرا"
+    assert mask(arabic).text == "رقم بطاقتي [MASKED card …١١١١] شكرا"
+    hindi = "मेरा कार्ड नंबर ४१११-११११-११११-११११ है"
+    assert mask(hindi).text == "मेरा कार्ड नंबर [MASKED card …११११] है"
+    assert mask("my SSN ০৭৮-০৫-১১২০").text == "my SSN [MASKED ssn]"
+    phone = "هاتفي ٠١٢٣٤٥٦٧٨٩ والسعر ٤٥٠ درهم"  # a phone number and a price stay
+    assert mask(phone).text == phone
+
+
 def test_every_code_of_a_list_and_every_word_of_a_seed_phrase_go() -> None:
     codes = "Backup codes: 1234 5678, 2345 6789; 3456 7890 and 4567 8901. Done."
     assert mask(codes).text == "Backup codes: [MASKED code]. Done."
