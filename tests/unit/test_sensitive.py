@@ -74,6 +74,15 @@ def test_masking_any_mix_of_secrets_and_text_twice_changes_nothing(text: str) ->
     assert mask(once).text == once
 
 
+def test_text_that_only_looks_masked_does_not_shield_a_secret() -> None:
+    """Only a masked form as masking writes it is left alone: "[MASKED " typed by a user,
+    with no "]" after it or one far after, is text like any other."""
+    key = "sk-ant-api03-Zx9QwErTyUiOpAsDfGhJkLzXcVbNm1234567890abcdEFGH"
+    for text in (f"[MASKED note: my key is {key}", f"[MASKED {key}]", f"[MASKED [{key}]"):
+        assert "Zx9QwErTyUiOpAsDfGh" not in mask(text).text, text
+    assert mask_value({"password": "[MASKED Tulip-Harbor-88"}) == {"password": "[MASKED secret]"}
+
+
 def test_the_masked_form_names_the_kind_and_keeps_only_a_card_or_keys_last_four() -> None:
     assert mask("card 4111-1111-1111-1111 ok").text == "card [MASKED card …1111] ok"
     assert mask("My PIN is 4821.").text == "My PIN is [MASKED pin]."
