@@ -32,6 +32,7 @@ from typing import Any
 
 from octomem.errors import InvalidInputError
 from octomem.models import as_utc
+from octomem.sensitive import mask_text
 
 MAX_SCOPE_ID_CHARS = 256
 # accepted timestamps: wide, yet far enough from datetime's limits that date arithmetic
@@ -60,6 +61,14 @@ class _Short(reprlib.Repr):
     def __init__(self) -> None:
         super().__init__()
         self.maxlevel, self.maxstring, self.maxother, self.maxlong = 3, 60, 60, 40
+
+    def repr_str(self, x: str, level: int) -> str:
+        # a value cut short loses its middle, and with it what masking the message that
+        # quotes it would find (a long key's shape, the cue before a password): its tail
+        # would be shown in the clear, so it is cut from its masked form
+        if len(repr(x[: self.maxstring])) > self.maxstring:
+            x = mask_text(x)
+        return super().repr_str(x, level)
 
     def repr_int(self, x: int, level: int) -> str:
         if x.bit_length() > 256:  # repr() of an int over 4,300 digits raises ValueError

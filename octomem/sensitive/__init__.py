@@ -25,7 +25,7 @@ from octomem.sensitive.keys import find_keys
 from octomem.sensitive.keys_named import secret_key
 from octomem.sensitive.normal import normalise
 from octomem.sensitive.numbers import find_numbers
-from octomem.sensitive.spans import MARK, Found, apply, placeholder
+from octomem.sensitive.spans import MARK, MASKED, Found, apply, placeholder
 
 __all__ = [
     "MARK",
@@ -185,7 +185,7 @@ def _holds_something(item: Any) -> bool:
     blank nor masked already, a number (a PIN given as 4821), a list or dict holding one.
     False, None, empty strings and empty lists say nothing."""
     if isinstance(item, str):
-        return bool(item.strip()) and not item.startswith(MARK)
+        return bool(item.strip()) and MASKED.fullmatch(item.strip()) is None
     if isinstance(item, Mapping):
         return any(_holds_something(v) for v in item.values())
     if isinstance(item, list | tuple):

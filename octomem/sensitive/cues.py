@@ -55,12 +55,15 @@ _VERB = (
     r"|\s*\n\s*(?=\S)"  # a list on the next lines (codes and seed phrases only)
     r"|\s+(?=[\"'`])|\s+(?=\d{3}))"
 )
+# the end of the cue's Markdown emphasis or code span: "**Password**: ...", "`pin`: ..."
+_MARKUP = r"(?:\*{1,3}|`)?"
 _CUE = re.compile(
-    rf"\b(?:{_NAMED})\b(?:\s+(?:{QUALIFIER})\s+[^.!?,;\n:=\"'`\[]{{1,40}}?)?{_VERB}", re.I
+    rf"\b(?:{_NAMED})\b{_MARKUP}(?:\s+(?:{QUALIFIER})\s+[^.!?,;\n:=\"'`\[]{{1,40}}?)?{_VERB}",
+    re.I,
 )
 # the same without a qualifier: "set my password to X" when "to X ... card 4111..." could
 # be read as a qualifier followed by a number
-_CUE_PLAIN = re.compile(rf"\b(?:{_NAMED})\b{_VERB}", re.I)
+_CUE_PLAIN = re.compile(rf"\b(?:{_NAMED})\b{_MARKUP}{_VERB}", re.I)
 # the value before the cue: "I use X as my password", "X is my PIN"; the cue ends a clause
 _CLAUSE_END = rf"(?=\s*(?:[.,;:!?)]|$)|\s+(?:{CONJUNCTION}|for|für|pour|para|для)\b)"
 _OWNED = (

@@ -3,8 +3,10 @@
 Detection runs on the text in Unicode NFKC (full-width digits and letters become ASCII,
 ligatures their letters, decomposed accents their composed form) with the Default
 Ignorable code points removed (zero-width spaces and joiners, soft hyphens, BOM, bidi
-marks, variation selectors), so "４１１１ １１１１ ...", or a card number with zero-width
-spaces between its digits, is found like its plain form.
+marks, variation selectors), and the decimal digits of other scripts as ASCII digits
+(Arabic-Indic "٤١١١", Devanagari "४१११": NFKC keeps them), so "４１１１ １１１１ ...", a card
+number with zero-width spaces between its digits or in Arabic-Indic digits, is found like
+its plain form.
 
 What is stored keeps the characters the user wrote outside the masked spans: NFKC
 changes what text says ("x²" becomes "x2", "①" "1"), joiners build emoji sequences and
@@ -27,6 +29,9 @@ IGNORABLE = re.compile(
     "\U0001d173-\U0001d17a\U000e0000-\U000e0fff]"
 )
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+# decimal digits of other scripts (Arabic-Indic "٤١١١", Devanagari "४१११"...), which
+# NFKC keeps as they are: the detectors see them as the ASCII digits they stand for
+_OTHER_DIGIT = re.compile(r"(?![0-9])\d")
 
 
 @dataclass(frozen=True)
@@ -63,7 +68,9 @@ def normalise(text: str) -> Normal | None:
     """The text as the detectors see it, or None when that is the text itself (ASCII, or
     NFKC already with nothing invisible)."""
     if text.isascii() or (
-        IGNORABLE.search(text) is None and unicodedata.is_normalized("NFKC", text)
+        IGNORABLE.search(text) is None
+        and unicodedata.is_normalized("NFKC", text)
+        and _OTHER_DIGIT.search(text) is None
     ):
         return None
     out: list[str] = []
@@ -83,6 +90,8 @@ def normalise(text: str) -> Normal | None:
             if IGNORABLE.match(char):
                 continue
             normal = unicodedata.normalize("NFKC", char)
+            if _OTHER_DIGIT.fullmatch(normal):
+                normal = str(unicodedata.decimal(normal))
             if spans and _joins_previous(char, normal):
                 start, end, one_to_one = spans[-1]
                 if one_to_one and end - start > 1:  # split the run's last character off

@@ -3,11 +3,15 @@ masked text."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 MARK = "[MASKED "  # every masked form starts so; a detector never masks inside one
+# a masked form as `placeholder` writes it: only such text is left alone, not whatever
+# follows "[MASKED " up to the next "]" (or the end) - text the user wrote can say that
+MASKED = re.compile(r"\[MASKED [a-z]+(?: [a-z]+)*(?: …[^\]\s]{1,8})?\]")
 
 
 @dataclass(frozen=True)
@@ -30,13 +34,7 @@ def placeholder(kind: str, secret: str, tail: bool) -> str:
 
 
 def _inside_marks(text: str) -> list[tuple[int, int]]:
-    marks, at = [], text.find(MARK)
-    while at >= 0:
-        end = text.find("]", at)
-        end = len(text) if end < 0 else end + 1
-        marks.append((at, end))
-        at = text.find(MARK, end)
-    return marks
+    return [match.span() for match in MASKED.finditer(text)]
 
 
 def apply(text: str, found: Iterable[Found]) -> tuple[str, list[str]]:

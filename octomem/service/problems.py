@@ -180,7 +180,8 @@ def _validation_detail(exc: RequestValidationError) -> tuple[int, str]:
     for error in errors[:10]:
         where = ".".join(str(p) for p in error.get("loc", ()) if p != "body")
         parts.append(f"{where or 'body'}: {error.get('msg', 'invalid')}")
-    return 422, "; ".join(parts)
+    # a field's name (an unknown key of the body) or a tag quoted back may be a secret
+    return 422, mask("; ".join(parts)).text
 
 
 _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")

@@ -402,3 +402,27 @@ def test_an_mcp_tool_error_does_not_quote_a_secret_the_caller_sent(
             orch.run_sync(server.call_tool(tool, arguments))
         assert secret not in str(raised.value) and "[MASKED key" in str(raised.value), tool
     assert secret not in caplog.text
+
+
+def test_an_error_that_cuts_a_long_secret_short_does_not_show_its_tail(
+    orch: Orchestrator, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An error quotes a long value cut in its middle ('sk-ant-api03-R7vQ...o0Pa-bcdEF'):
+    what is left of a key is no longer found by masking the error's text, so the value is
+    cut from its masked form - in the MCP tool error and the service's problem detail."""
+    from octomem.errors import InvalidInputError
+    from octomem.service.problems import for_error
+
+    secret = "sk-ant-api03-" + "R7vQm2XpL9sT4wKc8JfN1bYd6HgZ3eUa5oMi0lPqWxEr7tYuIoPa" * 2
+    tail = secret[-20:]
+    server = build_server(orch, user_id="alice")
+    caplog.set_level(logging.INFO)
+    for filters in ({"metadata.api_key": {"in": secret}}, {"metadata.api_key": {secret: 1}}):
+        with pytest.raises(ToolError) as raised:
+            orch.run_sync(server.call_tool("search_memories", {"query": "x", "filters": filters}))
+        assert tail not in str(raised.value) and "[MASKED key" in str(raised.value)
+        with pytest.raises(InvalidInputError) as caught:
+            orch.recall("x", user_id="alice", filters=filters)
+        detail = json.loads(for_error(caught.value).body)["detail"]
+        assert tail not in detail and "[MASKED key" in detail
+    assert tail not in caplog.text

@@ -100,6 +100,20 @@ def test_a_secret_in_a_url_is_masked_in_the_access_log(svc: Service) -> None:
     assert "GET /v1/records/[MASKED%20key%20%E2%80%A6" in log  # the rest of the path kept
 
 
+def test_a_secret_a_body_names_is_masked_in_the_invalid_request_detail(svc: Service) -> None:
+    """A 422 names what the body got wrong: a key it may not have, the tag of a content
+    part. Either may be a secret the client put in the wrong place: masked in the detail."""
+    key = svc.key()
+    api_key = "sk-proj-DETAILnameQ7xZ2mN4pL8vR3tY6wK9"
+    for body in (
+        {"messages": "hi", "user_id": "ana", api_key: True},
+        {"messages": [{"role": "user", "content": [{"type": api_key}]}], "user_id": "ana"},
+    ):
+        answer = httpx.post(svc.url + "/v1/process", json=body, headers=svc.auth(key))
+        assert answer.status_code == 422
+        assert "DETAILname" not in answer.text and "[MASKED key" in answer.json()["detail"]
+
+
 def _eventually(test: Callable[[], bool], timeout_s: float = 10) -> bool:
     deadline = time.monotonic() + timeout_s
     while not test():

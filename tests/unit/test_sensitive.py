@@ -74,6 +74,15 @@ def test_masking_any_mix_of_secrets_and_text_twice_changes_nothing(text: str) ->
     assert mask(once).text == once
 
 
+def test_text_that_only_looks_masked_does_not_shield_a_secret() -> None:
+    """Only a masked form as masking writes it is left alone: "[MASKED " typed by a user,
+    with no "]" after it or one far after, is text like any other."""
+    key = "sk-ant-api03-Zx9QwErTyUiOpAsDfGhJkLzXcVbNm1234567890abcdEFGH"
+    for text in (f"[MASKED note: my key is {key}", f"[MASKED {key}]", f"[MASKED [{key}]"):
+        assert "Zx9QwErTyUiOpAsDfGh" not in mask(text).text, text
+    assert mask_value({"password": "[MASKED Tulip-Harbor-88"}) == {"password": "[MASKED secret]"}
+
+
 def test_the_masked_form_names_the_kind_and_keeps_only_a_card_or_keys_last_four() -> None:
     assert mask("card 4111-1111-1111-1111 ok").text == "card [MASKED card …1111] ok"
     assert mask("My PIN is 4821.").text == "My PIN is [MASKED pin]."
@@ -85,6 +94,25 @@ def test_the_masked_form_names_the_kind_and_keeps_only_a_card_or_keys_last_four(
 def test_a_passphrase_ends_with_its_clause() -> None:
     text = "My password is correct horse battery staple and my username is alice."
     assert mask(text).text == "My password is [MASKED password] and my username is alice."
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        ("- **Email**: ana@example.com\n- **Password**: Tulip-Harbor-88", "Tulip-Harbor-88"),
+        ("My **wifi password** is Orchid4455Lake", "Orchid4455Lake"),
+        ("**Bank card PIN**: 7391", "7391"),
+        ("`password`: Mango77Sunset", "Mango77Sunset"),
+        ("*API key*: abcd1234efgh5678", "abcd1234efgh5678"),
+    ],
+)
+def test_a_cue_in_markdown_emphasis_or_code_is_a_cue(text: str, secret: str) -> None:
+    """Notes pasted into a chat are Markdown: the cue's closing `**` or backtick stands
+    between it and its "is" or colon."""
+    found = mask(text)
+    assert secret not in found.text and "[MASKED " in found.text, found.text
+    described = "the **password** is on the fridge"
+    assert mask(described).text == described
 
 
 def test_a_card_number_that_fails_its_checksum_is_kept() -> None:
@@ -125,6 +153,18 @@ def test_detection_sees_through_full_width_and_invisible_characters_but_keeps_th
     )
     decomposed = "Mi contrasen\u0303a es girasol55."  # ñ as n + combining tilde
     assert mask(decomposed).text == "Mi contrasen\u0303a es [MASKED password]."
+
+
+def test_digits_of_other_scripts_are_read_as_the_digits_they_are() -> None:
+    """NFKC keeps Arabic-Indic and Devanagari digits as they are: a card number or SSN
+    typed on such a keyboard is found like its ASCII form, and kept as written around it."""
+    arabic = "رقم بطاقتي ٤١١١ ١١١١ ١١١١ ١١١١ شكرا"
+    assert mask(arabic).text == "رقم بطاقتي [MASKED card …١١١١] شكرا"
+    hindi = "मेरा कार्ड नंबर ४१११-११११-११११-११११ है"
+    assert mask(hindi).text == "मेरा कार्ड नंबर [MASKED card …११११] है"
+    assert mask("my SSN ০৭৮-০৫-১১২০").text == "my SSN [MASKED ssn]"
+    phone = "هاتفي ٠١٢٣٤٥٦٧٨٩ والسعر ٤٥٠ درهم"  # a phone number and a price stay
+    assert mask(phone).text == phone
 
 
 def test_every_code_of_a_list_and_every_word_of_a_seed_phrase_go() -> None:
