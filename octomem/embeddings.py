@@ -572,9 +572,17 @@ class CachedEmbedder:
         self._cache.clear()
         self.nbytes = 0
 
-    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+    def partition(self, name: str) -> Embedder:
+        """This embedder for one tenant (a project of the service): its texts are cached
+        under keys of its own, so that no call of another partition finds them - nor learns,
+        by taking less time, that a text was embedded there. The model and the cache's
+        bounds are shared."""
+        return _Partition(self, name)
+
+    async def embed(self, texts: Sequence[str], *, space: str = "") -> list[list[float]]:
+        """The vectors of `texts`; `space` names the partition whose cached texts count."""
         batch = _check_texts(texts)
-        keys = {text: _cache_key(text) for text in batch}
+        keys = {text: _cache_key(text, space) for text in batch}
         found: dict[str, Sequence[float]] = {}
         for text, key in keys.items():
             cached = self._cache.get(key)
@@ -607,9 +615,32 @@ class CachedEmbedder:
             self.nbytes -= _entry_bytes(evicted, old)
 
 
-def _cache_key(text: str) -> bytes:
-    """128 bits of BLAKE2b of the text: no two texts a cache meets share one."""
-    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+class _Partition:
+    """One partition of a `CachedEmbedder` (`CachedEmbedder.partition`)."""
+
+    def __init__(self, cache: CachedEmbedder, name: str) -> None:
+        self.cache = cache
+        self.space = name
+        self.name = cache.name
+
+    @property
+    def dimension(self) -> int:
+        return self.cache.dimension
+
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        return await self.cache.embed(texts, space=self.space)
+
+    def clear(self) -> None:
+        """Empty the whole cache (a forget: the vectors of the user's texts are theirs)."""
+        self.cache.clear()
+
+
+def _cache_key(text: str, space: str = "") -> bytes:
+    """128 bits of BLAKE2b of the text, keyed by the partition (`space`): no two texts a
+    cache meets share one, nor one text in two partitions."""
+    key = hashlib.blake2b(space.encode("utf-8", "surrogatepass")).digest() if space else b""
+    data = text.encode("utf-8", "surrogatepass")
+    return hashlib.blake2b(data, digest_size=16, key=key).digest()
 
 
 def _entry_bytes(key: bytes, vector: array[float]) -> int:

@@ -93,6 +93,16 @@ def _values(node: lang.Filter, field: str) -> set[str | None] | None:
     return None
 
 
+def _named(node: lang.Filter, field: str) -> set[str | None]:
+    """Every value `field` is said to equal (eq, in) anywhere in `node` outside a NOT."""
+    kind, body = lang.unpack(node)
+    if kind in ("AND", "OR"):
+        return set().union(*(_named(child, field) for child in body))
+    if kind == "NOT":
+        return set()
+    return _values(node, field) or set()
+
+
 def _mentions(node: lang.Filter, field: str) -> bool:
     kind, body = lang.unpack(node)
     if kind in ("AND", "OR"):
@@ -106,7 +116,7 @@ def _scopes(node: lang.Filter, who: Caller) -> list[Scope]:
     users = _values(node, "user_id")
     pinned = who.principal.user_id
     if pinned is not None:
-        for user in users or ():
+        for user in _named(node, "user_id"):  # in any branch, not only those that decide
             if user is not None:
                 who.user(user)  # 403 for anyone but the pinned user
         return [Scope(who.user(None))]

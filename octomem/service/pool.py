@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
-from octomem.embeddings import Embedder
+from octomem.embeddings import CachedEmbedder, Embedder
 from octomem.logs import get_logger
 from octomem.orchestrator.engine import Orchestrator
 from octomem.orchestrator.lifecycle import build_embedder
@@ -92,9 +92,18 @@ class ProjectPool:
         self._open.move_to_end(project)
         return orch
 
+    def _embedder_for(self, project: str) -> Embedder | None:
+        """The one loaded model, with a cache partition of the project's own: a project's
+        call never finds a vector another project's text left, so its timing (a recall's
+        `elapsed_s`) cannot tell it what another project stored."""
+        shared = self._embedder
+        return shared.partition(project) if isinstance(shared, CachedEmbedder) else shared
+
     async def _open_project(self, project: str) -> Orchestrator:
         orch = await asyncio.to_thread(
-            Orchestrator.from_settings, self._settings_for(project), embedder=self._embedder
+            Orchestrator.from_settings,
+            self._settings_for(project),
+            embedder=self._embedder_for(project),
         )
         try:
             await orch.aopen()

@@ -236,6 +236,7 @@ def test_a_pinned_key_reaches_no_other_user(mem0: ModuleType, svc: Service, clie
         {"OR": [{"user_id": alice}, {"user_id": bob}]},
         {"user_id": {"in": [alice, bob]}},
         {"AND": [{"OR": [{"user_id": bob}]}, {"metadata": {"x": 1}}]},
+        {"OR": [{"user_id": bob}, {"agent_id": "x"}]},  # bob named in one branch only
     ):
         with pytest.raises(mem0.exceptions.AuthenticationError):
             pinned.get_all(filters=filters)

@@ -23,9 +23,13 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 
+from octomem.embeddings import CachedEmbedder, Embedder
+from octomem.service import pool
+from octomem.service.app import create_app
 from octomem.service.keys import KeyStore
-from octomem.settings import Settings
+from octomem.settings import Settings, load_settings
 from tests.service_support import Service, octomem
 
 PROJECTS = "project" in Settings.model_fields  # several projects per data directory
@@ -331,6 +335,43 @@ def test_hostile_ids_user_ids_and_filters_leak_nothing_and_never_500(world: Worl
         assert answer.status_code < 500, answer.text
         assert not any(word in answer.text for word in seeded), answer.text
     assert export(world) == before
+
+
+@needs_projects
+def test_no_project_finds_another_projects_texts_in_the_embedding_cache(
+    tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The projects share one loaded model and its cache. A text project A stored is not
+    a cache hit for project B: B's recall with it would take less time (its `elapsed_s`
+    says how much), telling B that A stored that very text."""
+    assert isinstance(embedder, CachedEmbedder)
+    model, asked = embedder.inner, []
+
+    class Counting:
+        name = model.name
+        dimension = model.dimension
+
+        async def embed(self, texts: Any) -> list[list[float]]:
+            asked.extend(texts)
+            return await model.embed(texts)
+
+    monkeypatch.setattr(pool, "build_embedder", lambda settings: CachedEmbedder(Counting()))
+    data_dir = tmp_path / "om"
+    keys = {p: {"Authorization": f"Token {make_key(data_dir, project=p)}"} for p in (A, B)}
+    said = "I was diagnosed with gout."
+    with TestClient(create_app(load_settings(data_dir=data_dir))) as http:
+        for project, user_id, text in ((B, "eve", "I like tea."), (A, "ana", said)):
+            body = {"messages": text, "user_id": user_id, "infer": False}
+            assert http.post("/v1/process", json=body, headers=keys[project]).status_code == 200
+        text = next(t for t in asked if said in t)  # what A's memory was embedded as
+        for project, user_id in ((B, "eve"), (A, "ana")):
+            before = asked.count(text)
+            body = {"query": text, "user_id": user_id}
+            found = http.post("/v1/recall", json=body, headers=keys[project])
+            assert found.status_code == 200, found.text
+            # B's query goes to the model (A's cached vector is not B's); A's does not
+            assert asked.count(text) == before + (project == B)
+        assert found.json()["hits"]  # A finds its own memory
 
 
 # --- interleaved callers ---------------------------------------------------------------
