@@ -15,8 +15,8 @@ and the history log are derived from it. `check` compares them id by id:
   entry that differs from its memory's last event and is older than it (its token
   older than the event's, `_behind`) is a late write over a newer truth: stale, put back
   to what the event shows on repair (a retraction's closed record too); one whose last
-  event deleted it, older than that event, is a late write over the deletion: extra,
-  removed on repair;
+  event deleted it, older than that event and in no other store, is a late write over
+  the deletion: extra, removed on repair;
 - memories of types this Orchestrator has no agent of (another's custom agents on the
   same stores) are counted (`foreign`), not checked: their entries are not extra;
 - projections: each user's core human block and fact edges as their semantic facts
@@ -37,6 +37,7 @@ orphaned edges (never delete them).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Set
 from dataclasses import dataclass, field
 
 from octomem.models import (
@@ -165,12 +166,13 @@ async def _snapshot(services: Services, user_id: str | None | AllUsers) -> _Snap
     relations = {r.id: r for r in await services.graph.all_relations() if mine(r.user_id)}
     history = await services.history.latest(user_id)
     late = {i: records.pop(i) for i in await _late(services, records, history)}
-    behind, deleted = await _behind(services, records, history)
+    index = {entry.memory_id: entry for entry in await services.keyword.entries(user_id)}
+    behind, deleted = await _behind(services, records, history, index.keys() | nodes.keys())
     late.update({i: records.pop(i) for i in deleted})
     records.update(behind)
     return _Snapshot(
         records=records,
-        index={entry.memory_id: entry for entry in await services.keyword.entries(user_id)},
+        index=index,
         nodes=nodes,
         relations=relations,
         history=history,
@@ -210,7 +212,10 @@ async def _late(
 
 
 async def _behind(
-    services: Services, records: dict[str, MemoryBase], history: dict[str, HistoryEvent]
+    services: Services,
+    records: dict[str, MemoryBase],
+    history: dict[str, HistoryEvent],
+    held: Set[str],
 ) -> tuple[dict[str, MemoryBase], list[str]]:
     """The canonical entries that were written under an older token of their user's lease
     than their memory's last event, and differ from it: a late write (one that passed its
@@ -218,17 +223,25 @@ async def _behind(
     that writer, its own writer dead before it could undo it). The history log is fenced
     inside its own writes, so its last event is the newest truth: each such id maps to the
     record that event shows (a retraction's closed record too), and an entry whose last
-    event deleted it is listed apart (second): it should not exist. Entries or events with
-    no token (written with no lease held, before tokens were kept, or an import's past
-    events), and a DELETE logged before deletions were told from retractions, are left to
-    the comparison that trusts the canonical store."""
+    event deleted it is listed apart (second): it should not exist. A late write lands in
+    the vector store alone, so a memory the other stores hold (`held`: keyword index, graph)
+    is not one of those: it was written again after its deletion, under its id, and its
+    ADD, the same event as its first, logged once (its older token: a clock stepped back
+    in embedded mode). A DELETE logged before deletions were told from retractions is told
+    by the same: a retraction keeps the closed record there. Entries or events with no
+    token (written with no lease held, before tokens were kept, or an import's past
+    events) are left to the comparison that trusts the canonical store."""
     differing: dict[MemoryType, list[str]] = defaultdict(list)
+    kept: dict[str, bool] = {}  # memory id -> whether its last event leaves an entry
     for memory_id, record in records.items():
         event = history.get(memory_id)
         if event is None or event.fenced is None or event.record is None:
             continue
         leaves = leaves_entry(event)
-        if leaves is False or (leaves and not logged_as(event, record)):
+        kept[memory_id] = memory_id in held if leaves is None else leaves
+        if kept[memory_id] and logged_as(event, record):
+            continue
+        if kept[memory_id] or memory_id not in held:
             differing[record.memory_type].append(memory_id)
     behind: dict[str, MemoryBase] = {}
     deleted: list[str] = []
@@ -238,7 +251,7 @@ async def _behind(
             event, stamp = history[memory_id], stamps.get(memory_id)
             if stamp is None or event.record is None or stamp >= (event.fenced or 0):
                 continue
-            if leaves_entry(event):
+            if kept[memory_id]:
                 behind[memory_id] = services.types.record_from_dict(event.record)
             else:
                 deleted.append(memory_id)

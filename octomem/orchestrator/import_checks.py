@@ -189,7 +189,10 @@ def _event(data: Any, text_limit: int, types: TypeRegistry) -> HistoryEvent:
     cleaned = _clean(data, "a history event", text_limit)
     _known(types, cleaned.get("memory_type"))
     try:
-        event = HistoryEvent.model_validate(cleaned)
+        # how a writer of this store logged it (`fenced`, `removed`) is never a file's
+        event = HistoryEvent.model_validate(cleaned).model_copy(
+            update={"fenced": None, "removed": None}
+        )
         if event.record is not None:
             event.record["content_hash"] = _record(event.record, text_limit, types).content_hash
     except ValidationError as exc:

@@ -315,24 +315,31 @@ async def restore_vectors(services: Services, written: Mapping[str, Sequence[str
     another while its request was on the way (`fence.LandedLate`): the history log is on
     the graph server, where every write is fenced, so a memory's last event there is its
     newest truth, and an entry with no event left was forgotten meanwhile, or whose last
-    event deleted it, is removed. Returns how many entries changed."""
+    event deleted it (`doctor._behind`), is removed. Returns how many entries changed."""
     changed = 0
     for kind, ids in written.items():
         memory_type = MemoryType(kind)
         stored = {r.id: r for r in await services.vector.get(memory_type, ids)}
         # the last event logged (not the latest by its time: clocks of hosts differ)
         latest: dict[str, HistoryEvent] = {}
+        indexed: set[str] = set()
         for user_id in dict.fromkeys(r.user_id for r in stored.values()):
             latest.update(await services.history.latest(user_id))
+            indexed.update(e.memory_id for e in await services.keyword.entries(user_id))
         truths: list[MemoryBase] = []
         gone: list[str] = []
         for memory_id in dict.fromkeys(ids):
             last = latest.get(memory_id) or await _last_event(services, memory_id)
-            # a deletion's entry is gone (also one logged before deletions were told from
-            # retractions); a retraction's closed record is put back like any other truth
-            if last is None or not leaves_entry(last):
+            held = memory_id in indexed
+            # a deletion's entry is gone, unless the keyword index holds the memory (written
+            # again since under its id: its ADD, the same as its first, was logged once); a
+            # retraction's closed record is put back like any other truth; a DELETE logged
+            # before the two were told apart is told by the index (`doctor._behind`)
+            leaves = None if last is None else leaves_entry(last)
+            leaves = held if leaves is None else leaves
+            if last is None or not (leaves or held):
                 gone += [memory_id] if memory_id in stored else []
-            elif last.record is not None:
+            elif leaves and last.record is not None:
                 now = stored.get(memory_id)
                 if now is None or not logged_as(last, now):
                     truths.append(services.types.record_from_dict(last.record))

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -20,13 +22,15 @@ from octomem.models import (
     Relation,
     embedding_text,
 )
-from octomem.orchestrator import engine
+from octomem.orchestrator import engine, writer
 from octomem.orchestrator.internals import services_of
 from octomem.orchestrator.writer import DELETE_BATCH, restore_vectors
 from octomem.settings import load_settings
-from octomem.stores import fence
+from octomem.stores import fence, graph_common
 from tests.conftest import T0
 from tests.servers import executable
+
+DAY = timedelta(days=1)
 
 
 def _seed(orch: Orchestrator) -> None:
@@ -366,3 +370,99 @@ def test_a_late_write_over_a_retraction_its_writer_lived_to_see_keeps_the_closed
     assert orch.run_sync(restore()) == 1
     assert _stored(orch, old.id) == closed
     assert orch.check().consistent
+
+
+def test_a_memory_written_again_after_its_deletion_by_a_clock_behind_is_kept_by_repair(
+    make_orch, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file is ingested, removed from the folder (its memories deleted), then put back
+    and ingested by a later process whose wall clock is an hour behind (embedded tokens
+    start from it). The memories come back under their ids, their ADD events the same as
+    the first ones (logged once: the last event stays the DELETE), with older tokens than
+    that DELETE. The keyword index and graph hold them (a late write lands in the vector
+    store alone): repair keeps them."""
+    folder = tmp_path / "vault"
+    folder.mkdir()
+    text = "# Keys\n\nThe spare key is under the blue heron statue.\n"
+    (folder / "keys.md").write_text(text, encoding="utf-8")
+    first = make_orch(data_dir=tmp_path / "data")
+    assert first.ingest(folder, user_id="zoe").added == ["keys.md"]
+    ids = sorted(r.id for r in first.get_all(user_id="zoe"))
+    (folder / "keys.md").unlink()
+    assert first.ingest(folder, user_id="zoe").removed == ["keys.md"]
+    first.close()
+    clock = SimpleNamespace(monotonic=time.monotonic, time_ns=lambda: time.time_ns() - 3600 * 10**9)
+    monkeypatch.setattr(graph_common, "time", clock)
+    second = make_orch(data_dir=tmp_path / "data")
+    (folder / "keys.md").write_text(text, encoding="utf-8")
+    assert second.ingest(folder, user_id="zoe").added == ["keys.md"]
+    again = sorted(r.id for r in second.get_all(user_id="zoe"))
+    latest = second.run_sync(services_of(second).history.latest("zoe"))
+    assert [latest[i].operation for i in again if i in ids] == [Operation.DELETE]
+    assert not {s.store: s for s in second.check().stores}["vector"].count
+    assert second.check(repair=True).consistent
+    assert sorted(r.id for r in second.get_all(user_id="zoe")) == again
+
+
+def test_a_late_write_over_a_retraction_logged_before_deletes_were_told_apart(
+    orch: Orchestrator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A retraction logged by a version that did not say whether a DELETE removed the
+    record (an older host in a rolling upgrade): a late write over it is put back to the
+    closed record, by its writer and by repair - the other stores still hold the record,
+    which tells a retraction from a deletion."""
+    orch.process("I live in Paris.", user_id="maya", timestamp=T0)
+    old = _lives_in(orch, "maya")
+    token = _token_now(orch, "maya")
+    with monkeypatch.context() as patch:  # the older version's writer: no flag logged
+        patch.setattr(writer, "applied", lambda event, removed: event)
+        orch.process("I don't live in Paris anymore.", user_id="maya", timestamp=T0 + DAY)
+    assert orch.run_sync(services_of(orch).history.latest("maya"))[old.id].removed is None
+    closed = _stored(orch, old.id)
+    assert closed is not None and not closed.is_current
+    _late_write(orch, "maya", old, token)
+    found = {store.store: store for store in orch.check().stores}
+    assert found["vector"].stale == [old.id], found
+    _late_write(orch, "maya", old, token)
+
+    async def restore() -> int:
+        async with services_of(orch).locks.hold("maya"):
+            return await restore_vectors(services_of(orch), {"semantic": [old.id]})
+
+    assert orch.run_sync(restore()) == 1
+    assert _stored(orch, old.id) == closed
+    _late_write(orch, "maya", old, token)
+    assert orch.check(repair=True).consistent
+    assert _stored(orch, old.id) == closed
+
+
+def test_an_import_does_not_take_how_a_delete_was_applied_from_the_file(
+    orch: Orchestrator, tmp_path: Path, embedder
+) -> None:
+    """A file that says a retraction removed its record (or carries a token): the import
+    logs its events as neither, so the closed record it imports is never taken for a
+    deletion's leftover."""
+    orch.process("I live in Paris.", user_id="maya", timestamp=T0)
+    old = _lives_in(orch, "maya")
+    orch.process("I don't live in Paris anymore.", user_id="maya", timestamp=T0 + DAY)
+    path = tmp_path / "export.jsonl"
+    orch.export_jsonl(path)
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    forged = 0
+    for line in lines:
+        for event in line.get("history") or []:
+            if event.get("memory_id") == old.id and event.get("operation") == "DELETE":
+                event.update(removed=True, fenced=10**15)
+                forged += 1
+    assert forged == 1
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    other = Orchestrator.from_settings(load_settings(data_dir=tmp_path / "o"), embedder=embedder)
+    try:
+        other.import_jsonl(path)
+        last = other.run_sync(services_of(other).history.latest("maya"))[old.id]
+        assert (last.operation, last.removed, last.fenced) == (Operation.DELETE, None, None)
+        assert other.check(repair=True).consistent
+        kept = _stored(other, old.id)
+        assert kept is not None and not kept.is_current
+    finally:
+        other.close()
