@@ -364,6 +364,13 @@ class ServiceConfig(_Strict):
     max_concurrent: int = Field(
         64, ge=1, description="requests a worker runs at once; more answer 503 at once"
     )
+    reserved_slots: int = Field(
+        8,
+        ge=0,
+        description="of max_concurrent, the requests one API key cannot take: a key runs at "
+        "most max_concurrent - reserved_slots at once (at least 1), more answer 503, so "
+        "that no key holds every slot while other keys are refused",
+    )
     audit_log: UserPath | None = Field(
         None, description="the audit trail (JSON lines); unset = data_dir/service/audit.log"
     )

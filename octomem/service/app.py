@@ -137,8 +137,9 @@ class Envelope:
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > cap:
             raise _BodyTooLarge
+        key = ""
         if path not in PUBLIC:
-            await self._admit(headers.get("authorization"))
+            key = await self._admit(headers.get("authorization"))
         if not streamed:
             receive = await _buffered(receive, cap)
         else:
@@ -146,19 +147,20 @@ class Envelope:
         if path in PUBLIC:
             await self.app(scope, receive, send)
             return
-        with self.state.gate.slot():
+        with self.state.gate.slot(key):
             async with asyncio.timeout(config.deadline_s):
                 await self.app(scope, receive, send)
 
-    async def _admit(self, authorization: str | None) -> None:
+    async def _admit(self, authorization: str | None) -> str:
         """Who calls (401 if nobody known), within its rate (429): before the body is
-        read, so an unknown caller costs nothing."""
+        read, so an unknown caller costs nothing. Returns the caller's key id."""
         state = self.state
         principal = await authenticate(authorization, state.keys, state.config)
         info = context.current()
         assert info is not None
         info.principal = principal
         state.charge(principal)
+        return principal.key_id
 
 
 async def _no_body() -> Message:

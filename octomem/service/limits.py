@@ -61,27 +61,39 @@ class RateLimiter:
 
 
 class WorkGate:
-    """At most `limit` requests at once; one more is refused at once."""
+    """At most `limit` requests at once, and at most `limit - reserved` (at least 1) of one
+    key: one more is refused at once, so a key that keeps requests in flight (slow ones,
+    or writes queued on one user's lock) leaves `reserved` slots to the other keys."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, reserved: int = 0) -> None:
         self.limit = limit
+        self.per_key = max(1, limit - reserved)
         self.running = 0
+        self._by_key: dict[str, int] = {}
         self._lock = threading.Lock()
 
     @contextmanager
-    def slot(self) -> Iterator[None]:
+    def slot(self, key: str) -> Iterator[None]:
         with self._lock:
-            if self.running >= self.limit:
+            held = self._by_key.get(key, 0)
+            if self.running >= self.limit or held >= self.per_key:
+                whose = "" if self.running >= self.limit else " of one key"
+                limit = self.limit if not whose else self.per_key
                 raise Problem(
                     503,
                     "busy",
                     "Service busy",
-                    f"this worker is running its limit of {self.limit} requests; retry shortly",
+                    f"this worker is running its limit of {limit} requests{whose}; retry shortly",
                     {"Retry-After": str(BUSY_RETRY_AFTER_S)},
                 )
             self.running += 1
+            self._by_key[key] = held + 1
         try:
             yield
         finally:
             with self._lock:
                 self.running -= 1
+                if (left := self._by_key[key] - 1) > 0:
+                    self._by_key[key] = left
+                else:
+                    del self._by_key[key]

@@ -189,3 +189,38 @@ def test_saturation_is_503_with_retry_after_and_the_deadline_503_both_storing_no
     assert status == 503 and body["type"] == "https://octomem.dev/problems/deadline"
     assert stored(reader, who) == []
     assert reader.get("/v1/stats").status_code == 200  # the slot is free again
+
+
+def test_one_key_cannot_take_the_slots_other_keys_need(tmp_path_factory) -> None:
+    """max_concurrent=2, reserved_slots=1: a key with a request in flight (an import whose
+    body it holds back) has used its share; its next request is refused at once (503
+    busy), while another key's is served."""
+    env = {
+        "OCTOMEM_SERVICE__MAX_CONCURRENT": "2",
+        "OCTOMEM_SERVICE__RESERVED_SLOTS": "1",
+        "OCTOMEM_SERVICE__DEADLINE_S": "30",
+    }
+    with Service.start(tmp_path_factory.mktemp("share"), env=env) as service:
+        greedy = service.key(scopes="admin", rate_limit=ROOMY)
+        other = service.auth(service.key(rate_limit=ROOMY))
+        headers = {**service.auth(greedy), "Content-Type": "application/x-ndjson"}
+        with httpx.Client(base_url=service.url, timeout=60) as http:
+            assert http.get("/v1/stats", headers=other).status_code == 200  # stores open
+            held = Held(service.url, "/v1/import", headers, b"")
+            try:
+                for _ in range(600):  # reads change nothing: until the import has the slot
+                    probe = http.get("/v1/stats", headers=service.auth(greedy))
+                    if probe.status_code == 503:
+                        break
+                    assert probe.status_code == 200, probe.text
+                    if held.answered():
+                        held.close()
+                        held = Held(service.url, "/v1/import", headers, b"")
+                else:
+                    raise AssertionError("the held import never held a slot")
+                assert "of one key" in problem(probe, 503)["detail"]
+                assert "retry-after" in probe.headers
+                served = http.get("/v1/stats", headers=other)
+                assert served.status_code == 200, served.text
+            finally:
+                held.close()
