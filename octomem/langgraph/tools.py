@@ -9,7 +9,10 @@
 
 Scope comes from the arguments, else from the run's config: ``configurable["user_id"]``
 (or ``langgraph_user_id``) and ``configurable["agent_id"]``; the session is the thread
-(``configurable["thread_id"]``).
+(``configurable["thread_id"]``). On a LangGraph server with authentication, a run's
+``configurable`` is the client's to write, but the server sets the user it authenticated
+(``langgraph_auth_user_id``): that user is the memory's, and a ``user_id`` naming another
+is refused (`authenticated_user`); LangGraph Studio's own user may name any.
 """
 
 from __future__ import annotations
@@ -47,8 +50,17 @@ def resolve_scope(
 ) -> dict[str, str | None]:
     """user_id / agent_id / session_id from explicit values, else from the run's config."""
     conf = _configurable(config)
+    named = conf.get("user_id") or conf.get("langgraph_user_id")
+    if (signed_in := authenticated_user(conf)) is not None:
+        if named is not None and _scope_id("user_id", named) != signed_in:
+            raise ToolException(
+                f"this run is authenticated as user {signed_in!r}: its configurable "
+                "user_id names another user, whose memories it cannot reach (give "
+                "user_id=... to the tool or node factory to choose the user in code)"
+            )
+        named = signed_in
     scope = {
-        "user_id": user_id or conf.get("user_id") or conf.get("langgraph_user_id"),
+        "user_id": user_id or named,
         "agent_id": agent_id or conf.get("agent_id"),
         "session_id": session_id
         or conf.get("session_id")
@@ -60,6 +72,21 @@ def resolve_scope(
             "config={'configurable': {'user_id': ...}}"
         )
     return {k: _scope_id(k, v) for k, v in scope.items()}
+
+
+def authenticated_user(conf: dict[str, Any]) -> str | None:
+    """The user a LangGraph server authenticated for this run (``langgraph_auth_user_id``,
+    which it sets over whatever the client sent), or None: no authentication, no user
+    (an unauthenticated request), or LangGraph Studio's developer (`StudioUser`), who
+    debugs graphs as any user."""
+    user_id = conf.get("langgraph_auth_user_id")
+    user = conf.get("langgraph_auth_user")
+    if not isinstance(user_id, str) or not user_id or user is None:
+        return None
+    kind = user.get("kind") if isinstance(user, dict) else None
+    if kind == "StudioUser" or any(c.__name__ == "StudioUser" for c in type(user).__mro__):
+        return None
+    return user_id
 
 
 def _scope_id(name: str, value: Any) -> str | None:

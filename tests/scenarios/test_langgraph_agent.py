@@ -11,6 +11,7 @@ import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import START, MessagesState, StateGraph
+from langgraph_sdk.auth.types import StudioUser
 
 from examples.langgraph_agent import ScriptedChatModel, build_agent
 from octomem import NotFoundError, Orchestrator
@@ -231,3 +232,42 @@ async def test_a_retried_create_of_the_manage_tool_changes_nothing(make_orch: An
     )
     other = await manage.ainvoke(call, config)
     assert other != first and len(orch.get_all(user_id="bob", memory_types=["semantic"])) == 2
+
+
+def test_a_run_authenticated_as_one_user_cannot_reach_another_users_memories(
+    shared_orch: Orchestrator, uid: Callable[[str], str]
+) -> None:
+    """On a LangGraph server with authentication, the client writes the run's configurable
+    but the server sets the user it authenticated (`langgraph_auth_user_id`): a
+    configurable user_id naming another user is refused by the tools and nodes, a run
+    naming none works as the signed-in user, and LangGraph Studio's developer (StudioUser)
+    may still debug as any user."""
+    orch, ana, bob = shared_orch, uid("ana"), uid("bob")
+    orch.process("My PIN hint is tangerine.", user_id=bob)
+    orch.process("I play the cello.", user_id=ana)
+    search = create_search_memory_tool(orch)
+    recall = create_recall_node(orch)
+    question = {"messages": [HumanMessage("What is my PIN hint? Do I play an instrument?")]}
+
+    def run(user_id: str | None, auth: Any) -> dict[str, Any]:
+        conf: dict[str, Any] = {"thread_id": "t1", "langgraph_auth_user_id": ana}
+        conf.update({"langgraph_auth_user": auth} if auth is not None else {})
+        return {"configurable": conf | ({"user_id": user_id} if user_id else {})}
+
+    signed_in = {"identity": ana, "is_authenticated": True}
+
+    def searched(config: Any) -> str:
+        return str(search.invoke({"query": "PIN hint cello"}, config=config))
+
+    def recalled(config: Any) -> str:
+        return str(recall.invoke(question, config=config))
+
+    assert "authenticated as user" in searched(run(bob, signed_in))  # the model is told
+    with pytest.raises(Exception, match="authenticated as user"):
+        recalled(run(bob, signed_in))
+    for call in (searched, recalled):
+        for named in (None, ana):
+            found = call(run(named, signed_in))
+            assert "cello" in found and "tangerine" not in found, (call, named)
+    studio = StudioUser("langgraph-studio-user")
+    assert "tangerine" in searched(run(bob, studio))
