@@ -6,6 +6,8 @@ Every embedder returns one list of floats per input text, in input order.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import hashlib
 import importlib
 import json
@@ -14,7 +16,7 @@ import threading
 import time
 from array import array
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args, runtime_checkable
@@ -580,8 +582,11 @@ class CachedEmbedder:
         return _Partition(self, name)
 
     async def embed(self, texts: Sequence[str], *, space: str = "") -> list[list[float]]:
-        """The vectors of `texts`; `space` names the partition whose cached texts count."""
+        """The vectors of `texts`; `space` names the partition whose cached texts count,
+        narrowed to the caller's own (`cached_for`) when one is set."""
         batch = _check_texts(texts)
+        if caller := _CALLER.get():
+            space = f"{space}\x1f{caller}"
         keys = {text: _cache_key(text, space) for text in batch}
         found: dict[str, Sequence[float]] = {}
         for text, key in keys.items():
@@ -613,6 +618,21 @@ class CachedEmbedder:
         while len(self._cache) > self.max_entries or self.nbytes > self.max_bytes:
             evicted, old = self._cache.popitem(last=False)
             self.nbytes -= _entry_bytes(evicted, old)
+
+
+_CALLER: contextvars.ContextVar[str] = contextvars.ContextVar("octomem_cache_caller", default="")
+
+
+@contextlib.contextmanager
+def cached_for(caller: str) -> Iterator[None]:
+    """Embed the enclosed calls' texts under cache keys of `caller`'s own (a service key
+    pinned to one user): no other caller's cached vector is found, so a caller cannot
+    learn from how long a recall takes that another user's text was embedded."""
+    reset = _CALLER.set(caller)
+    try:
+        yield
+    finally:
+        _CALLER.reset(reset)
 
 
 class _Partition:

@@ -20,10 +20,11 @@ from fastapi import FastAPI
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from octomem.embeddings import cached_for
 from octomem.errors import OctomemError
 from octomem.logs import get_logger
 from octomem.service import bookmarks, context, problems
-from octomem.service.auth import Forbidden, Unauthorized, authenticate
+from octomem.service.auth import Forbidden, Principal, Unauthorized, authenticate
 from octomem.service.state import State
 from octomem.settings import Settings, for_remote_callers
 from octomem.stores import causal
@@ -137,30 +138,37 @@ class Envelope:
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > cap:
             raise _BodyTooLarge
-        key = ""
+        principal = None
         if path not in PUBLIC:
-            key = await self._admit(headers.get("authorization"))
+            principal = await self._admit(headers.get("authorization"))
         if not streamed:
             receive = await _buffered(receive, cap)
         else:
             receive = _counted(receive, cap)
-        if path in PUBLIC:
+        if principal is None:
             await self.app(scope, receive, send)
             return
-        with self.state.gate.slot(key):
+        # a key pinned to one user embeds under cache keys of that user's own: the cache
+        # is shared by the project's users, and a hit's speed would tell that one of them
+        # stored the very text (an unpinned key reads every user of its project anyway)
+        pinned = principal.user_id
+        with (
+            self.state.gate.slot(principal.key_id),
+            cached_for("" if pinned is None else f"user:{pinned}"),
+        ):
             async with asyncio.timeout(config.deadline_s):
                 await self.app(scope, receive, send)
 
-    async def _admit(self, authorization: str | None) -> str:
+    async def _admit(self, authorization: str | None) -> Principal:
         """Who calls (401 if nobody known), within its rate (429): before the body is
-        read, so an unknown caller costs nothing. Returns the caller's key id."""
+        read, so an unknown caller costs nothing."""
         state = self.state
         principal = await authenticate(authorization, state.keys, state.config)
         info = context.current()
         assert info is not None
         info.principal = principal
         state.charge(principal)
-        return principal.key_id
+        return principal
 
 
 async def _no_body() -> Message:

@@ -374,6 +374,44 @@ def test_no_project_finds_another_projects_texts_in_the_embedding_cache(
         assert found.json()["hits"]  # A finds its own memory
 
 
+def test_a_key_pinned_to_one_user_finds_no_other_users_texts_in_the_embedding_cache(
+    tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In one project, a key pinned to eve recalls with a text ana's key stored: not a
+    cache hit (its speed would tell eve that ana said that very text); ana's own recall
+    with it is one."""
+    assert isinstance(embedder, CachedEmbedder)
+    model, asked = embedder.inner, []
+
+    class Counting:
+        name = model.name
+        dimension = model.dimension
+
+        async def embed(self, texts: Any) -> list[list[float]]:
+            asked.extend(texts)
+            return await model.embed(texts)
+
+    monkeypatch.setattr(pool, "build_embedder", lambda settings: CachedEmbedder(Counting()))
+    data_dir = tmp_path / "om"
+    keys = {
+        u: {"Authorization": f"Token {make_key(data_dir, project=A, user_id=u)}"}
+        for u in ("ana", "eve")
+    }
+    said = "I was diagnosed with gout."
+    with TestClient(create_app(load_settings(data_dir=data_dir))) as http:
+        for user_id, text in (("eve", "I like tea."), ("ana", said)):
+            body = {"messages": text, "user_id": user_id, "infer": False}
+            assert http.post("/v1/process", json=body, headers=keys[user_id]).status_code == 200
+        text = next(t for t in asked if said in t)  # what ana's memory was embedded as
+        for user_id in ("eve", "ana"):
+            before = asked.count(text)
+            body = {"query": text, "user_id": user_id}
+            found = http.post("/v1/recall", json=body, headers=keys[user_id])
+            assert found.status_code == 200, found.text
+            assert asked.count(text) == before + (user_id == "eve")
+        assert found.json()["hits"]  # ana finds her own memory
+
+
 # --- interleaved callers ---------------------------------------------------------------
 
 
