@@ -181,6 +181,17 @@ def _late_write(orch: Orchestrator, user_id: str, record: MemoryBase, token: int
         orch.run_sync(services.vector.upsert(record.memory_type, [record], [vector]))
 
 
+def _restore(orch: Orchestrator, user_id: str, memory_id: str) -> int:
+    """What the writer of a late write that lives to see it does (`fence.LandedLate`):
+    put the semantic entry back to what the history log says, holding the user's lease."""
+
+    async def restore() -> int:
+        async with services_of(orch).locks.hold(user_id):
+            return await restore_vectors(services_of(orch), {"semantic": [memory_id]})
+
+    return orch.run_sync(restore())
+
+
 def _token_now(orch: Orchestrator, user_id: str) -> int:
     """The fencing token a writer of `user_id` holds now."""
 
@@ -287,12 +298,7 @@ def test_a_late_write_its_writer_lived_to_see_is_put_back_to_the_last_logged_eve
         patch.setattr(engine, "utcnow", lambda: clock() - timedelta(seconds=60))
         newer = orch.update(old.id, "I live in Rome.", user_id="maya")
     _late_write(orch, "maya", old, token)
-
-    async def restore() -> int:
-        async with services_of(orch).locks.hold("maya"):
-            return await restore_vectors(services_of(orch), {"semantic": [old.id]})
-
-    assert orch.run_sync(restore()) == 1
+    assert _restore(orch, "maya", old.id) == 1
     assert orch.get(old.id, user_id="maya").content == newer.content
     assert orch.check().consistent
 
@@ -362,12 +368,7 @@ def test_a_late_write_over_a_retraction_its_writer_lived_to_see_keeps_the_closed
     closed = _stored(orch, old.id)
     assert closed is not None and not closed.is_current
     _late_write(orch, "maya", old, token)
-
-    async def restore() -> int:
-        async with services_of(orch).locks.hold("maya"):
-            return await restore_vectors(services_of(orch), {"semantic": [old.id]})
-
-    assert orch.run_sync(restore()) == 1
+    assert _restore(orch, "maya", old.id) == 1
     assert _stored(orch, old.id) == closed
     assert orch.check().consistent
 
@@ -424,12 +425,7 @@ def test_a_late_write_over_a_retraction_logged_before_deletes_were_told_apart(
     found = {store.store: store for store in orch.check().stores}
     assert found["vector"].stale == [old.id], found
     _late_write(orch, "maya", old, token)
-
-    async def restore() -> int:
-        async with services_of(orch).locks.hold("maya"):
-            return await restore_vectors(services_of(orch), {"semantic": [old.id]})
-
-    assert orch.run_sync(restore()) == 1
+    assert _restore(orch, "maya", old.id) == 1
     assert _stored(orch, old.id) == closed
     _late_write(orch, "maya", old, token)
     assert orch.check(repair=True).consistent

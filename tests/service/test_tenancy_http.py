@@ -337,13 +337,8 @@ def test_hostile_ids_user_ids_and_filters_leak_nothing_and_never_500(world: Worl
     assert export(world) == before
 
 
-@needs_projects
-def test_no_project_finds_another_projects_texts_in_the_embedding_cache(
-    tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The projects share one loaded model and its cache. A text project A stored is not
-    a cache hit for project B: B's recall with it would take less time (its `elapsed_s`
-    says how much), telling B that A stored that very text."""
+def _count_embedded(embedder: Embedder, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The texts the service's embedder model is asked for from now on (cache misses)."""
     assert isinstance(embedder, CachedEmbedder)
     model, asked = embedder.inner, []
 
@@ -356,6 +351,17 @@ def test_no_project_finds_another_projects_texts_in_the_embedding_cache(
             return await model.embed(texts)
 
     monkeypatch.setattr(pool, "build_embedder", lambda settings: CachedEmbedder(Counting()))
+    return asked
+
+
+@needs_projects
+def test_no_project_finds_another_projects_texts_in_the_embedding_cache(
+    tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The projects share one loaded model and its cache. A text project A stored is not
+    a cache hit for project B: B's recall with it would take less time (its `elapsed_s`
+    says how much), telling B that A stored that very text."""
+    asked = _count_embedded(embedder, monkeypatch)
     data_dir = tmp_path / "om"
     keys = {p: {"Authorization": f"Token {make_key(data_dir, project=p)}"} for p in (A, B)}
     said = "I was diagnosed with gout."
@@ -374,24 +380,14 @@ def test_no_project_finds_another_projects_texts_in_the_embedding_cache(
         assert found.json()["hits"]  # A finds its own memory
 
 
+@needs_projects
 def test_a_key_pinned_to_one_user_finds_no_other_users_texts_in_the_embedding_cache(
     tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """In one project, a key pinned to eve recalls with a text ana's key stored: not a
     cache hit (its speed would tell eve that ana said that very text); ana's own recall
     with it is one."""
-    assert isinstance(embedder, CachedEmbedder)
-    model, asked = embedder.inner, []
-
-    class Counting:
-        name = model.name
-        dimension = model.dimension
-
-        async def embed(self, texts: Any) -> list[list[float]]:
-            asked.extend(texts)
-            return await model.embed(texts)
-
-    monkeypatch.setattr(pool, "build_embedder", lambda settings: CachedEmbedder(Counting()))
+    asked = _count_embedded(embedder, monkeypatch)
     data_dir = tmp_path / "om"
     keys = {
         u: {"Authorization": f"Token {make_key(data_dir, project=A, user_id=u)}"}
