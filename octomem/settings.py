@@ -364,13 +364,29 @@ class ServiceConfig(_Strict):
     max_concurrent: int = Field(
         64, ge=1, description="requests a worker runs at once; more answer 503 at once"
     )
-    reserved_slots: int = Field(
-        8,
+    reserved_slots: int | None = Field(
+        None,
         ge=0,
         description="of max_concurrent, the requests one API key cannot take: a key runs at "
-        "most max_concurrent - reserved_slots at once (at least 1), more answer 503, so "
-        "that no key holds every slot while other keys are refused",
+        "most max_concurrent - reserved_slots at once, more answer 503, so that no key holds "
+        "every slot while other keys are refused; unset = an eighth of max_concurrent",
     )
+
+    @model_validator(mode="after")
+    def _slots_left_to_a_key(self) -> ServiceConfig:
+        if self.reserved_slots is not None and self.reserved_slots >= self.max_concurrent:
+            raise ValueError(
+                f"service.reserved_slots ({self.reserved_slots}) must be less than "
+                f"service.max_concurrent ({self.max_concurrent}): a key could run nothing"
+            )
+        return self
+
+    @property
+    def slots_per_key(self) -> int:
+        """How many requests one key runs at once (`reserved_slots`)."""
+        reserved = self.reserved_slots
+        return self.max_concurrent - (self.max_concurrent // 8 if reserved is None else reserved)
+
     audit_log: UserPath | None = Field(
         None, description="the audit trail (JSON lines); unset = data_dir/service/audit.log"
     )

@@ -51,7 +51,7 @@ def resolve_scope(
     """user_id / agent_id / session_id from explicit values, else from the run's config."""
     conf = _configurable(config)
     named = conf.get("user_id") or conf.get("langgraph_user_id")
-    if (signed_in := authenticated_user(conf)) is not None:
+    if user_id is None and (signed_in := authenticated_user(conf)) is not None:
         if named is not None and _scope_id("user_id", named) != signed_in:
             raise ToolException(
                 f"this run is authenticated as user {signed_in!r}: its configurable "
@@ -77,13 +77,17 @@ def resolve_scope(
 def authenticated_user(conf: dict[str, Any]) -> str | None:
     """The user a LangGraph server authenticated for this run (``langgraph_auth_user_id``,
     which it sets over whatever the client sent), or None: no authentication, no user
-    (an unauthenticated request), or LangGraph Studio's developer (`StudioUser`), who
-    debugs graphs as any user."""
+    (an unauthenticated request), or LangGraph Studio's developer (`StudioUser`, or a
+    user whose `kind` says so: an auth handler must not copy a client's claims there),
+    who debugs graphs as any user. A `user_id=` given to a factory is code's choice: it
+    is not checked against this."""
     user_id = conf.get("langgraph_auth_user_id")
     user = conf.get("langgraph_auth_user")
     if not isinstance(user_id, str) or not user_id or user is None:
         return None
-    kind = user.get("kind") if isinstance(user, dict) else None
+    # the user object, or its serialized form as the server's worker rebuilds it (a dict,
+    # or a proxy reading one): Studio's says so in `kind`
+    kind = user.get("kind") if isinstance(user, dict) else getattr(user, "kind", None)
     if kind == "StudioUser" or any(c.__name__ == "StudioUser" for c in type(user).__mro__):
         return None
     return user_id

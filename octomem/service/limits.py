@@ -61,13 +61,13 @@ class RateLimiter:
 
 
 class WorkGate:
-    """At most `limit` requests at once, and at most `limit - reserved` (at least 1) of one
-    key: one more is refused at once, so a key that keeps requests in flight (slow ones,
-    or writes queued on one user's lock) leaves `reserved` slots to the other keys."""
+    """At most `limit` requests at once, and at most `per_key` of one key: one more is
+    refused at once, so a key that keeps requests in flight (slow ones, or writes queued
+    on one user's lock) leaves the other slots to the other keys."""
 
-    def __init__(self, limit: int, reserved: int = 0) -> None:
+    def __init__(self, limit: int, per_key: int | None = None) -> None:
         self.limit = limit
-        self.per_key = max(1, limit - reserved)
+        self.per_key = limit if per_key is None else max(1, min(per_key, limit))
         self.running = 0
         self._by_key: dict[str, int] = {}
         self._lock = threading.Lock()

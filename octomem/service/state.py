@@ -25,7 +25,7 @@ class State:
         self.pool = ProjectPool(settings)
         self.keys = open_keys(settings)  # on the graph server in server mode
         self.rates = RateLimiter()
-        self.gate = WorkGate(self.config.max_concurrent, self.config.reserved_slots)
+        self.gate = WorkGate(self.config.max_concurrent, self.config.slots_per_key)
         audit_path = Path(self.config.audit_log or settings.data_dir / "service" / "audit.log")
         if audit_per_worker:  # audit.log -> audit-<pid>.log
             audit_path = audit_path.with_name(f"{audit_path.stem}-{os.getpid()}{audit_path.suffix}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -271,3 +272,10 @@ def test_a_run_authenticated_as_one_user_cannot_reach_another_users_memories(
             assert "cello" in found and "tangerine" not in found, (call, named)
     studio = StudioUser("langgraph-studio-user")
     assert "tangerine" in searched(run(bob, studio))
+    # as a server's worker rebuilds it from its serialized form (a proxy over the dict)
+    rebuilt = SimpleNamespace(kind="StudioUser", identity="langgraph-studio-user")
+    assert "tangerine" in searched(run(bob, rebuilt))
+    assert "tangerine" in searched(run(bob, {"kind": "StudioUser", "identity": "studio"}))
+    # a user_id chosen in code is not the client's: it is not checked
+    fixed = create_search_memory_tool(orch, user_id=bob)
+    assert "tangerine" in str(fixed.invoke({"query": "PIN hint"}, config=run(ana, signed_in)))

@@ -229,3 +229,17 @@ def test_default_configuration_needs_no_extra(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "RESULT True" in done.stdout
+
+
+@pytest.mark.parametrize(("limit", "per_key"), [(1, 1), (8, 7), (64, 56)])
+def test_a_key_is_left_all_but_an_eighth_of_the_slots(limit: int, per_key: int) -> None:
+    """A worker that runs few requests at once still runs more than one of one key."""
+    assert load_settings(service={"max_concurrent": limit}).service.slots_per_key == per_key
+    assert (
+        load_settings(service={"max_concurrent": 4, "reserved_slots": 1}).service.slots_per_key == 3
+    )
+
+
+def test_reserving_every_slot_is_refused_at_start() -> None:
+    with pytest.raises(ConfigurationError, match="reserved_slots .8. must be less than"):
+        load_settings(service={"max_concurrent": 8, "reserved_slots": 8})
