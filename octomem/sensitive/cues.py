@@ -57,13 +57,15 @@ _VERB = (
 )
 # the end of the cue's Markdown emphasis or code span: "**Password**: ...", "`pin`: ..."
 _MARKUP = r"(?:\*{1,3}|`)?"
+# an aside in brackets between the cue and its "is" or colon: "password (gmail): ..."
+_ASIDE = r"(?:\s*\([^()\n:=\"'`\[\]]{1,40}\))?"
 _CUE = re.compile(
-    rf"\b(?:{_NAMED})\b{_MARKUP}(?:\s+(?:{QUALIFIER})\s+[^.!?,;\n:=\"'`\[]{{1,40}}?)?{_VERB}",
+    rf"\b(?:{_NAMED})\b{_MARKUP}{_ASIDE}(?:\s+(?:{QUALIFIER})\s+[^.!?,;\n:=\"'`\[]{{1,40}}?)?{_VERB}",
     re.I,
 )
 # the same without a qualifier: "set my password to X" when "to X ... card 4111..." could
 # be read as a qualifier followed by a number
-_CUE_PLAIN = re.compile(rf"\b(?:{_NAMED})\b{_MARKUP}{_VERB}", re.I)
+_CUE_PLAIN = re.compile(rf"\b(?:{_NAMED})\b{_MARKUP}{_ASIDE}{_VERB}", re.I)
 # the value before the cue: "I use X as my password", "X is my PIN"; the cue ends a clause
 _CLAUSE_END = rf"(?=\s*(?:[.,;:!?)]|$)|\s+(?:{CONJUNCTION}|for|für|pour|para|для)\b)"
 _OWNED = (

@@ -235,3 +235,28 @@ def test_the_whole_value_of_a_secret_named_key_goes_whatever_its_type_and_depth(
         "token": [],
     }
     assert kinds == ["secret"] and mask_value(masked) == masked
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        ("password (gmail): Cobalt39Finch", "Cobalt39Finch"),
+        ("My password (gmail) is Cobalt 39 Finch.", "Cobalt 39 Finch"),
+        ("**Password** (work): Tulip-Harbor-88", "Tulip-Harbor-88"),
+        ("PIN (bank card): 7391", "7391"),
+        ("api key (prod) = abcd1234efgh5678", "abcd1234efgh5678"),
+    ],
+)
+def test_an_aside_in_brackets_between_a_cue_and_its_value_is_a_cue(
+    text: str, secret: str
+) -> None:
+    found = mask(text)
+    assert secret not in found.text and "[MASKED " in found.text, found.text
+    for described in (
+        "the password (see above) is on the fridge",
+        "The password (see above) is wrong.",
+        "Passwords (all of them) are stored in a manager.",
+        "Enter the password (case-sensitive) when asked.",
+        "the token (see docs) is required",
+    ):
+        assert mask(described).text == described
