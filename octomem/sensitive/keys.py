@@ -87,7 +87,8 @@ _PRIVATE_KEY = re.compile(
     r"|PuTTY-User-Key-File-\d.*?(?:Private-MAC:\s*\S+|\Z)",
     re.DOTALL,
 )
-_URL_PASSWORD = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s:/@]*:(?P<secret>[^\s@/]+)@", re.I)
+# the password runs to the last "@" before the host: an unescaped "@" inside it is its own
+_URL_PASSWORD = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s:/@]*:(?P<secret>[^\s/?#]+)@", re.I)
 _URL_PARAM = re.compile(
     r"[?&][\w.-]*(?:token|key|secret|password|passwd|pwd|sig|signature|auth|credential)"
     r"[\w.-]*=(?P<secret>[^&\s#\"']+)",

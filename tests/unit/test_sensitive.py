@@ -260,3 +260,16 @@ def test_an_aside_in_brackets_between_a_cue_and_its_value_is_a_cue(
         "the token (see docs) is required",
     ):
         assert mask(described).text == described
+
+
+def test_a_url_password_holding_an_at_sign_goes_whole() -> None:
+    found = mask("db: postgres://admin:Tr0ub@dor99@db.internal:5432/app")
+    assert found.text == "db: postgres://admin:[MASKED password]@db.internal:5432/app"
+    for kept in (
+        "https://example.com:8080/path?u=a@b.com",
+        "ssh://git@github.com:22/x and mail a@b.com",
+        "http://host:8080/@foo",
+    ):
+        assert mask(kept).text == kept
+    query = mask("https://user:pw1234@host.com?next=a@b.com").text
+    assert query == "https://user:[MASKED password]@host.com?next=a@b.com"
