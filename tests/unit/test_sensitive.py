@@ -247,9 +247,7 @@ def test_the_whole_value_of_a_secret_named_key_goes_whatever_its_type_and_depth(
         ("api key (prod) = abcd1234efgh5678", "abcd1234efgh5678"),
     ],
 )
-def test_an_aside_in_brackets_between_a_cue_and_its_value_is_a_cue(
-    text: str, secret: str
-) -> None:
+def test_an_aside_in_brackets_between_a_cue_and_its_value_is_a_cue(text: str, secret: str) -> None:
     found = mask(text)
     assert secret not in found.text and "[MASKED " in found.text, found.text
     for described in (
@@ -273,3 +271,17 @@ def test_a_url_password_holding_an_at_sign_goes_whole() -> None:
         assert mask(kept).text == kept
     query = mask("https://user:pw1234@host.com?next=a@b.com").text
     assert query == "https://user:[MASKED password]@host.com?next=a@b.com"
+
+
+def test_a_card_number_in_groups_split_by_slashes_or_underscores_is_masked() -> None:
+    for text in ("visa 4111/1111/1111/1111", "card 4111_1111_1111_1111 ok", "3782/822463/10005"):
+        found = mask(text)
+        assert found.kinds == ("card",) and "1111/1111" not in found.text, found.text
+        assert "1111_1111" not in found.text and "822463" not in found.text, found.text
+    for kept in (
+        "On 2024/01/15 I paid 3/4 of it, ratio 1234/5678.",
+        "see /data/4111/1111/1111/1111/x and file_4111_1111_1111_1111.txt",
+        "the 2023/2024/2025/2026 seasons, 2020-2021-2022-2023-2024 too",
+        "ids 4111_1111_1111_1111_extra, path a/b/c/1234/5678/9012/3456, mail a@b.com",
+    ):
+        assert mask(kept).text == kept
