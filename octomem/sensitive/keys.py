@@ -81,11 +81,13 @@ _CHUNK = re.compile(r"[^\s\"'`<>()\[\]{},;]{15,}")
 _TOKEN_CHAR = re.compile(r"[A-Za-z0-9_-]")
 _EDGE = " \t\n\"'=:"
 
+# in any case, with spaces inside the dashes: "----- BEGIN PRIVATE KEY -----" (copied
+# from a web page), "-----begin private key-----" (retyped)
 _PRIVATE_KEY = re.compile(
-    r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----.*?"
-    r"(?:-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|\Z)"
+    r"-----[ \t]*BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?[ \t]*-----.*?"
+    r"(?:-----[ \t]*END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?[ \t]*-----|\Z)"
     r"|PuTTY-User-Key-File-\d.*?(?:Private-MAC:\s*\S+|\Z)",
-    re.DOTALL,
+    re.DOTALL | re.I,
 )
 # the password runs to the last "@" before the host: an unescaped "@" inside it is its own
 _URL_PASSWORD = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s:/@]*:(?P<secret>[^\s/?#]+)@", re.I)
@@ -140,7 +142,8 @@ def _in_url(text: str, at: int) -> bool:
 
 
 def find_keys(text: str) -> Iterator[Found]:
-    if "PRIVATE KEY" in text or "PuTTY" in text:
+    lowered = text.lower()
+    if "private key" in lowered or "putty" in lowered:
         for match in _PRIVATE_KEY.finditer(text):
             yield Found(match.start(), match.end(), "private key")
     # every key shape is one run of 15+ characters without spaces: the shapes are only
@@ -151,7 +154,6 @@ def find_keys(text: str) -> Iterator[Found]:
         for regex in (_URL_PASSWORD, _URL_PARAM):
             for match in regex.finditer(text):
                 yield Found(*match.span("secret"), "password", tail=False)
-    lowered = text.lower()
     if " -" in text and any(w in lowered for w in ("curl", "wget", "http", "xh")):
         for match in _COMMAND_USER.finditer(text):
             yield Found(*match.span("secret"), "password", tail=False)

@@ -285,3 +285,17 @@ def test_a_card_number_in_groups_split_by_slashes_or_underscores_is_masked() -> 
         "ids 4111_1111_1111_1111_extra, path a/b/c/1234/5678/9012/3456, mail a@b.com",
     ):
         assert mask(kept).text == kept
+
+
+def test_a_private_key_block_in_lower_case_or_with_spaced_headers_is_masked() -> None:
+    body = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC"
+    for text in (
+        f"-----begin private key-----\n{body}\n-----end private key-----\nthanks",
+        f"----- BEGIN PRIVATE KEY -----\n{body}\n----- END PRIVATE KEY -----",
+        f"----- BEGIN RSA PRIVATE KEY -----\n{body}",
+    ):
+        found = mask(text)
+        assert found.kinds == ("private key",) and body not in found.text, found.text
+    public = f"-----BEGIN PUBLIC KEY-----\n{body}\n-----END PUBLIC KEY-----"
+    for kept in (public, "Never paste your private key ----- anywhere, not even in putty."):
+        assert mask(kept).text == kept
