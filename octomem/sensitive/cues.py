@@ -40,6 +40,7 @@ from octomem.sensitive.cue_words import (
     USE,
     VERB,
 )
+from octomem.sensitive.keys_named import secret_key
 from octomem.sensitive.spans import MARK, Found
 
 _KINDS = ("password", "codes", "seed", "code", "key")
@@ -102,6 +103,9 @@ _ASSIGNED = re.compile(
     r"[A-Za-z0-9_.-]*[\"']?\s*[:=]\s*",
     re.I,
 )
+# an XML or HTML element named for a secret: "<password>...</password>", "<db_pwd>..."
+# (which names do: `keys_named`, as for metadata keys)
+_TAGGED = re.compile(r"<([A-Za-z][\w:.-]{0,40})(?:\s[^<>\n]{0,200})?>([^<>\n]{1,200})</\1\s*>")
 _QUOTED = re.compile(r"\"([^\"\n]{1,200})\"|'([^'\n]{1,200})'|`([^`\n]{1,200})`")
 _CLAUSE = re.compile(  # a passphrase ends at the end of the sentence or clause
     r"\S.*?(?=[.!?;,]?(?:\s*$|[.!?;,](?:\s|$)|\s+(?:" + CONJUNCTION + r")\b|\s*[()\n]))",
@@ -231,6 +235,19 @@ def find_cued(text: str) -> Iterator[Found]:
                 yield Found(*span, "password", tail=False)
     if not text.isascii() and _CJK.search(text):
         yield from _cjk(text)
+    if "</" in text:
+        yield from _tagged(text)
+
+
+def _tagged(text: str) -> Iterator[Found]:
+    for match in _TAGGED.finditer(text):
+        start, end = match.span(2)
+        while start < end and text[start].isspace():
+            start += 1
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        if end > start and secret_key(match[1]) and not text.startswith(MARK, start):
+            yield Found(start, end, "password", tail=False)
 
 
 def _forward(text: str, start: int) -> Iterator[Found]:

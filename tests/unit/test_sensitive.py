@@ -299,3 +299,18 @@ def test_a_private_key_block_in_lower_case_or_with_spaced_headers_is_masked() ->
     public = f"-----BEGIN PUBLIC KEY-----\n{body}\n-----END PUBLIC KEY-----"
     for kept in (public, "Never paste your private key ----- anywhere, not even in putty."):
         assert mask(kept).text == kept
+
+
+def test_the_text_of_an_element_named_for_a_secret_is_masked() -> None:
+    assert mask("<password>S3cr3tPassw0rd!</password>").text == (
+        "<password>[MASKED password]</password>"
+    )
+    found = mask('<user>bob</user><db_password type="x"> correct horse </db_password>')
+    assert "correct" not in found.text and "horse" not in found.text, found.text
+    assert "bob" in found.text
+    for kept in (
+        "<max_tokens>100</max_tokens><passwordHint>my dog</passwordHint>",
+        "<code>x = 1</code> and <token> and <password></password>",
+        "<title>Password reset</title><p>Passwords expire.</p>",
+    ):
+        assert mask(kept).text == kept
