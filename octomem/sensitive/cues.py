@@ -54,6 +54,7 @@ _VERB = (
     rf"|\s+(?P<to>{TO})\s+"  # "set my password to ...": checked for a change verb before
     rf"|\s+(?P<last>{TO_LAST})\s+(?=\S+\s+(?:{CHANGED_LAST})\b)"  # "Passwort auf X geändert"
     r"|\s*\n\s*(?=\S)"  # a list on the next lines (codes and seed phrases only)
+    r"|\s+(?P<dash>-)\s+"  # "password - X": one generated-looking token only
     r"|\s+(?=[\"'`])|\s+(?=\d{3}))"
 )
 # the end of the cue's Markdown emphasis or code span: "**Password**: ...", "`pin`: ..."
@@ -261,6 +262,8 @@ def _forward(text: str, start: int) -> Iterator[Found]:
         if match["last"]:  # "Passwort auf X geändert": one word
             word = _TOKEN.match(text, match.end())
             span = None if word is None else _trim(text, *word.span())
+        elif match["dash"]:  # a hyphen also starts a heading's subtitle: "Passwords - tips"
+            span = _value(text, match.end(), "code" if kind == "code" else "key")
         else:
             span = _value(text, match.end(), kind)
         if span is not None:  # both readings may give one: "set my password to X... is Y"
@@ -275,6 +278,8 @@ def _taken(text: str, match: re.Match[str], kind: str, cue: str) -> bool:
             return True  # a list on the next lines
         if kind not in ("code", "codes") and text[match.end()] not in "\"'`":
             return False  # "password 1234..." without is/:/= is a cue for numbers only
+    if match["dash"] and kind in ("codes", "seed"):
+        return False
     if verb.strip() in ("—", "–") and not _CYRILLIC.search(cue):
         return False  # a dash says "is" in Russian; in English it starts an aside
     if match["to"]:  # "the password to ..." without "set"/"changed" before it in its clause

@@ -314,3 +314,24 @@ def test_the_text_of_an_element_named_for_a_secret_is_masked() -> None:
         "<title>Password reset</title><p>Passwords expire.</p>",
     ):
         assert mask(kept).text == kept
+
+
+def test_a_hyphen_between_a_cue_and_a_generated_looking_value_is_a_cue() -> None:
+    for text, secret in (
+        ("password - S3cr3tPassw0rd", "S3cr3tPassw0rd"),
+        ("wifi password - Orchid4455Lake, thanks", "Orchid4455Lake"),
+        ("PIN - 4821", "4821"),
+        ("api key - abcd1234efgh5678", "abcd1234efgh5678"),
+    ):
+        found = mask(text)
+        assert secret not in found.text and "[MASKED " in found.text, found.text
+    for kept in (
+        "Passwords - best practices for teams",
+        "Password - Reset",
+        "Passwords - 2024 update",
+        "seed phrase - what it is",
+        "recovery codes - where to keep them",
+        "token - a unit of text",
+        "The password-reset page - see link",
+    ):
+        assert mask(kept).text == kept
