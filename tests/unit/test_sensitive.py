@@ -335,3 +335,21 @@ def test_a_hyphen_between_a_cue_and_a_generated_looking_value_is_a_cue() -> None
         "The password-reset page - see link",
     ):
         assert mask(kept).text == kept
+
+
+def test_cyrillic_and_greek_lookalikes_in_a_latin_word_are_read_as_latin() -> None:
+    key = "sk-ant-api03-Zx9QwErTyUiOpAsDfGhJkLzXcVbNm1234567890abcdEFGH"
+    for text in (
+        "key " + key.replace("a", "\u0430"),  # Cyrillic a
+        key.replace("a", "а").replace("e", "е").replace("o", "ο"),  # and a Greek o
+    ):
+        found = mask(text)
+        assert found.kinds == ("key",) and "bcdEFGH" not in found.text, found.text
+        assert "Zx9QwErT" not in found.text, found.text
+    found = mask("pаssword: S3cr3tPassw0rd")
+    assert "S3cr3tPassw0rd" not in found.text and found.text.startswith("pаssword: ")
+    for kept in (
+        "Купил iPhone-а за 500 евро, Wi-Fi-сеть работает.",
+        "ТОКЕН: abc, Пароль неверный, попробуйте ещё раз.",
+    ):
+        assert mask(kept).text == kept
