@@ -353,3 +353,13 @@ def test_cyrillic_and_greek_lookalikes_in_a_latin_word_are_read_as_latin() -> No
         "ТОКЕН: abc, Пароль неверный, попробуйте ещё раз.",
     ):
         assert mask(kept).text == kept
+
+
+def test_a_key_split_in_two_by_one_space_goes_whole() -> None:
+    key = "sk-ant-api03-Zx9QwErTyUiOpAsDfGhJkLzXcVbNm1234567890abcdEFGH"
+    for at in (20, 30, 40):
+        found = mask(f"my key: {key[:at]} {key[at:]} thanks")
+        assert found.text == "my key: [MASKED key …EFGH] thanks", found.text
+    assert mask(f"{key} Please call me").text == "[MASKED key …EFGH] Please call me"
+    kept = "sk-learn is great, Version2Release and the sk-ant-api03 prefix"
+    assert mask(kept).text == kept
