@@ -6,7 +6,8 @@ Ignorable code points removed (zero-width spaces and joiners, soft hyphens, BOM,
 marks, variation selectors), and the decimal digits of other scripts as ASCII digits
 (Arabic-Indic "٤١١١", Devanagari "४१११": NFKC keeps them), so "４１１１ １１１１ ...", a card
 number with zero-width spaces between its digits or in Arabic-Indic digits, is found like
-its plain form.
+its plain form. Cyrillic and Greek letters drawn like Latin ones are read as those
+letters inside a word of Latin letters or digits ("sk-аnt-..." with a Cyrillic "а").
 
 What is stored keeps the characters the user wrote outside the masked spans: NFKC
 changes what text says ("x²" becomes "x2", "①" "1"), joiners build emoji sequences and
@@ -32,6 +33,17 @@ _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 # decimal digits of other scripts (Arabic-Indic "٤١١١", Devanagari "४१११"...), which
 # NFKC keeps as they are: the detectors see them as the ASCII digits they stand for
 _OTHER_DIGIT = re.compile(r"(?![0-9])\d")
+# Cyrillic and Greek letters drawn like Latin ones ("sk-аnt-..." with a Cyrillic "а"):
+# read as those Latin letters in a word that holds Latin letters or digits and no other
+# letter of those scripts; words written in Cyrillic or Greek are read as they are
+LOOKALIKE = dict(
+    zip(
+        "аеорсухіјѕԁһԛԝАВЕКМНОРСТХУІЈЅΑΒΕΖΗΙΚΜΝΟΡΤΥΧο",
+        "aeopcyxijsdhqwABEKMHOPCTXYIJSABEZHIKMNOPTYXo",
+        strict=True,
+    )
+)
+_LATIN_WORD = re.compile(r"(?<!\S)\S*[A-Za-z0-9]\S*")
 
 
 @dataclass(frozen=True)
@@ -67,8 +79,12 @@ def _joins_previous(char: str, normal: str) -> bool:
 def normalise(text: str) -> Normal | None:
     """The text as the detectors see it, or None when that is the text itself (ASCII, or
     NFKC already with nothing invisible)."""
-    if text.isascii() or (
-        IGNORABLE.search(text) is None
+    if text.isascii():
+        return None
+    swap = _lookalikes(text)
+    if (
+        not swap
+        and IGNORABLE.search(text) is None
         and unicodedata.is_normalized("NFKC", text)
         and _OTHER_DIGIT.search(text) is None
     ):
@@ -89,7 +105,7 @@ def normalise(text: str) -> Normal | None:
             char = text[index]
             if IGNORABLE.match(char):
                 continue
-            normal = unicodedata.normalize("NFKC", char)
+            normal = LOOKALIKE[char] if index in swap else unicodedata.normalize("NFKC", char)
             if _OTHER_DIGIT.fullmatch(normal):
                 normal = str(unicodedata.decimal(normal))
             if spans and _joins_previous(char, normal):
@@ -115,3 +131,18 @@ def normalise(text: str) -> Normal | None:
             pieces.append((position, start, end, one_to_one))
             position += len(piece)
     return Normal("".join(out), pieces, [p[0] for p in pieces])
+
+
+def _lookalikes(text: str) -> set[int]:
+    """The offsets of the Cyrillic and Greek lookalikes to read as Latin letters: those in
+    a word with Latin letters or digits whose other letters are all ASCII or lookalikes
+    ("pаssword", "sk-аnt-..."; not "Wi-Fi-пароль")."""
+    swap: set[int] = set()
+    for word in _LATIN_WORD.finditer(text):
+        value = word.group()
+        if value.isascii():
+            continue
+        others = [i for i, c in enumerate(value) if not c.isascii() and c.isalpha()]
+        if others and all(value[i] in LOOKALIKE for i in others):
+            swap.update(word.start() + i for i in others)
+    return swap
