@@ -40,7 +40,6 @@ from octomem.sensitive.cue_words import (
     USE,
     VERB,
 )
-from octomem.sensitive.keys_named import secret_key
 from octomem.sensitive.spans import MARK, Found
 
 _KINDS = ("password", "codes", "seed", "code", "key")
@@ -54,7 +53,6 @@ _VERB = (
     rf"|\s+(?P<to>{TO})\s+"  # "set my password to ...": checked for a change verb before
     rf"|\s+(?P<last>{TO_LAST})\s+(?=\S+\s+(?:{CHANGED_LAST})\b)"  # "Passwort auf X geändert"
     r"|\s*\n\s*(?=\S)"  # a list on the next lines (codes and seed phrases only)
-    r"|\s+(?P<dash>-)\s+"  # "password - X": one generated-looking token only
     r"|\s+(?=[\"'`])|\s+(?=\d{3}))"
 )
 # the end of the cue's Markdown emphasis or code span: "**Password**: ...", "`pin`: ..."
@@ -104,9 +102,6 @@ _ASSIGNED = re.compile(
     r"[A-Za-z0-9_.-]*[\"']?\s*[:=]\s*",
     re.I,
 )
-# an XML or HTML element named for a secret: "<password>...</password>", "<db_pwd>..."
-# (which names do: `keys_named`, as for metadata keys)
-_TAGGED = re.compile(r"<([A-Za-z][\w:.-]{0,40})(?:\s[^<>\n]{0,200})?>([^<>\n]{1,200})</\1\s*>")
 _QUOTED = re.compile(r"\"([^\"\n]{1,200})\"|'([^'\n]{1,200})'|`([^`\n]{1,200})`")
 _CLAUSE = re.compile(  # a passphrase ends at the end of the sentence or clause
     r"\S.*?(?=[.!?;,]?(?:\s*$|[.!?;,](?:\s|$)|\s+(?:" + CONJUNCTION + r")\b|\s*[()\n]))",
@@ -236,19 +231,6 @@ def find_cued(text: str) -> Iterator[Found]:
                 yield Found(*span, "password", tail=False)
     if not text.isascii() and _CJK.search(text):
         yield from _cjk(text)
-    if "</" in text:
-        yield from _tagged(text)
-
-
-def _tagged(text: str) -> Iterator[Found]:
-    for match in _TAGGED.finditer(text):
-        start, end = match.span(2)
-        while start < end and text[start].isspace():
-            start += 1
-        while end > start and text[end - 1].isspace():
-            end -= 1
-        if end > start and secret_key(match[1]) and not text.startswith(MARK, start):
-            yield Found(start, end, "password", tail=False)
 
 
 def _forward(text: str, start: int) -> Iterator[Found]:
@@ -262,8 +244,6 @@ def _forward(text: str, start: int) -> Iterator[Found]:
         if match["last"]:  # "Passwort auf X geändert": one word
             word = _TOKEN.match(text, match.end())
             span = None if word is None else _trim(text, *word.span())
-        elif match["dash"]:  # a hyphen also starts a heading's subtitle: "Passwords - tips"
-            span = _value(text, match.end(), "code" if kind == "code" else "key")
         else:
             span = _value(text, match.end(), kind)
         if span is not None:  # both readings may give one: "set my password to X... is Y"
@@ -278,8 +258,6 @@ def _taken(text: str, match: re.Match[str], kind: str, cue: str) -> bool:
             return True  # a list on the next lines
         if kind not in ("code", "codes") and text[match.end()] not in "\"'`":
             return False  # "password 1234..." without is/:/= is a cue for numbers only
-    if match["dash"] and kind in ("codes", "seed"):
-        return False
     if verb.strip() in ("—", "–") and not _CYRILLIC.search(cue):
         return False  # a dash says "is" in Russian; in English it starts an aside
     if match["to"]:  # "the password to ..." without "set"/"changed" before it in its clause

@@ -81,13 +81,11 @@ _CHUNK = re.compile(r"[^\s\"'`<>()\[\]{},;]{15,}")
 _TOKEN_CHAR = re.compile(r"[A-Za-z0-9_-]")
 _EDGE = " \t\n\"'=:"
 
-# in any case, with spaces inside the dashes: "----- BEGIN PRIVATE KEY -----" (copied
-# from a web page), "-----begin private key-----" (retyped)
 _PRIVATE_KEY = re.compile(
-    r"-----[ \t]*BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?[ \t]*-----.*?"
-    r"(?:-----[ \t]*END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?[ \t]*-----|\Z)"
+    r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----.*?"
+    r"(?:-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|\Z)"
     r"|PuTTY-User-Key-File-\d.*?(?:Private-MAC:\s*\S+|\Z)",
-    re.DOTALL | re.I,
+    re.DOTALL,
 )
 # the password runs to the last "@" before the host: an unescaped "@" inside it is its own
 _URL_PASSWORD = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s:/@]*:(?P<secret>[^\s/?#]+)@", re.I)
@@ -107,13 +105,6 @@ _AUTH = re.compile(
     r"\b(?:Bearer|Basic|Token|Authorization:)\s+(?P<secret>[A-Za-z0-9._~+/=-]{12,})", re.I
 )
 _RANDOM = re.compile(r"(?<![A-Za-z0-9+/_=-])[A-Za-z0-9+/_=-]{32,}")
-# a key split in two by one space ("sk-ant-api03-Zx9Qw ErTy..."): the half that starts
-# with a vendor's prefix, and the other half, one run of 8+ key characters
-_HEAD = re.compile(
-    r"(?:sk-|(?:sk|pk|rk)_(?:live|test)_|whsec_|gh[pousr]_|github_pat_|AIza|ya29\.|GOCSPX-|"
-    r"xox[abposr]-|xapp-|hf_|npm_|dop_v1_|shp(?:at|ss|ca|pa)_|glpat-)[A-Za-z0-9_.-]{4,}"
-)
-_HALF = re.compile(r"[A-Za-z0-9_-]{8,}")
 
 
 def _extend(text: str, start: int, end: int) -> tuple[int, int]:
@@ -149,19 +140,18 @@ def _in_url(text: str, at: int) -> bool:
 
 
 def find_keys(text: str) -> Iterator[Found]:
-    lowered = text.lower()
-    if "private key" in lowered or "putty" in lowered:
+    if "PRIVATE KEY" in text or "PuTTY" in text:
         for match in _PRIVATE_KEY.finditer(text):
             yield Found(match.start(), match.end(), "private key")
     # every key shape is one run of 15+ characters without spaces: the shapes are only
     # tried on such runs (with the character either side), and most messages have none
     for chunk in _CHUNK.finditer(text):
-        for found in _shapes(text, max(0, chunk.start() - 1), min(len(text), chunk.end() + 1)):
-            yield Found(*_rejoin(text, found.start, found.end), found.kind)
+        yield from _shapes(text, max(0, chunk.start() - 1), min(len(text), chunk.end() + 1))
     if "://" in text:
         for regex in (_URL_PASSWORD, _URL_PARAM):
             for match in regex.finditer(text):
                 yield Found(*match.span("secret"), "password", tail=False)
+    lowered = text.lower()
     if " -" in text and any(w in lowered for w in ("curl", "wget", "http", "xh")):
         for match in _COMMAND_USER.finditer(text):
             yield Found(*match.span("secret"), "password", tail=False)
@@ -171,26 +161,6 @@ def find_keys(text: str) -> Iterator[Found]:
         value = match["secret"]
         if any(c.isdigit() for c in value) or len(value) >= 24:
             yield Found(*match.span("secret"), "token", tail=False)
-
-
-def _rejoin(text: str, start: int, end: int) -> tuple[int, int]:
-    """A key's span with the other half of it taken in, when one space splits it: the
-    vendor-prefixed word before it, or the word after a vendor-prefixed key (one that
-    looks generated: a digit or mixed case)."""
-    if start > 1 and text[start - 1] == " ":
-        before = text.rfind(" ", 0, start - 1) + 1
-        before = max(before, text.rfind("\n", 0, start - 1) + 1)
-        if _HEAD.fullmatch(text, before, start - 1):
-            start = before
-    if end < len(text) - 1 and text[end] == " " and _HEAD.match(text, start, end):
-        half = _HALF.match(text, end + 1)
-        word = half.group() if half else ""
-        generated = any(c.isdigit() for c in word) or (
-            any(c.isupper() for c in word) and any(c.islower() for c in word)
-        )
-        if half and generated and not _TOKEN_CHAR.match(text[half.end() : half.end() + 1]):
-            end = half.end()
-    return start, end
 
 
 def _shapes(text: str, pos: int, endpos: int) -> Iterator[Found]:

@@ -13,13 +13,13 @@ from stdnum.us import ssn
 
 from octomem.sensitive.spans import Found
 
-# 13-19 digits: groups of four with one separator (space, dash, dot, slash, underscore)
-# or none, or the 4-6-5 / 4-6-4 grouping of Amex and Diners cards. Numbers are ASCII
-# here (the text is NFKC) and stand apart from Latin letters and digits only: Chinese
-# and Japanese write them between words without spaces ("カード番号は5555...です").
+# 13-19 digits: groups of four with one separator (space, dash, dot) or none, or the
+# 4-6-5 / 4-6-4 grouping of Amex and Diners cards. Numbers are ASCII here (the text is
+# NFKC) and stand apart from Latin letters and digits only: Chinese and Japanese write
+# them between words without spaces ("カード番号は5555...です").
 _CARD = re.compile(
-    r"(?<![A-Za-z0-9_.,/-])(?:\d{4}(?P<s>[ ./_-]?)\d{4}(?P=s)\d{4}(?:(?P=s)\d{1,4}){0,2}"
-    r"(?:\d{1,3})?|\d{4}(?P<t>[ /_-]?)\d{6}(?P=t)\d{4,5})(?![A-Za-z0-9_-]|[.,/]\d)",
+    r"(?<![A-Za-z0-9_.,/-])(?:\d{4}(?P<s>[ .-]?)\d{4}(?P=s)\d{4}(?:(?P=s)\d{1,4}){0,2}"
+    r"(?:\d{1,3})?|\d{4}(?P<t>[ -]?)\d{6}(?P=t)\d{4,5})(?![A-Za-z0-9_-]|[.,/]\d)",
     re.A,
 )
 _IBAN = re.compile(
@@ -34,10 +34,7 @@ _SSN = re.compile(
 def _card(digits: str) -> bool:
     # Issuer ranges start with 2-6 (Mastercard, Amex/Diners/JCB, Visa, Maestro/Discover/
     # UnionPay); this keeps millisecond timestamps and ISBN-13s that happen to pass Luhn.
-    # A 2 starts only Mir (2200-2204) and Mastercard (2221-2720): years do not
-    # ("2023/2024/2025/2026").
-    issuer = digits[0] in "3456" or "2200" <= digits[:4] <= "2720"
-    return 13 <= len(digits) <= 19 and issuer and luhn.is_valid(digits)
+    return 13 <= len(digits) <= 19 and digits[0] in "23456" and luhn.is_valid(digits)
 
 
 def _iban_end(text: str, start: int, end: int) -> int | None:

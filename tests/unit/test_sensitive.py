@@ -273,70 +273,6 @@ def test_a_url_password_holding_an_at_sign_goes_whole() -> None:
     assert query == "https://user:[MASKED password]@host.com?next=a@b.com"
 
 
-def test_a_card_number_in_groups_split_by_slashes_or_underscores_is_masked() -> None:
-    for text in ("visa 4111/1111/1111/1111", "card 4111_1111_1111_1111 ok", "3782/822463/10005"):
-        found = mask(text)
-        assert found.kinds == ("card",) and "1111/1111" not in found.text, found.text
-        assert "1111_1111" not in found.text and "822463" not in found.text, found.text
-    for kept in (
-        "On 2024/01/15 I paid 3/4 of it, ratio 1234/5678.",
-        "see /data/4111/1111/1111/1111/x and file_4111_1111_1111_1111.txt",
-        "the 2023/2024/2025/2026 seasons, 2020-2021-2022-2023-2024 too",
-        "ids 4111_1111_1111_1111_extra, path a/b/c/1234/5678/9012/3456, mail a@b.com",
-    ):
-        assert mask(kept).text == kept
-
-
-def test_a_private_key_block_in_lower_case_or_with_spaced_headers_is_masked() -> None:
-    body = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC"
-    for text in (
-        f"-----begin private key-----\n{body}\n-----end private key-----\nthanks",
-        f"----- BEGIN PRIVATE KEY -----\n{body}\n----- END PRIVATE KEY -----",
-        f"----- BEGIN RSA PRIVATE KEY -----\n{body}",
-    ):
-        found = mask(text)
-        assert found.kinds == ("private key",) and body not in found.text, found.text
-    public = f"-----BEGIN PUBLIC KEY-----\n{body}\n-----END PUBLIC KEY-----"
-    for kept in (public, "Never paste your private key ----- anywhere, not even in putty."):
-        assert mask(kept).text == kept
-
-
-def test_the_text_of_an_element_named_for_a_secret_is_masked() -> None:
-    assert mask("<password>S3cr3tPassw0rd!</password>").text == (
-        "<password>[MASKED password]</password>"
-    )
-    found = mask('<user>bob</user><db_password type="x"> correct horse </db_password>')
-    assert "correct" not in found.text and "horse" not in found.text, found.text
-    assert "bob" in found.text
-    for kept in (
-        "<max_tokens>100</max_tokens><passwordHint>my dog</passwordHint>",
-        "<code>x = 1</code> and <token> and <password></password>",
-        "<title>Password reset</title><p>Passwords expire.</p>",
-    ):
-        assert mask(kept).text == kept
-
-
-def test_a_hyphen_between_a_cue_and_a_generated_looking_value_is_a_cue() -> None:
-    for text, secret in (
-        ("password - S3cr3tPassw0rd", "S3cr3tPassw0rd"),
-        ("wifi password - Orchid4455Lake, thanks", "Orchid4455Lake"),
-        ("PIN - 4821", "4821"),
-        ("api key - abcd1234efgh5678", "abcd1234efgh5678"),
-    ):
-        found = mask(text)
-        assert secret not in found.text and "[MASKED " in found.text, found.text
-    for kept in (
-        "Passwords - best practices for teams",
-        "Password - Reset",
-        "Passwords - 2024 update",
-        "seed phrase - what it is",
-        "recovery codes - where to keep them",
-        "token - a unit of text",
-        "The password-reset page - see link",
-    ):
-        assert mask(kept).text == kept
-
-
 def test_cyrillic_and_greek_lookalikes_in_a_latin_word_are_read_as_latin() -> None:
     key = "sk-ant-api03-Zx9QwErTyUiOpAsDfGhJkLzXcVbNm1234567890abcdEFGH"
     for text in (
@@ -353,13 +289,3 @@ def test_cyrillic_and_greek_lookalikes_in_a_latin_word_are_read_as_latin() -> No
         "ТОКЕН: abc, Пароль неверный, попробуйте ещё раз.",
     ):
         assert mask(kept).text == kept
-
-
-def test_a_key_split_in_two_by_one_space_goes_whole() -> None:
-    key = "sk-ant-api03-Zx9QwErTyUiOpAsDfGhJkLzXcVbNm1234567890abcdEFGH"
-    for at in (20, 30, 40):
-        found = mask(f"my key: {key[:at]} {key[at:]} thanks")
-        assert found.text == "my key: [MASKED key …EFGH] thanks", found.text
-    assert mask(f"{key} Please call me").text == "[MASKED key …EFGH] Please call me"
-    kept = "sk-learn is great, Version2Release and the sk-ant-api03 prefix"
-    assert mask(kept).text == kept
