@@ -237,12 +237,11 @@ async def _behind(
         event = history.get(memory_id)
         if event is None or event.fenced is None or event.record is None:
             continue
-        leaves = leaves_entry(event)
-        kept[memory_id] = memory_id in held if leaves is None else leaves
-        if kept[memory_id] and logged_as(event, record):
+        leaves = leaves_entry(event, held=memory_id in held)
+        if leaves is None or (leaves and logged_as(event, record)):
             continue
-        if kept[memory_id] or memory_id not in held:
-            differing[record.memory_type].append(memory_id)
+        kept[memory_id] = leaves
+        differing[record.memory_type].append(memory_id)
     behind: dict[str, MemoryBase] = {}
     deleted: list[str] = []
     for memory_type, ids in differing.items():

@@ -57,13 +57,20 @@ def applied(event: HistoryEvent, *, removed: bool) -> HistoryEvent:
     return event.model_copy(update={"removed": removed})
 
 
-def leaves_entry(event: HistoryEvent) -> bool | None:
-    """Whether the stores hold an entry of the memory after `event`, its last: False after a
-    deletion, True after anything else (a retraction keeps the closed record), None for a
-    DELETE logged before deletions and retractions were told apart."""
+def leaves_entry(event: HistoryEvent, *, held: bool) -> bool | None:
+    """Whether the vector store should hold an entry of the memory after `event`, its last:
+    True after anything but a deletion (a retraction keeps the closed record), False after
+    a deletion, None after a deletion when the other stores hold the memory (`held`): it
+    was written again since under its id, and its ADD, the same event as its first, was
+    logged once - neither the event's record nor gone, left as it is. A DELETE logged
+    before deletions were told from retractions is told by `held` too: a retraction keeps
+    the record there, a deletion does not."""
     if event.operation is not Operation.DELETE:
         return True
-    return None if event.removed is None else not event.removed
+    removed = not held if event.removed is None else event.removed
+    if not removed:
+        return True
+    return None if held else False
 
 
 def logged_as(event: HistoryEvent, record: MemoryBase) -> bool:

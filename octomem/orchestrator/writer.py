@@ -330,14 +330,11 @@ async def restore_vectors(services: Services, written: Mapping[str, Sequence[str
         gone: list[str] = []
         for memory_id in dict.fromkeys(ids):
             last = latest.get(memory_id) or await _last_event(services, memory_id)
-            held = memory_id in indexed
             # a deletion's entry is gone, unless the keyword index holds the memory (written
-            # again since under its id: its ADD, the same as its first, was logged once); a
-            # retraction's closed record is put back like any other truth; a DELETE logged
-            # before the two were told apart is told by the index (`doctor._behind`)
-            leaves = None if last is None else leaves_entry(last)
-            leaves = held if leaves is None else leaves
-            if last is None or not (leaves or held):
+            # again since under its id); a retraction's closed record is put back like any
+            # other truth (`events.leaves_entry`, as `doctor._behind`)
+            leaves = None if last is None else leaves_entry(last, held=memory_id in indexed)
+            if last is None or leaves is False:
                 gone += [memory_id] if memory_id in stored else []
             elif leaves and last.record is not None:
                 now = stored.get(memory_id)
