@@ -44,6 +44,7 @@ LOOKALIKE = dict(
     )
 )
 _LATIN_WORD = re.compile(r"(?<!\S)\S*[A-Za-z0-9]\S*")
+_ANY_LOOKALIKE = re.compile(f"[{''.join(LOOKALIKE)}]")
 
 
 @dataclass(frozen=True)
@@ -138,6 +139,8 @@ def _lookalikes(text: str) -> set[int]:
     a word with Latin letters or digits whose other letters are all ASCII or lookalikes
     ("pаssword", "sk-аnt-..."; not "Wi-Fi-пароль")."""
     swap: set[int] = set()
+    if _ANY_LOOKALIKE.search(text) is None:  # most non-ASCII text: no word to look at
+        return swap
     for word in _LATIN_WORD.finditer(text):
         value = word.group()
         if value.isascii():
