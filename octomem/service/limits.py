@@ -76,9 +76,9 @@ class WorkGate:
     def slot(self, key: str) -> Iterator[None]:
         with self._lock:
             held = self._by_key.get(key, 0)
-            if self.running >= self.limit or held >= self.per_key:
-                whose = "" if self.running >= self.limit else " of one key"
-                limit = self.limit if not whose else self.per_key
+            full = self.running >= self.limit
+            if full or held >= self.per_key:
+                limit, whose = (self.limit, "") if full else (self.per_key, " of one key")
                 raise Problem(
                     503,
                     "busy",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
@@ -154,6 +154,25 @@ def test_too_many_messages_a_long_query_or_a_large_page_is_422_naming_the_limit(
 # --- saturation and deadline -----------------------------------------------------------
 
 
+def hold_a_slot(
+    url: str, headers: dict[str, str], probe: Callable[[], httpx.Response]
+) -> tuple[Held, httpx.Response]:
+    """An import whose body the client holds back, once it holds a work slot, and the
+    `probe` (a read, which changes nothing) the server then refused (503). A probe that
+    gets in first makes the import itself be refused: another is held."""
+    held = Held(url, "/v1/import", headers, b"")
+    for _ in range(600):
+        answer = probe()
+        if answer.status_code == 503:
+            return held, answer
+        assert answer.status_code == 200, answer.text
+        if held.answered():
+            held.close()
+            held = Held(url, "/v1/import", headers, b"")
+    held.close()
+    raise AssertionError("the held import never held a slot")
+
+
 def test_saturation_is_503_with_retry_after_and_the_deadline_503_both_storing_nothing(
     svc: Service, reader: httpx.Client
 ) -> None:
@@ -163,20 +182,8 @@ def test_saturation_is_503_with_retry_after_and_the_deadline_503_both_storing_no
     who = user()
     admin = svc.key(scopes="admin", rate_limit=ROOMY)
     headers = {**svc.auth(admin), "Content-Type": "application/x-ndjson"}
-    held = Held(svc.url, "/v1/import", headers, b"")
+    held, probe = hold_a_slot(svc.url, headers, lambda: reader.get("/v1/stats"))
     try:
-        # wait (with reads, which change nothing) until the held import has the slot; a
-        # read that gets in first makes the import itself be refused: hold another
-        for _ in range(600):
-            probe = reader.get("/v1/stats")
-            if probe.status_code == 503:
-                break
-            assert probe.status_code == 200, probe.text
-            if held.answered():
-                held.close()
-                held = Held(svc.url, "/v1/import", headers, b"")
-        else:
-            raise AssertionError("the held import never held the slot")
         busy = problem(probe, 503)
         assert busy["type"] == "https://octomem.dev/problems/busy"
         assert int(probe.headers["retry-after"]) >= 1
@@ -206,18 +213,10 @@ def test_one_key_cannot_take_the_slots_other_keys_need(tmp_path_factory) -> None
         headers = {**service.auth(greedy), "Content-Type": "application/x-ndjson"}
         with httpx.Client(base_url=service.url, timeout=60) as http:
             assert http.get("/v1/stats", headers=other).status_code == 200  # stores open
-            held = Held(service.url, "/v1/import", headers, b"")
+            held, probe = hold_a_slot(
+                service.url, headers, lambda: http.get("/v1/stats", headers=service.auth(greedy))
+            )
             try:
-                for _ in range(600):  # reads change nothing: until the import has the slot
-                    probe = http.get("/v1/stats", headers=service.auth(greedy))
-                    if probe.status_code == 503:
-                        break
-                    assert probe.status_code == 200, probe.text
-                    if held.answered():
-                        held.close()
-                        held = Held(service.url, "/v1/import", headers, b"")
-                else:
-                    raise AssertionError("the held import never held a slot")
                 assert "of one key" in problem(probe, 503)["detail"]
                 assert "retry-after" in probe.headers
                 served = http.get("/v1/stats", headers=other)
