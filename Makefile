@@ -92,45 +92,45 @@ bench: install-dev
 	# mem0ai (the comparison) and matplotlib (the charts) are optional: without them the
 	# benchmarks skip mem0 and the PNGs and say so
 	$(BIN)/pip install --quiet --find-links dist -e '.[bench]' || echo "bench extras not installed: mem0 and charts skipped"
-	$(BIN)/octomem bench locomo --data ../shared/bench/locomo_dev.json --limit-conversations 1 --json bench-results/locomo.json
-	$(BIN)/octomem bench perf --sizes 1000 --json bench-results/perf.json
-	$(BIN)/python -m octomem.bench.process_cost --sizes 250,500 --json bench-results/process_cost.json
+	$(BIN)/python -m benchmarks locomo --data ../shared/bench/locomo_dev.json --limit-conversations 1 --json bench-results/locomo.json
+	$(BIN)/python -m benchmarks perf --sizes 1000 --json bench-results/perf.json
+	$(BIN)/python -m benchmarks.process_cost --sizes 250,500 --json bench-results/process_cost.json
 
 # LongMemEval-S dev (72 questions, ~34k turns) in four parts, each reportable alone,
 # then one report with the paired intervals (docs/benchmarks.md#retrieval-quality-longmemeval)
 LME := ../shared/bench/longmemeval_s_dev.json.gz
 bench-longmemeval: install-dev
-	for k in 1 2 3 4; do $(BIN)/octomem bench locomo --data $(LME) --part $$k/4 --no-mem0 --json bench-results/lme-part$$k.json || exit 1; done
-	$(BIN)/octomem bench locomo-report --data $(LME) bench-results/lme-part1.json bench-results/lme-part2.json bench-results/lme-part3.json bench-results/lme-part4.json --json bench-results/longmemeval.json
+	for k in 1 2 3 4; do $(BIN)/python -m benchmarks locomo --data $(LME) --part $$k/4 --no-mem0 --json bench-results/lme-part$$k.json || exit 1; done
+	$(BIN)/python -m benchmarks locomo-report --data $(LME) bench-results/lme-part1.json bench-results/lme-part2.json bench-results/lme-part3.json bench-results/lme-part4.json --json bench-results/longmemeval.json
 
 # resident memory over 2,000 process() calls for 20 users: a row every 200 calls
 # (docs/benchmarks.md#memory-over-many-calls)
 bench-memory: install-dev
-	$(BIN)/python -m octomem.bench.memory_growth --calls 2000 --every 200
+	$(BIN)/python -m benchmarks.memory_growth --calls 2000 --every 200
 
 # the HTTP service under 1, 10 and 50 concurrent clients (80% search, 20% add), side by
 # side with the same calls in-process; about 8 minutes (docs/benchmarks.md#the-http-service-under-load)
 bench-serve: install-dev
-	$(BIN)/octomem bench serve --clients 1,10,50 --duration 60 --max-requests 5000 --json bench-results/serve.json
+	$(BIN)/python -m benchmarks serve --clients 1,10,50 --duration 60 --max-requests 5000 --json bench-results/serve.json
 
 # embedded against server mode at 10k memories, then one against two `octomem serve`
 # processes, on a Chroma server and an ArcadeDB Bolt server the bench starts and stops
 # (docs/benchmarks.md#server-mode-and-scale-out)
 bench-scale: install-dev
-	$(BIN)/octomem bench scale --size 10000 --duration 60 --max-requests 3000 --json bench-results/scale.json
+	$(BIN)/python -m benchmarks scale --size 10000 --duration 60 --max-requests 3000 --json bench-results/scale.json
 
 # the LangGraph store adapter against LangGraph's InMemoryStore, same embedder, one run:
 # put and search as ratios (docs/benchmarks.md#langgraph-store-adapter-vs-inmemorystore)
 bench-store: install-dev
-	$(BIN)/octomem bench store --items 300 --queries 100 --json bench-results/store.json
+	$(BIN)/python -m benchmarks store --items 300 --queries 100 --json bench-results/store.json
 
 bench-history: install-dev
-	$(BIN)/python -m octomem.bench.history_recall --data-dir bench-results/history-store --queries 100
+	$(BIN)/python -m benchmarks.history_recall --data-dir bench-results/history-store --queries 100
 
 lint: install-dev
-	$(BIN)/ruff check octomem tests
-	$(BIN)/ruff format --check octomem tests
-	$(BIN)/mypy octomem
+	$(BIN)/ruff check octomem benchmarks tests
+	$(BIN)/ruff format --check octomem benchmarks tests
+	$(BIN)/mypy octomem benchmarks
 	$(BIN)/lint-imports --no-cache
 
 clean:

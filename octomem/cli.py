@@ -15,7 +15,6 @@ from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
-from octomem.bench.cli import bench_app
 from octomem.cli_service import keys_app, serve
 from octomem.cli_support import (
     AgentOption,
@@ -52,7 +51,6 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,  # run() prints one line and sets the exit code
 )
-app.add_typer(bench_app, name="bench")
 app.add_typer(keys_app, name="keys")
 app.command()(serve)
 

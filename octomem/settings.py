@@ -1,9 +1,9 @@
 """Typed configuration: a YAML file plus OCTOMEM_* environment variables.
 
 This is the only module that reads the environment (the OCTOMEM_* variables, the MCP API
-key and the user's cache directory). Two switches of third-party libraries are written to
-it where those libraries are imported, because they read them from there: litellm's
-local price map (`octomem._litellm`) and mem0's telemetry (`octomem.bench.mem0_adapter`).
+key and the user's cache directory). One switch of a third-party library is written to
+it where that library is imported, because it reads it from there: litellm's local price
+map (`octomem._litellm`).
 Nested keys are overridden with a double underscore, e.g. ``OCTOMEM_DATA_DIR=/tmp/om`` or
 ``OCTOMEM_GRAPH__URI=bolt://...``. Unknown keys and bad values fail at start with a message
 naming them.

@@ -38,9 +38,9 @@ from typing import Any
 
 import pytest
 
+from benchmarks import servers
+from benchmarks.servers import BoltServer
 from octomem import Orchestrator
-from octomem.bench import servers
-from octomem.bench.servers import BoltServer
 from octomem.embeddings import CachedEmbedder, Embedder, LocalEmbedder
 from octomem.orchestrator.lifecycle import build_embedder
 from octomem.settings import load_settings
@@ -203,7 +203,7 @@ def chroma_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
 @pytest.fixture(scope="session")
 def arcadedb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BoltServer]:
     """An ArcadeDB server with its Bolt plugin on free local ports, started once per run in a
-    subprocess of its own (octomem/bench/arcadedb_server.py) and stopped at the end. The
+    subprocess of its own (benchmarks/arcadedb_server.py) and stopped at the end. The
     tests fail, with the server log's tail, if it cannot start; they are never skipped."""
     with up(servers.arcadedb_server(tmp_path_factory.mktemp("arcadedb-server"))) as bolt:
         yield bolt

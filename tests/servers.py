@@ -1,4 +1,4 @@
-"""Servers the tests start themselves (`octomem.bench.servers`, which the benchmarks use
+"""Servers the tests start themselves (`benchmarks.servers`, which the benchmarks use
 too); a server that does not come up fails the test with its log's tail."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from typing import Any, TypeVar
 
 import pytest
 
-from octomem.bench import servers
-from octomem.bench.servers import answers, executable, free_port, listening
+from benchmarks import servers
+from benchmarks.servers import answers, executable, free_port, listening
 from octomem.errors import OctomemError
 
 __all__ = ["answers", "executable", "free_port", "listening", "running", "up"]
@@ -31,5 +31,5 @@ def up(server: AbstractContextManager[T]) -> Iterator[T]:
 
 
 def running(*args: Any, **kwargs: Any) -> AbstractContextManager[Any]:
-    """`octomem.bench.servers.running`, failing the test if the process does not come up."""
+    """`benchmarks.servers.running`, failing the test if the process does not come up."""
     return up(servers.running(*args, **kwargs))

@@ -30,7 +30,6 @@ COMMANDS = [
     "ingest",
     "stats",
     "mcp",
-    "bench",
 ]
 
 

@@ -4,7 +4,7 @@
 
 Runs, with VENV's own `octomem` and python and a temporary working directory: the import
 (neither torch, sentence-transformers nor litellm may be installed: the default install
-is offline and torch-free), `octomem demo`, and `octomem
+is offline and torch-free; no benchmark module is shipped), `octomem demo`, and `octomem
 serve` with a key: one conversation stored over HTTP and found again. Exits non-zero
 with the reason on any failure; stops the server it starts by its process id. Standard
 library only: it runs under any Python.
@@ -64,6 +64,8 @@ def check_import(python: str, cwd: Path, env: dict[str, str]) -> None:
         "          'pypdf', 'PIL')\n"
         "found = [m for m in extras if importlib.util.find_spec(m)]\n"
         "assert not found, f'installed: {found}'\n"
+        "shipped = [m for m in ('octomem.bench', 'benchmarks') if importlib.util.find_spec(m)]\n"
+        "assert not shipped, f'the wheel ships the benchmarks: {shipped}'\n"
         "print(octomem.__file__)\n"
     )
     where = run(python, "-c", code, cwd=cwd, env=env)

@@ -17,8 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from statistics import fmean
 
+from benchmarks.metrics import recall_at_k
 from octomem import Orchestrator
-from octomem.bench.metrics import recall_at_k
 from tests.data.recall_fixture import CATEGORIES, CONVERSATIONS, KS, MODES, QUESTIONS, Question
 
 MakeOrch = Callable[..., Orchestrator]

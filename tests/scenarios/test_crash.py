@@ -29,8 +29,8 @@ from typing import Any
 
 import pytest
 
+from benchmarks.synthetic import memories
 from octomem import Orchestrator
-from octomem.bench.synthetic import memories
 from octomem.embeddings import Embedder
 from octomem.orchestrator.internals import services_of
 from octomem.settings import load_settings

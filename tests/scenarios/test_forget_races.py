@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
+from benchmarks.synthetic import memories
 from octomem import ConflictError, MemoryType, Orchestrator
-from octomem.bench.synthetic import memories
 from octomem.orchestrator.internals import services_of
 
 MARK = "zorblax"  # in every message of the user who is forgotten

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
+from benchmarks.synthetic import memories
 from octomem import Operation, Orchestrator
 from octomem.agents.semantic.prompt import Fact, SemanticOutput
-from octomem.bench.synthetic import memories
 from octomem.demo import load_sample
 from octomem.orchestrator.internals import services_of
 from octomem.prompts.extraction import ExtractionOutput

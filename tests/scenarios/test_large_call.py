@@ -2,7 +2,7 @@
 store for longer than a slice of its writes (so another user's recall waits at most that).
 
 Work is counted (filter evaluations, records per store call), never timed; the time is
-measured by `python -m octomem.bench.process_cost` (docs/benchmarks.md).
+measured by `python -m benchmarks.process_cost` (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
+from benchmarks.synthetic import facts
 from octomem import Orchestrator, filters
-from octomem.bench.synthetic import facts
 from octomem.orchestrator.internals import services_of
 from octomem.orchestrator.writer import WRITE_SLICE
 from tests.conftest import T0

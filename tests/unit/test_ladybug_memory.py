@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from octomem.bench.memory_growth import malloc_mb
+from benchmarks.memory_growth import malloc_mb
 from octomem.models import Entity
 from octomem.stores.ladybug import LadybugGraphStore
 

@@ -1,4 +1,4 @@
-"""The tables of `octomem bench scale`: printed, and with `--json` written next to it."""
+"""The tables of `python -m benchmarks scale`: printed, and with `--json` written next to it."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from octomem.bench.report import machine, markdown_table, write_json
+from benchmarks.report import machine, markdown_table, write_json
 
 MODE_NAMES = {
     "ingest_per_s": "ingest, memories/s (20 a call)",

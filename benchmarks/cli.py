@@ -1,15 +1,20 @@
-"""`octomem bench` commands."""
+"""`python -m benchmarks <command> ...`: the benchmarks' commands (run from the repository's
+root; `make bench*` runs them)."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-bench_app = typer.Typer(
+from octomem.errors import OctomemError
+
+app = typer.Typer(
     help="Benchmarks: LoCoMo retrieval quality, speed at scale, the service, server mode.",
     no_args_is_help=True,
+    pretty_exceptions_enable=False,
 )
 
 JsonOption = Annotated[
@@ -18,7 +23,7 @@ JsonOption = Annotated[
 ]
 
 
-@bench_app.command()
+@app.command()
 def locomo(
     data: Annotated[
         Path, typer.Option("--data", help="a LoCoMo-format JSON file (.json or .json.gz)")
@@ -57,8 +62,8 @@ def locomo(
     baselines (and mem0), per question in the JSON."""
     import time
 
-    from octomem.bench.locomo import run_locomo
-    from octomem.bench.locomo_report import report_locomo
+    from benchmarks.locomo import run_locomo
+    from benchmarks.locomo_report import report_locomo
 
     if not data.is_file():
         raise typer.BadParameter(f"{data} is not a file", param_hint="--data")
@@ -93,9 +98,9 @@ def locomo(
     )
 
 
-@bench_app.command("locomo-report")
+@app.command("locomo-report")
 def locomo_report(
-    runs: Annotated[list[Path], typer.Argument(help="JSON files written by `bench locomo`")],
+    runs: Annotated[list[Path], typer.Argument(help="JSON files written by `locomo`")],
     data: Annotated[
         Path, typer.Option("--data", help="the data file the runs read (.json or .json.gz)")
     ] = Path("../shared/bench/locomo_dev.json"),
@@ -103,7 +108,7 @@ def locomo_report(
 ) -> None:
     """The tables and paired-bootstrap intervals of saved runs taken together (e.g. the
     parts of a run split with `--part`), from their per-question results."""
-    from octomem.bench.locomo_report import report_locomo, scores_from_runs
+    from benchmarks.locomo_report import report_locomo, scores_from_runs
 
     for path in (data, *runs):
         if not path.is_file():
@@ -114,7 +119,7 @@ def locomo_report(
     )
 
 
-@bench_app.command()
+@app.command()
 def perf(
     sizes: Annotated[str, typer.Option("--sizes", help="comma-separated memory counts")] = (
         "1000,10000,100000"
@@ -128,7 +133,7 @@ def perf(
     json_path: JsonOption = None,
 ) -> None:
     """Ingest throughput, recall latency p50/p95/p99 and RSS at 1k/10k/100k memories."""
-    from octomem.bench.perf import report_perf, run_perf
+    from benchmarks.perf import report_perf, run_perf
 
     try:
         counts = [int(s) for s in sizes.split(",") if s.strip()]
@@ -145,7 +150,7 @@ def perf(
     report_perf(rows, json_path=json_path, echo=typer.echo)
 
 
-@bench_app.command()
+@app.command()
 def serve(
     clients: Annotated[
         str, typer.Option("--clients", help="comma-separated concurrent client counts")
@@ -164,7 +169,7 @@ def serve(
     json_path: JsonOption = None,
 ) -> None:
     """The HTTP service under 80% search / 20% add load, side by side with in-process."""
-    from octomem.bench.serve import report_serve, run_serve_bench
+    from benchmarks.serve import report_serve, run_serve_bench
 
     try:
         counts = [int(c) for c in clients.split(",") if c.strip()]
@@ -194,7 +199,7 @@ def serve(
     )
 
 
-@bench_app.command()
+@app.command()
 def scale(
     size: Annotated[int, typer.Option("--size", help="memories stored in each mode", min=1)] = (
         10_000
@@ -219,8 +224,8 @@ def scale(
 ) -> None:
     """Server mode against embedded, and two app processes against one, in one run: starts
     a Chroma server and an ArcadeDB Bolt server on 127.0.0.1 (needs arcadedb-embedded)."""
-    from octomem.bench.scale import run_scale
-    from octomem.bench.scale_report import report_scale
+    from benchmarks.scale import run_scale
+    from benchmarks.scale_report import report_scale
 
     result = run_scale(
         size=size,
@@ -235,7 +240,7 @@ def scale(
     report_scale(result, json_path=json_path, echo=typer.echo)
 
 
-@bench_app.command()
+@app.command()
 def store(
     items: Annotated[int, typer.Option("--items", help="puts, over four namespaces", min=1)] = 300,
     queries: Annotated[int, typer.Option("--queries", help="searches with a query", min=1)] = 100,
@@ -248,8 +253,18 @@ def store(
 ) -> None:
     """The LangGraph store adapter (OctomemStore) against LangGraph's InMemoryStore with the
     same MiniLM embedder: put and search cost side by side in one run, as ratios."""
-    from octomem.bench.store_cost import run
+    from benchmarks.store_cost import run
 
     if mode not in ("async", "sync"):
         raise typer.BadParameter(f"{mode!r}: use async or sync", param_hint="--mode")
     run(items, queries, mode, json_path, echo=typer.echo)
+
+
+def run() -> None:
+    """The entry point: an octomem error (bad input, a server that did not come up) is one
+    line on stderr and exit code 1."""
+    try:
+        app()
+    except OctomemError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(1)

@@ -1,4 +1,4 @@
-"""`octomem bench serve`: the load runs end to end on tiny numbers (a real `octomem serve`
+"""`python -m benchmarks serve`: the load runs end to end on tiny numbers (a real `octomem serve`
 and an in-process Orchestrator), and its accounting of errors and lost writes is right
 on a hand-made target. No timing is asserted."""
 
@@ -10,8 +10,8 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from octomem.bench.cli import bench_app
-from octomem.bench.serve import Failed, run_load
+from benchmarks.cli import app
+from benchmarks.serve import Failed, run_load
 
 
 class _Target:
@@ -57,7 +57,7 @@ def test_errors_and_lost_writes_are_counted() -> None:
 def test_end_to_end_on_tiny_numbers(tmp_path: Path) -> None:
     out = tmp_path / "serve.json"
     done = CliRunner().invoke(
-        bench_app,
+        app,
         ["serve", "--clients", "2", "--duration", "2", "--max-requests", "40"]
         + ["--seed", "20", "--json", str(out)],
     )

@@ -1,4 +1,4 @@
-"""`octomem bench locomo --keep DIR`: the stores are kept, and a later run over the same
+"""`python -m benchmarks locomo --keep DIR`: the stores are kept, and a later run over the same
 data reuses each conversation already ingested - the same rankings, no turn stored
 again - so recall settings can be compared without ingesting twice. LongMemEval's
 question date is recall's `now`."""
@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from octomem.bench.locomo import INGESTED, load_locomo, run_locomo
+from benchmarks.locomo import INGESTED, load_locomo, run_locomo
 from octomem.errors import InvalidInputError
 from octomem.orchestrator.engine import Orchestrator
 

@@ -1,4 +1,4 @@
-"""`python -m octomem.bench.history_recall`: builds a store whose facts have a history,
+"""`python -m benchmarks.history_recall`: builds a store whose facts have a history,
 keeps it, and reports recall and each type's vector query on it."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from octomem.bench import history_recall
+from benchmarks import history_recall
 
 
 def test_builds_a_store_with_a_history_once_and_measures_it(

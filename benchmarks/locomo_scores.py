@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from octomem.bench.metrics import mean_recall, recall_from_ranks
+from benchmarks.metrics import mean_recall, recall_from_ranks
 
 KS = (5, 10, 25)
 

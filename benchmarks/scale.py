@@ -1,16 +1,16 @@
-"""`octomem bench scale`: embedded against server mode, and one against two app processes,
+"""`python -m benchmarks scale`: embedded against server mode, and one against two app processes,
 in one run, with the per-operation costs a deployment is sized from (issue 23).
 
 It starts a Chroma server (`chroma run`) and an ArcadeDB Bolt server on 127.0.0.1 (free
 ports, data in a temp dir; stopped by pid at the end, on error and Ctrl-C too), then:
 
 1. modes: on embedded stores, then in server mode (one deployment on those servers), the
-   same `size` synthetic messages of one user (`bench perf`'s ingest: `process(...,
+   same `size` synthetic messages of one user (`perf`'s ingest: `process(...,
    infer=False)`, 20 a call), `adds` single `process()` calls with offline extraction
    (what the load's adds are) and `queries` `recall(limit=10)` calls; ratios are server
    over embedded (a rate below 1, a time above 1: server mode is slower).
 2. load: `octomem serve --workers 1`, then `--workers 2`, in server mode on part 1's data
-   (and `seed` more memories over `bench serve`'s 10 users), each under `bench serve`'s
+   (and `seed` more memories over `serve`'s 10 users), each under `serve`'s
    load: 80% search / 20% add from `clients` clients, at most `duration` s and
    `max_requests` requests; ratios are two processes over one.
 3. costs: in part 1's server mode, per recall, per add and per ingested memory, what this
@@ -40,8 +40,8 @@ from unittest import mock
 import httpx
 import yaml
 
-from octomem.bench.perf import USER, ingest, latencies, percentile
-from octomem.bench.serve import (
+from benchmarks.perf import USER, ingest, latencies, percentile
+from benchmarks.serve import (
     USERS,
     HttpTarget,
     Load,
@@ -51,8 +51,8 @@ from octomem.bench.serve import (
     seed_memories,
     started_server,
 )
-from octomem.bench.servers import BoltServer, ChromaServer, arcadedb_server, chroma_server
-from octomem.bench.synthetic import memories, questions
+from benchmarks.servers import BoltServer, ChromaServer, arcadedb_server, chroma_server
+from benchmarks.synthetic import memories, questions
 from octomem.embeddings import CachedEmbedder
 from octomem.orchestrator.engine import Orchestrator
 from octomem.settings import load_settings

@@ -1,4 +1,4 @@
-"""`octomem bench locomo`: dialog-level evidence recall on LoCoMo-format conversations.
+"""`python -m benchmarks locomo`: dialog-level evidence recall on LoCoMo-format conversations.
 
 Every conversation is ingested session by session through the real `process()` path
 (raw turns, LLM-free; optionally offline extraction too), each session's date as the
@@ -26,9 +26,9 @@ from typing import Any
 
 from tqdm import tqdm
 
-from octomem.bench.locomo_format import turn_text
-from octomem.bench.locomo_scores import KS, Answer, Scores
-from octomem.bench.metrics import evidence_ranks, parse_evidence
+from benchmarks.locomo_format import turn_text
+from benchmarks.locomo_scores import KS, Answer, Scores
+from benchmarks.metrics import evidence_ranks, parse_evidence
 from octomem.embeddings import Embedder
 from octomem.errors import InvalidInputError
 from octomem.models import MemoryType
@@ -320,7 +320,7 @@ def run_locomo(
     }
     mem0 = None
     if with_mem0:
-        from octomem.bench.mem0_adapter import Mem0UnderTest, mem0_missing
+        from benchmarks.mem0_adapter import Mem0UnderTest, mem0_missing
 
         reason = mem0_missing()
         if reason:

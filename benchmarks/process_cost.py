@@ -1,6 +1,6 @@
 """The cost of one large `process` call, and the stall it causes another user's recall.
 
-`python -m octomem.bench.process_cost [--sizes 250,500,1000,2000] [--json PATH]`
+`python -m benchmarks.process_cost [--sizes 250,500,1000,2000] [--json PATH]`
 
 Per size N, on fresh stores: a second user ("other") first gets `--other` synthetic
 messages (raw turns) and recalls once to warm up; then one `process()` of N short
@@ -27,9 +27,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from octomem.bench.perf import percentile
-from octomem.bench.report import machine, markdown_table, write_json
-from octomem.bench.synthetic import facts, memories, questions
+from benchmarks.perf import percentile
+from benchmarks.report import machine, markdown_table, write_json
+from benchmarks.synthetic import facts, memories, questions
 from octomem.orchestrator.engine import Orchestrator
 from octomem.settings import load_settings
 

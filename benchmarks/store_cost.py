@@ -1,8 +1,8 @@
 """The LangGraph store adapter against LangGraph's own `InMemoryStore`, in one run: what a
 put and a search cost in each, with the same MiniLM embedder, and the ratios.
 
-    octomem bench store [--items 300] [--queries 100] [--mode async|sync] [--json out.json]
-    python -m octomem.bench.store_cost [same options]
+    python -m benchmarks store [--items 300] [--queries 100] [--mode async|sync] [--json out.json]
+    python -m benchmarks.store_cost [same options]
 
 `OctomemStore` runs on a fresh embedded Orchestrator; `InMemoryStore` gets
 ``index={"embed": <octomem's embedder>, "dims": 384}``. Each store has an embedder cache of
@@ -32,8 +32,8 @@ from langchain_core.embeddings import Embeddings
 from langgraph.store.base import BaseStore
 from langgraph.store.memory import InMemoryStore
 
-from octomem.bench.perf import percentile
-from octomem.bench.synthetic import memories, questions
+from benchmarks.perf import percentile
+from benchmarks.synthetic import memories, questions
 from octomem.embeddings import CachedEmbedder, Embedder
 from octomem.langgraph import OctomemStore
 from octomem.orchestrator.engine import Orchestrator

@@ -1,4 +1,4 @@
-"""`octomem bench scale`'s arithmetic and the stop of the processes a bench starts. The
+"""`python -m benchmarks scale`'s arithmetic and the stop of the processes a bench starts. The
 bench itself (servers, loads) is not started here; no timing is asserted."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ import sys
 import time
 from pathlib import Path
 
-from octomem.bench.scale import chroma_kind, load_ratio, mode_rows, per_op, ratio
-from octomem.bench.scale_report import breakdown, cell
-from octomem.bench.servers import descendants, stop
+from benchmarks.scale import chroma_kind, load_ratio, mode_rows, per_op, ratio
+from benchmarks.scale_report import breakdown, cell
+from benchmarks.servers import descendants, stop
 
 
 def test_ratios_are_over_under_and_none_without_a_base() -> None:

@@ -1,7 +1,7 @@
 """Recall latency through the LangGraph recall graph and through the direct path.
 
-`python -m octomem.bench.recall_paths [--size 1000] [--queries 200]`: one user with
-`size` synthetic memories (raw turns, as `octomem bench perf` stores them), then every
+`python -m benchmarks.recall_paths [--size 1000] [--queries 200]`: one user with
+`size` synthetic memories (raw turns, as `python -m benchmarks perf` stores them), then every
 question recalled both ways, alternating which goes first, on the same loop and stores:
 `Orchestrator.recall_graph.ainvoke` (what LangGraph Studio runs) and `Orchestrator.arecall`
 (the same steps without the graph runtime). Prints p50/p95 in ms per path.
@@ -16,8 +16,8 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
-from octomem.bench.perf import USER, ingest, percentile
-from octomem.bench.synthetic import memories, questions
+from benchmarks.perf import USER, ingest, percentile
+from benchmarks.synthetic import memories, questions
 from octomem.orchestrator.engine import Orchestrator
 from octomem.settings import load_settings
 

@@ -2,7 +2,7 @@
 where facts change (the old versions stay, superseded), then recall latency and what
 each memory type's vector query costs alone.
 
-    python -m octomem.bench.history_recall [--messages 3000] [--queries 100] [--data-dir DIR]
+    python -m benchmarks.history_recall [--messages 3000] [--queries 100] [--data-dir DIR]
 
 The store is built once in DIR (kept there; a later run with the same DIR measures it
 again, so two checkouts can be compared on the same store). Messages are the perf bench's
@@ -26,8 +26,8 @@ from typing import Any
 
 from tqdm import tqdm
 
-from octomem.bench.perf import BATCH, T0, USER
-from octomem.bench.synthetic import facts, memories, questions
+from benchmarks.perf import BATCH, T0, USER
+from benchmarks.synthetic import facts, memories, questions
 from octomem.models import MemoryType
 from octomem.orchestrator.engine import Orchestrator
 from octomem.orchestrator.internals import services_of

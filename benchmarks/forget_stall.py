@@ -1,6 +1,6 @@
 """What a forget costs, and how long it holds up another user's recall.
 
-`python -m octomem.bench.forget_stall [--turns 1000] [--other 200]`: a user who said
+`python -m benchmarks.forget_stall [--turns 1000] [--other 200]`: a user who said
 `turns` messages and another who said `other` (both processed offline) on one embedded
 Orchestrator;
 the other user's recall runs in a loop in a second thread while the first is forgotten.
@@ -16,8 +16,8 @@ import threading
 import time
 from pathlib import Path
 
-from octomem.bench.perf import percentile
-from octomem.bench.synthetic import memories
+from benchmarks.perf import percentile
+from benchmarks.synthetic import memories
 from octomem.orchestrator.engine import Orchestrator
 from octomem.settings import load_settings
 

@@ -9,7 +9,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from octomem.bench.locomo_format import turn_text
+from benchmarks.locomo_format import turn_text
 
 
 def _quiet() -> None:

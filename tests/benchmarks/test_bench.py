@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from octomem.bench.locomo import (
+from benchmarks.locomo import (
     Conversation,
     Question,
     load_locomo,
@@ -17,11 +17,11 @@ from octomem.bench.locomo import (
     parse_session_date,
     run_locomo,
 )
-from octomem.bench.locomo_report import locomo_markdown, rows_of, type_rows_of
-from octomem.bench.locomo_scores import Answer, Scores
-from octomem.bench.metrics import evidence_ranks, parse_evidence, recall_at_k, recall_from_ranks
-from octomem.bench.perf import _ratios, percentile
-from octomem.bench.report import write_json
+from benchmarks.locomo_report import locomo_markdown, rows_of, type_rows_of
+from benchmarks.locomo_scores import Answer, Scores
+from benchmarks.metrics import evidence_ranks, parse_evidence, recall_at_k, recall_from_ranks
+from benchmarks.perf import _ratios, percentile
+from benchmarks.report import write_json
 from octomem.errors import InvalidInputError
 
 
@@ -233,7 +233,7 @@ def test_ratios_say_how_many_times_faster_octomem_is() -> None:
 
 
 def test_saved_runs_are_reported_together(tmp_path: Path) -> None:
-    from octomem.bench.locomo_report import report_locomo, scores_from_runs
+    from benchmarks.locomo_report import report_locomo, scores_from_runs
 
     data = tmp_path / "lme.json"
     samples = [
@@ -270,7 +270,7 @@ def test_saved_runs_are_reported_together(tmp_path: Path) -> None:
 
 
 def test_the_floor_ratio_is_recall_over_its_floor() -> None:
-    from octomem.bench.perf import _floor_ratio
+    from benchmarks.perf import _floor_ratio
 
     rows = [
         {"system": "octomem", "size": 10, "metric": "recall_p50_ms", "value": 30.0},
@@ -283,7 +283,7 @@ def test_the_floor_ratio_is_recall_over_its_floor() -> None:
 
 
 def test_a_turn_with_nothing_visible_is_no_turn() -> None:
-    from octomem.bench.locomo_format import turn_text
+    from benchmarks.locomo_format import turn_text
 
     assert turn_text({"text": "\u200b"}) == ""
     assert turn_text({"text": " \u200b\n"}) == ""

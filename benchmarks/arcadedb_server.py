@@ -1,7 +1,7 @@
 """Run an ArcadeDB server with its Bolt plugin until terminated: the Bolt + Cypher server
-the tests and `octomem bench scale` start (`servers.arcadedb_server`).
+the tests and `python -m benchmarks scale` start (`servers.arcadedb_server`).
 
-    python octomem/bench/arcadedb_server.py ROOT_DIR BOLT_PORT HTTP_PORT READY_FILE
+    python benchmarks/arcadedb_server.py ROOT_DIR BOLT_PORT HTTP_PORT READY_FILE
 
 The root password comes from the environment (ARCADEDB_TEST_ROOT_PASSWORD), not the
 command line. The server listens on 127.0.0.1 only, serves one database, ``neo4j`` (also

@@ -1,10 +1,10 @@
-"""`octomem bench store`: its workload and how it reports (no timings asserted)."""
+"""`python -m benchmarks store`: its workload and how it reports (no timings asserted)."""
 
 from __future__ import annotations
 
 import pytest
 
-from octomem.bench.store_cost import NAMESPACES, summary, workload
+from benchmarks.store_cost import NAMESPACES, summary, workload
 
 
 def test_workload_spreads_puts_and_has_every_kind_of_search() -> None:

@@ -1,4 +1,4 @@
-"""`octomem bench serve`: the HTTP service under load, side by side with the same calls
+"""`python -m benchmarks serve`: the HTTP service under load, side by side with the same calls
 made in-process on an Orchestrator.
 
 It starts `octomem serve` on 127.0.0.1 with a data directory of its own (or takes
@@ -35,9 +35,9 @@ from typing import Any, Protocol
 
 import httpx
 
-from octomem.bench.perf import percentile
-from octomem.bench.servers import answers, descendants, free_port, running
-from octomem.bench.synthetic import NAMES, PLACES, memories, questions
+from benchmarks.perf import percentile
+from benchmarks.servers import answers, descendants, free_port, running
+from benchmarks.synthetic import NAMES, PLACES, memories, questions
 
 USERS = 10
 RUN = uuid.uuid4().hex[:4]  # facts differ between runs too (a server given by --url keeps them)
@@ -498,7 +498,7 @@ HEADER = (
 
 def table(rows: list[dict[str, Any]]) -> str:
     """The markdown table of `rows` (the overhead rows last, one per load)."""
-    from octomem.bench.report import markdown_table
+    from benchmarks.report import markdown_table
 
     lines = []
     for r in rows:
@@ -526,7 +526,7 @@ def table(rows: list[dict[str, Any]]) -> str:
 def report_serve(
     rows: list[dict[str, Any]], *, json_path: Path | None, echo: Callable[[str], None], **run: Any
 ) -> None:
-    from octomem.bench.report import machine, write_json
+    from benchmarks.report import machine, write_json
 
     text = table(rows)
     echo(text)

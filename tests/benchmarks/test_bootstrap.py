@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from octomem.bench.bootstrap import paired_bootstrap
+from benchmarks.bootstrap import paired_bootstrap
 from octomem.errors import InvalidInputError
 
 

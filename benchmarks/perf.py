@@ -1,6 +1,6 @@
-"""`octomem bench perf`: ingest throughput, recall latency and memory at 1k-100k memories.
+"""`python -m benchmarks perf`: ingest throughput, recall latency and memory at 1k-100k memories.
 
-One user, synthetic chat messages (`octomem.bench.synthetic`). Per size, on fresh stores:
+One user, synthetic chat messages (`benchmarks.synthetic`). Per size, on fresh stores:
 - `add_per_s`: messages per second through `process(..., infer=False)` in calls of
   `BATCH` messages (raw turns; the embedder runs once per call);
 - `add_p50_ms`: one message per `process` call (what mem0's `add` does), 50 calls;
@@ -37,8 +37,8 @@ from typing import Any
 
 from tqdm import tqdm
 
-from octomem.bench.report import bar_chart, machine, markdown_table, write_json
-from octomem.bench.synthetic import memories, questions
+from benchmarks.report import bar_chart, machine, markdown_table, write_json
+from benchmarks.synthetic import memories, questions
 from octomem.models import MemoryType, embedding_text
 from octomem.orchestrator.engine import Orchestrator
 from octomem.orchestrator.internals import services_of
@@ -181,7 +181,7 @@ def run_octomem(
 
 
 def run_mem0(size: int, root: Path, *, queries: int) -> list[dict[str, Any]]:
-    from octomem.bench.mem0_adapter import make_memory
+    from benchmarks.mem0_adapter import make_memory
 
     memory = make_memory(root / f"mem0-{size}")
     texts = memories(size)
@@ -233,7 +233,7 @@ def run_perf(
     embedder = build_embedder(load_settings())
     mem0_reason = None
     if with_mem0:
-        from octomem.bench.mem0_adapter import mem0_missing
+        from benchmarks.mem0_adapter import mem0_missing
 
         mem0_reason = mem0_missing()
         if mem0_reason:

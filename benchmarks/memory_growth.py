@@ -2,7 +2,7 @@
 
 One Orchestrator on a fresh temporary data dir with the default settings (embedded
 Chroma and graph, local embedder, offline extraction): `--calls` calls of `process`
-(`--per-call` short fact-bearing messages from `octomem.bench.synthetic`) round-robin over
+(`--per-call` short fact-bearing messages from `benchmarks.synthetic`) round-robin over
 `--users` users, and a `recall` every `--recall-every` calls. With `--repeat-after N` the
 calls after the N-th resend the messages (and questions) of calls 1..N, so nothing new is
 stored: what still grows then grows per call, not with the data. Every `--every` calls
@@ -12,10 +12,10 @@ heap (bytes in use, and held from the OS: the difference is free memory glibc ke
 i.e. fragmentation), seconds per 100 calls, and with `--tracemalloc` Python's traced heap
 and, at the end, the allocation sites that grew most since the second row.
 
-    python -m octomem.bench.memory_growth                         # 1,000 calls, 20 users
-    python -m octomem.bench.memory_growth --repeat-after 500      # then 500 calls again
-    MALLOC_ARENA_MAX=2 python -m octomem.bench.memory_growth      # fewer glibc arenas
-    python -m octomem.bench.memory_growth --tracemalloc           # slower; Python heap sites
+    python -m benchmarks.memory_growth                         # 1,000 calls, 20 users
+    python -m benchmarks.memory_growth --repeat-after 500      # then 500 calls again
+    MALLOC_ARENA_MAX=2 python -m benchmarks.memory_growth      # fewer glibc arenas
+    python -m benchmarks.memory_growth --tracemalloc           # slower; Python heap sites
 
 A benchmark, not a test: compare runs side by side (docs/benchmarks.md#memory-over-many-calls).
 """
@@ -33,8 +33,8 @@ import tracemalloc
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from octomem.bench.perf import rss_mb
-from octomem.bench.synthetic import memories, questions
+from benchmarks.perf import rss_mb
+from benchmarks.synthetic import memories, questions
 from octomem.orchestrator.engine import Orchestrator
 from octomem.orchestrator.internals import services_of
 

@@ -7,16 +7,16 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from octomem.bench.bootstrap import PairedDifference, paired_bootstrap
-from octomem.bench.locomo import (
+from benchmarks.bootstrap import PairedDifference, paired_bootstrap
+from benchmarks.locomo import (
     CATEGORIES,
     LONGMEMEVAL_CATEGORIES,
     TUNED,
     Conversation,
     load_locomo,
 )
-from octomem.bench.locomo_scores import KS, Answer, Scores
-from octomem.bench.report import bar_chart, machine, markdown_table, write_json
+from benchmarks.locomo_scores import KS, Answer, Scores
+from benchmarks.report import bar_chart, machine, markdown_table, write_json
 from octomem.errors import InvalidInputError
 
 LABELS = {

@@ -1,7 +1,7 @@
 """One nearest-neighbour query over all memory types against one per type's collection
 (issue 26's lever), on the same vectors, side by side in one run.
 
-    python -m octomem.bench.vector_layout --per-type 3000,30000 [--queries 200]
+    python -m benchmarks.vector_layout --per-type 3000,30000 [--queries 200]
 
 Recall searches each memory type's Chroma collection for its candidates, the queries side
 by side. The alternative is one collection of every type, searched once for as many
@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable
 
 import numpy as np
 
-from octomem.bench.synthetic import memories, questions
+from benchmarks.synthetic import memories, questions
 from octomem.orchestrator.lifecycle import build_embedder
 from octomem.settings import load_settings
 

@@ -1,7 +1,7 @@
 """The keyword index alone, embedded (SQLite FTS5) against server mode (the index in the
 graph server), side by side in one run: ingest rate and search latency, and their ratios.
 
-    python -m octomem.bench.keyword_cost --bolt bolt://127.0.0.1:7687 --user neo4j \\
+    python -m benchmarks.keyword_cost --bolt bolt://127.0.0.1:7687 --user neo4j \\
         --sizes 1000,10000 [--queries 200] [--database neo4j]
 
 The password comes from OCTOMEM_GRAPH__PASSWORD. One user's chat turns (each with the turn
@@ -23,8 +23,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from octomem.bench.perf import percentile
-from octomem.bench.synthetic import memories, questions
+from benchmarks.perf import percentile
+from benchmarks.synthetic import memories, questions
 from octomem.models import TURN_CONTEXT, EpisodicMemory, MemoryType, make_memory_id
 from octomem.orchestrator.retrieval import keyword_query
 from octomem.stores.base import KeywordStore

@@ -1,1 +1,0 @@
-"""Benchmarks: retrieval quality on LoCoMo and speed at scale (`octomem bench ...`)."""
