@@ -2,7 +2,8 @@
 
 Relative links in README.md and docs/*.md must name a file that exists and, with a
 `#fragment`, a heading of that file (GitHub's anchor rules). The configuration reference
-must name every setting `octomem.settings.Settings` has.
+must name every setting `octomem.settings.Settings` has, and every example of the secret
+cue table in docs/operations.md is stored as the table says.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
+from octomem.sensitive import mask_text
 from octomem.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -125,3 +127,29 @@ def test_the_configuration_reference_names_every_setting() -> None:
     assert len(paths) > 40  # the walk reached the nested sections
     missing = sorted(p for p in paths if not documented(p))
     assert not missing, f"docs/configuration.md does not name {missing}"
+
+
+def _cue_rows() -> list[tuple[str, str]]:
+    """(example, stored as) of each row of the secret cue table in docs/operations.md."""
+    text = (DOCS / "operations.md").read_text(encoding="utf-8")
+    header = "| cue | what is masked | example | stored as |"
+    assert header in text, "docs/operations.md has no secret cue table"
+    rows = []
+    for line in text.split(header, 1)[1].splitlines()[2:]:
+        if not line.startswith("|"):
+            break
+        cells = [c.strip() for c in line.strip().strip("|").split(" | ")]
+        example, stored = (re.fullmatch(r"`(.+)`", c) for c in cells[2:4])
+        assert example and stored, f"example and stored form in backticks: {line}"
+        rows.append((example.group(1), stored.group(1)))
+    return rows
+
+
+def test_every_example_of_the_secret_cue_table_is_stored_as_it_says() -> None:
+    rows = _cue_rows()
+    assert len(rows) >= 20
+    wrong = [(ex, mask_text(ex), want) for ex, want in rows if mask_text(ex) != want]
+    assert not wrong, "\n".join(
+        f"{ex!r}: masked {got!r}, the table says {want!r}" for ex, got, want in wrong
+    )
+    assert sum("[MASKED " in want for _, want in rows) >= len(rows) - 1  # one row keeps its text
