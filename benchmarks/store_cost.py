@@ -183,6 +183,7 @@ def run(
         ratios = " | ".join(f"{row[k]:.2f}" for k in ("p50_ratio", "mean_ratio", "cpu_ratio"))
         echo(f"| {row['op']} | {row['n']} | {ratios} |")
     if json_path is not None:
+        json_path.parent.mkdir(parents=True, exist_ok=True)  # bench-results/ on a fresh clone
         json_path.write_text(json.dumps({"mode": mode, "rows": rows, "ms": times}, indent=1))
     return rows
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
-from benchmarks.store_cost import NAMESPACES, summary, workload
+from benchmarks.store_cost import NAMESPACES, run, summary, workload
 
 
 def test_workload_spreads_puts_and_has_every_kind_of_search() -> None:
@@ -33,3 +36,13 @@ def test_summary_gives_ratios_of_octomem_to_langgraph() -> None:
         "mean_ratio": pytest.approx(2.0),
         "cpu_ratio": pytest.approx(3.0),
     }
+
+
+def test_a_tiny_run_writes_its_json_where_no_directory_was(tmp_path: Path) -> None:
+    """`make bench-store` on a fresh clone: bench-results/ does not exist yet."""
+    out = tmp_path / "bench-results" / "store.json"
+    rows = run(8, 4, "async", out, echo=lambda _: None)
+    written = json.loads(out.read_text())
+    assert written["mode"] == "async" and written["rows"] == rows
+    assert {row["op"] for row in rows} >= {"put", "search"}
+    assert len(written["ms"]["put"]["octomem"]) == 8
