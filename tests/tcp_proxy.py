@@ -38,10 +38,17 @@ class TcpProxy:
                 sock.shutdown(socket.SHUT_RDWR)
             sock.close()
 
-    def up_after(self, seconds: float) -> threading.Timer:
-        timer = threading.Timer(seconds, self.up)
-        timer.start()
-        return timer
+    def up_when(self, event: threading.Event, timeout_s: float = 60) -> threading.Thread:
+        """Listen again once `event` is set (or `timeout_s` has passed: the caller then
+        finds `event` unset), from a thread of its own, which is returned."""
+
+        def wait_then_up() -> None:
+            event.wait(timeout_s)
+            self.up()
+
+        thread = threading.Thread(target=wait_then_up, daemon=True)
+        thread.start()
+        return thread
 
     def _accept(self, listener: socket.socket) -> None:
         while True:

@@ -8,6 +8,8 @@ open connection cut, new ones refused - and brings back up on the same port.
 
 from __future__ import annotations
 
+import logging
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +25,7 @@ from tests.tcp_proxy import TcpProxy, proxy_to
 
 pytestmark = pytest.mark.integration
 
+CHROMA_LOGGER = "octomem.stores.chroma"
 MOVE = [{"role": "user", "content": "I moved to Oslo last month, I work at Acme as a nurse."}]
 
 
@@ -47,30 +50,57 @@ def _open(tmp_path: Path, embedder: Embedder, proxy: TcpProxy, retry_s: float) -
     return Orchestrator.from_settings(settings, embedder=embedder)
 
 
+class Retries(logging.Handler):
+    """`seen` is set when the Chroma store logs that it could not reach the server and
+    tries again: the call has met the outage."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.seen = threading.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "chroma server unreachable; retrying" in record.getMessage():
+            self.seen.set()
+
+
+@pytest.fixture
+def retries(caplog: pytest.LogCaptureFixture) -> Iterator[Retries]:
+    caplog.set_level(logging.WARNING, logger=CHROMA_LOGGER)  # enabled, whatever the config
+    handler = Retries()
+    logging.getLogger(CHROMA_LOGGER).addHandler(handler)
+    try:
+        yield handler
+    finally:
+        logging.getLogger(CHROMA_LOGGER).removeHandler(handler)
+
+
 def _contents(orch: Orchestrator, user_id: str) -> list[tuple[str, str]]:
     return sorted((m.memory_type.value, m.content) for m in orch.get_all(user_id=user_id))
 
 
 def test_process_and_recall_ride_out_a_short_outage(
-    tmp_path: Path, embedder: Embedder, proxy: TcpProxy
+    tmp_path: Path, embedder: Embedder, proxy: TcpProxy, retries: Retries
 ) -> None:
+    """The server comes back only once the call has found it away and is retrying."""
     orch = _open(tmp_path, embedder, proxy, retry_s=30)
     try:
         orch.process([{"role": "user", "content": "Hi, I'm Ann."}], user_id="ann")
         connections = proxy.accepted
         proxy.down()
-        back = proxy.up_after(1.0)
+        back = proxy.up_when(retries.seen)
         result = orch.process(MOVE, user_id="ann")  # starts while the server is away
         back.join()
-        assert result.errors == []
+        assert retries.seen.is_set() and result.errors == []
         assert proxy.accepted > connections  # it reconnected, once the server was back
         stored = _contents(orch, "ann")
         assert (MemoryType.EPISODIC.value, "user: " + MOVE[0]["content"]) in stored
 
+        retries.seen.clear()
         proxy.down()
-        back = proxy.up_after(1.0)
+        back = proxy.up_when(retries.seen)
         hits = orch.recall("Where does Ann live?", user_id="ann").hits
         back.join()
+        assert retries.seen.is_set()
         assert any("Oslo" in hit.memory.content for hit in hits[:3])
 
         orch.process(MOVE, user_id="ann")  # a retry of the call: nothing changes

@@ -274,15 +274,22 @@ def test_a_named_pipe_in_the_folder_is_skipped_not_waited_on(
     folder.mkdir()
     (folder / "boiler.md").write_text("The boiler's reset code is 4417.", encoding="utf-8")
     os.mkfifo(folder / "pipe.md")
-    rescued = threading.Event()
+    rescued, done = threading.Event(), threading.Event()
 
-    def rescue() -> None:  # a hung run is let go, so the test fails instead of hanging
-        if not done.wait(20):
+    def rescue() -> None:
+        """A run that opens the pipe to read waits for a writer: one comes (so the test
+        fails instead of hanging), and says so. A writer's non-blocking open succeeds
+        only while the pipe has a reader."""
+        while not done.is_set():
+            try:
+                writer = os.open(folder / "pipe.md", os.O_WRONLY | os.O_NONBLOCK)
+            except OSError:  # ENXIO: no reader
+                done.wait(0.01)  # paces the polling only
+                continue
             rescued.set()
-            with open(folder / "pipe.md", "wb"):
-                pass
+            os.close(writer)
+            return
 
-    done = threading.Event()
     threading.Thread(target=rescue, daemon=True).start()
     orch = make_orch(data_dir=tmp_path / "data")
     try:

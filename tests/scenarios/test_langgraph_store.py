@@ -22,6 +22,7 @@ from octomem import ConfigurationError, InvalidInputError, NotFoundError, Orches
 from octomem.langgraph import NamespaceScope, OctomemStore
 from octomem.orchestrator.internals import services_of
 from octomem.settings import load_settings
+from tests.closing import IN_ORDER, HeldClose
 
 
 @pytest.fixture
@@ -206,7 +207,9 @@ def test_compiled_graph_uses_it_as_its_store(
     assert orch.recall("green tea", user_id=erin).hits[0].memory.content == "Erin drinks green tea."
 
 
-def test_close_waits_for_a_running_put_and_refuses_later_ones(tmp_path, embedder) -> None:
+def test_close_waits_for_a_running_put_and_refuses_later_ones(
+    tmp_path, embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A put is a call like any other: close() lets it finish, then refuses new ones."""
     orch = Orchestrator.from_settings(load_settings(data_dir=tmp_path / "s"), embedder=embedder)
     store = OctomemStore(orch)
@@ -222,14 +225,16 @@ def test_close_waits_for_a_running_put_and_refuses_later_ones(tmp_path, embedder
                 await asyncio.sleep(0.01)
         return await real(memory_type, records, embeddings)
 
-    vector.upsert = upsert  # type: ignore[method-assign]
+    monkeypatch.setattr(vector, "upsert", upsert)
+    held = HeldClose(orch, monkeypatch)
     with ThreadPoolExecutor(2) as pool:
-        put = pool.submit(store.put, ("memories", "alice"), "prefs", {"content": "Dark mode."})
+        aput = store.aput(("memories", "alice"), "prefs", {"content": "Dark mode."})
+        put = pool.submit(held.run, aput)
         assert entered.wait(60)
-        closing = pool.submit(orch.close, 60)
-        threading.Timer(0.3, release.set).start()
+        closing = held.close_then_release(pool, release)
         put.result(timeout=120)
         closing.result(timeout=120)
+    assert held.order == IN_ORDER
     with pytest.raises(InvalidInputError, match="closed"):
         store.put(("memories", "alice"), "late", {"content": "Too late."})
 

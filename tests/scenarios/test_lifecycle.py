@@ -19,6 +19,7 @@ from octomem.models import MemoryType, Operation
 from octomem.orchestrator import lifecycle
 from octomem.orchestrator.internals import services_of
 from octomem.settings import load_settings
+from tests.closing import IN_ORDER, HeldClose
 from tests.conftest import T0
 from tests.invariants import assert_one_current_home
 
@@ -79,15 +80,19 @@ def _hold_vector_writes(orch: Orchestrator, monkeypatch: pytest.MonkeyPatch, *, 
 
 
 def test_close_waits_for_a_running_process(tmp_path: Path, embedder: Embedder, monkeypatch):
+    """close() refuses new calls at once, but lets a process held inside its vector write
+    finish, and closes the stores only after it returned."""
     orch = _open(tmp_path / "a", embedder)
     entered, release = _hold_vector_writes(orch, monkeypatch, times=1)
+    held = HeldClose(orch, monkeypatch)
     with ThreadPoolExecutor(2) as pool:
-        running = pool.submit(orch.process, CONVERSATION, user_id="alice", timestamp=T0)
+        aprocess = orch.aprocess(CONVERSATION, user_id="alice", timestamp=T0)
+        running = pool.submit(held.run, aprocess)
         assert entered.wait(60)
-        closing = pool.submit(orch.close, 60)
-        threading.Timer(0.3, release.set).start()
+        closing = held.close_then_release(pool, release)
         result = running.result(timeout=120)
         closing.result(timeout=120)
+    assert held.order == IN_ORDER
     assert result.count(Operation.ADD) > 0
     with pytest.raises(InvalidInputError, match="closed"):
         orch.get_all(user_id="alice")

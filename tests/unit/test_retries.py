@@ -104,10 +104,20 @@ def test_a_checkpoint_waits_for_a_reader_to_finish(tmp_path: Path) -> None:
     reader.execute("SELECT * FROM t").fetchall()  # holds a snapshot: the WAL is in use
     with pytest.raises(retries.WalInUse):
         checkpoint_truncate(writer, timeout_s=0.1)
-    finished = threading.Timer(0.2, reader.rollback)
+    attempts, retried = [], threading.Event()
+
+    def traced(sql: str) -> None:  # the reader finishes once a checkpoint was retried
+        if "wal_checkpoint" in sql:
+            attempts.append(sql)
+            if len(attempts) == 2:
+                retried.set()
+
+    writer.set_trace_callback(traced)
+    finished = threading.Thread(target=lambda: retried.wait(60) and reader.rollback(), daemon=True)
     finished.start()
     checkpoint_truncate(writer, timeout_s=30)  # retried until the reader has finished
-    finished.join()
+    finished.join(60)
+    assert retried.is_set() and len(attempts) >= 2
     assert (tmp_path / "db.sqlite-wal").stat().st_size == 0
     reader.close()
     writer.close()
