@@ -174,9 +174,10 @@ class OnnxEncoder:
         if self.setup.pooling == "cls":
             pooled = tokens[:, 0]
         else:  # the mean of the token vectors the mask keeps, as sentence-transformers takes it
-            mask = np.asarray(columns["attention_mask"], dtype=np.float32)[:, :, None]
-            pooled = (tokens * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
-        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+            mask = np.asarray(columns["attention_mask"], dtype=np.float32)
+            total = np.matmul(mask[:, None, :], tokens)[:, 0]  # one product per text
+            pooled = total / np.maximum(mask.sum(axis=1, keepdims=True), 1e-9)
+        norms = np.sqrt(np.einsum("ij,ij->i", pooled, pooled))[:, None]
         return pooled / np.maximum(norms, 1e-12)
 
 
