@@ -160,6 +160,7 @@ class LocalEmbedder:
         self.device = device
         self.expected_sha256 = expected_sha256
         self._model_dir = Path(model_dir) if model_dir is not None else None
+        self._own_dir = model_dir is not None  # else the bundled package's folder
         self.backend = backend
         self.active_backend: Literal["onnx", "torch"] | None = None  # set by load()
         self._st: SentenceTransformer | None = None
@@ -216,10 +217,11 @@ class LocalEmbedder:
             if path is not None:
                 self._load_onnx(path)
                 backend = "onnx"
-            elif self.backend == "onnx" or (self.bundled and self.bundled.weights is None):
+            elif self.backend == "onnx" or self._onnx_only:
+                torch = f"; or run its safetensors weights with backend='torch' (`{_TORCH_EXTRA}`)"
                 raise ConfigurationError(
                     f"{self.name} cannot run on ONNX Runtime: {why}"
-                    + self._torch_option("backend='torch'")
+                    f"{'' if self._onnx_only else torch}"
                 )
             else:
                 log.info("embedder.onnx_unused", model=self.name, reason=why, fallback="torch")
@@ -235,12 +237,10 @@ class LocalEmbedder:
         )
         return backend
 
-    def _torch_option(self, how: str) -> str:
-        """The alternative to ONNX Runtime, for an error message: torch where it can run
-        the model, nothing where it cannot (bge's ONNX file)."""
-        if self.bundled and self.bundled.weights is None:
-            return ""
-        return f"; or run its safetensors weights with {how} (`{_TORCH_EXTRA}`)"
+    @property
+    def _onnx_only(self) -> bool:
+        """A bundled model whose only file is its ONNX graph (bge): no torch to fall back to."""
+        return self.bundled is not None and self.bundled.weights is None
 
     def _onnx_path(self) -> tuple[Path | None, str]:
         """The ONNX file to load, or None and why ONNX Runtime cannot run the model."""
@@ -257,7 +257,7 @@ class LocalEmbedder:
         )
         path = eo.onnx_file(self.model_dir, names)
         if path is None:
-            if self._model_dir is None:  # the bundled package's own folder
+            if not self._own_dir:
                 missing = self.model_dir / names[0]
                 return None, f"{missing} is missing; reinstall it with `{self._install}`"
             return None, (
@@ -324,7 +324,7 @@ class LocalEmbedder:
         return self._st
 
     def _load_torch(self, model_dir: Path) -> SentenceTransformer:
-        if self.bundled and self.bundled.weights is None:
+        if self._onnx_only:
             raise ConfigurationError(
                 f"{self.name} is an ONNX file and runs on ONNX Runtime only; use backend="
                 f"'onnx' or 'auto', not 'torch'"

@@ -165,6 +165,22 @@ def test_missing_package(monkeypatch):
         LocalEmbedder().load()
 
 
+def test_a_package_without_its_onnx_file_says_to_reinstall(tmp_path, model_dir, monkeypatch):
+    """An octomem-minilm-l6-v2 older than its ONNX graph: reinstall it, or run on torch."""
+    from octomem import embeddings
+
+    old = _copy_model(model_dir, tmp_path / "model")
+    (old / "model.onnx").unlink()
+    monkeypatch.setattr(embeddings, "_bundled_model_dir", lambda model: old)
+    monkeypatch.setitem(sys.modules, "sentence_transformers", None)
+    with pytest.raises(ConfigurationError) as info:
+        LocalEmbedder(backend="onnx").load()
+    message = str(info.value)
+    assert f"{old / 'model.onnx'} is missing" in message
+    assert "pip install --force-reinstall octomem-minilm-l6-v2" in message
+    assert "backend='torch'" in message
+
+
 def test_unbundled_model_name_needs_model_dir():
     with pytest.raises(ConfigurationError, match="not bundled"):
         LocalEmbedder("all-mpnet-base-v2").load()
