@@ -7,7 +7,10 @@ DEV_STAMP := $(VENV)/.dev-stamp
 LLM_STAMP := $(VENV)/.llm-test-stamp
 DATA_DIR ?= ./om-data
 # all-MiniLM-L6-v2's files as a package of their own (packages/octomem-minilm), built here
-MODEL_WHEEL := dist/octomem_minilm_l6_v2-1.0.0-py3-none-any.whl
+MODEL_WHEEL := dist/octomem_minilm_l6_v2-1.1.0-py3-none-any.whl
+# the environment the model wheel's build step writes the model's ONNX graph in: the onnx
+# package, needed there only (octomem runs the graph with onnxruntime, never imports onnx)
+EXPORT_VENV := build/onnx-export
 # bge-small-en-v1.5 (int8 ONNX), the optional embedder of `octomem[bge]` (packages/octomem-bge-small-en-v1-5)
 BGE_WHEEL := dist/octomem_bge_small_en_v1_5-1.0.0-py3-none-any.whl
 # pyenv's shims find python3.12 / python3.13 only when they are in its version list
@@ -25,10 +28,16 @@ $(STAMP): pyproject.toml packages/octomem-minilm/pyproject.toml
 	$(BIN)/pip install --quiet --find-links dist -e .
 	touch $(STAMP)
 
-# the model's files, checked against the official release's sha256, then their wheel
-$(MODEL_WHEEL): packages/octomem-minilm/pyproject.toml packages/octomem-minilm/fetch_weights.py packages/wheel_files.py
+# the model's files, checked against the official release's sha256; its ONNX graph written
+# from them (checked against its own recorded sha256); then their wheel
+$(MODEL_WHEEL): packages/octomem-minilm/pyproject.toml packages/octomem-minilm/fetch_weights.py packages/octomem-minilm/export_onnx.py packages/octomem-minilm/octomem_minilm_l6_v2/__init__.py packages/octomem-minilm/README.md packages/wheel_files.py | $(EXPORT_VENV)/bin/python
 	$(BIN)/python packages/octomem-minilm/fetch_weights.py
+	$(EXPORT_VENV)/bin/python packages/octomem-minilm/export_onnx.py
 	$(BIN)/pip wheel --quiet --no-deps --wheel-dir dist packages/octomem-minilm
+
+$(EXPORT_VENV)/bin/python:
+	$(PY) -m venv $(EXPORT_VENV)
+	$(EXPORT_VENV)/bin/pip install --quiet 'onnx>=1.17'
 
 # bge-small-en-v1.5's int8 ONNX file and tokenizer, checked against their upstream sha256,
 # then their wheel (not installed by `make install`: the `bge` extra)

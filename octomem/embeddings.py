@@ -35,11 +35,14 @@ log = get_logger(__name__)
 BUNDLED_MODEL = "all-MiniLM-L6-v2"
 BUNDLED_MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 WEIGHTS_FILE = "model.safetensors"
+# model.onnx of octomem-minilm-l6-v2: the graph its export_onnx.py writes at build time,
+# whose weights are the bytes of model.safetensors above
+BUNDLED_ONNX_SHA256 = "851e2c0b6602e1178588134547a2adcf6f900ebd610a7017e0780a706ec6c1ff"
 BGE_MODEL = "bge-small-en-v1.5"
 # model_quantized.onnx of Xenova/bge-small-en-v1.5 at ea104dacec62c0de699686887e3f920caeb4f3e3:
 # Hugging Face's int8 conversion of BAAI's weights (packages/octomem-bge-small-en-v1-5)
 BGE_MODEL_SHA256 = "6c9c6101a956d62dfb5e7190c538226c0c5bb9cb27b651234b6df063ee7dbfe4"
-# expected_sha256's default: the hash the bundled model's weights are known to have
+# expected_sha256's default: the hashes the bundled model's files are known to have
 KNOWN_SHA256 = "known"
 _REINSTALL = "pip install --force-reinstall octomem-minilm-l6-v2"
 _TORCH_EXTRA = "pip install 'octomem[torch]'"
@@ -48,28 +51,33 @@ _TORCH_EXTRA = "pip install 'octomem[torch]'"
 @dataclass(frozen=True)
 class BundledModel:
     """A model whose files an octomem package ships: `package` (its import name) has
-    MODEL_DIR; `weights` is the file checked against `sha256`. `onnx` means that file is
-    a ready-made ONNX graph (last_hidden_state out; the pooling is appended when it is
-    loaded), run on ONNX Runtime only."""
+    MODEL_DIR. `onnx` is the file run on ONNX Runtime, `weights` the one sentence-
+    transformers loads (None: ONNX Runtime only); `sha256` maps each file checked before
+    use to its hash."""
 
     name: str
     package: str
     install: str
-    weights: str
-    sha256: str
-    onnx: bool = False
+    onnx: str
+    weights: str | None
+    sha256: dict[str, str]
 
 
 _MINILM = BundledModel(
-    BUNDLED_MODEL, "octomem_minilm_l6_v2", _REINSTALL, WEIGHTS_FILE, BUNDLED_MODEL_SHA256
+    BUNDLED_MODEL,
+    "octomem_minilm_l6_v2",
+    _REINSTALL,
+    "model.onnx",
+    WEIGHTS_FILE,
+    {"model.onnx": BUNDLED_ONNX_SHA256, WEIGHTS_FILE: BUNDLED_MODEL_SHA256},
 )
 _BGE = BundledModel(
     BGE_MODEL,
     "octomem_bge_small_en_v1_5",
     "pip install 'octomem[bge]'",
     "model_quantized.onnx",
-    BGE_MODEL_SHA256,
-    onnx=True,
+    None,
+    {"model_quantized.onnx": BGE_MODEL_SHA256},
 )
 BUNDLED_MODELS = {
     BUNDLED_MODEL: _MINILM,
@@ -109,21 +117,20 @@ def sha256_file(path: Path, chunk_size: int = 1 << 20) -> str:
 class LocalEmbedder:
     """A sentence-transformers model loaded from local files only (never from a hub).
 
-    By default the all-MiniLM-L6-v2 weights bundled by the octomem-minilm-l6-v2 package;
-    model="bge-small-en-v1.5" is bge-small-en-v1.5 as an int8 ONNX file, from the
-    octomem-bge-small-en-v1-5 package (`octomem[bge]`), run on ONNX Runtime with CLS
-    pooling and L2 normalisation appended to its graph. The model is loaded once, lazily,
-    on first use; the weights' sha256 is checked first (by default the bundled model's
-    known hash). Pass `model_dir` for another local sentence-transformers directory, with
-    its `expected_sha256` (or None to skip the check).
+    By default all-MiniLM-L6-v2 from the octomem-minilm-l6-v2 package: its ONNX graph
+    (written when the package was built, reading the package's safetensors weights) on
+    ONNX Runtime. model="bge-small-en-v1.5" is bge-small-en-v1.5 as an int8 ONNX file,
+    from the octomem-bge-small-en-v1-5 package (`octomem[bge]`), on ONNX Runtime only.
+    The model is loaded once, lazily, on first use; the files it reads are checked first
+    against their known sha256. Pass `model_dir` for another local sentence-transformers
+    directory, with its `expected_sha256` (the file loaded: its ONNX file on ONNX Runtime,
+    model.safetensors on torch; None skips the check).
 
-    `backend`: "onnx" runs the model on ONNX Runtime, from a graph built from the
-    safetensors weights (no torch; BERT models with mean or CLS pooling, see
-    `embeddings_bert`) and cached in `onnx_cache_dir` (default
-    `$XDG_CACHE_HOME/octomem/onnx`). "torch" runs sentence-transformers, which the
-    `octomem[torch]` extra installs; "auto" (default) uses ONNX when it can (CPU device,
-    supported model), else torch. Both give the same vectors (within 1e-5), so stores
-    written by either keep working.
+    `backend`: "onnx" runs the model's ONNX file (`model.onnx` or `onnx/model.onnx` in a
+    model dir of your own; mean or CLS pooling) on ONNX Runtime, without torch. "torch"
+    runs sentence-transformers, which the `octomem[torch]` extra installs; "auto"
+    (default) uses ONNX when it can (CPU device, an ONNX file, onnxruntime), else torch.
+    Both give the same vectors (within 1e-5), so stores written by either keep working.
     """
 
     def __init__(
@@ -135,32 +142,26 @@ class LocalEmbedder:
         expected_sha256: str | None = KNOWN_SHA256,
         model_dir: Path | None = None,
         backend: Backend = "auto",
-        onnx_cache_dir: Path | None = None,
     ) -> None:
         if batch_size < 1:
             raise ConfigurationError(f"batch_size must be at least 1; got {batch_size}")
         if backend not in get_args(Backend):
             raise ConfigurationError(f"backend must be auto, onnx or torch; got {backend!r}")
         self.model = model
-        self.bundled = BUNDLED_MODELS.get(model) if model_dir is None else None
-        if model_dir is not None and _bge_dir(model_dir):
-            self.bundled = _BGE  # the package's own folder, passed as model_dir
+        self.bundled = BUNDLED_MODELS.get(model)  # its files, their hashes, its package
+        if expected_sha256 == KNOWN_SHA256 and self.bundled is None:
+            raise ConfigurationError(
+                f"local embedding model {model!r} is not bundled: pass its expected_sha256 "
+                f"(or None to skip the check)"
+            )
         short = model.removeprefix("sentence-transformers/").removeprefix("BAAI/")
         self.name = f"local/{short}"
         self.batch_size = batch_size
         self.device = device
-        if expected_sha256 == KNOWN_SHA256:
-            known = self.bundled or BUNDLED_MODELS.get(model)
-            if known is None:
-                raise ConfigurationError(
-                    f"local embedding model {model!r} is not bundled: pass its expected_sha256 "
-                    f"(or None to skip the check)"
-                )
-            expected_sha256 = known.sha256
         self.expected_sha256 = expected_sha256
         self._model_dir = Path(model_dir) if model_dir is not None else None
+        self._own_dir = model_dir is not None  # else the bundled package's folder
         self.backend = backend
-        self.onnx_cache_dir = Path(onnx_cache_dir) if onnx_cache_dir is not None else None
         self.active_backend: Literal["onnx", "torch"] | None = None  # set by load()
         self._st: SentenceTransformer | None = None
         self._onnx: OnnxEncoder | None = None
@@ -174,9 +175,8 @@ class LocalEmbedder:
         return self._model_dir
 
     @property
-    def weights_file(self) -> Path:
-        """The file checked against expected_sha256 (and loaded)."""
-        return self.model_dir / (self.bundled.weights if self.bundled else WEIGHTS_FILE)
+    def _install(self) -> str:
+        return self.bundled.install if self.bundled else _REINSTALL
 
     @property
     def dimension(self) -> int:
@@ -210,100 +210,112 @@ class LocalEmbedder:
         return self.active_backend
 
     def _load(self) -> Literal["onnx", "torch"]:
-        model_dir = self.model_dir
-        weights = self.weights_file
-        reinstall = self.bundled.install if self.bundled else _REINSTALL
-        if not weights.is_file():
-            raise ConfigurationError(
-                f"model weights {weights} are missing; reinstall the bundled model with "
-                f"`{reinstall}` (or pass model_dir= a complete local model directory)"
-            )
         started = time.perf_counter()
-        if self.bundled is not None and self.bundled.onnx:
-            self._load_ready_onnx(weights, reinstall)
-            log.debug(
-                "embedder.loaded",
-                model=self.name,
-                backend="onnx",
-                path=str(model_dir),
-                seconds=round(time.perf_counter() - started, 3),
-            )
-            return "onnx"
-        actual = ""
-        if self.expected_sha256 is not None or self.backend != "torch":
-            actual = sha256_file(weights)  # also names the ONNX cache file
-        if self.expected_sha256 is not None and actual != self.expected_sha256.lower():
-            raise ConfigurationError(
-                f"model weights {weights} are corrupt or not the expected model: sha256 is "
-                f"{actual}, expected {self.expected_sha256}. Reinstall them with "
-                f"`{_REINSTALL}` (for your own model_dir, pass its expected_sha256)"
-            )
         backend: Literal["onnx", "torch"] = "torch"
-        if self.backend != "torch" and self._load_onnx(actual):
-            backend = "onnx"
-        else:
+        if self.backend != "torch":
+            path, why = self._onnx_path()
+            if path is not None:
+                self._load_onnx(path)
+                backend = "onnx"
+            elif self.backend == "onnx" or self._onnx_only:
+                torch = f"; or run its safetensors weights with backend='torch' (`{_TORCH_EXTRA}`)"
+                raise ConfigurationError(
+                    f"{self.name} cannot run on ONNX Runtime: {why}"
+                    f"{'' if self._onnx_only else torch}"
+                )
+            else:
+                log.info("embedder.onnx_unused", model=self.name, reason=why, fallback="torch")
+                self._onnx_unused = why
+        if backend == "torch":
             self._torch_model()
-        elapsed = round(time.perf_counter() - started, 3)
         log.debug(
             "embedder.loaded",
             model=self.name,
             backend=backend,
-            path=str(model_dir),
-            seconds=elapsed,
+            path=str(self.model_dir),
+            seconds=round(time.perf_counter() - started, 3),
         )
         return backend
 
-    def _load_ready_onnx(self, path: Path, reinstall: str) -> None:
-        """A ready-made ONNX graph: its bytes are hashed, then those same bytes loaded, with
-        the pooling of the model dir's 1_Pooling/config.json appended."""
+    @property
+    def _onnx_only(self) -> bool:
+        """A bundled model whose only file is its ONNX graph (bge): no torch to fall back to."""
+        return self.bundled is not None and self.bundled.weights is None
+
+    def _onnx_path(self) -> tuple[Path | None, str]:
+        """The ONNX file to load, or None and why ONNX Runtime cannot run the model."""
         from octomem import embeddings_onnx as eo
 
-        if self.backend == "torch":
-            raise ConfigurationError(
-                f"{self.name} is an ONNX file and runs on ONNX Runtime only; use backend="
-                f"'onnx' or 'auto', not 'torch'"
-            )
         if self.device != "cpu":
-            raise ConfigurationError(
-                f"{self.name} runs on CPU only (ONNX Runtime), not device={self.device!r}"
-            )
-        data = path.read_bytes()
-        actual = hashlib.sha256(data).hexdigest()
-        if self.expected_sha256 is not None and actual != self.expected_sha256.lower():
-            raise ConfigurationError(
-                f"model file {path} is corrupt or not the expected model: sha256 is "
-                f"{actual}, expected {self.expected_sha256}. Reinstall it with `{reinstall}`"
+            return None, f"it runs on CPU only, not device={self.device!r}"
+        try:
+            import onnxruntime  # noqa: F401
+        except ImportError as exc:
+            return None, f"onnxruntime is not installed ({exc}): `pip install onnxruntime`"
+        names = tuple(
+            dict.fromkeys((*([self.bundled.onnx] if self.bundled else []), *eo.ONNX_FILES))
+        )
+        path = eo.onnx_file(self.model_dir, names)
+        if path is None:
+            if not self._own_dir:
+                missing = self.model_dir / names[0]
+                return None, f"{missing} is missing; reinstall it with `{self._install}`"
+            return None, (
+                f"{self.model_dir} has no ONNX file ({' or '.join(names)}); put the model's "
+                f"ONNX export there (its first output the token vectors)"
             )
         try:
-            self._onnx = eo.load_pooled(data, self.model_dir)
+            eo.read_setup(self.model_dir)
+        except eo.OnnxUnavailableError as exc:
+            return None, str(exc)
+        return path, ""
+
+    def _check(self, loaded: Path) -> None:
+        """Refuse the model unless the files it reads have their expected sha256: the known
+        hashes of a bundled model's files (on ONNX Runtime the graph and the weights it
+        refers to; on torch the weights), else `expected_sha256` of the file loaded."""
+        if self.expected_sha256 is None:
+            return
+        expected: dict[Path, str] = {loaded: self.expected_sha256}
+        if self.expected_sha256 == KNOWN_SHA256 and self.bundled is not None:
+            known = self.bundled.sha256
+            if loaded == self.model_dir / self.bundled.onnx:  # the graph and its weights
+                expected = {self.model_dir / name: sha256 for name, sha256 in known.items()}
+            elif loaded.name in known:
+                expected = {loaded: known[loaded.name]}
+            else:
+                raise ConfigurationError(
+                    f"the sha256 of {loaded} is not known: pass its expected_sha256 (or None "
+                    f"to skip the check)"
+                )
+        for path, sha256 in expected.items():
+            if not path.is_file():
+                why = f" (and ONNX Runtime cannot run it: {self._onnx_unused})"
+                raise ConfigurationError(
+                    f"model file {path} is missing{why if self._onnx_unused else ''}; reinstall "
+                    f"the model with `{self._install}` (or pass model_dir= a complete local "
+                    f"model directory)"
+                )
+            if (actual := sha256_file(path)) != sha256.lower():
+                raise ConfigurationError(
+                    f"model file {path} is corrupt or not the expected model: sha256 is "
+                    f"{actual}, expected {sha256}. Reinstall it with `{self._install}` (for "
+                    f"your own model_dir, pass its expected_sha256)"
+                )
+
+    def _load_onnx(self, path: Path) -> None:
+        from octomem import embeddings_onnx as eo
+
+        self._check(path)
+        try:
+            self._onnx = eo.OnnxEncoder(path, self.model_dir)
         except eo.OnnxUnavailableError as exc:
             raise ConfigurationError(f"{self.name} cannot be loaded: {exc}") from exc
-        except Exception as exc:  # a file that passed the hash but does not load
+        except Exception as exc:  # a file that passed its check but does not load
             raise ConfigurationError(
-                f"could not load the embedding model {path}: {exc}. Reinstall it with `{reinstall}`"
+                f"could not load the embedding model {path}: {exc}. Reinstall it with "
+                f"`{self._install}` or check model_dir"
             ) from exc
-
-    def _load_onnx(self, weights_sha256: str) -> bool:
-        """Load (or build once) the ONNX model; False (auto) or ConfigurationError (onnx)
-        when it cannot be used."""
-        from octomem import embeddings_onnx as eo
-
-        cache_dir = self.onnx_cache_dir or eo.default_cache_dir()
-        try:
-            if self.device != "cpu":
-                raise eo.OnnxUnavailableError(f"it runs on CPU only, not device={self.device!r}")
-            self._onnx = eo.load_or_build(self.model_dir, weights_sha256, cache_dir)
-        except eo.OnnxUnavailableError as exc:
-            if self.backend == "onnx":
-                raise ConfigurationError(
-                    f"backend='onnx' cannot be used for {self.name}: {exc}. Install the ONNX "
-                    f"packages with `pip install onnx onnxruntime`, or use backend='torch' "
-                    f"(`{_TORCH_EXTRA}`)"
-                ) from exc
-            log.info("embedder.onnx_unused", model=self.name, reason=str(exc), fallback="torch")
-            self._onnx_unused = str(exc)
-            return False
-        return True
 
     def _torch_model(self) -> SentenceTransformer:
         """The sentence-transformers model (loaded once; the caller holds the lock)."""
@@ -312,6 +324,12 @@ class LocalEmbedder:
         return self._st
 
     def _load_torch(self, model_dir: Path) -> SentenceTransformer:
+        if self._onnx_only:
+            raise ConfigurationError(
+                f"{self.name} is an ONNX file and runs on ONNX Runtime only; use backend="
+                f"'onnx' or 'auto', not 'torch'"
+            )
+        self._check(model_dir / WEIGHTS_FILE)
         try:
             from sentence_transformers import SentenceTransformer
             from transformers.utils import logging as hf_logging
@@ -334,7 +352,7 @@ class LocalEmbedder:
         except Exception as exc:  # any load failure is a configuration problem
             raise ConfigurationError(
                 f"could not load the embedding model from {model_dir}: {exc}. "
-                f"Reinstall it with `{_REINSTALL}` or check model_dir / device={self.device!r}"
+                f"Reinstall it with `{self._install}` or check model_dir / device={self.device!r}"
             ) from exc
         finally:
             if bars:
@@ -379,16 +397,9 @@ def _bundled_model_dir(model: str) -> Path:
     except ImportError as exc:
         raise ConfigurationError(
             f"the embedding model {bundled.name} is not installed (package "
-            f"{bundled.package.replace('_', '-')}, file {bundled.weights}); install it with "
-            f"`{bundled.install}`"
+            f"{bundled.package.replace('_', '-')}); install it with `{bundled.install}`"
         ) from exc
     return Path(package.MODEL_DIR)
-
-
-def _bge_dir(model_dir: Path) -> bool:
-    """Whether model_dir holds bge's ready-made ONNX file (and no safetensors weights)."""
-    path = Path(model_dir)
-    return (path / _BGE.weights).is_file() and not (path / WEIGHTS_FILE).is_file()
 
 
 # --- litellm -------------------------------------------------------------------------

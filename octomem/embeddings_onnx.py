@@ -1,68 +1,93 @@
-"""Run a sentence-transformers BERT model (Transformer + mean or CLS Pooling) on ONNX Runtime.
+"""Run a sentence-transformers model's ONNX file on ONNX Runtime: texts in, unit vectors out.
 
-The ONNX graph is built from the model's safetensors weights by `embeddings_bert` (no
-torch) and cached as `{cache_dir}/{weights_sha256[:16]}-{graph_key}-{BUILD}.onnx` (named
-by the weights, the pooling and sizes the graph was built for, and the builder's
-version), written to a temp file and moved into place atomically, so a cached file is
-always a whole one; processes that start together build it once, in turn (a lock file
-beside it). Where the cache is not writable the graph is built in memory on
-every start (about a second). Running it needs onnxruntime and tokenizers only.
-
-A ready-made ONNX file (bge-small-en-v1.5's int8 graph) is loaded as it is, with CLS
-pooling and L2 normalisation appended to its graph at load time (`load_pooled`).
+The file - all-MiniLM-L6-v2's `model.onnx`, written when its package is built; bge-small's
+int8 graph; a model directory's own export - gives the token vectors [batch, tokens,
+hidden]. The mean or CLS pooling of the model directory's `1_Pooling/config.json` and the
+L2 normalisation are applied here, as sentence-transformers applies them, and its
+`tokenizer.json` truncated at `sentence_bert_config.json`'s max_seq_length. Needs
+onnxruntime and tokenizers only: nothing is built or cached at run time.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
-import tempfile
-import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from filelock import FileLock, Timeout
-
-from octomem import embeddings_bert
-from octomem.embeddings_bert import INPUT_NAMES, max_seq_length
-from octomem.logs import get_logger
-from octomem.settings import user_cache_dir
 
 if TYPE_CHECKING:
     from tokenizers import Encoding
 
-log = get_logger(__name__)
-
-# names the graph builder's output: a change to embeddings_bert that changes the graph
-# (not only its speed) must change it, so no cache keeps a stale graph
-BUILD = f"bert1-opset{embeddings_bert.OPSET}"
-STALE_EXPORT_S = 3600  # a build takes seconds; a temp file this old was abandoned
-BUILD_WAIT_S = 600  # for another process's build of the same file, then build here too
+INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
+# where a model directory's own ONNX file is looked for (Hugging Face's sentence-transformers
+# repositories keep theirs in onnx/)
+ONNX_FILES = ("model.onnx", "onnx/model.onnx")
+_POOLING_MODES = {"pooling_mode_mean_tokens": "mean", "pooling_mode_cls_token": "cls"}
 CALL_COST = 64  # one inference's fixed cost, in padded tokens (measured: 32-64 best)
 MAX_GROUP = 64  # texts per inference at most
 
 
 class OnnxUnavailableError(Exception):
-    """ONNX cannot be used here; the message says why."""
+    """ONNX Runtime cannot run the model here; the message says why."""
 
 
-def supports_onnx(model_dir: Path) -> str | None:
-    """None if the model can run on ONNX Runtime; else why it cannot."""
-    return embeddings_bert.unsupported_reason(model_dir)
+@dataclass(frozen=True)
+class Setup:
+    """What a model directory's sentence-transformers configuration asks of the encoder."""
+
+    pooling: str  # "mean" or "cls"
+    max_seq_length: int
+    lower_case: bool
 
 
-def default_cache_dir() -> Path:
-    return user_cache_dir() / "octomem" / "onnx"
+def onnx_file(model_dir: Path, names: Sequence[str] = ONNX_FILES) -> Path | None:
+    """The first of `names` that is a file in model_dir."""
+    for name in names:
+        if (model_dir / name).is_file():
+            return model_dir / name
+    return None
 
 
-def cache_file(cache_dir: Path, weights_sha256: str, model_dir: Path) -> Path:
-    """Named by the weights and by the graph's shape (pooling, sizes) and builder version."""
-    key = embeddings_bert.graph_key(model_dir)
-    return cache_dir / f"{weights_sha256[:16]}-{key}-{BUILD}.onnx"
+def read_setup(model_dir: Path) -> Setup:
+    """The pooling, truncation and casing of the model directory's configuration; raises
+    OnnxUnavailableError when it asks for more than this encoder does."""
+    modules = _json(model_dir / "modules.json", list)
+    try:
+        kinds = [str(m["type"]).rsplit(".", 1)[-1] for m in modules]
+        if kinds not in (["Transformer", "Pooling"], ["Transformer", "Pooling", "Normalize"]):
+            raise OnnxUnavailableError(
+                f"modules {kinds} are not Transformer, Pooling (, Normalize)"
+            )
+        pooling_dir = model_dir / str(modules[1]["path"])
+    except (KeyError, TypeError) as exc:
+        raise OnnxUnavailableError(f"{model_dir}/modules.json is not a module list") from exc
+    pooling = _json(pooling_dir / "config.json", dict)
+    modes = sorted(k for k, on in pooling.items() if k.startswith("pooling_mode_") and on)
+    if len(modes) != 1 or modes[0] not in _POOLING_MODES:
+        raise OnnxUnavailableError(f"pooling {modes} is not mean-tokens or cls-token only")
+    config = _json(model_dir / "sentence_bert_config.json", dict)
+    try:
+        length = int(config["max_seq_length"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise OnnxUnavailableError(
+            f"{model_dir}/sentence_bert_config.json has no max_seq_length"
+        ) from exc
+    return Setup(_POOLING_MODES[modes[0]], length, bool(config.get("do_lower_case")))
+
+
+def _json(path: Path, kind: type) -> Any:
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError) as exc:
+        raise OnnxUnavailableError(f"cannot read {path}: {exc}") from exc
+    if not isinstance(data, kind):
+        raise OnnxUnavailableError(f"{path} is not a JSON {kind.__name__}")
+    return data
 
 
 def _default_threads() -> int:
@@ -71,13 +96,19 @@ def _default_threads() -> int:
 
 
 class OnnxEncoder:
-    """An ONNX model (a file, or its bytes) plus the model dir's tokenizer: texts in, unit
-    vectors out."""
+    """An ONNX file plus its model directory's tokenizer and pooling: texts in, unit vectors
+    out. Raises OnnxUnavailableError (onnxruntime missing, a configuration this encoder does
+    not run) or, for a file that does not load or computes no token vectors, ValueError or
+    ONNX Runtime's own error."""
 
-    def __init__(self, model: Path | bytes, model_dir: Path, *, threads: int | None = None) -> None:
-        import onnxruntime as ort
+    def __init__(self, path: Path, model_dir: Path, *, threads: int | None = None) -> None:
+        try:
+            import onnxruntime as ort
+        except ImportError as exc:
+            raise OnnxUnavailableError(f"onnxruntime is not installed ({exc})") from exc
         from tokenizers import Tokenizer
 
+        self.setup = read_setup(model_dir)
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.intra_op_num_threads = threads or _default_threads()
@@ -85,12 +116,12 @@ class OnnxEncoder:
         # idle threads must not spin: on few cores they starve the stores' threads that
         # run beside a query's embedding (recall p50 at 10k: 18.8 -> 16.5 ms, p95 30 -> 22)
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        source = str(model) if isinstance(model, Path) else model
-        self.session = ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
-        where = model if isinstance(model, Path) else "the built model"
+        # from the path: a file whose weights are external data finds them beside it
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.inputs = [i.name for i in self.session.get_inputs()]
         if unknown := set(self.inputs) - set(INPUT_NAMES):
-            raise ValueError(f"{where} expects unknown inputs {sorted(unknown)}")
+            raise ValueError(f"{path} expects unknown inputs {sorted(unknown)}")
+        self.output = self.session.get_outputs()[0].name  # the token vectors
         tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         pad = tokenizer.padding or {}
         self._pad = {  # encode pads each group to its longest (not to tokenizer.json's 128)
@@ -100,15 +131,17 @@ class OnnxEncoder:
             "direction": pad.get("direction", "right"),
         }
         tokenizer.no_padding()
-        tokenizer.enable_truncation(max_seq_length(model_dir))
+        tokenizer.enable_truncation(self.setup.max_seq_length)
         self.tokenizer = tokenizer
         probe = self.encode(["hello"])  # a file that loads but computes nonsense fails here
-        if probe.ndim != 2 or probe.shape[0] != 1 or not np.isfinite(probe).all():
-            raise ValueError(f"{where} returned an array of shape {probe.shape} for one text")
+        if probe.shape[0] != 1 or not np.isfinite(probe).all():
+            raise ValueError(f"{path} returned an array of shape {probe.shape} for one text")
         self.dimension = int(probe.shape[1])
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """One normalized float32 row per text (a thread may call this concurrently)."""
+        if self.setup.lower_case:
+            texts = [text.lower() for text in texts]
         encodings = self.tokenizer.encode_batch(list(texts))
         # shortest first, in groups each padded to its own longest: a batch of conversation
         # turns padded to its longest one spent most of its time on padding
@@ -133,7 +166,19 @@ class OnnxEncoder:
             "token_type_ids": [e.type_ids for e in encodings],
         }
         feeds = {name: np.asarray(columns[name], dtype=np.int64) for name in self.inputs}
-        return np.asarray(self.session.run(None, feeds)[0], dtype=np.float32)
+        tokens = np.asarray(self.session.run([self.output], feeds)[0], dtype=np.float32)
+        if tokens.ndim != 3 or tokens.shape[:2] != (len(encodings), len(encodings[0].ids)):
+            raise ValueError(
+                f"the model's first output has shape {tokens.shape}, not token vectors"
+            )
+        if self.setup.pooling == "cls":
+            pooled = tokens[:, 0]
+        else:  # the mean of the token vectors the mask keeps, as sentence-transformers takes it
+            mask = np.asarray(columns["attention_mask"], dtype=np.float32)
+            total = np.matmul(mask[:, None, :], tokens)[:, 0]  # one product per text
+            pooled = total / np.maximum(mask.sum(axis=1, keepdims=True), 1e-9)
+        norms = np.sqrt(np.einsum("ij,ij->i", pooled, pooled))[:, None]
+        return pooled / np.maximum(norms, 1e-12)
 
 
 def _length_groups(lengths: Sequence[int]) -> list[range]:
@@ -153,141 +198,3 @@ def _length_groups(lengths: Sequence[int]) -> list[range]:
         groups.append(range(cut[j], j))
         j = cut[j]
     return groups[::-1]
-
-
-def load_or_build(model_dir: Path, weights_sha256: str, cache_dir: Path) -> OnnxEncoder:
-    """The cached ONNX model, else build it from the weights (and cache it when the cache
-    dir is writable). Raises OnnxUnavailableError saying why ONNX cannot be used."""
-    try:
-        import onnxruntime  # noqa: F401
-    except ImportError as exc:
-        raise OnnxUnavailableError(f"onnxruntime is not installed ({exc})") from exc
-    if reason := supports_onnx(model_dir):
-        raise OnnxUnavailableError(reason)
-    path = cache_file(cache_dir, weights_sha256, model_dir)
-    _remove_stale_exports(cache_dir)
-    if encoder := _load_cached(path, model_dir):
-        return encoder
-    with _building(path):  # processes starting together build it once, in turn
-        if encoder := _load_cached(path, model_dir):  # built while this one waited
-            return encoder
-        return _build(path, model_dir)
-
-
-def _load_cached(path: Path, model_dir: Path) -> OnnxEncoder | None:
-    if not path.is_file():
-        return None
-    try:
-        return OnnxEncoder(path, model_dir)
-    except Exception as exc:  # truncated, corrupt, written by something else
-        log.warning("embedder.onnx_cache_unusable", path=str(path), error=str(exc)[:200])
-        path.unlink(missing_ok=True)
-        return None
-
-
-@contextlib.contextmanager
-def _building(path: Path) -> Iterator[None]:
-    """Hold the cache file's build lock (every process and thread), at most BUILD_WAIT_S;
-    where it cannot be taken (a read-only cache dir, a build stuck elsewhere) build anyway."""
-    lock = FileLock(path.with_name(f".{path.name}.lock"), timeout=BUILD_WAIT_S)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        lock.acquire()
-    except (OSError, Timeout) as exc:
-        log.info("embedder.onnx_build_unlocked", path=str(path), error=str(exc)[:200])
-        yield
-        return
-    try:
-        yield
-    finally:
-        lock.release()
-
-
-def _build(path: Path, model_dir: Path) -> OnnxEncoder:
-    try:
-        model = embeddings_bert.build(model_dir).SerializeToString()
-    except ImportError as exc:
-        raise OnnxUnavailableError(f"building the graph needs the onnx package ({exc})") from exc
-    except embeddings_bert.UnsupportedModelError as exc:
-        raise OnnxUnavailableError(str(exc)) from exc
-    encoder = OnnxEncoder(model, model_dir)
-    _write_cache(path, model)
-    return encoder
-
-
-def load_pooled(model: bytes, model_dir: Path) -> OnnxEncoder:
-    """A ready-made ONNX model (its bytes, already checked) whose first output is the
-    last hidden state [batch, tokens, hidden], with CLS pooling and L2 normalisation
-    appended to its graph, run with the model dir's tokenizer. Only CLS pooling (1_Pooling/
-    config.json's pooling_mode_cls_token) is supported. Raises OnnxUnavailableError."""
-    try:
-        import onnxruntime  # noqa: F401
-    except ImportError as exc:
-        raise OnnxUnavailableError(f"onnxruntime is not installed ({exc})") from exc
-    pooling = model_dir / "1_Pooling" / "config.json"
-    try:
-        cls = json.loads(pooling.read_text("utf-8")).get("pooling_mode_cls_token") is True
-    except (OSError, ValueError, AttributeError) as exc:
-        raise OnnxUnavailableError(f"cannot read {pooling}: {exc}") from exc
-    if not cls:
-        raise OnnxUnavailableError(f"{pooling}: only CLS pooling is supported for an ONNX file")
-    try:
-        return OnnxEncoder(append_cls_pooling(model), model_dir)
-    except ImportError as exc:
-        raise OnnxUnavailableError(f"appending the pooling needs the onnx package ({exc})") from exc
-
-
-def append_cls_pooling(model: bytes) -> bytes:
-    """The graph with its first output replaced by the L2-normalised vector of the first
-    (CLS) token. Gather and LpNormalization have kept their form since opset 1, so this
-    fits a graph of any opset."""
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
-
-    proto = onnx.load_from_string(model)
-    graph = proto.graph
-    hidden = graph.output[0].name  # last_hidden_state [batch, tokens, hidden]
-    first = "octomem_cls_index"
-    graph.initializer.append(numpy_helper.from_array(np.array(0, dtype=np.int64), first))
-    graph.node.extend(
-        [
-            helper.make_node("Gather", [hidden, first], ["octomem_cls"], axis=1),
-            helper.make_node("LpNormalization", ["octomem_cls"], ["embedding"], axis=1, p=2),
-        ]
-    )
-    del graph.output[:]
-    graph.output.append(
-        helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["batch", "hidden"])
-    )
-    return proto.SerializeToString()
-
-
-def _write_cache(path: Path, model: bytes) -> None:
-    """Write `model` to `path` atomically: readers see no file or the whole file. A cache
-    dir that cannot be written only costs the next start a rebuild."""
-    tmp: Path | None = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        tmp = Path(tmp_name)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(model)
-        tmp.chmod(0o644)  # mkstemp makes it 0600; a shared cache dir should stay readable
-        os.replace(tmp, path)
-    except OSError as exc:
-        log.info("embedder.onnx_not_cached", path=str(path), error=str(exc)[:200])
-    else:
-        log.debug("embedder.onnx_cached", path=str(path), mb=round(len(model) / 1e6))
-    finally:
-        if tmp is not None:
-            tmp.unlink(missing_ok=True)
-
-
-def _remove_stale_exports(cache_dir: Path) -> None:
-    """Delete temp files (~90 MB each) that builds killed mid-way left behind, of any
-    model; one younger than STALE_EXPORT_S may still be written by another process."""
-    now = time.time()
-    for tmp in cache_dir.glob(".*.onnx.*.tmp"):
-        with contextlib.suppress(OSError):  # gone already, or not ours to delete
-            if now - tmp.stat().st_mtime > STALE_EXPORT_S:
-                tmp.unlink()

@@ -111,13 +111,10 @@ class LocalEmbedderConfig(_Strict):
     batch_size: int = Field(64, ge=1)
     device: str = "cpu"
     sha256: str | None = Field(
-        None, description="the model file's sha256, checked before use; unset = the known one"
+        None, description="sha256 of the model file loaded, checked first; unset = the known ones"
     )
     backend: Literal["auto", "onnx", "torch"] = Field(
         "auto", description="onnx: ONNX Runtime (faster on CPU); torch; auto: onnx when it can"
-    )
-    onnx_cache_dir: UserPath | None = Field(
-        None, description="where the exported ONNX model is cached; unset = ~/.cache/octomem/onnx"
     )
     cache_mb: int = Field(32, ge=0, description=_EMBED_CACHE)
 
@@ -661,8 +658,3 @@ def valid_project(name: str) -> bool:
 def config_file_from_env() -> str | None:
     """The config file `octomem serve` hands its worker processes (OCTOMEM_CONFIG_FILE)."""
     return os.environ.get("OCTOMEM_CONFIG_FILE") or None
-
-
-def user_cache_dir() -> Path:
-    """The user's cache directory: $XDG_CACHE_HOME, else ~/.cache."""
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")

@@ -116,29 +116,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         raise pytest.UsageError(f"tests/conftest.py: add the files of {astray} to SERVER_FILES")
 
 
-@pytest.fixture(scope="session", autouse=True)
-def onnx_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """The default ONNX cache dir, moved under a tmp XDG_CACHE_HOME that the run's xdist
-    workers share: tests never write to ~/.cache, and the model is exported once per run
-    (every embedder after that, in every worker, reuses it)."""
-    root = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        root = root.parent  # the run's temp dir, above each worker's own
-    cache_home = root / "xdg-cache"
-    cache_home.mkdir(exist_ok=True)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("XDG_CACHE_HOME", str(cache_home))
-        yield cache_home / "octomem" / "onnx"
-
-
 @pytest.fixture(scope="session")
-def embedder(onnx_cache: Path) -> Embedder:
-    """The real all-MiniLM-L6-v2, loaded once per worker; the first worker to get here
-    exports it to ONNX while the other waits (the embedder's own build lock), then loads
-    the cached export."""
+def embedder() -> Embedder:
+    """The real all-MiniLM-L6-v2 (its package's ONNX file), loaded once per worker."""
     embedder = build_embedder(load_settings())
     assert isinstance(embedder, CachedEmbedder) and isinstance(embedder.inner, LocalEmbedder)
-    embedder.inner.load()  # load (or export) the model now
+    embedder.inner.load()  # load the model now
     return embedder
 
 

@@ -166,7 +166,6 @@ def build_embedder(settings: Settings) -> Embedder:
             device=config.device,
             expected_sha256=config.sha256 or KNOWN_SHA256,
             backend=config.backend,
-            onnx_cache_dir=config.onnx_cache_dir,
         )
     return CachedEmbedder(inner, max_bytes=config.cache_mb * MB)
 

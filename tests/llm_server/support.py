@@ -25,8 +25,7 @@ from octomem.settings import LLMConfig
 
 MODEL_SHA256 = "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818"
 MODEL_FILE = "gemma-3-270m-q4_k_m.gguf"
-# read at import, before the session fixtures move XDG_CACHE_HOME under a tmp dir: the
-# 250 MB model is kept across runs
+# the user's cache dir: the 250 MB model is kept across runs
 CACHE_DIR = Path(
     os.environ.get("OCTOMEM_TEST_LLM_CACHE")
     or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "octomem" / "test-llm"

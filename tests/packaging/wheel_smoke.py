@@ -61,7 +61,7 @@ def check_import(python: str, cwd: Path, env: dict[str, str]) -> None:
         "where = pathlib.Path(octomem.__file__)\n"
         "assert where.is_relative_to(sys.prefix), f'{where} is not the installed wheel'\n"
         "extras = ('torch', 'sentence_transformers', 'litellm', 'rapidocr_onnxruntime', 'cv2',\n"
-        "          'pypdf', 'PIL')\n"
+        "          'pypdf', 'PIL', 'onnx')\n"
         "found = [m for m in extras if importlib.util.find_spec(m)]\n"
         "assert not found, f'installed: {found}'\n"
         "shipped = [m for m in ('octomem.bench', 'benchmarks') if importlib.util.find_spec(m)]\n"

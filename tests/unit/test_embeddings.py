@@ -15,6 +15,7 @@ import pytest
 from octomem._litellm import import_litellm
 from octomem.embeddings import (
     BUNDLED_MODEL_SHA256,
+    BUNDLED_ONNX_SHA256,
     CachedEmbedder,
     Embedder,
     LiteLLMEmbedder,
@@ -116,27 +117,32 @@ def _copy_model(src: Path, dst: Path) -> Path:
     return dst
 
 
-def test_corrupted_weights_raise_before_loading(tmp_path, model_dir, monkeypatch):
-    from octomem import embeddings_bert
+@pytest.mark.parametrize(
+    ("name", "sha256"),
+    [("model.safetensors", BUNDLED_MODEL_SHA256), ("model.onnx", BUNDLED_ONNX_SHA256)],
+)
+def test_corrupted_files_raise_before_loading(name, sha256, tmp_path, model_dir, monkeypatch):
+    """The graph and the weights it reads are both checked before ONNX Runtime sees them."""
+    import onnxruntime
 
     def must_not_load(*args, **kwargs):
         raise AssertionError("the model must not be loaded when its hash is wrong")
 
-    monkeypatch.setattr(embeddings_bert, "build", must_not_load)
+    monkeypatch.setattr(onnxruntime, "InferenceSession", must_not_load)
     monkeypatch.setitem(sys.modules, "sentence_transformers", None)
     copy = _copy_model(model_dir, tmp_path / "model")
-    weights = copy / "model.safetensors"
-    data = bytearray(weights.read_bytes())
+    corrupt = copy / name
+    data = bytearray(corrupt.read_bytes())
     data[-1] ^= 0xFF
-    weights.write_bytes(bytes(data))
+    corrupt.write_bytes(bytes(data))
 
     embedder = LocalEmbedder(model_dir=copy)
     with pytest.raises(ConfigurationError) as info:
         asyncio.run(embedder.embed(["hello"]))
     message = str(info.value)
-    assert str(weights) in message
-    assert BUNDLED_MODEL_SHA256 in message
-    assert "sha256 is " in message and message.split("sha256 is ")[1][:64] != BUNDLED_MODEL_SHA256
+    assert str(corrupt) in message
+    assert sha256 in message
+    assert "sha256 is " in message and message.split("sha256 is ")[1][:64] != sha256
     assert "octomem-minilm-l6-v2" in message
     assert embedder._st is None and embedder._onnx is None
 
@@ -147,15 +153,32 @@ def test_intact_copy_with_model_dir_loads(tmp_path, model_dir):
     assert len(vectors[0]) == 384
 
 
-def test_missing_weights_file(tmp_path):
-    with pytest.raises(ConfigurationError, match="model.safetensors are missing"):
+def test_missing_model_files(tmp_path):
+    with pytest.raises(ConfigurationError, match="model.safetensors is missing") as info:
         LocalEmbedder(model_dir=tmp_path).load()
+    assert "has no ONNX file" in str(info.value)
 
 
 def test_missing_package(monkeypatch):
     monkeypatch.setitem(sys.modules, "octomem_minilm_l6_v2", None)
     with pytest.raises(ConfigurationError, match="octomem-minilm-l6-v2"):
         LocalEmbedder().load()
+
+
+def test_a_package_without_its_onnx_file_says_to_reinstall(tmp_path, model_dir, monkeypatch):
+    """An octomem-minilm-l6-v2 older than its ONNX graph: reinstall it, or run on torch."""
+    from octomem import embeddings
+
+    old = _copy_model(model_dir, tmp_path / "model")
+    (old / "model.onnx").unlink()
+    monkeypatch.setattr(embeddings, "_bundled_model_dir", lambda model: old)
+    monkeypatch.setitem(sys.modules, "sentence_transformers", None)
+    with pytest.raises(ConfigurationError) as info:
+        LocalEmbedder(backend="onnx").load()
+    message = str(info.value)
+    assert f"{old / 'model.onnx'} is missing" in message
+    assert "pip install --force-reinstall octomem-minilm-l6-v2" in message
+    assert "backend='torch'" in message
 
 
 def test_unbundled_model_name_needs_model_dir():

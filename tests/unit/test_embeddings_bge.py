@@ -99,4 +99,12 @@ def test_settings_select_it_with_its_own_hash() -> None:
     built = build_embedder(settings)
     assert built.name == "local/bge-small-en-v1.5"
     assert isinstance(built, CachedEmbedder) and isinstance(built.inner, LocalEmbedder)
-    assert built.inner.expected_sha256 == BGE_MODEL_SHA256
+    assert built.inner.load() == "onnx"
+    other = "0" * 64  # a hash of the settings' own: the file is checked against it instead
+    settings = Settings(
+        embedder={"provider": "local", "model": "bge-small-en-v1.5", "sha256": other}
+    )
+    pinned = build_embedder(settings)
+    assert isinstance(pinned, CachedEmbedder) and isinstance(pinned.inner, LocalEmbedder)
+    with pytest.raises(ConfigurationError, match=f"sha256 is {BGE_MODEL_SHA256}, expected {other}"):
+        pinned.inner.load()

@@ -1,5 +1,6 @@
-"""The local embedder on ONNX Runtime: a graph built from the weights without torch, the
-same vectors as sentence-transformers, cached safely.
+"""The local embedder on ONNX Runtime: the ONNX file the model's package ships, run without
+torch or the onnx package, gives the vectors of sentence-transformers; nothing is built or
+written at run time.
 
 The comparisons need sentence-transformers (`octomem[torch]`, in the dev extra that `make
 test` installs); the rest runs without it."""
@@ -7,29 +8,26 @@ test` installs); the rest runs without it."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
-import shutil
 import subprocess
 import sys
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from octomem import embeddings_bert, embeddings_onnx
-from octomem.embeddings import Embedder, LocalEmbedder
-from octomem.embeddings_onnx import MAX_GROUP, _length_groups, supports_onnx
+from octomem.embeddings import (
+    BUNDLED_MODEL_SHA256,
+    BUNDLED_ONNX_SHA256,
+    LocalEmbedder,
+)
+from octomem.embeddings_onnx import MAX_GROUP, OnnxUnavailableError, _length_groups, read_setup
 from octomem.errors import ConfigurationError
 from octomem.orchestrator.lifecycle import build_embedder
 from octomem.settings import load_settings
 
 REPO = Path(__file__).resolve().parents[2]
-CACHE_NAME = f"53aa51172d142c89-2b1cf0de-{embeddings_onnx.BUILD}.onnx"
-LOCK_NAME = f".{CACHE_NAME}.lock"  # held while one process builds it
 
 
 @pytest.fixture(scope="module")
@@ -40,10 +38,8 @@ def model_dir() -> Path:
 
 
 @pytest.fixture(scope="module")
-def on_onnx(onnx_cache: Path, embedder: Embedder) -> LocalEmbedder:
-    """On the session's cache dir (shared with the other tests and workers: exported once
-    per run, by the `embedder` fixture)."""
-    embedder = LocalEmbedder(backend="onnx", onnx_cache_dir=onnx_cache)
+def on_onnx() -> LocalEmbedder:
+    embedder = LocalEmbedder(backend="onnx")
     assert embedder.load() == "onnx"
     return embedder
 
@@ -87,6 +83,21 @@ def token_count(model_dir: Path, text: str) -> int:
     return len(tokenizer.encode(text).ids)
 
 
+# --- the shipped file ------------------------------------------------------------------
+
+
+def test_the_package_ships_the_checked_graph_and_weights(model_dir):
+    import octomem_minilm_l6_v2 as package
+
+    assert (package.ONNX_SHA256, package.WEIGHTS_SHA256) == (
+        BUNDLED_ONNX_SHA256,
+        BUNDLED_MODEL_SHA256,
+    )
+    assert (model_dir / package.ONNX_FILE).is_file()
+    # the graph holds no weights: they are read from model.safetensors, stored once
+    assert (model_dir / package.ONNX_FILE).stat().st_size < 100_000
+
+
 # --- same vectors ----------------------------------------------------------------------
 
 SHORT = ["hello", "", "Alice moved to Paris in 2023.", "Café, naïve, 東京 🙂"]
@@ -128,14 +139,12 @@ def test_cls_pooling_equals_sentence_transformers(model_dir, tmp_path):
     pooling = json.loads((model_dir / "1_Pooling" / "config.json").read_text())
     pooling.update(pooling_mode_mean_tokens=False, pooling_mode_cls_token=True)
     copy = linked_model(model_dir, tmp_path / "cls", {"1_Pooling/config.json": json.dumps(pooling)})
-    cache = tmp_path / "cache"
-    onnx = LocalEmbedder(model_dir=copy, backend="onnx", onnx_cache_dir=cache)
+    onnx = LocalEmbedder(model_dir=copy, backend="onnx")
     torch = LocalEmbedder(model_dir=copy, backend="torch")
     texts = VARIED[:8]
     assert np.abs(embed(onnx, texts) - embed(torch, texts)).max() < 1e-5
-    mean = embed(LocalEmbedder(onnx_cache_dir=cache), texts)  # another model, another file
+    mean = embed(LocalEmbedder(), texts)  # the same graph, pooled by the mean
     assert np.abs(mean - embed(onnx, texts)).max() > 1e-2
-    assert len(list(cache.glob("*.onnx"))) == 2
 
 
 def test_rows_keep_input_order_across_length_groups(on_onnx, on_torch, model_dir):
@@ -170,131 +179,57 @@ def test_truncates_at_max_seq_length_not_tokenizer_json(on_onnx):
     assert np.array_equal(differ_at_301[0], differ_at_301[1])
 
 
-def test_batch_size_chunks_give_the_same_vectors(on_onnx, onnx_cache):
+def test_batch_size_chunks_give_the_same_vectors(on_onnx):
     texts = [f"note {i}: " + "word " * (i * 7) for i in range(9)]
-    small = LocalEmbedder(batch_size=2, onnx_cache_dir=onnx_cache)
+    small = LocalEmbedder(batch_size=2)
     assert np.abs(embed(small, texts) - embed(on_onnx, texts)).max() < 1e-6
     assert small.active_backend == "onnx"
 
 
-# --- the cache -------------------------------------------------------------------------
+# --- nothing built, nothing written ---------------------------------------------------
 
-
-def test_second_embedder_reuses_the_cached_file(on_onnx, onnx_cache, monkeypatch):
-    path = onnx_cache / CACHE_NAME
-    names = {p.name for p in onnx_cache.iterdir()}
-    assert CACHE_NAME in names and not [n for n in names if n.endswith(".tmp")]
-    before = path.stat().st_mtime_ns
-    monkeypatch.setattr(embeddings_bert, "build", must_not_load)
-    monkeypatch.setitem(sys.modules, "sentence_transformers", None)
-    second = LocalEmbedder(onnx_cache_dir=onnx_cache)
-    assert second.load() == "onnx"
-    assert path.stat().st_mtime_ns == before
-    assert np.array_equal(embed(second, ["hi there"]), embed(on_onnx, ["hi there"]))
-
-
-NO_TORCH = (
+BLOCKED = (
     "import sys\n"
-    "for name in ('torch', 'sentence_transformers', 'transformers'):\n"
+    "for name in ('torch', 'sentence_transformers', 'transformers', 'onnx', 'filelock',\n"
+    "             'safetensors'):\n"
     "    sys.modules[name] = None  # any import of them fails\n"
 )
 
 
-def run_without_torch(cache: Path) -> str:
-    code = NO_TORCH + (
+def test_first_start_runs_without_torch_or_onnx_and_writes_nothing(tmp_path):
+    """The default model in a fresh process, with torch, the onnx package, filelock and
+    safetensors unimportable and an empty cache dir: it embeds, writes no graph in the
+    cache dir (onnxruntime's import keeps its own telemetry id there) and nothing in its
+    working directory."""
+    code = BLOCKED + (
         "import asyncio\n"
         "from octomem.embeddings import LocalEmbedder\n"
-        "e = LocalEmbedder(onnx_cache_dir=sys.argv[1])\n"
+        "e = LocalEmbedder()\n"
         "[v] = asyncio.run(e.embed(['hello']))\n"
         "print('RESULT', e.active_backend, len(v), round(sum(x * x for x in v), 4))\n"
     )
+    cache, work = tmp_path / "cache", tmp_path / "work"
+    cache.mkdir()
+    work.mkdir()
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache), "HOME": str(tmp_path / "home")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     done = subprocess.run(
-        [sys.executable, "-c", code, str(cache)],
+        [sys.executable, "-c", code],
         capture_output=True,
         text=True,
         timeout=300,
-        cwd=REPO,
+        cwd=work,
+        env=env,
         check=True,
     )
     [result] = [line for line in done.stdout.splitlines() if line.startswith("RESULT")]
-    return result
+    assert result == "RESULT onnx 384 1.0"
+    assert not (cache / "octomem").exists() and not list(cache.rglob("*.onnx"))
+    assert list(work.iterdir()) == []
+    assert not (tmp_path / "home").exists()
 
 
-def test_builds_and_runs_without_torch(tmp_path):
-    """The default model from an empty cache, then from the cache, with torch unimportable."""
-    cache = tmp_path / "cache"
-    assert run_without_torch(cache) == "RESULT onnx 384 1.0"
-    assert sorted(p.name for p in cache.iterdir()) == [LOCK_NAME, CACHE_NAME]
-    built = (cache / CACHE_NAME).stat().st_mtime_ns
-    assert run_without_torch(cache) == "RESULT onnx 384 1.0"
-    assert (cache / CACHE_NAME).stat().st_mtime_ns == built
-
-
-def test_corrupt_cached_file_is_replaced(on_onnx, onnx_cache, tmp_path):
-    good = onnx_cache / CACHE_NAME
-    cache = tmp_path / "cache"
-    cache.mkdir()
-    (cache / CACHE_NAME).write_bytes(good.read_bytes()[: good.stat().st_size // 2])
-    abandoned = cache / f".0123456789abcdef-seq256-{embeddings_onnx.BUILD}.onnx.k.tmp"
-    abandoned.write_bytes(b"x" * 1000)  # of another model, left by a killed build
-    os.utime(abandoned, (1, 1))
-    running = cache / f".{CACHE_NAME}.running.tmp"  # another process building right now
-    running.write_bytes(b"x")
-    embedder = LocalEmbedder(backend="onnx", onnx_cache_dir=cache)
-    assert embedder.load() == "onnx"
-    assert sorted(p.name for p in cache.iterdir()) == [LOCK_NAME, running.name, CACHE_NAME]
-    assert (cache / CACHE_NAME).read_bytes() == good.read_bytes()
-    assert np.array_equal(embed(embedder, SHORT), embed(on_onnx, SHORT))
-
-
-def test_a_start_from_the_cache_removes_an_abandoned_build(onnx_cache, tmp_path):
-    cache = tmp_path / "cache"
-    cache.mkdir()
-    shutil.copyfile(onnx_cache / CACHE_NAME, cache / CACHE_NAME)
-    abandoned = cache / f".{CACHE_NAME}.killed.tmp"  # the first start was killed
-    abandoned.write_bytes(b"x" * 1000)
-    os.utime(abandoned, (1, 1))
-    assert LocalEmbedder(backend="onnx", onnx_cache_dir=cache).load() == "onnx"
-    assert [p.name for p in cache.iterdir()] == [CACHE_NAME]
-
-
-def test_embedders_starting_together_build_the_graph_once(onnx_cache, tmp_path, monkeypatch):
-    """Two loads of the same model into an empty cache dir at once (threads here; the lock
-    is a file lock, so processes too, as the server's workers and xdist's do): the second
-    waits for the first's build and loads its file, and no temp file is left beside it."""
-    cache = tmp_path / "cache"
-    real = embeddings_bert.build
-    builds: list[str] = []
-    both_in = threading.Barrier(2)
-
-    def build(model_dir):
-        builds.append(threading.current_thread().name)
-        with contextlib.suppress(threading.BrokenBarrierError):
-            both_in.wait(timeout=3)  # passes only if the other thread builds at the same time
-        return real(model_dir)
-
-    monkeypatch.setattr(embeddings_bert, "build", build)
-    embedders = [LocalEmbedder(backend="onnx", onnx_cache_dir=cache) for _ in range(2)]
-    with ThreadPoolExecutor(2) as pool:
-        assert list(pool.map(LocalEmbedder.load, embedders)) == ["onnx", "onnx"]
-    assert len(builds) == 1
-    assert sorted(p.name for p in cache.iterdir()) == [LOCK_NAME, CACHE_NAME]
-    assert (cache / CACHE_NAME).read_bytes() == (onnx_cache / CACHE_NAME).read_bytes()
-    assert np.array_equal(embed(embedders[0], SHORT), embed(embedders[1], SHORT))
-
-
-def test_unwritable_cache_dir_builds_in_memory(on_onnx, tmp_path, caplog):
-    blocked = tmp_path / "a-file"
-    blocked.write_text("not a directory")
-    embedder = LocalEmbedder(backend="onnx", onnx_cache_dir=blocked / "onnx")
-    with caplog.at_level("INFO", logger="octomem"):
-        assert embedder.load() == "onnx"
-    assert any(r.getMessage().startswith("embedder.onnx_not_cached") for r in caplog.records)
-    assert np.array_equal(embed(embedder, SHORT), embed(on_onnx, SHORT))
-    assert blocked.read_text() == "not a directory"
-
-
-async def test_onnx_session_created_once_under_concurrency(on_onnx, onnx_cache, monkeypatch):
+async def test_onnx_session_created_once_under_concurrency(model_dir, monkeypatch):
     import onnxruntime
 
     real = onnxruntime.InferenceSession
@@ -305,29 +240,39 @@ async def test_onnx_session_created_once_under_concurrency(on_onnx, onnx_cache, 
         return real(*args, **kwargs)
 
     monkeypatch.setattr(onnxruntime, "InferenceSession", counting)
-    embedder = LocalEmbedder(onnx_cache_dir=onnx_cache)
+    embedder = LocalEmbedder()
     results = await asyncio.gather(*(embedder.embed([f"text {i}"]) for i in range(6)))
     assert len(results) == 6
-    assert made == [str(onnx_cache / CACHE_NAME)]
+    assert made == [str(model_dir / "model.onnx")]
+
+
+def test_an_onnx_file_in_onnx_folder_is_found(model_dir, tmp_path):
+    """A model dir of one's own laid out as Hugging Face's sentence-transformers
+    repositories are: the ONNX export in onnx/model.onnx."""
+    copy = linked_model(model_dir, tmp_path / "hub", {"model.onnx": None})
+    (copy / "onnx").mkdir()
+    for name in ("model.onnx", "model.safetensors"):  # the graph's weights are beside it
+        (copy / "onnx" / name).symlink_to(model_dir / name)
+    embedder = LocalEmbedder(model_dir=copy, expected_sha256=None, backend="onnx")
+    texts = ["hello", "Alice moved to Paris in 2023."]
+    assert np.array_equal(embed(embedder, texts), embed(LocalEmbedder(), texts))
 
 
 # --- when ONNX cannot be used ------------------------------------------------------------
 
 
-@pytest.mark.parametrize("missing", ["onnxruntime", "onnx"])
-def test_onnx_backend_without_packages_says_what_to_install(missing, tmp_path, monkeypatch):
-    monkeypatch.setitem(sys.modules, missing, None)  # import fails
+def test_onnx_backend_without_onnxruntime_says_what_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import fails
     monkeypatch.setitem(sys.modules, "sentence_transformers", None)
-    embedder = LocalEmbedder(backend="onnx", onnx_cache_dir=tmp_path)  # nothing cached
-    with pytest.raises(ConfigurationError, match="pip install onnx onnxruntime") as info:
-        embedder.load()
-    assert missing in str(info.value)
+    with pytest.raises(ConfigurationError, match="pip install onnxruntime") as info:
+        LocalEmbedder(backend="onnx").load()
+    assert "backend='torch'" in str(info.value) and "octomem[torch]" in str(info.value)
 
 
-def test_auto_without_onnxruntime_uses_torch(tmp_path, monkeypatch):
+def test_auto_without_onnxruntime_uses_torch(monkeypatch):
     pytest.importorskip("sentence_transformers", reason="install octomem[torch]")
     monkeypatch.setitem(sys.modules, "onnxruntime", None)
-    embedder = LocalEmbedder(onnx_cache_dir=tmp_path)
+    embedder = LocalEmbedder()
     assert embedder.load() == "torch"
     assert len(embed(embedder, ["hello"])[0]) == 384
 
@@ -346,29 +291,59 @@ MAX_POOLING = {
 def test_unsupported_model_uses_torch_on_auto(model_dir, tmp_path):
     pytest.importorskip("sentence_transformers", reason="install octomem[torch]")
     copy = linked_model(model_dir, tmp_path / "max", MAX_POOLING)
-    cache = tmp_path / "cache"
-    auto = LocalEmbedder(model_dir=copy, onnx_cache_dir=cache)
+    auto = LocalEmbedder(model_dir=copy)
     assert auto.load() == "torch"
     assert len(embed(auto, ["hello"])[0]) == 384
-    assert not cache.exists()
     with pytest.raises(ConfigurationError, match="not mean-tokens or cls-token"):
-        LocalEmbedder(model_dir=copy, backend="onnx", onnx_cache_dir=cache).load()
+        LocalEmbedder(model_dir=copy, backend="onnx").load()
 
 
 @pytest.mark.parametrize("backend", ["auto", "torch"])
 def test_a_model_that_needs_torch_names_the_extra(backend, model_dir, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "sentence_transformers", None)  # torch not installed
     copy = linked_model(model_dir, tmp_path / "max", MAX_POOLING)
-    embedder = LocalEmbedder(model_dir=copy, backend=backend, onnx_cache_dir=tmp_path / "c")
+    embedder = LocalEmbedder(model_dir=copy, backend=backend)
     with pytest.raises(ConfigurationError, match=r"pip install 'octomem\[torch\]'") as info:
         embedder.load()
     if backend == "auto":  # and why ONNX Runtime cannot run it
         assert "not mean-tokens or cls-token" in str(info.value)
 
 
-def test_onnx_backend_runs_on_cpu_only(tmp_path):
+def test_onnx_backend_runs_on_cpu_only():
     with pytest.raises(ConfigurationError, match="CPU only"):
-        LocalEmbedder(backend="onnx", device="cuda", onnx_cache_dir=tmp_path).load()
+        LocalEmbedder(backend="onnx", device="cuda").load()
+
+
+def own_bert_model(model_dir: Path, into: Path) -> Path:
+    """A model dir of one's own as octomem built a graph from before: safetensors weights,
+    no ONNX file."""
+    return linked_model(model_dir, into, {"model.onnx": None})
+
+
+def test_own_model_without_onnx_file_runs_on_torch(model_dir, tmp_path):
+    pytest.importorskip("sentence_transformers", reason="install octomem[torch]")
+    copy = own_bert_model(model_dir, tmp_path / "own")
+    auto = LocalEmbedder(model_dir=copy, expected_sha256=None)
+    assert auto.load() == "torch"
+    assert np.abs(embed(auto, VARIED[:6]) - embed(LocalEmbedder(), VARIED[:6])).max() < 1e-5
+
+
+@pytest.mark.parametrize("backend", ["auto", "onnx"])
+def test_own_model_without_onnx_file_names_both_options(backend, model_dir, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "sentence_transformers", None)  # torch not installed
+    copy = own_bert_model(model_dir, tmp_path / "own")
+    embedder = LocalEmbedder(model_dir=copy, expected_sha256=None, backend=backend)
+    with pytest.raises(ConfigurationError) as info:
+        embedder.load()
+    message = str(info.value)
+    assert f"{copy} has no ONNX file (model.onnx or onnx/model.onnx)" in message
+    assert "pip install 'octomem[torch]'" in message
+
+
+def test_a_file_that_does_not_load_is_a_configuration_error(model_dir, tmp_path):
+    copy = linked_model(model_dir, tmp_path / "m", {"model.onnx": "not an onnx graph"})
+    with pytest.raises(ConfigurationError, match="could not load the embedding model"):
+        LocalEmbedder(model_dir=copy, expected_sha256=None).load()
 
 
 DENSE = '[{"type": "x.Transformer"}, {"type": "x.Pooling"}, {"type": "x.Dense"}]'
@@ -381,37 +356,20 @@ DENSE = '[{"type": "x.Transformer"}, {"type": "x.Pooling"}, {"type": "x.Dense"}]
         (MAX_POOLING, "not mean-tokens or cls-token"),
         ({"sentence_bert_config.json": '{"do_lower_case": false}'}, "max_seq_length"),
         ({"sentence_bert_config.json": None}, "sentence_bert_config.json"),
-        ({"tokenizer.json": None}, "tokenizer.json is missing"),
-        ({"config.json": '{"model_type": "roberta"}'}, "model_type is 'roberta'"),
-        ({"config.json": '{"model_type": "bert", "hidden_act": "relu"}'}, "hidden_act"),
-        ({"config.json": '{"model_type": "bert"}'}, "hidden_size"),
     ],
 )
-def test_supports_onnx_names_the_reason(model_dir, tmp_path, change, reason):
-    assert supports_onnx(model_dir) is None
-    assert reason in supports_onnx(linked_model(model_dir, tmp_path / "m", change))
+def test_a_configuration_the_encoder_cannot_run_names_the_reason(
+    model_dir, tmp_path, change, reason
+):
+    assert read_setup(model_dir).pooling == "mean"
+    with pytest.raises(OnnxUnavailableError, match=reason):
+        read_setup(linked_model(model_dir, tmp_path / "m", change))
 
 
-def test_weights_the_graph_needs_are_checked(model_dir, tmp_path):
-    """A safetensors file without a tensor the graph needs: a clear error, not a crash."""
-    from safetensors.numpy import load_file, save_file
-
-    weights = load_file(str(model_dir / "model.safetensors"))
-    del weights["encoder.layer.3.output.dense.bias"]
-    copy = linked_model(model_dir, tmp_path / "m", {"model.safetensors": None})
-    save_file(weights, str(copy / "model.safetensors"))
-    embedder = LocalEmbedder(
-        model_dir=copy, backend="onnx", expected_sha256=None, onnx_cache_dir=tmp_path / "c"
-    )
-    with pytest.raises(ConfigurationError, match="encoder.layer.3.output.dense.bias"):
-        embedder.load()
-
-
-def test_settings_choose_backend_and_cache_dir(tmp_path):
-    settings = load_settings(
-        embedder={"provider": "local", "backend": "torch", "onnx_cache_dir": str(tmp_path)}
-    )
-    inner = build_embedder(settings).inner  # type: ignore[attr-defined]
-    assert (inner.backend, inner.onnx_cache_dir) == ("torch", tmp_path)
+def test_settings_choose_backend_and_refuse_the_old_cache_dir():
+    settings = load_settings(embedder={"provider": "local", "backend": "torch"})
+    assert build_embedder(settings).inner.backend == "torch"  # type: ignore[attr-defined]
+    with pytest.raises(ConfigurationError, match="onnx_cache_dir: unknown key"):
+        load_settings(embedder={"provider": "local", "onnx_cache_dir": "/tmp/onnx"})
     with pytest.raises(ConfigurationError, match="backend"):
         LocalEmbedder(backend="tensorflow")  # type: ignore[arg-type]
