@@ -1,8 +1,8 @@
 """The plain data the engine and the agents pass each other: reconcile decisions, how a
 call extracts, recall plans and the ranked lists of the retrievers. No behaviour beyond
 small views of the data, and nothing imported from above the models: agents and stores
-may use these types without depending on the engine (`orchestrator/state.py` holds the
-graphs' states, built from these)."""
+may use these types without depending on the engine (the process and recall states,
+`orchestrator/process/state.py` and `orchestrator/recall/state.py`, are built from these)."""
 
 from __future__ import annotations
 
@@ -96,15 +96,3 @@ class RecallPlan:
     session_scoped: frozenset[MemoryType] = frozenset()
     turns: MemoryType | None = None
     periods: Sequence[tuple[datetime, datetime]] = ()
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class SharedSearches:
-    """The searches of one query run once for all agents: its embedding, BM25 hits and
-    graph-expansion hits ((memory id, score) best first, per agent), and the ids of the
-    entities it names."""
-
-    embedding: list[float]
-    keyword: Mapping[MemoryType, list[tuple[str, float]]]
-    graph: Mapping[MemoryType, list[tuple[str, float]]]
-    entity_ids: list[str]

@@ -35,12 +35,14 @@ from octomem.orchestrator.calls import RunningCalls
 from octomem.orchestrator.commit import commit
 from octomem.orchestrator.events import history_event
 from octomem.orchestrator.forget import forget as forget_scope
-from octomem.orchestrator.graph import build_recall_graph, plan_recall, recall
 from octomem.orchestrator.ingest import Engine, IngestReport, ingest_path
+from octomem.orchestrator.process.state import ProcessInput
+from octomem.orchestrator.recall.state import RecallInput
+from octomem.orchestrator.recall.steps import build_recall_graph
+from octomem.orchestrator.recall.steps import run as run_recall
 from octomem.orchestrator.records import Records
 from octomem.orchestrator.reprocess import session_turns, sessions_to_reprocess
 from octomem.orchestrator.retrieval import as_of_filter
-from octomem.orchestrator.state import ProcessState
 from octomem.orchestrator.transfer import (
     Progress,
     TransferSummary,
@@ -58,7 +60,7 @@ from octomem.validation import check_metadata, shown, validate_scope_id
 
 if TYPE_CHECKING:
     from octomem.messages import Messages
-    from octomem.orchestrator.state import RecallGraph
+    from octomem.orchestrator.recall.state import RecallGraph
 
 MemoryTypes = Sequence[str | MemoryType] | str | MemoryType | None
 T = TypeVar("T")
@@ -95,7 +97,7 @@ class Orchestrator:
         self._services = lifecycle.build_services(settings, embedder=embedder, agents=agents)
         self._record_port = Records(self._services)
         self.settings: Settings = settings
-        from octomem.orchestrator.process_graph import build_process_graph  # imports langgraph
+        from octomem.orchestrator.process.graph import build_process_graph  # imports langgraph
 
         self.process_graph = build_process_graph(self._services)
         self._recall_graph: RecallGraph | None = None
@@ -166,7 +168,7 @@ class Orchestrator:
     def recall_graph(self) -> RecallGraph:
         """The compiled recall graph on this Orchestrator's stores (plan_recall,
         search_shared, search_agent per agent, rank_hits), as LangGraph Studio shows it;
-        `arecall` runs the same steps without the graph runtime."""
+        `arecall` runs the same steps (`recall.steps`) without the graph runtime."""
         if self._recall_graph is None:
             self._recall_graph = build_recall_graph(self._services)
         return self._recall_graph
@@ -190,7 +192,7 @@ class Orchestrator:
         `infer=False` stores the raw turns only. `memory_types` limits which agents run.
         """
         check_scope(user_id, agent_id, session_id, operation="process")
-        inputs = ProcessState(
+        inputs = ProcessInput(
             messages=messages,
             user_id=user_id,
             agent_id=agent_id,
@@ -287,9 +289,8 @@ class Orchestrator:
         as_of = args.check_as_of(as_of, include_superseded)
         async with self._calls.call():
             with span("recall", user_id=user_id):
-                plan = await plan_recall(
-                    self._services,
-                    text,
+                inputs = RecallInput(
+                    query=text,
                     user_id=user_id,
                     agent_id=agent_id,
                     session_id=session_id,
@@ -299,8 +300,9 @@ class Orchestrator:
                     include_superseded=include_superseded,
                     now=now,
                     as_of=as_of,
+                    started=started,
                 )
-                return await recall(self._services, text, plan, started=started)
+                return (await run_recall(inputs, self._services))["result"]
 
     recall = sync_twin(arecall)
 
@@ -595,7 +597,7 @@ class Orchestrator:
                 )
                 if not turns:
                     continue
-                inputs = ProcessState(
+                inputs = ProcessInput(
                     messages=None,
                     turns_in=turns,
                     user_id=user_id,

@@ -1,18 +1,19 @@
-"""One agent's retrievers: vector search, BM25 keyword search and graph expansion."""
+"""What recall's searches share: the keyword query, the plan's scope, filters and validity,
+the vector and keyword searches within them (`PlanSearch`, the port an agent's own
+retrieval step searches through), and the neighbouring turns that join a ranking."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from octomem import filters
 from octomem.models import EpisodicMemory, MemoryBase, MemoryType, Provenance
 from octomem.orchestrator.fusion import Fused
-from octomem.plans import RankedList, RecallPlan, Retriever, SharedSearches
+from octomem.plans import RecallPlan
 from octomem.scopes import ANY, equals, given, scope_filter
 from octomem.stores.base import Filter
 from octomem.telemetry import span
@@ -126,66 +127,6 @@ def scoped_filter(plan: RecallPlan, memory_type: MemoryType) -> Filter:
     )
 
 
-async def find_query_entities(services: Services, user_id: str | None, query: str) -> list[str]:
-    names = query_names(query)
-    if not names:
-        return []
-    entities = await services.graph.find_entities(user_id, names)
-    return [entity.id for entity in entities]
-
-
-async def shared_searches(
-    services: Services,
-    query: str,
-    plan: RecallPlan,
-    *,
-    embedding: Awaitable[list[float]] | None = None,
-) -> SharedSearches:
-    """The searches every agent would repeat, run once for all of them, side by side: the
-    query's embedding (`embedding`, when already under way), BM25 over all the agents'
-    memories, and the graph expansion of the entities the query names. Each agent's
-    `retrieve` takes its own share."""
-    config = services.settings.recall
-    agents = plan.agents
-    keyword: dict[MemoryType, list[tuple[str, float]]] = {a: [] for a in agents}
-    graph: dict[MemoryType, list[tuple[str, float]]] = {a: [] for a in agents}
-    if not agents:
-        return SharedSearches(embedding=[], keyword=keyword, graph=graph, entity_ids=[])
-
-    async def bm25() -> None:
-        pool = plan.keyword_pool or config.candidates * len(agents)
-        if len(agents) == 1:
-            # one agent keeps its best `candidates` hits: ranking more would be wasted (and
-            # a short list lets the index skip rows that hold only common words)
-            pool = min(pool, config.candidates)
-        found = await keyword_hits(services, query, plan, agents, pool)
-        for memory_id, memory_type, score in found:
-            if len(kept := keyword[memory_type]) < config.candidates:
-                kept.append((memory_id, score))
-
-    async def expand() -> list[str]:
-        entity_ids = await find_query_entities(services, plan.user_id, query)
-        if not entity_ids:
-            return []
-        near = await services.graph.memories_for_entities(
-            plan.user_id, entity_ids, hops=config.graph_hops, limit=config.candidates * 4
-        )
-        for memory_id, memory_type, distance in near:
-            if memory_type in graph and len(graph[memory_type]) < config.candidates:
-                graph[memory_type].append((memory_id, 1.0 / (1 + distance)))
-        return entity_ids
-
-    vector, _, entity_ids = await asyncio.gather(
-        embedding if embedding is not None else embed_query(services, query), bm25(), expand()
-    )
-    return SharedSearches(embedding=vector, keyword=keyword, graph=graph, entity_ids=entity_ids)
-
-
-async def embed_query(services: Services, query: str) -> list[float]:
-    [vector] = await services.embedder.embed([query])
-    return vector
-
-
 def within_plan(plan: RecallPlan, memory_type: MemoryType) -> Callable[[MemoryBase], bool]:
     """Whether a record of `memory_type` is within the plan's scope, filters and validity:
     what every retriever's hits must be (a keyword or graph hit is checked after the
@@ -229,60 +170,6 @@ async def keyword_hits(
     )
 
 
-async def retrieve(
-    services: Services,
-    agent: MemoryType,
-    query: str,
-    plan: RecallPlan,
-    shared: SharedSearches | Awaitable[SharedSearches],
-    *,
-    embedding: Awaitable[list[float]] | None = None,
-) -> tuple[list[RankedList], dict[str, MemoryBase]]:
-    """Ranked lists (vector, keyword, graph) of one agent's memories for the query: its
-    own vector search, and its share of the `shared` keyword and graph hits - unless the
-    agent brings its own retrieval step (`MemoryAgent.retrieve`).
-
-    `shared` may still be running (a task): then the vector search starts as soon as the
-    query's `embedding` (a task too) is known, while the keyword and graph searches
-    finish, and the records of their hits are read once they have."""
-    own = await services.agents[agent].retrieve(PlanSearch(services, plan), query, plan)
-    if own is not None:
-        return own
-    limit = services.settings.recall.candidates
-    records: dict[str, MemoryBase] = {}
-    lists: list[RankedList] = []
-    with span("agent.retrieve", agent=agent.value, user_id=plan.user_id) as current:
-
-        async def searched() -> SharedSearches:
-            return shared if isinstance(shared, SharedSearches) else await shared
-
-        async def vector() -> list[tuple[MemoryBase, float]]:
-            query_vector = await embedding if embedding is not None else None
-            if query_vector is None:
-                query_vector = (await searched()).embedding
-            return await nearest(services, plan, agent, query_vector, limit)
-
-        async def fetch() -> tuple[list[RankedList], list[MemoryBase]]:
-            done = await searched()
-            other = [_ranked(agent, "keyword", done.keyword.get(agent, []))]
-            if done.entity_ids:
-                other.append(_ranked(agent, "graph", done.graph.get(agent, [])))
-            wanted = list(dict.fromkeys(i for ranked in other for i in ranked.ids))
-            return other, (await services.vector.get(agent, wanted) if wanted else [])
-
-        # the vector search and reading the keyword/graph hits' records run side by side
-        hits, (other, fetched) = await asyncio.gather(vector(), fetch())
-        records.update({r.id: r for r in fetched})
-        records.update({record.id: record for record, _ in hits})
-        lists = [_ranked(agent, "vector", [(r.id, s) for r, s in hits]), *other]
-        # keyword and graph hits obey the same scope, filters and validity as vector hits
-        within = within_plan(plan, agent)
-        allowed = {i for i, r in records.items() if within(r)}
-        lists = [_only(ranked, allowed) for ranked in lists]
-        current.set_attribute("octomem.hits", sum(len(r.ids) for r in lists))
-    return [ranked for ranked in lists if ranked.ids], {i: records[i] for i in allowed}
-
-
 class PlanSearch:
     """The searches an agent's own retrieval step may make (`agents.base.RecallPort`),
     bound to one recall's plan: every record they return is within its scope, filters
@@ -320,20 +207,6 @@ class PlanSearch:
     ) -> list[tuple[MemoryBase, float]]:
         within = within_plan(self._plan, memory_type)
         return [(record, score) for record, score in hits if within(record)]
-
-
-def _ranked(agent: MemoryType, retriever: Retriever, pairs: list[tuple[str, float]]) -> RankedList:
-    return RankedList(
-        agent=agent,
-        retriever=retriever,
-        ids=[p[0] for p in pairs],
-        scores=[float(p[1]) for p in pairs],
-    )
-
-
-def _only(ranked: RankedList, allowed: set[str]) -> RankedList:
-    keep = [(i, s) for i, s in zip(ranked.ids, ranked.scores, strict=True) if i in allowed]
-    return _ranked(ranked.agent, ranked.retriever, keep)
 
 
 def _turn_key(record: MemoryBase) -> tuple[str | None, str, int] | None:

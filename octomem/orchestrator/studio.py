@@ -22,7 +22,8 @@ from octomem.orchestrator.engine import Orchestrator
 from octomem.settings import load_settings
 
 if TYPE_CHECKING:
-    from octomem.orchestrator.state import ProcessGraph, RecallGraph
+    from octomem.orchestrator.process.state import ProcessGraph
+    from octomem.orchestrator.recall.state import RecallGraph
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "default.yaml"
 

@@ -18,7 +18,7 @@ from octomem.embeddings import Embedder
 from octomem.llm_schema import LLMOutput
 from octomem.models import CustomMemory, MemoryBase, MemoryType, Turn
 from octomem.orchestrator import lifecycle, studio
-from octomem.orchestrator.process_graph import build_process_graph
+from octomem.orchestrator.process.graph import build_process_graph
 from octomem.plans import RankedList, RecallPlan
 from octomem.prompts.reconcile import DecisionOutput
 from octomem.settings import load_settings

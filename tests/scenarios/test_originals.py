@@ -356,14 +356,14 @@ def test_doctor_finds_orphans_missing_and_damaged_blobs_and_repairs(
     orch.process([doc_message(NOTES)], user_id="maya")
     orch.process([doc_message(RECIPE, "soup.md")], user_id="maya")
     # a crash after the blob, before the records: what is left is an orphan
-    from octomem.orchestrator import process_graph
+    from octomem.orchestrator.process import intake
 
     def crash(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("power cut")
 
     third = b"# Bikes\n\nThe chain needs oil before the Tatra ride.\n"
     with monkeypatch.context() as patch:
-        patch.setattr(process_graph, "write_records", crash)
+        patch.setattr(intake, "write_records", crash)
         with pytest.raises(RuntimeError, match="power cut"):
             orch.process([doc_message(third, "bikes.md")], user_id="maya")
     assert sha(third) not in originals_of(orch, "maya")

@@ -38,7 +38,7 @@ def test_nothing_is_printed_unless_the_application_configures_logging() -> None:
     assert (quiet.stdout, quiet.stderr) == ("", "")
     loud = _run("import logging; logging.basicConfig(level=logging.INFO)")
     assert loud.stdout == ""
-    assert "INFO:octomem.orchestrator.process_graph:processed user_id='u'" in loud.stderr
+    assert "INFO:octomem.orchestrator.process.commit:processed user_id='u'" in loud.stderr
     assert "WARNING:octomem.test:a_warning reason='shown only when configured'" in loud.stderr
 
 

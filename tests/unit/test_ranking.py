@@ -30,7 +30,7 @@ from octomem.orchestrator.fusion import (
     named_in,
     vector_floors,
 )
-from octomem.orchestrator.graph import _collapse_same_text
+from octomem.orchestrator.recall.rank import _collapse_same_text
 from octomem.orchestrator.retrieval import add_context, keyword_query, query_names
 from octomem.orchestrator.routing import query_agent_weights
 from octomem.plans import RankedList, RecallPlan

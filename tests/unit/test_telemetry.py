@@ -36,6 +36,7 @@ def test_process_and_recall_emit_spans(orch) -> None:
         "octomem.store.write",
         "octomem.recall",
         "octomem.recall.plan",
+        "octomem.recall.search",
         "octomem.agent.retrieve",
         "octomem.recall.rank",
     ):

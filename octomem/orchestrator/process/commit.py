@@ -1,0 +1,129 @@
+"""commit: under the scope's write lock (`octomem.orchestrator.locks`), reconcile
+(exact -> conflict -> near-duplicate, with at most one batched LLM decision) and write
+the decisions (journaled: graph -> keyword index -> history -> vector store). Extraction
+runs outside the lock, so callers of one user wait only for each other's commits."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from octomem import offload
+from octomem.llm import UsageMeter
+from octomem.logs import get_logger
+from octomem.models import LLMUsage, MemoryBase, MemoryType, ProcessResult, utcnow
+from octomem.orchestrator import extracted, originals, projections
+from octomem.orchestrator.commit import commit as commit_changes
+from octomem.orchestrator.process.context import EXTRACTED_BEFORE, chosen, holding
+from octomem.orchestrator.process.state import CommitUpdate, ProcessState
+from octomem.orchestrator.reconcile import Reconciler
+from octomem.orchestrator.services import Services
+from octomem.orchestrator.staleness import closed_by
+from octomem.orchestrator.writer import all_changes
+from octomem.telemetry import span
+
+log = get_logger(__name__)
+
+
+async def commit(state: ProcessState, deps: Services) -> CommitUpdate:
+    """Reconcile the candidates against what is stored and write the decisions, as one
+    critical section per scope: no other write to this user (and agent) interleaves."""
+    # the images shown to a vision model: withheld if its reply held a secret, else kept
+    withheld = set(state.get("withheld_originals", []))
+    candidates: list[MemoryBase] = list(state.get("candidates", []))
+    turns = state["turns"]
+    extraction_ = state["extraction"]
+    errors = list(state.get("errors", []))
+    use_llm = deps.llm is not None and deps.settings.llm.reconcile and extraction_.with_llm
+    meter = UsageMeter()
+    fell_back = bool(state.get("fell_back"))
+    with span("node.commit", user_id=state.get("user_id"), candidates=len(candidates)) as current:
+        async with holding(deps, state):
+            withheld = await originals.settle(
+                deps,
+                state.get("user_id"),
+                state.get("pending_originals", []),
+                state["turns"],
+                withheld,
+            )
+            candidates = [originals.settled(c, withheld) for c in candidates]
+            # what the model took from these turns before: a call made again (not asked
+            # again, see `route`), or one of the same turns committed since this began
+            replays, candidates = await extracted.replays(
+                deps,
+                turns,
+                state["stored_turns"],
+                candidates,
+                skipped=[
+                    MemoryType(m) for m, why in state["routing"].items() if why == EXTRACTED_BEFORE
+                ],
+                asked=[] if state.get("turns_in") else state.get("llm_types", []),
+                sent=state.get("turn_words", {}),
+            )
+            turns = [originals.settled(t, withheld) for t in turns]
+            reconciler = Reconciler(deps, utcnow(), llm=deps.llm if use_llm else None, meter=meter)
+            canonical = await offload.cpu(  # CPU work, as below: off the loop if large
+                len(candidates), lambda: projections.canonical_candidates(deps, candidates)
+            )
+            decisions = [*await reconciler.decide(canonical), *replays]
+            current.set_attribute("octomem.decisions", len(decisions))
+            changes = await offload.cpu(len(decisions), lambda: all_changes(decisions))
+            # what the model extracted from the turns: marked in the same intent as
+            # what came of it, as are the turns the closed facts came from
+            marked = []
+            if fell_back or extraction_.with_llm:
+                marked = await extracted.marked(
+                    deps,
+                    turns,
+                    state["stored_turns"],
+                    "fallback" if fell_back else "llm",
+                    types=state.get("llm_types", []),
+                    decisions=decisions,
+                    start=state.get("llm_from", 0),
+                    failed=state.get("fell_back", []),
+                    sent=state.get("turn_words", {}),
+                )
+            views = await commit_changes(
+                deps,
+                changes,
+                now=reconciler.now,
+                closed=closed_by(decisions),
+                marked=marked,
+            )
+    errors += reconciler.errors
+    operations: dict[MemoryType, list[Any]] = {}
+    done = [*state.get("inputs", []), *decisions]
+    for summary in [*(d.summary() for d in done), *views.operations()]:
+        operations.setdefault(summary.memory_type, []).append(summary)
+    agents = chosen(state)
+    usage = _total([*state.get("llm_usage", []), meter.usage])
+    result = ProcessResult(
+        operations=operations,
+        turns=[t.with_images([]) if t.images else t for t in turns],
+        turn_memory_ids=state.get("stored_turns", []),
+        added_turn_ids=state.get("added_turns", []),
+        agents=agents,
+        llm=usage,
+        extraction=("offline_fallback" if fell_back else extraction_.mode) if agents else "none",
+        errors=errors,
+        elapsed_s=time.perf_counter() - state["started"],
+    )
+    log.info(
+        "processed",
+        user_id=state.get("user_id"),
+        turns=len(state["turns"]),
+        llm_calls=usage.calls,
+        extraction=result.extraction,
+        operations={k.value: len(v) for k, v in operations.items()},
+    )
+    return {"decisions": decisions, "result": result}
+
+
+def _total(usages: list[LLMUsage]) -> LLMUsage:
+    total = LLMUsage()
+    for usage in usages:
+        total.calls += usage.calls
+        total.prompt_tokens += usage.prompt_tokens
+        total.completion_tokens += usage.completion_tokens
+        total.cost_usd += usage.cost_usd
+    return total

@@ -1,0 +1,82 @@
+"""What several process nodes share: the call's scope, the agents' extraction context,
+the turns the model is asked about, and the user's write lock for a step."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+
+from octomem.agents.base import ExtractionContext, MemoryAgent
+from octomem.language import TurnReading
+from octomem.models import MemoryType, Scope, Turn, utcnow
+from octomem.orchestrator import extracted
+from octomem.orchestrator.process.state import (
+    AgentTask,
+    Normalized,
+    ProcessInput,
+    Routed,
+    TurnsRead,
+)
+from octomem.orchestrator.services import Services
+
+# why route or llm_extract skipped an agent (`ProcessState.routing`)
+NOTHING_FOUND = "skipped: the LLM router found nothing for it"
+EXTRACTED_BEFORE = f"skipped: {extracted.REASON}"
+
+
+def scope_of(state: ProcessInput | AgentTask) -> Scope:
+    return Scope(
+        user_id=state.get("user_id"),
+        agent_id=state.get("agent_id"),
+        session_id=state.get("session_id"),
+    )
+
+
+def context(
+    deps: Services,
+    scope: Scope,
+    *,
+    user_name: str | None,
+    readings: list[TurnReading] | None = None,
+) -> ExtractionContext:
+    """The context an agent extracts in."""
+    settings = deps.settings.agents
+    return ExtractionContext(
+        scope=scope,
+        now=utcnow(),
+        user_name=user_name,
+        working_ttl=settings.working_ttl,
+        core_char_limit=settings.core_char_limit,
+        id_key=deps.id_key,
+        types=deps.types,
+        readings=readings,
+    )
+
+
+def for_model(
+    deps: Services, state: TurnsRead | AgentTask, start: int
+) -> tuple[list[Turn], ExtractionContext]:
+    """The turns the model is asked about (from `start`), and its context with the turns
+    before them (which it extracted from before: `extracted`)."""
+    turns = state["turns"]
+    ctx = context(deps, scope_of(state), user_name=state["user_name"])
+    return turns[start:], ctx.model_copy(update={"earlier": extracted.earlier(turns, start)})
+
+
+def prompting(deps: Services, types: Sequence[MemoryType]) -> list[MemoryAgent]:
+    """The agents of `types` that extract with the LLM when one is configured."""
+    return [deps.agents[m] for m in types if deps.agents[m].prompt is not None]
+
+
+def chosen(state: Routed) -> list[MemoryType]:
+    """The agents routing selected."""
+    return [MemoryType(m) for m, why in state["routing"].items() if why == "selected"]
+
+
+@contextlib.asynccontextmanager
+async def holding(deps: Services, state: Normalized) -> AsyncIterator[None]:
+    """The user's write lock, for a step of this call: ConflictError (nothing written)
+    if the scope was forgotten since the call began."""
+    user_id, agent_id = state.get("user_id"), state.get("agent_id")
+    async with deps.locks.hold(user_id, since={(user_id, agent_id): state["erasures"]}):
+        yield

@@ -1,0 +1,173 @@
+"""normalize and store_turns: the input validated and masked, then every raw turn written
+before any extraction (nothing said is lost)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from octomem import offload
+from octomem.agents.base import ExtractionContext, MemoryAgent
+from octomem.media.parts import masked_piece
+from octomem.messages import normalize_messages
+from octomem.models import MemoryBase, Operation, Turn, utcnow
+from octomem.orchestrator import extracted, originals, versions, vision
+from octomem.orchestrator.ingest import ACTOR as INGEST_ACTOR
+from octomem.orchestrator.metadata import with_caller_metadata
+from octomem.orchestrator.process.context import holding, scope_of
+from octomem.orchestrator.process.state import (
+    Normalized,
+    NormalizeUpdate,
+    ProcessInput,
+    StoreUpdate,
+)
+from octomem.orchestrator.reprocess import words
+from octomem.orchestrator.services import Services
+from octomem.orchestrator.writer import all_changes, write_records
+from octomem.plans import Decision
+from octomem.sensitive import mask, mask_value
+from octomem.telemetry import span
+
+
+async def normalize(state: ProcessInput, deps: Services) -> NormalizeUpdate:
+    """Validate and normalise the messages; secrets are masked here, before anything is
+    stored, embedded or sent anywhere. Bad input fails before any write."""
+    settings = deps.settings
+
+    def validated() -> tuple[list[Turn], dict[str, Any] | None]:
+        # CPU work (validation, masking): in a worker thread
+        shows_images = state.get("infer", True) and vision.enabled(settings.media.vision, deps.llm)
+        turns = state.get("turns_in") or normalize_messages(
+            state["messages"],
+            session_id=state.get("session_id"),
+            timestamp=state.get("timestamp"),
+            now=utcnow(),
+            max_message_chars=settings.input.max_message_chars,
+            media=settings.media,
+            vision=shows_images,
+        )
+        metadata = state.get("metadata")
+        masked = [vision.screened(_masked(turn), settings.media.vision) for turn in turns]
+        if settings.media.keep_originals:  # which parts' bytes may be kept
+            masked = [originals.marked(turn, shown=shows_images) for turn in masked]
+        return masked, metadata and mask_value(metadata)
+
+    with span("node.normalize", user_id=state.get("user_id")) as current:
+        turns, metadata = await asyncio.to_thread(validated)
+        await deps.init()
+        # a forget of this scope from here on makes the call store nothing (reprocess
+        # reads them before the stored turns it brings: `erasures` given)
+        erasures = state.get("erasures")
+        if erasures is None:
+            erasures = await deps.locks.erasures(state.get("user_id"), state.get("agent_id"))
+        current.set_attribute("octomem.turns", len(turns))
+    return {
+        "turns": turns,
+        "metadata": metadata,
+        "erasures": erasures,
+        "started": time.perf_counter(),
+    }
+
+
+async def store_turns(state: Normalized, deps: Services) -> StoreUpdate:
+    """Persist every raw turn before any extraction: nothing said is ever lost. Turn ids
+    never depend on the clock, so a retried call stores no turn twice."""
+    turn_log = deps.turn_log  # stores every turn as its own record
+    scope = scope_of(state)
+    with span("node.store_turns", user_id=scope.user_id, turns=len(state["turns"])):
+        ctx = ExtractionContext(scope=scope, now=utcnow(), id_key=deps.id_key, types=deps.types)
+        turns: list[Turn] = state["turns"]
+
+        def raw_records() -> list[MemoryBase]:
+            records = turn_log.turn_records(turns, ctx)
+            metadata = state.get("metadata")
+            return [
+                with_caller_metadata(record, [turn], metadata)
+                for record, turn in zip(records, turns, strict=True)
+            ] + [  # what the input itself held (images, files), even with infer=False
+                with_caller_metadata(record, turns, metadata)
+                for mtype in deps.enabled_agents
+                if mtype in (state.get("memory_types") or deps.enabled_agents)
+                for record in _input_records(deps.agents[mtype], turns, ctx)
+            ]
+
+        records = await offload.cpu(len(turns), raw_records)  # CPU work: off the loop
+        ids = [r.id for r in records if r.memory_type == turn_log.memory_type]
+        async with holding(deps, state):
+            stored: dict[str, MemoryBase] = {}
+            for mtype in dict.fromkeys(r.memory_type for r in records):
+                of_type = [r.id for r in records if r.memory_type == mtype]
+                stored |= {r.id: r for r in await deps.vector.get(mtype, of_type)}
+            # what the model extracted from each turn before (a turn sent again under
+            # its id with other words than it read is extracted again): see `route`
+            sent = {r.id: words(r) for r in records if r.id in ids}
+            same = extracted.unchanged(stored, sent)
+            asked_before = [] if state.get("turns_in") else extracted.asked_before(same, ids)
+            fresh = [
+                Decision(
+                    operation=Operation.ADD,
+                    record=r,
+                    reason="raw turn" if r.memory_type == turn_log.memory_type else "input",
+                )
+                for r in records
+                if r.id not in stored
+            ]
+            changes = await offload.cpu(len(fresh), lambda: all_changes(fresh))
+            if "closing" in state:  # a new version of an input: see `versions`
+                changes += versions.reopened(records, stored, actor=INGEST_ACTOR)
+                changes += await versions.closed(
+                    deps,
+                    (scope.user_id, scope.agent_id),
+                    state.get("version_of"),
+                    state["closing"],
+                    records,
+                    actor=INGEST_ACTOR,
+                )
+            # the parts' original bytes before the records that name them: a crash
+            # between the two leaves an orphan blob, never a record without its blob
+            await originals.keep(deps, scope.user_id, records, turns)
+            await write_records(deps, changes)
+    inputs = [d for d in fresh if d.record.memory_type != turn_log.memory_type]
+    return {
+        "stored_turns": ids,
+        "added_turns": [i for i in ids if i not in stored],
+        "asked_before": asked_before,
+        "turn_words": sent,
+        "inputs": inputs,
+        "pending_originals": [(r.memory_type, r.id) for r in records if originals.pending(r)],
+        "candidates": [],
+        "fell_back": [],
+    }
+
+
+def _masked(turn: Turn) -> Turn:
+    """The turn with secrets masked in its content, name and metadata (keys too); the kinds
+    found go to `internal["masked"]`."""
+    found = mask(turn.content)
+    # kinds masked as the turn's images and files were read (`octomem.media.parts`) first
+    kinds = list(dict.fromkeys([*turn.internal.get("masked", []), *found.kinds]))
+    name = mask_value(turn.name, kinds) if turn.name else turn.name
+    metadata = mask_value(turn.metadata, kinds) if turn.metadata else turn.metadata
+    internal = dict(turn.internal)
+    if "media" in internal:  # the text read from images and files, their names and URIs
+        internal["media"] = [masked_piece(chunk, kinds) for chunk in internal["media"]]
+    if not kinds:
+        return turn
+    return turn.model_copy(
+        update={
+            "content": found.text,
+            "name": name,
+            "metadata": metadata,
+            "internal": {**internal, "masked": kinds},
+        }
+    )
+
+
+def _input_records(
+    agent: MemoryAgent, turns: list[Turn], ctx: ExtractionContext
+) -> list[MemoryBase]:
+    """The agent's records of what the input held (`BaseAgent.input_records`; an agent
+    written to the protocol alone may lack the hook)."""
+    hook = getattr(agent, "input_records", None)
+    return list(hook(turns, ctx)) if hook is not None else []

@@ -1,0 +1,111 @@
+"""route: which agents get the conversation, and why (`routing`); in per_agent mode the
+LLM router call narrows them. Then the edges after it: to llm_extract (single_call), or
+one Send per agent that extracts on its own, or straight to commit."""
+
+from __future__ import annotations
+
+from langgraph.types import Send
+
+from octomem.errors import LLMError
+from octomem.llm import UsageMeter
+from octomem.logs import get_logger
+from octomem.models import MemoryType, StepError
+from octomem.orchestrator import extracted, extraction, routing, vision
+from octomem.orchestrator.process.context import (
+    EXTRACTED_BEFORE,
+    NOTHING_FOUND,
+    chosen,
+    for_model,
+    prompting,
+)
+from octomem.orchestrator.process.state import AgentTask, Routed, RouteUpdate, TurnsRead
+from octomem.orchestrator.services import Services
+from octomem.plans import Extraction
+from octomem.telemetry import span
+
+log = get_logger(__name__)
+
+
+async def route(state: TurnsRead, deps: Services) -> RouteUpdate:
+    """The agents for this conversation and how they extract: offline, single_call (one
+    LLM call for all) or per_agent (the LLM router's call picks them, each then calls)."""
+    llm, config = deps.llm, deps.settings.llm
+    with span("node.route", user_id=state.get("user_id")) as current:
+        reasons = routing.route(deps.agents, deps.enabled_agents, _wanted(state))
+        if llm is not None:  # a call made again: types extracted from every turn
+            done = extracted.from_every_turn(state.get("asked_before", []))
+            for agent in prompting(deps, routing.selected(reasons)):  # not asked again
+                if agent.memory_type.value in done:
+                    reasons[agent.memory_type] = EXTRACTED_BEFORE
+        chosen_ = routing.selected(reasons)
+        asked = prompting(deps, chosen_)  # no LLM call without an agent that prompts it
+        mode = config.extraction_mode if llm is not None and asked else "offline"
+        extraction_ = Extraction(mode=mode)
+        asking = [a.memory_type for a in asked] if mode != "offline" else []
+        start = extracted.first_new(state.get("asked_before", []), asking)
+        update: RouteUpdate = {
+            "routing": {},  # below, once the LLM router has narrowed them
+            "extraction": extraction_,
+            "llm_types": asking,
+            "llm_from": start,
+        }
+        if llm is not None and extraction_.mode == "per_agent":
+            meter = UsageMeter()
+            current.set_attribute("octomem.mode", extraction_.mode)
+            turns, ctx = for_model(deps, state, start)
+            try:
+                picked = await extraction.route(llm, turns, ctx, asked, config, meter)
+                if any(turn.images for turn in turns):  # they describe them
+                    picked += [a.memory_type for a in vision.describers(asked)]
+                for agent in asked:
+                    if agent.memory_type not in picked:
+                        reasons[agent.memory_type] = NOTHING_FOUND
+            except LLMError as exc:
+                log.warning("llm routing failed; using offline rules", error=str(exc))
+                update["extraction"] = extraction_.model_copy(update={"failed": True})
+                # which turns and types the model failed on: kept
+                update["errors"] = [StepError(step="extraction", message=str(exc))]
+                update["fell_back"] = chosen_
+            update["llm_usage"] = [meter.usage]
+    update["routing"] = {mtype.value: why for mtype, why in reasons.items()}
+    return update
+
+
+def after_route(state: Routed, deps: Services) -> list[Send] | str:
+    # route sets single_call only with an LLM and an agent that prompts it
+    return "llm_extract" if state["extraction"].mode == "single_call" else fan_out(state, deps)
+
+
+def fan_out(state: Routed, deps: Services) -> list[Send] | str:
+    """An agent task for each routed agent that extracts on its own: by its rules, or by
+    its own LLM call in per_agent mode (single_call's call extracted the others)."""
+    return [Send("agent", task) for task in agent_tasks(state, deps)] or "commit"
+
+
+def agent_tasks(state: Routed, deps: Services) -> list[AgentTask]:
+    extraction_ = state["extraction"]
+    tasks = []
+    for mtype in chosen(state):
+        by_llm = extraction_.with_llm and deps.agents[mtype].prompt is not None
+        if by_llm and extraction_.mode == "single_call":
+            continue
+        tasks.append(
+            AgentTask(
+                agent=mtype,
+                extractor="llm" if by_llm else "rules",
+                turns=state["turns"],
+                llm_from=state["llm_from"],
+                readings=state["readings"],
+                user_id=state.get("user_id"),
+                agent_id=state.get("agent_id"),
+                session_id=state.get("session_id"),
+                user_name=state.get("user_name"),
+                metadata=state.get("metadata"),
+            )
+        )
+    return tasks
+
+
+def _wanted(state: TurnsRead) -> list[MemoryType] | None:
+    # infer=False stores the raw turns only: no agent reads them
+    return state.get("memory_types") if state.get("infer", True) else []

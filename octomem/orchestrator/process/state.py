@@ -1,0 +1,182 @@
+"""The state the process graph passes between its nodes, typed stage by stage.
+
+Each stage's state is the one before it plus what its node produced, so a node's type
+says what it needs: `store_turns` takes `Normalized`, `route` takes `TurnsRead`, and
+so on. What a node returns is its own update (`NormalizeUpdate`, ...). `ProcessState` is
+the whole state: it adds the keys that the extractors running side by side add up
+(LangGraph merges them with the reducer in their annotation) and the result.
+
+Keys are named for a person stepping through a run in LangGraph Studio: `readings` is
+what the language layer read in each turn, `routing` says which agents got the
+conversation and why, `extraction` how they extracted, `candidates` holds each agent's
+extracted memories, `decisions` the reconcile verdicts and `result` the call's result.
+"""
+
+from __future__ import annotations
+
+import operator
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NotRequired
+
+from typing_extensions import TypedDict  # pydantic (Studio's schemas) needs it on 3.11
+
+from octomem.language import TurnReading
+from octomem.models import (
+    LLMUsage,
+    MemoryBase,
+    MemoryType,
+    ProcessResult,
+    StepError,
+    Turn,
+)
+from octomem.plans import Decision, Extraction
+
+# --- the state, stage by stage -----------------------------------------------------------
+
+
+class ProcessInput(TypedDict, total=False):
+    """What a call gives: the arguments of `Orchestrator.process` (`messages`), or the
+    stored turns reprocess brings again (`turns_in`)."""
+
+    messages: Any
+    turns_in: list[Turn] | None
+    user_id: str | None
+    agent_id: str | None
+    session_id: str | None
+    metadata: dict[str, Any] | None  # the caller's; normalize masks it
+    timestamp: datetime | None
+    memory_types: list[MemoryType] | None
+    infer: bool
+    # a new version of an input (an ingested file), written in the turns' journaled write
+    # (`versions`): what the caller read of its previous version, and a filter naming the
+    # input (metadata key -> value) whose current records are closed under the lock
+    closing: list[MemoryBase]
+    version_of: dict[str, Any]
+    # the scope's erasure counts when the call began (`locks`): given by a caller that
+    # read what it brings before the call (reprocess), else read by normalize
+    erasures: tuple[int, ...]
+
+
+class Normalized(ProcessInput):
+    """+ normalize: the validated turns, secrets masked (and `metadata`, `erasures` set)."""
+
+    turns: list[Turn]
+    started: float  # time.perf_counter() when the call began
+
+
+class TurnsStored(Normalized):
+    """+ store_turns: the raw turns written, and what the model took from them before."""
+
+    stored_turns: list[str]
+    added_turns: list[str]  # the raw turns this call stored (not stored before)
+    asked_before: list[list[str]]  # per turn, the types the model extracted from it before
+    turn_words: dict[str, str]  # raw turn id -> hash of its words as this call sends them
+    inputs: list[Decision]  # what the input held (images, files), written with the turns
+    # records written with the turns that wait on a vision model's reply (`originals.PENDING`)
+    pending_originals: list[tuple[MemoryType, str]]
+
+
+class TurnsRead(TurnsStored):
+    """+ read_turns: the user's stored name and the language layer's reading of each turn."""
+
+    user_name: str | None
+    readings: list[TurnReading]
+
+
+class Routed(TurnsRead):
+    """+ route: which agents get the conversation and why, and how they extract."""
+
+    routing: dict[str, str]  # memory type -> "selected" or why it was skipped
+    extraction: Extraction
+    llm_types: list[MemoryType]  # the types this call asks the model for
+    llm_from: int  # the model is asked about turns[llm_from:] (`extracted.first_new`)
+
+
+class ProcessState(Routed, total=False):
+    """The whole state: + what the extracting nodes add up, and commit's output."""
+
+    candidates: Annotated[list[MemoryBase], operator.add]
+    # agents whose LLM extraction failed, so that their rules extracted instead
+    fell_back: Annotated[list[MemoryType], operator.add]
+    # images shown to a vision model in a call whose reply held a secret, by sha256
+    withheld_originals: Annotated[list[str], operator.add]
+    llm_usage: Annotated[list[LLMUsage], operator.add]
+    errors: Annotated[list[StepError], operator.add]
+    decisions: list[Decision]
+    result: ProcessResult
+
+
+class AgentTask(TypedDict):
+    """What one Send to an agent node carries: the agent extracts with `extractor` (its
+    offline rules, or its own LLM prompt)."""
+
+    agent: MemoryType
+    extractor: Literal["rules", "llm"]
+    turns: list[Turn]
+    llm_from: int  # the model is asked about turns[llm_from:], the rules about all
+    readings: list[TurnReading]
+    user_id: str | None
+    agent_id: str | None
+    session_id: str | None
+    user_name: str | None
+    metadata: dict[str, Any] | None
+
+
+# --- what each node returns ----------------------------------------------------------------
+
+
+class NormalizeUpdate(TypedDict):
+    turns: list[Turn]
+    metadata: dict[str, Any] | None
+    erasures: tuple[int, ...]
+    started: float
+
+
+class StoreUpdate(TypedDict):
+    stored_turns: list[str]
+    added_turns: list[str]
+    asked_before: list[list[str]]
+    turn_words: dict[str, str]
+    inputs: list[Decision]
+    pending_originals: list[tuple[MemoryType, str]]
+    candidates: list[MemoryBase]  # none yet: the extractors add theirs
+    fell_back: list[MemoryType]
+
+
+class ReadUpdate(TypedDict):
+    user_name: str | None
+    readings: list[TurnReading]
+
+
+class RouteUpdate(TypedDict):
+    routing: dict[str, str]
+    extraction: Extraction
+    llm_types: list[MemoryType]
+    llm_from: int
+    llm_usage: NotRequired[list[LLMUsage]]  # the LLM router's call (per_agent)
+    errors: NotRequired[list[StepError]]
+    fell_back: NotRequired[list[MemoryType]]
+
+
+class ExtractUpdate(TypedDict, total=False):
+    """What llm_extract or one agent node adds: candidates, and how the LLM fared."""
+
+    candidates: list[MemoryBase]
+    routing: dict[str, str]  # llm_extract: the agents its call found nothing for, skipped
+    extraction: Extraction  # llm_extract: failed
+    withheld_originals: list[str]
+    llm_usage: list[LLMUsage]
+    errors: list[StepError]
+    fell_back: list[MemoryType]
+
+
+class CommitUpdate(TypedDict):
+    decisions: list[Decision]
+    result: ProcessResult
+
+
+if TYPE_CHECKING:  # langgraph is imported where graphs are compiled, not with octomem
+    from langgraph.graph.state import CompiledStateGraph
+
+    # the compiled graph: state, context (none), input, output
+    ProcessGraph = CompiledStateGraph[ProcessState, None, ProcessInput, ProcessState]

@@ -1,0 +1,60 @@
+"""plan_recall: which agents to search, in which scope, valid when, with which weights."""
+
+from __future__ import annotations
+
+import time
+
+from octomem.errors import InvalidInputError
+from octomem.models import utcnow
+from octomem.orchestrator import routing
+from octomem.orchestrator.recall.state import PlanUpdate, RecallInput
+from octomem.orchestrator.services import Services
+from octomem.orchestrator.time_cues import query_periods
+from octomem.plans import RecallPlan
+from octomem.telemetry import span
+
+
+async def plan_recall(state: RecallInput, deps: Services) -> PlanUpdate:
+    """The typed, frozen `RecallPlan` of a query: the agents to search (enabled, asked
+    for, not known to be empty; core only when asked), scope, filters, validity, limit,
+    and the per-agent weights from the query's wording."""
+    started = state.get("started") or time.perf_counter()
+    query, user_id, as_of = state.get("query", ""), state.get("user_id"), state.get("as_of")
+    memory_types = state.get("memory_types")
+    if not isinstance(query, str) or not query.strip():
+        raise InvalidInputError("recall needs a non-empty query string")
+    config = deps.settings.recall
+    with span("recall.plan", user_id=user_id):
+        await deps.init()
+        # the records of `always_recalled` agents (core blocks) are returned whole
+        # (result.core); they rank only when asked for, and have no past versions to rank
+        # as of a time. Agents without any memory have nothing to search (the BM25 pool
+        # stays sized for every asked agent, so results do not depend on which types are
+        # empty).
+        agents = deps.agents
+        asked = [
+            m
+            for m in deps.enabled_agents
+            if (m in memory_types if memory_types is not None else not agents[m].always_recalled)
+            and not (agents[m].always_recalled and as_of is not None)
+        ]
+        now = state.get("now") or utcnow()
+        plan = RecallPlan(
+            agents=tuple(m for m in asked if not deps.vector.known_empty(m)),
+            keyword_pool=config.candidates * len(asked),
+            now=now,
+            user_id=user_id,
+            agent_id=state.get("agent_id"),
+            session_id=state.get("session_id"),
+            filters=state.get("filters"),
+            include_superseded=bool(state.get("include_superseded", False)),
+            as_of=as_of,
+            agent_weights=routing.query_agent_weights(
+                query, config.agent_weights, config.cue_boost, deps.agents
+            ),
+            limit=state.get("limit"),
+            session_scoped=frozenset(m for m, agent in agents.items() if agent.session_scoped),
+            turns=deps.turn_log.memory_type,
+            periods=query_periods(query, as_of or now) if config.time_boost > 1 else (),
+        )
+    return {"started": started, "plan": plan}

@@ -1,0 +1,91 @@
+"""rank_hits: the agents' ranked lists fused into one ranking, and the scope's core blocks."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from octomem.models import CoreMemory, MemoryBase, RecallHit, RecallResult
+from octomem.orchestrator import projections
+from octomem.orchestrator.fusion import boost_named_actors, fuse
+from octomem.orchestrator.recall.state import RankUpdate, RecallState
+from octomem.orchestrator.retrieval import add_context
+from octomem.orchestrator.services import Services
+from octomem.orchestrator.staleness import demote_stale
+from octomem.orchestrator.time_cues import boost_in_period
+from octomem.plans import RecallPlan
+from octomem.scopes import given, scope_filter
+from octomem.telemetry import span
+
+
+async def rank_hits(state: RecallState, deps: Services) -> RankUpdate:
+    """The agents' ranked lists fused into one ranking, with neighbouring turns of the
+    best turns, people the query names and current facts over stale evidence raised;
+    one hit per text, up to the limit, and the scope's core blocks."""
+    query, plan = state["query"], state["plan"]
+    config = deps.settings.recall
+    with span("recall.rank", user_id=plan.user_id) as current:
+        fused = fuse(
+            state.get("ranked", []),
+            k=config.rrf_k,
+            retriever_weights=(
+                config.rrf_weights if config.fusion == "rrf" else config.weights
+            ).model_dump(),
+            agent_weights=plan.agent_weights,
+            method=config.fusion,
+        )
+        records = dict(state.get("records", {}))
+        fused = await add_context(
+            deps, plan, fused, records, hits=config.context_hits, weight=config.context_weight
+        )
+        fused = boost_named_actors(fused, records, query, config.actor_boost)
+        fused = boost_in_period(fused, records, plan.periods, config.time_boost)
+        fused, replaced = await demote_stale(deps, plan, fused, records, query, config.stale_weight)
+        hits = _collapse_same_text(records, fused, replaced)[: plan.limit or config.limit]
+        core = await _core_blocks(deps, plan)
+        current.set_attribute("octomem.hits", len(hits))
+    elapsed = time.perf_counter() - state["started"]
+    return {"result": RecallResult(query=query, hits=hits, core=core, elapsed_s=elapsed)}
+
+
+async def _core_blocks(deps: Services, plan: RecallPlan) -> list[CoreMemory]:
+    """The scope's core blocks, returned whole with every recall. With `as_of`, the human
+    block rendered from the facts valid then; the persona, rewritten in place without
+    validity, has no stored past version (`history` has its versions)."""
+    if plan.as_of is not None:  # the human block as its facts read then
+        views = await projections.scope_views_at(deps, plan.user_id, plan.agent_id, plan.as_of)
+        return [view for view in views if isinstance(view, CoreMemory)]
+    where = scope_filter(plan.user_id, given(plan.agent_id))
+    core: list[MemoryBase] = []
+    for memory_type, agent in deps.agents.items():
+        if agent.always_recalled:
+            core += await deps.vector.list(memory_type, where=where, live_at=plan.now)
+    return [c for c in core if isinstance(c, CoreMemory)]
+
+
+def _collapse_same_text(
+    records: dict[str, MemoryBase],
+    fused: list[tuple[str, float, list[Any]]],
+    replaced: dict[str, list[MemoryBase]],
+) -> list[RecallHit]:
+    """One hit per distinct text: the same sentence held by two agents (a semantic fact and
+    its knowledge edge) is shown once, at its best rank, with both agents' provenance.
+    A stale hit carries the current records that replace it (`replaced`), one per text,
+    as shown above it."""
+    hits: dict[str, RecallHit] = {}
+    for memory_id, score, provenance in fused:
+        record = records[memory_id]
+        kept = hits.get(record.content_hash)
+        if kept is None:
+            current = {r.content_hash: r for r in replaced.get(memory_id, [])}
+            shown = [hits[h].memory if h in hits else r for h, r in current.items()]
+            hits[record.content_hash] = RecallHit(
+                memory=record,
+                memory_type=record.memory_type,
+                score=score,
+                provenance=list(provenance),
+                replaced_by=shown,
+            )
+        else:
+            kept.provenance.extend(provenance)
+    return list(hits.values())

@@ -1,0 +1,158 @@
+"""search_shared and search_agent: what each agent found for the query.
+
+search_shared runs the searches of the default retrieval once for all the plan's agents,
+side by side: the query's embedding and then each agent's vector search; one BM25 search
+over all their memories and the graph expansion of the entities the query names, and then
+the records of those hits. search_agent (one Send per agent) gives one agent's ranked
+lists: its own retrieval step if it has one, else its share of the shared searches held
+to the plan's scope, filters and validity.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from octomem.models import MemoryBase, MemoryType
+from octomem.orchestrator.recall.state import (
+    AgentHits,
+    Planned,
+    RetrieveTask,
+    Searched,
+    SharedSearches,
+    SharedUpdate,
+)
+from octomem.orchestrator.retrieval import (
+    PlanSearch,
+    keyword_hits,
+    nearest,
+    query_names,
+    within_plan,
+)
+from octomem.orchestrator.services import Services
+from octomem.plans import RankedList, Retriever
+from octomem.telemetry import span
+
+Hits = dict[MemoryType, list[tuple[str, float]]]
+
+
+async def search_shared(state: Planned, deps: Services) -> SharedUpdate:
+    """The searches every agent would repeat, run once for all of them, side by side; each
+    agent's search_agent takes its own share. Vector searches start as soon as the query's
+    embedding is known, the records of the keyword and graph hits are read as soon as those
+    searches are done."""
+    query, plan = state["query"], state["plan"]
+    config = deps.settings.recall
+    agents = plan.agents
+    keyword: Hits = {a: [] for a in agents}
+    graph: Hits = {a: [] for a in agents}
+    if not agents:
+        shared = SharedSearches(
+            embedding=[], vector={}, keyword=keyword, graph=graph, entity_ids=[], records={}
+        )
+        return {"shared": shared}
+
+    async def bm25() -> None:
+        pool = plan.keyword_pool or config.candidates * len(agents)
+        if len(agents) == 1:
+            # one agent keeps its best `candidates` hits: ranking more would be wasted (and
+            # a short list lets the index skip rows that hold only common words)
+            pool = min(pool, config.candidates)
+        found = await keyword_hits(deps, query, plan, agents, pool)
+        for memory_id, memory_type, score in found:
+            if len(kept := keyword[memory_type]) < config.candidates:
+                kept.append((memory_id, score))
+
+    async def expand() -> list[str]:
+        names = query_names(query)
+        entities = await deps.graph.find_entities(plan.user_id, names) if names else []
+        entity_ids = [entity.id for entity in entities]
+        if not entity_ids:
+            return []
+        near = await deps.graph.memories_for_entities(
+            plan.user_id, entity_ids, hops=config.graph_hops, limit=config.candidates * 4
+        )
+        for memory_id, memory_type, distance in near:
+            if memory_type in graph and len(graph[memory_type]) < config.candidates:
+                graph[memory_type].append((memory_id, 1.0 / (1 + distance)))
+        return entity_ids
+
+    async def vectors() -> tuple[list[float], list[list[tuple[MemoryBase, float]]]]:
+        [embedding] = await deps.embedder.embed([query])
+        return embedding, await asyncio.gather(
+            *(nearest(deps, plan, agent, embedding, config.candidates) for agent in agents)
+        )
+
+    async def others() -> tuple[list[str], list[list[MemoryBase]]]:
+        _, entity_ids = await asyncio.gather(bm25(), expand())
+
+        async def fetch(agent: MemoryType) -> list[MemoryBase]:
+            wanted = list(dict.fromkeys(i for i, _ in [*keyword[agent], *graph[agent]]))
+            return await deps.vector.get(agent, wanted) if wanted else []
+
+        return entity_ids, await asyncio.gather(*(fetch(agent) for agent in agents))
+
+    with span("recall.search", user_id=plan.user_id, agents=len(agents)):
+        (embedding, nearest_hits), (entity_ids, fetched) = await asyncio.gather(vectors(), others())
+    records = {r.id: r for found in fetched for r in found}
+    records |= {r.id: r for hits in nearest_hits for r, _ in hits}
+    vector = {
+        agent: [(r.id, score) for r, score in hits]
+        for agent, hits in zip(agents, nearest_hits, strict=True)
+    }
+    shared = SharedSearches(
+        embedding=embedding,
+        vector=vector,
+        keyword=keyword,
+        graph=graph,
+        entity_ids=entity_ids,
+        records=records,
+    )
+    return {"shared": shared}
+
+
+def agent_searches(state: Searched) -> list[RetrieveTask]:
+    """One search_agent task per agent the plan searches."""
+    query, plan, shared = state["query"], state["plan"], state["shared"]
+    return [RetrieveTask(agent=a, query=query, plan=plan, shared=shared) for a in plan.agents]
+
+
+async def search_agent(task: RetrieveTask, deps: Services) -> AgentHits:
+    """Ranked lists (vector, keyword, graph) of one agent's memories for the query, and
+    their records: the agent's own retrieval step (`MemoryAgent.retrieve`), or its share
+    of the shared searches. Keyword and graph hits obey the same scope, filters and
+    validity as vector hits."""
+    agent, plan, shared = task["agent"], task["plan"], task["shared"]
+    own = await deps.agents[agent].retrieve(PlanSearch(deps, plan), task["query"], plan)
+    if own is not None:
+        return {"ranked": own[0], "records": own[1]}
+    with span("agent.retrieve", agent=agent.value, user_id=plan.user_id) as current:
+        lists = [
+            _ranked(agent, "vector", shared.vector.get(agent, [])),
+            _ranked(agent, "keyword", shared.keyword.get(agent, [])),
+        ]
+        if shared.entity_ids:
+            lists.append(_ranked(agent, "graph", shared.graph.get(agent, [])))
+        within = within_plan(plan, agent)
+        records = {
+            i: record
+            for ranked in lists
+            for i in ranked.ids
+            if (record := shared.records.get(i)) is not None and within(record)
+        }
+        lists = [_only(ranked, set(records)) for ranked in lists]
+        current.set_attribute("octomem.hits", sum(len(r.ids) for r in lists))
+    return {"ranked": [ranked for ranked in lists if ranked.ids], "records": records}
+
+
+def _ranked(agent: MemoryType, retriever: Retriever, pairs: list[tuple[str, float]]) -> RankedList:
+    return RankedList(
+        agent=agent,
+        retriever=retriever,
+        ids=[p[0] for p in pairs],
+        scores=[float(p[1]) for p in pairs],
+    )
+
+
+def _only(ranked: RankedList, allowed: set[str]) -> RankedList:
+    keep = [(i, s) for i, s in zip(ranked.ids, ranked.scores, strict=True) if i in allowed]
+    return _ranked(ranked.agent, ranked.retriever, keep)

@@ -1,0 +1,109 @@
+"""The state the recall steps pass each other, typed step by step.
+
+Each step's state is the one before it plus what its step produced: `search_shared`
+takes `Planned`, `rank_hits` the whole `RecallState`. What a step returns is its own
+update. `ranked` and `records` are added up from the per-agent searches that run side by
+side, with the reducer in their annotation (LangGraph's, and `steps.run`'s).
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any, Required
+
+from typing_extensions import TypedDict  # pydantic (Studio's schemas) needs it on 3.11
+
+from octomem.models import MemoryBase, MemoryType, RecallResult
+from octomem.plans import RankedList, RecallPlan
+
+
+def merge_dicts(left: dict[str, Any], right: dict[str, Any]) -> dict[str, Any]:
+    return {**left, **right}
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SharedSearches:
+    """The searches of one query run once for all agents, side by side: its embedding and
+    each agent's nearest memories to it, the BM25 hits and the graph-expansion hits
+    ((memory id, score) best first, per agent), the ids of the entities the query names,
+    and the records of every hit."""
+
+    embedding: list[float]
+    vector: Mapping[MemoryType, list[tuple[str, float]]]
+    keyword: Mapping[MemoryType, list[tuple[str, float]]]
+    graph: Mapping[MemoryType, list[tuple[str, float]]]
+    entity_ids: list[str]
+    records: Mapping[str, MemoryBase]
+
+
+class RecallInput(TypedDict, total=False):
+    """What a call gives: the arguments of `Orchestrator.recall`."""
+
+    query: Required[str]
+    user_id: str | None
+    agent_id: str | None
+    session_id: str | None
+    limit: int | None
+    memory_types: list[MemoryType] | None
+    filters: dict[str, Any] | None
+    include_superseded: bool
+    now: datetime | None
+    as_of: datetime | None
+    started: float  # time.perf_counter() when the call began; else when planning did
+
+
+class Planned(RecallInput):
+    """+ plan_recall: what to search and how to rank it."""
+
+    plan: RecallPlan
+
+
+class Searched(Planned):
+    """+ search_shared: the searches every agent takes its share of."""
+
+    shared: SharedSearches
+
+
+class RecallState(Searched, total=False):
+    """The whole state: + each agent's ranked lists and their records, and the result."""
+
+    ranked: Annotated[list[RankedList], operator.add]
+    records: Annotated[dict[str, MemoryBase], merge_dicts]
+    result: RecallResult
+
+
+class RetrieveTask(TypedDict):
+    """What one Send to the per-agent search carries."""
+
+    agent: MemoryType
+    query: str
+    plan: RecallPlan
+    shared: SharedSearches
+
+
+class PlanUpdate(TypedDict):
+    started: float
+    plan: RecallPlan
+
+
+class SharedUpdate(TypedDict):
+    shared: SharedSearches
+
+
+class AgentHits(TypedDict):
+    ranked: list[RankedList]  # one per retriever that found anything
+    records: dict[str, MemoryBase]
+
+
+class RankUpdate(TypedDict):
+    result: RecallResult
+
+
+if TYPE_CHECKING:  # langgraph is imported where graphs are compiled, not with octomem
+    from langgraph.graph.state import CompiledStateGraph
+
+    # the compiled graph: state, context (none), input, output
+    RecallGraph = CompiledStateGraph[RecallState, None, RecallInput, RecallState]
