@@ -3,10 +3,9 @@
 call, probing, resetting and closing them.
 
 `build_services` opens (does not yet initialise) the stores; the `Opening` it installs as
-`Services.init` creates collections, tables and indexes, upgrades records an older
-version stored, then completes the writes and forgets a crash interrupted - once, on the
-first call of any path. `close` completes the writes a cancel cut short, then releases the
-stores.
+`Services.init` creates collections, tables and indexes, then completes the writes and
+forgets a crash interrupted - once, on the first call of any path. `close` completes the
+writes a cancel cut short, then releases the stores.
 """
 
 from __future__ import annotations
@@ -29,7 +28,7 @@ from octomem.errors import ConfigurationError
 from octomem.id_key import resolve_id_key, resolve_server_id_key
 from octomem.llm import LiteLLMClient
 from octomem.logs import get_logger
-from octomem.memory_types import BUILTIN_REGISTRY, TypeRegistry
+from octomem.memory_types import TypeRegistry
 from octomem.orchestrator.forget import complete_forgets, resume, rewrite_files
 from octomem.orchestrator.locks import ScopeLocks, local_lock
 from octomem.orchestrator.services import Services
@@ -39,15 +38,13 @@ from octomem.stores.base import GraphStore, HistoryStore, Journal, KeywordStore,
 from octomem.stores.blobs import BLOBS_DIR, BlobStore
 
 log = get_logger(__name__)
-_UPGRADE_PAGE = 1000
 _RECOVERY_S = 30.0  # close() completes writes it cut short for at most this long
 MB = 1024 * 1024
 
 
 class Opening:
-    """`Services.init`: create collections, tables, constraints and indexes, bring records
-    stored by an older version up to date, then complete any write a crash interrupted
-    (`writer.recover`); idempotent, once."""
+    """`Services.init`: create collections, tables, constraints and indexes, then complete
+    any write a crash interrupted (`writer.recover`); idempotent, once."""
 
     def __init__(self) -> None:
         self.services: Services | None = None  # bound by `build_services`
@@ -69,7 +66,6 @@ class Opening:
                 await store.init()
             if services.id_key_source is not None:
                 services.id_key = await services.id_key_source()
-            await upgrade_layout(services.vector, services.types)
             await complete_interrupted(services)
             self.done = True
 
@@ -121,30 +117,6 @@ async def close(services: Services, *, cut_short: bool = False) -> None:
             await store.close()
         except Exception as exc:  # closing must not hide the others
             log.warning("store close failed", store=type(store).__name__, error=str(exc))
-
-
-async def upgrade_layout(vector: VectorStore, types: TypeRegistry = BUILTIN_REGISTRY) -> int:
-    """Store the records an older version wrote (octomem's keys in `metadata`, read into
-    `internal` by the model) in the current layout, so filters on either find them where
-    the backend looks; embeddings are kept. Returns how many were rewritten.
-
-    Idempotent: a store holding none costs one query per memory type. Two processes doing
-    it at once write the same data (the upgrade of a record depends on the record alone).
-    """
-    total = 0
-    for memory_type in types:
-        done: set[str] = set()
-        while batch := await vector.legacy_records(memory_type, limit=_UPGRADE_PAGE):
-            fresh = [record for record in batch if record.id not in done]
-            if not fresh:  # listed again after a rewrite: never loop on them
-                log.warning("records stay in an older layout", memory_type=memory_type.value)
-                break
-            await vector.rewrite(memory_type, fresh)
-            done.update(record.id for record in fresh)
-            total += len(fresh)
-    if total:
-        log.info("records upgraded to the current layout", records=total)
-    return total
 
 
 def build_embedder(settings: Settings) -> Embedder:

@@ -100,11 +100,6 @@ class VectorStore(Protocol):
         """The fencing token each of these entries was last written under
         (`octomem.stores.fence.stamp`), for those written holding their user's lease."""
 
-    async def legacy_records(self, memory_type: MemoryType, *, limit: int) -> list[MemoryBase]:
-        """Up to `limit` records stored in the layout of an older octomem version, read
-        into the current model; [] when there are none. `rewrite` stores them anew, after
-        which they are no longer listed here."""
-
     async def get(self, memory_type: MemoryType, ids: Sequence[str]) -> list[MemoryBase]:
         """Records with these ids, in the order asked; missing ids are left out."""
 
