@@ -8,11 +8,10 @@ namespace (deployment and project, `Settings.namespace`; `models.keyed_hash`):
 - `id_key` in the settings (``OCTOMEM_ID_KEY``) when given; for a non-default project or
   deployment the key is derived from it (HMAC of the namespace), so one user and text in
   two projects on shared servers never get the same id;
-- else, in server mode (the graph on a Neo4j server, `resolve_server_id_key`): the key
-  stored on the graph server, one node per namespace (label ``OctomemIdKey``, unique on
-  its namespace). The first host to open the namespace creates it, atomically (a
-  concurrent creation fails on the uniqueness constraint and its retry reads the
-  winner's key); every later host reads it. No key
+- else, with the graph on a server (`resolve_server_id_key`): the key stored there
+  (`octomem.stores.base.IdKeyStore`), one per namespace. The first host to open the
+  namespace creates it, atomically (a concurrent creation fails on the uniqueness
+  constraint and its retry reads the winner's key); every later host reads it. No key
   file is written on the app host: its data directory may be lost. A host with `id_key`
   set stores only a fingerprint of its key (an HMAC under it), never the key, and is
   refused if the stored one is another (every host of a deployment then needs the same
@@ -45,10 +44,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from octomem.errors import ConfigurationError
-from octomem.settings import ChromaHttp, Neo4jConfig, Settings
+from octomem.settings import Settings
 
 if TYPE_CHECKING:
-    from octomem.stores.neo4j_client import Neo4jClient
+    from octomem.stores.base import IdKeyStore
 
 KEY_FILE = "id.key"
 MIN_KEY_CHARS = 32
@@ -99,21 +98,18 @@ def resolve_id_key(settings: Settings) -> bytes:
     return stored.encode("utf-8")
 
 
-async def resolve_server_id_key(settings: Settings, client: Neo4jClient) -> bytes:
-    """The id key of `settings.namespace` in server mode, on the graph server `client`
-    reaches (created there by the first host to ask). ConfigurationError if this host's
-    configured key (or key file) disagrees with the stored one."""
-    from octomem.stores.neo4j_id_key import load_or_store
-
+async def resolve_server_id_key(settings: Settings, keys: IdKeyStore) -> bytes:
+    """The id key of `settings.namespace` kept in `keys`, on the graph server (created there
+    by the first host to ask). ConfigurationError if this host's configured key (or key
+    file) disagrees with the stored one."""
     namespace = settings.namespace
-    where = f"{client.where}, deployment {settings.deployment!r}, project {settings.project!r}"
+    where = f"{keys.where}, deployment {settings.deployment!r}, project {settings.project!r}"
     configured = None
     if settings.id_key is not None:
         configured = project_key(settings.id_key.get_secret_value(), namespace)
     local = None if configured is not None else _local_key(settings)
     offered = configured or local or secrets.token_hex(32)
-    stored = await load_or_store(
-        client,
+    stored = await keys.load_or_store(
         namespace,
         None if configured is not None else offered,  # a configured key never leaves the host
         fingerprint(offered),
@@ -205,7 +201,7 @@ def _read(path: Path) -> str | None:
 def _shared(settings: Settings) -> bool:
     """Whether the canonical stores are servers that other hosts may use too: each host
     making its own random key would give the same memory different ids there."""
-    return isinstance(settings.vector, ChromaHttp) or isinstance(settings.graph, Neo4jConfig)
+    return settings.vector.shared or settings.graph.shared
 
 
 def _has_stores(data_dir: Path) -> bool:

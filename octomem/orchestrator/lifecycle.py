@@ -11,7 +11,7 @@ writes a cancel cut short, then releases the stores.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
 
@@ -28,14 +28,13 @@ from octomem.errors import ConfigurationError
 from octomem.id_key import resolve_id_key, resolve_server_id_key
 from octomem.llm import LiteLLMClient
 from octomem.logs import get_logger
-from octomem.memory_types import TypeRegistry
 from octomem.orchestrator.forget import complete_forgets, resume, rewrite_files
 from octomem.orchestrator.locks import ScopeLocks, local_lock
 from octomem.orchestrator.services import Services
 from octomem.orchestrator.writer import complete_leftovers, recover, restore_vectors
-from octomem.settings import ChromaHttp, LiteLLMEmbedderConfig, Neo4jConfig, Settings
-from octomem.stores.base import GraphStore, HistoryStore, Journal, KeywordStore, VectorStore
+from octomem.settings import LiteLLMEmbedderConfig, Settings
 from octomem.stores.blobs import BLOBS_DIR, BlobStore
+from octomem.stores.open import open_stores
 
 log = get_logger(__name__)
 _RECOVERY_S = 30.0  # close() completes writes it cut short for at most this long
@@ -166,12 +165,20 @@ def build_services(
         raise ConfigurationError(
             f"data_dir {store_dir} cannot be created ({exc}); set data_dir to a writable folder"
         ) from exc
-    # on a graph server the key is kept there and read when the stores open (`init`)
-    id_key = None if isinstance(settings.graph, Neo4jConfig) else resolve_id_key(settings)
     if embedder is None:
         embedder = build_embedder(settings)
-    vector = _vector_store(settings, types, embedder.name)
-    graph, history, journal, keyword, id_key_source = _graph_side(settings, types)
+    stores = open_stores(settings, types, embedder.name)
+    # a key the graph server keeps is read when the stores open (`init`)
+    id_key, id_key_source = None, None
+    if stores.id_keys is None:
+        id_key = resolve_id_key(settings)
+    else:
+        id_key_source = partial(resolve_server_id_key, settings, stores.id_keys)
+    # the original bytes are files of the data directory: none where hosts share servers
+    blobs = None
+    if not stores.capabilities.shared:
+        blobs = BlobStore(settings.store_dir / BLOBS_DIR, id_key)
+    graph = stores.graph
 
     services: Services  # the lock's hooks run on it once it is built, below
     concurrency = settings.concurrency
@@ -185,11 +192,11 @@ def build_services(
     opening = Opening()
     services = Services(
         settings=settings,
-        vector=vector,
-        keyword=keyword,
-        history=history,
+        vector=stores.vector,
+        keyword=stores.keyword,
+        history=stores.history,
         graph=graph,
-        journal=journal,
+        journal=stores.journal,
         embedder=embedder,
         locks=locks,
         init=opening,
@@ -198,89 +205,7 @@ def build_services(
         llm=LiteLLMClient(settings.llm) if settings.llm.model else None,
         _id_key=id_key,
         id_key_source=id_key_source,
-        blobs=_blob_store(settings, id_key),
+        blobs=blobs,
     )
     opening.services = services
     return services
-
-
-def _vector_store(settings: Settings, types: TypeRegistry, embedder: str) -> VectorStore:
-    """The configured vector store; its collections record `embedder`, the name of the
-    model their vectors come from, and refuse another's."""
-    from octomem.stores.chroma import ChromaVectorStore
-
-    vector_config = settings.vector
-    if isinstance(vector_config, ChromaHttp):
-        return ChromaVectorStore.http(
-            vector_config.host,
-            vector_config.port,
-            ssl=vector_config.ssl,
-            headers=vector_config.headers or None,
-            prefix=settings.collection_prefix,
-            retry_s=vector_config.retry_s,
-            types=types,
-            embedder=embedder,
-        )
-    return ChromaVectorStore.embedded(
-        settings.store_dir / "chroma",
-        prefix=settings.collection_prefix,
-        cache_records=vector_config.cache_records,
-        cache_bytes=vector_config.cache_mb * MB,
-        types=types,
-        embedder=embedder,
-    )
-
-
-def _blob_store(settings: Settings, id_key: bytes | None) -> BlobStore | None:
-    """The blob directory of the original bytes: with embedded stores only (servers'
-    hosts share no data directory; settings refuse `media.keep_originals` there)."""
-    if isinstance(settings.vector, ChromaHttp) or isinstance(settings.graph, Neo4jConfig):
-        return None
-    return BlobStore(settings.store_dir / BLOBS_DIR, id_key)
-
-
-IdKeySource = Callable[[], Awaitable[bytes | None]]
-
-
-def _graph_side(
-    settings: Settings, types: TypeRegistry
-) -> tuple[GraphStore, HistoryStore, Journal, KeywordStore, IdKeySource | None]:
-    """The graph store and the stores kept beside it: on the graph server in server mode
-    (log, journal and keyword index too, and the id key), else files under store_dir."""
-    graph_config = settings.graph
-    if isinstance(graph_config, Neo4jConfig):
-        from octomem.stores.graph_keyword import GraphKeywordStore
-        from octomem.stores.neo4j import Neo4jGraphStore
-        from octomem.stores.neo4j_client import Neo4jClient
-        from octomem.stores.neo4j_history import Neo4jHistoryStore
-        from octomem.stores.neo4j_journal import Neo4jJournal
-
-        client = Neo4jClient(
-            graph_config.uri,
-            graph_config.user,
-            graph_config.password.get_secret_value(),
-            database=graph_config.database,
-        )
-        namespace = settings.namespace
-        return (
-            Neo4jGraphStore.on(client, namespace=namespace),
-            Neo4jHistoryStore(client, namespace=namespace),
-            Neo4jJournal(client, namespace=namespace, types=types),
-            GraphKeywordStore(client, namespace=namespace),
-            partial(resolve_server_id_key, settings, client),
-        )
-    from octomem.stores.fts import FtsKeywordStore
-    from octomem.stores.history import SqliteHistoryStore
-    from octomem.stores.journal import SqliteJournal
-    from octomem.stores.ladybug import LadybugGraphStore
-
-    store_dir = settings.store_dir
-    return (
-        LadybugGraphStore(store_dir / "graph"),
-        SqliteHistoryStore(store_dir / "history.sqlite"),
-        SqliteJournal(store_dir / "journal.sqlite", types=types),
-        FtsKeywordStore(
-            store_dir / "keyword.sqlite", max_scored=settings.recall.keyword_max_scored
-        ),
-        None,
-    )
