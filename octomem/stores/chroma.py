@@ -915,7 +915,7 @@ class ChromaVectorStore:
         def maintain() -> None:  # in a worker thread, outside `using` (it waits for them)
             with engine.closed() as path:
                 purge_log(path, wanted)
-                scrub_index_files(path)
+                scrub_index_files(path, strict=True)
 
         try:
             await asyncio.to_thread(maintain)
