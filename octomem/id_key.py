@@ -8,28 +8,25 @@ namespace (deployment and project, `Settings.namespace`; `models.keyed_hash`):
 - `id_key` in the settings (``OCTOMEM_ID_KEY``) when given; for a non-default project or
   deployment the key is derived from it (HMAC of the namespace), so one user and text in
   two projects on shared servers never get the same id;
-- else, in server mode (the graph on a Neo4j server, `resolve_server_id_key`): the key
-  stored on the graph server, one node per namespace (label ``OctomemIdKey``, unique
-  on its namespace). The first host to open the namespace creates it, atomically (a
-  concurrent creation fails on the uniqueness constraint and its retry reads the
-  winner's key); every later host reads it. No key file is written on the app host: its
-  data directory may be lost. A host with `id_key` set stores only a fingerprint of
-  its key (an HMAC under it), never the key, and is refused if the stored one is
-  another (every host of a deployment then needs the same `id_key`). A key file left
-  by an earlier version (``id.key``, copied between hosts) is offered as the key when
-  the server has none, and refused when it disagrees;
+- else, with the graph on a server (`resolve_server_id_key`): the key stored there
+  (`octomem.stores.base.IdKeyStore`), one per namespace. The first host to open the
+  namespace creates it, atomically (a concurrent creation fails on the uniqueness
+  constraint and its retry reads the winner's key); every later host reads it. No key
+  file is written on the app host: its data directory may be lost. A host with `id_key`
+  set stores only a fingerprint of its key (an HMAC under it), never the key, and is
+  refused if the stored one is another (every host of a deployment then needs the same
+  `id_key`). A key file in the data directory (``id.key``, made with embedded stores and
+  copied between hosts) is offered as the key when the server has none, and refused
+  when it disagrees;
 - else (embedded stores) the file ``id.key`` (mode 0600) in the project's directory,
   created with a random key the first time a project is opened (every project its own).
-  With a Chroma server and an embedded graph there is no shared place for the key:
-  `id_key` is required (hosts making random keys of their own would store one memory -
-  one core block - under several ids), or a copy of ``data_dir/id.key``, from which a
-  non-default project derives its key;
-- a data directory that already holds stores from before id keys (and no key file) keeps
-  making the unkeyed ids it has always made: the file then says ``legacy-unkeyed``. Its
-  stored ids, its core blocks and the ids of retried calls all stay what they were, so
-  idempotence and "one core block per user" hold across the upgrade; owner checks on
-  every id still keep one tenant from another's memories (see docs/operations.md,
-  Privacy and security).
+  With a store server that cannot keep it (a Chroma server and an embedded graph) there
+  is no shared place for the key: `id_key` is required (hosts making random keys of
+  their own would store one memory - one core block - under several ids), or a copy of
+  ``data_dir/id.key``, from which a non-default project derives its key. A directory
+  that holds stores but no key file (the file was lost, or its stores were written
+  under a configured `id_key` now unset) is refused: a new key would give its memories
+  other ids.
 
 The key is resolved once per Orchestrator (`Services.id_key`; on a graph server when the
 stores open, `Services.init`), never kept in a global: several Orchestrators on
@@ -47,22 +44,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from octomem.errors import ConfigurationError
-from octomem.settings import ChromaHttp, Neo4jConfig, Settings
+from octomem.settings import Settings
 
 if TYPE_CHECKING:
-    from octomem.stores.neo4j_client import Neo4jClient
+    from octomem.stores.base import IdKeyStore
 
 KEY_FILE = "id.key"
-LEGACY = "legacy-unkeyed"
 MIN_KEY_CHARS = 32
-# what a data directory written before id keys holds (any of them: it has stores)
+# what a data directory with stores holds (any of them)
 _STORE_FILES = ("chroma", "graph", "history.sqlite", "journal.sqlite", "keyword.sqlite")
 
 
-def resolve_id_key(settings: Settings) -> bytes | None:
-    """The id key of `settings.project` with an embedded graph (None: the legacy unkeyed
-    ids), creating the key file on first use. ConfigurationError if the configured key
-    disagrees with it. (With the graph on a server: `resolve_server_id_key`.)"""
+def resolve_id_key(settings: Settings) -> bytes:
+    """The id key of `settings.project` with an embedded graph, creating the key file on
+    first use. ConfigurationError if the configured key disagrees with it, or if there is
+    no key for stores already written. (With the graph on a server:
+    `resolve_server_id_key`.)"""
     store_dir = settings.store_dir
     path = store_dir / KEY_FILE
     stored = _read(path)
@@ -70,24 +67,26 @@ def resolve_id_key(settings: Settings) -> bytes | None:
     if settings.id_key is not None:
         configured = project_key(settings.id_key.get_secret_value(), project)
         if stored is not None and stored != configured:
-            what = (
-                "keeps the unkeyed ids of a store made before id keys"
-                if stored == LEGACY
-                else "was created with another id key"
-            )
             raise ConfigurationError(
-                f"data_dir {store_dir} {what} ({path}); with id_key (OCTOMEM_ID_KEY) set, new "
-                "memories would get other ids than the stored ones and retries would no longer "
-                "be idempotent. Unset id_key, or use the key in that file on every host"
+                f"data_dir {store_dir} was created with another id key ({path}); with id_key "
+                "(OCTOMEM_ID_KEY) set, new memories would get other ids than the stored ones "
+                "and retries would no longer be idempotent. Unset id_key, or use the key in "
+                "that file on every host"
             )
         return configured.encode("utf-8")
     if stored is None:
+        shared = _shared(settings)
+        base = _read(settings.deployment_dir / KEY_FILE) if shared and project else None
+        if base is not None:  # a project on servers: derived from the default project's
+            return project_key(base, project).encode("utf-8")
         if _has_stores(store_dir):
-            stored = _create(path, LEGACY)
-        elif _shared(settings):
-            base = _read(settings.deployment_dir / KEY_FILE) if project else None
-            if base is not None and base != LEGACY:
-                return project_key(base, project).encode("utf-8")
+            raise ConfigurationError(
+                f"data_dir {store_dir} holds stores but no id key ({path} is missing): a new "
+                "key would give its memories other ids. Restore that file from a backup of "
+                "this data_dir, or set id_key (OCTOMEM_ID_KEY) to the key its memories were "
+                "written with"
+            )
+        if shared:
             raise ConfigurationError(
                 "server stores (a Chroma server or a graph server) need an id key that every "
                 "host using them shares: set id_key (OCTOMEM_ID_KEY) to one random secret "
@@ -95,26 +94,22 @@ def resolve_id_key(settings: Settings) -> bytes | None:
                 f"secrets; print(secrets.token_hex(32))' - or copy {KEY_FILE} from the "
                 "data_dir of a host already serving these stores into this one"
             )
-        else:
-            stored = _create(path, secrets.token_hex(32))
-    return None if stored == LEGACY else stored.encode("utf-8")
+        stored = _create(path, secrets.token_hex(32))
+    return stored.encode("utf-8")
 
 
-async def resolve_server_id_key(settings: Settings, client: Neo4jClient) -> bytes | None:
-    """The id key of `settings.namespace` in server mode, on the graph server `client`
-    reaches (created there by the first host to ask). ConfigurationError if this host's
-    configured key (or key file) disagrees with the stored one."""
-    from octomem.stores.neo4j_id_key import load_or_store
-
+async def resolve_server_id_key(settings: Settings, keys: IdKeyStore) -> bytes:
+    """The id key of `settings.namespace` kept in `keys`, on the graph server (created there
+    by the first host to ask). ConfigurationError if this host's configured key (or key
+    file) disagrees with the stored one."""
     namespace = settings.namespace
-    where = f"{client.where}, deployment {settings.deployment!r}, project {settings.project!r}"
+    where = f"{keys.where}, deployment {settings.deployment!r}, project {settings.project!r}"
     configured = None
     if settings.id_key is not None:
         configured = project_key(settings.id_key.get_secret_value(), namespace)
     local = None if configured is not None else _local_key(settings)
     offered = configured or local or secrets.token_hex(32)
-    stored = await load_or_store(
-        client,
+    stored = await keys.load_or_store(
         namespace,
         None if configured is not None else offered,  # a configured key never leaves the host
         fingerprint(offered),
@@ -135,9 +130,7 @@ async def resolve_server_id_key(settings: Settings, client: Neo4jClient) -> byte
     if configured is not None:
         if fingerprint(configured) != stored.check:
             what = (
-                "keeps the unkeyed ids of stores made before id keys"
-                if stored.key == LEGACY
-                else "holds another id key"
+                "holds another id key"
                 if stored.key is not None
                 else "holds the fingerprint of another configured id_key"
             )
@@ -160,7 +153,7 @@ async def resolve_server_id_key(settings: Settings, client: Neo4jClient) -> byte
             "ids than the other hosts. Remove the file to use the server's key (the "
             "memories this host wrote keep their ids), or restore the server's key"
         )
-    return None if stored.key == LEGACY else stored.key.encode("utf-8")
+    return stored.key.encode("utf-8")
 
 
 def fingerprint(key: str) -> str:
@@ -169,12 +162,13 @@ def fingerprint(key: str) -> str:
 
 
 def _local_key(settings: Settings) -> str | None:
-    """The key an earlier version kept in the data directory (a copied ``id.key``, or the
-    default project's, from which another project derives its own), if any."""
+    """The key file in the data directory (an ``id.key`` made with embedded stores and
+    copied here, or the default project's, from which another project derives its own),
+    if any."""
     stored = _read(settings.store_dir / KEY_FILE)
     if stored is None and settings.namespace:
         base = _read(settings.deployment_dir / KEY_FILE)
-        if base is not None and base != LEGACY:
+        if base is not None:
             return project_key(base, settings.namespace)
     return stored
 
@@ -196,7 +190,7 @@ def _read(path: Path) -> str | None:
         return None
     except OSError as exc:
         raise ConfigurationError(f"the id key file {path} cannot be read ({exc})") from exc
-    if text != LEGACY and len(text) < MIN_KEY_CHARS:
+    if len(text) < MIN_KEY_CHARS:
         raise ConfigurationError(
             f"the id key file {path} is damaged (expected {MIN_KEY_CHARS}+ characters); restore "
             "it from a backup of this data_dir - the ids of stored memories depend on it"
@@ -207,7 +201,7 @@ def _read(path: Path) -> str | None:
 def _shared(settings: Settings) -> bool:
     """Whether the canonical stores are servers that other hosts may use too: each host
     making its own random key would give the same memory different ids there."""
-    return isinstance(settings.vector, ChromaHttp) or isinstance(settings.graph, Neo4jConfig)
+    return settings.vector.shared or settings.graph.shared
 
 
 def _has_stores(data_dir: Path) -> bool:

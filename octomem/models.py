@@ -31,11 +31,9 @@ from pydantic import (
     ValidatorFunctionWrapHandler,
     WithJsonSchema,
     WrapValidator,
-    model_validator,
 )
 
 from octomem.errors import InvalidInputError
-from octomem.legacy import is_legacy_payload, migrate_legacy_payload
 
 # A timestamp far in the future, used where a backend needs a number for "never".
 NEVER_TS = 32503680000.0  # 3000-01-01T00:00:00Z
@@ -71,8 +69,8 @@ def stable_hash(*parts: object) -> str:
 
 def keyed_hash(id_key: bytes | None, *parts: object) -> str:
     """HMAC-SHA256 under a data directory's id key (`octomem.id_key`) over the JSON form of
-    parts: deterministic for one key, not derivable without it. `id_key=None` (stores made
-    before id keys, and tests) is `stable_hash`."""
+    parts: deterministic for one key, not derivable without it. `id_key=None` (no data
+    directory: tests, records built alone) is `stable_hash`."""
     if id_key is None:
         return stable_hash(*parts)
     return hmac.new(id_key, _payload(parts), hashlib.sha256).hexdigest()
@@ -123,11 +121,9 @@ class MemoryType(StrEnum):
 _TYPE_NAME = re.compile(r"[a-z][a-z0-9_]{1,30}")
 
 
-def _custom_type(name: str, prefix: str | None = None) -> MemoryType:
+def _custom_type(name: str) -> MemoryType:
     member = str.__new__(MemoryType, name)
     member._name_, member._value_ = name.upper(), name
-    if prefix is not None:  # `register_memory_type`'s id prefix, read by `TypeRegistry`
-        member._id_prefix_ = prefix  # type: ignore[attr-defined]
     return member
 
 
@@ -165,39 +161,9 @@ def check_type_name(name: object, what: str = "memory type") -> str:
     return name
 
 
-def register_memory_type(name: str, prefix: str | None = None) -> MemoryType:
-    """`MemoryType(name)`, checked: kept for code written when custom types were
-    registered process-wide. It changes nothing global: the type is known to the
-    Orchestrators given an agent of it. `prefix` (default: the name) becomes the id
-    prefix of the agent whose `memory_type` is the value returned, unless the agent
-    declares its own `id_prefix` (the better place for it)."""
-    check_type_name(name)
-    if prefix is not None:
-        check_type_name(prefix, f"id prefix of memory type {name!r}")
-    if name in _BUILTIN_NAMES:
-        member = MemoryType(name)
-        if prefix is not None and prefix != ID_PREFIX[member]:
-            raise InvalidInputError(
-                f"memory type {name!r} is built in, with id prefix {ID_PREFIX[member]!r}"
-            )
-        return member
-    if prefix is not None and prefix in _PREFIX_TYPE:
-        raise InvalidInputError(f"id prefix {prefix!r} is taken by {_PREFIX_TYPE[prefix].value}")
-    return _custom_type(name, prefix)
-
-
-def unregister_memory_type(name: str) -> None:
-    """Does nothing: no memory type is registered process-wide any more (kept so that
-    code written for `register_memory_type`'s registrations still runs)."""
-
-
 def id_prefix_hint(memory_type: MemoryType) -> str:
-    """The id prefix of a type when nothing else says: a built-in's own, the one
-    `register_memory_type` was given, else the name."""
-    if (builtin := ID_PREFIX.get(memory_type)) is not None:
-        return builtin
-    hint = getattr(memory_type, "_id_prefix_", None)
-    return hint if isinstance(hint, str) else memory_type.value
+    """The id prefix of a type when nothing else says: a built-in's own, else the name."""
+    return ID_PREFIX.get(memory_type, memory_type.value)
 
 
 def make_memory_id(
@@ -337,14 +303,6 @@ class MemoryBase(BaseModel):
     content_hash: str = ""
     entities: list[str] = Field(default_factory=list)
     version: int = 1
-
-    @model_validator(mode="before")
-    @classmethod
-    def _legacy_layout(cls, data: Any) -> Any:
-        """A record stored by an older version kept octomem's keys in `metadata`."""
-        if not is_legacy_payload(data):  # checked first: every read of a record passes here
-            return data
-        return migrate_legacy_payload(data, cls.model_fields["memory_type"].default)
 
     def model_post_init(self, context: Any, /) -> None:
         if not self.content_hash:

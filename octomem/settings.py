@@ -47,6 +47,9 @@ class _Strict(BaseModel):
 
 
 # --- stores ----------------------------------------------------------------------------
+# What code outside `octomem.stores` may ask of a store's config is its `shared` property
+# (a server other hosts may use too: what they must agree on cannot be one host's file);
+# the backend behind a config is `octomem.stores.open`'s to know.
 
 
 class ChromaEmbedded(_Strict):
@@ -59,6 +62,10 @@ class ChromaEmbedded(_Strict):
     cache_mb: int = Field(
         64, ge=0, description="memory those records may take, in MB (0: none cached)"
     )
+
+    @property
+    def shared(self) -> bool:
+        return False
 
 
 class ChromaHttp(_Strict):
@@ -76,12 +83,20 @@ class ChromaHttp(_Strict):
         "the connection, before StoreUnavailableError (0: no retry)",
     )
 
+    @property
+    def shared(self) -> bool:
+        return True
+
 
 VectorConfig = Annotated[ChromaEmbedded | ChromaHttp, Field(discriminator="mode")]
 
 
 class LadybugConfig(_Strict):
     provider: Literal["ladybug"] = "ladybug"
+
+    @property
+    def shared(self) -> bool:
+        return False
 
 
 class Neo4jConfig(_Strict):
@@ -90,6 +105,10 @@ class Neo4jConfig(_Strict):
     user: str = "neo4j"
     password: SecretStr = SecretStr("")
     database: str | None = None
+
+    @property
+    def shared(self) -> bool:
+        return True
 
 
 GraphConfig = Annotated[LadybugConfig | Neo4jConfig, Field(discriminator="provider")]
@@ -475,9 +494,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _originals_kept_locally(self) -> Settings:
-        if self.media.keep_originals and (
-            isinstance(self.vector, ChromaHttp) or isinstance(self.graph, Neo4jConfig)
-        ):
+        if self.media.keep_originals and (self.vector.shared or self.graph.shared):
             raise ValueError(
                 "media.keep_originals needs embedded stores: with a Chroma or Neo4j server "
                 "the hosts share no data directory, so a blob one host kept would be missing "

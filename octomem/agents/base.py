@@ -293,15 +293,6 @@ class MemoryAgent(Protocol):
         that should have been a source becomes that source (its id keyed with `id_key`)."""
         ...
 
-    def twin_filter(self, views: Sequence[MemoryBase]) -> dict[str, Any] | None:
-        """Records that earlier versions extracted on their own and that `views` replace:
-        where to look for them (None: nowhere); `twin_key` says which are the same."""
-        ...
-
-    def twin_key(self, record: MemoryBase) -> object | None:
-        """What makes an extracted record the twin of a view (None: no twin)."""
-        ...
-
 
 class BaseAgent:
     """Defaults shared by the agents; each agent overrides what differs."""
@@ -418,12 +409,6 @@ class BaseAgent:
 
     def canonical(self, candidates: Sequence[MemoryBase], id_key: bytes | None) -> list[MemoryBase]:
         return list(candidates)
-
-    def twin_filter(self, views: Sequence[MemoryBase]) -> dict[str, Any] | None:
-        return None
-
-    def twin_key(self, record: MemoryBase) -> object | None:
-        return None
 
 
 def _union(first: Sequence[str], second: Sequence[str]) -> list[str]:

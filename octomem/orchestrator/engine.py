@@ -649,8 +649,8 @@ class Orchestrator:
 
     async def aopen(self) -> None:
         """Open the stores now rather than on the first call, which does it otherwise:
-        create collections, tables and indexes, bring records of older versions up to date,
-        complete the writes and forgets a crash left unfinished. Once; idempotent."""
+        create collections, tables and indexes, complete the writes and forgets a crash left
+        unfinished. Once; idempotent."""
         async with self._calls.call():
             await self._services.init()
 

@@ -3,16 +3,15 @@
 call, probing, resetting and closing them.
 
 `build_services` opens (does not yet initialise) the stores; the `Opening` it installs as
-`Services.init` creates collections, tables and indexes, upgrades records an older
-version stored, then completes the writes and forgets a crash interrupted - once, on the
-first call of any path. `close` completes the writes a cancel cut short, then releases the
-stores.
+`Services.init` creates collections, tables and indexes, then completes the writes and
+forgets a crash interrupted - once, on the first call of any path. `close` completes the
+writes a cancel cut short, then releases the stores.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
 
@@ -29,25 +28,22 @@ from octomem.errors import ConfigurationError
 from octomem.id_key import resolve_id_key, resolve_server_id_key
 from octomem.llm import LiteLLMClient
 from octomem.logs import get_logger
-from octomem.memory_types import BUILTIN_REGISTRY, TypeRegistry
 from octomem.orchestrator.forget import complete_forgets, resume, rewrite_files
 from octomem.orchestrator.locks import ScopeLocks, local_lock
 from octomem.orchestrator.services import Services
 from octomem.orchestrator.writer import complete_leftovers, recover, restore_vectors
-from octomem.settings import ChromaHttp, LiteLLMEmbedderConfig, Neo4jConfig, Settings
-from octomem.stores.base import GraphStore, HistoryStore, Journal, KeywordStore, VectorStore
+from octomem.settings import LiteLLMEmbedderConfig, Settings
 from octomem.stores.blobs import BLOBS_DIR, BlobStore
+from octomem.stores.open import open_stores
 
 log = get_logger(__name__)
-_UPGRADE_PAGE = 1000
 _RECOVERY_S = 30.0  # close() completes writes it cut short for at most this long
 MB = 1024 * 1024
 
 
 class Opening:
-    """`Services.init`: create collections, tables, constraints and indexes, bring records
-    stored by an older version up to date, then complete any write a crash interrupted
-    (`writer.recover`); idempotent, once."""
+    """`Services.init`: create collections, tables, constraints and indexes, then complete
+    any write a crash interrupted (`writer.recover`); idempotent, once."""
 
     def __init__(self) -> None:
         self.services: Services | None = None  # bound by `build_services`
@@ -69,7 +65,6 @@ class Opening:
                 await store.init()
             if services.id_key_source is not None:
                 services.id_key = await services.id_key_source()
-            await upgrade_layout(services.vector, services.types)
             await complete_interrupted(services)
             self.done = True
 
@@ -123,30 +118,6 @@ async def close(services: Services, *, cut_short: bool = False) -> None:
             log.warning("store close failed", store=type(store).__name__, error=str(exc))
 
 
-async def upgrade_layout(vector: VectorStore, types: TypeRegistry = BUILTIN_REGISTRY) -> int:
-    """Store the records an older version wrote (octomem's keys in `metadata`, read into
-    `internal` by the model) in the current layout, so filters on either find them where
-    the backend looks; embeddings are kept. Returns how many were rewritten.
-
-    Idempotent: a store holding none costs one query per memory type. Two processes doing
-    it at once write the same data (the upgrade of a record depends on the record alone).
-    """
-    total = 0
-    for memory_type in types:
-        done: set[str] = set()
-        while batch := await vector.legacy_records(memory_type, limit=_UPGRADE_PAGE):
-            fresh = [record for record in batch if record.id not in done]
-            if not fresh:  # listed again after a rewrite: never loop on them
-                log.warning("records stay in an older layout", memory_type=memory_type.value)
-                break
-            await vector.rewrite(memory_type, fresh)
-            done.update(record.id for record in fresh)
-            total += len(fresh)
-    if total:
-        log.info("records upgraded to the current layout", records=total)
-    return total
-
-
 def build_embedder(settings: Settings) -> Embedder:
     """The embedder `settings` configure, with its cache; one may be shared by several
     Orchestrators of a process (their `embedder=`)."""
@@ -193,12 +164,20 @@ def build_services(
         raise ConfigurationError(
             f"data_dir {store_dir} cannot be created ({exc}); set data_dir to a writable folder"
         ) from exc
-    # on a graph server the key is kept there and read when the stores open (`init`)
-    id_key = None if isinstance(settings.graph, Neo4jConfig) else resolve_id_key(settings)
     if embedder is None:
         embedder = build_embedder(settings)
-    vector = _vector_store(settings, types, embedder.name)
-    graph, history, journal, keyword, id_key_source = _graph_side(settings, types)
+    stores = open_stores(settings, types, embedder.name)
+    # a key the graph server keeps is read when the stores open (`init`)
+    id_key, id_key_source = None, None
+    if stores.id_keys is None:
+        id_key = resolve_id_key(settings)
+    else:
+        id_key_source = partial(resolve_server_id_key, settings, stores.id_keys)
+    # the original bytes are files of the data directory: none where hosts share servers
+    blobs = None
+    if not stores.capabilities.shared:
+        blobs = BlobStore(settings.store_dir / BLOBS_DIR, id_key)
+    graph = stores.graph
 
     services: Services  # the lock's hooks run on it once it is built, below
     concurrency = settings.concurrency
@@ -212,11 +191,11 @@ def build_services(
     opening = Opening()
     services = Services(
         settings=settings,
-        vector=vector,
-        keyword=keyword,
-        history=history,
+        vector=stores.vector,
+        keyword=stores.keyword,
+        history=stores.history,
         graph=graph,
-        journal=journal,
+        journal=stores.journal,
         embedder=embedder,
         locks=locks,
         init=opening,
@@ -225,89 +204,7 @@ def build_services(
         llm=LiteLLMClient(settings.llm) if settings.llm.model else None,
         _id_key=id_key,
         id_key_source=id_key_source,
-        blobs=_blob_store(settings, id_key),
+        blobs=blobs,
     )
     opening.services = services
     return services
-
-
-def _vector_store(settings: Settings, types: TypeRegistry, embedder: str) -> VectorStore:
-    """The configured vector store; its collections record `embedder`, the name of the
-    model their vectors come from, and refuse another's."""
-    from octomem.stores.chroma import ChromaVectorStore
-
-    vector_config = settings.vector
-    if isinstance(vector_config, ChromaHttp):
-        return ChromaVectorStore.http(
-            vector_config.host,
-            vector_config.port,
-            ssl=vector_config.ssl,
-            headers=vector_config.headers or None,
-            prefix=settings.collection_prefix,
-            retry_s=vector_config.retry_s,
-            types=types,
-            embedder=embedder,
-        )
-    return ChromaVectorStore.embedded(
-        settings.store_dir / "chroma",
-        prefix=settings.collection_prefix,
-        cache_records=vector_config.cache_records,
-        cache_bytes=vector_config.cache_mb * MB,
-        types=types,
-        embedder=embedder,
-    )
-
-
-def _blob_store(settings: Settings, id_key: bytes | None) -> BlobStore | None:
-    """The blob directory of the original bytes: with embedded stores only (servers'
-    hosts share no data directory; settings refuse `media.keep_originals` there)."""
-    if isinstance(settings.vector, ChromaHttp) or isinstance(settings.graph, Neo4jConfig):
-        return None
-    return BlobStore(settings.store_dir / BLOBS_DIR, id_key)
-
-
-IdKeySource = Callable[[], Awaitable[bytes | None]]
-
-
-def _graph_side(
-    settings: Settings, types: TypeRegistry
-) -> tuple[GraphStore, HistoryStore, Journal, KeywordStore, IdKeySource | None]:
-    """The graph store and the stores kept beside it: on the graph server in server mode
-    (log, journal and keyword index too, and the id key), else files under store_dir."""
-    graph_config = settings.graph
-    if isinstance(graph_config, Neo4jConfig):
-        from octomem.stores.graph_keyword import GraphKeywordStore
-        from octomem.stores.neo4j import Neo4jGraphStore
-        from octomem.stores.neo4j_client import Neo4jClient
-        from octomem.stores.neo4j_history import Neo4jHistoryStore
-        from octomem.stores.neo4j_journal import Neo4jJournal
-
-        client = Neo4jClient(
-            graph_config.uri,
-            graph_config.user,
-            graph_config.password.get_secret_value(),
-            database=graph_config.database,
-        )
-        namespace = settings.namespace
-        return (
-            Neo4jGraphStore.on(client, namespace=namespace),
-            Neo4jHistoryStore(client, namespace=namespace),
-            Neo4jJournal(client, namespace=namespace, types=types),
-            GraphKeywordStore(client, namespace=namespace),
-            partial(resolve_server_id_key, settings, client),
-        )
-    from octomem.stores.fts import FtsKeywordStore
-    from octomem.stores.history import SqliteHistoryStore
-    from octomem.stores.journal import SqliteJournal
-    from octomem.stores.ladybug import LadybugGraphStore
-
-    store_dir = settings.store_dir
-    return (
-        LadybugGraphStore(store_dir / "graph"),
-        SqliteHistoryStore(store_dir / "history.sqlite"),
-        SqliteJournal(store_dir / "journal.sqlite", types=types),
-        FtsKeywordStore(
-            store_dir / "keyword.sqlite", max_scored=settings.recall.keyword_max_scored
-        ),
-        None,
-    )

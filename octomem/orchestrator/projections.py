@@ -268,26 +268,6 @@ async def _each(
 
     writes = await offload.cpu(len(facts), render)  # CPU work per fact: off the loop if many
     out.writes += writes
-    out.deletes += await _legacy_twins(services, agent, [view for view, _ in writes])
-
-
-async def _legacy_twins(
-    services: Services, agent: MemoryAgent, views: Sequence[MemoryBase]
-) -> list[MemoryBase]:
-    """Records that earlier versions extracted for a source on their own (no
-    `projection_of`) and that a view now replaces (`twin_filter`, `twin_key`): removed
-    (their history stays), so a store upgraded in place keeps one record per fact."""
-    twins: list[MemoryBase] = []
-    for user_id in {v.user_id for v in views}:
-        mine = [v for v in views if v.user_id == user_id]
-        if (where := agent.twin_filter(mine)) is None:
-            continue
-        keys = {key for v in mine if (key := agent.twin_key(v)) is not None}
-        found = await services.vector.list(
-            agent.memory_type, where=scope_filter(user_id, ANY, ANY, where)
-        )
-        twins += [r for r in found if not is_projection(r) and agent.twin_key(r) in keys]
-    return twins
 
 
 async def _stored_views(

@@ -1,15 +1,17 @@
-"""Which key store a service uses: on the graph server in server mode, so every host of a
-deployment shares its keys and revocations; else the data directory's SQLite file."""
+"""Which key store a service uses: on the graph server when the graph is one, so every host
+of a deployment shares its keys and revocations; else the data directory's SQLite file."""
 
 from __future__ import annotations
 
 from octomem.service.keys import Keys, KeyStore
 from octomem.service.keys_neo4j import Neo4jKeyStore
-from octomem.settings import Neo4jConfig, Settings
+from octomem.settings import Settings
+from octomem.stores.open import graph_server
 
 
 def open_keys(settings: Settings) -> Keys:
-    """The key store of `settings`: on the graph server in server mode, else the file."""
-    if isinstance(settings.graph, Neo4jConfig):
-        return Neo4jKeyStore(settings.graph, deployment=settings.deployment)
+    """The key store of `settings`: on the graph server when the graph is one, else the file."""
+    server = graph_server(settings)
+    if server is not None:
+        return Neo4jKeyStore(server, deployment=settings.deployment)
     return KeyStore(settings.data_dir)

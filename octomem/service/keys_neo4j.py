@@ -16,7 +16,6 @@ from octomem.service.keys import (
     unknown,
     verified,
 )
-from octomem.settings import Neo4jConfig
 from octomem.stores.neo4j_client import Neo4jClient
 
 _SCHEMA: tuple[LiteralString, ...] = (
@@ -53,12 +52,10 @@ def _key(row: Any) -> ApiKey:
 
 
 class Neo4jKeyStore(ChecksSecrets):
-    """The API keys of `deployment` on the graph server of `config`."""
+    """The API keys of `deployment` on the graph server `client` reaches."""
 
-    def __init__(self, config: Neo4jConfig, *, deployment: str) -> None:
-        self._db = Neo4jClient(
-            config.uri, config.user, config.password.get_secret_value(), database=config.database
-        )
+    def __init__(self, client: Neo4jClient, *, deployment: str) -> None:
+        self._db = client
         self._deployment = deployment
         self._ready = False
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from octomem.errors import ConfigurationError
-from octomem.settings import ChromaHttp, Neo4jConfig, Settings, config_file_from_env, load_settings
+from octomem.settings import Settings, config_file_from_env, load_settings
 
 _CONFIG_ENV = "OCTOMEM_CONFIG_FILE"
 
@@ -23,10 +23,7 @@ _CONFIG_ENV = "OCTOMEM_CONFIG_FILE"
 def check_workers(settings: Settings, workers: int) -> None:
     if workers < 1:
         raise ConfigurationError(f"--workers must be at least 1; got {workers}")
-    server_mode = isinstance(settings.vector, ChromaHttp) and isinstance(
-        settings.graph, Neo4jConfig
-    )
-    if workers > 1 and not server_mode:
+    if workers > 1 and not (settings.vector.shared and settings.graph.shared):
         raise ConfigurationError(
             f"--workers {workers} needs server stores: embedded Chroma and the embedded graph "
             "are files one process opens, so one worker serves them. Run one worker, or "

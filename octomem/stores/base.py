@@ -15,6 +15,7 @@ backend pushes down what it can and must evaluate the rest itself with
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 from typing import Any, NamedTuple, Protocol, runtime_checkable
@@ -99,11 +100,6 @@ class VectorStore(Protocol):
     async def stamps(self, memory_type: MemoryType, ids: Sequence[str]) -> dict[str, int]:
         """The fencing token each of these entries was last written under
         (`octomem.stores.fence.stamp`), for those written holding their user's lease."""
-
-    async def legacy_records(self, memory_type: MemoryType, *, limit: int) -> list[MemoryBase]:
-        """Up to `limit` records stored in the layout of an older octomem version, read
-        into the current model; [] when there are none. `rewrite` stores them anew, after
-        which they are no longer listed here."""
 
     async def get(self, memory_type: MemoryType, ids: Sequence[str]) -> list[MemoryBase]:
         """Records with these ids, in the order asked; missing ids are left out."""
@@ -406,3 +402,32 @@ class Journal(Protocol):
     async def reset(self) -> None: ...
 
     async def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class StoredIdKey:
+    """The id key of a namespace as a server holds it: the key (None where only its
+    fingerprint was stored) and the fingerprint (`octomem.id_key.fingerprint`)."""
+
+    key: str | None
+    check: str
+
+
+@runtime_checkable
+class IdKeyStore(Protocol):
+    """Where the hosts sharing a graph server keep each namespace's id key (what to do with
+    it is `octomem.id_key`'s)."""
+
+    @property
+    def where(self) -> str:
+        """The server, as error messages name it."""
+        ...
+
+    async def load_or_store(
+        self, namespace: str, key: str | None, check: str, *, only_if_empty: bool
+    ) -> StoredIdKey | None:
+        """The namespace's stored key; if there is none yet, store (`key`, `check`) first,
+        atomically (two hosts storing at once end with one), and return them. With
+        `only_if_empty`, nothing is stored in a namespace that already holds memories
+        (None)."""
+        ...

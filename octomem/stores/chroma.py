@@ -478,7 +478,26 @@ class ChromaVectorStore:
 
     async def init(self) -> None:
         for memory_type in self._types:
-            await self._known_empty(memory_type)
+            if not await self._known_empty(memory_type):
+                await self._check_layout(memory_type)
+
+    async def _check_layout(self, memory_type: MemoryType) -> None:
+        """Refuse a collection whose entries are of another layout than `LAYOUT` (an older
+        octomem's, which wrote none or another): read as this one's, their records would
+        be misread. One entry is read: a store is written by one version."""
+        page = await self._on(
+            "checking the layout", memory_type, "get", limit=1, include=["metadatas"]
+        )
+        found = [(meta or {}).get(LAYOUT_KEY) for meta in page["metadatas"] or []]
+        if found and found[0] != LAYOUT:
+            what = "no layout version" if found[0] is None else f"layout {found[0]!r}"
+            raise StoreError(
+                f"{self._location}: collection {self.collection_name(memory_type)} holds "
+                f"entries of {what}, not layout {LAYOUT} - written by another octomem "
+                "version (the data format may change between versions before 1.0). Export "
+                "the memories with the version that wrote them and import them with this one "
+                "(docs/operations.md, Data format before 1.0)"
+            )
 
     def _check_type(self, record: MemoryBase, memory_type: MemoryType) -> None:
         if record.memory_type != memory_type:
@@ -575,22 +594,6 @@ class ChromaVectorStore:
             page = await self._on("get", memory_type, "get", ids=wanted, include=["metadatas"])
             found.update(zip(page["ids"], page["metadatas"] or [], strict=True))
         return found
-
-    async def legacy_records(self, memory_type: MemoryType, *, limit: int) -> list[MemoryBase]:
-        if limit <= 0 or await self._known_empty(memory_type):
-            return []
-        page = await self._on(
-            "get",
-            memory_type,
-            "get",
-            where={LAYOUT_KEY: {"$ne": LAYOUT}},  # entries without the key match too
-            include=["metadatas"],
-            limit=limit,
-        )
-        return [
-            self._record(meta, entry_id)
-            for entry_id, meta in zip(page["ids"], page["metadatas"] or [], strict=True)
-        ]
 
     async def get(self, memory_type: MemoryType, ids: Sequence[str]) -> list[MemoryBase]:
         wanted = list(dict.fromkeys(ids))
@@ -912,7 +915,7 @@ class ChromaVectorStore:
         def maintain() -> None:  # in a worker thread, outside `using` (it waits for them)
             with engine.closed() as path:
                 purge_log(path, wanted)
-                scrub_index_files(path)
+                scrub_index_files(path, strict=True)
 
         try:
             await asyncio.to_thread(maintain)

@@ -33,10 +33,11 @@ from chromadb.config import Settings
 
 from octomem.errors import StoreError
 from octomem.logs import get_logger
-from octomem.stores.chroma_files import scrub_index_files
+from octomem.stores.chroma_files import internals_changed, scrub_index_files
 from octomem.stores.record_cache import DEFAULT_MAX_BYTES, DEFAULT_MAX_RECORDS, RecordCache
 
 log = get_logger(__name__)
+_SYSTEMS = "_identifier_to_system"  # see EmbeddedChroma._close
 
 
 class Gate:
@@ -128,7 +129,15 @@ class EmbeddedChroma:
         if client is None:
             return
         client.close()  # the last client of the path stops Chroma's system: files released
-        if str(self.path) in SharedSystemClient._identifier_to_system:
+        # A Chroma internal (no public API tells it): the registry of running systems by
+        # path, from which `close` removes the path once its last client is closed. Still
+        # there: another client of this process has the files open, and rewriting them
+        # under it would corrupt them. Gone from chromadb: nothing is known, nothing is
+        # rewritten (`internals_changed`).
+        running = getattr(SharedSystemClient, _SYSTEMS, None)
+        if not isinstance(running, dict):
+            raise internals_changed(f"chromadb has no SharedSystemClient.{_SYSTEMS}")
+        if str(self.path) in running:
             raise StoreError(
                 f"embedded Chroma at {self.path} is also opened by a chromadb client that "
                 "octomem does not own, so its files cannot be rewritten safely; close that "

@@ -12,25 +12,55 @@
   was created. `scrub_index_files` zeroes those slots; the header says where they start.
 
 Both run only while Chroma's engine has the files closed (`chroma_engine`).
+
+Chroma's internals, read and written here because no public API removes deleted text
+from its files (`chroma vacuum` purges only the log rows its saved indexes hold already
+and keeps the rest): the write log's table (`embeddings_queue`: seq_id, id, operation -
+3 a delete -, vector, encoding, metadata) and the tables naming the saved indexes
+(`segments`, `max_seq_id`) in chroma.sqlite3; a saved HNSW index's files (`header.bin`,
+`data_level0.bin`, `length.bin`, and `index_metadata.pickle` for its ids). They are those
+of the chromadb versions pyproject allows (`nox -s chroma` tests the lowest and the
+newest). Where a later one differs in a way that matters, the maintenance stops with
+`internals_changed` (a StoreError) before it rewrites anything - never leaving deleted
+text behind in silence; where it only cannot tell which ids a saved index holds, it
+keeps each deleted id as a bare delete (the safe fallback, `_saved_ids`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import pickle
 import sqlite3
 import struct
 from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from octomem.errors import StoreError
+from octomem.logs import get_logger
 from octomem.stores.sqlite_base import checkpoint_truncate
 
+log = get_logger(__name__)
 LOG_DELETE = 3  # the operation code of a delete in embeddings_queue
+LOG_COLUMNS = frozenset({"seq_id", "id", "operation", "vector", "encoding", "metadata"})
 PURGED_ID = "octomem-purged"  # the id of an emptied log row (a delete of nothing)
 # header.bin of Chroma's hnswlib: int32 version, then offsetLevel0, max_elements,
 # cur_element_count, size_data_per_element (size_t each), ...
 _HEADER = struct.Struct("<i4Q")
+
+
+def internals_changed(what: str) -> StoreError:
+    """The error of file maintenance that finds Chroma's internals other than it knows."""
+    try:
+        installed = version("chromadb")
+    except PackageNotFoundError:  # pragma: no cover - chromadb is a dependency
+        installed = "?"
+    return StoreError(
+        f"embedded Chroma's files are not as octomem knows them ({what}; chromadb "
+        f"{installed}), so the text of deleted memories cannot be purged from them and "
+        "nothing was rewritten. Install a chromadb version octomem's requirements allow "
+        "(octomem is tested on the lowest and the newest), or report this version"
+    )
 
 
 def purge_log(path: Path, ids: Sequence[str]) -> None:
@@ -46,12 +76,15 @@ def purge_log(path: Path, ids: Sequence[str]) -> None:
     after its next save."""
     database = path / "chroma.sqlite3"
     if not database.exists():
-        return
+        if path.is_dir() and any(path.iterdir()):
+            raise internals_changed(f"{path} holds no chroma.sqlite3")
+        return  # nothing written yet
     conn = sqlite3.connect(str(database), timeout=30, isolation_level=None)
     try:
         conn.execute("PRAGMA secure_delete=ON")
         conn.execute("BEGIN IMMEDIATE")
         try:
+            _check_log(conn, ids)
             saved = _saved_ids(conn, path)
             strip = [(LOG_DELETE, i) for i in ids if saved is None or i in saved]
             drop = [(i,) for i in ids if saved is not None and i not in saved]
@@ -78,6 +111,28 @@ def purge_log(path: Path, ids: Sequence[str]) -> None:
             checkpoint_truncate(conn)
     finally:
         conn.close()
+
+
+def _check_log(conn: sqlite3.Connection, ids: Sequence[str]) -> None:
+    """The write log is the table octomem knows: its columns, and a delete's code as Chroma
+    logged the deletion of these ids (each one's last row, where the log still has it)."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(embeddings_queue)")}
+    if missing := LOG_COLUMNS - columns:
+        lacking = ", ".join(sorted(missing))
+        raise internals_changed(f"the write log embeddings_queue lacks {lacking}")
+    for start in range(0, len(ids), 500):
+        chunk = list(ids[start : start + 500])
+        marks = ", ".join("?" * len(chunk))
+        last = conn.execute(
+            "SELECT q.operation FROM embeddings_queue AS q JOIN (SELECT id, max(seq_id) AS seq"
+            f" FROM embeddings_queue WHERE id IN ({marks}) GROUP BY id) AS m"
+            " ON q.seq_id = m.seq",
+            chunk,
+        ).fetchall()
+        if any(operation != LOG_DELETE for (operation,) in last):
+            raise internals_changed(
+                f"a deleted entry's last logged write is not a delete ({LOG_DELETE})"
+            )
 
 
 def _saved_ids(conn: sqlite3.Connection, path: Path) -> set[str] | None:
@@ -120,19 +175,28 @@ def _index_ids(file: Path) -> set[str] | None:
         return None
 
 
-def scrub_index_files(root: Path) -> int:
-    """Zero the unused slots of every HNSW index under `root`; returns bytes zeroed.
-    Files it does not recognise are left alone."""
+def scrub_index_files(root: Path, *, strict: bool = False) -> int:
+    """Zero the unused slots of every HNSW index under `root`; returns bytes zeroed. An
+    index whose files it does not recognise is left alone: with `strict` (a purge, which
+    must leave nothing behind) that is `internals_changed`, else a warning (the scrubs
+    when the engine opens and closes)."""
     zeroed = 0
-    for header in root.glob("*/header.bin"):
-        with contextlib.suppress(OSError, struct.error):
+    unknown: list[str] = []
+    for data in root.glob("*/data_level0.bin"):
+        try:
             _, _, max_elements, count, per_element = _HEADER.unpack(
-                header.read_bytes()[: _HEADER.size]
+                data.with_name("header.bin").read_bytes()[: _HEADER.size]
             )
-            if not 0 <= count <= max_elements:
-                continue
-            zeroed += _zero_tail(header.with_name("data_level0.bin"), count * per_element)
-            zeroed += _zero_tail(header.with_name("length.bin"), count * 4)
+            if not 0 <= count <= max_elements or per_element <= 0:
+                raise ValueError("its header's counts are out of range")
+            zeroed += _zero_tail(data, count * per_element)
+            zeroed += _zero_tail(data.with_name("length.bin"), count * 4)
+        except (OSError, struct.error, ValueError) as exc:
+            unknown.append(f"{data.parent.name}: {exc}")
+    if unknown and strict:
+        raise internals_changed(f"vector index files not recognised ({'; '.join(unknown)})")
+    if unknown:
+        log.warning("chroma index files not recognised; not scrubbed", indexes=unknown)
     return zeroed
 
 

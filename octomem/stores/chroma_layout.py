@@ -4,8 +4,9 @@ Chroma ``where`` clauses.
 Each entry's metadata holds flat scalars for filtering plus the full record JSON under
 ``_record``: record fields under their own names, the scalars of the record's `metadata`
 under ``md.<key>`` and of its `internal` under ``in.<key>``, and ``_layout`` (`LAYOUT`),
-which tells entries of this layout from those of older versions; ``_fenced``, the fencing
-token its writer held (`octomem.stores.fence`), if it held one. A filter leaf is pushed
+the version of this layout (a store of another is refused when it opens, never migrated:
+before 1.0 the format may change between versions); ``_fenced``, the fencing token its
+writer held (`octomem.stores.fence`), if it held one. A filter leaf is pushed
 down only where Chroma evaluates it exactly as `octomem.filters.matches` does; `plan`
 returns the rest as a Python predicate.
 """
@@ -33,7 +34,7 @@ RECORD_KEY = "_record"
 LAYOUT_KEY = "_layout"
 # the fencing token of the lease its write held (`octomem.stores.fence.stamp`), if any
 STAMP_KEY = "_fenced"
-LAYOUT = 2  # 1 (no key): octomem's own keys were flattened under md. with the caller's
+LAYOUT = 2  # raise it when the layout changes: stores of the old one are then refused
 _PREFIX = {"metadata": "md.", "internal": "in."}
 
 Where = dict[str, Any]

@@ -3,8 +3,8 @@
 Two indexed columns: `content` and `context` - for a raw conversation turn the turn
 before it (`octomem.models.turn_context`), so a reply is found by the words of what it
 answers - ranked with `bm25(keyword_fts, 1.0, CONTEXT_WEIGHT)`: a context match counts
-less than the memory's own words. An index written before the `context` column existed
-is rebuilt with it (an empty context) when it is opened; nothing needs re-indexing.
+less than the memory's own words. An index of another schema (an older octomem's,
+without `context`) is refused when opened, not migrated.
 
 One connection (check_same_thread=False) guarded by a lock, WAL mode; every call runs in a
 worker thread. User text is never handed to FTS5 as syntax: it is split into word tokens,
@@ -22,6 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
+from octomem.errors import StoreError
 from octomem.models import MemoryBase, MemoryType, as_utc, turn_context, utcnow
 from octomem.stores.base import ALL_USERS, AllUsers, IndexEntry
 from octomem.stores.sqlite_base import SqliteStore
@@ -50,28 +51,8 @@ CREATE VIRTUAL TABLE IF NOT EXISTS keyword_fts USING fts5(
 _FTS_COLUMNS = ("content", "context")
 
 
-def _migrate(conn: sqlite3.Connection) -> None:
-    """Rebuild a keyword_fts table of an older schema (content only) with every column,
-    keeping each row's rowid and content; the context of those rows is empty."""
-
-    def columns() -> tuple[str, ...]:
-        return tuple(row[1] for row in conn.execute("PRAGMA table_info(keyword_fts)"))
-
-    if columns() == _FTS_COLUMNS:
-        return
-    with conn:  # one transaction: the old table stays if anything fails
-        conn.execute("BEGIN IMMEDIATE")  # another process may be migrating the same file
-        if columns() == _FTS_COLUMNS:
-            return
-        rows = conn.execute("SELECT rowid, content FROM keyword_fts").fetchall()
-        conn.execute("DROP TABLE keyword_fts")
-        conn.execute(
-            "CREATE VIRTUAL TABLE keyword_fts USING fts5("
-            f"{', '.join(_FTS_COLUMNS)}, tokenize = 'porter unicode61')"
-        )
-        conn.executemany(
-            "INSERT INTO keyword_fts (rowid, content, context) VALUES (?, ?, '')", rows
-        )
+def _columns(conn: sqlite3.Connection) -> tuple[str, ...]:
+    return tuple(row[1] for row in conn.execute("PRAGMA table_info(keyword_fts)"))
 
 
 def query_tokens(text: str) -> list[str]:
@@ -226,8 +207,15 @@ class FtsKeywordStore(SqliteStore):
         super().__init__(path)
         self._max_scored = max_scored  # `_top`; `recall.keyword_max_scored`
 
-    def _prepare(self, conn: sqlite3.Connection) -> None:
-        _migrate(conn)
+    def _check_schema(self, conn: sqlite3.Connection) -> None:
+        if (found := _columns(conn)) and found != _FTS_COLUMNS:  # () : a new file
+            raise StoreError(
+                f"{self.LABEL} at {self._path} has the columns {', '.join(found)}, not "
+                f"{', '.join(_FTS_COLUMNS)}: it was written by another octomem version (the "
+                "data format may change between versions before 1.0). Export the memories "
+                "with the version that wrote them and import them with this one "
+                "(docs/operations.md, Data format before 1.0)"
+            )
 
     def _before_compact(self, conn: sqlite3.Connection) -> None:
         # merge the index's segments into one: a deleted row's tokens stay in the old

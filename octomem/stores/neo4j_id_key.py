@@ -10,9 +10,9 @@ winner's node.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import LiteralString
 
+from octomem.stores.base import StoredIdKey
 from octomem.stores.graph_common import NAMESPACED, Namespace
 from octomem.stores.neo4j_client import Neo4jClient, Tx, records
 
@@ -30,30 +30,29 @@ _CREATE: LiteralString = (
 _ANY_MEMORY: LiteralString = "MATCH (n:Memory) WHERE " + NAMESPACED + " RETURN n.id AS id LIMIT 1"
 
 
-@dataclass(frozen=True)
-class StoredIdKey:
-    """What the server holds: the key (None where only its fingerprint was stored) and
-    the fingerprint (`octomem.id_key.fingerprint`)."""
+class Neo4jIdKeyStore:
+    """The id keys on the graph server `client` reaches; see `octomem.stores.base.IdKeyStore`."""
 
-    key: str | None
-    check: str
+    def __init__(self, client: Neo4jClient) -> None:
+        self._client = client
 
+    @property
+    def where(self) -> str:
+        return self._client.where
 
-async def load_or_store(
-    client: Neo4jClient, namespace: str, key: str | None, check: str, *, only_if_empty: bool
-) -> StoredIdKey | None:
-    """The namespace's stored id key; if there is none yet, store (`key`, `check`) first
-    and return them. With `only_if_empty`, nothing is stored in a namespace that already
-    holds memories (None)."""
-    await client.run_schema(_SCHEMA, what="id key")
+    async def load_or_store(
+        self, namespace: str, key: str | None, check: str, *, only_if_empty: bool
+    ) -> StoredIdKey | None:
+        client = self._client
+        await client.run_schema(_SCHEMA, what="id key")
 
-    async def work(tx: Tx) -> StoredIdKey | None:
-        found = await records(tx, _READ, ns=namespace)
-        if found:
-            return StoredIdKey(found[0]["key"], str(found[0]["check"]))
-        if only_if_empty and await records(tx, _ANY_MEMORY, **Namespace(namespace).params):
-            return None
-        await records(tx, _CREATE, ns=namespace, key=key, check=check)
-        return StoredIdKey(key, check)
+        async def work(tx: Tx) -> StoredIdKey | None:
+            found = await records(tx, _READ, ns=namespace)
+            if found:
+                return StoredIdKey(found[0]["key"], str(found[0]["check"]))
+            if only_if_empty and await records(tx, _ANY_MEMORY, **Namespace(namespace).params):
+                return None
+            await records(tx, _CREATE, ns=namespace, key=key, check=check)
+            return StoredIdKey(key, check)
 
-    return await client.call("id_key", work, fenced=False, what="id key")
+        return await client.call("id_key", work, fenced=False, what="id key")

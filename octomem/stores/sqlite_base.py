@@ -33,8 +33,8 @@ def checkpoint_truncate(
 
 
 class SqliteStore:
-    """Subclasses set `SCHEMA` (run once per connection; `_prepare` then migrates older
-    schemas) and `LABEL`/`HINT` for errors."""
+    """Subclasses set `SCHEMA` (run once per connection, after `_check_schema`) and
+    `LABEL`/`HINT` for errors."""
 
     SCHEMA: ClassVar[str] = ""
     LABEL: ClassVar[str] = "sqlite store"
@@ -59,20 +59,21 @@ class SqliteStore:
         return self._conn
 
     def _set_up(self, conn: sqlite3.Connection) -> None:
-        """WAL mode, schema, migrations. Another process opening the same file at the same
+        """WAL mode, schema, its check. Another process opening the same file at the same
         moment can make these fail at once with "database is locked" (switching to WAL and
         creating tables take locks the busy timeout does not wait for): retry a while."""
 
         def once() -> None:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA secure_delete=ON")  # freed space is zeroed, not kept
+            self._check_schema(conn)
             conn.executescript(self.SCHEMA)
-            self._prepare(conn)
 
         retries.sqlite_setup()(once)
 
-    def _prepare(self, conn: sqlite3.Connection) -> None:
-        """Run once per connection after `SCHEMA`: migrate an older schema in place."""
+    def _check_schema(self, conn: sqlite3.Connection) -> None:
+        """Run once per connection before `SCHEMA`: refuse (StoreError) a file of another
+        schema, which `CREATE ... IF NOT EXISTS` would leave as it is (none is migrated)."""
 
     async def _run(self, what: str, fn: Callable[[sqlite3.Connection], T]) -> T:
         def locked() -> T:

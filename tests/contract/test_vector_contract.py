@@ -432,7 +432,6 @@ async def test_rewrite_replaces_data_and_keeps_the_embedding(store: VectorStore)
     ]:
         assert ids(await store.list(MemoryType.SEMANTIC, where=where)) == expected, where
         assert ids(await store.query(MemoryType.SEMANTIC, vec(1), where=where)) == expected
-    assert await store.legacy_records(MemoryType.SEMANTIC, limit=10) == []
 
 
 async def test_an_entry_carries_the_token_of_the_lease_its_user_was_written_under(

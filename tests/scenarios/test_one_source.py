@@ -220,35 +220,6 @@ def test_an_llm_edge_about_the_user_becomes_the_fact(make_orch: Any) -> None:
         assert_in_step(orch, "Lisbon")
 
 
-def test_an_edge_an_earlier_version_extracted_gives_way_to_the_projection(
-    shared_orch: Orchestrator,
-    uid: Callable[[str], str],
-) -> None:
-    """Stores of earlier versions hold a fact's edge as a record of its own: the first
-    change of the fact replaces it with the projection, so one edge per fact holds."""
-    orch, alice = shared_orch, uid("alice")
-    from octomem.orchestrator.events import history_event
-    from octomem.orchestrator.writer import write_records
-
-    orch.process("I live in Berlin.", user_id=alice, timestamp=T0)
-    [projected] = views(orch, alice)[1]
-    legacy = projected.model_copy(
-        update={"id": "kg_legacy0000000000000000", "internal": {"subject_key": "user"}}
-    )
-    orch.run_sync(
-        write_records(
-            services_of(orch),
-            [(legacy, history_event(legacy, Operation.ADD))],
-            deletes=[projected],
-        )
-    )
-    orch.process("I moved to Munich.", user_id=alice, timestamp=T0 + timedelta(days=9))
-    assert_in_step(orch, "Munich", alice)
-    kept = orch.get_all(user_id=alice, memory_types=["knowledge"], include_superseded=True)
-    assert legacy.id not in {k.id for k in kept}
-    assert orch.history(legacy.id)[-1].operation is Operation.DELETE
-
-
 def test_check_finds_a_lost_projection_and_repair_renders_it_again(orch: Orchestrator) -> None:
     from octomem.orchestrator.writer import write_records
 

@@ -172,5 +172,9 @@ def test_id_keys_differ_per_project_and_agree_across_hosts(tmp_path: Path) -> No
     (tmp_path / "h3").mkdir()
     (tmp_path / "h3" / "id.key").write_text(key + "\n")
     assert id_key("h3", project="acme", **server) == acme
+    stores = load_settings(data_dir=tmp_path / "h3", project="acme", **server).store_dir
+    stores.mkdir(parents=True)
+    (stores / "history.sqlite").touch()  # reopened once it holds stores: the same key
+    assert id_key("h3", project="acme", **server) == acme
     with pytest.raises(ConfigurationError, match="OCTOMEM_ID_KEY"):
         id_key("h4", project="acme", **server)

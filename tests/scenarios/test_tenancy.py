@@ -14,7 +14,6 @@ import pytest
 from octomem import ConfigurationError, Memory, NotFoundError, Orchestrator
 from octomem.langgraph import OctomemStore, create_manage_memory_tool
 from octomem.models import MemoryBase, MemoryType, make_memory_id
-from octomem.orchestrator.internals import services_of
 
 ALICE = [
     {"role": "user", "content": "Hi, I'm Alice. I live in Paris and I love jazz."},
@@ -159,25 +158,15 @@ def test_ids_are_keyed_per_data_dir_and_stable_across_reopen(
     assert set(_everything(reopened, "alice")) == ids_first
 
 
-def test_a_store_from_before_id_keys_keeps_its_ids(make_orch: Any, tmp_path: Path) -> None:
-    data_dir = tmp_path / "old"
-    old = make_orch(data_dir=data_dir)
-    services_of(old).id_key = None  # ids as versions before id keys made them
-    old.process(ALICE, user_id="alice", session_id="s1")
-    before = _everything(old, "alice")
-    old.close()
-    (data_dir / "id.key").unlink()  # those versions wrote no key file
-
-    upgraded = make_orch(data_dir=data_dir)
-    assert (data_dir / "id.key").read_text().strip() == "legacy-unkeyed"
-    result = upgraded.process(ALICE, user_id="alice", session_id="s1")  # a retry
-    assert {op.operation.value for op in result.all_operations()} <= {"NOOP"}
-    assert _everything(upgraded, "alice") == before
-    upgraded.process("I moved to Lyon.", user_id="alice", session_id="s2")
-    assert len(upgraded.get_all(user_id="alice", memory_types=["core"])) == 1
-    upgraded.close()
-    with pytest.raises(ConfigurationError, match="unkeyed ids"):
-        make_orch(data_dir=data_dir, id_key="k" * 40)
+def test_a_data_dir_that_lost_its_key_file_is_refused(make_orch: Any, tmp_path: Path) -> None:
+    data_dir = tmp_path / "lost"
+    orch = make_orch(data_dir=data_dir)
+    orch.process(ALICE, user_id="alice", session_id="s1")
+    orch.close()
+    (data_dir / "id.key").unlink()
+    with pytest.raises(ConfigurationError, match="holds stores but no id key"):
+        make_orch(data_dir=data_dir)  # a new key would give every stored memory other ids
+    assert not (data_dir / "id.key").exists()
 
 
 def test_configured_id_key(make_orch: Any, tmp_path: Path) -> None:

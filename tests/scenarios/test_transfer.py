@@ -17,7 +17,6 @@ from octomem.models import MemoryBase, MemoryType
 from octomem.orchestrator.internals import services_of
 from tests.conftest import T0
 from tests.invariants import assert_one_current_home
-from tests.legacy import legacy_payload
 
 
 def _fill(orch: Orchestrator) -> None:
@@ -108,29 +107,6 @@ def test_round_trip_loses_nothing(make_orch: Any, tmp_path: Path) -> None:
 
 def _records(orch: Orchestrator) -> dict[str, MemoryBase]:
     return {r.id: r for r in orch.get_all(user_id="alice", include_superseded=True)}
-
-
-def test_an_older_versions_export_imports_with_internal_keys(
-    make_orch: Any, tmp_path: Path
-) -> None:
-    source = make_orch()
-    _fill(source)
-    out = io.StringIO()
-    source.export_jsonl(out)
-    lines = _lines(out.getvalue())
-    for line in lines:  # as a version before `internal` wrote them
-        if line["type"] == "memory" and line["record"]:
-            line["record"] = legacy_payload(line["record"])
-    assert not any("internal" in json.dumps(line.get("record") or {}) for line in lines)
-    target = make_orch()
-    target.import_jsonl(io.StringIO("".join(json.dumps(line) + "\n" for line in lines)))
-    expected = _records(source)
-    for record in expected.values():  # an older version kept only octomem's key of a name
-        if "role" in record.internal and record.metadata.get("role") == "caller-role":
-            record.metadata.pop("role")
-        record.internal.pop("outdated", None)  # nor did it mark stale turns
-    assert _records(target) == expected
-    assert target.get_all(user_id="alice", filters={"internal.raw": True})
 
 
 def test_export_one_user_and_stats(orch: Orchestrator) -> None:

@@ -25,11 +25,8 @@ from octomem.models import (
     MemoryType,
     Scope,
     SemanticMemory,
-    make_memory_id,
     memory_type_of,
     record_from_json,
-    register_memory_type,
-    unregister_memory_type,
 )
 from octomem.orchestrator import lifecycle
 from octomem.orchestrator.arguments import parse_memory_types
@@ -110,28 +107,6 @@ def test_a_custom_memory_type_is_a_value_registered_nowhere() -> None:
     assert notes not in BUILTIN_TYPES
     with pytest.raises(ValueError):
         MemoryType("Bad Name")
-
-
-def test_register_memory_type_checks_a_name_and_changes_nothing_global() -> None:
-    notes = register_memory_type("note", "nt")
-    assert notes == MemoryType("note")
-    assert list(MemoryType) == list(BUILTIN_TYPES)
-    # its prefix is the agent's unless the agent declares one
-    assert (
-        type_registry(with_agents(default_agents(), [_agent(notes, CustomMemory)])).prefix(notes)
-        == "nt"
-    )
-    assert make_memory_id(notes, "k").startswith("nt_")
-    assert make_memory_id(MemoryType("note"), "k").startswith("note_")
-    assert register_memory_type("semantic") is MemoryType.SEMANTIC
-    with pytest.raises(InvalidInputError, match="built in"):
-        register_memory_type("semantic", "nt")
-    with pytest.raises(InvalidInputError, match="taken"):
-        register_memory_type("memo", "sem")
-    with pytest.raises(InvalidInputError, match="lower-case"):
-        register_memory_type("Bad Name")
-    unregister_memory_type("note")  # kept for old code: nothing to undo
-    assert MemoryType("note") == notes
 
 
 def test_each_set_of_agents_has_its_own_types_prefixes_and_record_classes() -> None:

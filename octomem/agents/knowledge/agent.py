@@ -105,12 +105,6 @@ class KnowledgeAgent(BaseAgent):
     def canonical(self, candidates: Sequence[MemoryBase], id_key: bytes | None) -> list[MemoryBase]:
         return view.canonical(candidates, id_key)
 
-    def twin_filter(self, views: Sequence[MemoryBase]) -> dict[str, Any] | None:
-        return view.twin_filter(views)
-
-    def twin_key(self, record: MemoryBase) -> object | None:
-        return view.twin_key(record)
-
     def closing(self, record: MemoryBase, at: datetime) -> dict[str, Any]:
         return {"invalid_at": at}  # an edge's own validity closes with its record
 

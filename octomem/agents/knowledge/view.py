@@ -109,20 +109,3 @@ def _as_fact(edge: KnowledgeMemory, id_key: bytes | None) -> SemanticMemory:
         conflict_key=None,
     )
     return SemanticMemory.model_validate(data)
-
-
-def twin_filter(views: Sequence[MemoryBase]) -> dict[str, object] | None:
-    """Where edges that earlier versions extracted for a fact on their own may be: among
-    the user's edges with the predicates of `views`."""
-    predicates = sorted({v.predicate for v in views if isinstance(v, KnowledgeMemory)})
-    return {"predicate": {"in": predicates}} if predicates else None
-
-
-def twin_key(record: MemoryBase) -> object | None:
-    """An edge's relation in its agent's scope: an extracted edge with the key of a view
-    is its twin (removed, its history kept, so a store upgraded in place keeps one edge
-    per fact)."""
-    if not isinstance(record, KnowledgeMemory):
-        return None
-    subject_key = str(record.internal.get("subject_key") or norm_key(record.subject))
-    return (record.agent_id, *rules.edge_key(subject_key, record.predicate, record.object))

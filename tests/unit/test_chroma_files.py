@@ -1,0 +1,130 @@
+"""Embedded Chroma's files as octomem reads and maintains them: a store of another layout
+is refused when it opens, and the Chroma internals the file maintenance relies on fail
+with a clear error when they are not what octomem knows - never by leaving deleted text
+in the files."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import chromadb
+import pytest
+from chromadb.config import Settings
+
+from octomem.errors import StoreError
+from octomem.models import MemoryType, SemanticMemory, make_memory_id
+from octomem.stores import chroma_engine
+from octomem.stores.chroma import ChromaVectorStore
+from octomem.stores.chroma_files import purge_log, scrub_index_files
+from octomem.stores.chroma_layout import LAYOUT, LAYOUT_KEY
+
+SEM = MemoryType.SEMANTIC
+EMB = [1.0, 0.0, 0.0, 0.0]
+
+
+def fact(n: int) -> SemanticMemory:
+    return SemanticMemory(
+        id=make_memory_id(SEM, "alice", n),
+        user_id="alice",
+        content=f"alice's attr{n} is quuxberry {n}",
+        subject="alice",
+        attribute=f"attr{n}",
+        value=f"quuxberry {n}",
+    )
+
+
+async def test_a_collection_of_another_layout_is_refused_when_the_store_opens(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "chroma"
+    store = ChromaVectorStore.embedded(path)
+    await store.init()
+    await store.upsert(SEM, [fact(1)], [EMB])
+    await store.close()
+    # what an older version would have left: entries of another layout (public API only)
+    client = chromadb.PersistentClient(str(path), Settings(anonymized_telemetry=False))
+    collection = client.get_collection(store.collection_name(SEM), embedding_function=None)
+    collection.update(ids=[fact(1).id], metadatas=[{LAYOUT_KEY: LAYOUT - 1}])
+    client.close()
+
+    again = ChromaVectorStore.embedded(path)
+    with pytest.raises(StoreError, match=f"layout {LAYOUT - 1}, not layout {LAYOUT}.*Export"):
+        await again.init()
+    await again.close()
+
+
+def _log(path: Path, memory_id: str) -> list[tuple[int, str | None]]:
+    """(operation, metadata) of the write log's rows of `memory_id` (engine closed)."""
+    conn = sqlite3.connect(path / "chroma.sqlite3")
+    try:
+        query = "SELECT operation, metadata FROM embeddings_queue WHERE id = ? ORDER BY seq_id"
+        return conn.execute(query, (memory_id,)).fetchall()
+    finally:
+        conn.close()
+
+
+async def _deleted(path: Path, count: int = 3) -> tuple[ChromaVectorStore, str]:
+    """A store whose first of `count` facts was deleted (its text still in the log)."""
+    store = ChromaVectorStore.embedded(path)
+    await store.init()
+    facts = [fact(n) for n in range(count)]
+    await store.upsert(SEM, facts, [[1.0, float(n), 0.0, 0.0] for n in range(count)])
+    await store.delete(SEM, [facts[0].id])
+    return store, facts[0].id
+
+
+async def test_a_purge_stops_clearly_if_chroma_no_longer_says_who_has_the_files_open(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "chroma"
+    store, gone = await _deleted(path)
+    with monkeypatch.context() as patch:  # a chromadb that renamed its registry of systems
+        patch.setattr(chroma_engine, "_SYSTEMS", "_renamed_in_a_later_release")
+        with pytest.raises(StoreError, match="not as octomem knows them.*_renamed_in"):
+            await store.purge_deleted([gone])
+    assert any("quuxberry 0" in (metadata or "") for _, metadata in _log(path, gone))
+    assert await store.purge_deleted([gone])  # with the internal there: purged
+    await store.close()
+    assert _log(path, gone) == []
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "ALTER TABLE embeddings_queue RENAME COLUMN metadata TO payload",
+        "UPDATE embeddings_queue SET operation = 9 WHERE operation = 3",  # a delete's code
+    ],
+)
+async def test_a_purge_stops_clearly_if_the_write_log_is_not_the_one_octomem_knows(
+    tmp_path: Path, change: str
+) -> None:
+    path = tmp_path / "chroma"
+    store, gone = await _deleted(path)
+    await store.close()
+    conn = sqlite3.connect(path / "chroma.sqlite3")
+    conn.execute(change)
+    conn.commit()
+    conn.close()
+    before = (path / "chroma.sqlite3").read_bytes()
+    with pytest.raises(StoreError, match="not as octomem knows them.*write log|not a delete"):
+        purge_log(path, [gone])
+    assert (path / "chroma.sqlite3").read_bytes() == before  # nothing rewritten
+
+
+async def test_a_purge_stops_clearly_on_vector_index_files_it_does_not_know(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "chroma"
+    store, gone = await _deleted(path, count=1100)  # past 1,000 writes the index is saved
+    await store.close()
+    [header] = path.glob("*/header.bin")
+    assert scrub_index_files(path, strict=True) >= 0  # Chroma's own files: known
+    header.write_bytes(header.read_bytes()[:8])  # a header of another format
+    with pytest.raises(StoreError, match="vector index files not recognised"):
+        scrub_index_files(path, strict=True)
+    assert scrub_index_files(path) == 0  # opening and closing only warn
+    again = ChromaVectorStore.embedded(path)
+    with pytest.raises(StoreError, match="vector index files not recognised"):
+        await again.purge_deleted([gone])
+    await again.close()
