@@ -119,17 +119,6 @@ class Orchestrator:
             overrides["data_dir"] = data_dir
         return cls(load_settings(path, **overrides), agents=agents, embedder=embedder)
 
-    @classmethod
-    def from_settings(
-        cls,
-        settings: Settings,
-        *,
-        agents: Iterable[MemoryAgent] = (),
-        embedder: Embedder | None = None,
-    ) -> Orchestrator:
-        """`Orchestrator(settings, agents=..., embedder=...)`."""
-        return cls(settings, agents=agents, embedder=embedder)
-
     # --- running async code: the sync bridge and call tracking -------------------------
 
     def run_sync(self, coro: Coroutine[Any, Any, T], /) -> T:

@@ -40,7 +40,7 @@ def host(tmp_path: Path, servers: dict[str, Any], embedder: Embedder) -> Iterato
 
     def make(name: str, **overrides: Any) -> Orchestrator:
         settings = load_settings(data_dir=tmp_path / name, **{**servers, **overrides})
-        orch = Orchestrator.from_settings(settings, embedder=embedder)
+        orch = Orchestrator(settings, embedder=embedder)
         opened.append(orch)
         return orch
 

@@ -30,7 +30,7 @@ CONVERSATION = [
 
 
 def _open(path: Path, embedder: Embedder) -> Orchestrator:
-    return Orchestrator.from_settings(load_settings(data_dir=path), embedder=embedder)
+    return Orchestrator(load_settings(data_dir=path), embedder=embedder)
 
 
 def _state(orch: Orchestrator) -> list[tuple[Any, ...]]:
