@@ -68,7 +68,6 @@ async def plan_recall(
         raise InvalidInputError("recall needs a non-empty query string")
     config = services.settings.recall
     with span("recall.plan", user_id=user_id):
-        await services.init()
         # the records of `always_recalled` agents (core blocks) are returned whole
         # (result.core); they rank only when asked for, and have no past versions to rank
         # as of a time. Agents without any memory have nothing to search (the BM25 pool

@@ -135,7 +135,6 @@ async def ingest_path(
     config = engine.settings.ingest
     files, skipped = _scan(root, hidden=config.hidden, max_files=config.max_files)
     report = IngestReport(root=str(root), skipped=skipped)
-    await engine.services.init()  # the id key (on a graph server: read when it opens)
     names = Names(str(root), engine.services.id_key)
     # a forget of the scope from here on makes the run store nothing more (it has read
     # what was stored): each of its writes checks these under the lock

@@ -174,7 +174,6 @@ def build_process_graph(services: Services) -> ProcessGraph:
         with span("node.normalize", user_id=state.get("user_id")) as current:
             # bad input fails before any write
             turns, metadata = await asyncio.to_thread(validated)
-            await services.init()
             # a forget of this scope from here on makes the call store nothing (reprocess
             # reads them before the stored turns it brings: `erasures` given)
             erasures = state.get("erasures")
