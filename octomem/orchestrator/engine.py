@@ -7,7 +7,6 @@ import os
 import time
 from collections.abc import Callable, Coroutine, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
-from contextvars import ContextVar
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -62,12 +61,6 @@ if TYPE_CHECKING:
 
 MemoryTypes = Sequence[str | MemoryType] | str | MemoryType | None
 T = TypeVar("T")
-
-
-# what `Orchestrator._aprocess_version` adds to the process graph's input, for this task
-_VERSION: ContextVar[
-    tuple[tuple[MemoryBase, ...], dict[str, Any], tuple[int, ...] | None] | None
-] = ContextVar("octomem_version", default=None)
 
 
 class Orchestrator:
@@ -183,8 +176,36 @@ class Orchestrator:
 
         `infer=False` stores the raw turns only. `memory_types` limits which agents run.
         """
+        inputs = self._process_input(
+            messages,
+            user_id=user_id,
+            agent_id=agent_id,
+            session_id=session_id,
+            metadata=metadata,
+            timestamp=timestamp,
+            memory_types=memory_types,
+            infer=infer,
+        )
+        return await self._run_process(inputs)
+
+    process = sync_twin(aprocess)
+
+    def _process_input(
+        self,
+        messages: Messages,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        timestamp: datetime | None = None,
+        memory_types: MemoryTypes = None,
+        infer: bool = True,
+    ) -> ProcessState:
+        """`aprocess`'s arguments, checked, as the process graph's input (to which ingest
+        adds what closes a file's previous version)."""
         check_scope(user_id, agent_id, session_id, operation="process")
-        inputs = ProcessState(
+        return ProcessState(
             messages=messages,
             user_id=user_id,
             agent_id=agent_id,
@@ -194,36 +215,13 @@ class Orchestrator:
             memory_types=parse_memory_types(memory_types, self._services.types),
             infer=args.check_flag(infer, name="infer"),
         )
-        if (version := _VERSION.get()) is not None:
-            inputs["closing"], inputs["version_of"] = list(version[0]), dict(version[1])
-            if version[2] is not None:  # read by the caller before what it read of the input
-                inputs["erasures"] = version[2]
-        with span("process", user_id=user_id, session_id=session_id):
+
+    async def _run_process(self, inputs: ProcessState) -> ProcessResult:
+        """The process graph run on one input (of `aprocess`, ingest or reprocess)."""
+        with span("process", user_id=inputs.get("user_id"), session_id=inputs.get("session_id")):
             state = await self.process_graph.ainvoke(inputs)
         result: ProcessResult = state["result"]
         return result
-
-    process = sync_twin(aprocess)
-
-    async def _aprocess_version(
-        self,
-        messages: Messages,
-        *,
-        closing: Sequence[MemoryBase] = (),
-        version_of: dict[str, Any] | None = None,
-        erasures: tuple[int, ...] | None = None,
-        **kwargs: Any,
-    ) -> ProcessResult:
-        """`aprocess` of a new version of an input (an ingested file), in the same journaled
-        write as its turns: its records stored before and closed since are current again,
-        and the input's other current records (those of `version_of`, a metadata filter
-        naming it, found under the lock; `closing`, read before it) are closed. `erasures`:
-        the scope's erasure counts, read before `closing` (`locks.check_erasures`)."""
-        token = _VERSION.set((tuple(closing), dict(version_of or {}), erasures))
-        try:
-            return await self.aprocess(messages, **kwargs)
-        finally:
-            _VERSION.reset(token)
 
     @api
     async def aingest(
@@ -237,7 +235,9 @@ class Orchestrator:
         """A file or folder's images, PDFs and Markdown/text files as resource memories,
         incrementally: see `octomem.orchestrator.ingest`."""
         check_scope(user_id, agent_id, None, operation="ingest")
-        engine = Engine(self._services, self.settings, self._aprocess_version, self.aget_all)
+        engine = Engine(
+            self._services, self.settings, self._process_input, self._run_process, self.aget_all
+        )
         return await ingest_path(
             engine, path, user_id=user_id, agent_id=agent_id, progress=progress
         )
@@ -587,7 +587,7 @@ class Orchestrator:
                 memory_types=None,
                 erasures=erasures,
             )
-            results.append((await self.process_graph.ainvoke(inputs))["result"])
+            results.append(await self._run_process(inputs))
         return results
 
     reprocess = sync_twin(areprocess)
