@@ -23,7 +23,7 @@ from octomem.settings import load_settings
 
 
 def measure(turns: int, other: int, root: Path) -> dict[str, float]:
-    with Orchestrator.from_settings(load_settings(data_dir=root / "octomem")) as orch:
+    with Orchestrator(load_settings(data_dir=root / "octomem")) as orch:
         for user, texts in (("zoe", memories(turns, seed=3)), ("bob", memories(other, seed=7))):
             for start in range(0, len(texts), 100):
                 chunk = texts[start : start + 100]

@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="octomem-history-"))
     embedder = build_embedder(load_settings())
-    with Orchestrator.from_settings(load_settings(data_dir=data_dir), embedder=embedder) as orch:
+    with Orchestrator(load_settings(data_dir=data_dir), embedder=embedder) as orch:
         if not (data_dir / MARK).exists():
             build(orch, args.messages)
             (data_dir / MARK).write_text("whole\n")

@@ -176,9 +176,7 @@ class OctomemUnderTest:
     def orch_for(self, conv: Conversation) -> Orchestrator:
         if conv.sample_id not in self.orchs:
             settings = load_settings(self.config, data_dir=self.data_dir / conv.sample_id)
-            self.orchs[conv.sample_id] = Orchestrator.from_settings(
-                settings, embedder=self.embedder
-            )
+            self.orchs[conv.sample_id] = Orchestrator(settings, embedder=self.embedder)
         return self.orchs[conv.sample_id]
 
     def ingest(self, conv: Conversation, progress: tqdm) -> None:

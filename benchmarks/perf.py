@@ -146,7 +146,7 @@ def run_octomem(
         rows.append({"system": "octomem", "size": size, "metric": metric, "value": round(value, 2)})
 
     settings = load_settings(data_dir=root / f"octomem-{size}")
-    with Orchestrator.from_settings(settings, embedder=embedder) as orch:
+    with Orchestrator(settings, embedder=embedder) as orch:
         row("add_per_s", ingest(orch, texts, infer=False, desc=f"octomem add {size}"))
         extra = [f"{t} (single add {i})" for i, t in enumerate(memories(50, seed=99))]
         adds = latencies(
@@ -166,7 +166,7 @@ def run_octomem(
         stored_texts = [embedding_text(record) for record in stored]
     n_extract = min(size, extract_max)
     settings = load_settings(data_dir=root / f"octomem-{size}-extract")
-    with Orchestrator.from_settings(settings, embedder=embedder) as orch:
+    with Orchestrator(settings, embedder=embedder) as orch:
         sample = [f"{t} ." for t in texts[:n_extract]]  # new texts: no embedder cache hits
         row("add_extract_per_s", ingest(orch, sample, infer=True, desc=f"extract {n_extract}"))
     started = time.perf_counter()  # exactly what ingest embedded, in the same batches

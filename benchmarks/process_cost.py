@@ -63,7 +63,7 @@ def _timed_recall(orch: Orchestrator, query: str) -> float:
 def measure(size: int, root: Path, *, other: int = 200) -> dict[str, float]:
     """One `process` of `size` messages while another user recalls in a loop."""
     settings = load_settings(data_dir=root / f"size-{size}")
-    with Orchestrator.from_settings(settings) as orch:
+    with Orchestrator(settings) as orch:
         orch.process(messages(memories(other, seed=5)), user_id="other", infer=False)
         asked = iter(questions(IDLE_RECALLS + 100_000, seed=13))
         _timed_recall(orch, "warm-up: what did I do last weekend?")

@@ -23,7 +23,7 @@ from octomem.settings import load_settings
 
 
 def measure(size: int, queries: int, root: Path) -> dict[str, list[float]]:
-    with Orchestrator.from_settings(load_settings(data_dir=root / "octomem")) as orch:
+    with Orchestrator(load_settings(data_dir=root / "octomem")) as orch:
         ingest(orch, memories(size), infer=False, desc="ingest")
         graph = orch.recall_graph
 

@@ -311,7 +311,7 @@ def run_modes(
         embedder = CachedEmbedder(inner, max_bytes=getattr(shared, "max_bytes", 0))
         with (
             meter.counting(chroma.host_port[1]) if server else nullcontext(),
-            Orchestrator.from_settings(settings, embedder=embedder) as orch,
+            Orchestrator(settings, embedder=embedder) as orch,
         ):
             modes[mode], mode_costs, stored[mode] = run_mode(
                 mode, orch, meter, size=size, adds=adds, queries=queries

@@ -419,7 +419,7 @@ def run_serve_bench(
         root = Path(tmp)
         with _server(url, key, root / "server" / "data") as (base, secret, pid):
             settings = load_settings(data_dir=root / "inproc")
-            with Orchestrator.from_settings(settings) as orch:
+            with Orchestrator(settings) as orch:
                 http = HttpTarget(base, secret, max(clients))
                 local = LocalTarget(orch)
 

@@ -173,7 +173,7 @@ def run(
     with tempfile.TemporaryDirectory() as tmp:
         settings = load_settings(data_dir=Path(tmp) / "om")
         ours = CachedEmbedder(getattr(embedder, "inner", embedder))
-        with Orchestrator.from_settings(settings, embedder=ours) as orch:
+        with Orchestrator(settings, embedder=ours) as orch:
             times = asyncio.run(measure(orch, ours, items=items, queries=queries, mode=mode))
     rows = summary(times)
     echo(f"OctomemStore / InMemoryStore, {mode} API, {items} puts, {queries} searches")

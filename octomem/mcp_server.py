@@ -514,7 +514,7 @@ def serve(
     settings = load_settings(config, **overrides)
     if transport == "http":  # its callers are elsewhere: they never read this host's files
         settings = for_remote_callers(settings)
-    lazy = _Lazy(lambda: Orchestrator.from_settings(settings))
+    lazy = _Lazy(lambda: Orchestrator(settings))
     server = build_server(lazy, user_id=user_id, api_key=api_key if transport == "http" else None)
     try:
         if transport == "stdio":

@@ -132,7 +132,7 @@ def make_orch(tmp_path: Path, embedder: Embedder) -> Iterator[Any]:
 
     def make(**overrides: Any) -> Orchestrator:
         overrides.setdefault("data_dir", tmp_path / f"om{len(opened)}")
-        orch = Orchestrator.from_settings(load_settings(**overrides), embedder=embedder)
+        orch = Orchestrator(load_settings(**overrides), embedder=embedder)
         opened.append(orch)
         return orch
 
@@ -154,7 +154,7 @@ def shared_orch(
     own, closed at the module's end. Only for tests whose every user id comes from `uid`
     (see the module docstring for what else may not share it)."""
     data_dir = tmp_path_factory.mktemp("shared-om")
-    orch = Orchestrator.from_settings(load_settings(data_dir=data_dir), embedder=embedder)
+    orch = Orchestrator(load_settings(data_dir=data_dir), embedder=embedder)
     yield orch
     orch.close()
 

@@ -1,15 +1,20 @@
 """The calls running on one Orchestrator: refused once it is closed, and awaited - or,
-past a timeout, cancelled - when it closes."""
+past a timeout, cancelled - when it closes; `api` makes a public method one such call on
+open stores."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import threading
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 from octomem.errors import InvalidInputError
+
+T = TypeVar("T")
+P = ParamSpec("P")
 
 
 class RunningCalls:
@@ -70,3 +75,33 @@ class RunningCalls:
         while not all(task.done() for task in late) and loop.time() < unwind:
             await asyncio.sleep(0.01)
         return bool(late)
+
+
+class Opens(Protocol):
+    """What `api` needs of the object whose method it wraps (an Orchestrator)."""
+
+    @property
+    def _calls(self) -> RunningCalls: ...
+
+    @property
+    def _opening(self) -> Callable[[], Awaitable[None]]: ...
+
+
+Owner = TypeVar("Owner", bound=Opens)
+
+
+def api(
+    amethod: Callable[Concatenate[Owner, P], Coroutine[Any, Any, T]],
+) -> Callable[Concatenate[Owner, P], Coroutine[Any, Any, T]]:
+    """A public async method: its body runs as one of the owner's calls (`RunningCalls`:
+    refused once closed, awaited or cancelled by `close`; calls nest), after the owner's
+    stores are open - the first call opens them if `open` was not called (`_opening`:
+    once, idempotent)."""
+
+    @functools.wraps(amethod)
+    async def method(self: Owner, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        async with self._calls.call():
+            await self._opening()
+            return await amethod(self, *args, **kwargs)
+
+    return method

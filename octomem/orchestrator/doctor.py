@@ -99,7 +99,6 @@ class _Diff:
 
 async def check(services: Services, *, repair: bool = False) -> ConsistencyReport:
     """Compare every store with the canonical one; with `repair`, make them agree."""
-    await services.init()  # completes what a crash left in the journal
     report = ConsistencyReport()
     if repair:
         report.completed_writes = await recover(services)

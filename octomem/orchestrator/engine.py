@@ -7,7 +7,6 @@ import os
 import time
 from collections.abc import Callable, Coroutine, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
-from contextvars import ContextVar
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -31,7 +30,7 @@ from octomem.models import (
 from octomem.orchestrator import arguments as args
 from octomem.orchestrator import doctor, lifecycle, originals, projections
 from octomem.orchestrator.arguments import Owner, check_owner, check_scope, parse_memory_types
-from octomem.orchestrator.calls import RunningCalls
+from octomem.orchestrator.calls import RunningCalls, api
 from octomem.orchestrator.commit import commit
 from octomem.orchestrator.events import history_event
 from octomem.orchestrator.forget import forget as forget_scope
@@ -66,17 +65,12 @@ MemoryTypes = Sequence[str | MemoryType] | str | MemoryType | None
 T = TypeVar("T")
 
 
-# what `Orchestrator._aprocess_version` adds to the process graph's input, for this task
-_VERSION: ContextVar[
-    tuple[tuple[MemoryBase, ...], dict[str, Any], tuple[int, ...] | None] | None
-] = ContextVar("octomem_version", default=None)
-
-
 class Orchestrator:
     """Routes conversations to the eight memory agents and fuses their recall.
 
-    Build it with `Orchestrator.from_config(...)`; use it as a context manager or call
-    `close()` when done so the stores release their files and connections.
+    Build it with `Orchestrator.from_config(...)` or `Orchestrator(settings)`. `open()`
+    (or `with` / `async with`) opens the stores; a first call before that opens them
+    itself. `close()` (or leaving the `with` block) releases their files and connections.
     """
 
     def __init__(
@@ -86,19 +80,21 @@ class Orchestrator:
         agents: Iterable[MemoryAgent] = (),
         embedder: Embedder | None = None,
     ) -> None:
-        """Open the stores `settings` configure (default: `load_settings()`, the built-in
-        defaults with OCTOMEM_* environment variables); they are initialised on the first
-        call. `agents`: custom memory agents, run besides the built-in ones (one of a
+        """Build the stores `settings` configure (default: `load_settings()`, the built-in
+        defaults with OCTOMEM_* environment variables); `open` or the first call opens
+        them. `agents`: custom memory agents, run besides the built-in ones (one of a
         built-in memory type replaces that agent). `embedder`: one already loaded, shared
         by several Orchestrators of one process."""
         settings = load_settings() if settings is None else settings
         configure_tracing(settings.telemetry)
         # the stores, embedder, LLM client, agents and locks: this package's machinery
         self._services = lifecycle.build_services(settings, embedder=embedder, agents=agents)
+        self._opening = lifecycle.Opening(self._services)
         self._record_port = Records(self._services)
         self.settings: Settings = settings
         from octomem.orchestrator.process.graph import build_process_graph  # imports langgraph
 
+        # the compiled process graph (as LangGraph Studio shows it): run on open stores
         self.process_graph = build_process_graph(self._services)
         self._recall_graph: RecallGraph | None = None
         self._loop = LoopThread()
@@ -115,22 +111,11 @@ class Orchestrator:
         **overrides: object,
     ) -> Orchestrator:
         """Load a YAML config (default: built-in defaults), OCTOMEM_* env, then
-        `overrides` (settings keys: `vector={...}`, `recall={"limit": 5}`, ...), and open
+        `overrides` (settings keys: `vector={...}`, `recall={"limit": 5}`, ...), and build
         it (`Orchestrator(settings, agents=..., embedder=...)`)."""
         if data_dir is not None:
             overrides["data_dir"] = data_dir
         return cls(load_settings(path, **overrides), agents=agents, embedder=embedder)
-
-    @classmethod
-    def from_settings(
-        cls,
-        settings: Settings,
-        *,
-        agents: Iterable[MemoryAgent] = (),
-        embedder: Embedder | None = None,
-    ) -> Orchestrator:
-        """`Orchestrator(settings, agents=..., embedder=...)`."""
-        return cls(settings, agents=agents, embedder=embedder)
 
     # --- running async code: the sync bridge and call tracking -------------------------
 
@@ -147,7 +132,7 @@ class Orchestrator:
         """`async with orchestrator.running_call(): ...` makes async work of an integration
         a call of this Orchestrator: refused (InvalidInputError) once it is closed, and
         awaited - or, past the timeout, cancelled - by `close`. Every public method runs
-        inside one; they nest."""
+        inside one; they nest. It does not open the stores: await `aopen()` in it first."""
         return self._calls.call()
 
     # --- for integrations ------------------------------------------------------------------
@@ -168,13 +153,15 @@ class Orchestrator:
     def recall_graph(self) -> RecallGraph:
         """The compiled recall graph on this Orchestrator's stores (plan_recall,
         search_shared, search_agent per agent, rank_hits), as LangGraph Studio shows it;
-        `arecall` runs the same steps (`recall.steps`) without the graph runtime."""
+        `arecall` runs the same steps (`recall.steps`) without the graph runtime. Run it on
+        an opened Orchestrator (`open`)."""
         if self._recall_graph is None:
             self._recall_graph = build_recall_graph(self._services)
         return self._recall_graph
 
     # --- process -------------------------------------------------------------------------
 
+    @api
     async def aprocess(
         self,
         messages: Messages,
@@ -191,8 +178,36 @@ class Orchestrator:
 
         `infer=False` stores the raw turns only. `memory_types` limits which agents run.
         """
+        inputs = self._process_input(
+            messages,
+            user_id=user_id,
+            agent_id=agent_id,
+            session_id=session_id,
+            metadata=metadata,
+            timestamp=timestamp,
+            memory_types=memory_types,
+            infer=infer,
+        )
+        return await self._run_process(inputs)
+
+    process = sync_twin(aprocess)
+
+    def _process_input(
+        self,
+        messages: Messages,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        timestamp: datetime | None = None,
+        memory_types: MemoryTypes = None,
+        infer: bool = True,
+    ) -> ProcessInput:
+        """`aprocess`'s arguments, checked, as the process graph's input (to which ingest
+        adds what closes a file's previous version)."""
         check_scope(user_id, agent_id, session_id, operation="process")
-        inputs = ProcessInput(
+        return ProcessInput(
             messages=messages,
             user_id=user_id,
             agent_id=agent_id,
@@ -202,38 +217,15 @@ class Orchestrator:
             memory_types=parse_memory_types(memory_types, self._services.types),
             infer=args.check_flag(infer, name="infer"),
         )
-        if (version := _VERSION.get()) is not None:
-            inputs["closing"], inputs["version_of"] = list(version[0]), dict(version[1])
-            if version[2] is not None:  # read by the caller before what it read of the input
-                inputs["erasures"] = version[2]
-        async with self._calls.call():
-            with span("process", user_id=user_id, session_id=session_id):
-                state = await self.process_graph.ainvoke(inputs)
+
+    async def _run_process(self, inputs: ProcessInput) -> ProcessResult:
+        """The process graph run on one input (of `aprocess`, ingest or reprocess)."""
+        with span("process", user_id=inputs.get("user_id"), session_id=inputs.get("session_id")):
+            state = await self.process_graph.ainvoke(inputs)
         result: ProcessResult = state["result"]
         return result
 
-    process = sync_twin(aprocess)
-
-    async def _aprocess_version(
-        self,
-        messages: Messages,
-        *,
-        closing: Sequence[MemoryBase] = (),
-        version_of: dict[str, Any] | None = None,
-        erasures: tuple[int, ...] | None = None,
-        **kwargs: Any,
-    ) -> ProcessResult:
-        """`aprocess` of a new version of an input (an ingested file), in the same journaled
-        write as its turns: its records stored before and closed since are current again,
-        and the input's other current records (those of `version_of`, a metadata filter
-        naming it, found under the lock; `closing`, read before it) are closed. `erasures`:
-        the scope's erasure counts, read before `closing` (`locks.check_erasures`)."""
-        token = _VERSION.set((tuple(closing), dict(version_of or {}), erasures))
-        try:
-            return await self.aprocess(messages, **kwargs)
-        finally:
-            _VERSION.reset(token)
-
+    @api
     async def aingest(
         self,
         path: str | os.PathLike[str],
@@ -245,16 +237,18 @@ class Orchestrator:
         """A file or folder's images, PDFs and Markdown/text files as resource memories,
         incrementally: see `octomem.orchestrator.ingest`."""
         check_scope(user_id, agent_id, None, operation="ingest")
-        async with self._calls.call():
-            engine = Engine(self._services, self.settings, self._aprocess_version, self.aget_all)
-            return await ingest_path(
-                engine, path, user_id=user_id, agent_id=agent_id, progress=progress
-            )
+        engine = Engine(
+            self._services, self.settings, self._process_input, self._run_process, self.aget_all
+        )
+        return await ingest_path(
+            engine, path, user_id=user_id, agent_id=agent_id, progress=progress
+        )
 
     ingest = sync_twin(aingest)
 
     # --- recall --------------------------------------------------------------------------
 
+    @api
     async def arecall(
         self,
         query: str,
@@ -287,27 +281,27 @@ class Orchestrator:
         include_superseded = args.check_flag(include_superseded, name="include_superseded")
         now = args.check_datetime(now, name="now")
         as_of = args.check_as_of(as_of, include_superseded)
-        async with self._calls.call():
-            with span("recall", user_id=user_id):
-                inputs = RecallInput(
-                    query=text,
-                    user_id=user_id,
-                    agent_id=agent_id,
-                    session_id=session_id,
-                    limit=limit,
-                    memory_types=types,
-                    filters=filters,
-                    include_superseded=include_superseded,
-                    now=now,
-                    as_of=as_of,
-                    started=started,
-                )
-                return (await run_recall(inputs, self._services))["result"]
+        with span("recall", user_id=user_id):
+            inputs = RecallInput(
+                query=text,
+                user_id=user_id,
+                agent_id=agent_id,
+                session_id=session_id,
+                limit=limit,
+                memory_types=types,
+                filters=filters,
+                include_superseded=include_superseded,
+                now=now,
+                as_of=as_of,
+                started=started,
+            )
+            return (await run_recall(inputs, self._services))["result"]
 
     recall = sync_twin(arecall)
 
     # --- single memories -----------------------------------------------------------------
 
+    @api
     async def aget(
         self, memory_id: str, *, user_id: str | None = None, agent_id: str | None = None
     ) -> MemoryBase:
@@ -317,9 +311,7 @@ class Orchestrator:
         every surface that serves one tenant passes its scope."""
         memory_type = self._type_of(memory_id)
         owner = check_owner(user_id, agent_id)
-        async with self._calls.call():
-            await self._services.init()
-            return await self._get(memory_type, memory_id, owner)
+        return await self._get(memory_type, memory_id, owner)
 
     async def _get(
         self, memory_type: MemoryType, memory_id: str, owner: Owner | None = None
@@ -331,6 +323,7 @@ class Orchestrator:
 
     get = sync_twin(aget)
 
+    @api
     async def aget_original(self, sha256: str, *, user_id: str) -> bytes | None:
         """The original bytes of an image or file part kept for `user_id`
         (`media.keep_originals`), by the sha256 its memories give
@@ -344,12 +337,11 @@ class Orchestrator:
                 f"sha256 must be 64 lowercase hex digits (a memory's "
                 f'internal["media"]["sha256"]); got {shown(sha256)}'
             )
-        async with self._calls.call():
-            await self._services.init()
-            return await originals.read(self._services, user_id, sha256)
+        return await originals.read(self._services, user_id, sha256)
 
     get_original = sync_twin(aget_original)
 
+    @api
     async def aget_all(
         self,
         *,
@@ -380,18 +372,15 @@ class Orchestrator:
             agents = self._services.agents
             types = [t for t in types if t not in agents or not agents[t].always_recalled]
         where = scope_filter(user_id, given(agent_id), given(session_id), extra, valid_then)
-        async with self._calls.call():
-            await self._services.init()
-            records: list[MemoryBase] = []
-            for memory_type in types:
-                records += await self._services.vector.list(
-                    memory_type, where=where, live_at=live_at
-                )
+        records: list[MemoryBase] = []
+        for memory_type in types:
+            records += await self._services.vector.list(memory_type, where=where, live_at=live_at)
         records.sort(key=lambda r: (r.created_at, r.id))
         return records[:limit] if limit is not None else records
 
     get_all = sync_twin(aget_all)
 
+    @api
     async def aupdate(
         self,
         memory_id: str,
@@ -415,21 +404,19 @@ class Orchestrator:
         memory_type = self._type_of(memory_id)
         metadata = mask_value(metadata) if metadata else metadata
         owner = check_owner(user_id, agent_id)
-        async with self._calls.call():
-            await self._services.init()
-            found = await self._get(memory_type, memory_id, owner)
-            if text is not None and (keeper := found.internal.get(KEPT_BY)):
-                raise InvalidInputError(
-                    f"cannot update the text of {memory_id}: it is an item of {keeper}, whose "
-                    "value it is read from; put the new value there (metadata may be updated)"
-                )
-            async with self._services.locks.hold(found.user_id):
-                old = await self._get(memory_type, memory_id, owner)  # as it is now, locked
-                source = await self._canonical(old, "update", owner)
-                if source is not old:  # a fact's edge: the fact is what changes
-                    await self._update_locked(source, text or source.content, metadata)
-                    return await self._get(memory_type, memory_id, owner)
-                return await self._update_locked(old, text or old.content, metadata)
+        found = await self._get(memory_type, memory_id, owner)
+        if text is not None and (keeper := found.internal.get(KEPT_BY)):
+            raise InvalidInputError(
+                f"cannot update the text of {memory_id}: it is an item of {keeper}, whose "
+                "value it is read from; put the new value there (metadata may be updated)"
+            )
+        async with self._services.locks.hold(found.user_id):
+            old = await self._get(memory_type, memory_id, owner)  # as it is now, locked
+            source = await self._canonical(old, "update", owner)
+            if source is not old:  # a fact's edge: the fact is what changes
+                await self._update_locked(source, text or source.content, metadata)
+                return await self._get(memory_type, memory_id, owner)
+            return await self._update_locked(old, text or old.content, metadata)
 
     async def _update_locked(
         self, old: MemoryBase, text: str, metadata: dict[str, Any] | None
@@ -492,6 +479,7 @@ class Orchestrator:
 
     update = sync_twin(aupdate)
 
+    @api
     async def adelete(
         self, memory_id: str, *, user_id: str | None = None, agent_id: str | None = None
     ) -> None:
@@ -499,16 +487,15 @@ class Orchestrator:
         `user_id` / `agent_id`: only a memory of theirs (else NotFoundError, as `get`)."""
         memory_type = self._type_of(memory_id)
         owner = check_owner(user_id, agent_id)
-        async with self._calls.call():
-            await self._services.init()
-            found = await self._get(memory_type, memory_id, owner)
-            async with self._services.locks.hold(found.user_id):
-                record = await self._get(memory_type, memory_id, owner)
-                record = await self._canonical(record, "delete", owner)
-                await commit(self._services, [], now=utcnow(), deleted=[record], actor="api")
+        found = await self._get(memory_type, memory_id, owner)
+        async with self._services.locks.hold(found.user_id):
+            record = await self._get(memory_type, memory_id, owner)
+            record = await self._canonical(record, "delete", owner)
+            await commit(self._services, [], now=utcnow(), deleted=[record], actor="api")
 
     delete = sync_twin(adelete)
 
+    @api
     async def adelete_all(
         self,
         *,
@@ -518,22 +505,21 @@ class Orchestrator:
     ) -> int:
         """Delete every memory in scope (current and superseded); returns how many."""
         check_scope(user_id, agent_id, session_id, operation="delete_all")
-        async with self._calls.call():
-            await self._services.init()
-            async with self._services.locks.hold(user_id):
-                records = await self.aget_all(
-                    user_id=user_id,
-                    agent_id=agent_id,
-                    session_id=session_id,
-                    include_superseded=True,
-                )
-                await delete_records(self._services, records, actor="api")
-                await rewrite_views(self._services, records, actor="api")
-                await originals.prune(self._services, user_id)
+        async with self._services.locks.hold(user_id):
+            records = await self.aget_all(
+                user_id=user_id,
+                agent_id=agent_id,
+                session_id=session_id,
+                include_superseded=True,
+            )
+            await delete_records(self._services, records, actor="api")
+            await rewrite_views(self._services, records, actor="api")
+            await originals.prune(self._services, user_id)
         return len(records)
 
     delete_all = sync_twin(adelete_all)
 
+    @api
     async def aforget(self, *, user_id: str, agent_id: str | None = None) -> ForgetReport:
         """Remove every trace of a user (or of one agent scope of a user) from every store:
         records current and superseded, history, keyword index, graph; in embedded mode
@@ -542,13 +528,12 @@ class Orchestrator:
         if user_id is None:
             raise InvalidInputError("forget needs a user_id: whose memories to forget?")
         check_scope(user_id, agent_id, None, operation="forget")
-        async with self._calls.call():
-            await self._services.init()
-            async with self._services.locks.hold(user_id):
-                return await forget_scope(self._services, user_id, agent_id)
+        async with self._services.locks.hold(user_id):
+            return await forget_scope(self._services, user_id, agent_id)
 
     forget = sync_twin(aforget)
 
+    @api
     async def ahistory(
         self, memory_id: str, *, user_id: str | None = None, agent_id: str | None = None
     ) -> list[HistoryEvent]:
@@ -559,15 +544,14 @@ class Orchestrator:
         and the record as written), so it is known after a delete too."""
         self._type_of(memory_id)
         owner = check_owner(user_id, agent_id)
-        async with self._calls.call():
-            await self._services.init()
-            events = await self._services.history.for_memory(memory_id)
+        events = await self._services.history.for_memory(memory_id)
         if not events or (owner is not None and not all(map(owner.owns_event, events))):
             raise NotFoundError(f"no memory with id {memory_id!r} has any history")
         return events
 
     history = sync_twin(ahistory)
 
+    @api
     async def areprocess(
         self,
         *,
@@ -583,85 +567,81 @@ class Orchestrator:
         args.check_flag(all_turns, name="all_turns")
         if self._services.llm is None:
             raise ConfigurationError("reprocess needs an LLM: set llm.model in the config")
-        async with self._calls.call():
-            await self._services.init()
-            results = []
-            for agent, session, _ in await sessions_to_reprocess(
-                self._services, user_id, agent_id, session_id, all_turns=all_turns
-            ):
-                # the scope's erasure counts, then its turns read again: a forget after
-                # the listing above must not see them written back (`locks.check_erasures`)
-                erasures = await self._services.locks.erasures(user_id, agent)
-                turns = await session_turns(
-                    self._services, user_id, agent, session, all_turns=all_turns
-                )
-                if not turns:
-                    continue
-                inputs = ProcessInput(
-                    messages=None,
-                    turns_in=turns,
-                    user_id=user_id,
-                    agent_id=agent,
-                    session_id=session,
-                    infer=True,
-                    memory_types=None,
-                    erasures=erasures,
-                )
-                results.append((await self.process_graph.ainvoke(inputs))["result"])
+        results = []
+        for agent, session, _ in await sessions_to_reprocess(
+            self._services, user_id, agent_id, session_id, all_turns=all_turns
+        ):
+            # the scope's erasure counts, then its turns read again: a forget after
+            # the listing above must not see them written back (`locks.check_erasures`)
+            erasures = await self._services.locks.erasures(user_id, agent)
+            turns = await session_turns(
+                self._services, user_id, agent, session, all_turns=all_turns
+            )
+            if not turns:
+                continue
+            inputs = ProcessInput(
+                messages=None,
+                turns_in=turns,
+                user_id=user_id,
+                agent_id=agent,
+                session_id=session,
+                infer=True,
+                memory_types=None,
+                erasures=erasures,
+            )
+            results.append(await self._run_process(inputs))
         return results
 
     reprocess = sync_twin(areprocess)
 
+    @api
     async def areset(self) -> None:
         """Delete everything in every store (all users); in embedded mode the files are
         rewritten so no deleted text is left on disk. Cannot be undone."""
-        async with self._calls.call():
-            await self._services.init()
-            await lifecycle.reset(self._services)
+        await lifecycle.reset(self._services)
 
     reset = sync_twin(areset)
 
     # --- integrity -----------------------------------------------------------------------
 
+    @api
     async def acheck(self, *, repair: bool = False) -> ConsistencyReport:
         """Compare the keyword index, graph and history with the canonical store (the
         vector store) and report per store the memories missing, extra or stale there;
         with `repair=True`, complete interrupted writes and make every store agree."""
         args.check_flag(repair, name="repair")
-        async with self._calls.call():
-            return await doctor.check(self._services, repair=repair)
+        return await doctor.check(self._services, repair=repair)
 
     check = sync_twin(acheck)
 
+    @api
     async def arecover(self) -> int:
         """Complete the writes that crashed or cancelled callers left unfinished - in server
         mode those of every host, once the dead writer's lease (`concurrency.lease_ttl_s`)
         has expired - and return how many. Writes of live callers are left to them. The
         next write of an affected user does the same for that user; `octomem serve` runs
         this every lease period, so a host that dies is never needed back."""
-        async with self._calls.call():
-            await self._services.init()
-            return await lifecycle.complete_interrupted(self._services)
+        return await lifecycle.complete_interrupted(self._services)
 
     recover = sync_twin(arecover)
 
     # --- lifecycle -----------------------------------------------------------------------
 
+    @api
     async def aopen(self) -> None:
-        """Open the stores now rather than on the first call, which does it otherwise:
-        create collections, tables and indexes, complete the writes and forgets a crash left
-        unfinished. Once; idempotent."""
-        async with self._calls.call():
-            await self._services.init()
+        """Open the stores: create collections, tables and indexes, complete the writes and
+        forgets a crash left unfinished. Once; idempotent. `with` and `async with` open them;
+        so does the first call of any other method if this was not called."""
+        # `api` opened them before this body runs: nothing is left to do here
 
     open = sync_twin(aopen)
 
+    @api
     async def aping(self) -> None:
         """Open the stores, then reach the vector and graph stores (their servers, in
         server mode) with one cheap read each; their error if one does not answer. For
         readiness probes."""
-        async with self._calls.call():
-            await lifecycle.probe(self._services)
+        await lifecycle.probe(self._services)
 
     ping = sync_twin(aping)
 
@@ -691,12 +671,22 @@ class Orchestrator:
         self._loop.stop()
 
     def __enter__(self) -> Orchestrator:
+        try:
+            self.open()
+        except BaseException:
+            self.close(0)
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
     async def __aenter__(self) -> Orchestrator:
+        try:
+            await self.aopen()
+        except BaseException:
+            await self.aclose(0)
+            raise
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -712,6 +702,7 @@ class Orchestrator:
 
     # --- export, import, counts ---------------------------------------------------------
 
+    @api
     async def aexport_jsonl(
         self, target: Any, *, user_id: str | None = None, progress: Progress | None = None
     ) -> TransferSummary:
@@ -720,11 +711,11 @@ class Orchestrator:
         TransferSummary."""
         if user_id is not None:
             validate_scope_id("user_id", user_id)
-        async with self._calls.call():
-            return await export_jsonl(self._services, target, user_id=user_id, progress=progress)
+        return await export_jsonl(self._services, target, user_id=user_id, progress=progress)
 
     export_jsonl = sync_twin(aexport_jsonl)
 
+    @api
     async def aimport_jsonl(
         self, source: Any, *, progress: Progress | None = None, skip_invalid: bool = False
     ) -> TransferSummary:
@@ -734,18 +725,17 @@ class Orchestrator:
         nothing is imported (ImportRejectedError lists the lines), unless `skip_invalid`,
         which imports the rest and lists the lines left out in the summary's `rejected`."""
         skip_invalid = args.check_flag(skip_invalid, name="skip_invalid")
-        async with self._calls.call():
-            return await import_jsonl(
-                self._services, source, progress=progress, skip_invalid=skip_invalid
-            )
+        return await import_jsonl(
+            self._services, source, progress=progress, skip_invalid=skip_invalid
+        )
 
     import_jsonl = sync_twin(aimport_jsonl)
 
+    @api
     async def astats(self, *, user_id: str | None = None) -> Stats:
         """Counts per memory type (current / superseded), history events, graph relations."""
         if user_id is not None:
             validate_scope_id("user_id", user_id)
-        async with self._calls.call():
-            return await stats(self._services, user_id=user_id)
+        return await stats(self._services, user_id=user_id)
 
     stats = sync_twin(astats)

@@ -295,7 +295,6 @@ async def check_lines(
         except _Reject as exc:
             checked.reject(number, str(kind), line.get("id"), str(exc))
 
-    await services.init()
     owners = await _memory_owners(services, memories)
     latest = await _latest_events(services, memories)
     moved_on: set[str] = set()  # memories the store holds a later state of than the file

@@ -56,19 +56,43 @@ from octomem.orchestrator.ingest_records import (
 )
 
 if TYPE_CHECKING:
+    from octomem.messages import Messages
     from octomem.models import ProcessResult
     from octomem.orchestrator.services import Services
+    from octomem.orchestrator.state import ProcessState
     from octomem.settings import Settings
 
 
 @dataclass(frozen=True)
 class Engine:
-    """What a run uses of its Orchestrator (which passes its own, `Orchestrator.aingest`)."""
+    """What a run uses of its Orchestrator (which passes its own, `Orchestrator.aingest`):
+    `process_input` checks `process` arguments into the process graph's input, `run` runs
+    the graph on one."""
 
     services: Services
     settings: Settings
-    process: Callable[..., Awaitable[ProcessResult]]
+    process_input: Callable[..., ProcessState]
+    run: Callable[[ProcessState], Awaitable[ProcessResult]]
     get_all: Callable[..., Awaitable[list[MemoryBase]]]
+
+    async def process(
+        self,
+        messages: Messages,
+        *,
+        closing: Sequence[MemoryBase] = (),
+        version_of: dict[str, Any] | None = None,
+        erasures: tuple[int, ...],
+        **arguments: Any,
+    ) -> ProcessResult:
+        """`process` of a new version of an input, in the same journaled write as its
+        turns: its records stored before and closed since are current again, and its other
+        current records (those of `version_of`, a metadata filter naming it, found under
+        the lock; `closing`, read before it) are closed. `erasures`: the scope's erasure
+        counts, read before `closing` (`locks.check_erasures`)."""
+        inputs = self.process_input(messages, **arguments)
+        inputs["closing"], inputs["version_of"] = list(closing), dict(version_of or {})
+        inputs["erasures"] = erasures
+        return await self.run(inputs)
 
 
 ARCHIVES = frozenset({".mbox", ".zip"})  # a mailbox, a Slack export
@@ -135,7 +159,6 @@ async def ingest_path(
     config = engine.settings.ingest
     files, skipped = _scan(root, hidden=config.hidden, max_files=config.max_files)
     report = IngestReport(root=str(root), skipped=skipped)
-    await engine.services.init()  # the id key (on a graph server: read when it opens)
     names = Names(str(root), engine.services.id_key)
     # a forget of the scope from here on makes the run store nothing more (it has read
     # what was stored): each of its writes checks these under the lock

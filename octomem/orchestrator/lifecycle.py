@@ -1,11 +1,12 @@
 """The engine's start-up, recovery and shutdown: opening the configured stores into a
-`Services`, bringing them up to date and completing what a crash left on the first
-call, probing, resetting and closing them.
+`Services`, bringing them up to date and completing what a crash left when they open,
+probing, resetting and closing them.
 
-`build_services` opens (does not yet initialise) the stores; the `Opening` it installs as
-`Services.init` creates collections, tables and indexes, then completes the writes and
-forgets a crash interrupted - once, on the first call of any path. `close` completes the
-writes a cancel cut short, then releases the stores.
+`build_services` builds (does not yet open) the stores; `open_services` creates
+collections, tables and indexes, then completes the writes and forgets a crash
+interrupted. An Orchestrator runs it once (`Opening`), when it is opened or on its first
+call; nothing below its public methods opens the stores.
+`close` completes the writes a cancel cut short, then releases the stores.
 """
 
 from __future__ import annotations
@@ -41,32 +42,35 @@ _RECOVERY_S = 30.0  # close() completes writes it cut short for at most this lon
 MB = 1024 * 1024
 
 
-class Opening:
-    """`Services.init`: create collections, tables, constraints and indexes, then complete
-    any write a crash interrupted (`writer.recover`); idempotent, once."""
+async def open_services(services: Services) -> None:
+    """Create collections, tables, constraints and indexes, read the id key (kept on the
+    graph server in server mode), then complete any write a crash interrupted
+    (`writer.recover`)."""
+    for store in services.stores:
+        await store.init()
+    if services.id_key_source is not None:
+        services.id_key = await services.id_key_source()
+    await complete_interrupted(services)
 
-    def __init__(self) -> None:
-        self.services: Services | None = None  # bound by `build_services`
+
+class Opening:
+    """`open_services` for one Orchestrator: once, however many first calls await it at once
+    (from several event loops and threads too); idempotent."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
         self.done = False
 
     async def __call__(self) -> None:
         if self.done:
             return
-        services = self.services
-        if services is None:
-            raise RuntimeError("Opening is not bound to its Services (see build_services)")
         # not an asyncio.Lock: the first calls may come from several event loops at once;
         # per project directory: Orchestrators sharing one must not create its files together
-        store_dir = str(services.settings.store_dir.resolve())
-        async with local_lock(("octomem.services.init", store_dir)):
-            if self.done:
-                return
-            for store in services.stores:
-                await store.init()
-            if services.id_key_source is not None:
-                services.id_key = await services.id_key_source()
-            await complete_interrupted(services)
-            self.done = True
+        store_dir = str(self.services.settings.store_dir.resolve())
+        async with local_lock(("octomem.open", store_dir)):
+            if not self.done:
+                await open_services(self.services)
+                self.done = True
 
 
 async def complete_interrupted(services: Services) -> int:
@@ -85,8 +89,7 @@ async def settle_users(services: Services, user_ids: set[str | None]) -> int:
 
 
 async def probe(services: Services) -> None:
-    """Open the stores, then reach the vector and graph stores with one cheap read each."""
-    await services.init()  # journal recovered
+    """Reach the vector and graph stores (open) with one cheap read each."""
     await services.vector.count(next(iter(services.agents)))
     await services.graph.erasures("octomem-ready-probe")
 
@@ -188,7 +191,6 @@ def build_services(
         settle=lambda users: settle_users(services, users),
         restore=lambda written: restore_vectors(services, written),
     )
-    opening = Opening()
     services = Services(
         settings=settings,
         vector=stores.vector,
@@ -198,7 +200,6 @@ def build_services(
         journal=stores.journal,
         embedder=embedder,
         locks=locks,
-        init=opening,
         agents=memory_agents,
         types=types,
         llm=LiteLLMClient(settings.llm) if settings.llm.model else None,
@@ -206,5 +207,4 @@ def build_services(
         id_key_source=id_key_source,
         blobs=blobs,
     )
-    opening.services = services
     return services

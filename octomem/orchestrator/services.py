@@ -3,8 +3,8 @@
 It holds what the pipeline uses - settings, the five stores, the embedder, the agents,
 the LLM client, the write locks, the id key - and does no I/O of its own. Opening the
 stores, recovering what a crash left, resetting and closing them is the engine's
-(`octomem.orchestrator.lifecycle`), which builds it (`build_services`) and gives it the
-start-up every path awaits before its first store call (`init`).
+(`octomem.orchestrator.lifecycle`), which builds it (`build_services`) and opens its stores
+(`open_stores`) before the first call of an Orchestrator runs.
 """
 
 from __future__ import annotations
@@ -41,8 +41,6 @@ class Services:
     embedder: Embedder
     # the per-scope write locks every write path holds (`octomem.orchestrator.locks`)
     locks: ScopeLocks
-    # opens the stores once, before the first store call (`lifecycle.Opening`): idempotent
-    init: Callable[[], Awaitable[None]]
     agents: dict[MemoryType, MemoryAgent] = field(default_factory=default_agents)
     types: TypeRegistry = BUILTIN_REGISTRY  # the agents' memory types (`type_registry`)
     llm: LLMClient | None = None
@@ -51,14 +49,14 @@ class Services:
     # the records integrations keep parsed (`Records.parse_once`): a forget drops theirs
     memos: weakref.WeakSet[parsed.Memo] = field(default_factory=weakref.WeakSet)
     _id_key: bytes | None = None  # memory ids are keyed with it (`octomem.id_key`)
-    id_key_source: Callable[[], Awaitable[bytes | None]] | None = None  # on a server: `init`
+    id_key_source: Callable[[], Awaitable[bytes | None]] | None = None  # on a server: read at open
 
     @property
     def id_key(self) -> bytes | None:
         if self.id_key_source is not None:  # never the unkeyed ids by mistake
             raise OctomemError(
                 "the id key is kept on the graph server and read when the stores open: "
-                "await services.init() first (every Orchestrator call does)"
+                "open the Orchestrator first (`aopen`; its first call does)"
             )
         return self._id_key
 

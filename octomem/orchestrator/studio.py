@@ -1,7 +1,7 @@
 """Graphs for LangGraph Studio (`langgraph dev`), on the embedded default configuration.
 
-`langgraph.json` points at the two factories below. They share one set of services
-(the embedded graph database allows one writer per process), built on first use from
+`langgraph.json` points at the two factories below. They share one Orchestrator (the
+embedded graph database allows one writer per process), built and opened on first use from
 `configs/default.yaml` plus OCTOMEM_* environment variables - nothing happens at import.
 Custom agents join the built-in ones from `OCTOMEM_STUDIO_AGENTS`: comma-separated
 `module:factory` paths, each factory called with no arguments for one agent.
@@ -48,13 +48,19 @@ def studio_agents() -> list[MemoryAgent]:
 
 @cache
 def studio_orchestrator() -> Orchestrator:
-    """The one Orchestrator of a Studio server: its graphs and any agent that remembers
-    through it (examples/langgraph_agent.py) share its stores."""
+    """The one Orchestrator of a Studio server, opened: its graphs (which run on open
+    stores) and any agent that remembers through it (examples/langgraph_agent.py) share
+    its stores."""
     settings = load_settings(DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None)
-    return Orchestrator(settings, agents=studio_agents())
+    orch = Orchestrator(settings, agents=studio_agents())
+    try:
+        orch.open()
+    except BaseException:
+        orch.close(0)
+        raise
+    return orch
 
 
-@cache
 def _graphs() -> tuple[ProcessGraph, RecallGraph]:
     orch = studio_orchestrator()  # its process graph is compiled already
     return orch.process_graph, orch.recall_graph
@@ -63,7 +69,7 @@ def _graphs() -> tuple[ProcessGraph, RecallGraph]:
 async def process_graph() -> ProcessGraph:
     """The `process` graph: normalize, store_turns, read_turns, route, llm_extract, agent
     (per agent), commit."""
-    # building services touches the disk: keep it off the server's event loop
+    # building and opening the stores touches the disk: keep it off the server's event loop
     return (await asyncio.to_thread(_graphs))[0]
 
 

@@ -92,7 +92,6 @@ async def _collect(
 ) -> tuple[list[Record], list[HistoryEvent], list[Entity], list[Relation]]:
     """Every record (those of types this Orchestrator lacks as stored JSON objects: it
     exports them as they are), history event, entity and relation of `user_id`, or of all."""
-    await services.init()
     records: list[Record] = []
     for memory_type in services.types:
         records += await services.vector.list(memory_type, where=_user_clause(user_id))
@@ -416,7 +415,6 @@ def _intent_parts(part: Parts, last_event: dict[str, HistoryEvent]) -> list[Inte
 
 async def stats(services: Services, *, user_id: str | None = None) -> Stats:
     """Counts per memory type (current / superseded), history events and graph size."""
-    await services.init()
     where = _user_clause(user_id)
     memories: dict[str, TypeCounts] = {}
     for memory_type in services.types:

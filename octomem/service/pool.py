@@ -101,7 +101,7 @@ class ProjectPool:
 
     async def _open_project(self, project: str) -> Orchestrator:
         orch = await asyncio.to_thread(
-            Orchestrator.from_settings,
+            Orchestrator,
             self._settings_for(project),
             embedder=self._embedder_for(project),
         )

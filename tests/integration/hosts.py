@@ -32,7 +32,7 @@ def open_hosts(
         settings = load_settings(
             data_dir=tmp_path / name, **server_settings(server_stores, lease_s)
         )
-        orch = Orchestrator.from_settings(settings, embedder=embedder)
+        orch = Orchestrator(settings, embedder=embedder)
         opened.append(orch)
         return orch
 

@@ -45,7 +45,7 @@ def opened(tmp_path: Path, server_stores: dict[str, Any], embedder: Embedder) ->
         settings = load_settings(
             data_dir=tmp_path / data_dir, deployment=deployment, **servers, **overrides
         )
-        orchs.append(Orchestrator.from_settings(settings, embedder=embedder))
+        orchs.append(Orchestrator(settings, embedder=embedder))
         return orchs[-1]
 
     yield make

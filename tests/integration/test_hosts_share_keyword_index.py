@@ -29,7 +29,7 @@ def hosts(
     try:
         for name in ("a", "b"):
             settings = load_settings(data_dir=tmp_path / name, project=project, **server_stores)
-            opened.append(Orchestrator.from_settings(settings, embedder=embedder))
+            opened.append(Orchestrator(settings, embedder=embedder))
         yield opened[0], opened[1]
     finally:
         for orch in opened:

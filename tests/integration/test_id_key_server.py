@@ -40,7 +40,7 @@ def host(tmp_path: Path, servers: dict[str, Any], embedder: Embedder) -> Iterato
 
     def make(name: str, **overrides: Any) -> Orchestrator:
         settings = load_settings(data_dir=tmp_path / name, **{**servers, **overrides})
-        orch = Orchestrator.from_settings(settings, embedder=embedder)
+        orch = Orchestrator(settings, embedder=embedder)
         opened.append(orch)
         return orch
 
@@ -106,7 +106,7 @@ def test_hosts_opening_at_once_agree_on_one_key(
 
     async def open_all() -> list[bytes | None]:
         try:
-            await asyncio.gather(*(s.init() for s in services))
+            await asyncio.gather(*(lifecycle.open_stores(s) for s in services))
             return [s.id_key for s in services]
         finally:
             for s in services:

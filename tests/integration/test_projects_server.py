@@ -47,7 +47,7 @@ def projects(
         for name in ("default", "a", "b"):
             project = "default" if name == "default" else f"{name}-{run}"
             settings = load_settings(data_dir=tmp_path / "om", project=project, **server_stores)
-            orchs[name] = Orchestrator.from_settings(settings, embedder=embedder)
+            orchs[name] = Orchestrator(settings, embedder=embedder)
         yield orchs
     finally:
         for orch in orchs.values():

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.integration
 
 def _host(data_dir: Path, servers: dict[str, Any], embedder: Embedder) -> Orchestrator:
     settings = load_settings(data_dir=data_dir, **servers)
-    return Orchestrator.from_settings(settings, embedder=embedder)
+    return Orchestrator(settings, embedder=embedder)
 
 
 def _home(orch: Orchestrator, user: str) -> SemanticMemory:

@@ -85,7 +85,7 @@ def test_worker_processes_keep_one_current_home(
     histories = []
     for data_dir in dict.fromkeys(dirs):  # every host sees the same
         settings = load_settings(data_dir=data_dir, **servers)
-        orch = Orchestrator.from_settings(settings, embedder=embedder)
+        orch = Orchestrator(settings, embedder=embedder)
         try:
             for user in users:
                 assert_one_current_home(orch, user, CITIES)

@@ -75,7 +75,7 @@ def test_two_workers_serve_one_truth(
         assert len(audits) == 2, audits  # both workers answered, each in its own file
 
     settings = load_settings(config, data_dir=svc.data_dir, project="wk")
-    orch = Orchestrator.from_settings(settings, embedder=embedder)
+    orch = Orchestrator(settings, embedder=embedder)
     try:
         assert_one_current_home(orch, user, CITIES)
     finally:

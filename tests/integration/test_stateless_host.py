@@ -53,7 +53,7 @@ def test_deleting_a_hosts_data_directory_changes_nothing(
     servers = {k: v for k, v in server_stores.items() if k != "id_key"}  # the server's key
     settings = load_settings(data_dir=tmp_path / "host", **servers)
 
-    first = Orchestrator.from_settings(settings, embedder=embedder)
+    first = Orchestrator(settings, embedder=embedder)
     first.process(TALK, user_id=USER, session_id="s1")
     first.process(MOVE, user_id=USER, session_id="s2")
     retried = _outcome(first.process(TALK, user_id=USER, session_id="s1"))  # a retry
@@ -62,7 +62,7 @@ def test_deleting_a_hosts_data_directory_changes_nothing(
     assert [f for f in (tmp_path / "host").rglob("*") if f.is_file()] == []  # nothing kept
 
     shutil.rmtree(tmp_path / "host")
-    second = Orchestrator.from_settings(settings, embedder=embedder)
+    second = Orchestrator(settings, embedder=embedder)
     try:
         assert _answers(second) == before
         assert _outcome(second.process(TALK, user_id=USER, session_id="s1")) == retried

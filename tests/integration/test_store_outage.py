@@ -47,7 +47,7 @@ def _open(tmp_path: Path, embedder: Embedder, proxy: TcpProxy, retry_s: float) -
     settings = load_settings(
         data_dir=tmp_path / "om", vector=vector, id_key="outage-test-" + "k" * 32
     )
-    return Orchestrator.from_settings(settings, embedder=embedder)
+    return Orchestrator(settings, embedder=embedder)
 
 
 class Retries(logging.Handler):

@@ -129,7 +129,7 @@ def main() -> None:
 
             def make_orch(mode: str = mode) -> Orchestrator:
                 settings = load_settings(data_dir=Path(tmp) / mode)
-                return Orchestrator.from_settings(settings, embedder=embedder)
+                return Orchestrator(settings, embedder=embedder)
 
             results[mode] = run_mode(make_orch, mode)
     for mode, answers in results.items():

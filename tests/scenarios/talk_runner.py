@@ -184,7 +184,7 @@ def main() -> None:
 
         def make_orch(**overrides: object) -> Orchestrator:
             overrides.setdefault("data_dir", Path(tmp) / f"om{len(opened)}")
-            orch = Orchestrator.from_settings(load_settings(**overrides), embedder=embedder)
+            orch = Orchestrator(load_settings(**overrides), embedder=embedder)
             opened.append(orch)
             return orch
 

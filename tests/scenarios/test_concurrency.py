@@ -19,7 +19,7 @@ import pytest
 
 from octomem import Orchestrator
 from octomem.models import CoreMemory
-from octomem.orchestrator import locks
+from octomem.orchestrator import lifecycle, locks
 from octomem.orchestrator.internals import services_of
 from octomem.orchestrator.locks import scope_key
 from tests.invariants import assert_one_current_home
@@ -139,7 +139,7 @@ def test_first_calls_from_two_event_loops_both_open_the_stores(orch: Orchestrato
     and from another thread's event loop, both wait for one opening of the stores and
     complete: the second is woken on its own loop when the first has opened them."""
     services = services_of(orch)
-    opening, arrivals = services.init, []
+    opening, arrivals = lifecycle.Opening.__call__, []
     waiting = threading.Event()  # the second caller is queued for the opening lock
 
     class Queue(deque):  # the opening lock's waiters: the second caller's arrival is seen
@@ -147,12 +147,12 @@ def test_first_calls_from_two_event_loops_both_open_the_stores(orch: Orchestrato
             super().append(item)
             waiting.set()
 
-    name = ("octomem.services.init", str(services.settings.store_dir.resolve()))
+    name = ("octomem.open", str(services.settings.store_dir.resolve()))
     monkeypatch.setitem(locks._LOCKS, name, locks._LocalLock(waiters=Queue()))
 
-    async def init() -> None:
+    async def open_once(self: lifecycle.Opening) -> None:
         arrivals.append(asyncio.get_running_loop())
-        await opening()
+        await opening(self)
 
     journal_init = services.journal.init
 
@@ -160,7 +160,7 @@ def test_first_calls_from_two_event_loops_both_open_the_stores(orch: Orchestrato
         assert await asyncio.to_thread(waiting.wait, 60), "the second caller never waited"
         await journal_init()
 
-    monkeypatch.setattr(services, "init", init)
+    monkeypatch.setattr(lifecycle.Opening, "__call__", open_once)
     monkeypatch.setattr(services.journal, "init", slow_journal_init)
     results: dict[str, Any] = {}
 

@@ -157,7 +157,7 @@ def _state(orch: Orchestrator) -> State:
 
 
 def _open(path: Path, embedder: Embedder) -> Orchestrator:
-    return Orchestrator.from_settings(load_settings(data_dir=path), embedder=embedder)
+    return Orchestrator(load_settings(data_dir=path), embedder=embedder)
 
 
 def _call(orch: Orchestrator, call: str, export: Path) -> None:

@@ -89,9 +89,7 @@ def recipe_records(
 
 def test_custom_agent_end_to_end(tmp_path: Path, embedder: Embedder) -> None:
     agent = recipe_agent()
-    orch = Orchestrator.from_settings(
-        load_settings(data_dir=tmp_path / "om"), embedder=embedder, agents=[agent]
-    )
+    orch = Orchestrator(load_settings(data_dir=tmp_path / "om"), embedder=embedder, agents=[agent])
     with orch:
         result = orch.process(
             "I'm Alice. My recipe for pancakes is flour, milk and two eggs.",
@@ -133,6 +131,7 @@ async def test_studio_process_graph_shows_a_custom_agent(
     )
     graph = build_process_graph(services)
     try:
+        await lifecycle.open_stores(services)  # the graph runs on open stores
         state: dict[str, Any] = await graph.ainvoke(
             {
                 "messages": [{"role": "user", "content": "My recipe for soup is leeks."}],
@@ -181,7 +180,7 @@ def test_a_custom_agent_extracts_with_the_llm(
         agent = recipe_agent(
             AgentPrompt("recipe: the user's recipes (dish, steps)", RecipeOutput, recipe_records)
         )
-        with Orchestrator.from_settings(settings, embedder=embedder, agents=[agent]) as orch:
+        with Orchestrator(settings, embedder=embedder, agents=[agent]) as orch:
             result = orch.process("Pancakes: whisk and fry.", user_id="alice", timestamp=T0)
             asked = [r for r in model.requests if r.purpose in ("extract", "route")]
             assert "recipe: the user's recipes" in asked[0].prompt
@@ -202,7 +201,7 @@ def test_an_agent_with_its_own_retrieval_replaces_the_default(
             return [], {}  # finds nothing, whatever is stored
 
     settings = load_settings(data_dir=tmp_path / "om")
-    with Orchestrator.from_settings(settings, embedder=embedder, agents=[SilentRecipes()]) as orch:
+    with Orchestrator(settings, embedder=embedder, agents=[SilentRecipes()]) as orch:
         orch.process("My recipe for pancakes is flour and milk.", user_id="alice", timestamp=T0)
         hits = orch.recall("my pancakes recipe", user_id="alice").hits
     assert asked == ["my pancakes recipe"]
@@ -235,7 +234,7 @@ def test_an_agents_own_retrieval_searches_only_within_the_recall_scope(
             return [ranked], {r.id: r for r, _ in near}
 
     settings = load_settings(data_dir=tmp_path / "om")
-    with Orchestrator.from_settings(settings, embedder=embedder, agents=[OwnSearch()]) as orch:
+    with Orchestrator(settings, embedder=embedder, agents=[OwnSearch()]) as orch:
         for user in ("alice", "bob"):
             orch.process("My recipe for pancakes is flour and milk.", user_id=user, timestamp=T0)
         recipe = OwnSearch().memory_type
@@ -279,7 +278,7 @@ def test_a_conflict_key_of_star_is_a_key_like_any_other(tmp_path: Path, embedder
 
     settings = load_settings(data_dir=tmp_path / "om")
     agents = [OneStatusPerThing()]
-    with Orchestrator.from_settings(settings, embedder=embedder, agents=agents) as orch:
+    with Orchestrator(settings, embedder=embedder, agents=agents) as orch:
         for thing, state in (("pump", "open"), ("valve", "open"), ("*", "open"), ("valve", "shut")):
             orch.process(f"The status of {thing} is {state}.", user_id="u", timestamp=T0)
         now = orch.get_all(user_id="u", memory_types=["status"])

@@ -131,7 +131,7 @@ def test_delete_all_larger_than_one_journal_batch(orch: Orchestrator) -> None:
 
 def test_doctor_command(tmp_path: Path, embedder) -> None:
     data = tmp_path / "data"
-    orch = Orchestrator.from_settings(load_settings(data_dir=data), embedder=embedder)
+    orch = Orchestrator(load_settings(data_dir=data), embedder=embedder)
     _seed(orch)
     _damage(orch)
     orch.close()
@@ -251,9 +251,7 @@ def test_an_import_of_a_later_export_does_not_pass_for_a_newer_truth(
     orch.update(memory.id, "I live in Rome.", user_id="maya")
     later = tmp_path / "later.jsonl"
     orch.export_jsonl(later)
-    other = Orchestrator.from_settings(
-        load_settings(data_dir=tmp_path / "other"), embedder=embedder
-    )
+    other = Orchestrator(load_settings(data_dir=tmp_path / "other"), embedder=embedder)
     try:
         other.import_jsonl(first)
         other.update(memory.id, "I live in Lima.", user_id="maya")
@@ -452,7 +450,7 @@ def test_an_import_does_not_take_how_a_delete_was_applied_from_the_file(
                 forged += 1
     assert forged == 1
     path.write_text("".join(json.dumps(line) + "\n" for line in lines))
-    other = Orchestrator.from_settings(load_settings(data_dir=tmp_path / "o"), embedder=embedder)
+    other = Orchestrator(load_settings(data_dir=tmp_path / "o"), embedder=embedder)
     try:
         other.import_jsonl(path)
         last = other.run_sync(services_of(other).history.latest("maya"))[old.id]

@@ -25,7 +25,7 @@ TALK = f"My recipe for paella is rice, {SECRET} and prawns."
 
 def _open(data: Path, embedder: Embedder, *, kitchen: bool) -> Orchestrator:
     agents = {"agents": [KitchenRecipes()]} if kitchen else {}
-    return Orchestrator.from_settings(load_settings(data_dir=data), embedder=embedder, **agents)
+    return Orchestrator(load_settings(data_dir=data), embedder=embedder, **agents)
 
 
 def _files_holding(root: Path, word: str) -> list[str]:
@@ -114,9 +114,7 @@ def test_doctor_stats_and_export_count_another_orchestrators_types(
         for memory_id in ids.values():
             assert all(_traces(kitchen, memory_id).values())
         copy_settings = load_settings(data_dir=tmp_path / "copy")
-    with Orchestrator.from_settings(
-        copy_settings, embedder=embedder, agents=[KitchenRecipes()]
-    ) as copy:
+    with Orchestrator(copy_settings, embedder=embedder, agents=[KitchenRecipes()]) as copy:
         assert copy.import_jsonl(out).by_type["recipe"] == 2  # the export is a whole backup
         [restored] = copy.get_all(user_id="alice", memory_types=["recipe"])
         assert restored.ingredients == ["rice", SECRET, "prawns"]  # type: ignore[attr-defined]

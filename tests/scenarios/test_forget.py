@@ -192,7 +192,7 @@ def test_forget_in_server_mode(
     servers = server_stores
     suffix = uuid.uuid4().hex[:6]
     settings = load_settings(data_dir=tmp_path / "srv", **servers)
-    with Orchestrator.from_settings(settings, embedder=embedder) as orch:
+    with Orchestrator(settings, embedder=embedder) as orch:
         _fill(orch, suffix=suffix)
         zoe, bob = f"zoe{suffix}", f"bob{suffix}"
         bob_relations = orch.stats(user_id=bob).graph.relations

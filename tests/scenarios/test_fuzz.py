@@ -178,7 +178,7 @@ def deep_filter(depth: int) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def fuzzed(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[Orchestrator]:
     data_dir = tmp_path_factory.mktemp("fuzz")
-    orch = Orchestrator.from_settings(load_settings(data_dir=data_dir), embedder=embedder)
+    orch = Orchestrator(load_settings(data_dir=data_dir), embedder=embedder)
     orch.process("I'm Fuzz. I live in Paris and I love tea.", user_id="fuzz")
     yield orch
     report = orch.check()

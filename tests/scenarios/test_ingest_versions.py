@@ -133,15 +133,15 @@ def test_two_runs_racing_edits_of_one_file_leave_one_current_version(
     real_ingest = engine_module.ingest_path
 
     async def ingest_holding_run_a(engine: Any, *args: Any, **kwargs: Any) -> Any:
-        real = engine.process
+        real = engine.run
 
-        async def held(messages: Any, **more: Any) -> Any:
+        async def held(inputs: Any) -> Any:
             if not reached.is_set():  # run A, after reading v2
                 reached.set()
                 await done.wait()
-            return await real(messages, **more)
+            return await real(inputs)
 
-        return await real_ingest(dataclasses.replace(engine, process=held), *args, **kwargs)
+        return await real_ingest(dataclasses.replace(engine, run=held), *args, **kwargs)
 
     monkeypatch.setattr(engine_module, "ingest_path", ingest_holding_run_a)
 

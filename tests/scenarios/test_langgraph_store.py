@@ -211,7 +211,7 @@ def test_close_waits_for_a_running_put_and_refuses_later_ones(
     tmp_path, embedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A put is a call like any other: close() lets it finish, then refuses new ones."""
-    orch = Orchestrator.from_settings(load_settings(data_dir=tmp_path / "s"), embedder=embedder)
+    orch = Orchestrator(load_settings(data_dir=tmp_path / "s"), embedder=embedder)
     store = OctomemStore(orch)
     store.put(("memories", "alice"), "warm", {"content": "Alice is here."})
     vector = services_of(orch).vector
@@ -238,7 +238,7 @@ def test_close_waits_for_a_running_put_and_refuses_later_ones(
     with pytest.raises(InvalidInputError, match="closed"):
         store.put(("memories", "alice"), "late", {"content": "Too late."})
 
-    reopened = Orchestrator.from_settings(load_settings(data_dir=tmp_path / "s"), embedder=embedder)
+    reopened = Orchestrator(load_settings(data_dir=tmp_path / "s"), embedder=embedder)
     try:
         item = OctomemStore(reopened).get(("memories", "alice"), "prefs")
         assert item is not None and item.value == {"content": "Dark mode."}

@@ -16,8 +16,9 @@ from octomem import InvalidInputError, Orchestrator
 from octomem.embeddings import Embedder
 from octomem.errors import StoreError
 from octomem.models import MemoryType, Operation
-from octomem.orchestrator import lifecycle
+from octomem.orchestrator import lifecycle, studio
 from octomem.orchestrator.internals import services_of
+from octomem.scopes import scope_filter
 from octomem.settings import load_settings
 from tests.closing import IN_ORDER, HeldClose
 from tests.conftest import T0
@@ -31,7 +32,7 @@ CONVERSATION = [
 
 
 def _open(path: Path, embedder: Embedder) -> Orchestrator:
-    return Orchestrator.from_settings(load_settings(data_dir=path), embedder=embedder)
+    return Orchestrator(load_settings(data_dir=path), embedder=embedder)
 
 
 def _state(orch: Orchestrator) -> list[tuple[Any, ...]]:
@@ -233,3 +234,60 @@ def test_a_forget_cut_short_is_completed_before_the_users_next_write(
         assert reopened.check().consistent
     finally:
         reopened.close()
+
+
+def _forget_cut_short(path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Leave in `path` a forget of ana that died before the vector store: her records stay
+    there until the stores are next opened, which completes it."""
+    orch = _open(path, embedder)
+    orch.process("I live in Paris.", user_id="ana")
+
+    async def crash(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the process died here")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(services_of(orch).vector, "delete", crash)
+        with pytest.raises(RuntimeError, match="died"):
+            orch.forget(user_id="ana")
+    orch.close()
+
+
+def _stored(orch: Orchestrator, user_id: str) -> int:
+    """How many records of `user_id` the vector store holds, read from the store itself
+    (a call of the Orchestrator would open the stores)."""
+    services = services_of(orch)
+
+    async def count() -> int:
+        where = scope_filter(user_id)
+        return sum([len(await services.vector.list(t, where=where)) for t in services.types])
+
+    return orch.run_sync(count())
+
+
+def test_with_opens_the_stores_before_any_call(
+    tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _forget_cut_short(tmp_path / "a", embedder, monkeypatch)
+    orch = _open(tmp_path / "a", embedder)
+    assert _stored(orch, "ana") > 0  # built, not opened: the forget is not completed yet
+    with orch:
+        assert _stored(orch, "ana") == 0  # opened on entry: completed before any call
+        assert orch.get_all(user_id="ana") == []
+
+
+def test_the_studio_graphs_are_built_on_opened_stores(
+    tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The graphs run no step that opens the stores: LangGraph Studio's factories open the
+    Orchestrator they come from."""
+    _forget_cut_short(tmp_path / "a", embedder, monkeypatch)
+    monkeypatch.setenv("OCTOMEM_DATA_DIR", str(tmp_path / "a"))
+    studio.studio_orchestrator.cache_clear()
+    graph = asyncio.run(studio.process_graph())
+    orch = studio.studio_orchestrator()
+    try:
+        assert graph is orch.process_graph
+        assert _stored(orch, "ana") == 0
+    finally:
+        orch.close()
+        studio.studio_orchestrator.cache_clear()

@@ -130,7 +130,7 @@ class Watering(BaseAgent):
 @pytest.fixture
 def kitchen(tmp_path: Path, embedder: Embedder) -> Iterator[Orchestrator]:
     settings = load_settings(data_dir=tmp_path / "kitchen")
-    with Orchestrator.from_settings(settings, embedder=embedder, agents=[KitchenRecipes()]) as orch:
+    with Orchestrator(settings, embedder=embedder, agents=[KitchenRecipes()]) as orch:
         yield orch
 
 
@@ -138,7 +138,7 @@ def kitchen(tmp_path: Path, embedder: Embedder) -> Iterator[Orchestrator]:
 def garden(tmp_path: Path, embedder: Embedder) -> Iterator[Orchestrator]:
     settings = load_settings(data_dir=tmp_path / "garden")
     agents = [GardenRecipes(), Watering()]
-    with Orchestrator.from_settings(settings, embedder=embedder, agents=agents) as orch:
+    with Orchestrator(settings, embedder=embedder, agents=agents) as orch:
         yield orch
 
 
@@ -244,7 +244,7 @@ def test_export_and_import_keep_typed_records_and_refuse_unknown_types(
 
     # into a new Orchestrator with the kitchen's agent: the same typed records, same ids
     settings = load_settings(data_dir=tmp_path / "kitchen-copy")
-    with Orchestrator.from_settings(settings, embedder=embedder, agents=[KitchenRecipes()]) as copy:
+    with Orchestrator(settings, embedder=embedder, agents=[KitchenRecipes()]) as copy:
         assert copy.import_jsonl(kitchen_file).by_type["recipe"] == 1
         [original] = kitchen.get_all(user_id="alice", memory_types=["recipe"])
         [restored] = copy.get_all(user_id="alice", memory_types=["recipe"])
@@ -287,7 +287,7 @@ def test_an_agents_record_of_another_class_is_refused_before_it_is_written(
             ]
 
     settings = load_settings(data_dir=tmp_path / "om")
-    with Orchestrator.from_settings(settings, embedder=embedder, agents=[Untyped()]) as orch:
+    with Orchestrator(settings, embedder=embedder, agents=[Untyped()]) as orch:
         with pytest.raises(InvalidInputError, match="is a CustomMemory, not a Recipe"):
             orch.process(TALK, user_id="alice", timestamp=T0)
         assert orch.get_all(user_id="alice", memory_types=["recipe"]) == []

@@ -48,7 +48,7 @@ def projects(data_dir: Path, embedder: Embedder) -> Iterator[dict[str, Orchestra
     try:
         for project in PROJECTS:
             settings = load_settings(data_dir=data_dir, project=project)
-            orchs[project] = Orchestrator.from_settings(settings, embedder=embedder)
+            orchs[project] = Orchestrator(settings, embedder=embedder)
         yield orchs
     finally:
         for orch in orchs.values():
@@ -110,7 +110,7 @@ def test_export_holds_its_project_only_and_imports_into_another(
     header = json.loads(exports["a"].splitlines()[0])
     assert "project" not in header  # nothing in the lines ties them to a project
     settings = load_settings(data_dir=data_dir, project="c")
-    with Orchestrator.from_settings(settings, embedder=embedder) as moved:
+    with Orchestrator(settings, embedder=embedder) as moved:
         moved.import_jsonl(io.StringIO(exports["a"]))
         # a migration: the same memories, ids and history, in the other project
         assert everything(moved) == everything(filled["a"])

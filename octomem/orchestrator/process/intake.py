@@ -55,7 +55,6 @@ async def normalize(state: ProcessInput, deps: Services) -> NormalizeUpdate:
 
     with span("node.normalize", user_id=state.get("user_id")) as current:
         turns, metadata = await asyncio.to_thread(validated)
-        await deps.init()
         # a forget of this scope from here on makes the call store nothing (reprocess
         # reads them before the stored turns it brings: `erasures` given)
         erasures = state.get("erasures")

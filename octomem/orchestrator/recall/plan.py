@@ -25,7 +25,6 @@ async def plan_recall(state: RecallInput, deps: Services) -> PlanUpdate:
         raise InvalidInputError("recall needs a non-empty query string")
     config = deps.settings.recall
     with span("recall.plan", user_id=user_id):
-        await deps.init()
         # the records of `always_recalled` agents (core blocks) are returned whole
         # (result.core); they rank only when asked for, and have no past versions to rank
         # as of a time. Agents without any memory have nothing to search (the BM25 pool
