@@ -59,7 +59,7 @@ if TYPE_CHECKING:
     from octomem.messages import Messages
     from octomem.models import ProcessResult
     from octomem.orchestrator.services import Services
-    from octomem.orchestrator.state import ProcessState
+    from octomem.orchestrator.process.state import ProcessInput
     from octomem.settings import Settings
 
 
@@ -71,8 +71,8 @@ class Engine:
 
     services: Services
     settings: Settings
-    process_input: Callable[..., ProcessState]
-    run: Callable[[ProcessState], Awaitable[ProcessResult]]
+    process_input: Callable[..., ProcessInput]
+    run: Callable[[ProcessInput], Awaitable[ProcessResult]]
     get_all: Callable[..., Awaitable[list[MemoryBase]]]
 
     async def process(

@@ -106,7 +106,7 @@ def test_hosts_opening_at_once_agree_on_one_key(
 
     async def open_all() -> list[bytes | None]:
         try:
-            await asyncio.gather(*(lifecycle.open_stores(s) for s in services))
+            await asyncio.gather(*(lifecycle.open_services(s) for s in services))
             return [s.id_key for s in services]
         finally:
             for s in services:

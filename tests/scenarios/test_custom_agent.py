@@ -131,7 +131,7 @@ async def test_studio_process_graph_shows_a_custom_agent(
     )
     graph = build_process_graph(services)
     try:
-        await lifecycle.open_stores(services)  # the graph runs on open stores
+        await lifecycle.open_services(services)  # the graph runs on open stores
         state: dict[str, Any] = await graph.ainvoke(
             {
                 "messages": [{"role": "user", "content": "My recipe for soup is leeks."}],

@@ -27,7 +27,7 @@ SAID = "I live in Paris and my password is Tr0ub4dor&3."
 @pytest.fixture
 async def deps(tmp_path: Path, embedder: Embedder) -> AsyncIterator[Services]:
     services = lifecycle.build_services(load_settings(data_dir=tmp_path / "om"), embedder=embedder)
-    await services.init()
+    await lifecycle.open_services(services)
     yield services
     await lifecycle.close(services)
 
