@@ -29,7 +29,7 @@ namespace (deployment and project, `Settings.namespace`; `models.keyed_hash`):
   other ids.
 
 The key is resolved once per Orchestrator (`Services.id_key`; on a graph server when the
-stores open, `Services.init`), never kept in a global: several Orchestrators on
+stores open, `lifecycle.open_services`), never kept in a global: several Orchestrators on
 different data directories may share a process.
 """
 
