@@ -3,13 +3,17 @@ deployment shares its keys and revocations; else the data directory's SQLite fil
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 from octomem.service.keys import Keys, KeyStore
 from octomem.service.keys_neo4j import Neo4jKeyStore
 from octomem.settings import Neo4jConfig, Settings
 
 
-def open_keys(settings: Settings) -> Keys:
-    """The key store of `settings`: on the graph server in server mode, else the file."""
+def open_keys(settings: Settings, *, clock: Callable[[], float] = time.time) -> Keys:
+    """The key store of `settings`: on the graph server in server mode, else the file.
+    `clock`: the time keys are created, revoked and checked for expiry at."""
     if isinstance(settings.graph, Neo4jConfig):
-        return Neo4jKeyStore(settings.graph, deployment=settings.deployment)
-    return KeyStore(settings.data_dir)
+        return Neo4jKeyStore(settings.graph, deployment=settings.deployment, clock=clock)
+    return KeyStore(settings.data_dir, clock=clock)
