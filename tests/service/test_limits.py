@@ -35,7 +35,9 @@ def svc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     with Service.start(tmp_path_factory.mktemp("limits"), env=LIMITS) as service:
         # open the project's stores now, so no test's first request pays for it
         warm = httpx.get(
-            service.url + "/v1/stats", headers=service.auth(service.key(rate_limit=ROOMY))
+            service.url + "/v1/stats",
+            headers=service.auth(service.key(rate_limit=ROOMY)),
+            timeout=120,  # not httpx's 5 s: opening the stores takes 4-5 s on a loaded machine
         )
         assert warm.status_code == 200, warm.text
         yield service
