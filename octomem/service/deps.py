@@ -153,5 +153,6 @@ async def _orchestrator(who: Anyone) -> AsyncIterator[Orchestrator]:
 # Dependencies run in the order the route declares them: a route names its caller first,
 # so a missing scope or a pinned key is refused before the project is opened. The
 # "request" scope gives the Orchestrator back after the response is sent (a streamed one
-# to its last byte), or when the request fails or is cut off.
+# to its last byte); a route that fails, or a request cut off, gives it back before its
+# error is answered.
 Project = Annotated[Orchestrator, Depends(_orchestrator, scope="request")]
