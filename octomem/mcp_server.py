@@ -32,7 +32,8 @@ import asyncio
 import hmac
 import logging
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Annotated, Any, Literal, Protocol, TypeVar
 
 from mcp.server.auth.provider import AccessToken
@@ -152,7 +153,9 @@ class Access(Protocol):
     """What one tool call may reach: an Orchestrator, some users, some rights, within
     some limits. Errors it raises come back to the model as tool errors (`failure`)."""
 
-    async def orchestrator(self) -> Orchestrator: ...
+    def orchestrator(self) -> AbstractAsyncContextManager[Orchestrator]:
+        """The Orchestrator, held for the call (``async with``)."""
+        ...
 
     def scope(self, user_id: str | None, agent_id: str | None) -> dict[str, Any]:
         """The ``user_id``/``agent_id`` the call may act for (raises if none or not its)."""
@@ -188,8 +191,9 @@ class LocalAccess:
         self._lazy = lazy
         self._pinned = user_id
 
-    async def orchestrator(self) -> Orchestrator:
-        return await self._lazy.get()
+    @asynccontextmanager
+    async def orchestrator(self) -> AsyncIterator[Orchestrator]:
+        yield await self._lazy.get()
 
     def scope(self, user_id: str | None, agent_id: str | None) -> dict[str, Any]:
         pinned = self._pinned
@@ -287,7 +291,8 @@ def tools_server(access_for: Callable[[Context], Awaitable[Access]], **options: 
         access.count(**{f"tool.{tool}": 1})
         try:
             access.require(RIGHTS[tool])
-            return await work(access, await access.orchestrator())
+            async with access.orchestrator() as orch:
+                return await work(access, orch)
         except ToolError as exc:
             access.count(tool_errors=1)
             if (masked := mask_text(str(exc))) != str(exc):

@@ -1,9 +1,11 @@
 """The HTTP service: `create_app(settings)` builds the FastAPI app.
 
-Layers, outermost first: `Envelope` (request id, body size, work bound, deadline, audit
-line, tracing span), the routes' dependencies (`deps`: who calls, rate limit, project,
-user), the routes (mem0-compatible, octomem's own under /v1, OAuth2, health), and the
-problem handlers that turn every error into ``application/problem+json``.
+Layers, outermost first: `Envelope` (request id, body size, who calls and its rate, work
+bound, deadline, audit line, tracing span: what must precede routing or cover the whole
+request, /mcp's too), the routes' dependencies (`deps`: the caller and its scope, its
+project's Orchestrator), the routes (mem0-compatible, octomem's own under /v1, OAuth2,
+health, MCP), and the problem handlers that turn every error into
+``application/problem+json``.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from octomem.embeddings import cached_for
 from octomem.errors import OctomemError
 from octomem.logs import get_logger
 from octomem.service import bookmarks, context, problems
-from octomem.service.auth import Forbidden, Principal, Unauthorized, authenticate
+from octomem.service.auth import ADMITTED, Forbidden, Principal, Unauthorized, authenticate
 from octomem.service.state import State
 from octomem.settings import Settings, for_remote_callers
 from octomem.stores import causal
@@ -55,8 +57,7 @@ class Envelope:
         given = headers.get("x-request-id", "")
         info = context.start(given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex)
         path = scope.get("path", "")
-        if path.startswith(problems.MEM0_PATHS):
-            info.problem_media_type = "application/json"
+        media_type = problems.media_type_for(path)
         started = time.perf_counter()
         status = {"code": 500, "sent": False}
         written: set[str] = set()  # the bookmarks of this request's graph writes
@@ -77,10 +78,9 @@ class Envelope:
             try:
                 after = bookmarks.decode(headers.get(bookmarks.HEADER, ""))
                 with causal.after(after), causal.collecting(written):
-                    async with info.held:
-                        await self._handle(scope, receive, send_with_id, headers, path)
+                    await self._handle(scope, receive, send_with_id, headers, path)
             except _BodyTooLarge:
-                await self._answer(send_with_id, status, self._too_large())
+                await self._answer(send_with_id, status, self._too_large(media_type))
             except TimeoutError:
                 await self._answer(
                     send_with_id,
@@ -92,12 +92,13 @@ class Envelope:
                         f"the request ran longer than {self.state.config.deadline_s:g} s; "
                         "a write it started is completed, and retrying it stores nothing twice",
                         {"Retry-After": str(problems.RETRY_AFTER_S)},
+                        media_type=media_type,
                     ),
                 )
             except (problems.Problem, Unauthorized, Forbidden) as exc:
-                await self._answer(send_with_id, status, problems.for_error(exc))
+                await self._answer(send_with_id, status, problems.for_error(exc, media_type))
             except OctomemError as exc:  # the key store cannot answer (server mode): 503
-                await self._answer(send_with_id, status, problems.for_error(exc))
+                await self._answer(send_with_id, status, problems.for_error(exc, media_type))
             route = getattr(scope.get("route"), "path", None) or self._template(scope)
             duration = (time.perf_counter() - started) * 1000
             line = self.state.audit.record(
@@ -123,10 +124,14 @@ class Envelope:
             return  # too late for a status: the client sees a cut response
         await response({"type": "http"}, _no_body, send)
 
-    def _too_large(self) -> Any:
+    def _too_large(self, media_type: str) -> Any:
         limit = self.state.config.max_body_bytes
         return problems.problem_response(
-            413, "too-large", "Body too large", f"the request body exceeds {limit:,} bytes"
+            413,
+            "too-large",
+            "Body too large",
+            f"the request body exceeds {limit:,} bytes",
+            media_type=media_type,
         )
 
     async def _handle(
@@ -141,6 +146,7 @@ class Envelope:
         principal = None
         if path not in PUBLIC:
             principal = await self._admit(headers.get("authorization"))
+            scope[ADMITTED] = principal  # for the routes' dependencies (`deps.caller`)
         if not streamed:
             receive = await _buffered(receive, cap)
         else:
@@ -166,7 +172,7 @@ class Envelope:
         principal = await authenticate(authorization, state.keys, state.config)
         info = context.current()
         assert info is not None
-        info.principal = principal
+        info.admit(principal)
         state.charge(principal)
         return principal
 

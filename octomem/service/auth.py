@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import jwt
 
@@ -21,6 +23,7 @@ ISSUER = "octomem"
 AUDIENCE = "octomem-api"
 ALGORITHM = "HS256"
 LEEWAY_S = 30  # clock skew tolerated between the hosts that issue and check tokens
+ADMITTED = "octomem.principal"  # where the envelope leaves the caller in the ASGI scope
 
 
 class Unauthorized(Exception):
@@ -46,6 +49,12 @@ class Principal:
     def require(self, scope: str) -> None:
         if not grants(self.scopes, scope):
             raise Forbidden(f"this key lacks the {scope!r} scope")
+
+
+def admitted(scope: Mapping[str, Any]) -> Principal | None:
+    """The caller the envelope admitted for the request of `scope` (None: public path)."""
+    principal = scope.get(ADMITTED)
+    return principal if isinstance(principal, Principal) else None
 
 
 def credentials(header: str | None) -> str:

@@ -1,9 +1,10 @@
-"""What one request carries through the service: its id and what the audit line records
-(key, project, user, counts). Set by the middleware, filled in by auth and the routes."""
+"""What one request's log lines say: its id and what its audit line records (key,
+project, user, counts). Started by the envelope, filled in by auth and the routes; the
+routes get everything else they need (the caller, its Orchestrator) from their
+dependencies (`deps`)."""
 
 from __future__ import annotations
 
-from contextlib import AsyncExitStack
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -15,20 +16,14 @@ if TYPE_CHECKING:
 @dataclass
 class RequestInfo:
     request_id: str
+    key_id: str | None = None  # the key the request was admitted with (None: public, refused)
+    project: str | None = None
     user_id: str | None = None
     counts: dict[str, int] = field(default_factory=dict)
-    principal: Principal | None = None  # who the envelope admitted (None: public, refused)
-    problem_media_type: str = "application/problem+json"
-    # what the request holds until its response is sent (its project's Orchestrator)
-    held: AsyncExitStack = field(default_factory=AsyncExitStack)
 
-    @property
-    def key_id(self) -> str | None:
-        return self.principal.key_id if self.principal else None
-
-    @property
-    def project(self) -> str | None:
-        return self.principal.project if self.principal else None
+    def admit(self, principal: Principal) -> None:
+        """The audit line names `principal`'s key and project."""
+        self.key_id, self.project = principal.key_id, principal.project
 
 
 _CURRENT: ContextVar[RequestInfo | None] = ContextVar("octomem_request", default=None)

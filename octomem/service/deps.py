@@ -1,24 +1,31 @@
-"""The routes' dependencies: who calls (`caller`), with which scope (`need`), on which
-project's Orchestrator and for which user (`Caller.scope`).
+"""The routes' dependencies: who calls (`Caller`; `Reader`, `Writer`, `Deleter`, `Admin`
+hold a scope) and its project's Orchestrator (`Project`), held for the request.
 
 A key belongs to one project; every route works on that project's Orchestrator only, so
 no id, user id or filter a caller sends can reach another project. A key pinned to a user
 reaches that user only: a request naming another user is refused (403), one naming none
-is that user's.
+is that user's (`Caller.scope`).
+
+What precedes routing stays in the envelope (`app.Envelope`), because a dependency runs
+only once FastAPI has read and parsed the body and /mcp has no dependencies: the body
+cap, authentication and the rate limit (before the body is read, so an unknown or
+spent caller costs nothing), and the work gate and deadline (around the whole request).
+The dependencies take the caller the envelope admitted from the request's ASGI scope.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 
 from octomem.errors import InvalidInputError
 from octomem.orchestrator.engine import Orchestrator
 from octomem.service import context
-from octomem.service.auth import Forbidden, Principal, Unauthorized
+from octomem.service.auth import Forbidden, Principal, Unauthorized, admitted
 from octomem.service.problems import RETRY_AFTER_S, Problem
 from octomem.service.state import State
 
@@ -35,19 +42,6 @@ class Caller:
     principal: Principal
     state: State
 
-    async def orchestrator(self) -> Orchestrator:
-        if self.state.pool.closing:
-            raise Problem(
-                503,
-                "shutting-down",
-                "Shutting down",
-                "the service is stopping; retry",
-                {"Retry-After": str(RETRY_AFTER_S)},
-            )
-        info = context.current()
-        assert info is not None  # set by the envelope for every request
-        return await info.held.enter_async_context(self.state.pool.using(self.principal.project))
-
     def user(self, user_id: str | None) -> str | None:
         """The user a request may act for: the key's pinned user, or the one it names."""
         pinned = self.principal.user_id
@@ -56,7 +50,7 @@ class Caller:
         chosen = pinned if pinned is not None else user_id
         info = context.current()
         if info is not None and chosen is not None:
-            info.user_id = chosen
+            info.user_id = chosen  # the audit line's
         return chosen
 
     def whole_project(self, what: str) -> None:
@@ -106,18 +100,59 @@ class Caller:
 
 
 async def caller(request: Request) -> Caller:
-    """The caller the envelope authenticated (`app.Envelope._admit`)."""
-    info = context.current()
-    if info is None or info.principal is None:
+    """The caller the envelope admitted (`app.Envelope._admit`)."""
+    principal = admitted(request.scope)
+    if principal is None:
         raise Unauthorized("missing Authorization header: send 'Authorization: Token <key>'")
-    return Caller(info.principal, state_of(request))
+    return Caller(principal, state_of(request))
 
 
-def need(scope: str) -> Callable[..., Awaitable[Caller]]:
-    """A dependency: the caller, who must hold `scope` (admin holds every scope)."""
+def need(scope: str, *, whole_project: str | None = None) -> Callable[..., Awaitable[Caller]]:
+    """A dependency: the caller, who must hold `scope` (admin holds every scope) and, for
+    `whole_project` (what the route does, reaching every user), not be pinned to a user."""
 
-    async def check(who: Caller = Depends(caller)) -> Caller:  # noqa: B008
+    async def check(who: Annotated[Caller, Depends(caller)]) -> Caller:
         who.principal.require(scope)
+        if whole_project is not None:
+            who.whole_project(whole_project)
         return who
 
     return check
+
+
+Anyone = Annotated[Caller, Depends(caller)]
+Reader = Annotated[Caller, Depends(need("read"))]
+Writer = Annotated[Caller, Depends(need("write"))]
+Deleter = Annotated[Caller, Depends(need("delete"))]
+Admin = Annotated[Caller, Depends(need("admin"))]
+
+
+@asynccontextmanager
+async def project_orchestrator(state: State, principal: Principal) -> AsyncIterator[Orchestrator]:
+    """The one place a request gets an Orchestrator (a route through `Project`, an MCP
+    tool call through `mcp_mount.ServiceAccess`): its key's project's, held until the block
+    ends - the pool neither evicts it nor, when closing, closes it before (within the
+    grace). 503 once the service is shutting down."""
+    if state.pool.closing:
+        raise Problem(
+            503,
+            "shutting-down",
+            "Shutting down",
+            "the service is stopping; retry",
+            {"Retry-After": str(RETRY_AFTER_S)},
+        )
+    async with state.pool.using(principal.project) as orch:
+        yield orch
+
+
+async def _orchestrator(who: Anyone) -> AsyncIterator[Orchestrator]:
+    async with project_orchestrator(who.state, who.principal) as orch:
+        yield orch
+
+
+# Dependencies run in the order the route declares them: a route names its caller first,
+# so a missing scope or a pinned key is refused before the project is opened. The
+# "request" scope gives the Orchestrator back after the response is sent (a streamed one
+# to its last byte); a route that fails, or a request cut off, gives it back before its
+# error is answered.
+Project = Annotated[Orchestrator, Depends(_orchestrator, scope="request")]

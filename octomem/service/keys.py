@@ -22,7 +22,7 @@ import re
 import secrets
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -114,8 +114,10 @@ def new_key(
     rate_limit: int | None = None,
     expires_at: datetime | None = None,
     name: str | None = None,
+    now: float,
 ) -> tuple[ApiKey, str]:
-    """A new key's row and the secret key (InvalidInputError for bad options)."""
+    """A new key's row, made at `now`, and the secret key (InvalidInputError for bad
+    options)."""
     check_project(project)
     chosen = check_scopes(scopes)
     if user_id is not None and (not user_id.strip() or len(user_id) > 256):
@@ -127,13 +129,11 @@ def new_key(
         if expires_at.tzinfo is None:
             expires_at = expires_at.replace(tzinfo=UTC)
         expires = expires_at.timestamp()
-        if expires <= time.time():
+        if expires <= now:
             raise InvalidInputError("--expires must be in the future")
     key_id = secrets.token_hex(8)
     key = f"{PREFIX}{key_id}_{secrets.token_urlsafe(32)}"
-    return ApiKey(
-        key_id, project, chosen, user_id, rate_limit, name, time.time(), expires, None
-    ), key
+    return ApiKey(key_id, project, chosen, user_id, rate_limit, name, now, expires, None), key
 
 
 def key_id_of(key: str) -> str:
@@ -142,12 +142,12 @@ def key_id_of(key: str) -> str:
     return match.group(1) if match else "-"
 
 
-def verified(key: str, stored: tuple[str, ApiKey] | None) -> ApiKey | None:
-    """The usable key `key` is, given the (digest, row) stored under its id, or None. The
-    same work is done whatever is wrong, so timing tells nothing."""
+def verified(key: str, stored: tuple[str, ApiKey] | None, now: float) -> ApiKey | None:
+    """The key `key` is if usable at `now`, given the (digest, row) stored under its id,
+    or None. The same work is done whatever is wrong, so timing tells nothing."""
     expected, found = stored if stored is not None else (_DUMMY, None)
     same = hmac.compare_digest(expected, digest(key))
-    if not (_KEY.fullmatch(key) and same and found is not None and found.usable()):
+    if not (_KEY.fullmatch(key) and same and found is not None and found.usable(now)):
         return None
     return found
 
@@ -181,7 +181,10 @@ class Keys(Protocol):
 
 class ChecksSecrets:
     """What both key stores share: `create` over a store's `_insert` of a new row and its
-    digest, and `verify_secret` over its `verify`."""
+    digest, and `verify_secret` over its `verify`. `clock` (seconds since 1970) is when
+    a key is created, revoked, or checked for its expiry."""
+
+    clock: Callable[[], float]
 
     async def _insert(self, row: ApiKey, key_digest: str) -> None:
         raise NotImplementedError
@@ -207,6 +210,7 @@ class ChecksSecrets:
             rate_limit=rate_limit,
             expires_at=expires_at,
             name=name,
+            now=self.clock(),
         )
         await self._insert(row, digest(key))
         return row, key
@@ -237,8 +241,9 @@ class KeyStore(ChecksSecrets, SqliteStore):
     """
     _COLUMNS = "id, project, scopes, user_id, rate_limit, name, created_at, expires_at, revoked_at"
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, *, clock: Callable[[], float] = time.time) -> None:
         super().__init__(keys_path(data_dir))
+        self.clock = clock
 
     @staticmethod
     def _row(row: tuple[object, ...]) -> ApiKey:
@@ -298,7 +303,7 @@ class KeyStore(ChecksSecrets, SqliteStore):
         def write(conn: sqlite3.Connection) -> None:
             cursor = conn.execute(
                 "UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?",
-                (time.time(), key_id),
+                (self.clock(), key_id),
             )
             found = cursor.rowcount
             cursor.close()
@@ -320,4 +325,4 @@ class KeyStore(ChecksSecrets, SqliteStore):
             ).fetchone()
             return None if row is None else (str(row[0]), self._row(row[1:]))
 
-        return verified(key, await self._run("verify", read))
+        return verified(key, await self._run("verify", read), self.clock())

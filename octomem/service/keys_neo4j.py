@@ -7,6 +7,7 @@ all from their next request (no host caches a key)."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any, LiteralString
 
 from octomem.service.keys import (
@@ -54,10 +55,13 @@ def _key(row: Any) -> ApiKey:
 class Neo4jKeyStore(ChecksSecrets):
     """The API keys of `deployment` on the graph server `client` reaches."""
 
-    def __init__(self, client: Neo4jClient, *, deployment: str) -> None:
+    def __init__(
+        self, client: Neo4jClient, *, deployment: str, clock: Callable[[], float] = time.time
+    ) -> None:
         self._db = client
         self._deployment = deployment
         self._ready = False
+        self.clock = clock
 
     async def init(self) -> None:
         """The uniqueness constraint (the first call runs it if nobody did: the CLI)."""
@@ -104,7 +108,7 @@ class Neo4jKeyStore(ChecksSecrets):
         return _key(rows[0]) if rows else None
 
     async def revoke(self, key_id: str) -> ApiKey:
-        rows = await self._query("revoke", _REVOKE, id=key_id, now=time.time())
+        rows = await self._query("revoke", _REVOKE, id=key_id, now=self.clock())
         if not rows:
             raise unknown(key_id)
         return _key(rows[0])
@@ -112,4 +116,5 @@ class Neo4jKeyStore(ChecksSecrets):
     async def verify(self, key: str) -> ApiKey | None:
         """The usable key `key` names, or None (unknown, wrong secret, revoked, expired)."""
         rows = await self._query("verify", _MINE + _ROW, id=key_id_of(key))
-        return verified(key, (str(rows[0]["digest"]), _key(rows[0])) if rows else None)
+        stored = (str(rows[0]["digest"]), _key(rows[0])) if rows else None
+        return verified(key, stored, self.clock())

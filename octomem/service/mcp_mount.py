@@ -5,12 +5,13 @@ other route.
 One auth story: `app.Envelope` authenticates ``/mcp`` like any other path (an API key as
 ``Token``/``Bearer``, or an OAuth2 access token), applies the key's rate limit, the body
 cap, the work bound and the deadline, and writes the audit line. The SDK's own auth is not
-used. Each tool call reads the request the envelope admitted (the SDK hands the HTTP
-request to the tool as ``ctx.request_context.request``; contextvars of the request do not
-reach the task that runs a tool) and works as that key: its project's Orchestrator, its
-pinned user, its scopes (read tools need ``read``, ``process_conversation`` and
-``update_memory`` need ``write``, ``delete_memory`` needs ``delete``) and the service's
-limits (messages per call, query length, page size).
+used. Each tool call reads the caller the envelope admitted from the request's scope (the
+SDK hands the HTTP request to the tool as ``ctx.request_context.request``; contextvars of
+the request do not reach the task that runs a tool) and works as that key: its project's
+Orchestrator (held for the call by `deps.project_orchestrator`, as a route's), its pinned
+user, its scopes (read tools need ``read``, ``process_conversation`` and ``update_memory``
+need ``write``, ``delete_memory`` needs ``delete``) and the service's limits (messages
+per call, query length, page size).
 
 Stateless with JSON responses: each POST is one self-contained JSON-RPC exchange. No
 session lives in a worker, so any worker answers any request, a restart loses nothing, a
@@ -21,6 +22,7 @@ elicitation) are therefore not offered; octomem's tools use none.
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -35,11 +37,12 @@ from starlette.types import Receive, Scope, Send
 from octomem.errors import ConfigurationError, LLMError, OctomemError, StoreError
 from octomem.logs import get_logger
 from octomem.mcp_server import Access, tools_server
+from octomem.orchestrator.engine import Orchestrator
 from octomem.sensitive import mask_text
 from octomem.service import context
-from octomem.service.auth import Forbidden, Unauthorized
+from octomem.service.auth import Forbidden, Unauthorized, admitted
 from octomem.service.context import RequestInfo
-from octomem.service.deps import Caller
+from octomem.service.deps import Caller, project_orchestrator
 from octomem.service.problems import Problem
 from octomem.service.state import State
 
@@ -55,6 +58,9 @@ class ServiceAccess(Caller):
     rights, audit counts and error messages."""
 
     info: RequestInfo
+
+    def orchestrator(self) -> AbstractAsyncContextManager[Orchestrator]:
+        return project_orchestrator(self.state, self.principal)
 
     def require(self, right: Literal["read", "write", "delete"]) -> None:
         self.principal.require(right)
@@ -89,12 +95,12 @@ class McpMount:
         self.state = state
 
         async def access_for(ctx: Context) -> Access:
-            request = ctx.request_context.request
-            info = getattr(request, "scope", {}).get(_REQUEST)
-            if not isinstance(info, RequestInfo) or info.principal is None:
+            scope = getattr(ctx.request_context.request, "scope", {})
+            info, principal = scope.get(_REQUEST), admitted(scope)
+            if not isinstance(info, RequestInfo) or principal is None:
                 raise ToolError("Unauthorized: no key admitted this request")  # not reached
             context.adopt(info)  # this task's audit counts and user go to the request's line
-            return ServiceAccess(info.principal, state, info)
+            return ServiceAccess(principal, state, info)
 
         self.server = tools_server(access_for)
         self.server.streamable_http_app(  # builds the server's session manager

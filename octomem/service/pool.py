@@ -32,6 +32,8 @@ class ProjectPool:
         self._embedder: Embedder | None = None
         self._open: OrderedDict[str, Orchestrator] = OrderedDict()
         self._in_use: Counter[str] = Counter()
+        self._idle = asyncio.Event()  # set while no request holds any project
+        self._idle.set()
         self._opening: dict[str, asyncio.Future[Orchestrator]] = {}
         self._background: set[asyncio.Task[Any]] = set()
         self._sweeper: asyncio.Future[None] | None = None
@@ -69,14 +71,22 @@ class ProjectPool:
 
     @asynccontextmanager
     async def using(self, project: str) -> AsyncIterator[Orchestrator]:
-        """The project's Orchestrator, kept open while the block runs."""
+        """The project's Orchestrator, kept open while the block runs: never evicted, and
+        `close` waits for the block (within its grace)."""
         self._in_use[project] += 1
+        self._idle.clear()
         try:
             yield await self._get(project)
         finally:
             self._in_use[project] -= 1
             if not self._in_use[project]:
                 del self._in_use[project]
+            if not self._in_use:
+                self._idle.set()
+
+    def in_use(self, project: str) -> int:
+        """How many blocks (requests, tool calls) hold `project`'s Orchestrator now."""
+        return self._in_use[project]
 
     async def _get(self, project: str) -> Orchestrator:
         orch = self._open.get(project)
@@ -148,8 +158,9 @@ class ProjectPool:
         return asyncio.shield(task)
 
     async def close(self, grace_s: float) -> None:
-        """Wait for writes still finishing and close every project, all within `grace_s`
-        (past it, a write is cut and completed from the journal on the next open)."""
+        """Wait for the requests holding a project and the writes still finishing, then
+        close every project, all within `grace_s` (past it, a write is cut and completed
+        from the journal on the next open)."""
         self.closing = True
         if self._sweeper is not None:
             self._sweeper.cancel()
@@ -160,6 +171,11 @@ class ProjectPool:
         def left() -> float:
             return max(0.0, deadline - asyncio.get_running_loop().time())
 
+        if not self._idle.is_set():
+            held = sum(self._in_use.values())
+            log.info("closing: waiting for the requests holding a project", requests=held)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._idle.wait(), left())
         if self._opening:
             await asyncio.wait(set(self._opening.values()), timeout=left())
         if self._background:

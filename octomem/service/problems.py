@@ -26,7 +26,7 @@ from octomem.errors import (
 )
 from octomem.sensitive import mask
 from octomem.service.auth import Forbidden, Unauthorized
-from octomem.service.context import current, request_id
+from octomem.service.context import request_id
 
 log = logging.getLogger("octomem.service")
 
@@ -86,6 +86,11 @@ COMMON_RESPONSES = common_responses()
 MEM0_PATHS = ("/v1/ping/", "/v1/memories/", "/v3/memories/")
 
 
+def media_type_for(path: str) -> str:
+    """The media type of the problem bodies a request for `path` gets."""
+    return "application/json" if path.startswith(MEM0_PATHS) else PROBLEM
+
+
 class Problem(Exception):
     """An error answered with `status` and a problem body (limits, unsupported routes)."""
 
@@ -110,11 +115,11 @@ def problem_response(
     title: str,
     detail: str,
     headers: dict[str, str] | None = None,
+    *,
+    media_type: str = PROBLEM,
     **extra: Any,
 ) -> JSONResponse:
-    info = current()
-    rid = info.request_id if info else None
-    media_type = info.problem_media_type if info else PROBLEM
+    rid = request_id()
     body = {
         "type": _BASE + slug,
         "title": title,
@@ -129,11 +134,17 @@ def problem_response(
     return response
 
 
-def for_error(exc: BaseException) -> JSONResponse:
+def for_error(exc: BaseException, media_type: str = PROBLEM) -> JSONResponse:
     """The problem response for an error raised by a route or the library."""
     if isinstance(exc, Problem):
         return problem_response(
-            exc.status, exc.slug, exc.title, exc.detail, exc.headers, **exc.extra
+            exc.status,
+            exc.slug,
+            exc.title,
+            exc.detail,
+            exc.headers,
+            media_type=media_type,
+            **exc.extra,
         )
     for kind, status, slug, title in _MAP:
         if isinstance(exc, kind):
@@ -144,10 +155,17 @@ def for_error(exc: BaseException) -> JSONResponse:
             rejected = getattr(exc, "rejected", None)
             if isinstance(rejected, list):
                 extra["rejected"] = [_jsonable(r) for r in rejected[:100]]
-            return problem_response(status, slug, title, _detail(exc, status), headers, **extra)
+            detail = _detail(exc, status)
+            return problem_response(
+                status, slug, title, detail, headers, media_type=media_type, **extra
+            )
     log.error("request %s failed", request_id(), exc_info=exc)
     return problem_response(
-        500, "internal", "Internal error", "the server failed; quote the request id"
+        500,
+        "internal",
+        "Internal error",
+        "the server failed; quote the request id",
+        media_type=media_type,
     )
 
 
@@ -198,6 +216,10 @@ def _allowed(request: Request) -> str:
     )
 
 
+def _media_type(request: Request) -> str:
+    return media_type_for(request.scope.get("path", ""))
+
+
 def install(app: FastAPI) -> None:
     """Register the problem handlers on `app`."""
 
@@ -205,7 +227,9 @@ def install(app: FastAPI) -> None:
         assert isinstance(exc, RequestValidationError)
         status, detail = _validation_detail(exc)
         slug = "malformed" if status == 400 else "invalid-input"
-        return problem_response(status, slug, "Invalid request", detail)
+        return problem_response(
+            status, slug, "Invalid request", detail, media_type=_media_type(request)
+        )
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
@@ -214,11 +238,16 @@ def install(app: FastAPI) -> None:
         if exc.status_code == 405:
             headers["Allow"] = _allowed(request)
         return problem_response(
-            exc.status_code, title.lower().replace(" ", "-"), title, str(exc.detail), headers
+            exc.status_code,
+            title.lower().replace(" ", "-"),
+            title,
+            str(exc.detail),
+            headers,
+            media_type=_media_type(request),
         )
 
     async def on_error(request: Request, exc: Exception) -> JSONResponse:
-        return for_error(exc)
+        return for_error(exc, _media_type(request))
 
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)

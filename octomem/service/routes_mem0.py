@@ -22,7 +22,7 @@ from octomem.filters import parse_datetime
 from octomem.memory import add_items, check_threshold, history_item, search_items, to_item
 from octomem.models import MemoryBase, RecallHit, RecallResult
 from octomem.service import context
-from octomem.service.deps import Caller, caller, need
+from octomem.service.deps import Anyone, Deleter, Project, Reader, Writer
 from octomem.service.mem0_filters import translate
 from octomem.service.mem0_models import (
     ORG_ID,
@@ -43,14 +43,11 @@ from octomem.service.mem0_models import (
 from octomem.service.routes_v1 import attachments
 
 router = APIRouter(tags=["mem0"])
-Reader = Annotated[Caller, Depends(need("read"))]
-Writer = Annotated[Caller, Depends(need("write"))]
-Deleter = Annotated[Caller, Depends(need("delete"))]
 
 
 def _only(*names: str) -> Any:
     """A dependency refusing query parameters other than `names` (a misspelt scope must
-    not widen what a call reaches)."""
+    not widen what a call reaches): ``_: Annotated[None, _only(...)]``."""
 
     async def check(request: Request) -> None:
         unknown = sorted(set(request.query_params) - set(names))
@@ -64,7 +61,7 @@ def _only(*names: str) -> Any:
 
 
 @router.get("/v1/ping/", response_model=Ping, summary="Check the key (mem0's client calls it)")
-async def ping(who: Annotated[Caller, Depends(caller)], _: None = _only()) -> Ping:
+async def ping(who: Anyone, _: Annotated[None, _only()]) -> Ping:
     return Ping(status="ok", project_id=who.principal.project, org_id=ORG_ID)
 
 
@@ -74,7 +71,7 @@ async def ping(who: Annotated[Caller, Depends(caller)], _: None = _only()) -> Pi
     summary="Add memories (mem0)",
     response_model_exclude_unset=True,
 )
-async def add(body: AddRequest, who: Writer) -> AddResponse:
+async def add(body: AddRequest, who: Writer, orch: Project) -> AddResponse:
     refuse(
         expiration_date=body.expiration_date,
         immutable=body.immutable,
@@ -90,7 +87,6 @@ async def add(body: AddRequest, who: Writer) -> AddResponse:
     if files := attachments(body.messages):
         context.count(attachments=files)
     stamp = _epoch(body.timestamp, "timestamp") if body.timestamp is not None else None
-    orch = await who.orchestrator()
     result = await who.write(
         orch.aprocess(
             [m.model_dump(exclude_none=True) for m in body.messages],
@@ -128,8 +124,9 @@ def _add_entities(body: AddRequest) -> dict[str, str]:
     summary="One memory",
     response_model_exclude_unset=True,
 )
-async def get(memory_id: str, who: Reader, _: None = _only()) -> dict[str, Any]:
-    orch = await who.orchestrator()
+async def get(
+    memory_id: str, who: Reader, _: Annotated[None, _only()], orch: Project
+) -> dict[str, Any]:
     return to_item(await orch.aget(memory_id, **who.scope(None, required=False)))
 
 
@@ -143,9 +140,10 @@ async def get_all(
     body: GetAllRequest,
     request: Request,
     who: Reader,
+    _: Annotated[None, _only("page", "page_size")],
+    orch: Project,
     page: Annotated[int, Query(ge=1)] = 1,
     page_size: Annotated[int, Query(ge=1)] = 100,
-    _: None = _only("page", "page_size"),
 ) -> dict[str, Any]:
     refuse(categories=body.categories)
     who.check_page(page_size)
@@ -158,7 +156,6 @@ async def get_all(
         if value is not None
     ]
     scopes, where = translate(body.filters, who, body.as_filter(), *dates)
-    orch = await who.orchestrator()
     records: list[MemoryBase] = []
     for scope in scopes:
         records += await orch.aget_all(
@@ -191,7 +188,7 @@ async def get_all(
     summary="Search",
     response_model_exclude_unset=True,
 )
-async def search(body: SearchRequest, who: Reader) -> dict[str, Any]:
+async def search(body: SearchRequest, who: Reader, orch: Project) -> dict[str, Any]:
     refuse(categories=body.categories)
     threshold = check_threshold(body.threshold)
     limit = who.check_page(body.top_k)
@@ -199,7 +196,6 @@ async def search(body: SearchRequest, who: Reader) -> dict[str, Any]:
     wanted = {"metadata": body.metadata} if body.metadata else None
     scopes, where = translate(body.filters, who, body.as_filter(), wanted)
     now = _reference(body.reference_date)
-    orch = await who.orchestrator()
     hits: list[RecallHit] = []
     for scope in scopes:
         found = await orch.arecall(
@@ -226,13 +222,12 @@ async def search(body: SearchRequest, who: Reader) -> dict[str, Any]:
     response_model_exclude_unset=True,
 )
 async def update(
-    memory_id: str, body: UpdateRequest, who: Writer, _: None = _only()
+    memory_id: str, body: UpdateRequest, who: Writer, _: Annotated[None, _only()], orch: Project
 ) -> dict[str, Any]:
     refuse(timestamp=body.timestamp, expiration_date=body.expiration_date)
     if body.text is None and body.metadata is None:
         raise InvalidInputError("update needs text, metadata or both")
     scope = who.scope(None, required=False)
-    orch = await who.orchestrator()
     # text None: metadata only, the text stays as it is when the write happens
     new = await who.write(orch.aupdate(memory_id, body.text, metadata=body.metadata, **scope))
     return {**to_item(new), "text": new.content}
@@ -242,11 +237,11 @@ async def update(
 async def delete(
     memory_id: str,
     who: Deleter,
+    _: Annotated[None, _only("delete_linked")],
+    orch: Project,
     delete_linked: bool = False,
-    _: None = _only("delete_linked"),
 ) -> Message:
     refuse(delete_linked=delete_linked)
-    orch = await who.orchestrator()
     await who.write(orch.adelete(memory_id, **who.scope(None, required=False)))
     context.count(deleted=1)
     return Message(message="Memory deleted successfully!")
@@ -258,14 +253,14 @@ OwnerQuery = Annotated[str | None, Query(min_length=1, max_length=256)]
 @router.delete("/v1/memories/", response_model=Message, summary="Delete a scope's memories")
 async def delete_all(
     who: Deleter,
+    _: Annotated[None, _only("user_id", "agent_id", "run_id", "app_id")],
+    orch: Project,
     user_id: OwnerQuery = None,
     agent_id: OwnerQuery = None,
     run_id: OwnerQuery = None,
     app_id: OwnerQuery = None,
-    _: None = _only("user_id", "agent_id", "run_id", "app_id"),
 ) -> Message:
     refuse(app_id=app_id)
-    orch = await who.orchestrator()
     count = await who.write(orch.adelete_all(**who.scope(user_id, agent_id), session_id=run_id))
     context.count(deleted=count)
     return Message(message=f"Memories deleted successfully! ({count})")
@@ -276,8 +271,9 @@ async def delete_all(
     response_model=list[HistoryItem],
     summary="Every change of a memory",
 )
-async def history(memory_id: str, who: Reader, _: None = _only()) -> list[dict[str, Any]]:
-    orch = await who.orchestrator()
+async def history(
+    memory_id: str, who: Reader, _: Annotated[None, _only()], orch: Project
+) -> list[dict[str, Any]]:
     events = await orch.ahistory(memory_id, **who.scope(None, required=False))
     context.count(events=len(events))
     return [{**history_item(event), "user_id": event.user_id} for event in events]

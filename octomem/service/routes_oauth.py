@@ -194,7 +194,7 @@ async def _token(request: Request) -> JSONResponse:
     principal = Principal.of(key)
     info = context.current()
     if info is not None:
-        info.principal = principal  # the audit line's key and project
+        info.admit(principal)  # the audit line's key and project
     try:
         state.charge(principal)
     except Problem as limited:

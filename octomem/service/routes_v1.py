@@ -3,7 +3,7 @@ update, delete, history), forget, stats; export, import and doctor for admin key
 
 Bodies and answers are the library's own models (`ProcessResult`, `RecallResult`,
 `MemoryRecord`, `HistoryEvent`, `ForgetReport`, `ConsistencyReport`, `TransferSummary`)
-or thin views of them. Every route works on the caller's project only (`deps.Caller`).
+or thin views of them. Every route works on the caller's project only (`deps.Project`).
 The records live under /v1/records so they never meet mem0's /v1/memories/ routes.
 """
 
@@ -37,13 +37,9 @@ from octomem.models import (
 )
 from octomem.orchestrator.transfer import TransferSummary
 from octomem.service import context
-from octomem.service.deps import Caller, need
+from octomem.service.deps import Admin, Caller, Deleter, Project, Reader, Writer, need
 
 router = APIRouter(prefix="/v1", tags=["octomem"])
-Reader = Annotated[Caller, Depends(need("read"))]
-Writer = Annotated[Caller, Depends(need("write"))]
-Deleter = Annotated[Caller, Depends(need("delete"))]
-Admin = Annotated[Caller, Depends(need("admin"))]
 Id = Annotated[str, Field(min_length=1, max_length=256)]
 MemoryTypes = Annotated[list[MemoryType] | None, Field(None, max_length=8)]
 _NUMBER = re.compile(r"\s*[-+]?\d+(\.\d*)?\s*")
@@ -148,7 +144,7 @@ class Deleted(_Body):
 
 
 @router.post("/process", response_model=ProcessResponse, summary="Store a conversation")
-async def process(body: ProcessRequest, who: Writer) -> ProcessResponse:
+async def process(body: ProcessRequest, who: Writer, orch: Project) -> ProcessResponse:
     if isinstance(body.messages, list):
         who.check_messages(len(body.messages))
         messages: Any = [m.model_dump(exclude_none=True) for m in body.messages]
@@ -156,7 +152,6 @@ async def process(body: ProcessRequest, who: Writer) -> ProcessResponse:
             context.count(attachments=files)
     else:
         messages = body.messages
-    orch = await who.orchestrator()
     result = await who.write(
         orch.aprocess(
             messages,
@@ -173,8 +168,7 @@ async def process(body: ProcessRequest, who: Writer) -> ProcessResponse:
 
 
 @router.post("/recall", response_model=RecallResult, summary="Hybrid recall with provenance")
-async def recall(body: RecallRequest, who: Reader) -> RecallResult:
-    orch = await who.orchestrator()
+async def recall(body: RecallRequest, who: Reader, orch: Project) -> RecallResult:
     result = await orch.arecall(
         who.check_query(body.query),
         **who.scope(body.user_id, body.agent_id),
@@ -192,6 +186,7 @@ async def recall(body: RecallRequest, who: Reader) -> RecallResult:
 @router.get("/records", response_model=list[MemoryRecord], summary="The memories of a scope")
 async def list_records(
     who: Reader,
+    orch: Project,
     user_id: Annotated[str | None, Query(min_length=1, max_length=256)] = None,
     agent_id: Annotated[str | None, Query(min_length=1, max_length=256)] = None,
     session_id: Annotated[str | None, Query(min_length=1, max_length=256)] = None,
@@ -200,7 +195,6 @@ async def list_records(
     limit: Annotated[int, Query(ge=1)] = 100,
     as_of: datetime | None = None,
 ) -> list[Any]:
-    orch = await who.orchestrator()
     records = await orch.aget_all(
         **who.scope(user_id, agent_id),
         session_id=session_id,
@@ -218,9 +212,12 @@ OwnerQuery = Annotated[str | None, Query(min_length=1, max_length=256)]
 
 @router.get("/records/{memory_id}", response_model=MemoryRecord, summary="One memory")
 async def get_record(
-    memory_id: str, who: Reader, user_id: OwnerQuery = None, agent_id: OwnerQuery = None
+    memory_id: str,
+    who: Reader,
+    orch: Project,
+    user_id: OwnerQuery = None,
+    agent_id: OwnerQuery = None,
 ) -> Any:
-    orch = await who.orchestrator()
     return await orch.aget(memory_id, **who.scope(user_id, agent_id, required=False))
 
 
@@ -229,10 +226,10 @@ async def update_record(
     memory_id: str,
     body: UpdateRequest,
     who: Writer,
+    orch: Project,
     user_id: OwnerQuery = None,
     agent_id: OwnerQuery = None,
 ) -> Any:
-    orch = await who.orchestrator()
     return await who.write(
         orch.aupdate(
             memory_id,
@@ -245,9 +242,12 @@ async def update_record(
 
 @router.delete("/records/{memory_id}", response_model=Deleted, summary="Delete a memory")
 async def delete_record(
-    memory_id: str, who: Deleter, user_id: OwnerQuery = None, agent_id: OwnerQuery = None
+    memory_id: str,
+    who: Deleter,
+    orch: Project,
+    user_id: OwnerQuery = None,
+    agent_id: OwnerQuery = None,
 ) -> Deleted:
-    orch = await who.orchestrator()
     await who.write(orch.adelete(memory_id, **who.scope(user_id, agent_id, required=False)))
     return Deleted(id=memory_id, deleted=1)
 
@@ -255,11 +255,11 @@ async def delete_record(
 @router.delete("/records", response_model=Deleted, summary="Delete the memories of a scope")
 async def delete_records(
     who: Deleter,
+    orch: Project,
     user_id: OwnerQuery = None,
     agent_id: OwnerQuery = None,
     session_id: OwnerQuery = None,
 ) -> Deleted:
-    orch = await who.orchestrator()
     scope = who.scope(user_id, agent_id)
     count = await who.write(orch.adelete_all(**scope, session_id=session_id))
     return Deleted(deleted=count)
@@ -271,23 +271,24 @@ async def delete_records(
     summary="Every change of a memory",
 )
 async def history(
-    memory_id: str, who: Reader, user_id: OwnerQuery = None, agent_id: OwnerQuery = None
+    memory_id: str,
+    who: Reader,
+    orch: Project,
+    user_id: OwnerQuery = None,
+    agent_id: OwnerQuery = None,
 ) -> list[HistoryEvent]:
-    orch = await who.orchestrator()
     return await orch.ahistory(memory_id, **who.scope(user_id, agent_id, required=False))
 
 
 @router.post("/forget", response_model=ForgetReport, summary="Remove every trace of a user")
-async def forget(body: ForgetRequest, who: Deleter) -> ForgetReport:
-    orch = await who.orchestrator()
+async def forget(body: ForgetRequest, who: Deleter, orch: Project) -> ForgetReport:
     user = who.user(body.user_id)
     assert user is not None
     return await who.write(orch.aforget(user_id=user, agent_id=body.agent_id))
 
 
 @router.get("/stats", summary="Counts per memory type")
-async def stats(who: Reader, user_id: OwnerQuery = None) -> Stats:
-    orch = await who.orchestrator()
+async def stats(who: Reader, orch: Project, user_id: OwnerQuery = None) -> Stats:
     return await orch.astats(user_id=who.user(user_id))
 
 
@@ -297,8 +298,7 @@ async def stats(who: Reader, user_id: OwnerQuery = None) -> Stats:
     response_class=StreamingResponse,
     responses={200: {"content": {"application/x-ndjson": {}}}},
 )
-async def export(who: Admin, user_id: OwnerQuery = None) -> StreamingResponse:
-    orch = await who.orchestrator()
+async def export(who: Admin, orch: Project, user_id: OwnerQuery = None) -> StreamingResponse:
     path = _scratch(who)
     try:
         summary = await orch.aexport_jsonl(path, user_id=who.user(user_id))
@@ -326,9 +326,13 @@ async def export(who: Admin, user_id: OwnerQuery = None) -> StreamingResponse:
         "requestBody": {"content": {"application/x-ndjson": {"schema": {"type": "string"}}}}
     },
 )
-async def import_(request: Request, who: Admin, skip_invalid: bool = False) -> TransferSummary:
-    who.whole_project("an import")  # its lines may name any user
-    orch = await who.orchestrator()
+async def import_(
+    request: Request,
+    # its lines may name any user
+    who: Annotated[Caller, Depends(need("admin", whole_project="an import"))],
+    orch: Project,
+    skip_invalid: bool = False,
+) -> TransferSummary:
     path = _scratch(who)
     try:
         with path.open("wb") as fh:
@@ -342,9 +346,11 @@ async def import_(request: Request, who: Admin, skip_invalid: bool = False) -> T
 
 
 @router.get("/doctor", response_model=ConsistencyReport, summary="Check the stores agree")
-async def doctor(who: Admin) -> ConsistencyReport:
-    who.whole_project("doctor")  # its report counts and names every user's memories
-    orch = await who.orchestrator()
+async def doctor(
+    # its report counts and names every user's memories
+    who: Annotated[Caller, Depends(need("admin", whole_project="doctor"))],
+    orch: Project,
+) -> ConsistencyReport:
     return await orch.acheck(repair=False)
 
 

@@ -6,8 +6,9 @@ same server never accepts or lists them. Both key stores keep the same contract.
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ import httpx
 import pytest
 import yaml
 
-from octomem import NotFoundError
+from octomem import InvalidInputError, NotFoundError
 from octomem.service.key_stores import open_keys
 from octomem.service.keys import Keys, KeyStore
 from octomem.service.keys_neo4j import Neo4jKeyStore
@@ -30,17 +31,37 @@ def _servers(server_stores: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in server_stores.items() if k != "id_key"}
 
 
+class Clock:
+    """The key store's clock, which the test moves: it starts at the real time, and each
+    reading is a millisecond after the last, as a running clock's would be."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        self.now += 0.001
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
 @pytest.fixture(params=["sqlite", "neo4j"])
-def keys(request: pytest.FixtureRequest, tmp_path: Path, server_stores: dict[str, Any]) -> Keys:
-    """A key store, not yet opened (its driver belongs to the event loop that opens it)."""
+def keys(
+    request: pytest.FixtureRequest, tmp_path: Path, server_stores: dict[str, Any], clock: Clock
+) -> Keys:
+    """A key store on `clock`, not yet opened (its driver belongs to the event loop that
+    opens it)."""
     if request.param == "sqlite":
-        return KeyStore(tmp_path)
-    store = open_keys(load_settings(data_dir=tmp_path, **_servers(server_stores)))
+        return KeyStore(tmp_path, clock=clock)
+    store = open_keys(load_settings(data_dir=tmp_path, **_servers(server_stores)), clock=clock)
     assert isinstance(store, Neo4jKeyStore)
     return store
 
 
-def test_the_key_store_contract(keys: Keys) -> None:
+def test_the_key_store_contract(keys: Keys, clock: Clock) -> None:
     async def run() -> None:
         await keys.init()
         try:
@@ -65,8 +86,9 @@ def test_the_key_store_contract(keys: Keys) -> None:
         assert [k.id for k in await keys.list("b")] == [pinned.id]
         for wrong in (key[:-1] + ("A" if key[-1] != "A" else "B"), "om_x", "", pinned_key + "x"):
             assert await keys.verify(wrong) is None
-        soon = datetime.now(UTC) + timedelta(seconds=1)
-        expiring, expiring_key = await keys.create(project="acme", expires_at=soon)
+        in_an_hour = datetime.fromtimestamp(clock.now + 3600, UTC)
+        expiring, expiring_key = await keys.create(project="acme", expires_at=in_an_hour)
+        assert expiring.expires_at is not None
         assert await keys.verify(expiring_key) == expiring
         revoked = await keys.revoke(row.id)
         assert revoked.revoked_at is not None and revoked.view()["status"] == "revoked"
@@ -75,8 +97,15 @@ def test_the_key_store_contract(keys: Keys) -> None:
         assert await keys.verify(pinned_key) == pinned  # the others stand
         with pytest.raises(NotFoundError, match="keys list"):
             await keys.revoke("f" * 16)
-        await asyncio.sleep(1.1)
+        clock.now = expiring.expires_at - 1.0  # a second before its expiry: still good
+        assert await keys.verify(expiring_key) == expiring
+        assert await keys.verify_secret(expiring.id, expiring_key) == expiring
+        clock.now = expiring.expires_at  # from its expiry on: refused, whatever the way
         assert await keys.verify(expiring_key) is None
+        assert await keys.verify_secret(expiring.id, expiring_key) is None
+        assert (await keys.get(expiring.id)) == expiring  # still listed, as expired
+        with pytest.raises(InvalidInputError, match="future"):  # not made already expired
+            await keys.create(project="acme", expires_at=in_an_hour)
 
     asyncio.run(run())
 
@@ -124,6 +153,7 @@ def test_a_key_made_on_one_host_works_on_every_host_until_revoked_on_any(
             b.url + "/oauth/token",
             data={"grant_type": "client_credentials"},
             auth=(a.key_id(key), key),
+            timeout=120,
         ).json()["access_token"]
         for host in (a, b):
             for credential in (key, token):
@@ -131,6 +161,7 @@ def test_a_key_made_on_one_host_works_on_every_host_until_revoked_on_any(
                     host.url + "/v1/records",
                     params={"user_id": "ana"},
                     headers={"Authorization": f"Bearer {credential}"},
+                    timeout=120,  # a host's first request opens its project's stores
                 )
                 assert answer.status_code == 200, answer.text
         listed = octomem("keys", "list", "--json", "--config", str(config), env=b.env)
@@ -142,6 +173,7 @@ def test_a_key_made_on_one_host_works_on_every_host_until_revoked_on_any(
                     host.url + "/v1/records",
                     params={"user_id": "ana"},
                     headers={"Authorization": f"Bearer {credential}"},
+                    timeout=120,  # a host's first request opens its project's stores
                 )
                 assert answer.status_code == 401, answer.text
         for host in (a, b):

@@ -78,7 +78,9 @@ def test_the_access_log_names_user_ids_unless_turned_off(svc: Service, tmp_path:
     assert _eventually(lambda: "access-log-ana" in svc.log())
     with Service.start(tmp_path, args=("--no-access-log",)) as quiet:
         key = quiet.key()
-        listed = httpx.get(quiet.url + "/v1/records", params=asked, headers=quiet.auth(key))
+        listed = httpx.get(  # the first request opens the stores: not httpx's 5 s timeout
+            quiet.url + "/v1/records", params=asked, headers=quiet.auth(key), timeout=120
+        )
         assert listed.is_success
         assert quiet.audit_lines(count=1)  # the request was served and audited
         assert "access-log-ana" not in quiet.log()
