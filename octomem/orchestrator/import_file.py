@@ -1,58 +1,64 @@
-"""Reading an export for an import: line by line, in bounded pieces.
+"""Reading an export for an import: line by line, in bounded pieces, each line masked.
 
 A file, a text stream or a binary stream is read `_CHUNK` at a time (never whole), split
 at "\\n" only (U+2028, U+2029, U+0085... inside a JSON string are text, which
-str.splitlines() would cut a line at), and each line is parsed as it ends. A line longer
-than `input.max_import_line_bytes` (a stream without a line end: /dev/zero, a FIFO nobody
-closes) and a file larger than `service.max_import_bytes` - the bound the HTTP route
-streams the body of `POST /v1/import` under too - are refused with an InvalidInputError
-naming the line, before memory runs out. A text stream's bounds count characters.
+str.splitlines() would cut a line at), and each line is parsed and masked as it ends and
+handed on before the next is read (`read_lines` is a generator: nothing holds the file).
+A line longer than `input.max_import_line_bytes` (a stream without a line end:
+/dev/zero, a FIFO nobody closes) and a file larger than `service.max_import_bytes` - the
+bound the HTTP route streams the body of `POST /v1/import` under too - are refused with
+an InvalidInputError naming the line, before memory runs out. A text stream's bounds
+count characters.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import IO, Any
 
 from octomem.errors import InvalidInputError
+from octomem.sensitive import mask_value
 from octomem.validation import parse_json
 
 FORMAT = "octomem-export"
 VERSION = 1
 _CHUNK = 1 << 16
 
+Source = str | os.PathLike[str] | IO[str] | IO[bytes]
+
 
 def read_lines(
-    source: str | os.PathLike[str] | IO[str] | IO[bytes],
-    *,
-    max_bytes: int,
-    max_line_bytes: int,
-) -> list[dict[str, Any]]:
-    """Parse and check an export file; InvalidInputError names the first bad line."""
+    source: Source, *, max_bytes: int, max_line_bytes: int
+) -> Generator[tuple[int, dict[str, Any], int], None, None]:
+    """(line number, the line parsed and masked, its length) of an export, one at a time,
+    the header checked first; InvalidInputError names the first bad line."""
     if isinstance(source, str | os.PathLike):
         path = Path(source)
         if not path.is_file():
             raise InvalidInputError(f"no export file at {path}")
         try:
             with path.open("rb") as stream:
-                return _parse(stream.read, max_bytes, max_line_bytes)
+                yield from _parse(stream.read, max_bytes, max_line_bytes)
         except OSError as exc:
             raise InvalidInputError(f"cannot read the export: {exc.strerror or exc}") from exc
+        return
     if not callable(getattr(source, "read", None)):
         raise InvalidInputError(
             f"import source must be a file path or a readable text stream, got "
             f"{type(source).__name__}"
         )
     try:
-        return _parse(source.read, max_bytes, max_line_bytes)
+        yield from _parse(source.read, max_bytes, max_line_bytes)
     except OSError as exc:
         raise InvalidInputError(f"cannot read the export: {exc.strerror or exc}") from exc
 
 
-def _parse(read: Callable[[int], Any], max_bytes: int, max_line_bytes: int) -> list[dict[str, Any]]:
-    lines: list[dict[str, Any]] = []
+def _parse(
+    read: Callable[[int], Any], max_bytes: int, max_line_bytes: int
+) -> Iterator[tuple[int, dict[str, Any], int]]:
+    header = False
     for number, raw in _raw_lines(read, max_bytes, max_line_bytes):
         if isinstance(raw, bytes):
             try:
@@ -66,12 +72,12 @@ def _parse(read: Callable[[int], Any], max_bytes: int, max_line_bytes: int) -> l
         line = parse_json(raw, f"line {number} of the export")  # depth bounded, ints too
         if not isinstance(line, dict) or "type" not in line:
             raise InvalidInputError(f"line {number} of the export has no 'type'")
-        if not lines:
+        if not header:
             _check_header(line)
-        lines.append(line)
-    if not lines:
+            header = True
+        yield number, masked(line) if line["type"] != "blob" else line, len(raw)
+    if not header:
         _check_header({})
-    return lines
 
 
 def _check_header(line: dict[str, Any]) -> None:
@@ -137,3 +143,47 @@ def _raw_lines(
 def _unit(kind: type | None) -> str:
     """What the bounds count: characters of a text stream, bytes of a file."""
     return "characters" if kind is str else "bytes"
+
+
+# what an import never masks: ids, hashes, scopes, times, kinds - the structure of a line,
+# of the record it holds and of its history events; the same names deeper (in metadata)
+# are text like any other. A history event's actor and a record's extractor (in its
+# `source`) are free text a file may hold anything in: masked.
+_STRUCTURE = frozenset(
+    "type format version id memory_id memory_type user_id agent_id session_id content_hash "
+    "subject_id object_id operation at created_at updated_at exported_at valid_from "
+    "valid_to valid_at invalid_at expires_at occurred_at".split()
+)
+_SOURCE_IDS = frozenset({"turn_ids", "message_ids"})  # a record's source: the ids it names
+# a record's `internal`: a LangGraph item's namespace and key are identifiers, stored as
+# put (not masked), that the item is found by
+_INTERNAL_IDS = frozenset({"langgraph_namespace", "langgraph_key"})
+# a line's record and events, an event's record; a record's source and internal
+_HOLDS_PARTS = ("record", "history", "source", "internal")
+
+
+def masked(part: Any) -> Any:
+    """A line (or the record or history event it holds) with every secret in its text
+    masked, but for the values of its own structure keys (content hashes are derived
+    again from the masked text when the line is checked: `import_checks`). A blob line's
+    bytes are checked instead (`originals.parse_blob_line`)."""
+    if not isinstance(part, dict):
+        return mask_value(part)
+    out: dict[str, Any] = mask_value(
+        {k: v for k, v in part.items() if k not in _STRUCTURE and k not in _HOLDS_PARTS}
+    )
+    for key, value in part.items():
+        if key in _STRUCTURE:
+            out[key] = value
+        elif key == "record":
+            out[key] = None if value is None else masked(value)
+        elif key == "history":
+            out[key] = [masked(e) for e in value] if isinstance(value, list) else mask_value(value)
+        elif key in ("source", "internal"):
+            ids = _SOURCE_IDS if key == "source" else _INTERNAL_IDS
+            out[key] = (
+                {k: v if k in ids else mask_value(v) for k, v in value.items()}
+                if isinstance(value, dict)
+                else mask_value(value)
+            )
+    return out

@@ -386,37 +386,32 @@ async def export_lines(services: Services, records: Iterable[Record]) -> list[di
     return await asyncio.to_thread(read_all)
 
 
-def parse_blob_lines(
-    lines: Iterable[Mapping[str, Any]], media: MediaConfig
-) -> dict[tuple[str | None, str], bytes]:
-    """The bytes of an export's ``blob`` lines by (user, sha256), each checked against its
-    sha256 and read again as a part is (`screen`); InvalidInputError for a line that is not
-    a blob, whose bytes do not hash to the sha256 it names (a damaged or edited export) or
-    that could not be kept (nothing is imported)."""
-    found: dict[tuple[str | None, str], bytes] = {}
-    for line in lines:
-        sha, user_id, encoded = line.get("sha256"), line.get("user_id"), line.get("data")
-        if not is_sha256(sha) or not isinstance(encoded, str):
-            raise InvalidInputError(
-                "a blob line of the export needs 'sha256' (64 lowercase hex digits) and "
-                "'data' (base64); nothing was imported"
-            )
-        if user_id is not None:
-            validate_scope_id("user_id", user_id)
-        try:
-            data = base64.b64decode(encoded, validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise InvalidInputError(
-                f"blob {sha} of the export is not valid base64 ({exc}); nothing was imported"
-            ) from None
-        if hashlib.sha256(data).hexdigest() != sha:
-            raise InvalidInputError(
-                f"blob {sha} of the export (user {user_id!r}) does not hash to its sha256: "
-                "the file is damaged or was edited; nothing was imported"
-            )
-        screen(str(sha), data, media)
-        found[(user_id, str(sha))] = data
-    return found
+def parse_blob_line(line: Mapping[str, Any], media: MediaConfig) -> tuple[str | None, str, bytes]:
+    """(user, sha256, bytes) of an export's ``blob`` line, checked against its sha256 and
+    read again as a part is (`screen`); InvalidInputError for a line that is not a blob,
+    whose bytes do not hash to the sha256 it names (a damaged or edited export) or that
+    could not be kept (nothing is imported)."""
+    sha, user_id, encoded = line.get("sha256"), line.get("user_id"), line.get("data")
+    if not is_sha256(sha) or not isinstance(encoded, str):
+        raise InvalidInputError(
+            "a blob line of the export needs 'sha256' (64 lowercase hex digits) and "
+            "'data' (base64); nothing was imported"
+        )
+    if user_id is not None:
+        validate_scope_id("user_id", user_id)
+    try:
+        data = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidInputError(
+            f"blob {sha} of the export is not valid base64 ({exc}); nothing was imported"
+        ) from None
+    if hashlib.sha256(data).hexdigest() != sha:
+        raise InvalidInputError(
+            f"blob {sha} of the export (user {user_id!r}) does not hash to its sha256: "
+            "the file is damaged or was edited; nothing was imported"
+        )
+    screen(str(sha), data, media)
+    return user_id, str(sha), data
 
 
 def screen(sha: str, data: bytes, media: MediaConfig) -> None:
@@ -445,17 +440,17 @@ def screen(sha: str, data: bytes, media: MediaConfig) -> None:
 async def restore(
     services: Services,
     user_id: str | None,
-    blobs: Mapping[tuple[str | None, str], bytes],
-    records: Iterable[MemoryBase],
+    blobs: Iterable[tuple[str, bytes]],
+    wanted: Collection[str],
 ) -> int:
-    """Write the user's blobs of an import that its imported records name, before those
-    records (the caller holds the user's lock); how many were written."""
+    """Write the user's blobs of an import (sha256, bytes - read one at a time) that its
+    imported records name (`wanted`), before those records (the caller holds the user's
+    lock); how many were written."""
     store = services.blobs
-    if store is None:
+    if store is None or not wanted:
         return 0
-    wanted = sorted({sha for r in records for sha in kept(r) if (user_id, sha) in blobs})
-    if not wanted:
-        return 0
-    return await asyncio.to_thread(
-        lambda: sum(store.put(user_id, sha, blobs[(user_id, sha)]) for sha in wanted)
-    )
+
+    def write() -> int:
+        return sum(store.put(user_id, sha, data) for sha, data in blobs if sha in wanted)
+
+    return await asyncio.to_thread(write)

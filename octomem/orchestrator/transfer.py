@@ -14,17 +14,20 @@ The file is one JSON object per line, each with a ``"type"``:
   `octomem.orchestrator.originals`); last in the file.
 
 Import writes the records back as they are - same ids, validity, hashes, versions - with
-no extraction or reconciliation, restores the history events with their own ids (a second
-import changes nothing) and then the graph's entities and relations. The keyword index
-and the embeddings are rebuilt from the records. Blobs are checked against their sha256
-before anything is written (InvalidInputError for one that does not match) and each
-user's are written before that user's records, with embedded stores (a store server has no
-blob directory: they are left out).
+no extraction or reconciliation, restores the history events with their own ids and then
+the graph's entities and relations; what the stores hold already as the file has it is
+left alone (a second import changes nothing). The keyword index and the embeddings are
+rebuilt from the records. Blobs are checked against their sha256 before anything is
+written (InvalidInputError for one that does not match) and each user's are written
+before that user's records, with embedded stores (a store server has no blob directory:
+they are left out). The file is read once, in bounded pieces (`import_file`), checked
+line by line against the stores (`import_checks`, `import_index`) and kept, masked, in a
+spool it is written from a journal part at a time (`import_spool`).
 """
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import json
 import os
 from collections import defaultdict
@@ -36,31 +39,27 @@ from pydantic import BaseModel, Field
 
 from octomem.errors import ImportRejectedError, InvalidInputError
 from octomem.models import (
-    Change,
     Entity,
     GraphCounts,
     HistoryEvent,
     IntentPart,
     MemoryBase,
     MemoryType,
-    Operation,
     Relation,
     Stats,
     StatsTotals,
     TypeCounts,
     utcnow,
 )
-from octomem.orchestrator import originals, projections
-from octomem.orchestrator.events import history_event
-from octomem.orchestrator.import_checks import Parts, RejectedLine, check_lines, scopes_named
-from octomem.orchestrator.import_file import FORMAT, VERSION, read_lines
+from octomem.orchestrator import originals
+from octomem.orchestrator.import_checks import RejectedLine
+from octomem.orchestrator.import_file import FORMAT, VERSION, Source, read_lines
+from octomem.orchestrator.import_index import Index, check_lines
+from octomem.orchestrator.import_spool import Spool, UserPlan, blobs_of, parts_of
 from octomem.orchestrator.services import Services
 from octomem.orchestrator.writer import write_parts
 from octomem.scopes import scope_filter
-from octomem.sensitive import mask_value
 
-_BATCH = 128  # records or history events per journal part (and per store call)
-_GRAPH_BATCH = 1000  # entities or relations per journal part
 _SHOWN = 5  # rejected lines named in an error message
 
 Progress = Callable[[int, int], None]  # (done, total)
@@ -72,6 +71,11 @@ class TransferSummary(BaseModel):
 
     memories: int = 0
     deleted_memories: int = Field(0, description="memory ids with history but no record")
+    unchanged: int = Field(
+        0,
+        description="memories an import left as the stores hold them: as the file has them "
+        "already, or a later state of (their history holds every event of the line)",
+    )
     history_events: int = 0
     entities: int = 0
     relations: int = 0
@@ -236,52 +240,9 @@ def _write_file(path: Path, write: Callable[[IO[str]], None]) -> None:
         raise
 
 
-# what an import never masks: ids, hashes, scopes, times, kinds - the structure of a line,
-# of the record it holds and of its history events; the same names deeper (in metadata)
-# are text like any other. A history event's actor and a record's extractor (in its
-# `source`) are free text a file may hold anything in: masked.
-_STRUCTURE = frozenset(
-    "type format version id memory_id memory_type user_id agent_id session_id content_hash "
-    "subject_id object_id operation at created_at updated_at exported_at valid_from "
-    "valid_to valid_at invalid_at expires_at occurred_at".split()
-)
-_SOURCE_IDS = frozenset({"turn_ids", "message_ids"})  # a record's source: the ids it names
-# a record's `internal`: a LangGraph item's namespace and key are identifiers, stored as
-# put (not masked), that the item is found by
-_INTERNAL_IDS = frozenset({"langgraph_namespace", "langgraph_key"})
-# a line's record and events, an event's record; a record's source and internal
-_HOLDS_PARTS = ("record", "history", "source", "internal")
-
-
-def _masked(part: Any) -> Any:
-    """A line (or the record or history event it holds) with every secret in its text
-    masked, but for the values of its own structure keys (content hashes are derived
-    again from the masked text when the line is checked: `import_checks`)."""
-    if not isinstance(part, dict):
-        return mask_value(part)
-    out: dict[str, Any] = mask_value(
-        {k: v for k, v in part.items() if k not in _STRUCTURE and k not in _HOLDS_PARTS}
-    )
-    for key, value in part.items():
-        if key in _STRUCTURE:
-            out[key] = value
-        elif key == "record":
-            out[key] = None if value is None else _masked(value)
-        elif key == "history":
-            out[key] = [_masked(e) for e in value] if isinstance(value, list) else mask_value(value)
-        elif key in ("source", "internal"):
-            ids = _SOURCE_IDS if key == "source" else _INTERNAL_IDS
-            out[key] = (
-                {k: v if k in ids else mask_value(v) for k, v in value.items()}
-                if isinstance(value, dict)
-                else mask_value(value)
-            )
-    return out
-
-
 async def import_jsonl(
     services: Services,
-    source: str | os.PathLike[str] | IO[str] | IO[bytes],
+    source: Source,
     *,
     progress: Progress | None = None,
     skip_invalid: bool = False,
@@ -290,127 +251,101 @@ async def import_jsonl(
     - with any secret in their text masked (an export written by another tool, or edited,
     may hold some).
 
-    Every line is checked first (`orchestrator.import_checks`). If any could not be stored as
-    it is, or would reach another scope's data, nothing is imported: ImportRejectedError lists
-    them. With `skip_invalid=True` the other lines are imported and the summary's
-    `rejected` lists the ones left out."""
+    The file is read once, line by line, and every line checked against the stores before
+    anything is written (`import_index`). If any could not be stored as it is, or would
+    reach another scope's data or change what the stores hold under the same ids, nothing
+    is imported: ImportRejectedError lists them. With `skip_invalid=True` the other lines
+    are imported and the summary's `rejected` lists the ones left out. What the stores
+    hold already as the file has it is left alone (`unchanged`): importing a file again
+    writes nothing.
 
-    def parsed() -> tuple[list[dict[str, Any]], dict[tuple[str | None, str], bytes]]:
-        lines = read_lines(
-            source,
-            max_bytes=services.settings.service.max_import_bytes,
-            max_line_bytes=services.settings.input.max_import_line_bytes,
-        )
-        blobs = originals.parse_blob_lines(
-            (line for line in lines if line["type"] == "blob"), services.settings.media
-        )
-        return [_masked(line) for line in lines if line["type"] != "blob"], blobs
+    Then each user's part is written under that user's lock as one journaled write of
+    bounded parts, read back from the spool one part at a time: the import holds a part
+    and a few ids a line, never the file (`import_spool`)."""
+    limits = services.settings
+    lines = read_lines(
+        source,
+        max_bytes=limits.service.max_import_bytes,
+        max_line_bytes=limits.input.max_import_line_bytes,
+    )
+    text_limit = 2 * limits.input.max_message_chars
+    with contextlib.closing(lines), Spool(limits.store_dir) as spool:
+        # a forget of a scope of the file from the moment the line naming it is read makes
+        # the import store nothing of that scope (`Index.seen`)
+        index = await check_lines(services, lines, spool, text_limit=text_limit)
+        if index.rejected_count and not skip_invalid:
+            raise _refused(index)
+        blobs = await _write(services, index, spool, progress)
+    return TransferSummary(
+        memories=index.memories,
+        deleted_memories=index.deleted_memories,
+        unchanged=index.unchanged,
+        history_events=index.history_events,
+        entities=index.entities,
+        relations=index.relations,
+        blobs=blobs,
+        by_type=index.by_type,
+        rejected=index.rejected,
+        rejected_count=index.rejected_count,
+    )
 
-    lines, blobs = await asyncio.to_thread(parsed)
-    # a forget of a scope of the file from here on makes the import store nothing of it
-    seen = {scope: await services.locks.erasures(*scope) for scope in scopes_named(lines)}
-    text_limit = 2 * services.settings.input.max_message_chars
-    checked = await check_lines(services, lines, text_limit=text_limit)
-    if checked.rejected_count and not skip_invalid:
-        shown = "; ".join(
-            f"line {r.line} ({r.kind}): {r.reason}" for r in checked.rejected[:_SHOWN]
-        )
-        more = checked.rejected_count - min(_SHOWN, len(checked.rejected))
-        raise ImportRejectedError(
-            f"{checked.rejected_count} line(s) of the export cannot be imported, so nothing "
-            f"was (import with skip_invalid=True to store the rest): {shown}"
-            + (f"; and {more} more" if more > 0 else ""),
-            list(checked.rejected),
-        )
-    records, events = checked.records, checked.events
-    entities, relations = checked.entities, checked.relations
-    total = len(records) + len(events) + len(entities) + len(relations)
-    done = 0
+
+def _refused(index: Index) -> ImportRejectedError:
+    shown = "; ".join(f"line {r.line} ({r.kind}): {r.reason}" for r in index.rejected[:_SHOWN])
+    more = index.rejected_count - min(_SHOWN, len(index.rejected))
+    return ImportRejectedError(
+        f"{index.rejected_count} line(s) of the export cannot be imported, so nothing "
+        f"was (import with skip_invalid=True to store the rest): {shown}"
+        + (f"; and {more} more" if more > 0 else ""),
+        list(index.rejected),
+    )
+
+
+async def _write(services: Services, index: Index, spool: Spool, progress: Progress | None) -> int:
+    """Write each user's part of the import, one user at a time, under that user's lock,
+    as one journaled write kept in bounded parts: history first, in file order (oldest
+    first per memory), ids as they were; then the records; then the graph as it was
+    (entity types, and edges of deleted or invalidated knowledge); then the projections of
+    the facts imported (an export is consistent already and writes none; a file with lines
+    left out is not). How many blobs it wrote."""
+    total = sum(plan.items for plan in index.users.values())
+    done = restored = 0
 
     def advance(part: IntentPart) -> None:
         nonlocal done
-        done += len(part.events) + len(part.writes) + len(part.entities) + len(part.relations)
+        done += len(part.events) + len(part.writes) + len(part.deletes)
+        done += len(part.entities) + len(part.relations)
         if progress is not None:
             progress(done, total)
 
-    # one user at a time, under that user's lock, as one journaled write kept in bounded
-    # parts: history first, in file order (oldest first per memory), ids as they were; then
-    # the records; then the graph as it was (entity types, and edges of deleted or
-    # invalidated knowledge); then the projections of the facts imported (an export is
-    # consistent already and writes none; a file with lines left out is not)
-    parts: dict[str | None, Parts] = defaultdict(Parts)
-    for event in events:
-        parts[event.user_id].events.append(event)
-    for record in records:
-        parts[record.user_id].records.append(record)
-    for entity in entities:
-        parts[entity.user_id].entities.append(entity)
-    for relation in relations:
-        parts[relation.user_id].relations.append(relation)
-    last_event = {event.memory_id: event for event in events}
-    restored = 0
-    for user_id in sorted(parts, key=lambda u: (u is not None, u or "")):
-        part = parts[user_id]
+    for user_id in sorted(index.users, key=lambda u: (u is not None, u or "")):
+        plan = index.users[user_id]
+        if not plan.parts:
+            continue  # nothing new (a blob its records do not name is not written)
+        seen = {scope: index.seen[scope] for scope in plan.scopes if scope in index.seen}
         written: list[int] = []
 
         async def restore(
-            user_id: str | None = user_id, records: Any = part.records, written: Any = written
+            user_id: str | None = user_id, plan: UserPlan = plan, written: list[int] = written
         ) -> None:
-            written.append(await originals.restore(services, user_id, blobs, records))
+            blobs = blobs_of(spool, plan)
+            written.append(await originals.restore(services, user_id, blobs, plan.wanted))
 
-        scopes = dict.fromkeys([(user_id, None), *_agent_scopes(user_id, part)])
-        async with services.locks.hold(user_id, since={s: seen[s] for s in scopes if s in seen}):
-            # the blobs inside the journaled write, before its parts: a crash leaves
-            # none of them once the reopen drops an import whose parts were not all in
+        async with services.locks.hold(user_id, since=seen):
+            # the blobs inside the journaled write, before its parts: a crash leaves none
+            # of them once the reopen drops an import whose parts were not all in
             await write_parts(
                 services,
-                _intent_parts(part, last_event),
-                views=projections.fact_scopes(services, part.records),
+                parts_of(spool, plan, services.types, index.moved),
+                count=plan.parts,
+                users=[user_id],
+                views=sorted(plan.views, key=lambda s: tuple((p is not None, p or "") for p in s)),
                 actor="import",
                 done=advance,
                 first=restore,
             )
         restored += sum(written)
-    summary = TransferSummary(
-        memories=len(records),
-        deleted_memories=checked.deleted_memories,
-        history_events=len(events),
-        entities=len(entities),
-        relations=len(relations),
-        blobs=restored,
-        rejected=checked.rejected,
-        rejected_count=checked.rejected_count,
-    )
-    for record in records:
-        kind = record.memory_type.value
-        summary.by_type[kind] = summary.by_type.get(kind, 0) + 1
-    return summary
-
-
-def _agent_scopes(user_id: str | None, part: Parts) -> list[tuple[str | None, str | None]]:
-    agents = [r.agent_id for r in part.records]
-    agents += [(e.record or {}).get("agent_id") for e in part.events]
-    return [(user_id, a) for a in agents if isinstance(a, str)]
-
-
-def _intent_parts(part: Parts, last_event: dict[str, HistoryEvent]) -> list[IntentPart]:
-    """One user's import as bounded journal parts, in the order they are written."""
-
-    def chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
-        return (items[start : start + size] for start in range(0, len(items), size))
-
-    changes = [
-        Change(
-            record=r, event=last_event.get(r.id) or history_event(r, Operation.ADD, actor="import")
-        )
-        for r in part.records
-    ]
-    return [
-        *(IntentPart(events=batch) for batch in chunks(part.events, _BATCH)),
-        *(IntentPart(writes=batch) for batch in chunks(changes, _BATCH)),
-        *(IntentPart(entities=batch) for batch in chunks(part.entities, _GRAPH_BATCH)),
-        *(IntentPart(relations=batch) for batch in chunks(part.relations, _GRAPH_BATCH)),
-    ]
+    return restored
 
 
 async def stats(services: Services, *, user_id: str | None = None) -> Stats:

@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import uuid
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterable, Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -152,23 +152,45 @@ async def rewrite_views(services: Services, records: Sequence[MemoryBase], *, ac
 
 async def write_parts(
     services: Services,
-    parts: Sequence[IntentPart],
+    parts: AsyncIterable[IntentPart],
     *,
+    count: int,
+    users: Sequence[str | None],
     views: Sequence[tuple[str | None, str | None]] = (),
     actor: str,
     done: Callable[[IntentPart], None] | None = None,
     first: Callable[[], Awaitable[object]] | None = None,
 ) -> None:
-    """Write a large body (a user's import) as one journaled intent kept in bounded parts,
-    then render the projections of `views`; `done` is told of each part once applied;
-    `first` runs once the intent is begun, before its parts are journaled (the blobs its
-    records name: a crash before its last part drops the intent and, with it, them). The
-    caller holds the locks of every user the parts write."""
-    users = list(dict.fromkeys(u for part in parts for u in part.user_ids()))
+    """Write a large body (a user's import) as one journaled intent of `count` bounded
+    parts, then render the projections of `views`. Each part is journaled as `parts`
+    yields it, before the next is asked for (the last once `parts` has ended: one more
+    than `count` is refused with nothing applied), then the parts are applied one at a
+    time as read back from the journal: no more than a part is held. `done` is told of
+    each part once applied; `first` runs once the intent is begun, before its parts are
+    journaled (the blobs its records name: a crash before its last part drops the intent
+    and, with it, them). The caller holds the locks of `users`, every user the parts
+    write."""
     intent = WriteIntent(
-        id=uuid.uuid4().hex, parts=len(parts), users=users, views=list(views), actor=actor
+        id=uuid.uuid4().hex, parts=count, users=list(users), views=list(views), actor=actor
     )
-    await _journaled(services, intent, parts, done, first)
+    await services.journal.begin(intent)
+    if first is not None:
+        await first()
+    index, last = 0, None
+    async for part in parts:
+        if index >= count:
+            raise StoreError(f"journaled write {intent.id} was given more than {count} parts")
+        if index == count - 1:
+            last = part  # journaled once no other follows (with it, the write is complete)
+        else:
+            await services.journal.add_part(intent.id, index, part)
+        index += 1
+    if index != count:
+        raise StoreError(f"journaled write {intent.id} was given {index} of its {count} parts")
+    if last is not None:
+        await services.journal.add_part(intent.id, count - 1, last)
+    await apply_intent(services, intent, None, done)
+    await services.journal.finish(intent.id)
 
 
 async def _journaled(

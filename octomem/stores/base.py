@@ -225,6 +225,10 @@ class HistoryStore(Protocol):
     async def latest(self, user_id: str | None | AllUsers = ALL_USERS) -> dict[str, HistoryEvent]:
         """The last logged event of every memory (of one user, or of everyone)."""
 
+    async def find(self, ids: Sequence[str]) -> dict[str, HistoryEvent]:
+        """The logged events with these ids, by id (ids not logged are left out): whether
+        events a caller brings as they are (an import's) are logged already, and as what."""
+
     async def discard(self, memory_ids: Sequence[str]) -> None:
         """Remove every event of these memories (repair of writes that never happened, and
         `forget`)."""

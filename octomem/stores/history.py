@@ -16,6 +16,7 @@ from octomem.stores.base import ALL_USERS, AllUsers
 from octomem.stores.sqlite_base import SqliteStore
 
 T = TypeVar("T")
+_IDS = 500  # ids per statement (below SQLite's limit of bound parameters)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS history (
@@ -103,6 +104,22 @@ class SqliteHistoryStore(SqliteStore):
             return {event.memory_id: event for event in events}
 
         return await self._run("latest", read)
+
+    async def find(self, ids: Sequence[str]) -> dict[str, HistoryEvent]:
+        unique = list(dict.fromkeys(ids))
+
+        def read(conn: sqlite3.Connection) -> dict[str, HistoryEvent]:
+            found: dict[str, HistoryEvent] = {}
+            for start in range(0, len(unique), _IDS):
+                chunk = unique[start : start + _IDS]
+                marks = ", ".join("?" * len(chunk))
+                rows = conn.execute(f"SELECT event FROM history WHERE id IN ({marks})", chunk)
+                for row in rows:
+                    event = HistoryEvent.model_validate_json(row[0])
+                    found[event.id] = event
+            return found
+
+        return await self._run("find", read)
 
     async def discard(self, memory_ids: Sequence[str]) -> None:
         rows = [(memory_id,) for memory_id in dict.fromkeys(memory_ids)]

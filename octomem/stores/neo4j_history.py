@@ -70,6 +70,7 @@ _LAST: LiteralString = (
 )
 _LATEST: LiteralString = "MATCH (h:OctomemHistory) WHERE h.ns = $ns" + _LAST
 _LATEST_OF: LiteralString = "MATCH (h:OctomemHistory) WHERE h.user = $user AND h.ns = $ns" + _LAST
+_FIND: LiteralString = "MATCH (h:OctomemHistory) WHERE h.key IN $keys RETURN h.body AS body"
 _DISCARD: LiteralString = (
     "MATCH (h:OctomemHistory) WHERE h.memory IN $memories WITH h LIMIT 10000 "
     "DELETE h RETURN count(*) AS deleted"
@@ -160,6 +161,15 @@ class Neo4jHistoryStore:
             query, params["user"] = _LATEST_OF, self._ns.user(user_id)
         rows = await self._db.query("latest", query, write=False, what=_WHAT, **params)
         return {event.memory_id: event for event in _events(rows)}
+
+    async def find(self, ids: Sequence[str]) -> dict[str, HistoryEvent]:
+        keys = self._ns.keys(dict.fromkeys(ids))
+        found: dict[str, HistoryEvent] = {}
+        for start in range(0, len(keys), _IDS):  # each statement stays small
+            chunk = keys[start : start + _IDS]
+            rows = await self._db.query("find", _FIND, write=False, what=_WHAT, keys=chunk)
+            found.update((event.id, event) for event in _events(rows))
+        return found
 
     async def discard(self, memory_ids: Sequence[str]) -> None:
         keys = self._ns.keys(dict.fromkeys(memory_ids))

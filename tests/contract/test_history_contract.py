@@ -154,6 +154,25 @@ async def test_latest_is_the_last_logged_event_of_each_memory(store: HistoryStor
     assert await store.latest(ALL_USERS) == await store.latest()
 
 
+async def test_find_gives_the_logged_events_with_these_ids(log: LogBackend) -> None:
+    """By event id, whichever memory or user logged it, as logged (the first of an id);
+    ids not logged are left out; more ids than one statement takes; another namespace's
+    events with the same ids are not this one's."""
+    store, theirs = await log.history(), await log.history(log.other("b"))
+    first, bob = ev("sem_a", 0), ev("sem_b", 1, user="bob")
+    nobody = ev("sem_c", 0, user=None)
+    await store.record([first, bob, nobody])
+    await store.record([first.model_copy(update={"new_value": "a retry's other text"})])
+    await theirs.record([ev("sem_a", 0).model_copy(update={"new_value": "theirs"}), ev("x", 9)])
+    asked = [first.id, "hist_unknown", bob.id, nobody.id, first.id, ev("x", 9).id]
+    assert await store.find(asked) == {first.id: first, bob.id: bob, nobody.id: nobody}
+    assert await store.find([]) == {}
+    many = [ev(f"sem_{i}", 0) for i in range(1_100)]
+    await store.record(many)
+    found = await store.find([e.id for e in many] + [f"hist_{i}" for i in range(600)])
+    assert found == {e.id: e for e in many}
+
+
 async def test_user_ids(store: HistoryStore) -> None:
     assert await store.user_ids() == []
     await store.record([ev("sem_a", 0), ev("sem_b", 0, user="bob"), ev("sem_c", 0, user=None)])

@@ -1,0 +1,392 @@
+"""An import's one pass over its file, before anything is written: every line checked on
+its own (`import_checks`), then against what the stores hold and what earlier lines
+claimed, a batch of lines at a time; what it will write goes to the spool
+(`import_spool`), and memory keeps an index that grows by a few ids a line - memory ids
+and their scope, event ids, entity ids, where each user's items lie in the spool - never
+the text.
+
+Against the stores and the file, a line is rejected when
+- an id in it belongs to another scope: a memory stored (or logged in history) for
+  another user or agent, an entity or relation of another user, or the same id claimed
+  by another scope earlier in the file;
+- its memory id, or one of its history event ids, is given by an earlier line too (an
+  export has one line per memory);
+- one of its history events is logged already with other content (the same id for
+  another change: the log would keep the stored one, and the stores would disagree);
+- the memory is stored with a history the line does not continue - the store logged
+  events the line lacks and the line brings events the store lacks (both changed it
+  since they parted) - or with the same history and another text or validity;
+- a relation links entities that are neither in the file nor stored for its user.
+
+A memory the stores hold as the line has it, or a later state of (their history holds
+every event of the line: an export imported again, or an older one), is left as it is,
+its knowledge edge too: the import counts it `unchanged` and writes nothing of it. A
+line whose history continues the stored one (a later export) writes its new events and
+its record (or deletes the stored record, when its last new event deleted the memory).
+
+An entity is stored under the id its own user and name give (`Entity.make_id`), whatever
+id the file says, and the file's relations follow it: a file cannot hold a node under the
+id another user's entity gets, and an export whose ids were computed before its names
+were masked keeps its edges.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from octomem.models import (
+    Change,
+    Entity,
+    HistoryEvent,
+    MemoryBase,
+    MemoryType,
+    Operation,
+    Relation,
+)
+from octomem.orchestrator import originals, projections
+from octomem.orchestrator.events import history_event
+from octomem.orchestrator.import_checks import (
+    Checked,
+    MemoryLine,
+    Rejected,
+    RejectedLine,
+    check_line,
+    same_event,
+    same_state,
+    scopes_of,
+)
+from octomem.orchestrator.import_spool import (
+    BLOB,
+    DELETE,
+    ENTITY,
+    EVENT,
+    RELATION,
+    WRITE,
+    Moved,
+    Spool,
+    UserPlan,
+    row,
+)
+from octomem.orchestrator.locks import Erasures
+from octomem.orchestrator.services import Services
+
+BATCH_LINES = 128  # lines checked together (their store reads made in one go) ...
+BATCH_CHARS = 16 << 20  # ... or fewer, once they hold this many characters
+MAX_REPORTED = 1_000  # rejected lines listed in full; the count is always exact
+_MISSING = "\x00missing"  # never a user_id: scope ids cannot hold control characters
+
+Scope = tuple[str | None, str | None]
+Lines = Iterator[tuple[int, dict[str, Any], int]]  # (number, line masked, its size)
+
+
+class _Line(NamedTuple):
+    number: int
+    kind: str
+    id: Any
+    scopes: set[Scope]
+    checked: Checked | Rejected | tuple[str | None, str, str]  # a blob: user, sha, base64
+
+
+class _Row(NamedTuple):  # what a line writes: its user's stream, the spool row
+    user: str | None
+    stream: str  # a `UserPlan` stream, or "blobs"
+    row: bytes
+    relation: tuple[int, Relation] | None = None  # a relation line: its number, itself
+
+
+class _Relation(NamedTuple):  # a relation line, decided once the file's entities are known
+    number: int
+    offset: int
+    size: int
+    id: str
+    user_id: str | None
+    ends: tuple[str, str]  # its subject and object as the file names them
+    memory_id: str | None
+
+
+@dataclass
+class Index:
+    """What an import writes, where it lies in the spool, and the lines it left out."""
+
+    users: dict[str | None, UserPlan] = field(default_factory=lambda: defaultdict(UserPlan))
+    seen: dict[Scope, Erasures] = field(default_factory=dict)  # erasures when first named
+    moved: Moved = field(default_factory=dict)
+    memories: int = 0
+    deleted_memories: int = 0
+    unchanged: int = 0
+    history_events: int = 0
+    entities: int = 0
+    relations: int = 0
+    by_type: dict[str, int] = field(default_factory=dict)
+    rejected: list[RejectedLine] = field(default_factory=list)
+    rejected_count: int = 0
+
+    def reject(self, number: int, kind: str, item_id: Any, reason: str) -> None:
+        self.rejected_count += 1
+        if len(self.rejected) < MAX_REPORTED:
+            shown = item_id if isinstance(item_id, str) else None
+            self.rejected.append(RejectedLine(line=number, kind=kind, id=shown, reason=reason))
+
+
+async def check_lines(services: Services, lines: Lines, spool: Spool, *, text_limit: int) -> Index:
+    """Read, check and spool every line of an export (header first); the index of what
+    an import writes. Reads the stores, writes nothing to them."""
+    reading = _Reading(services, spool, text_limit)
+    while batch := await spool.run(reading.next_batch, lines):
+        await reading.add(batch)
+    await reading.relations()
+    return reading.index
+
+
+class _Reading:
+    def __init__(self, services: Services, spool: Spool, text_limit: int) -> None:
+        self.services, self.spool, self.text_limit = services, spool, text_limit
+        self.index = Index()
+        # memory id -> (user, agent) it belongs to, and whether a line of it was accepted
+        self.claims: dict[str, tuple[str | None, str | None, bool]] = {}
+        self.event_ids: set[str] = set()  # of the memory lines accepted
+        self.unchanged: set[str] = set()  # memories left as stored (and their edges)
+        self.entity_claims: dict[str, str | None] = {}  # entity id in the file -> user
+        self.own: dict[str, str | None] = {}  # entity id stored -> user
+        self.blobs: set[tuple[str | None, str]] = set()
+        self.pending: list[_Relation] = []
+        self.names: dict[str, str] = {}  # one copy of each scope id
+
+    # --- in a worker thread: parse, mask, check one line at a time -----------------------
+
+    def next_batch(self, lines: Lines) -> list[_Line]:
+        batch: list[_Line] = []
+        chars = 0
+        types, media = self.services.types, self.services.settings.media
+        for number, line, size in lines:
+            kind = str(line.get("type"))
+            if kind == "blob":  # checked whole: a bad one fails the import
+                checked: Any = originals.parse_blob_line(line, media)[:2] + (line["data"],)
+                batch.append(_Line(number, kind, None, set(), checked))
+            else:
+                try:
+                    checked = check_line(number, line, self.text_limit, types)
+                except Rejected as exc:
+                    checked = exc
+                batch.append(_Line(number, kind, line.get("id"), scopes_of(line), checked))
+            chars += size
+            if len(batch) >= BATCH_LINES or chars >= BATCH_CHARS:
+                break
+        return batch
+
+    # --- on the event loop: compare with the stores, spool what is written ----------------
+
+    async def add(self, batch: list[_Line]) -> None:
+        index, services = self.index, self.services
+        for line in batch:
+            for scope in line.scopes - index.seen.keys():
+                index.seen[scope] = await services.locks.erasures(*scope)
+        memories = [x.checked for x in batch if isinstance(x.checked, MemoryLine)]
+        stored = await self._stored(memories)
+        logged = {m.memory_id: await services.history.for_memory(m.memory_id) for m in memories}
+        known = await services.history.find([e.id for m in memories for e in m.events])
+        entities = [x.checked for x in batch if isinstance(x.checked, Entity)]
+        unseen = [e.id for e in entities if e.id not in self.entity_claims]
+        entity_owners = await services.graph.entity_owners(unseen) if unseen else {}
+        rows: list[_Row] = []  # what the batch's lines write, in order
+        for line in batch:
+            item = line.checked
+            if isinstance(item, Rejected):
+                index.reject(line.number, line.kind, line.id, str(item))
+            elif isinstance(item, MemoryLine):
+                found = stored.get(item.memory_id)
+                reason = self._memory(item, found, logged[item.memory_id], known, rows)
+                if reason is not None:
+                    index.reject(item.number, "memory", item.memory_id, reason)
+            elif isinstance(item, Entity):
+                if not self._entity(item, entity_owners, rows):
+                    index.reject(line.number, "entity", item.id, "the id belongs to another user")
+            elif isinstance(item, Relation):
+                spooled = row(RELATION, item)
+                rows.append(_Row(item.user_id, "relations", spooled, (line.number, item)))
+            elif isinstance(item, tuple) and (item[0], item[1]) not in self.blobs:
+                self.blobs.add((item[0], item[1]))
+                rows.append(_Row(item[0], "blobs", row(BLOB, list(item))))
+        placed = await self.spool.run(self.spool.append, [r.row for r in rows])
+        for (user, stream, _, edge), (offset, size) in zip(rows, placed, strict=True):
+            plan = index.users[user]
+            if stream == "blobs":
+                plan.blobs.append(offset)
+            elif edge is not None:
+                number, relation = edge
+                ends = (relation.subject_id, relation.object_id)
+                self.pending.append(
+                    _Relation(
+                        number,
+                        offset,
+                        size,
+                        relation.id,
+                        self._name(user),
+                        ends,
+                        relation.memory_id,
+                    )
+                )
+            else:
+                getattr(plan, stream).add(offset, size)
+
+    async def _stored(self, memories: list[MemoryLine]) -> dict[str, MemoryBase]:
+        by_type: dict[MemoryType, list[str]] = defaultdict(list)
+        for item in memories:
+            by_type[item.memory_type].append(item.memory_id)
+        found: dict[str, MemoryBase] = {}
+        for memory_type, ids in by_type.items():
+            found.update((r.id, r) for r in await self.services.vector.get(memory_type, ids))
+        return found
+
+    def _name(self, value: str | None) -> str | None:
+        return None if value is None else self.names.setdefault(value, value)
+
+    def _memory(
+        self,
+        item: MemoryLine,
+        stored: MemoryBase | None,
+        logged: list[HistoryEvent],
+        known: dict[str, HistoryEvent],
+        rows: list[_Row],
+    ) -> str | None:
+        """Why the line is rejected; None once what it writes is in `rows`."""
+        index, types, limit = self.index, self.services.types, self.text_limit
+        if item.memory_id in self.claims:
+            user, agent, given = self.claims[item.memory_id]
+        elif stored is not None:
+            user, agent, given = stored.user_id, stored.agent_id, False
+        elif logged:
+            user, agent, given = logged[-1].user_id, item.agent_id, False
+        else:
+            user, agent, given = item.user_id, item.agent_id, False
+        user, agent = self._name(user), self._name(agent)
+        self.claims[item.memory_id] = (user, agent, True)
+        history_only = item.record is None and user == item.user_id
+        if (user, agent) != (item.user_id, item.agent_id) and not history_only:
+            self.claims[item.memory_id] = (user, agent, given)
+            return "the id belongs to another user or agent"
+        if given:
+            return "the id is given by an earlier line too"
+        ids = [event.id for event in item.events]
+        for at, event in enumerate(item.events):
+            if event.id in self.event_ids or event.id in ids[:at]:
+                return f"history event {event.id!r} is given by an earlier line too"
+            was = known.get(event.id)
+            if was is not None and not same_event(was, event, limit, types):
+                return f"history event {event.id!r} is logged already with other content"
+        new = [event for event in item.events if event.id not in known]
+        given_ids = set(ids)
+        ahead = [event for event in logged if event.id not in given_ids]
+        if ahead and new:
+            return (
+                "the memory is stored with a history this line does not continue (both "
+                "changed it since they parted)"
+            )
+        record = item.record
+        if (
+            not (ahead or new)
+            and record
+            and stored
+            and not same_state(stored, record, limit, types)
+        ):
+            return "the memory is stored with another text or validity, the same history"
+        self.event_ids.update(ids)
+        if ahead or not new and (logged or stored is not None):
+            self.unchanged.add(item.memory_id)
+            index.unchanged += 1
+            return None
+        self._write(item, new, stored, rows)
+        return None
+
+    def _write(
+        self,
+        item: MemoryLine,
+        new: list[HistoryEvent],
+        stored: MemoryBase | None,
+        rows: list[_Row],
+    ) -> None:
+        index, plan, user = self.index, self.index.users[item.user_id], item.user_id
+        rows += [_Row(user, "events", row(EVENT, event)) for event in new]
+        index.history_events += len(new)
+        plan.scopes.add((user, None))
+        plan.scopes |= {(user, (e.record or {}).get("agent_id")) for e in item.events}
+        last = item.events[-1] if item.events else None
+        record = item.record
+        if record is None:
+            index.deleted_memories += 1
+            if stored is not None and last is not None and last.operation is Operation.DELETE:
+                rows.append(_Row(user, "changes", row(DELETE, Change(record=stored, event=last))))
+                plan.views.update(projections.fact_scopes(self.services, [stored]))
+            return
+        event = last or history_event(record, Operation.ADD, actor="import")
+        rows.append(_Row(user, "changes", row(WRITE, Change(record=record, event=event))))
+        index.memories += 1
+        kind = record.memory_type.value
+        index.by_type[kind] = index.by_type.get(kind, 0) + 1
+        plan.scopes.add((user, record.agent_id))
+        plan.wanted |= originals.kept(record)
+        plan.views.update(projections.fact_scopes(self.services, [record]))
+
+    def _entity(
+        self,
+        entity: Entity,
+        stored: dict[str, str | None],
+        rows: list[_Row],
+    ) -> bool:
+        owner = self.entity_claims.setdefault(entity.id, stored.get(entity.id, entity.user_id))
+        if owner != entity.user_id:
+            return False
+        # stored under the id its own user and (masked) name give: a file cannot plant a
+        # node under the id another user's entity will get (their forgets would reach each
+        # other's edges), and an older export whose ids were computed from names it never
+        # masked keeps its edges
+        own = Entity.make_id(entity.user_id, entity.name)
+        if own != entity.id:
+            self.index.moved[(entity.user_id, entity.id)] = own
+            entity = entity.model_copy(update={"id": own})
+        self.own[own] = self._name(entity.user_id)
+        rows.append(_Row(entity.user_id, "entities", row(ENTITY, entity)))
+        self.index.entities += 1
+        return True
+
+    async def relations(self) -> None:
+        """Decide the relation lines, in file order, once every entity is known."""
+        if not self.pending:
+            return
+        graph, index = self.services.graph, self.index
+        ends = {
+            end
+            for item in self.pending
+            for end in self._ends(item)
+            if end not in self.own and end not in self.entity_claims
+        }
+        stored = await graph.entity_owners(sorted(ends)) if ends else {}
+        owners = {r.id: r.user_id for r in await graph.all_relations()}
+        for item in self.pending:
+            found = [self._owner(end, stored) for end in self._ends(item)]
+            if owners.setdefault(item.id, item.user_id) != item.user_id:
+                reason = "the id belongs to another user"
+            elif _MISSING in found:
+                reason = "it links an entity that is missing"
+            elif any(owner != item.user_id for owner in found):
+                reason = "it links an entity of another user"
+            else:
+                if item.memory_id not in self.unchanged:  # such an edge stays as stored
+                    index.users[item.user_id].relations.add(item.offset, item.size)
+                    index.relations += 1
+                continue
+            index.reject(item.number, "relation", item.id, reason)
+        self.pending = []
+
+    def _ends(self, item: _Relation) -> list[str]:
+        """Its ends where the import stores them (`Index.moved`)."""
+        return [self.index.moved.get((item.user_id, end), end) for end in item.ends]
+
+    def _owner(self, entity_id: str, stored: dict[str, str | None]) -> str | None:
+        for known in (self.own, self.entity_claims, stored):
+            if entity_id in known:
+                return known[entity_id]
+        return _MISSING
