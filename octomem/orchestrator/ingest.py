@@ -58,8 +58,8 @@ from octomem.orchestrator.ingest_records import (
 if TYPE_CHECKING:
     from octomem.messages import Messages
     from octomem.models import ProcessResult
-    from octomem.orchestrator.services import Services
     from octomem.orchestrator.process.state import ProcessInput
+    from octomem.orchestrator.services import Services
     from octomem.settings import Settings
 
 
