@@ -204,8 +204,7 @@ class OctomemStore(BaseStore):
                 if isinstance(op, GetOp):
                     results[index] = await self._get(tuple(op.namespace), op.key)
                 elif isinstance(op, SearchOp):
-                    with self.orchestrator.records.parse_once(self._parsed):
-                        results[index] = await self._search(op)
+                    results[index] = await self._search(op)
                 elif isinstance(op, ListNamespacesOp):
                     results[index] = await self._list_namespaces(op)
         await self._apply_puts(list(puts.values()), since)
@@ -468,16 +467,18 @@ class OctomemStore(BaseStore):
             ) from exc
         return record
 
-    async def _items(self, prefix: tuple[str, ...]) -> list[MemoryBase]:
+    async def _items(
+        self, prefix: tuple[str, ...], *, memo: parsed.Memo | None = None
+    ) -> list[MemoryBase]:
         """Every item whose namespace starts with `prefix` (read within the scope the prefix
-        decides, if it does)."""
+        decides, if it does; `memo`: the records read with it before, not parsed again)."""
         scope = self.namespace_scope.prefix_scope(prefix) if prefix else None
         where = (
             scope_filter(scope["user_id"], scope["agent_id"], ANY, MARK_FILTER)
             if scope is not None
             else MARK_FILTER
         )
-        records = await self.orchestrator.records.list(MemoryType.SEMANTIC, where=where)
+        records = await self.orchestrator.records.list(MemoryType.SEMANTIC, where=where, memo=memo)
         size = len(prefix)
         return [
             r
@@ -497,9 +498,10 @@ class OctomemStore(BaseStore):
 
     async def _search(self, op: SearchOp) -> list[SearchItem]:
         """Its items and their recall read records parsed once, and kept for the next
-        searches (`Records.parse_once`); the listing says which kept ones are gone."""
+        searches (`self._parsed`, a memo given to their reads); the listing says which
+        kept ones are gone."""
         prefix = tuple(op.namespace_prefix)
-        records = await self._items(prefix)
+        records = await self._items(prefix, memo=self._parsed)
         listed = {r.id for r in records}
         self._parsed.drop(
             lambda r: (
@@ -517,7 +519,7 @@ class OctomemStore(BaseStore):
         if not op.query or not records:
             page = records[op.offset : op.offset + op.limit]
             return [_search_item(r) for r in page]
-        ranked = await ranking.rank(self.orchestrator, op.query, records)
+        ranked = await ranking.rank(self.orchestrator, op.query, records, self._parsed)
         ranked_ids = {r.id for r, _ in ranked}
         rest = [(r, None) for r in records if r.id not in ranked_ids]
         ordered: list[tuple[MemoryBase, float | None]] = [*ranked, *rest]

@@ -54,6 +54,7 @@ from octomem.scopes import given, scope_filter
 from octomem.sensitive import mask_text, mask_value
 from octomem.settings import Settings, load_settings
 from octomem.stores.blobs import is_sha256
+from octomem.stores.parsed import Memo
 from octomem.telemetry import configure_tracing, span
 from octomem.validation import check_metadata, shown, validate_scope_id
 
@@ -262,12 +263,17 @@ class Orchestrator:
         include_superseded: bool = False,
         now: datetime | None = None,
         as_of: datetime | None = None,
+        memo: Memo | None = None,
     ) -> RecallResult:
         """Find memories for `query` through every agent, fused into one ranking.
 
         Superseded and expired memories are left out unless `include_superseded`.
         A session_id narrows working memory (which belongs to a session) only.
         `as_of`: what was current then (see `check_as_of`), instead of now.
+        `memo`: for a caller that reads the same records again (`records.get` / `list`
+        given the same one): where a memory's stored JSON is the one it holds, its record
+        is returned instead of parsed anew (`octomem.stores.parsed`; its records are
+        shared: never change one). A forget drops the forgotten scope's records from it.
         """
         from octomem import filters as filter_lang
 
@@ -281,6 +287,8 @@ class Orchestrator:
         include_superseded = args.check_flag(include_superseded, name="include_superseded")
         now = args.check_datetime(now, name="now")
         as_of = args.check_as_of(as_of, include_superseded)
+        if memo is not None:
+            self._services.memos.add(args.check_memo(memo))
         with span("recall", user_id=user_id):
             inputs = RecallInput(
                 query=text,
@@ -294,6 +302,7 @@ class Orchestrator:
                 now=now,
                 as_of=as_of,
                 started=started,
+                memo=memo,
             )
             return (await run_recall(inputs, self._services))["result"]
 

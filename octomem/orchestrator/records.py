@@ -13,14 +13,14 @@ Await these inside `Orchestrator.running_call()` once the stores are open
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from contextlib import AbstractAsyncContextManager, AbstractContextManager
+from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING
 
 from octomem.models import HistoryEvent, MemoryBase, MemoryType
 from octomem.orchestrator.locks import Seen
 from octomem.orchestrator.writer import delete_records, write_records
-from octomem.stores import parsed
 from octomem.stores.base import Filter
+from octomem.stores.parsed import Memo
 
 if TYPE_CHECKING:
     from octomem.orchestrator.services import Services
@@ -39,23 +39,26 @@ class Records:
         services = self._services
         return services.types.make_id(memory_type, *key, id_key=services.id_key)
 
-    async def get(self, memory_type: MemoryType, ids: Sequence[str]) -> list[MemoryBase]:
+    async def get(
+        self, memory_type: MemoryType, ids: Sequence[str], *, memo: Memo | None = None
+    ) -> list[MemoryBase]:
         """The stored records with these ids (current or superseded); unknown ids are left
-        out."""
-        return await self._services.vector.get(memory_type, ids)
+        out. `memo` (here, in `list` and `Orchestrator.arecall`): records read with it
+        before are returned again where their stored JSON is the same, parsed once and
+        shared: never change one nor hand out its mutable parts (`octomem.stores.parsed`).
+        A forget drops what `memo` keeps of its scope."""
+        return await self._services.vector.get(memory_type, ids, memo=self._kept(memo))
 
-    async def list(self, memory_type: MemoryType, *, where: Filter) -> list[MemoryBase]:
+    async def list(
+        self, memory_type: MemoryType, *, where: Filter, memo: Memo | None = None
+    ) -> list[MemoryBase]:
         """Every stored record of this type that `where` matches (current or superseded)."""
-        return await self._services.vector.list(memory_type, where=where)
+        return await self._services.vector.list(memory_type, where=where, memo=self._kept(memo))
 
-    def parse_once(self, memo: parsed.Memo | None = None) -> AbstractContextManager[parsed.Memo]:
-        """`with records.parse_once(memo):` records read within it (by this task and the tasks
-        it starts, recalls included) are parsed once per id and stored JSON, kept in `memo`
-        for later scopes given it, and shared: never change one nor hand out its mutable
-        parts (`octomem.stores.parsed`). A forget drops what `memo` keeps of its scope."""
-        memo = memo if memo is not None else parsed.Memo()
-        self._services.memos.add(memo)
-        return parsed.sharing(memo)
+    def _kept(self, memo: Memo | None) -> Memo | None:
+        if memo is not None:
+            self._services.memos.add(memo)  # a forget drops the scope's records from it
+        return memo
 
     async def erasures(self, scopes: Iterable[tuple[str | None, str | None]]) -> Seen:
         """The erasure counts of these (user_id, agent_id) scopes, read when a write begins:

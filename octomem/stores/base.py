@@ -29,6 +29,7 @@ from octomem.models import (
     Relation,
     WriteIntent,
 )
+from octomem.stores.parsed import Memo
 
 Filter = dict[str, Any]
 
@@ -101,8 +102,12 @@ class VectorStore(Protocol):
         """The fencing token each of these entries was last written under
         (`octomem.stores.fence.stamp`), for those written holding their user's lease."""
 
-    async def get(self, memory_type: MemoryType, ids: Sequence[str]) -> list[MemoryBase]:
-        """Records with these ids, in the order asked; missing ids are left out."""
+    async def get(
+        self, memory_type: MemoryType, ids: Sequence[str], *, memo: Memo | None = None
+    ) -> list[MemoryBase]:
+        """Records with these ids, in the order asked; missing ids are left out. `memo`
+        (on `get`, `query` and `list`): the records read with it before, returned again
+        where the stored JSON is the same (`octomem.stores.parsed`)."""
 
     async def query(
         self,
@@ -112,6 +117,7 @@ class VectorStore(Protocol):
         where: Filter | None = None,
         live_at: datetime | None = None,
         limit: int = 10,
+        memo: Memo | None = None,
     ) -> list[tuple[MemoryBase, float]]:
         """Nearest records to `embedding`, best first, with cosine similarity in [-1, 1].
 
@@ -127,6 +133,7 @@ class VectorStore(Protocol):
         live_at: datetime | None = None,
         limit: int | None = None,
         offset: int = 0,
+        memo: Memo | None = None,
     ) -> list[MemoryBase]:
         """Records matching `where` (and live at `live_at`, as in query), oldest first
         (by created_at, then id)."""

@@ -348,13 +348,16 @@ class ChromaVectorStore:
             what, lambda collection: getattr(collection, method)(**kwargs), memory_type
         )
 
-    def _record(self, meta: Mapping[str, Any] | None, entry_id: str) -> MemoryBase:
-        return self._parse((meta or {}).get(RECORD_KEY), entry_id)
+    def _record(
+        self, meta: Mapping[str, Any] | None, entry_id: str, memo: parsed.Memo | None = None
+    ) -> MemoryBase:
+        return self._parse((meta or {}).get(RECORD_KEY), entry_id, memo)
 
-    def _parse(self, payload: Any, entry_id: str) -> MemoryBase:
+    def _parse(self, payload: Any, entry_id: str, memo: parsed.Memo | None = None) -> MemoryBase:
+        """The record stored as `payload` (`memo`: one parsed from the same JSON before)."""
         try:
             text = str(payload) if payload is not None else ""
-            return parsed.record(entry_id, text, self._types.record_from_json)
+            return parsed.record(entry_id, text, self._types.record_from_json, memo)
         except Exception as exc:
             raise StoreError(
                 f"{self._location}: entry {entry_id!r} has no readable record; it was not "
@@ -595,12 +598,14 @@ class ChromaVectorStore:
             found.update(zip(page["ids"], page["metadatas"] or [], strict=True))
         return found
 
-    async def get(self, memory_type: MemoryType, ids: Sequence[str]) -> list[MemoryBase]:
+    async def get(
+        self, memory_type: MemoryType, ids: Sequence[str], *, memo: parsed.Memo | None = None
+    ) -> list[MemoryBase]:
         wanted = list(dict.fromkeys(ids))
         if not wanted or await self._known_empty(memory_type):
             return []
         payloads = await self._payloads(memory_type, wanted)
-        found = {entry_id: self._parse(payloads[entry_id], entry_id) for entry_id in payloads}
+        found = {i: self._parse(payloads[i], i, memo) for i in payloads}
         return [found[i] for i in ids if i in found]
 
     async def query(
@@ -611,6 +616,7 @@ class ChromaVectorStore:
         where: filters.Filter | None = None,
         live_at: datetime | None = None,
         limit: int = 10,
+        memo: parsed.Memo | None = None,
     ) -> list[tuple[MemoryBase, float]]:
         if limit <= 0:
             return []
@@ -620,7 +626,9 @@ class ChromaVectorStore:
         vector = [float(x) for x in embedding]
         pinned = pinned_ids(where)
         if pinned is not None:  # a search among these entries alone, none other read
-            among = await self._query_among(vector, memory_type, pinned, chroma_where, check, limit)
+            among = await self._query_among(
+                vector, memory_type, pinned, chroma_where, check, limit, memo
+            )
             if among is not None:
                 return among
         key = (memory_type, repr(where))
@@ -628,7 +636,9 @@ class ChromaVectorStore:
             # Chroma's metadata pre-filter costs more than the search when most entries
             # match (one user's store): search unfiltered, filter here, and fall back to
             # the filtered search - remembered for this filter - only when too few match.
-            hits = await self._query_unfiltered(vector, memory_type, where, live_at, limit, key)
+            hits = await self._query_unfiltered(
+                vector, memory_type, where, live_at, limit, key, memo
+            )
             if hits is not None:
                 return hits
             if len(self._selective) >= _SELECTIVE_MAX:
@@ -664,7 +674,7 @@ class ChromaVectorStore:
             for entry_id, distance in zip(ids, distances, strict=True):
                 if entry_id not in payloads:
                     continue  # deleted since the search
-                record = self._parse(payloads[entry_id], entry_id)
+                record = self._parse(payloads[entry_id], entry_id, memo)
                 if check is None or check(record):
                     hits.append((record, 1.0 - float(distance)))
             if len(hits) >= limit or len(ids) < n_results:
@@ -679,6 +689,7 @@ class ChromaVectorStore:
         chroma_where: Where | None,
         check: Callable[[MemoryBase], bool] | None,
         limit: int,
+        memo: parsed.Memo | None,
     ) -> list[tuple[MemoryBase, float]] | None:
         """The best `limit` matches among the entries `ids` (those the filter confines the
         search to), best first; None if one of them was deleted meanwhile (Chroma refuses
@@ -702,7 +713,7 @@ class ChromaVectorStore:
             return None
         hits = []
         for entry_id, distance in zip(result["ids"][0], result["distances"][0], strict=True):
-            record = self._parse(payloads[entry_id], entry_id)
+            record = self._parse(payloads[entry_id], entry_id, memo)
             if check is None or check(record):
                 hits.append((record, 1.0 - float(distance)))
                 if len(hits) == limit:
@@ -717,6 +728,7 @@ class ChromaVectorStore:
         live_at: datetime | None,
         limit: int,
         key: tuple[MemoryType, str],
+        memo: parsed.Memo | None,
     ) -> list[tuple[MemoryBase, float]] | None:
         """The best `limit` matches among the nearest entries of the whole collection, or
         None when too few entries match for that to pay (Chroma's pre-filter then).
@@ -735,7 +747,7 @@ class ChromaVectorStore:
             for entry_id in entry_ids:
                 record = None
                 if entry_id in payloads:  # else deleted since the search
-                    record = self._parse(payloads[entry_id], entry_id)
+                    record = self._parse(payloads[entry_id], entry_id, memo)
                     if not ((live_at is None or record.is_live(live_at)) and check(record)):
                         record = None
                 verdicts[entry_id] = record
@@ -784,6 +796,7 @@ class ChromaVectorStore:
         memory_type: MemoryType,
         where: Where | None,
         check: Callable[[MemoryBase], bool] | None,
+        memo: parsed.Memo | None,
     ) -> list[MemoryBase]:
         """`list`'s matches, in its order, from the ids Chroma finds and the records of the
         cache (those it lacks read): Chroma's metadata is what costs in a reply."""
@@ -798,7 +811,7 @@ class ChromaVectorStore:
             if len(page["ids"]) < _PAGE:
                 break
         payloads = await self._payloads(memory_type, ids)
-        records = [self._parse(payloads[i], i) for i in ids if i in payloads]
+        records = [self._parse(payloads[i], i, memo) for i in ids if i in payloads]
         records.sort(key=lambda record: (as_utc(record.created_at).timestamp(), record.id))
         return records if check is None else [r for r in records if check(r)]
 
@@ -810,17 +823,18 @@ class ChromaVectorStore:
         live_at: datetime | None = None,
         limit: int | None = None,
         offset: int = 0,
+        memo: parsed.Memo | None = None,
     ) -> list[MemoryBase]:
         chroma_where, check = plan(self._types.record_class(memory_type), where, live_at)
         self._source()
         if limit is None and self._cache is not None:  # every match: the cache has most
-            return (await self._listed(memory_type, chroma_where, check))[offset:]
+            return (await self._listed(memory_type, chroma_where, check, memo))[offset:]
         rows = await self._scan(memory_type, chroma_where)
         rows.sort(key=lambda row: (row[1].get("created_at", 0.0), row[0]))
         end = None if limit is None else offset + max(limit, 0)
         if check is None:
-            return [self._record(meta, entry_id) for entry_id, meta in rows[offset:end]]
-        records = [self._record(meta, entry_id) for entry_id, meta in rows]
+            return [self._record(meta, entry_id, memo) for entry_id, meta in rows[offset:end]]
+        records = [self._record(meta, entry_id, memo) for entry_id, meta in rows]
         return [record for record in records if check(record)][offset:end]
 
     async def count(self, memory_type: MemoryType, *, where: filters.Filter | None = None) -> int:

@@ -533,3 +533,38 @@ async def test_a_forget_drops_the_users_records_the_store_kept_parsed(
         "Ana rides a bike",
         "Ana rides a bike daily",
     }
+
+
+async def test_a_search_made_again_parses_none_of_its_items_again(
+    store: OctomemStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A search's listing and the recall among its items read them with the memo the store
+    keeps (`octomem.stores.parsed`): searched again, unchanged, no item is parsed again -
+    neither by the listing nor by the recall's reads - and one changed since is."""
+    from octomem.memory_types import TypeRegistry
+
+    ns = ("memories", "ivy")
+    for n, text in enumerate(["Ivy drinks green tea", "Ivy rides a bike", "tea in Oslo"]):
+        await store.aput(ns, f"k{n}", {"text": text})
+    keys = {f"k{n}" for n in range(3)}
+    parsed_keys: list[str] = []
+    parse = TypeRegistry.record_from_json
+
+    def counting(self: TypeRegistry, payload: str | bytes) -> Any:
+        record = parse(self, payload)
+        if record.internal.get("langgraph_namespace") == list(ns):
+            parsed_keys.append(record.internal["langgraph_key"])
+        return record
+
+    monkeypatch.setattr(TypeRegistry, "record_from_json", counting)
+    first = await store.asearch(ns, query="tea")
+    assert {i.key for i in first} == keys and set(parsed_keys) == keys
+    parsed_keys.clear()
+    assert [(i.key, i.score) for i in await store.asearch(ns, query="tea")] == [
+        (i.key, i.score) for i in first
+    ]
+    assert parsed_keys == []
+    await store.aput(ns, "k1", {"text": "Ivy drinks black tea"})
+    parsed_keys.clear()
+    assert "k1" in {i.key for i in await store.asearch(ns, query="black tea")}
+    assert set(parsed_keys) == {"k1"}

@@ -87,7 +87,7 @@ async def search_shared(state: Planned, deps: Services) -> SharedUpdate:
 
         async def fetch(agent: MemoryType) -> list[MemoryBase]:
             wanted = list(dict.fromkeys(i for i, _ in [*keyword[agent], *graph[agent]]))
-            return await deps.vector.get(agent, wanted) if wanted else []
+            return await deps.vector.get(agent, wanted, memo=plan.memo) if wanted else []
 
         return entity_ids, await asyncio.gather(*(fetch(agent) for agent in agents))
 
