@@ -60,15 +60,16 @@ class Envelope:
         media_type = problems.media_type_for(path)
         started = time.perf_counter()
         status = {"code": 500, "sent": False}
-        written: set[str] = set()  # the bookmarks of this request's graph writes
+        call = causal.Call()  # the bookmarks of this request's graph reads and writes
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status["code"], status["sent"] = message["status"], True
                 mine = (b"x-request-id", bookmarks.HEADER.encode())
                 extra = [(b"x-request-id", info.request_id.encode())]
-                if written:
-                    extra.append((bookmarks.HEADER.encode(), bookmarks.encode(written).encode()))
+                if call.written:
+                    header = bookmarks.encode(call.written)
+                    extra.append((bookmarks.HEADER.encode(), header.encode()))
                 message["headers"] = [
                     h for h in message.get("headers", []) if h[0].lower() not in mine
                 ] + extra
@@ -76,8 +77,8 @@ class Envelope:
 
         with span("http.request", method=scope.get("method"), request_id=info.request_id) as sp:
             try:
-                after = bookmarks.decode(headers.get(bookmarks.HEADER, ""))
-                with causal.after(after), causal.collecting(written):
+                call.after = bookmarks.decode(headers.get(bookmarks.HEADER, ""))
+                with causal.within(call):
                     await self._handle(scope, receive, send_with_id, headers, path)
             except _BodyTooLarge:
                 await self._answer(send_with_id, status, self._too_large(media_type))

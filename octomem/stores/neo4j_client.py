@@ -167,7 +167,8 @@ class Neo4jClient:
                 raise fence.lost([key for key, _ in held.tokens])
             return await work(tx)
 
-        after = causal.wait_for()
+        call = causal.current()
+        after = call.after if call is not None else ()
         with traced(tracer, f"{what}.{op}", {"db.system": "neo4j"}):
             try:
                 async with self._driver.session(
@@ -178,8 +179,8 @@ class Neo4jClient:
                     if not write:
                         return await session.execute_read(work)
                     done = await _write(session, fenced_work)
-                if causal.collecting_now():  # a request that returns them; else no work
-                    causal.wrote(sorted(await self._bookmarks.get_bookmarks()))
+                if call is not None:  # a request that returns them; else no work
+                    call.wrote(sorted(await self._bookmarks.get_bookmarks()))
                 return done
             except OctomemError:
                 raise
