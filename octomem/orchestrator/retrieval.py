@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from octomem import filters
+from octomem.embeddings import embed_for
 from octomem.models import EpisodicMemory, MemoryBase, MemoryType, Provenance
 from octomem.orchestrator.fusion import Fused
 from octomem.plans import RecallPlan
@@ -180,7 +181,7 @@ class PlanSearch:
         self._plan = plan
 
     async def embed(self, text: str) -> list[float]:
-        [vector] = await self._services.embedder.embed([text])
+        [vector] = await embed_for(self._services.embedder, [text], [self._plan.user_id])
         return vector
 
     async def nearest(

@@ -26,6 +26,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from octomem import offload
+from octomem.embeddings import embed_for
 from octomem.errors import NotFoundError, StoreError
 from octomem.logs import get_logger
 from octomem.models import (
@@ -382,7 +383,8 @@ async def put_back(
     """Write `truths` (records of `memory_type` the history log holds) to the vector store
     alone, embedded again: the other stores hold them already, or are repaired by the
     caller."""
-    embeddings = await services.embedder.embed([embedding_text(r) for r in truths])
+    texts, users = [embedding_text(r) for r in truths], [r.user_id for r in truths]
+    embeddings = await embed_for(services.embedder, texts, users)
     await services.vector.upsert(memory_type, truths, embeddings)
 
 
@@ -399,9 +401,8 @@ async def _upsert_slice(
     records = [record for record, _ in changes]
     with span("store.write", records=len(records), user_id=records[0].user_id):
         # the embedder (model inference) works while the other stores are written
-        embedding = asyncio.ensure_future(
-            services.embedder.embed([embedding_text(r) for r in records])
-        )
+        texts, users = [embedding_text(r) for r in records], [r.user_id for r in records]
+        embedding = asyncio.ensure_future(embed_for(services.embedder, texts, users))
         try:
             await write_graph(services, records)
             await services.keyword.upsert(records)

@@ -22,7 +22,6 @@ from fastapi import FastAPI
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from octomem.embeddings import cached_for
 from octomem.errors import OctomemError
 from octomem.logs import get_logger
 from octomem.service import bookmarks, context, problems
@@ -155,14 +154,7 @@ class Envelope:
         if principal is None:
             await self.app(scope, receive, send)
             return
-        # a key pinned to one user embeds under cache keys of that user's own: the cache
-        # is shared by the project's users, and a hit's speed would tell that one of them
-        # stored the very text (an unpinned key reads every user of its project anyway)
-        pinned = principal.user_id
-        with (
-            self.state.gate.slot(principal.key_id),
-            cached_for("" if pinned is None else f"user:{pinned}"),
-        ):
+        with self.state.gate.slot(principal.key_id):
             async with asyncio.timeout(config.deadline_s):
                 await self.app(scope, receive, send)
 
