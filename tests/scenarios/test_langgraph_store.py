@@ -494,7 +494,7 @@ def test_an_item_whose_namespace_and_key_look_like_secrets_survives_export_and_i
 async def test_a_search_sees_what_changed_since_the_last_one(
     store: OctomemStore, orch: Orchestrator
 ) -> None:
-    """Searches keep the records they parsed (`Records.parse_once`), never a stale one: an
+    """Searches keep the records they parsed (their memo), never a stale one: an
     item updated, deleted or forgotten since the last search is read as it is now, and a
     value changed by the caller is not the stored one."""
     ns = ("memories", "vic")
@@ -518,7 +518,7 @@ async def test_a_search_sees_what_changed_since_the_last_one(
 async def test_a_forget_drops_the_users_records_the_store_kept_parsed(
     store: OctomemStore, orch: Orchestrator
 ) -> None:
-    """The records a store's searches keep parsed (`Records.parse_once`) are the user's
+    """The records a store's searches keep parsed (their memo) are the user's
     words: a forget in this process drops the forgotten user's at once, not when the store
     next lists their namespace or evicts them."""
     for user, text in (("vic", "Vic drinks green tea"), ("ana", "Ana rides a bike")):
