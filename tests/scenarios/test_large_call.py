@@ -17,7 +17,7 @@ import pytest
 from benchmarks.synthetic import facts
 from octomem import Orchestrator, filters
 from octomem.orchestrator.internals import services_of
-from octomem.orchestrator.writer import WRITE_SLICE
+from octomem.orchestrator.write.apply import WRITE_SLICE
 from tests.conftest import T0
 
 
