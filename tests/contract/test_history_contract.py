@@ -280,15 +280,15 @@ async def test_an_event_keeps_the_token_of_the_lease_its_user_was_logged_under(
     planted = ev("sem_c", 0).model_copy(update={"fenced": 99})  # as an imported file may
     await store.record([ev("sem_a", 0), ev("sem_b", 0, user="bob")], fence=under)
     await store.record([ev("sem_a", 1), planted])
-    # logged as they were made elsewhere (an import's past events): no token
-    await store.record([ev("sem_d", 0)], fence=under, stamped=False)
-    assert [e.fenced for e in await store.for_memory("sem_d")] == [None]
     assert [e.fenced for e in await store.for_memory("sem_a")] == [token, None]
     latest = await store.latest()
     assert {i: e.fenced for i, e in latest.items()} == {"sem_a": None, "sem_b": None, "sem_c": None}
     first = (await store.for_user("alice"))[0]
     assert first.fenced == token and "fenced" not in first.model_dump(mode="json")
     assert "fenced" not in repr(first) and first == ev("sem_a", 0)  # the same change
+    # logged as they were made elsewhere (an import's past events): no token
+    await store.record([ev("sem_d", 0)], fence=under, stamped=False)
+    assert [e.fenced for e in await store.for_memory("sem_d")] == [None]
 
 
 async def test_a_delete_keeps_whether_its_writer_removed_the_record(log: LogBackend) -> None:

@@ -98,9 +98,9 @@ def test_an_import_holds_a_batch_of_parsed_lines_never_the_file(
     for store, method in ((services.history, "for_memory"), (services.journal, "add_part")):
         original = getattr(store, method)
 
-        async def counted(*args: Any, _original: Any = original) -> Any:
+        async def counted(*args: Any, _original: Any = original, **kwargs: Any) -> Any:
             most[0] = max(most[0], sum(ref() is not None for ref in parsed))
-            return await _original(*args)
+            return await _original(*args, **kwargs)
 
         monkeypatch.setattr(store, method, counted)
     summary = target.import_jsonl(io.StringIO(_text(big)))
@@ -140,9 +140,7 @@ def test_parts_are_journaled_as_they_come_and_a_wrong_count_writes_nothing(
 
     async def write(given: int, count: int) -> None:
         async with services.locks.hold("al") as fence:
-            await write_parts(
-                services, fence, body(given), count=count, users=["al"], actor="t"
-            )
+            await write_parts(services, fence, body(given), count=count, users=["al"], actor="t")
 
     orch.run_sync(services.history.discard([e["memory_id"] for e in events]))
     orch.run_sync(write(3, 3))
@@ -287,9 +285,9 @@ def test_a_stream_read_once_is_spooled_masked_in_the_data_directory(make_orch: A
     seen: list[dict[str, bytes]] = []
     add_part = services.journal.add_part
 
-    async def looking(*args: Any) -> None:
+    async def looking(*args: Any, **kwargs: Any) -> None:
         seen.append(_open_files_under(data_dir))
-        await add_part(*args)
+        await add_part(*args, **kwargs)
 
     services.journal.add_part = looking  # type: ignore[method-assign]
     summary = target.import_jsonl(_Pipe(_text(lines).encode()))  # type: ignore[arg-type]

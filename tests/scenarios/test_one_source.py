@@ -229,11 +229,12 @@ def test_check_finds_a_lost_projection_and_repair_renders_it_again(orch: Orchest
     [block] = [c for c in orch.get_all(user_id="alice", memory_types=["core"])]
     damaged = block.model_copy(update={"content": "Lives in: Paris", "content_hash": ""})
     services = services_of(orch)
+    event = orch.history(block.id)[-1]
 
     async def damage() -> None:  # as a crash of an older version could leave them
         async with services.locks.hold("alice") as fence:
             await write(services, fence, deletes=[edge])
-            await write(services, fence, changes=[(damaged, orch.history(block.id)[-1])])
+            await write(services, fence, changes=[(damaged, event)])
 
     orch.run_sync(damage())
     report = orch.check()

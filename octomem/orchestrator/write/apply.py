@@ -51,6 +51,7 @@ from octomem.models import (
 from octomem.orchestrator import projections
 from octomem.orchestrator.events import applied, history_event
 from octomem.orchestrator.write import blobs, erase
+from octomem.orchestrator.write.guard import Guard
 from octomem.stores.base import MemoryLink
 from octomem.stores.fence import Fence
 from octomem.telemetry import span
@@ -82,7 +83,10 @@ async def write(
     removed (a DELETE event each, by `actor`: the history keeps what they said), `drops`
     removed from the stores each names with no event, `retired` edges invalidated, then
     the projections of `views` rendered again. A large deletion is journaled in parts of
-    `DELETE_BATCH`. The caller holds the users' locks, whose `fence` it passes."""
+    `DELETE_BATCH`. The caller holds the users' locks, whose `fence` it passes.
+
+    No secret reaches a store, whatever the caller masked: the text of every record and
+    event written is masked here (`Guard`) before the journal sees it."""
     views = list(dict.fromkeys(views))
     if not (changes or deletes or rewrites or restores or drops or retired or views):
         return
@@ -92,13 +96,14 @@ async def write(
     now = utcnow()
 
     def build() -> tuple[WriteIntent, list[IntentPart]]:
+        guard = Guard(services)
         removed = [Change(record=r, event=_deleted(r, actor, now)) for r in deletes]
         head, rest = (removed, []) if len(removed) <= DELETE_BATCH else ([], removed)
         intent = WriteIntent(
             id=uuid.uuid4().hex,
-            writes=[Change(record=r, event=e) for r, e in changes],
-            restores=list(restores),
-            rewrites=list(rewrites),
+            writes=[Change(record=guard.record(r), event=guard.event(e)) for r, e in changes],
+            restores=[guard.restore(r) for r in restores],
+            rewrites=[guard.record(r) for r in rewrites],
             deletes=head,
             drops=list(drops),
             retired=list(retired),
