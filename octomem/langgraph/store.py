@@ -75,6 +75,7 @@ from octomem.orchestrator.locks import Seen
 from octomem.scopes import ANY, equals, scope_filter
 from octomem.sensitive import mask_value
 from octomem.stores import parsed
+from octomem.stores.fence import Fence
 from octomem.validation import shown
 
 EXTRACTOR = "langgraph-store"
@@ -325,8 +326,8 @@ class OctomemStore(BaseStore):
     async def _apply_puts(self, puts: list[PutOp], since: Seen) -> None:
         puts = await asyncio.to_thread(_masked_puts, puts)  # secrets never reach a store
         users = [self._scope_of(op.namespace)[0] for op in puts]
-        async with self.orchestrator.records.hold(users, since=since):
-            await self._write_puts(puts)
+        async with self.orchestrator.records.hold(users, since=since) as fence:
+            await self._write_puts(puts, fence)
 
     def _scope_of(self, namespace: Sequence[str]) -> tuple[str | None, str | None]:
         """The (user_id, agent_id) whose items `namespace` holds."""
@@ -351,12 +352,12 @@ class OctomemStore(BaseStore):
                 raise NotFoundError(f"no memory with id {memory_id!r}")
             namespace = tuple(found[0].internal["langgraph_namespace"])
             key = found[0].internal["langgraph_key"]
-            async with self._holding(namespace):
+            async with self._holding(namespace) as fence:
                 current = await self._record(namespace, key)
                 if current is None or current.id != memory_id:
                     raise NotFoundError(f"no memory with id {memory_id!r}")
                 value = edit(dict(current.internal["langgraph_value"]))
-                await self._put_held(namespace, key, value)
+                await self._write_puts(await self._checked(namespace, key, value), fence)
 
     async def acreate(self, namespace: tuple[str, ...], value: Mapping[str, Any]) -> str:
         """Store `value` as a new item of `namespace` (under a fresh key) unless an item of
@@ -366,7 +367,7 @@ class OctomemStore(BaseStore):
         async with self.orchestrator.running_call():
             await self.orchestrator.aopen()
             since = await self.orchestrator.records.erasures([self._scope_of(namespace)])
-            async with self._holding(namespace, since):
+            async with self._holding(namespace, since) as fence:
                 key = str(uuid.uuid4())
                 (put,) = await self._checked(namespace, key, value)
                 assert put.value is not None
@@ -375,20 +376,14 @@ class OctomemStore(BaseStore):
                         record, dict(put.value), record.content, ranking.indexed(record)
                     ):
                         return record.id
-                await self._write_puts([put])
+                await self._write_puts([put], fence)
                 return self.item_id(namespace, key)
 
     def _holding(
         self, namespace: tuple[str, ...], since: Seen | None = None
-    ) -> contextlib.AbstractAsyncContextManager[None]:
+    ) -> contextlib.AbstractAsyncContextManager[Fence]:
         """The write lock of the user whose items `namespace` holds (`Records.hold`)."""
         return self.orchestrator.records.hold([self._scope_of(namespace)[0]], since=since)
-
-    async def _put_held(
-        self, namespace: tuple[str, ...], key: str, value: Mapping[str, Any] | None
-    ) -> None:
-        """One put (None: delete), its user's lock held by the caller."""
-        await self._write_puts(await self._checked(namespace, key, value))
 
     async def _checked(
         self, namespace: tuple[str, ...], key: str, value: Mapping[str, Any] | None
@@ -399,8 +394,9 @@ class OctomemStore(BaseStore):
         assert isinstance(put, PutOp)
         return await asyncio.to_thread(_masked_puts, [put])
 
-    async def _write_puts(self, puts: list[PutOp]) -> None:
-        """Every put of the batch is checked (records built) before any is written."""
+    async def _write_puts(self, puts: list[PutOp], fence: Fence) -> None:
+        """Every put of the batch is checked (records built) before any is written, then
+        all are written as one journaled write under the users' locks (`fence`)."""
         changes = []
         deletes: list[MemoryBase] = []
         now = utcnow()
@@ -420,7 +416,7 @@ class OctomemStore(BaseStore):
             changes.append(
                 (record, history_event(record, operation, old=old, actor=EXTRACTOR, at=now))
             )
-        await self.orchestrator.records.write(changes, deletes=deletes, actor=EXTRACTOR)
+        await self.orchestrator.records.write(fence, changes, deletes=deletes, actor=EXTRACTOR)
 
     def _storable(
         self,

@@ -16,10 +16,11 @@ from collections.abc import Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING
 
-from octomem.models import HistoryEvent, MemoryBase, MemoryType
+from octomem.models import HistoryEvent, MemoryBase, MemoryType, utcnow
+from octomem.orchestrator.commit import commit
 from octomem.orchestrator.locks import Seen
-from octomem.orchestrator.writer import delete_records, write_records
 from octomem.stores.base import Filter
+from octomem.stores.fence import Fence
 from octomem.stores.parsed import Memo
 
 if TYPE_CHECKING:
@@ -68,24 +69,29 @@ class Records:
 
     def hold(
         self, user_ids: Iterable[str | None], *, since: Seen | None = None
-    ) -> AbstractAsyncContextManager[None]:
-        """`async with records.hold(users):` the write locks of these users' memories, as
-        every write path holds them (their unfinished writes completed first). `since`:
-        what `erasures` read when the write began - ConflictError, nothing written, if one
-        of those scopes was forgotten since (a forget acknowledged is never undone by a
+    ) -> AbstractAsyncContextManager[Fence]:
+        """`async with records.hold(users) as fence:` the write locks of these users'
+        memories, as every write path holds them (their unfinished writes completed
+        first); `fence` is what the writes made under them carry (`write`). `since`: what
+        `erasures` read when the write began - ConflictError, nothing written, if one of
+        those scopes was forgotten since (a forget acknowledged is never undone by a
         write that began before it)."""
         return self._services.locks.hold_many(user_ids, since=since)
 
     async def write(
         self,
+        fence: Fence,
         changes: Sequence[tuple[MemoryBase, HistoryEvent]],
         *,
         deletes: Sequence[MemoryBase] = (),
         actor: str,
     ) -> None:
-        """Delete `deletes` from every store (a DELETE event each, by `actor`; the history
-        keeps what they said), then write each record of `changes` with its history event
-        to every store; each step journaled. Hold the users' locks (`hold`)."""
-        if deletes:
-            await delete_records(self._services, deletes, actor=actor)
-        await write_records(self._services, changes)
+        """Write each record of `changes` with its history event to every store and delete
+        `deletes` (a DELETE event each, by `actor`; the history keeps what they said), with
+        the projections they change, as one journaled write. Hold the users' locks
+        (`hold`), whose `fence` this passes on. A record both written and deleted is
+        written."""
+        written = {record.id for record, _ in changes}
+        deleted = [record for record in deletes if record.id not in written]
+        if changes or deleted:
+            await commit(self._services, fence, changes, now=utcnow(), deleted=deleted, actor=actor)

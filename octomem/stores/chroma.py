@@ -43,7 +43,8 @@ from octomem.models import (
     is_type_name,
     record_to_json,
 )
-from octomem.stores import chroma_engine, fence, parsed, record_cache
+from octomem.stores import chroma_engine, parsed, record_cache
+from octomem.stores import fence as fences
 from octomem.stores.base import ForeignRecords
 from octomem.stores.chroma_files import purge_log, scrub_index_files
 from octomem.stores.chroma_layout import (
@@ -56,6 +57,7 @@ from octomem.stores.chroma_layout import (
     pinned_ids,
     plan,
 )
+from octomem.stores.fence import Fence
 from octomem.stores.record_cache import RecordCache
 
 log = get_logger(__name__)
@@ -79,6 +81,11 @@ def _and_live(
     if check is None:
         return lambda record: record.is_live(live_at)
     return lambda record: record.is_live(live_at) and check(record)
+
+
+def _stamp(fence: Fence | None, user_id: str | None) -> int | None:
+    """The token an entry of `user_id` is stamped with: its writer's lease of that user."""
+    return fence.stamp(user_id) if fence is not None else None
 
 
 class _Remote:
@@ -393,18 +400,21 @@ class ChromaVectorStore:
         entry_ids: Sequence[str],
         method: str,
         written: Mapping[str, str] | None = None,
+        *,
+        fence: Fence | None,
         **kwargs: Any,
     ) -> None:
         """Run a Chroma write (`written`: the record JSON an upsert stores; None for a
         delete) and keep the cache exact: it is updated when Chroma has finished, even if
         the caller is cancelled before (the worker thread cannot be stopped). A writer
-        holding leases checks them before and after (Chroma has no conditional writes:
-        `fence`)."""
+        holding leases (`fence`) checks them before and after (Chroma has no conditional
+        writes: `octomem.stores.fence`)."""
         await self._write_to(
             self.collection_name(memory_type),
             entry_ids,
             lambda: self._on(what, memory_type, method, **kwargs),
             written,
+            fence=fence,
         )
 
     async def _write_to(
@@ -413,16 +423,18 @@ class ChromaVectorStore:
         entry_ids: Sequence[str],
         run: Callable[[], Awaitable[Any]],
         written: Mapping[str, str] | None = None,
+        *,
+        fence: Fence | None,
     ) -> None:
         """`_write`'s fencing and cache keeping around `run`, a write to collection `name`."""
         if self._remote is not None:
-            await fence.verify()
+            await fences.verify(fence)
         self._source()  # the cache of an embedded store exists from here on
         cache = self._cache
         if cache is None:
             await run()
             if self._remote is not None:
-                await fence.confirm(name.removeprefix(f"{self._prefix}_"), entry_ids)
+                await fences.confirm(fence, name.removeprefix(f"{self._prefix}_"), entry_ids)
             return
         token = cache.begin_write(name, entry_ids)
         task = asyncio.ensure_future(run())
@@ -515,6 +527,8 @@ class ChromaVectorStore:
         memory_type: MemoryType,
         records: Sequence[MemoryBase],
         embeddings: Sequence[Sequence[float]],
+        *,
+        fence: Fence | None = None,
     ) -> None:
         if len(records) != len(embeddings):
             raise InvalidInputError(
@@ -530,7 +544,7 @@ class ChromaVectorStore:
             chunk = items[start : start + _PAGE]
             payloads = {rid: record_to_json(rec) for rid, (rec, _) in chunk}
             metadatas = [
-                entry_metadata(rec, payloads[rid], fence.stamp(rec.user_id))
+                entry_metadata(rec, payloads[rid], _stamp(fence, rec.user_id))
                 for rid, (rec, _) in chunk
             ]
             await self._clear_old_keys(memory_type, list(payloads), metadatas)
@@ -543,6 +557,7 @@ class ChromaVectorStore:
                 ids=list(payloads),
                 embeddings=[emb for _, (_, emb) in chunk],
                 metadatas=metadatas,
+                fence=fence,
             )
 
     async def _clear_old_keys(
@@ -559,7 +574,9 @@ class ChromaVectorStore:
             meta.update({key: None for key in old.get(entry_id) or {} if key not in meta})
         return list(old)
 
-    async def rewrite(self, memory_type: MemoryType, records: Sequence[MemoryBase]) -> None:
+    async def rewrite(
+        self, memory_type: MemoryType, records: Sequence[MemoryBase], *, fence: Fence | None = None
+    ) -> None:
         latest: dict[str, MemoryBase] = {}
         for record in records:
             self._check_type(record, memory_type)
@@ -569,7 +586,7 @@ class ChromaVectorStore:
             chunk = items[start : start + _PAGE]
             ids = [r.id for r in chunk]
             metadatas = [
-                entry_metadata(r, record_to_json(r), fence.stamp(r.user_id)) for r in chunk
+                entry_metadata(r, record_to_json(r), _stamp(fence, r.user_id)) for r in chunk
             ]
             stored = set(await self._clear_old_keys(memory_type, ids, metadatas))
             ids, metadatas = (
@@ -578,7 +595,13 @@ class ChromaVectorStore:
             )
             if ids:  # the cache forgets them: an entry deleted meanwhile is not updated
                 await self._write(
-                    "rewrite", memory_type, ids, "update", ids=ids, metadatas=metadatas
+                    "rewrite",
+                    memory_type,
+                    ids,
+                    "update",
+                    ids=ids,
+                    metadatas=metadatas,
+                    fence=fence,
                 )
 
     async def stamps(self, memory_type: MemoryType, ids: Sequence[str]) -> dict[str, int]:
@@ -848,10 +871,12 @@ class ChromaVectorStore:
             return len(rows)
         return sum(1 for entry_id, meta in rows if check(self._record(meta, entry_id)))
 
-    async def delete(self, memory_type: MemoryType, ids: Sequence[str]) -> None:
+    async def delete(
+        self, memory_type: MemoryType, ids: Sequence[str], *, fence: Fence | None = None
+    ) -> None:
         wanted = list(dict.fromkeys(ids))
         if wanted:
-            await self._write("delete", memory_type, wanted, "delete", ids=wanted)
+            await self._write("delete", memory_type, wanted, "delete", ids=wanted, fence=fence)
 
     # --- collections of types its registry lacks (other Orchestrators' custom agents) ---
 
@@ -899,7 +924,9 @@ class ChromaVectorStore:
 
         return await self._call("reading collections of other agents' types", read)
 
-    async def delete_foreign(self, memory_type: str, ids: Sequence[str]) -> None:
+    async def delete_foreign(
+        self, memory_type: str, ids: Sequence[str], *, fence: Fence | None = None
+    ) -> None:
         """Delete entries of a type the registry lacks (see `foreign_records`)."""
         wanted = list(dict.fromkeys(ids))
 
@@ -910,7 +937,7 @@ class ChromaVectorStore:
 
         if wanted:
             name = f"{self._prefix}_{memory_type}"
-            await self._write_to(name, wanted, lambda: self._call("deleting", delete))
+            await self._write_to(name, wanted, lambda: self._call("deleting", delete), fence=fence)
 
     async def purge_deleted(self, ids: Sequence[str]) -> bool:
         """Embedded: Chroma keeps every write in its log (`embeddings_queue` in

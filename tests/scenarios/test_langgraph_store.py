@@ -218,12 +218,12 @@ def test_close_waits_for_a_running_put_and_refuses_later_ones(
     real = vector.upsert
     entered, release = threading.Event(), threading.Event()
 
-    async def upsert(memory_type, records, embeddings):
+    async def upsert(memory_type, records, embeddings, **kwargs):
         if any(r.internal.get("langgraph_key") == "prefs" for r in records):
             entered.set()
             while not release.is_set():
                 await asyncio.sleep(0.01)
-        return await real(memory_type, records, embeddings)
+        return await real(memory_type, records, embeddings, **kwargs)
 
     monkeypatch.setattr(vector, "upsert", upsert)
     held = HeldClose(orch, monkeypatch)
