@@ -44,7 +44,7 @@ from octomem.errors import InvalidInputError
 from octomem.media import archives
 from octomem.models import MemoryBase, Operation, utcnow
 from octomem.orchestrator.commit import commit
-from octomem.orchestrator.events import closed_by_version, history_event
+from octomem.orchestrator.events import history_event
 from octomem.orchestrator.ingest_records import (
     ACTOR,
     FIELDS,
@@ -52,7 +52,6 @@ from octomem.orchestrator.ingest_records import (
     SHA,
     Names,
     Stored,
-    file_of,
     stored_files,
 )
 
@@ -164,8 +163,8 @@ async def ingest_path(
     # what was stored): each of its writes checks these under the lock
     erasures = await engine.services.locks.erasures(user_id, agent_id)
     stored = await stored_files(engine.get_all, names, user_id, agent_id)
-    seen = {i for rel in [r for r, _ in files] + [r for r, _ in skipped] for i in names.idents(rel)}
-    gone = sorted((i for i in stored if i not in seen), key=lambda i: (stored[i].path, str(i)))
+    seen = {names.key(rel) for rel in [r for r, _ in files] + [r for r, _ in skipped]}
+    gone = sorted((k for k in stored if k not in seen), key=lambda k: (stored[k].path, k))
     for ident in gone:  # first: a renamed file's memories move to its new name below
         records = [r for rs in stored[ident].by_sha.values() for r in rs]
         await _remove(engine, records, (user_id, agent_id), erasures)
@@ -178,7 +177,7 @@ async def ingest_path(
                 engine,
                 names,
                 (rel, file),
-                Stored.merged([stored[i] for i in names.idents(rel) if i in stored]),
+                stored.get(names.key(rel)),
                 shas,
                 report,
                 budget=budget,
@@ -262,8 +261,6 @@ async def _one(
             erasures=erasures,
         )
         report.memories += sum(1 for op in result.all_operations() if op.operation is Operation.ADD)
-    elif old:  # the new version stored but the old one still current: an older octomem's run
-        await _close(engine, old, known.by_sha[sha], scope, erasures)
     (report.updated if old else report.added).append(rel)
     return len(data)
 
@@ -362,22 +359,6 @@ def _read(file: Path, size: int) -> bytes:
         return handle.read(size)
 
 
-async def _close(
-    engine: Engine,
-    old: Sequence[MemoryBase],
-    new: Sequence[MemoryBase],
-    scope: tuple[str | None, str | None],
-    erasures: tuple[int, ...],
-) -> None:
-    """The records of a file's previous version closed where the new one begins, for a
-    store an earlier octomem left with both versions current: one journaled write."""
-    services = engine.services
-    changes = closed_by_version(old, new, services.agents, actor=ACTOR)
-    # `erasures` were read before `old` was: a forget since then makes this write nothing
-    async with services.locks.hold(old[0].user_id, since={scope: erasures}) as fence:
-        await commit(services, fence, changes, now=utcnow(), actor=ACTOR)
-
-
 async def _remove(
     engine: Engine,
     records: Sequence[MemoryBase],
@@ -394,13 +375,13 @@ async def _remove(
     services = engine.services
     heirs: dict[str, dict[str, Any]] = {}
     for sha in {str(r.metadata.get(SHA)) for r in records}:
-        mine = {file_of(r.metadata) for r in records}
+        mine = {r.metadata.get(KEY) for r in records}
         for other in await engine.get_all(
             user_id=records[0].user_id,
             agent_id=records[0].agent_id,
             filters={f"metadata.{SHA}": sha},
         ):
-            if file_of(other.metadata) not in mine:
+            if other.metadata.get(KEY) not in mine:
                 heirs[sha] = {k: other.metadata[k] for k in FIELDS if k in other.metadata}
                 break
     raw_turns = services.turn_log.memory_type

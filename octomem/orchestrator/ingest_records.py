@@ -3,7 +3,7 @@ metadata (see `octomem.orchestrator.ingest`), read back and grouped by file and 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,11 +31,6 @@ class Names:
     def key(self, rel: str) -> str:
         return keyed_hash(self.id_key, "octomem-ingest", self.root, rel)
 
-    def idents(self, rel: str) -> tuple[Ident, Ident]:
-        """What the records of `rel` are found by: its key, or (records written before
-        there were keys) the root and path."""
-        return self.key(rel), (self.root, rel)
-
     def meta(self, rel: str, sha: str, size: int, mtime_ns: int) -> dict[str, Any]:
         return {
             ROOT: self.root,
@@ -48,15 +43,6 @@ class Names:
         }
 
 
-Ident = str | tuple[Any, Any]
-
-
-def file_of(meta: dict[str, Any]) -> Ident:
-    """The file a record was read from: its key (the root and path before there were keys)."""
-    key = meta.get(KEY)
-    return key if isinstance(key, str) else (meta.get(ROOT), meta.get(PATH))
-
-
 @dataclass(frozen=True)
 class Stored:
     """The current records of one ingested file, by the sha256 of the version they hold,
@@ -64,16 +50,6 @@ class Stored:
 
     by_sha: dict[str, list[MemoryBase]]
     path: str = ""
-
-    @staticmethod
-    def merged(parts: Sequence[Stored]) -> Stored | None:
-        if len(parts) <= 1:
-            return parts[0] if parts else None
-        by_sha: dict[str, list[MemoryBase]] = {}
-        for part in parts:
-            for sha, records in part.by_sha.items():
-                by_sha.setdefault(sha, []).extend(records)
-        return Stored(by_sha, parts[0].path)
 
     def looks_unchanged(self, size: int, mtime_ns: int) -> bool:
         if len(self.by_sha) != 1:
@@ -95,20 +71,13 @@ async def records_of(
 
 async def stored_files(
     get_all: GetAll, names: Names, user_id: str | None, agent_id: str | None
-) -> dict[Ident, Stored]:
-    """The current records of every file ingested under the root before, by file (`file_of`):
-    found by the root's key, and by its path for records written before there were keys."""
-    keyed = await records_of(get_all, user_id, agent_id, {ROOT_KEY: names.root_key})
-    records = {r.id: r for r in keyed}
-    for record in await records_of(get_all, user_id, agent_id, {ROOT: names.root}):
-        if KEY not in record.metadata:
-            records.setdefault(record.id, record)
-    out: dict[Ident, dict[str, list[MemoryBase]]] = {}
-    shown: dict[Ident, str] = {}
-    for record in records.values():
-        rel, sha = record.metadata.get(PATH), record.metadata.get(SHA)
-        if isinstance(rel, str) and isinstance(sha, str):
-            ident = file_of(record.metadata)
-            out.setdefault(ident, {}).setdefault(sha, []).append(record)
-            shown.setdefault(ident, rel)
-    return {ident: Stored(by_sha, shown[ident]) for ident, by_sha in out.items()}
+) -> dict[str, Stored]:
+    """The current records of every file ingested under the root before, by file key."""
+    out: dict[str, dict[str, list[MemoryBase]]] = {}
+    shown: dict[str, str] = {}
+    for record in await records_of(get_all, user_id, agent_id, {ROOT_KEY: names.root_key}):
+        key, rel, sha = (record.metadata.get(name) for name in (KEY, PATH, SHA))
+        if isinstance(key, str) and isinstance(rel, str) and isinstance(sha, str):
+            out.setdefault(key, {}).setdefault(sha, []).append(record)
+            shown.setdefault(key, rel)
+    return {key: Stored(by_sha, shown[key]) for key, by_sha in out.items()}

@@ -235,36 +235,6 @@ def test_an_edited_file_killed_mid_ingest_has_one_current_version(
     assert orch.ingest(folder, user_id="kai").unchanged == ["car.md"]
 
 
-def test_both_versions_left_current_by_an_older_run_are_finished_by_the_next(
-    make_orch: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A store where an edited file's new version was written but its old one not closed
-    (an earlier octomem closed it in a second write, which a crash could cut off)."""
-    from octomem.orchestrator import versions
-
-    folder = tmp_path / "notes"
-    folder.mkdir()
-    note = folder / "car.md"
-    note.write_text("The car is due for service in May.", encoding="utf-8")
-    orch = make_orch(data_dir=tmp_path / "data")
-    orch.ingest(folder, user_id="kai")
-    note.write_text("The car is due for service in June.", encoding="utf-8")
-
-    async def not_closed(*_: Any, **__: Any) -> list[Any]:
-        return []
-
-    monkeypatch.setattr(versions, "closed", not_closed)
-    orch.ingest(folder, user_id="kai")
-    texts = [r.content for r in ingested(orch, "kai") if r.memory_type.value == "resource"]
-    assert len(texts) == 2  # both versions current
-    monkeypatch.undo()
-    report = orch.ingest(folder, user_id="kai")
-    assert report.updated == ["car.md"]
-    [current] = [r for r in ingested(orch, "kai") if r.memory_type.value == "resource"]
-    assert "June" in current.content
-    assert orch.ingest(folder, user_id="kai").unchanged == ["car.md"]
-
-
 def test_a_named_pipe_in_the_folder_is_skipped_not_waited_on(
     make_orch: Any, tmp_path: Path
 ) -> None:

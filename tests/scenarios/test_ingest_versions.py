@@ -163,39 +163,3 @@ def test_two_runs_racing_edits_of_one_file_leave_one_current_version(
     assert "Wednesday" in current.content  # what the file holds
     assert orch.ingest(folder, user_id="maya").unchanged == ["plan.md"]
     assert orch.check().consistent
-
-
-def test_files_ingested_before_there_were_keys_are_still_found(
-    make_orch: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Records an earlier octomem wrote (root and path, no `ingest_key`): an untouched file
-    stays unchanged, an edited one closes its old version, a deleted one goes."""
-    from octomem.orchestrator import ingest_records as ingest
-
-    folder = tmp_path / "notes"
-    folder.mkdir()
-    write(folder / "car.md", "The car is due for service in May.", 0)
-    write(folder / "bike.md", "The bike needs new brakes.", 0)
-    write(folder / "boat.md", "The boat is moored at pier 9.", 0)
-    orch = make_orch(data_dir=tmp_path / "data")
-    keyed = ingest.Names.meta
-
-    def unkeyed(self: Any, *args: Any) -> dict[str, Any]:
-        meta = keyed(self, *args)
-        return {k: v for k, v in meta.items() if k not in (ingest.KEY, ingest.ROOT_KEY)}
-
-    monkeypatch.setattr(ingest.Names, "meta", unkeyed)
-    assert len(orch.ingest(folder, user_id="kai").added) == 3
-    monkeypatch.undo()
-    assert not any(ingest.KEY in r.metadata for r in ingested(orch, "kai"))
-    write(folder / "car.md", "The car is due for service in June.", 5)
-    (folder / "boat.md").unlink()
-    report = orch.ingest(folder, user_id="kai")
-    assert (report.unchanged, report.updated, report.removed) == (
-        ["bike.md"],
-        ["car.md"],
-        ["boat.md"],
-    )
-    texts = sorted(r.content for r in resources(orch, "kai"))
-    assert len(texts) == 2 and "June" in texts[1] and "brakes" in texts[0]
-    assert orch.ingest(folder, user_id="kai").unchanged == ["bike.md", "car.md"]
