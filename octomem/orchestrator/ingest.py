@@ -24,8 +24,7 @@ compares:
   rest of the run goes on and the file's stored version (if any) is left as it was.
 
 A changed file's new records and the closing of its old ones are one journaled write (the
-turns' write of `process`), so no crash leaves both versions current; a store an earlier
-octomem left that way (two writes then) is finished by the next run.
+turns' write of `process`), so no crash leaves both versions current.
 """
 
 from __future__ import annotations
