@@ -7,12 +7,11 @@ import logging
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import click
 import typer
 from rich.markup import escape
-from rich.progress import Progress
 from rich.table import Table
 
 from octomem.cli_service import keys_app, serve
@@ -36,15 +35,12 @@ from octomem.cli_support import (
     memory_table,
     open_orchestrator,
     parse_filters,
-    progress_callback,
+    progress_bar,
     read_messages,
     short,
 )
 from octomem.errors import OctomemError
 from octomem.models import Operation
-
-if TYPE_CHECKING:
-    pass
 
 app = typer.Typer(
     help="octomem: a memory layer for LLM agents.",
@@ -143,17 +139,11 @@ def ingest(
     Incremental: unchanged files are not read again, a changed file's new version
     supersedes the old one (history keeps both), the memories of files gone from the
     folder are deleted. A file that cannot be read is skipped with the reason."""
-    with open_orchestrator(config, data_dir, as_json, project) as orch:
-        if as_json:
-            report = orch.ingest(path, user_id=user, agent_id=agent)
-        else:
-            with Progress(console=err_console, transient=True) as progress:
-                report = orch.ingest(
-                    path,
-                    user_id=user,
-                    agent_id=agent,
-                    progress=progress_callback(progress, "ingesting"),
-                )
+    with (
+        open_orchestrator(config, data_dir, as_json, project) as orch,
+        progress_bar(as_json, "ingesting") as progress,
+    ):
+        report = orch.ingest(path, user_id=user, agent_id=agent, progress=progress)
     if as_json:
         emit(report.as_dict())
         return
@@ -375,14 +365,11 @@ def export_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """Write every memory (all users, or --user) with its history and the graph to JSONL."""
-    with open_orchestrator(config, data_dir, as_json, project) as orch:
-        if as_json:
-            summary = orch.export_jsonl(path, user_id=user)
-        else:
-            with Progress(console=err_console, transient=True) as progress:
-                summary = orch.export_jsonl(
-                    path, user_id=user, progress=progress_callback(progress, "exporting")
-                )
+    with (
+        open_orchestrator(config, data_dir, as_json, project) as orch,
+        progress_bar(as_json, "exporting") as progress,
+    ):
+        summary = orch.export_jsonl(path, user_id=user, progress=progress)
     if as_json:
         emit({"path": str(path), **summary.model_dump()})
         return
@@ -411,16 +398,11 @@ def import_cmd(
 
     Every line is checked first: if one cannot be stored, or would reach another user's
     data, nothing is imported and the lines are listed (unless --skip-invalid)."""
-    with open_orchestrator(config, data_dir, as_json, project) as orch:
-        if as_json:
-            summary = orch.import_jsonl(path, skip_invalid=skip_invalid)
-        else:
-            with Progress(console=err_console, transient=True) as progress:
-                summary = orch.import_jsonl(
-                    path,
-                    progress=progress_callback(progress, "importing"),
-                    skip_invalid=skip_invalid,
-                )
+    with (
+        open_orchestrator(config, data_dir, as_json, project) as orch,
+        progress_bar(as_json, "importing") as progress,
+    ):
+        summary = orch.import_jsonl(path, progress=progress, skip_invalid=skip_invalid)
     if as_json:
         emit({"path": str(path), **summary.model_dump()})
     else:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -145,10 +145,16 @@ def history_table(memory_id: str, events: list[HistoryEvent]) -> Table:
     return table
 
 
-def progress_callback(progress: Progress, description: str) -> Any:
-    task = progress.add_task(description, total=None)
+@contextmanager
+def progress_bar(quiet: bool, description: str) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress callback drawing a bar on stderr; None when `quiet` (--json)."""
+    if quiet:
+        yield None
+        return
+    with Progress(console=err_console, transient=True) as progress:
+        task = progress.add_task(description, total=None)
 
-    def update(done: int, total: int) -> None:
-        progress.update(task, completed=done, total=total)
+        def update(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
 
-    return update
+        yield update
