@@ -40,14 +40,6 @@ class ImageText:
     hidden: dict[str, str] = field(default_factory=dict)  # text in its metadata (`hidden_text`)
 
 
-def available() -> bool:
-    try:
-        import PIL  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def ocr_available() -> bool:
     try:
         import rapidocr_onnxruntime  # noqa: F401

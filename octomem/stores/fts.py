@@ -66,12 +66,6 @@ def _any(tokens: Sequence[str]) -> str:
     return " OR ".join('"' + token.replace('"', '""') + '"' for token in tokens)
 
 
-def match_expression(text: str) -> str | None:
-    """A safe FTS5 query for any user text: quoted word tokens joined with OR (None if none)."""
-    tokens = query_tokens(text)
-    return _any(tokens) if tokens else None
-
-
 @dataclass(frozen=True)
 class _Ranked:
     """One search's ranked query: the best `limit` rows of an FTS5 query that pass the

@@ -78,7 +78,7 @@ def document_terms(rows: Sequence[tuple[str, str]]) -> list[Terms]:
 
 
 def query_terms(text: str) -> list[str]:
-    """The terms FTS5 matches for `fts.match_expression(text)`: one per token of each
+    """The terms FTS5 matches for the quoted words of `text` (`fts`): one per token of each
     quoted word, repeated where two words stem alike (FTS5 scores each quoted word). A
     word FTS5 splits in two (``foo_bar``) counts as its two terms, not as one phrase."""
     words = query_tokens(text)
