@@ -131,22 +131,6 @@ def normalize_messages(
     return turns
 
 
-def require_user_id(user_id: Any, *, operation: str) -> str:
-    """Return `user_id` if it is a usable id, else raise InvalidInputError saying how to fix it."""
-    if user_id is None or (isinstance(user_id, str) and not user_id.strip()):
-        raise InvalidInputError(
-            f"{operation} needs a user_id: pass user_id='...' (a non-empty string naming whose "
-            f"memories these are); got {shown(user_id)}"
-        )
-    if not isinstance(user_id, str):
-        raise InvalidInputError(
-            f"{operation} needs a user_id that is a string; got {type(user_id).__name__} "
-            f"{shown(user_id)} (convert it with str() if it is a numeric id)"
-        )
-    validate_scope_id("user_id", user_id)
-    return user_id
-
-
 # --- one message ---------------------------------------------------------------------
 
 

@@ -15,7 +15,6 @@ from octomem.errors import InvalidInputError
 from octomem.messages import (
     MAX_MESSAGE_CHARS,
     normalize_messages,
-    require_user_id,
     validate_scope_id,
 )
 from octomem.models import Turn
@@ -327,26 +326,6 @@ def test_session_id_is_validated():
 
 
 # --- scope ids -------------------------------------------------------------------------
-
-
-def test_require_user_id_ok():
-    assert require_user_id("alice", operation="search") == "alice"
-
-
-@pytest.mark.parametrize("value", [None, "", "   "])
-def test_require_user_id_missing(value):
-    with pytest.raises(InvalidInputError, match=r"^search needs a user_id"):
-        require_user_id(value, operation="search")
-
-
-def test_require_user_id_non_string():
-    with pytest.raises(InvalidInputError, match=r"^add needs a user_id that is a string; got int"):
-        require_user_id(42, operation="add")
-
-
-def test_require_user_id_control_chars():
-    with pytest.raises(InvalidInputError, match="control character"):
-        require_user_id("al\x00ice", operation="add")
 
 
 def test_validate_scope_id():
