@@ -71,14 +71,20 @@ def mask(text: str) -> Masked:
 _ROUNDS = 4
 
 
-def _mask_once(text: str, kinds: list[str]) -> str:
+def _found(text: str) -> list[Found]:
+    """What the detectors find in `text` read normalised, as spans of `text` as written."""
     normal = normalise(text)
     seen = text if normal is None else normal.text
     found: list[Found] = [*find_keys(seen), *find_numbers(seen), *find_cued(seen)]
-    if not found:
-        return text
     if normal is not None:
         found = [Found(*normal.original(f.start, f.end), f.kind, f.tail) for f in found]
+    return found
+
+
+def _mask_once(text: str, kinds: list[str]) -> str:
+    found = _found(text)
+    if not found:
+        return text
     masked, more = apply(text, found)
     kinds += more
     return masked
@@ -88,12 +94,7 @@ def secrets_in(text: str) -> list[tuple[str, str]]:
     """The secrets `mask` finds first in `text`: (each as written there, its kind). For a
     text whose parts are stored apart (a fact's value beside its statement): the value
     alone has no cue to be found by."""
-    normal = normalise(text)
-    seen = text if normal is None else normal.text
-    found: list[Found] = [*find_keys(seen), *find_numbers(seen), *find_cued(seen)]
-    if normal is not None:
-        found = [Found(*normal.original(f.start, f.end), f.kind, f.tail) for f in found]
-    return [(text[f.start : f.end], f.kind) for f in found if f.end > f.start]
+    return [(text[f.start : f.end], f.kind) for f in _found(text) if f.end > f.start]
 
 
 _MIN_SECRET = 4  # shorter values found are not replaced wherever they appear
