@@ -8,6 +8,7 @@ finish, then closes the stores.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from pathlib import Path
@@ -55,32 +56,23 @@ def serve(
     overrides = {"data_dir": data_dir} if data_dir is not None else {}
     settings = load_settings(config, **overrides)
     check_workers(settings, workers)
-    grace = math.ceil(settings.service.shutdown_grace_s)  # uvicorn takes whole seconds
+    run = functools.partial(
+        uvicorn.run,
+        host=host,
+        port=port,
+        log_level=log_level,
+        # uvicorn takes whole seconds
+        timeout_graceful_shutdown=math.ceil(settings.service.shutdown_grace_s),
+        proxy_headers=False,
+        access_log=access_log,
+    )
     if workers == 1:
         from octomem.service.app import create_app
 
-        uvicorn.run(
-            create_app(settings),
-            host=host,
-            port=port,
-            log_level=log_level,
-            timeout_graceful_shutdown=grace,
-            proxy_headers=False,
-            access_log=access_log,
-        )
+        run(create_app(settings))
         return
     # each worker process builds its app from the same settings
     if config is not None:
         os.environ[_CONFIG_ENV] = str(Path(config).resolve())
     os.environ["OCTOMEM_DATA_DIR"] = str(settings.data_dir.resolve())
-    uvicorn.run(
-        "octomem.service.server:app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=log_level,
-        timeout_graceful_shutdown=grace,
-        proxy_headers=False,
-        access_log=access_log,
-    )
+    run("octomem.service.server:app_from_env", factory=True, workers=workers)
