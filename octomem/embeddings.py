@@ -100,11 +100,11 @@ class Embedder(Protocol):
     async def embed(self, texts: Sequence[str]) -> list[list[float]]: ...
 
 
-def sha256_file(path: Path, chunk_size: int = 1 << 20) -> str:
+def sha256_file(path: Path) -> str:
     """sha256 of a file, read in chunks (never the whole file in memory)."""
     digest = hashlib.sha256()
     with path.open("rb") as fh:
-        while chunk := fh.read(chunk_size):
+        while chunk := fh.read(1 << 20):
             digest.update(chunk)
     return digest.hexdigest()
 

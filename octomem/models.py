@@ -141,7 +141,6 @@ ID_PREFIX: Mapping[MemoryType, str] = MappingProxyType(
         MemoryType.RESOURCE: "res",
     }
 )
-_PREFIX_TYPE = {prefix: mtype for mtype, prefix in ID_PREFIX.items()}
 BUILTIN_TYPES: tuple[MemoryType, ...] = tuple(MemoryType)
 _BUILTIN_NAMES = frozenset(t.value for t in BUILTIN_TYPES)
 
@@ -175,15 +174,6 @@ def make_memory_id(
     knows its custom agents' own)."""
     start = prefix if prefix is not None else id_prefix_hint(memory_type)
     return f"{start}_{keyed_hash(id_key, memory_type.value, *key)[:24]}"
-
-
-def memory_type_of(memory_id: str) -> MemoryType | None:
-    """The built-in memory type encoded in an id's prefix, or None (a malformed id, or a
-    custom type's: an Orchestrator's `TypeRegistry.type_of` knows those)."""
-    prefix, sep, rest = memory_id.partition("_")
-    if not sep or not rest:
-        return None
-    return _PREFIX_TYPE.get(prefix)
 
 
 class Operation(StrEnum):

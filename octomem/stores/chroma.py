@@ -221,15 +221,6 @@ class ChromaVectorStore:
             embedder=embedder,
         )
 
-    @classmethod
-    def from_client(
-        cls, client: Any, *, prefix: str = "octomem", types: TypeRegistry = BUILTIN_REGISTRY
-    ) -> ChromaVectorStore:
-        """Wrap an existing chromadb client (never cached: do not mix it with embedded
-        stores on the same path in one process, whose cache would miss its writes, and
-        whose file maintenance needs every client of the path closed)."""
-        return cls(lambda: client, prefix=prefix, location="Chroma", types=types)
-
     def collection_name(self, memory_type: MemoryType) -> str:
         return f"{self._prefix}_{MemoryType(memory_type).value}"
 

@@ -25,7 +25,6 @@ from octomem.models import (
     MemoryType,
     Scope,
     SemanticMemory,
-    memory_type_of,
     record_from_json,
 )
 from octomem.orchestrator import lifecycle
@@ -123,7 +122,6 @@ def test_each_set_of_agents_has_its_own_types_prefixes_and_record_classes() -> N
     assert stored.id.startswith("nt_") and first.type_of(stored.id) == note
     assert second.type_of(stored.id) is None and builtin.type_of(stored.id) is None
     assert first.type_of("sem_abc") is MemoryType.SEMANTIC and first.type_of("sem_") is None
-    assert memory_type_of(stored.id) is None  # the global function knows built-ins only
 
     payload = stored.model_dump_json()
     assert first.record_from_json(payload) == stored  # as its agent's class, typed
