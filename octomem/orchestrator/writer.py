@@ -33,7 +33,6 @@ from octomem.models import (
     Entity,
     HistoryEvent,
     IntentPart,
-    KnowledgeMemory,
     MemoryBase,
     MemoryType,
     Operation,
@@ -440,9 +439,9 @@ async def _remove_slice(services: Services, deletes: Sequence[Change], at: datet
     with span("store.delete", records=len(records), user_id=records[0].user_id):
         await services.history.record([applied(c.event, removed=True) for c in deletes])
         for record in records:
-            if isinstance(record, KnowledgeMemory) and record.invalid_at is None:
+            if (edge := services.roles.edge(record)) is not None and edge.invalid_at is None:
                 with contextlib.suppress(NotFoundError):  # its graph write never landed
-                    await services.graph.invalidate_relation(record.id, at)
+                    await services.graph.invalidate_relation(edge.id, at)
             await services.graph.delete_memory(record.id)
         await services.keyword.delete([record.id for record in records])
         by_type: dict[MemoryType, list[str]] = defaultdict(list)
@@ -459,9 +458,7 @@ async def write_graph(services: Services, records: Sequence[MemoryBase]) -> None
     links: list[tuple[MemoryBase, list[str]]] = []
     relations: list[Relation] = []
     for record in records:
-        names = list(record.entities)
-        if isinstance(record, KnowledgeMemory):
-            names = [record.subject, record.object, *names]
+        names = services.roles.linked_names(record)
         ids = []
         for name in names:
             if not name.strip():
@@ -472,28 +469,12 @@ async def write_graph(services: Services, records: Sequence[MemoryBase]) -> None
             entities.setdefault(entity.id, entity)
             ids.append(entity.id)
         links.append((record, list(dict.fromkeys(ids))))
-        if isinstance(record, KnowledgeMemory):
-            relations.append(relation_of(record))  # carries invalid_at when superseded
+        if (edge := services.roles.edge(record)) is not None:
+            relations.append(edge)  # carries invalid_at when superseded
     if entities:
         await graph.upsert_entities(list(entities.values()))
     if relations:
         await graph.upsert_relations(relations)
     await graph.link_memories(
         [MemoryLink(r.id, r.memory_type, r.user_id, entity_ids) for r, entity_ids in links]
-    )
-
-
-def relation_of(record: KnowledgeMemory) -> Relation:
-    """The graph edge a knowledge memory is written as (same id; invalid once closed)."""
-    return Relation(
-        id=record.id,
-        user_id=record.user_id,
-        subject_id=Entity.make_id(record.user_id, record.subject),
-        predicate=record.predicate,
-        object_id=Entity.make_id(record.user_id, record.object),
-        fact=record.content,
-        memory_id=record.id,
-        valid_at=record.valid_at or record.valid_from,
-        invalid_at=record.invalid_at or record.valid_to,
-        created_at=record.created_at,
     )
