@@ -7,6 +7,7 @@ and the models names a concrete memory class."""
 from __future__ import annotations
 
 import ast
+import io
 import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -245,3 +246,18 @@ def test_a_custom_agent_with_a_graph_projection_gets_its_edges_written_and_check
     orch.delete(record.id)
     assert edge().invalid_at is not None
     assert orch.check().consistent
+
+
+def test_a_custom_agents_edges_and_their_entities_travel_with_an_export(open_orch: Any) -> None:
+    source = open_orch(FriendshipAgent())
+    said(source, "Maria and Laura are best friends.")
+    [record] = source.get_all(user_id="u", memory_types=["friendship"])
+    exported = io.StringIO()
+    source.export_jsonl(exported)
+
+    target = open_orch(FriendshipAgent())
+    summary = target.import_jsonl(io.StringIO(exported.getvalue()))
+    assert summary.rejected_count == 0
+    edges = target.run_sync(services_of(target).graph.relations("u", include_invalid=True))
+    assert record.id in {e.id for e in edges}
+    assert target.check().consistent
