@@ -30,8 +30,8 @@ else:
 # internal key of a candidate that says a stored fact is no longer true: reconcile closes
 # the fact it names (as an LLM DELETE would) and never stores the candidate itself
 RETRACTS = "retracts"
-# internal key of a projected view (an agent whose `projects` names a source type): the id
-# of its source record, or the source type's name for a view of a whole scope
+# internal key of a projected view (of an agent that plays `ViewKeeper`): the id of its
+# source record, or the source type's name for a view of a whole scope
 PROJECTION_OF = "projection_of"
 VIEW_EXTRACTOR = "projection"  # source.extractor of a view: "projection:<agent>"
 
