@@ -6,8 +6,6 @@ Every embedder returns one list of floats per input text, in input order.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import contextvars
 import hashlib
 import importlib
 import json
@@ -16,7 +14,7 @@ import threading
 import time
 from array import array
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args, runtime_checkable
@@ -587,38 +585,44 @@ class CachedEmbedder:
 
     def partition(self, name: str) -> Embedder:
         """This embedder for one tenant (a project of the service): its texts are cached
-        under keys of its own, so that no call of another partition finds them - nor learns,
-        by taking less time, that a text was embedded there. The model and the cache's
-        bounds are shared."""
+        under keys of its own, and within it those embedded for one user's memories or
+        queries under keys of that user's own (`embed_for`), so that no call of another
+        partition or for another user finds them - nor learns, by taking less time, that a
+        text was embedded there. The model and the cache's bounds are shared."""
         return _Partition(self, name)
 
-    async def embed(self, texts: Sequence[str], *, space: str = "") -> list[list[float]]:
-        """The vectors of `texts`; `space` names the partition whose cached texts count,
-        narrowed to the caller's own (`cached_for`) when one is set."""
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """The vectors of `texts`."""
         batch = _check_texts(texts)
-        if caller := _CALLER.get():
-            space = f"{space}\x1f{caller}"
-        keys = {text: _cache_key(text, space) for text in batch}
-        found: dict[str, Sequence[float]] = {}
-        for text, key in keys.items():
+        return await self.embed_in(batch, [""] * len(batch))
+
+    async def embed_in(self, texts: Sequence[str], spaces: Sequence[str]) -> list[list[float]]:
+        """The vectors of `texts`, each cached under keys of the partition `spaces` names
+        for it (one per text): a text cached in another partition counts for nothing. The
+        texts missing from the cache go to the model in one call, each text once."""
+        keys = [_cache_key(text, space) for text, space in zip(texts, spaces, strict=True)]
+        found: dict[bytes, Sequence[float]] = {}
+        for key in keys:
             cached = self._cache.get(key)
             if cached is not None:
                 self._cache.move_to_end(key)
-                found[text] = cached
-        missing = [t for t in keys if t not in found]
-        self.hits += len(batch) - len(missing)
+                found[key] = cached
+        missing = {key: text for text, key in zip(texts, keys, strict=True) if key not in found}
+        self.hits += len(keys) - len(missing)
         self.misses += len(missing)
         if missing:
-            vectors = await self.inner.embed(missing)
-            if len(vectors) != len(missing):
+            wanted = list(dict.fromkeys(missing.values()))
+            vectors = await self.inner.embed(wanted)
+            if len(vectors) != len(wanted):
                 raise LLMError(
                     f"embedder {self.inner.name!r} returned {len(vectors)} vectors "
-                    f"for {len(missing)} texts"
+                    f"for {len(wanted)} texts"
                 )
-            for text, vector in zip(missing, vectors, strict=True):
-                found[text] = vector
-                self._remember(keys[text], array("d", vector))
-        return [list(found[text]) for text in batch]
+            made = dict(zip(wanted, vectors, strict=True))
+            for key, text in missing.items():
+                found[key] = made[text]
+                self._remember(key, array("d", made[text]))
+        return [list(found[key]) for key in keys]
 
     def _remember(self, key: bytes, vector: array[float]) -> None:
         old = self._cache.pop(key, None)
@@ -629,21 +633,6 @@ class CachedEmbedder:
         while len(self._cache) > self.max_entries or self.nbytes > self.max_bytes:
             evicted, old = self._cache.popitem(last=False)
             self.nbytes -= _entry_bytes(evicted, old)
-
-
-_CALLER: contextvars.ContextVar[str] = contextvars.ContextVar("octomem_cache_caller", default="")
-
-
-@contextlib.contextmanager
-def cached_for(caller: str) -> Iterator[None]:
-    """Embed the enclosed calls' texts under cache keys of `caller`'s own (a service key
-    pinned to one user): no other caller's cached vector is found, so a caller cannot
-    learn from how long a recall takes that another user's text was embedded."""
-    reset = _CALLER.set(caller)
-    try:
-        yield
-    finally:
-        _CALLER.reset(reset)
 
 
 class _Partition:
@@ -659,11 +648,34 @@ class _Partition:
         return self.cache.dimension
 
     async def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        return await self.cache.embed(texts, space=self.space)
+        batch = _check_texts(texts)
+        return await self.cache.embed_in(batch, [self.space] * len(batch))
+
+    async def embed_for(
+        self, texts: Sequence[str], users: Sequence[str | None]
+    ) -> list[list[float]]:
+        batch = _check_texts(texts)
+        spaces = [self.space if u is None else f"{self.space}\x1fuser:{u}" for u in users]
+        return await self.cache.embed_in(batch, spaces)
 
     def clear(self) -> None:
         """Empty the whole cache (a forget: the vectors of the user's texts are theirs)."""
         self.cache.clear()
+
+
+async def embed_for(
+    embedder: Embedder, texts: Sequence[str], users: Sequence[str | None]
+) -> list[list[float]]:
+    """The vectors of `texts`, each embedded for the user whose memory or query it is
+    (`users`, one per text; None: no user's). A tenant's partition of the cache
+    (`CachedEmbedder.partition`, the service's projects) keeps each under keys of that
+    user's own: one user's call never finds - nor, by taking less time, learns of - a text
+    embedded for another user. Any other embedder embeds them as `embed` does."""
+    if len(users) != len(texts):
+        raise ValueError(f"{len(texts)} texts, {len(users)} users: give one user per text")
+    if isinstance(embedder, _Partition):
+        return await embedder.embed_for(texts, users)
+    return await embedder.embed(texts)
 
 
 def _cache_key(text: str, space: str = "") -> bytes:

@@ -646,29 +646,96 @@ class Change(BaseModel):
     event: HistoryEvent
 
 
+StoreName = Literal["vector", "keyword", "graph", "history"]
+
+
+class Restore(BaseModel):
+    """A record put back as it is into some stores (a repair): the keyword index or the
+    graph re-derived from the canonical record, the vector store from the truth the
+    history log holds, the history log with `event` (the repair's own, logged when
+    "history" is among the stores)."""
+
+    record: MemoryRecord
+    stores: list[StoreName]
+    event: HistoryEvent | None = None
+
+
+class Drop(BaseModel):
+    """An entry removed from some stores with no event (a repair of entries that have no
+    canonical record there, or that a late write left): the memory's id, its user, its
+    type (the vector store's collection; a type name another Orchestrator's agents have
+    too) and the stores it goes from."""
+
+    memory_id: str
+    user_id: str | None
+    memory_type: str | None = None
+    stores: list[StoreName]
+
+
+class Erase(BaseModel):
+    """A `forget` of a user (or of one agent scope of a user): every trace of it removed
+    from every store, its files rewritten where this process owns them. `ids`: the memory
+    ids found when it began (ids only, no text), so that a run completed after a crash
+    also purges what the stores it had cleared no longer list."""
+
+    user_id: str
+    agent_id: str | None = None
+    ids: list[str] = Field(default_factory=list)
+
+
 class IntentPart(BaseModel):
-    """What a journaled write brings to the stores, in this order: history events logged as
-    they are (an import's past events), records written with their events, records whose
-    embedded text is unchanged rewritten in the vector store alone (octomem's marks on raw
-    turns: nothing embedded again, no history event), records deleted, then graph
-    entities and relations as they are (an import's, after the records' own)."""
+    """What a journaled write brings to the stores, as typed operations applied in this
+    order: history events logged as they are (an import's past events), records written
+    with their events, records put back as they are with no event (a repair), records
+    whose embedded text is unchanged rewritten in the vector store alone (octomem's marks
+    on raw turns, the fate of a part's original bytes: nothing embedded again, no history
+    event), records deleted (each with its event), entries dropped from some stores with no
+    event and relations invalidated (repairs), then graph entities and relations as they
+    are (an import's, after the records' own)."""
 
     events: list[HistoryEvent] = Field(default_factory=list)
     writes: list[Change] = Field(default_factory=list)
+    restores: list[Restore] = Field(default_factory=list)
     rewrites: list[MemoryRecord] = Field(default_factory=list)
     deletes: list[Change] = Field(default_factory=list)
+    drops: list[Drop] = Field(default_factory=list)
+    retired: list[Relation] = Field(default_factory=list)
     entities: list[Entity] = Field(default_factory=list)
     relations: list[Relation] = Field(default_factory=list)
 
     def records(self) -> list[MemoryBase]:
-        """The records it writes, rewrites and deletes."""
-        return [*(c.record for c in self.writes), *self.rewrites, *(c.record for c in self.deletes)]
+        """The records it writes, puts back, rewrites and deletes."""
+        return [
+            *(c.record for c in self.writes),
+            *(r.record for r in self.restores),
+            *self.rewrites,
+            *(c.record for c in self.deletes),
+        ]
+
+    def size(self) -> int:
+        """How many operations it holds."""
+        return sum(
+            len(ops)
+            for ops in (
+                self.events,
+                self.writes,
+                self.restores,
+                self.rewrites,
+                self.deletes,
+                self.drops,
+                self.retired,
+                self.entities,
+                self.relations,
+            )
+        )
 
     def user_ids(self) -> list[str | None]:
         """The users whose data it writes, each once."""
-        owned: list[HistoryEvent | MemoryBase | Entity | Relation] = [
+        owned: list[HistoryEvent | MemoryBase | Entity | Relation | Drop] = [
             *self.events,
             *self.records(),
+            *self.drops,
+            *self.retired,
             *self.entities,
             *self.relations,
         ]
@@ -680,9 +747,9 @@ class WriteIntent(IntentPart):
     store holds it; one left behind by a crash is applied again when the stores reopen.
     Applying an intent twice changes nothing (upserts by id, history events by id).
 
-    A write too large for one journal row (a user's import) keeps its body in `parts`
-    further rows, applied after its own; `views` are rendered last, from what is then
-    stored."""
+    A write too large for one journal row (a user's import, a large delete) keeps its body
+    in `parts` further rows, applied after its own; `views` are rendered last, from what is
+    then stored. An `erase` (a forget) is applied after all of that."""
 
     id: str
     at: UTCDateTime = Field(default_factory=utcnow)
@@ -696,11 +763,13 @@ class WriteIntent(IntentPart):
         "from their facts once everything else is written",
     )
     actor: str = Field("octomem", description="who the views' deletions are logged as")
+    erase: Erase | None = None
 
     def user_ids(self) -> list[str | None]:
         """The users whose data it writes, each once."""
         views = [user for user, _ in self.views]
-        return list(dict.fromkeys([*self.users, *super().user_ids(), *views]))
+        erased = [self.erase.user_id] if self.erase is not None else []
+        return list(dict.fromkeys([*self.users, *super().user_ids(), *views, *erased]))
 
 
 # --- consistency -----------------------------------------------------------------------

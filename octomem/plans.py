@@ -1,7 +1,8 @@
 """The plain data the engine and the agents pass each other: reconcile decisions, how a
 call extracts, recall plans and the ranked lists of the retrievers. No behaviour beyond
-small views of the data, and nothing imported from above the models: agents and stores
-may use these types without depending on the engine (the process and recall states,
+small views of the data, and nothing imported from above the models (the read memo of
+`octomem.stores.parsed` imports them alone): agents and stores may use these types
+without depending on the engine (the process and recall states,
 `orchestrator/process/state.py` and `orchestrator/recall/state.py`, are built from these)."""
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from octomem.models import MemoryOperation, MemoryRecord, MemoryType, Operation
+from octomem.stores.parsed import Memo
 
 
 class Decision(BaseModel):
@@ -80,6 +82,8 @@ class RecallPlan:
     id narrows (their agents' `session_scoped` hook) and `turns` the type of the raw
     turns (the agent that plays `TurnLog`), whose neighbours and stale marks recall reads.
     `periods` are the times the query names (`time_cues.query_periods`), widened.
+    `memo`: the records a caller's earlier reads parsed (`octomem.stores.parsed`), which
+    the searches' reads of the same stored JSON return again instead of parsing it.
     """
 
     agents: Sequence[MemoryType]
@@ -96,3 +100,4 @@ class RecallPlan:
     session_scoped: frozenset[MemoryType] = frozenset()
     turns: MemoryType | None = None
     periods: Sequence[tuple[datetime, datetime]] = ()
+    memo: Memo | None = field(default=None, compare=False, repr=False)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import re
-from contextvars import ContextVar
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -30,7 +29,12 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from octomem.errors import ConfigurationError
 from octomem.models import MemoryType
@@ -569,25 +573,22 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # keyword overrides > OCTOMEM_* environment > the YAML file
-        return (init_settings, env_settings, _FileSource(settings_cls, _FILE_DATA.get() or {}))
+        # keyword arguments > OCTOMEM_* environment (`load_settings` puts a YAML file's
+        # data below both)
+        return (init_settings, env_settings)
 
 
-_FILE_DATA: ContextVar[dict[str, Any] | None] = ContextVar("octomem_config_file", default=None)
-
-
-class _FileSource(PydanticBaseSettingsSource):
-    """The YAML file's contents, as the lowest-priority settings source."""
-
-    def __init__(self, settings_cls: type[BaseSettings], data: dict[str, Any]) -> None:
-        super().__init__(settings_cls)
-        self._data = data
-
-    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
-        return self._data.get(field_name), field_name, False
-
-    def __call__(self) -> dict[str, Any]:
-        return dict(self._data)
+def _merged(*layers: dict[str, Any]) -> dict[str, Any]:
+    """The layers' keys, a later layer's value winning; mappings merged key by key (as
+    pydantic-settings merges its sources)."""
+    merged: dict[str, Any] = {}
+    for layer in layers:
+        for key, value in layer.items():
+            below = merged.get(key)
+            if isinstance(below, dict) and isinstance(value, dict):
+                value = _merged(below, value)
+            merged[key] = value
+    return merged
 
 
 SHIPPED_CONFIGS = Path(__file__).parent / "configs"
@@ -641,13 +642,11 @@ def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) 
     """
     file_data = _read_yaml(Path(path)) if path is not None else {}
     origin = str(path) if path is not None else "defaults"
-    token = _FILE_DATA.set(file_data)
     try:
-        return Settings(**overrides)
+        # keyword overrides > OCTOMEM_* environment > the YAML file > the defaults
+        return Settings(**_merged(file_data, EnvSettingsSource(Settings)(), overrides))
     except ValidationError as exc:
         raise ConfigurationError(_describe(exc, f"{origin} / OCTOMEM_* environment")) from exc
-    finally:
-        _FILE_DATA.reset(token)
 
 
 def for_remote_callers(settings: Settings) -> Settings:

@@ -2,8 +2,8 @@
 + graph, fused) among those items alone, one recall per scope (user, agent), best first.
 
 A recall names the items it may rank by id, which the store has read and parsed already:
-the search runs within `Records.parse_once`, so the recall's reads of them parse nothing
-again.
+it is given the memo those reads kept (`Orchestrator.arecall`'s `memo`), so its reads of
+them parse nothing again.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from octomem.models import MemoryBase, MemoryType, RecallResult
 from octomem.orchestrator.engine import Orchestrator
+from octomem.stores.parsed import Memo
 
 MARK = "langgraph_store"  # internal key: True on every item of the store
 MARK_FILTER = {f"internal.{MARK}": True}
@@ -32,8 +33,10 @@ async def rank(
     orchestrator: Orchestrator,
     query: str,
     records: list[MemoryBase],
+    memo: Memo | None = None,
 ) -> Scored:
-    """The ranked ones of `records` with their scores, best first."""
+    """The ranked ones of `records` with their scores, best first (`memo`: what read them,
+    which the recalls read them with)."""
     groups: dict[Scope, list[MemoryBase]] = {}
     for record in records:
         if indexed(record):
@@ -47,14 +50,19 @@ async def rank(
 
     async def ranked(scope: Scope, chunk: list[MemoryBase]) -> Scored:
         async with slots:
-            return scores(await _recall_among(orchestrator, query, scope, chunk), chunk)
+            found = await _recall_among(orchestrator, query, scope, chunk, memo)
+            return scores(found, chunk)
 
     parts = await asyncio.gather(*(ranked(scope, chunk) for scope, chunk in chunks))
     return _sorted([pair for part in parts for pair in part])
 
 
 async def _recall_among(
-    orchestrator: Orchestrator, query: str, scope: Scope, chunk: list[MemoryBase]
+    orchestrator: Orchestrator,
+    query: str,
+    scope: Scope,
+    chunk: list[MemoryBase],
+    memo: Memo | None,
 ) -> RecallResult:
     """The recall of the store's items (semantic memories) of `scope` among `chunk`."""
     user_id, agent_id = scope
@@ -65,6 +73,7 @@ async def _recall_among(
         memory_types=[MemoryType.SEMANTIC],
         filters={"AND": [MARK_FILTER, {"id": {"in": [r.id for r in chunk]}}]},
         limit=len(chunk),
+        memo=memo,
     )
 
 

@@ -74,6 +74,7 @@ from octomem.orchestrator.locks import Seen
 from octomem.scopes import ANY, equals, scope_filter
 from octomem.sensitive import mask_value
 from octomem.stores import parsed
+from octomem.stores.fence import Fence
 from octomem.validation import shown
 
 EXTRACTOR = "langgraph-store"
@@ -203,8 +204,7 @@ class OctomemStore(BaseStore):
                 if isinstance(op, GetOp):
                     results[index] = await self._get(tuple(op.namespace), op.key)
                 elif isinstance(op, SearchOp):
-                    with self.orchestrator.records.parse_once(self._parsed):
-                        results[index] = await self._search(op)
+                    results[index] = await self._search(op)
                 elif isinstance(op, ListNamespacesOp):
                     results[index] = await self._list_namespaces(op)
         await self._apply_puts(list(puts.values()), since)
@@ -325,8 +325,8 @@ class OctomemStore(BaseStore):
     async def _apply_puts(self, puts: list[PutOp], since: Seen) -> None:
         puts = await asyncio.to_thread(_masked_puts, puts)  # secrets never reach a store
         users = [self._scope_of(op.namespace)[0] for op in puts]
-        async with self.orchestrator.records.hold(users, since=since):
-            await self._write_puts(puts)
+        async with self.orchestrator.records.hold(users, since=since) as fence:
+            await self._write_puts(puts, fence)
 
     def _scope_of(self, namespace: Sequence[str]) -> tuple[str | None, str | None]:
         """The (user_id, agent_id) whose items `namespace` holds."""
@@ -351,12 +351,12 @@ class OctomemStore(BaseStore):
                 raise NotFoundError(f"no memory with id {memory_id!r}")
             namespace = tuple(found[0].internal["langgraph_namespace"])
             key = found[0].internal["langgraph_key"]
-            async with self._holding(namespace):
+            async with self._holding(namespace) as fence:
                 current = await self._record(namespace, key)
                 if current is None or current.id != memory_id:
                     raise NotFoundError(f"no memory with id {memory_id!r}")
                 value = edit(dict(current.internal["langgraph_value"]))
-                await self._put_held(namespace, key, value)
+                await self._write_puts(await self._checked(namespace, key, value), fence)
 
     async def acreate(self, namespace: tuple[str, ...], value: Mapping[str, Any]) -> str:
         """Store `value` as a new item of `namespace` (under a fresh key) unless an item of
@@ -366,7 +366,7 @@ class OctomemStore(BaseStore):
         async with self.orchestrator.running_call():
             await self.orchestrator.aopen()
             since = await self.orchestrator.records.erasures([self._scope_of(namespace)])
-            async with self._holding(namespace, since):
+            async with self._holding(namespace, since) as fence:
                 key = str(uuid.uuid4())
                 (put,) = await self._checked(namespace, key, value)
                 assert put.value is not None
@@ -375,20 +375,14 @@ class OctomemStore(BaseStore):
                         record, dict(put.value), record.content, ranking.indexed(record)
                     ):
                         return record.id
-                await self._write_puts([put])
+                await self._write_puts([put], fence)
                 return self.item_id(namespace, key)
 
     def _holding(
         self, namespace: tuple[str, ...], since: Seen | None = None
-    ) -> contextlib.AbstractAsyncContextManager[None]:
+    ) -> contextlib.AbstractAsyncContextManager[Fence]:
         """The write lock of the user whose items `namespace` holds (`Records.hold`)."""
         return self.orchestrator.records.hold([self._scope_of(namespace)[0]], since=since)
-
-    async def _put_held(
-        self, namespace: tuple[str, ...], key: str, value: Mapping[str, Any] | None
-    ) -> None:
-        """One put (None: delete), its user's lock held by the caller."""
-        await self._write_puts(await self._checked(namespace, key, value))
 
     async def _checked(
         self, namespace: tuple[str, ...], key: str, value: Mapping[str, Any] | None
@@ -399,8 +393,9 @@ class OctomemStore(BaseStore):
         assert isinstance(put, PutOp)
         return await asyncio.to_thread(_masked_puts, [put])
 
-    async def _write_puts(self, puts: list[PutOp]) -> None:
-        """Every put of the batch is checked (records built) before any is written."""
+    async def _write_puts(self, puts: list[PutOp], fence: Fence) -> None:
+        """Every put of the batch is checked (records built) before any is written, then
+        all are written as one journaled write under the users' locks (`fence`)."""
         changes = []
         deletes: list[MemoryBase] = []
         now = utcnow()
@@ -420,7 +415,7 @@ class OctomemStore(BaseStore):
             changes.append(
                 (record, history_event(record, operation, old=old, actor=EXTRACTOR, at=now))
             )
-        await self.orchestrator.records.write(changes, deletes=deletes, actor=EXTRACTOR)
+        await self.orchestrator.records.write(fence, changes, deletes=deletes, actor=EXTRACTOR)
 
     def _storable(
         self,
@@ -468,16 +463,18 @@ class OctomemStore(BaseStore):
             ) from exc
         return record
 
-    async def _items(self, prefix: tuple[str, ...]) -> list[MemoryBase]:
+    async def _items(
+        self, prefix: tuple[str, ...], *, memo: parsed.Memo | None = None
+    ) -> list[MemoryBase]:
         """Every item whose namespace starts with `prefix` (read within the scope the prefix
-        decides, if it does)."""
+        decides, if it does; `memo`: the records read with it before, not parsed again)."""
         scope = self.namespace_scope.prefix_scope(prefix) if prefix else None
         where = (
             scope_filter(scope["user_id"], scope["agent_id"], ANY, MARK_FILTER)
             if scope is not None
             else MARK_FILTER
         )
-        records = await self.orchestrator.records.list(MemoryType.SEMANTIC, where=where)
+        records = await self.orchestrator.records.list(MemoryType.SEMANTIC, where=where, memo=memo)
         size = len(prefix)
         return [
             r
@@ -497,9 +494,10 @@ class OctomemStore(BaseStore):
 
     async def _search(self, op: SearchOp) -> list[SearchItem]:
         """Its items and their recall read records parsed once, and kept for the next
-        searches (`Records.parse_once`); the listing says which kept ones are gone."""
+        searches (`self._parsed`, a memo given to their reads); the listing says which
+        kept ones are gone."""
         prefix = tuple(op.namespace_prefix)
-        records = await self._items(prefix)
+        records = await self._items(prefix, memo=self._parsed)
         listed = {r.id for r in records}
         self._parsed.drop(
             lambda r: (
@@ -517,7 +515,7 @@ class OctomemStore(BaseStore):
         if not op.query or not records:
             page = records[op.offset : op.offset + op.limit]
             return [_search_item(r) for r in page]
-        ranked = await ranking.rank(self.orchestrator, op.query, records)
+        ranked = await ranking.rank(self.orchestrator, op.query, records, self._parsed)
         ranked_ids = {r.id for r, _ in ranked}
         rest = [(r, None) for r in records if r.id not in ranked_ids]
         ordered: list[tuple[MemoryBase, float | None]] = [*ranked, *rest]

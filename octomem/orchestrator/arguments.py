@@ -10,6 +10,7 @@ from typing import Any
 
 from octomem.errors import InvalidInputError
 from octomem.models import BUILTIN_TYPES, HistoryEvent, MemoryType
+from octomem.stores.parsed import Memo
 from octomem.validation import MAX_INT, check_timestamp, clean_text, shown, validate_scope_id
 
 MAX_TIMEOUT_S = 10**9  # seconds: about 32 years, beyond any wait meant
@@ -37,6 +38,12 @@ def check_limit(limit: Any, *, name: str = "limit") -> int | None:
 def check_flag(value: Any, *, name: str) -> bool:
     if not isinstance(value, bool):
         raise InvalidInputError(f"{name} must be True or False, got {shown(value)}")
+    return value
+
+
+def check_memo(value: Any) -> Memo:
+    if not isinstance(value, Memo):
+        raise InvalidInputError(f"memo must be an octomem.stores.parsed.Memo, got {shown(value)}")
     return value
 
 

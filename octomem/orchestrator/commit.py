@@ -1,8 +1,8 @@
 """The one commit pipeline of `process`, `update` and `delete`: the changes, the
 projections that follow them (the core block, knowledge edges), the raw turns they make
-stale, written as one journaled intent (`writer.write_records`, which also removes the
-blobs no remaining record names). The caller holds the scope lock and has decided the
-changes."""
+stale, written as one journaled write (`write.write`, which also removes the blobs no
+remaining record names). The caller holds the scope lock, whose fence it passes, and has
+decided the changes."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 from octomem.models import HistoryEvent, MemoryBase
 from octomem.orchestrator import projections
 from octomem.orchestrator.staleness import outdated_turn_changes
-from octomem.orchestrator.writer import write_records
+from octomem.orchestrator.write import write
+from octomem.stores.fence import Fence
 
 if TYPE_CHECKING:
     from octomem.orchestrator.services import Services
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 
 async def commit(
     services: Services,
+    fence: Fence,
     changes: Sequence[tuple[MemoryBase, HistoryEvent]],
     *,
     now: datetime,
@@ -42,9 +44,10 @@ async def commit(
     )
     marks = await outdated_turn_changes(services, closed, actor=actor, at=closed_at, turns=marked)
     written = {record.id for record, _ in marks}
-    await write_records(
+    await write(
         services,
-        [*changes, *marks, *views.writes],
+        fence,
+        changes=[*changes, *marks, *views.writes],
         deletes=[*deleted, *views.deletes],
         rewrites=[record for record in marked if record.id not in written],
         actor=actor,

@@ -24,14 +24,15 @@ and the history log are derived from it. `check` compares them id by id:
 - blobs (the original bytes of images and files, `media.keep_originals`): an orphan no
   record names (what a crash between a blob and its records leaves) and temporary files
   are extra, a blob a record names but absent is missing, one whose bytes do not hash to
-  its name is stale; repair removes orphans and damaged blobs (`originals.repair`). A
+  its name is stale; repair removes orphans and damaged blobs (`write.blobs.repair`). A
   missing blob cannot be made again: send the file again, or import a backup.
 
 Repair first completes the writes the journal holds, then fixes each differing user's
 memories under that user's write lock, re-reading them there (a write that was in
-flight while the first pass read is not mistaken for damage): re-index, re-link and
-re-log from the canonical record, remove what has no canonical record, invalidate
-orphaned edges (never delete them).
+flight while the first pass read is not mistaken for damage), as one journaled write
+(`octomem.orchestrator.write`) of repair operations: re-index, re-link and re-log from
+the canonical record (`Restore`), remove what has no canonical record (`Drop`),
+invalidate orphaned edges (never delete them), render the projections again.
 """
 
 from __future__ import annotations
@@ -43,12 +44,15 @@ from dataclasses import dataclass, field
 from octomem.agents.registry import Roles
 from octomem.models import (
     ConsistencyReport,
+    Drop,
     HistoryEvent,
     MemoryBase,
     MemoryType,
     Operation,
     Relation,
+    Restore,
     StoreDifferences,
+    StoreName,
     as_utc,
     turn_context,
     utcnow,
@@ -56,14 +60,10 @@ from octomem.models import (
 from octomem.orchestrator import originals, projections
 from octomem.orchestrator.events import history_event, leaves_entry, logged_as
 from octomem.orchestrator.services import Services
-from octomem.orchestrator.writer import (
-    put_back,
-    recover,
-    rewrite_views,
-    write_graph,
-)
+from octomem.orchestrator.write import blobs, recover, write
 from octomem.scopes import scope_filter
 from octomem.stores.base import ALL_USERS, AllUsers, IndexEntry
+from octomem.stores.fence import Fence
 
 
 @dataclass
@@ -105,20 +105,19 @@ async def check(services: Services, *, repair: bool = False) -> ConsistencyRepor
     snapshot = await _snapshot(services, ALL_USERS)
     diff = _compare(snapshot)
     views, view_users = await _projections(services, snapshot)
-    blobs = await originals.check(services, snapshot.records.values())
+    kept = await originals.check(services, snapshot.records.values())
     report.records = len(snapshot.records)
     report.foreign = {kind: len(ids) for kind, ids in snapshot.foreign.items() if ids}
-    report.stores = [*diff.stores, views, *([blobs] if blobs is not None else [])]
+    report.stores = [*diff.stores, views, *([kept] if kept is not None else [])]
     if repair and (diff.count or views.count):
         users = diff.users | view_users
         for user_id in sorted(users, key=lambda u: (u is not None, u or "")):
-            async with services.locks.hold(user_id):
+            async with services.locks.hold(user_id) as fence:
                 fresh = await _snapshot(services, user_id)
-                await _repair(services, fresh, _compare(fresh))
-                await rewrite_views(services, list(fresh.records.values()), actor="doctor")
-    if repair and blobs is not None and (blobs.extra or blobs.stale):
-        await originals.repair(services, {r.user_id for r in snapshot.records.values()})
-    if repair and (diff.count or views.count or (blobs is not None and blobs.count)):
+                await _repair(services, fence, fresh, _compare(fresh))
+    if repair and kept is not None and (kept.extra or kept.stale):
+        await blobs.repair(services, {r.user_id for r in snapshot.records.values()})
+    if repair and (diff.count or views.count or (kept is not None and kept.count)):
         report.repaired = True
         after = await _snapshot(services, ALL_USERS)
         blobs_after = await originals.check(services, after.records.values())
@@ -318,38 +317,68 @@ def _compare(snap: _Snapshot) -> _Diff:
     return diff
 
 
-async def _repair(services: Services, snap: _Snapshot, diff: _Diff) -> None:
+async def _repair(services: Services, fence: Fence, snap: _Snapshot, diff: _Diff) -> None:
+    """Make one user's stores agree, as one journaled write: entries with no canonical
+    record dropped, the truths the history log holds put back (`_behind`), the keyword
+    index, graph and history re-derived from the canonical records, orphaned edges
+    invalidated, and the projections of the user's facts rendered again."""
     records, now = snap.records, utcnow()
-    late: dict[MemoryType, list[str]] = defaultdict(list)
-    for memory_id in diff.vector.extra:
-        late[snap.late[memory_id].memory_type].append(memory_id)
-    for memory_type, ids in late.items():
-        await services.vector.delete(memory_type, ids)
-    # the truths the history log holds (`_behind`), read under the lock: put back
-    restored = [records[i] for i in diff.vector.stale]
-    for memory_type in dict.fromkeys(r.memory_type for r in restored):
-        await put_back(services, memory_type, [r for r in restored if r.memory_type is memory_type])
-    reindex = [records[i] for i in [*diff.keyword.missing, *diff.keyword.stale]]
-    if reindex:
-        await services.keyword.upsert(reindex)
-    if diff.keyword.extra:
-        await services.keyword.delete(diff.keyword.extra)
-    relink = [records[i] for i in [*diff.graph.missing, *diff.graph.stale]]
-    if relink:
-        await write_graph(services, relink)
+    restores: dict[str, Restore] = {}
+
+    def restore(memory_id: str, store: StoreName, event: HistoryEvent | None = None) -> None:
+        found = restores.setdefault(memory_id, Restore(record=records[memory_id], stores=[]))
+        found.stores.append(store)
+        found.event = event or found.event
+
+    for memory_id in diff.vector.stale:  # a late write over a newer truth: put back
+        restore(memory_id, "vector")
+    for memory_id in [*diff.keyword.missing, *diff.keyword.stale]:
+        restore(memory_id, "keyword")
+    for memory_id in [*diff.graph.missing, *diff.graph.stale]:
+        restore(memory_id, "graph")
+    for memory_id, operation in [
+        *((i, Operation.ADD) for i in diff.history.missing),
+        *((i, Operation.UPDATE) for i in diff.history.stale),
+    ]:
+        event = history_event(records[memory_id], operation, actor="doctor", at=now)
+        restore(memory_id, "history", event)
+    drops = [
+        Drop(
+            memory_id=memory_id,
+            user_id=snap.late[memory_id].user_id,
+            memory_type=snap.late[memory_id].memory_type.value,
+            stores=["vector"],
+        )
+        for memory_id in diff.vector.extra
+    ]
+    extra: dict[str, list[StoreName]] = defaultdict(list)
+    for memory_id in diff.keyword.extra:
+        extra[memory_id].append("keyword")
     for memory_id in diff.graph.extra:
         if memory_id in snap.nodes:
-            await services.graph.delete_memory(memory_id)
-    for edge in diff.orphan_edges:
-        await services.graph.invalidate_relation(edge.id, now)
-    events = [
-        history_event(records[i], Operation.ADD, actor="doctor", at=now)
-        for i in diff.history.missing
-    ] + [
-        history_event(records[i], Operation.UPDATE, actor="doctor", at=now)
-        for i in diff.history.stale
+            extra[memory_id].append("graph")
+    for memory_id in diff.history.extra:
+        extra[memory_id].append("history")
+    drops += [
+        Drop(memory_id=memory_id, user_id=_owner(snap, memory_id), stores=stores)
+        for memory_id, stores in extra.items()
     ]
-    if events:
-        await services.history.record(events)
-    if diff.history.extra:
-        await services.history.discard(diff.history.extra)
+    await write(
+        services,
+        fence,
+        restores=list(restores.values()),
+        drops=drops,
+        retired=diff.orphan_edges,
+        views=projections.fact_scopes(services, records.values()),
+        actor="doctor",
+    )
+
+
+def _owner(snap: _Snapshot, memory_id: str) -> str | None:
+    """The user of an entry that has no canonical record, as the store holding it says."""
+    if (entry := snap.index.get(memory_id)) is not None:
+        return entry.user_id
+    if memory_id in snap.nodes:
+        return snap.nodes[memory_id]
+    event = snap.history.get(memory_id)
+    return event.user_id if event is not None else None

@@ -33,7 +33,6 @@ from octomem.orchestrator.arguments import Owner, check_owner, check_scope, pars
 from octomem.orchestrator.calls import RunningCalls, api
 from octomem.orchestrator.commit import commit
 from octomem.orchestrator.events import history_event
-from octomem.orchestrator.forget import forget as forget_scope
 from octomem.orchestrator.ingest import Engine, IngestReport, ingest_path
 from octomem.orchestrator.process.state import ProcessInput
 from octomem.orchestrator.recall.state import RecallInput
@@ -49,11 +48,14 @@ from octomem.orchestrator.transfer import (
     import_jsonl,
     stats,
 )
-from octomem.orchestrator.writer import delete_records, rewrite_views
+from octomem.orchestrator.write import forget as forget_scope
+from octomem.orchestrator.write import write
 from octomem.scopes import given, scope_filter
 from octomem.sensitive import mask_text, mask_value
 from octomem.settings import Settings, load_settings
 from octomem.stores.blobs import is_sha256
+from octomem.stores.fence import Fence
+from octomem.stores.parsed import Memo
 from octomem.telemetry import configure_tracing, span
 from octomem.validation import check_metadata, shown, validate_scope_id
 
@@ -262,12 +264,17 @@ class Orchestrator:
         include_superseded: bool = False,
         now: datetime | None = None,
         as_of: datetime | None = None,
+        memo: Memo | None = None,
     ) -> RecallResult:
         """Find memories for `query` through every agent, fused into one ranking.
 
         Superseded and expired memories are left out unless `include_superseded`.
         A session_id narrows working memory (which belongs to a session) only.
         `as_of`: what was current then (see `check_as_of`), instead of now.
+        `memo`: for a caller that reads the same records again (`records.get` / `list`
+        given the same one): where a memory's stored JSON is the one it holds, its record
+        is returned instead of parsed anew (`octomem.stores.parsed`; its records are
+        shared: never change one). A forget drops the forgotten scope's records from it.
         """
         from octomem import filters as filter_lang
 
@@ -281,6 +288,8 @@ class Orchestrator:
         include_superseded = args.check_flag(include_superseded, name="include_superseded")
         now = args.check_datetime(now, name="now")
         as_of = args.check_as_of(as_of, include_superseded)
+        if memo is not None:
+            self._services.memos.add(args.check_memo(memo))
         with span("recall", user_id=user_id):
             inputs = RecallInput(
                 query=text,
@@ -294,6 +303,7 @@ class Orchestrator:
                 now=now,
                 as_of=as_of,
                 started=started,
+                memo=memo,
             )
             return (await run_recall(inputs, self._services))["result"]
 
@@ -409,16 +419,16 @@ class Orchestrator:
                 f"cannot update the text of {memory_id}: it is an item of {keeper}, whose "
                 "value it is read from; put the new value there (metadata may be updated)"
             )
-        async with self._services.locks.hold(found.user_id):
+        async with self._services.locks.hold(found.user_id) as fence:
             old = await self._get(memory_type, memory_id, owner)  # as it is now, locked
             source = await self._canonical(old, "update", owner)
             if source is not old:  # a fact's edge: the fact is what changes
-                await self._update_locked(source, text or source.content, metadata)
+                await self._update_locked(fence, source, text or source.content, metadata)
                 return await self._get(memory_type, memory_id, owner)
-            return await self._update_locked(old, text or old.content, metadata)
+            return await self._update_locked(fence, old, text or old.content, metadata)
 
     async def _update_locked(
-        self, old: MemoryBase, text: str, metadata: dict[str, Any] | None
+        self, fence: Fence, old: MemoryBase, text: str, metadata: dict[str, Any] | None
     ) -> MemoryBase:
         """Write the new text and metadata; a retry that changes neither writes nothing."""
         if text == old.content and {**old.metadata, **(metadata or {})} == old.metadata:
@@ -448,6 +458,7 @@ class Orchestrator:
         changed = new_value and new.memory_type in roles.stale
         await commit(  # the turns that said the old value are stale
             self._services,
+            fence,
             [(new, event)],
             now=now,
             closed=[(old, new)] if changed else [],
@@ -484,10 +495,10 @@ class Orchestrator:
         memory_type = self._type_of(memory_id)
         owner = check_owner(user_id, agent_id)
         found = await self._get(memory_type, memory_id, owner)
-        async with self._services.locks.hold(found.user_id):
+        async with self._services.locks.hold(found.user_id) as fence:
             record = await self._get(memory_type, memory_id, owner)
             record = await self._canonical(record, "delete", owner)
-            await commit(self._services, [], now=utcnow(), deleted=[record], actor="api")
+            await commit(self._services, fence, [], now=utcnow(), deleted=[record], actor="api")
 
     delete = sync_twin(adelete)
 
@@ -501,16 +512,17 @@ class Orchestrator:
     ) -> int:
         """Delete every memory in scope (current and superseded); returns how many."""
         check_scope(user_id, agent_id, session_id, operation="delete_all")
-        async with self._services.locks.hold(user_id):
+        async with self._services.locks.hold(user_id) as fence:
             records = await self.aget_all(
                 user_id=user_id,
                 agent_id=agent_id,
                 session_id=session_id,
                 include_superseded=True,
             )
-            await delete_records(self._services, records, actor="api")
-            await rewrite_views(self._services, records, actor="api")
-            await originals.prune(self._services, user_id)
+            # one journaled write: the records, the views their facts rendered, the blobs
+            # only they named
+            views = projections.fact_scopes(self._services, records)
+            await write(self._services, fence, deletes=records, views=views, actor="api")
         return len(records)
 
     delete_all = sync_twin(adelete_all)
@@ -524,8 +536,8 @@ class Orchestrator:
         if user_id is None:
             raise InvalidInputError("forget needs a user_id: whose memories to forget?")
         check_scope(user_id, agent_id, None, operation="forget")
-        async with self._services.locks.hold(user_id):
-            return await forget_scope(self._services, user_id, agent_id)
+        async with self._services.locks.hold(user_id) as fence:
+            return await forget_scope(self._services, fence, user_id, agent_id)
 
     forget = sync_twin(aforget)
 

@@ -1,4 +1,5 @@
-"""History events with ids that depend only on what changed, so a retry logs once."""
+"""History events with ids that depend only on what changed, so a retry logs once, and the
+changes (records with their events) a decision writes."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from octomem.models import (
 
 if TYPE_CHECKING:
     from octomem.agents.base import MemoryAgent
+    from octomem.plans import Decision
 
 
 def history_event(
@@ -110,3 +112,41 @@ def closed_by_version(
             (closed, history_event(closed, Operation.SUPERSEDE, old=record, actor=actor))
         )
     return changes
+
+
+def changes_for(decision: Decision) -> list[tuple[MemoryBase, HistoryEvent]]:
+    """The records a decision writes, each with its history event."""
+    actor = decision.record.source.extractor
+    if decision.operation is Operation.ADD:
+        return [(decision.record, history_event(decision.record, Operation.ADD, actor=actor))]
+    if decision.operation is Operation.UPDATE:
+        old = decision.previous[0]
+        return [
+            (
+                decision.record,
+                history_event(decision.record, Operation.UPDATE, old=old, actor=actor),
+            )
+        ]
+    if decision.operation is Operation.SUPERSEDE:
+        closed = [
+            (old, history_event(old, Operation.SUPERSEDE, old=old, actor=actor))
+            for old in decision.previous
+        ]
+        return [
+            *closed,
+            (decision.record, history_event(decision.record, Operation.ADD, actor=actor)),
+        ]
+    if decision.operation is Operation.DELETE:  # a retraction: closed, kept as history
+        old = decision.previous[0]
+        return [
+            (
+                decision.record,
+                history_event(decision.record, Operation.DELETE, old=old, actor=actor),
+            )
+        ]
+    return []
+
+
+def all_changes(decisions: Sequence[Decision]) -> list[tuple[MemoryBase, HistoryEvent]]:
+    """Every record the decisions write, each with its history event."""
+    return [change for decision in decisions for change in changes_for(decision)]

@@ -46,6 +46,7 @@ from octomem.models import MemoryBase, Operation, utcnow
 from octomem.orchestrator.commit import commit
 from octomem.orchestrator.events import closed_by_version, history_event
 from octomem.orchestrator.ingest_records import (
+    ACTOR,
     FIELDS,
     KEY,
     SHA,
@@ -99,7 +100,6 @@ ARCHIVES = frozenset({".mbox", ".zip"})  # a mailbox, a Slack export
 SUFFIXES = ARCHIVES | frozenset(
     ".md .markdown .mdx .txt .text .rst .pdf .png .jpg .jpeg .gif .webp .bmp .tif .tiff".split()
 )
-ACTOR = "ingest"
 Progress = Callable[[int, int], None]
 
 
@@ -374,8 +374,8 @@ async def _close(
     services = engine.services
     changes = closed_by_version(old, new, services.agents, actor=ACTOR)
     # `erasures` were read before `old` was: a forget since then makes this write nothing
-    async with services.locks.hold(old[0].user_id, since={scope: erasures}):
-        await commit(services, changes, now=utcnow(), actor=ACTOR)
+    async with services.locks.hold(old[0].user_id, since={scope: erasures}) as fence:
+        await commit(services, fence, changes, now=utcnow(), actor=ACTOR)
 
 
 async def _remove(
@@ -415,5 +415,5 @@ async def _remove(
         )
     deleted = [r for r in records if r not in kept]
     # `erasures` were read before `records` were: a forget since then makes this delete nothing
-    async with services.locks.hold(records[0].user_id, since={scope: erasures}):
-        await commit(services, handed, now=utcnow(), deleted=deleted, actor=ACTOR)
+    async with services.locks.hold(records[0].user_id, since={scope: erasures}) as fence:
+        await commit(services, fence, handed, now=utcnow(), deleted=deleted, actor=ACTOR)

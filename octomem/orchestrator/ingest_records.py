@@ -14,6 +14,7 @@ ROOT, PATH, SHA, SIZE, MTIME = (
 )  # fmt: skip
 KEY, ROOT_KEY = "ingest_key", "ingest_root_key"  # keyed hashes: what masking leaves alone
 FIELDS = (ROOT, PATH, SHA, SIZE, MTIME, KEY, ROOT_KEY)
+ACTOR = "ingest"  # what ingested records' history events name as their writer
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 probing, resetting and closing them.
 
 `build_services` builds (does not yet open) the stores; `open_services` creates
-collections, tables and indexes, then completes the writes and forgets a crash
+collections, tables and indexes, then completes the writes (forgets too) a crash
 interrupted. An Orchestrator runs it once (`Opening`), when it is opened or on its first
 call; nothing below its public methods opens the stores.
 `close` completes the writes a cancel cut short, then releases the stores.
@@ -29,10 +29,10 @@ from octomem.errors import ConfigurationError
 from octomem.id_key import resolve_id_key, resolve_server_id_key
 from octomem.llm import LiteLLMClient
 from octomem.logs import get_logger
-from octomem.orchestrator.forget import complete_forgets, resume, rewrite_files
 from octomem.orchestrator.locks import ScopeLocks, local_lock
 from octomem.orchestrator.services import Services
-from octomem.orchestrator.writer import complete_leftovers, recover, restore_vectors
+from octomem.orchestrator.write import erase, recover, restore_vectors
+from octomem.orchestrator.write.recovery import complete_leftovers
 from octomem.settings import LiteLLMEmbedderConfig, Settings
 from octomem.stores.blobs import BLOBS_DIR, BlobStore
 from octomem.stores.open import open_stores
@@ -45,7 +45,7 @@ MB = 1024 * 1024
 async def open_services(services: Services) -> None:
     """Create collections, tables, constraints and indexes, read the id key (kept on the
     graph server in server mode), then complete any write a crash interrupted
-    (`writer.recover`)."""
+    (`write.recover`)."""
     for store in services.stores:
         await store.init()
     if services.id_key_source is not None:
@@ -74,35 +74,20 @@ class Opening:
 
 
 async def complete_interrupted(services: Services) -> int:
-    """Complete the writes, then the forgets, that crashed or cancelled callers left
-    unfinished (those of live callers are theirs); how many."""
-    return await recover(services, wait=False) + await resume(services, wait=False)
-
-
-async def settle_users(services: Services, user_ids: set[str | None]) -> int:
-    """Complete what callers left unfinished for these users (whose locks the caller holds)
-    before the caller reads or writes: their writes (`writer.complete_leftovers`), then
-    their forgets a store failure cut short - done later, at the next open, those would
-    take what this caller is about to store with them. How many."""
-    done = await complete_leftovers(services, user_ids)
-    return done + await complete_forgets(services, user_ids)
+    """Complete the writes (forgets too) that crashed or cancelled callers left unfinished
+    (those of live callers are theirs); how many."""
+    return await recover(services, wait=False)
 
 
 async def probe(services: Services) -> None:
     """Reach the vector and graph stores (open) with one cheap read each."""
     await services.vector.count(next(iter(services.agents)))
-    await services.graph.erasures("octomem-ready-probe")
+    await services.locks.erasures("octomem-ready-probe", None)
 
 
 async def reset(services: Services) -> None:
-    """Empty every store; then rewrite the files this process owns (embedded mode), so
-    that no deleted text is left in them."""
-    for store in services.stores:
-        await store.reset()
-    if services.blobs is not None:
-        await asyncio.to_thread(services.blobs.clear)
-    await rewrite_files(services, [])
-    await services.journal.compact()
+    """Empty every store (`write.erase.reset`)."""
+    await erase.reset(services)
 
 
 async def close(services: Services, *, cut_short: bool = False) -> None:
@@ -185,11 +170,11 @@ def build_services(
     services: Services  # the lock's hooks run on it once it is built, below
     concurrency = settings.concurrency
     locks = ScopeLocks(
-        graph,
+        stores.leases,
         lease_ttl_s=concurrency.lease_ttl_s,
         timeout_s=concurrency.lock_timeout_s,
-        settle=lambda users: settle_users(services, users),
-        restore=lambda written: restore_vectors(services, written),
+        settle=lambda users, fence: complete_leftovers(services, users, fence),
+        restore=lambda written, fence: restore_vectors(services, written, fence),
     )
     services = Services(
         settings=settings,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from octomem import filters
+from octomem.embeddings import embed_for
 from octomem.llm import LLMClient, UsageMeter
 from octomem.logs import get_logger
 from octomem.models import MemoryBase, Operation
@@ -45,7 +46,7 @@ async def related_memories(
             live_at=now,
         )
         found.update({r.id: r for r in rivals})
-    [embedding] = await services.embedder.embed([candidate.content])
+    [embedding] = await embed_for(services.embedder, [candidate.content], [candidate.user_id])
     near = await services.vector.query(
         candidate.memory_type, embedding, where=where, live_at=now, limit=config.related_limit
     )

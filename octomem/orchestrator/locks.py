@@ -14,16 +14,17 @@ Two layers, taken in this order:
   thread and event loop of the process (`_acquire_local`); waiting costs nothing;
 - across processes: a lease in the graph store (`GraphStore.acquire_lease`), taken by
   polling, renewed every third of its TTL while held, and free again `lease_ttl_s` after
-  a holder dies. Its fencing token is put in the context of the holder's writes
-  (`octomem.stores.fence`): a holder that stalled past its lease (a paused process) and
-  lost it to another writer has its next write refused, so it cannot overwrite the newer
-  truth. The graph is the store every process that shares data must share, so
-  the lease reaches exactly as far as the data does: one process for the embedded graph
+  a holder dies. Its fencing token is part of the `Fence` the hold gives its holder, which
+  hands it to every write it makes (`octomem.orchestrator.write`, `octomem.stores.fence`):
+  a holder that stalled past its lease (a paused process) and lost it to another writer
+  has its next write refused, so it cannot overwrite the newer truth. The graph is the
+  store every process that shares data must share, so the lease reaches exactly as far as
+  the data does: one process for the embedded graph
   (which locks its file), every process on every host for a graph server.
 
 Once held, and before the holder reads anything, the writes of these users that an earlier
 holder left unfinished in the journal (a store failed, or the call was cancelled) are
-completed (`settle`, `writer.complete_leftovers`): completed later - at the next open - an
+completed (`settle`, `write.complete_leftovers`): completed later - at the next open - an
 old write would land on top of newer ones.
 """
 
@@ -41,15 +42,14 @@ from octomem import retries
 from octomem.errors import ConflictError, StoreError
 from octomem.logs import get_logger
 from octomem.models import stable_hash
-from octomem.stores import fence
-from octomem.stores.base import GraphStore
-from octomem.stores.fence import Fence
+from octomem.stores.base import Leases
+from octomem.stores.fence import Fence, LandedLate
 
 log = get_logger(__name__)
 
 
-Settle = Callable[[set[str | None]], Awaitable[object]]
-Restore = Callable[[Mapping[str, Sequence[str]]], Awaitable[object]]
+Settle = Callable[[set[str | None], Fence], Awaitable[object]]
+Restore = Callable[[Mapping[str, Sequence[str]], Fence], Awaitable[object]]
 
 
 @dataclass
@@ -159,11 +159,12 @@ async def local_lock(name: tuple[str, str]) -> AsyncIterator[None]:
 
 
 class ScopeLocks:
-    """Per-scope write locks over one graph store (see the module docstring)."""
+    """Per-scope write locks over the leases of one graph backend (see the module
+    docstring)."""
 
     def __init__(
         self,
-        graph: GraphStore,
+        graph: Leases,
         *,
         lease_ttl_s: float,
         timeout_s: float,
@@ -177,12 +178,12 @@ class ScopeLocks:
         self.restore = restore
 
     @contextlib.asynccontextmanager
-    async def hold(self, user_id: str | None, *, since: Seen | None = None) -> AsyncIterator[None]:
+    async def hold(self, user_id: str | None, *, since: Seen | None = None) -> AsyncIterator[Fence]:
         """Hold the write lock of one user's memories (user_id None: those stored without a
         user), their unfinished writes completed; StoreError if it cannot be had within
-        timeout_s. `since`: as in `hold_many`."""
-        async with self.hold_many([user_id], since=since):
-            yield
+        timeout_s. `since`: as in `hold_many`. Gives the `Fence` the holder's writes carry."""
+        async with self.hold_many([user_id], since=since) as fence:
+            yield fence
 
     @contextlib.asynccontextmanager
     async def hold_many(
@@ -192,38 +193,40 @@ class ScopeLocks:
         settle: bool = True,
         timeout_s: float | None = None,
         since: Seen | None = None,
-    ) -> AsyncIterator[None]:
+        within: Fence | None = None,
+    ) -> AsyncIterator[Fence]:
         """Hold several users' locks, taken in one global order (no two callers deadlock),
         then (with `settle`) complete the writes of theirs that were left unfinished.
         `ScopeBusyError` if one cannot be had within `timeout_s` (default: the configured
         lock timeout). `since`: the erasure counts the write read when it began, per scope
         (`erasures`) - ConflictError, nothing written, if one of them was forgotten since
-        (`check_erasures`)."""
+        (`check_erasures`). Gives the `Fence` of these leases (and of `within`'s: a hold
+        taken while holding others), which every write made under them carries: the stores
+        refuse a write once one of its leases passed to another writer."""
         wait_s = self.timeout_s if timeout_s is None else timeout_s
         users = sorted(set(user_ids), key=scope_key)
         try:
             async with contextlib.AsyncExitStack() as stack:
-                held = fence.current() or Fence((), self.graph.fence_holds)
+                held = within or Fence((), self.graph.fence_holds)
                 for user_id in users:
                     token = await stack.enter_async_context(self._hold(user_id, wait_s))
                     held = held.with_token(
                         self.graph.lease_key(scope_key(user_id)), token, user_id=user_id
                     )
-                with fence.holding(held):  # the stores refuse these writes once a lease is lost
-                    if settle and self.settle is not None and users:
-                        await self.settle(set(users))
-                    for (user_id, agent_id), seen in (since or {}).items():
-                        await self.check_erasures(user_id, agent_id, seen)
-                    yield
-        except fence.LandedLate as late:
+                if settle and self.settle is not None and users:
+                    await self.settle(set(users), held)
+                for (user_id, agent_id), seen in (since or {}).items():
+                    await self.check_erasures(user_id, agent_id, seen)
+                yield held
+        except LandedLate as late:
             late.users.update(users)
-            if self.restore is None or fence.current() is not None:
+            if self.restore is None or within is not None:
                 raise  # the outermost hold restores, once every lease here is released
             # a vector write landed after the lease was lost: take the leases anew, put
             # back what the fenced stores say, then tell the caller
             log.warning("a write landed after its lease was lost; restoring", written=late.written)
-            async with self.hold_many(late.users):
-                await self.restore(late.written)
+            async with self.hold_many(late.users) as fence:
+                await self.restore(late.written, fence)
             raise
 
     @contextlib.asynccontextmanager
@@ -287,11 +290,12 @@ class ScopeLocks:
         `check_erasures` at each of its steps."""
         return tuple([await self.graph.erasures(key) for key in erasure_keys(user_id, agent_id)])
 
-    async def count_erasure(self, user_id: str, agent_id: str | None) -> None:
-        """A forget of this scope begins (under the user's lock): every write of it that
-        began before fails at its next step instead of storing what was forgotten."""
+    async def count_erasure(self, user_id: str, agent_id: str | None, fence: Fence) -> None:
+        """A forget of this scope begins (under the user's lock, whose `fence` it carries):
+        every write of it that began before fails at its next step instead of storing what
+        was forgotten."""
         await self.graph.count_erasure(
-            erasure_keys(user_id, agent_id)[-1], fence.stamp(user_id) or 0
+            erasure_keys(user_id, agent_id)[-1], fence.stamp(user_id) or 0, fence=fence
         )
 
     async def erased_at(self, user_id: str | None, agent_id: str | None) -> int:

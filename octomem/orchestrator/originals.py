@@ -1,5 +1,6 @@
 """The original bytes of image and file parts (`media.keep_originals`, off by default):
-which are kept, written, read back, removed, checked and carried by export/import.
+which are kept, read back, checked and carried by export/import; the blob store's writes
+and removals are `octomem.orchestrator.write.blobs`'.
 
 Each piece of text read from a part (`Turn.internal["media"]`, then the provenance of its
 resource memory and of the raw turn) says what became of the part's bytes in
@@ -10,8 +11,8 @@ from the part, or in its name: the bytes, which hold it too, never reach disk), 
 read, or metadata that could not be read: it could not be checked). An image shown to a
 vision model (`media.vision`) is ``"pending: vision"`` until the model's reply is masked:
 a secret found in the reply of a call that was shown it (the model may read one OCR
-missed) withholds its bytes, else they are kept (`settle`, in the call's commit, under the
-user's lock); they reach disk only then. The text a file holds
+missed) withholds its bytes, else they are kept (`write.blobs.settle`, in the call's
+commit, under the user's lock); they reach disk only then. The text a file holds
 outside what is read as its text (a PDF's document info, XMP, form fields, notes and
 embedded files; an image's PNG text chunks, comments, XMP and EXIF) is checked too:
 masking finding a secret there withholds the bytes as well (`parts.holds_secret`).
@@ -32,14 +33,13 @@ import asyncio
 import base64
 import binascii
 import hashlib
-import time
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from octomem.errors import InvalidInputError
 from octomem.media.parts import holds_secret, masked_piece, read_part
 from octomem.media.parts import unread as not_read
-from octomem.models import MemoryBase, MemoryType, StoreDifferences, Turn
+from octomem.models import MemoryBase, StoreDifferences, Turn
 from octomem.scopes import scope_filter
 from octomem.settings import MediaConfig
 from octomem.stores.blobs import is_sha256
@@ -112,70 +112,7 @@ def settled(item: _Item, withheld: Collection[str]) -> _Item:
     return _remarked(item, fate)
 
 
-async def settle(
-    services: Services,
-    user_id: str | None,
-    stored: Sequence[tuple[MemoryType, str]],
-    turns: Sequence[Turn],
-    withheld: Collection[str],
-) -> set[str]:
-    """The call's records written before its model replied (`stored`: its raw turns and
-    input records, by type and id) settled (`settled`), the blobs of the images kept
-    written first, from the bytes of `turns`; the images withheld (for the call's other
-    records): `withheld`, and those a stored record already says are (a retry of a call
-    settled before, whose reply now differs, does not keep them). The caller holds the
-    user's lock; a crash between the two leaves an orphan blob (`doctor --repair`) and the
-    records pending (a retry of the call settles them)."""
-    pending = {
-        p["sha256"]
-        for turn in turns
-        for p in turn.internal.get("media") or []
-        if p.get("original") == PENDING
-    }
-    if not pending:
-        return set(withheld)
-    by_type: dict[MemoryType, list[str]] = {}
-    for memory_type, record_id in stored:
-        by_type.setdefault(memory_type, []).append(record_id)
-    found = {t: await services.vector.get(t, ids) for t, ids in by_type.items()}
-    already: set[str] = {
-        str(p.get("sha256"))
-        for records in found.values()
-        for r in records
-        for p in _items(r.internal.get("media"))
-        if p.get("original") == WITHHELD_SECRET
-    }
-    withheld = set(withheld) | (already & pending)
-    await _write(services, user_id, pending - withheld, turns)
-    for memory_type, records in found.items():
-        changed = [new for r in records if (new := settled(r, withheld)) is not r]
-        if changed:  # the embedded text is the same: no embedding again
-            await services.vector.rewrite(memory_type, changed)
-    await _withdraw(services, user_id, withheld)
-    return withheld
-
-
-async def _withdraw(services: Services, user_id: str | None, withheld: Collection[str]) -> None:
-    """Bytes an earlier call kept that a vision model's reply has now shown to hold a
-    secret: every record of the user that says they were kept says withheld, then the blob
-    goes (the caller holds the user's lock; a crash between the two leaves an orphan that
-    `doctor --repair` removes)."""
-    store = services.blobs
-    if store is None or not withheld or not await asyncio.to_thread(store.has_user, user_id):
-        return
-    on_disk = await asyncio.to_thread(store.names, user_id) & set(withheld)
-    if not on_disk:
-        return
-    where = scope_filter(user_id)
-    for memory_type in services.types:
-        records = await services.vector.list(memory_type, where=where)
-        changed = [new for r in records if (new := _withdrawn(r, on_disk)) is not r]
-        if changed:  # the embedded text is the same: no embedding again
-            await services.vector.rewrite(memory_type, changed)
-    await prune(services, user_id)
-
-
-def _withdrawn(record: MemoryBase, shas: Collection[str]) -> MemoryBase:
+def withdrawn(record: MemoryBase, shas: Collection[str]) -> MemoryBase:
     """`record` with each piece kept whose sha256 is in `shas` withheld instead."""
     return _remarked(
         record,
@@ -185,7 +122,7 @@ def _withdrawn(record: MemoryBase, shas: Collection[str]) -> MemoryBase:
     )
 
 
-def _items(media: Any) -> list[Mapping[str, Any]]:
+def items(media: Any) -> list[Mapping[str, Any]]:
     items = media if isinstance(media, list) else [media]
     return [p for p in items if isinstance(p, Mapping)]
 
@@ -211,7 +148,7 @@ def kept_names(record: Record) -> list[Any]:
     """What `record` names each file it says was kept by (its sha256, unless edited)."""
     internal = record.internal if isinstance(record, MemoryBase) else record.get("internal")
     media = internal.get("media") if isinstance(internal, Mapping) else None
-    return [item.get("sha256") for item in _items(media) if item.get("original") == KEPT]
+    return [item.get("sha256") for item in items(media) if item.get("original") == KEPT]
 
 
 def kept(record: Record) -> set[str]:
@@ -221,32 +158,6 @@ def kept(record: Record) -> set[str]:
 
 def _user_of(record: Record) -> str | None:
     return record.user_id if isinstance(record, MemoryBase) else record.get("user_id")
-
-
-async def keep(
-    services: Services, user_id: str | None, records: Iterable[MemoryBase], turns: list[Turn]
-) -> int:
-    """Write the blobs `records` say were kept, from the bytes of `turns`; how many were
-    written (an intact one already there is not). The caller holds the user's lock and
-    writes the records next."""
-    if not services.settings.media.keep_originals:
-        return 0
-    return await _write(services, user_id, {sha for r in records for sha in kept(r)}, turns)
-
-
-async def _write(
-    services: Services, user_id: str | None, shas: Collection[str], turns: Sequence[Turn]
-) -> int:
-    """Write the blobs `shas` from the bytes of `turns` (those it holds); how many were
-    written (an intact one already there is not)."""
-    store = services.blobs
-    data = {sha: b for turn in turns for sha, b in turn.originals.items()}
-    wanted = sorted(set(shas) & data.keys())
-    if store is None or not wanted:
-        return 0
-    return await asyncio.to_thread(
-        lambda: sum(store.put(user_id, sha, data[sha]) for sha in wanted)
-    )
 
 
 async def read(services: Services, user_id: str, sha256: str) -> bytes | None:
@@ -267,30 +178,6 @@ async def referenced(services: Services, user_id: str | None) -> set[str]:
         for data in records:
             found |= kept(data)
     return found
-
-
-async def prune(services: Services, user_id: str | None) -> int:
-    """Remove the user's blobs (and temporary files) no stored record names; how many.
-    The caller holds the user's lock."""
-    store = services.blobs
-    if store is None or not await asyncio.to_thread(store.has_user, user_id):
-        return 0
-    names = await asyncio.to_thread(store.names, user_id)
-    unused = names - await referenced(services, user_id)
-    if not unused:
-        return 0
-    return await asyncio.to_thread(store.remove, store.user_key(user_id), unused)
-
-
-async def forget(services: Services, user_id: str, agent_id: str | None) -> int:
-    """The blobs of a forgotten scope: the user's whole directory, or (one agent scope)
-    those no remaining record of the user names."""
-    store = services.blobs
-    if store is None:
-        return 0
-    if agent_id is None:
-        return await asyncio.to_thread(store.remove_user, user_id)
-    return await prune(services, user_id)
 
 
 # --- doctor --------------------------------------------------------------------------------
@@ -319,45 +206,6 @@ async def check(services: Services, records: Iterable[Record]) -> StoreDifferenc
         return diff
 
     return await asyncio.to_thread(compare)
-
-
-async def repair(services: Services, users: Iterable[str | None]) -> None:
-    """Remove orphans and damaged blobs: those of `users` (who have records) under each
-    one's lock, re-reading their records there; the directories of users without any
-    record once nothing in them changed for `concurrency.lease_ttl_s` (a write in flight
-    holds its user's lock - and renames its blob - within that)."""
-    store = services.blobs
-    if store is None:
-        return
-    known = {store.user_key(u): u for u in users}
-    for key, user_id in known.items():
-        async with services.locks.hold(user_id):
-            wanted = await referenced(services, user_id)
-
-            def clean(key: str = key, wanted: set[str] = wanted) -> None:
-                names = store.listing().get(key, set())
-                damaged = {n for n in names & wanted if not store.intact(store.file(key, n))}
-                store.remove(key, (names - wanted) | damaged)
-
-            await asyncio.to_thread(clean)
-    grace = services.settings.concurrency.lease_ttl_s
-
-    def changed(key: str, name: str) -> float:
-        try:
-            return store.file(key, name).stat().st_mtime
-        except FileNotFoundError:  # removed meanwhile
-            return 0.0
-
-    def unowned() -> None:
-        for key in store.listing():
-            if key in known:
-                continue
-            with store.guard():  # no blob of it is found (and counted on) meanwhile
-                names = store.listing().get(key, set())
-                if time.time() - max((changed(key, n) for n in names), default=0.0) > grace:
-                    store.remove(key, names)
-
-    await asyncio.to_thread(unowned)
 
 
 # --- export and import -------------------------------------------------------------------
@@ -435,22 +283,3 @@ def screen(sha: str, data: bytes, media: MediaConfig) -> None:
             f"blob {sha} of the export would not have been kept ({reason}): its bytes are "
             "not written; remove its line, nothing was imported"
         )
-
-
-async def restore(
-    services: Services,
-    user_id: str | None,
-    blobs: Iterable[tuple[str, bytes]],
-    wanted: Collection[str],
-) -> int:
-    """Write the user's blobs of an import (sha256, bytes - read one at a time) that its
-    imported records name (`wanted`), before those records (the caller holds the user's
-    lock); how many were written."""
-    store = services.blobs
-    if store is None or not wanted:
-        return 0
-
-    def write() -> int:
-        return sum(store.put(user_id, sha, data) for sha, data in blobs if sha in wanted)
-
-    return await asyncio.to_thread(write)

@@ -87,6 +87,13 @@ def is_projection(record: MemoryBase) -> bool:
     return bool(record.internal.get(PROJECTION_OF))
 
 
+def projected_from(record: MemoryBase) -> str | None:
+    """What a view was rendered from: its source record's id, or the source type's name for
+    a view of a whole scope (None: not a view)."""
+    source = record.internal.get(PROJECTION_OF)
+    return source if isinstance(source, str) else None
+
+
 def _viewers(services: Services) -> list[ViewKeeper]:
     """The enabled agents that keep views of an enabled source type, per-source ones
     first."""

@@ -35,6 +35,7 @@ from datetime import datetime
 
 from octomem import filters, offload, scopes
 from octomem.agents.base import RETRACTS, ConflictPolicy, MemoryAgent
+from octomem.embeddings import embed_for
 from octomem.errors import LLMError
 from octomem.language import norm_key
 from octomem.llm import LLMClient, UsageMeter
@@ -75,7 +76,9 @@ class Reconciler:
     async def decide(self, candidates: Sequence[MemoryBase]) -> list[Decision]:
         ordered = await offload.cpu(len(candidates), lambda: self._keyed(candidates))
         if ordered:
-            await self.services.embedder.embed([r.content for r in ordered])  # one batch, cached
+            # one batch, cached for `_near_duplicate`
+            texts, users = [r.content for r in ordered], [r.user_id for r in ordered]
+            await embed_for(self.services.embedder, texts, users)
         facts = [c for c in ordered if not c.internal.get(RETRACTS)]
         verdicts = await self._ask_llm(self.llm, facts) if self.llm is not None and facts else {}
         by_candidate = {id(facts[index]): verdict for index, verdict in verdicts.items()}
@@ -380,7 +383,9 @@ class Reconciler:
         return pending is None or pending.is_current
 
     async def _near_duplicate(self, candidate: MemoryBase) -> tuple[MemoryBase, float] | None:
-        [embedding] = await self.services.embedder.embed([candidate.content])
+        [embedding] = await embed_for(
+            self.services.embedder, [candidate.content], [candidate.user_id]
+        )
         hits = await self.services.vector.query(
             candidate.memory_type,
             embedding,

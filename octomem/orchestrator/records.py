@@ -13,14 +13,15 @@ Await these inside `Orchestrator.running_call()` once the stores are open
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from contextlib import AbstractAsyncContextManager, AbstractContextManager
+from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any
 
-from octomem.models import HistoryEvent, MemoryBase, MemoryType
+from octomem.models import HistoryEvent, MemoryBase, MemoryType, utcnow
+from octomem.orchestrator.commit import commit
 from octomem.orchestrator.locks import Seen
-from octomem.orchestrator.writer import delete_records, write_records
-from octomem.stores import parsed
 from octomem.stores.base import Filter
+from octomem.stores.fence import Fence
+from octomem.stores.parsed import Memo
 
 if TYPE_CHECKING:
     from octomem.orchestrator.services import Services
@@ -46,23 +47,26 @@ class Records:
         record_class = self._services.types.record_class(memory_type)
         return record_class(memory_type=memory_type, **fields)
 
-    async def get(self, memory_type: MemoryType, ids: Sequence[str]) -> list[MemoryBase]:
+    async def get(
+        self, memory_type: MemoryType, ids: Sequence[str], *, memo: Memo | None = None
+    ) -> list[MemoryBase]:
         """The stored records with these ids (current or superseded); unknown ids are left
-        out."""
-        return await self._services.vector.get(memory_type, ids)
+        out. `memo` (here, in `list` and `Orchestrator.arecall`): records read with it
+        before are returned again where their stored JSON is the same, parsed once and
+        shared: never change one nor hand out its mutable parts (`octomem.stores.parsed`).
+        A forget drops what `memo` keeps of its scope."""
+        return await self._services.vector.get(memory_type, ids, memo=self._kept(memo))
 
-    async def list(self, memory_type: MemoryType, *, where: Filter) -> list[MemoryBase]:
+    async def list(
+        self, memory_type: MemoryType, *, where: Filter, memo: Memo | None = None
+    ) -> list[MemoryBase]:
         """Every stored record of this type that `where` matches (current or superseded)."""
-        return await self._services.vector.list(memory_type, where=where)
+        return await self._services.vector.list(memory_type, where=where, memo=self._kept(memo))
 
-    def parse_once(self, memo: parsed.Memo | None = None) -> AbstractContextManager[parsed.Memo]:
-        """`with records.parse_once(memo):` records read within it (by this task and the tasks
-        it starts, recalls included) are parsed once per id and stored JSON, kept in `memo`
-        for later scopes given it, and shared: never change one nor hand out its mutable
-        parts (`octomem.stores.parsed`). A forget drops what `memo` keeps of its scope."""
-        memo = memo if memo is not None else parsed.Memo()
-        self._services.memos.add(memo)
-        return parsed.sharing(memo)
+    def _kept(self, memo: Memo | None) -> Memo | None:
+        if memo is not None:
+            self._services.memos.add(memo)  # a forget drops the scope's records from it
+        return memo
 
     async def erasures(self, scopes: Iterable[tuple[str | None, str | None]]) -> Seen:
         """The erasure counts of these (user_id, agent_id) scopes, read when a write begins:
@@ -72,24 +76,29 @@ class Records:
 
     def hold(
         self, user_ids: Iterable[str | None], *, since: Seen | None = None
-    ) -> AbstractAsyncContextManager[None]:
-        """`async with records.hold(users):` the write locks of these users' memories, as
-        every write path holds them (their unfinished writes completed first). `since`:
-        what `erasures` read when the write began - ConflictError, nothing written, if one
-        of those scopes was forgotten since (a forget acknowledged is never undone by a
+    ) -> AbstractAsyncContextManager[Fence]:
+        """`async with records.hold(users) as fence:` the write locks of these users'
+        memories, as every write path holds them (their unfinished writes completed
+        first); `fence` is what the writes made under them carry (`write`). `since`: what
+        `erasures` read when the write began - ConflictError, nothing written, if one of
+        those scopes was forgotten since (a forget acknowledged is never undone by a
         write that began before it)."""
         return self._services.locks.hold_many(user_ids, since=since)
 
     async def write(
         self,
+        fence: Fence,
         changes: Sequence[tuple[MemoryBase, HistoryEvent]],
         *,
         deletes: Sequence[MemoryBase] = (),
         actor: str,
     ) -> None:
-        """Delete `deletes` from every store (a DELETE event each, by `actor`; the history
-        keeps what they said), then write each record of `changes` with its history event
-        to every store; each step journaled. Hold the users' locks (`hold`)."""
-        if deletes:
-            await delete_records(self._services, deletes, actor=actor)
-        await write_records(self._services, changes)
+        """Write each record of `changes` with its history event to every store and delete
+        `deletes` (a DELETE event each, by `actor`; the history keeps what they said), with
+        the projections they change, as one journaled write. Hold the users' locks
+        (`hold`), whose `fence` this passes on. A record both written and deleted is
+        written."""
+        written = {record.id for record, _ in changes}
+        deleted = [record for record in deletes if record.id not in written]
+        if changes or deleted:
+            await commit(self._services, fence, changes, now=utcnow(), deleted=deleted, actor=actor)

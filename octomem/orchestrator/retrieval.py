@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from octomem import filters
 from octomem.agents.base import TurnPosition
+from octomem.embeddings import embed_for
 from octomem.language import STOPWORDS, WORD
 from octomem.models import MemoryBase, MemoryType, Provenance
 from octomem.orchestrator.fusion import Fused
@@ -137,7 +138,7 @@ async def nearest(
     _, live_at = validity(plan)
     where = scoped_filter(plan, memory_type)
     return await services.vector.query(
-        memory_type, list(vector), where=where, live_at=live_at, limit=limit
+        memory_type, list(vector), where=where, live_at=live_at, limit=limit, memo=plan.memo
     )
 
 
@@ -171,7 +172,7 @@ class PlanSearch:
         self._plan = plan
 
     async def embed(self, text: str) -> list[float]:
-        [vector] = await self._services.embedder.embed([text])
+        [vector] = await embed_for(self._services.embedder, [text], [self._plan.user_id])
         return vector
 
     async def nearest(
@@ -185,13 +186,14 @@ class PlanSearch:
     ) -> list[tuple[MemoryBase, float]]:
         found = await keyword_hits(self._services, query, self._plan, [memory_type], limit)
         scores = {memory_id: score for memory_id, _, score in found}
-        records = await self._services.vector.get(memory_type, list(scores))
+        records = await self._services.vector.get(memory_type, list(scores), memo=self._plan.memo)
         hits = sorted(((r, scores[r.id]) for r in records), key=lambda hit: -hit[1])
         return self._allowed(memory_type, hits)
 
     async def get(self, memory_type: MemoryType, ids: Sequence[str]) -> list[MemoryBase]:
         within = within_plan(self._plan, memory_type)
-        return [r for r in await self._services.vector.get(memory_type, list(ids)) if within(r)]
+        found = await self._services.vector.get(memory_type, list(ids), memo=self._plan.memo)
+        return [r for r in found if within(r)]
 
     def _allowed(
         self, memory_type: MemoryType, hits: list[tuple[MemoryBase, float]]

@@ -46,7 +46,7 @@ class Services:
     llm: LLMClient | None = None
     # the original bytes of image and file parts (`originals`); None with store servers
     blobs: BlobStore | None = None
-    # the records integrations keep parsed (`Records.parse_once`): a forget drops theirs
+    # the read memos given to the engine (`Records.get`, `arecall`): a forget drops theirs
     memos: weakref.WeakSet[parsed.Memo] = field(default_factory=weakref.WeakSet)
     _id_key: bytes | None = None  # memory ids are keyed with it (`octomem.id_key`)
     id_key_source: Callable[[], Awaitable[bytes | None]] | None = None  # on a server: read at open

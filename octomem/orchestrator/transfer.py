@@ -57,7 +57,8 @@ from octomem.orchestrator.import_file import FORMAT, VERSION, Source, read_lines
 from octomem.orchestrator.import_index import Index, check_lines
 from octomem.orchestrator.import_spool import Spool, UserPlan, blobs_of, parts_of
 from octomem.orchestrator.services import Services
-from octomem.orchestrator.writer import write_parts
+from octomem.orchestrator.write import blobs as kept
+from octomem.orchestrator.write import write_parts
 from octomem.scopes import scope_filter
 
 _SHOWN = 5  # rejected lines named in an error message
@@ -342,13 +343,14 @@ async def _write(services: Services, index: Index, spool: Spool, progress: Progr
             user_id: str | None = user_id, plan: UserPlan = plan, written: list[int] = written
         ) -> None:
             blobs = blobs_of(spool, plan)
-            written.append(await originals.restore(services, user_id, blobs, plan.wanted))
+            written.append(await kept.restore(services, user_id, blobs, plan.wanted))
 
-        async with services.locks.hold(user_id, since=seen):
+        async with services.locks.hold(user_id, since=seen) as fence:
             # the blobs inside the journaled write, before its parts: a crash leaves none
             # of them once the reopen drops an import whose parts were not all in
             await write_parts(
                 services,
+                fence,
                 parts_of(spool, plan, services.types, index.moved),
                 count=plan.parts,
                 users=[user_id],

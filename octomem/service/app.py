@@ -22,7 +22,6 @@ from fastapi import FastAPI
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from octomem.embeddings import cached_for
 from octomem.errors import OctomemError
 from octomem.logs import get_logger
 from octomem.service import bookmarks, context, problems
@@ -60,15 +59,16 @@ class Envelope:
         media_type = problems.media_type_for(path)
         started = time.perf_counter()
         status = {"code": 500, "sent": False}
-        written: set[str] = set()  # the bookmarks of this request's graph writes
+        call = causal.Call()  # the bookmarks of this request's graph reads and writes
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status["code"], status["sent"] = message["status"], True
                 mine = (b"x-request-id", bookmarks.HEADER.encode())
                 extra = [(b"x-request-id", info.request_id.encode())]
-                if written:
-                    extra.append((bookmarks.HEADER.encode(), bookmarks.encode(written).encode()))
+                if call.written:
+                    header = bookmarks.encode(call.written)
+                    extra.append((bookmarks.HEADER.encode(), header.encode()))
                 message["headers"] = [
                     h for h in message.get("headers", []) if h[0].lower() not in mine
                 ] + extra
@@ -76,8 +76,8 @@ class Envelope:
 
         with span("http.request", method=scope.get("method"), request_id=info.request_id) as sp:
             try:
-                after = bookmarks.decode(headers.get(bookmarks.HEADER, ""))
-                with causal.after(after), causal.collecting(written):
+                call.after = bookmarks.decode(headers.get(bookmarks.HEADER, ""))
+                with causal.within(call):
                     await self._handle(scope, receive, send_with_id, headers, path)
             except _BodyTooLarge:
                 await self._answer(send_with_id, status, self._too_large(media_type))
@@ -154,14 +154,7 @@ class Envelope:
         if principal is None:
             await self.app(scope, receive, send)
             return
-        # a key pinned to one user embeds under cache keys of that user's own: the cache
-        # is shared by the project's users, and a hit's speed would tell that one of them
-        # stored the very text (an unpinned key reads every user of its project anyway)
-        pinned = principal.user_id
-        with (
-            self.state.gate.slot(principal.key_id),
-            cached_for("" if pinned is None else f"user:{pinned}"),
-        ):
+        with self.state.gate.slot(principal.key_id):
             async with asyncio.timeout(config.deadline_s):
                 await self.app(scope, receive, send)
 

@@ -76,7 +76,6 @@ class Neo4jKeyStore(ChecksSecrets):
             op,
             query,
             write=write,
-            fenced=False,
             what="API key",
             deployment=self._deployment,
             **params,

@@ -104,8 +104,11 @@ class ProjectPool:
 
     def _embedder_for(self, project: str) -> Embedder | None:
         """The one loaded model, with a cache partition of the project's own: a project's
-        call never finds a vector another project's text left, so its timing (a recall's
-        `elapsed_s`) cannot tell it what another project stored."""
+        call never finds a vector another project's text left, nor a call for one user a
+        vector embedded for another user (the Orchestrator embeds each text for the user
+        of its scope: `embeddings.embed_for`), so its timing (a recall's `elapsed_s`)
+        cannot tell it what another project or user stored - what a key pinned to one user
+        must not learn."""
         shared = self._embedder
         return shared.partition(project) if isinstance(shared, CachedEmbedder) else shared
 

@@ -29,6 +29,8 @@ from octomem.models import (
     Relation,
     WriteIntent,
 )
+from octomem.stores.fence import Fence
+from octomem.stores.parsed import Memo
 
 Filter = dict[str, Any]
 
@@ -90,19 +92,30 @@ class VectorStore(Protocol):
         memory_type: MemoryType,
         records: Sequence[MemoryBase],
         embeddings: Sequence[Sequence[float]],
+        *,
+        fence: Fence | None = None,
     ) -> None:
-        """Insert or replace records by id (idempotent)."""
+        """Insert or replace records by id (idempotent). Every write method takes the
+        `fence` of the leases its writer holds (`octomem.stores.fence`): where the store is
+        shared, a write whose lease passed to another writer is refused, and each entry is
+        stamped with its user's token."""
 
-    async def rewrite(self, memory_type: MemoryType, records: Sequence[MemoryBase]) -> None:
+    async def rewrite(
+        self, memory_type: MemoryType, records: Sequence[MemoryBase], *, fence: Fence | None = None
+    ) -> None:
         """Replace stored records' data, keeping their embeddings (nothing is embedded
         again: for changes that leave the embedded text alone); ids not stored are ignored."""
 
     async def stamps(self, memory_type: MemoryType, ids: Sequence[str]) -> dict[str, int]:
         """The fencing token each of these entries was last written under
-        (`octomem.stores.fence.stamp`), for those written holding their user's lease."""
+        (`octomem.stores.fence.Fence.stamp`), for those written holding their user's lease."""
 
-    async def get(self, memory_type: MemoryType, ids: Sequence[str]) -> list[MemoryBase]:
-        """Records with these ids, in the order asked; missing ids are left out."""
+    async def get(
+        self, memory_type: MemoryType, ids: Sequence[str], *, memo: Memo | None = None
+    ) -> list[MemoryBase]:
+        """Records with these ids, in the order asked; missing ids are left out. `memo`
+        (on `get`, `query` and `list`): the records read with it before, returned again
+        where the stored JSON is the same (`octomem.stores.parsed`)."""
 
     async def query(
         self,
@@ -112,6 +125,7 @@ class VectorStore(Protocol):
         where: Filter | None = None,
         live_at: datetime | None = None,
         limit: int = 10,
+        memo: Memo | None = None,
     ) -> list[tuple[MemoryBase, float]]:
         """Nearest records to `embedding`, best first, with cosine similarity in [-1, 1].
 
@@ -127,6 +141,7 @@ class VectorStore(Protocol):
         live_at: datetime | None = None,
         limit: int | None = None,
         offset: int = 0,
+        memo: Memo | None = None,
     ) -> list[MemoryBase]:
         """Records matching `where` (and live at `live_at`, as in query), oldest first
         (by created_at, then id)."""
@@ -137,7 +152,9 @@ class VectorStore(Protocol):
         """True only when the store knows, without a query, that it holds no memories of
         this type (recall then skips the type); False when it is not sure."""
 
-    async def delete(self, memory_type: MemoryType, ids: Sequence[str]) -> None:
+    async def delete(
+        self, memory_type: MemoryType, ids: Sequence[str], *, fence: Fence | None = None
+    ) -> None:
         """Delete by id; unknown ids are ignored."""
 
     async def foreign_records(self, where: Filter | None = None) -> ForeignRecords:
@@ -146,7 +163,9 @@ class VectorStore(Protocol):
         (each with "id" and "memory_type"); `where` names only fields every record has.
         Forget, reset, doctor, stats and export cover them so; nothing else reads them."""
 
-    async def delete_foreign(self, memory_type: str, ids: Sequence[str]) -> None:
+    async def delete_foreign(
+        self, memory_type: str, ids: Sequence[str], *, fence: Fence | None = None
+    ) -> None:
         """Delete entries of a type its registry lacks, by id; unknown ids are ignored."""
 
     async def purge_deleted(self, ids: Sequence[str]) -> bool:
@@ -167,7 +186,7 @@ class KeywordStore(Protocol):
 
     async def init(self) -> None: ...
 
-    async def upsert(self, records: Sequence[MemoryBase]) -> None:
+    async def upsert(self, records: Sequence[MemoryBase], *, fence: Fence | None = None) -> None:
         """Index records by id (replace on the same id); indexes current/expiry too."""
 
     async def search(
@@ -187,7 +206,7 @@ class KeywordStore(Protocol):
         accepted as a query: it is never interpreted as FTS syntax.
         """
 
-    async def delete(self, ids: Sequence[str]) -> None: ...
+    async def delete(self, ids: Sequence[str], *, fence: Fence | None = None) -> None: ...
 
     async def compact(self) -> bool:
         """Rewrite the index's files so that nothing deleted is left in them, where this
@@ -208,8 +227,12 @@ class HistoryStore(Protocol):
 
     async def init(self) -> None: ...
 
-    async def record(self, events: Sequence[HistoryEvent]) -> None:
-        """Append events; an event whose id is already logged is ignored (idempotent)."""
+    async def record(
+        self, events: Sequence[HistoryEvent], *, fence: Fence | None = None, stamped: bool = True
+    ) -> None:
+        """Append events; an event whose id is already logged is ignored (idempotent).
+        Each is kept with `fence`'s token of its user's lease (`HistoryEvent.fenced`)
+        unless not `stamped`: events logged as they were made elsewhere (an import's)."""
 
     async def for_memory(self, memory_id: str) -> list[HistoryEvent]:
         """Every event of one memory, oldest first."""
@@ -229,7 +252,7 @@ class HistoryStore(Protocol):
         """The logged events with these ids, by id (ids not logged are left out): whether
         events a caller brings as they are (an import's) are logged already, and as what."""
 
-    async def discard(self, memory_ids: Sequence[str]) -> None:
+    async def discard(self, memory_ids: Sequence[str], *, fence: Fence | None = None) -> None:
         """Remove every event of these memories (repair of writes that never happened, and
         `forget`)."""
 
@@ -247,8 +270,9 @@ class GraphStore(Protocol):
     """Entities, relations with validity, and memory nodes linked to the entities they mention.
 
     Everything is scoped by user_id; queries never cross users, except the audit reads
-    (`memory_ids`, `all_relations`), which see the whole graph. Leases are kept apart from
-    the graph's data: `reset()` leaves them alone.
+    (`memory_ids`, `all_relations`), which see the whole graph. A graph backend also keeps
+    the `Leases` of the stores it serves, apart from the graph's data: `reset()` leaves
+    them alone.
     """
 
     @property
@@ -259,12 +283,18 @@ class GraphStore(Protocol):
     async def init(self) -> None:
         """Create schema, constraints and indexes; idempotent."""
 
-    async def upsert_entities(self, entities: Sequence[Entity]) -> None: ...
+    async def upsert_entities(
+        self, entities: Sequence[Entity], *, fence: Fence | None = None
+    ) -> None: ...
 
-    async def upsert_relations(self, relations: Sequence[Relation]) -> None:
+    async def upsert_relations(
+        self, relations: Sequence[Relation], *, fence: Fence | None = None
+    ) -> None:
         """Insert or replace relations by id (idempotent); entities must exist."""
 
-    async def invalidate_relation(self, relation_id: str, invalid_at: datetime) -> None:
+    async def invalidate_relation(
+        self, relation_id: str, invalid_at: datetime, *, fence: Fence | None = None
+    ) -> None:
         """Set invalid_at on a relation; it stays in the graph (never deleted silently)."""
 
     async def relations(
@@ -279,7 +309,9 @@ class GraphStore(Protocol):
     async def find_entities(self, user_id: str | None, names: Sequence[str]) -> list[Entity]:
         """Entities whose name equals one of `names`, case-insensitively."""
 
-    async def link_memories(self, links: Sequence[MemoryLink]) -> None:
+    async def link_memories(
+        self, links: Sequence[MemoryLink], *, fence: Fence | None = None
+    ) -> None:
         """Create/refresh each memory's node and its MENTIONS edges to the entities of the
         same user (idempotent; one transaction for all of them)."""
 
@@ -294,10 +326,12 @@ class GraphStore(Protocol):
         """(memory_id, memory_type, distance) of memories mentioning the entities (distance 0)
         or entities up to `hops` current relations away (distance = hops), nearest first."""
 
-    async def delete_memory(self, memory_id: str) -> None:
+    async def delete_memory(self, memory_id: str, *, fence: Fence | None = None) -> None:
         """Remove a memory node and its MENTIONS edges."""
 
-    async def forget(self, user_id: str, memory_ids: Sequence[str] | None = None) -> GraphForgotten:
+    async def forget(
+        self, user_id: str, memory_ids: Sequence[str] | None = None, *, fence: Fence | None = None
+    ) -> GraphForgotten:
         """Delete a user's memory nodes, relations and entities (`memory_ids` None), or only
         these memory nodes, the relations they wrote and the user's entities nothing links
         to any more. Idempotent."""
@@ -314,6 +348,24 @@ class GraphStore(Protocol):
 
     async def entity_owners(self, entity_ids: Sequence[str]) -> dict[str, str | None]:
         """The user_id of each of these entities that exists (an audit read, across users)."""
+
+    async def reset(self) -> None:
+        """Delete every entity, relation and memory node (leases and erasures stay)."""
+
+    async def close(self) -> None: ...
+
+
+@runtime_checkable
+class Leases(Protocol):
+    """Scope leases, their fencing tokens and erasure counts: how writers on every host
+    that shares the data take turns (`octomem.orchestrator.locks`). The graph backend
+    keeps them (in process memory for the embedded graph, lease nodes on a server), apart
+    from its data; nothing but the locks uses this port."""
+
+    @property
+    def location(self) -> str:
+        """Where the leases live (the graph's location): two ports with the same location
+        share their leases."""
 
     async def acquire_lease(self, key: str, owner: str, ttl_s: float) -> int:
         """Take the lease `key` for `owner` when nobody holds it, its holder's lease has expired,
@@ -340,7 +392,7 @@ class GraphStore(Protocol):
         """How many times the scope `key` was erased (`count_erasure`); 0 if never. Like
         leases, kept apart from the graph's data (`reset()` leaves them)."""
 
-    async def count_erasure(self, key: str, token: int = 0) -> int:
+    async def count_erasure(self, key: str, token: int = 0, *, fence: Fence | None = None) -> int:
         """Count one more erasure of the scope `key` (a forget); returns the new count. A
         write that began before it sees the count change and stores nothing. `token`: the
         forget's fencing token of its user's lease (`erased_at` keeps the largest)."""
@@ -350,15 +402,10 @@ class GraphStore(Protocol):
         A vector entry of the scope stamped with an older token was written under a lease
         the forget had taken over: a late write that outlived it (`octomem.stores.fence`)."""
 
-    async def reset(self) -> None:
-        """Delete every entity, relation and memory node (leases and erasures stay)."""
-
-    async def close(self) -> None: ...
-
 
 @runtime_checkable
 class Journal(Protocol):
-    """Write-ahead intents of writes that span stores (see `octomem.orchestrator.writer`).
+    """Write-ahead intents of writes that span stores (see `octomem.orchestrator.write`).
 
     Embedded, in one data directory: what this host's processes were writing. In server
     mode, on the graph server: what every host of the deployment was writing, each intent
@@ -367,17 +414,19 @@ class Journal(Protocol):
 
     async def init(self) -> None: ...
 
-    async def begin(self, intent: WriteIntent) -> None:
+    async def begin(self, intent: WriteIntent, *, fence: Fence | None = None) -> None:
         """Durably record an intent before any store is written."""
 
-    async def add_part(self, intent_id: str, index: int, part: IntentPart) -> None:
+    async def add_part(
+        self, intent_id: str, index: int, part: IntentPart, *, fence: Fence | None = None
+    ) -> None:
         """Durably record part `index` of a begun intent's `parts` (in order, each on its
         own: an intent whose last part is missing was cut short before it wrote anything)."""
 
     async def part(self, intent_id: str, index: int) -> IntentPart | None:
         """Part `index` of an intent; None if it was never recorded."""
 
-    async def finish(self, intent_id: str) -> None:
+    async def finish(self, intent_id: str, *, fence: Fence | None = None) -> None:
         """Drop an intent and its parts once every store holds its writes (unknown ids are
         ignored)."""
 
@@ -386,18 +435,6 @@ class Journal(Protocol):
         no memories of users outside it (their bodies are read only then)."""
 
     async def is_pending(self, intent_id: str) -> bool: ...
-
-    async def begin_forget(
-        self, user_id: str, agent_id: str | None, ids: Sequence[str]
-    ) -> list[str]:
-        """Note a forget of a scope and the memory ids it removes (ids only, no text),
-        before any store is touched; returns these ids with those an unfinished forget of
-        the same scope noted (stores it cleared no longer list them)."""
-
-    async def finish_forget(self, user_id: str, agent_id: str | None) -> None: ...
-
-    async def pending_forgets(self) -> list[tuple[str, str | None]]:
-        """(user_id, agent_id) of forgets begun and not finished, oldest first."""
 
     async def compact(self) -> bool:
         """Rewrite the journal's files so that nothing deleted is left in them, where this

@@ -8,10 +8,11 @@ returns the bookmarks of a request's writes in the ``Octomem-Bookmark`` response
 and a later request to any host that sends the header back has its reads start after
 those writes.
 
-`collecting()` gathers the bookmarks of the writes run in its block (and in tasks it
-starts); `after(values)` makes the block's transactions start after `values`. Both are
-context variables: they reach worker threads and tasks started inside, never another
-request. A bookmark sent by a caller is only ever used for that caller's own request.
+`Call(after)` is one request's: its transactions start after `after`, and it keeps in
+`written` the bookmarks that follow the writes it committed. `within(call)` makes it the
+block's (and the tasks' and worker threads' it starts), never another request's: it is
+the one context variable here, as the stores it reaches are shared by every request. A
+bookmark sent by a caller is only ever used for that caller's own request.
 """
 
 from __future__ import annotations
@@ -19,47 +20,39 @@ from __future__ import annotations
 import contextlib
 import contextvars
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 
-_AFTER: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar(
-    "octomem_bookmarks_after", default=()
-)
-_WRITTEN: contextvars.ContextVar[set[str] | None] = contextvars.ContextVar(
-    "octomem_bookmarks_written", default=None
+
+@dataclass
+class Call:
+    """One request's bookmarks: those its reads start after, and those that follow the
+    writes it committed (empty if it wrote nothing)."""
+
+    after: tuple[str, ...] = ()
+    written: set[str] = field(default_factory=set)
+
+    def wrote(self, values: Sequence[str]) -> None:
+        """Note the bookmarks that follow a committed write: the client's newest, which
+        also follow every write it committed before."""
+        self.written.clear()
+        self.written.update(values)
+
+
+_CALL: contextvars.ContextVar[Call | None] = contextvars.ContextVar(
+    "octomem_causal_call", default=None
 )
 
 
 @contextlib.contextmanager
-def after(values: Sequence[str]) -> Iterator[None]:
-    reset = _AFTER.set(tuple(values))
+def within(call: Call) -> Iterator[Call]:
+    """The graph transactions run in the block are `call`'s."""
+    reset = _CALL.set(call)
     try:
-        yield
+        yield call
     finally:
-        _AFTER.reset(reset)
+        _CALL.reset(reset)
 
 
-@contextlib.contextmanager
-def collecting(written: set[str]) -> Iterator[None]:
-    """Keep in `written` the bookmarks that follow the writes committed in the block."""
-    reset = _WRITTEN.set(written)
-    try:
-        yield
-    finally:
-        _WRITTEN.reset(reset)
-
-
-def wait_for() -> tuple[str, ...]:
-    return _AFTER.get()
-
-
-def collecting_now() -> bool:
-    """Whether a `collecting` block wants the bookmarks of this context's writes."""
-    return _WRITTEN.get() is not None
-
-
-def wrote(values: Sequence[str]) -> None:
-    """Note the bookmarks that follow a committed write: the client's newest, which also
-    follow every write it committed before (a no-op outside `collecting`)."""
-    written = _WRITTEN.get()
-    if written is not None:
-        written.clear()
-        written.update(values)
+def current() -> Call | None:
+    """The request whose transactions run here, if one carries bookmarks (the service's)."""
+    return _CALL.get()

@@ -43,7 +43,8 @@ from octomem.models import (
     is_type_name,
     record_to_json,
 )
-from octomem.stores import chroma_engine, fence, parsed, record_cache
+from octomem.stores import chroma_engine, parsed, record_cache
+from octomem.stores import fence as fences
 from octomem.stores.base import ForeignRecords
 from octomem.stores.chroma_files import purge_log, scrub_index_files
 from octomem.stores.chroma_layout import (
@@ -56,6 +57,7 @@ from octomem.stores.chroma_layout import (
     pinned_ids,
     plan,
 )
+from octomem.stores.fence import Fence
 from octomem.stores.record_cache import RecordCache
 
 log = get_logger(__name__)
@@ -79,6 +81,11 @@ def _and_live(
     if check is None:
         return lambda record: record.is_live(live_at)
     return lambda record: record.is_live(live_at) and check(record)
+
+
+def _stamp(fence: Fence | None, user_id: str | None) -> int | None:
+    """The token an entry of `user_id` is stamped with: its writer's lease of that user."""
+    return fence.stamp(user_id) if fence is not None else None
 
 
 class _Remote:
@@ -348,13 +355,16 @@ class ChromaVectorStore:
             what, lambda collection: getattr(collection, method)(**kwargs), memory_type
         )
 
-    def _record(self, meta: Mapping[str, Any] | None, entry_id: str) -> MemoryBase:
-        return self._parse((meta or {}).get(RECORD_KEY), entry_id)
+    def _record(
+        self, meta: Mapping[str, Any] | None, entry_id: str, memo: parsed.Memo | None = None
+    ) -> MemoryBase:
+        return self._parse((meta or {}).get(RECORD_KEY), entry_id, memo)
 
-    def _parse(self, payload: Any, entry_id: str) -> MemoryBase:
+    def _parse(self, payload: Any, entry_id: str, memo: parsed.Memo | None = None) -> MemoryBase:
+        """The record stored as `payload` (`memo`: one parsed from the same JSON before)."""
         try:
             text = str(payload) if payload is not None else ""
-            return parsed.record(entry_id, text, self._types.record_from_json)
+            return parsed.record(entry_id, text, self._types.record_from_json, memo)
         except Exception as exc:
             raise StoreError(
                 f"{self._location}: entry {entry_id!r} has no readable record; it was not "
@@ -390,18 +400,21 @@ class ChromaVectorStore:
         entry_ids: Sequence[str],
         method: str,
         written: Mapping[str, str] | None = None,
+        *,
+        fence: Fence | None,
         **kwargs: Any,
     ) -> None:
         """Run a Chroma write (`written`: the record JSON an upsert stores; None for a
         delete) and keep the cache exact: it is updated when Chroma has finished, even if
         the caller is cancelled before (the worker thread cannot be stopped). A writer
-        holding leases checks them before and after (Chroma has no conditional writes:
-        `fence`)."""
+        holding leases (`fence`) checks them before and after (Chroma has no conditional
+        writes: `octomem.stores.fence`)."""
         await self._write_to(
             self.collection_name(memory_type),
             entry_ids,
             lambda: self._on(what, memory_type, method, **kwargs),
             written,
+            fence=fence,
         )
 
     async def _write_to(
@@ -410,16 +423,18 @@ class ChromaVectorStore:
         entry_ids: Sequence[str],
         run: Callable[[], Awaitable[Any]],
         written: Mapping[str, str] | None = None,
+        *,
+        fence: Fence | None,
     ) -> None:
         """`_write`'s fencing and cache keeping around `run`, a write to collection `name`."""
         if self._remote is not None:
-            await fence.verify()
+            await fences.verify(fence)
         self._source()  # the cache of an embedded store exists from here on
         cache = self._cache
         if cache is None:
             await run()
             if self._remote is not None:
-                await fence.confirm(name.removeprefix(f"{self._prefix}_"), entry_ids)
+                await fences.confirm(fence, name.removeprefix(f"{self._prefix}_"), entry_ids)
             return
         token = cache.begin_write(name, entry_ids)
         task = asyncio.ensure_future(run())
@@ -512,6 +527,8 @@ class ChromaVectorStore:
         memory_type: MemoryType,
         records: Sequence[MemoryBase],
         embeddings: Sequence[Sequence[float]],
+        *,
+        fence: Fence | None = None,
     ) -> None:
         if len(records) != len(embeddings):
             raise InvalidInputError(
@@ -527,7 +544,7 @@ class ChromaVectorStore:
             chunk = items[start : start + _PAGE]
             payloads = {rid: record_to_json(rec) for rid, (rec, _) in chunk}
             metadatas = [
-                entry_metadata(rec, payloads[rid], fence.stamp(rec.user_id))
+                entry_metadata(rec, payloads[rid], _stamp(fence, rec.user_id))
                 for rid, (rec, _) in chunk
             ]
             await self._clear_old_keys(memory_type, list(payloads), metadatas)
@@ -540,6 +557,7 @@ class ChromaVectorStore:
                 ids=list(payloads),
                 embeddings=[emb for _, (_, emb) in chunk],
                 metadatas=metadatas,
+                fence=fence,
             )
 
     async def _clear_old_keys(
@@ -556,7 +574,9 @@ class ChromaVectorStore:
             meta.update({key: None for key in old.get(entry_id) or {} if key not in meta})
         return list(old)
 
-    async def rewrite(self, memory_type: MemoryType, records: Sequence[MemoryBase]) -> None:
+    async def rewrite(
+        self, memory_type: MemoryType, records: Sequence[MemoryBase], *, fence: Fence | None = None
+    ) -> None:
         latest: dict[str, MemoryBase] = {}
         for record in records:
             self._check_type(record, memory_type)
@@ -566,7 +586,7 @@ class ChromaVectorStore:
             chunk = items[start : start + _PAGE]
             ids = [r.id for r in chunk]
             metadatas = [
-                entry_metadata(r, record_to_json(r), fence.stamp(r.user_id)) for r in chunk
+                entry_metadata(r, record_to_json(r), _stamp(fence, r.user_id)) for r in chunk
             ]
             stored = set(await self._clear_old_keys(memory_type, ids, metadatas))
             ids, metadatas = (
@@ -575,7 +595,13 @@ class ChromaVectorStore:
             )
             if ids:  # the cache forgets them: an entry deleted meanwhile is not updated
                 await self._write(
-                    "rewrite", memory_type, ids, "update", ids=ids, metadatas=metadatas
+                    "rewrite",
+                    memory_type,
+                    ids,
+                    "update",
+                    ids=ids,
+                    metadatas=metadatas,
+                    fence=fence,
                 )
 
     async def stamps(self, memory_type: MemoryType, ids: Sequence[str]) -> dict[str, int]:
@@ -595,12 +621,14 @@ class ChromaVectorStore:
             found.update(zip(page["ids"], page["metadatas"] or [], strict=True))
         return found
 
-    async def get(self, memory_type: MemoryType, ids: Sequence[str]) -> list[MemoryBase]:
+    async def get(
+        self, memory_type: MemoryType, ids: Sequence[str], *, memo: parsed.Memo | None = None
+    ) -> list[MemoryBase]:
         wanted = list(dict.fromkeys(ids))
         if not wanted or await self._known_empty(memory_type):
             return []
         payloads = await self._payloads(memory_type, wanted)
-        found = {entry_id: self._parse(payloads[entry_id], entry_id) for entry_id in payloads}
+        found = {i: self._parse(payloads[i], i, memo) for i in payloads}
         return [found[i] for i in ids if i in found]
 
     async def query(
@@ -611,6 +639,7 @@ class ChromaVectorStore:
         where: filters.Filter | None = None,
         live_at: datetime | None = None,
         limit: int = 10,
+        memo: parsed.Memo | None = None,
     ) -> list[tuple[MemoryBase, float]]:
         if limit <= 0:
             return []
@@ -620,7 +649,9 @@ class ChromaVectorStore:
         vector = [float(x) for x in embedding]
         pinned = pinned_ids(where)
         if pinned is not None:  # a search among these entries alone, none other read
-            among = await self._query_among(vector, memory_type, pinned, chroma_where, check, limit)
+            among = await self._query_among(
+                vector, memory_type, pinned, chroma_where, check, limit, memo
+            )
             if among is not None:
                 return among
         key = (memory_type, repr(where))
@@ -628,7 +659,9 @@ class ChromaVectorStore:
             # Chroma's metadata pre-filter costs more than the search when most entries
             # match (one user's store): search unfiltered, filter here, and fall back to
             # the filtered search - remembered for this filter - only when too few match.
-            hits = await self._query_unfiltered(vector, memory_type, where, live_at, limit, key)
+            hits = await self._query_unfiltered(
+                vector, memory_type, where, live_at, limit, key, memo
+            )
             if hits is not None:
                 return hits
             if len(self._selective) >= _SELECTIVE_MAX:
@@ -664,7 +697,7 @@ class ChromaVectorStore:
             for entry_id, distance in zip(ids, distances, strict=True):
                 if entry_id not in payloads:
                     continue  # deleted since the search
-                record = self._parse(payloads[entry_id], entry_id)
+                record = self._parse(payloads[entry_id], entry_id, memo)
                 if check is None or check(record):
                     hits.append((record, 1.0 - float(distance)))
             if len(hits) >= limit or len(ids) < n_results:
@@ -679,6 +712,7 @@ class ChromaVectorStore:
         chroma_where: Where | None,
         check: Callable[[MemoryBase], bool] | None,
         limit: int,
+        memo: parsed.Memo | None,
     ) -> list[tuple[MemoryBase, float]] | None:
         """The best `limit` matches among the entries `ids` (those the filter confines the
         search to), best first; None if one of them was deleted meanwhile (Chroma refuses
@@ -702,7 +736,7 @@ class ChromaVectorStore:
             return None
         hits = []
         for entry_id, distance in zip(result["ids"][0], result["distances"][0], strict=True):
-            record = self._parse(payloads[entry_id], entry_id)
+            record = self._parse(payloads[entry_id], entry_id, memo)
             if check is None or check(record):
                 hits.append((record, 1.0 - float(distance)))
                 if len(hits) == limit:
@@ -717,6 +751,7 @@ class ChromaVectorStore:
         live_at: datetime | None,
         limit: int,
         key: tuple[MemoryType, str],
+        memo: parsed.Memo | None,
     ) -> list[tuple[MemoryBase, float]] | None:
         """The best `limit` matches among the nearest entries of the whole collection, or
         None when too few entries match for that to pay (Chroma's pre-filter then).
@@ -735,7 +770,7 @@ class ChromaVectorStore:
             for entry_id in entry_ids:
                 record = None
                 if entry_id in payloads:  # else deleted since the search
-                    record = self._parse(payloads[entry_id], entry_id)
+                    record = self._parse(payloads[entry_id], entry_id, memo)
                     if not ((live_at is None or record.is_live(live_at)) and check(record)):
                         record = None
                 verdicts[entry_id] = record
@@ -784,6 +819,7 @@ class ChromaVectorStore:
         memory_type: MemoryType,
         where: Where | None,
         check: Callable[[MemoryBase], bool] | None,
+        memo: parsed.Memo | None,
     ) -> list[MemoryBase]:
         """`list`'s matches, in its order, from the ids Chroma finds and the records of the
         cache (those it lacks read): Chroma's metadata is what costs in a reply."""
@@ -798,7 +834,7 @@ class ChromaVectorStore:
             if len(page["ids"]) < _PAGE:
                 break
         payloads = await self._payloads(memory_type, ids)
-        records = [self._parse(payloads[i], i) for i in ids if i in payloads]
+        records = [self._parse(payloads[i], i, memo) for i in ids if i in payloads]
         records.sort(key=lambda record: (as_utc(record.created_at).timestamp(), record.id))
         return records if check is None else [r for r in records if check(r)]
 
@@ -810,17 +846,18 @@ class ChromaVectorStore:
         live_at: datetime | None = None,
         limit: int | None = None,
         offset: int = 0,
+        memo: parsed.Memo | None = None,
     ) -> list[MemoryBase]:
         chroma_where, check = plan(self._types.record_class(memory_type), where, live_at)
         self._source()
         if limit is None and self._cache is not None:  # every match: the cache has most
-            return (await self._listed(memory_type, chroma_where, check))[offset:]
+            return (await self._listed(memory_type, chroma_where, check, memo))[offset:]
         rows = await self._scan(memory_type, chroma_where)
         rows.sort(key=lambda row: (row[1].get("created_at", 0.0), row[0]))
         end = None if limit is None else offset + max(limit, 0)
         if check is None:
-            return [self._record(meta, entry_id) for entry_id, meta in rows[offset:end]]
-        records = [self._record(meta, entry_id) for entry_id, meta in rows]
+            return [self._record(meta, entry_id, memo) for entry_id, meta in rows[offset:end]]
+        records = [self._record(meta, entry_id, memo) for entry_id, meta in rows]
         return [record for record in records if check(record)][offset:end]
 
     async def count(self, memory_type: MemoryType, *, where: filters.Filter | None = None) -> int:
@@ -834,10 +871,12 @@ class ChromaVectorStore:
             return len(rows)
         return sum(1 for entry_id, meta in rows if check(self._record(meta, entry_id)))
 
-    async def delete(self, memory_type: MemoryType, ids: Sequence[str]) -> None:
+    async def delete(
+        self, memory_type: MemoryType, ids: Sequence[str], *, fence: Fence | None = None
+    ) -> None:
         wanted = list(dict.fromkeys(ids))
         if wanted:
-            await self._write("delete", memory_type, wanted, "delete", ids=wanted)
+            await self._write("delete", memory_type, wanted, "delete", ids=wanted, fence=fence)
 
     # --- collections of types its registry lacks (other Orchestrators' custom agents) ---
 
@@ -885,7 +924,9 @@ class ChromaVectorStore:
 
         return await self._call("reading collections of other agents' types", read)
 
-    async def delete_foreign(self, memory_type: str, ids: Sequence[str]) -> None:
+    async def delete_foreign(
+        self, memory_type: str, ids: Sequence[str], *, fence: Fence | None = None
+    ) -> None:
         """Delete entries of a type the registry lacks (see `foreign_records`)."""
         wanted = list(dict.fromkeys(ids))
 
@@ -896,7 +937,7 @@ class ChromaVectorStore:
 
         if wanted:
             name = f"{self._prefix}_{memory_type}"
-            await self._write_to(name, wanted, lambda: self._call("deleting", delete))
+            await self._write_to(name, wanted, lambda: self._call("deleting", delete), fence=fence)
 
     async def purge_deleted(self, ids: Sequence[str]) -> bool:
         """Embedded: Chroma keeps every write in its log (`embeddings_queue` in

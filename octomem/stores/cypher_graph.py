@@ -29,6 +29,7 @@ from typing import Any, LiteralString, Protocol, TypeAlias, TypeVar
 from octomem.errors import InvalidInputError, NotFoundError
 from octomem.models import Entity, MemoryType, Relation, normalize_text
 from octomem.stores.base import GraphForgotten, MemoryLink
+from octomem.stores.fence import Fence
 from octomem.stores.graph_common import (
     DELETE_MEMORY,
     FIND_ENTITIES,
@@ -56,10 +57,14 @@ Work: TypeAlias = Generator[Statement, list[Row], T]
 class CypherSession(Protocol):
     """The port a graph backend provides: run a unit of work in one transaction."""
 
-    async def run(self, op: str, work: Callable[[], Work[T]], *, write: bool) -> T:
+    async def run(
+        self, op: str, work: Callable[[], Work[T]], *, write: bool, fence: Fence | None = None
+    ) -> T:
         """`work()`'s result, its statements run in one transaction (a read transaction
         unless `write`). `op` names the operation (spans, errors). A session may call
-        `work` again to retry the transaction: units of work are idempotent."""
+        `work` again to retry the transaction: units of work are idempotent. A write given
+        the `fence` of its writer's leases fails whole once one of them passed to another
+        writer, where the backend is shared (`octomem.stores.fence`)."""
         ...
 
 
@@ -185,12 +190,20 @@ class CypherGraphStore:
         self._create_relations = _create_relations(dialect)
 
     async def _query(
-        self, op: str, query: LiteralString, *, write: bool = True, **params: Any
+        self,
+        op: str,
+        query: LiteralString,
+        *,
+        write: bool = True,
+        fence: Fence | None = None,
+        **params: Any,
     ) -> list[Row]:
         """One statement in a transaction of its own: its rows."""
-        return await self._session.run(op, lambda: _one(query, params), write=write)
+        return await self._session.run(op, lambda: _one(query, params), write=write, fence=fence)
 
-    async def upsert_entities(self, entities: Sequence[Entity]) -> None:
+    async def upsert_entities(
+        self, entities: Sequence[Entity], *, fence: Fence | None = None
+    ) -> None:
         ns = self._ns
         rows = [
             {
@@ -203,9 +216,11 @@ class CypherGraphStore:
             for e in {e.id: e for e in entities}.values()
         ]
         if rows:
-            await self._query("upsert_entities", _UPSERT_ENTITIES, rows=rows)
+            await self._query("upsert_entities", _UPSERT_ENTITIES, fence=fence, rows=rows)
 
-    async def upsert_relations(self, relations: Sequence[Relation]) -> None:
+    async def upsert_relations(
+        self, relations: Sequence[Relation], *, fence: Fence | None = None
+    ) -> None:
         ns, to_db = self._ns, self._dialect.to_db
         latest = {ns.key(r.id): r for r in relations}
         if not latest:
@@ -238,16 +253,18 @@ class CypherGraphStore:
                     "Nothing was stored."
                 )
 
-        await self._session.run("upsert_relations", work, write=True)
+        await self._session.run("upsert_relations", work, write=True, fence=fence)
 
-    async def invalidate_relation(self, relation_id: str, invalid_at: datetime) -> None:
+    async def invalidate_relation(
+        self, relation_id: str, invalid_at: datetime, *, fence: Fence | None = None
+    ) -> None:
         params = {"id": self._ns.key(relation_id), "t": self._dialect.to_db(invalid_at)}
 
         def work() -> Work[None]:
             if not (yield INVALIDATE_RELATION, params):
                 raise NotFoundError(f"Relation {relation_id!r} does not exist in the graph.")
 
-        await self._session.run("invalidate_relation", work, write=True)
+        await self._session.run("invalidate_relation", work, write=True, fence=fence)
 
     async def relations(
         self,
@@ -282,7 +299,9 @@ class CypherGraphStore:
         )
         return [entity_from_row(row, self._ns) for row in rows]
 
-    async def link_memories(self, links: Sequence[MemoryLink]) -> None:
+    async def link_memories(
+        self, links: Sequence[MemoryLink], *, fence: Fence | None = None
+    ) -> None:
         latest = {link.memory_id: link for link in links}  # a memory twice: the last wins
         if not latest:
             return
@@ -307,7 +326,7 @@ class CypherGraphStore:
             if mentions:
                 yield _LINK_MEMORIES, {"rows": mentions}
 
-        await self._session.run("link_memories", work, write=True)
+        await self._session.run("link_memories", work, write=True, fence=fence)
 
     async def memories_for_entities(
         self,
@@ -340,11 +359,16 @@ class CypherGraphStore:
 
         return await self._session.run("memories_for_entities", work, write=False)
 
-    async def delete_memory(self, memory_id: str) -> None:
-        await self._query("delete_memory", DELETE_MEMORY, id=self._ns.key(memory_id))
+    async def delete_memory(self, memory_id: str, *, fence: Fence | None = None) -> None:
+        await self._query("delete_memory", DELETE_MEMORY, fence=fence, id=self._ns.key(memory_id))
 
     async def _drain(
-        self, op: str, queries: Sequence[LiteralString], params: Mapping[str, Any]
+        self,
+        op: str,
+        queries: Sequence[LiteralString],
+        params: Mapping[str, Any],
+        *,
+        fence: Fence | None = None,
     ) -> list[int]:
         """Run each batched delete (it returns how many it deleted) until it deletes
         nothing, in order: how many each deleted."""
@@ -362,18 +386,20 @@ class CypherGraphStore:
             return counts
 
         if self._dialect.bulk_in_one_transaction:
-            return await self._session.run(op, drain_all, write=True)
+            return await self._session.run(op, drain_all, write=True, fence=fence)
         counts = []
         for query in queries:
             total = 0
-            while deleted := int((await self._query(op, query, **params))[0][0]):
+            while deleted := int((await self._query(op, query, fence=fence, **params))[0][0]):
                 total += deleted
             counts.append(total)
         return counts
 
-    async def forget(self, user_id: str, memory_ids: Sequence[str] | None = None) -> GraphForgotten:
+    async def forget(
+        self, user_id: str, memory_ids: Sequence[str] | None = None, *, fence: Fence | None = None
+    ) -> GraphForgotten:
         queries, params = forget_plan(user_id, memory_ids, self._ns)
-        return GraphForgotten(*await self._drain("forget", queries, params))
+        return GraphForgotten(*await self._drain("forget", queries, params, fence=fence))
 
     async def memory_ids(self) -> dict[str, str | None]:
         rows = await self._query("memory_ids", _MEMORY_OWNERS, write=False, **self._ns.params)

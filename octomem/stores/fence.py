@@ -1,9 +1,10 @@
 """Fencing tokens: a writer whose lease lapsed cannot overwrite the newer truth.
 
 Every scope lease carries a token that grows each time the lease changes hands
-(`GraphStore.acquire_lease` returns it). While a writer holds leases, `holding` puts their
-(key, token) pairs in a context variable, which every task and worker thread the write
-starts inherits. The stores then refuse its writes once any of those leases has a newer
+(`Leases.acquire_lease` returns it). A writer holding leases gets their (key, token) pairs
+as a `Fence` value from `ScopeLocks.hold` and hands it to the one write primitive
+(`octomem.orchestrator.write`), which passes it to every store write it makes (their
+`fence` argument). The stores then refuse a write once any of those leases has a newer
 token, i.e. once another writer has taken over:
 
 - a store on the graph server checks the tokens inside the same transaction as the write
@@ -15,17 +16,15 @@ token, i.e. once another writer has taken over:
   before its request reached Chroma) writes once more; `confirm` then finds the lease
   gone and raises `LandedLate` naming the entries it wrote. `ScopeLocks` answers it by
   taking the lease anew and restoring those entries from the history log, which only
-  fenced writes reach (`writer.restore_vectors`), before the error reaches the caller.
+  fenced writes reach (`write.apply.restore_vectors`), before the error reaches the caller.
 
-With no lease held (reads, set-up, the embedded stores of one process) nothing is checked.
+With no fence given (reads, set-up, the embedded stores of one process) nothing is checked.
 """
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import json
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from octomem.errors import ConflictError
@@ -59,55 +58,12 @@ class Fence:
         return next((token for user, token in reversed(self.users) if user == user_id), None)
 
 
-_CURRENT: contextvars.ContextVar[Fence | None] = contextvars.ContextVar(
-    "octomem_fence", default=None
-)
-
-
-def current() -> Fence | None:
-    """The fence of the write running in this context (None: no lease held)."""
-    return _CURRENT.get()
-
-
-def stamp(user_id: str | None) -> int | None:
-    """The current fence's token of `user_id`'s lease (None: not held)."""
-    fence = current()
-    return fence.stamp(user_id) if fence is not None else None
-
-
-_UNSTAMPED: contextvars.ContextVar[bool] = contextvars.ContextVar(
-    "octomem_unstamped", default=False
-)
-
-
-def body(event: HistoryEvent) -> str:
-    """The JSON a history store keeps for `event`: with the current fence's token of its
-    user's lease (`fenced`; None: not held, or `unstamped`), whatever the event carried,
-    and how its writer applied a DELETE (`removed`, never shown either)."""
-    token = None if _UNSTAMPED.get() else stamp(event.user_id)
+def body(event: HistoryEvent, fence: Fence | None) -> str:
+    """The JSON a history store keeps for `event`: with `fence`'s token of its user's lease
+    (`fenced`; None: no fence, or not that user's lease), whatever the event carried, and
+    how its writer applied a DELETE (`removed`, never shown either)."""
+    token = fence.stamp(event.user_id) if fence is not None else None
     return json.dumps({**event.model_dump(mode="json"), "fenced": token, "removed": event.removed})
-
-
-@contextlib.contextmanager
-def unstamped() -> Iterator[None]:
-    """Log the enclosed history events with no token: events a writer logs as they were
-    made elsewhere (an import's past events), not changes it makes now, so that they never
-    pass for newer than the stores' entries (`doctor`)."""
-    reset = _UNSTAMPED.set(True)
-    try:
-        yield
-    finally:
-        _UNSTAMPED.reset(reset)
-
-
-@contextlib.contextmanager
-def holding(fence: Fence) -> Iterator[None]:
-    """Run the enclosed writes under `fence`."""
-    reset = _CURRENT.set(fence)
-    try:
-        yield
-    finally:
-        _CURRENT.reset(reset)
 
 
 class LandedLate(LeaseLostError):
@@ -129,19 +85,17 @@ def lost(keys: object) -> LeaseLostError:
     )
 
 
-async def verify() -> None:
-    """LeaseLostError if the current fence no longer holds (a store that cannot check
-    inside its own writes calls this right before each one)."""
-    fence = current()
+async def verify(fence: Fence | None) -> None:
+    """LeaseLostError if `fence` no longer holds (a store that cannot check inside its own
+    writes calls this right before each one)."""
     if fence is not None and fence.tokens and not await fence.holds(fence.tokens):
         raise lost([key for key, _ in fence.tokens])
 
 
-async def confirm(kind: str, ids: Sequence[str]) -> None:
+async def confirm(fence: Fence | None, kind: str, ids: Sequence[str]) -> None:
     """After a write `verify` let through: `LandedLate` (naming the entries of collection
-    `kind` written) if the fence no longer holds, i.e. the lease may have passed to
-    another writer before the write landed."""
-    fence = current()
+    `kind` written) if `fence` no longer holds, i.e. the lease may have passed to another
+    writer before the write landed."""
     if fence is not None and fence.tokens and not await fence.holds(fence.tokens):
         keys = [key for key, _ in fence.tokens]
         raise LandedLate(
@@ -151,13 +105,3 @@ async def confirm(kind: str, ids: Sequence[str]) -> None:
             "it again",
             {kind: ids},
         )
-
-
-@contextlib.contextmanager
-def cleared() -> Iterator[None]:
-    """Run the enclosed code under no fence (a writer that lost its leases takes new ones)."""
-    reset = _CURRENT.set(None)
-    try:
-        yield
-    finally:
-        _CURRENT.reset(reset)

@@ -25,6 +25,7 @@ from typing import Any, ClassVar, TypeVar
 from octomem.errors import StoreError
 from octomem.models import MemoryBase, MemoryType, as_utc, turn_context, utcnow
 from octomem.stores.base import ALL_USERS, AllUsers, IndexEntry
+from octomem.stores.fence import Fence
 from octomem.stores.sqlite_base import SqliteStore
 
 T = TypeVar("T")
@@ -222,7 +223,7 @@ class FtsKeywordStore(SqliteStore):
         # segments (behind a delete marker) until they are merged away
         conn.execute("INSERT INTO keyword_fts (keyword_fts) VALUES ('optimize')")
 
-    async def upsert(self, records: Sequence[MemoryBase]) -> None:
+    async def upsert(self, records: Sequence[MemoryBase], *, fence: Fence | None = None) -> None:
         latest = {record.id: record for record in records}
         if not latest:
             return
@@ -285,7 +286,7 @@ class FtsKeywordStore(SqliteStore):
 
         return await self._run("search", read)
 
-    async def delete(self, ids: Sequence[str]) -> None:
+    async def delete(self, ids: Sequence[str], *, fence: Fence | None = None) -> None:
         wanted = list(dict.fromkeys(ids))
         if not wanted:
             return

@@ -41,6 +41,7 @@ from typing import Any, ClassVar, LiteralString, TypeVar
 
 from octomem.models import MemoryBase, MemoryType, as_utc, turn_context, utcnow
 from octomem.stores.base import ALL_USERS, AllUsers, IndexEntry
+from octomem.stores.fence import Fence
 from octomem.stores.fts_tokens import Terms, document_terms, query_terms
 from octomem.stores.graph_common import NAMESPACED, SEPARATOR, Namespace
 from octomem.stores.neo4j_client import Neo4jClient, Tx
@@ -135,21 +136,30 @@ class GraphKeywordStore:
         self._db = client
         self._ns = Namespace(namespace)
 
-    async def _call(self, op: str, work: Callable[[Tx], Awaitable[T]], *, write: bool = True) -> T:
-        return await self._db.call(op, work, write=write, what="keyword")
+    async def _call(
+        self,
+        op: str,
+        work: Callable[[Tx], Awaitable[T]],
+        *,
+        write: bool = True,
+        fence: Fence | None = None,
+    ) -> T:
+        return await self._db.call(op, work, write=write, fence=fence, what="keyword")
 
     async def init(self) -> None:
         await self._db.run_schema(_SCHEMA, what="keyword")
 
-    async def upsert(self, records: Sequence[MemoryBase]) -> None:
+    async def upsert(self, records: Sequence[MemoryBase], *, fence: Fence | None = None) -> None:
         latest = list({record.id: record for record in records}.values())
         for start in range(0, len(latest), _BATCH):
             batch = latest[start : start + _BATCH]
             rows = [(r.content, turn_context(r)) for r in batch]
             terms = await asyncio.to_thread(document_terms, rows)
-            await self._write_batch(batch, terms)
+            await self._write_batch(batch, terms, fence)
 
-    async def _write_batch(self, records: Sequence[MemoryBase], terms: Sequence[Terms]) -> None:
+    async def _write_batch(
+        self, records: Sequence[MemoryBase], terms: Sequence[Terms], fence: Fence | None
+    ) -> None:
         ns = self._ns
         docs, postings = [], []
         added = _Change()
@@ -183,7 +193,7 @@ class GraphKeywordStore:
                 await fetch(tx, _WRITE_POSTINGS, rows=postings)
             await change.write(tx)
 
-        await self._call("upsert", work)
+        await self._call("upsert", work, fence=fence)
 
     async def search(
         self,
@@ -233,7 +243,7 @@ class GraphKeywordStore:
             for row in rows
         ]
 
-    async def delete(self, ids: Sequence[str]) -> None:
+    async def delete(self, ids: Sequence[str], *, fence: Fence | None = None) -> None:
         wanted = self._ns.keys(dict.fromkeys(ids))
         for start in range(0, len(wanted), _BATCH):
             batch = wanted[start : start + _BATCH]
@@ -247,7 +257,7 @@ class GraphKeywordStore:
                     await fetch(tx, _DELETE_DOCS, ids=batch)
                     await change.write(tx)
 
-            await self._call("delete", work)
+            await self._call("delete", work, fence=fence)
 
     async def entries(self, user_id: str | None | AllUsers = ALL_USERS) -> list[IndexEntry]:
         ns = self._ns

@@ -11,8 +11,9 @@ from collections.abc import Sequence
 from typing import TypeVar
 
 from octomem.models import HistoryEvent, as_utc
-from octomem.stores import fence
+from octomem.stores import fence as fences
 from octomem.stores.base import ALL_USERS, AllUsers
+from octomem.stores.fence import Fence
 from octomem.stores.sqlite_base import SqliteStore
 
 T = TypeVar("T")
@@ -39,7 +40,9 @@ class SqliteHistoryStore(SqliteStore):
     SCHEMA = _SCHEMA
     LABEL = "history log"
 
-    async def record(self, events: Sequence[HistoryEvent]) -> None:
+    async def record(
+        self, events: Sequence[HistoryEvent], *, fence: Fence | None = None, stamped: bool = True
+    ) -> None:
         rows = [
             (
                 event.id,
@@ -47,7 +50,7 @@ class SqliteHistoryStore(SqliteStore):
                 event.memory_type.value,
                 event.user_id,
                 as_utc(event.at).timestamp(),
-                fence.body(event),
+                fences.body(event, fence if stamped else None),
             )
             for event in events
         ]
@@ -121,7 +124,7 @@ class SqliteHistoryStore(SqliteStore):
 
         return await self._run("find", read)
 
-    async def discard(self, memory_ids: Sequence[str]) -> None:
+    async def discard(self, memory_ids: Sequence[str], *, fence: Fence | None = None) -> None:
         rows = [(memory_id,) for memory_id in dict.fromkeys(memory_ids)]
         if rows:
             await self._execute("discard", "DELETE FROM history WHERE memory_id = ?", rows)

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
 from pathlib import Path
 
 from octomem import offload
 from octomem.memory_types import BUILTIN_REGISTRY, TypeRegistry
 from octomem.models import IntentPart, WriteIntent
+from octomem.stores.fence import Fence
 from octomem.stores.sqlite_base import SqliteStore
 
 _SCHEMA = """
@@ -27,12 +27,6 @@ CREATE TABLE IF NOT EXISTS intents (
     id TEXT NOT NULL UNIQUE,
     users TEXT NOT NULL,
     body TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS forgets (
-    user_id TEXT NOT NULL,
-    agent_id TEXT NOT NULL DEFAULT '',
-    ids TEXT NOT NULL DEFAULT '[]',
-    PRIMARY KEY (user_id, agent_id)
 );
 CREATE TABLE IF NOT EXISTS parts (
     intent_id TEXT NOT NULL,
@@ -56,7 +50,7 @@ class SqliteJournal(SqliteStore):
         super().__init__(path)
         self._types = types
 
-    async def begin(self, intent: WriteIntent) -> None:
+    async def begin(self, intent: WriteIntent, *, fence: Fence | None = None) -> None:
         size = len(intent.writes) + len(intent.rewrites) + len(intent.deletes)
         body = await offload.cpu(size, intent.model_dump_json)  # a large one: off the loop
         await self._execute(
@@ -65,7 +59,9 @@ class SqliteJournal(SqliteStore):
             [(intent.id, json.dumps(intent.user_ids()), body)],
         )
 
-    async def add_part(self, intent_id: str, index: int, part: IntentPart) -> None:
+    async def add_part(
+        self, intent_id: str, index: int, part: IntentPart, *, fence: Fence | None = None
+    ) -> None:
         await self._execute(
             "add_part",
             "INSERT OR REPLACE INTO parts (intent_id, n, body) VALUES (?, ?, ?)",
@@ -84,7 +80,7 @@ class SqliteJournal(SqliteStore):
             return None
         return IntentPart.model_validate_json(body, context=self._types.reading_context)
 
-    async def finish(self, intent_id: str) -> None:
+    async def finish(self, intent_id: str, *, fence: Fence | None = None) -> None:
         def drop(conn: sqlite3.Connection) -> None:
             conn.execute("DELETE FROM intents WHERE id = ?", (intent_id,)).close()
             conn.execute("DELETE FROM parts WHERE intent_id = ?", (intent_id,)).close()
@@ -113,45 +109,9 @@ class SqliteJournal(SqliteStore):
 
         return await self._run("is_pending", read)
 
-    async def begin_forget(
-        self, user_id: str, agent_id: str | None, ids: Sequence[str]
-    ) -> list[str]:
-        """Note a forget of these memory ids; returns them with those of an earlier,
-        unfinished forget of the scope (the stores it had cleared no longer list them)."""
-        key = (user_id, agent_id or "")
-
-        def note(conn: sqlite3.Connection) -> list[str]:
-            row = conn.execute(
-                "SELECT ids FROM forgets WHERE user_id = ? AND agent_id = ?", key
-            ).fetchone()
-            every = sorted({*ids, *(json.loads(row[0]) if row else [])})
-            conn.execute(  # an update keeps its place among the pending forgets (rowid)
-                "INSERT INTO forgets (user_id, agent_id, ids) VALUES (?, ?, ?) "
-                "ON CONFLICT (user_id, agent_id) DO UPDATE SET ids = excluded.ids",
-                (*key, json.dumps(every)),
-            )
-            return every
-
-        return await self._run("begin_forget", note)
-
-    async def finish_forget(self, user_id: str, agent_id: str | None) -> None:
-        await self._execute(
-            "finish_forget",
-            "DELETE FROM forgets WHERE user_id = ? AND agent_id = ?",
-            [(user_id, agent_id or "")],
-        )
-
-    async def pending_forgets(self) -> list[tuple[str, str | None]]:
-        def read(conn: sqlite3.Connection) -> list[tuple[str, str | None]]:
-            rows = conn.execute("SELECT user_id, agent_id FROM forgets ORDER BY rowid")
-            return [(user, agent or None) for user, agent in rows.fetchall()]
-
-        return await self._run("pending_forgets", read)
-
     async def reset(self) -> None:
         def clear(conn: sqlite3.Connection) -> None:
             conn.execute("DELETE FROM intents")
             conn.execute("DELETE FROM parts")
-            conn.execute("DELETE FROM forgets")
 
         await self._run("reset", clear)

@@ -32,6 +32,7 @@ from octomem.logs import get_logger
 from octomem.models import as_utc
 from octomem.stores import ladybug_rebuild
 from octomem.stores.cypher_graph import CypherGraphStore, Dialect, Row, Work, drive
+from octomem.stores.fence import Fence
 from octomem.stores.graph_common import Namespace, ProcessLeases, check_lease
 from octomem.stores.ladybug_rebuild import DUMP, SCHEMA
 from octomem.stores.ladybug_rebuild import rows as _rows
@@ -294,7 +295,11 @@ class LadybugSession:
         with traced(tracer, f"graph.{op}", {"db.system": "ladybug"}):
             return await asyncio.to_thread(self._call, op, fn, write)
 
-    async def run(self, op: str, work: Callable[[], Work[T]], *, write: bool) -> T:
+    async def run(
+        self, op: str, work: Callable[[], Work[T]], *, write: bool, fence: Fence | None = None
+    ) -> T:
+        """`fence` is not checked: the embedded graph is one process's, which holds its file."""
+
         def execute(conn: lb.Connection) -> T:
             def statement(query: LiteralString, params: Mapping[str, Any]) -> list[Row]:
                 return list(_rows(conn, query, dict(params)))
@@ -378,7 +383,7 @@ class LadybugGraphStore(CypherGraphStore):
         check_lease(key, "-")
         return (await self._leases()).erasures(key)
 
-    async def count_erasure(self, key: str, token: int = 0) -> int:
+    async def count_erasure(self, key: str, token: int = 0, *, fence: Fence | None = None) -> int:
         check_lease(key, "-")
         return (await self._leases()).count_erasure(key, token)
 

@@ -23,6 +23,7 @@ from typing import Any, LiteralString, TypeVar
 from octomem.logs import get_logger
 from octomem.models import as_utc
 from octomem.stores.cypher_graph import CypherGraphStore, Dialect, Row, Work, drive_async
+from octomem.stores.fence import Fence
 from octomem.stores.graph_common import Namespace, check_lease
 from octomem.stores.neo4j_client import Neo4jClient, Tx, records
 
@@ -99,14 +100,16 @@ class BoltSession:
     def __init__(self, client: Neo4jClient) -> None:
         self.client = client
 
-    async def run(self, op: str, work: Callable[[], Work[T]], *, write: bool) -> T:
+    async def run(
+        self, op: str, work: Callable[[], Work[T]], *, write: bool, fence: Fence | None = None
+    ) -> T:
         async def in_transaction(tx: Tx) -> T:
             async def statement(query: LiteralString, params: Mapping[str, Any]) -> list[Row]:
                 return await records(tx, query, **params)
 
             return await drive_async(work(), statement)
 
-        return await self.client.call(op, in_transaction, write=write)
+        return await self.client.call(op, in_transaction, write=write, fence=fence)
 
 
 class Neo4jGraphStore(CypherGraphStore):
@@ -178,7 +181,7 @@ class Neo4jGraphStore(CypherGraphStore):
             taken = await records(tx, _LEASE_TAKE, **params)
             return int(taken[0]["token"]) if taken else 0
 
-        return await self._db.call("acquire_lease", work, fenced=False)
+        return await self._db.call("acquire_lease", work)
 
     async def fence_holds(self, tokens: Sequence[tuple[str, int]]) -> bool:
         return await self._db.fence_holds(tokens)
@@ -197,17 +200,17 @@ class Neo4jGraphStore(CypherGraphStore):
             if await records(tx, _LEASE_CLAIM_MINE, claim=uuid.uuid4().hex, **params):
                 await records(tx, _LEASE_FREE, **params)
 
-        await self._db.call("release_lease", work, fenced=False)
+        await self._db.call("release_lease", work)
 
     async def erasures(self, key: str) -> int:
         check_lease(key, "-")
         rows = await self._db.query("erasures", _ERASURES, write=False, key=self._lease(key))
         return int(rows[0]["erasures"] or 0) if rows else 0
 
-    async def count_erasure(self, key: str, token: int = 0) -> int:
+    async def count_erasure(self, key: str, token: int = 0, *, fence: Fence | None = None) -> int:
         check_lease(key, "-")
         rows = await self._db.query(
-            "count_erasure", _COUNT_ERASURE, key=self._lease(key), token=int(token)
+            "count_erasure", _COUNT_ERASURE, fence=fence, key=self._lease(key), token=int(token)
         )
         return int(rows[0]["erasures"])
 

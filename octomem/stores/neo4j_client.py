@@ -4,9 +4,10 @@ In server mode the graph, the history log, the journal of intents and the keywor
 all live on the graph server (nothing durable stays on the app host); they share one
 driver (one connection pool) through this class. It runs each unit of work in one
 transaction, retries writes that a concurrent writer or a passing failure broke (`_write`),
-maps driver errors to octomem's, and fences writes: while the caller holds scope leases
-(`octomem.stores.fence`), each write transaction first checks, and writes, the lease
-nodes, so a writer whose lease passed to another fails whole instead of writing.
+maps driver errors to octomem's, and fences writes: a write given the `Fence` of the scope
+leases its writer holds (`octomem.stores.fence`) first checks, and writes, the lease nodes
+in the same transaction, so a writer whose lease passed to another fails whole instead of
+writing.
 
 The same Cypher runs on Neo4j 5+ and on ArcadeDB's Bolt plugin (the tests' server).
 Neo4j locks (a writer waits for the other's commit; a MERGE of a unique key waits and
@@ -37,7 +38,9 @@ from octomem.errors import (
     StoreError,
     StoreUnavailableError,
 )
-from octomem.stores import causal, fence
+from octomem.stores import causal
+from octomem.stores import fence as fences
+from octomem.stores.fence import Fence
 from octomem.telemetry import traced
 
 tracer = trace.get_tracer(__name__)
@@ -154,20 +157,21 @@ class Neo4jClient:
         work: Callable[[Tx], Awaitable[T]],
         *,
         write: bool = True,
-        fenced: bool = True,
+        fence: Fence | None = None,
         what: str = "graph",
     ) -> T:
         """Run `work` in one transaction: reads with the driver's retries, writes with ours.
-        A write under a fence (`fenced`, and a lease held) checks it first in the same
+        A write under a `fence` (the leases its writer holds) checks it first in the same
         transaction: `fence.LeaseLostError` if another writer has taken over."""
-        held = fence.current() if write and fenced else None
+        held = fence if write else None
 
         async def fenced_work(tx: Tx) -> T:
             if held is not None and held.tokens and not await _held(tx, _FENCE, held.tokens):
-                raise fence.lost([key for key, _ in held.tokens])
+                raise fences.lost([key for key, _ in held.tokens])
             return await work(tx)
 
-        after = causal.wait_for()
+        call = causal.current()
+        after = call.after if call is not None else ()
         with traced(tracer, f"{what}.{op}", {"db.system": "neo4j"}):
             try:
                 async with self._driver.session(
@@ -178,8 +182,8 @@ class Neo4jClient:
                     if not write:
                         return await session.execute_read(work)
                     done = await _write(session, fenced_work)
-                if causal.collecting_now():  # a request that returns them; else no work
-                    causal.wrote(sorted(await self._bookmarks.get_bookmarks()))
+                if call is not None:  # a request that returns them; else no work
+                    call.wrote(sorted(await self._bookmarks.get_bookmarks()))
                 return done
             except OctomemError:
                 raise
@@ -197,7 +201,7 @@ class Neo4jClient:
         query: LiteralString,
         *,
         write: bool = True,
-        fenced: bool = True,
+        fence: Fence | None = None,
         what: str = "graph",
         **params: Any,
     ) -> list[Any]:
@@ -206,7 +210,7 @@ class Neo4jClient:
         async def work(tx: Tx) -> list[Any]:
             return await records(tx, query, **params)
 
-        return await self.call(op, work, write=write, fenced=fenced, what=what)
+        return await self.call(op, work, write=write, fence=fence, what=what)
 
     async def fence_holds(self, tokens: Sequence[tuple[str, int]]) -> bool:
         """Whether every (lease key, token) is still the lease's newest token.
@@ -220,7 +224,7 @@ class Neo4jClient:
         async def work(tx: Tx) -> bool:
             return await _held(tx, _FENCE, tokens)
 
-        return await self.call("fence_holds", work, fenced=False)
+        return await self.call("fence_holds", work)
 
     async def run_schema(self, statements: Sequence[LiteralString], what: str = "graph") -> str:
         """Check the connection and run schema statements (idempotent); the server's agent."""

@@ -23,8 +23,9 @@ from collections.abc import Sequence
 from typing import Any, LiteralString
 
 from octomem.models import HistoryEvent, as_utc
-from octomem.stores import fence
+from octomem.stores import fence as fences
 from octomem.stores.base import ALL_USERS, AllUsers
+from octomem.stores.fence import Fence
 from octomem.stores.graph_common import Namespace
 from octomem.stores.neo4j_client import Neo4jClient, Tx, records
 
@@ -99,7 +100,9 @@ class Neo4jHistoryStore:
     async def init(self) -> None:
         await self._db.run_schema(_SCHEMA, what=_WHAT)
 
-    async def record(self, events: Sequence[HistoryEvent]) -> None:
+    async def record(
+        self, events: Sequence[HistoryEvent], *, fence: Fence | None = None, stamped: bool = True
+    ) -> None:
         ns = self._ns
         first: dict[str, HistoryEvent] = {}
         for event in events:  # the first of each id (as INSERT OR IGNORE keeps it)
@@ -112,7 +115,7 @@ class Neo4jHistoryStore:
                 "memory": ns.key(event.memory_id),
                 "user": ns.user(event.user_id),
                 "at": as_utc(event.at).timestamp(),
-                "body": fence.body(event),
+                "body": fences.body(event, fence if stamped else None),
             }
             for event in first.values()
         ]
@@ -125,7 +128,7 @@ class Neo4jHistoryStore:
                 row["seq"] = start + index
             await records(tx, _RECORD, rows=rows, ns=ns.project)
 
-        await self._db.call("record", work, what=_WHAT)
+        await self._db.call("record", work, fence=fence, what=_WHAT)
 
     async def for_memory(self, memory_id: str) -> list[HistoryEvent]:
         rows = await self._db.query(
@@ -171,13 +174,13 @@ class Neo4jHistoryStore:
             found.update((event.id, event) for event in _events(rows))
         return found
 
-    async def discard(self, memory_ids: Sequence[str]) -> None:
+    async def discard(self, memory_ids: Sequence[str], *, fence: Fence | None = None) -> None:
         keys = self._ns.keys(dict.fromkeys(memory_ids))
         for start in range(0, len(keys), _IDS):  # each transaction stays small
             chunk = keys[start : start + _IDS]
-            while (await self._db.query("discard", _DISCARD, what=_WHAT, memories=chunk))[0][
-                "deleted"
-            ]:
+            while (
+                await self._db.query("discard", _DISCARD, fence=fence, what=_WHAT, memories=chunk)
+            )[0]["deleted"]:
                 pass
 
     async def compact(self) -> bool:

@@ -55,4 +55,4 @@ class Neo4jIdKeyStore:
             await records(tx, _CREATE, ns=namespace, key=key, check=check)
             return StoredIdKey(key, check)
 
-        return await client.call("id_key", work, fenced=False, what="id key")
+        return await client.call("id_key", work, what="id key")

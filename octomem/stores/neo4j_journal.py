@@ -9,8 +9,7 @@ host left unfinished:
   the body by `pending(within=...)`), its `owner` (the host and process that began it), its
   `created` time (the server's clock, ms) and `seq`, its place in the order of intents;
 - OctomemIntentPart: part `n` of an intent too large for one node (a user's import), each
-  written in a transaction of its own, as in SQLite;
-- OctomemForget: a forget begun and not finished, with the memory ids it removes.
+  written in a transaction of its own, as in SQLite (a forget is an intent too).
 
 `seq` is `max(server clock in ms, the largest seq of the namespace's pending intents + 1)`:
 an intent begun after another was committed (as every write of one user is, under its
@@ -26,13 +25,13 @@ from __future__ import annotations
 import json
 import os
 import socket
-from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any, LiteralString
+from typing import LiteralString
 
 from octomem import offload
 from octomem.memory_types import BUILTIN_REGISTRY, TypeRegistry
 from octomem.models import IntentPart, WriteIntent
+from octomem.stores.fence import Fence
 from octomem.stores.graph_common import SEPARATOR, Namespace
 from octomem.stores.neo4j_client import Neo4jClient, Tx, records
 
@@ -46,9 +45,6 @@ _SCHEMA: tuple[LiteralString, ...] = (
     "FOR (p:OctomemIntentPart) REQUIRE p.key IS UNIQUE",
     "CREATE INDEX octomem_intent_part_intent IF NOT EXISTS FOR (p:OctomemIntentPart) ON (p.intent)",
     "CREATE INDEX octomem_intent_part_ns IF NOT EXISTS FOR (p:OctomemIntentPart) ON (p.ns)",
-    "CREATE CONSTRAINT octomem_forget_key IF NOT EXISTS "
-    "FOR (f:OctomemForget) REQUIRE f.key IS UNIQUE",
-    "CREATE INDEX octomem_forget_ns IF NOT EXISTS FOR (f:OctomemForget) ON (f.ns)",
 )
 _TOP: LiteralString = (
     "OPTIONAL MATCH (i:OctomemIntent) WHERE i.ns = $ns "
@@ -75,28 +71,11 @@ _BODIES: LiteralString = (
     "UNWIND $keys AS k MATCH (i:OctomemIntent {key: k}) RETURN i.key AS key, i.body AS body"
 )
 _IS_PENDING: LiteralString = "MATCH (i:OctomemIntent {key: $key}) RETURN i.key AS key"
-# a forget: its node is written first (Neo4j locks it, ArcadeDB ties the transaction to
-# its version), then its ids are read and merged with the new ones
-_FORGET_CLAIM: LiteralString = (
-    "MERGE (f:OctomemForget {key: $key}) "
-    "ON CREATE SET f.ns = $ns, f.user = $user, f.agent = $agent, f.ids = '[]', "
-    "f.seq = timestamp() "
-    "SET f.claim = $claim"
-)
-_FORGET_IDS: LiteralString = "MATCH (f:OctomemForget {key: $key}) RETURN f.ids AS ids"
-_FORGET_SET: LiteralString = "MATCH (f:OctomemForget {key: $key}) SET f.ids = $ids"
-_FORGET_DROP: LiteralString = "MATCH (f:OctomemForget {key: $key}) DELETE f"
-_FORGETS: LiteralString = (
-    "MATCH (f:OctomemForget) WHERE f.ns = $ns "
-    "RETURN f.user AS user, f.agent AS agent ORDER BY f.seq, f.key"
-)
 # `reset`, in batches
 _RESET: tuple[LiteralString, ...] = (
     "MATCH (n:OctomemIntentPart) WHERE n.ns = $ns WITH n LIMIT 1000 "
     "DELETE n RETURN count(*) AS deleted",
     "MATCH (n:OctomemIntent) WHERE n.ns = $ns WITH n LIMIT 1000 "
-    "DELETE n RETURN count(*) AS deleted",
-    "MATCH (n:OctomemForget) WHERE n.ns = $ns WITH n LIMIT 1000 "
     "DELETE n RETURN count(*) AS deleted",
 )
 
@@ -133,13 +112,10 @@ class Neo4jJournal:
     def _part_key(self, intent_id: str, index: int) -> str:
         return f"{self._ns.key(intent_id)}{SEPARATOR}{index}"
 
-    def _forget_key(self, user_id: str, agent_id: str | None) -> str:
-        return json.dumps([self._ns.project, user_id, agent_id or ""])
-
     async def init(self) -> None:
         await self._db.run_schema(_SCHEMA, what=_WHAT)
 
-    async def begin(self, intent: WriteIntent) -> None:
+    async def begin(self, intent: WriteIntent, *, fence: Fence | None = None) -> None:
         size = len(intent.writes) + len(intent.rewrites) + len(intent.deletes)
         body = await offload.cpu(size, intent.model_dump_json)  # a large one: off the loop
         ns = self._ns.project
@@ -157,12 +133,15 @@ class Neo4jJournal:
             now = int(found["now"])
             await records(tx, _BEGIN, now=now, seq=max(now, int(found["top"]) + 1), **params)
 
-        await self._db.call("begin", work, what=_WHAT)
+        await self._db.call("begin", work, fence=fence, what=_WHAT)
 
-    async def add_part(self, intent_id: str, index: int, part: IntentPart) -> None:
+    async def add_part(
+        self, intent_id: str, index: int, part: IntentPart, *, fence: Fence | None = None
+    ) -> None:
         await self._db.query(
             "add_part",
             _ADD_PART,
+            fence=fence,
             what=_WHAT,
             key=self._part_key(intent_id, index),
             ns=self._ns.project,
@@ -179,14 +158,14 @@ class Neo4jJournal:
             return None
         return IntentPart.model_validate_json(rows[0]["body"], context=self._types.reading_context)
 
-    async def finish(self, intent_id: str) -> None:
+    async def finish(self, intent_id: str, *, fence: Fence | None = None) -> None:
         key = self._ns.key(intent_id)
 
         async def work(tx: Tx) -> None:  # one transaction, as in SQLite: no part outlives it
             await records(tx, _DROP_PARTS, intent=key)
             await records(tx, _DROP, intent=key)
 
-        await self._db.call("finish", work, what=_WHAT)
+        await self._db.call("finish", work, fence=fence, what=_WHAT)
 
     async def pending(self, within: set[str | None] | None = None) -> list[WriteIntent]:
         async def read(tx: Tx) -> list[str]:
@@ -226,44 +205,11 @@ class Neo4jJournal:
         )
         return bool(rows)
 
-    async def begin_forget(
-        self, user_id: str, agent_id: str | None, ids: Sequence[str]
-    ) -> list[str]:
-        params: dict[str, Any] = {"key": self._forget_key(user_id, agent_id)}
-
-        async def note(tx: Tx) -> list[str]:
-            await records(
-                tx,
-                _FORGET_CLAIM,
-                ns=self._ns.project,
-                user=user_id,
-                agent=agent_id or "",
-                claim=os.urandom(8).hex(),
-                **params,
-            )
-            (found,) = await records(tx, _FORGET_IDS, **params)
-            every = sorted({*ids, *json.loads(found["ids"])})
-            await records(tx, _FORGET_SET, ids=json.dumps(every), **params)
-            return every
-
-        return await self._db.call("begin_forget", note, what=_WHAT)
-
-    async def finish_forget(self, user_id: str, agent_id: str | None) -> None:
-        await self._db.query(
-            "finish_forget", _FORGET_DROP, what=_WHAT, key=self._forget_key(user_id, agent_id)
-        )
-
-    async def pending_forgets(self) -> list[tuple[str, str | None]]:
-        rows = await self._db.query(
-            "pending_forgets", _FORGETS, write=False, what=_WHAT, ns=self._ns.project
-        )
-        return [(row["user"], row["agent"] or None) for row in rows]
-
     async def compact(self) -> bool:
         return False  # the server owns its files (and its transaction logs)
 
     async def reset(self) -> None:
-        """Delete this namespace's intents, parts and forgets (other deployments' and
+        """Delete this namespace's intents and parts (other deployments' and
         projects' stay)."""
         for query in _RESET:
             while (await self._db.query("reset", query, what=_WHAT, ns=self._ns.project))[0][

@@ -21,6 +21,7 @@ from octomem.stores.base import (
     IdKeyStore,
     Journal,
     KeywordStore,
+    Leases,
     VectorStore,
 )
 
@@ -53,6 +54,13 @@ class Stores:
     # is configured or in the project's key file (`octomem.id_key.resolve_id_key`)
     id_keys: IdKeyStore | None
     capabilities: Capabilities
+
+    @property
+    def leases(self) -> Leases:
+        """The scope leases, fencing tokens and erasure counts: the graph backend keeps
+        them, apart from its data."""
+        assert isinstance(self.graph, Leases)
+        return self.graph
 
 
 def open_stores(settings: Settings, types: TypeRegistry, embedder: str) -> Stores:

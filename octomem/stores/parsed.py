@@ -1,22 +1,24 @@
-"""Record JSON parsed once per read scope.
+"""Record JSON parsed once by the reads given one `Memo`.
 
 Parsing (validating) a stored record is what reading it costs. A caller that reads the
 same records again and again - the LangGraph store's search lists the items under a
 prefix, then recalls among them, whose searches read them again, and the next search
-lists them once more - wraps each operation in `sharing(memo)`: within it (the tasks it
-starts included), a store's read of an id whose JSON is the one parsed before returns
-that same record object instead of parsing it again. Different JSON (the record was
-written meanwhile) is parsed anew, so what a read returns is what it would parse.
+lists them once more - hands the same `Memo` to each of those reads (the vector store's
+`get`, `query` and `list` take `memo=`; a recall takes it to its searches): a read of an
+id whose JSON is the one parsed before returns that same record object instead of parsing
+it again. Different JSON (the record was written meanwhile) is parsed anew, so what a
+read returns is what it would parse.
 
 The records are shared: a caller must not change one, nor hand out its mutable parts
-(copy them). Outside `sharing()` every read parses.
+(copy them). A read given no memo parses.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
-from contextvars import ContextVar
+from collections.abc import Callable
+from typing import Any
+
+from pydantic_core import CoreSchema, core_schema
 
 from octomem.models import MemoryBase
 
@@ -25,7 +27,7 @@ MEMO_MAX = 5_000
 
 
 class Memo:
-    """Records parsed within the `sharing()` scopes given it, by id, with their JSON."""
+    """Records parsed by the reads given it, by id, with their JSON."""
 
     def __init__(self, max_records: int = MEMO_MAX) -> None:
         self.max_records = max_records
@@ -50,24 +52,20 @@ class Memo:
             if gone(found):
                 self._records.pop(entry_id, None)
 
-
-_SCOPE: ContextVar[Memo | None] = ContextVar("octomem_parsed_records", default=None)
-
-
-@contextlib.contextmanager
-def sharing(memo: Memo | None = None) -> Iterator[Memo]:
-    """Within it, records read with the same id and JSON are parsed once: kept in `memo`
-    (a new one if None), which later scopes may be given again."""
-    memo = memo if memo is not None else Memo()
-    token = _SCOPE.set(memo)
-    try:
-        yield memo
-    finally:
-        _SCOPE.reset(token)
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> CoreSchema:
+        """In a typed state (the recall plan LangGraph Studio shows): the memo itself,
+        shown and serialised as nothing."""
+        return core_schema.json_or_python_schema(
+            json_schema=core_schema.none_schema(),
+            python_schema=core_schema.is_instance_schema(cls),
+            serialization=core_schema.plain_serializer_function_ser_schema(lambda _: None),
+        )
 
 
-def record(entry_id: str, payload: str, parse: Callable[[str], MemoryBase]) -> MemoryBase:
-    """``parse(payload)``, the record of `entry_id`, or the one parsed from the same JSON
-    before within `sharing()`."""
-    memo = _SCOPE.get()
+def record(
+    entry_id: str, payload: str, parse: Callable[[str], MemoryBase], memo: Memo | None
+) -> MemoryBase:
+    """``parse(payload)``, the record of `entry_id`, or the one `memo` parsed from the same
+    JSON before."""
     return parse(payload) if memo is None else memo.record(entry_id, payload, parse)

@@ -113,14 +113,13 @@ async def test_a_write_under_a_lost_lease_is_refused(graph: Graph) -> None:
     await eventually_acquired(graph.store, key, "bob", HOUR)
     new = await graph.store.acquire_lease(key, "bob", HOUR)
     alice = Fence(((stored, old),), graph.store.fence_holds)
-    with fence.holding(alice), pytest.raises(LeaseLostError):
-        await fence.verify()
-    with fence.holding(Fence(((stored, new),), graph.store.fence_holds)):
-        await fence.verify()  # bob's token holds
+    with pytest.raises(LeaseLostError):
+        await fence.verify(alice)
+    await fence.verify(Fence(((stored, new),), graph.store.fence_holds))  # bob's token holds
     if graph.server is not None:  # a server checks inside the write's own transaction
         entity = graph.entity("Fenced", graph.user("u"))
-        with fence.holding(alice), pytest.raises(LeaseLostError):
-            await graph.store.upsert_entities([entity])
+        with pytest.raises(LeaseLostError):
+            await graph.store.upsert_entities([entity], fence=alice)
         assert await graph.store.find_entities(graph.user("u"), ["Fenced"]) == []
 
 

@@ -249,16 +249,14 @@ async def test_a_writer_whose_lease_passed_on_logs_nothing(
         kept = ev("sem_a", 0)
         await store.record([kept])
         stale, live = await log.fences()
-        with fence.holding(stale):
-            with pytest.raises(LeaseLostError):
-                await store.record([ev("sem_a", 1), ev("sem_b", 0)])
-            with pytest.raises(LeaseLostError):
-                await store.discard(["sem_a"])
-            assert await store.for_memory("sem_a") == [kept]  # reads are not fenced
+        with pytest.raises(LeaseLostError):
+            await store.record([ev("sem_a", 1), ev("sem_b", 0)], fence=stale)
+        with pytest.raises(LeaseLostError):
+            await store.discard(["sem_a"], fence=stale)
+        assert await store.for_memory("sem_a") == [kept]  # reads are not fenced
         assert await store.latest() == {"sem_a": kept}
         newer = ev("sem_a", 1)
-        with fence.holding(live):
-            await store.record([newer])
+        await store.record([newer], fence=live)
         assert await store.for_memory("sem_a") == [kept, newer]
 
 
@@ -280,8 +278,7 @@ async def test_an_event_keeps_the_token_of_the_lease_its_user_was_logged_under(
         [(_, token)] = under.tokens
     under = fence.Fence(under.tokens, under.holds, (("alice", token),))
     planted = ev("sem_c", 0).model_copy(update={"fenced": 99})  # as an imported file may
-    with fence.holding(under):
-        await store.record([ev("sem_a", 0), ev("sem_b", 0, user="bob")])
+    await store.record([ev("sem_a", 0), ev("sem_b", 0, user="bob")], fence=under)
     await store.record([ev("sem_a", 1), planted])
     assert [e.fenced for e in await store.for_memory("sem_a")] == [token, None]
     latest = await store.latest()
@@ -289,6 +286,9 @@ async def test_an_event_keeps_the_token_of_the_lease_its_user_was_logged_under(
     first = (await store.for_user("alice"))[0]
     assert first.fenced == token and "fenced" not in first.model_dump(mode="json")
     assert "fenced" not in repr(first) and first == ev("sem_a", 0)  # the same change
+    # logged as they were made elsewhere (an import's past events): no token
+    await store.record([ev("sem_d", 0)], fence=under, stamped=False)
+    assert [e.fenced for e in await store.for_memory("sem_d")] == [None]
 
 
 async def test_a_delete_keeps_whether_its_writer_removed_the_record(log: LogBackend) -> None:

@@ -13,6 +13,7 @@ import pytest
 from octomem.models import (
     Change,
     Entity,
+    Erase,
     HistoryEvent,
     IntentPart,
     MemoryType,
@@ -21,7 +22,6 @@ from octomem.models import (
     WriteIntent,
     stable_hash,
 )
-from octomem.stores import fence
 from octomem.stores.base import Journal
 from octomem.stores.fence import LeaseLostError
 from octomem.stores.neo4j_journal import Neo4jJournal, this_process
@@ -157,32 +157,28 @@ async def test_a_large_body_round_trips(journal: Journal) -> None:
     assert await journal.pending() == [] and await journal.part(big.id, 0) is None
 
 
-async def test_forgets(journal: Journal) -> None:
-    assert await journal.pending_forgets() == []
-    assert await journal.begin_forget("alice", None, ["m2", "m1"]) == ["m1", "m2"]
-    assert await journal.begin_forget("bob", "agent-1", []) == []
-    assert await journal.begin_forget("bob", None, ["m9"]) == ["m9"]
-    # again, before it finished: with the ids the unfinished one noted
-    assert await journal.begin_forget("alice", None, ["m3", "m1"]) == ["m1", "m2", "m3"]
-    assert await journal.pending_forgets() == [("alice", None), ("bob", "agent-1"), ("bob", None)]
-    await journal.finish_forget("bob", "agent-1")
-    await journal.finish_forget("bob", "agent-1")
-    await journal.finish_forget("carol", None)
-    assert await journal.pending_forgets() == [("alice", None), ("bob", None)]
-    assert await journal.begin_forget("bob", "agent-1", ["m5"]) == ["m5"]  # a new one
-    await journal.finish_forget("alice", None)
-    await journal.finish_forget("bob", None)
-    assert await journal.pending_forgets() == [("bob", "agent-1")]
+async def test_an_erase_is_an_intent_with_its_ids(journal: Journal) -> None:
+    """A forget is journaled as an intent like any other: its user, agent and the memory
+    ids it removes (no text), listed among the user's pending intents in the order
+    begun."""
+    write = intent("w", "alice")
+    erase = WriteIntent(id="intent-e", erase=Erase(user_id="alice", ids=["m2", "m1"]))
+    await journal.begin(write)
+    await journal.begin(erase)
+    assert await journal.pending(within={"alice"}) == [write, erase]
+    assert await journal.pending(within={"bob"}) == []
+    await journal.finish(write.id)
+    (left,) = await journal.pending()
+    assert left.erase == Erase(user_id="alice", ids=["m2", "m1"]) and left.user_ids() == ["alice"]
 
 
 async def test_reset_and_compact(journal: Journal) -> None:
     await journal.begin(intent("a", "alice", parts=1))
     await journal.add_part("intent-a", 0, IntentPart(writes=[change("alice", 1)]))
-    await journal.begin_forget("alice", None, ["m1"])
     await journal.compact()  # rewrites its files, if it owns any: nothing pending changes
     assert [i.id for i in await journal.pending()] == ["intent-a"]
     await journal.reset()
-    assert await journal.pending() == [] and await journal.pending_forgets() == []
+    assert await journal.pending() == []
     assert await journal.part("intent-a", 0) is None
     await journal.begin(intent("a", "alice"))  # usable after a reset
     assert await journal.is_pending("intent-a")
@@ -202,35 +198,29 @@ async def test_two_stores_on_one_journal_see_each_others_intents(log: LogBackend
     await host_b.finish(first.id)  # completed by the other host
     assert await host_a.pending() == [second]
     assert await host_a.part(first.id, 0) is None
-    await host_b.begin_forget("alice", None, ["m1"])
-    assert await host_a.begin_forget("alice", None, ["m2"]) == ["m1", "m2"]
     await host_a.close()
     reopened = await log.journal()
     assert await reopened.pending() == [second]
-    assert await reopened.pending_forgets() == [("alice", None)]
 
 
 async def test_namespaces_keep_apart(log: LogBackend) -> None:
-    """Two deployments or projects never see each other's intents, parts or forgets, with
-    the same ids; `reset` empties its own only."""
+    """Two deployments or projects never see each other's intents or parts, with the same
+    ids; `reset` empties its own only."""
     mine, theirs = await log.journal(), await log.journal(log.other("b"))
     ours, other = intent("x", "alice", parts=1), intent("x", "bob")
     await mine.begin(ours)
     await mine.add_part(ours.id, 0, IntentPart(writes=[change("alice", 1)]))
-    await mine.begin_forget("alice", None, ["m1"])
     assert await theirs.pending() == [] and not await theirs.is_pending(ours.id)
-    assert await theirs.part(ours.id, 0) is None and await theirs.pending_forgets() == []
+    assert await theirs.part(ours.id, 0) is None
     await theirs.begin(other)
-    assert await theirs.begin_forget("alice", None, ["m2"]) == ["m2"]
     assert await mine.pending() == [ours] and await theirs.pending() == [other]
     await theirs.finish(other.id)
     assert await mine.pending() == [ours]
     await theirs.begin(other)
     await theirs.reset()
-    assert await theirs.pending() == [] and await theirs.pending_forgets() == []
+    assert await theirs.pending() == []
     assert await mine.pending() == [ours]
     assert await mine.part(ours.id, 0) is not None
-    assert await mine.pending_forgets() == [("alice", None)]
 
 
 async def test_concurrent_begins_and_finishes_all_land(journal: Journal) -> None:
@@ -271,18 +261,14 @@ async def test_a_writer_whose_lease_passed_on_journals_nothing(server: LogBacken
     kept = intent("kept", "alice", parts=1)
     await journal.begin(kept)
     stale, live = await server.fences()
-    with fence.holding(stale):
-        for write in (
-            journal.begin(intent("new", "alice")),
-            journal.add_part(kept.id, 0, IntentPart()),
-            journal.finish(kept.id),
-            journal.begin_forget("alice", None, ["m1"]),
-            journal.finish_forget("alice", None),
-        ):
-            with pytest.raises(LeaseLostError):
-                await write
-        assert await journal.pending() == [kept]  # reads are not fenced
-    assert await journal.part(kept.id, 0) is None and await journal.pending_forgets() == []
-    with fence.holding(live):
-        await journal.finish(kept.id)
+    for write in (
+        journal.begin(intent("new", "alice"), fence=stale),
+        journal.add_part(kept.id, 0, IntentPart(), fence=stale),
+        journal.finish(kept.id, fence=stale),
+    ):
+        with pytest.raises(LeaseLostError):
+            await write
+    assert await journal.pending() == [kept]  # reads are not fenced
+    assert await journal.part(kept.id, 0) is None
+    await journal.finish(kept.id, fence=live)
     assert await journal.pending() == []

@@ -30,6 +30,7 @@ from octomem.models import (
 from octomem.stores import fence
 from octomem.stores.base import VectorStore
 from octomem.stores.chroma import ChromaVectorStore
+from octomem.stores.fence import Fence
 
 T0 = datetime(2024, 1, 1, 12, 0, 0, 123456, tzinfo=UTC)
 NOW = datetime(2024, 6, 1, tzinfo=UTC)
@@ -78,12 +79,18 @@ def fact(
     )
 
 
-async def put(store: VectorStore, *records: MemoryBase, embedding: list[float] | None = None):
+async def put(
+    store: VectorStore,
+    *records: MemoryBase,
+    embedding: list[float] | None = None,
+    fence: Fence | None = None,
+):
     by_type: dict[MemoryType, list[MemoryBase]] = {}
     for record in records:
         by_type.setdefault(record.memory_type, []).append(record)
     for memory_type, batch in by_type.items():
-        await store.upsert(memory_type, batch, [embedding or vec(1, 1, 1, 1)] * len(batch))
+        vectors = [embedding or vec(1, 1, 1, 1)] * len(batch)
+        await store.upsert(memory_type, batch, vectors, fence=fence)
 
 
 def ids(records: list[MemoryBase] | list[tuple[MemoryBase, float]]) -> list[str]:
@@ -445,12 +452,13 @@ async def test_an_entry_carries_the_token_of_the_lease_its_user_was_written_unde
 
     alice, bob, nobody = fact(1), fact(2, user="bob"), fact(3, user=None)
     under = fence.Fence((), holds).with_token("lease-alice", 7, user_id="alice")
-    with fence.holding(under.with_token("lease-none", 4, user_id=None)):
-        await put(store, alice, bob, nobody)
+    await put(store, alice, bob, nobody, fence=under.with_token("lease-none", 4, user_id=None))
     all_ids = [alice.id, bob.id, nobody.id, "unknown"]
     assert await store.stamps(MemoryType.SEMANTIC, all_ids) == {alice.id: 7, nobody.id: 4}
-    with fence.holding(fence.Fence((), holds).with_token("lease-alice", 9, user_id="alice")):
-        await store.rewrite(MemoryType.SEMANTIC, [alice.model_copy(update={"confidence": 0.5})])
+    later = fence.Fence((), holds).with_token("lease-alice", 9, user_id="alice")
+    await store.rewrite(
+        MemoryType.SEMANTIC, [alice.model_copy(update={"confidence": 0.5})], fence=later
+    )
     assert await store.stamps(MemoryType.SEMANTIC, [alice.id]) == {alice.id: 9}
     await store.rewrite(MemoryType.SEMANTIC, [alice])  # no lease held: no token
     await put(store, nobody)

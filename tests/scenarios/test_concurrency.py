@@ -103,11 +103,11 @@ def test_other_users_do_not_wait_for_a_busy_user(orch: Orchestrator, monkeypatch
     entered, release = threading.Event(), threading.Event()
     real = services.history.record
 
-    async def slow_record(events):
+    async def slow_record(events, **kwargs):
         if events and events[0].user_id == "slow":
             entered.set()
             await asyncio.to_thread(release.wait, 30)
-        return await real(events)
+        return await real(events, **kwargs)
 
     monkeypatch.setattr(services.history, "record", slow_record)
     with ThreadPoolExecutor(2) as pool:

@@ -98,7 +98,7 @@ DELETE_POINTS = [
     ("journal", "finish", 1, "before"),
 ]
 FORGET_POINTS = [
-    ("journal", "begin_forget", 1, "after"),
+    ("journal", "begin", 1, "after"),  # the erase, journaled with its ids
     ("graph", "forget", 1, "during"),
     ("keyword", "delete", 1, "after"),
     ("vector", "delete", 3, "during"),
@@ -106,7 +106,7 @@ FORGET_POINTS = [
     ("vector", "purge_deleted", 1, "during"),
     ("graph", "compact", 1, "during"),
     ("history", "compact", 1, "after"),
-    ("journal", "finish_forget", 1, "before"),
+    ("journal", "finish", 1, "before"),
 ]
 # an import of the process's export (one user: 3 parts of past history events, 3 of records,
 # 1 of entities, 1 of relations, then the views of its facts), journaled as one write

@@ -22,9 +22,10 @@ from octomem.models import (
     Relation,
     embedding_text,
 )
-from octomem.orchestrator import engine, writer
+from octomem.orchestrator import engine
 from octomem.orchestrator.internals import services_of
-from octomem.orchestrator.writer import DELETE_BATCH, restore_vectors
+from octomem.orchestrator.write import apply, restore_vectors
+from octomem.orchestrator.write.apply import DELETE_BATCH
 from octomem.settings import load_settings
 from octomem.stores import fence, graph_common
 from tests.conftest import T0
@@ -177,8 +178,7 @@ def _late_write(orch: Orchestrator, user_id: str, record: MemoryBase, token: int
     services = services_of(orch)
     [vector] = orch.run_sync(services.embedder.embed([embedding_text(record)]))
     stale = fence.Fence((), holds).with_token("its-lease", token, user_id=user_id)
-    with fence.holding(stale):
-        orch.run_sync(services.vector.upsert(record.memory_type, [record], [vector]))
+    orch.run_sync(services.vector.upsert(record.memory_type, [record], [vector], fence=stale))
 
 
 def _restore(orch: Orchestrator, user_id: str, memory_id: str) -> int:
@@ -186,8 +186,8 @@ def _restore(orch: Orchestrator, user_id: str, memory_id: str) -> int:
     put the semantic entry back to what the history log says, holding the user's lease."""
 
     async def restore() -> int:
-        async with services_of(orch).locks.hold(user_id):
-            return await restore_vectors(services_of(orch), {"semantic": [memory_id]})
+        async with services_of(orch).locks.hold(user_id) as held:
+            return await restore_vectors(services_of(orch), {"semantic": [memory_id]}, held)
 
     return orch.run_sync(restore())
 
@@ -196,8 +196,8 @@ def _token_now(orch: Orchestrator, user_id: str) -> int:
     """The fencing token a writer of `user_id` holds now."""
 
     async def take() -> int:
-        async with services_of(orch).locks.hold(user_id):
-            token = fence.stamp(user_id)
+        async with services_of(orch).locks.hold(user_id) as held:
+            token = held.stamp(user_id)
             assert token is not None
             return token
 
@@ -416,7 +416,7 @@ def test_a_late_write_over_a_retraction_logged_before_deletes_were_told_apart(
     old = _lives_in(orch, "maya")
     token = _token_now(orch, "maya")
     with monkeypatch.context() as patch:  # the older version's writer: no flag logged
-        patch.setattr(writer, "applied", lambda event, removed: event)
+        patch.setattr(apply, "applied", lambda event, removed: event)
         orch.process("I don't live in Paris anymore.", user_id="maya", timestamp=T0 + DAY)
     assert orch.run_sync(services_of(orch).history.latest("maya"))[old.id].removed is None
     closed = _stored(orch, old.id)

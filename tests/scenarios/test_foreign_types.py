@@ -155,7 +155,7 @@ def _cut_short_recipe_write(data: Path, embedder: Embedder) -> str:
     return recipe.id
 
 
-async def _never(intent_id: str) -> None:
+async def _never(intent_id: str, **kwargs: object) -> None:
     raise AssertionError("nothing may finish the intent")
 
 

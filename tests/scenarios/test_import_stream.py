@@ -21,7 +21,7 @@ from octomem.errors import StoreError
 from octomem.models import IntentPart, MemoryType
 from octomem.orchestrator import import_checks
 from octomem.orchestrator.internals import services_of
-from octomem.orchestrator.writer import write_parts
+from octomem.orchestrator.write import write_parts
 from tests.conftest import T0
 from tests.scenarios.test_crash import _child as crash_child
 
@@ -98,9 +98,9 @@ def test_an_import_holds_a_batch_of_parsed_lines_never_the_file(
     for store, method in ((services.history, "for_memory"), (services.journal, "add_part")):
         original = getattr(store, method)
 
-        async def counted(*args: Any, _original: Any = original) -> Any:
+        async def counted(*args: Any, _original: Any = original, **kwargs: Any) -> Any:
             most[0] = max(most[0], sum(ref() is not None for ref in parsed))
-            return await _original(*args)
+            return await _original(*args, **kwargs)
 
         monkeypatch.setattr(store, method, counted)
     summary = target.import_jsonl(io.StringIO(_text(big)))
@@ -127,9 +127,9 @@ def test_parts_are_journaled_as_they_come_and_a_wrong_count_writes_nothing(
     steps: list[str] = []
     journal_add = services.journal.add_part
 
-    async def add_part(intent_id: str, index: int, part: IntentPart) -> None:
+    async def add_part(intent_id: str, index: int, part: IntentPart, **kwargs: Any) -> None:
         steps.append(f"journaled {index}")
-        await journal_add(intent_id, index, part)
+        await journal_add(intent_id, index, part, **kwargs)
 
     services.journal.add_part = add_part  # type: ignore[method-assign]
 
@@ -139,8 +139,8 @@ def test_parts_are_journaled_as_they_come_and_a_wrong_count_writes_nothing(
             yield IntentPart.model_validate({"events": [events[n]]})
 
     async def write(given: int, count: int) -> None:
-        async with services.locks.hold("al"):
-            await write_parts(services, body(given), count=count, users=["al"], actor="t")
+        async with services.locks.hold("al") as fence:
+            await write_parts(services, fence, body(given), count=count, users=["al"], actor="t")
 
     orch.run_sync(services.history.discard([e["memory_id"] for e in events]))
     orch.run_sync(write(3, 3))
@@ -225,9 +225,9 @@ def test_a_file_imported_again_stores_nothing_new_and_says_so(make_orch: Any) ->
     vector, upserts = services_of(target).vector, []
     real = vector.upsert
 
-    async def upsert(memory_type: MemoryType, records: Any, embeddings: Any) -> None:
+    async def upsert(memory_type: MemoryType, records: Any, embeddings: Any, **kwargs: Any) -> None:
         upserts.append(memory_type)
-        await real(memory_type, records, embeddings)
+        await real(memory_type, records, embeddings, **kwargs)
 
     vector.upsert = upsert  # type: ignore[method-assign]
     again = target.import_jsonl(io.StringIO(text))
@@ -285,9 +285,9 @@ def test_a_stream_read_once_is_spooled_masked_in_the_data_directory(make_orch: A
     seen: list[dict[str, bytes]] = []
     add_part = services.journal.add_part
 
-    async def looking(*args: Any) -> None:
+    async def looking(*args: Any, **kwargs: Any) -> None:
         seen.append(_open_files_under(data_dir))
-        await add_part(*args)
+        await add_part(*args, **kwargs)
 
     services.journal.add_part = looking  # type: ignore[method-assign]
     summary = target.import_jsonl(_Pipe(_text(lines).encode()))  # type: ignore[arg-type]

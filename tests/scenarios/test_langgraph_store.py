@@ -218,12 +218,12 @@ def test_close_waits_for_a_running_put_and_refuses_later_ones(
     real = vector.upsert
     entered, release = threading.Event(), threading.Event()
 
-    async def upsert(memory_type, records, embeddings):
+    async def upsert(memory_type, records, embeddings, **kwargs):
         if any(r.internal.get("langgraph_key") == "prefs" for r in records):
             entered.set()
             while not release.is_set():
                 await asyncio.sleep(0.01)
-        return await real(memory_type, records, embeddings)
+        return await real(memory_type, records, embeddings, **kwargs)
 
     monkeypatch.setattr(vector, "upsert", upsert)
     held = HeldClose(orch, monkeypatch)
@@ -494,7 +494,7 @@ def test_an_item_whose_namespace_and_key_look_like_secrets_survives_export_and_i
 async def test_a_search_sees_what_changed_since_the_last_one(
     store: OctomemStore, orch: Orchestrator
 ) -> None:
-    """Searches keep the records they parsed (`Records.parse_once`), never a stale one: an
+    """Searches keep the records they parsed (their memo), never a stale one: an
     item updated, deleted or forgotten since the last search is read as it is now, and a
     value changed by the caller is not the stored one."""
     ns = ("memories", "vic")
@@ -518,7 +518,7 @@ async def test_a_search_sees_what_changed_since_the_last_one(
 async def test_a_forget_drops_the_users_records_the_store_kept_parsed(
     store: OctomemStore, orch: Orchestrator
 ) -> None:
-    """The records a store's searches keep parsed (`Records.parse_once`) are the user's
+    """The records a store's searches keep parsed (their memo) are the user's
     words: a forget in this process drops the forgotten user's at once, not when the store
     next lists their namespace or evicts them."""
     for user, text in (("vic", "Vic drinks green tea"), ("ana", "Ana rides a bike")):
@@ -533,3 +533,38 @@ async def test_a_forget_drops_the_users_records_the_store_kept_parsed(
         "Ana rides a bike",
         "Ana rides a bike daily",
     }
+
+
+async def test_a_search_made_again_parses_none_of_its_items_again(
+    store: OctomemStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A search's listing and the recall among its items read them with the memo the store
+    keeps (`octomem.stores.parsed`): searched again, unchanged, no item is parsed again -
+    neither by the listing nor by the recall's reads - and one changed since is."""
+    from octomem.memory_types import TypeRegistry
+
+    ns = ("memories", "ivy")
+    for n, text in enumerate(["Ivy drinks green tea", "Ivy rides a bike", "tea in Oslo"]):
+        await store.aput(ns, f"k{n}", {"text": text})
+    keys = {f"k{n}" for n in range(3)}
+    parsed_keys: list[str] = []
+    parse = TypeRegistry.record_from_json
+
+    def counting(self: TypeRegistry, payload: str | bytes) -> Any:
+        record = parse(self, payload)
+        if record.internal.get("langgraph_namespace") == list(ns):
+            parsed_keys.append(record.internal["langgraph_key"])
+        return record
+
+    monkeypatch.setattr(TypeRegistry, "record_from_json", counting)
+    first = await store.asearch(ns, query="tea")
+    assert {i.key for i in first} == keys and set(parsed_keys) == keys
+    parsed_keys.clear()
+    assert [(i.key, i.score) for i in await store.asearch(ns, query="tea")] == [
+        (i.key, i.score) for i in first
+    ]
+    assert parsed_keys == []
+    await store.aput(ns, "k1", {"text": "Ivy drinks black tea"})
+    parsed_keys.clear()
+    assert "k1" in {i.key for i in await store.asearch(ns, query="black tea")}
+    assert set(parsed_keys) == {"k1"}

@@ -17,7 +17,7 @@ import pytest
 from benchmarks.synthetic import facts
 from octomem import Orchestrator, filters
 from octomem.orchestrator.internals import services_of
-from octomem.orchestrator.writer import WRITE_SLICE
+from octomem.orchestrator.write.apply import WRITE_SLICE
 from tests.conftest import T0
 
 
@@ -66,11 +66,11 @@ def test_a_large_call_writes_each_store_in_bounded_slices(
 
         monkeypatch.setattr(store, name, spied)
 
-    spy(services.vector, "upsert", lambda memory_type, records, embeddings: len(records))
-    spy(services.keyword, "upsert", lambda records: len(records))
-    spy(services.history, "record", lambda events: len(events))
-    spy(services.graph, "link_memories", lambda links: len(links))
-    spy(services.graph, "upsert_relations", lambda relations: len(relations))
+    spy(services.vector, "upsert", lambda memory_type, records, embeddings, **_: len(records))
+    spy(services.keyword, "upsert", lambda records, **_: len(records))
+    spy(services.history, "record", lambda events, **_: len(events))
+    spy(services.graph, "link_memories", lambda links, **_: len(links))
+    spy(services.graph, "upsert_relations", lambda relations, **_: len(relations))
 
     shared_orch.process(_messages(300, seed=3), user_id=uid("big"))
 

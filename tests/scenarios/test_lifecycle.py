@@ -68,13 +68,13 @@ def _hold_vector_writes(orch: Orchestrator, monkeypatch: pytest.MonkeyPatch, *, 
     entered, release = threading.Event(), threading.Event()
     held = {"left": times}
 
-    async def upsert(memory_type, records, embeddings):
+    async def upsert(memory_type, records, embeddings, **kwargs):
         if memory_type is not MemoryType.EPISODIC and held["left"] > 0:
             held["left"] -= 1
             entered.set()
             while not release.is_set():
                 await asyncio.sleep(0.01)
-        return await real(memory_type, records, embeddings)
+        return await real(memory_type, records, embeddings, **kwargs)
 
     monkeypatch.setattr(vector, "upsert", upsert)
     return entered, release
@@ -149,11 +149,11 @@ def test_a_write_cut_short_is_completed_before_the_users_next_write(
         vector, failures = services_of(orch).vector, {"left": 1}
         real = vector.upsert
 
-        async def upsert(memory_type, records, embeddings):
+        async def upsert(memory_type, records, embeddings, **kwargs):
             if memory_type is not MemoryType.EPISODIC and failures["left"]:
                 failures["left"] -= 1
                 raise StoreError("the vector store is unreachable for a moment")
-            return await real(memory_type, records, embeddings)
+            return await real(memory_type, records, embeddings, **kwargs)
 
         monkeypatch.setattr(vector, "upsert", upsert)
         with pytest.raises(StoreError, match="unreachable"):

@@ -1283,10 +1283,10 @@ def test_a_crash_as_the_marks_are_written_leaves_them_to_the_next_open(
         vector = services_of(orch).vector
         rewrite = vector.rewrite
 
-        async def dies(memory_type: MemoryType, records: Any) -> None:
+        async def dies(memory_type: MemoryType, records: Any, **kwargs: Any) -> None:
             if any(extracted.LLM_TYPES in r.internal for r in records):
                 raise Killed  # the process is killed here
-            await rewrite(memory_type, records)
+            await rewrite(memory_type, records, **kwargs)
 
         monkeypatch.setattr(vector, "rewrite", dies)
         messages = [{"role": "user", "content": "I play chess every Sunday.", "id": "m1"}]

@@ -221,15 +221,22 @@ def test_an_llm_edge_about_the_user_becomes_the_fact(make_orch: Any) -> None:
 
 
 def test_check_finds_a_lost_projection_and_repair_renders_it_again(orch: Orchestrator) -> None:
-    from octomem.orchestrator.writer import write_records
+    from octomem.orchestrator.write import write
 
     orch.process("I'm Alice. I live in Berlin.", user_id="alice", timestamp=T0)
     assert orch.check().consistent
     [edge] = views(orch)[1]
     [block] = [c for c in orch.get_all(user_id="alice", memory_types=["core"])]
     damaged = block.model_copy(update={"content": "Lives in: Paris", "content_hash": ""})
-    orch.run_sync(write_records(services_of(orch), [], deletes=[edge]))
-    orch.run_sync(write_records(services_of(orch), [(damaged, orch.history(block.id)[-1])]))
+    services = services_of(orch)
+    event = orch.history(block.id)[-1]
+
+    async def damage() -> None:  # as a crash of an older version could leave them
+        async with services.locks.hold("alice") as fence:
+            await write(services, fence, deletes=[edge])
+            await write(services, fence, changes=[(damaged, event)])
+
+    orch.run_sync(damage())
     report = orch.check()
     [views_diff] = [s for s in report.stores if s.store == "projections"]
     assert (views_diff.missing, views_diff.stale) == ([edge.id], [block.id])

@@ -363,7 +363,7 @@ def test_doctor_finds_orphans_missing_and_damaged_blobs_and_repairs(
 
     third = b"# Bikes\n\nThe chain needs oil before the Tatra ride.\n"
     with monkeypatch.context() as patch:
-        patch.setattr(intake, "write_records", crash)
+        patch.setattr(intake, "write", crash)
         with pytest.raises(RuntimeError, match="power cut"):
             orch.process([doc_message(third, "bikes.md")], user_id="maya")
     assert sha(third) not in originals_of(orch, "maya")

@@ -145,11 +145,11 @@ def test_interrupted_process_finishes_on_retry(orch: Orchestrator, monkeypatch) 
     real_upsert = vector.upsert
     calls = {"n": 0}
 
-    async def flaky_upsert(memory_type, records, embeddings):
+    async def flaky_upsert(memory_type, records, embeddings, **kwargs):
         calls["n"] += 1
         if calls["n"] == 2:  # raw turns were written; the extracted memories die half-way
             raise StoreError("simulated crash")
-        return await real_upsert(memory_type, records, embeddings)
+        return await real_upsert(memory_type, records, embeddings, **kwargs)
 
     monkeypatch.setattr(vector, "upsert", flaky_upsert)
     with pytest.raises(StoreError):
@@ -216,7 +216,7 @@ def test_a_store_failing_while_the_embedder_runs_loses_nothing(
     graph = services_of(orch).graph
     real_link = graph.link_memories
 
-    async def broken_link(links):
+    async def broken_link(links, **kwargs):
         raise StoreError("graph down")
 
     monkeypatch.setattr(graph, "link_memories", broken_link)

@@ -188,12 +188,12 @@ def test_import_writes_the_graph_under_the_users_lock(make_orch: Any) -> None:
     real = graph.upsert_entities
     calls: list[int] = []
 
-    async def upsert_entities(entities):
+    async def upsert_entities(entities, **kwargs):
         calls.append(len(entities))
         if len(calls) == 2:  # the import's own graph step, after its records
             move = asyncio.ensure_future(target.aprocess("I moved to Rome.", user_id="mover"))
             await asyncio.wait([move], timeout=5)  # runs now, unless the user is locked
-        return await real(entities)
+        return await real(entities, **kwargs)
 
     graph.upsert_entities = upsert_entities  # type: ignore[method-assign]
     target.import_jsonl(io.StringIO(buffer.getvalue()))
@@ -221,11 +221,11 @@ def test_an_import_cut_short_by_a_store_is_completed_by_the_users_next_write(
     vector, calls = services_of(target).vector, []
     real = vector.upsert
 
-    async def upsert(memory_type, records, embeddings):
+    async def upsert(memory_type, records, embeddings, **kwargs):
         calls.append(memory_type)
         if len(calls) == 2:
             raise StoreError("the vector store is unreachable for a moment")
-        return await real(memory_type, records, embeddings)
+        return await real(memory_type, records, embeddings, **kwargs)
 
     monkeypatch.setattr(vector, "upsert", upsert)
     with pytest.raises(StoreError, match="unreachable"):

@@ -20,6 +20,7 @@ from octomem.embeddings import (
     Embedder,
     LiteLLMEmbedder,
     LocalEmbedder,
+    embed_for,
 )
 from octomem.errors import ConfigurationError, InvalidInputError, LLMError
 
@@ -254,6 +255,29 @@ async def test_cache_keeps_no_text():
     assert len(inner.calls) == 1
     inner.calls.clear()  # the test's own record of what it was asked
     assert not [text for text in _strings_held_by(cached) if "Quince" in text]
+
+
+async def test_a_partition_keeps_each_users_texts_under_keys_of_their_own():
+    """Within a tenant's partition a text embedded for one user is no cache hit for another
+    user, nor for another partition; the misses of several users go to the model in one
+    call, each text once. Outside a partition the users change nothing."""
+    inner = CountingEmbedder()
+    cached = CachedEmbedder(inner)
+    acme, globex = cached.partition("acme"), cached.partition("globex")
+    said = ["I have gout", "I have gout", "hello"]
+    vectors = await embed_for(acme, said, ["ana", "eve", "ana"])
+    assert vectors == [[11.0, 1.0], [11.0, 1.0], [5.0, 1.0]]
+    assert inner.calls == [["I have gout", "hello"]]
+    await embed_for(acme, ["I have gout", "hello"], ["ana", "eve"])  # ana's: a hit
+    assert inner.calls[-1] == ["hello"]
+    await embed_for(globex, ["I have gout"], ["ana"])  # another tenant's ana
+    await acme.embed(["I have gout"])  # no user's
+    assert inner.calls[-2:] == [["I have gout"], ["I have gout"]]
+    await embed_for(cached, ["hello"], ["ana"])  # not a partition: one cache for all
+    await embed_for(cached, ["hello"], ["eve"])
+    assert inner.calls[-1] == ["hello"] and len(inner.calls) == 5
+    with pytest.raises(ValueError, match="one user per text"):
+        await embed_for(acme, ["a", "b"], ["ana"])
 
 
 async def test_cache_returns_copies():

@@ -1,8 +1,8 @@
-"""`octomem.stores.parsed`: records parsed once per read scope, never a stale one."""
+"""`octomem.stores.parsed`: records parsed once by the reads given one memo, never a stale
+one."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 
 from octomem.models import MemoryBase, SemanticMemory, record_from_json
@@ -17,13 +17,13 @@ def _json(content: str) -> str:
     return record.model_dump_json()
 
 
-def test_outside_a_scope_every_read_parses() -> None:
+def test_a_read_given_no_memo_parses() -> None:
     payload = _json("tea")
-    first = parsed.record("sem_1", payload, record_from_json)
-    assert parsed.record("sem_1", payload, record_from_json) is not first
+    first = parsed.record("sem_1", payload, record_from_json, None)
+    assert parsed.record("sem_1", payload, record_from_json, None) is not first
 
 
-async def test_within_a_scope_the_same_json_is_parsed_once_and_changed_json_again() -> None:
+def test_with_a_memo_the_same_json_is_parsed_once_and_changed_json_again() -> None:
     calls: list[str] = []
 
     def parse(payload: str) -> MemoryBase:
@@ -31,30 +31,24 @@ async def test_within_a_scope_the_same_json_is_parsed_once_and_changed_json_agai
         return record_from_json(payload)
 
     old, new = _json("tea"), _json("coffee")
-    with parsed.sharing():
-        first = parsed.record("sem_1", old, parse)
-
-        async def read(payload: str) -> MemoryBase:  # a task the scope started shares it
-            return parsed.record("sem_1", payload, parse)
-
-        assert await asyncio.ensure_future(read(old)) is first
-        updated = parsed.record("sem_1", new, parse)  # written meanwhile: parsed again
-        assert updated.content == "coffee" and updated is not first
-        assert parsed.record("sem_1", new, parse) is updated
+    memo = parsed.Memo()
+    first = parsed.record("sem_1", old, parse, memo)
+    assert parsed.record("sem_1", old, parse, memo) is first
+    updated = parsed.record("sem_1", new, parse, memo)  # written meanwhile: parsed again
+    assert updated.content == "coffee" and updated is not first
+    assert parsed.record("sem_1", new, parse, memo) is updated
     assert calls == [old, new]
-    assert parsed.record("sem_1", new, parse) is not updated  # the scope is over
+    assert parsed.record("sem_1", new, parse, parsed.Memo()) is not updated  # another memo
 
 
-def test_a_memo_keeps_records_for_later_scopes_within_its_bound() -> None:
+def test_a_memo_keeps_records_within_its_bound() -> None:
     memo = parsed.Memo(max_records=2)
-    with parsed.sharing(memo):
-        first = parsed.record("sem_1", _json("tea"), record_from_json)
-    with parsed.sharing(memo):
-        assert parsed.record("sem_1", _json("tea"), record_from_json) is first
-        parsed.record("sem_2", _json("bike"), record_from_json)
-        memo.drop(lambda record: record.content == "bike")
-        assert len(memo) == 1
-        parsed.record("sem_2", _json("bike"), record_from_json)
-        parsed.record("sem_3", _json("oslo"), record_from_json)  # past the bound: anew
-        assert len(memo) == 1
-        assert parsed.record("sem_1", _json("tea"), record_from_json) is not first
+    first = parsed.record("sem_1", _json("tea"), record_from_json, memo)
+    assert parsed.record("sem_1", _json("tea"), record_from_json, memo) is first
+    parsed.record("sem_2", _json("bike"), record_from_json, memo)
+    memo.drop(lambda record: record.content == "bike")
+    assert len(memo) == 1
+    parsed.record("sem_2", _json("bike"), record_from_json, memo)
+    parsed.record("sem_3", _json("oslo"), record_from_json, memo)  # past the bound: anew
+    assert len(memo) == 1
+    assert parsed.record("sem_1", _json("tea"), record_from_json, memo) is not first

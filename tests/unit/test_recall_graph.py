@@ -61,7 +61,9 @@ def test_studio_shows_each_recall_step_and_recalls_answer(
 
 
 def test_graph_recall_with_no_agent_to_search_returns_no_hits(orch: Orchestrator) -> None:
-    # a store of its own: which agents have anything to search is known per store
+    # a store of its own: which agents have anything to search is known per store, once
+    # it is open (the graphs run on open stores)
+    orch.open()
     state = orch.run_sync(orch.recall_graph.ainvoke({"query": "anything", "user_id": "nobody"}))
     assert state["plan"].agents == ()
     assert state["result"].hits == []

@@ -67,6 +67,22 @@ def test_environment_overrides_file_and_arguments_override_environment(
     assert settings.recall.limit == 7
 
 
+def test_the_file_the_environment_and_arguments_merge_key_by_key(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Each layer sets the keys it names within a section and keeps the others': init
+    arguments > OCTOMEM_* environment > the YAML file > the defaults."""
+    path = tmp_path / "octomem.yaml"
+    path.write_text("recall:\n  limit: 3\n  candidates: 11\n  rrf_k: 9\n")
+    monkeypatch.setenv("OCTOMEM_RECALL__LIMIT", "7")
+    monkeypatch.setenv("OCTOMEM_RECALL__RRF_K", "8")
+    recall = load_settings(path, recall={"rrf_k": 5}).recall
+    assert (recall.limit, recall.candidates, recall.rrf_k) == (7, 11, 5)
+    assert load_settings(path).recall.rrf_k == 8
+    monkeypatch.delenv("OCTOMEM_RECALL__RRF_K")
+    assert load_settings(path).recall.rrf_k == 9
+
+
 def test_unknown_key_is_named(tmp_path: Path) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text("recall:\n  limt: 5\n")

@@ -131,8 +131,8 @@ def test_records_write_and_read_what_an_integration_built(
     async def write() -> None:
         async with orch.running_call():
             await orch.aopen()
-            async with records.hold(["ana"]):
-                await records.write([(record, event)], actor="sample")
+            async with records.hold(["ana"]) as fence:
+                await records.write(fence, [(record, event)], actor="sample")
 
     orch.run_sync(write())
     assert orch.get(record_id, user_id="ana").content == record.content

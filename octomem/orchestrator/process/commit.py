@@ -14,12 +14,13 @@ from octomem.logs import get_logger
 from octomem.models import LLMUsage, MemoryBase, MemoryType, ProcessResult, utcnow
 from octomem.orchestrator import extracted, originals, projections
 from octomem.orchestrator.commit import commit as commit_changes
+from octomem.orchestrator.events import all_changes
 from octomem.orchestrator.process.context import EXTRACTED_BEFORE, chosen, holding
 from octomem.orchestrator.process.state import CommitUpdate, ProcessState
 from octomem.orchestrator.reconcile import Reconciler
 from octomem.orchestrator.services import Services
 from octomem.orchestrator.staleness import closed_by
-from octomem.orchestrator.writer import all_changes
+from octomem.orchestrator.write import blobs, write
 from octomem.telemetry import span
 
 log = get_logger(__name__)
@@ -38,14 +39,16 @@ async def commit(state: ProcessState, deps: Services) -> CommitUpdate:
     meter = UsageMeter()
     fell_back = bool(state.get("fell_back"))
     with span("node.commit", user_id=state.get("user_id"), candidates=len(candidates)) as current:
-        async with holding(deps, state):
-            withheld = await originals.settle(
+        async with holding(deps, state) as fence:
+            withheld, settled = await blobs.settle(
                 deps,
                 state.get("user_id"),
                 state.get("pending_originals", []),
                 state["turns"],
                 withheld,
             )
+            # written before what follows reads them (the turns' marks)
+            await write(deps, fence, rewrites=settled)
             candidates = [originals.settled(c, withheld) for c in candidates]
             # what the model took from these turns before: a call made again (not asked
             # again, see `route`), or one of the same turns committed since this began
@@ -85,6 +88,7 @@ async def commit(state: ProcessState, deps: Services) -> CommitUpdate:
                 )
             views = await commit_changes(
                 deps,
+                fence,
                 changes,
                 now=reconciler.now,
                 closed=closed_by(decisions),

@@ -18,6 +18,7 @@ from octomem.orchestrator.process.state import (
     TurnsRead,
 )
 from octomem.orchestrator.services import Services
+from octomem.stores.fence import Fence
 
 # why route or llm_extract skipped an agent (`ProcessState.routing`)
 NOTHING_FOUND = "skipped: the LLM router found nothing for it"
@@ -74,9 +75,9 @@ def chosen(state: Routed) -> list[MemoryType]:
 
 
 @contextlib.asynccontextmanager
-async def holding(deps: Services, state: Normalized) -> AsyncIterator[None]:
+async def holding(deps: Services, state: Normalized) -> AsyncIterator[Fence]:
     """The user's write lock, for a step of this call: ConflictError (nothing written)
-    if the scope was forgotten since the call began."""
+    if the scope was forgotten since the call began. Gives the fence its writes carry."""
     user_id, agent_id = state.get("user_id"), state.get("agent_id")
-    async with deps.locks.hold(user_id, since={(user_id, agent_id): state["erasures"]}):
-        yield
+    async with deps.locks.hold(user_id, since={(user_id, agent_id): state["erasures"]}) as fence:
+        yield fence

@@ -13,7 +13,8 @@ from octomem.media.parts import masked_piece
 from octomem.messages import normalize_messages
 from octomem.models import MemoryBase, Operation, Turn, utcnow
 from octomem.orchestrator import extracted, originals, versions, vision
-from octomem.orchestrator.ingest import ACTOR as INGEST_ACTOR
+from octomem.orchestrator.events import all_changes
+from octomem.orchestrator.ingest_records import ACTOR as INGEST_ACTOR
 from octomem.orchestrator.metadata import with_caller_metadata
 from octomem.orchestrator.process.context import holding, scope_of
 from octomem.orchestrator.process.state import (
@@ -24,7 +25,7 @@ from octomem.orchestrator.process.state import (
 )
 from octomem.orchestrator.reprocess import words
 from octomem.orchestrator.services import Services
-from octomem.orchestrator.writer import all_changes, write_records
+from octomem.orchestrator.write import blobs, write
 from octomem.plans import Decision
 from octomem.sensitive import mask, mask_value
 from octomem.telemetry import span
@@ -93,7 +94,7 @@ async def store_turns(state: Normalized, deps: Services) -> StoreUpdate:
 
         records = await offload.cpu(len(turns), raw_records)  # CPU work: off the loop
         ids = [r.id for r in records if r.memory_type == turn_log.memory_type]
-        async with holding(deps, state):
+        async with holding(deps, state) as fence:
             stored: dict[str, MemoryBase] = {}
             for mtype in dict.fromkeys(r.memory_type for r in records):
                 of_type = [r.id for r in records if r.memory_type == mtype]
@@ -125,8 +126,8 @@ async def store_turns(state: Normalized, deps: Services) -> StoreUpdate:
                 )
             # the parts' original bytes before the records that name them: a crash
             # between the two leaves an orphan blob, never a record without its blob
-            await originals.keep(deps, scope.user_id, records, turns)
-            await write_records(deps, changes)
+            await blobs.keep(deps, scope.user_id, records, turns)
+            await write(deps, fence, changes=changes)
     inputs = [d for d in fresh if d.record.memory_type != turn_log.memory_type]
     return {
         "stored_turns": ids,

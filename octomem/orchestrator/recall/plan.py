@@ -55,5 +55,6 @@ async def plan_recall(state: RecallInput, deps: Services) -> PlanUpdate:
             session_scoped=frozenset(m for m, agent in agents.items() if agent.session_scoped),
             turns=deps.turn_log.memory_type,
             periods=query_periods(query, as_of or now) if config.time_boost > 1 else (),
+            memo=state.get("memo"),
         )
     return {"started": started, "plan": plan}

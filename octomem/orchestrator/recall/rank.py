@@ -68,7 +68,8 @@ def _collapse_same_text(
     replaced: dict[str, list[MemoryBase]],
 ) -> list[RecallHit]:
     """One hit per distinct text: the same sentence held by two agents (a semantic fact and
-    its knowledge edge) is shown once, at its best rank, with both agents' provenance.
+    its knowledge edge) is shown once, at its best rank, with both agents' provenance, as
+    the fact the edge was rendered from (whichever of the two ranked first).
     A stale hit carries the current records that replace it (`replaced`), one per text,
     as shown above it."""
     hits: dict[str, RecallHit] = {}
@@ -87,4 +88,8 @@ def _collapse_same_text(
             )
         else:
             kept.provenance.extend(provenance)
+            if projections.projected_from(kept.memory) == record.id:
+                # the fact an edge was rendered from is the memory shown (and changed)
+                update = {"memory": record, "memory_type": record.memory_type}
+                hits[record.content_hash] = kept.model_copy(update=update)
     return list(hits.values())

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 
+from octomem.embeddings import embed_for
 from octomem.models import MemoryBase, MemoryType
 from octomem.orchestrator.recall.state import (
     AgentHits,
@@ -77,7 +78,7 @@ async def search_shared(state: Planned, deps: Services) -> SharedUpdate:
         return entity_ids
 
     async def vectors() -> tuple[list[float], list[list[tuple[MemoryBase, float]]]]:
-        [embedding] = await deps.embedder.embed([query])
+        [embedding] = await embed_for(deps.embedder, [query], [plan.user_id])
         return embedding, await asyncio.gather(
             *(nearest(deps, plan, agent, embedding, config.candidates) for agent in agents)
         )
@@ -87,7 +88,7 @@ async def search_shared(state: Planned, deps: Services) -> SharedUpdate:
 
         async def fetch(agent: MemoryType) -> list[MemoryBase]:
             wanted = list(dict.fromkeys(i for i, _ in [*keyword[agent], *graph[agent]]))
-            return await deps.vector.get(agent, wanted) if wanted else []
+            return await deps.vector.get(agent, wanted, memo=plan.memo) if wanted else []
 
         return entity_ids, await asyncio.gather(*(fetch(agent) for agent in agents))
 

@@ -18,6 +18,7 @@ from typing_extensions import TypedDict  # pydantic (Studio's schemas) needs it 
 
 from octomem.models import MemoryBase, MemoryType, RecallResult
 from octomem.plans import RankedList, RecallPlan
+from octomem.stores.parsed import Memo
 
 
 def merge_dicts(left: dict[str, Any], right: dict[str, Any]) -> dict[str, Any]:
@@ -53,6 +54,7 @@ class RecallInput(TypedDict, total=False):
     now: datetime | None
     as_of: datetime | None
     started: float  # time.perf_counter() when the call began; else when planning did
+    memo: Memo | None  # records parsed by the caller's earlier reads (`RecallPlan.memo`)
 
 
 class Planned(RecallInput):

@@ -1,0 +1,135 @@
+"""Completing the journaled writes their writers left: a crash (`recover`, when the stores
+open), a failed store or a cancelled call (`complete_leftovers`, when the next writer of
+those users takes their lock), and a vector write that landed after its lease was lost
+(`restore_vectors`). Each is completed through the one write primitive (`apply`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from octomem.logs import get_logger
+from octomem.models import Drop, HistoryEvent, MemoryBase, MemoryType, Restore, WriteIntent
+from octomem.orchestrator.events import leaves_entry, logged_as
+from octomem.orchestrator.locks import ScopeBusyError
+from octomem.orchestrator.write.apply import complete, write
+from octomem.stores.fence import Fence
+
+if TYPE_CHECKING:
+    from octomem.orchestrator.services import Services
+
+log = get_logger(__name__)
+
+
+def foreign_types(services: Services, intent: WriteIntent) -> set[str]:
+    """The types of the intent's records this Orchestrator has no agent of: only one with
+    them completes it (it cannot embed, index or check records it cannot read as their
+    classes), on its next open or recovery sweep."""
+    return services.types.lacks(intent.records())
+
+
+def _leave(intent: WriteIntent, kinds: set[str]) -> None:
+    log.warning(
+        "leaving a write of memory types this Orchestrator has no agent of to one that has",
+        intent=intent.id,
+        memory_types=sorted(kinds),
+    )
+
+
+async def recover(services: Services, *, wait: bool = True) -> int:
+    """Apply every intent a crash left in the journal (forgets included), each under the
+    locks of its scopes: a live writer finishes its own first. In server mode the journal
+    is shared by every host, so this also takes over the intents of a writer that died on
+    another host, once its lease has expired (the lease is the intent's: it was begun
+    under it). Without `wait`, intents whose scopes are locked right now are left to their
+    writer, or to the next sweep (`Orchestrator.arecover`). Returns how many were applied."""
+    applied = 0
+    for intent in await services.journal.pending():
+        if kinds := foreign_types(services, intent):
+            _leave(intent, kinds)
+            continue
+        try:
+            async with services.locks.hold_many(
+                intent.user_ids(), settle=False, timeout_s=None if wait else 0
+            ) as fence:
+                if not await services.journal.is_pending(intent.id):
+                    continue  # its writer finished it meanwhile
+                log.warning("completing a write a crash interrupted", intent=intent.id)
+                await complete(services, fence, intent)
+                applied += 1
+        except ScopeBusyError:
+            if wait:
+                raise
+    return applied
+
+
+async def complete_leftovers(services: Services, user_ids: set[str | None], fence: Fence) -> int:
+    """Apply, oldest first, the intents of these users (whose locks the caller holds, with
+    `fence`) that their writers left unfinished - a store failed, or the call was
+    cancelled - before the caller reads: applied later, an old intent would overwrite what
+    newer writes decided, and an unfinished forget would take what this caller is about to
+    store with it. Intents that also touch users not held are left to `recover`. Returns
+    how many."""
+    applied = 0
+    for intent in await services.journal.pending(within=user_ids):  # no live writer has it
+        if kinds := foreign_types(services, intent):
+            _leave(intent, kinds)
+            continue
+        log.warning("completing a write that was cut short", intent=intent.id)
+        await complete(services, fence, intent)
+        applied += 1
+    return applied
+
+
+async def restore_vectors(
+    services: Services, written: Mapping[str, Sequence[str]], fence: Fence
+) -> int:
+    """Put vector entries (ids by memory type) back to what the history log says; the
+    caller holds their users' leases (`fence`). They were written by a writer whose lease
+    passed to another while its request was on the way (`fence.LandedLate`): the history
+    log is on the graph server, where every write is fenced, so a memory's last event
+    there is its newest truth, and an entry with no event left was forgotten meanwhile,
+    or whose last event deleted it (`doctor._behind`), is removed. Returns how many
+    entries changed."""
+    truths: list[Restore] = []
+    gone: list[Drop] = []
+    for kind, ids in written.items():
+        memory_type = MemoryType(kind)
+        stored = {r.id: r for r in await services.vector.get(memory_type, ids)}
+        # the last event logged (not the latest by its time: clocks of hosts differ)
+        latest: dict[str, HistoryEvent] = {}
+        indexed: set[str] = set()
+        for user_id in dict.fromkeys(r.user_id for r in stored.values()):
+            latest.update(await services.history.latest(user_id))
+            indexed.update(e.memory_id for e in await services.keyword.entries(user_id))
+        for memory_id in dict.fromkeys(ids):
+            last = latest.get(memory_id) or await _last_event(services, memory_id)
+            # a deletion's entry is gone, unless the keyword index holds the memory (written
+            # again since under its id); a retraction's closed record is put back like any
+            # other truth (`events.leaves_entry`, as `doctor._behind`)
+            leaves = None if last is None else leaves_entry(last, held=memory_id in indexed)
+            now = stored.get(memory_id)
+            if last is None or leaves is False:
+                if now is not None:
+                    gone.append(_gone(now))
+            elif leaves and last.record is not None and (now is None or not logged_as(last, now)):
+                truth = services.types.record_from_dict(last.record)
+                truths.append(Restore(record=truth, stores=["vector"]))
+    await write(services, fence, restores=truths, drops=gone, actor="octomem")
+    changed = len(gone) + len(truths)
+    log.warning("restored entries a late write had changed", changed=changed)
+    return changed
+
+
+def _gone(record: MemoryBase) -> Drop:
+    return Drop(
+        memory_id=record.id,
+        user_id=record.user_id,
+        memory_type=record.memory_type.value,
+        stores=["vector"],
+    )
+
+
+async def _last_event(services: Services, memory_id: str) -> HistoryEvent | None:
+    events = await services.history.for_memory(memory_id)
+    return events[-1] if events else None
