@@ -80,7 +80,7 @@ class RecallPlan:
     `agent_weights` are the configured weights with the query's cues applied; `limit`
     None means `recall.limit` of the settings. `session_scoped` are the types a session
     id narrows (their agents' `session_scoped` hook) and `turns` the type of the raw
-    turns (the agent that `keeps_turns`), whose neighbours and stale marks recall reads.
+    turns (the agent that plays `TurnLog`), whose neighbours and stale marks recall reads.
     `periods` are the times the query names (`time_cues.query_periods`), widened.
     `memo`: the records a caller's earlier reads parsed (`octomem.stores.parsed`), which
     the searches' reads of the same stored JSON return again instead of parsing it.

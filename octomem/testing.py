@@ -29,7 +29,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from octomem._litellm import import_litellm
-from octomem.agents import AGENTS
+from octomem.agents.registry import AGENTS
 from octomem.models import MemoryType
 from octomem.prompts.extraction import ExtractionOutput, ExtractionReply, RouterOutput
 from octomem.prompts.reconcile import DecisionOutput

@@ -1,198 +1,119 @@
-"""The MemoryAgent protocol and the shared base every agent builds on.
+"""The roles an agent plays, and the base every built-in agent builds on.
 
-An agent is one pluggable unit that owns one memory type: its record model, its offline
-extractor, its LLM prompt and response model, the key that makes two records the same
-memory (folded into the deterministic id), the key that makes two records conflict, its
-conflict policy, how a stored record absorbs a newer one, the words that say a query asks
-for its memories, and optionally its own retrieval step.
+An agent is one pluggable unit that owns one memory type. Every agent plays three roles,
+together the `MemoryAgent` protocol:
+
+- extract (`Extractor`): its memory type and record class, its offline rules, its LLM
+  prompt and response model;
+- reconcile policy (`ReconcilePolicy`): the key that makes two records conflict, what a
+  conflict does, how a stored record absorbs a newer one, what closing one sets;
+- recall hook (`RecallHook`): the words that say a query asks for its memories, and
+  optionally its own retrieval step.
+
+Some agents play more. Each further role is a small protocol that an agent plays by having
+its members; the orchestrator finds the players (`octomem.agents.registry.Roles`, read
+once per set of agents) and never names a memory type or a record class:
+
+- `TurnLog`: keeps the raw turns, and knows their layout (episodic);
+- `ViewKeeper`: keeps views of another type's records (knowledge: a fact's edge; core:
+  the human block);
+- `GraphProjection`: its records link entities and are written as graph edges
+  (knowledge);
+- `MarksStaleTurns`: closing one of its records marks the turns it came from as stale
+  evidence (semantic, knowledge, procedural);
+- `AlwaysRecalled`: its records come whole with every recall (core);
+- `NamesUser`: its records state the user's name (semantic);
+- `FindsVersions`: tells a new version of a record under another key (procedural);
+- `InputRecords`, `DescribesImages`: records of what the input held (resource).
+
+A subclass drops a role it inherits by setting one of the role's methods to None (as
+`__hash__ = None` drops hashing): `class RankedCore(CoreAgent): block = None`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from enum import StrEnum
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar, runtime_checkable
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict
-
-from octomem.language import read_conversation
-from octomem.llm_schema import LLMOutput
-from octomem.memory_types import TypeRegistry
-from octomem.models import (
-    AttachedImage,
-    MemoryBase,
-    MemoryType,
-    Scope,
-    SemanticMemory,
-    SourceRef,
-    Turn,
-    make_memory_id,
+from octomem.agents.context import (
+    PROJECTION_OF,
+    RETRACTS,
+    VIEW_EXTRACTOR,
+    AgentPrompt,
+    ConflictPolicy,
+    ExtractionContext,
+    RecallPort,
+    Retrieved,
+    ViewContext,
+    read_turns,
+    record_fields,
+    user_turns,
 )
+from octomem.filters import Filter
+from octomem.language import content_stems
+from octomem.models import AttachedImage, CoreMemory, MemoryBase, MemoryType, Relation, Turn
 
 if TYPE_CHECKING:
-    from octomem.language import TurnReading
-    from octomem.plans import RankedList, RecallPlan
+    from octomem.plans import RecallPlan
 
-    Readings = list[TurnReading]
-else:
-    Readings = Any
-
-# internal key of a candidate that says a stored fact is no longer true: reconcile closes
-# the fact it names (as an LLM DELETE would) and never stores the candidate itself
-RETRACTS = "retracts"
-# internal key of a projected view (an agent whose `projects` names a source type): the id
-# of its source record, or the source type's name for a view of a whole scope
-PROJECTION_OF = "projection_of"
-VIEW_EXTRACTOR = "projection"  # source.extractor of a view: "projection:<agent>"
-
-
-class ConflictPolicy(StrEnum):
-    SUPERSEDE = "supersede"  # a new value closes the old record (valid_to) and adds a new one
-    UPDATE = "update"  # the stored record is rewritten in place; history keeps the old text
-    APPEND = "append"  # no conflicts: every distinct record is kept (near-dups still merge)
-
-
-class ExtractionContext(BaseModel):
-    """What an extractor knows besides the turns themselves."""
-
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-
-    scope: Scope
-    now: datetime
-    user_name: str | None = None
-    working_ttl: timedelta = timedelta(hours=24)
-    core_char_limit: int = 2000
-    id_key: bytes | None = None  # the data directory's id key (`octomem.id_key`)
-    # the Orchestrator's memory types: the id prefix of each (None: `id_prefix_hint`)
-    types: TypeRegistry | None = None
-    # what the language layer read in each turn being extracted (`read_turns`): parsed
-    # once per call, shared by every agent
-    readings: Readings | None = None
-    # turns of the call before the ones the model is asked about, which it extracted from
-    # before (`octomem.orchestrator.extracted`): shown to it as context only
-    earlier: tuple[Turn, ...] = ()
-
-    def memory_id(self, memory_type: MemoryType, *key: object, session: bool = False) -> str:
-        """Deterministic id within this context's user/agent (and session if asked)."""
-        scope = self.scope
-        parts: tuple[object, ...] = (scope.user_id, scope.agent_id)
-        if session:
-            parts += (scope.session_id,)
-        if self.types is not None:
-            return self.types.make_id(memory_type, *parts, *key, id_key=self.id_key)
-        return make_memory_id(memory_type, *parts, *key, id_key=self.id_key)
+__all__ = [
+    "PROJECTION_OF",
+    "RETRACTS",
+    "VIEW_EXTRACTOR",
+    "AgentPrompt",
+    "AlwaysRecalled",
+    "BaseAgent",
+    "ConflictPolicy",
+    "DescribesImages",
+    "ExtractionContext",
+    "Extractor",
+    "FindsVersions",
+    "GraphProjection",
+    "InputRecords",
+    "MarksStaleTurns",
+    "MemoryAgent",
+    "NamesUser",
+    "RecallHook",
+    "RecallPort",
+    "ReconcilePolicy",
+    "Retrieved",
+    "StaleEvidence",
+    "TurnLog",
+    "TurnPosition",
+    "ViewContext",
+    "ViewKeeper",
+    "held_name_of",
+    "read_turns",
+    "record_fields",
+    "said_by",
+    "user_turns",
+]
 
 
-def read_turns(turns: Sequence[Turn], ctx: ExtractionContext) -> list[TurnReading]:
-    """The reading of each of `turns` (`octomem.language.read_conversation`), parsed once
-    per context and kept in `ctx.readings`: every agent extracting from the same turns
-    shares it. "he" and "she" may name a person from an earlier user turn of the call."""
-    if ctx.readings is not None and [r.turn_id for r in ctx.readings] == [t.id for t in turns]:
-        return ctx.readings
-    readings = read_conversation(turns, ctx.user_name)
-    ctx.readings = readings
-    return readings
+# --- the three roles every agent plays -------------------------------------------------
 
 
-def user_turns(turns: Sequence[Turn], ctx: ExtractionContext) -> list[tuple[Turn, TurnReading]]:
-    """The user's turns among `turns`, each with its reading (`read_turns`)."""
-    pairs = zip(turns, read_turns(turns, ctx), strict=True)
-    return [(turn, reading) for turn, reading in pairs if turn.role == "user"]
+class Extractor(Protocol):
+    """Extract: candidate records of its type from a conversation."""
 
-
-def record_fields(turn: Turn, ctx: ExtractionContext, agent: str) -> dict[str, Any]:
-    """Scope, timestamps and source shared by every record extracted from `turn`."""
-    scope = ctx.scope
-    return {
-        "user_id": scope.user_id,
-        "agent_id": scope.agent_id,
-        "session_id": scope.session_id,
-        "created_at": turn.timestamp,
-        "updated_at": turn.timestamp,
-        "valid_from": turn.timestamp,
-        "source": SourceRef(
-            turn_ids=[turn.id],
-            message_ids=[turn.external_id or turn.id],
-            extractor=f"offline:{agent}",
-        ),
-    }
-
-
-@dataclass(frozen=True, kw_only=True)
-class ViewContext:
-    """What rendering a projected view knows besides its sources: the time of the write,
-    the user's current name and the core block's size limit."""
-
-    now: datetime
-    user_name: str | None = None
-    char_limit: int = 2000
-
-
-def user_name_in(facts: Iterable[MemoryBase]) -> str | None:
-    """The newest value of a "name" fact among `facts` (semantic facts about the user)."""
-    names = [f for f in facts if isinstance(f, SemanticMemory) and f.attribute == "name"]
-    names.sort(key=lambda f: (f.valid_from, f.id))
-    return names[-1].value if names else None
-
-
-Output = TypeVar("Output", bound=LLMOutput)
-
-
-@dataclass(frozen=True)
-class AgentPrompt(Generic[Output]):
-    """An agent's part of the LLM extraction: its instructions (overridable in config
-    under `llm.prompts.<agent>`), its response model and how a reply becomes records."""
-
-    instructions: str
-    output: type[Output]
-    to_records: Callable[[Output, Sequence[Turn], ExtractionContext], list[MemoryBase]]
-
-
-Retrieved = tuple[list["RankedList"], dict[str, MemoryBase]]
-
-
-class RecallPort(Protocol):
-    """What an agent's own retrieval step (`MemoryAgent.retrieve`) may use: searches bound
-    to one recall's plan, so that whatever they return is within its scope (user, agent,
-    session), filters and validity. Scores are higher for better matches."""
-
-    async def embed(self, text: str) -> list[float]:
-        """The text's embedding, as the stores hold them."""
-        ...
-
-    async def nearest(
-        self, memory_type: MemoryType, vector: Sequence[float], limit: int
-    ) -> list[tuple[MemoryBase, float]]:
-        """The memories of a type nearest the vector (cosine similarity), best first."""
-        ...
-
-    async def keyword(
-        self, memory_type: MemoryType, query: str, limit: int
-    ) -> list[tuple[MemoryBase, float]]:
-        """The memories of a type that match the query's words (BM25), best first."""
-        ...
-
-    async def get(self, memory_type: MemoryType, ids: Sequence[str]) -> list[MemoryBase]:
-        """The memories with these ids that the plan allows (others are left out)."""
-        ...
-
-
-@runtime_checkable
-class MemoryAgent(Protocol):
     memory_type: MemoryType
     # the class of its records: a built-in type's own, or for a custom type CustomMemory or
     # a class derived from it with typed fields; an Orchestrator reads them back as it
     record_type: type[MemoryBase]
-    policy: ConflictPolicy
     prompt: AgentPrompt[Any] | None  # None: the agent's rules extract, also with an LLM
-    query_cue: re.Pattern[str] | None  # a query it matches asks for this kind of memory
 
     def extract(self, turns: Sequence[Turn], ctx: ExtractionContext) -> list[MemoryBase]:
         """Offline (rule-based) extraction: candidate records with deterministic ids."""
         ...
+
+
+class ReconcilePolicy(Protocol):
+    """Reconcile: how a candidate meets what is stored."""
+
+    policy: ConflictPolicy
+    session_scoped: bool  # a session id narrows its memories (recall, reconcile): working
 
     def conflict_key(self, record: MemoryBase) -> str | None:
         """Records of one scope with the same conflict key hold competing values."""
@@ -206,32 +127,6 @@ class MemoryAgent(Protocol):
         """The stored record `existing` updated in place (same id) by `candidate`."""
         ...
 
-    async def retrieve(self, search: RecallPort, query: str, plan: RecallPlan) -> Retrieved | None:
-        """This agent's own ranked lists and records for a recall plan, found through
-        `search`; None: the default retrieval (vector, keyword and graph search of its
-        memories)."""
-        ...
-
-    # Hooks: per-type behaviour the orchestrator asks each agent about instead of naming
-    # memory types. `BaseAgent` has the defaults; an agent overrides what differs.
-    session_scoped: bool  # a session id narrows its memories (recall, reconcile): working
-    keeps_turns: bool  # it holds the raw turns (`turn_records`): neighbour-turn context in
-    # recall and the turns that stale facts came from are its records: episodic
-    marks_stale_turns: bool  # closing one of its records marks the turns it came from as
-    # outdated, so recall demotes them: semantic, knowledge, procedural
-    always_recalled: bool  # its records come whole with every recall (`result.core`), are
-    # ranked only when asked for, and have no past versions to recall as of a time: core
-    names_user: bool  # its records about the user (subject "user") state their name
-    # (attribute "name"), which extraction and views use: semantic
-
-    def turn_records(self, turns: Sequence[Turn], ctx: ExtractionContext) -> list[MemoryBase]:
-        """keeps_turns: one record per turn, with deterministic ids (`turn_record_id`)."""
-        ...
-
-    def turn_record_id(self, record: MemoryBase, turn_id: str, id_key: bytes | None) -> str:
-        """keeps_turns: the id of the record of turn `turn_id` in `record`'s scope."""
-        ...
-
     def closing(self, record: MemoryBase, at: datetime) -> dict[str, Any]:
         """Fields besides valid_to (and superseded_by) that closing `record` at `at` sets."""
         ...
@@ -239,24 +134,73 @@ class MemoryAgent(Protocol):
     def reread(self, record: MemoryBase, text: str, user_name: str | None) -> MemoryBase:
         """`record` whose content `update()` rewrote to `text`, with its other fields read
         again from the new text (`user_name`: the user's current name, for an agent that
-        `names_user`; else None)."""
+        plays `NamesUser`; else None)."""
         ...
 
-    # For a SUPERSEDE agent that `finds_versions`: when no current record has a
-    # candidate's conflict key, `version_of` says which of the scope's `current` records
-    # of its type the candidate is a new version of (a procedure described again under
-    # another title); None: none, it is new. Reconcile lists them only for such agents.
-    finds_versions: bool
 
-    def version_of(
-        self, candidate: MemoryBase, current: Sequence[MemoryBase]
-    ) -> MemoryBase | None: ...
+class RecallHook(Protocol):
+    """Recall: when a query asks for its memories, and how they are found."""
 
-    # Projection: an agent whose `projects` names a source type keeps views of that type's
-    # records (one source per fact: knowledge edges and the core human block are views of
-    # semantic facts). The orchestrator renders them on every write of a source, in the
-    # same journaled step, and never stores an extracted copy of what a view says.
-    projects: MemoryType | None
+    query_cue: re.Pattern[str] | None  # a query it matches asks for this kind of memory
+
+    async def retrieve(self, search: RecallPort, query: str, plan: RecallPlan) -> Retrieved | None:
+        """This agent's own ranked lists and records for a recall plan, found through
+        `search`; None: the default retrieval (vector, keyword and graph search of its
+        memories)."""
+        ...
+
+
+@runtime_checkable
+class MemoryAgent(Extractor, ReconcilePolicy, RecallHook, Protocol):
+    """A memory agent: the roles every agent plays (extract, reconcile policy, recall)."""
+
+
+# --- the roles some agents play --------------------------------------------------------
+
+TurnPosition = tuple[str | None, str, int]  # a raw turn's (session, batch, index)
+
+
+@runtime_checkable
+class TurnLog(Protocol):
+    """Keeps the raw turns: every turn of every call is stored as one of its records before
+    extraction, whatever the mode. Recall adds a hit's neighbour turns and reads the stale
+    marks on them; `reprocess` reads the turns back. One agent of an Orchestrator plays it
+    (the episodic one)."""
+
+    memory_type: MemoryType
+    raw_turns: Filter  # which of its records are raw turns
+
+    def turn_records(self, turns: Sequence[Turn], ctx: ExtractionContext) -> list[MemoryBase]:
+        """One record per turn, with deterministic ids (`turn_record_id`)."""
+        ...
+
+    def turn_record_id(self, record: MemoryBase, turn_id: str, id_key: bytes | None) -> str:
+        """The id of the record of turn `turn_id` in `record`'s scope."""
+        ...
+
+    def stored_turn(self, record: MemoryBase) -> Turn | None:
+        """The turn a raw-turn record was written from (same id); None for another record."""
+        ...
+
+    def turn_position(self, record: MemoryBase) -> TurnPosition | None:
+        """Where a raw turn said by a named speaker sits in its call, so recall can add
+        the turns beside it; None for other records."""
+        ...
+
+    def turns_at(self, positions: Iterable[TurnPosition]) -> Filter:
+        """The filter of the raw turns at these positions."""
+        ...
+
+
+@runtime_checkable
+class ViewKeeper(Protocol):
+    """Keeps views of another type's records (`projects`): one source per fact, so
+    knowledge edges and the core human block are views of semantic facts. The orchestrator
+    renders them on every write of a source, in the same journaled step, and never stores
+    an extracted copy of what a view says."""
+
+    memory_type: MemoryType
+    projects: MemoryType
     per_source: bool  # one view per source record (a fact's edge), else one per scope
 
     def view_id(
@@ -294,8 +238,124 @@ class MemoryAgent(Protocol):
         ...
 
 
+@runtime_checkable
+class GraphProjection(Protocol):
+    """Its records are written into the entity graph beyond their `entities`: the writer
+    links each record's memory node to the entities it names and writes its edge (same id;
+    invalid once the record is closed); deleting the record invalidates its edge, never
+    deletes it; `doctor` checks that the stored edge is the one the record implies."""
+
+    def linked_names(self, record: MemoryBase) -> list[str]:
+        """The names of the entities the record's memory node links to."""
+        ...
+
+    def edge(self, record: MemoryBase) -> Relation | None:
+        """The edge the record is written as; None if it is none."""
+        ...
+
+
+@runtime_checkable
+class MarksStaleTurns(Protocol):
+    """Closing one of its records marks the turns it came from as outdated, and recall
+    demotes those turns for questions about what the record said (`StaleEvidence` has the
+    defaults)."""
+
+    def said(self, record: MemoryBase) -> set[str]:
+        """What the record says, as content stems (`octomem.language.content_stems`),
+        without whom it is about: a question naming Alice is not about every fact of hers."""
+        ...
+
+    def held_name(self, record: MemoryBase) -> str | None:
+        """The value the record holds when that value is a name ("Studio Lumen"): a
+        question naming it asks about the past, and the turn that said it is evidence."""
+        ...
+
+
+@runtime_checkable
+class AlwaysRecalled(Protocol):
+    """Its records come whole with every recall (`RecallResult.core`); they rank only when
+    asked for, and have no past versions to recall as of a time."""
+
+    def block(self, record: MemoryBase) -> CoreMemory | None:
+        """The record as a block of `RecallResult.core`; None: not one."""
+        ...
+
+
+@runtime_checkable
+class NamesUser(Protocol):
+    """Its records about the user (subject "user") may state the user's name, which
+    extraction and views use."""
+
+    def user_name(self, record: MemoryBase) -> str | None:
+        """The name the record states, if it states the user's name (attribute "name")."""
+        ...
+
+
+@runtime_checkable
+class FindsVersions(Protocol):
+    """For a SUPERSEDE agent: when no current record has a candidate's conflict key, which
+    of the scope's current records of its type the candidate is a new version of (a
+    procedure described again under another title); reconcile supersedes it."""
+
+    def version_of(
+        self, candidate: MemoryBase, current: Sequence[MemoryBase]
+    ) -> MemoryBase | None: ...
+
+
+@runtime_checkable
+class InputRecords(Protocol):
+    """Records of what the input itself held (the text read from its images and files),
+    written with the raw turns whatever the extraction mode (rules, LLM, or none:
+    infer=False) and kept by id, like the turns."""
+
+    def input_records(self, turns: Sequence[Turn], ctx: ExtractionContext) -> list[MemoryBase]: ...
+
+
+@runtime_checkable
+class DescribesImages(Protocol):
+    """Keeps what a vision model says the images of a conversation show: they are shown in
+    the LLM call that extracts for it."""
+
+    def image_records(
+        self, turn: Turn, image: AttachedImage, description: str, ctx: ExtractionContext
+    ) -> list[MemoryBase]:
+        """Records of what the model said `image`, attached to `turn`, shows
+        (`description`, masked)."""
+        ...
+
+
+def said_by(record: MemoryBase) -> set[str]:
+    """What a record says by default (`MarksStaleTurns.said`): its text without its
+    subject's words."""
+    subject = getattr(record, "subject", None)
+    who = content_stems(subject) if isinstance(subject, str) else set()
+    return content_stems(record.content) - who
+
+
+def held_name_of(record: MemoryBase | None) -> str | None:
+    """The record's `value` when it is (part of) one of its entities
+    (`MarksStaleTurns.held_name` by default)."""
+    value = getattr(record, "value", None)
+    if record is None or not isinstance(value, str):
+        return None
+    return value if any(value in entity for entity in record.entities) else None
+
+
+class StaleEvidence:
+    """The defaults of `MarksStaleTurns`: an agent derived from it plays the role."""
+
+    def said(self, record: MemoryBase) -> set[str]:
+        return said_by(record)
+
+    def held_name(self, record: MemoryBase) -> str | None:
+        return held_name_of(record)
+
+
+# --- the base --------------------------------------------------------------------------
+
+
 class BaseAgent:
-    """Defaults shared by the agents; each agent overrides what differs."""
+    """Defaults of the roles every agent plays; each agent overrides what differs."""
 
     memory_type: ClassVar[MemoryType]
     record_type: ClassVar[type[MemoryBase]]
@@ -305,6 +365,7 @@ class BaseAgent:
     policy: ClassVar[ConflictPolicy] = ConflictPolicy.APPEND
     prompt: ClassVar[AgentPrompt | None] = None
     query_cue: ClassVar[re.Pattern[str] | None] = None
+    session_scoped: ClassVar[bool] = False
 
     def extract(self, turns: Sequence[Turn], ctx: ExtractionContext) -> list[MemoryBase]:
         return []
@@ -339,76 +400,14 @@ class BaseAgent:
         )
         return type(existing).model_validate(data)
 
-    async def retrieve(self, search: RecallPort, query: str, plan: RecallPlan) -> Retrieved | None:
-        return None
-
-    session_scoped: ClassVar[bool] = False
-    keeps_turns: ClassVar[bool] = False
-    marks_stale_turns: ClassVar[bool] = False
-    always_recalled: ClassVar[bool] = False
-    names_user: ClassVar[bool] = False
-
-    def turn_records(self, turns: Sequence[Turn], ctx: ExtractionContext) -> list[MemoryBase]:
-        raise NotImplementedError(f"{type(self).__name__} does not keep turns")
-
-    def input_records(self, turns: Sequence[Turn], ctx: ExtractionContext) -> list[MemoryBase]:
-        """Optional hook: records of what the input itself held (the text read from its
-        images and files), written with the raw turns whatever the extraction mode (rules,
-        LLM, or none: infer=False) and kept by id, like the turns. Default: none."""
-        return []
-
-    # whether the agent keeps what a vision model says images show (`image_records`): the
-    # images of a conversation are shown in the LLM call that extracts for it
-    describes_images: ClassVar[bool] = False
-
-    def image_records(
-        self, turn: Turn, image: AttachedImage, description: str, ctx: ExtractionContext
-    ) -> list[MemoryBase]:
-        """Optional hook (with `describes_images`): records of what a vision model said
-        `image`, attached to `turn`, shows (`description`, masked). Default: none."""
-        return []
-
-    def turn_record_id(self, record: MemoryBase, turn_id: str, id_key: bytes | None) -> str:
-        raise NotImplementedError(f"{type(self).__name__} does not keep turns")
-
     def closing(self, record: MemoryBase, at: datetime) -> dict[str, Any]:
         return {}
 
     def reread(self, record: MemoryBase, text: str, user_name: str | None) -> MemoryBase:
         return record
 
-    finds_versions: ClassVar[bool] = False
-
-    def version_of(self, candidate: MemoryBase, current: Sequence[MemoryBase]) -> MemoryBase | None:
+    async def retrieve(self, search: RecallPort, query: str, plan: RecallPlan) -> Retrieved | None:
         return None
-
-    projects: ClassVar[MemoryType | None] = None
-    per_source: ClassVar[bool] = True
-
-    def view_id(
-        self, user_id: str | None, agent_id: str | None, source_id: str | None, id_key: bytes | None
-    ) -> str:
-        raise NotImplementedError(f"{type(self).__name__} projects nothing")
-
-    def render_view(
-        self,
-        sources: Sequence[MemoryBase],
-        view_id: str,
-        existing: MemoryBase | None,
-        ctx: ViewContext,
-    ) -> MemoryBase | None:
-        raise NotImplementedError(f"{type(self).__name__} projects nothing")
-
-    def view_at(
-        self, sources: Sequence[MemoryBase], view_id: str, at: datetime, ctx: ViewContext
-    ) -> MemoryBase | None:
-        return None
-
-    def view_filter(self) -> dict[str, Any]:
-        return {f"internal.{PROJECTION_OF}": self.projects.value if self.projects else ""}
-
-    def canonical(self, candidates: Sequence[MemoryBase], id_key: bytes | None) -> list[MemoryBase]:
-        return list(candidates)
 
 
 def _union(first: Sequence[str], second: Sequence[str]) -> list[str]:

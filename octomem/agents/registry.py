@@ -1,16 +1,30 @@
 """The one table of memory agents: every built-in agent registers its class here, and
 routing, prompts, extraction and recall read it (or the agents an Orchestrator was given,
-which start from it)."""
+which start from it). `Roles` tells which of a set of agents play which role
+(`octomem.agents.base`): the orchestrator asks it, by a record's memory type, and names
+no type."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from typing import TypeVar, cast
 
-from octomem.agents.base import BaseAgent, MemoryAgent
+from octomem.agents.base import (
+    AlwaysRecalled,
+    BaseAgent,
+    FindsVersions,
+    GraphProjection,
+    MarksStaleTurns,
+    MemoryAgent,
+    NamesUser,
+    TurnLog,
+    ViewKeeper,
+    held_name_of,
+    said_by,
+)
 from octomem.errors import ConfigurationError, InvalidInputError
 from octomem.memory_types import TypeRegistry, TypeSpec
-from octomem.models import BUILTIN_TYPES, RECORD_CLASS, MemoryType
+from octomem.models import BUILTIN_TYPES, RECORD_CLASS, CoreMemory, MemoryBase, MemoryType, Relation
 from octomem.settings import Settings
 
 AGENTS: dict[MemoryType, type[BaseAgent]] = {}
@@ -94,12 +108,85 @@ def check_configured(settings: Settings, types: TypeRegistry) -> None:
                 )
 
 
-def turn_keeper(agents: Mapping[MemoryType, MemoryAgent]) -> MemoryAgent:
-    """The agent that keeps the raw turns (`keeps_turns`; the episodic one by default)."""
+def turn_keeper(agents: Mapping[MemoryType, MemoryAgent]) -> TurnLog:
+    """The agent that keeps the raw turns (`TurnLog`; the episodic one by default)."""
     for agent in agents.values():
-        if agent.keeps_turns:
+        if isinstance(agent, TurnLog):
             return agent
     raise InvalidInputError(
-        "no memory agent keeps the raw turns: one agent needs keeps_turns = True and "
-        "turn_records / turn_record_id (octomem.agents.EpisodicAgent has them)"
+        "no memory agent keeps the raw turns: one agent needs the TurnLog role "
+        "(octomem.agents.base.TurnLog; octomem.agents.EpisodicAgent plays it)"
     )
+
+
+class Roles:
+    """Which of one Orchestrator's agents play which role, read once (a protocol check
+    costs microseconds, and some are asked per record), and what the orchestrator asks of
+    a record's agent in a role: each record goes to the agent of its memory type."""
+
+    def __init__(self, agents: Mapping[MemoryType, MemoryAgent]) -> None:
+        self.turns = turn_keeper(agents)
+        self.views: list[ViewKeeper] = [
+            a for a in agents.values() if isinstance(a, ViewKeeper) and a.projects is not None
+        ]
+        self.graph = {t: a for t, a in agents.items() if isinstance(a, GraphProjection)}
+        self.stale = {t: a for t, a in agents.items() if isinstance(a, MarksStaleTurns)}
+        self.blocks = {t: a for t, a in agents.items() if isinstance(a, AlwaysRecalled)}
+        self.names_user = {t: a for t, a in agents.items() if isinstance(a, NamesUser)}
+        self.versions = {t: a for t, a in agents.items() if isinstance(a, FindsVersions)}
+
+    # graph projection: the writer, a deletion and doctor
+
+    def linked_names(self, record: MemoryBase) -> list[str]:
+        """The names of the entities the record's memory node links to."""
+        agent = self.graph.get(record.memory_type)
+        return agent.linked_names(record) if agent is not None else list(record.entities)
+
+    def edge(self, record: MemoryBase) -> Relation | None:
+        """The graph edge the record is written as (its agent's `GraphProjection`); None:
+        none. A deletion invalidates it if it is valid, never deletes it."""
+        agent = self.graph.get(record.memory_type)
+        return agent.edge(record) if agent is not None else None
+
+    def same_edge(self, stored: Relation, record: MemoryBase) -> bool:
+        """Whether a stored edge is the one the record implies (what `doctor` checks):
+        its ends, predicate, fact, owner and whether it is still valid."""
+        expected = self.edge(record)
+        if expected is None:
+            return False
+        keys = ("user_id", "subject_id", "predicate", "object_id", "fact", "invalid_at")
+        return all(getattr(stored, k) == getattr(expected, k) for k in keys)
+
+    # stale evidence: what a closed record said
+
+    def said(self, record: MemoryBase) -> set[str]:
+        """What the record says, as content stems, without whom it is about."""
+        agent = self.stale.get(record.memory_type)
+        return agent.said(record) if agent is not None else said_by(record)
+
+    def held_name(self, record: MemoryBase | None) -> str | None:
+        """The value the record holds when that value is a name."""
+        if record is None:
+            return None
+        agent = self.stale.get(record.memory_type)
+        return agent.held_name(record) if agent is not None else held_name_of(record)
+
+    # the rest
+
+    def core_blocks(self, records: Iterable[MemoryBase]) -> list[CoreMemory]:
+        """The records that are blocks of `RecallResult.core` (`AlwaysRecalled`)."""
+        blocks = []
+        for record in records:
+            agent = self.blocks.get(record.memory_type)
+            if agent is not None and (block := agent.block(record)) is not None:
+                blocks.append(block)
+        return blocks
+
+    def user_name(self, facts: Iterable[MemoryBase]) -> str | None:
+        """The newest name of the user among `facts` about the user (`NamesUser`)."""
+        named = []
+        for fact in facts:
+            agent = self.names_user.get(fact.memory_type)
+            if agent is not None and (name := agent.user_name(fact)) is not None:
+                named.append((fact.valid_from, fact.id, name))
+        return max(named)[2] if named else None

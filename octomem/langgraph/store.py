@@ -65,7 +65,6 @@ from octomem.models import (
     MemoryBase,
     MemoryType,
     Operation,
-    SemanticMemory,
     SourceRef,
     utcnow,
 )
@@ -426,14 +425,15 @@ class OctomemStore(BaseStore):
         indexed_text: tuple[str, bool],
         old: MemoryBase | None,
         now: datetime,
-    ) -> SemanticMemory:
+    ) -> MemoryBase:
         """The record a put of `value` writes (its text, and whether a query ranks it);
         InvalidInputError if it cannot be stored."""
         text, indexed = indexed_text
         record_id = old.id if old else self.item_id(namespace, op.key)
         scope = self.namespace_scope.scope(namespace)
         try:
-            record = SemanticMemory(
+            record = self.orchestrator.records.build(
+                MemoryType.SEMANTIC,
                 id=record_id,
                 **scope,
                 content=text,

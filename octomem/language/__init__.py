@@ -38,6 +38,7 @@ from octomem.language.sentences import (
     is_question,
     split_sentences,
 )
+from octomem.language.stems import STOPWORDS, WORD, content_stems
 from octomem.language.values import RELATION_ATTR, RELATIONS, job_title, named_value
 from octomem.language.words import (
     MONTHS,
@@ -58,8 +59,10 @@ __all__ = [
     "PREP_WORDS",
     "RELATIONS",
     "RELATION_ATTR",
+    "STOPWORDS",
     "STOP_CAPS",
     "WEEKDAYS",
+    "WORD",
     "Direction",
     "Fact",
     "People",
@@ -67,6 +70,7 @@ __all__ = [
     "TurnReading",
     "article",
     "clean_entity",
+    "content_stems",
     "entities_in",
     "fact_sentence",
     "find_time",

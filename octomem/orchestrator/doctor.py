@@ -41,11 +41,11 @@ from collections import defaultdict
 from collections.abc import Set
 from dataclasses import dataclass, field
 
+from octomem.agents.registry import Roles
 from octomem.models import (
     ConsistencyReport,
     Drop,
     HistoryEvent,
-    KnowledgeMemory,
     MemoryBase,
     MemoryType,
     Operation,
@@ -61,7 +61,6 @@ from octomem.orchestrator import originals, projections
 from octomem.orchestrator.events import history_event, leaves_entry, logged_as
 from octomem.orchestrator.services import Services
 from octomem.orchestrator.write import blobs, recover, write
-from octomem.orchestrator.write.apply import relation_of
 from octomem.scopes import scope_filter
 from octomem.stores.base import ALL_USERS, AllUsers, IndexEntry
 from octomem.stores.fence import Fence
@@ -77,6 +76,7 @@ class _Snapshot:
     foreign: dict[str, list[str]]  # ids of memories of types this Orchestrator lacks
     late: dict[str, MemoryBase]  # entries written late over a forget or a deletion: not in records
     behind: list[str]  # entries older than their last event (`_behind`): records hold that
+    roles: Roles  # which memories are edges too (`GraphProjection`), and how one is checked
 
 
 @dataclass
@@ -177,6 +177,7 @@ async def _snapshot(services: Services, user_id: str | None | AllUsers) -> _Snap
         foreign=foreign,
         late=late,
         behind=list(behind),
+        roles=services.roles,
     )
 
 
@@ -268,12 +269,6 @@ def _index_entry(record: MemoryBase) -> IndexEntry:
     )
 
 
-def _edge_matches(edge: Relation, record: KnowledgeMemory) -> bool:
-    expected = relation_of(record)
-    keys = ("user_id", "subject_id", "predicate", "object_id", "fact", "invalid_at")
-    return all(getattr(edge, k) == getattr(expected, k) for k in keys)
-
-
 def _compare(snap: _Snapshot) -> _Diff:
     diff = _Diff()
     diff.vector.extra = list(snap.late)
@@ -284,10 +279,11 @@ def _compare(snap: _Snapshot) -> _Diff:
             diff.keyword.missing.append(memory_id)
         elif entry != _index_entry(record):
             diff.keyword.stale.append(memory_id)
-        edge = snap.relations.get(memory_id) if isinstance(record, KnowledgeMemory) else None
-        if memory_id not in snap.nodes or (isinstance(record, KnowledgeMemory) and edge is None):
+        is_edge = snap.roles.edge(record) is not None
+        edge = snap.relations.get(memory_id) if is_edge else None
+        if memory_id not in snap.nodes or (is_edge and edge is None):
             diff.graph.missing.append(memory_id)
-        elif isinstance(record, KnowledgeMemory) and edge and not _edge_matches(edge, record):
+        elif is_edge and edge and not snap.roles.same_edge(edge, record):
             diff.graph.stale.append(memory_id)
         event = snap.history.get(memory_id)
         if event is None:

@@ -379,8 +379,7 @@ class Orchestrator:
         if (when := args.check_as_of(as_of, include_superseded)) is not None:
             valid_then, live_at = as_of_filter(when), None
             # core blocks are rewritten in place, without validity: no version of a past time
-            agents = self._services.agents
-            types = [t for t in types if t not in agents or not agents[t].always_recalled]
+            types = [t for t in types if t not in self._services.roles.blocks]
         where = scope_filter(user_id, given(agent_id), given(session_id), extra, valid_then)
         records: list[MemoryBase] = []
         for memory_type in types:
@@ -448,18 +447,15 @@ class Orchestrator:
             ),
         )
         new = type(old).model_validate(data)
-        agent = self._services.agents.get(new.memory_type)
+        agent, roles = self._services.agents.get(new.memory_type), self._services.roles
         if agent is not None:  # e.g. a fact's value, core line and edge follow the text
             name = None
-            if agent.names_user:  # only such records are read with the user's name
+            if new.memory_type in roles.names_user:  # only such records are read with it
                 name = await projections.user_name(self._services, new.user_id, new.agent_id, now)
             new = agent.reread(new, text, name)
         event = history_event(new, Operation.UPDATE, old=old, actor="api", at=now)
-        changed = (
-            agent is not None
-            and agent.marks_stale_turns
-            and getattr(old, "value", None) != getattr(new, "value", None)
-        )
+        new_value = getattr(old, "value", None) != getattr(new, "value", None)
+        changed = new_value and new.memory_type in roles.stale
         await commit(  # the turns that said the old value are stale
             self._services,
             fence,

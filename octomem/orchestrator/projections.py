@@ -1,8 +1,8 @@
 """One source per fact: views of a source type's records are projections.
 
-A fact the user stated has one canonical record, its semantic memory. Agents whose
-`projects` hook names a source type keep views derived from its records and never
-extracted on their own (`octomem.agents.base.MemoryAgent`); the built-in ones:
+A fact the user stated has one canonical record, its semantic memory. Agents that play
+`ViewKeeper` (`octomem.agents.base`) keep views derived from the records of the type they
+project, never extracted on their own; the built-in ones:
 
 - the knowledge edge of a fact whose value is a named entity (Alice -[LIVES_IN]-> Berlin):
   one view per source record (`per_source`), with `internal["projection_of"]` naming
@@ -28,7 +28,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from octomem import offload
-from octomem.agents.base import PROJECTION_OF, MemoryAgent, ViewContext, user_name_in
+from octomem.agents.base import PROJECTION_OF, ViewContext, ViewKeeper
 from octomem.models import (
     HistoryEvent,
     MemoryBase,
@@ -94,17 +94,16 @@ def projected_from(record: MemoryBase) -> str | None:
     return source if isinstance(source, str) else None
 
 
-def _viewers(services: Services) -> list[MemoryAgent]:
+def _viewers(services: Services) -> list[ViewKeeper]:
     """The enabled agents that keep views of an enabled source type, per-source ones
     first."""
     enabled = services.enabled_agents
-    agents = [services.agents[m] for m in enabled]
-    viewers = [a for a in agents if a.projects is not None and a.projects in enabled]
-    return sorted(viewers, key=lambda a: not a.per_source)
+    viewers = [a for a in services.roles.views if a.memory_type in enabled]
+    return sorted([a for a in viewers if a.projects in enabled], key=lambda a: not a.per_source)
 
 
 def _sources(services: Services) -> list[MemoryType]:
-    return list(dict.fromkeys(a.projects for a in _viewers(services) if a.projects is not None))
+    return list(dict.fromkeys(a.projects for a in _viewers(services)))
 
 
 def _context(services: Services, now: datetime, user_name: str | None = None) -> ViewContext:
@@ -166,7 +165,7 @@ async def _project(
             by_id.pop(record.id, None)
             if record.id in facts and record.is_current:
                 by_id[record.id] = record
-    names = {scope: user_name_in(by_id.values()) for scope, by_id in current.items()}
+    names = {scope: services.roles.user_name(by_id.values()) for scope, by_id in current.items()}
     for agent in _viewers(services):
         if agent.projects != source:
             continue
@@ -235,18 +234,17 @@ async def user_name(
     out (so a re-run of a `process` call extracts exactly what its first run did)."""
     where = _facts_of(user_id, agent_id, {"attribute": "name"})
     facts: list[MemoryBase] = []
-    for memory_type, agent in services.agents.items():
-        if agent.names_user:
-            facts += await services.vector.list(memory_type, where=where, live_at=now)
+    for memory_type in services.roles.names_user:
+        facts += await services.vector.list(memory_type, where=where, live_at=now)
     if exclude is not None:
         excluded = set(exclude)
         facts = [f for f in facts if not set(f.source.turn_ids) <= excluded]
-    return user_name_in(facts)
+    return services.roles.user_name(facts)
 
 
 async def _each(
     services: Services,
-    agent: MemoryAgent,
+    agent: ViewKeeper,
     facts: Iterable[MemoryBase],
     gone: Iterable[MemoryBase],
     names: dict[Scope, str | None],
@@ -278,7 +276,7 @@ async def _each(
 
 
 async def _stored_views(
-    services: Services, agent: MemoryAgent, fact_ids: list[str]
+    services: Services, agent: ViewKeeper, fact_ids: list[str]
 ) -> dict[str, MemoryBase]:
     """The stored views of these sources, by source id. Found by their `projection_of`,
     not by `view_id`: an imported view keeps the id it had under its first data
@@ -292,7 +290,7 @@ async def _stored_views(
 
 async def _scope_view(
     services: Services,
-    agent: MemoryAgent,
+    agent: ViewKeeper,
     scope: Scope,
     facts: list[MemoryBase],
     now: datetime,
@@ -323,7 +321,7 @@ async def scope_views_at(
     history)."""
     views: list[MemoryBase] = []
     for agent in _viewers(services):
-        if agent.per_source or agent.projects is None:
+        if agent.per_source:
             continue
         where = _facts_of(user_id, agent_id)
         facts = [

@@ -186,8 +186,9 @@ class Reconciler:
                     previous=closed,
                     reason=f"new value for {candidate.conflict_key}",
                 )
-            if not rivals and agent.policy is ConflictPolicy.SUPERSEDE and agent.finds_versions:
-                older = agent.version_of(candidate, await self._rivals(candidate, None))
+            versions = self.services.roles.versions.get(candidate.memory_type)
+            if not rivals and agent.policy is ConflictPolicy.SUPERSEDE and versions is not None:
+                older = versions.version_of(candidate, await self._rivals(candidate, None))
                 if older is not None:
                     return self._new_version(candidate, older)
             if rivals and replayed(candidate, rivals[0]):

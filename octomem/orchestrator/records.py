@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from octomem.models import HistoryEvent, MemoryBase, MemoryType, utcnow
 from octomem.orchestrator.commit import commit
@@ -39,6 +39,13 @@ class Records:
         (`TypeRegistry.make_id`): the same key, the same id."""
         services = self._services
         return services.types.make_id(memory_type, *key, id_key=services.id_key)
+
+    def build(self, memory_type: MemoryType, **fields: Any) -> MemoryBase:
+        """A record of this type from its fields, of the class its agent declares (the
+        class this Orchestrator reads it back as); pydantic's ValidationError if they do
+        not fit it."""
+        record_class = self._services.types.record_class(memory_type)
+        return record_class(memory_type=memory_type, **fields)
 
     async def get(
         self, memory_type: MemoryType, ids: Sequence[str], *, memo: Memo | None = None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from octomem.models import TURN_NOTES, EpisodicMemory, MemoryBase, Turn, stable_hash
+from octomem.models import MemoryBase, Turn, stable_hash
 from octomem.orchestrator.services import Services
 from octomem.scopes import given, scope_filter
 
@@ -23,25 +23,6 @@ def read_words(record: MemoryBase) -> str:
     return value if isinstance(value, str) else words(record)
 
 
-def stored_turn(record: EpisodicMemory) -> Turn:
-    """The turn a raw-turn record was written from (same id, so it is not stored again)."""
-    role = record.internal.get("role", "user")
-    turn_id = record.source.turn_ids[0] if record.source.turn_ids else record.id
-    message_id = record.source.message_ids[0] if record.source.message_ids else turn_id
-    return Turn(
-        id=turn_id,
-        role=role,
-        content=record.details or record.content,
-        name=record.actor if record.actor != role else None,
-        timestamp=record.occurred_at,
-        index=int(record.internal.get("turn_index", 0)),
-        session_id=record.session_id,
-        external_id=message_id if message_id != turn_id else None,
-        metadata=record.metadata,
-        internal={k: v for k, v in record.internal.items() if k in TURN_NOTES},
-    )
-
-
 async def sessions_to_reprocess(
     services: Services,
     user_id: str | None,
@@ -57,19 +38,20 @@ async def sessions_to_reprocess(
         user_id,
         given(agent_id),
         given(session_id),
-        {"event_type": "message"},
+        services.turn_log.raw_turns,
         None if all_turns else {f"internal.{EXTRACTION_FLAG}": "fallback"},
     )
-    records = await services.vector.list(services.turn_log.memory_type, where=where)
+    turn_log = services.turn_log
+    records = await services.vector.list(turn_log.memory_type, where=where)
     sessions: dict[tuple[str | None, str | None], list[Turn]] = {}
     for record in records:
         # a turn whose message was edited since (other words than it keeps; the model read
         # those, or still owes them): its stored words are not what was last said, and
         # asking about them would bring back what the edit replaced. Left as it is, owed
         # until the message is sent again.
-        if isinstance(record, EpisodicMemory) and read_words(record) == words(record):
-            key = (record.agent_id, record.session_id)
-            sessions.setdefault(key, []).append(stored_turn(record))
+        turn = turn_log.stored_turn(record)  # the turn it was written from (same id)
+        if turn is not None and read_words(record) == words(record):
+            sessions.setdefault((record.agent_id, record.session_id), []).append(turn)
     for turns in sessions.values():
         turns.sort(key=lambda t: (t.timestamp, t.index))
     return [(agent, session, turns) for (agent, session), turns in sessions.items()]

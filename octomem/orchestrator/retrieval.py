@@ -4,33 +4,24 @@ retrieval step searches through), and the neighbouring turns that join a ranking
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from octomem import filters
+from octomem.agents.base import TurnPosition
 from octomem.embeddings import embed_for
-from octomem.models import EpisodicMemory, MemoryBase, MemoryType, Provenance
+from octomem.language import STOPWORDS, WORD
+from octomem.models import MemoryBase, MemoryType, Provenance
 from octomem.orchestrator.fusion import Fused
 from octomem.plans import RecallPlan
-from octomem.scopes import ANY, equals, given, scope_filter
+from octomem.scopes import ANY, given, scope_filter
 from octomem.stores.base import Filter
 from octomem.telemetry import span
 
 if TYPE_CHECKING:
     from octomem.orchestrator.services import Services
-
-WORD = re.compile(r"[^\W_][\w'’-]*", re.UNICODE)
-STOPWORDS = frozenset(
-    """a about after again all am an and any are as at be been before being both but by can
-    could did do does doing done for from had has have having he her here hers him his how i
-    if in into is it its just know me my myself no nor not now of off on once only or other
-    our out over own same she should so some such than that the their them then there these
-    they this those through to too under until up very was we were what when where which
-    while who whom why will with would you your yours tell said say says remember""".split()
-)
 
 
 def keyword_query(query: str) -> str:
@@ -211,19 +202,6 @@ class PlanSearch:
         return [(record, score) for record, score in hits if within(record)]
 
 
-def _turn_key(record: MemoryBase) -> tuple[str | None, str, int] | None:
-    """(session, batch, position) of a raw turn said by a named speaker (a message with a
-    `name`); None for other memories and for anonymous user/assistant turns."""
-    if not isinstance(record, EpisodicMemory) or record.event_type != "message":
-        return None
-    if record.actor == record.internal.get("role"):
-        return None
-    batch, index = record.internal.get("batch"), record.internal.get("turn_index")
-    if not isinstance(batch, str) or not isinstance(index, int) or isinstance(index, bool):
-        return None
-    return record.session_id, batch, index
-
-
 async def add_context(
     services: Services,
     plan: RecallPlan,
@@ -243,37 +221,28 @@ async def add_context(
     between named speakers (messages with a `name`), where a turn is often a short reply
     that only makes sense next to its neighbour; anonymous user/assistant turns keep their
     own scores. Neighbours are turns of the same `process` call (same session,
-    consecutive positions); they obey the recall's scope, filters and validity.
+    consecutive positions, as the turn keeper places them: `TurnLog.turn_position`); they
+    obey the recall's scope, filters and validity.
     `records` is updated with the neighbours fetched.
     """
-    turns = plan.turns
+    turns, turn_log = plan.turns, services.turn_log
     if hits <= 0 or weight <= 0 or not fused or turns is None or turns not in plan.agents:
         return fused
     floor = min(score for _, score, _ in fused)
-    top: list[tuple[int, str, float, tuple[str | None, str, int]]] = []
+    top: list[tuple[int, str, float, TurnPosition]] = []
     for rank, (memory_id, score, _) in enumerate(fused[:hits], 1):
-        key = _turn_key(records[memory_id])
+        key = turn_log.turn_position(records[memory_id])
         if key is not None and score > floor:
             top.append((rank, memory_id, score, key))
     if not top:
         return fused
-    near: Filter = {
-        "OR": [
-            {
-                "AND": [
-                    equals("session_id", session),
-                    {"internal.batch": {"eq": batch}},
-                    {"internal.turn_index": {"in": [index - 1, index + 1]}},
-                ]
-            }
-            for session, batch, index in dict.fromkeys(key for *_, key in top)
-        ]
-    }
+    keys = dict.fromkeys(key for *_, key in top)
+    near = turn_log.turns_at((s, b, i + step) for s, b, i in keys for step in (-1, 1))
     where = scoped_filter(plan, turns)
     _, live_at = validity(plan)
     with span("recall.context", user_id=plan.user_id, hits=len(top)):
         found = await services.vector.list(turns, where={"AND": [where, near]}, live_at=live_at)
-    by_key = {key: record for record in found if (key := _turn_key(record)) is not None}
+    by_key = {key: r for r in found if (key := turn_log.turn_position(r)) is not None}
     gained: dict[str, float] = defaultdict(float)
     sources: dict[str, list[Provenance]] = defaultdict(list)
     for rank, memory_id, score, (session, batch, index) in top:

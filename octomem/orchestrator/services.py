@@ -14,8 +14,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from octomem.agents.base import MemoryAgent
-from octomem.agents.registry import default_agents, turn_keeper
+from octomem.agents.base import MemoryAgent, TurnLog
+from octomem.agents.registry import Roles, default_agents
 from octomem.embeddings import Embedder
 from octomem.errors import OctomemError
 from octomem.llm import LLMClient
@@ -69,9 +69,14 @@ class Services:
         return (self.vector, self.keyword, self.history, self.graph, self.journal)
 
     @cached_property
-    def turn_log(self) -> MemoryAgent:
-        """The agent that keeps the raw turns (`keeps_turns`): their records, their type."""
-        return turn_keeper(self.agents)
+    def roles(self) -> Roles:
+        """Which agents play which role (`octomem.agents.base`), asked by memory type."""
+        return Roles(self.agents)
+
+    @property
+    def turn_log(self) -> TurnLog:
+        """The agent that keeps the raw turns (`TurnLog`): their records, their type."""
+        return self.roles.turns
 
     @property
     def enabled_agents(self) -> list[MemoryType]:

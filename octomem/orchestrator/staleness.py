@@ -17,33 +17,24 @@ still show everything as it was.
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from octomem import filters
-from octomem.models import (
-    HistoryEvent,
-    KnowledgeMemory,
-    MemoryBase,
-    MemoryType,
-    Operation,
-    Provenance,
-    SemanticMemory,
-    stable_hash,
-)
+from octomem.agents.registry import Roles
+from octomem.language import content_stems
+from octomem.models import HistoryEvent, MemoryBase, MemoryType, Operation, Provenance, stable_hash
 from octomem.orchestrator.events import history_event
 from octomem.orchestrator.fusion import Fused
-from octomem.orchestrator.retrieval import STOPWORDS, WORD, holds_at, recall_filter
+from octomem.orchestrator.retrieval import holds_at, recall_filter
 from octomem.orchestrator.services import Services
 from octomem.plans import Decision, RecallPlan
 
 OUTDATED = "outdated"  # raw-turn internal: the closed facts this turn was evidence for
 MAX_MARKS = 32  # per turn; the latest closures are kept
 MAX_CHAIN = 16  # superseded_by steps followed to the current fact
-_GENERIC = frozenset({"user", "users", "user's", "people", "person", "thing", "things"})
 
 
 # --- writing marks ---------------------------------------------------------------------
@@ -67,9 +58,8 @@ def raw_turn_id(services: Services, record: MemoryBase, turn_id: str) -> str:
 
 
 def _marks_turns(services: Services, record: MemoryBase) -> bool:
-    """Whether closing `record` marks its turns (its agent's `marks_stale_turns`)."""
-    agent = services.agents.get(record.memory_type)
-    return agent is not None and agent.marks_stale_turns and record.internal.get("raw") is not True
+    """Whether closing `record` marks its turns (its agent plays `MarksStaleTurns`)."""
+    return record.memory_type in services.roles.stale and record.internal.get("raw") is not True
 
 
 def _mark(old: MemoryBase, successor: MemoryBase | None, at: datetime | None) -> dict[str, Any]:
@@ -103,8 +93,8 @@ async def outdated_turn_changes(
     """The raw turns the closed facts came from, each with its new `outdated` marks and a
     history UPDATE event, for the caller to write with the decision that closed them.
 
-    `closed` holds (closed fact, successor or None); only records whose agent
-    `marks_stale_turns` (semantic, knowledge and procedural) mark turns. A turn the
+    `closed` holds (closed fact, successor or None); only records whose agent plays
+    `MarksStaleTurns` (semantic, knowledge and procedural) mark turns. A turn the
     successor itself came from says the new value too ("I lived in Paris, now Berlin")
     and is not marked. A fact rewritten in place (`update()`) is passed as (old
     version, new version): same id, so its mark says
@@ -147,74 +137,38 @@ async def outdated_turn_changes(
 # --- recall ----------------------------------------------------------------------------
 
 
-def _stem(word: str) -> str:
-    """A light stem, enough to match "lives"/"live"/"lived" and "likes"/"like"."""
-    word = re.sub(r"['’]s$", "", word.lower().strip("'’-"))
-    for suffix in ("ies", "ing", "ed", "es", "s"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            word = word[: -len(suffix)] + ("y" if suffix == "ies" else "")
-            break
-    return word[:-1] if len(word) > 3 and word.endswith("e") else word
-
-
-def content_stems(text: str) -> set[str]:
-    """The stems of a text's content words (no stop words, no "user")."""
-    return {
-        _stem(w)
-        for w in WORD.findall(text)
-        if w.lower() not in STOPWORDS and w.lower() not in _GENERIC and len(w) > 1
-    }
-
-
-def said(record: MemoryBase) -> set[str]:
-    """What a fact says, as content stems, without whom it is about (a question naming
-    Alice is not about every fact of Alice's): a semantic fact's attribute, value and
-    sentence, a knowledge edge's predicate and object, else its text without its
-    subject's words."""
-    if isinstance(record, SemanticMemory):  # its sentence too: "is 34 years old" (age)
-        names = [e for e in [record.subject, *record.entities] if e not in record.value]
-        who = set().union(*(content_stems(name) for name in names))
-        text = f"{record.attribute} {record.value}"
-        return content_stems(re.sub(r"[_:]", " ", text)) | (content_stems(record.content) - who)
-    if isinstance(record, KnowledgeMemory):
-        return content_stems(re.sub(r"[_:]", " ", f"{record.predicate} {record.object}"))
-    subject = getattr(record, "subject", None)
-    who = content_stems(subject) if isinstance(subject, str) else set()
-    return content_stems(record.content) - who
-
-
-def about(query_stems: set[str], *records: MemoryBase | None) -> bool:
+def about(roles: Roles, query_stems: set[str], *records: MemoryBase | None) -> bool:
     """Whether the query shares a content word with what any of the records says (the
-    closed fact, its successor): a turn that said several things is stale only for
-    questions about what changed."""
-    return any(r is not None and query_stems & said(r) for r in records)
+    closed fact, its successor; `MarksStaleTurns.said`, without whom it is about: a
+    question naming Alice is not about every fact of Alice's): a turn that said several
+    things is stale only for questions about what changed."""
+    return any(r is not None and query_stems & roles.said(r) for r in records)
 
 
-def asks_for(query_stems: set[str], old: MemoryBase, successor: MemoryBase | None) -> bool:
+def asks_for(
+    roles: Roles, query_stems: set[str], old: MemoryBase, successor: MemoryBase | None
+) -> bool:
     """Whether the query names the value the closed fact held and not its successor's
     ("Who worked at Studio Lumen?" after the job changed): it asks about the past, and the
     turn that said that value is its evidence, stale for no other fact it said."""
 
     def names(record: MemoryBase | None) -> bool:  # a value that is a name, not "likes"
-        value = getattr(record, "value", None) or getattr(record, "object", None)
-        if not isinstance(value, str) or not (
-            isinstance(record, KnowledgeMemory)
-            or any(value in entity for entity in getattr(record, "entities", ()))
-        ):
-            return False
-        stems = content_stems(value)
+        value = roles.held_name(record)
+        stems = content_stems(value) if value is not None else set()
         return bool(stems) and stems <= query_stems
 
     return names(old) and not names(successor)
 
 
-def more_than(query_stems: set[str], turn: MemoryBase | None, closed: list[MemoryBase]) -> bool:
+def more_than(
+    roles: Roles, query_stems: set[str], turn: MemoryBase | None, closed: list[MemoryBase]
+) -> bool:
     """Whether the query matches words of the turn that none of its closed facts said
     ("Studio Lumen" in "I work as a designer at Studio Lumen", whose job fact closed): the
     turn is evidence of something that did not change."""
     if turn is None:
         return False
-    facts = set().union(*(content_stems(r.content) | said(r) for r in closed))
+    facts = set().union(*(content_stems(r.content) | roles.said(r) for r in closed))
     return bool(query_stems & content_stems(turn.content) - facts)
 
 
@@ -353,18 +307,18 @@ async def demote_stale(
     if not marks:
         return fused, {}
     known = await _fetch(services, (m["memory_id"] for ms in marks.values() for m in ms))
-    stems, in_scope = content_stems(query), _scope_test(plan)
+    stems, in_scope, roles = content_stems(query), _scope_test(plan), services.roles
     closed = [old for old in known.values() if _closed(old, plan.as_of)]
     successors = await _successors(services, closed, holds_at(plan), known)
     replaced: dict[str, list[MemoryBase]] = {}
     for hit, hit_marks in marks.items():
-        found = [_replacement(plan, mark, known, successors, stems) for mark in hit_marks]
+        found = [_replacement(roles, plan, mark, known, successors, stems) for mark in hit_marks]
         if not any(stale for stale, _ in found):
             continue
         olds = [known.get(mark["memory_id"]) for mark in hit_marks]
-        if any(asks_for(stems, o, r) for o, (_, r) in zip(olds, found, strict=True) if o):
+        if any(asks_for(roles, stems, o, r) for o, (_, r) in zip(olds, found, strict=True) if o):
             continue
-        if more_than(stems, records.get(hit), [o for o in olds if o]):
+        if more_than(roles, stems, records.get(hit), [o for o in olds if o]):
             continue
         current = {r.id: r for _, r in found if r is not None and in_scope(r)}
         replaced[hit] = list(current.values())
@@ -378,6 +332,7 @@ def _closed(old: MemoryBase, as_of: datetime | None) -> bool:
 
 
 def _replacement(
+    roles: Roles,
     plan: RecallPlan,
     mark: dict[str, Any],
     known: dict[str, MemoryBase],
@@ -396,7 +351,7 @@ def _replacement(
         return False, None  # not closed (yet, at as_of)
     else:
         successor = successors.get(old.id)
-    return about(stems, old, successor), successor
+    return about(roles, stems, old, successor), successor
 
 
 def rerank(fused: Fused, replaced: Mapping[str, list[MemoryBase]], weight: float) -> Fused:

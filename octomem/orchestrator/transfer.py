@@ -37,7 +37,7 @@ from typing import IO, Any
 
 from pydantic import BaseModel, Field
 
-from octomem.errors import ImportRejectedError, InvalidInputError
+from octomem.errors import ImportRejectedError, InvalidInputError, OctomemError
 from octomem.models import (
     Entity,
     GraphCounts,
@@ -105,7 +105,7 @@ async def _collect(
     if user_id is not None:
         users: list[str | None] = [user_id]
     else:
-        seen = {_dump(r).get("user_id") for r in records} | set(await services.history.user_ids())
+        seen = {_owner(r) for r in records} | set(await services.history.user_ids())
         users = sorted(seen, key=lambda u: (u is not None, u or ""))
     events: list[HistoryEvent] = []
     relations: list[Relation] = []
@@ -115,18 +115,31 @@ async def _collect(
         events += user_events
         relations += await services.graph.relations(user, include_invalid=True)
         names: set[str] = set()
-        for data in [d for d in map(_dump, records) if d.get("user_id") == user] + [
+        for record in [r for r in records if _owner(r) == user] + [
             e.record for e in user_events if e.record
         ]:
-            names.update(n for n in data.get("entities") or [] if isinstance(n, str))
-            if "object" in data:  # an edge (subject)-[predicate]->(object): both are nodes
-                names.update(str(data.get(k) or "") for k in ("subject", "object"))
+            names.update(_linked(services, record))
         entities += await services.graph.find_entities(user, sorted(n for n in names if n.strip()))
     return records, events, entities, relations
 
 
 def _dump(record: Record) -> dict[str, Any]:
     return record if isinstance(record, dict) else record.model_dump(mode="json")
+
+
+def _owner(record: Record) -> str | None:
+    return record.get("user_id") if isinstance(record, dict) else record.user_id
+
+
+def _linked(services: Services, record: Record) -> list[str]:
+    """The names of the entities a record links in the graph (its agent's: an edge's ends
+    too, `GraphProjection`); of a record of a type this Orchestrator lacks, its entities."""
+    if isinstance(record, MemoryBase):
+        return services.roles.linked_names(record)
+    if record.get("memory_type") in services.roles.graph:  # a past version: read it
+        with contextlib.suppress(ValueError, OctomemError):
+            return services.roles.linked_names(services.types.record_from_dict(record))
+    return [n for n in record.get("entities") or [] if isinstance(n, str)]
 
 
 def export_lines(

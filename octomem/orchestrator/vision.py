@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from octomem.agents.base import ExtractionContext, MemoryAgent
+from octomem.agents.base import DescribesImages, ExtractionContext, MemoryAgent
 from octomem.llm import LLMClient
 from octomem.logs import get_logger
 from octomem.media.parts import holds_secret
@@ -62,7 +62,7 @@ def screened(turn: Turn, setting: str) -> Turn:
 
 def describers(agents: Sequence[MemoryAgent]) -> list[MemoryAgent]:
     """The agents among `agents` that keep what a vision model says (the first one does)."""
-    return [a for a in agents if getattr(a, "describes_images", False)]
+    return [a for a in agents if isinstance(a, DescribesImages)]
 
 
 def records_of(
@@ -71,10 +71,9 @@ def records_of(
     """`agent`'s records of what the model said each image shows, as it said it: the caller
     masks every record of the call as one reply (`reply_masking.masked_reply`), which also
     tells it whether the reply held a secret."""
-    hook = getattr(agent, "image_records", None)
-    if hook is None:
+    if not isinstance(agent, DescribesImages):
         return []
     out: list[MemoryBase] = []
     for shown, text in described:
-        out += hook(shown.turn, shown.image, text, ctx)
+        out += agent.image_records(shown.turn, shown.image, text, ctx)
     return out

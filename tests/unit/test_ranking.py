@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from octomem import filters
+from octomem.agents import EpisodicAgent
 from octomem.agents.registry import default_agents
 from octomem.models import (
     EpisodicMemory,
@@ -383,7 +384,7 @@ def with_context(
     records = {r.id: r for r in stored if r.id in dict(fused)}
     out = asyncio.run(
         add_context(
-            SimpleNamespace(vector=Turns(stored)),  # type: ignore[arg-type]
+            SimpleNamespace(vector=Turns(stored), turn_log=EpisodicAgent()),  # type: ignore[arg-type]
             recall_plan(**plan),
             [(i, s, []) for i, s in fused],
             records,

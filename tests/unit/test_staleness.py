@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from octomem.agents import EpisodicAgent, default_agents
+from octomem.agents import default_agents
+from octomem.agents.registry import Roles
 from octomem.memory_types import BUILTIN_REGISTRY
 from octomem.models import (
     EpisodicMemory,
@@ -50,11 +51,13 @@ class Store:
 
 
 def services(*records: MemoryBase) -> Any:
+    roles = Roles(default_agents())
     return SimpleNamespace(
         vector=Store(records),
         id_key=None,
         agents=default_agents(),
-        turn_log=EpisodicAgent(),
+        roles=roles,
+        turn_log=roles.turns,
         types=BUILTIN_REGISTRY,
     )
 
@@ -107,9 +110,10 @@ def test_about_needs_a_shared_word_other_than_whom_the_fact_is_about() -> None:
         value="likes",
         entities=["Caroline"],  # a named user's facts carry the name
     )
-    assert about(content_stems("Does Caroline like coffee?"), coffee)
-    assert not about(content_stems("Where does Caroline live?"), coffee)
-    assert not about(content_stems("What does Caroline like?"), None)
+    roles = Roles(default_agents())
+    assert about(roles, content_stems("Does Caroline like coffee?"), coffee)
+    assert not about(roles, content_stems("Where does Caroline live?"), coffee)
+    assert not about(roles, content_stems("What does Caroline like?"), None)
 
 
 def test_merged_marks_keep_one_per_fact_oldest_first_and_at_most_the_cap() -> None:

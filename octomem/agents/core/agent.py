@@ -46,7 +46,6 @@ class CoreAgent(BaseAgent):
     memory_type = MemoryType.CORE
     record_type = CoreMemory
     policy = ConflictPolicy.UPDATE
-    always_recalled = True  # blocks come whole with every recall
     prompt = AgentPrompt(core_prompt.INSTRUCTIONS, core_prompt.CoreOutput, core_prompt.to_records)
 
     def extract(self, turns: Sequence[Turn], ctx: ExtractionContext) -> list[MemoryBase]:
@@ -112,6 +111,13 @@ class CoreAgent(BaseAgent):
 
     def view_filter(self) -> dict[str, Any]:
         return {"label": HUMAN}  # by label: blocks stored before views were marked
+
+    def canonical(self, candidates: Sequence[MemoryBase], id_key: bytes | None) -> list[MemoryBase]:
+        return list(candidates)  # only the persona is extracted, never the human block
+
+    def block(self, record: MemoryBase) -> CoreMemory | None:
+        """Blocks come whole with every recall (`AlwaysRecalled`)."""
+        return record if isinstance(record, CoreMemory) else None
 
     def conflict_key(self, record: MemoryBase) -> str | None:
         return record.label if isinstance(record, CoreMemory) else None

@@ -1,4 +1,5 @@
-"""The core "human" block, kept as a view of the user's facts (`CoreAgent.projects`).
+"""The core "human" block, kept as a view of the user's facts (`CoreAgent.projects`, the
+`ViewKeeper` role).
 
 One line per current fact the user stated about themselves (`human_lines`), rendered
 again whenever one of them changes; the stored block is only ever the current one, and
@@ -11,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from octomem.agents.base import PROJECTION_OF, VIEW_EXTRACTOR, ViewContext, user_name_in
+from octomem.agents.base import PROJECTION_OF, VIEW_EXTRACTOR, ViewContext
 from octomem.agents.core import rules
 from octomem.models import CoreMemory, MemoryBase, MemoryType, SemanticMemory, SourceRef
 
@@ -39,7 +40,7 @@ def human_block(
     in_order = sorted(semantic, key=lambda f: (f.valid_from, f.id))
     turns = [t for f in in_order for t in f.source.turn_ids]
     messages = [m for f in in_order for m in f.source.message_ids]
-    name = user_name_in(semantic)
+    name = _user_name(semantic)
     entities = [*([name] if name else []), *(e for f in semantic for e in f.entities)]
     return CoreMemory(
         id=block_id,
@@ -64,6 +65,12 @@ def human_block(
         entities=list(dict.fromkeys(entities)),
         version=existing.version + 1 if existing is not None else 1,
     )
+
+
+def _user_name(facts: Sequence[SemanticMemory]) -> str | None:
+    """The newest value of a "name" fact among the user's facts."""
+    names = sorted((f for f in facts if f.attribute == "name"), key=lambda f: (f.valid_from, f.id))
+    return names[-1].value if names else None
 
 
 def block_at(

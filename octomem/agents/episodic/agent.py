@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from octomem.agents.base import (
     AgentPrompt,
     BaseAgent,
     ConflictPolicy,
     ExtractionContext,
+    TurnPosition,
     record_fields,
     user_turns,
 )
 from octomem.agents.episodic import prompt as episodic_prompt
 from octomem.agents.registry import register
+from octomem.filters import Filter
 from octomem.language import (
     entities_in,
     find_time,
@@ -27,6 +29,7 @@ from octomem.language import (
 )
 from octomem.models import (
     TURN_CONTEXT,
+    TURN_NOTES,
     EpisodicMemory,
     MemoryBase,
     MemoryType,
@@ -175,7 +178,9 @@ class EpisodicAgent(BaseAgent):
         re.I,
     )
 
-    keeps_turns = True  # every turn of every call is stored as its own record
+    # `TurnLog`: every turn of every call is stored as its own record, of event type
+    # "message", marked raw (`raw_turn_record`)
+    raw_turns: Filter = {"event_type": "message"}
 
     def raw_turn_record(
         self, turn: Turn, ctx: ExtractionContext, previous: Turn | None = None, *, batch: str = ""
@@ -195,6 +200,56 @@ class EpisodicAgent(BaseAgent):
         return make_memory_id(
             MemoryType.EPISODIC, record.user_id, record.agent_id, "turn", turn_id, id_key=id_key
         )
+
+    def stored_turn(self, record: MemoryBase) -> Turn | None:
+        """The turn a raw-turn record was written from (same id, so it is not stored
+        again)."""
+        if not isinstance(record, EpisodicMemory) or record.event_type != "message":
+            return None
+        role = record.internal.get("role", "user")
+        turn_id = record.source.turn_ids[0] if record.source.turn_ids else record.id
+        message_id = record.source.message_ids[0] if record.source.message_ids else turn_id
+        return Turn(
+            id=turn_id,
+            role=role,
+            content=record.details or record.content,
+            name=record.actor if record.actor != role else None,
+            timestamp=record.occurred_at,
+            index=int(record.internal.get("turn_index", 0)),
+            session_id=record.session_id,
+            external_id=message_id if message_id != turn_id else None,
+            metadata=record.metadata,
+            internal={k: v for k, v in record.internal.items() if k in TURN_NOTES},
+        )
+
+    def turn_position(self, record: MemoryBase) -> TurnPosition | None:
+        """(session, batch, position) of a raw turn said by a named speaker (a message
+        with a `name`); None for other memories and for anonymous user/assistant turns."""
+        if not isinstance(record, EpisodicMemory) or record.event_type != "message":
+            return None
+        if record.actor == record.internal.get("role"):
+            return None
+        batch, index = record.internal.get("batch"), record.internal.get("turn_index")
+        if not isinstance(batch, str) or not isinstance(index, int) or isinstance(index, bool):
+            return None
+        return record.session_id, batch, index
+
+    def turns_at(self, positions: Iterable[TurnPosition]) -> Filter:
+        """One clause per call (session and batch) with the positions asked in it."""
+        calls: dict[tuple[str | None, str], list[int]] = {}
+        for session, batch, index in positions:
+            calls.setdefault((session, batch), []).append(index)
+        clauses: list[Filter] = [
+            {
+                "AND": [
+                    {"session_id": {"eq": session}},
+                    {"internal.batch": {"eq": batch}},
+                    {"internal.turn_index": {"in": list(dict.fromkeys(indexes))}},
+                ]
+            }
+            for (session, batch), indexes in calls.items()
+        ]
+        return {"OR": clauses}
 
     def extract(self, turns: Sequence[Turn], ctx: ExtractionContext) -> list[MemoryBase]:
         records: dict[str, MemoryBase] = {}

@@ -10,6 +10,7 @@ object at a time) conflict on subject+predicate, so a new object invalidates the
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -19,11 +20,13 @@ from octomem.agents.base import (
     BaseAgent,
     ConflictPolicy,
     ExtractionContext,
+    StaleEvidence,
     ViewContext,
     record_fields,
 )
 from octomem.agents.knowledge import prompt as knowledge_prompt
 from octomem.agents.knowledge import view
+from octomem.agents.knowledge.graph import relation_of
 from octomem.agents.knowledge.rules import (
     FUNCTIONAL,
     Triple,
@@ -32,6 +35,7 @@ from octomem.agents.knowledge.rules import (
 )
 from octomem.agents.registry import register
 from octomem.language import (
+    content_stems,
     is_question,
     norm_key,
     split_sentences,
@@ -40,17 +44,17 @@ from octomem.models import (
     KnowledgeMemory,
     MemoryBase,
     MemoryType,
+    Relation,
     Turn,
     make_memory_id,
 )
 
 
 @register
-class KnowledgeAgent(BaseAgent):
+class KnowledgeAgent(StaleEvidence, BaseAgent):
     memory_type = MemoryType.KNOWLEDGE
     record_type = KnowledgeMemory
     policy = ConflictPolicy.SUPERSEDE
-    marks_stale_turns = True  # the turns that said a closed value are stale evidence
     prompt = AgentPrompt(
         knowledge_prompt.INSTRUCTIONS, knowledge_prompt.KnowledgeOutput, knowledge_prompt.to_records
     )
@@ -102,8 +106,35 @@ class KnowledgeAgent(BaseAgent):
         [fact] = sources
         return view.edge_view(fact, view_id, existing, ctx)
 
+    def view_at(
+        self, sources: Sequence[MemoryBase], view_id: str, at: datetime, ctx: ViewContext
+    ) -> MemoryBase | None:
+        return None  # per-source views: an edge keeps its own past
+
+    def view_filter(self) -> dict[str, Any]:
+        return {}  # per-source views: found by their source (`projection_of`)
+
     def canonical(self, candidates: Sequence[MemoryBase], id_key: bytes | None) -> list[MemoryBase]:
         return view.canonical(candidates, id_key)
+
+    def linked_names(self, record: MemoryBase) -> list[str]:
+        """Its subject and object are entities of the graph, besides its other entities."""
+        if isinstance(record, KnowledgeMemory):
+            return [record.subject, record.object, *record.entities]
+        return list(record.entities)
+
+    def edge(self, record: MemoryBase) -> Relation | None:
+        return relation_of(record) if isinstance(record, KnowledgeMemory) else None
+
+    def said(self, record: MemoryBase) -> set[str]:
+        """Its predicate and object ("works at Studio Lumen"), not its subject."""
+        if not isinstance(record, KnowledgeMemory):
+            return super().said(record)
+        return content_stems(re.sub(r"[_:]", " ", f"{record.predicate} {record.object}"))
+
+    def held_name(self, record: MemoryBase) -> str | None:
+        """Its object: an entity of the graph."""
+        return record.object if isinstance(record, KnowledgeMemory) else super().held_name(record)
 
     def closing(self, record: MemoryBase, at: datetime) -> dict[str, Any]:
         return {"invalid_at": at}  # an edge's own validity closes with its record

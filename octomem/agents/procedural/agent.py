@@ -18,6 +18,7 @@ from octomem.agents.base import (
     BaseAgent,
     ConflictPolicy,
     ExtractionContext,
+    StaleEvidence,
     record_fields,
 )
 from octomem.agents.procedural import prompt as procedural_prompt
@@ -164,11 +165,10 @@ def _prose_procedures(text: str) -> list[tuple[str, list[str]]]:
 
 
 @register
-class ProceduralAgent(BaseAgent):
+class ProceduralAgent(StaleEvidence, BaseAgent):
     memory_type = MemoryType.PROCEDURAL
     record_type = ProceduralMemory
     policy = ConflictPolicy.SUPERSEDE
-    marks_stale_turns = True  # the turns that said a closed value are stale evidence
     prompt = AgentPrompt(
         procedural_prompt.INSTRUCTIONS,
         procedural_prompt.ProceduralOutput,
@@ -217,8 +217,6 @@ class ProceduralAgent(BaseAgent):
 
     def merges_near_duplicates(self, record: MemoryBase) -> bool:
         return False
-
-    finds_versions = True
 
     def version_of(self, candidate: MemoryBase, current: Sequence[MemoryBase]) -> MemoryBase | None:
         """The procedure a differently titled one describes again: titles whose words are

@@ -245,8 +245,6 @@ class ResourceAgent(BaseAgent):
             out += media_records(turn, actor_of(turn, ctx.user_name), ctx)
         return out
 
-    describes_images = True
-
     def image_records(
         self, turn: Turn, image: AttachedImage, description: str, ctx: ExtractionContext
     ) -> list[MemoryBase]:

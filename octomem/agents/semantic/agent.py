@@ -8,6 +8,7 @@ their conflict policy: one current value per subject and single-valued attribute
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from octomem.agents.base import (
@@ -16,13 +17,14 @@ from octomem.agents.base import (
     BaseAgent,
     ConflictPolicy,
     ExtractionContext,
+    StaleEvidence,
     read_turns,
     record_fields,
 )
 from octomem.agents.registry import register
 from octomem.agents.semantic import prompt as semantic_prompt
 from octomem.agents.semantic.update import reread
-from octomem.language import Fact, fact_sentence, norm_key, possessive, words
+from octomem.language import Fact, content_stems, fact_sentence, norm_key, possessive, words
 from octomem.models import MemoryBase, MemoryType, SemanticMemory, Turn
 
 SINGLE_VALUED = words("name lives_in hometown works_at job age spouse partner mother father")
@@ -31,15 +33,29 @@ SINGLE_PREFIXES = ("preference:", "favourite:", "num_")
 
 
 @register
-class SemanticAgent(BaseAgent):
+class SemanticAgent(StaleEvidence, BaseAgent):
     memory_type = MemoryType.SEMANTIC
     record_type = SemanticMemory
     policy = ConflictPolicy.SUPERSEDE
-    marks_stale_turns = True  # the turns that said a closed value are stale evidence
-    names_user = True  # the user's name is a fact about them
     prompt = AgentPrompt(
         semantic_prompt.INSTRUCTIONS, semantic_prompt.SemanticOutput, semantic_prompt.to_records
     )
+
+    def said(self, record: MemoryBase) -> set[str]:
+        """Its attribute, value and sentence ("is 34 years old": age), without the words
+        of whom it is about."""
+        if not isinstance(record, SemanticMemory):
+            return super().said(record)
+        names = [e for e in [record.subject, *record.entities] if e not in record.value]
+        who = set().union(*(content_stems(name) for name in names))
+        text = f"{record.attribute} {record.value}"
+        return content_stems(re.sub(r"[_:]", " ", text)) | (content_stems(record.content) - who)
+
+    def user_name(self, record: MemoryBase) -> str | None:
+        """The user's name is a fact about them (the caller reads the user's facts)."""
+        if isinstance(record, SemanticMemory) and record.attribute == "name":
+            return record.value
+        return None
 
     def reread(self, record: MemoryBase, text: str, user_name: str | None) -> MemoryBase:
         """Its value (and relation) read again from the new text (`update.reread`)."""

@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from octomem import offload
-from octomem.agents.base import ExtractionContext, MemoryAgent
+from octomem.agents.base import ExtractionContext, InputRecords, MemoryAgent
 from octomem.media.parts import masked_piece
 from octomem.messages import normalize_messages
 from octomem.models import MemoryBase, Operation, Turn, utcnow
@@ -167,7 +167,5 @@ def _masked(turn: Turn) -> Turn:
 def _input_records(
     agent: MemoryAgent, turns: list[Turn], ctx: ExtractionContext
 ) -> list[MemoryBase]:
-    """The agent's records of what the input held (`BaseAgent.input_records`; an agent
-    written to the protocol alone may lack the hook)."""
-    hook = getattr(agent, "input_records", None)
-    return list(hook(turns, ctx)) if hook is not None else []
+    """The agent's records of what the input held, if it plays `InputRecords`."""
+    return list(agent.input_records(turns, ctx)) if isinstance(agent, InputRecords) else []

@@ -25,17 +25,17 @@ async def plan_recall(state: RecallInput, deps: Services) -> PlanUpdate:
         raise InvalidInputError("recall needs a non-empty query string")
     config = deps.settings.recall
     with span("recall.plan", user_id=user_id):
-        # the records of `always_recalled` agents (core blocks) are returned whole
+        # the records of `AlwaysRecalled` agents (core blocks) are returned whole
         # (result.core); they rank only when asked for, and have no past versions to rank
         # as of a time. Agents without any memory have nothing to search (the BM25 pool
         # stays sized for every asked agent, so results do not depend on which types are
         # empty).
-        agents = deps.agents
+        agents, whole = deps.agents, deps.roles.blocks
         asked = [
             m
             for m in deps.enabled_agents
-            if (m in memory_types if memory_types is not None else not agents[m].always_recalled)
-            and not (agents[m].always_recalled and as_of is not None)
+            if (m in memory_types if memory_types is not None else m not in whole)
+            and not (m in whole and as_of is not None)
         ]
         now = state.get("now") or utcnow()
         plan = RecallPlan(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from octomem.models import CoreMemory, MemoryBase, RecallHit, RecallResult
+from octomem.models import MemoryBase, RecallHit, RecallResult
 from octomem.orchestrator import projections
 from octomem.orchestrator.fusion import boost_named_actors, fuse
 from octomem.orchestrator.recall.state import RankUpdate, RecallState
@@ -42,25 +42,24 @@ async def rank_hits(state: RecallState, deps: Services) -> RankUpdate:
         fused = boost_in_period(fused, records, plan.periods, config.time_boost)
         fused, replaced = await demote_stale(deps, plan, fused, records, query, config.stale_weight)
         hits = _collapse_same_text(records, fused, replaced)[: plan.limit or config.limit]
-        core = await _core_blocks(deps, plan)
+        core = deps.roles.core_blocks(await _core_records(deps, plan))
         current.set_attribute("octomem.hits", len(hits))
     elapsed = time.perf_counter() - state["started"]
     return {"result": RecallResult(query=query, hits=hits, core=core, elapsed_s=elapsed)}
 
 
-async def _core_blocks(deps: Services, plan: RecallPlan) -> list[CoreMemory]:
-    """The scope's core blocks, returned whole with every recall. With `as_of`, the human
-    block rendered from the facts valid then; the persona, rewritten in place without
-    validity, has no stored past version (`history` has its versions)."""
+async def _core_records(deps: Services, plan: RecallPlan) -> list[MemoryBase]:
+    """The scope's records returned whole with every recall (`AlwaysRecalled`: the core
+    blocks). With `as_of`, the scope views rendered from the facts valid then (the human
+    block); the persona, rewritten in place without validity, has no stored past version
+    (`history` has its versions)."""
     if plan.as_of is not None:  # the human block as its facts read then
-        views = await projections.scope_views_at(deps, plan.user_id, plan.agent_id, plan.as_of)
-        return [view for view in views if isinstance(view, CoreMemory)]
+        return await projections.scope_views_at(deps, plan.user_id, plan.agent_id, plan.as_of)
     where = scope_filter(plan.user_id, given(plan.agent_id))
     core: list[MemoryBase] = []
-    for memory_type, agent in deps.agents.items():
-        if agent.always_recalled:
-            core += await deps.vector.list(memory_type, where=where, live_at=plan.now)
-    return [c for c in core if isinstance(c, CoreMemory)]
+    for memory_type in deps.roles.blocks:
+        core += await deps.vector.list(memory_type, where=where, live_at=plan.now)
+    return core
 
 
 def _collapse_same_text(

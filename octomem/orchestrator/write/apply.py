@@ -39,7 +39,6 @@ from octomem.models import (
     ForgetReport,
     HistoryEvent,
     IntentPart,
-    KnowledgeMemory,
     MemoryBase,
     MemoryType,
     Operation,
@@ -369,9 +368,10 @@ async def _remove(
             events = [applied(c.event, removed=True) for c in chunk]
             await services.history.record(events, fence=fence)
             for record in records:
-                if isinstance(record, KnowledgeMemory) and record.invalid_at is None:
+                edge = services.roles.edge(record)  # its agent's `GraphProjection`
+                if edge is not None and edge.invalid_at is None:
                     with contextlib.suppress(NotFoundError):  # its graph write never landed
-                        await services.graph.invalidate_relation(record.id, at, fence=fence)
+                        await services.graph.invalidate_relation(edge.id, at, fence=fence)
                 await services.graph.delete_memory(record.id, fence=fence)
             await services.keyword.delete([record.id for record in records], fence=fence)
             for memory_type, typed in _by_type(records).items():
@@ -404,9 +404,7 @@ async def write_graph(services: Services, fence: Fence, records: Sequence[Memory
     links: list[MemoryLink] = []
     relations: list[Relation] = []
     for record in records:
-        names = list(record.entities)
-        if isinstance(record, KnowledgeMemory):
-            names = [record.subject, record.object, *names]
+        names = services.roles.linked_names(record)
         ids = []
         for name in names:
             if not name.strip():
@@ -419,26 +417,10 @@ async def write_graph(services: Services, fence: Fence, records: Sequence[Memory
         links.append(
             MemoryLink(record.id, record.memory_type, record.user_id, list(dict.fromkeys(ids)))
         )
-        if isinstance(record, KnowledgeMemory):
-            relations.append(relation_of(record))  # carries invalid_at when superseded
+        if (edge := services.roles.edge(record)) is not None:
+            relations.append(edge)  # carries invalid_at when superseded
     if entities:
         await graph.upsert_entities(list(entities.values()), fence=fence)
     if relations:
         await graph.upsert_relations(relations, fence=fence)
     await graph.link_memories(links, fence=fence)
-
-
-def relation_of(record: KnowledgeMemory) -> Relation:
-    """The graph edge a knowledge memory is written as (same id; invalid once closed)."""
-    return Relation(
-        id=record.id,
-        user_id=record.user_id,
-        subject_id=Entity.make_id(record.user_id, record.subject),
-        predicate=record.predicate,
-        object_id=Entity.make_id(record.user_id, record.object),
-        fact=record.content,
-        memory_id=record.id,
-        valid_at=record.valid_at or record.valid_from,
-        invalid_at=record.invalid_at or record.valid_to,
-        created_at=record.created_at,
-    )
