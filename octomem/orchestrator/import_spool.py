@@ -10,7 +10,7 @@ journal part at a time (`parts_of`): an import holds one part, not its file.
 Every part is bounded twice: by a number of items (as the stores take them) and by
 `PART_CHARS` of spooled JSON (a part of large records). Planning and writing cut the
 parts by the same rule (`Stream`), so the number of parts is known before the first is
-journaled (`writer.write_parts`).
+journaled (`write.write_parts`).
 """
 
 from __future__ import annotations

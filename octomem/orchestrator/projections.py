@@ -15,7 +15,7 @@ reprocess - passes their final states here (`project`) and writes the returned v
 changes in the same journaled intent, under the same user lock; bulk writes -
 `delete_all`, import, repair - journal the scopes whose views are rendered again
 (`refresh`) once their sources are written, as the intent's last step
-(`writer.apply_intent`). So the views can never drift from the facts, even across a
+(`write.apply.apply_intent`). So the views can never drift from the facts, even across a
 crash. Projections use no clock of their own (timestamps come from the facts), so a
 retried call writes nothing new. This module names no agent: it asks the agents.
 """
