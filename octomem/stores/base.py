@@ -94,11 +94,13 @@ class VectorStore(Protocol):
         embeddings: Sequence[Sequence[float]],
         *,
         fence: Fence | None = None,
+        cache: bool = True,
     ) -> None:
         """Insert or replace records by id (idempotent). Every write method takes the
         `fence` of the leases its writer holds (`octomem.stores.fence`): where the store is
         shared, a write whose lease passed to another writer is refused, and each entry is
-        stamped with its user's token."""
+        stamped with its user's token. `cache=False`: a store that keeps the records recall
+        reads in memory does not keep these (a bulk write: an import)."""
 
     async def rewrite(
         self, memory_type: MemoryType, records: Sequence[MemoryBase], *, fence: Fence | None = None

@@ -520,6 +520,7 @@ class ChromaVectorStore:
         embeddings: Sequence[Sequence[float]],
         *,
         fence: Fence | None = None,
+        cache: bool = True,
     ) -> None:
         if len(records) != len(embeddings):
             raise InvalidInputError(
@@ -544,7 +545,7 @@ class ChromaVectorStore:
                 memory_type,
                 list(payloads),
                 "upsert",
-                payloads,
+                payloads if cache else None,  # None: the cache drops the ids, keeps none
                 ids=list(payloads),
                 embeddings=[emb for _, (_, emb) in chunk],
                 metadatas=metadatas,

@@ -352,3 +352,45 @@ def test_a_later_export_deletes_what_was_deleted_since_the_first(make_orch: Any)
     report = target.check()
     assert report.consistent, report.model_dump()
     assert _everything(target, "al") == _everything(source, "al")
+
+
+def test_an_import_leaves_the_recall_cache_to_what_recall_reads(make_orch: Any) -> None:
+    """The records an import writes are not put in the recall cache (embedded Chroma's,
+    filled by what recall reads): what recall had cached stays, and a cached record the
+    import changes is dropped from it, so that the next read serves the imported state."""
+    source = make_orch()
+    source.process("I live in Paris.", user_id="al", timestamp=T0)
+    target = make_orch()
+    target.import_jsonl(io.StringIO(_text(_export(source))))
+    target.process("I love jazz.", user_id="bo", timestamp=T0)
+    vector = services_of(target).vector
+    cache = vector._cache
+    assert cache is not None
+
+    def stored(orch: Orchestrator, user_id: str, kind: MemoryType, word: str) -> Any:
+        return next(
+            r
+            for r in orch.get_all(user_id=user_id, include_superseded=True)
+            if word in r.content and r.memory_type is kind
+        )
+
+    def cached(kind: MemoryType, *ids: str) -> dict[str, str]:
+        return cache.lookup(vector.collection_name(kind), ids)
+
+    episodic, semantic = MemoryType.EPISODIC, MemoryType.SEMANTIC
+    paris, jazz = stored(target, "al", semantic, "Paris"), stored(target, "bo", episodic, "jazz")
+    assert set(cached(semantic, paris.id)) == {paris.id}  # read: kept
+    assert set(cached(episodic, jazz.id)) == {jazz.id}
+    source.process("I moved to Berlin.", user_id="al", timestamp=T0.replace(year=T0.year + 1))
+    summary = target.import_jsonl(io.StringIO(_text(_export(source))))
+    assert summary.memories >= 2 and summary.rejected_count == 0
+    moved = stored(source, "al", episodic, "Berlin")
+    assert cached(episodic, moved.id) == {}  # written by the import: not kept
+    assert set(cached(episodic, jazz.id)) == {jazz.id}  # what recall read stays
+    # changed by the import: the stale state is gone (the views the import renders read
+    # the user's facts again, and those reads are kept)
+    for payload in cached(semantic, paris.id).values():
+        assert json.loads(payload)["valid_to"] is not None
+    closed = target.get(paris.id, user_id="al")
+    assert closed is not None and closed.valid_to is not None
+    assert _everything(target, "al") == _everything(source, "al")

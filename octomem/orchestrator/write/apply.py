@@ -213,14 +213,15 @@ async def apply_intent(
     done: Callable[[IntentPart], None] | None = None,
 ) -> ForgetReport | None:
     """Bring every store in line with the intent (again, if it was applied before): its own
-    body, its parts in order (read from the journal one at a time unless given), its
-    views, then its erase (what it removed)."""
+    body, its parts in order (read from the journal one at a time unless given; their
+    records are not put in the recall cache: a bulk write, an import, evicting what recall
+    reads), its views, then its erase (what it removed)."""
     await _apply(services, fence, intent, intent.at)
     for index in range(intent.parts):
         part = parts[index] if parts else await services.journal.part(intent.id, index)
         if part is None:
             raise StoreError(f"part {index} of journaled write {intent.id} is missing")
-        await _apply(services, fence, part, intent.at)
+        await _apply(services, fence, part, intent.at, cache=False)
         if done is not None:
             done(part)
     for user_id, agent_id in intent.views:
@@ -252,12 +253,15 @@ async def complete(services: Services, fence: Fence, intent: WriteIntent) -> Non
         await erase.finished(services, report)
 
 
-async def _apply(services: Services, fence: Fence, part: IntentPart, at: datetime) -> None:
-    """Bring every store in line with one part, each kind of operation in its order."""
+async def _apply(
+    services: Services, fence: Fence, part: IntentPart, at: datetime, *, cache: bool = True
+) -> None:
+    """Bring every store in line with one part, each kind of operation in its order
+    (`cache`: whether the vector store's recall cache keeps the records it writes)."""
     if part.events:  # an import's past events: no writer of this store made them now
         await services.history.record(part.events, fence=fence, stamped=False)
     if part.writes:
-        await _upsert(services, fence, [(c.record, c.event) for c in part.writes])
+        await _upsert(services, fence, [(c.record, c.event) for c in part.writes], cache)
     if part.restores:
         await _restore(services, fence, part.restores)
     for memory_type, records in _by_type(part.rewrites).items():
@@ -298,7 +302,10 @@ def _slices(items: Sequence[object]) -> range:
 
 
 async def _upsert(
-    services: Services, fence: Fence, changes: Sequence[tuple[MemoryBase, HistoryEvent]]
+    services: Services,
+    fence: Fence,
+    changes: Sequence[tuple[MemoryBase, HistoryEvent]],
+    cache: bool = True,
 ) -> None:
     """Upsert records to graph, keyword index, history and vector store, in that order."""
     for start in _slices(changes):
@@ -318,7 +325,7 @@ async def _upsert(
                     embedding.cancel()
                 elif not embedding.cancelled():
                     embedding.exception()  # seen: a store's error is the one raised
-            await _upsert_vectors(services, fence, records, embeddings)
+            await _upsert_vectors(services, fence, records, embeddings, cache)
 
 
 async def _embed(services: Services, records: Sequence[MemoryBase]) -> list[list[float]]:
@@ -333,10 +340,12 @@ async def _upsert_vectors(
     fence: Fence,
     records: Sequence[MemoryBase],
     embeddings: Sequence[Sequence[float]],
+    cache: bool = True,
 ) -> None:
     by_id = dict(zip((r.id for r in records), embeddings, strict=True))
     for memory_type, typed in _by_type(records).items():
-        await services.vector.upsert(memory_type, typed, [by_id[r.id] for r in typed], fence=fence)
+        vectors = [by_id[r.id] for r in typed]
+        await services.vector.upsert(memory_type, typed, vectors, fence=fence, cache=cache)
 
 
 async def _restore(services: Services, fence: Fence, restores: Sequence[Restore]) -> None:
