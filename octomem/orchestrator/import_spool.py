@@ -10,13 +10,16 @@ journal part at a time (`parts_of`): an import holds one part, not its file.
 Every part is bounded twice: by a number of items (as the stores take them) and by
 `PART_CHARS` of spooled JSON (a part of large records). Planning and writing cut the
 parts by the same rule (`Stream`), so the number of parts is known before the first is
-journaled (`write.write_parts`).
+journaled (`write.write_parts`). Once a part is applied, what it freed is handed back to
+the system (`give_back`), not kept in the C allocator's free lists for the next part.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import ctypes
+import functools
 import json
 import tempfile
 from array import array
@@ -203,3 +206,21 @@ def row(kind: bytes, item: Any) -> bytes:
     if isinstance(item, Change | HistoryEvent | Entity | Relation):
         return kind + item.model_dump_json().encode()
     return kind + json.dumps(item).encode()
+
+
+def give_back() -> None:
+    """Hand the memory freed since back to the system, where the C library can (glibc's
+    `malloc_trim`; elsewhere nothing). Applying a part allocates and frees in several
+    threads - the stores' workers, Chroma's, the event loop's - each with a malloc arena of
+    its own, whose free lists glibc keeps rather than return: without it, an import of
+    31,506 memories held ~35 MB more at its peak (tests/import_memory.py)."""
+    if (trim := _malloc_trim()) is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim() -> Any:
+    try:
+        return ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):  # not glibc
+        return None

@@ -55,7 +55,7 @@ from octomem.orchestrator import originals
 from octomem.orchestrator.import_checks import RejectedLine
 from octomem.orchestrator.import_file import FORMAT, VERSION, Source, read_lines
 from octomem.orchestrator.import_index import Index, check_lines
-from octomem.orchestrator.import_spool import Spool, UserPlan, blobs_of, parts_of
+from octomem.orchestrator.import_spool import Spool, UserPlan, blobs_of, give_back, parts_of
 from octomem.orchestrator.services import Services
 from octomem.orchestrator.write import blobs as kept
 from octomem.orchestrator.write import write_parts
@@ -329,6 +329,7 @@ async def _write(services: Services, index: Index, spool: Spool, progress: Progr
         nonlocal done
         done += len(part.events) + len(part.writes) + len(part.deletes)
         done += len(part.entities) + len(part.relations)
+        give_back()  # what applying the part freed (one part is held at a time)
         if progress is not None:
             progress(done, total)
 
