@@ -13,9 +13,12 @@ the growth between the two and the elapsed seconds. Linux only.
 
 `--embedder hash` (the default) embeds with a hash of the text, so that a run takes
 minutes rather than the local model's hour on a busy machine; `local` uses the model
-the settings name. `--cache-mb 0` turns off the vector store's recall cache, which the
-records an import writes fill (up to `vector.cache_mb`, 64 MB by default) as any write
-does.
+the settings name (and its embedding cache, `embedder.cache_mb`, which the import's
+texts fill). `--cache-mb 0` turns off the vector store's recall cache: an import does
+not put its records in it, but its checks and the views it renders read some.
+
+It imports the `octomem` of the checkout it lies in (run two checkouts' copies to
+compare them).
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ import time
 import uuid
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's octomem
 
 USERS = 50
 WORDS = (
