@@ -5,10 +5,11 @@ Reading entries' metadata is what a Chroma search costs (about 4 ms for 50 entri
 against 1.6 ms for the nearest-neighbour search itself), and recall reads the same records
 again and again. Embedded Chroma is single-process (Chroma's rule, and the embedded graph
 locks its files too), so every write to a path passes through the stores of this process:
-they share one cache per path and keep it exact - writes replace entries, deletes drop
-them. The cache also remembers which collections are empty, so a search of an agent with
-no memories costs nothing. A Chroma server can be written by other processes: stores on
-a server never cache.
+they share one cache per path and keep it exact - writes replace entries (a bulk write,
+an import, drops them instead: `VectorStore.upsert`'s `cache`), deletes drop them. The
+cache also remembers which collections are empty, so a search of an agent with no
+memories costs nothing. A Chroma server can be written by other processes: stores on a
+server never cache.
 
 Reads and writes may interleave (a recall while a `process` writes, a write whose caller
 was cancelled while Chroma still runs it): a read remembers what it fetched only if no
