@@ -33,10 +33,8 @@ from octomem.memory_types import TypeRegistry
 from octomem.models import Change, Entity, HistoryEvent, IntentPart, Relation
 
 PART_CHARS = 8 << 20  # spooled JSON per journal part, at most (one larger item: alone)
-# items per part: events, records, entities/edges. What applying a part allocates is its
-# high-water mark in the allocator: 64 records rather than 128 took 12 MB off the peak of
-# a 100 MB import, 32 nothing more (tests/import_memory.py)
-EVENTS, CHANGES, GRAPH = 64, 64, 1000
+# items per part: events, records, entities/edges
+EVENTS, CHANGES, GRAPH = 128, 128, 1000
 
 # what a spooled row holds, by its first byte
 EVENT, WRITE, DELETE, ENTITY, RELATION, BLOB = b"E", b"W", b"D", b"N", b"R", b"B"
