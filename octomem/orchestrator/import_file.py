@@ -160,6 +160,11 @@ _SOURCE_IDS = frozenset({"turn_ids", "message_ids"})  # a record's source: the i
 _INTERNAL_IDS = frozenset({"langgraph_namespace", "langgraph_key"})
 # a line's record and events, an event's record; a record's source and internal
 _HOLDS_PARTS = ("record", "history", "source", "internal")
+# a record's fields that name what another field holds (a fact's attribute, a working
+# item's key, an edge's predicate, a block's label), and those that hold it: a value is a
+# secret when its name names one (attribute "wifi_password"), as a metadata key's is
+_NAMES = ("attribute", "key", "predicate", "label", "kind")
+_VALUES = ("value", "object")
 
 
 def masked(part: Any) -> Any:
@@ -186,4 +191,7 @@ def masked(part: Any) -> Any:
                 if isinstance(value, dict)
                 else mask_value(value)
             )
+    for name in (part[n] for n in _NAMES if isinstance(part.get(n), str)):
+        for field in (f for f in _VALUES if isinstance(out.get(f), str) and out[f]):
+            out[field] = next(iter(mask_value({name: out[field]}).values()))
     return out

@@ -432,9 +432,9 @@ class Journal(Protocol):
         """Drop an intent and its parts once every store holds its writes (unknown ids are
         ignored)."""
 
-    async def pending(self, within: set[str | None] | None = None) -> list[WriteIntent]:
-        """Intents begun and not finished, oldest first; with `within`, only those writing
-        no memories of users outside it (their bodies are read only then)."""
+    async def pending(self, touching: set[str | None] | None = None) -> list[WriteIntent]:
+        """Intents begun and not finished, oldest first; with `touching`, only those that
+        write the memories of one of these users (their bodies are read only then)."""
 
     async def is_pending(self, intent_id: str) -> bool: ...
 

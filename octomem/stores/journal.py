@@ -87,10 +87,10 @@ class SqliteJournal(SqliteStore):
 
         await self._run("finish", drop)
 
-    async def pending(self, within: set[str | None] | None = None) -> list[WriteIntent]:
+    async def pending(self, touching: set[str | None] | None = None) -> list[WriteIntent]:
         def read(conn: sqlite3.Connection) -> list[WriteIntent]:
             rows = conn.execute("SELECT id, users FROM intents ORDER BY seq").fetchall()
-            ids = [i for i, users in rows if within is None or set(json.loads(users)) <= within]
+            ids = [i for i, users in rows if touching is None or touching & set(json.loads(users))]
             bodies = [
                 conn.execute("SELECT body FROM intents WHERE id = ?", (i,)).fetchone()[0]
                 for i in ids

@@ -6,7 +6,7 @@ namespace of the deployment and project (`ns`; keys namespaced like the graph's,
 host left unfinished:
 
 - OctomemIntent: an intent's JSON `body`, the users it writes (`users`, JSON, read without
-  the body by `pending(within=...)`), its `owner` (the host and process that began it), its
+  the body by `pending(touching=...)`), its `owner` (the host and process that began it), its
   `created` time (the server's clock, ms) and `seq`, its place in the order of intents;
 - OctomemIntentPart: part `n` of an intent too large for one node (a user's import), each
   written in a transaction of its own, as in SQLite (a forget is an intent too).
@@ -167,13 +167,13 @@ class Neo4jJournal:
 
         await self._db.call("finish", work, fence=fence, what=_WHAT)
 
-    async def pending(self, within: set[str | None] | None = None) -> list[WriteIntent]:
+    async def pending(self, touching: set[str | None] | None = None) -> list[WriteIntent]:
         async def read(tx: Tx) -> list[str]:
             rows = await records(tx, _PENDING, ns=self._ns.project)
             keys = [
                 row["key"]
                 for row in rows
-                if within is None or set(json.loads(row["users"])) <= within
+                if touching is None or touching & set(json.loads(row["users"]))
             ]
             if not keys:
                 return []

@@ -106,19 +106,21 @@ async def test_pending_is_in_the_order_begun(journal: Journal) -> None:
     assert [i.id for i in await journal.pending()] == expected
 
 
-async def test_pending_within_users(journal: Journal) -> None:
+async def test_pending_touching_users(journal: Journal) -> None:
+    """The intents that write one of the users (a write of two users is either's)."""
     alone, pair, nobody = intent("a", "alice"), intent("p", "alice", "bob"), intent("n", None)
     views = WriteIntent(id="intent-v", at=T0, views=[("carol", None)])
     users = WriteIntent(id="intent-u", at=T0, users=["dave"], parts=1)
     for each in (alone, pair, nobody, views, users):
         await journal.begin(each)
-    assert await journal.pending(within={"alice"}) == [alone]
-    assert await journal.pending(within={"alice", "bob"}) == [alone, pair]
-    assert await journal.pending(within={None}) == [nobody]
-    assert await journal.pending(within={"carol"}) == [views]  # the users of its views
-    assert await journal.pending(within={"dave"}) == [users]  # and of its parts
-    assert await journal.pending(within={"erin"}) == []
-    assert await journal.pending(within=set()) == []
+    assert await journal.pending(touching={"alice"}) == [alone, pair]
+    assert await journal.pending(touching={"bob"}) == [pair]
+    assert await journal.pending(touching={"alice", "bob"}) == [alone, pair]
+    assert await journal.pending(touching={None}) == [nobody]
+    assert await journal.pending(touching={"carol"}) == [views]  # the users of its views
+    assert await journal.pending(touching={"dave"}) == [users]  # and of its parts
+    assert await journal.pending(touching={"erin"}) == []
+    assert await journal.pending(touching=set()) == []
     assert len(await journal.pending()) == 5
 
 
@@ -151,7 +153,7 @@ async def test_a_large_body_round_trips(journal: Journal) -> None:
     await journal.begin(big)
     await journal.add_part(big.id, 0, part)
     await journal.add_part(big.id, 1, part)
-    assert await journal.pending(within={"alice"}) == [big]
+    assert await journal.pending(touching={"alice"}) == [big]
     assert await journal.part(big.id, 1) == part
     await journal.finish(big.id)
     assert await journal.pending() == [] and await journal.part(big.id, 0) is None
@@ -165,8 +167,8 @@ async def test_an_erase_is_an_intent_with_its_ids(journal: Journal) -> None:
     erase = WriteIntent(id="intent-e", erase=Erase(user_id="alice", ids=["m2", "m1"]))
     await journal.begin(write)
     await journal.begin(erase)
-    assert await journal.pending(within={"alice"}) == [write, erase]
-    assert await journal.pending(within={"bob"}) == []
+    assert await journal.pending(touching={"alice"}) == [write, erase]
+    assert await journal.pending(touching={"bob"}) == []
     await journal.finish(write.id)
     (left,) = await journal.pending()
     assert left.erase == Erase(user_id="alice", ids=["m2", "m1"]) and left.user_ids() == ["alice"]

@@ -85,8 +85,8 @@ async def write(
     the projections of `views` rendered again. A large deletion is journaled in parts of
     `DELETE_BATCH`. The caller holds the users' locks, whose `fence` it passes.
 
-    No secret reaches a store, whatever the caller masked: the text of every record and
-    event written is masked here (`Guard`) before the journal sees it."""
+    The text of every record and event written is masked here (`Guard`) before the
+    journal sees it, whatever the caller masked."""
     views = list(dict.fromkeys(views))
     if not (changes or deletes or rewrites or restores or drops or retired or views):
         return
@@ -96,7 +96,7 @@ async def write(
     now = utcnow()
 
     def build() -> tuple[WriteIntent, list[IntentPart]]:
-        guard = Guard(services)
+        guard = Guard(services, actor=actor, at=now)
         removed = [Change(record=r, event=_deleted(r, actor, now)) for r in deletes]
         head, rest = (removed, []) if len(removed) <= DELETE_BATCH else ([], removed)
         intent = WriteIntent(
@@ -171,6 +171,7 @@ async def write_parts(
     intent = WriteIntent(
         id=uuid.uuid4().hex, parts=count, users=list(users), views=list(views), actor=actor
     )
+    _held(fence, intent.user_ids())  # each part is checked against `users` as it comes
     journal = services.journal
     await journal.begin(intent, fence=fence)
     if first is not None:
@@ -179,6 +180,8 @@ async def write_parts(
     async for part in parts:
         if index >= count:
             raise StoreError(f"journaled write {intent.id} was given more than {count} parts")
+        if strays := set(part.user_ids()) - set(users):
+            raise StoreError(f"part {index} of journaled write {intent.id} writes {strays!r}")
         if index == count - 1:
             last = part  # journaled once no other follows (with it, the write is complete)
         else:
@@ -192,9 +195,20 @@ async def write_parts(
     await journal.finish(intent.id, fence=fence)
 
 
+def _held(fence: Fence, users: Iterable[str | None]) -> None:
+    """StoreError unless `fence` holds the lock of every user written: a write made
+    without it would be neither serialised with that user's other writers nor fenced."""
+    if missing := [u for u in dict.fromkeys(users) if fence.stamp(u) is None]:
+        raise StoreError(
+            f"a write of the memories of {missing!r} was made without their write lock; "
+            "hold it (`records.hold`) and pass its fence"
+        )
+
+
 async def _journaled(
     services: Services, fence: Fence, intent: WriteIntent, parts: Sequence[IntentPart] = ()
 ) -> ForgetReport | None:
+    _held(fence, [*intent.user_ids(), *(u for part in parts for u in part.user_ids())])
     await services.journal.begin(intent, fence=fence)
     for index, part in enumerate(parts):
         await services.journal.add_part(intent.id, index, part, fence=fence)
@@ -224,9 +238,10 @@ async def apply_intent(
         await _apply(services, fence, part, intent.at, cache=False)
         if done is not None:
             done(part)
+    guard = Guard(services, actor=intent.actor, at=intent.at)
     for user_id, agent_id in intent.views:
         views = await projections.refresh(services, user_id, agent_id, now=intent.at)
-        writes = [Change(record=r, event=e) for r, e in views.writes]
+        writes = [Change(record=guard.record(r), event=guard.event(e)) for r, e in views.writes]
         deletes = [
             Change(record=r, event=_deleted(r, intent.actor, intent.at)) for r in views.deletes
         ]

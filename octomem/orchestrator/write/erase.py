@@ -37,9 +37,15 @@ log = get_logger(__name__)
 
 
 async def scope_ids(services: Services, user_id: str, agent_id: str | None) -> list[str]:
-    """The ids of every memory of the scope any store holds (or logged)."""
+    """The ids of every memory of the scope any store holds (or logged), and those of the
+    scope's unfinished writes of another Orchestrator's types (which an erase drops from
+    the journal before it clears the stores: journaled with it, their ids survive a crash
+    in between)."""
     by_type, events = await _scope_records(services, user_id, agent_id)
-    return sorted(await _every_id(services, user_id, agent_id, by_type, events))
+    ids = await _every_id(services, user_id, agent_id, by_type, events)
+    for leftover in await _foreign_leftovers(services, user_id, agent_id, ""):
+        ids |= {r.id for r in leftover.records()}
+    return sorted(ids)
 
 
 async def apply(services: Services, fence: Fence, intent: WriteIntent) -> ForgetReport:
@@ -142,9 +148,9 @@ async def _foreign_leftovers(
     (left to one that has: `recovery.foreign_types`), which the erase would otherwise see
     completed after it."""
     found = []
-    for intent in await services.journal.pending(within={user_id}):
-        if intent.id == erasing:
-            continue
+    for intent in await services.journal.pending(touching={user_id}):
+        if intent.id == erasing or set(intent.user_ids()) != {user_id}:
+            continue  # one that writes others too is left to an Orchestrator of its types
         theirs = agent_id is None or all(r.agent_id == agent_id for r in intent.records())
         if services.types.lacks(intent.records()) and theirs:
             found.append(intent)

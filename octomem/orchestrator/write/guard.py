@@ -11,10 +11,12 @@ any store or the log sees it, with a warning that names the record, not the secr
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from octomem.logs import get_logger
-from octomem.models import HistoryEvent, MemoryBase, Restore
+from octomem.models import HistoryEvent, MemoryBase, Operation, Restore, StoreName
+from octomem.orchestrator.events import history_event
 from octomem.orchestrator.import_file import masked
 
 if TYPE_CHECKING:
@@ -27,8 +29,9 @@ class Guard:
     """Masks the records and events of one write; a record's dump is masked once, for the
     record and for the events that carry it."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, *, actor: str = "octomem", at: datetime) -> None:
         self._services = services
+        self._actor, self._at = actor, at
         # record id -> (its dump as given, the record masked; None: nothing to mask)
         self._records: dict[str, tuple[dict[str, Any], MemoryBase | None]] = {}
 
@@ -65,8 +68,12 @@ class Guard:
         )
 
     def restore(self, restore: Restore) -> Restore:
+        """A record put back, masked: one whose text is masked now (stored by a version
+        whose masking missed what today's finds) goes back masked into every store - the
+        canonical copy too, with an UPDATE event - so that the stores agree again."""
         record = self.record(restore.record)
-        event = self.event(restore.event) if restore.event is not None else None
-        if record is restore.record and event is restore.event:
+        if record is restore.record:
             return restore
-        return restore.model_copy(update={"record": record, "event": event})
+        event = history_event(record, Operation.UPDATE, actor=self._actor, at=self._at)
+        every: list[StoreName] = ["vector", "keyword", "graph", "history"]
+        return Restore(record=record, stores=every, event=event)

@@ -5,6 +5,7 @@ those users takes their lock), and a vector write that landed after its lease wa
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -64,20 +65,31 @@ async def recover(services: Services, *, wait: bool = True) -> int:
 
 
 async def complete_leftovers(services: Services, user_ids: set[str | None], fence: Fence) -> int:
-    """Apply, oldest first, the intents of these users (whose locks the caller holds, with
-    `fence`) that their writers left unfinished - a store failed, or the call was
-    cancelled - before the caller reads: applied later, an old intent would overwrite what
-    newer writes decided, and an unfinished forget would take what this caller is about to
-    store with it. Intents that also touch users not held are left to `recover`. Returns
-    how many."""
+    """Apply, oldest first, every intent that writes one of these users (whose locks the
+    caller holds, with `fence`) that its writer left unfinished - a store failed, or the
+    call was cancelled - before the caller reads: applied later, an old intent would
+    overwrite what newer writes decided, and an unfinished forget would take what this
+    caller is about to store with it. No live writer has such an intent: a writer holds
+    the locks of every user it writes. One that also writes other users is applied under
+    their locks too, taken now (`ScopeBusyError` if one stays held for the whole wait:
+    nothing of the caller's is written, and it may retry). Returns how many."""
     applied = 0
-    for intent in await services.journal.pending(within=user_ids):  # no live writer has it
+    for intent in await services.journal.pending(touching=user_ids):
         if kinds := foreign_types(services, intent):
             _leave(intent, kinds)
             continue
-        log.warning("completing a write that was cut short", intent=intent.id)
-        await complete(services, fence, intent)
-        applied += 1
+        others = set(intent.user_ids()) - user_ids
+        async with contextlib.AsyncExitStack() as stack:
+            held = fence
+            if others:
+                held = await stack.enter_async_context(
+                    services.locks.hold_many(others, settle=False, within=fence)
+                )
+                if not await services.journal.is_pending(intent.id):
+                    continue  # completed meanwhile, by a holder of the others' locks
+            log.warning("completing a write that was cut short", intent=intent.id)
+            await complete(services, held, intent)
+            applied += 1
     return applied
 
 
