@@ -7,7 +7,7 @@ import logging
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import click
 import typer
@@ -51,16 +51,12 @@ app.add_typer(keys_app, name="keys")
 app.command()(serve)
 
 
-def _configure_logging(verbose: bool) -> None:
+@app.callback()
+def main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
     level = logging.INFO if verbose else logging.WARNING
     logging.basicConfig(
         level=level, stream=sys.stderr, format="%(asctime)s [%(levelname)s] %(message)s"
     )
-
-
-@app.callback()
-def main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
-    _configure_logging(verbose)
 
 
 @app.command()
@@ -69,18 +65,11 @@ def demo(
 ) -> None:
     """Process a sample three-session conversation offline and show what recall finds."""
     from octomem.demo import print_report, run_demo
-    from octomem.orchestrator.engine import Orchestrator
 
-    with console.status("loading the embedder and stores..."):
-        overrides: dict[str, Any] = {} if project is None else {"project": project}
-        orch = Orchestrator.from_config(config, data_dir=data_dir, **overrides)
-    with orch:
+    with open_orchestrator(config, data_dir, False, project) as orch:
         with console.status("processing three sessions..."):
             report = run_demo(orch)
         print_report(console, report)
-
-
-# --- commands -----------------------------------------------------------------------------
 
 
 @app.command()
@@ -563,10 +552,6 @@ def _usage_errors() -> tuple[type[Exception], ...]:
     return tuple(errors)
 
 
-def _aborts() -> tuple[type[BaseException], ...]:
-    return (click.Abort, typer.Abort, KeyboardInterrupt)
-
-
 def run() -> None:
     """Console entry point with the exit codes: 0 ok, 1 user error, 2 internal error.
 
@@ -585,7 +570,7 @@ def run() -> None:
     except OctomemError as exc:
         print(f"error: {_one_line(str(exc))}", file=sys.stderr)
         sys.exit(1)
-    except _aborts():
+    except (click.Abort, typer.Abort, KeyboardInterrupt):
         sys.exit(1)
     except (click.exceptions.Exit, typer.Exit) as exc:
         sys.exit(exc.exit_code)

@@ -32,6 +32,7 @@ evaluates them the same way, over the values of `octomem.langgraph.OctomemStore`
 from __future__ import annotations
 
 import json
+import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal
@@ -44,7 +45,7 @@ Filter = dict[str, Any]
 
 OPERATORS = ("eq", "ne", "in", "nin", "gt", "gte", "lt", "lte", "contains", "icontains", "exists")
 LOGICAL = ("AND", "OR", "NOT")
-RANGE_OPS = frozenset({"gt", "gte", "lt", "lte"})
+_RANGE = {"gt": operator.gt, "gte": operator.ge, "lt": operator.lt, "lte": operator.le}
 _NEGATION = {"eq": "ne", "ne": "eq", "in": "nin", "nin": "in"}
 _METADATA_PREFIX = "metadata."
 _INTERNAL_PREFIX = "internal."
@@ -149,7 +150,7 @@ def _check_value(field: str, op: str, value: Any) -> Any:
             )
         return _operand(field, list(value))
     value = _operand(field, value)
-    if op in RANGE_OPS and (
+    if op in _RANGE and (
         isinstance(value, bool) or not isinstance(value, int | float | str | datetime)
     ):
         raise InvalidInputError(
@@ -172,20 +173,12 @@ def _join(kind: str, nodes: list[Filter]) -> Filter:
     return flat[0] if len(flat) == 1 else {kind: flat}
 
 
-def _and(nodes: list[Filter]) -> Filter:
-    return _join("AND", nodes)
-
-
-def _or(nodes: list[Filter]) -> Filter:
-    return _join("OR", nodes)
-
-
 def _negate(node: Filter) -> Filter:
     kind, body = unpack(node)
     if kind == "AND":
-        return _or([_negate(child) for child in body]) if body else {"OR": []}
+        return _join("OR", [_negate(child) for child in body]) if body else {"OR": []}
     if kind == "OR":
-        return _and([_negate(child) for child in body])
+        return _join("AND", [_negate(child) for child in body])
     if kind == "NOT":
         return body
     field, op, value = body
@@ -227,9 +220,9 @@ def _normalize(
                 for i, v in enumerate(value)
             ]
             if logical == "AND":
-                parts.append(_and(children) if children else dict(MATCH_ALL))
+                parts.append(_join("AND", children) if children else dict(MATCH_ALL))
             else:
-                parts.append(_or(children) if children else {"OR": []})
+                parts.append(_join("OR", children) if children else {"OR": []})
         elif key in ("metadata", "internal") and isinstance(value, Mapping) and value:
             nested = {f"{key}.{k}": v for k, v in value.items()}
             parts.append(_normalize(nested, path, budget, depth + 1, aliases={}))
@@ -237,7 +230,7 @@ def _normalize(
             parts.extend(_leaves(aliases.get(key, key), value))
     if not parts:
         return dict(MATCH_ALL)
-    return _and(parts)
+    return _join("AND", parts)
 
 
 def _leaves(field: str, value: Any) -> list[Filter]:
@@ -345,13 +338,7 @@ def _compare(a: Any, b: Any, op: str) -> bool:
     if a is None or b is None:
         return False
     try:
-        if op == "gt":
-            return bool(a > b)
-        if op == "gte":
-            return bool(a >= b)
-        if op == "lt":
-            return bool(a < b)
-        return bool(a <= b)
+        return bool(_RANGE[op](a, b))
     except TypeError:
         return False
 
@@ -376,7 +363,7 @@ def _leaf(actual: Any, op: str, value: Any) -> bool:
     if op in ("in", "nin"):
         found = _member(actual, value)
         return found if op == "in" else not found
-    if op in RANGE_OPS:
+    if op in _RANGE:
         return _compare(actual, value, op)
     if op == "exists":
         return (actual is not None) == value
@@ -520,7 +507,7 @@ def document_predicate(filter: Mapping[str, Any] | None) -> Callable[[Any], bool
     nodes = [n for key, v in filter.items() for n in _document_nodes([key], v, 1)]
     if len(nodes) > MAX_NODES:
         raise InvalidInputError(f"the filter has more than {MAX_NODES} conditions")
-    node = _and(nodes) if nodes else dict(MATCH_ALL)
+    node = _join("AND", nodes) if nodes else dict(MATCH_ALL)
     paths: dict[str, list[str | int]] = {}
 
     def read(document: Any, field: str) -> Any:
@@ -556,4 +543,4 @@ def split(
     children = body if kind == "AND" else [node]
     pushed = [child for child in children if pushable(child)]
     rest = [child for child in children if not pushable(child)]
-    return (_and(pushed) if pushed else None), (_and(rest) if rest else None)
+    return (_join("AND", pushed) if pushed else None), (_join("AND", rest) if rest else None)

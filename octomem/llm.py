@@ -115,21 +115,17 @@ class LiteLLMClient:
         style = self.config.structured_output
         if style != "auto":
             return style
-        return "json_schema" if self.native_schema() else "json_object"
-
-    def native_schema(self) -> bool:
-        litellm = import_litellm()
-        try:
-            return bool(litellm.supports_response_schema(model=self.model))
-        except Exception:
-            return False
+        return "json_schema" if self._supports("response_schema") else "json_object"
 
     def supports_vision(self) -> bool:
         """Whether litellm knows the model to take images (False for a model it does not
         know: `media.vision: on` sends them anyway)."""
-        litellm = import_litellm()
+        return self._supports("vision")
+
+    def _supports(self, feature: str) -> bool:
+        check = getattr(import_litellm(), f"supports_{feature}")
         try:
-            return bool(litellm.supports_vision(model=self.model))
+            return bool(check(model=self.model))
         except Exception:
             return False
 

@@ -8,12 +8,10 @@ schema outside that subset makes every call fail, so every reply would fall back
 the rules.
 
 Response models derive from `LLMOutput`, whose `model_json_schema()` is that strict
-schema. The Python side keeps its ergonomics: fields keep their defaults (a missing
-key still validates, a test builds `ExtractionOutput()` with no arguments), only the
+schema. Fields keep their defaults in Python (a missing key still validates); only the
 schema shown to providers is strict - an optional field is required but nullable there.
-litellm turns the model into the `response_format` it sends
-(`type_to_response_format_param`, which calls `model_json_schema()`), so what is sent
-is strict too; `tests/unit/test_llm_schemas.py` checks every subclass through it.
+litellm builds the `response_format` it sends from `model_json_schema()`, so what is sent
+is strict too.
 """
 
 from __future__ import annotations

@@ -1,29 +1,20 @@
-"""An MCP server exposing octomem's memory as tools (`octomem mcp`).
+"""An MCP server exposing octomem's memory as tools (`octomem mcp`): over stdio, or
+streamable HTTP at ``/mcp``.
 
-Transports: stdio (what Claude Desktop, Claude Code, Cursor... start as a subprocess) and
-streamable HTTP (``octomem mcp --transport http --host 127.0.0.1 --port 8765``, endpoint
-``/mcp``). Tools: ``process_conversation``, ``search_memories``, ``get_memory``,
-``list_memories``, ``update_memory``, ``delete_memory``, ``memory_history``.
-
-Arguments are validated from the tools' type hints; octomem's own errors (bad input,
-unknown id) come back as tool errors with octomem's message, so a model can correct
-itself.
+octomem's own errors (bad input, unknown id) come back as tool errors with octomem's
+message, so a model can correct itself.
 
 Tenancy: ``--user alice`` pins the server to alice - a tool call naming another user_id
-is an error, and an id of anyone else's memory is unknown (`NotFoundError`, the
-Orchestrator's owner checks). Without ``--user`` every call names its user_id (or
-agent_id), by-id tools too, and reaches that scope's memories only. The HTTP transport
-requires an API key (``OCTOMEM_MCP_API_KEY``, sent as ``Authorization: Bearer <key>``,
-checked by the SDK's bearer-auth middleware through `ApiKeyVerifier`); without one it
-refuses to start unless told ``--insecure-no-auth``.
-
-The Orchestrator is built on the first tool call (loading the embedder takes a few
-seconds) and closed when the server stops.
+is an error, and an id of anyone else's memory is unknown (`NotFoundError`). Without
+``--user`` every call names its user_id (or agent_id), by-id tools too, and reaches that
+scope's memories only. The HTTP transport requires an API key (``OCTOMEM_MCP_API_KEY``,
+sent as ``Authorization: Bearer <key>``) unless told ``--insecure-no-auth``.
 
 The tools are defined once (`tools_server`) over an `Access`: what one call may reach.
-`octomem mcp` gives them one Orchestrator and its ``--user`` (`LocalAccess`); ``octomem
-serve`` mounts the same tools at ``/mcp`` and gives each call the calling key's project,
-pinned user, scopes and limits (`octomem.service.mcp_mount`).
+`octomem mcp` gives them one Orchestrator, built on the first call and closed when the
+server stops, and its ``--user`` (`LocalAccess`); ``octomem serve`` mounts the same tools
+at ``/mcp`` with the calling key's project, pinned user, scopes and limits
+(`octomem.service.mcp_mount`).
 """
 
 from __future__ import annotations

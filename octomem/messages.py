@@ -66,7 +66,8 @@ class _Reading:
 
 
 class _BadMessage(Exception):
-    """One problem with one message; collected and re-raised as InvalidInputError."""
+    """One problem with one message; collected, with the InvalidInputErrors of the checks
+    it calls, and re-raised as one InvalidInputError."""
 
 
 def normalize_messages(
@@ -116,7 +117,7 @@ def normalize_messages(
                 max_message_chars,
                 _Reading(media, vision),
             )
-        except _BadMessage as exc:
+        except (_BadMessage, InvalidInputError) as exc:
             errors.append(f"{where}: {exc}")
             continue
         turns.append(turn)
@@ -173,10 +174,7 @@ def _to_turn(
             f"got {type(message).__name__}"
         )
     content = _normalise_content(fields["content"], limit)
-    try:
-        metadata = check_metadata(fields.get("metadata"), name="metadata", max_chars=limit) or {}
-    except InvalidInputError as exc:
-        raise _BadMessage(str(exc)) from exc
+    metadata = check_metadata(fields.get("metadata"), name="metadata", max_chars=limit) or {}
     ts = fields.get("timestamp") or given_ts
     role: Role = fields["role"]
     internal = fields.get("internal", {})
@@ -236,13 +234,10 @@ def _key_name(key: Any) -> str:
     """A message key other than the known ones, as the metadata key it becomes."""
     if isinstance(key, str):
         return key
-    try:
-        if isinstance(key, int) and not isinstance(key, bool):
-            check_int(key, "a message key")
-        elif not isinstance(key, float | bool | None):
-            raise InvalidInputError(f"a message key is a {type(key).__name__}: use strings")
-    except InvalidInputError as exc:
-        raise _BadMessage(str(exc)) from None
+    if isinstance(key, int) and not isinstance(key, bool):
+        check_int(key, "a message key")
+    elif not isinstance(key, float | bool | None):
+        raise _BadMessage(f"a message key is a {type(key).__name__}: use strings")
     return str(key)
 
 
@@ -409,20 +404,14 @@ def _timestamp(value: Any) -> datetime | None:
             f"timestamp must be a datetime, an ISO 8601 string or epoch seconds; "
             f"got {type(value).__name__}"
         )
-    try:
-        return check_timestamp(stamp, "timestamp")
-    except InvalidInputError as exc:
-        raise _BadMessage(str(exc)) from exc
+    return check_timestamp(stamp, "timestamp")
 
 
 def _external_id(value: Any) -> str | None:
     if value is None:
         return None
     if isinstance(value, int) and not isinstance(value, bool):
-        try:
-            return str(check_int(value, "'id'"))
-        except InvalidInputError as exc:
-            raise _BadMessage(str(exc)) from None
+        return str(check_int(value, "'id'"))
     if isinstance(value, str) and value.strip():
         return _decode(value, "id")
     raise _BadMessage(f"'id' must be a non-empty string or an integer; got {shown(value)}")
@@ -445,10 +434,7 @@ def _decode(value: str | bytes, what: str) -> str:
                 f"{what} is not valid UTF-8 (invalid byte at position {exc.start}); "
                 f"decode it with the right encoding before passing it"
             ) from exc
-    try:
-        return clean_text(value, what)
-    except InvalidInputError as exc:
-        raise _BadMessage(str(exc)) from exc
+    return clean_text(value, what)
 
 
 def _is_blank(content: Any) -> bool:
@@ -465,10 +451,7 @@ def _render_tool_calls(tool_calls: Any) -> str:
         fn: Mapping[str, Any] = inner if isinstance(inner, Mapping) else call
         args = fn.get("args", fn.get("arguments", ""))
         if not isinstance(args, str):
-            try:
-                args = json.dumps(check_json(args, name="tool call arguments"), sort_keys=True)
-            except InvalidInputError as exc:
-                raise _BadMessage(str(exc)) from None
+            args = json.dumps(check_json(args, name="tool call arguments"), sort_keys=True)
         name = fn.get("name", "?")
         lines.append(f"[tool call] {name if isinstance(name, str) else shown(name)}({args})")
     return "\n".join(lines)

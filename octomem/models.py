@@ -702,23 +702,6 @@ class IntentPart(BaseModel):
             *(c.record for c in self.deletes),
         ]
 
-    def size(self) -> int:
-        """How many operations it holds."""
-        return sum(
-            len(ops)
-            for ops in (
-                self.events,
-                self.writes,
-                self.restores,
-                self.rewrites,
-                self.deletes,
-                self.drops,
-                self.retired,
-                self.entities,
-                self.relations,
-            )
-        )
-
     def user_ids(self) -> list[str | None]:
         """The users whose data it writes, each once."""
         owned: list[HistoryEvent | MemoryBase | Entity | Relation | Drop] = [

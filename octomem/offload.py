@@ -2,8 +2,7 @@
 
 The event loop is shared by every caller of an Orchestrator, so per-record work of a
 large call (thousands of records) runs in a worker thread, where the loop takes turns
-with it; for a few records a thread hop costs more than the work (4 ms of a 115 ms
-one-message `process` when every step hopped).
+with it; for a few records a thread hop costs more than the work.
 """
 
 from __future__ import annotations

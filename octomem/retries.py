@@ -5,9 +5,6 @@ keep trying and how long to wait between tries. Every operation retried is idemp
 (upserts and deletes by id, reads, transactions whose retry sees the other writer's
 result), so a retry changes nothing but the outcome. The LLM's policy is in `octomem.llm`
 (its numbers are the provider's to set: `llm.max_retries`).
-
-Cost on the hot path, where the first attempt succeeds: one policy object and one call
-through it, about 20 us, 4 of them per recall (`docs/benchmarks.md`, "Retries").
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ import os
 import re
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import yaml
 from pydantic import (
@@ -51,12 +51,13 @@ class _Strict(BaseModel):
 
 
 # --- stores ----------------------------------------------------------------------------
-# What code outside `octomem.stores` may ask of a store's config is its `shared` property
+# What code outside `octomem.stores` may ask of a store's config is its `shared` flag
 # (a server other hosts may use too: what they must agree on cannot be one host's file);
 # the backend behind a config is `octomem.stores.open`'s to know.
 
 
 class ChromaEmbedded(_Strict):
+    shared: ClassVar[bool] = False
     provider: Literal["chroma"] = "chroma"
     mode: Literal["embedded"] = "embedded"
     collection_prefix: str = "octomem"
@@ -67,12 +68,9 @@ class ChromaEmbedded(_Strict):
         64, ge=0, description="memory those records may take, in MB (0: none cached)"
     )
 
-    @property
-    def shared(self) -> bool:
-        return False
-
 
 class ChromaHttp(_Strict):
+    shared: ClassVar[bool] = True
     provider: Literal["chroma"] = "chroma"
     mode: Literal["http"]
     host: str = "127.0.0.1"
@@ -87,32 +85,22 @@ class ChromaHttp(_Strict):
         "the connection, before StoreUnavailableError (0: no retry)",
     )
 
-    @property
-    def shared(self) -> bool:
-        return True
-
 
 VectorConfig = Annotated[ChromaEmbedded | ChromaHttp, Field(discriminator="mode")]
 
 
 class LadybugConfig(_Strict):
+    shared: ClassVar[bool] = False
     provider: Literal["ladybug"] = "ladybug"
-
-    @property
-    def shared(self) -> bool:
-        return False
 
 
 class Neo4jConfig(_Strict):
+    shared: ClassVar[bool] = True
     provider: Literal["neo4j"]
     uri: str = "bolt://localhost:7687"
     user: str = "neo4j"
     password: SecretStr = SecretStr("")
     database: str | None = None
-
-    @property
-    def shared(self) -> bool:
-        return True
 
 
 GraphConfig = Annotated[LadybugConfig | Neo4jConfig, Field(discriminator="provider")]
