@@ -115,20 +115,16 @@ def sha256_file(path: Path) -> str:
 class LocalEmbedder:
     """A sentence-transformers model loaded from local files only (never from a hub).
 
-    By default all-MiniLM-L6-v2 from the octomem-minilm-l6-v2 package: its ONNX graph
-    (written when the package was built, reading the package's safetensors weights) on
-    ONNX Runtime. model="bge-small-en-v1.5" is bge-small-en-v1.5 as an int8 ONNX file,
-    from the octomem-bge-small-en-v1-5 package (`octomem[bge]`), on ONNX Runtime only.
-    The model is loaded once, lazily, on first use; the files it reads are checked first
-    against their known sha256. Pass `model_dir` for another local sentence-transformers
-    directory, with its `expected_sha256` (the file loaded: its ONNX file on ONNX Runtime,
-    model.safetensors on torch; None skips the check).
+    By default all-MiniLM-L6-v2 from the octomem-minilm-l6-v2 package; bge-small-en-v1.5
+    is an int8 ONNX file (`octomem[bge]`), on ONNX Runtime only. The model is loaded once,
+    on first use; the files it reads are checked first against their known sha256. Pass
+    `model_dir` for another local sentence-transformers directory, with the
+    `expected_sha256` of the file loaded (None skips the check).
 
-    `backend`: "onnx" runs the model's ONNX file (`model.onnx` or `onnx/model.onnx` in a
-    model dir of your own; mean or CLS pooling) on ONNX Runtime, without torch. "torch"
-    runs sentence-transformers, which the `octomem[torch]` extra installs; "auto"
-    (default) uses ONNX when it can (CPU device, an ONNX file, onnxruntime), else torch.
-    Both give the same vectors (within 1e-5), so stores written by either keep working.
+    `backend`: "onnx" runs the model's ONNX file on ONNX Runtime, without torch; "torch"
+    runs sentence-transformers (`octomem[torch]`); "auto" uses ONNX when it can (CPU
+    device, an ONNX file, onnxruntime), else torch. Both give the same vectors (within
+    1e-5), so stores written by either keep working.
     """
 
     def __init__(
@@ -198,9 +194,7 @@ class LocalEmbedder:
         return int(dim)
 
     def load(self) -> Literal["onnx", "torch"]:
-        """Verify and load the model (once; thread-safe); return the backend in use.
-
-        Called by embed() on first use."""
+        """Verify and load the model (once; thread-safe); return the backend in use."""
         if self.active_backend is None:
             with self._lock:
                 if self.active_backend is None:
@@ -269,9 +263,8 @@ class LocalEmbedder:
         return path, ""
 
     def _check(self, loaded: Path) -> None:
-        """Refuse the model unless the files it reads have their expected sha256: the known
-        hashes of a bundled model's files (on ONNX Runtime the graph and the weights it
-        refers to; on torch the weights), else `expected_sha256` of the file loaded."""
+        """Refuse the model unless the files it reads have their expected sha256 (a bundled
+        ONNX graph: the graph and the weights it refers to)."""
         if self.expected_sha256 is None:
             return
         expected: dict[Path, str] = {loaded: self.expected_sha256}
@@ -317,11 +310,9 @@ class LocalEmbedder:
 
     def _torch_model(self) -> SentenceTransformer:
         """The sentence-transformers model (loaded once; the caller holds the lock)."""
-        if self._st is None:
-            self._st = self._load_torch(self.model_dir)
-        return self._st
-
-    def _load_torch(self, model_dir: Path) -> SentenceTransformer:
+        if self._st is not None:
+            return self._st
+        model_dir = self.model_dir
         if self._onnx_only:
             raise ConfigurationError(
                 f"{self.name} is an ONNX file and runs on ONNX Runtime only; use backend="
@@ -355,6 +346,7 @@ class LocalEmbedder:
         finally:
             if bars:
                 hf_logging.enable_progress_bar()
+        self._st = st
         return st
 
     async def embed(self, texts: Sequence[str]) -> list[list[float]]:
@@ -546,10 +538,8 @@ class CachedEmbedder:
     """An LRU cache in front of another embedder, keyed by a digest of the exact text (it
     keeps no text: what a forgotten user said is not left in it).
 
-    Only texts not in the cache are sent to the inner embedder, in one call, deduplicated.
-    Vectors are kept as packed doubles (`array('d')`: 8 bytes a number, the same floats
-    back), at most `max_entries` of them and `max_bytes` of texts and vectors together
-    (0: nothing is kept between calls).
+    Vectors are kept as packed doubles (the same floats back), at most `max_entries` of
+    them and `max_bytes` of keys and vectors together (0: nothing is kept between calls).
     """
 
     def __init__(
@@ -592,14 +582,13 @@ class CachedEmbedder:
         return _Partition(self, name)
 
     async def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        """The vectors of `texts`."""
         batch = _check_texts(texts)
         return await self.embed_in(batch, [""] * len(batch))
 
     async def embed_in(self, texts: Sequence[str], spaces: Sequence[str]) -> list[list[float]]:
         """The vectors of `texts`, each cached under keys of the partition `spaces` names
-        for it (one per text): a text cached in another partition counts for nothing. The
-        texts missing from the cache go to the model in one call, each text once."""
+        for it (one per text). The texts missing from the cache go to the model in one
+        call, each text once."""
         keys = [_cache_key(text, space) for text, space in zip(texts, spaces, strict=True)]
         found: dict[bytes, Sequence[float]] = {}
         for key in keys:
@@ -667,10 +656,9 @@ async def embed_for(
     embedder: Embedder, texts: Sequence[str], users: Sequence[str | None]
 ) -> list[list[float]]:
     """The vectors of `texts`, each embedded for the user whose memory or query it is
-    (`users`, one per text; None: no user's). A tenant's partition of the cache
-    (`CachedEmbedder.partition`, the service's projects) keeps each under keys of that
-    user's own: one user's call never finds - nor, by taking less time, learns of - a text
-    embedded for another user. Any other embedder embeds them as `embed` does."""
+    (`users`, one per text; None: no user's). A partition of the cache keeps each under
+    keys of that user's own (`CachedEmbedder.partition`); any other embedder embeds them
+    as `embed` does."""
     if len(users) != len(texts):
         raise ValueError(f"{len(texts)} texts, {len(users)} users: give one user per text")
     if isinstance(embedder, _Partition):

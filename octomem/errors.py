@@ -46,16 +46,3 @@ class ImportRejectedError(InvalidInputError):
     def __init__(self, message: str, rejected: list[object]) -> None:
         super().__init__(message)
         self.rejected = rejected
-
-
-__all__ = [
-    "ConfigurationError",
-    "ConflictError",
-    "ImportRejectedError",
-    "InvalidInputError",
-    "LLMError",
-    "NotFoundError",
-    "OctomemError",
-    "StoreError",
-    "StoreUnavailableError",
-]

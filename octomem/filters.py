@@ -1,32 +1,17 @@
-"""The backend-neutral filter language used by every store and by the mem0-compatible API.
+"""The backend-neutral filter language used by every store and by the mem0-compatible API
+(its syntax: docs/api.md, "Filters").
 
-A filter is a dict:
-
-- ``{"field": value}`` - equality; several keys in one dict are ANDed;
-- ``{"field": {"op": value}}`` with op in eq, ne, in, nin, gt, gte, lt, lte, contains
-  (substring for strings, membership for lists), icontains (case-insensitive) and exists;
-- ``{"AND": [f, ...]}``, ``{"OR": [f, ...]}``, ``{"NOT": f}``.
-
-mem0-style spellings are accepted too: ``$and``/``$or``/``$not``, operators with a leading
-``$`` (``$gte``) and the value ``"*"`` meaning "the field is present".
-
-A field is a record field (user_id, memory_type, created_at, label, subject, ...) when the
-record's class has it, else a key of the record's ``metadata``; ``metadata.key`` always
-names a metadata key, and ``{"metadata": {"key": value}}`` is shorthand for it. octomem's
-own bookkeeping (``internal``) is reached only by name: ``internal.key`` (or
-``{"internal": {"key": value}}``), so a caller's plain names never match it. A missing
-field (or key) reads as None: ``{"valid_to": None}`` selects current records and
-``ne``/``nin``/``NOT`` are the exact complements of ``eq``/``in``/the filter they negate.
-Datetimes compare as UTC and may be given as datetimes or ISO-8601 strings. Booleans never
-equal or compare with numbers.
+A field is a record field when the record's class has it, else a key of its
+``metadata`` (``metadata.key`` always names one); octomem's own bookkeeping is reached
+only as ``internal.key``, so a caller's plain names never match it. A missing field reads
+as None: ``{"valid_to": None}`` selects current records, and ``ne``/``nin``/``NOT`` are
+the exact complements of ``eq``/``in``/the filter they negate. Datetimes compare as UTC;
+booleans never equal or compare with numbers.
 
 `validate` returns a normalised filter (one key per dict, negations pushed down to the
 leaves); `split` divides one into the part a backend can evaluate and a residual that
 `matches` evaluates in Python, so every backend returns the same records.
-
-`document_predicate` reads LangGraph's store syntax (keys of a JSON document, nested dicts,
-lists, ``$eq``/``$ne``/``$gt``/``$gte``/``$lt``/``$lte``) into the same leaves and
-evaluates them the same way, over the values of `octomem.langgraph.OctomemStore`.
+`document_predicate` reads LangGraph's store syntax into the same leaves.
 """
 
 from __future__ import annotations
@@ -494,8 +479,7 @@ def document_predicate(filter: Mapping[str, Any] | None) -> Callable[[Any], bool
     (``$eq``, ``$ne``, ``$gt``, ``$gte``, ``$lt``, ``$lte``) compares it; any other dict
     matches a dict holding at least those keys (nested to any depth); a list matches a
     list of the same length item by item. Several keys are ANDed. Values compare as in
-    every octomem filter: a missing key reads as None, booleans never equal or compare
-    with numbers, range operators compare numbers with numbers and strings with strings.
+    every octomem filter.
     """
     if filter is None:
         return lambda document: True

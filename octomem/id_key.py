@@ -1,36 +1,27 @@
 """The id key: the secret that makes memory ids unguessable.
 
 Memory ids are deterministic (a retried write must land on the same id), so without a
-secret anyone who knows a user_id could compute that user's ids (the core block's id is
-a hash of its type, user and label). Ids are therefore HMAC-SHA256 under a key per
-namespace (deployment and project, `Settings.namespace`; `models.keyed_hash`):
+secret anyone who knows a user_id could compute that user's ids. Ids are therefore
+HMAC-SHA256 under a key per namespace (deployment and project, `Settings.namespace`):
 
 - `id_key` in the settings (``OCTOMEM_ID_KEY``) when given; for a non-default project or
   deployment the key is derived from it (HMAC of the namespace), so one user and text in
   two projects on shared servers never get the same id;
-- else, with the graph on a server (`resolve_server_id_key`): the key stored there
-  (`octomem.stores.base.IdKeyStore`), one per namespace. The first host to open the
-  namespace creates it, atomically (a concurrent creation fails on the uniqueness
-  constraint and its retry reads the winner's key); every later host reads it. No key
-  file is written on the app host: its data directory may be lost. A host with `id_key`
-  set stores only a fingerprint of its key (an HMAC under it), never the key, and is
-  refused if the stored one is another (every host of a deployment then needs the same
-  `id_key`). A key file in the data directory (``id.key``, made with embedded stores and
-  copied between hosts) is offered as the key when the server has none, and refused
-  when it disagrees;
+- else, with the graph on a server (`resolve_server_id_key`): the key stored there, one
+  per namespace, created atomically by the first host to open it; no key file is written
+  on the app host (its data directory may be lost). A host with `id_key` set stores only
+  a fingerprint of its key, never the key, and is refused if the stored one is another.
+  A key file in the data directory (``id.key`` copied from embedded stores) is offered
+  as the key when the server has none, and refused when it disagrees;
 - else (embedded stores) the file ``id.key`` (mode 0600) in the project's directory,
-  created with a random key the first time a project is opened (every project its own).
-  With a store server that cannot keep it (a Chroma server and an embedded graph) there
-  is no shared place for the key: `id_key` is required (hosts making random keys of
-  their own would store one memory - one core block - under several ids), or a copy of
-  ``data_dir/id.key``, from which a non-default project derives its key. A directory
-  that holds stores but no key file (the file was lost, or its stores were written
-  under a configured `id_key` now unset) is refused: a new key would give its memories
-  other ids.
+  created with a random key the first time a project is opened. With a Chroma server
+  and an embedded graph there is no shared place for the key: `id_key` (or a copy of
+  ``data_dir/id.key``) is required, else hosts would store one memory under several
+  ids. A directory that holds stores but no key file is refused: a new key would give
+  its memories other ids.
 
-The key is resolved once per Orchestrator (`Services.id_key`; on a graph server when the
-stores open, `lifecycle.open_services`), never kept in a global: several Orchestrators on
-different data directories may share a process.
+The key is resolved once per Orchestrator, never kept in a global: several
+Orchestrators on different data directories may share a process.
 """
 
 from __future__ import annotations
@@ -75,7 +66,8 @@ def resolve_id_key(settings: Settings) -> bytes:
             )
         return configured.encode("utf-8")
     if stored is None:
-        shared = _shared(settings)
+        # servers other hosts use: each host's random key would give one memory several ids
+        shared = settings.vector.shared or settings.graph.shared
         base = _read(settings.deployment_dir / KEY_FILE) if shared and project else None
         if base is not None:  # a project on servers: derived from the default project's
             return project_key(base, project).encode("utf-8")
@@ -162,9 +154,7 @@ def fingerprint(key: str) -> str:
 
 
 def _local_key(settings: Settings) -> str | None:
-    """The key file in the data directory (an ``id.key`` made with embedded stores and
-    copied here, or the default project's, from which another project derives its own),
-    if any."""
+    """The key file in the data directory, or one derived from the default project's."""
     stored = _read(settings.store_dir / KEY_FILE)
     if stored is None and settings.namespace:
         base = _read(settings.deployment_dir / KEY_FILE)
@@ -196,12 +186,6 @@ def _read(path: Path) -> str | None:
             "it from a backup of this data_dir - the ids of stored memories depend on it"
         )
     return text
-
-
-def _shared(settings: Settings) -> bool:
-    """Whether the canonical stores are servers that other hosts may use too: each host
-    making its own random key would give the same memory different ids there."""
-    return settings.vector.shared or settings.graph.shared
 
 
 def _has_stores(data_dir: Path) -> bool:

@@ -1,15 +1,10 @@
 """LLM access: the LLMClient protocol and its litellm implementation.
 
-- structured output into `LLMOutput` models (strict JSON schemas, see llm_schema.py) in
-  the style of `llm.structured_output`: the native strict `response_format`, JSON mode
-  with the schema in the prompt, or llama.cpp's `{"type": "json_object", "schema": ...}`
-  (`auto`: native where litellm says the model supports it, else JSON mode); either way
-  the reply is validated and, if it does not validate, the model gets one repair
-  attempt with the validation error;
-- retries with exponential backoff (tenacity) on rate limits, timeouts, connection
-  errors and 5xx, a per-call timeout, and vendor errors mapped to `LLMError`;
-- accounting of calls, prompt/completion tokens and cost (litellm's cost map) on every
-  call, into a `UsageMeter` and onto the OpenTelemetry span.
+- structured output into `LLMOutput` models in the style of `llm.structured_output`
+  (`octomem.llm_schema`); a reply that does not validate gets one repair attempt;
+- retries with exponential backoff on rate limits, timeouts, connection errors and 5xx,
+  and vendor errors mapped to `LLMError`;
+- calls, tokens and cost of every attempt counted into a `UsageMeter` and the span.
 """
 
 from __future__ import annotations
@@ -233,9 +228,8 @@ class InvalidReply(LLMError):
 
 
 def _parse(reply: str, output: type[T]) -> T:
-    """The reply as `output`. Raw line breaks inside strings, which small models write, are
-    accepted; control characters are removed from every string (as from every text that
-    enters octomem). ValueError (a pydantic ValidationError included) if it does not fit."""
+    """The reply as `output`, raw line breaks inside strings (small models write them)
+    accepted; ValueError (a pydantic ValidationError included) if it does not fit."""
     text = reply.strip()
     if len(text) > MAX_REPLY_CHARS:
         raise ValueError(
@@ -270,9 +264,8 @@ def _problem(exc: ValueError) -> str:
 
 
 def _clean_strings(value: Any) -> Any:
-    """`value` with control characters removed from its strings; ValueError for a list or
-    a string longer than a reply may hold (MAX_REPLY_ITEMS, MAX_REPLY_STRING); the error
-    names no key of the reply (a key may hold anything the model wrote)."""
+    """`value` with its strings cleaned, within the MAX_REPLY_ limits; an error names no
+    key of the reply (a key may hold anything the model wrote)."""
     if isinstance(value, str):
         if len(value) > MAX_REPLY_STRING:
             raise ValueError(

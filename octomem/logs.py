@@ -2,12 +2,10 @@
 configures it.
 
 Modules log events with keyword context, `log.info("processed", user_id=..., turns=3)`,
-through `get_logger(__name__)`. The event reaches the stdlib logger of that name as one
-line, "processed user_id='u' turns=3", and only if the application enabled the level (no
-formatting work otherwise). The "octomem" logger has a `NullHandler`, so nothing is
-printed - not even warnings - until the application configures logging
-(`logging.basicConfig(...)`, a handler on "octomem"); the CLI does that itself. The same
-holds for pypdf's warnings about the files octomem reads.
+through `get_logger(__name__)`: one line, "processed user_id='u' turns=3", on the stdlib
+logger of that name, formatted only if the application enabled the level. The "octomem"
+and "pypdf" loggers have a `NullHandler`, so nothing is printed - not even warnings -
+until the application configures logging (the CLI does).
 """
 
 from __future__ import annotations
@@ -21,9 +19,7 @@ import structlog
 from octomem.sensitive import mask_value
 
 logging.getLogger("octomem").addHandler(logging.NullHandler())
-# the library octomem reads PDFs with logs warnings about malformed files ("EOF marker not
-# found"): silent too until the application configures logging (they still reach its
-# handlers then), instead of Python's last-resort print to stderr
+# pypdf warns about malformed files ("EOF marker not found"): not to stderr by default
 logging.getLogger("pypdf").addHandler(logging.NullHandler())
 
 

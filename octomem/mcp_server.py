@@ -142,7 +142,8 @@ class _Lazy:
 
 class Access(Protocol):
     """What one tool call may reach: an Orchestrator, some users, some rights, within
-    some limits. Errors it raises come back to the model as tool errors (`failure`)."""
+    some limits. Errors it raises come back to the model as tool errors (`failure`).
+    A subclass inherits no rights or limits beyond the tools' own."""
 
     def orchestrator(self) -> AbstractAsyncContextManager[Orchestrator]:
         """The Orchestrator, held for the call (``async with``)."""
@@ -152,21 +153,25 @@ class Access(Protocol):
         """The ``user_id``/``agent_id`` the call may act for (raises if none or not its)."""
         ...
 
-    def require(self, right: Literal["read", "write", "delete"]) -> None: ...
+    def require(self, right: Literal["read", "write", "delete"]) -> None:
+        return None
 
     def write(self, work: Awaitable[T]) -> Awaitable[T]:
         """Run a write (to its end even if the call is cut off, where that can happen)."""
-        ...
+        return work
 
-    def check_query(self, query: str) -> str: ...
+    def check_query(self, query: str) -> str:
+        return query
 
-    def check_page(self, limit: int) -> int: ...
+    def check_page(self, limit: int) -> int:
+        return limit
 
-    def check_messages(self, count: int) -> None: ...
+    def check_messages(self, count: int) -> None:
+        return None
 
     def count(self, **counts: int) -> None:
         """Numbers about the call (memories returned...) for an audit trail."""
-        ...
+        return None
 
     def failure(self, exc: Exception) -> str | None:
         """The tool error's message for `exc`, or None if `exc` is a crash (the SDK then
@@ -174,9 +179,8 @@ class Access(Protocol):
         ...
 
 
-class LocalAccess:
-    """`octomem mcp`: one Orchestrator (built on first use), optionally one pinned user;
-    no rights or limits beyond the tools' own."""
+class LocalAccess(Access):
+    """`octomem mcp`: one Orchestrator (built on first use), optionally one pinned user."""
 
     def __init__(self, lazy: _Lazy, user_id: str | None = None) -> None:
         self._lazy = lazy
@@ -201,24 +205,6 @@ class LocalAccess:
                 "server with --user to serve one user"
             )
         return {"user_id": user_id, "agent_id": agent_id}
-
-    def require(self, right: Literal["read", "write", "delete"]) -> None:
-        return None
-
-    def write(self, work: Awaitable[T]) -> Awaitable[T]:
-        return work
-
-    def check_query(self, query: str) -> str:
-        return query
-
-    def check_page(self, limit: int) -> int:
-        return limit
-
-    def check_messages(self, count: int) -> None:
-        return None
-
-    def count(self, **counts: int) -> None:
-        return None
 
     def failure(self, exc: Exception) -> str | None:
         if isinstance(exc, OctomemError):

@@ -1,11 +1,9 @@
 """The memory types one Orchestrator knows: the eight built-in ones and its custom
 agents', each with its id prefix and record class.
 
-Nothing here is global: every Orchestrator builds its own `TypeRegistry` from its agents
-(`octomem.agents.registry.type_registry`) and hands it to what decodes, routes or names
-records by type (the stores, the writer, import, recall's staleness check, extraction's
-ids). Two Orchestrators in one process may so have different custom agents, and even a
-custom type of the same name with different record classes.
+Nothing here is global: every Orchestrator builds its own `TypeRegistry` from its agents,
+so two Orchestrators in one process may have different custom agents, even a custom type
+of the same name with different record classes.
 """
 
 from __future__ import annotations
@@ -88,8 +86,8 @@ class TypeRegistry:
         self._prefixes = prefixes
         self._longest = max(len(p) for p in prefixes)
         self.context: dict[str, Any] = {RECORD_TYPES: self}  # pydantic validation context
-        # the context that reads records of types it lacks as `CustomMemory` (extra fields
-        # kept) instead of refusing them: for the journal, shared with other Orchestrators
+        # reads records of types it lacks as `CustomMemory` instead of refusing them: for
+        # the journal, shared with other Orchestrators
         self.reading_context: dict[str, Any] = {RECORD_TYPES: _Reading(self)}
 
     def __iter__(self) -> Iterator[MemoryType]:

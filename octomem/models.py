@@ -1,7 +1,4 @@
-"""Pydantic records that cross a boundary: memories, turns, graph objects, results.
-
-This is the only place these shapes are defined; stores, agents and the API all use them.
-"""
+"""Pydantic records that cross a boundary: memories, turns, graph objects, results."""
 
 from __future__ import annotations
 
@@ -95,9 +92,9 @@ class MemoryType(StrEnum):
     A custom type is any other valid name (2-31 characters: lower-case letters, digits
     and _, starting with a letter): `MemoryType("recipe")` is a value of this class that
     is not a member (`list(MemoryType)` is always the eight built-ins) and compares and
-    hashes by its name. Nothing about it is registered in the process: its id prefix and
-    record class are declared by its agent and known to each Orchestrator that has the
-    agent (`octomem.memory_types.TypeRegistry`). Compare custom types with `==`, not `is`.
+    hashes by its name. Nothing about it is registered in the process (its prefix and
+    record class: `octomem.memory_types.TypeRegistry`). Compare custom types with `==`,
+    not `is`.
     """
 
     CORE = "core"
@@ -111,8 +108,7 @@ class MemoryType(StrEnum):
 
     @classmethod
     def _missing_(cls, value: object) -> MemoryType | None:
-        """A custom type: a fresh value, stored nowhere (the class's members and maps are
-        never changed)."""
+        """A custom type: a fresh value, stored nowhere (the class is never changed)."""
         if isinstance(value, str) and _TYPE_NAME.fullmatch(value):
             return _custom_type(value)
         return None
@@ -127,8 +123,7 @@ def _custom_type(name: str) -> MemoryType:
     return member
 
 
-# The id prefix and record class of each built-in type; a custom type's are its agent's.
-# Constants: never changed at run time.
+# The id prefix of each built-in type; a custom type's is its agent's.
 ID_PREFIX: Mapping[MemoryType, str] = MappingProxyType(
     {
         MemoryType.CORE: "core",
@@ -169,9 +164,7 @@ def make_memory_id(
     memory_type: MemoryType, *key: object, id_key: bytes | None = None, prefix: str | None = None
 ) -> str:
     """Deterministic id: the same type and key always give the same id (idempotent writes);
-    keyed with the data directory's `id_key`, so nobody derives it from a user_id. Its
-    prefix names the type (default `id_prefix_hint`; an Orchestrator's `TypeRegistry`
-    knows its custom agents' own)."""
+    keyed with the data directory's `id_key`, so nobody derives it from a user_id."""
     start = prefix if prefix is not None else id_prefix_hint(memory_type)
     return f"{start}_{keyed_hash(id_key, memory_type.value, *key)[:24]}"
 
@@ -202,8 +195,7 @@ TURN_NOTES = ("masked", "non_text_parts")
 
 @dataclass(frozen=True)
 class AttachedImage:
-    """An image part of a message as a vision model is shown it: held in memory for the
-    `process()` call that reads it, never stored (`media.vision`)."""
+    """An image part of a message as a vision model is shown it: in memory, never stored."""
 
     part: int  # the content part it was, as in the provenance of its resource memory
     sha256: str  # of the bytes the caller sent
@@ -234,8 +226,7 @@ class Turn(BaseModel):
 
     @property
     def images(self) -> list[AttachedImage]:
-        """The images this turn may show a vision model (none unless `media.vision` is on
-        for this call and their text held no secret)."""
+        """None unless `media.vision` is on for this call and their text held no secret."""
         return list(self._images)
 
     def with_images(self, images: Sequence[AttachedImage]) -> Turn:
@@ -316,9 +307,8 @@ class MemoryBase(BaseModel):
         return Scope(user_id=self.user_id, agent_id=self.agent_id, session_id=self.session_id)
 
     def item(self) -> dict[str, Any]:
-        """The record as an integration shows it, JSON-ready: what it says, whose it is,
-        when it was written and when it holds. Each adapter (the MCP server, the mem0-style
-        `Memory`) picks and renames its keys from this one dict."""
+        """The record as an integration shows it, JSON-ready: each adapter (the MCP server,
+        the mem0-style `Memory`) picks and renames its keys from this one dict."""
         return {
             "id": self.id,
             "memory_type": self.memory_type.value,
@@ -436,14 +426,12 @@ class ResourceMemory(MemoryBase):
 
 
 class CustomMemory(MemoryBase):
-    """A memory of a custom agent's type. Use it as it is (the fields beyond the common
-    ones in `attributes`) or derive the agent's own record class from it, with typed
-    fields (`MemoryAgent.record_type`).
+    """A memory of a custom agent's type: as it is (the fields beyond the common ones in
+    `attributes`), or the base of the agent's own record class (`MemoryAgent.record_type`).
 
-    Read without its agent's class (by an API model, a store given no `TypeRegistry`), a
-    record of a custom type is a `CustomMemory` that keeps the fields it does not
-    declare, so writing it back loses nothing; an Orchestrator reads it as its agent's
-    class."""
+    Read without its agent's class (a store given no `TypeRegistry`), a record of a custom
+    type is a `CustomMemory` that keeps the fields it does not declare, so writing it back
+    loses nothing."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -480,8 +468,7 @@ def _record_kind(data: Any) -> str:
 
 
 def _record_tag(data: Any) -> str:
-    """The union member a record payload (or record) validates as: its built-in type, or
-    "custom" for any other."""
+    """The union member a record payload (or record) validates as."""
     kind = _record_kind(data)
     return kind if kind in _BUILTIN_NAMES else "custom"
 
@@ -489,8 +476,8 @@ def _record_tag(data: Any) -> str:
 def _custom_record_class(
     data: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo
 ) -> Any:
-    """A custom type's record as the class the validation context's `RECORD_TYPES`
-    gives its type (an unknown type fails, naming it); without one, a `CustomMemory`."""
+    """A custom type's record as the class `RECORD_TYPES` of the validation context gives
+    its type (an unknown type fails); without one, a `CustomMemory`."""
     types: RecordClasses | None = (info.context or {}).get(RECORD_TYPES)
     if types is None or _record_tag(data) != "custom":
         return handler(data)
@@ -518,7 +505,6 @@ MemoryRecord = Annotated[
 ]
 RECORD_ADAPTER: TypeAdapter[MemoryRecord] = TypeAdapter(MemoryRecord)
 
-# The record class of each built-in type (a constant; a custom type's is its agent's)
 RECORD_CLASS: Mapping[MemoryType, type[MemoryBase]] = MappingProxyType(
     {
         MemoryType.CORE: CoreMemory,
@@ -538,13 +524,12 @@ def record_to_json(record: MemoryBase) -> str:
 
 
 def record_from_json(payload: str | bytes, types: RecordClasses | None = None) -> MemoryBase:
-    """A record from its JSON; a custom type's as `types` (an Orchestrator's
-    `TypeRegistry`) says, else as a `CustomMemory`."""
+    """A record from its JSON; a custom type's as `types` says, else a `CustomMemory`."""
     return RECORD_ADAPTER.validate_json(payload, context=_context(types))
 
 
 def record_from_dict(payload: dict[str, Any], types: RecordClasses | None = None) -> MemoryBase:
-    """A record from its dict (`model_dump`); custom types as in `record_from_json`."""
+    """A record from its dict; custom types as in `record_from_json`."""
     return RECORD_ADAPTER.validate_python(payload, context=_context(types))
 
 
@@ -640,10 +625,9 @@ StoreName = Literal["vector", "keyword", "graph", "history"]
 
 
 class Restore(BaseModel):
-    """A record put back as it is into some stores (a repair): the keyword index or the
-    graph re-derived from the canonical record, the vector store from the truth the
-    history log holds, the history log with `event` (the repair's own, logged when
-    "history" is among the stores)."""
+    """A record put back as it is into some stores (a repair: the keyword index and graph
+    from the canonical record, the vector store from the history log's truth); `event` is
+    the repair's own, logged when "history" is among the stores."""
 
     record: MemoryRecord
     stores: list[StoreName]
@@ -652,9 +636,8 @@ class Restore(BaseModel):
 
 class Drop(BaseModel):
     """An entry removed from some stores with no event (a repair of entries that have no
-    canonical record there, or that a late write left): the memory's id, its user, its
-    type (the vector store's collection; a type name another Orchestrator's agents have
-    too) and the stores it goes from."""
+    canonical record, or that a late write left). `memory_type` names the vector store's
+    collection (possibly a type another Orchestrator's agents have)."""
 
     memory_id: str
     user_id: str | None
@@ -674,14 +657,10 @@ class Erase(BaseModel):
 
 
 class IntentPart(BaseModel):
-    """What a journaled write brings to the stores, as typed operations applied in this
-    order: history events logged as they are (an import's past events), records written
-    with their events, records put back as they are with no event (a repair), records
-    whose embedded text is unchanged rewritten in the vector store alone (octomem's marks
-    on raw turns, the fate of a part's original bytes: nothing embedded again, no history
-    event), records deleted (each with its event), entries dropped from some stores with no
-    event and relations invalidated (repairs), then graph entities and relations as they
-    are (an import's, after the records' own)."""
+    """What a journaled write brings to the stores, as typed operations applied in the
+    order of the fields. `rewrites`: records whose embedded text is unchanged, rewritten
+    in the vector store alone (nothing embedded again, no history event); `entities` and
+    `relations` go as they are (an import's), after the records' own."""
 
     events: list[HistoryEvent] = Field(default_factory=list)
     writes: list[Change] = Field(default_factory=list)
@@ -694,7 +673,6 @@ class IntentPart(BaseModel):
     relations: list[Relation] = Field(default_factory=list)
 
     def records(self) -> list[MemoryBase]:
-        """The records it writes, puts back, rewrites and deletes."""
         return [
             *(c.record for c in self.writes),
             *(r.record for r in self.restores),
@@ -750,8 +728,8 @@ class WriteIntent(IntentPart):
 
 class StoreDifferences(BaseModel):
     """How one store differs from the canonical copy (the vector store), by memory id
-    (for "blobs": by ``<user key>/<sha256>``, `octomem.orchestrator.originals`; for
-    "vector": its entries that are not canonical, written late after a forget)."""
+    (for "blobs": by ``<user key>/<sha256>``; for "vector": its entries written late
+    after a forget)."""
 
     store: Literal["vector", "keyword", "graph", "history", "projections", "blobs"]
     missing: list[str] = Field(default_factory=list, description="canonical, absent here")
@@ -868,8 +846,7 @@ class Stats(BaseModel):
 
 
 class StepError(BaseModel):
-    """An LLM step of a `process()` that failed, and was done without the LLM instead:
-    extraction by the agents' rules, reconcile by the rules of each agent's policy."""
+    """An LLM step of a `process()` that failed, and was done by the rules instead."""
 
     step: Literal["extraction", "reconcile"]
     agent: MemoryType | None = Field(None, description="the agent whose own LLM call failed")

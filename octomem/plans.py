@@ -1,9 +1,7 @@
 """The plain data the engine and the agents pass each other: reconcile decisions, how a
-call extracts, recall plans and the ranked lists of the retrievers. No behaviour beyond
-small views of the data, and nothing imported from above the models (the read memo of
-`octomem.stores.parsed` imports them alone): agents and stores may use these types
-without depending on the engine (the process and recall states,
-`orchestrator/process/state.py` and `orchestrator/recall/state.py`, are built from these)."""
+call extracts, recall plans and the ranked lists of the retrievers. Nothing imported from
+above the models, so agents and stores may use these types without depending on the
+engine."""
 
 from __future__ import annotations
 
@@ -79,11 +77,9 @@ class RecallPlan:
     (`now`, `as_of`, `include_superseded`) are those of `Orchestrator.recall`;
     `agent_weights` are the configured weights with the query's cues applied; `limit`
     None means `recall.limit` of the settings. `session_scoped` are the types a session
-    id narrows (their agents' `session_scoped` hook) and `turns` the type of the raw
-    turns (the agent that plays `TurnLog`), whose neighbours and stale marks recall reads.
-    `periods` are the times the query names (`time_cues.query_periods`), widened.
-    `memo`: the records a caller's earlier reads parsed (`octomem.stores.parsed`), which
-    the searches' reads of the same stored JSON return again instead of parsing it.
+    id narrows and `turns` the type of the raw turns, whose neighbours and stale marks
+    recall reads. `periods` are the times the query names, widened. `memo`: the records
+    a caller's earlier reads parsed, returned again instead of parsing the same JSON.
     """
 
     agents: Sequence[MemoryType]

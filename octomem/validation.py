@@ -144,11 +144,9 @@ def check_encodable(value: str, what: str) -> None:
 
 
 def clean_text(value: str, what: str) -> str:
-    """`value` as valid Unicode text in composed form (NFC: "Zürich" typed as u + a
-    combining diaeresis is the same text as with "ü"), without control characters (other
-    than tab and newline) or invisible ones that carry no meaning (zero-width space, word
-    joiner, byte order mark, soft hyphen); carriage returns become newlines.
-    InvalidInputError on a lone surrogate."""
+    """`value` as valid Unicode text in composed form (NFC), without control characters
+    (other than tab and newline) or invisible ones (`_INVISIBLE`); carriage returns become
+    newlines. InvalidInputError on a lone surrogate."""
     check_encodable(value, what)
     value = value.replace("\r\n", "\n").replace("\r", "\n")
     return unicodedata.normalize("NFC", _INVISIBLE.sub("", _CONTROL.sub("", value)))
@@ -199,10 +197,9 @@ def check_json(
     max_chars: int = MAX_VALUE_CHARS,
     max_depth: int = MAX_DEPTH,
 ) -> Any:
-    """A JSON value - strings, finite numbers, integers within ±MAX_INT, booleans, None,
-    lists and dicts with string keys - at most `max_depth` levels deep and `max_chars`
-    characters as JSON, returned as a plain copy with its strings cleaned (`clean_text`).
-    The walk stops as soon as the value is known to be too large."""
+    """A JSON value at most `max_depth` levels deep and `max_chars` characters as JSON,
+    returned as a plain copy with its strings cleaned (`clean_text`). The walk stops as
+    soon as the value is known to be too large."""
     checked = _Walk(name, max_chars, max_depth).value(value, name, 0)
     size = len(json.dumps(checked, ensure_ascii=False))
     if size > max_chars:
@@ -305,9 +302,8 @@ _DECODER = json.JSONDecoder(parse_int=_parse_int)
 
 def parse_json(text: str, what: str, *, max_depth: int = MAX_PARSE_DEPTH) -> Any:
     """`text` parsed as JSON, or InvalidInputError naming `what`: not JSON, nested more
-    than `max_depth` brackets deep (checked before parsing, so the parser never recurses
-    further), or holding an integer too long to be one octomem stores. The values it
-    holds are checked by whoever uses them (`check_json`, `filters.validate`, ...)."""
+    than `max_depth` brackets deep (checked before the parser recurses), or holding an
+    integer too long to be one octomem stores. Its values are checked by their users."""
     depth = json_depth(text, at_most=max_depth)
     if depth > max_depth:
         raise InvalidInputError(f"{what} is nested {depth:,} levels deep; the limit is {max_depth}")
