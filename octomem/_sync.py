@@ -23,8 +23,7 @@ P = ParamSpec("P")
 
 
 class LoopThread:
-    def __init__(self, name: str = "octomem-loop") -> None:
-        self._name = name
+    def __init__(self) -> None:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -33,7 +32,7 @@ class LoopThread:
         with self._lock:
             if self._loop is None:
                 loop = asyncio.new_event_loop()
-                thread = threading.Thread(target=loop.run_forever, name=self._name, daemon=True)
+                thread = threading.Thread(target=loop.run_forever, name="octomem-loop", daemon=True)
                 thread.start()
                 self._loop, self._thread = loop, thread
             return self._loop

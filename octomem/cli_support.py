@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -62,11 +62,8 @@ def open_orchestrator(
     from octomem.orchestrator.engine import Orchestrator
 
     overrides: dict[str, Any] = {} if project is None else {"project": project}
-    if quiet:
+    with nullcontext() if quiet else err_console.status("loading the embedder and stores..."):
         orch = Orchestrator.from_config(config, data_dir=data_dir, **overrides)
-    else:
-        with err_console.status("loading the embedder and stores..."):
-            orch = Orchestrator.from_config(config, data_dir=data_dir, **overrides)
     with orch:
         yield orch
 

@@ -90,18 +90,13 @@ def _json(path: Path, kind: type) -> Any:
     return data
 
 
-def _default_threads() -> int:
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, min(cpus or 1, 4))
-
-
 class OnnxEncoder:
     """An ONNX file plus its model directory's tokenizer and pooling: texts in, unit vectors
     out. Raises OnnxUnavailableError (onnxruntime missing, a configuration this encoder does
     not run) or, for a file that does not load or computes no token vectors, ValueError or
     ONNX Runtime's own error."""
 
-    def __init__(self, path: Path, model_dir: Path, *, threads: int | None = None) -> None:
+    def __init__(self, path: Path, model_dir: Path) -> None:
         try:
             import onnxruntime as ort
         except ImportError as exc:
@@ -111,7 +106,8 @@ class OnnxEncoder:
         self.setup = read_setup(model_dir)
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.intra_op_num_threads = threads or _default_threads()
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        options.intra_op_num_threads = max(1, min(cpus or 1, 4))
         options.log_severity_level = 3  # errors only
         # idle threads must not spin: on few cores they starve the stores' threads that
         # run beside a query's embedding
