@@ -71,7 +71,7 @@ def resolve_id_key(settings: Settings) -> bytes:
         base = _read(settings.deployment_dir / KEY_FILE) if shared and project else None
         if base is not None:  # a project on servers: derived from the default project's
             return project_key(base, project).encode("utf-8")
-        if _has_stores(store_dir):
+        if any((store_dir / name).exists() for name in _STORE_FILES):
             raise ConfigurationError(
                 f"data_dir {store_dir} holds stores but no id key ({path} is missing): a new "
                 "key would give its memories other ids. Restore that file from a backup of "
@@ -186,10 +186,6 @@ def _read(path: Path) -> str | None:
             "it from a backup of this data_dir - the ids of stored memories depend on it"
         )
     return text
-
-
-def _has_stores(data_dir: Path) -> bool:
-    return any((data_dir / name).exists() for name in _STORE_FILES)
 
 
 def _create(path: Path, content: str) -> str:

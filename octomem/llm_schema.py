@@ -53,25 +53,23 @@ class LLMOutput(BaseModel):
         return strict_schema(super().model_json_schema(*args, **kwargs))
 
 
-def strict_schema(schema: dict[str, Any]) -> dict[str, Any]:
+def strict_schema(node: dict[str, Any], path: str = "#") -> dict[str, Any]:
     """A copy of a pydantic JSON schema within the strict subset: unsupported keywords
     (`default`, `title`, length/range/format constraints) dropped, every object closed
     (`additionalProperties: false`) with all its properties required. Constraints that
     are dropped are still checked by pydantic when the reply is validated."""
-    return _strict(schema, "#")
-
-
-def _strict(node: dict[str, Any], path: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in node.items():
         if key not in STRICT_KEYWORDS:
             continue
         if key in ("properties", "$defs"):
-            out[key] = {name: _strict(sub, f"{path}/{key}/{name}") for name, sub in value.items()}
+            out[key] = {
+                name: strict_schema(sub, f"{path}/{key}/{name}") for name, sub in value.items()
+            }
         elif key == "items":
-            out[key] = _strict(value, f"{path}/items")
+            out[key] = strict_schema(value, f"{path}/items")
         elif key == "anyOf":
-            out[key] = [_strict(sub, f"{path}/anyOf/{i}") for i, sub in enumerate(value)]
+            out[key] = [strict_schema(sub, f"{path}/anyOf/{i}") for i, sub in enumerate(value)]
         elif key == "additionalProperties" and value is not False:
             # dict[str, X] has no strict form: the model could only ever answer {}
             raise InvalidInputError(

@@ -91,11 +91,7 @@ def configure_tracing(config: TelemetryConfig) -> None:
     else:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-        exporter = (
-            OTLPSpanExporter(endpoint=config.otlp_endpoint)
-            if config.otlp_endpoint
-            else OTLPSpanExporter()
-        )
+        exporter = OTLPSpanExporter(endpoint=config.otlp_endpoint or None)
     provider = TracerProvider(resource=Resource.create({"service.name": config.service_name}))
     provider.add_span_processor(BatchSpanProcessor(exporter))
     trace.set_tracer_provider(provider)
