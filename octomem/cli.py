@@ -31,8 +31,6 @@ from octomem.cli_support import (
     console,
     emit,
     err_console,
-    history_table,
-    memory_table,
     open_orchestrator,
     parse_filters,
     progress_bar,
@@ -244,7 +242,17 @@ def list_memories(
     if as_json:
         emit([memory.model_dump(mode="json") for memory in memories])
         return
-    console.print(memory_table(memories, f"{len(memories)} memories"))
+    table = Table(title=f"{len(memories)} memories", title_justify="left", expand=True)
+    for column in ("type", "memory", "status", "updated"):
+        table.add_column(column, no_wrap=column != "memory")
+    for memory in memories:
+        table.add_row(
+            memory.memory_type.value,
+            f"{short(memory.content)}\n[dim]{escape(memory.id)}[/]",
+            "current" if memory.is_current else "superseded",
+            memory.updated_at.strftime("%Y-%m-%d %H:%M"),
+        )
+    console.print(table)
 
 
 @app.command()
@@ -263,7 +271,18 @@ def history(
     if as_json:
         emit([event.model_dump(mode="json", exclude={"record"}) for event in events])
         return
-    console.print(history_table(memory_id, events))
+    table = Table(title=f"history of {escape(memory_id)}", title_justify="left", expand=True)
+    for column in ("at", "operation", "old", "new", "actor"):
+        table.add_column(column, no_wrap=column in ("at", "operation", "actor"))
+    for event in events:
+        table.add_row(
+            event.at.strftime("%Y-%m-%d %H:%M:%S"),
+            event.operation.value,
+            short(event.old_value or "", 80),
+            short(event.new_value or "", 80),
+            escape(event.actor),  # an import's file may hold any text here
+        )
+    console.print(table)
 
 
 @app.command()

@@ -13,10 +13,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress
-from rich.table import Table
 
 from octomem.errors import InvalidInputError
-from octomem.models import HistoryEvent, MemoryBase
 from octomem.validation import parse_json
 
 if TYPE_CHECKING:
@@ -87,20 +85,6 @@ def short(text: str, limit: int = 160) -> str:
     return escape(flat if len(flat) <= limit else flat[: limit - 1] + "…")
 
 
-def memory_table(memories: list[MemoryBase], title: str) -> Table:
-    table = Table(title=title, title_justify="left", expand=True)
-    for column in ("type", "memory", "status", "updated"):
-        table.add_column(column, no_wrap=column != "memory")
-    for memory in memories:
-        table.add_row(
-            memory.memory_type.value,
-            f"{short(memory.content)}\n[dim]{escape(memory.id)}[/]",
-            "current" if memory.is_current else "superseded",
-            memory.updated_at.strftime("%Y-%m-%d %H:%M"),
-        )
-    return table
-
-
 def read_messages(source: str) -> Any:
     """A conversation from a file or stdin: JSON (a list of messages, one message, or an
     object with "messages") or plain text (one user message): text that does not start
@@ -125,21 +109,6 @@ def read_messages(source: str) -> Any:
     if isinstance(data, dict) and "messages" in data:
         return data["messages"]
     return data
-
-
-def history_table(memory_id: str, events: list[HistoryEvent]) -> Table:
-    table = Table(title=f"history of {escape(memory_id)}", title_justify="left", expand=True)
-    for column in ("at", "operation", "old", "new", "actor"):
-        table.add_column(column, no_wrap=column in ("at", "operation", "actor"))
-    for event in events:
-        table.add_row(
-            event.at.strftime("%Y-%m-%d %H:%M:%S"),
-            event.operation.value,
-            short(event.old_value or "", 80),
-            short(event.new_value or "", 80),
-            escape(event.actor),  # an import's file may hold any text here
-        )
-    return table
 
 
 @contextmanager

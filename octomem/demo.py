@@ -69,7 +69,6 @@ def print_report(console: Console, report: DemoReport) -> None:
     for memory_type, memories in report.stored.items():
         table = Table(
             title=f"{memory_type.value} ({len(memories)})",
-            show_lines=False,
             title_justify="left",
             expand=True,
         )

@@ -123,19 +123,6 @@ def _custom_type(name: str) -> MemoryType:
     return member
 
 
-# The id prefix of each built-in type; a custom type's is its agent's.
-ID_PREFIX: Mapping[MemoryType, str] = MappingProxyType(
-    {
-        MemoryType.CORE: "core",
-        MemoryType.EPISODIC: "epi",
-        MemoryType.SEMANTIC: "sem",
-        MemoryType.PROCEDURAL: "proc",
-        MemoryType.WORKING: "work",
-        MemoryType.CONTEXTUAL: "ctx",
-        MemoryType.KNOWLEDGE: "kg",
-        MemoryType.RESOURCE: "res",
-    }
-)
 BUILTIN_TYPES: tuple[MemoryType, ...] = tuple(MemoryType)
 _BUILTIN_NAMES = frozenset(t.value for t in BUILTIN_TYPES)
 
@@ -505,17 +492,20 @@ MemoryRecord = Annotated[
 ]
 RECORD_ADAPTER: TypeAdapter[MemoryRecord] = TypeAdapter(MemoryRecord)
 
+# The id prefix and record class of each built-in type; a custom type's are its agent's.
+_BUILTINS: dict[MemoryType, tuple[str, type[MemoryBase]]] = {
+    MemoryType.CORE: ("core", CoreMemory),
+    MemoryType.EPISODIC: ("epi", EpisodicMemory),
+    MemoryType.SEMANTIC: ("sem", SemanticMemory),
+    MemoryType.PROCEDURAL: ("proc", ProceduralMemory),
+    MemoryType.WORKING: ("work", WorkingMemory),
+    MemoryType.CONTEXTUAL: ("ctx", ContextualMemory),
+    MemoryType.KNOWLEDGE: ("kg", KnowledgeMemory),
+    MemoryType.RESOURCE: ("res", ResourceMemory),
+}
+ID_PREFIX: Mapping[MemoryType, str] = MappingProxyType({t: p for t, (p, _) in _BUILTINS.items()})
 RECORD_CLASS: Mapping[MemoryType, type[MemoryBase]] = MappingProxyType(
-    {
-        MemoryType.CORE: CoreMemory,
-        MemoryType.EPISODIC: EpisodicMemory,
-        MemoryType.SEMANTIC: SemanticMemory,
-        MemoryType.PROCEDURAL: ProceduralMemory,
-        MemoryType.WORKING: WorkingMemory,
-        MemoryType.CONTEXTUAL: ContextualMemory,
-        MemoryType.KNOWLEDGE: KnowledgeMemory,
-        MemoryType.RESOURCE: ResourceMemory,
-    }
+    {t: c for t, (_, c) in _BUILTINS.items()}
 )
 
 

@@ -1,21 +1,15 @@
 """Checks of values that come from callers: the one layer every entry point uses.
 
 Each raises `InvalidInputError` with a message that says what to pass instead. What they
-bound, for every surface alike (the Orchestrator, the mem0 facade, the LangGraph store and
-tools, the MCP server, the CLI, import):
+bound, for every surface alike:
 
-- nesting: a caller's JSON value (metadata, a LangGraph store value, a filter operand) at
-  most `MAX_DEPTH` levels deep; JSON text octomem parses (a CLI filter or conversation
-  file, an import line) at most `MAX_PARSE_DEPTH` brackets deep, checked before the parser
-  recurses (`parse_json`);
-- size: a stored value at most `input.max_message_chars` characters as JSON (callers pass
-  the setting; `MAX_VALUE_CHARS` is its default);
+- nesting: a caller's JSON value at most `MAX_DEPTH` levels deep; JSON text octomem
+  parses at most `MAX_PARSE_DEPTH` brackets deep, checked before the parser recurses;
+- size: a stored value at most `input.max_message_chars` characters as JSON;
 - integers: between -`MAX_INT` and `MAX_INT` (2**53 - 1), the integers every JSON reader
   and Chroma, which compares numbers as doubles, hold exactly; Python's limit on
   converting longer integers to text (4,300 digits) is never reached;
 - text: valid Unicode, control characters removed (`clean_text`), or refused in ids.
-
-`shown` renders any caller value for an error message without failing on it.
 """
 
 from __future__ import annotations
