@@ -94,7 +94,7 @@ def _hidden(found: Mapping[str, str]) -> dict[str, Any]:
         mask_value({name: text}, kinds)
     if kinds:
         return {"hidden_text": HIDDEN_SECRET}
-    if images.UNREADABLE in found.values() or pdf.UNREADABLE in found.values():
+    if images.UNREADABLE in found.values():
         return {"hidden_text": HIDDEN_UNREAD}
     return {}
 
@@ -229,7 +229,7 @@ def _image(data: bytes, name: str | None, info: dict[str, Any], config: MediaCon
 
 
 def _pdf(data: bytes, name: str | None, info: dict[str, Any], config: MediaConfig) -> Attachment:
-    read_text = pdf.read_pdf_text(
+    read_text = pdf.read_pdf(
         data,
         max_pages=config.max_pages,
         max_pixels=config.max_pixels,
