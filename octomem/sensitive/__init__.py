@@ -61,7 +61,11 @@ def mask(text: str) -> Masked:
         return Masked(text, ())
     kinds: list[str] = []
     for _ in range(_ROUNDS):
-        masked = _mask_once(text, kinds)
+        found = _found(text)
+        if not found:
+            break
+        masked, more = apply(text, found)
+        kinds += more
         if masked == text:
             break
         text = masked
@@ -79,15 +83,6 @@ def _found(text: str) -> list[Found]:
     if normal is not None:
         found = [Found(*normal.original(f.start, f.end), f.kind, f.tail) for f in found]
     return found
-
-
-def _mask_once(text: str, kinds: list[str]) -> str:
-    found = _found(text)
-    if not found:
-        return text
-    masked, more = apply(text, found)
-    kinds += more
-    return masked
 
 
 def secrets_in(text: str) -> list[tuple[str, str]]:
