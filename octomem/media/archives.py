@@ -83,13 +83,13 @@ def slack_export(data: bytes, *, max_members: int, max_unpacked: int) -> list[Co
                 f"{max_unpacked:,} (ingest.max_unpacked_bytes): refused as a possible zip bomb"
             )
         budget = [max_unpacked]
-        users = _people(_json(archive, "users.json", budget, default=[]))
+        users = _people(_json(archive, "users.json", budget))
         conversations = []
         for member in sorted(members, key=lambda m: m.filename):
             day = _DAY.match(member.filename)
             if not day:
                 continue
-            entries = _json(archive, member.filename, budget, default=[])
+            entries = _json(archive, member.filename, budget)
             messages = [m for entry in entries if (m := _slack_message(entry, users)) is not None]
             if messages:
                 session = f"slack:{day['channel']}:{day['day']}"
@@ -97,12 +97,12 @@ def slack_export(data: bytes, *, max_members: int, max_unpacked: int) -> list[Co
     return conversations
 
 
-def _json(archive: zipfile.ZipFile, name: str, budget: list[int], *, default: Any) -> Any:
+def _json(archive: zipfile.ZipFile, name: str, budget: list[int]) -> list[Any]:
     try:
         with archive.open(name) as handle:
             raw = handle.read(budget[0] + 1)
-    except KeyError:
-        return default
+    except KeyError:  # no users.json
+        return []
     except _BROKEN_ZIP as exc:
         raise InvalidInputError(f"cannot unpack {name!r} of the Slack export ({exc!r})") from None
     budget[0] -= len(raw)
