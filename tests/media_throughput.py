@@ -47,7 +47,7 @@ def main() -> None:
     page = "\n".join(f"Line {n}: the quarterly figures for the northern region." for n in range(40))
     pdf = make_pdf([page] * args.pages)
     start = time.perf_counter()
-    count, _ = read_pdf(pdf, max_pages=10**6, max_pixels=10**8, ocr=False)
+    count = read_pdf(pdf, max_pages=10**6, max_pixels=10**8, ocr=False).count
     text_s = time.perf_counter() - start
     print(f"PDF text (pypdf): {count / text_s:.0f} pages/s ({count} pages in {text_s:.2f} s)")
 

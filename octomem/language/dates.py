@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Literal
+from typing import Literal, TypeVar
 
 from dateutil.relativedelta import MO, relativedelta
 from dateutil.relativedelta import weekday as Weekday
@@ -21,6 +21,7 @@ from dateutil.relativedelta import weekday as Weekday
 from octomem.language.words import MONTHS, WEEKDAYS
 
 Direction = Literal["past", "future"]
+_Day = TypeVar("_Day", date, int)  # a date, or a day of the month
 
 
 @dataclass(frozen=True)
@@ -62,12 +63,10 @@ def _as_dt(day: date) -> datetime:
 
 
 def _month_start(day: date, months: int = 0) -> date:
-    """The first day of the month `months` months after the one containing `day`."""
     return day + relativedelta(months=months, day=1)
 
 
-def _monday(day: date) -> date:
-    """The Monday of the week containing `day` (weeks start on Monday)."""
+def _monday(day: date) -> date:  # weeks start on Monday
     return day + relativedelta(weekday=MO(-1))
 
 
@@ -100,9 +99,12 @@ def _period(today: date, unit: str, step: int) -> tuple[date, str]:
     return today + relativedelta(years=step, month=1, day=1), "year"
 
 
+def _count(word: str) -> int:
+    return int(word) if word.isdigit() else _NUMBERS[word.lower()]
+
+
 def _ago(m: re.Match[str], today: date, d: Direction) -> tuple[date, str]:
-    count = int(m[1]) if m[1].isdigit() else _NUMBERS[m[1].lower()]
-    return _period(today, m[2].lower(), -count)
+    return _period(today, m[2].lower(), -_count(m[1]))
 
 
 def _relative_period(m: re.Match[str], today: date, d: Direction) -> tuple[date, str]:
@@ -125,11 +127,25 @@ def _weekday(m: re.Match[str], today: date, d: Direction) -> tuple[date, str]:
     return today + relativedelta(weekday=Weekday(target, 1)), "day"  # today or after
 
 
+def _shift(value: _Day, ref: _Day, direction: Direction) -> int:
+    """-1 for a `value` after `ref` in the past, 1 for one before it in the future."""
+    if direction == "past" and value > ref:
+        return -1
+    return 1 if direction == "future" and value < ref else 0
+
+
+def _beyond(found: date, ref: date, prefix: str) -> date:
+    """`found` a year back for "last" unless before `ref`, on for "next" unless after it."""
+    if prefix == "last" and found >= ref:
+        return found - relativedelta(years=1)
+    if prefix == "next" and found <= ref:
+        return found + relativedelta(years=1)
+    return found
+
+
 def _roll(day: date, today: date, direction: Direction, month: bool = False) -> date:
     """A date named without its year, moved to the year the direction implies."""
-    ref = today.replace(day=1) if month else today
-    shift = -1 if direction == "past" and day > ref else 0
-    shift = 1 if direction == "future" and day < ref else shift
+    shift = _shift(day, today.replace(day=1) if month else today, direction)
     return _safe_date(day.year + shift, day.month, day.day) or day
 
 
@@ -158,26 +174,20 @@ def _month(m: re.Match[str], today: date, d: Direction) -> tuple[date, str]:
     first = date(int(m[3]) if m[3] else today.year, month, 1)
     if m[3]:
         return first, "month"
-    if prefix == "last":
-        year = today.year if month < today.month else today.year - 1
-        return date(year, month, 1), "month"
-    if prefix == "next" or (prefix == "by" and d == "future"):
-        year = today.year if month > today.month else today.year + 1
-        return date(year, month, 1), "month"
+    prefix = "next" if prefix == "by" and d == "future" else prefix
+    if prefix in ("last", "next"):
+        return _beyond(first, _month_start(today), prefix), "month"
     return _roll(first, today, d, month=True), "month"
 
 
 def _ahead(m: re.Match[str], today: date, d: Direction) -> tuple[date, str] | None:
     """ "in three days", "in two weeks": a future period; in the past ("I finished it in
     two weeks") the same words are a duration, so nothing is resolved."""
-    if d == "past":
-        return None
-    return _from_now(m, today, d)
+    return None if d == "past" else _from_now(m, today, d)
 
 
 def _from_now(m: re.Match[str], today: date, d: Direction) -> tuple[date, str]:
-    count = int(m[1]) if m[1].isdigit() else _NUMBERS[m[1].lower()]
-    return _period(today, m[2].lower(), count)
+    return _period(today, m[2].lower(), _count(m[1]))
 
 
 def _weekend_around(m: re.Match[str], today: date, d: Direction) -> tuple[date, str]:
@@ -204,24 +214,14 @@ def _season(m: re.Match[str], today: date, d: Direction) -> tuple[date, str]:
         return current, "season"
     if prefix == "this":
         prefix = "last" if d == "past" else "next"
-    start = current + relativedelta(month=start_month)
-    if prefix == "last" and start >= current:
-        start -= relativedelta(years=1)
-    if prefix == "next" and start <= current:
-        start += relativedelta(years=1)
-    return start, "season"
+    return _beyond(current + relativedelta(month=start_month), current, prefix), "season"
 
 
 def _nth(m: re.Match[str], today: date, d: Direction) -> tuple[date, str] | None:
     """ "on the 5th": this month's 5th, or last month's (past) / next month's (future)
     when this month's lies the other way."""
     day = int(m[1])
-    step = 0
-    if d == "past" and day > today.day:
-        step = -1
-    elif d == "future" and day < today.day:
-        step = 1
-    first = _month_start(today, step)
+    first = _month_start(today, _shift(day, today.day, d))
     found = _safe_date(first.year, first.month, day)  # "the 31st" of April is no day
     return (found, "day") if found else None
 
@@ -241,12 +241,7 @@ def _holiday(m: re.Match[str], today: date, d: Direction) -> tuple[date, str]:
     if prefix == "this":
         return this_year, "day"
     direction: Direction = {"last": "past", "next": "future"}.get(prefix, d)  # type: ignore[assignment]
-    found = _roll(this_year, today, direction)
-    if prefix == "last" and found >= today:
-        found -= relativedelta(years=1)
-    if prefix == "next" and found <= today:
-        found += relativedelta(years=1)
-    return found, "day"
+    return _beyond(_roll(this_year, today, direction), today, prefix), "day"
 
 
 # a date-like word followed by a lower-case noun names a thing ("the 5th floor",
@@ -257,7 +252,6 @@ _COUNT = r"(\d+|an?|one|two|three|four|five|six|seven|eight|nine|ten|a couple of
 _HOLIDAY_RE = r"christmas eve|christmas day|christmas|new years? eve|new year['’]s eve"
 _HOLIDAY_RE += r"|new years? day|new year['’]s day|halloween|valentine['’]s day|boxing day"
 _DAY0 = r"\b(?:(?:earlier |later )?today|tonight|this (?:morning|afternoon|evening))\b"
-_AGO = r"\b(\d+|an?|one|two|three|four|five|six|seven|eight|nine|ten|a couple of|a few|several)"
 _MON = rf"(?-i:{_MONTH_RE})"
 _TIME_PATTERNS: list[tuple[re.Pattern[str], Resolver]] = [
     (re.compile(pattern, re.IGNORECASE), resolver)
@@ -267,7 +261,7 @@ _TIME_PATTERNS: list[tuple[re.Pattern[str], Resolver]] = [
         (r"\b(?:yesterday|last night)\b", _fixed(-1)),
         (_DAY0, _fixed(0)),
         (r"\btomorrow\b", _fixed(1)),
-        (_AGO + r"\s+(day|week|month|year)s?\s+ago\b", _ago),
+        (rf"\b{_COUNT}\s+(day|week|month|year)s?\s+ago\b", _ago),
         (r"\bthe (day|week|weekend|month|year) before last\b", _before_last),
         (rf"\bin {_COUNT}\s+(day|week|month|year)s?\b(?! (?:ago|old|time)\b)", _ahead),
         (rf"\b{_COUNT}\s+(day|week|month|year)s?\s+from (?:now|today)\b", _from_now),

@@ -31,9 +31,8 @@ class Fact:
 
 @dataclass(frozen=True)
 class TurnReading:
-    """What the rules read in one turn of a call: the facts and retractions a
-    user's turn states (none for other roles) and the user's name as known at that turn
-    (the context's, else the latest one the call's user turns stated)."""
+    """What the rules read in one turn of a call (`read_conversation`): facts and
+    retractions only in a user's turn."""
 
     turn_id: str
     user_name: str | None

@@ -51,10 +51,6 @@ def is_slack_export(data: bytes) -> bool:
     return "users.json" in names or "channels.json" in names
 
 
-def is_mbox(data: bytes) -> bool:
-    return data.startswith(b"From ")
-
-
 # what zipfile raises on a damaged archive: its own error, and those of what it calls
 # (zlib, a read past the end, an unknown version or compression, a name not UTF-8)
 _BROKEN_ZIP = (
@@ -87,13 +83,13 @@ def slack_export(data: bytes, *, max_members: int, max_unpacked: int) -> list[Co
                 f"{max_unpacked:,} (ingest.max_unpacked_bytes): refused as a possible zip bomb"
             )
         budget = [max_unpacked]
-        users = _people(_json(archive, "users.json", budget, default=[]))
+        users = _people(_json(archive, "users.json", budget))
         conversations = []
         for member in sorted(members, key=lambda m: m.filename):
             day = _DAY.match(member.filename)
             if not day:
                 continue
-            entries = _json(archive, member.filename, budget, default=[])
+            entries = _json(archive, member.filename, budget)
             messages = [m for entry in entries if (m := _slack_message(entry, users)) is not None]
             if messages:
                 session = f"slack:{day['channel']}:{day['day']}"
@@ -101,12 +97,12 @@ def slack_export(data: bytes, *, max_members: int, max_unpacked: int) -> list[Co
     return conversations
 
 
-def _json(archive: zipfile.ZipFile, name: str, budget: list[int], *, default: Any) -> Any:
+def _json(archive: zipfile.ZipFile, name: str, budget: list[int]) -> list[Any]:
     try:
         with archive.open(name) as handle:
             raw = handle.read(budget[0] + 1)
-    except KeyError:
-        return default
+    except KeyError:  # no users.json
+        return []
     except _BROKEN_ZIP as exc:
         raise InvalidInputError(f"cannot unpack {name!r} of the Slack export ({exc!r})") from None
     budget[0] -= len(raw)
@@ -169,7 +165,7 @@ def _slack_message(entry: Any, users: dict[str, str]) -> dict[str, Any] | None:
 def mbox(data: bytes, *, max_messages: int) -> list[Conversation]:
     """The messages of an MBOX mailbox, one conversation each; InvalidInputError if `data`
     is not a mailbox or holds more than `max_messages` messages."""
-    if not is_mbox(data):
+    if not data.startswith(b"From "):
         raise InvalidInputError("not an MBOX mailbox: it does not open with a 'From ' line")
     starts = [m.start() for m in _FROM_LINE.finditer(data)]
     if len(starts) > max_messages:
@@ -180,7 +176,12 @@ def mbox(data: bytes, *, max_messages: int) -> list[Conversation]:
     for number, (a, b) in enumerate(zip(starts, [*starts[1:], len(data)], strict=True), 1):
         head, _, raw = data[a:b].partition(b"\n")
         raw = raw.replace(b"\n>From ", b"\nFrom ")
-        found = _mail(raw, number, _envelope_date(head))
+        try:
+            found = _mail(raw, number, _envelope_date(head))
+        except RecursionError:  # multiparts nested thousands deep: the parser recurses
+            raise InvalidInputError(
+                f"message {number} of the mailbox is nested too deeply to be read"
+            ) from None
         if found is not None:
             conversations.append(found)
     return conversations
@@ -197,21 +198,11 @@ def _envelope_date(line: bytes) -> datetime | None:
 
 
 def _mail(raw: bytes, number: int, envelope: datetime | None) -> Conversation | None:
-    try:
-        return _read_mail(raw, number, envelope)
-    except RecursionError:  # multiparts nested thousands deep: the parser recurses
-        raise InvalidInputError(
-            f"message {number} of the mailbox is nested too deeply to be read"
-        ) from None
-
-
-def _read_mail(raw: bytes, number: int, envelope: datetime | None) -> Conversation | None:
     message = email.message_from_bytes(raw, policy=email.policy.default)
     assert isinstance(message, EmailMessage)
     name, address = parseaddr(_header(message, "From"))
     sender = name or address or "someone"
     subject = _header(message, "Subject")
-    when = None
     try:
         date = _header(message, "Date")
         when = parsedate_to_datetime(date) if date else None

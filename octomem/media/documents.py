@@ -27,15 +27,13 @@ def sections(text: str) -> list[Section]:
     ]
     out: list[Section] = []
     start, title = 0, None
-    for m in cuts:
-        body = text[start : m.start()].strip()
+    for m in [*cuts, None]:
+        body = text[start : m.start() if m else len(text)].strip()
         if body or title:
             out.append(Section(title, body))
-        start, title = m.end(), (m[2] if m[1] else m[3]).strip()
-    body = text[start:].strip()
-    if body or title:
-        out.append(Section(title, body))
-    return [s for s in out if s.text or s.title]
+        if m:
+            start, title = m.end(), (m[2] if m[1] else m[3]).strip()
+    return out
 
 
 def chunks(text: str, size: int) -> list[str]:

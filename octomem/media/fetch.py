@@ -23,8 +23,8 @@ from octomem.settings import FetchConfig
 _CHUNK = 65_536
 
 
-def fetch(url: str, config: FetchConfig, max_bytes: int) -> tuple[bytes, str | None]:
-    """The body and content type of `url`; InvalidInputError for anything refused or failed."""
+def fetch(url: str, config: FetchConfig, max_bytes: int) -> bytes:
+    """The body of `url`; InvalidInputError for anything refused or failed."""
     if not config.enabled:
         raise InvalidInputError(
             f"remote URL {_short(url)} is not fetched: fetching is off. Pass the bytes as a "
@@ -32,13 +32,13 @@ def fetch(url: str, config: FetchConfig, max_bytes: int) -> tuple[bytes, str | N
         )
     deadline = time.monotonic() + config.timeout_s
     for _ in range(config.max_redirects + 1):
-        status, location, body, ctype = _get(url, config, max_bytes, deadline)
+        status, location, body = _get(url, config, max_bytes, deadline)
         if status in (301, 302, 303, 307, 308) and location:
             url = urljoin(url, location)
             continue
         if status != 200:
             raise InvalidInputError(f"fetching {_short(url)} failed: HTTP status {status}")
-        return body, ctype
+        return body
     raise InvalidInputError(
         f"fetching {_short(url)} took more than {config.max_redirects} redirects"
     )
@@ -80,7 +80,7 @@ def _public(address: str) -> bool:
 
 def _get(
     url: str, config: FetchConfig, max_bytes: int, deadline: float
-) -> tuple[int, str | None, bytes, str | None]:
+) -> tuple[int, str | None, bytes]:
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme not in config.schemes:
@@ -113,7 +113,7 @@ def _get(
                 raise InvalidInputError(_too_big(url, max_bytes))
             if time.monotonic() > deadline:
                 raise InvalidInputError(f"fetching {_short(url)} timed out ({config.timeout_s} s)")
-        return response.status, response.getheader("Location"), bytes(body), _ctype(response)
+        return response.status, response.getheader("Location"), bytes(body)
     except (OSError, http.client.HTTPException) as exc:
         raise InvalidInputError(f"fetching {_short(url)} failed: {exc}") from None
     finally:
@@ -134,11 +134,6 @@ def _connection(
             self.sock = context.wrap_socket(sock, server_hostname=host)
 
     return _Pinned(host, port, timeout=timeout, context=context)
-
-
-def _ctype(response: http.client.HTTPResponse) -> str | None:
-    value = response.getheader("Content-Type")
-    return value.split(";", 1)[0].strip().lower() if value else None
 
 
 def _too_big(url: str, max_bytes: int) -> str:

@@ -57,7 +57,9 @@ def read_image(data: bytes, *, max_pixels: int, ocr: bool) -> ImageText:
         fmt, (width, height) = image.format or "?", image.size
         text, ran = "", False
         if ocr and ocr_available():
-            text, ran = ocr_text(_decoded(image)), True
+            import numpy as np
+
+            text, ran = ocr_text(np.asarray(_decoded_image(image, keep_alpha=False))), True
         return ImageText(fmt, width, height, taken, text, ran, hidden_text(image))
     finally:
         image.close()
@@ -114,13 +116,6 @@ def open_image(data: bytes, *, max_pixels: int) -> Image:
     return image
 
 
-def _decoded(image: Image) -> Any:
-    """The first frame as an RGB array; InvalidInputError if its data is truncated."""
-    import numpy as np
-
-    return np.asarray(_decoded_image(image, keep_alpha=False))
-
-
 def _decoded_image(image: Image, *, keep_alpha: bool = True) -> Image:
     """The first frame, decoded, in RGB (RGBA if it has transparency and `keep_alpha`);
     InvalidInputError if its data is truncated."""
@@ -162,7 +157,7 @@ def _engine() -> Any:
 
 _NOT_TEXT = frozenset({"icc_profile", "exif", "dpi", "transparency", "gamma", "aspect"})
 _EXIF_TEXT_IFDS = (0x8769, 0x8825, 0xA005)  # Exif, GPS, interoperability
-UNREADABLE = "\x00unreadable"  # the text of metadata that could not be read
+UNREADABLE = "\x00unreadable"  # the text of metadata (an image's, a PDF's) not readable
 
 
 def hidden_text(image: Image) -> dict[str, str]:

@@ -1,18 +1,10 @@
-"""Image and file content parts: which shapes are accepted, and what is read from each.
+"""Image and file content parts: what is read from each. The shapes accepted are the ones
+`octomem.media.schema` lists (OpenAI chat and Responses, mem0, LangChain), as plain dicts;
+a file part may also give a ``path`` instead of its ``file_data``.
 
-Accepted (OpenAI chat and Responses, mem0, LangChain):
-
-- ``{"type": "image_url", "image_url": {"url": U}}`` (or ``"image_url": U``)
-- ``{"type": "input_image", "image_url": U}``
-- ``{"type": "file", "file": {"file_data": B64_OR_DATA_URL, "filename": N}}`` (or ``"url"``,
-  ``"path"`` instead of ``file_data``); ``{"type": "input_file", "file_data" | "file_url": ...}``
-- mem0's ``{"type": "pdf_url", "pdf_url": {"url": U}}`` and ``{"type": "mdx_url",
-  "mdx_url": {"url": U}}``, whose U may also be the file as bare base64 (mem0's docs)
-- LangChain's ``{"type": "image" | "file", "base64" | "data": B64, "mime_type": M}`` or
-  ``"url": U``
-
-U is a ``data:`` URL, a local path or ``file://`` URL (`media.local_files`), or an http(s)
-URL (fetched only with `media.fetch.enabled`). What the bytes are comes from the bytes.
+A URL is a ``data:`` URL, a local path or ``file://`` URL (`media.local_files`), or an
+http(s) URL (fetched only with `media.fetch.enabled`). What the bytes are comes from the
+bytes, not from what the part claims.
 """
 
 from __future__ import annotations
@@ -94,7 +86,7 @@ def _hidden(found: Mapping[str, str]) -> dict[str, Any]:
         mask_value({name: text}, kinds)
     if kinds:
         return {"hidden_text": HIDDEN_SECRET}
-    if images.UNREADABLE in found.values() or pdf.UNREADABLE in found.values():
+    if images.UNREADABLE in found.values():
         return {"hidden_text": HIDDEN_UNREAD}
     return {}
 
@@ -229,7 +221,7 @@ def _image(data: bytes, name: str | None, info: dict[str, Any], config: MediaCon
 
 
 def _pdf(data: bytes, name: str | None, info: dict[str, Any], config: MediaConfig) -> Attachment:
-    read_text = pdf.read_pdf_text(
+    read_text = pdf.read_pdf(
         data,
         max_pages=config.max_pages,
         max_pixels=config.max_pixels,

@@ -13,6 +13,7 @@ from typing import Any
 
 from octomem.errors import InvalidInputError
 from octomem.media import images
+from octomem.media.images import UNREADABLE
 
 _MIN_PAGE_CHARS = 3  # a page with less text than this is taken for a scan
 
@@ -34,20 +35,9 @@ class PdfText:
 
 def read_pdf(
     data: bytes, *, max_pages: int, max_pixels: int, ocr: bool, max_ocr_pages: int = 20
-) -> tuple[int, list[Page]]:
-    """The page count and the pages that hold text; at most `max_ocr_pages` scanned
-    pages are read by OCR (the others are left without text)."""
-    found = read_pdf_text(
-        data, max_pages=max_pages, max_pixels=max_pixels, ocr=ocr, max_ocr_pages=max_ocr_pages
-    )
-    return found.count, found.pages
-
-
-def read_pdf_text(
-    data: bytes, *, max_pages: int, max_pixels: int, ocr: bool, max_ocr_pages: int = 20
 ) -> PdfText:
-    """`read_pdf`, with the scanned pages whose text was not read and the text the file
-    holds outside its pages (`hidden_text`)."""
+    """The pages that hold text; at most `max_ocr_pages` scanned pages are read by OCR
+    (the others are left without text and listed as unread)."""
     try:
         from pypdf import PdfReader
     except ImportError:
@@ -97,7 +87,7 @@ def hidden_text(reader: Any) -> dict[str, str]:
     """The text a PDF holds that no page shows, by where it is: its document info (/Title,
     /Subject, /Keywords...), XMP metadata, form field values, annotations' contents,
     outline titles and embedded files (their names, their bytes as text). A part that
-    cannot be read is named with ``"unreadable"`` as its text (not checked: not kept)."""
+    cannot be read is named with ``UNREADABLE`` as its text (not checked: not kept)."""
     found: dict[str, str] = {}
 
     def add(where: str, value: Any) -> None:
@@ -105,12 +95,6 @@ def hidden_text(reader: Any) -> dict[str, str]:
             value = value.decode("utf-8", errors="replace")
         if value is not None and str(value).strip():
             found[where] = str(value)
-
-    def each(where: str, read: Any) -> None:
-        try:
-            read()
-        except Exception:  # a broken object tree: the part is not checked
-            found[where] = UNREADABLE
 
     def info() -> None:
         for key, value in (reader.metadata or {}).items():
@@ -150,19 +134,12 @@ def hidden_text(reader: Any) -> dict[str, str]:
                 except UnicodeDecodeError:  # a binary file inside: not checked
                     found[f"file {name} {i}"] = UNREADABLE
 
-    for where, read in (
-        ("info", info),
-        ("xmp", xmp),
-        ("fields", fields),
-        ("notes", notes),
-        ("outline", outline),
-        ("files", files),
-    ):
-        each(where, read)
+    for read in (info, xmp, fields, notes, outline, files):
+        try:
+            read()
+        except Exception:  # a broken object tree: the part is not checked
+            found[read.__name__] = UNREADABLE
     return found
-
-
-UNREADABLE = "\x00unreadable"  # the text of a part of a file that could not be read
 
 
 def _ocr_page(page: Any, number: int, max_pixels: int) -> str:

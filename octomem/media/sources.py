@@ -34,7 +34,6 @@ class Blob:
     name: str | None  # a file name, when the part or path gives one
     origin: str  # "data", "file" or "url"
     uri: str | None  # the local path or remote URL read; None for data: URLs
-    mime: str | None = None
 
 
 def sniff(data: bytes) -> str:
@@ -65,9 +64,9 @@ def load(url: str, config: MediaConfig, *, name: str | None = None) -> Blob:
     if scheme in ("", "file") or len(scheme) == 1:  # a path ("C:\\..." has a 1-letter scheme)
         return _local(url, scheme, config, name)
     if scheme in ("http", "https"):
-        data, mime = fetch(url, config.fetch, config.max_bytes)
+        data = fetch(url, config.fetch, config.max_bytes)
         tail = urlsplit(url).path.rsplit("/", 1)[-1]
-        return Blob(data, name or tail or None, "url", url, mime)
+        return Blob(data, name or tail or None, "url", url)
     raise InvalidInputError(
         f"URL scheme {scheme!r} is not supported: give a data: URL, a file path, or an "
         f"http(s) URL with media.fetch.enabled"
@@ -82,23 +81,18 @@ def from_base64(text: str, config: MediaConfig, name: str | None) -> Blob:
 
 
 def _blob_from_data(url: str, config: MediaConfig, name: str | None) -> Blob:
-    data, mime = _data_url(url, config.max_bytes)
-    return Blob(data, name, "data", None, mime)
-
-
-def _data_url(url: str, max_bytes: int) -> tuple[bytes, str | None]:
     head, sep, payload = url[5:].partition(",")
     if not sep:
         raise InvalidInputError("the data: URL has no ',' before its data")
-    params = [p.strip().lower() for p in head.split(";")]
-    mime = params[0] or None
-    if "base64" in params[1:]:
-        return _b64(payload, max_bytes), mime
-    if len(payload) > 3 * max_bytes:
-        raise InvalidInputError(f"the data: URL holds more than media.max_bytes ({max_bytes:,})")
+    if "base64" in [p.strip().lower() for p in head.split(";")][1:]:
+        return Blob(_b64(payload, config.max_bytes), name, "data", None)
+    if len(payload) > 3 * config.max_bytes:
+        raise InvalidInputError(
+            f"the data: URL holds more than media.max_bytes ({config.max_bytes:,})"
+        )
     data = unquote_to_bytes(payload)
-    _cap(len(data), max_bytes)
-    return data, mime
+    _cap(len(data), config.max_bytes)
+    return Blob(data, name, "data", None)
 
 
 def _b64(payload: str, max_bytes: int) -> bytes:

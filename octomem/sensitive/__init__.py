@@ -38,7 +38,6 @@ __all__ = [
     "replaceable",
     "secret_key",
     "secrets_across",
-    "secrets_in",
 ]
 
 
@@ -61,7 +60,11 @@ def mask(text: str) -> Masked:
         return Masked(text, ())
     kinds: list[str] = []
     for _ in range(_ROUNDS):
-        masked = _mask_once(text, kinds)
+        found = _found(text)
+        if not found:
+            break
+        masked, more = apply(text, found)
+        kinds += more
         if masked == text:
             break
         text = masked
@@ -81,22 +84,6 @@ def _found(text: str) -> list[Found]:
     return found
 
 
-def _mask_once(text: str, kinds: list[str]) -> str:
-    found = _found(text)
-    if not found:
-        return text
-    masked, more = apply(text, found)
-    kinds += more
-    return masked
-
-
-def secrets_in(text: str) -> list[tuple[str, str]]:
-    """The secrets `mask` finds first in `text`: (each as written there, its kind). For a
-    text whose parts are stored apart (a fact's value beside its statement): the value
-    alone has no cue to be found by."""
-    return [(text[f.start : f.end], f.kind) for f in _found(text) if f.end > f.start]
-
-
 _MIN_SECRET = 4  # shorter values found are not replaced wherever they appear
 
 
@@ -114,10 +101,10 @@ def secrets_across(texts: Iterable[str], *, joined: bool = True) -> dict[str, st
     texts = [t for t in texts if t]
     found: dict[str, str] = {}
     for text in [*texts, "\n".join(texts)] if joined and len(texts) > 1 else texts:
-        for secret, kind in secrets_in(text):
-            secret = secret.strip()
+        for f in _found(text):
+            secret = text[f.start : f.end].strip()
             if replaceable(secret):
-                found.setdefault(secret, kind)
+                found.setdefault(secret, f.kind)
     return found
 
 

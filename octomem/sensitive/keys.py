@@ -54,7 +54,7 @@ _PLUGINS = (
     TelegramBotTokenDetector,
     TwilioKeyDetector,
 )
-_OWN = (  # formats the plugins miss or match only in part
+_OWN = (  # formats the plugins miss or match only in part, and JWTs
     r"\bsk-(?:ant-|proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}",  # OpenAI, Anthropic
     r"\b(?:sk|pk|rk)_(?:live|test)_[0-9A-Za-z]{10,}",  # Stripe, test keys too
     r"\bwhsec_[A-Za-z0-9]{20,}",  # Stripe webhook secret
@@ -70,13 +70,13 @@ _OWN = (  # formats the plugins miss or match only in part
     r"\bdop_v1_[a-f0-9]{40,}",  # DigitalOcean
     r"\bshp(?:at|ss|ca|pa)_[a-fA-F0-9]{32}",  # Shopify
     r"\bAKIA[0-9A-Z]{16}\b",
+    r"\beyJ[\w-]{5,}\.[\w-]{5,}\.[\w-]*",  # a JWT
 )
 _SHAPES = [
     re.compile(getattr(r, "pattern", r))
     for plugin in _PLUGINS
     for r in getattr(plugin(), "denylist", ())
 ] + [re.compile(p) for p in _OWN]
-_SHAPES.append(re.compile(r"\beyJ[\w-]{5,}\.[\w-]{5,}\.[\w-]*"))  # a JWT
 _CHUNK = re.compile(r"[^\s\"'`<>()\[\]{},;]{15,}")
 _TOKEN_CHAR = re.compile(r"[A-Za-z0-9_-]")
 _EDGE = " \t\n\"'=:"

@@ -1,13 +1,10 @@
 """Text as the detectors see it, and the way back to the text as it was written.
 
-Detection runs on the text in Unicode NFKC (full-width digits and letters become ASCII,
-ligatures their letters, decomposed accents their composed form) with the Default
-Ignorable code points removed (zero-width spaces and joiners, soft hyphens, BOM, bidi
-marks, variation selectors), and the decimal digits of other scripts as ASCII digits
-(Arabic-Indic "٤١١١", Devanagari "४१११": NFKC keeps them), so "４１１１ １１１１ ...", a card
-number with zero-width spaces between its digits or in Arabic-Indic digits, is found like
-its plain form. Cyrillic and Greek letters drawn like Latin ones are read as those
-letters inside a word of Latin letters or digits ("sk-аnt-..." with a Cyrillic "а").
+Detection runs on the text in Unicode NFKC (full-width digits and letters become ASCII)
+without the Default Ignorable code points (zero-width spaces, soft hyphens, bidi marks),
+with the decimal digits of other scripts as ASCII digits and Latin lookalikes as Latin
+letters in Latin words (below), so "４１１１ １１１１ ...", a card number with zero-width
+spaces between its digits or in Arabic-Indic digits, is found like its plain form.
 
 What is stored keeps the characters the user wrote outside the masked spans: NFKC
 changes what text says ("x²" becomes "x2", "①" "1"), joiners build emoji sequences and

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 MARK = "[MASKED "  # every masked form starts so; a detector never masks inside one
 # a masked form as `placeholder` writes it: only such text is left alone, not whatever
@@ -33,42 +33,30 @@ def placeholder(kind: str, secret: str, tail: bool) -> str:
     return f"[MASKED {kind}]"
 
 
-def _inside_marks(text: str) -> list[tuple[int, int]]:
-    return [match.span() for match in MASKED.finditer(text)]
-
-
 def apply(text: str, found: Iterable[Found]) -> tuple[str, list[str]]:
     """`text` with the found spans replaced (overlaps merged: the earliest, then longest,
     wins and takes in what it overlaps) and the kinds replaced, in order."""
-    marks = _inside_marks(text) if MARK in text else []
+    marks = [m.span() for m in MASKED.finditer(text)] if MARK in text else []
     spans = sorted(
         (f for f in found if f.end > f.start and not _in_mark(f, marks)),
         key=lambda f: (f.start, -f.end),
     )
-    out: list[str] = []
-    kinds: list[str] = []
-    at = 0
-    current: Found | None = None
+    merged: list[Found] = []
     for span in spans:
-        if current is not None and span.start < current.end:
-            if span.end > current.end:
-                current = Found(current.start, span.end, current.kind, current.tail)
+        if merged and span.start < merged[-1].end:
+            if span.end > merged[-1].end:
+                merged[-1] = replace(merged[-1], end=span.end)
             continue
-        if current is not None:
-            at = _emit(text, at, current, out, kinds)
-        current = span
-    if current is not None:
-        at = _emit(text, at, current, out, kinds)
+        merged.append(span)
+    out: list[str] = []
+    at = 0
+    for span in merged:
+        out.append(text[at : span.start])
+        out.append(placeholder(span.kind, text[span.start : span.end], span.tail))
+        at = span.end
     out.append(text[at:])
-    return "".join(out), kinds
+    return "".join(out), [span.kind for span in merged]
 
 
 def _in_mark(found: Found, marks: list[tuple[int, int]]) -> bool:
     return any(a <= found.start and found.end <= b for a, b in marks)
-
-
-def _emit(text: str, at: int, span: Found, out: list[str], kinds: list[str]) -> int:
-    out.append(text[at : span.start])
-    out.append(placeholder(span.kind, text[span.start : span.end], span.tail))
-    kinds.append(span.kind)
-    return span.end
