@@ -1,34 +1,22 @@
 """KeywordStore in the graph server (server mode): an inverted index kept as nodes, BM25
-computed by the server from the posting lists of the query's terms.
+computed by the server from the posting lists of the query's terms, so every app host
+finds a memory by its words. Neo4j's full-text indexes are not used: ArcadeDB's Bolt
+plugin cannot create them, and their statistics span every project and user.
 
-Every app host shares it, so a memory written on one host is found by its words on any
-other. The Cypher is plain enough for Neo4j 5+ and ArcadeDB's Bolt plugin alike; Neo4j's
-full-text indexes (Lucene) are not used: ArcadeDB's Bolt plugin cannot create them, and
-their statistics span every project and user of the database.
-
-Nodes (every one carries the `user_id` key of `graph_common.Namespace`, so `reset` and
-`entries` stay within the deployment and project, and deleting a user's memories leaves
-no node of theirs):
+Nodes (each with the `user_id` key of `graph_common.Namespace`, so `reset` and `entries`
+stay within the project, and forgetting a user leaves no node of theirs):
 
 - `KeywordDoc` {id, user_id, memory_type, is_current, expires_at, content, context, length}
 - `KeywordPosting` {term, doc, c, x, length, memory_type, is_current, expires_at, user_id}:
   one per (document, term), `term` keyed by user ("<user key>\\x1f<term>"), `c` / `x` the
-  term's count in the content and in the context column; the document's fields are
-  copied so that a search reads postings only;
+  term's count in the content and context columns; the document's fields are copied so
+  that a search reads postings only;
 - `KeywordStats` {user_id, docs, tokens}: per user, the document count and total length.
 
-Ranking is FTS5's `bm25(keyword_fts, 1.0, 0.3)` term for term (k1 = 1.2, b = 0.75, IDF
-floored at 1e-6, the context column weighted 0.3, document length over both columns),
-with text tokenised by FTS5 itself (`fts_tokens`). One difference: FTS5 takes document
-counts and lengths over the whole index, this store over the user's own documents -
-no hot counter shared by every writer, and no user's ranking depends on another's text
-(on a store of one user, as each LoCoMo conversation is, the scores are the same). A
-user's documents are written under that user's scope lock; a concurrent write that does
-collide is retried by the client.
-
-All Cypher runs through the connection the server stores share (`Neo4jClient`: its
-retries, and its fencing of writes under a lost lease), is parameterised, and treats any
-user text as data.
+Ranking is FTS5's `bm25(keyword_fts, 1.0, 0.3)` term for term, over text tokenised by FTS5
+itself (`fts_tokens`), except that document counts and lengths are the user's own, not
+the whole index's: no counter shared by every writer, and no user's ranking depends on
+another's text.
 """
 
 from __future__ import annotations

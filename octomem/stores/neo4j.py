@@ -1,16 +1,7 @@
-"""Graph store on a Neo4j server, through the official async driver.
-
-The same Cypher runs on Neo4j 5+ and on ArcadeDB's Bolt plugin (the tests' server), so
-nothing here branches on the server. Where they differ is how concurrent writers are kept
-apart: Neo4j locks (a writer waits for the other's commit; a MERGE of a unique key waits
-and then matches), ArcadeDB checks at commit (optimistic MVCC: a concurrent change to the
-same record, or a second node with the same unique key, fails one of the transactions).
-Every write is therefore retried on such failures (`neo4j_client`), and leases decide only
-after writing the lease node (`acquire_lease`).
-
-The graph's data operations are `cypher_graph.CypherGraphStore`'s; this module is the
-backend under them: the session (`BoltSession`, over `neo4j_client`, which fences every
-write), the dialect (`BOLT`), the schema and the leases (lease nodes on the server).
+"""Graph store on a Neo4j server (or ArcadeDB's Bolt plugin, the tests' server), through
+the official async driver: the session (`BoltSession`, over `neo4j_client`, which retries
+and fences every write), the dialect (`BOLT`), the schema and the leases (lease nodes on
+the server) under `cypher_graph.CypherGraphStore`'s data operations.
 """
 
 from __future__ import annotations
@@ -173,7 +164,7 @@ class Neo4jGraphStore(CypherGraphStore):
         commit, and the one that fails is retried and then sees the winner's owner. A
         uniqueness constraint on the key keeps the first MERGE from creating two nodes."""
         check_lease(key, owner, ttl_s)
-        params = {"key": self._lease(key), "owner": owner, "ttl_ms": max(1, round(ttl_s * 1000))}
+        params = {"key": self.lease_key(key), "owner": owner, "ttl_ms": max(1, round(ttl_s * 1000))}
 
         async def work(tx: Tx) -> int:
             if not await records(tx, _LEASE_CLAIM, claim=uuid.uuid4().hex, **params):
@@ -187,14 +178,11 @@ class Neo4jGraphStore(CypherGraphStore):
         return await self._db.fence_holds(tokens)
 
     def lease_key(self, key: str) -> str:
-        return self._lease(key)
-
-    def _lease(self, key: str) -> str:
         return self._ns.prefix + key  # any string is a lease key: no check for the separator
 
     async def release_lease(self, key: str, owner: str) -> None:
         check_lease(key, owner)
-        params = {"key": self._lease(key), "owner": owner}
+        params = {"key": self.lease_key(key), "owner": owner}
 
         async def work(tx: Tx) -> None:
             if await records(tx, _LEASE_CLAIM_MINE, claim=uuid.uuid4().hex, **params):
@@ -204,19 +192,19 @@ class Neo4jGraphStore(CypherGraphStore):
 
     async def erasures(self, key: str) -> int:
         check_lease(key, "-")
-        rows = await self._db.query("erasures", _ERASURES, write=False, key=self._lease(key))
+        rows = await self._db.query("erasures", _ERASURES, write=False, key=self.lease_key(key))
         return int(rows[0]["erasures"] or 0) if rows else 0
 
     async def count_erasure(self, key: str, token: int = 0, *, fence: Fence | None = None) -> int:
         check_lease(key, "-")
         rows = await self._db.query(
-            "count_erasure", _COUNT_ERASURE, fence=fence, key=self._lease(key), token=int(token)
+            "count_erasure", _COUNT_ERASURE, fence=fence, key=self.lease_key(key), token=int(token)
         )
         return int(rows[0]["erasures"])
 
     async def erased_at(self, key: str) -> int:
         check_lease(key, "-")
-        rows = await self._db.query("erased_at", _ERASED_AT, write=False, key=self._lease(key))
+        rows = await self._db.query("erased_at", _ERASED_AT, write=False, key=self.lease_key(key))
         return int(rows[0]["at"] or 0) if rows else 0
 
     async def close(self) -> None:

@@ -1,18 +1,13 @@
-"""One connection to a Neo4j (or Bolt + Cypher) server, shared by every store on it.
+"""One connection to a Neo4j (or Bolt + Cypher) server, shared by every store on it (graph,
+history, journal, keyword index: nothing durable stays on the app host in server mode).
 
-In server mode the graph, the history log, the journal of intents and the keyword index
-all live on the graph server (nothing durable stays on the app host); they share one
-driver (one connection pool) through this class. It runs each unit of work in one
-transaction, retries writes that a concurrent writer or a passing failure broke (`_write`),
-maps driver errors to octomem's, and fences writes: a write given the `Fence` of the scope
-leases its writer holds (`octomem.stores.fence`) first checks, and writes, the lease nodes
-in the same transaction, so a writer whose lease passed to another fails whole instead of
-writing.
-
-The same Cypher runs on Neo4j 5+ and on ArcadeDB's Bolt plugin (the tests' server).
-Neo4j locks (a writer waits for the other's commit; a MERGE of a unique key waits and
-then matches); ArcadeDB checks at commit (optimistic MVCC: a concurrent change to the same
-record, or a second node with the same unique key, fails one of the transactions).
+It runs each unit of work in one transaction, retries writes that a concurrent writer or a
+passing failure broke (`_write`), maps driver errors to octomem's, and fences writes: a
+write given the `Fence` of its writer's scope leases (`octomem.stores.fence`) checks and
+writes the lease nodes in the same transaction, so a writer whose lease passed to another
+fails whole. Neo4j locks (a writer waits for the other's commit); ArcadeDB checks at commit
+(a concurrent change to the same record, or a second node with one unique key, fails one
+transaction), hence the retries.
 """
 
 from __future__ import annotations

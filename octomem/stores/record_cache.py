@@ -1,21 +1,16 @@
 """An in-process cache of record JSON for embedded Chroma, shared by every store on a path
 (one per collection prefix, kept by the path's engine: `chroma_engine.acquire`).
 
-Reading entries' metadata is what a Chroma search costs (about 4 ms for 50 entries at 10k
-against 1.6 ms for the nearest-neighbour search itself), and recall reads the same records
-again and again. Embedded Chroma is single-process (Chroma's rule, and the embedded graph
-locks its files too), so every write to a path passes through the stores of this process:
-they share one cache per path and keep it exact - writes replace entries (a bulk write,
-an import, drops them instead: `VectorStore.upsert`'s `cache`), deletes drop them. The
-cache also remembers which collections are empty, so a search of an agent with no
-memories costs nothing. A Chroma server can be written by other processes: stores on a
-server never cache.
+Reading entries' metadata is what a Chroma search costs, and recall reads the same records
+again and again. Embedded Chroma is single-process, so every write to a path passes
+through the stores of this process, which keep the cache exact: writes replace entries (a
+bulk write drops them instead: `VectorStore.upsert`'s `cache`), deletes drop them. It also
+knows which collections are empty. Stores on a server (written by other processes) never
+cache.
 
-Reads and writes may interleave (a recall while a `process` writes, a write whose caller
-was cancelled while Chroma still runs it): a read remembers what it fetched only if no
-write began or ended since it started and none is under way, so an older read can never
-overwrite what a newer write stored, and a write updates the cache only once Chroma has
-finished it.
+A read remembers what it fetched only if no write began or ended since it started and
+none is under way, so an older read never overwrites what a newer write stored; a write
+updates the cache only once Chroma has finished it (even if its caller was cancelled).
 """
 
 from __future__ import annotations
