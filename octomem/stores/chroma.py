@@ -1,11 +1,9 @@
 """VectorStore on Chroma: embedded (PersistentClient) or a server (HttpClient).
 
 One collection per memory type, named ``{prefix}_{memory_type}``, cosine space, no Chroma
-embedding function (embeddings are always given). Entry metadata and filter pushdown are
-laid out in `octomem.stores.chroma_layout`; records round-trip exactly through it. No
-Chroma document is stored (octomem never searches Chroma's full-text index, and indexing
-one cost ~13% of an upsert). What Chroma cannot filter exactly is evaluated in Python over
-an over-fetched set.
+embedding function (embeddings are always given) and no Chroma document (its full-text
+index is never searched). Entry metadata and filter pushdown: `chroma_layout`. What Chroma
+cannot filter exactly is evaluated in Python over an over-fetched set.
 """
 
 from __future__ import annotations
@@ -65,8 +63,7 @@ _PAGE = 1000
 EMBEDDER_KEY = "octomem_embedder"  # collection metadata: the model its vectors come from
 _SELECTIVE_MAX = 4096
 # the widest nearest-neighbour search `_query_unfiltered` makes before it leaves a filter to
-# Chroma's metadata pre-filter, which costs ~20 ms per clause on a few thousand entries
-# against ~6 ms for the 1,600 nearest of them (docs/benchmarks.md, "Facts with a history")
+# Chroma's metadata pre-filter (which costs more per clause than such a search)
 _UNFILTERED_MAX = 1600
 # Chroma's collection names: 3-512 of [A-Za-z0-9._-], alphanumeric at both ends; ours are
 # "{prefix}_{memory type}" (a project's prefix ends in "-p-<project>", up to 43 more)
@@ -462,7 +459,10 @@ class ChromaVectorStore:
             found.update(self._payloads_read(name, page["ids"], page["metadatas"] or [], since))
         return found
 
-    async def _scan(self, memory_type: MemoryType, where: Where | None) -> list[tuple[str, Any]]:
+    async def _scan(
+        self, memory_type: MemoryType, where: Where | None, *, metadata: bool = True
+    ) -> list[tuple[str, Any]]:
+        """(id, metadata) of every entry matching `where` (without `metadata`: None)."""
         if await self._known_empty(memory_type):
             return []
         rows: list[tuple[str, Any]] = []
@@ -472,11 +472,12 @@ class ChromaVectorStore:
                 memory_type,
                 "get",
                 where=where,
-                include=["metadatas"],
+                include=["metadatas"] if metadata else [],
                 limit=_PAGE,
                 offset=len(rows),
             )
-            rows.extend(zip(page["ids"], page["metadatas"] or [], strict=True))
+            metas = page["metadatas"] or [None] * len(page["ids"])
+            rows.extend(zip(page["ids"], metas, strict=True))
             if len(page["ids"]) < _PAGE:
                 return rows
 
@@ -815,16 +816,7 @@ class ChromaVectorStore:
     ) -> list[MemoryBase]:
         """`list`'s matches, in its order, from the ids Chroma finds and the records of the
         cache (those it lacks read): Chroma's metadata is what costs in a reply."""
-        if await self._known_empty(memory_type):
-            return []
-        ids: list[str] = []
-        while True:
-            page = await self._on(
-                "get", memory_type, "get", where=where, include=[], limit=_PAGE, offset=len(ids)
-            )
-            ids.extend(page["ids"])
-            if len(page["ids"]) < _PAGE:
-                break
+        ids = [entry_id for entry_id, _ in await self._scan(memory_type, where, metadata=False)]
         payloads = await self._payloads(memory_type, ids)
         records = [self._parse(payloads[i], i, memo) for i in ids if i in payloads]
         records.sort(key=lambda record: (as_utc(record.created_at).timestamp(), record.id))

@@ -1,14 +1,9 @@
 """KeywordStore on SQLite FTS5: BM25 ranking over memory content, scoped per user.
 
-Two indexed columns: `content` and `context` - for a raw conversation turn the turn
+Two indexed columns: `content`, and `context` - for a raw conversation turn the turn
 before it (`octomem.models.turn_context`), so a reply is found by the words of what it
-answers - ranked with `bm25(keyword_fts, 1.0, CONTEXT_WEIGHT)`: a context match counts
-less than the memory's own words. An index of another schema (an older octomem's,
-without `context`) is refused when opened, not migrated.
-
-One connection (check_same_thread=False) guarded by a lock, WAL mode; every call runs in a
-worker thread. User text is never handed to FTS5 as syntax: it is split into word tokens,
-each quoted, and the tokens are ORed.
+answers - weighted `CONTEXT_WEIGHT`. An index of another schema is refused, not migrated.
+User text is never FTS5 syntax: it is split into word tokens, each quoted, ORed.
 """
 
 from __future__ import annotations
@@ -20,15 +15,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
 from octomem.errors import StoreError
 from octomem.models import MemoryBase, MemoryType, as_utc, turn_context, utcnow
 from octomem.stores.base import ALL_USERS, AllUsers, IndexEntry
 from octomem.stores.fence import Fence
 from octomem.stores.sqlite_base import SqliteStore
-
-T = TypeVar("T")
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _MAX_TOKENS = 64

@@ -23,19 +23,17 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, ClassVar, LiteralString, TypeVar
+from typing import Any, ClassVar, LiteralString
 
 from octomem.models import MemoryBase, MemoryType, as_utc, turn_context, utcnow
 from octomem.stores.base import ALL_USERS, AllUsers, IndexEntry
 from octomem.stores.fence import Fence
 from octomem.stores.fts_tokens import Terms, document_terms, query_terms
-from octomem.stores.graph_common import NAMESPACED, SEPARATOR, Namespace
-from octomem.stores.neo4j_client import Neo4jClient, Tx
+from octomem.stores.graph_common import NAMESPACED, SEPARATOR
+from octomem.stores.neo4j_client import ServerStore, Tx
 from octomem.stores.neo4j_client import records as fetch
-
-T = TypeVar("T")
 
 K1 = 1.2
 B = 0.75
@@ -111,31 +109,12 @@ _RESET: tuple[LiteralString, ...] = (
 )
 
 
-class GraphKeywordStore:
-    """Full-text index in the graph server; see `octomem.stores.base.KeywordStore`.
+class GraphKeywordStore(ServerStore):
+    """Full-text index in the graph server; see `octomem.stores.base.KeywordStore`."""
 
-    `client` is the connection to the graph server that the server stores share;
-    `namespace` is the deployment and project (`Settings.namespace`), as the graph
-    store's."""
-
+    WHAT = "keyword"
+    SCHEMA = _SCHEMA
     CONTEXT_WEIGHT: ClassVar[float] = 0.3  # as FtsKeywordStore's
-
-    def __init__(self, client: Neo4jClient, *, namespace: str = "") -> None:
-        self._db = client
-        self._ns = Namespace(namespace)
-
-    async def _call(
-        self,
-        op: str,
-        work: Callable[[Tx], Awaitable[T]],
-        *,
-        write: bool = True,
-        fence: Fence | None = None,
-    ) -> T:
-        return await self._db.call(op, work, write=write, fence=fence, what="keyword")
-
-    async def init(self) -> None:
-        await self._db.run_schema(_SCHEMA, what="keyword")
 
     async def upsert(self, records: Sequence[MemoryBase], *, fence: Fence | None = None) -> None:
         latest = list({record.id: record for record in records}.values())
@@ -269,20 +248,9 @@ class GraphKeywordStore:
             for row in rows
         ]
 
-    async def compact(self) -> bool:
-        return False  # the server owns its files (and its transaction logs)
-
     async def reset(self) -> None:
         for statement in _RESET:
-
-            async def batch(tx: Tx, statement: LiteralString = statement) -> int:
-                return int((await fetch(tx, statement, **self._ns.params))[0]["deleted"])
-
-            while await self._call("reset", batch):
-                pass
-
-    async def close(self) -> None:
-        await self._db.close()  # idempotent: every store on the client closes it
+            await self._drain("reset", statement, **self._ns.params)
 
 
 class _Change:

@@ -1,11 +1,7 @@
-"""Embedded graph store on ladybug (the maintained Kùzu fork): the default graph backend.
-
-The graph's data operations are `cypher_graph.CypherGraphStore`'s; this module is the
-backend under them: the session (`LadybugSession`), the dialect (`LADYBUG`), the schema
-(`ladybug_rebuild.SCHEMA`), leases in this process's memory, and compaction.
-
-ladybug's client is synchronous, so every unit of work runs in a worker thread
-(`asyncio.to_thread`) on one connection guarded by a lock; the event loop never blocks.
+"""Embedded graph store on ladybug (the maintained Kùzu fork), the default graph backend:
+the session (`LadybugSession`: a worker thread on one connection under a lock), the
+dialect (`LADYBUG`), leases in this process's memory, and compaction, under
+`cypher_graph.CypherGraphStore`'s data operations.
 """
 
 from __future__ import annotations

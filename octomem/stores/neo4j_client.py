@@ -13,7 +13,7 @@ transaction), hence the retries.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, LiteralString, TypeVar
+from typing import Any, ClassVar, LiteralString, TypeVar
 
 from neo4j import (
     AsyncGraphDatabase,
@@ -36,6 +36,7 @@ from octomem.errors import (
 from octomem.stores import causal
 from octomem.stores import fence as fences
 from octomem.stores.fence import Fence
+from octomem.stores.graph_common import Namespace
 from octomem.telemetry import traced
 
 tracer = trace.get_tracer(__name__)
@@ -240,3 +241,53 @@ class Neo4jClient:
         if not self._closed:
             self._closed = True
             await self._driver.close()
+
+
+class ServerStore:
+    """A store on the `Neo4jClient` the server stores share (its writes fenced, its reads
+    following the client's bookmarks), in one project's `Namespace`. Subclasses set `WHAT`
+    (named in spans and errors) and `SCHEMA`."""
+
+    WHAT: ClassVar[str]
+    SCHEMA: ClassVar[tuple[LiteralString, ...]]
+
+    def __init__(self, client: Neo4jClient, *, namespace: str = "") -> None:
+        self._db = client
+        self._ns = Namespace(namespace)
+
+    async def init(self) -> None:
+        await self._db.run_schema(self.SCHEMA, what=self.WHAT)
+
+    async def _call(
+        self,
+        op: str,
+        work: Callable[[Tx], Awaitable[T]],
+        *,
+        write: bool = True,
+        fence: Fence | None = None,
+    ) -> T:
+        return await self._db.call(op, work, write=write, fence=fence, what=self.WHAT)
+
+    async def _query(
+        self,
+        op: str,
+        query: LiteralString,
+        *,
+        write: bool = True,
+        fence: Fence | None = None,
+        **params: Any,
+    ) -> list[Any]:
+        return await self._db.query(op, query, write=write, fence=fence, what=self.WHAT, **params)
+
+    async def _drain(
+        self, op: str, query: LiteralString, *, fence: Fence | None = None, **params: Any
+    ) -> None:
+        """Run a batched delete (it returns how many it `deleted`) until it deletes none."""
+        while (await self._query(op, query, fence=fence, **params))[0]["deleted"]:
+            pass
+
+    async def compact(self) -> bool:
+        return False  # the server owns its files (and its transaction logs)
+
+    async def close(self) -> None:
+        await self._db.close()  # idempotent: every store on the client closes it
