@@ -749,11 +749,9 @@ class ChromaVectorStore:
         """The best `limit` matches among the nearest entries of the whole collection, or
         None when too few entries match for that to pay (Chroma's pre-filter then).
 
-        The superseded versions of a fact lie near its current one, so in a store with a
-        history fewer than `limit` of the nearest `2 * limit` may be live. The search then
-        widens (4x at a time, up to `_UNFILTERED_MAX` entries) while the share of matches
-        among those seen says `limit` of them lie within reach; the width that sufficed is
-        where the next search with this filter starts."""
+        Superseded versions of a fact lie near its current one, so the search widens (4x at
+        a time, up to `_UNFILTERED_MAX`) while the share of matches seen says `limit` lie
+        within reach; the width that sufficed is where this filter's next search starts."""
         n_results = max(self._widths.get(key, 0), 2 * limit, limit + 20)
         check = filters.predicate(where)
         verdicts: dict[str, MemoryBase | None] = {}  # entries read so far: record if it matches
@@ -924,13 +922,8 @@ class ChromaVectorStore:
             await self._write_to(name, wanted, lambda: self._call("deleting", delete), fence=fence)
 
     async def purge_deleted(self, ids: Sequence[str]) -> bool:
-        """Embedded: Chroma keeps every write in its log (`embeddings_queue` in
-        chroma.sqlite3, with the entry's metadata - our record JSON - and embedding) until
-        its vector index is next saved, and deleted rows stay in the file's free pages.
-        With the engine closed (`chroma_engine`: no call of this process runs meanwhile),
-        the logged writes of these (deleted) ids are removed or stripped
-        (`chroma_files.purge_log`), the file is rewritten (VACUUM) and the index files'
-        unused slots are zeroed. A server: its API is all there is (False)."""
+        """Embedded: with the engine closed, strip these ids from Chroma's write log and
+        zero the index files' unused slots (`chroma_files`). A server: False."""
         if self._remote is not None:
             return False
         engine = self._source()

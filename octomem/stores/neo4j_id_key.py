@@ -1,11 +1,7 @@
 """The id key of a namespace, kept on the graph server (`octomem.id_key` decides what to do
-with it): one ``OctomemIdKey`` node per namespace, unique on it.
-
-Created once, by whichever host comes first: every host reads, and a host that finds no
-node creates it in the same transaction. Two hosts creating it at once cannot both
-commit - the uniqueness constraint fails one (on Neo4j the second waits for the first's
-commit, on ArcadeDB it fails at commit) - and its retry (`neo4j_client._write`) reads the
-winner's node.
+with it): one ``OctomemIdKey`` node per namespace, unique on it, created by whichever host
+comes first. Two hosts creating it at once cannot both commit (the constraint fails one),
+and the retry (`neo4j_client._write`) reads the winner's node.
 """
 
 from __future__ import annotations
