@@ -58,15 +58,11 @@ def internals_changed(what: str) -> StoreError:
 
 def purge_log(path: Path, ids: Sequence[str]) -> None:
     """Remove what Chroma's write log keeps of `ids` (deleted already), then VACUUM the
-    database. Only with the engine closed (`chroma_engine.EmbeddedChroma.closed`): Chroma's
-    engine opens the file with its own SQLite library, which must not have it open now.
+    database; only with the engine closed (`chroma_engine.EmbeddedChroma.closed`).
 
-    An id that its collection's saved vector index does not hold loses every logged write:
-    no replay needs them (the log's last row is kept as a delete of no entry, because
-    Chroma numbers the next write after it). One the saved index holds (saved before its
-    deletion) keeps its writes as the bare delete Chroma itself logs (no embedding, no
-    metadata), which removes it from the index when the log is replayed; Chroma purges it
-    after its next save."""
+    An id the saved vector index does not hold loses every logged write: no replay needs
+    them. One it holds keeps its writes as the bare delete Chroma itself logs (no
+    embedding, no metadata), which removes it from the index when the log is replayed."""
     database = path / "chroma.sqlite3"
     if not database.exists():
         if path.is_dir() and any(path.iterdir()):

@@ -1,11 +1,9 @@
 """SQLite FTS5's own tokeniser (`porter unicode61`) for keyword indexes that are not FTS5.
 
-The server-mode keyword index (`octomem.stores.graph_keyword`) must split and stem text
-exactly as the embedded FTS5 index does, so that BM25 ranks alike in both modes. SQLite
-does not expose its tokenisers to SQL, so the text goes through a contentless FTS5 table in
-an in-memory database and the tokens are read back from its `fts5vocab` instance table
-(then the table is emptied with 'delete-all'): the same code as the embedded index, with no
-other dependency, about 60 us a call.
+The server-mode keyword index (`graph_keyword`) must split and stem text exactly as the
+embedded FTS5 index does, so that BM25 ranks alike in both modes. SQLite does not expose
+its tokenisers to SQL, so the text goes through a contentless FTS5 table in memory and the
+tokens are read back from its `fts5vocab` instance table.
 """
 
 from __future__ import annotations

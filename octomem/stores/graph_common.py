@@ -15,14 +15,12 @@ SEPARATOR = "\x1f"
 
 
 class Namespace:
-    """How projects that share one graph server keep apart: every user key and every id of
-    a node or relation that a project writes or matches goes through `user` / `key`, which
-    put ``<project>\x1f`` in front (the default project, "", writes them unchanged, as
-    before projects); every value read back goes through `strip`. Nodes of two projects
-    never share a key, so no query keyed by user or id reaches another project's, and the
-    unique constraints on ids hold across projects (an export imported into another
-    project keeps its ids). Whole-graph reads and `reset` match `mine`'s rule in Cypher
-    (`NAMESPACED`)."""
+    """How projects that share one graph server keep apart: every user key and id a project
+    writes or matches goes through `user` / `key`, which put ``<project>\x1f`` in front
+    (the default project, "", writes them unchanged); every value read back goes through
+    `strip`. No query keyed by user or id reaches another project's nodes, and unique ids
+    hold across projects (an export imported into another project keeps its ids).
+    Whole-graph reads and `reset` match `NAMESPACED`."""
 
     def __init__(self, project: str = "") -> None:
         if SEPARATOR in project:
@@ -79,13 +77,11 @@ def check_lease(key: str, owner: str, ttl_s: float | None = None) -> None:
 
 
 class ProcessLeases:
-    """Leases of a graph that only this process can open (an embedded database holds a file
-    lock): key -> (owner, expiry on the monotonic clock), a dict under a lock. A lease dies
-    with the process that holds it. Erasure counts too: they need to outlive only the calls
-    under way, which end with the process. Fencing tokens start from the wall clock (in
-    microseconds) so that a later process's are larger than an earlier one's: entries and
-    history events keep them, and repair compares tokens written by different runs
-    (`octomem.orchestrator.doctor`)."""
+    """Leases and erasure counts of a graph only this process can open (an embedded database
+    holds a file lock), in a dict under a lock: they die with the process, as do the calls
+    they guard. Fencing tokens start from the wall clock (microseconds) so that a later
+    process's are larger: entries and history events keep them, and repair compares tokens
+    of different runs (`octomem.orchestrator.doctor`)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()

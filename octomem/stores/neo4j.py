@@ -107,14 +107,9 @@ class Neo4jGraphStore(CypherGraphStore):
     """Graph store on a Neo4j 5+ server (``neo4j://``, ``neo4j+s://``, ``bolt://`` ...), or
     any server that speaks Bolt and the same Cypher (ArcadeDB's Bolt plugin is tested).
 
-    Nodes are labelled Entity and Memory, edges RELATES and MENTIONS, leases OctomemLease;
-    `reset()` deletes only Entity and Memory nodes, never leases or other data in the
-    database.
-
-    `namespace` is the deployment and project (`Settings.namespace`; "" for the default
-    ones): every user key, id and lease key is kept in it (`graph_common.Namespace`), so
-    projects and deployments sharing one database never see or touch each other's nodes,
-    reset included.
+    Nodes are labelled Entity and Memory, edges RELATES and MENTIONS, leases OctomemLease.
+    `namespace` is the deployment and project (`Settings.namespace`): every user key, id
+    and lease key is kept in it (`graph_common.Namespace`), reset included.
     """
 
     def __init__(
@@ -154,15 +149,12 @@ class Neo4jGraphStore(CypherGraphStore):
         return False  # the server owns its files (and its transaction logs)
 
     async def acquire_lease(self, key: str, owner: str, ttl_s: float) -> int:
-        """Expiry is on the server's clock (Cypher `timestamp()`, milliseconds), so clients
-        with skewed clocks agree on it.
+        """Expiry is on the server's clock, so clients with skewed clocks agree on it.
 
         Atomic because the decision is made after the transaction has written the lease
-        node (step 2 re-reads it after step 1's write): on Neo4j that write holds the node's
-        lock until commit, so deciders run one after another and each sees the previous
-        one's result; on ArcadeDB two transactions that both wrote the node cannot both
-        commit, and the one that fails is retried and then sees the winner's owner. A
-        uniqueness constraint on the key keeps the first MERGE from creating two nodes."""
+        node: on Neo4j that write holds the node's lock until commit; on ArcadeDB two
+        transactions that both wrote the node cannot both commit, and the retry sees the
+        winner. The unique key keeps the first MERGE from creating two nodes."""
         check_lease(key, owner, ttl_s)
         params = {"key": self.lease_key(key), "owner": owner, "ttl_ms": max(1, round(ttl_s * 1000))}
 

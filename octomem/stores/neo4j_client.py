@@ -209,13 +209,9 @@ class Neo4jClient:
         return await self.call(op, work, write=write, fence=fence, what=what)
 
     async def fence_holds(self, tokens: Sequence[tuple[str, int]]) -> bool:
-        """Whether every (lease key, token) is still the lease's newest token.
-
-        A write transaction that writes the lease nodes, like the check inside a fenced
-        write: it serialises with a take-over (Neo4j locks the node; ArcadeDB refuses the
-        commit of a transaction whose node changed meanwhile, and it is retried). A read
-        transaction is not enough: under load, ArcadeDB answered one with a token two
-        take-overs old (`tests/integration/test_scale_out.py`, the stalled writer)."""
+        """Whether every (lease key, token) is still the lease's newest token: a write
+        transaction that writes the lease nodes, so it serialises with a take-over (under
+        load, ArcadeDB answered a read transaction with a token two take-overs old)."""
 
         async def work(tx: Tx) -> bool:
             return await _held(tx, _FENCE, tokens)
