@@ -1,7 +1,8 @@
 """Graph store on a Neo4j server (or ArcadeDB's Bolt plugin, the tests' server), through
 the official async driver: the session (`BoltSession`, over `neo4j_client`, which retries
 and fences every write), the dialect (`BOLT`), the schema and the leases (lease nodes on
-the server) under `cypher_graph.CypherGraphStore`'s data operations.
+the server) under `cypher_graph.CypherGraphStore`'s data operations; and the id keys
+of the hosts sharing the server (`Neo4jIdKeyStore`).
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from typing import Any, LiteralString, TypeVar
 
 from octomem.logs import get_logger
 from octomem.models import as_utc
+from octomem.stores.base import StoredIdKey
 from octomem.stores.cypher_graph import CypherGraphStore, Dialect, Row, Work, drive_async
 from octomem.stores.fence import Fence
-from octomem.stores.graph_common import Namespace, check_lease
+from octomem.stores.graph_common import NAMESPACED, Namespace, check_lease
 from octomem.stores.neo4j_client import Neo4jClient, Tx, records
 
 log = get_logger(__name__)
@@ -201,3 +203,49 @@ class Neo4jGraphStore(CypherGraphStore):
 
     async def close(self) -> None:
         await self._db.close()
+
+
+# The id key of a namespace (`octomem.id_key` decides what to do with it): one
+# ``OctomemIdKey`` node per namespace, unique on it, created by whichever host comes first.
+# Two hosts creating it at once cannot both commit (the constraint fails one), and the
+# retry (`neo4j_client._write`) reads the winner's node.
+_ID_KEY_SCHEMA: tuple[LiteralString, ...] = (
+    "CREATE CONSTRAINT octomem_id_key IF NOT EXISTS "
+    "FOR (k:OctomemIdKey) REQUIRE k.namespace IS UNIQUE",
+)
+_READ: LiteralString = (
+    "MATCH (k:OctomemIdKey {namespace: $ns}) RETURN k.key AS key, k.check AS check"
+)
+_CREATE: LiteralString = (
+    "CREATE (k:OctomemIdKey {namespace: $ns, key: $key, check: $check, created_at: timestamp()})"
+)
+# whether the namespace already holds memories (written under some key)
+_ANY_MEMORY: LiteralString = "MATCH (n:Memory) WHERE " + NAMESPACED + " RETURN n.id AS id LIMIT 1"
+
+
+class Neo4jIdKeyStore:
+    """The id keys on the graph server `client` reaches; see `octomem.stores.base.IdKeyStore`."""
+
+    def __init__(self, client: Neo4jClient) -> None:
+        self._client = client
+
+    @property
+    def where(self) -> str:
+        return self._client.where
+
+    async def load_or_store(
+        self, namespace: str, key: str | None, check: str, *, only_if_empty: bool
+    ) -> StoredIdKey | None:
+        client = self._client
+        await client.run_schema(_ID_KEY_SCHEMA, what="id key")
+
+        async def work(tx: Tx) -> StoredIdKey | None:
+            found = await records(tx, _READ, ns=namespace)
+            if found:
+                return StoredIdKey(found[0]["key"], str(found[0]["check"]))
+            if only_if_empty and await records(tx, _ANY_MEMORY, **Namespace(namespace).params):
+                return None
+            await records(tx, _CREATE, ns=namespace, key=key, check=check)
+            return StoredIdKey(key, check)
+
+        return await client.call("id_key", work, what="id key")
