@@ -276,9 +276,7 @@ class ChromaVectorStore:
 
     def _failure(self, what: str, exc: Exception) -> StoreError:
         if isinstance(exc, ChromaNotFoundError):
-            if self._cache is not None:  # what it holds was in the deleted collection
-                self._cache.clear()
-            self._forget_collections()  # the next call opens them afresh
+            self._forget_collections()
             return StoreError(
                 f"{self._location}: {what} failed: its collection was deleted meanwhile "
                 f"(reset by another store or process?) - retry ({exc})"
@@ -286,6 +284,10 @@ class ChromaVectorStore:
         return self._error(what, exc)
 
     def _forget_collections(self) -> None:
+        """Collections were deleted: the next call opens them afresh, and the cache drops
+        what they held."""
+        if self._cache is not None:
+            self._cache.clear()
         with self._lock:
             self._collections.clear()
             if self._cache is not None:
@@ -875,10 +877,6 @@ class ChromaVectorStore:
         return found
 
     async def foreign_records(self, where: filters.Filter | None = None) -> ForeignRecords:
-        """The records of memory types this store's registry lacks, by type name, as
-        stored (JSON objects, not decoded): those another Orchestrator's custom agents
-        wrote to the same stores. `where` may name only what every record has (user,
-        agent and session ids, validity)."""
         chroma_where, check = plan(CustomMemory, where, None)
         if check is not None:
             raise InvalidInputError(
@@ -909,7 +907,6 @@ class ChromaVectorStore:
     async def delete_foreign(
         self, memory_type: str, ids: Sequence[str], *, fence: Fence | None = None
     ) -> None:
-        """Delete entries of a type the registry lacks (see `foreign_records`)."""
         wanted = list(dict.fromkeys(ids))
 
         def delete(client: Any) -> None:
@@ -956,10 +953,7 @@ class ChromaVectorStore:
                     with contextlib.suppress(ChromaNotFoundError):
                         client.delete_collection(name)
             finally:
-                if self._cache is not None:
-                    self._cache.clear()
-                    with self._lock:
-                        self._handles_epoch = self._cache.epoch
+                self._forget_collections()
 
         await self._call("dropping collections", drop)
 
