@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any, LiteralString, Protocol, TypeAlias, TypeVar
 
 from octomem.errors import InvalidInputError, NotFoundError
-from octomem.models import Entity, MemoryType, Relation, normalize_text
+from octomem.models import Entity, MemoryType, Relation, as_utc, normalize_text
 from octomem.stores.base import GraphForgotten, MemoryLink
 from octomem.stores.fence import Fence
 from octomem.stores.graph_common import NAMESPACED, Namespace
@@ -81,13 +81,24 @@ def _same(expression: LiteralString) -> LiteralString:
     return expression
 
 
+def _aware(value: datetime | None) -> datetime | None:
+    return None if value is None else as_utc(value)
+
+
+def _from_db(value: Any) -> datetime | None:
+    """A stored datetime (naive UTC, or the Neo4j driver's, in nanoseconds) as UTC-aware."""
+    if value is None:
+        return None
+    return as_utc(value.to_native() if hasattr(value, "to_native") else value)
+
+
 @dataclass(frozen=True)
 class Dialect:
     """What differs between the graph backends' Cypher and values; nothing else does."""
 
     # a datetime as the backend stores it, and back as a UTC-aware datetime
-    to_db: Callable[[datetime | None], Any]
-    from_db: Callable[[Any], datetime | None]
+    to_db: Callable[[datetime | None], Any] = _aware
+    from_db: Callable[[Any], datetime | None] = _from_db
     # how the timestamp property `expression` of an UNWIND row is written (ladybug types a
     # field that is null in every row of a batch as a string, and needs it cast)
     timestamp: Callable[[LiteralString], LiteralString] = _same

@@ -16,7 +16,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, LiteralString, TypeVar
 
@@ -132,12 +132,6 @@ def _to_db(value: datetime | None) -> datetime | None:
     return None if value is None else as_utc(value).replace(tzinfo=None)
 
 
-def _from_db(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 def _cast_timestamp(expression: LiteralString) -> LiteralString:
     return "CAST(" + expression + " AS TIMESTAMP)"
 
@@ -147,7 +141,6 @@ def _cast_timestamp(expression: LiteralString) -> LiteralString:
 # deletes in one transaction (one process, one writer at a time)
 LADYBUG = Dialect(
     to_db=_to_db,
-    from_db=_from_db,
     timestamp=_cast_timestamp,
     delete_relations="MATCH ()-[r:RELATES]->() WHERE r.id IN $ids DELETE r",
     bulk_in_one_transaction=True,

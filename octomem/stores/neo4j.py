@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
 from typing import Any, LiteralString, TypeVar
 
 from octomem.logs import get_logger
-from octomem.models import as_utc
 from octomem.stores.base import StoredIdKey
 from octomem.stores.cypher_graph import CypherGraphStore, Dialect, Row, Work, drive_async
 from octomem.stores.fence import Fence
@@ -68,20 +66,8 @@ _COUNT_ERASURE: LiteralString = (
 _ERASED_AT: LiteralString = "MATCH (l:OctomemLease {key: $key}) RETURN l.erased_at AS at"
 
 
-def _to_db(value: datetime | None) -> datetime | None:
-    return None if value is None else as_utc(value)
-
-
-def _from_db(value: Any) -> datetime | None:
-    """neo4j.time.DateTime (nanoseconds) -> UTC-aware datetime (microseconds)."""
-    if value is None:
-        return None
-    native = value.to_native() if hasattr(value, "to_native") else value
-    return as_utc(native)
-
-
 # Neo4j and ArcadeDB store aware datetimes, and delete relations by their index on the id.
-BOLT = Dialect(to_db=_to_db, from_db=_from_db)
+BOLT = Dialect()
 
 
 class BoltSession:
