@@ -453,12 +453,10 @@ class ChromaVectorStore:
         name = self.collection_name(memory_type)
         cache = self._cache
         found = cache.lookup(name, ids) if cache is not None else {}
-        missing = [i for i in dict.fromkeys(ids) if i not in found]
-        for start in range(0, len(missing), _PAGE):  # a page of ids per read
+        if missing := [i for i in dict.fromkeys(ids) if i not in found]:
             since = cache.generation if cache is not None else 0
-            wanted = missing[start : start + _PAGE]
-            page = await self._on("get", memory_type, "get", ids=wanted, include=["metadatas"])
-            found.update(self._payloads_read(name, page["ids"], page["metadatas"] or [], since))
+            metas = await self._metadatas(memory_type, missing)
+            found.update(self._payloads_read(name, list(metas), list(metas.values()), since))
         return found
 
     async def _scan(
