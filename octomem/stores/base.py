@@ -1,15 +1,9 @@
 """Store interfaces. Every backend implements one of these protocols in a file of its own.
 
-All methods are async; backends with a synchronous client run it in a worker thread
-(`asyncio.to_thread`) so that an event loop is never blocked.
-
-Filters (`where`) use octomem's backend-neutral filter language (see `octomem.filters`):
-``{"user_id": "alice"}``, ``{"confidence": {"gte": 0.5}}``, ``{"AND": [...]}``,
-``{"OR": [...]}``, ``{"NOT": {...}}`` with operators eq, ne, in, nin, gt, gte, lt, lte,
-contains. Field names are record fields (user_id, memory_type, valid_to, ...) or keys of
-the record's `metadata`; ``internal.key`` names a key of octomem's own `internal`. A
-backend pushes down what it can and must evaluate the rest itself with
-`octomem.filters.matches`, so every backend returns the same records.
+All methods are async; backends with a synchronous client run it in a worker thread so
+that an event loop is never blocked. Filters (`where`) are `octomem.filters`': a backend
+pushes down what it can and evaluates the rest with `octomem.filters.matches`, so every
+backend returns the same records.
 """
 
 from __future__ import annotations

@@ -1,27 +1,22 @@
 """The original bytes of image and file parts (`media.keep_originals`), as files under the
 data directory: ``<store_dir>/blobs/<user key>/<sha256>``.
 
-- content-addressed: a blob's name is the sha256 of its bytes, so the same file sent twice
-  is one blob, and a blob whose bytes do not hash to its name is damaged (`intact`);
-- one directory per user, named by an HMAC of the user id under the data directory's id
-  key (`octomem.id_key`): the name reveals no user id, a user's blobs are looked up only
-  under that user's key (no tenant reaches another's), and forgetting the user removes
-  the directory;
-- crash-safe writes: a temporary file in the same directory, fsync, atomic rename to the
-  final name, fsync of the directory. A crash leaves at most a temporary file or a whole
-  blob that no record names yet (an orphan: `octomem doctor --repair` removes both),
-  never a half-written blob under its final name. Two writers of the same blob each
-  rename their own temporary file: the last rename wins, with the same bytes;
+- content-addressed: the same file sent twice is one blob, and a blob whose bytes do not
+  hash to its name is damaged (`intact`);
+- one directory per user, named by an HMAC of the user id under the id key
+  (`octomem.id_key`): the name reveals no user id, a user's blobs are looked up only
+  under that user's key, and forgetting the user removes the directory;
+- crash-safe writes: a temporary file, fsync, atomic rename, fsync of the directory. A
+  crash leaves at most a temporary file or a blob no record names yet (`octomem doctor
+  --repair` removes both), never a half-written blob under its final name;
 - removal overwrites a blob with zeros before unlinking it (`_shred`);
 - `guard` (a lock of this process and a file lock of the directory) is held while a blob
-  is looked for and written and while a directory no user claims is checked and removed
-  (`originals.repair`): a blob found already there has its time refreshed under it, so
-  repair never removes one that a write has just counted on.
+  is looked for and written and while repair removes a directory no user claims: a blob
+  found already there has its time refreshed under it, so repair never removes one that a
+  write has just counted on.
 
-A file-system failure is a `StoreError` naming the directory.
-
-Files only: what references a blob is the orchestrator's (`octomem.orchestrator.originals`).
-Every method does blocking I/O: call it from a worker thread.
+What references a blob is the orchestrator's (`octomem.orchestrator.originals`). Every
+method does blocking I/O: call it from a worker thread.
 """
 
 from __future__ import annotations

@@ -1,18 +1,13 @@
 """Read-your-writes across hosts: causal bookmarks for one call.
 
-On a Neo4j cluster a read may be served by a member that has not yet applied the latest
-write. The driver's bookmarks name writes: a transaction started with a bookmark waits
-until its member has that write. Within one process the graph client passes every
-bookmark on by itself (`Neo4jClient`). Across hosts the caller carries them: the service
-returns the bookmarks of a request's writes in the ``Octomem-Bookmark`` response header,
-and a later request to any host that sends the header back has its reads start after
+On a Neo4j cluster a read may be served by a member that has not applied the latest write;
+a transaction started with the write's bookmark waits for it. Within one process the graph
+client passes bookmarks on (`Neo4jClient`); across hosts the service returns a request's
+in the ``Octomem-Bookmark`` header, and a later request that sends it back reads after
 those writes.
 
-`Call(after)` is one request's: its transactions start after `after`, and it keeps in
-`written` the bookmarks that follow the writes it committed. `within(call)` makes it the
-block's (and the tasks' and worker threads' it starts), never another request's: it is
-the one context variable here, as the stores it reaches are shared by every request. A
-bookmark sent by a caller is only ever used for that caller's own request.
+`within(Call(after))` makes a request's bookmarks the block's (and its tasks' and worker
+threads'), never another request's: the stores it reaches are shared by every request.
 """
 
 from __future__ import annotations

@@ -1,11 +1,9 @@
 """VectorStore on Chroma: embedded (PersistentClient) or a server (HttpClient).
 
 One collection per memory type, named ``{prefix}_{memory_type}``, cosine space, no Chroma
-embedding function (embeddings are always given). Entry metadata and filter pushdown are
-laid out in `octomem.stores.chroma_layout`; records round-trip exactly through it. No
-Chroma document is stored (octomem never searches Chroma's full-text index, and indexing
-one cost ~13% of an upsert). What Chroma cannot filter exactly is evaluated in Python over
-an over-fetched set.
+embedding function (embeddings are always given) and no Chroma document (its full-text
+index is never searched). Entry metadata and filter pushdown: `chroma_layout`. What Chroma
+cannot filter exactly is evaluated in Python over an over-fetched set.
 """
 
 from __future__ import annotations
@@ -65,8 +63,7 @@ _PAGE = 1000
 EMBEDDER_KEY = "octomem_embedder"  # collection metadata: the model its vectors come from
 _SELECTIVE_MAX = 4096
 # the widest nearest-neighbour search `_query_unfiltered` makes before it leaves a filter to
-# Chroma's metadata pre-filter, which costs ~20 ms per clause on a few thousand entries
-# against ~6 ms for the 1,600 nearest of them (docs/benchmarks.md, "Facts with a history")
+# Chroma's metadata pre-filter (which costs more per clause than such a search)
 _UNFILTERED_MAX = 1600
 # Chroma's collection names: 3-512 of [A-Za-z0-9._-], alphanumeric at both ends; ours are
 # "{prefix}_{memory type}" (a project's prefix ends in "-p-<project>", up to 43 more)
@@ -279,9 +276,7 @@ class ChromaVectorStore:
 
     def _failure(self, what: str, exc: Exception) -> StoreError:
         if isinstance(exc, ChromaNotFoundError):
-            if self._cache is not None:  # what it holds was in the deleted collection
-                self._cache.clear()
-            self._forget_collections()  # the next call opens them afresh
+            self._forget_collections()
             return StoreError(
                 f"{self._location}: {what} failed: its collection was deleted meanwhile "
                 f"(reset by another store or process?) - retry ({exc})"
@@ -289,6 +284,10 @@ class ChromaVectorStore:
         return self._error(what, exc)
 
     def _forget_collections(self) -> None:
+        """Collections were deleted: the next call opens them afresh, and the cache drops
+        what they held."""
+        if self._cache is not None:
+            self._cache.clear()
         with self._lock:
             self._collections.clear()
             if self._cache is not None:
@@ -454,15 +453,16 @@ class ChromaVectorStore:
         name = self.collection_name(memory_type)
         cache = self._cache
         found = cache.lookup(name, ids) if cache is not None else {}
-        missing = [i for i in dict.fromkeys(ids) if i not in found]
-        for start in range(0, len(missing), _PAGE):  # a page of ids per read
+        if missing := [i for i in dict.fromkeys(ids) if i not in found]:
             since = cache.generation if cache is not None else 0
-            wanted = missing[start : start + _PAGE]
-            page = await self._on("get", memory_type, "get", ids=wanted, include=["metadatas"])
-            found.update(self._payloads_read(name, page["ids"], page["metadatas"] or [], since))
+            metas = await self._metadatas(memory_type, missing)
+            found.update(self._payloads_read(name, list(metas), list(metas.values()), since))
         return found
 
-    async def _scan(self, memory_type: MemoryType, where: Where | None) -> list[tuple[str, Any]]:
+    async def _scan(
+        self, memory_type: MemoryType, where: Where | None, *, metadata: bool = True
+    ) -> list[tuple[str, Any]]:
+        """(id, metadata) of every entry matching `where` (without `metadata`: None)."""
         if await self._known_empty(memory_type):
             return []
         rows: list[tuple[str, Any]] = []
@@ -472,11 +472,12 @@ class ChromaVectorStore:
                 memory_type,
                 "get",
                 where=where,
-                include=["metadatas"],
+                include=["metadatas"] if metadata else [],
                 limit=_PAGE,
                 offset=len(rows),
             )
-            rows.extend(zip(page["ids"], page["metadatas"] or [], strict=True))
+            metas = page["metadatas"] or [None] * len(page["ids"])
+            rows.extend(zip(page["ids"], metas, strict=True))
             if len(page["ids"]) < _PAGE:
                 return rows
 
@@ -748,11 +749,9 @@ class ChromaVectorStore:
         """The best `limit` matches among the nearest entries of the whole collection, or
         None when too few entries match for that to pay (Chroma's pre-filter then).
 
-        The superseded versions of a fact lie near its current one, so in a store with a
-        history fewer than `limit` of the nearest `2 * limit` may be live. The search then
-        widens (4x at a time, up to `_UNFILTERED_MAX` entries) while the share of matches
-        among those seen says `limit` of them lie within reach; the width that sufficed is
-        where the next search with this filter starts."""
+        Superseded versions of a fact lie near its current one, so the search widens (4x at
+        a time, up to `_UNFILTERED_MAX`) while the share of matches seen says `limit` lie
+        within reach; the width that sufficed is where this filter's next search starts."""
         n_results = max(self._widths.get(key, 0), 2 * limit, limit + 20)
         check = filters.predicate(where)
         verdicts: dict[str, MemoryBase | None] = {}  # entries read so far: record if it matches
@@ -815,16 +814,7 @@ class ChromaVectorStore:
     ) -> list[MemoryBase]:
         """`list`'s matches, in its order, from the ids Chroma finds and the records of the
         cache (those it lacks read): Chroma's metadata is what costs in a reply."""
-        if await self._known_empty(memory_type):
-            return []
-        ids: list[str] = []
-        while True:
-            page = await self._on(
-                "get", memory_type, "get", where=where, include=[], limit=_PAGE, offset=len(ids)
-            )
-            ids.extend(page["ids"])
-            if len(page["ids"]) < _PAGE:
-                break
+        ids = [entry_id for entry_id, _ in await self._scan(memory_type, where, metadata=False)]
         payloads = await self._payloads(memory_type, ids)
         records = [self._parse(payloads[i], i, memo) for i in ids if i in payloads]
         records.sort(key=lambda record: (as_utc(record.created_at).timestamp(), record.id))
@@ -885,10 +875,6 @@ class ChromaVectorStore:
         return found
 
     async def foreign_records(self, where: filters.Filter | None = None) -> ForeignRecords:
-        """The records of memory types this store's registry lacks, by type name, as
-        stored (JSON objects, not decoded): those another Orchestrator's custom agents
-        wrote to the same stores. `where` may name only what every record has (user,
-        agent and session ids, validity)."""
         chroma_where, check = plan(CustomMemory, where, None)
         if check is not None:
             raise InvalidInputError(
@@ -919,7 +905,6 @@ class ChromaVectorStore:
     async def delete_foreign(
         self, memory_type: str, ids: Sequence[str], *, fence: Fence | None = None
     ) -> None:
-        """Delete entries of a type the registry lacks (see `foreign_records`)."""
         wanted = list(dict.fromkeys(ids))
 
         def delete(client: Any) -> None:
@@ -932,13 +917,8 @@ class ChromaVectorStore:
             await self._write_to(name, wanted, lambda: self._call("deleting", delete), fence=fence)
 
     async def purge_deleted(self, ids: Sequence[str]) -> bool:
-        """Embedded: Chroma keeps every write in its log (`embeddings_queue` in
-        chroma.sqlite3, with the entry's metadata - our record JSON - and embedding) until
-        its vector index is next saved, and deleted rows stay in the file's free pages.
-        With the engine closed (`chroma_engine`: no call of this process runs meanwhile),
-        the logged writes of these (deleted) ids are removed or stripped
-        (`chroma_files.purge_log`), the file is rewritten (VACUUM) and the index files'
-        unused slots are zeroed. A server: its API is all there is (False)."""
+        """Embedded: with the engine closed, strip these ids from Chroma's write log and
+        zero the index files' unused slots (`chroma_files`). A server: False."""
         if self._remote is not None:
             return False
         engine = self._source()
@@ -971,10 +951,7 @@ class ChromaVectorStore:
                     with contextlib.suppress(ChromaNotFoundError):
                         client.delete_collection(name)
             finally:
-                if self._cache is not None:
-                    self._cache.clear()
-                    with self._lock:
-                        self._handles_epoch = self._cache.epoch
+                self._forget_collections()
 
         await self._call("dropping collections", drop)
 

@@ -1,22 +1,13 @@
 """The embedded Chroma engine of one directory, shared by every store on it in this process.
 
-Chroma's Rust engine keeps `chroma.sqlite3` and the vector index files open with its own
-SQLite library, so nothing else may touch those files while it has them open: two SQLite
-libraries in one process do not see each other's POSIX locks (and closing a descriptor
-drops every lock the process holds on the file), so a rewrite through Python's `sqlite3`
-beside a running engine corrupts the database. File maintenance - stripping a forgotten
-user's entries from Chroma's write log, zeroing the index files' unused slots - therefore
-runs only while the engine is closed:
-
-- every store call runs inside `using()`, which holds a shared slot of the engine's gate
-  and opens the engine if it is closed;
-- `closed()` waits for the calls under way to finish, lets no new one in, closes the
-  engine (Chroma's `Client.close`, which releases every file), and reopens nothing: the
-  next call opens it again. Waiting file work is served before new calls (no starvation).
-
-One engine per resolved directory: two stores (two Orchestrators) on the same data
-directory share its client, its gate and its open/close, as they share Chroma's own
-per-path system.
+Chroma's engine opens its files with its own SQLite library; two SQLite libraries in one
+process do not see each other's POSIX locks, so a rewrite through Python's `sqlite3`
+beside a running engine corrupts the database. File maintenance (`chroma_files`) therefore
+runs only while the engine is closed: every store call runs inside `using()` (a shared slot
+of the engine's gate, opening the engine if closed); `closed()` waits for the calls under
+way, lets no new one in and closes the engine until the block ends. Waiting file work is
+served before new calls. Two stores on one directory share its engine, as they share
+Chroma's own per-path system.
 """
 
 from __future__ import annotations

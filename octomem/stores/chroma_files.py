@@ -1,29 +1,22 @@
-"""What embedded Chroma leaves on disk of deleted entries, and how it is removed.
+"""What embedded Chroma leaves on disk of deleted entries, and how it is removed (only while
+Chroma's engine has the files closed: `chroma_engine`).
 
-- The write log: every write is kept in `embeddings_queue` (chroma.sqlite3) - with the
-  entry's metadata, i.e. octomem's record JSON, and its embedding - until the collection's
-  vector index is next saved (every `hnsw:sync_threshold` writes, 1000 by default); rows
-  Chroma deletes stay in the file's free pages. `purge_log` removes the logged writes of
-  deleted ids (keeping, for an id the saved index holds, only the bare delete a replay
-  needs), then rewrites the file (VACUUM).
-- The vector index files (`<segment>/data_level0.bin`, `length.bin`): Chroma's HNSW saves
-  the whole allocated capacity, and the slots past the last element are uninitialised
-  memory - they were seen to hold the record JSON of writes made shortly before the index
-  was created. `scrub_index_files` zeroes those slots; the header says where they start.
+- The write log: `embeddings_queue` in chroma.sqlite3 keeps every write - with octomem's
+  record JSON and the embedding - until the vector index is next saved; deleted rows stay
+  in free pages. `purge_log` removes the logged writes of deleted ids (keeping, for an id
+  the saved index holds, the bare delete a replay needs), then VACUUMs.
+- The vector index files (`data_level0.bin`, `length.bin`): Chroma's HNSW saves its whole
+  capacity, and the slots past the last element are uninitialised memory that was seen to
+  hold record JSON. `scrub_index_files` zeroes them (the header says where they start).
 
-Both run only while Chroma's engine has the files closed (`chroma_engine`).
-
-Chroma's internals, read and written here because no public API removes deleted text
-from its files (`chroma vacuum` purges only the log rows its saved indexes hold already
-and keeps the rest): the write log's table (`embeddings_queue`: seq_id, id, operation -
-3 a delete -, vector, encoding, metadata) and the tables naming the saved indexes
-(`segments`, `max_seq_id`) in chroma.sqlite3; a saved HNSW index's files (`header.bin`,
-`data_level0.bin`, `length.bin`, and `index_metadata.pickle` for its ids). They are those
-of the chromadb versions pyproject allows (`nox -s chroma` tests the lowest and the
-newest). Where a later one differs in a way that matters, the maintenance stops with
-`internals_changed` (a StoreError) before it rewrites anything - never leaving deleted
-text behind in silence; where it only cannot tell which ids a saved index holds, it
-keeps each deleted id as a bare delete (the safe fallback, `_saved_ids`).
+No public API removes deleted text from these files (`chroma vacuum` purges only what the
+saved indexes hold already), so Chroma's internals are read and written here as the
+chromadb versions pyproject allows have them (`nox -s chroma` tests the lowest and the
+newest): the log's table, `segments` and `max_seq_id`, and a saved index's `header.bin`,
+`data_level0.bin`, `length.bin` and `index_metadata.pickle`. Where a version differs in a
+way that matters, maintenance stops with `internals_changed` before it rewrites anything;
+where it only cannot tell which ids a saved index holds, it keeps each deleted id as a
+bare delete (`_saved_ids`).
 """
 
 from __future__ import annotations
@@ -65,15 +58,11 @@ def internals_changed(what: str) -> StoreError:
 
 def purge_log(path: Path, ids: Sequence[str]) -> None:
     """Remove what Chroma's write log keeps of `ids` (deleted already), then VACUUM the
-    database. Only with the engine closed (`chroma_engine.EmbeddedChroma.closed`): Chroma's
-    engine opens the file with its own SQLite library, which must not have it open now.
+    database; only with the engine closed (`chroma_engine.EmbeddedChroma.closed`).
 
-    An id that its collection's saved vector index does not hold loses every logged write:
-    no replay needs them (the log's last row is kept as a delete of no entry, because
-    Chroma numbers the next write after it). One the saved index holds (saved before its
-    deletion) keeps its writes as the bare delete Chroma itself logs (no embedding, no
-    metadata), which removes it from the index when the log is replayed; Chroma purges it
-    after its next save."""
+    An id the saved vector index does not hold loses every logged write: no replay needs
+    them. One it holds keeps its writes as the bare delete Chroma itself logs (no
+    embedding, no metadata), which removes it from the index when the log is replayed."""
     database = path / "chroma.sqlite3"
     if not database.exists():
         if path.is_dir() and any(path.iterdir()):

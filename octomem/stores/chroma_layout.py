@@ -1,14 +1,12 @@
 """How a memory record is laid out as Chroma metadata, and how octomem filters become
 Chroma ``where`` clauses.
 
-Each entry's metadata holds flat scalars for filtering plus the full record JSON under
-``_record``: record fields under their own names, the scalars of the record's `metadata`
-under ``md.<key>`` and of its `internal` under ``in.<key>``, and ``_layout`` (`LAYOUT`),
-the version of this layout (a store of another is refused when it opens, never migrated:
-before 1.0 the format may change between versions); ``_fenced``, the fencing token its
-writer held (`octomem.stores.fence`), if it held one. A filter leaf is pushed
-down only where Chroma evaluates it exactly as `octomem.filters.matches` does; `plan`
-returns the rest as a Python predicate.
+Each entry's metadata holds the full record JSON under ``_record`` and flat scalars for
+filtering: record fields under their own names, the scalars of `metadata` under
+``md.<key>`` and of `internal` under ``in.<key>``; ``_layout`` (`LAYOUT`: a store of
+another layout is refused, never migrated) and ``_fenced`` (`octomem.stores.fence`). A
+filter leaf is pushed down only where Chroma evaluates it exactly as
+`octomem.filters.matches` does; `plan` returns the rest as a Python predicate.
 """
 
 from __future__ import annotations

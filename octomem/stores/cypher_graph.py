@@ -1,22 +1,17 @@
 """One graph store over a Cypher session port: the data operations of `GraphStore`,
 written once for every graph backend.
 
-A backend provides three things:
-
-- a `CypherSession`: where statements run (`run`), in one transaction per unit of work,
-  with the backend's locking, retries, fencing and tracing;
-- a `Dialect`: what its Cypher or its values need that the others do not;
-- the rest of `GraphStore` that is not the graph's data: `init` (the schema), `location`,
-  `compact`, leases and erasure counts, `close`.
+A backend provides a `CypherSession` (runs a unit of work in one transaction, with its
+locking, retries, fencing and tracing), a `Dialect` (what its Cypher or values need that
+the others do not), and the rest of `GraphStore`: schema, `location`, `compact`, leases,
+`close`.
 
 A unit of work is a generator ("sans I/O"): it yields a statement and its parameters and
-is sent back the statement's rows (by position), until it returns its result. The store
-never touches a connection, so the same unit runs in an embedded database's worker thread
-(`drive`) and in an async driver's transaction function (`drive_async`), and a session
-that retries a transaction just starts the unit again (`work` is a factory).
-
-Every statement here is one that LadybugDB, Neo4j 5 and ArcadeDB's Bolt plugin all accept
-(`graph_common`); batches are one `UNWIND` statement each.
+is sent back the statement's rows (by position), until it returns its result. The same
+unit runs in an embedded database's worker thread (`drive`) and in an async driver's
+transaction function (`drive_async`); a session retries a transaction by starting the unit
+again (`work` is a factory). Every statement is one that LadybugDB, Neo4j 5 and ArcadeDB's
+Bolt plugin all accept; batches are one `UNWIND` statement each.
 """
 
 from __future__ import annotations
@@ -27,25 +22,10 @@ from datetime import datetime
 from typing import Any, LiteralString, Protocol, TypeAlias, TypeVar
 
 from octomem.errors import InvalidInputError, NotFoundError
-from octomem.models import Entity, MemoryType, Relation, normalize_text
+from octomem.models import Entity, MemoryType, Relation, as_utc, normalize_text
 from octomem.stores.base import GraphForgotten, MemoryLink
 from octomem.stores.fence import Fence
-from octomem.stores.graph_common import (
-    DELETE_MEMORY,
-    FIND_ENTITIES,
-    INVALIDATE_RELATION,
-    MENTIONED_BY,
-    NAMESPACED,
-    NEIGHBOURS,
-    RELATION_RETURN,
-    RELATIONS,
-    Namespace,
-    entity_from_row,
-    forget_plan,
-    nearest_mentions,
-    owners,
-    relation_from_row,
-)
+from octomem.stores.graph_common import NAMESPACED, Namespace
 
 T = TypeVar("T")
 Row: TypeAlias = Sequence[Any]
@@ -70,32 +50,26 @@ class CypherSession(Protocol):
 
 def drive(work: Work[T], execute: Callable[[LiteralString, Mapping[str, Any]], list[Row]]) -> T:
     """Run a unit of work on a synchronous connection (`execute` runs one statement)."""
-    try:
-        statement = next(work)
-    except StopIteration as done:
-        return done.value  # type: ignore[no-any-return]
+    rows: list[Row] | None = None  # sent first: a fresh generator takes only None
     while True:
-        rows = execute(*statement)
         try:
-            statement = work.send(rows)
+            statement = work.send(rows)  # type: ignore[arg-type]
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
+        rows = execute(*statement)
 
 
 async def drive_async(
     work: Work[T], execute: Callable[[LiteralString, Mapping[str, Any]], Awaitable[list[Row]]]
 ) -> T:
     """Run a unit of work on an asynchronous transaction (`execute` runs one statement)."""
-    try:
-        statement = next(work)
-    except StopIteration as done:
-        return done.value  # type: ignore[no-any-return]
+    rows: list[Row] | None = None
     while True:
-        rows = await execute(*statement)
         try:
-            statement = work.send(rows)
+            statement = work.send(rows)  # type: ignore[arg-type]
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
+        rows = await execute(*statement)
 
 
 def _one(query: LiteralString, params: Mapping[str, Any]) -> Work[list[Row]]:
@@ -107,13 +81,24 @@ def _same(expression: LiteralString) -> LiteralString:
     return expression
 
 
+def _aware(value: datetime | None) -> datetime | None:
+    return None if value is None else as_utc(value)
+
+
+def _from_db(value: Any) -> datetime | None:
+    """A stored datetime (naive UTC, or the Neo4j driver's, in nanoseconds) as UTC-aware."""
+    if value is None:
+        return None
+    return as_utc(value.to_native() if hasattr(value, "to_native") else value)
+
+
 @dataclass(frozen=True)
 class Dialect:
     """What differs between the graph backends' Cypher and values; nothing else does."""
 
     # a datetime as the backend stores it, and back as a UTC-aware datetime
-    to_db: Callable[[datetime | None], Any]
-    from_db: Callable[[Any], datetime | None]
+    to_db: Callable[[datetime | None], Any] = _aware
+    from_db: Callable[[Any], datetime | None] = _from_db
     # how the timestamp property `expression` of an UNWIND row is written (ladybug types a
     # field that is null in every row of a batch as a string, and needs it cast)
     timestamp: Callable[[LiteralString], LiteralString] = _same
@@ -127,6 +112,53 @@ class Dialect:
     bulk_in_one_transaction: bool = False
 
 
+# Rows are read by position; the names are for Neo4j.
+_RELATIONS: LiteralString = "MATCH (s:Entity)-[r:RELATES]->(o:Entity) "
+# the columns a relation is read as (`_relation`), oldest first
+_RELATION_RETURN: LiteralString = (
+    " RETURN r.id AS id, r.user_id AS user_id, s.id AS subject_id, r.predicate AS predicate, "
+    "o.id AS object_id, r.fact AS fact, r.memory_id AS memory_id, r.valid_at AS valid_at, "
+    "r.invalid_at AS invalid_at, r.created_at AS created_at ORDER BY r.created_at, r.id"
+)
+_INVALIDATE_RELATION: LiteralString = (
+    "MATCH ()-[r:RELATES {id: $id}]->() SET r.invalid_at = $t RETURN r.id AS id"
+)
+_FIND_ENTITIES: LiteralString = (
+    "MATCH (e:Entity) WHERE e.user_id = $u AND e.name_lc IN $names "
+    "RETURN e.id AS id, e.user_id AS user_id, e.name AS name, "
+    "e.entity_type AS entity_type ORDER BY e.name_lc, e.id"
+)
+_DELETE_MEMORY: LiteralString = "MATCH (m:Memory {id: $id}) DETACH DELETE m"
+# one hop of `memories_for_entities`: the live neighbours of the entities `$ids`
+_NEIGHBOURS: LiteralString = (
+    "MATCH (a:Entity)-[r:RELATES]-(b:Entity) "
+    "WHERE a.id IN $ids AND a.user_id = $u AND b.user_id = $u "
+    "AND r.user_id = $u AND r.invalid_at IS NULL RETURN DISTINCT b.id AS id"
+)
+_MENTIONED_BY: LiteralString = (
+    "MATCH (m:Memory)-[:MENTIONS]->(e:Entity) "
+    "WHERE e.id IN $ids AND e.user_id = $u AND m.user_id = $u "
+    "RETURN m.id AS mid, m.memory_type AS mtype, e.id AS eid"
+)
+# `forget`'s statements, in batches (LIMIT): each is run until it deletes nothing, in this
+# order - orphaned entities last, once the memories and their relations are gone. A user's
+# entities are never shared with another user.
+_FORGET_USER: tuple[LiteralString, ...] = (
+    "MATCH (m:Memory) WHERE m.user_id = $u WITH m LIMIT 10000 DETACH DELETE m "
+    "RETURN count(*) AS deleted",
+    "MATCH ()-[r:RELATES]->() WHERE r.user_id = $u WITH r LIMIT 10000 DELETE r "
+    "RETURN count(*) AS deleted",
+    "MATCH (e:Entity) WHERE e.user_id = $u WITH e LIMIT 10000 DETACH DELETE e "
+    "RETURN count(*) AS deleted",
+)
+_FORGET_MEMORIES: tuple[LiteralString, ...] = (
+    "MATCH (m:Memory) WHERE m.id IN $ids AND m.user_id = $u WITH m LIMIT 10000 "
+    "DETACH DELETE m RETURN count(*) AS deleted",
+    "MATCH ()-[r:RELATES]->() WHERE r.user_id = $u AND r.memory_id IN $ids "
+    "WITH r LIMIT 10000 DELETE r RETURN count(*) AS deleted",
+    "MATCH (e:Entity) WHERE e.user_id = $u OPTIONAL MATCH (e)-[x]-() WITH e, count(x) AS n "
+    "WHERE n = 0 WITH e LIMIT 10000 DELETE e RETURN count(*) AS deleted",
+)
 _UPSERT_ENTITIES: LiteralString = (
     "UNWIND $rows AS row MERGE (e:Entity {id: row.id}) "
     "SET e.user_id = row.user_id, e.name = row.name, e.name_lc = row.name_lc, "
@@ -168,7 +200,7 @@ _ENTITY_OWNERS: LiteralString = (
 )
 _ALL_RELATIONS: LiteralString = (
     "MATCH (s:Entity)-[n:RELATES]->(o:Entity) WHERE " + NAMESPACED + " "
-    "WITH s, n AS r, o" + RELATION_RETURN
+    "WITH s, n AS r, o" + _RELATION_RETURN
 )
 _RESET: tuple[LiteralString, ...] = tuple(
     "MATCH (n:" + label + ") WHERE " + NAMESPACED + " WITH n LIMIT 10000 "
@@ -200,6 +232,27 @@ class CypherGraphStore:
     ) -> list[Row]:
         """One statement in a transaction of its own: its rows."""
         return await self._session.run(op, lambda: _one(query, params), write=write, fence=fence)
+
+    def _owners(self, rows: Sequence[Row]) -> dict[str, str | None]:
+        """id -> user from rows of (id, user_id)."""
+        return {self._ns.strip(row[0]): self._ns.strip(row[1]) or None for row in rows}
+
+    def _relation(self, row: Row) -> Relation:
+        """A Relation from a row of `_RELATION_RETURN`."""
+        ns, from_db = self._ns, self._dialect.from_db
+        rid, user_id, sid, predicate, oid, fact, memory_id, valid_at, invalid_at, created = row
+        return Relation(
+            id=ns.strip(rid),
+            user_id=ns.strip(user_id) or None,
+            subject_id=ns.strip(sid),
+            predicate=predicate or "",
+            object_id=ns.strip(oid),
+            fact=fact or "",
+            memory_id=ns.strip(memory_id),
+            valid_at=from_db(valid_at),
+            invalid_at=from_db(invalid_at),
+            created_at=from_db(created),
+        )
 
     async def upsert_entities(
         self, entities: Sequence[Entity], *, fence: Fence | None = None
@@ -261,7 +314,7 @@ class CypherGraphStore:
         params = {"id": self._ns.key(relation_id), "t": self._dialect.to_db(invalid_at)}
 
         def work() -> Work[None]:
-            if not (yield INVALIDATE_RELATION, params):
+            if not (yield _INVALIDATE_RELATION, params):
                 raise NotFoundError(f"Relation {relation_id!r} does not exist in the graph.")
 
         await self._session.run("invalidate_relation", work, write=True, fence=fence)
@@ -286,18 +339,27 @@ class CypherGraphStore:
         if not include_invalid:
             where.append("r.invalid_at IS NULL")
         # Only constant fragments are joined here; every value is a parameter.
-        query = RELATIONS + "WHERE " + " AND ".join(where) + RELATION_RETURN
+        query = _RELATIONS + "WHERE " + " AND ".join(where) + _RELATION_RETURN
         rows = await self._query("relations", query, write=False, **params)
-        return [relation_from_row(row, self._dialect.from_db, self._ns) for row in rows]
+        return [self._relation(row) for row in rows]
 
     async def find_entities(self, user_id: str | None, names: Sequence[str]) -> list[Entity]:
         keys = sorted({normalize_text(n) for n in names})
         if not keys:
             return []
         rows = await self._query(
-            "find_entities", FIND_ENTITIES, write=False, u=self._ns.user(user_id), names=keys
+            "find_entities", _FIND_ENTITIES, write=False, u=self._ns.user(user_id), names=keys
         )
-        return [entity_from_row(row, self._ns) for row in rows]
+        ns = self._ns
+        return [
+            Entity(
+                id=ns.strip(eid),
+                user_id=ns.strip(uid) or None,
+                name=name,
+                entity_type=et or "entity",
+            )
+            for eid, uid, name, et in rows
+        ]
 
     async def link_memories(
         self, links: Sequence[MemoryLink], *, fence: Fence | None = None
@@ -347,20 +409,24 @@ class CypherGraphStore:
             distance = dict.fromkeys(start, 0)
             frontier = list(distance)
             for hop in range(1, max(hops, 0) + 1):
-                found = yield NEIGHBOURS, {"ids": frontier, "u": uid}
+                found = yield _NEIGHBOURS, {"ids": frontier, "u": uid}
                 frontier = [row[0] for row in found if row[0] not in distance]
                 if not frontier:
                     break
                 distance.update(dict.fromkeys(frontier, hop))
-            found = yield MENTIONED_BY, {"ids": list(distance), "u": uid}
-            mentions = ((row[0], row[1], row[2]) for row in found)
-            nearest = nearest_mentions(mentions, distance, limit)
-            return [(ns.strip(mid), mtype, d) for mid, mtype, d in nearest]
+            found = yield _MENTIONED_BY, {"ids": list(distance), "u": uid}
+            # each memory at the distance of its nearest mentioned entity, nearest first
+            best: dict[str, tuple[MemoryType, int]] = {}
+            for mid, mtype, eid in found:
+                if mid not in best or distance[eid] < best[mid][1]:
+                    best[mid] = (MemoryType(mtype), distance[eid])
+            ranked = sorted(best.items(), key=lambda item: (item[1][1], item[0]))
+            return [(ns.strip(mid), mtype, d) for mid, (mtype, d) in ranked[:limit]]
 
         return await self._session.run("memories_for_entities", work, write=False)
 
     async def delete_memory(self, memory_id: str, *, fence: Fence | None = None) -> None:
-        await self._query("delete_memory", DELETE_MEMORY, fence=fence, id=self._ns.key(memory_id))
+        await self._query("delete_memory", _DELETE_MEMORY, fence=fence, id=self._ns.key(memory_id))
 
     async def _drain(
         self,
@@ -398,12 +464,15 @@ class CypherGraphStore:
     async def forget(
         self, user_id: str, memory_ids: Sequence[str] | None = None, *, fence: Fence | None = None
     ) -> GraphForgotten:
-        queries, params = forget_plan(user_id, memory_ids, self._ns)
+        params: dict[str, Any] = {"u": self._ns.user(user_id)}
+        queries = _FORGET_USER
+        if memory_ids is not None:
+            queries, params["ids"] = _FORGET_MEMORIES, self._ns.keys(sorted(set(memory_ids)))
         return GraphForgotten(*await self._drain("forget", queries, params, fence=fence))
 
     async def memory_ids(self) -> dict[str, str | None]:
         rows = await self._query("memory_ids", _MEMORY_OWNERS, write=False, **self._ns.params)
-        return owners(rows, self._ns)
+        return self._owners(rows)
 
     async def entity_owners(self, entity_ids: Sequence[str]) -> dict[str, str | None]:
         ids = self._ns.keys(sorted(set(entity_ids)))
@@ -412,11 +481,11 @@ class CypherGraphStore:
         rows = await self._query(
             "entity_owners", _ENTITY_OWNERS, write=False, ids=ids, **self._ns.params
         )
-        return owners(rows, self._ns)
+        return self._owners(rows)
 
     async def all_relations(self) -> list[Relation]:
         rows = await self._query("all_relations", _ALL_RELATIONS, write=False, **self._ns.params)
-        return [relation_from_row(row, self._dialect.from_db, self._ns) for row in rows]
+        return [self._relation(row) for row in rows]
 
     async def reset(self) -> None:
         """Delete the namespace's Entity and Memory nodes (and their edges); leases and any

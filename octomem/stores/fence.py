@@ -1,22 +1,17 @@
 """Fencing tokens: a writer whose lease lapsed cannot overwrite the newer truth.
 
-Every scope lease carries a token that grows each time the lease changes hands
-(`Leases.acquire_lease` returns it). A writer holding leases gets their (key, token) pairs
-as a `Fence` value from `ScopeLocks.hold` and hands it to the one write primitive
-(`octomem.orchestrator.write`), which passes it to every store write it makes (their
-`fence` argument). The stores then refuse a write once any of those leases has a newer
-token, i.e. once another writer has taken over:
+Every scope lease carries a token that grows each time the lease changes hands. A writer
+gets its leases' (key, token) pairs as a `Fence` from `ScopeLocks.hold` and the write
+primitive (`octomem.orchestrator.write`) passes it to every store write (`fence=`). The
+stores refuse a write once another writer has taken one of those leases over:
 
-- a store on the graph server checks the tokens inside the same transaction as the write
-  (and writes the lease node, so a concurrent take-over and the write serialise): a
-  stale writer's transaction fails whole with `LeaseLostError`;
-- a store that cannot check inside its own writes (the Chroma server has no conditional
-  writes) calls `verify` right before each write, which asks the graph server, and
-  `confirm` right after it. A writer stopped in the gap between the two (after the check,
-  before its request reached Chroma) writes once more; `confirm` then finds the lease
-  gone and raises `LandedLate` naming the entries it wrote. `ScopeLocks` answers it by
-  taking the lease anew and restoring those entries from the history log, which only
-  fenced writes reach (`write.apply.restore_vectors`), before the error reaches the caller.
+- a store on the graph server checks the tokens inside the write's own transaction (and
+  writes the lease node, so a take-over and the write serialise): `LeaseLostError`;
+- the Chroma server has no conditional writes: `verify` asks the graph server right
+  before each write and `confirm` right after. A writer stopped between the check and
+  the write writes once more; `confirm` then raises `LandedLate` naming the entries it
+  wrote, and `ScopeLocks` takes the lease anew and restores them from the history log
+  (`write.apply.restore_vectors`) before the error reaches the caller.
 
 With no fence given (reads, set-up, the embedded stores of one process) nothing is checked.
 """

@@ -1,14 +1,9 @@
 """KeywordStore on SQLite FTS5: BM25 ranking over memory content, scoped per user.
 
-Two indexed columns: `content` and `context` - for a raw conversation turn the turn
+Two indexed columns: `content`, and `context` - for a raw conversation turn the turn
 before it (`octomem.models.turn_context`), so a reply is found by the words of what it
-answers - ranked with `bm25(keyword_fts, 1.0, CONTEXT_WEIGHT)`: a context match counts
-less than the memory's own words. An index of another schema (an older octomem's,
-without `context`) is refused when opened, not migrated.
-
-One connection (check_same_thread=False) guarded by a lock, WAL mode; every call runs in a
-worker thread. User text is never handed to FTS5 as syntax: it is split into word tokens,
-each quoted, and the tokens are ORed.
+answers - weighted `CONTEXT_WEIGHT`. An index of another schema is refused, not migrated.
+User text is never FTS5 syntax: it is split into word tokens, each quoted, ORed.
 """
 
 from __future__ import annotations
@@ -20,15 +15,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
 from octomem.errors import StoreError
 from octomem.models import MemoryBase, MemoryType, as_utc, turn_context, utcnow
 from octomem.stores.base import ALL_USERS, AllUsers, IndexEntry
 from octomem.stores.fence import Fence
 from octomem.stores.sqlite_base import SqliteStore
-
-T = TypeVar("T")
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _MAX_TOKENS = 64
@@ -68,9 +61,8 @@ def _any(tokens: Sequence[str]) -> str:
 
 @dataclass(frozen=True)
 class _Ranked:
-    """One search's ranked query: the best `limit` rows of an FTS5 query that pass the
-    search's filters (`where`, `params`), (id, memory type, rank) - rank is FTS5's: minus
-    the BM25 score; with `since`, only rows from that rowid on."""
+    """One search's ranked query: the best `limit` (id, memory type, rank) rows of an FTS5
+    query that pass the filters (`where`, `params`); rank is minus the BM25 score."""
 
     where: str
     params: Sequence[Any]
@@ -113,12 +105,10 @@ def _top(
 ) -> list[tuple[str, str, float]]:
     """`ranked` of the tokens ORed, scoring at most about `max_scored` rows (0: no cap).
 
-    Words no row holds add nothing to any score and are left out. Exact where the words
-    match fewer than `max_scored` rows in all, or where `_pruned` proves that the rows
-    holding only common words cannot rank; otherwise only the newest `max_scored` rows
-    that match and pass the filters are scored (their scores are exact: IDF counts the
-    whole index): which of many rows that share only common words ranks first says
-    little, and scoring every one of them is what made BM25 grow with the store."""
+    Exact where the words match fewer than `max_scored` rows, or where `_pruned` proves
+    that rows holding only common words cannot rank; otherwise only the newest
+    `max_scored` matching rows are scored (exactly: IDF counts the whole index), so the
+    cost does not grow with the store."""
     counts = {
         token: int(
             conn.execute(
@@ -151,14 +141,11 @@ def _pruned(
     (MaxScore); None where it cannot be proven.
 
     A word adds at most (k1 + 1) x its IDF to a row's BM25 (its `bound`). The most common
-    words (`common`) are split off while their bounds together stay below the IDFs of all
-    the words (about what a row holding each word once scores) and the other words (the
-    rarer ones) hold at most half of the matches. Rows holding a rarer word and a common
-    one are scored first (`both`, FTS5 intersects before it scores: their exact scores);
-    if the last of the best `limit` of them scores at least the common words' bounds
-    together, no row holding only common words can be among the best: the rows holding
-    a rarer word (scored with those words alone: exact for rows without a common word)
-    and `both` are the answer."""
+    words are split off while their bounds together stay below the IDFs of all the words
+    and the rarer words hold at most half of the matches. If the `limit`-th best row
+    holding a rarer and a common word (`both`, scored exactly) scores at least the common
+    words' bounds together, no row holding only common words can rank: the rows holding a
+    rarer word, and `both`, are the answer."""
     matches = sum(counts[t] for t in found)
     # FTS5's IDF counts every row of the index; max(rowid) is at least that many, and
     # a larger count only raises the bounds

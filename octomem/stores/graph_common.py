@@ -1,82 +1,26 @@
-"""What the graph backends compute alike, whatever their query language."""
+"""What the graph backends share: project namespaces, lease checks, process-local leases."""
 
 from __future__ import annotations
 
 import math
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime
+from collections.abc import Iterable, Sequence
 from typing import Any, LiteralString
 
 from octomem.errors import InvalidInputError
-from octomem.models import Entity, MemoryType, Relation
-
-# Cypher that every backend runs as it is: ladybug, Neo4j 5 and ArcadeDB's Bolt plugin all
-# accept it (`cypher_graph` runs it). Rows are read by position; the names are for Neo4j.
-RELATIONS: LiteralString = "MATCH (s:Entity)-[r:RELATES]->(o:Entity) "
-# the columns a relation is read as (`relation_from_row`), oldest first
-RELATION_RETURN: LiteralString = (
-    " RETURN r.id AS id, r.user_id AS user_id, s.id AS subject_id, r.predicate AS predicate, "
-    "o.id AS object_id, r.fact AS fact, r.memory_id AS memory_id, r.valid_at AS valid_at, "
-    "r.invalid_at AS invalid_at, r.created_at AS created_at ORDER BY r.created_at, r.id"
-)
-INVALIDATE_RELATION: LiteralString = (
-    "MATCH ()-[r:RELATES {id: $id}]->() SET r.invalid_at = $t RETURN r.id AS id"
-)
-# the entities of `$u` named `$names` (normalised), as `entity_from_row` reads them
-FIND_ENTITIES: LiteralString = (
-    "MATCH (e:Entity) WHERE e.user_id = $u AND e.name_lc IN $names "
-    "RETURN e.id AS id, e.user_id AS user_id, e.name AS name, "
-    "e.entity_type AS entity_type ORDER BY e.name_lc, e.id"
-)
-DELETE_MEMORY: LiteralString = "MATCH (m:Memory {id: $id}) DETACH DELETE m"
-# one hop of `memories_for_entities`: the live neighbours of the entities `$ids`
-NEIGHBOURS: LiteralString = (
-    "MATCH (a:Entity)-[r:RELATES]-(b:Entity) "
-    "WHERE a.id IN $ids AND a.user_id = $u AND b.user_id = $u "
-    "AND r.user_id = $u AND r.invalid_at IS NULL RETURN DISTINCT b.id AS id"
-)
-# the (memory, memory type, entity) rows `nearest_mentions` ranks
-MENTIONED_BY: LiteralString = (
-    "MATCH (m:Memory)-[:MENTIONS]->(e:Entity) "
-    "WHERE e.id IN $ids AND e.user_id = $u AND m.user_id = $u "
-    "RETURN m.id AS mid, m.memory_type AS mtype, e.id AS eid"
-)
-# `forget`'s statements, in batches (LIMIT): each is run until it deletes nothing, in this
-# order - orphaned entities last, once the memories and their relations are gone. A user's
-# entities are never shared with another user.
-FORGET_USER: tuple[LiteralString, ...] = (
-    "MATCH (m:Memory) WHERE m.user_id = $u WITH m LIMIT 10000 DETACH DELETE m "
-    "RETURN count(*) AS deleted",
-    "MATCH ()-[r:RELATES]->() WHERE r.user_id = $u WITH r LIMIT 10000 DELETE r "
-    "RETURN count(*) AS deleted",
-    "MATCH (e:Entity) WHERE e.user_id = $u WITH e LIMIT 10000 DETACH DELETE e "
-    "RETURN count(*) AS deleted",
-)
-FORGET_MEMORIES: tuple[LiteralString, ...] = (
-    "MATCH (m:Memory) WHERE m.id IN $ids AND m.user_id = $u WITH m LIMIT 10000 "
-    "DETACH DELETE m RETURN count(*) AS deleted",
-    "MATCH ()-[r:RELATES]->() WHERE r.user_id = $u AND r.memory_id IN $ids "
-    "WITH r LIMIT 10000 DELETE r RETURN count(*) AS deleted",
-    "MATCH (e:Entity) WHERE e.user_id = $u OPTIONAL MATCH (e)-[x]-() WITH e, count(x) AS n "
-    "WHERE n = 0 WITH e LIMIT 10000 DELETE e RETURN count(*) AS deleted",
-)
-
 
 # between a project and a key in a shared graph: scope ids never hold control characters
 SEPARATOR = "\x1f"
 
 
 class Namespace:
-    """How projects that share one graph server keep apart: every user key and every id of
-    a node or relation that a project writes or matches goes through `user` / `key`, which
-    put ``<project>\x1f`` in front (the default project, "", writes them unchanged, as
-    before projects); every value read back goes through `strip`. Nodes of two projects
-    never share a key, so no query keyed by user or id reaches another project's, and the
-    unique constraints on ids hold across projects (an export imported into another
-    project keeps its ids). Whole-graph reads and `reset` match `mine`'s rule in Cypher
-    (`NAMESPACED`)."""
+    """How projects that share one graph server keep apart: every user key and id a project
+    writes or matches goes through `user` / `key`, which put ``<project>\x1f`` in front
+    (the default project, "", writes them unchanged); every value read back goes through
+    `strip`. No query keyed by user or id reaches another project's nodes, and unique ids
+    hold across projects (an export imported into another project keeps its ids).
+    Whole-graph reads and `reset` match `NAMESPACED`."""
 
     def __init__(self, project: str = "") -> None:
         if SEPARATOR in project:
@@ -108,79 +52,12 @@ class Namespace:
         return {"nsp": self.prefix, "sep": SEPARATOR}
 
 
-DEFAULT_NAMESPACE = Namespace()
-
 # the condition (on a node or relation `n` with a user key) of being in the namespace whose
 # `params` are given: its prefix, or (the default namespace) none at all
 NAMESPACED: LiteralString = (
     "coalesce(n.user_id, '') STARTS WITH $nsp "
     "AND ($nsp <> '' OR NOT coalesce(n.user_id, '') CONTAINS $sep)"
 )
-
-
-def entity_from_row(row: Sequence[Any], ns: Namespace = DEFAULT_NAMESPACE) -> Entity:
-    """An Entity from a row of `FIND_ENTITIES`."""
-    eid, user_id, name, entity_type = row
-    return Entity(
-        id=ns.strip(eid),
-        user_id=ns.strip(user_id) or None,
-        name=name,
-        entity_type=entity_type or "entity",
-    )
-
-
-def owners(
-    rows: Iterable[Sequence[Any]], ns: Namespace = DEFAULT_NAMESPACE
-) -> dict[str, str | None]:
-    """id -> user from rows of (id, user_id)."""
-    return {ns.strip(row[0]): ns.strip(row[1]) or None for row in rows}
-
-
-def forget_plan(
-    user_id: str, memory_ids: Sequence[str] | None, ns: Namespace = DEFAULT_NAMESPACE
-) -> tuple[tuple[LiteralString, ...], dict[str, Any]]:
-    """The statements and parameters of `GraphStore.forget`: the whole user's, or only
-    these memories' (whose ids go in as `$ids`)."""
-    params: dict[str, Any] = {"u": ns.user(user_id)}
-    if memory_ids is None:
-        return FORGET_USER, params
-    return FORGET_MEMORIES, {**params, "ids": ns.keys(sorted(set(memory_ids)))}
-
-
-def nearest_mentions(
-    mentions: Iterable[tuple[str, str, str]], distance: Mapping[str, int], limit: int
-) -> list[tuple[str, MemoryType, int]]:
-    """(memory_id, memory_type, distance) from (memory_id, memory_type, entity_id) mention
-    rows: each memory at the distance of its nearest mentioned entity, nearest first."""
-    best: dict[str, tuple[MemoryType, int]] = {}
-    for memory_id, memory_type, entity_id in mentions:
-        d = distance[entity_id]
-        if memory_id not in best or d < best[memory_id][1]:
-            best[memory_id] = (MemoryType(memory_type), d)
-    ranked = sorted(best.items(), key=lambda item: (item[1][1], item[0]))
-    return [(mid, mtype, d) for mid, (mtype, d) in ranked[:limit]]
-
-
-def relation_from_row(
-    row: Sequence[Any],
-    to_datetime: Callable[[Any], datetime | None],
-    ns: Namespace = DEFAULT_NAMESPACE,
-) -> Relation:
-    """A Relation from a row of `RELATION_RETURN`, datetimes read with the backend's converter."""
-    rid, user_id, sid, predicate, oid, fact, memory_id, valid_at, invalid_at, created_at = row
-    rid, user_id, sid, oid, memory_id = (ns.strip(v) for v in (rid, user_id, sid, oid, memory_id))
-    return Relation(
-        id=rid,
-        user_id=user_id or None,
-        subject_id=sid,
-        predicate=predicate or "",
-        object_id=oid,
-        fact=fact or "",
-        memory_id=memory_id,
-        valid_at=to_datetime(valid_at),
-        invalid_at=to_datetime(invalid_at),
-        created_at=to_datetime(created_at),
-    )
 
 
 def check_lease(key: str, owner: str, ttl_s: float | None = None) -> None:
@@ -200,13 +77,11 @@ def check_lease(key: str, owner: str, ttl_s: float | None = None) -> None:
 
 
 class ProcessLeases:
-    """Leases of a graph that only this process can open (an embedded database holds a file
-    lock): key -> (owner, expiry on the monotonic clock), a dict under a lock. A lease dies
-    with the process that holds it. Erasure counts too: they need to outlive only the calls
-    under way, which end with the process. Fencing tokens start from the wall clock (in
-    microseconds) so that a later process's are larger than an earlier one's: entries and
-    history events keep them, and repair compares tokens written by different runs
-    (`octomem.orchestrator.doctor`)."""
+    """Leases and erasure counts of a graph only this process can open (an embedded database
+    holds a file lock), in a dict under a lock: they die with the process, as do the calls
+    they guard. Fencing tokens start from the wall clock (microseconds) so that a later
+    process's are larger: entries and history events keep them, and repair compares tokens
+    of different runs (`octomem.orchestrator.doctor`)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()

@@ -1,53 +1,42 @@
 """KeywordStore in the graph server (server mode): an inverted index kept as nodes, BM25
-computed by the server from the posting lists of the query's terms.
+computed by the server from the posting lists of the query's terms, so every app host
+finds a memory by its words. Neo4j's full-text indexes are not used: ArcadeDB's Bolt
+plugin cannot create them, and their statistics span every project and user.
 
-Every app host shares it, so a memory written on one host is found by its words on any
-other. The Cypher is plain enough for Neo4j 5+ and ArcadeDB's Bolt plugin alike; Neo4j's
-full-text indexes (Lucene) are not used: ArcadeDB's Bolt plugin cannot create them, and
-their statistics span every project and user of the database.
-
-Nodes (every one carries the `user_id` key of `graph_common.Namespace`, so `reset` and
-`entries` stay within the deployment and project, and deleting a user's memories leaves
-no node of theirs):
+Nodes (each with the `user_id` key of `graph_common.Namespace`, so `reset` and `entries`
+stay within the project, and forgetting a user leaves no node of theirs):
 
 - `KeywordDoc` {id, user_id, memory_type, is_current, expires_at, content, context, length}
 - `KeywordPosting` {term, doc, c, x, length, memory_type, is_current, expires_at, user_id}:
   one per (document, term), `term` keyed by user ("<user key>\\x1f<term>"), `c` / `x` the
-  term's count in the content and in the context column; the document's fields are
-  copied so that a search reads postings only;
+  term's count in the content and context columns; the document's fields are copied so
+  that a search reads postings only;
 - `KeywordStats` {user_id, docs, tokens}: per user, the document count and total length.
 
-Ranking is FTS5's `bm25(keyword_fts, 1.0, 0.3)` term for term (k1 = 1.2, b = 0.75, IDF
-floored at 1e-6, the context column weighted 0.3, document length over both columns),
-with text tokenised by FTS5 itself (`fts_tokens`). One difference: FTS5 takes document
-counts and lengths over the whole index, this store over the user's own documents -
-no hot counter shared by every writer, and no user's ranking depends on another's text
-(on a store of one user, as each LoCoMo conversation is, the scores are the same). A
-user's documents are written under that user's scope lock; a concurrent write that does
-collide is retried by the client.
-
-All Cypher runs through the connection the server stores share (`Neo4jClient`: its
-retries, and its fencing of writes under a lost lease), is parameterised, and treats any
-user text as data.
+Ranking is FTS5's `bm25(keyword_fts, 1.0, 0.3)` term for term, over text tokenised by FTS5
+itself (`_Tokenizer`), except that document counts and lengths are the user's own, not
+the whole index's: no counter shared by every writer, and no user's ranking depends on
+another's text.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+import threading
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar, LiteralString, TypeVar
+from typing import Any, ClassVar, LiteralString
 
 from octomem.models import MemoryBase, MemoryType, as_utc, turn_context, utcnow
 from octomem.stores.base import ALL_USERS, AllUsers, IndexEntry
 from octomem.stores.fence import Fence
-from octomem.stores.fts_tokens import Terms, document_terms, query_terms
-from octomem.stores.graph_common import NAMESPACED, SEPARATOR, Namespace
-from octomem.stores.neo4j_client import Neo4jClient, Tx
+from octomem.stores.fts import query_tokens
+from octomem.stores.graph_common import NAMESPACED, SEPARATOR
+from octomem.stores.neo4j_client import ServerStore, Tx
 from octomem.stores.neo4j_client import records as fetch
-
-T = TypeVar("T")
 
 K1 = 1.2
 B = 0.75
@@ -123,38 +112,19 @@ _RESET: tuple[LiteralString, ...] = (
 )
 
 
-class GraphKeywordStore:
-    """Full-text index in the graph server; see `octomem.stores.base.KeywordStore`.
+class GraphKeywordStore(ServerStore):
+    """Full-text index in the graph server; see `octomem.stores.base.KeywordStore`."""
 
-    `client` is the connection to the graph server that the server stores share;
-    `namespace` is the deployment and project (`Settings.namespace`), as the graph
-    store's."""
-
+    WHAT = "keyword"
+    SCHEMA = _SCHEMA
     CONTEXT_WEIGHT: ClassVar[float] = 0.3  # as FtsKeywordStore's
-
-    def __init__(self, client: Neo4jClient, *, namespace: str = "") -> None:
-        self._db = client
-        self._ns = Namespace(namespace)
-
-    async def _call(
-        self,
-        op: str,
-        work: Callable[[Tx], Awaitable[T]],
-        *,
-        write: bool = True,
-        fence: Fence | None = None,
-    ) -> T:
-        return await self._db.call(op, work, write=write, fence=fence, what="keyword")
-
-    async def init(self) -> None:
-        await self._db.run_schema(_SCHEMA, what="keyword")
 
     async def upsert(self, records: Sequence[MemoryBase], *, fence: Fence | None = None) -> None:
         latest = list({record.id: record for record in records}.values())
         for start in range(0, len(latest), _BATCH):
             batch = latest[start : start + _BATCH]
             rows = [(r.content, turn_context(r)) for r in batch]
-            terms = await asyncio.to_thread(document_terms, rows)
+            terms = await asyncio.to_thread(_TOKENIZER.terms, rows)
             await self._write_batch(batch, terms, fence)
 
     async def _write_batch(
@@ -281,20 +251,9 @@ class GraphKeywordStore:
             for row in rows
         ]
 
-    async def compact(self) -> bool:
-        return False  # the server owns its files (and its transaction logs)
-
     async def reset(self) -> None:
         for statement in _RESET:
-
-            async def batch(tx: Tx, statement: LiteralString = statement) -> int:
-                return int((await fetch(tx, statement, **self._ns.params))[0]["deleted"])
-
-            while await self._call("reset", batch):
-                pass
-
-    async def close(self) -> None:
-        await self._db.close()  # idempotent: every store on the client closes it
+            await self._drain("reset", statement, **self._ns.params)
 
 
 class _Change:
@@ -318,3 +277,70 @@ class _Change:
         ]
         if rows:
             await fetch(tx, _COUNT, rows=rows)
+
+
+# SQLite FTS5's own tokeniser (`porter unicode61`): this index must split and stem text
+# exactly as the embedded FTS5 index does, so that BM25 ranks alike in both modes. SQLite
+# does not expose its tokenisers to SQL, so the text goes through a contentless FTS5 table
+# in memory and the tokens are read back from its `fts5vocab` instance table.
+_TOKENIZER_SCHEMA = """
+CREATE VIRTUAL TABLE t USING fts5(content, context, content='', tokenize='porter unicode61');
+CREATE VIRTUAL TABLE v USING fts5vocab(t, 'instance');
+"""
+
+
+@dataclass(frozen=True)
+class Terms:
+    """One document's terms: how often each occurs in each column, and its length (the
+    number of tokens of both columns, as FTS5's bm25 counts it)."""
+
+    content: Counter[str]
+    context: Counter[str]
+
+    @property
+    def length(self) -> int:
+        return self.content.total() + self.context.total()
+
+
+class _Tokenizer:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            conn = sqlite3.connect(":memory:", check_same_thread=False)
+            conn.executescript(_TOKENIZER_SCHEMA)
+            self._conn = conn
+        return self._conn
+
+    def terms(self, rows: Sequence[tuple[str, str]]) -> list[Terms]:
+        """The terms of (content, context) rows, in their order."""
+        found = [Terms(Counter(), Counter()) for _ in rows]
+        if not rows:
+            return found
+        with self._lock:
+            conn = self._connection()
+            try:
+                conn.executemany(
+                    "INSERT INTO t (rowid, content, context) VALUES (?, ?, ?)",
+                    [(n, content, context) for n, (content, context) in enumerate(rows)],
+                )
+                for term, doc, column in conn.execute("SELECT term, doc, col FROM v"):
+                    terms = found[doc]
+                    (terms.content if column == "content" else terms.context)[term] += 1
+            finally:
+                conn.execute("INSERT INTO t (t) VALUES ('delete-all')")
+        return found
+
+
+_TOKENIZER = _Tokenizer()
+
+
+def query_terms(text: str) -> list[str]:
+    """The terms FTS5 matches for the quoted words of `text` (`fts`): one per token of each
+    quoted word, repeated where two words stem alike (FTS5 scores each quoted word). A
+    word FTS5 splits in two (``foo_bar``) counts as its two terms, not as one phrase."""
+    words = query_tokens(text)
+    found = _TOKENIZER.terms([(word, "") for word in words])
+    return [term for terms in found for term in terms.content.elements()]

@@ -1,14 +1,9 @@
-"""HistoryStore on SQLite: an append-only log of HistoryEvent, idempotent on event id.
-
-One connection (check_same_thread=False) guarded by a lock, WAL mode; every call runs in a
-worker thread.
-"""
+"""HistoryStore on SQLite: an append-only log of HistoryEvent, idempotent on event id."""
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
-from typing import TypeVar
 
 from octomem.models import HistoryEvent, as_utc
 from octomem.stores import fence as fences
@@ -16,7 +11,6 @@ from octomem.stores.base import ALL_USERS, AllUsers
 from octomem.stores.fence import Fence
 from octomem.stores.sqlite_base import SqliteStore
 
-T = TypeVar("T")
 _IDS = 500  # ids per statement (below SQLite's limit of bound parameters)
 
 _SCHEMA = """

@@ -1,12 +1,9 @@
 """Journal on SQLite: the write-ahead intents of writes that span stores.
 
-An intent is committed (one SQLite transaction) before the first store is written and
-deleted after the last one has it, so a crash anywhere in between leaves it here for
-`octomem.orchestrator.write.recover` to apply again. A write too large for one row (a
-user's import) is journaled as its head row, then its parts, each in a transaction of its
-own (no transaction, and no row, holds a whole import); until its last part is in, it has
-written nothing to any store. Same plumbing as the keyword index and the history log: one
-connection, WAL mode, a lock, every call in a worker thread.
+An intent is committed before the first store is written and deleted after the last one
+has it, so a crash in between leaves it for `octomem.orchestrator.write.recover` to apply
+again. A write too large for one row (an import) is journaled as its head row, then its
+parts, each in a transaction of its own; until its last part is in, it has written nothing.
 """
 
 from __future__ import annotations

@@ -1,11 +1,7 @@
-"""Embedded graph store on ladybug (the maintained Kùzu fork): the default graph backend.
-
-The graph's data operations are `cypher_graph.CypherGraphStore`'s; this module is the
-backend under them: the session (`LadybugSession`), the dialect (`LADYBUG`), the schema
-(`ladybug_rebuild.SCHEMA`), leases in this process's memory, and compaction.
-
-ladybug's client is synchronous, so every unit of work runs in a worker thread
-(`asyncio.to_thread`) on one connection guarded by a lock; the event loop never blocks.
+"""Embedded graph store on ladybug (the maintained Kùzu fork), the default graph backend:
+the session (`LadybugSession`: a worker thread on one connection under a lock), the
+dialect (`LADYBUG`), leases in this process's memory, and compaction, under
+`cypher_graph.CypherGraphStore`'s data operations.
 """
 
 from __future__ import annotations
@@ -20,7 +16,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, LiteralString, TypeVar
 
@@ -44,12 +40,9 @@ tracer = trace.get_tracer(__name__)
 T = TypeVar("T")
 
 DB_FILE = "graph.lbdb"
-# ladybug keeps every committed change in memory until a checkpoint writes it to the file,
-# and an update of an existing node costs a whole column chunk there (~25 KB a string
-# property) against a few hundred bytes of log: at ladybug's default (a checkpoint per
-# 16 MB of log) memory grew by ~55 KB a `process` call, to hundreds of MB. A checkpoint
-# per 128 KB of log (~60 calls; 0.1-0.3 s each) keeps that to a few MB, ~40 MB at worst
-# (docs/operations.md#memory).
+# ladybug keeps every committed change in memory until a checkpoint, and an update costs a
+# whole column chunk there against a few hundred bytes of log: at ladybug's default (a
+# checkpoint per 16 MB of log) memory grew to hundreds of MB (docs/operations.md#memory).
 _CHECKPOINT_BYTES = 128 * 1024
 
 _REBUILD_TIMEOUT_S = 600.0
@@ -60,12 +53,10 @@ _perturbed = False
 
 
 def initialise_allocations() -> bool:
-    """From now on, have the C library fill memory it allocates (and memory freed) with a
-    constant byte; True if it does. ladybug writes buffers whole - at a checkpoint, and at
-    close even after only reading - and their unused bytes come from the heap, where a
-    forgotten user's values may still lie in freed memory. Only glibc offers this
-    (`mallopt(M_PERTURB)`); it stays on for the process, at the cost of a memset per
-    allocation, and is switched on by the first forget or reset."""
+    """From now on, have the C library fill memory it allocates (and frees) with a constant
+    byte; True if it does (glibc's `mallopt(M_PERTURB)` only; on for the rest of the
+    process). ladybug writes buffers whole, and their unused bytes come from the heap,
+    where a forgotten user's values may still lie in freed memory."""
     global _perturbed
     if _perturbed:
         return True
@@ -84,12 +75,10 @@ _CHILD = (
 
 
 def _rebuild(handle: _Handle, file: Path) -> None:
-    """Rewrite the database file from its live data (see `LadybugGraphStore.compact`).
-
-    The new file is written by a child process: ladybug writes partly filled buffers whole,
-    and in this process their unused bytes may be freed memory that held deleted values;
-    a fresh process has only ever seen the live data. Reads go on meanwhile (the data they
-    see is what is being copied); writes wait until the new file is in place."""
+    """Rewrite the database file from its live data (see `LadybugGraphStore.compact`), in a
+    child process: ladybug writes partly filled buffers whole, and here their unused bytes
+    may be freed memory that held deleted values. Reads go on meanwhile; writes wait until
+    the new file is in place."""
     fresh = file.with_name(file.name + ".rebuild")
     with handle.lock:
         while handle.rebuilding:
@@ -143,23 +132,15 @@ def _to_db(value: datetime | None) -> datetime | None:
     return None if value is None else as_utc(value).replace(tzinfo=None)
 
 
-def _from_db(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 def _cast_timestamp(expression: LiteralString) -> LiteralString:
     return "CAST(" + expression + " AS TIMESTAMP)"
 
 
-# What ladybug's Cypher and values need: naive UTC datetimes; a timestamp field of UNWIND
-# rows cast (a field null in every row of a batch is typed as a string); relations, which
-# have no index, deleted in one scan for the whole batch (per id, a batch cost N^2); and
-# bulk deletes in one transaction (one process, one writer at a time).
+# naive UTC datetimes; timestamp fields of UNWIND rows cast (a field null in every row of a
+# batch is typed as a string); relations (no index) deleted in one scan per batch; bulk
+# deletes in one transaction (one process, one writer at a time)
 LADYBUG = Dialect(
     to_db=_to_db,
-    from_db=_from_db,
     timestamp=_cast_timestamp,
     delete_relations="MATCH ()-[r:RELATES]->() WHERE r.id IN $ids DELETE r",
     bulk_in_one_transaction=True,
@@ -248,10 +229,9 @@ def _transaction(conn: lb.Connection) -> Iterator[None]:
 
 
 class LadybugSession:
-    """The `CypherSession` of an embedded graph: units of work run one at a time on the
-    connection of the database file's shared handle, in a worker thread; a write unit in
-    one transaction, and only once no compaction is writing a new file. The schema is
-    created by the first unit (`init()`, or the first call)."""
+    """The `CypherSession` of an embedded graph: units of work run one at a time, in a worker
+    thread, on the connection of the file's shared handle; a write in one transaction, once
+    no compaction is writing a new file. The first unit creates the schema."""
 
     def __init__(self, file: Path) -> None:
         self.file = file
@@ -322,16 +302,9 @@ class LadybugSession:
 class LadybugGraphStore(CypherGraphStore):
     """Embedded graph store in ``path`` (a directory; the database is ``path/graph.lbdb``).
 
-    Opening the same path twice in one process (e.g. two Orchestrators) is safe: the
-    instances share one database and connection, reference-counted, and the database is
-    closed when the last instance closes (two independent ladybug ``Database`` objects on
-    one file would not see each other's writes). Another *process* cannot open the path
-    while it is open here: ladybug holds a file lock, reported as a `StoreError`.
-
-    Leases live in the shared handle, in memory, on this process's monotonic clock: every
-    instance on the same file sees the same leases, no other process can open the file, and
-    they end when the last instance closes.
-
+    Stores on one path in one process share one database, connection and leases,
+    reference-counted (two ladybug ``Database`` objects on one file would not see each
+    other's writes); another process cannot open it (ladybug's file lock: a `StoreError`).
     The database is opened by `init()` (or by the first call); `close()` is final.
     """
 
@@ -350,10 +323,8 @@ class LadybugGraphStore(CypherGraphStore):
         await self._db.call("init", lambda conn: None, write=True)
 
     async def compact(self) -> bool:
-        """ladybug leaves deleted values in the database file's pages (even after a
-        checkpoint), so the file is rebuilt from what is live: read it whole, write a new
-        file next to it, swap the two atomically (a crash leaves one or the other whole),
-        and reopen it in the handle every store instance of this process shares."""
+        """ladybug leaves deleted values in the file's pages, so the file is rebuilt from
+        what is live and swapped in atomically (a crash leaves one or the other whole)."""
         handle = self._db.handle()
         initialise_allocations()
         with traced(tracer, "graph.compact", {"db.system": "ladybug"}):

@@ -1,10 +1,9 @@
 """Writing a fresh embedded graph database from rows: the schema and the child process
 of `LadybugGraphStore.compact`.
 
-The child runs this file by its path (`python -c` with `runpy.run_path`), not as a module
-of the octomem package, so that it imports only ladybug and the standard library (the
-package would take longer to import than the rebuild takes). It reads the rows pickled on
-stdin by its parent and writes the database file named by its argument.
+The child runs this file by its path, not as a module of the octomem package (whose
+import would take longer than the rebuild): it reads the rows pickled on stdin by its
+parent and writes the database file named by its argument.
 """
 
 from __future__ import annotations

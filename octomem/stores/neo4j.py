@@ -1,30 +1,21 @@
-"""Graph store on a Neo4j server, through the official async driver.
-
-The same Cypher runs on Neo4j 5+ and on ArcadeDB's Bolt plugin (the tests' server), so
-nothing here branches on the server. Where they differ is how concurrent writers are kept
-apart: Neo4j locks (a writer waits for the other's commit; a MERGE of a unique key waits
-and then matches), ArcadeDB checks at commit (optimistic MVCC: a concurrent change to the
-same record, or a second node with the same unique key, fails one of the transactions).
-Every write is therefore retried on such failures (`neo4j_client`), and leases decide only
-after writing the lease node (`acquire_lease`).
-
-The graph's data operations are `cypher_graph.CypherGraphStore`'s; this module is the
-backend under them: the session (`BoltSession`, over `neo4j_client`, which fences every
-write), the dialect (`BOLT`), the schema and the leases (lease nodes on the server).
+"""Graph store on a Neo4j server (or ArcadeDB's Bolt plugin, the tests' server), through
+the official async driver: the session (`BoltSession`, over `neo4j_client`, which retries
+and fences every write), the dialect (`BOLT`), the schema and the leases (lease nodes on
+the server) under `cypher_graph.CypherGraphStore`'s data operations; and the id keys
+of the hosts sharing the server (`Neo4jIdKeyStore`).
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
 from typing import Any, LiteralString, TypeVar
 
 from octomem.logs import get_logger
-from octomem.models import as_utc
+from octomem.stores.base import StoredIdKey
 from octomem.stores.cypher_graph import CypherGraphStore, Dialect, Row, Work, drive_async
 from octomem.stores.fence import Fence
-from octomem.stores.graph_common import Namespace, check_lease
+from octomem.stores.graph_common import NAMESPACED, Namespace, check_lease
 from octomem.stores.neo4j_client import Neo4jClient, Tx, records
 
 log = get_logger(__name__)
@@ -75,20 +66,8 @@ _COUNT_ERASURE: LiteralString = (
 _ERASED_AT: LiteralString = "MATCH (l:OctomemLease {key: $key}) RETURN l.erased_at AS at"
 
 
-def _to_db(value: datetime | None) -> datetime | None:
-    return None if value is None else as_utc(value)
-
-
-def _from_db(value: Any) -> datetime | None:
-    """neo4j.time.DateTime (nanoseconds) -> UTC-aware datetime (microseconds)."""
-    if value is None:
-        return None
-    native = value.to_native() if hasattr(value, "to_native") else value
-    return as_utc(native)
-
-
 # Neo4j and ArcadeDB store aware datetimes, and delete relations by their index on the id.
-BOLT = Dialect(to_db=_to_db, from_db=_from_db)
+BOLT = Dialect()
 
 
 class BoltSession:
@@ -116,14 +95,9 @@ class Neo4jGraphStore(CypherGraphStore):
     """Graph store on a Neo4j 5+ server (``neo4j://``, ``neo4j+s://``, ``bolt://`` ...), or
     any server that speaks Bolt and the same Cypher (ArcadeDB's Bolt plugin is tested).
 
-    Nodes are labelled Entity and Memory, edges RELATES and MENTIONS, leases OctomemLease;
-    `reset()` deletes only Entity and Memory nodes, never leases or other data in the
-    database.
-
-    `namespace` is the deployment and project (`Settings.namespace`; "" for the default
-    ones): every user key, id and lease key is kept in it (`graph_common.Namespace`), so
-    projects and deployments sharing one database never see or touch each other's nodes,
-    reset included.
+    Nodes are labelled Entity and Memory, edges RELATES and MENTIONS, leases OctomemLease.
+    `namespace` is the deployment and project (`Settings.namespace`): every user key, id
+    and lease key is kept in it (`graph_common.Namespace`), reset included.
     """
 
     def __init__(
@@ -163,17 +137,14 @@ class Neo4jGraphStore(CypherGraphStore):
         return False  # the server owns its files (and its transaction logs)
 
     async def acquire_lease(self, key: str, owner: str, ttl_s: float) -> int:
-        """Expiry is on the server's clock (Cypher `timestamp()`, milliseconds), so clients
-        with skewed clocks agree on it.
+        """Expiry is on the server's clock, so clients with skewed clocks agree on it.
 
         Atomic because the decision is made after the transaction has written the lease
-        node (step 2 re-reads it after step 1's write): on Neo4j that write holds the node's
-        lock until commit, so deciders run one after another and each sees the previous
-        one's result; on ArcadeDB two transactions that both wrote the node cannot both
-        commit, and the one that fails is retried and then sees the winner's owner. A
-        uniqueness constraint on the key keeps the first MERGE from creating two nodes."""
+        node: on Neo4j that write holds the node's lock until commit; on ArcadeDB two
+        transactions that both wrote the node cannot both commit, and the retry sees the
+        winner. The unique key keeps the first MERGE from creating two nodes."""
         check_lease(key, owner, ttl_s)
-        params = {"key": self._lease(key), "owner": owner, "ttl_ms": max(1, round(ttl_s * 1000))}
+        params = {"key": self.lease_key(key), "owner": owner, "ttl_ms": max(1, round(ttl_s * 1000))}
 
         async def work(tx: Tx) -> int:
             if not await records(tx, _LEASE_CLAIM, claim=uuid.uuid4().hex, **params):
@@ -187,14 +158,11 @@ class Neo4jGraphStore(CypherGraphStore):
         return await self._db.fence_holds(tokens)
 
     def lease_key(self, key: str) -> str:
-        return self._lease(key)
-
-    def _lease(self, key: str) -> str:
         return self._ns.prefix + key  # any string is a lease key: no check for the separator
 
     async def release_lease(self, key: str, owner: str) -> None:
         check_lease(key, owner)
-        params = {"key": self._lease(key), "owner": owner}
+        params = {"key": self.lease_key(key), "owner": owner}
 
         async def work(tx: Tx) -> None:
             if await records(tx, _LEASE_CLAIM_MINE, claim=uuid.uuid4().hex, **params):
@@ -204,20 +172,66 @@ class Neo4jGraphStore(CypherGraphStore):
 
     async def erasures(self, key: str) -> int:
         check_lease(key, "-")
-        rows = await self._db.query("erasures", _ERASURES, write=False, key=self._lease(key))
+        rows = await self._db.query("erasures", _ERASURES, write=False, key=self.lease_key(key))
         return int(rows[0]["erasures"] or 0) if rows else 0
 
     async def count_erasure(self, key: str, token: int = 0, *, fence: Fence | None = None) -> int:
         check_lease(key, "-")
         rows = await self._db.query(
-            "count_erasure", _COUNT_ERASURE, fence=fence, key=self._lease(key), token=int(token)
+            "count_erasure", _COUNT_ERASURE, fence=fence, key=self.lease_key(key), token=int(token)
         )
         return int(rows[0]["erasures"])
 
     async def erased_at(self, key: str) -> int:
         check_lease(key, "-")
-        rows = await self._db.query("erased_at", _ERASED_AT, write=False, key=self._lease(key))
+        rows = await self._db.query("erased_at", _ERASED_AT, write=False, key=self.lease_key(key))
         return int(rows[0]["at"] or 0) if rows else 0
 
     async def close(self) -> None:
         await self._db.close()
+
+
+# The id key of a namespace (`octomem.id_key` decides what to do with it): one
+# ``OctomemIdKey`` node per namespace, unique on it, created by whichever host comes first.
+# Two hosts creating it at once cannot both commit (the constraint fails one), and the
+# retry (`neo4j_client._write`) reads the winner's node.
+_ID_KEY_SCHEMA: tuple[LiteralString, ...] = (
+    "CREATE CONSTRAINT octomem_id_key IF NOT EXISTS "
+    "FOR (k:OctomemIdKey) REQUIRE k.namespace IS UNIQUE",
+)
+_READ: LiteralString = (
+    "MATCH (k:OctomemIdKey {namespace: $ns}) RETURN k.key AS key, k.check AS check"
+)
+_CREATE: LiteralString = (
+    "CREATE (k:OctomemIdKey {namespace: $ns, key: $key, check: $check, created_at: timestamp()})"
+)
+# whether the namespace already holds memories (written under some key)
+_ANY_MEMORY: LiteralString = "MATCH (n:Memory) WHERE " + NAMESPACED + " RETURN n.id AS id LIMIT 1"
+
+
+class Neo4jIdKeyStore:
+    """The id keys on the graph server `client` reaches; see `octomem.stores.base.IdKeyStore`."""
+
+    def __init__(self, client: Neo4jClient) -> None:
+        self._client = client
+
+    @property
+    def where(self) -> str:
+        return self._client.where
+
+    async def load_or_store(
+        self, namespace: str, key: str | None, check: str, *, only_if_empty: bool
+    ) -> StoredIdKey | None:
+        client = self._client
+        await client.run_schema(_ID_KEY_SCHEMA, what="id key")
+
+        async def work(tx: Tx) -> StoredIdKey | None:
+            found = await records(tx, _READ, ns=namespace)
+            if found:
+                return StoredIdKey(found[0]["key"], str(found[0]["check"]))
+            if only_if_empty and await records(tx, _ANY_MEMORY, **Namespace(namespace).params):
+                return None
+            await records(tx, _CREATE, ns=namespace, key=key, check=check)
+            return StoredIdKey(key, check)
+
+        return await client.call("id_key", work, what="id key")

@@ -1,24 +1,19 @@
-"""One connection to a Neo4j (or Bolt + Cypher) server, shared by every store on it.
+"""One connection to a Neo4j (or Bolt + Cypher) server, shared by every store on it (graph,
+history, journal, keyword index: nothing durable stays on the app host in server mode).
 
-In server mode the graph, the history log, the journal of intents and the keyword index
-all live on the graph server (nothing durable stays on the app host); they share one
-driver (one connection pool) through this class. It runs each unit of work in one
-transaction, retries writes that a concurrent writer or a passing failure broke (`_write`),
-maps driver errors to octomem's, and fences writes: a write given the `Fence` of the scope
-leases its writer holds (`octomem.stores.fence`) first checks, and writes, the lease nodes
-in the same transaction, so a writer whose lease passed to another fails whole instead of
-writing.
-
-The same Cypher runs on Neo4j 5+ and on ArcadeDB's Bolt plugin (the tests' server).
-Neo4j locks (a writer waits for the other's commit; a MERGE of a unique key waits and
-then matches); ArcadeDB checks at commit (optimistic MVCC: a concurrent change to the same
-record, or a second node with the same unique key, fails one of the transactions).
+It runs each unit of work in one transaction, retries writes that a concurrent writer or a
+passing failure broke (`_write`), maps driver errors to octomem's, and fences writes: a
+write given the `Fence` of its writer's scope leases (`octomem.stores.fence`) checks and
+writes the lease nodes in the same transaction, so a writer whose lease passed to another
+fails whole. Neo4j locks (a writer waits for the other's commit); ArcadeDB checks at commit
+(a concurrent change to the same record, or a second node with one unique key, fails one
+transaction), hence the retries.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, LiteralString, TypeVar
+from typing import Any, ClassVar, LiteralString, TypeVar
 
 from neo4j import (
     AsyncGraphDatabase,
@@ -41,6 +36,7 @@ from octomem.errors import (
 from octomem.stores import causal
 from octomem.stores import fence as fences
 from octomem.stores.fence import Fence
+from octomem.stores.graph_common import Namespace
 from octomem.telemetry import traced
 
 tracer = trace.get_tracer(__name__)
@@ -213,13 +209,9 @@ class Neo4jClient:
         return await self.call(op, work, write=write, fence=fence, what=what)
 
     async def fence_holds(self, tokens: Sequence[tuple[str, int]]) -> bool:
-        """Whether every (lease key, token) is still the lease's newest token.
-
-        A write transaction that writes the lease nodes, like the check inside a fenced
-        write: it serialises with a take-over (Neo4j locks the node; ArcadeDB refuses the
-        commit of a transaction whose node changed meanwhile, and it is retried). A read
-        transaction is not enough: under load, ArcadeDB answered one with a token two
-        take-overs old (`tests/integration/test_scale_out.py`, the stalled writer)."""
+        """Whether every (lease key, token) is still the lease's newest token: a write
+        transaction that writes the lease nodes, so it serialises with a take-over (under
+        load, ArcadeDB answered a read transaction with a token two take-overs old)."""
 
         async def work(tx: Tx) -> bool:
             return await _held(tx, _FENCE, tokens)
@@ -245,3 +237,53 @@ class Neo4jClient:
         if not self._closed:
             self._closed = True
             await self._driver.close()
+
+
+class ServerStore:
+    """A store on the `Neo4jClient` the server stores share (its writes fenced, its reads
+    following the client's bookmarks), in one project's `Namespace`. Subclasses set `WHAT`
+    (named in spans and errors) and `SCHEMA`."""
+
+    WHAT: ClassVar[str]
+    SCHEMA: ClassVar[tuple[LiteralString, ...]]
+
+    def __init__(self, client: Neo4jClient, *, namespace: str = "") -> None:
+        self._db = client
+        self._ns = Namespace(namespace)
+
+    async def init(self) -> None:
+        await self._db.run_schema(self.SCHEMA, what=self.WHAT)
+
+    async def _call(
+        self,
+        op: str,
+        work: Callable[[Tx], Awaitable[T]],
+        *,
+        write: bool = True,
+        fence: Fence | None = None,
+    ) -> T:
+        return await self._db.call(op, work, write=write, fence=fence, what=self.WHAT)
+
+    async def _query(
+        self,
+        op: str,
+        query: LiteralString,
+        *,
+        write: bool = True,
+        fence: Fence | None = None,
+        **params: Any,
+    ) -> list[Any]:
+        return await self._db.query(op, query, write=write, fence=fence, what=self.WHAT, **params)
+
+    async def _drain(
+        self, op: str, query: LiteralString, *, fence: Fence | None = None, **params: Any
+    ) -> None:
+        """Run a batched delete (it returns how many it `deleted`) until it deletes none."""
+        while (await self._query(op, query, fence=fence, **params))[0]["deleted"]:
+            pass
+
+    async def compact(self) -> bool:
+        return False  # the server owns its files (and its transaction logs)
+
+    async def close(self) -> None:
+        await self._db.close()  # idempotent: every store on the client closes it

@@ -1,20 +1,14 @@
 """HistoryStore on the graph server (server mode): the change log every host reads alike.
 
-One node per event, labelled OctomemHistory, apart from the graph's data (`reset` of the
-graph leaves it, and this store's `reset` deletes only its own namespace's events). Each
-node keeps the event as its JSON `body`, and what the queries select and sort by:
-`key` (the event id in the namespace: unique, so a retried write logs once), `ns` (the
-namespace, `Settings.namespace`), `memory` and `user` (namespaced like the graph's keys,
-`graph_common.Namespace`), `at` (the event's time, epoch seconds) and `seq`.
+One OctomemHistory node per event, apart from the graph's data: its JSON `body`, `key`
+(the namespaced event id: unique, so a retried write logs once), `ns`, `memory` and `user`
+(namespaced, `graph_common.Namespace`), `at` (epoch seconds) and `seq`.
 
-`seq` orders events logged in one memory exactly, whichever host logged them: a batch
-takes `max(server clock in ms, the largest seq of its memories + 1)` and numbers its events
-from there in their order. Events of one memory are written under its user's lock (each
-write after the previous one committed), so each batch sees the one before and numbers
-past it: "the last logged" (`latest`) is exact, even if the server's clock steps back or
-two hosts log within one millisecond. Across memories, `seq` follows the server clock
-(`for_user` sorts by `at`, then `seq`). No counter node is shared, so writers of different
-users never contend (a per-namespace counter would serialise every write of a deployment).
+A batch takes `seq` from `max(server clock in ms, the largest seq of its memories + 1)`,
+numbering its events in order. Events of one memory are written under its user's lock, so
+each batch numbers past the one before and "the last logged" (`latest`) is exact even if
+the server's clock steps back. No counter node is shared, so writers of different users
+never contend.
 """
 
 from __future__ import annotations
@@ -26,15 +20,13 @@ from octomem.models import HistoryEvent, as_utc
 from octomem.stores import fence as fences
 from octomem.stores.base import ALL_USERS, AllUsers
 from octomem.stores.fence import Fence
-from octomem.stores.graph_common import Namespace
-from octomem.stores.neo4j_client import Neo4jClient, Tx, records
+from octomem.stores.neo4j_client import ServerStore, Tx, records
 
-_WHAT = "history"
 _IDS = 1_000  # memory ids per statement (each transaction stays small)
 # ArcadeDB fails a LIMIT of 2**31 - 1 or more; no log holds that many events of one user
 _MAX_LIMIT = 2**31 - 2
 
-_SCHEMA: tuple[LiteralString, ...] = (
+_SCHEMA = (
     "CREATE CONSTRAINT octomem_history_key IF NOT EXISTS "
     "FOR (h:OctomemHistory) REQUIRE h.key IS UNIQUE",
     "CREATE INDEX octomem_history_memory IF NOT EXISTS FOR (h:OctomemHistory) ON (h.memory)",
@@ -86,19 +78,12 @@ def _events(rows: list[Any]) -> list[HistoryEvent]:
     return [HistoryEvent.model_validate_json(row["body"]) for row in rows]
 
 
-class Neo4jHistoryStore:
+class Neo4jHistoryStore(ServerStore):
     """The history log on a Neo4j (or Bolt + Cypher) server; see
-    `octomem.stores.base.HistoryStore` and this module's docstring.
+    `octomem.stores.base.HistoryStore` and this module's docstring."""
 
-    It runs on a `Neo4jClient` the other server stores share: its writes are fenced
-    (`octomem.stores.fence`), and its reads follow the client's bookmarks."""
-
-    def __init__(self, client: Neo4jClient, *, namespace: str = "") -> None:
-        self._db = client
-        self._ns = Namespace(namespace)
-
-    async def init(self) -> None:
-        await self._db.run_schema(_SCHEMA, what=_WHAT)
+    WHAT = "history"
+    SCHEMA = _SCHEMA
 
     async def record(
         self, events: Sequence[HistoryEvent], *, fence: Fence | None = None, stamped: bool = True
@@ -128,11 +113,11 @@ class Neo4jHistoryStore:
                 row["seq"] = start + index
             await records(tx, _RECORD, rows=rows, ns=ns.project)
 
-        await self._db.call("record", work, fence=fence, what=_WHAT)
+        await self._call("record", work, fence=fence)
 
     async def for_memory(self, memory_id: str) -> list[HistoryEvent]:
-        rows = await self._db.query(
-            "for_memory", _FOR_MEMORY, write=False, what=_WHAT, memory=self._ns.key(memory_id)
+        rows = await self._query(
+            "for_memory", _FOR_MEMORY, write=False, memory=self._ns.key(memory_id)
         )
         return _events(rows)
 
@@ -145,13 +130,11 @@ class Neo4jHistoryStore:
         query = _FOR_USER
         if limit is not None:
             query, params["limit"] = _FOR_USER_UP_TO, min(limit, _MAX_LIMIT)
-        rows = await self._db.query("for_user", query, write=False, what=_WHAT, **params)
+        rows = await self._query("for_user", query, write=False, **params)
         return _events(rows)
 
     async def user_ids(self) -> list[str | None]:
-        rows = await self._db.query(
-            "user_ids", _USER_IDS, write=False, what=_WHAT, ns=self._ns.project
-        )
+        rows = await self._query("user_ids", _USER_IDS, write=False, ns=self._ns.project)
         users: set[str | None] = {self._ns.strip(row["user"]) or None for row in rows}
         return sorted(users, key=lambda user: (user is not None, user or ""))
 
@@ -162,7 +145,7 @@ class Neo4jHistoryStore:
             query = _LATEST
         else:
             query, params["user"] = _LATEST_OF, self._ns.user(user_id)
-        rows = await self._db.query("latest", query, write=False, what=_WHAT, **params)
+        rows = await self._query("latest", query, write=False, **params)
         return {event.memory_id: event for event in _events(rows)}
 
     async def find(self, ids: Sequence[str]) -> dict[str, HistoryEvent]:
@@ -170,7 +153,7 @@ class Neo4jHistoryStore:
         found: dict[str, HistoryEvent] = {}
         for start in range(0, len(keys), _IDS):  # each statement stays small
             chunk = keys[start : start + _IDS]
-            rows = await self._db.query("find", _FIND, write=False, what=_WHAT, keys=chunk)
+            rows = await self._query("find", _FIND, write=False, keys=chunk)
             found.update((event.id, event) for event in _events(rows))
         return found
 
@@ -178,20 +161,8 @@ class Neo4jHistoryStore:
         keys = self._ns.keys(dict.fromkeys(memory_ids))
         for start in range(0, len(keys), _IDS):  # each transaction stays small
             chunk = keys[start : start + _IDS]
-            while (
-                await self._db.query("discard", _DISCARD, fence=fence, what=_WHAT, memories=chunk)
-            )[0]["deleted"]:
-                pass
-
-    async def compact(self) -> bool:
-        return False  # the server owns its files (and its transaction logs)
+            await self._drain("discard", _DISCARD, fence=fence, memories=chunk)
 
     async def reset(self) -> None:
         """Delete this namespace's events (other deployments' and projects' stay)."""
-        while (await self._db.query("reset", _RESET, what=_WHAT, ns=self._ns.project))[0][
-            "deleted"
-        ]:
-            pass
-
-    async def close(self) -> None:
-        await self._db.close()  # idempotent: the client is shared
+        await self._drain("reset", _RESET, ns=self._ns.project)

@@ -1,23 +1,18 @@
-"""Journal on the graph server (server mode): the write-ahead intents of every host.
+"""Journal on the graph server (server mode): the write-ahead intents of every host, so that
+any host can complete the writes another left unfinished. Nodes in the project's namespace
+(`graph_common.Namespace`):
 
-What `octomem.stores.journal` keeps in SQLite, as nodes of their own labels, in the
-namespace of the deployment and project (`ns`; keys namespaced like the graph's,
-`graph_common.Namespace`), so that any host sees - and can complete - the writes another
-host left unfinished:
-
-- OctomemIntent: an intent's JSON `body`, the users it writes (`users`, JSON, read without
-  the body by `pending(touching=...)`), its `owner` (the host and process that began it), its
-  `created` time (the server's clock, ms) and `seq`, its place in the order of intents;
-- OctomemIntentPart: part `n` of an intent too large for one node (a user's import), each
-  written in a transaction of its own, as in SQLite (a forget is an intent too).
+- OctomemIntent: an intent's JSON `body`, the users it writes (`users`, read without the
+  body by `pending(touching=...)`), its `owner` (host and process), its `created` time
+  (server clock, ms) and `seq`, its place in the order of intents;
+- OctomemIntentPart: part `n` of an intent too large for one node (an import), each in a
+  transaction of its own.
 
 `seq` is `max(server clock in ms, the largest seq of the namespace's pending intents + 1)`:
-an intent begun after another was committed (as every write of one user is, under its
-lock) always sorts after it while both are pending, whichever host began them and whatever
-the server's clock does. Intents begun at once by different hosts (different users) may
-share a `seq` and then sort by id; their order does not matter.
-
-`compact` does nothing: the server owns its files.
+an intent begun after another committed (as every write of one user is, under its lock)
+sorts after it, whichever host began them and whatever the server's clock does. Intents of
+different users begun at once may share a `seq` and sort by id; their order does not
+matter.
 """
 
 from __future__ import annotations
@@ -32,10 +27,8 @@ from octomem import offload
 from octomem.memory_types import BUILTIN_REGISTRY, TypeRegistry
 from octomem.models import IntentPart, WriteIntent
 from octomem.stores.fence import Fence
-from octomem.stores.graph_common import SEPARATOR, Namespace
-from octomem.stores.neo4j_client import Neo4jClient, Tx, records
-
-_WHAT = "journal"
+from octomem.stores.graph_common import SEPARATOR
+from octomem.stores.neo4j_client import Neo4jClient, ServerStore, Tx, records
 
 _SCHEMA: tuple[LiteralString, ...] = (
     "CREATE CONSTRAINT octomem_intent_key IF NOT EXISTS "
@@ -85,14 +78,15 @@ def this_process() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-class Neo4jJournal:
+class Neo4jJournal(ServerStore):
     """Write-ahead intents on a Neo4j (or Bolt + Cypher) server; see
     `octomem.stores.base.Journal` and this module's docstring.
 
     `owner` names the host and process its intents are begun by (default: this process's
-    host name and pid, taken at each `begin`, so a forked worker names itself). It runs on a
-    `Neo4jClient` the other server stores share: its writes are fenced
-    (`octomem.stores.fence`), and its reads follow the client's bookmarks."""
+    host name and pid, taken at each `begin`, so a forked worker names itself)."""
+
+    WHAT = "journal"
+    SCHEMA = _SCHEMA
 
     def __init__(
         self,
@@ -104,16 +98,12 @@ class Neo4jJournal:
     ) -> None:
         """`types`: the memory types its intents' records are read as (those of types
         it lacks - another Orchestrator's agents' - as `CustomMemory`)."""
-        self._db = client
+        super().__init__(client, namespace=namespace)
         self._types = types
-        self._ns = Namespace(namespace)
         self._owner = owner
 
     def _part_key(self, intent_id: str, index: int) -> str:
         return f"{self._ns.key(intent_id)}{SEPARATOR}{index}"
-
-    async def init(self) -> None:
-        await self._db.run_schema(_SCHEMA, what=_WHAT)
 
     async def begin(self, intent: WriteIntent, *, fence: Fence | None = None) -> None:
         size = len(intent.writes) + len(intent.rewrites) + len(intent.deletes)
@@ -133,16 +123,15 @@ class Neo4jJournal:
             now = int(found["now"])
             await records(tx, _BEGIN, now=now, seq=max(now, int(found["top"]) + 1), **params)
 
-        await self._db.call("begin", work, fence=fence, what=_WHAT)
+        await self._call("begin", work, fence=fence)
 
     async def add_part(
         self, intent_id: str, index: int, part: IntentPart, *, fence: Fence | None = None
     ) -> None:
-        await self._db.query(
+        await self._query(
             "add_part",
             _ADD_PART,
             fence=fence,
-            what=_WHAT,
             key=self._part_key(intent_id, index),
             ns=self._ns.project,
             intent=self._ns.key(intent_id),
@@ -151,9 +140,7 @@ class Neo4jJournal:
         )
 
     async def part(self, intent_id: str, index: int) -> IntentPart | None:
-        rows = await self._db.query(
-            "part", _PART, write=False, what=_WHAT, key=self._part_key(intent_id, index)
-        )
+        rows = await self._query("part", _PART, write=False, key=self._part_key(intent_id, index))
         if not rows:
             return None
         return IntentPart.model_validate_json(rows[0]["body"], context=self._types.reading_context)
@@ -165,7 +152,7 @@ class Neo4jJournal:
             await records(tx, _DROP_PARTS, intent=key)
             await records(tx, _DROP, intent=key)
 
-        await self._db.call("finish", work, fence=fence, what=_WHAT)
+        await self._call("finish", work, fence=fence)
 
     async def pending(self, touching: set[str | None] | None = None) -> list[WriteIntent]:
         async def read(tx: Tx) -> list[str]:
@@ -182,15 +169,13 @@ class Neo4jJournal:
 
         return [
             WriteIntent.model_validate_json(body, context=self._types.reading_context)
-            for body in await self._db.call("pending", read, write=False, what=_WHAT)
+            for body in await self._call("pending", read, write=False)
         ]
 
     async def owners(self) -> dict[str, tuple[str, datetime]]:
         """Intent id -> (owner, when it was begun, by the server's clock) of every pending
         intent, oldest first."""
-        rows = await self._db.query(
-            "owners", _PENDING, write=False, what=_WHAT, ns=self._ns.project
-        )
+        rows = await self._query("owners", _PENDING, write=False, ns=self._ns.project)
         return {
             self._ns.strip(row["key"]): (
                 row["owner"],
@@ -200,22 +185,13 @@ class Neo4jJournal:
         }
 
     async def is_pending(self, intent_id: str) -> bool:
-        rows = await self._db.query(
-            "is_pending", _IS_PENDING, write=False, what=_WHAT, key=self._ns.key(intent_id)
+        rows = await self._query(
+            "is_pending", _IS_PENDING, write=False, key=self._ns.key(intent_id)
         )
         return bool(rows)
-
-    async def compact(self) -> bool:
-        return False  # the server owns its files (and its transaction logs)
 
     async def reset(self) -> None:
         """Delete this namespace's intents and parts (other deployments' and
         projects' stay)."""
         for query in _RESET:
-            while (await self._db.query("reset", query, what=_WHAT, ns=self._ns.project))[0][
-                "deleted"
-            ]:
-                pass
-
-    async def close(self) -> None:
-        await self._db.close()  # idempotent: the client is shared
+            await self._drain("reset", query, ns=self._ns.project)

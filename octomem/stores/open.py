@@ -74,9 +74,8 @@ def open_stores(settings: Settings, types: TypeRegistry, embedder: str) -> Store
     if client is None:
         return Stores(vector, *_graph_files(settings, types), None, capabilities)
     from octomem.stores.graph_keyword import GraphKeywordStore
-    from octomem.stores.neo4j import Neo4jGraphStore
+    from octomem.stores.neo4j import Neo4jGraphStore, Neo4jIdKeyStore
     from octomem.stores.neo4j_history import Neo4jHistoryStore
-    from octomem.stores.neo4j_id_key import Neo4jIdKeyStore
     from octomem.stores.neo4j_journal import Neo4jJournal
 
     namespace = settings.namespace

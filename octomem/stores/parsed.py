@@ -1,16 +1,10 @@
 """Record JSON parsed once by the reads given one `Memo`.
 
-Parsing (validating) a stored record is what reading it costs. A caller that reads the
-same records again and again - the LangGraph store's search lists the items under a
-prefix, then recalls among them, whose searches read them again, and the next search
-lists them once more - hands the same `Memo` to each of those reads (the vector store's
-`get`, `query` and `list` take `memo=`; a recall takes it to its searches): a read of an
-id whose JSON is the one parsed before returns that same record object instead of parsing
-it again. Different JSON (the record was written meanwhile) is parsed anew, so what a
-read returns is what it would parse.
-
-The records are shared: a caller must not change one, nor hand out its mutable parts
-(copy them). A read given no memo parses.
+A caller that reads the same records again and again (the LangGraph store's list, then
+recall among them) hands the same `Memo` to each read (`memo=` of the vector store's
+`get`, `query` and `list`): an id whose JSON is the one parsed before returns that same
+record object. Different JSON is parsed anew, so a read returns what it would parse. The
+records are shared: a caller must not change one, nor hand out its mutable parts.
 """
 
 from __future__ import annotations

@@ -1,21 +1,16 @@
 """An in-process cache of record JSON for embedded Chroma, shared by every store on a path
 (one per collection prefix, kept by the path's engine: `chroma_engine.acquire`).
 
-Reading entries' metadata is what a Chroma search costs (about 4 ms for 50 entries at 10k
-against 1.6 ms for the nearest-neighbour search itself), and recall reads the same records
-again and again. Embedded Chroma is single-process (Chroma's rule, and the embedded graph
-locks its files too), so every write to a path passes through the stores of this process:
-they share one cache per path and keep it exact - writes replace entries (a bulk write,
-an import, drops them instead: `VectorStore.upsert`'s `cache`), deletes drop them. The
-cache also remembers which collections are empty, so a search of an agent with no
-memories costs nothing. A Chroma server can be written by other processes: stores on a
-server never cache.
+Reading entries' metadata is what a Chroma search costs, and recall reads the same records
+again and again. Embedded Chroma is single-process, so every write to a path passes
+through the stores of this process, which keep the cache exact: writes replace entries (a
+bulk write drops them instead: `VectorStore.upsert`'s `cache`), deletes drop them. It also
+knows which collections are empty. Stores on a server (written by other processes) never
+cache.
 
-Reads and writes may interleave (a recall while a `process` writes, a write whose caller
-was cancelled while Chroma still runs it): a read remembers what it fetched only if no
-write began or ended since it started and none is under way, so an older read can never
-overwrite what a newer write stored, and a write updates the cache only once Chroma has
-finished it.
+A read remembers what it fetched only if no write began or ended since it started and
+none is under way, so an older read never overwrites what a newer write stored; a write
+updates the cache only once Chroma has finished it (even if its caller was cancelled).
 """
 
 from __future__ import annotations
@@ -27,8 +22,7 @@ from collections.abc import Iterable, Mapping
 
 DEFAULT_MAX_RECORDS = 100_000
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
-# what an entry costs besides its id and JSON strings: its key tuple and its slot in the
-# ordered dict (measured with tracemalloc, CPython 3.11: ~133 bytes)
+# what an entry costs besides its id and JSON strings: its key tuple and its dict slot
 _ENTRY_OVERHEAD = 136
 
 
@@ -39,11 +33,10 @@ def entry_bytes(entry_id: str, payload: str) -> int:
 
 class RecordCache:
     """(collection, id) -> record JSON (LRU, at most `max_records` records and `max_bytes`
-    bytes, see `entry_bytes`) and the names of the collections known to be empty.
+    bytes) and the names of the collections known to be empty.
 
-    A write brackets the store call with `begin_write` and `end_write` (run when the call
-    has really finished, even if its caller was cancelled). Meanwhile no read is cached
-    and the written ids are not served, and a `clear` (drop/reset) in between keeps the
+    A write brackets the store call with `begin_write` and `end_write`. Meanwhile no read
+    is cached and the written ids are not served, and a `clear` in between keeps the
     write's records out of the cache.
     """
 

@@ -82,8 +82,12 @@ class SqliteStore:
                 with conn:  # one transaction: commit, or roll back on error
                     return fn(conn)
 
+        return await self._thread(what, locked)
+
+    async def _thread(self, what: str, fn: Callable[[], T]) -> T:
+        """`fn()` in a worker thread, its SQLite errors as `StoreError`s."""
         try:
-            return await asyncio.to_thread(locked)
+            return await asyncio.to_thread(fn)
         except OctomemError:
             raise
         except (sqlite3.Error, ValueError) as exc:
@@ -121,12 +125,7 @@ class SqliteStore:
                 conn.execute("VACUUM")
                 checkpoint_truncate(conn)
 
-        try:
-            await asyncio.to_thread(work)
-        except (sqlite3.Error, ValueError) as exc:
-            raise StoreError(
-                f"{self.LABEL} at {self._path}: compacting failed: {exc} - {self.HINT}"
-            ) from exc
+        await self._thread("compacting", work)
         return True
 
     async def close(self) -> None:
