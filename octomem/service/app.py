@@ -22,6 +22,7 @@ from fastapi import FastAPI
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from octomem import __version__
 from octomem.errors import OctomemError
 from octomem.logs import get_logger
 from octomem.service import bookmarks, context, problems
@@ -56,7 +57,7 @@ class Envelope:
         given = headers.get("x-request-id", "")
         info = context.start(given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex)
         path = scope.get("path", "")
-        media_type = problems.media_type_for(path)
+        media_type = problems.media_type_for(scope)
         started = time.perf_counter()
         status = {"code": 500, "sent": False}
         call = causal.Call()  # the bookmarks of this request's graph reads and writes
@@ -80,7 +81,14 @@ class Envelope:
                 with causal.within(call):
                     await self._handle(scope, receive, send_with_id, headers, path)
             except _BodyTooLarge:
-                await self._answer(send_with_id, status, self._too_large(media_type))
+                too_large = problems.problem_response(
+                    413,
+                    "too-large",
+                    "Body too large",
+                    f"the request body exceeds {self.state.config.max_body_bytes:,} bytes",
+                    media_type=media_type,
+                )
+                await self._answer(send_with_id, status, too_large)
             except TimeoutError:
                 await self._answer(
                     send_with_id,
@@ -95,9 +103,8 @@ class Envelope:
                         media_type=media_type,
                     ),
                 )
-            except (problems.Problem, Unauthorized, Forbidden) as exc:
-                await self._answer(send_with_id, status, problems.for_error(exc, media_type))
-            except OctomemError as exc:  # the key store cannot answer (server mode): 503
+            # OctomemError: the key store cannot answer (server mode), 503
+            except (problems.Problem, Unauthorized, Forbidden, OctomemError) as exc:
                 await self._answer(send_with_id, status, problems.for_error(exc, media_type))
             route = getattr(scope.get("route"), "path", None) or self._template(scope)
             duration = (time.perf_counter() - started) * 1000
@@ -123,16 +130,6 @@ class Envelope:
         if status["sent"]:
             return  # too late for a status: the client sees a cut response
         await response({"type": "http"}, _no_body, send)
-
-    def _too_large(self, media_type: str) -> Any:
-        limit = self.state.config.max_body_bytes
-        return problems.problem_response(
-            413,
-            "too-large",
-            "Body too large",
-            f"the request body exceeds {limit:,} bytes",
-            media_type=media_type,
-        )
 
     async def _handle(
         self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str], path: str
@@ -237,7 +234,7 @@ def create_app(settings: Settings, *, audit_per_worker: bool = False) -> FastAPI
         await state.pool.start()
         state.started = True
         try:
-            async with mcp.running():
+            async with mcp.manager.run():
                 yield
         finally:
             await state.pool.close(state.config.shutdown_grace_s)
@@ -246,7 +243,7 @@ def create_app(settings: Settings, *, audit_per_worker: bool = False) -> FastAPI
 
     app = FastAPI(
         title="octomem",
-        version=_version(),
+        version=__version__,
         summary="Memory for LLM agents: mem0-compatible routes and octomem's own /v1 API",
         lifespan=lifespan,
     )
@@ -256,7 +253,7 @@ def create_app(settings: Settings, *, audit_per_worker: bool = False) -> FastAPI
     app.include_router(routes_oauth.router)
     app.include_router(routes_v1.router, responses=problems.COMMON_RESPONSES)
     app.include_router(routes_mem0.router, responses=problems.common_responses("application/json"))
-    mcp.install(app)
+    app.router.routes.append(mcp.route)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     state.routes = [
         r for m in (routes_health, routes_oauth, routes_v1, routes_mem0) for r in m.router.routes
@@ -290,9 +287,3 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
                 operation["security"] = [{"token": []}, {"bearer": []}]
         app.openapi_schema = doc
     return app.openapi_schema
-
-
-def _version() -> str:
-    from octomem import __version__
-
-    return __version__

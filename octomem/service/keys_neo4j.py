@@ -11,9 +11,12 @@ from collections.abc import Callable
 from typing import Any, LiteralString
 
 from octomem.service.keys import (
+    FIELDS,
     ApiKey,
-    ChecksSecrets,
+    Keys,
+    from_stored,
     key_id_of,
+    stored,
     unknown,
     verified,
 )
@@ -38,21 +41,10 @@ _REVOKE: LiteralString = _MINE + " SET k.revoked_at = coalesce(k.revoked_at, $no
 
 
 def _key(row: Any) -> ApiKey:
-    rate, expires, revoked = row["rate_limit"], row["expires_at"], row["revoked_at"]
-    return ApiKey(
-        id=str(row["id"]),
-        project=str(row["project"]),
-        scopes=tuple(str(row["scopes"]).split(",")),
-        user_id=row["user_id"],
-        rate_limit=None if rate is None else int(rate),
-        name=row["name"],
-        created_at=float(row["created_at"]),
-        expires_at=None if expires is None else float(expires),
-        revoked_at=None if revoked is None else float(revoked),
-    )
+    return from_stored([row[name] for name in FIELDS])
 
 
-class Neo4jKeyStore(ChecksSecrets):
+class Neo4jKeyStore(Keys):
     """The API keys of `deployment` on the graph server `client` reaches."""
 
     def __init__(
@@ -85,18 +77,7 @@ class Neo4jKeyStore(ChecksSecrets):
         await self._db.close()
 
     async def _insert(self, row: ApiKey, key_digest: str) -> None:
-        props = {
-            "id": row.id,
-            "deployment": self._deployment,
-            "digest": key_digest,
-            "project": row.project,
-            "scopes": ",".join(row.scopes),
-            "user_id": row.user_id,
-            "rate_limit": row.rate_limit,
-            "name": row.name,
-            "created_at": row.created_at,
-            "expires_at": row.expires_at,
-        }
+        props = {**stored(row), "deployment": self._deployment, "digest": key_digest}
         await self._query("create", _CREATE, props=props)
 
     async def list(self, project: str | None = None) -> list[ApiKey]:
