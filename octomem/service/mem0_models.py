@@ -19,10 +19,10 @@ def refuse(**fields: Any) -> None:
     """422 for fields set whose meaning octomem cannot honour."""
     for name, value in fields.items():
         if not (value is None or value is False or value in ([], {}, "")):
-            raise InvalidInputError(f"{name} is not supported by octomem: {_WHY[name]}")
+            raise InvalidInputError(f"{name} is not supported by octomem: {UNSUPPORTED[name]}")
 
 
-_WHY = {
+UNSUPPORTED = {
     "app_id": "there is no app scope; use agent_id, or a metadata key",
     "expiration_date": "memories do not expire by date; delete them, or use a metadata key",
     "immutable": "every memory can be updated (history keeps each version)",

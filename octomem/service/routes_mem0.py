@@ -26,6 +26,7 @@ from octomem.service.deps import Anyone, Deleter, Project, Reader, Writer
 from octomem.service.mem0_filters import translate
 from octomem.service.mem0_models import (
     ORG_ID,
+    UNSUPPORTED,
     AddItem,
     AddRequest,
     AddResponse,
@@ -40,7 +41,7 @@ from octomem.service.mem0_models import (
     UpdateRequest,
     refuse,
 )
-from octomem.service.routes_v1 import attachments
+from octomem.service.routes_v1 import OwnerQuery, attachments
 
 router = APIRouter(tags=["mem0"])
 
@@ -72,16 +73,7 @@ async def ping(who: Anyone, _: Annotated[None, _only()]) -> Ping:
     response_model_exclude_unset=True,
 )
 async def add(body: AddRequest, who: Writer, orch: Project) -> AddResponse:
-    refuse(
-        expiration_date=body.expiration_date,
-        immutable=body.immutable,
-        includes=body.includes,
-        excludes=body.excludes,
-        custom_instructions=body.custom_instructions,
-        agent_custom_instructions=body.agent_custom_instructions,
-        structured_data_schema=body.structured_data_schema,
-        app_id=body.app_id,
-    )
+    refuse(**body.model_dump(include=set(UNSUPPORTED) - {"timestamp"}))  # add honours it
     ids = _add_entities(body)
     who.check_messages(len(body.messages))
     if files := attachments(body.messages):
@@ -245,9 +237,6 @@ async def delete(
     await who.write(orch.adelete(memory_id, **who.scope(None, required=False)))
     context.count(deleted=1)
     return Message(message="Memory deleted successfully!")
-
-
-OwnerQuery = Annotated[str | None, Query(min_length=1, max_length=256)]
 
 
 @router.delete("/v1/memories/", response_model=Message, summary="Delete a scope's memories")

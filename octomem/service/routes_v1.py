@@ -42,6 +42,7 @@ from octomem.service.deps import Admin, Caller, Deleter, Project, Reader, Writer
 router = APIRouter(prefix="/v1", tags=["octomem"])
 Id = Annotated[str, Field(min_length=1, max_length=256)]
 MemoryTypes = Annotated[list[MemoryType] | None, Field(None, max_length=8)]
+OwnerQuery = Annotated[str | None, Query(min_length=1, max_length=256)]
 _NUMBER = re.compile(r"\s*[-+]?\d+(\.\d*)?\s*")
 
 
@@ -187,9 +188,9 @@ async def recall(body: RecallRequest, who: Reader, orch: Project) -> RecallResul
 async def list_records(
     who: Reader,
     orch: Project,
-    user_id: Annotated[str | None, Query(min_length=1, max_length=256)] = None,
-    agent_id: Annotated[str | None, Query(min_length=1, max_length=256)] = None,
-    session_id: Annotated[str | None, Query(min_length=1, max_length=256)] = None,
+    user_id: OwnerQuery = None,
+    agent_id: OwnerQuery = None,
+    session_id: OwnerQuery = None,
     memory_type: Annotated[list[MemoryType] | None, Query(max_length=8)] = None,
     include_superseded: bool = False,
     limit: Annotated[int, Query(ge=1)] = 100,
@@ -205,9 +206,6 @@ async def list_records(
     )
     context.count(records=len(records))
     return records
-
-
-OwnerQuery = Annotated[str | None, Query(min_length=1, max_length=256)]
 
 
 @router.get("/records/{memory_id}", response_model=MemoryRecord, summary="One memory")
