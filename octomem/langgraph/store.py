@@ -92,14 +92,6 @@ def _fields(record: MemoryBase) -> dict[str, Any]:
     }
 
 
-def _item(record: MemoryBase) -> Item:
-    return Item(**_fields(record))
-
-
-def _search_item(record: MemoryBase, score: float | None = None) -> SearchItem:
-    return SearchItem(**_fields(record), score=score)
-
-
 def _affixes(kwargs: dict[str, Any]) -> dict[str, Any]:
     """list_namespaces' arguments with its prefix and suffix checked (`checks.namespace`)."""
     for name in ("prefix", "suffix"):
@@ -174,7 +166,8 @@ class OctomemStore(BaseStore):
         async with self._embedding_queries(ops):
             for index, op in enumerate(ops):
                 if isinstance(op, GetOp):
-                    results[index] = await self._get(tuple(op.namespace), op.key)
+                    record = await self._record(tuple(op.namespace), op.key)
+                    results[index] = None if record is None else Item(**_fields(record))
                 elif isinstance(op, SearchOp):
                     results[index] = await self._search(op)
                 elif isinstance(op, ListNamespacesOp):
@@ -287,10 +280,6 @@ class OctomemStore(BaseStore):
             own = self.item_id(namespace, key)
             mine.sort(key=lambda r: r.id != own)
         return mine[0] if mine else None
-
-    async def _get(self, namespace: tuple[str, ...], key: str) -> Item | None:
-        record = await self._record(namespace, key)
-        return _item(record) if record is not None else None
 
     async def _apply_puts(self, puts: list[PutOp], since: Seen) -> None:
         puts = await asyncio.to_thread(_masked_puts, puts)  # secrets never reach a store
@@ -480,14 +469,13 @@ class OctomemStore(BaseStore):
             wanted = document_predicate(op.filter)
             records = [r for r in records if wanted(r.internal["langgraph_value"])]
         records.sort(key=lambda r: (r.updated_at, r.id), reverse=True)
-        if not op.query or not records:
-            page = records[op.offset : op.offset + op.limit]
-            return [_search_item(r) for r in page]
-        ranked = await ranking.rank(self.orchestrator, op.query, records, self._parsed)
-        ranked_ids = {r.id for r, _ in ranked}
-        rest = [(r, None) for r in records if r.id not in ranked_ids]
-        ordered: list[tuple[MemoryBase, float | None]] = [*ranked, *rest]
-        return [_search_item(r, score) for r, score in ordered[op.offset : op.offset + op.limit]]
+        ordered: list[tuple[MemoryBase, float | None]] = [(r, None) for r in records]
+        if op.query and records:  # the ranked first, then the rest without a score
+            ranked = await ranking.rank(self.orchestrator, op.query, records, self._parsed)
+            ranked_ids = {r.id for r, _ in ranked}
+            ordered = [*ranked, *(pair for pair in ordered if pair[0].id not in ranked_ids)]
+        page = ordered[op.offset : op.offset + op.limit]
+        return [SearchItem(**_fields(r), score=score) for r, score in page]
 
     async def _list_namespaces(self, op: ListNamespacesOp) -> list[tuple[str, ...]]:
         records = await self._items(())

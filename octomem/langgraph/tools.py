@@ -1,18 +1,11 @@
-"""LangChain tools and LangGraph node helpers over an octomem `Orchestrator`.
+"""LangChain tools and LangGraph node helpers over an octomem `Orchestrator`
+(docs/integrations.md): the search and manage tools LangMem users know, a node that puts
+recall into the state before the model runs, and one that hands each turn to `process()`.
 
-- `create_search_memory_tool` / `create_manage_memory_tool`: the two tools LangMem users
-  know, for an agent that searches and curates its own memory.
-- `create_recall_node`: before the model runs, recall what is relevant to the latest user
-  message and put it (formatted) into a state key for the prompt.
-- `create_process_node`: after a turn, hand the turn's new messages to `process()` so the
-  eight agents extract, reconcile and store what matters.
-
-Scope comes from the arguments, else from the run's config: ``configurable["user_id"]``
-(or ``langgraph_user_id``) and ``configurable["agent_id"]``; the session is the thread
-(``configurable["thread_id"]``). On a LangGraph server with authentication, a run's
-``configurable`` is the client's to write, but the server sets the user it authenticated
-(``langgraph_auth_user_id``): that user is the memory's, and a ``user_id`` naming another
-is refused (`authenticated_user`); LangGraph Studio's own user may name any.
+Scope comes from the arguments, else from the run's config (``user_id``, ``agent_id``; the
+session is the thread). On a LangGraph server with authentication a run's
+``configurable`` is the client's to write, but the user the server authenticated
+(`authenticated_user`) is the memory's, and a ``user_id`` naming another is refused.
 """
 
 from __future__ import annotations

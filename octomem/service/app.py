@@ -173,31 +173,24 @@ async def _no_body() -> Message:
 
 async def _buffered(receive: Receive, cap: int) -> Receive:
     """Read the whole body first (at most `cap` bytes), then hand it on."""
-    chunks: list[bytes] = []
-    size = 0
+    body = bytearray()
     while True:
         message = await receive()
         if message["type"] != "http.request":
-            return _replay([message], receive)
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > cap:
+            return _replay(message, receive)
+        body += message.get("body", b"")
+        if len(body) > cap:
             raise _BodyTooLarge
-        chunks.append(chunk)
         if not message.get("more_body", False):
-            break
-    body = b"".join(chunks)
-    return _replay([{"type": "http.request", "body": body, "more_body": False}], receive)
+            return _replay({"type": "http.request", "body": bytes(body)}, receive)
 
 
-def _replay(messages: list[Message], then: Receive) -> Receive:
-    """`messages` first, then the connection's own (a disconnect when the client goes)."""
-    pending = list(messages)
+def _replay(message: Message, then: Receive) -> Receive:
+    """`message` first, then the connection's own (a disconnect when the client goes)."""
+    pending = [message]
 
     async def replayed() -> Message:
-        if pending:
-            return pending.pop(0)
-        return await then()
+        return pending.pop() if pending else await then()
 
     return replayed
 

@@ -63,11 +63,10 @@ class Neo4jKeyStore(Keys):
     async def _query(self, op: str, query: LiteralString, **params: Any) -> list[Any]:
         if not self._ready:
             await self.init()
-        write = op in ("create", "revoke")
         return await self._db.query(
             op,
             query,
-            write=write,
+            write=op in ("create", "revoke"),
             what="API key",
             deployment=self._deployment,
             **params,

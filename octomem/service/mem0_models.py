@@ -4,15 +4,13 @@ refused with 422 when ignoring it would mislead (`refuse`); anything else is 422
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt
 
 from octomem.errors import InvalidInputError
 from octomem.filters import Filter
-from octomem.service.routes_v1 import MessageIn
-
-Id = Annotated[str, Field(min_length=1, max_length=256)]
+from octomem.service.routes_v1 import Id, MessageIn
 
 
 def refuse(**fields: Any) -> None:
