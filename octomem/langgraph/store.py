@@ -283,8 +283,7 @@ class OctomemStore(BaseStore):
 
     async def _apply_puts(self, puts: list[PutOp], since: Seen) -> None:
         puts = await asyncio.to_thread(_masked_puts, puts)  # secrets never reach a store
-        users = [self._scope_of(op.namespace)[0] for op in puts]
-        async with self.orchestrator.records.hold(users, since=since) as fence:
+        async with self._holding([op.namespace for op in puts], since) as fence:
             await self._write_puts(puts, fence)
 
     def _scope_of(self, namespace: Sequence[str]) -> tuple[str | None, str | None]:
@@ -310,7 +309,7 @@ class OctomemStore(BaseStore):
                 raise NotFoundError(f"no memory with id {memory_id!r}")
             namespace = tuple(found[0].internal["langgraph_namespace"])
             key = found[0].internal["langgraph_key"]
-            async with self._holding(namespace) as fence:
+            async with self._holding([namespace]) as fence:
                 current = await self._record(namespace, key)
                 if current is None or current.id != memory_id:
                     raise NotFoundError(f"no memory with id {memory_id!r}")
@@ -325,7 +324,7 @@ class OctomemStore(BaseStore):
         async with self.orchestrator.running_call():
             await self.orchestrator.aopen()
             since = await self.orchestrator.records.erasures([self._scope_of(namespace)])
-            async with self._holding(namespace, since) as fence:
+            async with self._holding([namespace], since) as fence:
                 key = str(uuid.uuid4())
                 (put,) = await self._checked(namespace, key, value)
                 assert put.value is not None
@@ -338,10 +337,11 @@ class OctomemStore(BaseStore):
                 return self.item_id(namespace, key)
 
     def _holding(
-        self, namespace: tuple[str, ...], since: Seen | None = None
+        self, namespaces: list[tuple[str, ...]], since: Seen | None = None
     ) -> contextlib.AbstractAsyncContextManager[Fence]:
-        """The write lock of the user whose items `namespace` holds (`Records.hold`)."""
-        return self.orchestrator.records.hold([self._scope_of(namespace)[0]], since=since)
+        """The write locks of the users whose items `namespaces` hold (`Records.hold`)."""
+        users = [self._scope_of(namespace)[0] for namespace in namespaces]
+        return self.orchestrator.records.hold(users, since=since)
 
     async def _checked(
         self, namespace: tuple[str, ...], key: str, value: Mapping[str, Any] | None

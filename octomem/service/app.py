@@ -26,7 +26,8 @@ from octomem import __version__
 from octomem.errors import OctomemError
 from octomem.logs import get_logger
 from octomem.service import bookmarks, context, problems
-from octomem.service.auth import ADMITTED, Forbidden, Principal, Unauthorized, authenticate
+from octomem.service.auth import ADMITTED, Forbidden, Unauthorized, authenticate
+from octomem.service.context import RequestInfo
 from octomem.service.state import State
 from octomem.settings import Settings, for_remote_callers
 from octomem.stores import causal
@@ -56,7 +57,6 @@ class Envelope:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         given = headers.get("x-request-id", "")
         info = context.start(given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex)
-        path = scope.get("path", "")
         media_type = problems.media_type_for(scope)
         started = time.perf_counter()
         status = {"code": 500, "sent": False}
@@ -79,7 +79,7 @@ class Envelope:
             try:
                 call.after = bookmarks.decode(headers.get(bookmarks.HEADER, ""))
                 with causal.within(call):
-                    await self._handle(scope, receive, send_with_id, headers, path)
+                    await self._handle(scope, receive, send_with_id, headers, info)
             except _BodyTooLarge:
                 too_large = problems.problem_response(
                     413,
@@ -132,9 +132,9 @@ class Envelope:
         await response({"type": "http"}, _no_body, send)
 
     async def _handle(
-        self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str], path: str
+        self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str], info: RequestInfo
     ) -> None:
-        config = self.state.config
+        config, path = self.state.config, scope.get("path", "")
         streamed = path in STREAMED
         cap = config.max_import_bytes if streamed else config.max_body_bytes
         declared = headers.get("content-length", "")
@@ -142,7 +142,11 @@ class Envelope:
             raise _BodyTooLarge
         principal = None
         if path not in PUBLIC:
-            principal = await self._admit(headers.get("authorization"))
+            # who calls (401), within its rate (429): before the body is read, so an
+            # unknown caller costs nothing
+            principal = await authenticate(headers.get("authorization"), self.state.keys, config)
+            info.admit(principal)
+            self.state.charge(principal)
             scope[ADMITTED] = principal  # for the routes' dependencies (`deps.caller`)
         if not streamed:
             receive = await _buffered(receive, cap)
@@ -154,17 +158,6 @@ class Envelope:
         with self.state.gate.slot(principal.key_id):
             async with asyncio.timeout(config.deadline_s):
                 await self.app(scope, receive, send)
-
-    async def _admit(self, authorization: str | None) -> Principal:
-        """Who calls (401 if nobody known), within its rate (429): before the body is
-        read, so an unknown caller costs nothing."""
-        state = self.state
-        principal = await authenticate(authorization, state.keys, state.config)
-        info = context.current()
-        assert info is not None
-        info.admit(principal)
-        state.charge(principal)
-        return principal
 
 
 async def _no_body() -> Message:

@@ -102,12 +102,10 @@ class Problem(Exception):
         title: str,
         detail: str,
         headers: dict[str, str] | None = None,
-        **extra: Any,
     ) -> None:
         super().__init__(detail)
         self.status, self.slug, self.title, self.detail = status, slug, title, detail
         self.headers = headers or {}
-        self.extra = extra
 
 
 def problem_response(
@@ -139,13 +137,7 @@ def for_error(exc: BaseException, media_type: str = PROBLEM) -> JSONResponse:
     """The problem response for an error raised by a route or the library."""
     if isinstance(exc, Problem):
         return problem_response(
-            exc.status,
-            exc.slug,
-            exc.title,
-            exc.detail,
-            exc.headers,
-            media_type=media_type,
-            **exc.extra,
+            exc.status, exc.slug, exc.title, exc.detail, exc.headers, media_type=media_type
         )
     for kind, status, slug, title in _MAP:
         if isinstance(exc, kind):

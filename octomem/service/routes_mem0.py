@@ -1,13 +1,9 @@
-"""mem0-compatible routes: what mem0's Python client (`mem0ai` 2.2.x, `MemoryClient` and
-`AsyncMemoryClient` with ``host=`` set to this service) calls for ping, add, get, get_all,
-search, update, delete, delete_all and history, with mem0's request and response shapes.
-
-The items are the ones octomem's mem0-style `Memory` facade returns (`octomem.memory`).
-Differences from mem0's platform, each documented in docs/service.md: `add` is processed
-before it answers (its results, no event id to poll); v2 filters run as in
-`mem0_filters`; fields whose meaning octomem cannot honour are refused (422), not
-ignored; errors are problem+json bodies, which mem0's client raises as its own exception
-types (404 MemoryNotFoundError, 401/403 AuthenticationError, 422 ValidationError, ...).
+"""mem0-compatible routes: what mem0's Python client (`mem0ai` 2.2.x, ``host=`` set to this
+service) calls, with mem0's request and response shapes; the items are those of octomem's
+mem0-style `Memory` facade. The differences from mem0's platform are in docs/service.md:
+`add` answers once processed, filters run as in `mem0_filters`, fields octomem cannot
+honour are refused (422), and errors are problem+json bodies mem0's client raises as its
+own exception types.
 """
 
 from __future__ import annotations

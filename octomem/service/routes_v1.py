@@ -1,10 +1,7 @@
 """octomem's own API, under /v1: process, recall, the records of a scope (list, get,
-update, delete, history), forget, stats; export, import and doctor for admin keys.
-
-Bodies and answers are the library's own models (`ProcessResult`, `RecallResult`,
-`MemoryRecord`, `HistoryEvent`, `ForgetReport`, `ConsistencyReport`, `TransferSummary`)
-or thin views of them. Every route works on the caller's project only (`deps.Project`).
-The records live under /v1/records so they never meet mem0's /v1/memories/ routes.
+update, delete, history), forget, stats; export, import and doctor for admin keys. Bodies
+and answers are the library's own models or thin views of them. The records live under
+/v1/records so they never meet mem0's /v1/memories/ routes.
 """
 
 from __future__ import annotations
