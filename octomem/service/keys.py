@@ -191,9 +191,17 @@ class Keys(Protocol):
     async def close(self) -> None: ...
     async def _insert(self, row: ApiKey, key_digest: str) -> None: ...
     async def list(self, project: str | None = None) -> list[ApiKey]: ...
-    async def get(self, key_id: str) -> ApiKey | None: ...
     async def revoke(self, key_id: str) -> ApiKey: ...
-    async def verify(self, key: str) -> ApiKey | None: ...
+    async def _stored(self, op: str, key_id: str) -> tuple[str, ApiKey] | None:
+        """The digest and row stored under `key_id` (`op` names the read in errors)."""
+
+    async def get(self, key_id: str) -> ApiKey | None:
+        stored = await self._stored("get", key_id)
+        return None if stored is None else stored[1]
+
+    async def verify(self, key: str) -> ApiKey | None:
+        """The usable key `key` names, or None (unknown, wrong secret, revoked, expired)."""
+        return verified(key, await self._stored("verify", key_id_of(key)), self.clock())
 
     async def create(
         self,
@@ -267,15 +275,6 @@ class KeyStore(SqliteStore, Keys):
 
         return await self._run("list", read)
 
-    async def get(self, key_id: str) -> ApiKey | None:
-        def read(conn: sqlite3.Connection) -> ApiKey | None:
-            row = conn.execute(
-                f"SELECT {self._COLUMNS} FROM api_keys WHERE id = ?", (key_id,)
-            ).fetchone()
-            return None if row is None else from_stored(row)
-
-        return await self._run("get", read)
-
     async def revoke(self, key_id: str) -> ApiKey:
         def write(conn: sqlite3.Connection) -> None:
             cursor = conn.execute(
@@ -292,14 +291,11 @@ class KeyStore(SqliteStore, Keys):
         assert revoked is not None
         return revoked
 
-    async def verify(self, key: str) -> ApiKey | None:
-        """The usable key `key` names, or None (unknown, wrong secret, revoked, expired)."""
-        key_id = key_id_of(key)
-
+    async def _stored(self, op: str, key_id: str) -> tuple[str, ApiKey] | None:
         def read(conn: sqlite3.Connection) -> tuple[str, ApiKey] | None:
             row = conn.execute(
                 f"SELECT digest, {self._COLUMNS} FROM api_keys WHERE id = ?", (key_id,)
             ).fetchone()
             return None if row is None else (str(row[0]), from_stored(row[1:]))
 
-        return verified(key, await self._run("verify", read), self.clock())
+        return await self._run(op, read)

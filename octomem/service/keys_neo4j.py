@@ -15,10 +15,8 @@ from octomem.service.keys import (
     ApiKey,
     Keys,
     from_stored,
-    key_id_of,
     stored,
     unknown,
-    verified,
 )
 from octomem.stores.neo4j_client import Neo4jClient
 
@@ -82,18 +80,12 @@ class Neo4jKeyStore(Keys):
     async def list(self, project: str | None = None) -> list[ApiKey]:
         return [_key(row) for row in await self._query("list", _LIST, project=project)]
 
-    async def get(self, key_id: str) -> ApiKey | None:
-        rows = await self._query("get", _MINE + _ROW, id=key_id)
-        return _key(rows[0]) if rows else None
-
     async def revoke(self, key_id: str) -> ApiKey:
         rows = await self._query("revoke", _REVOKE, id=key_id, now=self.clock())
         if not rows:
             raise unknown(key_id)
         return _key(rows[0])
 
-    async def verify(self, key: str) -> ApiKey | None:
-        """The usable key `key` names, or None (unknown, wrong secret, revoked, expired)."""
-        rows = await self._query("verify", _MINE + _ROW, id=key_id_of(key))
-        stored = (str(rows[0]["digest"]), _key(rows[0])) if rows else None
-        return verified(key, stored, self.clock())
+    async def _stored(self, op: str, key_id: str) -> tuple[str, ApiKey] | None:
+        rows = await self._query(op, _MINE + _ROW, id=key_id)
+        return (str(rows[0]["digest"]), _key(rows[0])) if rows else None
