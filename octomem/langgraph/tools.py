@@ -244,12 +244,8 @@ def _text_of(message: BaseMessage) -> str:
 
 def last_turn(messages: Sequence[BaseMessage]) -> list[BaseMessage]:
     """The messages from the last user message on (the turn that just happened)."""
-    start = 0
-    for index in range(len(messages) - 1, -1, -1):
-        if isinstance(messages[index], HumanMessage):
-            start = index
-            break
-    turn = list(messages[start:])
+    starts = [i for i, message in enumerate(messages) if isinstance(message, HumanMessage)]
+    turn = list(messages[starts[-1] if starts else 0 :])
     return [m for m in turn if _text_of(m).strip() or getattr(m, "tool_calls", None)]
 
 

@@ -61,8 +61,6 @@ class ServiceAccess(Caller):
     def failure(self, exc: Exception) -> str | None:
         """What the model is told: octomem's message, except where it could name hosts,
         paths or a dependency's words (stores, the language model: logged instead)."""
-        if isinstance(exc, Forbidden | Unauthorized):
-            return f"{type(exc).__name__}: {exc}"
         if isinstance(exc, Problem):
             return exc.detail
         if isinstance(exc, StoreError | LLMError | ConfigurationError):
@@ -72,7 +70,7 @@ class ServiceAccess(Caller):
                 "a store or the language model is unavailable; retry later "
                 f"(request id {self.info.request_id})"
             )
-        if isinstance(exc, OctomemError):
+        if isinstance(exc, Forbidden | Unauthorized | OctomemError):
             return f"{type(exc).__name__}: {exc}"
         return None
 
@@ -82,8 +80,6 @@ class McpMount:
     inside the app's lifespan."""
 
     def __init__(self, state: State) -> None:
-        self.state = state
-
         async def access_for(ctx: Context) -> Access:
             scope = getattr(ctx.request_context.request, "scope", {})
             info, principal = scope.get(_REQUEST), admitted(scope)
