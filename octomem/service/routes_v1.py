@@ -34,7 +34,7 @@ from octomem.models import (
 )
 from octomem.orchestrator.transfer import TransferSummary
 from octomem.service import context
-from octomem.service.deps import Admin, Caller, Deleter, Project, Reader, Writer, need
+from octomem.service.deps import Admin, Anyone, Caller, Deleter, Project, Reader, Writer, need
 
 router = APIRouter(prefix="/v1", tags=["octomem"])
 Id = Annotated[str, Field(min_length=1, max_length=256)]
@@ -205,45 +205,30 @@ async def list_records(
     return records
 
 
+async def _owner(who: Anyone, user_id: OwnerQuery = None, agent_id: OwnerQuery = None) -> Any:
+    """The scope a route on one memory reads it in (`Caller.scope`; none required)."""
+    return who.scope(user_id, agent_id, required=False)
+
+
+# after the route's own caller (its scope checked first), before the project is opened
+Owner = Annotated[dict[str, Any], Depends(_owner)]
+
+
 @router.get("/records/{memory_id}", response_model=MemoryRecord, summary="One memory")
-async def get_record(
-    memory_id: str,
-    who: Reader,
-    orch: Project,
-    user_id: OwnerQuery = None,
-    agent_id: OwnerQuery = None,
-) -> Any:
-    return await orch.aget(memory_id, **who.scope(user_id, agent_id, required=False))
+async def get_record(memory_id: str, who: Reader, owner: Owner, orch: Project) -> Any:
+    return await orch.aget(memory_id, **owner)
 
 
 @router.patch("/records/{memory_id}", response_model=MemoryRecord, summary="Rewrite a memory")
 async def update_record(
-    memory_id: str,
-    body: UpdateRequest,
-    who: Writer,
-    orch: Project,
-    user_id: OwnerQuery = None,
-    agent_id: OwnerQuery = None,
+    memory_id: str, body: UpdateRequest, who: Writer, owner: Owner, orch: Project
 ) -> Any:
-    return await who.write(
-        orch.aupdate(
-            memory_id,
-            body.text,
-            metadata=body.metadata,
-            **who.scope(user_id, agent_id, required=False),
-        )
-    )
+    return await who.write(orch.aupdate(memory_id, body.text, metadata=body.metadata, **owner))
 
 
 @router.delete("/records/{memory_id}", response_model=Deleted, summary="Delete a memory")
-async def delete_record(
-    memory_id: str,
-    who: Deleter,
-    orch: Project,
-    user_id: OwnerQuery = None,
-    agent_id: OwnerQuery = None,
-) -> Deleted:
-    await who.write(orch.adelete(memory_id, **who.scope(user_id, agent_id, required=False)))
+async def delete_record(memory_id: str, who: Deleter, owner: Owner, orch: Project) -> Deleted:
+    await who.write(orch.adelete(memory_id, **owner))
     return Deleted(id=memory_id, deleted=1)
 
 
@@ -265,14 +250,8 @@ async def delete_records(
     response_model=list[HistoryEvent],
     summary="Every change of a memory",
 )
-async def history(
-    memory_id: str,
-    who: Reader,
-    orch: Project,
-    user_id: OwnerQuery = None,
-    agent_id: OwnerQuery = None,
-) -> list[HistoryEvent]:
-    return await orch.ahistory(memory_id, **who.scope(user_id, agent_id, required=False))
+async def history(memory_id: str, who: Reader, owner: Owner, orch: Project) -> list[HistoryEvent]:
+    return await orch.ahistory(memory_id, **owner)
 
 
 @router.post("/forget", response_model=ForgetReport, summary="Remove every trace of a user")
