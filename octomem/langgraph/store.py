@@ -159,10 +159,7 @@ class OctomemStore(BaseStore):
         )
         await self.index.check(self.orchestrator.embedder)
         results: list[Result] = [None] * len(ops)
-        puts: dict[tuple[tuple[str, ...], str], PutOp] = {}
-        for op in ops:
-            if isinstance(op, PutOp):
-                puts[(op.namespace, op.key)] = op
+        puts = {(op.namespace, op.key): op for op in ops if isinstance(op, PutOp)}  # last wins
         async with self._embedding_queries(ops):
             for index, op in enumerate(ops):
                 if isinstance(op, GetOp):

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt
+from pydantic import BaseModel, Field, StrictBool, StrictFloat, StrictInt
 
 from octomem.errors import InvalidInputError
 from octomem.filters import Filter
-from octomem.service.routes_v1 import Id, MessageIn
+from octomem.service.routes_v1 import Body, Id, MessageIn
 
 
 def refuse(**fields: Any) -> None:
@@ -36,14 +36,7 @@ UNSUPPORTED = {
 }
 
 
-class _Body(BaseModel):
-    """A request body: no unknown fields, and JSON's own types where the schema names
-    them (StrictBool, StrictInt, StrictFloat): not 0 for false or "10" for 10."""
-
-    model_config = ConfigDict(extra="forbid")
-
-
-class _Entities(_Body):
+class _Entities(Body):
     """Entity ids at the top level (older clients and mem0's REST docs send them there;
     2.2.x sends them inside `filters`)."""
 
@@ -112,7 +105,7 @@ class GetAllRequest(_Read):
     end_date: str | None = Field(None, description="created on or before (ISO 8601)")
 
 
-class UpdateRequest(_Body):
+class UpdateRequest(Body):
     text: str | None = Field(None, min_length=1)
     metadata: dict[str, Any] | None = Field(None, description="merged into the memory's")
     timestamp: StrictInt | StrictFloat | str | None = None

@@ -56,11 +56,14 @@ Instant = Annotated[datetime, BeforeValidator(_iso_text)]
 Flag = Annotated[bool, Strict()]
 
 
-class _Body(BaseModel):
+class Body(BaseModel):
+    """A request body: no unknown fields, and JSON's own types where the schema names
+    them (Strict...): not 0 for false or "10" for 10."""
+
     model_config = ConfigDict(extra="forbid")
 
 
-class MessageIn(_Body):
+class MessageIn(Body):
     id: Id | None = Field(
         None,
         description="the client's id of this message: a retry with the same id stores "
@@ -83,7 +86,7 @@ def attachments(messages: list[MessageIn]) -> int:
     return sum(not isinstance(p, str | TextPart) for p in parts)
 
 
-class ProcessRequest(_Body):
+class ProcessRequest(Body):
     messages: list[MessageIn] | str = Field(description="the turns, or one user message")
     user_id: Id | None = None
     agent_id: Id | None = None
@@ -94,7 +97,7 @@ class ProcessRequest(_Body):
     infer: Flag = True
 
 
-class ProcessResponse(_Body):
+class ProcessResponse(Body):
     turns: int
     turn_memory_ids: list[str]
     added_turn_ids: list[str]
@@ -114,7 +117,7 @@ class ProcessResponse(_Body):
         )
 
 
-class RecallRequest(_Body):
+class RecallRequest(Body):
     query: str = Field(min_length=1)
     user_id: Id | None = None
     agent_id: Id | None = None
@@ -126,17 +129,17 @@ class RecallRequest(_Body):
     as_of: Instant | None = None
 
 
-class UpdateRequest(_Body):
+class UpdateRequest(Body):
     text: str = Field(min_length=1)
     metadata: dict[str, Any] | None = None
 
 
-class ForgetRequest(_Body):
+class ForgetRequest(Body):
     user_id: Id
     agent_id: Id | None = None
 
 
-class Deleted(_Body):
+class Deleted(Body):
     id: str | None = None
     deleted: int
 
