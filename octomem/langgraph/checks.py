@@ -1,11 +1,7 @@
-"""The checks of what a caller gives an `OctomemStore`: namespaces, keys, values, index
-paths and the other fields of its operations, before anything is read or written.
-
-Every failure is an `InvalidInputError` saying what to pass; a bad namespace is an
-`InvalidNamespace`, which is LangGraph's `InvalidNamespaceError` too. Values are checked
-by octomem's one layer for caller JSON (`octomem.validation.check_json`): at most
-`input.max_message_chars` characters as JSON (the limit of a message to `process`),
-nested at most 16 levels, integers within ±(2**53 - 1), control characters removed.
+"""The checks of what a caller gives an `OctomemStore`, before anything is read or written:
+an `InvalidInputError` saying what to pass (`InvalidNamespace`, LangGraph's
+`InvalidNamespaceError` too, for a namespace). Values go through octomem's one layer for
+caller JSON (`octomem.validation.check_json`), at most `input.max_message_chars` as JSON.
 """
 
 from __future__ import annotations

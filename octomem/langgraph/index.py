@@ -1,17 +1,9 @@
-"""LangGraph's ``index=`` configuration (`IndexConfig`) for `OctomemStore`.
+"""LangGraph's ``index=`` configuration (`IndexConfig`) for `OctomemStore` (docs/integrations.md).
 
-- ``fields``: the JSON paths of a put value whose text is embedded and indexed (LangGraph's
-  path syntax, ``"$"`` for the whole value); a put's own ``index=[...]`` replaces them and
-  ``index=False`` leaves the item out of query ranking. An item with no text at its paths
-  is kept but not ranked, as in LangGraph's stores. Without ``fields`` octomem's default
-  text is used (``content``/``text``/... else the JSON).
-- ``embed`` / ``dims``: the Orchestrator owns the embedder - every memory of a project,
-  these items included, lives in one vector space, so that `Orchestrator.recall` finds
-  them beside extracted memories. They are therefore checked against it, not used
-  instead of it: ``dims`` must equal its dimension, and ``embed`` (a LangChain
-  `Embeddings`, a function, or a ``"provider:model"`` string, through LangGraph's own
-  `ensure_embeddings`) must give the same vector for a probe text. A mismatch is a
-  `ConfigurationError` that says how to configure octomem's embedder instead.
+``fields`` choose the text of a value that is embedded and indexed. ``embed`` and ``dims``
+are checks, not a model of the store's own: every memory of a project lives in the
+Orchestrator's one vector space, so they must agree with its embedder (`ConfigurationError`
+saying how to configure octomem's embedder instead).
 """
 
 from __future__ import annotations

@@ -35,11 +35,7 @@ class NamespaceScope:
                     break
         if not found.get("user_id") and not found.get("agent_id"):
             found = {"user_id": self.default_user_id, "agent_id": self.default_agent_id}
-        scope = {
-            "user_id": found.get("user_id"),
-            "agent_id": found.get("agent_id"),
-            "session_id": found.get("session_id"),
-        }
+        scope = {name: found.get(name) for name in _PLACEHOLDERS.values()}
         for name, value in scope.items():
             validate_scope_id(name, value)
         return scope

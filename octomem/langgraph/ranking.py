@@ -1,9 +1,6 @@
-"""How `OctomemStore.search` ranks items for a query: octomem's hybrid recall (vector + BM25
-+ graph, fused) among those items alone, one recall per scope (user, agent), best first.
-
-A recall names the items it may rank by id, which the store has read and parsed already:
-it is given the memo those reads kept (`Orchestrator.arecall`'s `memo`), so its reads of
-them parse nothing again.
+"""How `OctomemStore.search` ranks items for a query: octomem's hybrid recall among those
+items alone, one recall per scope (user, agent), best first. Each recall is given the memo
+of the store's reads (`Orchestrator.arecall`'s `memo`), so it parses no item again.
 """
 
 from __future__ import annotations
@@ -50,31 +47,19 @@ async def rank(
 
     async def ranked(scope: Scope, chunk: list[MemoryBase]) -> Scored:
         async with slots:
-            found = await _recall_among(orchestrator, query, scope, chunk, memo)
+            found = await orchestrator.arecall(
+                query,
+                user_id=scope[0],
+                agent_id=scope[1],
+                memory_types=[MemoryType.SEMANTIC],
+                filters={"AND": [MARK_FILTER, {"id": {"in": [r.id for r in chunk]}}]},
+                limit=len(chunk),
+                memo=memo,
+            )
             return scores(found, chunk)
 
     parts = await asyncio.gather(*(ranked(scope, chunk) for scope, chunk in chunks))
-    return _sorted([pair for part in parts for pair in part])
-
-
-async def _recall_among(
-    orchestrator: Orchestrator,
-    query: str,
-    scope: Scope,
-    chunk: list[MemoryBase],
-    memo: Memo | None,
-) -> RecallResult:
-    """The recall of the store's items (semantic memories) of `scope` among `chunk`."""
-    user_id, agent_id = scope
-    return await orchestrator.arecall(
-        query,
-        user_id=user_id,
-        agent_id=agent_id,
-        memory_types=[MemoryType.SEMANTIC],
-        filters={"AND": [MARK_FILTER, {"id": {"in": [r.id for r in chunk]}}]},
-        limit=len(chunk),
-        memo=memo,
-    )
+    return sorted((pair for part in parts for pair in part), key=lambda p: p[1], reverse=True)
 
 
 def scores(result: RecallResult, records: Sequence[MemoryBase]) -> Scored:
@@ -85,7 +70,3 @@ def scores(result: RecallResult, records: Sequence[MemoryBase]) -> Scored:
     for hit in result.hits:
         best.setdefault(hit.memory.content_hash, hit.score)
     return [(r, best[r.content_hash]) for r in records if r.content_hash in best]
-
-
-def _sorted(scored: Scored) -> Scored:
-    return sorted(scored, key=lambda pair: pair[1], reverse=True)

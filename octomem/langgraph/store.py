@@ -1,32 +1,12 @@
-"""`OctomemStore`: octomem as a LangGraph `BaseStore` (long-term memory for any graph).
+"""`OctomemStore`: octomem as a LangGraph `BaseStore` (docs/integrations.md).
 
-Every item is one octomem semantic memory:
-
-- id: deterministic from namespace and key (`make_memory_id`, keyed with the data
-  directory's id key), so get/put/delete by key are exact and a retried put is
-  idempotent; an item is found only under the namespace it was put in;
-- scope: from the namespace through a `NamespaceScope` (default ``("memories",
-  "{user_id}", ...)`` -> ``user_id``; other namespaces belong to ``agent_id="langgraph"``),
-  so items appear in `Orchestrator.recall` for that user next to extracted memories;
-- value: kept as JSON, secrets masked (`octomem.sensitive.mask_value`: every string and
-  key, the whole value of keys like "password"), in ``internal["langgraph_value"]``
-  (octomem's bookkeeping
-  about the item, with its namespace and key); the text octomem embeds
-  and indexes is taken from the value: the put's ``index`` paths, else the store's
-  ``index={"fields": [...]}`` (LangGraph's `IndexConfig`, `octomem.langgraph.index`),
-  else ``content``/``text``/..., else the JSON itself; ``index=False``, or paths that
-  hold no text, leave the item out of query ranking;
-- history: every put is an ADD or UPDATE event and a delete a DELETE event, as for any
-  memory (a put of the value already stored writes nothing); the record gets a conflict
-  key of its own, so extraction never supersedes it.
-
-`search` with a query ranks the items under the namespace prefix by octomem's hybrid
-recall (vector + BM25 + graph, fused) among themselves alone; without one it lists them,
-most recently updated first. Filters use LangGraph's syntax on item values
-(``{"color": "red"}``, ``$eq``, ``$ne``, ``$gt``, ``$gte``, ``$lt``, ``$lte``, nested dicts,
-lists), evaluated by `octomem.filters.document_predicate`. In a batch, as in LangGraph's
-own stores, every read sees the store as it was before the batch and the writes follow,
-the last put of a namespace and key winning.
+Every item is one octomem semantic memory: its id is deterministic from namespace and key
+(`make_memory_id`), so a retried put is idempotent; its scope comes from the namespace
+(`NamespaceScope`); its value, secrets masked, is kept with its namespace and key in
+``internal`` and its text (`StoreIndex.text`) is what octomem embeds and indexes. Every put
+and delete is a history event, and the record has a conflict key of its own, so extraction
+never supersedes it. In a batch every read sees the store as it was before the batch and
+the writes follow, the last put of a namespace and key winning, as in LangGraph's stores.
 """
 
 from __future__ import annotations
@@ -112,14 +92,6 @@ def _fields(record: MemoryBase) -> dict[str, Any]:
     }
 
 
-def _item(record: MemoryBase) -> Item:
-    return Item(**_fields(record))
-
-
-def _search_item(record: MemoryBase, score: float | None = None) -> SearchItem:
-    return SearchItem(**_fields(record), score=score)
-
-
 def _affixes(kwargs: dict[str, Any]) -> dict[str, Any]:
     """list_namespaces' arguments with its prefix and suffix checked (`checks.namespace`)."""
     for name in ("prefix", "suffix"):
@@ -141,11 +113,8 @@ def _matches(condition: MatchCondition, namespace: tuple[str, ...]) -> bool:
 
 
 class OctomemStore(BaseStore):
-    """A LangGraph `BaseStore` backed by an octomem `Orchestrator`.
-
-    ``graph.compile(store=OctomemStore(orch))`` gives a graph octomem as its long-term
-    memory; `get_store()` / `runtime.store` in nodes and tools return it.
-    """
+    """A LangGraph `BaseStore` backed by an octomem `Orchestrator`:
+    ``graph.compile(store=OctomemStore(orch))``."""
 
     def __init__(
         self,
@@ -154,10 +123,7 @@ class OctomemStore(BaseStore):
         namespace_scope: NamespaceScope | None = None,
         index: IndexConfig | None = None,
     ) -> None:
-        """`index`: LangGraph's `IndexConfig` (see `octomem.langgraph.index`): `fields`
-        choose the text of a value that is embedded and indexed; `dims` and `embed` must
-        agree with the Orchestrator's embedder (ConfigurationError), which embeds for
-        every memory of the project."""
+        """`index`: LangGraph's `IndexConfig` (`octomem.langgraph.index`)."""
         self.orchestrator = orchestrator
         self.namespace_scope = namespace_scope or NamespaceScope()
         self.index = StoreIndex(index)
@@ -177,9 +143,7 @@ class OctomemStore(BaseStore):
             return await self._abatch(ops)
 
     async def _abatch(self, ops: list[Op]) -> list[Result]:
-        """Every op is checked first (`checks.checked_op`); then reads see the store as it
-        was before the batch and its writes follow them, the last put per namespace and
-        key winning, as in LangGraph's own stores."""
+        """Every op is checked first; then the reads, then the writes (module docstring)."""
         limit = self.orchestrator.settings.input.max_message_chars
 
         def check() -> list[Op]:
@@ -195,14 +159,12 @@ class OctomemStore(BaseStore):
         )
         await self.index.check(self.orchestrator.embedder)
         results: list[Result] = [None] * len(ops)
-        puts: dict[tuple[tuple[str, ...], str], PutOp] = {}
-        for op in ops:
-            if isinstance(op, PutOp):
-                puts[(op.namespace, op.key)] = op
+        puts = {(op.namespace, op.key): op for op in ops if isinstance(op, PutOp)}  # last wins
         async with self._embedding_queries(ops):
             for index, op in enumerate(ops):
                 if isinstance(op, GetOp):
-                    results[index] = await self._get(tuple(op.namespace), op.key)
+                    record = await self._record(tuple(op.namespace), op.key)
+                    results[index] = None if record is None else Item(**_fields(record))
                 elif isinstance(op, SearchOp):
                     results[index] = await self._search(op)
                 elif isinstance(op, ListNamespacesOp):
@@ -212,10 +174,9 @@ class OctomemStore(BaseStore):
 
     @contextlib.asynccontextmanager
     async def _embedding_queries(self, ops: list[Op]) -> AsyncIterator[None]:
-        """The batch's search queries embedded, in one call, while its items are read:
-        recall then finds their vectors in the embedder's cache (as LangGraph's stores
-        embed every query of a batch before searching). An embedder that fails here fails
-        again, with its error, in the recall that needs the vector."""
+        """The batch's search queries embedded, in one call, while its items are read, so
+        recall finds their vectors cached. A failure here recurs in the recall that needs
+        the vector, with its error."""
         queries = list(
             dict.fromkeys(
                 op.query for op in ops if isinstance(op, SearchOp) and op.query and op.query.strip()
@@ -233,8 +194,8 @@ class OctomemStore(BaseStore):
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await task
 
-    # --- the convenience methods: their arguments are checked here, before LangGraph's own
-    # code iterates the namespace or converts the key (a TypeError or ValueError there)
+    # --- the convenience methods: arguments checked before LangGraph's own code would
+    # iterate the namespace or convert the key (a TypeError or ValueError there)
 
     def get(
         self, namespace: tuple[str, ...], key: str, *, refresh_ttl: bool | None = None
@@ -299,9 +260,8 @@ class OctomemStore(BaseStore):
         return records.memory_id(MemoryType.SEMANTIC, EXTRACTOR, list(namespace), key)
 
     async def _record(self, namespace: tuple[str, ...], key: str) -> MemoryBase | None:
-        """The item at `namespace` / `key`: one read by key within its scope, which finds it
-        under its own id and under the id it kept when imported from a data directory with
-        another id key."""
+        """The item at `namespace` / `key`: a read by key within its scope, which also finds
+        it under the id it kept when imported from a data directory with another id key."""
         scope = self.namespace_scope.scope(namespace)
         by_key = equals("internal.langgraph_key", key)  # a literal: "*" is a key too
         where = scope_filter(scope["user_id"], scope["agent_id"], ANY, MARK_FILTER, by_key)
@@ -318,14 +278,9 @@ class OctomemStore(BaseStore):
             mine.sort(key=lambda r: r.id != own)
         return mine[0] if mine else None
 
-    async def _get(self, namespace: tuple[str, ...], key: str) -> Item | None:
-        record = await self._record(namespace, key)
-        return _item(record) if record is not None else None
-
     async def _apply_puts(self, puts: list[PutOp], since: Seen) -> None:
         puts = await asyncio.to_thread(_masked_puts, puts)  # secrets never reach a store
-        users = [self._scope_of(op.namespace)[0] for op in puts]
-        async with self.orchestrator.records.hold(users, since=since) as fence:
+        async with self._holding([op.namespace for op in puts], since) as fence:
             await self._write_puts(puts, fence)
 
     def _scope_of(self, namespace: Sequence[str]) -> tuple[str | None, str | None]:
@@ -351,7 +306,7 @@ class OctomemStore(BaseStore):
                 raise NotFoundError(f"no memory with id {memory_id!r}")
             namespace = tuple(found[0].internal["langgraph_namespace"])
             key = found[0].internal["langgraph_key"]
-            async with self._holding(namespace) as fence:
+            async with self._holding([namespace]) as fence:
                 current = await self._record(namespace, key)
                 if current is None or current.id != memory_id:
                     raise NotFoundError(f"no memory with id {memory_id!r}")
@@ -366,7 +321,7 @@ class OctomemStore(BaseStore):
         async with self.orchestrator.running_call():
             await self.orchestrator.aopen()
             since = await self.orchestrator.records.erasures([self._scope_of(namespace)])
-            async with self._holding(namespace, since) as fence:
+            async with self._holding([namespace], since) as fence:
                 key = str(uuid.uuid4())
                 (put,) = await self._checked(namespace, key, value)
                 assert put.value is not None
@@ -379,10 +334,11 @@ class OctomemStore(BaseStore):
                 return self.item_id(namespace, key)
 
     def _holding(
-        self, namespace: tuple[str, ...], since: Seen | None = None
+        self, namespaces: list[tuple[str, ...]], since: Seen | None = None
     ) -> contextlib.AbstractAsyncContextManager[Fence]:
-        """The write lock of the user whose items `namespace` holds (`Records.hold`)."""
-        return self.orchestrator.records.hold([self._scope_of(namespace)[0]], since=since)
+        """The write locks of the users whose items `namespaces` hold (`Records.hold`)."""
+        users = [self._scope_of(namespace)[0] for namespace in namespaces]
+        return self.orchestrator.records.hold(users, since=since)
 
     async def _checked(
         self, namespace: tuple[str, ...], key: str, value: Mapping[str, Any] | None
@@ -394,8 +350,8 @@ class OctomemStore(BaseStore):
         return await asyncio.to_thread(_masked_puts, [put])
 
     async def _write_puts(self, puts: list[PutOp], fence: Fence) -> None:
-        """Every put of the batch is checked (records built) before any is written, then
-        all are written as one journaled write under the users' locks (`fence`)."""
+        """Every put's record is built (checked) before any is written, then all are one
+        journaled write under the users' locks (`fence`)."""
         changes = []
         deletes: list[MemoryBase] = []
         now = utcnow()
@@ -426,8 +382,7 @@ class OctomemStore(BaseStore):
         old: MemoryBase | None,
         now: datetime,
     ) -> MemoryBase:
-        """The record a put of `value` writes (its text, and whether a query ranks it);
-        InvalidInputError if it cannot be stored."""
+        """The record a put of `value` writes; InvalidInputError if it cannot be stored."""
         text, indexed = indexed_text
         record_id = old.id if old else self.item_id(namespace, op.key)
         scope = self.namespace_scope.scope(namespace)
@@ -493,9 +448,8 @@ class OctomemStore(BaseStore):
         return scope == (record.user_id, record.agent_id)
 
     async def _search(self, op: SearchOp) -> list[SearchItem]:
-        """Its items and their recall read records parsed once, and kept for the next
-        searches (`self._parsed`, a memo given to their reads); the listing says which
-        kept ones are gone."""
+        """Records read are parsed once and kept for the next searches (`self._parsed`);
+        the listing says which kept ones are gone."""
         prefix = tuple(op.namespace_prefix)
         records = await self._items(prefix, memo=self._parsed)
         listed = {r.id for r in records}
@@ -512,14 +466,13 @@ class OctomemStore(BaseStore):
             wanted = document_predicate(op.filter)
             records = [r for r in records if wanted(r.internal["langgraph_value"])]
         records.sort(key=lambda r: (r.updated_at, r.id), reverse=True)
-        if not op.query or not records:
-            page = records[op.offset : op.offset + op.limit]
-            return [_search_item(r) for r in page]
-        ranked = await ranking.rank(self.orchestrator, op.query, records, self._parsed)
-        ranked_ids = {r.id for r, _ in ranked}
-        rest = [(r, None) for r in records if r.id not in ranked_ids]
-        ordered: list[tuple[MemoryBase, float | None]] = [*ranked, *rest]
-        return [_search_item(r, score) for r, score in ordered[op.offset : op.offset + op.limit]]
+        ordered: list[tuple[MemoryBase, float | None]] = [(r, None) for r in records]
+        if op.query and records:  # the ranked first, then the rest without a score
+            ranked = await ranking.rank(self.orchestrator, op.query, records, self._parsed)
+            ranked_ids = {r.id for r, _ in ranked}
+            ordered = [*ranked, *(pair for pair in ordered if pair[0].id not in ranked_ids)]
+        page = ordered[op.offset : op.offset + op.limit]
+        return [SearchItem(**_fields(r), score=score) for r, score in page]
 
     async def _list_namespaces(self, op: ListNamespacesOp) -> list[tuple[str, ...]]:
         records = await self._items(())

@@ -1,22 +1,16 @@
-"""LangChain tools and LangGraph node helpers over an octomem `Orchestrator`.
+"""LangChain tools and LangGraph node helpers over an octomem `Orchestrator`
+(docs/integrations.md): the search and manage tools LangMem users know, a node that puts
+recall into the state before the model runs, and one that hands each turn to `process()`.
 
-- `create_search_memory_tool` / `create_manage_memory_tool`: the two tools LangMem users
-  know, for an agent that searches and curates its own memory.
-- `create_recall_node`: before the model runs, recall what is relevant to the latest user
-  message and put it (formatted) into a state key for the prompt.
-- `create_process_node`: after a turn, hand the turn's new messages to `process()` so the
-  eight agents extract, reconcile and store what matters.
-
-Scope comes from the arguments, else from the run's config: ``configurable["user_id"]``
-(or ``langgraph_user_id``) and ``configurable["agent_id"]``; the session is the thread
-(``configurable["thread_id"]``). On a LangGraph server with authentication, a run's
-``configurable`` is the client's to write, but the server sets the user it authenticated
-(``langgraph_auth_user_id``): that user is the memory's, and a ``user_id`` naming another
-is refused (`authenticated_user`); LangGraph Studio's own user may name any.
+Scope comes from the arguments, else from the run's config (``user_id``, ``agent_id``; the
+session is the thread). On a LangGraph server with authentication a run's
+``configurable`` is the client's to write, but the user the server authenticated
+(`authenticated_user`) is the memory's, and a ``user_id`` naming another is refused.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from collections.abc import Callable, Coroutine, Sequence
@@ -76,11 +70,9 @@ def resolve_scope(
 
 def authenticated_user(conf: dict[str, Any]) -> str | None:
     """The user a LangGraph server authenticated for this run (``langgraph_auth_user_id``,
-    which it sets over whatever the client sent), or None: no authentication, no user
-    (an unauthenticated request), or LangGraph Studio's developer (`StudioUser`, or a
-    user whose `kind` says so: an auth handler must not copy a client's claims there),
-    who debugs graphs as any user. A `user_id=` given to a factory is code's choice: it
-    is not checked against this."""
+    which it sets over whatever the client sent), or None: no authentication or user, or
+    LangGraph Studio's developer (`StudioUser`, or a user whose `kind` says so), who
+    debugs graphs as any user."""
     user_id = conf.get("langgraph_auth_user_id")
     user = conf.get("langgraph_auth_user")
     if not isinstance(user_id, str) or not user_id or user is None:
@@ -127,14 +119,9 @@ def create_search_memory_tool(
     """A tool the model calls with a query; returns the best memories as JSON lines."""
 
     async def search_memory(query: str, limit: int = limit, config: RunnableConfig = None) -> str:  # type: ignore[assignment]
-        scope = resolve_scope(config, user_id=user_id, agent_id=agent_id)
         try:
-            result = await orchestrator.arecall(
-                query,
-                user_id=scope["user_id"],
-                agent_id=scope["agent_id"],
-                limit=limit,
-                memory_types=list(memory_types) if memory_types else None,
+            result = await _recall(
+                orchestrator, query, config, user_id, agent_id, limit, memory_types
             )
         except OctomemError as exc:
             raise ToolException(str(exc)) from exc
@@ -149,17 +136,13 @@ def create_search_memory_tool(
         ]
         return json.dumps(hits, ensure_ascii=False)
 
-    def search_memory_sync(query: str, limit: int = limit, config: RunnableConfig = None) -> str:  # type: ignore[assignment]
-        return orchestrator.run_sync(search_memory(query, limit, config))
-
-    return StructuredTool.from_function(
-        func=search_memory_sync,
-        coroutine=search_memory,
-        name=name,
-        description=description
+    return _tool(
+        orchestrator,
+        search_memory,
+        name,
+        description
         or "Search long-term memory for facts, events, preferences, procedures and "
         "documents relevant to the query. Returns a JSON list with id, memory_type, memory.",
-        handle_tool_error=True,
     )
 
 
@@ -207,55 +190,44 @@ def create_manage_memory_tool(
         if action not in permitted:
             raise ToolException(f"action {action!r} is not permitted; use one of {permitted}")
         scope = resolve_scope(config, user_id=user_id, agent_id=agent_id)
+        text = (content or "").strip()
         try:
             if action == "create":
-                if not content or not content.strip():
+                if not text:
                     raise ToolException("create needs the memory's content")
                 labels = {k: v or "" for k, v in {**_configurable(config), **scope}.items()}
                 ns = tuple(label.format(**labels) for label in namespace)
                 _check_in_scope(store, ns, scope)
                 # the same content again (a retried call) is the memory created before
-                return f"created memory {await store.acreate(ns, {'content': content.strip()})}"
+                return f"created memory {await store.acreate(ns, {'content': text})}"
             if not id:
                 raise ToolException(f"{action} needs the id of the memory")
+            if action == "update" and not text:
+                raise ToolException("update needs the new content")
             user, agent = scope["user_id"], scope["agent_id"]
             record = await orchestrator.aget(id, user_id=user, agent_id=agent)  # scope's only
             if record.internal.get(MARK):  # an item of the store: keep its value in step
                 if action == "delete":
                     await store.aedit(record.id, lambda value: None)
                 else:
-                    if not content or not content.strip():
-                        raise ToolException("update needs the new content")
-                    text = content.strip()
                     # checked and changed under the lock: an item gone since is not put back
                     await store.aedit(record.id, lambda value: {**value, "content": text})
             elif action == "delete":
                 await orchestrator.adelete(id, user_id=user, agent_id=agent)
             else:
-                if not content or not content.strip():
-                    raise ToolException("update needs the new content")
                 await orchestrator.aupdate(id, content, user_id=user, agent_id=agent)
             return f"{action}d memory {id}"
         except OctomemError as exc:
             raise ToolException(str(exc)) from exc
 
-    def manage_memory_sync(
-        content: str | None = None,
-        action: Action = "create",
-        id: str | None = None,  # noqa: A002
-        config: RunnableConfig = None,  # type: ignore[assignment]
-    ) -> str:
-        return orchestrator.run_sync(manage_memory(content, action, id, config))
-
-    return StructuredTool.from_function(
-        func=manage_memory_sync,
-        coroutine=manage_memory,
-        name=name,
-        description=description
+    return _tool(
+        orchestrator,
+        manage_memory,
+        name,
+        description
         or "Create, update or delete a long-term memory. Create stores `content` as it is; "
         "update and delete need the memory's `id` (from search_memory). "
         f"Permitted actions: {', '.join(permitted)}.",
-        handle_tool_error=True,
     )
 
 
@@ -272,13 +244,46 @@ def _text_of(message: BaseMessage) -> str:
 
 def last_turn(messages: Sequence[BaseMessage]) -> list[BaseMessage]:
     """The messages from the last user message on (the turn that just happened)."""
-    start = 0
-    for index in range(len(messages) - 1, -1, -1):
-        if isinstance(messages[index], HumanMessage):
-            start = index
-            break
-    turn = list(messages[start:])
+    starts = [i for i, message in enumerate(messages) if isinstance(message, HumanMessage)]
+    turn = list(messages[starts[-1] if starts else 0 :])
     return [m for m in turn if _text_of(m).strip() or getattr(m, "tool_calls", None)]
+
+
+async def _recall(
+    orchestrator: Orchestrator,
+    query: str,
+    config: RunnableConfig | None,
+    user_id: str | None,
+    agent_id: str | None,
+    limit: int,
+    memory_types: Sequence[str] | None,
+) -> RecallResult:
+    scope = resolve_scope(config, user_id=user_id, agent_id=agent_id)
+    return await orchestrator.arecall(
+        query,
+        user_id=scope["user_id"],
+        agent_id=scope["agent_id"],
+        limit=limit,
+        memory_types=list(memory_types) if memory_types else None,
+    )
+
+
+def _tool(
+    orchestrator: Orchestrator,
+    coroutine: Callable[..., Coroutine[Any, Any, str]],
+    name: str,
+    doc: str,
+) -> StructuredTool:
+    """A tool usable from `invoke` and `ainvoke`: the sync form (with the coroutine's
+    signature, which the tool's schema is read from) runs it on the Orchestrator's loop."""
+
+    @functools.wraps(coroutine)
+    def func(*args: Any, **kwargs: Any) -> str:
+        return orchestrator.run_sync(coroutine(*args, **kwargs))
+
+    return StructuredTool.from_function(
+        func=func, coroutine=coroutine, name=name, description=doc, handle_tool_error=True
+    )
 
 
 AsyncNode = Callable[[dict[str, Any], RunnableConfig], Coroutine[Any, Any, dict[str, Any] | None]]
@@ -351,14 +356,7 @@ def create_recall_node(
         query = next((_text_of(m) for m in reversed(messages) if isinstance(m, HumanMessage)), "")
         if not query.strip():
             return {output_key: ""}
-        scope = resolve_scope(config, user_id=user_id, agent_id=agent_id)
-        result = await orchestrator.arecall(
-            query,
-            user_id=scope["user_id"],
-            agent_id=scope["agent_id"],
-            limit=limit,
-            memory_types=list(memory_types) if memory_types else None,
-        )
+        result = await _recall(orchestrator, query, config, user_id, agent_id, limit, memory_types)
         return {output_key: formatter(result)}
 
     return _node(orchestrator, recall_memories, "recall_memories")

@@ -22,10 +22,12 @@ from fastapi import FastAPI
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from octomem import __version__
 from octomem.errors import OctomemError
 from octomem.logs import get_logger
 from octomem.service import bookmarks, context, problems
-from octomem.service.auth import ADMITTED, Forbidden, Principal, Unauthorized, authenticate
+from octomem.service.auth import ADMITTED, Forbidden, Unauthorized, authenticate
+from octomem.service.context import RequestInfo
 from octomem.service.state import State
 from octomem.settings import Settings, for_remote_callers
 from octomem.stores import causal
@@ -55,8 +57,7 @@ class Envelope:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         given = headers.get("x-request-id", "")
         info = context.start(given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex)
-        path = scope.get("path", "")
-        media_type = problems.media_type_for(path)
+        media_type = problems.media_type_for(scope)
         started = time.perf_counter()
         status = {"code": 500, "sent": False}
         call = causal.Call()  # the bookmarks of this request's graph reads and writes
@@ -78,9 +79,16 @@ class Envelope:
             try:
                 call.after = bookmarks.decode(headers.get(bookmarks.HEADER, ""))
                 with causal.within(call):
-                    await self._handle(scope, receive, send_with_id, headers, path)
+                    await self._handle(scope, receive, send_with_id, headers, info)
             except _BodyTooLarge:
-                await self._answer(send_with_id, status, self._too_large(media_type))
+                too_large = problems.problem_response(
+                    413,
+                    "too-large",
+                    "Body too large",
+                    f"the request body exceeds {self.state.config.max_body_bytes:,} bytes",
+                    media_type=media_type,
+                )
+                await self._answer(send_with_id, status, too_large)
             except TimeoutError:
                 await self._answer(
                     send_with_id,
@@ -95,9 +103,8 @@ class Envelope:
                         media_type=media_type,
                     ),
                 )
-            except (problems.Problem, Unauthorized, Forbidden) as exc:
-                await self._answer(send_with_id, status, problems.for_error(exc, media_type))
-            except OctomemError as exc:  # the key store cannot answer (server mode): 503
+            # OctomemError: the key store cannot answer (server mode), 503
+            except (problems.Problem, Unauthorized, Forbidden, OctomemError) as exc:
                 await self._answer(send_with_id, status, problems.for_error(exc, media_type))
             route = getattr(scope.get("route"), "path", None) or self._template(scope)
             duration = (time.perf_counter() - started) * 1000
@@ -124,20 +131,10 @@ class Envelope:
             return  # too late for a status: the client sees a cut response
         await response({"type": "http"}, _no_body, send)
 
-    def _too_large(self, media_type: str) -> Any:
-        limit = self.state.config.max_body_bytes
-        return problems.problem_response(
-            413,
-            "too-large",
-            "Body too large",
-            f"the request body exceeds {limit:,} bytes",
-            media_type=media_type,
-        )
-
     async def _handle(
-        self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str], path: str
+        self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str], info: RequestInfo
     ) -> None:
-        config = self.state.config
+        config, path = self.state.config, scope.get("path", "")
         streamed = path in STREAMED
         cap = config.max_import_bytes if streamed else config.max_body_bytes
         declared = headers.get("content-length", "")
@@ -145,7 +142,11 @@ class Envelope:
             raise _BodyTooLarge
         principal = None
         if path not in PUBLIC:
-            principal = await self._admit(headers.get("authorization"))
+            # who calls (401), within its rate (429): before the body is read, so an
+            # unknown caller costs nothing
+            principal = await authenticate(headers.get("authorization"), self.state.keys, config)
+            info.admit(principal)
+            self.state.charge(principal)
             scope[ADMITTED] = principal  # for the routes' dependencies (`deps.caller`)
         if not streamed:
             receive = await _buffered(receive, cap)
@@ -158,17 +159,6 @@ class Envelope:
             async with asyncio.timeout(config.deadline_s):
                 await self.app(scope, receive, send)
 
-    async def _admit(self, authorization: str | None) -> Principal:
-        """Who calls (401 if nobody known), within its rate (429): before the body is
-        read, so an unknown caller costs nothing."""
-        state = self.state
-        principal = await authenticate(authorization, state.keys, state.config)
-        info = context.current()
-        assert info is not None
-        info.admit(principal)
-        state.charge(principal)
-        return principal
-
 
 async def _no_body() -> Message:
     return {"type": "http.request", "body": b"", "more_body": False}
@@ -176,31 +166,24 @@ async def _no_body() -> Message:
 
 async def _buffered(receive: Receive, cap: int) -> Receive:
     """Read the whole body first (at most `cap` bytes), then hand it on."""
-    chunks: list[bytes] = []
-    size = 0
+    body = bytearray()
     while True:
         message = await receive()
         if message["type"] != "http.request":
-            return _replay([message], receive)
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > cap:
+            return _replay(message, receive)
+        body += message.get("body", b"")
+        if len(body) > cap:
             raise _BodyTooLarge
-        chunks.append(chunk)
         if not message.get("more_body", False):
-            break
-    body = b"".join(chunks)
-    return _replay([{"type": "http.request", "body": body, "more_body": False}], receive)
+            return _replay({"type": "http.request", "body": bytes(body)}, receive)
 
 
-def _replay(messages: list[Message], then: Receive) -> Receive:
-    """`messages` first, then the connection's own (a disconnect when the client goes)."""
-    pending = list(messages)
+def _replay(message: Message, then: Receive) -> Receive:
+    """`message` first, then the connection's own (a disconnect when the client goes)."""
+    pending = [message]
 
     async def replayed() -> Message:
-        if pending:
-            return pending.pop(0)
-        return await then()
+        return pending.pop() if pending else await then()
 
     return replayed
 
@@ -237,7 +220,7 @@ def create_app(settings: Settings, *, audit_per_worker: bool = False) -> FastAPI
         await state.pool.start()
         state.started = True
         try:
-            async with mcp.running():
+            async with mcp.manager.run():
                 yield
         finally:
             await state.pool.close(state.config.shutdown_grace_s)
@@ -246,7 +229,7 @@ def create_app(settings: Settings, *, audit_per_worker: bool = False) -> FastAPI
 
     app = FastAPI(
         title="octomem",
-        version=_version(),
+        version=__version__,
         summary="Memory for LLM agents: mem0-compatible routes and octomem's own /v1 API",
         lifespan=lifespan,
     )
@@ -256,7 +239,7 @@ def create_app(settings: Settings, *, audit_per_worker: bool = False) -> FastAPI
     app.include_router(routes_oauth.router)
     app.include_router(routes_v1.router, responses=problems.COMMON_RESPONSES)
     app.include_router(routes_mem0.router, responses=problems.common_responses("application/json"))
-    mcp.install(app)
+    app.router.routes.append(mcp.route)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     state.routes = [
         r for m in (routes_health, routes_oauth, routes_v1, routes_mem0) for r in m.router.routes
@@ -290,9 +273,3 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
                 operation["security"] = [{"token": []}, {"bearer": []}]
         app.openapi_schema = doc
     return app.openapi_schema
-
-
-def _version() -> str:
-    from octomem import __version__
-
-    return __version__

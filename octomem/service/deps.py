@@ -1,16 +1,9 @@
 """The routes' dependencies: who calls (`Caller`; `Reader`, `Writer`, `Deleter`, `Admin`
-hold a scope) and its project's Orchestrator (`Project`), held for the request.
+hold a scope) and its project's Orchestrator (`Project`), held for the request. A key
+reaches its own project only, and a key pinned to a user that user only (403 for another).
 
-A key belongs to one project; every route works on that project's Orchestrator only, so
-no id, user id or filter a caller sends can reach another project. A key pinned to a user
-reaches that user only: a request naming another user is refused (403), one naming none
-is that user's (`Caller.scope`).
-
-What precedes routing stays in the envelope (`app.Envelope`), because a dependency runs
-only once FastAPI has read and parsed the body and /mcp has no dependencies: the body
-cap, authentication and the rate limit (before the body is read, so an unknown or
-spent caller costs nothing), and the work gate and deadline (around the whole request).
-The dependencies take the caller the envelope admitted from the request's ASGI scope.
+What precedes routing (body cap, authentication, rate limit, work gate, deadline) stays in
+`app.Envelope`: a dependency runs only once FastAPI has parsed the body, and /mcp has none.
 """
 
 from __future__ import annotations
@@ -100,7 +93,6 @@ class Caller:
 
 
 async def caller(request: Request) -> Caller:
-    """The caller the envelope admitted (`app.Envelope._admit`)."""
     principal = admitted(request.scope)
     if principal is None:
         raise Unauthorized("missing Authorization header: send 'Authorization: Token <key>'")
@@ -108,8 +100,8 @@ async def caller(request: Request) -> Caller:
 
 
 def need(scope: str, *, whole_project: str | None = None) -> Callable[..., Awaitable[Caller]]:
-    """A dependency: the caller, who must hold `scope` (admin holds every scope) and, for
-    `whole_project` (what the route does, reaching every user), not be pinned to a user."""
+    """A dependency: the caller, who must hold `scope` and, for `whole_project` (what the
+    route does, reaching every user), not be pinned to a user."""
 
     async def check(who: Annotated[Caller, Depends(caller)]) -> Caller:
         who.principal.require(scope)
@@ -129,10 +121,8 @@ Admin = Annotated[Caller, Depends(need("admin"))]
 
 @asynccontextmanager
 async def project_orchestrator(state: State, principal: Principal) -> AsyncIterator[Orchestrator]:
-    """The one place a request gets an Orchestrator (a route through `Project`, an MCP
-    tool call through `mcp_mount.ServiceAccess`): its key's project's, held until the block
-    ends - the pool neither evicts it nor, when closing, closes it before (within the
-    grace). 503 once the service is shutting down."""
+    """The one place a request (a route, an MCP tool call) gets its key's project's
+    Orchestrator, held until the block ends (`ProjectPool.using`); 503 once closing."""
     if state.pool.closing:
         raise Problem(
             503,

@@ -8,10 +8,9 @@ constant time. Every request reads its row again (nothing is cached), so a key c
 or revoked by another process (the CLI while the server runs, another host) counts from
 the next request on.
 
-Where the rows live (`key_stores.open_keys`): in server mode (the graph on a Neo4j server) on that
-server, one node per key scoped by the deployment (`keys_neo4j`), so every host of a
-deployment knows every key and revocation and its data directory may be lost; else in
-``data_dir/service/keys.sqlite`` (WAL mode, `KeyStore`).
+Where the rows live (`key_stores.open_keys`): in server mode on the graph server, one
+node per key scoped by the deployment (`keys_neo4j`), so every host of a deployment knows
+every key and revocation; else in ``data_dir/service/keys.sqlite`` (`KeyStore`).
 """
 
 from __future__ import annotations
@@ -22,8 +21,8 @@ import re
 import secrets
 import sqlite3
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import ClassVar, Protocol
@@ -81,6 +80,30 @@ class ApiKey:
             if self.revoked_at is not None
             else ("expired" if not self.usable() else "active"),
         }
+
+
+FIELDS = tuple(f.name for f in fields(ApiKey))
+
+
+def stored(row: ApiKey) -> dict[str, object]:
+    """`row` as both key stores keep it (scopes comma-joined), in `FIELDS` order."""
+    return {**asdict(row), "scopes": ",".join(row.scopes)}
+
+
+def from_stored(values: Sequence[object]) -> ApiKey:
+    """The key whose stored fields are `values`, in `FIELDS` order."""
+    kid, project, scopes, user_id, rate, name, created, expires, revoked = values
+    return ApiKey(
+        id=str(kid),
+        project=str(project),
+        scopes=tuple(str(scopes).split(",")),
+        user_id=None if user_id is None else str(user_id),
+        rate_limit=None if rate is None else int(str(rate)),
+        name=None if name is None else str(name),
+        created_at=float(str(created)),
+        expires_at=None if expires is None else float(str(expires)),
+        revoked_at=None if revoked is None else float(str(revoked)),
+    )
 
 
 def digest(key: str) -> str:
@@ -158,39 +181,27 @@ def unknown(key_id: str) -> NotFoundError:
 
 class Keys(Protocol):
     """The API keys of a service: `KeyStore` (a data directory's SQLite file) or
-    `keys_neo4j.Neo4jKeyStore` (the deployment's, on the graph server)."""
-
-    async def init(self) -> None: ...
-    async def close(self) -> None: ...
-    async def create(
-        self,
-        *,
-        project: str,
-        scopes: Iterable[str] = DEFAULT_SCOPES,
-        user_id: str | None = None,
-        rate_limit: int | None = None,
-        expires_at: datetime | None = None,
-        name: str | None = None,
-    ) -> tuple[ApiKey, str]: ...
-    async def list(self, project: str | None = None) -> list[ApiKey]: ...
-    async def get(self, key_id: str) -> ApiKey | None: ...
-    async def revoke(self, key_id: str) -> ApiKey: ...
-    async def verify(self, key: str) -> ApiKey | None: ...
-    async def verify_secret(self, key_id: str, key: str) -> ApiKey | None: ...
-
-
-class ChecksSecrets:
-    """What both key stores share: `create` over a store's `_insert` of a new row and its
-    digest, and `verify_secret` over its `verify`. `clock` (seconds since 1970) is when
-    a key is created, revoked, or checked for its expiry."""
+    `keys_neo4j.Neo4jKeyStore` (the deployment's, on the graph server). Both subclass it
+    for `create` (over their `_insert`) and `verify_secret` (over their `verify`); `clock`
+    (seconds since 1970) is when a key is created, revoked, or checked for its expiry."""
 
     clock: Callable[[], float]
 
-    async def _insert(self, row: ApiKey, key_digest: str) -> None:
-        raise NotImplementedError
+    async def init(self) -> None: ...
+    async def close(self) -> None: ...
+    async def _insert(self, row: ApiKey, key_digest: str) -> None: ...
+    async def list(self, project: str | None = None) -> list[ApiKey]: ...
+    async def revoke(self, key_id: str) -> ApiKey: ...
+    async def _stored(self, op: str, key_id: str) -> tuple[str, ApiKey] | None:
+        """The digest and row stored under `key_id` (`op` names the read in errors)."""
+
+    async def get(self, key_id: str) -> ApiKey | None:
+        stored = await self._stored("get", key_id)
+        return None if stored is None else stored[1]
 
     async def verify(self, key: str) -> ApiKey | None:
-        raise NotImplementedError
+        """The usable key `key` names, or None (unknown, wrong secret, revoked, expired)."""
+        return verified(key, await self._stored("verify", key_id_of(key)), self.clock())
 
     async def create(
         self,
@@ -221,7 +232,7 @@ class ChecksSecrets:
         return found if found is not None and hmac.compare_digest(found.id, key_id) else None
 
 
-class KeyStore(ChecksSecrets, SqliteStore):
+class KeyStore(SqliteStore, Keys):
     """The API keys of one data directory."""
 
     LABEL: ClassVar[str] = "API key store"
@@ -239,43 +250,17 @@ class KeyStore(ChecksSecrets, SqliteStore):
             revoked_at REAL
         );
     """
-    _COLUMNS = "id, project, scopes, user_id, rate_limit, name, created_at, expires_at, revoked_at"
+    _COLUMNS = ", ".join(FIELDS)
 
     def __init__(self, data_dir: Path, *, clock: Callable[[], float] = time.time) -> None:
         super().__init__(keys_path(data_dir))
         self.clock = clock
 
-    @staticmethod
-    def _row(row: tuple[object, ...]) -> ApiKey:
-        kid, project, scopes, user_id, rate, name, created, expires, revoked = row
-        return ApiKey(
-            id=str(kid),
-            project=str(project),
-            scopes=tuple(str(scopes).split(",")),
-            user_id=None if user_id is None else str(user_id),
-            rate_limit=None if rate is None else int(str(rate)),
-            name=None if name is None else str(name),
-            created_at=float(str(created)),
-            expires_at=None if expires is None else float(str(expires)),
-            revoked_at=None if revoked is None else float(str(revoked)),
-        )
-
     async def _insert(self, row: ApiKey, key_digest: str) -> None:
         def insert(conn: sqlite3.Connection) -> None:
             conn.execute(
                 f"INSERT INTO api_keys (digest, {self._COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                (
-                    key_digest,
-                    row.id,
-                    row.project,
-                    ",".join(row.scopes),
-                    row.user_id,
-                    row.rate_limit,
-                    row.name,
-                    row.created_at,
-                    row.expires_at,
-                    None,
-                ),
+                (key_digest, *stored(row).values()),
             ).close()
 
         await self._run("create", insert)
@@ -286,18 +271,9 @@ class KeyStore(ChecksSecrets, SqliteStore):
             args: tuple[str, ...] = ()
             if project is not None:
                 sql, args = sql + " WHERE project = ?", (project,)
-            return [self._row(r) for r in conn.execute(sql + " ORDER BY created_at", args)]
+            return [from_stored(r) for r in conn.execute(sql + " ORDER BY created_at", args)]
 
         return await self._run("list", read)
-
-    async def get(self, key_id: str) -> ApiKey | None:
-        def read(conn: sqlite3.Connection) -> ApiKey | None:
-            row = conn.execute(
-                f"SELECT {self._COLUMNS} FROM api_keys WHERE id = ?", (key_id,)
-            ).fetchone()
-            return None if row is None else self._row(row)
-
-        return await self._run("get", read)
 
     async def revoke(self, key_id: str) -> ApiKey:
         def write(conn: sqlite3.Connection) -> None:
@@ -315,14 +291,11 @@ class KeyStore(ChecksSecrets, SqliteStore):
         assert revoked is not None
         return revoked
 
-    async def verify(self, key: str) -> ApiKey | None:
-        """The usable key `key` names, or None (unknown, wrong secret, revoked, expired)."""
-        key_id = key_id_of(key)
-
+    async def _stored(self, op: str, key_id: str) -> tuple[str, ApiKey] | None:
         def read(conn: sqlite3.Connection) -> tuple[str, ApiKey] | None:
             row = conn.execute(
                 f"SELECT digest, {self._COLUMNS} FROM api_keys WHERE id = ?", (key_id,)
             ).fetchone()
-            return None if row is None else (str(row[0]), self._row(row[1:]))
+            return None if row is None else (str(row[0]), from_stored(row[1:]))
 
-        return verified(key, await self._run("verify", read), self.clock())
+        return await self._run(op, read)

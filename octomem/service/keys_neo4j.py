@@ -11,11 +11,12 @@ from collections.abc import Callable
 from typing import Any, LiteralString
 
 from octomem.service.keys import (
+    FIELDS,
     ApiKey,
-    ChecksSecrets,
-    key_id_of,
+    Keys,
+    from_stored,
+    stored,
     unknown,
-    verified,
 )
 from octomem.stores.neo4j_client import Neo4jClient
 
@@ -38,21 +39,10 @@ _REVOKE: LiteralString = _MINE + " SET k.revoked_at = coalesce(k.revoked_at, $no
 
 
 def _key(row: Any) -> ApiKey:
-    rate, expires, revoked = row["rate_limit"], row["expires_at"], row["revoked_at"]
-    return ApiKey(
-        id=str(row["id"]),
-        project=str(row["project"]),
-        scopes=tuple(str(row["scopes"]).split(",")),
-        user_id=row["user_id"],
-        rate_limit=None if rate is None else int(rate),
-        name=row["name"],
-        created_at=float(row["created_at"]),
-        expires_at=None if expires is None else float(expires),
-        revoked_at=None if revoked is None else float(revoked),
-    )
+    return from_stored([row[name] for name in FIELDS])
 
 
-class Neo4jKeyStore(ChecksSecrets):
+class Neo4jKeyStore(Keys):
     """The API keys of `deployment` on the graph server `client` reaches."""
 
     def __init__(
@@ -71,11 +61,10 @@ class Neo4jKeyStore(ChecksSecrets):
     async def _query(self, op: str, query: LiteralString, **params: Any) -> list[Any]:
         if not self._ready:
             await self.init()
-        write = op in ("create", "revoke")
         return await self._db.query(
             op,
             query,
-            write=write,
+            write=op in ("create", "revoke"),
             what="API key",
             deployment=self._deployment,
             **params,
@@ -85,26 +74,11 @@ class Neo4jKeyStore(ChecksSecrets):
         await self._db.close()
 
     async def _insert(self, row: ApiKey, key_digest: str) -> None:
-        props = {
-            "id": row.id,
-            "deployment": self._deployment,
-            "digest": key_digest,
-            "project": row.project,
-            "scopes": ",".join(row.scopes),
-            "user_id": row.user_id,
-            "rate_limit": row.rate_limit,
-            "name": row.name,
-            "created_at": row.created_at,
-            "expires_at": row.expires_at,
-        }
+        props = {**stored(row), "deployment": self._deployment, "digest": key_digest}
         await self._query("create", _CREATE, props=props)
 
     async def list(self, project: str | None = None) -> list[ApiKey]:
         return [_key(row) for row in await self._query("list", _LIST, project=project)]
-
-    async def get(self, key_id: str) -> ApiKey | None:
-        rows = await self._query("get", _MINE + _ROW, id=key_id)
-        return _key(rows[0]) if rows else None
 
     async def revoke(self, key_id: str) -> ApiKey:
         rows = await self._query("revoke", _REVOKE, id=key_id, now=self.clock())
@@ -112,8 +86,6 @@ class Neo4jKeyStore(ChecksSecrets):
             raise unknown(key_id)
         return _key(rows[0])
 
-    async def verify(self, key: str) -> ApiKey | None:
-        """The usable key `key` names, or None (unknown, wrong secret, revoked, expired)."""
-        rows = await self._query("verify", _MINE + _ROW, id=key_id_of(key))
-        stored = (str(rows[0]["digest"]), _key(rows[0])) if rows else None
-        return verified(key, stored, self.clock())
+    async def _stored(self, op: str, key_id: str) -> tuple[str, ApiKey] | None:
+        rows = await self._query(op, _MINE + _ROW, id=key_id)
+        return (str(rows[0]["digest"]), _key(rows[0])) if rows else None

@@ -31,9 +31,8 @@ class RateLimiter:
         self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
         self._lock = threading.Lock()
 
-    def check(self, key_id: str, limit: int) -> int:
-        """Take one request from `key_id`'s bucket and return what is left; Problem 429
-        when it is empty."""
+    def check(self, key_id: str, limit: int) -> None:
+        """Take one request from `key_id`'s bucket; Problem 429 when it is empty."""
         now = time.monotonic()
         rate = limit / 60.0
         with self._lock:
@@ -57,7 +56,6 @@ class RateLimiter:
                     },
                 )
             bucket.tokens -= 1.0
-            return int(bucket.tokens)
 
 
 class WorkGate:

@@ -1,36 +1,26 @@
-"""MCP over streamable HTTP at ``/mcp``: the tools of `octomem mcp` (one definition,
-`octomem.mcp_server.tools_server`) inside the service, behind the same envelope as every
-other route.
+"""MCP over streamable HTTP at ``/mcp``: the tools of `octomem mcp` (`mcp_server.tools_server`)
+behind the same envelope as every other route (`app.Envelope`: auth, rate limit, body cap,
+work bound, deadline, audit line); the SDK's own auth is not used.
 
-One auth story: `app.Envelope` authenticates ``/mcp`` like any other path (an API key as
-``Token``/``Bearer``, or an OAuth2 access token), applies the key's rate limit, the body
-cap, the work bound and the deadline, and writes the audit line. The SDK's own auth is not
-used. Each tool call reads the caller the envelope admitted from the request's scope (the
-SDK hands the HTTP request to the tool as ``ctx.request_context.request``; contextvars of
-the request do not reach the task that runs a tool) and works as that key: its project's
-Orchestrator (held for the call by `deps.project_orchestrator`, as a route's), its pinned
-user, its scopes (read tools need ``read``, ``process_conversation`` and ``update_memory``
-need ``write``, ``delete_memory`` needs ``delete``) and the service's limits (messages
-per call, query length, page size).
+Each tool call reads the caller the envelope admitted from the request's ASGI scope
+(contextvars of the request do not reach the task that runs a tool) and works as that key:
+its project's Orchestrator, its pinned user, its scopes and the service's limits.
 
-Stateless with JSON responses: each POST is one self-contained JSON-RPC exchange. No
-session lives in a worker, so any worker answers any request, a restart loses nothing, a
-key revoked mid-conversation fails its very next request (401), and no long-lived SSE
-stream holds a work slot or runs into the deadline. Server-to-client requests (sampling,
-elicitation) are therefore not offered; octomem's tools use none.
+Stateless with JSON responses: no session lives in a worker, so any worker answers any
+request, a key revoked mid-conversation fails its next request, and no SSE stream holds a
+work slot. Server-to-client requests (sampling, elicitation) are therefore not offered.
 """
 
 from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
-from starlette.applications import Starlette
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
@@ -71,8 +61,6 @@ class ServiceAccess(Caller):
     def failure(self, exc: Exception) -> str | None:
         """What the model is told: octomem's message, except where it could name hosts,
         paths or a dependency's words (stores, the language model: logged instead)."""
-        if isinstance(exc, Forbidden | Unauthorized):
-            return f"{type(exc).__name__}: {exc}"
         if isinstance(exc, Problem):
             return exc.detail
         if isinstance(exc, StoreError | LLMError | ConfigurationError):
@@ -82,18 +70,16 @@ class ServiceAccess(Caller):
                 "a store or the language model is unavailable; retry later "
                 f"(request id {self.info.request_id})"
             )
-        if isinstance(exc, OctomemError):
+        if isinstance(exc, Forbidden | Unauthorized | OctomemError):
             return f"{type(exc).__name__}: {exc}"
         return None
 
 
 class McpMount:
-    """The MCP endpoint of one app: `install` adds the route, `running` the SDK's task
-    group (inside the app's lifespan)."""
+    """The MCP endpoint of one app: its `route`, and its `manager`, whose task group runs
+    inside the app's lifespan."""
 
     def __init__(self, state: State) -> None:
-        self.state = state
-
         async def access_for(ctx: Context) -> Access:
             scope = getattr(ctx.request_context.request, "scope", {})
             info, principal = scope.get(_REQUEST), admitted(scope)
@@ -119,9 +105,3 @@ class McpMount:
         scope[_REQUEST] = context.current()
         scope["route"] = self.route  # the audit line's route
         await self._app(scope, receive, send)
-
-    def install(self, app: Starlette) -> None:
-        app.router.routes.append(self.route)
-
-    def running(self) -> Any:
-        return self.manager.run()

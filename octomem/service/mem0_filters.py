@@ -1,26 +1,16 @@
 """mem0's v2 ``filters`` on octomem: the scopes a filter reaches and the filter octomem
-evaluates within each.
+evaluates within each (the language and field names: docs/service.md).
 
-mem0's language is octomem's own (`octomem.filters`): AND/OR/NOT (or $and/$or/$not),
-eq, ne, in, nin, gt, gte, lt, lte, contains, icontains, ``"*"`` (the field is set),
-``{"metadata": {...}}``. mem0's field names become octomem's: ``run_id`` is
-``session_id``; user_id, agent_id, created_at and updated_at are record fields; any other
-name is a metadata key (``categories`` too: octomem assigns no categories). ``app_id``,
-``keywords`` and ``timestamp`` are refused: octomem has no app scope, keyword lists or
-event time to filter on, and matching nothing would look like an answer.
-
-octomem reads memories one user at a time, so the users a filter can match must be
-known from the filter: ``{"user_id": "a"}``, ``{"user_id": {"in": ["a", "b"]}}`` or an
-OR whose every branch names users. Each user is one scope, read with the whole filter,
-and the results are merged: exactly the memories the filter selects. A key pinned to a
-user reaches that user only - naming any other, anywhere in the filter, is refused (403)
-- and a filter that names no user is that user's. A key of the whole project must name
-the users, or (for memories stored without a user) the agents.
+octomem reads memories one user at a time, so the users a filter can match must be known
+from the filter (``{"user_id": "a"}``, ``"in"`` a list, or an OR of those). Each user is
+one scope, read with the whole filter, and the results are merged. A key pinned to a user
+reaches that user only - naming any other, anywhere in the filter, is 403 - and a filter
+that names no user is that user's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,16 +46,23 @@ def translate(
     return _scopes(node, who), node
 
 
-def _refused(node: lang.Filter) -> lang.Filter:
-    """`node`, unless it filters on a field octomem cannot honour (`_REFUSED`)."""
+def _leaves(node: lang.Filter, negated: bool = False) -> Iterator[tuple[str, lang.Filter, bool]]:
+    """Every condition in `node`: its field, itself, and whether it sits under a NOT."""
     kind, body = lang.unpack(node)
     if kind in ("AND", "OR"):
         for child in body:
-            _refused(child)
+            yield from _leaves(child, negated)
     elif kind == "NOT":
-        _refused(body)
-    elif (field := body[0]) in _REFUSED:
-        raise InvalidInputError(f"filters on {field!r} are not supported: {_REFUSED[field]}")
+        yield from _leaves(body, True)
+    else:
+        yield body[0], node, negated
+
+
+def _refused(node: lang.Filter) -> lang.Filter:
+    """`node`, unless it filters on a field octomem cannot honour (`_REFUSED`)."""
+    for field, _, _ in _leaves(node):
+        if field in _REFUSED:
+            raise InvalidInputError(f"filters on {field!r} are not supported: {_REFUSED[field]}")
     return node
 
 
@@ -93,34 +90,16 @@ def _values(node: lang.Filter, field: str) -> set[str | None] | None:
     return None
 
 
-def _named(node: lang.Filter, field: str) -> set[str | None]:
-    """Every value `field` is said to equal (eq, in) anywhere in `node` outside a NOT."""
-    kind, body = lang.unpack(node)
-    if kind in ("AND", "OR"):
-        return set().union(*(_named(child, field) for child in body))
-    if kind == "NOT":
-        return set()
-    return _values(node, field) or set()
-
-
-def _mentions(node: lang.Filter, field: str) -> bool:
-    kind, body = lang.unpack(node)
-    if kind in ("AND", "OR"):
-        return any(_mentions(child, field) for child in body)
-    if kind == "NOT":
-        return _mentions(body, field)
-    return bool(body[0] == field)
-
-
 def _scopes(node: lang.Filter, who: Caller) -> list[Scope]:
     users = _values(node, "user_id")
     pinned = who.principal.user_id
     if pinned is not None:
-        for user in _named(node, "user_id"):  # in any branch, not only those that decide
-            if user is not None:
-                who.user(user)  # 403 for anyone but the pinned user
+        for _, leaf, negated in _leaves(node):  # any branch, not only those that decide
+            for user in set() if negated else _values(leaf, "user_id") or set():
+                if user is not None:
+                    who.user(user)  # 403 for anyone but the pinned user
         return [Scope(who.user(None))]
-    if users is None and _mentions(node, "user_id"):
+    if users is None and any(field == "user_id" for field, _, _ in _leaves(node)):
         raise InvalidInputError(
             "octomem reads one user's memories at a time: name the users in the filter "
             "(user_id equal to one, 'in' a list, or an OR of those); '*', ne and NOT "

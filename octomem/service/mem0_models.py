@@ -4,25 +4,23 @@ refused with 422 when ignoring it would mislead (`refuse`); anything else is 422
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt
+from pydantic import BaseModel, Field, StrictBool, StrictFloat, StrictInt
 
 from octomem.errors import InvalidInputError
 from octomem.filters import Filter
-from octomem.service.routes_v1 import MessageIn
-
-Id = Annotated[str, Field(min_length=1, max_length=256)]
+from octomem.service.routes_v1 import Body, Id, MessageIn
 
 
 def refuse(**fields: Any) -> None:
     """422 for fields set whose meaning octomem cannot honour."""
     for name, value in fields.items():
         if not (value is None or value is False or value in ([], {}, "")):
-            raise InvalidInputError(f"{name} is not supported by octomem: {_WHY[name]}")
+            raise InvalidInputError(f"{name} is not supported by octomem: {UNSUPPORTED[name]}")
 
 
-_WHY = {
+UNSUPPORTED = {
     "app_id": "there is no app scope; use agent_id, or a metadata key",
     "expiration_date": "memories do not expire by date; delete them, or use a metadata key",
     "immutable": "every memory can be updated (history keeps each version)",
@@ -38,14 +36,7 @@ _WHY = {
 }
 
 
-class _Body(BaseModel):
-    """A request body: no unknown fields, and JSON's own types where the schema names
-    them (StrictBool, StrictInt, StrictFloat): not 0 for false or "10" for 10."""
-
-    model_config = ConfigDict(extra="forbid")
-
-
-class _Entities(_Body):
+class _Entities(Body):
     """Entity ids at the top level (older clients and mem0's REST docs send them there;
     2.2.x sends them inside `filters`)."""
 
@@ -114,7 +105,7 @@ class GetAllRequest(_Read):
     end_date: str | None = Field(None, description="created on or before (ISO 8601)")
 
 
-class UpdateRequest(_Body):
+class UpdateRequest(Body):
     text: str | None = Field(None, min_length=1)
     metadata: dict[str, Any] | None = Field(None, description="merged into the memory's")
     timestamp: StrictInt | StrictFloat | str | None = None

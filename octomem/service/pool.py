@@ -45,16 +45,14 @@ class ProjectPool:
         return Settings.model_validate({**self.settings.model_dump(), "project": project})
 
     async def start(self) -> None:
-        """Load the embedder (a few seconds) before the first request needs it; start the
-        sweep of dead writers' intents."""
+        """Load the embedder before the first request needs it; start `_sweep`."""
         self._embedder = await asyncio.to_thread(build_embedder, self.settings)
         await self._embedder.embed(["warm up"])
         self._sweeper = asyncio.ensure_future(self._sweep())
 
     async def _sweep(self) -> None:
-        """Every lease period, complete in each open project the writes that dead callers
-        left in the journal (`Orchestrator.arecover`): in server mode the journal is
-        shared, so a host that dies mid-write is never needed back."""
+        """Every lease period, complete the writes dead callers left in each open project's
+        journal: in server mode it is shared, so a host that dies mid-write is not needed."""
         period = max(1.0, self.settings.concurrency.lease_ttl_s)
         while not self.closing:
             await asyncio.sleep(period)
@@ -103,12 +101,9 @@ class ProjectPool:
         return orch
 
     def _embedder_for(self, project: str) -> Embedder | None:
-        """The one loaded model, with a cache partition of the project's own: a project's
-        call never finds a vector another project's text left, nor a call for one user a
-        vector embedded for another user (the Orchestrator embeds each text for the user
-        of its scope: `embeddings.embed_for`), so its timing (a recall's `elapsed_s`)
-        cannot tell it what another project or user stored - what a key pinned to one user
-        must not learn."""
+        """The one loaded model, with a cache partition of the project's own (and, through
+        `embeddings.embed_for`, of each user): a call's timing never tells it what another
+        project or user stored."""
         shared = self._embedder
         return shared.partition(project) if isinstance(shared, CachedEmbedder) else shared
 
@@ -144,17 +139,16 @@ class ProjectPool:
         return len(self._open)
 
     async def ready(self) -> dict[str, str]:
-        """Reach every open project's stores (vector and graph servers in server mode).
-        Projects are not named: anyone may ask, and a project's name is its tenant's."""
+        """Reach every open project's stores. Projects are not named: anyone may ask."""
         if self._embedder is None:
             return {"embedder": "loading"}
         for orch in list(self._open.values()):
-            await orch.aping()  # opened (journal recovered), vector and graph reached
+            await orch.aping()
         return {"embedder": "ok", "projects": "ok"}
 
     def finish_in_background(self, work: Awaitable[T]) -> asyncio.Future[T]:
-        """Run a write to its end even if the request waiting for it is cancelled (its
-        deadline passed, the client went away); `close` waits for it."""
+        """Run a write to its end even if the request waiting for it is cancelled; `close`
+        waits for it."""
         task = asyncio.ensure_future(work)
         self._background.add(task)
         task.add_done_callback(self._background.discard)

@@ -6,6 +6,7 @@ goes to the server's log, never to the client)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -86,9 +87,9 @@ COMMON_RESPONSES = common_responses()
 MEM0_PATHS = ("/v1/ping/", "/v1/memories/", "/v3/memories/")
 
 
-def media_type_for(path: str) -> str:
-    """The media type of the problem bodies a request for `path` gets."""
-    return "application/json" if path.startswith(MEM0_PATHS) else PROBLEM
+def media_type_for(scope: Mapping[str, Any]) -> str:
+    """The media type of the problem bodies the request of ASGI `scope` gets."""
+    return "application/json" if scope.get("path", "").startswith(MEM0_PATHS) else PROBLEM
 
 
 class Problem(Exception):
@@ -101,12 +102,10 @@ class Problem(Exception):
         title: str,
         detail: str,
         headers: dict[str, str] | None = None,
-        **extra: Any,
     ) -> None:
         super().__init__(detail)
         self.status, self.slug, self.title, self.detail = status, slug, title, detail
         self.headers = headers or {}
-        self.extra = extra
 
 
 def problem_response(
@@ -138,13 +137,7 @@ def for_error(exc: BaseException, media_type: str = PROBLEM) -> JSONResponse:
     """The problem response for an error raised by a route or the library."""
     if isinstance(exc, Problem):
         return problem_response(
-            exc.status,
-            exc.slug,
-            exc.title,
-            exc.detail,
-            exc.headers,
-            media_type=media_type,
-            **exc.extra,
+            exc.status, exc.slug, exc.title, exc.detail, exc.headers, media_type=media_type
         )
     for kind, status, slug, title in _MAP:
         if isinstance(exc, kind):
@@ -216,10 +209,6 @@ def _allowed(request: Request) -> str:
     )
 
 
-def _media_type(request: Request) -> str:
-    return media_type_for(request.scope.get("path", ""))
-
-
 def install(app: FastAPI) -> None:
     """Register the problem handlers on `app`."""
 
@@ -228,7 +217,7 @@ def install(app: FastAPI) -> None:
         status, detail = _validation_detail(exc)
         slug = "malformed" if status == 400 else "invalid-input"
         return problem_response(
-            status, slug, "Invalid request", detail, media_type=_media_type(request)
+            status, slug, "Invalid request", detail, media_type=media_type_for(request.scope)
         )
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
@@ -243,11 +232,11 @@ def install(app: FastAPI) -> None:
             title,
             str(exc.detail),
             headers,
-            media_type=_media_type(request),
+            media_type=media_type_for(request.scope),
         )
 
     async def on_error(request: Request, exc: Exception) -> JSONResponse:
-        return for_error(exc, _media_type(request))
+        return for_error(exc, media_type_for(request.scope))
 
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)

@@ -1,13 +1,9 @@
-"""mem0-compatible routes: what mem0's Python client (`mem0ai` 2.2.x, `MemoryClient` and
-`AsyncMemoryClient` with ``host=`` set to this service) calls for ping, add, get, get_all,
-search, update, delete, delete_all and history, with mem0's request and response shapes.
-
-The items are the ones octomem's mem0-style `Memory` facade returns (`octomem.memory`).
-Differences from mem0's platform, each documented in docs/service.md: `add` is processed
-before it answers (its results, no event id to poll); v2 filters run as in
-`mem0_filters`; fields whose meaning octomem cannot honour are refused (422), not
-ignored; errors are problem+json bodies, which mem0's client raises as its own exception
-types (404 MemoryNotFoundError, 401/403 AuthenticationError, 422 ValidationError, ...).
+"""mem0-compatible routes: what mem0's Python client (`mem0ai` 2.2.x, ``host=`` set to this
+service) calls, with mem0's request and response shapes; the items are those of octomem's
+mem0-style `Memory` facade. The differences from mem0's platform are in docs/service.md:
+`add` answers once processed, filters run as in `mem0_filters`, fields octomem cannot
+honour are refused (422), and errors are problem+json bodies mem0's client raises as its
+own exception types.
 """
 
 from __future__ import annotations
@@ -26,6 +22,7 @@ from octomem.service.deps import Anyone, Deleter, Project, Reader, Writer
 from octomem.service.mem0_filters import translate
 from octomem.service.mem0_models import (
     ORG_ID,
+    UNSUPPORTED,
     AddItem,
     AddRequest,
     AddResponse,
@@ -40,7 +37,7 @@ from octomem.service.mem0_models import (
     UpdateRequest,
     refuse,
 )
-from octomem.service.routes_v1 import attachments
+from octomem.service.routes_v1 import OwnerQuery, attachments
 
 router = APIRouter(tags=["mem0"])
 
@@ -72,16 +69,7 @@ async def ping(who: Anyone, _: Annotated[None, _only()]) -> Ping:
     response_model_exclude_unset=True,
 )
 async def add(body: AddRequest, who: Writer, orch: Project) -> AddResponse:
-    refuse(
-        expiration_date=body.expiration_date,
-        immutable=body.immutable,
-        includes=body.includes,
-        excludes=body.excludes,
-        custom_instructions=body.custom_instructions,
-        agent_custom_instructions=body.agent_custom_instructions,
-        structured_data_schema=body.structured_data_schema,
-        app_id=body.app_id,
-    )
+    refuse(**body.model_dump(include=set(UNSUPPORTED) - {"timestamp"}))  # add honours it
     ids = _add_entities(body)
     who.check_messages(len(body.messages))
     if files := attachments(body.messages):
@@ -245,9 +233,6 @@ async def delete(
     await who.write(orch.adelete(memory_id, **who.scope(None, required=False)))
     context.count(deleted=1)
     return Message(message="Memory deleted successfully!")
-
-
-OwnerQuery = Annotated[str | None, Query(min_length=1, max_length=256)]
 
 
 @router.delete("/v1/memories/", response_model=Message, summary="Delete a scope's memories")

@@ -1,19 +1,11 @@
 """OAuth2 client credentials (RFC 6749 section 4.4): a key's id and the key itself exchange
-at ``POST /oauth/token`` for a short-lived signed JWT (`auth.issue_token`) that carries the
-key's project, scopes and user. Off unless ``service.jwt_secret`` is set.
+at ``POST /oauth/token`` for a short-lived signed JWT (`auth.issue_token`). Off unless
+``service.jwt_secret`` is set. The client authenticates with HTTP Basic (each part
+form-encoded first, section 2.3.1) or with form fields - one way per request.
 
-The client authenticates with HTTP Basic (``client_id:client_secret``, each form-encoded
-first, section 2.3.1) or with ``client_id`` and ``client_secret`` form fields - one way
-per request. The body is ``application/x-www-form-urlencoded`` (section 4.4.2).
-
-Errors speak OAuth2, not problem+json, because OAuth2 client libraries read them (section
-5.2): ``{"error": ..., "error_description": ..., "request_id": ...}``, 400 for a malformed
-request (``invalid_request``), a grant other than client_credentials or OAuth2 turned off
-(``unsupported_grant_type``) and a scope the key does not hold (``invalid_scope``); 401
-with ``WWW-Authenticate: Basic`` for unknown, wrong, revoked or expired credentials
-(``invalid_client``). What the envelope answers before the route runs (413 body too
-large) stays problem+json like everywhere. A successful exchange counts against the
-key's rate limit (429 problem+json beyond it).
+Errors speak OAuth2 (section 5.2), not problem+json, because OAuth2 client libraries read
+them; what the envelope answers before the route (413) and the rate limit (429) stay
+problem+json. docs/service.md lists each error.
 """
 
 from __future__ import annotations
@@ -31,7 +23,7 @@ from octomem.service import context
 from octomem.service.auth import Forbidden, Principal, issue_token
 from octomem.service.deps import state_of
 from octomem.service.keys import SCOPES
-from octomem.service.problems import COMMON_RESPONSES, Problem, problem_response
+from octomem.service.problems import COMMON_RESPONSES, Problem, for_error
 
 router = APIRouter(tags=["oauth"])
 _MAX_FIELD = 512
@@ -198,9 +190,7 @@ async def _token(request: Request) -> JSONResponse:
     try:
         state.charge(principal)
     except Problem as limited:
-        return problem_response(
-            limited.status, limited.slug, limited.title, limited.detail, limited.headers
-        )
+        return for_error(limited)
     try:
         body = issue_token(key, state.config, scopes)
     except Forbidden as exc:

@@ -1,10 +1,7 @@
 """octomem's own API, under /v1: process, recall, the records of a scope (list, get,
-update, delete, history), forget, stats; export, import and doctor for admin keys.
-
-Bodies and answers are the library's own models (`ProcessResult`, `RecallResult`,
-`MemoryRecord`, `HistoryEvent`, `ForgetReport`, `ConsistencyReport`, `TransferSummary`)
-or thin views of them. Every route works on the caller's project only (`deps.Project`).
-The records live under /v1/records so they never meet mem0's /v1/memories/ routes.
+update, delete, history), forget, stats; export, import and doctor for admin keys. Bodies
+and answers are the library's own models or thin views of them. The records live under
+/v1/records so they never meet mem0's /v1/memories/ routes.
 """
 
 from __future__ import annotations
@@ -37,11 +34,12 @@ from octomem.models import (
 )
 from octomem.orchestrator.transfer import TransferSummary
 from octomem.service import context
-from octomem.service.deps import Admin, Caller, Deleter, Project, Reader, Writer, need
+from octomem.service.deps import Admin, Anyone, Caller, Deleter, Project, Reader, Writer, need
 
 router = APIRouter(prefix="/v1", tags=["octomem"])
 Id = Annotated[str, Field(min_length=1, max_length=256)]
 MemoryTypes = Annotated[list[MemoryType] | None, Field(None, max_length=8)]
+OwnerQuery = Annotated[str | None, Query(min_length=1, max_length=256)]
 _NUMBER = re.compile(r"\s*[-+]?\d+(\.\d*)?\s*")
 
 
@@ -58,11 +56,14 @@ Instant = Annotated[datetime, BeforeValidator(_iso_text)]
 Flag = Annotated[bool, Strict()]
 
 
-class _Body(BaseModel):
+class Body(BaseModel):
+    """A request body: no unknown fields, and JSON's own types where the schema names
+    them (Strict...): not 0 for false or "10" for 10."""
+
     model_config = ConfigDict(extra="forbid")
 
 
-class MessageIn(_Body):
+class MessageIn(Body):
     id: Id | None = Field(
         None,
         description="the client's id of this message: a retry with the same id stores "
@@ -85,7 +86,7 @@ def attachments(messages: list[MessageIn]) -> int:
     return sum(not isinstance(p, str | TextPart) for p in parts)
 
 
-class ProcessRequest(_Body):
+class ProcessRequest(Body):
     messages: list[MessageIn] | str = Field(description="the turns, or one user message")
     user_id: Id | None = None
     agent_id: Id | None = None
@@ -96,7 +97,7 @@ class ProcessRequest(_Body):
     infer: Flag = True
 
 
-class ProcessResponse(_Body):
+class ProcessResponse(Body):
     turns: int
     turn_memory_ids: list[str]
     added_turn_ids: list[str]
@@ -116,7 +117,7 @@ class ProcessResponse(_Body):
         )
 
 
-class RecallRequest(_Body):
+class RecallRequest(Body):
     query: str = Field(min_length=1)
     user_id: Id | None = None
     agent_id: Id | None = None
@@ -128,17 +129,17 @@ class RecallRequest(_Body):
     as_of: Instant | None = None
 
 
-class UpdateRequest(_Body):
+class UpdateRequest(Body):
     text: str = Field(min_length=1)
     metadata: dict[str, Any] | None = None
 
 
-class ForgetRequest(_Body):
+class ForgetRequest(Body):
     user_id: Id
     agent_id: Id | None = None
 
 
-class Deleted(_Body):
+class Deleted(Body):
     id: str | None = None
     deleted: int
 
@@ -187,9 +188,9 @@ async def recall(body: RecallRequest, who: Reader, orch: Project) -> RecallResul
 async def list_records(
     who: Reader,
     orch: Project,
-    user_id: Annotated[str | None, Query(min_length=1, max_length=256)] = None,
-    agent_id: Annotated[str | None, Query(min_length=1, max_length=256)] = None,
-    session_id: Annotated[str | None, Query(min_length=1, max_length=256)] = None,
+    user_id: OwnerQuery = None,
+    agent_id: OwnerQuery = None,
+    session_id: OwnerQuery = None,
     memory_type: Annotated[list[MemoryType] | None, Query(max_length=8)] = None,
     include_superseded: bool = False,
     limit: Annotated[int, Query(ge=1)] = 100,
@@ -207,48 +208,30 @@ async def list_records(
     return records
 
 
-OwnerQuery = Annotated[str | None, Query(min_length=1, max_length=256)]
+async def _owner(who: Anyone, user_id: OwnerQuery = None, agent_id: OwnerQuery = None) -> Any:
+    """The scope a route on one memory reads it in (`Caller.scope`; none required)."""
+    return who.scope(user_id, agent_id, required=False)
+
+
+# after the route's own caller (its scope checked first), before the project is opened
+Owner = Annotated[dict[str, Any], Depends(_owner)]
 
 
 @router.get("/records/{memory_id}", response_model=MemoryRecord, summary="One memory")
-async def get_record(
-    memory_id: str,
-    who: Reader,
-    orch: Project,
-    user_id: OwnerQuery = None,
-    agent_id: OwnerQuery = None,
-) -> Any:
-    return await orch.aget(memory_id, **who.scope(user_id, agent_id, required=False))
+async def get_record(memory_id: str, who: Reader, owner: Owner, orch: Project) -> Any:
+    return await orch.aget(memory_id, **owner)
 
 
 @router.patch("/records/{memory_id}", response_model=MemoryRecord, summary="Rewrite a memory")
 async def update_record(
-    memory_id: str,
-    body: UpdateRequest,
-    who: Writer,
-    orch: Project,
-    user_id: OwnerQuery = None,
-    agent_id: OwnerQuery = None,
+    memory_id: str, body: UpdateRequest, who: Writer, owner: Owner, orch: Project
 ) -> Any:
-    return await who.write(
-        orch.aupdate(
-            memory_id,
-            body.text,
-            metadata=body.metadata,
-            **who.scope(user_id, agent_id, required=False),
-        )
-    )
+    return await who.write(orch.aupdate(memory_id, body.text, metadata=body.metadata, **owner))
 
 
 @router.delete("/records/{memory_id}", response_model=Deleted, summary="Delete a memory")
-async def delete_record(
-    memory_id: str,
-    who: Deleter,
-    orch: Project,
-    user_id: OwnerQuery = None,
-    agent_id: OwnerQuery = None,
-) -> Deleted:
-    await who.write(orch.adelete(memory_id, **who.scope(user_id, agent_id, required=False)))
+async def delete_record(memory_id: str, who: Deleter, owner: Owner, orch: Project) -> Deleted:
+    await who.write(orch.adelete(memory_id, **owner))
     return Deleted(id=memory_id, deleted=1)
 
 
@@ -270,14 +253,8 @@ async def delete_records(
     response_model=list[HistoryEvent],
     summary="Every change of a memory",
 )
-async def history(
-    memory_id: str,
-    who: Reader,
-    orch: Project,
-    user_id: OwnerQuery = None,
-    agent_id: OwnerQuery = None,
-) -> list[HistoryEvent]:
-    return await orch.ahistory(memory_id, **who.scope(user_id, agent_id, required=False))
+async def history(memory_id: str, who: Reader, owner: Owner, orch: Project) -> list[HistoryEvent]:
+    return await orch.ahistory(memory_id, **owner)
 
 
 @router.post("/forget", response_model=ForgetReport, summary="Remove every trace of a user")
