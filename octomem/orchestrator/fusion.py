@@ -63,7 +63,9 @@ def fuse(
             if method == "rrf":
                 scores[memory_id] += weight * agent_weights.get(agent, 1.0) / (k + rank)
             else:
-                scores[memory_id] += weight * _normalised(retriever, raw, best)
+                # BM25 has no fixed scale: relative to the query's best hit
+                norm = (raw / best if best > 0 else 0.0) if retriever == "keyword" else raw
+                scores[memory_id] += weight * norm
                 if retriever == "vector":
                     found_by_vector.add(memory_id)
             provenance[memory_id].append(
@@ -78,12 +80,6 @@ def fuse(
             scores[memory_id] *= agent_weights.get(agent, 1.0)
     ordered = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
     return [(memory_id, score, provenance[memory_id]) for memory_id, score in ordered]
-
-
-def _normalised(retriever: str, raw: float, best: float) -> float:
-    if retriever == "keyword":  # BM25 has no fixed scale: relative to the query's best hit
-        return raw / best if best > 0 else 0.0
-    return raw  # cosine similarity; graph proximity 1 / (1 + hops)
 
 
 def vector_floors(lists: Iterable[RankedList]) -> dict[MemoryType, float]:
