@@ -89,7 +89,6 @@ class Orchestrator:
         by several Orchestrators of one process."""
         settings = load_settings() if settings is None else settings
         configure_tracing(settings.telemetry)
-        # the stores, embedder, LLM client, agents and locks: this package's machinery
         self._services = lifecycle.build_services(settings, embedder=embedder, agents=agents)
         self._opening = lifecycle.Opening(self._services)
         self._record_port = Records(self._services)
@@ -153,10 +152,9 @@ class Orchestrator:
 
     @property
     def recall_graph(self) -> RecallGraph:
-        """The compiled recall graph on this Orchestrator's stores (plan_recall,
-        search_shared, search_agent per agent, rank_hits), as LangGraph Studio shows it;
-        `arecall` runs the same steps (`recall.steps`) without the graph runtime. Run it on
-        an opened Orchestrator (`open`)."""
+        """The compiled recall graph on this Orchestrator's stores, as LangGraph Studio
+        shows it; `arecall` runs the same steps (`recall.steps`) without the graph runtime.
+        Run it on an opened Orchestrator (`open`)."""
         if self._recall_graph is None:
             self._recall_graph = build_recall_graph(self._services)
         return self._recall_graph
@@ -206,8 +204,7 @@ class Orchestrator:
         memory_types: MemoryTypes = None,
         infer: bool = True,
     ) -> ProcessInput:
-        """`aprocess`'s arguments, checked, as the process graph's input (to which ingest
-        adds what closes a file's previous version)."""
+        """`aprocess`'s arguments, checked, as the process graph's input (also ingest's)."""
         check_scope(user_id, agent_id, session_id, operation="process")
         return ProcessInput(
             messages=messages,
@@ -221,7 +218,6 @@ class Orchestrator:
         )
 
     async def _run_process(self, inputs: ProcessInput) -> ProcessResult:
-        """The process graph run on one input (of `aprocess`, ingest or reprocess)."""
         with span("process", user_id=inputs.get("user_id"), session_id=inputs.get("session_id")):
             state = await self.process_graph.ainvoke(inputs)
         result: ProcessResult = state["result"]
@@ -236,8 +232,8 @@ class Orchestrator:
         agent_id: str | None = None,
         progress: Callable[[int, int], None] | None = None,
     ) -> IngestReport:
-        """A file or folder's images, PDFs and Markdown/text files as resource memories,
-        incrementally: see `octomem.orchestrator.ingest`."""
+        """A file or folder's images, PDFs and text files as resource memories,
+        incrementally (`octomem.orchestrator.ingest`)."""
         check_scope(user_id, agent_id, None, operation="ingest")
         engine = Engine(
             self._services, self.settings, self._process_input, self._run_process, self.aget_all
@@ -271,10 +267,8 @@ class Orchestrator:
         Superseded and expired memories are left out unless `include_superseded`.
         A session_id narrows working memory (which belongs to a session) only.
         `as_of`: what was current then (see `check_as_of`), instead of now.
-        `memo`: for a caller that reads the same records again (`records.get` / `list`
-        given the same one): where a memory's stored JSON is the one it holds, its record
-        is returned instead of parsed anew (`octomem.stores.parsed`; its records are
-        shared: never change one). A forget drops the forgotten scope's records from it.
+        `memo`: records parsed before, returned again where their stored JSON is the same
+        (`octomem.stores.parsed`; shared: never change one).
         """
         from octomem import filters as filter_lang
 
@@ -519,8 +513,7 @@ class Orchestrator:
                 session_id=session_id,
                 include_superseded=True,
             )
-            # one journaled write: the records, the views their facts rendered, the blobs
-            # only they named
+            # one journaled write, with the views their facts rendered
             views = projections.fact_scopes(self._services, records)
             await write(self._services, fence, deletes=records, views=views, actor="api")
         return len(records)
@@ -640,7 +633,6 @@ class Orchestrator:
         """Open the stores: create collections, tables and indexes, complete the writes and
         forgets a crash left unfinished. Once; idempotent. `with` and `async with` open them;
         so does the first call of any other method if this was not called."""
-        # `api` opened them before this body runs: nothing is left to do here
 
     open = sync_twin(aopen)
 
@@ -715,8 +707,7 @@ class Orchestrator:
         self, target: Any, *, user_id: str | None = None, progress: Progress | None = None
     ) -> TransferSummary:
         """Write every memory (of `user_id`, or everyone's) with its history and the graph
-        to a JSONL file or text stream; see `octomem.orchestrator.transfer`. Returns a
-        TransferSummary."""
+        to a JSONL file or text stream (`octomem.orchestrator.transfer`)."""
         if user_id is not None:
             validate_scope_id("user_id", user_id)
         return await export_jsonl(self._services, target, user_id=user_id, progress=progress)

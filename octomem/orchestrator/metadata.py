@@ -1,10 +1,6 @@
-"""The caller's metadata on the records a `process` call writes.
-
-A record keeps what its caller said about the messages it comes from: the call's
-`metadata`, overridden by the per-message metadata of its source turns (in turn order,
-later turns winning). That holds for the raw turn (its one source turn) and for every
-record extracted from turns. What octomem noted about those turns (`Turn.internal`: the
-kinds of secrets masked, non-text parts left out) joins the record's `internal`.
+"""The caller's metadata on the records a `process` call writes: the call's `metadata`,
+overridden by the per-message metadata of the record's source turns (later turns winning).
+What octomem noted about those turns (`Turn.internal`) joins the record's `internal`.
 """
 
 from __future__ import annotations
@@ -20,9 +16,8 @@ R = TypeVar("R", bound=MemoryBase)
 def with_caller_metadata(
     record: R, turns: Sequence[Turn], call_metadata: Mapping[str, Any] | None
 ) -> R:
-    """`record` with the metadata of the call and of its source turns (see the module).
-
-    Keys the record already has win: they were set for it alone."""
+    """`record` with the metadata of the call and of its source turns; keys the record
+    already has win (they were set for it alone)."""
     sources = set(record.source.turn_ids)
     metadata: dict[str, Any] = dict(call_metadata or {})
     internal: dict[str, Any] = {}

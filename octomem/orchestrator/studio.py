@@ -26,8 +26,6 @@ if TYPE_CHECKING:
     from octomem.orchestrator.recall.state import RecallGraph
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "default.yaml"
-
-
 AGENTS_VARIABLE = "OCTOMEM_STUDIO_AGENTS"
 
 

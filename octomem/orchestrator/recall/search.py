@@ -1,12 +1,4 @@
-"""search_shared and search_agent: what each agent found for the query.
-
-search_shared runs the searches of the default retrieval once for all the plan's agents,
-side by side: the query's embedding and then each agent's vector search; one BM25 search
-over all their memories and the graph expansion of the entities the query names, and then
-the records of those hits. search_agent (one Send per agent) gives one agent's ranked
-lists: its own retrieval step if it has one, else its share of the shared searches held
-to the plan's scope, filters and validity.
-"""
+"""search_shared and search_agent: what each agent found for the query."""
 
 from __future__ import annotations
 
@@ -37,10 +29,9 @@ Hits = dict[MemoryType, list[tuple[str, float]]]
 
 
 async def search_shared(state: Planned, deps: Services) -> SharedUpdate:
-    """The searches every agent would repeat, run once for all of them, side by side; each
-    agent's search_agent takes its own share. Vector searches start as soon as the query's
-    embedding is known, the records of the keyword and graph hits are read as soon as those
-    searches are done."""
+    """The searches every agent would repeat, run once for all of them, side by side: the
+    query's embedding then each agent's vector search; one BM25 search and the graph
+    expansion of the names the query holds, then the records of their hits."""
     query, plan = state["query"], state["plan"]
     config = deps.settings.recall
     agents = plan.agents

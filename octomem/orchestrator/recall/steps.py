@@ -5,7 +5,7 @@ of `RecallState`, so the two give the same state by construction.
 
 plan_recall -> search_shared -> search_agent (one per agent: a Send each) -> rank_hits
 
-`run` does not pay the graph runtime's per-step cost (measured in docs/architecture.md).
+`run` does not pay the graph runtime's per-step cost.
 """
 
 from __future__ import annotations
