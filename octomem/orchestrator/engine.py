@@ -708,8 +708,7 @@ class Orchestrator:
     ) -> TransferSummary:
         """Write every memory (of `user_id`, or everyone's) with its history and the graph
         to a JSONL file or text stream (`octomem.orchestrator.transfer`)."""
-        if user_id is not None:
-            validate_scope_id("user_id", user_id)
+        validate_scope_id("user_id", user_id)
         return await export_jsonl(self._services, target, user_id=user_id, progress=progress)
 
     export_jsonl = sync_twin(aexport_jsonl)
@@ -733,8 +732,7 @@ class Orchestrator:
     @api
     async def astats(self, *, user_id: str | None = None) -> Stats:
         """Counts per memory type (current / superseded), history events, graph relations."""
-        if user_id is not None:
-            validate_scope_id("user_id", user_id)
+        validate_scope_id("user_id", user_id)
         return await stats(self._services, user_id=user_id)
 
     stats = sync_twin(astats)

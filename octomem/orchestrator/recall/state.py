@@ -18,10 +18,6 @@ from octomem.plans import RankedList, RecallPlan
 from octomem.stores.parsed import Memo
 
 
-def merge_dicts(left: dict[str, Any], right: dict[str, Any]) -> dict[str, Any]:
-    return {**left, **right}
-
-
 @dataclass(frozen=True, kw_only=True, slots=True)
 class SharedSearches:
     """The searches of one query run once for all agents: its embedding, per agent the
@@ -69,7 +65,7 @@ class RecallState(Searched, total=False):
     """The whole state: + each agent's ranked lists and their records, and the result."""
 
     ranked: Annotated[list[RankedList], operator.add]
-    records: Annotated[dict[str, MemoryBase], merge_dicts]
+    records: Annotated[dict[str, MemoryBase], operator.or_]
     result: RecallResult
 
 
