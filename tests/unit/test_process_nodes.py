@@ -14,8 +14,7 @@ from octomem.errors import InvalidInputError
 from octomem.models import MemoryType
 from octomem.orchestrator import lifecycle
 from octomem.orchestrator.process.extract import agent
-from octomem.orchestrator.process.intake import normalize
-from octomem.orchestrator.process.read import read_turns
+from octomem.orchestrator.process.intake import normalize, read_turns
 from octomem.orchestrator.process.route import agent_tasks, route
 from octomem.orchestrator.process.state import AgentTask
 from octomem.orchestrator.services import Services

@@ -16,7 +16,6 @@ from octomem.llm import UsageMeter
 from octomem.logs import get_logger
 from octomem.models import MemoryBase, StepError
 from octomem.orchestrator import extraction
-from octomem.orchestrator.metadata import with_caller_metadata
 from octomem.orchestrator.process.context import (
     NOTHING_FOUND,
     chosen,
@@ -24,6 +23,7 @@ from octomem.orchestrator.process.context import (
     for_model,
     prompting,
     scope_of,
+    with_caller_metadata,
 )
 from octomem.orchestrator.process.state import AgentTask, ExtractUpdate, Routed
 from octomem.orchestrator.services import Services

@@ -9,8 +9,7 @@ from langgraph.graph import END, START, StateGraph
 
 from octomem.orchestrator.process.commit import commit
 from octomem.orchestrator.process.extract import agent, llm_extract
-from octomem.orchestrator.process.intake import normalize, store_turns
-from octomem.orchestrator.process.read import read_turns
+from octomem.orchestrator.process.intake import normalize, read_turns, store_turns
 from octomem.orchestrator.process.route import after_route, fan_out, route
 from octomem.orchestrator.process.state import AgentTask, ProcessInput, ProcessState
 from octomem.orchestrator.services import Services
