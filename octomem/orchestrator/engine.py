@@ -425,7 +425,8 @@ class Orchestrator:
         self, fence: Fence, old: MemoryBase, text: str, metadata: dict[str, Any] | None
     ) -> MemoryBase:
         """Write the new text and metadata; a retry that changes neither writes nothing."""
-        if text == old.content and {**old.metadata, **(metadata or {})} == old.metadata:
+        merged = {**old.metadata, **(metadata or {})}
+        if text == old.content and merged == old.metadata:
             return old
         now = utcnow()
         data = old.model_dump()
@@ -435,10 +436,7 @@ class Orchestrator:
             updated_at=now,
             version=old.version + 1,
             # the merged metadata is one stored value too, held to the same limit
-            metadata=check_metadata(
-                {**old.metadata, **(metadata or {})},
-                max_chars=self.settings.input.max_message_chars,
-            ),
+            metadata=check_metadata(merged, max_chars=self.settings.input.max_message_chars),
         )
         new = type(old).model_validate(data)
         agent, roles = self._services.agents.get(new.memory_type), self._services.roles

@@ -112,15 +112,13 @@ SECOND_PERSON = re.compile(r"(?<!\w)(?:you|your|yours|yourself)(?!\w)", re.IGNOR
 def boost_named_actors(
     fused: Fused, records: Mapping[str, MemoryBase], query: str, boost: float
 ) -> Fused:
-    """Raise hits said or done by someone the query names ("what did Maria say about...").
+    """Raise hits said or done by someone the query names ("what did Maria say about..."),
+    as `rescaled` does.
 
     A question in the first person that does not address the assistant ("what did I
-    buy?", "my dentist"; not "what did you tell me?") is about the user: the assistant's
-    replies, which often repeat the user's words at greater length, lose as much as a
-    named person gains (`_said_by_assistant`), so the user's own turns and the memories
-    extracted from them rank above them. The part of a hit's score above the lowest fused
-    score is multiplied by `boost` (divided, for those replies), so a boost never lifts a
-    hit that no retriever liked."""
+    buy?"; not "what did you tell me?") is about the user: the assistant's replies, which
+    often repeat the user's words at greater length, are divided by `boost`, so the user's
+    own turns and the memories extracted from them rank above them."""
     if boost == 1.0 or not fused:
         return fused
     test = named_in(query)

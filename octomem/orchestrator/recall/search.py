@@ -111,8 +111,7 @@ def agent_searches(state: Searched) -> list[RetrieveTask]:
 async def search_agent(task: RetrieveTask, deps: Services) -> AgentHits:
     """Ranked lists (vector, keyword, graph) of one agent's memories for the query, and
     their records: the agent's own retrieval step (`MemoryAgent.retrieve`), or its share
-    of the shared searches. Keyword and graph hits obey the same scope, filters and
-    validity as vector hits."""
+    of the shared searches, held to the plan's scope, filters and validity."""
     agent, plan, shared = task["agent"], task["plan"], task["shared"]
     own = await deps.agents[agent].retrieve(PlanSearch(deps, plan), task["query"], plan)
     if own is not None:
