@@ -579,13 +579,10 @@ class Orchestrator:
             if not turns:
                 continue
             inputs = ProcessInput(
-                messages=None,
                 turns_in=turns,
                 user_id=user_id,
                 agent_id=agent,
                 session_id=session,
-                infer=True,
-                memory_types=None,
                 erasures=erasures,
             )
             results.append(await self._run_process(inputs))

@@ -13,7 +13,6 @@ from octomem.language import TurnReading
 from octomem.models import MemoryBase, MemoryType, Scope, Turn, utcnow
 from octomem.orchestrator import extracted
 from octomem.orchestrator.process.state import (
-    AgentTask,
     Normalized,
     ProcessInput,
     Routed,
@@ -28,7 +27,7 @@ EXTRACTED_BEFORE = f"skipped: {extracted.REASON}"
 R = TypeVar("R", bound=MemoryBase)
 
 
-def scope_of(state: ProcessInput | AgentTask) -> Scope:
+def scope_of(state: ProcessInput) -> Scope:
     return Scope(
         user_id=state.get("user_id"),
         agent_id=state.get("agent_id"),
@@ -57,9 +56,7 @@ def context(
     )
 
 
-def for_model(
-    deps: Services, state: TurnsRead | AgentTask, start: int
-) -> tuple[list[Turn], ExtractionContext]:
+def for_model(deps: Services, state: TurnsRead, start: int) -> tuple[list[Turn], ExtractionContext]:
     """The turns the model is asked about (from `start`), and its context with the turns
     before them (which it extracted from before: `extracted`)."""
     turns = state["turns"]

@@ -90,7 +90,7 @@ async def agent(state: AgentTask, deps: Services) -> ExtractUpdate:
     ctx = context(deps, scope_of(state), user_name=state["user_name"], readings=state["readings"])
     update: ExtractUpdate = {}
     with span(
-        "agent.extract", agent=mtype.value, user_id=state["user_id"], mode=state["extractor"]
+        "agent.extract", agent=mtype.value, user_id=state.get("user_id"), mode=state["extractor"]
     ) as current:
         found: list[MemoryBase] | None = None
         if state["extractor"] == "llm" and deps.llm is not None:

@@ -27,7 +27,6 @@ def build_process_graph(deps: Services) -> ProcessGraph:
     builder.add_node("read_turns", partial(read_turns, deps=deps))
     builder.add_node("route", partial(route, deps=deps))
     builder.add_node("llm_extract", partial(llm_extract, deps=deps))
-    # a Send target: its input is an AgentTask
     builder.add_node("agent", partial(agent, deps=deps), input_schema=AgentTask)
     builder.add_node("commit", partial(commit, deps=deps))
     builder.add_edge(START, "normalize")

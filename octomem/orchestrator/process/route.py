@@ -90,20 +90,7 @@ def agent_tasks(state: Routed, deps: Services) -> list[AgentTask]:
         by_llm = extraction_.with_llm and deps.agents[mtype].prompt is not None
         if by_llm and extraction_.mode == "single_call":
             continue
-        tasks.append(
-            AgentTask(
-                agent=mtype,
-                extractor="llm" if by_llm else "rules",
-                turns=state["turns"],
-                llm_from=state["llm_from"],
-                readings=state["readings"],
-                user_id=state.get("user_id"),
-                agent_id=state.get("agent_id"),
-                session_id=state.get("session_id"),
-                user_name=state.get("user_name"),
-                metadata=state.get("metadata"),
-            )
-        )
+        tasks.append(AgentTask(**state, agent=mtype, extractor="llm" if by_llm else "rules"))
     return tasks
 
 

@@ -99,20 +99,12 @@ class ProcessState(Routed, total=False):
     result: ProcessResult
 
 
-class AgentTask(TypedDict):
-    """What one Send to an agent node carries: the agent extracts with `extractor` (its
-    offline rules, or its own LLM prompt)."""
+class AgentTask(Routed):
+    """What one Send to an agent node carries: the routed state, and the agent that extracts
+    with `extractor` (its offline rules, or its own LLM prompt)."""
 
     agent: MemoryType
     extractor: Literal["rules", "llm"]
-    turns: list[Turn]
-    llm_from: int  # the model is asked about turns[llm_from:], the rules about all
-    readings: list[TurnReading]
-    user_id: str | None
-    agent_id: str | None
-    session_id: str | None
-    user_name: str | None
-    metadata: dict[str, Any] | None
 
 
 # --- what each node returns ----------------------------------------------------------------
