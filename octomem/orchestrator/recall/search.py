@@ -104,8 +104,7 @@ async def search_shared(state: Planned, deps: Services) -> SharedUpdate:
 
 def agent_searches(state: Searched) -> list[RetrieveTask]:
     """One search_agent task per agent the plan searches."""
-    query, plan, shared = state["query"], state["plan"], state["shared"]
-    return [RetrieveTask(agent=a, query=query, plan=plan, shared=shared) for a in plan.agents]
+    return [RetrieveTask(**state, agent=a) for a in state["plan"].agents]
 
 
 async def search_agent(task: RetrieveTask, deps: Services) -> AgentHits:

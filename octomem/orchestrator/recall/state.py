@@ -69,13 +69,10 @@ class RecallState(Searched, total=False):
     result: RecallResult
 
 
-class RetrieveTask(TypedDict):
-    """What one Send to the per-agent search carries."""
+class RetrieveTask(Searched):
+    """What one Send to the per-agent search carries: the state, and the agent."""
 
     agent: MemoryType
-    query: str
-    plan: RecallPlan
-    shared: SharedSearches
 
 
 class PlanUpdate(TypedDict):
