@@ -10,6 +10,7 @@ from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from octomem import filters as filter_lang
 from octomem._sync import LoopThread, sync_twin
 from octomem.agents.base import MemoryAgent
 from octomem.embeddings import Embedder
@@ -270,8 +271,6 @@ class Orchestrator:
         `memo`: records parsed before, returned again where their stored JSON is the same
         (`octomem.stores.parsed`; shared: never change one).
         """
-        from octomem import filters as filter_lang
-
         check_scope(user_id, agent_id, session_id, operation="recall")
         limit_chars = self.settings.input.max_message_chars
         text = args.check_text(query, name="recall query", limit=limit_chars)
@@ -360,8 +359,6 @@ class Orchestrator:
     ) -> list[MemoryBase]:
         """Every memory in scope (oldest first), optionally filtered; with `as_of`, those
         current at that time (see `check_as_of`)."""
-        from octomem import filters as filter_lang
-
         check_scope(user_id, agent_id, session_id, operation="get_all")
         extra = filter_lang.validate(filters) if filters else None
         types = parse_memory_types(memory_types, self._services.types) or list(self._services.types)
