@@ -116,20 +116,22 @@ async def search_agent(task: RetrieveTask, deps: Services) -> AgentHits:
     if own is not None:
         return {"ranked": own[0], "records": own[1]}
     with span("agent.retrieve", agent=agent.value, user_id=plan.user_id) as current:
-        lists = [
-            _ranked(agent, "vector", shared.vector.get(agent, [])),
-            _ranked(agent, "keyword", shared.keyword.get(agent, [])),
-        ]
+        found: dict[Retriever, list[tuple[str, float]]] = {
+            "vector": shared.vector.get(agent, []),
+            "keyword": shared.keyword.get(agent, []),
+        }
         if shared.entity_ids:
-            lists.append(_ranked(agent, "graph", shared.graph.get(agent, [])))
+            found["graph"] = shared.graph.get(agent, [])
         within = within_plan(plan, agent)
         records = {
             i: record
-            for ranked in lists
-            for i in ranked.ids
+            for pairs in found.values()
+            for i, _ in pairs
             if (record := shared.records.get(i)) is not None and within(record)
         }
-        lists = [_only(ranked, set(records)) for ranked in lists]
+        lists = [
+            _ranked(agent, r, [p for p in hits if p[0] in records]) for r, hits in found.items()
+        ]
         current.set_attribute("octomem.hits", sum(len(r.ids) for r in lists))
     return {"ranked": [ranked for ranked in lists if ranked.ids], "records": records}
 
@@ -141,8 +143,3 @@ def _ranked(agent: MemoryType, retriever: Retriever, pairs: list[tuple[str, floa
         ids=[p[0] for p in pairs],
         scores=[float(p[1]) for p in pairs],
     )
-
-
-def _only(ranked: RankedList, allowed: set[str]) -> RankedList:
-    keep = [(i, s) for i, s in zip(ranked.ids, ranked.scores, strict=True) if i in allowed]
-    return _ranked(ranked.agent, ranked.retriever, keep)
