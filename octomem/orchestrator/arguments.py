@@ -18,8 +18,7 @@ MAX_TIMEOUT_S = 10**9  # seconds: about 32 years, beyond any wait meant
 
 def check_scope(user_id: Any, agent_id: Any, session_id: Any, *, operation: str) -> None:
     for name, value in (("user_id", user_id), ("agent_id", agent_id), ("session_id", session_id)):
-        if value is not None:
-            validate_scope_id(name, value)
+        validate_scope_id(name, value)
     if user_id is None and agent_id is None:
         raise InvalidInputError(
             f"{operation} needs a user_id (or an agent_id): memories are always scoped to "

@@ -25,14 +25,11 @@ class RunningCalls:
         self._running: dict[asyncio.Task[Any], int] = {}  # task -> nesting depth
         self._lock = threading.Lock()
 
-    def check_open(self) -> None:
-        if self.closed:
-            raise InvalidInputError("this Orchestrator is closed; create a new one")
-
     @contextlib.asynccontextmanager
     async def call(self) -> AsyncIterator[None]:
         """Run one public call: refused once closed, awaited (or cancelled) by `close`."""
-        self.check_open()
+        if self.closed:
+            raise InvalidInputError("this Orchestrator is closed; create a new one")
         task = asyncio.current_task()
         if task is None:
             raise InvalidInputError("octomem's async methods run inside an asyncio task")

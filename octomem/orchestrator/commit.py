@@ -1,8 +1,6 @@
 """The one commit pipeline of `process`, `update` and `delete`: the changes, the
-projections that follow them (the core block, knowledge edges), the raw turns they make
-stale, written as one journaled write (`write.write`, which also removes the blobs no
-remaining record names). The caller holds the scope lock, whose fence it passes, and has
-decided the changes."""
+projections that follow them (the core block, knowledge edges) and the raw turns they make
+stale, as one journaled write. The caller holds the scope lock, whose fence it passes."""
 
 from __future__ import annotations
 
@@ -33,12 +31,10 @@ async def commit(
     actor: str = "octomem",
 ) -> projections.Projection:
     """Write `changes` (records with their history events) and remove `deleted`, with the
-    projection changes they cause and the `outdated` marks of the turns the `closed`
-    facts came from ((closed fact, successor or None); `closed_at` dates a closure the
-    fact does not date itself, `staleness.outdated_turn_changes`), and the raw turns
-    `marked` with what the model extracted from them (`extracted.marked`: the same text,
-    rewritten without embedding unless a closure marks them too). The projection changes,
-    for the caller's report."""
+    projection changes they cause (returned, for the caller's report), the `outdated`
+    marks of the turns the `closed` facts came from ((closed fact, successor or None),
+    `staleness.outdated_turn_changes`), and the raw turns `marked` (`extracted.marked`:
+    rewritten without embedding unless a closure marks them too)."""
     views = await projections.project(
         services, [record for record, _ in changes], deleted=deleted, now=now
     )

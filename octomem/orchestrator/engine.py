@@ -10,6 +10,7 @@ from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from octomem import filters as filter_lang
 from octomem._sync import LoopThread, sync_twin
 from octomem.agents.base import MemoryAgent
 from octomem.embeddings import Embedder
@@ -89,7 +90,6 @@ class Orchestrator:
         by several Orchestrators of one process."""
         settings = load_settings() if settings is None else settings
         configure_tracing(settings.telemetry)
-        # the stores, embedder, LLM client, agents and locks: this package's machinery
         self._services = lifecycle.build_services(settings, embedder=embedder, agents=agents)
         self._opening = lifecycle.Opening(self._services)
         self._record_port = Records(self._services)
@@ -153,10 +153,9 @@ class Orchestrator:
 
     @property
     def recall_graph(self) -> RecallGraph:
-        """The compiled recall graph on this Orchestrator's stores (plan_recall,
-        search_shared, search_agent per agent, rank_hits), as LangGraph Studio shows it;
-        `arecall` runs the same steps (`recall.steps`) without the graph runtime. Run it on
-        an opened Orchestrator (`open`)."""
+        """The compiled recall graph on this Orchestrator's stores, as LangGraph Studio
+        shows it; `arecall` runs the same steps (`recall.steps`) without the graph runtime.
+        Run it on an opened Orchestrator (`open`)."""
         if self._recall_graph is None:
             self._recall_graph = build_recall_graph(self._services)
         return self._recall_graph
@@ -206,8 +205,7 @@ class Orchestrator:
         memory_types: MemoryTypes = None,
         infer: bool = True,
     ) -> ProcessInput:
-        """`aprocess`'s arguments, checked, as the process graph's input (to which ingest
-        adds what closes a file's previous version)."""
+        """`aprocess`'s arguments, checked, as the process graph's input (also ingest's)."""
         check_scope(user_id, agent_id, session_id, operation="process")
         return ProcessInput(
             messages=messages,
@@ -221,7 +219,6 @@ class Orchestrator:
         )
 
     async def _run_process(self, inputs: ProcessInput) -> ProcessResult:
-        """The process graph run on one input (of `aprocess`, ingest or reprocess)."""
         with span("process", user_id=inputs.get("user_id"), session_id=inputs.get("session_id")):
             state = await self.process_graph.ainvoke(inputs)
         result: ProcessResult = state["result"]
@@ -236,8 +233,8 @@ class Orchestrator:
         agent_id: str | None = None,
         progress: Callable[[int, int], None] | None = None,
     ) -> IngestReport:
-        """A file or folder's images, PDFs and Markdown/text files as resource memories,
-        incrementally: see `octomem.orchestrator.ingest`."""
+        """A file or folder's images, PDFs and text files as resource memories,
+        incrementally (`octomem.orchestrator.ingest`)."""
         check_scope(user_id, agent_id, None, operation="ingest")
         engine = Engine(
             self._services, self.settings, self._process_input, self._run_process, self.aget_all
@@ -271,13 +268,9 @@ class Orchestrator:
         Superseded and expired memories are left out unless `include_superseded`.
         A session_id narrows working memory (which belongs to a session) only.
         `as_of`: what was current then (see `check_as_of`), instead of now.
-        `memo`: for a caller that reads the same records again (`records.get` / `list`
-        given the same one): where a memory's stored JSON is the one it holds, its record
-        is returned instead of parsed anew (`octomem.stores.parsed`; its records are
-        shared: never change one). A forget drops the forgotten scope's records from it.
+        `memo`: records parsed before, returned again where their stored JSON is the same
+        (`octomem.stores.parsed`; shared: never change one).
         """
-        from octomem import filters as filter_lang
-
         check_scope(user_id, agent_id, session_id, operation="recall")
         limit_chars = self.settings.input.max_message_chars
         text = args.check_text(query, name="recall query", limit=limit_chars)
@@ -366,8 +359,6 @@ class Orchestrator:
     ) -> list[MemoryBase]:
         """Every memory in scope (oldest first), optionally filtered; with `as_of`, those
         current at that time (see `check_as_of`)."""
-        from octomem import filters as filter_lang
-
         check_scope(user_id, agent_id, session_id, operation="get_all")
         extra = filter_lang.validate(filters) if filters else None
         types = parse_memory_types(memory_types, self._services.types) or list(self._services.types)
@@ -431,7 +422,8 @@ class Orchestrator:
         self, fence: Fence, old: MemoryBase, text: str, metadata: dict[str, Any] | None
     ) -> MemoryBase:
         """Write the new text and metadata; a retry that changes neither writes nothing."""
-        if text == old.content and {**old.metadata, **(metadata or {})} == old.metadata:
+        merged = {**old.metadata, **(metadata or {})}
+        if text == old.content and merged == old.metadata:
             return old
         now = utcnow()
         data = old.model_dump()
@@ -441,10 +433,7 @@ class Orchestrator:
             updated_at=now,
             version=old.version + 1,
             # the merged metadata is one stored value too, held to the same limit
-            metadata=check_metadata(
-                {**old.metadata, **(metadata or {})},
-                max_chars=self.settings.input.max_message_chars,
-            ),
+            metadata=check_metadata(merged, max_chars=self.settings.input.max_message_chars),
         )
         new = type(old).model_validate(data)
         agent, roles = self._services.agents.get(new.memory_type), self._services.roles
@@ -519,8 +508,7 @@ class Orchestrator:
                 session_id=session_id,
                 include_superseded=True,
             )
-            # one journaled write: the records, the views their facts rendered, the blobs
-            # only they named
+            # one journaled write, with the views their facts rendered
             views = projections.fact_scopes(self._services, records)
             await write(self._services, fence, deletes=records, views=views, actor="api")
         return len(records)
@@ -588,13 +576,10 @@ class Orchestrator:
             if not turns:
                 continue
             inputs = ProcessInput(
-                messages=None,
                 turns_in=turns,
                 user_id=user_id,
                 agent_id=agent,
                 session_id=session,
-                infer=True,
-                memory_types=None,
                 erasures=erasures,
             )
             results.append(await self._run_process(inputs))
@@ -640,7 +625,6 @@ class Orchestrator:
         """Open the stores: create collections, tables and indexes, complete the writes and
         forgets a crash left unfinished. Once; idempotent. `with` and `async with` open them;
         so does the first call of any other method if this was not called."""
-        # `api` opened them before this body runs: nothing is left to do here
 
     open = sync_twin(aopen)
 
@@ -715,10 +699,8 @@ class Orchestrator:
         self, target: Any, *, user_id: str | None = None, progress: Progress | None = None
     ) -> TransferSummary:
         """Write every memory (of `user_id`, or everyone's) with its history and the graph
-        to a JSONL file or text stream; see `octomem.orchestrator.transfer`. Returns a
-        TransferSummary."""
-        if user_id is not None:
-            validate_scope_id("user_id", user_id)
+        to a JSONL file or text stream (`octomem.orchestrator.transfer`)."""
+        validate_scope_id("user_id", user_id)
         return await export_jsonl(self._services, target, user_id=user_id, progress=progress)
 
     export_jsonl = sync_twin(aexport_jsonl)
@@ -742,8 +724,7 @@ class Orchestrator:
     @api
     async def astats(self, *, user_id: str | None = None) -> Stats:
         """Counts per memory type (current / superseded), history events, graph relations."""
-        if user_id is not None:
-            validate_scope_id("user_id", user_id)
+        validate_scope_id("user_id", user_id)
         return await stats(self._services, user_id=user_id)
 
     stats = sync_twin(astats)

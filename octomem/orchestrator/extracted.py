@@ -2,32 +2,20 @@
 again is not sent to it again.
 
 A model rewords: asked twice about the same turns it may answer "chess" and then "chess
-games", two facts where there is one. After a call whose extraction went through the model,
-each raw turn of the call records it (`internal`): `EXTRACTION_FLAG` = "llm" ("fallback"
-if the model failed on some type: `reprocess` retries it), the memory types the model
-extracted (`LLM_TYPES`, a failed one left out) and the ids of the memories of those types
-decided from that turn (`LLM_MEMORIES`), and a hash of the words it read there
-(`LLM_WORDS`) - in the journaled write of those memories (`marked`), so a crash leaves
-both or neither. A later call whose every turn is stored already
-with those marks - a retry, the same messages sent again - does not ask the model again
-for those types: it answers NOOP for the memories recorded, as a retry of an offline call
-does. A retry that raced the first call (both asked the model) finds the marks under the
-scope's lock, before reconcile, and keeps its own candidates of those types out.
+games", two facts where there is one. So each raw turn of a call extracted through the
+model records (`internal`, in the journaled write of those memories: a crash leaves both
+or neither) `EXTRACTION_FLAG` ("llm", or "fallback" if it failed on some type:
+`reprocess` retries it), the types extracted (`LLM_TYPES`), the ids of the memories
+decided from it (`LLM_MEMORIES`) and a hash of the words it read (`LLM_WORDS`). A call
+whose every turn is stored with those marks (a retry) is not asked again for those types:
+it answers NOOP for the memories recorded. A retry that raced the first call finds the
+marks under the scope's lock, before reconcile, and keeps its own candidates of those
+types out. A call with new turns after marked ones asks about the new turns only, the
+earlier ones shown as context (`ExtractionContext.earlier`).
 
-A call that sends the conversation again with new turns after it asks the model about the
-turns from the first one it has not extracted (for every type asked) on: the turns before
-are shown to it as context only (`ExtractionContext.earlier`, the last `EARLIER_TURNS` of
-them), so what it took from them before is not stored again in other words. A type not
-asked before, a turn whose extraction fell back to the rules, and `reprocess` are
-extracted from every turn, as before.
-
-A message sent again under its id with other words (an edited message) is a turn the
-model has not read: its raw turn keeps the first words (the raw log keeps what was said),
-so what tells an edit is `LLM_WORDS` - the words the model last read, not the first
-stored. The call that reads the new words replaces the turn's marks (what the model took
-from the old words is not an answer to the new ones) and records their hash: the same
-edited words sent again are not asked again, other words again are. A turn marked before
-`LLM_WORDS` was recorded compares its stored words, as before.
+An edited message (sent again under its id with other words) is a turn the model has not
+read: the raw turn keeps its first words, so `LLM_WORDS` tells the edit; the call that
+reads the new words replaces the turn's marks.
 """
 
 from __future__ import annotations
@@ -50,16 +38,15 @@ EARLIER_CHARS = 4000  # ... and at most this many characters of them
 
 @dataclass(frozen=True)
 class Extracted:
-    """What the model extracted from every turn of a call before: the types it was asked
-    for about all of them, and the memories decided from any of them."""
+    """The types the model was asked for about every turn, the memories decided from any."""
 
     types: frozenset[str]
     memories: tuple[str, ...]
 
 
 def before(stored: Mapping[str, MemoryBase], turn_ids: Sequence[str]) -> Extracted | None:
-    """What the model extracted from the raw turns `turn_ids` before, if every one of them is
-    in `stored` (read before this call wrote anything) with the model's marks; else None."""
+    """What the model extracted from the raw turns `turn_ids` before, if every one is in
+    `stored`; else None."""
     records = [stored.get(turn_id) for turn_id in turn_ids]
     if not records or any(r is None for r in records):
         return None
@@ -69,28 +56,24 @@ def before(stored: Mapping[str, MemoryBase], turn_ids: Sequence[str]) -> Extract
 
 
 def unchanged(stored: Mapping[str, MemoryBase], sent: Mapping[str, str]) -> dict[str, MemoryBase]:
-    """The `stored` raw turns whose words the model last read are the words this call
-    sends (`sent`: record id -> `reprocess.words`): a message sent again under its id with other
-    words than it read (an edited message) is a turn the model has not read."""
+    """The `stored` raw turns whose words the model last read are those this call sends
+    (`sent`: record id -> `reprocess.words`)."""
     return {i: r for i, r in stored.items() if sent.get(i) == read_words(r)}
 
 
 def asked_before(stored: Mapping[str, MemoryBase], turn_ids: Sequence[str]) -> list[list[str]]:
-    """For each raw turn of `turn_ids`, the types the model extracted from it before (none
-    if it is not in `stored`, read before this call wrote anything; a call that fell back
-    records only the types the model did extract, see `marked`)."""
+    """For each raw turn of `turn_ids`, the types the model extracted from it before."""
     return [_strings(r, LLM_TYPES) if (r := stored.get(i)) is not None else [] for i in turn_ids]
 
 
 def from_every_turn(asked: Sequence[Sequence[str]]) -> set[str]:
-    """The types the model extracted from every turn before (`asked`: per turn, from
-    `asked_before`): a call made again is not asked for them. None if there are no turns."""
+    """The types the model extracted from every turn before (`asked`: from `asked_before`)."""
     return set.intersection(*(set(of_turn) for of_turn in asked)) if asked else set()
 
 
 def first_new(asked: Sequence[Sequence[str]], types: Iterable[MemoryType]) -> int:
-    """The index of the first turn the model has not extracted every one of `types` from
-    (`asked`: per turn, from `asked_before`); 0 - every turn - if there is none."""
+    """The index of the first turn the model has not extracted every one of `types` from;
+    0 (every turn) if there is none."""
     wanted = {t.value for t in types}
     for at, of_turn in enumerate(asked):
         if not wanted <= set(of_turn):
@@ -99,8 +82,7 @@ def first_new(asked: Sequence[Sequence[str]], types: Iterable[MemoryType]) -> in
 
 
 def earlier(turns: Sequence[Turn], start: int) -> tuple[Turn, ...]:
-    """The turns before `start` shown to the model as context: the last `EARLIER_TURNS`,
-    within `EARLIER_CHARS`."""
+    """The turns before `start` shown to the model as context."""
     shown: list[Turn] = []
     size = 0
     for turn in reversed(turns[max(0, start - EARLIER_TURNS) : start]):
@@ -123,15 +105,11 @@ async def replays(
 ) -> tuple[list[Decision], list[MemoryBase]]:
     """Under the scope's lock, before reconcile: NOOPs for the memories the model extracted
     from the raw turns `turn_ids` (of `turns`, in order) before, of the types this call
-    `skipped` for it (see `before`) and of those it `asked` the model for that a call of the
-    same turns has committed since this one began (a retry racing it); and the `candidates`
-    left to reconcile, none of those types (a reworded copy of what is stored). When only
-    some of the turns are extracted, a candidate of a type asked is left out if the model
-    extracted that type from every turn it came from (a call racing this one with fewer
-    turns). A raw turn whose marks are of other words than this call sends (`sent`: record
-    id -> `reprocess.words`) counts as one the model has not read: they say what it took from those
-    words. Read here, under the lock: a call of the same edited words that committed since
-    this one began has marked them as read."""
+    `skipped` and of those it `asked` for that a racing call of the same turns committed
+    since; and the `candidates` left to reconcile, none of those types. A candidate of a
+    type asked is also left out if the model extracted that type from every turn it came
+    from (a racing call with fewer turns). A turn whose marks are of other words than
+    `sent` (record id -> `reprocess.words`) counts as unread."""
     wanted = {*skipped, *asked}
     if not wanted:
         return [], list(candidates)
@@ -166,17 +144,13 @@ async def marked(
     failed: Iterable[MemoryType] = (),
     sent: Mapping[str, str] | None = None,
 ) -> list[MemoryBase]:
-    """The raw turns `turn_ids` (of `turns`, in order) marked, those whose marks change,
-    for the caller to write in the journaled write of the `decisions` (`commit.commit`):
-    a crash leaves both or neither, so a retry finds either the marks or nothing stored
-    of the call. `status` "fallback" = the model
-    failed on them (for the types `failed`) and `reprocess` should retry; "llm" = it did
-    not. Either way the model extracted the other `types` from them, and `decisions` are
-    what came of it (added to what earlier calls recorded). The model was asked about the
-    turns from `start` on (`first_new`): the ones before it read before, and a failure
-    leaves their marks as they are. `sent` (record id -> `reprocess.words`) are the words of the
-    turns it read: recorded (`LLM_WORDS`); a turn whose marks are of other words (an edited
-    message, read in this call) has them replaced, not added to."""
+    """The raw turns `turn_ids` (of `turns`, in order) whose marks change, for the caller to
+    write in the journaled write of the `decisions` (`commit.commit`). `status` "fallback":
+    the model failed on the types `failed` and `reprocess` should retry; "llm": it did not.
+    The model extracted the other `types`, and `decisions` came of it (added to what
+    earlier calls recorded). It was asked about the turns from `start` on: a failure leaves
+    the marks of those before as they are. `sent` (record id -> `reprocess.words`) is
+    recorded (`LLM_WORDS`); a turn whose marks are of other words has them replaced."""
     read = {t.value for t in types} - {t.value for t in failed}
     produced: dict[str, dict[str, None]] = {turn.id: {} for turn in turns}
     for decision in decisions:

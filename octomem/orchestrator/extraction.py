@@ -59,22 +59,26 @@ def _shas(shown: Sequence[Shown]) -> set[str]:
 async def _asked(
     llm: LLMClient,
     messages: Messages,
-    shown: Sequence[Shown],
+    chunk: Sequence[Turn],
+    images: int,
     output: type[_Out],
     purpose: str,
     meter: UsageMeter,
     withheld: set[str],
-) -> _Out:
-    """One chunk's call with its images shown. If it fails: CallFailed carrying `withheld`
-    (what earlier calls' replies withhold), and the images shown here when its replies,
-    not used, held a secret."""
+) -> tuple[_Out, list[Shown]]:
+    """One chunk's call with up to `images` of its images shown, and those shown. If it
+    fails: CallFailed carrying `withheld` (what earlier calls' replies withhold), and the
+    images shown here when its replies, not used, held a secret."""
+    shown = shown_images(chunk, images)
+    model = described(output) if shown else output
     try:
-        return await llm.structured(
-            with_images(messages, shown), output, purpose=purpose, meter=meter
+        reply = await llm.structured(
+            with_images(messages, shown), model, purpose=purpose, meter=meter
         )
     except LLMError as exc:
         held = isinstance(exc, InvalidReply) and exc.holds_secret
         raise CallFailed(exc, withheld | (_shas(shown) if held else set())) from exc
+    return reply, shown
 
 
 def withheld_by(exc: LLMError) -> list[str]:
@@ -120,9 +124,10 @@ async def single_call(
     describer = next(iter(vision.describers(agents)), None)
     for chunk in chunk_turns(turns, config.chunk_tokens):
         messages = single_call_messages(chunk, ctx, agents, config.prompts)
-        shown = shown_images(chunk, max_images) if describer is not None else []
-        model = described(output_model) if shown else output_model
-        output = await _asked(llm, messages, shown, model, "extract", meter, withheld)
+        images = max_images if describer is not None else 0
+        output, shown = await _asked(
+            llm, messages, chunk, images, output_model, "extract", meter, withheld
+        )
         listed = {MemoryType(name) for name in output.agents}
         made: dict[MemoryType, list[MemoryBase]] = {}
         for agent in agents:
@@ -135,13 +140,11 @@ async def single_call(
             made[mtype] = records
             if records or mtype in listed:
                 selected.add(mtype)
-        # what the model wrote is masked like any text: a secret in any record of the call
-        # (read in an image, or given a cue its input did not have) in all of them
+        # what the model wrote is masked like any text, as one reply (`reply_masking`)
         replied, secret = reply_masking.masked_reply([r for rs in made.values() for r in rs])
         masked = iter(replied)
-        made = {mtype: [next(masked) for _ in records] for mtype, records in made.items()}
         for mtype, records in made.items():
-            candidates[mtype] += records
+            candidates[mtype] += [next(masked) for _ in records]
         if secret:
             withheld |= _shas(shown)
     return [a.memory_type for a in agents if a.memory_type in selected], candidates, withheld
@@ -183,18 +186,12 @@ async def for_agent(
     withheld: set[str] = set()
     if prompt is None:
         return records, withheld
-    describes = bool(vision.describers([agent]))
+    images = max_images if vision.describers([agent]) else 0
+    purpose = f"extract:{agent.memory_type.value}"
     for chunk in chunk_turns(turns, config.chunk_tokens):
         messages = agent_messages(agent, chunk, ctx, config.prompts)
-        shown = shown_images(chunk, max_images) if describes else []
-        output = await _asked(
-            llm,
-            messages,
-            shown,
-            described(prompt.output) if shown else prompt.output,
-            f"extract:{agent.memory_type.value}",
-            meter,
-            withheld,
+        output, shown = await _asked(
+            llm, messages, chunk, images, prompt.output, purpose, meter, withheld
         )
         found = prompt.to_records(output, chunk, ctx)
         if shown:

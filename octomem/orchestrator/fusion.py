@@ -63,7 +63,9 @@ def fuse(
             if method == "rrf":
                 scores[memory_id] += weight * agent_weights.get(agent, 1.0) / (k + rank)
             else:
-                scores[memory_id] += weight * _normalised(retriever, raw, best)
+                # BM25 has no fixed scale: relative to the query's best hit
+                norm = (raw / best if best > 0 else 0.0) if retriever == "keyword" else raw
+                scores[memory_id] += weight * norm
                 if retriever == "vector":
                     found_by_vector.add(memory_id)
             provenance[memory_id].append(
@@ -78,12 +80,6 @@ def fuse(
             scores[memory_id] *= agent_weights.get(agent, 1.0)
     ordered = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
     return [(memory_id, score, provenance[memory_id]) for memory_id, score in ordered]
-
-
-def _normalised(retriever: str, raw: float, best: float) -> float:
-    if retriever == "keyword":  # BM25 has no fixed scale: relative to the query's best hit
-        return raw / best if best > 0 else 0.0
-    return raw  # cosine similarity; graph proximity 1 / (1 + hops)
 
 
 def vector_floors(lists: Iterable[RankedList]) -> dict[MemoryType, float]:
@@ -116,15 +112,13 @@ SECOND_PERSON = re.compile(r"(?<!\w)(?:you|your|yours|yourself)(?!\w)", re.IGNOR
 def boost_named_actors(
     fused: Fused, records: Mapping[str, MemoryBase], query: str, boost: float
 ) -> Fused:
-    """Raise hits said or done by someone the query names ("what did Maria say about...").
+    """Raise hits said or done by someone the query names ("what did Maria say about..."),
+    as `rescaled` does.
 
     A question in the first person that does not address the assistant ("what did I
-    buy?", "my dentist"; not "what did you tell me?") is about the user: the assistant's
-    replies, which often repeat the user's words at greater length, lose as much as a
-    named person gains (`_said_by_assistant`), so the user's own turns and the memories
-    extracted from them rank above them. The part of a hit's score above the lowest fused
-    score is multiplied by `boost` (divided, for those replies), so a boost never lifts a
-    hit that no retriever liked."""
+    buy?"; not "what did you tell me?") is about the user: the assistant's replies, which
+    often repeat the user's words at greater length, are divided by `boost`, so the user's
+    own turns and the memories extracted from them rank above them."""
     if boost == 1.0 or not fused:
         return fused
     test = named_in(query)

@@ -1,12 +1,5 @@
-"""White-box access to an Orchestrator's services - its stores, embedder, agents and
-locks - for octomem's own tests and benchmarks, which check and measure what the public
-API does not show (what each store holds, a backend's cache, one retriever alone).
-
-Not an API: the library's surfaces (CLI, service, MCP, LangGraph, `Memory`, the demo)
-never import this module (an import-linter contract in pyproject.toml), and outside
-`octomem.orchestrator` nothing touches an Orchestrator's private attributes
-(tests/unit/test_sync_api.py).
-"""
+"""White-box access to an Orchestrator's services, for octomem's own tests and benchmarks
+only: not an API (the library's surfaces never import it, an import-linter contract)."""
 
 from __future__ import annotations
 

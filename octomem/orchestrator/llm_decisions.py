@@ -80,17 +80,13 @@ async def ask(
     open_ = [i for i, rel in enumerate(related) if rel]
     if not open_:
         return {}
-    aliases: dict[str, int] = {}
-    stored: list[MemoryBase] = []
-    shown: list[list[int]] = []
+    first: dict[str, MemoryBase] = {}  # each related memory once, aliased by its position
     for index in open_:
-        mine = []
         for record in related[index]:
-            if record.id not in aliases:
-                aliases[record.id] = len(stored)
-                stored.append(record)
-            mine.append(aliases[record.id])
-        shown.append(mine)
+            first.setdefault(record.id, record)
+    stored = list(first.values())
+    aliases = {memory_id: alias for alias, memory_id in enumerate(first)}
+    shown = [[aliases[record.id] for record in related[index]] for index in open_]
     messages = decision_messages([candidates[i] for i in open_], shown, stored)
     output = await llm.structured(messages, DecisionOutput, purpose="reconcile", meter=meter)
 

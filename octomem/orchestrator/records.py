@@ -1,13 +1,8 @@
-"""`Records`: record-level access for integrations that keep records of their own.
+"""`Records`: record-level access for integrations that keep records of their own (the
+LangGraph store): reads by id or filter, and journaled writes of records they built, with
+their history events, under the users' write locks - no extraction, no reconcile.
 
-The LangGraph store (`octomem.langgraph.store`) keeps each of its items as a semantic
-memory it builds itself, not one extracted from a conversation: it reads records by id or
-filter and writes the records it built, with their history events, journaled, under the
-users' write locks - no extraction, no reconcile. `Orchestrator.records` gives
-it that and nothing more of the engine.
-
-Await these inside `Orchestrator.running_call()` once the stores are open
-(`Orchestrator.aopen`), as every method of the Orchestrator does.
+Await these inside `Orchestrator.running_call()` once the stores are open (`aopen`).
 """
 
 from __future__ import annotations
@@ -51,10 +46,9 @@ class Records:
         self, memory_type: MemoryType, ids: Sequence[str], *, memo: Memo | None = None
     ) -> list[MemoryBase]:
         """The stored records with these ids (current or superseded); unknown ids are left
-        out. `memo` (here, in `list` and `Orchestrator.arecall`): records read with it
-        before are returned again where their stored JSON is the same, parsed once and
-        shared: never change one nor hand out its mutable parts (`octomem.stores.parsed`).
-        A forget drops what `memo` keeps of its scope."""
+        out. `memo`: records read with it before are returned again where their stored JSON
+        is the same, shared: never change one nor hand out its mutable parts
+        (`octomem.stores.parsed`)."""
         return await self._services.vector.get(memory_type, ids, memo=self._kept(memo))
 
     async def list(
@@ -78,11 +72,9 @@ class Records:
         self, user_ids: Iterable[str | None], *, since: Seen | None = None
     ) -> AbstractAsyncContextManager[Fence]:
         """`async with records.hold(users) as fence:` the write locks of these users'
-        memories, as every write path holds them (their unfinished writes completed
-        first); `fence` is what the writes made under them carry (`write`). `since`: what
-        `erasures` read when the write began - ConflictError, nothing written, if one of
-        those scopes was forgotten since (a forget acknowledged is never undone by a
-        write that began before it)."""
+        memories (their unfinished writes completed first); `fence` is what the writes made
+        under them carry (`write`). `since`: what `erasures` read when the write began -
+        ConflictError, nothing written, if one of those scopes was forgotten since."""
         return self._services.locks.hold_many(user_ids, since=since)
 
     async def write(

@@ -22,20 +22,12 @@ _STRUCTURE = frozenset(
 )
 
 
-def masked(records: Sequence[MemoryBase]) -> list[MemoryBase]:
-    """`records` (all those of one model call) with every secret in their text masked: a
-    model that saw pixels may have read one that OCR missed, and any model may give a cue
-    to a value its input named without one ("what is your wifi password?" answered on a
-    turn of its own: "the user's wifi password is X"). A secret
-    found anywhere in the call's output (a fact's statement: "the wifi password is X") is
-    masked in every field of every record of it (the fact's value, which alone has no cue;
-    an image's description: "a sticker that reads X")."""
-    return masked_reply(records)[0]
-
-
 def masked_reply(records: Sequence[MemoryBase]) -> tuple[list[MemoryBase], bool]:
-    """`masked(records)`, and whether a secret was masked in them (so in what the model that
-    wrote them was shown: an image shown in that call may hold it, `originals.settle`)."""
+    """`records` (all those of one model call) with every secret in their text masked, and
+    whether one was (so in what the model was shown: an image shown in that call may hold
+    it, `originals.settle`). A secret found anywhere in the call's output (a fact's
+    statement: "the wifi password is X") is masked in every field of every record of it
+    (the fact's value, which alone has no cue; an image's description)."""
     texts = [_texts(record) for record in records]
     # each string on its own: joined, a field's name ("password") would be a cue for the
     # next field's text

@@ -211,19 +211,14 @@ async def add_context(
     hits: int,
     weight: float,
 ) -> Fused:
-    """Neighbouring turns of the best raw-turn hits join the ranking.
+    """Neighbouring turns of the best raw-turn hits join the ranking (`records` gains them).
 
     An answer often sits in the turn after a matching question ("what did you do last
-    weekend?" - "went hiking with Sam"), and a matching statement often continues a topic
-    the turn before it named. So the turn after each of the `hits` best turns that asks
-    something gains `weight` times that turn's score above the floor (the lowest fused
-    score), and the turn before each of them half as much. This applies to conversations
-    between named speakers (messages with a `name`), where a turn is often a short reply
-    that only makes sense next to its neighbour; anonymous user/assistant turns keep their
-    own scores. Neighbours are turns of the same `process` call (same session,
-    consecutive positions, as the turn keeper places them: `TurnLog.turn_position`); they
-    obey the recall's scope, filters and validity.
-    `records` is updated with the neighbours fetched.
+    weekend?" - "went hiking with Sam"), and a statement often continues a topic the turn
+    before it named. So the turn after each of the `hits` best turns that asks something
+    gains `weight` times that turn's score above the floor (the lowest fused score), and
+    the turn before each of them half as much. Neighbours are turns of the same `process`
+    call (`TurnLog.turn_position`) within the recall's scope, filters and validity.
     """
     turns, turn_log = plan.turns, services.turn_log
     if hits <= 0 or weight <= 0 or not fused or turns is None or turns not in plan.agents:

@@ -1,10 +1,5 @@
-"""`Services`: the dependencies the graphs run on, in one plain container.
-
-It holds what the pipeline uses - settings, the five stores, the embedder, the agents,
-the LLM client, the write locks, the id key - and does no I/O of its own. Opening the
-stores, recovering what a crash left, resetting and closing them is the engine's
-(`octomem.orchestrator.lifecycle`), which builds it (`build_services`) and opens its stores
-(`open_stores`) before the first call of an Orchestrator runs.
+"""`Services`: the dependencies the graphs run on, in one plain container that does no
+I/O of its own (`octomem.orchestrator.lifecycle` builds it and opens its stores).
 """
 
 from __future__ import annotations

@@ -26,8 +26,6 @@ if TYPE_CHECKING:
     from octomem.orchestrator.recall.state import RecallGraph
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "default.yaml"
-
-
 AGENTS_VARIABLE = "OCTOMEM_STUDIO_AGENTS"
 
 
@@ -52,13 +50,7 @@ def studio_orchestrator() -> Orchestrator:
     stores) and any agent that remembers through it (examples/langgraph_agent.py) share
     its stores."""
     settings = load_settings(DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None)
-    orch = Orchestrator(settings, agents=studio_agents())
-    try:
-        orch.open()
-    except BaseException:
-        orch.close(0)
-        raise
-    return orch
+    return Orchestrator(settings, agents=studio_agents()).__enter__()  # closed if it fails
 
 
 def _graphs() -> tuple[ProcessGraph, RecallGraph]:

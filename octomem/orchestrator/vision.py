@@ -2,11 +2,9 @@
 Orchestrator shows them, which ones may be shown, and what becomes of what it says.
 
 Masking cannot mask pixels. So an image is shown only when the text OCR read in it held
-no secret (the same masking that runs on every text found none), and, unless
-`media.vision` is `on`, only when OCR ran on it at all; a withheld image keeps its OCR
-text and its provenance says why (`vision`). What the model replies is masked like any
-text before it is stored: its descriptions, and every memory it extracted in that call
-(`reply_masking`, which extraction applies to every call, with images or not).
+no secret, and, unless `media.vision` is `on`, only when OCR ran on it at all; a withheld
+image keeps its OCR text and its provenance says why (`vision`). What the model replies is
+masked like any text before it is stored (`reply_masking`).
 """
 
 from __future__ import annotations
@@ -68,9 +66,8 @@ def describers(agents: Sequence[MemoryAgent]) -> list[MemoryAgent]:
 def records_of(
     agent: MemoryAgent, described: Sequence[tuple[Shown, str]], ctx: ExtractionContext
 ) -> list[MemoryBase]:
-    """`agent`'s records of what the model said each image shows, as it said it: the caller
-    masks every record of the call as one reply (`reply_masking.masked_reply`), which also
-    tells it whether the reply held a secret."""
+    """`agent`'s records of what the model said each image shows, unmasked: the caller masks
+    every record of the call as one reply (`reply_masking.masked_reply`)."""
     if not isinstance(agent, DescribesImages):
         return []
     out: list[MemoryBase] = []

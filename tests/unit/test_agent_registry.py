@@ -30,7 +30,7 @@ from octomem.models import (
 from octomem.orchestrator import lifecycle
 from octomem.orchestrator.arguments import parse_memory_types
 from octomem.orchestrator.lifecycle import build_services
-from octomem.orchestrator.routing import query_agent_weights
+from octomem.orchestrator.recall.plan import query_agent_weights
 from octomem.settings import load_settings
 
 

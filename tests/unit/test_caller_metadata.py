@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from octomem.models import SemanticMemory, SourceRef, Turn
-from octomem.orchestrator.metadata import with_caller_metadata
+from octomem.orchestrator.process.context import with_caller_metadata
 
 T0 = datetime(2024, 3, 1, tzinfo=UTC)
 

@@ -14,10 +14,8 @@ from octomem.errors import InvalidInputError
 from octomem.models import MemoryType
 from octomem.orchestrator import lifecycle
 from octomem.orchestrator.process.extract import agent
-from octomem.orchestrator.process.intake import normalize
-from octomem.orchestrator.process.read import read_turns
+from octomem.orchestrator.process.intake import normalize, read_turns
 from octomem.orchestrator.process.route import agent_tasks, route
-from octomem.orchestrator.process.state import AgentTask
 from octomem.orchestrator.services import Services
 from octomem.settings import load_settings
 
@@ -89,16 +87,5 @@ async def test_an_agent_node_with_nothing_to_extract_returns_no_candidates(
     deps: Services,
 ) -> None:
     state = await _read(deps, messages="Hello there.")
-    task = AgentTask(
-        agent=MemoryType.SEMANTIC,
-        extractor="rules",
-        turns=state["turns"],
-        llm_from=0,
-        readings=state["readings"],
-        user_id="alice",
-        agent_id=None,
-        session_id=None,
-        user_name=None,
-        metadata=None,
-    )
+    task = {**state, "llm_from": 0, "agent": MemoryType.SEMANTIC, "extractor": "rules"}
     assert (await agent(task, deps))["candidates"] == []

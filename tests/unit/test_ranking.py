@@ -31,9 +31,9 @@ from octomem.orchestrator.fusion import (
     named_in,
     vector_floors,
 )
+from octomem.orchestrator.recall.plan import query_agent_weights
 from octomem.orchestrator.recall.rank import _collapse_same_text
 from octomem.orchestrator.retrieval import add_context, keyword_query, query_names
-from octomem.orchestrator.routing import query_agent_weights
 from octomem.plans import RankedList, RecallPlan
 from octomem.stores.base import Filter
 

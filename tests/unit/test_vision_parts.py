@@ -131,13 +131,13 @@ def test_a_secret_in_a_statement_is_masked_in_every_field() -> None:
         value="Quokka7731Zephyr",
         content="The user's wifi password is Quokka7731Zephyr.",
     )
-    [masked] = reply_masking.masked([record])
+    [masked], _ = reply_masking.masked_reply([record])
     assert "Quokka7731Zephyr" not in masked.model_dump_json()
     assert masked.content_hash != record.content_hash
     clean = record.model_copy(
         update={"attribute": "lives_in", "value": "Paris", "content": "The user lives in Paris."}
     )
-    assert reply_masking.masked([clean]) == [clean]
+    assert reply_masking.masked_reply([clean]) == ([clean], False)
 
 
 def test_a_reply_says_whether_a_secret_was_masked_in_it() -> None:

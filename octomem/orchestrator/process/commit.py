@@ -124,10 +124,4 @@ async def commit(state: ProcessState, deps: Services) -> CommitUpdate:
 
 
 def _total(usages: list[LLMUsage]) -> LLMUsage:
-    total = LLMUsage()
-    for usage in usages:
-        total.calls += usage.calls
-        total.prompt_tokens += usage.prompt_tokens
-        total.completion_tokens += usage.completion_tokens
-        total.cost_usd += usage.cost_usd
-    return total
+    return LLMUsage(**{f: sum(getattr(u, f) for u in usages) for f in LLMUsage.model_fields})

@@ -1,17 +1,18 @@
 """What several process nodes share: the call's scope, the agents' extraction context,
-the turns the model is asked about, and the user's write lock for a step."""
+the turns the model is asked about, the caller's metadata on the records a call writes,
+and the user's write lock for a step."""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Any, TypeVar
 
 from octomem.agents.base import ExtractionContext, MemoryAgent
 from octomem.language import TurnReading
-from octomem.models import MemoryType, Scope, Turn, utcnow
+from octomem.models import MemoryBase, MemoryType, Scope, Turn, utcnow
 from octomem.orchestrator import extracted
 from octomem.orchestrator.process.state import (
-    AgentTask,
     Normalized,
     ProcessInput,
     Routed,
@@ -23,9 +24,10 @@ from octomem.stores.fence import Fence
 # why route or llm_extract skipped an agent (`ProcessState.routing`)
 NOTHING_FOUND = "skipped: the LLM router found nothing for it"
 EXTRACTED_BEFORE = f"skipped: {extracted.REASON}"
+R = TypeVar("R", bound=MemoryBase)
 
 
-def scope_of(state: ProcessInput | AgentTask) -> Scope:
+def scope_of(state: ProcessInput) -> Scope:
     return Scope(
         user_id=state.get("user_id"),
         agent_id=state.get("agent_id"),
@@ -54,9 +56,7 @@ def context(
     )
 
 
-def for_model(
-    deps: Services, state: TurnsRead | AgentTask, start: int
-) -> tuple[list[Turn], ExtractionContext]:
+def for_model(deps: Services, state: TurnsRead, start: int) -> tuple[list[Turn], ExtractionContext]:
     """The turns the model is asked about (from `start`), and its context with the turns
     before them (which it extracted from before: `extracted`)."""
     turns = state["turns"]
@@ -72,6 +72,34 @@ def prompting(deps: Services, types: Sequence[MemoryType]) -> list[MemoryAgent]:
 def chosen(state: Routed) -> list[MemoryType]:
     """The agents routing selected."""
     return [MemoryType(m) for m, why in state["routing"].items() if why == "selected"]
+
+
+def with_caller_metadata(
+    record: R, turns: Sequence[Turn], call_metadata: Mapping[str, Any] | None
+) -> R:
+    """`record` with the caller's metadata: the call's `metadata`, overridden by the
+    per-message metadata of its source turns (later turns winning), and what octomem noted
+    about those turns (`Turn.internal`) in its `internal`. Keys the record already has win:
+    they were set for it alone."""
+    sources = set(record.source.turn_ids)
+    metadata: dict[str, Any] = dict(call_metadata or {})
+    internal: dict[str, Any] = {}
+    for turn in turns:
+        if turn.id in sources:
+            metadata.update(turn.metadata)
+            for key, value in turn.internal.items():
+                before = internal.get(key)
+                if isinstance(before, list) and isinstance(value, list):  # e.g. masked kinds
+                    value = [*before, *(v for v in value if v not in before)]
+                internal[key] = value
+    if not metadata and not internal:
+        return record
+    return record.model_copy(
+        update={
+            "metadata": {**metadata, **record.metadata},
+            "internal": {**internal, **record.internal},
+        }
+    )
 
 
 @contextlib.asynccontextmanager

@@ -1,15 +1,9 @@
-"""llm_extract and agent: the candidates.
+"""llm_extract (single_call: one LLM call per chunk for every routed agent) and agent (one
+Send per agent: its offline rules or, per_agent, its own LLM call): the candidates.
 
-- llm_extract (single_call mode): one LLM call per chunk gives every routed agent's
-  candidates; the agents it found nothing for are skipped. With a vision model
-  (`media.vision`), the images whose text held no secret are shown in that call
-  (`octomem.orchestrator.vision`); per_agent shows them in the resource agent's call.
-- agent: one agent extracts (a Send of an `AgentTask`): by its offline rules, or
-  (per_agent) by its own LLM call.
-
-If the LLM fails (timeouts or rate limits past the retries, output that does not
-validate) the offline rules extract instead, the result says so, and the raw turns are
-marked so `Orchestrator.reprocess` can run the LLM on them later.
+If the LLM fails (past the retries, or output that does not validate) the offline rules
+extract instead, the result says so, and the raw turns are marked so
+`Orchestrator.reprocess` can run the LLM on them later.
 """
 
 from __future__ import annotations
@@ -22,7 +16,6 @@ from octomem.llm import UsageMeter
 from octomem.logs import get_logger
 from octomem.models import MemoryBase, StepError
 from octomem.orchestrator import extraction
-from octomem.orchestrator.metadata import with_caller_metadata
 from octomem.orchestrator.process.context import (
     NOTHING_FOUND,
     chosen,
@@ -30,6 +23,7 @@ from octomem.orchestrator.process.context import (
     for_model,
     prompting,
     scope_of,
+    with_caller_metadata,
 )
 from octomem.orchestrator.process.state import AgentTask, ExtractUpdate, Routed
 from octomem.orchestrator.services import Services
@@ -96,7 +90,7 @@ async def agent(state: AgentTask, deps: Services) -> ExtractUpdate:
     ctx = context(deps, scope_of(state), user_name=state["user_name"], readings=state["readings"])
     update: ExtractUpdate = {}
     with span(
-        "agent.extract", agent=mtype.value, user_id=state["user_id"], mode=state["extractor"]
+        "agent.extract", agent=mtype.value, user_id=state.get("user_id"), mode=state["extractor"]
     ) as current:
         found: list[MemoryBase] | None = None
         if state["extractor"] == "llm" and deps.llm is not None:

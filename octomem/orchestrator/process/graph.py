@@ -9,8 +9,7 @@ from langgraph.graph import END, START, StateGraph
 
 from octomem.orchestrator.process.commit import commit
 from octomem.orchestrator.process.extract import agent, llm_extract
-from octomem.orchestrator.process.intake import normalize, store_turns
-from octomem.orchestrator.process.read import read_turns
+from octomem.orchestrator.process.intake import normalize, read_turns, store_turns
 from octomem.orchestrator.process.route import after_route, fan_out, route
 from octomem.orchestrator.process.state import AgentTask, ProcessInput, ProcessState
 from octomem.orchestrator.services import Services
@@ -28,7 +27,6 @@ def build_process_graph(deps: Services) -> ProcessGraph:
     builder.add_node("read_turns", partial(read_turns, deps=deps))
     builder.add_node("route", partial(route, deps=deps))
     builder.add_node("llm_extract", partial(llm_extract, deps=deps))
-    # a Send target: its input is an AgentTask
     builder.add_node("agent", partial(agent, deps=deps), input_schema=AgentTask)
     builder.add_node("commit", partial(commit, deps=deps))
     builder.add_edge(START, "normalize")

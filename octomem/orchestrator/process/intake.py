@@ -1,5 +1,6 @@
-"""normalize and store_turns: the input validated and masked, then every raw turn written
-before any extraction (nothing said is lost)."""
+"""normalize, store_turns and read_turns: the input validated and masked, then every raw
+turn written before any extraction (nothing said is lost), then what is known of the user
+(their stored name) and what the language layer reads in each turn, once per call."""
 
 from __future__ import annotations
 
@@ -9,24 +10,27 @@ from typing import Any
 
 from octomem import offload
 from octomem.agents.base import ExtractionContext, InputRecords, MemoryAgent
+from octomem.agents.base import read_turns as read_readings
 from octomem.media.parts import masked_piece
 from octomem.messages import normalize_messages
 from octomem.models import MemoryBase, Operation, Turn, utcnow
-from octomem.orchestrator import extracted, originals, versions, vision
+from octomem.orchestrator import extracted, originals, projections, versions, vision
 from octomem.orchestrator.events import all_changes
 from octomem.orchestrator.ingest_records import ACTOR as INGEST_ACTOR
-from octomem.orchestrator.metadata import with_caller_metadata
-from octomem.orchestrator.process.context import holding, scope_of
+from octomem.orchestrator.process.context import context, holding, scope_of, with_caller_metadata
 from octomem.orchestrator.process.state import (
     Normalized,
     NormalizeUpdate,
     ProcessInput,
+    ReadUpdate,
     StoreUpdate,
+    TurnsStored,
 )
 from octomem.orchestrator.reprocess import words
 from octomem.orchestrator.services import Services
 from octomem.orchestrator.write import blobs, write
 from octomem.plans import Decision
+from octomem.scopes import ANY
 from octomem.sensitive import mask, mask_value
 from octomem.telemetry import span
 
@@ -139,6 +143,20 @@ async def store_turns(state: Normalized, deps: Services) -> StoreUpdate:
         "candidates": [],
         "fell_back": [],
     }
+
+
+async def read_turns(state: TurnsStored, deps: Services) -> ReadUpdate:
+    """The user's stored name and the language layer's reading of every turn."""
+    scope = scope_of(state)
+    with span("node.read_turns", user_id=scope.user_id):
+        turns = state["turns"]
+        user_name = await projections.user_name(
+            deps, scope.user_id, ANY, utcnow(), exclude={turn.id for turn in turns}
+        )
+        ctx = context(deps, scope, user_name=user_name)
+        # parsing is CPU work: off the event loop
+        readings = await asyncio.to_thread(read_readings, turns, ctx)
+    return {"user_name": user_name, "readings": readings}
 
 
 def _masked(turn: Turn) -> Turn:

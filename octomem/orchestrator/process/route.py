@@ -1,6 +1,7 @@
-"""route: which agents get the conversation, and why (`routing`); in per_agent mode the
-LLM router call narrows them. Then the edges after it: to llm_extract (single_call), or
-one Send per agent that extracts on its own, or straight to commit."""
+"""route: which agents get the conversation, and why (`routing`, for a person stepping
+through a run in LangGraph Studio); in per_agent mode the LLM router call narrows them.
+Then the edges after it: to llm_extract (single_call), or one Send per agent that
+extracts on its own, or straight to commit."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from octomem.errors import LLMError
 from octomem.llm import UsageMeter
 from octomem.logs import get_logger
 from octomem.models import MemoryType, StepError
-from octomem.orchestrator import extracted, extraction, routing, vision
+from octomem.orchestrator import extracted, extraction, vision
 from octomem.orchestrator.process.context import (
     EXTRACTED_BEFORE,
     NOTHING_FOUND,
@@ -31,13 +32,13 @@ async def route(state: TurnsRead, deps: Services) -> RouteUpdate:
     LLM call for all) or per_agent (the LLM router's call picks them, each then calls)."""
     llm, config = deps.llm, deps.settings.llm
     with span("node.route", user_id=state.get("user_id")) as current:
-        reasons = routing.route(deps.agents, deps.enabled_agents, _wanted(state))
+        reasons = _reasons(deps, state)
         if llm is not None:  # a call made again: types extracted from every turn
             done = extracted.from_every_turn(state.get("asked_before", []))
-            for agent in prompting(deps, routing.selected(reasons)):  # not asked again
+            for agent in prompting(deps, _selected(reasons)):  # not asked again
                 if agent.memory_type.value in done:
                     reasons[agent.memory_type] = EXTRACTED_BEFORE
-        chosen_ = routing.selected(reasons)
+        chosen_ = _selected(reasons)
         asked = prompting(deps, chosen_)  # no LLM call without an agent that prompts it
         mode = config.extraction_mode if llm is not None and asked else "offline"
         extraction_ = Extraction(mode=mode)
@@ -89,23 +90,27 @@ def agent_tasks(state: Routed, deps: Services) -> list[AgentTask]:
         by_llm = extraction_.with_llm and deps.agents[mtype].prompt is not None
         if by_llm and extraction_.mode == "single_call":
             continue
-        tasks.append(
-            AgentTask(
-                agent=mtype,
-                extractor="llm" if by_llm else "rules",
-                turns=state["turns"],
-                llm_from=state["llm_from"],
-                readings=state["readings"],
-                user_id=state.get("user_id"),
-                agent_id=state.get("agent_id"),
-                session_id=state.get("session_id"),
-                user_name=state.get("user_name"),
-                metadata=state.get("metadata"),
-            )
-        )
+        tasks.append(AgentTask(**state, agent=mtype, extractor="llm" if by_llm else "rules"))
     return tasks
 
 
-def _wanted(state: TurnsRead) -> list[MemoryType] | None:
+def _reasons(deps: Services, state: TurnsRead) -> dict[MemoryType, str]:
+    """Every agent's memory type, with the reason it was chosen or skipped. Offline, every
+    enabled agent reads every conversation (its rules are cheap and precise); the caller
+    can narrow the set with `memory_types`."""
+    enabled = deps.enabled_agents
     # infer=False stores the raw turns only: no agent reads them
-    return state.get("memory_types") if state.get("infer", True) else []
+    requested = state.get("memory_types") if state.get("infer", True) else []
+    reasons: dict[MemoryType, str] = {}
+    for memory_type in deps.agents:
+        if memory_type not in enabled:
+            reasons[memory_type] = "skipped: disabled in config (agents.enabled)"
+        elif requested is not None and memory_type not in requested:
+            reasons[memory_type] = "skipped: not in memory_types of this call"
+        else:
+            reasons[memory_type] = "selected"
+    return reasons
+
+
+def _selected(reasons: dict[MemoryType, str]) -> list[MemoryType]:
+    return [memory_type for memory_type, why in reasons.items() if why == "selected"]

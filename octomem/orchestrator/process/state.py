@@ -1,15 +1,8 @@
-"""The state the process graph passes between its nodes, typed stage by stage.
-
-Each stage's state is the one before it plus what its node produced, so a node's type
-says what it needs: `store_turns` takes `Normalized`, `route` takes `TurnsRead`, and
-so on. What a node returns is its own update (`NormalizeUpdate`, ...). `ProcessState` is
-the whole state: it adds the keys that the extractors running side by side add up
-(LangGraph merges them with the reducer in their annotation) and the result.
-
-Keys are named for a person stepping through a run in LangGraph Studio: `readings` is
-what the language layer read in each turn, `routing` says which agents got the
-conversation and why, `extraction` how they extracted, `candidates` holds each agent's
-extracted memories, `decisions` the reconcile verdicts and `result` the call's result.
+"""The state the process graph passes between its nodes, typed stage by stage: each
+stage's state is the one before it plus what its node produced (a node returns its own
+update type), so a node's type says what it needs. `ProcessState` adds the keys that the
+extractors running side by side add up, with the reducer in their annotation. Keys are
+named for a person stepping through a run in LangGraph Studio.
 """
 
 from __future__ import annotations
@@ -106,20 +99,12 @@ class ProcessState(Routed, total=False):
     result: ProcessResult
 
 
-class AgentTask(TypedDict):
-    """What one Send to an agent node carries: the agent extracts with `extractor` (its
-    offline rules, or its own LLM prompt)."""
+class AgentTask(Routed):
+    """What one Send to an agent node carries: the routed state, and the agent that extracts
+    with `extractor` (its offline rules, or its own LLM prompt)."""
 
     agent: MemoryType
     extractor: Literal["rules", "llm"]
-    turns: list[Turn]
-    llm_from: int  # the model is asked about turns[llm_from:], the rules about all
-    readings: list[TurnReading]
-    user_id: str | None
-    agent_id: str | None
-    session_id: str | None
-    user_name: str | None
-    metadata: dict[str, Any] | None
 
 
 # --- what each node returns ----------------------------------------------------------------

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 
+from octomem.agents.base import MemoryAgent
 from octomem.errors import InvalidInputError
-from octomem.models import utcnow
-from octomem.orchestrator import routing
+from octomem.models import MemoryType, utcnow
 from octomem.orchestrator.recall.state import PlanUpdate, RecallInput
 from octomem.orchestrator.services import Services
 from octomem.orchestrator.time_cues import query_periods
@@ -48,7 +49,7 @@ async def plan_recall(state: RecallInput, deps: Services) -> PlanUpdate:
             filters=state.get("filters"),
             include_superseded=bool(state.get("include_superseded", False)),
             as_of=as_of,
-            agent_weights=routing.query_agent_weights(
+            agent_weights=query_agent_weights(
                 query, config.agent_weights, config.cue_boost, deps.agents
             ),
             limit=state.get("limit"),
@@ -58,3 +59,18 @@ async def plan_recall(state: RecallInput, deps: Services) -> PlanUpdate:
             memo=state.get("memo"),
         )
     return {"started": started, "plan": plan}
+
+
+def query_agent_weights(
+    query: str,
+    base: Mapping[MemoryType, float],
+    boost: float,
+    agents: Mapping[MemoryType, MemoryAgent],
+) -> dict[MemoryType, float]:
+    """Configured agent weights, multiplied by `boost` for the agents whose query cue
+    (`MemoryAgent.query_cue`) the query matches."""
+    weights = dict(base)
+    for memory_type, agent in agents.items():
+        if agent.query_cue is not None and agent.query_cue.search(query):
+            weights[memory_type] = weights.get(memory_type, 1.0) * boost
+    return weights

@@ -49,10 +49,9 @@ async def rank_hits(state: RecallState, deps: Services) -> RankUpdate:
 
 
 async def _core_records(deps: Services, plan: RecallPlan) -> list[MemoryBase]:
-    """The scope's records returned whole with every recall (`AlwaysRecalled`: the core
-    blocks). With `as_of`, the scope views rendered from the facts valid then (the human
-    block); the persona, rewritten in place without validity, has no stored past version
-    (`history` has its versions)."""
+    """The scope's core blocks, returned whole with every recall. With `as_of`, the views
+    rendered from the facts valid then (the human block); the persona, rewritten in place
+    without validity, has no stored past version."""
     if plan.as_of is not None:  # the human block as its facts read then
         return await projections.scope_views_at(deps, plan.user_id, plan.agent_id, plan.as_of)
     where = scope_filter(plan.user_id, given(plan.agent_id))

@@ -1,12 +1,4 @@
-"""search_shared and search_agent: what each agent found for the query.
-
-search_shared runs the searches of the default retrieval once for all the plan's agents,
-side by side: the query's embedding and then each agent's vector search; one BM25 search
-over all their memories and the graph expansion of the entities the query names, and then
-the records of those hits. search_agent (one Send per agent) gives one agent's ranked
-lists: its own retrieval step if it has one, else its share of the shared searches held
-to the plan's scope, filters and validity.
-"""
+"""search_shared and search_agent: what each agent found for the query."""
 
 from __future__ import annotations
 
@@ -37,10 +29,9 @@ Hits = dict[MemoryType, list[tuple[str, float]]]
 
 
 async def search_shared(state: Planned, deps: Services) -> SharedUpdate:
-    """The searches every agent would repeat, run once for all of them, side by side; each
-    agent's search_agent takes its own share. Vector searches start as soon as the query's
-    embedding is known, the records of the keyword and graph hits are read as soon as those
-    searches are done."""
+    """The searches every agent would repeat, run once for all of them, side by side: the
+    query's embedding then each agent's vector search; one BM25 search and the graph
+    expansion of the names the query holds, then the records of their hits."""
     query, plan = state["query"], state["plan"]
     config = deps.settings.recall
     agents = plan.agents
@@ -113,34 +104,34 @@ async def search_shared(state: Planned, deps: Services) -> SharedUpdate:
 
 def agent_searches(state: Searched) -> list[RetrieveTask]:
     """One search_agent task per agent the plan searches."""
-    query, plan, shared = state["query"], state["plan"], state["shared"]
-    return [RetrieveTask(agent=a, query=query, plan=plan, shared=shared) for a in plan.agents]
+    return [RetrieveTask(**state, agent=a) for a in state["plan"].agents]
 
 
 async def search_agent(task: RetrieveTask, deps: Services) -> AgentHits:
     """Ranked lists (vector, keyword, graph) of one agent's memories for the query, and
     their records: the agent's own retrieval step (`MemoryAgent.retrieve`), or its share
-    of the shared searches. Keyword and graph hits obey the same scope, filters and
-    validity as vector hits."""
+    of the shared searches, held to the plan's scope, filters and validity."""
     agent, plan, shared = task["agent"], task["plan"], task["shared"]
     own = await deps.agents[agent].retrieve(PlanSearch(deps, plan), task["query"], plan)
     if own is not None:
         return {"ranked": own[0], "records": own[1]}
     with span("agent.retrieve", agent=agent.value, user_id=plan.user_id) as current:
-        lists = [
-            _ranked(agent, "vector", shared.vector.get(agent, [])),
-            _ranked(agent, "keyword", shared.keyword.get(agent, [])),
-        ]
+        found: dict[Retriever, list[tuple[str, float]]] = {
+            "vector": shared.vector.get(agent, []),
+            "keyword": shared.keyword.get(agent, []),
+        }
         if shared.entity_ids:
-            lists.append(_ranked(agent, "graph", shared.graph.get(agent, [])))
+            found["graph"] = shared.graph.get(agent, [])
         within = within_plan(plan, agent)
         records = {
             i: record
-            for ranked in lists
-            for i in ranked.ids
+            for pairs in found.values()
+            for i, _ in pairs
             if (record := shared.records.get(i)) is not None and within(record)
         }
-        lists = [_only(ranked, set(records)) for ranked in lists]
+        lists = [
+            _ranked(agent, r, [p for p in hits if p[0] in records]) for r, hits in found.items()
+        ]
         current.set_attribute("octomem.hits", sum(len(r.ids) for r in lists))
     return {"ranked": [ranked for ranked in lists if ranked.ids], "records": records}
 
@@ -152,8 +143,3 @@ def _ranked(agent: MemoryType, retriever: Retriever, pairs: list[tuple[str, floa
         ids=[p[0] for p in pairs],
         scores=[float(p[1]) for p in pairs],
     )
-
-
-def _only(ranked: RankedList, allowed: set[str]) -> RankedList:
-    keep = [(i, s) for i, s in zip(ranked.ids, ranked.scores, strict=True) if i in allowed]
-    return _ranked(ranked.agent, ranked.retriever, keep)

@@ -1,9 +1,6 @@
-"""The state the recall steps pass each other, typed step by step.
-
-Each step's state is the one before it plus what its step produced: `search_shared`
-takes `Planned`, `rank_hits` the whole `RecallState`. What a step returns is its own
-update. `ranked` and `records` are added up from the per-agent searches that run side by
-side, with the reducer in their annotation (LangGraph's, and `steps.run`'s).
+"""The state the recall steps pass each other, typed step by step as the process graph's
+(`process.state`); `ranked` and `records` are added up from the per-agent searches, with
+the reducer in their annotation (LangGraph's, and `steps.run`'s).
 """
 
 from __future__ import annotations
@@ -21,16 +18,11 @@ from octomem.plans import RankedList, RecallPlan
 from octomem.stores.parsed import Memo
 
 
-def merge_dicts(left: dict[str, Any], right: dict[str, Any]) -> dict[str, Any]:
-    return {**left, **right}
-
-
 @dataclass(frozen=True, kw_only=True, slots=True)
 class SharedSearches:
-    """The searches of one query run once for all agents, side by side: its embedding and
-    each agent's nearest memories to it, the BM25 hits and the graph-expansion hits
-    ((memory id, score) best first, per agent), the ids of the entities the query names,
-    and the records of every hit."""
+    """The searches of one query run once for all agents: its embedding, per agent the
+    vector, BM25 and graph-expansion hits ((memory id, score) best first), the ids of the
+    entities the query names, and the records of every hit."""
 
     embedding: list[float]
     vector: Mapping[MemoryType, list[tuple[str, float]]]
@@ -73,17 +65,14 @@ class RecallState(Searched, total=False):
     """The whole state: + each agent's ranked lists and their records, and the result."""
 
     ranked: Annotated[list[RankedList], operator.add]
-    records: Annotated[dict[str, MemoryBase], merge_dicts]
+    records: Annotated[dict[str, MemoryBase], operator.or_]
     result: RecallResult
 
 
-class RetrieveTask(TypedDict):
-    """What one Send to the per-agent search carries."""
+class RetrieveTask(Searched):
+    """What one Send to the per-agent search carries: the state, and the agent."""
 
     agent: MemoryType
-    query: str
-    plan: RecallPlan
-    shared: SharedSearches
 
 
 class PlanUpdate(TypedDict):

@@ -5,7 +5,7 @@ of `RecallState`, so the two give the same state by construction.
 
 plan_recall -> search_shared -> search_agent (one per agent: a Send each) -> rank_hits
 
-`run` does not pay the graph runtime's per-step cost (measured in docs/architecture.md).
+`run` does not pay the graph runtime's per-step cost.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any, Protocol, cast, get_type_hints
+from typing import TYPE_CHECKING, Any, cast, get_type_hints
 
 from octomem.orchestrator.recall.plan import plan_recall
 from octomem.orchestrator.recall.rank import rank_hits
@@ -28,17 +28,13 @@ if TYPE_CHECKING:
     from octomem.orchestrator.recall.state import RecallGraph
 
 
-class Node(Protocol):
-    def __call__(self, state: Any, /, deps: Services) -> Awaitable[Mapping[str, Any]]: ...
-
-
 @dataclass(frozen=True)
 class Step:
     """One node: `run(state, deps)` returns its update; with `each`, it runs once per task
     that `each(state)` gives (of type `task`), side by side, instead of once on the state."""
 
     name: str
-    run: Node
+    run: Callable[..., Awaitable[Mapping[str, Any]]]  # (state, deps=Services)
     each: Callable[[Any], list[Any]] | None = None
     task: type[Any] | None = None
 
