@@ -10,7 +10,6 @@ import re
 from collections.abc import Sequence
 
 from octomem.agents.base import (
-    AgentPrompt,
     BaseAgent,
     ConflictPolicy,
     ExtractionContext,
@@ -116,11 +115,7 @@ class ContextualAgent(BaseAgent):
     memory_type = MemoryType.CONTEXTUAL
     record_type = ContextualMemory
     policy = ConflictPolicy.SUPERSEDE
-    prompt = AgentPrompt(
-        contextual_prompt.INSTRUCTIONS,
-        contextual_prompt.ContextualOutput,
-        contextual_prompt.to_records,
-    )
+    prompt = contextual_prompt.PROMPT
     query_cue = re.compile(
         r"\b(where (am i|is \w+ now)|right now|this week|device|phone|laptop|mood|feeling)\b",
         re.I,

@@ -14,7 +14,6 @@ from datetime import datetime
 from typing import Any
 
 from octomem.agents.base import (
-    AgentPrompt,
     BaseAgent,
     ConflictPolicy,
     ExtractionContext,
@@ -46,7 +45,7 @@ class CoreAgent(BaseAgent):
     memory_type = MemoryType.CORE
     record_type = CoreMemory
     policy = ConflictPolicy.UPDATE
-    prompt = AgentPrompt(core_prompt.INSTRUCTIONS, core_prompt.CoreOutput, core_prompt.to_records)
+    prompt = core_prompt.PROMPT
 
     def extract(self, turns: Sequence[Turn], ctx: ExtractionContext) -> list[MemoryBase]:
         """The persona block from system prompts (the human block is a projection of the

@@ -6,7 +6,6 @@ import re
 from collections.abc import Iterable, Sequence
 
 from octomem.agents.base import (
-    AgentPrompt,
     BaseAgent,
     ConflictPolicy,
     ExtractionContext,
@@ -169,9 +168,7 @@ class EpisodicAgent(BaseAgent):
     memory_type = MemoryType.EPISODIC
     record_type = EpisodicMemory
     policy = ConflictPolicy.APPEND
-    prompt = AgentPrompt(
-        episodic_prompt.INSTRUCTIONS, episodic_prompt.EpisodicOutput, episodic_prompt.to_records
-    )
+    prompt = episodic_prompt.PROMPT
     query_cue = re.compile(
         r"\b(when|happened|went|meet|met|visited|ago|yesterday|last (week|month|year|time)|"
         r"trip|event)\b",

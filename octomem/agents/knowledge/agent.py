@@ -16,7 +16,6 @@ from datetime import datetime
 from typing import Any
 
 from octomem.agents.base import (
-    AgentPrompt,
     BaseAgent,
     ConflictPolicy,
     ExtractionContext,
@@ -55,9 +54,7 @@ class KnowledgeAgent(StaleEvidence, BaseAgent):
     memory_type = MemoryType.KNOWLEDGE
     record_type = KnowledgeMemory
     policy = ConflictPolicy.SUPERSEDE
-    prompt = AgentPrompt(
-        knowledge_prompt.INSTRUCTIONS, knowledge_prompt.KnowledgeOutput, knowledge_prompt.to_records
-    )
+    prompt = knowledge_prompt.PROMPT
 
     def extract(self, turns: Sequence[Turn], ctx: ExtractionContext) -> list[MemoryBase]:
         """Third-party statements of every turn (edges of the semantic facts are their

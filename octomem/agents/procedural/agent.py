@@ -14,7 +14,6 @@ import re
 from collections.abc import Sequence
 
 from octomem.agents.base import (
-    AgentPrompt,
     BaseAgent,
     ConflictPolicy,
     ExtractionContext,
@@ -169,11 +168,7 @@ class ProceduralAgent(StaleEvidence, BaseAgent):
     memory_type = MemoryType.PROCEDURAL
     record_type = ProceduralMemory
     policy = ConflictPolicy.SUPERSEDE
-    prompt = AgentPrompt(
-        procedural_prompt.INSTRUCTIONS,
-        procedural_prompt.ProceduralOutput,
-        procedural_prompt.to_records,
-    )
+    prompt = procedural_prompt.PROMPT
     query_cue = re.compile(
         r"\b(how (do|to|can|should)|steps?|procedures?|routine|process|instructions?|recipe)\b",
         re.I,

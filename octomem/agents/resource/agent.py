@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 from octomem.agents.base import (
-    AgentPrompt,
     BaseAgent,
     ConflictPolicy,
     ExtractionContext,
@@ -145,9 +144,7 @@ class ResourceAgent(BaseAgent):
     memory_type = MemoryType.RESOURCE
     record_type = ResourceMemory
     policy = ConflictPolicy.UPDATE
-    prompt = AgentPrompt(
-        resource_prompt.INSTRUCTIONS, resource_prompt.ResourceOutput, resource_prompt.to_records
-    )
+    prompt = resource_prompt.PROMPT
     query_cue = re.compile(
         r"\b(documents?|docs?|files?|links?|urls?|shared|sent|pdfs?|spreadsheets?|slides?|"
         r"attachments?|images?|photos?|repo(sitory)?)\b",

@@ -13,7 +13,6 @@ from collections.abc import Sequence
 
 from octomem.agents.base import (
     RETRACTS,
-    AgentPrompt,
     BaseAgent,
     ConflictPolicy,
     ExtractionContext,
@@ -37,9 +36,7 @@ class SemanticAgent(StaleEvidence, BaseAgent):
     memory_type = MemoryType.SEMANTIC
     record_type = SemanticMemory
     policy = ConflictPolicy.SUPERSEDE
-    prompt = AgentPrompt(
-        semantic_prompt.INSTRUCTIONS, semantic_prompt.SemanticOutput, semantic_prompt.to_records
-    )
+    prompt = semantic_prompt.PROMPT
 
     def said(self, record: MemoryBase) -> set[str]:
         """Its attribute, value and sentence ("is 34 years old": age), without the words

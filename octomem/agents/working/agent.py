@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from octomem.agents.base import (
-    AgentPrompt,
     BaseAgent,
     ConflictPolicy,
     ExtractionContext,
@@ -92,9 +91,7 @@ class WorkingAgent(BaseAgent):
     record_type = WorkingMemory
     policy = ConflictPolicy.UPDATE
     session_scoped = True  # task state belongs to its session
-    prompt = AgentPrompt(
-        working_prompt.INSTRUCTIONS, working_prompt.WorkingOutput, working_prompt.to_records
-    )
+    prompt = working_prompt.PROMPT
     query_cue = re.compile(
         r"\b(working on|task|todo|to-do|goals?|need to|right now|currently|deadline|remind)\b",
         re.I,
