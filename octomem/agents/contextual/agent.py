@@ -13,6 +13,7 @@ from octomem.agents.base import (
     BaseAgent,
     ConflictPolicy,
     ExtractionContext,
+    NoNearMerge,
     record_fields,
     user_turns,
 )
@@ -111,7 +112,7 @@ def _place(prep: str, phrase: str) -> str | None:
 
 
 @register
-class ContextualAgent(BaseAgent):
+class ContextualAgent(NoNearMerge, BaseAgent):
     memory_type = MemoryType.CONTEXTUAL
     record_type = ContextualMemory
     policy = ConflictPolicy.SUPERSEDE
@@ -174,6 +175,3 @@ class ContextualAgent(BaseAgent):
 
     def conflict_key(self, record: MemoryBase) -> str | None:
         return record.kind if isinstance(record, ContextualMemory) else None
-
-    def merges_near_duplicates(self, record: MemoryBase) -> bool:
-        return False

@@ -19,6 +19,7 @@ from octomem.agents.base import (
     BaseAgent,
     ConflictPolicy,
     ExtractionContext,
+    NoNearMerge,
     StaleEvidence,
     ViewContext,
     record_fields,
@@ -50,7 +51,7 @@ from octomem.models import (
 
 
 @register
-class KnowledgeAgent(StaleEvidence, BaseAgent):
+class KnowledgeAgent(NoNearMerge, StaleEvidence, BaseAgent):
     memory_type = MemoryType.KNOWLEDGE
     record_type = KnowledgeMemory
     policy = ConflictPolicy.SUPERSEDE
@@ -93,15 +94,7 @@ class KnowledgeAgent(StaleEvidence, BaseAgent):
         """One edge per fact record, in the fact's scope."""
         return make_memory_id(self.memory_type, user_id, agent_id, "fact", source_id, id_key=id_key)
 
-    def render_view(
-        self,
-        sources: Sequence[MemoryBase],
-        view_id: str,
-        existing: MemoryBase | None,
-        ctx: ViewContext,
-    ) -> MemoryBase | None:
-        [fact] = sources
-        return view.edge_view(fact, view_id, existing, ctx)
+    render_view = staticmethod(view.edge_view)
 
     def view_at(
         self, sources: Sequence[MemoryBase], view_id: str, at: datetime, ctx: ViewContext
@@ -111,8 +104,7 @@ class KnowledgeAgent(StaleEvidence, BaseAgent):
     def view_filter(self) -> dict[str, Any]:
         return {}  # per-source views: found by their source (`projection_of`)
 
-    def canonical(self, candidates: Sequence[MemoryBase], id_key: bytes | None) -> list[MemoryBase]:
-        return view.canonical(candidates, id_key)
+    canonical = staticmethod(view.canonical)
 
     def linked_names(self, record: MemoryBase) -> list[str]:
         """Its subject and object are entities of the graph, besides its other entities."""
@@ -143,6 +135,3 @@ class KnowledgeAgent(StaleEvidence, BaseAgent):
             return None  # a fact's edge changes with its fact, never by a rival edge
         subject_key = record.internal.get("subject_key") or norm_key(record.subject)
         return f"{subject_key}|{record.predicate}"
-
-    def merges_near_duplicates(self, record: MemoryBase) -> bool:
-        return False

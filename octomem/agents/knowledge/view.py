@@ -18,10 +18,11 @@ from octomem.models import KnowledgeMemory, MemoryBase, MemoryType, SemanticMemo
 
 
 def edge_view(
-    fact: MemoryBase, record_id: str, existing: MemoryBase | None, ctx: ViewContext
+    sources: Sequence[MemoryBase], record_id: str, existing: MemoryBase | None, ctx: ViewContext
 ) -> MemoryBase | None:
-    """The edge as the fact now implies it; None if nothing needs writing. An edge whose
-    fact no longer names an entity is closed."""
+    """The edge as its one source fact now implies it; None if nothing needs writing. An
+    edge whose fact no longer names an entity is closed."""
+    [fact] = sources
     triple = rules.fact_edge(fact, ctx.user_name) if isinstance(fact, SemanticMemory) else None
     if triple is None:
         if existing is None or not existing.is_current:

@@ -17,6 +17,7 @@ from octomem.agents.base import (
     BaseAgent,
     ConflictPolicy,
     ExtractionContext,
+    NoNearMerge,
     StaleEvidence,
     record_fields,
 )
@@ -164,7 +165,7 @@ def _prose_procedures(text: str) -> list[tuple[str, list[str]]]:
 
 
 @register
-class ProceduralAgent(StaleEvidence, BaseAgent):
+class ProceduralAgent(NoNearMerge, StaleEvidence, BaseAgent):
     memory_type = MemoryType.PROCEDURAL
     record_type = ProceduralMemory
     policy = ConflictPolicy.SUPERSEDE
@@ -209,9 +210,6 @@ class ProceduralAgent(StaleEvidence, BaseAgent):
 
     def conflict_key(self, record: MemoryBase) -> str | None:
         return procedure_key(record.title) if isinstance(record, ProceduralMemory) else None
-
-    def merges_near_duplicates(self, record: MemoryBase) -> bool:
-        return False
 
     def version_of(self, candidate: MemoryBase, current: Sequence[MemoryBase]) -> MemoryBase | None:
         """The procedure a differently titled one describes again: titles whose words are

@@ -14,6 +14,7 @@ from octomem.agents.base import (
     BaseAgent,
     ConflictPolicy,
     ExtractionContext,
+    NoNearMerge,
     read_turns,
     record_fields,
 )
@@ -140,7 +141,7 @@ def url_title(uri: str, rtype: str) -> str:
 
 
 @register
-class ResourceAgent(BaseAgent):
+class ResourceAgent(NoNearMerge, BaseAgent):
     memory_type = MemoryType.RESOURCE
     record_type = ResourceMemory
     policy = ConflictPolicy.UPDATE
@@ -253,6 +254,3 @@ class ResourceAgent(BaseAgent):
         if not isinstance(record, ResourceMemory):
             return None
         return record.internal.get("resource_key") or record.uri
-
-    def merges_near_duplicates(self, record: MemoryBase) -> bool:
-        return False

@@ -16,6 +16,7 @@ from octomem.agents.base import (
     BaseAgent,
     ConflictPolicy,
     ExtractionContext,
+    NoNearMerge,
     StaleEvidence,
     read_turns,
     record_fields,
@@ -32,7 +33,7 @@ SINGLE_PREFIXES = ("preference:", "favourite:", "num_")
 
 
 @register
-class SemanticAgent(StaleEvidence, BaseAgent):
+class SemanticAgent(NoNearMerge, StaleEvidence, BaseAgent):
     memory_type = MemoryType.SEMANTIC
     record_type = SemanticMemory
     policy = ConflictPolicy.SUPERSEDE
@@ -123,6 +124,3 @@ class SemanticAgent(StaleEvidence, BaseAgent):
         if attr in SINGLE_VALUED or attr.startswith(SINGLE_PREFIXES):
             return f"{record.subject.lower()}|{attr}"
         return None
-
-    def merges_near_duplicates(self, record: MemoryBase) -> bool:
-        return False  # structured facts: ids dedupe, conflict keys supersede

@@ -15,6 +15,7 @@ from octomem.agents.base import (
     BaseAgent,
     ConflictPolicy,
     ExtractionContext,
+    NoNearMerge,
     record_fields,
     user_turns,
 )
@@ -86,7 +87,7 @@ def _expiry(turn: Turn, timeref: TimeRef | None, ctx: ExtractionContext) -> date
 
 
 @register
-class WorkingAgent(BaseAgent):
+class WorkingAgent(NoNearMerge, BaseAgent):
     memory_type = MemoryType.WORKING
     record_type = WorkingMemory
     policy = ConflictPolicy.UPDATE
@@ -164,6 +165,3 @@ class WorkingAgent(BaseAgent):
 
     def conflict_key(self, record: MemoryBase) -> str | None:
         return record.key if isinstance(record, WorkingMemory) else None
-
-    def merges_near_duplicates(self, record: MemoryBase) -> bool:
-        return False
