@@ -138,13 +138,10 @@ class Roles:
     # graph projection: the writer, a deletion and doctor
 
     def linked_names(self, record: MemoryBase) -> list[str]:
-        """The names of the entities the record's memory node links to."""
         agent = self.graph.get(record.memory_type)
         return agent.linked_names(record) if agent is not None else list(record.entities)
 
     def edge(self, record: MemoryBase) -> Relation | None:
-        """The graph edge the record is written as (its agent's `GraphProjection`); None:
-        none. A deletion invalidates it if it is valid, never deletes it."""
         agent = self.graph.get(record.memory_type)
         return agent.edge(record) if agent is not None else None
 
@@ -160,11 +157,9 @@ class Roles:
     # stale evidence: what a closed record said
 
     def said(self, record: MemoryBase) -> set[str]:
-        """What the record says, as content stems, without whom it is about."""
         return self.stale.get(record.memory_type, _DEFAULT_EVIDENCE).said(record)
 
     def held_name(self, record: MemoryBase | None) -> str | None:
-        """The value the record holds when that value is a name."""
         if record is None:
             return None
         return self.stale.get(record.memory_type, _DEFAULT_EVIDENCE).held_name(record)

@@ -153,9 +153,8 @@ class ContextualAgent(NoNearMerge, BaseAgent):
         for m in _VISIT.finditer(sentence):
             value = trim_clause(m["v"], max_words=5, keep=["of"])
             if value and (value[:1].isupper() or value.lower() in PLACES):
-                found["location"] = (value, f"{who} is in {value}.")
-                if value.lower() in PLACES:
-                    found["location"] = (value, f"{who} is at {value}.")
+                prep = "at" if value.lower() in PLACES else "in"
+                found["location"] = (value, f"{who} is {prep} {value}.")
         for m in _DEVICE.finditer(sentence):
             value = (m["v"] or m["m"]).lower().replace("iphone", "iPhone").replace("ipad", "iPad")
             found["device"] = (value, f"{who} is using their {value}.")

@@ -1,10 +1,7 @@
 """Core agent: the "human" and "persona" blocks always given to the agent.
 
-The persona block is extracted here, from system prompts. The human block is a
-projection: one line per current fact the user stated about themselves ("Lives in:
-Berlin"), rendered from the semantic memories (the canonical records) by `human_lines`
-and rewritten by `octomem.orchestrator.projections` whenever those facts change. Lines
-follow the facts' order in time; the oldest are dropped to fit the character limit.
+The persona block is extracted here, from system prompts; the human block is a view of
+the user's semantic facts (`view`), never extracted.
 """
 
 from __future__ import annotations
@@ -48,8 +45,6 @@ class CoreAgent(NoNearMerge, BaseAgent):
     prompt = core_prompt.PROMPT
 
     def extract(self, turns: Sequence[Turn], ctx: ExtractionContext) -> list[MemoryBase]:
-        """The persona block from system prompts (the human block is a projection of the
-        semantic facts, see `human_lines`)."""
         persona: list[str] = []
         persona_turns: list[Turn] = []
         for turn in turns:

@@ -128,15 +128,10 @@ def turn_context_text(turn: Turn | None) -> str:
 def raw_turn_record(
     turn: Turn, ctx: ExtractionContext, previous: Turn | None = None, *, batch: str = ""
 ) -> EpisodicMemory:
-    """The conversation turn itself as an episodic record of type "message".
-
-    Its `internal` (octomem's bookkeeping) says it is a raw turn (`raw`) said in `role`;
-    `batch` names the `process` call that stored it (`batch_id` of its turns) and
-    `turn_index` its position in that call, so recall can find a turn's neighbours (the
-    question before an answer, the reply after a statement). `previous_turn` holds
-    `previous` - the turn before it in the same call - shortened ("" for the first turn):
-    the record is embedded and keyword-indexed with it (`octomem.models.embedding_text`),
-    while `content` stays the turn alone."""
+    """The conversation turn itself as an episodic record of type "message". `batch` (the
+    `process` call) and `turn_index` let recall find a turn's neighbours; the record is
+    embedded and keyword-indexed with `previous`, the turn before it in the same call,
+    shortened (`octomem.models.embedding_text`), while `content` stays the turn alone."""
     actor = turn.name or turn.role
     text = f"{actor}: {turn.content}"
     return EpisodicMemory(

@@ -2,10 +2,9 @@
 
 The agent extracts third-party statements from any turn ("Guido created Python", "Sarah
 is the CEO of Initech"); those edges are canonical here. Edges that a semantic fact
-implies (the user -[LIVES_IN]-> Berlin, -[SISTER]-> Maria, Maria -[WORKS_AT]-> Google)
-are projections of that fact (`fact_edge`), written and closed with it by
-`octomem.orchestrator.projections`, never extracted twice. Functional predicates (one
-object at a time) conflict on subject+predicate, so a new object invalidates the old edge.
+implies are views of that fact (`view`), never extracted twice. Functional predicates
+(one object at a time) conflict on subject+predicate, so a new object invalidates the old
+edge.
 """
 
 from __future__ import annotations
@@ -26,7 +25,6 @@ from octomem.agents.base import (
 )
 from octomem.agents.knowledge import prompt as knowledge_prompt
 from octomem.agents.knowledge import view
-from octomem.agents.knowledge.graph import relation_of
 from octomem.agents.knowledge.rules import (
     FUNCTIONAL,
     Triple,
@@ -41,6 +39,7 @@ from octomem.language import (
     split_sentences,
 )
 from octomem.models import (
+    Entity,
     KnowledgeMemory,
     MemoryBase,
     MemoryType,
@@ -58,8 +57,7 @@ class KnowledgeAgent(NoNearMerge, StaleEvidence, BaseAgent):
     prompt = knowledge_prompt.PROMPT
 
     def extract(self, turns: Sequence[Turn], ctx: ExtractionContext) -> list[MemoryBase]:
-        """Third-party statements of every turn (edges of the semantic facts are their
-        projections, not extracted here)."""
+        """Third-party statements of every turn (a fact's edge is its view)."""
         records: dict[str, MemoryBase] = {}
         for turn in turns:
             for sentence in split_sentences(turn.content):
@@ -113,7 +111,22 @@ class KnowledgeAgent(NoNearMerge, StaleEvidence, BaseAgent):
         return list(record.entities)
 
     def edge(self, record: MemoryBase) -> Relation | None:
-        return relation_of(record) if isinstance(record, KnowledgeMemory) else None
+        """The edge (subject)-[PREDICATE]->(object) it is written as: same id, valid from
+        when the statement held, invalid once the record is closed."""
+        if not isinstance(record, KnowledgeMemory):
+            return None
+        return Relation(
+            id=record.id,
+            user_id=record.user_id,
+            subject_id=Entity.make_id(record.user_id, record.subject),
+            predicate=record.predicate,
+            object_id=Entity.make_id(record.user_id, record.object),
+            fact=record.content,
+            memory_id=record.id,
+            valid_at=record.valid_at or record.valid_from,
+            invalid_at=record.invalid_at or record.valid_to,
+            created_at=record.created_at,
+        )
 
     def said(self, record: MemoryBase) -> set[str]:
         """Its predicate and object ("works at Studio Lumen"), not its subject."""
