@@ -52,16 +52,12 @@ def edge_view(
         entities=[triple.subject, triple.object],
         version=existing.version if existing is not None else 1,
     )
-    if existing is not None and _same(existing, edge):
-        return None
-    if existing is not None:
-        edge = edge.model_copy(update={"version": existing.version + 1})
-    return edge
-
-
-def _same(stored: MemoryBase, wanted: MemoryBase) -> bool:
+    if existing is None:
+        return edge
     skip = {"version", "updated_at", "content_hash", "conflict_key"}
-    return stored.model_dump(exclude=skip) == wanted.model_dump(exclude=skip)
+    if existing.model_dump(exclude=skip) == edge.model_dump(exclude=skip):
+        return None
+    return edge.model_copy(update={"version": existing.version + 1})
 
 
 def canonical(candidates: Sequence[MemoryBase], id_key: bytes | None) -> list[MemoryBase]:
