@@ -1,33 +1,12 @@
 """The roles an agent plays, and the base every built-in agent builds on.
 
 An agent is one pluggable unit that owns one memory type. Every agent plays three roles,
-together the `MemoryAgent` protocol:
-
-- extract (`Extractor`): its memory type and record class, its offline rules, its LLM
-  prompt and response model;
-- reconcile policy (`ReconcilePolicy`): the key that makes two records conflict, what a
-  conflict does, how a stored record absorbs a newer one, what closing one sets;
-- recall hook (`RecallHook`): the words that say a query asks for its memories, and
-  optionally its own retrieval step.
-
-Some agents play more. Each further role is a small protocol that an agent plays by having
-its members; the orchestrator finds the players (`octomem.agents.registry.Roles`, read
-once per set of agents) and never names a memory type or a record class:
-
-- `TurnLog`: keeps the raw turns, and knows their layout (episodic);
-- `ViewKeeper`: keeps views of another type's records (knowledge: a fact's edge; core:
-  the human block);
-- `GraphProjection`: its records link entities and are written as graph edges
-  (knowledge);
-- `MarksStaleTurns`: closing one of its records marks the turns it came from as stale
-  evidence (semantic, knowledge, procedural);
-- `AlwaysRecalled`: its records come whole with every recall (core);
-- `NamesUser`: its records state the user's name (semantic);
-- `FindsVersions`: tells a new version of a record under another key (procedural);
-- `InputRecords`, `DescribesImages`: records of what the input held (resource).
-
-A subclass drops a role it inherits by setting one of the role's methods to None (as
-`__hash__ = None` drops hashing): `class RankedCore(CoreAgent): block = None`.
+together the `MemoryAgent` protocol: extract, reconcile policy and recall hook. Some play
+more: each further role is a small protocol that an agent plays by having its members; the
+orchestrator finds the players (`octomem.agents.registry.Roles`, read once per set of
+agents) and never names a memory type or a record class. A subclass drops a role it
+inherits by setting one of the role's methods to None (as `__hash__ = None` drops
+hashing): `class RankedCore(CoreAgent): block = None`.
 """
 
 from __future__ import annotations
@@ -58,36 +37,19 @@ from octomem.models import AttachedImage, CoreMemory, MemoryBase, MemoryType, Re
 if TYPE_CHECKING:
     from octomem.plans import RecallPlan
 
+# what an agent is given (`octomem.agents.context`), found here with its roles
 __all__ = [
     "PROJECTION_OF",
     "RETRACTS",
     "VIEW_EXTRACTOR",
     "AgentPrompt",
-    "AlwaysRecalled",
-    "BaseAgent",
     "ConflictPolicy",
-    "DescribesImages",
     "ExtractionContext",
-    "Extractor",
-    "FindsVersions",
-    "GraphProjection",
-    "InputRecords",
-    "MarksStaleTurns",
-    "MemoryAgent",
-    "NamesUser",
-    "RecallHook",
     "RecallPort",
-    "ReconcilePolicy",
     "Retrieved",
-    "StaleEvidence",
-    "TurnLog",
-    "TurnPosition",
     "ViewContext",
-    "ViewKeeper",
-    "held_name_of",
     "read_turns",
     "record_fields",
-    "said_by",
     "user_turns",
 ]
 
@@ -106,7 +68,6 @@ class Extractor(Protocol):
 
     def extract(self, turns: Sequence[Turn], ctx: ExtractionContext) -> list[MemoryBase]:
         """Offline (rule-based) extraction: candidate records with deterministic ids."""
-        ...
 
 
 class ReconcilePolicy(Protocol):
@@ -117,25 +78,20 @@ class ReconcilePolicy(Protocol):
 
     def conflict_key(self, record: MemoryBase) -> str | None:
         """Records of one scope with the same conflict key hold competing values."""
-        ...
 
     def merges_near_duplicates(self, record: MemoryBase) -> bool:
         """Whether a near-duplicate (embedding similarity) of `record` updates it."""
-        ...
 
     def merge(self, existing: MemoryBase, candidate: MemoryBase, now: datetime) -> MemoryBase:
         """The stored record `existing` updated in place (same id) by `candidate`."""
-        ...
 
     def closing(self, record: MemoryBase, at: datetime) -> dict[str, Any]:
         """Fields besides valid_to (and superseded_by) that closing `record` at `at` sets."""
-        ...
 
     def reread(self, record: MemoryBase, text: str, user_name: str | None) -> MemoryBase:
         """`record` whose content `update()` rewrote to `text`, with its other fields read
         again from the new text (`user_name`: the user's current name, for an agent that
         plays `NamesUser`; else None)."""
-        ...
 
 
 class RecallHook(Protocol):
@@ -147,7 +103,6 @@ class RecallHook(Protocol):
         """This agent's own ranked lists and records for a recall plan, found through
         `search`; None: the default retrieval (vector, keyword and graph search of its
         memories)."""
-        ...
 
 
 @runtime_checkable
@@ -172,24 +127,19 @@ class TurnLog(Protocol):
 
     def turn_records(self, turns: Sequence[Turn], ctx: ExtractionContext) -> list[MemoryBase]:
         """One record per turn, with deterministic ids (`turn_record_id`)."""
-        ...
 
     def turn_record_id(self, record: MemoryBase, turn_id: str, id_key: bytes | None) -> str:
         """The id of the record of turn `turn_id` in `record`'s scope."""
-        ...
 
     def stored_turn(self, record: MemoryBase) -> Turn | None:
         """The turn a raw-turn record was written from (same id); None for another record."""
-        ...
 
     def turn_position(self, record: MemoryBase) -> TurnPosition | None:
         """Where a raw turn said by a named speaker sits in its call, so recall can add
         the turns beside it; None for other records."""
-        ...
 
     def turns_at(self, positions: Iterable[TurnPosition]) -> Filter:
         """The filter of the raw turns at these positions."""
-        ...
 
 
 @runtime_checkable
@@ -207,7 +157,6 @@ class ViewKeeper(Protocol):
         self, user_id: str | None, agent_id: str | None, source_id: str | None, id_key: bytes | None
     ) -> str:
         """The id of a new view: of the source `source_id`, or of the (user, agent) scope."""
-        ...
 
     def render_view(
         self,
@@ -219,23 +168,19 @@ class ViewKeeper(Protocol):
         """The view as `sources` now imply it (a per-source view gets its one source; a
         scope view every current source of the scope), `existing` closed if they imply
         none; None if nothing needs writing."""
-        ...
 
     def view_at(
         self, sources: Sequence[MemoryBase], view_id: str, at: datetime, ctx: ViewContext
     ) -> MemoryBase | None:
         """A scope view as it read at `at`, from the sources valid then (recall as_of)."""
-        ...
 
     def view_filter(self) -> dict[str, Any]:
         """Which of its records in a scope is that scope's view (scope views)."""
-        ...
 
     def canonical(self, candidates: Sequence[MemoryBase], id_key: bytes | None) -> list[MemoryBase]:
         """Candidates of one call without second copies of what its views will say: a
         candidate of its own type that a source candidate implies is dropped, and one
         that should have been a source becomes that source (its id keyed with `id_key`)."""
-        ...
 
 
 @runtime_checkable
@@ -247,11 +192,9 @@ class GraphProjection(Protocol):
 
     def linked_names(self, record: MemoryBase) -> list[str]:
         """The names of the entities the record's memory node links to."""
-        ...
 
     def edge(self, record: MemoryBase) -> Relation | None:
         """The edge the record is written as; None if it is none."""
-        ...
 
 
 @runtime_checkable
@@ -263,12 +206,10 @@ class MarksStaleTurns(Protocol):
     def said(self, record: MemoryBase) -> set[str]:
         """What the record says, as content stems (`octomem.language.content_stems`),
         without whom it is about: a question naming Alice is not about every fact of hers."""
-        ...
 
     def held_name(self, record: MemoryBase) -> str | None:
         """The value the record holds when that value is a name ("Studio Lumen"): a
         question naming it asks about the past, and the turn that said it is evidence."""
-        ...
 
 
 @runtime_checkable
@@ -278,7 +219,6 @@ class AlwaysRecalled(Protocol):
 
     def block(self, record: MemoryBase) -> CoreMemory | None:
         """The record as a block of `RecallResult.core`; None: not one."""
-        ...
 
 
 @runtime_checkable
@@ -288,7 +228,6 @@ class NamesUser(Protocol):
 
     def user_name(self, record: MemoryBase) -> str | None:
         """The name the record states, if it states the user's name (attribute "name")."""
-        ...
 
 
 @runtime_checkable
@@ -321,34 +260,31 @@ class DescribesImages(Protocol):
     ) -> list[MemoryBase]:
         """Records of what the model said `image`, attached to `turn`, shows
         (`description`, masked)."""
-        ...
 
 
-def said_by(record: MemoryBase) -> set[str]:
-    """What a record says by default (`MarksStaleTurns.said`): its text without its
-    subject's words."""
-    subject = getattr(record, "subject", None)
-    who = content_stems(subject) if isinstance(subject, str) else set()
-    return content_stems(record.content) - who
+class NoNearMerge:
+    """A near-duplicate (embedding similarity) of one of its records never updates it:
+    ids dedupe, conflict keys supersede or update."""
 
-
-def held_name_of(record: MemoryBase | None) -> str | None:
-    """The record's `value` when it is (part of) one of its entities
-    (`MarksStaleTurns.held_name` by default)."""
-    value = getattr(record, "value", None)
-    if record is None or not isinstance(value, str):
-        return None
-    return value if any(value in entity for entity in record.entities) else None
+    def merges_near_duplicates(self, record: MemoryBase) -> bool:
+        return False
 
 
 class StaleEvidence:
     """The defaults of `MarksStaleTurns`: an agent derived from it plays the role."""
 
     def said(self, record: MemoryBase) -> set[str]:
-        return said_by(record)
+        """Its text without its subject's words."""
+        subject = getattr(record, "subject", None)
+        who = content_stems(subject) if isinstance(subject, str) else set()
+        return content_stems(record.content) - who
 
     def held_name(self, record: MemoryBase) -> str | None:
-        return held_name_of(record)
+        """Its `value` when that is (part of) one of its entities."""
+        value = getattr(record, "value", None)
+        if not isinstance(value, str):
+            return None
+        return value if any(value in entity for entity in record.entities) else None
 
 
 # --- the base --------------------------------------------------------------------------

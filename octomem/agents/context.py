@@ -141,20 +141,16 @@ class RecallPort(Protocol):
 
     async def embed(self, text: str) -> list[float]:
         """The text's embedding, as the stores hold them."""
-        ...
 
     async def nearest(
         self, memory_type: MemoryType, vector: Sequence[float], limit: int
     ) -> list[tuple[MemoryBase, float]]:
         """The memories of a type nearest the vector (cosine similarity), best first."""
-        ...
 
     async def keyword(
         self, memory_type: MemoryType, query: str, limit: int
     ) -> list[tuple[MemoryBase, float]]:
         """The memories of a type that match the query's words (BM25), best first."""
-        ...
 
     async def get(self, memory_type: MemoryType, ids: Sequence[str]) -> list[MemoryBase]:
         """The memories with these ids that the plan allows (others are left out)."""
-        ...

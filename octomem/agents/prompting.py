@@ -1,18 +1,20 @@
 """What the agents' LLM prompts share: the item every reply carries, its provenance, its
-dates and the fields of the record it becomes."""
+dates, the fields of the record it becomes and the prompt of a reply that lists items."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, create_model
 
-from octomem.agents.base import ExtractionContext
+from octomem.agents.base import AgentPrompt, ExtractionContext
 from octomem.agents.base import record_fields as offline_fields
 from octomem.llm_schema import LLMOutput
-from octomem.models import SourceRef, Turn, as_utc
+from octomem.models import MemoryBase, SourceRef, Turn, as_utc
+
+USER_WORDS = frozenset({"user", "the user", "i", "me"})  # a subject that names the user
 
 
 class Item(LLMOutput):
@@ -23,32 +25,28 @@ class Item(LLMOutput):
     )
 
 
-def source_of(item: Item, turns: Sequence[Turn], agent: str) -> tuple[SourceRef, Turn]:
-    """Provenance of an item: its turns (the last turn when it names none it has)."""
-    picked = [turns[i] for i in item.source_turns if 0 <= i < len(turns)] or [turns[-1]]
-    return (
-        SourceRef(
-            turn_ids=[t.id for t in picked],
-            message_ids=[t.external_id or t.id for t in picked],
-            extractor=f"llm:{agent}",
-        ),
-        picked[-1],
-    )
+def _picked(item: Item, turns: Sequence[Turn]) -> list[Turn]:
+    """The item's turns (the last turn when it names none it has)."""
+    return [turns[i] for i in item.source_turns if 0 <= i < len(turns)] or [turns[-1]]
 
 
 def from_user(item: Item, turns: Sequence[Turn]) -> bool:
     """Whether the item comes from at least one of the user's own turns: facts about the user
     are never taken from what the assistant, the system or a tool said."""
-    picked = [turns[i] for i in item.source_turns if 0 <= i < len(turns)] or [turns[-1]]
-    return any(turn.role == "user" for turn in picked)
+    return any(turn.role == "user" for turn in _picked(item, turns))
 
 
 def record_fields(
     item: Item, turns: Sequence[Turn], ctx: ExtractionContext, agent: str
 ) -> dict[str, Any]:
     """Scope, timestamps (of the item's last turn) and the item's provenance."""
-    source, turn = source_of(item, turns, agent)
-    return {**offline_fields(turn, ctx, agent), "source": source, "confidence": 0.9}
+    picked = _picked(item, turns)
+    source = SourceRef(
+        turn_ids=[t.id for t in picked],
+        message_ids=[t.external_id or t.id for t in picked],
+        extractor=f"llm:{agent}",
+    )
+    return {**offline_fields(picked[-1], ctx, agent), "source": source, "confidence": 0.9}
 
 
 def parse_when(value: str | None, default: datetime) -> datetime:
@@ -59,3 +57,27 @@ def parse_when(value: str | None, default: datetime) -> datetime:
         return as_utc(datetime.fromisoformat(value.strip().replace("Z", "+00:00")))
     except ValueError:
         return default
+
+
+def reply(name: str, **items: type[Item]) -> type[LLMOutput]:
+    """The response model `name` of a reply that lists items: one list field."""
+    [(field, item)] = items.items()
+    list_field: Any = (list[item], Field(default_factory=list))  # type: ignore[valid-type]
+    return create_model(name, __base__=LLMOutput, __module__=item.__module__, **{field: list_field})
+
+
+ToRecord = Callable[[Any, Sequence[Turn], ExtractionContext], MemoryBase | None]
+
+
+def listing(instructions: str, output: type[LLMOutput], to_record: ToRecord) -> AgentPrompt[Any]:
+    """The prompt of an agent whose reply (`reply`) lists items, each becoming at most one
+    record (`to_record`: None drops it)."""
+    [field] = output.model_fields
+
+    def to_records(
+        reply: LLMOutput, turns: Sequence[Turn], ctx: ExtractionContext
+    ) -> list[MemoryBase]:
+        found = (to_record(item, turns, ctx) for item in getattr(reply, field))
+        return [record for record in found if record is not None]
+
+    return AgentPrompt(instructions, output, to_records)

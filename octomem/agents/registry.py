@@ -17,10 +17,9 @@ from octomem.agents.base import (
     MarksStaleTurns,
     MemoryAgent,
     NamesUser,
+    StaleEvidence,
     TurnLog,
     ViewKeeper,
-    held_name_of,
-    said_by,
 )
 from octomem.errors import ConfigurationError, InvalidInputError
 from octomem.memory_types import TypeRegistry, TypeSpec
@@ -28,6 +27,7 @@ from octomem.models import BUILTIN_TYPES, RECORD_CLASS, CoreMemory, MemoryBase, 
 from octomem.settings import Settings
 
 AGENTS: dict[MemoryType, type[BaseAgent]] = {}
+_DEFAULT_EVIDENCE = StaleEvidence()  # what a record of an agent without the role says
 A = TypeVar("A", bound=type[BaseAgent])
 
 
@@ -138,13 +138,10 @@ class Roles:
     # graph projection: the writer, a deletion and doctor
 
     def linked_names(self, record: MemoryBase) -> list[str]:
-        """The names of the entities the record's memory node links to."""
         agent = self.graph.get(record.memory_type)
         return agent.linked_names(record) if agent is not None else list(record.entities)
 
     def edge(self, record: MemoryBase) -> Relation | None:
-        """The graph edge the record is written as (its agent's `GraphProjection`); None:
-        none. A deletion invalidates it if it is valid, never deletes it."""
         agent = self.graph.get(record.memory_type)
         return agent.edge(record) if agent is not None else None
 
@@ -160,16 +157,12 @@ class Roles:
     # stale evidence: what a closed record said
 
     def said(self, record: MemoryBase) -> set[str]:
-        """What the record says, as content stems, without whom it is about."""
-        agent = self.stale.get(record.memory_type)
-        return agent.said(record) if agent is not None else said_by(record)
+        return self.stale.get(record.memory_type, _DEFAULT_EVIDENCE).said(record)
 
     def held_name(self, record: MemoryBase | None) -> str | None:
-        """The value the record holds when that value is a name."""
         if record is None:
             return None
-        agent = self.stale.get(record.memory_type)
-        return agent.held_name(record) if agent is not None else held_name_of(record)
+        return self.stale.get(record.memory_type, _DEFAULT_EVIDENCE).held_name(record)
 
     # the rest
 

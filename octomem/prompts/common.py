@@ -45,9 +45,5 @@ def continued(text: str, indent: str = "  ") -> str:
 
 
 def _block(lead: str, turn: Turn) -> str:
-    return lead + continued(_line(turn))
-
-
-def _line(turn: Turn) -> str:
     who = f"{turn.role}" + (f" ({turn.name})" if turn.name else "")
-    return f"{turn.timestamp.isoformat()} {who}: {turn.content}"
+    return lead + continued(f"{turn.timestamp.isoformat()} {who}: {turn.content}")

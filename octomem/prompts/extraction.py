@@ -84,23 +84,23 @@ def _router(names: tuple[str, ...]) -> type[RouterOutput]:
 ExtractionOutput = extraction_output(list(default_agents().values()))
 
 
-def instructions_for(agents: Sequence[MemoryAgent], overrides: Mapping[MemoryType, str]) -> str:
-    """The instructions of each of `agents` that prompts the LLM."""
-    return "\n".join(
+def _messages(
+    turns: Sequence[Turn],
+    ctx: ExtractionContext,
+    agents: Sequence[MemoryAgent],
+    overrides: Mapping[MemoryType, str],
+    ask: str,
+) -> Messages:
+    """`ask`, followed by the instructions of each of `agents` that prompts the LLM."""
+    instructions = "\n".join(
         f"- {overrides.get(a.memory_type, a.prompt.instructions)}"
         for a in agents
         if a.prompt is not None
     )
-
-
-def _messages(turns: Sequence[Turn], ctx: ExtractionContext, ask: str) -> Messages:
-    return [
-        {"role": "system", "content": SYSTEM},
-        {
-            "role": "user",
-            "content": f"{context_lines(ctx)}\n\nConversation:\n{transcript(turns)}\n\n{ask}",
-        },
-    ]
+    content = (
+        f"{context_lines(ctx)}\n\nConversation:\n{transcript(turns)}\n\n{ask}:\n{instructions}"
+    )
+    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": content}]
 
 
 def single_call_messages(
@@ -109,14 +109,11 @@ def single_call_messages(
     agents: Sequence[MemoryAgent],
     overrides: Mapping[MemoryType, str],
 ) -> Messages:
-    return _messages(
-        turns,
-        ctx,
-        (
-            "Extract memories for these agents (keys of the reply), and list in `agents` the "
-            "ones that got at least one item:\n" + instructions_for(agents, overrides)
-        ),
+    ask = (
+        "Extract memories for these agents (keys of the reply), and list in `agents` the "
+        "ones that got at least one item"
     )
+    return _messages(turns, ctx, agents, overrides, ask)
 
 
 def router_messages(
@@ -125,14 +122,11 @@ def router_messages(
     agents: Sequence[MemoryAgent],
     overrides: Mapping[MemoryType, str],
 ) -> Messages:
-    return _messages(
-        turns,
-        ctx,
-        (
-            "Which of these memory agents have something to store from this conversation? "
-            "Reply with their names in `agents`:\n" + instructions_for(agents, overrides)
-        ),
+    ask = (
+        "Which of these memory agents have something to store from this conversation? "
+        "Reply with their names in `agents`"
     )
+    return _messages(turns, ctx, agents, overrides, ask)
 
 
 def agent_messages(
@@ -141,6 +135,4 @@ def agent_messages(
     ctx: ExtractionContext,
     overrides: Mapping[MemoryType, str],
 ) -> Messages:
-    return _messages(
-        turns, ctx, f"Extract only this kind of memory:\n{instructions_for([agent], overrides)}"
-    )
+    return _messages(turns, ctx, [agent], overrides, "Extract only this kind of memory")

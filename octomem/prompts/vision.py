@@ -112,14 +112,3 @@ def descriptions(output: BaseModel, shown: Sequence[Shown]) -> list[tuple[Shown,
         if item.image in by_number and text and item.image not in found:
             found[item.image] = text
     return [(by_number[n], text) for n, text in sorted(found.items())]
-
-
-__all__ = [
-    "Described",
-    "ImageDescription",
-    "Shown",
-    "described",
-    "descriptions",
-    "shown_images",
-    "with_images",
-]

@@ -10,10 +10,10 @@ import re
 from collections.abc import Sequence
 
 from octomem.agents.base import (
-    AgentPrompt,
     BaseAgent,
     ConflictPolicy,
     ExtractionContext,
+    NoNearMerge,
     record_fields,
     user_turns,
 )
@@ -112,15 +112,11 @@ def _place(prep: str, phrase: str) -> str | None:
 
 
 @register
-class ContextualAgent(BaseAgent):
+class ContextualAgent(NoNearMerge, BaseAgent):
     memory_type = MemoryType.CONTEXTUAL
     record_type = ContextualMemory
     policy = ConflictPolicy.SUPERSEDE
-    prompt = AgentPrompt(
-        contextual_prompt.INSTRUCTIONS,
-        contextual_prompt.ContextualOutput,
-        contextual_prompt.to_records,
-    )
+    prompt = contextual_prompt.PROMPT
     query_cue = re.compile(
         r"\b(where (am i|is \w+ now)|right now|this week|device|phone|laptop|mood|feeling)\b",
         re.I,
@@ -157,9 +153,8 @@ class ContextualAgent(BaseAgent):
         for m in _VISIT.finditer(sentence):
             value = trim_clause(m["v"], max_words=5, keep=["of"])
             if value and (value[:1].isupper() or value.lower() in PLACES):
-                found["location"] = (value, f"{who} is in {value}.")
-                if value.lower() in PLACES:
-                    found["location"] = (value, f"{who} is at {value}.")
+                prep = "at" if value.lower() in PLACES else "in"
+                found["location"] = (value, f"{who} is {prep} {value}.")
         for m in _DEVICE.finditer(sentence):
             value = (m["v"] or m["m"]).lower().replace("iphone", "iPhone").replace("ipad", "iPad")
             found["device"] = (value, f"{who} is using their {value}.")
@@ -179,6 +174,3 @@ class ContextualAgent(BaseAgent):
 
     def conflict_key(self, record: MemoryBase) -> str | None:
         return record.kind if isinstance(record, ContextualMemory) else None
-
-    def merges_near_duplicates(self, record: MemoryBase) -> bool:
-        return False

@@ -7,9 +7,8 @@ from collections.abc import Sequence
 from pydantic import Field
 
 from octomem.agents.base import ExtractionContext
-from octomem.agents.prompting import Item, from_user, record_fields
+from octomem.agents.prompting import Item, from_user, listing, record_fields, reply
 from octomem.language import norm_key
-from octomem.llm_schema import LLMOutput
 from octomem.models import ContextualMemory, MemoryBase, MemoryType, Turn
 
 INSTRUCTIONS = (
@@ -26,25 +25,18 @@ class Situation(Item):
     statement: str
 
 
-class ContextualOutput(LLMOutput):
-    items: list[Situation] = Field(default_factory=list)
+def to_record(item: Situation, turns: Sequence[Turn], ctx: ExtractionContext) -> MemoryBase | None:
+    kind = item.kind.strip().lower()
+    if kind not in KINDS or not item.value.strip() or not from_user(item, turns):
+        return None
+    return ContextualMemory(
+        id=ctx.memory_id(MemoryType.CONTEXTUAL, kind, norm_key(item.value), session=True),
+        content=item.statement.strip() or f"The user's {kind}: {item.value}",
+        kind=kind,
+        value=item.value.strip(),
+        **record_fields(item, turns, ctx, "contextual"),
+    )
 
 
-def to_records(
-    output: ContextualOutput, turns: Sequence[Turn], ctx: ExtractionContext
-) -> list[MemoryBase]:
-    records: list[MemoryBase] = []
-    for item in output.items:
-        kind = item.kind.strip().lower()
-        if kind not in KINDS or not item.value.strip() or not from_user(item, turns):
-            continue
-        records.append(
-            ContextualMemory(
-                id=ctx.memory_id(MemoryType.CONTEXTUAL, kind, norm_key(item.value), session=True),
-                content=item.statement.strip() or f"The user's {kind}: {item.value}",
-                kind=kind,
-                value=item.value.strip(),
-                **record_fields(item, turns, ctx, "contextual"),
-            )
-        )
-    return records
+ContextualOutput = reply("ContextualOutput", items=Situation)
+PROMPT = listing(INSTRUCTIONS, ContextualOutput, to_record)

@@ -1,10 +1,7 @@
 """Core agent: the "human" and "persona" blocks always given to the agent.
 
-The persona block is extracted here, from system prompts. The human block is a
-projection: one line per current fact the user stated about themselves ("Lives in:
-Berlin"), rendered from the semantic memories (the canonical records) by `human_lines`
-and rewritten by `octomem.orchestrator.projections` whenever those facts change. Lines
-follow the facts' order in time; the oldest are dropped to fit the character limit.
+The persona block is extracted here, from system prompts; the human block is a view of
+the user's semantic facts (`view`), never extracted.
 """
 
 from __future__ import annotations
@@ -14,11 +11,10 @@ from datetime import datetime
 from typing import Any
 
 from octomem.agents.base import (
-    AgentPrompt,
     BaseAgent,
     ConflictPolicy,
     ExtractionContext,
-    ViewContext,
+    NoNearMerge,
     record_fields,
 )
 from octomem.agents.core import prompt as core_prompt
@@ -42,15 +38,13 @@ from octomem.models import (
 
 
 @register
-class CoreAgent(BaseAgent):
+class CoreAgent(NoNearMerge, BaseAgent):
     memory_type = MemoryType.CORE
     record_type = CoreMemory
     policy = ConflictPolicy.UPDATE
-    prompt = AgentPrompt(core_prompt.INSTRUCTIONS, core_prompt.CoreOutput, core_prompt.to_records)
+    prompt = core_prompt.PROMPT
 
     def extract(self, turns: Sequence[Turn], ctx: ExtractionContext) -> list[MemoryBase]:
-        """The persona block from system prompts (the human block is a projection of the
-        semantic facts, see `human_lines`)."""
         persona: list[str] = []
         persona_turns: list[Turn] = []
         for turn in turns:
@@ -62,30 +56,22 @@ class CoreAgent(BaseAgent):
         if not persona:
             return []
         names = entities_in(" ".join(persona))
-        return [self._block(PERSONA, persona, persona_turns, ctx, names)]
-
-    def _block(
-        self,
-        label: str,
-        lines: list[str],
-        turns: list[Turn],
-        ctx: ExtractionContext,
-        entities: list[str],
-    ) -> CoreMemory:
-        fields = record_fields(turns[-1], ctx, "core")
+        fields = record_fields(persona_turns[-1], ctx, "core")
         fields["source"] = SourceRef(
-            turn_ids=[t.id for t in turns],
-            message_ids=[t.external_id or t.id for t in turns],
+            turn_ids=[t.id for t in persona_turns],
+            message_ids=[t.external_id or t.id for t in persona_turns],
             extractor="offline:core",
         )
-        return CoreMemory(
-            id=ctx.memory_id(self.memory_type, label),
-            label=label,
-            content="\n".join(lines),
-            char_limit=ctx.core_char_limit,
-            entities=list(dict.fromkeys(entities)),
-            **fields,
-        )
+        return [
+            CoreMemory(
+                id=ctx.memory_id(self.memory_type, PERSONA),
+                label=PERSONA,
+                content="\n".join(persona),
+                char_limit=ctx.core_char_limit,
+                entities=list(dict.fromkeys(names)),
+                **fields,
+            )
+        ]
 
     projects = MemoryType.SEMANTIC  # the human block is a view of the user's facts (`view`)
     per_source = False  # one block per (user, agent) scope
@@ -95,19 +81,8 @@ class CoreAgent(BaseAgent):
     ) -> str:
         return make_memory_id(self.memory_type, user_id, agent_id, HUMAN, id_key=id_key)
 
-    def render_view(
-        self,
-        sources: Sequence[MemoryBase],
-        view_id: str,
-        existing: MemoryBase | None,
-        ctx: ViewContext,
-    ) -> MemoryBase | None:
-        return view.human_block(sources, view_id, existing, ctx)
-
-    def view_at(
-        self, sources: Sequence[MemoryBase], view_id: str, at: datetime, ctx: ViewContext
-    ) -> MemoryBase | None:
-        return view.block_at(sources, view_id, at, ctx)
+    render_view = staticmethod(view.human_block)
+    view_at = staticmethod(view.block_at)
 
     def view_filter(self) -> dict[str, Any]:
         return {"label": HUMAN}  # by label: blocks stored before views were marked
@@ -121,9 +96,6 @@ class CoreAgent(BaseAgent):
 
     def conflict_key(self, record: MemoryBase) -> str | None:
         return record.label if isinstance(record, CoreMemory) else None
-
-    def merges_near_duplicates(self, record: MemoryBase) -> bool:
-        return False
 
     def merge(self, existing: MemoryBase, candidate: MemoryBase, now: datetime) -> MemoryBase:
         """Rewrite the block: the persona is replaced, the human block merged line by line."""

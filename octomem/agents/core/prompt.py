@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from pydantic import Field
 
-from octomem.agents.base import ExtractionContext
+from octomem.agents.base import AgentPrompt, ExtractionContext
 from octomem.agents.prompting import Item, record_fields
 from octomem.language import entities_in
 from octomem.models import CoreMemory, MemoryBase, MemoryType, Turn
@@ -39,3 +39,6 @@ def to_records(
             **record_fields(output, turns, ctx, "core"),
         )
     ]
+
+
+PROMPT = AgentPrompt(INSTRUCTIONS, CoreOutput, to_records)

@@ -3,12 +3,10 @@ in `agent`, LLM prompt in `prompt`)."""
 
 from octomem.agents.episodic.agent import (
     EpisodicAgent,
-    batch_id,
     raw_turn_record,
 )
 
 __all__ = [
     "EpisodicAgent",
-    "batch_id",
     "raw_turn_record",
 ]

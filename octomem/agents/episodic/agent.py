@@ -6,7 +6,6 @@ import re
 from collections.abc import Iterable, Sequence
 
 from octomem.agents.base import (
-    AgentPrompt,
     BaseAgent,
     ConflictPolicy,
     ExtractionContext,
@@ -129,15 +128,10 @@ def turn_context_text(turn: Turn | None) -> str:
 def raw_turn_record(
     turn: Turn, ctx: ExtractionContext, previous: Turn | None = None, *, batch: str = ""
 ) -> EpisodicMemory:
-    """The conversation turn itself as an episodic record of type "message".
-
-    Its `internal` (octomem's bookkeeping) says it is a raw turn (`raw`) said in `role`;
-    `batch` names the `process` call that stored it (`batch_id` of its turns) and
-    `turn_index` its position in that call, so recall can find a turn's neighbours (the
-    question before an answer, the reply after a statement). `previous_turn` holds
-    `previous` - the turn before it in the same call - shortened ("" for the first turn):
-    the record is embedded and keyword-indexed with it (`octomem.models.embedding_text`),
-    while `content` stays the turn alone."""
+    """The conversation turn itself as an episodic record of type "message". `batch` (the
+    `process` call) and `turn_index` let recall find a turn's neighbours; the record is
+    embedded and keyword-indexed with `previous`, the turn before it in the same call,
+    shortened (`octomem.models.embedding_text`), while `content` stays the turn alone."""
     actor = turn.name or turn.role
     text = f"{actor}: {turn.content}"
     return EpisodicMemory(
@@ -169,9 +163,7 @@ class EpisodicAgent(BaseAgent):
     memory_type = MemoryType.EPISODIC
     record_type = EpisodicMemory
     policy = ConflictPolicy.APPEND
-    prompt = AgentPrompt(
-        episodic_prompt.INSTRUCTIONS, episodic_prompt.EpisodicOutput, episodic_prompt.to_records
-    )
+    prompt = episodic_prompt.PROMPT
     query_cue = re.compile(
         r"\b(when|happened|went|meet|met|visited|ago|yesterday|last (week|month|year|time)|"
         r"trip|event)\b",

@@ -7,8 +7,7 @@ from collections.abc import Sequence
 from pydantic import Field
 
 from octomem.agents.base import ExtractionContext
-from octomem.agents.prompting import Item, parse_when, record_fields
-from octomem.llm_schema import LLMOutput
+from octomem.agents.prompting import Item, listing, parse_when, record_fields, reply
 from octomem.models import EpisodicMemory, MemoryBase, MemoryType, Turn, normalize_text
 
 INSTRUCTIONS = (
@@ -27,34 +26,24 @@ class Event(Item):
     details: str = ""
 
 
-class EpisodicOutput(LLMOutput):
-    events: list[Event] = Field(default_factory=list)
+def to_record(event: Event, turns: Sequence[Turn], ctx: ExtractionContext) -> MemoryBase | None:
+    if not event.summary.strip():
+        return None
+    fields = record_fields(event, turns, ctx, "episodic")
+    when = parse_when(event.occurred_at, fields["valid_from"])
+    return EpisodicMemory(
+        id=ctx.memory_id(
+            MemoryType.EPISODIC, "event", normalize_text(event.summary), when.date().isoformat()
+        ),
+        content=event.summary.strip(),
+        summary=event.summary.strip(),
+        occurred_at=when,
+        actor=event.actor,
+        event_type=event.event_type,
+        details=event.details,
+        **fields,
+    )
 
 
-def to_records(
-    output: EpisodicOutput, turns: Sequence[Turn], ctx: ExtractionContext
-) -> list[MemoryBase]:
-    records: list[MemoryBase] = []
-    for event in output.events:
-        if not event.summary.strip():
-            continue
-        fields = record_fields(event, turns, ctx, "episodic")
-        when = parse_when(event.occurred_at, fields["valid_from"])
-        records.append(
-            EpisodicMemory(
-                id=ctx.memory_id(
-                    MemoryType.EPISODIC,
-                    "event",
-                    normalize_text(event.summary),
-                    when.date().isoformat(),
-                ),
-                content=event.summary.strip(),
-                summary=event.summary.strip(),
-                occurred_at=when,
-                actor=event.actor,
-                event_type=event.event_type,
-                details=event.details,
-                **fields,
-            )
-        )
-    return records
+EpisodicOutput = reply("EpisodicOutput", events=Event)
+PROMPT = listing(INSTRUCTIONS, EpisodicOutput, to_record)

@@ -3,12 +3,10 @@ in `agent`, its rules in `rules`, a fact's edge as a view of the fact in `view`,
 prompt in `prompt`)."""
 
 from octomem.agents.knowledge.agent import KnowledgeAgent
-from octomem.agents.knowledge.rules import ATTR_PREDICATE, edge_key, fact_edge, triple_sentence
+from octomem.agents.knowledge.rules import fact_edge, triple_sentence
 
 __all__ = [
-    "ATTR_PREDICATE",
     "KnowledgeAgent",
-    "edge_key",
     "fact_edge",
     "triple_sentence",
 ]

@@ -2,10 +2,9 @@
 
 The agent extracts third-party statements from any turn ("Guido created Python", "Sarah
 is the CEO of Initech"); those edges are canonical here. Edges that a semantic fact
-implies (the user -[LIVES_IN]-> Berlin, -[SISTER]-> Maria, Maria -[WORKS_AT]-> Google)
-are projections of that fact (`fact_edge`), written and closed with it by
-`octomem.orchestrator.projections`, never extracted twice. Functional predicates (one
-object at a time) conflict on subject+predicate, so a new object invalidates the old edge.
+implies are views of that fact (`view`), never extracted twice. Functional predicates
+(one object at a time) conflict on subject+predicate, so a new object invalidates the old
+edge.
 """
 
 from __future__ import annotations
@@ -16,17 +15,16 @@ from datetime import datetime
 from typing import Any
 
 from octomem.agents.base import (
-    AgentPrompt,
     BaseAgent,
     ConflictPolicy,
     ExtractionContext,
+    NoNearMerge,
     StaleEvidence,
     ViewContext,
     record_fields,
 )
 from octomem.agents.knowledge import prompt as knowledge_prompt
 from octomem.agents.knowledge import view
-from octomem.agents.knowledge.graph import relation_of
 from octomem.agents.knowledge.rules import (
     FUNCTIONAL,
     Triple,
@@ -41,6 +39,7 @@ from octomem.language import (
     split_sentences,
 )
 from octomem.models import (
+    Entity,
     KnowledgeMemory,
     MemoryBase,
     MemoryType,
@@ -51,17 +50,14 @@ from octomem.models import (
 
 
 @register
-class KnowledgeAgent(StaleEvidence, BaseAgent):
+class KnowledgeAgent(NoNearMerge, StaleEvidence, BaseAgent):
     memory_type = MemoryType.KNOWLEDGE
     record_type = KnowledgeMemory
     policy = ConflictPolicy.SUPERSEDE
-    prompt = AgentPrompt(
-        knowledge_prompt.INSTRUCTIONS, knowledge_prompt.KnowledgeOutput, knowledge_prompt.to_records
-    )
+    prompt = knowledge_prompt.PROMPT
 
     def extract(self, turns: Sequence[Turn], ctx: ExtractionContext) -> list[MemoryBase]:
-        """Third-party statements of every turn (edges of the semantic facts are their
-        projections, not extracted here)."""
+        """Third-party statements of every turn (a fact's edge is its view)."""
         records: dict[str, MemoryBase] = {}
         for turn in turns:
             for sentence in split_sentences(turn.content):
@@ -96,15 +92,7 @@ class KnowledgeAgent(StaleEvidence, BaseAgent):
         """One edge per fact record, in the fact's scope."""
         return make_memory_id(self.memory_type, user_id, agent_id, "fact", source_id, id_key=id_key)
 
-    def render_view(
-        self,
-        sources: Sequence[MemoryBase],
-        view_id: str,
-        existing: MemoryBase | None,
-        ctx: ViewContext,
-    ) -> MemoryBase | None:
-        [fact] = sources
-        return view.edge_view(fact, view_id, existing, ctx)
+    render_view = staticmethod(view.edge_view)
 
     def view_at(
         self, sources: Sequence[MemoryBase], view_id: str, at: datetime, ctx: ViewContext
@@ -114,8 +102,7 @@ class KnowledgeAgent(StaleEvidence, BaseAgent):
     def view_filter(self) -> dict[str, Any]:
         return {}  # per-source views: found by their source (`projection_of`)
 
-    def canonical(self, candidates: Sequence[MemoryBase], id_key: bytes | None) -> list[MemoryBase]:
-        return view.canonical(candidates, id_key)
+    canonical = staticmethod(view.canonical)
 
     def linked_names(self, record: MemoryBase) -> list[str]:
         """Its subject and object are entities of the graph, besides its other entities."""
@@ -124,7 +111,22 @@ class KnowledgeAgent(StaleEvidence, BaseAgent):
         return list(record.entities)
 
     def edge(self, record: MemoryBase) -> Relation | None:
-        return relation_of(record) if isinstance(record, KnowledgeMemory) else None
+        """The edge (subject)-[PREDICATE]->(object) it is written as: same id, valid from
+        when the statement held, invalid once the record is closed."""
+        if not isinstance(record, KnowledgeMemory):
+            return None
+        return Relation(
+            id=record.id,
+            user_id=record.user_id,
+            subject_id=Entity.make_id(record.user_id, record.subject),
+            predicate=record.predicate,
+            object_id=Entity.make_id(record.user_id, record.object),
+            fact=record.content,
+            memory_id=record.id,
+            valid_at=record.valid_at or record.valid_from,
+            invalid_at=record.invalid_at or record.valid_to,
+            created_at=record.created_at,
+        )
 
     def said(self, record: MemoryBase) -> set[str]:
         """Its predicate and object ("works at Studio Lumen"), not its subject."""
@@ -146,6 +148,3 @@ class KnowledgeAgent(StaleEvidence, BaseAgent):
             return None  # a fact's edge changes with its fact, never by a rival edge
         subject_key = record.internal.get("subject_key") or norm_key(record.subject)
         return f"{subject_key}|{record.predicate}"
-
-    def merges_near_duplicates(self, record: MemoryBase) -> bool:
-        return False

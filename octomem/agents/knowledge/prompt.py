@@ -5,12 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from pydantic import Field
-
 from octomem.agents.base import ExtractionContext
-from octomem.agents.prompting import Item, record_fields
+from octomem.agents.prompting import USER_WORDS, Item, listing, record_fields, reply
 from octomem.language import norm_key
-from octomem.llm_schema import LLMOutput
 from octomem.models import KnowledgeMemory, MemoryBase, MemoryType, Turn
 from octomem.sensitive import mask_text
 
@@ -29,40 +26,31 @@ class Triple(Item):
     fact: str
 
 
-class KnowledgeOutput(LLMOutput):
-    triples: list[Triple] = Field(default_factory=list)
-
-
-def to_records(
-    output: KnowledgeOutput, turns: Sequence[Turn], ctx: ExtractionContext
-) -> list[MemoryBase]:
-    user_words = {"user", "the user", "i", "me"} | (
-        {ctx.user_name.lower()} if ctx.user_name else set()
+def to_record(triple: Triple, turns: Sequence[Turn], ctx: ExtractionContext) -> MemoryBase | None:
+    predicate = re.sub(r"[^A-Z0-9]+", "_", triple.predicate.strip().upper()).strip("_")
+    subject, obj = triple.subject.strip(), triple.object.strip()
+    if not (predicate and subject and obj):
+        return None
+    user_words = USER_WORDS | ({ctx.user_name.lower()} if ctx.user_name else set())
+    is_user = subject.lower() in user_words
+    # of the masked name: the key is stored as it is (in internal and the conflict key),
+    # and the model may name anything a subject, a key it was shown masked included
+    subject_key = "user" if is_user else norm_key(mask_text(subject))
+    if is_user:
+        subject = ctx.user_name or "User"
+    fields = record_fields(triple, turns, ctx, "knowledge")
+    return KnowledgeMemory(
+        id=ctx.memory_id(MemoryType.KNOWLEDGE, subject_key, predicate, norm_key(obj)),
+        content=triple.fact.strip() or f"{subject} {predicate} {obj}.",
+        subject=subject,
+        predicate=predicate,
+        object=obj,
+        valid_at=fields["valid_from"],
+        entities=[subject, obj],
+        internal={"subject_key": subject_key},
+        **fields,
     )
-    records: list[MemoryBase] = []
-    for triple in output.triples:
-        predicate = re.sub(r"[^A-Z0-9]+", "_", triple.predicate.strip().upper()).strip("_")
-        subject, obj = triple.subject.strip(), triple.object.strip()
-        if not (predicate and subject and obj):
-            continue
-        is_user = subject.lower() in user_words
-        # of the masked name: the key is stored as it is (in internal and the conflict key),
-        # and the model may name anything a subject, a key it was shown masked included
-        subject_key = "user" if is_user else norm_key(mask_text(subject))
-        if is_user:
-            subject = ctx.user_name or "User"
-        fields = record_fields(triple, turns, ctx, "knowledge")
-        records.append(
-            KnowledgeMemory(
-                id=ctx.memory_id(MemoryType.KNOWLEDGE, subject_key, predicate, norm_key(obj)),
-                content=triple.fact.strip() or f"{subject} {predicate} {obj}.",
-                subject=subject,
-                predicate=predicate,
-                object=obj,
-                valid_at=fields["valid_from"],
-                entities=[subject, obj],
-                internal={"subject_key": subject_key},
-                **fields,
-            )
-        )
-    return records
+
+
+KnowledgeOutput = reply("KnowledgeOutput", triples=Triple)
+PROMPT = listing(INSTRUCTIONS, KnowledgeOutput, to_record)

@@ -18,10 +18,11 @@ from octomem.models import KnowledgeMemory, MemoryBase, MemoryType, SemanticMemo
 
 
 def edge_view(
-    fact: MemoryBase, record_id: str, existing: MemoryBase | None, ctx: ViewContext
+    sources: Sequence[MemoryBase], record_id: str, existing: MemoryBase | None, ctx: ViewContext
 ) -> MemoryBase | None:
-    """The edge as the fact now implies it; None if nothing needs writing. An edge whose
-    fact no longer names an entity is closed."""
+    """The edge as its one source fact now implies it; None if nothing needs writing. An
+    edge whose fact no longer names an entity is closed."""
+    [fact] = sources
     triple = rules.fact_edge(fact, ctx.user_name) if isinstance(fact, SemanticMemory) else None
     if triple is None:
         if existing is None or not existing.is_current:
@@ -51,16 +52,12 @@ def edge_view(
         entities=[triple.subject, triple.object],
         version=existing.version if existing is not None else 1,
     )
-    if existing is not None and _same(existing, edge):
-        return None
-    if existing is not None:
-        edge = edge.model_copy(update={"version": existing.version + 1})
-    return edge
-
-
-def _same(stored: MemoryBase, wanted: MemoryBase) -> bool:
+    if existing is None:
+        return edge
     skip = {"version", "updated_at", "content_hash", "conflict_key"}
-    return stored.model_dump(exclude=skip) == wanted.model_dump(exclude=skip)
+    if existing.model_dump(exclude=skip) == edge.model_dump(exclude=skip):
+        return None
+    return edge.model_copy(update={"version": existing.version + 1})
 
 
 def canonical(candidates: Sequence[MemoryBase], id_key: bytes | None) -> list[MemoryBase]:

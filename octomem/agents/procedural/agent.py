@@ -14,10 +14,10 @@ import re
 from collections.abc import Sequence
 
 from octomem.agents.base import (
-    AgentPrompt,
     BaseAgent,
     ConflictPolicy,
     ExtractionContext,
+    NoNearMerge,
     StaleEvidence,
     record_fields,
 )
@@ -165,15 +165,11 @@ def _prose_procedures(text: str) -> list[tuple[str, list[str]]]:
 
 
 @register
-class ProceduralAgent(StaleEvidence, BaseAgent):
+class ProceduralAgent(NoNearMerge, StaleEvidence, BaseAgent):
     memory_type = MemoryType.PROCEDURAL
     record_type = ProceduralMemory
     policy = ConflictPolicy.SUPERSEDE
-    prompt = AgentPrompt(
-        procedural_prompt.INSTRUCTIONS,
-        procedural_prompt.ProceduralOutput,
-        procedural_prompt.to_records,
-    )
+    prompt = procedural_prompt.PROMPT
     query_cue = re.compile(
         r"\b(how (do|to|can|should)|steps?|procedures?|routine|process|instructions?|recipe)\b",
         re.I,
@@ -214,9 +210,6 @@ class ProceduralAgent(StaleEvidence, BaseAgent):
 
     def conflict_key(self, record: MemoryBase) -> str | None:
         return procedure_key(record.title) if isinstance(record, ProceduralMemory) else None
-
-    def merges_near_duplicates(self, record: MemoryBase) -> bool:
-        return False
 
     def version_of(self, candidate: MemoryBase, current: Sequence[MemoryBase]) -> MemoryBase | None:
         """The procedure a differently titled one describes again: titles whose words are

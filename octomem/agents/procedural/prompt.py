@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pydantic import Field
-
 from octomem.agents.base import ExtractionContext
-from octomem.agents.prompting import Item, record_fields
+from octomem.agents.prompting import Item, listing, record_fields, reply
 from octomem.language import norm_key
-from octomem.llm_schema import LLMOutput
 from octomem.models import MemoryBase, MemoryType, ProceduralMemory, Turn, stable_hash
 
 INSTRUCTIONS = (
@@ -25,29 +22,22 @@ class Procedure(Item):
     steps: list[str]
 
 
-class ProceduralOutput(LLMOutput):
-    procedures: list[Procedure] = Field(default_factory=list)
+def to_record(proc: Procedure, turns: Sequence[Turn], ctx: ExtractionContext) -> MemoryBase | None:
+    steps = [s.strip().rstrip(".") for s in proc.steps if s.strip()]
+    title = proc.title.strip().rstrip(":")
+    if not (title and steps):
+        return None
+    numbered = "\n".join(f"{i}. {step}" for i, step in enumerate(steps, 1))
+    steps_hash = stable_hash([norm_key(s) for s in steps])[:16]
+    return ProceduralMemory(
+        id=ctx.memory_id(MemoryType.PROCEDURAL, norm_key(title), steps_hash),
+        content=f"{title}:\n{numbered}",
+        title=title,
+        steps=steps,
+        trigger=proc.trigger or f"how to {title[:1].lower()}{title[1:]}",
+        **record_fields(proc, turns, ctx, "procedural"),
+    )
 
 
-def to_records(
-    output: ProceduralOutput, turns: Sequence[Turn], ctx: ExtractionContext
-) -> list[MemoryBase]:
-    records: list[MemoryBase] = []
-    for proc in output.procedures:
-        steps = [s.strip().rstrip(".") for s in proc.steps if s.strip()]
-        title = proc.title.strip().rstrip(":")
-        if not (title and steps):
-            continue
-        numbered = "\n".join(f"{i}. {step}" for i, step in enumerate(steps, 1))
-        steps_hash = stable_hash([norm_key(s) for s in steps])[:16]
-        records.append(
-            ProceduralMemory(
-                id=ctx.memory_id(MemoryType.PROCEDURAL, norm_key(title), steps_hash),
-                content=f"{title}:\n{numbered}",
-                title=title,
-                steps=steps,
-                trigger=proc.trigger or f"how to {title[:1].lower()}{title[1:]}",
-                **record_fields(proc, turns, ctx, "procedural"),
-            )
-        )
-    return records
+ProceduralOutput = reply("ProceduralOutput", procedures=Procedure)
+PROMPT = listing(INSTRUCTIONS, ProceduralOutput, to_record)

@@ -11,10 +11,10 @@ from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 from octomem.agents.base import (
-    AgentPrompt,
     BaseAgent,
     ConflictPolicy,
     ExtractionContext,
+    NoNearMerge,
     read_turns,
     record_fields,
 )
@@ -141,13 +141,11 @@ def url_title(uri: str, rtype: str) -> str:
 
 
 @register
-class ResourceAgent(BaseAgent):
+class ResourceAgent(NoNearMerge, BaseAgent):
     memory_type = MemoryType.RESOURCE
     record_type = ResourceMemory
     policy = ConflictPolicy.UPDATE
-    prompt = AgentPrompt(
-        resource_prompt.INSTRUCTIONS, resource_prompt.ResourceOutput, resource_prompt.to_records
-    )
+    prompt = resource_prompt.PROMPT
     query_cue = re.compile(
         r"\b(documents?|docs?|files?|links?|urls?|shared|sent|pdfs?|spreadsheets?|slides?|"
         r"attachments?|images?|photos?|repo(sitory)?)\b",
@@ -256,6 +254,3 @@ class ResourceAgent(BaseAgent):
         if not isinstance(record, ResourceMemory):
             return None
         return record.internal.get("resource_key") or record.uri
-
-    def merges_near_duplicates(self, record: MemoryBase) -> bool:
-        return False

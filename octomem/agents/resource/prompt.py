@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pydantic import Field
-
 from octomem.agents.base import ExtractionContext
-from octomem.agents.prompting import Item, record_fields
+from octomem.agents.prompting import Item, listing, record_fields, reply
 from octomem.language import norm_key, normalize_uri
-from octomem.llm_schema import LLMOutput
 from octomem.models import MemoryBase, MemoryType, ResourceMemory, Turn, content_hash
 
 INSTRUCTIONS = (
@@ -29,36 +26,29 @@ class Resource(Item):
     excerpt: str = ""
 
 
-class ResourceOutput(LLMOutput):
-    resources: list[Resource] = Field(default_factory=list)
+def to_record(res: Resource, turns: Sequence[Turn], ctx: ExtractionContext) -> MemoryBase | None:
+    if not (res.title.strip() and res.summary.strip()):
+        return None
+    uri = res.uri.strip() if res.uri else None
+    if uri and (uri.startswith(("http://", "https://", "www."))):
+        key = f"uri:{normalize_uri(uri)}"
+    elif uri:
+        key = f"file:{content_hash(uri)}"
+    else:
+        key = f"title:{norm_key(res.title)}"
+    sensitive = res.resource_type == "secret" or "[MASKED" in res.summary + res.excerpt
+    return ResourceMemory(
+        id=ctx.memory_id(MemoryType.RESOURCE, key),
+        content=res.summary.strip(),
+        title=res.title.strip(),
+        resource_type=res.resource_type,
+        uri=uri,
+        summary=res.summary.strip(),
+        excerpt=res.excerpt,
+        sensitive=sensitive,
+        **record_fields(res, turns, ctx, "resource"),
+    )
 
 
-def to_records(
-    output: ResourceOutput, turns: Sequence[Turn], ctx: ExtractionContext
-) -> list[MemoryBase]:
-    records: list[MemoryBase] = []
-    for res in output.resources:
-        if not (res.title.strip() and res.summary.strip()):
-            continue
-        uri = res.uri.strip() if res.uri else None
-        if uri and (uri.startswith(("http://", "https://", "www."))):
-            key = f"uri:{normalize_uri(uri)}"
-        elif uri:
-            key = f"file:{content_hash(uri)}"
-        else:
-            key = f"title:{norm_key(res.title)}"
-        sensitive = res.resource_type == "secret" or "[MASKED" in res.summary + res.excerpt
-        records.append(
-            ResourceMemory(
-                id=ctx.memory_id(MemoryType.RESOURCE, key),
-                content=res.summary.strip(),
-                title=res.title.strip(),
-                resource_type=res.resource_type,
-                uri=uri,
-                summary=res.summary.strip(),
-                excerpt=res.excerpt,
-                sensitive=sensitive,
-                **record_fields(res, turns, ctx, "resource"),
-            )
-        )
-    return records
+ResourceOutput = reply("ResourceOutput", resources=Resource)
+PROMPT = listing(INSTRUCTIONS, ResourceOutput, to_record)

@@ -13,10 +13,10 @@ from collections.abc import Sequence
 
 from octomem.agents.base import (
     RETRACTS,
-    AgentPrompt,
     BaseAgent,
     ConflictPolicy,
     ExtractionContext,
+    NoNearMerge,
     StaleEvidence,
     read_turns,
     record_fields,
@@ -33,13 +33,11 @@ SINGLE_PREFIXES = ("preference:", "favourite:", "num_")
 
 
 @register
-class SemanticAgent(StaleEvidence, BaseAgent):
+class SemanticAgent(NoNearMerge, StaleEvidence, BaseAgent):
     memory_type = MemoryType.SEMANTIC
     record_type = SemanticMemory
     policy = ConflictPolicy.SUPERSEDE
-    prompt = AgentPrompt(
-        semantic_prompt.INSTRUCTIONS, semantic_prompt.SemanticOutput, semantic_prompt.to_records
-    )
+    prompt = semantic_prompt.PROMPT
 
     def said(self, record: MemoryBase) -> set[str]:
         """Its attribute, value and sentence ("is 34 years old": age), without the words
@@ -126,6 +124,3 @@ class SemanticAgent(StaleEvidence, BaseAgent):
         if attr in SINGLE_VALUED or attr.startswith(SINGLE_PREFIXES):
             return f"{record.subject.lower()}|{attr}"
         return None
-
-    def merges_near_duplicates(self, record: MemoryBase) -> bool:
-        return False  # structured facts: ids dedupe, conflict keys supersede

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pydantic import Field
-
 from octomem.agents.base import ExtractionContext
-from octomem.agents.prompting import Item, from_user, record_fields
+from octomem.agents.prompting import USER_WORDS, Item, from_user, listing, record_fields, reply
 from octomem.language import entities_in, norm_key
-from octomem.llm_schema import LLMOutput
 from octomem.models import MemoryBase, MemoryType, SemanticMemory, Turn
 
 INSTRUCTIONS = (
@@ -28,38 +25,28 @@ class Fact(Item):
     statement: str
 
 
-class SemanticOutput(LLMOutput):
-    facts: list[Fact] = Field(default_factory=list)
+def to_record(fact: Fact, turns: Sequence[Turn], ctx: ExtractionContext) -> MemoryBase | None:
+    subject = "user" if fact.subject.strip().lower() in USER_WORDS else fact.subject.strip()
+    attribute = fact.attribute.strip().lower().replace(" ", "_")
+    value = fact.value.strip()
+    if not (attribute and value and fact.statement.strip()):
+        return None
+    if subject == "user" and not from_user(fact, turns):
+        return None  # the assistant's words are never a fact about the user
+    key = value if attribute == "age" else norm_key(value)
+    entities = entities_in(fact.statement)
+    if subject == "user" and ctx.user_name:
+        entities.insert(0, ctx.user_name)
+    return SemanticMemory(
+        id=ctx.memory_id(MemoryType.SEMANTIC, subject.lower(), attribute, key),
+        content=fact.statement.strip(),
+        subject=subject,
+        attribute=attribute,
+        value=value,
+        entities=list(dict.fromkeys(entities)),
+        **record_fields(fact, turns, ctx, "semantic"),
+    )
 
 
-def to_records(
-    output: SemanticOutput, turns: Sequence[Turn], ctx: ExtractionContext
-) -> list[MemoryBase]:
-    records: list[MemoryBase] = []
-    for fact in output.facts:
-        subject = "user" if fact.subject.strip().lower() in _USER_WORDS else fact.subject.strip()
-        attribute = fact.attribute.strip().lower().replace(" ", "_")
-        value = fact.value.strip()
-        if not (attribute and value and fact.statement.strip()):
-            continue
-        if subject == "user" and not from_user(fact, turns):
-            continue  # the assistant's words are never a fact about the user
-        key = value if attribute == "age" else norm_key(value)
-        entities = entities_in(fact.statement)
-        if subject == "user" and ctx.user_name:
-            entities.insert(0, ctx.user_name)
-        records.append(
-            SemanticMemory(
-                id=ctx.memory_id(MemoryType.SEMANTIC, subject.lower(), attribute, key),
-                content=fact.statement.strip(),
-                subject=subject,
-                attribute=attribute,
-                value=value,
-                entities=list(dict.fromkeys(entities)),
-                **record_fields(fact, turns, ctx, "semantic"),
-            )
-        )
-    return records
-
-
-_USER_WORDS = {"user", "the user", "i", "me"}
+SemanticOutput = reply("SemanticOutput", facts=Fact)
+PROMPT = listing(INSTRUCTIONS, SemanticOutput, to_record)

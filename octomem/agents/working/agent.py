@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from octomem.agents.base import (
-    AgentPrompt,
     BaseAgent,
     ConflictPolicy,
     ExtractionContext,
+    NoNearMerge,
     record_fields,
     user_turns,
 )
@@ -87,14 +87,12 @@ def _expiry(turn: Turn, timeref: TimeRef | None, ctx: ExtractionContext) -> date
 
 
 @register
-class WorkingAgent(BaseAgent):
+class WorkingAgent(NoNearMerge, BaseAgent):
     memory_type = MemoryType.WORKING
     record_type = WorkingMemory
     policy = ConflictPolicy.UPDATE
     session_scoped = True  # task state belongs to its session
-    prompt = AgentPrompt(
-        working_prompt.INSTRUCTIONS, working_prompt.WorkingOutput, working_prompt.to_records
-    )
+    prompt = working_prompt.PROMPT
     query_cue = re.compile(
         r"\b(working on|task|todo|to-do|goals?|need to|right now|currently|deadline|remind)\b",
         re.I,
@@ -167,6 +165,3 @@ class WorkingAgent(BaseAgent):
 
     def conflict_key(self, record: MemoryBase) -> str | None:
         return record.key if isinstance(record, WorkingMemory) else None
-
-    def merges_near_duplicates(self, record: MemoryBase) -> bool:
-        return False
