@@ -259,4 +259,6 @@ def fact_sentence(fact: Fact, user: str | None) -> str:
         "diet": "{w} is {v}.",
         "spouse": "{w} is married to {v}.",
     }
-    return templates[attr].format(w=who, v=value, a=article(value))
+    # an attribute without its own sentence (a retraction's "partner") still reads as one
+    template = templates.get(attr, "{p} " + attr.replace("_", " ") + " is {v}.")
+    return template.format(w=who, p=poss, v=value, a=article(value))

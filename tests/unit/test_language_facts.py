@@ -161,6 +161,19 @@ def test_retractions_come_before_the_facts_of_their_turn() -> None:
     assert all(isinstance(r, SemanticMemory) for r in records)
 
 
+@pytest.mark.parametrize(
+    "text", ["I broke up with Tom.", "I broke up with my girlfriend, Sarah, last week."]
+)
+def test_a_retracted_partner_is_said_as_a_sentence(text: str) -> None:
+    """Every retraction with a value is said as a sentence (a partner's name once raised a
+    KeyError that stopped the whole offline extraction of the turn)."""
+    turn = Turn(id="t0", index=0, role="user", content=text, timestamp=TS)
+    records = SemanticAgent().extract([turn], ExtractionContext(scope=Scope(user_id="u1"), now=TS))
+    [record] = [r for r in records if r.attribute == "partner"]
+    assert record.internal.get(RETRACTS)
+    assert record.content.endswith(f"partner is {record.value}.")
+
+
 # --- lowercase and informal text --------------------------------------------------------
 
 
