@@ -30,10 +30,8 @@ def history_event(
     actor: str = "octomem",
     at: datetime | None = None,
 ) -> HistoryEvent:
-    """A log entry whose id depends only on what changed, so a retry logs it once.
-
-    Pass `at` for changes made by a caller (update, delete): they are logged each time.
-    """
+    """A log entry whose id depends only on what changed, so a retry logs it once; pass
+    `at` for changes made by a caller (update, delete): they are logged each time."""
     event_id = stable_hash(
         record.id, operation.value, record.content_hash, record.valid_to, record.version, at
     )[:32]
@@ -63,10 +61,8 @@ def leaves_entry(event: HistoryEvent, *, held: bool) -> bool | None:
     """Whether the vector store should hold an entry of the memory after `event`, its last:
     True after anything but a deletion (a retraction keeps the closed record), False after
     a deletion, None after a deletion when the other stores hold the memory (`held`): it
-    was written again since under its id, and its ADD, the same event as its first, was
-    logged once - neither the event's record nor gone, left as it is. A DELETE logged
-    before deletions were told from retractions is told by `held` too: a retraction keeps
-    the record there, a deletion does not."""
+    was written again since under its id (its ADD, the same event as its first, logged
+    once). A DELETE with no `removed` is told by `held` too."""
     if event.operation is not Operation.DELETE:
         return True
     removed = not held if event.removed is None else event.removed
@@ -119,14 +115,10 @@ def changes_for(decision: Decision) -> list[tuple[MemoryBase, HistoryEvent]]:
     actor = decision.record.source.extractor
     if decision.operation is Operation.ADD:
         return [(decision.record, history_event(decision.record, Operation.ADD, actor=actor))]
-    if decision.operation is Operation.UPDATE:
+    if decision.operation in (Operation.UPDATE, Operation.DELETE):  # DELETE: a retraction
         old = decision.previous[0]
-        return [
-            (
-                decision.record,
-                history_event(decision.record, Operation.UPDATE, old=old, actor=actor),
-            )
-        ]
+        event = history_event(decision.record, decision.operation, old=old, actor=actor)
+        return [(decision.record, event)]
     if decision.operation is Operation.SUPERSEDE:
         closed = [
             (old, history_event(old, Operation.SUPERSEDE, old=old, actor=actor))
@@ -135,14 +127,6 @@ def changes_for(decision: Decision) -> list[tuple[MemoryBase, HistoryEvent]]:
         return [
             *closed,
             (decision.record, history_event(decision.record, Operation.ADD, actor=actor)),
-        ]
-    if decision.operation is Operation.DELETE:  # a retraction: closed, kept as history
-        old = decision.previous[0]
-        return [
-            (
-                decision.record,
-                history_event(decision.record, Operation.DELETE, old=old, actor=actor),
-            )
         ]
     return []
 
