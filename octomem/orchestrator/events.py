@@ -3,22 +3,13 @@ changes (records with their events) a decision writes."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from octomem.models import (
-    HistoryEvent,
-    MemoryBase,
-    MemoryType,
-    Operation,
-    record_from_dict,
-    stable_hash,
-    utcnow,
-)
+from octomem.models import HistoryEvent, MemoryBase, Operation, record_from_dict, stable_hash
 
 if TYPE_CHECKING:
-    from octomem.agents.base import MemoryAgent
     from octomem.plans import Decision
 
 
@@ -77,37 +68,6 @@ def logged_as(event: HistoryEvent, record: MemoryBase) -> bool:
         return False
     logged = record_from_dict(event.record)
     return (logged.content_hash, logged.valid_to) == (record.content_hash, record.valid_to)
-
-
-def closed_by_version(
-    old: Sequence[MemoryBase],
-    new: Sequence[MemoryBase],
-    agents: Mapping[MemoryType, MemoryAgent],
-    *,
-    actor: str,
-) -> list[tuple[MemoryBase, HistoryEvent]]:
-    """The records of an input's previous version (an ingested file edited since) closed
-    where its new version begins: each superseded by the new version's first record of
-    its type (valid_to, superseded_by, a SUPERSEDE history event), so history keeps both."""
-    successors: dict[MemoryType, MemoryBase] = {}
-    for record in new:
-        successors.setdefault(record.memory_type, record)
-    changes = []
-    for record in old:
-        successor = successors.get(record.memory_type)
-        at = max(successor.valid_from if successor else utcnow(), record.valid_from)
-        update: dict[str, Any] = {
-            "valid_to": at,
-            "superseded_by": successor.id if successor else None,
-            "updated_at": at,
-        }
-        if (agent := agents.get(record.memory_type)) is not None:
-            update.update(agent.closing(record, at))
-        closed = record.model_copy(update=update)
-        changes.append(
-            (closed, history_event(closed, Operation.SUPERSEDE, old=record, actor=actor))
-        )
-    return changes
 
 
 def changes_for(decision: Decision) -> list[tuple[MemoryBase, HistoryEvent]]:

@@ -82,6 +82,7 @@ class MemoryLine:
 
 Checked = MemoryLine | Entity | Relation | None  # None: the header
 _Item = TypeVar("_Item", HistoryEvent, MemoryBase)
+_Graph = TypeVar("_Graph", Entity, Relation)
 
 
 def check_line(number: int, line: dict[str, Any], text_limit: int, types: TypeRegistry) -> Checked:
@@ -269,12 +270,17 @@ def _memory_line(
     return MemoryLine(number, memory_id, memory_type, user_id, agent_id, record, events)
 
 
-def _entity(body: dict[str, Any], text_limit: int) -> Entity:
+def _graph_item(kind: type[_Graph], body: dict[str, Any], what: str, text_limit: int) -> _Graph:
     try:
-        entity = Entity.model_validate(_clean(body, "the entity", text_limit))
+        item = kind.model_validate(_clean(body, what, text_limit))
     except ValidationError as exc:
-        raise Rejected(f"the entity is not valid: {_first_error(exc)}") from None
-    _scope(entity, "user_id")
+        raise Rejected(f"{what} is not valid: {_first_error(exc)}") from None
+    _scope(item, "user_id")
+    return item
+
+
+def _entity(body: dict[str, Any], text_limit: int) -> Entity:
+    entity = _graph_item(Entity, body, "the entity", text_limit)
     if not entity.name.strip() or not entity.id.strip():
         raise Rejected("the entity has no name or id")
     _text(entity.name, "the entity's name", MAX_NAME_CHARS)
@@ -283,11 +289,7 @@ def _entity(body: dict[str, Any], text_limit: int) -> Entity:
 
 
 def _relation(body: dict[str, Any], text_limit: int) -> Relation:
-    try:
-        relation = Relation.model_validate(_clean(body, "the relation", text_limit))
-    except ValidationError as exc:
-        raise Rejected(f"the relation is not valid: {_first_error(exc)}") from None
-    _scope(relation, "user_id")
+    relation = _graph_item(Relation, body, "the relation", text_limit)
     _text(relation.predicate, "the relation's predicate", MAX_NAME_CHARS)
     _text(relation.fact, "the relation's fact", text_limit)
     return relation

@@ -2,17 +2,11 @@
 vault, a folder of PDFs) or one file, stored as resource memories, incrementally.
 
 Each file goes through `process()` as one message with one file part, so it is read, masked,
-journaled and forgotten like any attachment (`octomem.media`, the resource agent). What is
-known about each file lives in the stored records themselves: every record a file's
-message writes (its raw turn and its resource memories) carries in its metadata
-`ingest_root`, `ingest_path` (relative to the root), `ingest_sha256`, `ingest_size` and
-`ingest_mtime_ns` (a string: nanoseconds pass 2**53), and `ingest_root_key`, `ingest_key`:
-keyed hashes (the id key, `octomem.id_key`) of the root and of the root and path. Metadata
-is masked like the rest of what `process` stores, so a path holding a secret is stored
-masked: the keys, which masking leaves as they are and which reveal nothing, are what a run
-finds its files' records by; the masked path is what it shows. A run reads that back (no
-state file besides the stores, so `forget` of the user removes it with the rest) and
-compares:
+journaled and forgotten like any attachment. What is known about each file lives in the
+metadata of the records its message writes (`ingest_records`): no state file besides the
+stores, so `forget` of the user removes it with the rest. A path holding a secret is
+stored masked; the keyed hashes of the root and path, which masking leaves as they are
+and which reveal nothing, are what a run finds its files' records by. A run compares:
 
 - same size and mtime as stored: unchanged, the file is not even read;
 - same sha256 as stored (a touched file): unchanged;
@@ -49,6 +43,7 @@ from octomem.orchestrator.ingest_records import (
     FIELDS,
     KEY,
     SHA,
+    GetAll,
     Names,
     Stored,
     stored_files,
@@ -64,15 +59,13 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Engine:
-    """What a run uses of its Orchestrator (which passes its own, `Orchestrator.aingest`):
-    `process_input` checks `process` arguments into the process graph's input, `run` runs
-    the graph on one."""
+    """What a run uses of its Orchestrator (`Orchestrator.aingest`)."""
 
     services: Services
     settings: Settings
     process_input: Callable[..., ProcessInput]
     run: Callable[[ProcessInput], Awaitable[ProcessResult]]
-    get_all: Callable[..., Awaitable[list[MemoryBase]]]
+    get_all: GetAll
 
     async def process(
         self,
@@ -85,9 +78,8 @@ class Engine:
     ) -> ProcessResult:
         """`process` of a new version of an input, in the same journaled write as its
         turns: its records stored before and closed since are current again, and its other
-        current records (those of `version_of`, a metadata filter naming it, found under
-        the lock; `closing`, read before it) are closed. `erasures`: the scope's erasure
-        counts, read before `closing` (`locks.check_erasures`)."""
+        current records (`version_of`, a metadata filter naming it; `closing`) are closed
+        (`versions`). `erasures`: the scope's erasure counts, read before `closing`."""
         inputs = self.process_input(messages, **arguments)
         inputs["closing"], inputs["version_of"] = list(closing), dict(version_of or {})
         inputs["erasures"] = erasures
@@ -144,8 +136,7 @@ async def ingest_path(
     agent_id: str | None = None,
     progress: Progress | None = None,
 ) -> IngestReport:
-    """Ingest a file or every supported file under a folder (see the module); returns
-    what was added, updated, unchanged, removed and skipped (with the reasons).
+    """Ingest a file or every supported file under a folder (see the module).
     InvalidInputError, before anything is written, if the path does not exist or holds
     more than `ingest.max_files` files."""
     if user_id is None and agent_id is None:
@@ -275,9 +266,8 @@ async def _archive(
     erasures: tuple[int, ...],
 ) -> None:
     """A mailbox or Slack export: each conversation processed by every agent. Archives
-    grow, and what a conversation said stays said: a changed archive is read again (the
-    conversations stored before change nothing, their ids being the same) and nothing of
-    it is closed. A conversation that cannot be stored is skipped with the reason."""
+    grow, and what a conversation said stays said: a changed archive is read again (what
+    was stored before changes nothing) and nothing of it is closed."""
     if known is not None and meta[SHA] in known.by_sha:
         report.unchanged.append(rel)
         return
@@ -364,11 +354,10 @@ async def _remove(
     scope: tuple[str | None, str | None],
     erasures: tuple[int, ...],
 ) -> None:
-    """The records of a file no longer in the folder, deleted (their history stays).
-
-    A memory read from a file has an id that depends on the file's content, so the same
-    bytes ingested under another root (or path) share it: such memories are handed over
-    to that file (its `ingest_*` metadata, an UPDATE history event), not deleted."""
+    """The records of a file no longer in the folder, deleted (their history stays). A
+    memory read from a file has an id that depends on its content, so the same bytes
+    ingested under another path share it: such memories are handed over to that file (its
+    `ingest_*` metadata, an UPDATE history event), not deleted."""
     if not records:
         return
     services = engine.services

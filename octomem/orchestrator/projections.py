@@ -1,23 +1,16 @@
 """One source per fact: views of a source type's records are projections.
 
-A fact the user stated has one canonical record, its semantic memory. Agents that play
-`ViewKeeper` (`octomem.agents.base`) keep views derived from the records of the type they
-project, never extracted on their own; the built-in ones:
+A fact the user stated has one canonical record. Agents that play `ViewKeeper` keep views
+derived from the records of the type they project, never extracted on their own: one view
+per source record (`per_source`: a knowledge edge, `internal["projection_of"]` naming its
+fact) or one per (user, agent) scope (the core "human" block).
 
-- the knowledge edge of a fact whose value is a named entity (Alice -[LIVES_IN]-> Berlin):
-  one view per source record (`per_source`), with `internal["projection_of"]` naming
-  the fact, valid and closed exactly when the fact is (`octomem.agents.knowledge.view`);
-- the core "human" block: one view per (user, agent) scope, a line per current fact
-  about the user (`octomem.agents.core.view`).
-
-Every write path that changes source records - `process` (commit), `update`, `delete`,
-reprocess - passes their final states here (`project`) and writes the returned view
-changes in the same journaled intent, under the same user lock; bulk writes -
-`delete_all`, import, repair - journal the scopes whose views are rendered again
-(`refresh`) once their sources are written, as the intent's last step
-(`write.apply.apply_intent`). So the views can never drift from the facts, even across a
-crash. Projections use no clock of their own (timestamps come from the facts), so a
-retried call writes nothing new. This module names no agent: it asks the agents.
+Every write path that changes source records passes their final states here (`project`)
+and writes the returned view changes in the same journaled intent, under the same user
+lock; bulk writes (`delete_all`, import, repair) journal the scopes whose views are
+rendered again (`refresh`) as the intent's last step. So the views can never drift from
+the facts, even across a crash. Projections use no clock of their own (timestamps come
+from the facts), so a retried call writes nothing new.
 """
 
 from __future__ import annotations
@@ -95,8 +88,7 @@ def projected_from(record: MemoryBase) -> str | None:
 
 
 def _viewers(services: Services) -> list[ViewKeeper]:
-    """The enabled agents that keep views of an enabled source type, per-source ones
-    first."""
+    """The enabled agents that keep views of an enabled source type, per-source first."""
     enabled = services.enabled_agents
     viewers = [a for a in services.roles.views if a.memory_type in enabled]
     return sorted([a for a in viewers if a.projects in enabled], key=lambda a: not a.per_source)
@@ -114,9 +106,6 @@ def _context(services: Services, now: datetime, user_name: str | None = None) ->
     )
 
 
-# --- candidates ----------------------------------------------------------------------
-
-
 def canonical_candidates(services: Services, candidates: Sequence[MemoryBase]) -> list[MemoryBase]:
     """Candidates without second copies of what a view will say (each viewer's
     `canonical`: a knowledge edge that a semantic candidate implies is dropped)."""
@@ -124,9 +113,6 @@ def canonical_candidates(services: Services, candidates: Sequence[MemoryBase]) -
     for agent in _viewers(services):
         out = agent.canonical(out, services.id_key)
     return out
-
-
-# --- projections ---------------------------------------------------------------------
 
 
 async def project(
@@ -179,8 +165,8 @@ async def _project(
 async def refresh(
     services: Services, user_id: str | None, agent_id: str | None, *, now: datetime
 ) -> Projection:
-    """Every view of one scope recomputed from its sources (after an import or a bulk
-    delete), and per-source views whose source is gone removed."""
+    """Every view of one scope recomputed from its sources, and per-source views whose
+    source is gone removed."""
     scope_where = scope_filter(user_id, agent_id)
     out = Projection()
     for source in _sources(services):
@@ -201,16 +187,14 @@ async def refresh(
 
 
 def fact_scopes(services: Services, records: Iterable[MemoryBase]) -> list[Scope]:
-    """The (user, agent) scopes of the source records (of any view) among `records`, in
-    order."""
+    """The (user, agent) scopes of the source records (of any view) among `records`."""
     sources = set(_sources(services))
     scopes = {(r.user_id, r.agent_id) for r in records if r.memory_type in sources}
     return sorted(scopes, key=lambda s: tuple((p is not None, p or "") for p in s))
 
 
 def _facts_of(user_id: str | None, agent_id: Owner, *more: Filter) -> Filter:
-    """The sources about the user in one (user, agent) scope (ANY: of all the user's
-    agents)."""
+    """The sources about the user in one (user, agent) scope."""
     return scope_filter(user_id, agent_id, ANY, ABOUT_USER, *more)
 
 
@@ -229,9 +213,9 @@ async def user_name(
     *,
     exclude: Collection[str] | None = None,
 ) -> str | None:
-    """The user's current name, if a fact of this user and agent (ANY: of any of the
-    user's agents) states it. With `exclude`, facts learned only from those turns are left
-    out (so a re-run of a `process` call extracts exactly what its first run did)."""
+    """The user's current name, if a fact of this user and agent states it. With
+    `exclude`, facts learned only from those turns are left out (so a re-run of a
+    `process` call extracts exactly what its first run did)."""
     where = _facts_of(user_id, agent_id, {"attribute": "name"})
     facts: list[MemoryBase] = []
     for memory_type in services.roles.names_user:
@@ -278,9 +262,8 @@ async def _each(
 async def _stored_views(
     services: Services, agent: ViewKeeper, fact_ids: list[str]
 ) -> dict[str, MemoryBase]:
-    """The stored views of these sources, by source id. Found by their `projection_of`,
-    not by `view_id`: an imported view keeps the id it had under its first data
-    directory's key."""
+    """The stored views of these sources, by source id (not by `view_id`: an imported view
+    keeps the id it had under its first data directory's key)."""
     if not fact_ids:
         return {}
     where = {f"internal.{PROJECTION_OF}": {"in": list(dict.fromkeys(fact_ids))}}
@@ -296,7 +279,6 @@ async def _scope_view(
     now: datetime,
     out: Projection,
 ) -> None:
-    """A scope view (one per user and agent, e.g. the human block) rendered again."""
     user_id, agent_id = scope
     where = scope_filter(user_id, agent_id, ANY, agent.view_filter())
     found = await services.vector.list(agent.memory_type, where=where)
@@ -316,9 +298,8 @@ def _event(record: MemoryBase, existing: MemoryBase | None) -> HistoryEvent:
 async def scope_views_at(
     services: Services, user_id: str | None, agent_id: str | None, at: datetime
 ) -> list[MemoryBase]:
-    """The scope views (the human block) as they read at `at`: rendered from the sources
-    valid then (a stored view is only ever the current one; its sources keep their whole
-    history)."""
+    """The scope views as they read at `at`, rendered from the sources valid then (a stored
+    view is only ever the current one)."""
     views: list[MemoryBase] = []
     for agent in _viewers(services):
         if agent.per_source:

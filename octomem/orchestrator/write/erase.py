@@ -1,20 +1,16 @@
 """An `Erase` (`forget`): every trace of one user, or of one agent scope of a user, removed
 from every store, and `reset`: every store emptied.
 
-Unlike a deletion, which keeps what a memory said in the history log and its knowledge
-edges invalidated in the graph, an erase deletes the scope's records (current and
-superseded), its history events, keyword entries, graph memory nodes, relations and the
-entities nothing else uses - and then, where this process owns the files (embedded mode),
-rewrites them so the deleted text is not left in free pages, write-ahead logs or Chroma's
-write log either. The original bytes of the scope's images and files go too: the user's
-blob directory, or (one agent scope) the blobs no remaining record of the user names.
+Unlike a deletion, which keeps what a memory said in the history log, an erase deletes
+the scope's records, history events, keyword entries, graph nodes, relations, the
+entities nothing else uses and blobs - and then, where this process owns the files,
+rewrites them so the deleted text is not left in free pages or write-ahead logs either.
 
-Crash safety: an erase is a journaled write like any other (`apply.forget`), whose intent
-holds the user and agent ids and the memory ids it removes, no text. Applying it again is
-harmless: the ids to remove are gathered from every store each time and joined with those
-journaled, so a run cut short anywhere - even after the stores were cleared, before their
-files were rewritten - is completed by the next (`recovery.recover`, or the lock's
-settling of the user's unfinished writes).
+An erase is a journaled write (`apply.forget`) whose intent holds the scope and the memory
+ids it removes, no text. Applying it again is harmless: the ids to remove are gathered
+from every store each time and joined with those journaled, so a run cut short anywhere -
+even after the stores were cleared, before their files were rewritten - is completed by
+the next.
 """
 
 from __future__ import annotations
@@ -175,7 +171,6 @@ async def rewrite_files(services: Services, deleted_ids: Sequence[str]) -> list[
 
 
 def _clear_embeddings(services: Services) -> None:
-    """Empty the embedding cache (it lives in memory only)."""
     clear = getattr(services.embedder, "clear", None)
     if callable(clear):
         clear()
