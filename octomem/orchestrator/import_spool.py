@@ -72,12 +72,6 @@ class Spool:
         self._worker.shutdown()  # a batch under way ends first
         self._file.close()
 
-    def __enter__(self) -> Spool:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
 
 @dataclass
 class Stream:

@@ -125,41 +125,10 @@ async def project(
     """The view changes for source records that are about to be written as `changed`
     (their final states: added, rewritten or closed) or removed (`deleted`)."""
     changed, deleted = list(changed), list(deleted)
-    out = Projection()
+    views = _Views(services, now)
     for source in _sources(services):
-        await _project(services, source, changed, deleted, now, out)
-    return out
-
-
-async def _project(
-    services: Services,
-    source: MemoryType,
-    changed: list[MemoryBase],
-    deleted: list[MemoryBase],
-    now: datetime,
-    out: Projection,
-) -> None:
-    facts = {r.id: r for r in changed if r.memory_type == source}
-    gone = {r.id: r for r in deleted if r.memory_type == source}
-    if not facts and not gone:
-        return
-    scopes = {(r.user_id, r.agent_id) for r in [*facts.values(), *gone.values()]}
-    current = {scope: await _user_facts(services, source, scope, now) for scope in scopes}
-    for record in [*facts.values(), *gone.values()]:
-        if getattr(record, "subject", None) == "user":
-            by_id = current[(record.user_id, record.agent_id)]
-            by_id.pop(record.id, None)
-            if record.id in facts and record.is_current:
-                by_id[record.id] = record
-    names = {scope: services.roles.user_name(by_id.values()) for scope, by_id in current.items()}
-    for agent in _viewers(services):
-        if agent.projects != source:
-            continue
-        if agent.per_source:
-            await _each(services, agent, facts.values(), gone.values(), names, now, out)
-        else:
-            for scope, by_id in current.items():
-                await _scope_view(services, agent, scope, list(by_id.values()), now, out)
+        await views.project(source, changed, deleted)
+    return views.out
 
 
 async def refresh(
@@ -168,22 +137,22 @@ async def refresh(
     """Every view of one scope recomputed from its sources, and per-source views whose
     source is gone removed."""
     scope_where = scope_filter(user_id, agent_id)
-    out = Projection()
+    views = _Views(services, now)
     for source in _sources(services):
         facts = await services.vector.list(source, where=scope_where)
-        await _project(services, source, facts, [], now, out)
+        await views.project(source, facts, [])
         for agent in _viewers(services):
             if agent.projects != source:
                 continue
             if agent.per_source:
                 known = {r.id for r in facts}
-                views = await services.vector.list(agent.memory_type, where=scope_where)
-                out.deletes += [
-                    v for v in views if is_projection(v) and v.internal[PROJECTION_OF] not in known
+                stored = await services.vector.list(agent.memory_type, where=scope_where)
+                views.out.deletes += [
+                    v for v in stored if is_projection(v) and v.internal[PROJECTION_OF] not in known
                 ]
             elif not facts:
-                await _scope_view(services, agent, (user_id, agent_id), [], now, out)
-    return out
+                await views.scope_view(agent, (user_id, agent_id), [])
+    return views.out
 
 
 def fact_scopes(services: Services, records: Iterable[MemoryBase]) -> list[Scope]:
@@ -226,39 +195,6 @@ async def user_name(
     return services.roles.user_name(facts)
 
 
-async def _each(
-    services: Services,
-    agent: ViewKeeper,
-    facts: Iterable[MemoryBase],
-    gone: Iterable[MemoryBase],
-    names: dict[Scope, str | None],
-    now: datetime,
-    out: Projection,
-) -> None:
-    """Per-source views: one per fact, rendered by `agent`, removed with its fact."""
-    facts, gone = list(facts), list(gone)
-    stored = await _stored_views(services, agent, [f.id for f in [*facts, *gone]])
-    out.deletes += [stored[f.id] for f in gone if f.id in stored]
-
-    def view_id(fact: MemoryBase) -> str:
-        if fact.id in stored:
-            return stored[fact.id].id
-        return agent.view_id(fact.user_id, fact.agent_id, fact.id, services.id_key)
-
-    def render() -> list[tuple[MemoryBase, HistoryEvent]]:
-        writes = []
-        for fact in facts:
-            existing = stored.get(fact.id)
-            ctx = _context(services, now, names[(fact.user_id, fact.agent_id)])
-            view = agent.render_view([fact], view_id(fact), existing, ctx)
-            if view is not None:
-                writes.append((view, _event(view, existing)))
-        return writes
-
-    writes = await offload.cpu(len(facts), render)  # CPU work per fact: off the loop if many
-    out.writes += writes
-
-
 async def _stored_views(
     services: Services, agent: ViewKeeper, fact_ids: list[str]
 ) -> dict[str, MemoryBase]:
@@ -271,22 +207,84 @@ async def _stored_views(
     return {str(v.internal[PROJECTION_OF]): v for v in found}
 
 
-async def _scope_view(
-    services: Services,
-    agent: ViewKeeper,
-    scope: Scope,
-    facts: list[MemoryBase],
-    now: datetime,
-    out: Projection,
-) -> None:
-    user_id, agent_id = scope
-    where = scope_filter(user_id, agent_id, ANY, agent.view_filter())
-    found = await services.vector.list(agent.memory_type, where=where)
-    existing = found[-1] if found else None
-    view_id = existing.id if existing else agent.view_id(user_id, agent_id, None, services.id_key)
-    view = agent.render_view(facts, view_id, existing, _context(services, now))
-    if view is not None:
-        out.writes.append((view, _event(view, existing)))
+@dataclass
+class _Views:
+    """The view changes of source records, gathered in `out` at `now`."""
+
+    services: Services
+    now: datetime
+    out: Projection = field(default_factory=Projection)
+
+    async def project(
+        self, source: MemoryType, changed: list[MemoryBase], deleted: list[MemoryBase]
+    ) -> None:
+        services = self.services
+        facts = {r.id: r for r in changed if r.memory_type == source}
+        gone = {r.id: r for r in deleted if r.memory_type == source}
+        if not facts and not gone:
+            return
+        scopes = {(r.user_id, r.agent_id) for r in [*facts.values(), *gone.values()]}
+        current = {s: await _user_facts(services, source, s, self.now) for s in scopes}
+        for record in [*facts.values(), *gone.values()]:
+            if getattr(record, "subject", None) == "user":
+                by_id = current[(record.user_id, record.agent_id)]
+                by_id.pop(record.id, None)
+                if record.id in facts and record.is_current:
+                    by_id[record.id] = record
+        names = {
+            scope: services.roles.user_name(found.values()) for scope, found in current.items()
+        }
+        for agent in _viewers(services):
+            if agent.projects != source:
+                continue
+            if agent.per_source:
+                await self.each(agent, list(facts.values()), list(gone.values()), names)
+            else:
+                for scope, by_id in current.items():
+                    await self.scope_view(agent, scope, list(by_id.values()))
+
+    async def each(
+        self,
+        agent: ViewKeeper,
+        facts: list[MemoryBase],
+        gone: list[MemoryBase],
+        names: dict[Scope, str | None],
+    ) -> None:
+        """Per-source views: one per fact, rendered by `agent`, removed with its fact."""
+        services = self.services
+        stored = await _stored_views(services, agent, [f.id for f in [*facts, *gone]])
+        self.out.deletes += [stored[f.id] for f in gone if f.id in stored]
+
+        def view_id(fact: MemoryBase) -> str:
+            if fact.id in stored:
+                return stored[fact.id].id
+            return agent.view_id(fact.user_id, fact.agent_id, fact.id, services.id_key)
+
+        def render() -> list[tuple[MemoryBase, HistoryEvent]]:
+            writes = []
+            for fact in facts:
+                existing = stored.get(fact.id)
+                ctx = _context(services, self.now, names[(fact.user_id, fact.agent_id)])
+                view = agent.render_view([fact], view_id(fact), existing, ctx)
+                if view is not None:
+                    writes.append((view, _event(view, existing)))
+            return writes
+
+        # CPU work per fact: off the loop if many
+        self.out.writes += await offload.cpu(len(facts), render)
+
+    async def scope_view(self, agent: ViewKeeper, scope: Scope, facts: list[MemoryBase]) -> None:
+        services = self.services
+        user_id, agent_id = scope
+        where = scope_filter(user_id, agent_id, ANY, agent.view_filter())
+        found = await services.vector.list(agent.memory_type, where=where)
+        existing = found[-1] if found else None
+        view_id = (
+            existing.id if existing else agent.view_id(user_id, agent_id, None, services.id_key)
+        )
+        view = agent.render_view(facts, view_id, existing, _context(services, self.now))
+        if view is not None:
+            self.out.writes.append((view, _event(view, existing)))
 
 
 def _event(record: MemoryBase, existing: MemoryBase | None) -> HistoryEvent:

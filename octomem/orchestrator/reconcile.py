@@ -173,13 +173,8 @@ class Reconciler:
             if same:
                 return _noop(same[0], "same value already current", previous=same)
             if rivals and agent.policy is ConflictPolicy.SUPERSEDE:
-                closed = [self._close(r, candidate) for r in rivals]
-                return Decision(
-                    operation=Operation.SUPERSEDE,
-                    record=candidate,
-                    previous=closed,
-                    reason=f"new value for {candidate.conflict_key}",
-                )
+                reason = f"new value for {candidate.conflict_key}"
+                return self._supersede(candidate, rivals, reason)
             versions = self.services.roles.versions.get(candidate.memory_type)
             if not rivals and agent.policy is ConflictPolicy.SUPERSEDE and versions is not None:
                 older = versions.version_of(candidate, await self._rivals(candidate, None))
@@ -228,12 +223,7 @@ class Reconciler:
                 return None
             return self._merged(agent, target, candidate, reason, text=verdict.text)
         if verdict.operation is Operation.SUPERSEDE and target is not None:
-            return Decision(
-                operation=Operation.SUPERSEDE,
-                record=candidate,
-                previous=[self._close(target, candidate)],
-                reason=reason,
-            )
+            return self._supersede(candidate, [target], reason)
         if verdict.operation is Operation.DELETE and target is not None:
             return self._retraction(target, candidate, f"{reason}: {candidate.content}")
         return None
@@ -253,6 +243,13 @@ class Reconciler:
             merged = merged.model_copy(update={"content": text.strip()})
         record = _keyed(merged, agent)
         return Decision(operation=Operation.UPDATE, record=record, previous=[target], reason=reason)
+
+    def _supersede(self, record: MemoryBase, olds: list[MemoryBase], reason: str) -> Decision:
+        """`record` added, `olds` closed where it begins."""
+        closed = [self._close(old, record) for old in olds]
+        return Decision(
+            operation=Operation.SUPERSEDE, record=record, previous=closed, reason=reason
+        )
 
     async def _with_rivals(self, decided: Decision, candidate: MemoryBase) -> Decision:
         """An LLM SUPERSEDE that also closes the candidate's current conflict-key rivals: the
@@ -368,12 +365,7 @@ class Reconciler:
         if older.content_hash == candidate.content_hash or replayed(candidate, older):
             return _noop(older, "same version already current")
         keyed = candidate.model_copy(update={"conflict_key": older.conflict_key})
-        return Decision(
-            operation=Operation.SUPERSEDE,
-            record=keyed,
-            previous=[self._close(older, keyed)],
-            reason=f"new version of {older.conflict_key}",
-        )
+        return self._supersede(keyed, [older], f"new version of {older.conflict_key}")
 
     def _still_current(self, record: MemoryBase) -> bool:
         pending = self._pending.get(record.id)

@@ -244,7 +244,7 @@ async def import_jsonl(
         max_line_bytes=limits.input.max_import_line_bytes,
     )
     text_limit = 2 * limits.input.max_message_chars
-    with contextlib.closing(lines), Spool(limits.store_dir) as spool:
+    with contextlib.closing(lines), contextlib.closing(Spool(limits.store_dir)) as spool:
         # a forget of a scope once a line naming it is read stores nothing of it (`seen`)
         index = await check_lines(services, lines, spool, text_limit=text_limit)
         summary = index.summary
@@ -314,12 +314,12 @@ async def _write(services: Services, index: Index, spool: Spool, progress: Progr
 async def stats(services: Services, *, user_id: str | None = None) -> Stats:
     """Counts per memory type (current / superseded), history events and graph size."""
     where = _user_clause(user_id)
+    current_where: dict[str, Any] = {"valid_to": None}
+    if where:
+        current_where = {"AND": [where, current_where]}
     memories: dict[str, TypeCounts] = {}
     for memory_type in services.types:
         total = await services.vector.count(memory_type, where=where)
-        current_where: dict[str, Any] = {"valid_to": None}
-        if where:
-            current_where = {"AND": [where, current_where]}
         current = await services.vector.count(memory_type, where=current_where)
         memories[memory_type.value] = TypeCounts(current=current, superseded=total - current)
     for kind, found in (await services.vector.foreign_records(where)).items():
