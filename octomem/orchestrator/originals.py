@@ -137,7 +137,7 @@ def kept(record: Record) -> set[str]:
     return {name for name in kept_names(record) if isinstance(name, str)}
 
 
-def _user_of(record: Record) -> str | None:
+def user_of(record: Record) -> str | None:
     return record.user_id if isinstance(record, MemoryBase) else record.get("user_id")
 
 
@@ -168,7 +168,7 @@ async def check(services: Services, records: Iterable[Record]) -> StoreDifferenc
     store = services.blobs
     if store is None:
         return None
-    wanted = {(store.user_key(_user_of(r)), sha) for r in records for sha in kept(r)}
+    wanted = {(store.user_key(user_of(r)), sha) for r in records for sha in kept(r)}
 
     def compare() -> StoreDifferences | None:
         found = {(key, name) for key, names in store.listing().items() for name in names}
@@ -192,7 +192,7 @@ async def export_lines(services: Services, records: Iterable[Record]) -> list[di
     if store is None:
         return []
     wanted = sorted(
-        {(_user_of(r), sha) for r in records for sha in kept(r)},
+        {(user_of(r), sha) for r in records for sha in kept(r)},
         key=lambda pair: (pair[0] is not None, pair[0] or "", pair[1]),
     )
 

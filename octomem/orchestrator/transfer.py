@@ -78,7 +78,7 @@ async def _collect(
     if user_id is not None:
         users: list[str | None] = [user_id]
     else:
-        seen = {_owner(r) for r in records} | set(await services.history.user_ids())
+        seen = {originals.user_of(r) for r in records} | set(await services.history.user_ids())
         users = sorted(seen, key=lambda u: (u is not None, u or ""))
     events: list[HistoryEvent] = []
     relations: list[Relation] = []
@@ -88,7 +88,7 @@ async def _collect(
         events += user_events
         relations += await services.graph.relations(user, include_invalid=True)
         names: set[str] = set()
-        for record in [r for r in records if _owner(r) == user] + [
+        for record in [r for r in records if originals.user_of(r) == user] + [
             e.record for e in user_events if e.record
         ]:
             names.update(_linked(services, record))
@@ -98,10 +98,6 @@ async def _collect(
 
 def _dump(record: Record) -> dict[str, Any]:
     return record if isinstance(record, dict) else record.model_dump(mode="json")
-
-
-def _owner(record: Record) -> str | None:
-    return record.get("user_id") if isinstance(record, dict) else record.user_id
 
 
 def _linked(services: Services, record: Record) -> list[str]:

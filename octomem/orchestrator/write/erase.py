@@ -84,8 +84,10 @@ async def apply(services: Services, fence: Fence, intent: WriteIntent) -> Forget
         report.blobs = await blobs.forget(services, user_id, agent_id)
         for memo in list(services.memos):
             memo.drop(lambda r: r.user_id == user_id and agent_id in (None, r.agent_id))
-        if ids:  # the embedding cache keeps digests, not texts; the vectors are theirs too
-            _clear_embeddings(services)
+        # the embedding cache (in memory) keeps digests, not texts; the vectors are theirs too
+        clear = getattr(services.embedder, "clear", None)
+        if ids and callable(clear):
+            clear()
     log.info(
         "forgotten",
         user_id=user_id,
@@ -168,12 +170,6 @@ async def rewrite_files(services: Services, deleted_ids: Sequence[str]) -> list[
     if await services.graph.compact():
         rewritten.append("graph")
     return rewritten
-
-
-def _clear_embeddings(services: Services) -> None:
-    clear = getattr(services.embedder, "clear", None)
-    if callable(clear):
-        clear()
 
 
 async def reset(services: Services) -> None:
