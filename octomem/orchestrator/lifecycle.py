@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -47,13 +48,13 @@ async def open_services(services: Services) -> None:
     await complete_interrupted(services)
 
 
+@dataclass(eq=False)
 class Opening:
     """`open_services` for one Orchestrator: once, however many first calls await it at once
     (from several event loops and threads too)."""
 
-    def __init__(self, services: Services) -> None:
-        self.services = services
-        self.done = False
+    services: Services
+    done: bool = False
 
     async def __call__(self) -> None:
         if self.done:

@@ -28,7 +28,7 @@ import threading
 import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 
 from octomem import retries
 from octomem.errors import ConflictError, StoreError
@@ -150,23 +150,16 @@ async def local_lock(name: tuple[str, str]) -> AsyncIterator[None]:
         _release_local(name)
 
 
+@dataclass(eq=False)
 class ScopeLocks:
     """Per-scope write locks over the leases of one graph backend."""
 
-    def __init__(
-        self,
-        graph: Leases,
-        *,
-        lease_ttl_s: float,
-        timeout_s: float,
-        settle: Settle | None = None,
-        restore: Restore | None = None,
-    ) -> None:
-        self.graph = graph
-        self.lease_ttl_s = lease_ttl_s
-        self.timeout_s = timeout_s
-        self.settle = settle
-        self.restore = restore
+    graph: Leases
+    _: KW_ONLY
+    lease_ttl_s: float
+    timeout_s: float
+    settle: Settle | None = None
+    restore: Restore | None = None
 
     @contextlib.asynccontextmanager
     async def hold(self, user_id: str | None, *, since: Seen | None = None) -> AsyncIterator[Fence]:
