@@ -26,8 +26,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -147,25 +147,19 @@ def export_lines(
         yield {"type": "relation", **relation.model_dump(mode="json")}
 
 
-def _summarise(lines: Iterable[dict[str, Any]]) -> TransferSummary:
-    summary = TransferSummary()
-    for line in lines:
-        kind = line["type"]
-        if kind == "memory":
-            summary.history_events += len(line["history"])
-            if line["record"] is None:
-                summary.deleted_memories += 1
-            else:
-                summary.memories += 1
-                mtype = line["memory_type"]
-                summary.by_type[mtype] = summary.by_type.get(mtype, 0) + 1
-        elif kind == "entity":
-            summary.entities += 1
-        elif kind == "relation":
-            summary.relations += 1
-        elif kind == "blob":
-            summary.blobs += 1
-    return summary
+def _summarise(lines: Sequence[dict[str, Any]]) -> TransferSummary:
+    kinds = Counter(line["type"] for line in lines)
+    memories = [line for line in lines if line["type"] == "memory"]
+    stored = [line for line in memories if line["record"] is not None]
+    return TransferSummary(
+        memories=len(stored),
+        deleted_memories=len(memories) - len(stored),
+        history_events=sum(len(line["history"]) for line in memories),
+        entities=kinds["entity"],
+        relations=kinds["relation"],
+        blobs=kinds["blob"],
+        by_type=dict(Counter(line["memory_type"] for line in stored)),
+    )
 
 
 async def export_jsonl(
