@@ -6,39 +6,24 @@ and the history log are derived from it. `check` compares them id by id:
 - keyword index: an entry per memory, with its type, user, validity, expiry and text;
 - graph: a memory node per memory; for knowledge memories an edge with the same id,
   validity and fact; no valid edge whose memory is gone;
-- history: at least one event per memory, the last one matching its content and
-  validity; no events of a memory that was never stored (a write that died before its
-  canonical copy) unless the last one is its deletion;
-- vector store: an entry with no history that a writer wrote under a lease which a
-  forget of its scope took over (its fencing token older than the forget's, `_late`) is
-  a late write the forget could not see, not canonical: extra, removed on repair; an
-  entry that differs from its memory's last event and is older than it (its token
-  older than the event's, `_behind`) is a late write over a newer truth: stale, put back
-  to what the event shows on repair (a retraction's closed record too); one whose last
-  event deleted it, older than that event and in no other store, is a late write over
-  the deletion: extra, removed on repair;
-- memories of types this Orchestrator has no agent of (another's custom agents on the
-  same stores) are counted (`foreign`), not checked: their entries are not extra;
-- projections: each user's core human block and fact edges as their semantic facts
-  render them (`octomem.orchestrator.projections`); repair writes them again.
-- blobs (the original bytes of images and files, `media.keep_originals`): an orphan no
-  record names (what a crash between a blob and its records leaves) and temporary files
-  are extra, a blob a record names but absent is missing, one whose bytes do not hash to
-  its name is stale; repair removes orphans and damaged blobs (`write.blobs.repair`). A
-  missing blob cannot be made again: send the file again, or import a backup.
+- history: the last event of each memory matching its content and validity; no events
+  of a memory never stored unless the last one is its deletion;
+- vector store: late writes (a writer that lost its lease landed after a forget, `_late`,
+  or after a newer write, `_behind`): extra (removed) or stale (put back to what the
+  history log's last event shows);
+- projections (`octomem.orchestrator.projections`) and blobs (`originals.check`).
 
+Memories of types this Orchestrator has no agent of are counted (`foreign`), not checked.
 Repair first completes the writes the journal holds, then fixes each differing user's
-memories under that user's write lock, re-reading them there (a write that was in
-flight while the first pass read is not mistaken for damage), as one journaled write
-(`octomem.orchestrator.write`) of repair operations: re-index, re-link and re-log from
-the canonical record (`Restore`), remove what has no canonical record (`Drop`),
-invalidate orphaned edges (never delete them), render the projections again.
+memories under that user's write lock, re-reading them there (a write in flight while
+the first pass read is not mistaken for damage), as one journaled write of `Restore`s,
+`Drop`s, orphaned edges invalidated (never deleted) and projections rendered again.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Set
+from collections.abc import Iterable, Set
 from dataclasses import dataclass, field
 
 from octomem.agents.registry import Roles
@@ -61,6 +46,7 @@ from octomem.orchestrator import originals, projections
 from octomem.orchestrator.events import history_event, leaves_entry, logged_as
 from octomem.orchestrator.services import Services
 from octomem.orchestrator.write import blobs, recover, write
+from octomem.orchestrator.write.recovery import vector_drop
 from octomem.scopes import scope_filter
 from octomem.stores.base import ALL_USERS, AllUsers, IndexEntry
 from octomem.stores.fence import Fence
@@ -133,8 +119,7 @@ async def check(services: Services, *, repair: bool = False) -> ConsistencyRepor
 async def _projections(
     services: Services, snap: _Snapshot
 ) -> tuple[StoreDifferences, set[str | None]]:
-    """The core human blocks and fact edges that differ from what their facts render:
-    missing, stale (rewritten on repair) or extra (an edge whose fact is gone)."""
+    """The views that differ from what their facts render, and their users."""
     diff, users = StoreDifferences(store="projections"), set()
     for user_id, agent_id in projections.fact_scopes(services, snap.records.values()):
         views = await projections.refresh(services, user_id, agent_id, now=utcnow())
@@ -184,19 +169,11 @@ async def _snapshot(services: Services, user_id: str | None | AllUsers) -> _Snap
 async def _late(
     services: Services, records: dict[str, MemoryBase], history: dict[str, HistoryEvent]
 ) -> list[str]:
-    """The canonical entries with no history whose writer held its user's lease under an
-    older token than the latest forget of their scope: a late write (one that passed its
-    fence check before the forget and landed after it, its writer dead before it could
-    undo it, `octomem.stores.fence`). Every memory the forget found is gone, so such an
-    entry is the forgotten user's, not the canonical copy of anything: repair removes it
-    rather than re-indexing and re-logging it."""
+    """The canonical entries with no history written under an older token of their user's
+    lease than the latest forget of their scope: a late write (`octomem.stores.fence`), the
+    forgotten user's, which repair removes rather than re-indexing and re-logging it."""
     unlogged = [record for memory_id, record in records.items() if memory_id not in history]
-    by_type: dict[MemoryType, list[str]] = defaultdict(list)
-    for record in unlogged:
-        by_type[record.memory_type].append(record.id)
-    stamps: dict[str, int] = {}
-    for memory_type, ids in by_type.items():
-        stamps.update(await services.vector.stamps(memory_type, ids))
+    stamps = await _stamps(services, unlogged)
     erased: dict[tuple[str | None, str | None], int] = {}
     late = []
     for record in unlogged:
@@ -216,21 +193,13 @@ async def _behind(
     history: dict[str, HistoryEvent],
     held: Set[str],
 ) -> tuple[dict[str, MemoryBase], list[str]]:
-    """The canonical entries that were written under an older token of their user's lease
-    than their memory's last event, and differ from it: a late write (one that passed its
-    fence check, then lost the lease to a writer that changed the memory, and landed after
-    that writer, its own writer dead before it could undo it). The history log is fenced
+    """The canonical entries written under an older token of their user's lease than their
+    memory's last event, and differing from it: a late write. The history log is fenced
     inside its own writes, so its last event is the newest truth: each such id maps to the
-    record that event shows (a retraction's closed record too), and an entry whose last
-    event deleted it is listed apart (second): it should not exist. A late write lands in
-    the vector store alone, so a memory the other stores hold (`held`: keyword index, graph)
-    is not one of those: it was written again after its deletion, under its id, and its
-    ADD, the same event as its first, logged once (its older token: a clock stepped back
-    in embedded mode). A DELETE logged before deletions were told from retractions is told
-    by the same: a retraction keeps the closed record there. Entries or events with no
-    token (written with no lease held, before tokens were kept, or an import's past
-    events) are left to the comparison that trusts the canonical store."""
-    differing: dict[MemoryType, list[str]] = defaultdict(list)
+    record that event shows, and an entry whose last event deleted it is listed apart
+    (second). A memory the other stores hold (`held`) was written again after its deletion
+    (`events.leaves_entry`): a late write lands in the vector store alone. Entries or
+    events with no token are left to the comparison that trusts the canonical store."""
     kept: dict[str, bool] = {}  # memory id -> whether its last event leaves an entry
     for memory_id, record in records.items():
         event = history.get(memory_id)
@@ -240,20 +209,29 @@ async def _behind(
         if leaves is None or (leaves and logged_as(event, record)):
             continue
         kept[memory_id] = leaves
-        differing[record.memory_type].append(memory_id)
+    stamps = await _stamps(services, [records[memory_id] for memory_id in kept])
     behind: dict[str, MemoryBase] = {}
     deleted: list[str] = []
-    for memory_type, ids in differing.items():
-        stamps = await services.vector.stamps(memory_type, ids)
-        for memory_id in ids:
-            event, stamp = history[memory_id], stamps.get(memory_id)
-            if stamp is None or event.record is None or stamp >= (event.fenced or 0):
-                continue
-            if kept[memory_id]:
-                behind[memory_id] = services.types.record_from_dict(event.record)
-            else:
-                deleted.append(memory_id)
+    for memory_id, leaves in kept.items():
+        event, stamp = history[memory_id], stamps.get(memory_id)
+        if stamp is None or event.record is None or stamp >= (event.fenced or 0):
+            continue
+        if leaves:
+            behind[memory_id] = services.types.record_from_dict(event.record)
+        else:
+            deleted.append(memory_id)
     return behind, deleted
+
+
+async def _stamps(services: Services, records: Iterable[MemoryBase]) -> dict[str, int]:
+    """The fencing tokens the vector store wrote the records' entries under."""
+    by_type: dict[MemoryType, list[str]] = defaultdict(list)
+    for record in records:
+        by_type[record.memory_type].append(record.id)
+    stamps: dict[str, int] = {}
+    for memory_type, ids in by_type.items():
+        stamps.update(await services.vector.stamps(memory_type, ids))
+    return stamps
 
 
 def _index_entry(record: MemoryBase) -> IndexEntry:
@@ -318,10 +296,7 @@ def _compare(snap: _Snapshot) -> _Diff:
 
 
 async def _repair(services: Services, fence: Fence, snap: _Snapshot, diff: _Diff) -> None:
-    """Make one user's stores agree, as one journaled write: entries with no canonical
-    record dropped, the truths the history log holds put back (`_behind`), the keyword
-    index, graph and history re-derived from the canonical records, orphaned edges
-    invalidated, and the projections of the user's facts rendered again."""
+    """Make one user's stores agree, as one journaled write."""
     records, now = snap.records, utcnow()
     restores: dict[str, Restore] = {}
 
@@ -342,15 +317,7 @@ async def _repair(services: Services, fence: Fence, snap: _Snapshot, diff: _Diff
     ]:
         event = history_event(records[memory_id], operation, actor="doctor", at=now)
         restore(memory_id, "history", event)
-    drops = [
-        Drop(
-            memory_id=memory_id,
-            user_id=snap.late[memory_id].user_id,
-            memory_type=snap.late[memory_id].memory_type.value,
-            stores=["vector"],
-        )
-        for memory_id in diff.vector.extra
-    ]
+    drops = [vector_drop(snap.late[memory_id]) for memory_id in diff.vector.extra]
     extra: dict[str, list[StoreName]] = defaultdict(list)
     for memory_id in diff.keyword.extra:
         extra[memory_id].append("keyword")

@@ -3,22 +3,13 @@ changes (records with their events) a decision writes."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from octomem.models import (
-    HistoryEvent,
-    MemoryBase,
-    MemoryType,
-    Operation,
-    record_from_dict,
-    stable_hash,
-    utcnow,
-)
+from octomem.models import HistoryEvent, MemoryBase, Operation, record_from_dict, stable_hash
 
 if TYPE_CHECKING:
-    from octomem.agents.base import MemoryAgent
     from octomem.plans import Decision
 
 
@@ -30,10 +21,8 @@ def history_event(
     actor: str = "octomem",
     at: datetime | None = None,
 ) -> HistoryEvent:
-    """A log entry whose id depends only on what changed, so a retry logs it once.
-
-    Pass `at` for changes made by a caller (update, delete): they are logged each time.
-    """
+    """A log entry whose id depends only on what changed, so a retry logs it once; pass
+    `at` for changes made by a caller (update, delete): they are logged each time."""
     event_id = stable_hash(
         record.id, operation.value, record.content_hash, record.valid_to, record.version, at
     )[:32]
@@ -63,10 +52,8 @@ def leaves_entry(event: HistoryEvent, *, held: bool) -> bool | None:
     """Whether the vector store should hold an entry of the memory after `event`, its last:
     True after anything but a deletion (a retraction keeps the closed record), False after
     a deletion, None after a deletion when the other stores hold the memory (`held`): it
-    was written again since under its id, and its ADD, the same event as its first, was
-    logged once - neither the event's record nor gone, left as it is. A DELETE logged
-    before deletions were told from retractions is told by `held` too: a retraction keeps
-    the record there, a deletion does not."""
+    was written again since under its id (its ADD, the same event as its first, logged
+    once). A DELETE with no `removed` is told by `held` too."""
     if event.operation is not Operation.DELETE:
         return True
     removed = not held if event.removed is None else event.removed
@@ -83,50 +70,15 @@ def logged_as(event: HistoryEvent, record: MemoryBase) -> bool:
     return (logged.content_hash, logged.valid_to) == (record.content_hash, record.valid_to)
 
 
-def closed_by_version(
-    old: Sequence[MemoryBase],
-    new: Sequence[MemoryBase],
-    agents: Mapping[MemoryType, MemoryAgent],
-    *,
-    actor: str,
-) -> list[tuple[MemoryBase, HistoryEvent]]:
-    """The records of an input's previous version (an ingested file edited since) closed
-    where its new version begins: each superseded by the new version's first record of
-    its type (valid_to, superseded_by, a SUPERSEDE history event), so history keeps both."""
-    successors: dict[MemoryType, MemoryBase] = {}
-    for record in new:
-        successors.setdefault(record.memory_type, record)
-    changes = []
-    for record in old:
-        successor = successors.get(record.memory_type)
-        at = max(successor.valid_from if successor else utcnow(), record.valid_from)
-        update: dict[str, Any] = {
-            "valid_to": at,
-            "superseded_by": successor.id if successor else None,
-            "updated_at": at,
-        }
-        if (agent := agents.get(record.memory_type)) is not None:
-            update.update(agent.closing(record, at))
-        closed = record.model_copy(update=update)
-        changes.append(
-            (closed, history_event(closed, Operation.SUPERSEDE, old=record, actor=actor))
-        )
-    return changes
-
-
 def changes_for(decision: Decision) -> list[tuple[MemoryBase, HistoryEvent]]:
     """The records a decision writes, each with its history event."""
     actor = decision.record.source.extractor
     if decision.operation is Operation.ADD:
         return [(decision.record, history_event(decision.record, Operation.ADD, actor=actor))]
-    if decision.operation is Operation.UPDATE:
+    if decision.operation in (Operation.UPDATE, Operation.DELETE):  # DELETE: a retraction
         old = decision.previous[0]
-        return [
-            (
-                decision.record,
-                history_event(decision.record, Operation.UPDATE, old=old, actor=actor),
-            )
-        ]
+        event = history_event(decision.record, decision.operation, old=old, actor=actor)
+        return [(decision.record, event)]
     if decision.operation is Operation.SUPERSEDE:
         closed = [
             (old, history_event(old, Operation.SUPERSEDE, old=old, actor=actor))
@@ -135,14 +87,6 @@ def changes_for(decision: Decision) -> list[tuple[MemoryBase, HistoryEvent]]:
         return [
             *closed,
             (decision.record, history_event(decision.record, Operation.ADD, actor=actor)),
-        ]
-    if decision.operation is Operation.DELETE:  # a retraction: closed, kept as history
-        old = decision.previous[0]
-        return [
-            (
-                decision.record,
-                history_event(decision.record, Operation.DELETE, old=old, actor=actor),
-            )
         ]
     return []
 

@@ -1,31 +1,21 @@
 """What an import may write, line by line: each line of an export checked on its own
-(`check_line`), and rejected with its reason when it could not be stored as it is. What
-the stores hold already is compared in `import_index`.
-
-A memory line (its record and history) is one unit: accepted whole or rejected whole. A
-line is rejected here when
-- it does not parse as the record, history event, entity or relation it claims to be;
-- its memory type is not one the importing Orchestrator knows (a custom agent's type it
-  was not given);
-- a scope id (user_id, agent_id, session_id) is one the API would refuse;
-- a text is longer than the import limits, or not valid Unicode; a record or event is
-  larger than 1,000,000 characters (or five times the text limit) as JSON, or holds a
-  value the API would refuse (nested more than 16 levels below where it sits, an integer
-  beyond ±(2**53 - 1), ...);
-- its record and history (and the records its history events log) name different
-  memories, or several users;
-- a file it says was kept (`media.keep_originals`) is not named by a sha256.
-
-Control characters in texts are removed (as everywhere else), not rejected.
+(`check_line`), and rejected with its reason when it could not be stored as it is (what
+the stores hold already is compared in `import_index`). A memory line (its record and
+history) is accepted or rejected whole. A line is rejected here when it does not parse as
+what it claims to be; its memory type is not one the importing Orchestrator knows; a
+scope id, a text or a JSON value is one the API would refuse, or over the import limits;
+its record and history name different memories or users; a file it says was kept is not
+named by a sha256. Control characters in texts are removed (as everywhere), not rejected.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from octomem.errors import InvalidInputError
 from octomem.memory_types import TypeRegistry
@@ -52,6 +42,27 @@ class RejectedLine(BaseModel):
     reason: str
 
 
+class TransferSummary(BaseModel):
+    """What an export or import moved."""
+
+    memories: int = 0
+    deleted_memories: int = Field(0, description="memory ids with history but no record")
+    unchanged: int = Field(
+        0,
+        description="memories an import left as the stores hold them: as the file has them "
+        "already, or a later state of (their history holds every event of the line)",
+    )
+    history_events: int = 0
+    entities: int = 0
+    relations: int = 0
+    blobs: int = Field(0, description="original files of images and documents")
+    by_type: dict[str, int] = Field(default_factory=dict)
+    rejected: list[RejectedLine] = Field(
+        default_factory=list, description="lines an import left out, and why (the first 1,000)"
+    )
+    rejected_count: int = Field(0, description="how many lines an import left out")
+
+
 class Rejected(Exception):
     """Why a line cannot be imported."""
 
@@ -70,6 +81,8 @@ class MemoryLine:
 
 
 Checked = MemoryLine | Entity | Relation | None  # None: the header
+_Item = TypeVar("_Item", HistoryEvent, MemoryBase)
+_Graph = TypeVar("_Graph", Entity, Relation)
 
 
 def check_line(number: int, line: dict[str, Any], text_limit: int, types: TypeRegistry) -> Checked:
@@ -90,16 +103,9 @@ def check_line(number: int, line: dict[str, Any], text_limit: int, types: TypeRe
 def same_event(
     logged: HistoryEvent, event: HistoryEvent, text_limit: int, types: TypeRegistry
 ) -> bool:
-    """Whether a logged event is the change a line's (checked) `event` brings: read again
-    as an import reads a line (masked by today's rules, cleaned, its record's hash derived
-    again), it is equal to it."""
-    if logged == event:
-        return True
-    try:
-        again = _event(masked(logged.model_dump(mode="json")), text_limit, types)
-    except Rejected:
-        return False
-    return again == event
+    """Whether a logged event is the change a line's (checked) `event` brings, once read
+    again as an import reads a line (masked by today's rules, cleaned, hash derived again)."""
+    return _same(logged, event, lambda data: _event(data, text_limit, types), lambda e: e)
 
 
 def same_state(
@@ -107,17 +113,21 @@ def same_state(
 ) -> bool:
     """Whether a stored record says what a line's (checked) `record` says - its text and
     validity, what history logs - once read again as an import reads a line."""
-    if _state(stored) == _state(record):
+    return _same(stored, record, lambda data: _record(data, text_limit, types), _state)
+
+
+def _same(
+    stored: _Item, given: _Item, read: Callable[[Any], _Item], key: Callable[[_Item], object]
+) -> bool:
+    if key(stored) == key(given):
         return True
     try:
-        again = _record(masked(stored.model_dump(mode="json")), text_limit, types)
+        return key(read(masked(stored.model_dump(mode="json")))) == key(given)
     except Rejected:
         return False
-    return _state(again) == _state(record)
 
 
 def _state(record: MemoryBase) -> tuple[str, datetime | None]:
-    """What history logs of a record: its text (hash) and validity."""
     return record.content_hash, record.valid_to
 
 
@@ -166,7 +176,6 @@ def _text(value: str | None, what: str, limit: int) -> None:
 
 
 def _known(types: TypeRegistry, memory_type: Any) -> None:
-    """A type the importing Orchestrator has no agent of is refused by name."""
     if isinstance(memory_type, str) and memory_type not in types:
         try:
             types.spec(memory_type)
@@ -195,8 +204,7 @@ def _record(data: Any, text_limit: int, types: TypeRegistry) -> MemoryBase:
 
 
 def _kept_names(record: MemoryBase) -> None:
-    """A file said kept (`media.keep_originals`) is named by its sha256: nothing else may
-    become a blob's name."""
+    """A file said kept is named by its sha256: nothing else may become a blob's name."""
     for name in originals.kept_names(record):
         if not is_sha256(name):
             raise Rejected(f"a file said kept is named {name!r}, not by a sha256")
@@ -262,12 +270,17 @@ def _memory_line(
     return MemoryLine(number, memory_id, memory_type, user_id, agent_id, record, events)
 
 
-def _entity(body: dict[str, Any], text_limit: int) -> Entity:
+def _graph_item(kind: type[_Graph], body: dict[str, Any], what: str, text_limit: int) -> _Graph:
     try:
-        entity = Entity.model_validate(_clean(body, "the entity", text_limit))
+        item = kind.model_validate(_clean(body, what, text_limit))
     except ValidationError as exc:
-        raise Rejected(f"the entity is not valid: {_first_error(exc)}") from None
-    _scope(entity, "user_id")
+        raise Rejected(f"{what} is not valid: {_first_error(exc)}") from None
+    _scope(item, "user_id")
+    return item
+
+
+def _entity(body: dict[str, Any], text_limit: int) -> Entity:
+    entity = _graph_item(Entity, body, "the entity", text_limit)
     if not entity.name.strip() or not entity.id.strip():
         raise Rejected("the entity has no name or id")
     _text(entity.name, "the entity's name", MAX_NAME_CHARS)
@@ -276,11 +289,7 @@ def _entity(body: dict[str, Any], text_limit: int) -> Entity:
 
 
 def _relation(body: dict[str, Any], text_limit: int) -> Relation:
-    try:
-        relation = Relation.model_validate(_clean(body, "the relation", text_limit))
-    except ValidationError as exc:
-        raise Rejected(f"the relation is not valid: {_first_error(exc)}") from None
-    _scope(relation, "user_id")
+    relation = _graph_item(Relation, body, "the relation", text_limit)
     _text(relation.predicate, "the relation's predicate", MAX_NAME_CHARS)
     _text(relation.fact, "the relation's fact", text_limit)
     return relation

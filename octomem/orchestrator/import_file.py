@@ -2,17 +2,14 @@
 
 A file, a text stream or a binary stream is read `_CHUNK` at a time (never whole), split
 at "\\n" only (U+2028, U+2029, U+0085... inside a JSON string are text, which
-str.splitlines() would cut a line at), and each line is parsed and masked as it ends and
-handed on before the next is read (`read_lines` is a generator: nothing holds the file).
-A line longer than `input.max_import_line_bytes` (a stream without a line end:
-/dev/zero, a FIFO nobody closes) and a file larger than `service.max_import_bytes` - the
-bound the HTTP route streams the body of `POST /v1/import` under too - are refused with
-an InvalidInputError naming the line, before memory runs out. A text stream's bounds
-count characters.
+str.splitlines() would cut a line at), and each line is parsed and masked as it ends.
+A line longer than `input.max_import_line_bytes` (/dev/zero, a FIFO nobody closes) and a
+file larger than `service.max_import_bytes` are refused before memory runs out.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
@@ -34,23 +31,17 @@ def read_lines(
 ) -> Generator[tuple[int, dict[str, Any], int], None, None]:
     """(line number, the line parsed and masked, its length) of an export, one at a time,
     the header checked first; InvalidInputError names the first bad line."""
-    if isinstance(source, str | os.PathLike):
-        path = Path(source)
-        if not path.is_file():
-            raise InvalidInputError(f"no export file at {path}")
-        try:
-            with path.open("rb") as stream:
-                yield from _parse(stream.read, max_bytes, max_line_bytes)
-        except OSError as exc:
-            raise InvalidInputError(f"cannot read the export: {exc.strerror or exc}") from exc
-        return
-    if not callable(getattr(source, "read", None)):
+    path = Path(source) if isinstance(source, str | os.PathLike) else None
+    if path is not None and not path.is_file():
+        raise InvalidInputError(f"no export file at {path}")
+    if path is None and not callable(getattr(source, "read", None)):
         raise InvalidInputError(
             f"import source must be a file path or a readable text stream, got "
             f"{type(source).__name__}"
         )
     try:
-        yield from _parse(source.read, max_bytes, max_line_bytes)
+        with path.open("rb") if path is not None else contextlib.nullcontext(source) as stream:
+            yield from _parse(stream.read, max_bytes, max_line_bytes)  # type: ignore[union-attr]
     except OSError as exc:
         raise InvalidInputError(f"cannot read the export: {exc.strerror or exc}") from exc
 
@@ -141,7 +132,6 @@ def _raw_lines(
 
 
 def _unit(kind: type | None) -> str:
-    """What the bounds count: characters of a text stream, bytes of a file."""
     return "characters" if kind is str else "bytes"
 
 
@@ -170,8 +160,7 @@ _VALUES = ("value", "object")
 def masked(part: Any) -> Any:
     """A line (or the record or history event it holds) with every secret in its text
     masked, but for the values of its own structure keys (content hashes are derived
-    again from the masked text when the line is checked: `import_checks`). A blob line's
-    bytes are checked instead (`originals.parse_blob_line`)."""
+    again from the masked text: `import_checks`)."""
     if not isinstance(part, dict):
         return mask_value(part)
     out: dict[str, Any] = mask_value(

@@ -1,33 +1,18 @@
 """An import's one pass over its file, before anything is written: every line checked on
 its own (`import_checks`), then against what the stores hold and what earlier lines
 claimed, a batch of lines at a time; what it will write goes to the spool
-(`import_spool`), and memory keeps an index that grows by a few ids a line - memory ids
-and their scope, event ids, entity ids, where each user's items lie in the spool - never
-the text.
+(`import_spool`), and memory keeps a few ids a line, never the text.
 
-Against the stores and the file, a line is rejected when
-- an id in it belongs to another scope: a memory stored (or logged in history) for
-  another user or agent, an entity or relation of another user, or the same id claimed
-  by another scope earlier in the file;
-- its memory id, or one of its history event ids, is given by an earlier line too (an
-  export has one line per memory);
-- one of its history events is logged already with other content (the same id for
-  another change: the log would keep the stored one, and the stores would disagree);
-- the memory is stored with a history the line does not continue - the store logged
-  events the line lacks and the line brings events the store lacks (both changed it
-  since they parted) - or with the same history and another text or validity;
-- a relation links entities that are neither in the file nor stored for its user.
+Against the stores and the file, a line is rejected when an id in it belongs to another
+scope (stored, logged, or claimed earlier in the file); its memory id or a history event
+id is given by an earlier line too; one of its history events is logged already with
+other content; the memory is stored with a history the line does not continue (both
+changed it since they parted), or with the same history and another text or validity;
+a relation links entities neither in the file nor stored for its user.
 
-A memory the stores hold as the line has it, or a later state of (their history holds
-every event of the line: an export imported again, or an older one), is left as it is,
-its knowledge edge too: the import counts it `unchanged` and writes nothing of it. A
-line whose history continues the stored one (a later export) writes its new events and
-its record (or deletes the stored record, when its last new event deleted the memory).
-
-An entity is stored under the id its own user and name give (`Entity.make_id`), whatever
-id the file says, and the file's relations follow it: a file cannot hold a node under the
-id another user's entity gets, and an export whose ids were computed before its names
-were masked keeps its edges.
+A memory the stores hold as the line has it, or a later state of, is left as it is (its
+edge too) and counted `unchanged`; a line whose history continues the stored one writes
+its new events and its record (or deletes it, when its last new event deleted it).
 """
 
 from __future__ import annotations
@@ -53,6 +38,7 @@ from octomem.orchestrator.import_checks import (
     MemoryLine,
     Rejected,
     RejectedLine,
+    TransferSummary,
     check_line,
     same_event,
     same_state,
@@ -90,7 +76,7 @@ class _Line(NamedTuple):
     checked: Checked | Rejected | tuple[str | None, str, str]  # a blob: user, sha, base64
 
 
-class _Row(NamedTuple):  # what a line writes: its user's stream, the spool row
+class _Row(NamedTuple):  # what a line writes
     user: str | None
     stream: str  # a `UserPlan` stream, or "blobs"
     row: bytes
@@ -114,21 +100,14 @@ class Index:
     users: dict[str | None, UserPlan] = field(default_factory=lambda: defaultdict(UserPlan))
     seen: dict[Scope, Erasures] = field(default_factory=dict)  # erasures when first named
     moved: Moved = field(default_factory=dict)
-    memories: int = 0
-    deleted_memories: int = 0
-    unchanged: int = 0
-    history_events: int = 0
-    entities: int = 0
-    relations: int = 0
-    by_type: dict[str, int] = field(default_factory=dict)
-    rejected: list[RejectedLine] = field(default_factory=list)
-    rejected_count: int = 0
+    summary: TransferSummary = field(default_factory=TransferSummary)  # the counts
 
     def reject(self, number: int, kind: str, item_id: Any, reason: str) -> None:
-        self.rejected_count += 1
-        if len(self.rejected) < MAX_REPORTED:
+        self.summary.rejected_count += 1
+        if len(self.summary.rejected) < MAX_REPORTED:
             shown = item_id if isinstance(item_id, str) else None
-            self.rejected.append(RejectedLine(line=number, kind=kind, id=shown, reason=reason))
+            line = RejectedLine(line=number, kind=kind, id=shown, reason=reason)
+            self.summary.rejected.append(line)
 
 
 async def check_lines(services: Services, lines: Lines, spool: Spool, *, text_limit: int) -> Index:
@@ -155,8 +134,6 @@ class _Reading:
         self.pending: list[_Relation] = []
         self.names: dict[str, str] = {}  # one copy of each scope id
 
-    # --- in a worker thread: parse, mask, check one line at a time -----------------------
-
     def next_batch(self, lines: Lines) -> list[_Line]:
         batch: list[_Line] = []
         chars = 0
@@ -176,8 +153,6 @@ class _Reading:
             if len(batch) >= BATCH_LINES or chars >= BATCH_CHARS:
                 break
         return batch
-
-    # --- on the event loop: compare with the stores, spool what is written ----------------
 
     async def add(self, batch: list[_Line]) -> None:
         index, services = self.index, self.services
@@ -218,17 +193,11 @@ class _Reading:
             elif edge is not None:
                 number, relation = edge
                 ends = (relation.subject_id, relation.object_id)
-                self.pending.append(
-                    _Relation(
-                        number,
-                        offset,
-                        size,
-                        relation.id,
-                        self._name(user),
-                        ends,
-                        relation.memory_id,
-                    )
+                owner = self._name(user)
+                claim = _Relation(
+                    number, offset, size, relation.id, owner, ends, relation.memory_id
                 )
+                self.pending.append(claim)
             else:
                 getattr(plan, stream).add(offset, size)
 
@@ -296,7 +265,7 @@ class _Reading:
         self.event_ids.update(ids)
         if ahead or not new and (logged or stored is not None):
             self.unchanged.add(item.memory_id)
-            index.unchanged += 1
+            index.summary.unchanged += 1
             return None
         self._write(item, new, stored, rows)
         return None
@@ -308,24 +277,24 @@ class _Reading:
         stored: MemoryBase | None,
         rows: list[_Row],
     ) -> None:
-        index, plan, user = self.index, self.index.users[item.user_id], item.user_id
+        summary, plan, user = self.index.summary, self.index.users[item.user_id], item.user_id
         rows += [_Row(user, "events", row(EVENT, event)) for event in new]
-        index.history_events += len(new)
+        summary.history_events += len(new)
         plan.scopes.add((user, None))
         plan.scopes |= {(user, (e.record or {}).get("agent_id")) for e in item.events}
         last = item.events[-1] if item.events else None
         record = item.record
         if record is None:
-            index.deleted_memories += 1
+            summary.deleted_memories += 1
             if stored is not None and last is not None and last.operation is Operation.DELETE:
                 rows.append(_Row(user, "changes", row(DELETE, Change(record=stored, event=last))))
                 plan.views.update(projections.fact_scopes(self.services, [stored]))
             return
         event = last or history_event(record, Operation.ADD, actor="import")
         rows.append(_Row(user, "changes", row(WRITE, Change(record=record, event=event))))
-        index.memories += 1
+        summary.memories += 1
         kind = record.memory_type.value
-        index.by_type[kind] = index.by_type.get(kind, 0) + 1
+        summary.by_type[kind] = summary.by_type.get(kind, 0) + 1
         plan.scopes.add((user, record.agent_id))
         plan.wanted |= originals.kept(record)
         plan.views.update(projections.fact_scopes(self.services, [record]))
@@ -341,15 +310,14 @@ class _Reading:
             return False
         # stored under the id its own user and (masked) name give: a file cannot plant a
         # node under the id another user's entity will get (their forgets would reach each
-        # other's edges), and an older export whose ids were computed from names it never
-        # masked keeps its edges
+        # other's edges)
         own = Entity.make_id(entity.user_id, entity.name)
         if own != entity.id:
             self.index.moved[(entity.user_id, entity.id)] = own
             entity = entity.model_copy(update={"id": own})
         self.own[own] = self._name(entity.user_id)
         rows.append(_Row(entity.user_id, "entities", row(ENTITY, entity)))
-        self.index.entities += 1
+        self.index.summary.entities += 1
         return True
 
     async def relations(self) -> None:
@@ -376,7 +344,7 @@ class _Reading:
             else:
                 if item.memory_id not in self.unchanged:  # such an edge stays as stored
                     index.users[item.user_id].relations.add(item.offset, item.size)
-                    index.relations += 1
+                    index.summary.relations += 1
                 continue
             index.reject(item.number, "relation", item.id, reason)
         self.pending = []

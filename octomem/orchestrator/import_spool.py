@@ -1,17 +1,14 @@
 """Where an import keeps what it will write between reading its file and writing it.
 
-Reading the file (`import_index`) checks each line and appends what it will write -
-masked, checked, as the stores will hold it - to a `Spool`: a private file of the data
-directory that has no name (it goes when closed, or when the process dies), so nothing
-unmasked ever reaches disk and a stream is read once. Memory keeps only where each of a
-user's items lies in it (`UserPlan`, a few bytes an item), and writing reads them back a
-journal part at a time (`parts_of`): an import holds one part, not its file.
+Reading the file (`import_index`) appends what it will write - masked, checked - to a
+`Spool`: a private file of the data directory that has no name (it goes when closed, or
+when the process dies), so nothing unmasked reaches disk and a stream is read once.
+Memory keeps only where each of a user's items lies in it (`UserPlan`), and writing reads
+them back a journal part at a time (`parts_of`): an import holds one part, not its file.
 
-Every part is bounded twice: by a number of items (as the stores take them) and by
-`PART_CHARS` of spooled JSON (a part of large records). Planning and writing cut the
-parts by the same rule (`Stream`), so the number of parts is known before the first is
-journaled (`write.write_parts`). Once a part is applied, what it freed is handed back to
-the system (`give_back`), not kept in the C allocator's free lists for the next part.
+Every part is bounded by a number of items and by `PART_CHARS` of spooled JSON; planning
+and writing cut the parts by the same rule (`Stream`), so the number of parts is known
+before the first is journaled (`write.write_parts`).
 """
 
 from __future__ import annotations
@@ -44,11 +41,9 @@ T = TypeVar("T")
 
 
 class Spool:
-    """Rows appended once and read back by offset, in a nameless file of `folder` (mode
-    0600) that is gone once closed or the process ends; and the one thread an import's
-    work on its file runs in (`run`: reading, checking, spooling, building parts), so
-    that what it allocates and frees is reused there rather than spread over the arenas
-    of every worker thread."""
+    """Rows appended once and read back by offset, in a nameless file of `folder`; and the
+    one thread an import's work on its file runs in (`run`), so that what it allocates
+    and frees is reused there rather than spread over the arenas of every worker thread."""
 
     def __init__(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
@@ -57,7 +52,6 @@ class Spool:
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="octomem-import")
 
     async def run(self, work: Callable[..., T], *args: Any) -> T:
-        """`work(*args)` in the import's thread."""
         return await asyncio.get_running_loop().run_in_executor(self._worker, work, *args)
 
     def append(self, rows: list[bytes]) -> list[tuple[int, int]]:
@@ -77,12 +71,6 @@ class Spool:
     def close(self) -> None:
         self._worker.shutdown()  # a batch under way ends first
         self._file.close()
-
-    def __enter__(self) -> Spool:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 @dataclass
@@ -210,11 +198,9 @@ def row(kind: bytes, item: Any) -> bytes:
 
 
 def give_back() -> None:
-    """Hand the memory freed since back to the system, where the C library can (glibc's
-    `malloc_trim`; elsewhere nothing). Applying a part allocates and frees in several
-    threads - the stores' workers, Chroma's, the event loop's - each with a malloc arena of
-    its own, whose free lists glibc keeps rather than return: without it, an import of
-    31,506 memories (100 MB) peaked 25 to 40 MB higher (tests/import_memory.py)."""
+    """Hand the memory freed since back to the system (glibc's `malloc_trim`; elsewhere
+    nothing): applying a part allocates and frees in several threads, each with a malloc
+    arena whose free lists glibc keeps rather than return."""
     if (trim := _malloc_trim()) is not None:
         trim(0)
 

@@ -2,17 +2,11 @@
 vault, a folder of PDFs) or one file, stored as resource memories, incrementally.
 
 Each file goes through `process()` as one message with one file part, so it is read, masked,
-journaled and forgotten like any attachment (`octomem.media`, the resource agent). What is
-known about each file lives in the stored records themselves: every record a file's
-message writes (its raw turn and its resource memories) carries in its metadata
-`ingest_root`, `ingest_path` (relative to the root), `ingest_sha256`, `ingest_size` and
-`ingest_mtime_ns` (a string: nanoseconds pass 2**53), and `ingest_root_key`, `ingest_key`:
-keyed hashes (the id key, `octomem.id_key`) of the root and of the root and path. Metadata
-is masked like the rest of what `process` stores, so a path holding a secret is stored
-masked: the keys, which masking leaves as they are and which reveal nothing, are what a run
-finds its files' records by; the masked path is what it shows. A run reads that back (no
-state file besides the stores, so `forget` of the user removes it with the rest) and
-compares:
+journaled and forgotten like any attachment. What is known about each file lives in the
+metadata of the records its message writes (`ingest_records`): no state file besides the
+stores, so `forget` of the user removes it with the rest. A path holding a secret is
+stored masked; the keyed hashes of the root and path, which masking leaves as they are
+and which reveal nothing, are what a run finds its files' records by. A run compares:
 
 - same size and mtime as stored: unchanged, the file is not even read;
 - same sha256 as stored (a touched file): unchanged;
@@ -49,6 +43,7 @@ from octomem.orchestrator.ingest_records import (
     FIELDS,
     KEY,
     SHA,
+    GetAll,
     Names,
     Stored,
     stored_files,
@@ -64,15 +59,13 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Engine:
-    """What a run uses of its Orchestrator (which passes its own, `Orchestrator.aingest`):
-    `process_input` checks `process` arguments into the process graph's input, `run` runs
-    the graph on one."""
+    """What a run uses of its Orchestrator (`Orchestrator.aingest`)."""
 
     services: Services
     settings: Settings
     process_input: Callable[..., ProcessInput]
     run: Callable[[ProcessInput], Awaitable[ProcessResult]]
-    get_all: Callable[..., Awaitable[list[MemoryBase]]]
+    get_all: GetAll
 
     async def process(
         self,
@@ -85,9 +78,8 @@ class Engine:
     ) -> ProcessResult:
         """`process` of a new version of an input, in the same journaled write as its
         turns: its records stored before and closed since are current again, and its other
-        current records (those of `version_of`, a metadata filter naming it, found under
-        the lock; `closing`, read before it) are closed. `erasures`: the scope's erasure
-        counts, read before `closing` (`locks.check_erasures`)."""
+        current records (`version_of`, a metadata filter naming it; `closing`) are closed
+        (`versions`). `erasures`: the scope's erasure counts, read before `closing`."""
         inputs = self.process_input(messages, **arguments)
         inputs["closing"], inputs["version_of"] = list(closing), dict(version_of or {})
         inputs["erasures"] = erasures
@@ -144,8 +136,7 @@ async def ingest_path(
     agent_id: str | None = None,
     progress: Progress | None = None,
 ) -> IngestReport:
-    """Ingest a file or every supported file under a folder (see the module); returns
-    what was added, updated, unchanged, removed and skipped (with the reasons).
+    """Ingest a file or every supported file under a folder (see the module).
     InvalidInputError, before anything is written, if the path does not exist or holds
     more than `ingest.max_files` files."""
     if user_id is None and agent_id is None:
@@ -156,160 +147,174 @@ async def ingest_path(
     root = root.resolve()
     config = engine.settings.ingest
     files, skipped = _scan(root, hidden=config.hidden, max_files=config.max_files)
-    report = IngestReport(root=str(root), skipped=skipped)
     names = Names(str(root), engine.services.id_key)
     # a forget of the scope from here on makes the run store nothing more (it has read
     # what was stored): each of its writes checks these under the lock
     erasures = await engine.services.locks.erasures(user_id, agent_id)
+    run = _Run(engine, names, IngestReport(str(root), skipped=skipped), user_id, agent_id, erasures)
     stored = await stored_files(engine.get_all, names, user_id, agent_id)
     seen = {names.key(rel) for rel in [r for r, _ in files] + [r for r, _ in skipped]}
     gone = sorted((k for k in stored if k not in seen), key=lambda k: (stored[k].path, k))
     for ident in gone:  # first: a renamed file's memories move to its new name below
-        records = [r for rs in stored[ident].by_sha.values() for r in rs]
-        await _remove(engine, records, (user_id, agent_id), erasures)
-        report.removed.append(stored[ident].path)
-    shas: dict[str, str] = {}  # sha256 -> the path of this run that holds it
+        await run.remove([r for rs in stored[ident].by_sha.values() for r in rs])
+        run.report.removed.append(stored[ident].path)
     budget = config.max_total_bytes
     for done, (rel, file) in enumerate(files, 1):
         try:
-            budget -= await _one(
-                engine,
-                names,
-                (rel, file),
-                stored.get(names.key(rel)),
-                shas,
-                report,
-                budget=budget,
-                scope=(user_id, agent_id),
-                erasures=erasures,
-            )
+            budget -= await run.one(rel, file, stored.get(names.key(rel)), budget)
         except InvalidInputError as exc:  # this file's fault: the others go on
-            report.skipped.append((rel, str(exc)))
+            run.report.skipped.append((rel, str(exc)))
         if progress is not None:
             progress(done, len(files))
-    return report
+    return run.report
 
 
-async def _one(
-    engine: Engine,
-    names: Names,
-    entry: tuple[str, Path],
-    known: Stored | None,
-    shas: dict[str, str],
-    report: IngestReport,
-    *,
-    budget: int,
-    scope: tuple[str | None, str | None],
-    erasures: tuple[int, ...],
-) -> int:
-    """Ingest one file; the bytes it read. InvalidInputError: skipped, with that reason."""
-    (rel, file), (user_id, agent_id) = entry, scope
-    config = engine.settings
-    archive = file.suffix.lower() in ARCHIVES  # conversations, not a document
-    limit = config.ingest.max_file_bytes
-    limit = limit if archive else min(limit, config.media.max_bytes)
-    try:
-        stat = file.stat()
-        if stat.st_size > limit:
-            raise InvalidInputError(
-                f"{stat.st_size:,} bytes; the limit is {limit:,} (ingest.max_file_bytes, "
-                "media.max_bytes)"
-            )
-        if known is not None and known.looks_unchanged(stat.st_size, stat.st_mtime_ns):
-            shas.setdefault(next(iter(known.by_sha)), rel)
-            report.unchanged.append(rel)
-            return 0
-        if stat.st_size > budget:
-            raise InvalidInputError(
-                "over ingest.max_total_bytes for one run: the next run reads it"
-            )
-        data = _read(file, limit + 1)
-    except OSError as exc:
-        raise InvalidInputError(f"cannot read it: {exc.strerror or exc}") from None
-    if len(data) > limit:
-        raise InvalidInputError(f"it grew past {limit:,} bytes while being read")
-    sha = hashlib.sha256(data).hexdigest()
-    if archive:
-        meta = names.meta(rel, sha, len(data), stat.st_mtime_ns)
-        await _archive(engine, rel, data, meta, known, report, scope, erasures)
-        return len(data)
-    if known is not None and set(known.by_sha) == {sha}:
-        shas.setdefault(sha, rel)
-        report.unchanged.append(rel)
-        return len(data)
-    if sha in shas and shas[sha] != rel:
-        raise InvalidInputError(f"same content as {shas[sha]} (stored once)")
-    shas[sha] = rel
-    old = [r for s, rs in (known.by_sha.items() if known else ()) if s != sha for r in rs]
-    if known is None or sha not in known.by_sha:
-        at = min(datetime.fromtimestamp(stat.st_mtime_ns / 1e9, tz=UTC), utcnow())
-        meta = names.meta(rel, sha, len(data), stat.st_mtime_ns)
-        encoded = base64.b64encode(data).decode()
-        part = {"type": "file", "file": {"file_data": encoded, "filename": rel}}
-        result = await engine.process(
-            [{"role": "user", "content": [part]}],
-            user_id=user_id,
-            agent_id=agent_id,
-            metadata=meta,
-            timestamp=at,
-            memory_types=["resource"],
-            # in the same journaled write as the new version's records, under the lock:
-            # the file's other current records closed, this version's reopened if closed
-            closing=old,
-            version_of={KEY: names.key(rel)},
-            erasures=erasures,
+@dataclass
+class _Run:
+    engine: Engine
+    names: Names
+    report: IngestReport
+    user_id: str | None
+    agent_id: str | None
+    erasures: tuple[int, ...]  # the scope's, read before what was stored
+    shas: dict[str, str] = field(default_factory=dict)  # sha256 -> the path that holds it
+
+    async def process(self, messages: Messages, **arguments: Any) -> None:
+        result = await self.engine.process(
+            messages,
+            user_id=self.user_id,
+            agent_id=self.agent_id,
+            erasures=self.erasures,
+            **arguments,
         )
-        report.memories += sum(1 for op in result.all_operations() if op.operation is Operation.ADD)
-    (report.updated if old else report.added).append(rel)
-    return len(data)
-
-
-async def _archive(
-    engine: Engine,
-    rel: str,
-    data: bytes,
-    meta: dict[str, Any],
-    known: Stored | None,
-    report: IngestReport,
-    scope: tuple[str | None, str | None],
-    erasures: tuple[int, ...],
-) -> None:
-    """A mailbox or Slack export: each conversation processed by every agent. Archives
-    grow, and what a conversation said stays said: a changed archive is read again (the
-    conversations stored before change nothing, their ids being the same) and nothing of
-    it is closed. A conversation that cannot be stored is skipped with the reason."""
-    if known is not None and meta[SHA] in known.by_sha:
-        report.unchanged.append(rel)
-        return
-    limits = engine.settings.ingest
-    if rel.lower().endswith(".mbox"):
-        conversations = archives.mbox(data, max_messages=limits.max_messages)
-    elif archives.is_slack_export(data):
-        conversations = archives.slack_export(
-            data, max_members=limits.max_files, max_unpacked=limits.max_unpacked_bytes
+        self.report.memories += sum(
+            1 for op in result.all_operations() if op.operation is Operation.ADD
         )
-    else:
-        raise InvalidInputError("a zip that is not a Slack export (no users.json, channels.json)")
-    if len(conversations) > limits.max_messages:
-        raise InvalidInputError(
-            f"more than {limits.max_messages:,} conversations (ingest.max_messages)"
-        )
-    user_id, agent_id = scope
-    for conversation in conversations:
+
+    async def one(self, rel: str, file: Path, known: Stored | None, budget: int) -> int:
+        """Ingest one file; the bytes it read. InvalidInputError: skipped, with that reason."""
+        config, report, shas = self.engine.settings, self.report, self.shas
+        archive = file.suffix.lower() in ARCHIVES  # conversations, not a document
+        limit = config.ingest.max_file_bytes
+        limit = limit if archive else min(limit, config.media.max_bytes)
         try:
-            result = await engine.process(
-                conversation.messages,
-                user_id=user_id,
-                agent_id=agent_id,
-                session_id=conversation.session[:200],
+            stat = file.stat()
+            if stat.st_size > limit:
+                raise InvalidInputError(
+                    f"{stat.st_size:,} bytes; the limit is {limit:,} (ingest.max_file_bytes, "
+                    "media.max_bytes)"
+                )
+            if known is not None and known.looks_unchanged(stat.st_size, stat.st_mtime_ns):
+                shas.setdefault(next(iter(known.by_sha)), rel)
+                report.unchanged.append(rel)
+                return 0
+            if stat.st_size > budget:
+                raise InvalidInputError(
+                    "over ingest.max_total_bytes for one run: the next run reads it"
+                )
+            data = _read(file, limit + 1)
+        except OSError as exc:
+            raise InvalidInputError(f"cannot read it: {exc.strerror or exc}") from None
+        if len(data) > limit:
+            raise InvalidInputError(f"it grew past {limit:,} bytes while being read")
+        sha = hashlib.sha256(data).hexdigest()
+        meta = self.names.meta(rel, sha, len(data), stat.st_mtime_ns)
+        if archive:
+            await self.archive(rel, data, meta, known)
+            return len(data)
+        if known is not None and set(known.by_sha) == {sha}:
+            shas.setdefault(sha, rel)
+            report.unchanged.append(rel)
+            return len(data)
+        if sha in shas and shas[sha] != rel:
+            raise InvalidInputError(f"same content as {shas[sha]} (stored once)")
+        shas[sha] = rel
+        old = [r for s, rs in (known.by_sha.items() if known else ()) if s != sha for r in rs]
+        if known is None or sha not in known.by_sha:
+            encoded = base64.b64encode(data).decode()
+            part = {"type": "file", "file": {"file_data": encoded, "filename": rel}}
+            await self.process(
+                [{"role": "user", "content": [part]}],
                 metadata=meta,
-                erasures=erasures,
+                timestamp=min(datetime.fromtimestamp(stat.st_mtime_ns / 1e9, tz=UTC), utcnow()),
+                memory_types=["resource"],
+                # in the same journaled write as the new version's records, under the lock:
+                # the file's other current records closed, this version's reopened if closed
+                closing=old,
+                version_of={KEY: self.names.key(rel)},
             )
-        except InvalidInputError as exc:
-            report.skipped.append((f"{rel}#{conversation.session}", str(exc)))
-            continue
-        report.memories += sum(1 for op in result.all_operations() if op.operation is Operation.ADD)
-    (report.updated if known is not None else report.added).append(rel)
+        (report.updated if old else report.added).append(rel)
+        return len(data)
+
+    async def archive(
+        self, rel: str, data: bytes, meta: dict[str, Any], known: Stored | None
+    ) -> None:
+        """A mailbox or Slack export: each conversation processed by every agent. Archives
+        grow, and what a conversation said stays said: a changed archive is read again
+        (what was stored before changes nothing) and nothing of it is closed."""
+        if known is not None and meta[SHA] in known.by_sha:
+            self.report.unchanged.append(rel)
+            return
+        limits = self.engine.settings.ingest
+        if rel.lower().endswith(".mbox"):
+            conversations = archives.mbox(data, max_messages=limits.max_messages)
+        elif archives.is_slack_export(data):
+            conversations = archives.slack_export(
+                data, max_members=limits.max_files, max_unpacked=limits.max_unpacked_bytes
+            )
+        else:
+            raise InvalidInputError(
+                "a zip that is not a Slack export (no users.json, channels.json)"
+            )
+        if len(conversations) > limits.max_messages:
+            raise InvalidInputError(
+                f"more than {limits.max_messages:,} conversations (ingest.max_messages)"
+            )
+        for conversation in conversations:
+            session = conversation.session
+            try:
+                await self.process(conversation.messages, session_id=session[:200], metadata=meta)
+            except InvalidInputError as exc:
+                self.report.skipped.append((f"{rel}#{session}", str(exc)))
+        (self.report.updated if known is not None else self.report.added).append(rel)
+
+    async def remove(self, records: Sequence[MemoryBase]) -> None:
+        """The records of a file no longer in the folder, deleted (their history stays). A
+        memory read from a file has an id that depends on its content, so the same bytes
+        ingested under another path share it: such memories are handed over to that file (its
+        `ingest_*` metadata, an UPDATE history event), not deleted."""
+        if not records:
+            return
+        services = self.engine.services
+        heirs: dict[str, dict[str, Any]] = {}
+        for sha in {str(r.metadata.get(SHA)) for r in records}:
+            mine = {r.metadata.get(KEY) for r in records}
+            for other in await self.engine.get_all(
+                user_id=records[0].user_id,
+                agent_id=records[0].agent_id,
+                filters={f"metadata.{SHA}": sha},
+            ):
+                if other.metadata.get(KEY) not in mine:
+                    heirs[sha] = {k: other.metadata[k] for k in FIELDS if k in other.metadata}
+                    break
+        raw_turns = services.turn_log.memory_type
+        kept = [r for r in records if r.memory_type != raw_turns and r.metadata.get(SHA) in heirs]
+        handed = []
+        for record in kept:
+            at = utcnow()
+            own = {k: v for k, v in record.metadata.items() if k not in FIELDS}
+            moved = record.model_copy(
+                update={"metadata": {**own, **heirs[str(record.metadata[SHA])]}}
+            )
+            handed.append(
+                (moved, history_event(moved, Operation.UPDATE, old=record, actor=ACTOR, at=at))
+            )
+        deleted = [r for r in records if r not in kept]
+        # `erasures` were read before `records` were: a forget since then makes this delete nothing
+        async with services.locks.hold(
+            records[0].user_id, since={(self.user_id, self.agent_id): self.erasures}
+        ) as fence:
+            await commit(services, fence, handed, now=utcnow(), deleted=deleted, actor=ACTOR)
 
 
 def _scan(
@@ -356,44 +361,3 @@ def _read(file: Path, size: int) -> bytes:
         if not stat_module.S_ISREG(os.fstat(handle.fileno()).st_mode):
             raise InvalidInputError(_NOT_REGULAR)
         return handle.read(size)
-
-
-async def _remove(
-    engine: Engine,
-    records: Sequence[MemoryBase],
-    scope: tuple[str | None, str | None],
-    erasures: tuple[int, ...],
-) -> None:
-    """The records of a file no longer in the folder, deleted (their history stays).
-
-    A memory read from a file has an id that depends on the file's content, so the same
-    bytes ingested under another root (or path) share it: such memories are handed over
-    to that file (its `ingest_*` metadata, an UPDATE history event), not deleted."""
-    if not records:
-        return
-    services = engine.services
-    heirs: dict[str, dict[str, Any]] = {}
-    for sha in {str(r.metadata.get(SHA)) for r in records}:
-        mine = {r.metadata.get(KEY) for r in records}
-        for other in await engine.get_all(
-            user_id=records[0].user_id,
-            agent_id=records[0].agent_id,
-            filters={f"metadata.{SHA}": sha},
-        ):
-            if other.metadata.get(KEY) not in mine:
-                heirs[sha] = {k: other.metadata[k] for k in FIELDS if k in other.metadata}
-                break
-    raw_turns = services.turn_log.memory_type
-    kept = [r for r in records if r.memory_type != raw_turns and r.metadata.get(SHA) in heirs]
-    handed = []
-    for record in kept:
-        at = utcnow()
-        own = {k: v for k, v in record.metadata.items() if k not in FIELDS}
-        moved = record.model_copy(update={"metadata": {**own, **heirs[str(record.metadata[SHA])]}})
-        handed.append(
-            (moved, history_event(moved, Operation.UPDATE, old=record, actor=ACTOR, at=at))
-        )
-    deleted = [r for r in records if r not in kept]
-    # `erasures` were read before `records` were: a forget since then makes this delete nothing
-    async with services.locks.hold(records[0].user_id, since={scope: erasures}) as fence:
-        await commit(services, fence, handed, now=utcnow(), deleted=deleted, actor=ACTOR)

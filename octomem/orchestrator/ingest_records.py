@@ -62,20 +62,14 @@ class Stored:
 GetAll = Callable[..., Awaitable[list[MemoryBase]]]
 
 
-async def records_of(
-    get_all: GetAll, user_id: str | None, agent_id: str | None, where: dict[str, Any]
-) -> list[MemoryBase]:
-    filters = {"AND": [{f"metadata.{k}": {"eq": v}} for k, v in where.items()]}
-    return await get_all(user_id=user_id, agent_id=agent_id, filters=filters)
-
-
 async def stored_files(
     get_all: GetAll, names: Names, user_id: str | None, agent_id: str | None
 ) -> dict[str, Stored]:
     """The current records of every file ingested under the root before, by file key."""
     out: dict[str, dict[str, list[MemoryBase]]] = {}
     shown: dict[str, str] = {}
-    for record in await records_of(get_all, user_id, agent_id, {ROOT_KEY: names.root_key}):
+    filters = {f"metadata.{ROOT_KEY}": {"eq": names.root_key}}
+    for record in await get_all(user_id=user_id, agent_id=agent_id, filters=filters):
         key, rel, sha = (record.metadata.get(name) for name in (KEY, PATH, SHA))
         if isinstance(key, str) and isinstance(rel, str) and isinstance(sha, str):
             out.setdefault(key, {}).setdefault(sha, []).append(record)

@@ -1,18 +1,14 @@
-"""The engine's start-up, recovery and shutdown: opening the configured stores into a
-`Services`, bringing them up to date and completing what a crash left when they open,
-probing, resetting and closing them.
-
-`build_services` builds (does not yet open) the stores; `open_services` creates
-collections, tables and indexes, then completes the writes (forgets too) a crash
-interrupted. An Orchestrator runs it once (`Opening`), when it is opened or on its first
-call; nothing below its public methods opens the stores.
-`close` completes the writes a cancel cut short, then releases the stores.
+"""The engine's start-up, recovery and shutdown: `build_services` builds (does not yet
+open) the stores; `open_services` creates collections, tables and indexes, then completes
+the writes a crash interrupted (once per Orchestrator: `Opening`); `close` completes the
+writes a cancel cut short, then releases the stores.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -44,8 +40,7 @@ MB = 1024 * 1024
 
 async def open_services(services: Services) -> None:
     """Create collections, tables, constraints and indexes, read the id key (kept on the
-    graph server in server mode), then complete any write a crash interrupted
-    (`write.recover`)."""
+    graph server in server mode), then complete any write a crash interrupted."""
     for store in services.stores:
         await store.init()
     if services.id_key_source is not None:
@@ -53,13 +48,13 @@ async def open_services(services: Services) -> None:
     await complete_interrupted(services)
 
 
+@dataclass(eq=False)
 class Opening:
     """`open_services` for one Orchestrator: once, however many first calls await it at once
-    (from several event loops and threads too); idempotent."""
+    (from several event loops and threads too)."""
 
-    def __init__(self, services: Services) -> None:
-        self.services = services
-        self.done = False
+    services: Services
+    done: bool = False
 
     async def __call__(self) -> None:
         if self.done:
@@ -86,7 +81,6 @@ async def probe(services: Services) -> None:
 
 
 async def reset(services: Services) -> None:
-    """Empty every store (`write.erase.reset`)."""
     await erase.reset(services)
 
 
@@ -135,13 +129,9 @@ def build_services(
     embedder: Embedder | None = None,
     agents: Iterable[MemoryAgent] = (),
 ) -> Services:
-    """Open (not yet initialise) the configured stores of `settings.project`: files under
-    `settings.store_dir`, its own Chroma collections and graph namespace.
-
-    `embedder` lets several Orchestrators in one process share one loaded model. `agents`
-    are added to the registered ones (`octomem.agents.registry`); one of a memory type
-    that has an agent replaces it.
-    """
+    """Open (not yet initialise) the configured stores of `settings.project`. `embedder`
+    lets several Orchestrators in one process share one loaded model; `agents` are added to
+    the registered ones (one of a memory type that has an agent replaces it)."""
     memory_agents = with_agents(default_agents(), agents)
     types = type_registry(memory_agents)
     check_configured(settings, types)
@@ -165,7 +155,6 @@ def build_services(
     blobs = None
     if not stores.capabilities.shared:
         blobs = BlobStore(settings.store_dir / BLOBS_DIR, id_key)
-    graph = stores.graph
 
     services: Services  # the lock's hooks run on it once it is built, below
     concurrency = settings.concurrency
@@ -181,7 +170,7 @@ def build_services(
         vector=stores.vector,
         keyword=stores.keyword,
         history=stores.history,
-        graph=graph,
+        graph=stores.graph,
         journal=stores.journal,
         embedder=embedder,
         locks=locks,

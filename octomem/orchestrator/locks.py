@@ -1,31 +1,23 @@
 """Scope locks: one writer at a time per user, however many callers.
 
-Every write path (process, update, delete, delete_all, import, the LangGraph store,
-recovery and repair) reads what is stored, decides and writes inside `ScopeLocks.hold`,
-so two callers can never both see "no current value" and both add one, and no
-read-modify-write of a core block loses the other's lines. The lock is per user_id:
-all of a user's agents share it (they share the user's graph entities), and memories
-stored with an agent_id but no user_id share one lock of their own. Different users never
-wait for each other.
+Every write path reads what is stored, decides and writes inside `ScopeLocks.hold`, so
+two callers can never both see "no current value" and both add one. The lock is per
+user_id: all of a user's agents share it (they share the user's graph entities).
 
 Two layers, taken in this order:
 
 - in this process: a FIFO lock per (graph location, user) shared by every Orchestrator,
-  thread and event loop of the process (`_acquire_local`); waiting costs nothing;
-- across processes: a lease in the graph store (`GraphStore.acquire_lease`), taken by
-  polling, renewed every third of its TTL while held, and free again `lease_ttl_s` after
-  a holder dies. Its fencing token is part of the `Fence` the hold gives its holder, which
-  hands it to every write it makes (`octomem.orchestrator.write`, `octomem.stores.fence`):
-  a holder that stalled past its lease (a paused process) and lost it to another writer
-  has its next write refused, so it cannot overwrite the newer truth. The graph is the
-  store every process that shares data must share, so the lease reaches exactly as far as
-  the data does: one process for the embedded graph
-  (which locks its file), every process on every host for a graph server.
+  thread and event loop of the process (`_acquire_local`);
+- across processes: a lease in the graph store, taken by polling, renewed every third of
+  its TTL while held, and free again `lease_ttl_s` after a holder dies. Its fencing token
+  is part of the `Fence` the hold gives its holder, which hands it to every write it makes
+  (`octomem.stores.fence`): a holder that stalled past its lease and lost it has its next
+  write refused. The graph is the store every process that shares data must share, so
+  the lease reaches exactly as far as the data does.
 
 Once held, and before the holder reads anything, the writes of these users that an earlier
-holder left unfinished in the journal (a store failed, or the call was cancelled) are
-completed (`settle`, `write.complete_leftovers`): completed later - at the next open - an
-old write would land on top of newer ones.
+holder left unfinished in the journal are completed (`settle`): completed later, an old
+write would land on top of newer ones.
 """
 
 from __future__ import annotations
@@ -36,7 +28,7 @@ import threading
 import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 
 from octomem import retries
 from octomem.errors import ConflictError, StoreError
@@ -158,30 +150,20 @@ async def local_lock(name: tuple[str, str]) -> AsyncIterator[None]:
         _release_local(name)
 
 
+@dataclass(eq=False)
 class ScopeLocks:
-    """Per-scope write locks over the leases of one graph backend (see the module
-    docstring)."""
+    """Per-scope write locks over the leases of one graph backend."""
 
-    def __init__(
-        self,
-        graph: Leases,
-        *,
-        lease_ttl_s: float,
-        timeout_s: float,
-        settle: Settle | None = None,
-        restore: Restore | None = None,
-    ) -> None:
-        self.graph = graph
-        self.lease_ttl_s = lease_ttl_s
-        self.timeout_s = timeout_s
-        self.settle = settle
-        self.restore = restore
+    graph: Leases
+    _: KW_ONLY
+    lease_ttl_s: float
+    timeout_s: float
+    settle: Settle | None = None
+    restore: Restore | None = None
 
     @contextlib.asynccontextmanager
     async def hold(self, user_id: str | None, *, since: Seen | None = None) -> AsyncIterator[Fence]:
-        """Hold the write lock of one user's memories (user_id None: those stored without a
-        user), their unfinished writes completed; StoreError if it cannot be had within
-        timeout_s. `since`: as in `hold_many`. Gives the `Fence` the holder's writes carry."""
+        """`hold_many` of one user (None: the memories stored without a user)."""
         async with self.hold_many([user_id], since=since) as fence:
             yield fence
 
@@ -197,12 +179,10 @@ class ScopeLocks:
     ) -> AsyncIterator[Fence]:
         """Hold several users' locks, taken in one global order (no two callers deadlock),
         then (with `settle`) complete the writes of theirs that were left unfinished.
-        `ScopeBusyError` if one cannot be had within `timeout_s` (default: the configured
-        lock timeout). `since`: the erasure counts the write read when it began, per scope
-        (`erasures`) - ConflictError, nothing written, if one of them was forgotten since
-        (`check_erasures`). Gives the `Fence` of these leases (and of `within`'s: a hold
-        taken while holding others), which every write made under them carries: the stores
-        refuse a write once one of its leases passed to another writer."""
+        `ScopeBusyError` if one cannot be had within `timeout_s`. `since`: the erasure counts
+        the write read when it began, per scope - ConflictError, nothing written, if one of
+        them was forgotten since. Gives the `Fence` of these leases (and of `within`'s: a
+        hold taken while holding others), which every write made under them carries."""
         wait_s = self.timeout_s if timeout_s is None else timeout_s
         users = sorted(set(user_ids), key=scope_key)
         try:

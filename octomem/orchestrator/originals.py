@@ -4,27 +4,17 @@ and removals are `octomem.orchestrator.write.blobs`'.
 
 Each piece of text read from a part (`Turn.internal["media"]`, then the provenance of its
 resource memory and of the raw turn) says what became of the part's bytes in
-``"original"``: ``"kept"`` (a blob of the user named by the part's sha256,
-`octomem.stores.blobs`), ``"withheld: secret"`` (masking found a secret in what was read
-from the part, or in its name: the bytes, which hold it too, never reach disk), or
-``"withheld: text not read"`` (an image, or a PDF's scanned page, whose text OCR did not
-read, or metadata that could not be read: it could not be checked). An image shown to a
-vision model (`media.vision`) is ``"pending: vision"`` until the model's reply is masked:
-a secret found in the reply of a call that was shown it (the model may read one OCR
-missed) withholds its bytes, else they are kept (`write.blobs.settle`, in the call's
-commit, under the user's lock); they reach disk only then. The text a file holds
-outside what is read as its text (a PDF's document info, XMP, form fields, notes and
-embedded files; an image's PNG text chunks, comments, XMP and EXIF) is checked too:
-masking finding a secret there withholds the bytes as well (`parts.holds_secret`).
-Without the setting there is no ``"original"`` key and no blob.
+``"original"``: `KEPT` (a blob of the user named by the part's sha256), `WITHHELD_SECRET`
+(masking found a secret in what was read from the part, its name or its metadata
+(`parts.holds_secret`): the bytes, which hold it too, never reach disk), or
+`WITHHELD_UNREAD` (text OCR did not read: it could not be checked). An image shown to a
+vision model is `PENDING` until the model's reply is masked: a secret found there (the
+model may read one OCR missed) withholds its bytes, else they are kept
+(`write.blobs.settle`); they reach disk only then.
 
-A blob lives as long as one of its user's records (in the canonical store, current or
-superseded) says it was kept: it is written before the records (under the user's write
-lock, before the journaled write), so a crash can leave an orphan but never a record
-without its blob; `forget`, `delete` and `delete_all` remove the blobs no remaining record
-names; `octomem doctor` reports orphans, missing and damaged blobs, and `--repair` removes
-orphans and damaged ones. With a Chroma or Neo4j server there is no blob store (settings
-refuse `keep_originals` there): every function here is then a no-op.
+A blob lives as long as one of its user's records (current or superseded) says it was
+kept. With a Chroma or Neo4j server there is no blob store: every function here is then a
+no-op.
 """
 
 from __future__ import annotations
@@ -68,13 +58,7 @@ def marked(turn: Turn, *, shown: bool = False) -> Turn:
     if shown:
         showable = {image.sha256 for image in turn.images}
         fate = {sha: PENDING if f == KEPT and sha in showable else f for sha, f in fate.items()}
-    update = {
-        "internal": {
-            **turn.internal,
-            "media": [p | {"original": fate[p["sha256"]]} for p in pieces],
-        }
-    }
-    out = turn.model_copy(update=update)
+    out = _remarked(turn, lambda piece: fate[piece["sha256"]])
     out._originals = {
         sha: data for sha, data in turn.originals.items() if fate.get(sha) in (KEPT, PENDING)
     }
@@ -82,8 +66,8 @@ def marked(turn: Turn, *, shown: bool = False) -> Turn:
 
 
 def _remarked(item: _Item, fate: Callable[[Mapping[str, Any]], str | None]) -> _Item:
-    """`item` (a record or a turn) with each media piece that `fate` gives a new
-    ``"original"`` re-marked; `item` itself when none is."""
+    """`item` with each media piece that `fate` gives a new ``"original"`` re-marked;
+    `item` itself when none is."""
     media = item.internal.get("media")
     items = media if isinstance(media, list) else [media]
     fates_ = [fate(p) if isinstance(p, Mapping) else None for p in items]
@@ -100,9 +84,8 @@ def pending(record: MemoryBase) -> bool:
 
 
 def settled(item: _Item, withheld: Collection[str]) -> _Item:
-    """`item` (a record or a turn) with its pieces that were `PENDING` settled: withheld if
-    their sha256 is in `withheld` (a secret was found in the reply of a call shown them),
-    else kept."""
+    """`item` with its `PENDING` pieces settled: withheld if their sha256 is in `withheld`
+    (a secret was found in the reply of a call shown them), else kept."""
 
     def fate(piece: Mapping[str, Any]) -> str | None:
         if piece.get("original") != PENDING:
@@ -128,9 +111,7 @@ def items(media: Any) -> list[Mapping[str, Any]]:
 
 
 def fates(pieces: Iterable[Mapping[str, Any]]) -> dict[str, str]:
-    """What becomes of each part's bytes, by sha256, from the masked pieces read from it:
-    withheld if masking found a secret in any piece or in the file's metadata, or if some
-    of its text was not read (an image or a PDF's scanned page OCR did not read)."""
+    """What becomes of each part's bytes, by sha256, from the masked pieces read from it."""
     pieces = list(pieces)
     secret = {p["sha256"] for p in pieces if holds_secret(p)}
     unread = {p["sha256"] for p in pieces if not_read(p)}
@@ -156,7 +137,7 @@ def kept(record: Record) -> set[str]:
     return {name for name in kept_names(record) if isinstance(name, str)}
 
 
-def _user_of(record: Record) -> str | None:
+def user_of(record: Record) -> str | None:
     return record.user_id if isinstance(record, MemoryBase) else record.get("user_id")
 
 
@@ -180,18 +161,14 @@ async def referenced(services: Services, user_id: str | None) -> set[str]:
     return found
 
 
-# --- doctor --------------------------------------------------------------------------------
-
-
 async def check(services: Services, records: Iterable[Record]) -> StoreDifferences | None:
     """How the blob directory differs from what the records name, as ``<user key>/<name>``:
-    `extra` orphans (and temporary files a crash left), `missing` blobs named but absent,
-    `stale` blobs whose bytes do not hash to their name. None when there is no blob
-    directory and no record names a blob."""
+    `extra` orphans (and temporary files a crash left), `missing`, `stale` (damaged). None
+    when there is no blob directory and no record names a blob."""
     store = services.blobs
     if store is None:
         return None
-    wanted = {(store.user_key(_user_of(r)), sha) for r in records for sha in kept(r)}
+    wanted = {(store.user_key(user_of(r)), sha) for r in records for sha in kept(r)}
 
     def compare() -> StoreDifferences | None:
         found = {(key, name) for key, names in store.listing().items() for name in names}
@@ -208,9 +185,6 @@ async def check(services: Services, records: Iterable[Record]) -> StoreDifferenc
     return await asyncio.to_thread(compare)
 
 
-# --- export and import -------------------------------------------------------------------
-
-
 async def export_lines(services: Services, records: Iterable[Record]) -> list[dict[str, Any]]:
     """A ``blob`` line per kept blob the records name: ``{"type": "blob", "user_id",
     "sha256", "data": <base64>}`` (a missing or damaged blob is left out: doctor says so)."""
@@ -218,7 +192,7 @@ async def export_lines(services: Services, records: Iterable[Record]) -> list[di
     if store is None:
         return []
     wanted = sorted(
-        {(_user_of(r), sha) for r in records for sha in kept(r)},
+        {(user_of(r), sha) for r in records for sha in kept(r)},
         key=lambda pair: (pair[0] is not None, pair[0] or "", pair[1]),
     )
 
@@ -236,9 +210,7 @@ async def export_lines(services: Services, records: Iterable[Record]) -> list[di
 
 def parse_blob_line(line: Mapping[str, Any], media: MediaConfig) -> tuple[str | None, str, bytes]:
     """(user, sha256, bytes) of an export's ``blob`` line, checked against its sha256 and
-    read again as a part is (`screen`); InvalidInputError for a line that is not a blob,
-    whose bytes do not hash to the sha256 it names (a damaged or edited export) or that
-    could not be kept (nothing is imported)."""
+    read again as a part is (`screen`); InvalidInputError for a bad one."""
     sha, user_id, encoded = line.get("sha256"), line.get("user_id"), line.get("data")
     if not is_sha256(sha) or not isinstance(encoded, str):
         raise InvalidInputError(

@@ -1,10 +1,6 @@
-"""The records one reconcile batch has decided so far, as they will be after its writes.
-
-Each candidate of a batch looks up the rivals of its conflict key (or a retraction's
-subject) among the batch's earlier decisions; scanning every decision for each candidate
-made one `process` of N messages cost N^2 filter evaluations. So the current records are
-indexed by memory type and the value of the fields those lookups name: a lookup costs
-what it finds, not what the batch holds.
+"""The records one reconcile batch has decided so far, as they will be after its writes,
+indexed by memory type and the fields rivals are looked up by: a lookup costs what it
+finds, not what the batch holds (scanning it would make a batch of N cost N^2).
 """
 
 from __future__ import annotations
@@ -34,7 +30,6 @@ class Pending:
         return self._by_id.get(record.id, record)
 
     def put(self, record: MemoryBase) -> None:
-        """`record` as this batch will leave it (replacing an earlier version of it)."""
         old = self._by_id.get(record.id)
         if old is not None:
             for key in _keys(old):

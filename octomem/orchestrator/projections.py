@@ -1,23 +1,16 @@
 """One source per fact: views of a source type's records are projections.
 
-A fact the user stated has one canonical record, its semantic memory. Agents that play
-`ViewKeeper` (`octomem.agents.base`) keep views derived from the records of the type they
-project, never extracted on their own; the built-in ones:
+A fact the user stated has one canonical record. Agents that play `ViewKeeper` keep views
+derived from the records of the type they project, never extracted on their own: one view
+per source record (`per_source`: a knowledge edge, `internal["projection_of"]` naming its
+fact) or one per (user, agent) scope (the core "human" block).
 
-- the knowledge edge of a fact whose value is a named entity (Alice -[LIVES_IN]-> Berlin):
-  one view per source record (`per_source`), with `internal["projection_of"]` naming
-  the fact, valid and closed exactly when the fact is (`octomem.agents.knowledge.view`);
-- the core "human" block: one view per (user, agent) scope, a line per current fact
-  about the user (`octomem.agents.core.view`).
-
-Every write path that changes source records - `process` (commit), `update`, `delete`,
-reprocess - passes their final states here (`project`) and writes the returned view
-changes in the same journaled intent, under the same user lock; bulk writes -
-`delete_all`, import, repair - journal the scopes whose views are rendered again
-(`refresh`) once their sources are written, as the intent's last step
-(`write.apply.apply_intent`). So the views can never drift from the facts, even across a
-crash. Projections use no clock of their own (timestamps come from the facts), so a
-retried call writes nothing new. This module names no agent: it asks the agents.
+Every write path that changes source records passes their final states here (`project`)
+and writes the returned view changes in the same journaled intent, under the same user
+lock; bulk writes (`delete_all`, import, repair) journal the scopes whose views are
+rendered again (`refresh`) as the intent's last step. So the views can never drift from
+the facts, even across a crash. Projections use no clock of their own (timestamps come
+from the facts), so a retried call writes nothing new.
 """
 
 from __future__ import annotations
@@ -95,8 +88,7 @@ def projected_from(record: MemoryBase) -> str | None:
 
 
 def _viewers(services: Services) -> list[ViewKeeper]:
-    """The enabled agents that keep views of an enabled source type, per-source ones
-    first."""
+    """The enabled agents that keep views of an enabled source type, per-source first."""
     enabled = services.enabled_agents
     viewers = [a for a in services.roles.views if a.memory_type in enabled]
     return sorted([a for a in viewers if a.projects in enabled], key=lambda a: not a.per_source)
@@ -114,9 +106,6 @@ def _context(services: Services, now: datetime, user_name: str | None = None) ->
     )
 
 
-# --- candidates ----------------------------------------------------------------------
-
-
 def canonical_candidates(services: Services, candidates: Sequence[MemoryBase]) -> list[MemoryBase]:
     """Candidates without second copies of what a view will say (each viewer's
     `canonical`: a knowledge edge that a semantic candidate implies is dropped)."""
@@ -124,9 +113,6 @@ def canonical_candidates(services: Services, candidates: Sequence[MemoryBase]) -
     for agent in _viewers(services):
         out = agent.canonical(out, services.id_key)
     return out
-
-
-# --- projections ---------------------------------------------------------------------
 
 
 async def project(
@@ -139,78 +125,45 @@ async def project(
     """The view changes for source records that are about to be written as `changed`
     (their final states: added, rewritten or closed) or removed (`deleted`)."""
     changed, deleted = list(changed), list(deleted)
-    out = Projection()
+    views = _Views(services, now)
     for source in _sources(services):
-        await _project(services, source, changed, deleted, now, out)
-    return out
-
-
-async def _project(
-    services: Services,
-    source: MemoryType,
-    changed: list[MemoryBase],
-    deleted: list[MemoryBase],
-    now: datetime,
-    out: Projection,
-) -> None:
-    facts = {r.id: r for r in changed if r.memory_type == source}
-    gone = {r.id: r for r in deleted if r.memory_type == source}
-    if not facts and not gone:
-        return
-    scopes = {(r.user_id, r.agent_id) for r in [*facts.values(), *gone.values()]}
-    current = {scope: await _user_facts(services, source, scope, now) for scope in scopes}
-    for record in [*facts.values(), *gone.values()]:
-        if getattr(record, "subject", None) == "user":
-            by_id = current[(record.user_id, record.agent_id)]
-            by_id.pop(record.id, None)
-            if record.id in facts and record.is_current:
-                by_id[record.id] = record
-    names = {scope: services.roles.user_name(by_id.values()) for scope, by_id in current.items()}
-    for agent in _viewers(services):
-        if agent.projects != source:
-            continue
-        if agent.per_source:
-            await _each(services, agent, facts.values(), gone.values(), names, now, out)
-        else:
-            for scope, by_id in current.items():
-                await _scope_view(services, agent, scope, list(by_id.values()), now, out)
+        await views.project(source, changed, deleted)
+    return views.out
 
 
 async def refresh(
     services: Services, user_id: str | None, agent_id: str | None, *, now: datetime
 ) -> Projection:
-    """Every view of one scope recomputed from its sources (after an import or a bulk
-    delete), and per-source views whose source is gone removed."""
+    """Every view of one scope recomputed from its sources, and per-source views whose
+    source is gone removed."""
     scope_where = scope_filter(user_id, agent_id)
-    out = Projection()
+    views = _Views(services, now)
     for source in _sources(services):
         facts = await services.vector.list(source, where=scope_where)
-        await _project(services, source, facts, [], now, out)
+        await views.project(source, facts, [])
         for agent in _viewers(services):
             if agent.projects != source:
                 continue
             if agent.per_source:
                 known = {r.id for r in facts}
-                views = await services.vector.list(agent.memory_type, where=scope_where)
-                out.deletes += [
-                    v for v in views if is_projection(v) and v.internal[PROJECTION_OF] not in known
+                stored = await services.vector.list(agent.memory_type, where=scope_where)
+                views.out.deletes += [
+                    v for v in stored if is_projection(v) and v.internal[PROJECTION_OF] not in known
                 ]
             elif not facts:
-                await _scope_view(services, agent, (user_id, agent_id), [], now, out)
-    return out
+                await views.scope_view(agent, (user_id, agent_id), [])
+    return views.out
 
 
 def fact_scopes(services: Services, records: Iterable[MemoryBase]) -> list[Scope]:
-    """The (user, agent) scopes of the source records (of any view) among `records`, in
-    order."""
+    """The (user, agent) scopes of the source records (of any view) among `records`."""
     sources = set(_sources(services))
     scopes = {(r.user_id, r.agent_id) for r in records if r.memory_type in sources}
     return sorted(scopes, key=lambda s: tuple((p is not None, p or "") for p in s))
 
 
 def _facts_of(user_id: str | None, agent_id: Owner, *more: Filter) -> Filter:
-    """The sources about the user in one (user, agent) scope (ANY: of all the user's
-    agents)."""
+    """The sources about the user in one (user, agent) scope."""
     return scope_filter(user_id, agent_id, ANY, ABOUT_USER, *more)
 
 
@@ -229,9 +182,9 @@ async def user_name(
     *,
     exclude: Collection[str] | None = None,
 ) -> str | None:
-    """The user's current name, if a fact of this user and agent (ANY: of any of the
-    user's agents) states it. With `exclude`, facts learned only from those turns are left
-    out (so a re-run of a `process` call extracts exactly what its first run did)."""
+    """The user's current name, if a fact of this user and agent states it. With
+    `exclude`, facts learned only from those turns are left out (so a re-run of a
+    `process` call extracts exactly what its first run did)."""
     where = _facts_of(user_id, agent_id, {"attribute": "name"})
     facts: list[MemoryBase] = []
     for memory_type in services.roles.names_user:
@@ -242,45 +195,11 @@ async def user_name(
     return services.roles.user_name(facts)
 
 
-async def _each(
-    services: Services,
-    agent: ViewKeeper,
-    facts: Iterable[MemoryBase],
-    gone: Iterable[MemoryBase],
-    names: dict[Scope, str | None],
-    now: datetime,
-    out: Projection,
-) -> None:
-    """Per-source views: one per fact, rendered by `agent`, removed with its fact."""
-    facts, gone = list(facts), list(gone)
-    stored = await _stored_views(services, agent, [f.id for f in [*facts, *gone]])
-    out.deletes += [stored[f.id] for f in gone if f.id in stored]
-
-    def view_id(fact: MemoryBase) -> str:
-        if fact.id in stored:
-            return stored[fact.id].id
-        return agent.view_id(fact.user_id, fact.agent_id, fact.id, services.id_key)
-
-    def render() -> list[tuple[MemoryBase, HistoryEvent]]:
-        writes = []
-        for fact in facts:
-            existing = stored.get(fact.id)
-            ctx = _context(services, now, names[(fact.user_id, fact.agent_id)])
-            view = agent.render_view([fact], view_id(fact), existing, ctx)
-            if view is not None:
-                writes.append((view, _event(view, existing)))
-        return writes
-
-    writes = await offload.cpu(len(facts), render)  # CPU work per fact: off the loop if many
-    out.writes += writes
-
-
 async def _stored_views(
     services: Services, agent: ViewKeeper, fact_ids: list[str]
 ) -> dict[str, MemoryBase]:
-    """The stored views of these sources, by source id. Found by their `projection_of`,
-    not by `view_id`: an imported view keeps the id it had under its first data
-    directory's key."""
+    """The stored views of these sources, by source id (not by `view_id`: an imported view
+    keeps the id it had under its first data directory's key)."""
     if not fact_ids:
         return {}
     where = {f"internal.{PROJECTION_OF}": {"in": list(dict.fromkeys(fact_ids))}}
@@ -288,23 +207,84 @@ async def _stored_views(
     return {str(v.internal[PROJECTION_OF]): v for v in found}
 
 
-async def _scope_view(
-    services: Services,
-    agent: ViewKeeper,
-    scope: Scope,
-    facts: list[MemoryBase],
-    now: datetime,
-    out: Projection,
-) -> None:
-    """A scope view (one per user and agent, e.g. the human block) rendered again."""
-    user_id, agent_id = scope
-    where = scope_filter(user_id, agent_id, ANY, agent.view_filter())
-    found = await services.vector.list(agent.memory_type, where=where)
-    existing = found[-1] if found else None
-    view_id = existing.id if existing else agent.view_id(user_id, agent_id, None, services.id_key)
-    view = agent.render_view(facts, view_id, existing, _context(services, now))
-    if view is not None:
-        out.writes.append((view, _event(view, existing)))
+@dataclass
+class _Views:
+    """The view changes of source records, gathered in `out` at `now`."""
+
+    services: Services
+    now: datetime
+    out: Projection = field(default_factory=Projection)
+
+    async def project(
+        self, source: MemoryType, changed: list[MemoryBase], deleted: list[MemoryBase]
+    ) -> None:
+        services = self.services
+        facts = {r.id: r for r in changed if r.memory_type == source}
+        gone = {r.id: r for r in deleted if r.memory_type == source}
+        if not facts and not gone:
+            return
+        scopes = {(r.user_id, r.agent_id) for r in [*facts.values(), *gone.values()]}
+        current = {s: await _user_facts(services, source, s, self.now) for s in scopes}
+        for record in [*facts.values(), *gone.values()]:
+            if getattr(record, "subject", None) == "user":
+                by_id = current[(record.user_id, record.agent_id)]
+                by_id.pop(record.id, None)
+                if record.id in facts and record.is_current:
+                    by_id[record.id] = record
+        names = {
+            scope: services.roles.user_name(found.values()) for scope, found in current.items()
+        }
+        for agent in _viewers(services):
+            if agent.projects != source:
+                continue
+            if agent.per_source:
+                await self.each(agent, list(facts.values()), list(gone.values()), names)
+            else:
+                for scope, by_id in current.items():
+                    await self.scope_view(agent, scope, list(by_id.values()))
+
+    async def each(
+        self,
+        agent: ViewKeeper,
+        facts: list[MemoryBase],
+        gone: list[MemoryBase],
+        names: dict[Scope, str | None],
+    ) -> None:
+        """Per-source views: one per fact, rendered by `agent`, removed with its fact."""
+        services = self.services
+        stored = await _stored_views(services, agent, [f.id for f in [*facts, *gone]])
+        self.out.deletes += [stored[f.id] for f in gone if f.id in stored]
+
+        def view_id(fact: MemoryBase) -> str:
+            if fact.id in stored:
+                return stored[fact.id].id
+            return agent.view_id(fact.user_id, fact.agent_id, fact.id, services.id_key)
+
+        def render() -> list[tuple[MemoryBase, HistoryEvent]]:
+            writes = []
+            for fact in facts:
+                existing = stored.get(fact.id)
+                ctx = _context(services, self.now, names[(fact.user_id, fact.agent_id)])
+                view = agent.render_view([fact], view_id(fact), existing, ctx)
+                if view is not None:
+                    writes.append((view, _event(view, existing)))
+            return writes
+
+        # CPU work per fact: off the loop if many
+        self.out.writes += await offload.cpu(len(facts), render)
+
+    async def scope_view(self, agent: ViewKeeper, scope: Scope, facts: list[MemoryBase]) -> None:
+        services = self.services
+        user_id, agent_id = scope
+        where = scope_filter(user_id, agent_id, ANY, agent.view_filter())
+        found = await services.vector.list(agent.memory_type, where=where)
+        existing = found[-1] if found else None
+        view_id = (
+            existing.id if existing else agent.view_id(user_id, agent_id, None, services.id_key)
+        )
+        view = agent.render_view(facts, view_id, existing, _context(services, self.now))
+        if view is not None:
+            self.out.writes.append((view, _event(view, existing)))
 
 
 def _event(record: MemoryBase, existing: MemoryBase | None) -> HistoryEvent:
@@ -316,9 +296,8 @@ def _event(record: MemoryBase, existing: MemoryBase | None) -> HistoryEvent:
 async def scope_views_at(
     services: Services, user_id: str | None, agent_id: str | None, at: datetime
 ) -> list[MemoryBase]:
-    """The scope views (the human block) as they read at `at`: rendered from the sources
-    valid then (a stored view is only ever the current one; its sources keep their whole
-    history)."""
+    """The scope views as they read at `at`, rendered from the sources valid then (a stored
+    view is only ever the current one)."""
     views: list[MemoryBase] = []
     for agent in _viewers(services):
         if agent.per_source:

@@ -157,13 +157,7 @@ class Reconciler:
                     if existing.content_hash == candidate.content_hash
                     else "already stored from the same turns",
                 )
-            merged = agent.merge(existing, candidate, self.now)
-            return Decision(
-                operation=Operation.UPDATE,
-                record=_keyed(merged, agent),
-                previous=[existing],
-                reason="same memory, new content",
-            )
+            return self._merged(agent, existing, candidate, "same memory, new content")
 
         if self.llm is not None and (retracted := await self._retracted(candidate)):
             return _noop(retracted, "already retracted from the same turns")
@@ -179,13 +173,8 @@ class Reconciler:
             if same:
                 return _noop(same[0], "same value already current", previous=same)
             if rivals and agent.policy is ConflictPolicy.SUPERSEDE:
-                closed = [self._close(r, candidate) for r in rivals]
-                return Decision(
-                    operation=Operation.SUPERSEDE,
-                    record=candidate,
-                    previous=closed,
-                    reason=f"new value for {candidate.conflict_key}",
-                )
+                reason = f"new value for {candidate.conflict_key}"
+                return self._supersede(candidate, rivals, reason)
             versions = self.services.roles.versions.get(candidate.memory_type)
             if not rivals and agent.policy is ConflictPolicy.SUPERSEDE and versions is not None:
                 older = versions.version_of(candidate, await self._rivals(candidate, None))
@@ -194,13 +183,8 @@ class Reconciler:
             if rivals and replayed(candidate, rivals[0]):
                 return _noop(rivals[0], "already stored from the same turns")
             if rivals:
-                merged = agent.merge(rivals[0], candidate, self.now)
-                return Decision(
-                    operation=Operation.UPDATE,
-                    record=_keyed(merged, agent),
-                    previous=[rivals[0]],
-                    reason=f"rewrote {candidate.conflict_key}",
-                )
+                reason = f"rewrote {candidate.conflict_key}"
+                return self._merged(agent, rivals[0], candidate, reason)
         elif agent.merges_near_duplicates(candidate) and verdict is None:
             near = await self._near_duplicate(candidate)
             if near is not None:
@@ -237,25 +221,35 @@ class Reconciler:
                 # not a refinement of the same memory: merged, the target would become
                 # another fact (its own lost without history) beside the candidate's rival
                 return None
-            merged = agent.merge(target, candidate, self.now)
-            if verdict.text and verdict.text.strip():
-                merged = merged.model_copy(update={"content": verdict.text.strip()})
-            return Decision(
-                operation=Operation.UPDATE,
-                record=_keyed(merged, agent),
-                previous=[target],
-                reason=reason,
-            )
+            return self._merged(agent, target, candidate, reason, text=verdict.text)
         if verdict.operation is Operation.SUPERSEDE and target is not None:
-            return Decision(
-                operation=Operation.SUPERSEDE,
-                record=candidate,
-                previous=[self._close(target, candidate)],
-                reason=reason,
-            )
+            return self._supersede(candidate, [target], reason)
         if verdict.operation is Operation.DELETE and target is not None:
             return self._retraction(target, candidate, f"{reason}: {candidate.content}")
         return None
+
+    def _merged(
+        self,
+        agent: MemoryAgent,
+        target: MemoryBase,
+        candidate: MemoryBase,
+        reason: str,
+        *,
+        text: str | None = None,
+    ) -> Decision:
+        """An UPDATE of `target` merged with `candidate` (its text `text`, when given)."""
+        merged = agent.merge(target, candidate, self.now)
+        if text and text.strip():
+            merged = merged.model_copy(update={"content": text.strip()})
+        record = _keyed(merged, agent)
+        return Decision(operation=Operation.UPDATE, record=record, previous=[target], reason=reason)
+
+    def _supersede(self, record: MemoryBase, olds: list[MemoryBase], reason: str) -> Decision:
+        """`record` added, `olds` closed where it begins."""
+        closed = [self._close(old, record) for old in olds]
+        return Decision(
+            operation=Operation.SUPERSEDE, record=record, previous=closed, reason=reason
+        )
 
     async def _with_rivals(self, decided: Decision, candidate: MemoryBase) -> Decision:
         """An LLM SUPERSEDE that also closes the candidate's current conflict-key rivals: the
@@ -371,12 +365,7 @@ class Reconciler:
         if older.content_hash == candidate.content_hash or replayed(candidate, older):
             return _noop(older, "same version already current")
         keyed = candidate.model_copy(update={"conflict_key": older.conflict_key})
-        return Decision(
-            operation=Operation.SUPERSEDE,
-            record=keyed,
-            previous=[self._close(older, keyed)],
-            reason=f"new version of {older.conflict_key}",
-        )
+        return self._supersede(keyed, [older], f"new version of {older.conflict_key}")
 
     def _still_current(self, record: MemoryBase) -> bool:
         pending = self._pending.get(record.id)

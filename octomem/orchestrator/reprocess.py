@@ -16,9 +16,8 @@ def words(record: MemoryBase) -> str:
 
 
 def read_words(record: MemoryBase) -> str:
-    """A hash of the words the model last read in the stored raw turn `record`: what its
-    marks recorded (`LLM_WORDS`), else - marked before they recorded it, or never - its
-    stored words."""
+    """A hash of the words the model last read in the stored raw turn `record` (`LLM_WORDS`,
+    else its stored words)."""
     value = record.internal.get(LLM_WORDS)
     return value if isinstance(value, str) else words(record)
 
@@ -45,10 +44,8 @@ async def sessions_to_reprocess(
     records = await services.vector.list(turn_log.memory_type, where=where)
     sessions: dict[tuple[str | None, str | None], list[Turn]] = {}
     for record in records:
-        # a turn whose message was edited since (other words than it keeps; the model read
-        # those, or still owes them): its stored words are not what was last said, and
-        # asking about them would bring back what the edit replaced. Left as it is, owed
-        # until the message is sent again.
+        # a turn whose message was edited since: its stored words are not what was last
+        # said (asking about them would bring back what the edit replaced); left owed
         turn = turn_log.stored_turn(record)  # the turn it was written from (same id)
         if turn is not None and read_words(record) == words(record):
             sessions.setdefault((record.agent_id, record.session_id), []).append(turn)

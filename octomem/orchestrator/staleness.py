@@ -37,9 +37,6 @@ MAX_MARKS = 32  # per turn; the latest closures are kept
 MAX_CHAIN = 16  # superseded_by steps followed to the current fact
 
 
-# --- writing marks ---------------------------------------------------------------------
-
-
 def closed_by(decisions: Iterable[Decision]) -> list[tuple[MemoryBase, MemoryBase | None]]:
     """(closed record, its successor or None) for every record the decisions close: the
     previous records of a SUPERSEDE, the record a DELETE (retraction) closes."""
@@ -93,17 +90,12 @@ async def outdated_turn_changes(
     """The raw turns the closed facts came from, each with its new `outdated` marks and a
     history UPDATE event, for the caller to write with the decision that closed them.
 
-    `closed` holds (closed fact, successor or None); only records whose agent plays
-    `MarksStaleTurns` (semantic, knowledge and procedural) mark turns. A turn the
-    successor itself came from says the new value too ("I lived in Paris, now Berlin")
-    and is not marked. A fact rewritten in place (`update()`) is passed as (old
-    version, new version): same id, so its mark says
-    `by` = itself. `at` dates the closure of records without `valid_to` (an `update` or
-    `delete` now); the event is logged at the latest closure it records. Event ids
-    depend only on the marks, so a retried write changes nothing; the turn's text (and
-    embedding) is unchanged. `turns` are raw turns as the same write leaves them otherwise
-    (marked by `extracted.marked`): marked from those, not from what is stored.
-    """
+    `closed` holds (closed fact, successor or None; a fact rewritten in place: (old
+    version, new version), its mark `by` itself). A turn the successor itself came from
+    says the new value too ("I lived in Paris, now Berlin") and is not marked. `at` dates
+    the closure of records without `valid_to`. Event ids depend only on the marks, so a
+    retried write changes nothing. `turns`: raw turns as the same write leaves them,
+    marked from those rather than from what is stored."""
     wanted: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for old, successor in closed:
         if not _marks_turns(services, old):
@@ -134,14 +126,11 @@ async def outdated_turn_changes(
     return changes
 
 
-# --- recall ----------------------------------------------------------------------------
-
-
 def about(roles: Roles, query_stems: set[str], *records: MemoryBase | None) -> bool:
-    """Whether the query shares a content word with what any of the records says (the
-    closed fact, its successor; `MarksStaleTurns.said`, without whom it is about: a
-    question naming Alice is not about every fact of Alice's): a turn that said several
-    things is stale only for questions about what changed."""
+    """Whether the query shares a content word with what any of the records says
+    (`MarksStaleTurns.said`, without whom it is about: a question naming Alice is not about
+    every fact of Alice's): a turn that said several things is stale only for questions
+    about what changed."""
     return any(r is not None and query_stems & roles.said(r) for r in records)
 
 
@@ -205,9 +194,8 @@ async def _successors(
     known: dict[str, MemoryBase],
 ) -> dict[str, MemoryBase | None]:
     """Per closed fact (by id), the record that holds its place: `superseded_by` followed
-    to the one the recall may return; None when the chain ends in a retraction or leaves
-    the store. The chains are followed side by side, one read per step for all of them
-    (`known` gains what is read)."""
+    to the one the recall may return (`holds`); None when the chain ends in a retraction
+    or leaves the store. The chains are followed side by side, one read per step."""
     found: dict[str, MemoryBase | None] = {}
     at: dict[str, MemoryBase | None] = {old.id: old for old in olds}  # each chain's place
     for _ in range(MAX_CHAIN):
@@ -290,17 +278,13 @@ async def demote_stale(
     query: str,
     weight: float,
 ) -> tuple[Fused, dict[str, list[MemoryBase]]]:
-    """Demote stale evidence and put the current fact above it.
+    """Demote stale evidence and put the current fact above it (`rerank`).
 
     A hit is stale evidence when it is a raw turn with `outdated` marks, or an episodic
-    event taken from such a turn, and a marked fact closed (at or before `as_of`, when
-    given) is about the query (`about`). Its score above the floor (the lowest fused
-    score) is multiplied by `weight`; the current record that replaced the fact (in the
-    recall's scope, filters and memory types) takes the stale hit's score when that is
-    higher than its own, with a "current" provenance. Returns the new ranking and, per
-    stale hit, the current records that replace what it said. `records` is updated with
-    the successors fetched. With `include_superseded` nothing changes: the caller asked
-    for the past as it was."""
+    event taken from such a turn, and a marked fact closed (at or before `as_of`) is about
+    the query (`about`). Returns the new ranking and, per stale hit, the current records
+    (in the recall's scope) that replace what it said; `records` gains the successors
+    fetched. With `include_superseded` nothing changes: the caller asked for the past."""
     if not fused or plan.include_superseded or plan.turns not in plan.agents:
         return fused, {}
     marks = await _stale_marks(services, plan, fused, records)
@@ -327,7 +311,6 @@ async def demote_stale(
 
 
 def _closed(old: MemoryBase, as_of: datetime | None) -> bool:
-    """Closed (at or before `as_of`, when given)."""
     return old.valid_to is not None and (as_of is None or old.valid_to <= as_of)
 
 
@@ -340,7 +323,7 @@ def _replacement(
     stems: set[str],
 ) -> tuple[bool, MemoryBase | None]:
     """(whether the mark makes its turn stale for this query, the record current in the
-    closed fact's place or None); `successors`: `_successors` of the closed facts."""
+    closed fact's place or None)."""
     old = known.get(mark["memory_id"])
     if old is None:  # deleted: nothing says what it was about
         return False, None

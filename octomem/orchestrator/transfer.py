@@ -13,16 +13,12 @@ The file is one JSON object per line, each with a ``"type"``:
   bytes of an image or file a record says were kept (`media.keep_originals`,
   `octomem.orchestrator.originals`); last in the file.
 
-Import writes the records back as they are - same ids, validity, hashes, versions - with
-no extraction or reconciliation, restores the history events with their own ids and then
-the graph's entities and relations; what the stores hold already as the file has it is
-left alone (a second import changes nothing). The keyword index and the embeddings are
-rebuilt from the records. Blobs are checked against their sha256 before anything is
-written (InvalidInputError for one that does not match) and each user's are written
-before that user's records, with embedded stores (a store server has no blob directory:
-they are left out). The file is read once, in bounded pieces (`import_file`), checked
-line by line against the stores (`import_checks`, `import_index`) and kept, masked, in a
-spool it is written from a journal part at a time (`import_spool`).
+Import writes the records back as they are (same ids, validity, hashes, versions; no
+extraction or reconciliation), the history events with their own ids, then the graph;
+the keyword index and the embeddings are rebuilt from the records. The file is read once,
+in bounded pieces (`import_file`), checked line by line against the stores
+(`import_checks`, `import_index`) and kept, masked, in a spool it is written from a
+journal part at a time (`import_spool`).
 """
 
 from __future__ import annotations
@@ -30,12 +26,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
-
-from pydantic import BaseModel, Field
 
 from octomem.errors import ImportRejectedError, InvalidInputError, OctomemError
 from octomem.models import (
@@ -52,7 +46,7 @@ from octomem.models import (
     utcnow,
 )
 from octomem.orchestrator import originals
-from octomem.orchestrator.import_checks import RejectedLine
+from octomem.orchestrator.import_checks import TransferSummary as TransferSummary
 from octomem.orchestrator.import_file import FORMAT, VERSION, Source, read_lines
 from octomem.orchestrator.import_index import Index, check_lines
 from octomem.orchestrator.import_spool import Spool, UserPlan, blobs_of, give_back, parts_of
@@ -67,27 +61,6 @@ Progress = Callable[[int, int], None]  # (done, total)
 Record = MemoryBase | dict[str, Any]  # a record of a type this Orchestrator lacks: its JSON
 
 
-class TransferSummary(BaseModel):
-    """What an export or import moved."""
-
-    memories: int = 0
-    deleted_memories: int = Field(0, description="memory ids with history but no record")
-    unchanged: int = Field(
-        0,
-        description="memories an import left as the stores hold them: as the file has them "
-        "already, or a later state of (their history holds every event of the line)",
-    )
-    history_events: int = 0
-    entities: int = 0
-    relations: int = 0
-    blobs: int = Field(0, description="original files of images and documents")
-    by_type: dict[str, int] = Field(default_factory=dict)
-    rejected: list[RejectedLine] = Field(
-        default_factory=list, description="lines an import left out, and why (the first 1,000)"
-    )
-    rejected_count: int = Field(0, description="how many lines an import left out")
-
-
 def _user_clause(user_id: str | None) -> dict[str, Any] | None:
     return scope_filter(user_id) if user_id is not None else None
 
@@ -95,8 +68,8 @@ def _user_clause(user_id: str | None) -> dict[str, Any] | None:
 async def _collect(
     services: Services, user_id: str | None
 ) -> tuple[list[Record], list[HistoryEvent], list[Entity], list[Relation]]:
-    """Every record (those of types this Orchestrator lacks as stored JSON objects: it
-    exports them as they are), history event, entity and relation of `user_id`, or of all."""
+    """Every record (of a type this Orchestrator lacks: its stored JSON), history event,
+    entity and relation of `user_id`, or of all."""
     records: list[Record] = []
     for memory_type in services.types:
         records += await services.vector.list(memory_type, where=_user_clause(user_id))
@@ -105,7 +78,7 @@ async def _collect(
     if user_id is not None:
         users: list[str | None] = [user_id]
     else:
-        seen = {_owner(r) for r in records} | set(await services.history.user_ids())
+        seen = {originals.user_of(r) for r in records} | set(await services.history.user_ids())
         users = sorted(seen, key=lambda u: (u is not None, u or ""))
     events: list[HistoryEvent] = []
     relations: list[Relation] = []
@@ -115,7 +88,7 @@ async def _collect(
         events += user_events
         relations += await services.graph.relations(user, include_invalid=True)
         names: set[str] = set()
-        for record in [r for r in records if _owner(r) == user] + [
+        for record in [r for r in records if originals.user_of(r) == user] + [
             e.record for e in user_events if e.record
         ]:
             names.update(_linked(services, record))
@@ -127,13 +100,9 @@ def _dump(record: Record) -> dict[str, Any]:
     return record if isinstance(record, dict) else record.model_dump(mode="json")
 
 
-def _owner(record: Record) -> str | None:
-    return record.get("user_id") if isinstance(record, dict) else record.user_id
-
-
 def _linked(services: Services, record: Record) -> list[str]:
-    """The names of the entities a record links in the graph (its agent's: an edge's ends
-    too, `GraphProjection`); of a record of a type this Orchestrator lacks, its entities."""
+    """The names of the entities a record links in the graph (of a type this Orchestrator
+    lacks: its `entities`)."""
     if isinstance(record, MemoryBase):
         return services.roles.linked_names(record)
     if record.get("memory_type") in services.roles.graph:  # a past version: read it
@@ -178,25 +147,19 @@ def export_lines(
         yield {"type": "relation", **relation.model_dump(mode="json")}
 
 
-def _summarise(lines: Iterable[dict[str, Any]]) -> TransferSummary:
-    summary = TransferSummary()
-    for line in lines:
-        kind = line["type"]
-        if kind == "memory":
-            summary.history_events += len(line["history"])
-            if line["record"] is None:
-                summary.deleted_memories += 1
-            else:
-                summary.memories += 1
-                mtype = line["memory_type"]
-                summary.by_type[mtype] = summary.by_type.get(mtype, 0) + 1
-        elif kind == "entity":
-            summary.entities += 1
-        elif kind == "relation":
-            summary.relations += 1
-        elif kind == "blob":
-            summary.blobs += 1
-    return summary
+def _summarise(lines: Sequence[dict[str, Any]]) -> TransferSummary:
+    kinds = Counter(line["type"] for line in lines)
+    memories = [line for line in lines if line["type"] == "memory"]
+    stored = [line for line in memories if line["record"] is not None]
+    return TransferSummary(
+        memories=len(stored),
+        deleted_memories=len(memories) - len(stored),
+        history_events=sum(len(line["history"]) for line in memories),
+        entities=kinds["entity"],
+        relations=kinds["relation"],
+        blobs=kinds["blob"],
+        by_type=dict(Counter(line["memory_type"] for line in stored)),
+    )
 
 
 async def export_jsonl(
@@ -206,12 +169,9 @@ async def export_jsonl(
     user_id: str | None = None,
     progress: Progress | None = None,
 ) -> TransferSummary:
-    """Write every memory (of `user_id`, or of everyone) with its history, and the graph.
-
-    A file is written whole or not at all (a temporary file renamed into place), readable
-    by its owner only: it holds what people told their assistants."""
-    is_path = isinstance(target, str | os.PathLike)
-    if not is_path and not callable(getattr(target, "write", None)):
+    """Write every memory (of `user_id`, or of everyone) with its history, and the graph. A
+    file is written whole or not at all, readable by its owner only."""
+    if not isinstance(target, str | os.PathLike) and not callable(getattr(target, "write", None)):
         raise InvalidInputError(
             f"export target must be a file path or a writable text stream, got "
             f"{type(target).__name__}"
@@ -261,21 +221,12 @@ async def import_jsonl(
     progress: Progress | None = None,
     skip_invalid: bool = False,
 ) -> TransferSummary:
-    """Restore an export exactly: records as they were, history events, entities, relations
-    - with any secret in their text masked (an export written by another tool, or edited,
-    may hold some).
-
-    The file is read once, line by line, and every line checked against the stores before
-    anything is written (`import_index`). If any could not be stored as it is, or would
-    reach another scope's data or change what the stores hold under the same ids, nothing
-    is imported: ImportRejectedError lists them. With `skip_invalid=True` the other lines
-    are imported and the summary's `rejected` lists the ones left out. What the stores
-    hold already as the file has it is left alone (`unchanged`): importing a file again
-    writes nothing.
-
-    Then each user's part is written under that user's lock as one journaled write of
-    bounded parts, read back from the spool one part at a time: the import holds a part
-    and a few ids a line, never the file (`import_spool`)."""
+    """Restore an export exactly, with any secret in its text masked. Every line is checked
+    against the stores before anything is written (`import_index`): if any could not be
+    stored as it is, nothing is imported (ImportRejectedError lists them), unless
+    `skip_invalid` (the summary's `rejected` lists the lines left out). What the stores hold
+    already as the file has it is left alone (`unchanged`). Each user's part is then one
+    journaled write of bounded parts, under that user's lock."""
     limits = services.settings
     lines = read_lines(
         source,
@@ -283,45 +234,32 @@ async def import_jsonl(
         max_line_bytes=limits.input.max_import_line_bytes,
     )
     text_limit = 2 * limits.input.max_message_chars
-    with contextlib.closing(lines), Spool(limits.store_dir) as spool:
-        # a forget of a scope of the file from the moment the line naming it is read makes
-        # the import store nothing of that scope (`Index.seen`)
+    with contextlib.closing(lines), contextlib.closing(Spool(limits.store_dir)) as spool:
+        # a forget of a scope once a line naming it is read stores nothing of it (`seen`)
         index = await check_lines(services, lines, spool, text_limit=text_limit)
-        if index.rejected_count and not skip_invalid:
-            raise _refused(index)
-        blobs = await _write(services, index, spool, progress)
-    return TransferSummary(
-        memories=index.memories,
-        deleted_memories=index.deleted_memories,
-        unchanged=index.unchanged,
-        history_events=index.history_events,
-        entities=index.entities,
-        relations=index.relations,
-        blobs=blobs,
-        by_type=index.by_type,
-        rejected=index.rejected,
-        rejected_count=index.rejected_count,
-    )
+        summary = index.summary
+        if summary.rejected_count and not skip_invalid:
+            raise _refused(summary)
+        summary.blobs = await _write(services, index, spool, progress)
+    return summary
 
 
-def _refused(index: Index) -> ImportRejectedError:
-    shown = "; ".join(f"line {r.line} ({r.kind}): {r.reason}" for r in index.rejected[:_SHOWN])
-    more = index.rejected_count - min(_SHOWN, len(index.rejected))
+def _refused(summary: TransferSummary) -> ImportRejectedError:
+    rejected = summary.rejected
+    shown = "; ".join(f"line {r.line} ({r.kind}): {r.reason}" for r in rejected[:_SHOWN])
+    more = summary.rejected_count - min(_SHOWN, len(rejected))
     return ImportRejectedError(
-        f"{index.rejected_count} line(s) of the export cannot be imported, so nothing "
+        f"{summary.rejected_count} line(s) of the export cannot be imported, so nothing "
         f"was (import with skip_invalid=True to store the rest): {shown}"
         + (f"; and {more} more" if more > 0 else ""),
-        list(index.rejected),
+        list(rejected),
     )
 
 
 async def _write(services: Services, index: Index, spool: Spool, progress: Progress | None) -> int:
-    """Write each user's part of the import, one user at a time, under that user's lock,
-    as one journaled write kept in bounded parts: history first, in file order (oldest
-    first per memory), ids as they were; then the records; then the graph as it was
-    (entity types, and edges of deleted or invalidated knowledge); then the projections of
-    the facts imported (an export is consistent already and writes none; a file with lines
-    left out is not). How many blobs it wrote."""
+    """Write each user's part of the import under that user's lock, as one journaled write
+    of bounded parts: history in file order, records, the graph as it was, then the
+    projections of the facts imported. How many blobs it wrote."""
     total = sum(plan.items for plan in index.users.values())
     done = restored = 0
 
@@ -348,7 +286,6 @@ async def _write(services: Services, index: Index, spool: Spool, progress: Progr
 
         async with services.locks.hold(user_id, since=seen) as fence:
             # the blobs inside the journaled write, before its parts: a crash leaves none
-            # of them once the reopen drops an import whose parts were not all in
             await write_parts(
                 services,
                 fence,
@@ -367,12 +304,12 @@ async def _write(services: Services, index: Index, spool: Spool, progress: Progr
 async def stats(services: Services, *, user_id: str | None = None) -> Stats:
     """Counts per memory type (current / superseded), history events and graph size."""
     where = _user_clause(user_id)
+    current_where: dict[str, Any] = {"valid_to": None}
+    if where:
+        current_where = {"AND": [where, current_where]}
     memories: dict[str, TypeCounts] = {}
     for memory_type in services.types:
         total = await services.vector.count(memory_type, where=where)
-        current_where: dict[str, Any] = {"valid_to": None}
-        if where:
-            current_where = {"AND": [where, current_where]}
         current = await services.vector.count(memory_type, where=current_where)
         memories[memory_type.value] = TypeCounts(current=current, superseded=total - current)
     for kind, found in (await services.vector.foreign_records(where)).items():

@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from octomem.models import HistoryEvent, MemoryBase, Operation, utcnow
-from octomem.orchestrator.events import closed_by_version, history_event
+from octomem.models import HistoryEvent, MemoryBase, MemoryType, Operation, utcnow
+from octomem.orchestrator.events import history_event
 from octomem.scopes import ANY, equals, scope_filter
 
 if TYPE_CHECKING:
@@ -60,7 +60,8 @@ async def closed(
     actor: str,
 ) -> list[Change]:
     """The changes closing every record of the input, current now, that is not one of
-    this version's `records` (call it under the scope's write lock)."""
+    this version's `records` (call it under the scope's write lock): each superseded by the
+    new version's first record of its type, so history keeps both."""
     mine = {r.id for r in records}
     current: dict[str, MemoryBase] = {}
     for mtype in dict.fromkeys(r.memory_type for r in closing):
@@ -73,5 +74,22 @@ async def closed(
         for mtype in services.types:
             listed = await services.vector.list(mtype, where=where, live_at=None)
             current |= {r.id: r for r in listed if r.is_current}
-    old = [r for i, r in current.items() if i not in mine]
-    return closed_by_version(old, records, services.agents, actor=actor)
+    successors: dict[MemoryType, MemoryBase] = {}
+    for record in records:
+        successors.setdefault(record.memory_type, record)
+    changes = []
+    for record in (r for i, r in current.items() if i not in mine):
+        successor = successors.get(record.memory_type)
+        at = max(successor.valid_from if successor else utcnow(), record.valid_from)
+        update: dict[str, Any] = {
+            "valid_to": at,
+            "superseded_by": successor.id if successor else None,
+            "updated_at": at,
+        }
+        if (agent := services.agents.get(record.memory_type)) is not None:
+            update.update(agent.closing(record, at))
+        closed = record.model_copy(update=update)
+        changes.append(
+            (closed, history_event(closed, Operation.SUPERSEDE, old=record, actor=actor))
+        )
+    return changes

@@ -2,15 +2,9 @@
 typed operations (`octomem.models.WriteIntent`) handed to `write` (or, for a body too large
 for one journal row, `write_parts`; for a forget, `forget`), which journals them and
 applies them to every store in one order, with history events, under the writer's
-`Fence`. Fencing, erasure counts, idempotence and the journal live there once.
-
-- `apply`: journaling, and applying each kind of operation to the stores;
-- `erase`: what an erase (`forget`) removes, and `reset`;
-- `blobs`: the original bytes of image and file parts;
-- `recovery`: completing what a crash, a failed store, a cancelled call or a late write
-  left.
-
-Only these modules call a store's mutating methods (`tests/unit/test_write_boundary.py`).
+`Fence`. Fencing, erasure counts, idempotence and the journal live there once (`apply`;
+`erase`, `blobs`; `recovery` completes what a crash, a failed store, a cancelled call or
+a late write left). Only these modules call a store's mutating methods.
 """
 
 from octomem.orchestrator.write.apply import forget, write, write_parts

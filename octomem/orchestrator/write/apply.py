@@ -1,19 +1,12 @@
-"""The one write primitive: a list of typed operations, journaled, then applied to every
-store in one order, under the writer's `Fence`.
+"""Journaling a `WriteIntent` and applying it to every store.
 
-Every write - a `process` call's stored turns and what it extracted, update, delete,
-delete_all, an import, a forget (an `Erase`), doctor's repairs, the fate of a part's
-original bytes, the LangGraph store - hands its operations (a `WriteIntent`: records
-written with their history events, put back, rewritten, deleted, dropped; edges retired;
-graph entities and relations; projections to render; an erase) to `write` (or, for a body
-too large for one journal row, `write_parts`). The intent is committed to the journal
-first, then applied - graph, keyword index, history log, and the vector store (the
-canonical copy) last - and dropped from the journal when every store has it. One that a
-crash left behind is applied again by `recovery.recover` when the stores next open.
-Applying is idempotent: every write is an upsert keyed by a deterministic id and history
-events have deterministic ids. Callers hold the scope lock (`ScopeLocks.hold`) of the
-records they write, whose `Fence` they pass on: every store call made here carries it, so
-a writer whose lease passed to another is refused wherever the stores are shared.
+The intent is committed to the journal first, then applied - graph, keyword index,
+history log, and the vector store (the canonical copy) last - and dropped from the
+journal when every store has it; one a crash left behind is applied again by
+`recovery.recover`. Applying is idempotent: every write is an upsert keyed by a
+deterministic id, and history events have deterministic ids. Callers hold the scope lock
+of the records they write, whose `Fence` every store call made here carries, so a writer
+whose lease passed to another is refused wherever the stores are shared.
 """
 
 from __future__ import annotations
@@ -80,13 +73,10 @@ async def write(
     """Apply these operations as one journaled write: `changes` (records, each with its
     history event) written to every store, `restores` put back into the stores each names,
     `rewrites` (the same embedded text) rewritten in the vector store alone, `deletes`
-    removed (a DELETE event each, by `actor`: the history keeps what they said), `drops`
-    removed from the stores each names with no event, `retired` edges invalidated, then
-    the projections of `views` rendered again. A large deletion is journaled in parts of
-    `DELETE_BATCH`. The caller holds the users' locks, whose `fence` it passes.
-
-    The text of every record and event written is masked here (`Guard`) before the
-    journal sees it, whatever the caller masked."""
+    removed (a DELETE event each, by `actor`), `drops` removed from the stores each names
+    with no event, `retired` edges invalidated, then the projections of `views` rendered
+    again. The caller holds the users' locks, whose `fence` it passes. Every record and
+    event is masked here (`Guard`) before the journal sees it, whatever the caller masked."""
     views = list(dict.fromkeys(views))
     if not (changes or deletes or rewrites or restores or drops or retired or views):
         return
@@ -161,13 +151,11 @@ async def write_parts(
 ) -> None:
     """Write a large body (a user's import) as one journaled intent of `count` bounded
     parts, then render the projections of `views`. Each part is journaled as `parts`
-    yields it, before the next is asked for (the last once `parts` has ended: one more
-    than `count` is refused with nothing applied), then the parts are applied one at a
-    time as read back from the journal: no more than a part is held. `done` is told of
-    each part once applied; `first` runs once the intent is begun, before its parts are
-    journaled (the blobs its records name: a crash before its last part drops the intent
-    and, with it, them). The caller holds the locks of `users`, every user the parts
-    write, whose `fence` it passes."""
+    yields it (the last once `parts` has ended: one more than `count` is refused with
+    nothing applied), then the parts are applied one at a time as read back from the
+    journal: no more than a part is held. `done` is told of each part once applied; `first`
+    runs once the intent is begun, before its parts are journaled (a crash before its last
+    part drops the intent). The caller holds the locks of `users`, whose `fence` it passes."""
     intent = WriteIntent(
         id=uuid.uuid4().hex, parts=count, users=list(users), views=list(views), actor=actor
     )
@@ -308,11 +296,9 @@ def _by_type(records: Iterable[MemoryBase]) -> dict[MemoryType, list[MemoryBase]
 
 
 def _slices(items: Sequence[object]) -> range:
-    """Where each slice of a large write starts. A store holds its lock (the graph
-    connection, Chroma's writer, a SQLite connection) for the whole of one call, and every
-    other caller of the process - another user's recall too - waits for it; in slices,
-    their calls take turns with this one, so the wait is bounded by one slice (the write
-    stays idempotent and journaled whole: a crash mid-way is completed by `recover`)."""
+    """Where each slice of a large write starts. A store holds its lock for the whole of
+    one call, and every other caller of the process waits for it; in slices, their calls
+    take turns with this one, so the wait is bounded by one slice."""
     return range(0, len(items), WRITE_SLICE)
 
 
@@ -344,8 +330,7 @@ async def _upsert(
 
 
 async def _embed(services: Services, records: Sequence[MemoryBase]) -> list[list[float]]:
-    """The records' embeddings, each text embedded for its record's user (a cache
-    partitioned by user: `embeddings.embed_for`)."""
+    """The records' embeddings, each text embedded for its record's user."""
     texts, users = [embedding_text(r) for r in records], [r.user_id for r in records]
     return await embed_for(services.embedder, texts, users)
 

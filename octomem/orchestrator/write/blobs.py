@@ -1,12 +1,10 @@
-"""The original bytes of image and file parts (`media.keep_originals`) written and removed:
-the blob store's writes, as `octomem.orchestrator.originals` decides them.
+"""The blob store's writes, as `octomem.orchestrator.originals` decides them.
 
 A blob is written before the records that name it (under the user's write lock, before
 the journaled write), so a crash can leave an orphan but never a record without its blob;
 a journaled write that deletes records, or rewrites records that name parts, removes the
-user's blobs no remaining record names (`prune`, from `apply`). With a Chroma or Neo4j
-server there is no blob store (settings refuse `keep_originals` there): every function
-here is then a no-op.
+user's blobs no remaining record names (`prune`). With no blob store (a Chroma or Neo4j
+server) every function here is a no-op.
 """
 
 from __future__ import annotations
@@ -41,9 +39,8 @@ def names_parts(record: MemoryBase) -> bool:
 async def keep(
     services: Services, user_id: str | None, records: Iterable[MemoryBase], turns: list[Turn]
 ) -> int:
-    """Write the blobs `records` say were kept, from the bytes of `turns`; how many were
-    written (an intact one already there is not). The caller holds the user's lock and
-    writes the records next."""
+    """Write the blobs `records` say were kept, from the bytes of `turns`; how many. The
+    caller holds the user's lock and writes the records next."""
     if not services.settings.media.keep_originals:
         return 0
     return await _write(services, user_id, {sha for r in records for sha in kept(r)}, turns)
@@ -71,16 +68,13 @@ async def settle(
     turns: Sequence[Turn],
     withheld: Collection[str],
 ) -> tuple[set[str], list[MemoryBase]]:
-    """The call's records written before its model replied (`stored`: its raw turns and
-    input records, by type and id) settled (`originals.settled`), the blobs of the images
-    kept written first, from the bytes of `turns`: the images withheld (for the call's
-    other records) - `withheld`, and those a stored record already says are (a retry of a
-    call settled before, whose reply now differs, does not keep them) - and the records
-    to rewrite in the caller's journaled write: those settled, and every record of the
-    user that says an image now withheld was kept (whose blob that write then removes).
-    The caller holds the user's lock; a crash between the blobs and that write leaves an
-    orphan blob (`doctor --repair`) and the records pending (a retry of the call settles
-    them)."""
+    """Settle the call's records written before its model replied (`stored`, by type and
+    id; `originals.settled`), the blobs of the images kept written first: the images
+    withheld (`withheld`, and those a stored record already says are: a retry whose reply
+    now differs does not keep them), and the records to rewrite in the caller's journaled
+    write (those settled, and every record of the user that says an image now withheld was
+    kept). The caller holds the user's lock; a crash before that write leaves an orphan
+    blob and the records pending (a retry of the call settles them)."""
     pending = {
         p["sha256"]
         for turn in turns
@@ -111,9 +105,8 @@ async def _withdrawn(
     withheld: Collection[str],
     rewrites: dict[str, MemoryBase],
 ) -> list[MemoryBase]:
-    """`rewrites` (records by id, as they will be written), with every record of the user
-    that says bytes an earlier call kept were kept, which a vision model's reply has now
-    shown to hold a secret, saying withheld instead."""
+    """`rewrites` (records by id), with every record of the user that says bytes now
+    `withheld` were kept saying withheld instead."""
     store = services.blobs
     if store is None or not withheld or not await asyncio.to_thread(store.has_user, user_id):
         return list(rewrites.values())
@@ -199,8 +192,7 @@ async def restore(
     wanted: Collection[str],
 ) -> int:
     """Write the user's blobs of an import (sha256, bytes - read one at a time) that its
-    imported records name (`wanted`), before those records (the caller holds the user's
-    lock); how many were written."""
+    records name (`wanted`), before those records; how many."""
     store = services.blobs
     if store is None or not wanted:
         return 0

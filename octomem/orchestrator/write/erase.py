@@ -1,20 +1,16 @@
 """An `Erase` (`forget`): every trace of one user, or of one agent scope of a user, removed
 from every store, and `reset`: every store emptied.
 
-Unlike a deletion, which keeps what a memory said in the history log and its knowledge
-edges invalidated in the graph, an erase deletes the scope's records (current and
-superseded), its history events, keyword entries, graph memory nodes, relations and the
-entities nothing else uses - and then, where this process owns the files (embedded mode),
-rewrites them so the deleted text is not left in free pages, write-ahead logs or Chroma's
-write log either. The original bytes of the scope's images and files go too: the user's
-blob directory, or (one agent scope) the blobs no remaining record of the user names.
+Unlike a deletion, which keeps what a memory said in the history log, an erase deletes
+the scope's records, history events, keyword entries, graph nodes, relations, the
+entities nothing else uses and blobs - and then, where this process owns the files,
+rewrites them so the deleted text is not left in free pages or write-ahead logs either.
 
-Crash safety: an erase is a journaled write like any other (`apply.forget`), whose intent
-holds the user and agent ids and the memory ids it removes, no text. Applying it again is
-harmless: the ids to remove are gathered from every store each time and joined with those
-journaled, so a run cut short anywhere - even after the stores were cleared, before their
-files were rewritten - is completed by the next (`recovery.recover`, or the lock's
-settling of the user's unfinished writes).
+An erase is a journaled write (`apply.forget`) whose intent holds the scope and the memory
+ids it removes, no text. Applying it again is harmless: the ids to remove are gathered
+from every store each time and joined with those journaled, so a run cut short anywhere -
+even after the stores were cleared, before their files were rewritten - is completed by
+the next.
 """
 
 from __future__ import annotations
@@ -88,8 +84,10 @@ async def apply(services: Services, fence: Fence, intent: WriteIntent) -> Forget
         report.blobs = await blobs.forget(services, user_id, agent_id)
         for memo in list(services.memos):
             memo.drop(lambda r: r.user_id == user_id and agent_id in (None, r.agent_id))
-        if ids:  # the embedding cache keeps digests, not texts; the vectors are theirs too
-            _clear_embeddings(services)
+        # the embedding cache (in memory) keeps digests, not texts; the vectors are theirs too
+        clear = getattr(services.embedder, "clear", None)
+        if ids and callable(clear):
+            clear()
     log.info(
         "forgotten",
         user_id=user_id,
@@ -172,13 +170,6 @@ async def rewrite_files(services: Services, deleted_ids: Sequence[str]) -> list[
     if await services.graph.compact():
         rewritten.append("graph")
     return rewritten
-
-
-def _clear_embeddings(services: Services) -> None:
-    """Empty the embedding cache (it lives in memory only)."""
-    clear = getattr(services.embedder, "clear", None)
-    if callable(clear):
-        clear()
 
 
 async def reset(services: Services) -> None:

@@ -1,12 +1,10 @@
 """The write primitive's last check that no secret reaches a store: every record and event
-it is given is masked (`octomem.sensitive`) as an import masks the lines of a file
-(`import_file.masked`: every text, not the identifiers and times that structure it).
+it is given is masked as an import masks the lines of a file (`import_file.masked`).
 
-The paths that build records mask their input first - the messages of a `process` call,
-the text of an `update`, a LangGraph item - since what is extracted, the ids derived and
-the words recalled must come from masked text; here a record they let through with a
-secret (a value a rule built from several messages, say) is masked before the journal,
-any store or the log sees it, with a warning that names the record, not the secret.
+The paths that build records mask their input first, since what is extracted, the ids
+derived and the words recalled must come from masked text; here a record they let through
+with a secret (a value a rule built from several messages, say) is masked before the
+journal, any store or the log sees it, with a warning that names the record, not the secret.
 """
 
 from __future__ import annotations

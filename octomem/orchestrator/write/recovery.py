@@ -38,12 +38,11 @@ def _leave(intent: WriteIntent, kinds: set[str]) -> None:
 
 
 async def recover(services: Services, *, wait: bool = True) -> int:
-    """Apply every intent a crash left in the journal (forgets included), each under the
-    locks of its scopes: a live writer finishes its own first. In server mode the journal
-    is shared by every host, so this also takes over the intents of a writer that died on
-    another host, once its lease has expired (the lease is the intent's: it was begun
-    under it). Without `wait`, intents whose scopes are locked right now are left to their
-    writer, or to the next sweep (`Orchestrator.arecover`). Returns how many were applied."""
+    """Apply every intent a crash left in the journal, each under the locks of its scopes:
+    a live writer finishes its own first (in server mode, a writer that died on another
+    host loses its intents once its lease has expired). Without `wait`, intents whose
+    scopes are locked right now are left to their writer, or to the next sweep. Returns
+    how many were applied."""
     applied = 0
     for intent in await services.journal.pending():
         if kinds := foreign_types(services, intent):
@@ -96,13 +95,11 @@ async def complete_leftovers(services: Services, user_ids: set[str | None], fenc
 async def restore_vectors(
     services: Services, written: Mapping[str, Sequence[str]], fence: Fence
 ) -> int:
-    """Put vector entries (ids by memory type) back to what the history log says; the
-    caller holds their users' leases (`fence`). They were written by a writer whose lease
-    passed to another while its request was on the way (`fence.LandedLate`): the history
-    log is on the graph server, where every write is fenced, so a memory's last event
-    there is its newest truth, and an entry with no event left was forgotten meanwhile,
-    or whose last event deleted it (`doctor._behind`), is removed. Returns how many
-    entries changed."""
+    """Put vector entries (ids by memory type) that a writer whose lease passed to another
+    wrote late (`fence.LandedLate`) back to what the history log says - it is fenced on
+    the graph server, so a memory's last event there is its newest truth - and remove
+    those with no event left or whose last event deleted them. The caller holds their
+    users' leases (`fence`). Returns how many entries changed."""
     truths: list[Restore] = []
     gone: list[Drop] = []
     for kind, ids in written.items():
@@ -123,7 +120,7 @@ async def restore_vectors(
             now = stored.get(memory_id)
             if last is None or leaves is False:
                 if now is not None:
-                    gone.append(_gone(now))
+                    gone.append(vector_drop(now))
             elif leaves and last.record is not None and (now is None or not logged_as(last, now)):
                 truth = services.types.record_from_dict(last.record)
                 truths.append(Restore(record=truth, stores=["vector"]))
@@ -133,7 +130,7 @@ async def restore_vectors(
     return changed
 
 
-def _gone(record: MemoryBase) -> Drop:
+def vector_drop(record: MemoryBase) -> Drop:
     return Drop(
         memory_id=record.id,
         user_id=record.user_id,
