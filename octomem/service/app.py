@@ -40,7 +40,8 @@ STREAMED = ("/v1/import",)  # routes that read their body as a stream, with thei
 
 
 class _BodyTooLarge(Exception):
-    pass
+    def __init__(self, cap: int, setting: str) -> None:
+        super().__init__(f"the request body exceeds {cap:,} bytes (service.{setting})")
 
 
 class Envelope:
@@ -80,13 +81,9 @@ class Envelope:
                 call.after = bookmarks.decode(headers.get(bookmarks.HEADER, ""))
                 with causal.within(call):
                     await self._handle(scope, receive, send_with_id, headers, info)
-            except _BodyTooLarge:
+            except _BodyTooLarge as exc:
                 too_large = problems.problem_response(
-                    413,
-                    "too-large",
-                    "Body too large",
-                    f"the request body exceeds {self.state.config.max_body_bytes:,} bytes",
-                    media_type=media_type,
+                    413, "too-large", "Body too large", str(exc), media_type=media_type
                 )
                 await self._answer(send_with_id, status, too_large)
             except TimeoutError:
@@ -136,10 +133,11 @@ class Envelope:
     ) -> None:
         config, path = self.state.config, scope.get("path", "")
         streamed = path in STREAMED
-        cap = config.max_import_bytes if streamed else config.max_body_bytes
+        setting = "max_import_bytes" if streamed else "max_body_bytes"
+        cap = getattr(config, setting)
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > cap:
-            raise _BodyTooLarge
+            raise _BodyTooLarge(cap, setting)
         principal = None
         if path not in PUBLIC:
             # who calls (401), within its rate (429): before the body is read, so an
@@ -151,7 +149,7 @@ class Envelope:
         if not streamed:
             receive = await _buffered(receive, cap)
         else:
-            receive = _counted(receive, cap)
+            receive = _counted(receive, cap, setting)
         if principal is None:
             await self.app(scope, receive, send)
             return
@@ -173,7 +171,7 @@ async def _buffered(receive: Receive, cap: int) -> Receive:
             return _replay(message, receive)
         body += message.get("body", b"")
         if len(body) > cap:
-            raise _BodyTooLarge
+            raise _BodyTooLarge(cap, "max_body_bytes")
         if not message.get("more_body", False):
             return _replay({"type": "http.request", "body": bytes(body)}, receive)
 
@@ -188,7 +186,7 @@ def _replay(message: Message, then: Receive) -> Receive:
     return replayed
 
 
-def _counted(receive: Receive, cap: int) -> Receive:
+def _counted(receive: Receive, cap: int, setting: str) -> Receive:
     size = 0
 
     async def counted() -> Message:
@@ -196,7 +194,7 @@ def _counted(receive: Receive, cap: int) -> Receive:
         message = await receive()
         size += len(message.get("body", b""))
         if size > cap:
-            raise _BodyTooLarge
+            raise _BodyTooLarge(cap, setting)
         return message
 
     return counted

@@ -65,7 +65,7 @@ _COMMON = {
     403: "the key lacks the scope, or is pinned to another user",
     404: "no such memory in this project and scope",
     409: "the call ran into another that changed the same memories",
-    413: "the body is larger than service.max_body_bytes",
+    413: "the body is larger than service.max_body_bytes (max_import_bytes for an import)",
     422: "invalid input; the detail names the field or limit",
     429: "over the key's rate limit; see Retry-After",
     503: "busy, past the deadline, or a store is unavailable; see Retry-After",

@@ -22,6 +22,7 @@ from tests.service_support import Service
 LIMITS = {
     "OCTOMEM_SERVICE__RATE_LIMIT_PER_MINUTE": "3",
     "OCTOMEM_SERVICE__MAX_BODY_BYTES": "4096",
+    "OCTOMEM_SERVICE__MAX_IMPORT_BYTES": "8192",
     "OCTOMEM_SERVICE__MAX_MESSAGES": "3",
     "OCTOMEM_SERVICE__MAX_QUERY_CHARS": "50",
     "OCTOMEM_SERVICE__MAX_PAGE_SIZE": "20",
@@ -137,6 +138,29 @@ def test_a_body_over_max_body_bytes_is_413_with_or_without_content_length(
         body = problem(answer, 413)
         assert "4,096 bytes" in str(body["detail"])
     assert "content-length" in declared.request.headers
+    assert chunked.request.headers.get("transfer-encoding") == "chunked"
+    assert stored(reader, who) == []
+
+
+def test_an_import_over_max_import_bytes_is_413_naming_that_limit(
+    svc: Service, reader: httpx.Client
+) -> None:
+    """The import's body is streamed under its own cap: over it, declared or chunked, the
+    answer is a 413 naming max_import_bytes' value (not max_body_bytes'), nothing imported."""
+    who = user()
+    line = {"kind": "memory", "memory_type": "semantic", "user_id": who, "content": "x" * 500}
+    body = "\n".join(json.dumps(line) for _ in range(20)).encode()
+    assert len(body) > 8192
+    admin = svc.key(scopes="admin", rate_limit=ROOMY)
+    headers = {**svc.auth(admin), "content-type": "application/x-ndjson"}
+    with httpx.Client(base_url=svc.url, headers=headers, timeout=60) as http:
+        declared = http.post("/v1/import", content=body)
+        chunked = http.post(
+            "/v1/import", content=iter([body[i : i + 1000] for i in range(0, len(body), 1000)])
+        )
+    for answer in (declared, chunked):
+        detail = str(problem(answer, 413)["detail"])
+        assert "8,192 bytes" in detail and "max_import_bytes" in detail
     assert chunked.request.headers.get("transfer-encoding") == "chunked"
     assert stored(reader, who) == []
 
