@@ -147,7 +147,7 @@ class Envelope:
             self.state.charge(principal)
             scope[ADMITTED] = principal  # for the routes' dependencies (`deps.caller`)
         if not streamed:
-            receive = await _buffered(receive, cap)
+            receive = await _buffered(receive, cap, setting)
         else:
             receive = _counted(receive, cap, setting)
         if principal is None:
@@ -162,7 +162,7 @@ async def _no_body() -> Message:
     return {"type": "http.request", "body": b"", "more_body": False}
 
 
-async def _buffered(receive: Receive, cap: int) -> Receive:
+async def _buffered(receive: Receive, cap: int, setting: str) -> Receive:
     """Read the whole body first (at most `cap` bytes), then hand it on."""
     body = bytearray()
     while True:
@@ -171,7 +171,7 @@ async def _buffered(receive: Receive, cap: int) -> Receive:
             return _replay(message, receive)
         body += message.get("body", b"")
         if len(body) > cap:
-            raise _BodyTooLarge(cap, "max_body_bytes")
+            raise _BodyTooLarge(cap, setting)
         if not message.get("more_body", False):
             return _replay({"type": "http.request", "body": bytes(body)}, receive)
 
