@@ -16,6 +16,7 @@ and masks the whole value of a key that names a secret ({"password": ...}, `keys
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -56,12 +57,13 @@ def mask(text: str) -> Masked:
     `[MASKED <kind> …<last 4>]` for cards, IBANs and long keys. Masking masked text
     changes nothing: a text where something was found is masked again until nothing more
     is (a masked span can free a cue it was glued to: "...TK1234567Номер паспорта: ...")."""
-    if len(text) < 3:
+    if len(text) < 3 or text in _clean:
         return Masked(text, ())
     kinds: list[str] = []
     for _ in range(_ROUNDS):
         found = _found(text)
         if not found:
+            _clean.add(text)
             break
         masked, more = apply(text, found)
         kinds += more
@@ -72,6 +74,32 @@ def mask(text: str) -> Masked:
 
 
 _ROUNDS = 4
+
+
+class _Clean:
+    """Texts the detectors found nothing in, remembered (the last `size`, each at most
+    `longest` characters) so that a text masked once is not read again when it reaches
+    the write primitive's check (`orchestrator.write.guard`) or a later record: the rules
+    are fixed for the process, and a text they find nothing in holds no secret to keep."""
+
+    def __init__(self, size: int = 4096, longest: int = 2048) -> None:
+        self._texts: dict[str, None] = {}
+        self._size, self._longest = size, longest
+        self._lock = threading.Lock()
+
+    def __contains__(self, text: str) -> bool:
+        return text in self._texts
+
+    def add(self, text: str) -> None:
+        if len(text) > self._longest:
+            return
+        with self._lock:
+            self._texts[text] = None
+            if len(self._texts) > self._size:
+                del self._texts[next(iter(self._texts))]
+
+
+_clean = _Clean()
 
 
 def _found(text: str) -> list[Found]:
