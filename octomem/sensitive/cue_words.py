@@ -6,7 +6,7 @@ from __future__ import annotations
 
 # passwords and passphrases: the value runs to the end of its clause
 PASSWORD = (
-    r"pass ?words?|passwd|pwd|pw|pass ?phrases?|pass ?codes?|"
+    r"pass ?words?|passwd|pwd|pw|pword|pswd|psw|passw|pass ?phrases?|pass ?codes?|"
     r"(?:wi-?fi|wlan|wpa2?|network|router) (?:key|pass)|login password|"
     r"unlock (?:pattern|phrase)|(?:lock|safe) combination|"
     r"[^\W\d_]*pass(?:wort|wörter)|[^\W\d_]*kennw(?:ort|örter)|"  # de: WLAN-Passwort, Bankpasswort

@@ -223,6 +223,7 @@ def find_cued(text: str) -> Iterator[Found]:
         starts.update(m.start() for m in _WORD_START.finditer(text, at, hit.start() + 1))
     for start in sorted(starts):
         yield from _forward(text, start)
+        yield from _bare(text, start)
         yield from _backward(text, start)
         assigned = _ASSIGNED.match(text, start)
         if assigned is not None:
@@ -265,6 +266,37 @@ def _taken(text: str, match: re.Match[str], kind: str, cue: str) -> bool:
         clause = max(text.rfind(c, max(0, start - 60), start) for c in ".!?;\n)]") + 1
         return _CHANGE.search(text, max(clause, start - 60), start) is not None
     return True
+
+
+# a cue followed straight by its value, without "is" or a colon: "log in with password
+# hunter2", "my passcode Xk9!": one token, taken only when it looks generated
+_CUE_BARE = re.compile(
+    rf"\b(?:(?P<password>{PASSWORD})|(?P<key>{KEY}))\b{_MARKUP}[ \t]+(?=[^\s\"'`])", re.I
+)
+
+
+def _bare(text: str, start: int) -> Iterator[Found]:
+    match = _CUE_BARE.match(text, start)
+    word = None if match is None else _TOKEN.match(text, match.end())
+    if match is None or word is None:
+        return
+    begin, end = _trim(text, *word.span())
+    while end > begin and text[end - 1] in "*_~:":  # Markdown: "**Password manager**:"
+        end -= 1
+    value = text[begin:end]
+    kind, cue = _named(match)
+    if (
+        len(value) >= (4 if kind == "password" else 6)
+        and not value.startswith(MARK)
+        and value.lower() not in NOT_A_VALUE
+        and not _IDENTIFIER.match(value)
+        and (
+            any(c.isdigit() for c in value)
+            or (any(c.isupper() for c in value[1:]) and any(c.islower() for c in value))
+            or any(c in "_+/=$#@%&*!" for c in value)
+        )
+    ):
+        yield Found(begin, end, _kind(kind, cue), tail=False)
 
 
 def _backward(text: str, start: int) -> Iterator[Found]:
@@ -344,7 +376,7 @@ def _kind(kind: str, cue: str) -> str:
 
 # every cue holds one of these (in lower case) within its first 40 characters
 _TRIGGERS = (
-    "pass", "pw", "rase", "mnemonic", "key", "combin", "unlock", "pin", "cv", "cid", "csc",
+    "pass", "pw", "psw", "rase", "mnemonic", "key", "combin", "unlock", "pin", "cv", "cid", "csc",
     "cod", "otp", "ssn", "social", "num", "núm", "pasap", "tax", "token", "secret",
     "credential", "seed", "wallet", "kennw", "geheim", "mdp", "contrase", "clave", "cód",
     "schlüssel", "clé", "парол", "пин", "паспорт", "код", "фраз",

@@ -452,6 +452,14 @@ SECRETS: list[Secret] = [
     s("password", "パスワードは「Sakura2024!」です。", "Sakura2024!"),
     s("pin", "暗証番号は5917です。", "5917"),
     s("passport", "パスポート番号：TK1234567", "TK1234567"),
+    # a cue followed straight by its value, no "is" or colon; short forms of the cue word
+    s("password", "Log in with password hunter2 tonight.", "hunter2"),
+    s("password", "my passcode Xk9!pq, don't share it", "Xk9!pq"),
+    s("password", "use pw Tr0ub4dor for the router", "Tr0ub4dor"),
+    s("password", "The pswd Mango77 opens it.", "Mango77"),
+    s("password", "my pword is Sunset42", "Sunset42"),
+    s("password", "**Password** Orchid4455Lake", "Orchid4455Lake"),
+    s("token", "call it with token 8f3kQ2pLm9Zx please", "8f3kQ2pLm9Zx"),
 ]
 
 # Ordinary text: nothing here may be masked.
@@ -533,4 +541,11 @@ NEGATIVES: list[str] = [
     "２０２４年５月１日に東京へ引っ越しました。",
     "Family: \U0001f468\u200d\U0001f469\u200d\U0001f467 at the beach, x² + y² = z².",
     "The ﬁle is in the café\u00ad's back room.",
+    # a cue word followed by an ordinary word
+    "The password manager I use is great.",
+    "Click the password reset link we sent.",
+    "I changed my password 2 times this year.",
+    "**Password manager**: use one for every site.",
+    "We won the token 2024 award.",
+    "**Key West Garden** is lovely in May.",
 ]
