@@ -41,6 +41,8 @@ MAX_NODES = 1_000  # fields and logical nodes in one filter
 # given: cleaned like text ("b\u200bob" -> "bob", NFD -> NFC) they would name another
 # owner, and a read for one user would return another's records.
 _LITERAL_FIELDS = frozenset({"id", "user_id", "agent_id", "session_id"})
+# a record's own times: a value that is not a time would compare as text, matching nothing
+_DATE_FIELDS = frozenset({"created_at", "updated_at", "valid_from", "valid_to", "occurred_at"})
 
 __all__ = [
     "LOGICAL",
@@ -141,6 +143,16 @@ def _check_value(field: str, op: str, value: Any) -> Any:
         raise InvalidInputError(
             f"operator {op!r} on field {field!r} needs a number, string or datetime, "
             f"got {shown(value)}"
+        )
+    if (
+        field in _DATE_FIELDS
+        and op in (*_RANGE, "eq", "ne")
+        and value is not None
+        and parse_datetime(value) is None
+    ):
+        raise InvalidInputError(
+            f"filter: field {field!r} holds times; compare it with an ISO 8601 date or "
+            f"time (2026-01-31, 2026-01-31T09:00:00Z), got {shown(value)}"
         )
     if op == "contains" and value is None:
         raise InvalidInputError(f"operator 'contains' on field {field!r} needs a value")

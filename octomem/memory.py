@@ -17,18 +17,23 @@ import asyncio
 import functools
 import inspect
 import os
-from collections.abc import Callable, Coroutine
-from datetime import datetime
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
+from octomem.agents.context import PROJECTION_OF
 from octomem.errors import InvalidInputError
+from octomem.mem0_config import settings_overrides
+from octomem.mem0_filters import Scope, translate
 from octomem.models import (
     HistoryEvent,
     MemoryBase,
     MemoryType,
     Operation,
     ProcessResult,
+    RecallHit,
     RecallResult,
+    said_text,
 )
 from octomem.orchestrator.engine import Orchestrator
 from octomem.scopes import equals
@@ -78,13 +83,22 @@ _ITEM_KEYS = {
 
 
 def to_item(record: MemoryBase, score: float | None = None) -> dict[str, Any]:
-    """A record in mem0's item shape, plus octomem's type and validity fields."""
+    """A record in mem0's item shape, plus octomem's type and validity fields. ``memory``
+    is the text as given (a stored turn without its speaker prefix); a view kept in step
+    with a fact (a knowledge edge, the core block) says what it is ``derived_from``."""
     base = record.item()
     item = {name: base[key] for key, name in _ITEM_KEYS.items()}
+    item["memory"] = said_text(record)
     item["metadata"] = item["metadata"] or None
+    if isinstance(source := record.internal.get(PROJECTION_OF), str):
+        item["derived_from"] = source
     if score is not None:
         item["score"] = score
     return {key: value for key, value in item.items() if value is not None or key == "metadata"}
+
+
+def is_view(record: MemoryBase) -> bool:
+    return bool(record.internal.get(PROJECTION_OF))
 
 
 def history_item(event: HistoryEvent) -> dict[str, Any]:
@@ -96,23 +110,23 @@ def history_item(event: HistoryEvent) -> dict[str, Any]:
         "new_memory": event.new_value,
         "event": event.operation.value,
         "created_at": event.at.isoformat(),
+        "updated_at": event.at.isoformat(),
         "is_deleted": event.operation is Operation.DELETE,
         "actor_id": event.actor,
+        "role": event.actor if event.actor in ("user", "assistant") else None,
     }
 
 
 def add_items(result: ProcessResult, *, infer: bool = True) -> list[dict[str, Any]]:
-    """What `add` answers: one item per memory operation (``event`` ADD, UPDATE, DELETE or
-    NONE); with `infer=False`, one per message: ADD, or NONE if it was stored before."""
-    if not infer:
-        added = set(result.added_turn_ids)
-        return [
-            {"id": turn_id, "memory": turn.content, "event": "ADD" if turn_id in added else "NONE"}
-            for turn_id, turn in zip(result.turn_memory_ids, result.turns, strict=True)
-        ]
+    """What `add` answers: every memory the call wrote - the facts extracted (``event``
+    ADD, UPDATE, DELETE or NONE; views kept in step with them are left out) and then each
+    message (ADD, or NONE if it was stored before). A DELETE of extraction closes a fact
+    that stays readable as history (``kept_as_history``)."""
     items = []
-    for op in result.all_operations():
-        item = {
+    for op in result.all_operations() if infer else ():
+        if op.view:
+            continue
+        item: dict[str, Any] = {
             "id": op.memory_id,
             "memory": op.text,
             "event": _EVENT[op.operation],
@@ -120,7 +134,19 @@ def add_items(result: ProcessResult, *, infer: bool = True) -> list[dict[str, An
         }
         if op.previous_text is not None and op.operation is not Operation.NOOP:
             item["previous_memory"] = op.previous_text
+        if op.operation is Operation.DELETE:
+            item["kept_as_history"] = True
         items.append(item)
+    added = set(result.added_turn_ids)
+    items += [
+        {
+            "id": turn_id,
+            "memory": turn.content,
+            "event": "ADD" if turn_id in added else "NONE",
+            "memory_type": MemoryType.EPISODIC.value,
+        }
+        for turn_id, turn in zip(result.turn_memory_ids, result.turns, strict=True)
+    ]
     return items
 
 
@@ -136,9 +162,12 @@ def check_threshold(threshold: Any) -> float | None:
     return threshold
 
 
-def search_items(recalled: RecallResult, threshold: float | None = None) -> list[dict[str, Any]]:
+def search_items(
+    recalled: RecallResult, threshold: float | None = None, *, explain: bool = False
+) -> list[dict[str, Any]]:
     """What `search` answers: the hits in mem0's item shape with their fused ``score``;
-    `threshold` keeps those whose vector similarity reaches it."""
+    `threshold` keeps those whose vector similarity reaches it; `explain` adds each hit's
+    ``score_details`` (which retriever of which agent found it, at which rank)."""
     items = []
     for hit in recalled.hits:
         similarity = max(
@@ -146,25 +175,115 @@ def search_items(recalled: RecallResult, threshold: float | None = None) -> list
         )
         if threshold is not None and (similarity is None or similarity < threshold):
             continue
-        items.append(to_item(hit.memory, score=hit.score))
+        item = to_item(hit.memory, score=hit.score)
+        if explain:
+            item["score_details"] = [p.model_dump(mode="json") for p in hit.provenance]
+        items.append(item)
     return items
+
+
+async def recall_scopes(
+    orch: Orchestrator, query: str, scopes: Sequence[Scope], *, limit: int, **options: Any
+) -> RecallResult:
+    """`query` recalled in each scope, one ranking by fused score across them."""
+    hits: list[RecallHit] = []
+    for scope in scopes:
+        found = await orch.arecall(
+            query, user_id=scope.user_id, agent_id=scope.agent_id, limit=limit, **options
+        )
+        hits += found.hits
+    if len(scopes) > 1:
+        hits.sort(key=lambda hit: (-hit.score, hit.id))
+    return RecallResult(query=query, hits=hits[:limit])
+
+
+async def list_scopes(
+    orch: Orchestrator, scopes: Sequence[Scope], *, limit: int | None = None, **options: Any
+) -> list[MemoryBase]:
+    """The memories of each scope, oldest first, the views kept in step with facts last
+    (a mem0 habit, taking the first and updating it, then meets a fact)."""
+    records: list[MemoryBase] = []
+    for scope in scopes:
+        records += await orch.aget_all(
+            user_id=scope.user_id, agent_id=scope.agent_id, limit=limit, **options
+        )
+    records.sort(key=lambda r: (is_view(r), r.created_at, r.id))
+    return records[:limit] if limit is not None else records
+
+
+def _count(method: str, limit: int | None, top_k: int | None) -> int:
+    """`limit` (mem0 1.x) or `top_k` (mem0 2.x): how many results, default 100."""
+    if limit is not None and top_k is not None and limit != top_k:
+        raise InvalidInputError(f"{method}: give limit (mem0 1.x) or top_k (mem0 2.x), not both")
+    return top_k if top_k is not None else limit if limit is not None else 100
+
+
+def _scopes(
+    filters: Mapping[str, Any] | None, **ids: str | None
+) -> tuple[list[Scope], dict[str, Any] | None] | None:
+    """mem0 2.x's call, the ids in `filters` (with AND, OR and ``in`` as mem0 allows): the
+    scopes it reads and the filter within them. None for mem0 1.x's, ids as arguments."""
+    if ids.get("user_id") is not None or ids.get("agent_id") is not None:
+        return None
+    named = {key: value for key, value in ids.items() if value is not None}
+    return translate(filters, named or None)
+
+
+def _timestamp(value: Any) -> datetime | None:
+    """mem0's ``timestamp``: Unix seconds, or a datetime."""
+    if value is None or isinstance(value, datetime):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            return datetime.fromtimestamp(value, tz=UTC)
+        except (OverflowError, OSError, ValueError):
+            pass
+    raise InvalidInputError(f"timestamp must be Unix seconds or a datetime, got {shown(value)}")
+
+
+_UNSET: Any = object()  # an argument not given (None is a value: no expiry)
+_NOT_HERE = {
+    "expiration_date": "memories do not expire by date; delete them, or use a metadata key",
+    "prompt": "extraction instructions are set per memory type in octomem's settings "
+    "(llm.prompts), not per call",
+    "llm": "the model is set in octomem's settings (llm.model), not per call",
+}
+
+
+def _refuse(**given: Any) -> None:
+    for name, value in given.items():
+        if value is not None:
+            raise InvalidInputError(f"{name} is not supported by octomem: {_NOT_HERE[name]}")
+
+
+def _orchestrator(
+    config: Mapping[str, Any] | str | os.PathLike[str] | None, overrides: dict[str, Any]
+) -> Orchestrator:
+    """An Orchestrator from mem0's config dict (`octomem.mem0_config`) or octomem's YAML
+    config path, then `overrides` (octomem settings keys)."""
+    if isinstance(config, Mapping):
+        return Orchestrator.from_config(None, **{**settings_overrides(config), **overrides})
+    return Orchestrator.from_config(config, **overrides)
 
 
 class AsyncMemory:
     """mem0's `AsyncMemory`: the methods of `Memory` as coroutines, on the Orchestrator's
     async API. Concurrent calls (``asyncio.gather``) run side by side as the
-    Orchestrator's own do."""
+    Orchestrator's own do. Both mem0 2.x's signatures (ids in ``filters``, ``top_k``)
+    and 1.x's (ids as arguments, ``limit``) are accepted (docs/mem0.md)."""
 
     def __init__(self, orchestrator: Orchestrator | None = None) -> None:
         self._orch = orchestrator or Orchestrator.from_config()
 
     @classmethod
     async def from_config(
-        cls, path: str | os.PathLike[str] | None = None, **overrides: Any
+        cls,
+        config: Mapping[str, Any] | str | os.PathLike[str] | None = None,
+        **overrides: Any,
     ) -> AsyncMemory:
-        """``await AsyncMemory.from_config(...)``, as in mem0; the stores are opened in a
-        thread, off the event loop. Arguments as `Orchestrator.from_config`."""
-        return cls(await asyncio.to_thread(Orchestrator.from_config, path, **overrides))
+        """``await AsyncMemory.from_config(...)``: as `Memory.from_config`, the stores
+        opened in a thread, off the event loop."""
+        return cls(await asyncio.to_thread(_orchestrator, config, overrides))
 
     @property
     def orchestrator(self) -> Orchestrator:
@@ -178,16 +297,23 @@ class AsyncMemory:
         agent_id: str | None = None,
         run_id: str | None = None,
         metadata: dict[str, Any] | None = None,
+        timestamp: Any = None,
+        expiration_date: Any = None,
         infer: bool = True,
         memory_type: str | list[str] | None = None,
+        prompt: str | None = None,
+        llm: Any = None,
     ) -> dict[str, Any]:
-        """Store messages. `infer=False` stores them as they are (one memory per message)."""
+        """Store messages. `infer=False` stores them as they are (one memory per message).
+        `timestamp` (Unix seconds or a datetime) dates messages that carry none."""
+        _refuse(expiration_date=expiration_date, prompt=prompt, llm=llm)
         result = await self._orch.aprocess(
             messages,
             user_id=user_id,
             agent_id=agent_id,
             session_id=run_id,
             metadata=metadata,
+            timestamp=_timestamp(timestamp),
             infer=infer,
             memory_types=_memory_types(memory_type),
         )
@@ -200,22 +326,39 @@ class AsyncMemory:
         user_id: str | None = None,
         agent_id: str | None = None,
         run_id: str | None = None,
-        limit: int = 100,
+        top_k: int | None = None,
+        limit: int | None = None,
         filters: dict[str, Any] | None = None,
         threshold: float | None = None,
+        rerank: bool = False,
+        explain: bool = False,
+        reference_date: datetime | None = None,
+        show_expired: bool = False,
         as_of: datetime | None = None,
     ) -> dict[str, Any]:
         """Hybrid search. `threshold` keeps hits whose vector similarity reaches it;
+        `rerank` changes nothing (recall already fuses vector, keyword and graph rankings);
+        `explain` adds each hit's ``score_details``; `reference_date`: the time recall
+        reads as now; `show_expired` changes nothing (memories do not expire by date);
         `as_of`: what was current at that time."""
-        validate_scope_id("run_id", run_id)
         check_threshold(threshold)
-        if run_id is not None:
-            session = equals("session_id", run_id)
-            filters = {"AND": [filters, session]} if filters else session
-        recalled = await self._orch.arecall(
-            query, user_id=user_id, agent_id=agent_id, limit=limit, filters=filters, as_of=as_of
+        if (read := _scopes(filters, user_id=user_id, agent_id=agent_id, run_id=run_id)) is None:
+            validate_scope_id("run_id", run_id)
+            if run_id is not None:
+                session = equals("session_id", run_id)
+                filters = {"AND": [filters, session]} if filters else session
+            read = [Scope(user_id, agent_id)], filters
+        scopes, where = read
+        recalled = await recall_scopes(
+            self._orch,
+            query,
+            scopes,
+            limit=_count("search", limit, top_k),
+            filters=where,
+            as_of=as_of,
+            now=reference_date,
         )
-        return {"results": search_items(recalled, threshold)}
+        return {"results": search_items(recalled, threshold, explain=explain)}
 
     async def get(
         self, memory_id: str, *, user_id: str | None = None, agent_id: str | None = None
@@ -230,29 +373,51 @@ class AsyncMemory:
         agent_id: str | None = None,
         run_id: str | None = None,
         filters: dict[str, Any] | None = None,
-        limit: int = 100,
+        top_k: int | None = None,
+        limit: int | None = None,
+        show_expired: bool = False,
         as_of: datetime | None = None,
     ) -> dict[str, Any]:
-        """Memories in scope (`as_of`: those current at that time)."""
-        records = await self._orch.aget_all(
-            user_id=user_id,
-            agent_id=agent_id,
-            session_id=run_id,
-            filters=filters,
-            limit=limit,
-            as_of=as_of,
-        )
+        """Memories in scope, oldest first and the views kept in step with facts (knowledge
+        edges, the core block) last (`as_of`: those current at that time)."""
+        limit = _count("get_all", limit, top_k)
+        if (read := _scopes(filters, user_id=user_id, agent_id=agent_id, run_id=run_id)) is None:
+            scope = Scope(user_id, agent_id)
+            records = await list_scopes(
+                self._orch, [scope], limit=limit, filters=filters, as_of=as_of, session_id=run_id
+            )
+        else:
+            scopes, where = read
+            records = await list_scopes(self._orch, scopes, limit=limit, filters=where, as_of=as_of)
         return {"results": [to_item(r) for r in records]}
 
     async def update(
         self,
         memory_id: str,
-        data: str,
+        text: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        expiration_date: Any = _UNSET,
+        data: str | None = None,
         *,
         user_id: str | None = None,
         agent_id: str | None = None,
     ) -> dict[str, Any]:
-        await self._orch.aupdate(memory_id, data, user_id=user_id, agent_id=agent_id)
+        """A new text, new metadata or both (`data`: mem0's older name of `text`); the
+        version replaced stays in `history`. `expiration_date` may only be None (no
+        expiry: memories do not expire by date), which alone changes nothing."""
+        if expiration_date is not _UNSET:
+            _refuse(expiration_date=expiration_date)
+        if data is not None and text is not None and data != text:
+            raise InvalidInputError("update: give text (or its older name data), not both")
+        text = text if text is not None else data
+        if text is None and metadata is None:
+            if expiration_date is _UNSET:
+                raise InvalidInputError("update needs text, metadata or expiration_date")
+            await self._orch.aget(memory_id, user_id=user_id, agent_id=agent_id)  # it exists
+            return {"message": "Memory updated successfully!"}
+        await self._orch.aupdate(
+            memory_id, text, metadata=metadata, user_id=user_id, agent_id=agent_id
+        )
         return {"message": "Memory updated successfully!"}
 
     async def delete(
@@ -310,8 +475,14 @@ def _blocking(
     docstring, run on the Orchestrator's loop (as `octomem._sync.sync_twin`, for a facade
     that holds its async twin rather than being it)."""
 
+    signature = inspect.signature(amethod)
+
     @functools.wraps(amethod)
     def method(self: Memory, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            signature.bind(self._async, *args, **kwargs)
+        except TypeError as exc:  # Python's own message would name AsyncMemory
+            raise TypeError(f"Memory.{amethod.__name__}(): {exc}") from None
         return self.orchestrator.run_sync(amethod(self._async, *args, **kwargs))
 
     method.__qualname__ = f"Memory.{amethod.__name__}"
@@ -328,8 +499,15 @@ class Memory:
         self._async = AsyncMemory(orchestrator)
 
     @classmethod
-    def from_config(cls, path: str | os.PathLike[str] | None = None, **overrides: Any) -> Memory:
-        return cls(Orchestrator.from_config(path, **overrides))
+    def from_config(
+        cls,
+        config: Mapping[str, Any] | str | os.PathLike[str] | None = None,
+        **overrides: Any,
+    ) -> Memory:
+        """From mem0's config dict (its keys with an octomem meaning are mapped, the rest
+        refused: docs/mem0.md), or octomem's YAML config path; then `overrides` (octomem
+        settings keys, e.g. ``data_dir=``)."""
+        return cls(_orchestrator(config, overrides))
 
     @property
     def orchestrator(self) -> Orchestrator:

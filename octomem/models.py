@@ -328,6 +328,16 @@ def turn_context(record: MemoryBase) -> str:
     return context if isinstance(context, str) else ""
 
 
+def said_text(record: MemoryBase) -> str:
+    """A record's text as a person would quote it: for a raw conversation turn, the turn as
+    it was given (its content, which recall reads, names the speaker first)."""
+    if record.memory_type is MemoryType.EPISODIC and record.internal.get("raw") is True:
+        details, actor = getattr(record, "details", None), getattr(record, "actor", None)
+        if record.content == f"{actor}: {details}":  # not since rewritten by an update
+            return str(details)
+    return record.content
+
+
 def embedding_text(record: MemoryBase) -> str:
     """The text a record is embedded from for storage: its content, preceded for a raw
     turn by the turn before it (a short reply then carries the topic it answers)."""
@@ -796,6 +806,9 @@ class MemoryOperation(BaseModel):
     previous_id: str | None = None
     previous_text: str | None = None
     reason: str = ""
+    view: bool = Field(
+        False, description="a view kept in step with its fact (a knowledge edge, the core block)"
+    )
 
 
 class LLMUsage(BaseModel):

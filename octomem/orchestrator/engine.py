@@ -45,6 +45,7 @@ from octomem.orchestrator.retrieval import as_of_filter
 from octomem.orchestrator.transfer import (
     Progress,
     TransferSummary,
+    current_users,
     export_jsonl,
     import_jsonl,
     stats,
@@ -728,3 +729,10 @@ class Orchestrator:
         return await stats(self._services, user_id=user_id)
 
     stats = sync_twin(astats)
+
+    @api
+    async def ausers(self) -> dict[str, int]:
+        """Every user with current memories, and how many each has, in id order."""
+        return await current_users(self._services)
+
+    users = sync_twin(ausers)

@@ -60,6 +60,7 @@ class Projection:
                 previous_id=record.id if event.old_value is not None else None,
                 previous_text=event.old_value,
                 reason=f"projection of {record.internal.get(PROJECTION_OF)}",
+                view=True,
             )
             for record, event in self.writes
         ]
@@ -70,6 +71,7 @@ class Projection:
                 memory_id=record.id,
                 text=record.content,
                 reason="its fact was deleted",
+                view=True,
             )
             for record in self.deletes
         ]

@@ -339,3 +339,16 @@ async def stats(services: Services, *, user_id: str | None = None) -> Stats:
             history_events=sum(history.values()),
         ),
     )
+
+
+async def current_users(services: Services) -> dict[str, int]:
+    """Every user with current memories, and how many each has, in id order."""
+    counts: dict[str, int] = {}
+    for user_id in sorted(u for u in await services.history.user_ids() if u is not None):
+        where = {"AND": [scope_filter(user_id), {"valid_to": None}]}
+        total = 0
+        for memory_type in services.types:
+            total += await services.vector.count(memory_type, where=where)
+        if total:
+            counts[user_id] = total
+    return counts

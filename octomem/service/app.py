@@ -81,6 +81,21 @@ class Envelope:
                 call.after = bookmarks.decode(headers.get(bookmarks.HEADER, ""))
                 with causal.within(call):
                     await self._handle(scope, receive, send_with_id, headers, info)
+            except asyncio.CancelledError:
+                # the shutdown grace ran out with this request in flight: a problem body
+                # rather than the server's bare-text 500, then the cancel goes on
+                cut = problems.problem_response(
+                    503,
+                    "shutting-down",
+                    "Shutting down",
+                    "the service stopped before this request finished; retry it (a write it "
+                    "started is completed when the stores next open; a retry stores nothing "
+                    "twice)",
+                    {"Retry-After": str(problems.RETRY_AFTER_S)},
+                    media_type=media_type,
+                )
+                await self._answer(send_with_id, status, cut)
+                raise
             except _BodyTooLarge as exc:
                 too_large = problems.problem_response(
                     413, "too-large", "Body too large", str(exc), media_type=media_type
@@ -142,6 +157,9 @@ class Envelope:
         if path not in PUBLIC:
             # who calls (401), within its rate (429): before the body is read, so an
             # unknown caller costs nothing
+            sent = [v for k, v in scope["headers"] if k.lower() == b"authorization"]
+            if len(sent) > 1:  # which one would be the caller's?
+                raise Unauthorized(f"send one Authorization header; this request has {len(sent)}")
             principal = await authenticate(headers.get("authorization"), self.state.keys, config)
             info.admit(principal)
             self.state.charge(principal)
@@ -203,7 +221,14 @@ def _counted(receive: Receive, cap: int, setting: str) -> Receive:
 def create_app(settings: Settings, *, audit_per_worker: bool = False) -> FastAPI:
     """The service over `settings` (its data directory holds the keys and audit log).
     `audit_per_worker`: this process writes its own audit file (one of several workers)."""
-    from octomem.service import access_log, routes_health, routes_mem0, routes_oauth, routes_v1
+    from octomem.service import (
+        access_log,
+        routes_entities,
+        routes_health,
+        routes_mem0,
+        routes_oauth,
+        routes_v1,
+    )
     from octomem.service.mcp_mount import McpMount
 
     configure_tracing(settings.telemetry)
@@ -236,11 +261,15 @@ def create_app(settings: Settings, *, audit_per_worker: bool = False) -> FastAPI
     app.include_router(routes_health.router)
     app.include_router(routes_oauth.router)
     app.include_router(routes_v1.router, responses=problems.COMMON_RESPONSES)
-    app.include_router(routes_mem0.router, responses=problems.common_responses("application/json"))
+    mem0_problems = problems.common_responses("application/json")
+    app.include_router(routes_mem0.router, responses=mem0_problems)
+    app.include_router(routes_entities.router, responses=mem0_problems)
     app.router.routes.append(mcp.route)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     state.routes = [
-        r for m in (routes_health, routes_oauth, routes_v1, routes_mem0) for r in m.router.routes
+        r
+        for m in (routes_health, routes_oauth, routes_v1, routes_mem0, routes_entities)
+        for r in m.router.routes
     ] + [mcp.route]
     app.add_middleware(Envelope, state=state)
     return app

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from octomem.sensitive import mask_text
 from octomem.service.context import RequestInfo
 from octomem.settings import ServiceConfig
 
@@ -46,7 +47,9 @@ class AuditLog:
             "project": info.project,
             "method": method,
             "route": route,
-            "user_id": info.user_id,
+            # an id is stored as given, but one shaped like a secret is masked, as the
+            # access log masks it
+            "user_id": mask_text(info.user_id) if info.user_id else info.user_id,
             "status": status,
             "duration_ms": round(duration_ms, 2),
             "counts": info.counts,

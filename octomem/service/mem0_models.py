@@ -128,6 +128,9 @@ class Item(BaseModel):
     valid_from: str | None = None
     valid_to: str | None = None
     score: float | None = None
+    derived_from: str | None = Field(
+        None, description="a view kept in step with a fact: the fact's id or type"
+    )
     text: str | None = Field(None, description="update's answer: the new text")
 
 
@@ -137,6 +140,9 @@ class AddItem(BaseModel):
     event: str = Field(description="ADD, UPDATE, DELETE or NONE")
     memory_type: str | None = None
     previous_memory: str | None = None
+    kept_as_history: bool | None = Field(
+        None, description="a DELETE that closed a fact: still readable by get and history"
+    )
 
 
 class AddResponse(BaseModel):
@@ -162,8 +168,10 @@ class HistoryItem(BaseModel):
     new_memory: str | None
     event: str
     created_at: str
+    updated_at: str
     is_deleted: bool
     actor_id: str | None
+    role: str | None
     user_id: str | None
 
 

@@ -84,7 +84,10 @@ def common_responses(media_type: str = PROBLEM) -> dict[int | str, dict[str, Any
 COMMON_RESPONSES = common_responses()
 # mem0's client reads an error's `detail` only from a body typed application/json: its
 # routes send the same problem body under that type
-MEM0_PATHS = ("/v1/ping/", "/v1/memories/", "/v3/memories/")
+MEM0_PATHS = (  # the paths mem0's client calls: it reads problems typed application/json
+    *("/v1/ping/", "/v1/memories/", "/v3/memories/", "/v1/entities/", "/v1/batch/", "/v2/"),
+    *("/v1/exports/", "/v1/summary/", "/v1/feedback/", "/api/v1/"),
+)
 
 
 def media_type_for(scope: Mapping[str, Any]) -> str:

@@ -15,11 +15,19 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from octomem.errors import InvalidInputError
 from octomem.filters import parse_datetime
-from octomem.memory import add_items, check_threshold, history_item, search_items, to_item
-from octomem.models import MemoryBase, RecallHit, RecallResult
+from octomem.mem0_filters import translate
+from octomem.memory import (
+    add_items,
+    check_threshold,
+    history_item,
+    list_scopes,
+    recall_scopes,
+    search_items,
+    to_item,
+)
+from octomem.models import said_text
 from octomem.service import context
 from octomem.service.deps import Anyone, Deleter, Project, Reader, Writer
-from octomem.service.mem0_filters import translate
 from octomem.service.mem0_models import (
     ORG_ID,
     UNSUPPORTED,
@@ -37,6 +45,7 @@ from octomem.service.mem0_models import (
     UpdateRequest,
     refuse,
 )
+from octomem.service.routes_entities import delete_across_users
 from octomem.service.routes_v1 import OwnerQuery, attachments
 
 router = APIRouter(tags=["mem0"])
@@ -115,7 +124,7 @@ def _add_entities(body: AddRequest) -> dict[str, str]:
 async def get(
     memory_id: str, who: Reader, _: Annotated[None, _only()], orch: Project
 ) -> dict[str, Any]:
-    return to_item(await orch.aget(memory_id, **who.scope(None, required=False)))
+    return _fields(to_item(await orch.aget(memory_id, **who.scope(None, required=False))))
 
 
 @router.post(
@@ -143,16 +152,10 @@ async def get_all(
         )
         if value is not None
     ]
-    scopes, where = translate(body.filters, who, body.as_filter(), *dates)
-    records: list[MemoryBase] = []
-    for scope in scopes:
-        records += await orch.aget_all(
-            user_id=scope.user_id,
-            agent_id=scope.agent_id,
-            filters=where,
-            include_superseded=body.include_superseded(),
-        )
-    records.sort(key=lambda r: (r.created_at, r.id))
+    scopes, where = translate(body.filters, body.as_filter(), *dates, reach=who.user)
+    records = await list_scopes(
+        orch, scopes, filters=where, include_superseded=body.include_superseded()
+    )
     start = (page - 1) * page_size
     shown = records[start : start + page_size]
     context.count(records=len(shown))
@@ -160,7 +163,10 @@ async def get_all(
     def link(number: int) -> str | None:
         if number < 1 or (number - 1) * page_size >= len(records):
             return None
-        return str(request.url.include_query_params(page=number, page_size=page_size))
+        # a relative reference: a link built from the Host header would send the client
+        # wherever a request said the service was
+        url = request.url.include_query_params(page=number, page_size=page_size)
+        return f"{url.path}?{url.query}"
 
     return {
         "count": len(records),
@@ -182,23 +188,17 @@ async def search(body: SearchRequest, who: Reader, orch: Project) -> dict[str, A
     limit = who.check_page(body.top_k)
     query = who.check_query(body.query)
     wanted = {"metadata": body.metadata} if body.metadata else None
-    scopes, where = translate(body.filters, who, body.as_filter(), wanted)
-    now = _reference(body.reference_date)
-    hits: list[RecallHit] = []
-    for scope in scopes:
-        found = await orch.arecall(
-            query,
-            user_id=scope.user_id,
-            agent_id=scope.agent_id,
-            limit=limit,
-            filters=where,
-            include_superseded=body.include_superseded(),
-            now=now,
-        )
-        hits += found.hits
-    if len(scopes) > 1:  # several users: one ranking by fused score
-        hits.sort(key=lambda hit: (-hit.score, hit.id))
-    items = search_items(RecallResult(query=query, hits=hits), threshold)[:limit]
+    scopes, where = translate(body.filters, body.as_filter(), wanted, reach=who.user)
+    recalled = await recall_scopes(
+        orch,
+        query,
+        scopes,
+        limit=limit,
+        filters=where,
+        include_superseded=body.include_superseded(),
+        now=_reference(body.reference_date),
+    )
+    items = search_items(recalled, threshold)
     context.count(hits=len(items))
     return {"results": [_fields(item, body.fields) for item in items]}
 
@@ -213,12 +213,15 @@ async def update(
     memory_id: str, body: UpdateRequest, who: Writer, _: Annotated[None, _only()], orch: Project
 ) -> dict[str, Any]:
     refuse(timestamp=body.timestamp, expiration_date=body.expiration_date)
-    if body.text is None and body.metadata is None:
-        raise InvalidInputError("update needs text, metadata or both")
     scope = who.scope(None, required=False)
+    if body.text is None and body.metadata is None:
+        if "expiration_date" not in body.model_fields_set:
+            raise InvalidInputError("update needs text, metadata or expiration_date")
+        old = await orch.aget(memory_id, **scope)  # no expiry was asked: nothing changes
+        return _fields({**to_item(old), "text": said_text(old)})
     # text None: metadata only, the text stays as it is when the write happens
     new = await who.write(orch.aupdate(memory_id, body.text, metadata=body.metadata, **scope))
-    return {**to_item(new), "text": new.content}
+    return _fields({**to_item(new), "text": said_text(new)})
 
 
 @router.delete("/v1/memories/{memory_id}/", response_model=Message, summary="Delete a memory")
@@ -246,8 +249,12 @@ async def delete_all(
     app_id: OwnerQuery = None,
 ) -> Message:
     refuse(app_id=app_id)
-    count = await who.write(orch.adelete_all(**who.scope(user_id, agent_id), session_id=run_id))
-    context.count(deleted=count)
+    if user_id is None and (agent_id is not None or run_id is not None):
+        # an agent's or a run's memories: in every user's scope the key reaches
+        count = await delete_across_users(who, orch, agent_id=agent_id, run_id=run_id)
+    else:
+        count = await who.write(orch.adelete_all(**who.scope(user_id, agent_id), session_id=run_id))
+        context.count(deleted=count)
     return Message(message=f"Memories deleted successfully! ({count})")
 
 
@@ -264,8 +271,10 @@ async def history(
     return [{**history_item(event), "user_id": event.user_id} for event in events]
 
 
-def _fields(item: dict[str, Any], fields: list[str] | None) -> dict[str, Any]:
-    """`fields`: the keys to return (the id always)."""
+def _fields(item: dict[str, Any], fields: list[str] | None = None) -> dict[str, Any]:
+    """An item as the service answers it: an empty ``metadata`` left out, as every other
+    empty key is; `fields`: the keys to return (the id always)."""
+    item = {k: v for k, v in item.items() if v is not None}
     if not fields:
         return item
     return {k: v for k, v in item.items() if k == "id" or k in fields}

@@ -19,6 +19,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict
 
+from octomem.errors import InvalidInputError
 from octomem.media.schema import Content, TextPart
 from octomem.models import (
     ConsistencyReport,
@@ -135,7 +136,7 @@ class UpdateRequest(Body):
 
 
 class ForgetRequest(Body):
-    user_id: Id
+    user_id: Id | None = Field(None, description="required, but for a key pinned to a user")
     agent_id: Id | None = None
 
 
@@ -260,7 +261,8 @@ async def history(memory_id: str, who: Reader, owner: Owner, orch: Project) -> l
 @router.post("/forget", response_model=ForgetReport, summary="Remove every trace of a user")
 async def forget(body: ForgetRequest, who: Deleter, orch: Project) -> ForgetReport:
     user = who.user(body.user_id)
-    assert user is not None
+    if user is None:
+        raise InvalidInputError("forget needs user_id (a key pinned to a user forgets its own)")
     return await who.write(orch.aforget(user_id=user, agent_id=body.agent_id))
 
 

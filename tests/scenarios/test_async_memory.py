@@ -13,7 +13,7 @@ import pytest
 from octomem import AsyncMemory, InvalidInputError, Memory, NotFoundError, Orchestrator
 
 # what differs between two runs of the same calls for two users: ids, times, the user
-_VARYING = {"id", "memory_id", "user_id", "hash", "score"}
+_VARYING = {"id", "memory_id", "user_id", "hash", "score", "derived_from"}
 _VARYING |= {"created_at", "updated_at", "valid_from", "valid_to"}
 
 

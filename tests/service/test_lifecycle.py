@@ -128,6 +128,9 @@ def test_sigterm_finishes_in_flight_writes_refuses_new_connections_and_loses_not
             # `stuck` never completes: the process still exits, cutting it after the grace
             svc.proc.wait(timeout=GRACE_S * 3 + 30)
             print(f"exited {time.monotonic() - stopped_at:.1f} s after SIGTERM")
+            # and it was told so in a problem body, not the server's bare-text 500
+            status, problem = stuck.answer()
+            assert status == 503 and problem["title"] == "Shutting down", problem
         finally:
             held.close()
             stuck.close()

@@ -236,8 +236,11 @@ def test_datetime_ranges_and_iso_metadata() -> None:
     assert not ok({"created_at": {"lt": "2024-01-01T00:00:00Z"}})
     assert ok({"seen": {"lt": T0}})  # an ISO string in metadata against a datetime
     assert ok({"seen": {"gt": datetime(2024, 1, 31, tzinfo=UTC)}})
-    assert not ok({"created_at": "not a date"})
-    assert ok({"created_at": {"ne": "not a date"}})
+    for bound in ("not a date", "2026", "tomorrow", 1767225600):  # would match nothing: refused
+        with pytest.raises(InvalidInputError, match="created_at"):
+            ok({"created_at": {"gte": bound}})
+        with pytest.raises(InvalidInputError, match="created_at"):
+            ok({"created_at": {"ne": bound}})
 
 
 # --- validation --------------------------------------------------------------------------

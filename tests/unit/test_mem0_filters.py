@@ -1,4 +1,4 @@
-"""Which scopes a mem0 v2 filter reaches (`octomem.service.mem0_filters.translate`): every
+"""Which scopes a mem0 v2 filter reaches (`octomem.mem0_filters.translate`): every
 user it can match is read, none it cannot, and a pinned key reaches its user only."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from octomem.errors import InvalidInputError
+from octomem.mem0_filters import MAX_SCOPES, Scope, translate
 from octomem.service.auth import Forbidden, Principal
 from octomem.service.deps import Caller
-from octomem.service.mem0_filters import MAX_SCOPES, Scope, translate
 
 
 def who(pinned: str | None = None) -> Caller:
@@ -19,7 +19,7 @@ def who(pinned: str | None = None) -> Caller:
 
 
 def scopes(filters: dict[str, Any] | None, pinned: str | None = None) -> list[Scope]:
-    return translate(filters, who(pinned))[0]
+    return translate(filters, reach=who(pinned).user)[0]
 
 
 @pytest.mark.parametrize(
@@ -68,16 +68,16 @@ def test_fields_octomem_cannot_honour_are_refused(field: str) -> None:
 
 
 def test_run_id_reads_octomem_session_id() -> None:
-    _, where = translate({"user_id": "a", "run_id": "r1"}, who())
+    _, where = translate({"user_id": "a", "run_id": "r1"}, reach=who().user)
     assert {"session_id": {"eq": "r1"}} in where["AND"]
 
 
 def test_a_run_id_is_compared_as_given_as_session_ids_are() -> None:
     # cleaned like text, "r\u200b1" would read session "r1", another session of the user
-    _, where = translate({"user_id": "a", "run_id": {"in": ["r\u200b1", "r2"]}}, who())
+    _, where = translate({"user_id": "a", "run_id": {"in": ["r\u200b1", "r2"]}}, reach=who().user)
     assert {"session_id": {"in": ["r\u200b1", "r2"]}} in where["AND"]
     with pytest.raises(InvalidInputError, match="control character"):
-        translate({"user_id": "a", "NOT": {"run_id": "r\x001"}}, who())
+        translate({"user_id": "a", "NOT": {"run_id": "r\x001"}}, reach=who().user)
 
 
 @pytest.mark.parametrize(

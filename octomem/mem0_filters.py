@@ -1,22 +1,22 @@
-"""mem0's v2 ``filters`` on octomem: the scopes a filter reaches and the filter octomem
-evaluates within each (the language and field names: docs/service.md).
+"""mem0's ``filters`` on octomem: the scopes a filter reaches and the filter octomem
+evaluates within each (the language and field names: docs/service.md). Used by the
+`Memory` facade and the service's mem0 routes alike.
 
 octomem reads memories one user at a time, so the users a filter can match must be known
 from the filter (``{"user_id": "a"}``, ``"in"`` a list, or an OR of those). Each user is
 one scope, read with the whole filter, and the results are merged. A key pinned to a user
-reaches that user only - naming any other, anywhere in the filter, is 403 - and a filter
-that names no user is that user's.
+reaches that user only - naming any other, anywhere in the filter, is refused - and a
+filter that names no user is that user's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from octomem import filters as lang
 from octomem.errors import InvalidInputError
-from octomem.service.deps import Caller
 
 MAX_SCOPES = 10  # users (or agents) one filter may reach: each is one read
 _RENAMED = {"run_id": "session_id"}
@@ -35,15 +35,23 @@ class Scope:
     agent_id: str | None = None
 
 
+Reach = Callable[[str | None], str | None]
+
+
+def _anyone(user_id: str | None) -> str | None:
+    return user_id
+
+
 def translate(
-    filters: Mapping[str, Any] | None, who: Caller, *extra: lang.Filter | None
+    filters: Mapping[str, Any] | None, *extra: lang.Filter | None, reach: Reach = _anyone
 ) -> tuple[list[Scope], lang.Filter]:
-    """The scopes `filters` (ANDed with `extra`) reaches for this caller, and the octomem
-    filter to read each with. 422 for what octomem cannot honour, 403 for a user the key
-    may not reach."""
+    """The scopes `filters` (ANDed with `extra`) reaches, and the octomem filter to read
+    each with. `reach(user_id)` is the user a caller may act for, raising for one it may
+    not; `reach(None)` is the user it is pinned to, if any. InvalidInputError for what
+    octomem cannot honour."""
     parts = [f for f in (filters, *extra) if f]
     node = _refused(lang.validate({"AND": parts}, aliases=_RENAMED))
-    return _scopes(node, who), node
+    return _scopes(node, reach), node
 
 
 def _leaves(node: lang.Filter, negated: bool = False) -> Iterator[tuple[str, lang.Filter, bool]]:
@@ -90,15 +98,15 @@ def _values(node: lang.Filter, field: str) -> set[str | None] | None:
     return None
 
 
-def _scopes(node: lang.Filter, who: Caller) -> list[Scope]:
+def _scopes(node: lang.Filter, reach: Reach) -> list[Scope]:
     users = _values(node, "user_id")
-    pinned = who.principal.user_id
+    pinned = reach(None)
     if pinned is not None:
         for _, leaf, negated in _leaves(node):  # any branch, not only those that decide
             for user in set() if negated else _values(leaf, "user_id") or set():
                 if user is not None:
-                    who.user(user)  # 403 for anyone but the pinned user
-        return [Scope(who.user(None))]
+                    reach(user)  # refused for anyone but the pinned user
+        return [Scope(pinned)]
     if users is None and any(field == "user_id" for field, _, _ in _leaves(node)):
         raise InvalidInputError(
             "octomem reads one user's memories at a time: name the users in the filter "
@@ -106,7 +114,7 @@ def _scopes(node: lang.Filter, who: Caller) -> list[Scope]:
             "cannot say which users to read"
         )
     named = sorted(u for u in users or () if u is not None)
-    scopes = [Scope(who.user(user)) for user in named]
+    scopes = [Scope(reach(user)) for user in named]
     if users is None or None in users:  # memories of no user: read agent by agent
         agents = _values(node, "agent_id")
         if agents is None or None in agents:

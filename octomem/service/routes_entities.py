@@ -1,0 +1,174 @@
+"""mem0's entity and batch routes, as mem0's client (`mem0ai` 2.2.x) calls them: `users()`
+(`GET /v1/entities/`), `delete_users()` (`DELETE /v2/entities/{type}/{name}/`),
+`batch_update()` and `batch_delete()` (`PUT` / `DELETE /v1/batch/`), each within the
+key's reach: a key pinned to a user sees and changes that user only.
+
+A user entity deleted is forgotten (`Orchestrator.forget`: every trace, history
+included), as mem0 removes an entity with its memories; an agent's or a run's memories
+are deleted in every user's scope they are in (their history kept, as `delete_all`).
+A batch names each memory it changes; every id is checked first, so an unknown one
+(404) changes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path
+from pydantic import Field
+
+from octomem.errors import InvalidInputError
+from octomem.orchestrator.engine import Orchestrator
+from octomem.service import context
+from octomem.service.deps import Caller, Deleter, Project, Reader, Writer
+from octomem.service.mem0_models import UNSUPPORTED, Message
+from octomem.service.problems import Problem
+from octomem.service.routes_v1 import Body, Id
+
+router = APIRouter(tags=["mem0"])
+MAX_BATCH = 1000  # memories one batch names (mem0's platform takes as many)
+
+
+class Entity(Body):
+    id: str
+    name: str
+    type: Literal["user"]
+    total_memories: int
+
+
+class Entities(Body):
+    count: int
+    results: list[Entity]
+
+
+class BatchItem(Body):
+    memory_id: Id
+    text: str | None = Field(None, min_length=1)
+    metadata: dict[str, Any] | None = None
+
+
+class Batch(Body):
+    memories: list[BatchItem] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+async def users_in_reach(who: Caller, orch: Orchestrator) -> dict[str, int]:
+    """The users with current memories that this key reaches, and how many each has."""
+    pinned = who.user(None)
+    counts = await orch.ausers()
+    return {pinned: counts.get(pinned, 0)} if pinned is not None else counts
+
+
+@router.get("/v1/entities/", response_model=Entities, summary="Users with memories (mem0)")
+async def entities(who: Reader, orch: Project) -> Entities:
+    """Users only: octomem keeps memories per user (an agent or a run is a scope within a
+    user, listed by filtering `POST /v3/memories/`)."""
+    found = [
+        Entity(id=user, name=user, type="user", total_memories=count)
+        for user, count in (await users_in_reach(who, orch)).items()
+        if count
+    ]
+    context.count(records=len(found))
+    return Entities(count=len(found), results=found)
+
+
+@router.delete(
+    "/v2/entities/{kind}/{name}/", response_model=Message, summary="Delete an entity (mem0)"
+)
+async def delete_entity(
+    kind: Literal["user", "agent", "run", "app"],
+    name: Annotated[str, Path(min_length=1, max_length=256)],
+    who: Deleter,
+    orch: Project,
+) -> Message:
+    if kind == "app":
+        raise InvalidInputError(f"app_id is not supported by octomem: {UNSUPPORTED['app_id']}")
+    if kind == "user":
+        user = who.user(name)
+        assert user is not None
+        report = await who.write(orch.aforget(user_id=user))
+        context.count(deleted=report.total_memories)
+        return Message(message=f"Entity deleted successfully. ({report.total_memories})")
+    agent, run = (name, None) if kind == "agent" else (None, name)
+    count = await delete_across_users(who, orch, agent_id=agent, run_id=run)
+    return Message(message=f"Entity deleted successfully. ({count})")
+
+
+async def delete_across_users(
+    who: Caller, orch: Orchestrator, *, agent_id: str | None, run_id: str | None
+) -> int:
+    """Delete an agent's or a run's memories in every scope the key reaches: each user's
+    and, for a whole-project key, those stored without a user."""
+    pinned = who.user(None)
+    users: list[str | None] = [pinned] if pinned is not None else [*await orch.ausers(), None]
+    count = 0
+    for user in users:
+        if user is None and agent_id is None:
+            continue  # a run is always some user's or agent's
+        count += await who.write(
+            orch.adelete_all(user_id=user, agent_id=agent_id, session_id=run_id)
+        )
+    context.count(deleted=count)
+    return count
+
+
+async def _checked(who: Caller, orch: Orchestrator, ids: list[str]) -> dict[str, Any]:
+    """The Orchestrator's scope arguments for this key, once every id is one of its
+    memories (404 naming the first that is not, before anything changes)."""
+    if len(set(ids)) != len(ids):
+        raise InvalidInputError("a batch names each memory once")
+    scope = who.scope(None, required=False)
+    for memory_id in ids:
+        await orch.aget(memory_id, **scope)
+    return scope
+
+
+@router.put("/v1/batch/", response_model=Message, summary="Update many memories (mem0)")
+async def batch_update(body: Batch, who: Writer, orch: Project) -> Message:
+    for item in body.memories:
+        if item.text is None and item.metadata is None:
+            raise InvalidInputError(f"memory {item.memory_id}: update needs text, metadata or both")
+    scope = await _checked(who, orch, [item.memory_id for item in body.memories])
+    for item in body.memories:
+        await who.write(orch.aupdate(item.memory_id, item.text, metadata=item.metadata, **scope))
+    context.count(updated=len(body.memories))
+    return Message(message=f"Successfully updated {len(body.memories)} memories")
+
+
+@router.delete("/v1/batch/", response_model=Message, summary="Delete many memories (mem0)")
+async def batch_delete(body: Batch, who: Deleter, orch: Project) -> Message:
+    scope = await _checked(who, orch, [item.memory_id for item in body.memories])
+    for item in body.memories:
+        await who.write(orch.adelete(item.memory_id, **scope))
+    context.count(deleted=len(body.memories))
+    return Message(message=f"Successfully deleted {len(body.memories)} memories")
+
+
+# mem0's client methods this service does not serve: a clear 501 naming what to use instead
+# (a 404 would reach the client's user as MemoryNotFoundError)
+_NOT_SERVED = {
+    "/v1/exports/": "structured exports; GET /v1/export streams a project's memories as JSONL",
+    "/v1/exports/get/": "structured exports; GET /v1/export streams them as JSONL",
+    "/v1/summary/": "summaries of memories; recall with a question instead",
+    "/v1/feedback/": "feedback on memories",
+    "/v2/entities/user/{entity_id}/profile/": "user profiles; the user's core block holds "
+    "what is known of them (GET /v1/records?user_id=...&memory_types=core)",
+    "/v2/profiles/{rest:path}": "user profiles",
+    "/api/v1/{rest:path}": "organisations, projects and webhooks; projects and keys are "
+    "managed with `octomem keys`",
+}
+
+
+def _not_served(what: str) -> Any:
+    async def answer(who: Reader) -> None:
+        raise Problem(501, "not-served", "Not served by octomem", f"octomem does not serve {what}")
+
+    return answer
+
+
+for _path, _what in _NOT_SERVED.items():
+    router.add_api_route(
+        _path,
+        _not_served(_what),
+        methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+        include_in_schema=False,
+    )
