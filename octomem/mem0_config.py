@@ -63,10 +63,10 @@ def _model(
     if not isinstance(model, str) or not model:
         raise InvalidInputError(f"mem0 config {where}.config.model must name the model")
     prefix = _LITELLM_PREFIX.get(provider, provider)
-    extra = {}
-    for key in _API_BASES:
-        if key in body:
-            extra["api_base"] = body.pop(key)
+    bases = [key for key in _API_BASES if key in body]
+    if len(bases) > 1:
+        raise InvalidInputError(f"mem0 config {where}.config names {' and '.join(bases)}: one")
+    extra = {"api_base": body.pop(bases[0])} if bases else {}
     extra.update(body)
     return (f"{prefix}/{model}" if prefix and not model.startswith(f"{prefix}/") else model), extra
 
@@ -108,7 +108,7 @@ def _embedder(provider: str, body: dict[str, Any]) -> dict[str, Any]:
     if provider == "huggingface":
         model = body.pop("model", "all-MiniLM-L6-v2")
         _take(body, "embedder.config", "model", "embedding_dims")
-        if model not in _LOCAL:
+        if not isinstance(model, str) or model not in _LOCAL:
             raise InvalidInputError(
                 f"octomem's local embedder runs {', '.join(sorted(set(_LOCAL.values())))}; "
                 f"embedder model {model!r} is not one of them"

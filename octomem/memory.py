@@ -37,6 +37,7 @@ from octomem.models import (
 )
 from octomem.orchestrator.engine import Orchestrator
 from octomem.scopes import equals
+from octomem.settings import merged
 from octomem.validation import shown, validate_scope_id
 
 P = ParamSpec("P")
@@ -197,25 +198,44 @@ async def recall_scopes(
     return RecallResult(query=query, hits=hits[:limit])
 
 
+_FACTS, _VIEWS = ({f"internal.{PROJECTION_OF}": {"exists": x}} for x in (False, True))
+
+
 async def list_scopes(
-    orch: Orchestrator, scopes: Sequence[Scope], *, limit: int | None = None, **options: Any
+    orch: Orchestrator,
+    scopes: Sequence[Scope],
+    *,
+    limit: int | None = None,
+    filters: dict[str, Any] | None = None,
+    **options: Any,
 ) -> list[MemoryBase]:
     """The memories of each scope, oldest first, the views kept in step with facts last
-    (a mem0 habit, taking the first and updating it, then meets a fact)."""
+    (a mem0 habit, taking the first and updating it, then meets a fact); `limit` counts
+    the views only when the rest leave room."""
     records: list[MemoryBase] = []
-    for scope in scopes:
-        records += await orch.aget_all(
-            user_id=scope.user_id, agent_id=scope.agent_id, limit=limit, **options
-        )
-    records.sort(key=lambda r: (is_view(r), r.created_at, r.id))
-    return records[:limit] if limit is not None else records
+    for kind in (_FACTS, _VIEWS):
+        found: list[MemoryBase] = []
+        for scope in scopes:
+            room = None if limit is None else limit - len(records)
+            if room is not None and room <= 0:
+                break
+            where = {"AND": [filters, kind]} if filters else kind
+            found += await orch.aget_all(
+                user_id=scope.user_id, agent_id=scope.agent_id, limit=room, filters=where, **options
+            )
+        found.sort(key=lambda r: (r.created_at, r.id))
+        records += found if limit is None else found[: limit - len(records)]
+    return records
 
 
 def _count(method: str, limit: int | None, top_k: int | None) -> int:
     """`limit` (mem0 1.x) or `top_k` (mem0 2.x): how many results, default 100."""
     if limit is not None and top_k is not None and limit != top_k:
         raise InvalidInputError(f"{method}: give limit (mem0 1.x) or top_k (mem0 2.x), not both")
-    return top_k if top_k is not None else limit if limit is not None else 100
+    count = top_k if top_k is not None else limit if limit is not None else 100
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise InvalidInputError(f"{method}: top_k must be a whole number of 1 or more")
+    return count
 
 
 def _scopes(
@@ -262,7 +282,7 @@ def _orchestrator(
     """An Orchestrator from mem0's config dict (`octomem.mem0_config`) or octomem's YAML
     config path, then `overrides` (octomem settings keys)."""
     if isinstance(config, Mapping):
-        return Orchestrator.from_config(None, **{**settings_overrides(config), **overrides})
+        return Orchestrator.from_config(None, **merged(settings_overrides(config), overrides))
     return Orchestrator.from_config(config, **overrides)
 
 

@@ -566,17 +566,17 @@ class Settings(BaseSettings):
         return (init_settings, env_settings)
 
 
-def _merged(*layers: dict[str, Any]) -> dict[str, Any]:
+def merged(*layers: dict[str, Any]) -> dict[str, Any]:
     """The layers' keys, a later layer's value winning; mappings merged key by key (as
     pydantic-settings merges its sources)."""
-    merged: dict[str, Any] = {}
+    out: dict[str, Any] = {}
     for layer in layers:
         for key, value in layer.items():
-            below = merged.get(key)
+            below = out.get(key)
             if isinstance(below, dict) and isinstance(value, dict):
-                value = _merged(below, value)
-            merged[key] = value
-    return merged
+                value = merged(below, value)
+            out[key] = value
+    return out
 
 
 SHIPPED_CONFIGS = Path(__file__).parent / "configs"
@@ -607,6 +607,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 
 
 _SECRET_KEYS = ("id_key", "graph.password", "service.jwt_secret", "service.jwt_previous_secrets")
+_SECRET_PARTS = {"password", "api_key", "jwt_secret", "jwt_previous_secrets", "headers"}
 
 
 def _describe(exc: ValidationError, origin: str) -> str:
@@ -615,7 +616,8 @@ def _describe(exc: ValidationError, origin: str) -> str:
         key = ".".join(str(part) for part in error["loc"] if not str(part).startswith("function"))
         if error["type"] == "extra_forbidden":
             lines.append(f"  {key}: unknown key")
-        elif key.startswith(_SECRET_KEYS):  # never echo a secret
+        elif key.startswith(_SECRET_KEYS) or _SECRET_PARTS & set(key.split(".")):
+            # never echo a secret, whatever the provider tag in its path
             lines.append(f"  {key}: {error['msg']}")
         else:
             lines.append(f"  {key}: {error['msg']} (got {error.get('input')!r})")
@@ -632,7 +634,7 @@ def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) 
     origin = str(path) if path is not None else "defaults"
     try:
         # keyword overrides > OCTOMEM_* environment > the YAML file > the defaults
-        return Settings(**_merged(file_data, EnvSettingsSource(Settings)(), overrides))
+        return Settings(**merged(file_data, EnvSettingsSource(Settings)(), overrides))
     except ValidationError as exc:
         raise ConfigurationError(_describe(exc, f"{origin} / OCTOMEM_* environment")) from exc
 

@@ -731,8 +731,9 @@ class Orchestrator:
     stats = sync_twin(astats)
 
     @api
-    async def ausers(self) -> dict[str, int]:
-        """Every user with current memories, and how many each has, in id order."""
-        return await current_users(self._services)
+    async def ausers(self, *, include_superseded: bool = False) -> dict[str, int]:
+        """Every user with current memories (or with any, superseded ones too), and how
+        many each has, in id order."""
+        return await current_users(self._services, include_superseded=include_superseded)
 
     users = sync_twin(ausers)

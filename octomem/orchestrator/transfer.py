@@ -341,11 +341,13 @@ async def stats(services: Services, *, user_id: str | None = None) -> Stats:
     )
 
 
-async def current_users(services: Services) -> dict[str, int]:
-    """Every user with current memories, and how many each has, in id order."""
+async def current_users(services: Services, *, include_superseded: bool) -> dict[str, int]:
+    """Every user with current memories (or with any), and how many, in id order."""
     counts: dict[str, int] = {}
     for user_id in sorted(u for u in await services.history.user_ids() if u is not None):
-        where = {"AND": [scope_filter(user_id), {"valid_to": None}]}
+        where = scope_filter(user_id)
+        if not include_superseded:
+            where = {"AND": [where, {"valid_to": None}]}
         total = 0
         for memory_type in services.types:
             total += await services.vector.count(memory_type, where=where)

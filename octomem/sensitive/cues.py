@@ -275,6 +275,10 @@ _CUE_BARE = re.compile(
 )
 
 
+# a number and what it counts, not a secret: "secret 7-layer dip", "private key 2048-bit"
+_COUNTED = re.compile(r"[\d.,]+(?:-[^\W\d_]+)+")
+
+
 def _bare(text: str, start: int) -> Iterator[Found]:
     match = _CUE_BARE.match(text, start)
     word = None if match is None else _TOKEN.match(text, match.end())
@@ -286,7 +290,13 @@ def _bare(text: str, start: int) -> Iterator[Found]:
     value = text[begin:end]
     kind, cue = _named(match)
     if (
-        len(value) >= (4 if kind == "password" else 6)
+        len(value) >= (4 if kind == "password" else 8)
+        and not _COUNTED.fullmatch(value)
+        # a key or token: letters and digits both ("token USDC/ETH" is a pair of coins)
+        and (
+            kind == "password"
+            or (any(c.isdigit() for c in value) and any(c.isalpha() for c in value))
+        )
         and not value.startswith(MARK)
         and value.lower() not in NOT_A_VALUE
         and not _IDENTIFIER.match(value)

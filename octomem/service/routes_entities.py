@@ -6,18 +6,21 @@ key's reach: a key pinned to a user sees and changes that user only.
 A user entity deleted is forgotten (`Orchestrator.forget`: every trace, history
 included), as mem0 removes an entity with its memories; an agent's or a run's memories
 are deleted in every user's scope they are in (their history kept, as `delete_all`).
-A batch names each memory it changes; every id is checked first, so an unknown one
-(404) changes nothing.
+A batch names each memory it changes; every item is checked first (the memory is the key's,
+the update is one it may make), so a refused one changes nothing; a memory a delete of
+the same batch already removed (a fact with its knowledge edge) counts as deleted.
 """
 
 from __future__ import annotations
 
+import contextlib
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path
 from pydantic import Field
 
-from octomem.errors import InvalidInputError
+from octomem.errors import InvalidInputError, NotFoundError
+from octomem.models import KEPT_BY
 from octomem.orchestrator.engine import Orchestrator
 from octomem.service import context
 from octomem.service.deps import Caller, Deleter, Project, Reader, Writer
@@ -52,10 +55,12 @@ class Batch(Body):
 
 
 async def users_in_reach(who: Caller, orch: Orchestrator) -> dict[str, int]:
-    """The users with current memories that this key reaches, and how many each has."""
+    """The users with current memories that this key reaches, and how many each has (a
+    key pinned to a user counts that user's only)."""
     pinned = who.user(None)
-    counts = await orch.ausers()
-    return {pinned: counts.get(pinned, 0)} if pinned is not None else counts
+    if pinned is not None:
+        return {pinned: (await orch.astats(user_id=pinned)).totals.current}
+    return await orch.ausers()
 
 
 @router.get("/v1/entities/", response_model=Entities, summary="Users with memories (mem0)")
@@ -99,7 +104,9 @@ async def delete_across_users(
     """Delete an agent's or a run's memories in every scope the key reaches: each user's
     and, for a whole-project key, those stored without a user."""
     pinned = who.user(None)
-    users: list[str | None] = [pinned] if pinned is not None else [*await orch.ausers(), None]
+    users: list[str | None] = (
+        [pinned] if pinned is not None else [*await orch.ausers(include_superseded=True), None]
+    )
     count = 0
     for user in users:
         if user is None and agent_id is None:
@@ -111,23 +118,38 @@ async def delete_across_users(
     return count
 
 
-async def _checked(who: Caller, orch: Orchestrator, ids: list[str]) -> dict[str, Any]:
+async def _checked(
+    who: Caller, orch: Orchestrator, ids: list[str], texts: dict[str, str] | None = None
+) -> dict[str, Any]:
     """The Orchestrator's scope arguments for this key, once every id is one of its
-    memories (404 naming the first that is not, before anything changes)."""
+    memories (404 naming the first that is not) and every new text one it may write,
+    before anything changes."""
     if len(set(ids)) != len(ids):
         raise InvalidInputError("a batch names each memory once")
     scope = who.scope(None, required=False)
+    cap = orch.settings.input.max_message_chars
     for memory_id in ids:
-        await orch.aget(memory_id, **scope)
+        record = await orch.aget(memory_id, **scope)
+        text = (texts or {}).get(memory_id)
+        if text is not None and len(text) > cap:
+            raise InvalidInputError(
+                f"memory {memory_id}: the text is longer than {cap:,} characters"
+            )
+        if text is not None and (keeper := record.internal.get(KEPT_BY)):
+            raise InvalidInputError(
+                f"memory {memory_id} is an item of {keeper}, whose value its text is read "
+                "from: put the new value there (metadata may be updated)"
+            )
     return scope
 
 
 @router.put("/v1/batch/", response_model=Message, summary="Update many memories (mem0)")
 async def batch_update(body: Batch, who: Writer, orch: Project) -> Message:
     for item in body.memories:
-        if item.text is None and item.metadata is None:
+        if item.text is None and not item.metadata:
             raise InvalidInputError(f"memory {item.memory_id}: update needs text, metadata or both")
-    scope = await _checked(who, orch, [item.memory_id for item in body.memories])
+    texts = {item.memory_id: item.text for item in body.memories if item.text is not None}
+    scope = await _checked(who, orch, [item.memory_id for item in body.memories], texts)
     for item in body.memories:
         await who.write(orch.aupdate(item.memory_id, item.text, metadata=item.metadata, **scope))
     context.count(updated=len(body.memories))
@@ -138,7 +160,10 @@ async def batch_update(body: Batch, who: Writer, orch: Project) -> Message:
 async def batch_delete(body: Batch, who: Deleter, orch: Project) -> Message:
     scope = await _checked(who, orch, [item.memory_id for item in body.memories])
     for item in body.memories:
-        await who.write(orch.adelete(item.memory_id, **scope))
+        # gone already: removed with a memory this batch deleted before it (a fact and
+        # its knowledge edge), or by another caller meanwhile - deleted either way
+        with contextlib.suppress(NotFoundError):
+            await who.write(orch.adelete(item.memory_id, **scope))
     context.count(deleted=len(body.memories))
     return Message(message=f"Successfully deleted {len(body.memories)} memories")
 

@@ -548,4 +548,7 @@ NEGATIVES: list[str] = [
     "**Password manager**: use one for every site.",
     "We won the token 2024 award.",
     "**Key West Garden** is lovely in May.",
+    "We shared the secret 7-layer dip.",
+    "It uses a private key 2048-bit RSA scheme.",
+    "The token USDC/ETH pair fell today.",
 ]

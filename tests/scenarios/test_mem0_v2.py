@@ -223,3 +223,32 @@ def test_a_config_key_without_an_octomem_meaning_is_refused(
 ) -> None:
     with pytest.raises(InvalidInputError, match=re.escape(named)):
         Memory.from_config(config)
+
+
+def test_a_limit_counts_the_views_last(memory: Memory, uid: Callable[[str], str]) -> None:
+    bob = uid("bob")
+    memory.add("I work at Initech. I live in Oslo. I love chess.", user_id=bob)
+    everything = memory.get_all(filters={"user_id": bob})["results"]
+    facts = [i for i in everything if "derived_from" not in i]
+    assert len(facts) < len(everything)  # views exist, and come after every fact
+    first = memory.get_all(filters={"user_id": bob}, top_k=len(facts))["results"]
+    assert [i["id"] for i in first] == [i["id"] for i in facts]
+    with pytest.raises(InvalidInputError, match="top_k"):
+        memory.get_all(filters={"user_id": {"in": []}}, top_k=0)
+    with pytest.raises(InvalidInputError, match="top_k"):
+        memory.search("chess", filters={"user_id": bob}, top_k="5")  # type: ignore[arg-type]
+
+
+def test_octomem_settings_beside_a_mem0_config_add_to_it(tmp_path: Path) -> None:
+    config = {"llm": {"provider": "openai", "config": {"model": "gpt-4o-mini", "api_key": "k"}}}
+    with Memory.from_config(config, data_dir=tmp_path, llm={"max_retries": 1}) as m:
+        llm = m.orchestrator.settings.llm
+        assert (llm.model, llm.max_retries) == ("openai/gpt-4o-mini", 1)
+    two = {
+        "llm": {"provider": "openai", "config": {"model": "m", "base_url": "a", "api_base": "b"}}
+    }
+    with pytest.raises(InvalidInputError, match="base_url and api_base"):
+        settings_overrides(two)
+    listed = {"embedder": {"provider": "huggingface", "config": {"model": ["all-MiniLM-L6-v2"]}}}
+    with pytest.raises(InvalidInputError, match="local embedder"):
+        settings_overrides(listed)

@@ -173,3 +173,34 @@ def test_what_mem0s_client_may_call_but_is_not_served_is_501(
 
 def test_unserved_routes_still_need_a_key(svc: Service) -> None:
     assert httpx.post(svc.url + "/v1/summary/", json={}).status_code == 401
+
+
+def test_a_batch_refused_anywhere_changes_nothing(http: httpx.Client) -> None:
+    user = _user()
+    [one] = _add(http, user, "Buy stamps", infer=False)
+    [two] = _add(http, user, "Buy bread", infer=False)
+    refused = http.put(
+        "/v1/batch/",
+        json={
+            "memories": [
+                {"memory_id": one["id"], "text": "Buy stamps and envelopes"},
+                {"memory_id": two["id"], "metadata": {}},  # nothing to update
+            ]
+        },
+    )
+    assert refused.status_code == 422, refused.text
+    assert http.get(f"/v1/memories/{one['id']}/").json()["memory"] == "Buy stamps"
+
+
+def test_a_batch_delete_of_a_fact_and_its_view_deletes_both(http: httpx.Client) -> None:
+    user = _user()
+    _add(http, user, "I work at Initech.")
+    listed = _listed(http, user).json()["results"]
+    [view] = [i for i in listed if i.get("memory_type") == "knowledge"]
+    fact = view["derived_from"]
+    answer = http.request(
+        "DELETE", "/v1/batch/", json={"memories": [{"memory_id": view["id"]}, {"memory_id": fact}]}
+    )
+    assert answer.status_code == 200, answer.text
+    for memory_id in (view["id"], fact):
+        assert http.get(f"/v1/memories/{memory_id}/").status_code == 404

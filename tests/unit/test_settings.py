@@ -259,3 +259,12 @@ def test_a_key_is_left_all_but_an_eighth_of_the_slots(limit: int, per_key: int) 
 def test_reserving_every_slot_is_refused_at_start() -> None:
     with pytest.raises(ConfigurationError, match="reserved_slots .8. must be less than"):
         load_settings(service={"max_concurrent": 8, "reserved_slots": 8})
+
+
+def test_a_password_is_never_echoed_whatever_the_provider_in_its_path() -> None:
+    from octomem.errors import ConfigurationError
+    from octomem.settings import load_settings
+
+    with pytest.raises(ConfigurationError, match="password") as refused:
+        load_settings(graph={"provider": "neo4j", "password": 12345678})
+    assert "12345678" not in str(refused.value)
