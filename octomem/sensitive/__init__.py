@@ -16,6 +16,7 @@ and masks the whole value of a key that names a secret ({"password": ...}, `keys
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -77,26 +78,30 @@ _ROUNDS = 4
 
 
 class _Clean:
-    """Texts the detectors found nothing in, remembered (the last `size`, each at most
-    `longest` characters) so that a text masked once is not read again when it reaches
-    the write primitive's check (`orchestrator.write.guard`) or a later record: the rules
-    are fixed for the process, and a text they find nothing in holds no secret to keep."""
+    """Texts the detectors found nothing in, remembered by digest (the last `size`) so
+    that a text masked once is not read again when it reaches the write primitive's check
+    (`orchestrator.write.guard`) or a later record: the rules are fixed for the process,
+    and a text they find nothing in holds no secret. Digests, not texts: nothing a user
+    said stays here after they are forgotten."""
 
-    def __init__(self, size: int = 4096, longest: int = 2048) -> None:
-        self._texts: dict[str, None] = {}
-        self._size, self._longest = size, longest
+    def __init__(self, size: int = 4096) -> None:
+        self._digests: dict[bytes, None] = {}
+        self._size = size
         self._lock = threading.Lock()
 
+    @staticmethod
+    def _digest(text: str) -> bytes:
+        return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
     def __contains__(self, text: str) -> bool:
-        return text in self._texts
+        return self._digest(text) in self._digests
 
     def add(self, text: str) -> None:
-        if len(text) > self._longest:
-            return
+        digest = self._digest(text)
         with self._lock:
-            self._texts[text] = None
-            if len(self._texts) > self._size:
-                del self._texts[next(iter(self._texts))]
+            self._digests[digest] = None
+            if len(self._digests) > self._size:
+                del self._digests[next(iter(self._digests))]
 
 
 _clean = _Clean()
