@@ -17,6 +17,7 @@ leaves); `split` divides one into the part a backend can evaluate and a residual
 from __future__ import annotations
 
 import json
+import math
 import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
@@ -464,7 +465,12 @@ def _document_nodes(path: list[str | int], expected: Any, depth: int) -> list[Fi
                     f"unknown operator {shown(op)} for key {path[-1]!r}; use one of "
                     f"{', '.join(_DOCUMENT_OPERATORS)}"
                 )
-        return _leaves(field, expected)
+        # a bound no store could hold (inf, -inf, nan, an integer past 64 bits) compares
+        # in Python as LangGraph's InMemoryStore compares it: documents are read here
+        wide = {op: v for op, v in expected.items() if _beyond_json(v)}
+        rest = {op: v for op, v in expected.items() if op not in wide}
+        nodes = [{field: {_op_name(op, field): v}} for op, v in wide.items()]
+        return (_leaves(field, rest) if rest else []) + nodes
     if isinstance(expected, Mapping):  # a dict, holding at least these keys
         nodes = [
             node
@@ -482,6 +488,13 @@ def _document_nodes(path: list[str | int], expected: Any, depth: int) -> list[Fi
             return [{field: {"eq": []}}]
         return [*nodes, {"NOT": _readable([*path, len(expected)])}]  # none past the last
     return [{field: {"eq": _operand(str(path[-1]), expected)}}]
+
+
+def _beyond_json(value: Any) -> bool:
+    """A number the record filters refuse (`check_json`) but a document filter compares."""
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    return isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**63
 
 
 def document_predicate(filter: Mapping[str, Any] | None) -> Callable[[Any], bool]:

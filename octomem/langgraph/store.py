@@ -128,6 +128,12 @@ class OctomemStore(BaseStore):
         self.namespace_scope = namespace_scope or NamespaceScope()
         self.index = StoreIndex(index)
         self.index.check_dims(orchestrator.embedder)
+        # as LangGraph's stores have it: what is embedded (always: octomem indexes every
+        # item with the Orchestrator's embedder), its dimension, and the fields if given
+        self.index_config: dict[str, Any] = {
+            **(dict(index) if index else {}),
+            "dims": orchestrator.embedder.dimension,
+        }
         self._parsed = parsed.Memo()  # the records searches read, parsed once (`_search`)
 
     # --- BaseStore ---------------------------------------------------------------------

@@ -568,3 +568,9 @@ async def test_a_search_made_again_parses_none_of_its_items_again(
     parsed_keys.clear()
     assert "k1" in {i.key for i in await store.asearch(ns, query="black tea")}
     assert set(parsed_keys) == {"k1"}
+
+
+def test_index_config_says_what_is_embedded(orch: Orchestrator) -> None:
+    assert OctomemStore(orch).index_config == {"dims": orch.embedder.dimension}
+    fields = OctomemStore(orch, index={"fields": ["text"]}).index_config
+    assert fields == {"fields": ["text"], "dims": orch.embedder.dimension}

@@ -373,6 +373,14 @@ FILTER_CASES: list[tuple[dict[str, Any], set[str]]] = [
     ({"items": [{"k": 1}, {"k": {"$gt": 1}}]}, {"d5"}),
     ({"items": [{"k": 1}]}, set()),
     ({"items": [{"z": 2}, {}]}, {"d5"}),
+    # bounds no JSON holds compare as numbers (InMemoryStore converts both sides to float)
+    ({"n": {"$gt": float("-inf")}}, {"d1", "d2", "d3", "d4", "d5"}),
+    ({"x": {"$lt": float("inf"), "$gte": 4}}, {"d1", "d3"}),
+    ({"n": {"$gte": float("nan")}}, set()),
+    ({"n": {"$lt": float("nan")}}, set()),
+    ({"n": {"$ne": float("nan")}}, {"d1", "d2", "d3", "d4", "d5"}),
+    ({"n": {"$eq": float("inf")}}, set()),
+    ({"n": {"$lte": 1e308}}, {"d1", "d2", "d3", "d4", "d5"}),
 ]
 
 
@@ -385,6 +393,20 @@ async def test_filters(api: Api) -> None:
         assert await api.keys(ns, filter=filter) == expected, filter
         assert await api.keys(ns, filter=filter, query="red") == expected, filter
         assert await api.keys((), filter=filter) >= expected, filter
+
+
+async def test_an_integer_past_64_bits_is_a_bound_like_any(api: Api) -> None:
+    """InMemoryStore converts a bound to float, so 10**30 compares and 10**400 overflows;
+    octomem compares integers as they are."""
+    ns = ("f",)
+    await api.put(ns, "num", {"n": 2})
+    assert await api.keys(ns, filter={"n": {"$lt": 10**30}}) == {(ns, "num")}
+    assert await api.keys(ns, filter={"n": {"$ne": 10**400}}) == {(ns, "num")}
+    if api.kind == OCTOMEM:
+        assert await api.keys(ns, filter={"n": {"$lt": 10**400}}) == {(ns, "num")}
+    else:
+        with pytest.raises(OverflowError):
+            await api.search(ns, filter={"n": {"$lt": 10**400}})
 
 
 async def test_filters_langgraph_cannot_evaluate(api: Api) -> None:
