@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 from octomem.errors import InvalidInputError
 from octomem.models import MemoryBase, as_utc
-from octomem.validation import MAX_VALUE_CHARS, check_json, clean_text, has_control, shown
+from octomem.validation import MAX_INT, MAX_VALUE_CHARS, check_json, clean_text, has_control, shown
 
 Filter = dict[str, Any]
 
@@ -465,7 +465,7 @@ def _document_nodes(path: list[str | int], expected: Any, depth: int) -> list[Fi
                     f"unknown operator {shown(op)} for key {path[-1]!r}; use one of "
                     f"{', '.join(_DOCUMENT_OPERATORS)}"
                 )
-        # a bound no store could hold (inf, -inf, nan, an integer past 64 bits) compares
+        # a bound no store could hold (inf, -inf, nan, an integer past 2**53) compares
         # in Python as LangGraph's InMemoryStore compares it: documents are read here
         wide = {op: v for op, v in expected.items() if _beyond_json(v)}
         rest = {op: v for op, v in expected.items() if op not in wide}
@@ -491,10 +491,13 @@ def _document_nodes(path: list[str | int], expected: Any, depth: int) -> list[Fi
 
 
 def _beyond_json(value: Any) -> bool:
-    """A number the record filters refuse (`check_json`) but a document filter compares."""
+    """A number the record filters refuse (`check_json`: not finite, or an integer past
+    `MAX_INT`) but a document filter compares."""
     if isinstance(value, float):
         return not math.isfinite(value)
-    return isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**63
+    if isinstance(value, int) and not isinstance(value, bool):
+        return not -MAX_INT <= value <= MAX_INT
+    return False
 
 
 def document_predicate(filter: Mapping[str, Any] | None) -> Callable[[Any], bool]:
