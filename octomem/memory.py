@@ -98,10 +98,6 @@ def to_item(record: MemoryBase, score: float | None = None) -> dict[str, Any]:
     return {key: value for key, value in item.items() if value is not None or key == "metadata"}
 
 
-def is_view(record: MemoryBase) -> bool:
-    return bool(record.internal.get(PROJECTION_OF))
-
-
 def history_item(event: HistoryEvent) -> dict[str, Any]:
     """One history event in mem0's shape."""
     return {
@@ -262,18 +258,32 @@ def _timestamp(value: Any) -> datetime | None:
 
 
 _UNSET: Any = object()  # an argument not given (None is a value: no expiry)
-_NOT_HERE = {
+# mem0's arguments and fields octomem refuses rather than ignores, and why (the facade's
+# and the service's: `octomem.service.mem0_models.refuse`)
+UNSUPPORTED = {
+    "app_id": "there is no app scope; use agent_id, or a metadata key",
     "expiration_date": "memories do not expire by date; delete them, or use a metadata key",
+    "immutable": "every memory can be updated (history keeps each version)",
+    "includes": "extraction cannot be steered per call",
+    "excludes": "extraction cannot be steered per call; leave out what must not be stored",
+    "custom_instructions": "extraction cannot be steered per call",
+    "agent_custom_instructions": "extraction cannot be steered per call",
+    "structured_data_schema": "extraction cannot be steered per call",
+    "categories": "octomem assigns no categories; filter on a metadata key instead",
+    "timestamp": "a memory's time cannot be rewritten; update its text or metadata",
+    "delete_linked": "a memory's older versions stay in its history; forget the user "
+    "(POST /v1/forget) to remove every trace",
     "prompt": "extraction instructions are set per memory type in octomem's settings "
     "(llm.prompts), not per call",
     "llm": "the model is set in octomem's settings (llm.model), not per call",
 }
 
 
-def _refuse(**given: Any) -> None:
+def refuse(**given: Any) -> None:
+    """InvalidInputError for an argument given (not None) that octomem cannot honour."""
     for name, value in given.items():
         if value is not None:
-            raise InvalidInputError(f"{name} is not supported by octomem: {_NOT_HERE[name]}")
+            raise InvalidInputError(f"{name} is not supported by octomem: {UNSUPPORTED[name]}")
 
 
 def _orchestrator(
@@ -326,7 +336,7 @@ class AsyncMemory:
     ) -> dict[str, Any]:
         """Store messages. `infer=False` stores them as they are (one memory per message).
         `timestamp` (Unix seconds or a datetime) dates messages that carry none."""
-        _refuse(expiration_date=expiration_date, prompt=prompt, llm=llm)
+        refuse(expiration_date=expiration_date, prompt=prompt, llm=llm)
         result = await self._orch.aprocess(
             messages,
             user_id=user_id,
@@ -426,7 +436,7 @@ class AsyncMemory:
         version replaced stays in `history`. `expiration_date` may only be None (no
         expiry: memories do not expire by date), which alone changes nothing."""
         if expiration_date is not _UNSET:
-            _refuse(expiration_date=expiration_date)
+            refuse(expiration_date=expiration_date)
         if data is not None and text is not None and data != text:
             raise InvalidInputError("update: give text (or its older name data), not both")
         text = text if text is not None else data

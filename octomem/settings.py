@@ -606,8 +606,8 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
-_SECRET_KEYS = ("id_key", "graph.password", "service.jwt_secret", "service.jwt_previous_secrets")
-_SECRET_PARTS = {"password", "api_key", "jwt_secret", "jwt_previous_secrets", "headers"}
+# settings whose value is a secret, named anywhere in a key's path (graph.neo4j.password)
+_SECRET_PARTS = {"id_key", "password", "api_key", "jwt_secret", "jwt_previous_secrets", "headers"}
 
 
 def _describe(exc: ValidationError, origin: str) -> str:
@@ -616,8 +616,7 @@ def _describe(exc: ValidationError, origin: str) -> str:
         key = ".".join(str(part) for part in error["loc"] if not str(part).startswith("function"))
         if error["type"] == "extra_forbidden":
             lines.append(f"  {key}: unknown key")
-        elif key.startswith(_SECRET_KEYS) or _SECRET_PARTS & set(key.split(".")):
-            # never echo a secret, whatever the provider tag in its path
+        elif _SECRET_PARTS & set(key.split(".")):  # never echo a secret
             lines.append(f"  {key}: {error['msg']}")
         else:
             lines.append(f"  {key}: {error['msg']} (got {error.get('input')!r})")

@@ -129,11 +129,11 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def _looks_generated(value: str) -> bool:
+def _looks_generated(value: str, symbols: str = "_-+/=$#@%&*!") -> bool:
     return (
         any(c.isdigit() for c in value)
         or (any(c.isupper() for c in value[1:]) and any(c.islower() for c in value))
-        or any(c in "_-+/=$#@%&*!" for c in value)
+        or any(c in symbols for c in value)
     )
 
 
@@ -300,11 +300,7 @@ def _bare(text: str, start: int) -> Iterator[Found]:
         and not value.startswith(MARK)
         and value.lower() not in NOT_A_VALUE
         and not _IDENTIFIER.match(value)
-        and (
-            any(c.isdigit() for c in value)
-            or (any(c.isupper() for c in value[1:]) and any(c.islower() for c in value))
-            or any(c in "_+/=$#@%&*!" for c in value)
-        )
+        and _looks_generated(value, symbols="_+/=$#@%&*!")  # a hyphen joins ordinary words
     ):
         yield Found(begin, end, _kind(kind, cue), tail=False)
 

@@ -8,32 +8,14 @@ from typing import Any
 
 from pydantic import BaseModel, Field, StrictBool, StrictFloat, StrictInt
 
-from octomem.errors import InvalidInputError
+from octomem import memory
 from octomem.filters import Filter
 from octomem.service.routes_v1 import Body, Id, MessageIn
 
 
 def refuse(**fields: Any) -> None:
-    """422 for fields set whose meaning octomem cannot honour."""
-    for name, value in fields.items():
-        if not (value is None or value is False or value in ([], {}, "")):
-            raise InvalidInputError(f"{name} is not supported by octomem: {UNSUPPORTED[name]}")
-
-
-UNSUPPORTED = {
-    "app_id": "there is no app scope; use agent_id, or a metadata key",
-    "expiration_date": "memories do not expire by date; delete them, or use a metadata key",
-    "immutable": "every memory can be updated (history keeps each version)",
-    "includes": "extraction cannot be steered per call",
-    "excludes": "extraction cannot be steered per call; leave out what must not be stored",
-    "custom_instructions": "extraction cannot be steered per call",
-    "agent_custom_instructions": "extraction cannot be steered per call",
-    "structured_data_schema": "extraction cannot be steered per call",
-    "categories": "octomem assigns no categories; filter on a metadata key instead",
-    "timestamp": "a memory's time cannot be rewritten; update its text or metadata",
-    "delete_linked": "a memory's older versions stay in its history; forget the user "
-    "(POST /v1/forget) to remove every trace",
-}
+    """422 for fields set whose meaning octomem cannot honour (an empty value is unset)."""
+    memory.refuse(**{k: v for k, v in fields.items() if not (v is False or v in ([], {}, ""))})
 
 
 class _Entities(Body):

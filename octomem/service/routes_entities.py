@@ -24,7 +24,7 @@ from octomem.models import KEPT_BY
 from octomem.orchestrator.engine import Orchestrator
 from octomem.service import context
 from octomem.service.deps import Caller, Deleter, Project, Reader, Writer
-from octomem.service.mem0_models import UNSUPPORTED, Message
+from octomem.service.mem0_models import Message, refuse
 from octomem.service.problems import Problem
 from octomem.service.routes_v1 import Body, Id
 
@@ -86,7 +86,7 @@ async def delete_entity(
     orch: Project,
 ) -> Message:
     if kind == "app":
-        raise InvalidInputError(f"app_id is not supported by octomem: {UNSUPPORTED['app_id']}")
+        refuse(app_id=name)
     if kind == "user":
         user = who.user(name)
         assert user is not None

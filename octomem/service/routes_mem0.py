@@ -17,6 +17,7 @@ from octomem.errors import InvalidInputError
 from octomem.filters import parse_datetime
 from octomem.mem0_filters import translate
 from octomem.memory import (
+    UNSUPPORTED,
     add_items,
     check_threshold,
     history_item,
@@ -30,7 +31,6 @@ from octomem.service import context
 from octomem.service.deps import Anyone, Deleter, Project, Reader, Writer
 from octomem.service.mem0_models import (
     ORG_ID,
-    UNSUPPORTED,
     AddItem,
     AddRequest,
     AddResponse,
