@@ -247,6 +247,9 @@ def store(
     mode: Annotated[
         str, typer.Option("--mode", help="async (aput, asearch) or sync (put, search)")
     ] = "async",
+    ranking: Annotated[
+        str, typer.Option("--ranking", help="the OctomemStore's search order: hybrid or vector")
+    ] = "hybrid",
     json_path: Annotated[
         Path | None, typer.Option("--json", help="write the ratios and every timing here")
     ] = None,
@@ -257,7 +260,9 @@ def store(
 
     if mode not in ("async", "sync"):
         raise typer.BadParameter(f"{mode!r}: use async or sync", param_hint="--mode")
-    run(items, queries, mode, json_path, echo=typer.echo)
+    if ranking not in ("hybrid", "vector"):
+        raise typer.BadParameter(f"{ranking!r}: use hybrid or vector", param_hint="--ranking")
+    run(items, queries, mode, json_path, ranking=ranking, echo=typer.echo)  # type: ignore[arg-type]
 
 
 def run() -> None:

@@ -1,7 +1,8 @@
 """The LangGraph store adapter against LangGraph's own `InMemoryStore`, in one run: what a
 put and a search cost in each, with the same MiniLM embedder, and the ratios.
 
-    python -m benchmarks store [--items 300] [--queries 100] [--mode async|sync] [--json out.json]
+    python -m benchmarks store [--items 300] [--queries 100] [--mode async|sync]
+                               [--ranking hybrid|vector] [--json out.json]
     python -m benchmarks.store_cost [same options]
 
 `OctomemStore` runs on a fresh embedded Orchestrator; `InMemoryStore` gets
@@ -26,7 +27,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from langchain_core.embeddings import Embeddings
 from langgraph.store.base import BaseStore
@@ -112,14 +113,20 @@ async def _pair(
 
 
 async def measure(
-    orch: Orchestrator, embedder: Embedder, *, items: int, queries: int, mode: str
+    orch: Orchestrator,
+    embedder: Embedder,
+    *,
+    items: int,
+    queries: int,
+    mode: str,
+    ranking: Literal["hybrid", "vector"] = "hybrid",
 ) -> dict[str, dict[str, list[float]]]:
     """Milliseconds per op, per kind of op ("put", "search", "search_filter",
-    "search_users") and system."""
+    "search_users") and system (`ranking`: the OctomemStore's)."""
     inner = getattr(embedder, "inner", embedder)
     theirs = SameEmbeddings(CachedEmbedder(inner))
     stores = {
-        "octomem": Runner(OctomemStore(orch), mode),
+        "octomem": Runner(OctomemStore(orch, ranking=ranking), mode),
         "langgraph": Runner(InMemoryStore(index={"embed": theirs, "dims": inner.dimension}), mode),
     }
     # warm-up, outside the sample: the model, the stores' first writes and reads
@@ -165,6 +172,7 @@ def run(
     mode: str,
     json_path: Path | None = None,
     *,
+    ranking: Literal["hybrid", "vector"] = "hybrid",
     echo: Callable[[str], Any] = print,
 ) -> list[dict[str, Any]]:
     """Measure (`measure`) on a fresh Orchestrator in a temporary directory; print the
@@ -174,9 +182,13 @@ def run(
         settings = load_settings(data_dir=Path(tmp) / "om")
         ours = CachedEmbedder(getattr(embedder, "inner", embedder))
         with Orchestrator(settings, embedder=ours) as orch:
-            times = asyncio.run(measure(orch, ours, items=items, queries=queries, mode=mode))
+            work = measure(orch, ours, items=items, queries=queries, mode=mode, ranking=ranking)
+            times = asyncio.run(work)
     rows = summary(times)
-    echo(f"OctomemStore / InMemoryStore, {mode} API, {items} puts, {queries} searches")
+    echo(
+        f"OctomemStore (ranking={ranking}) / InMemoryStore, {mode} API, {items} puts, "
+        f"{queries} searches"
+    )
     echo("| op | n | p50 ratio | mean ratio | CPU ratio |")
     echo("|---|---|---|---|---|")
     for row in rows:
@@ -184,7 +196,8 @@ def run(
         echo(f"| {row['op']} | {row['n']} | {ratios} |")
     if json_path is not None:
         json_path.parent.mkdir(parents=True, exist_ok=True)  # bench-results/ on a fresh clone
-        json_path.write_text(json.dumps({"mode": mode, "rows": rows, "ms": times}, indent=1))
+        out = {"mode": mode, "ranking": ranking, "rows": rows, "ms": times}
+        json_path.write_text(json.dumps(out, indent=1))
     return rows
 
 
@@ -193,9 +206,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--items", type=int, default=300)
     parser.add_argument("--queries", type=int, default=100)
     parser.add_argument("--mode", choices=("async", "sync"), default="async")
+    parser.add_argument("--ranking", choices=("hybrid", "vector"), default="hybrid")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
-    run(args.items, args.queries, args.mode, args.json)
+    run(args.items, args.queries, args.mode, args.json, ranking=args.ranking)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from langchain_core.embeddings import Embeddings
 from langgraph.store.base import IndexConfig
@@ -39,6 +39,22 @@ def default_text(value: Mapping[str, Any]) -> str:
         if isinstance(value.get(name), str) and value[name].strip():
             return str(value[name])
     return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+class Indexed(NamedTuple):
+    """What a put stores and indexes: the item's `text` (embedded and indexed as the
+    record's content), whether a query ranks it, and the `paths` its text was read from
+    (None: octomem's default text). An item whose paths hold several texts is scored by
+    the best of them, as LangGraph scores it (`octomem.langgraph.ranking.best_fields`)."""
+
+    text: str
+    ranked: bool
+    paths: list[str] | None
+
+
+def field_texts(value: Mapping[str, Any], paths: Sequence[str]) -> list[str]:
+    """The texts at `paths` of `value` (LangGraph's path reader), blank ones left out."""
+    return [t for path in paths for t in get_text_at_path(value, path) if t.strip()]
 
 
 class StoreIndex:
@@ -80,18 +96,18 @@ class StoreIndex:
                 raise ConfigurationError(f"index embed cannot be loaded: {exc}") from exc
         self._checked = False
 
-    def text(self, value: Mapping[str, Any], index: list[str] | bool | None) -> tuple[str, bool]:
-        """The text a put stores and indexes, and whether it is ranked by a query: the
-        put's `index` paths, else the configured fields, else octomem's default text."""
+    def text(self, value: Mapping[str, Any], index: list[str] | bool | None) -> Indexed:
+        """What a put of `value` stores and indexes (`Indexed`): from the put's `index`
+        paths, else the configured fields, else octomem's default text."""
         if index is False:
-            return default_text(value), False
+            return Indexed(default_text(value), False, None)
         paths = index if isinstance(index, list) else self.fields
         if paths is None:
-            return default_text(value), True
-        texts = [t for path in paths for t in get_text_at_path(value, path) if t.strip()]
-        if not texts:  # nothing to embed at the paths: kept, not ranked (as LangGraph)
-            return default_text(value), False
-        return "\n".join(texts), True
+            return Indexed(default_text(value), True, None)
+        texts = field_texts(value, paths)
+        if not texts:  # nothing to embed there: kept, not ranked (as LangGraph)
+            return Indexed(default_text(value), False, None)
+        return Indexed("\n".join(texts), True, list(paths))
 
     def check_dims(self, embedder: Embedder) -> None:
         """`dims` against the embedder's dimension where it is known without a call."""

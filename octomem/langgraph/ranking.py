@@ -1,6 +1,10 @@
-"""How `OctomemStore.search` ranks items for a query: octomem's hybrid recall among those
-items alone, one recall per scope (user, agent), best first. Each recall is given the memo
-of the store's reads (`Orchestrator.arecall`'s `memo`), so it parses no item again.
+"""How `OctomemStore.search` scores and ranks items for a query.
+
+Every ranked item's score is LangGraph's (`best_fields`): the cosine similarity of the
+query to the best of the item's indexed texts, as InMemoryStore and PostgresStore score
+with the same embedder. ``ranking="vector"`` orders by it; ``ranking="hybrid"`` orders by
+octomem's fused recall among those items alone (`rank`), one recall per scope (user,
+agent), each given the memo of the store's reads so it parses no item again.
 """
 
 from __future__ import annotations
@@ -8,6 +12,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
+import numpy as np
+
+from octomem.embeddings import embed_for
+from octomem.langgraph.index import field_texts
 from octomem.models import MemoryBase, MemoryType, RecallResult
 from octomem.orchestrator.engine import Orchestrator
 from octomem.stores.parsed import Memo
@@ -24,6 +32,56 @@ Scored = list[tuple[MemoryBase, float]]
 def indexed(record: MemoryBase) -> bool:
     """Whether a query ranks the item (not put with index=False, or without text)."""
     return bool(record.internal.get("langgraph_indexed", True))
+
+
+def texts_of(record: MemoryBase) -> list[str]:
+    """The indexed texts of an item: those at the paths its put read (each embedded on its
+    own, as LangGraph embeds them), else its one text."""
+    paths = record.internal.get("langgraph_fields")
+    texts = field_texts(record.internal["langgraph_value"], paths) if paths else []
+    return texts or [record.content]
+
+
+async def best_fields(
+    orchestrator: Orchestrator,
+    query: str,
+    records: list[MemoryBase],
+    memo: Memo | None = None,
+) -> dict[str, float]:
+    """The score of each indexed one of `records`, by id: the cosine similarity of the
+    query to the best of its texts. An item of one text is scored by its stored vector;
+    the texts of an item of several are embedded (the embedder's cache has them from the
+    put, unless evicted or the process restarted since)."""
+    ranked = [r for r in records if indexed(r)]
+    if not ranked:
+        return {}
+    embedder = orchestrator.embedder
+    [vector] = await embedder.embed([query])
+    several = {r.id: texts for r in ranked if len(texts := texts_of(r)) > 1}
+    scores: dict[str, float] = {}
+    single = [r.id for r in ranked if r.id not in several]
+    for start in range(0, len(single), RANK_CHUNK):
+        chunk = single[start : start + RANK_CHUNK]
+        scores.update(
+            await orchestrator.records.similarities(MemoryType.SEMANTIC, vector, chunk, memo=memo)
+        )
+    # several texts, or one Chroma did not return: embedded here (each user's cache)
+    todo = [(r, several.get(r.id) or [r.content]) for r in ranked if r.id not in scores]
+    if todo:
+        texts = [text for _, its in todo for text in its]
+        users = [r.user_id for r, its in todo for _ in its]
+        matrix = np.asarray(await embed_for(embedder, texts, users), dtype=float)
+        cosines = iter(_cosines(np.asarray(vector, dtype=float), matrix).tolist())
+        for record, its in todo:
+            scores[record.id] = max(next(cosines) for _ in its)
+    return scores
+
+
+def _cosines(query: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """Cosine similarity of `query` to each row of `matrix` (0 for a zero vector)."""
+    norms = np.linalg.norm(matrix, axis=1) * np.linalg.norm(query)
+    dots = matrix @ query
+    return np.divide(dots, norms, out=np.zeros_like(dots), where=norms != 0)
 
 
 async def rank(

@@ -3,7 +3,8 @@
 Every item is one octomem semantic memory: its id is deterministic from namespace and key
 (`make_memory_id`), so a retried put is idempotent; its scope comes from the namespace
 (`NamespaceScope`); its value, secrets masked, is kept with its namespace and key in
-``internal`` and its text (`StoreIndex.text`) is what octomem embeds and indexes. Every put
+``internal`` and its text (`StoreIndex.text`) is what octomem embeds and indexes. A search
+with a query scores items as LangGraph's stores do (`octomem.langgraph.ranking`). Every put
 and delete is a history event, and the record has a conflict key of its own, so extraction
 never supersedes it. In a batch every read sees the store as it was before the batch and
 the writes follow, the last put of a namespace and key winning, as in LangGraph's stores.
@@ -34,10 +35,11 @@ from langgraph.store.base import (
     SearchOp,
 )
 
+from octomem.embeddings import embed_for
 from octomem.errors import InvalidInputError, NotFoundError
 from octomem.filters import document_predicate
 from octomem.langgraph import checks, ranking
-from octomem.langgraph.index import StoreIndex
+from octomem.langgraph.index import Indexed, StoreIndex
 from octomem.langgraph.namespaces import NamespaceScope
 from octomem.langgraph.ranking import MARK, MARK_FILTER
 from octomem.models import (
@@ -58,6 +60,7 @@ from octomem.stores.fence import Fence
 from octomem.validation import shown
 
 EXTRACTOR = "langgraph-store"
+RANKINGS = ("hybrid", "vector")
 
 
 def _masked_puts(puts: list[PutOp]) -> list[PutOp]:
@@ -67,7 +70,7 @@ def _masked_puts(puts: list[PutOp]) -> list[PutOp]:
     ]
 
 
-def _unchanged(old: MemoryBase, value: dict[str, Any], text: str, indexed: bool) -> bool:
+def _unchanged(old: MemoryBase, value: dict[str, Any], put: Indexed) -> bool:
     """Whether a put would store what the item already holds (compared as stored JSON)."""
 
     def as_json(data: Any) -> str:  # 1, 1.0 and True differ here, not under ==
@@ -75,10 +78,26 @@ def _unchanged(old: MemoryBase, value: dict[str, Any], text: str, indexed: bool)
 
     stored = old.internal
     return (
-        old.content == text
-        and stored.get("langgraph_indexed", True) == indexed
+        old.content == put.text
+        and stored.get("langgraph_indexed", True) == put.ranked
+        and stored.get("langgraph_fields") == put.paths
         and as_json(stored.get("langgraph_value")) == as_json(value)
     )
+
+
+class RankedItem(SearchItem):
+    """A result of a search with a query under ``ranking="hybrid"``: `score` is LangGraph's
+    (`octomem.langgraph.ranking.best_fields`), `hybrid_score` the fused recall score that
+    ordered it (None for an item recall did not return, which follows those it did)."""
+
+    __slots__ = ("hybrid_score",)
+
+    def __init__(self, *, hybrid_score: float | None, **fields: Any) -> None:
+        super().__init__(**fields)
+        self.hybrid_score = hybrid_score
+
+    def dict(self) -> dict[str, Any]:
+        return {**super().dict(), "hybrid_score": self.hybrid_score}
 
 
 def _fields(record: MemoryBase) -> dict[str, Any]:
@@ -122,8 +141,15 @@ class OctomemStore(BaseStore):
         *,
         namespace_scope: NamespaceScope | None = None,
         index: IndexConfig | None = None,
+        ranking: Literal["hybrid", "vector"] = "hybrid",
     ) -> None:
-        """`index`: LangGraph's `IndexConfig` (`octomem.langgraph.index`)."""
+        """`index`: LangGraph's `IndexConfig` (`octomem.langgraph.index`); `ranking`: the
+        order of a search with a query (`octomem.langgraph.ranking`)."""
+        if ranking not in RANKINGS:
+            raise InvalidInputError(
+                f"ranking must be one of {list(RANKINGS)}, got {shown(ranking)}"
+            )
+        self.ranking = ranking
         self.orchestrator = orchestrator
         self.namespace_scope = namespace_scope or NamespaceScope()
         self.index = StoreIndex(index)
@@ -332,8 +358,13 @@ class OctomemStore(BaseStore):
                 (put,) = await self._checked(namespace, key, value)
                 assert put.value is not None
                 for record in await self._items(namespace):
+                    held = Indexed(
+                        record.content,
+                        ranking.indexed(record),
+                        record.internal.get("langgraph_fields"),
+                    )
                     if tuple(record.internal["langgraph_namespace"]) == namespace and _unchanged(
-                        record, dict(put.value), record.content, ranking.indexed(record)
+                        record, dict(put.value), held
                     ):
                         return record.id
                 await self._write_puts([put], fence)
@@ -369,27 +400,38 @@ class OctomemStore(BaseStore):
                     deletes.append(old)
                 continue
             value = dict(op.value)
-            text, indexed = self.index.text(value, op.index)
-            if old is not None and _unchanged(old, value, text, indexed):
+            put = self.index.text(value, op.index)
+            if old is not None and _unchanged(old, value, put):
                 continue  # a retried put: no new version, no history event
-            record = self._storable(op, namespace, value, (text, indexed), old, now)
+            record = self._storable(op, namespace, value, put, old, now)
             operation = Operation.UPDATE if old else Operation.ADD
             changes.append(
                 (record, history_event(record, operation, old=old, actor=EXTRACTOR, at=now))
             )
+        await self._embed_fields([record for record, _ in changes])
         await self.orchestrator.records.write(fence, changes, deletes=deletes, actor=EXTRACTOR)
+
+    async def _embed_fields(self, records: list[MemoryBase]) -> None:
+        """The texts of items of several (each scored on its own, `ranking.best_fields`)
+        embedded with the items' own texts in one call, into the embedder's cache, where
+        the write and the next searches find them."""
+        several = [(r, texts) for r in records if len(texts := ranking.texts_of(r)) > 1]
+        if several:
+            texts = [text for r, its in several for text in [r.content, *its]]
+            users = [r.user_id for r, its in several for _ in range(len(its) + 1)]
+            await embed_for(self.orchestrator.embedder, texts, users)
 
     def _storable(
         self,
         op: PutOp,
         namespace: tuple[str, ...],
         value: dict[str, Any],
-        indexed_text: tuple[str, bool],
+        put: Indexed,
         old: MemoryBase | None,
         now: datetime,
     ) -> MemoryBase:
         """The record a put of `value` writes; InvalidInputError if it cannot be stored."""
-        text, indexed = indexed_text
+        text = put.text
         record_id = old.id if old else self.item_id(namespace, op.key)
         scope = self.namespace_scope.scope(namespace)
         try:
@@ -413,7 +455,8 @@ class OctomemStore(BaseStore):
                     "langgraph_namespace": list(namespace),
                     "langgraph_key": op.key,
                     "langgraph_value": value,
-                    "langgraph_indexed": indexed,
+                    "langgraph_indexed": put.ranked,
+                    **({"langgraph_fields": put.paths} if put.paths else {}),
                 },
             )
             record.model_dump_json()  # what the journal and the stores will write
@@ -472,13 +515,34 @@ class OctomemStore(BaseStore):
             wanted = document_predicate(op.filter)
             records = [r for r in records if wanted(r.internal["langgraph_value"])]
         records.sort(key=lambda r: (r.updated_at, r.id), reverse=True)
-        ordered: list[tuple[MemoryBase, float | None]] = [(r, None) for r in records]
-        if op.query and records:  # the ranked first, then the rest without a score
-            ranked = await ranking.rank(self.orchestrator, op.query, records, self._parsed)
-            ranked_ids = {r.id for r, _ in ranked}
-            ordered = [*ranked, *(pair for pair in ordered if pair[0].id not in ranked_ids)]
-        page = ordered[op.offset : op.offset + op.limit]
-        return [SearchItem(**_fields(r), score=score) for r, score in page]
+        if not (op.query and records):
+            page = records[op.offset : op.offset + op.limit]
+            return [SearchItem(**_fields(r)) for r in page]
+        return await self._ranked(op, records)
+
+    async def _ranked(self, op: SearchOp, records: list[MemoryBase]) -> list[SearchItem]:
+        """The page of `records` (most recently updated first) for a search with a query:
+        the ranked (`self.ranking`), then the rest without a score."""
+        assert op.query
+        scores = await ranking.best_fields(self.orchestrator, op.query, records, self._parsed)
+        by_score = sorted(
+            (r for r in records if r.id in scores), key=lambda r: scores[r.id], reverse=True
+        )
+        rest = [r for r in records if r.id not in scores]
+        if self.ranking == "vector":
+            page = [*by_score, *rest][op.offset : op.offset + op.limit]
+            return [SearchItem(**_fields(r), score=scores.get(r.id)) for r in page]
+        fused = (  # a blank query is scored as LangGraph's stores score it, not recalled
+            await ranking.rank(self.orchestrator, op.query, records, self._parsed)
+            if op.query.strip()
+            else []
+        )
+        hybrid = {r.id: score for r, score in fused}
+        ordered = [r for r, _ in fused] + [r for r in [*by_score, *rest] if r.id not in hybrid]
+        return [
+            RankedItem(**_fields(r), score=scores.get(r.id), hybrid_score=hybrid.get(r.id))
+            for r in ordered[op.offset : op.offset + op.limit]
+        ]
 
     async def _list_namespaces(self, op: ListNamespacesOp) -> list[tuple[str, ...]]:
         records = await self._items(())

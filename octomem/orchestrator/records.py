@@ -57,6 +57,22 @@ class Records:
         """Every stored record of this type that `where` matches (current or superseded)."""
         return await self._services.vector.list(memory_type, where=where, memo=self._kept(memo))
 
+    async def similarities(
+        self,
+        memory_type: MemoryType,
+        vector: Sequence[float],
+        ids: Sequence[str],
+        *,
+        memo: Memo | None = None,
+    ) -> dict[str, float]:
+        """The cosine similarity of `vector` to the stored vector of each record of `ids`,
+        by id (in [-1, 1]; ids not stored are left out)."""
+        where = {"id": {"in": list(ids)}}
+        vectors = self._services.vector
+        memo = self._kept(memo)
+        found = await vectors.query(memory_type, vector, where=where, limit=len(ids), memo=memo)
+        return {record.id: score for record, score in found}
+
     def _kept(self, memo: Memo | None) -> Memo | None:
         if memo is not None:
             self._services.memos.add(memo)  # a forget drops the scope's records from it

@@ -38,11 +38,47 @@ def test_summary_gives_ratios_of_octomem_to_langgraph() -> None:
     }
 
 
-def test_a_tiny_run_writes_its_json_where_no_directory_was(tmp_path: Path) -> None:
+@pytest.mark.parametrize("ranking", ["hybrid", "vector"])
+def test_a_tiny_run_writes_its_json_where_no_directory_was(tmp_path: Path, ranking: str) -> None:
     """`make bench-store` on a fresh clone: bench-results/ does not exist yet."""
     out = tmp_path / "bench-results" / "store.json"
-    rows = run(8, 4, "async", out, echo=lambda _: None)
+    rows = run(8, 4, "async", out, ranking=ranking, echo=lambda _: None)  # type: ignore[arg-type]
     written = json.loads(out.read_text())
-    assert written["mode"] == "async" and written["rows"] == rows
+    assert (written["mode"], written["ranking"]) == ("async", ranking)
+    assert written["rows"] == rows
     assert {row["op"] for row in rows} >= {"put", "search"}
     assert len(written["ms"]["put"]["octomem"]) == 8
+
+
+def test_store_quality_reports_recall_of_each_ranking(tmp_path: Path) -> None:
+    """`python -m benchmarks.store_quality` on a hand-made conversation: each ranking finds
+    the one evidence turn of a question that names it."""
+    from benchmarks.store_quality import run as quality
+
+    turns = [
+        {"speaker": "Ann", "dia_id": f"D1:{n}", "text": text}
+        for n, text in enumerate(
+            ["I adopted a cat named Miso.", "We hiked in the Alps.", "Lunch was ramen."], 1
+        )
+    ]
+    sample = {
+        "sample_id": "conv-x",
+        "conversation": {"session_1_date_time": "1:56 pm on 8 May, 2023", "session_1": turns},
+        "qa": [{"question": "What is the cat called?", "evidence": ["D1:1"], "category": 4}],
+    }
+    data = tmp_path / "locomo.json"
+    data.write_text(json.dumps([sample]))
+    lines: list[str] = []
+    recall = quality(data, k=1, echo=lines.append)
+    assert recall == {"hybrid": 100.0, "vector": 100.0}
+    assert lines[-2:] == ["| hybrid | 100.0 |", "| vector | 100.0 |"]
+
+
+def test_chroma_sync_reports_each_threshold() -> None:
+    """`python -m benchmarks.chroma_sync`, tiny: one row per threshold (no timing asserted)."""
+    from benchmarks.chroma_sync import run as chroma_sync
+
+    lines: list[str] = []
+    results = chroma_sync(300, [1000, 100], singles=20, echo=lines.append)
+    assert list(results) == [1000, 100] and len(lines) == 5
+    assert all(row["bulk_s"] > 0 and row["single_ms"] > 0 for row in results.values())

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from langgraph.graph import START, StateGraph
-from langgraph.store.base import BaseStore, GetOp, InvalidNamespaceError, PutOp
+from langgraph.store.base import BaseStore, GetOp, InvalidNamespaceError, PutOp, SearchItem
 from typing_extensions import TypedDict
 
 from octomem import ConfigurationError, InvalidInputError, NotFoundError, Orchestrator
@@ -348,34 +348,64 @@ def test_index_that_disagrees_with_the_orchestrators_embedder_is_refused(
             OctomemStore(orch, index=bad)  # type: ignore[arg-type]
 
 
-async def test_a_search_of_a_whole_scope_ranks_as_a_search_by_ids(store: OctomemStore) -> None:
-    """A search whose prefix is a user's whole namespace ranks and scores exactly as the
-    recall among the items' ids does; an item left out of ranking, another namespace under
-    the prefix and a filter follow the same rules."""
+async def cosine(orch: Orchestrator, query: str, text: str) -> float:
+    import numpy as np
+
+    q, t = (np.asarray(v) for v in await orch.embedder.embed([query, text]))
+    return float(q @ t / (np.linalg.norm(q) * np.linalg.norm(t)))
+
+
+@pytest.mark.parametrize("mode", ["vector", "hybrid"])
+async def test_a_search_of_a_whole_scope_ranks_as_a_search_by_ids(
+    orch: Orchestrator, mode: str
+) -> None:
+    """Every ranked item's score is the cosine similarity of the query to its text, as
+    LangGraph's stores score; "vector" orders by it, "hybrid" as the recall among the
+    items' ids orders them, its fused score on `hybrid_score`. An item left out of
+    ranking, another namespace under the prefix and a filter follow the same rules."""
     from octomem.langgraph import ranking
 
+    store = OctomemStore(orch, ranking=mode)  # type: ignore[arg-type]
     alice = ("memories", "alice")
     texts = ["I drink green tea", "my sister lives in Oslo", "tea with lemon", "bikes"]
     for n, text in enumerate(texts):
         await store.aput(alice, f"k{n}", {"text": text, "n": n})
     await store.aput(("memories", "bob"), "k0", {"text": "tea tea tea"})  # not alice's
 
-    found = await store.asearch(alice, query="which tea do I drink?")
-    records = [await store._record(alice, f"k{n}") for n in range(len(texts))]
-    by_ids = await ranking.rank(store.orchestrator, "which tea do I drink?", records)  # type: ignore[arg-type]
-    assert [(i.key, i.score) for i in found] == [
-        (r.internal["langgraph_key"], pytest.approx(score)) for r, score in by_ids
-    ]
-    assert found[0].key == "k0" and all(i.score is not None for i in found)
+    query = "which tea do I drink?"
+    found = await store.asearch(alice, query=query)
+    cosines = {f"k{n}": await cosine(orch, query, text) for n, text in enumerate(texts)}
+    assert {i.key: i.score for i in found} == {
+        key: pytest.approx(value, abs=1e-5) for key, value in cosines.items()
+    }
+    if mode == "vector":
+        assert [i.key for i in found] == sorted(cosines, key=cosines.__getitem__, reverse=True)
+        assert all(type(i) is SearchItem for i in found)
+    else:
+        records = [await store._record(alice, f"k{n}") for n in range(len(texts))]
+        by_ids = await ranking.rank(orch, query, records)  # type: ignore[arg-type]
+        assert [(i.key, i.hybrid_score) for i in found] == [  # type: ignore[attr-defined]
+            (r.internal["langgraph_key"], pytest.approx(score)) for r, score in by_ids
+        ]
+        assert found[0].dict()["hybrid_score"] == found[0].hybrid_score  # type: ignore[attr-defined]
+    assert found[0].key == "k0"
 
     await store.aput(alice, "hidden", {"text": "tea"}, index=False)
     await store.aput(alice + ("work",), "desk", {"text": "tea at my desk"})
     found = await store.asearch(alice, query="tea", limit=10)
     scores = {i.key: i.score for i in found}
     assert scores["hidden"] is None and scores["desk"] is not None
+    assert found[-1].key == "hidden"
     assert {i.namespace for i in found} == {alice, alice + ("work",)}
     filtered = await store.asearch(alice, query="tea", filter={"n": 2})
     assert [(i.key, i.score is not None) for i in filtered] == [("k2", True)]
+    blank = await store.asearch(alice, query="  ", filter={"n": 2})  # embedded as it is
+    assert [(i.key, i.score is not None) for i in blank] == [("k2", True)]
+
+
+def test_a_ranking_it_does_not_know_is_refused(orch: Orchestrator) -> None:
+    with pytest.raises(InvalidInputError, match="ranking must be one of"):
+        OctomemStore(orch, ranking="bm25")  # type: ignore[arg-type]
 
 
 def test_an_items_text_is_changed_through_the_store_only(

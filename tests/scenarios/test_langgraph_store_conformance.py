@@ -1,10 +1,12 @@
 """OctomemStore against LangGraph's own InMemoryStore: the same operations, the same results.
 
 Every test runs on both stores, through the sync API (`batch`, `put`, ...) and the async
-one (`abatch`, `aput`, ...), and asserts what each must return. Where octomem differs on
-purpose (order of a search without query, ranking and scores of a search with one,
-namespaces left empty, created_at of an updated item, filters LangGraph cannot evaluate)
-the test asserts each store's documented behaviour.
+one (`abatch`, `aput`, ...), and asserts what each must return; the tests of scores run
+both stores side by side with the same embedder and index, and assert the same keys,
+order and scores. Where octomem differs on purpose (order of a search without query, a
+query without an index, namespaces left empty, created_at of an updated item, filters
+LangGraph cannot evaluate, vectors of an earlier put's paths) the test asserts each
+store's documented behaviour.
 """
 
 from __future__ import annotations
@@ -479,3 +481,107 @@ async def test_index_fields_choose_the_text_a_query_ranks(indexed: Api) -> None:
     await indexed.put(("docs",), "sushi", sushi, index=["body"])
     found = await indexed.search(("docs",), query="Nishiki market", limit=1)
     assert [i.key for i in found] == ["sushi"]
+
+
+# --- scores: both stores side by side, with the same embedder and index ----------------
+
+
+@pytest.fixture(params=["sync", "async"])
+def pair(request: pytest.FixtureRequest, make_orch: Any, embedder: Any) -> dict[str, Api]:
+    """Both stores with `index={"embed", "dims", "fields": ["title", "tags[*]"]}` over the
+    model octomem embeds with, through one API, octomem ordering by score as LangGraph does
+    (`ranking="vector"`): a search must score and order alike."""
+
+    def embed(texts: Any) -> list[list[float]]:
+        return asyncio.run(embedder.embed(list(texts)))
+
+    index: Any = {"embed": embed, "dims": embedder.dimension, "fields": ["title", "tags[*]"]}
+    mode = str(request.param)
+    return {
+        OCTOMEM: Api(OctomemStore(make_orch(), index=index, ranking="vector"), OCTOMEM, mode),
+        LANGGRAPH: Api(InMemoryStore(index=index), LANGGRAPH, mode),
+    }
+
+
+DOCS = {
+    "kyoto": {"title": "Our trip to Kyoto", "tags": ["travel", "temples"], "n": 1},
+    "sushi": {"title": "Sushi recipes", "tags": ["cooking", "fish", "rice"], "n": 2},
+    "bikes": {"title": "Fixing a bicycle chain", "tags": ["repair"], "n": 3},
+    "tagged": {"title": "Untitled note", "tags": ["japanese food", "ramen"], "n": 4},
+    "plain": {"body": "no title and no tags here", "n": 5},
+}
+
+
+async def scored(api: Api, prefix: tuple[str, ...], **kw: Any) -> list[tuple[str, Any]]:
+    return [(i.key, i.score) for i in await api.search(prefix, **kw)]
+
+
+def same_scores(mine: list[tuple[str, Any]], theirs: list[tuple[str, Any]]) -> None:
+    """The same scored keys in the same order, each with the same score, then the same
+    unscored ones (in each store's order without a query: `test_search_order_without_query`)."""
+    assert [k for k, s in mine if s is not None] == [k for k, s in theirs if s is not None]
+    assert {k for k, s in mine if s is None} == {k for k, s in theirs if s is None}
+    assert [s for _, s in mine] == [
+        None if s is None else pytest.approx(s, abs=1e-5) for _, s in theirs
+    ]
+
+
+async def test_a_query_scores_each_item_by_its_best_field(pair: dict[str, Api]) -> None:
+    """Each of an item's texts (its title, each tag) is embedded on its own and the item
+    scores as the best of them: a query about one tag finds the item by that tag alone.
+    Scores are cosine similarities, the same on both stores, best first; items with no
+    text at the fields come after the scored, without a score."""
+    for api in pair.values():
+        for key, value in DOCS.items():
+            await api.put(("docs",), key, value)
+    for query in ["japanese noodle soup", "temples", "how to cook fish", "bike repair"]:
+        found = {kind: await scored(api, ("docs",), query=query) for kind, api in pair.items()}
+        same_scores(found[OCTOMEM], found[LANGGRAPH])
+        assert found[OCTOMEM][-1] == ("plain", None)
+        assert all(-1 <= s <= 1 for _, s in found[OCTOMEM][:-1])
+    found = await scored(pair[OCTOMEM], ("docs",), query="japanese noodle soup")
+    assert found[0][0] == "tagged"  # by its tag "ramen", not its title
+
+
+async def test_scores_with_pages_filters_and_a_puts_own_index(pair: dict[str, Api]) -> None:
+    """Paging, a filter and a put's own `index=` (and `index=False`) score alike too."""
+    for api in pair.values():
+        for key, value in DOCS.items():
+            await api.put(("docs",), key, value)
+        await api.put(("docs",), "fish", DOCS["sushi"], index=["tags[1]"])  # "fish" alone
+        await api.put(("docs",), "hidden", {"title": "Kyoto temples", "n": 6}, index=False)
+    for kw in [
+        {"query": "temples in Kyoto", "limit": 2},
+        {"query": "temples in Kyoto", "limit": 2, "offset": 2},
+        {"query": "rice", "filter": {"n": {"$gte": 2}}},
+        {"query": "rice dishes", "limit": 10},
+    ]:
+        mine, theirs = [await scored(api, ("docs",), **kw) for api in pair.values()]
+        same_scores(mine, theirs)
+    found = dict(await scored(pair[OCTOMEM], ("docs",), query="rice dishes", limit=10))
+    assert found["hidden"] is None and found["fish"] < found["sushi"]
+
+
+async def test_a_put_again_with_other_fields_is_scored_by_them(pair: dict[str, Api]) -> None:
+    """A put replaces what an item is scored by: put again with `index=False` it is no
+    longer scored, with other paths it is scored by those. InMemoryStore keeps the vectors
+    of the paths of earlier puts (it drops an item's vectors only when it is deleted), so
+    it scores the item by the best of old and new texts."""
+    for api in pair.values():
+        await api.put(("docs",), "sushi", DOCS["sushi"])
+        await api.put(("docs",), "bikes", DOCS["bikes"])
+        await api.put(("docs",), "sushi", DOCS["sushi"], index=["tags[1]"])  # "fish" alone
+        await api.put(("docs",), "bikes", DOCS["bikes"], index=False)
+    mine, theirs = [dict(await scored(api, ("docs",), query="Sushi")) for api in pair.values()]
+    alone = dict(await scored(pair[OCTOMEM], ("docs",), query="fish"))["sushi"]
+    assert mine["bikes"] is None and theirs["bikes"] is not None
+    assert mine["sushi"] == pytest.approx(await cosine(pair[OCTOMEM], "Sushi", "fish"))
+    assert theirs["sushi"] > mine["sushi"] and alone > mine["sushi"]  # its old title's
+
+
+async def cosine(api: Api, query: str, text: str) -> float:
+    import numpy as np
+
+    embedder = api.store.orchestrator.embedder  # type: ignore[attr-defined]
+    q, t = (np.asarray(v) for v in await embedder.embed([query, text]))
+    return float(q @ t / (np.linalg.norm(q) * np.linalg.norm(t)))

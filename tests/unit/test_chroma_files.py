@@ -54,6 +54,31 @@ async def test_a_collection_of_another_layout_is_refused_when_the_store_opens(
     await again.close()
 
 
+async def test_collections_take_octomems_sync_threshold_made_or_opened(tmp_path: Path) -> None:
+    """A collection octomem makes syncs its vector index every `SYNC_THRESHOLD` entries; one
+    an older octomem made with Chroma's default is given it when opened (in force from the
+    next open: Chroma reads it then)."""
+    from octomem.stores.chroma import SYNC_THRESHOLD
+
+    path = tmp_path / "chroma"
+    client = chromadb.PersistentClient(str(path), Settings(anonymized_telemetry=False))
+    older = ChromaVectorStore.embedded(path)
+    client.create_collection(
+        older.collection_name(SEM), configuration={"hnsw": {"space": "cosine"}}
+    )
+    client.close()
+
+    store = ChromaVectorStore.embedded(path)
+    await store.init()
+    await store.upsert(SEM, [fact(1)], [EMB])
+    await store.close()
+    client = chromadb.PersistentClient(str(path), Settings(anonymized_telemetry=False))
+    for collection in client.list_collections():
+        assert collection.configuration_json["hnsw"]["sync_threshold"] == SYNC_THRESHOLD
+    assert len(client.list_collections()) > 1
+    client.close()
+
+
 def _log(path: Path, memory_id: str) -> list[tuple[int, str | None]]:
     """(operation, metadata) of the write log's rows of `memory_id` (engine closed)."""
     conn = sqlite3.connect(path / "chroma.sqlite3")
