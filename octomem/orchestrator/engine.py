@@ -56,7 +56,6 @@ from octomem.scopes import given, scope_filter
 from octomem.sensitive import mask_text, mask_value
 from octomem.settings import Settings, load_settings
 from octomem.stores.blobs import is_sha256
-from octomem.stores.fence import Fence
 from octomem.stores.parsed import Memo
 from octomem.telemetry import configure_tracing, span
 from octomem.validation import check_metadata, shown, validate_scope_id
@@ -394,39 +393,108 @@ class Orchestrator:
         """Rewrite a memory's text (and merge metadata); history keeps the old text.
         `text=None` keeps the text as it is when the write happens (metadata only).
         `user_id` / `agent_id`: only a memory of theirs (else NotFoundError, as `get`)."""
-        if text is not None:
-            text = args.check_text(
-                text, name="update text", limit=self.settings.input.max_message_chars
-            )
-            text = await asyncio.to_thread(mask_text, text)  # secrets never reach a store
-        elif not metadata:
-            raise InvalidInputError("update needs a text, metadata or both")
-        metadata = check_metadata(metadata, max_chars=self.settings.input.max_message_chars)
-        memory_type = self._type_of(memory_id)
-        metadata = mask_value(metadata) if metadata else metadata
-        owner = check_owner(user_id, agent_id)
-        found = await self._get(memory_type, memory_id, owner)
-        if text is not None and (keeper := found.internal.get(KEPT_BY)):
-            raise InvalidInputError(
-                f"cannot update the text of {memory_id}: it is an item of {keeper}, whose "
-                "value it is read from; put the new value there (metadata may be updated)"
-            )
-        async with self._services.locks.hold(found.user_id) as fence:
-            old = await self._get(memory_type, memory_id, owner)  # as it is now, locked
-            source = await self._canonical(old, "update", owner)
-            if source is not old:  # a fact's edge: the fact is what changes
-                await self._update_locked(fence, source, text or source.content, metadata)
-                return await self._get(memory_type, memory_id, owner)
-            return await self._update_locked(fence, old, text or old.content, metadata)
+        [updated] = await self._update_many([(memory_id, text, metadata)], user_id, agent_id)
+        return updated
 
-    async def _update_locked(
-        self, fence: Fence, old: MemoryBase, text: str, metadata: dict[str, Any] | None
-    ) -> MemoryBase:
-        """Write the new text and metadata; a retry that changes neither writes nothing."""
+    update = sync_twin(aupdate)
+
+    @api
+    async def aupdate_many(
+        self,
+        changes: Sequence[tuple[str, str | None, dict[str, Any] | None]],
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+    ) -> list[MemoryBase]:
+        """`update` of each (memory_id, text, metadata), as one write: every change is
+        checked (each id found, each text and metadata one `update` takes, no memory named
+        twice, also through its edge) before any is made, and all are made or none."""
+        if isinstance(changes, str | bytes) or not isinstance(changes, Sequence):
+            raise InvalidInputError(
+                f"changes must be a list of (memory_id, text, metadata), got {shown(changes)}"
+            )
+        for change in changes:
+            if not isinstance(change, tuple | list) or len(change) != 3:
+                raise InvalidInputError(
+                    f"each change is (memory_id, text, metadata), got {shown(change)}"
+                )
+        return await self._update_many([(c[0], c[1], c[2]) for c in changes], user_id, agent_id)
+
+    update_many = sync_twin(aupdate_many)
+
+    async def _update_many(
+        self,
+        changes: Sequence[tuple[str, str | None, dict[str, Any] | None]],
+        user_id: str | None,
+        agent_id: str | None,
+    ) -> list[MemoryBase]:
+        owner = check_owner(user_id, agent_id)
+        cap = self.settings.input.max_message_chars
+        checked: list[tuple[str, MemoryType, str | None, dict[str, Any] | None]] = []
+        for memory_id, text, metadata in changes:
+            named = f"memory {memory_id}: " if len(changes) > 1 else ""
+            try:
+                if text is not None:
+                    text = args.check_text(text, name="update text", limit=cap)
+                elif not metadata:
+                    raise InvalidInputError("update needs a text, metadata or both")
+                metadata = check_metadata(metadata, max_chars=cap)
+            except InvalidInputError as exc:
+                raise InvalidInputError(f"{named}{exc}") from exc
+            if text is not None:
+                text = await asyncio.to_thread(mask_text, text)  # secrets never reach a store
+            checked.append(
+                (memory_id, self._type_of(memory_id), text, metadata and mask_value(metadata))
+            )
+        found = [
+            await self._get(memory_type, memory_id, owner)
+            for memory_id, memory_type, _, _ in checked
+        ]
+        for record, (_, _, text, _) in zip(found, checked, strict=True):
+            if text is not None and (keeper := record.internal.get(KEPT_BY)):
+                raise InvalidInputError(
+                    f"cannot update the text of {record.id}: it is an item of {keeper}, whose "
+                    "value it is read from; put the new value there (metadata may be updated)"
+                )
+        async with self._services.locks.hold_many({r.user_id for r in found}) as fence:
+            now = utcnow()
+            sources: dict[str, tuple[MemoryBase, str | None, dict[str, Any] | None]] = {}
+            for memory_id, memory_type, text, metadata in checked:
+                old = await self._get(memory_type, memory_id, owner)  # as it is now, locked
+                source = await self._canonical(old, "update", owner)  # a fact's edge: the fact
+                if source.id in sources:
+                    raise InvalidInputError(f"memory {source.id} is changed twice in one update")
+                sources[source.id] = (source, text, metadata)
+            written = []
+            for source, text, metadata in sources.values():
+                if (
+                    change := await self._updated(source, text or source.content, metadata, now)
+                ) is not None:
+                    written.append(change)
+            if written:
+                await commit(  # the turns that said an old value are stale
+                    self._services,
+                    fence,
+                    [(new, event) for new, event, _ in written],
+                    now=now,
+                    closed=[closed for _, _, closed in written if closed is not None],
+                    closed_at=now,
+                    actor="api",
+                )
+        return [
+            await self._get(memory_type, memory_id, owner)
+            for memory_id, memory_type, _, _ in checked
+        ]
+
+    async def _updated(
+        self, old: MemoryBase, text: str, metadata: dict[str, Any] | None, now: datetime
+    ) -> tuple[MemoryBase, HistoryEvent, tuple[MemoryBase, MemoryBase] | None] | None:
+        """The new text and metadata of `old` with its history event and, if its value
+        changed, the closure that makes the turns that said the old value stale; None if
+        neither changes (a retry writes nothing)."""
         merged = {**old.metadata, **(metadata or {})}
         if text == old.content and merged == old.metadata:
-            return old
-        now = utcnow()
+            return None
         data = old.model_dump()
         data.update(
             content=text,
@@ -446,16 +514,7 @@ class Orchestrator:
         event = history_event(new, Operation.UPDATE, old=old, actor="api", at=now)
         new_value = getattr(old, "value", None) != getattr(new, "value", None)
         changed = new_value and new.memory_type in roles.stale
-        await commit(  # the turns that said the old value are stale
-            self._services,
-            fence,
-            [(new, event)],
-            now=now,
-            closed=[(old, new)] if changed else [],
-            closed_at=now,
-            actor="api",
-        )
-        return new
+        return new, event, ((old, new) if changed else None)
 
     async def _canonical(self, record: MemoryBase, verb: str, owner: Owner | None) -> MemoryBase:
         """The record a change of `record` applies to: the fact behind a fact's edge. A
@@ -474,23 +533,47 @@ class Orchestrator:
             )
         return await self._get(source_type, source, owner)
 
-    update = sync_twin(aupdate)
-
     @api
     async def adelete(
         self, memory_id: str, *, user_id: str | None = None, agent_id: str | None = None
     ) -> None:
         """Delete a memory from every store; its history stays readable.
         `user_id` / `agent_id`: only a memory of theirs (else NotFoundError, as `get`)."""
-        memory_type = self._type_of(memory_id)
-        owner = check_owner(user_id, agent_id)
-        found = await self._get(memory_type, memory_id, owner)
-        async with self._services.locks.hold(found.user_id) as fence:
-            record = await self._get(memory_type, memory_id, owner)
-            record = await self._canonical(record, "delete", owner)
-            await commit(self._services, fence, [], now=utcnow(), deleted=[record], actor="api")
+        await self._delete_many([memory_id], user_id, agent_id)
 
     delete = sync_twin(adelete)
+
+    @api
+    async def adelete_many(
+        self, memory_ids: Sequence[str], *, user_id: str | None = None, agent_id: str | None = None
+    ) -> int:
+        """`delete` of each of `memory_ids`, as one write: every id is found before any
+        memory goes, and all go or none; a fact and its edge both named go once. How many
+        memories were deleted."""
+        if isinstance(memory_ids, str | bytes) or not isinstance(memory_ids, Sequence):
+            raise InvalidInputError(f"memory_ids must be a list of ids, got {shown(memory_ids)}")
+        return await self._delete_many(list(memory_ids), user_id, agent_id)
+
+    delete_many = sync_twin(adelete_many)
+
+    async def _delete_many(
+        self, memory_ids: list[str], user_id: str | None, agent_id: str | None
+    ) -> int:
+        owner = check_owner(user_id, agent_id)
+        typed = [(memory_id, self._type_of(memory_id)) for memory_id in memory_ids]
+        found = [await self._get(memory_type, memory_id, owner) for memory_id, memory_type in typed]
+        async with self._services.locks.hold_many({r.user_id for r in found}) as fence:
+            records: dict[str, MemoryBase] = {}
+            for memory_id, memory_type in typed:
+                try:  # as it is now, locked; deleted by another caller meanwhile: gone
+                    record = await self._get(memory_type, memory_id, owner)
+                except NotFoundError:
+                    continue
+                record = await self._canonical(record, "delete", owner)
+                records.setdefault(record.id, record)
+            deleted = list(records.values())
+            await commit(self._services, fence, [], now=utcnow(), deleted=deleted, actor="api")
+        return len(deleted)
 
     @api
     async def adelete_all(

@@ -57,6 +57,14 @@ class Records:
         """Every stored record of this type that `where` matches (current or superseded)."""
         return await self._services.vector.list(memory_type, where=where, memo=self._kept(memo))
 
+    async def scopes(self, where: Filter) -> set[tuple[str | None, str | None]]:
+        """The (user_id, agent_id) of every stored record, of any type, that `where` matches."""
+        found: set[tuple[str | None, str | None]] = set()
+        for memory_type in self._services.types:
+            records = await self._services.vector.list(memory_type, where=where)
+            found.update((record.user_id, record.agent_id) for record in records)
+        return found
+
     async def similarities(
         self,
         memory_type: MemoryType,

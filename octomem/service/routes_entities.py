@@ -6,22 +6,21 @@ key's reach: a key pinned to a user sees and changes that user only.
 A user entity deleted is forgotten (`Orchestrator.forget`: every trace, history
 included), as mem0 removes an entity with its memories; an agent's or a run's memories
 are deleted in every user's scope they are in (their history kept, as `delete_all`).
-A batch names each memory it changes; every item is checked first (the memory is the key's,
-the update is one it may make), so a refused one changes nothing; a memory a delete of
-the same batch already removed (a fact with its knowledge edge) counts as deleted.
+A batch is one write (`Orchestrator.update_many`, `delete_many`): every item is checked
+first (the memory is the key's, the update is one it may make), so a refused one changes
+nothing, and a crash leaves all or none of it; a fact and its knowledge edge both in a
+delete go once.
 """
 
 from __future__ import annotations
 
-import contextlib
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path
 from pydantic import Field
 
-from octomem.errors import InvalidInputError, NotFoundError
-from octomem.models import KEPT_BY
 from octomem.orchestrator.engine import Orchestrator
+from octomem.scopes import ANY, scope_filter
 from octomem.service import context
 from octomem.service.deps import Caller, Deleter, Project, Reader, Writer
 from octomem.service.mem0_models import Message, refuse
@@ -102,68 +101,41 @@ async def delete_across_users(
     who: Caller, orch: Orchestrator, *, agent_id: str | None, run_id: str | None
 ) -> int:
     """Delete an agent's or a run's memories in every scope the key reaches: each user's
-    and, for a whole-project key, those stored without a user."""
+    and, for a whole-project key, those stored without a user (a run's: of each agent that
+    has some)."""
     pinned = who.user(None)
     users: list[str | None] = (
         [pinned] if pinned is not None else [*await orch.ausers(include_superseded=True), None]
     )
+    scopes = [(user, agent_id) for user in users if user is not None or agent_id is not None]
+    if pinned is None and agent_id is None:  # a run stored with an agent and no user
+        where = scope_filter(None, ANY, run_id)
+        async with orch.running_call():
+            await orch.aopen()
+            agents = {agent for _, agent in await orch.records.scopes(where) if agent}
+        scopes += [(None, agent) for agent in sorted(agents)]
     count = 0
-    for user in users:
-        if user is None and agent_id is None:
-            continue  # a run is always some user's or agent's
-        count += await who.write(
-            orch.adelete_all(user_id=user, agent_id=agent_id, session_id=run_id)
-        )
+    for user, agent in scopes:
+        count += await who.write(orch.adelete_all(user_id=user, agent_id=agent, session_id=run_id))
     context.count(deleted=count)
     return count
 
 
-async def _checked(
-    who: Caller, orch: Orchestrator, ids: list[str], texts: dict[str, str] | None = None
-) -> dict[str, Any]:
-    """The Orchestrator's scope arguments for this key, once every id is one of its
-    memories (404 naming the first that is not) and every new text one it may write,
-    before anything changes."""
-    if len(set(ids)) != len(ids):
-        raise InvalidInputError("a batch names each memory once")
-    scope = who.scope(None, required=False)
-    cap = orch.settings.input.max_message_chars
-    for memory_id in ids:
-        record = await orch.aget(memory_id, **scope)
-        text = (texts or {}).get(memory_id)
-        if text is not None and len(text) > cap:
-            raise InvalidInputError(
-                f"memory {memory_id}: the text is longer than {cap:,} characters"
-            )
-        if text is not None and (keeper := record.internal.get(KEPT_BY)):
-            raise InvalidInputError(
-                f"memory {memory_id} is an item of {keeper}, whose value its text is read "
-                "from: put the new value there (metadata may be updated)"
-            )
-    return scope
-
-
 @router.put("/v1/batch/", response_model=Message, summary="Update many memories (mem0)")
 async def batch_update(body: Batch, who: Writer, orch: Project) -> Message:
-    for item in body.memories:
-        if item.text is None and not item.metadata:
-            raise InvalidInputError(f"memory {item.memory_id}: update needs text, metadata or both")
-    texts = {item.memory_id: item.text for item in body.memories if item.text is not None}
-    scope = await _checked(who, orch, [item.memory_id for item in body.memories], texts)
-    for item in body.memories:
-        await who.write(orch.aupdate(item.memory_id, item.text, metadata=item.metadata, **scope))
+    """Every change checked before any is made, then all made as one write (or none)."""
+    changes = [(item.memory_id, item.text, item.metadata) for item in body.memories]
+    scope = who.scope(None, required=False)
+    await who.write(orch.aupdate_many(changes, **scope))
     context.count(updated=len(body.memories))
     return Message(message=f"Successfully updated {len(body.memories)} memories")
 
 
 @router.delete("/v1/batch/", response_model=Message, summary="Delete many memories (mem0)")
 async def batch_delete(body: Batch, who: Deleter, orch: Project) -> Message:
-    scope = await _checked(who, orch, [item.memory_id for item in body.memories])
-    for item in body.memories:
-        # gone already: removed with a memory this batch deleted before it (a fact and
-        # its knowledge edge), or by another caller meanwhile - deleted either way
-        with contextlib.suppress(NotFoundError):
-            await who.write(orch.adelete(item.memory_id, **scope))
+    """Every id found before any memory goes, then all deleted as one write (or none)."""
+    scope = who.scope(None, required=False)
+    await who.write(orch.adelete_many([item.memory_id for item in body.memories], **scope))
     context.count(deleted=len(body.memories))
     return Message(message=f"Successfully deleted {len(body.memories)} memories")
 

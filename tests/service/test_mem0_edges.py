@@ -204,3 +204,38 @@ def test_a_batch_delete_of_a_fact_and_its_view_deletes_both(http: httpx.Client) 
     assert answer.status_code == 200, answer.text
     for memory_id in (view["id"], fact):
         assert http.get(f"/v1/memories/{memory_id}/").status_code == 404
+
+
+def test_deleting_a_run_reaches_its_memories_stored_without_a_user(
+    svc: Service, http: httpx.Client
+) -> None:
+    """`delete_users(run_id=)` deletes the run's memories of every user and of every agent
+    that stored some without a user; another run's, and a pinned key's reach, are kept."""
+    run, other, user = f"run-{uuid.uuid4().hex[:6]}", f"run-{uuid.uuid4().hex[:6]}", _user()
+    turn = [{"role": "user", "content": "Remember the build is green."}]
+    stored = [
+        {"agent_id": "bot", "run_id": run},
+        {"agent_id": "helper", "run_id": run},
+        {"user_id": user, "run_id": run},
+        {"agent_id": "bot", "run_id": other},
+    ]
+    for scope in stored:
+        answer = http.post("/v3/memories/add/", json={"messages": turn, "infer": False, **scope})
+        assert answer.status_code == 200, answer.text
+
+    def left(**filters: str) -> list[dict[str, Any]]:
+        answer = http.post("/v3/memories/", json={"filters": filters})
+        assert answer.status_code == 200, answer.text
+        return list(answer.json()["results"])
+
+    pinned = svc.key(scopes="read,write,delete", user=user)
+    with httpx.Client(base_url=svc.url, headers=svc.auth(pinned), timeout=60) as mine:
+        assert mine.delete(f"/v2/entities/run/{run}/").status_code == 200
+    assert left(agent_id="bot", run_id=run) and left(agent_id="helper", run_id=run)
+    assert left(user_id=user, run_id=run) == []  # the pinned user's only
+
+    answer = http.delete(f"/v2/entities/run/{run}/")
+    assert answer.status_code == 200, answer.text
+    assert "(2)" in answer.json()["message"]
+    assert left(agent_id="bot", run_id=run) == [] and left(agent_id="helper", run_id=run) == []
+    assert len(left(agent_id="bot", run_id=other)) == 1  # another run's: kept
