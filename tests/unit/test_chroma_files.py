@@ -5,7 +5,10 @@ in the files."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import chromadb
@@ -72,11 +75,18 @@ async def test_collections_take_octomems_sync_threshold_made_or_opened(tmp_path:
     await store.init()
     await store.upsert(SEM, [fact(1)], [EMB])
     await store.close()
-    client = chromadb.PersistentClient(str(path), Settings(anonymized_telemetry=False))
-    for collection in client.list_collections():
-        assert collection.configuration_json["hnsw"]["sync_threshold"] == SYNC_THRESHOLD
-    assert len(client.list_collections()) > 1
-    client.close()
+    # read by another process, as the next open reads it (this one's clients cache it)
+    script = (
+        "import chromadb, json, sys; from chromadb.config import Settings; "
+        "c = chromadb.PersistentClient(sys.argv[1], Settings(anonymized_telemetry=False)); "
+        "print(json.dumps({x.name: x.configuration_json['hnsw']['sync_threshold'] "
+        "for x in c.list_collections()}))"
+    )
+    listed = subprocess.run(
+        [sys.executable, "-c", script, str(path)], capture_output=True, text=True, check=True
+    )
+    thresholds = json.loads(listed.stdout)
+    assert len(thresholds) > 1 and set(thresholds.values()) == {SYNC_THRESHOLD}
 
 
 def _log(path: Path, memory_id: str) -> list[tuple[int, str | None]]:
