@@ -28,7 +28,7 @@ from tqdm import tqdm
 
 from benchmarks.locomo_format import turn_text
 from benchmarks.locomo_scores import KS, Answer, Scores
-from benchmarks.metrics import evidence_ranks, parse_evidence
+from benchmarks.metrics import evidence_ranks, parse_evidence, session_ranks
 from octomem.embeddings import Embedder
 from octomem.errors import InvalidInputError
 from octomem.models import MemoryType
@@ -341,10 +341,18 @@ def run_locomo(
                     mem0.ingest(conv, ingested)
                 for name, system in systems.items():
                     for q in conv.questions:
-                        ranks = evidence_ranks(q.evidence, system(conv, q, max(KS)))
+                        ranked = system(conv, q, max(KS))
+                        ranks = evidence_ranks(q.evidence, ranked)
+                        sessions = session_ranks(q.evidence, ranked)
                         scores.add(
                             Answer(
-                                name, conv.sample_id, q.index, q.category, q.question_type, ranks
+                                name,
+                                conv.sample_id,
+                                q.index,
+                                q.category,
+                                q.question_type,
+                                ranks,
+                                sessions,
                             )
                         )
                         asked.update(1)

@@ -15,7 +15,7 @@ from benchmarks.locomo import (
     Conversation,
     load_locomo,
 )
-from benchmarks.locomo_scores import KS, Answer, Scores
+from benchmarks.locomo_scores import KS, SESSION_KS, Answer, Scores
 from benchmarks.report import bar_chart, machine, markdown_table, write_json
 from octomem.errors import InvalidInputError
 
@@ -157,6 +157,17 @@ def locomo_markdown(scores: Scores, convs: Sequence[Conversation], systems: Sequ
         markdown_table(
             ["system", *(f"R@{k}" for k in KS)],
             [[LABELS.get(s, s), *(100 * scores.recall(s, k)[0] for k in KS)] for s in systems],
+        ),
+        "",
+        f"Session-level recall_any@k (%): an evidence session among the first k sessions of "
+        f"the ranking, in order of their first hit (of the first {max(KS)} hits):",
+        "",
+        markdown_table(
+            ["system", *(f"any@{k}" for k in SESSION_KS)],
+            [
+                [LABELS.get(s, s), *(100 * scores.session_recall_any(s, k)[0] for k in SESSION_KS)]
+                for s in systems
+            ],
         ),
         "",
         "Per category (R@5 / R@10 / R@25):",

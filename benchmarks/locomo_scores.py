@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from benchmarks.metrics import mean_recall, recall_from_ranks
+from benchmarks.metrics import any_within, mean_recall, recall_from_ranks
 
 KS = (5, 10, 25)
+SESSION_KS = (1, 3, 5)  # session-level recall_any@k
 
 
 @dataclass(frozen=True)
@@ -22,9 +23,13 @@ class Answer:
     category: int
     question_type: str | None
     ranks: dict[str, int | None]
+    sessions: dict[str, int | None] = field(default_factory=dict)  # `metrics.session_ranks`
 
     def recall(self, k: int) -> float:
         return recall_from_ranks(list(self.ranks.values()), k)
+
+    def session_recall_any(self, k: int) -> float:
+        return any_within(self.sessions.values(), k)
 
     @classmethod
     def from_json(cls, item: dict[str, Any]) -> Answer:
@@ -35,6 +40,7 @@ class Answer:
             item["category"],
             item.get("question_type"),
             item["evidence_ranks"],
+            item.get("session_ranks", {}),
         )
 
     def as_json(self) -> dict[str, Any]:
@@ -46,6 +52,7 @@ class Answer:
             **({"question_type": self.question_type} if self.question_type else {}),
             "evidence_ranks": self.ranks,
             **{f"recall@{k}": round(self.recall(k), 4) for k in KS},
+            **({"session_ranks": self.sessions} if self.sessions else {}),
         }
 
 
@@ -83,6 +90,15 @@ class Scores:
         question_type: str | None = None,
     ) -> tuple[float, int]:
         values = [a.recall(k) for a in self.picked(system, category, samples, question_type)]
+        return mean_recall(values), len(values)
+
+    def session_recall_any(
+        self, system: str, k: int, samples: Sequence[str] | None = None
+    ) -> tuple[float, int]:
+        """Mean session-level recall_any@k over the answers that carry session ranks."""
+        values = [
+            a.session_recall_any(k) for a in self.picked(system, samples=samples) if a.sessions
+        ]
         return mean_recall(values), len(values)
 
     def paired(

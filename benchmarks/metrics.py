@@ -3,6 +3,11 @@
 For one question, recall@k is the share of its evidence turns (dia_ids) found among the
 turns behind its top-k hits; a hit derived from a turn (an extracted fact, an event)
 counts as that turn. The reported number is the mean over questions.
+
+Session-level recall_any@k (as LongMemEval's published retrieval results report it): the
+sessions of a ranking are those of its hits in order of their first hit (a dia_id
+"D3:7" is of session "D3"); a question scores 1 if one of its evidence sessions is among
+the first k.
 """
 
 from __future__ import annotations
@@ -67,3 +72,25 @@ def recall_from_ranks(ranks: Sequence[int | None], k: int) -> float:
     if k < 1:
         raise InvalidInputError(f"k must be at least 1, got {k}")
     return sum(1 for r in ranks if r is not None and r <= k) / len(ranks)
+
+
+def session_of(dia_id: str) -> str:
+    """The session of a turn: "D3" for "D3:7"."""
+    return dia_id.split(":", 1)[0]
+
+
+def session_ranks(
+    evidence: Sequence[str], ranked: Sequence[Iterable[str]]
+) -> dict[str, int | None]:
+    """Per evidence session, its rank (1-based) among the sessions of the hits, in order
+    of their first hit, or None."""
+    order: dict[str, int] = {}
+    for turns in ranked:
+        for turn in turns:
+            order.setdefault(session_of(turn), len(order) + 1)
+    return {s: order.get(s) for s in dict.fromkeys(session_of(e) for e in evidence)}
+
+
+def any_within(ranks: Iterable[int | None], k: int) -> float:
+    """1.0 if one of `ranks` is within k, else 0.0 (recall_any@k of one question)."""
+    return 1.0 if any(r is not None and r <= k for r in ranks) else 0.0

@@ -291,3 +291,28 @@ def test_a_turn_with_nothing_visible_is_no_turn() -> None:
     assert (
         messages_of([{"speaker": "a", "dia_id": "D1:1", "text": "\u200b"}], datetime.now(UTC)) == []
     )
+
+
+def test_session_ranks_follow_the_first_hit_of_each_session() -> None:
+    from benchmarks.metrics import any_within, session_ranks
+
+    ranked = [["D2:1"], ["D2:4", "D5:1"], ["D1:3"], ["D5:2"], ["D7:7"]]
+    assert session_ranks(["D1:3", "D1:9", "D7:1", "D9:9"], ranked) == {
+        "D1": 3,
+        "D7": 4,
+        "D9": None,
+    }
+    assert any_within([3, None], 3) == 1.0 and any_within([4, None], 3) == 0.0
+
+
+def test_the_report_gives_session_recall_any(tmp_path: Path) -> None:
+    scores = Scores()
+    conv = Conversation("conv-x", [], [Question("q", 2, ["D1:1"]), Question("r", 2, ["D3:1"])])
+    scores.add(Answer("octomem", "conv-x", 0, 2, None, {"D1:1": 7}, {"D1": 1}))
+    scores.add(Answer("octomem", "conv-x", 1, 2, None, {"D3:1": None}, {"D3": 4}))
+    assert scores.session_recall_any("octomem", 3) == (0.5, 2)
+    assert "| octomem (default recall) | 50.0 | 50.0 | 100.0 |" in locomo_markdown(
+        scores, [conv], ["octomem"]
+    )
+    again = Answer.from_json(scores.answers[0].as_json())
+    assert again.sessions == {"D1": 1}
