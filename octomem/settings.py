@@ -239,6 +239,12 @@ class RecallConfig(_Strict):
         le=1,
         description="share of its score a turn keeps when a fact it said was replaced",
     )
+    ranker: Literal["fusion", "learned"] = Field(
+        "fusion",
+        description="the final order: the fused scores, or a learned model re-ordering the "
+        "first ranker_pool hits (octomem.orchestrator.learned_rank)",
+    )
+    ranker_pool: int = Field(50, ge=1, description="hits the learned ranker re-orders")
 
 
 class TelemetryConfig(_Strict):

@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 from octomem.models import MemoryBase, RecallHit, RecallResult
-from octomem.orchestrator import projections
+from octomem.orchestrator import learned_rank, projections
 from octomem.orchestrator.fusion import boost_named_actors, fuse
 from octomem.orchestrator.recall.state import RankUpdate, RecallState
 from octomem.orchestrator.retrieval import add_context
@@ -41,7 +41,10 @@ async def rank_hits(state: RecallState, deps: Services) -> RankUpdate:
         fused = boost_named_actors(fused, records, query, config.actor_boost)
         fused = boost_in_period(fused, records, plan.periods, config.time_boost)
         fused, replaced = await demote_stale(deps, plan, fused, records, query, config.stale_weight)
-        hits = _collapse_same_text(records, fused, replaced)[: plan.limit or config.limit]
+        hits = _collapse_same_text(records, fused, replaced)
+        if config.ranker == "learned":
+            hits = learned_rank.shipped().rerank(query, hits, config.ranker_pool)
+        hits = hits[: plan.limit or config.limit]
         core = deps.roles.core_blocks(await _core_records(deps, plan))
         current.set_attribute("octomem.hits", len(hits))
     elapsed = time.perf_counter() - state["started"]
