@@ -6,14 +6,26 @@ import json
 from dataclasses import dataclass, field
 from datetime import timedelta
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from octomem.errors import InvalidInputError
 from octomem.models import MemoryBase, MemoryType, Operation, ProcessResult, RecallResult, utcnow
 from octomem.orchestrator.engine import Orchestrator
+
+SAMPLE_FILES = ("boarding-pass.png", "lease.pdf")
+
+
+def sample_file(name: str) -> Path:
+    """A file shipped with octomem for the tour and the docs' examples: "lease.pdf" (a
+    PDF with a text layer) or "boarding-pass.png" (an image whose text OCR reads)."""
+    if name not in SAMPLE_FILES:
+        raise InvalidInputError(f"no sample file {name!r}; there are {list(SAMPLE_FILES)}")
+    return Path(str(resources.files("octomem").joinpath("data", "samples", name)))
 
 
 def load_sample() -> dict[str, Any]:
