@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 import time
 from collections.abc import Callable, Coroutine, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -62,6 +63,7 @@ from octomem.validation import check_metadata, shown, validate_scope_id
 
 if TYPE_CHECKING:
     from octomem.messages import Messages
+    from octomem.orchestrator.process.state import ProcessGraph
     from octomem.orchestrator.recall.state import RecallGraph
 
 MemoryTypes = Sequence[str | MemoryType] | str | MemoryType | None
@@ -94,10 +96,8 @@ class Orchestrator:
         self._opening = lifecycle.Opening(self._services)
         self._record_port = Records(self._services)
         self.settings: Settings = settings
-        from octomem.orchestrator.process.graph import build_process_graph  # imports langgraph
-
-        # the compiled process graph (as LangGraph Studio shows it): run on open stores
-        self.process_graph = build_process_graph(self._services)
+        self._process_graph: ProcessGraph | None = None
+        self._graph_lock = threading.Lock()
         self._recall_graph: RecallGraph | None = None
         self._loop = LoopThread()
         self._calls = RunningCalls()
@@ -150,6 +150,18 @@ class Orchestrator:
         """Record-level reads and writes for integrations that keep records of their own,
         under the users' write locks (`octomem.orchestrator.records`)."""
         return self._record_port
+
+    @property
+    def process_graph(self) -> ProcessGraph:
+        """The compiled process graph on this Orchestrator's stores, as LangGraph Studio
+        shows it, and as `process` runs it; built (and LangGraph imported) on first use,
+        so that a program that only recalls never loads it."""
+        with self._graph_lock:
+            if self._process_graph is None:
+                from octomem.orchestrator.process.graph import build_process_graph
+
+                self._process_graph = build_process_graph(self._services)
+            return self._process_graph
 
     @property
     def recall_graph(self) -> RecallGraph:
