@@ -58,13 +58,8 @@ async def best_fields(
     embedder = orchestrator.embedder
     [vector] = await embedder.embed([query])
     several = {r.id: texts for r in ranked if len(texts := texts_of(r)) > 1}
-    scores: dict[str, float] = {}
-    single = [r.id for r in ranked if r.id not in several]
-    for start in range(0, len(single), RANK_CHUNK):
-        chunk = single[start : start + RANK_CHUNK]
-        scores.update(
-            await orchestrator.records.similarities(MemoryType.SEMANTIC, vector, chunk, memo=memo)
-        )
+    single = [r for r in ranked if r.id not in several]
+    scores = await stored_similarities(orchestrator, vector, single, memo)
     # several texts, or one Chroma did not return: embedded here (each user's cache)
     todo = [(r, several.get(r.id) or [r.content]) for r in ranked if r.id not in scores]
     if todo:
@@ -74,6 +69,25 @@ async def best_fields(
         cosines = iter(_cosines(np.asarray(vector, dtype=float), matrix).tolist())
         for record, its in todo:
             scores[record.id] = max(next(cosines) for _ in its)
+    return scores
+
+
+async def stored_similarities(
+    orchestrator: Orchestrator,
+    vector: Sequence[float],
+    records: Sequence[MemoryBase],
+    memo: Memo | None = None,
+) -> dict[str, float]:
+    """The cosine similarity of `vector` to each record's stored vector (of its whole
+    text), by id: no embedding."""
+    scores: dict[str, float] = {}
+    ids = [r.id for r in records]
+    for start in range(0, len(ids), RANK_CHUNK):
+        chunk = ids[start : start + RANK_CHUNK]
+        found = await orchestrator.records.similarities(
+            MemoryType.SEMANTIC, vector, chunk, memo=memo
+        )
+        scores.update(found)
     return scores
 
 

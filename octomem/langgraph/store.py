@@ -80,7 +80,8 @@ def _unchanged(old: MemoryBase, value: dict[str, Any], put: Indexed) -> bool:
     return (
         old.content == put.text
         and stored.get("langgraph_indexed", True) == put.ranked
-        and stored.get("langgraph_fields") == put.paths
+        # an item put before its paths were kept (none stored) is taken at its word
+        and stored.get("langgraph_fields", put.paths) == put.paths
         and as_json(stored.get("langgraph_value")) == as_json(value)
     )
 
@@ -524,13 +525,14 @@ class OctomemStore(BaseStore):
         """The page of `records` (most recently updated first) for a search with a query:
         the ranked (`self.ranking`), then the rest without a score."""
         assert op.query
-        scores = await ranking.best_fields(self.orchestrator, op.query, records, self._parsed)
-        by_score = sorted(
-            (r for r in records if r.id in scores), key=lambda r: scores[r.id], reverse=True
-        )
-        rest = [r for r in records if r.id not in scores]
+        page_end = op.offset + op.limit
         if self.ranking == "vector":
-            page = [*by_score, *rest][op.offset : op.offset + op.limit]
+            scores = await ranking.best_fields(self.orchestrator, op.query, records, self._parsed)
+            by_score = sorted(
+                (r for r in records if r.id in scores), key=lambda r: scores[r.id], reverse=True
+            )
+            rest = [r for r in records if r.id not in scores]
+            page = [*by_score, *rest][op.offset : page_end]
             return [SearchItem(**_fields(r), score=scores.get(r.id)) for r in page]
         fused = (  # a blank query is scored as LangGraph's stores score it, not recalled
             await ranking.rank(self.orchestrator, op.query, records, self._parsed)
@@ -538,10 +540,23 @@ class OctomemStore(BaseStore):
             else []
         )
         hybrid = {r.id: score for r, score in fused}
-        ordered = [r for r, _ in fused] + [r for r in [*by_score, *rest] if r.id not in hybrid]
+        ordered = [r for r, _ in fused]
+        if page_end > len(ordered):  # the page reaches past recall's: by stored vector
+            rest = [r for r in records if r.id not in hybrid]
+            [vector] = await self.orchestrator.embedder.embed([op.query])
+            indexed = [r for r in rest if ranking.indexed(r)]
+            near = await ranking.stored_similarities(
+                self.orchestrator, vector, indexed, self._parsed
+            )
+            indexed.sort(key=lambda r: near.get(r.id, -2.0), reverse=True)  # stable
+            ordered += [*indexed, *(r for r in rest if not ranking.indexed(r))]
+        page = ordered[op.offset : page_end]
+        # the page's items only are scored by their best text: a cold embedder cache costs
+        # the texts of one page, not of every item
+        scores = await ranking.best_fields(self.orchestrator, op.query, page, self._parsed)
         return [
             RankedItem(**_fields(r), score=scores.get(r.id), hybrid_score=hybrid.get(r.id))
-            for r in ordered[op.offset : op.offset + op.limit]
+            for r in page
         ]
 
     async def _list_namespaces(self, op: ListNamespacesOp) -> list[tuple[str, ...]]:

@@ -30,7 +30,7 @@ from octomem.models import (
     utcnow,
 )
 from octomem.orchestrator import arguments as args
-from octomem.orchestrator import doctor, lifecycle, originals, projections
+from octomem.orchestrator import doctor, learned_rank, lifecycle, originals, projections
 from octomem.orchestrator.arguments import Owner, check_owner, check_scope, parse_memory_types
 from octomem.orchestrator.calls import RunningCalls, api
 from octomem.orchestrator.commit import commit
@@ -91,6 +91,8 @@ class Orchestrator:
         built-in memory type replaces that agent). `embedder`: one already loaded, shared
         by several Orchestrators of one process."""
         settings = load_settings() if settings is None else settings
+        if settings.recall.ranker == "learned":
+            learned_rank.shipped()  # a missing or damaged model: ConfigurationError now
         configure_tracing(settings.telemetry)
         self._services = lifecycle.build_services(settings, embedder=embedder, agents=agents)
         self._opening = lifecycle.Opening(self._services)
@@ -493,10 +495,11 @@ class Orchestrator:
                     closed_at=now,
                     actor="api",
                 )
-        return [
-            await self._get(memory_type, memory_id, owner)
-            for memory_id, memory_type, _, _ in checked
-        ]
+            # read under the lock: a delete right after cannot fail an update it follows
+            return [
+                await self._get(memory_type, memory_id, owner)
+                for memory_id, memory_type, _, _ in checked
+            ]
 
     async def _updated(
         self, old: MemoryBase, text: str, metadata: dict[str, Any] | None, now: datetime

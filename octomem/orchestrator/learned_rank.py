@@ -7,7 +7,9 @@ someone the query names, its length, how many of the pool share its session, whe
 is stale - and scored by a logistic model trained on the tuned parts of LoCoMo and
 LongMemEval (`python -m benchmarks.train_ranker`, shipped as ``octomem/data/ranker.json``:
 its feature names, standardisation and coefficients). The pool is re-ordered by that
-score; the hits after it keep their places. Features are computed here, for training and
+score, its fused scores handed out again in the new order; the hits after it keep their
+places. It was trained with a pool of 50 (`recall.ranker_pool`'s default): another pool
+changes what some features mean. Features are computed here, for training and
 for recall alike, so the two cannot drift apart.
 """
 
@@ -89,15 +91,21 @@ class Ranker:
     weighted by `coefficients`, plus `intercept`."""
 
     def __init__(self, model: dict[str, Any]) -> None:
-        if model.get("features") != feature_names():
+        names = feature_names()
+        if not isinstance(model, dict) or model.get("features") != names:
             raise ConfigurationError(
                 "the learned ranker was trained on other features than octomem computes; "
                 "train it again (python -m benchmarks.train_ranker)"
             )
-        self.mean = [float(x) for x in model["mean"]]
-        self.scale = [float(x) or 1.0 for x in model["scale"]]
-        self.coefficients = [float(x) for x in model["coefficients"]]
-        self.intercept = float(model["intercept"])
+        try:
+            self.mean = [float(x) for x in model["mean"]]
+            self.scale = [float(x) or 1.0 for x in model["scale"]]
+            self.coefficients = [float(x) for x in model["coefficients"]]
+            self.intercept = float(model["intercept"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ConfigurationError(f"the learned ranker's model is damaged: {exc!r}") from exc
+        if not len(self.mean) == len(self.scale) == len(self.coefficients) == len(names):
+            raise ConfigurationError("the learned ranker's model has one value per feature")
 
     def scores(self, rows: list[list[float]]) -> list[float]:
         weights = zip(self.mean, self.scale, self.coefficients, strict=True)
@@ -109,15 +117,26 @@ class Ranker:
 
     def rerank(self, query: str, hits: list[RecallHit], pool: int) -> list[RecallHit]:
         """The first `pool` hits in the model's order (ties keep their fused order), then
-        the rest as they were."""
+        the rest as they were. The pool's scores are handed out again in the new order
+        (each hit keeps its provenance), so whatever sorts hits by score keeps it."""
         head = hits[:pool]
         scored = self.scores(features(query, head))
         order = sorted(range(len(head)), key=lambda i: -scored[i])
-        return [head[i] for i in order] + hits[pool:]
+        scores = sorted((hit.score for hit in head), reverse=True)
+        moved = [
+            head[i].model_copy(update={"score": s}) for i, s in zip(order, scores, strict=True)
+        ]
+        return moved + hits[pool:]
 
 
 @cache
 def shipped() -> Ranker:
-    """The model shipped with octomem (``octomem/data/ranker.json``)."""
-    text = resources.files("octomem").joinpath("data/ranker.json").read_text("utf-8")
-    return Ranker(json.loads(text))
+    """The model shipped with octomem (``octomem/data/ranker.json``); ConfigurationError if
+    it is missing or damaged (the Orchestrator loads it when made, with `recall.ranker:
+    learned`)."""
+    try:
+        text = resources.files("octomem").joinpath("data/ranker.json").read_text("utf-8")
+        model = json.loads(text)
+    except (OSError, ValueError) as exc:
+        raise ConfigurationError(f"the learned ranker cannot be read: {exc}") from exc
+    return Ranker(model)

@@ -604,3 +604,32 @@ def test_index_config_says_what_is_embedded(orch: Orchestrator) -> None:
     assert OctomemStore(orch).index_config == {"dims": orch.embedder.dimension}
     fields = OctomemStore(orch, index={"fields": ["text"]}).index_config
     assert fields == {"fields": ["text"], "dims": orch.embedder.dimension}
+
+
+async def test_an_item_stored_before_its_paths_were_kept_is_not_rewritten_by_a_retry(
+    orch: Orchestrator,
+) -> None:
+    """Items written before `langgraph_fields` existed have none: the same put again is
+    still a retry (no new version, no history event)."""
+    from octomem.models import Operation
+    from octomem.orchestrator.events import history_event
+
+    store = OctomemStore(orch, index={"fields": ["title", "tags[*]"]})
+    value = {"title": "Trip to Kyoto", "tags": ["travel", "food"]}
+    await store.aput(("docs",), "d1", value)
+    record = await store._record(("docs",), "d1")
+    assert record is not None and record.internal["langgraph_fields"] == ["title", "tags[*]"]
+    older = record.model_copy(
+        update={"internal": {k: v for k, v in record.internal.items() if k != "langgraph_fields"}}
+    )
+    async with orch.records.hold([record.user_id]) as fence:  # as an older octomem wrote it
+        event = history_event(older, Operation.UPDATE, old=record, actor="test")
+        await orch.records.write(fence, [(older, event)], actor="test")
+    before = await store._record(("docs",), "d1")
+    assert before is not None and "langgraph_fields" not in before.internal
+    await store.aput(("docs",), "d1", dict(value))
+    after = await store._record(("docs",), "d1")
+    assert after is not None and (after.version, after.updated_at) == (
+        before.version,
+        before.updated_at,
+    )

@@ -73,3 +73,22 @@ def test_features_describe_each_hit_and_only_the_pool_moves(make_orch: Any) -> N
     }
     reordered = Ranker(model).rerank(QUESTION, hits, pool=3)
     assert [h.id for h in reordered] == [h.id for h in [hits[2], hits[1], hits[0], *hits[3:]]]
+    # the pool's scores follow the new order: a consumer sorting by score keeps it
+    assert [h.score for h in reordered] == [h.score for h in hits]
+
+
+def test_a_damaged_model_is_a_configuration_error_when_the_orchestrator_is_made(
+    make_orch: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    names = feature_names()
+    broken = {"features": names, "mean": [0.0], "scale": [1.0], "coefficients": [1.0]}
+    with pytest.raises(ConfigurationError, match="damaged|one value per feature"):
+        Ranker(broken)
+
+    def unreadable() -> Ranker:
+        raise ConfigurationError("the learned ranker cannot be read: test")
+
+    monkeypatch.setattr(learned_rank, "shipped", unreadable)
+    with pytest.raises(ConfigurationError, match="cannot be read"):
+        make_orch(recall={"ranker": "learned"})
+    make_orch()  # the fused order needs no model
