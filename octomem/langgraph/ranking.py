@@ -1,8 +1,8 @@
 """How `OctomemStore.search` scores and ranks items for a query.
 
 Every ranked item's score is LangGraph's (`best_fields`): the cosine similarity of the
-query to the best of the item's indexed texts, as InMemoryStore and PostgresStore score
-with the same embedder. ``ranking="vector"`` orders by it; ``ranking="hybrid"`` orders by
+query to the best of the item's indexed texts, as InMemoryStore scores with the same
+embedder. ``ranking="vector"`` orders by it; ``ranking="hybrid"`` orders by
 octomem's fused recall among those items alone (`rank`), one recall per scope (user,
 agent), each given the memo of the store's reads so it parses no item again.
 """
@@ -44,19 +44,18 @@ def texts_of(record: MemoryBase) -> list[str]:
 
 async def best_fields(
     orchestrator: Orchestrator,
-    query: str,
+    vector: Sequence[float],
     records: list[MemoryBase],
     memo: Memo | None = None,
 ) -> dict[str, float]:
     """The score of each indexed one of `records`, by id: the cosine similarity of the
-    query to the best of its texts. An item of one text is scored by its stored vector;
-    the texts of an item of several are embedded (the embedder's cache has them from the
-    put, unless evicted or the process restarted since)."""
+    query's `vector` to the best of its texts. An item of one text is scored by its stored
+    vector; the texts of an item of several are embedded (the embedder's cache has them
+    from the put, unless evicted or the process restarted since)."""
     ranked = [r for r in records if indexed(r)]
     if not ranked:
         return {}
     embedder = orchestrator.embedder
-    [vector] = await embedder.embed([query])
     several = {r.id: texts for r in ranked if len(texts := texts_of(r)) > 1}
     single = [r for r in ranked if r.id not in several]
     scores = await stored_similarities(orchestrator, vector, single, memo)

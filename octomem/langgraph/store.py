@@ -70,19 +70,25 @@ def _masked_puts(puts: list[PutOp]) -> list[PutOp]:
     ]
 
 
-def _unchanged(old: MemoryBase, value: dict[str, Any], put: Indexed) -> bool:
-    """Whether a put would store what the item already holds (compared as stored JSON)."""
+def _same_value(item: MemoryBase, value: dict[str, Any]) -> bool:
+    """Whether the item holds `value`, compared as stored JSON (1, 1.0 and True differ
+    there, not under ==)."""
 
-    def as_json(data: Any) -> str:  # 1, 1.0 and True differ here, not under ==
+    def as_json(data: Any) -> str:
         return json.dumps(data, sort_keys=True, default=str)
 
+    return as_json(item.internal.get("langgraph_value")) == as_json(value)
+
+
+def _unchanged(old: MemoryBase, value: dict[str, Any], put: Indexed) -> bool:
+    """Whether a put would store what the item already holds."""
     stored = old.internal
     return (
         old.content == put.text
         and stored.get("langgraph_indexed", True) == put.ranked
         # an item put before its paths were kept (none stored) is taken at its word
         and stored.get("langgraph_fields", put.paths) == put.paths
-        and as_json(stored.get("langgraph_value")) == as_json(value)
+        and _same_value(old, value)
     )
 
 
@@ -359,13 +365,8 @@ class OctomemStore(BaseStore):
                 (put,) = await self._checked(namespace, key, value)
                 assert put.value is not None
                 for record in await self._items(namespace):
-                    held = Indexed(
-                        record.content,
-                        ranking.indexed(record),
-                        record.internal.get("langgraph_fields"),
-                    )
-                    if tuple(record.internal["langgraph_namespace"]) == namespace and _unchanged(
-                        record, dict(put.value), held
+                    if tuple(record.internal["langgraph_namespace"]) == namespace and _same_value(
+                        record, dict(put.value)
                     ):
                         return record.id
                 await self._write_puts([put], fence)
@@ -526,8 +527,9 @@ class OctomemStore(BaseStore):
         the ranked (`self.ranking`), then the rest without a score."""
         assert op.query
         page_end = op.offset + op.limit
+        [vector] = await self.orchestrator.embedder.embed([op.query])  # cached: `abatch`
         if self.ranking == "vector":
-            scores = await ranking.best_fields(self.orchestrator, op.query, records, self._parsed)
+            scores = await ranking.best_fields(self.orchestrator, vector, records, self._parsed)
             by_score = sorted(
                 (r for r in records if r.id in scores), key=lambda r: scores[r.id], reverse=True
             )
@@ -543,7 +545,6 @@ class OctomemStore(BaseStore):
         ordered = [r for r, _ in fused]
         if page_end > len(ordered):  # the page reaches past recall's: by stored vector
             rest = [r for r in records if r.id not in hybrid]
-            [vector] = await self.orchestrator.embedder.embed([op.query])
             indexed = [r for r in rest if ranking.indexed(r)]
             near = await ranking.stored_similarities(
                 self.orchestrator, vector, indexed, self._parsed
@@ -553,7 +554,7 @@ class OctomemStore(BaseStore):
         page = ordered[op.offset : page_end]
         # the page's items only are scored by their best text: a cold embedder cache costs
         # the texts of one page, not of every item
-        scores = await ranking.best_fields(self.orchestrator, op.query, page, self._parsed)
+        scores = await ranking.best_fields(self.orchestrator, vector, page, self._parsed)
         return [
             RankedItem(**_fields(r), score=scores.get(r.id), hybrid_score=hybrid.get(r.id))
             for r in page

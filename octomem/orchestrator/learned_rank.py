@@ -108,8 +108,7 @@ class Ranker:
             raise ConfigurationError("the learned ranker's model has one value per feature")
 
     def scores(self, rows: list[list[float]]) -> list[float]:
-        weights = zip(self.mean, self.scale, self.coefficients, strict=True)
-        terms = list(weights)
+        terms = list(zip(self.mean, self.scale, self.coefficients, strict=True))
         return [
             self.intercept + sum(c * (x - m) / s for x, (m, s, c) in zip(row, terms, strict=True))
             for row in rows
