@@ -17,6 +17,7 @@ import asyncio
 import functools
 import inspect
 import os
+import warnings
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
@@ -296,6 +297,24 @@ def _orchestrator(
     return Orchestrator.from_config(config, **overrides)
 
 
+class DefaultDataDirWarning(UserWarning):
+    """`Memory()` with no configuration keeps its memories in the default data directory."""
+
+
+def _default_orchestrator() -> Orchestrator:
+    """The Orchestrator of `Memory()`: the configuration of the OCTOMEM_* environment;
+    where it names no data directory, one warning says where the memories go."""
+    orch = Orchestrator.from_config()
+    if "data_dir" not in orch.settings.model_fields_set:
+        warnings.warn(
+            f"octomem.Memory() keeps its memories in {orch.settings.data_dir} (the default "
+            "data_dir): choose with Memory.from_config(data_dir=...) or OCTOMEM_DATA_DIR",
+            DefaultDataDirWarning,
+            stacklevel=4,
+        )
+    return orch
+
+
 class AsyncMemory:
     """mem0's `AsyncMemory`: the methods of `Memory` as coroutines, on the Orchestrator's
     async API. Concurrent calls (``asyncio.gather``) run side by side as the
@@ -303,7 +322,7 @@ class AsyncMemory:
     and 1.x's (ids as arguments, ``limit``) are accepted (docs/mem0.md)."""
 
     def __init__(self, orchestrator: Orchestrator | None = None) -> None:
-        self._orch = orchestrator or Orchestrator.from_config()
+        self._orch = orchestrator or _default_orchestrator()
 
     @classmethod
     async def from_config(

@@ -616,32 +616,57 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 _SECRET_PARTS = {"id_key", "password", "api_key", "jwt_secret", "jwt_previous_secrets", "headers"}
 
 
-def _describe(exc: ValidationError, origin: str) -> str:
+def _describe(exc: ValidationError, layers: list[tuple[str, dict[str, Any]]]) -> str:
+    """The errors of `exc`, each key named with where its value came from: the last of
+    `layers` (origin, data), as they were merged, that holds the key."""
     lines = []
     for error in exc.errors():
-        key = ".".join(str(part) for part in error["loc"] if not str(part).startswith("function"))
+        parts = [str(part) for part in error["loc"] if not str(part).startswith("function")]
+        key = ".".join(parts)
+        origin = next((name for name, data in reversed(layers) if _holds(data, parts)), "")
+        if origin == _ENVIRONMENT:
+            origin = f"environment variable OCTOMEM_{'__'.join(parts).upper()}"
+        where = f" (set in {origin})" if origin else ""
         if error["type"] == "extra_forbidden":
-            lines.append(f"  {key}: unknown key")
-        elif _SECRET_PARTS & set(key.split(".")):  # never echo a secret
-            lines.append(f"  {key}: {error['msg']}")
+            lines.append(f"  {key}: unknown key{where}")
+        elif _SECRET_PARTS & set(parts):  # never echo a secret
+            lines.append(f"  {key}: {error['msg']}{where}")
         else:
-            lines.append(f"  {key}: {error['msg']} (got {error.get('input')!r})")
-    return f"invalid configuration in {origin}:\n" + "\n".join(lines)
+            lines.append(f"  {key}: {error['msg']} (got {error.get('input')!r}){where}")
+    return "invalid configuration:\n" + "\n".join(lines)
+
+
+_ENVIRONMENT = "the environment"
+
+
+def _holds(data: Any, parts: list[str]) -> bool:
+    """Whether `data` (nested mappings) has a value at the key path `parts`."""
+    for part in parts:
+        if not isinstance(data, dict) or part not in data:
+            return False
+        data = data[part]
+    return True
 
 
 def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) -> Settings:
     """Read a YAML config (optional), apply OCTOMEM_* env vars, then keyword overrides.
 
     Keyword overrides win over both, e.g. ``load_settings("configs/default.yaml",
-    data_dir="./om-data")``. Raises ConfigurationError naming any bad key or value.
+    data_dir="./om-data")``. Raises ConfigurationError naming any bad key or value and
+    where it was set (the file, the environment variable, the keyword arguments).
     """
     file_data = _read_yaml(Path(path)) if path is not None else {}
-    origin = str(path) if path is not None else "defaults"
+    environment = EnvSettingsSource(Settings)()
+    layers = [
+        (f"config file {path}", file_data),
+        (_ENVIRONMENT, environment),
+        ("keyword arguments", overrides),
+    ]
     try:
         # keyword overrides > OCTOMEM_* environment > the YAML file > the defaults
-        return Settings(**merged(file_data, EnvSettingsSource(Settings)(), overrides))
+        return Settings(**merged(file_data, environment, overrides))
     except ValidationError as exc:
-        raise ConfigurationError(_describe(exc, f"{origin} / OCTOMEM_* environment")) from exc
+        raise ConfigurationError(_describe(exc, layers)) from exc
 
 
 def for_remote_callers(settings: Settings) -> Settings:

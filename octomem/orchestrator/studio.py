@@ -1,8 +1,11 @@
 """Graphs for LangGraph Studio (`langgraph dev`), on the embedded default configuration.
 
 `langgraph.json` points at the two factories below. They share one Orchestrator (the
-embedded graph database allows one writer per process), built and opened on first use from
-`configs/default.yaml` plus OCTOMEM_* environment variables - nothing happens at import.
+embedded graph database allows one writer per process), built and opened from
+`configs/default.yaml` plus OCTOMEM_* environment variables: on first use, or, when the
+module is imported by a LangGraph server (`langgraph dev`), at once in a background thread,
+so the server's first access to a graph finds it open (LangGraph logs a graph factory
+slower than 250 ms as an error). Imported anywhere else, nothing happens at import.
 Custom agents join the built-in ones from `OCTOMEM_STUDIO_AGENTS`: comma-separated
 `module:factory` paths, each factory called with no arguments for one agent.
 """
@@ -10,8 +13,11 @@ Custom agents join the built-in ones from `OCTOMEM_STUDIO_AGENTS`: comma-separat
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import os
+import sys
+import threading
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -44,18 +50,26 @@ def studio_agents() -> list[MemoryAgent]:
     return agents
 
 
-@cache
+_OPENING = threading.Lock()  # one Orchestrator, whichever thread asks first
+
+
 def studio_orchestrator() -> Orchestrator:
     """The one Orchestrator of a Studio server, opened: its graphs (which run on open
     stores) and any agent that remembers through it (examples/langgraph_agent.py) share
     its stores."""
+    with _OPENING:
+        return _opened()
+
+
+@cache
+def _opened() -> Orchestrator:
     settings = load_settings(DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None)
     return Orchestrator(settings, agents=studio_agents()).__enter__()  # closed if it fails
 
 
 def _graphs() -> tuple[ProcessGraph, RecallGraph]:
-    orch = studio_orchestrator()  # its process graph is compiled already
-    return orch.process_graph, orch.recall_graph
+    orch = studio_orchestrator()
+    return orch.process_graph, orch.recall_graph  # compiled on first use
 
 
 async def process_graph() -> ProcessGraph:
@@ -68,3 +82,19 @@ async def process_graph() -> ProcessGraph:
 async def recall_graph() -> RecallGraph:
     """The `recall` graph: plan_recall, search_shared, search_agent (per agent), rank_hits."""
     return (await asyncio.to_thread(_graphs))[1]
+
+
+def _open_early() -> None:
+    """Under a LangGraph server, the Orchestrator opened and its graphs compiled now, off
+    the importing thread; a failure is left for the first graph access to raise and the
+    server to show."""
+
+    def opening() -> None:
+        with contextlib.suppress(Exception):  # raised again by the first access
+            _graphs()
+
+    threading.Thread(target=opening, name="octomem-studio-open", daemon=True).start()
+
+
+if "langgraph_api" in sys.modules:
+    _open_early()

@@ -10,50 +10,15 @@ with `finditer`, which gives the span to replace.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import Counter
 from collections.abc import Iterator
 
-from detect_secrets.plugins.artifactory import ArtifactoryDetector
-from detect_secrets.plugins.aws import AWSKeyDetector
-from detect_secrets.plugins.azure_storage_key import AzureStorageKeyDetector
-from detect_secrets.plugins.discord import DiscordBotTokenDetector
-from detect_secrets.plugins.github_token import GitHubTokenDetector
-from detect_secrets.plugins.gitlab_token import GitLabTokenDetector
-from detect_secrets.plugins.mailchimp import MailchimpDetector
-from detect_secrets.plugins.openai import OpenAIDetector
-from detect_secrets.plugins.pypi_token import PypiTokenDetector
-from detect_secrets.plugins.sendgrid import SendGridDetector
-from detect_secrets.plugins.slack import SlackDetector
-from detect_secrets.plugins.square_oauth import SquareOAuthDetector
-from detect_secrets.plugins.stripe import StripeDetector
-from detect_secrets.plugins.telegram_token import TelegramBotTokenDetector
-from detect_secrets.plugins.twilio import TwilioKeyDetector
-
+from octomem.sensitive.plugins import plugin_patterns
 from octomem.sensitive.spans import Found
 
-# Plugins whose regexes recognise a secret by its own shape. Left out: the keyword,
-# Cloudant, IBM and SoftLayer plugins (cues in source code, not in prose: see cues.py),
-# the public-IP plugin (not a secret) and the high-entropy plugins (quoted strings only;
-# `_random_token` below is the prose form).
-_PLUGINS = (
-    ArtifactoryDetector,
-    AWSKeyDetector,
-    AzureStorageKeyDetector,
-    DiscordBotTokenDetector,
-    GitHubTokenDetector,
-    GitLabTokenDetector,
-    MailchimpDetector,
-    OpenAIDetector,
-    PypiTokenDetector,
-    SendGridDetector,
-    SlackDetector,
-    SquareOAuthDetector,
-    StripeDetector,
-    TelegramBotTokenDetector,
-    TwilioKeyDetector,
-)
 _OWN = (  # formats the plugins miss or match only in part, and JWTs
     r"\bsk-(?:ant-|proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}",  # OpenAI, Anthropic
     r"\b(?:sk|pk|rk)_(?:live|test)_[0-9A-Za-z]{10,}",  # Stripe, test keys too
@@ -72,11 +37,14 @@ _OWN = (  # formats the plugins miss or match only in part, and JWTs
     r"\bAKIA[0-9A-Z]{16}\b",
     r"\beyJ[\w-]{5,}\.[\w-]{5,}\.[\w-]*",  # a JWT
 )
-_SHAPES = [
-    re.compile(getattr(r, "pattern", r))
-    for plugin in _PLUGINS
-    for r in getattr(plugin(), "denylist", ())
-] + [re.compile(p) for p in _OWN]
+
+
+@functools.cache
+def _compiled_shapes() -> list[re.Pattern[str]]:
+    """detect-secrets' plugins' regexes (`plugins`) and our own, compiled at first use."""
+    return [re.compile(p) for p in (*plugin_patterns(), *_OWN)]
+
+
 _CHUNK = re.compile(r"[^\s\"'`<>()\[\]{},;]{15,}")
 _TOKEN_CHAR = re.compile(r"[A-Za-z0-9_-]")
 _EDGE = " \t\n\"'=:"
@@ -164,7 +132,7 @@ def find_keys(text: str) -> Iterator[Found]:
 
 
 def _shapes(text: str, pos: int, endpos: int) -> Iterator[Found]:
-    for regex in _SHAPES:
+    for regex in _compiled_shapes():
         for match in regex.finditer(text, pos, endpos):
             group = 1 if regex.groups and match.group(1) else 0
             start, end = match.span(group)

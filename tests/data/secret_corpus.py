@@ -454,6 +454,7 @@ SECRETS: list[Secret] = [
     s("passport", "パスポート番号：TK1234567", "TK1234567"),
     # a cue followed straight by its value, no "is" or colon; short forms of the cue word
     s("password", "Log in with password hunter2 tonight.", "hunter2"),
+    s("password", "password swordfish9", "swordfish9"),
     s("password", "my passcode Xk9!pq, don't share it", "Xk9!pq"),
     s("password", "use pw Tr0ub4dor for the router", "Tr0ub4dor"),
     s("password", "The pswd Mango77 opens it.", "Mango77"),

@@ -4,7 +4,10 @@ work kept off the event loop."""
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
+import subprocess
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -275,6 +278,39 @@ def test_with_opens_the_stores_before_any_call(
         assert orch.get_all(user_id="ana") == []
 
 
+_STUDIO_IMPORT = """
+import sys, threading, types
+if sys.argv[1] == "server":
+    sys.modules["langgraph_api"] = types.ModuleType("langgraph_api")
+from octomem.orchestrator import studio
+for thread in threading.enumerate():
+    if thread.name == "octomem-studio-open":
+        thread.join()
+opened = studio._opened.cache_info().currsize
+print(opened, opened and studio.studio_orchestrator()._process_graph is not None)
+"""
+
+
+@pytest.mark.parametrize(("importer", "printed"), [("server", "1 True"), ("script", "0 0")])
+def test_under_a_langgraph_server_the_studio_graphs_are_ready_before_first_use(
+    tmp_path: Path, importer: str, printed: str
+) -> None:
+    """`langgraph dev` times a graph factory's first call and logs past 250 ms as an
+    error: imported by it, the module opens the Orchestrator and compiles its graphs in
+    a background thread; imported by anything else, it opens nothing."""
+    env = {**os.environ, "OCTOMEM_DATA_DIR": str(tmp_path / "data")}
+    done = subprocess.run(
+        [sys.executable, "-c", _STUDIO_IMPORT, importer],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == printed.split()
+    assert (tmp_path / "data").exists() == (importer == "server")
+
+
 def test_the_studio_graphs_are_built_on_opened_stores(
     tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -282,7 +318,7 @@ def test_the_studio_graphs_are_built_on_opened_stores(
     Orchestrator they come from."""
     _forget_cut_short(tmp_path / "a", embedder, monkeypatch)
     monkeypatch.setenv("OCTOMEM_DATA_DIR", str(tmp_path / "a"))
-    studio.studio_orchestrator.cache_clear()
+    studio._opened.cache_clear()
     graph = asyncio.run(studio.process_graph())
     orch = studio.studio_orchestrator()
     try:
@@ -290,4 +326,4 @@ def test_the_studio_graphs_are_built_on_opened_stores(
         assert _stored(orch, "ana") == 0
     finally:
         orch.close()
-        studio.studio_orchestrator.cache_clear()
+        studio._opened.cache_clear()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from octomem import Memory, NotFoundError, Orchestrator
+from octomem.memory import DefaultDataDirWarning
 from tests.conftest import T0
 
 
@@ -138,3 +141,20 @@ def test_timestamps_flow_through(shared_orch: Orchestrator, uid: Callable[[str],
     orch.process("I live in Oslo.", user_id=bob, timestamp=T0)
     [fact] = [r for r in orch.get_all(user_id=bob, memory_types=["semantic"])]
     assert fact.valid_from == T0
+
+
+def test_memory_with_no_configuration_says_where_it_keeps_memories(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("OCTOMEM_DATA_DIR", raising=False)
+    with pytest.warns(DefaultDataDirWarning, match=str(tmp_path / ".octomem")):
+        Memory().orchestrator.close()
+    chosen = tmp_path / "chosen"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DefaultDataDirWarning)
+        Memory.from_config(data_dir=chosen).orchestrator.close()
+        monkeypatch.setenv("OCTOMEM_DATA_DIR", str(chosen))
+        memory = Memory()
+        assert memory.orchestrator.settings.data_dir == chosen
+        memory.orchestrator.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import unicodedata
 
 import pytest
@@ -305,3 +307,17 @@ def test_texts_found_clean_are_remembered_within_a_bound() -> None:
     said = "my PIN is 4921 and nothing else"
     assert mask(said).text != said and mask(said).kinds
     assert mask(said).kinds  # asked again: still found, never taken for clean
+
+
+def test_masking_leaves_the_applications_warnings_visible() -> None:
+    """detect-secrets' import captures every warning into a logger with no handler: after
+    octomem masked a vendor key, an application's warning still reaches stderr."""
+    code = (
+        "import warnings\n"
+        "from octomem.sensitive import mask_text\n"
+        "assert 'AKIA' not in mask_text('key AKIAIOSFODNN7EXAMPLE')\n"
+        "warnings.warn('the application speaks')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "UserWarning: the application speaks" in done.stderr

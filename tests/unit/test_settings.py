@@ -100,6 +100,26 @@ def test_bad_value_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
         load_settings()
 
 
+def test_each_bad_key_names_where_it_was_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A typo is blamed on the layer that holds it, not on the file or the defaults."""
+    path = tmp_path / "octomem.yaml"
+    path.write_text("recall:\n  limit: 7\n  fusoin: rrf\n")
+    monkeypatch.setenv("OCTOMEM_RECALL__LIMT", "3")
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(path, llm={"timeout_s": "soon"})
+    lines = str(caught.value).splitlines()[1:]
+    assert sorted(lines) == sorted(
+        [
+            f"  recall.fusoin: unknown key (set in config file {path})",
+            "  recall.limt: unknown key (set in environment variable OCTOMEM_RECALL__LIMT)",
+            "  llm.timeout_s: Input should be a valid number, unable to parse string as a "
+            "number (got 'soon') (set in keyword arguments)",
+        ]
+    )
+
+
 def test_missing_and_malformed_files(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="does not exist"):
         load_settings(tmp_path / "nope.yaml")
