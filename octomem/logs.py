@@ -11,10 +11,7 @@ until the application configures logging (the CLI does).
 from __future__ import annotations
 
 import logging
-from collections.abc import MutableMapping
 from typing import Any
-
-import structlog
 
 from octomem.sensitive import mask_value
 
@@ -22,32 +19,44 @@ logging.getLogger("octomem").addHandler(logging.NullHandler())
 # pypdf warns about malformed files ("EOF marker not found"): not to stderr by default
 logging.getLogger("pypdf").addHandler(logging.NullHandler())
 
-
-def _one_line(logger: Any, method: str, event: MutableMapping[str, Any]) -> str:
-    """The event's name followed by its context as key=value pairs."""
-    name = event.pop("event", "")
-    context = " ".join(f"{key}={value!r}" for key, value in event.items())
-    return f"{name} {context}" if context else str(name)
-
-
 _ERROR_KEYS = ("error", "errors", "reason", "detail")
 
 
-def _masked_errors(logger: Any, method: str, event: MutableMapping[str, Any]) -> Any:
-    """An error's text in the event masked (`octomem.sensitive`): it may quote what a
-    caller, a model or a store gave it, and logs are written to disk."""
-    for key in _ERROR_KEYS:
-        if event.get(key) is not None:
-            value = event[key]  # an exception: its text
-            event[key] = mask_value(value if isinstance(value, str | list | dict) else str(value))
-    return event
+class Logger:
+    """Keyword-context events on the stdlib logger `name`. An error's text in the context
+    (`error`, `reason`, ...) is masked (`octomem.sensitive`): it may quote what a caller,
+    a model or a store gave it, and logs are written to disk."""
+
+    __slots__ = ("_logger",)
+
+    def __init__(self, name: str) -> None:
+        self._logger = logging.getLogger(name)
+
+    def debug(self, event: str, **context: Any) -> None:
+        self._log(logging.DEBUG, event, context)
+
+    def info(self, event: str, **context: Any) -> None:
+        self._log(logging.INFO, event, context)
+
+    def warning(self, event: str, **context: Any) -> None:
+        self._log(logging.WARNING, event, context)
+
+    def error(self, event: str, **context: Any) -> None:
+        self._log(logging.ERROR, event, context)
+
+    def _log(self, level: int, event: str, context: dict[str, Any]) -> None:
+        if not self._logger.isEnabledFor(level):
+            return
+        for key in _ERROR_KEYS:
+            if context.get(key) is not None:
+                value = context[key]  # an exception: its text
+                context[key] = mask_value(
+                    value if isinstance(value, str | list | dict) else str(value)
+                )
+        line = " ".join([event, *(f"{key}={value!r}" for key, value in context.items())])
+        self._logger.log(level, line, stacklevel=3)  # the caller's file and line
 
 
-def get_logger(name: str) -> Any:
-    """A structlog logger over the stdlib logger `name`: keyword context, stdlib output.
-    Its own processors, so an application's structlog configuration does not change it."""
-    return structlog.wrap_logger(
-        logging.getLogger(name),
-        processors=[structlog.stdlib.filter_by_level, _masked_errors, _one_line],
-        wrapper_class=structlog.stdlib.BoundLogger,
-    )
+def get_logger(name: str) -> Logger:
+    """The keyword-context logger over the stdlib logger `name`."""
+    return Logger(name)

@@ -65,7 +65,12 @@ class ServiceAccess(Caller):
             return exc.detail
         if isinstance(exc, StoreError | LLMError | ConfigurationError):
             text = mask_text(str(exc))
-            log.warning("request %s: %s: %s", self.info.request_id, type(exc).__name__, text)
+            log.warning(
+                "mcp call failed",
+                request_id=self.info.request_id,
+                kind=type(exc).__name__,
+                error=text,
+            )
             return (
                 "a store or the language model is unavailable; retry later "
                 f"(request id {self.info.request_id})"

@@ -9,7 +9,16 @@ import json
 import subprocess
 import sys
 
-HEAVY = ("langgraph", "langchain_core", "langsmith", "litellm", "torch", "chromadb")
+# detect_secrets brings requests, and its import captures the application's warnings
+HEAVY = (
+    "langgraph",
+    "langchain_core",
+    "langsmith",
+    "litellm",
+    "torch",
+    "chromadb",
+    "detect_secrets",
+)
 
 
 def _imported_after(code: str) -> list[str]:
