@@ -253,16 +253,22 @@ class EpisodicAgent(BaseAgent):
             who = reading.speaker or reading.user_name
             for sentence in split_sentences(turn.content):
                 record = self._event(sentence, turn, ctx, who, reading.speaker)
-                record = record or self._announced(sentence, turn, ctx, reading.speaker)
+                record = record or self._announced(sentence, turn, ctx, who, reading.speaker)
                 if record is not None:
                     record.internal.update(said_by(reading))
                     records[record.id] = record
         return list(records.values())
 
     def _announced(
-        self, sentence: str, turn: Turn, ctx: ExtractionContext, speaker: str | None
+        self,
+        sentence: str,
+        turn: Turn,
+        ctx: ExtractionContext,
+        who: str | None,
+        speaker: str | None,
     ) -> EpisodicMemory | None:
-        """An event the sentence announces: its place and date, and who said it."""
+        """An event the sentence announces: its place and date, and who said it (`who`:
+        the speaker's name, the user's if known; `speaker` when not the user)."""
         event = announced(sentence, turn.timestamp)
         if event is None:
             return None
@@ -274,11 +280,11 @@ class EpisodicAgent(BaseAgent):
             ),
             content=summary,
             occurred_at=event.time.start,
-            actor=speaker or "user",
+            actor=who or "user",
             event_type="plan",
             summary=summary,
             details=sentence,
-            entities=entities_in(event.clause),
+            entities=list(dict.fromkeys([*entities_in(event.clause), *([who] if who else [])])),
             internal={
                 "time_expression": event.time.text,
                 "granularity": event.time.granularity,
