@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 from octomem.agents.context import (
     PROJECTION_OF,
     RETRACTS,
+    SAID_BY,
     VIEW_EXTRACTOR,
     AgentPrompt,
     ConflictPolicy,
@@ -28,6 +29,7 @@ from octomem.agents.context import (
     ViewContext,
     read_turns,
     record_fields,
+    said_by,
     user_turns,
 )
 from octomem.filters import Filter
@@ -41,6 +43,7 @@ if TYPE_CHECKING:
 __all__ = [
     "PROJECTION_OF",
     "RETRACTS",
+    "SAID_BY",
     "VIEW_EXTRACTOR",
     "AgentPrompt",
     "ConflictPolicy",
@@ -50,6 +53,7 @@ __all__ = [
     "ViewContext",
     "read_turns",
     "record_fields",
+    "said_by",
     "user_turns",
 ]
 

@@ -34,6 +34,8 @@ RETRACTS = "retracts"
 # source record, or the source type's name for a view of a whole scope
 PROJECTION_OF = "projection_of"
 VIEW_EXTRACTOR = "projection"  # source.extractor of a view: "projection:<agent>"
+# internal key of a record read in what someone other than the user said: their name
+SAID_BY = "said_by"
 
 
 class ConflictPolicy(StrEnum):
@@ -79,15 +81,27 @@ def read_turns(turns: Sequence[Turn], ctx: ExtractionContext) -> list[TurnReadin
     shares it. "he" and "she" may name a person from an earlier user turn of the call."""
     if ctx.readings is not None and [r.turn_id for r in ctx.readings] == [t.id for t in turns]:
         return ctx.readings
-    readings = read_conversation(turns, ctx.user_name)
+    readings = read_conversation(turns, ctx.user_name, ctx.scope.user_id)
     ctx.readings = readings
     return readings
 
 
-def user_turns(turns: Sequence[Turn], ctx: ExtractionContext) -> list[tuple[Turn, TurnReading]]:
-    """The user's turns among `turns`, each with its reading (`read_turns`)."""
+def user_turns(
+    turns: Sequence[Turn], ctx: ExtractionContext, *, others: bool = False
+) -> list[tuple[Turn, TurnReading]]:
+    """The user's turns among `turns`, each with its reading (`read_turns`); with `others`
+    also the user-role turns other speakers said (`TurnReading.speaker`)."""
     pairs = zip(turns, read_turns(turns, ctx), strict=True)
-    return [(turn, reading) for turn, reading in pairs if turn.role == "user"]
+    return [
+        (turn, reading)
+        for turn, reading in pairs
+        if turn.role == "user" and (others or reading.speaker is None)
+    ]
+
+
+def said_by(reading: TurnReading) -> dict[str, str]:
+    """The internal note of a record read in another speaker's turn: who said it."""
+    return {SAID_BY: reading.speaker} if reading.speaker else {}
 
 
 def record_fields(turn: Turn, ctx: ExtractionContext, agent: str) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from octomem.language.people import People, about_others
 from octomem.language.reading import Fact, TurnReading
 from octomem.language.retractions import retractions
 from octomem.language.sentences import hedged, is_question, split_sentences
+from octomem.language.speakers import as_said_by, other_speakers
 from octomem.language.values import (
     ADV,
     DIETS,
@@ -205,20 +206,26 @@ def user_facts(text: str, people: People | None = None) -> list[Fact]:
     return read_facts(text, people)[0]
 
 
-def read_conversation(turns: Sequence[Turn], user_name: str | None = None) -> list[TurnReading]:
+def read_conversation(
+    turns: Sequence[Turn], user_name: str | None = None, user_id: str | None = None
+) -> list[TurnReading]:
     """The reading of each of `turns` (one call's conversation): "he" and "she" may name a
     person from an earlier user turn, and the user's name at each turn is `user_name`, else
-    the latest one the user turns so far stated."""
+    the latest one the user turns so far stated. What another speaker said (a user turn
+    named for someone else, `other_speakers`) is read as theirs (`as_said_by`)."""
     readings: list[TurnReading] = []
     known = user_name
     people = People()
+    others = other_speakers(turns, user_id, user_name)
     for turn in turns:
         if turn.role != "user":
             readings.append(TurnReading(turn.id, known))
             continue
         facts, retracted = read_facts(turn.content, people)
+        if speaker := others.get(turn.id):
+            facts, retracted = as_said_by(facts, speaker), as_said_by(retracted, speaker)
         known = user_name or stated_name(facts) or known
-        readings.append(TurnReading(turn.id, known, facts, retracted))
+        readings.append(TurnReading(turn.id, known, facts, retracted, speaker))
     return readings
 
 
@@ -258,6 +265,7 @@ def fact_sentence(fact: Fact, user: str | None) -> str:
         "allergy": "{w} is allergic to {v}.",
         "diet": "{w} is {v}.",
         "spouse": "{w} is married to {v}.",
+        "role": "{w} is the {v}.",
     }
     # an attribute without its own sentence (a retraction's "partner") still reads as one
     template = templates.get(attr, "{p} " + attr.replace("_", " ") + " is {v}.")

@@ -24,9 +24,12 @@ STOP_SUBJECTS = words("the this that it he she they we you my our everyone nobod
 _THIRD = re.compile(
     rf"\b{NAME} (?:(?:currently|now|still|also) )?(?P<verb>lives in|moved to|"
     rf"works at|works for|is from|is married to|works as|teaches|is an?(?= )|"
+    rf"(?P<role>is (?:now |currently )?(?:the|our) (?:new |current |acting |interim )?)|"
     rf"is (?P<age>\d{{1,3}})(?: years old)?\b)"
     rf"(?=(?P<obj>.{{0,200}}))"
 )
+# "the best teacher", "the only doctor": a judgement, not a role
+_RANKED = r"(?:\w+est|only|first|last|next|one|same|other)\b"
 # people (relation word -> pronoun), for "he" and "she" in later sentences
 HE = words("brother husband dad father son boyfriend fiance grandpa grandfather uncle nephew")
 SHE = words(
@@ -81,6 +84,11 @@ def third_person_facts(sentence: str, people: People | None = None) -> list[Fact
         if m["age"]:
             if re.match(r"\s*(?:[,.!;]|$|and\b)", m["obj"]) and 0 < int(m["age"]) < 120:
                 facts.append(Fact(subject, "age", m["age"], sentence, entities=(subject,)))
+            continue
+        if m["role"]:  # "Ana is the new on-call engineer", "Bo is our team lead"
+            job = job_title(m["obj"], strict=True)
+            if job and not re.match(_RANKED, job):
+                facts.append(Fact(subject, "role", job, sentence, entities=(subject,)))
             continue
         if verb in {"teaches", "is a", "is an"}:
             known = people is not None and subject in people.named

@@ -32,9 +32,12 @@ class Fact:
 @dataclass(frozen=True)
 class TurnReading:
     """What the rules read in one turn of a call (`read_conversation`): facts and
-    retractions only in a user's turn."""
+    retractions only in a user-role turn; `speaker` names who said it when that is not the
+    user (`octomem.language.speakers`), and then its facts are about the speaker and the
+    people they name, never the user."""
 
     turn_id: str
     user_name: str | None
     facts: list[Fact] = field(default_factory=list)
     retracted: list[Fact] = field(default_factory=list)
+    speaker: str | None = None

@@ -41,7 +41,7 @@ JOB_NOUNS = words(
     musician professor lecturer electrician plumber carpenter mechanic farmer baker waiter
     waitress barista cashier clerk secretary assistant surgeon veterinarian vet paramedic
     librarian editor translator intern founder ceo cto entrepreneur freelancer contractor
-    product owner economist physicist chemist biologist mathematician"""
+    product owner economist physicist chemist biologist mathematician lead"""
 )
 NOT_JOBS = words(
     """fan lover beginner believer member user customer vegetarian vegan parent native

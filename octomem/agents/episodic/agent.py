@@ -11,9 +11,11 @@ from octomem.agents.base import (
     ExtractionContext,
     TurnPosition,
     record_fields,
+    said_by,
     user_turns,
 )
 from octomem.agents.episodic import prompt as episodic_prompt
+from octomem.agents.episodic.announced import announced
 from octomem.agents.registry import register
 from octomem.filters import Filter
 from octomem.language import (
@@ -244,17 +246,64 @@ class EpisodicAgent(BaseAgent):
         return {"OR": clauses}
 
     def extract(self, turns: Sequence[Turn], ctx: ExtractionContext) -> list[MemoryBase]:
+        """What the user did, what another speaker says they did, and what either says is
+        planned (`announced`)."""
         records: dict[str, MemoryBase] = {}
-        for turn, reading in user_turns(turns, ctx):
+        for turn, reading in user_turns(turns, ctx, others=True):
+            who = reading.speaker or reading.user_name
             for sentence in split_sentences(turn.content):
-                record = self._event(sentence, turn, ctx, reading.user_name)
+                record = self._event(sentence, turn, ctx, who, reading.speaker)
+                record = record or self._announced(sentence, turn, ctx, who, reading.speaker)
                 if record is not None:
+                    record.internal.update(said_by(reading))
                     records[record.id] = record
         return list(records.values())
 
-    def _event(
-        self, sentence: str, turn: Turn, ctx: ExtractionContext, user: str | None
+    def _announced(
+        self,
+        sentence: str,
+        turn: Turn,
+        ctx: ExtractionContext,
+        who: str | None,
+        speaker: str | None,
     ) -> EpisodicMemory | None:
+        """An event the sentence announces: its place and date, and who said it (`who`:
+        the speaker's name, the user's if known; `speaker` when not the user)."""
+        event = announced(sentence, turn.timestamp)
+        if event is None:
+            return None
+        said = f"{event.time.iso()}; said by {speaker}" if speaker else event.time.iso()
+        summary = f"{event.clause} ({said})."
+        return EpisodicMemory(
+            id=ctx.memory_id(
+                self.memory_type, "plan", normalize_text(event.clause), event.time.iso()
+            ),
+            content=summary,
+            occurred_at=event.time.start,
+            actor=who or "user",
+            event_type="plan",
+            summary=summary,
+            details=sentence,
+            entities=list(dict.fromkeys([*entities_in(event.clause), *([who] if who else [])])),
+            internal={
+                "time_expression": event.time.text,
+                "granularity": event.time.granularity,
+                "date": event.time.iso(),
+                **({"place": event.place} if event.place else {}),
+            },
+            **record_fields(turn, ctx, "episodic"),
+        )
+
+    def _event(
+        self,
+        sentence: str,
+        turn: Turn,
+        ctx: ExtractionContext,
+        user: str | None,
+        speaker: str | None = None,
+    ) -> EpisodicMemory | None:
+        """What the speaker says happened to them: the user (`user` their name, if known)
+        or another `speaker`."""
         if is_question(sentence):
             return None
         timeref = find_time(sentence, turn.timestamp, "past")
@@ -280,7 +329,7 @@ class EpisodicAgent(BaseAgent):
         body = third_person(clause, who)
         body = "the user" + body[8:] if body.startswith("The user") else body
         summary = f"{label} {body}."
-        key = normalize_text(third_person(clause, "the user"))
+        key = normalize_text(third_person(clause, speaker or "the user"))
         day = timeref.iso() if timeref else turn.timestamp.date().isoformat()
         entities = [e for e in entities_in(clause) if e != "I"]
         return EpisodicMemory(

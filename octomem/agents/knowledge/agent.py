@@ -21,7 +21,9 @@ from octomem.agents.base import (
     NoNearMerge,
     StaleEvidence,
     ViewContext,
+    read_turns,
     record_fields,
+    said_by,
 )
 from octomem.agents.knowledge import prompt as knowledge_prompt
 from octomem.agents.knowledge import view
@@ -59,12 +61,13 @@ class KnowledgeAgent(NoNearMerge, StaleEvidence, BaseAgent):
     def extract(self, turns: Sequence[Turn], ctx: ExtractionContext) -> list[MemoryBase]:
         """Third-party statements of every turn (a fact's edge is its view)."""
         records: dict[str, MemoryBase] = {}
-        for turn in turns:
+        for turn, reading in zip(turns, read_turns(turns, ctx), strict=True):
             for sentence in split_sentences(turn.content):
                 if is_question(sentence):
                     continue
                 for triple in statement_triples(sentence):
                     record = self._record(triple, turn, ctx)
+                    record.internal.update(said_by(reading))
                     records.setdefault(record.id, record)
         return list(records.values())
 

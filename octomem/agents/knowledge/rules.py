@@ -27,6 +27,7 @@ FUNCTIONAL |= {"FROM", "CEO_OF", "CTO_OF", "CFO_OF", "COO_OF", "PRESIDENT_OF", "
 FUNCTIONAL |= {"MAYOR_OF", "CAPITAL_OF", "MOTHER", "FATHER", "BOSS", "PLAYS_FOR"}
 
 ATTR_PREDICATE = {
+    "role": "HAS_ROLE",  # "Ana is the on-call engineer": a role, named or not
     "lives_in": "LIVES_IN",
     "works_at": "WORKS_AT",
     "hometown": "FROM",
@@ -72,6 +73,7 @@ _TEMPLATES = {
     "PLAYS_FOR": "{s} plays for {o}.",
     "CAPITAL_OF": "{s} is the capital of {o}.",
     "OWNS": "{s} owns {o}.",
+    "HAS_ROLE": "{s} is the {o}.",
 }
 _ENT = rf"(?P<s>{ENTITY_PATTERN})"
 _VERB_RE = re.compile(
@@ -147,7 +149,7 @@ def fact_edge(fact: SemanticMemory, user: str | None) -> Triple | None:
     attr = fact.attribute
     if attr in {"name", "age", "job"} or attr.startswith(("preference:", "favourite:")):
         return None
-    obj = _object(fact.value)
+    obj = fact.value if attr == "role" else _object(fact.value)
     if obj is None:
         return None
     is_user = fact.subject == "user"

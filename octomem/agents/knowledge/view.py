@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from octomem.agents.base import PROJECTION_OF, VIEW_EXTRACTOR, ViewContext
+from octomem.agents.base import PROJECTION_OF, SAID_BY, VIEW_EXTRACTOR, ViewContext
 from octomem.agents.knowledge import rules
 from octomem.language import norm_key
 from octomem.models import KnowledgeMemory, MemoryBase, MemoryType, SemanticMemory, make_memory_id
@@ -48,7 +48,9 @@ def edge_view(
         source=fact.source.model_copy(update={"extractor": f"{VIEW_EXTRACTOR}:knowledge"}),
         confidence=fact.confidence,
         metadata=dict(fact.metadata),
-        internal={"subject_key": triple.subject_key, PROJECTION_OF: fact.id},
+        # who said the fact, if not the user, says the edge too
+        internal={"subject_key": triple.subject_key, PROJECTION_OF: fact.id}
+        | {k: v for k, v in fact.internal.items() if k == SAID_BY},
         entities=[triple.subject, triple.object],
         version=existing.version if existing is not None else 1,
     )

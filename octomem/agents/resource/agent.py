@@ -155,7 +155,7 @@ class ResourceAgent(NoNearMerge, BaseAgent):
     def extract(self, turns: Sequence[Turn], ctx: ExtractionContext) -> list[MemoryBase]:
         records: dict[str, MemoryBase] = {}
         for turn, reading in zip(turns, read_turns(turns, ctx), strict=True):
-            actor = actor_of(turn, reading.user_name)
+            actor = reading.speaker or actor_of(turn, reading.user_name)
             for sentence in split_sentences(without_markers(turn.content)):
                 for record in self._resources(sentence, actor, turn, ctx):
                     records.setdefault(record.id, record)

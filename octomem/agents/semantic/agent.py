@@ -20,6 +20,7 @@ from octomem.agents.base import (
     StaleEvidence,
     read_turns,
     record_fields,
+    said_by,
 )
 from octomem.agents.registry import register
 from octomem.agents.semantic import prompt as semantic_prompt
@@ -64,11 +65,12 @@ class SemanticAgent(NoNearMerge, StaleEvidence, BaseAgent):
         and started at Globex" must not close Globex)."""
         records: dict[str, MemoryBase] = {}
         for turn, reading in zip(turns, read_turns(turns, ctx), strict=True):
-            known = reading.user_name
+            known, note = reading.user_name, said_by(reading)
             for record in [
                 *(self.retraction(fact, turn, ctx, known) for fact in reading.retracted),
-                *(self.record(fact, turn, ctx, known) for fact in reading.facts),
+                *(self.record(fact, turn, ctx, known, reading.speaker) for fact in reading.facts),
             ]:
+                record.internal.update(note)
                 records[record.id] = record
         return list(records.values())
 
@@ -77,7 +79,7 @@ class SemanticAgent(NoNearMerge, StaleEvidence, BaseAgent):
     ) -> SemanticMemory:
         """A candidate that closes the current `fact.attribute` (of that value, if named);
         reconcile never stores it (see `RETRACTS`)."""
-        who = user or "The user"
+        who = (user or "The user") if fact.is_user else fact.subject
         said = fact_sentence(fact, user) if fact.value else f"{possessive(who)} {fact.attribute}."
         content = f"No longer true: {said}"
         return SemanticMemory(
@@ -98,9 +100,20 @@ class SemanticAgent(NoNearMerge, StaleEvidence, BaseAgent):
         )
 
     def record(
-        self, fact: Fact, turn: Turn, ctx: ExtractionContext, user: str | None
+        self,
+        fact: Fact,
+        turn: Turn,
+        ctx: ExtractionContext,
+        user: str | None,
+        speaker: str | None = None,
     ) -> SemanticMemory:
+        """The fact as a record; one `speaker` (not the user) said about someone else
+        names them ("Ana is the on-call engineer (said by Bob Tanaka).")."""
+        content = fact_sentence(fact, user)
         entities = list(fact.entities)
+        if speaker and speaker != fact.subject:
+            content = f"{content[:-1]} (said by {speaker})."
+            entities.append(speaker)
         if fact.is_user and user:
             entities.insert(0, user)
         elif not fact.is_user and fact.subject not in entities:
@@ -108,7 +121,7 @@ class SemanticAgent(NoNearMerge, StaleEvidence, BaseAgent):
         key = norm_key(fact.value) if fact.attribute != "age" else fact.value
         return SemanticMemory(
             id=ctx.memory_id(self.memory_type, fact.subject.lower(), fact.attribute, key),
-            content=fact_sentence(fact, user),
+            content=content,
             subject=fact.subject,
             attribute=fact.attribute,
             value=fact.value,
