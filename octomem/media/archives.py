@@ -122,7 +122,7 @@ class _Zip:
 class _Folder:
     too_large = "holds {:,} bytes; the limit is {:,} (ingest.max_unpacked_bytes)"
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, max_members: int) -> None:
         self.files: dict[str, Path] = {}
         for top, dirs, names in os.walk(root, followlinks=False):
             dirs.sort()
@@ -130,6 +130,11 @@ class _Folder:
                 path = Path(top) / name
                 if not path.is_symlink():
                     self.files[path.relative_to(root).as_posix()] = path
+            if len(self.files) > max_members:  # not walked to its end
+                raise InvalidInputError(
+                    f"the Slack export holds more than {max_members:,} files; the limit is "
+                    f"{max_members:,}"
+                )
 
     def sizes(self) -> dict[str, int]:
         return {name: path.stat().st_size for name, path in self.files.items()}
@@ -159,7 +164,7 @@ def slack_export(
     it; InvalidInputError for a bad or oversized one."""
     if isinstance(source, Path):
         try:
-            return _conversations(_Folder(source), max_members, max_unpacked)
+            return _conversations(_Folder(source, max_members), max_members, max_unpacked)
         except OSError as exc:
             raise InvalidInputError(
                 f"cannot read the Slack export: {exc.strerror or exc}"

@@ -85,3 +85,30 @@ def test_the_command_prints_one_line_for_the_libraries_warnings(tmp_path: Path) 
     report = json.loads(listed.stdout)
     assert set(report["seconds"]) == {"broken.pdf", "handbook.pdf"}
     assert {w["message"] for w in report["warnings"]} >= {"EOF marker not found"}
+
+
+def test_a_capture_counts_its_own_reads_and_leaves_other_threads_warnings_alone(
+    caplog: Any,
+) -> None:
+    """While one run counts pypdf's warnings, a PDF read elsewhere in the application (a
+    thread of its own) still logs to the application's handlers, as before."""
+    import logging
+    import threading
+    import warnings
+
+    from octomem.media import notices
+
+    caplog.set_level(logging.WARNING)
+    with notices.captured() as notes:
+        logging.getLogger("pypdf._reader").warning("EOF marker not found")
+        other = threading.Thread(
+            target=lambda: logging.getLogger("pypdf._reader").warning("from elsewhere")
+        )
+        other.start()
+        other.join()
+        warnings.warn_explicit("odd palette", UserWarning, "/site-packages/PIL/Image.py", 1)
+    assert notes == {("pypdf", "EOF marker not found"): 1, ("PIL", "odd palette"): 1}
+    assert [r.getMessage() for r in caplog.records] == ["from elsewhere"]
+    logging.getLogger("pypdf._reader").warning("after the run")
+    assert caplog.records[-1].getMessage() == "after the run"  # propagation is back
+    assert logging.getLogger("pypdf").propagate
