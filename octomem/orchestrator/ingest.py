@@ -191,8 +191,8 @@ class _Run:
             data = archives.read_regular(file, limit + 1)
         except OSError as exc:
             raise InvalidInputError(f"cannot read it: {exc.strerror or exc}") from None
-        if not data:
-            raise InvalidInputError(EMPTY)
+        if not data.strip():  # 0 bytes, or blank lines and spaces only: nothing to keep
+            raise InvalidInputError(EMPTY if not data else BLANK)
         if len(data) > limit:
             raise InvalidInputError(f"it grew past {limit:,} bytes while being read")
         sha = hashlib.sha256(data).hexdigest()
@@ -326,3 +326,4 @@ class _Run:
 
 
 EMPTY = "empty file (0 bytes): nothing to read"
+BLANK = "empty file (only blank lines and spaces): nothing to read"

@@ -23,6 +23,7 @@ def test_progress_names_each_file_as_it_is_read_and_the_report_times_them(
     (folder / "a.md").write_text("The boat is moored at pier 9.", encoding="utf-8")
     (folder / "b" / "c.txt").write_text("Call the harbour master on Friday.", encoding="utf-8")
     (folder / "empty.png").write_bytes(b"")
+    (folder / "blank.md").write_text("\n  \n\t\n", encoding="utf-8")
     (folder / "skip.docx").write_bytes(b"PK\x03\x04")
     orch = make_orch(data_dir=tmp_path / "data")
     named: list[tuple[int, int, str | None]] = []
@@ -30,18 +31,26 @@ def test_progress_names_each_file_as_it_is_read_and_the_report_times_them(
     report = orch.ingest(
         folder, user_id="ana", progress=lambda done, total, path: named.append((done, total, path))
     )
-    assert named == [(0, 3, "a.md"), (1, 3, "b/c.txt"), (2, 3, "empty.png"), (3, 3, None)]
-    assert report.added == ["a.md", "b/c.txt"]  # the empty file is not counted as added
-    assert dict(report.skipped)["empty.png"].startswith("empty file")
+    assert named == [
+        (0, 4, "a.md"),
+        (1, 4, "b/c.txt"),
+        (2, 4, "blank.md"),
+        (3, 4, "empty.png"),
+        (4, 4, None),
+    ]
+    assert report.added == ["a.md", "b/c.txt"]  # the empty files are not counted as added
+    reasons = dict(report.skipped)
+    assert reasons["empty.png"] == "empty file (0 bytes): nothing to read"
+    assert reasons["blank.md"].startswith("empty file (only blank")
     stored = {r.metadata.get("ingest_path") for r in orch.get_all(user_id="ana")}
-    assert "empty.png" not in stored and "b/c.txt" in stored
-    assert list(report.seconds) == ["a.md", "b/c.txt", "empty.png"]
+    assert "empty.png" not in stored and "blank.md" not in stored and "b/c.txt" in stored
+    assert list(report.seconds) == ["a.md", "b/c.txt", "blank.md", "empty.png"]
     assert all(isinstance(s, float) and s >= 0 for s in report.seconds.values())
     assert report.as_dict()["seconds"] == report.seconds and report.warnings_line() is None
 
     # a callback of two arguments is called as before: after each file
     again = orch.ingest(folder, user_id="ana", progress=lambda d, t: counted.append((d, t)))
-    assert counted == [(1, 3), (2, 3), (3, 3)] and again.unchanged == ["a.md", "b/c.txt"]
+    assert counted == [(1, 4), (2, 4), (3, 4), (4, 4)] and again.unchanged == ["a.md", "b/c.txt"]
 
 
 def test_pdf_warnings_are_summed_up_not_printed(make_orch: Any, tmp_path: Path) -> None:
