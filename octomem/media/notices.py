@@ -5,10 +5,13 @@ pypdf logs a warning per page for some PDFs ("fontTools is required to fully par
 encoding of a CFF Type1 font in font dictionary {...}", each line holding the whole font
 dictionary) and one for a truncated file ("EOF marker not found") before it fails; Pillow
 warns through the `warnings` module. Inside `captured()` those loggers' warnings (and
-warnings raised from those libraries' code) are counted by library and message; records
-of another thread or task, and other warnings, go where they would have gone. While any
-capture is open the libraries' loggers do not propagate: a record outside a capture is
-handed to the root logger's handlers, as propagation would.
+warnings raised from those libraries' code, as often as Python's filters show them) are
+counted by library and message; records of another thread or task, and other warnings,
+go where they would have gone: while any capture is open the libraries' loggers do not
+propagate, and a record outside a capture is handed to the root logger's handlers as
+propagation would; `warnings.showwarning` counts or passes each warning on the same way.
+Nothing is swapped per capture, so captures in concurrent tasks and threads do not undo
+each other.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import Any, TextIO
 
 LIBRARIES = ("pypdf", "fontTools", "PIL")
 Notes = Counter[tuple[str, str]]  # (library, message) -> how many times
@@ -34,6 +38,7 @@ _current: ContextVar[Notes | None] = ContextVar("octomem_reading_notes", default
 _lock = threading.Lock()
 _open = 0  # captures open, in any thread
 _propagated: dict[str, bool] = {}
+_shown: list[Any] = [warnings.showwarning]  # what showed warnings before the capture
 
 
 class _Handler(logging.Handler):
@@ -71,20 +76,30 @@ def captured() -> Iterator[Notes]:
     notes: Notes = Counter()
     token = _current.set(notes)
     _hold(1)
-    caught: list[warnings.WarningMessage] = []
     try:
-        with warnings.catch_warnings(record=True) as caught:
-            yield notes
+        yield notes
     finally:
         _hold(-1)
         _current.reset(token)
-        for w in caught:
-            where = w.filename.replace("\\", "/")
-            library = next((n for n in LIBRARIES if f"/{n}/" in where), None)
-            if library is None:  # not a reading library's: shown as it would have been
-                warnings.showwarning(w.message, w.category, w.filename, w.lineno, w.file, w.line)
-            else:
-                notes[(library, plain(str(w.message)))] += 1
+
+
+def _show(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    """`warnings.showwarning` while a capture is open: a reading library's warning in a
+    capturing context is counted, any other shown as before."""
+    notes = _current.get()
+    where = filename.replace("\\", "/")
+    library = next((n for n in LIBRARIES if f"/{n}/" in where), None)
+    if notes is None or library is None:
+        _shown[0](message, category, filename, lineno, file, line)
+    else:
+        notes[(library, plain(str(message)))] += 1
 
 
 def _hold(change: int) -> None:
@@ -96,8 +111,12 @@ def _hold(change: int) -> None:
                 logger = logging.getLogger(name)
                 _propagated[name], logger.propagate = logger.propagate, False
                 logger.addHandler(_HANDLER)
+            if warnings.showwarning is not _show:
+                _shown[0], warnings.showwarning = warnings.showwarning, _show
         elif _open == 0:
             for name in LIBRARIES:
                 logger = logging.getLogger(name)
                 logger.removeHandler(_HANDLER)
                 logger.propagate = _propagated.pop(name, True)
+            if warnings.showwarning is _show:
+                warnings.showwarning = _shown[0]

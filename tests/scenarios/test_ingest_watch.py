@@ -121,3 +121,36 @@ def test_a_capture_counts_its_own_reads_and_leaves_other_threads_warnings_alone(
     logging.getLogger("pypdf._reader").warning("after the run")
     assert caplog.records[-1].getMessage() == "after the run"  # propagation is back
     assert logging.getLogger("pypdf").propagate
+
+
+def test_captures_in_concurrent_tasks_count_their_own_and_undo_nothing() -> None:
+    """Two runs at once on one event loop, the first to start ending first: each counts
+    its own file's warnings, and afterwards warnings and pypdf's records are shown as
+    before (a per-capture swap of `warnings.showwarning` restored in the wrong order would
+    leave every later warning in a dead run's list)."""
+    import asyncio
+    import logging
+    import warnings
+
+    from octomem.media import notices
+
+    before = warnings.showwarning
+
+    async def run(name: str, started: asyncio.Event, other: asyncio.Event) -> Any:
+        with notices.captured() as notes:
+            started.set()
+            await other.wait()
+            logging.getLogger("pypdf._page").warning(f"odd page in {name}")
+            warnings.warn_explicit(f"palette {name}", UserWarning, "/x/PIL/Image.py", 1)
+            if name == "b":
+                await asyncio.sleep(0.01)  # b ends after a
+        return notes
+
+    async def both() -> list[Any]:
+        a, b = asyncio.Event(), asyncio.Event()
+        return list(await asyncio.gather(run("a", a, b), run("b", b, a)))
+
+    first, second = asyncio.run(both())
+    assert first == {("pypdf", "odd page in a"): 1, ("PIL", "palette a"): 1}
+    assert second == {("pypdf", "odd page in b"): 1, ("PIL", "palette b"): 1}
+    assert warnings.showwarning is before and logging.getLogger("pypdf").propagate
