@@ -7,11 +7,11 @@ dictionary) and one for a truncated file ("EOF marker not found") before it fail
 warns through the `warnings` module. Inside `captured()` those loggers' warnings (and
 warnings raised from those libraries' code, as often as Python's filters show them) are
 counted by library and message; records of another thread or task, and other warnings,
-go where they would have gone: while any capture is open the libraries' loggers do not
-propagate, and a record outside a capture is handed to the root logger's handlers as
-propagation would; `warnings.showwarning` counts or passes each warning on the same way.
-Nothing is swapped per capture, so captures in concurrent tasks and threads do not undo
-each other.
+go where they would have gone. While any capture is open the libraries' loggers do not
+propagate: a record outside a capture is handed to the root logger's handlers as
+propagation would (none: not printed, the NullHandler of `octomem.logs`), and
+`warnings.showwarning` counts or passes on each warning the same way. Nothing is swapped
+per capture, so captures in concurrent tasks and threads do not undo each other.
 """
 
 from __future__ import annotations
@@ -45,7 +45,11 @@ class _Handler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         notes = _current.get()
         if notes is None or record.levelno < logging.WARNING:
-            logging.getLogger().handle(record)  # not ours: as propagation would
+            # not ours: to the root's handlers, as propagation would (and, like it, not
+            # to Python's last resort on stderr: the library's NullHandler has it)
+            for handler in logging.getLogger().handlers:
+                if record.levelno >= handler.level:
+                    handler.handle(record)
             return
         notes[(record.name.split(".")[0], message_of(record))] += 1
 
