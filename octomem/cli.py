@@ -113,7 +113,7 @@ def process(
 
 @app.command()
 def ingest(
-    path: Annotated[Path, typer.Argument(help="a file, or a folder (a notes vault, PDFs, images)")],
+    path: Annotated[Path, typer.Argument(help="a file or folder: notes, PDFs, images, mail")],
     user: UserOption = None,
     agent: AgentOption = None,
     config: ConfigOption = None,
