@@ -113,7 +113,7 @@ def process(
 
 @app.command()
 def ingest(
-    path: Annotated[Path, typer.Argument(help="a file, or a folder (a notes vault, PDFs, images)")],
+    path: Annotated[Path, typer.Argument(help="a file or folder: notes, PDFs, images, mail")],
     user: UserOption = None,
     agent: AgentOption = None,
     config: ConfigOption = None,
@@ -121,11 +121,12 @@ def ingest(
     project: ProjectOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Store the images, PDFs and Markdown/text files under PATH as resource memories.
+    """Store the images, PDFs, Markdown/text files, mail and Slack exports under PATH.
 
     Incremental: unchanged files are not read again, a changed file's new version
     supersedes the old one (history keeps both), the memories of files gone from the
-    folder are deleted. A file that cannot be read is skipped with the reason."""
+    folder are deleted. A file that cannot be read is skipped with the reason; what the
+    PDF and image libraries warn about is summed up in one line (--json lists it)."""
     with (
         open_orchestrator(config, data_dir, as_json, project) as orch,
         progress_bar(as_json, "ingesting") as progress,
@@ -138,6 +139,8 @@ def ingest(
     console.print(f"{escape(report.root)}: {counts}; {report.memories} memories written")
     for rel, reason in report.skipped:
         err_console.print(f"skipped {escape(rel)}: {escape(reason)}")
+    if line := report.warnings_line():
+        err_console.print(f"{escape(line)} (--json lists them)")
 
 
 @app.command()

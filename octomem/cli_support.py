@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import Progress
+from rich.progress import (
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TimeElapsedColumn,
+)
 
 from octomem.errors import InvalidInputError
 from octomem.validation import parse_json
@@ -111,16 +116,29 @@ def read_messages(source: str) -> Any:
     return data
 
 
+class Update(Protocol):
+    """A progress callback of either form (`octomem.orchestrator.ingest_report.Progress`)."""
+
+    def __call__(self, done: int, total: int, name: str | None = None) -> None: ...
+
+
 @contextmanager
-def progress_bar(quiet: bool, description: str) -> Iterator[Callable[[int, int], None] | None]:
-    """A progress callback drawing a bar on stderr; None when `quiet` (--json)."""
+def progress_bar(quiet: bool, description: str) -> Iterator[Update | None]:
+    """A progress callback drawing a bar on stderr, with the item at hand when it is
+    given one (`update(done, total, name)`); None when `quiet` (--json)."""
     if quiet:
         yield None
         return
-    with Progress(console=err_console, transient=True) as progress:
-        task = progress.add_task(description, total=None)
+    columns = (SpinnerColumn(), *Progress.get_default_columns()[:-1], MofNCompleteColumn())
+    with Progress(*columns, TimeElapsedColumn(), console=err_console, transient=True) as bar:
+        task = bar.add_task(description, total=None)
 
-        def update(done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total)
+        def update(done: int, total: int, name: str | None = None) -> None:
+            shown = description if name is None else f"{description} {escape(_tail(name))}"
+            bar.update(task, completed=done, total=total, description=shown)
 
         yield update
+
+
+def _tail(name: str, width: int = 40) -> str:
+    return name if len(name) <= width else "…" + name[-(width - 1) :]

@@ -64,6 +64,28 @@ def make_pdf(pages: list[str]) -> bytes:
     return _assemble(objects)
 
 
+def cff_font_pdf(pages: list[str]) -> bytes:
+    """A PDF whose pages are drawn in a Type1 font embedded as CFF (/FontFile3 /Type1C):
+    without fontTools installed, pypdf warns once per page it reads the text of, each
+    warning holding the whole font dictionary."""
+    objects: list[bytes] = [b"<< /Type /Catalog /Pages 2 0 R >>", b""]
+    objects.append(b"<< /Length 4 /Subtype /Type1C >>\nstream\nxxxx\nendstream")
+    objects.append(b"<< /Type /FontDescriptor /FontName /Cff /Flags 32 /FontFile3 3 0 R >>")
+    objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Cff /FontDescriptor 4 0 R >>")
+    kids = []
+    for text in pages:
+        stream = f"BT /F1 14 Tf 72 760 Td ({_escape(text)}) Tj ET".encode("latin-1")
+        objects.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
+        objects.append(
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents %d 0 R "
+            b"/Resources << /Font << /F1 5 0 R >> >> >>" % len(objects)
+        )
+        kids.append(len(objects))
+    refs = b" ".join(b"%d 0 R" % k for k in kids)
+    objects[1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (refs, len(kids))
+    return _assemble(objects)
+
+
 def many_pages_pdf(count: int) -> bytes:
     """A PDF of `count` empty pages (all sharing one page dictionary's shape)."""
     objects: list[bytes] = [b"<< /Type /Catalog /Pages 2 0 R >>", b""]

@@ -1,9 +1,10 @@
-"""Conversation archives: a Slack export (zip) and an MBOX mailbox, read into conversations
-of messages with their speakers and timestamps, within limits.
+"""Conversation archives: a Slack export (a zip, or the folder unpacked from it), an MBOX
+mailbox and a single mail (`.eml`), read into conversations of messages with their
+speakers and timestamps, within limits.
 
 A Slack export is a zip of `users.json`, `channels.json` and one folder per channel with a
-JSON file per day; each channel's day is one conversation. A mailbox's messages are one
-conversation each (the sender speaks; the subject opens the text). Bad input gets an
+JSON file per day; each channel's day is one conversation. A mail is one conversation (the
+sender speaks; the subject opens the text). Bad input gets an
 `InvalidInputError` before anything is returned: a zip whose members unpack past
 `max_unpacked` bytes (a zip bomb: checked against the headers, then again while reading,
 since headers can lie), too many members, broken JSON; a file that is not a mailbox.
@@ -15,8 +16,12 @@ from __future__ import annotations
 
 import email
 import email.policy
+import hashlib
 import io
+import json
+import os
 import re
+import stat
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -24,7 +29,8 @@ from datetime import UTC, datetime
 from email.errors import MessageError
 from email.message import EmailMessage
 from email.utils import parseaddr, parsedate_to_datetime
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
 from octomem.errors import InvalidInputError
 from octomem.validation import parse_json
@@ -48,8 +54,27 @@ def is_slack_export(data: bytes) -> bool:
             names = set(archive.namelist())
     except zipfile.BadZipFile:
         return False
-    return "users.json" in names or "channels.json" in names
+    return bool(_INDEXES & names)
 
+
+def is_slack_folder(path: Path) -> bool:
+    """Whether a folder is a Slack export as unpacked from its zip: `users.json` or
+    `channels.json`, and a channel folder holding a day (`2024-03-04.json`)."""
+    try:
+        if not any((path / name).is_file() for name in _INDEXES):
+            return False
+        return any(
+            sub.is_dir()
+            and not sub.is_symlink()
+            and any(_DAY_FILE.match(f) for f in os.listdir(sub))
+            for sub in path.iterdir()
+        )
+    except OSError:
+        return False
+
+
+_INDEXES = frozenset({"users.json", "channels.json"})
+_DAY_FILE = re.compile(r"^\d{4}-\d{2}-\d{2}\.json$")
 
 # what zipfile raises on a damaged archive: its own error, and those of what it calls
 # (zlib, a read past the end, an unknown version or compression, a name not UTF-8)
@@ -63,44 +88,124 @@ _BROKEN_ZIP = (
 )
 
 
-def slack_export(data: bytes, *, max_members: int, max_unpacked: int) -> list[Conversation]:
-    """The conversations of a Slack export; InvalidInputError for a bad or oversized one."""
+class _Members(Protocol):
+    """The files of a Slack export, by their names inside it (`channel/2024-03-04.json`)."""
+
+    too_large: str  # the reason when it holds more than the limit: {size}, {limit}
+
+    def sizes(self) -> dict[str, int]: ...
+
+    def read(self, name: str, size: int) -> bytes:
+        """At most `size` bytes of the member; KeyError if there is none by that name."""
+        ...
+
+
+class _Zip:
+    too_large = (
+        "unpacks to {:,} bytes; the limit is {:,} (ingest.max_unpacked_bytes): refused as "
+        "a possible zip bomb"
+    )
+
+    def __init__(self, archive: zipfile.ZipFile) -> None:
+        self.archive = archive
+
+    def sizes(self) -> dict[str, int]:
+        # a member with an empty name (a damaged header) is no file of the export
+        members = self.archive.infolist()
+        return {m.filename: m.file_size for m in members if m.filename and not m.is_dir()}
+
+    def read(self, name: str, size: int) -> bytes:
+        with self.archive.open(name) as handle:
+            return handle.read(size)
+
+
+class _Folder:
+    too_large = "holds {:,} bytes; the limit is {:,} (ingest.max_unpacked_bytes)"
+
+    def __init__(self, root: Path, max_members: int) -> None:
+        self.files: dict[str, Path] = {}
+        for top, dirs, names in os.walk(root, followlinks=False):
+            dirs.sort()
+            for name in names:
+                path = Path(top) / name
+                if not path.is_symlink():
+                    self.files[path.relative_to(root).as_posix()] = path
+            if len(self.files) > max_members:  # not walked to its end
+                raise InvalidInputError(
+                    f"the Slack export holds more than {max_members:,} files; the limit is "
+                    f"{max_members:,}"
+                )
+
+    def sizes(self) -> dict[str, int]:
+        return {name: path.stat().st_size for name, path in self.files.items()}
+
+    def read(self, name: str, size: int) -> bytes:
+        return read_regular(self.files[name], size)
+
+
+def read_regular(path: Path, size: int) -> bytes:
+    """At most `size` bytes of the file at `path`, opened without waiting (a named pipe
+    has no end) and without following a link; InvalidInputError if it is not a regular
+    file."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
+    with os.fdopen(os.open(path, flags), "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise InvalidInputError(NOT_REGULAR)
+        return handle.read(size)
+
+
+NOT_REGULAR = "not a regular file (a named pipe, socket or device): not read"
+
+
+def slack_export(
+    source: bytes | Path, *, max_members: int, max_unpacked: int
+) -> list[Conversation]:
+    """The conversations of a Slack export, a zip (its bytes) or the folder unpacked from
+    it; InvalidInputError for a bad or oversized one."""
+    if isinstance(source, Path):
+        try:
+            return _conversations(_Folder(source, max_members), max_members, max_unpacked)
+        except OSError as exc:
+            raise InvalidInputError(
+                f"cannot read the Slack export: {exc.strerror or exc}"
+            ) from None
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
+        archive = zipfile.ZipFile(io.BytesIO(source))
     except _BROKEN_ZIP as exc:
         raise InvalidInputError(f"the Slack export is not a valid zip ({exc!r})") from None
     with archive:
-        # a member with an empty name (a damaged header) is no file of the export
-        members = [m for m in archive.infolist() if m.filename and not m.is_dir()]
-        if len(members) > max_members:
-            raise InvalidInputError(
-                f"the Slack export holds {len(members):,} files; the limit is {max_members:,}"
-            )
-        declared = sum(m.file_size for m in members)
-        if declared > max_unpacked:
-            raise InvalidInputError(
-                f"the Slack export unpacks to {declared:,} bytes; the limit is "
-                f"{max_unpacked:,} (ingest.max_unpacked_bytes): refused as a possible zip bomb"
-            )
-        budget = [max_unpacked]
-        users = _people(_json(archive, "users.json", budget))
-        conversations = []
-        for member in sorted(members, key=lambda m: m.filename):
-            day = _DAY.match(member.filename)
-            if not day:
-                continue
-            entries = _json(archive, member.filename, budget)
-            messages = [m for entry in entries if (m := _slack_message(entry, users)) is not None]
-            if messages:
-                session = f"slack:{day['channel']}:{day['day']}"
-                conversations.append(Conversation(session, messages))
+        return _conversations(_Zip(archive), max_members, max_unpacked)
+
+
+def _conversations(export: _Members, max_members: int, max_unpacked: int) -> list[Conversation]:
+    sizes = export.sizes()
+    if len(sizes) > max_members:
+        raise InvalidInputError(
+            f"the Slack export holds {len(sizes):,} files; the limit is {max_members:,}"
+        )
+    declared = sum(sizes.values())
+    if declared > max_unpacked:
+        raise InvalidInputError(
+            "the Slack export " + export.too_large.format(declared, max_unpacked)
+        )
+    budget = [max_unpacked]
+    users = _people(_json(export, "users.json", budget))
+    conversations = []
+    for name in sorted(sizes):
+        day = _DAY.match(name)
+        if not day:
+            continue
+        entries = _json(export, name, budget)
+        messages = [m for entry in entries if (m := _slack_message(entry, users)) is not None]
+        if messages:
+            session = f"slack:{day['channel']}:{day['day']}"
+            conversations.append(Conversation(session, messages))
     return conversations
 
 
-def _json(archive: zipfile.ZipFile, name: str, budget: list[int]) -> list[Any]:
+def _json(export: _Members, name: str, budget: list[int]) -> list[Any]:
     try:
-        with archive.open(name) as handle:
-            raw = handle.read(budget[0] + 1)
+        raw = export.read(name, budget[0] + 1)
     except KeyError:  # no users.json
         return []
     except _BROKEN_ZIP as exc:
@@ -120,6 +225,13 @@ def _json(archive: zipfile.ZipFile, name: str, budget: list[int]) -> list[Any]:
     if not isinstance(value, list):
         raise InvalidInputError(f"{name!r} of the Slack export is not a JSON list")
     return value
+
+
+def digest(conversations: list[Conversation]) -> str:
+    """A sha256 of what the conversations say: what tells one version of an export (a
+    folder of files) from another."""
+    said = [[c.session, c.messages] for c in conversations]
+    return hashlib.sha256(json.dumps(said, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def _people(users: list[Any]) -> dict[str, str]:
@@ -177,7 +289,7 @@ def mbox(data: bytes, *, max_messages: int) -> list[Conversation]:
         head, _, raw = data[a:b].partition(b"\n")
         raw = raw.replace(b"\n>From ", b"\nFrom ")
         try:
-            found = _mail(raw, number, _envelope_date(head))
+            found = _mail(raw, str(number), _envelope_date(head))
         except RecursionError:  # multiparts nested thousands deep: the parser recurses
             raise InvalidInputError(
                 f"message {number} of the mailbox is nested too deeply to be read"
@@ -185,6 +297,18 @@ def mbox(data: bytes, *, max_messages: int) -> list[Conversation]:
         if found is not None:
             conversations.append(found)
     return conversations
+
+
+def eml(data: bytes) -> list[Conversation]:
+    """The one message of an `.eml` file as a conversation (named by its Message-ID, or
+    by its bytes' hash when it has none); InvalidInputError if no text can be read."""
+    try:
+        found = _mail(data, "sha256-" + hashlib.sha256(data).hexdigest()[:16], None)
+    except RecursionError:
+        raise InvalidInputError("the mail is nested too deeply to be read") from None
+    if found is None:
+        raise InvalidInputError("the mail holds no text (no subject, no plain-text body)")
+    return [found]
 
 
 def _envelope_date(line: bytes) -> datetime | None:
@@ -197,7 +321,8 @@ def _envelope_date(line: bytes) -> datetime | None:
         return None
 
 
-def _mail(raw: bytes, number: int, envelope: datetime | None) -> Conversation | None:
+def _mail(raw: bytes, fallback: str, envelope: datetime | None) -> Conversation | None:
+    """One mail as a conversation, named by its Message-ID or else `fallback`."""
     message = email.message_from_bytes(raw, policy=email.policy.default)
     assert isinstance(message, EmailMessage)
     name, address = parseaddr(_header(message, "From"))
@@ -214,7 +339,7 @@ def _mail(raw: bytes, number: int, envelope: datetime | None) -> Conversation | 
     text = "\n\n".join(t for t in (f"Subject: {subject}" if subject else "", body) if t).strip()
     if not text:
         return None
-    ident = _header(message, "Message-ID").strip("<>")[:200] or str(number)
+    ident = _header(message, "Message-ID").strip("<>")[:200] or fallback
     entry: dict[str, Any] = {"role": "user", "name": sender[:100], "content": text}
     if when is not None:
         entry["timestamp"] = when

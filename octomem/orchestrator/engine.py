@@ -6,7 +6,7 @@ import asyncio
 import os
 import threading
 import time
-from collections.abc import Callable, Coroutine, Iterable, Sequence
+from collections.abc import Coroutine, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -36,6 +36,7 @@ from octomem.orchestrator.calls import RunningCalls, api
 from octomem.orchestrator.commit import commit
 from octomem.orchestrator.events import history_event
 from octomem.orchestrator.ingest import Engine, IngestReport, ingest_path
+from octomem.orchestrator.ingest_report import Progress as IngestProgress
 from octomem.orchestrator.process.state import ProcessInput
 from octomem.orchestrator.recall.state import RecallInput
 from octomem.orchestrator.recall.steps import build_recall_graph
@@ -245,10 +246,12 @@ class Orchestrator:
         *,
         user_id: str | None = None,
         agent_id: str | None = None,
-        progress: Callable[[int, int], None] | None = None,
+        progress: IngestProgress | None = None,
     ) -> IngestReport:
-        """A file or folder's images, PDFs and text files as resource memories,
-        incrementally (`octomem.orchestrator.ingest`)."""
+        """A file or folder's images, PDFs, text files, mail and Slack exports as
+        memories, incrementally (`octomem.orchestrator.ingest`). `progress(done, total)`
+        after each file, or `progress(done, total, path)` as each file is started and
+        `(total, total, None)` at the end, if it takes a third argument."""
         check_scope(user_id, agent_id, None, operation="ingest")
         engine = Engine(
             self._services, self.settings, self._process_input, self._run_process, self.aget_all

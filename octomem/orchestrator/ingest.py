@@ -1,5 +1,6 @@
 """`octomem ingest PATH`: the images, PDFs and Markdown or text files of a folder (a notes
-vault, a folder of PDFs) or one file, stored as resource memories, incrementally.
+vault, a folder of PDFs) or one file, stored as resource memories, incrementally; its
+mailboxes, mails and Slack exports (zipped or unpacked) as conversations.
 
 Each file goes through `process()` as one message with one file part, so it is read, masked,
 journaled and forgotten like any attachment. What is known about each file lives in the
@@ -14,8 +15,11 @@ and which reveal nothing, are what a run finds its files' records by. A run comp
   closed (valid_to, superseded_by, a SUPERSEDE history event): history keeps both; a
   version stored before (a file edited, then reverted) is made current again;
 - stored but no longer in the folder: its records are deleted (history stays readable);
-- unreadable, too large, corrupt or not a supported kind: skipped with a reason; the
-  rest of the run goes on and the file's stored version (if any) is left as it was.
+- empty, unreadable, too large, corrupt or not a supported kind: skipped with a reason;
+  the rest of the run goes on and the file's stored version (if any) is left as it was.
+
+The caller sees each file as it is started (`ingest_report.Progress`) and, in the report,
+the seconds each took and what the reading libraries warned about (`media.notices`).
 
 A changed file's new records and the closing of its old ones are one journaled write (the
 turns' write of `process`), so no crash leaves both versions current.
@@ -26,7 +30,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-import stat as stat_module
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -34,7 +38,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from octomem.errors import InvalidInputError
-from octomem.media import archives
+from octomem.media import archives, notices
+from octomem.media.archives import Conversation
 from octomem.models import MemoryBase, Operation, utcnow
 from octomem.orchestrator.commit import commit
 from octomem.orchestrator.events import history_event
@@ -48,6 +53,10 @@ from octomem.orchestrator.ingest_records import (
     Stored,
     stored_files,
 )
+from octomem.orchestrator.ingest_report import IngestReport, Progress, announcer
+from octomem.orchestrator.ingest_scan import ARCHIVES, scan, tree_stat
+
+__all__ = ["Engine", "IngestReport", "Progress", "ingest_path"]
 
 if TYPE_CHECKING:
     from octomem.messages import Messages
@@ -86,48 +95,6 @@ class Engine:
         return await self.run(inputs)
 
 
-ARCHIVES = frozenset({".mbox", ".zip"})  # a mailbox, a Slack export
-SUFFIXES = ARCHIVES | frozenset(
-    ".md .markdown .mdx .txt .text .rst .pdf .png .jpg .jpeg .gif .webp .bmp .tif .tiff".split()
-)
-Progress = Callable[[int, int], None]
-
-
-@dataclass
-class IngestReport:
-    """What one run did, file by file (paths relative to `root`)."""
-
-    root: str
-    added: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
-    memories: int = 0  # records written for the added and updated files
-
-    def counts(self) -> dict[str, int]:
-        return {
-            "added": len(self.added),
-            "updated": len(self.updated),
-            "unchanged": len(self.unchanged),
-            "removed": len(self.removed),
-            "skipped": len(self.skipped),
-        }
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "root": self.root,
-            **self.counts(),
-            "memories": self.memories,
-            "files": {
-                "added": self.added,
-                "updated": self.updated,
-                "removed": self.removed,
-                "skipped": [{"path": p, "reason": r} for p, r in self.skipped],
-            },
-        }
-
-
 async def ingest_path(
     engine: Engine,
     path: str | os.PathLike[str],
@@ -146,7 +113,7 @@ async def ingest_path(
         raise InvalidInputError(f"{str(root)!r} does not exist: give a file or a folder")
     root = root.resolve()
     config = engine.settings.ingest
-    files, skipped = _scan(root, hidden=config.hidden, max_files=config.max_files)
+    files, skipped = scan(root, hidden=config.hidden, max_files=config.max_files)
     names = Names(str(root), engine.services.id_key)
     # a forget of the scope from here on makes the run store nothing more (it has read
     # what was stored): each of its writes checks these under the lock
@@ -158,14 +125,19 @@ async def ingest_path(
     for ident in gone:  # first: a renamed file's memories move to its new name below
         await run.remove([r for rs in stored[ident].by_sha.values() for r in rs])
         run.report.removed.append(stored[ident].path)
-    budget = config.max_total_bytes
-    for done, (rel, file) in enumerate(files, 1):
-        try:
-            budget -= await run.one(rel, file, stored.get(names.key(rel)), budget)
-        except InvalidInputError as exc:  # this file's fault: the others go on
-            run.report.skipped.append((rel, str(exc)))
-        if progress is not None:
-            progress(done, len(files))
+    budget, tell = config.max_total_bytes, announcer(progress)
+    for done, (rel, file) in enumerate(files):
+        tell(done, len(files), rel)
+        started = time.perf_counter()
+        # what pypdf or Pillow warn about while it is read: counted in the report
+        with notices.captured() as notes:
+            try:
+                budget -= await run.one(rel, file, stored.get(names.key(rel)), budget)
+            except InvalidInputError as exc:  # this file's fault: the others go on
+                run.report.skipped.append((rel, str(exc)))
+        run.report.seconds[rel] = round(time.perf_counter() - started, 3)
+        run.report.note(rel, notes)
+    tell(len(files), len(files), None)
     return run.report
 
 
@@ -194,11 +166,15 @@ class _Run:
     async def one(self, rel: str, file: Path, known: Stored | None, budget: int) -> int:
         """Ingest one file; the bytes it read. InvalidInputError: skipped, with that reason."""
         config, report, shas = self.engine.settings, self.report, self.shas
+        if file.is_dir():
+            return await self.slack_folder(rel, file, known, budget)
         archive = file.suffix.lower() in ARCHIVES  # conversations, not a document
         limit = config.ingest.max_file_bytes
         limit = limit if archive else min(limit, config.media.max_bytes)
         try:
             stat = file.stat()
+            if stat.st_size == 0:
+                raise InvalidInputError(EMPTY)
             if stat.st_size > limit:
                 raise InvalidInputError(
                     f"{stat.st_size:,} bytes; the limit is {limit:,} (ingest.max_file_bytes, "
@@ -212,15 +188,17 @@ class _Run:
                 raise InvalidInputError(
                     "over ingest.max_total_bytes for one run: the next run reads it"
                 )
-            data = _read(file, limit + 1)
+            data = archives.read_regular(file, limit + 1)
         except OSError as exc:
             raise InvalidInputError(f"cannot read it: {exc.strerror or exc}") from None
+        if not data.strip():  # 0 bytes, or blank lines and spaces only: nothing to keep
+            raise InvalidInputError(EMPTY if not data else BLANK)
         if len(data) > limit:
             raise InvalidInputError(f"it grew past {limit:,} bytes while being read")
         sha = hashlib.sha256(data).hexdigest()
         meta = self.names.meta(rel, sha, len(data), stat.st_mtime_ns)
         if archive:
-            await self.archive(rel, data, meta, known)
+            await self.archive(rel, lambda: self.conversations(rel, data), meta, known)
             return len(data)
         if known is not None and set(known.by_sha) == {sha}:
             shas.setdefault(sha, rel)
@@ -246,26 +224,56 @@ class _Run:
         (report.updated if old else report.added).append(rel)
         return len(data)
 
+    async def slack_folder(self, rel: str, folder: Path, known: Stored | None, budget: int) -> int:
+        """A Slack export as unpacked from its zip: read like the zip, its version the
+        sha256 of its conversations; not read at all if no file in it changed."""
+        try:
+            size, mtime_ns = tree_stat(folder)
+        except OSError as exc:
+            raise InvalidInputError(f"cannot read it: {exc.strerror or exc}") from None
+        if known is not None and known.looks_unchanged(size, mtime_ns):
+            self.report.unchanged.append(rel)
+            return 0
+        if size > budget:
+            raise InvalidInputError(
+                "over ingest.max_total_bytes for one run: the next run reads it"
+            )
+        limits = self.engine.settings.ingest
+        found = archives.slack_export(
+            folder, max_members=limits.max_files, max_unpacked=limits.max_unpacked_bytes
+        )
+        meta = self.names.meta(rel, archives.digest(found), size, mtime_ns)
+        await self.archive(rel, lambda: found, meta, known)
+        return size
+
+    def conversations(self, rel: str, data: bytes) -> list[Conversation]:
+        limits = self.engine.settings.ingest
+        suffix = Path(rel).suffix.lower()
+        if suffix == ".mbox":
+            return archives.mbox(data, max_messages=limits.max_messages)
+        if suffix == ".eml":
+            return archives.eml(data)
+        if archives.is_slack_export(data):
+            return archives.slack_export(
+                data, max_members=limits.max_files, max_unpacked=limits.max_unpacked_bytes
+            )
+        raise InvalidInputError("a zip that is not a Slack export (no users.json, channels.json)")
+
     async def archive(
-        self, rel: str, data: bytes, meta: dict[str, Any], known: Stored | None
+        self,
+        rel: str,
+        read: Callable[[], list[Conversation]],
+        meta: dict[str, Any],
+        known: Stored | None,
     ) -> None:
-        """A mailbox or Slack export: each conversation processed by every agent. Archives
-        grow, and what a conversation said stays said: a changed archive is read again
-        (what was stored before changes nothing) and nothing of it is closed."""
+        """A mailbox, a mail or a Slack export: each conversation processed by every agent.
+        Archives grow, and what a conversation said stays said: a changed archive is read
+        again (what was stored before changes nothing) and nothing of it is closed."""
         if known is not None and meta[SHA] in known.by_sha:
             self.report.unchanged.append(rel)
             return
+        conversations = read()
         limits = self.engine.settings.ingest
-        if rel.lower().endswith(".mbox"):
-            conversations = archives.mbox(data, max_messages=limits.max_messages)
-        elif archives.is_slack_export(data):
-            conversations = archives.slack_export(
-                data, max_members=limits.max_files, max_unpacked=limits.max_unpacked_bytes
-            )
-        else:
-            raise InvalidInputError(
-                "a zip that is not a Slack export (no users.json, channels.json)"
-            )
         if len(conversations) > limits.max_messages:
             raise InvalidInputError(
                 f"more than {limits.max_messages:,} conversations (ingest.max_messages)"
@@ -317,47 +325,5 @@ class _Run:
             await commit(services, fence, handed, now=utcnow(), deleted=deleted, actor=ACTOR)
 
 
-def _scan(
-    root: Path, *, hidden: bool, max_files: int
-) -> tuple[list[tuple[str, Path]], list[tuple[str, str]]]:
-    """The files to read under `root` (or `root` itself), sorted, and those skipped with
-    the reason; InvalidInputError past `max_files`."""
-    if root.is_file():
-        candidates = [(root.name, root)]
-    else:
-        candidates = []
-        for top, dirs, names in os.walk(root, followlinks=False):
-            dirs[:] = sorted(d for d in dirs if hidden or not d.startswith("."))
-            for name in names:
-                if hidden or not name.startswith("."):
-                    path = Path(top) / name
-                    candidates.append((path.relative_to(root).as_posix(), path))
-                if len(candidates) > max_files:
-                    raise InvalidInputError(
-                        f"{str(root)!r} holds more than {max_files:,} files (ingest.max_files): "
-                        "ingest a smaller folder or raise the limit"
-                    )
-    files, skipped = [], []
-    for rel, path in sorted(candidates):
-        if path.is_symlink():
-            skipped.append((rel, "a symbolic link (not followed)"))
-        elif not path.is_file():
-            skipped.append((rel, _NOT_REGULAR))
-        elif path.suffix.lower() not in SUFFIXES:
-            skipped.append((rel, f"not a supported kind ({', '.join(sorted(SUFFIXES))})"))
-        else:
-            files.append((rel, path))
-    return files, skipped
-
-
-_NOT_REGULAR = "not a regular file (a named pipe, socket or device): not read"
-
-
-def _read(file: Path, size: int) -> bytes:
-    """At most `size` bytes of `file`, opened without waiting (a named pipe put in its
-    place since the scan has no end) and without following a link put there."""
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
-    with os.fdopen(os.open(file, flags), "rb") as handle:
-        if not stat_module.S_ISREG(os.fstat(handle.fileno()).st_mode):
-            raise InvalidInputError(_NOT_REGULAR)
-        return handle.read(size)
+EMPTY = "empty file (0 bytes): nothing to read"
+BLANK = "empty file (only blank lines and spaces): nothing to read"

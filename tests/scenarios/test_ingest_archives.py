@@ -203,3 +203,64 @@ def test_damaged_archives_are_read_or_refused_never_a_crash() -> None:
             damaged[rng.randrange(5, len(damaged))] = rng.choice(b'=?<>@,;:"\\()[]\n \x00\xff')
         with contextlib.suppress(InvalidInputError):
             archives.mbox(bytes(damaged), max_messages=100)
+
+
+def test_a_slack_export_folder_is_read_like_its_zip(make_orch: Any, tmp_path: Path) -> None:
+    """The folder a Slack export zip unpacks to is one export: the same conversations as
+    the zip, not a dozen JSON files skipped as not a supported kind; read again when a
+    day is added, not read at all when nothing changed."""
+    zipped, unpacked = tmp_path / "zipped", tmp_path / "unpacked"
+    zipped.mkdir()
+    (zipped / "team.zip").write_bytes(slack_zip())
+    with zipfile.ZipFile(zipped / "team.zip") as z:
+        z.extractall(unpacked / "Team Slack export")
+    (unpacked / "notes.md").write_text("The spare key is under the blue pot.", encoding="utf-8")
+    orch = make_orch(data_dir=tmp_path / "data")
+    from_zip = orch.ingest(zipped, user_id="zip")
+    from_folder = orch.ingest(unpacked, user_id="dir")
+    assert from_zip.added == ["team.zip"]
+    assert from_folder.added == ["Team Slack export", "notes.md"] and not from_folder.skipped
+
+    def said(user: str) -> set[tuple[str | None, str]]:
+        turns = [r for r in orch.get_all(user_id=user) if r.metadata.get("ingest_path")]
+        return {(r.session_id, r.content) for r in turns if r.session_id}
+
+    assert said("zip") == said("dir") and len(said("dir")) == 2
+    assert orch.ingest(unpacked, user_id="dir").unchanged == ["Team Slack export", "notes.md"]
+    day = [{"type": "message", "user": "U2", "text": "The Quillby caterer confirmed.",
+            "ts": "1709632800.0"}]  # fmt: skip
+    (unpacked / "Team Slack export" / "launch" / "2024-03-05.json").write_text(json.dumps(day))
+    grown = orch.ingest(unpacked, user_id="dir")
+    assert grown.updated == ["Team Slack export"]
+    assert any(s == "slack:launch:2024-03-05" and "caterer" in c for s, c in said("dir"))
+    # the export folder itself, given as the path
+    alone = orch.ingest(unpacked / "Team Slack export", user_id="alone")
+    assert alone.added == ["Team Slack export"] and len(said("alone")) == 3
+    # its limits hold: too many files, too many bytes
+    small = make_orch(data_dir=tmp_path / "small", ingest={"max_unpacked_bytes": 300})
+    reasons = dict(small.ingest(unpacked, user_id="u").skipped)
+    assert "ingest.max_unpacked_bytes" in reasons["Team Slack export"]
+    few = make_orch(data_dir=tmp_path / "few", ingest={"max_files": 3})
+    assert "the limit is 3" in dict(few.ingest(unpacked, user_id="u").skipped)["Team Slack export"]
+
+
+def test_eml_files_are_one_mail_each(make_orch: Any, tmp_path: Path) -> None:
+    folder = tmp_path / "mail"
+    folder.mkdir()
+    (folder / "dentist.eml").write_bytes(MAIL.split(b"\n", 1)[1])  # no mbox 'From ' line
+    (folder / "boat.eml").write_bytes(BROKEN.split(b"\n", 1)[1])  # no Message-ID
+    (folder / "blank.eml").write_bytes(b"X-Nothing: here\n\n")
+    orch = make_orch(data_dir=tmp_path / "data")
+    report = orch.ingest(folder, user_id="eve")
+    assert report.added == ["boat.eml", "dentist.eml"]
+    assert "holds no text" in dict(report.skipped)["blank.eml"]
+    turns = [r for r in orch.get_all(user_id="eve") if r.metadata.get("ingest_path")]
+    sessions = {r.session_id for r in turns}
+    assert "mail:m1@example.com" in sessions
+    assert any(s and s.startswith("mail:sha256-") for s in sessions)
+    assert ("Alice Varga", "2024-03-04T10:00") in {
+        (r.content.split(":")[0], r.created_at.isoformat()[:16]) for r in turns
+    }
+    hits = orch.recall("what is the sailboat called?", user_id="eve", limit=5)
+    assert any("Marigold" in hit.text for hit in hits.hits[:3])
+    assert orch.ingest(folder / "dentist.eml", user_id="solo").added == ["dentist.eml"]

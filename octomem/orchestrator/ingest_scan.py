@@ -1,0 +1,69 @@
+"""The files an `ingest` run reads under its root, and what a Slack export folder is made
+of (`octomem.orchestrator.ingest`)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from octomem.errors import InvalidInputError
+from octomem.media.archives import NOT_REGULAR, is_slack_folder
+
+ARCHIVES = frozenset({".mbox", ".zip", ".eml"})  # a mailbox, a Slack export, a mail
+SUFFIXES = ARCHIVES | frozenset(
+    ".md .markdown .mdx .txt .text .rst .pdf .png .jpg .jpeg .gif .webp .bmp .tif .tiff".split()
+)
+
+
+def scan(
+    root: Path, *, hidden: bool, max_files: int
+) -> tuple[list[tuple[str, Path]], list[tuple[str, str]]]:
+    """The files to read under `root` (or `root` itself), sorted, and those skipped with
+    the reason; InvalidInputError past `max_files`. A Slack export folder is one entry,
+    the folder (its files are read together)."""
+    if root.is_file() or is_slack_folder(root):
+        candidates = [(root.name, root)]
+    else:
+        candidates = []
+        for top, dirs, names in os.walk(root, followlinks=False):
+            dirs[:] = sorted(d for d in dirs if hidden or not d.startswith("."))
+            for name in list(dirs):
+                if is_slack_folder(Path(top) / name):
+                    dirs.remove(name)  # not walked: one entry
+                    names.append(name)
+            for name in names:
+                if hidden or not name.startswith("."):
+                    path = Path(top) / name
+                    candidates.append((path.relative_to(root).as_posix(), path))
+                if len(candidates) > max_files:
+                    raise InvalidInputError(
+                        f"{str(root)!r} holds more than {max_files:,} files (ingest.max_files): "
+                        "ingest a smaller folder or raise the limit"
+                    )
+    files, skipped = [], []
+    for rel, path in sorted(candidates):
+        if path.is_symlink():
+            skipped.append((rel, "a symbolic link (not followed)"))
+        elif path.is_dir():  # a Slack export
+            files.append((rel, path))
+        elif not path.is_file():
+            skipped.append((rel, NOT_REGULAR))
+        elif path.suffix.lower() not in SUFFIXES:
+            kinds = ", ".join(sorted(SUFFIXES))
+            skipped.append((rel, f"not a supported kind ({kinds}, Slack export folders)"))
+        else:
+            files.append((rel, path))
+    return files, skipped
+
+
+def tree_stat(folder: Path) -> tuple[int, int]:
+    """The bytes of the files under `folder` and the latest mtime (ns) of them and of its
+    folders (a file added or removed changes its folder's): what tells a changed export."""
+    size, latest = 0, folder.stat().st_mtime_ns
+    for top, dirs, names in os.walk(folder, followlinks=False):
+        for name in dirs:
+            latest = max(latest, (Path(top) / name).lstat().st_mtime_ns)
+        for name in names:
+            info = (Path(top) / name).lstat()
+            size, latest = size + info.st_size, max(latest, info.st_mtime_ns)
+    return size, latest
