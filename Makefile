@@ -18,7 +18,7 @@ ifneq ($(shell command -v pyenv 2>/dev/null),)
 export PYENV_VERSION ?= $(shell pyenv versions --bare --skip-aliases 2>/dev/null | grep -E '^3\.(11|12|13)\.[0-9]+$$' | sort -t. -k2,2n | paste -sd: -)
 endif
 
-.PHONY: install install-dev demo test test-llm test-versions dist lint bench bench-longmemeval bench-memory bench-serve bench-scale bench-store bench-history clean talk-report recall-report
+.PHONY: install install-dev demo test test-llm test-versions dist lint bench bench-longmemeval bench-memory bench-serve bench-scale bench-store bench-history bench-ocr clean talk-report recall-report
 
 # what a user needs: octomem and its dependencies, no torch (`make demo`)
 $(STAMP): pyproject.toml packages/octomem-minilm/pyproject.toml
@@ -135,6 +135,12 @@ bench-store: install-dev
 
 bench-history: install-dev
 	$(BIN)/python -m benchmarks.history_recall --data-dir bench-results/history-store --queries 100
+
+# OCR's character and word error rates, lines lost and seconds per image, before and after
+# issue 48, then where a 2-megapixel screen's time goes (docs/benchmarks.md#ocr-of-images)
+bench-ocr: install-dev
+	$(BIN)/python -m benchmarks.ocr
+	$(BIN)/python -m benchmarks.ocr --stages 5
 
 lint: install-dev
 	$(BIN)/ruff check octomem benchmarks tests

@@ -33,6 +33,25 @@ def render(lines: list[str], fmt: str = "PNG", *, exif_date: str | None = None) 
     return out.getvalue()
 
 
+def screenshot(lines: list[str], *, size: int = 14, dark: bool = False) -> bytes:
+    """A PNG like a screenshot of a window: `lines` of small text (Pillow's own font at
+    `size` pixels) under a title bar, on white or, `dark`, light grey on near black."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.load_default(size=size)
+    back, bar, ink = ("#1e1e1e", "#333333", "#d4d4d4") if dark else ("white", "#e8e8e8", "black")
+    pitch = int(size * 1.7)
+    image = Image.new("RGB", (900, pitch * (len(lines) + 1) + 20), back)
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 0, 900, pitch + 4), fill=bar)
+    draw.text((24, 8), "Incident 4471", fill=ink, font=font)
+    for i, line in enumerate(lines, 1):
+        draw.text((24, 14 + pitch * i), line, fill=ink, font=font)
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
 def data_url(data: bytes, mime: str) -> str:
     return f"data:{mime};base64,{base64.b64encode(data).decode()}"
 

@@ -1,5 +1,5 @@
-"""Images: format, pixel size and EXIF date from the header, text by OCR (RapidOCR on ONNX
-Runtime, models inside its wheel; `pip install 'octomem[media]'`).
+"""Images: format, pixel size and EXIF date from the header, text by OCR (`media.ocr`:
+RapidOCR on ONNX Runtime, models inside its wheel; `pip install 'octomem[media]'`).
 
 The pixel count is checked from the header before anything is decoded, and Pillow's own
 decompression-bomb check is made an error, so a 50-megapixel image (or one that claims
@@ -10,23 +10,20 @@ from __future__ import annotations
 
 import base64
 import io
-import threading
 import warnings
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from octomem.errors import InvalidInputError
+from octomem.media import ocr as _ocr
 
 if TYPE_CHECKING:
     from PIL.Image import Image
 
 FORMATS = ("PNG", "JPEG", "GIF", "WEBP", "BMP", "TIFF")
-MIN_SCORE = 0.5  # OCR lines read with less confidence are left out
 _EXIF_IFD, _DATETIME_ORIGINAL, _DATETIME = 0x8769, 36867, 306
-_ENGINE: Any = None
-_ENGINE_LOCK = threading.Lock()  # one engine, made once; one OCR run at a time
-EXTRA_HINT = "install the media extra: pip install 'octomem[media]'"
+EXTRA_HINT = _ocr.EXTRA_HINT
 
 
 @dataclass(frozen=True)
@@ -41,11 +38,7 @@ class ImageText:
 
 
 def ocr_available() -> bool:
-    try:
-        import rapidocr_onnxruntime  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    return _ocr.available()
 
 
 def read_image(data: bytes, *, max_pixels: int, ocr: bool) -> ImageText:
@@ -134,25 +127,8 @@ def _decoded_image(image: Image, *, keep_alpha: bool = True) -> Image:
 
 
 def ocr_text(pixels: Any) -> str:
-    """The text lines OCR reads in an RGB array, top to bottom."""
-    engine = _engine()
-    with _ENGINE_LOCK:
-        result, _ = engine(pixels)
-    lines = [(box, text) for box, text, score in result or [] if float(score) >= MIN_SCORE]
-    lines.sort(key=lambda item: (round(item[0][0][1] / 12), item[0][0][0]))
-    return "\n".join(text.strip() for _, text in lines if text.strip())
-
-
-def _engine() -> Any:
-    global _ENGINE
-    with _ENGINE_LOCK:
-        if _ENGINE is None:
-            try:
-                from rapidocr_onnxruntime import RapidOCR
-            except ImportError:
-                raise InvalidInputError(f"OCR needs RapidOCR: {EXTRA_HINT}") from None
-            _ENGINE = RapidOCR()
-        return _ENGINE
+    """The text lines OCR reads in an RGB array, top to bottom (`media.ocr`)."""
+    return _ocr.read_text(pixels)
 
 
 _NOT_TEXT = frozenset({"icc_profile", "exif", "dpi", "transparency", "gamma", "aspect"})

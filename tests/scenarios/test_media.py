@@ -11,7 +11,7 @@ import pytest
 
 from octomem import InvalidInputError, Orchestrator
 from octomem.models import MemoryType
-from tests.media_files import data_url, make_pdf, needs, render
+from tests.media_files import data_url, make_pdf, needs, render, screenshot
 
 SECRET = "Quokka7731Zephyr"
 PAGES = [
@@ -123,6 +123,27 @@ def test_image_text_read_by_ocr_is_recalled_and_secret_masked(
     assert media_records(orch, "ivan") == []
     orch.close()
     assert files_holding(data_dir, "Marlowe") == []
+
+
+def test_small_screenshot_text_is_found_by_its_words(orch: Orchestrator) -> None:
+    """Issue 48: 14-pixel text read as `Contacton-callengineer:BartholomewFinch` and a
+    line dropped, so asking for the on-call engineer found nothing."""
+    needs("rapidocr_onnxruntime")
+    lines = [
+        "Contact on-call engineer: Bartholomew Finch",
+        "Escalation: page the payments team after 15 min",
+        "Runbook: wiki.example.com/payments/latency",
+    ]
+    url = data_url(screenshot(lines, size=14), "image/png")
+    message = {"role": "user", "content": [{"type": "image_url", "image_url": {"url": url}}]}
+    orch.process([message], user_id="noor")
+    [record] = media_records(orch, "noor")
+    for line in lines:
+        assert line in record.content
+    hits = orch.recall("who is the on-call engineer?", user_id="noor", limit=3)
+    assert any("Bartholomew Finch" in hit.text for hit in hits.hits)
+    hits = orch.recall("payments team escalation", user_id="noor", limit=3)
+    assert any("after 15 min" in hit.text for hit in hits.hits)
 
 
 def test_bad_pdf_stores_nothing(orch: Orchestrator) -> None:
