@@ -16,14 +16,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from octomem.errors import InvalidInputError
-from octomem.media import ocr as _ocr
 
 if TYPE_CHECKING:
     from PIL.Image import Image
 
 FORMATS = ("PNG", "JPEG", "GIF", "WEBP", "BMP", "TIFF")
 _EXIF_IFD, _DATETIME_ORIGINAL, _DATETIME = 0x8769, 36867, 306
-EXTRA_HINT = _ocr.EXTRA_HINT
+EXTRA_HINT = "install the media extra: pip install 'octomem[media]'"
 
 
 @dataclass(frozen=True)
@@ -38,7 +37,11 @@ class ImageText:
 
 
 def ocr_available() -> bool:
-    return _ocr.available()
+    try:
+        import rapidocr_onnxruntime  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def read_image(data: bytes, *, max_pixels: int, ocr: bool) -> ImageText:
@@ -128,7 +131,9 @@ def _decoded_image(image: Image, *, keep_alpha: bool = True) -> Image:
 
 def ocr_text(pixels: Any) -> str:
     """The text lines OCR reads in an RGB array, top to bottom (`media.ocr`)."""
-    return _ocr.read_text(pixels)
+    from octomem.media import ocr  # numpy and OpenCV: imported where an image is read
+
+    return ocr.read_text(pixels)
 
 
 _NOT_TEXT = frozenset({"icc_profile", "exif", "dpi", "transparency", "gamma", "aspect"})

@@ -20,8 +20,6 @@ import numpy as np
 
 from octomem.errors import InvalidInputError
 
-EXTRA_HINT = "install the media extra: pip install 'octomem[media]'"
-
 
 @dataclass(frozen=True)
 class OcrSettings:
@@ -45,14 +43,6 @@ class Line:
 
 _ENGINES: dict[int, Any] = {}
 _LOCK = threading.Lock()  # engines made once each; one OCR run at a time
-
-
-def available() -> bool:
-    try:
-        import rapidocr_onnxruntime  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def read_text(pixels: Any, settings: OcrSettings = SETTINGS) -> str:
@@ -135,6 +125,8 @@ def _engine(det_side: int) -> Any:
             try:
                 from rapidocr_onnxruntime import RapidOCR
             except ImportError:
-                raise InvalidInputError(f"OCR needs RapidOCR: {EXTRA_HINT}") from None
+                raise InvalidInputError(
+                    "OCR needs RapidOCR: pip install 'octomem[media]'"
+                ) from None
             _ENGINES[det_side] = RapidOCR(det_limit_type="max", det_limit_side_len=det_side)
         return _ENGINES[det_side]
