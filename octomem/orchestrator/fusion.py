@@ -113,7 +113,10 @@ def boost_named_actors(
     fused: Fused, records: Mapping[str, MemoryBase], query: str, boost: float
 ) -> Fused:
     """Raise hits said or done by someone the query names ("what did Maria say about..."),
-    as `rescaled` does.
+    as `rescaled` does. A memory read from turns (an event, a fact) is raised only if one
+    of its turns is among the fused candidates too: a person's many events, matched on the
+    name they share with the question, otherwise crowd out the other turns it needs
+    (LoCoMo with offline extraction; docs/benchmarks.md).
 
     A question in the first person that does not address the assistant ("what did I
     buy?"; not "what did you tell me?") is about the user: the assistant's replies, which
@@ -124,6 +127,18 @@ def boost_named_actors(
     test = named_in(query)
     about_user = FIRST_PERSON.search(query) is not None and not SECOND_PERSON.search(query)
     cache: dict[str | None, bool] = {}
+    found_turns = {
+        turn
+        for memory_id, _, _ in fused
+        if (record := records.get(memory_id)) is not None and record.internal.get("raw")
+        for turn in record.source.turn_ids
+    }
+
+    def turn_found(record: MemoryBase | None) -> bool:
+        """Not a memory read from turns, or one of its turns is a hit itself."""
+        if record is None or record.internal.get("raw") or not record.source.turn_ids:
+            return True
+        return not found_turns.isdisjoint(record.source.turn_ids)
 
     def factor(memory_id: str) -> float:
         record = records.get(memory_id)
@@ -131,7 +146,7 @@ def boost_named_actors(
         if actor not in cache:
             cache[actor] = test(actor)
         if cache[actor]:
-            return boost
+            return boost if turn_found(record) else 1.0
         return 1 / boost if about_user and _said_by_assistant(record) else 1.0
 
     return rescaled(fused, factor)

@@ -554,7 +554,7 @@ FLOORS: dict[str, dict[str, dict[int, float]]] = {
     },
     "extract": {
         "fact": {5: 95, 10: 95},
-        "changed": {5: 62, 10: 62},
+        "changed": {5: 78, 10: 95},
         "event": {5: 88, 10: 88},
         "procedure": {5: 75, 10: 95},
         "resource": {5: 95, 10: 95},

@@ -23,6 +23,7 @@ from octomem.models import (
     MemoryType,
     Provenance,
     SemanticMemory,
+    SourceRef,
 )
 from octomem.orchestrator.fusion import (
     Fused,
@@ -277,6 +278,43 @@ def test_the_actor_boost_never_lifts_a_hit_no_retriever_liked() -> None:
     records = {"bob": said_by("bob", "Bob"), "maria": said_by("maria", "Maria")}
     out = boost_named_actors(fused, records, "what did maria do", 5.0)
     assert [(m, s) for m, s, _ in out] == [("bob", 0.9), ("maria", 0.2)]
+
+
+def read_from(memory_id: str, actor: str, turn: str, *, raw: bool = False) -> EpisodicMemory:
+    """A stored turn (`raw`) or an event read from it, both naming the turn as source."""
+    record = said_by(memory_id, actor)
+    record.content = f"{actor}: {memory_id}"
+    record.content_hash = ""  # recomputed from the new text
+    record.source = SourceRef(turn_ids=[turn], message_ids=[turn])
+    if raw:
+        record.internal["raw"] = True
+    return EpisodicMemory.model_validate(record.model_dump())
+
+
+def test_a_memory_read_from_turns_is_raised_only_when_one_of_its_turns_is_a_hit() -> None:
+    # "maria-event" was read from a turn the retrievers found; "maria-stray" from one
+    # they did not: only the name it shares with the query brought it in
+    fused: Fused = [
+        ("bob", 0.9, []),
+        ("maria-stray", 0.7, []),
+        ("maria-event", 0.6, []),
+        ("maria-turn", 0.5, []),
+        ("floor", 0.1, []),
+    ]
+    records: dict[str, MemoryBase] = {
+        "bob": said_by("bob", "Bob"),
+        "maria-stray": read_from("maria-stray", "Maria", "t9"),
+        "maria-event": read_from("maria-event", "Maria", "t1"),
+        "maria-turn": read_from("maria-turn", "Maria", "t1", raw=True),
+    }
+    out = boost_named_actors(fused, records, "What did Maria say about the concert?", 2.0)
+    assert [(m, round(s, 6)) for m, s, _ in out] == [
+        ("maria-event", 1.1),
+        ("bob", 0.9),
+        ("maria-turn", 0.9),
+        ("maria-stray", 0.7),
+        ("floor", 0.1),
+    ]
 
 
 def test_a_boost_of_one_changes_nothing() -> None:
