@@ -184,13 +184,10 @@ class _Run:
                 shas.setdefault(next(iter(known.by_sha)), rel)
                 report.unchanged.append(rel)
                 return 0
-            if stat.st_size > budget:
-                raise InvalidInputError(
-                    "over ingest.max_total_bytes for one run: the next run reads it"
-                )
+            _within(stat.st_size, budget)
             data = archives.read_regular(file, limit + 1)
         except OSError as exc:
-            raise InvalidInputError(f"cannot read it: {exc.strerror or exc}") from None
+            raise _unreadable(exc) from None
         if not data.strip():  # 0 bytes, or blank lines and spaces only: nothing to keep
             raise InvalidInputError(EMPTY if not data else BLANK)
         if len(data) > limit:
@@ -230,14 +227,11 @@ class _Run:
         try:
             size, mtime_ns = tree_stat(folder)
         except OSError as exc:
-            raise InvalidInputError(f"cannot read it: {exc.strerror or exc}") from None
+            raise _unreadable(exc) from None
         if known is not None and known.looks_unchanged(size, mtime_ns):
             self.report.unchanged.append(rel)
             return 0
-        if size > budget:
-            raise InvalidInputError(
-                "over ingest.max_total_bytes for one run: the next run reads it"
-            )
+        _within(size, budget)
         limits = self.engine.settings.ingest
         found = archives.slack_export(
             folder, max_members=limits.max_files, max_unpacked=limits.max_unpacked_bytes
@@ -323,6 +317,16 @@ class _Run:
             records[0].user_id, since={(self.user_id, self.agent_id): self.erasures}
         ) as fence:
             await commit(services, fence, handed, now=utcnow(), deleted=deleted, actor=ACTOR)
+
+
+def _within(size: int, budget: int) -> None:
+    """InvalidInputError if `size` more bytes would take the run past its budget."""
+    if size > budget:
+        raise InvalidInputError("over ingest.max_total_bytes for one run: the next run reads it")
+
+
+def _unreadable(exc: OSError) -> InvalidInputError:
+    return InvalidInputError(f"cannot read it: {exc.strerror or exc}")
 
 
 EMPTY = "empty file (0 bytes): nothing to read"
