@@ -303,14 +303,15 @@ class DefaultDataDirWarning(UserWarning):
 
 def _default_orchestrator() -> Orchestrator:
     """The Orchestrator of `Memory()`: the configuration of the OCTOMEM_* environment;
-    where it names no data directory, one warning says where the memories go."""
+    where it names no data directory, one warning, at the line that made the `Memory` or
+    `AsyncMemory`, says where the memories go."""
     orch = Orchestrator.from_config()
     if "data_dir" not in orch.settings.model_fields_set:
         warnings.warn(
             f"octomem.Memory() keeps its memories in {orch.settings.data_dir} (the default "
             "data_dir): choose with Memory.from_config(data_dir=...) or OCTOMEM_DATA_DIR",
             DefaultDataDirWarning,
-            stacklevel=4,
+            stacklevel=3,  # this function, the __init__, its caller
         )
     return orch
 
@@ -545,7 +546,7 @@ class Memory:
     Blocking; each method is `AsyncMemory`'s, run on the Orchestrator's own event loop."""
 
     def __init__(self, orchestrator: Orchestrator | None = None) -> None:
-        self._async = AsyncMemory(orchestrator)
+        self._async = AsyncMemory(orchestrator or _default_orchestrator())
 
     @classmethod
     def from_config(
