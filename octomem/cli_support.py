@@ -129,6 +129,9 @@ def progress_bar(quiet: bool, description: str) -> Iterator[Update | None]:
     if quiet:
         yield None
         return
+    if not err_console.is_terminal:
+        yield _progress_lines(description)
+        return
     columns = (SpinnerColumn(), *Progress.get_default_columns()[:-1], MofNCompleteColumn())
     with Progress(*columns, TimeElapsedColumn(), console=err_console, transient=True) as bar:
         task = bar.add_task(description, total=None)
@@ -138,6 +141,23 @@ def progress_bar(quiet: bool, description: str) -> Iterator[Update | None]:
             bar.update(task, completed=done, total=total, description=shown)
 
         yield update
+
+
+def _progress_lines(description: str) -> Update:
+    """Progress for a log or a pipe, where a bar draws nothing: a line for each new item
+    named, otherwise a line at each tenth of the total."""
+    last: dict[str, object] = {"name": None, "tenth": -1}
+
+    def update(done: int, total: int, name: str | None = None) -> None:
+        tenth = done * 10 // total if total else -1
+        if name is not None and name != last["name"]:
+            last["name"] = name
+            err_console.print(f"{description} {done + 1}/{total} {escape(name)}", highlight=False)
+        elif name is None and tenth > last["tenth"]:
+            last["tenth"] = tenth
+            err_console.print(f"{description} {done}/{total}", highlight=False)
+
+    return update
 
 
 def _tail(name: str, width: int = 40) -> str:

@@ -169,6 +169,8 @@ def test_ingest_a_folder_then_again_then_an_edit(tmp_path: Path) -> None:
     done = octomem("ingest", str(notes), "-u", "rob", *data)
     assert done.returncode == 0, done.stderr
     assert "1 updated" in " ".join(done.stdout.split()) and "skipped bad.md" in done.stderr
+    # stderr is a pipe here, where a bar draws nothing: a line names each file as it starts
+    assert "ingesting 1/2 bad.md" in done.stderr and "ingesting 2/2 boat.md" in done.stderr
     hits = ok_json("search", "where is the dinghy moored?", "-u", "rob", *data)
     assert "pier 12" in hits["hits"][0]["memory"]["content"]
     missing = octomem("ingest", str(tmp_path / "nope"), "-u", "rob", *data)
