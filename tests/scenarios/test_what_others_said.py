@@ -98,3 +98,27 @@ def test_an_ingested_mailbox(make_orch: Any, tmp_path: Path) -> None:
     _the_user_lives_in_berlin(orch, "pria")
     assert orch.ingest(folder, user_id="pria").added == ["team.mbox"]
     _heard(orch, "pria")
+
+
+def test_a_role_handed_over_has_one_holder(
+    shared_orch: Orchestrator, uid: Callable[[str], str]
+) -> None:
+    """"Ben is the new on-call engineer" ends Ana's turn: one current holder, Ana's kept
+    in history; holding one role does not end another ("Ana is our team lead")."""
+    orch, user = shared_orch, uid("pria")
+    said = [
+        ("Carla Mendes", "Ana is the on-call engineer."),
+        ("Carla Mendes", "Ana is our team lead."),
+        ("Bob Tanaka", "Ben is the new on-call engineer."),
+    ]
+    for name, text in said:
+        orch.process([{"role": "user", "name": name, "content": text}], user_id=user)
+    facts = orch.get_all(user_id=user, memory_types=["semantic"])
+    roles = {(f.subject, f.value) for f in facts if isinstance(f, SemanticMemory)}
+    assert roles == {("Ben", "on-call engineer"), ("Ana", "team lead")}
+    edges = orch.get_all(user_id=user, memory_types=["knowledge"])
+    held = {(e.subject, e.object) for e in edges if isinstance(e, KnowledgeMemory)}
+    assert held == roles
+    every = orch.get_all(user_id=user, memory_types=["semantic"], include_superseded=True)
+    [ana] = [f for f in every if f.content.startswith("Ana is the on-call")]
+    assert [e.operation.value for e in orch.history(ana.id)] == ["ADD", "SUPERSEDE"]

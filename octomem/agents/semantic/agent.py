@@ -136,4 +136,6 @@ class SemanticAgent(NoNearMerge, StaleEvidence, BaseAgent):
         attr = record.attribute
         if attr in SINGLE_VALUED or attr.startswith(SINGLE_PREFIXES):
             return f"{record.subject.lower()}|{attr}"
+        if attr == "role":  # "the (new) on-call engineer": one holder, who may hold others
+            return f"role|{norm_key(record.value)}"
         return None
