@@ -11,6 +11,7 @@ from pydantic import Field, create_model
 
 from octomem.agents.base import AgentPrompt, ExtractionContext
 from octomem.agents.base import record_fields as offline_fields
+from octomem.language.speakers import other_speakers
 from octomem.llm_schema import LLMOutput
 from octomem.models import MemoryBase, SourceRef, Turn, as_utc
 
@@ -30,10 +31,24 @@ def _picked(item: Item, turns: Sequence[Turn]) -> list[Turn]:
     return [turns[i] for i in item.source_turns if 0 <= i < len(turns)] or [turns[-1]]
 
 
-def from_user(item: Item, turns: Sequence[Turn]) -> bool:
+def from_user(item: Item, turns: Sequence[Turn], ctx: ExtractionContext) -> bool:
     """Whether the item comes from at least one of the user's own turns: facts about the user
-    are never taken from what the assistant, the system or a tool said."""
-    return any(turn.role == "user" for turn in _picked(item, turns))
+    are never taken from what the assistant, the system, a tool or another speaker of a
+    user-role turn (a mail's sender, a channel's member: `other_speakers`) said."""
+    others = _others(turns, ctx)
+    return any(turn.role == "user" and turn.id not in others for turn in _picked(item, turns))
+
+
+def speaker(item: Item, turns: Sequence[Turn], ctx: ExtractionContext) -> str | None:
+    """The one other speaker whose user-role turns the item comes from, when all its turns
+    are theirs: what they say of themselves ("I moved to Lisbon") is about them."""
+    others = _others(turns, ctx)
+    names = {others.get(turn.id) for turn in _picked(item, turns)}
+    return names.pop() if len(names) == 1 and None not in names else None
+
+
+def _others(turns: Sequence[Turn], ctx: ExtractionContext) -> dict[str, str]:
+    return other_speakers(turns, ctx.scope.user_id, ctx.user_name)
 
 
 def record_fields(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from octomem.agents.base import ExtractionContext
+from octomem.language.speakers import other_speakers
 from octomem.models import Turn
 
 SYSTEM = (
@@ -25,9 +26,16 @@ def transcript(turns: Sequence[Turn]) -> str:
     return "\n".join(_block(f"[{number}] ", turn) for number, turn in enumerate(turns))
 
 
-def context_lines(ctx: ExtractionContext) -> str:
+def context_lines(ctx: ExtractionContext, turns: Sequence[Turn] = ()) -> str:
     known = ctx.user_name or "unknown"
     lines = f"Known name of the user: {known}. Now: {ctx.now.isoformat()}."
+    others = sorted(set(other_speakers(turns, ctx.scope.user_id, ctx.user_name).values()))
+    if others:
+        lines += (
+            f"\nOther people speaking in user turns, not the user: {', '.join(others)}. What "
+            "they say about themselves is about them (the subject is their name), never the "
+            "user's."
+        )
     if ctx.earlier:
         said = "\n".join(_block("- ", turn) for turn in ctx.earlier)
         lines += (

@@ -97,9 +97,8 @@ def _messages(
         for a in agents
         if a.prompt is not None
     )
-    content = (
-        f"{context_lines(ctx)}\n\nConversation:\n{transcript(turns)}\n\n{ask}:\n{instructions}"
-    )
+    known = context_lines(ctx, turns)
+    content = f"{known}\n\nConversation:\n{transcript(turns)}\n\n{ask}:\n{instructions}"
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": content}]
 
 

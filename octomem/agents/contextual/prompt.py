@@ -27,7 +27,7 @@ class Situation(Item):
 
 def to_record(item: Situation, turns: Sequence[Turn], ctx: ExtractionContext) -> MemoryBase | None:
     kind = item.kind.strip().lower()
-    if kind not in KINDS or not item.value.strip() or not from_user(item, turns):
+    if kind not in KINDS or not item.value.strip() or not from_user(item, turns, ctx):
         return None
     return ContextualMemory(
         id=ctx.memory_id(MemoryType.CONTEXTUAL, kind, norm_key(item.value), session=True),

@@ -7,7 +7,16 @@ from collections.abc import Sequence
 from pydantic import Field
 
 from octomem.agents.base import ExtractionContext
-from octomem.agents.prompting import Item, listing, parse_when, record_fields, reply
+from octomem.agents.context import SAID_BY
+from octomem.agents.prompting import (
+    USER_WORDS,
+    Item,
+    listing,
+    parse_when,
+    record_fields,
+    reply,
+    speaker,
+)
 from octomem.models import EpisodicMemory, MemoryBase, MemoryType, Turn, normalize_text
 
 INSTRUCTIONS = (
@@ -31,6 +40,8 @@ def to_record(event: Event, turns: Sequence[Turn], ctx: ExtractionContext) -> Me
         return None
     fields = record_fields(event, turns, ctx, "episodic")
     when = parse_when(event.occurred_at, fields["valid_from"])
+    said = speaker(event, turns, ctx)
+    actor = said if said and event.actor.strip().lower() in USER_WORDS else event.actor
     return EpisodicMemory(
         id=ctx.memory_id(
             MemoryType.EPISODIC, "event", normalize_text(event.summary), when.date().isoformat()
@@ -38,9 +49,10 @@ def to_record(event: Event, turns: Sequence[Turn], ctx: ExtractionContext) -> Me
         content=event.summary.strip(),
         summary=event.summary.strip(),
         occurred_at=when,
-        actor=event.actor,
+        actor=actor,
         event_type=event.event_type,
         details=event.details,
+        internal={SAID_BY: said} if said else {},
         **fields,
     )
 

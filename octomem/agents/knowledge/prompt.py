@@ -6,7 +6,8 @@ import re
 from collections.abc import Sequence
 
 from octomem.agents.base import ExtractionContext
-from octomem.agents.prompting import USER_WORDS, Item, listing, record_fields, reply
+from octomem.agents.context import SAID_BY
+from octomem.agents.prompting import USER_WORDS, Item, listing, record_fields, reply, speaker
 from octomem.language import norm_key
 from octomem.models import KnowledgeMemory, MemoryBase, MemoryType, Turn
 from octomem.sensitive import mask_text
@@ -32,6 +33,9 @@ def to_record(triple: Triple, turns: Sequence[Turn], ctx: ExtractionContext) -> 
     if not (predicate and subject and obj):
         return None
     user_words = USER_WORDS | ({ctx.user_name.lower()} if ctx.user_name else set())
+    said = speaker(triple, turns, ctx)
+    if said and subject.lower() in USER_WORDS:  # another speaker's "I": theirs
+        subject = said
     is_user = subject.lower() in user_words
     # of the masked name: the key is stored as it is (in internal and the conflict key),
     # and the model may name anything a subject, a key it was shown masked included
@@ -47,7 +51,7 @@ def to_record(triple: Triple, turns: Sequence[Turn], ctx: ExtractionContext) -> 
         object=obj,
         valid_at=fields["valid_from"],
         entities=[subject, obj],
-        internal={"subject_key": subject_key},
+        internal={"subject_key": subject_key, **({SAID_BY: said} if said else {})},
         **fields,
     )
 

@@ -5,8 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from octomem.agents.base import ExtractionContext
-from octomem.agents.prompting import USER_WORDS, Item, from_user, listing, record_fields, reply
-from octomem.language import entities_in, norm_key
+from octomem.agents.context import SAID_BY
+from octomem.agents.prompting import (
+    USER_WORDS,
+    Item,
+    from_user,
+    listing,
+    record_fields,
+    reply,
+    speaker,
+)
+from octomem.language import Fact as Said
+from octomem.language import entities_in, fact_sentence, norm_key
 from octomem.models import MemoryBase, MemoryType, SemanticMemory, Turn
 
 INSTRUCTIONS = (
@@ -29,21 +39,32 @@ def to_record(fact: Fact, turns: Sequence[Turn], ctx: ExtractionContext) -> Memo
     subject = "user" if fact.subject.strip().lower() in USER_WORDS else fact.subject.strip()
     attribute = fact.attribute.strip().lower().replace(" ", "_")
     value = fact.value.strip()
-    if not (attribute and value and fact.statement.strip()):
+    statement = fact.statement.strip()
+    if not (attribute and value and statement):
         return None
-    if subject == "user" and not from_user(fact, turns):
+    said = speaker(fact, turns, ctx)
+    if subject == "user" and said:  # another speaker's "I": theirs, never the user's
+        if attribute == "name":
+            return None
+        subject = said
+        relation = attribute.partition(":")[2]
+        statement = fact_sentence(Said(said, attribute, value, statement, relation), None)
+    elif subject == "user" and not from_user(fact, turns, ctx):
         return None  # the assistant's words are never a fact about the user
     key = value if attribute == "age" else norm_key(value)
-    entities = entities_in(fact.statement)
+    entities = entities_in(statement)
     if subject == "user" and ctx.user_name:
         entities.insert(0, ctx.user_name)
+    if said and said != subject:
+        statement = f"{statement.rstrip('.')} (said by {said})."
     return SemanticMemory(
         id=ctx.memory_id(MemoryType.SEMANTIC, subject.lower(), attribute, key),
-        content=fact.statement.strip(),
+        content=statement,
         subject=subject,
         attribute=attribute,
         value=value,
-        entities=list(dict.fromkeys(entities)),
+        entities=list(dict.fromkeys([*entities, *([said] if said else [])])),
+        internal={SAID_BY: said} if said else {},
         **record_fields(fact, turns, ctx, "semantic"),
     )
 

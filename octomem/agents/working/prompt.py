@@ -25,7 +25,7 @@ class Task(Item):
 
 
 def to_record(task: Task, turns: Sequence[Turn], ctx: ExtractionContext) -> MemoryBase | None:
-    if not (task.key.strip() and task.statement.strip()) or not from_user(task, turns):
+    if not (task.key.strip() and task.statement.strip()) or not from_user(task, turns, ctx):
         return None
     key = task.key.strip().lower()
     if ":" in key:
