@@ -64,7 +64,7 @@ def demo(
     """Process a sample three-session conversation offline and show what recall finds."""
     from octomem.demo import print_report, run_demo
 
-    with open_orchestrator(config, data_dir, False, project) as orch:
+    with open_orchestrator(config, data_dir, False, project, embeds=True) as orch:
         with console.status("processing three sessions..."):
             report = run_demo(orch)
         print_report(console, report)
@@ -85,7 +85,7 @@ def process(
 ) -> None:
     """Store a conversation and the memories its agents extract from it."""
     messages = read_messages(source)
-    with open_orchestrator(config, data_dir, as_json, project) as orch:
+    with open_orchestrator(config, data_dir, as_json, project, embeds=True) as orch:
         result = orch.process(
             messages,
             user_id=user,
@@ -128,7 +128,7 @@ def ingest(
     folder are deleted. A file that cannot be read is skipped with the reason; what the
     PDF and image libraries warn about is summed up in one line (--json lists it)."""
     with (
-        open_orchestrator(config, data_dir, as_json, project) as orch,
+        open_orchestrator(config, data_dir, as_json, project, embeds=True) as orch,
         progress_bar(as_json, "ingesting") as progress,
     ):
         report = orch.ingest(path, user_id=user, agent_id=agent, progress=progress)
@@ -160,7 +160,7 @@ def search(
 ) -> None:
     """Hybrid recall (vector, keyword, graph; fused) through every agent."""
     where = parse_filters(filters)
-    with open_orchestrator(config, data_dir, as_json, project) as orch:
+    with open_orchestrator(config, data_dir, as_json, project, embeds=True) as orch:
         result = orch.recall(
             query,
             user_id=user,
@@ -410,7 +410,7 @@ def import_cmd(
     Every line is checked first: if one cannot be stored, or would reach another user's
     data, nothing is imported and the lines are listed (unless --skip-invalid)."""
     with (
-        open_orchestrator(config, data_dir, as_json, project) as orch,
+        open_orchestrator(config, data_dir, as_json, project, embeds=True) as orch,
         progress_bar(as_json, "importing") as progress,
     ):
         summary = orch.import_jsonl(path, progress=progress, skip_invalid=skip_invalid)

@@ -60,13 +60,30 @@ SupersededOption = Annotated[
 
 @contextmanager
 def open_orchestrator(
-    config: Path | None, data_dir: Path | None, quiet: bool, project: str | None = None
+    config: Path | None,
+    data_dir: Path | None,
+    quiet: bool,
+    project: str | None = None,
+    *,
+    embeds: bool = False,
 ) -> Iterator[Orchestrator]:
+    """The configured Orchestrator, open. `embeds`: the command embeds text, so the model
+    loads in a thread of its own while the stores open (on two cores, about the time the
+    model takes to load is saved)."""
+    from octomem.embeddings import load_early
     from octomem.orchestrator.engine import Orchestrator
+    from octomem.orchestrator.lifecycle import build_embedder
+    from octomem.settings import load_settings
 
     overrides: dict[str, Any] = {} if project is None else {"project": project}
+    if data_dir is not None:
+        overrides["data_dir"] = data_dir
     with nullcontext() if quiet else err_console.status("loading the embedder and stores..."):
-        orch = Orchestrator.from_config(config, data_dir=data_dir, **overrides)
+        settings = load_settings(config, **overrides)
+        embedder = build_embedder(settings)
+        if embeds:
+            load_early(embedder)
+        orch = Orchestrator(settings, embedder=embedder)
     with orch:
         yield orch
 

@@ -374,6 +374,35 @@ class LocalEmbedder:
         return vectors
 
 
+def load_early(embedder: Embedder) -> threading.Thread | None:
+    """Start verifying and loading a local model in a thread of its own, so that its
+    load overlaps whatever the caller does next (a command line opening its stores) and a
+    first call finds it loaded; nothing for a model behind an API or one already loaded.
+    An error stays for the first call to raise (`load` tries again)."""
+    inner = getattr(embedder, "inner", embedder)
+    if not isinstance(inner, LocalEmbedder) or inner.active_backend is not None:
+        return None
+    if inner.backend == "torch" or inner._onnx_path()[0] is None:
+        return None  # torch's load imports half of PyPI: not beside the caller's imports
+    # what the load imports is imported here, before the thread starts: two threads
+    # importing numpy at once can leave one of them a partly initialised module
+    import onnxruntime  # noqa: F401
+    import tokenizers  # noqa: F401
+
+    from octomem import embeddings_onnx  # noqa: F401
+
+    def load() -> None:
+        try:
+            inner.load()
+        except Exception as exc:  # raised again by the first call that needs the model
+            log.debug("embedder.early_load_failed", model=inner.name, error=str(exc))
+
+    # not a daemon: the interpreter never exits while ONNX Runtime builds a session
+    thread = threading.Thread(target=load, name="octomem-embedder-load")
+    thread.start()
+    return thread
+
+
 def _bundled_model_dir(model: str) -> Path:
     bundled = BUNDLED_MODELS.get(model)
     if bundled is None:

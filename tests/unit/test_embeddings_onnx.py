@@ -373,3 +373,41 @@ def test_settings_choose_backend_and_refuse_the_old_cache_dir():
         load_settings(embedder={"provider": "local", "onnx_cache_dir": "/tmp/onnx"})
     with pytest.raises(ConfigurationError, match="backend"):
         LocalEmbedder(backend="tensorflow")  # type: ignore[arg-type]
+
+
+def test_a_model_loaded_early_is_loaded_once_and_embeds_the_same(model_dir, monkeypatch):
+    """`load_early` (the command line's, while its stores open): the first call waits for
+    that load, no second session is made, and the vectors are the model's."""
+    import onnxruntime
+
+    from octomem.embeddings import load_early
+
+    real = onnxruntime.InferenceSession
+    made: list[str] = []
+    monkeypatch.setattr(
+        onnxruntime, "InferenceSession", lambda *a, **k: made.append(a[0]) or real(*a, **k)
+    )
+    embedder = build_embedder(load_settings())
+    thread = load_early(embedder)
+    assert thread is not None
+    vectors = asyncio.run(embedder.embed(["hello", "Alice moved to Paris in 2023."]))
+    thread.join()
+    assert made == [str(model_dir / "model.onnx")]
+    expected = embed(LocalEmbedder(), ["hello", "Alice moved to Paris in 2023."])
+    assert np.array_equal(np.array(vectors), expected)
+    assert load_early(embedder) is None  # loaded: nothing to start
+
+
+def test_a_corrupt_model_loaded_early_fails_at_the_first_call(model_dir, tmp_path):
+    """The early load's error is not lost in its thread: the call that needs the model
+    raises it, as it would have without the early load."""
+    from octomem.embeddings import load_early
+
+    copy = linked_model(model_dir, tmp_path / "bad", {"tokenizer.json": "{}"})
+    embedder = LocalEmbedder(model_dir=copy, expected_sha256=None, backend="onnx")
+    thread = load_early(embedder)
+    assert thread is not None
+    thread.join()
+    assert embedder.active_backend is None
+    with pytest.raises(ConfigurationError, match="could not load the embedding model"):
+        asyncio.run(embedder.embed(["hello"]))
