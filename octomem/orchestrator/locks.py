@@ -80,6 +80,17 @@ class ScopeBusyError(StoreError):
     """A scope's lock stayed held by another caller for the whole wait."""
 
 
+class NeedsLocks(Exception):  # noqa: N818 - a request, not an error
+    """Raised by `settle` for a leftover write that also writes users whose locks are held
+    by someone else right now: waiting for them while holding its own could deadlock (the
+    holder of those may be settling the same write and waiting for these). `hold_many`
+    lets go of what it holds and takes all of them, in the one global order."""
+
+    def __init__(self, users: set[str | None]) -> None:
+        super().__init__(f"needs the locks of {len(users)} more users")
+        self.users = users
+
+
 async def _acquire_local(name: tuple[str, str]) -> None:
     loop = asyncio.get_running_loop()
     with _MUTEX:
@@ -185,19 +196,29 @@ class ScopeLocks:
         hold taken while holding others), which every write made under them carries."""
         wait_s = self.timeout_s if timeout_s is None else timeout_s
         users = sorted(set(user_ids), key=scope_key)
+        yielded = False  # a NeedsLocks from the caller's own body is not this hold's
         try:
-            async with contextlib.AsyncExitStack() as stack:
-                held = within or Fence((), self.graph.fence_holds)
-                for user_id in users:
-                    token = await stack.enter_async_context(self._hold(user_id, wait_s))
-                    held = held.with_token(
-                        self.graph.lease_key(scope_key(user_id)), token, user_id=user_id
-                    )
-                if settle and self.settle is not None and users:
-                    await self.settle(set(users), held)
-                for (user_id, agent_id), seen in (since or {}).items():
-                    await self.check_erasures(user_id, agent_id, seen)
-                yield held
+            while True:
+                try:
+                    async with contextlib.AsyncExitStack() as stack:
+                        held = within or Fence((), self.graph.fence_holds)
+                        for user_id in users:
+                            token = await stack.enter_async_context(self._hold(user_id, wait_s))
+                            held = held.with_token(
+                                self.graph.lease_key(scope_key(user_id)), token, user_id=user_id
+                            )
+                        if settle and self.settle is not None and users:
+                            await self.settle(set(users), held)
+                        for (user_id, agent_id), seen in (since or {}).items():
+                            await self.check_erasures(user_id, agent_id, seen)
+                        yielded = True
+                        yield held
+                    return
+                except NeedsLocks as more:
+                    if within is not None or yielded:
+                        raise  # the outermost hold lets go and takes them all
+                    log.info("taking the locks a leftover needs, in order", more=len(more.users))
+                    users = sorted(set(users) | more.users, key=scope_key)
         except LandedLate as late:
             late.users.update(users)
             if self.restore is None or within is not None:

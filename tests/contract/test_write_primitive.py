@@ -544,6 +544,67 @@ def test_a_write_of_two_users_cut_short_is_completed_before_a_forget_of_one(
     again.close()
 
 
+def test_two_writers_of_a_two_user_leftover_do_not_wait_on_each_other(
+    seeded: Path, tmp_path: Path, embedder: Embedder
+) -> None:
+    """A write of Ada and bob left unfinished; then Ada's and bob's next writers come at
+    once. Each takes its own user's lock and must complete the leftover under the other's
+    lock too: neither may wait for the other (each holding what the other needs until
+    `lock_timeout_s`); the leftover is completed once and both writes land."""
+    data = _copy(seeded, tmp_path)
+    settings = load_settings(data_dir=data, concurrency={"lock_timeout_s": 5})
+    orch = Orchestrator(settings, embedder=embedder)
+    orch.open()
+    services = services_of(orch)
+
+    async def both() -> None:
+        mine = await _ghost(services, "ada", "Ada keeps a diary.")
+        his = await _ghost(services, OTHER, "Bob keeps a diary.")
+        changes = [(r, history_event(r, Operation.ADD, actor="contract")) for r in (mine, his)]
+        async with services.locks.hold_many(["ada", OTHER]) as fence:
+            await write(services, fence, changes=changes, views=[("ada", None), (OTHER, None)])
+
+    failed: list[str] = []
+
+    def fail(name: str, n: int) -> None:
+        if name == "vector.upsert" and not failed:
+            failed.append(name)
+            raise Crash(name)
+
+    _arm(orch, fail)
+    with pytest.raises(Crash):
+        orch.run_sync(both())
+    assert len(orch.run_sync(services.journal.pending())) == 1
+
+    async def at_once() -> None:
+        taken = asyncio.Barrier(2)
+        met: set[object] = set()
+        settle = services.locks.settle
+        assert settle is not None
+
+        async def meet(users: set[str | None], fence: Fence) -> object:
+            if len(met) < 2 and asyncio.current_task() not in met:  # each call's first hold:
+                met.add(asyncio.current_task())  # both hold their own user's lock before
+                await taken.wait()  # either settles
+            return await settle(users, fence)
+
+        services.locks.settle = meet
+        try:
+            await asyncio.gather(
+                orch.aprocess("I live in Oslo.", user_id="ada"),
+                orch.aprocess("I live in Rome.", user_id=OTHER),
+            )
+        finally:
+            services.locks.settle = settle
+
+    orch.run_sync(at_once())
+    assert orch.run_sync(services.journal.pending()) == []
+    contents = {r.content for u in ("ada", OTHER) for r in orch.get_all(user_id=u)}
+    assert {"Ada keeps a diary.", "Bob keeps a diary."} <= contents
+    assert any("Oslo" in c for c in contents) and any("Rome" in c for c in contents)
+    orch.close()
+
+
 def test_a_write_without_the_users_lock_is_refused(
     seeded: Path, tmp_path: Path, embedder: Embedder
 ) -> None:

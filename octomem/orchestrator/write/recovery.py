@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from octomem.logs import get_logger
 from octomem.models import Drop, HistoryEvent, MemoryBase, MemoryType, Restore, WriteIntent
 from octomem.orchestrator.events import leaves_entry, logged_as
-from octomem.orchestrator.locks import ScopeBusyError
+from octomem.orchestrator.locks import NeedsLocks, ScopeBusyError
 from octomem.orchestrator.write.apply import complete, write
 from octomem.stores.fence import Fence
 
@@ -70,8 +70,9 @@ async def complete_leftovers(services: Services, user_ids: set[str | None], fenc
     overwrite what newer writes decided, and an unfinished forget would take what this
     caller is about to store with it. No live writer has such an intent: a writer holds
     the locks of every user it writes. One that also writes other users is applied under
-    their locks too, taken now (`ScopeBusyError` if one stays held for the whole wait:
-    nothing of the caller's is written, and it may retry). Returns how many."""
+    their locks too: taken at once if they are free, else `NeedsLocks` - the caller's hold
+    lets go of its own and takes them all in the global order, so two writers settling the
+    same leftover never wait on each other. Returns how many."""
     applied = 0
     for intent in await services.journal.pending(touching=user_ids):
         if kinds := foreign_types(services, intent):
@@ -81,9 +82,12 @@ async def complete_leftovers(services: Services, user_ids: set[str | None], fenc
         async with contextlib.AsyncExitStack() as stack:
             held = fence
             if others:
-                held = await stack.enter_async_context(
-                    services.locks.hold_many(others, settle=False, within=fence)
-                )
+                try:  # taken now or not at all: waiting while holding ours could deadlock
+                    held = await stack.enter_async_context(
+                        services.locks.hold_many(others, settle=False, within=fence, timeout_s=0)
+                    )
+                except ScopeBusyError:
+                    raise NeedsLocks(others) from None
                 if not await services.journal.is_pending(intent.id):
                     continue  # completed meanwhile, by a holder of the others' locks
             log.warning("completing a write that was cut short", intent=intent.id)
