@@ -40,7 +40,6 @@ from octomem.models import (
     StoreName,
     as_utc,
     turn_context,
-    utcnow,
 )
 from octomem.orchestrator import originals, projections
 from octomem.orchestrator.events import history_event, leaves_entry, logged_as
@@ -122,7 +121,7 @@ async def _projections(
     """The views that differ from what their facts render, and their users."""
     diff, users = StoreDifferences(store="projections"), set()
     for user_id, agent_id in projections.fact_scopes(services, snap.records.values()):
-        views = await projections.refresh(services, user_id, agent_id, now=utcnow())
+        views = await projections.refresh(services, user_id, agent_id, now=services.clock.now())
         for record, _ in views.writes:
             (diff.stale if record.id in snap.records else diff.missing).append(record.id)
         diff.extra += [record.id for record in views.deletes]
@@ -297,7 +296,7 @@ def _compare(snap: _Snapshot) -> _Diff:
 
 async def _repair(services: Services, fence: Fence, snap: _Snapshot, diff: _Diff) -> None:
     """Make one user's stores agree, as one journaled write."""
-    records, now = snap.records, utcnow()
+    records, now = snap.records, services.clock.now()
     restores: dict[str, Restore] = {}
 
     def restore(memory_id: str, store: StoreName, event: HistoryEvent | None = None) -> None:

@@ -27,7 +27,6 @@ from octomem.models import (
     ProcessResult,
     RecallResult,
     Stats,
-    utcnow,
 )
 from octomem.orchestrator import arguments as args
 from octomem.orchestrator import doctor, learned_rank, lifecycle, originals, projections
@@ -381,7 +380,9 @@ class Orchestrator:
         types = parse_memory_types(memory_types, self._services.types) or list(self._services.types)
         limit = args.check_limit(limit)
         live_at = (
-            None if args.check_flag(include_superseded, name="include_superseded") else utcnow()
+            None
+            if args.check_flag(include_superseded, name="include_superseded")
+            else self._services.clock.now()
         )
         valid_then = None
         if (when := args.check_as_of(as_of, include_superseded)) is not None:
@@ -474,7 +475,7 @@ class Orchestrator:
                     "value it is read from; put the new value there (metadata may be updated)"
                 )
         async with self._services.locks.hold_many({r.user_id for r in found}) as fence:
-            now = utcnow()
+            now = self._services.clock.now()
             sources: dict[str, tuple[MemoryBase, str | None, dict[str, Any] | None]] = {}
             for memory_id, memory_type, text, metadata in checked:
                 old = await self._get(memory_type, memory_id, owner)  # as it is now, locked
@@ -589,8 +590,8 @@ class Orchestrator:
                     continue
                 record = await self._canonical(record, "delete", owner)
                 records.setdefault(record.id, record)
-            deleted = list(records.values())
-            await commit(self._services, fence, [], now=utcnow(), deleted=deleted, actor="api")
+            deleted, now = list(records.values()), self._services.clock.now()
+            await commit(self._services, fence, [], now=now, deleted=deleted, actor="api")
         return len(deleted)
 
     @api

@@ -21,6 +21,7 @@ from octomem.settings import Settings
 from octomem.stores import parsed
 from octomem.stores.base import GraphStore, HistoryStore, Journal, KeywordStore, VectorStore
 from octomem.stores.blobs import BlobStore
+from octomem.stores.clock import Clock
 
 
 @dataclass
@@ -58,6 +59,13 @@ class Services:
     @id_key.setter
     def id_key(self, value: bytes | None) -> None:
         self._id_key, self.id_key_source = value, None
+
+    @property
+    def clock(self) -> Clock:
+        """The one clock "now" is stamped with on whatever is stored (validity, history,
+        journal, a turn without a timestamp): the graph server's in server mode, whatever
+        this host's clock says (`octomem.stores.clock`)."""
+        return self.locks.graph.clock
 
     @property
     def stores(self) -> tuple[VectorStore, KeywordStore, HistoryStore, GraphStore, Journal]:

@@ -39,7 +39,6 @@ from octomem.models import (
     Restore,
     WriteIntent,
     embedding_text,
-    utcnow,
 )
 from octomem.orchestrator import projections
 from octomem.orchestrator.events import applied, history_event
@@ -83,7 +82,7 @@ async def write(
     # an agent's record of another class: before anything is written
     for record in [*(r for r, _ in changes), *rewrites, *(r.record for r in restores)]:
         services.types.check_record(record)
-    now = utcnow()
+    now = services.clock.now()  # the one clock of every host (`stores.clock`)
 
     def build() -> tuple[WriteIntent, list[IntentPart]]:
         guard = Guard(services, actor=actor, at=now)
