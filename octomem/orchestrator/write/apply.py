@@ -238,14 +238,20 @@ async def apply_intent(
     return None
 
 
-async def complete(services: Services, fence: Fence, intent: WriteIntent) -> None:
-    """Apply an intent the journal holds and drop it. One cut short while its parts were
-    being journaled has written nothing to any store but blobs (`write_parts`' `first`):
-    it is dropped, and its users' blobs no record names are removed."""
+async def complete(
+    services: Services,
+    fence: Fence,
+    intent: WriteIntent,
+    done: Callable[[IntentPart], None] | None = None,
+) -> None:
+    """Apply an intent the journal holds and drop it (`done` told of each part applied).
+    One cut short while its parts were being journaled has written nothing to any store
+    but blobs (`write_parts`' `first`): it is dropped, and its users' blobs no record
+    names are removed."""
     last = intent.parts - 1
     report = None
     if last < 0 or await services.journal.part(intent.id, last) is not None:
-        report = await apply_intent(services, fence, intent)
+        report = await apply_intent(services, fence, intent, None, done)
     else:
         log.warning("dropping a write whose journaling was cut short", intent=intent.id)
         for user_id in intent.user_ids():  # the blobs written for its records (`first`)

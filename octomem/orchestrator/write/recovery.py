@@ -1,7 +1,9 @@
 """Completing the journaled writes their writers left: a crash (`recover`, when the stores
-open), a failed store or a cancelled call (`complete_leftovers`, when the next writer of
-those users takes their lock), and a vector write that landed after its lease was lost
-(`restore_vectors`). Each is completed through the one write primitive (`apply`)."""
+open, and in every sweep of `octomem serve`), a failed store or a cancelled call
+(`complete_leftovers`, when the next writer of those users takes their lock: `settle`),
+and a vector write that landed after its lease was lost (`restore_vectors`) - its writer
+saw it, or it landed after another completed the dead writer's intent (`late`). Each is
+completed through the one write primitive (`apply`)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from octomem.logs import get_logger
 from octomem.models import Drop, HistoryEvent, MemoryBase, MemoryType, Restore, WriteIntent
 from octomem.orchestrator.events import leaves_entry, logged_as
 from octomem.orchestrator.locks import ScopeBusyError
+from octomem.orchestrator.write import late
 from octomem.orchestrator.write.apply import complete, write
 from octomem.stores.fence import Fence
 
@@ -55,11 +58,28 @@ async def recover(services: Services, *, wait: bool = True) -> int:
                 if not await services.journal.is_pending(intent.id):
                     continue  # its writer finished it meanwhile
                 log.warning("completing a write a crash interrupted", intent=intent.id)
-                await complete(services, fence, intent)
+                await _complete(services, fence, intent)
                 applied += 1
         except ScopeBusyError:
             if wait:
                 raise
+    await late.heal(services)
+    return applied
+
+
+async def _complete(services: Services, fence: Fence, intent: WriteIntent) -> None:
+    """Complete an intent its writer left, and watch what it writes to the vector store:
+    the writer's own request for it may still land late (`late`)."""
+    services.late.note(intent)
+    await complete(services, fence, intent, done=services.late.note)
+
+
+async def settle(services: Services, user_ids: set[str | None], fence: Fence) -> int:
+    """What a writer does once it holds these users' locks, before it reads: complete
+    their leftovers (`complete_leftovers`), then undo the late writes found among their
+    watched entries (`late`). Returns how many intents were completed."""
+    applied = await complete_leftovers(services, user_ids, fence)
+    await late.heal_held(services, user_ids, fence)
     return applied
 
 
@@ -87,19 +107,32 @@ async def complete_leftovers(services: Services, user_ids: set[str | None], fenc
                 if not await services.journal.is_pending(intent.id):
                     continue  # completed meanwhile, by a holder of the others' locks
             log.warning("completing a write that was cut short", intent=intent.id)
-            await complete(services, held, intent)
+            await _complete(services, held, intent)
             applied += 1
     return applied
 
 
 async def restore_vectors(
-    services: Services, written: Mapping[str, Sequence[str]], fence: Fence
+    services: Services, written: Mapping[str, Sequence[str]], fence: Fence, *, quiet: bool = False
 ) -> int:
     """Put vector entries (ids by memory type) that a writer whose lease passed to another
     wrote late (`fence.LandedLate`) back to what the history log says - it is fenced on
     the graph server, so a memory's last event there is its newest truth - and remove
     those with no event left or whose last event deleted them. The caller holds their
-    users' leases (`fence`). Returns how many entries changed."""
+    users' leases (`fence`). Returns how many entries changed (`quiet`: no warning when
+    none did)."""
+    truths, gone = await plan_restore(services, written)
+    await write(services, fence, restores=truths, drops=gone, actor="octomem")
+    changed = len(gone) + len(truths)
+    if changed or not quiet:
+        log.warning("restored entries a late write had changed", changed=changed)
+    return changed
+
+
+async def plan_restore(
+    services: Services, written: Mapping[str, Sequence[str]]
+) -> tuple[list[Restore], list[Drop]]:
+    """What `restore_vectors` would write: the entries to put back, those to remove."""
     truths: list[Restore] = []
     gone: list[Drop] = []
     for kind, ids in written.items():
@@ -124,10 +157,7 @@ async def restore_vectors(
             elif leaves and last.record is not None and (now is None or not logged_as(last, now)):
                 truth = services.types.record_from_dict(last.record)
                 truths.append(Restore(record=truth, stores=["vector"]))
-    await write(services, fence, restores=truths, drops=gone, actor="octomem")
-    changed = len(gone) + len(truths)
-    log.warning("restored entries a late write had changed", changed=changed)
-    return changed
+    return truths, gone
 
 
 def vector_drop(record: MemoryBase) -> Drop:

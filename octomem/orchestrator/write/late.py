@@ -1,0 +1,119 @@
+"""Late writes, found and undone by the service itself.
+
+A writer that dies (or whose call is cut off) with a vector write on its way leaves its
+intent in the journal; another caller completes it (`recovery`). But the request may still
+be held by the Chroma server and land later - over a newer write of that user, or after a
+forget of them: Chroma has no conditional writes, and its sender is not there to undo it
+(`fence.LandedLate` is how a live sender does). The stores on the graph server are fenced
+inside their own writes, so only vector entries can be late, and the history log says what
+they should be.
+
+So the ids such an intent wrote are watched, per user, for `WATCH_S` after it was
+completed by this process: the next write of that user (`settle`, under its lock), its
+next read (`Orchestrator.arecall`, `aget_all`, `aget`) and every recovery sweep (`recover`;
+`octomem serve` runs one every lease period) compare those entries with the history log,
+and put back what differs through the write primitive (`recovery.restore_vectors`). With
+nothing watched, a check is a test of an empty dict: reads pay nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from octomem.logs import get_logger
+from octomem.models import IntentPart
+
+if TYPE_CHECKING:
+    from octomem.orchestrator.services import Services
+    from octomem.stores.fence import Fence
+
+log = get_logger(__name__)
+# how long after a dead writer's intent was completed its vector entries are watched: a
+# request the Chroma server held (a stall, a slow disk) lands within it
+WATCH_S = 600.0
+Written = dict[str, list[str]]  # memory type -> ids
+
+
+@dataclass
+class _Watched:
+    ids: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # type -> ids
+    until: float = 0.0
+
+
+@dataclass
+class LateWrites:
+    """The vector entries, per user, that a write completed for another writer may still
+    change late (see the module docstring)."""
+
+    _users: dict[str | None, _Watched] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self._users)
+
+    def note(self, part: IntentPart) -> None:
+        """Watch the vector entries `part` (of an intent its writer left) writes."""
+        until = time.monotonic() + WATCH_S
+        for record in part.records():
+            watched = self._users.setdefault(record.user_id, _Watched())
+            watched.ids[record.memory_type.value].add(record.id)
+            watched.until = until
+        for drop in part.drops:
+            if "vector" in drop.stores and drop.memory_type is not None:
+                watched = self._users.setdefault(drop.user_id, _Watched())
+                watched.ids[drop.memory_type].add(drop.memory_id)
+                watched.until = until
+
+    def of(
+        self, users: Iterable[str | None] | None = None
+    ) -> dict[str | None, dict[str, list[str]]]:
+        """The watched entries of `users` (None: of every user), by type; the watches whose
+        time is up are dropped."""
+        now = time.monotonic()
+        for user_id in [u for u, w in self._users.items() if w.until < now]:
+            del self._users[user_id]
+        chosen = self._users if users is None else {u: self._users.get(u) for u in users}
+        return {
+            user_id: {kind: sorted(ids) for kind, ids in watched.ids.items()}
+            for user_id, watched in chosen.items()
+            if watched is not None
+        }
+
+
+async def heal(services: Services, users: Iterable[str | None] | None = None) -> int:
+    """Undo the late writes found among the watched entries of `users` (None: all): each
+    user whose entries differ from the history log is repaired under its lock (which
+    waits for a live writer of theirs, whose own write may be what differs); how many
+    entries changed."""
+    from octomem.orchestrator.locks import ScopeBusyError
+    from octomem.orchestrator.write.recovery import plan_restore
+
+    if not services.late:
+        return 0
+    changed = 0
+    for user_id, written in services.late.of(users).items():
+        truths, gone = await plan_restore(services, written)
+        if truths or gone:
+            try:
+                async with services.locks.hold(user_id):
+                    pass  # its `settle` completes the user's leftovers, undoes late writes
+            except ScopeBusyError:  # its holder's own `settle` does, or the next check
+                log.warning("a user with late writes stayed locked; left to its writer")
+                continue
+            changed += len(truths) + len(gone)
+    return changed
+
+
+async def heal_held(services: Services, users: Iterable[str | None], fence: Fence) -> int:
+    """As `heal`, for users whose locks the caller holds (`fence`)."""
+    from octomem.orchestrator.write.recovery import restore_vectors
+
+    if not services.late:
+        return 0
+    changed = 0
+    for written in services.late.of(users).values():
+        changed += await restore_vectors(services, written, fence, quiet=True)
+    return changed
