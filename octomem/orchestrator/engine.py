@@ -52,7 +52,7 @@ from octomem.orchestrator.transfer import (
     stats,
 )
 from octomem.orchestrator.write import forget as forget_scope
-from octomem.orchestrator.write import late, write
+from octomem.orchestrator.write import heal_late, write
 from octomem.scopes import given, scope_filter
 from octomem.sensitive import mask_text, mask_value
 from octomem.settings import Settings, load_settings
@@ -299,7 +299,7 @@ class Orchestrator:
         as_of = args.check_as_of(as_of, include_superseded)
         if memo is not None:
             self._services.memos.add(args.check_memo(memo))
-        await late.heal(self._services, [user_id])  # a watched scope only: `write.late`
+        await heal_late(self._services, [user_id])  # a watched scope only: `late_writes`
         with span("recall", user_id=user_id):
             inputs = RecallInput(
                 query=text,
@@ -331,7 +331,7 @@ class Orchestrator:
         every surface that serves one tenant passes its scope."""
         memory_type = self._type_of(memory_id)
         owner = check_owner(user_id, agent_id)
-        await late.heal(self._services, None if owner is None else [user_id])
+        await heal_late(self._services, None if owner is None else [user_id])
         return await self._get(memory_type, memory_id, owner)
 
     async def _get(
@@ -392,7 +392,7 @@ class Orchestrator:
             # core blocks are rewritten in place, without validity: no version of a past time
             types = [t for t in types if t not in self._services.roles.blocks]
         where = scope_filter(user_id, given(agent_id), given(session_id), extra, valid_then)
-        await late.heal(self._services, [user_id])
+        await heal_late(self._services, [user_id])
         records: list[MemoryBase] = []
         for memory_type in types:
             records += await self._services.vector.list(memory_type, where=where, live_at=live_at)

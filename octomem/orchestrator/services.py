@@ -16,8 +16,8 @@ from octomem.errors import OctomemError
 from octomem.llm import LLMClient
 from octomem.memory_types import BUILTIN_REGISTRY, TypeRegistry
 from octomem.models import BUILTIN_TYPES, MemoryType
+from octomem.orchestrator.late_writes import LateWrites
 from octomem.orchestrator.locks import ScopeLocks
-from octomem.orchestrator.write.late import LateWrites
 from octomem.settings import Settings
 from octomem.stores import parsed
 from octomem.stores.base import GraphStore, HistoryStore, Journal, KeywordStore, VectorStore
@@ -45,7 +45,7 @@ class Services:
     blobs: BlobStore | None = None
     # the read memos given to the engine (`Records.get`, `arecall`): a forget drops theirs
     memos: weakref.WeakSet[parsed.Memo] = field(default_factory=weakref.WeakSet)
-    # the vector entries a dead writer's request may still change (`write.late`)
+    # the vector entries a dead writer's request may still change (`late_writes`)
     late: LateWrites = field(default_factory=LateWrites)
     _id_key: bytes | None = None  # memory ids are keyed with it (`octomem.id_key`)
     id_key_source: Callable[[], Awaitable[bytes | None]] | None = None  # on a server: read at open

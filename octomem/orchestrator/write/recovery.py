@@ -2,20 +2,20 @@
 open, and in every sweep of `octomem serve`), a failed store or a cancelled call
 (`complete_leftovers`, when the next writer of those users takes their lock: `settle`),
 and a vector write that landed after its lease was lost (`restore_vectors`) - its writer
-saw it, or it landed after another completed the dead writer's intent (`late`). Each is
-completed through the one write primitive (`apply`)."""
+saw it, or it landed after another completed the dead writer's intent (`heal_late`, see
+`octomem.orchestrator.late_writes`). Each is completed through the one write primitive
+(`apply`)."""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from octomem.logs import get_logger
 from octomem.models import Drop, HistoryEvent, MemoryBase, MemoryType, Restore, WriteIntent
 from octomem.orchestrator.events import leaves_entry, logged_as
 from octomem.orchestrator.locks import ScopeBusyError
-from octomem.orchestrator.write import late
 from octomem.orchestrator.write.apply import complete, write
 from octomem.stores.fence import Fence
 
@@ -63,13 +63,13 @@ async def recover(services: Services, *, wait: bool = True) -> int:
         except ScopeBusyError:
             if wait:
                 raise
-    await late.heal(services)
+    await heal_late(services)
     return applied
 
 
 async def _complete(services: Services, fence: Fence, intent: WriteIntent) -> None:
     """Complete an intent its writer left, and watch what it writes to the vector store:
-    the writer's own request for it may still land late (`late`)."""
+    the writer's own request for it may still land late (`heal_late`)."""
     services.late.note(intent)
     await complete(services, fence, intent, done=services.late.note)
 
@@ -77,9 +77,9 @@ async def _complete(services: Services, fence: Fence, intent: WriteIntent) -> No
 async def settle(services: Services, user_ids: set[str | None], fence: Fence) -> int:
     """What a writer does once it holds these users' locks, before it reads: complete
     their leftovers (`complete_leftovers`), then undo the late writes found among their
-    watched entries (`late`). Returns how many intents were completed."""
+    watched entries (`heal_late_held`). Returns how many intents were completed."""
     applied = await complete_leftovers(services, user_ids, fence)
-    await late.heal_held(services, user_ids, fence)
+    await heal_late_held(services, user_ids, fence)
     return applied
 
 
@@ -172,3 +172,34 @@ def vector_drop(record: MemoryBase) -> Drop:
 async def _last_event(services: Services, memory_id: str) -> HistoryEvent | None:
     events = await services.history.for_memory(memory_id)
     return events[-1] if events else None
+
+
+async def heal_late(services: Services, users: Iterable[str | None] | None = None) -> int:
+    """Undo the late writes found among the watched entries (`late_writes`) of `users`
+    (None: all): each user whose entries differ from the history log is repaired under
+    its lock (which waits for a live writer of theirs, whose own write may be what
+    differs); how many entries changed."""
+    if not services.late:
+        return 0
+    changed = 0
+    for user_id, written in services.late.of(users).items():
+        truths, gone = await plan_restore(services, written)
+        if truths or gone:
+            try:
+                async with services.locks.hold(user_id):
+                    pass  # its `settle` completes the user's leftovers, undoes late writes
+            except ScopeBusyError:  # its holder's own `settle` does, or the next check
+                log.warning("a user with late writes stayed locked; left to its writer")
+                continue
+            changed += len(truths) + len(gone)
+    return changed
+
+
+async def heal_late_held(services: Services, users: Iterable[str | None], fence: Fence) -> int:
+    """As `heal_late`, for users whose locks the caller holds (`fence`)."""
+    if not services.late:
+        return 0
+    changed = 0
+    for written in services.late.of(users).values():
+        changed += await restore_vectors(services, written, fence, quiet=True)
+    return changed

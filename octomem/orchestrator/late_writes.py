@@ -12,8 +12,9 @@ So the ids such an intent wrote are watched, per user, for `WATCH_S` after it wa
 completed by this process: the next write of that user (`settle`, under its lock), its
 next read (`Orchestrator.arecall`, `aget_all`, `aget`) and every recovery sweep (`recover`;
 `octomem serve` runs one every lease period) compare those entries with the history log,
-and put back what differs through the write primitive (`recovery.restore_vectors`). With
-nothing watched, a check is a test of an empty dict: reads pay nothing.
+and put back what differs through the write primitive (`write.recovery.heal_late`,
+`restore_vectors`). With nothing watched, a check is a test of an empty dict: reads pay
+nothing.
 """
 
 from __future__ import annotations
@@ -22,16 +23,9 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-from octomem.logs import get_logger
 from octomem.models import IntentPart
 
-if TYPE_CHECKING:
-    from octomem.orchestrator.services import Services
-    from octomem.stores.fence import Fence
-
-log = get_logger(__name__)
 # how long after a dead writer's intent was completed its vector entries are watched: a
 # request the Chroma server held (a stall, a slow disk) lands within it
 WATCH_S = 600.0
@@ -81,39 +75,3 @@ class LateWrites:
             for user_id, watched in chosen.items()
             if watched is not None
         }
-
-
-async def heal(services: Services, users: Iterable[str | None] | None = None) -> int:
-    """Undo the late writes found among the watched entries of `users` (None: all): each
-    user whose entries differ from the history log is repaired under its lock (which
-    waits for a live writer of theirs, whose own write may be what differs); how many
-    entries changed."""
-    from octomem.orchestrator.locks import ScopeBusyError
-    from octomem.orchestrator.write.recovery import plan_restore
-
-    if not services.late:
-        return 0
-    changed = 0
-    for user_id, written in services.late.of(users).items():
-        truths, gone = await plan_restore(services, written)
-        if truths or gone:
-            try:
-                async with services.locks.hold(user_id):
-                    pass  # its `settle` completes the user's leftovers, undoes late writes
-            except ScopeBusyError:  # its holder's own `settle` does, or the next check
-                log.warning("a user with late writes stayed locked; left to its writer")
-                continue
-            changed += len(truths) + len(gone)
-    return changed
-
-
-async def heal_held(services: Services, users: Iterable[str | None], fence: Fence) -> int:
-    """As `heal`, for users whose locks the caller holds (`fence`)."""
-    from octomem.orchestrator.write.recovery import restore_vectors
-
-    if not services.late:
-        return 0
-    changed = 0
-    for written in services.late.of(users).values():
-        changed += await restore_vectors(services, written, fence, quiet=True)
-    return changed
