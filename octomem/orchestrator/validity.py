@@ -1,0 +1,82 @@
+"""Validity anomalies the doctor looks for, and how repair mends them.
+
+The versions of one fact (a scope and conflict key: `reconcile`) follow each other: each
+valid from its `valid_from` until the next one's, the current one open-ended, so `as_of`
+answers one of them at any time. Stamped from one clock (`octomem.stores.clock`) that
+holds by construction; what a host with a wrong clock stored before, or a store edited by
+hand, may break it in two ways:
+
+- overlap: two versions of one fact valid at the same time (`as_of` answers both);
+- future: a version valid from later than now on the server's clock, and later than it
+  was stored (a host whose clock was ahead): it is brought back to when it was stored.
+
+Repair keeps the current version current and each earlier version valid until the next
+one begins (never before it began itself: an empty interval), as `Reconciler._close` does.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+
+from octomem.models import HistoryEvent, MemoryBase, MemoryType
+from octomem.orchestrator.services import Services
+
+# a valid_from later than the server's now by more than this is an anomaly (clocks of
+# hosts that are right differ by less)
+FUTURE_SLACK = timedelta(minutes=5)
+Key = tuple[MemoryType, str | None, str | None, str | None, str]
+
+
+def mended(
+    services: Services,
+    records: Iterable[MemoryBase],
+    history: Mapping[str, HistoryEvent],
+    now: datetime,
+) -> dict[str, MemoryBase]:
+    """The records whose validity is anomalous, by id, each as repair leaves it."""
+    fixed: dict[str, MemoryBase] = {}
+    facts: dict[Key, list[MemoryBase]] = defaultdict(list)
+    blocks = services.roles.blocks  # rewritten in place, no versions in time (no `as_of`)
+    for record in records:
+        if record.memory_type in blocks:
+            continue
+        if record.valid_from > now + FUTURE_SLACK:
+            record = fixed[record.id] = _stored_at(record, history.get(record.id), now)
+        if record.conflict_key is None:
+            continue
+        agent = services.agents.get(record.memory_type)
+        session = record.session_id if agent is not None and agent.session_scoped else None
+        key = (record.memory_type, record.user_id, record.agent_id, session, record.conflict_key)
+        facts[key].append(record)
+    for versions in facts.values():
+        # the current one last, the closed ones in the order they began
+        versions.sort(key=lambda r: (r.valid_to is None, r.valid_from, r.id))
+        limit: datetime | None = None  # when the next version begins
+        for record in reversed(versions):
+            end = record.valid_to
+            if limit is not None and (end is None or end > limit):
+                # valid into the next version's time: closed when it begins
+                at = max(limit, record.valid_from)
+                record = fixed[record.id] = record.model_copy(update=_closing(record, at))
+            limit = record.valid_from if limit is None else min(limit, record.valid_from)
+    return fixed
+
+
+def _stored_at(record: MemoryBase, event: HistoryEvent | None, now: datetime) -> MemoryBase:
+    """The record valid from when it was stored (its last event's time, else now)."""
+    at = min(event.at, now) if event is not None else now
+    update: dict[str, object] = {"valid_from": at}
+    if record.created_at > at:
+        update["created_at"] = at
+    if record.valid_to is not None and record.valid_to < at:
+        update["valid_to"] = at
+    return record.model_copy(update=update)
+
+
+def _closing(record: MemoryBase, at: datetime) -> dict[str, object]:
+    update: dict[str, object] = {"valid_to": at}
+    if hasattr(record, "invalid_at"):  # a knowledge memory: its edge closes with it
+        update["invalid_at"] = at
+    return update
