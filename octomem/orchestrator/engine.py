@@ -719,7 +719,9 @@ class Orchestrator:
         mode those of every host, once the dead writer's lease (`concurrency.lease_ttl_s`)
         has expired - and return how many. Writes of live callers are left to them. The
         next write of an affected user does the same for that user; `octomem serve` runs
-        this every lease period, so a host that dies is never needed back."""
+        this every lease period, so a host that dies is never needed back. It also undoes
+        the late vector writes of the dead writers whose writes this Orchestrator completed
+        (`late_writes`)."""
         return await lifecycle.complete_interrupted(self._services)
 
     recover = sync_twin(arecover)

@@ -19,6 +19,7 @@ nothing.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterable
@@ -41,9 +42,11 @@ class _Watched:
 @dataclass
 class LateWrites:
     """The vector entries, per user, that a write completed for another writer may still
-    change late (see the module docstring)."""
+    change late (see the module docstring). Shared by the Orchestrator's threads and event
+    loops: guarded by a lock of its own."""
 
     _users: dict[str | None, _Watched] = field(default_factory=dict)
+    _mutex: threading.Lock = field(default_factory=threading.Lock)
 
     def __bool__(self) -> bool:
         return bool(self._users)
@@ -51,27 +54,28 @@ class LateWrites:
     def note(self, part: IntentPart) -> None:
         """Watch the vector entries `part` (of an intent its writer left) writes."""
         until = time.monotonic() + WATCH_S
-        for record in part.records():
-            watched = self._users.setdefault(record.user_id, _Watched())
-            watched.ids[record.memory_type.value].add(record.id)
-            watched.until = until
-        for drop in part.drops:
-            if "vector" in drop.stores and drop.memory_type is not None:
-                watched = self._users.setdefault(drop.user_id, _Watched())
-                watched.ids[drop.memory_type].add(drop.memory_id)
+        entries = [(r.user_id, r.memory_type.value, r.id) for r in part.records()]
+        entries += [
+            (d.user_id, d.memory_type, d.memory_id)
+            for d in part.drops
+            if "vector" in d.stores and d.memory_type is not None
+        ]
+        with self._mutex:
+            for user_id, kind, memory_id in entries:
+                watched = self._users.setdefault(user_id, _Watched())
+                watched.ids[kind].add(memory_id)
                 watched.until = until
 
-    def of(
-        self, users: Iterable[str | None] | None = None
-    ) -> dict[str | None, dict[str, list[str]]]:
+    def of(self, users: Iterable[str | None] | None = None) -> dict[str | None, Written]:
         """The watched entries of `users` (None: of every user), by type; the watches whose
         time is up are dropped."""
         now = time.monotonic()
-        for user_id in [u for u, w in self._users.items() if w.until < now]:
-            del self._users[user_id]
-        chosen = self._users if users is None else {u: self._users.get(u) for u in users}
-        return {
-            user_id: {kind: sorted(ids) for kind, ids in watched.ids.items()}
-            for user_id, watched in chosen.items()
-            if watched is not None
-        }
+        with self._mutex:
+            for user_id in [u for u, w in self._users.items() if w.until < now]:
+                del self._users[user_id]
+            chosen = dict(self._users) if users is None else {u: self._users.get(u) for u in users}
+            return {
+                user_id: {kind: sorted(ids) for kind, ids in watched.ids.items()}
+                for user_id, watched in chosen.items()
+                if watched is not None
+            }
