@@ -56,10 +56,13 @@ def mended(
         limit: datetime | None = None  # when the next version begins
         for record in reversed(versions):
             end = record.valid_to
-            if limit is not None and (end is None or end > limit):
-                # valid into the next version's time: closed when it begins
-                at = max(limit, record.valid_from)
+            # valid into the next version's time: closed when it begins (an interval that
+            # begins after that is empty, [valid_from, valid_from): it overlaps nothing)
+            at = None if limit is None else max(limit, record.valid_from)
+            if at is not None and (end is None or at < end):
                 record = fixed[record.id] = record.model_copy(update=_closing(record, at))
+            if record.valid_to is not None and record.valid_to <= record.valid_from:
+                continue  # empty: valid at no time, it bounds no other
             limit = record.valid_from if limit is None else min(limit, record.valid_from)
     return fixed
 

@@ -80,3 +80,17 @@ def test_a_version_valid_from_a_time_to_come_is_brought_back_to_when_it_was_stor
     assert [h.value for h in _homes(orch, as_of=now + timedelta(hours=1))] == ["Berlin"]
     assert [h.value for h in _homes(orch)] == ["Berlin"]
     assert orch.get(paris.id).valid_to == berlin.valid_from  # closed when Berlin was said
+
+
+def test_versions_committed_out_of_the_order_they_were_said_are_not_anomalies(
+    orch: Orchestrator,
+) -> None:
+    """Concurrent calls commit in any order: a version said before the current one closes
+    it when it begins (an empty interval, valid at no time), which overlaps nothing."""
+    orch.process("I moved to Oslo.", user_id="alice", timestamp=T0 + 5 * DAY)
+    orch.process("I moved to Lima.", user_id="alice", timestamp=T0 + 3 * DAY)  # said earlier
+    orch.process("I moved to Kyoto.", user_id="alice", timestamp=T0 + 6 * DAY)
+    report = orch.check()
+    assert report.consistent, report
+    for day in range(2, 8):
+        assert len(_homes(orch, as_of=T0 + day * DAY)) <= 1
