@@ -10,6 +10,10 @@ hand, may break it in two ways:
 - future: a version valid from later than now on the server's clock, and later than it
   was stored (a host whose clock was ahead): it is brought back to when it was stored.
 
+A write keeps it too (`in_turn`): calls commit in any order, and a version said before the
+one it closes (a call that waited for the lock, a caller's explicit past time) begins
+inside the time of the versions closed before that one; those end where it begins.
+
 Repair keeps the current version current and each earlier version valid until the next
 one begins (never before it began itself: an empty interval), as `Reconciler._close` does.
 """
@@ -17,11 +21,14 @@ one begins (never before it began itself: an empty interval), as `Reconciler._cl
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 
-from octomem.models import HistoryEvent, MemoryBase, MemoryType
+from octomem import scopes
+from octomem.models import HistoryEvent, MemoryBase, MemoryType, Operation
 from octomem.orchestrator.services import Services
+from octomem.plans import Decision
+from octomem.stores.base import Filter
 
 # a valid_from later than the server's now by more than this is an anomaly (clocks of
 # hosts that are right differ by less)
@@ -83,3 +90,35 @@ def _closing(record: MemoryBase, at: datetime) -> dict[str, object]:
     if hasattr(record, "invalid_at"):  # a knowledge memory: its edge closes with it
         update["invalid_at"] = at
     return update
+
+
+async def in_turn(
+    services: Services,
+    decision: Decision,
+    scope: Callable[[MemoryBase, Filter], Filter],
+    latest: Callable[[MemoryBase], MemoryBase],
+) -> Decision:
+    """`decision`, with the closed versions of its fact that would still be valid when its
+    new version begins closed there too (see the module docstring): only when the new
+    version begins before one it closes (one read more), else as it is. `scope`: the
+    filter of a record's owner and more; `latest`: a record as the batch's own decisions
+    leave it."""
+    new = decision.record
+    if decision.operation is not Operation.SUPERSEDE or new.conflict_key is None:
+        return decision
+    if all(old.valid_from <= new.valid_from for old in decision.previous):
+        return decision  # in turn: the versions closed before ended where those began
+    closing = {record.id for record in decision.previous} | {new.id}
+    where = scope(new, scopes.equals("conflict_key", new.conflict_key))
+    agent = services.agents.get(new.memory_type)
+    more = []
+    for record in await services.vector.list(new.memory_type, where=where):
+        record = latest(record)
+        at = max(record.valid_from, new.valid_from)
+        if record.id in closing or record.valid_to is None or record.valid_to <= at:
+            continue
+        update = _closing(record, at)
+        if agent is not None:
+            update.update(agent.closing(record, at))
+        more.append(record.model_copy(update=update))
+    return decision.model_copy(update={"previous": [*decision.previous, *more]})

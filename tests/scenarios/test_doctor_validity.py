@@ -94,3 +94,20 @@ def test_versions_committed_out_of_the_order_they_were_said_are_not_anomalies(
     assert report.consistent, report
     for day in range(2, 8):
         assert len(_homes(orch, as_of=T0 + day * DAY)) <= 1
+
+
+def test_a_version_said_before_the_one_it_closes_ends_the_ones_before_where_it_begins(
+    orch: Orchestrator,
+) -> None:
+    """Paris from day 1, Berlin from day 10, then Rome said on day 5 (a call that waited for
+    the lock, or an explicit past time): Rome closes Berlin, and Paris, which was valid
+    until day 10, now ends on day 5 - no two homes at once, and no repair needed."""
+    orch.process("I live in Paris.", user_id="alice", timestamp=T0 + DAY)
+    orch.process("I moved to Berlin.", user_id="alice", timestamp=T0 + 10 * DAY)
+    orch.process("I moved to Rome.", user_id="alice", timestamp=T0 + 5 * DAY)
+    for day in range(0, 13):
+        assert len(_homes(orch, as_of=T0 + day * DAY)) <= 1, day
+    assert [h.value for h in _homes(orch, as_of=T0 + 3 * DAY)] == ["Paris"]
+    assert [h.value for h in _homes(orch, as_of=T0 + 7 * DAY)] == ["Rome"]
+    assert [h.value for h in _homes(orch)] == ["Rome"]
+    assert orch.check().consistent
