@@ -729,9 +729,10 @@ class WriteIntent(IntentPart):
 class StoreDifferences(BaseModel):
     """How one store differs from the canonical copy (the vector store), by memory id
     (for "blobs": by ``<user key>/<sha256>``; for "vector": its entries written late
-    after a forget)."""
+    after a forget; for "validity": the versions of a fact valid at the same time as
+    another, or from a time to come, in `stale`)."""
 
-    store: Literal["vector", "keyword", "graph", "history", "projections", "blobs"]
+    store: Literal["vector", "keyword", "graph", "history", "projections", "blobs", "validity"]
     missing: list[str] = Field(default_factory=list, description="canonical, absent here")
     extra: list[str] = Field(default_factory=list, description="here, not canonical")
     stale: list[str] = Field(default_factory=list, description="here, differing from canonical")

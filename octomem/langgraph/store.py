@@ -48,7 +48,6 @@ from octomem.models import (
     MemoryType,
     Operation,
     SourceRef,
-    utcnow,
 )
 from octomem.orchestrator.engine import Orchestrator
 from octomem.orchestrator.events import history_event
@@ -393,7 +392,7 @@ class OctomemStore(BaseStore):
         journaled write under the users' locks (`fence`)."""
         changes = []
         deletes: list[MemoryBase] = []
-        now = utcnow()
+        now = self.orchestrator.records.now()
         for op in puts:
             namespace = tuple(op.namespace)
             old = await self._record(namespace, op.key)

@@ -40,9 +40,8 @@ from octomem.models import (
     StoreName,
     as_utc,
     turn_context,
-    utcnow,
 )
-from octomem.orchestrator import originals, projections
+from octomem.orchestrator import originals, projections, validity
 from octomem.orchestrator.events import history_event, leaves_entry, logged_as
 from octomem.orchestrator.services import Services
 from octomem.orchestrator.write import blobs, recover, write
@@ -91,19 +90,20 @@ async def check(services: Services, *, repair: bool = False) -> ConsistencyRepor
     snapshot = await _snapshot(services, ALL_USERS)
     diff = _compare(snapshot)
     views, view_users = await _projections(services, snapshot)
+    times, time_users = _validity(services, snapshot)
     kept = await originals.check(services, snapshot.records.values())
     report.records = len(snapshot.records)
     report.foreign = {kind: len(ids) for kind, ids in snapshot.foreign.items() if ids}
-    report.stores = [*diff.stores, views, *([kept] if kept is not None else [])]
-    if repair and (diff.count or views.count):
-        users = diff.users | view_users
+    report.stores = [*diff.stores, views, *([kept] if kept is not None else []), times]
+    if repair and (diff.count or views.count or times.count):
+        users = diff.users | view_users | time_users
         for user_id in sorted(users, key=lambda u: (u is not None, u or "")):
             async with services.locks.hold(user_id) as fence:
                 fresh = await _snapshot(services, user_id)
                 await _repair(services, fence, fresh, _compare(fresh))
     if repair and kept is not None and (kept.extra or kept.stale):
         await blobs.repair(services, {r.user_id for r in snapshot.records.values()})
-    if repair and (diff.count or views.count or (kept is not None and kept.count)):
+    if repair and (diff.count or views.count or times.count or (kept is not None and kept.count)):
         report.repaired = True
         after = await _snapshot(services, ALL_USERS)
         blobs_after = await originals.check(services, after.records.values())
@@ -111,9 +111,17 @@ async def check(services: Services, *, repair: bool = False) -> ConsistencyRepor
             _compare(after).count
             + (await _projections(services, after))[0].count
             + (blobs_after.count if blobs_after is not None else 0)
+            + _validity(services, after)[0].count
         )
     report.pending_writes = len(await services.journal.pending())
     return report
+
+
+def _validity(services: Services, snap: _Snapshot) -> tuple[StoreDifferences, set[str | None]]:
+    """The versions whose validity is anomalous (`validity`), and their users."""
+    fixed = validity.mended(services, snap.records.values(), snap.history, services.clock.now())
+    found = StoreDifferences(store="validity", stale=sorted(fixed))
+    return found, {record.user_id for record in fixed.values()}
 
 
 async def _projections(
@@ -122,7 +130,7 @@ async def _projections(
     """The views that differ from what their facts render, and their users."""
     diff, users = StoreDifferences(store="projections"), set()
     for user_id, agent_id in projections.fact_scopes(services, snap.records.values()):
-        views = await projections.refresh(services, user_id, agent_id, now=utcnow())
+        views = await projections.refresh(services, user_id, agent_id, now=services.clock.now())
         for record, _ in views.writes:
             (diff.stale if record.id in snap.records else diff.missing).append(record.id)
         diff.extra += [record.id for record in views.deletes]
@@ -297,7 +305,7 @@ def _compare(snap: _Snapshot) -> _Diff:
 
 async def _repair(services: Services, fence: Fence, snap: _Snapshot, diff: _Diff) -> None:
     """Make one user's stores agree, as one journaled write."""
-    records, now = snap.records, utcnow()
+    records, now = snap.records, services.clock.now()
     restores: dict[str, Restore] = {}
 
     def restore(memory_id: str, store: StoreName, event: HistoryEvent | None = None) -> None:
@@ -317,6 +325,12 @@ async def _repair(services: Services, fence: Fence, snap: _Snapshot, diff: _Diff
     ]:
         event = history_event(records[memory_id], operation, actor="doctor", at=now)
         restore(memory_id, "history", event)
+    # versions valid at once, or from a time to come: closed, or brought back, everywhere
+    every: list[StoreName] = ["vector", "keyword", "graph", "history"]
+    for memory_id, fixed in validity.mended(services, records.values(), snap.history, now).items():
+        old = records[memory_id]
+        event = history_event(fixed, Operation.UPDATE, old=old, actor="doctor", at=now)
+        restores[memory_id] = Restore(record=fixed, stores=every, event=event)
     drops = [vector_drop(snap.late[memory_id]) for memory_id in diff.vector.extra]
     extra: dict[str, list[StoreName]] = defaultdict(list)
     for memory_id in diff.keyword.extra:

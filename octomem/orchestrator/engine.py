@@ -27,7 +27,6 @@ from octomem.models import (
     ProcessResult,
     RecallResult,
     Stats,
-    utcnow,
 )
 from octomem.orchestrator import arguments as args
 from octomem.orchestrator import doctor, learned_rank, lifecycle, originals, projections
@@ -53,7 +52,7 @@ from octomem.orchestrator.transfer import (
     stats,
 )
 from octomem.orchestrator.write import forget as forget_scope
-from octomem.orchestrator.write import write
+from octomem.orchestrator.write import heal_late, write
 from octomem.scopes import given, scope_filter
 from octomem.sensitive import mask_text, mask_value
 from octomem.settings import Settings, load_settings
@@ -300,6 +299,7 @@ class Orchestrator:
         as_of = args.check_as_of(as_of, include_superseded)
         if memo is not None:
             self._services.memos.add(args.check_memo(memo))
+        await heal_late(self._services, [user_id])  # a watched scope only: `late_writes`
         with span("recall", user_id=user_id):
             inputs = RecallInput(
                 query=text,
@@ -331,6 +331,7 @@ class Orchestrator:
         every surface that serves one tenant passes its scope."""
         memory_type = self._type_of(memory_id)
         owner = check_owner(user_id, agent_id)
+        await heal_late(self._services, None if owner is None else [user_id])
         return await self._get(memory_type, memory_id, owner)
 
     async def _get(
@@ -381,7 +382,9 @@ class Orchestrator:
         types = parse_memory_types(memory_types, self._services.types) or list(self._services.types)
         limit = args.check_limit(limit)
         live_at = (
-            None if args.check_flag(include_superseded, name="include_superseded") else utcnow()
+            None
+            if args.check_flag(include_superseded, name="include_superseded")
+            else self._services.clock.now()
         )
         valid_then = None
         if (when := args.check_as_of(as_of, include_superseded)) is not None:
@@ -389,6 +392,7 @@ class Orchestrator:
             # core blocks are rewritten in place, without validity: no version of a past time
             types = [t for t in types if t not in self._services.roles.blocks]
         where = scope_filter(user_id, given(agent_id), given(session_id), extra, valid_then)
+        await heal_late(self._services, [user_id])
         records: list[MemoryBase] = []
         for memory_type in types:
             records += await self._services.vector.list(memory_type, where=where, live_at=live_at)
@@ -474,7 +478,7 @@ class Orchestrator:
                     "value it is read from; put the new value there (metadata may be updated)"
                 )
         async with self._services.locks.hold_many({r.user_id for r in found}) as fence:
-            now = utcnow()
+            now = self._services.clock.now()
             sources: dict[str, tuple[MemoryBase, str | None, dict[str, Any] | None]] = {}
             for memory_id, memory_type, text, metadata in checked:
                 old = await self._get(memory_type, memory_id, owner)  # as it is now, locked
@@ -589,8 +593,8 @@ class Orchestrator:
                     continue
                 record = await self._canonical(record, "delete", owner)
                 records.setdefault(record.id, record)
-            deleted = list(records.values())
-            await commit(self._services, fence, [], now=utcnow(), deleted=deleted, actor="api")
+            deleted, now = list(records.values()), self._services.clock.now()
+            await commit(self._services, fence, [], now=now, deleted=deleted, actor="api")
         return len(deleted)
 
     @api
@@ -715,7 +719,9 @@ class Orchestrator:
         mode those of every host, once the dead writer's lease (`concurrency.lease_ttl_s`)
         has expired - and return how many. Writes of live callers are left to them. The
         next write of an affected user does the same for that user; `octomem serve` runs
-        this every lease period, so a host that dies is never needed back."""
+        this every lease period, so a host that dies is never needed back. It also undoes
+        the late vector writes of the dead writers whose writes this Orchestrator completed
+        (`late_writes`)."""
         return await lifecycle.complete_interrupted(self._services)
 
     recover = sync_twin(arecover)

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 from octomem.errors import InvalidInputError
 from octomem.media import archives, notices
 from octomem.media.archives import Conversation
-from octomem.models import MemoryBase, Operation, utcnow
+from octomem.models import MemoryBase, Operation
 from octomem.orchestrator.commit import commit
 from octomem.orchestrator.events import history_event
 from octomem.orchestrator.ingest_records import (
@@ -211,7 +211,10 @@ class _Run:
             await self.process(
                 [{"role": "user", "content": [part]}],
                 metadata=meta,
-                timestamp=min(datetime.fromtimestamp(stat.st_mtime_ns / 1e9, tz=UTC), utcnow()),
+                timestamp=min(
+                    datetime.fromtimestamp(stat.st_mtime_ns / 1e9, tz=UTC),
+                    self.engine.services.clock.now(),
+                ),
                 memory_types=["resource"],
                 # in the same journaled write as the new version's records, under the lock:
                 # the file's other current records closed, this version's reopened if closed
@@ -303,7 +306,7 @@ class _Run:
         kept = [r for r in records if r.memory_type != raw_turns and r.metadata.get(SHA) in heirs]
         handed = []
         for record in kept:
-            at = utcnow()
+            at = services.clock.now()
             own = {k: v for k, v in record.metadata.items() if k not in FIELDS}
             moved = record.model_copy(
                 update={"metadata": {**own, **heirs[str(record.metadata[SHA])]}}
@@ -316,7 +319,9 @@ class _Run:
         async with services.locks.hold(
             records[0].user_id, since={(self.user_id, self.agent_id): self.erasures}
         ) as fence:
-            await commit(services, fence, handed, now=utcnow(), deleted=deleted, actor=ACTOR)
+            await commit(
+                services, fence, handed, now=services.clock.now(), deleted=deleted, actor=ACTOR
+            )
 
 
 def _within(size: int, budget: int) -> None:

@@ -28,7 +28,7 @@ from octomem.logs import get_logger
 from octomem.orchestrator.locks import ScopeLocks, local_lock
 from octomem.orchestrator.services import Services
 from octomem.orchestrator.write import erase, recover, restore_vectors
-from octomem.orchestrator.write.recovery import complete_leftovers
+from octomem.orchestrator.write.recovery import settle
 from octomem.settings import LiteLLMEmbedderConfig, Settings
 from octomem.stores.blobs import BLOBS_DIR, BlobStore
 from octomem.stores.open import open_stores
@@ -162,7 +162,7 @@ def build_services(
         stores.leases,
         lease_ttl_s=concurrency.lease_ttl_s,
         timeout_s=concurrency.lock_timeout_s,
-        settle=lambda users, fence: complete_leftovers(services, users, fence),
+        settle=lambda users, fence: settle(services, users, fence),
         restore=lambda written, fence: restore_vectors(services, written, fence),
     )
     services = Services(

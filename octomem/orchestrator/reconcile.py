@@ -41,7 +41,7 @@ from octomem.language import norm_key
 from octomem.llm import LLMClient, UsageMeter
 from octomem.logs import get_logger
 from octomem.models import MemoryBase, MemoryType, Operation, StepError
-from octomem.orchestrator import llm_decisions
+from octomem.orchestrator import llm_decisions, validity
 from octomem.orchestrator.llm_decisions import Verdict
 from octomem.orchestrator.pending import Pending
 from octomem.orchestrator.services import Services
@@ -93,9 +93,12 @@ class Reconciler:
                     await self._decide_one(agent, candidate, by_candidate.get(id(candidate)))
                 ]
             for decision in decided:
-                for record in (*decision.previous, decision.record):  # an UPDATE's record wins
+                kept = await validity.in_turn(
+                    self.services, decision, self._scope, self._pending.latest
+                )
+                for record in (*kept.previous, kept.record):  # an UPDATE's record wins
                     self._pending.put(record)
-                decisions.append(decision)
+                decisions.append(kept)
         return decisions
 
     def _keyed(self, candidates: Sequence[MemoryBase]) -> list[MemoryBase]:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from octomem.models import HistoryEvent, MemoryBase, MemoryType, utcnow
+from octomem.models import HistoryEvent, MemoryBase, MemoryType
 from octomem.orchestrator.commit import commit
 from octomem.orchestrator.locks import Seen
 from octomem.stores.base import Filter
@@ -34,6 +35,11 @@ class Records:
         (`TypeRegistry.make_id`): the same key, the same id."""
         services = self._services
         return services.types.make_id(memory_type, *key, id_key=services.id_key)
+
+    def now(self) -> datetime:
+        """Now, on the one clock every host stamps what it stores with (the graph
+        server's in server mode: `octomem.stores.clock`): for the times of records built."""
+        return self._services.clock.now()
 
     def build(self, memory_type: MemoryType, **fields: Any) -> MemoryBase:
         """A record of this type from its fields, of the class its agent declares (the
@@ -117,4 +123,11 @@ class Records:
         written = {record.id for record, _ in changes}
         deleted = [record for record in deletes if record.id not in written]
         if changes or deleted:
-            await commit(self._services, fence, changes, now=utcnow(), deleted=deleted, actor=actor)
+            await commit(
+                self._services,
+                fence,
+                changes,
+                now=self._services.clock.now(),
+                deleted=deleted,
+                actor=actor,
+            )

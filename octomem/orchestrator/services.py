@@ -16,11 +16,13 @@ from octomem.errors import OctomemError
 from octomem.llm import LLMClient
 from octomem.memory_types import BUILTIN_REGISTRY, TypeRegistry
 from octomem.models import BUILTIN_TYPES, MemoryType
+from octomem.orchestrator.late_writes import LateWrites
 from octomem.orchestrator.locks import ScopeLocks
 from octomem.settings import Settings
 from octomem.stores import parsed
 from octomem.stores.base import GraphStore, HistoryStore, Journal, KeywordStore, VectorStore
 from octomem.stores.blobs import BlobStore
+from octomem.stores.clock import Clock
 
 
 @dataclass
@@ -43,6 +45,8 @@ class Services:
     blobs: BlobStore | None = None
     # the read memos given to the engine (`Records.get`, `arecall`): a forget drops theirs
     memos: weakref.WeakSet[parsed.Memo] = field(default_factory=weakref.WeakSet)
+    # the vector entries a dead writer's request may still change (`late_writes`)
+    late: LateWrites = field(default_factory=LateWrites)
     _id_key: bytes | None = None  # memory ids are keyed with it (`octomem.id_key`)
     id_key_source: Callable[[], Awaitable[bytes | None]] | None = None  # on a server: read at open
 
@@ -58,6 +62,13 @@ class Services:
     @id_key.setter
     def id_key(self, value: bytes | None) -> None:
         self._id_key, self.id_key_source = value, None
+
+    @property
+    def clock(self) -> Clock:
+        """The one clock "now" is stamped with on whatever is stored (validity, history,
+        journal, a turn without a timestamp): the graph server's in server mode, whatever
+        this host's clock says (`octomem.stores.clock`)."""
+        return self.locks.graph.clock
 
     @property
     def stores(self) -> tuple[VectorStore, KeywordStore, HistoryStore, GraphStore, Journal]:

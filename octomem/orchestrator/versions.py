@@ -13,9 +13,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from octomem.models import HistoryEvent, MemoryBase, MemoryType, Operation, utcnow
+from octomem.models import HistoryEvent, MemoryBase, MemoryType, Operation
 from octomem.orchestrator.events import history_event
 from octomem.scopes import ANY, equals, scope_filter
 
@@ -26,12 +27,11 @@ Change = tuple[MemoryBase, HistoryEvent]
 
 
 def reopened(
-    records: Sequence[MemoryBase], stored: Mapping[str, MemoryBase], *, actor: str
+    records: Sequence[MemoryBase], stored: Mapping[str, MemoryBase], *, actor: str, at: datetime
 ) -> list[Change]:
     """This version's `records` stored before and closed since (`stored`, by id), current
     again: the new record's fields (validity from this version on, its metadata), the
-    stored one's creation time, the next version number."""
-    at = utcnow()
+    stored one's creation time, the next version number (`at`: now, on the one clock)."""
     changes = []
     for record in records:
         old = stored.get(record.id)
@@ -80,7 +80,7 @@ async def closed(
     changes = []
     for record in (r for i, r in current.items() if i not in mine):
         successor = successors.get(record.memory_type)
-        at = max(successor.valid_from if successor else utcnow(), record.valid_from)
+        at = max(successor.valid_from if successor else services.clock.now(), record.valid_from)
         update: dict[str, Any] = {
             "valid_to": at,
             "superseded_by": successor.id if successor else None,

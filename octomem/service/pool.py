@@ -52,7 +52,8 @@ class ProjectPool:
 
     async def _sweep(self) -> None:
         """Every lease period, complete the writes dead callers left in each open project's
-        journal: in server mode it is shared, so a host that dies mid-write is not needed."""
+        journal (in server mode it is shared, so a host that dies mid-write is not needed),
+        and undo the late vector writes of those it completed (`Orchestrator.arecover`)."""
         period = max(1.0, self.settings.concurrency.lease_ttl_s)
         while not self.closing:
             await asyncio.sleep(period)

@@ -23,6 +23,7 @@ from octomem.models import (
     Relation,
     WriteIntent,
 )
+from octomem.stores.clock import Clock
 from octomem.stores.fence import Fence
 from octomem.stores.parsed import Memo
 
@@ -362,6 +363,11 @@ class Leases(Protocol):
     def location(self) -> str:
         """Where the leases live (the graph's location): two ports with the same location
         share their leases."""
+
+    @property
+    def clock(self) -> Clock:
+        """The clock every host sharing these leases stamps "now" with (validity, history,
+        journal): the one lease expiry is measured on (`octomem.stores.clock`)."""
 
     async def acquire_lease(self, key: str, owner: str, ttl_s: float) -> int:
         """Take the lease `key` for `owner` when nobody holds it, its holder's lease has expired,

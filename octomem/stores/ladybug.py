@@ -27,6 +27,7 @@ from octomem.errors import OctomemError, StoreError
 from octomem.logs import get_logger
 from octomem.models import as_utc
 from octomem.stores import ladybug_rebuild
+from octomem.stores.clock import Clock, SystemClock
 from octomem.stores.cypher_graph import CypherGraphStore, Dialect, Row, Work, drive
 from octomem.stores.fence import Fence
 from octomem.stores.graph_common import Namespace, ProcessLeases, check_lease
@@ -46,6 +47,7 @@ DB_FILE = "graph.lbdb"
 _CHECKPOINT_BYTES = 128 * 1024
 
 _REBUILD_TIMEOUT_S = 600.0
+_HOST_CLOCK = SystemClock()
 
 
 _M_PERTURB = -6  # glibc mallopt parameter
@@ -318,6 +320,10 @@ class LadybugGraphStore(CypherGraphStore):
     @property
     def location(self) -> str:
         return str(self._file)
+
+    @property
+    def clock(self) -> Clock:
+        return _HOST_CLOCK  # one process writes the file: its host's clock
 
     async def init(self) -> None:
         await self._db.call("init", lambda conn: None, write=True)

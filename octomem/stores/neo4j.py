@@ -7,12 +7,14 @@ of the hosts sharing the server (`Neo4jIdKeyStore`).
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, LiteralString, TypeVar
 
 from octomem.logs import get_logger
 from octomem.stores.base import StoredIdKey
+from octomem.stores.clock import ServerClock
 from octomem.stores.cypher_graph import CypherGraphStore, Dialect, Row, Work, drive_async
 from octomem.stores.fence import Fence
 from octomem.stores.graph_common import NAMESPACED, Namespace, check_lease
@@ -49,8 +51,9 @@ _LEASE_CLAIM: LiteralString = (
 _LEASE_TAKE: LiteralString = (
     "MATCH (l:OctomemLease {key: $key})" + _LEASE_OPEN + "WITH l, now, CASE WHEN "
     "l.owner = $owner THEN coalesce(l.token, 0) ELSE coalesce(l.token, 0) + 1 END AS token "
-    "SET l.owner = $owner, l.expires = now + $ttl_ms, l.token = token RETURN token"
+    "SET l.owner = $owner, l.expires = now + $ttl_ms, l.token = token RETURN token, now"
 )
+_NOW: LiteralString = "RETURN timestamp() AS now"
 # Release: the same two steps, for the owner only; the node stays (no writer meets a
 # deleted one).
 _LEASE_MINE: LiteralString = "MATCH (l:OctomemLease {key: $key}) WHERE l.owner = $owner "
@@ -121,6 +124,7 @@ class Neo4jGraphStore(CypherGraphStore):
 
     def _setup(self, client: Neo4jClient, namespace: Namespace) -> None:
         self._db = client
+        self._clock = ServerClock()
         super().__init__(BoltSession(client), BOLT, namespace)
 
     @property
@@ -129,8 +133,14 @@ class Neo4jGraphStore(CypherGraphStore):
         where = f"{self._db.uri} (database {self._db.database or '<default>'}"
         return where + (f", project {project})" if project else ")")
 
+    @property
+    def clock(self) -> ServerClock:
+        """The server's clock, read when the store opens and with every lease taken."""
+        return self._clock
+
     async def init(self) -> None:
         server = await self._db.run_schema(_SCHEMA)
+        await self._read_clock()
         log.debug("graph_store_ready", backend="neo4j", uri=self._db.uri, server=server)
 
     async def compact(self) -> bool:
@@ -149,10 +159,22 @@ class Neo4jGraphStore(CypherGraphStore):
         async def work(tx: Tx) -> int:
             if not await records(tx, _LEASE_CLAIM, claim=uuid.uuid4().hex, **params):
                 return 0
+            sent = time.monotonic()
             taken = await records(tx, _LEASE_TAKE, **params)
-            return int(taken[0]["token"]) if taken else 0
+            if not taken:
+                return 0
+            self._clock.observe(float(taken[0]["now"]), sent, time.monotonic())
+            return int(taken[0]["token"])
 
         return await self._db.call("acquire_lease", work)
+
+    async def _read_clock(self) -> None:
+        async def work(tx: Tx) -> None:
+            sent = time.monotonic()
+            [row] = await records(tx, _NOW)
+            self._clock.observe(float(row["now"]), sent, time.monotonic())
+
+        await self._db.call("clock", work, write=False)
 
     async def fence_holds(self, tokens: Sequence[tuple[str, int]]) -> bool:
         return await self._db.fence_holds(tokens)

@@ -372,14 +372,17 @@ def test_a_writer_stalled_past_its_lease_cannot_bring_back_a_forgotten_user(
     _assert_ana_intact(b, ana)
 
 
-def test_a_late_write_whose_writer_was_killed_is_found_and_removed_by_repair(
-    server_stores: dict[str, Any], host: Any, process_a: Any, uid: Any
+@pytest.mark.parametrize("healer", ["read", "sweep"])
+def test_a_late_write_whose_writer_was_killed_is_undone_by_the_service_itself(
+    server_stores: dict[str, Any], host: Any, process_a: Any, uid: Any, healer: str
 ) -> None:
     """As above, A stopped after its fence check; but once its late request has reached
-    Chroma, A dies before its second check, so nobody undoes it. Chroma has no conditional
-    writes: maya's fact is back in Chroma with no history. Its entry carries A's lease
-    token, older than the forget's: check() reports it as a vector entry that is not
-    canonical, and check(repair=True) removes it (instead of re-logging it)."""
+    Chroma, A dies before its second check, so A never undoes it. Chroma has no conditional
+    writes: maya's fact is back in Chroma with no history. Another host (C, which took no
+    part) sees it, and its check() reports the entry (its token older than the forget's).
+    B completed A's write for the forget, so B watches what it wrote: B's next read of
+    maya, or its next recovery sweep (what `octomem serve` runs every lease period), finds
+    the late entries and removes them through the write primitive - no check(repair=True)."""
     maya, ana = uid("maya"), uid("ana")
     text = f"I live in Flumberdyne ({_mark(maya)})."
     a = process_a(
@@ -402,27 +405,33 @@ def test_a_late_write_whose_writer_was_killed_is_found_and_removed_by_repair(
         os.kill(a.child.pid, signal.SIGCONT)
     code, said = a.finish()
     assert code == -signal.SIGKILL and "landed" in said, said
-    late = {r.id for r in b.get_all(user_id=maya, include_superseded=True)}
-    assert late, "the late write is visible until repaired"
-    found = {store.store: store for store in b.check().stores}
+    c = host("host-c")
+    late = {r.id for r in c.get_all(user_id=maya, include_superseded=True)}
+    assert late, "the late write landed"
+    found = {store.store: store for store in c.check().stores}
     assert set(found["vector"].extra) == late, found
     assert all(d.count == 0 for name, d in found.items() if name != "vector"), found
-    repaired = b.check(repair=True)
-    assert repaired.repaired and repaired.consistent, repaired
+    if healer == "read":
+        assert b.get_all(user_id=maya, include_superseded=True) == []
+    else:
+        b.recover()
+    assert c.get_all(user_id=maya, include_superseded=True) == []  # gone from the stores
+    assert c.check().consistent
     _assert_maya_gone(b, server_stores, maya, before)
     _assert_ana_intact(b, ana)
 
 
 @pytest.mark.parametrize("newer", ["update", "delete"])
-def test_a_late_write_over_a_newer_update_or_delete_is_undone_by_repair(
+def test_a_late_write_over_a_newer_update_or_delete_is_undone_by_the_service_itself(
     server_stores: dict[str, Any], host: Any, process_a: Any, uid: Any, newer: str
 ) -> None:
     """No forget this time: A updates maya's memory and is stopped after its fence check;
     B updates (or deletes) the same memory once A's lease has lapsed (acknowledged); then
     A's late request lands and A dies before its second check. Chroma holds A's words under
     A's older token, while the history log (fenced inside its writes) ends with B's change:
-    check() names the entry (stale after an update, extra after a delete), and repair puts
-    back B's words or removes it, instead of logging A's as the truth."""
+    another host's check() names the entry (stale after an update, extra after a delete).
+    B, which completed A's write before its own, watches it: B's next read puts back B's
+    words or removes the entry, instead of logging A's as the truth - no repair run."""
     maya = uid("maya")
     b, _ = _host_b(host, maya)
     [fact] = [r for r in b.get_all(user_id=maya) if r.memory_type is MemoryType.SEMANTIC]
@@ -449,13 +458,12 @@ def test_a_late_write_over_a_newer_update_or_delete_is_undone_by_repair(
         os.kill(a.child.pid, signal.SIGCONT)
     code, said = a.finish()
     assert code == -signal.SIGKILL and "landed" in said, said
-    assert "Flumberdyne" in b.get(fact.id, user_id=maya).content  # the damage
-    found = {store.store: store for store in b.check().stores}
+    c = host("host-c")
+    assert "Flumberdyne" in c.get(fact.id, user_id=maya).content  # the damage
+    found = {store.store: store for store in c.check().stores}
     late = found["vector"].stale if newer == "update" else found["vector"].extra
     assert late == [fact.id] and found["vector"].count == 1, found
     assert not found["history"].count, found
-    repaired = b.check(repair=True)
-    assert repaired.repaired and repaired.consistent, repaired
     if newer == "update":
         assert b.get(fact.id, user_id=maya).content == truth.content
         assert b.history(fact.id, user_id=maya)[-1].new_value == truth.content
@@ -463,6 +471,9 @@ def test_a_late_write_over_a_newer_update_or_delete_is_undone_by_repair(
         with pytest.raises(NotFoundError):
             b.get(fact.id, user_id=maya)
         assert b.history(fact.id, user_id=maya)[-1].operation.value == "DELETE"
+    assert c.check().consistent
+    homes = [r for r in c.get_all(user_id=maya) if r.memory_type is MemoryType.SEMANTIC]
+    assert len(homes) == (1 if newer == "update" else 0), homes  # one current fact
     hits = b.recall("Where do I live?", user_id=maya).hits
     assert not [h for h in hits if "Flumberdyne" in h.memory.content]
     assert newer == "delete" or "Rome" in hits[0].memory.content

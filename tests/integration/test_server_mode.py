@@ -92,7 +92,7 @@ def test_worker_processes_keep_one_current_home(
             report = orch.check()
             ours = {s.store: [i for i in s.missing + s.stale] for s in report.stores}
             assert ours == {
-                s: [] for s in ("vector", "keyword", "graph", "history", "projections")
+                s: [] for s in ("vector", "keyword", "graph", "history", "projections", "validity")
             }, ours
             records = [r for u in users for r in orch.get_all(user_id=u, include_superseded=True)]
             histories.append({r.id: orch.history(r.id) for r in records})

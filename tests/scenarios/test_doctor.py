@@ -22,12 +22,12 @@ from octomem.models import (
     Relation,
     embedding_text,
 )
-from octomem.orchestrator import engine
 from octomem.orchestrator.internals import services_of
 from octomem.orchestrator.write import apply, restore_vectors
 from octomem.orchestrator.write.apply import DELETE_BATCH
 from octomem.settings import load_settings
 from octomem.stores import fence, graph_common
+from octomem.stores.clock import SystemClock
 from tests.conftest import T0
 from tests.servers import executable
 
@@ -157,6 +157,7 @@ def test_doctor_command(tmp_path: Path, embedder) -> None:
         "graph": 1,
         "history": 1,
         "projections": 0,
+        "validity": 0,
     }
     fixed = doctor("--repair")
     assert fixed.returncode == 0, fixed.stdout + fixed.stderr
@@ -217,9 +218,9 @@ def test_a_late_write_over_a_newer_truth_is_put_back_by_repair(
     orch.process("I live in Paris.", user_id="maya")
     [old] = [r for r in orch.get_all(user_id="maya") if r.memory_type is MemoryType.SEMANTIC]
     token = _token_now(orch, "maya")  # the writer that will land late
-    clock = engine.utcnow
+    clock = SystemClock.now  # the embedded stores' (`Leases.clock`)
     with monkeypatch.context() as patch:
-        patch.setattr(engine, "utcnow", lambda: clock() + timedelta(seconds=skew_s))
+        patch.setattr(SystemClock, "now", lambda self: clock(self) + timedelta(seconds=skew_s))
         newer = orch.update(old.id, "I live in Rome.", user_id="maya")
     assert newer is not None and "Rome" in newer.content
     _late_write(orch, "maya", old, token)
@@ -293,9 +294,9 @@ def test_a_late_write_its_writer_lived_to_see_is_put_back_to_the_last_logged_eve
     orch.process("I live in Paris.", user_id="maya")
     [old] = [r for r in orch.get_all(user_id="maya") if r.memory_type is MemoryType.SEMANTIC]
     token = _token_now(orch, "maya")
-    clock = engine.utcnow
+    clock = SystemClock.now
     with monkeypatch.context() as patch:
-        patch.setattr(engine, "utcnow", lambda: clock() - timedelta(seconds=60))
+        patch.setattr(SystemClock, "now", lambda self: clock(self) - timedelta(seconds=60))
         newer = orch.update(old.id, "I live in Rome.", user_id="maya")
     _late_write(orch, "maya", old, token)
     assert _restore(orch, "maya", old.id) == 1

@@ -11,7 +11,7 @@ from typing import Any
 from octomem import offload
 from octomem.llm import UsageMeter
 from octomem.logs import get_logger
-from octomem.models import LLMUsage, MemoryBase, MemoryType, ProcessResult, utcnow
+from octomem.models import LLMUsage, MemoryBase, MemoryType, ProcessResult
 from octomem.orchestrator import extracted, originals, projections
 from octomem.orchestrator.commit import commit as commit_changes
 from octomem.orchestrator.events import all_changes
@@ -64,7 +64,9 @@ async def commit(state: ProcessState, deps: Services) -> CommitUpdate:
                 sent=state.get("turn_words", {}),
             )
             turns = [originals.settled(t, withheld) for t in turns]
-            reconciler = Reconciler(deps, utcnow(), llm=deps.llm if use_llm else None, meter=meter)
+            reconciler = Reconciler(
+                deps, deps.clock.now(), llm=deps.llm if use_llm else None, meter=meter
+            )
             canonical = await offload.cpu(  # CPU work, as below: off the loop if large
                 len(candidates), lambda: projections.canonical_candidates(deps, candidates)
             )

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from octomem.agents.base import ExtractionContext, MemoryAgent
 from octomem.language import TurnReading
-from octomem.models import MemoryBase, MemoryType, Scope, Turn, utcnow
+from octomem.models import MemoryBase, MemoryType, Scope, Turn
 from octomem.orchestrator import extracted
 from octomem.orchestrator.process.state import (
     Normalized,
@@ -46,7 +46,7 @@ def context(
     settings = deps.settings.agents
     return ExtractionContext(
         scope=scope,
-        now=utcnow(),
+        now=deps.clock.now(),
         user_name=user_name,
         working_ttl=settings.working_ttl,
         core_char_limit=settings.core_char_limit,

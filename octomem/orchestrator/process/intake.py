@@ -13,7 +13,7 @@ from octomem.agents.base import ExtractionContext, InputRecords, MemoryAgent
 from octomem.agents.base import read_turns as read_readings
 from octomem.media.parts import masked_piece
 from octomem.messages import normalize_messages
-from octomem.models import MemoryBase, Operation, Turn, utcnow
+from octomem.models import MemoryBase, Operation, Turn
 from octomem.orchestrator import extracted, originals, projections, versions, vision
 from octomem.orchestrator.events import all_changes
 from octomem.orchestrator.ingest_records import ACTOR as INGEST_ACTOR
@@ -47,7 +47,7 @@ async def normalize(state: ProcessInput, deps: Services) -> NormalizeUpdate:
             state["messages"],
             session_id=state.get("session_id"),
             timestamp=state.get("timestamp"),
-            now=utcnow(),
+            now=deps.clock.now(),
             max_message_chars=settings.input.max_message_chars,
             media=settings.media,
             vision=shows_images,
@@ -80,7 +80,9 @@ async def store_turns(state: Normalized, deps: Services) -> StoreUpdate:
     turn_log = deps.turn_log  # stores every turn as its own record
     scope = scope_of(state)
     with span("node.store_turns", user_id=scope.user_id, turns=len(state["turns"])):
-        ctx = ExtractionContext(scope=scope, now=utcnow(), id_key=deps.id_key, types=deps.types)
+        ctx = ExtractionContext(
+            scope=scope, now=deps.clock.now(), id_key=deps.id_key, types=deps.types
+        )
         turns: list[Turn] = state["turns"]
 
         def raw_records() -> list[MemoryBase]:
@@ -119,7 +121,9 @@ async def store_turns(state: Normalized, deps: Services) -> StoreUpdate:
             ]
             changes = await offload.cpu(len(fresh), lambda: all_changes(fresh))
             if "closing" in state:  # a new version of an input: see `versions`
-                changes += versions.reopened(records, stored, actor=INGEST_ACTOR)
+                changes += versions.reopened(
+                    records, stored, actor=INGEST_ACTOR, at=deps.clock.now()
+                )
                 changes += await versions.closed(
                     deps,
                     (scope.user_id, scope.agent_id),
@@ -151,7 +155,7 @@ async def read_turns(state: TurnsStored, deps: Services) -> ReadUpdate:
     with span("node.read_turns", user_id=scope.user_id):
         turns = state["turns"]
         user_name = await projections.user_name(
-            deps, scope.user_id, ANY, utcnow(), exclude={turn.id for turn in turns}
+            deps, scope.user_id, ANY, deps.clock.now(), exclude={turn.id for turn in turns}
         )
         ctx = context(deps, scope, user_name=user_name)
         # parsing is CPU work: off the event loop

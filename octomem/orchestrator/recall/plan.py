@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from octomem.agents.base import MemoryAgent
 from octomem.errors import InvalidInputError
-from octomem.models import MemoryType, utcnow
+from octomem.models import MemoryType
 from octomem.orchestrator.recall.state import PlanUpdate, RecallInput
 from octomem.orchestrator.services import Services
 from octomem.orchestrator.time_cues import query_periods
@@ -38,7 +38,7 @@ async def plan_recall(state: RecallInput, deps: Services) -> PlanUpdate:
             if (m in memory_types if memory_types is not None else m not in whole)
             and not (m in whole and as_of is not None)
         ]
-        now = state.get("now") or utcnow()
+        now = state.get("now") or deps.clock.now()
         plan = RecallPlan(
             agents=tuple(m for m in asked if not deps.vector.known_empty(m)),
             keyword_pool=config.candidates * len(asked),

@@ -39,7 +39,6 @@ from octomem.models import (
     Restore,
     WriteIntent,
     embedding_text,
-    utcnow,
 )
 from octomem.orchestrator import projections
 from octomem.orchestrator.events import applied, history_event
@@ -83,7 +82,7 @@ async def write(
     # an agent's record of another class: before anything is written
     for record in [*(r for r, _ in changes), *rewrites, *(r.record for r in restores)]:
         services.types.check_record(record)
-    now = utcnow()
+    now = services.clock.now()  # the one clock of every host (`stores.clock`)
 
     def build() -> tuple[WriteIntent, list[IntentPart]]:
         guard = Guard(services, actor=actor, at=now)
@@ -239,14 +238,20 @@ async def apply_intent(
     return None
 
 
-async def complete(services: Services, fence: Fence, intent: WriteIntent) -> None:
-    """Apply an intent the journal holds and drop it. One cut short while its parts were
-    being journaled has written nothing to any store but blobs (`write_parts`' `first`):
-    it is dropped, and its users' blobs no record names are removed."""
+async def complete(
+    services: Services,
+    fence: Fence,
+    intent: WriteIntent,
+    done: Callable[[IntentPart], None] | None = None,
+) -> None:
+    """Apply an intent the journal holds and drop it (`done` told of each part applied).
+    One cut short while its parts were being journaled has written nothing to any store
+    but blobs (`write_parts`' `first`): it is dropped, and its users' blobs no record
+    names are removed."""
     last = intent.parts - 1
     report = None
     if last < 0 or await services.journal.part(intent.id, last) is not None:
-        report = await apply_intent(services, fence, intent)
+        report = await apply_intent(services, fence, intent, None, done)
     else:
         log.warning("dropping a write whose journaling was cut short", intent=intent.id)
         for user_id in intent.user_ids():  # the blobs written for its records (`first`)

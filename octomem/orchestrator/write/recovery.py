@@ -1,12 +1,15 @@
 """Completing the journaled writes their writers left: a crash (`recover`, when the stores
-open), a failed store or a cancelled call (`complete_leftovers`, when the next writer of
-those users takes their lock), and a vector write that landed after its lease was lost
-(`restore_vectors`). Each is completed through the one write primitive (`apply`)."""
+open, and in every sweep of `octomem serve`), a failed store or a cancelled call
+(`complete_leftovers`, when the next writer of those users takes their lock: `settle`),
+and a vector write that landed after its lease was lost (`restore_vectors`) - its writer
+saw it, or it landed after another completed the dead writer's intent (`heal_late`, see
+`octomem.orchestrator.late_writes`). Each is completed through the one write primitive
+(`apply`)."""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from octomem.logs import get_logger
@@ -55,11 +58,28 @@ async def recover(services: Services, *, wait: bool = True) -> int:
                 if not await services.journal.is_pending(intent.id):
                     continue  # its writer finished it meanwhile
                 log.warning("completing a write a crash interrupted", intent=intent.id)
-                await complete(services, fence, intent)
+                await _complete(services, fence, intent)
                 applied += 1
         except ScopeBusyError:
             if wait:
                 raise
+    await heal_late(services)
+    return applied
+
+
+async def _complete(services: Services, fence: Fence, intent: WriteIntent) -> None:
+    """Complete an intent its writer left, and watch what it writes to the vector store:
+    the writer's own request for it may still land late (`heal_late`)."""
+    services.late.note(intent)
+    await complete(services, fence, intent, done=services.late.note)
+
+
+async def settle(services: Services, user_ids: set[str | None], fence: Fence) -> int:
+    """What a writer does once it holds these users' locks, before it reads: complete
+    their leftovers (`complete_leftovers`), then undo the late writes found among their
+    watched entries (`heal_late_held`). Returns how many intents were completed."""
+    applied = await complete_leftovers(services, user_ids, fence)
+    await heal_late_held(services, user_ids, fence)
     return applied
 
 
@@ -91,19 +111,32 @@ async def complete_leftovers(services: Services, user_ids: set[str | None], fenc
                 if not await services.journal.is_pending(intent.id):
                     continue  # completed meanwhile, by a holder of the others' locks
             log.warning("completing a write that was cut short", intent=intent.id)
-            await complete(services, held, intent)
+            await _complete(services, held, intent)
             applied += 1
     return applied
 
 
 async def restore_vectors(
-    services: Services, written: Mapping[str, Sequence[str]], fence: Fence
+    services: Services, written: Mapping[str, Sequence[str]], fence: Fence, *, quiet: bool = False
 ) -> int:
     """Put vector entries (ids by memory type) that a writer whose lease passed to another
     wrote late (`fence.LandedLate`) back to what the history log says - it is fenced on
     the graph server, so a memory's last event there is its newest truth - and remove
     those with no event left or whose last event deleted them. The caller holds their
-    users' leases (`fence`). Returns how many entries changed."""
+    users' leases (`fence`). Returns how many entries changed (`quiet`: no warning when
+    none did)."""
+    truths, gone = await plan_restore(services, written)
+    await write(services, fence, restores=truths, drops=gone, actor="octomem")
+    changed = len(gone) + len(truths)
+    if changed or not quiet:
+        log.warning("restored entries a late write had changed", changed=changed)
+    return changed
+
+
+async def plan_restore(
+    services: Services, written: Mapping[str, Sequence[str]]
+) -> tuple[list[Restore], list[Drop]]:
+    """What `restore_vectors` would write: the entries to put back, those to remove."""
     truths: list[Restore] = []
     gone: list[Drop] = []
     for kind, ids in written.items():
@@ -128,10 +161,7 @@ async def restore_vectors(
             elif leaves and last.record is not None and (now is None or not logged_as(last, now)):
                 truth = services.types.record_from_dict(last.record)
                 truths.append(Restore(record=truth, stores=["vector"]))
-    await write(services, fence, restores=truths, drops=gone, actor="octomem")
-    changed = len(gone) + len(truths)
-    log.warning("restored entries a late write had changed", changed=changed)
-    return changed
+    return truths, gone
 
 
 def vector_drop(record: MemoryBase) -> Drop:
@@ -146,3 +176,34 @@ def vector_drop(record: MemoryBase) -> Drop:
 async def _last_event(services: Services, memory_id: str) -> HistoryEvent | None:
     events = await services.history.for_memory(memory_id)
     return events[-1] if events else None
+
+
+async def heal_late(services: Services, users: Iterable[str | None] | None = None) -> int:
+    """Undo the late writes found among the watched entries (`late_writes`) of `users`
+    (None: all): each user whose entries differ from the history log is repaired under
+    its lock (which waits for a live writer of theirs, whose own write may be what
+    differs); how many entries changed."""
+    if not services.late:
+        return 0
+    changed = 0
+    for user_id, written in services.late.of(users).items():
+        truths, gone = await plan_restore(services, written)
+        if truths or gone:
+            try:
+                async with services.locks.hold(user_id):
+                    pass  # its `settle` completes the user's leftovers, undoes late writes
+            except ScopeBusyError:  # its holder's own `settle` does, or the next check
+                log.warning("a user with late writes stayed locked; left to its writer")
+                continue
+            changed += len(truths) + len(gone)
+    return changed
+
+
+async def heal_late_held(services: Services, users: Iterable[str | None], fence: Fence) -> int:
+    """As `heal_late`, for users whose locks the caller holds (`fence`)."""
+    if not services.late:
+        return 0
+    changed = 0
+    for written in services.late.of(users).values():
+        changed += await restore_vectors(services, written, fence, quiet=True)
+    return changed

@@ -1,0 +1,124 @@
+"""Validity anomalies the doctor looks for, and how repair mends them.
+
+The versions of one fact (a scope and conflict key: `reconcile`) follow each other: each
+valid from its `valid_from` until the next one's, the current one open-ended, so `as_of`
+answers one of them at any time. Stamped from one clock (`octomem.stores.clock`) that
+holds by construction; what a host with a wrong clock stored before, or a store edited by
+hand, may break it in two ways:
+
+- overlap: two versions of one fact valid at the same time (`as_of` answers both);
+- future: a version valid from later than now on the server's clock, and later than it
+  was stored (a host whose clock was ahead): it is brought back to when it was stored.
+
+A write keeps it too (`in_turn`): calls commit in any order, and a version said before the
+one it closes (a call that waited for the lock, a caller's explicit past time) begins
+inside the time of the versions closed before that one; those end where it begins.
+
+Repair keeps the current version current and each earlier version valid until the next
+one begins (never before it began itself: an empty interval), as `Reconciler._close` does.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timedelta
+
+from octomem import scopes
+from octomem.models import HistoryEvent, MemoryBase, MemoryType, Operation
+from octomem.orchestrator.services import Services
+from octomem.plans import Decision
+from octomem.stores.base import Filter
+
+# a valid_from later than the server's now by more than this is an anomaly (clocks of
+# hosts that are right differ by less)
+FUTURE_SLACK = timedelta(minutes=5)
+Key = tuple[MemoryType, str | None, str | None, str | None, str]
+
+
+def mended(
+    services: Services,
+    records: Iterable[MemoryBase],
+    history: Mapping[str, HistoryEvent],
+    now: datetime,
+) -> dict[str, MemoryBase]:
+    """The records whose validity is anomalous, by id, each as repair leaves it."""
+    fixed: dict[str, MemoryBase] = {}
+    facts: dict[Key, list[MemoryBase]] = defaultdict(list)
+    blocks = services.roles.blocks  # rewritten in place, no versions in time (no `as_of`)
+    for record in records:
+        if record.memory_type in blocks:
+            continue
+        if record.valid_from > now + FUTURE_SLACK:
+            record = fixed[record.id] = _stored_at(record, history.get(record.id), now)
+        if record.conflict_key is None:
+            continue
+        agent = services.agents.get(record.memory_type)
+        session = record.session_id if agent is not None and agent.session_scoped else None
+        key = (record.memory_type, record.user_id, record.agent_id, session, record.conflict_key)
+        facts[key].append(record)
+    for versions in facts.values():
+        # the current one last, the closed ones in the order they began
+        versions.sort(key=lambda r: (r.valid_to is None, r.valid_from, r.id))
+        limit: datetime | None = None  # when the next version begins
+        for record in reversed(versions):
+            end = record.valid_to
+            # valid into the next version's time: closed when it begins (an interval that
+            # begins after that is empty, [valid_from, valid_from): it overlaps nothing)
+            at = None if limit is None else max(limit, record.valid_from)
+            if at is not None and (end is None or at < end):
+                record = fixed[record.id] = record.model_copy(update=_closing(record, at))
+            if record.valid_to is not None and record.valid_to <= record.valid_from:
+                continue  # empty: valid at no time, it bounds no other
+            limit = record.valid_from if limit is None else min(limit, record.valid_from)
+    return fixed
+
+
+def _stored_at(record: MemoryBase, event: HistoryEvent | None, now: datetime) -> MemoryBase:
+    """The record valid from when it was stored (its last event's time, else now)."""
+    at = min(event.at, now) if event is not None else now
+    update: dict[str, object] = {"valid_from": at}
+    if record.created_at > at:
+        update["created_at"] = at
+    if record.valid_to is not None and record.valid_to < at:
+        update["valid_to"] = at
+    return record.model_copy(update=update)
+
+
+def _closing(record: MemoryBase, at: datetime) -> dict[str, object]:
+    update: dict[str, object] = {"valid_to": at}
+    if hasattr(record, "invalid_at"):  # a knowledge memory: its edge closes with it
+        update["invalid_at"] = at
+    return update
+
+
+async def in_turn(
+    services: Services,
+    decision: Decision,
+    scope: Callable[[MemoryBase, Filter], Filter],
+    latest: Callable[[MemoryBase], MemoryBase],
+) -> Decision:
+    """`decision`, with the closed versions of its fact that would still be valid when its
+    new version begins closed there too (see the module docstring): only when the new
+    version begins before one it closes (one read more), else as it is. `scope`: the
+    filter of a record's owner and more; `latest`: a record as the batch's own decisions
+    leave it."""
+    new = decision.record
+    if decision.operation is not Operation.SUPERSEDE or new.conflict_key is None:
+        return decision
+    if all(old.valid_from <= new.valid_from for old in decision.previous):
+        return decision  # in turn: the versions closed before ended where those began
+    closing = {record.id for record in decision.previous} | {new.id}
+    where = scope(new, scopes.equals("conflict_key", new.conflict_key))
+    agent = services.agents.get(new.memory_type)
+    more = []
+    for record in await services.vector.list(new.memory_type, where=where):
+        record = latest(record)
+        at = max(record.valid_from, new.valid_from)
+        if record.id in closing or record.valid_to is None or record.valid_to <= at:
+            continue
+        update = _closing(record, at)
+        if agent is not None:
+            update.update(agent.closing(record, at))
+        more.append(record.model_copy(update=update))
+    return decision.model_copy(update={"previous": [*decision.previous, *more]})
