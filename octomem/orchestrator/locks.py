@@ -9,7 +9,8 @@ Two layers, taken in this order:
 - in this process: a FIFO lock per (graph location, user) shared by every Orchestrator,
   thread and event loop of the process (`_acquire_local`);
 - across processes: a lease in the graph store, taken by polling, renewed every third of
-  its TTL while held, and free again `lease_ttl_s` after a holder dies. Its fencing token
+  its TTL while held (not while a store call of the holder is stuck past its bound:
+  `octomem.stores.stuck`), and free again `lease_ttl_s` after a holder dies. Its fencing token
   is part of the `Fence` the hold gives its holder, which hands it to every write it makes
   (`octomem.stores.fence`): a holder that stalled past its lease and lost it has its next
   write refused. The graph is the store every process that shares data must share, so
@@ -34,6 +35,7 @@ from octomem import retries
 from octomem.errors import ConflictError, StoreError
 from octomem.logs import get_logger
 from octomem.models import stable_hash
+from octomem.stores import stuck
 from octomem.stores.base import Leases
 from octomem.stores.fence import Fence, LandedLate
 
@@ -226,14 +228,15 @@ class ScopeLocks:
             except asyncio.CancelledError:  # a claim may have landed, its answer unseen
                 await self._give_back(key, owner)
                 raise
-            renewing = asyncio.ensure_future(self._renew(key, owner))
-            try:
-                yield token
-            finally:
-                renewing.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await renewing
-                await self._give_back(key, owner)
+            with stuck.watching() as watch:
+                renewing = asyncio.ensure_future(self._renew(key, owner, watch))
+                try:
+                    yield token
+                finally:
+                    renewing.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await renewing
+                    await self._give_back(key, owner)
         finally:
             _release_local(name)
 
@@ -244,9 +247,20 @@ class ScopeLocks:
             raise self._busy(user_id, "another process", wait_s)
         return token
 
-    async def _renew(self, key: str, owner: str) -> None:
+    async def _renew(self, key: str, owner: str, watch: stuck.Watch) -> None:
+        """Renew the lease every third of its TTL while the holder makes progress: not
+        while one of its store calls is stuck past its bound (`octomem.stores.stuck`), so
+        that a stuck holder does not lock the scope for longer than its TTL."""
         while True:
             await asyncio.sleep(self.lease_ttl_s / 3)
+            if (late_s := watch.overdue()) > 0:
+                log.error(
+                    "scope lease not renewed: a store call of its holder is stuck past its "
+                    "bound; the lease expires and another writer may take the scope",
+                    key=key,
+                    overdue_s=round(late_s, 1),
+                )
+                continue
             try:
                 kept = await self.graph.acquire_lease(key, owner, self.lease_ttl_s)
             except StoreError as exc:
