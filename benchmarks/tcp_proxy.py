@@ -142,10 +142,12 @@ class TcpProxy:
                 client.close()
                 continue
             with self._cond:
-                if self._listener is not listener:  # refused meanwhile
+                if self._listener is not listener or self.mode == "drop":  # meanwhile
                     client.close()
                     server.close()
-                    return
+                    if self._listener is not listener:
+                        return
+                    continue
                 self._open |= {client, server}
                 self.accepted += 1
             _Pipe(self, client, server, upstream=True).start()

@@ -250,6 +250,8 @@ class ChromaVectorStore:
                 async with asyncio.timeout(self._bound_s):
                     return await policy(asyncio.to_thread, self._attempt, fn, memory_type)
         except TimeoutError as exc:  # the bound passed (or the last try timed out)
+            if self._bound_s is None:
+                raise self._failure(what, exc) from exc
             raise StoreUnavailableError(
                 f"{self._location} did not answer '{what}' within {self._bound_s:g} s "
                 "(vector.retry_s, vector.timeout_s): it is down, stalled or overloaded; "
