@@ -78,6 +78,18 @@ Erasures = tuple[int, ...]
 Seen = Mapping[tuple[str | None, str | None], Erasures]
 
 
+GIVE_BACK_S = 5.0  # the longest a lease's release is waited for (`ScopeLocks._give_back`)
+_RELEASING: set[asyncio.Future[None]] = set()  # releases not waited for, until they end
+
+
+def _released(release: asyncio.Future[None], key: str, wait_s: float) -> None:
+    if release.cancelled():
+        return
+    if (exc := release.exception()) is not None:
+        error = str(exc) or f"no answer within {wait_s:g} s"
+        log.warning("scope lease release failed; it expires by itself", key=key, error=error)
+
+
 class ScopeBusyError(StoreError):
     """A scope's lock stayed held by another caller for the whole wait."""
 
@@ -230,13 +242,17 @@ class ScopeLocks:
                 raise
             with stuck.watching() as watch:
                 renewing = asyncio.ensure_future(self._renew(key, owner, watch))
+                failed = True
                 try:
                     yield token
+                    failed = False
                 finally:
                     renewing.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await renewing
-                    await self._give_back(key, owner)
+                    # a failed holder's caller is not kept waiting for the release (after a
+                    # stalled server's bound, it would stall as long again)
+                    await self._give_back(key, owner, wait=not failed)
         finally:
             _release_local(name)
 
@@ -269,15 +285,21 @@ class ScopeLocks:
             if not kept:
                 log.error("scope lease lost while held; another writer may interleave", key=key)
 
-    async def _give_back(self, key: str, owner: str) -> None:
-        # shielded: a cancelled caller still frees the lease (else others wait for its TTL)
-        release = asyncio.ensure_future(self.graph.release_lease(key, owner))
-        try:
+    async def _give_back(self, key: str, owner: str, *, wait: bool = True) -> None:
+        """Release the lease, in a task of its own that waits at most `GIVE_BACK_S` (or a
+        third of the TTL; past it the lease expires by itself): awaited (shielded: a
+        cancelled caller still frees it, else others wait for its TTL) unless not `wait`."""
+        wait_s = min(GIVE_BACK_S, self.lease_ttl_s / 3)
+        release = asyncio.ensure_future(
+            asyncio.wait_for(self.graph.release_lease(key, owner), wait_s)
+        )
+        release.add_done_callback(lambda done: _released(done, key, wait_s))
+        if not wait:
+            _RELEASING.add(release)  # kept until done (the loop holds tasks weakly)
+            release.add_done_callback(_RELEASING.discard)
+            return
+        with contextlib.suppress(StoreError, TimeoutError):  # logged by `_released`
             await asyncio.shield(release)
-        except asyncio.CancelledError:
-            raise
-        except StoreError as exc:
-            log.warning("scope lease release failed; it expires by itself", key=key, error=str(exc))
 
     async def erasures(self, user_id: str | None, agent_id: str | None) -> Erasures:
         """The erasure counts of a scope: read when a multi-step write begins, compared by
