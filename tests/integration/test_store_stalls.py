@@ -174,22 +174,40 @@ def test_a_stalled_server_fails_the_call_within_its_bound_and_frees_the_user(
 
 
 def test_a_connection_dropped_during_a_commit_is_retried_and_stores_once(
-    tmp_path: Path, embedder: Embedder, server_stores: dict[str, Any], bolt_proxy: TcpProxy
+    tmp_path: Path,
+    embedder: Embedder,
+    server_stores: dict[str, Any],
+    bolt_proxy: TcpProxy,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     with _hosts(tmp_path, embedder) as open_host:
         host = open_host("host", _through(server_stores, bolt=bolt_proxy), lease_s=30)
         host.process("I moved to Lisbon.", user_id="bo")
-        bolt_proxy.cut_after(COMMIT, times=2)
+        bolt_proxy.cut_after(COMMIT, times=2)  # the first commits of the call: reads
         host.process("I moved to Oslo.", user_id="bo")  # no error: retried
-        assert bolt_proxy.cuts == 2  # two commits were cut (a retry's among them, maybe)
-        assert assert_one_current_home(host, "bo", ["Lisbon", "Oslo"]) == "Oslo"
+        assert bolt_proxy.cuts == 2
+
+        # a write's commit: the keyword index update of the next call
+        keyword = services_of(host).keyword
+        real_upsert = keyword.upsert
+
+        async def cut_its_commit(*args: Any, **kwargs: Any) -> None:
+            bolt_proxy.cut_after(COMMIT, times=1)
+            await real_upsert(*args, **kwargs)
+
+        with monkeypatch.context() as patch:
+            patch.setattr(keyword, "upsert", cut_its_commit)
+            host.process("I moved to Kyoto.", user_id="bo")  # no error: retried
+        assert bolt_proxy.cuts >= 3
+        assert assert_one_current_home(host, "bo", ["Lisbon", "Oslo", "Kyoto"]) == "Kyoto"
         stored = [(m.memory_type, m.content) for m in host.get_all(user_id="bo")]
         assert len(stored) == len(set(stored))  # every memory once
 
+        cuts = bolt_proxy.cuts
         bolt_proxy.cut_after(COMMIT, times=1)  # a read's commit (recall reads the graph)
         hits = host.recall("Where does Bo live?", user_id="bo").hits
-        assert bolt_proxy.cuts == 3
-        assert any("Oslo" in hit.memory.content for hit in hits[:3])
+        assert bolt_proxy.cuts == cuts + 1
+        assert any("Kyoto" in hit.memory.content for hit in hits[:3])
 
 
 @pytest.mark.parametrize("server", ["chroma", "bolt"])
