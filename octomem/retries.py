@@ -47,9 +47,16 @@ def chroma_call(
 GRAPH_TRANSACTION_S = 30.0  # as long as the Neo4j driver retries a transaction function
 
 
-def graph_transaction(curable: Curable, *, duplicates: int, is_duplicate: Curable) -> AsyncRetrying:
+def graph_transaction(
+    curable: Curable,
+    *,
+    duplicates: int,
+    is_duplicate: Curable,
+    within_s: float = GRAPH_TRANSACTION_S,
+) -> AsyncRetrying:
     """A graph transaction that failed for a reason a retry can cure (a concurrent writer,
-    a lost connection or leader): again for up to `GRAPH_TRANSACTION_S`. A unique key
+    a lost connection or leader): again for up to `within_s` (the graph client's bound,
+    `graph.timeout_s`; `GRAPH_TRANSACTION_S` by default). A unique key
     taken by a concurrent writer (`is_duplicate`) is retried at most `duplicates` times:
     the retry finds the other writer's node. The waits are short and random, from 5 ms
     doubling to 1 s: these transactions are small, and the driver's own back-off (from
@@ -65,7 +72,7 @@ def graph_transaction(curable: Curable, *, duplicates: int, is_duplicate: Curabl
 
     return AsyncRetrying(
         retry=retry_if_exception(retry),
-        stop=stop_after_delay(GRAPH_TRANSACTION_S),
+        stop=stop_after_delay(within_s),
         wait=wait_random_exponential(multiplier=0.005, max=1.0),
         reraise=True,
     )

@@ -82,7 +82,14 @@ class ChromaHttp(_Strict):
         15.0,
         ge=0,
         description="how long a call keeps retrying a server it cannot reach or that drops "
-        "the connection, before StoreUnavailableError (0: no retry)",
+        "the connection, before StoreUnavailableError (0: no retry); a call never waits "
+        "longer than this (or timeout_s, when larger) in all",
+    )
+    timeout_s: float = Field(
+        10.0,
+        gt=0,
+        description="how long one HTTP request to the server may wait (to connect, or for "
+        "each read or write) before it counts as failed and is retried",
     )
 
 
@@ -101,6 +108,13 @@ class Neo4jConfig(_Strict):
     user: str = "neo4j"
     password: SecretStr = SecretStr("")
     database: str | None = None
+    timeout_s: float = Field(
+        30.0,
+        gt=0,
+        description="the longest one graph call may take, retries included (connecting, "
+        "waiting for a pooled connection, the transaction): past it StoreUnavailableError "
+        "and the connection is closed",
+    )
 
 
 GraphConfig = Annotated[LadybugConfig | Neo4jConfig, Field(discriminator="provider")]

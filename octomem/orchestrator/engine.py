@@ -9,7 +9,7 @@ import time
 from collections.abc import Coroutine, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from octomem import filters as filter_lang
 from octomem._sync import LoopThread, sync_twin
@@ -737,11 +737,11 @@ class Orchestrator:
     open = sync_twin(aopen)
 
     @api
-    async def aping(self) -> None:
+    async def aping(self, store: Literal["vector", "graph"] | None = None) -> None:
         """Open the stores, then reach the vector and graph stores (their servers, in
-        server mode) with one cheap read each; their error if one does not answer. For
-        readiness probes."""
-        await lifecycle.probe(self._services)
+        server mode) with one cheap read each - or only `store` - their error if one does
+        not answer. For readiness probes."""
+        await lifecycle.probe(self._services, store)
 
     ping = sync_twin(aping)
 

@@ -74,10 +74,13 @@ async def complete_interrupted(services: Services) -> int:
     return await recover(services, wait=False)
 
 
-async def probe(services: Services) -> None:
-    """Reach the vector and graph stores (open) with one cheap read each."""
-    await services.vector.count(next(iter(services.agents)))
-    await services.locks.erasures("octomem-ready-probe", None)
+async def probe(services: Services, store: str | None = None) -> None:
+    """Reach the vector and graph stores (open) with one cheap read each (or only `store`:
+    "vector" or "graph")."""
+    if store in (None, "vector"):
+        await services.vector.count(next(iter(services.agents)))
+    if store in (None, "graph"):
+        await services.locks.erasures("octomem-ready-probe", None)
 
 
 async def reset(services: Services) -> None:

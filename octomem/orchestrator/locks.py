@@ -9,7 +9,8 @@ Two layers, taken in this order:
 - in this process: a FIFO lock per (graph location, user) shared by every Orchestrator,
   thread and event loop of the process (`_acquire_local`);
 - across processes: a lease in the graph store, taken by polling, renewed every third of
-  its TTL while held, and free again `lease_ttl_s` after a holder dies. Its fencing token
+  its TTL while held (not while a store call of the holder is stuck past its bound:
+  `octomem.stores.stuck`), and free again `lease_ttl_s` after a holder dies. Its fencing token
   is part of the `Fence` the hold gives its holder, which hands it to every write it makes
   (`octomem.stores.fence`): a holder that stalled past its lease and lost it has its next
   write refused. The graph is the store every process that shares data must share, so
@@ -34,6 +35,7 @@ from octomem import retries
 from octomem.errors import ConflictError, StoreError
 from octomem.logs import get_logger
 from octomem.models import stable_hash
+from octomem.stores import stuck
 from octomem.stores.base import Leases
 from octomem.stores.fence import Fence, LandedLate
 
@@ -74,6 +76,18 @@ def erasure_keys(user_id: str | None, agent_id: str | None) -> list[str]:
 Erasures = tuple[int, ...]
 # the erasure counts a write read when it began, per (user_id, agent_id) scope it writes
 Seen = Mapping[tuple[str | None, str | None], Erasures]
+
+
+GIVE_BACK_S = 5.0  # the longest a lease's release is waited for (`ScopeLocks._give_back`)
+_RELEASING: set[asyncio.Future[None]] = set()  # releases not waited for, until they end
+
+
+def _released(release: asyncio.Future[None], key: str, wait_s: float) -> None:
+    if release.cancelled():
+        return
+    if (exc := release.exception()) is not None:
+        error = str(exc) or f"no answer within {wait_s:g} s"
+        log.warning("scope lease release failed; it expires by itself", key=key, error=error)
 
 
 class ScopeBusyError(StoreError):
@@ -247,14 +261,19 @@ class ScopeLocks:
             except asyncio.CancelledError:  # a claim may have landed, its answer unseen
                 await self._give_back(key, owner)
                 raise
-            renewing = asyncio.ensure_future(self._renew(key, owner))
-            try:
-                yield token
-            finally:
-                renewing.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await renewing
-                await self._give_back(key, owner)
+            with stuck.watching() as watch:
+                renewing = asyncio.ensure_future(self._renew(key, owner, watch))
+                failed = True
+                try:
+                    yield token
+                    failed = False
+                finally:
+                    renewing.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await renewing
+                    # a failed holder's caller is not kept waiting for the release (after a
+                    # stalled server's bound, it would stall as long again)
+                    await self._give_back(key, owner, wait=not failed)
         finally:
             _release_local(name)
 
@@ -265,9 +284,20 @@ class ScopeLocks:
             raise self._busy(user_id, "another process", wait_s)
         return token
 
-    async def _renew(self, key: str, owner: str) -> None:
+    async def _renew(self, key: str, owner: str, watch: stuck.Watch) -> None:
+        """Renew the lease every third of its TTL while the holder makes progress: not
+        while one of its store calls is stuck past its bound (`octomem.stores.stuck`), so
+        that a stuck holder does not lock the scope for longer than its TTL."""
         while True:
             await asyncio.sleep(self.lease_ttl_s / 3)
+            if (late_s := watch.overdue()) > 0:
+                log.error(
+                    "scope lease not renewed: a store call of its holder is stuck past its "
+                    "bound; the lease expires and another writer may take the scope",
+                    key=key,
+                    overdue_s=round(late_s, 1),
+                )
+                continue
             try:
                 kept = await self.graph.acquire_lease(key, owner, self.lease_ttl_s)
             except StoreError as exc:
@@ -276,15 +306,21 @@ class ScopeLocks:
             if not kept:
                 log.error("scope lease lost while held; another writer may interleave", key=key)
 
-    async def _give_back(self, key: str, owner: str) -> None:
-        # shielded: a cancelled caller still frees the lease (else others wait for its TTL)
-        release = asyncio.ensure_future(self.graph.release_lease(key, owner))
-        try:
+    async def _give_back(self, key: str, owner: str, *, wait: bool = True) -> None:
+        """Release the lease, in a task of its own that waits at most `GIVE_BACK_S` (or a
+        third of the TTL; past it the lease expires by itself): awaited (shielded: a
+        cancelled caller still frees it, else others wait for its TTL) unless not `wait`."""
+        wait_s = min(GIVE_BACK_S, self.lease_ttl_s / 3)
+        release = asyncio.ensure_future(
+            asyncio.wait_for(self.graph.release_lease(key, owner), wait_s)
+        )
+        release.add_done_callback(lambda done: _released(done, key, wait_s))
+        if not wait:
+            _RELEASING.add(release)  # kept until done (the loop holds tasks weakly)
+            release.add_done_callback(_RELEASING.discard)
+            return
+        with contextlib.suppress(StoreError, TimeoutError):  # logged by `_released`
             await asyncio.shield(release)
-        except asyncio.CancelledError:
-            raise
-        except StoreError as exc:
-            log.warning("scope lease release failed; it expires by itself", key=key, error=str(exc))
 
     async def erasures(self, user_id: str | None, agent_id: str | None) -> Erasures:
         """The erasure counts of a scope: read when a multi-step write begins, compared by

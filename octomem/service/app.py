@@ -25,7 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from octomem import __version__
 from octomem.errors import OctomemError
 from octomem.logs import get_logger
-from octomem.service import bookmarks, context, problems
+from octomem.service import bookmarks, context, outcome, problems
 from octomem.service.auth import ADMITTED, Forbidden, Unauthorized, authenticate
 from octomem.service.context import RequestInfo
 from octomem.service.state import State
@@ -88,9 +88,7 @@ class Envelope:
                     503,
                     "shutting-down",
                     "Shutting down",
-                    "the service stopped before this request finished; retry it (a write it "
-                    "started is completed when the stores next open; a retry stores nothing "
-                    "twice)",
+                    outcome.cut_off(info, "the service stopped before this request finished"),
                     {"Retry-After": str(problems.RETRY_AFTER_S)},
                     media_type=media_type,
                 )
@@ -109,8 +107,11 @@ class Envelope:
                         503,
                         "deadline",
                         "Deadline exceeded",
-                        f"the request ran longer than {self.state.config.deadline_s:g} s; "
-                        "a write it started is completed, and retrying it stores nothing twice",
+                        outcome.cut_off(
+                            info,
+                            f"the request ran longer than {self.state.config.deadline_s:g} s "
+                            "(service.deadline_s)",
+                        ),
                         {"Retry-After": str(problems.RETRY_AFTER_S)},
                         media_type=media_type,
                     ),

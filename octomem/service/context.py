@@ -5,9 +5,10 @@ dependencies (`deps`)."""
 
 from __future__ import annotations
 
+import asyncio
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from octomem.service.auth import Principal
@@ -20,6 +21,10 @@ class RequestInfo:
     project: str | None = None
     user_id: str | None = None
     counts: dict[str, int] = field(default_factory=dict)
+    # the writes it started (`ProjectPool.finish_in_background`), and whether it was
+    # answered before they ended (a deadline, a shutdown): their outcome is then logged
+    writes: list[asyncio.Future[Any]] = field(default_factory=list)
+    cut_off: bool = False
 
     def admit(self, principal: Principal) -> None:
         """The audit line names `principal`'s key and project."""

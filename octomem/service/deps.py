@@ -88,7 +88,8 @@ class Caller:
 
     def write(self, work: Awaitable[T]) -> Awaitable[T]:
         """A write runs to its end even if this request is cut off (deadline, client
-        gone): never half a write, and a retry finds it done."""
+        gone): never half a write; a cut-off answer says what is known of it, and how it
+        ended is logged (`outcome`)."""
         return self.state.pool.finish_in_background(work)
 
 

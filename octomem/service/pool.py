@@ -15,6 +15,7 @@ from octomem.embeddings import CachedEmbedder, Embedder
 from octomem.logs import get_logger
 from octomem.orchestrator.engine import Orchestrator
 from octomem.orchestrator.lifecycle import build_embedder
+from octomem.service import outcome, readiness
 from octomem.settings import Settings
 
 T = TypeVar("T")
@@ -38,6 +39,7 @@ class ProjectPool:
         self._background: set[asyncio.Task[Any]] = set()
         self._sweeper: asyncio.Future[None] | None = None
         self.closing = False
+        self._probes = readiness.Probes()
 
     def _settings_for(self, project: str) -> Settings:
         if project == self.settings.project:
@@ -140,12 +142,11 @@ class ProjectPool:
         return len(self._open)
 
     async def ready(self) -> dict[str, str]:
-        """Reach every open project's stores. Projects are not named: anyone may ask."""
+        """Reach every open project's stores, answering within about a second: "ok" or what
+        is wrong, per store (`readiness`). Projects are not named: anyone may ask."""
         if self._embedder is None:
             return {"embedder": "loading"}
-        for orch in list(self._open.values()):
-            await orch.aping()
-        return {"embedder": "ok", "projects": "ok"}
+        return {"embedder": "ok", **await self._probes.check(list(self._open.items()))}
 
     def finish_in_background(self, work: Awaitable[T]) -> asyncio.Future[T]:
         """Run a write to its end even if the request waiting for it is cancelled; `close`
@@ -153,6 +154,7 @@ class ProjectPool:
         task = asyncio.ensure_future(work)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+        outcome.started(task)  # the request's: its end logged, its error always read
         return asyncio.shield(task)
 
     async def close(self, grace_s: float) -> None:

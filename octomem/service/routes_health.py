@@ -1,5 +1,6 @@
 """`/healthz`: the process lives. `/readyz`: the embedder is loaded and every open
-project's stores answer (their journals recovered). Neither needs a key."""
+project's stores answer (their journals recovered), answered within about a second with
+each store's check ("ok", or what is wrong: `readiness`). Neither needs a key."""
 
 from __future__ import annotations
 
@@ -33,9 +34,11 @@ async def readyz(request: Request) -> JSONResponse:
         log.warning("readiness check failed: %s: %s", type(exc).__name__, exc)
         return JSONResponse({"status": "unavailable"}, 503, headers={"Retry-After": "5"})
     ready = all(v == "ok" for v in checks.values())
+    loading = checks.get("embedder") == "loading"
     body = {
-        "status": "ok" if ready else "starting",
+        "status": "ok" if ready else "starting" if loading else "unavailable",
         "checks": checks,
         "open_projects": state.pool.open_projects,
     }
-    return JSONResponse(body, 200 if ready else 503)
+    headers = None if ready or loading else {"Retry-After": "5"}
+    return JSONResponse(body, 200 if ready else 503, headers=headers)

@@ -13,7 +13,7 @@ import contextlib
 import json
 import re
 import threading
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -41,7 +41,7 @@ from octomem.models import (
     is_type_name,
     record_to_json,
 )
-from octomem.stores import chroma_engine, parsed, record_cache
+from octomem.stores import chroma_engine, parsed, record_cache, stuck
 from octomem.stores import fence as fences
 from octomem.stores.base import ForeignRecords
 from octomem.stores.chroma_files import purge_log, scrub_index_files
@@ -55,6 +55,7 @@ from octomem.stores.chroma_layout import (
     pinned_ids,
     plan,
 )
+from octomem.stores.chroma_remote import Remote, bound_requests
 from octomem.stores.fence import Fence
 from octomem.stores.record_cache import RecordCache
 
@@ -102,33 +103,6 @@ def _stamp(fence: Fence | None, user_id: str | None) -> int | None:
     return fence.stamp(user_id) if fence is not None else None
 
 
-class _Remote:
-    """The client of a Chroma server (or one handed in): opened on first use, shared by the
-    calls of one store; the server keeps its own files."""
-
-    def __init__(self, connect: Callable[[], Any]) -> None:
-        self._connect = connect
-        self._client: Any = None
-        self._lock = threading.Lock()
-
-    @contextlib.contextmanager
-    def using(self) -> Iterator[Any]:
-        with self._lock:
-            if self._client is None:
-                self._client = self._connect()
-            client = self._client
-        yield client
-
-    @property
-    def client(self) -> Any:
-        """The open client, or None."""
-        return self._client
-
-    def close(self) -> None:
-        with self._lock:
-            self._client = None
-
-
 class ChromaVectorStore:
     """Memory records and embeddings in Chroma; see `octomem.stores.base.VectorStore`."""
 
@@ -142,6 +116,7 @@ class ChromaVectorStore:
         cache_records: int = record_cache.DEFAULT_MAX_RECORDS,
         cache_bytes: int = record_cache.DEFAULT_MAX_BYTES,
         retry_s: float = 0.0,
+        timeout_s: float | None = None,
         types: TypeRegistry = BUILTIN_REGISTRY,
         embedder: str | None = None,
     ) -> None:
@@ -157,10 +132,12 @@ class ChromaVectorStore:
             )
         if (remote is None) == (path is None):
             raise ConfigurationError("a Chroma store needs either a server or a path")
-        self._remote = _Remote(remote) if remote is not None else None
+        self._remote = Remote(remote, timeout_s) if remote is not None else None
         self._prefix = prefix
         self._location = location
         self._retry_s = retry_s
+        # a server's call waits this long at most, retries included (None: embedded)
+        self._bound_s = max(retry_s, timeout_s) if timeout_s is not None else None
         self._types = types
         self._embedder = embedder
         # (client, collection) per type: a handle is valid while its client is the open one
@@ -211,19 +188,23 @@ class ChromaVectorStore:
         headers: dict[str, str] | None = None,
         prefix: str = "octomem",
         retry_s: float = 15.0,
+        timeout_s: float = 15.0,
         types: TypeRegistry = BUILTIN_REGISTRY,
         embedder: str | None = None,
     ) -> ChromaVectorStore:
         """A Chroma server (`chroma run`); the connection is opened on first use. A call
         that cannot reach the server, or loses the connection, is tried again for up to
         `retry_s` seconds (every call is idempotent: upserts and deletes by id, reads)
-        before it fails with `StoreUnavailableError`."""
+        before it fails with `StoreUnavailableError`. Each request waits `timeout_s` at most
+        (a server that answers nothing: the request failed), and a call at most the larger
+        of the two in all (`chroma_remote`)."""
 
         def connect() -> Any:
             settings = Settings(anonymized_telemetry=False)
-            return chromadb.HttpClient(
+            client = chromadb.HttpClient(
                 host=host, port=port, ssl=ssl, headers=headers, settings=settings
             )
+            return bound_requests(client, timeout_s)
 
         location = f"Chroma server at {host}:{port}"
         return cls(
@@ -231,6 +212,7 @@ class ChromaVectorStore:
             prefix=prefix,
             location=location,
             retry_s=retry_s,
+            timeout_s=timeout_s,
             types=types,
             embedder=embedder,
         )
@@ -260,10 +242,21 @@ class ChromaVectorStore:
         def retrying(exc: BaseException) -> None:
             log.warning("chroma server unreachable; retrying", what=what, error=str(exc))
 
+        policy = retries.chroma_call(self._retry_s, _unreachable, retrying)
         try:
-            return await retries.chroma_call(self._retry_s, _unreachable, retrying)(
-                asyncio.to_thread, self._attempt, fn, memory_type
-            )
+            if self._bound_s is None:
+                return await policy(asyncio.to_thread, self._attempt, fn, memory_type)
+            with stuck.watched(self._bound_s):
+                async with asyncio.timeout(self._bound_s):
+                    return await policy(asyncio.to_thread, self._attempt, fn, memory_type)
+        except TimeoutError as exc:  # the bound passed (or the last try timed out)
+            if self._bound_s is None:
+                raise self._failure(what, exc) from exc
+            raise StoreUnavailableError(
+                f"{self._location} did not answer '{what}' within {self._bound_s:g} s "
+                "(vector.retry_s, vector.timeout_s): it is down, stalled or overloaded; "
+                "retry the call later (a retry stores nothing twice)"
+            ) from exc
         except OctomemError:
             raise
         except Exception as exc:
@@ -275,7 +268,7 @@ class ChromaVectorStore:
         with self._source().using() as client:
             return fn(client if memory_type is None else self._handle(client, memory_type))
 
-    def _source(self) -> _Remote | chroma_engine.EmbeddedChroma:
+    def _source(self) -> Remote | chroma_engine.EmbeddedChroma:
         """The server's client, or the embedded engine (acquired with its record cache on
         first use)."""
         if self._remote is not None:

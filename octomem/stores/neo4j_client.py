@@ -12,6 +12,8 @@ transaction), hence the retries.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, ClassVar, LiteralString, TypeVar
 
@@ -21,6 +23,7 @@ from neo4j import (
     AsyncSession,
     AsyncTransaction,
     Bookmarks,
+    unit_of_work,
 )
 from neo4j import exceptions as neo4j_errors
 from opentelemetry import trace
@@ -33,7 +36,7 @@ from octomem.errors import (
     StoreError,
     StoreUnavailableError,
 )
-from octomem.stores import causal
+from octomem.stores import causal, stuck
 from octomem.stores import fence as fences
 from octomem.stores.fence import Fence
 from octomem.stores.graph_common import Namespace
@@ -50,6 +53,7 @@ _PASSING = (
     neo4j_errors.SessionExpired,
     neo4j_errors.TransientError,
 )
+DEFAULT_TIMEOUT_S = 30.0  # graph.timeout_s
 _DUPLICATE_RETRIES = 5  # a unique key taken by a concurrent MERGE is there on the retry
 
 # Fencing, first in a fenced write: every lease the writer holds must still carry its
@@ -72,25 +76,48 @@ async def _held(tx: Tx, query: LiteralString, tokens: Sequence[tuple[str, int]])
     return bool(found) and int(found[0]["held"]) == len(rows)
 
 
-async def _write(session: AsyncSession, work: Callable[[Tx], Awaitable[T]]) -> T:
+async def _write(session: AsyncSession, work: Callable[[Tx], Awaitable[T]], timeout_s: float) -> T:
     """Run `work` in a transaction, again while it fails for a reason a retry can cure: a
     concurrent writer (Neo4j: a deadlock; ArcadeDB: a change to the same record, found at
     commit), a lost connection or leader, or - a few times - a unique key taken meanwhile
     (ArcadeDB: two MERGEs created the same node, where Neo4j makes the second one wait and
     match). Every write here is idempotent and the retry sees the other writer's result
-    (`retries.graph_transaction`)."""
+    (`retries.graph_transaction`): MERGEs and deletes by key, creates guarded by a read of
+    the same key or preceded by the delete of the same keys, lease takes that give the
+    same owner the same token. So a connection lost while the commit was under way
+    (`IncompleteCommit`: committed or not, nobody knows) is retried too: done twice, it
+    stores what it stores once."""
 
     async def once() -> T:
-        async with await session.begin_transaction() as tx:
+        async with await session.begin_transaction(timeout=timeout_s) as tx:
             return await work(tx)  # committed on leaving the block
 
     policy = retries.graph_transaction(
-        _curable, duplicates=_DUPLICATE_RETRIES, is_duplicate=_duplicate
+        _curable, duplicates=_DUPLICATE_RETRIES, is_duplicate=_duplicate, within_s=timeout_s
     )
     return await policy(once)
 
 
+async def _read(session: AsyncSession, work: Callable[[Tx], Awaitable[T]], timeout_s: float) -> T:
+    """`work` in a read transaction, with the driver's retries, and ours for a connection
+    lost during the commit (which the driver does not retry; a read changed nothing)."""
+    bounded = unit_of_work(timeout=timeout_s)(work)
+    policy = retries.graph_transaction(
+        _incomplete, duplicates=0, is_duplicate=lambda exc: False, within_s=timeout_s
+    )
+    return await policy(session.execute_read, bounded)
+
+
+def _incomplete(exc: BaseException) -> bool:
+    return isinstance(exc, neo4j_errors.IncompleteCommit)
+
+
 def _curable(exc: BaseException) -> bool:
+    """A failure that may pass: those the driver calls retryable, and a connection lost
+    during the commit (the driver never retries it: for a write that is not idempotent the
+    outcome is unknown; ours are, and a read changed nothing)."""
+    if isinstance(exc, neo4j_errors.IncompleteCommit):
+        return True
     return isinstance(exc, neo4j_errors.Neo4jError | neo4j_errors.DriverError) and (
         exc.is_retryable()
     )
@@ -108,12 +135,30 @@ class Neo4jClient:
     always sees the writes before it, on a cluster too. Across hosts the caller carries
     them (`octomem.stores.causal`, docs/deployment.md)."""
 
-    def __init__(self, uri: str, user: str, password: str, *, database: str | None = None) -> None:
+    def __init__(
+        self,
+        uri: str,
+        user: str,
+        password: str,
+        *,
+        database: str | None = None,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+    ) -> None:
+        """`timeout_s` bounds each call, retries included: connecting, waiting for a pooled
+        connection, the transaction (asked of the server too, which may not honour it: the
+        client cancels the call, and the driver closes the connection it had)."""
         self.uri = uri
         self.database = database
+        self.timeout_s = timeout_s
         self._closed = False
         try:
-            self._driver = AsyncGraphDatabase.driver(uri, auth=(user, password))
+            self._driver = AsyncGraphDatabase.driver(
+                uri,
+                auth=(user, password),
+                connection_timeout=timeout_s,
+                connection_acquisition_timeout=timeout_s,
+                max_transaction_retry_time=timeout_s,
+            )
         except (ValueError, neo4j_errors.ConfigurationError) as exc:
             raise ConfigurationError(
                 f"Invalid Neo4j URI {uri!r}: {exc}. Use a URI such as "
@@ -126,7 +171,23 @@ class Neo4jClient:
         return f"Neo4j at {self.uri}" + (f" (database {self.database!r})" if self.database else "")
 
     def error(self, op: str, exc: Exception, what: str = "graph") -> StoreError:
-        if isinstance(exc, neo4j_errors.AuthError):
+        if isinstance(exc, neo4j_errors.IncompleteCommit):
+            hint = (
+                "the connection was lost while the server committed, so whether it stored the "
+                "transaction was unknown; octomem tried it again (every transaction is "
+                f"idempotent) within graph.timeout_s ({self.timeout_s:g} s) and the server "
+                "stayed unreachable. "
+                "Retry the call once the server is back: every write is idempotent, and an "
+                "unfinished one is completed from the journal by the next write of its scope"
+            )
+        elif isinstance(exc, TimeoutError):
+            hint = (
+                f"no answer within graph.timeout_s ({self.timeout_s:g} s): the server is "
+                "stalled, overloaded or unreachable; the connection was closed. Retry the call "
+                "later: every write is idempotent, and an unfinished one is completed from "
+                "the journal by the next write of its scope"
+            )
+        elif isinstance(exc, neo4j_errors.AuthError):
             hint = "the server rejected the credentials: check the configured user and password"
         elif isinstance(exc, neo4j_errors.ServiceUnavailable):
             hint = (
@@ -143,7 +204,7 @@ class Neo4jClient:
             hint = "check the server logs"
         detail = " ".join(str(exc).split()).rstrip(".") or type(exc).__name__
         message = f"{self.where}: {what} operation '{op}' failed ({detail}): {hint}."
-        if isinstance(exc, _PASSING):  # still failing after the driver's or our retries
+        if isinstance(exc, (*_PASSING, TimeoutError)):  # still failing after the retries
             return StoreUnavailableError(message)
         return StoreError(message)
 
@@ -168,22 +229,31 @@ class Neo4jClient:
 
         call = causal.current()
         after = call.after if call is not None else ()
-        with traced(tracer, f"{what}.{op}", {"db.system": "neo4j"}):
+        bound_s = self.timeout_s
+        with traced(tracer, f"{what}.{op}", {"db.system": "neo4j"}), stuck.watched(bound_s):
             try:
-                async with self._driver.session(
-                    database=self.database,
-                    bookmark_manager=self._bookmarks,
-                    bookmarks=Bookmarks.from_raw_values(after) if after else None,
-                ) as session:
-                    if not write:
-                        return await session.execute_read(work)
-                    done = await _write(session, fenced_work)
-                if call is not None:  # a request that returns them; else no work
-                    call.wrote(sorted(await self._bookmarks.get_bookmarks()))
-                return done
+                # client-side too: a server may not honour the transaction's timeout, and a
+                # stalled one answers nothing; cancelled, the driver kills the connection
+                async with asyncio.timeout(bound_s):
+                    async with self._driver.session(
+                        database=self.database,
+                        bookmark_manager=self._bookmarks,
+                        bookmarks=Bookmarks.from_raw_values(after) if after else None,
+                    ) as session:
+                        if not write:
+                            return await _read(session, work, bound_s)
+                        done = await _write(session, fenced_work, bound_s)
+                    if call is not None:  # a request that returns them; else no work
+                        call.wrote(sorted(await self._bookmarks.get_bookmarks()))
+                    return done
             except OctomemError:
                 raise
-            except (neo4j_errors.Neo4jError, neo4j_errors.DriverError, OSError) as exc:
+            except (
+                neo4j_errors.Neo4jError,
+                neo4j_errors.DriverError,
+                OSError,
+                TimeoutError,
+            ) as exc:
                 if after and "bookmark" in (getattr(exc, "code", None) or "").lower():
                     raise InvalidInputError(
                         "the Octomem-Bookmark sent is not one this deployment's graph server "
@@ -222,13 +292,19 @@ class Neo4jClient:
         """Check the connection and run schema statements (idempotent); the server's agent."""
         with traced(tracer, f"{what}.init", {"db.system": "neo4j"}):
             try:
-                await self._driver.verify_connectivity()
-                async with self._driver.session(database=self.database) as session:
-                    for statement in statements:
-                        result = await session.run(statement)
-                        await result.consume()
-                server = await self._driver.get_server_info()
-            except (neo4j_errors.Neo4jError, neo4j_errors.DriverError, OSError) as exc:
+                async with asyncio.timeout(self.timeout_s):
+                    await self._driver.verify_connectivity()
+                    async with self._driver.session(database=self.database) as session:
+                        for statement in statements:
+                            result = await session.run(statement)
+                            await result.consume()
+                    server = await self._driver.get_server_info()
+            except (
+                neo4j_errors.Neo4jError,
+                neo4j_errors.DriverError,
+                OSError,
+                TimeoutError,
+            ) as exc:
                 raise self.error("init", exc, what) from exc
         return str(server.agent)
 
@@ -236,7 +312,10 @@ class Neo4jClient:
         """Close the driver; idempotent (every store on this client closes it)."""
         if not self._closed:
             self._closed = True
-            await self._driver.close()
+            # a stalled server would hold the goodbye: the sockets close all the same
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.timeout_s):
+                    await self._driver.close()
 
 
 class ServerStore:

@@ -99,7 +99,9 @@ def graph_server(settings: Settings) -> Neo4jClient | None:
     from octomem.stores.neo4j_client import Neo4jClient
 
     password = config.password.get_secret_value()
-    return Neo4jClient(config.uri, config.user, password, database=config.database)
+    return Neo4jClient(
+        config.uri, config.user, password, database=config.database, timeout_s=config.timeout_s
+    )
 
 
 def _vector_store(settings: Settings, types: TypeRegistry, embedder: str) -> VectorStore:
@@ -114,6 +116,7 @@ def _vector_store(settings: Settings, types: TypeRegistry, embedder: str) -> Vec
             headers=config.headers or None,
             prefix=settings.collection_prefix,
             retry_s=config.retry_s,
+            timeout_s=config.timeout_s,
             types=types,
             embedder=embedder,
         )

@@ -2,7 +2,7 @@
 fails the call with `StoreUnavailableError`, nothing half-written, and the retry once it
 is back stores everything exactly once.
 
-The server sits behind a TCP proxy (tests/tcp_proxy.py) that the test takes down - every
+The server sits behind a TCP proxy (benchmarks/tcp_proxy.py) that the test takes down - every
 open connection cut, new ones refused - and brings back up on the same port.
 """
 
@@ -17,11 +17,11 @@ from typing import Any
 
 import pytest
 
+from benchmarks.tcp_proxy import TcpProxy, proxy_to
 from octomem import MemoryType, Orchestrator, StoreUnavailableError
 from octomem.embeddings import Embedder
 from octomem.orchestrator.internals import services_of
 from octomem.settings import load_settings
-from tests.tcp_proxy import TcpProxy, proxy_to
 
 pytestmark = pytest.mark.integration
 

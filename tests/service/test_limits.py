@@ -228,6 +228,7 @@ def test_saturation_is_503_with_retry_after_and_the_deadline_503_both_storing_no
     finally:
         held.close()
     assert status == 503 and body["type"] == "https://octomem.dev/problems/deadline"
+    assert "nothing was stored" in body["detail"]  # it was still reading its body
     assert stored(reader, who) == []
     assert reader.get("/v1/stats").status_code == 200  # the slot is free again
 
