@@ -163,15 +163,16 @@ def progress_bar(quiet: bool, description: str) -> Iterator[Update | None]:
 def _progress_lines(description: str) -> Update:
     """Progress for a log or a pipe, where a bar draws nothing: a line for each new item
     named, otherwise a line at each tenth of the total."""
-    last: dict[str, object] = {"name": None, "tenth": -1}
+    named: list[str] = []  # the last item named
+    tenths: list[int] = [-1]  # the last tenth shown
 
     def update(done: int, total: int, name: str | None = None) -> None:
         tenth = done * 10 // total if total else -1
-        if name is not None and name != last["name"]:
-            last["name"] = name
+        if name is not None and named[-1:] != [name]:
+            named[:] = [name]
             err_console.print(f"{description} {done + 1}/{total} {escape(name)}", highlight=False)
-        elif name is None and tenth > last["tenth"]:
-            last["tenth"] = tenth
+        elif name is None and tenth > tenths[0]:
+            tenths[0] = tenth
             err_console.print(f"{description} {done}/{total}", highlight=False)
 
     return update

@@ -103,8 +103,9 @@ def test_an_ingested_mailbox(make_orch: Any, tmp_path: Path) -> None:
 def test_a_role_handed_over_has_one_holder(
     shared_orch: Orchestrator, uid: Callable[[str], str]
 ) -> None:
-    """"Ben is the new on-call engineer" ends Ana's turn: one current holder, Ana's kept
-    in history; holding one role does not end another ("Ana is our team lead")."""
+    """A new holder ("Ben is the new on-call engineer") ends Ana's turn: one current
+    holder, Ana's kept in history; holding one role does not end another ("Ana is our
+    team lead")."""
     orch, user = shared_orch, uid("pria")
     said = [
         ("Carla Mendes", "Ana is the on-call engineer."),
