@@ -220,10 +220,18 @@ def scale(
     seed: Annotated[
         int, typer.Option("--seed", help="memories stored for the loads' users", min=0)
     ] = 1000,
+    latency_ms: Annotated[
+        str,
+        typer.Option(
+            "--latency-ms",
+            help="one-way delays (ms, comma-separated) of a proxy before each server, e.g. 1,5",
+        ),
+    ] = "",
     json_path: JsonOption = None,
 ) -> None:
     """Server mode against embedded, and two app processes against one, in one run: starts
-    a Chroma server and an ArcadeDB Bolt server on 127.0.0.1 (needs arcadedb-embedded)."""
+    a Chroma server and an ArcadeDB Bolt server on 127.0.0.1 (needs arcadedb-embedded);
+    with --latency-ms, server mode again behind a delaying proxy at each delay."""
     from benchmarks.scale import run_scale
     from benchmarks.scale_report import report_scale
 
@@ -235,9 +243,21 @@ def scale(
         duration_s=duration,
         max_requests=max_requests,
         seed=seed,
+        latency_ms=parse_delays(latency_ms),
         log=typer.echo,
     )
     report_scale(result, json_path=json_path, echo=typer.echo)
+
+
+def parse_delays(text: str) -> list[float]:
+    """ "1,5" -> [1.0, 5.0]; a bad value is a usage error, not a traceback."""
+    try:
+        delays = [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise typer.BadParameter(f"--latency-ms takes numbers like 1,5; got {text!r}") from None
+    if any(d < 0 or d > 1000 for d in delays):
+        raise typer.BadParameter("--latency-ms: each delay between 0 and 1000 ms")
+    return delays
 
 
 @app.command()

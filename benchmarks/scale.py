@@ -31,7 +31,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
@@ -330,9 +330,11 @@ def run_scale(
     duration_s: float = 60.0,
     max_requests: int = 3000,
     seed: int = 1000,
+    latency_ms: Sequence[float] = (),
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
-    """Everything the report shows: {"modes", "load", "costs", "run"}."""
+    """Everything the report shows: {"modes", "load", "costs", "run"}, and "latency" with
+    `latency_ms` (`benchmarks.scale_latency`)."""
     run: dict[str, Any] = {"size": size, "queries": queries, "adds": adds, "clients": clients}
     run |= {"duration_s": duration_s, "max_requests": max_requests, "seed": seed}
     run["cores"], run["load_average_1m"] = os.cpu_count(), [round(os.getloadavg()[0], 1)]
@@ -361,6 +363,23 @@ def run_scale(
         costs["server_rss_mb_after_modes"] = {
             n: round(rss_mb(p) or 0.0, 1) for n, p in pids.items()
         }
+        latency = []
+        if latency_ms:
+            from benchmarks.scale_latency import run_latencies
+            from octomem.orchestrator.lifecycle import build_embedder
+
+            latency = run_latencies(
+                root / "app" / "data",
+                chroma,
+                bolt,
+                overrides,
+                build_embedder(load_settings()),
+                latency_ms,
+                ingest=max(20, size // 50),
+                adds=adds,
+                queries=queries,
+                log=log,
+            )
         load = [
             run_app_load(
                 workers,
@@ -383,6 +402,7 @@ def run_scale(
         "load": [*load, load_ratio(load)],
         "costs": costs,
         "run": run,
+        **({"latency": latency} if latency_ms else {}),
     }
 
 

@@ -94,6 +94,7 @@ def tables(result: dict[str, Any]) -> str:
         ["per", *(name for _, name in COST_KEYS)],
         [[label, *(cell(costs.get(key, {}).get(k)) for k, _ in COST_KEYS)] for key, label in COSTS],
     )
+    latency = latency_table(result.get("latency") or [])
     disk = costs["disk_bytes_per_1k_memories"]
     rss_modes, rss_load = costs["server_rss_mb_after_modes"], costs["server_rss_mb_after_load"]
     return "\n\n".join(
@@ -114,11 +115,32 @@ def tables(result: dict[str, Any]) -> str:
             + " Server RSS MB after part 1 / after the loads: "
             + ", ".join(f"{n} {rss_modes[n]:,.0f} / {rss_load[n]:,.0f}" for n in rss_modes)
             + ".",
+            *latency,
             "Load average (1 min) at the start and the end: "
             + " / ".join(str(v) for v in run.get("load_average_1m", []))
             + f" (this run included; above {run.get('cores')}, other work shared the cores).",
         ]
     )
+
+
+def latency_table(rows: list[dict[str, Any]]) -> list[str]:
+    """The servers behind a delaying proxy: one row per one-way delay (none: no rows)."""
+    if not rows:
+        return []
+    table = markdown_table(
+        ["one-way ms", "recall p50 / p95 ms", "add p50 / p95 ms", "ingest memories/s"]
+        + ["recall p50 / at 0", "add p50 / at 0", "per recall: Chroma / Bolt round trips"]
+        + ["per add: Chroma / Bolt round trips"],
+        [
+            [cell(r["one_way_ms"]), f"{cell(r['recall_p50_ms'])} / {cell(r['recall_p95_ms'])}"]
+            + [f"{cell(r['add_p50_ms'])} / {cell(r['add_p95_ms'])}", cell(r["ingest_per_s"])]
+            + [cell(r["recall_p50_ms_vs_0"]), cell(r["add_p50_ms_vs_0"])]
+            + [f"{cell(r['recall_chroma_requests'])} / {cell(r['recall_bolt_round_trips'])}"]
+            + [f"{cell(r['add_chroma_requests'])} / {cell(r['add_bolt_round_trips'])}"]
+            for r in rows
+        ],
+    )
+    return ["Server mode with each server behind a delaying proxy (0 ms: the proxy alone):", table]
 
 
 def report_scale(
@@ -129,6 +151,7 @@ def report_scale(
     if json_path is not None:
         rows = [{"part": "modes", **r} for r in result["modes"]]
         rows += [{"part": "load", **r} for r in result["load"]]
+        rows += [{"part": "latency", **r} for r in result.get("latency") or []]
         write_json(
             json_path,
             rows,

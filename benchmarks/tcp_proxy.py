@@ -141,6 +141,8 @@ class TcpProxy:
             except OSError:
                 client.close()
                 continue
+            for sock in (client, server):  # as the client and server would: no Nagle
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # wait per write
             with self._cond:
                 if self._listener is not listener or self.mode == "drop":  # meanwhile
                     client.close()
