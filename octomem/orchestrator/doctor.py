@@ -39,7 +39,7 @@ from octomem.models import (
     StoreDifferences,
     StoreName,
     as_utc,
-    turn_context,
+    keyword_context,
     utcnow,
 )
 from octomem.orchestrator import originals, projections
@@ -243,7 +243,7 @@ def _index_entry(record: MemoryBase) -> IndexEntry:
         record.is_current,
         as_utc(expires).timestamp() if expires is not None else None,
         record.content,
-        turn_context(record),
+        keyword_context(record),
     )
 
 

@@ -110,13 +110,21 @@ SECOND_PERSON = re.compile(r"(?<!\w)(?:you|your|yours|yourself)(?!\w)", re.IGNOR
 
 
 def boost_named_actors(
-    fused: Fused, records: Mapping[str, MemoryBase], query: str, boost: float
+    fused: Fused,
+    records: Mapping[str, MemoryBase],
+    query: str,
+    boost: float,
+    *,
+    keyed: bool = False,
 ) -> Fused:
     """Raise hits said or done by someone the query names ("what did Maria say about..."),
     as `rescaled` does. A memory read from turns (an event, a fact) is raised only if one
     of its turns is among the fused candidates too: a person's many events, matched on the
     name they share with the question, otherwise crowd out the other turns it needs
-    (LoCoMo with offline extraction; docs/benchmarks.md).
+    (LoCoMo with offline extraction; docs/benchmarks.md). With `keyed` (the turns carry
+    what was read from them as search keys, `turn_keys`) it is never raised: its turns
+    are found by its words, and raised for their speaker; the key that holds the name
+    would otherwise count every such memory's turn as found.
 
     A question in the first person that does not address the assistant ("what did I
     buy?"; not "what did you tell me?") is about the user: the assistant's replies, which
@@ -138,7 +146,7 @@ def boost_named_actors(
         """Not a memory read from turns, or one of its turns is a hit itself."""
         if record is None or record.internal.get("raw") or not record.source.turn_ids:
             return True
-        return not found_turns.isdisjoint(record.source.turn_ids)
+        return not keyed and not found_turns.isdisjoint(record.source.turn_ids)
 
     def factor(memory_id: str) -> float:
         record = records.get(memory_id)
