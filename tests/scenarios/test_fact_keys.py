@@ -14,7 +14,6 @@ from octomem.models import (
     EpisodicMemory,
     MemoryBase,
     MemoryType,
-    SemanticMemory,
     SourceRef,
     embedding_text,
     keyword_context,
@@ -118,44 +117,54 @@ def fact_texts(turn: MemoryBase) -> str:
     return "\n".join(keys.values())
 
 
-def test_with_keys_a_memory_read_from_turns_is_not_raised_for_its_actor() -> None:
-    """Its turns carry its words; the name in a person's every key would otherwise count
-    each of their turns as found, and raise every memory read from them."""
-    said = SourceRef(turn_ids=["t1"])
-    turn = EpisodicMemory(
-        id="turn",
-        user_id=USER,
-        content="Ben: I started a pottery class.",
-        occurred_at=T0,
-        actor="Ben",
-        event_type="message",
-        summary="",
-        internal={"raw": True},
-        source=said,
-    )
-    event = EpisodicMemory(
-        id="event",
-        user_id=USER,
-        content="Ben started a pottery class.",
-        occurred_at=T0,
-        actor="Ben",
-        event_type="event",
-        summary="",
-        source=said,
-    )
-    fact = SemanticMemory(
-        id="fact",
-        user_id=USER,
-        content="Ben likes clay.",
-        subject="Ben",
-        attribute="likes",
-        value="clay",
-    )
-    records = {r.id: r for r in (turn, event, fact)}
-    fused = [("event", 2.0, []), ("turn", 1.5, []), ("fact", 1.2, []), ("floor", 1.0, [])]
-    records["floor"] = fact.model_copy(update={"id": "floor", "subject": "Ann"})
-    query = "What did Ben pick up?"
-    plain = dict((i, s) for i, s, _ in boost_named_actors(fused, records, query, 2.0))
-    keyed = dict((i, s) for i, s, _ in boost_named_actors(fused, records, query, 2.0, keyed=True))
-    assert plain["event"] == 3.0 and keyed["event"] == 2.0
-    assert plain["turn"] == keyed["turn"] == 2.0
+def test_with_keys_a_memory_is_raised_for_its_actor_only_beside_their_own_turn() -> None:
+    """A key holds the name of whom its memory is about: "Maya moved to Berlin", read from
+    "user: I moved to Berlin", makes a question naming Maya find that turn. So with keys,
+    a memory read from turns is raised for its actor only if a turn of it said by that
+    actor is a hit."""
+
+    def turn(memory_id: str, actor: str, turn_id: str) -> EpisodicMemory:
+        return EpisodicMemory(
+            id=memory_id,
+            user_id=USER,
+            content=f"{actor}: ...",
+            occurred_at=T0,
+            actor=actor,
+            event_type="message",
+            summary="",
+            internal={"raw": True},
+            source=SourceRef(turn_ids=[turn_id]),
+        )
+
+    def event(memory_id: str, actor: str, turn_id: str) -> EpisodicMemory:
+        return EpisodicMemory(
+            id=memory_id,
+            user_id=USER,
+            content=f"{actor} did it.",
+            occurred_at=T0,
+            actor=actor,
+            event_type="event",
+            summary="",
+            source=SourceRef(turn_ids=[turn_id]),
+        )
+
+    records: dict[str, MemoryBase] = {
+        r.id: r
+        for r in (
+            turn("ben-turn", "Ben", "t1"),
+            event("ben-event", "Ben", "t1"),
+            turn("user-turn", "user", "t2"),
+            event("maya-event", "Maya", "t2"),
+            turn("floor", "Ann", "t3"),
+        )
+    }
+    fused = [(i, 2.0, []) for i in ("ben-event", "maya-event", "ben-turn", "user-turn")]
+    fused.append(("floor", 1.0, []))
+    for query in ("What did Ben pick up?", "What did Maya do?"):
+        plain = {i: s for i, s, _ in boost_named_actors(fused, records, query, 2.0)}
+        keyed = {i: s for i, s, _ in boost_named_actors(fused, records, query, 2.0, keyed=True)}
+        if "Ben" in query:
+            assert plain["ben-event"] == keyed["ben-event"] == 3.0  # Ben's own turn is a hit
+            assert plain["ben-turn"] == keyed["ben-turn"] == 3.0
+        else:
+            assert plain["maya-event"] == 3.0 and keyed["maya-event"] == 2.0
