@@ -105,6 +105,20 @@ def test_a_superseded_fact_leaves_its_turns_keys_and_current_truth_holds(
     assert [h.id for h in hits].index(facts[0].id) < [h.id for h in hits].index(paris.id)
 
 
+def test_an_updated_or_deleted_fact_changes_its_turns_key(keyed: Orchestrator) -> None:
+    say(keyed, "I'm Alice.", "I love hiking.", "My sister is Jane.")
+    stored = turns(keyed)
+    hiking, sister = stored["user: I love hiking."], stored["user: My sister is Jane."]
+    [like] = list(hiking.internal[FACT_KEYS])
+    [jane] = list(sister.internal[FACT_KEYS])
+    keyed.update(like, "Alice likes hiking in the Alps.", user_id=USER)
+    keyed.delete(jane, user_id=USER)
+    stored = turns(keyed)
+    assert fact_texts(stored["user: I love hiking."]) == "Alice likes hiking in the Alps."
+    assert stored["user: My sister is Jane."].internal.get(FACT_KEYS) is None
+    assert stored["user: I love hiking."].id in keyword_ids(keyed, "Alps")
+
+
 def test_a_call_made_again_changes_no_key(keyed: Orchestrator) -> None:
     say(keyed, "I'm Alice.", "I love hiking.")
     before = turns(keyed)
