@@ -314,6 +314,7 @@ class MemoryBase(BaseModel):
 
 
 TURN_CONTEXT = "previous_turn"  # raw-turn internal: the turn before it in the same `process` call
+FACT_KEYS = "fact_keys"  # raw-turn internal: {memory id: text} of what was read from it
 # internal: the surface that keeps the record's text in step with a value of its own (the
 # LangGraph store): `update()` may not rewrite that text, the value would not follow
 KEPT_BY = "kept_by"
@@ -328,6 +329,25 @@ def turn_context(record: MemoryBase) -> str:
     return context if isinstance(context, str) else ""
 
 
+def fact_keys(record: MemoryBase) -> str:
+    """What the agents read from a raw turn (`FACT_KEYS`: the current memories taken from
+    it, `octomem.orchestrator.turn_keys`), one per line: extra search keys of the turn;
+    "" for any other record."""
+    if record.memory_type is not MemoryType.EPISODIC or record.internal.get("raw") is not True:
+        return ""
+    keys = record.internal.get(FACT_KEYS)
+    if not isinstance(keys, dict):
+        return ""
+    texts = (text for text in keys.values() if isinstance(text, str) and text)
+    return "\n".join(dict.fromkeys(texts))
+
+
+def keyword_context(record: MemoryBase) -> str:
+    """The text a keyword index holds beside a record's content, weighted below it: for a
+    raw turn, the turn before it and what was read from it (`fact_keys`)."""
+    return "\n".join(part for part in (turn_context(record), fact_keys(record)) if part)
+
+
 def said_text(record: MemoryBase) -> str:
     """A record's text as a person would quote it: for a raw conversation turn, the turn as
     it was given (its content, which recall reads, names the speaker first)."""
@@ -339,10 +359,11 @@ def said_text(record: MemoryBase) -> str:
 
 
 def embedding_text(record: MemoryBase) -> str:
-    """The text a record is embedded from for storage: its content, preceded for a raw
-    turn by the turn before it (a short reply then carries the topic it answers)."""
-    context = turn_context(record)
-    return f"{context}\n{record.content}" if context else record.content
+    """The text a record is embedded from for storage: its content, for a raw turn preceded
+    by the turn before it (a short reply then carries the topic it answers) and followed by
+    what was read from it (`fact_keys`)."""
+    parts = (turn_context(record), record.content, fact_keys(record))
+    return "\n".join(part for part in parts if part)
 
 
 class CoreMemory(MemoryBase):

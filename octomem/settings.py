@@ -189,6 +189,11 @@ class AgentsConfig(_Strict):
     enabled: list[MemoryType] = Field(default_factory=lambda: list(MemoryType))
     working_ttl_s: int = Field(86_400, gt=0)
     core_char_limit: int = Field(2000, ge=100)
+    fact_keys: bool = Field(
+        False,
+        description="what the agents read from a turn is also a search key of that turn "
+        "(embedded and indexed with it; octomem.orchestrator.turn_keys)",
+    )
 
     @property
     def working_ttl(self) -> timedelta:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from octomem.models import HistoryEvent, MemoryBase
 from octomem.orchestrator import projections
 from octomem.orchestrator.staleness import outdated_turn_changes
+from octomem.orchestrator.turn_keys import keyed_turn_changes
 from octomem.orchestrator.write import write
 from octomem.stores.fence import Fence
 
@@ -33,17 +34,32 @@ async def commit(
     """Write `changes` (records with their history events) and remove `deleted`, with the
     projection changes they cause (returned, for the caller's report), the `outdated`
     marks of the turns the `closed` facts came from ((closed fact, successor or None),
-    `staleness.outdated_turn_changes`), and the raw turns `marked` (`extracted.marked`:
-    rewritten without embedding unless a closure marks them too)."""
+    `staleness.outdated_turn_changes`), the keys of the turns the records were read from
+    (`turn_keys`), and the raw turns `marked` (`extracted.marked`: rewritten without
+    embedding unless a closure or their keys change them too)."""
     views = await projections.project(
         services, [record for record, _ in changes], deleted=deleted, now=now
     )
-    marks = await outdated_turn_changes(services, closed, actor=actor, at=closed_at, turns=marked)
+    records = [record for record, _ in changes]
+    keys = await keyed_turn_changes(
+        services,
+        records,
+        deleted,
+        actor=actor,
+        at=now,
+        turns=marked,
+        skip=[record.id for record in records],
+    )
+    keyed = {record.id: record for record, _ in keys}
+    turns = [keyed.pop(record.id, record) for record in marked] + list(keyed.values())
+    marks = await outdated_turn_changes(services, closed, actor=actor, at=closed_at, turns=turns)
     written = {record.id for record, _ in marks}
+    keys = [(record, event) for record, event in keys if record.id not in written]
+    written |= {record.id for record, _ in keys}
     await write(
         services,
         fence,
-        changes=[*changes, *marks, *views.writes],
+        changes=[*changes, *marks, *keys, *views.writes],
         deletes=[*deleted, *views.deletes],
         rewrites=[record for record in marked if record.id not in written],
         actor=actor,

@@ -39,7 +39,7 @@ from octomem.models import (
     StoreDifferences,
     StoreName,
     as_utc,
-    turn_context,
+    keyword_context,
 )
 from octomem.orchestrator import originals, projections, validity
 from octomem.orchestrator.events import history_event, leaves_entry, logged_as
@@ -251,7 +251,7 @@ def _index_entry(record: MemoryBase) -> IndexEntry:
         record.is_current,
         as_utc(expires).timestamp() if expires is not None else None,
         record.content,
-        turn_context(record),
+        keyword_context(record),
     )
 
 

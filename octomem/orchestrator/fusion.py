@@ -110,13 +110,22 @@ SECOND_PERSON = re.compile(r"(?<!\w)(?:you|your|yours|yourself)(?!\w)", re.IGNOR
 
 
 def boost_named_actors(
-    fused: Fused, records: Mapping[str, MemoryBase], query: str, boost: float
+    fused: Fused,
+    records: Mapping[str, MemoryBase],
+    query: str,
+    boost: float,
+    *,
+    keyed: bool = False,
 ) -> Fused:
     """Raise hits said or done by someone the query names ("what did Maria say about..."),
     as `rescaled` does. A memory read from turns (an event, a fact) is raised only if one
     of its turns is among the fused candidates too: a person's many events, matched on the
     name they share with the question, otherwise crowd out the other turns it needs
-    (LoCoMo with offline extraction; docs/benchmarks.md).
+    (LoCoMo with offline extraction; docs/benchmarks.md). With `keyed` (the turns carry
+    what was read from them as search keys, `turn_keys`) that turn must also be said by
+    the memory's actor: a key holding the name of whom it is about ("Maya moved to
+    Berlin", read from "user: I moved to Berlin") makes a question naming them find
+    every such turn, which would raise every memory read from them.
 
     A question in the first person that does not address the assistant ("what did I
     buy?"; not "what did you tell me?") is about the user: the assistant's replies, which
@@ -127,18 +136,25 @@ def boost_named_actors(
     test = named_in(query)
     about_user = FIRST_PERSON.search(query) is not None and not SECOND_PERSON.search(query)
     cache: dict[str | None, bool] = {}
+
+    def said_by(record: MemoryBase) -> str | None:
+        actor = getattr(record, "actor", None)
+        return actor.strip().casefold() if keyed and isinstance(actor, str) else None
+
     found_turns = {
-        turn
+        (turn, said_by(record))
         for memory_id, _, _ in fused
         if (record := records.get(memory_id)) is not None and record.internal.get("raw")
         for turn in record.source.turn_ids
     }
 
     def turn_found(record: MemoryBase | None) -> bool:
-        """Not a memory read from turns, or one of its turns is a hit itself."""
+        """Not a memory read from turns, or one of its turns is a hit itself (with `keyed`:
+        one said by its actor)."""
         if record is None or record.internal.get("raw") or not record.source.turn_ids:
             return True
-        return not found_turns.isdisjoint(record.source.turn_ids)
+        actor = said_by(record)
+        return not found_turns.isdisjoint((turn, actor) for turn in record.source.turn_ids)
 
     def factor(memory_id: str) -> float:
         record = records.get(memory_id)

@@ -1,9 +1,10 @@
 """KeywordStore on SQLite FTS5: BM25 ranking over memory content, scoped per user.
 
 Two indexed columns: `content`, and `context` - for a raw conversation turn the turn
-before it (`octomem.models.turn_context`), so a reply is found by the words of what it
-answers - weighted `CONTEXT_WEIGHT`. An index of another schema is refused, not migrated.
-User text is never FTS5 syntax: it is split into word tokens, each quoted, ORed.
+before it, so a reply is found by the words of what it answers, and what the agents read
+from it (`octomem.models.keyword_context`) - weighted `CONTEXT_WEIGHT`. An index of
+another schema is refused, not migrated. User text is never FTS5 syntax: it is split into
+word tokens, each quoted, ORed.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from octomem.errors import StoreError
-from octomem.models import MemoryBase, MemoryType, as_utc, turn_context, utcnow
+from octomem.models import MemoryBase, MemoryType, as_utc, keyword_context, utcnow
 from octomem.stores.base import ALL_USERS, AllUsers, IndexEntry
 from octomem.stores.fence import Fence
 from octomem.stores.sqlite_base import SqliteStore
@@ -229,7 +230,7 @@ class FtsKeywordStore(SqliteStore):
                 conn.execute("DELETE FROM keyword_fts WHERE rowid = ?", (row[0],))
                 conn.execute(
                     "INSERT INTO keyword_fts (rowid, content, context) VALUES (?, ?, ?)",
-                    (row[0], record.content, turn_context(record)),
+                    (row[0], record.content, keyword_context(record)),
                 )
 
         await self._run("upsert", write)

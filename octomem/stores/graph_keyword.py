@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, LiteralString
 
-from octomem.models import MemoryBase, MemoryType, as_utc, turn_context, utcnow
+from octomem.models import MemoryBase, MemoryType, as_utc, keyword_context, utcnow
 from octomem.stores.base import ALL_USERS, AllUsers, IndexEntry
 from octomem.stores.fence import Fence
 from octomem.stores.fts import query_tokens
@@ -123,7 +123,7 @@ class GraphKeywordStore(ServerStore):
         latest = list({record.id: record for record in records}.values())
         for start in range(0, len(latest), _BATCH):
             batch = latest[start : start + _BATCH]
-            rows = [(r.content, turn_context(r)) for r in batch]
+            rows = [(r.content, keyword_context(r)) for r in batch]
             terms = await asyncio.to_thread(_TOKENIZER.terms, rows)
             await self._write_batch(batch, terms, fence)
 
@@ -144,7 +144,7 @@ class GraphKeywordStore(ServerStore):
                 "expires_at": as_utc(expires).timestamp() if expires is not None else None,
                 "length": found.length,
             }
-            docs.append({**doc, "content": record.content, "context": turn_context(record)})
+            docs.append({**doc, "content": record.content, "context": keyword_context(record)})
             posting = {k: v for k, v in doc.items() if k != "id"} | {"doc": doc["id"]}
             added.add(user, 1, found.length)
             for term in sorted(found.content.keys() | found.context.keys()):

@@ -38,7 +38,8 @@ async def rank_hits(state: RecallState, deps: Services) -> RankUpdate:
         fused = await add_context(
             deps, plan, fused, records, hits=config.context_hits, weight=config.context_weight
         )
-        fused = boost_named_actors(fused, records, query, config.actor_boost)
+        keyed = deps.settings.agents.fact_keys
+        fused = boost_named_actors(fused, records, query, config.actor_boost, keyed=keyed)
         fused = boost_in_period(fused, records, plan.periods, config.time_boost)
         fused, replaced = await demote_stale(deps, plan, fused, records, query, config.stale_weight)
         hits = _collapse_same_text(records, fused, replaced)
