@@ -168,19 +168,27 @@ def run_mode(
     size: int,
     adds: int,
     queries: int,
+    variant: int = 0,
 ) -> tuple[dict[str, float], dict[str, dict[str, float]], int]:
-    """(the mode's numbers, its costs per operation, memories stored)."""
+    """(the mode's numbers, its costs per operation, memories stored). `variant`: texts of
+    its own (0: part 1's), so a later run on the same data stores and asks anew."""
     out: dict[str, float] = {}
     costs: dict[str, dict[str, float]] = {}
     before = meter.read()
-    out["ingest_per_s"] = round(ingest(orch, memories(size), infer=False, desc=f"{mode} ingest"), 1)
+    texts = memories(size, seed=7 + 1000 * variant)
+    if variant:
+        texts = [f"{t} (run {variant})" for t in texts]
+    out["ingest_per_s"] = round(ingest(orch, texts, infer=False, desc=f"{mode} ingest"), 1)
     costs["ingest_per_memory"] = per_op(before, meter.read(), size)
-    singles = [f"{t} (single add {i})" for i, t in enumerate(memories(adds, seed=99))]
+    said = memories(adds, seed=99 + 1000 * variant)
+    singles = [
+        f"{t} (single add {i}{f', run {variant}' if variant else ''})" for i, t in enumerate(said)
+    ]
     before = meter.read()
     times = latencies(lambda t: orch.process(t, user_id=USER, session_id="single"), singles, "add")
     costs["add"] = per_op(before, meter.read(), adds)
     out["add_p50_ms"], out["add_p95_ms"] = percentile(times, 50), percentile(times, 95)
-    asked = questions(queries)
+    asked = questions(queries, seed=11 + 1000 * variant)
     orch.recall(asked[0] + " warm-up", user_id=USER)
     before = meter.read()
     times = latencies(lambda q: orch.recall(q, user_id=USER, limit=10), asked, f"{mode} recall")

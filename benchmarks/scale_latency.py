@@ -2,8 +2,9 @@
 away. A delaying TCP proxy (`benchmarks.tcp_proxy`, one-way delay in both directions, on
 127.0.0.1) goes in front of the Chroma server and the Bolt server; at each delay, and at
 0 ms through the same proxies first, the same user (on top of part 1's data) gets
-`ingest` more memories, `adds` single adds and `queries` recalls, with what each
-operation sent the servers counted as part 1 counts it."""
+`ingest` more memories, `adds` single adds and `queries` recalls - texts and questions of
+each delay's own, and an empty embedder cache - with what each operation sent the
+servers counted as part 1 counts it."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from typing import Any
 from benchmarks.scale import Meter, run_mode
 from benchmarks.servers import BoltServer, ChromaServer
 from benchmarks.tcp_proxy import proxy_to
-from octomem.embeddings import Embedder
+from octomem.embeddings import CachedEmbedder, Embedder
 from octomem.orchestrator.engine import Orchestrator
 from octomem.settings import load_settings
 
@@ -39,7 +40,8 @@ def run_latencies(
     rows: list[dict[str, Any]] = []
     chroma_host, chroma_port = chroma.host_port
     bolt_host, _, bolt_port = bolt.uri.split("://", 1)[1].rpartition(":")
-    for delay in [0.0, *(d for d in delays_ms if d > 0)]:
+    inner = getattr(embedder, "inner", embedder)
+    for variant, delay in enumerate([0.0, *(d for d in delays_ms if d > 0)], start=1):
         log(f"at {delay:g} ms one way: {ingest} memories, {adds} adds, {queries} recalls")
         with ExitStack() as stack:
             to_chroma = stack.enter_context(proxy_to(chroma_host, chroma_port, "delay", delay))
@@ -50,9 +52,16 @@ def run_latencies(
                 data_dir=data_dir, **{**overrides, "vector": vector, "graph": graph}
             )
             meter = Meter({})
-            with meter.counting(to_chroma.port), Orchestrator(settings, embedder=embedder) as orch:
+            fresh = CachedEmbedder(inner, max_bytes=getattr(embedder, "max_bytes", 0))
+            with meter.counting(to_chroma.port), Orchestrator(settings, embedder=fresh) as orch:
                 numbers, costs, _ = run_mode(
-                    f"{delay:g} ms", orch, meter, size=ingest, adds=adds, queries=queries
+                    f"{delay:g} ms",
+                    orch,
+                    meter,
+                    size=ingest,
+                    adds=adds,
+                    queries=queries,
+                    variant=variant,
                 )
         row: dict[str, Any] = {"one_way_ms": delay, **numbers}
         for op in ("recall", "add"):
