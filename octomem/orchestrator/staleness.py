@@ -79,6 +79,20 @@ def merged_marks(existing: Any, new: Sequence[dict[str, Any]]) -> list[dict[str,
     return ordered[-MAX_MARKS:]
 
 
+async def stored_turns(
+    services: Services, ids: Iterable[str], turns: Sequence[MemoryBase]
+) -> list[MemoryBase]:
+    """The raw turns of `ids` in id order: those among `turns` (this call's, not stored
+    yet) as they are, the others read from the vector store in one get; unknown ids left
+    out."""
+    given = {turn.id: turn for turn in turns}
+    wanted = sorted(set(ids))
+    unread = [turn_id for turn_id in wanted if turn_id not in given]
+    turn_type = services.turn_log.memory_type
+    read = {t.id: t for t in await services.vector.get(turn_type, unread)} if unread else {}
+    return [found for i in wanted if (found := given.get(i) or read.get(i))]
+
+
 async def outdated_turn_changes(
     services: Services,
     closed: Sequence[tuple[MemoryBase, MemoryBase | None]],
@@ -107,12 +121,8 @@ async def outdated_turn_changes(
                 wanted[raw_turn_id(services, old, turn_id)].append(_mark(old, successor, at))
     if not wanted:
         return []
-    given = {turn.id: turn for turn in turns}
-    unread = [turn_id for turn_id in sorted(wanted) if turn_id not in given]
-    turn_type = services.turn_log.memory_type
-    read = {t.id: t for t in await services.vector.get(turn_type, unread)} if unread else {}
     changes = []
-    for turn in [found for i in sorted(wanted) if (found := given.get(i) or read.get(i))]:
+    for turn in await stored_turns(services, wanted, turns):
         marks = merged_marks(turn.internal.get(OUTDATED), wanted[turn.id])
         if marks == turn.internal.get(OUTDATED):
             continue

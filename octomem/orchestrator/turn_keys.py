@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from octomem.models import FACT_KEYS, HistoryEvent, MemoryBase, Operation, stable_hash
 from octomem.orchestrator.events import history_event
 from octomem.orchestrator.projections import projected_from
+from octomem.orchestrator.staleness import stored_turns
 
 if TYPE_CHECKING:
     from octomem.orchestrator.services import Services
@@ -76,12 +77,8 @@ async def keyed_turn_changes(
         wanted.pop(turn_id, None)
     if not wanted:
         return []
-    given = {turn.id: turn for turn in turns}
-    unread = [turn_id for turn_id in sorted(wanted) if turn_id not in given]
-    turn_type = services.turn_log.memory_type
-    read = {t.id: t for t in await services.vector.get(turn_type, unread)} if unread else {}
     changes = []
-    for turn in [found for i in sorted(wanted) if (found := given.get(i) or read.get(i))]:
+    for turn in await stored_turns(services, wanted, turns):
         if turn.internal.get("raw") is not True:
             continue
         stored = turn.internal.get(FACT_KEYS)

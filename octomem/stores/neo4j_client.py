@@ -127,6 +127,11 @@ def _duplicate(exc: BaseException) -> bool:
     return isinstance(exc, neo4j_errors.ConstraintError)
 
 
+# what a call to the server raises when it did not get its answer: an error of the
+# server or the driver, the network's, or the call's bound passed
+UNREACHED = (neo4j_errors.Neo4jError, neo4j_errors.DriverError, OSError, TimeoutError)
+
+
 class Neo4jClient:
     """A driver for one server and database, and the transactions of the stores on it.
 
@@ -248,12 +253,7 @@ class Neo4jClient:
                     return done
             except OctomemError:
                 raise
-            except (
-                neo4j_errors.Neo4jError,
-                neo4j_errors.DriverError,
-                OSError,
-                TimeoutError,
-            ) as exc:
+            except UNREACHED as exc:
                 if after and "bookmark" in (getattr(exc, "code", None) or "").lower():
                     raise InvalidInputError(
                         "the Octomem-Bookmark sent is not one this deployment's graph server "
@@ -299,12 +299,7 @@ class Neo4jClient:
                             result = await session.run(statement)
                             await result.consume()
                     server = await self._driver.get_server_info()
-            except (
-                neo4j_errors.Neo4jError,
-                neo4j_errors.DriverError,
-                OSError,
-                TimeoutError,
-            ) as exc:
+            except UNREACHED as exc:
                 raise self.error("init", exc, what) from exc
         return str(server.agent)
 
