@@ -152,8 +152,9 @@ class TcpProxy:
                     continue
                 self._open |= {client, server}
                 self.accepted += 1
-            _Pipe(self, client, server, upstream=True).start()
-            _Pipe(self, server, client).start()
+            cut = threading.Event()  # set once `cut_after` matched on this connection
+            _Pipe(self, client, server, cut, upstream=True).start()
+            _Pipe(self, server, client, cut).start()
 
     def _gate(self) -> float:
         """Wait while the proxy stalls; the one-way delay then in force, in seconds."""
@@ -168,9 +169,14 @@ class _Pipe:
     time), a writer thread passes it on once its delay has passed and no stall holds it."""
 
     def __init__(
-        self, proxy: TcpProxy, source: socket.socket, target: socket.socket, upstream: bool = False
+        self,
+        proxy: TcpProxy,
+        source: socket.socket,
+        target: socket.socket,
+        cut: threading.Event,
+        upstream: bool = False,
     ) -> None:
-        self.proxy, self.source, self.target = proxy, source, target
+        self.proxy, self.source, self.target, self.cut = proxy, source, target, cut
         self.upstream = upstream  # client to server: where `cut_after` looks
         self.chunks: collections.deque[tuple[float, bytes]] = collections.deque()
         self.cond = threading.Condition()
@@ -203,11 +209,15 @@ class _Pipe:
                 if (wait := arrived + delay - time.monotonic()) > 0:
                     time.sleep(wait)
                 self.proxy._gate()  # a stall that began meanwhile holds it still
-                self.target.sendall(data)
+                if self.cut.is_set():  # an answer to what was cut never reaches the client
+                    break
                 if self.upstream and self.proxy._cuts_now(data):
-                    self.source.shutdown(socket.SHUT_RDWR)  # no answer reaches the client
+                    self.cut.set()  # before the server can answer
+                    self.target.sendall(data)
+                    self.source.shutdown(socket.SHUT_RDWR)
                     time.sleep(0.2)  # while the server reads what it was sent
                     break
+                self.target.sendall(data)
         except OSError:
             pass
         for sock in (self.source, self.target):
