@@ -14,7 +14,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from octomem.cli_service import keys_app, serve
+from octomem.cli_service import keys_app, serve, ui
 from octomem.cli_support import (
     AgentOption,
     ConfigOption,
@@ -47,6 +47,7 @@ app = typer.Typer(
 )
 app.add_typer(keys_app, name="keys")
 app.command()(serve)
+app.command()(ui)
 
 
 @app.callback()

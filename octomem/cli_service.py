@@ -36,7 +36,8 @@ def serve(
         typer.Option(help="uvicorn's line per request on stderr (paths with query strings)"),
     ] = True,
 ) -> None:
-    """Serve octomem over HTTP: mem0-compatible routes, /v1, MCP at /mcp, docs at /docs.
+    """Serve octomem over HTTP: mem0-compatible routes, /v1, MCP at /mcp, docs at /docs,
+    the memory inspector at /ui.
 
     Every request needs an API key (`octomem keys create`)."""
     from octomem.service.server import serve as run
@@ -49,6 +50,45 @@ def serve(
         workers=workers,
         access_log=access_log,
     )
+
+
+def ui(
+    port: Annotated[int, typer.Option(help="port on 127.0.0.1", min=1, max=65535)] = 8421,
+    project: Annotated[str, typer.Option(help="the project to inspect")] = "default",
+    read_only: Annotated[
+        bool, typer.Option("--read-only", help="a key that can look, not change")
+    ] = False,
+    user: Annotated[
+        str | None, typer.Option("--user", "-u", help="pin the key to this user_id")
+    ] = None,
+    config: ConfigOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """The memory inspector alone, on 127.0.0.1 (docs/ui.md).
+
+    Creates a key for this run (12 hours at most), prints it once, and revokes it when
+    the command stops: paste it into the sign-in page."""
+    from octomem.service.server import serve as run
+
+    scopes = ["read"] if read_only else ["read", "write", "delete"]
+    row, key = _with_keys(
+        config,
+        data_dir,
+        lambda keys: keys.create(
+            project=project,
+            scopes=scopes,
+            user_id=user,
+            expires_at=datetime.now(UTC) + timedelta(hours=12),
+            name="octomem ui (local)",
+        ),
+    )
+    console.print(f"octomem inspector: http://127.0.0.1:{port}/ui/ (project {project})")
+    console.print(f"sign in with this key ({', '.join(scopes)}; revoked when this stops):")
+    print(key, flush=True)
+    try:
+        run(host="127.0.0.1", port=port, config=config, data_dir=data_dir, access_log=False)
+    finally:
+        _with_keys(config, data_dir, lambda keys: keys.revoke(row.id))
 
 
 def _with_keys(

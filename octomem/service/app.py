@@ -19,16 +19,18 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from octomem import __version__
 from octomem.errors import OctomemError
 from octomem.logs import get_logger
-from octomem.service import bookmarks, context, outcome, problems
+from octomem.service import bookmarks, context, outcome, problems, ui
 from octomem.service.auth import ADMITTED, Forbidden, Unauthorized, authenticate
 from octomem.service.context import RequestInfo
 from octomem.service.state import State
+from octomem.service.ui.session import Sessions
 from octomem.settings import Settings, for_remote_callers
 from octomem.stores import causal
 from octomem.telemetry import configure_tracing, set_attributes, span
@@ -47,9 +49,10 @@ class _BodyTooLarge(Exception):
 class Envelope:
     """Pure ASGI middleware around every HTTP request."""
 
-    def __init__(self, app: ASGIApp, state: State) -> None:
+    def __init__(self, app: ASGIApp, state: State, sessions: Sessions) -> None:
         self.app = app
         self.state = state
+        self.sessions = sessions
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -155,7 +158,15 @@ class Envelope:
         if declared.isdigit() and int(declared) > cap:
             raise _BodyTooLarge(cap, setting)
         principal = None
-        if path not in PUBLIC:
+        if ui.is_ui(path):
+            # the inspector: signed in by its session cookie (None: its sign-in page, its
+            # static files, or a redirect to sign in), never by an Authorization header
+            principal = await self.sessions.principal(headers.get("cookie"), self.state.keys)
+            if principal is not None:
+                info.admit(principal)
+                self.state.charge(principal)
+                scope[ADMITTED] = principal
+        elif path not in PUBLIC:
             # who calls (401), within its rate (429): before the body is read, so an
             # unknown caller costs nothing
             sent = [v for k, v in scope["headers"] if k.lower() == b"authorization"]
@@ -231,6 +242,8 @@ def create_app(settings: Settings, *, audit_per_worker: bool = False) -> FastAPI
         routes_v1,
     )
     from octomem.service.mcp_mount import McpMount
+    from octomem.service.ui import routes_actions, routes_auth, routes_browse
+    from octomem.service.ui.pages import STATIC
 
     configure_tracing(settings.telemetry)
     settings = for_remote_callers(settings)  # a caller never makes the server read its files
@@ -258,6 +271,8 @@ def create_app(settings: Settings, *, audit_per_worker: bool = False) -> FastAPI
         lifespan=lifespan,
     )
     app.state.octomem = state
+    sessions = Sessions.for_settings(settings)
+    app.state.ui_sessions = sessions
     problems.install(app)
     app.include_router(routes_health.router)
     app.include_router(routes_oauth.router)
@@ -265,14 +280,18 @@ def create_app(settings: Settings, *, audit_per_worker: bool = False) -> FastAPI
     mem0_problems = problems.common_responses("application/json")
     app.include_router(routes_mem0.router, responses=mem0_problems)
     app.include_router(routes_entities.router, responses=mem0_problems)
+    ui_routers = (routes_auth, routes_browse, routes_actions)
+    for module in ui_routers:
+        app.include_router(module.router)
+    app.mount(ui.PREFIX + "/static", StaticFiles(directory=STATIC), name="ui-static")
     app.router.routes.append(mcp.route)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     state.routes = [
         r
-        for m in (routes_health, routes_oauth, routes_v1, routes_mem0, routes_entities)
+        for m in (routes_health, routes_oauth, routes_v1, routes_mem0, routes_entities, *ui_routers)
         for r in m.router.routes
     ] + [mcp.route]
-    app.add_middleware(Envelope, state=state)
+    app.add_middleware(Envelope, state=state, sessions=sessions)
     return app
 
 

@@ -5,7 +5,8 @@
 Runs, with VENV's own `octomem` and python and a temporary working directory: the import
 (neither torch, sentence-transformers nor litellm may be installed: the default install
 is offline and torch-free; no benchmark module is shipped), `octomem demo`, and `octomem
-serve` with a key: one conversation stored over HTTP and found again. Exits non-zero
+serve` with a key: one conversation stored over HTTP and found again, and the inspector's
+sign-in page and graph library served. Exits non-zero
 with the reason on any failure; stops the server it starts by its process id. Standard
 library only: it runs under any Python.
 """
@@ -115,6 +116,12 @@ def check_serve(octomem: str, cwd: Path, env: dict[str, str]) -> None:
         if status != 200 or "Lisbon" not in texts:
             sys.exit(f"POST /v1/recall answered {status}: {texts[:500]}")
         print(f"serve: stored and recalled over HTTP on port {port}")
+        # the inspector's templates and static files are in the wheel
+        for path, want in (("/ui/login", "Sign in"), ("/ui/static/cytoscape.min.js", "cytoscape")):
+            with urllib.request.urlopen(base + path, timeout=60) as response:
+                if response.status != 200 or want not in response.read().decode():
+                    sys.exit(f"GET {path} answered {response.status} without {want!r}")
+        print("ui: the sign-in page and the graph library are served")
     finally:
         server.send_signal(signal.SIGTERM)
         try:

@@ -1,0 +1,131 @@
+"""What every inspector page shares: its templates, the signed-in caller, the CSRF check
+and the error pages.
+
+A route of the inspector is a `UiRoute`: whatever it raises becomes an HTML page with the
+status the API would answer (403, 404, 422...) and no stack trace; no session (or one
+whose key was revoked) sends the browser to the sign-in page.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.routing import APIRoute
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from octomem.errors import InvalidInputError, NotFoundError, OctomemError, StoreError
+from octomem.sensitive import mask
+from octomem.service.auth import Forbidden, Principal, Unauthorized, admitted, grants
+from octomem.service.context import request_id
+from octomem.service.problems import Problem
+from octomem.service.ui.session import Sessions
+
+log = logging.getLogger("octomem.service.ui")
+HERE = Path(__file__).parent
+STATIC = HERE / "static"
+ENV = Environment(
+    loader=FileSystemLoader(HERE / "templates"),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+ENV.filters["q"] = lambda value: quote(str(value), safe="")
+# scripts and styles from the package only; no frames, forms post to the inspector only
+HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; "
+    "img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+def sessions(request: Request) -> Sessions:
+    found: Sessions = request.app.state.ui_sessions
+    return found
+
+
+def principal(request: Request) -> Principal:
+    """The signed-in caller (the envelope admitted its session); else to the sign-in page."""
+    who = admitted(request.scope)
+    if who is None:
+        raise Unauthorized("sign in")
+    return who
+
+
+def render(request: Request, template: str, code: int = 200, **values: Any) -> HTMLResponse:
+    who = admitted(request.scope)
+    cookie = request.headers.get("cookie")
+    context = {
+        "who": who,
+        "csrf": sessions(request).csrf(cookie) if who is not None else None,
+        "can_write": who is not None and grants(who.scopes, "write"),
+        "can_delete": who is not None and grants(who.scopes, "delete"),
+        "request_id": request_id(),
+        **values,
+    }
+    html = ENV.get_template(template).render(context)
+    return HTMLResponse(html, status_code=code, headers=HEADERS)
+
+
+async def check_csrf(request: Request) -> None:
+    """403 unless the form carries the session's CSRF token (every POST of a session)."""
+    form = await request.form()
+    token = form.get("csrf")
+    if not sessions(request).csrf_ok(request.headers.get("cookie"), str(token or "")):
+        raise Forbidden("the form's security token is missing or stale: reload the page and retry")
+
+
+_ERRORS: tuple[tuple[type[BaseException], int, str], ...] = (
+    (Forbidden, 403, "Not allowed"),
+    (NotFoundError, 404, "Not found"),
+    (InvalidInputError, 422, "Invalid input"),
+    (RequestValidationError, 422, "Invalid input"),
+    (StoreError, 503, "Store unavailable"),
+    (OctomemError, 400, "Bad request"),
+)
+
+
+def error_page(request: Request, exc: BaseException) -> Response:
+    if isinstance(exc, Unauthorized):
+        return RedirectResponse("/ui/login", status_code=303, headers=HEADERS)
+    if isinstance(exc, Problem):
+        return render(request, "error.html", exc.status, title=exc.title, detail=exc.detail)
+    for kind, status, title in _ERRORS:
+        if isinstance(exc, kind):
+            detail = mask(str(exc)).text
+            if isinstance(exc, RequestValidationError):
+                detail = "; ".join(
+                    f"{'.'.join(str(p) for p in e.get('loc', ())[1:])}: {e.get('msg')}"
+                    for e in exc.errors()[:5]
+                )
+            if status == 503:
+                log.warning("request %s: %s", request_id(), detail)
+                detail = "a store is unavailable; retry later"
+            return render(request, "error.html", status, title=title, detail=detail)
+    log.error("request %s failed", request_id(), exc_info=exc)
+    return render(request, "error.html", 500, title="Internal error", detail="the server failed")
+
+
+class UiRoute(APIRoute):
+    """An inspector route: its errors are HTML pages (`error_page`)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def handle(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except Exception as exc:
+                return error_page(request, exc)
+
+        return handle

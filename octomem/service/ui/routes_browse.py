@@ -1,0 +1,155 @@
+"""The inspector's reading pages: a project's users, a user's memories by agent, one
+memory's story, and the graph around a person. Every read goes through the Orchestrator
+calls the API makes, in the caller's reach (`Caller.user`: a key pinned to a user names
+that user only, whatever the URL says)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import HTMLResponse
+
+from octomem.errors import InvalidInputError, NotFoundError
+from octomem.models import MemoryBase, MemoryType
+from octomem.service import context
+from octomem.service.deps import Project, Reader
+from octomem.service.routes_entities import users_in_reach
+from octomem.service.ui import views
+from octomem.service.ui.pages import UiRoute, render
+
+router = APIRouter(prefix="/ui", route_class=UiRoute, include_in_schema=False)
+UserId = Annotated[str, Path(min_length=1, max_length=256)]
+PageNo = Annotated[int, Query(ge=1, le=1_000_000)]
+
+
+def reach(who: Reader, user_id: str) -> str:
+    """`user_id`, if the caller may see that user (403 for a key pinned to another)."""
+    user = who.user(user_id)
+    assert user is not None
+    return user
+
+
+@router.get("/users", response_class=HTMLResponse)
+async def users(
+    request: Request,
+    who: Reader,
+    orch: Project,
+    q: Annotated[str, Query(max_length=256)] = "",
+    page: PageNo = 1,
+) -> HTMLResponse:
+    counts = await users_in_reach(who, orch)
+    needle = q.strip().casefold()
+    found = [(u, n) for u, n in counts.items() if n and needle in u.casefold()]
+    context.count(records=len(found))
+    return render(
+        request, "users.html", page=views.page_of(found, page), q=q, total_users=len(counts)
+    )
+
+
+@router.get("/users/{user_id}", response_class=HTMLResponse)
+async def user(
+    request: Request,
+    user_id: UserId,
+    who: Reader,
+    orch: Project,
+    agent: MemoryType | None = None,
+    all: bool = False,
+    page: PageNo = 1,
+) -> HTMLResponse:
+    user = reach(who, user_id)
+    stats = await orch.astats(user_id=user)
+    agents = {name: counts for name, counts in stats.memories.items()}
+    chosen = agent or next(
+        (MemoryType(name) for name, c in agents.items() if c.current), MemoryType.EPISODIC
+    )
+    records = await orch.aget_all(user_id=user, memory_types=[chosen], include_superseded=all)
+    now = orch.records.now()
+    shown = views.page_of(views.current_first(records, now), page)
+    context.count(records=len(shown.items))
+    return render(
+        request,
+        "user.html",
+        user=user,
+        stats=stats,
+        agents=agents,
+        agent=chosen.value,
+        all=all,
+        page=shown,
+        status=lambda r: views.status(r, now),
+        pretty=views.pretty,
+    )
+
+
+async def _of_type(orch: Project, user: str, memory_type: MemoryType) -> list[MemoryBase]:
+    """Every record of `memory_type` of `user`, superseded too (none: the Orchestrator
+    runs without that agent)."""
+    try:
+        return await orch.aget_all(
+            user_id=user, memory_types=[memory_type], include_superseded=True
+        )
+    except InvalidInputError:
+        return []
+
+
+@router.get("/users/{user_id}/memories/{memory_id}", response_class=HTMLResponse)
+async def story(
+    request: Request,
+    user_id: UserId,
+    memory_id: Annotated[str, Path(min_length=1, max_length=256)],
+    who: Reader,
+    orch: Project,
+) -> HTMLResponse:
+    user = reach(who, user_id)
+    record = await orch.aget(memory_id, user_id=user)
+    try:
+        events = await orch.ahistory(memory_id, user_id=user)
+    except NotFoundError:
+        events = []
+    successor = None
+    if record.superseded_by:
+        try:
+            successor = await orch.aget(record.superseded_by, user_id=user)
+        except NotFoundError:
+            successor = None
+    episodic = await _of_type(orch, user, MemoryType.EPISODIC)
+    knowledge = await _of_type(orch, user, MemoryType.KNOWLEDGE)
+    now = orch.records.now()
+    return render(
+        request,
+        "story.html",
+        user=user,
+        record=record,
+        state=views.status(record, now),
+        own=views.fields(record),
+        events=events,
+        successor=successor,
+        turns=views.source_turns(record, episodic),
+        edges=views.edges_of(record, knowledge),
+        status=lambda r: views.status(r, now),
+        pretty=views.pretty,
+    )
+
+
+@router.get("/users/{user_id}/graph", response_class=HTMLResponse)
+async def graph(
+    request: Request,
+    user_id: UserId,
+    who: Reader,
+    orch: Project,
+    around: Annotated[str, Query(max_length=256)] = "",
+) -> HTMLResponse:
+    user = reach(who, user_id)
+    edges = await _of_type(orch, user, MemoryType.KNOWLEDGE)
+    now = orch.records.now()
+    chosen = views.around(edges, around.strip() or None)
+    data = views.graph_data(chosen, now)
+    return render(
+        request,
+        "graph.html",
+        user=user,
+        around=around,
+        data=data,
+        edges=sorted(chosen, key=lambda e: (e.created_at, e.id), reverse=True)[:100],
+        status=lambda r: views.status(r, now),
+    )

@@ -1,0 +1,36 @@
+// octomem inspector: the graph page's picture, drawn by the vendored cytoscape.min.js
+"use strict";
+document.addEventListener("DOMContentLoaded", function () {
+  var box = document.getElementById("graph");
+  var source = document.getElementById("graph-data");
+  if (!box || !source || typeof cytoscape !== "function") { return; }
+  var data = JSON.parse(source.textContent);
+  if (!data.elements.length) { box.textContent = "No edge to draw."; return; }
+  var cy = cytoscape({
+    container: box,
+    elements: data.elements,
+    wheelSensitivity: 0.3,
+    layout: { name: "cose", animate: false, nodeRepulsion: 9000, idealEdgeLength: 110 },
+    style: [
+      { selector: "node", style: { "label": "data(label)", "background-color": "#10243e",
+        "color": "#1b1f24", "font-size": 12, "text-valign": "bottom", "text-margin-y": 4,
+        "width": 18, "height": 18 } },
+      { selector: "edge", style: { "label": "data(label)", "curve-style": "bezier",
+        "target-arrow-shape": "triangle", "width": 2, "font-size": 10,
+        "text-background-color": "#ffffff", "text-background-opacity": 1,
+        "text-rotation": "autorotate" } },
+      { selector: "edge.current", style: { "line-color": "#0b57d0", "target-arrow-color": "#0b57d0", "color": "#0b3a8a" } },
+      { selector: "edge.invalid", style: { "line-color": "#b06000", "target-arrow-color": "#b06000",
+        "line-style": "dashed", "color": "#6b4e00" } },
+      { selector: ":selected", style: { "background-color": "#f9ab00", "line-color": "#f9ab00" } }
+    ]
+  });
+  var user = box.getAttribute("data-user");
+  cy.on("tap", "edge", function (event) {
+    window.location.href = "/ui/users/" + user + "/memories/" + encodeURIComponent(event.target.data("memory"));
+  });
+  cy.on("tap", "node", function (event) {
+    window.location.href = "/ui/users/" + user + "/graph?around=" + encodeURIComponent(event.target.data("label"));
+  });
+  box.setAttribute("data-ready", "true");
+});
