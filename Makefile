@@ -18,7 +18,7 @@ ifneq ($(shell command -v pyenv 2>/dev/null),)
 export PYENV_VERSION ?= $(shell pyenv versions --bare --skip-aliases 2>/dev/null | grep -E '^3\.(11|12|13)\.[0-9]+$$' | sort -t. -k2,2n | paste -sd: -)
 endif
 
-.PHONY: install install-dev demo test test-llm test-versions dist lint bench bench-longmemeval bench-memory bench-serve bench-scale bench-store bench-history bench-ocr clean talk-report recall-report
+.PHONY: install install-dev demo test browser ui-screenshots test-llm test-versions dist lint bench bench-longmemeval bench-memory bench-serve bench-scale bench-store bench-history bench-ocr clean talk-report recall-report
 
 # what a user needs: octomem and its dependencies, no torch (`make demo`)
 $(STAMP): pyproject.toml packages/octomem-minilm/pyproject.toml
@@ -62,11 +62,20 @@ install-dev: $(DEV_STAMP)
 demo: install
 	$(BIN)/octomem demo --data-dir $(DATA_DIR)
 
-# libfaketime (Debian's faketime) for the clock-skew test's host a day off: installed
-# with apt-get when missing and this is root, else the test says what to install
-test: install-dev
+# libfaketime (Debian's faketime) for the clock-skew test's host a day off, and Debian's
+# chromium for the inspector's browser tests (Playwright drives it; no browser is
+# downloaded): installed with apt-get when missing and this is root, else the tests say
+# what to install
+test: install-dev browser
 	@ls /usr/lib/*/faketime/libfaketime.so.1 >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && apt-get update -qq && apt-get install -y -qq faketime >/dev/null; } || echo "libfaketime is missing (apt-get install faketime): test_clock_skew will fail"
 	$(BIN)/pytest -q
+
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || echo "chromium is missing (apt-get install chromium): the browser tests (tests/integration/test_ui_browser.py) will skip"
+
+# the inspector's pages as PNGs in docs/ui/ (docs/ui.md), taken by its browser tests
+ui-screenshots: install-dev browser
+	OCTOMEM_UI_SCREENSHOTS=docs/ui $(BIN)/pytest -q -n 0 -s tests/integration/test_ui_browser.py
 
 # octomem's sdist and wheel in dist/, beside the model's wheel
 dist: install-dev

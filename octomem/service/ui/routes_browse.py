@@ -58,21 +58,28 @@ async def user(
     page: PageNo = 1,
 ) -> HTMLResponse:
     user = reach(who, user_id)
-    stats = await orch.astats(user_id=user)
-    agents = {name: counts for name, counts in stats.memories.items()}
-    chosen = agent or next(
-        (MemoryType(name) for name, c in agents.items() if c.current), MemoryType.EPISODIC
-    )
-    records = await orch.aget_all(user_id=user, memory_types=[chosen], include_superseded=all)
+    # one read of every record of the user (the counts of every agent's tab and the
+    # chosen agent's page from it): the cost of a user's page is one scan, not one per
+    # count (`astats` reads the history and the graph too)
+    everything = await orch.aget_all(user_id=user, include_superseded=True)
     now = orch.records.now()
-    shown = views.page_of(views.current_first(records, now), page)
+    agents = views.counts_by_type(everything, [t.value for t in MemoryType], now)
+    chosen = agent or next(
+        (MemoryType(name) for name, c in agents.items() if c["current"]), MemoryType.EPISODIC
+    )
+    mine = [
+        r
+        for r in everything
+        if r.memory_type == chosen and (all or views.status(r, now) == "current")
+    ]
+    shown = views.page_of(views.current_first(mine, now), page)
     context.count(records=len(shown.items))
     return render(
         request,
         "user.html",
         user=user,
-        stats=stats,
         agents=agents,
+        totals={k: sum(c[k] for c in agents.values()) for k in ("current", "other")},
         agent=chosen.value,
         all=all,
         page=shown,

@@ -62,6 +62,17 @@ def current_first(records: Iterable[MemoryBase], now: datetime) -> list[MemoryBa
     return sorted(ordered, key=lambda r: status(r, now) != "current")
 
 
+def counts_by_type(
+    records: Iterable[MemoryBase], types: Iterable[str], now: datetime
+) -> dict[str, dict[str, int]]:
+    """Per memory type: how many records are current, how many superseded or expired."""
+    counts = {name: {"current": 0, "other": 0} for name in types}
+    for record in records:
+        slot = counts.setdefault(record.memory_type.value, {"current": 0, "other": 0})
+        slot["current" if status(record, now) == "current" else "other"] += 1
+    return counts
+
+
 def fields(record: MemoryBase) -> dict[str, Any]:
     """A record's own fields (its agent's: subject, steps, expires_at...), for the story."""
     common = set(MemoryBase.model_fields)
