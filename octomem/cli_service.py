@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -85,10 +86,18 @@ def ui(
     console.print(f"octomem inspector: http://127.0.0.1:{port}/ui/ (project {project})")
     console.print(f"sign in with this key ({', '.join(scopes)}; revoked when this stops):")
     print(key, flush=True)
+    # uvicorn raises the signal that stopped it again once it has shut down: a SIGTERM
+    # then ends this command by SystemExit (as Ctrl-C does by KeyboardInterrupt), so the
+    # key is revoked either way
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
         run(host="127.0.0.1", port=port, config=config, data_dir=data_dir, access_log=False)
     finally:
         _with_keys(config, data_dir, lambda keys: keys.revoke(row.id))
+
+
+def _exit_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _with_keys(

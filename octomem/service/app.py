@@ -161,7 +161,8 @@ class Envelope:
         if ui.is_ui(path):
             # the inspector: signed in by its session cookie (None: its sign-in page, its
             # static files, or a redirect to sign in), never by an Authorization header
-            principal = await self.sessions.principal(headers.get("cookie"), self.state.keys)
+            if ui.needs_session(path):
+                principal = await self.sessions.principal(headers.get("cookie"), self.state.keys)
             if principal is not None:
                 info.admit(principal)
                 self.state.charge(principal)

@@ -33,7 +33,7 @@ def test_octomem_ui_prints_a_key_for_the_run_and_revokes_it_at_the_end(tmp_path:
         found = re.search(r"^(om_[0-9a-f]{16}_\S+)$", log.read_text(), re.M)
         assert found, log.read_text()
         key = found.group(1)
-        with httpx.Client(base_url=url) as browser:
+        with httpx.Client(base_url=url, follow_redirects=True) as browser:
             form = browser.get("/ui/login")
             token = re.search(r'name="csrf" value="([^"]+)"', form.text)
             assert token

@@ -391,3 +391,13 @@ def test_the_graph_page_tells_current_and_invalidated_edges_apart(
     assert edges[("LIVES_IN", "n:Paris")] == "invalid"
     assert "Content-Security-Policy" in page.headers
     assert browser.get("/ui/static/cytoscape.min.js").status_code == 200
+
+
+def test_every_screenshot_docs_ui_shows_is_there_and_small() -> None:
+    """docs/ui.md's pictures are taken by the browser tests (`make ui-screenshots`)."""
+    docs = Path(__file__).resolve().parents[2] / "docs"
+    shown = re.findall(r"!\[[^\]]*\]\((ui/[^)]+\.png)\)", (docs / "ui.md").read_text())
+    assert len(shown) >= 8
+    for name in shown:
+        size = (docs / name).stat().st_size
+        assert 0 < size < 200_000, (name, size)

@@ -7,8 +7,15 @@ renders the templates and turns errors into pages; `views` shapes records for th
 """
 
 PREFIX = "/ui"
+STATIC = PREFIX + "/static/"  # the package's CSS, scripts and graph library: no session
 
 
 def is_ui(path: str) -> bool:
     """Whether `path` is the inspector's (signed in by its session cookie, not a header)."""
     return path == PREFIX or path.startswith(PREFIX + "/")
+
+
+def needs_session(path: str) -> bool:
+    """Whether a request for `path` is read with its session (every inspector page; not
+    its static files, which are the same for everyone)."""
+    return is_ui(path) and not path.startswith(STATIC)

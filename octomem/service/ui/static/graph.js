@@ -10,7 +10,10 @@ document.addEventListener("DOMContentLoaded", function () {
     container: box,
     elements: data.elements,
     wheelSensitivity: 0.3,
-    layout: { name: "cose", animate: false, nodeRepulsion: 9000, idealEdgeLength: 110 },
+    minZoom: 0.2,
+    maxZoom: 1.5,  // a small graph is not blown up to fill the box
+    layout: { name: "cose", animate: false, padding: 40, nodeRepulsion: 12000,
+      idealEdgeLength: 140 },
     style: [
       { selector: "node", style: { "label": "data(label)", "background-color": "#10243e",
         "color": "#1b1f24", "font-size": 12, "text-valign": "bottom", "text-margin-y": 4,
