@@ -72,6 +72,7 @@ SERVER_FILES = frozenset(
         "tests/integration/test_stateless_host.py",
         "tests/integration/test_store_outage.py",
         "tests/integration/test_store_stalls.py",
+        "tests/integration/test_ui_server_mode.py",
         "tests/integration/test_write_fencing.py",
         "tests/scenarios/test_forget.py",
     }

@@ -12,8 +12,13 @@ document.addEventListener("DOMContentLoaded", function () {
     wheelSensitivity: 0.3,
     minZoom: 0.2,
     maxZoom: 1.5,  // a small graph is not blown up to fill the box
-    layout: { name: "cose", animate: false, padding: 40, nodeRepulsion: 12000,
-      idealEdgeLength: 140 },
+    // a few entities: rings by degree (the person in the middle); many: force-directed
+    layout: data.elements.length <= 80
+      ? { name: "concentric", animate: false, padding: 40, minNodeSpacing: 80,
+          concentric: function (node) { return node.degree(); },
+          levelWidth: function () { return 1; } }
+      : { name: "cose", animate: false, padding: 40, nodeRepulsion: 12000,
+          idealEdgeLength: 140 },
     style: [
       { selector: "node", style: { "label": "data(label)", "background-color": "#10243e",
         "color": "#1b1f24", "font-size": 12, "text-valign": "bottom", "text-margin-y": 4,
