@@ -30,6 +30,7 @@ COMMANDS = [
     "ingest",
     "stats",
     "mcp",
+    "serve",
 ]
 
 
