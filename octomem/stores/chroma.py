@@ -42,7 +42,7 @@ from octomem.models import (
     is_type_name,
     record_to_json,
 )
-from octomem.stores import chroma_engine, parsed, record_cache, stuck
+from octomem.stores import chroma_engine, judged, parsed, record_cache, stuck
 from octomem.stores import fence as fences
 from octomem.stores.base import ForeignRecords
 from octomem.stores.chroma_files import purge_log, scrub_index_files
@@ -67,8 +67,6 @@ _SELECTIVE_MAX = 4096
 # the widest nearest-neighbour search `_query_unfiltered` makes before it leaves a filter to
 # Chroma's metadata pre-filter (which costs more per clause than such a search)
 _UNFILTERED_MAX = 1600
-# records `_query_unfiltered` keeps parsed between searches (a parsed record takes ~6 KB)
-_JUDGED_MAX = 4096
 # Chroma's collection names: 3-512 of [A-Za-z0-9._-], alphanumeric at both ends; ours are
 # "{prefix}_{memory type}" (a project's prefix ends in "-p-<project>", up to 43 more)
 _PREFIX_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
@@ -138,7 +136,7 @@ class ChromaVectorStore:
         self._remote = Remote(remote, timeout_s) if remote is not None else None
         # records parsed to judge a search's candidates against its filter, kept for the
         # next search (most are other users'); never handed out, dropped when written
-        self._judged = parsed.Memo(_JUDGED_MAX)
+        self._judged = judged.Judged()
         self._prefix = prefix
         self._location = location
         self._retry_s = retry_s
@@ -792,10 +790,16 @@ class ChromaVectorStore:
             for entry_id in entry_ids:
                 record = None
                 if entry_id in payloads:  # else deleted since the search
-                    # judged as parsed for an earlier search; the caller gets its own
-                    payload = payloads[entry_id]
-                    seen = self._parse(payload, entry_id, self._judged, memory_type)
-                    if (live_at is None or seen.is_live(live_at)) and check(seen):
+                    # judged as for an earlier search; the caller gets a record of its own
+                    payload = str(payloads[entry_id])
+                    seen = self._judged.matches(
+                        entry_id,
+                        payload,
+                        functools.partial(self._parse, payload, entry_id, None, memory_type),
+                        key[1],
+                        check,
+                    )
+                    if seen is not None and (live_at is None or seen.is_live(live_at)):
                         record = self._parse(payload, entry_id, memo, memory_type)
                 verdicts[entry_id] = record
 

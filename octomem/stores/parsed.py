@@ -9,7 +9,7 @@ records are shared: a caller must not change one, nor hand out its mutable parts
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 from pydantic_core import CoreSchema, core_schema
@@ -39,13 +39,6 @@ class Memo:
             self._records.clear()
         self._records[entry_id] = (payload, found)
         return found
-
-    def forget(self, entry_ids: Iterable[str]) -> None:
-        for entry_id in entry_ids:
-            self._records.pop(entry_id, None)
-
-    def clear(self) -> None:
-        self._records.clear()
 
     def drop(self, gone: Callable[[MemoryBase], bool]) -> None:
         """Forget the records `gone` says are no longer stored (or should not be kept)."""
