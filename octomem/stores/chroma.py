@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import re
 import threading
@@ -41,7 +42,7 @@ from octomem.models import (
     is_type_name,
     record_to_json,
 )
-from octomem.stores import chroma_engine, parsed, record_cache, stuck
+from octomem.stores import chroma_engine, judged, parsed, record_cache, stuck
 from octomem.stores import fence as fences
 from octomem.stores.base import ForeignRecords
 from octomem.stores.chroma_files import purge_log, scrub_index_files
@@ -133,6 +134,9 @@ class ChromaVectorStore:
         if (remote is None) == (path is None):
             raise ConfigurationError("a Chroma store needs either a server or a path")
         self._remote = Remote(remote, timeout_s) if remote is not None else None
+        # records parsed to judge a search's candidates against its filter, kept for the
+        # next search (most are other users'); never handed out, dropped when written
+        self._judged = judged.Judged()
         self._prefix = prefix
         self._location = location
         self._retry_s = retry_s
@@ -298,6 +302,7 @@ class ChromaVectorStore:
         what they held."""
         if self._cache is not None:
             self._cache.clear()
+        self._judged.clear()
         with self._lock:
             self._collections.clear()
             if self._cache is not None:
@@ -357,15 +362,27 @@ class ChromaVectorStore:
         )
 
     def _record(
-        self, meta: Mapping[str, Any] | None, entry_id: str, memo: parsed.Memo | None = None
+        self,
+        meta: Mapping[str, Any] | None,
+        entry_id: str,
+        memo: parsed.Memo | None = None,
+        memory_type: MemoryType | None = None,
     ) -> MemoryBase:
-        return self._parse((meta or {}).get(RECORD_KEY), entry_id, memo)
+        return self._parse((meta or {}).get(RECORD_KEY), entry_id, memo, memory_type)
 
-    def _parse(self, payload: Any, entry_id: str, memo: parsed.Memo | None = None) -> MemoryBase:
-        """The record stored as `payload` (`memo`: one parsed from the same JSON before)."""
+    def _parse(
+        self,
+        payload: Any,
+        entry_id: str,
+        memo: parsed.Memo | None = None,
+        memory_type: MemoryType | None = None,
+    ) -> MemoryBase:
+        """The record stored as `payload` (`memo`: one parsed from the same JSON before;
+        `memory_type`: its collection's type)."""
         try:
             text = str(payload) if payload is not None else ""
-            return parsed.record(entry_id, text, self._types.record_from_json, memo)
+            read = functools.partial(self._types.record_from_json, memory_type=memory_type)
+            return parsed.record(entry_id, text, read, memo)
         except Exception as exc:
             raise StoreError(
                 f"{self._location}: entry {entry_id!r} has no readable record; it was not "
@@ -430,6 +447,7 @@ class ChromaVectorStore:
         """`_write`'s fencing and cache keeping around `run`, a write to collection `name`."""
         if self._remote is not None:
             await fences.verify(fence)
+        self._judged.forget(entry_ids)
         self._source()  # the cache of an embedded store exists from here on
         cache = self._cache
         if cache is None:
@@ -632,7 +650,7 @@ class ChromaVectorStore:
         if not wanted or await self._known_empty(memory_type):
             return []
         payloads = await self._payloads(memory_type, wanted)
-        found = {i: self._parse(payloads[i], i, memo) for i in payloads}
+        found = {i: self._parse(payloads[i], i, memo, memory_type) for i in payloads}
         return [found[i] for i in ids if i in found]
 
     async def query(
@@ -701,7 +719,7 @@ class ChromaVectorStore:
             for entry_id, distance in zip(ids, distances, strict=True):
                 if entry_id not in payloads:
                     continue  # deleted since the search
-                record = self._parse(payloads[entry_id], entry_id, memo)
+                record = self._parse(payloads[entry_id], entry_id, memo, memory_type)
                 if check is None or check(record):
                     hits.append((record, 1.0 - float(distance)))
             if len(hits) >= limit or len(ids) < n_results:
@@ -740,7 +758,7 @@ class ChromaVectorStore:
             return None
         hits = []
         for entry_id, distance in zip(result["ids"][0], result["distances"][0], strict=True):
-            record = self._parse(payloads[entry_id], entry_id, memo)
+            record = self._parse(payloads[entry_id], entry_id, memo, memory_type)
             if check is None or check(record):
                 hits.append((record, 1.0 - float(distance)))
                 if len(hits) == limit:
@@ -772,9 +790,17 @@ class ChromaVectorStore:
             for entry_id in entry_ids:
                 record = None
                 if entry_id in payloads:  # else deleted since the search
-                    record = self._parse(payloads[entry_id], entry_id, memo)
-                    if not ((live_at is None or record.is_live(live_at)) and check(record)):
-                        record = None
+                    # judged as for an earlier search; the caller gets a record of its own
+                    payload = str(payloads[entry_id])
+                    seen = self._judged.matches(
+                        entry_id,
+                        payload,
+                        functools.partial(self._parse, payload, entry_id, None, memory_type),
+                        key[1],
+                        check,
+                    )
+                    if seen is not None and (live_at is None or seen.is_live(live_at)):
+                        record = self._parse(payload, entry_id, memo, memory_type)
                 verdicts[entry_id] = record
 
         while True:
@@ -827,7 +853,7 @@ class ChromaVectorStore:
         cache (those it lacks read): Chroma's metadata is what costs in a reply."""
         ids = [entry_id for entry_id, _ in await self._scan(memory_type, where, metadata=False)]
         payloads = await self._payloads(memory_type, ids)
-        records = [self._parse(payloads[i], i, memo) for i in ids if i in payloads]
+        records = [self._parse(payloads[i], i, memo, memory_type) for i in ids if i in payloads]
         records.sort(key=lambda record: (as_utc(record.created_at).timestamp(), record.id))
         return records if check is None else [r for r in records if check(r)]
 
@@ -849,8 +875,11 @@ class ChromaVectorStore:
         rows.sort(key=lambda row: (row[1].get("created_at", 0.0), row[0]))
         end = None if limit is None else offset + max(limit, 0)
         if check is None:
-            return [self._record(meta, entry_id, memo) for entry_id, meta in rows[offset:end]]
-        records = [self._record(meta, entry_id, memo) for entry_id, meta in rows]
+            return [
+                self._record(meta, entry_id, memo, memory_type)
+                for entry_id, meta in rows[offset:end]
+            ]
+        records = [self._record(meta, entry_id, memo, memory_type) for entry_id, meta in rows]
         return [record for record in records if check(record)][offset:end]
 
     async def count(self, memory_type: MemoryType, *, where: filters.Filter | None = None) -> int:
@@ -862,7 +891,9 @@ class ChromaVectorStore:
         rows = await self._scan(memory_type, chroma_where)
         if check is None:
             return len(rows)
-        return sum(1 for entry_id, meta in rows if check(self._record(meta, entry_id)))
+        return sum(
+            1 for entry_id, meta in rows if check(self._record(meta, entry_id, None, memory_type))
+        )
 
     async def delete(
         self, memory_type: MemoryType, ids: Sequence[str], *, fence: Fence | None = None
@@ -971,6 +1002,7 @@ class ChromaVectorStore:
         await self.init()
 
     async def close(self) -> None:
+        self._judged.clear()
         with self._lock:
             self._collections.clear()
             engine, self._engine = self._engine, None

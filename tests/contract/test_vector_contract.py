@@ -248,6 +248,31 @@ async def test_a_query_finds_the_live_among_their_superseded_neighbours(
     assert ids(live) == [r.id for r in records[201:300:3]] + [r.id for r in late]
 
 
+async def test_hits_are_the_callers_own_and_later_searches_judge_what_is_stored(
+    store: VectorStore,
+) -> None:
+    """Searches among many users' entries keep what they judged for the next one: a caller
+    changing the records it got changes no later search, and an entry rewritten between
+    two searches is judged as rewritten."""
+    records = [fact(i, user="alice" if i % 3 == 0 else "bob") for i in range(1, 61)]
+    await store.upsert(MemoryType.SEMANTIC, records, [vec(1, 0.01 * i) for i in range(60)])
+    where = {"user_id": "alice"}
+    first = await store.query(MemoryType.SEMANTIC, vec(1), where=where, live_at=NOW, limit=5)
+    assert len(first) == 5
+    for record, _ in first:
+        record.user_id = "bob"
+        record.metadata["changed"] = True
+    again = await store.query(MemoryType.SEMANTIC, vec(1), where=where, live_at=NOW, limit=5)
+    assert ids(again) == ids(first)
+    assert all(r.user_id == "alice" and not r.metadata for r, _ in again)
+    moved = first[0][0].model_copy(update={"user_id": "bob", "metadata": {}})
+    closed = records[5].model_copy(update={"valid_to": NOW - timedelta(days=1)})  # alice's
+    await store.upsert(MemoryType.SEMANTIC, [moved, closed], [vec(1), vec(1, 0.05)])
+    after = await store.query(MemoryType.SEMANTIC, vec(1), where=where, live_at=NOW, limit=5)
+    assert moved.id not in ids(after) and closed.id not in ids(after)
+    assert len(after) == 5
+
+
 async def test_live_at_excludes_superseded_and_expired(store: VectorStore) -> None:
     current = fact(1)
     old = fact(2, valid_to=NOW - timedelta(days=1), superseded_by=current.id)
