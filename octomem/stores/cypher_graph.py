@@ -129,17 +129,50 @@ _FIND_ENTITIES: LiteralString = (
     "e.entity_type AS entity_type ORDER BY e.name_lc, e.id"
 )
 _DELETE_MEMORY: LiteralString = "MATCH (m:Memory {id: $id}) DETACH DELETE m"
-# one hop of `memories_for_entities`: the live neighbours of the entities `$ids`
-_NEIGHBOURS: LiteralString = (
-    "MATCH (a:Entity)-[r:RELATES]-(b:Entity) "
-    "WHERE a.id IN $ids AND a.user_id = $u AND b.user_id = $u "
-    "AND r.user_id = $u AND r.invalid_at IS NULL RETURN DISTINCT b.id AS id"
-)
-_MENTIONED_BY: LiteralString = (
-    "MATCH (m:Memory)-[:MENTIONS]->(e:Entity) "
-    "WHERE e.id IN $ids AND e.user_id = $u AND m.user_id = $u "
-    "RETURN m.id AS mid, m.memory_type AS mtype, e.id AS eid"
-)
+# the entities `e` an expansion (`_expansion`) starts from
+_SEEDS_BY_ID: LiteralString = "MATCH (e:Entity) WHERE e.id IN $ids AND e.user_id = $u "
+_SEEDS_BY_NAME: LiteralString = "MATCH (e:Entity) WHERE e.user_id = $u AND e.name_lc IN $names "
+# the entities found at each distance, and the distances: up to 3 hops (`graph_hops`)
+_LEVELS: tuple[LiteralString, ...] = ("l0", "l1", "l2", "l3")
+_DISTANCES: tuple[LiteralString, ...] = ("0", "1", "2", "3")
+
+
+def _expansion(seeds: LiteralString, hops: int) -> LiteralString:
+    """One statement (one round trip to a server): the memories that mention the `seeds`
+    entities (distance 0) or entities up to `hops` live relations away, each at its nearest
+    distance, nearest first, with the seeds' ids in every row. Breadth-first, a clause a
+    hop, each finding the neighbours of the level before that no level holds yet (the hop
+    count cannot be a Cypher parameter; lists are not indexed: ladybug counts from 1)."""
+    levels = _LEVELS[: min(max(hops, 0), len(_LEVELS) - 1) + 1]
+    query = seeds + "WITH collect(DISTINCT e.id) AS l0 "
+    for k in range(1, len(levels)):
+        before = ", ".join(levels[:k])
+        query += (
+            "OPTIONAL MATCH (a:Entity)-[r:RELATES]-(b:Entity) WHERE a.id IN "
+            + levels[k - 1]
+            + " AND a.user_id = $u AND b.user_id = $u AND r.user_id = $u "
+            "AND r.invalid_at IS NULL"
+            + "".join(" AND NOT b.id IN " + level for level in levels[:k])
+            + " WITH "
+            + before
+            + ", collect(DISTINCT b.id) AS "
+            + levels[k]
+            + " "
+        )
+    distance = "".join(
+        "WHEN e.id IN " + level + " THEN " + d + " "
+        for level, d in zip(levels, _DISTANCES, strict=False)
+    )
+    return query + (
+        "WITH " + ", ".join(levels) + ", " + " + ".join(levels) + " AS found "
+        "MATCH (m:Memory)-[:MENTIONS]->(e:Entity) "
+        "WHERE e.id IN found AND e.user_id = $u AND m.user_id = $u "
+        "WITH l0 AS seeds, m.id AS mid, m.memory_type AS mtype, "
+        "min(CASE " + distance + "END) AS dist "
+        "RETURN seeds, mid, mtype, dist ORDER BY dist, mid LIMIT $limit"
+    )
+
+
 # `forget`'s statements, in batches (LIMIT): each is run until it deletes nothing, in this
 # order - orphaned entities last, once the memories and their relations are gone. A user's
 # entities are never shared with another user.
@@ -400,30 +433,36 @@ class CypherGraphStore:
     ) -> list[tuple[str, MemoryType, int]]:
         if not entity_ids or limit <= 0:
             return []
-        ns = self._ns
-        uid = ns.user(user_id)
-        start = ns.keys(entity_ids)
+        query = _expansion(_SEEDS_BY_ID, hops)
+        params: dict[str, Any] = {
+            "ids": self._ns.keys(entity_ids),
+            "u": self._ns.user(user_id),
+            "limit": limit,
+        }
+        rows = await self._query("memories_for_entities", query, write=False, **params)
+        return self._near(rows)[1]
 
-        def work() -> Work[list[tuple[str, MemoryType, int]]]:
-            # Breadth-first, one query per hop: the hop count cannot be a Cypher parameter.
-            distance = dict.fromkeys(start, 0)
-            frontier = list(distance)
-            for hop in range(1, max(hops, 0) + 1):
-                found = yield _NEIGHBOURS, {"ids": frontier, "u": uid}
-                frontier = [row[0] for row in found if row[0] not in distance]
-                if not frontier:
-                    break
-                distance.update(dict.fromkeys(frontier, hop))
-            found = yield _MENTIONED_BY, {"ids": list(distance), "u": uid}
-            # each memory at the distance of its nearest mentioned entity, nearest first
-            best: dict[str, tuple[MemoryType, int]] = {}
-            for mid, mtype, eid in found:
-                if mid not in best or distance[eid] < best[mid][1]:
-                    best[mid] = (MemoryType(mtype), distance[eid])
-            ranked = sorted(best.items(), key=lambda item: (item[1][1], item[0]))
-            return [(ns.strip(mid), mtype, d) for mid, (mtype, d) in ranked[:limit]]
+    async def memories_for_names(
+        self,
+        user_id: str | None,
+        names: Sequence[str],
+        *,
+        hops: int = 1,
+        limit: int = 50,
+    ) -> tuple[list[str], list[tuple[str, MemoryType, int]]]:
+        keys = sorted({normalize_text(n) for n in names})
+        if not keys or limit <= 0:
+            return [], []
+        query = _expansion(_SEEDS_BY_NAME, hops)
+        params: dict[str, Any] = {"names": keys, "u": self._ns.user(user_id), "limit": limit}
+        return self._near(await self._query("memories_for_names", query, write=False, **params))
 
-        return await self._session.run("memories_for_entities", work, write=False)
+    def _near(self, rows: Sequence[Row]) -> tuple[list[str], list[tuple[str, MemoryType, int]]]:
+        """(seed entity ids, (memory id, type, distance) nearest first) of `_expansion`'s
+        rows."""
+        strip = self._ns.strip
+        seeds = sorted(strip(eid) for eid in rows[0][0]) if rows else []
+        return seeds, [(strip(mid), MemoryType(mtype), int(d)) for _, mid, mtype, d in rows]
 
     async def delete_memory(self, memory_id: str, *, fence: Fence | None = None) -> None:
         await self._query("delete_memory", _DELETE_MEMORY, fence=fence, id=self._ns.key(memory_id))
