@@ -64,6 +64,7 @@ SERVER_FILES = frozenset(
         "tests/integration/test_latency_bench.py",
         "tests/integration/test_keys_server.py",
         "tests/integration/test_projects_server.py",
+        "tests/integration/test_recall_round_trips.py",
         "tests/integration/test_server_log.py",
         "tests/integration/test_server_mode.py",
         "tests/integration/test_scale_out.py",

@@ -323,6 +323,18 @@ class GraphStore(Protocol):
         """(memory_id, memory_type, distance) of memories mentioning the entities (distance 0)
         or entities up to `hops` current relations away (distance = hops), nearest first."""
 
+    async def memories_for_names(
+        self,
+        user_id: str | None,
+        names: Sequence[str],
+        *,
+        hops: int = 1,
+        limit: int = 50,
+    ) -> tuple[list[str], list[tuple[str, MemoryType, int]]]:
+        """`memories_for_entities` of the user's entities named one of `names` (as
+        `find_entities` finds them), in one read: (the ids of the entities found - only
+        where some memory was found -, the memories)."""
+
     async def delete_memory(self, memory_id: str, *, fence: Fence | None = None) -> None:
         """Remove a memory node and its MENTIONS edges."""
 

@@ -785,8 +785,12 @@ class ChromaVectorStore:
         check = filters.predicate(where)
         verdicts: dict[str, MemoryBase | None] = {}  # entries read so far: record if it matches
 
+        replied: dict[str, Any] | None = None  # a server's reply: the entries' record JSON
+
         async def judge(entry_ids: list[str]) -> None:
-            payloads = await self._payloads(memory_type, entry_ids)
+            payloads = replied
+            if payloads is None:
+                payloads = await self._payloads(memory_type, entry_ids)
             for entry_id in entry_ids:
                 record = None
                 if entry_id in payloads:  # else deleted since the search
@@ -803,19 +807,23 @@ class ChromaVectorStore:
                         record = self._parse(payload, entry_id, memo, memory_type)
                 verdicts[entry_id] = record
 
+        # nearest ids first, then records for as many as needed (the first `limit`, more
+        # only if some fail): embedded, from the cache (reading entries' metadata is what
+        # costs); a server's come with the reply (another request costs more)
+        cached = self._cache is not None
         while True:
-            # nearest ids first (cheap), then records for as many as needed (fetching
-            # entries' metadata is what costs, so read the first `limit` and more only if
-            # some fail)
             result = await self._on(
                 "query",
                 memory_type,
                 "query",
                 query_embeddings=[vector],
                 n_results=n_results,
-                include=["distances"],
+                include=["distances"] if cached else ["metadatas", "distances"],
             )
             ids, distances = result["ids"][0], result["distances"][0]
+            if not cached:
+                metas = result["metadatas"][0]
+                replied = {i: (m or {}).get(RECORD_KEY) for i, m in zip(ids, metas, strict=True)}
             hits: list[tuple[MemoryBase, float]] = []
             start, step = 0, limit
             while start < len(ids) and len(hits) < limit:

@@ -74,25 +74,26 @@ _COUNT: LiteralString = (
     "SET s.docs = coalesce(s.docs, 0) + row.docs, s.tokens = coalesce(s.tokens, 0) + row.tokens "
     "WITH s WHERE s.docs <= 0 DELETE s"
 )
-_STATS: LiteralString = (
-    "MATCH (s:KeywordStats {user_id: $u}) RETURN s.docs AS docs, s.tokens AS tokens"
-)
 # BM25 of every document holding a query term, best first (ties by id, as FTS5's ORDER BY
-# rank, id), in one pass over each term's postings: the term's document frequency (every
-# posting, as FTS5 counts superseded rows too) gives its IDF, floored as FTS5 floors it,
-# times `q.n`, how often the query holds the term; then the postings that pass the filters
-# add up per document
+# rank, id), in one statement: the user's document count and average length, then one
+# pass over each term's postings: the term's document frequency (every posting, as FTS5
+# counts superseded rows too) gives its IDF, floored as FTS5 floors it, times `q.n`, how
+# often the query holds the term; then the postings that pass the filters add up per
+# document. A user without documents: no row.
 _SEARCH: LiteralString = (
+    "MATCH (s:KeywordStats {user_id: $u}) WHERE s.docs > 0 "
+    "WITH s.docs AS docs, s.tokens * 1.0 / s.docs AS mean "
+    "WITH docs, CASE WHEN mean > 1e-9 THEN mean ELSE 1e-9 END AS avgdl "
     "UNWIND $q AS q MATCH (p:KeywordPosting {term: q.term}) "
-    "WITH q, collect(p) AS ps "
-    "WITH q, ps, log(($docs - size(ps) + 0.5) / (size(ps) + 0.5)) AS raw "
-    "WITH ps, q.n * CASE WHEN raw > 0 THEN raw ELSE $min_idf END AS idf "
+    "WITH docs, avgdl, q, collect(p) AS ps "
+    "WITH avgdl, q, ps, log((docs - size(ps) + 0.5) / (size(ps) + 0.5)) AS raw "
+    "WITH avgdl, ps, q.n * CASE WHEN raw > 0 THEN raw ELSE $min_idf END AS idf "
     "UNWIND ps AS p "
-    "WITH p, idf, p.c + $cw * p.x AS f "
+    "WITH p, idf, avgdl, p.c + $cw * p.x AS f "
     "WHERE ($types IS NULL OR p.memory_type IN $types) "
     "AND ($all OR (p.is_current AND (p.expires_at IS NULL OR p.expires_at > $now))) "
     "WITH p.doc AS doc, p.memory_type AS mtype, "
-    "sum(idf * f * ($k1 + 1.0) / (f + $k1 * (1.0 - $b + $b * p.length / $avgdl))) AS score "
+    "sum(idf * f * ($k1 + 1.0) / (f + $k1 * (1.0 - $b + $b * p.length / avgdl))) AS score "
     "RETURN doc, mtype, score ORDER BY score DESC, doc LIMIT $limit"
 )
 _ENTRY_RETURN: LiteralString = (
@@ -184,7 +185,7 @@ class GraphKeywordStore(ServerStore):
         types = None
         if memory_types is not None:
             types = [MemoryType(t).value for t in dict.fromkeys(memory_types)]
-        params = {
+        params: dict[str, Any] = {
             "types": types,
             "all": include_superseded,
             "now": as_utc(now or utcnow()).timestamp(),
@@ -199,15 +200,7 @@ class GraphKeywordStore(ServerStore):
         weight = Counter(f"{user}{SEPARATOR}{term}" for term in terms)
         q = [{"term": key, "n": n} for key, n in sorted(weight.items())]
 
-        async def read(tx: Tx) -> list[Any]:
-            stats = await fetch(tx, _STATS, u=user)
-            if not stats or not stats[0]["docs"]:
-                return []
-            docs, tokens = int(stats[0]["docs"]), int(stats[0]["tokens"])
-            avgdl = max(tokens / docs, 1e-9)
-            return await fetch(tx, _SEARCH, q=q, docs=docs, avgdl=avgdl, **params)
-
-        rows = await self._call("search", read, write=False)
+        rows = await self._query("search", _SEARCH, write=False, q=q, u=user, **params)
         return [
             (self._ns.strip(row["doc"]), MemoryType(row["mtype"]), float(row["score"]))
             for row in rows

@@ -146,6 +146,7 @@ LADYBUG = Dialect(
     timestamp=_cast_timestamp,
     delete_relations="MATCH ()-[r:RELATES]->() WHERE r.id IN $ids DELETE r",
     bulk_in_one_transaction=True,
+    expand_in_one_statement=False,
 )
 
 

@@ -75,9 +75,9 @@ BOLT = Dialect()
 
 class BoltSession:
     """The `CypherSession` of a graph server: each unit of work is a transaction function
-    of the shared `Neo4jClient` - a read transaction, or a write retried on passing
-    failures and fenced (while the caller holds scope leases, the same transaction first
-    checks their tokens)."""
+    of the shared `Neo4jClient` - a read (its statements auto-commit transactions: one
+    round trip each), or a write retried on passing failures and fenced (while the caller
+    holds scope leases, the same transaction first checks their tokens)."""
 
     def __init__(self, client: Neo4jClient) -> None:
         self.client = client
@@ -91,7 +91,10 @@ class BoltSession:
 
             return await drive_async(work(), statement)
 
-        return await self.client.call(op, in_transaction, write=write, fence=fence)
+        # every read of the graph store is one statement: an auto-commit transaction
+        return await self.client.call(
+            op, in_transaction, write=write, fence=fence, autocommit=not write
+        )
 
 
 class Neo4jGraphStore(CypherGraphStore):

@@ -20,9 +20,11 @@ from typing import Any, ClassVar, LiteralString, TypeVar
 from neo4j import (
     AsyncGraphDatabase,
     AsyncManagedTransaction,
+    AsyncResult,
     AsyncSession,
     AsyncTransaction,
     Bookmarks,
+    Query,
     unit_of_work,
 )
 from neo4j import exceptions as neo4j_errors
@@ -45,7 +47,22 @@ from octomem.telemetry import traced
 tracer = trace.get_tracer(__name__)
 
 T = TypeVar("T")
-Tx = AsyncManagedTransaction | AsyncTransaction
+
+
+class AutoCommit:
+    """The `tx` of a read whose statements need no common snapshot: each runs as an
+    auto-commit transaction, in one round trip, where an explicit transaction costs two
+    more (BEGIN and COMMIT: the driver waits for each)."""
+
+    def __init__(self, session: AsyncSession, timeout_s: float) -> None:
+        self._session = session
+        self._timeout_s = timeout_s
+
+    async def run(self, query: LiteralString, parameters: dict[str, Any]) -> AsyncResult:
+        return await self._session.run(Query(query, timeout=self._timeout_s), parameters)
+
+
+Tx = AsyncManagedTransaction | AsyncTransaction | AutoCommit
 
 # failures that may pass: an unreachable server, a lost session or leader, a deadlock
 _PASSING = (
@@ -106,6 +123,17 @@ async def _read(session: AsyncSession, work: Callable[[Tx], Awaitable[T]], timeo
         _incomplete, duplicates=0, is_duplicate=lambda exc: False, within_s=timeout_s
     )
     return await policy(session.execute_read, bounded)
+
+
+async def _read_autocommit(
+    session: AsyncSession, work: Callable[[Tx], Awaitable[T]], timeout_s: float
+) -> T:
+    """`work`, a read, its statements as auto-commit transactions (`AutoCommit`), again
+    while it fails for a reason a retry can cure (a read changed nothing)."""
+    policy = retries.graph_transaction(
+        _curable, duplicates=0, is_duplicate=lambda exc: False, within_s=timeout_s
+    )
+    return await policy(work, AutoCommit(session, timeout_s))
 
 
 def _incomplete(exc: BaseException) -> bool:
@@ -221,10 +249,13 @@ class Neo4jClient:
         write: bool = True,
         fence: Fence | None = None,
         what: str = "graph",
+        autocommit: bool = False,
     ) -> T:
         """Run `work` in one transaction: reads with the driver's retries, writes with ours.
         A write under a `fence` (the leases its writer holds) checks it first in the same
-        transaction: `fence.LeaseLostError` if another writer has taken over."""
+        transaction: `fence.LeaseLostError` if another writer has taken over. A read whose
+        statements need no common snapshot (one statement) may run each as an `autocommit`
+        transaction: one round trip each."""
         held = fence if write else None
 
         async def fenced_work(tx: Tx) -> T:
@@ -246,6 +277,8 @@ class Neo4jClient:
                         bookmarks=Bookmarks.from_raw_values(after) if after else None,
                     ) as session:
                         if not write:
+                            if autocommit:
+                                return await _read_autocommit(session, work, bound_s)
                             return await _read(session, work, bound_s)
                         done = await _write(session, fenced_work, bound_s)
                     if call is not None:  # a request that returns them; else no work
@@ -276,7 +309,7 @@ class Neo4jClient:
         async def work(tx: Tx) -> list[Any]:
             return await records(tx, query, **params)
 
-        return await self.call(op, work, write=write, fence=fence, what=what)
+        return await self.call(op, work, write=write, fence=fence, what=what, autocommit=not write)
 
     async def fence_holds(self, tokens: Sequence[tuple[str, int]]) -> bool:
         """Whether every (lease key, token) is still the lease's newest token: a write

@@ -5,7 +5,8 @@ every connection open and answers nothing, here for as long as the test lasts (a
 `STALL_S`): a call to it fails with `StoreUnavailableError` within its configured bound,
 well before the stall ends, and gives back what it holds - another host writes the same
 user meanwhile. A connection dropped just after the client sent COMMIT leaves the outcome
-unknown to the driver (`IncompleteCommit`): the call retries and stores its write once.
+unknown to the driver (`IncompleteCommit`): the call retries and stores its write once;
+one dropped after a read's statement (an auto-commit transaction) is retried too.
 `/readyz` answers during a stall and names the stalled store.
 """
 
@@ -37,6 +38,7 @@ STALL_S = 120  # what the stall stands for: the calls must fail long before it w
 BOUNDS = {"vector": {"retry_s": 2.0, "timeout_s": 1.0}, "graph": {"timeout_s": 3.0}}
 LEASE_S = 3.0
 COMMIT = b"\x00\x02\xb0\x12\x00\x00"  # a Bolt COMMIT message, in one chunk
+KEYWORD_SEARCH = b"WHERE s.docs > 0"  # in the RUN message of the keyword search
 
 
 @pytest.fixture
@@ -204,7 +206,8 @@ def test_a_connection_dropped_during_a_commit_is_retried_and_stores_once(
         assert len(stored) == len(set(stored))  # every memory once
 
         cuts = bolt_proxy.cuts
-        bolt_proxy.cut_after(COMMIT, times=1)  # a read's commit (recall reads the graph)
+        # a read: recall's keyword search, an auto-commit statement (no COMMIT of its own)
+        bolt_proxy.cut_after(KEYWORD_SEARCH, times=1)
         hits = host.recall("Where does Bo live?", user_id="bo").hits
         assert bolt_proxy.cuts == cuts + 1
         assert any("Kyoto" in hit.memory.content for hit in hits[:3])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -21,35 +22,42 @@ from octomem.telemetry import span
 async def rank_hits(state: RecallState, deps: Services) -> RankUpdate:
     """The agents' ranked lists fused into one ranking, with neighbouring turns of the
     best turns, people the query names and current facts over stale evidence raised;
-    one hit per text, up to the limit, and the scope's core blocks."""
+    one hit per text, up to the limit, and the scope's core blocks (read meanwhile)."""
     query, plan = state["query"], state["plan"]
-    config = deps.settings.recall
     with span("recall.rank", user_id=plan.user_id) as current:
-        fused = fuse(
-            state.get("ranked", []),
-            k=config.rrf_k,
-            retriever_weights=(
-                config.rrf_weights if config.fusion == "rrf" else config.weights
-            ).model_dump(),
-            agent_weights=plan.agent_weights,
-            method=config.fusion,
-        )
-        records = dict(state.get("records", {}))
-        fused = await add_context(
-            deps, plan, fused, records, hits=config.context_hits, weight=config.context_weight
-        )
-        keyed = deps.settings.agents.fact_keys
-        fused = boost_named_actors(fused, records, query, config.actor_boost, keyed=keyed)
-        fused = boost_in_period(fused, records, plan.periods, config.time_boost)
-        fused, replaced = await demote_stale(deps, plan, fused, records, query, config.stale_weight)
-        hits = _collapse_same_text(records, fused, replaced)
-        if config.ranker == "learned":
-            hits = learned_rank.shipped().rerank(query, hits, config.ranker_pool)
-        hits = hits[: plan.limit or config.limit]
-        core = deps.roles.core_blocks(await _core_records(deps, plan))
+        hits, core = await asyncio.gather(_ranked_hits(state, deps), _core_records(deps, plan))
         current.set_attribute("octomem.hits", len(hits))
     elapsed = time.perf_counter() - state["started"]
-    return {"result": RecallResult(query=query, hits=hits, core=core, elapsed_s=elapsed)}
+    result = RecallResult(
+        query=query, hits=hits, core=deps.roles.core_blocks(core), elapsed_s=elapsed
+    )
+    return {"result": result}
+
+
+async def _ranked_hits(state: RecallState, deps: Services) -> list[RecallHit]:
+    query, plan = state["query"], state["plan"]
+    config = deps.settings.recall
+    fused = fuse(
+        state.get("ranked", []),
+        k=config.rrf_k,
+        retriever_weights=(
+            config.rrf_weights if config.fusion == "rrf" else config.weights
+        ).model_dump(),
+        agent_weights=plan.agent_weights,
+        method=config.fusion,
+    )
+    records = dict(state.get("records", {}))
+    fused = await add_context(
+        deps, plan, fused, records, hits=config.context_hits, weight=config.context_weight
+    )
+    keyed = deps.settings.agents.fact_keys
+    fused = boost_named_actors(fused, records, query, config.actor_boost, keyed=keyed)
+    fused = boost_in_period(fused, records, plan.periods, config.time_boost)
+    fused, replaced = await demote_stale(deps, plan, fused, records, query, config.stale_weight)
+    hits = _collapse_same_text(records, fused, replaced)
+    if config.ranker == "learned":
+        hits = learned_rank.shipped().rerank(query, hits, config.ranker_pool)
+    return hits[: plan.limit or config.limit]
 
 
 async def _core_records(deps: Services, plan: RecallPlan) -> list[MemoryBase]:

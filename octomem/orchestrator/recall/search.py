@@ -31,7 +31,9 @@ Hits = dict[MemoryType, list[tuple[str, float]]]
 async def search_shared(state: Planned, deps: Services) -> SharedUpdate:
     """The searches every agent would repeat, run once for all of them, side by side: the
     query's embedding then each agent's vector search; one BM25 search and the graph
-    expansion of the names the query holds, then the records of their hits."""
+    expansion of the names the query holds, then the records of their hits that the
+    vector searches did not return (read once those are done: fewer requests, at the
+    cost of a wait when some are missing)."""
     query, plan = state["query"], state["plan"]
     config = deps.settings.recall
     agents = plan.agents
@@ -55,13 +57,8 @@ async def search_shared(state: Planned, deps: Services) -> SharedUpdate:
                 kept.append((memory_id, score))
 
     async def expand() -> list[str]:
-        names = query_names(query)
-        entities = await deps.graph.find_entities(plan.user_id, names) if names else []
-        entity_ids = [entity.id for entity in entities]
-        if not entity_ids:
-            return []
-        near = await deps.graph.memories_for_entities(
-            plan.user_id, entity_ids, hops=config.graph_hops, limit=config.candidates * 4
+        entity_ids, near = await deps.graph.memories_for_names(
+            plan.user_id, query_names(query), hops=config.graph_hops, limit=config.candidates * 4
         )
         for memory_id, memory_type, distance in near:
             if memory_type in graph and len(graph[memory_type]) < config.candidates:
@@ -74,17 +71,25 @@ async def search_shared(state: Planned, deps: Services) -> SharedUpdate:
             *(nearest(deps, plan, agent, embedding, config.candidates) for agent in agents)
         )
 
-    async def others() -> tuple[list[str], list[list[MemoryBase]]]:
+    async def others(
+        nearby: asyncio.Future[tuple[list[float], list[list[tuple[MemoryBase, float]]]]],
+    ) -> tuple[list[str], list[list[MemoryBase]]]:
         _, entity_ids = await asyncio.gather(bm25(), expand())
+        # the records the vector searches returned are not read again
+        known = {r.id for hits in (await nearby)[1] for r, _ in hits}
 
         async def fetch(agent: MemoryType) -> list[MemoryBase]:
-            wanted = list(dict.fromkeys(i for i, _ in [*keyword[agent], *graph[agent]]))
+            found = (i for i, _ in [*keyword[agent], *graph[agent]] if i not in known)
+            wanted = list(dict.fromkeys(found))
             return await deps.vector.get(agent, wanted, memo=plan.memo) if wanted else []
 
         return entity_ids, await asyncio.gather(*(fetch(agent) for agent in agents))
 
     with span("recall.search", user_id=plan.user_id, agents=len(agents)):
-        (embedding, nearest_hits), (entity_ids, fetched) = await asyncio.gather(vectors(), others())
+        nearby = asyncio.ensure_future(vectors())
+        (embedding, nearest_hits), (entity_ids, fetched) = await asyncio.gather(
+            nearby, others(nearby)
+        )
     records = {r.id: r for found in fetched for r in found}
     records |= {r.id: r for hits in nearest_hits for r, _ in hits}
     vector = {
