@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, ClassVar, LiteralString, TypeVar
 
@@ -36,16 +37,20 @@ from octomem.errors import (
     StoreError,
     StoreUnavailableError,
 )
-from octomem.stores import causal, stuck
+from octomem.stores import causal, gather, neo4j_batch, stuck
 from octomem.stores import fence as fences
 from octomem.stores.fence import Fence
 from octomem.stores.graph_common import Namespace
+from octomem.stores.neo4j_batch import Statement
+from octomem.stores.neo4j_round_trips import AutoCommit, pipelined
 from octomem.telemetry import traced
 
 tracer = trace.get_tracer(__name__)
 
 T = TypeVar("T")
-Tx = AsyncManagedTransaction | AsyncTransaction
+
+
+Tx = AsyncManagedTransaction | AsyncTransaction | AutoCommit
 
 # failures that may pass: an unreachable server, a lost session or leader, a deadlock
 _PASSING = (
@@ -89,7 +94,9 @@ async def _write(session: AsyncSession, work: Callable[[Tx], Awaitable[T]], time
     stores what it stores once."""
 
     async def once() -> T:
-        async with await session.begin_transaction(timeout=timeout_s) as tx:
+        with pipelined(session):
+            tx = await session.begin_transaction(timeout=timeout_s)
+        async with tx:
             return await work(tx)  # committed on leaving the block
 
     policy = retries.graph_transaction(
@@ -106,6 +113,17 @@ async def _read(session: AsyncSession, work: Callable[[Tx], Awaitable[T]], timeo
         _incomplete, duplicates=0, is_duplicate=lambda exc: False, within_s=timeout_s
     )
     return await policy(session.execute_read, bounded)
+
+
+async def _autocommit(
+    session: AsyncSession, work: Callable[[Tx], Awaitable[T]], timeout_s: float
+) -> T:
+    """`work`, a read, with its statements auto-committed; again while it fails for a
+    reason a retry can cure (it changed nothing)."""
+    policy = retries.graph_transaction(
+        _curable, duplicates=0, is_duplicate=lambda exc: False, within_s=timeout_s
+    )
+    return await policy(work, AutoCommit(session, timeout_s))
 
 
 def _incomplete(exc: BaseException) -> bool:
@@ -221,15 +239,23 @@ class Neo4jClient:
         write: bool = True,
         fence: Fence | None = None,
         what: str = "graph",
+        autocommit: bool = False,
     ) -> T:
-        """Run `work` in one transaction: reads with the driver's retries, writes with ours.
+        """Run `work` in one transaction: reads with the driver's retries, writes with ours
+        (a read that needs no snapshot, `autocommit`: each statement alone, `AutoCommit`).
         A write under a `fence` (the leases its writer holds) checks it first in the same
-        transaction: `fence.LeaseLostError` if another writer has taken over."""
+        transaction: `fence.LeaseLostError` if another writer has taken over. What the
+        caller's gathering deferred (`deferred`) runs first, so that this call sees it."""
+        gathering = gather.active()
+        if gathering is not None and gathering.owner is self and gathering.works:
+            await gather.flush(gathering)
         held = fence if write else None
+        proving = gathering if gathering is not None and gathering is gather.current(held) else None
 
         async def fenced_work(tx: Tx) -> T:
             if held is not None and held.tokens and not await _held(tx, _FENCE, held.tokens):
-                raise fences.lost([key for key, _ in held.tokens])
+                late = proving.late() if proving is not None else None
+                raise late or fences.lost([key for key, _ in held.tokens])
             return await work(tx)
 
         call = causal.current()
@@ -246,8 +272,12 @@ class Neo4jClient:
                         bookmarks=Bookmarks.from_raw_values(after) if after else None,
                     ) as session:
                         if not write:
+                            if autocommit:
+                                return await _autocommit(session, work, bound_s)
                             return await _read(session, work, bound_s)
                         done = await _write(session, fenced_work, bound_s)
+                    if proving is not None:  # the vector writes before it landed in time
+                        proving.confirmed()
                     if call is not None:  # a request that returns them; else no work
                         call.wrote(sorted(await self._bookmarks.get_bookmarks()))
                     return done
@@ -261,6 +291,38 @@ class Neo4jClient:
                     ) from exc
                 raise self.error(op, exc, what) from exc
 
+    async def deferred(
+        self,
+        op: str,
+        work: Callable[[Tx], Awaitable[None]] | list[Statement],
+        *,
+        fence: Fence | None,
+        what: str = "graph",
+    ) -> None:
+        """`call` a fenced write whose work (or list of statements) returns nothing, or,
+        while its writer gathers (`octomem.stores.gather`), defer it to the gathering's
+        one transaction, where consecutive statements go as one (`neo4j_batch`)."""
+        gathering = gather.current(fence)
+        if gathering is not None and gathering.owner in (None, self):
+            gathering.owner, gathering.flush = self, self._flush
+            gathering.works.append((op, work))
+            return
+        run = functools.partial(neo4j_batch.run, works=[(op, work)], tokens=())
+        await self.call(op, run, fence=fence, what=what)
+
+    async def _flush(self, gathering: gather.Gathering) -> None:
+        """The writes `gathering` deferred, in one transaction, the fence checked first
+        (with the first statements, as their gate)."""
+        works, gathering.works = list(gathering.works), []
+        fence = gathering.fence
+
+        async def work(tx: Tx) -> None:
+            if not await neo4j_batch.run(tx, works, fence.tokens):
+                raise gathering.late() or fences.lost([key for key, _ in fence.tokens])
+
+        await self.call("commit", work)
+        gathering.flushed()  # the vector writes before it landed in time
+
     async def query(
         self,
         op: str,
@@ -271,12 +333,13 @@ class Neo4jClient:
         what: str = "graph",
         **params: Any,
     ) -> list[Any]:
-        """One statement in a transaction of its own: its records."""
+        """One statement in a transaction of its own (a read: auto-committed): its
+        records."""
 
         async def work(tx: Tx) -> list[Any]:
             return await records(tx, query, **params)
 
-        return await self.call(op, work, write=write, fence=fence, what=what)
+        return await self.call(op, work, write=write, fence=fence, what=what, autocommit=not write)
 
     async def fence_holds(self, tokens: Sequence[tuple[str, int]]) -> bool:
         """Whether every (lease key, token) is still the lease's newest token: a write
@@ -335,8 +398,20 @@ class ServerStore:
         *,
         write: bool = True,
         fence: Fence | None = None,
+        autocommit: bool = False,
     ) -> T:
-        return await self._db.call(op, work, write=write, fence=fence, what=self.WHAT)
+        return await self._db.call(
+            op, work, write=write, fence=fence, what=self.WHAT, autocommit=autocommit
+        )
+
+    async def _deferred(
+        self,
+        op: str,
+        work: Callable[[Tx], Awaitable[None]] | list[Statement],
+        *,
+        fence: Fence | None,
+    ) -> None:
+        await self._db.deferred(op, work, fence=fence, what=self.WHAT)
 
     async def _query(
         self,
