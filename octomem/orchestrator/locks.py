@@ -43,7 +43,8 @@ from octomem.stores.fence import Fence, LandedLate
 log = get_logger(__name__)
 
 
-Settle = Callable[[set[str | None], Fence], Awaitable[object]]
+# (users, their fence, whether the journal may hold their leftovers)
+Settle = Callable[[set[str | None], Fence, bool], Awaitable[object]]
 Restore = Callable[[Mapping[str, Sequence[str]], Fence], Awaitable[object]]
 
 
@@ -225,7 +226,9 @@ class ScopeLocks:
                                 self.graph.lease_key(scope_key(user_id)), token, user_id=user_id
                             )
                         if settle and self.settle is not None and users:
-                            await self.settle(set(users), held)
+                            keys = [scope_key(user) for user in users]
+                            journal = not all(self.graph.no_leftovers(k) for k in keys)
+                            await self.settle(set(users), held, journal)
                         for (user_id, agent_id), seen in (since or {}).items():
                             await self.check_erasures(user_id, agent_id, seen)
                         yielded = True

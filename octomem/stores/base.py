@@ -391,6 +391,11 @@ class Leases(Protocol):
         transaction (`octomem.stores.gather`); False if this store cannot (then
         `release_lease` releases it). A `release_lease` after it does nothing more."""
 
+    def no_leftovers(self, key: str) -> bool:
+        """True if, as this process took the lease `key` (which it holds), no write was
+        left unfinished in the journal it shares (`Journal`): nothing to settle. False
+        when unknown."""
+
     def lease_key(self, key: str) -> str:
         """The lease `key` as this store keeps it (within its namespace): fences name it."""
 

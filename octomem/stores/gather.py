@@ -1,17 +1,19 @@
-"""One journaled write's graph writes gathered into one transaction.
+"""A scope lock's graph writes gathered into few transactions (`ScopeLocks.hold_many`).
 
 While `gathered(fence)` is open, a store on the graph server defers the fenced writes it
 may defer (their units of work return nothing: the journal's begin and finish, the history
 log, the keyword index, the graph's upserts) instead of running each in a transaction of
 its own; they run together, in order, in one fenced transaction (`flush`) when something
 must see them - any other call of that server, the check before a vector write
-(`fence.verify`), or the end of the block. A crash or an error before the flush stores
-none of them: the journal's intent and what it wrote commit together or not at all.
+(`fence.verify`: a write's journal intent commits before its vector write), or the end of
+the block, with the leases' release. A crash or an error before a flush stores none of
+what it would have sent: a journal intent and its graph writes commit together or not at
+all (a finish not sent leaves an intent that the next holder applies again, idempotently).
 
 The check after a vector write (`fence.confirm`) is deferred too: the next fenced
-transaction (the flush with the journal's finish, at the latest at the end of the block)
-proves the lease was still held after the write landed, since a token that still holds
-was never taken over; if it does not hold, it raises `LandedLate` naming those writes.
+transaction (at the latest the last one) proves the lease was still held after the write
+landed, since a token that still holds was never taken over; if it does not hold, it
+raises `LandedLate` naming those writes.
 """
 
 from __future__ import annotations

@@ -54,7 +54,9 @@ _LEASE_TAKE: LiteralString = (
     "MATCH (l:OctomemLease {key: $key})" + _LEASE_OPEN + "WITH l, now, CASE WHEN "
     "l.owner = $owner THEN coalesce(l.token, 0) ELSE coalesce(l.token, 0) + 1 END AS token "
     "SET l.owner = $owner, l.expires = now + $ttl_ms, l.token = token "
-    "RETURN token, now, l.erasures AS erasures"
+    "WITH token, now, l.erasures AS erasures "
+    "OPTIONAL MATCH (i:OctomemIntent) WHERE i.ns = $ns "  # the journal's (`neo4j_journal`)
+    "RETURN token, now, erasures, count(i) AS intents"
 )
 _NOW: LiteralString = "RETURN timestamp() AS now"
 # Release: the same two steps, for the owner only; the node stays (no writer meets a
@@ -155,6 +157,7 @@ class Neo4jGraphStore(CypherGraphStore):
         # taken: only a holder counts an erasure (`count_erasure`, fenced), so they stay
         self._held: dict[str, int] = {}
         self._released: set[tuple[str, str]] = set()  # (lease key, owner): `release_later`
+        self._quiet: set[str] = set()  # leases taken with no intent journaled: `no_leftovers`
         super().__init__(BoltSession(client), BOLT, namespace)
 
     @property
@@ -186,24 +189,34 @@ class Neo4jGraphStore(CypherGraphStore):
         check_lease(key, owner, ttl_s)
         stored = self.lease_key(key)
         params = {"key": stored, "owner": owner, "ttl_ms": max(1, round(ttl_s * 1000))}
-        erasures = 0
+        erasures, intents = 0, 1
 
         async def work(tx: Tx) -> int:
-            nonlocal erasures
+            nonlocal erasures, intents
             if not await records(tx, _LEASE_CLAIM, claim=uuid.uuid4().hex, **params):
                 return 0
             sent = time.monotonic()
-            taken = await records(tx, _LEASE_TAKE, **params)
+            taken = await records(tx, _LEASE_TAKE, ns=self._ns.project, **params)
             if not taken:
                 return 0
-            erasures = int(taken[0]["erasures"] or 0)
+            erasures, intents = int(taken[0]["erasures"] or 0), int(taken[0]["intents"])
             self._clock.observe(float(taken[0]["now"]), sent, time.monotonic())
             return int(taken[0]["token"])
 
         token = await self._db.call("acquire_lease", work)
         if token:
             self._held[stored] = erasures
+            if not intents:
+                self._quiet.add(stored)
+            else:
+                self._quiet.discard(stored)
         return token
+
+    def no_leftovers(self, key: str) -> bool:
+        """No intent was in the journal of this deployment and project as this process took
+        the lease `key`: none can touch its scope since (a write of it is begun, fenced,
+        by its lease's holder only), so there is nothing to settle."""
+        return self.lease_key(key) in self._quiet
 
     async def _read_clock(self) -> None:
         async def work(tx: Tx) -> None:
@@ -236,6 +249,7 @@ class Neo4jGraphStore(CypherGraphStore):
     async def release_lease(self, key: str, owner: str) -> None:
         check_lease(key, owner)
         params = {"key": self.lease_key(key), "owner": owner}
+        self._quiet.discard(params["key"])
         if (params["key"], owner) in self._released:  # with its holder's last writes
             self._released.discard((params["key"], owner))
             self._held.pop(params["key"], None)
