@@ -165,7 +165,7 @@ def build_services(
         stores.leases,
         lease_ttl_s=concurrency.lease_ttl_s,
         timeout_s=concurrency.lock_timeout_s,
-        settle=lambda users, fence, journal: settle(services, users, fence, journal=journal),
+        settle=lambda users, fence: settle(services, users, fence),
         restore=lambda written, fence: restore_vectors(services, written, fence),
     )
     services = Services(

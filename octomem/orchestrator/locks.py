@@ -43,8 +43,7 @@ from octomem.stores.fence import Fence, LandedLate
 log = get_logger(__name__)
 
 
-# (users, their fence, whether the journal may hold their leftovers)
-Settle = Callable[[set[str | None], Fence, bool], Awaitable[object]]
+Settle = Callable[[set[str | None], Fence], Awaitable[object]]
 Restore = Callable[[Mapping[str, Sequence[str]], Fence], Awaitable[object]]
 
 
@@ -226,9 +225,7 @@ class ScopeLocks:
                                 self.graph.lease_key(scope_key(user_id)), token, user_id=user_id
                             )
                         if settle and self.settle is not None and users:
-                            keys = [scope_key(user) for user in users]
-                            journal = not all(self.graph.no_leftovers(k) for k in keys)
-                            await self.settle(set(users), held, journal)
+                            await self.settle(set(users), held)
                         for (user_id, agent_id), seen in (since or {}).items():
                             await self.check_erasures(user_id, agent_id, seen)
                         yielded = True
@@ -253,6 +250,11 @@ class ScopeLocks:
             async with self.hold_many(late.users) as fence:
                 await self.restore(late.written, fence)
             raise
+
+    def no_leftovers(self, user_ids: Iterable[str | None]) -> bool:
+        """Whether, as this process took these users' leases (which it holds), the journal
+        held no unfinished write of anyone's (`Leases.no_leftovers`)."""
+        return all(self.graph.no_leftovers(scope_key(user_id)) for user_id in user_ids)
 
     async def _release(self, owners: Mapping[str, str]) -> None:
         for key, owner in owners.items():

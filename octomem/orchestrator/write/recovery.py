@@ -74,14 +74,14 @@ async def _complete(services: Services, fence: Fence, intent: WriteIntent) -> No
     await complete(services, fence, intent, done=services.late.note)
 
 
-async def settle(
-    services: Services, user_ids: set[str | None], fence: Fence, *, journal: bool = True
-) -> int:
-    """What a writer does once it holds these users' locks, before it reads: complete
-    their leftovers (`complete_leftovers`; not when the leases' take found the journal
-    empty: `journal` False), then undo the late writes found among their watched entries
+async def settle(services: Services, user_ids: set[str | None], fence: Fence) -> int:
+    """What a writer does once it holds these users' locks (just taken), before it reads:
+    complete their leftovers (`complete_leftovers`; none if the leases' take found the
+    journal empty), then undo the late writes found among their watched entries
     (`heal_late_held`). Returns how many intents were completed."""
-    applied = await complete_leftovers(services, user_ids, fence) if journal else 0
+    applied = 0
+    if not services.locks.no_leftovers(user_ids):
+        applied = await complete_leftovers(services, user_ids, fence)
     await heal_late_held(services, user_ids, fence)
     return applied
 
