@@ -62,6 +62,7 @@ SERVER_FILES = frozenset(
         "tests/integration/test_hosts_share_keyword_index.py",
         "tests/integration/test_id_key_server.py",
         "tests/integration/test_latency_bench.py",
+        "tests/integration/test_write_round_trips.py",
         "tests/integration/test_keys_server.py",
         "tests/integration/test_projects_server.py",
         "tests/integration/test_recall_round_trips.py",

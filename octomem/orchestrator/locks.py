@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import threading
 import uuid
 from collections import deque
@@ -35,7 +36,7 @@ from octomem import retries
 from octomem.errors import ConflictError, StoreError
 from octomem.logs import get_logger
 from octomem.models import stable_hash
-from octomem.stores import stuck
+from octomem.stores import gather, stuck
 from octomem.stores.base import Leases
 from octomem.stores.fence import Fence, LandedLate
 
@@ -216,8 +217,10 @@ class ScopeLocks:
                 try:
                     async with contextlib.AsyncExitStack() as stack:
                         held = within or Fence((), self.graph.fence_holds)
+                        owners: dict[str, str] = {}
                         for user_id in users:
-                            token = await stack.enter_async_context(self._hold(user_id, wait_s))
+                            hold = self._hold(user_id, wait_s, owners)
+                            token = await stack.enter_async_context(hold)
                             held = held.with_token(
                                 self.graph.lease_key(scope_key(user_id)), token, user_id=user_id
                             )
@@ -226,7 +229,11 @@ class ScopeLocks:
                         for (user_id, agent_id), seen in (since or {}).items():
                             await self.check_erasures(user_id, agent_id, seen)
                         yielded = True
-                        yield held
+                        # the writes' graph transactions gathered, the last with the
+                        # leases' release (`octomem.stores.gather`)
+                        release = functools.partial(self._release, owners)
+                        async with gather.gathered(held, last=release):
+                            yield held
                     return
                 except NeedsLocks as more:
                     if within is not None or yielded:
@@ -244,9 +251,20 @@ class ScopeLocks:
                 await self.restore(late.written, fence)
             raise
 
+    def no_leftovers(self, user_ids: Iterable[str | None]) -> bool:
+        """Whether, as this process took these users' leases (which it holds), the journal
+        held no unfinished write of anyone's (`Leases.no_leftovers`)."""
+        return all(self.graph.no_leftovers(scope_key(user_id)) for user_id in user_ids)
+
+    async def _release(self, owners: Mapping[str, str]) -> None:
+        for key, owner in owners.items():
+            await self.graph.release_later(key, owner)
+
     @contextlib.asynccontextmanager
-    async def _hold(self, user_id: str | None, wait_s: float) -> AsyncIterator[int]:
-        """Hold one user's lock: its lease's fencing token."""
+    async def _hold(
+        self, user_id: str | None, wait_s: float, owners: dict[str, str]
+    ) -> AsyncIterator[int]:
+        """Hold one user's lock: its lease's fencing token (its owner put in `owners`)."""
         key = scope_key(user_id)
         name = (self.graph.location, key)
         try:
@@ -255,7 +273,7 @@ class ScopeLocks:
         except TimeoutError:
             raise self._busy(user_id, "another caller in this process", wait_s) from None
         try:
-            owner = uuid.uuid4().hex
+            owner = owners[key] = uuid.uuid4().hex
             try:
                 token = await self._take_lease(key, owner, user_id, wait_s)
             except asyncio.CancelledError:  # a claim may have landed, its answer unseen

@@ -8,7 +8,7 @@ backend returns the same records.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
@@ -90,12 +90,15 @@ class VectorStore(Protocol):
         *,
         fence: Fence | None = None,
         cache: bool = True,
+        added: Collection[str] = (),
     ) -> None:
         """Insert or replace records by id (idempotent). Every write method takes the
         `fence` of the leases its writer holds (`octomem.stores.fence`): where the store is
         shared, a write whose lease passed to another writer is refused, and each entry is
         stamped with its user's token. `cache=False`: a store that keeps the records recall
-        reads in memory does not keep these (a bulk write: an import)."""
+        reads in memory does not keep these (a bulk write: an import). `added`: the ids
+        its writer found stored nowhere under its lock (an ADD), so stored with nothing of
+        an older entry to replace (or one an earlier attempt of this same write stored)."""
 
     async def rewrite(
         self, memory_type: MemoryType, records: Sequence[MemoryBase], *, fence: Fence | None = None
@@ -394,6 +397,16 @@ class Leases(Protocol):
 
     async def release_lease(self, key: str, owner: str) -> None:
         """Give the lease up if `owner` holds it; otherwise do nothing."""
+
+    async def release_later(self, key: str, owner: str) -> bool:
+        """Release the lease with the writes its holder's gathering deferred, in their
+        transaction (`octomem.stores.gather`); False if this store cannot (then
+        `release_lease` releases it). A `release_lease` after it does nothing more."""
+
+    def no_leftovers(self, key: str) -> bool:
+        """True if, as this process took the lease `key` (which it holds), no write was
+        left unfinished in the journal it shares (`Journal`): nothing to settle. False
+        when unknown."""
 
     def lease_key(self, key: str) -> str:
         """The lease `key` as this store keeps it (within its namespace): fences name it."""

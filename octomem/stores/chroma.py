@@ -14,7 +14,7 @@ import functools
 import json
 import re
 import threading
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -42,8 +42,7 @@ from octomem.models import (
     is_type_name,
     record_to_json,
 )
-from octomem.stores import chroma_engine, judged, parsed, record_cache, stuck
-from octomem.stores import fence as fences
+from octomem.stores import chroma_engine, gather, judged, parsed, record_cache, stuck
 from octomem.stores.base import ForeignRecords
 from octomem.stores.chroma_files import purge_log, scrub_index_files
 from octomem.stores.chroma_layout import (
@@ -446,14 +445,14 @@ class ChromaVectorStore:
     ) -> None:
         """`_write`'s fencing and cache keeping around `run`, a write to collection `name`."""
         if self._remote is not None:
-            await fences.verify(fence)
+            await gather.verify(fence)
         self._judged.forget(entry_ids)
         self._source()  # the cache of an embedded store exists from here on
         cache = self._cache
         if cache is None:
             await run()
             if self._remote is not None:
-                await fences.confirm(fence, name.removeprefix(f"{self._prefix}_"), entry_ids)
+                await gather.confirm(fence, name.removeprefix(f"{self._prefix}_"), list(entry_ids))
             return
         token = cache.begin_write(name, entry_ids)
         task = asyncio.ensure_future(run())
@@ -551,6 +550,7 @@ class ChromaVectorStore:
         *,
         fence: Fence | None = None,
         cache: bool = True,
+        added: Collection[str] = (),
     ) -> None:
         if len(records) != len(embeddings):
             raise InvalidInputError(
@@ -569,7 +569,13 @@ class ChromaVectorStore:
                 entry_metadata(rec, payloads[rid], _stamp(fence, rec.user_id))
                 for rid, (rec, _) in chunk
             ]
-            await self._clear_old_keys(memory_type, list(payloads), metadatas)
+            # an entry added has no keys of an older one (an earlier attempt's are its own)
+            known = [
+                (rid, meta)
+                for rid, meta in zip(payloads, metadatas, strict=True)
+                if rid not in added
+            ]
+            await self._clear_old_keys(memory_type, [k for k, _ in known], [m for _, m in known])
             await self._write(
                 "upsert",
                 memory_type,
@@ -589,7 +595,7 @@ class ChromaVectorStore:
         record no longer has (a metadata key dropped, a field now empty, an older layout's)
         would stay and still match a filter. Set such keys to None (which removes them)
         in the `metadatas` of the ids stored, in place; returns those ids."""
-        if await self._known_empty(memory_type):
+        if not ids or await self._known_empty(memory_type):
             return []
         old = await self._metadatas(memory_type, ids)
         for entry_id, meta in zip(ids, metadatas, strict=True):

@@ -11,7 +11,10 @@ stores refuse a write once another writer has taken one of those leases over:
   before each write and `confirm` right after. A writer stopped between the check and
   the write writes once more; `confirm` then raises `LandedLate` naming the entries it
   wrote, and `ScopeLocks` takes the lease anew and restores them from the history log
-  (`write.apply.restore_vectors`) before the error reaches the caller.
+  (`write.apply.restore_vectors`) before the error reaches the caller. Under a scope
+  lock the graph writes are gathered (`octomem.stores.gather`): the check before is the
+  transaction of the writes gathered so far, the check after is made by the next fenced
+  transaction (at the latest the last one, with the lease's release).
 
 With no fence given (reads, set-up, the embedded stores of one process) nothing is checked.
 """
@@ -92,11 +95,15 @@ async def confirm(fence: Fence | None, kind: str, ids: Sequence[str]) -> None:
     `kind` written) if `fence` no longer holds, i.e. the lease may have passed to another
     writer before the write landed."""
     if fence is not None and fence.tokens and not await fence.holds(fence.tokens):
-        keys = [key for key, _ in fence.tokens]
-        raise LandedLate(
-            "this writer's lease on the memories it was writing passed to another writer "
-            f"while its last write was on the way (leases {keys}); what that write changed "
-            "was put back to the newer truth. Nothing more of this call was stored: send "
-            "it again",
-            {kind: ids},
-        )
+        raise landed_late(fence, {kind: ids})
+
+
+def landed_late(fence: Fence, written: Mapping[str, Sequence[str]]) -> LandedLate:
+    keys = [key for key, _ in fence.tokens]
+    return LandedLate(
+        "this writer's lease on the memories it was writing passed to another writer "
+        f"while its last write was on the way (leases {keys}); what that write changed "
+        "was put back to the newer truth. Nothing more of this call was stored: send "
+        "it again",
+        written,
+    )

@@ -57,22 +57,32 @@ _OLD_DOCS: LiteralString = (
 )
 _DELETE_POSTINGS: LiteralString = "MATCH (p:KeywordPosting) WHERE p.doc IN $ids DELETE p"
 _DELETE_DOCS: LiteralString = "MATCH (d:KeywordDoc) WHERE d.id IN $ids DELETE d"
-_WRITE_DOCS: LiteralString = (
-    "UNWIND $rows AS row MERGE (d:KeywordDoc {id: row.id}) "
-    "SET d.user_id = row.user_id, d.memory_type = row.memory_type, "
-    "d.is_current = row.is_current, d.expires_at = row.expires_at, "
-    "d.content = row.content, d.context = row.context, d.length = row.length"
-)
-_WRITE_POSTINGS: LiteralString = (
-    "UNWIND $rows AS row CREATE (p:KeywordPosting {term: row.term, doc: row.doc, c: row.c, "
-    "x: row.x, length: row.length, memory_type: row.memory_type, "
-    "is_current: row.is_current, expires_at: row.expires_at, user_id: row.user_id})"
-)
 # per user: add the change in documents and tokens; a user left with none keeps no node
 _COUNT: LiteralString = (
     "UNWIND $rows AS row MERGE (s:KeywordStats {user_id: row.u}) "
     "SET s.docs = coalesce(s.docs, 0) + row.docs, s.tokens = coalesce(s.tokens, 0) + row.tokens "
     "WITH s WHERE s.docs <= 0 DELETE s"
+)
+# an upsert's writes in one statement (one round trip; no answer read): the stored
+# documents' counts taken off their users' and their postings deleted, the documents and
+# their postings written, and their counts added (`count(*)` between the parts: one row
+# goes on, whatever a part matched)
+_WRITE: LiteralString = (
+    "UNWIND $ids AS id MATCH (o:KeywordDoc {id: id}) "
+    "WITH o.user_id AS u, count(o) AS n, sum(o.length) AS len "
+    "MERGE (s:KeywordStats {user_id: u}) "
+    "SET s.docs = coalesce(s.docs, 0) - n, s.tokens = coalesce(s.tokens, 0) - len "
+    "WITH count(*) AS old "
+    "MATCH (p:KeywordPosting) WHERE p.doc IN $ids DELETE p WITH count(*) AS gone "
+    "UNWIND $docs AS row MERGE (d:KeywordDoc {id: row.id}) "
+    "SET d.user_id = row.user_id, d.memory_type = row.memory_type, "
+    "d.is_current = row.is_current, d.expires_at = row.expires_at, "
+    "d.content = row.content, d.context = row.context, d.length = row.length "
+    "WITH count(*) AS written "
+    "UNWIND $postings AS row CREATE (p:KeywordPosting {term: row.term, doc: row.doc, "
+    "c: row.c, x: row.x, length: row.length, memory_type: row.memory_type, "
+    "is_current: row.is_current, expires_at: row.expires_at, user_id: row.user_id}) "
+    "WITH count(*) AS posted " + _COUNT
 )
 # BM25 of every document holding a query term, best first (ties by id, as FTS5's ORDER BY
 # rank, id), in one statement: the user's document count and average length, then one
@@ -153,18 +163,8 @@ class GraphKeywordStore(ServerStore):
                 c, x = found.content[term], found.context[term]
                 postings.append({**posting, "term": key, "c": c, "x": x})
         ids = [doc["id"] for doc in docs]
-
-        async def work(tx: Tx) -> None:
-            change = added.copy()  # a retried transaction starts again from here
-            for old in await fetch(tx, _OLD_DOCS, ids=ids):
-                change.add(old["u"], -1, -int(old["length"]))
-            await fetch(tx, _DELETE_POSTINGS, ids=ids)
-            await fetch(tx, _WRITE_DOCS, rows=docs)
-            if postings:
-                await fetch(tx, _WRITE_POSTINGS, rows=postings)
-            await change.write(tx)
-
-        await self._call("upsert", work, fence=fence)
+        params = {"ids": ids, "docs": docs, "postings": postings, "rows": added.rows()}
+        await self._deferred("upsert", [(_WRITE, params)], fence=fence)
 
     async def search(
         self,
@@ -262,13 +262,15 @@ class _Change:
     def copy(self) -> _Change:
         return _Change(self.users)
 
-    async def write(self, tx: Tx) -> None:
-        rows = [
+    def rows(self) -> list[dict[str, Any]]:
+        return [
             {"u": user, "docs": docs, "tokens": tokens}
             for user, (docs, tokens) in sorted(self.users.items())  # one lock order
             if docs or tokens
         ]
-        if rows:
+
+    async def write(self, tx: Tx) -> None:
+        if rows := self.rows():
             await fetch(tx, _COUNT, rows=rows)
 
 

@@ -353,6 +353,12 @@ class LadybugGraphStore(CypherGraphStore):
     def lease_key(self, key: str) -> str:
         return key
 
+    async def release_later(self, key: str, owner: str) -> bool:
+        return False  # nothing is gathered in process memory
+
+    def no_leftovers(self, key: str) -> bool:
+        return False  # the journal is read (a local file: no round trip)
+
     async def release_lease(self, key: str, owner: str) -> None:
         check_lease(key, owner)
         (await self._leases()).release(key, owner)

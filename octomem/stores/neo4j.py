@@ -10,14 +10,16 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, LiteralString, TypeVar
+from typing import Any, LiteralString, TypeVar, cast
 
 from octomem.logs import get_logger
+from octomem.stores import gather
 from octomem.stores.base import StoredIdKey
 from octomem.stores.clock import ServerClock
-from octomem.stores.cypher_graph import CypherGraphStore, Dialect, Row, Work, drive_async
+from octomem.stores.cypher_graph import CypherGraphStore, Dialect, Row, Work, drive, drive_async
 from octomem.stores.fence import Fence
 from octomem.stores.graph_common import NAMESPACED, Namespace, check_lease
+from octomem.stores.neo4j_batch import Statement
 from octomem.stores.neo4j_client import Neo4jClient, Tx, records
 
 log = get_logger(__name__)
@@ -51,7 +53,10 @@ _LEASE_CLAIM: LiteralString = (
 _LEASE_TAKE: LiteralString = (
     "MATCH (l:OctomemLease {key: $key})" + _LEASE_OPEN + "WITH l, now, CASE WHEN "
     "l.owner = $owner THEN coalesce(l.token, 0) ELSE coalesce(l.token, 0) + 1 END AS token "
-    "SET l.owner = $owner, l.expires = now + $ttl_ms, l.token = token RETURN token, now"
+    "SET l.owner = $owner, l.expires = now + $ttl_ms, l.token = token "
+    "WITH token, now, l.erasures AS erasures "
+    "OPTIONAL MATCH (i:OctomemIntent) WHERE i.ns = $ns "  # the journal's (`neo4j_journal`)
+    "RETURN token, now, erasures, count(i) AS intents"
 )
 _NOW: LiteralString = "RETURN timestamp() AS now"
 # Release: the same two steps, for the owner only; the node stays (no writer meets a
@@ -68,6 +73,12 @@ _COUNT_ERASURE: LiteralString = (
 )
 _ERASED_AT: LiteralString = "MATCH (l:OctomemLease {key: $key}) RETURN l.erased_at AS at"
 
+
+# the graph writes a writer's gathering defers (`octomem.stores.gather`): nothing is read
+# of what they return
+_DEFERRABLE = frozenset({"upsert_relations"})
+# those whose units of work read nothing of the answers: sent as their statements
+_STATEMENTS = frozenset({"upsert_entities", "link_memories"})
 
 # Neo4j and ArcadeDB store aware datetimes, and delete relations by their index on the id.
 BOLT = Dialect()
@@ -91,6 +102,23 @@ class BoltSession:
 
             return await drive_async(work(), statement)
 
+        if write and op in _STATEMENTS:  # nothing read of their answers: as statements
+            statements: list[Statement] = []
+
+            def collect(query: LiteralString, params: Mapping[str, Any]) -> list[Row]:
+                statements.append((query, dict(params)))
+                return []
+
+            drive(work(), collect)
+            await self.client.deferred(op, statements, fence=fence)
+            return cast(T, None)
+        if write and op in _DEFERRABLE:  # nothing of their result used: gathered
+
+            async def deferred(tx: Tx) -> None:
+                await in_transaction(tx)
+
+            await self.client.deferred(op, deferred, fence=fence)
+            return cast(T, None)
         # every read of the graph store is one statement: an auto-commit transaction
         return await self.client.call(
             op, in_transaction, write=write, fence=fence, autocommit=not write
@@ -128,6 +156,11 @@ class Neo4jGraphStore(CypherGraphStore):
     def _setup(self, client: Neo4jClient, namespace: Namespace) -> None:
         self._db = client
         self._clock = ServerClock()
+        # the erasure counts of the leases this store's process holds, read as each was
+        # taken: only a holder counts an erasure (`count_erasure`, fenced), so they stay
+        self._held: dict[str, int] = {}
+        self._released: set[tuple[str, str]] = set()  # (lease key, owner): `release_later`
+        self._quiet: set[str] = set()  # leases taken with no intent journaled: `no_leftovers`
         super().__init__(BoltSession(client), BOLT, namespace)
 
     @property
@@ -157,19 +190,36 @@ class Neo4jGraphStore(CypherGraphStore):
         transactions that both wrote the node cannot both commit, and the retry sees the
         winner. The unique key keeps the first MERGE from creating two nodes."""
         check_lease(key, owner, ttl_s)
-        params = {"key": self.lease_key(key), "owner": owner, "ttl_ms": max(1, round(ttl_s * 1000))}
+        stored = self.lease_key(key)
+        params = {"key": stored, "owner": owner, "ttl_ms": max(1, round(ttl_s * 1000))}
+        erasures, intents = 0, 1
 
         async def work(tx: Tx) -> int:
+            nonlocal erasures, intents
             if not await records(tx, _LEASE_CLAIM, claim=uuid.uuid4().hex, **params):
                 return 0
             sent = time.monotonic()
-            taken = await records(tx, _LEASE_TAKE, **params)
+            taken = await records(tx, _LEASE_TAKE, ns=self._ns.project, **params)
             if not taken:
                 return 0
+            erasures, intents = int(taken[0]["erasures"] or 0), int(taken[0]["intents"])
             self._clock.observe(float(taken[0]["now"]), sent, time.monotonic())
             return int(taken[0]["token"])
 
-        return await self._db.call("acquire_lease", work)
+        token = await self._db.call("acquire_lease", work)
+        if token:
+            self._held[stored] = erasures
+            if not intents:
+                self._quiet.add(stored)
+            else:
+                self._quiet.discard(stored)
+        return token
+
+    def no_leftovers(self, key: str) -> bool:
+        """No intent was in the journal of this deployment and project as this process took
+        the lease `key`: none can touch its scope since (a write of it is begun, fenced,
+        by its lease's holder only), so there is nothing to settle."""
+        return self.lease_key(key) in self._quiet
 
     async def _read_clock(self) -> None:
         async def work(tx: Tx) -> None:
@@ -185,25 +235,50 @@ class Neo4jGraphStore(CypherGraphStore):
     def lease_key(self, key: str) -> str:
         return self._ns.prefix + key  # any string is a lease key: no check for the separator
 
+    async def release_later(self, key: str, owner: str) -> bool:
+        """Release the lease with the writes its holder's gathering deferred
+        (`octomem.stores.gather`), in their transaction, whose fence check writes the
+        lease node first; `release_lease` then has nothing to do, unless it failed."""
+        gathering = gather.active()
+        if gathering is None or gathering.owner not in (None, self._db):
+            return False
+        check_lease(key, owner)
+        done = (self.lease_key(key), owner)
+        params = {"key": done[0], "owner": owner}
+        await self._db.deferred("release_lease", [(_LEASE_FREE, params)], fence=gathering.fence)
+        gathering.after.append(lambda: self._released.add(done))
+        return True
+
     async def release_lease(self, key: str, owner: str) -> None:
         check_lease(key, owner)
         params = {"key": self.lease_key(key), "owner": owner}
+        self._quiet.discard(params["key"])
+        if (params["key"], owner) in self._released:  # with its holder's last writes
+            self._released.discard((params["key"], owner))
+            self._held.pop(params["key"], None)
+            return
 
         async def work(tx: Tx) -> None:
             if await records(tx, _LEASE_CLAIM_MINE, claim=uuid.uuid4().hex, **params):
                 await records(tx, _LEASE_FREE, **params)
 
+        self._held.pop(params["key"], None)
         await self._db.call("release_lease", work)
 
     async def erasures(self, key: str) -> int:
+        """Read with the lease while this process holds it (only a holder counts one)."""
         check_lease(key, "-")
+        if (held := self._held.get(self.lease_key(key))) is not None:
+            return held
         rows = await self._db.query("erasures", _ERASURES, write=False, key=self.lease_key(key))
         return int(rows[0]["erasures"] or 0) if rows else 0
 
     async def count_erasure(self, key: str, token: int = 0, *, fence: Fence | None = None) -> int:
         check_lease(key, "-")
+        stored = self.lease_key(key)
+        self._held.pop(stored, None)
         rows = await self._db.query(
-            "count_erasure", _COUNT_ERASURE, fence=fence, key=self.lease_key(key), token=int(token)
+            "count_erasure", _COUNT_ERASURE, fence=fence, key=stored, token=int(token)
         )
         return int(rows[0]["erasures"])
 

@@ -14,17 +14,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, ClassVar, LiteralString, TypeVar
 
 from neo4j import (
     AsyncGraphDatabase,
     AsyncManagedTransaction,
-    AsyncResult,
     AsyncSession,
     AsyncTransaction,
     Bookmarks,
-    Query,
     unit_of_work,
 )
 from neo4j import exceptions as neo4j_errors
@@ -38,28 +37,17 @@ from octomem.errors import (
     StoreError,
     StoreUnavailableError,
 )
-from octomem.stores import causal, stuck
+from octomem.stores import causal, gather, neo4j_batch, stuck
 from octomem.stores import fence as fences
 from octomem.stores.fence import Fence
 from octomem.stores.graph_common import Namespace
+from octomem.stores.neo4j_batch import Statement
+from octomem.stores.neo4j_round_trips import AutoCommit, pipelined
 from octomem.telemetry import traced
 
 tracer = trace.get_tracer(__name__)
 
 T = TypeVar("T")
-
-
-class AutoCommit:
-    """The `tx` of a read whose statements need no common snapshot: each runs as an
-    auto-commit transaction, in one round trip, where an explicit transaction costs two
-    more (BEGIN and COMMIT: the driver waits for each)."""
-
-    def __init__(self, session: AsyncSession, timeout_s: float) -> None:
-        self._session = session
-        self._timeout_s = timeout_s
-
-    async def run(self, query: LiteralString, parameters: dict[str, Any]) -> AsyncResult:
-        return await self._session.run(Query(query, timeout=self._timeout_s), parameters)
 
 
 Tx = AsyncManagedTransaction | AsyncTransaction | AutoCommit
@@ -106,7 +94,9 @@ async def _write(session: AsyncSession, work: Callable[[Tx], Awaitable[T]], time
     stores what it stores once."""
 
     async def once() -> T:
-        async with await session.begin_transaction(timeout=timeout_s) as tx:
+        with pipelined(session):
+            tx = await session.begin_transaction(timeout=timeout_s)
+        async with tx:
             return await work(tx)  # committed on leaving the block
 
     policy = retries.graph_transaction(
@@ -125,11 +115,11 @@ async def _read(session: AsyncSession, work: Callable[[Tx], Awaitable[T]], timeo
     return await policy(session.execute_read, bounded)
 
 
-async def _read_autocommit(
+async def _autocommit(
     session: AsyncSession, work: Callable[[Tx], Awaitable[T]], timeout_s: float
 ) -> T:
-    """`work`, a read, its statements as auto-commit transactions (`AutoCommit`), again
-    while it fails for a reason a retry can cure (a read changed nothing)."""
+    """`work`, a read, with its statements auto-committed; again while it fails for a
+    reason a retry can cure (it changed nothing)."""
     policy = retries.graph_transaction(
         _curable, duplicates=0, is_duplicate=lambda exc: False, within_s=timeout_s
     )
@@ -251,16 +241,21 @@ class Neo4jClient:
         what: str = "graph",
         autocommit: bool = False,
     ) -> T:
-        """Run `work` in one transaction: reads with the driver's retries, writes with ours.
+        """Run `work` in one transaction: reads with the driver's retries, writes with ours
+        (a read that needs no snapshot, `autocommit`: each statement alone, `AutoCommit`).
         A write under a `fence` (the leases its writer holds) checks it first in the same
-        transaction: `fence.LeaseLostError` if another writer has taken over. A read whose
-        statements need no common snapshot (one statement) may run each as an `autocommit`
-        transaction: one round trip each."""
+        transaction: `fence.LeaseLostError` if another writer has taken over. What the
+        caller's gathering deferred (`deferred`) runs first, so that this call sees it."""
+        gathering = gather.active()
+        if gathering is not None and gathering.owner is self and gathering.works:
+            await gather.flush(gathering)
         held = fence if write else None
+        proving = gathering if gathering is not None and gathering is gather.current(held) else None
 
         async def fenced_work(tx: Tx) -> T:
             if held is not None and held.tokens and not await _held(tx, _FENCE, held.tokens):
-                raise fences.lost([key for key, _ in held.tokens])
+                late = proving.late() if proving is not None else None
+                raise late or fences.lost([key for key, _ in held.tokens])
             return await work(tx)
 
         call = causal.current()
@@ -278,9 +273,11 @@ class Neo4jClient:
                     ) as session:
                         if not write:
                             if autocommit:
-                                return await _read_autocommit(session, work, bound_s)
+                                return await _autocommit(session, work, bound_s)
                             return await _read(session, work, bound_s)
                         done = await _write(session, fenced_work, bound_s)
+                    if proving is not None:  # the vector writes before it landed in time
+                        proving.confirmed()
                     if call is not None:  # a request that returns them; else no work
                         call.wrote(sorted(await self._bookmarks.get_bookmarks()))
                     return done
@@ -294,6 +291,38 @@ class Neo4jClient:
                     ) from exc
                 raise self.error(op, exc, what) from exc
 
+    async def deferred(
+        self,
+        op: str,
+        work: Callable[[Tx], Awaitable[None]] | list[Statement],
+        *,
+        fence: Fence | None,
+        what: str = "graph",
+    ) -> None:
+        """`call` a fenced write whose work (or list of statements) returns nothing, or,
+        while its writer gathers (`octomem.stores.gather`), defer it to the gathering's
+        one transaction, where consecutive statements go as one (`neo4j_batch`)."""
+        gathering = gather.current(fence)
+        if gathering is not None and gathering.owner in (None, self):
+            gathering.owner, gathering.flush = self, self._flush
+            gathering.works.append((op, work))
+            return
+        run = functools.partial(neo4j_batch.run, works=[(op, work)], tokens=())
+        await self.call(op, run, fence=fence, what=what)
+
+    async def _flush(self, gathering: gather.Gathering) -> None:
+        """The writes `gathering` deferred, in one transaction, the fence checked first
+        (with the first statements, as their gate)."""
+        works, gathering.works = list(gathering.works), []
+        fence = gathering.fence
+
+        async def work(tx: Tx) -> None:
+            if not await neo4j_batch.run(tx, works, fence.tokens):
+                raise gathering.late() or fences.lost([key for key, _ in fence.tokens])
+
+        await self.call("commit", work)
+        gathering.flushed()  # the vector writes before it landed in time
+
     async def query(
         self,
         op: str,
@@ -304,7 +333,8 @@ class Neo4jClient:
         what: str = "graph",
         **params: Any,
     ) -> list[Any]:
-        """One statement in a transaction of its own: its records."""
+        """One statement in a transaction of its own (a read: auto-committed): its
+        records."""
 
         async def work(tx: Tx) -> list[Any]:
             return await records(tx, query, **params)
@@ -368,8 +398,20 @@ class ServerStore:
         *,
         write: bool = True,
         fence: Fence | None = None,
+        autocommit: bool = False,
     ) -> T:
-        return await self._db.call(op, work, write=write, fence=fence, what=self.WHAT)
+        return await self._db.call(
+            op, work, write=write, fence=fence, what=self.WHAT, autocommit=autocommit
+        )
+
+    async def _deferred(
+        self,
+        op: str,
+        work: Callable[[Tx], Awaitable[None]] | list[Statement],
+        *,
+        fence: Fence | None,
+    ) -> None:
+        await self._db.deferred(op, work, fence=fence, what=self.WHAT)
 
     async def _query(
         self,

@@ -20,7 +20,7 @@ from octomem.models import HistoryEvent, as_utc
 from octomem.stores import fence as fences
 from octomem.stores.base import ALL_USERS, AllUsers
 from octomem.stores.fence import Fence
-from octomem.stores.neo4j_client import ServerStore, Tx, records
+from octomem.stores.neo4j_client import ServerStore
 
 _IDS = 1_000  # memory ids per statement (each transaction stays small)
 # ArcadeDB fails a LIMIT of 2**31 - 1 or more; no log holds that many events of one user
@@ -33,16 +33,16 @@ _SCHEMA = (
     "CREATE INDEX octomem_history_user IF NOT EXISTS FOR (h:OctomemHistory) ON (h.user)",
     "CREATE INDEX octomem_history_ns IF NOT EXISTS FOR (h:OctomemHistory) ON (h.ns)",
 )
-# where the batch's numbering starts: past every event of its memories, and not before now
-_TOP: LiteralString = (
-    "OPTIONAL MATCH (h:OctomemHistory) WHERE h.memory IN $memories "
-    "RETURN coalesce(max(h.seq), 0) AS top, timestamp() AS now"
-)
+# the batch numbered from past every event of its memories, and not before now; each row
+# `n`, its place in the batch; an event logged before stays as it is
 _RECORD: LiteralString = (
+    "OPTIONAL MATCH (x:OctomemHistory) WHERE x.memory IN $memories "
+    "WITH coalesce(max(x.seq), 0) AS top, timestamp() AS now "
+    "WITH CASE WHEN top + 1 > now THEN top + 1 ELSE now END AS start "
     "UNWIND $rows AS row OPTIONAL MATCH (h:OctomemHistory {key: row.key}) "
-    "WITH row, h WHERE h IS NULL "
+    "WITH start, row, h WHERE h IS NULL "
     "CREATE (:OctomemHistory {key: row.key, ns: $ns, memory: row.memory, user: row.user, "
-    "at: row.at, seq: row.seq, body: row.body})"
+    "at: row.at, seq: start + row.n, body: row.body})"
 )
 _FOR_MEMORY: LiteralString = (
     "MATCH (h:OctomemHistory) WHERE h.memory = $memory RETURN h.body AS body ORDER BY h.at, h.seq"
@@ -96,24 +96,19 @@ class Neo4jHistoryStore(ServerStore):
             return
         rows: list[dict[str, Any]] = [
             {
+                "n": index,
                 "key": ns.key(event.id),
                 "memory": ns.key(event.memory_id),
                 "user": ns.user(event.user_id),
                 "at": as_utc(event.at).timestamp(),
                 "body": fences.body(event, fence if stamped else None),
             }
-            for event in first.values()
+            for index, event in enumerate(first.values())
         ]
         memories = sorted({ns.key(event.memory_id) for event in first.values()})
 
-        async def work(tx: Tx) -> None:
-            (found,) = await records(tx, _TOP, memories=memories)
-            start = max(int(found["now"]), int(found["top"]) + 1)
-            for index, row in enumerate(rows):
-                row["seq"] = start + index
-            await records(tx, _RECORD, rows=rows, ns=ns.project)
-
-        await self._call("record", work, fence=fence)
+        params = {"rows": rows, "memories": memories, "ns": ns.project}
+        await self._deferred("record", [(_RECORD, params)], fence=fence)
 
     async def for_memory(self, memory_id: str) -> list[HistoryEvent]:
         rows = await self._query(

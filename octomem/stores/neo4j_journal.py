@@ -39,22 +39,24 @@ _SCHEMA: tuple[LiteralString, ...] = (
     "CREATE INDEX octomem_intent_part_intent IF NOT EXISTS FOR (p:OctomemIntentPart) ON (p.intent)",
     "CREATE INDEX octomem_intent_part_ns IF NOT EXISTS FOR (p:OctomemIntentPart) ON (p.ns)",
 )
-_TOP: LiteralString = (
-    "OPTIONAL MATCH (i:OctomemIntent) WHERE i.ns = $ns "
-    "RETURN coalesce(max(i.seq), 0) AS top, timestamp() AS now"
-)
+# `seq` from the largest of the namespace and the server's clock, in the same statement
 _BEGIN: LiteralString = (
+    "OPTIONAL MATCH (x:OctomemIntent) WHERE x.ns = $ns "
+    "WITH coalesce(max(x.seq), 0) AS top, timestamp() AS now "
     "MERGE (i:OctomemIntent {key: $key}) "
     "SET i.ns = $ns, i.id = $id, i.users = $users, i.body = $body, i.owner = $owner, "
-    "i.created = $now, i.seq = $seq"
+    "i.created = now, i.seq = CASE WHEN top + 1 > now THEN top + 1 ELSE now END"
 )
 _ADD_PART: LiteralString = (
     "MERGE (p:OctomemIntentPart {key: $key}) "
     "SET p.ns = $ns, p.intent = $intent, p.n = $n, p.body = $body"
 )
 _PART: LiteralString = "MATCH (p:OctomemIntentPart {key: $key}) RETURN p.body AS body"
-_DROP_PARTS: LiteralString = "MATCH (p:OctomemIntentPart) WHERE p.intent = $intent DELETE p"
-_DROP: LiteralString = "MATCH (i:OctomemIntent {key: $intent}) DELETE i"
+# its parts, then the intent: no part outlives it
+_DROP: LiteralString = (
+    "OPTIONAL MATCH (p:OctomemIntentPart) WHERE p.intent = $intent DELETE p "
+    "WITH count(*) AS parts OPTIONAL MATCH (i:OctomemIntent {key: $intent}) DELETE i"
+)
 _PENDING: LiteralString = (
     "MATCH (i:OctomemIntent) WHERE i.ns = $ns "
     "RETURN i.key AS key, i.users AS users, i.owner AS owner, i.created AS created "
@@ -118,12 +120,7 @@ class Neo4jJournal(ServerStore):
             "owner": self._owner or this_process(),
         }
 
-        async def work(tx: Tx) -> None:
-            (found,) = await records(tx, _TOP, ns=ns)
-            now = int(found["now"])
-            await records(tx, _BEGIN, now=now, seq=max(now, int(found["top"]) + 1), **params)
-
-        await self._call("begin", work, fence=fence)
+        await self._deferred("begin", [(_BEGIN, params)], fence=fence)
 
     async def add_part(
         self, intent_id: str, index: int, part: IntentPart, *, fence: Fence | None = None
@@ -146,13 +143,7 @@ class Neo4jJournal(ServerStore):
         return IntentPart.model_validate_json(rows[0]["body"], context=self._types.reading_context)
 
     async def finish(self, intent_id: str, *, fence: Fence | None = None) -> None:
-        key = self._ns.key(intent_id)
-
-        async def work(tx: Tx) -> None:  # one transaction, as in SQLite: no part outlives it
-            await records(tx, _DROP_PARTS, intent=key)
-            await records(tx, _DROP, intent=key)
-
-        await self._call("finish", work, fence=fence)
+        await self._deferred("finish", [(_DROP, {"intent": self._ns.key(intent_id)})], fence=fence)
 
     async def pending(self, touching: set[str | None] | None = None) -> list[WriteIntent]:
         async def read(tx: Tx) -> list[str]:
@@ -169,7 +160,7 @@ class Neo4jJournal(ServerStore):
 
         return [
             WriteIntent.model_validate_json(body, context=self._types.reading_context)
-            for body in await self._call("pending", read, write=False)
+            for body in await self._call("pending", read, write=False, autocommit=True)
         ]
 
     async def owners(self) -> dict[str, tuple[str, datetime]]:

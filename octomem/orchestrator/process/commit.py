@@ -11,7 +11,7 @@ from typing import Any
 from octomem import offload
 from octomem.llm import UsageMeter
 from octomem.logs import get_logger
-from octomem.models import LLMUsage, MemoryBase, MemoryType, ProcessResult
+from octomem.models import LLMUsage, MemoryBase, MemoryType, ProcessResult, StepError, Turn
 from octomem.orchestrator import extracted, originals, projections
 from octomem.orchestrator.commit import commit as commit_changes
 from octomem.orchestrator.events import all_changes
@@ -21,6 +21,7 @@ from octomem.orchestrator.reconcile import Reconciler
 from octomem.orchestrator.services import Services
 from octomem.orchestrator.staleness import closed_by
 from octomem.orchestrator.write import blobs, write
+from octomem.plans import Decision
 from octomem.telemetry import span
 
 log = get_logger(__name__)
@@ -39,6 +40,9 @@ async def commit(state: ProcessState, deps: Services) -> CommitUpdate:
     meter = UsageMeter()
     fell_back = bool(state.get("fell_back"))
     with span("node.commit", user_id=state.get("user_id"), candidates=len(candidates)) as current:
+        if not withheld and _nothing_to_commit(state, candidates, fell_back):
+            result = _result(state, [], projections.Projection(), errors)
+            return {"decisions": [], "result": result}
         async with holding(deps, state) as fence:
             withheld, settled = await blobs.settle(
                 deps,
@@ -97,12 +101,44 @@ async def commit(state: ProcessState, deps: Services) -> CommitUpdate:
                 marked=marked,
             )
     errors += reconciler.errors
+    result = _result(state, decisions, views, errors, meter.usage, turns=turns)
+    return {"decisions": decisions, "result": result}
+
+
+def _nothing_to_commit(state: ProcessState, candidates: list[MemoryBase], fell_back: bool) -> bool:
+    """Whether the commit would write nothing (no candidates, no originals to settle, no
+    turns to mark, no earlier extraction to replay): then it takes no lock. The call's
+    writes (its raw turns) are all stored, so a forget since erases them whole."""
+    skipped = any(why == EXTRACTED_BEFORE for why in state["routing"].values())
+    return not (
+        candidates
+        or state.get("pending_originals")
+        or skipped
+        or (state.get("llm_types") and not state.get("turns_in"))
+        or fell_back
+        or state["extraction"].with_llm
+    )
+
+
+def _result(
+    state: ProcessState,
+    decisions: list[Decision],
+    views: projections.Projection,
+    errors: list[StepError],
+    usage: LLMUsage | None = None,
+    *,
+    turns: list[Turn] | None = None,
+) -> ProcessResult:
+    """The call's report."""
+    turns = state["turns"] if turns is None else turns
+    fell_back = bool(state.get("fell_back"))
+    extraction_ = state["extraction"]
     operations: dict[MemoryType, list[Any]] = {}
     done = [*state.get("inputs", []), *decisions]
     for summary in [*(d.summary() for d in done), *views.operations()]:
         operations.setdefault(summary.memory_type, []).append(summary)
     agents = chosen(state)
-    usage = _total([*state.get("llm_usage", []), meter.usage])
+    usage = _total([*state.get("llm_usage", []), usage or LLMUsage()])
     result = ProcessResult(
         operations=operations,
         turns=[t.with_images([]) if t.images else t for t in turns],
@@ -122,7 +158,7 @@ async def commit(state: ProcessState, deps: Services) -> CommitUpdate:
         extraction=result.extraction,
         operations={k.value: len(v) for k, v in operations.items()},
     )
-    return {"decisions": decisions, "result": result}
+    return result
 
 
 def _total(usages: list[LLMUsage]) -> LLMUsage:

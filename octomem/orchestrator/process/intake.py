@@ -150,7 +150,10 @@ async def store_turns(state: Normalized, deps: Services) -> StoreUpdate:
 
 
 async def read_turns(state: TurnsStored, deps: Services) -> ReadUpdate:
-    """The user's stored name and the language layer's reading of every turn."""
+    """The user's stored name and the language layer's reading of every turn (none with
+    `infer=False`: no agent reads the turns)."""
+    if not state.get("infer", True):
+        return {"user_name": None, "readings": []}
     scope = scope_of(state)
     with span("node.read_turns", user_id=scope.user_id):
         turns = state["turns"]

@@ -16,7 +16,7 @@ import contextlib
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterable, Awaitable, Callable, Collection, Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -44,6 +44,7 @@ from octomem.orchestrator import projections
 from octomem.orchestrator.events import applied, history_event
 from octomem.orchestrator.write import blobs, erase
 from octomem.orchestrator.write.guard import Guard
+from octomem.stores import gather
 from octomem.stores.base import MemoryLink
 from octomem.stores.fence import Fence
 from octomem.telemetry import span
@@ -196,11 +197,14 @@ async def _journaled(
     services: Services, fence: Fence, intent: WriteIntent, parts: Sequence[IntentPart] = ()
 ) -> ForgetReport | None:
     _held(fence, [*intent.user_ids(), *(u for part in parts for u in part.user_ids())])
-    await services.journal.begin(intent, fence=fence)
-    for index, part in enumerate(parts):
-        await services.journal.add_part(intent.id, index, part, fence=fence)
-    report = await apply_intent(services, fence, intent, parts)
-    await services.journal.finish(intent.id, fence=fence)
+    # the intent and the graph writes up to the first vector write in one transaction,
+    # the journal's finish in another with the check that the vector writes were fenced
+    async with gather.gathered(fence):
+        await services.journal.begin(intent, fence=fence)
+        for index, part in enumerate(parts):
+            await services.journal.add_part(intent.id, index, part, fence=fence)
+        report = await apply_intent(services, fence, intent, parts)
+        await services.journal.finish(intent.id, fence=fence)
     if report is not None:
         await erase.finished(services, report)
     return report
@@ -331,7 +335,8 @@ async def _upsert(
                     embedding.cancel()
                 elif not embedding.cancelled():
                     embedding.exception()  # seen: a store's error is the one raised
-            await _upsert_vectors(services, fence, records, embeddings, cache)
+            added = {record.id for record, event in chunk if event.operation == Operation.ADD}
+            await _upsert_vectors(services, fence, records, embeddings, cache, added)
 
 
 async def _embed(services: Services, records: Sequence[MemoryBase]) -> list[list[float]]:
@@ -346,11 +351,14 @@ async def _upsert_vectors(
     records: Sequence[MemoryBase],
     embeddings: Sequence[Sequence[float]],
     cache: bool = True,
+    added: Collection[str] = (),
 ) -> None:
     by_id = dict(zip((r.id for r in records), embeddings, strict=True))
     for memory_type, typed in _by_type(records).items():
         vectors = [by_id[r.id] for r in typed]
-        await services.vector.upsert(memory_type, typed, vectors, fence=fence, cache=cache)
+        await services.vector.upsert(
+            memory_type, typed, vectors, fence=fence, cache=cache, added=added
+        )
 
 
 async def _restore(services: Services, fence: Fence, restores: Sequence[Restore]) -> None:

@@ -75,10 +75,13 @@ async def _complete(services: Services, fence: Fence, intent: WriteIntent) -> No
 
 
 async def settle(services: Services, user_ids: set[str | None], fence: Fence) -> int:
-    """What a writer does once it holds these users' locks, before it reads: complete
-    their leftovers (`complete_leftovers`), then undo the late writes found among their
-    watched entries (`heal_late_held`). Returns how many intents were completed."""
-    applied = await complete_leftovers(services, user_ids, fence)
+    """What a writer does once it holds these users' locks (just taken), before it reads:
+    complete their leftovers (`complete_leftovers`; none if the leases' take found the
+    journal empty), then undo the late writes found among their watched entries
+    (`heal_late_held`). Returns how many intents were completed."""
+    applied = 0
+    if not services.locks.no_leftovers(user_ids):
+        applied = await complete_leftovers(services, user_ids, fence)
     await heal_late_held(services, user_ids, fence)
     return applied
 

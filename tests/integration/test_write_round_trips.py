@@ -1,0 +1,68 @@
+"""Server mode's writes cost a handful of round trips (issue 49): an add of one message and
+an ingest of 20, on the test's Chroma and Bolt servers, counted as `octomem bench scale`
+counts them (`benchmarks.scale.Meter`: Chroma HTTP requests, Bolt flushes, graph
+transactions). A write under the user's lease is the erasure count read as the call
+begins, one lease take (claim, then take), one read of what is stored, one graph
+transaction with the journal's intent and every graph store's writes, the vector write,
+and one last graph transaction with the journal's finish and the lease's release. Counts,
+not times.
+
+Budgets: ingest <= 4 Chroma requests and <= 10 Bolt round trips; add <= 3 and <= 8. An
+add from which a fact is extracted takes a second lease for its commit, reconcile's reads
+of each memory type's collection and a vector write per type (docs/decisions.md): its
+figure is asserted, not a budget."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from benchmarks.perf import USER, ingest
+from benchmarks.scale import Meter, per_op
+from benchmarks.synthetic import memories
+from octomem import Orchestrator
+from octomem.embeddings import Embedder
+from octomem.settings import load_settings
+
+pytestmark = pytest.mark.integration
+
+# offline extraction finds nothing to keep in these but the raw turn
+PLAIN = [
+    "I've been working on the apartment search all week and it's finally coming together.",
+    "Elif recommended a sushi place near the station in Dublin.",
+]
+FACT = "My favourite food lately is risotto; Hugo got me hooked on it in Busan."  # and core
+
+
+def test_an_add_and_an_ingest_of_20_stay_within_their_round_trips(
+    tmp_path: Path, server_stores: dict[str, Any], embedder: Embedder
+) -> None:
+    settings = load_settings(data_dir=tmp_path / "app", **server_stores)
+    meter = Meter({})
+    texts = memories(60, seed=3)
+    port = server_stores["vector"]["port"]
+    with meter.counting(port), Orchestrator(settings, embedder=embedder) as orch:
+        # collections opened, the user's first writes made: what every later call finds
+        ingest(orch, texts[:40], infer=False, desc="warm-up")
+        orch.process("I finally painted the hallway.", user_id=USER, session_id="single")
+        before = meter.read()
+        ingest(orch, texts[40:], infer=False, desc="ingest")
+        ingested = per_op(before, meter.read(), 1)
+        before = meter.read()
+        for text in PLAIN:
+            result = orch.process(text, user_id=USER, session_id="single")
+            assert list(result.operations) == [], result.operations  # the raw turn only
+        plain = per_op(before, meter.read(), len(PLAIN))
+        before = meter.read()
+        assert orch.process(FACT, user_id=USER, session_id="single").operations
+        fact = per_op(before, meter.read(), 1)
+        assert orch.check().consistent
+    assert ingested["chroma_requests"] <= 4 and ingested["bolt_round_trips"] <= 10, ingested
+    assert ingested["graph_transactions"] <= 4, ingested
+    assert plain["chroma_requests"] <= 3 and plain["bolt_round_trips"] <= 8, plain
+    assert plain["graph_transactions"] <= 4, plain
+    # a second lease, reconcile's reads and a vector write per memory type
+    assert fact["bolt_round_trips"] <= 15 and fact["graph_transactions"] <= 7, fact
+    assert fact["chroma_requests"] <= 10, fact
