@@ -930,6 +930,12 @@ class RecallHit(BaseModel):
         default_factory=list,
         description="current memories that replace what this (stale) hit says; empty if none",
     )
+    boosts: dict[str, float] = Field(
+        default_factory=dict,
+        description="factors fusion applied to this hit's score above the floor, by name: "
+        "actor (a person the query names said it), time (in the query's period), stale "
+        "(a current memory replaces it); empty if none",
+    )
 
     @property
     def id(self) -> str:

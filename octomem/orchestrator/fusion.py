@@ -116,6 +116,7 @@ def boost_named_actors(
     boost: float,
     *,
     keyed: bool = False,
+    applied: Applied | None = None,
 ) -> Fused:
     """Raise hits said or done by someone the query names ("what did Maria say about..."),
     as `rescaled` does. A memory read from turns (an event, a fact) is raised only if one
@@ -165,13 +166,22 @@ def boost_named_actors(
             return boost if turn_found(record) else 1.0
         return 1 / boost if about_user and _said_by_assistant(record) else 1.0
 
-    return rescaled(fused, factor)
+    return rescaled(fused, factor, "actor", applied)
 
 
-def rescaled(fused: Fused, factor: Callable[[str], float]) -> Fused:
+Applied = dict[str, dict[str, float]]  # memory id -> {boost name: factor}
+
+
+def rescaled(
+    fused: Fused,
+    factor: Callable[[str], float],
+    name: str = "",
+    applied: Applied | None = None,
+) -> Fused:
     """The ranking with each hit's score above the floor (the lowest fused score)
     multiplied by `factor(memory_id)`, re-sorted (ties by id): a factor never lifts a hit
-    that no retriever liked, nor drops one below it."""
+    that no retriever liked, nor drops one below it. `applied` notes each factor other
+    than 1 under `name`."""
     if not fused:
         return fused
     floor = min(score for _, score, _ in fused)
@@ -180,6 +190,8 @@ def rescaled(fused: Fused, factor: Callable[[str], float]) -> Fused:
         times = factor(memory_id)
         if times != 1.0:  # an unscaled score stays exactly what it was
             score = floor + (score - floor) * times
+            if applied is not None:
+                applied.setdefault(memory_id, {})[name] = times
         out.append((memory_id, score, provenance))
     out.sort(key=lambda item: (-item[1], item[0]))
     return out

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from octomem.language.dates import find_times
 from octomem.models import MemoryBase
-from octomem.orchestrator.fusion import Fused, rescaled
+from octomem.orchestrator.fusion import Applied, Fused, rescaled
 
 # how far past each end of a named period an event still counts as in it
 MARGIN = {
@@ -39,6 +39,7 @@ def boost_in_period(
     records: Mapping[str, MemoryBase],
     periods: Sequence[tuple[datetime, datetime]],
     boost: float,
+    applied: Applied | None = None,
 ) -> Fused:
     """Raise the hits whose event time falls in one of `periods` (see the module)."""
     if boost == 1.0 or not periods:
@@ -53,4 +54,4 @@ def boost_in_period(
         when = occurred if isinstance(occurred, datetime) else record.valid_from
         return boost if any(start <= when < end for start, end in periods) else 1.0
 
-    return rescaled(fused, factor)
+    return rescaled(fused, factor, "time", applied)

@@ -42,6 +42,12 @@ def test_a_period_named_in_the_question_ranks_what_happened_then_first(
     purchases(orch, u)
     result = orch.recall("What kitchen appliance did I buy 10 days ago?", user_id=u, now=now)
     assert expected in result.hits[0].memory.content
+    # each hit says what raised it: what was said then, by the time boost, and not the
+    # turns of the other period
+    said_then = {"blender": ("blender", "garden"), "toaster": ("toaster", "sister")}[expected]
+    for hit in result.hits:
+        boosted = hit.boosts == {"time": orch.settings.recall.time_boost}
+        assert boosted == any(word in hit.memory.content for word in said_then), hit
 
 
 def test_a_question_naming_no_period_keeps_its_ranking(

@@ -268,9 +268,13 @@ def test_hits_of_the_person_the_query_names_are_raised() -> None:
     fused: Fused = [("bob1", 0.9, []), ("maria1", 0.7, []), ("bob2", 0.3, [])]
     records = {"bob1": said_by("bob1", "Bob"), "maria1": said_by("maria1", "Maria")}
     records["bob2"] = said_by("bob2", "Bob")
-    out = boost_named_actors(fused, records, "What did Maria say about the concert?", 2.0)
+    applied: dict[str, dict[str, float]] = {}
+    out = boost_named_actors(
+        fused, records, "What did Maria say about the concert?", 2.0, applied=applied
+    )
     # the part above the lowest score doubles: 0.3 + (0.7 - 0.3) * 2
     assert [(m, round(s, 6)) for m, s, _ in out] == [("maria1", 1.1), ("bob1", 0.9), ("bob2", 0.3)]
+    assert applied == {"maria1": {"actor": 2.0}}  # what a recall hit shows as its boosts
 
 
 def test_the_actor_boost_never_lifts_a_hit_no_retriever_liked() -> None:
@@ -546,6 +550,7 @@ def test_the_same_text_from_two_agents_appears_once_with_the_better_score() -> N
             ("sem", 0.6, prov(SEM, 3)),
         ],
         {},
+        {},
     )
     assert [(h.id, h.score) for h in hits] == [("edge", 0.9), ("other", 0.7)]
     assert [(p.agent, p.rank) for p in hits[0].provenance] == [
@@ -564,8 +569,10 @@ def test_a_stale_hit_shows_what_replaces_it_once_per_text() -> None:
         records,
         [("berlin", 0.9, []), ("turn", 0.5, [])],
         {"turn": [records["berlin"], twin]},
+        {"turn": {"stale": 0.3}},
     )
     assert [h.id for h in hits] == ["berlin", "turn"]
+    assert (hits[0].boosts, hits[1].boosts) == ({}, {"stale": 0.3})
     # the replacement already shown above is the one named, not its twin
     assert [r.id for r in hits[1].replaced_by] == ["berlin"]
     assert hits[0].replaced_by == []

@@ -8,7 +8,7 @@ from typing import Any
 
 from octomem.models import MemoryBase, RecallHit, RecallResult
 from octomem.orchestrator import learned_rank, projections
-from octomem.orchestrator.fusion import boost_named_actors, fuse
+from octomem.orchestrator.fusion import Applied, boost_named_actors, fuse
 from octomem.orchestrator.recall.state import RankUpdate, RecallState
 from octomem.orchestrator.retrieval import add_context
 from octomem.orchestrator.services import Services
@@ -51,10 +51,16 @@ async def _ranked_hits(state: RecallState, deps: Services) -> list[RecallHit]:
         deps, plan, fused, records, hits=config.context_hits, weight=config.context_weight
     )
     keyed = deps.settings.agents.fact_keys
-    fused = boost_named_actors(fused, records, query, config.actor_boost, keyed=keyed)
-    fused = boost_in_period(fused, records, plan.periods, config.time_boost)
+    boosts: Applied = {}
+    fused = boost_named_actors(
+        fused, records, query, config.actor_boost, keyed=keyed, applied=boosts
+    )
+    fused = boost_in_period(fused, records, plan.periods, config.time_boost, boosts)
     fused, replaced = await demote_stale(deps, plan, fused, records, query, config.stale_weight)
-    hits = _collapse_same_text(records, fused, replaced)
+    if config.stale_weight != 1.0:
+        for memory_id in replaced:
+            boosts.setdefault(memory_id, {})["stale"] = config.stale_weight
+    hits = _collapse_same_text(records, fused, replaced, boosts)
     if config.ranker == "learned":
         hits = learned_rank.shipped().rerank(query, hits, config.ranker_pool)
     return hits[: plan.limit or config.limit]
@@ -77,12 +83,13 @@ def _collapse_same_text(
     records: dict[str, MemoryBase],
     fused: list[tuple[str, float, list[Any]]],
     replaced: dict[str, list[MemoryBase]],
+    boosts: Applied,
 ) -> list[RecallHit]:
     """One hit per distinct text: the same sentence held by two agents (a semantic fact and
     its knowledge edge) is shown once, at its best rank, with both agents' provenance, as
     the fact the edge was rendered from (whichever of the two ranked first).
     A stale hit carries the current records that replace it (`replaced`), one per text,
-    as shown above it."""
+    as shown above it; each hit the factors its score was boosted by (`boosts`)."""
     hits: dict[str, RecallHit] = {}
     for memory_id, score, provenance in fused:
         record = records[memory_id]
@@ -96,6 +103,7 @@ def _collapse_same_text(
                 score=score,
                 provenance=list(provenance),
                 replaced_by=shown,
+                boosts=dict(boosts.get(memory_id, {})),
             )
         else:
             kept.provenance.extend(provenance)
