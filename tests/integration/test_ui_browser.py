@@ -24,7 +24,7 @@ from tests.service_support import Service
 
 CHROMIUM = os.environ.get("OCTOMEM_CHROMIUM", "/usr/bin/chromium")
 try:
-    from playwright.sync_api import Browser, Page, sync_playwright
+    from playwright.sync_api import Browser, Page, expect, sync_playwright
 except ImportError:  # pragma: no cover - the dev extra installs it
     sync_playwright = None  # type: ignore[assignment]
 
@@ -120,8 +120,10 @@ def shot(page: Page, name: str, tmp_path: Path) -> None:
 def sign_in(page: Page, svc: Service, key: str) -> None:
     page.goto(svc.url + "/ui/")
     assert page.url.endswith("/ui/login")
-    page.keyboard.type(key)  # the key field has the focus
-    page.keyboard.press("Enter")
+    field = page.get_by_label("API key")
+    expect(field).to_be_focused(timeout=30_000)  # the page opens on it, for the keyboard
+    field.fill(key)  # not typed: keys sent before the focus lands would go nowhere
+    field.press("Enter")
     page.wait_for_url("**/ui/users**")
 
 

@@ -580,8 +580,8 @@ async def test_a_search_made_again_parses_none_of_its_items_again(
     parsed_keys: list[str] = []
     parse = TypeRegistry.record_from_json
 
-    def counting(self: TypeRegistry, payload: str | bytes) -> Any:
-        record = parse(self, payload)
+    def counting(self: TypeRegistry, payload: str | bytes, memory_type: Any = None) -> Any:
+        record = parse(self, payload, memory_type)
         if record.internal.get("langgraph_namespace") == list(ns):
             parsed_keys.append(record.internal["langgraph_key"])
         return record
