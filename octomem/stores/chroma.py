@@ -450,7 +450,10 @@ class ChromaVectorStore:
         self._source()  # the cache of an embedded store exists from here on
         cache = self._cache
         if cache is None:
-            await run()
+            try:
+                await run()
+            finally:  # as the cache does: also what a search read meanwhile
+                self._judged.forget(entry_ids)
             if self._remote is not None:
                 await gather.confirm(fence, name.removeprefix(f"{self._prefix}_"), list(entry_ids))
             return
@@ -460,6 +463,7 @@ class ChromaVectorStore:
         def finished(done: asyncio.Future[Any]) -> None:
             ok = not done.cancelled() and done.exception() is None
             cache.end_write(name, token, entry_ids, written if ok else None)
+            self._judged.forget(entry_ids)  # what a search read meanwhile
 
         task.add_done_callback(finished)
         await asyncio.shield(task)
