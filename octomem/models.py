@@ -847,6 +847,33 @@ class TypeCounts(BaseModel):
     superseded: int = 0
 
 
+# which memories a page lists (`Orchestrator.browse`): those live now (current, not
+# expired), the others (superseded, invalidated, expired), or all of them, live first
+ListStatus = Literal["current", "past", "all"]
+
+
+class StatusCounts(BaseModel):
+    """One memory type's records of a user: live now (current, not expired), and past
+    (superseded, invalidated or expired, kept as history)."""
+
+    current: int = 0
+    past: int = 0
+
+
+class MemoryPage(BaseModel):
+    """`Orchestrator.browse()`: one page of a user's memories of one type, newest first."""
+
+    user_id: str
+    memory_type: MemoryType
+    status: ListStatus
+    offset: int
+    total: int = Field(description="how many of the user's memories of this type are in `status`")
+    records: list[MemoryRecord] = Field(default_factory=list)
+    counts: dict[str, StatusCounts] = Field(
+        default_factory=dict, description="per memory type of the Orchestrator: the user's counts"
+    )
+
+
 class GraphCounts(BaseModel):
     relations: int = 0
     invalid_relations: int = Field(0, description="closed (invalidated) relations, kept")

@@ -252,6 +252,7 @@ def _index_entry(record: MemoryBase) -> IndexEntry:
         as_utc(expires).timestamp() if expires is not None else None,
         record.content,
         keyword_context(record),
+        as_utc(record.created_at).timestamp(),
     )
 
 

@@ -21,7 +21,9 @@ from octomem.models import (
     ConsistencyReport,
     ForgetReport,
     HistoryEvent,
+    ListStatus,
     MemoryBase,
+    MemoryPage,
     MemoryType,
     Operation,
     ProcessResult,
@@ -31,6 +33,7 @@ from octomem.models import (
 from octomem.orchestrator import arguments as args
 from octomem.orchestrator import doctor, learned_rank, lifecycle, originals, projections
 from octomem.orchestrator.arguments import Owner, check_owner, check_scope, parse_memory_types
+from octomem.orchestrator.browse import browse as browse_page
 from octomem.orchestrator.calls import RunningCalls, api
 from octomem.orchestrator.commit import commit
 from octomem.orchestrator.events import history_event
@@ -400,6 +403,33 @@ class Orchestrator:
         return records[:limit] if limit is not None else records
 
     get_all = sync_twin(aget_all)
+
+    @api
+    async def abrowse(
+        self,
+        *,
+        user_id: str,
+        memory_type: MemoryType | str,
+        status: ListStatus = "current",
+        offset: int = 0,
+        limit: int = 50,
+    ) -> MemoryPage:
+        """A page of `user_id`'s memories of one type, newest first (created_at): those
+        current now (`status="current"`), the superseded, invalidated and expired ones
+        ("past"), or all, the current ones first ("all"); from `offset` on, at most `limit`
+        (up to 1000). With the user's counts per type (`counts`) and the page's `total`. A
+        page costs about the same for a user of 100 memories or 100,000 (the keyword index
+        orders them); `get_all` reads every one."""
+        return await browse_page(
+            self._services,
+            user_id=user_id,
+            memory_type=memory_type,
+            status=status,
+            offset=offset,
+            limit=limit,
+        )
+
+    browse = sync_twin(abrowse)
 
     @api
     async def aupdate(

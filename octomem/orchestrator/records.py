@@ -57,6 +57,19 @@ class Records:
         (`octomem.stores.parsed`)."""
         return await self._services.vector.get(memory_type, ids, memo=self._kept(memo))
 
+    async def turns(self, record: MemoryBase) -> list[MemoryBase]:
+        """The raw turns (the turn keeper's records: episodic messages) `record` was
+        extracted from, in the order they were said, read by their ids (none for a raw
+        turn itself, or for turns not stored)."""
+        services = self._services
+        if record.internal.get("raw"):
+            return []
+        log = services.turn_log
+        ids = [log.turn_record_id(record, t, services.id_key) for t in record.source.turn_ids]
+        found = await services.vector.get(log.memory_type, ids)
+        mine = [r for r in found if r.id != record.id and r.user_id == record.user_id]
+        return sorted(mine, key=lambda r: (r.created_at, r.id))
+
     async def list(
         self, memory_type: MemoryType, *, where: Filter, memo: Memo | None = None
     ) -> list[MemoryBase]:

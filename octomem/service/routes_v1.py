@@ -26,7 +26,9 @@ from octomem.models import (
     ExtractionReport,
     ForgetReport,
     HistoryEvent,
+    ListStatus,
     MemoryOperation,
+    MemoryPage,
     MemoryRecord,
     MemoryType,
     ProcessResult,
@@ -207,6 +209,32 @@ async def list_records(
     )
     context.count(records=len(records))
     return records
+
+
+@router.get("/records/page", response_model=MemoryPage, summary="A page of a user's memories")
+async def page_records(
+    who: Reader,
+    orch: Project,
+    memory_type: MemoryType,
+    user_id: OwnerQuery = None,
+    status: ListStatus = "current",
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1)] = 50,
+) -> MemoryPage:
+    """`Orchestrator.browse`: newest first, current, past or all (current first); a key
+    pinned to a user pages that user's."""
+    user = who.user(user_id)
+    if user is None:
+        raise InvalidInputError("user_id is required: whose memories?")
+    page = await orch.abrowse(
+        user_id=user,
+        memory_type=memory_type,
+        status=status,
+        offset=offset,
+        limit=who.check_page(limit),
+    )
+    context.count(records=len(page.records))
+    return page
 
 
 async def _owner(who: Anyone, user_id: OwnerQuery = None, agent_id: OwnerQuery = None) -> Any:

@@ -18,6 +18,7 @@ from octomem.models import (
     Entity,
     HistoryEvent,
     IntentPart,
+    ListStatus,
     MemoryBase,
     MemoryType,
     Relation,
@@ -70,6 +71,7 @@ class IndexEntry(NamedTuple):
     expires_at: float | None
     content: str
     context: str
+    created_at: float  # epoch seconds: the order `KeywordStore.listing` pages in
 
 
 @runtime_checkable
@@ -205,6 +207,26 @@ class KeywordStore(Protocol):
         current and not expired at `now`, unless `include_superseded`. Any user text is
         accepted as a query: it is never interpreted as FTS syntax.
         """
+
+    async def listing(
+        self,
+        user_id: str | None,
+        memory_type: MemoryType,
+        *,
+        status: ListStatus,
+        now: datetime,
+        offset: int = 0,
+        limit: int = 50,
+    ) -> list[str]:
+        """The ids of `user_id`'s memories of `memory_type` in `status` at `now`, newest
+        first (created_at, then id, both descending; with "all", the live ones first), from
+        `offset` on, at most `limit`: a page costs what the index's sort costs, not a read
+        of every record."""
+
+    async def tallies(
+        self, user_id: str | None, *, now: datetime
+    ) -> dict[MemoryType, tuple[int, int]]:
+        """Per memory type `user_id` holds: (how many are live at `now`, how many not)."""
 
     async def delete(self, ids: Sequence[str], *, fence: Fence | None = None) -> None: ...
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from octomem.errors import StoreError
-from octomem.models import MemoryBase, MemoryType, as_utc, keyword_context, utcnow
+from octomem.models import ListStatus, MemoryBase, MemoryType, as_utc, keyword_context, utcnow
 from octomem.stores.base import ALL_USERS, AllUsers, IndexEntry
 from octomem.stores.fence import Fence
 from octomem.stores.sqlite_base import SqliteStore
@@ -36,18 +36,23 @@ CREATE TABLE IF NOT EXISTS keyword_docs (
     memory_type TEXT NOT NULL,
     user_id TEXT,
     is_current INTEGER NOT NULL,
-    expires_at REAL
+    expires_at REAL,
+    created_at REAL NOT NULL
 );
-CREATE INDEX IF NOT EXISTS keyword_docs_user ON keyword_docs (user_id, memory_type);
+CREATE INDEX IF NOT EXISTS keyword_docs_listing
+    ON keyword_docs (user_id, memory_type, created_at, id);
 CREATE VIRTUAL TABLE IF NOT EXISTS keyword_fts USING fts5(
     content, context, tokenize = 'porter unicode61'
 );
 """
 _FTS_COLUMNS = ("content", "context")
+_DOC_COLUMNS = ("rowid", "id", "memory_type", "user_id", "is_current", "expires_at", "created_at")
+# live at a time (the parameter): current and not expired
+_LIVE = "(d.is_current = 1 AND (d.expires_at IS NULL OR d.expires_at > ?))"
 
 
-def _columns(conn: sqlite3.Connection) -> tuple[str, ...]:
-    return tuple(row[1] for row in conn.execute("PRAGMA table_info(keyword_fts)"))
+def _columns(conn: sqlite3.Connection, table: str) -> tuple[str, ...]:
+    return tuple(row[1] for row in conn.execute(f"PRAGMA table_info({table})"))
 
 
 def query_tokens(text: str) -> list[str]:
@@ -191,14 +196,19 @@ class FtsKeywordStore(SqliteStore):
         self._max_scored = max_scored  # `_top`; `recall.keyword_max_scored`
 
     def _check_schema(self, conn: sqlite3.Connection) -> None:
-        if (found := _columns(conn)) and found != _FTS_COLUMNS:  # () : a new file
-            raise StoreError(
-                f"{self.LABEL} at {self._path} has the columns {', '.join(found)}, not "
-                f"{', '.join(_FTS_COLUMNS)}: it was written by another octomem version (the "
-                "data format may change between versions before 1.0). Export the memories "
-                "with the version that wrote them and import them with this one "
-                "(docs/operations.md, Data format before 1.0)"
-            )
+        for table, wanted in (("keyword_fts", _FTS_COLUMNS), ("keyword_docs", _DOC_COLUMNS)):
+            if (found := _columns(conn, table)) and found != wanted:  # () : a new file
+                self._refuse(table, found, wanted)
+
+    def _refuse(self, table: str, found: Sequence[str], wanted: Sequence[str]) -> None:
+        raise StoreError(
+            f"{self.LABEL} at {self._path}: its table {table} has the columns "
+            f"{', '.join(found)}, not {', '.join(wanted)}: it was written by another "
+            "octomem version (the "
+            "data format may change between versions before 1.0). Export the memories "
+            "with the version that wrote them and import them with this one "
+            "(docs/operations.md, Data format before 1.0)"
+        )
 
     def _before_compact(self, conn: sqlite3.Connection) -> None:
         # merge the index's segments into one: a deleted row's tokens stay in the old
@@ -214,17 +224,19 @@ class FtsKeywordStore(SqliteStore):
             for record in latest.values():
                 expires = record.expiry()
                 row = conn.execute(
-                    "INSERT INTO keyword_docs (id, memory_type, user_id, is_current, expires_at)"
-                    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
+                    "INSERT INTO keyword_docs"
+                    " (id, memory_type, user_id, is_current, expires_at, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
                     " memory_type = excluded.memory_type, user_id = excluded.user_id,"
-                    " is_current = excluded.is_current, expires_at = excluded.expires_at"
-                    " RETURNING rowid",
+                    " is_current = excluded.is_current, expires_at = excluded.expires_at,"
+                    " created_at = excluded.created_at RETURNING rowid",
                     (
                         record.id,
                         record.memory_type.value,
                         record.user_id,
                         int(record.is_current),
                         as_utc(expires).timestamp() if expires is not None else None,
+                        as_utc(record.created_at).timestamp(),
                     ),
                 ).fetchone()
                 conn.execute("DELETE FROM keyword_fts WHERE rowid = ?", (row[0],))
@@ -286,7 +298,8 @@ class FtsKeywordStore(SqliteStore):
     async def entries(self, user_id: str | None | AllUsers = ALL_USERS) -> list[IndexEntry]:
         sql = (
             "SELECT d.id, d.memory_type, d.user_id, d.is_current, d.expires_at, f.content,"
-            " f.context FROM keyword_docs AS d JOIN keyword_fts AS f ON f.rowid = d.rowid"
+            " f.context, d.created_at"
+            " FROM keyword_docs AS d JOIN keyword_fts AS f ON f.rowid = d.rowid"
         )
         params: tuple[object, ...] = ()
         if user_id is not ALL_USERS:
@@ -296,11 +309,60 @@ class FtsKeywordStore(SqliteStore):
         def read(conn: sqlite3.Connection) -> list[IndexEntry]:
             rows = conn.execute(sql + " ORDER BY d.id", params).fetchall()
             return [
-                IndexEntry(rid, MemoryType(mtype), uid, bool(cur), exp, content, context or "")
-                for rid, mtype, uid, cur, exp, content, context in rows
+                IndexEntry(
+                    rid, MemoryType(mtype), uid, bool(cur), exp, content, context or "", created
+                )
+                for rid, mtype, uid, cur, exp, content, context, created in rows
             ]
 
         return await self._run("entries", read)
+
+    async def listing(
+        self,
+        user_id: str | None,
+        memory_type: MemoryType,
+        *,
+        status: ListStatus,
+        now: datetime,
+        offset: int = 0,
+        limit: int = 50,
+    ) -> list[str]:
+        newest = "d.created_at DESC, d.id DESC"
+        chosen = {
+            "current": f"AND {_LIVE} ORDER BY {newest}",
+            "past": f"AND NOT {_LIVE} ORDER BY {newest}",
+            "all": f"ORDER BY {_LIVE} DESC, {newest}",
+        }[status]
+        sql = (
+            "SELECT d.id FROM keyword_docs AS d WHERE d.user_id IS ? AND d.memory_type = ? "
+            f"{chosen} LIMIT ? OFFSET ?"
+        )
+        params = (
+            user_id,
+            memory_type.value,
+            as_utc(now).timestamp(),
+            max(limit, 0),
+            max(offset, 0),
+        )
+
+        def read(conn: sqlite3.Connection) -> list[str]:
+            return [row[0] for row in conn.execute(sql, params).fetchall()]
+
+        return await self._run("listing", read)
+
+    async def tallies(
+        self, user_id: str | None, *, now: datetime
+    ) -> dict[MemoryType, tuple[int, int]]:
+        sql = (
+            f"SELECT d.memory_type, sum({_LIVE}), count(*) FROM keyword_docs AS d"
+            " WHERE d.user_id IS ? GROUP BY d.memory_type"
+        )
+
+        def read(conn: sqlite3.Connection) -> dict[MemoryType, tuple[int, int]]:
+            rows = conn.execute(sql, (as_utc(now).timestamp(), user_id)).fetchall()
+            return {MemoryType(t): (int(live), int(n) - int(live)) for t, live, n in rows}
+
+        return await self._run("tallies", read)
 
     async def reset(self) -> None:
         def clear(conn: sqlite3.Connection) -> None:

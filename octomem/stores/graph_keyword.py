@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, LiteralString
 
-from octomem.models import MemoryBase, MemoryType, as_utc, keyword_context, utcnow
+from octomem.models import ListStatus, MemoryBase, MemoryType, as_utc, keyword_context, utcnow
 from octomem.stores.base import ALL_USERS, AllUsers, IndexEntry
 from octomem.stores.fence import Fence
 from octomem.stores.fts import query_tokens
@@ -77,7 +77,8 @@ _WRITE: LiteralString = (
     "UNWIND $docs AS row MERGE (d:KeywordDoc {id: row.id}) "
     "SET d.user_id = row.user_id, d.memory_type = row.memory_type, "
     "d.is_current = row.is_current, d.expires_at = row.expires_at, "
-    "d.content = row.content, d.context = row.context, d.length = row.length "
+    "d.content = row.content, d.context = row.context, d.length = row.length, "
+    "d.created_at = row.created_at "
     "WITH count(*) AS written "
     "UNWIND $postings AS row CREATE (p:KeywordPosting {term: row.term, doc: row.doc, "
     "c: row.c, x: row.x, length: row.length, memory_type: row.memory_type, "
@@ -108,7 +109,24 @@ _SEARCH: LiteralString = (
 )
 _ENTRY_RETURN: LiteralString = (
     " RETURN n.id AS id, n.memory_type AS mtype, n.user_id AS u, n.is_current AS cur, "
-    "n.expires_at AS exp, n.content AS content, n.context AS context ORDER BY n.id"
+    "n.expires_at AS exp, n.content AS content, n.context AS context, "
+    "n.created_at AS created ORDER BY n.id"
+)
+# live at $now: current and not expired
+_LIVE: LiteralString = "(d.is_current AND (d.expires_at IS NULL OR d.expires_at > $now))"
+_OF_TYPE: LiteralString = "MATCH (d:KeywordDoc) WHERE d.user_id = $u AND d.memory_type = $t "
+_NEWEST: LiteralString = "d.created_at DESC, d.id DESC SKIP $skip LIMIT $limit"
+# a page of `listing`, by status
+_LISTING: dict[str, LiteralString] = {
+    "current": _OF_TYPE + "AND " + _LIVE + " RETURN d.id AS id ORDER BY " + _NEWEST,
+    "past": _OF_TYPE + "AND NOT " + _LIVE + " RETURN d.id AS id ORDER BY " + _NEWEST,
+    "all": _OF_TYPE + "WITH d, CASE WHEN " + _LIVE + " THEN 1 ELSE 0 END AS live "
+    "RETURN d.id AS id ORDER BY live DESC, " + _NEWEST,
+}
+_TALLIES: LiteralString = (
+    "MATCH (d:KeywordDoc) WHERE d.user_id = $u "
+    "RETURN d.memory_type AS t, sum(CASE WHEN " + _LIVE + " THEN 1 ELSE 0 END) AS live, "
+    "count(d) AS n"
 )
 _ENTRIES_OF_USER: LiteralString = "MATCH (n:KeywordDoc) WHERE n.user_id = $u" + _ENTRY_RETURN
 _ALL_ENTRIES: LiteralString = "MATCH (n:KeywordDoc) WHERE " + NAMESPACED + _ENTRY_RETURN
@@ -155,7 +173,15 @@ class GraphKeywordStore(ServerStore):
                 "expires_at": as_utc(expires).timestamp() if expires is not None else None,
                 "length": found.length,
             }
-            docs.append({**doc, "content": record.content, "context": keyword_context(record)})
+            created = as_utc(record.created_at).timestamp()
+            docs.append(
+                {
+                    **doc,
+                    "content": record.content,
+                    "context": keyword_context(record),
+                    "created_at": created,
+                }
+            )
             posting = {k: v for k, v in doc.items() if k != "id"} | {"doc": doc["id"]}
             added.add(user, 1, found.length)
             for term in sorted(found.content.keys() | found.context.keys()):
@@ -240,9 +266,49 @@ class GraphKeywordStore(ServerStore):
                 None if row["exp"] is None else float(row["exp"]),
                 row["content"],
                 row["context"] or "",
+                float(row["created"] or 0.0),
             )
             for row in rows
         ]
+
+    async def listing(
+        self,
+        user_id: str | None,
+        memory_type: MemoryType,
+        *,
+        status: ListStatus,
+        now: datetime,
+        offset: int = 0,
+        limit: int = 50,
+    ) -> list[str]:
+        ns = self._ns
+        params = {
+            "u": ns.user(user_id),
+            "t": memory_type.value,
+            "now": as_utc(now).timestamp(),
+            "skip": max(offset, 0),
+            "limit": max(limit, 0),
+        }
+
+        async def read(tx: Tx) -> list[Any]:
+            return await fetch(tx, _LISTING[status], **params)
+
+        return [ns.strip(row["id"]) for row in await self._call("listing", read, write=False)]
+
+    async def tallies(
+        self, user_id: str | None, *, now: datetime
+    ) -> dict[MemoryType, tuple[int, int]]:
+        ns = self._ns
+        at = as_utc(now).timestamp()
+
+        async def read(tx: Tx) -> list[Any]:
+            return await fetch(tx, _TALLIES, u=ns.user(user_id), now=at)
+
+        rows = await self._call("tallies", read, write=False)
+        return {
+            MemoryType(row["t"]): (int(row["live"]), int(row["n"]) - int(row["live"]))
+            for row in rows
+        }
 
     async def reset(self) -> None:
         for statement in _RESET:

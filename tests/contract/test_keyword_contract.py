@@ -270,6 +270,61 @@ async def test_concurrent_calls(store: KeywordStore) -> None:
     assert all(len(r) == 40 for r in results)
 
 
+async def test_listing_pages_a_users_memories_newest_first_by_status(
+    store: KeywordStore,
+) -> None:
+    """The inspector's pages: live, past (superseded, expired) or all (live first), newest
+    first, ties by id; another user's, another type's and a deleted memory never listed."""
+    at = [NOW - timedelta(minutes=n) for n in range(6)]  # at[0] the newest
+    live = [fact(f"live{n}", f"fact {n}", created_at=at[n]) for n in (1, 3, 4)]
+    tie = fact("live-tie", "same time as live1", created_at=at[1])
+    closed = fact("closed", "superseded", created_at=at[0], valid_to=NOW)
+    expired = task("gone", "expired", NOW - timedelta(hours=1)).model_copy(
+        update={"created_at": at[5]}
+    )
+    later = task("later", "live task", NOW + timedelta(hours=1)).model_copy(
+        update={"created_at": at[0]}
+    )
+    others = [fact("bob", "bob's", user="bob", created_at=at[0]), event("e", "an event")]
+    dropped = fact("dropped", "deleted", created_at=at[2])
+    await store.upsert([*live, tie, closed, expired, later, *others, dropped])
+    await store.delete([dropped.id])
+
+    async def page(
+        status: Any, memory_type: MemoryType = MemoryType.SEMANTIC, **kw: Any
+    ) -> list[str]:
+        return await store.listing("alice", memory_type, status=status, now=NOW, **kw)
+
+    newest_live = [*sorted([live[0].id, tie.id], reverse=True), live[1].id, live[2].id]
+    assert await page("current") == newest_live
+    assert await page("past") == [closed.id]
+    assert await page("all") == [*newest_live, closed.id]
+    assert await page("all", offset=1, limit=2) == newest_live[1:3]
+    assert await page("all", offset=40) == []
+    assert await page("current", MemoryType.WORKING) == [later.id]
+    assert await page("past", MemoryType.WORKING) == [expired.id]
+    # a task is past once it has expired
+    assert await store.listing(
+        "alice", MemoryType.WORKING, status="past", now=NOW + timedelta(hours=2)
+    ) == [later.id, expired.id]
+    assert await store.listing("bob", MemoryType.SEMANTIC, status="all", now=NOW) == [others[0].id]
+    assert await store.listing("nobody", MemoryType.SEMANTIC, status="all", now=NOW) == []
+    assert await store.tallies("alice", now=NOW) == {
+        MemoryType.SEMANTIC: (4, 1),
+        MemoryType.WORKING: (1, 1),
+        MemoryType.EPISODIC: (1, 0),
+    }
+    assert await store.tallies("alice", now=NOW + timedelta(hours=2)) == {
+        MemoryType.SEMANTIC: (4, 1),
+        MemoryType.WORKING: (0, 2),
+        MemoryType.EPISODIC: (1, 0),
+    }
+    assert await store.tallies("nobody", now=NOW) == {}
+    # what a record says it was created at is what the index keeps
+    stored = {e.memory_id: e.created_at for e in await store.entries("alice")}
+    assert stored[closed.id] == at[0].timestamp()
+
+
 def raw_turn(key: str, content: str, context: str) -> EpisodicMemory:
     """A raw conversation turn stored with the turn before it as its context."""
     return event(key, content).model_copy(

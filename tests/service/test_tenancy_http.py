@@ -157,6 +157,9 @@ USER_ROUTES: dict[str, Callable[[httpx.Client, str], httpx.Response]] = {
         "/v1/recall", json={"query": "where do I live", "user_id": uid}
     ),
     "stats": lambda http, uid: http.get("/v1/stats", params={"user_id": uid}),
+    "page": lambda http, uid: http.get(
+        "/v1/records/page", params={"user_id": uid, "memory_type": "semantic", "status": "all"}
+    ),
     "delete_all": lambda http, uid: http.delete("/v1/records", params={"user_id": uid}),
     "forget": lambda http, uid: http.post("/v1/forget", json={"user_id": uid}),
 }
@@ -209,6 +212,10 @@ def test_a_pinned_key_reaches_no_other_user(world: World) -> None:
                 assert seen(real, memory_id) == seen(unknown, fake(memory_id)), route
         own = http.get("/v1/records").json()  # naming nobody is naming ana
         assert {r["id"] for r in own} == set(world.ids[(A, "ana")])
+        for kind in ("semantic", "episodic"):
+            page = http.get("/v1/records/page", params={"memory_type": kind}).json()
+            assert page["user_id"] == "ana" and page["records"], page
+            assert {r["id"] for r in page["records"]} <= set(world.ids[(A, "ana")])
         for filters in (
             {"user_id": "bob"},
             {"$or": [{"user_id": "bob"}, {"user_id": "ana"}]},

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse
 
 from octomem.errors import InvalidInputError, NotFoundError
-from octomem.models import MemoryBase, MemoryType
+from octomem.models import ListStatus, MemoryBase, MemoryPage, MemoryType
 from octomem.service import context
 from octomem.service.deps import Project, Reader
 from octomem.service.routes_entities import users_in_reach
@@ -58,34 +58,41 @@ async def user(
     page: PageNo = 1,
 ) -> HTMLResponse:
     user = reach(who, user_id)
-    # one read of every record of the user (the counts of every agent's tab and the
-    # chosen agent's page from it): the cost of a user's page is one scan, not one per
-    # count (`astats` reads the history and the graph too)
-    everything = await orch.aget_all(user_id=user, include_superseded=True)
+    # one page read through the keyword index (`Orchestrator.browse`): the same cost for
+    # a user of 100 memories or 100,000; without an agent, the first with current ones
+    status: ListStatus = "all" if all else "current"
+    shown, number = await _page(orch, user, agent or MemoryType.CORE, status, page)
+    if agent is None:
+        current = [name for name, c in shown.counts.items() if c.current]
+        chosen = MemoryType(current[0]) if current else MemoryType.EPISODIC
+        if chosen != shown.memory_type:
+            shown, number = await _page(orch, user, chosen, status, page)
+    context.count(records=len(shown.records))
     now = orch.records.now()
-    agents = views.counts_by_type(everything, [t.value for t in MemoryType], now)
-    chosen = agent or next(
-        (MemoryType(name) for name, c in agents.items() if c["current"]), MemoryType.EPISODIC
-    )
-    mine = [
-        r
-        for r in everything
-        if r.memory_type == chosen and (all or views.status(r, now) == "current")
-    ]
-    shown = views.page_of(views.current_first(mine, now), page)
-    context.count(records=len(shown.items))
     return render(
         request,
         "user.html",
         user=user,
-        agents=agents,
-        totals={k: sum(c[k] for c in agents.values()) for k in ("current", "other")},
-        agent=chosen.value,
+        agents=shown.counts,
+        totals={k: sum(getattr(c, k) for c in shown.counts.values()) for k in ("current", "past")},
+        agent=shown.memory_type.value,
         all=all,
-        page=shown,
+        page=views.Page(list(shown.records), number, shown.total),
         status=lambda r: views.status(r, now),
         pretty=views.pretty,
     )
+
+
+async def _page(
+    orch: Project, user: str, kind: MemoryType, status: ListStatus, number: int
+) -> tuple[MemoryPage, int]:
+    """Page `number` (past the end: the last) of `user`'s memories of `kind` in `status`."""
+    size = views.PAGE_SIZE
+    shown = await orch.abrowse(
+        user_id=user, memory_type=kind, status=status, offset=(number - 1) * size, limit=size
+    )
+    last = max(1, -(-shown.total // size))
+    return (shown, number) if number <= last else await _page(orch, user, kind, status, last)
 
 
 async def _of_type(orch: Project, user: str, memory_type: MemoryType) -> list[MemoryBase]:
@@ -119,7 +126,6 @@ async def story(
             successor = await orch.aget(record.superseded_by, user_id=user)
         except NotFoundError:
             successor = None
-    episodic = await _of_type(orch, user, MemoryType.EPISODIC)
     knowledge = await _of_type(orch, user, MemoryType.KNOWLEDGE)
     now = orch.records.now()
     return render(
@@ -131,7 +137,7 @@ async def story(
         own=views.fields(record),
         events=events,
         successor=successor,
-        turns=views.source_turns(record, episodic),
+        turns=await orch.records.turns(record),
         edges=views.edges_of(record, knowledge),
         status=lambda r: views.status(r, now),
         pretty=views.pretty,

@@ -56,23 +56,6 @@ def status(record: MemoryBase, now: datetime) -> str:
     return "current"
 
 
-def current_first(records: Iterable[MemoryBase], now: datetime) -> list[MemoryBase]:
-    """Current memories first, then expired and superseded ones; newest first in each."""
-    ordered = sorted(records, key=lambda r: (r.created_at, r.id), reverse=True)
-    return sorted(ordered, key=lambda r: status(r, now) != "current")
-
-
-def counts_by_type(
-    records: Iterable[MemoryBase], types: Iterable[str], now: datetime
-) -> dict[str, dict[str, int]]:
-    """Per memory type: how many records are current, how many superseded or expired."""
-    counts = {name: {"current": 0, "other": 0} for name in types}
-    for record in records:
-        slot = counts.setdefault(record.memory_type.value, {"current": 0, "other": 0})
-        slot["current" if status(record, now) == "current" else "other"] += 1
-    return counts
-
-
 def fields(record: MemoryBase) -> dict[str, Any]:
     """A record's own fields (its agent's: subject, steps, expires_at...), for the story."""
     common = set(MemoryBase.model_fields)
@@ -85,19 +68,6 @@ def fields(record: MemoryBase) -> dict[str, Any]:
 
 def pretty(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, indent=1, sort_keys=True, default=str)
-
-
-def source_turns(record: MemoryBase, episodic: Iterable[MemoryBase]) -> list[MemoryBase]:
-    """The raw turn records `record` was extracted from, in the order they were said."""
-    wanted = set(record.source.turn_ids)
-    if not wanted or record.internal.get("raw"):
-        return []
-    found = [
-        r
-        for r in episodic
-        if r.internal.get("raw") and r.id != record.id and wanted & set(r.source.turn_ids)
-    ]
-    return sorted(found, key=lambda r: (r.created_at, r.id))
 
 
 def edges_of(record: MemoryBase, knowledge: Iterable[MemoryBase]) -> list[MemoryBase]:
