@@ -11,6 +11,10 @@ the next request on.
 Where the rows live (`key_stores.open_keys`): in server mode on the graph server, one
 node per key scoped by the deployment (`keys_neo4j`), so every host of a deployment knows
 every key and revocation; else in ``data_dir/service/keys.sqlite`` (`KeyStore`).
+
+The same store keeps the inspector's ended sessions (`Keys.end_session`): the SHA-256 of a
+signed-out session's nonce, until the session would have expired anyway, so a sign-out on
+one host ends the session on every host.
 """
 
 from __future__ import annotations
@@ -195,6 +199,15 @@ class Keys(Protocol):
     async def _stored(self, op: str, key_id: str) -> tuple[str, ApiKey] | None:
         """The digest and row stored under `key_id` (`op` names the read in errors)."""
 
+    async def end_session(self, nonce: str, until: float) -> None:
+        """Record that the inspector session with `nonce` ended (signed out), kept until
+        `until` (the session's own expiry, after which its cookie is refused anyway); rows
+        whose `until` has passed by `clock` are dropped on the way. Only the nonce's
+        SHA-256 is stored: the nonce itself feeds the session's CSRF token."""
+
+    async def session_ended(self, nonce: str) -> bool:
+        """Whether the inspector session with `nonce` was ended by `end_session`."""
+
     async def get(self, key_id: str) -> ApiKey | None:
         stored = await self._stored("get", key_id)
         return None if stored is None else stored[1]
@@ -233,7 +246,7 @@ class Keys(Protocol):
 
 
 class KeyStore(SqliteStore, Keys):
-    """The API keys of one data directory."""
+    """The API keys of one data directory, and its inspector sessions signed out."""
 
     LABEL: ClassVar[str] = "API key store"
     SCHEMA: ClassVar[str] = """
@@ -249,6 +262,11 @@ class KeyStore(SqliteStore, Keys):
             expires_at REAL,
             revoked_at REAL
         );
+        CREATE TABLE IF NOT EXISTS ended_sessions (
+            nonce TEXT PRIMARY KEY,
+            until REAL NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS ended_sessions_until ON ended_sessions (until);
     """
     _COLUMNS = ", ".join(FIELDS)
 
@@ -299,3 +317,22 @@ class KeyStore(SqliteStore, Keys):
             return None if row is None else (str(row[0]), from_stored(row[1:]))
 
         return await self._run(op, read)
+
+    async def end_session(self, nonce: str, until: float) -> None:
+        def write(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM ended_sessions WHERE until <= ?", (self.clock(),)).close()
+            conn.execute(
+                "INSERT OR REPLACE INTO ended_sessions (nonce, until) VALUES (?, ?)",
+                (digest(nonce), until),
+            ).close()
+
+        await self._run("end_session", write)
+
+    async def session_ended(self, nonce: str) -> bool:
+        def read(conn: sqlite3.Connection) -> bool:
+            cursor = conn.execute("SELECT 1 FROM ended_sessions WHERE nonce = ?", (digest(nonce),))
+            found = cursor.fetchone() is not None
+            cursor.close()
+            return found
+
+        return await self._run("session_ended", read)

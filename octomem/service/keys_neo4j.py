@@ -2,7 +2,12 @@
 node per key (unique on its id), scoped by the deployment, holding what the SQLite table
 holds - the SHA-256 of the key, never the key. Every host of the deployment reads the
 same nodes, so a key created on one host works on all, and a revocation on one counts on
-all from their next request (no host caches a key)."""
+all from their next request (no host caches a key).
+
+The inspector's ended sessions likewise: one ``OctomemEndedSession`` node per signed-out
+session, scoped by the deployment, holding the SHA-256 of its nonce and its expiry (unique
+on ``key``, the deployment and that digest), so a sign-out on one host ends the session on
+every host; a write drops the deployment's nodes past their expiry."""
 
 from __future__ import annotations
 
@@ -14,15 +19,20 @@ from octomem.service.keys import (
     FIELDS,
     ApiKey,
     Keys,
+    digest,
     from_stored,
     stored,
     unknown,
 )
-from octomem.stores.neo4j_client import Neo4jClient
+from octomem.stores.neo4j_client import Neo4jClient, Tx, records
 
 _SCHEMA: tuple[LiteralString, ...] = (
     "CREATE CONSTRAINT octomem_api_key_id IF NOT EXISTS "
     "FOR (k:OctomemApiKey) REQUIRE k.id IS UNIQUE",
+    "CREATE CONSTRAINT octomem_ended_session_key IF NOT EXISTS "
+    "FOR (s:OctomemEndedSession) REQUIRE s.key IS UNIQUE",
+    "CREATE INDEX octomem_ended_session_until IF NOT EXISTS "
+    "FOR (s:OctomemEndedSession) ON (s.until)",
 )
 _ROW: LiteralString = (
     " RETURN k.id AS id, k.project AS project, k.scopes AS scopes, k.user_id AS user_id, "
@@ -36,6 +46,20 @@ _LIST: LiteralString = (
     "WHERE $project IS NULL OR k.project = $project" + _ROW + " ORDER BY k.created_at, k.id"
 )
 _REVOKE: LiteralString = _MINE + " SET k.revoked_at = coalesce(k.revoked_at, $now)" + _ROW
+# ended sessions: those of the deployment past their expiry go first, a bounded batch per
+# write (each write adds one node, so the batches keep up)
+_PRUNE: LiteralString = (
+    "MATCH (s:OctomemEndedSession) WHERE s.until <= $now AND s.deployment = $deployment "
+    "WITH s LIMIT 1000 DELETE s"
+)
+_END: LiteralString = (
+    "MERGE (s:OctomemEndedSession {key: $key}) "
+    "SET s.deployment = $deployment, s.nonce = $nonce, s.until = $until"
+)
+_ENDED: LiteralString = (
+    "MATCH (s:OctomemEndedSession {key: $key}) WHERE s.deployment = $deployment "
+    "RETURN s.until AS until"
+)
 
 
 def _key(row: Any) -> ApiKey:
@@ -89,3 +113,29 @@ class Neo4jKeyStore(Keys):
     async def _stored(self, op: str, key_id: str) -> tuple[str, ApiKey] | None:
         rows = await self._query(op, _MINE + _ROW, id=key_id)
         return (str(rows[0]["digest"]), _key(rows[0])) if rows else None
+
+    async def end_session(self, nonce: str, until: float) -> None:
+        if not self._ready:
+            await self.init()
+        mine = self._deployment
+
+        async def work(tx: Tx) -> None:
+            await records(tx, _PRUNE, now=self.clock(), deployment=mine)
+            await records(
+                tx,
+                _END,
+                key=self._session_key(nonce),
+                deployment=mine,
+                nonce=digest(nonce),
+                until=float(until),
+            )
+
+        await self._db.call("end_session", work, what="API key")
+
+    async def session_ended(self, nonce: str) -> bool:
+        return bool(await self._query("session_ended", _ENDED, key=self._session_key(nonce)))
+
+    def _session_key(self, nonce: str) -> str:
+        """An ended session's unique key: its deployment's (which holds no '.') and its
+        nonce's digest."""
+        return f"{self._deployment}.{digest(nonce)}"

@@ -1,11 +1,13 @@
 """API keys in server mode live on the graph server, scoped by the deployment: a key
 created on one host works on every host of the deployment, a revocation on one counts on
 all from their next request, no host keeps a key file, and another deployment on the
-same server never accepts or lists them. Both key stores keep the same contract."""
+same server never accepts or lists them, nor sees their signed-out inspector sessions.
+Both key stores keep the same contract, ended sessions included."""
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 import uuid
 from datetime import UTC, datetime
@@ -18,7 +20,7 @@ import yaml
 
 from octomem import InvalidInputError, NotFoundError
 from octomem.service.key_stores import open_keys
-from octomem.service.keys import Keys, KeyStore
+from octomem.service.keys import Keys, KeyStore, digest, keys_path
 from octomem.service.keys_neo4j import Neo4jKeyStore
 from octomem.settings import load_settings
 from tests.service_support import Service, octomem
@@ -110,14 +112,53 @@ def test_the_key_store_contract(keys: Keys, clock: Clock) -> None:
     asyncio.run(run())
 
 
+def test_the_ended_sessions_contract(keys: Keys, clock: Clock, tmp_path: Path) -> None:
+    """An inspector session signed out stays ended until its own expiry, then its record
+    goes with the next sign-out; the nonce itself is never stored."""
+
+    async def run() -> None:
+        await keys.init()
+        try:
+            await contract()
+        finally:
+            await keys.close()
+
+    async def contract() -> None:
+        soon, later = "nonce-soon-" + "s" * 11, "nonce-later-" + "l" * 10
+        assert not await keys.session_ended(soon)
+        soon_until = clock.now + 60
+        await keys.end_session(soon, soon_until)
+        await keys.end_session(later, clock.now + 3600)
+        await keys.end_session(later, clock.now + 3600)  # twice: once
+        assert await keys.session_ended(soon) and await keys.session_ended(later)
+        assert not await keys.session_ended("another-nonce")
+        clock.now = soon_until - 1.0  # not yet past: kept through a write
+        await keys.end_session("third", clock.now + 3600)
+        assert await keys.session_ended(soon)
+        clock.now = soon_until + 1.0  # past: the next write drops it
+        assert await keys.session_ended(soon)
+        await keys.end_session("fourth", clock.now + 3600)
+        assert not await keys.session_ended(soon)
+        for kept in (later, "third", "fourth"):
+            assert await keys.session_ended(kept), kept
+        if isinstance(keys, KeyStore):
+            with sqlite3.connect(keys_path(tmp_path)) as conn:
+                rows = {r[0] for r in conn.execute("SELECT nonce FROM ended_sessions")}
+            assert rows == {digest(n) for n in (later, "third", "fourth")}
+
+    asyncio.run(run())
+
+
 def test_deployments_on_one_server_never_share_keys(
     tmp_path: Path, server_stores: dict[str, Any]
 ) -> None:
     servers = _servers(server_stores)
     mine = open_keys(load_settings(data_dir=tmp_path / "a", **servers))
     other_deployment = f"o{uuid.uuid4().hex[:10]}"
+    their_clock = Clock()
     theirs = open_keys(
-        load_settings(data_dir=tmp_path / "b", **{**servers, "deployment": other_deployment})
+        load_settings(data_dir=tmp_path / "b", **{**servers, "deployment": other_deployment}),
+        clock=their_clock,
     )
 
     async def run() -> None:
@@ -129,6 +170,17 @@ def test_deployments_on_one_server_never_share_keys(
             with pytest.raises(NotFoundError):
                 await theirs.revoke(row.id)
             assert await mine.verify(key) == row  # untouched by the other's revoke
+            # a session signed out in one deployment is not ended in the other
+            await mine.end_session("shared-nonce", time.time() + 60)
+            assert await mine.session_ended("shared-nonce")
+            assert not await theirs.session_ended("shared-nonce")
+            await theirs.end_session("theirs-only", time.time() + 3600)
+            assert not await mine.session_ended("theirs-only")
+            # the other's sign-outs neither clash with nor prune this one's
+            their_clock.now = time.time() + 120
+            await theirs.end_session("shared-nonce", their_clock.now + 3600)
+            assert await theirs.session_ended("shared-nonce")
+            assert await mine.session_ended("shared-nonce")
         finally:
             await mine.close()
             await theirs.close()

@@ -1,7 +1,7 @@
 """The inspector in server mode (Chroma's server and a Bolt graph server): two hosts of one
 deployment share the keys and, with `service.jwt_secret` set, the sessions - a session
-signed in on one host opens the other's pages, and a change made on one shows on the
-other."""
+signed in on one host opens the other's pages, a change made on one shows on the other,
+and a sign-out on one ends the session on the other."""
 
 from __future__ import annotations
 
@@ -14,13 +14,14 @@ import pytest
 from fastapi.testclient import TestClient
 
 from octomem.service.app import create_app
+from octomem.service.ui.session import COOKIE
 from octomem.settings import load_settings
 
 pytestmark = pytest.mark.integration
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
-def test_two_hosts_share_keys_and_sessions_and_see_one_truth(
+def test_two_hosts_share_keys_sessions_and_sign_outs_and_see_one_truth(
     tmp_path: Path, server_stores: dict[str, Any]
 ) -> None:
     secret = {"service": {"jwt_secret": "ui-server-mode-" + "s" * 40}}
@@ -57,3 +58,9 @@ def test_two_hosts_share_keys_and_sessions_and_see_one_truth(
         done = two.post("/ui/users/ana/forget", data={"csrf": csrf.group(1), "confirm": "ana"})
         assert done.status_code == 200 and "ana is forgotten" in done.text
         assert one.get("/v1/records", params={"user_id": "ana"}, headers=api).json() == []
+        assert one.get("/ui/users").status_code == 200
+        out = two.post("/ui/logout", data={"csrf": csrf.group(1)}, follow_redirects=False)
+        assert out.status_code == 303 and COOKIE not in two.cookies
+        # host one still holds the cookie: the session is over there too
+        gone = one.get("/ui/users", follow_redirects=False)
+        assert (gone.status_code, gone.headers["location"]) == (303, "/ui/login")

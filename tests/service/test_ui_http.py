@@ -191,6 +191,39 @@ def test_signing_out_ends_the_session(world: World, browser: TestClient) -> None
     assert browser.get("/ui/users", follow_redirects=False).status_code == 303
 
 
+def test_signing_out_ends_the_session_for_a_copy_of_its_cookie_too(
+    world: World, browser: TestClient
+) -> None:
+    """A cookie copied before the sign-out (another browser, a stolen one) is refused
+    after it; the key's other sessions go on."""
+    sign_in(browser, world.keys["ana"])
+    other = browser.cookies[COOKIE]  # a session of the same key, signed in elsewhere
+    browser.cookies.clear()
+    sign_in(browser, world.keys["ana"])
+    copied = browser.cookies[COOKIE]
+    token = csrf_of(browser, "/ui/users/ana")
+    answer = browser.post("/ui/logout", data={"csrf": token}, follow_redirects=False)
+    assert answer.status_code == 303 and COOKIE not in browser.cookies
+    sent = {"cookie": f"{COOKIE}={copied}"}
+    for path in ("/ui/users/ana", "/ui/users/ana/graph", "/ui/"):
+        refused = browser.get(path, headers=sent, follow_redirects=False)
+        assert (refused.status_code, refused.headers["location"]) == (303, "/ui/login"), path
+    [first, *_] = memory_ids(
+        browser.get("/ui/users/ana", headers={"cookie": f"{COOKIE}={other}"}).text
+    )
+    form = {"csrf": token, "text": "edited by a signed-out copy"}
+    edit = browser.post(
+        f"/ui/users/ana/memories/{first}/edit", data=form, headers=sent, follow_redirects=False
+    )
+    assert (edit.status_code, edit.headers["location"]) == (303, "/ui/login")
+    assert world.api("GET", f"/v1/records/{first}")["content"] != form["text"]
+    # signing out again with the copy only clears the cookie
+    again = browser.post("/ui/logout", data={"csrf": token}, headers=sent, follow_redirects=False)
+    assert (again.status_code, again.headers["location"]) == (303, "/ui/login")
+    kept = browser.get("/ui/users/ana", headers={"cookie": f"{COOKIE}={other}"})
+    assert kept.status_code == 200 and "/ui/users/ana/memories/" in kept.text
+
+
 # --- CSRF ----------------------------------------------------------------------------
 
 

@@ -1,4 +1,5 @@
-"""Sign in (an API key for a session cookie), sign out, and the inspector's front door."""
+"""Sign in (an API key for a session cookie), sign out (the session ended on every host),
+and the inspector's front door."""
 
 from __future__ import annotations
 
@@ -80,6 +81,8 @@ async def login(
 async def logout(request: Request) -> Response:
     if admitted(request.scope) is not None:
         await check_csrf(request)  # every POST of a session, this one too
+        # ended on the server, for every host: a copy of the cookie is refused from now on
+        await sessions(request).end(request.headers.get("cookie"), state_of(request).keys)
     answer = RedirectResponse("/ui/login", status_code=303, headers=HEADERS)
     answer.delete_cookie(COOKIE, path=PATH, httponly=True, samesite="strict")
     return answer

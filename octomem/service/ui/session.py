@@ -4,9 +4,12 @@ The cookie (``om_ui``, HttpOnly, SameSite=Strict, path /ui) holds the key's id, 
 and a random nonce, signed with HMAC-SHA256; never the key. Every request checks the
 signature and the expiry, then reads the key's row again (`Keys.get`): a key revoked or
 expired ends its sessions at once, and the session has exactly the key's project, scopes
-and pinned user. The CSRF token of a form is an HMAC of the session's nonce, so it is
-known to the page and the server only; the sign-in form's token is one of a nonce kept in
-a cookie of its own (``om_ui_login``) for the sign-in only.
+and pinned user. Signing out records the session's nonce as ended in the key store
+(`Keys.end_session`, shared by every host of a deployment), so a copy of the cookie is
+refused from then on, on every host, while the key's other sessions go on. The CSRF
+token of a form is an HMAC of the session's nonce, so it is known to the page and the
+server only; the sign-in form's token is one of a nonce kept in a cookie of its own
+(``om_ui_login``) for the sign-in only.
 
 The signing secret: derived from ``service.jwt_secret`` when it is set (every host of a
 deployment shares it), else a random one kept in ``data_dir/service/ui-session.key``
@@ -86,14 +89,22 @@ class Sessions:
 
     async def principal(self, cookie_header: str | None, keys: Keys) -> Principal | None:
         """Who the request's session cookie signs in, as the API would admit its key; None
-        without a valid session or once the key is revoked or expired."""
+        without a valid session, once it was signed out, or once the key is revoked or
+        expired."""
         session = self.read(cookie_value(cookie_header, COOKIE))
         if session is None:
             return None
         key = await keys.get(session.key_id)
-        if key is None or not key.usable():
+        if key is None or not key.usable() or await keys.session_ended(session.nonce):
             return None
         return Principal.of(key)
+
+    async def end(self, cookie_header: str | None, keys: Keys) -> None:
+        """Sign the request's session out on every host: its nonce is recorded as ended
+        until the session's expiry (nothing to do without a valid session)."""
+        session = self.read(cookie_value(cookie_header, COOKIE))
+        if session is not None:
+            await keys.end_session(session.nonce, session.expires)
 
     def csrf(self, cookie_header: str | None) -> str | None:
         """The CSRF token of the request's session (None: no session)."""
