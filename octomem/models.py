@@ -943,7 +943,7 @@ class Provenance(BaseModel):
     """One retriever of one agent that found a hit, and at which rank (1-based)."""
 
     agent: MemoryType
-    retriever: Literal["vector", "keyword", "graph", "context", "current"]
+    retriever: Literal["vector", "keyword", "graph", "unnamed", "context", "current"]
     rank: int
     score: float | None = None
 

@@ -37,7 +37,7 @@ class Decision(BaseModel):
         )
 
 
-Retriever = Literal["vector", "keyword", "graph"]
+Retriever = Literal["vector", "keyword", "graph", "unnamed"]
 
 
 class RankedList(BaseModel):

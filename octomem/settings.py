@@ -208,6 +208,12 @@ class RetrieverWeights(_Strict):
     vector: float = Field(1.0, ge=0)
     keyword: float = Field(0.5, ge=0)
     graph: float = Field(0.25, ge=0)
+    unnamed: float = Field(
+        0.5,
+        ge=0,
+        description="a question naming a speaker of the turns also searches the turns "
+        "without those names (octomem.orchestrator.recall.unnamed); 0 turns it off",
+    )
 
 
 class RrfWeights(RetrieverWeights):
@@ -215,6 +221,7 @@ class RrfWeights(RetrieverWeights):
 
     vector: float = Field(0.7, ge=0)
     keyword: float = Field(1.0, ge=0)
+    unnamed: float = Field(0.0, ge=0, description="not measured with rank fusion: off")
 
 
 class RecallConfig(_Strict):

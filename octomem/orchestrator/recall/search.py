@@ -14,6 +14,7 @@ from octomem.orchestrator.recall.state import (
     SharedSearches,
     SharedUpdate,
 )
+from octomem.orchestrator.recall.unnamed import search_unnamed
 from octomem.orchestrator.retrieval import (
     PlanSearch,
     keyword_hits,
@@ -33,7 +34,8 @@ async def search_shared(state: Planned, deps: Services) -> SharedUpdate:
     query's embedding then each agent's vector search; one BM25 search and the graph
     expansion of the names the query holds, then the records of their hits that the
     vector searches did not return (read once those are done: fewer requests, at the
-    cost of a wait when some are missing)."""
+    cost of a wait when some are missing). Then, if the query names speakers of those
+    hits, a search of the turns without their names (`unnamed`)."""
     query, plan = state["query"], state["plan"]
     config = deps.settings.recall
     agents = plan.agents
@@ -96,6 +98,13 @@ async def search_shared(state: Planned, deps: Services) -> SharedUpdate:
         agent: [(r.id, score) for r, score in hits]
         for agent, hits in zip(agents, nearest_hits, strict=True)
     }
+    unnamed: Hits = {}
+    weights = config.rrf_weights if config.fusion == "rrf" else config.weights
+    if weights.unnamed > 0 and plan.turns is not None:
+        # after the first searches: the speakers the query names are those of their hits
+        found = await search_unnamed(deps, plan, query, records, config.candidates)
+        records |= {r.id: r for r, _ in found if r.id not in records}
+        unnamed[plan.turns] = [(r.id, score) for r, score in found]
     shared = SharedSearches(
         embedding=embedding,
         vector=vector,
@@ -103,6 +112,7 @@ async def search_shared(state: Planned, deps: Services) -> SharedUpdate:
         graph=graph,
         entity_ids=entity_ids,
         records=records,
+        unnamed=unnamed,
     )
     return {"shared": shared}
 
@@ -127,6 +137,8 @@ async def search_agent(task: RetrieveTask, deps: Services) -> AgentHits:
         }
         if shared.entity_ids:
             found["graph"] = shared.graph.get(agent, [])
+        if shared.unnamed.get(agent):
+            found["unnamed"] = shared.unnamed[agent]
         within = within_plan(plan, agent)
         records = {
             i: record

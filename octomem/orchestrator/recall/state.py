@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, Required
 
@@ -22,7 +22,8 @@ from octomem.stores.parsed import Memo
 class SharedSearches:
     """The searches of one query run once for all agents: its embedding, per agent the
     vector, BM25 and graph-expansion hits ((memory id, score) best first), the ids of the
-    entities the query names, and the records of every hit."""
+    entities the query names, the records of every hit, and the turns nearest the query
+    without the names of the speakers it names (`unnamed`)."""
 
     embedding: list[float]
     vector: Mapping[MemoryType, list[tuple[str, float]]]
@@ -30,6 +31,7 @@ class SharedSearches:
     graph: Mapping[MemoryType, list[tuple[str, float]]]
     entity_ids: list[str]
     records: Mapping[str, MemoryBase]
+    unnamed: Mapping[MemoryType, list[tuple[str, float]]] = field(default_factory=dict)
 
 
 class RecallInput(TypedDict, total=False):
