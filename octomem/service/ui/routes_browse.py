@@ -127,6 +127,8 @@ async def story(
         except NotFoundError:
             successor = None
     knowledge = await _of_type(orch, user, MemoryType.KNOWLEDGE)
+    async with orch.running_call():  # `Records` reads: a call that `close` waits for
+        turns = await orch.records.turns(record)
     now = orch.records.now()
     return render(
         request,
@@ -137,7 +139,7 @@ async def story(
         own=views.fields(record),
         events=events,
         successor=successor,
-        turns=await orch.records.turns(record),
+        turns=turns,
         edges=views.edges_of(record, knowledge),
         status=lambda r: views.status(r, now),
         pretty=views.pretty,
