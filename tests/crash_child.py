@@ -3,7 +3,7 @@
     python tests/crash_child.py '{"data_dir": ..., "call": "process" | "delete_all" | "forget"
         | "import" | "ingest", "messages": [...], "user_id": ..., "session_id": ...,
         "source": <export>, "path": <folder to ingest>,
-        "store": "vector" | "keyword" | "history" | "graph" | "journal" | null,
+        "store": "vector" | "keyword" | "history" | "graph" | "journal" | "batch" | null,
         "method": "upsert", "nth": 2, "when": "before" | "after" | "during" | "stop",
         "what": null, "settings": {...}}'
 
@@ -12,6 +12,9 @@ it, after it returned, or from a timer thread while it runs ("during"); with "st
 says "stopped" and stops itself (SIGSTOP) before the call, which runs once the test sends
 SIGCONT. With "what", only calls whose first argument equals it are counted (the
 vector store's `_on("upsert", ...)`: its request to Chroma, after the fence check).
+With "store": "batch" ("when" is "stop"), it stops inside the `nth` fenced transaction of
+a writer's gathered graph writes whose unit of work "what" (e.g. "upsert_relations") is
+next: the statements before it, the gate among them, have run (`neo4j_batch.run`).
 Without a store, the call runs to the end (the test kills it from outside at some
 moment). Exit 0 means the call finished without reaching the kill point; a call that
 fails prints "error <type>: <message>" and exits 3. `settings` are further settings
@@ -36,7 +39,38 @@ def _die() -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
+def _stop() -> None:
+    """Say "stopped" and stop (SIGSTOP) before this thread runs on. Sent to the process, a
+    stop signal may be taken by another of its threads while this one runs on until the
+    kernel stops it too - under load, long enough to send a request; sent to this
+    thread, it stops here."""
+    print("stopped", flush=True)
+    signal.pthread_kill(threading.get_ident(), signal.SIGSTOP)
+
+
+def _arm_batch(spec: dict[str, Any]) -> None:
+    from octomem.stores import neo4j_batch
+
+    real = neo4j_batch.grouped
+    seen = 0
+
+    def grouped(works: Any) -> Any:
+        nonlocal seen
+        ops = {id(work): op for op, work in works}
+        for group in real(works):
+            if ops.get(id(group)) == spec["what"]:
+                seen += 1
+                if seen == spec["nth"]:
+                    _stop()
+            yield group
+
+    neo4j_batch.grouped = grouped
+
+
 def _arm(orch: Orchestrator, spec: dict[str, Any]) -> None:
+    if spec["store"] == "batch":
+        _arm_batch(spec)
+        return
     target = getattr(services_of(orch), spec["store"])
     real = getattr(target, spec["method"])
     calls = 0
@@ -51,8 +85,7 @@ def _arm(orch: Orchestrator, spec: dict[str, Any]) -> None:
         if spec["when"] == "before":
             _die()
         if spec["when"] == "stop":
-            print("stopped", flush=True)
-            os.kill(os.getpid(), signal.SIGSTOP)
+            _stop()
         if spec["when"] == "during":
             threading.Timer(0.003, _die).start()
         result = await real(*args, **kwargs)

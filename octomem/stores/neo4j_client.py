@@ -39,7 +39,7 @@ from octomem.errors import (
 )
 from octomem.stores import causal, gather, neo4j_batch, stuck
 from octomem.stores import fence as fences
-from octomem.stores.fence import Fence
+from octomem.stores.fence import Fence, LeaseLostError
 from octomem.stores.graph_common import Namespace
 from octomem.stores.neo4j_batch import Statement
 from octomem.stores.neo4j_round_trips import AutoCommit, pipelined
@@ -281,8 +281,11 @@ class Neo4jClient:
                     if call is not None:  # a request that returns them; else no work
                         call.wrote(sorted(await self._bookmarks.get_bookmarks()))
                     return done
-            except OctomemError:
-                raise
+            except OctomemError as exc:
+                tokens = held.tokens if held is not None else ()
+                if (lost := await self._lost_meanwhile(exc, tokens, proving)) is None:
+                    raise
+                raise lost from exc
             except UNREACHED as exc:
                 if after and "bookmark" in (getattr(exc, "code", None) or "").lower():
                     raise InvalidInputError(
@@ -320,7 +323,12 @@ class Neo4jClient:
             if not await neo4j_batch.run(tx, works, fence.tokens):
                 raise gathering.late() or fences.lost([key for key, _ in fence.tokens])
 
-        await self.call("commit", work)
+        try:
+            await self.call("commit", work)
+        except OctomemError as exc:
+            if (lost := await self._lost_meanwhile(exc, fence.tokens, gathering)) is None:
+                raise
+            raise lost from exc
         gathering.flushed()  # the vector writes before it landed in time
 
     async def query(
@@ -340,6 +348,27 @@ class Neo4jClient:
             return await records(tx, query, **params)
 
         return await self.call(op, work, write=write, fence=fence, what=what, autocommit=not write)
+
+    async def _lost_meanwhile(
+        self,
+        exc: OctomemError,
+        tokens: Sequence[tuple[str, int]],
+        gathering: gather.Gathering | None,
+    ) -> OctomemError | None:
+        """The error to raise for `exc`, raised inside a transaction fenced by `tokens`, if
+        their lease passed to another writer meanwhile: `LeaseLostError` (the gathering's
+        `LandedLate`), the write's real fate. A writer that stalled with its transaction
+        open resumes in one whose reads need not agree with the graph (on ArcadeDB, the
+        entities it merged may not be found). None: `exc` stands."""
+        if not tokens or isinstance(exc, LeaseLostError):
+            return None
+        try:
+            if await self.fence_holds(tokens):
+                return None
+        except OctomemError:
+            return None  # cannot tell: the error seen stands
+        late = gathering.late() if gathering is not None else None
+        return late or fences.lost([key for key, _ in tokens])
 
     async def fence_holds(self, tokens: Sequence[tuple[str, int]]) -> bool:
         """Whether every (lease key, token) is still the lease's newest token: a write
