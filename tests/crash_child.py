@@ -12,9 +12,10 @@ it, after it returned, or from a timer thread while it runs ("during"); with "st
 says "stopped" and stops itself (SIGSTOP) before the call, which runs once the test sends
 SIGCONT. With "what", only calls whose first argument equals it are counted (the
 vector store's `_on("upsert", ...)`: its request to Chroma, after the fence check).
-With "store": "batch" ("when" is "stop"), it stops inside the `nth` fenced transaction of
-a writer's gathered graph writes whose unit of work "what" (e.g. "upsert_relations") is
-next: the statements before it, the gate among them, have run (`neo4j_batch.run`).
+With "store": "batch", it stops inside the `nth` fenced transaction of a writer's
+gathered graph writes with a unit of work "what" (e.g. "upsert_relations"): "stop" before
+that unit, the statements before it (the gate among them) run; "commit" once every
+statement has run, before the transaction commits (`neo4j_batch.run`).
 Without a store, the call runs to the end (the test kills it from outside at some
 moment). Exit 0 means the call finished without reaching the kill point; a call that
 fails prints "error <type>: <message>" and exits 3. `settings` are further settings
@@ -57,12 +58,15 @@ def _arm_batch(spec: dict[str, Any]) -> None:
     def grouped(works: Any) -> Any:
         nonlocal seen
         ops = {id(work): op for op, work in works}
+        armed = spec["what"] in ops.values()
+        seen += armed
+        armed = armed and seen == spec["nth"]
         for group in real(works):
-            if ops.get(id(group)) == spec["what"]:
-                seen += 1
-                if seen == spec["nth"]:
-                    _stop()
+            if armed and spec["when"] == "stop" and ops.get(id(group)) == spec["what"]:
+                _stop()
             yield group
+        if armed and spec["when"] == "commit":
+            _stop()  # every statement run, the transaction not yet committed
 
     neo4j_batch.grouped = grouped
 
