@@ -359,8 +359,9 @@ class Neo4jClient:
         their lease passed to another writer meanwhile: `LeaseLostError` (the gathering's
         `LandedLate`), the write's real fate. A writer that stalled with its transaction
         open resumes in one whose reads need not agree with the graph (on ArcadeDB, the
-        entities it merged may not be found). None: `exc` stands."""
-        if not tokens or isinstance(exc, LeaseLostError):
+        entities it merged may not be found). None: `exc` stands - and, the server not
+        answering (`StoreUnavailableError`), is raised at once, not after a wait as long."""
+        if not tokens or isinstance(exc, (LeaseLostError, StoreUnavailableError)):
             return None
         try:
             if await self.fence_holds(tokens):
