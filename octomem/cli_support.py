@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import ExitStack, contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
@@ -69,7 +70,9 @@ def open_orchestrator(
 ) -> Iterator[Orchestrator]:
     """The configured Orchestrator, open. `embeds`: the command embeds text, so the model
     loads in a thread of its own while the stores open (on two cores, about the time the
-    model takes to load is saved)."""
+    model takes to load is saved). No garbage collection while it opens: what the imports
+    and the stores' clients allocate lives as long as the command, and each collection
+    would only walk it again."""
     from octomem.embeddings import load_early
     from octomem.orchestrator.engine import Orchestrator
     from octomem.orchestrator.lifecycle import build_embedder
@@ -78,13 +81,19 @@ def open_orchestrator(
     overrides: dict[str, Any] = {} if project is None else {"project": project}
     if data_dir is not None:
         overrides["data_dir"] = data_dir
-    with nullcontext() if quiet else err_console.status("loading the embedder and stores..."):
-        settings = load_settings(config, **overrides)
-        embedder = build_embedder(settings)
-        if embeds:
-            load_early(embedder)
-        orch = Orchestrator(settings, embedder=embedder)
-    with orch:
+    with ExitStack() as stack:
+        gc.disable()
+        try:
+            with (
+                nullcontext() if quiet else err_console.status("loading the embedder and stores...")
+            ):
+                settings = load_settings(config, **overrides)
+                embedder = build_embedder(settings)
+                if embeds:
+                    load_early(embedder)
+                orch = stack.enter_context(Orchestrator(settings, embedder=embedder))
+        finally:
+            gc.enable()
         yield orch
 
 
