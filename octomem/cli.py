@@ -584,6 +584,7 @@ def run() -> None:
     """
     # what is left at exit is freed with the process: the interpreter's last collections
     # need not walk it (a tenth to a fifth of a second after a search)
+    atexit.unregister(gc.freeze)  # once, however often `run` is called in one process
     atexit.register(gc.freeze)
     try:
         code = app(standalone_mode=False)

@@ -82,6 +82,7 @@ def open_orchestrator(
     if data_dir is not None:
         overrides["data_dir"] = data_dir
     with ExitStack() as stack:
+        collecting = gc.isenabled()
         gc.disable()
         try:
             with (
@@ -93,7 +94,8 @@ def open_orchestrator(
                     load_early(embedder)
                 orch = stack.enter_context(Orchestrator(settings, embedder=embedder))
         finally:
-            gc.enable()
+            if collecting:
+                gc.enable()
         yield orch
 
 
