@@ -282,10 +282,8 @@ class Neo4jClient:
                         call.wrote(sorted(await self._bookmarks.get_bookmarks()))
                     return done
             except OctomemError as exc:
-                tokens = held.tokens if held is not None else ()
-                if (lost := await self._lost_meanwhile(exc, tokens, proving)) is None:
-                    raise
-                raise lost from exc
+                await self._raise_if_lost(exc, held.tokens if held is not None else (), proving)
+                raise
             except UNREACHED as exc:
                 if after and "bookmark" in (getattr(exc, "code", None) or "").lower():
                     raise InvalidInputError(
@@ -326,9 +324,8 @@ class Neo4jClient:
         try:
             await self.call("commit", work)
         except OctomemError as exc:
-            if (lost := await self._lost_meanwhile(exc, fence.tokens, gathering)) is None:
-                raise
-            raise lost from exc
+            await self._raise_if_lost(exc, fence.tokens, gathering)
+            raise
         gathering.flushed()  # the vector writes before it landed in time
 
     async def query(
@@ -349,27 +346,27 @@ class Neo4jClient:
 
         return await self.call(op, work, write=write, fence=fence, what=what, autocommit=not write)
 
-    async def _lost_meanwhile(
+    async def _raise_if_lost(
         self,
         exc: OctomemError,
         tokens: Sequence[tuple[str, int]],
         gathering: gather.Gathering | None,
-    ) -> OctomemError | None:
-        """The error to raise for `exc`, raised inside a transaction fenced by `tokens`, if
-        their lease passed to another writer meanwhile: `LeaseLostError` (the gathering's
-        `LandedLate`), the write's real fate. A writer that stalled with its transaction
-        open resumes in one whose reads need not agree with the graph (on ArcadeDB, the
-        entities it merged may not be found). None: `exc` stands - and, the server not
-        answering (`StoreUnavailableError`), is raised at once, not after a wait as long."""
+    ) -> None:
+        """For `exc`, raised inside a transaction fenced by `tokens`: if their lease passed
+        to another writer meanwhile, raise `LeaseLostError` (the gathering's `LandedLate`)
+        from it, the write's real fate. A writer that stalled with its transaction open
+        resumes in one whose reads need not agree with the graph (on ArcadeDB, the entities
+        it merged may not be found). Returns when `exc` stands - at once if the server is
+        not answering (`StoreUnavailableError`): a check would wait as long again."""
         if not tokens or isinstance(exc, (LeaseLostError, StoreUnavailableError)):
-            return None
+            return
         try:
             if await self.fence_holds(tokens):
-                return None
+                return
         except OctomemError:
-            return None  # cannot tell: the error seen stands
+            return  # cannot tell: the error seen stands
         late = gathering.late() if gathering is not None else None
-        return late or fences.lost([key for key, _ in tokens])
+        raise (late or fences.lost([key for key, _ in tokens])) from exc
 
     async def fence_holds(self, tokens: Sequence[tuple[str, int]]) -> bool:
         """Whether every (lease key, token) is still the lease's newest token: a write
