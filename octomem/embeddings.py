@@ -9,6 +9,7 @@ import asyncio
 import hashlib
 import importlib
 import json
+import mmap
 import sys
 import threading
 import time
@@ -101,12 +102,16 @@ class Embedder(Protocol):
 
 
 def sha256_file(path: Path) -> str:
-    """sha256 of a file, read in chunks (never the whole file in memory)."""
-    digest = hashlib.sha256()
+    """sha256 of a file, hashed from a read-only map of it (never a copy in memory) in
+    one call that releases the GIL throughout: read in chunks, each chunk would wait for
+    the GIL again, and a model checked beside a command's imports took five times as long."""
     with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+        try:
+            view = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        except (OSError, ValueError):  # an empty file, or one that cannot be mapped
+            return hashlib.file_digest(fh, "sha256").hexdigest()
+        with view:
+            return hashlib.sha256(view).hexdigest()
 
 
 # --- local ---------------------------------------------------------------------------
