@@ -16,6 +16,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from octomem import _gc
 from octomem.cli_service import keys_app, serve, ui
 from octomem.cli_support import (
     AgentOption,
@@ -586,6 +587,7 @@ def run() -> None:
     # need not walk it (a tenth to a fifth of a second after a search)
     atexit.unregister(gc.freeze)  # once, however often `run` is called in one process
     atexit.register(gc.freeze)
+    _gc.settle()  # the command line's imports are done
     try:
         code = app(standalone_mode=False)
     except _usage_errors() as exc:

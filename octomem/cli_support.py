@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import json
 import sys
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from octomem import _gc
 from octomem.errors import InvalidInputError
 from octomem.validation import parse_json
 
@@ -70,32 +70,28 @@ def open_orchestrator(
 ) -> Iterator[Orchestrator]:
     """The configured Orchestrator, open. `embeds`: the command embeds text, so the model
     loads in a thread of its own while the stores open (on two cores, about the time the
-    model takes to load is saved). No garbage collection while it opens: what the imports
-    and the stores' clients allocate lives as long as the command, and each collection
-    would only walk it again."""
-    from octomem.embeddings import load_early
-    from octomem.orchestrator.engine import Orchestrator
-    from octomem.orchestrator.lifecycle import build_embedder
-    from octomem.settings import load_settings
-
+    model takes to load is saved). No garbage collection while it imports and opens: what
+    the imports and the stores' clients allocate lives as long as the command, and each
+    collection would only walk it again (`octomem._gc`)."""
     overrides: dict[str, Any] = {} if project is None else {"project": project}
     if data_dir is not None:
         overrides["data_dir"] = data_dir
     with ExitStack() as stack:
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
-            with (
-                nullcontext() if quiet else err_console.status("loading the embedder and stores...")
-            ):
-                settings = load_settings(config, **overrides)
-                embedder = build_embedder(settings)
-                if embeds:
-                    load_early(embedder)
-                orch = stack.enter_context(Orchestrator(settings, embedder=embedder))
-        finally:
-            if collecting:
-                gc.enable()
+        with (
+            _gc.paused(),
+            nullcontext() if quiet else err_console.status("loading the embedder and stores..."),
+        ):
+            from octomem.embeddings import load_early
+            from octomem.orchestrator.engine import Orchestrator
+            from octomem.orchestrator.lifecycle import build_embedder
+            from octomem.settings import load_settings
+
+            settings = load_settings(config, **overrides)
+            embedder = build_embedder(settings)
+            if embeds:
+                load_early(embedder)
+            orch = stack.enter_context(Orchestrator(settings, embedder=embedder))
+            _gc.settle()  # frozen before collection is back on, else its first pass walks it
         yield orch
 
 
