@@ -37,8 +37,6 @@ from octomem.orchestrator.browse import browse as browse_page
 from octomem.orchestrator.calls import RunningCalls, api
 from octomem.orchestrator.commit import commit
 from octomem.orchestrator.events import history_event
-from octomem.orchestrator.ingest import Engine, IngestReport, ingest_path
-from octomem.orchestrator.ingest_report import Progress as IngestProgress
 from octomem.orchestrator.process.state import ProcessInput
 from octomem.orchestrator.recall.state import RecallInput
 from octomem.orchestrator.recall.steps import build_recall_graph
@@ -66,6 +64,8 @@ from octomem.validation import check_metadata, shown, validate_scope_id
 
 if TYPE_CHECKING:
     from octomem.messages import Messages
+    from octomem.orchestrator.ingest import IngestReport
+    from octomem.orchestrator.ingest_report import Progress as IngestProgress
     from octomem.orchestrator.process.state import ProcessGraph
     from octomem.orchestrator.recall.state import RecallGraph
 
@@ -254,6 +254,8 @@ class Orchestrator:
         memories, incrementally (`octomem.orchestrator.ingest`). `progress(done, total)`
         after each file, or `progress(done, total, path)` as each file is started and
         `(total, total, None)` at the end, if it takes a third argument."""
+        from octomem.orchestrator.ingest import Engine, ingest_path  # media readers: here
+
         check_scope(user_id, agent_id, None, operation="ingest")
         engine = Engine(
             self._services, self.settings, self._process_input, self._run_process, self.aget_all

@@ -16,18 +16,18 @@ and masks the whole value of a key that names a secret ({"password": ...}, `keys
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from octomem.sensitive.cues import find_cued
-from octomem.sensitive.keys import find_keys
 from octomem.sensitive.keys_named import secret_key
-from octomem.sensitive.normal import normalise
-from octomem.sensitive.numbers import find_numbers
 from octomem.sensitive.spans import MARK, MASKED, Found, apply, placeholder
+
+if TYPE_CHECKING:
+    from octomem.sensitive.normal import Normal
 
 __all__ = [
     "MARK",
@@ -107,11 +107,28 @@ class _Clean:
 _clean = _Clean()
 
 
+Detector = Callable[[str], Iterator[Found]]
+
+
+@functools.cache
+def _detectors() -> tuple[Callable[[str], Normal | None], tuple[Detector, ...]]:
+    """The normaliser and the detectors, imported on first use: compiling their patterns
+    (and loading python-stdnum) costs a command that masks nothing, a search, about a
+    twentieth of a second."""
+    from octomem.sensitive.cues import find_cued
+    from octomem.sensitive.keys import find_keys
+    from octomem.sensitive.normal import normalise
+    from octomem.sensitive.numbers import find_numbers
+
+    return normalise, (find_keys, find_numbers, find_cued)
+
+
 def _found(text: str) -> list[Found]:
     """What the detectors find in `text` read normalised, as spans of `text` as written."""
+    normalise, detectors = _detectors()
     normal = normalise(text)
     seen = text if normal is None else normal.text
-    found: list[Found] = [*find_keys(seen), *find_numbers(seen), *find_cued(seen)]
+    found: list[Found] = [f for detect in detectors for f in detect(seen)]
     if normal is not None:
         found = [Found(*normal.original(f.start, f.end), f.kind, f.tail) for f in found]
     return found
