@@ -1,4 +1,4 @@
-"""What a new process pays before its first memory is written: `import octomem`, opening
+"""What a new process pays before its first memory is written: importing the Orchestrator, opening
 an empty data directory, the first `process()` (the embedder loads, then the write).
 Run it in a fresh process, several times in a row (the first run after a boot reads the
 libraries from disk):
@@ -14,11 +14,11 @@ import time
 
 def main() -> None:
     t0 = time.perf_counter()
-    import octomem
+    from octomem import Orchestrator  # the package's names are imported on first use
 
     t1 = time.perf_counter()
     with tempfile.TemporaryDirectory() as data_dir:
-        orch = octomem.Orchestrator.from_config(data_dir=data_dir)
+        orch = Orchestrator.from_config(data_dir=data_dir)
         t2 = time.perf_counter()
         orch.process("I live in Lisbon and my sister is Ingrid.", user_id="u1")
         t3 = time.perf_counter()
