@@ -10,7 +10,7 @@ agent), each given the memo of the store's reads so it parses no item again.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -47,18 +47,24 @@ async def best_fields(
     vector: Sequence[float],
     records: list[MemoryBase],
     memo: Memo | None = None,
+    *,
+    known: Mapping[str, float] | None = None,
 ) -> dict[str, float]:
     """The score of each indexed one of `records`, by id: the cosine similarity of the
     query's `vector` to the best of its texts. An item of one text is scored by its stored
-    vector; the texts of an item of several are embedded (the embedder's cache has them
-    from the put, unless evicted or the process restarted since)."""
+    vector (`known`: those cosines already computed for this vector, by id); the texts of
+    an item of several are embedded (the embedder's cache has them from the put, unless
+    evicted or the process restarted since)."""
     ranked = [r for r in records if indexed(r)]
     if not ranked:
         return {}
     embedder = orchestrator.embedder
     several = {r.id: texts for r in ranked if len(texts := texts_of(r)) > 1}
-    single = [r for r in ranked if r.id not in several]
-    scores = await stored_similarities(orchestrator, vector, single, memo)
+    known = known or {}
+    scores = {r.id: known[r.id] for r in ranked if r.id not in several and r.id in known}
+    single = [r for r in ranked if r.id not in several and r.id not in scores]
+    if single:
+        scores |= await stored_similarities(orchestrator, vector, single, memo)
     # several texts, or one Chroma did not return: embedded here (each user's cache)
     todo = [(r, several.get(r.id) or [r.content]) for r in ranked if r.id not in scores]
     if todo:
@@ -102,9 +108,12 @@ async def rank(
     query: str,
     records: list[MemoryBase],
     memo: Memo | None = None,
+    *,
+    cosines: dict[str, float] | None = None,
 ) -> Scored:
     """The ranked ones of `records` with their scores, best first (`memo`: what read them,
-    which the recalls read them with)."""
+    which the recalls read them with). `cosines`, if given, gets the cosine similarity of
+    the query to the stored vector of each hit recall's vector search scored, by id."""
     groups: dict[Scope, list[MemoryBase]] = {}
     for record in records:
         if indexed(record):
@@ -127,6 +136,8 @@ async def rank(
                 limit=len(chunk),
                 memo=memo,
             )
+            if cosines is not None:
+                cosines.update(vector_cosines(found))
             return scores(found, chunk)
 
     parts = await asyncio.gather(*(ranked(scope, chunk) for scope, chunk in chunks))
@@ -141,3 +152,15 @@ def scores(result: RecallResult, records: Sequence[MemoryBase]) -> Scored:
     for hit in result.hits:
         best.setdefault(hit.memory.content_hash, hit.score)
     return [(r, best[r.content_hash]) for r in records if r.content_hash in best]
+
+
+def vector_cosines(result: RecallResult) -> dict[str, float]:
+    """The cosine similarity of the query to the stored vector of each hit that recall's
+    vector search scored (its raw score there), by the hit's id: the id, not its text, since
+    a hit stands for the items of its text and only its own vector was compared."""
+    return {
+        hit.memory.id: p.score
+        for hit in result.hits
+        for p in hit.provenance
+        if p.retriever == "vector" and p.agent is MemoryType.SEMANTIC and p.score is not None
+    }

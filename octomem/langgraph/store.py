@@ -60,6 +60,8 @@ from octomem.validation import shown
 
 EXTRACTOR = "langgraph-store"
 RANKINGS = ("hybrid", "vector")
+# a batch's query embeddings: per query, the one call embedding them all and its index
+Embedded = dict[str, tuple["asyncio.Future[list[list[float]]]", int]]
 
 
 def _masked_puts(puts: list[PutOp]) -> list[PutOp]:
@@ -198,39 +200,50 @@ class OctomemStore(BaseStore):
         await self.index.check(self.orchestrator.embedder)
         results: list[Result] = [None] * len(ops)
         puts = {(op.namespace, op.key): op for op in ops if isinstance(op, PutOp)}  # last wins
-        async with self._embedding_queries(ops):
+        async with self._embedding_queries(ops) as embedded:
             for index, op in enumerate(ops):
                 if isinstance(op, GetOp):
                     record = await self._record(tuple(op.namespace), op.key)
                     results[index] = None if record is None else Item(**_fields(record))
                 elif isinstance(op, SearchOp):
-                    results[index] = await self._search(op)
+                    results[index] = await self._search(op, embedded)
                 elif isinstance(op, ListNamespacesOp):
                     results[index] = await self._list_namespaces(op)
-        await self._apply_puts(list(puts.values()), since)
+        if puts:
+            await self._apply_puts(list(puts.values()), since)
         return results
 
     @contextlib.asynccontextmanager
-    async def _embedding_queries(self, ops: list[Op]) -> AsyncIterator[None]:
-        """The batch's search queries embedded, in one call, while its items are read, so
-        recall finds their vectors cached. A failure here recurs in the recall that needs
-        the vector, with its error."""
+    async def _embedding_queries(self, ops: list[Op]) -> AsyncIterator[Embedded]:
+        """The batch's search queries embedded, in one call, while its items are read: each
+        search awaits its query's vector from that call (`_query_vector`) instead of
+        embedding it again while the call is still running."""
         queries = list(
             dict.fromkeys(
                 op.query for op in ops if isinstance(op, SearchOp) and op.query and op.query.strip()
             )
         )
         if not queries:
-            yield
+            yield {}
             return
         task = asyncio.ensure_future(self.orchestrator.embedder.embed(queries))
         try:
-            yield
+            yield {query: (task, n) for n, query in enumerate(queries)}
         finally:
             if not task.done():
                 task.cancel()
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await task
+
+    async def _query_vector(self, query: str, embedded: Embedded) -> list[float]:
+        """The vector of `query`: the batch's call's (`_embedding_queries`), else embedded
+        here - a failure of that call recurs here, with its error."""
+        if query in embedded:
+            task, n = embedded[query]
+            with contextlib.suppress(Exception):
+                return (await asyncio.shield(task))[n]
+        [vector] = await self.orchestrator.embedder.embed([query])
+        return vector
 
     # --- the convenience methods: arguments checked before LangGraph's own code would
     # iterate the namespace or convert the key (a TypeError or ValueError there)
@@ -497,7 +510,7 @@ class OctomemStore(BaseStore):
             return False
         return scope == (record.user_id, record.agent_id)
 
-    async def _search(self, op: SearchOp) -> list[SearchItem]:
+    async def _search(self, op: SearchOp, embedded: Embedded) -> list[SearchItem]:
         """Records read are parsed once and kept for the next searches (`self._parsed`);
         the listing says which kept ones are gone."""
         prefix = tuple(op.namespace_prefix)
@@ -519,14 +532,16 @@ class OctomemStore(BaseStore):
         if not (op.query and records):
             page = records[op.offset : op.offset + op.limit]
             return [SearchItem(**_fields(r)) for r in page]
-        return await self._ranked(op, records)
+        return await self._ranked(op, records, embedded)
 
-    async def _ranked(self, op: SearchOp, records: list[MemoryBase]) -> list[SearchItem]:
+    async def _ranked(
+        self, op: SearchOp, records: list[MemoryBase], embedded: Embedded
+    ) -> list[SearchItem]:
         """The page of `records` (most recently updated first) for a search with a query:
         the ranked (`self.ranking`), then the rest without a score."""
         assert op.query
         page_end = op.offset + op.limit
-        [vector] = await self.orchestrator.embedder.embed([op.query])  # cached: `abatch`
+        vector = await self._query_vector(op.query, embedded)
         if self.ranking == "vector":
             scores = await ranking.best_fields(self.orchestrator, vector, records, self._parsed)
             by_score = sorted(
@@ -535,8 +550,9 @@ class OctomemStore(BaseStore):
             rest = [r for r in records if r.id not in scores]
             page = [*by_score, *rest][op.offset : page_end]
             return [SearchItem(**_fields(r), score=scores.get(r.id)) for r in page]
+        near: dict[str, float] = {}  # stored-vector cosines recall and the rest computed
         fused = (  # a blank query is scored as LangGraph's stores score it, not recalled
-            await ranking.rank(self.orchestrator, op.query, records, self._parsed)
+            await ranking.rank(self.orchestrator, op.query, records, self._parsed, cosines=near)
             if op.query.strip()
             else []
         )
@@ -545,15 +561,18 @@ class OctomemStore(BaseStore):
         if page_end > len(ordered):  # the page reaches past recall's: by stored vector
             rest = [r for r in records if r.id not in hybrid]
             indexed = [r for r in rest if ranking.indexed(r)]
-            near = await ranking.stored_similarities(
+            near |= await ranking.stored_similarities(
                 self.orchestrator, vector, indexed, self._parsed
             )
             indexed.sort(key=lambda r: near.get(r.id, -2.0), reverse=True)  # stable
             ordered += [*indexed, *(r for r in rest if not ranking.indexed(r))]
         page = ordered[op.offset : page_end]
         # the page's items only are scored by their best text: a cold embedder cache costs
-        # the texts of one page, not of every item
-        scores = await ranking.best_fields(self.orchestrator, vector, page, self._parsed)
+        # the texts of one page, not of every item; a stored vector's cosine that recall's
+        # vector search (or the rest's) gave is not asked of the store again
+        scores = await ranking.best_fields(
+            self.orchestrator, vector, page, self._parsed, known=near
+        )
         return [
             RankedItem(**_fields(r), score=scores.get(r.id), hybrid_score=hybrid.get(r.id))
             for r in page

@@ -98,6 +98,14 @@ def _and_live(
     return lambda record: record.is_live(live_at) and check(record)
 
 
+def _checked(
+    where: filters.Filter | None, live_at: datetime | None
+) -> Callable[[MemoryBase], bool]:
+    """The whole of `where` (and live at `live_at`, if given) as a predicate of a record."""
+    check = filters.predicate(where)
+    return check if live_at is None else _and_live(check, live_at)
+
+
 def _stamp(fence: Fence | None, user_id: str | None) -> int | None:
     """The token an entry of `user_id` is stamped with: its writer's lease of that user."""
     return fence.stamp(user_id) if fence is not None else None
@@ -681,8 +689,10 @@ class ChromaVectorStore:
         vector = [float(x) for x in embedding]
         pinned = pinned_ids(where)
         if pinned is not None:  # a search among these entries alone, none other read
+            # their records are read anyway: the filter is checked on them here, not by
+            # Chroma's metadata pre-filter (which costs more than the search among them)
             among = await self._query_among(
-                vector, memory_type, pinned, chroma_where, check, limit, memo
+                vector, memory_type, pinned, None, _checked(where, live_at), limit, memo
             )
             if among is not None:
                 return among

@@ -403,6 +403,57 @@ async def test_a_search_of_a_whole_scope_ranks_as_a_search_by_ids(
     assert [(i.key, i.score is not None) for i in blank] == [("k2", True)]
 
 
+class CountingModel:
+    """An embedder that counts the texts it is asked to embed, taking `delay` seconds
+    (`fail`: refusing them)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.name, self.texts, self.fail = inner, inner.name, [], False
+        self.delay = 0.0
+
+    @property
+    def dimension(self) -> int:
+        return int(self.inner.dimension)
+
+    async def embed(self, texts: Any) -> list[list[float]]:
+        self.texts += list(texts)
+        await asyncio.sleep(self.delay)
+        if self.fail:
+            raise RuntimeError("the model is down")
+        return list(await self.inner.embed(texts))
+
+
+@pytest.mark.parametrize("mode", ["vector", "hybrid"])
+async def test_a_search_embeds_its_query_once(tmp_path: Any, embedder: Any, mode: str) -> None:
+    """The batch embeds its queries while it reads the items; a search awaits that call
+    rather than embedding its query again while it runs, and scores as before. A failed
+    call recurs in the search, with its error."""
+    from octomem.embeddings import CachedEmbedder
+
+    model = CountingModel(embedder.inner)
+    orch = Orchestrator(load_settings(data_dir=tmp_path / "s"), embedder=CachedEmbedder(model))
+    try:
+        store = OctomemStore(orch, ranking=mode)  # type: ignore[arg-type]
+        alice = ("memories", "alice")
+        texts = ["I drink green tea", "my sister lives in Oslo", "bikes"]
+        for n, text in enumerate(texts):
+            await store.aput(alice, f"k{n}", {"text": text})
+        model.texts.clear()
+        model.delay = 0.5  # the items are read before the query's vector is there
+        query = "which tea do I drink?"
+        found = await store.asearch(alice, query=query)
+        assert model.texts == [query]
+        cosines = {f"k{n}": await cosine(orch, query, text) for n, text in enumerate(texts)}
+        assert {i.key: i.score for i in found} == {
+            key: pytest.approx(value, abs=1e-5) for key, value in cosines.items()
+        }
+        model.fail = True
+        with pytest.raises(Exception, match="the model is down"):
+            await store.asearch(alice, query="a query never embedded")
+    finally:
+        orch.close()
+
+
 def test_a_ranking_it_does_not_know_is_refused(orch: Orchestrator) -> None:
     with pytest.raises(InvalidInputError, match="ranking must be one of"):
         OctomemStore(orch, ranking="bm25")  # type: ignore[arg-type]
