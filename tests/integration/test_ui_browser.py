@@ -217,16 +217,17 @@ def test_a_read_only_key_sees_no_buttons_and_cannot_change_anything(
     assert page.get_by_role("link", name="Delete…").count() == 0
     assert page.get_by_role("link", name="Edit text…").count() == 0
     memory = page.url.rsplit("/", 1)[1]
-    # the form a write key would see, built by hand with this session's CSRF token
-    page.evaluate(
-        """(memory) => {
-        const form = document.querySelector('header form');
-        form.action = '/ui/users/cy/memories/' + memory + '/delete';
-        form.submit();
-    }""",
-        memory,
-    )
-    page.wait_for_load_state()
+    # the form a write key would see, built by hand with this session's CSRF token; the
+    # answer awaited as a navigation (the page already loaded would not wait for it)
+    with page.expect_navigation():
+        page.evaluate(
+            """(memory) => {
+            const form = document.querySelector('header form');
+            form.action = '/ui/users/cy/memories/' + memory + '/delete';
+            form.submit();
+        }""",
+            memory,
+        )
     assert "lacks the 'delete' scope" in page.locator("main").inner_text()
     assert records(svc, svc.key(), user_id="cy", memory_type="semantic")
 

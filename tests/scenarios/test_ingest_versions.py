@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from octomem.orchestrator import engine as engine_module
+from octomem.orchestrator import ingest as ingest_module
 from tests.scenarios.test_ingest import ingested
 from tests.scenarios.test_media import files_holding
 
@@ -130,7 +130,7 @@ def test_two_runs_racing_edits_of_one_file_leave_one_current_version(
     orch = make_orch(data_dir=tmp_path / "data")
     orch.ingest(folder, user_id="maya")
     reached, done = asyncio.Event(), asyncio.Event()
-    real_ingest = engine_module.ingest_path
+    real_ingest = ingest_module.ingest_path
 
     async def ingest_holding_run_a(engine: Any, *args: Any, **kwargs: Any) -> Any:
         real = engine.run
@@ -143,7 +143,7 @@ def test_two_runs_racing_edits_of_one_file_leave_one_current_version(
 
         return await real_ingest(dataclasses.replace(engine, run=held), *args, **kwargs)
 
-    monkeypatch.setattr(engine_module, "ingest_path", ingest_holding_run_a)
+    monkeypatch.setattr(ingest_module, "ingest_path", ingest_holding_run_a)
 
     async def both() -> tuple[Any, Any]:
         write(plan, "# Plan\n\nVersion two: the meeting moved to Tuesday.\n", 5)
