@@ -692,7 +692,7 @@ class ChromaVectorStore:
             # their records are read anyway: the filter is checked on them here, not by
             # Chroma's metadata pre-filter (which costs more than the search among them)
             among = await self._query_among(
-                vector, memory_type, pinned, None, _checked(where, live_at), limit, memo
+                vector, memory_type, pinned, _checked(where, live_at), limit, memo
             )
             if among is not None:
                 return among
@@ -751,14 +751,14 @@ class ChromaVectorStore:
         vector: list[float],
         memory_type: MemoryType,
         ids: list[str],
-        chroma_where: Where | None,
-        check: Callable[[MemoryBase], bool] | None,
+        check: Callable[[MemoryBase], bool],
         limit: int,
         memo: parsed.Memo | None,
     ) -> list[tuple[MemoryBase, float]] | None:
-        """The best `limit` matches among the entries `ids` (those the filter confines the
-        search to), best first; None if one of them was deleted meanwhile (Chroma refuses
-        an id it lacks): the caller searches as for any filter."""
+        """The best `limit` matches (`check`: the whole filter) among the entries `ids`
+        (those the filter confines the search to), best first; None if one of them was
+        deleted meanwhile (Chroma refuses an id it lacks): the caller searches as for any
+        filter."""
         payloads = await self._payloads(memory_type, ids)  # mostly the cache's
         existing = [i for i in ids if i in payloads]
         if not existing:
@@ -770,8 +770,7 @@ class ChromaVectorStore:
                 "query",
                 query_embeddings=[vector],
                 ids=existing,
-                n_results=len(existing) if check is not None else min(limit, len(existing)),
-                where=chroma_where,
+                n_results=len(existing),
                 include=["distances"],
             )
         except StoreError:
@@ -779,7 +778,7 @@ class ChromaVectorStore:
         hits = []
         for entry_id, distance in zip(result["ids"][0], result["distances"][0], strict=True):
             record = self._parse(payloads[entry_id], entry_id, memo, memory_type)
-            if check is None or check(record):
+            if check(record):
                 hits.append((record, 1.0 - float(distance)))
                 if len(hits) == limit:
                     break
