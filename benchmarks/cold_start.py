@@ -1,7 +1,7 @@
-"""What a new process pays before its first memory is written: importing the Orchestrator, opening
-an empty data directory, the first `process()` (the embedder loads, then the write).
-Run it in a fresh process, several times in a row (the first run after a boot reads the
-libraries from disk):
+"""What a new process pays before its first memory is written: importing the Orchestrator,
+opening an empty data directory, the first `process()` (the embedder loads, then the
+write). Run it in a fresh process, several times in a row (the first run after a boot
+reads the libraries from disk):
 
     python -m benchmarks.cold_start
 """
