@@ -4,6 +4,7 @@ retrieval step searches through), and the neighbouring turns that join a ranking
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -24,15 +25,30 @@ if TYPE_CHECKING:
     from octomem.orchestrator.services import Services
 
 
+USER = "user"  # how a memory about the user names them until their name is known
+_NAME_LIKE = re.compile(r"[^\W\d_][^\W\d_'’.-]*(?:[.'’-][^\W\d_]+)*")  # "ana", "mary-jane"
+
+
+def names_user(query: str, user_id: str | None) -> bool:
+    """Whether the query names the user by an id that reads as a name ("where does ana
+    live?" for user "ana"): what the agents stored about them says "the user" until the
+    user tells their name, so such a query is a query about "the user" too."""
+    if not user_id or user_id.lower() in STOPWORDS or not _NAME_LIKE.fullmatch(user_id):
+        return False
+    return any(w.strip("'’-").casefold() == user_id.casefold() for w in WORD.findall(query))
+
+
 def keyword_query(query: str) -> str:
     """The query's content words for BM25 (question and function words only add noise);
-    the query itself if it has nothing else."""
+    the query itself if it has nothing else. (Not "user" for a query that names the user
+    by their id: it matches every turn the user said, which crowds out the answer.)"""
     words = [w for w in WORD.findall(query) if w.lower().strip("'’-") not in STOPWORDS]
     return " ".join(words) if words else query
 
 
-def query_names(query: str, *, max_words: int = 3) -> list[str]:
-    """Word n-grams of the query without stop words: the names graph lookup tries."""
+def query_names(query: str, user_id: str | None = None, *, max_words: int = 3) -> list[str]:
+    """Word n-grams of the query without stop words: the names graph lookup tries (and
+    the user's entity, "user", if the query names the user by their id)."""
     words = [w.strip("'’-") for w in WORD.findall(query)]
     names: list[str] = []
     run: list[str] = []
@@ -43,6 +59,8 @@ def query_names(query: str, *, max_words: int = 3) -> list[str]:
         for size in range(1, max_words + 1):
             names += [" ".join(run[i : i + size]) for i in range(len(run) - size + 1)]
         run = []
+    if names_user(query, user_id):
+        names.append(USER)
     return list(dict.fromkeys(names))
 
 

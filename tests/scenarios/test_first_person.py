@@ -72,3 +72,16 @@ def turn(memory_id: str, actor: str, role: str) -> EpisodicMemory:
         user_id="u",
         internal={"role": role, "raw": True},
     )
+
+
+@pytest.mark.parametrize("query", ["Where does ana live?", "where does Ana live?"])
+def test_a_question_naming_the_user_by_their_id_finds_what_the_user_said(
+    make_orch: Callable[..., Orchestrator], query: str
+) -> None:
+    """Until the user tells their name, what the agents keep about them says "the user";
+    a question that names them by a user id that reads as a name is about them."""
+    orch = make_orch()
+    said = "I live in Lisbon and work at Acme; my sister Ingrid lives in Oslo."
+    orch.process([{"role": "user", "content": said}], user_id="ana")
+    top = orch.recall(query, user_id="ana").hits[0].memory
+    assert "Lisbon" in top.content and "Oslo" not in top.content

@@ -34,7 +34,7 @@ from octomem.orchestrator.fusion import (
 )
 from octomem.orchestrator.recall.plan import query_agent_weights
 from octomem.orchestrator.recall.rank import _collapse_same_text
-from octomem.orchestrator.retrieval import add_context, keyword_query, query_names
+from octomem.orchestrator.retrieval import add_context, keyword_query, names_user, query_names
 from octomem.plans import RankedList, RecallPlan
 from octomem.stores.base import Filter
 
@@ -576,3 +576,24 @@ def test_a_stale_hit_shows_what_replaces_it_once_per_text() -> None:
     # the replacement already shown above is the one named, not its twin
     assert [r.id for r in hits[1].replaced_by] == ["berlin"]
     assert hits[0].replaced_by == []
+
+
+@pytest.mark.parametrize(
+    ("user_id", "named"),
+    [
+        ("ana", True),
+        ("Ana", True),
+        ("mary-jane", True),
+        ("user-42", False),
+        ("u1", False),
+        ("the", False),
+        (None, False),
+        ("bob", False),
+    ],
+)
+def test_a_query_naming_the_user_by_their_id_asks_for_the_user(
+    user_id: str | None, named: bool
+) -> None:
+    query = "Where do ana and mary-jane live?"
+    assert names_user(query, user_id) is named
+    assert ("user" in query_names(query, user_id)) is named

@@ -60,7 +60,10 @@ async def search_shared(state: Planned, deps: Services) -> SharedUpdate:
 
     async def expand() -> list[str]:
         entity_ids, near = await deps.graph.memories_for_names(
-            plan.user_id, query_names(query), hops=config.graph_hops, limit=config.candidates * 4
+            plan.user_id,
+            query_names(query, plan.user_id),
+            hops=config.graph_hops,
+            limit=config.candidates * 4,
         )
         for memory_id, memory_type, distance in near:
             if memory_type in graph and len(graph[memory_type]) < config.candidates:
