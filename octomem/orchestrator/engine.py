@@ -237,7 +237,9 @@ class Orchestrator:
 
     async def _run_process(self, inputs: ProcessInput) -> ProcessResult:
         with span("process", user_id=inputs.get("user_id"), session_id=inputs.get("session_id")):
-            state = await self.process_graph.ainvoke(inputs)
+            from octomem.orchestrator.process.context import run  # with the graph: here
+
+            state = await run(self.process_graph, self._services, inputs)
         result: ProcessResult = state["result"]
         return result
 
