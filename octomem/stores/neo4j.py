@@ -157,8 +157,10 @@ class Neo4jGraphStore(CypherGraphStore):
         self._db = client
         self._clock = ServerClock()
         # the erasure counts of the leases this store's process holds, read as each was
-        # taken: only a holder counts an erasure (`count_erasure`, fenced), so they stay
-        self._held: dict[str, int] = {}
+        # taken, and until when (monotonic) the lease is surely still held: only a holder
+        # counts an erasure (`count_erasure`, fenced), so they stay - until the lease may
+        # have expired and passed to another process, which may have counted one
+        self._held: dict[str, tuple[int, float]] = {}
         self._released: set[tuple[str, str]] = set()  # (lease key, owner): `release_later`
         self._quiet: set[str] = set()  # leases taken with no intent journaled: `no_leftovers`
         super().__init__(BoltSession(client), BOLT, namespace)
@@ -193,6 +195,7 @@ class Neo4jGraphStore(CypherGraphStore):
         stored = self.lease_key(key)
         params = {"key": stored, "owner": owner, "ttl_ms": max(1, round(ttl_s * 1000))}
         erasures, intents = 0, 1
+        asked = time.monotonic()  # the server's expiry is at least ttl_s after this
 
         async def work(tx: Tx) -> int:
             nonlocal erasures, intents
@@ -208,7 +211,7 @@ class Neo4jGraphStore(CypherGraphStore):
 
         token = await self._db.call("acquire_lease", work)
         if token:
-            self._held[stored] = erasures
+            self._held[stored] = (erasures, asked + ttl_s)
             if not intents:
                 self._quiet.add(stored)
             else:
@@ -268,8 +271,9 @@ class Neo4jGraphStore(CypherGraphStore):
     async def erasures(self, key: str) -> int:
         """Read with the lease while this process holds it (only a holder counts one)."""
         check_lease(key, "-")
-        if (held := self._held.get(self.lease_key(key))) is not None:
-            return held
+        held = self._held.get(self.lease_key(key))
+        if held is not None and time.monotonic() < held[1]:
+            return held[0]
         rows = await self._db.query("erasures", _ERASURES, write=False, key=self.lease_key(key))
         return int(rows[0]["erasures"] or 0) if rows else 0
 

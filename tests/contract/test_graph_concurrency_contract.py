@@ -123,6 +123,27 @@ async def test_a_write_under_a_lost_lease_is_refused(graph: Graph) -> None:
         assert await graph.store.find_entities(graph.user("u"), ["Fenced"]) == []
 
 
+async def test_an_erasure_counted_after_the_lease_expired_is_read(graph: Graph) -> None:
+    """A store whose process held a lease reads the erasure count anew once that lease is
+    over: another process may have taken it and erased the scope meanwhile, so a call that
+    begins after that forget is not refused as if the forget came during it."""
+    key = graph.id("erased-meanwhile")
+    assert await graph.store.erasures(key) == 0
+    assert await graph.store.acquire_lease(key, "stalled", 0.005)
+    other = graph.open_another()
+    await other.init()
+    try:
+        await eventually_acquired(other, key, "forgetter", HOUR)
+        token = await other.acquire_lease(key, "forgetter", HOUR)
+        stored = other.lease_key(key)
+        held = Fence(((stored, token),), other.fence_holds)
+        assert await other.count_erasure(key, token, fence=held) == 1
+        await other.release_lease(key, "forgetter")
+    finally:
+        await other.close()
+    assert await graph.store.erasures(key) == 1
+
+
 @pytest.mark.parametrize(
     ("key", "owner", "ttl_s"),
     [("", "alice", 1.0), ("k", "", 1.0), ("k", " ", 1.0), ("k", "alice", 0.0)]
