@@ -237,9 +237,7 @@ class Orchestrator:
 
     async def _run_process(self, inputs: ProcessInput) -> ProcessResult:
         with span("process", user_id=inputs.get("user_id"), session_id=inputs.get("session_id")):
-            from octomem.orchestrator.process.context import run  # with the graph: here
-
-            state = await run(self.process_graph, self._services, inputs)
+            state = await self.process_graph.ainvoke(inputs)
         result: ProcessResult = state["result"]
         return result
 

@@ -217,27 +217,3 @@ async def test_a_caller_cancelled_while_its_lease_claim_lands_leaves_no_lease(
     finally:
         graph.acquire_lease = real  # type: ignore[method-assign]
     assert await graph.acquire_lease(scope_key("claimer"), "another-process", 30)
-
-
-def test_an_offline_call_holds_the_users_lock_once(orch: Orchestrator) -> None:
-    """Offline extraction takes milliseconds: a call's turns and what its agents read from
-    them are written in one hold of the user's lock (one lease, in server mode a
-    handful of round trips fewer), and still as two journaled writes."""
-    orch.process("warm up", user_id="warm")
-    graph = services_of(orch).graph
-    real, taken = graph.acquire_lease, []
-
-    async def counted(key: str, owner: str, ttl_s: float) -> Any:
-        taken.append(key)
-        return await real(key, owner, ttl_s)
-
-    graph.acquire_lease = counted  # type: ignore[method-assign]
-    try:
-        result = orch.process("I live in Oslo and I love jazz.", user_id="ana")
-    finally:
-        graph.acquire_lease = real  # type: ignore[method-assign]
-    assert result.operations  # something was read from the turn and written
-    assert taken == [scope_key("ana")]
-    semantic = orch.get_all(user_id="ana", memory_types=["semantic"])
-    assert "Oslo" in [r.value for r in semantic]
-    assert orch.check().consistent

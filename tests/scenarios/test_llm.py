@@ -1360,31 +1360,3 @@ def test_reprocess_never_reads_the_words_an_edit_replaced(llm_orch, mode: str, e
     assert (resent.llm.calls > 0) is not edit_read  # the owed edit is read now, once
     assert [c.split(" (")[0] for c in _lives_in(orch)] == ["Rome"]
     assert not [a for a in asked if "Paris" in a]
-
-
-def test_a_models_extraction_runs_outside_the_users_write_lock(llm_orch) -> None:
-    """With a model, a call's turns and what was read from them are two holds of the
-    user's lock, so the model's time holds no one up; offline, one hold (test_concurrency)."""
-    holds: list[str] = []
-
-    def extract(request: ScriptedRequest) -> ExtractionOutput:
-        holds.append("extract")
-        return facts(fact("home", "Oslo", "The user lives in Oslo."))
-
-    orch, _ = llm_orch(from_extraction(extract))
-    orch.process("warm up", user_id="warm")
-    graph = services_of(orch).graph
-    real = graph.acquire_lease
-
-    async def counted(key: str, owner: str, ttl_s: float) -> Any:
-        holds.append("hold")
-        return await real(key, owner, ttl_s)
-
-    graph.acquire_lease = counted  # type: ignore[method-assign]
-    try:
-        holds.clear()
-        orch.process("I live in Oslo.", user_id="ana")
-    finally:
-        graph.acquire_lease = real  # type: ignore[method-assign]
-    assert holds == ["hold", "extract", "hold"]
-    assert [r.value for r in orch.get_all(user_id="ana", memory_types=["semantic"])] == ["Oslo"]

@@ -8,8 +8,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from langchain_core.runnables import RunnableConfig
-
 from octomem import offload
 from octomem.llm import UsageMeter
 from octomem.logs import get_logger
@@ -29,7 +27,7 @@ from octomem.telemetry import span
 log = get_logger(__name__)
 
 
-async def commit(state: ProcessState, deps: Services, config: RunnableConfig) -> CommitUpdate:
+async def commit(state: ProcessState, deps: Services) -> CommitUpdate:
     """Reconcile the candidates against what is stored and write the decisions, as one
     critical section per scope: no other write to this user (and agent) interleaves."""
     # the images shown to a vision model: withheld if its reply held a secret, else kept
@@ -45,7 +43,7 @@ async def commit(state: ProcessState, deps: Services, config: RunnableConfig) ->
         if not withheld and _nothing_to_commit(state, candidates, fell_back):
             result = _result(state, [], projections.Projection(), errors)
             return {"decisions": [], "result": result}
-        async with holding(deps, state, config) as fence:
+        async with holding(deps, state) as fence:
             withheld, settled = await blobs.settle(
                 deps,
                 state.get("user_id"),

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from octomem.agents.base import ExtractionContext, MemoryAgent
 from octomem.language import TurnReading
@@ -15,23 +15,16 @@ from octomem.orchestrator import extracted
 from octomem.orchestrator.process.state import (
     Normalized,
     ProcessInput,
-    ProcessState,
     Routed,
     TurnsRead,
 )
 from octomem.orchestrator.services import Services
 from octomem.stores.fence import Fence
 
-if TYPE_CHECKING:
-    from langchain_core.runnables import RunnableConfig
-
-    from octomem.orchestrator.process.state import ProcessGraph
-
 # why route or llm_extract skipped an agent (`ProcessState.routing`)
 NOTHING_FOUND = "skipped: the LLM router found nothing for it"
 EXTRACTED_BEFORE = f"skipped: {extracted.REASON}"
 R = TypeVar("R", bound=MemoryBase)
-HELD = "octomem_fence"  # the configurable key of the fence of the hold a call runs in
 
 
 def scope_of(state: ProcessInput) -> Scope:
@@ -110,34 +103,9 @@ def with_caller_metadata(
 
 
 @contextlib.asynccontextmanager
-async def holding(
-    deps: Services, state: Normalized, config: RunnableConfig | None = None
-) -> AsyncIterator[Fence]:
+async def holding(deps: Services, state: Normalized) -> AsyncIterator[Fence]:
     """The user's write lock, for a step of this call: ConflictError (nothing written)
-    if the scope was forgotten since the call began. Gives the fence its writes carry:
-    that of the hold the whole call runs in (`run`), if it does."""
-    held = (config or {}).get("configurable", {}).get(HELD)
-    if isinstance(held, Fence):
-        yield held
-        return
+    if the scope was forgotten since the call began. Gives the fence its writes carry."""
     user_id, agent_id = state.get("user_id"), state.get("agent_id")
     async with deps.locks.hold(user_id, since={(user_id, agent_id): state["erasures"]}) as fence:
         yield fence
-
-
-async def run(graph: ProcessGraph, deps: Services, inputs: ProcessInput) -> ProcessState:
-    """Run the process graph on `inputs`. With no model to wait for (offline extraction),
-    the whole call runs in one hold of the user's write lock, whose fence its steps'
-    writes carry (`holding`): one lease taken and released, where its two writes (the
-    turns, what was read from them) would each take their own. A model's extraction runs
-    outside the lock, so that callers for one user wait only for each other's writes."""
-    if deps.llm is not None:
-        return cast(ProcessState, await graph.ainvoke(inputs))
-    user_id, agent_id = inputs.get("user_id"), inputs.get("agent_id")
-    erasures = inputs.get("erasures")
-    if erasures is None:
-        erasures = await deps.locks.erasures(user_id, agent_id)
-    async with deps.locks.hold(user_id, since={(user_id, agent_id): erasures}) as fence:
-        inputs = ProcessInput(**inputs, erasures=erasures)
-        state = await graph.ainvoke(inputs, config={"configurable": {HELD: fence}})
-    return cast(ProcessState, state)

@@ -8,8 +8,6 @@ import asyncio
 import time
 from typing import Any
 
-from langchain_core.runnables import RunnableConfig
-
 from octomem import offload
 from octomem.agents.base import ExtractionContext, InputRecords, MemoryAgent
 from octomem.agents.base import read_turns as read_readings
@@ -76,7 +74,7 @@ async def normalize(state: ProcessInput, deps: Services) -> NormalizeUpdate:
     }
 
 
-async def store_turns(state: Normalized, deps: Services, config: RunnableConfig) -> StoreUpdate:
+async def store_turns(state: Normalized, deps: Services) -> StoreUpdate:
     """Persist every raw turn before any extraction: nothing said is ever lost. Turn ids
     never depend on the clock, so a retried call stores no turn twice."""
     turn_log = deps.turn_log  # stores every turn as its own record
@@ -102,7 +100,7 @@ async def store_turns(state: Normalized, deps: Services, config: RunnableConfig)
 
         records = await offload.cpu(len(turns), raw_records)  # CPU work: off the loop
         ids = [r.id for r in records if r.memory_type == turn_log.memory_type]
-        async with holding(deps, state, config) as fence:
+        async with holding(deps, state) as fence:
             stored: dict[str, MemoryBase] = {}
             for mtype in dict.fromkeys(r.memory_type for r in records):
                 of_type = [r.id for r in records if r.memory_type == mtype]
