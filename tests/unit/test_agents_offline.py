@@ -471,6 +471,23 @@ def test_episodic_ignores_states_questions_and_assistant_turns() -> None:
     assert run(EpisodicAgent(), assistant) == []
 
 
+def test_episodic_events_told_as_a_relative_clause_keep_their_object() -> None:
+    """"This pride parade I went to last week" tells that the user went to the parade;
+    without its object ("I went to", "I attended") an event says nothing, and would rank
+    on the speaker's name alone: none is kept. A verb that needs no object is an event."""
+    text = (
+        "One special memory was this pride parade I went to last week. "
+        "I got help from an adoption group I attended. Here's something I just finished! "
+        "I started playing guitar about five years ago. I graduated in May."
+    )
+    summaries = [r.summary for r in run(EpisodicAgent(), turn(text))]
+    assert summaries == [
+        "In the week of 2024-03-04 the user went to this pride parade.",
+        "By 2024-03-15 the user attended an adoption group.",
+        "In May 2023 the user graduated.",
+    ]
+
+
 def test_episodic_same_event_retold_gets_the_same_id() -> None:
     agent = EpisodicAgent()
     [first] = run(agent, turn("Yesterday I went to the Louvre with Tom."))

@@ -19,6 +19,8 @@ from octomem.agents.episodic.announced import announced
 from octomem.agents.registry import register
 from octomem.filters import Filter
 from octomem.language import (
+    STOPWORDS,
+    WORD,
     entities_in,
     find_time,
     hedged,
@@ -75,6 +77,36 @@ _SUBJECT = re.compile(
     r"(?:'ve|’ve| have)?(?P<adv>(?: just| finally| also| actually| recently| already| then| first"
     r"| officially| once)*) (?P<verb>[a-z]+)\b"
 )
+
+
+# what a clause cut short ends on ("I went to [last week]"): no event to tell
+_DANGLING = re.compile(
+    r"\b(?:to|about|at|of|for|with|from|into|onto|in|on|by|a|an|the|my|our|their|his|her|some)$",
+    re.I,
+)
+# verbs that say nothing without what they were done to ("I attended", "I just finished")
+_NEEDS_OBJECT = frozenset(
+    "attended made finished took bought visited joined read saw watched started did tried "
+    "found brought gave picked played built wrote painted drew cooked baked got had".split()
+)
+
+
+# the object of a relative clause, just before its "I" ("this pride parade I went to")
+_OBJECT_BEFORE = re.compile(
+    r"\b((?:this|that|these|those|the|a|an|my|our)\s+(?:[\w'’/-]+\s+){0,4}?[\w'’/-]+)\s+$",
+    re.I,
+)
+
+
+def _cut_short(clause: str, verb: str) -> bool:
+    """Whether the event's clause lost what it was about (to the time expression taken out
+    of it, or a sentence that never said it): it ends on a preposition or article, or its
+    verb needs an object and nothing but function words follows it."""
+    if _DANGLING.search(clause):
+        return True
+    after = re.search(rf"\b{re.escape(verb)}\b(.*)$", clause)
+    rest = WORD.findall(after[1]) if after else []
+    return verb in _NEEDS_OBJECT and all(w.lower() in STOPWORDS for w in rest)
 
 
 def _event_type(verb: str, rest: str, timed: bool) -> str | None:
@@ -321,6 +353,11 @@ class EpisodicAgent(BaseAgent):
         clause = re.split(r";|\s[-–—]\s|,\s(?:but|and it|which|so)\b", clause)[0].strip(" .!,")
         if match["co"]:
             clause = clause.replace(f"{match['co']} and I", f"I and {match['co']}", 1)
+        if _cut_short(clause, match["verb"]):  # "this parade I went to": the object first
+            before = _OBJECT_BEFORE.search(sentence[:start])
+            clause = f"{clause} {before[1]}" if before else clause
+            if _cut_short(clause, match["verb"]):
+                return None
         date = timeref.start if timeref else turn.timestamp
         label = timeref.label() if timeref else f"By {turn.timestamp.date().isoformat()}"
         if not timeref and ("just" in match["adv"] or "today" in sentence.lower()):
