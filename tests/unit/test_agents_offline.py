@@ -472,7 +472,7 @@ def test_episodic_ignores_states_questions_and_assistant_turns() -> None:
 
 
 def test_episodic_events_told_as_a_relative_clause_keep_their_object() -> None:
-    """"This pride parade I went to last week" tells that the user went to the parade;
+    """ "This pride parade I went to last week" tells that the user went to the parade;
     without its object ("I went to", "I attended") an event says nothing, and would rank
     on the speaker's name alone: none is kept. A verb that needs no object is an event."""
     text = (
