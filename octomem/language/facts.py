@@ -35,7 +35,8 @@ if TYPE_CHECKING:
 _NUM = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
 _BAD_OBJECT = words(
     """it that this them you him her those these your how what when where why to be being
-    doing so there everything anything something nothing my our"""
+    doing so there everything anything something nothing my our me us myself yourself here
+    everywhere anywhere"""
 )
 
 _AFTER_TO = words("think be know say believe see keep ask make point mention")

@@ -135,6 +135,15 @@ def test_a_like_turned_off_is_a_dislike(text: str) -> None:
     assert retracted(text) == set()
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["I love me some pizza!", "Honestly, I love it everywhere.", "I like here.", "I love us."],
+)
+def test_a_like_of_a_pronoun_or_a_place_word_is_no_preference(text: str) -> None:
+    """"I love me some pizza" would be stored as "the user likes me"."""
+    assert not {f for f in said(text) if f[1].startswith("preference:")}
+
+
 def test_a_move_closes_the_old_city_and_names_the_new() -> None:
     text = "I moved from Paris to Berlin last year."
     assert retracted(text) == {("lives_in", "Paris")}
