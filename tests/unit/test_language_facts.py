@@ -140,7 +140,7 @@ def test_a_like_turned_off_is_a_dislike(text: str) -> None:
     ["I love me some pizza!", "Honestly, I love it everywhere.", "I like here.", "I love us."],
 )
 def test_a_like_of_a_pronoun_or_a_place_word_is_no_preference(text: str) -> None:
-    """"I love me some pizza" would be stored as "the user likes me"."""
+    """ "I love me some pizza" would be stored as "the user likes me"."""
     assert not {f for f in said(text) if f[1].startswith("preference:")}
 
 
