@@ -38,7 +38,16 @@ def trim_clause(
     timeref = find_time(text, datetime(2000, 1, 1, tzinfo=UTC))
     if timeref:
         text = text[: timeref.span[0]]
-    return " ".join(text.split()[:max_words]).strip(" '\"’.")
+    words = text.split()[:max_words]
+    while words and words[-1].lower() in _DANGLING:  # "coffee in the [morning]"
+        words.pop()
+    return " ".join(words).strip(" '\"’.")
+
+
+# what a cut leaves dangling at the end of a clause: nothing ends on these
+_DANGLING = frozenset(
+    "a an the to of in on at for with from by into about my our your their his her its".split()
+)
 
 
 @lru_cache(maxsize=64)

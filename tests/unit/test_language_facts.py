@@ -135,6 +135,14 @@ def test_a_like_turned_off_is_a_dislike(text: str) -> None:
     assert retracted(text) == set()
 
 
+def test_a_like_cut_before_its_time_keeps_no_dangling_word() -> None:
+    """The time ("in the morning") is cut off the liked thing, and so is the "in the" it
+    would leave: "the user likes to drink coffee in the." said nothing more."""
+    assert said("I like to drink coffee in the morning.") == {
+        ("user", "preference:drink coffee", "likes")
+    }
+
+
 @pytest.mark.parametrize(
     "text",
     ["I love me some pizza!", "Honestly, I love it everywhere.", "I like here.", "I love us."],
