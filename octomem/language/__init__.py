@@ -9,7 +9,7 @@ relative dates (`dates`), people and pronouns (`people`), and facts: their value
 
 from __future__ import annotations
 
-from octomem.language.clauses import remove_span, trim_clause
+from octomem.language.clauses import DANGLING, remove_span, trim_clause
 from octomem.language.dates import TimeRef, find_time, find_times
 from octomem.language.entities import (
     ENTITY_PATTERN,
@@ -40,6 +40,7 @@ from octomem.language.words import (
 )
 
 __all__ = [
+    "DANGLING",
     "ENTITY_PATTERN",
     "MAX_SENTENCE",
     "RELATIONS",

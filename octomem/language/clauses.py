@@ -39,14 +39,15 @@ def trim_clause(
     if timeref:
         text = text[: timeref.span[0]]
     words = text.split()[:max_words]
-    while words and words[-1].lower() in _DANGLING:  # "coffee in the [morning]"
+    while words and words[-1].lower() in DANGLING:  # "coffee in the [morning]"
         words.pop()
     return " ".join(words).strip(" '\"’.")
 
 
 # what a cut leaves dangling at the end of a clause: nothing ends on these
-_DANGLING = frozenset(
-    "a an the to of in on at for with from by into about my our your their his her its".split()
+DANGLING = frozenset(
+    "a an the some to of in on at for with from by into onto about my our your their his her "
+    "its".split()
 )
 
 

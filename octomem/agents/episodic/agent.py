@@ -19,6 +19,7 @@ from octomem.agents.episodic.announced import announced
 from octomem.agents.registry import register
 from octomem.filters import Filter
 from octomem.language import (
+    DANGLING,
     STOPWORDS,
     WORD,
     entities_in,
@@ -79,11 +80,6 @@ _SUBJECT = re.compile(
 )
 
 
-# what a clause cut short ends on ("I went to [last week]"): no event to tell
-_DANGLING = re.compile(
-    r"\b(?:to|about|at|of|for|with|from|into|onto|in|on|by|a|an|the|my|our|their|his|her|some)$",
-    re.I,
-)
 # verbs that say nothing without what they were done to ("I attended", "I just finished")
 _NEEDS_OBJECT = frozenset(
     "attended made finished took bought visited joined read saw watched started did tried "
@@ -102,7 +98,7 @@ def _cut_short(clause: str, verb: str) -> bool:
     """Whether the event's clause lost what it was about (to the time expression taken out
     of it, or a sentence that never said it): it ends on a preposition or article, or its
     verb needs an object and nothing but function words follows it."""
-    if _DANGLING.search(clause):
+    if clause.split()[-1:] and clause.split()[-1].lower() in DANGLING:  # "I went to"
         return True
     after = re.search(rf"\b{re.escape(verb)}\b(.*)$", clause)
     rest = WORD.findall(after[1]) if after else []
