@@ -29,7 +29,7 @@ from octomem.language.sentences import (
     is_question,
     split_sentences,
 )
-from octomem.language.stems import STOPWORDS, WORD, content_stems
+from octomem.language.stems import STOPWORDS, WORD, content_stems, has_content
 from octomem.language.values import RELATION_ATTR, RELATIONS, job_title
 from octomem.language.words import (
     norm_key,
@@ -57,6 +57,7 @@ __all__ = [
     "fact_sentence",
     "find_time",
     "find_times",
+    "has_content",
     "hedged",
     "is_first_person",
     "is_question",

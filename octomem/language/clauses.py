@@ -19,6 +19,13 @@ CLAUSE_WORDS = (
 PREP_WORDS = "with|for|from|at|in|on|by|to|near|during|after|before|as|about|into|since|outside"
 
 
+# what a cut leaves dangling at the end of a clause: nothing ends on these
+DANGLING = frozenset(
+    "a an the some to of in on at for with from by into onto about my our your their his her "
+    "its".split()
+)
+
+
 def trim_clause(
     text: str,
     *,
@@ -27,7 +34,8 @@ def trim_clause(
     keep: Iterable[str] = (),
     stops: Iterable[str] = (),
 ) -> str:
-    """`text` cut at the first clause boundary (punctuation, conjunction, time expression)."""
+    """`text` cut at the first clause boundary (punctuation, conjunction, time expression)
+    and to `max_words`, ending on no word of `DANGLING`."""
     text = text.strip()
     cut = _PUNCT_CUT.search(text)
     if cut:
@@ -42,13 +50,6 @@ def trim_clause(
     while words and words[-1].lower() in DANGLING:  # "coffee in the [morning]"
         words.pop()
     return " ".join(words).strip(" '\"’.")
-
-
-# what a cut leaves dangling at the end of a clause: nothing ends on these
-DANGLING = frozenset(
-    "a an the some to of in on at for with from by into onto about my our your their his her "
-    "its".split()
-)
 
 
 @lru_cache(maxsize=64)

@@ -21,6 +21,11 @@ STOPWORDS = frozenset(
 _GENERIC = frozenset({"user", "users", "user's", "people", "person", "thing", "things"})
 
 
+def has_content(text: str) -> bool:
+    """Whether `text` holds a word that is not a stop word."""
+    return any(w.lower().strip("'’-") not in STOPWORDS for w in WORD.findall(text))
+
+
 def stem(word: str) -> str:
     """A light stem, enough to match "lives"/"live"/"lived" and "likes"/"like"."""
     word = re.sub(r"['’]s$", "", word.lower().strip("'’-"))

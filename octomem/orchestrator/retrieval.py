@@ -40,8 +40,7 @@ def names_user(query: str, user_id: str | None) -> bool:
 
 def keyword_query(query: str) -> str:
     """The query's content words for BM25 (question and function words only add noise);
-    the query itself if it has nothing else. (Not "user" for a query that names the user
-    by their id: it matches every turn the user said, which crowds out the answer.)"""
+    the query itself if it has nothing else."""
     words = [w for w in WORD.findall(query) if w.lower().strip("'’-") not in STOPWORDS]
     return " ".join(words) if words else query
 

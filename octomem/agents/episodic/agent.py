@@ -20,10 +20,9 @@ from octomem.agents.registry import register
 from octomem.filters import Filter
 from octomem.language import (
     DANGLING,
-    STOPWORDS,
-    WORD,
     entities_in,
     find_time,
+    has_content,
     hedged,
     is_question,
     remove_span,
@@ -98,11 +97,11 @@ def _cut_short(clause: str, verb: str) -> bool:
     """Whether the event's clause lost what it was about (to the time expression taken out
     of it, or a sentence that never said it): it ends on a preposition or article, or its
     verb needs an object and nothing but function words follows it."""
-    if clause.split()[-1:] and clause.split()[-1].lower() in DANGLING:  # "I went to"
+    last = clause.split()[-1:]
+    if last and last[0].lower() in DANGLING:  # "I went to"
         return True
     after = re.search(rf"\b{re.escape(verb)}\b(.*)$", clause)
-    rest = WORD.findall(after[1]) if after else []
-    return verb in _NEEDS_OBJECT and all(w.lower() in STOPWORDS for w in rest)
+    return verb in _NEEDS_OBJECT and not has_content(after[1] if after else "")
 
 
 def _event_type(verb: str, rest: str, timed: bool) -> str | None:

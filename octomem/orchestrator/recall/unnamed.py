@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterable, Mapping
 
 from octomem.embeddings import embed_for
-from octomem.language import STOPWORDS, WORD
+from octomem.language import has_content
 from octomem.models import MemoryBase
 from octomem.orchestrator.fusion import named_in
 from octomem.orchestrator.retrieval import nearest
@@ -40,10 +40,6 @@ def without_names(query: str, names: Iterable[str]) -> str:
     for name in sorted(names, key=len, reverse=True):
         query = re.sub(rf"(?i)(?<!\w){re.escape(name.strip())}(?:['’]s)?(?!\w)", "", query)
     return " ".join(query.split())
-
-
-def has_content(text: str) -> bool:
-    return any(w.lower().strip("'’-") not in STOPWORDS for w in WORD.findall(text))
 
 
 async def search_unnamed(
