@@ -159,8 +159,8 @@ class Orchestrator:
     @property
     def process_graph(self) -> ProcessGraph:
         """The compiled process graph on this Orchestrator's stores, as LangGraph Studio
-        shows it, and as `process` runs it; built (and LangGraph imported) on first use,
-        so that a program that only recalls never loads it."""
+        shows it; `process` runs the same steps (`process.graph`) without the graph
+        runtime. Built (and LangGraph imported) on first use."""
         with self._graph_lock:
             if self._process_graph is None:
                 from octomem.orchestrator.process.graph import build_process_graph
@@ -236,8 +236,10 @@ class Orchestrator:
         )
 
     async def _run_process(self, inputs: ProcessInput) -> ProcessResult:
+        from octomem.orchestrator.process.graph import run as run_process  # its first use
+
         with span("process", user_id=inputs.get("user_id"), session_id=inputs.get("session_id")):
-            state = await self.process_graph.ainvoke(inputs)
+            state = await run_process(inputs, self._services)
         result: ProcessResult = state["result"]
         return result
 

@@ -1,42 +1,45 @@
-"""The process graph, built from the node functions with the services bound."""
+"""The process steps in their order (`orchestrator.steps`): `run` calls them directly (what
+`Orchestrator.process` does) and `build_process_graph` wires them as a LangGraph graph
+(what LangGraph Studio shows), with the same state by construction.
+
+normalize -> store_turns -> read_turns -> route -> [llm_extract] -> agent (one Send per
+agent) -> commit
+"""
 
 from __future__ import annotations
 
-from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
-from langgraph.graph import END, START, StateGraph
-
+from octomem.orchestrator import steps
 from octomem.orchestrator.process.commit import commit
 from octomem.orchestrator.process.extract import agent, llm_extract
 from octomem.orchestrator.process.intake import normalize, read_turns, store_turns
-from octomem.orchestrator.process.route import after_route, fan_out, route
+from octomem.orchestrator.process.route import agent_tasks, in_one_call, route
 from octomem.orchestrator.process.state import AgentTask, ProcessInput, ProcessState
 from octomem.orchestrator.services import Services
+from octomem.orchestrator.steps import Step
 
 if TYPE_CHECKING:
     from octomem.orchestrator.process.state import ProcessGraph
 
+STEPS = (
+    Step("normalize", normalize),
+    Step("store_turns", store_turns),
+    Step("read_turns", read_turns),
+    Step("route", route),
+    Step("llm_extract", llm_extract, when=in_one_call),
+    Step("agent", agent, each=agent_tasks, task=AgentTask),
+    Step("commit", commit),
+)
+REDUCERS = steps.reducers(ProcessState)
+
+
+async def run(inputs: ProcessInput, deps: Services) -> ProcessState:
+    """The process steps called directly."""
+    return cast(ProcessState, await steps.run(STEPS, REDUCERS, inputs, deps))
+
 
 def build_process_graph(deps: Services) -> ProcessGraph:
-    """normalize -> store_turns -> read_turns -> route -> [llm_extract] -> agent (one Send
-    per agent) -> commit, each node its function with `deps` bound."""
-    builder = StateGraph(ProcessState, input_schema=ProcessInput)
-    builder.add_node("normalize", partial(normalize, deps=deps))
-    builder.add_node("store_turns", partial(store_turns, deps=deps))
-    builder.add_node("read_turns", partial(read_turns, deps=deps))
-    builder.add_node("route", partial(route, deps=deps))
-    builder.add_node("llm_extract", partial(llm_extract, deps=deps))
-    builder.add_node("agent", partial(agent, deps=deps), input_schema=AgentTask)
-    builder.add_node("commit", partial(commit, deps=deps))
-    builder.add_edge(START, "normalize")
-    builder.add_edge("normalize", "store_turns")
-    builder.add_edge("store_turns", "read_turns")
-    builder.add_edge("read_turns", "route")
-    builder.add_conditional_edges(
-        "route", partial(after_route, deps=deps), ["llm_extract", "agent", "commit"]
-    )
-    builder.add_conditional_edges("llm_extract", partial(fan_out, deps=deps), ["agent", "commit"])
-    builder.add_edge("agent", "commit")
-    builder.add_edge("commit", END)
-    return builder.compile(name="process")
+    """The process steps as a LangGraph graph, for Studio: one Send per agent that
+    extracts on its own."""
+    return cast("ProcessGraph", steps.graph("process", STEPS, ProcessState, ProcessInput, deps))

@@ -1,11 +1,9 @@
 """route: which agents get the conversation, and why (`routing`, for a person stepping
 through a run in LangGraph Studio); in per_agent mode the LLM router call narrows them.
-Then the edges after it: to llm_extract (single_call), or one Send per agent that
-extracts on its own, or straight to commit."""
+Then what follows it: llm_extract (single_call), then an agent task for each agent that
+extracts on its own (none: straight to commit)."""
 
 from __future__ import annotations
-
-from langgraph.types import Send
 
 from octomem.errors import LLMError
 from octomem.llm import UsageMeter
@@ -72,18 +70,15 @@ async def route(state: TurnsRead, deps: Services) -> RouteUpdate:
     return update
 
 
-def after_route(state: Routed, deps: Services) -> list[Send] | str:
-    # route sets single_call only with an LLM and an agent that prompts it
-    return "llm_extract" if state["extraction"].mode == "single_call" else fan_out(state, deps)
-
-
-def fan_out(state: Routed, deps: Services) -> list[Send] | str:
-    """An agent task for each routed agent that extracts on its own: by its rules, or by
-    its own LLM call in per_agent mode (single_call's call extracted the others)."""
-    return [Send("agent", task) for task in agent_tasks(state, deps)] or "commit"
+def in_one_call(state: Routed) -> bool:
+    """single_call: one LLM call extracts for every routed agent that prompts it (route sets
+    it only with an LLM and such an agent)."""
+    return state["extraction"].mode == "single_call"
 
 
 def agent_tasks(state: Routed, deps: Services) -> list[AgentTask]:
+    """An agent task for each routed agent that extracts on its own: by its rules, or by
+    its own LLM call in per_agent mode (single_call's call extracted the others)."""
     extraction_ = state["extraction"]
     tasks = []
     for mtype in chosen(state):

@@ -120,7 +120,7 @@ async def search_shared(state: Planned, deps: Services) -> SharedUpdate:
     return {"shared": shared}
 
 
-def agent_searches(state: Searched) -> list[RetrieveTask]:
+def agent_searches(state: Searched, deps: Services) -> list[RetrieveTask]:
     """One search_agent task per agent the plan searches."""
     return [RetrieveTask(**state, agent=a) for a in state["plan"].agents]
 
