@@ -474,17 +474,22 @@ def test_episodic_ignores_states_questions_and_assistant_turns() -> None:
 def test_episodic_events_told_as_a_relative_clause_keep_their_object() -> None:
     """ "This pride parade I went to last week" tells that the user went to the parade;
     without its object ("I went to", "I attended") an event says nothing, and would rank
-    on the speaker's name alone: none is kept. A verb that needs no object is an event."""
+    on the speaker's name alone: none is kept. A verb that needs no object is an event.
+    The object is the nearest phrase before the "I", and not one that says when, why or
+    how ("the reason I went to", "the first time I visited", "the way I made it")."""
     text = (
         "One special memory was this pride parade I went to last week. "
         "I got help from an adoption group I attended. Here's something I just finished! "
-        "I started playing guitar about five years ago. I graduated in May."
+        "I started playing guitar about five years ago. I graduated in May. "
+        "That was the reason I went to last week. Remember the first time I visited last "
+        "year? This is the way I made it. This lake I visited yesterday was calm."
     )
     summaries = [r.summary for r in run(EpisodicAgent(), turn(text))]
     assert summaries == [
         "In the week of 2024-03-04 the user went to this pride parade.",
         "By 2024-03-15 the user attended an adoption group.",
         "In May 2023 the user graduated.",
+        "On 2024-03-14 the user visited this lake.",
     ]
 
 

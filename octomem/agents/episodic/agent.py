@@ -86,11 +86,38 @@ _NEEDS_OBJECT = frozenset(
 )
 
 
-# the object of a relative clause, just before its "I" ("this pride parade I went to")
-_OBJECT_BEFORE = re.compile(
-    r"\b((?:this|that|these|those|the|a|an|my|our)\s+(?:[\w'’/-]+\s+){0,4}?[\w'’/-]+)\s+$",
-    re.I,
+# what opens the object of a relative clause ("this pride parade I went to")
+_DETERMINERS = frozenset("this that these those the a an my our".split())
+# heads that say when, why or how rather than what: "the reason I went to", "the first
+# time I visited", "the way I made it"
+_NOT_AN_OBJECT = frozenset(
+    "reason reasons way ways time times day days moment week weekend month year night "
+    "morning evening afternoon".split()
 )
+# a copula right after the verb: the clause was a relative one ("this lake I visited was calm")
+_COPULA_AFTER = re.compile(r"\s+(?:was|is|were|are)\b.*$", re.I)
+
+
+def _object_before(text: str) -> str | None:
+    """The object of a relative clause whose "I" follows `text` ("this pride parade" of
+    "One memory was this pride parade "): the last determiner among its last six words and
+    the one to five words after it - None if there is none, or they say when, why or how."""
+    words = text.split()[-6:]
+    for i in range(len(words) - 2, -1, -1):
+        if words[i].lower() in _DETERMINERS:
+            if words[-1].lower().strip(",.!?") in _NOT_AN_OBJECT:
+                return None
+            return " ".join([words[i].lower(), *words[i + 1 :]])
+    return None
+
+
+def _relative_cut(clause: str, verb: str) -> str:
+    """`clause` up to its verb, if a copula follows the verb ("I visited was calm": the
+    verb's object came before the "I")."""
+    at = re.search(rf"\b{re.escape(verb)}\b", clause)
+    if at is None or not _COPULA_AFTER.match(clause[at.end() :]):
+        return clause
+    return clause[: at.end()]
 
 
 def _cut_short(clause: str, verb: str) -> bool:
@@ -348,9 +375,10 @@ class EpisodicAgent(BaseAgent):
         clause = re.split(r";|\s[-–—]\s|,\s(?:but|and it|which|so)\b", clause)[0].strip(" .!,")
         if match["co"]:
             clause = clause.replace(f"{match['co']} and I", f"I and {match['co']}", 1)
+        clause = _relative_cut(clause, match["verb"])
         if _cut_short(clause, match["verb"]):  # "this parade I went to": the object first
-            before = _OBJECT_BEFORE.search(sentence[:start])
-            clause = f"{clause} {before[1]}" if before else clause
+            before = _object_before(sentence[:start])
+            clause = f"{clause} {before}" if before else clause
             if _cut_short(clause, match["verb"]):
                 return None
         date = timeref.start if timeref else turn.timestamp
