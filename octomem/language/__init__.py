@@ -29,7 +29,7 @@ from octomem.language.sentences import (
     is_question,
     split_sentences,
 )
-from octomem.language.stems import STOPWORDS, WORD, content_stems, has_content
+from octomem.language.stems import STOPWORDS, WORD, content_stems, content_words, has_content
 from octomem.language.values import RELATION_ATTR, RELATIONS, job_title
 from octomem.language.words import (
     norm_key,
@@ -54,6 +54,7 @@ __all__ = [
     "clean_entity",
     "content_stems",
     "entities_in",
+    "content_words",
     "fact_sentence",
     "find_time",
     "find_times",

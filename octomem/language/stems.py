@@ -21,9 +21,14 @@ STOPWORDS = frozenset(
 _GENERIC = frozenset({"user", "users", "user's", "people", "person", "thing", "things"})
 
 
+def content_words(text: str) -> list[str]:
+    """The words of `text` that are not stop words, in order, as written."""
+    return [w for w in WORD.findall(text) if w.lower().strip("'’-") not in STOPWORDS]
+
+
 def has_content(text: str) -> bool:
     """Whether `text` holds a word that is not a stop word."""
-    return any(w.lower().strip("'’-") not in STOPWORDS for w in WORD.findall(text))
+    return bool(content_words(text))
 
 
 def stem(word: str) -> str:

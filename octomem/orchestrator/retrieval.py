@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from octomem import filters
 from octomem.agents.base import TurnPosition
 from octomem.embeddings import embed_for
-from octomem.language import STOPWORDS, WORD
+from octomem.language import STOPWORDS, WORD, content_words
 from octomem.models import MemoryBase, MemoryType, Provenance
 from octomem.orchestrator.fusion import Fused
 from octomem.plans import RecallPlan
@@ -41,7 +41,7 @@ def names_user(query: str, user_id: str | None) -> bool:
 def keyword_query(query: str) -> str:
     """The query's content words for BM25 (question and function words only add noise);
     the query itself if it has nothing else."""
-    words = [w for w in WORD.findall(query) if w.lower().strip("'’-") not in STOPWORDS]
+    words = content_words(query)
     return " ".join(words) if words else query
 
 
