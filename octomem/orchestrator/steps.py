@@ -36,6 +36,11 @@ class Step:
     task: type[Any] | None = None  # the type of each task (the node's input schema)
     when: Callable[[Any], bool] | None = None
 
+    @property
+    def always(self) -> bool:
+        """Runs once on every state: neither skipped (`when`) nor fanned out (`each`)."""
+        return self.when is None and self.each is None
+
 
 def reducers(state_type: type[Any]) -> dict[str, Callable[[Any, Any], Any]]:
     """How each key of `state_type` (a TypedDict) is merged: its reducer
@@ -94,7 +99,7 @@ def graph(
         later = list(steps[i:])
         if not later:
             builder.add_edge(source, END)
-        elif later[0].when is None and later[0].each is None:
+        elif later[0].always:
             builder.add_edge(source, later[0].name)
         else:
             builder.add_conditional_edges(source, partial(_next, later, deps), _targets(later))
@@ -109,7 +114,7 @@ def _targets(later: Sequence[Step]) -> list[str]:
     targets = []
     for step in later:
         targets.append(step.name)
-        if step.when is None and step.each is None:
+        if step.always:
             return targets
     return [*targets, END]
 
