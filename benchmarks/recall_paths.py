@@ -64,8 +64,8 @@ def _alternating(
     names = list(paths)
     rounds = len(texts) if shared else len(texts) // len(names)
     times: dict[str, list[float]] = {name: [] for name in names}
-    for run in paths.values():  # warm-up
-        orch.run_sync(run(f"{texts[0]} warm-up {len(times)}"))
+    for name, run in paths.items():  # warm-up, each on a text of its own
+        orch.run_sync(run(f"{texts[0]} warm-up {name}"))
     for i in range(rounds):
         order = names if i % 2 == 0 else list(reversed(names))
         for name in order:
