@@ -32,7 +32,6 @@ from octomem.service.context import RequestInfo
 from octomem.service.state import State
 from octomem.service.ui.session import Sessions
 from octomem.settings import Settings, for_remote_callers
-from octomem.stores import causal
 from octomem.telemetry import configure_tracing, set_attributes, span
 
 log = get_logger(__name__)
@@ -64,15 +63,14 @@ class Envelope:
         media_type = problems.media_type_for(scope)
         started = time.perf_counter()
         status = {"code": 500, "sent": False}
-        call = causal.Call()  # the bookmarks of this request's graph reads and writes
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status["code"], status["sent"] = message["status"], True
                 mine = (b"x-request-id", bookmarks.HEADER.encode())
                 extra = [(b"x-request-id", info.request_id.encode())]
-                if call.written:
-                    header = bookmarks.encode(call.written)
+                if info.written:  # the bookmarks that follow the request's graph writes
+                    header = bookmarks.encode(info.written)
                     extra.append((bookmarks.HEADER.encode(), header.encode()))
                 message["headers"] = [
                     h for h in message.get("headers", []) if h[0].lower() not in mine
@@ -81,9 +79,9 @@ class Envelope:
 
         with span("http.request", method=scope.get("method"), request_id=info.request_id) as sp:
             try:
-                call.after = bookmarks.decode(headers.get(bookmarks.HEADER, ""))
-                with causal.within(call):
-                    await self._handle(scope, receive, send_with_id, headers, info)
+                # its graph reads start after the writes of the header's bookmarks
+                info.after = bookmarks.decode(headers.get(bookmarks.HEADER, ""))
+                await self._handle(scope, receive, send_with_id, headers, info)
             except asyncio.CancelledError:
                 # the shutdown grace ran out with this request in flight: a problem body
                 # rather than the server's bare-text 500, then the cancel goes on

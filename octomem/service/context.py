@@ -1,21 +1,23 @@
 """What one request's log lines say: its id and what its audit line records (key,
-project, user, counts). Started by the envelope, filled in by auth and the routes; the
-routes get everything else they need (the caller, its Orchestrator) from their
-dependencies (`deps`)."""
+project, user, counts), with its causal bookmarks (a `causal.Call`, what the graph client
+reads). Started by the envelope, filled in by auth and the routes; the routes get
+everything else they need (the caller, its Orchestrator) from their dependencies
+(`deps`)."""
 
 from __future__ import annotations
 
 import asyncio
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from octomem.stores import causal
 
 if TYPE_CHECKING:
     from octomem.service.auth import Principal
 
 
-@dataclass
-class RequestInfo:
+@dataclass(kw_only=True)
+class RequestInfo(causal.Call):
     request_id: str
     key_id: str | None = None  # the key the request was admitted with (None: public, refused)
     project: str | None = None
@@ -31,33 +33,32 @@ class RequestInfo:
         self.key_id, self.project = principal.key_id, principal.project
 
 
-_CURRENT: ContextVar[RequestInfo | None] = ContextVar("octomem_request", default=None)
-
-
 def current() -> RequestInfo | None:
-    return _CURRENT.get()
+    info = causal.current()
+    return info if isinstance(info, RequestInfo) else None
 
 
 def request_id() -> str | None:
-    info = _CURRENT.get()
+    info = current()
     return info.request_id if info else None
 
 
 def start(request_id: str) -> RequestInfo:
-    info = RequestInfo(request_id)
-    _CURRENT.set(info)
+    info = RequestInfo(request_id=request_id)
+    causal.begin(info)
     return info
 
 
 def adopt(info: RequestInfo | None) -> None:
     """Make `info` the current request's in this task (a task the request's context did
-    not reach, such as the one the MCP SDK runs a tool call in)."""
-    _CURRENT.set(info)
+    not reach, such as the one the MCP SDK runs a tool call in): its audit line and its
+    bookmarks."""
+    causal.begin(info)
 
 
 def count(**counts: int) -> None:
     """Add counts (memories returned, messages stored...) to the request's audit line."""
-    info = _CURRENT.get()
+    info = current()
     if info is not None:
         for name, value in counts.items():
             info.counts[name] = info.counts.get(name, 0) + value

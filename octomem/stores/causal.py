@@ -6,8 +6,11 @@ client passes bookmarks on (`Neo4jClient`); across hosts the service returns a r
 in the ``Octomem-Bookmark`` header, and a later request that sends it back reads after
 those writes.
 
-`within(Call(after))` makes a request's bookmarks the block's (and its tasks' and worker
-threads'), never another request's: the stores it reaches are shared by every request.
+`within(call)` makes a caller's bookmarks the block's (and its tasks' and worker
+threads'; `begin(call)`: the rest of its task's), never another caller's: the stores it
+reaches are shared by every request. The service's request context
+(`octomem.service.context.RequestInfo`, what its log lines say) is such a `Call`: one
+value per request, in the one context variable below.
 """
 
 from __future__ import annotations
@@ -46,6 +49,12 @@ def within(call: Call) -> Iterator[Call]:
         yield call
     finally:
         _CALL.reset(reset)
+
+
+def begin(call: Call | None) -> None:
+    """The graph transactions run from here on in this task (and the tasks and threads it
+    starts) are `call`'s; a request's task ends with it, so nothing is reset."""
+    _CALL.set(call)
 
 
 def current() -> Call | None:
