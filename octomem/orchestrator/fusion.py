@@ -24,6 +24,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Literal
 
+from octomem.language.stems import content_stems
 from octomem.models import MemoryBase, MemoryType, Provenance
 from octomem.plans import RankedList, Retriever
 
@@ -105,6 +106,9 @@ def named_in(text: str) -> Callable[[str | None], bool]:
     return test
 
 
+# a memory read from turns this near the query in a vector search matches it beyond the
+# name of whom it is about (`boost_named_actors`)
+NEAR_RANK = 8
 FIRST_PERSON = re.compile(r"(?<!\w)(?:i|me|my|mine|myself)(?!\w)", re.IGNORECASE)
 SECOND_PERSON = re.compile(r"(?<!\w)(?:you|your|yours|yourself)(?!\w)", re.IGNORECASE)
 
@@ -126,7 +130,11 @@ def boost_named_actors(
     what was read from them as search keys, `turn_keys`) that turn must also be said by
     the memory's actor: a key holding the name of whom it is about ("Maya moved to
     Berlin", read from "user: I moved to Berlin") makes a question naming them find
-    every such turn, which would raise every memory read from them.
+    every such turn, which would raise every memory read from them. And it must match
+    the question beyond the name: share a word with it other than the name, or be among
+    the first `NEAR_RANK` of a vector search (near in meaning, in other words). A
+    person's events all hold their name, so "Melanie took their kids to a park" would
+    otherwise be raised for "When did Melanie's friend adopt a child?".
 
     A question in the first person that does not address the assistant ("what did I
     buy?"; not "what did you tell me?") is about the user: the assistant's replies, which
@@ -157,13 +165,30 @@ def boost_named_actors(
         actor = said_by(record)
         return not found_turns.isdisjoint((turn, actor) for turn in record.source.turn_ids)
 
+    asked = content_stems(query)
+    near = {
+        memory_id
+        for memory_id, _, provenance in fused
+        if any(p.retriever == "vector" and p.rank <= NEAR_RANK for p in provenance)
+    }
+
+    def beyond_name(record: MemoryBase | None) -> bool:
+        """Not a memory read from turns, or one that matches the query beyond its actor's
+        name (a word in common, or near in meaning)."""
+        if record is None or record.internal.get("raw") or not record.source.turn_ids:
+            return True
+        if record.id in near:
+            return True
+        name = content_stems(getattr(record, "actor", None) or "")
+        return bool(content_stems(record.content) & asked - name)
+
     def factor(memory_id: str) -> float:
         record = records.get(memory_id)
         actor = getattr(record, "actor", None)
         if actor not in cache:
             cache[actor] = test(actor)
         if cache[actor]:
-            return boost if turn_found(record) else 1.0
+            return boost if turn_found(record) and beyond_name(record) else 1.0
         return 1 / boost if about_user and _said_by_assistant(record) else 1.0
 
     return rescaled(fused, factor, "actor", applied)

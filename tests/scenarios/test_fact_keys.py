@@ -154,7 +154,7 @@ def test_with_keys_a_memory_is_raised_for_its_actor_only_beside_their_own_turn()
         return EpisodicMemory(
             id=memory_id,
             user_id=USER,
-            content=f"{actor} did it.",
+            content=f"{actor} picked it up.",
             occurred_at=T0,
             actor=actor,
             event_type="event",
@@ -174,7 +174,7 @@ def test_with_keys_a_memory_is_raised_for_its_actor_only_beside_their_own_turn()
     }
     fused = [(i, 2.0, []) for i in ("ben-event", "maya-event", "ben-turn", "user-turn")]
     fused.append(("floor", 1.0, []))
-    for query in ("What did Ben pick up?", "What did Maya do?"):
+    for query in ("What did Ben pick up?", "What did Maya pick up?"):
         plain = {i: s for i, s, _ in boost_named_actors(fused, records, query, 2.0)}
         keyed = {i: s for i, s, _ in boost_named_actors(fused, records, query, 2.0, keyed=True)}
         if "Ben" in query:

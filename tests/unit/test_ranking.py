@@ -284,10 +284,12 @@ def test_the_actor_boost_never_lifts_a_hit_no_retriever_liked() -> None:
     assert [(m, s) for m, s, _ in out] == [("bob", 0.9), ("maria", 0.2)]
 
 
-def read_from(memory_id: str, actor: str, turn: str, *, raw: bool = False) -> EpisodicMemory:
+def read_from(
+    memory_id: str, actor: str, turn: str, *, raw: bool = False, text: str = "the concert"
+) -> EpisodicMemory:
     """A stored turn (`raw`) or an event read from it, both naming the turn as source."""
     record = said_by(memory_id, actor)
-    record.content = f"{actor}: {memory_id}"
+    record.content = f"{actor}: {memory_id} {text}"
     record.content_hash = ""  # recomputed from the new text
     record.source = SourceRef(turn_ids=[turn], message_ids=[turn])
     if raw:
@@ -319,6 +321,34 @@ def test_a_memory_read_from_turns_is_raised_only_when_one_of_its_turns_is_a_hit(
         ("maria-stray", 0.7),
         ("floor", 0.1),
     ]
+
+
+def test_a_memory_read_from_turns_is_raised_only_when_it_matches_beyond_the_name() -> None:
+    # all three were read from a turn the retrievers found; "maria-park" shares nothing
+    # with the query but Maria's name, "maria-gig" no word but is near it in meaning
+    vector = [Provenance(agent=MemoryType.EPISODIC, retriever="vector", rank=3)]
+    fused: Fused = [
+        ("maria-park", 0.7, []),
+        ("maria-gig", 0.6, vector),
+        ("maria-concert", 0.5, []),
+        ("maria-turn", 0.4, []),
+        ("floor", 0.1, []),
+    ]
+    records: dict[str, MemoryBase] = {
+        "maria-park": read_from("maria-park", "Maria", "t1", text="took the kids out"),
+        "maria-gig": read_from("maria-gig", "Maria", "t1", text="went to a gig"),
+        "maria-concert": read_from("maria-concert", "Maria", "t1"),
+        "maria-turn": read_from("maria-turn", "Maria", "t1", raw=True),
+    }
+    out = boost_named_actors(fused, records, "What did Maria say about the concert?", 2.0)
+    assert [m for m, _, _ in out] == [
+        "maria-gig",
+        "maria-concert",
+        "maria-turn",
+        "maria-park",
+        "floor",
+    ]
+    assert dict((m, round(s, 6)) for m, s, _ in out)["maria-park"] == 0.7  # not raised
 
 
 def test_a_boost_of_one_changes_nothing() -> None:
