@@ -106,8 +106,8 @@ def named_in(text: str) -> Callable[[str | None], bool]:
     return test
 
 
-# a memory read from turns this near the query in a vector search matches it beyond the
-# name of whom it is about (`boost_named_actors`)
+# a memory read from turns this near the query (its rank among every agent's vector hits,
+# fused) matches it beyond the name of whom it is about (`boost_named_actors`)
 NEAR_RANK = 8
 FIRST_PERSON = re.compile(r"(?<!\w)(?:i|me|my|mine|myself)(?!\w)", re.IGNORECASE)
 SECOND_PERSON = re.compile(r"(?<!\w)(?:you|your|yours|yourself)(?!\w)", re.IGNORECASE)
@@ -132,7 +132,8 @@ def boost_named_actors(
     Berlin", read from "user: I moved to Berlin") makes a question naming them find
     every such turn, which would raise every memory read from them. And it must match
     the question beyond the name: share a word with it other than the name, or be among
-    the first `NEAR_RANK` of a vector search (near in meaning, in other words). A
+    the `NEAR_RANK` nearest of the vector searches' hits, every agent's together (near in
+    meaning, in other words). A
     person's events all hold their name, so "Melanie took their kids to a park" would
     otherwise be raised for "When did Melanie's friend adopt a child?".
 

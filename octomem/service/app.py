@@ -26,12 +26,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from octomem import __version__
 from octomem.errors import OctomemError
 from octomem.logs import get_logger
-from octomem.service import bookmarks, context, outcome, problems, ui
+from octomem.service import bookmarks, outcome, problems, ui
 from octomem.service.auth import ADMITTED, Forbidden, Unauthorized, authenticate
 from octomem.service.context import RequestInfo
 from octomem.service.state import State
 from octomem.service.ui.session import Sessions
 from octomem.settings import Settings, for_remote_callers
+from octomem.stores import causal
 from octomem.telemetry import configure_tracing, set_attributes, span
 
 log = get_logger(__name__)
@@ -59,7 +60,14 @@ class Envelope:
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         given = headers.get("x-request-id", "")
-        info = context.start(given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex)
+        info = RequestInfo(request_id=given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex)
+        # the request's context (its audit line, its bookmarks): its tasks', none after it
+        with causal.within(info):
+            await self._enveloped(scope, receive, send, headers, info)
+
+    async def _enveloped(
+        self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str], info: RequestInfo
+    ) -> None:
         media_type = problems.media_type_for(scope)
         started = time.perf_counter()
         status = {"code": 500, "sent": False}

@@ -7,13 +7,17 @@ everything else they need (the caller, its Orchestrator) from their dependencies
 from __future__ import annotations
 
 import asyncio
+import contextvars
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from octomem.stores import causal
 
 if TYPE_CHECKING:
     from octomem.service.auth import Principal
+
+T = TypeVar("T")
 
 
 @dataclass(kw_only=True)
@@ -43,17 +47,17 @@ def request_id() -> str | None:
     return info.request_id if info else None
 
 
-def start(request_id: str) -> RequestInfo:
-    info = RequestInfo(request_id=request_id)
-    causal.begin(info)
-    return info
-
-
 def adopt(info: RequestInfo | None) -> None:
     """Make `info` the current request's in this task (a task the request's context did
     not reach, such as the one the MCP SDK runs a tool call in): its audit line and its
     bookmarks."""
     causal.begin(info)
+
+
+def detached(work: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
+    """`work` in a task of no request's: one shared by several requests (a readiness probe,
+    a project being opened) carries none's audit line or bookmarks, though one started it."""
+    return asyncio.get_running_loop().create_task(work, context=contextvars.Context())
 
 
 def count(**counts: int) -> None:

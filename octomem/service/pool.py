@@ -15,7 +15,7 @@ from octomem.embeddings import CachedEmbedder, Embedder
 from octomem.logs import get_logger
 from octomem.orchestrator.engine import Orchestrator
 from octomem.orchestrator.lifecycle import build_embedder
-from octomem.service import outcome, readiness
+from octomem.service import context, outcome, readiness
 from octomem.settings import Settings
 
 T = TypeVar("T")
@@ -96,7 +96,7 @@ class ProjectPool:
             # its client gone) leaves the open to finish for the next one, never half-done
             opening = self._opening.get(project)
             if opening is None:
-                opening = asyncio.ensure_future(self._open_project(project))
+                opening = context.detached(self._open_project(project))
                 self._opening[project] = opening
                 opening.add_done_callback(lambda _: self._opening.pop(project, None))
             orch = await asyncio.shield(opening)

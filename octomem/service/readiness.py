@@ -17,6 +17,7 @@ from typing import Literal
 
 from octomem.logs import get_logger
 from octomem.orchestrator.engine import Orchestrator
+from octomem.service import context
 
 log = get_logger(__name__)
 
@@ -39,7 +40,7 @@ class Probes:
                 keys.append(key)
                 found = self._probes.get(key)
                 if found is None or found[0].done():
-                    task = asyncio.ensure_future(orch.aping(store))
+                    task = context.detached(orch.aping(store))  # later probes share it
                     task.add_done_callback(_read)
                     self._probes[key] = (task, time.monotonic())
         for stale in set(self._probes) - set(keys):  # a project closed meanwhile

@@ -8,6 +8,9 @@ import ast
 from pathlib import Path
 
 import octomem
+from octomem.service import context
+from octomem.service.readiness import Probes
+from octomem.stores import causal
 
 PACKAGE = Path(octomem.__file__).parent
 KNOWN = {
@@ -40,3 +43,38 @@ def test_the_package_sets_only_the_context_variables_listed() -> None:
             found[path.relative_to(PACKAGE).as_posix()] = count
     assert set(found) == KNOWN, found
     assert sum(found.values()) == len(KNOWN), found  # one each
+
+
+class _Pinger:
+    """An Orchestrator as the readiness probes see it: what context each ping ran in."""
+
+    def __init__(self) -> None:
+        self.seen: list[object] = []
+
+    async def aping(self, store: str) -> None:
+        self.seen.append(causal.current())
+
+
+async def test_a_probe_shared_by_requests_carries_none_of_the_one_that_started_it() -> None:
+    # a caller's Octomem-Bookmark would make the shared probe wait for a write it names,
+    # and every later /readyz report the graph as down
+    context.adopt(context.RequestInfo(request_id="r1", after=("a-bookmark",)))
+    pinger = _Pinger()
+    checks = await Probes().check([("default", pinger)])  # type: ignore[list-item]
+    assert set(checks.values()) == {"ok"} and pinger.seen and set(pinger.seen) == {None}
+    assert context.request_id() == "r1"  # the request's own context is untouched
+
+
+async def test_a_request_leaves_no_context_behind(tmp_path: Path) -> None:
+    # the app called in this task, as an in-process host calls it (ASGITransport)
+    import httpx
+
+    from octomem.service.app import create_app
+    from octomem.settings import load_settings
+
+    app = create_app(load_settings(data_dir=tmp_path))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        answer = await client.get("/healthz", headers={"X-Request-Id": "r2"})
+    assert answer.headers["x-request-id"] == "r2"
+    assert causal.current() is None and context.current() is None

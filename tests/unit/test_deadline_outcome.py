@@ -19,7 +19,8 @@ WHY = "the request ran longer than 2 s"
 
 async def _answer(write: object | None) -> tuple[str, asyncio.Future[object] | None]:
     """Start a request, maybe a write (a coroutine), and answer it at once."""
-    info = context.start("req-1")
+    info = context.RequestInfo(request_id="req-1")
+    context.adopt(info)
     task = None
     if write is not None:
         task = asyncio.ensure_future(write)  # type: ignore[arg-type]
