@@ -133,9 +133,9 @@ def boost_named_actors(
     every such turn, which would raise every memory read from them. And it must match
     the question beyond the name: share a word with it other than the name, or be among
     the `NEAR_RANK` nearest of the vector searches' hits, every agent's together (near in
-    meaning, in other words). A
-    person's events all hold their name, so "Melanie took their kids to a park" would
-    otherwise be raised for "When did Melanie's friend adopt a child?".
+    meaning, in other words). A person's events all hold their name, so "Melanie took
+    their kids to a park" would otherwise be raised for "When did Melanie's friend adopt
+    a child?".
 
     A question in the first person that does not address the assistant ("what did I
     buy?"; not "what did you tell me?") is about the user: the assistant's replies, which
