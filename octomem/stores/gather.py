@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
 from octomem.stores import fence as fences
+from octomem.stores import holder
 from octomem.stores.fence import Fence
 
 Flush = Callable[["Gathering"], Awaitable[None]]
@@ -63,17 +63,15 @@ class Gathering:
         return fences.landed_late(self.fence, written)
 
 
-_CURRENT: ContextVar[Gathering | None] = ContextVar("octomem_gathering", default=None)
-
-
 def current(fence: Fence | None) -> Gathering | None:
     """The open gathering of `fence`'s writer, if any."""
-    found = _CURRENT.get()
+    found = active()
     return found if found is not None and fence is not None and found.fence is fence else None
 
 
 def active() -> Gathering | None:
-    return _CURRENT.get()
+    found: Gathering | None = holder.current().gathering
+    return found
 
 
 @contextlib.asynccontextmanager
@@ -83,28 +81,26 @@ async def gathered(
     """Gather the graph writes made under `fence` in the block; flushed (and the deferred
     vector checks made) when it ends, after `last` (which may defer more: the release of
     the writer's leases). A block that fails drops what it had not flushed."""
-    if not fence.tokens or _CURRENT.get() is not None:
+    if not fence.tokens or active() is not None:
         yield  # nothing fenced, or an outer block gathers
         return
     gathering = Gathering(fence)
-    token = _CURRENT.set(gathering)
-    try:
-        yield
-        if last is not None:
-            await last()
-        await flush(gathering)
-    except BaseException:
-        gathering.works.clear()
-        gathering.after.clear()
-        held = True
-        if gathering.unconfirmed:  # whatever failed, a late vector write is still told
-            with contextlib.suppress(Exception):
-                held = await fence.holds(fence.tokens)
-        if not held and (late := gathering.late()) is not None:
-            raise late from None
-        raise
-    finally:
-        _CURRENT.reset(token)
+    with holder.setting(gathering=gathering):
+        try:
+            yield
+            if last is not None:
+                await last()
+            await flush(gathering)
+        except BaseException:
+            gathering.works.clear()
+            gathering.after.clear()
+            held = True
+            if gathering.unconfirmed:  # whatever failed, a late vector write is still told
+                with contextlib.suppress(Exception):
+                    held = await fence.holds(fence.tokens)
+            if not held and (late := gathering.late()) is not None:
+                raise late from None
+            raise
 
 
 async def verify(fence: Fence | None) -> None:

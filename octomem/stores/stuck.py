@@ -15,11 +15,12 @@ bound (and a margin), the lease is left to expire and another host takes the sco
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import itertools
 import threading
 import time
 from collections.abc import Iterator
+
+from octomem.stores import holder
 
 MARGIN_S = 5.0  # past its bound by this much, a call is stuck rather than finishing
 
@@ -53,30 +54,22 @@ class Watch:
         return max([0.0, *late])
 
 
-_WATCH: contextvars.ContextVar[Watch | None] = contextvars.ContextVar(
-    "octomem_stuck_watch", default=None
-)
-
-
 @contextlib.contextmanager
 def watching() -> Iterator[Watch]:
     """The store calls made in the block (and in the tasks it starts) are watched: by the
     watch of an enclosing block, else by a new one."""
-    if (watch := _WATCH.get()) is not None:
+    if (watch := holder.current().watch) is not None:
         yield watch
         return
     watch = Watch()
-    reset = _WATCH.set(watch)
-    try:
+    with holder.setting(watch=watch):
         yield watch
-    finally:
-        _WATCH.reset(reset)
 
 
 @contextlib.contextmanager
 def watched(bound_s: float) -> Iterator[None]:
     """One store call bounded by `bound_s`, seen by the watch of the block it runs in."""
-    watch = _WATCH.get()
+    watch = holder.current().watch
     if watch is None:
         yield
         return

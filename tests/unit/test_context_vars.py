@@ -19,8 +19,7 @@ KNOWN = {
     # the reading libraries' warnings, routed from global loggers to the capture of a file
     "media/notices.py",
     # a lease holder's store calls: the deferred graph writes and the stuck-call watch
-    "stores/gather.py",
-    "stores/stuck.py",
+    "stores/holder.py",
 }
 
 
@@ -78,3 +77,37 @@ async def test_a_request_leaves_no_context_behind(tmp_path: Path) -> None:
         answer = await client.get("/healthz", headers={"X-Request-Id": "r2"})
     assert answer.headers["x-request-id"] == "r2"
     assert causal.current() is None and context.current() is None
+
+
+async def test_a_holders_renewal_never_sees_the_writes_it_gathers_later() -> None:
+    # the watch and the gathering share one context variable: the lease's renewal task
+    # starts inside the watch, before the writes are gathered, and must never flush them
+    import asyncio
+
+    from octomem.stores import gather, holder, stuck
+    from octomem.stores.fence import Fence
+
+    async def holds(tokens: object) -> bool:
+        return True
+
+    async def parts() -> tuple[object, object]:
+        return gather.active(), holder.current().watch
+
+    fence = Fence((), holds).with_token("lease:u", 7, user_id="u")
+    with stuck.watching() as watch:
+        ready = asyncio.Event()
+
+        async def renewal() -> tuple[object, object]:
+            await ready.wait()  # runs while the holder gathers
+            return await parts()
+
+        renewing = asyncio.ensure_future(renewal())
+        async with gather.gathered(fence):
+            gathering = gather.current(fence)
+            assert gathering is not None
+            started_within = asyncio.ensure_future(parts())
+            ready.set()
+            assert await renewing == (None, watch)
+            assert await started_within == (gathering, watch)
+        assert await parts() == (None, watch)
+    assert await parts() == (None, None)
