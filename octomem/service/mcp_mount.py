@@ -2,9 +2,10 @@
 behind the same envelope as every other route (`app.Envelope`: auth, rate limit, body cap,
 work bound, deadline, audit line); the SDK's own auth is not used.
 
-Each tool call reads the caller the envelope admitted from the request's ASGI scope
-(contextvars of the request do not reach the task that runs a tool) and works as that key:
-its project's Orchestrator, its pinned user, its scopes and the service's limits.
+Each tool call reads the caller the envelope admitted from the request's ASGI scope (not
+from the request's context variables: which task runs a tool, and with what context, is
+the SDK's choice) and works as that key: its project's Orchestrator, its pinned user, its
+scopes and the service's limits.
 
 Stateless with JSON responses: no session lives in a worker, so any worker answers any
 request, a key revoked mid-conversation fails its next request, and no SSE stream holds a
