@@ -1,17 +1,19 @@
 """One nearest-neighbour query over all memory types against one per type's collection
-(issue 26's lever), on the same vectors, side by side in one run.
+(issues 26 and 49), on the same vectors, side by side in one run.
 
-    python -m benchmarks.vector_layout --per-type 3000,30000 [--queries 200]
+    python -m benchmarks.vector_layout --entries 9000,90000 [--mix 41,31,28] [--queries 200]
 
-Recall searches each memory type's Chroma collection for its candidates, the queries side
-by side. The alternative is one collection of every type, searched once for as many
-candidates in all. Both layouts are built in one embedded Chroma (temporary) from the
-same vectors: real MiniLM embeddings of 2,000 synthetic chat turns, perturbed per entry
-(N(0, 0.02), renormalised) to fill `per_type` entries of each of three types, one user.
-Each question (embedded once, beforehand) is asked both ways, the first alternating;
-what is timed is Chroma's query alone (in a worker thread, as recall runs it), asking for
-ids and distances only, as octomem does (records come from its record cache; an id names
-its memory's type).
+Recall searches each memory type's Chroma collection for its candidates
+(`recall.candidates`, 50), the queries side by side. The alternative is one collection of
+every type, searched once for as many candidates in all; a type with fewer than its
+candidates among them (a small type) is then searched again, filtered to its entries, as
+it must be to find what the per-type search finds. Both layouts are built in one embedded
+Chroma (temporary) from the same vectors: real MiniLM embeddings of 2,000 synthetic chat
+turns, perturbed per entry (N(0, 0.02), renormalised) to fill `entries` entries of
+three types shared as `--mix` says, one user. Each question (embedded once, beforehand)
+is asked both ways, the first alternating; what is timed is Chroma's queries alone (in
+worker threads, as recall runs them), asking for ids and distances only, as octomem does
+(records come from its record cache; an id names its memory's type).
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ def _fill(base: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
     return noisy / np.linalg.norm(noisy, axis=1, keepdims=True)
 
 
-def measure(per_type: int, query_count: int) -> dict[str, float]:
+def measure(entries: int, mix: list[float], query_count: int) -> dict[str, float]:
     import chromadb
     from chromadb.config import Settings
 
@@ -54,10 +56,11 @@ def measure(per_type: int, query_count: int) -> dict[str, float]:
         space = {"hnsw:space": "cosine"}
         apart = {t: client.create_collection(f"per_{t}", metadata=space) for t in TYPES}
         together = client.create_collection("all_types", metadata=space)
-        for kind in TYPES:
-            vectors = _fill(base, per_type, rng)
-            for start in range(0, per_type, BATCH):
-                ids = [f"{kind}_{i}" for i in range(start, min(start + BATCH, per_type))]
+        sizes = {t: round(entries * share / sum(mix)) for t, share in zip(TYPES, mix, strict=True)}
+        for kind, size in sizes.items():
+            vectors = _fill(base, size, rng)
+            for start in range(0, size, BATCH):
+                ids = [f"{kind}_{i}" for i in range(start, min(start + BATCH, size))]
                 meta: list = [{"user_id": "bench-user", "memory_type": kind} for _ in ids]
                 part = vectors[start : start + len(ids)]
                 apart[kind].add(ids=ids, embeddings=part, metadatas=meta)
@@ -76,15 +79,36 @@ def measure(per_type: int, query_count: int) -> dict[str, float]:
                 )
             )
 
+        searched_again = [0]
+
         async def one_query(query: np.ndarray) -> None:
-            await asyncio.to_thread(
+            found = await asyncio.to_thread(
                 together.query,
                 query_embeddings=[query],
                 n_results=CANDIDATES * len(TYPES),
                 include=["distances"],
             )
+            hits = {t: 0 for t in TYPES}
+            for entry_id in found["ids"][0]:
+                hits[entry_id.rsplit("_", 1)[0]] += 1
+            short = [t for t in TYPES if hits[t] < min(CANDIDATES, sizes[t])]
+            searched_again[0] += len(short)
+            await asyncio.gather(
+                *(
+                    asyncio.to_thread(
+                        together.query,
+                        query_embeddings=[query],
+                        n_results=CANDIDATES,
+                        where={"memory_type": t},
+                        include=["distances"],
+                    )
+                    for t in short
+                )
+            )
 
-        return asyncio.run(_time(asked, per_type_queries, one_query))
+        result = asyncio.run(_time(asked, per_type_queries, one_query))
+        result["searched_again_per_query"] = searched_again[0] / (len(asked) + WARM_UP)
+        return result
 
 
 async def _time(
@@ -110,13 +134,19 @@ async def _time(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--per-type", default="3000,30000", help="entries of each type")
+    parser.add_argument("--entries", default="9000,90000", help="entries of all types")
+    parser.add_argument(
+        "--mix", default="1,1,1", help=f"the shares of {', '.join(TYPES)} (e.g. 41,31,28)"
+    )
     parser.add_argument("--queries", type=int, default=200)
     args = parser.parse_args()
-    for per_type in (int(n) for n in args.per_type.split(",")):
-        found = measure(per_type, args.queries)
+    mix = [float(n) for n in args.mix.split(",")]
+    if len(mix) != len(TYPES) or min(mix) <= 0:
+        parser.error(f"--mix: {len(TYPES)} positive shares, of {', '.join(TYPES)}")
+    for entries in (int(n) for n in args.entries.split(",")):
+        found = measure(entries, mix, args.queries)
         print(
-            f"{per_type} per type ({3 * per_type} in all): "
+            f"{entries} entries, mix {args.mix}: "
             + ", ".join(f"{key} {value:.2f}" for key, value in found.items())
         )
 
