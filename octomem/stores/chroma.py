@@ -502,14 +502,22 @@ class ChromaVectorStore:
     async def _scan(
         self, memory_type: MemoryType, where: Where | None, *, metadata: bool = True
     ) -> list[tuple[str, Any]]:
-        """(id, metadata) of every entry matching `where` (without `metadata`: None). The
-        ids come in one call; the metadata by id, `_PAGE` entries a call (Chroma's local
-        engine cannot return more in one), each call with `where` again, so that an entry
-        changed meanwhile is left out rather than read as it no longer matches. Pages by
-        offset would cost the square of the count (each skips the ones before it: 30 s
-        for 100,000 entries where one call takes 0.4 s, benchmarks/browse_pages.py)."""
+        """(id, metadata) of every entry matching `where` (without `metadata`: None). Fewer
+        than `_PAGE` matches (most scans: one user's facts on a subject) come with their
+        metadata in one call. Else the ids come in one call; the metadata by id, `_PAGE`
+        entries a call (Chroma's local engine cannot return more in one), each call with
+        `where` again, so that an entry changed meanwhile is left out rather than read as
+        it no longer matches. Pages by offset would cost the square of the count (each
+        skips the ones before it: 30 s for 100,000 entries where one call takes 0.4 s,
+        benchmarks/browse_pages.py)."""
         if await self._known_empty(memory_type):
             return []
+        if metadata:
+            page = await self._on(
+                "get", memory_type, "get", where=where, include=["metadatas"], limit=_PAGE
+            )
+            if len(page["ids"]) < _PAGE:
+                return list(zip(page["ids"], page["metadatas"] or [], strict=True))
         found = await self._on("get", memory_type, "get", where=where, include=[])
         ids: list[str] = found["ids"]
         if not metadata:

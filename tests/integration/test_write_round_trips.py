@@ -10,7 +10,8 @@ not times.
 Budgets: ingest <= 4 Chroma requests and <= 10 Bolt round trips; add <= 3 and <= 8. An
 add from which a fact is extracted takes a second lease for its commit, reconcile's reads
 of each memory type's collection and a vector write per type (docs/decisions.md): its
-figure is asserted, not a budget."""
+figure is asserted, not a budget, as is that of a fact added beside stored ones (their
+scans, like the core block's, one request each)."""
 
 from __future__ import annotations
 
@@ -34,6 +35,8 @@ PLAIN = [
     "Elif recommended a sushi place near the station in Dublin.",
 ]
 FACT = "My favourite food lately is risotto; Hugo got me hooked on it in Busan."  # and core
+# another fact of the same user: its facts on the subject and its core block are read
+AGAIN = "My favourite drink is tea; Anna got me into it."
 
 
 def test_an_add_and_an_ingest_of_20_stay_within_their_round_trips(
@@ -58,6 +61,9 @@ def test_an_add_and_an_ingest_of_20_stay_within_their_round_trips(
         before = meter.read()
         assert orch.process(FACT, user_id=USER, session_id="single").operations
         fact = per_op(before, meter.read(), 1)
+        before = meter.read()
+        assert orch.process(AGAIN, user_id=USER, session_id="single").operations
+        again = per_op(before, meter.read(), 1)
         assert orch.check().consistent
     assert ingested["chroma_requests"] <= 4 and ingested["bolt_round_trips"] <= 10, ingested
     assert ingested["graph_transactions"] <= 4, ingested
@@ -66,3 +72,5 @@ def test_an_add_and_an_ingest_of_20_stay_within_their_round_trips(
     # a second lease, reconcile's reads and a vector write per memory type
     assert fact["bolt_round_trips"] <= 15 and fact["graph_transactions"] <= 7, fact
     assert fact["chroma_requests"] <= 10, fact
+    # the scans of stored facts and of the core block: one request each, with metadata
+    assert again["chroma_requests"] <= 11 and again["bolt_round_trips"] <= 15, again
