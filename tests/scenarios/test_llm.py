@@ -3,6 +3,7 @@ path, in both extraction modes."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -83,6 +84,34 @@ def everything(orch: Orchestrator, memory_type: MemoryType, user: str = "alice")
 
 
 # --- conversations -----------------------------------------------------------------------
+
+
+def test_a_call_with_a_model_extracts_outside_the_users_lock(llm_orch) -> None:
+    """The model's calls may take seconds: the user's lock is taken for the raw turns and
+    again for the commit, never across the extraction (`process.graph.run`)."""
+    seen: list[str] = []
+
+    def extract(request: ScriptedRequest) -> ExtractionOutput:
+        seen.append("held" if held else "free")
+        return facts(fact("residence", "Paris", "Alice lives in Paris."))
+
+    orch, model = llm_orch(from_extraction(extract))
+    locks = services_of(orch).locks
+    hold_many, held = locks.hold_many, []
+
+    @contextlib.asynccontextmanager
+    async def counted(user_ids: Any, **kw: Any) -> Any:
+        async with hold_many(user_ids, **kw) as fence:
+            held.append(fence)
+            try:
+                yield fence
+            finally:
+                held.pop()
+
+    locks.hold_many = counted  # type: ignore[method-assign]
+    orch.process("I live in Paris.", user_id="alice")
+    assert seen == ["free"]
+    assert "Paris" in [f.value for f in current(orch, MemoryType.SEMANTIC)]
 
 
 @pytest.mark.parametrize("mode", MODES)
