@@ -29,6 +29,7 @@ async def commit(
     closed_at: datetime | None = None,
     deleted: Sequence[MemoryBase] = (),
     marked: Sequence[MemoryBase] = (),
+    added: Sequence[tuple[MemoryBase, HistoryEvent]] = (),
     actor: str = "octomem",
 ) -> projections.Projection:
     """Write `changes` (records with their history events) and remove `deleted`, with the
@@ -36,32 +37,51 @@ async def commit(
     marks of the turns the `closed` facts came from ((closed fact, successor or None),
     `staleness.outdated_turn_changes`), the keys of the turns the records were read from
     (`turn_keys`), and the raw turns `marked` (`extracted.marked`: rewritten without
-    embedding unless a closure or their keys change them too)."""
+    embedding unless a closure or their keys change them too). `added`: raw turns (and
+    input records) the same call stores, written first, with their keys and marks."""
     views = await projections.project(
         services, [record for record, _ in changes], deleted=deleted, now=now
     )
     records = [record for record, _ in changes]
+    given = [*marked, *(record for record, _ in added)]  # as this write leaves them
     keys = await keyed_turn_changes(
         services,
         records,
         deleted,
         actor=actor,
         at=now,
-        turns=marked,
+        turns=given,
         skip=[record.id for record in records],
     )
     keyed = {record.id: record for record, _ in keys}
-    turns = [keyed.pop(record.id, record) for record in marked] + list(keyed.values())
+    turns = [keyed.pop(record.id, record) for record in given] + list(keyed.values())
     marks = await outdated_turn_changes(services, closed, actor=actor, at=closed_at, turns=turns)
     written = {record.id for record, _ in marks}
     keys = [(record, event) for record, event in keys if record.id not in written]
     written |= {record.id for record, _ in keys}
+    # a turn this write adds is added as it leaves it: its ADD, no UPDATE after it
+    last = {record.id: record for record, _ in [*keys, *marks]}
+    new = {record.id for record, _ in added}
+    added = [_as_left(record, event, last.get(record.id)) for record, event in added]
+    marks = [(record, event) for record, event in marks if record.id not in new]
+    keys = [(record, event) for record, event in keys if record.id not in new]
     await write(
         services,
         fence,
-        changes=[*changes, *marks, *keys, *views.writes],
+        changes=[*added, *changes, *marks, *keys, *views.writes],
         deletes=[*deleted, *views.deletes],
         rewrites=[record for record in marked if record.id not in written],
         actor=actor,
     )
     return views
+
+
+def _as_left(
+    record: MemoryBase, event: HistoryEvent, changed: MemoryBase | None
+) -> tuple[MemoryBase, HistoryEvent]:
+    """A record this write adds, as the write leaves it (`changed`: with its keys or
+    marks), its event naming that record (the event's id is of what the ADD changed, which
+    keys and marks are not: a retried write still logs it once)."""
+    if changed is None:
+        return record, event
+    return changed, event.model_copy(update={"record": changed.model_dump(mode="json")})

@@ -37,11 +37,12 @@ pytestmark = pytest.mark.integration
 
 CHILD = Path(__file__).resolve().parents[1] / "crash_child.py"
 LEASE_S = 2.0  # short, so a dead or stopped host's lease lapses within the test
-# the second vector upsert of a process(): the first of its extracted memories, which are
-# decided (read, reconciled) before it and written from here on
-MEMORIES_WRITE = ("vector", "upsert", 2)
+# the first vector upsert of a process() (with no model, one write of its raw turns and
+# the memories decided from them, read and reconciled before it): its turns' entries,
+# the memories' next
+MEMORIES_WRITE = ("vector", "upsert", 1)
 # the same write's request to Chroma, after its fence check (`fence.verify`)
-MEMORIES_SENT = ("vector", "_on", 2, "upsert")
+MEMORIES_SENT = ("vector", "_on", 1, "upsert")
 
 
 @pytest.fixture
@@ -163,7 +164,7 @@ def test_a_write_that_lands_after_the_lease_is_lost_is_undone_before_the_call_re
     A then finds its lease gone, takes it anew and puts back what the history log (on
     the graph server, where every write is fenced) says, before its call fails."""
     user = uid("dana")
-    # the second request that upserts to Chroma: the one with the decided facts
+    # the first request that upserts to Chroma: the turns', the decided facts' after it
     a = _child(tmp_path, server_stores, user, "I live in Lisbon.", "stop", MEMORIES_SENT)
     b, output = _take_over_while_stopped(a, host, user)
     assert a.returncode == 3 and "LandedLate" in output and "put back" in output, output

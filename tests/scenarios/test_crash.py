@@ -70,22 +70,22 @@ def _conversation() -> list[dict[str, Any]]:
 
 MESSAGES = _conversation()
 
-# (store, method, nth call, when): every step of the two journaled writes of a process()
-# (the raw turns, then the extracted memories), of a delete_all, a forget and an import
+# (store, method, nth call, when): every step of the one journaled write of a process()
+# with no model (its raw turns and the memories extracted from them), of a delete_all, a
+# forget and an import
 PROCESS_POINTS = [
+    ("journal", "begin", 1, "before"),  # extracted, nothing written
     ("journal", "begin", 1, "after"),
     ("graph", "link_memories", 1, "before"),
     ("keyword", "upsert", 1, "during"),
     ("history", "record", 1, "after"),
     ("vector", "upsert", 1, "during"),
-    ("journal", "finish", 1, "before"),
-    ("journal", "begin", 2, "before"),
     ("graph", "upsert_relations", 1, "after"),
     ("keyword", "upsert", 2, "after"),
     ("history", "record", 2, "during"),
     ("vector", "upsert", 2, "after"),
     ("vector", "upsert", 3, "during"),
-    ("journal", "finish", 2, "before"),
+    ("journal", "finish", 1, "before"),
 ]
 DELETE_POINTS = [
     ("journal", "begin", 1, "after"),

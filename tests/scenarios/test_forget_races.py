@@ -21,6 +21,9 @@ import pytest
 from benchmarks.synthetic import memories
 from octomem import ConflictError, MemoryType, Orchestrator
 from octomem.orchestrator.internals import services_of
+from octomem.prompts.extraction import ExtractionOutput
+from octomem.testing import ScriptedModel, ScriptedRequest, from_extraction
+from tests.scenarios.test_llm import fact, facts
 
 MARK = "zorblax"  # in every message of the user who is forgotten
 
@@ -113,20 +116,23 @@ def test_forget_while_other_users_read_and_write_keeps_the_store_sound(
     assert again.check().consistent
 
 
-def _hold_extraction(orch: Orchestrator, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """Make the semantic agent's extraction wait until released: a process() is then in
-    flight with its raw turns stored and its extracted memories not yet."""
+def _hold_extraction(make_orch: Any, **overrides: Any) -> Any:
+    """An Orchestrator whose (scripted) model's extraction waits until released: a
+    process() is then in flight with its raw turns stored, outside the user's lock, and
+    its extracted memories not yet, once `release` is cleared. (Without a model,
+    extraction runs under the lock the turns are written under:
+    `test_a_forget_during_an_offline_process_waits_for_it_and_erases_what_it_stored`.)"""
     entered, release = threading.Event(), threading.Event()
-    agent = services_of(orch).agents[MemoryType.SEMANTIC]
-    extract = agent.extract
+    release.set()
 
-    def held(*args: Any, **kwargs: Any) -> Any:
+    def extract(request: ScriptedRequest) -> ExtractionOutput:
         entered.set()
         assert release.wait(60)
-        return extract(*args, **kwargs)
+        return facts(fact("residence", "Paris", "Zoe lives in Paris."))
 
-    monkeypatch.setattr(agent, "extract", held)
-    return entered, release
+    model = ScriptedModel(from_extraction(extract), name="forget-race").install()
+    orch = make_orch(llm={"model": model.model, "max_retries": 1}, **overrides)
+    return orch, model, entered, release
 
 
 def _in_thread(call: Any) -> tuple[threading.Thread, dict[str, Any]]:
@@ -144,21 +150,26 @@ def _in_thread(call: Any) -> tuple[threading.Thread, dict[str, Any]]:
 
 
 def test_a_process_in_flight_when_its_user_is_forgotten_stores_nothing(
-    make_orch: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    make_orch: Any, tmp_path: Path
 ) -> None:
     data_dir = tmp_path / "data"
-    orch = make_orch(data_dir=data_dir)
-    orch.process(f"My name is Zoe. I live in Quibbleton ({MARK}).", user_id="zoe")
-    entered, release = _hold_extraction(orch, monkeypatch)
-    thread, outcome = _in_thread(
-        lambda: orch.process(
-            f"I work at Flumberdyne ({MARK}). I love quuxberry pie ({MARK}).", user_id="zoe"
+    orch, model, entered, release = _hold_extraction(make_orch, data_dir=data_dir)
+    try:
+        orch.process(f"My name is Zoe. I live in Quibbleton ({MARK}).", user_id="zoe")
+        entered.clear()
+        release.clear()
+        thread, outcome = _in_thread(
+            lambda: orch.process(
+                f"I work at Flumberdyne ({MARK}). I love quuxberry pie ({MARK}).", user_id="zoe"
+            )
         )
-    )
-    assert entered.wait(60)
-    report = orch.forget(user_id="zoe")
-    release.set()
-    thread.join(60)
+        assert entered.wait(60)
+        report = orch.forget(user_id="zoe")
+        release.set()
+        thread.join(60)
+    finally:
+        release.set()
+        model.uninstall()
 
     assert report.total_memories >= 2
     assert isinstance(outcome.get("error"), ConflictError), outcome
@@ -169,16 +180,59 @@ def test_a_process_in_flight_when_its_user_is_forgotten_stores_nothing(
     assert _leaks(data_dir) == []
 
 
-def test_forgetting_one_agent_scope_leaves_the_users_other_calls_alone(
-    orch: Orchestrator, monkeypatch: pytest.MonkeyPatch
+def test_a_forget_during_an_offline_process_waits_for_it_and_erases_what_it_stored(
+    make_orch: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    orch.process("I keep my bike at Quibbleton station.", user_id="zoe", agent_id="helper")
-    entered, release = _hold_extraction(orch, monkeypatch)
-    thread, outcome = _in_thread(lambda: orch.process("I live in Paris.", user_id="zoe"))
+    """With no model, extraction runs under the lock the call's turns are written under:
+    a forget sent meanwhile waits for the call, which stores its turns and facts, then
+    erases them with the rest of the user."""
+    data_dir = tmp_path / "data"
+    orch = make_orch(data_dir=data_dir)
+    orch.process(f"My name is Zoe. I live in Quibbleton ({MARK}).", user_id="zoe")
+    entered, release = threading.Event(), threading.Event()
+    agent = services_of(orch).agents[MemoryType.SEMANTIC]
+    extract = agent.extract
+
+    def held(*args: Any, **kwargs: Any) -> Any:
+        entered.set()
+        assert release.wait(60)
+        return extract(*args, **kwargs)
+
+    monkeypatch.setattr(agent, "extract", held)
+    call, called = _in_thread(
+        lambda: orch.process(f"I work at Flumberdyne ({MARK}).", user_id="zoe")
+    )
     assert entered.wait(60)
-    orch.forget(user_id="zoe", agent_id="helper")
+    forget, forgot = _in_thread(lambda: orch.forget(user_id="zoe"))
+    forget.join(0.5)
+    waiting = forget.is_alive()  # on the call's lock (not asserted: a slow start looks alike)
     release.set()
-    thread.join(60)
+    call.join(60)
+    forget.join(60)
+
+    assert "error" not in called and "error" not in forgot, (called, forgot, waiting)
+    assert called["result"].operations[MemoryType.SEMANTIC]  # stored, then erased
+    assert forgot["result"].total_memories >= 4
+    _assert_zoe_gone(orch)
+    assert orch.check().consistent
+    orch.close()
+    assert _leaks(data_dir) == []
+
+
+def test_forgetting_one_agent_scope_leaves_the_users_other_calls_alone(make_orch: Any) -> None:
+    orch, model, entered, release = _hold_extraction(make_orch)
+    try:
+        orch.process("I keep my bike at Quibbleton station.", user_id="zoe", agent_id="helper")
+        entered.clear()
+        release.clear()
+        thread, outcome = _in_thread(lambda: orch.process("I live in Paris.", user_id="zoe"))
+        assert entered.wait(60)
+        orch.forget(user_id="zoe", agent_id="helper")
+        release.set()
+        thread.join(60)
+    finally:
+        release.set()
+        model.uninstall()
     assert "error" not in outcome, outcome
     assert "Paris" in " ".join(m.content for m in orch.get_all(user_id="zoe"))
     assert orch.get_all(user_id="zoe", agent_id="helper") == []

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from octomem import ConfigurationError, InvalidInputError, Orchestrator, StoreError
+from octomem.orchestrator.internals import services_of
 from octomem.settings import for_remote_callers, load_settings
 from tests.media_files import data_url, make_pdf, needs, render
 
@@ -355,15 +356,14 @@ def test_doctor_finds_orphans_missing_and_damaged_blobs_and_repairs(
     orch = make_orch(data_dir=data_dir, **KEEP)
     orch.process([doc_message(NOTES)], user_id="maya")
     orch.process([doc_message(RECIPE, "soup.md")], user_id="maya")
-    # a crash after the blob, before the records: what is left is an orphan
-    from octomem.orchestrator.process import intake
 
+    # a crash after the blob, before the records: what is left is an orphan
     def crash(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("power cut")
 
     third = b"# Bikes\n\nThe chain needs oil before the Tatra ride.\n"
     with monkeypatch.context() as patch:
-        patch.setattr(intake, "write", crash)
+        patch.setattr(services_of(orch).journal, "begin", crash)  # the records' write
         with pytest.raises(RuntimeError, match="power cut"):
             orch.process([doc_message(third, "bikes.md")], user_id="maya")
     assert sha(third) not in originals_of(orch, "maya")

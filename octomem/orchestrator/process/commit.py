@@ -1,7 +1,9 @@
 """commit: under the scope's write lock (`octomem.orchestrator.locks`), reconcile
 (exact -> conflict -> near-duplicate, with at most one batched LLM decision) and write
-the decisions (journaled: graph -> keyword index -> history -> vector store). Extraction
-runs outside the lock, so callers of one user wait only for each other's commits."""
+the decisions (journaled: graph -> keyword index -> history -> vector store), with the
+call's raw turns when store_turns left them to it (`graph.run`: no model, one hold). With
+a model, extraction runs outside the lock, so callers of one user wait only for each
+other's writes."""
 
 from __future__ import annotations
 
@@ -40,7 +42,11 @@ async def commit(state: ProcessState, deps: Services) -> CommitUpdate:
     meter = UsageMeter()
     fell_back = bool(state.get("fell_back"))
     with span("node.commit", user_id=state.get("user_id"), candidates=len(candidates)) as current:
+        unwritten = state.get("unwritten", [])
         if not withheld and _nothing_to_commit(state, candidates, fell_back):
+            if unwritten:  # the raw turns alone, under the call's one hold
+                async with holding(deps, state) as fence:
+                    await write(deps, fence, changes=unwritten)
             result = _result(state, [], projections.Projection(), errors)
             return {"decisions": [], "result": result}
         async with holding(deps, state) as fence:
@@ -99,6 +105,7 @@ async def commit(state: ProcessState, deps: Services) -> CommitUpdate:
                 now=reconciler.now,
                 closed=closed_by(decisions),
                 marked=marked,
+                added=unwritten,
             )
     errors += reconciler.errors
     result = _result(state, decisions, views, errors, meter.usage, turns=turns)

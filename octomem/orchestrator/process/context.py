@@ -105,7 +105,12 @@ def with_caller_metadata(
 @contextlib.asynccontextmanager
 async def holding(deps: Services, state: Normalized) -> AsyncIterator[Fence]:
     """The user's write lock, for a step of this call: ConflictError (nothing written)
-    if the scope was forgotten since the call began. Gives the fence its writes carry."""
+    if the scope was forgotten since the call began. Gives the fence its writes carry -
+    that of the hold the whole call is under, if `graph.run` took one (`held`)."""
+    held = state.get("held")
+    if held is not None:
+        yield held
+        return
     user_id, agent_id = state.get("user_id"), state.get("agent_id")
     async with deps.locks.hold(user_id, since={(user_id, agent_id): state["erasures"]}) as fence:
         yield fence

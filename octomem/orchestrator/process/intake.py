@@ -75,8 +75,10 @@ async def normalize(state: ProcessInput, deps: Services) -> NormalizeUpdate:
 
 
 async def store_turns(state: Normalized, deps: Services) -> StoreUpdate:
-    """Persist every raw turn before any extraction: nothing said is ever lost. Turn ids
-    never depend on the clock, so a retried call stores no turn twice."""
+    """Persist every raw turn before any extraction: nothing said is ever lost (under the
+    call's one hold, `graph.run`, they are left to the commit's write, and written before
+    an extraction's error is raised). Turn ids never depend on the clock, so a retried
+    call stores no turn twice."""
     turn_log = deps.turn_log  # stores every turn as its own record
     scope = scope_of(state)
     with span("node.store_turns", user_id=scope.user_id, turns=len(state["turns"])):
@@ -135,7 +137,11 @@ async def store_turns(state: Normalized, deps: Services) -> StoreUpdate:
             # the parts' original bytes before the records that name them: a crash
             # between the two leaves an orphan blob, never a record without its blob
             await blobs.keep(deps, scope.user_id, records, turns)
-            await write(deps, fence, changes=changes)
+            pending = [(r.memory_type, r.id) for r in records if originals.pending(r)]
+            # under the call's one hold, written by its commit with what is extracted
+            unwritten = changes if "held" in state and not pending else []
+            if not unwritten:
+                await write(deps, fence, changes=changes)
     inputs = [d for d in fresh if d.record.memory_type != turn_log.memory_type]
     return {
         "stored_turns": ids,
@@ -143,7 +149,8 @@ async def store_turns(state: Normalized, deps: Services) -> StoreUpdate:
         "asked_before": asked_before,
         "turn_words": sent,
         "inputs": inputs,
-        "pending_originals": [(r.memory_type, r.id) for r in records if originals.pending(r)],
+        "pending_originals": pending,
+        "unwritten": unwritten,
         "candidates": [],
         "fell_back": [],
     }

@@ -15,6 +15,7 @@ from typing_extensions import TypedDict  # pydantic (Studio's schemas) needs it 
 
 from octomem.language import TurnReading
 from octomem.models import (
+    HistoryEvent,
     LLMUsage,
     MemoryBase,
     MemoryType,
@@ -55,6 +56,9 @@ class Normalized(ProcessInput):
 
     turns: list[Turn]
     started: float  # time.perf_counter() when the call began
+    # the user's write lock, held for the rest of the call (`graph.run`: its `Fence`); not
+    # set where store_turns and commit each take it (a model extracts; Studio's graph)
+    held: NotRequired[Any]
 
 
 class TurnsStored(Normalized):
@@ -67,6 +71,9 @@ class TurnsStored(Normalized):
     inputs: list[Decision]  # what the input held (images, files), written with the turns
     # records written with the turns that wait on a vision model's reply (`originals.PENDING`)
     pending_originals: list[tuple[MemoryType, str]]
+    # under one hold (`held`): the raw turns (and input records) with their history events,
+    # left for the commit's write; empty where store_turns wrote them
+    unwritten: list[tuple[MemoryBase, HistoryEvent]]
 
 
 class TurnsRead(TurnsStored):
@@ -124,6 +131,7 @@ class StoreUpdate(TypedDict):
     turn_words: dict[str, str]
     inputs: list[Decision]
     pending_originals: list[tuple[MemoryType, str]]
+    unwritten: list[tuple[MemoryBase, HistoryEvent]]
     candidates: list[MemoryBase]  # none yet: the extractors add theirs
     fell_back: list[MemoryType]
 
