@@ -45,8 +45,10 @@ async def run(inputs: ProcessInput, deps: Services) -> ProcessState:
     a fact instead of 15). If extraction fails, the turns are written before the error is
     raised: nothing said is lost. With a model (its calls may take seconds), store_turns
     writes the turns under the lock, extraction runs outside it, and commit takes it again,
-    so the user's other callers wait only for the writes."""
-    if deps.llm is not None and inputs.get("infer", True) or "closing" in inputs:
+    so the user's other callers wait only for the writes; so too for a new version of an
+    ingested input (`closing`, whose old version is closed in the turns' write)."""
+    asks_model = deps.llm is not None and inputs.get("infer", True)
+    if asks_model or "closing" in inputs:
         return cast(ProcessState, await steps.run(STEPS, REDUCERS, inputs, deps))
     normalize, store, *extract, commit_ = STEPS
     state = await steps.run([normalize], REDUCERS, inputs, deps)
