@@ -31,6 +31,12 @@ COST_KEYS = (
     ("arcadedb_cpu_ms", "ArcadeDB CPU ms"),
 )
 CPU = ("app", "chroma", "arcadedb", "load_generator")
+# docs/deployment.md's sizing: at peak a tenth of the users are in a conversation, each
+# taking a turn (one recall, one add) every 10 s; each user holds 1,000 memories; cores
+# are sized for 60% utilisation
+SIZING_USERS = (1_000, 100_000, 10_000_000)
+TURN_SHARE, TURN_EVERY_S, MEMORIES_PER_USER, UTILISATION = 0.1, 10, 1_000, 0.6
+VECTOR_BYTES = 384 * 4
 
 
 def cell(value: Any) -> str:
@@ -115,6 +121,7 @@ def tables(result: dict[str, Any]) -> str:
             + " Server RSS MB after part 1 / after the loads: "
             + ", ".join(f"{n} {rss_modes[n]:,.0f} / {rss_load[n]:,.0f}" for n in rss_modes)
             + ".",
+            *sizing(costs),
             *latency,
             "Load average (1 min) at the start and the end: "
             + " / ".join(str(v) for v in run.get("load_average_1m", []))
@@ -141,6 +148,61 @@ def latency_table(rows: list[dict[str, Any]]) -> list[str]:
         ],
     )
     return ["Server mode with each server behind a delaying proxy (0 ms: the proxy alone):", table]
+
+
+def _si(value: float) -> str:
+    """A count or size in the sizing table: 1.6, 183, 18.3k, 1.83M, 15.4G, 98T."""
+    for step, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e4, "k")):
+        if value >= step:
+            return f"{value / (step if suffix != 'k' else 1e3):.3g}{suffix}"
+    return f"{value:.2g}" if value < 10 else f"{value:,.0f}"
+
+
+def sizing(costs: dict[str, Any]) -> list[str]:
+    """docs/deployment.md's capacity table from one run's per-operation costs: cores per
+    tier, requests and write transactions per second, disk and vector RAM, for
+    `SIZING_USERS`; the arithmetic under the table."""
+    recall, add = costs.get("recall"), costs.get("add")
+    disk = costs.get("disk_bytes_per_1k_memories") or {}
+    if not recall or not add or "chroma" not in disk:
+        return []
+
+    def both(key: str) -> float:
+        return float(recall.get(key, 0.0)) + float(add.get(key, 0.0))
+
+    writes = add.get("graph_transactions", 0.0) - add.get("graph_transactions: erasures", 0.0)
+    rows = []
+    for users in SIZING_USERS:
+        rate = users * TURN_SHARE / TURN_EVERY_S
+        memories = users * MEMORIES_PER_USER
+        rows.append(
+            [f"{users:,}", _si(rate)]
+            + [_si(rate * both(f"{tier}_cpu_ms") / 1000 / UTILISATION) for tier in CPU[:3]]
+            + [_si(rate * both("chroma_requests")), _si(rate * writes), f"{memories / 1e6:,.0f}M"]
+            + [f"{_si(memories * disk['chroma'] / 1000)}B / {_si(memories * VECTOR_BYTES)}B"]
+            + [f"{_si(memories * disk['arcadedb'] / 1000)}B"]
+        )
+    table = markdown_table(
+        ["users", "recalls/s = adds/s", "app cores", "Chroma cores", "graph cores"]
+        + ["Chroma requests/s", "graph write tx/s", "memories", "Chroma disk / vector RAM"]
+        + ["graph disk"],
+        rows,
+    )
+    cpu = ", ".join(
+        f"{tier} {cell(recall.get(f'{tier}_cpu_ms'))} + {cell(add.get(f'{tier}_cpu_ms'))} ms"
+        for tier in CPU[:3]
+    )
+    return [
+        f"Sizing from these costs (a tenth of the users in a conversation, a turn - one "
+        f"recall, one add - every {TURN_EVERY_S} s each, {MEMORIES_PER_USER:,} memories a "
+        f"user; cores at {UTILISATION:.0%} busy):",
+        table,
+        f"cores = rate x (recall + add CPU) / 1000 / {UTILISATION} ({cpu}); Chroma requests "
+        f"= rate x ({cell(recall.get('chroma_requests'))} + "
+        f"{cell(add.get('chroma_requests'))}); graph write transactions = rate x "
+        f"{cell(writes)} (an add's, its erasure check a read); disk = memories x the bytes "
+        f"per memory above; vector RAM = memories x {VECTOR_BYTES} bytes.",
+    ]
 
 
 def report_scale(

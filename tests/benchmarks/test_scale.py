@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from benchmarks.scale import chroma_kind, load_ratio, mode_rows, per_op, ratio
-from benchmarks.scale_report import breakdown, cell
+from benchmarks.scale_report import breakdown, cell, sizing
 from benchmarks.servers import descendants, stop
 
 
@@ -93,3 +93,21 @@ def _state(pid: int) -> str:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except OSError:
         return "gone"
+
+
+def test_the_sizing_is_the_arithmetic_on_the_measured_costs() -> None:
+    costs = {
+        "recall": {"app_cpu_ms": 40.0, "chroma_cpu_ms": 60.0, "arcadedb_cpu_ms": 30.0}
+        | {"chroma_requests": 9.0, "graph_transactions": 2.0},
+        "add": {"app_cpu_ms": 20.0, "chroma_cpu_ms": 30.0, "arcadedb_cpu_ms": 90.0}
+        | {"chroma_requests": 5.0, "graph_transactions": 4.0, "graph_transactions: erasures": 1},
+        "disk_bytes_per_1k_memories": {"chroma": 10_000_000, "arcadedb": 8_000_000},
+    }
+    intro, table, arithmetic = sizing(costs)
+    rows = [line.split(" | ") for line in table.splitlines()[2:]]
+    # 1,000 users: 10 recalls and 10 adds a second; cores at 60% busy
+    assert rows[0][1:7] == ["10", "1", "1.5", "2", "140", "30"]
+    assert rows[0][8] == "10GB / 1.54GB" and rows[0][9].startswith("8GB")
+    assert rows[2][0] == "| 10,000,000" and rows[2][1] == "100k" and rows[2][2] == "10k"
+    assert "rate x 3" in arithmetic and "1,000 memories a user" in intro
+    assert sizing({"recall": costs["recall"]}) == []
