@@ -66,14 +66,16 @@ _COUNT: LiteralString = (
 # an upsert's writes in one statement (one round trip; no answer read): the stored
 # documents' counts taken off their users' and their postings deleted, the documents and
 # their postings written, and their counts added (`count(*)` between the parts: one row
-# goes on, whatever a part matched)
+# goes on, whatever a part matched). The postings are matched a document at a time: after
+# a `WITH`, ArcadeDB reads every posting for `p.doc IN $ids` (66 ms an add at 3,300
+# memories)
 _WRITE: LiteralString = (
     "UNWIND $ids AS id MATCH (o:KeywordDoc {id: id}) "
     "WITH o.user_id AS u, count(o) AS n, sum(o.length) AS len "
     "MERGE (s:KeywordStats {user_id: u}) "
     "SET s.docs = coalesce(s.docs, 0) - n, s.tokens = coalesce(s.tokens, 0) - len "
     "WITH count(*) AS old "
-    "MATCH (p:KeywordPosting) WHERE p.doc IN $ids DELETE p WITH count(*) AS gone "
+    "UNWIND $ids AS pid MATCH (p:KeywordPosting {doc: pid}) DELETE p WITH count(*) AS gone "
     "UNWIND $docs AS row MERGE (d:KeywordDoc {id: row.id}) "
     "SET d.user_id = row.user_id, d.memory_type = row.memory_type, "
     "d.is_current = row.is_current, d.expires_at = row.expires_at, "

@@ -34,9 +34,11 @@ _SCHEMA = (
     "CREATE INDEX octomem_history_ns IF NOT EXISTS FOR (h:OctomemHistory) ON (h.ns)",
 )
 # the batch numbered from past every event of its memories, and not before now; each row
-# `n`, its place in the batch; an event logged before stays as it is
+# `n`, its place in the batch; an event logged before stays as it is. A memory at a time
+# (`UNWIND`): ArcadeDB reads every event for an OPTIONAL MATCH on `memory IN $memories`
+# (22 ms at 20k events, against 0.7 ms this way)
 _RECORD: LiteralString = (
-    "OPTIONAL MATCH (x:OctomemHistory) WHERE x.memory IN $memories "
+    "UNWIND $memories AS mid OPTIONAL MATCH (x:OctomemHistory {memory: mid}) "
     "WITH coalesce(max(x.seq), 0) AS top, timestamp() AS now "
     "WITH CASE WHEN top + 1 > now THEN top + 1 ELSE now END AS start "
     "UNWIND $rows AS row OPTIONAL MATCH (h:OctomemHistory {key: row.key}) "
