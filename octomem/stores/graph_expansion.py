@@ -39,15 +39,22 @@ def expansion(seeds: LiteralString, hops: int) -> LiteralString:
     entities (distance 0) or entities up to `hops` live relations away, each at its nearest
     distance, nearest first, with the seeds' ids in every row. Breadth-first, a clause a
     hop, each finding the neighbours of the level before that no level holds yet (the hop
-    count cannot be a Cypher parameter; lists are not indexed: ladybug counts from 1)."""
+    count cannot be a Cypher parameter; lists are not indexed: ladybug counts from 1).
+    Entities are looked up by id one at a time (`UNWIND`): ArcadeDB reads every entity
+    and mention for `e.id IN list` there."""
     levels = _LEVELS[: min(max(hops, 0), len(_LEVELS) - 1) + 1]
     query = seeds + "WITH collect(DISTINCT e.id) AS l0 "
     for k in range(1, len(levels)):
         before = ", ".join(levels[:k])
         query += (
-            "OPTIONAL MATCH (a:Entity)-[r:RELATES]-(b:Entity) WHERE a.id IN "
+            # an empty level still gives one row (of nothing found) to the next hop
+            "UNWIND CASE WHEN size("
             + levels[k - 1]
-            + " AND a.user_id = $u AND b.user_id = $u AND r.user_id = $u "
+            + ") = 0 THEN [null] ELSE "
+            + levels[k - 1]
+            + " END AS aid "
+            "OPTIONAL MATCH (a:Entity {id: aid})-[r:RELATES]-(b:Entity) "
+            "WHERE a.user_id = $u AND b.user_id = $u AND r.user_id = $u "
             "AND r.invalid_at IS NULL"
             + "".join(" AND NOT b.id IN " + level for level in levels[:k])
             + " WITH "
@@ -62,8 +69,8 @@ def expansion(seeds: LiteralString, hops: int) -> LiteralString:
     )
     return query + (
         "WITH " + ", ".join(levels) + ", " + " + ".join(levels) + " AS found "
-        "MATCH (m:Memory)-[:MENTIONS]->(e:Entity) "
-        "WHERE e.id IN found AND e.user_id = $u AND m.user_id = $u "
+        "UNWIND found AS fid MATCH (m:Memory)-[:MENTIONS]->(e:Entity {id: fid}) "
+        "WHERE e.user_id = $u AND m.user_id = $u "
         "WITH l0 AS seeds, m.id AS mid, m.memory_type AS mtype, "
         "min(CASE " + distance + "END) AS dist "
         "RETURN seeds, mid, mtype, dist ORDER BY dist, mid LIMIT $limit"
