@@ -67,6 +67,16 @@ class Failed(Exception):
         self.kind = kind
 
 
+def _kind(answer: httpx.Response) -> str:
+    """A failed answer's status, and its problem type where it has one ("503 deadline"):
+    which of a status's causes it was."""
+    try:
+        problem = str(answer.json().get("type", "")).rsplit("/", 1)[-1]
+    except (ValueError, AttributeError):  # no JSON, or JSON that is not a problem
+        problem = ""
+    return f"{answer.status_code} {problem}".strip()
+
+
 def _ids(operations: list[dict[str, Any]], turn_ids: list[str]) -> tuple[list[str], list[str]]:
     removed = [op["memory_id"] for op in operations if op["operation"] == "DELETE"]
     written = [op["memory_id"] for op in operations if op["operation"] not in ("DELETE", "NOOP")]
@@ -91,7 +101,7 @@ class HttpTarget:
         except httpx.HTTPError as exc:
             raise Failed(type(exc).__name__) from exc
         if not answer.is_success:
-            raise Failed(str(answer.status_code))
+            raise Failed(_kind(answer))
         return answer.json()
 
     async def add(self, user: str, text: str) -> tuple[list[str], list[str]]:

@@ -8,10 +8,11 @@ import asyncio
 import json
 from pathlib import Path
 
+import httpx
 from typer.testing import CliRunner
 
 from benchmarks.cli import app
-from benchmarks.serve import Failed, run_load
+from benchmarks.serve import Failed, _kind, run_load
 
 
 class _Target:
@@ -73,3 +74,10 @@ def test_end_to_end_on_tiny_numbers(tmp_path: Path) -> None:
         assert sides[side]["cpu_ms_per_request"] > 0  # the served process's CPU
     assert "p50_diff_ms" in sides["overhead"] and sides["overhead"]["cpu_diff_ms"] is not None
     assert "HTTP overhead" in done.output and out.with_suffix(".md").exists()
+
+
+def test_a_failed_answer_is_counted_by_its_status_and_problem_type() -> None:
+    problem = {"type": "https://octomem.dev/problems/deadline", "title": "Deadline exceeded"}
+    assert _kind(httpx.Response(503, json=problem)) == "503 deadline"
+    assert _kind(httpx.Response(502, text="Bad Gateway")) == "502"
+    assert _kind(httpx.Response(500, json=["not", "a", "problem"])) == "500"
