@@ -152,9 +152,15 @@ def latency_table(rows: list[dict[str, Any]]) -> list[str]:
 
 def _si(value: float) -> str:
     """A count or size in the sizing table: 1.6, 183, 18.3k, 1.83M, 15.4G, 98T."""
-    for step, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e4, "k")):
-        if value >= step:
-            return f"{value / (step if suffix != 'k' else 1e3):.3g}{suffix}"
+    # (from, unit, suffix): thousands only from 10,000 on ("1,630", then "16.3k")
+    for start, unit, suffix in (
+        (1e12, 1e12, "T"),
+        (1e9, 1e9, "G"),
+        (1e6, 1e6, "M"),
+        (1e4, 1e3, "k"),
+    ):
+        if value >= start:
+            return f"{value / unit:.3g}{suffix}"
     return f"{value:.2g}" if value < 10 else f"{value:,.0f}"
 
 
