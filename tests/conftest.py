@@ -56,6 +56,7 @@ SERVER_PARAMS = frozenset({"arcadedb", "http", "server"})
 # the files with tests that use those fixtures directly
 SERVER_FILES = frozenset(
     {
+        "tests/benchmarks/test_graph_growth.py",
         "tests/integration/test_clock_skew.py",
         "tests/integration/test_deployments_server.py",
         "tests/integration/test_forget_across_processes.py",

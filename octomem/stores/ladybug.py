@@ -139,12 +139,11 @@ def _cast_timestamp(expression: LiteralString) -> LiteralString:
 
 
 # naive UTC datetimes; timestamp fields of UNWIND rows cast (a field null in every row of a
-# batch is typed as a string); relations (no index) deleted in one scan per batch; bulk
-# deletes in one transaction (one process, one writer at a time)
+# batch is typed as a string); bulk deletes in one transaction (one process, one writer
+# at a time)
 LADYBUG = Dialect(
     to_db=_to_db,
     timestamp=_cast_timestamp,
-    delete_relations="MATCH ()-[r:RELATES]->() WHERE r.id IN $ids DELETE r",
     bulk_in_one_transaction=True,
     expand_in_one_statement=False,
 )

@@ -237,6 +237,34 @@ async def test_delete_memory(graph: Graph) -> None:
     assert await graph.store.find_entities(u, ["a"]) == [a]  # entities stay
 
 
+async def test_forget_of_memories_takes_their_edges_and_the_entities_left_alone(
+    graph: Graph,
+) -> None:
+    """`forget(user, ids)` (an agent's scope): those memories, the relations they stated
+    and the user's entities nothing links any more; the rest of the user stays, and another
+    user's unlinked entity too."""
+    u, v = graph.user("a"), graph.user("b")
+    a, b, c, d = (graph.entity(n, u) for n in "ABCD")
+    lone = graph.entity("A", v)
+    await graph.store.upsert_entities([a, b, c, d, lone])
+    gone = graph.rel("m1", a, "p", b, memory_id=graph.id("m1"))
+    kept = graph.rel("m2", c, "p", d, memory_id=graph.id("m2"))
+    await graph.store.upsert_relations([gone, kept])
+    await graph.store.link_memories(
+        [
+            MemoryLink(graph.id("m1"), SEM, u, [a.id, b.id]),
+            MemoryLink(graph.id("m2"), SEM, u, [c.id, d.id]),
+            MemoryLink(graph.id("m3"), SEM, u, [b.id]),
+        ]
+    )
+    forgotten = await graph.store.forget(u, [graph.id("m1")])
+    assert (forgotten.memories, forgotten.relations, forgotten.entities) == (1, 1, 1)
+    assert mine(graph, await graph.store.relations(u)) == [kept]
+    assert mine(graph, await graph.store.find_entities(u, ["a", "b", "c", "d"])) == [b, c, d]
+    assert mine(graph, await graph.store.find_entities(v, ["a"])) == [lone]
+    assert await graph.store.memories_for_entities(u, [b.id]) == [(graph.id("m3"), SEM, 0)]
+
+
 async def test_erasures_count_per_key_and_start_at_zero(graph: Graph) -> None:
     key, other = graph.id("scope"), graph.id("other")
     assert await graph.store.erasures(key) == 0

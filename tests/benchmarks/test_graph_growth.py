@@ -1,0 +1,39 @@
+"""`python -m benchmarks.graph_growth` on the tests' ArcadeDB server, a few users small:
+each user's writes land (entities, relations, mentions), the forgets take what they name,
+and the report has a row per step."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from benchmarks.graph_growth import measure
+from benchmarks.servers import BoltServer
+from octomem.stores.neo4j import Neo4jGraphStore
+
+pytestmark = pytest.mark.integration
+
+
+async def test_the_bench_writes_each_user_and_forgets_what_it_names(
+    arcadedb_server: BoltServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    s = arcadedb_server
+    graph = Neo4jGraphStore(
+        s.uri, s.user, s.password, database=s.database, namespace=f"g{uuid.uuid4().hex[:8]}"
+    )
+    try:
+        await measure(graph, users=10, facts=8)
+        rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ")]
+        assert [row.split(" | ")[0] for row in rows[1:]] == [f"| {n}" for n in range(1, 11)]
+        # users 0-4: five of their eight facts forgotten, with the entities left unlinked
+        assert [r.id for r in await graph.relations("user2")] == ["m2-5", "m2-6", "m2-7"]
+        names = [f"name 2 {i}" for i in range(9)]
+        assert [e.id for e in await graph.find_entities("user2", names)] == [
+            f"e2-{i}" for i in range(5, 9)
+        ]
+        assert await graph.relations("user7") == []  # users 5-9 forgotten whole
+        assert await graph.find_entities("user7", [f"name 7 {i}" for i in range(9)]) == []
+    finally:
+        await graph.reset()
+        await graph.close()
