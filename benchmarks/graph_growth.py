@@ -1,11 +1,12 @@
-"""Whether a user's graph writes cost more as the whole graph grows (they should not: each
-touches that user's nodes and edges, found by index).
+"""Whether a user's writes to the graph server cost more as the whole graph grows (they
+should not: each touches that user's nodes and edges, found by index).
 
     python -m benchmarks.graph_growth [--users 400] [--facts 50]
 
 On an ArcadeDB Bolt server started here: `users` users, each with `facts` facts written as
-a fact add writes them (entities, the relations between them, the memories that mention
-them), one user at a time. Prints the milliseconds a user's writes took, per kind, for
+a fact add writes them to the graph server (entities, the relations between them, the
+memories that mention them; the facts' keyword index entries and history events), one user
+at a time. Prints the milliseconds a user's writes took, per kind, for
 every tenth of the users (flat when no write scans the graph), then the median of five
 forgets of five memories of a user (an agent's scope) and of five of a whole user, with
 the graph full.
@@ -18,59 +19,99 @@ import asyncio
 import statistics
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks.servers import arcadedb_server
+from benchmarks.synthetic import memories
 from octomem.memory_types import MemoryType
-from octomem.models import Entity, Relation
+from octomem.models import Entity, KnowledgeMemory, Operation, Relation
+from octomem.orchestrator.events import history_event
 from octomem.stores.base import MemoryLink
+from octomem.stores.graph_keyword import GraphKeywordStore
 from octomem.stores.neo4j import Neo4jGraphStore
+from octomem.stores.neo4j_client import Neo4jClient
+from octomem.stores.neo4j_history import Neo4jHistoryStore
+
+KINDS = ("entities", "relations", "links", "keyword", "history")
 
 
-async def _write_user(graph: Neo4jGraphStore, u: int, facts: int, spent: dict[str, float]) -> None:
+@dataclass
+class Stores:
+    """The graph server's stores a fact add writes, on one connection."""
+
+    graph: Neo4jGraphStore
+    keyword: GraphKeywordStore
+    history: Neo4jHistoryStore
+
+    @classmethod
+    def on(cls, client: Neo4jClient, namespace: str = "") -> Stores:
+        return cls(
+            Neo4jGraphStore.on(client, namespace=namespace),
+            GraphKeywordStore(client, namespace=namespace),
+            Neo4jHistoryStore(client, namespace=namespace),
+        )
+
+
+async def _write_user(stores: Stores, u: int, facts: int, spent: dict[str, float]) -> None:
     user, now = f"user{u}", datetime.now(UTC)
+    said = memories(facts, seed=u)
+    records = [
+        KnowledgeMemory(
+            id=f"m{u}-{i}",
+            user_id=user,
+            content=f"name {u} {i} {said[i]}",
+            subject=f"name {u} {i}",
+            predicate="knows",
+            object=f"name {u} {i + 1}",
+        )
+        for i in range(facts)
+    ]
     entities = [
         Entity(id=f"e{u}-{i}", user_id=user, name=f"name {u} {i}") for i in range(facts + 1)
     ]
     relations = [
         Relation(
-            id=f"m{u}-{i}",
+            id=r.id,
             user_id=user,
             subject_id=f"e{u}-{i}",
-            predicate="knows",
+            predicate=r.predicate,
             object_id=f"e{u}-{i + 1}",
-            memory_id=f"m{u}-{i}",
+            memory_id=r.id,
             valid_at=now,
         )
-        for i in range(facts)
+        for i, r in enumerate(records)
     ]
     links = [
-        MemoryLink(f"m{u}-{i}", MemoryType.KNOWLEDGE, user, [f"e{u}-{i}", f"e{u}-{i + 1}"])
-        for i in range(facts)
+        MemoryLink(r.id, MemoryType.KNOWLEDGE, user, [f"e{u}-{i}", f"e{u}-{i + 1}"])
+        for i, r in enumerate(records)
     ]
-    for kind, write in (
-        ("entities", graph.upsert_entities(entities)),
-        ("relations", graph.upsert_relations(relations)),
-        ("links", graph.link_memories(links)),
-    ):
+    writes = (
+        stores.graph.upsert_entities(entities),
+        stores.graph.upsert_relations(relations),
+        stores.graph.link_memories(links),
+        stores.keyword.upsert(records),
+        stores.history.record([history_event(r, Operation.ADD) for r in records]),
+    )
+    for kind, write in zip(KINDS, writes, strict=True):
         started = time.perf_counter()
         await write
         spent[kind] += 1000 * (time.perf_counter() - started)
 
 
-async def measure(graph: Neo4jGraphStore, users: int, facts: int) -> None:
-    await graph.init()
+async def measure(stores: Stores, users: int, facts: int) -> None:
+    for store in (stores.graph, stores.keyword, stores.history):
+        await store.init()
     step = max(1, users // 10)
-    spent: dict[str, float] = dict.fromkeys(("entities", "relations", "links"), 0.0)
+    spent = dict.fromkeys(KINDS, 0.0)
     print(f"ms a user's writes took ({facts} facts), mean over each step of {step} users")
-    print("| users so far | entities | relations | links |\n|---|---|---|---|")
+    print("| users so far | " + " | ".join(KINDS) + " |\n|---|" + "---|" * len(KINDS))
     for u in range(users):
-        await _write_user(graph, u, facts, spent)
+        await _write_user(stores, u, facts, spent)
         if (u + 1) % step == 0:
-            means = " | ".join(f"{spent[k] / step:.1f}" for k in ("entities", "relations", "links"))
-            print(f"| {u + 1} | {means} |", flush=True)
-            spent.update(dict.fromkeys(spent, 0.0))
+            print(f"| {u + 1} | " + " | ".join(f"{spent[k] / step:.1f}" for k in KINDS) + " |")
+            spent = dict.fromkeys(KINDS, 0.0)
     for what, first, forget in (
         ("5 memories of a user (an agent's scope)", 0, lambda u: [f"m{u}-{i}" for i in range(5)]),
         ("a whole user", 5, lambda u: None),
@@ -78,9 +119,9 @@ async def measure(graph: Neo4jGraphStore, users: int, facts: int) -> None:
         took = []
         for u in range(first, first + 5):
             started = time.perf_counter()
-            await graph.forget(f"user{u}", forget(u))
+            await stores.graph.forget(f"user{u}", forget(u))
             took.append(1000 * (time.perf_counter() - started))
-        print(f"forget of {what}: median {statistics.median(took):.1f} ms of 5")
+        print(f"graph forget of {what}: median {statistics.median(took):.1f} ms of 5")
 
 
 def main() -> None:
@@ -89,13 +130,13 @@ def main() -> None:
     parser.add_argument("--facts", type=int, default=50)
     options = parser.parse_args()
     with tempfile.TemporaryDirectory() as root, arcadedb_server(Path(root)) as server:
-        graph = Neo4jGraphStore(server.uri, server.user, server.password, database=server.database)
+        client = Neo4jClient(server.uri, server.user, server.password, database=server.database)
 
         async def run() -> None:
             try:
-                await measure(graph, options.users, options.facts)
+                await measure(Stores.on(client), options.users, options.facts)
             finally:
-                await graph.close()
+                await client.close()
 
         asyncio.run(run())
 

@@ -1,6 +1,6 @@
 """`python -m benchmarks.graph_growth` on the tests' ArcadeDB server, a few users small:
-each user's writes land (entities, relations, mentions), the forgets take what they name,
-and the report has a row per step."""
+each user's writes land (entities, relations, mentions, keyword entries, history), the
+forgets take what they name, and the report has a row per step."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import uuid
 
 import pytest
 
-from benchmarks.graph_growth import measure
+from benchmarks.graph_growth import Stores, measure
 from benchmarks.servers import BoltServer
-from octomem.stores.neo4j import Neo4jGraphStore
+from octomem.stores.neo4j_client import Neo4jClient
 
 pytestmark = pytest.mark.integration
 
@@ -19,11 +19,11 @@ async def test_the_bench_writes_each_user_and_forgets_what_it_names(
     arcadedb_server: BoltServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     s = arcadedb_server
-    graph = Neo4jGraphStore(
-        s.uri, s.user, s.password, database=s.database, namespace=f"g{uuid.uuid4().hex[:8]}"
-    )
+    client = Neo4jClient(s.uri, s.user, s.password, database=s.database)
+    stores = Stores.on(client, namespace=f"g{uuid.uuid4().hex[:8]}")
+    graph = stores.graph
     try:
-        await measure(graph, users=10, facts=8)
+        await measure(stores, users=10, facts=8)
         rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ")]
         assert [row.split(" | ")[0] for row in rows[1:]] == [f"| {n}" for n in range(1, 11)]
         # users 0-4: five of their eight facts forgotten, with the entities left unlinked
@@ -34,6 +34,10 @@ async def test_the_bench_writes_each_user_and_forgets_what_it_names(
         ]
         assert await graph.relations("user7") == []  # users 5-9 forgotten whole
         assert await graph.find_entities("user7", [f"name 7 {i}" for i in range(9)]) == []
+        found = await stores.keyword.search("name 9 3", user_id="user9", limit=3)
+        assert found and found[0][0] == "m9-3"
+        assert [e.memory_id for e in await stores.history.for_memory("m9-3")] == ["m9-3"]
     finally:
-        await graph.reset()
-        await graph.close()
+        for store in (stores.graph, stores.keyword, stores.history):
+            await store.reset()
+        await client.close()
