@@ -19,39 +19,29 @@ import asyncio
 import statistics
 import tempfile
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks.servers import arcadedb_server
+from benchmarks.servers import BoltServer, arcadedb_server
 from benchmarks.synthetic import memories
-from octomem.memory_types import MemoryType
+from octomem.memory_types import BUILTIN_REGISTRY, MemoryType
 from octomem.models import Entity, KnowledgeMemory, Operation, Relation
 from octomem.orchestrator.events import history_event
+from octomem.settings import load_settings
 from octomem.stores.base import MemoryLink
-from octomem.stores.graph_keyword import GraphKeywordStore
-from octomem.stores.neo4j import Neo4jGraphStore
-from octomem.stores.neo4j_client import Neo4jClient
-from octomem.stores.neo4j_history import Neo4jHistoryStore
+from octomem.stores.open import Stores, open_stores
 
 KINDS = ("entities", "relations", "links", "keyword", "history")
 
 
-@dataclass
-class Stores:
-    """The graph server's stores a fact add writes, on one connection."""
-
-    graph: Neo4jGraphStore
-    keyword: GraphKeywordStore
-    history: Neo4jHistoryStore
-
-    @classmethod
-    def on(cls, client: Neo4jClient, namespace: str = "") -> Stores:
-        return cls(
-            Neo4jGraphStore.on(client, namespace=namespace),
-            GraphKeywordStore(client, namespace=namespace),
-            Neo4jHistoryStore(client, namespace=namespace),
-        )
+def server_stores(server: BoltServer, root: Path, deployment: str = "graph-growth") -> Stores:
+    """The stores a project opens on the graph server `server` (a deployment's namespace),
+    as the library opens them (`open_stores`); the vector store, embedded under `root`, is
+    not used."""
+    graph: dict[str, str | None] = {"provider": "neo4j", "uri": server.uri}
+    graph |= {"user": server.user, "password": server.password, "database": server.database}
+    settings = load_settings(data_dir=root, deployment=deployment, graph=graph)
+    return open_stores(settings, BUILTIN_REGISTRY, "graph-growth")
 
 
 async def _write_user(stores: Stores, u: int, facts: int, spent: dict[str, float]) -> None:
@@ -130,13 +120,13 @@ def main() -> None:
     parser.add_argument("--facts", type=int, default=50)
     options = parser.parse_args()
     with tempfile.TemporaryDirectory() as root, arcadedb_server(Path(root)) as server:
-        client = Neo4jClient(server.uri, server.user, server.password, database=server.database)
+        stores = server_stores(server, Path(root) / "app")
 
         async def run() -> None:
             try:
-                await measure(Stores.on(client), options.users, options.facts)
+                await measure(stores, options.users, options.facts)
             finally:
-                await client.close()
+                await stores.graph.close()  # and the connection the others share
 
         asyncio.run(run())
 

@@ -5,22 +5,20 @@ forgets take what they name, and the report has a row per step."""
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 import pytest
 
-from benchmarks.graph_growth import Stores, measure
+from benchmarks.graph_growth import measure, server_stores
 from benchmarks.servers import BoltServer
-from octomem.stores.neo4j_client import Neo4jClient
 
 pytestmark = pytest.mark.integration
 
 
 async def test_the_bench_writes_each_user_and_forgets_what_it_names(
-    arcadedb_server: BoltServer, capsys: pytest.CaptureFixture[str]
+    arcadedb_server: BoltServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    s = arcadedb_server
-    client = Neo4jClient(s.uri, s.user, s.password, database=s.database)
-    stores = Stores.on(client, namespace=f"g{uuid.uuid4().hex[:8]}")
+    stores = server_stores(arcadedb_server, tmp_path, deployment=f"g{uuid.uuid4().hex[:8]}")
     graph = stores.graph
     try:
         await measure(stores, users=10, facts=8)
@@ -40,4 +38,4 @@ async def test_the_bench_writes_each_user_and_forgets_what_it_names(
     finally:
         for store in (stores.graph, stores.keyword, stores.history):
             await store.reset()
-        await client.close()
+        await graph.close()
