@@ -83,10 +83,13 @@ def _sync_threshold(collection: Any) -> None:
     hnsw = (getattr(collection, "configuration_json", None) or {}).get("hnsw") or {}
     if hnsw.get("sync_threshold", SYNC_THRESHOLD) == SYNC_THRESHOLD:
         return
-    try:
-        collection.modify(configuration={"hnsw": {"sync_threshold": SYNC_THRESHOLD}})
-    except Exception as exc:  # a tuning: never a reason to refuse the store
-        log.debug("chroma_sync_threshold_kept", collection=collection.name, error=str(exc))
+    for _ in range(2):  # a busy engine (a locked file under load) may refuse once
+        try:
+            collection.modify(configuration={"hnsw": {"sync_threshold": SYNC_THRESHOLD}})
+            return
+        except Exception as exc:  # a tuning: never a reason to refuse the store
+            error = exc
+    log.warning("chroma_sync_threshold_kept", collection=collection.name, error=str(error))
 
 
 def _and_live(
