@@ -572,21 +572,20 @@ def test_the_same_text_from_two_agents_appears_once_with_the_better_score() -> N
         ),
         "other": fact("other", "Anna likes tea."),
     }
-    hits = _collapse_same_text(
-        records,
-        [
-            ("edge", 0.9, prov(MemoryType.KNOWLEDGE, 1)),
-            ("other", 0.7, prov(SEM, 2)),
-            ("sem", 0.6, prov(SEM, 3)),
-        ],
-        {},
-        {},
-    )
+    fused = [
+        ("edge", 0.9, prov(MemoryType.KNOWLEDGE, 1)),
+        ("other", 0.7, prov(SEM, 2)),
+        ("sem", 0.6, prov(SEM, 3)),
+    ]
+    hits = _collapse_same_text(records, fused, {}, {}, keep=10)
     assert [(h.id, h.score) for h in hits] == [("edge", 0.9), ("other", 0.7)]
     assert [(p.agent, p.rank) for p in hits[0].provenance] == [
         (MemoryType.KNOWLEDGE, 1),
         (SEM, 3),
     ]
+    # only the first `keep` are returned, each with the provenance of its later twins
+    (first,) = _collapse_same_text(records, fused, {}, {}, keep=1)
+    assert first.model_dump() == hits[0].model_dump()
 
 
 def test_a_stale_hit_shows_what_replaces_it_once_per_text() -> None:
@@ -600,6 +599,7 @@ def test_a_stale_hit_shows_what_replaces_it_once_per_text() -> None:
         [("berlin", 0.9, []), ("turn", 0.5, [])],
         {"turn": [records["berlin"], twin]},
         {"turn": {"stale": 0.3}},
+        keep=10,
     )
     assert [h.id for h in hits] == ["berlin", "turn"]
     assert (hits[0].boosts, hits[1].boosts) == ({}, {"stale": 0.3})

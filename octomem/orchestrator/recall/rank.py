@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from octomem.models import MemoryBase, RecallHit, RecallResult
@@ -60,10 +62,14 @@ async def _ranked_hits(state: RecallState, deps: Services) -> list[RecallHit]:
     if config.stale_weight != 1.0:
         for memory_id in replaced:
             boosts.setdefault(memory_id, {})["stale"] = config.stale_weight
-    hits = _collapse_same_text(records, fused, replaced, boosts)
-    if config.ranker == "learned":
+    limit = plan.limit or config.limit
+    learned = config.ranker == "learned"
+    hits = _collapse_same_text(
+        records, fused, replaced, boosts, max(limit, config.ranker_pool if learned else 0)
+    )
+    if learned:
         hits = learned_rank.shipped().rerank(query, hits, config.ranker_pool)
-    return hits[: plan.limit or config.limit]
+    return hits[:limit]
 
 
 async def _core_records(deps: Services, plan: RecallPlan) -> list[MemoryBase]:
@@ -79,36 +85,51 @@ async def _core_records(deps: Services, plan: RecallPlan) -> list[MemoryBase]:
     return core
 
 
+@dataclass(slots=True)
+class _Collapsed:
+    """A hit while `_collapse_same_text` gathers it (a `RecallHit` is built for the kept)."""
+
+    memory: MemoryBase
+    score: float
+    provenance: list[Any]
+    replaced_by: list[MemoryBase]
+    boosts: dict[str, float]
+
+
 def _collapse_same_text(
     records: dict[str, MemoryBase],
     fused: list[tuple[str, float, list[Any]]],
     replaced: dict[str, list[MemoryBase]],
     boosts: Applied,
+    keep: int,
 ) -> list[RecallHit]:
-    """One hit per distinct text: the same sentence held by two agents (a semantic fact and
-    its knowledge edge) is shown once, at its best rank, with both agents' provenance, as
-    the fact the edge was rendered from (whichever of the two ranked first).
-    A stale hit carries the current records that replace it (`replaced`), one per text,
-    as shown above it; each hit the factors its score was boosted by (`boosts`)."""
-    hits: dict[str, RecallHit] = {}
+    """One hit per distinct text, the first `keep`: the same sentence held by two agents (a
+    semantic fact and its knowledge edge) is shown once, at its best rank, with both
+    agents' provenance, as the fact the edge was rendered from (whichever of the two ranked
+    first). A stale hit carries the current records that replace it (`replaced`), one per
+    text, as shown above it; each hit the factors its score was boosted by (`boosts`)."""
+    hits: dict[str, _Collapsed] = {}
     for memory_id, score, provenance in fused:
         record = records[memory_id]
         kept = hits.get(record.content_hash)
         if kept is None:
             current = {r.content_hash: r for r in replaced.get(memory_id, [])}
             shown = [hits[h].memory if h in hits else r for h, r in current.items()]
-            hits[record.content_hash] = RecallHit(
-                memory=record,
-                memory_type=record.memory_type,
-                score=score,
-                provenance=list(provenance),
-                replaced_by=shown,
-                boosts=dict(boosts.get(memory_id, {})),
-            )
+            boosted = dict(boosts.get(memory_id, {}))
+            hits[record.content_hash] = _Collapsed(record, score, list(provenance), shown, boosted)
         else:
             kept.provenance.extend(provenance)
             if projections.projected_from(kept.memory) == record.id:
                 # the fact an edge was rendered from is the memory shown (and changed)
-                update = {"memory": record, "memory_type": record.memory_type}
-                hits[record.content_hash] = kept.model_copy(update=update)
-    return list(hits.values())
+                kept.memory = record
+    return [
+        RecallHit(
+            memory=hit.memory,
+            memory_type=hit.memory.memory_type,
+            score=hit.score,
+            provenance=hit.provenance,
+            replaced_by=hit.replaced_by,
+            boosts=hit.boosts,
+        )
+        for hit in itertools.islice(hits.values(), keep)
+    ]
