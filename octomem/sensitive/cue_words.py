@@ -46,6 +46,7 @@ KEY = (
     r"api[ _-]?key|api[ _-]?token|access[ _-]?(?:key|token)|secret(?: access)?(?: key)?|"
     r"auth(?:entication)?[ _-]?token|bearer token|refresh token|session token|"
     r"client[ _-]secret|private key|token|app password|signing key|encryption key|"
+    r"(?:licen[cs]e|product|activation|serial) key|"
     r"(?:wlan|netzwerk)-?schlüssel|cl[ée] (?:d'api|secr[èe]te)|clave (?:de api|secreta)"
 )
 # what comes between a cue and its value: "password for gmail is ..."

@@ -53,7 +53,7 @@ _VERB = (
     rf"|\s+(?P<to>{TO})\s+"  # "set my password to ...": checked for a change verb before
     rf"|\s+(?P<last>{TO_LAST})\s+(?=\S+\s+(?:{CHANGED_LAST})\b)"  # "Passwort auf X geändert"
     r"|\s*\n\s*(?=\S)"  # a list on the next lines (codes and seed phrases only)
-    r"|\s+(?=[\"'`])|\s+(?=\d{3}))"
+    r"|\s+(?=[\"'`])|\s+(?=[^\W\d_]{0,3}\d{3}))"  # a number, "X1234567" too
 )
 # the end of the cue's Markdown emphasis or code span: "**Password**: ...", "`pin`: ..."
 _MARKUP = r"(?:\*{1,3}|`)?"
@@ -270,8 +270,31 @@ def _taken(text: str, match: re.Match[str], kind: str, cue: str) -> bool:
 
 # a cue followed straight by its value, without "is" or a colon: "log in with password
 # hunter2", "my passcode Xk9!": one token, taken only when it looks generated
-_CUE_BARE = re.compile(
-    rf"\b(?:(?P<password>{PASSWORD})|(?P<key>{KEY}))\b{_MARKUP}[ \t]+(?=[^\s\"'`])", re.I
+# ... also after a comma, a dash or a line break ("my password, X", "Password\nX"), and
+# after one or two words that say what it opens ("my password for gmail X")
+_BARE_CUE = rf"\b(?:(?P<password>{PASSWORD})|(?P<key>{KEY}))\b{_MARKUP}"
+_BARE_GAP = r"(?:[ \t]*[,–—-]?[ \t]+|[ \t]*,?[ \t]*\n[ \t]*)(?=[^\s\"'`])"
+_CUES_BARE = [  # (regex, whether words between say what it opens)
+    (re.compile(rf"{_BARE_CUE}{_BARE_GAP}", re.I), False),
+    *(
+        (
+            re.compile(
+                rf"{_BARE_CUE}[ \t]+(?:{QUALIFIER})(?:[ \t]+[^\W\d_]+){{{n}}}{_BARE_GAP}", re.I
+            ),
+            True,
+        )
+        for n in (1, 2)
+    ),
+    # short words taken for a cue only here: "pass: hunter22", "p/w X", "key Qz7mN2xL9pK4"
+    (re.compile(r"\b(?P<password>pass|p/w)\b[ \t]*:?[ \t]+(?=[^\s\"'`])", re.I), False),
+    (re.compile(r"\b(?P<key>(?:ssh )?key)\b[ \t]+(?=[^\s\"'`])", re.I), False),
+]
+# a price is not a secret: "monthly pass: $156.00"
+_PRICE = re.compile(r"[$€£¥₹]\d[\d.,]*|\d[\d.,]*[$€£¥₹]")
+# a Google app password: 16 lower-case letters, in groups of four or not
+_APP_PASSWORD = re.compile(
+    r"(?i:\bapp[ -]?password\b)(?:\s*(?:(?i:is)|:|=)\s*|[ \t]*[,–—-]?[ \t]+|\s*\n\s*)"
+    r"[\"'`]?(?P<value>[a-z]{4}(?: ?[a-z]{4}){3})\b"
 )
 
 
@@ -280,10 +303,24 @@ _COUNTED = re.compile(r"[\d.,]+(?:-[^\W\d_]+)+")
 
 
 def _bare(text: str, start: int) -> Iterator[Found]:
-    match = _CUE_BARE.match(text, start)
-    word = None if match is None else _TOKEN.match(text, match.end())
-    if match is None or word is None:
+    app = _APP_PASSWORD.match(text, start)
+    if app is not None:
+        yield Found(*app.span("value"), "key", tail=False)
         return
+    for regex, qualified in _CUES_BARE:
+        match = regex.match(text, start)
+        found = None if match is None else _bare_value(text, match, qualified)
+        if found is not None:
+            yield found
+            return
+
+
+def _bare_value(text: str, match: re.Match[str], qualified: bool) -> Found | None:
+    """The value after a bare cue, if it looks generated; after words that say what it
+    opens, only with a digit or a symbol ("my password for my iPhone" names no value)."""
+    word = _TOKEN.match(text, match.end())
+    if word is None:
+        return None
     begin, end = _trim(text, *word.span())
     while end > begin and text[end - 1] in "*_~:":  # Markdown: "**Password manager**:"
         end -= 1
@@ -292,6 +329,7 @@ def _bare(text: str, start: int) -> Iterator[Found]:
     if (
         len(value) >= (4 if kind == "password" else 8)
         and not _COUNTED.fullmatch(value)
+        and not _PRICE.fullmatch(value)
         # a key or token: letters and digits both ("token USDC/ETH" is a pair of coins)
         and (
             kind == "password"
@@ -301,8 +339,10 @@ def _bare(text: str, start: int) -> Iterator[Found]:
         and value.lower() not in NOT_A_VALUE
         and not _IDENTIFIER.match(value)
         and _looks_generated(value, symbols="_+/=$#@%&*!")  # a hyphen joins ordinary words
+        and (not qualified or _looks_generated(value.lower(), symbols="_+/=$#@%&*!"))
     ):
-        yield Found(begin, end, _kind(kind, cue), tail=False)
+        return Found(begin, end, _kind(kind, cue), tail=False)
+    return None
 
 
 def _backward(text: str, start: int) -> Iterator[Found]:
@@ -382,7 +422,8 @@ def _kind(kind: str, cue: str) -> str:
 
 # every cue holds one of these (in lower case) within its first 40 characters
 _TRIGGERS = (
-    "pass", "pw", "psw", "rase", "mnemonic", "key", "combin", "unlock", "pin", "cv", "cid", "csc",
+    "pass", "pw", "p/w", "psw",
+    "rase", "mnemonic", "key", "combin", "unlock", "pin", "cv", "cid", "csc",
     "cod", "otp", "ssn", "social", "num", "núm", "pasap", "tax", "token", "secret",
     "credential", "seed", "wallet", "kennw", "geheim", "mdp", "contrase", "clave", "cód",
     "schlüssel", "clé", "парол", "пин", "паспорт", "код", "фраз",

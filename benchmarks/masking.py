@@ -1,0 +1,77 @@
+"""How often the secret masker changes ordinary text: every turn, question and answer of
+the benchmark data (LoCoMo's JSON and the LongMemEval sample, gzipped or not) through
+`octomem.sensitive.mask_text`, and each text it changed, around what it masked.
+
+    python -m benchmarks.masking [../shared/bench/locomo_dev.json ...] [--show 40]
+
+The data holds no secrets, so every text masked is a false positive (or a judgement
+call: "Key:\\nCHS52223992" in a ticket).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import re
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from octomem.sensitive import mask_text
+
+DATA = (
+    Path("../shared/bench/locomo_dev.json"),
+    Path("../shared/bench/longmemeval_s_dev.json.gz"),
+)
+_TEXT_KEYS = ("text", "content", "clean_text")
+
+
+def texts(node: Any) -> Iterator[str]:
+    """Every string under a text key of a benchmark's JSON, depth first."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in _TEXT_KEYS and isinstance(value, str):
+                yield value
+            else:
+                yield from texts(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from texts(value)
+
+
+def load(path: Path) -> Any:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as file:
+        return json.load(file)
+
+
+def masked(paths: Sequence[Path]) -> tuple[int, list[tuple[str, str]]]:
+    """How many texts the files hold, and (text, as masked) of each the masker changed."""
+    count, changed = 0, []
+    for path in paths:
+        for text in texts(load(path)):
+            count += 1
+            if (out := mask_text(text)) != text:
+                changed.append((text, out))
+    return count, changed
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.masking")
+    parser.add_argument("data", type=Path, nargs="*", default=list(DATA))
+    parser.add_argument("--show", type=int, default=40, help="texts shown, around the mask")
+    args = parser.parse_args(argv)
+    count, changed = masked(args.data)
+    share = 100 * len(changed) / count if count else 0.0
+    print(f"{len(changed)} of {count} texts masked ({share:.3f}%)")
+    kinds = Counter(re.findall(r"\[MASKED (\w+)", " ".join(out for _, out in changed)))
+    print("by kind:", dict(kinds))
+    for _, out in changed[: args.show]:
+        at = out.find("[MASKED")
+        print(" ", repr(out[max(0, at - 60) : at + 40]))
+
+
+if __name__ == "__main__":
+    main()
