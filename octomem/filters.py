@@ -207,7 +207,13 @@ def _normalize(
             raise InvalidInputError(f"filter key {key!r} contains control characters")
         key = clean_text(key, "a filter key")
         logical = _logical(key)
-        if logical == "NOT":
+        if logical == "NOT" and isinstance(value, list | tuple):  # mem0's: none of them
+            children = [
+                _normalize(item, f"{path}.{key}[{i}]", budget, depth + 1, aliases=aliases)
+                for i, item in enumerate(value)
+            ]
+            parts.append(_negate(_join("OR", children)))
+        elif logical == "NOT":
             child = _normalize(value, f"{path}.{key}", budget, depth + 1, aliases=aliases)
             parts.append(_negate(child))
         elif logical is not None:

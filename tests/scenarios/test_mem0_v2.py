@@ -94,6 +94,19 @@ def test_ids_in_filters_with_top_k(memory: Memory, uid: Callable[[str], str]) ->
         memory.search("music", filters={"category": "x"})
 
 
+def test_not_with_mem0s_list_excludes_every_condition_of_it(
+    memory: Memory, uid: Callable[[str], str]
+) -> None:
+    ann = uid("ann")
+    for topic in ("films", "food", "travel"):
+        memory.add(f"Note about {topic}", user_id=ann, infer=False, metadata={"topic": topic})
+    every = [{"topic": "films"}, {"topic": {"in": ["food"]}}]
+    left = memory.get_all(filters={"AND": [{"user_id": ann}, {"NOT": every}]})["results"]
+    assert [i["metadata"]["topic"] for i in left] == ["travel"]
+    found = memory.search("note", filters={"user_id": ann, "NOT": [{"topic": "films"}]})
+    assert {i["metadata"]["topic"] for i in found["results"]} == {"food", "travel"}
+
+
 def test_errors_name_the_class_called(memory: Memory) -> None:
     with pytest.raises(TypeError, match=r"^Memory\.search\(\).*'rank_by'"):
         memory.search("x", filters={"user_id": "u"}, rank_by="date")

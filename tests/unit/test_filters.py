@@ -445,3 +445,12 @@ def test_a_long_list_of_ids_is_checked_as_any_value() -> None:
     for bad in (["ok", "bad\x01"], ["\ud800"], ["x" * 1000] * 120):
         with pytest.raises(InvalidInputError):
             filters.validate({"id": {"in": bad}})
+
+
+def test_not_over_a_list_is_none_of_them_as_mem0_writes_it() -> None:
+    records = [sem(metadata={"category": c, "n": n}) for c, n in (("x", 1), ("y", 2), ("z", 3))]
+    check = filters.predicate({"NOT": [{"category": "x"}, {"n": {"gte": 3}}]})
+    assert [r.metadata["category"] for r in records if check(r)] == ["y"]
+    assert filters.validate({"NOT": []}) == {"AND": []}  # none of nothing: everything
+    with pytest.raises(InvalidInputError, match=r"at filter\.NOT\[1\]"):
+        filters.validate({"NOT": [{"category": "x"}, "y"]})
