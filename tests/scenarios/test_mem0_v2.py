@@ -107,6 +107,17 @@ def test_not_with_mem0s_list_excludes_every_condition_of_it(
     assert {i["metadata"]["topic"] for i in found["results"]} == {"food", "travel"}
 
 
+def test_get_all_lists_the_messages_of_one_add_in_the_order_said(
+    memory: Memory, uid: Callable[[str], str]
+) -> None:
+    ann = uid("ann")
+    said = ["first message", "second", "third one", "fourth", "fifth", "sixth"]
+    roles = ["user", "assistant"] * 3
+    messages = [{"role": r, "content": c} for r, c in zip(roles, said, strict=True)]
+    memory.add(messages, user_id=ann, infer=False)
+    assert [i["memory"] for i in memory.get_all(filters={"user_id": ann})["results"]] == said
+
+
 def test_errors_name_the_class_called(memory: Memory) -> None:
     with pytest.raises(TypeError, match=r"^Memory\.search\(\).*'rank_by'"):
         memory.search("x", filters={"user_id": "u"}, rank_by="date")
