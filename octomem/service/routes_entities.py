@@ -34,7 +34,7 @@ MAX_BATCH = 1000  # memories one batch names (mem0's platform takes as many)
 class Entity(Body):
     id: str
     name: str
-    type: Literal["user"]
+    type: Literal["user", "agent"]
     total_memories: int
 
 
@@ -62,15 +62,32 @@ async def users_in_reach(who: Caller, orch: Orchestrator) -> dict[str, int]:
     return await orch.ausers()
 
 
+async def agents_without_users(orch: Orchestrator) -> dict[str, int]:
+    """The agents with current memories stored without a user, and how many each has."""
+    async with orch.running_call():
+        await orch.aopen()
+        scopes = await orch.records.scopes(scope_filter(None, ANY))
+    agents = sorted(agent for _, agent in scopes if agent)
+    return {agent: len(await orch.aget_all(user_id=None, agent_id=agent)) for agent in agents}
+
+
 @router.get("/v1/entities/", response_model=Entities, summary="Users with memories (mem0)")
 async def entities(who: Reader, orch: Project) -> Entities:
-    """Users only: octomem keeps memories per user (an agent or a run is a scope within a
-    user, listed by filtering `POST /v3/memories/`)."""
+    """The users with memories, then (for a key not pinned to a user) the agents with
+    memories stored without a user: mem0's `reset()` deletes each entity listed, so it
+    reaches every memory. An agent or a run within a user's memories is a scope of that
+    user, listed by filtering `POST /v3/memories/`."""
     found = [
         Entity(id=user, name=user, type="user", total_memories=count)
         for user, count in (await users_in_reach(who, orch)).items()
         if count
     ]
+    if who.user(None) is None:
+        found += [
+            Entity(id=agent, name=agent, type="agent", total_memories=count)
+            for agent, count in (await agents_without_users(orch)).items()
+            if count
+        ]
     context.count(records=len(found))
     return Entities(count=len(found), results=found)
 

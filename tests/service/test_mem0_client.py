@@ -363,6 +363,16 @@ def test_entities_batches_and_an_agents_memories(
     )
     assert client.get(other)["memory"] == "Water the plants."  # not the agent's: kept
 
+    # an agent's memories stored without a user are an entity of their own, so that
+    # reset() (a delete of every entity users() lists) reaches them too
+    solo_agent = "bot-" + uid()
+    client.add("Note: the agent's own.", filters={"agent_id": solo_agent}, infer=False)
+    listed = {e["name"]: e for e in client.users()["results"]}
+    assert listed[solo_agent]["type"] == "agent" and listed[solo_agent]["total_memories"] == 1
+    client.delete_users(agent_id=solo_agent)
+    assert client.get_all(filters={"agent_id": solo_agent})["results"] == []
+    assert solo_agent not in {e["name"] for e in client.users()["results"]}
+
     # a user entity deleted is forgotten, every trace
     assert "deleted" in client.delete_users(user_id=ben)["message"]
     assert ben not in {e["name"] for e in client.users()["results"]}
