@@ -290,9 +290,13 @@ class _Views:
 
 
 def _event(record: MemoryBase, existing: MemoryBase | None) -> HistoryEvent:
+    """A view's event: ADD, UPDATE, or SUPERSEDE when it closes with its fact (as the
+    fact's own event says)."""
     if existing is None:
         return history_event(record, Operation.ADD, actor=record.source.extractor)
-    return history_event(record, Operation.UPDATE, old=existing, actor=record.source.extractor)
+    closed = existing.is_current and not record.is_current
+    operation = Operation.SUPERSEDE if closed else Operation.UPDATE
+    return history_event(record, operation, old=existing, actor=record.source.extractor)
 
 
 async def scope_views_at(

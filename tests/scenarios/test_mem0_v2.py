@@ -118,6 +118,18 @@ def test_get_all_lists_the_messages_of_one_add_in_the_order_said(
     assert [i["memory"] for i in memory.get_all(filters={"user_id": ann})["results"]] == said
 
 
+def test_a_knowledge_edge_closed_with_its_fact_says_superseded_in_history(
+    memory: Memory, uid: Callable[[str], str]
+) -> None:
+    ann = uid("ann")
+    memory.add("I live in Paris.", user_id=ann)
+    before = memory.get_all(filters={"user_id": ann})["results"]
+    [edge] = [i for i in before if i["memory_type"] == "knowledge" and "Paris" in i["memory"]]
+    memory.add("I moved to Berlin.", user_id=ann)
+    events = [(h["event"], h["new_memory"]) for h in memory.history(edge["id"])]
+    assert events == [("ADD", edge["memory"]), ("SUPERSEDE", edge["memory"])]
+
+
 def test_errors_name_the_class_called(memory: Memory) -> None:
     with pytest.raises(TypeError, match=r"^Memory\.search\(\).*'rank_by'"):
         memory.search("x", filters={"user_id": "u"}, rank_by="date")
