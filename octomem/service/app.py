@@ -92,7 +92,8 @@ class Envelope:
                 await self._handle(scope, receive, send_with_id, headers, info)
             except asyncio.CancelledError:
                 # the shutdown grace ran out with this request in flight: a problem body
-                # rather than the server's bare-text 500, then the cancel goes on
+                # rather than the server's bare-text 500, and the request ends there
+                # (re-raised, uvicorn would log it as a crash, with a traceback)
                 cut = problems.problem_response(
                     503,
                     "shutting-down",
@@ -102,7 +103,7 @@ class Envelope:
                     media_type=media_type,
                 )
                 await self._answer(send_with_id, status, cut)
-                raise
+                log.warning("request_cut_at_shutdown", request_id=info.request_id)
             except _BodyTooLarge as exc:
                 too_large = problems.problem_response(
                     413, "too-large", "Body too large", str(exc), media_type=media_type
