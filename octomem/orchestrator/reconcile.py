@@ -145,6 +145,10 @@ class Reconciler:
         self, agent: MemoryAgent, candidate: MemoryBase, verdict: Verdict | None = None
     ) -> Decision:
         existing = await self._get(candidate.memory_type, candidate.id)
+        if existing is not None and not existing.is_current and said_while(candidate, existing):
+            # said while it held (a retry of that call, or a message dated back then): a
+            # restatement of what was true then, not a return to it
+            return _noop(existing, "true when said, superseded since")
         if existing is not None and not existing.is_current and not replayed(candidate, existing):
             # the same fact was true before and was superseded: it is true again, as a new record
             new_id = self.services.types.make_id(
@@ -401,6 +405,14 @@ def _noop(record: MemoryBase, reason: str, *, previous: list[MemoryBase] | None 
     """Nothing to write: `record`, as stored, already says what the candidate says."""
     return Decision(
         operation=Operation.NOOP, record=record, previous=previous or [record], reason=reason
+    )
+
+
+def said_while(candidate: MemoryBase, stored: MemoryBase) -> bool:
+    """Whether `candidate` was said while `stored` (closed since) held: from its
+    `valid_from` up to its `valid_to`."""
+    return (
+        stored.valid_to is not None and stored.valid_from <= candidate.valid_from < stored.valid_to
     )
 
 

@@ -83,6 +83,35 @@ def test_an_earlier_call_made_again_after_later_ones_changes_nothing(
         assert _everything(orch, user) == state
 
 
+@pytest.mark.parametrize("timestamps", [False, True], ids=["no-timestamps", "timestamps"])
+def test_a_call_that_restated_a_fact_made_again_after_a_move_keeps_the_move(
+    shared_orch: Orchestrator, uid: Callable[[str], str], timestamps: bool
+) -> None:
+    """The restatement was a NOOP against the fact current then; made again after a later
+    call superseded that fact, it is still one (not a move back), and the same words in a
+    new message are one."""
+    orch, u = shared_orch, uid("u")
+
+    def said(text: str, session: str, day: int) -> Any:
+        at = {"timestamp": T0 + timedelta(days=day)} if timestamps else {}
+        return orch.process(text, user_id=u, session_id=session, **at)
+
+    def homes() -> list[tuple[str, bool]]:
+        found = orch.get_all(user_id=u, memory_types=["semantic"], include_superseded=True)
+        return sorted((r.value, r.is_current) for r in found if r.attribute == "lives_in")
+
+    said("I live in Paris.", "a", 1)
+    said("I live in Paris, by the way.", "b", 2)
+    said("I moved to Kyoto.", "c", 3)
+    state = _everything(orch, u)
+    again = said("I live in Paris, by the way.", "b", 2)
+    assert {op.operation.value for op in again.all_operations()} == {"NOOP"}
+    assert _everything(orch, u) == state
+    assert homes() == [("Kyoto", True), ("Paris", False)]
+    said("I live in Paris again.", "d", 4)  # said anew: true again
+    assert ("Paris", True) in homes() and ("Kyoto", False) in homes()
+
+
 def test_a_message_id_makes_a_turn_the_same_turn(
     shared_orch: Orchestrator, uid: Callable[[str], str]
 ) -> None:

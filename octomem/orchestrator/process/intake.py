@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 from octomem import offload
-from octomem.agents.base import ExtractionContext, InputRecords, MemoryAgent
+from octomem.agents.base import ExtractionContext, InputRecords, MemoryAgent, TurnLog
 from octomem.agents.base import read_turns as read_readings
 from octomem.media.parts import masked_piece
 from octomem.messages import normalize_messages
@@ -109,6 +109,12 @@ async def store_turns(state: Normalized, deps: Services) -> StoreUpdate:
                 stored |= {r.id: r for r in await deps.vector.get(mtype, of_type)}
             # what the model extracted from each turn before (a turn sent again under
             # its id with other words than it read is extracted again): see `route`
+            # a turn stored before (a retried call) keeps the time it was first said, so
+            # what it restated is judged by what held then (`reconcile.said_while`)
+            turns = [
+                _first_said(turn, stored.get(record.id), turn_log)
+                for turn, record in zip(turns, records, strict=False)
+            ]
             sent = {r.id: words(r) for r in records if r.id in ids}
             same = extracted.unchanged(stored, sent)
             asked_before = [] if state.get("turns_in") else extracted.asked_before(same, ids)
@@ -144,6 +150,7 @@ async def store_turns(state: Normalized, deps: Services) -> StoreUpdate:
                 await write(deps, fence, changes=changes)
     inputs = [d for d in fresh if d.record.memory_type != turn_log.memory_type]
     return {
+        "turns": turns,
         "stored_turns": ids,
         "added_turns": [i for i in ids if i not in stored],
         "asked_before": asked_before,
@@ -201,3 +208,12 @@ def _input_records(
 ) -> list[MemoryBase]:
     """The agent's records of what the input held, if it plays `InputRecords`."""
     return list(agent.input_records(turns, ctx)) if isinstance(agent, InputRecords) else []
+
+
+def _first_said(turn: Turn, stored: MemoryBase | None, turn_log: TurnLog) -> Turn:
+    """`turn` with the time of its record stored before, if any (same id: the same
+    message, which a caller's own timestamp is part of)."""
+    before = None if stored is None else turn_log.stored_turn(stored)
+    if before is None or before.timestamp == turn.timestamp:
+        return turn
+    return turn.model_copy(update={"timestamp": before.timestamp})

@@ -125,6 +125,7 @@ class NormalizeUpdate(TypedDict):
 
 
 class StoreUpdate(TypedDict):
+    turns: list[Turn]  # each stored before as first said (`intake._first_said`)
     stored_turns: list[str]
     added_turns: list[str]
     asked_before: list[list[str]]
