@@ -40,8 +40,11 @@ MB = 1024 * 1024
 
 async def open_services(services: Services) -> None:
     """Create collections, tables, constraints and indexes, read the id key (kept on the
-    graph server in server mode), then complete any write a crash interrupted."""
-    for store in services.stores:
+    graph server in server mode), then complete any write a crash interrupted. The graph
+    first: an embedded graph's file lock refuses a second process before it opens Chroma's
+    files, which one process's engine at a time may hold."""
+    graph = services.graph
+    for store in (graph, *(store for store in services.stores if store is not graph)):
         await store.init()
     if services.id_key_source is not None:
         services.id_key = await services.id_key_source()
