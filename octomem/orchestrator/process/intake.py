@@ -107,14 +107,14 @@ async def store_turns(state: Normalized, deps: Services) -> StoreUpdate:
             for mtype in dict.fromkeys(r.memory_type for r in records):
                 of_type = [r.id for r in records if r.memory_type == mtype]
                 stored |= {r.id: r for r in await deps.vector.get(mtype, of_type)}
-            # what the model extracted from each turn before (a turn sent again under
-            # its id with other words than it read is extracted again): see `route`
             # a turn stored before (a retried call) keeps the time it was first said, so
             # what it restated is judged by what held then (`reconcile.said_while`)
             turns = [
                 _first_said(turn, stored.get(record.id), turn_log)
                 for turn, record in zip(turns, records, strict=False)
             ]
+            # what the model extracted from each turn before (a turn sent again under
+            # its id with other words than it read is extracted again): see `route`
             sent = {r.id: words(r) for r in records if r.id in ids}
             same = extracted.unchanged(stored, sent)
             asked_before = [] if state.get("turns_in") else extracted.asked_before(same, ids)
