@@ -34,6 +34,7 @@ from octomem.models import (
     ProcessResult,
     RecallHit,
     RecallResult,
+    oldest_first,
     said_text,
 )
 from octomem.orchestrator.engine import Orchestrator
@@ -198,12 +199,6 @@ async def recall_scopes(
 _FACTS, _VIEWS = ({f"internal.{PROJECTION_OF}": {"exists": x}} for x in (False, True))
 
 
-def _oldest_first(record: MemoryBase) -> tuple[datetime, int, str]:
-    """The listing order: by time, the messages of one call in the order they were said."""
-    index = record.internal.get("turn_index")
-    return record.created_at, index if isinstance(index, int) else -1, record.id
-
-
 async def list_scopes(
     orch: Orchestrator,
     scopes: Sequence[Scope],
@@ -226,7 +221,7 @@ async def list_scopes(
             found += await orch.aget_all(
                 user_id=scope.user_id, agent_id=scope.agent_id, limit=room, filters=where, **options
             )
-        found.sort(key=_oldest_first)
+        found.sort(key=oldest_first)
         records += found if limit is None else found[: limit - len(records)]
     return records
 

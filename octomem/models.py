@@ -348,6 +348,13 @@ def keyword_context(record: MemoryBase) -> str:
     return "\n".join(part for part in (turn_context(record), fact_keys(record)) if part)
 
 
+def oldest_first(record: MemoryBase) -> tuple[datetime, int, str]:
+    """The order memories are listed in: by time, the messages of one call in the order
+    they were said (they share its time)."""
+    index = record.internal.get("turn_index")
+    return record.created_at, index if isinstance(index, int) else -1, record.id
+
+
 def said_text(record: MemoryBase) -> str:
     """A record's text as a person would quote it: for a raw conversation turn, the turn as
     it was given (its content, which recall reads, names the speaker first)."""

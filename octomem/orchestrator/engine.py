@@ -29,6 +29,7 @@ from octomem.models import (
     ProcessResult,
     RecallResult,
     Stats,
+    oldest_first,
 )
 from octomem.orchestrator import arguments as args
 from octomem.orchestrator import doctor, learned_rank, lifecycle, originals, projections
@@ -403,7 +404,7 @@ class Orchestrator:
         records: list[MemoryBase] = []
         for memory_type in types:
             records += await self._services.vector.list(memory_type, where=where, live_at=live_at)
-        records.sort(key=lambda r: (r.created_at, r.id))
+        records.sort(key=oldest_first)
         return records[:limit] if limit is not None else records
 
     get_all = sync_twin(aget_all)

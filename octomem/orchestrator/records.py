@@ -7,12 +7,13 @@ Await these inside `Orchestrator.running_call()` once the stores are open (`aope
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from octomem.models import HistoryEvent, MemoryBase, MemoryType
+from octomem.models import HistoryEvent, MemoryBase, MemoryType, oldest_first
 from octomem.orchestrator.commit import commit
 from octomem.orchestrator.locks import Seen
 from octomem.stores.base import Filter
@@ -68,7 +69,7 @@ class Records:
         ids = [log.turn_record_id(record, t, services.id_key) for t in record.source.turn_ids]
         found = await services.vector.get(log.memory_type, ids)
         mine = [r for r in found if r.id != record.id and r.user_id == record.user_id]
-        return sorted(mine, key=lambda r: (r.created_at, r.id))
+        return sorted(mine, key=oldest_first)
 
     async def list(
         self, memory_type: MemoryType, *, where: Filter, memo: Memo | None = None
@@ -76,9 +77,10 @@ class Records:
         """Every stored record of this type that `where` matches (current or superseded)."""
         return await self._services.vector.list(memory_type, where=where, memo=self._kept(memo))
 
-    async def scopes(self, where: Filter) -> set[tuple[str | None, str | None]]:
-        """The (user_id, agent_id) of every stored record, of any type, that `where` matches."""
-        found: set[tuple[str | None, str | None]] = set()
+    async def scopes(self, where: Filter) -> Counter[tuple[str | None, str | None]]:
+        """The (user_id, agent_id) of every stored record, of any type, that `where`
+        matches, and how many records each has."""
+        found: Counter[tuple[str | None, str | None]] = Counter()
         for memory_type in self._services.types:
             records = await self._services.vector.list(memory_type, where=where)
             found.update((record.user_id, record.agent_id) for record in records)

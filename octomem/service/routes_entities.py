@@ -63,12 +63,13 @@ async def users_in_reach(who: Caller, orch: Orchestrator) -> dict[str, int]:
 
 
 async def agents_without_users(orch: Orchestrator) -> dict[str, int]:
-    """The agents with current memories stored without a user, and how many each has."""
+    """The agents with current memories stored without a user, and how many each has (as
+    `users_in_reach` counts a user's: those not superseded)."""
+    where = {"AND": [scope_filter(None, ANY), {"valid_to": None}]}
     async with orch.running_call():
         await orch.aopen()
-        scopes = await orch.records.scopes(scope_filter(None, ANY))
-    agents = sorted(agent for _, agent in scopes if agent)
-    return {agent: len(await orch.aget_all(user_id=None, agent_id=agent)) for agent in agents}
+        scopes = await orch.records.scopes(where)
+    return {agent: scopes[(None, agent)] for agent in sorted(a for _, a in scopes if a)}
 
 
 @router.get("/v1/entities/", response_model=Entities, summary="Users with memories (mem0)")

@@ -116,6 +116,8 @@ def test_get_all_lists_the_messages_of_one_add_in_the_order_said(
     messages = [{"role": r, "content": c} for r, c in zip(roles, said, strict=True)]
     memory.add(messages, user_id=ann, infer=False)
     assert [i["memory"] for i in memory.get_all(filters={"user_id": ann})["results"]] == said
+    stored = memory.orchestrator.get_all(user_id=ann)  # the Orchestrator's own listing too
+    assert [r.content for r in stored] == [f"{r}: {c}" for r, c in zip(roles, said, strict=True)]
 
 
 def test_a_knowledge_edge_closed_with_its_fact_says_superseded_in_history(
