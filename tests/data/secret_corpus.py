@@ -474,6 +474,18 @@ SECRETS: list[Secret] = [
     s("password", "pass: hunter22", "hunter22"),
     s("password", "wifi p/w Gr33nTea!", "Gr33nTea!"),
     s("token", "the deploy key Qz7mN2xL9pK4 expires soon", "Qz7mN2xL9pK4"),
+    # ordinary words given with a password; "passport" or "combination" alone
+    s("password", "connect with password sunshine.", "sunshine"),
+    s("password", "I log in with password marmalade, then check mail.", "marmalade"),
+    s(
+        "passphrase",
+        "Login with pass phrase correct horse battery staple.",
+        "correct horse battery staple",
+        "correct",
+        "staple",
+    ),
+    s("passport", "passport X1234567", "X1234567"),
+    s("code", "the bike combination 12-34-56 then pull", "12-34-56"),
 ]
 
 # Ordinary text: nothing here may be masked.
@@ -544,6 +556,16 @@ NEGATIVES: list[str] = [
     "Backup codes are printed on paper.",
     "Use curl -u alice https://example.com and type the password when asked.",
     "The passenger checked the compass and pinned the spinner.",
+    "Log in with password protection enabled.",
+    "He logged in with password instead of the code.",
+    "Protect it with password then share.",
+    "Log in with the password you chose.",
+    "Then type the passcode twice.",
+    "Sign in with password or with Google.",
+    "My passport expires in 2027.",
+    "The winning combination 4 times in a row.",
+    "Use a combination of 12 characters.",
+    "A copy of your passport\n3. A letter from the university",
     # other languages
     "Das Passwort ist falsch, bitte versuche es noch einmal.",
     "Ich habe mein Passwort vergessen.",
