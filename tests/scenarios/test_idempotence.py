@@ -112,6 +112,30 @@ def test_a_call_that_restated_a_fact_made_again_after_a_move_keeps_the_move(
     assert ("Paris", True) in homes() and ("Kyoto", False) in homes()
 
 
+@pytest.mark.parametrize("timestamps", [False, True], ids=["no-timestamps", "timestamps"])
+def test_a_restatement_made_again_after_the_name_was_learned_changes_nothing(
+    shared_orch: Orchestrator, uid: Callable[[str], str], timestamps: bool
+) -> None:
+    """The retry's extractor words the fact with the name learned since; the stored fact
+    is the same, so it stays as it is. New words say it anew and take the name."""
+    orch, u = shared_orch, uid("u")
+
+    def said(text: str, session: str, day: int) -> Any:
+        at = {"timestamp": T0 + timedelta(days=day)} if timestamps else {}
+        return orch.process(text, user_id=u, session_id=session, **at)
+
+    said("I live in Paris.", "a", 1)
+    said("I live in Paris, by the way.", "b", 2)
+    said("My name is Dana.", "c", 3)
+    state = _everything(orch, u)
+    again = said("I live in Paris, by the way.", "b", 2)
+    assert {op.operation.value for op in again.all_operations()} == {"NOOP"}
+    assert _everything(orch, u) == state
+    said("I still live in Paris.", "d", 4)
+    homes = orch.get_all(user_id=u, memory_types=["semantic"])
+    assert [r.content for r in homes if r.attribute == "lives_in"] == ["Dana lives in Paris."]
+
+
 def test_a_message_id_makes_a_turn_the_same_turn(
     shared_orch: Orchestrator, uid: Callable[[str], str]
 ) -> None:

@@ -153,6 +153,11 @@ async def store_turns(state: Normalized, deps: Services) -> StoreUpdate:
         "turns": turns,
         "stored_turns": ids,
         "added_turns": [i for i in ids if i not in stored],
+        "retold": [
+            turn.id
+            for turn, record in zip(turns, records, strict=False)
+            if (before := stored.get(record.id)) is not None and before.content == record.content
+        ],
         "asked_before": asked_before,
         "turn_words": sent,
         "inputs": inputs,
