@@ -66,7 +66,8 @@ class TurnsStored(Normalized):
 
     stored_turns: list[str]
     added_turns: list[str]  # the raw turns this call stored (not stored before)
-    retold: list[str]  # the turns (`Turn.id`) stored before with the same words: a retry
+    # the turns (`Turn.id`) stored before with the same words, under one hold: a retry
+    retold: list[str]
     asked_before: list[list[str]]  # per turn, the types the model extracted from it before
     turn_words: dict[str, str]  # raw turn id -> hash of its words as this call sends them
     inputs: list[Decision]  # what the input held (images, files), written with the turns
