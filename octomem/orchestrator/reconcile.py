@@ -3,8 +3,7 @@
 For each candidate, in the order it was said:
 
 1. exact: a stored record with the same deterministic id and the same content is a NOOP;
-   the same id with new content is an UPDATE through the agent's merge (a NOOP when the
-   candidate comes from turns stored before: a retry, worded anew). The same id of
+   the same id with new content is an UPDATE through the agent's merge. The same id of
    a superseded record (the user moved back to Paris) becomes a new record.
 2. conflict: current records of the same scope and type with the same conflict key are
    SUPERSEDEd (policy supersede: valid_to set, new record added) or merged in place
@@ -65,11 +64,8 @@ class Reconciler:
         *,
         llm: LLMClient | None = None,
         meter: UsageMeter | None = None,
-        retold: Sequence[str] = (),
     ) -> None:
-        """`retold`: the turns of the call stored before with the same words (a retry)."""
         self.services = services
-        self.retold = frozenset(retold)
         self.now = now
         self.threshold = services.settings.reconcile.near_duplicate_threshold
         self.llm = llm
@@ -168,10 +164,6 @@ class Reconciler:
                     if existing.content_hash == candidate.content_hash
                     else "already stored from the same turns",
                 )
-            if candidate.source.turn_ids and self.retold.issuperset(candidate.source.turn_ids):
-                # a retry of a call that restated it: the wording may differ since (the
-                # user's name learned meanwhile), the fact does not
-                return _noop(existing, "restated by turns stored before")
             return self._merged(agent, existing, candidate, "same memory, new content")
 
         if self.llm is not None and (retracted := await self._retracted(candidate)):

@@ -83,16 +83,6 @@ def test_an_earlier_call_made_again_after_later_ones_changes_nothing(
         assert _everything(orch, user) == state
 
 
-def _saying(orch: Orchestrator, user: str, timestamps: bool) -> Callable[[str, str, int], Any]:
-    """`process(text)` in a session, dated `day` days after T0 if `timestamps`."""
-
-    def said(text: str, session: str, day: int) -> Any:
-        at = {"timestamp": T0 + timedelta(days=day)} if timestamps else {}
-        return orch.process(text, user_id=user, session_id=session, **at)
-
-    return said
-
-
 @pytest.mark.parametrize("timestamps", [False, True], ids=["no-timestamps", "timestamps"])
 def test_a_call_that_restated_a_fact_made_again_after_a_move_keeps_the_move(
     shared_orch: Orchestrator, uid: Callable[[str], str], timestamps: bool
@@ -101,7 +91,10 @@ def test_a_call_that_restated_a_fact_made_again_after_a_move_keeps_the_move(
     call superseded that fact, it is still one (not a move back), and the same words in a
     new message are one."""
     orch, u = shared_orch, uid("u")
-    said = _saying(orch, u, timestamps)
+
+    def said(text: str, session: str, day: int) -> Any:
+        at = {"timestamp": T0 + timedelta(days=day)} if timestamps else {}
+        return orch.process(text, user_id=u, session_id=session, **at)
 
     def homes() -> list[tuple[str, bool]]:
         found = orch.get_all(user_id=u, memory_types=["semantic"], include_superseded=True)
@@ -117,27 +110,6 @@ def test_a_call_that_restated_a_fact_made_again_after_a_move_keeps_the_move(
     assert homes() == [("Kyoto", True), ("Paris", False)]
     said("I live in Paris again.", "d", 4)  # said anew: true again
     assert ("Paris", True) in homes() and ("Kyoto", False) in homes()
-
-
-@pytest.mark.parametrize("timestamps", [False, True], ids=["no-timestamps", "timestamps"])
-def test_a_restatement_made_again_after_the_name_was_learned_changes_nothing(
-    shared_orch: Orchestrator, uid: Callable[[str], str], timestamps: bool
-) -> None:
-    """The retry's extractor words the fact with the name learned since; the stored fact
-    is the same, so it stays as it is. New words say it anew and take the name."""
-    orch, u = shared_orch, uid("u")
-    said = _saying(orch, u, timestamps)
-
-    said("I live in Paris.", "a", 1)
-    said("I live in Paris, by the way.", "b", 2)
-    said("My name is Dana.", "c", 3)
-    state = _everything(orch, u)
-    again = said("I live in Paris, by the way.", "b", 2)
-    assert {op.operation.value for op in again.all_operations()} == {"NOOP"}
-    assert _everything(orch, u) == state
-    said("I still live in Paris.", "d", 4)
-    homes = orch.get_all(user_id=u, memory_types=["semantic"])
-    assert [r.content for r in homes if r.attribute == "lives_in"] == ["Dana lives in Paris."]
 
 
 def test_a_message_id_makes_a_turn_the_same_turn(

@@ -153,15 +153,6 @@ async def store_turns(state: Normalized, deps: Services) -> StoreUpdate:
         "turns": turns,
         "stored_turns": ids,
         "added_turns": [i for i in ids if i not in stored],
-        # under one hold the turns land with what was extracted from them: stored before,
-        # they were committed (with a model, its marks say so: `extracted.replays`)
-        "retold": [
-            turn.id
-            for turn, record in zip(turns, records, strict=False)
-            if "held" in state
-            and (before := stored.get(record.id)) is not None
-            and before.content == record.content
-        ],
         "asked_before": asked_before,
         "turn_words": sent,
         "inputs": inputs,

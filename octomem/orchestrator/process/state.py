@@ -66,8 +66,6 @@ class TurnsStored(Normalized):
 
     stored_turns: list[str]
     added_turns: list[str]  # the raw turns this call stored (not stored before)
-    # the turns (`Turn.id`) stored before with the same words, under one hold: a retry
-    retold: list[str]
     asked_before: list[list[str]]  # per turn, the types the model extracted from it before
     turn_words: dict[str, str]  # raw turn id -> hash of its words as this call sends them
     inputs: list[Decision]  # what the input held (images, files), written with the turns
@@ -130,7 +128,6 @@ class StoreUpdate(TypedDict):
     turns: list[Turn]  # each stored before as first said (`intake._first_said`)
     stored_turns: list[str]
     added_turns: list[str]
-    retold: list[str]
     asked_before: list[list[str]]
     turn_words: dict[str, str]
     inputs: list[Decision]
