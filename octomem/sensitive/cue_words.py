@@ -78,19 +78,6 @@ TO = r"to|into|en|à|a|por|на"
 TO_LAST = r"auf|in"
 CHANGED_LAST = r"geändert|gesetzt|umgestellt|zurückgesetzt|geaendert"
 
-# words that follow "with password" in ordinary text: "log in with password protection"
-PASSWORD_NOUNS = frozenset(
-    "manager managers protection protected reset resets recovery authentication auth "
-    "login logins logon change changes hint hints field fields prompt prompts policy "
-    "policies strength requirement requirements rule rules access entry generator vault "
-    "sharing hash hashes hashing encryption security expiry expiration rotation only "
-    "instead again required enabled disabled option options sync autofill fatigue "
-    "hygiene management based check checks complexity length history input box dialog "
-    "screen page form storage keeper setup settings support mode lock locked tool tools "
-    "app apps list file files spreadsheet notes book sign signin attempts attempt leak "
-    "leaks breach breaches free less alone each every instead".split()
-)
-
 # "I use X as my password"
 USE = (
     r"use|used|using|chose|picked|"

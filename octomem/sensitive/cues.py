@@ -33,7 +33,6 @@ from octomem.sensitive.cue_words import (
     NOT_A_VALUE,
     OWNER,
     PASSWORD,
-    PASSWORD_NOUNS,
     QUALIFIER,
     SEED,
     TO,
@@ -274,7 +273,8 @@ def _taken(text: str, match: re.Match[str], kind: str, cue: str) -> bool:
 # ... also after a comma, a dash or a line break ("my password, X", "Password\nX"), and
 # after one or two words that say what it opens ("my password for gmail X")
 _BARE_CUE = rf"\b(?:(?P<password>{PASSWORD})|(?P<key>{KEY}))\b{_MARKUP}"
-_BARE_GAP = r"(?:[ \t]*[,–—-]?[ \t]+|[ \t]*,?[ \t]*\n[ \t]*)(?=[^\s\"'`])"
+# (each run of spaces read one way: "[ \t]*,?[ \t]*" would try every split of a long run)
+_BARE_GAP = r"(?:(?:[ \t]*[,–—-])?[ \t]+|(?:[ \t]*,)?[ \t]*\n[ \t]*)(?=[^\s\"'`])"
 _CUES_BARE = [  # (regex, whether words between say what it opens)
     (re.compile(rf"{_BARE_CUE}{_BARE_GAP}", re.I), False),
     *(
@@ -287,28 +287,20 @@ _CUES_BARE = [  # (regex, whether words between say what it opens)
         for n in (1, 2)
     ),
     # short words taken for a cue only here: "pass: hunter22", "p/w X", "key Qz7mN2xL9pK4"
-    (re.compile(r"\b(?P<password>pass|p/w)\b[ \t]*:?[ \t]+(?=[^\s\"'`])", re.I), False),
+    (re.compile(r"\b(?P<password>pass|p/w)\b(?:[ \t]*:)?[ \t]+(?=[^\s\"'`])", re.I), False),
     (re.compile(r"\b(?P<key>(?:ssh )?key)\b[ \t]+(?=[^\s\"'`])", re.I), False),
 ]
-# ordinary words given with a password: "connect with password sunshine", "log in with
-# pass phrase correct horse battery staple"; up to six words that end the clause, none a
-# word that names a kind of password ("with password protection") or a little word
-_GIVEN = re.compile(
-    rf"(?:with|using|use|enter|entered|type|typed|try|tried)\s+(?:the\s+)?"
-    rf"(?P<password>{PASSWORD})[ \t]+(?P<words>[^\W\d_]+(?:[ \t]+[^\W\d_]+){{0,5}}?)"
-    rf"(?=[ \t]*(?:[.,;!?)]|\n|$)|[ \t]+(?:{CONJUNCTION})\b)",
-    re.I,
-)
 # the cue word alone, then a number of its shape: "passport X1234567", "combination 12-34-56"
+# (a lock's: one group of two digits at least, so a formation "4-4-2" is not one)
 _BARE_NUMBER = re.compile(
-    r"(?i:\b(?P<code>passport|combination))[ \t]*:?[ \t]+"
-    r"(?P<value>[A-Z]{0,3}\d{6,9}|\d{1,2}(?:[ -]\d{1,2}){2,3})\b(?![-/.,]\d)"
+    r"(?i:\b(?:(?P<passport>passport)|(?P<code>combination)))(?:[ \t]*:)?[ \t]+(?P<value>"
+    r"(?(passport)(?!(?:19|20)\d\d(?:0[1-9]|1[0-2])[0-3]\d\b)[A-Z]{0,3}\d{6,9}|(?=[\d-]*\d\d)\d{1,2}(?:-\d{1,2}){2,3}))\b(?![-/.,]\d)"
 )
 # a price is not a secret: "monthly pass: $156.00"
 _PRICE = re.compile(r"[$€£¥₹]\d[\d.,]*|\d[\d.,]*[$€£¥₹]")
 # a Google app password: 16 lower-case letters, in groups of four or not
 _APP_PASSWORD = re.compile(
-    r"(?i:\bapp[ -]?password\b)(?:\s*(?:(?i:is)|:|=)\s*|[ \t]*[,–—-]?[ \t]+|\s*\n\s*)"
+    r"(?i:\bapp[ -]?password\b)(?:\s*(?:(?i:is)|:|=)\s*|(?:[ \t]*[,–—-])?[ \t]+|\s*\n\s*)"
     r"[\"'`]?(?P<value>[a-z]{4}(?: ?[a-z]{4}){3})\b"
 )
 
@@ -324,11 +316,8 @@ def _bare(text: str, start: int) -> Iterator[Found]:
         return
     number = _BARE_NUMBER.match(text, start)
     if number is not None:
-        yield Found(*number.span("value"), _kind("code", number["code"]), tail=False)
-        return
-    given = _GIVEN.match(text, start)
-    if given is not None and _ordinary_secret(given["words"].split()):
-        yield Found(*given.span("words"), "password", tail=False)
+        kind = "passport" if number["passport"] else "code"
+        yield Found(*number.span("value"), kind, tail=False)
         return
     for regex, qualified in _CUES_BARE:
         match = regex.match(text, start)
@@ -336,25 +325,6 @@ def _bare(text: str, start: int) -> Iterator[Found]:
         if found is not None:
             yield found
             return
-
-
-_LITTLE_WORDS = frozenset(CONJUNCTION.split("|")) | frozenset(
-    "you he she we they me him us them when asked prompted needed twice once slowly "
-    "carefully manually first later".split()
-)
-
-
-def _ordinary_secret(words: list[str]) -> bool:
-    """Whether words given after a password read as its value: no word names a kind of
-    password or is a little word, and none but the first letter is a capital."""
-    return all(
-        word[1:].islower()
-        and (low := word.lower()) not in NOT_A_VALUE
-        and low not in PASSWORD_NOUNS
-        and low not in _NOT_A_SEED_WORD
-        and low not in _LITTLE_WORDS
-        for word in words
-    ) and (len(words) > 1 or len(words[0]) >= 4)
 
 
 def _bare_value(text: str, match: re.Match[str], qualified: bool) -> Found | None:
