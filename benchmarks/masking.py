@@ -3,6 +3,7 @@ the benchmark data (LoCoMo's JSON and the LongMemEval sample, gzipped or not) th
 `octomem.sensitive.mask_text`, and each text it changed, around what it masked.
 
     python -m benchmarks.masking [../shared/bench/locomo_dev.json ...] [--show 40]
+    python -m benchmarks.masking --worst 100000   # seconds for texts built to be slow
 
 The data holds no secrets, so every text masked is a false positive (or a judgement
 call: "Key:\\nCHS52223992" in a ticket).
@@ -14,6 +15,7 @@ import argparse
 import gzip
 import json
 import re
+import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -58,11 +60,43 @@ def masked(paths: Sequence[Path]) -> tuple[int, list[tuple[str, str]]]:
     return count, changed
 
 
+# texts an attacker may send: a cue, then a long run that a pattern could split many ways
+WORST = (
+    ("app password", " ", "!"),
+    ("my password for gmail", " ", "\n"),
+    ("pass", " ", "\n"),
+    ("passport", " ", "x"),
+    ("wifi password", "\t", "\n!"),
+    ("password", " ,", "x"),
+    ("", "password is ", ""),
+    ("", "with password aaaa ", ""),
+    ("", "combination 1-2-3-4-5-6-7-8 ", ""),
+    ("", "recovery codes: 1234 ", ""),
+    ("", "seed phrase: alpha ", ""),
+)
+
+
+def worst(chars: int) -> list[tuple[str, float]]:
+    """(the text's shape, seconds `mask_text` took) for each of `WORST`, `chars` long."""
+    timed = []
+    for cue, run, end in WORST:
+        text = cue + run * ((chars - len(cue)) // len(run)) + end
+        began = time.perf_counter()
+        mask_text(text)
+        timed.append((f"{cue!r} + {run!r} * n + {end!r}", time.perf_counter() - began))
+    return timed
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.masking")
     parser.add_argument("data", type=Path, nargs="*", default=list(DATA))
     parser.add_argument("--show", type=int, default=40, help="texts shown, around the mask")
+    parser.add_argument("--worst", type=int, metavar="CHARS", help="time crafted texts instead")
     args = parser.parse_args(argv)
+    if args.worst:
+        for shape, seconds in worst(args.worst):
+            print(f"{seconds:7.2f} s  {shape}")
+        return
     count, changed = masked(args.data)
     share = 100 * len(changed) / count if count else 0.0
     print(f"{len(changed)} of {count} texts masked ({share:.3f}%)")

@@ -103,8 +103,11 @@ _ASSIGNED = re.compile(
     re.I,
 )
 _QUOTED = re.compile(r"\"([^\"\n]{1,200})\"|'([^'\n]{1,200})'|`([^`\n]{1,200})`")
-_CLAUSE = re.compile(  # a passphrase ends at the end of the sentence or clause
-    r"\S.*?(?=[.!?;,]?(?:\s*$|[.!?;,](?:\s|$)|\s+(?:" + CONJUNCTION + r")\b|\s*[()\n]))",
+# a passphrase ends at the end of the sentence or clause, or after 200 characters (each
+# cue reads at most that far: a text of cues without a clause end costs no more per cue)
+_CLAUSE = re.compile(
+    r"\S.{0,200}?(?=[.!?;,]?(?:\s*$|[.!?;,](?:\s|$)|\s+(?:" + CONJUNCTION + r")\b|\s*[()\n]))"
+    r"|\S.{0,200}\S*",
     re.I,
 )
 _TOKEN = re.compile(r"[^\s\"'`,;()<>\[\]]+")

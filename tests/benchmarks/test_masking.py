@@ -25,3 +25,10 @@ def test_it_counts_and_shows_the_texts_masked_in_plain_and_gzipped_files(
     out = capsys.readouterr().out
     assert out.splitlines()[0] == "1 of 2 texts masked (50.000%)"
     assert "[MASKED password]" in out and "Orchid4455Lake" not in out
+
+
+def test_worst_times_every_crafted_shape(capsys: pytest.CaptureFixture[str]) -> None:
+    masking.main(["--worst", "2000"])
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == len(masking.WORST)
+    assert all(line.split()[1] == "s" and float(line.split()[0]) >= 0 for line in lines)
