@@ -297,7 +297,8 @@ _CUES_BARE = [  # (regex, whether words between say what it opens)
 # (a lock's: one group of two digits at least, so a formation "4-4-2" is not one)
 _BARE_NUMBER = re.compile(
     r"(?i:\b(?:(?P<passport>passport)|(?P<code>combination)))(?:[ \t]*:)?[ \t]+(?P<value>"
-    r"(?(passport)(?!(?:19|20)\d\d(?:0[1-9]|1[0-2])[0-3]\d\b)[A-Z]{0,3}\d{6,9}|(?=[\d-]*\d\d)\d{1,2}(?:-\d{1,2}){2,3}))\b(?![-/.,]\d)"
+    r"(?(passport)(?!(?:19|20)\d\d(?:0[1-9]|1[0-2])[0-3]\d\b)[A-Z]{0,3}\d{6,9}"  # not a date
+    r"|(?=[\d-]*\d\d)\d{1,2}(?:-\d{1,2}){2,3}))\b(?![-/.,]\d)"
 )
 # a price is not a secret: "monthly pass: $156.00"
 _PRICE = re.compile(r"[$€£¥₹]\d[\d.,]*|\d[\d.,]*[$€£¥₹]")
@@ -319,8 +320,8 @@ def _bare(text: str, start: int) -> Iterator[Found]:
         return
     number = _BARE_NUMBER.match(text, start)
     if number is not None:
-        kind = "passport" if number["passport"] else "code"
-        yield Found(*number.span("value"), kind, tail=False)
+        cue = number["passport"] or number["code"]
+        yield Found(*number.span("value"), _kind("code", cue), tail=False)
         return
     for regex, qualified in _CUES_BARE:
         match = regex.match(text, start)
