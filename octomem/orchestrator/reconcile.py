@@ -30,7 +30,7 @@ current value per key holds whatever the model says.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from octomem import filters, offload, scopes
@@ -64,8 +64,10 @@ class Reconciler:
         *,
         llm: LLMClient | None = None,
         meter: UsageMeter | None = None,
+        edited: Iterable[str] = (),
     ) -> None:
         self.services = services
+        self.edited = frozenset(edited)  # turns sent again with other words: read anew
         self.now = now
         self.threshold = services.settings.reconcile.near_duplicate_threshold
         self.llm = llm
@@ -141,6 +143,12 @@ class Reconciler:
         found = await self.services.vector.get(memory_type, [memory_id])
         return found[0] if found else None
 
+    def _replayed(self, candidate: MemoryBase, stored: MemoryBase) -> bool:
+        """`replayed`, unless the candidate was read in words edited since `stored` was."""
+        return not self.edited.intersection(candidate.source.turn_ids) and replayed(
+            candidate, stored
+        )
+
     async def _decide_one(
         self, agent: MemoryAgent, candidate: MemoryBase, verdict: Verdict | None = None
     ) -> Decision:
@@ -149,7 +157,11 @@ class Reconciler:
             # said while it held (a retry of that call, or a message dated back then): a
             # restatement of what was true then, not a return to it
             return _noop(existing, "true when said, superseded since")
-        if existing is not None and not existing.is_current and not replayed(candidate, existing):
+        if (
+            existing is not None
+            and not existing.is_current
+            and not self._replayed(candidate, existing)
+        ):
             # the same fact was true before and was superseded: it is true again, as a new record
             new_id = self.services.types.make_id(
                 candidate.memory_type, candidate.id, candidate.valid_from
@@ -157,7 +169,9 @@ class Reconciler:
             candidate = candidate.model_copy(update={"id": new_id})
             existing = await self._get(candidate.memory_type, new_id)
         if existing is not None:
-            if existing.content_hash == candidate.content_hash or replayed(candidate, existing):
+            if existing.content_hash == candidate.content_hash or self._replayed(
+                candidate, existing
+            ):
                 return _noop(
                     existing,
                     "exact duplicate of a stored memory"
@@ -187,7 +201,7 @@ class Reconciler:
                 older = versions.version_of(candidate, await self._rivals(candidate, None))
                 if older is not None:
                     return self._new_version(candidate, older)
-            if rivals and replayed(candidate, rivals[0]):
+            if rivals and self._replayed(candidate, rivals[0]):
                 return _noop(rivals[0], "already stored from the same turns")
             if rivals:
                 reason = f"rewrote {candidate.conflict_key}"
@@ -197,7 +211,7 @@ class Reconciler:
             if near is not None:
                 record, similarity = near
                 merged = _keyed(agent.merge(record, candidate, self.now), agent)
-                if merged.content_hash == record.content_hash or replayed(candidate, record):
+                if merged.content_hash == record.content_hash or self._replayed(candidate, record):
                     return _noop(record, f"near-duplicate (similarity {similarity:.2f})")
                 return Decision(
                     operation=Operation.UPDATE,
@@ -219,7 +233,7 @@ class Reconciler:
                 return None
         reason = f"llm: {verdict.operation.value.lower()}"
         # the verdict of a re-run: the target already holds what these turns said
-        if target is not None and verdict.target and replayed(candidate, verdict.target):
+        if target is not None and verdict.target and self._replayed(candidate, verdict.target):
             return _noop(target, "already stored from the same turns")
         if verdict.operation is Operation.NOOP and target is not None:
             return _noop(target, reason)
@@ -369,7 +383,7 @@ class Reconciler:
         """`candidate` supersedes `older` (its agent's `version_of`), under older's conflict
         key, so that later versions find it whichever title they use; nothing when `older`
         already holds what the candidate says (a re-run)."""
-        if older.content_hash == candidate.content_hash or replayed(candidate, older):
+        if older.content_hash == candidate.content_hash or self._replayed(candidate, older):
             return _noop(older, "same version already current")
         keyed = candidate.model_copy(update={"conflict_key": older.conflict_key})
         return self._supersede(keyed, [older], f"new version of {older.conflict_key}")

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from benchmarks.synthetic import memories
-from octomem import Operation, Orchestrator
+from octomem import MemoryType, Operation, Orchestrator
 from octomem.agents.semantic.prompt import Fact, SemanticOutput
 from octomem.demo import load_sample
 from octomem.orchestrator.internals import services_of
@@ -123,6 +123,32 @@ def test_a_message_id_makes_a_turn_the_same_turn(
     other = orch.process([{"role": "user", "content": "I like tea.", "id": "m2"}], user_id=u)
     assert later.turn_memory_ids == first.turn_memory_ids
     assert other.turn_memory_ids != first.turn_memory_ids
+
+
+def test_an_edited_message_is_read_once_and_its_first_words_sent_again_change_nothing(
+    shared_orch: Orchestrator, uid: Callable[[str], str]
+) -> None:
+    """A message sent again under its id with other words (edited in a chat UI) is read:
+    what it now says replaces what its first words gave, where the rules would have taken
+    it for a retry. The edit sent again, and the first words sent again (a stale retry),
+    change nothing."""
+    orch, u = shared_orch, uid("u")
+    first = {"role": "user", "content": "I am working on the Q3 report.", "id": "m1"}
+    edit = {**first, "content": "I am working on the Q4 report."}
+
+    def working() -> list[str]:
+        return [m.content for m in orch.get_all(user_id=u, memory_types=["working"])]
+
+    orch.process([first], user_id=u)
+    assert working() == ["The user is currently working on the Q3 report."]
+    read = orch.process([edit], user_id=u)
+    assert [op.operation.value for op in read.operations[MemoryType.WORKING]] == ["UPDATE"]
+    assert working() == ["The user is currently working on the Q4 report."]
+    state = _everything(orch, u)
+    for message in (edit, first, edit):
+        again = orch.process([message], user_id=u)
+        assert {op.operation.value for op in again.all_operations()} == {"NOOP"}, message
+        assert _everything(orch, u) == state
 
 
 def test_the_same_words_said_at_another_time_are_another_turn(

@@ -75,7 +75,11 @@ async def commit(state: ProcessState, deps: Services) -> CommitUpdate:
             )
             turns = [originals.settled(t, withheld) for t in turns]
             reconciler = Reconciler(
-                deps, deps.clock.now(), llm=deps.llm if use_llm else None, meter=meter
+                deps,
+                deps.clock.now(),
+                llm=deps.llm if use_llm else None,
+                meter=meter,
+                edited=state.get("edited_turns", []),
             )
             canonical = await offload.cpu(  # CPU work, as below: off the loop if large
                 len(candidates), lambda: projections.canonical_candidates(deps, candidates)

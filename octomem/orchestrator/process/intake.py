@@ -117,6 +117,11 @@ async def store_turns(state: Normalized, deps: Services) -> StoreUpdate:
             # its id with other words than it read is extracted again): see `route`
             sent = {r.id: words(r) for r in records if r.id in ids}
             same = extracted.unchanged(stored, sent)
+            edited = [
+                turn.id
+                for turn, record in zip(turns, records, strict=False)
+                if record.id in stored and record.id not in same
+            ]
             asked_before = [] if state.get("turns_in") else extracted.asked_before(same, ids)
             fresh = [
                 Decision(
@@ -155,6 +160,7 @@ async def store_turns(state: Normalized, deps: Services) -> StoreUpdate:
         "added_turns": [i for i in ids if i not in stored],
         "asked_before": asked_before,
         "turn_words": sent,
+        "edited_turns": edited,
         "inputs": inputs,
         "pending_originals": pending,
         "unwritten": unwritten,
