@@ -65,9 +65,12 @@ class Reconciler:
         llm: LLMClient | None = None,
         meter: UsageMeter | None = None,
         edited: Iterable[str] = (),
+        repeated: Iterable[str] = (),
     ) -> None:
         self.services = services
         self.edited = frozenset(edited)  # turns sent again with other words: read anew
+        self.repeated = frozenset(repeated)  # turns sent again with the same words
+        self._deleted: set[str] = set()  # candidates whose memory was deleted since
         self.now = now
         self.threshold = services.settings.reconcile.near_duplicate_threshold
         self.llm = llm
@@ -95,6 +98,9 @@ class Reconciler:
                     await self._decide_one(agent, candidate, by_candidate.get(id(candidate)))
                 ]
             for decision in decided:
+                if decision.record.id in self._deleted:  # nothing stored, nothing to see
+                    decisions.append(decision)
+                    continue
                 kept = await validity.in_turn(
                     self.services, decision, self._scope, self._pending.latest
                 )
@@ -149,10 +155,24 @@ class Reconciler:
             candidate, stored
         )
 
+    async def _deleted_since(self, candidate: MemoryBase) -> bool:
+        """Whether `candidate`, taken again from turns sent before with the same words (a
+        call made again, or a conversation sent again whole), is a memory deleted since:
+        a replay does not undo a deletion. Asked of the history only for such a candidate
+        not stored under its id."""
+        turns = candidate.source.turn_ids
+        if not turns or not self.repeated.issuperset(turns):
+            return False
+        events = await self.services.history.for_memory(candidate.id)
+        return bool(events) and events[-1].operation is Operation.DELETE
+
     async def _decide_one(
         self, agent: MemoryAgent, candidate: MemoryBase, verdict: Verdict | None = None
     ) -> Decision:
         existing = await self._get(candidate.memory_type, candidate.id)
+        if existing is None and await self._deleted_since(candidate):
+            self._deleted.add(candidate.id)
+            return _noop(candidate, "deleted since it was taken from these turns")
         if existing is not None and not existing.is_current and said_while(candidate, existing):
             # said while it held (a retry of that call, or a message dated back then): a
             # restatement of what was true then, not a return to it

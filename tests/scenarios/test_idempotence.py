@@ -151,6 +151,40 @@ def test_an_edited_message_is_read_once_and_its_first_words_sent_again_change_no
         assert _everything(orch, u) == state
 
 
+def test_a_deleted_memory_stays_deleted_when_its_conversation_is_sent_again(
+    shared_orch: Orchestrator, uid: Callable[[str], str]
+) -> None:
+    """An agent that sends the whole conversation each call (a LangGraph thread) sends the
+    turn a deleted memory came from again and again: the memory stays deleted, with what
+    it rendered (the knowledge edge, the core block's line), while a new message is read
+    as usual and the same fact said anew in a new message is stored anew."""
+    orch, u = shared_orch, uid("u")
+    m1 = {"role": "user", "content": "I live in Paris.", "id": "m1"}
+    m2 = {"role": "user", "content": "I like tea.", "id": "m2"}
+    m3 = {"role": "user", "content": "I live in Paris, as I said.", "id": "m3"}
+
+    def paris() -> list[str]:
+        found = orch.get_all(user_id=u)
+        return sorted(f"{m.memory_type.value}: {m.content}" for m in found if "Paris" in m.content)
+
+    orch.process([m1], user_id=u)
+    [fact] = [m for m in orch.get_all(user_id=u, memory_types=["semantic"])]
+    orch.delete(fact.id)
+    assert paris() == ["episodic: user: I live in Paris."]
+    state = _everything(orch, u)
+    again = orch.process([m1], user_id=u)  # a retry
+    assert {op.operation.value for op in again.all_operations()} == {"NOOP"}
+    assert _everything(orch, u) == state
+    orch.process([m1, m2], user_id=u)  # the conversation, one message longer
+    assert paris() == ["episodic: user: I live in Paris."]
+    assert [m.content for m in orch.get_all(user_id=u, memory_types=["semantic"])] == [
+        "The user likes tea."
+    ]
+    assert orch.check().consistent
+    orch.process([m1, m2, m3], user_id=u)  # said anew: stored anew
+    assert "semantic: The user lives in Paris." in paris()
+
+
 def test_the_same_words_said_at_another_time_are_another_turn(
     shared_orch: Orchestrator, uid: Callable[[str], str]
 ) -> None:

@@ -80,6 +80,7 @@ async def commit(state: ProcessState, deps: Services) -> CommitUpdate:
                 llm=deps.llm if use_llm else None,
                 meter=meter,
                 edited=state.get("edited_turns", []),
+                repeated=state.get("repeated_turns", []),
             )
             canonical = await offload.cpu(  # CPU work, as below: off the loop if large
                 len(candidates), lambda: projections.canonical_candidates(deps, candidates)

@@ -117,10 +117,9 @@ async def store_turns(state: Normalized, deps: Services) -> StoreUpdate:
             # its id with other words than it read is extracted again): see `route`
             sent = {r.id: words(r) for r in records if r.id in ids}
             same = extracted.unchanged(stored, sent)
-            edited = [
-                turn.id
-                for turn, record in zip(turns, records, strict=False)
-                if record.id in stored and record.id not in same
+            # turns stored before: with the same words (a replay) or edited since
+            before = [
+                (t, r.id in same) for t, r in zip(turns, records, strict=False) if r.id in stored
             ]
             asked_before = [] if state.get("turns_in") else extracted.asked_before(same, ids)
             fresh = [
@@ -160,7 +159,8 @@ async def store_turns(state: Normalized, deps: Services) -> StoreUpdate:
         "added_turns": [i for i in ids if i not in stored],
         "asked_before": asked_before,
         "turn_words": sent,
-        "edited_turns": edited,
+        "edited_turns": [turn.id for turn, same_words in before if not same_words],
+        "repeated_turns": [turn.id for turn, same_words in before if same_words],
         "inputs": inputs,
         "pending_originals": pending,
         "unwritten": unwritten,

@@ -71,6 +71,7 @@ class TurnsStored(Normalized):
     # the turns sent again under their ids with other words than were last read in them:
     # what they say is read anew, not taken for a replay (`reconcile.replayed`)
     edited_turns: list[str]
+    repeated_turns: list[str]  # ... and with the same words: a deletion since stands
     inputs: list[Decision]  # what the input held (images, files), written with the turns
     # records written with the turns that wait on a vision model's reply (`originals.PENDING`)
     pending_originals: list[tuple[MemoryType, str]]
@@ -134,6 +135,7 @@ class StoreUpdate(TypedDict):
     asked_before: list[list[str]]
     turn_words: dict[str, str]
     edited_turns: list[str]
+    repeated_turns: list[str]
     inputs: list[Decision]
     pending_originals: list[tuple[MemoryType, str]]
     unwritten: list[tuple[MemoryBase, HistoryEvent]]
