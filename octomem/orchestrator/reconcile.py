@@ -68,8 +68,8 @@ class Reconciler:
         repeated: Iterable[str] = (),
     ) -> None:
         self.services = services
-        self.edited = frozenset(edited)  # turns sent again with other words: read anew
-        self.repeated = frozenset(repeated)  # turns sent again with the same words
+        self.edited = frozenset(edited)  # turns sent with words never sent before: read anew
+        self.repeated = frozenset(repeated)  # turns sent with words sent before: a replay
         self._deleted: set[str] = set()  # candidates whose memory was deleted since
         self.now = now
         self.threshold = services.settings.reconcile.near_duplicate_threshold
@@ -150,29 +150,31 @@ class Reconciler:
         return found[0] if found else None
 
     def _replayed(self, candidate: MemoryBase, stored: MemoryBase) -> bool:
-        """`replayed`, unless the candidate was read in words edited since `stored` was."""
+        """`replayed`, unless the candidate was read in an edit (`edits`)."""
         return not self.edited.intersection(candidate.source.turn_ids) and replayed(
             candidate, stored
         )
 
-    async def _deleted_since(self, candidate: MemoryBase) -> bool:
-        """Whether `candidate`, taken again from turns sent before with the same words (a
-        call made again, or a conversation sent again whole), is a memory deleted since:
-        a replay does not undo a deletion. Asked of the history only for such a candidate
-        not stored under its id."""
+    async def _gone(self, candidate: MemoryBase) -> Decision | None:
+        """A NOOP if `candidate`, not stored under its id and taken again from turns sent
+        before with the same words (a call made again, or a conversation sent again
+        whole), is a memory deleted since: a replay does not undo a deletion. The history
+        is asked only about such a candidate."""
         turns = candidate.source.turn_ids
         if not turns or not self.repeated.issuperset(turns):
-            return False
+            return None
         events = await self.services.history.for_memory(candidate.id)
-        return bool(events) and events[-1].operation is Operation.DELETE
+        if not events or events[-1].operation is not Operation.DELETE:
+            return None
+        self._deleted.add(candidate.id)
+        return _noop(candidate, "deleted since it was taken from these turns")
 
     async def _decide_one(
         self, agent: MemoryAgent, candidate: MemoryBase, verdict: Verdict | None = None
     ) -> Decision:
         existing = await self._get(candidate.memory_type, candidate.id)
-        if existing is None and await self._deleted_since(candidate):
-            self._deleted.add(candidate.id)
-            return _noop(candidate, "deleted since it was taken from these turns")
+        if existing is None and (gone := await self._gone(candidate)):
+            return gone
         if existing is not None and not existing.is_current and said_while(candidate, existing):
             # said while it held (a retry of that call, or a message dated back then): a
             # restatement of what was true then, not a return to it
@@ -188,6 +190,8 @@ class Reconciler:
             )
             candidate = candidate.model_copy(update={"id": new_id})
             existing = await self._get(candidate.memory_type, new_id)
+            if existing is None and (gone := await self._gone(candidate)):
+                return gone
         if existing is not None:
             if existing.content_hash == candidate.content_hash or self._replayed(
                 candidate, existing

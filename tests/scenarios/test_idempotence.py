@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from benchmarks.synthetic import memories
-from octomem import MemoryType, Operation, Orchestrator
+from octomem import Operation, Orchestrator
 from octomem.agents.semantic.prompt import Fact, SemanticOutput
 from octomem.demo import load_sample
 from octomem.orchestrator.internals import services_of
@@ -125,29 +125,30 @@ def test_a_message_id_makes_a_turn_the_same_turn(
     assert other.turn_memory_ids != first.turn_memory_ids
 
 
-def test_an_edited_message_is_read_once_and_its_first_words_sent_again_change_nothing(
+def test_an_edited_message_is_read_once_and_words_sent_before_change_nothing(
     shared_orch: Orchestrator, uid: Callable[[str], str]
 ) -> None:
-    """A message sent again under its id with other words (edited in a chat UI) is read:
-    what it now says replaces what its first words gave, where the rules would have taken
-    it for a retry. The edit sent again, and the first words sent again (a stale retry),
-    change nothing."""
+    """A message sent again under its id with words never sent before (edited in a chat
+    UI) is read: what it now says updates what its first words gave, where the rules
+    would have taken it for a retry. Words sent before - the first ones, an earlier edit,
+    the last edit - are a retry and change nothing, however often they come."""
     orch, u = shared_orch, uid("u")
-    first = {"role": "user", "content": "I am working on the Q3 report.", "id": "m1"}
-    edit = {**first, "content": "I am working on the Q4 report."}
+    said = {"role": "user", "content": "I am working on the Q3 report.", "id": "m1"}
+
+    def send(content: str) -> set[str]:
+        result = orch.process([{**said, "content": content}], user_id=u)
+        return {op.operation.value for op in result.all_operations()}
 
     def working() -> list[str]:
         return [m.content for m in orch.get_all(user_id=u, memory_types=["working"])]
 
-    orch.process([first], user_id=u)
-    assert working() == ["The user is currently working on the Q3 report."]
-    read = orch.process([edit], user_id=u)
-    assert [op.operation.value for op in read.operations[MemoryType.WORKING]] == ["UPDATE"]
-    assert working() == ["The user is currently working on the Q4 report."]
+    send("I am working on the Q3 report.")
+    assert send("I am working on the Q4 report.") == {"UPDATE"}  # rules only: NOOP before
+    assert send("I am working on the Q1 report.") == {"UPDATE"}
+    assert working() == ["The user is currently working on the Q1 report."]
     state = _everything(orch, u)
-    for message in (edit, first, edit):
-        again = orch.process([message], user_id=u)
-        assert {op.operation.value for op in again.all_operations()} == {"NOOP"}, message
+    for stale in ("Q4", "Q3", "Q1", "Q4"):
+        assert send(f"I am working on the {stale} report.") == {"NOOP"}, stale
         assert _everything(orch, u) == state
 
 
@@ -183,6 +184,34 @@ def test_a_deleted_memory_stays_deleted_when_its_conversation_is_sent_again(
     assert orch.check().consistent
     orch.process([m1, m2, m3], user_id=u)  # said anew: stored anew
     assert "semantic: The user lives in Paris." in paris()
+
+
+@pytest.mark.parametrize("deleted", ["an edit", "a return"])
+def test_a_deleted_memory_read_in_an_edit_or_a_return_stays_deleted(
+    shared_orch: Orchestrator, uid: Callable[[str], str], deleted: str
+) -> None:
+    """What an edited message said, and a value the user returned to (stored under an id
+    of its own), stay deleted when the conversation is sent again."""
+    orch, u = shared_orch, uid("u")
+    m1 = {"role": "user", "content": "I live in Paris.", "id": "m1"}
+    if deleted == "an edit":
+        talk = [[m1], [{**m1, "content": "I live in Berlin."}]]
+        gone = "The user lives in Berlin."
+    else:
+        m2 = {"role": "user", "content": "I moved to Berlin.", "id": "m2"}
+        m3 = {"role": "user", "content": "I moved back to Paris.", "id": "m3"}
+        talk = [[m1], [m1, m2], [m1, m2, m3]]
+        gone = "The user lives in Paris."
+    for call in talk:
+        orch.process(call, user_id=u)
+    current = orch.get_all(user_id=u, memory_types=["semantic"])
+    assert [m.content for m in current] == [gone]
+    orch.delete(current[0].id)
+    state = _everything(orch, u)
+    again = orch.process(talk[-1], user_id=u)
+    assert {op.operation.value for op in again.all_operations()} == {"NOOP"}
+    assert _everything(orch, u) == state
+    assert orch.check().consistent
 
 
 def test_the_same_words_said_at_another_time_are_another_turn(

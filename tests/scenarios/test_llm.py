@@ -1213,6 +1213,26 @@ def test_an_edited_message_sent_again_is_asked_of_the_model_once(llm_orch, mode:
 
 
 @pytest.mark.parametrize("mode", MODES)
+def test_an_earlier_wording_of_an_edited_message_sent_again_keeps_the_last_edit(
+    llm_orch, mode: str
+) -> None:
+    """Paris, edited to Rome, edited to Oslo; then Rome and Paris sent again (retries of
+    earlier versions, from a client that held them): the model reads the same city it
+    read before in those words, and Oslo stays current."""
+
+    def extract(request: ScriptedRequest) -> ExtractionOutput:
+        city = next(c for c in ("Paris", "Rome", "Oslo") if f"in {c}" in request.prompt)
+        return facts(fact("lives_in", city, f"Alice lives in {city}."))
+
+    orch, _ = llm_orch(from_extraction(extract), mode)
+    one = {"user_id": "alice", "timestamp": T0, "memory_types": ["semantic"]}
+    for city in ("Paris", "Rome", "Oslo", "Rome", "Paris", "Rome"):
+        orch.process([{"role": "user", "content": f"I live in {city}.", "id": "m1"}], **one)
+    assert _lives_in(orch) == ["Oslo"]
+    assert _lives_in(orch, superseded=True) == ["Oslo", "Paris", "Rome"]
+
+
+@pytest.mark.parametrize("mode", MODES)
 def test_an_edited_message_sent_again_twice_at_once_keeps_one_fact(llm_orch, mode: str) -> None:
     """The same edited conversation sent twice at once: both calls ask a rewording model
     about the edited message; the one that commits second finds it read and stores

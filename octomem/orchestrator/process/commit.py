@@ -14,7 +14,7 @@ from octomem import offload
 from octomem.llm import UsageMeter
 from octomem.logs import get_logger
 from octomem.models import LLMUsage, MemoryBase, MemoryType, ProcessResult, StepError, Turn
-from octomem.orchestrator import extracted, originals, projections
+from octomem.orchestrator import edits, extracted, originals, projections
 from octomem.orchestrator.commit import commit as commit_changes
 from octomem.orchestrator.events import all_changes
 from octomem.orchestrator.process.context import EXTRACTED_BEFORE, chosen, holding
@@ -79,7 +79,7 @@ async def commit(state: ProcessState, deps: Services) -> CommitUpdate:
                 deps.clock.now(),
                 llm=deps.llm if use_llm else None,
                 meter=meter,
-                edited=state.get("edited_turns", []),
+                edited=state.get("edited_turns", {}),
                 repeated=state.get("repeated_turns", []),
             )
             canonical = await offload.cpu(  # CPU work, as below: off the loop if large
@@ -103,6 +103,10 @@ async def commit(state: ProcessState, deps: Services) -> CommitUpdate:
                     failed=state.get("fell_back", []),
                     sent=state.get("turn_words", {}),
                 )
+            # an edit's words recorded as sent: sent again, it is a replay (`edits`)
+            edited = state.get("edited_turns", {})
+            if edited and decisions:
+                marked = await edits.remembered(deps, marked, edited, state["turn_words"])
             views = await commit_changes(
                 deps,
                 fence,

@@ -14,7 +14,7 @@ from octomem.agents.base import read_turns as read_readings
 from octomem.media.parts import masked_piece
 from octomem.messages import normalize_messages
 from octomem.models import MemoryBase, Operation, Turn
-from octomem.orchestrator import extracted, originals, projections, versions, vision
+from octomem.orchestrator import edits, extracted, originals, projections, versions, vision
 from octomem.orchestrator.events import all_changes
 from octomem.orchestrator.ingest_records import ACTOR as INGEST_ACTOR
 from octomem.orchestrator.process.context import context, holding, scope_of, with_caller_metadata
@@ -117,9 +117,11 @@ async def store_turns(state: Normalized, deps: Services) -> StoreUpdate:
             # its id with other words than it read is extracted again): see `route`
             sent = {r.id: words(r) for r in records if r.id in ids}
             same = extracted.unchanged(stored, sent)
-            # turns stored before: with the same words (a replay) or edited since
+            # turns stored before: sent with these words before (a replay) or not (an edit)
             before = [
-                (t, r.id in same) for t, r in zip(turns, records, strict=False) if r.id in stored
+                (t.id, r.id, sent[r.id] in edits.seen(stored[r.id]))
+                for t, r in zip(turns, records, strict=False)
+                if r.id in stored
             ]
             asked_before = [] if state.get("turns_in") else extracted.asked_before(same, ids)
             fresh = [
@@ -159,8 +161,8 @@ async def store_turns(state: Normalized, deps: Services) -> StoreUpdate:
         "added_turns": [i for i in ids if i not in stored],
         "asked_before": asked_before,
         "turn_words": sent,
-        "edited_turns": [turn.id for turn, same_words in before if not same_words],
-        "repeated_turns": [turn.id for turn, same_words in before if same_words],
+        "edited_turns": {turn: record for turn, record, replay in before if not replay},
+        "repeated_turns": [turn for turn, _, replay in before if replay],
         "inputs": inputs,
         "pending_originals": pending,
         "unwritten": unwritten,

@@ -68,10 +68,10 @@ class TurnsStored(Normalized):
     added_turns: list[str]  # the raw turns this call stored (not stored before)
     asked_before: list[list[str]]  # per turn, the types the model extracted from it before
     turn_words: dict[str, str]  # raw turn id -> hash of its words as this call sends them
-    # the turns sent again under their ids with other words than were last read in them:
-    # what they say is read anew, not taken for a replay (`reconcile.replayed`)
-    edited_turns: list[str]
-    repeated_turns: list[str]  # ... and with the same words: a deletion since stands
+    # turns stored before, sent again with words never sent before (turn id -> raw turn
+    # id: an edit, read anew) or with words sent before (a replay): see `edits`
+    edited_turns: dict[str, str]
+    repeated_turns: list[str]
     inputs: list[Decision]  # what the input held (images, files), written with the turns
     # records written with the turns that wait on a vision model's reply (`originals.PENDING`)
     pending_originals: list[tuple[MemoryType, str]]
@@ -134,7 +134,7 @@ class StoreUpdate(TypedDict):
     added_turns: list[str]
     asked_before: list[list[str]]
     turn_words: dict[str, str]
-    edited_turns: list[str]
+    edited_turns: dict[str, str]
     repeated_turns: list[str]
     inputs: list[Decision]
     pending_originals: list[tuple[MemoryType, str]]
