@@ -6,7 +6,9 @@ replay of what the turn gave (`reconcile.replayed`), and its words are recorded 
 raw turn (`SENT_WORDS`, in the journaled write of what came of them). Words the turn was
 sent with before - its first words, an earlier edit - are a stale retry: a replay, which
 changes nothing and does not bring back a memory deleted since. So an edit back to
-words sent before is taken for a retry too.
+words sent before is taken for a retry too. A raw turn whose text `update()` changes
+records its words before (`rewritten`): the message sent again with them is a retry, not
+an edit that would undo the change. `reprocess` leaves a turn with recorded edits alone.
 """
 
 from __future__ import annotations
@@ -14,10 +16,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from octomem.models import MemoryBase
-from octomem.orchestrator.reprocess import read_words, words
+from octomem.orchestrator.reprocess import SENT_WORDS, read_words, words
 from octomem.orchestrator.services import Services
 
-SENT_WORDS = "sent_words"  # raw-turn internal: hashes of the edits read in it, oldest first
 KEPT = 64  # at most this many: an older edit sent again is read as a new one
 
 
@@ -29,6 +30,19 @@ def seen(record: MemoryBase) -> set[str]:
 def _edits(record: MemoryBase) -> list[str]:
     edits = record.internal.get(SENT_WORDS)
     return [h for h in edits if isinstance(h, str)] if isinstance(edits, list) else []
+
+
+def rewritten(services: Services, old: MemoryBase, new: MemoryBase) -> MemoryBase:
+    """`new`, the record `old` becomes by `update()`: if a raw turn with other words, with
+    the words of `old` recorded as sent."""
+    if services.turn_log.stored_turn(old) is None or words(old) == words(new):
+        return new
+    return _with_sent(new, words(old))
+
+
+def _with_sent(record: MemoryBase, said: str) -> MemoryBase:
+    kept = [*_edits(record), said][-KEPT:]
+    return record.model_copy(update={"internal": {**record.internal, SENT_WORDS: kept}})
 
 
 async def remembered(
@@ -49,8 +63,7 @@ async def remembered(
         said = sent.get(record.id)
         # (not `seen`: the model's marks of this commit may name the words already)
         if record.id in ids and said is not None and said not in {words(record), *_edits(record)}:
-            kept = [*_edits(record), said][-KEPT:]
-            record = record.model_copy(update={"internal": {**record.internal, SENT_WORDS: kept}})
+            record = _with_sent(record, said)
         elif record.id not in by_id:
             continue  # read for nothing: sent by a call that committed meanwhile
         changed.append(record)

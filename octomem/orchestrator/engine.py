@@ -32,7 +32,7 @@ from octomem.models import (
     oldest_first,
 )
 from octomem.orchestrator import arguments as args
-from octomem.orchestrator import doctor, learned_rank, lifecycle, originals, projections
+from octomem.orchestrator import doctor, edits, learned_rank, lifecycle, originals, projections
 from octomem.orchestrator.arguments import Owner, check_owner, check_scope, parse_memory_types
 from octomem.orchestrator.browse import browse as browse_page
 from octomem.orchestrator.calls import RunningCalls, api
@@ -568,6 +568,7 @@ class Orchestrator:
             if new.memory_type in roles.names_user:  # only such records are read with it
                 name = await projections.user_name(self._services, new.user_id, new.agent_id, now)
             new = agent.reread(new, text, name)
+        new = edits.rewritten(self._services, old, new)  # a raw turn's words before: sent
         event = history_event(new, Operation.UPDATE, old=old, actor="api", at=now)
         new_value = getattr(old, "value", None) != getattr(new, "value", None)
         changed = new_value and new.memory_type in roles.stale

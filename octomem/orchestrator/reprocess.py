@@ -8,6 +8,7 @@ from octomem.scopes import given, scope_filter
 
 EXTRACTION_FLAG = "extraction"  # raw-turn internal key: "fallback" = LLM still owed
 LLM_WORDS = "llm_words"  # raw-turn internal: a hash of the words the model last read in it
+SENT_WORDS = "sent_words"  # raw-turn internal: hashes of other words it was sent with (`edits`)
 
 
 def words(record: MemoryBase) -> str:
@@ -47,7 +48,8 @@ async def sessions_to_reprocess(
         # a turn whose message was edited since: its stored words are not what was last
         # said (asking about them would bring back what the edit replaced); left owed
         turn = turn_log.stored_turn(record)  # the turn it was written from (same id)
-        if turn is not None and read_words(record) == words(record):
+        edited = read_words(record) != words(record) or record.internal.get(SENT_WORDS)
+        if turn is not None and not edited:
             sessions.setdefault((record.agent_id, record.session_id), []).append(turn)
     for turns in sessions.values():
         turns.sort(key=lambda t: (t.timestamp, t.index))

@@ -152,6 +152,76 @@ def test_an_edited_message_is_read_once_and_words_sent_before_change_nothing(
         assert _everything(orch, u) == state
 
 
+def test_an_edit_read_by_some_agents_is_read_by_the_others_when_sent_again(
+    shared_orch: Orchestrator, uid: Callable[[str], str]
+) -> None:
+    """An edit sent with `memory_types` limited to one agent is not yet read by the
+    others: the same edit sent again to all of them updates theirs too."""
+    orch, u = shared_orch, uid("u")
+    said = {"role": "user", "id": "m1"}
+    first = {**said, "content": "I live in Paris. I am working on the Q3 report."}
+    edit = {**said, "content": "I live in Berlin. I am working on the Q4 report."}
+    orch.process([first], user_id=u)
+    orch.process([edit], user_id=u, memory_types=["semantic"])
+    orch.process([edit], user_id=u)
+    assert [m.content for m in orch.get_all(user_id=u, memory_types=["working"])] == [
+        "The user is currently working on the Q4 report."
+    ]
+    assert [m.content for m in orch.get_all(user_id=u, memory_types=["semantic"])] == [
+        "The user lives in Berlin."
+    ]
+
+
+def test_a_raw_turn_changed_by_update_is_sent_again_as_a_retry(
+    shared_orch: Orchestrator, uid: Callable[[str], str]
+) -> None:
+    """A message's stored text redacted by `update()`, and its fact corrected: the thread
+    sent again with the message's words is a retry, not an edit that undoes both."""
+    orch, u = shared_orch, uid("u")
+    m1 = {"role": "user", "content": "I live in Paris.", "id": "m1"}
+    first = orch.process([m1], user_id=u)
+    [fact] = orch.get_all(user_id=u, memory_types=["semantic"])
+    orch.update(fact.id, "The user lives in Lyon.")
+    orch.update(first.turn_memory_ids[0], "I live in [redacted].")
+    state = _everything(orch, u)
+    again = orch.process([m1], user_id=u)
+    assert {op.operation.value for op in again.all_operations()} == {"NOOP"}
+    assert _everything(orch, u) == state
+
+
+def test_reprocess_leaves_a_message_edited_under_the_rules_alone(make_orch) -> None:
+    """Edited before any model was configured: `reprocess` of every turn does not ask a
+    model about the first words, which would bring back what the edit replaced."""
+    said = {"role": "user", "content": "I live in Paris.", "id": "m1"}
+    orch = make_orch()
+    orch.process([said], user_id="u")
+    orch.process([{**said, "content": "I live in Berlin."}], user_id="u")
+    data_dir = orch.settings.data_dir
+    orch.close()
+
+    def extract(request: Any) -> ExtractionOutput:
+        city = "Paris" if "Paris" in request.prompt else "Berlin"
+        return ExtractionOutput(
+            semantic=SemanticOutput(
+                facts=[
+                    Fact(
+                        subject="user",
+                        attribute="lives_in",
+                        value=city,
+                        statement=f"The user lives in {city}.",
+                        source_turns=[0],
+                    )
+                ]
+            )
+        )
+
+    with ScriptedModel(from_extraction(extract)) as model:
+        orch = make_orch(data_dir=data_dir, llm={"model": model.model})
+        orch.reprocess(user_id="u", all_turns=True)
+        assert not [r for r in model.requests if "Paris" in r.prompt]
+        assert [m.value for m in orch.get_all(user_id="u", memory_types=["semantic"])] == ["Berlin"]
+
+
 def test_a_deleted_memory_stays_deleted_when_its_conversation_is_sent_again(
     shared_orch: Orchestrator, uid: Callable[[str], str]
 ) -> None:

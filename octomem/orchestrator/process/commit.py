@@ -103,9 +103,13 @@ async def commit(state: ProcessState, deps: Services) -> CommitUpdate:
                     failed=state.get("fell_back", []),
                     sent=state.get("turn_words", {}),
                 )
-            # an edit's words recorded as sent: sent again, it is a replay (`edits`)
+            # an edit's words recorded as sent: sent again, it is a replay (`edits`); not
+            # where some agents did not read them (`memory_types`): a full call reads them
             edited = state.get("edited_turns", {})
-            if edited and decisions:
+            every = set(deps.enabled_agents) <= set(
+                state.get("memory_types") or deps.enabled_agents
+            )
+            if edited and decisions and every:
                 marked = await edits.remembered(deps, marked, edited, state["turn_words"])
             views = await commit_changes(
                 deps,
