@@ -152,26 +152,6 @@ def test_an_edited_message_is_read_once_and_words_sent_before_change_nothing(
         assert _everything(orch, u) == state
 
 
-def test_an_edit_read_by_some_agents_is_read_by_the_others_when_sent_again(
-    shared_orch: Orchestrator, uid: Callable[[str], str]
-) -> None:
-    """An edit sent with `memory_types` limited to one agent is not yet read by the
-    others: the same edit sent again to all of them updates theirs too."""
-    orch, u = shared_orch, uid("u")
-    said = {"role": "user", "id": "m1"}
-    first = {**said, "content": "I live in Paris. I am working on the Q3 report."}
-    edit = {**said, "content": "I live in Berlin. I am working on the Q4 report."}
-    orch.process([first], user_id=u)
-    orch.process([edit], user_id=u, memory_types=["semantic"])
-    orch.process([edit], user_id=u)
-    assert [m.content for m in orch.get_all(user_id=u, memory_types=["working"])] == [
-        "The user is currently working on the Q4 report."
-    ]
-    assert [m.content for m in orch.get_all(user_id=u, memory_types=["semantic"])] == [
-        "The user lives in Berlin."
-    ]
-
-
 def test_a_raw_turn_changed_by_update_is_sent_again_as_a_retry(
     shared_orch: Orchestrator, uid: Callable[[str], str]
 ) -> None:

@@ -103,13 +103,9 @@ async def commit(state: ProcessState, deps: Services) -> CommitUpdate:
                     failed=state.get("fell_back", []),
                     sent=state.get("turn_words", {}),
                 )
-            # an edit's words recorded as sent: sent again, it is a replay (`edits`); not
-            # where some agents did not read them (`memory_types`): a full call reads them
+            # an edit's words recorded as sent: sent again, it is a replay (`edits`)
             edited = state.get("edited_turns", {})
-            every = set(deps.enabled_agents) <= set(
-                state.get("memory_types") or deps.enabled_agents
-            )
-            if edited and decisions and every:
+            if edited and decisions:
                 marked = await edits.remembered(deps, marked, edited, state["turn_words"])
             views = await commit_changes(
                 deps,
