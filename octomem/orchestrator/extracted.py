@@ -24,7 +24,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from octomem.models import MemoryBase, MemoryType, Operation, Turn
-from octomem.orchestrator import edits
 from octomem.orchestrator.reconcile import RETRACTED_TURNS
 from octomem.orchestrator.reprocess import EXTRACTION_FLAG, LLM_WORDS, read_words
 from octomem.orchestrator.services import Services
@@ -57,10 +56,9 @@ def before(stored: Mapping[str, MemoryBase], turn_ids: Sequence[str]) -> Extract
 
 
 def unchanged(stored: Mapping[str, MemoryBase], sent: Mapping[str, str]) -> dict[str, MemoryBase]:
-    """The `stored` raw turns sent with the words this call sends before (`sent`: record
-    id -> `reprocess.words`; `edits.seen`): the words the model last read, or earlier
-    ones of an edited message, which are a retry, not asked about again."""
-    return {i: r for i, r in stored.items() if sent.get(i) in edits.seen(r)}
+    """The `stored` raw turns whose words the model last read are those this call sends
+    (`sent`: record id -> `reprocess.words`)."""
+    return {i: r for i, r in stored.items() if sent.get(i) == read_words(r)}
 
 
 def asked_before(stored: Mapping[str, MemoryBase], turn_ids: Sequence[str]) -> list[list[str]]:
@@ -172,12 +170,10 @@ async def marked(
             continue
         sends = (sent or {}).get(record.id)
         kept = dict(record.internal)
-        if sends is not None and sends not in edits.seen(record):
-            # an edit: the marks of the words it read before are not of these
-            kept = {k: v for k, v in kept.items() if k not in (LLM_TYPES, LLM_MEMORIES)}
+        if sends is not None:
+            if sends != read_words(record):  # the marks of the words it read before: not these
+                kept = {k: v for k, v in kept.items() if k not in (LLM_TYPES, LLM_MEMORIES)}
             kept[LLM_WORDS] = sends
-        elif sends is not None and sends == read_words(record):
-            kept[LLM_WORDS] = sends  # (earlier words sent again leave the last read's)
         internal = {**kept, EXTRACTION_FLAG: status}
         if read:
             internal[LLM_TYPES] = sorted({*_listed(kept, LLM_TYPES), *read})
