@@ -236,6 +236,32 @@ def test_a_deleted_memory_stays_deleted_when_its_conversation_is_sent_again(
     assert "semantic: The user lives in Paris." in paris()
 
 
+def test_a_resent_thread_asks_the_history_only_about_what_was_deleted(
+    shared_orch: Orchestrator, uid: Callable[[str], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The deletion check costs nothing on an ordinary resend: the history is asked only
+    about a candidate with no record under its id."""
+    orch, u = shared_orch, uid("u")
+    history = services_of(orch).history
+    asked: list[str] = []
+    read = history.for_memory
+
+    async def counted(memory_id: str) -> Any:
+        asked.append(memory_id)
+        return await read(memory_id)
+
+    monkeypatch.setattr(history, "for_memory", counted)
+    thread = _conversation(60)
+    orch.process(thread, user_id=u)
+    orch.process(thread, user_id=u)
+    assert asked == []
+    facts = orch.get_all(user_id=u, memory_types=["semantic"])
+    fact = next(m for m in facts if "Acme" in m.content)
+    orch.delete(fact.id)
+    orch.process(thread, user_id=u)
+    assert asked == [fact.id]
+
+
 @pytest.mark.parametrize("deleted", ["an edit", "a return"])
 def test_a_deleted_memory_read_in_an_edit_or_a_return_stays_deleted(
     shared_orch: Orchestrator, uid: Callable[[str], str], deleted: str
