@@ -227,6 +227,9 @@ class _Views:
             return
         scopes = {(r.user_id, r.agent_id) for r in [*facts.values(), *gone.values()]}
         current = {s: await _user_facts(services, source, s, self.now) for s in scopes}
+        named = {
+            scope: services.roles.user_name(found.values()) for scope, found in current.items()
+        }
         for record in [*facts.values(), *gone.values()]:
             if getattr(record, "subject", None) == "user":
                 by_id = current[(record.user_id, record.agent_id)]
@@ -236,6 +239,12 @@ class _Views:
         names = {
             scope: services.roles.user_name(found.values()) for scope, found in current.items()
         }
+        # the user's name changed: every view of the scope's facts about the user reads
+        # it (a fact's edge: "Dana lives in Paris"), closed facts' too
+        for scope in [s for s in scopes if names[s] != named[s]]:
+            for record in await services.vector.list(source, where=_facts_of(*scope)):
+                if record.id not in gone:
+                    facts.setdefault(record.id, record)
         for agent in _viewers(services):
             if agent.projects != source:
                 continue

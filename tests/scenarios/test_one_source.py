@@ -159,6 +159,36 @@ def test_a_retried_call_writes_no_projection_again(
     assert {r.id: r.version for r in orch.get_all(user_id=alice)} == before
 
 
+def test_the_edges_of_facts_about_the_user_follow_a_new_name_an_update_and_a_deletion(
+    make_orch: Any,
+) -> None:
+    """An edge reads the user's current name ("Dana lives in Paris"): renamed by a new
+    message, by `update()` of the name, or left nameless by its deletion, every edge of
+    the user's facts says so, closed ones too, and `check()` finds the stores agree."""
+    orch = make_orch()
+    orch.process("Hi, I'm Dana. I live in Paris.", user_id="u", timestamp=T0)
+    orch.process("I moved to Berlin.", user_id="u", timestamp=T0 + timedelta(days=1))
+
+    def edges() -> list[str]:
+        found = orch.get_all(user_id="u", memory_types=["knowledge"], include_superseded=True)
+        return sorted(e.content for e in found if isinstance(e, KnowledgeMemory))
+
+    def name_fact() -> SemanticMemory:
+        facts = orch.get_all(user_id="u", memory_types=["semantic"])
+        return next(f for f in facts if isinstance(f, SemanticMemory) and f.attribute == "name")
+
+    assert edges() == ["Dana lives in Berlin.", "Dana lives in Paris."]
+    orch.process("Actually my name is Dani.", user_id="u", timestamp=T0 + timedelta(days=2))
+    assert edges() == ["Dani lives in Berlin.", "Dani lives in Paris."]
+    assert orch.check().consistent
+    orch.update(name_fact().id, "The user's name is Dora.")
+    assert edges() == ["Dora lives in Berlin.", "Dora lives in Paris."]
+    assert orch.check().consistent
+    orch.delete(name_fact().id)
+    assert edges() == ["The user lives in Berlin.", "The user lives in Paris."]
+    assert orch.check().consistent
+
+
 def test_delete_all_of_a_session_renders_the_block_again(
     shared_orch: Orchestrator, uid: Callable[[str], str]
 ) -> None:
