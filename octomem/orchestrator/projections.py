@@ -209,6 +209,13 @@ async def _stored_views(
     return {str(v.internal[PROJECTION_OF]): v for v in found}
 
 
+def _names(
+    services: Services, current: dict[Scope, dict[str, MemoryBase]]
+) -> dict[Scope, str | None]:
+    """The user's name in each scope, as its facts about the user (`current`) say it."""
+    return {scope: services.roles.user_name(found.values()) for scope, found in current.items()}
+
+
 @dataclass
 class _Views:
     """The view changes of source records, gathered in `out` at `now`."""
@@ -227,18 +234,14 @@ class _Views:
             return
         scopes = {(r.user_id, r.agent_id) for r in [*facts.values(), *gone.values()]}
         current = {s: await _user_facts(services, source, s, self.now) for s in scopes}
-        named = {
-            scope: services.roles.user_name(found.values()) for scope, found in current.items()
-        }
+        named = _names(services, current)  # before this write
         for record in [*facts.values(), *gone.values()]:
             if getattr(record, "subject", None) == "user":
                 by_id = current[(record.user_id, record.agent_id)]
                 by_id.pop(record.id, None)
                 if record.id in facts and record.is_current:
                     by_id[record.id] = record
-        names = {
-            scope: services.roles.user_name(found.values()) for scope, found in current.items()
-        }
+        names = _names(services, current)
         # the user's name changed: every view of the scope's facts about the user reads
         # it (a fact's edge: "Dana lives in Paris"), closed facts' too
         for scope in [s for s in scopes if names[s] != named[s]]:

@@ -48,6 +48,15 @@ def _everything(orch: Orchestrator, user: str) -> tuple[list[Any], Counter[str]]
     return records, Counter(e.id for e in events)
 
 
+def _homes(*said: tuple[str, str, int]) -> ExtractionOutput:
+    """A model's reading: where the user lives, as (city, statement, turn) each."""
+    facts = [
+        Fact(subject="user", attribute="lives_in", value=city, statement=text, source_turns=[at])
+        for city, text, at in said
+    ]
+    return ExtractionOutput(semantic=SemanticOutput(facts=facts))
+
+
 @pytest.mark.parametrize("timestamps", [False, True], ids=["no-timestamps", "timestamps"])
 def test_the_same_call_again_changes_nothing(
     shared_orch: Orchestrator, uid: Callable[[str], str], timestamps: bool
@@ -181,19 +190,7 @@ def test_reprocess_leaves_a_message_edited_under_the_rules_alone(make_orch) -> N
 
     def extract(request: Any) -> ExtractionOutput:
         city = "Paris" if "Paris" in request.prompt else "Berlin"
-        return ExtractionOutput(
-            semantic=SemanticOutput(
-                facts=[
-                    Fact(
-                        subject="user",
-                        attribute="lives_in",
-                        value=city,
-                        statement=f"The user lives in {city}.",
-                        source_turns=[0],
-                    )
-                ]
-            )
-        )
+        return _homes((city, f"The user lives in {city}.", 0))
 
     with ScriptedModel(from_extraction(extract)) as model:
         orch = make_orch(data_dir=data_dir, llm={"model": model.model})
@@ -301,26 +298,7 @@ def test_the_same_words_said_at_another_time_are_another_turn(
 
 def test_llm_extraction_run_again_changes_nothing(make_orch) -> None:
     def extract(request):
-        return ExtractionOutput(
-            semantic=SemanticOutput(
-                facts=[
-                    Fact(
-                        subject="user",
-                        attribute="lives_in",
-                        value="Paris",
-                        statement="Dana lives in Paris.",
-                        source_turns=[0],
-                    ),
-                    Fact(
-                        subject="user",
-                        attribute="lives_in",
-                        value="Berlin",
-                        statement="Dana lives in Berlin.",
-                        source_turns=[1],
-                    ),
-                ]
-            )
-        )
+        return _homes(("Paris", "Dana lives in Paris.", 0), ("Berlin", "Dana lives in Berlin.", 1))
 
     with ScriptedModel(from_extraction(extract)) as model:
         orch = make_orch(llm={"model": model.model})

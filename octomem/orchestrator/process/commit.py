@@ -74,12 +74,13 @@ async def commit(state: ProcessState, deps: Services) -> CommitUpdate:
                 sent=state.get("turn_words", {}),
             )
             turns = [originals.settled(t, withheld) for t in turns]
+            edited = state.get("edited_turns", {})
             reconciler = Reconciler(
                 deps,
                 deps.clock.now(),
                 llm=deps.llm if use_llm else None,
                 meter=meter,
-                edited=state.get("edited_turns", {}),
+                edited=edited,
                 repeated=state.get("repeated_turns", []),
             )
             canonical = await offload.cpu(  # CPU work, as below: off the loop if large
@@ -104,7 +105,6 @@ async def commit(state: ProcessState, deps: Services) -> CommitUpdate:
                     sent=state.get("turn_words", {}),
                 )
             # an edit's words recorded as sent: sent again, it is a replay (`edits`)
-            edited = state.get("edited_turns", {})
             if edited and decisions:
                 marked = await edits.remembered(deps, marked, edited, state["turn_words"])
             views = await commit_changes(
