@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -158,13 +159,22 @@ def secrets_across(texts: Iterable[str], *, joined: bool = True) -> dict[str, st
     return found
 
 
+@functools.lru_cache(maxsize=256)
+def _whole(secret: str) -> re.Pattern[str]:
+    """`secret` where it stands whole: a word ("sunshine") not inside another one
+    ("sunshines"), a generated value anywhere."""
+    pattern = re.escape(secret)
+    return re.compile(rf"(?<!\w){pattern}(?!\w)" if secret.isalpha() else pattern)
+
+
 def replace_found(value: Any, found: Mapping[str, str]) -> Any:
     """`value` (a string, or a list or dict of them) with every secret of `found`
     replaced wherever it is, longest first."""
     if isinstance(value, str):
         for secret in sorted(found, key=len, reverse=True):
             if secret in value:
-                value = value.replace(secret, placeholder(found[secret], secret, tail=False))
+                masked = placeholder(found[secret], secret, tail=False).replace("\\", "\\\\")
+                value = _whole(secret).sub(masked, value)  # (a backslash kept as one)
         return value
     if isinstance(value, list | tuple):
         return [replace_found(item, found) for item in value]

@@ -92,6 +92,47 @@ OWNER = (
     r"la|мой|моего|моя"
 )
 
+# "log in with password sunshine": the words before a password given as an ordinary word
+# (a verb of use, then "my", "the wifi"...), and those that may follow it in its clause
+USED_WITH = (
+    r"with|using|use|uses|enter|entered|type|typed|try|tried|mit|avec|con|"
+    r"log ?in with|sign ?in with"
+)
+USED_FOR = r"wi-?fi|wlan|router|network|email|e-mail|admin|login|account|guest|bank|laptop|phone"
+USED_WITH_NEXT = (
+    r"and|but|then|to|for|at|on|from|when|if|until|before|after|tonight|today|tomorrow|now|"
+    r"please|"
+    r"instead|first|again|twice|und|et|y|и"
+)
+# ... not a word that says what the password is or is for ("with password manager"), nor a
+# word of these endings ("verification", "linked", "salts": nouns, participles, plurals)
+NOT_A_PASSWORD = frozenset(
+    "manager generator reset recovery protection change hint policy field box prompt "
+    "screen page form rules strength length vault app list file login logon auth access "
+    "security sharing rotation expiry complexity input entry attempt spraying storage hash "
+    "encryption credential details info option setting once only instead again first "
+    "later then please section dialog window link email text message request update "
+    "fatigue hygiene management protect lock locked unlock required anyway everywhere "
+    "always anymore together tomorrow yesterday tonight today given shown chosen set sent "
+    "alone support feature mode method salt yours theirs mine ours hers yourself "
+    "autofill fallback sync reuse import export audit checker leak backup keychain "
+    "history combination combo ready handy twice thrice present aloud "
+    "erforderlich temporal obligatorio requis".split()
+)
+NOT_A_PASSWORD_ENDINGS = (
+    "tion",
+    "sion",
+    "ment",
+    "ance",
+    "ence",
+    "ing",
+    "ed",
+    "ers",
+    "ors",
+    "ity",
+    "ness",
+)
+
 # the end of a passphrase: punctuation, a conjunction, a bracket or a line break
 CONJUNCTION = (
     r"and|but|so|or|because|which|then|if|when|while|though|although|please|"

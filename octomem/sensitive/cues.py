@@ -30,6 +30,8 @@ from octomem.sensitive.cue_words import (
     CODES,
     CONJUNCTION,
     KEY,
+    NOT_A_PASSWORD,
+    NOT_A_PASSWORD_ENDINGS,
     NOT_A_VALUE,
     OWNER,
     PASSWORD,
@@ -38,6 +40,9 @@ from octomem.sensitive.cue_words import (
     TO,
     TO_LAST,
     USE,
+    USED_FOR,
+    USED_WITH,
+    USED_WITH_NEXT,
     VERB,
 )
 from octomem.sensitive.spans import MARK, Found
@@ -313,7 +318,34 @@ _APP_PASSWORD = re.compile(
 _COUNTED = re.compile(r"[\d.,]+(?:-[^\W\d_]+)+")
 
 
+# a password given by how it is used, an ordinary word: "connect with password sunshine",
+# "enter passcode tulip and wait": one word that ends its clause (or comes before "and",
+# "tonight"...), not one that says what the password is for ("with password manager")
+_USED_WITH = re.compile(
+    rf"\b(?:{USED_WITH})[ \t]+(?:(?:{OWNER})[ \t]+)?(?:(?:{USED_FOR})[ \t]+)?"
+    rf"(?P<password>{PASSWORD})\b[ \t]+"
+    r"(?P<value>[^\W\d_]{4,40})(?=[ \t]*(?:[.,!?;)\n]|$)|[ \t]+(?:" + USED_WITH_NEXT + r")\b)",
+    re.I,
+)
+
+
+def _a_password(cue: str, word: str) -> bool:
+    """Whether `word`, after "with `cue`", is the password (not "passwords everywhere",
+    "password manager", "password verification", "password salts")."""
+    plural = cue.lower().endswith(("words", "codes", "phrases"))
+    ending = (
+        word.endswith(NOT_A_PASSWORD_ENDINGS)
+        or (word.endswith("s") and not word.endswith(("ss", "us", "is")))
+        or (word.endswith("ly") and len(word) > 5 and not word.endswith("fly"))  # "slowly"
+    )
+    return not plural and not ending and word not in NOT_A_VALUE | NOT_A_PASSWORD
+
+
 def _bare(text: str, start: int) -> Iterator[Found]:
+    used = _USED_WITH.match(text, start)
+    if used is not None and _a_password(used["password"], used["value"].lower()):
+        yield Found(*used.span("value"), _kind("password", used["password"]), tail=False)
+        return
     app = _APP_PASSWORD.match(text, start)
     if app is not None:
         yield Found(*app.span("value"), "key", tail=False)

@@ -477,10 +477,21 @@ SECRETS: list[Secret] = [
     # "passport" or "combination" alone, then a number of its shape
     s("passport", "passport X1234567", "X1234567"),
     s("code", "the bike combination 12-34-56 then pull", "12-34-56"),
+    # a password given by how it is used, an ordinary word
+    s("password", "Connect with password sunshine, then open the app.", "sunshine"),
+    s("password", "Log in with passcode tulip and wait.", "tulip"),
+    s("password", "Connect with the wifi password Lemonade tonight.", "Lemonade"),
+    s("password", "Enter password crocodile to continue.", "crocodile"),
 ]
 
 # Ordinary text: nothing here may be masked.
 NEGATIVES: list[str] = [
+    "Set it up with a password manager, or log in with password authentication.",
+    "Protect the file with password protection enabled; try password reset first.",
+    "Using passwords everywhere is risky, so enter password regularly.",
+    "Sign in with password linked to your email, or log in with password normally.",
+    "Type passphrase slowly. Enter password twice to confirm it. Use password salts.",
+    "Use pwd to print the working directory. Log in with password verification on.",
     "I moved to Berlin on 2024-05-01 and started the new job on 12/05/2023.",
     "My order number is 1234-5678-90 and it ships tomorrow.",
     "The laptop costs $1,299.99 and the bag €49,50.",

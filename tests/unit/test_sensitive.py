@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from stdnum import iban, luhn
 from stdnum.us import ssn
 
-from octomem.sensitive import mask, mask_value, secret_key
+from octomem.sensitive import mask, mask_across, mask_value, secret_key
 from tests.data.secret_corpus import NEGATIVES, SECRETS, Secret
 
 
@@ -96,6 +96,16 @@ def test_the_masked_form_names_the_kind_and_keeps_only_a_card_or_keys_last_four(
 def test_a_passphrase_ends_with_its_clause() -> None:
     text = "My password is correct horse battery staple and my username is alice."
     assert mask(text).text == "My password is [MASKED password] and my username is alice."
+
+
+def test_a_password_word_found_in_one_part_goes_from_the_others_where_it_stands_whole() -> None:
+    pages = ["Log in with password sunshine, then open it.", "sunshine: x; sunshines, present"]
+    assert mask_across(pages) == [
+        "Log in with password [MASKED password], then open it.",
+        "[MASKED password]: x; sunshines, present",
+    ]
+    # a generated value goes wherever it is, inside other text too
+    assert mask_across(["the token is Qz7mN2xL9pK4", "idQz7mN2xL9pK4x"])[1] == "id[MASKED key]x"
 
 
 @pytest.mark.parametrize(
