@@ -30,7 +30,7 @@ current value per key holds whatever the model says.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 
 from octomem import filters, offload, scopes
@@ -66,10 +66,13 @@ class Reconciler:
         meter: UsageMeter | None = None,
         edited: Iterable[str] = (),
         repeated: Iterable[str] = (),
+        retold: Mapping[str, Collection[str]] | None = None,
     ) -> None:
         self.services = services
         self.edited = frozenset(edited)  # turns sent with words never sent before: read anew
         self.repeated = frozenset(repeated)  # turns sent with words sent before: a replay
+        # replayed turns -> the types the offline rules read in them with these words
+        self.retold = retold or {}
         self._deleted: set[str] = set()  # candidates whose memory was deleted since
         self.now = now
         self.threshold = services.settings.reconcile.near_duplicate_threshold
@@ -94,9 +97,7 @@ class Reconciler:
             if candidate.internal.get(RETRACTS):
                 decided = await self._retract(candidate)
             else:
-                decided = [
-                    await self._decide_one(agent, candidate, by_candidate.get(id(candidate)))
-                ]
+                decided = [await self._told_once(agent, candidate, by_candidate.get(id(candidate)))]
             for decision in decided:
                 if decision.record.id in self._deleted:  # nothing stored, nothing to see
                     decisions.append(decision)
@@ -168,6 +169,28 @@ class Reconciler:
             return None
         self._deleted.add(candidate.id)
         return _noop(candidate, "deleted since it was taken from these turns")
+
+    def _retold(self, candidate: MemoryBase) -> bool:
+        """Whether the rules of `candidate`'s type read each of its turns, with these words,
+        in a call committed before (`rules_read`): it tells nothing that call did not."""
+        turns = candidate.source.turn_ids
+        kind = candidate.memory_type.value
+        return bool(turns) and all(
+            t in self.repeated and kind in self.retold.get(t, ()) for t in turns
+        )
+
+    async def _told_once(
+        self, agent: MemoryAgent, candidate: MemoryBase, verdict: Verdict | None
+    ) -> Decision:
+        """`_decide_one`, but a NOOP for a candidate `_retold`: a memory it would change now
+        (reworded with a name learned since), or one not stored (deleted since), stays."""
+        decided = await self._decide_one(agent, candidate, verdict)
+        if decided.operation is Operation.NOOP or not self._retold(candidate):
+            return decided
+        existing = await self._get(candidate.memory_type, candidate.id)
+        if existing is None:  # nothing stored to show for it
+            self._deleted.add(candidate.id)
+        return _noop(existing or candidate, "already read from these turns")
 
     async def _decide_one(
         self, agent: MemoryAgent, candidate: MemoryBase, verdict: Verdict | None = None

@@ -121,6 +121,56 @@ def test_a_call_that_restated_a_fact_made_again_after_a_move_keeps_the_move(
     assert ("Paris", True) in homes() and ("Kyoto", False) in homes()
 
 
+def test_a_call_made_again_after_the_users_name_was_learned_changes_nothing(
+    shared_orch: Orchestrator, uid: Callable[[str], str]
+) -> None:
+    """The restatement, made again once the rules know the user's name, would now read
+    "Dana lives in Paris.": the rules read that turn before, so it is a NOOP, alone or in
+    the whole thread sent again with a new message (which is read)."""
+    orch, u = shared_orch, uid("u")
+    thread = [
+        {"role": "user", "content": text, "id": f"m{i}"}
+        for i, text in enumerate(
+            ["I live in Paris.", "I live in Paris, by the way.", "My name is Dana."]
+        )
+    ]
+    for message in thread:
+        orch.process([message], user_id=u)
+    state = _everything(orch, u)
+    again = orch.process([thread[1]], user_id=u)
+    assert {op.operation.value for op in again.all_operations()} == {"NOOP"}
+    assert _everything(orch, u) == state
+    whole = orch.process(
+        [*thread, {"role": "user", "content": "I work at Acme.", "id": "m3"}], user_id=u
+    )
+    changed = [op for op in whole.all_operations() if op.operation is not Operation.NOOP]
+    assert changed and all("Acme" in op.text for op in changed), changed
+    semantic = {r.content for r in orch.get_all(user_id=u, memory_types=["semantic"])}
+    assert "The user lives in Paris." in semantic and "Dana lives in Paris." not in semantic
+
+
+@pytest.mark.parametrize("first", ["infer=False", "other memory_types"])
+def test_a_turn_stored_without_an_agents_reading_is_read_by_it_when_sent_again(
+    shared_orch: Orchestrator, uid: Callable[[str], str], first: str
+) -> None:
+    """Only the agents whose rules read a turn take it for a replay: stored by
+    `infer=False` or a call for other memory types, the turn sent again gives its facts."""
+    orch, u = shared_orch, uid("u")
+    message = [{"role": "user", "content": "I live in Paris.", "id": "m1"}]
+    kwargs: dict[str, Any] = (
+        {"infer": False} if first == "infer=False" else {"memory_types": ["procedural"]}
+    )
+    orch.process(message, user_id=u, **kwargs)
+    assert not orch.get_all(user_id=u, memory_types=["semantic"])
+    full = orch.process(message, user_id=u)
+    assert full.count(Operation.ADD) > 0
+    assert [r.value for r in orch.get_all(user_id=u, memory_types=["semantic"])] == ["Paris"]
+    state = _everything(orch, u)
+    again = orch.process(message, user_id=u)  # now read by every agent: a replay
+    assert {op.operation.value for op in again.all_operations()} == {"NOOP"}
+    assert _everything(orch, u) == state
+
+
 def test_a_message_id_makes_a_turn_the_same_turn(
     shared_orch: Orchestrator, uid: Callable[[str], str]
 ) -> None:

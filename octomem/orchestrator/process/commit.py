@@ -14,7 +14,7 @@ from octomem import offload
 from octomem.llm import UsageMeter
 from octomem.logs import get_logger
 from octomem.models import LLMUsage, MemoryBase, MemoryType, ProcessResult, StepError, Turn
-from octomem.orchestrator import edits, extracted, originals, projections
+from octomem.orchestrator import edits, extracted, originals, projections, rules_read
 from octomem.orchestrator.commit import commit as commit_changes
 from octomem.orchestrator.events import all_changes
 from octomem.orchestrator.process.context import EXTRACTED_BEFORE, chosen, holding
@@ -43,8 +43,14 @@ async def commit(state: ProcessState, deps: Services) -> CommitUpdate:
     fell_back = bool(state.get("fell_back"))
     with span("node.commit", user_id=state.get("user_id"), candidates=len(candidates)) as current:
         unwritten = state.get("unwritten", [])
+        # the offline rules' reading of these turns: what they take again from a turn they
+        # read with these words is a NOOP, and the turns are marked read (`rules_read`)
+        by_rules = chosen(state) if extraction_.mode == "offline" else []
         if not withheld and _nothing_to_commit(state, candidates, fell_back):
             if unwritten:  # the raw turns alone, under the call's one hold
+                unwritten, _ = await rules_read.marked(
+                    deps, by_rules, state.get("turn_words", {}), {}, unwritten, [], only_added=True
+                )
                 async with holding(deps, state) as fence:
                     await write(deps, fence, changes=unwritten)
             result = _result(state, [], projections.Projection(), errors)
@@ -82,6 +88,7 @@ async def commit(state: ProcessState, deps: Services) -> CommitUpdate:
                 meter=meter,
                 edited=edited,
                 repeated=state.get("repeated_turns", []),
+                retold=state.get("retold_turns", {}) if by_rules else {},
             )
             canonical = await offload.cpu(  # CPU work, as below: off the loop if large
                 len(candidates), lambda: projections.canonical_candidates(deps, candidates)
@@ -107,6 +114,15 @@ async def commit(state: ProcessState, deps: Services) -> CommitUpdate:
             # an edit's words recorded as sent: sent again, it is a replay (`edits`)
             if edited and decisions:
                 marked = await edits.remembered(deps, marked, edited, state["turn_words"])
+            if by_rules:
+                unwritten, marked = await rules_read.marked(
+                    deps,
+                    by_rules,
+                    state.get("turn_words", {}),
+                    state.get("rules_read", {}),
+                    unwritten,
+                    marked,
+                )
             views = await commit_changes(
                 deps,
                 fence,

@@ -14,7 +14,15 @@ from octomem.agents.base import read_turns as read_readings
 from octomem.media.parts import masked_piece
 from octomem.messages import normalize_messages
 from octomem.models import MemoryBase, Operation, Turn
-from octomem.orchestrator import edits, extracted, originals, projections, versions, vision
+from octomem.orchestrator import (
+    edits,
+    extracted,
+    originals,
+    projections,
+    rules_read,
+    versions,
+    vision,
+)
 from octomem.orchestrator.events import all_changes
 from octomem.orchestrator.ingest_records import ACTOR as INGEST_ACTOR
 from octomem.orchestrator.process.context import context, holding, scope_of, with_caller_metadata
@@ -123,6 +131,8 @@ async def store_turns(state: Normalized, deps: Services) -> StoreUpdate:
                 for t, r in zip(turns, records, strict=False)
                 if r.id in stored
             ]
+            # the types the rules read in each stored turn with these words (`rules_read`)
+            read = {i: rules_read.read(stored[i], sent[i]) for i in ids if i in stored}
             asked_before = [] if state.get("turns_in") else extracted.asked_before(same, ids)
             fresh = [
                 Decision(
@@ -163,6 +173,8 @@ async def store_turns(state: Normalized, deps: Services) -> StoreUpdate:
         "turn_words": sent,
         "edited_turns": {turn: record for turn, record, replay in before if not replay},
         "repeated_turns": [turn for turn, _, replay in before if replay],
+        "rules_read": read,
+        "retold_turns": {turn: read[raw] for turn, raw, replay in before if replay and read[raw]},
         "inputs": inputs,
         "pending_originals": pending,
         "unwritten": unwritten,

@@ -72,6 +72,10 @@ class TurnsStored(Normalized):
     # id: an edit, read anew) or with words sent before (a replay): see `edits`
     edited_turns: dict[str, str]
     repeated_turns: list[str]
+    # raw turn id -> the types the offline rules read in it with these words, and the
+    # same of the replayed turns by turn id: see `rules_read`
+    rules_read: dict[str, list[str]]
+    retold_turns: dict[str, list[str]]
     inputs: list[Decision]  # what the input held (images, files), written with the turns
     # records written with the turns that wait on a vision model's reply (`originals.PENDING`)
     pending_originals: list[tuple[MemoryType, str]]
@@ -136,6 +140,8 @@ class StoreUpdate(TypedDict):
     turn_words: dict[str, str]
     edited_turns: dict[str, str]
     repeated_turns: list[str]
+    rules_read: dict[str, list[str]]
+    retold_turns: dict[str, list[str]]
     inputs: list[Decision]
     pending_originals: list[tuple[MemoryType, str]]
     unwritten: list[tuple[MemoryBase, HistoryEvent]]

@@ -1,0 +1,84 @@
+"""What the offline rules read in each raw turn: the memory types whose extraction a
+commit wrote from it, and the words they read (`RULES_READ`, set in that commit's
+journaled write). A turn sent again with those words - a retried call, a thread sent
+again whole - gives those types nothing new: what they take from it again is a NOOP
+(`reconcile`), even where it would now be worded otherwise (the user's name learned
+since) or a fact said in it was superseded or deleted since. A turn stored without its
+extraction (`infer=False`, other `memory_types`, an extraction that raised) has no mark
+for the types that did not read it, so a later call reads it in full. With a model the
+marks of `extracted` do this instead; a call that asks one neither reads nor sets these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+
+from octomem.models import HistoryEvent, MemoryBase, MemoryType
+from octomem.orchestrator.services import Services
+
+RULES_READ = "rules_read"  # raw-turn internal: {"words": `reprocess.words`, "types": [...]}
+
+
+def read(record: MemoryBase, said: str) -> list[str]:
+    """The types the rules read in the stored raw turn `record` when it had the words
+    `said` (a hash, `reprocess.words`)."""
+    mark = record.internal.get(RULES_READ)
+    if not isinstance(mark, dict) or mark.get("words") != said:
+        return []
+    types = mark.get("types")
+    return [t for t in types if isinstance(t, str)] if isinstance(types, list) else []
+
+
+def _with_read(record: MemoryBase, said: str, types: Collection[str]) -> MemoryBase | None:
+    """`record` marked as read by the rules of `types` with the words `said`; None if it
+    already is."""
+    before = read(record, said)
+    if set(types) <= set(before):
+        return None
+    mark = {"words": said, "types": sorted({*before, *types})}
+    return record.model_copy(update={"internal": {**record.internal, RULES_READ: mark}})
+
+
+async def marked(
+    services: Services,
+    types: Sequence[MemoryType],
+    sent: Mapping[str, str],
+    known: Mapping[str, Sequence[str]],
+    added: Sequence[tuple[MemoryBase, HistoryEvent]],
+    rewritten: Sequence[MemoryBase],
+    *,
+    only_added: bool = False,
+) -> tuple[list[tuple[MemoryBase, HistoryEvent]], list[MemoryBase]]:
+    """The raw turns of a commit (`sent`: raw turn id -> the words of this call) marked
+    as read by the rules of `types`: those it adds (`added`, with their events) and those
+    stored before whose marks (`known`: raw turn id -> the types read with these words)
+    lack one of `types`, read from the store unless among `rewritten` (the turns the
+    commit rewrites already; `only_added`: those alone). Returns (added, rewritten) as the
+    commit is to write them."""
+    names = [t.value for t in types]
+    adding = []
+    for record, event in added:
+        said = sent.get(record.id)
+        new = None if said is None or not names else _with_read(record, said, names)
+        adding.append(
+            (record, event)
+            if new is None
+            else (new, event.model_copy(update={"record": new.model_dump(mode="json")}))
+        )
+    if only_added:
+        return adding, list(rewritten)
+    new_ids = {record.id for record, _ in added}
+    by_id = {record.id: record for record in rewritten}
+    unread = [i for i in sent if i not in new_ids and not set(names) <= set(known.get(i, ()))]
+    missing = [i for i in unread if i not in by_id]
+    fetched = await services.vector.get(services.turn_log.memory_type, missing) if missing else []
+    by_id |= {record.id: record for record in fetched}
+    rewriting = {r.id for r in rewritten}
+    for record_id in unread:
+        stored = by_id.get(record_id)  # (None: forgotten since)
+        new = None if stored is None else _with_read(stored, sent[record_id], names)
+        if new is not None:
+            by_id[record_id] = new
+        elif stored is not None and record_id not in rewriting:
+            del by_id[record_id]  # read for nothing: marked already
+    return adding, list(by_id.values())
