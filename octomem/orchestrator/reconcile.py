@@ -172,11 +172,15 @@ class Reconciler:
 
     def _retold(self, candidate: MemoryBase) -> bool:
         """Whether the rules of `candidate`'s type read each of its turns, with these words,
-        in a call committed before (`rules_read`): it tells nothing that call did not."""
+        in a call committed before (`rules_read`): it tells nothing that call did not. Not
+        in a call that holds an edit: an agent keeps one candidate of what several turns
+        said, naming only the last, which may be a turn read before."""
         turns = candidate.source.turn_ids
         kind = candidate.memory_type.value
-        return bool(turns) and all(
-            t in self.repeated and kind in self.retold.get(t, ()) for t in turns
+        return (
+            bool(turns)
+            and not self.edited
+            and all(t in self.repeated and kind in self.retold.get(t, ()) for t in turns)
         )
 
     async def _told_once(

@@ -16,27 +16,33 @@ from collections.abc import Collection, Mapping, Sequence
 from octomem.models import HistoryEvent, MemoryBase, MemoryType
 from octomem.orchestrator.services import Services
 
-RULES_READ = "rules_read"  # raw-turn internal: {"words": `reprocess.words`, "types": [...]}
+RULES_READ = "rules_read"  # raw-turn internal: {`reprocess.words` of what was read: types}
+KEPT = 64  # the words of at most this many readings (those of a message's edits)
 
 
 def read(record: MemoryBase, said: str) -> list[str]:
     """The types the rules read in the stored raw turn `record` when it had the words
     `said` (a hash, `reprocess.words`)."""
-    mark = record.internal.get(RULES_READ)
-    if not isinstance(mark, dict) or mark.get("words") != said:
-        return []
-    types = mark.get("types")
+    types = _marks(record).get(said)
     return [t for t in types if isinstance(t, str)] if isinstance(types, list) else []
 
 
+def _marks(record: MemoryBase) -> dict[str, object]:
+    marks = record.internal.get(RULES_READ)
+    return dict(marks) if isinstance(marks, dict) else {}
+
+
 def _with_read(record: MemoryBase, said: str, types: Collection[str]) -> MemoryBase | None:
-    """`record` marked as read by the rules of `types` with the words `said`; None if it
-    already is."""
+    """`record` marked as read by the rules of `types` with the words `said` (beside the
+    marks of its other words: an edit's, its first); None if it already is."""
     before = read(record, said)
     if set(types) <= set(before):
         return None
-    mark = {"words": said, "types": sorted({*before, *types})}
-    return record.model_copy(update={"internal": {**record.internal, RULES_READ: mark}})
+    marks = _marks(record)
+    marks.pop(said, None)
+    marks[said] = sorted({*before, *types})
+    kept = dict(list(marks.items())[-KEPT:])
+    return record.model_copy(update={"internal": {**record.internal, RULES_READ: kept}})
 
 
 async def marked(

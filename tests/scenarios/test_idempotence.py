@@ -171,6 +171,51 @@ def test_a_turn_stored_without_an_agents_reading_is_read_by_it_when_sent_again(
     assert _everything(orch, u) == state
 
 
+def test_the_earlier_words_of_an_edit_sent_again_after_the_name_was_learned_change_nothing(
+    shared_orch: Orchestrator, uid: Callable[[str], str]
+) -> None:
+    """The rules' reading of each wording of a message is kept: after an edit and the
+    user's name, neither the edit nor the words before it sent again write anything."""
+    orch, u = shared_orch, uid("u")
+    first = {"role": "user", "content": "I live in Paris, by the way.", "id": "m1"}
+    edit = {**first, "content": "I live in Paris, honestly."}
+    orch.process([{"role": "user", "content": "I live in Paris.", "id": "m0"}], user_id=u)
+    orch.process([first], user_id=u)
+    orch.process([edit], user_id=u)
+    orch.process([{"role": "user", "content": "My name is Dana.", "id": "m2"}], user_id=u)
+    state = _everything(orch, u)
+    raw = services_of(orch).turn_log.memory_type
+    turns = sorted((r.id, r.internal) for r in orch.get_all(user_id=u, memory_types=[raw.value]))
+    for message in (edit, first, edit, first):
+        again = orch.process([message], user_id=u)
+        assert {op.operation.value for op in again.all_operations()} == {"NOOP"}
+        assert _everything(orch, u) == state
+    # nor is a raw turn rewritten: each wording's reading is kept beside the others
+    assert (
+        sorted((r.id, r.internal) for r in orch.get_all(user_id=u, memory_types=[raw.value]))
+        == turns
+    )
+
+
+def test_an_edit_sent_with_a_turn_that_said_the_same_before_is_read(orch: Orchestrator) -> None:
+    """A call that holds an edit is read as before the rules' marks: the edit's fact,
+    deleted since, comes back though another turn of the call, read before, says it too.
+    (Its own store: the edit keeps the time the message was first said, inside the time
+    of the fact that Paris's deleted successor closed - `check()` flags that validity.)"""
+    u = "u"
+    said = "I live in Paris, by the way."
+
+    def send(*pairs: tuple[str, str]) -> None:
+        orch.process([{"role": "user", "content": c, "id": i} for i, c in pairs], user_id=u)
+
+    send(("m4", said), ("m1", "I live in Paris."), ("m3", "I live in Rome."))
+    send(("m2", said))
+    paris = [r for r in orch.get_all(user_id=u, memory_types=["semantic"]) if r.value == "Paris"]
+    orch.delete(paris[0].id)
+    send(("m1", said), ("m4", said))  # m1 edited to the words m4 was read with
+    assert "Paris" in [r.value for r in orch.get_all(user_id=u, memory_types=["semantic"])]
+
+
 def test_a_message_id_makes_a_turn_the_same_turn(
     shared_orch: Orchestrator, uid: Callable[[str], str]
 ) -> None:
