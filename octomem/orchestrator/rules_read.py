@@ -45,22 +45,14 @@ def _with_read(record: MemoryBase, said: str, types: Collection[str]) -> MemoryB
     return record.model_copy(update={"internal": {**record.internal, RULES_READ: kept}})
 
 
-async def marked(
-    services: Services,
+def marked_added(
     types: Sequence[MemoryType],
     sent: Mapping[str, str],
-    known: Mapping[str, Sequence[str]],
     added: Sequence[tuple[MemoryBase, HistoryEvent]],
-    rewritten: Sequence[MemoryBase],
-    *,
-    only_added: bool = False,
-) -> tuple[list[tuple[MemoryBase, HistoryEvent]], list[MemoryBase]]:
-    """The raw turns of a commit (`sent`: raw turn id -> the words of this call) marked
-    as read by the rules of `types`: those it adds (`added`, with their events) and those
-    stored before whose marks (`known`: raw turn id -> the types read with these words)
-    lack one of `types`, read from the store unless among `rewritten` (the turns the
-    commit rewrites already; `only_added`: those alone). Returns (added, rewritten) as the
-    commit is to write them."""
+) -> list[tuple[MemoryBase, HistoryEvent]]:
+    """The raw turns a commit adds (`added`, with their events; `sent`: raw turn id -> the
+    words of this call) marked as read by the rules of `types`, each event naming the
+    record it writes."""
     names = [t.value for t in types]
     adding = []
     for record, event in added:
@@ -71,11 +63,24 @@ async def marked(
             if new is None
             else (new, event.model_copy(update={"record": new.model_dump(mode="json")}))
         )
-    if only_added:
-        return adding, list(rewritten)
-    new_ids = {record.id for record, _ in added}
+    return adding
+
+
+async def marked_stored(
+    services: Services,
+    types: Sequence[MemoryType],
+    sent: Mapping[str, str],
+    known: Mapping[str, Sequence[str]],
+    added: Collection[str],
+    rewritten: Sequence[MemoryBase],
+) -> list[MemoryBase]:
+    """The raw turns a commit rewrites: `rewritten`, and those of `sent` stored before (not
+    among `added`, the ids it adds) whose marks (`known`: raw turn id -> the types read
+    with these words) lack one of `types`, read from the store unless among `rewritten`;
+    each marked as read by the rules of `types`."""
+    names = [t.value for t in types]
     by_id = {record.id: record for record in rewritten}
-    unread = [i for i in sent if i not in new_ids and not set(names) <= set(known.get(i, ()))]
+    unread = [i for i in sent if i not in added and not set(names) <= set(known.get(i, ()))]
     missing = [i for i in unread if i not in by_id]
     fetched = await services.vector.get(services.turn_log.memory_type, missing) if missing else []
     by_id |= {record.id: record for record in fetched}
@@ -87,4 +92,4 @@ async def marked(
             by_id[record_id] = new
         elif stored is not None and record_id not in rewriting:
             del by_id[record_id]  # read for nothing: marked already
-    return adding, list(by_id.values())
+    return list(by_id.values())

@@ -159,8 +159,7 @@ def secrets_across(texts: Iterable[str], *, joined: bool = True) -> dict[str, st
     return found
 
 
-@functools.lru_cache(maxsize=256)
-def _whole(secret: str) -> re.Pattern[str]:
+def _whole(secret: str) -> re.Pattern[str]:  # (not cached: no secret kept past its call)
     """`secret` where it stands whole: a word ("sunshine") not inside another one
     ("sunshines"), a generated value anywhere."""
     pattern = re.escape(secret)

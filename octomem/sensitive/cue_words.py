@@ -119,19 +119,7 @@ NOT_A_PASSWORD = frozenset(
     "history combination combo ready handy twice thrice present aloud "
     "erforderlich temporal obligatorio requis".split()
 )
-NOT_A_PASSWORD_ENDINGS = (
-    "tion",
-    "sion",
-    "ment",
-    "ance",
-    "ence",
-    "ing",
-    "ed",
-    "ers",
-    "ors",
-    "ity",
-    "ness",
-)
+NOT_A_PASSWORD_ENDINGS = tuple("tion sion ment ance ence ing ed ers ors ity ness".split())
 
 # the end of a passphrase: punctuation, a conjunction, a bracket or a line break
 CONJUNCTION = (

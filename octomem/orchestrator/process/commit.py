@@ -42,15 +42,13 @@ async def commit(state: ProcessState, deps: Services) -> CommitUpdate:
     meter = UsageMeter()
     fell_back = bool(state.get("fell_back"))
     with span("node.commit", user_id=state.get("user_id"), candidates=len(candidates)) as current:
-        unwritten = state.get("unwritten", [])
+        sent = state.get("turn_words", {})
         # the offline rules' reading of these turns: what they take again from a turn they
         # read with these words is a NOOP, and the turns are marked read (`rules_read`)
         by_rules = chosen(state) if extraction_.mode == "offline" else []
+        unwritten = rules_read.marked_added(by_rules, sent, state.get("unwritten", []))
         if not withheld and _nothing_to_commit(state, candidates, fell_back):
             if unwritten:  # the raw turns alone, under the call's one hold
-                unwritten, _ = await rules_read.marked(
-                    deps, by_rules, state.get("turn_words", {}), {}, unwritten, [], only_added=True
-                )
                 async with holding(deps, state) as fence:
                     await write(deps, fence, changes=unwritten)
             result = _result(state, [], projections.Projection(), errors)
@@ -77,7 +75,7 @@ async def commit(state: ProcessState, deps: Services) -> CommitUpdate:
                     MemoryType(m) for m, why in state["routing"].items() if why == EXTRACTED_BEFORE
                 ],
                 asked=[] if state.get("turns_in") else state.get("llm_types", []),
-                sent=state.get("turn_words", {}),
+                sent=sent,
             )
             turns = [originals.settled(t, withheld) for t in turns]
             edited = state.get("edited_turns", {})
@@ -109,18 +107,18 @@ async def commit(state: ProcessState, deps: Services) -> CommitUpdate:
                     decisions=decisions,
                     start=state.get("llm_from", 0),
                     failed=state.get("fell_back", []),
-                    sent=state.get("turn_words", {}),
+                    sent=sent,
                 )
             # an edit's words recorded as sent: sent again, it is a replay (`edits`)
             if edited and decisions:
-                marked = await edits.remembered(deps, marked, edited, state["turn_words"])
+                marked = await edits.remembered(deps, marked, edited, sent)
             if by_rules:
-                unwritten, marked = await rules_read.marked(
+                marked = await rules_read.marked_stored(
                     deps,
                     by_rules,
-                    state.get("turn_words", {}),
+                    sent,
                     state.get("rules_read", {}),
-                    unwritten,
+                    {record.id for record, _ in unwritten},
                     marked,
                 )
             views = await commit_changes(
