@@ -338,9 +338,13 @@ class Reconciler:
 
     async def _retract(self, candidate: MemoryBase) -> list[Decision]:
         """A retraction candidate's DELETEs: every current fact it names is closed; a re-run
-        of the same turns finds what its first run closed and changes nothing."""
+        of the same turns finds what its first run closed and changes nothing, and turns
+        the rules read before (`_retold`) close nothing: a fact said after the retraction
+        in the same call ("I no longer live in Paris." then "I live in Paris.") stays."""
         if retracted := await self._retracted(candidate):
             return [_noop(retracted, "already retracted from the same turns")]
+        if self._retold(candidate):
+            return []
         return [
             self._retraction(target, candidate, f"retracted: {candidate.content}")
             for target in await self._retraction_targets(candidate)

@@ -149,6 +149,25 @@ def test_a_call_made_again_after_the_users_name_was_learned_changes_nothing(
     assert "The user lives in Paris." in semantic and "Dana lives in Paris." not in semantic
 
 
+def test_a_retraction_followed_by_the_fact_in_one_call_made_again_changes_nothing(
+    shared_orch: Orchestrator, uid: Callable[[str], str]
+) -> None:
+    """ "I no longer live in Paris." then "I live in Paris.": the first call stores Paris
+    (nothing to retract yet); the same call made again must not retract it."""
+    orch, u = shared_orch, uid("u")
+    call = [
+        {"role": "user", "content": "I no longer live in Paris.", "id": "m1"},
+        {"role": "user", "content": "I live in Paris.", "id": "m2"},
+    ]
+    orch.process(call, user_id=u)
+    state = _everything(orch, u)
+    for _ in range(2):
+        again = orch.process(call, user_id=u)
+        assert {op.operation.value for op in again.all_operations()} == {"NOOP"}
+        assert _everything(orch, u) == state
+    assert [r.value for r in orch.get_all(user_id=u, memory_types=["semantic"])] == ["Paris"]
+
+
 @pytest.mark.parametrize("first", ["infer=False", "other memory_types"])
 def test_a_turn_stored_without_an_agents_reading_is_read_by_it_when_sent_again(
     shared_orch: Orchestrator, uid: Callable[[str], str], first: str
