@@ -70,6 +70,7 @@ WORST = (
     ("password", " ,", "x"),
     ("", "password is ", ""),
     ("", "with password aaaa ", ""),
+    ("", "and my password aaaa, ", ""),
     ("", "combination 1-2-3-4-5-6-7-8 ", ""),
     ("", "recovery codes: 1234 ", ""),
     ("", "seed phrase: alpha ", ""),

@@ -98,6 +98,8 @@ USED_WITH = (
     r"with|using|use|uses|enter|entered|type|typed|try|tried|mit|avec|con|"
     r"log ?in with|sign ?in with"
 )
+# ... or one's own: "my password sunshine" (the first person's words, not "the password")
+MY = r"my|our|mein|meine|meinen|unser|unsere|mon|ma|notre|mi|mis|nuestra|мой|моя|наш"
 USED_FOR = r"wi-?fi|wlan|router|network|email|e-mail|admin|login|account|guest|bank|laptop|phone"
 USED_WITH_NEXT = (
     r"and|but|then|to|for|at|on|from|when|if|until|before|after|tonight|today|tomorrow|now|"
@@ -117,9 +119,15 @@ NOT_A_PASSWORD = frozenset(
     "alone support feature mode method salt yours theirs mine ours hers yourself "
     "autofill fallback sync reuse import export audit checker leak backup keychain "
     "history combination combo ready handy twice thrice present aloud "
+    # what is said of one's own password: "keep my password safe", "I need my password back"
+    "safe secret private secure strong weak short long good fine okay wrong right correct "
+    "incorrect valid invalid same simple easy hard complex unique random memorable back "
+    "down here there soon somewhere anywhere online offline overnight already haha well "
+    "expire leak work stink suck longer stronger shorter better safer somehow anyhow "
+    "problem issue question trouble glitch stuck broke "
     "erforderlich temporal obligatorio requis".split()
 )
-NOT_A_PASSWORD_ENDINGS = tuple("tion sion ment ance ence ing ed ers ors ity ness".split())
+NOT_A_PASSWORD_ENDINGS = tuple("tion sion ment ance ence ing ed ers ors ity ness ó".split())
 
 # the end of a passphrase: punctuation, a conjunction, a bracket or a line break
 CONJUNCTION = (

@@ -30,6 +30,7 @@ from octomem.sensitive.cue_words import (
     CODES,
     CONJUNCTION,
     KEY,
+    MY,
     NOT_A_PASSWORD,
     NOT_A_PASSWORD_ENDINGS,
     NOT_A_VALUE,
@@ -322,11 +323,25 @@ _COUNTED = re.compile(r"[\d.,]+(?:-[^\W\d_]+)+")
 # "enter passcode tulip and wait": one word that ends its clause (or comes before "and",
 # "tonight"...), not one that says what the password is for ("with password manager")
 _USED_WITH = re.compile(
-    rf"\b(?:{USED_WITH})[ \t]+(?:(?:{OWNER})[ \t]+)?(?:(?:{USED_FOR})[ \t]+)?"
+    rf"\b(?:(?:{USED_WITH})[ \t]+(?:(?:{OWNER})[ \t]+)?|(?P<own>{MY})[ \t]+)"
+    rf"(?:(?:{USED_FOR})[ \t]+)?"
     rf"(?P<password>{PASSWORD})\b[ \t]+"
     r"(?P<value>[^\W\d_]{4,40})(?=[ \t]*(?:[.,!?;)\n]|$)|[ \t]+(?:" + USED_WITH_NEXT + r")\b)",
     re.I,
 )
+
+
+# "my password sunshine" gives it only as a clause of its own: after a verb ("keep my
+# password safe", "is my password visible?") or before another word ("my password broke
+# again") the word says what the password is like or did
+_CLAUSE_START = re.compile(r"(?:^|[.,!?;:(\n\u2013\u2014-]|\b(?:and|but|so|also))[ \t]*\Z", re.I)
+_ENDED = re.compile(_CLAUSE_END, re.I)
+
+
+def _own(text: str, start: int, end: int) -> bool:
+    """Whether "my password X" from `start` to `end` is a clause of its own."""
+    before = _CLAUSE_START.search(text, max(0, start - 12), start)
+    return before is not None and _ENDED.match(text, end) is not None
 
 
 def _a_password(cue: str, word: str) -> bool:
@@ -343,7 +358,11 @@ def _a_password(cue: str, word: str) -> bool:
 
 def _bare(text: str, start: int) -> Iterator[Found]:
     used = _USED_WITH.match(text, start)
-    if used is not None and _a_password(used["password"], used["value"].lower()):
+    if (
+        used is not None
+        and (not used["own"] or _own(text, start, used.end("value")))
+        and _a_password(used["password"], used["value"].lower())
+    ):
         yield Found(*used.span("value"), _kind("password", used["password"]), tail=False)
         return
     app = _APP_PASSWORD.match(text, start)

@@ -482,10 +482,16 @@ SECRETS: list[Secret] = [
     s("password", "Log in with passcode tulip and wait.", "tulip"),
     s("password", "Connect with the wifi password Lemonade tonight.", "Lemonade"),
     s("password", "Enter password crocodile to continue.", "crocodile"),
+    # ... or as one's own, at the start of a clause
+    s("password", "Thanks! My password sunshine, my username dana.", "sunshine"),
+    s("password", "Sure, and our wifi password Lemonade.", "Lemonade"),
+    s("password", "Mon mot de passe soleil.", "soleil"),
 ]
 
 # Ordinary text: nothing here may be masked.
 NEGATIVES: list[str] = [
+    "Keep my password safe. Is my password visible? They locked my password away.",
+    "My password expired. My password works. I need my password back, somehow.",
     "Set it up with a password manager, or log in with password authentication.",
     "Protect the file with password protection enabled; try password reset first.",
     "Using passwords everywhere is risky, so enter password regularly.",
