@@ -27,9 +27,11 @@ from octomem.agents.context import (
     RecallPort,
     Retrieved,
     ViewContext,
+    keep_said,
     read_turns,
     record_fields,
     said_by,
+    united,
     user_turns,
 )
 from octomem.filters import Filter
@@ -51,6 +53,7 @@ __all__ = [
     "RecallPort",
     "Retrieved",
     "ViewContext",
+    "keep_said",
     "read_turns",
     "record_fields",
     "said_by",
@@ -319,12 +322,7 @@ class BaseAgent:
     def merge(self, existing: MemoryBase, candidate: MemoryBase, now: datetime) -> MemoryBase:
         """Default: the newer wording wins, sources are united, created_at is kept; the
         candidate's metadata and internal keys win over the stored record's."""
-        source = existing.source.model_copy(
-            update={
-                "turn_ids": _union(existing.source.turn_ids, candidate.source.turn_ids),
-                "message_ids": _union(existing.source.message_ids, candidate.source.message_ids),
-            }
-        )
+        source = united(existing.source, candidate.source)
         data = candidate.model_dump()
         data.update(
             id=existing.id,

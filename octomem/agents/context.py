@@ -99,6 +99,24 @@ def user_turns(
     ]
 
 
+def united(first: SourceRef, second: SourceRef) -> SourceRef:
+    """`first` naming the turns and messages of both, in order."""
+    return first.model_copy(
+        update={
+            "turn_ids": list(dict.fromkeys([*first.turn_ids, *second.turn_ids])),
+            "message_ids": list(dict.fromkeys([*first.message_ids, *second.message_ids])),
+        }
+    )
+
+
+def keep_said(records: dict[str, MemoryBase], record: MemoryBase) -> None:
+    """`record` kept under its id as the last wording of what the call said; it names every
+    turn that said it, so a turn new to the store is seen whichever turn came last."""
+    if (earlier := records.get(record.id)) is not None:
+        record.source = united(earlier.source, record.source)
+    records[record.id] = record
+
+
 def said_by(reading: TurnReading) -> dict[str, str]:
     """The internal note of a record read in another speaker's turn: who said it."""
     return {SAID_BY: reading.speaker} if reading.speaker else {}

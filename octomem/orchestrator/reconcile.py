@@ -173,8 +173,8 @@ class Reconciler:
     def _retold(self, candidate: MemoryBase) -> bool:
         """Whether the rules of `candidate`'s type read each of its turns, with these words,
         in a call committed before (`rules_read`): it tells nothing that call did not. Not
-        in a call that holds an edit: an agent keeps one candidate of what several turns
-        said, naming only the last, which may be a turn read before."""
+        in a call that holds an edit, which is read as before the marks: what an edit says
+        may change what the other turns give."""
         turns = candidate.source.turn_ids
         kind = candidate.memory_type.value
         return (

@@ -168,6 +168,22 @@ def test_a_retraction_followed_by_the_fact_in_one_call_made_again_changes_nothin
     assert [r.value for r in orch.get_all(user_id=u, memory_types=["semantic"])] == ["Paris"]
 
 
+@pytest.mark.parametrize("order", ["new message first", "new message last"])
+def test_a_deleted_fact_said_in_a_new_message_beside_its_old_turn_is_stored(
+    shared_orch: Orchestrator, uid: Callable[[str], str], order: str
+) -> None:
+    """A new message says again what a deleted fact's turn said, sent with that turn:
+    the new message is read whichever of the two comes last in the call."""
+    orch, u = shared_orch, uid("u")
+    old = {"role": "user", "content": "I live in Paris.", "id": "m1"}
+    new = {"role": "user", "content": "I live in Paris.", "id": "m5"}
+    orch.process([old], user_id=u)
+    orch.delete(orch.get_all(user_id=u, memory_types=["semantic"])[0].id)
+    orch.process([new, old] if order == "new message first" else [old, new], user_id=u)
+    (paris,) = orch.get_all(user_id=u, memory_types=["semantic"])
+    assert paris.value == "Paris" and "m5" in paris.source.message_ids
+
+
 @pytest.mark.parametrize("first", ["infer=False", "other memory_types"])
 def test_a_turn_stored_without_an_agents_reading_is_read_by_it_when_sent_again(
     shared_orch: Orchestrator, uid: Callable[[str], str], first: str

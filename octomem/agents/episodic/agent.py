@@ -10,6 +10,7 @@ from octomem.agents.base import (
     ConflictPolicy,
     ExtractionContext,
     TurnPosition,
+    keep_said,
     record_fields,
     said_by,
     user_turns,
@@ -310,7 +311,7 @@ class EpisodicAgent(BaseAgent):
                 record = record or self._announced(sentence, turn, ctx, who, reading.speaker)
                 if record is not None:
                     record.internal.update(said_by(reading))
-                    records[record.id] = record
+                    keep_said(records, record)
         return list(records.values())
 
     def _announced(

@@ -19,6 +19,7 @@ from octomem.agents.base import (
     ExtractionContext,
     NoNearMerge,
     StaleEvidence,
+    keep_said,
     record_fields,
 )
 from octomem.agents.procedural import prompt as procedural_prompt
@@ -188,7 +189,7 @@ class ProceduralAgent(NoNearMerge, StaleEvidence, BaseAgent):
             candidates += _prose_procedures(turn.content)
             for title, steps in candidates:
                 record = self._record(title, steps, turn, ctx)
-                records[record.id] = record
+                keep_said(records, record)
         return list(records.values())
 
     def _record(

@@ -18,6 +18,7 @@ from octomem.agents.base import (
     ExtractionContext,
     NoNearMerge,
     StaleEvidence,
+    keep_said,
     read_turns,
     record_fields,
     said_by,
@@ -71,7 +72,7 @@ class SemanticAgent(NoNearMerge, StaleEvidence, BaseAgent):
                 *(self.record(fact, turn, ctx, known, reading.speaker) for fact in reading.facts),
             ]:
                 record.internal.update(note)
-                records[record.id] = record
+                keep_said(records, record)
         return list(records.values())
 
     def retraction(

@@ -16,6 +16,7 @@ from octomem.agents.base import (
     ConflictPolicy,
     ExtractionContext,
     NoNearMerge,
+    keep_said,
     record_fields,
     user_turns,
 )
@@ -106,7 +107,7 @@ class WorkingAgent(NoNearMerge, BaseAgent):
                 if is_question(sentence):
                     continue
                 for record in self._items(sentence, turn, ctx, known or "the user"):
-                    records[record.id] = record
+                    keep_said(records, record)
         return list(records.values())
 
     def _items(
