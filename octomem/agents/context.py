@@ -110,10 +110,14 @@ def united(first: SourceRef, second: SourceRef) -> SourceRef:
 
 
 def keep_said(records: dict[str, MemoryBase], record: MemoryBase) -> None:
-    """`record` kept under its id as the last wording of what the call said; it names every
-    turn that said it, so a turn new to the store is seen whichever turn came last."""
+    """`record` kept under its id, unless a turn of the call said it later (`valid_from`);
+    the one kept names every turn that said it, so a turn new to the store is seen, and
+    dated, whichever turn comes last in the call."""
     if (earlier := records.get(record.id)) is not None:
-        record.source = united(earlier.source, record.source)
+        source = united(earlier.source, record.source)
+        if earlier.valid_from > record.valid_from:
+            record = earlier
+        record.source = source
     records[record.id] = record
 
 

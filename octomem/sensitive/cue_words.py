@@ -124,7 +124,9 @@ NOT_A_PASSWORD = frozenset(
     "incorrect valid invalid same simple easy hard complex unique random memorable back "
     "down here there soon somewhere anywhere online offline overnight already haha well "
     "expire leak work stink suck longer stronger shorter better safer somehow anyhow "
-    "problem issue question trouble glitch stuck broke "
+    "problem issue question trouble glitch stuck broke though maybe either perhaps sorry "
+    "thanks oops gone stuff thing mistake fault monday tuesday wednesday thursday friday "
+    "saturday sunday "
     "erforderlich temporal obligatorio requis".split()
 )
 NOT_A_PASSWORD_ENDINGS = tuple("tion sion ment ance ence ing ed ers ors ity ness ó".split())

@@ -169,16 +169,21 @@ def test_a_retraction_followed_by_the_fact_in_one_call_made_again_changes_nothin
 
 
 @pytest.mark.parametrize("order", ["new message first", "new message last"])
-def test_a_deleted_fact_said_in_a_new_message_beside_its_old_turn_is_stored(
-    shared_orch: Orchestrator, uid: Callable[[str], str], order: str
+@pytest.mark.parametrize("since", ["deleted", "superseded"])
+def test_a_fact_said_in_a_new_message_beside_its_old_turn_is_stored(
+    shared_orch: Orchestrator, uid: Callable[[str], str], order: str, since: str
 ) -> None:
-    """A new message says again what a deleted fact's turn said, sent with that turn:
-    the new message is read whichever of the two comes last in the call."""
+    """A new message says again what a deleted (or superseded) fact's turn said, sent
+    with that turn: the new message is read, and dated, whichever of the two comes last
+    in the call."""
     orch, u = shared_orch, uid("u")
     old = {"role": "user", "content": "I live in Paris.", "id": "m1"}
     new = {"role": "user", "content": "I live in Paris.", "id": "m5"}
     orch.process([old], user_id=u)
-    orch.delete(orch.get_all(user_id=u, memory_types=["semantic"])[0].id)
+    if since == "deleted":
+        orch.delete(orch.get_all(user_id=u, memory_types=["semantic"])[0].id)
+    else:
+        orch.process([{"role": "user", "content": "I live in Berlin.", "id": "m2"}], user_id=u)
     orch.process([new, old] if order == "new message first" else [old, new], user_id=u)
     (paris,) = orch.get_all(user_id=u, memory_types=["semantic"])
     assert paris.value == "Paris" and "m5" in paris.source.message_ids
