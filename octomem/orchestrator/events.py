@@ -22,9 +22,18 @@ def history_event(
     at: datetime | None = None,
 ) -> HistoryEvent:
     """A log entry whose id depends only on what changed, so a retry logs it once; pass
-    `at` for changes made by a caller (update, delete): they are logged each time."""
+    `at` for changes made by a caller (update, delete): they are logged each time. The
+    record's turns and creation time count: the same text stored again after a deletion,
+    from new turns, is logged again."""
     event_id = stable_hash(
-        record.id, operation.value, record.content_hash, record.valid_to, record.version, at
+        record.id,
+        operation.value,
+        record.content_hash,
+        record.valid_to,
+        record.version,
+        at,
+        record.source.turn_ids,
+        record.created_at,
     )[:32]
     return HistoryEvent(
         id=f"evt_{event_id}",
@@ -52,8 +61,8 @@ def leaves_entry(event: HistoryEvent, *, held: bool) -> bool | None:
     """Whether the vector store should hold an entry of the memory after `event`, its last:
     True after anything but a deletion (a retraction keeps the closed record), False after
     a deletion, None after a deletion when the other stores hold the memory (`held`): it
-    was written again since under its id (its ADD, the same event as its first, logged
-    once). A DELETE with no `removed` is told by `held` too."""
+    was written again since under its id (its ADD the same event as its first: the
+    same turns at the same time, logged once). A DELETE with no `removed` is told by `held` too."""
     if event.operation is not Operation.DELETE:
         return True
     removed = not held if event.removed is None else event.removed

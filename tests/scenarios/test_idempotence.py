@@ -334,6 +334,25 @@ def test_reprocess_leaves_a_message_edited_under_the_rules_alone(make_orch) -> N
         assert [m.value for m in orch.get_all(user_id="u", memory_types=["semantic"])] == ["Berlin"]
 
 
+def test_a_fact_deleted_and_said_again_in_a_new_message_is_logged_again(
+    orch: Orchestrator,
+) -> None:
+    """History ends with the new ADD, for the fact and for its knowledge edge (renamed in
+    between): the same text stored again from new turns is not taken for a retry of the
+    first ADD, and `check()` finds every store agreeing."""
+    orch.process([{"role": "user", "content": "I moved to Berlin.", "id": "m1"}], user_id="u")
+    orch.process([{"role": "user", "content": "My name is Dana.", "id": "m2"}], user_id="u")
+    for fact in orch.get_all(user_id="u", memory_types=["semantic"]):
+        orch.delete(fact.id)
+    orch.process([{"role": "user", "content": "I live in Berlin.", "id": "m3"}], user_id="u")
+    current = orch.get_all(user_id="u", memory_types=["semantic", "knowledge"])
+    assert {r.content for r in current} == {"The user lives in Berlin."}
+    for record in current:
+        assert [e.operation.value for e in orch.history(record.id)][-2:] == ["DELETE", "ADD"]
+    report = orch.check()
+    assert not [s.store for s in report.stores if s.missing or s.extra or s.stale]
+
+
 def test_a_deleted_memory_stays_deleted_when_its_conversation_is_sent_again(
     shared_orch: Orchestrator, uid: Callable[[str], str]
 ) -> None:
