@@ -379,10 +379,9 @@ def test_a_memory_written_again_after_its_deletion_by_a_clock_behind_is_kept_by_
 ) -> None:
     """A file is ingested, removed from the folder (its memories deleted), then put back
     and ingested by a later process whose wall clock is an hour behind (embedded tokens
-    start from it). The memories come back under their ids, their ADD events the same as
-    the first ones (logged once: the last event stays the DELETE), with older tokens than
-    that DELETE. The keyword index and graph hold them (a late write lands in the vector
-    store alone): repair keeps them."""
+    start from it). The memories come back under their ids, their ADD events logged again
+    (created anew), with older tokens than that DELETE. The keyword index and graph hold
+    them (a late write lands in the vector store alone): repair keeps them."""
     folder = tmp_path / "vault"
     folder.mkdir()
     text = "# Keys\n\nThe spare key is under the blue heron statue.\n"
@@ -400,7 +399,7 @@ def test_a_memory_written_again_after_its_deletion_by_a_clock_behind_is_kept_by_
     assert second.ingest(folder, user_id="zoe").added == ["keys.md"]
     again = sorted(r.id for r in second.get_all(user_id="zoe"))
     latest = second.run_sync(services_of(second).history.latest("zoe"))
-    assert [latest[i].operation for i in again if i in ids] == [Operation.DELETE]
+    assert [latest[i].operation for i in again if i in ids] == [Operation.ADD]
     assert not {s.store: s for s in second.check().stores}["vector"].count
     assert second.check(repair=True).consistent
     assert sorted(r.id for r in second.get_all(user_id="zoe")) == again
