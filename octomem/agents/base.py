@@ -31,6 +31,7 @@ from octomem.agents.context import (
     read_turns,
     record_fields,
     said_by,
+    union,
     united,
     user_turns,
 )
@@ -332,7 +333,7 @@ class BaseAgent:
             source=source,
             metadata={**existing.metadata, **candidate.metadata},
             internal={**existing.internal, **candidate.internal},
-            entities=_union(existing.entities, candidate.entities),
+            entities=union(existing.entities, candidate.entities),
             version=existing.version + 1,
             content_hash="",
         )
@@ -346,7 +347,3 @@ class BaseAgent:
 
     async def retrieve(self, search: RecallPort, query: str, plan: RecallPlan) -> Retrieved | None:
         return None
-
-
-def _union(first: Sequence[str], second: Sequence[str]) -> list[str]:
-    return list(dict.fromkeys([*first, *second]))

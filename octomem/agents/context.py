@@ -99,12 +99,17 @@ def user_turns(
     ]
 
 
+def union(first: Sequence[str], second: Sequence[str]) -> list[str]:
+    """The items of both, each once, in order."""
+    return list(dict.fromkeys([*first, *second]))
+
+
 def united(first: SourceRef, second: SourceRef) -> SourceRef:
     """`first` naming the turns and messages of both, in order."""
     return first.model_copy(
         update={
-            "turn_ids": list(dict.fromkeys([*first.turn_ids, *second.turn_ids])),
-            "message_ids": list(dict.fromkeys([*first.message_ids, *second.message_ids])),
+            "turn_ids": union(first.turn_ids, second.turn_ids),
+            "message_ids": union(first.message_ids, second.message_ids),
         }
     )
 
