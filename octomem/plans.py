@@ -25,7 +25,8 @@ class Decision(BaseModel):
     reason: str = ""
 
     def summary(self) -> MemoryOperation:
-        before = self.previous[0] if self.previous else None
+        # an ADD's previous are closed versions it shortens (`validity.in_turn`): none it replaces
+        before = self.previous[0] if self.previous and self.operation is not Operation.ADD else None
         return MemoryOperation(
             operation=self.operation,
             memory_type=self.record.memory_type,

@@ -82,13 +82,12 @@ def logged_as(event: HistoryEvent, record: MemoryBase) -> bool:
 def changes_for(decision: Decision) -> list[tuple[MemoryBase, HistoryEvent]]:
     """The records a decision writes, each with its history event."""
     actor = decision.record.source.extractor
-    if decision.operation is Operation.ADD:
-        return [(decision.record, history_event(decision.record, Operation.ADD, actor=actor))]
     if decision.operation in (Operation.UPDATE, Operation.DELETE):  # DELETE: a retraction
         old = decision.previous[0]
         event = history_event(decision.record, decision.operation, old=old, actor=actor)
         return [(decision.record, event)]
-    if decision.operation is Operation.SUPERSEDE:
+    if decision.operation in (Operation.ADD, Operation.SUPERSEDE):
+        # the versions it closes (an ADD: only closed ones it begins inside, `validity`)
         closed = [
             (old, history_event(old, Operation.SUPERSEDE, old=old, actor=actor))
             for old in decision.previous

@@ -80,6 +80,8 @@ class Reconciler:
         self.meter = meter or UsageMeter()
         self.errors: list[StepError] = []
         self._pending = Pending()  # the batch's decisions: records as they will be after writes
+        # the closed versions of each fact whose rivals were read (`_rivals`), by fact
+        self._closed: dict[validity.Key, list[MemoryBase]] = {}
 
     async def decide(self, candidates: Sequence[MemoryBase]) -> list[Decision]:
         ordered = await offload.cpu(len(candidates), lambda: self._keyed(candidates))
@@ -103,7 +105,11 @@ class Reconciler:
                     decisions.append(decision)
                     continue
                 kept = await validity.in_turn(
-                    self.services, decision, self._scope, self._pending.latest
+                    self.services,
+                    decision,
+                    self._scope,
+                    self._pending.latest,
+                    self._closed.get(validity.fact(self.services, decision.record), ()),
                 )
                 for record in (*kept.previous, kept.record):  # an UPDATE's record wins
                     self._pending.put(record)
@@ -389,7 +395,8 @@ class Reconciler:
         """The current records of the candidate's type and scope whose field `key[0]` is
         `key[1]` (None: all of them) and that match `more`, as they will be after this
         batch's writes (a pending version stands for its stored one), the candidate itself
-        left out."""
+        left out. By a conflict key, the fact's closed versions come in the same read and
+        are kept (`_closed`) for `validity.in_turn`."""
         memory_type = candidate.memory_type
         scope = self._scope(candidate, *([scopes.equals(*key)] if key else []), *more)
         in_scope = filters.predicate(scope)
@@ -397,9 +404,14 @@ class Reconciler:
             self._pending.current(memory_type, *key) if key else self._pending.of_type(memory_type)
         )
         pending = {r.id: r for r in batch if in_scope(r)}
+        versions = key is not None and key[0] == "conflict_key" and not more
         stored = await self.services.vector.list(
-            candidate.memory_type, where=scope, live_at=self.now
+            memory_type, where=scope, live_at=None if versions else self.now
         )
+        if versions:
+            fact = validity.fact(self.services, candidate)
+            self._closed[fact] = [r for r in stored if r.valid_to is not None]
+            stored = [r for r in stored if r.is_live(self.now)]
         fresh = [r for r in stored if r.id not in pending and self._still_current(r)]
         return [r for r in [*pending.values(), *fresh] if r.is_current and r.id != candidate.id]
 

@@ -11,8 +11,9 @@ hand, may break it in two ways:
   was stored (a host whose clock was ahead): it is brought back to when it was stored.
 
 A write keeps it too (`in_turn`): calls commit in any order, and a version said before the
-one it closes (a call that waited for the lock, a caller's explicit past time) begins
-inside the time of the versions closed before that one; those end where it begins.
+one it closes (a call that waited for the lock, a caller's explicit past time), or a new
+one said back then (an edited message keeps the time it was first said), begins inside
+the time of versions closed before; those end where it begins.
 
 Repair keeps the current version current and each earlier version valid until the next
 one begins (never before it began itself: an empty interval), as `Reconciler._close` does.
@@ -51,12 +52,8 @@ def mended(
             continue
         if record.valid_from > now + FUTURE_SLACK:
             record = fixed[record.id] = _stored_at(record, history.get(record.id), now)
-        if record.conflict_key is None:
-            continue
-        agent = services.agents.get(record.memory_type)
-        session = record.session_id if agent is not None and agent.session_scoped else None
-        key = (record.memory_type, record.user_id, record.agent_id, session, record.conflict_key)
-        facts[key].append(record)
+        if record.conflict_key is not None:
+            facts[fact(services, record)].append(record)
     for versions in facts.values():
         # the current one last, the closed ones in the order they began
         versions.sort(key=lambda r: (r.valid_to is None, r.valid_from, r.id))
@@ -72,6 +69,14 @@ def mended(
                 continue  # empty: valid at no time, it bounds no other
             limit = record.valid_from if limit is None else min(limit, record.valid_from)
     return fixed
+
+
+def fact(services: Services, record: MemoryBase) -> Key:
+    """The fact whose version `record` is: its type, owner and conflict key."""
+    agent = services.agents.get(record.memory_type)
+    session = record.session_id if agent is not None and agent.session_scoped else None
+    key = record.conflict_key or ""
+    return (record.memory_type, record.user_id, record.agent_id, session, key)
 
 
 def _stored_at(record: MemoryBase, event: HistoryEvent | None, now: datetime) -> MemoryBase:
@@ -97,22 +102,26 @@ async def in_turn(
     decision: Decision,
     scope: Callable[[MemoryBase, Filter], Filter],
     latest: Callable[[MemoryBase], MemoryBase],
+    closed: Iterable[MemoryBase] = (),
 ) -> Decision:
     """`decision`, with the closed versions of its fact that would still be valid when its
-    new version begins closed there too (see the module docstring): only when the new
-    version begins before one it closes (one read more), else as it is. `scope`: the
+    new version begins closed there too (see the module docstring), else as it is. An ADD
+    looks at `closed`, the fact's closed versions read with its rivals; a SUPERSEDE reads
+    them (one read more) only when it begins before a version it closes. `scope`: the
     filter of a record's owner and more; `latest`: a record as the batch's own decisions
     leave it."""
     new = decision.record
-    if decision.operation is not Operation.SUPERSEDE or new.conflict_key is None:
+    if new.conflict_key is None or decision.operation not in (Operation.ADD, Operation.SUPERSEDE):
         return decision
-    if all(old.valid_from <= new.valid_from for old in decision.previous):
-        return decision  # in turn: the versions closed before ended where those began
+    if decision.operation is Operation.SUPERSEDE:
+        if all(old.valid_from <= new.valid_from for old in decision.previous):
+            return decision  # in turn: the versions closed before ended where those began
+        where = scope(new, scopes.equals("conflict_key", new.conflict_key))
+        closed = await services.vector.list(new.memory_type, where=where)
     closing = {record.id for record in decision.previous} | {new.id}
-    where = scope(new, scopes.equals("conflict_key", new.conflict_key))
     agent = services.agents.get(new.memory_type)
     more = []
-    for record in await services.vector.list(new.memory_type, where=where):
+    for record in closed:
         record = latest(record)
         at = max(record.valid_from, new.valid_from)
         if record.id in closing or record.valid_to is None or record.valid_to <= at:
@@ -121,4 +130,6 @@ async def in_turn(
         if agent is not None:
             update.update(agent.closing(record, at))
         more.append(record.model_copy(update=update))
+    if not more:
+        return decision
     return decision.model_copy(update={"previous": [*decision.previous, *more]})

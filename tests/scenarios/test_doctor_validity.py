@@ -111,3 +111,45 @@ def test_a_version_said_before_the_one_it_closes_ends_the_ones_before_where_it_b
     assert [h.value for h in _homes(orch, as_of=T0 + 7 * DAY)] == ["Rome"]
     assert [h.value for h in _homes(orch)] == ["Rome"]
     assert orch.check().consistent
+
+
+def test_a_new_fact_said_back_then_ends_the_closed_versions_it_begins_inside(
+    orch: Orchestrator,
+) -> None:
+    """Paris from day 1, Berlin from day 10, Berlin retracted on day 12 (no home now), then
+    Rome said on day 5: nothing current to supersede, so Rome is added - and Paris, valid
+    until day 10, ends on day 5 where Rome begins, as repair would close it."""
+    orch.process("I live in Paris.", user_id="alice", timestamp=T0 + DAY)
+    orch.process("I moved to Berlin.", user_id="alice", timestamp=T0 + 10 * DAY)
+    orch.process("I no longer live in Berlin.", user_id="alice", timestamp=T0 + 12 * DAY)
+    assert _homes(orch) == []
+    result = orch.process("I live in Rome.", user_id="alice", timestamp=T0 + 5 * DAY)
+    added = [op for op in result.all_operations() if op.memory_type.value == "semantic"]
+    assert [(op.operation, op.previous_text) for op in added] == [(Operation.ADD, None)]
+    for day in range(0, 14):
+        assert len(_homes(orch, as_of=T0 + day * DAY)) <= 1, day
+    assert [h.value for h in _homes(orch, as_of=T0 + 3 * DAY)] == ["Paris"]
+    assert [h.value for h in _homes(orch, as_of=T0 + 7 * DAY)] == ["Rome"]
+    assert [h.value for h in _homes(orch)] == ["Rome"]
+    assert orch.check().consistent
+
+
+def test_an_edited_message_that_names_a_deleted_fact_leaves_one_home_at_every_time(
+    orch: Orchestrator,
+) -> None:
+    """An edit keeps the time its message was first said: m1 edited from Paris to Berlin
+    after Berlin (said by m2) was deleted adds Berlin from m1's time, inside Paris's."""
+
+    def send(turn: str, text: str, day: int) -> None:
+        message = {"role": "user", "content": text, "id": turn}
+        orch.process([message], user_id="alice", timestamp=T0 + day * DAY)
+
+    send("m1", "I live in Paris.", 1)
+    send("m2", "I live in Berlin.", 10)
+    [berlin] = _homes(orch)
+    orch.delete(berlin.id)
+    send("m1", "I live in Berlin.", 1)
+    assert [h.value for h in _homes(orch)] == ["Berlin"]
+    for day in range(0, 12):
+        assert len(_homes(orch, as_of=T0 + day * DAY)) <= 1, day
+    assert orch.check().consistent

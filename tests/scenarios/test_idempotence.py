@@ -240,8 +240,8 @@ def test_the_earlier_words_of_an_edit_sent_again_after_the_name_was_learned_chan
 def test_an_edit_sent_with_a_turn_that_said_the_same_before_is_read(orch: Orchestrator) -> None:
     """A call that holds an edit is read as before the rules' marks: the edit's fact,
     deleted since, comes back though another turn of the call, read before, says it too.
-    (Its own store: the edit keeps the time the message was first said, inside the time
-    of the fact that Paris's deleted successor closed - `check()` flags that validity.)"""
+    The edit keeps the time the message was first said, inside the time of the Rome that
+    the deleted Paris closed: Rome ends where it begins (`validity.in_turn`)."""
     u = "u"
     said = "I live in Paris, by the way."
 
@@ -254,6 +254,7 @@ def test_an_edit_sent_with_a_turn_that_said_the_same_before_is_read(orch: Orches
     orch.delete(paris[0].id)
     send(("m1", said), ("m4", said))  # m1 edited to the words m4 was read with
     assert "Paris" in [r.value for r in orch.get_all(user_id=u, memory_types=["semantic"])]
+    assert orch.check().consistent
 
 
 def test_a_message_id_makes_a_turn_the_same_turn(
