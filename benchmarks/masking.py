@@ -71,6 +71,7 @@ WORST = (
     ("", "password is ", ""),
     ("", "with password aaaa ", ""),
     ("", "and my password aaaa, ", ""),
+    ("", "my passphrase aaaa bbbb-cccc ", ""),
     ("", "combination 1-2-3-4-5-6-7-8 ", ""),
     ("", "recovery codes: 1234 ", ""),
     ("", "seed phrase: alpha ", ""),

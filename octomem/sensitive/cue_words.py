@@ -108,7 +108,7 @@ USED_WITH_NEXT = (
 )
 # ... not a word that says what the password is or is for ("with password manager"), nor a
 # word of these endings ("verification", "linked", "salts": nouns, participles, plurals)
-NOT_A_PASSWORD = frozenset(
+NOT_A_PASSPHRASE_WORD = frozenset(
     "manager generator reset recovery protection change hint policy field box prompt "
     "screen page form rules strength length vault app list file login logon auth access "
     "security sharing rotation expiry complexity input entry attempt spraying storage hash "
@@ -118,8 +118,11 @@ NOT_A_PASSWORD = frozenset(
     "always anymore together tomorrow yesterday tonight today given shown chosen set sent "
     "alone support feature mode method salt yours theirs mine ours hers yourself "
     "autofill fallback sync reuse import export audit checker leak backup keychain "
-    "history combination combo ready handy twice thrice present aloud "
-    # what is said of one's own password: "keep my password safe", "I need my password back"
+    "history combination combo ready handy twice thrice present aloud".split()
+)
+# ... nor, as a word alone, what is said of one's own password: "keep my password safe",
+# "I need my password back" (in a passphrase of several words, "correct" is one of them)
+NOT_A_PASSWORD = NOT_A_PASSPHRASE_WORD | frozenset(
     "safe secret private secure strong weak short long good fine okay wrong right correct "
     "incorrect valid invalid same simple easy hard complex unique random memorable back "
     "down here there soon somewhere anywhere online offline overnight already haha well "

@@ -31,6 +31,7 @@ from octomem.sensitive.cue_words import (
     CONJUNCTION,
     KEY,
     MY,
+    NOT_A_PASSPHRASE_WORD,
     NOT_A_PASSWORD,
     NOT_A_PASSWORD_ENDINGS,
     NOT_A_VALUE,
@@ -338,6 +339,31 @@ _CLAUSE_START = re.compile(r"(?:^|[.,!?;:(\n\u2013\u2014-]|\b(?:and|but|so|also)
 _ENDED = re.compile(_CLAUSE_END, re.I)
 
 
+# a passphrase given straight after its cue: "pass phrase correct horse battery staple",
+# "with passphrase correct-horse-battery-staple": three to eight words up to the end of
+# the clause, none of which says what the passphrase is like, is for or did
+_PHRASE = re.compile(
+    rf"\b(?:(?:(?P<used>{USED_WITH})|(?P<own>{MY}))[ \t]+)?(?:(?:{USED_FOR})[ \t]+)?"
+    r"(?P<password>pass ?phrase)[ \t]+"
+    r"(?P<value>[^\W\d_]{3,20}(?:(?:[ \t]+|-)[^\W\d_]{3,20}){2,7}?)"
+    rf"(?=[ \t]*(?:[.,!?;)\n]|$)|[ \t]+(?:{USED_WITH_NEXT})\b)",
+    re.I,
+)
+_PHRASE_WORD = re.compile(r"[^\W\d_]+")
+
+
+def _phrase(text: str, start: int) -> Found | None:
+    """A passphrase given straight after its cue (`_PHRASE`); without a verb of use
+    before the cue, only as a clause of its own."""
+    match = _PHRASE.match(text, start)
+    if match is None or (not match["used"] and not _own(text, match.start(), match.end())):
+        return None
+    words = [w.lower() for w in _PHRASE_WORD.findall(match["value"])]
+    if all(_a_word(w) and w not in NOT_A_PASSPHRASE_WORD | _NOT_A_SEED_WORD for w in words):
+        return Found(*match.span("value"), "password", tail=False)
+    return None
+
+
 def _own(text: str, start: int, end: int) -> bool:
     """Whether "my password X" from `start` to `end` is a clause of its own."""
     before = _CLAUSE_START.search(text, max(0, start - 12), start)
@@ -348,15 +374,24 @@ def _a_password(cue: str, word: str) -> bool:
     """Whether `word`, after "with `cue`", is the password (not "passwords everywhere",
     "password manager", "password verification", "password salts")."""
     plural = cue.lower().endswith(("words", "codes", "phrases"))
+    return not plural and _a_word(word) and word not in NOT_A_PASSWORD
+
+
+def _a_word(word: str) -> bool:
+    """Whether `word` may be (a word of) a password: not a noun, participle, plural or
+    adverb by its ending, nor a word that names no value."""
     ending = (
         word.endswith(NOT_A_PASSWORD_ENDINGS)
         or (word.endswith("s") and not word.endswith(("ss", "us", "is")))
         or (word.endswith("ly") and len(word) > 5 and not word.endswith("fly"))  # "slowly"
     )
-    return not plural and not ending and word not in NOT_A_VALUE | NOT_A_PASSWORD
+    return not ending and word not in NOT_A_VALUE
 
 
 def _bare(text: str, start: int) -> Iterator[Found]:
+    if (phrase := _phrase(text, start)) is not None:
+        yield phrase
+        return
     used = _USED_WITH.match(text, start)
     if (
         used is not None

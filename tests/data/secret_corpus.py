@@ -486,10 +486,18 @@ SECRETS: list[Secret] = [
     s("password", "Thanks! My password sunshine, my username dana.", "sunshine"),
     s("password", "Sure, and our wifi password Lemonade.", "Lemonade"),
     s("password", "Mon mot de passe soleil.", "soleil"),
+    # a passphrase given straight after its cue, several words to the end of the clause
+    s("password", "pass phrase correct horse battery staple.", "correct horse battery staple"),
+    s("password", "Passphrase correct-horse-battery-staple.", "correct-horse-battery-staple"),
+    s("password", "Our wifi passphrase purple monkey dishwasher, ok?", "purple monkey dishwasher"),
+    s("password", "Unlock it with passphrase blue river stone and go.", "blue river stone"),
 ]
 
 # Ordinary text: nothing here may be masked.
 NEGATIVES: list[str] = [
+    "My passphrase entry screen froze. The passphrase field looks empty. My passphrase got "
+    "rejected again today. Passphrase reset link expired. My passphrase simple and short.",
+    "Remember: passphrase length beats complexity. My pass phrase has four random words.",
     "Keep my password safe. Is my password visible? They locked my password away.",
     "My password expired. My password works. I need my password back, somehow.",
     "Set it up with a password manager, or log in with password authentication.",
