@@ -21,6 +21,19 @@ def _homes(orch: Orchestrator, **kwargs: object) -> list[SemanticMemory]:
     return [r for r in found if isinstance(r, SemanticMemory) and r.attribute == "lives_in"]
 
 
+def _one_home_at_a_time(orch: Orchestrator, days: int) -> None:
+    for day in range(days):
+        assert len(_homes(orch, as_of=T0 + day * DAY)) <= 1, day
+
+
+def _paris_then_rome_from_day_5(orch: Orchestrator) -> None:
+    _one_home_at_a_time(orch, 14)
+    assert [h.value for h in _homes(orch, as_of=T0 + 3 * DAY)] == ["Paris"]
+    assert [h.value for h in _homes(orch, as_of=T0 + 7 * DAY)] == ["Rome"]
+    assert [h.value for h in _homes(orch)] == ["Rome"]
+    assert orch.check().consistent
+
+
 def _stored_as(orch: Orchestrator, record: MemoryBase, **update: object) -> MemoryBase:
     """`record` with `update`, written to every store as a host with a wrong clock did."""
     services, changed = services_of(orch), record.model_copy(update=update)
@@ -105,12 +118,7 @@ def test_a_version_said_before_the_one_it_closes_ends_the_ones_before_where_it_b
     orch.process("I live in Paris.", user_id="alice", timestamp=T0 + DAY)
     orch.process("I moved to Berlin.", user_id="alice", timestamp=T0 + 10 * DAY)
     orch.process("I moved to Rome.", user_id="alice", timestamp=T0 + 5 * DAY)
-    for day in range(0, 13):
-        assert len(_homes(orch, as_of=T0 + day * DAY)) <= 1, day
-    assert [h.value for h in _homes(orch, as_of=T0 + 3 * DAY)] == ["Paris"]
-    assert [h.value for h in _homes(orch, as_of=T0 + 7 * DAY)] == ["Rome"]
-    assert [h.value for h in _homes(orch)] == ["Rome"]
-    assert orch.check().consistent
+    _paris_then_rome_from_day_5(orch)
 
 
 def test_a_new_fact_said_back_then_ends_the_closed_versions_it_begins_inside(
@@ -126,12 +134,7 @@ def test_a_new_fact_said_back_then_ends_the_closed_versions_it_begins_inside(
     result = orch.process("I live in Rome.", user_id="alice", timestamp=T0 + 5 * DAY)
     added = [op for op in result.all_operations() if op.memory_type.value == "semantic"]
     assert [(op.operation, op.previous_text) for op in added] == [(Operation.ADD, None)]
-    for day in range(0, 14):
-        assert len(_homes(orch, as_of=T0 + day * DAY)) <= 1, day
-    assert [h.value for h in _homes(orch, as_of=T0 + 3 * DAY)] == ["Paris"]
-    assert [h.value for h in _homes(orch, as_of=T0 + 7 * DAY)] == ["Rome"]
-    assert [h.value for h in _homes(orch)] == ["Rome"]
-    assert orch.check().consistent
+    _paris_then_rome_from_day_5(orch)
 
 
 def test_an_edited_message_that_names_a_deleted_fact_leaves_one_home_at_every_time(
@@ -150,6 +153,5 @@ def test_an_edited_message_that_names_a_deleted_fact_leaves_one_home_at_every_ti
     orch.delete(berlin.id)
     send("m1", "I live in Berlin.", 1)
     assert [h.value for h in _homes(orch)] == ["Berlin"]
-    for day in range(0, 12):
-        assert len(_homes(orch, as_of=T0 + day * DAY)) <= 1, day
+    _one_home_at_a_time(orch, 12)
     assert orch.check().consistent
