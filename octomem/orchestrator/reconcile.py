@@ -395,16 +395,24 @@ class Reconciler:
         """The current records of the candidate's type and scope whose field `key[0]` is
         `key[1]` (None: all of them) and that match `more`, as they will be after this
         batch's writes (a pending version stands for its stored one), the candidate itself
-        left out. By a conflict key, the fact's closed versions come in the same read and
-        are kept (`_closed`) for `validity.in_turn`."""
+        left out. By a conflict key, the closed versions of the fact that may still hold
+        when the candidate begins come in the same read and are kept (`_closed`) for
+        `validity.in_turn`: those changed since (a version is closed when its successor
+        is said: `updated_at` is at least its `valid_to`), none in a conversation sent in
+        the order it was said."""
         memory_type = candidate.memory_type
-        scope = self._scope(candidate, *([scopes.equals(*key)] if key else []), *more)
-        in_scope = filters.predicate(scope)
+        in_scope = filters.predicate(
+            self._scope(candidate, *([scopes.equals(*key)] if key else []), *more)
+        )
         batch = (
             self._pending.current(memory_type, *key) if key else self._pending.of_type(memory_type)
         )
         pending = {r.id: r for r in batch if in_scope(r)}
         versions = key is not None and key[0] == "conflict_key" and not more
+        if versions:
+            since = {"updated_at": {"gt": candidate.valid_from}}
+            more = ({"OR": [{"valid_to": {"eq": None}}, since]},)
+        scope = self._scope(candidate, *([scopes.equals(*key)] if key else []), *more)
         stored = await self.services.vector.list(
             memory_type, where=scope, live_at=None if versions else self.now
         )
