@@ -401,18 +401,16 @@ class Reconciler:
         is said: `updated_at` is at least its `valid_to`), none in a conversation sent in
         the order it was said."""
         memory_type = candidate.memory_type
-        in_scope = filters.predicate(
-            self._scope(candidate, *([scopes.equals(*key)] if key else []), *more)
-        )
+        scope = self._scope(candidate, *([scopes.equals(*key)] if key else []), *more)
+        in_scope = filters.predicate(scope)
         batch = (
             self._pending.current(memory_type, *key) if key else self._pending.of_type(memory_type)
         )
         pending = {r.id: r for r in batch if in_scope(r)}
         versions = key is not None and key[0] == "conflict_key" and not more
-        if versions:
+        if versions:  # the current ones, and the closed ones changed since it was said
             since = {"updated_at": {"gt": candidate.valid_from}}
-            more = ({"OR": [{"valid_to": {"eq": None}}, since]},)
-        scope = self._scope(candidate, *([scopes.equals(*key)] if key else []), *more)
+            scope = {"AND": [scope, {"OR": [{"valid_to": {"eq": None}}, since]}]}
         stored = await self.services.vector.list(
             memory_type, where=scope, live_at=None if versions else self.now
         )
