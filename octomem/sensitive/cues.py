@@ -350,6 +350,7 @@ _PHRASE = re.compile(
     re.I,
 )
 _PHRASE_WORD = re.compile(r"[^\W\d_]+")
+_NOT_IN_A_PHRASE = NOT_A_PASSPHRASE_WORD | _NOT_A_SEED_WORD
 
 
 def _phrase(text: str, start: int) -> Found | None:
@@ -359,7 +360,7 @@ def _phrase(text: str, start: int) -> Found | None:
     if match is None or (not match["used"] and not _own(text, match.start(), match.end())):
         return None
     words = [w.lower() for w in _PHRASE_WORD.findall(match["value"])]
-    if all(_a_word(w) and w not in NOT_A_PASSPHRASE_WORD | _NOT_A_SEED_WORD for w in words):
+    if all(_a_word(w) and w not in _NOT_IN_A_PHRASE for w in words):
         return Found(*match.span("value"), "password", tail=False)
     return None
 
