@@ -49,42 +49,15 @@ if TYPE_CHECKING:
     from octomem.settings import Settings, load_settings
 
 # imported on first use: `octomem.cli` and the Studio graphs import what they need, and a
-# command line that only prints its help imports no store
-_WHERE = {
-    "ConfigurationError": "octomem.errors",
-    "ConflictError": "octomem.errors",
-    "ImportRejectedError": "octomem.errors",
-    "InvalidInputError": "octomem.errors",
-    "LLMError": "octomem.errors",
-    "NotFoundError": "octomem.errors",
-    "OctomemError": "octomem.errors",
-    "StoreError": "octomem.errors",
-    "StoreUnavailableError": "octomem.errors",
-    "AsyncMemory": "octomem.memory",
-    "Memory": "octomem.memory",
-    "ContextualMemory": "octomem.models",
-    "CoreMemory": "octomem.models",
-    "EpisodicMemory": "octomem.models",
-    "ForgetReport": "octomem.models",
-    "HistoryEvent": "octomem.models",
-    "KnowledgeMemory": "octomem.models",
-    "MemoryOperation": "octomem.models",
-    "MemoryType": "octomem.models",
-    "Operation": "octomem.models",
-    "ProceduralMemory": "octomem.models",
-    "ProcessResult": "octomem.models",
-    "Provenance": "octomem.models",
-    "RecallHit": "octomem.models",
-    "RecallResult": "octomem.models",
-    "ResourceMemory": "octomem.models",
-    "SemanticMemory": "octomem.models",
-    "Stats": "octomem.models",
-    "StepError": "octomem.models",
-    "WorkingMemory": "octomem.models",
-    "Orchestrator": "octomem.orchestrator.engine",
-    "Settings": "octomem.settings",
-    "load_settings": "octomem.settings",
-}
+# command line that only prints its help imports no store. Each module imports the ones
+# before it, so a name is looked up in the lightest module that can hold it.
+_MODULES = (
+    "octomem.errors",
+    "octomem.models",
+    "octomem.settings",
+    "octomem.orchestrator.engine",
+    "octomem.memory",
+)
 
 __all__ = [
     "AsyncMemory",
@@ -125,12 +98,13 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'octomem' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # once: later lookups are plain attribute reads
-    return value
+    if name in __all__:
+        for module in _MODULES:
+            value = getattr(importlib.import_module(module), name, None)
+            if value is not None:
+                globals()[name] = value  # once: later lookups are plain attribute reads
+                return value
+    raise AttributeError(f"module 'octomem' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
