@@ -133,36 +133,6 @@ def check_project(project: str) -> str:
     return project
 
 
-def new_key(
-    *,
-    project: str,
-    scopes: Iterable[str] = DEFAULT_SCOPES,
-    user_id: str | None = None,
-    rate_limit: int | None = None,
-    expires_at: datetime | None = None,
-    name: str | None = None,
-    now: float,
-) -> tuple[ApiKey, str]:
-    """A new key's row, made at `now`, and the secret key (InvalidInputError for bad
-    options)."""
-    check_project(project)
-    chosen = check_scopes(scopes)
-    if user_id is not None and (not user_id.strip() or len(user_id) > 256):
-        raise InvalidInputError("--user must be a non-empty id of at most 256 characters")
-    if rate_limit is not None and rate_limit < 1:
-        raise InvalidInputError(f"--rate-limit must be at least 1 a minute; got {rate_limit}")
-    expires = None
-    if expires_at is not None:
-        if expires_at.tzinfo is None:
-            expires_at = expires_at.replace(tzinfo=UTC)
-        expires = expires_at.timestamp()
-        if expires <= now:
-            raise InvalidInputError("--expires must be in the future")
-    key_id = secrets.token_hex(8)
-    key = f"{PREFIX}{key_id}_{secrets.token_urlsafe(32)}"
-    return ApiKey(key_id, project, chosen, user_id, rate_limit, name, now, expires, None), key
-
-
 def key_id_of(key: str) -> str:
     """The id a presented key names ("-", which no key has, if it is malformed)."""
     match = _KEY.fullmatch(key)
@@ -226,16 +196,25 @@ class Keys(Protocol):
         expires_at: datetime | None = None,
         name: str | None = None,
     ) -> tuple[ApiKey, str]:
-        """A new key: its row and the secret key, which is shown this once."""
-        row, key = new_key(
-            project=project,
-            scopes=scopes,
-            user_id=user_id,
-            rate_limit=rate_limit,
-            expires_at=expires_at,
-            name=name,
-            now=self.clock(),
-        )
+        """A new key: its row and the secret key, which is shown this once
+        (InvalidInputError for bad options)."""
+        now = self.clock()
+        check_project(project)
+        chosen = check_scopes(scopes)
+        if user_id is not None and (not user_id.strip() or len(user_id) > 256):
+            raise InvalidInputError("--user must be a non-empty id of at most 256 characters")
+        if rate_limit is not None and rate_limit < 1:
+            raise InvalidInputError(f"--rate-limit must be at least 1 a minute; got {rate_limit}")
+        expires = None
+        if expires_at is not None:
+            if expires_at.tzinfo is None:
+                expires_at = expires_at.replace(tzinfo=UTC)
+            expires = expires_at.timestamp()
+            if expires <= now:
+                raise InvalidInputError("--expires must be in the future")
+        key_id = secrets.token_hex(8)
+        key = f"{PREFIX}{key_id}_{secrets.token_urlsafe(32)}"
+        row = ApiKey(key_id, project, chosen, user_id, rate_limit, name, now, expires, None)
         await self._insert(row, digest(key))
         return row, key
 
