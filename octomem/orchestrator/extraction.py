@@ -22,11 +22,12 @@ from octomem.llm_schema import LLMOutput
 from octomem.models import MemoryBase, MemoryType, Turn
 from octomem.orchestrator import reply_masking, vision
 from octomem.prompts.extraction import (
-    agent_messages,
+    PER_AGENT,
+    ROUTER,
+    SINGLE_CALL,
+    extraction_messages,
     extraction_output,
-    router_messages,
     router_output,
-    single_call_messages,
 )
 from octomem.prompts.vision import (
     Messages,
@@ -123,7 +124,7 @@ async def single_call(
     output_model = extraction_output(agents)
     describer = next(iter(vision.describers(agents)), None)
     for chunk in chunk_turns(turns, config.chunk_tokens):
-        messages = single_call_messages(chunk, ctx, agents, config.prompts)
+        messages = extraction_messages(SINGLE_CALL, chunk, ctx, agents, config.prompts)
         images = max_images if describer is not None else 0
         output, shown = await _asked(
             llm, messages, chunk, images, output_model, "extract", meter, withheld
@@ -162,7 +163,7 @@ async def route(
     selected: set[MemoryType] = set()
     output_model = router_output(agents)
     for chunk in chunk_turns(turns, config.chunk_tokens):
-        messages = router_messages(chunk, ctx, agents, config.prompts)
+        messages = extraction_messages(ROUTER, chunk, ctx, agents, config.prompts)
         output = await llm.structured(messages, output_model, purpose="route", meter=meter)
         selected |= {MemoryType(name) for name in output.agents}
     return [a.memory_type for a in agents if a.memory_type in selected]
@@ -189,7 +190,7 @@ async def for_agent(
     images = max_images if vision.describers([agent]) else 0
     purpose = f"extract:{agent.memory_type.value}"
     for chunk in chunk_turns(turns, config.chunk_tokens):
-        messages = agent_messages(agent, chunk, ctx, config.prompts)
+        messages = extraction_messages(PER_AGENT, chunk, ctx, [agent], config.prompts)
         output, shown = await _asked(
             llm, messages, chunk, images, prompt.output, purpose, meter, withheld
         )

@@ -84,14 +84,27 @@ def _router(names: tuple[str, ...]) -> type[RouterOutput]:
 ExtractionOutput = extraction_output(list(default_agents().values()))
 
 
-def _messages(
+# what each extraction call asks, before the instructions of the agents it prompts
+SINGLE_CALL = (
+    "Extract memories for these agents (keys of the reply), and list in `agents` the "
+    "ones that got at least one item"
+)
+ROUTER = (
+    "Which of these memory agents have something to store from this conversation? "
+    "Reply with their names in `agents`"
+)
+PER_AGENT = "Extract only this kind of memory"
+
+
+def extraction_messages(
+    ask: str,
     turns: Sequence[Turn],
     ctx: ExtractionContext,
     agents: Sequence[MemoryAgent],
     overrides: Mapping[MemoryType, str],
-    ask: str,
 ) -> Messages:
-    """`ask`, followed by the instructions of each of `agents` that prompts the LLM."""
+    """`ask` (`SINGLE_CALL`, `ROUTER`, `PER_AGENT`), followed by the instructions of each
+    of `agents` that prompts the LLM."""
     instructions = "\n".join(
         f"- {overrides.get(a.memory_type, a.prompt.instructions)}"
         for a in agents
@@ -100,38 +113,3 @@ def _messages(
     known = context_lines(ctx, turns)
     content = f"{known}\n\nConversation:\n{transcript(turns)}\n\n{ask}:\n{instructions}"
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": content}]
-
-
-def single_call_messages(
-    turns: Sequence[Turn],
-    ctx: ExtractionContext,
-    agents: Sequence[MemoryAgent],
-    overrides: Mapping[MemoryType, str],
-) -> Messages:
-    ask = (
-        "Extract memories for these agents (keys of the reply), and list in `agents` the "
-        "ones that got at least one item"
-    )
-    return _messages(turns, ctx, agents, overrides, ask)
-
-
-def router_messages(
-    turns: Sequence[Turn],
-    ctx: ExtractionContext,
-    agents: Sequence[MemoryAgent],
-    overrides: Mapping[MemoryType, str],
-) -> Messages:
-    ask = (
-        "Which of these memory agents have something to store from this conversation? "
-        "Reply with their names in `agents`"
-    )
-    return _messages(turns, ctx, agents, overrides, ask)
-
-
-def agent_messages(
-    agent: MemoryAgent,
-    turns: Sequence[Turn],
-    ctx: ExtractionContext,
-    overrides: Mapping[MemoryType, str],
-) -> Messages:
-    return _messages(turns, ctx, [agent], overrides, "Extract only this kind of memory")
