@@ -17,7 +17,6 @@ from tenacity import (
     RetryCallState,
     Retrying,
     retry_if_exception,
-    retry_if_exception_type,
     retry_if_result,
     stop_after_delay,
     stop_before_delay,
@@ -101,11 +100,12 @@ def sqlite_locked(exc: BaseException) -> bool:
     )
 
 
-def sqlite_setup(timeout_s: float = SQLITE_OPEN_S) -> Retrying:
+def sqlite_setup(timeout_s: float = SQLITE_OPEN_S, curable: Curable = sqlite_locked) -> Retrying:
     """Setting up a SQLite file another process opens at the same moment: again while it
-    is locked, for up to `timeout_s`, waits from 10 ms doubling to 500 ms."""
+    is locked (or while `curable` holds: a checkpoint that a reader blocks, `WalInUse`),
+    for up to `timeout_s`, waits from 10 ms doubling to 500 ms."""
     return Retrying(
-        retry=retry_if_exception(sqlite_locked),
+        retry=retry_if_exception(curable),
         stop=stop_after_delay(timeout_s),
         wait=wait_exponential(multiplier=0.01, max=0.5),
         reraise=True,
@@ -114,16 +114,6 @@ def sqlite_setup(timeout_s: float = SQLITE_OPEN_S) -> Retrying:
 
 class WalInUse(sqlite3.OperationalError):
     """A checkpoint could not reset the WAL: another connection still reads it."""
-
-
-def wal_checkpoint(timeout_s: float = SQLITE_OPEN_S) -> Retrying:
-    """A checkpoint that a reader blocks (`WalInUse`): again for up to `timeout_s`."""
-    return Retrying(
-        retry=retry_if_exception_type(WalInUse),
-        stop=stop_after_delay(timeout_s),
-        wait=wait_exponential(multiplier=0.01, max=0.5),
-        reraise=True,
-    )
 
 
 def _exception(state: RetryCallState) -> BaseException:

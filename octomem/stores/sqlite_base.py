@@ -29,7 +29,7 @@ def checkpoint_truncate(
         if busy:
             raise retries.WalInUse("the WAL stays in use by another connection")
 
-    retries.wal_checkpoint(timeout_s)(once)
+    retries.sqlite_setup(timeout_s, lambda exc: isinstance(exc, retries.WalInUse))(once)
 
 
 class SqliteStore:
