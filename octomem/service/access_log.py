@@ -1,7 +1,8 @@
 """uvicorn's access log with secrets masked: a client that puts a secret in a URL (an API
 key given as a memory id, a card number in a query string) must not have it printed where
-logs are kept. Each path segment and query value is decoded and masked on its own
-(`octomem.sensitive.mask_text`), so a mask never swallows the rest of the path."""
+logs are kept. Each path segment is decoded and masked on its own, and each query value
+with its name (``password=...``: the name is the cue), so a mask never swallows the rest
+of the path (`octomem.sensitive.mask_text`)."""
 
 from __future__ import annotations
 
@@ -23,9 +24,21 @@ def masked_path(path: str) -> str:
     if not query:
         return masked
     pairs = parse_qsl(query, keep_blank_values=True)
-    if any(mask_text(value) != value for _, value in pairs):
-        query = urlencode([(name, mask_text(value)) for name, value in pairs])
+    masked_pairs = [_masked_pair(name, value) for name, value in pairs]
+    if masked_pairs != pairs:
+        query = urlencode(masked_pairs)
     return f"{masked}?{query}"
+
+
+def _masked_pair(name: str, value: str) -> tuple[str, str]:
+    joined = f"{name}={value}"
+    masked = mask_text(joined)
+    if masked == joined:
+        return name, value
+    head, equals, tail = masked.partition("=")
+    if equals and head == name:
+        return name, tail
+    return mask_text(name), mask_text(value)  # the name itself held (part of) a secret
 
 
 def _masked_segment(segment: str) -> str:

@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from octomem import __version__
 from octomem.errors import OctomemError
 from octomem.logs import get_logger
+from octomem.sensitive import mask_text
 from octomem.service import bookmarks, outcome, problems, ui
 from octomem.service.auth import ADMITTED, Forbidden, Unauthorized, authenticate
 from octomem.service.context import RequestInfo
@@ -60,7 +61,9 @@ class Envelope:
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         given = headers.get("x-request-id", "")
-        info = RequestInfo(request_id=given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex)
+        # the audit log keeps the id: one that holds a secret is not taken
+        taken = _REQUEST_ID.fullmatch(given) and mask_text(given) == given
+        info = RequestInfo(request_id=given if taken else uuid.uuid4().hex)
         # the request's context (its audit line, its bookmarks): its tasks', none after it
         with causal.within(info):
             await self._enveloped(scope, receive, send, headers, info)

@@ -152,6 +152,21 @@ def test_a_secret_shaped_user_id_is_masked_in_the_audit_line(svc: Service) -> No
     assert user not in str(line) and "[MASKED" in line["user_id"]
 
 
+def test_a_request_id_that_holds_a_secret_is_not_taken(svc: Service) -> None:
+    """The audit log keeps a request's id: one that holds a secret is replaced, as an id
+    that is not of the allowed shape is."""
+    key = svc.key()
+    given = "AKIAQZ7XK3MPL9WR4TBN"
+    with httpx.Client(base_url=svc.url, headers=svc.auth(key), timeout=60) as http:
+        asked = http.get(
+            "/v1/records", params={"user_id": "rid-ana"}, headers={"X-Request-ID": given}
+        )
+        assert asked.status_code == 200
+        assert asked.headers["x-request-id"] != given
+    [line] = svc.audit_lines(lambda x: x["user_id"] == "rid-ana", count=1)
+    assert given not in str(line) and line["request_id"] == asked.headers["x-request-id"]
+
+
 @pytest.mark.parametrize(
     ("method", "path", "named"),
     [

@@ -102,6 +102,20 @@ def test_a_secret_in_a_url_is_masked_in_the_access_log(svc: Service) -> None:
     assert "GET /v1/records/[MASKED%20key%20%E2%80%A6" in log  # the rest of the path kept
 
 
+def test_a_query_value_whose_name_is_the_cue_is_masked_in_the_access_log(svc: Service) -> None:
+    """``?password=...`` holds no secret in its value alone: the name is the cue."""
+    key = svc.key()
+    secrets = {"password": "Qw3rTy9UiOp1cue", "api_key": "Hx7Kp2Lm9Qz4cue"}
+    asked = httpx.get(
+        svc.url + "/v1/stats", params={"user_id": "cue-ana", **secrets}, headers=svc.auth(key)
+    )
+    assert asked.status_code < 500
+    assert _eventually(lambda: "cue-ana" in svc.log())
+    log = svc.log()
+    assert not any(secret in log for secret in secrets.values())
+    assert "password=%5BMASKED+password%5D" in log
+
+
 def test_a_secret_a_body_names_is_masked_in_the_invalid_request_detail(svc: Service) -> None:
     """A 422 names what the body got wrong: a key it may not have, the tag of a content
     part. Either may be a secret the client put in the wrong place: masked in the detail."""
