@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 from octomem.errors import InvalidInputError
 from octomem.media import archives, notices
 from octomem.media.archives import Conversation
-from octomem.models import MemoryBase, Operation
+from octomem.models import MemoryBase, Operation, keyed_hash
 from octomem.orchestrator.commit import commit
 from octomem.orchestrator.events import history_event
 from octomem.orchestrator.ingest_records import (
@@ -55,6 +55,7 @@ from octomem.orchestrator.ingest_records import (
 )
 from octomem.orchestrator.ingest_report import IngestReport, Progress, announcer
 from octomem.orchestrator.ingest_scan import ARCHIVES, scan, tree_stat
+from octomem.sensitive import mask_text
 
 __all__ = ["Engine", "IngestReport", "Progress", "ingest_path"]
 
@@ -276,12 +277,22 @@ class _Run:
                 f"more than {limits.max_messages:,} conversations (ingest.max_messages)"
             )
         for conversation in conversations:
-            session = conversation.session
+            session = self._session_id(conversation.session)
             try:
-                await self.process(conversation.messages, session_id=session[:200], metadata=meta)
+                await self.process(conversation.messages, session_id=session, metadata=meta)
             except InvalidInputError as exc:
                 self.report.skipped.append((f"{rel}#{session}", str(exc)))
         (self.report.updated if known is not None else self.report.added).append(rel)
+
+    def _session_id(self, name: str) -> str:
+        """A conversation's session id: its name (``mail:<Message-ID>``, ``slack:<channel>:
+        <day>``), or - where the name holds a secret, as whatever a file says may - its kind
+        and a keyed hash of it."""
+        name = name[:200]
+        if mask_text(name) == name:
+            return name
+        kind = name.partition(":")[0]
+        return f"{kind}:{keyed_hash(self.engine.services.id_key, 'session', name)[:32]}"
 
     async def remove(self, records: Sequence[MemoryBase]) -> None:
         """The records of a file no longer in the folder, deleted (their history stays). A

@@ -20,15 +20,15 @@ from octomem.media import archives
 from tests.scenarios.test_media import files_holding
 
 
-def slack_zip(extra: dict[str, bytes] | None = None) -> bytes:
+def slack_zip(extra: dict[str, bytes] | None = None, channel: str = "launch") -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("users.json", json.dumps([
             {"id": "U1", "name": "pria", "real_name": "Pria Natarajan"},
             {"id": "U2", "name": "tom", "profile": {"real_name": "Tom Okafor"}},
         ]))  # fmt: skip
-        z.writestr("channels.json", json.dumps([{"id": "C1", "name": "launch"}]))
-        z.writestr("launch/2024-03-04.json", json.dumps([
+        z.writestr("channels.json", json.dumps([{"id": "C1", "name": channel}]))
+        z.writestr(f"{channel}/2024-03-04.json", json.dumps([
             {"type": "message", "user": "U1", "text": "The launch moves to the Quillby venue.",
              "ts": "1709546400.000100"},
             {"type": "message", "subtype": "channel_join", "user": "U2", "text": "joined",
@@ -242,6 +242,28 @@ def test_a_slack_export_folder_is_read_like_its_zip(make_orch: Any, tmp_path: Pa
     assert "ingest.max_unpacked_bytes" in reasons["Team Slack export"]
     few = make_orch(data_dir=tmp_path / "few", ingest={"max_files": 3})
     assert "the limit is 3" in dict(few.ingest(unpacked, user_id="u").skipped)["Team Slack export"]
+
+
+def test_a_secret_in_a_message_id_or_a_channel_name_is_not_stored(
+    make_orch: Any, tmp_path: Path
+) -> None:
+    """A session id is named from what the file says: one that holds a secret becomes its
+    kind and a keyed hash, as no secret may reach disk."""
+    secret = "AKIAQZ7XK3MPL9WR4TBN"
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    mail = MAIL.split(b"\n", 1)[1].replace(b"<m1@example.com>", f"<{secret}@example.com>".encode())
+    (folder / "dentist.eml").write_bytes(mail)
+    (folder / "team.zip").write_bytes(slack_zip(channel=secret))
+    orch = make_orch(data_dir=tmp_path / "data")
+    report = orch.ingest(folder, user_id="ivo")
+    assert sorted(report.added) == ["dentist.eml", "team.zip"] and not report.skipped
+    sessions = {r.session_id or "" for r in orch.get_all(user_id="ivo")}
+    assert {s.split(":")[0] for s in sessions} == {"mail", "slack"}
+    assert all(len(s.split(":")[1]) == 32 for s in sessions)
+    assert orch.ingest(folder, user_id="ivo").counts()["unchanged"] == 2
+    orch.close()
+    assert files_holding(tmp_path / "data", secret) == []
 
 
 def test_eml_files_are_one_mail_each(make_orch: Any, tmp_path: Path) -> None:
