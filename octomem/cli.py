@@ -23,22 +23,22 @@ from octomem.cli_support import (
     ConfigOption,
     DataDirOption,
     FilterOption,
-    JsonOption,
     OwnerAgentOption,
     OwnerUserOption,
     ProjectOption,
     SessionOption,
+    StoreOptions,
     SupersededOption,
     TypesOption,
     UserOption,
     console,
-    emit,
     err_console,
     open_orchestrator,
     parse_filters,
     progress_bar,
     read_messages,
     short,
+    store_command,
 )
 from octomem.errors import OctomemError
 from octomem.models import Operation
@@ -74,22 +74,19 @@ def demo(
         print_report(console, report)
 
 
-@app.command()
+@store_command(app)
 def process(
+    opts: StoreOptions,
     source: Annotated[str, typer.Argument(help="conversation file (JSON or text), or - for stdin")],
     user: UserOption = None,
     agent: AgentOption = None,
     session: SessionOption = None,
     types: TypesOption = None,
     infer: Annotated[bool, typer.Option(help="--no-infer stores the raw turns only")] = True,
-    config: ConfigOption = None,
-    data_dir: DataDirOption = None,
-    project: ProjectOption = None,
-    as_json: JsonOption = False,
 ) -> None:
     """Store a conversation and the memories its agents extract from it."""
     messages = read_messages(source)
-    with open_orchestrator(config, data_dir, as_json, project, embeds=True) as orch:
+    with opts.open(embeds=True) as orch:
         result = orch.process(
             messages,
             user_id=user,
@@ -98,8 +95,7 @@ def process(
             memory_types=types or None,
             infer=infer,
         )
-    if as_json:
-        emit(result.model_dump(mode="json"))
+    if opts.emitted(result.model_dump(mode="json")):
         return
     table = Table(title=f"{len(result.turns)} turns stored", title_justify="left", expand=True)
     for column in ("operation", "type", "memory"):
@@ -115,15 +111,12 @@ def process(
     console.print(f"[dim]{result.elapsed_s:.2f}s, extraction: {result.extraction}[/]")
 
 
-@app.command()
+@store_command(app)
 def ingest(
+    opts: StoreOptions,
     path: Annotated[Path, typer.Argument(help="a file or folder: notes, PDFs, images, mail")],
     user: UserOption = None,
     agent: AgentOption = None,
-    config: ConfigOption = None,
-    data_dir: DataDirOption = None,
-    project: ProjectOption = None,
-    as_json: JsonOption = False,
 ) -> None:
     """Store the images, PDFs, Markdown/text files, mail and Slack exports under PATH.
 
@@ -131,13 +124,9 @@ def ingest(
     supersedes the old one (history keeps both), the memories of files gone from the
     folder are deleted. A file that cannot be read is skipped with the reason; what the
     PDF and image libraries warn about is summed up in one line (--json lists it)."""
-    with (
-        open_orchestrator(config, data_dir, as_json, project, embeds=True) as orch,
-        progress_bar(as_json, "ingesting") as progress,
-    ):
+    with opts.open(embeds=True) as orch, progress_bar(opts.as_json, "ingesting") as progress:
         report = orch.ingest(path, user_id=user, agent_id=agent, progress=progress)
-    if as_json:
-        emit(report.as_dict())
+    if opts.emitted(report.as_dict()):
         return
     counts = ", ".join(f"{n} {what}" for what, n in report.counts().items())
     console.print(f"{escape(report.root)}: {counts}; {report.memories} memories written")
@@ -147,8 +136,9 @@ def ingest(
         err_console.print(f"{escape(line)} (--json lists them)")
 
 
-@app.command()
+@store_command(app)
 def search(
+    opts: StoreOptions,
     query: Annotated[str, typer.Argument(help="what to look for, in natural language")],
     user: UserOption = None,
     agent: AgentOption = None,
@@ -157,14 +147,10 @@ def search(
     types: TypesOption = None,
     filters: FilterOption = None,
     include_superseded: SupersededOption = False,
-    config: ConfigOption = None,
-    data_dir: DataDirOption = None,
-    project: ProjectOption = None,
-    as_json: JsonOption = False,
 ) -> None:
     """Hybrid recall (vector, keyword, graph; fused) through every agent."""
     where = parse_filters(filters)
-    with open_orchestrator(config, data_dir, as_json, project, embeds=True) as orch:
+    with opts.open(embeds=True) as orch:
         result = orch.recall(
             query,
             user_id=user,
@@ -175,8 +161,7 @@ def search(
             filters=where,
             include_superseded=include_superseded,
         )
-    if as_json:
-        emit(result.model_dump(mode="json"))
+    if opts.emitted(result.model_dump(mode="json")):
         return
     table = Table(title=f"recall: {escape(query)}", title_justify="left", expand=True)
     for column in ("#", "type", "memory", "score", "found by"):
@@ -194,21 +179,17 @@ def search(
         console.print(f"[bold]core/{escape(block.label)}[/]: {short(block.content, 300)}")
 
 
-@app.command()
+@store_command(app)
 def get(
+    opts: StoreOptions,
     memory_id: Annotated[str, typer.Argument(metavar="ID", help="memory id")],
     user: OwnerUserOption = None,
     agent: OwnerAgentOption = None,
-    config: ConfigOption = None,
-    data_dir: DataDirOption = None,
-    project: ProjectOption = None,
-    as_json: JsonOption = False,
 ) -> None:
     """Show one memory (current or superseded)."""
-    with open_orchestrator(config, data_dir, as_json, project) as orch:
+    with opts.open() as orch:
         memory = orch.get(memory_id, user_id=user, agent_id=agent)
-    if as_json:
-        emit(memory.model_dump(mode="json"))
+    if opts.emitted(memory.model_dump(mode="json")):
         return
     table = Table(show_header=False, title=escape(memory.id), title_justify="left")
     table.add_column("field", style="bold", no_wrap=True)
@@ -220,8 +201,9 @@ def get(
     console.print(table)
 
 
-@app.command("list")
+@store_command(app, "list")
 def list_memories(
+    opts: StoreOptions,
     user: UserOption = None,
     agent: AgentOption = None,
     session: SessionOption = None,
@@ -229,14 +211,10 @@ def list_memories(
     filters: FilterOption = None,
     include_superseded: SupersededOption = False,
     limit: Annotated[int | None, typer.Option("--limit", "-n", min=1)] = None,
-    config: ConfigOption = None,
-    data_dir: DataDirOption = None,
-    project: ProjectOption = None,
-    as_json: JsonOption = False,
 ) -> None:
     """List the memories in a scope, oldest first."""
     where = parse_filters(filters)
-    with open_orchestrator(config, data_dir, as_json, project) as orch:
+    with opts.open() as orch:
         memories = orch.get_all(
             user_id=user,
             agent_id=agent,
@@ -246,8 +224,7 @@ def list_memories(
             include_superseded=include_superseded,
             limit=limit,
         )
-    if as_json:
-        emit([memory.model_dump(mode="json") for memory in memories])
+    if opts.emitted([memory.model_dump(mode="json") for memory in memories]):
         return
     table = Table(title=f"{len(memories)} memories", title_justify="left", expand=True)
     for column in ("type", "memory", "status", "updated"):
@@ -262,21 +239,17 @@ def list_memories(
     console.print(table)
 
 
-@app.command()
+@store_command(app)
 def history(
+    opts: StoreOptions,
     memory_id: Annotated[str, typer.Argument(metavar="ID", help="memory id")],
     user: OwnerUserOption = None,
     agent: OwnerAgentOption = None,
-    config: ConfigOption = None,
-    data_dir: DataDirOption = None,
-    project: ProjectOption = None,
-    as_json: JsonOption = False,
 ) -> None:
     """Every change of one memory, oldest first."""
-    with open_orchestrator(config, data_dir, as_json, project) as orch:
+    with opts.open() as orch:
         events = orch.history(memory_id, user_id=user, agent_id=agent)
-    if as_json:
-        emit([event.model_dump(mode="json", exclude={"record"}) for event in events])
+    if opts.emitted([event.model_dump(mode="json", exclude={"record"}) for event in events]):
         return
     table = Table(title=f"history of {escape(memory_id)}", title_justify="left", expand=True)
     for column in ("at", "operation", "old", "new", "actor"):
@@ -292,56 +265,45 @@ def history(
     console.print(table)
 
 
-@app.command()
+@store_command(app)
 def update(
+    opts: StoreOptions,
     memory_id: Annotated[str, typer.Argument(metavar="ID", help="memory id")],
     text: Annotated[str, typer.Argument(help="the new text")],
     user: OwnerUserOption = None,
     agent: OwnerAgentOption = None,
-    config: ConfigOption = None,
-    data_dir: DataDirOption = None,
-    project: ProjectOption = None,
-    as_json: JsonOption = False,
 ) -> None:
     """Rewrite a memory's text; its history keeps the old text."""
-    with open_orchestrator(config, data_dir, as_json, project) as orch:
+    with opts.open() as orch:
         memory = orch.update(memory_id, text, user_id=user, agent_id=agent)
-    if as_json:
-        emit(memory.model_dump(mode="json"))
+    if opts.emitted(memory.model_dump(mode="json")):
         return
     console.print(f"updated {escape(memory.id)} (version {memory.version})")
 
 
-@app.command()
+@store_command(app)
 def delete(
+    opts: StoreOptions,
     memory_id: Annotated[str, typer.Argument(metavar="ID", help="memory id")],
     user: OwnerUserOption = None,
     agent: OwnerAgentOption = None,
-    config: ConfigOption = None,
-    data_dir: DataDirOption = None,
-    project: ProjectOption = None,
-    as_json: JsonOption = False,
 ) -> None:
     """Delete a memory from every store; its history stays readable."""
-    with open_orchestrator(config, data_dir, as_json, project) as orch:
+    with opts.open() as orch:
         orch.delete(memory_id, user_id=user, agent_id=agent)
-    if as_json:
-        emit({"id": memory_id, "deleted": True})
+    if opts.emitted({"id": memory_id, "deleted": True}):
         return
     console.print(f"deleted {escape(memory_id)}")
 
 
-@app.command()
+@store_command(app)
 def forget(
+    opts: StoreOptions,
     user: Annotated[str | None, typer.Option("--user", "-u", help="the user to forget")] = None,
     agent: AgentOption = None,
     yes: Annotated[
         bool, typer.Option("--yes", help="confirm: this cannot be undone, history included")
     ] = False,
-    config: ConfigOption = None,
-    data_dir: DataDirOption = None,
-    project: ProjectOption = None,
-    as_json: JsonOption = False,
 ) -> None:
     """Remove every trace of a user (or of one --agent of the user) from every store,
     history included. Unlike `delete`, nothing is kept. Needs --yes."""
@@ -355,10 +317,9 @@ def forget(
             file=sys.stderr,
         )
         raise typer.Exit(1)
-    with open_orchestrator(config, data_dir, as_json, project) as orch:
+    with opts.open() as orch:
         report = orch.forget(user_id=user, agent_id=agent)
-    if as_json:
-        emit({**report.model_dump(mode="json"), "total_memories": report.total_memories})
+    if opts.emitted({**report.model_dump(mode="json"), "total_memories": report.total_memories}):
         return
     per_type = ", ".join(f"{t.value} {n}" for t, n in report.memories.items()) or "none"
     console.print(
@@ -370,23 +331,16 @@ def forget(
     )
 
 
-@app.command("export")
+@store_command(app, "export")
 def export_cmd(
+    opts: StoreOptions,
     path: Annotated[Path, typer.Argument(help="the JSONL file to write")],
     user: UserOption = None,
-    config: ConfigOption = None,
-    data_dir: DataDirOption = None,
-    project: ProjectOption = None,
-    as_json: JsonOption = False,
 ) -> None:
     """Write every memory (all users, or --user) with its history and the graph to JSONL."""
-    with (
-        open_orchestrator(config, data_dir, as_json, project) as orch,
-        progress_bar(as_json, "exporting") as progress,
-    ):
+    with opts.open() as orch, progress_bar(opts.as_json, "exporting") as progress:
         summary = orch.export_jsonl(path, user_id=user, progress=progress)
-    if as_json:
-        emit({"path": str(path), **summary.model_dump()})
+    if opts.emitted({"path": str(path), **summary.model_dump()}):
         return
     console.print(
         f"exported {summary.memories} memories ({summary.deleted_memories} deleted with "
@@ -395,13 +349,10 @@ def export_cmd(
     )
 
 
-@app.command("import")
+@store_command(app, "import")
 def import_cmd(
+    opts: StoreOptions,
     path: Annotated[Path, typer.Argument(help="a JSONL file written by `octomem export`")],
-    config: ConfigOption = None,
-    data_dir: DataDirOption = None,
-    project: ProjectOption = None,
-    as_json: JsonOption = False,
     skip_invalid: Annotated[
         bool,
         typer.Option(
@@ -413,14 +364,9 @@ def import_cmd(
 
     Every line is checked first: if one cannot be stored, or would reach another user's
     data, nothing is imported and the lines are listed (unless --skip-invalid)."""
-    with (
-        open_orchestrator(config, data_dir, as_json, project, embeds=True) as orch,
-        progress_bar(as_json, "importing") as progress,
-    ):
+    with opts.open(embeds=True) as orch, progress_bar(opts.as_json, "importing") as progress:
         summary = orch.import_jsonl(path, progress=progress, skip_invalid=skip_invalid)
-    if as_json:
-        emit({"path": str(path), **summary.model_dump()})
-    else:
+    if not opts.emitted({"path": str(path), **summary.model_dump()}):
         console.print(
             f"imported {summary.memories} memories, {summary.history_events} history events, "
             f"{summary.entities} entities, {summary.relations} relations"
@@ -436,19 +382,15 @@ def import_cmd(
         raise typer.Exit(3)
 
 
-@app.command()
+@store_command(app)
 def stats(
+    opts: StoreOptions,
     user: UserOption = None,
-    config: ConfigOption = None,
-    data_dir: DataDirOption = None,
-    project: ProjectOption = None,
-    as_json: JsonOption = False,
 ) -> None:
     """Counts per agent (memory type) and store."""
-    with open_orchestrator(config, data_dir, as_json, project) as orch:
+    with opts.open() as orch:
         counts = orch.stats(user_id=user)
-    if as_json:
-        emit(counts.model_dump(mode="json"))
+    if opts.emitted(counts.model_dump(mode="json")):
         return
     scope = f"user {user}" if user else f"{counts.users} users"
     table = Table(title=f"octomem stats ({escape(scope)})", title_justify="left")
@@ -468,25 +410,20 @@ def stats(
     console.print(f"graph: {graph.relations} relations ({graph.invalid_relations} invalidated)")
 
 
-@app.command()
+@store_command(app)
 def doctor(
+    opts: StoreOptions,
     repair: Annotated[
         bool, typer.Option("--repair", help="complete interrupted writes and fix every store")
     ] = False,
-    config: ConfigOption = None,
-    data_dir: DataDirOption = None,
-    project: ProjectOption = None,
-    as_json: JsonOption = False,
 ) -> None:
     """Check that the keyword index, graph and history agree with the canonical store.
 
     Exit code 0 when they agree (after the repair, with --repair), 3 when differences
     are left."""
-    with open_orchestrator(config, data_dir, as_json, project) as orch:
+    with opts.open() as orch:
         report = orch.check(repair=repair)
-    if as_json:
-        emit({**report.model_dump(mode="json"), "consistent": report.consistent})
-    else:
+    if not opts.emitted({**report.model_dump(mode="json"), "consistent": report.consistent}):
         table = Table(
             title=f"octomem doctor: {report.records} memories in the canonical store",
             title_justify="left",

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager, nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
@@ -98,6 +101,53 @@ def open_orchestrator(
 def emit(payload: Any) -> None:
     """JSON on stdout, one document, for scripts."""
     sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+@dataclass(frozen=True)
+class StoreOptions:
+    """The options a command on the memories ends with (`store_command`): the stores
+    that --config, --data-dir and --project name, and whether --json asks for JSON."""
+
+    config: ConfigOption = None
+    data_dir: DataDirOption = None
+    project: ProjectOption = None
+    as_json: JsonOption = False
+
+    def open(self, *, embeds: bool = False) -> AbstractContextManager[Orchestrator]:
+        """`open_orchestrator` on these stores, quiet under --json."""
+        return open_orchestrator(
+            self.config, self.data_dir, self.as_json, self.project, embeds=embeds
+        )
+
+    def emitted(self, payload: Any) -> bool:
+        """Under --json, `payload` printed as the command's answer and True: the command
+        then prints no tables or lines for people."""
+        if self.as_json:
+            emit(payload)
+        return self.as_json
+
+
+def store_command(
+    app: typer.Typer, name: str | None = None
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Registers `body(opts, ...)` as a command of `app`: typer reads the body's own
+    parameters and then `StoreOptions`' (--config, --data-dir, --project, --json), which
+    the body is given together as `opts`."""
+
+    def register(body: Callable[..., None]) -> Callable[..., None]:
+        common = inspect.signature(StoreOptions, eval_str=True).parameters
+        own = list(inspect.signature(body, eval_str=True).parameters.values())[1:]
+        parameters = [*own, *common.values()]
+
+        @functools.wraps(body)
+        def command(**kwargs: Any) -> None:
+            body(StoreOptions(**{key: kwargs.pop(key) for key in common}), **kwargs)
+
+        command.__annotations__ = {p.name: p.annotation for p in parameters}
+        command.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+        return app.command(name)(command)
+
+    return register
 
 
 def parse_filters(raw: str | None) -> dict[str, Any] | None:
