@@ -48,6 +48,7 @@ async def open_services(services: Services) -> None:
         await store.init()
     if services.id_key_source is not None:
         services.id_key = await services.id_key_source()
+    services.vector.use_id_key(services.id_key)
     await complete_interrupted(services)
 
 

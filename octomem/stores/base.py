@@ -84,6 +84,12 @@ class VectorStore(Protocol):
     async def init(self) -> None:
         """Create collections; idempotent."""
 
+    def use_id_key(self, id_key: bytes | None) -> None:
+        """Key the names of what is stored with the project's id key (`octomem.id_key`)
+        from now on: a store that keeps the names of `metadata` and `internal` keys apart
+        from its entries (Chroma's collection schema, which no delete reaches) keeps a
+        keyed hash of each. Set before the first write; None: unkeyed hashes."""
+
     async def upsert(
         self,
         memory_type: MemoryType,

@@ -167,6 +167,10 @@ class ChromaVectorStore:
         self._cache_bytes = cache_bytes
         self._cache: RecordCache | None = None
         self._handles_epoch = 0  # the cache's epoch when the collection handles were valid
+        self._id_key: bytes | None = None  # see `use_id_key`
+
+    def use_id_key(self, id_key: bytes | None) -> None:
+        self._id_key = id_key
 
     @classmethod
     def embedded(
@@ -584,7 +588,7 @@ class ChromaVectorStore:
             chunk = items[start : start + _PAGE]
             payloads = {rid: record_to_json(rec) for rid, (rec, _) in chunk}
             metadatas = [
-                entry_metadata(rec, payloads[rid], _stamp(fence, rec.user_id))
+                entry_metadata(rec, payloads[rid], _stamp(fence, rec.user_id), self._id_key)
                 for rid, (rec, _) in chunk
             ]
             # an entry added has no keys of an older one (an earlier attempt's are its own)
@@ -632,7 +636,8 @@ class ChromaVectorStore:
             chunk = items[start : start + _PAGE]
             ids = [r.id for r in chunk]
             metadatas = [
-                entry_metadata(r, record_to_json(r), _stamp(fence, r.user_id)) for r in chunk
+                entry_metadata(r, record_to_json(r), _stamp(fence, r.user_id), self._id_key)
+                for r in chunk
             ]
             stored = set(await self._clear_old_keys(memory_type, ids, metadatas))
             ids, metadatas = (
@@ -694,7 +699,9 @@ class ChromaVectorStore:
     ) -> list[tuple[MemoryBase, float]]:
         if limit <= 0:
             return []
-        chroma_where, check = plan(self._types.record_class(memory_type), where, live_at)
+        chroma_where, check = plan(
+            self._types.record_class(memory_type), where, live_at, self._id_key
+        )
         if await self._known_empty(memory_type):
             return []
         vector = [float(x) for x in embedding]
@@ -723,7 +730,9 @@ class ChromaVectorStore:
         if live_at is not None:
             # validity is checked here, not by two more clauses of Chroma's pre-filter
             # (each costs as much as the search); the search widens until enough are live
-            chroma_where, check = plan(self._types.record_class(memory_type), where, None)
+            chroma_where, check = plan(
+                self._types.record_class(memory_type), where, None, self._id_key
+            )
             check = _and_live(check, live_at)
         n_results = limit if check is None else max(4 * limit, 50)
         name = self.collection_name(memory_type)
@@ -905,7 +914,9 @@ class ChromaVectorStore:
         offset: int = 0,
         memo: parsed.Memo | None = None,
     ) -> list[MemoryBase]:
-        chroma_where, check = plan(self._types.record_class(memory_type), where, live_at)
+        chroma_where, check = plan(
+            self._types.record_class(memory_type), where, live_at, self._id_key
+        )
         self._source()
         if limit is None and self._cache is not None:  # every match: the cache has most
             return (await self._listed(memory_type, chroma_where, check, memo))[offset:]
@@ -921,7 +932,7 @@ class ChromaVectorStore:
         return [record for record in records if check(record)][offset:end]
 
     async def count(self, memory_type: MemoryType, *, where: filters.Filter | None = None) -> int:
-        chroma_where, check = plan(self._types.record_class(memory_type), where, None)
+        chroma_where, check = plan(self._types.record_class(memory_type), where, None, self._id_key)
         if chroma_where is None and check is None:
             if await self._known_empty(memory_type):
                 return 0
@@ -955,7 +966,7 @@ class ChromaVectorStore:
         return found
 
     async def foreign_records(self, where: filters.Filter | None = None) -> ForeignRecords:
-        chroma_where, check = plan(CustomMemory, where, None)
+        chroma_where, check = plan(CustomMemory, where, None, self._id_key)
         if check is not None:
             raise InvalidInputError(
                 "a filter on records of unknown types may name only fields every memory has"

@@ -2,8 +2,10 @@
 Chroma ``where`` clauses.
 
 Each entry's metadata holds the full record JSON under ``_record`` and flat scalars for
-filtering: record fields under their own names, the scalars of `metadata` under
-``md.<key>`` and of `internal` under ``in.<key>``; ``_layout`` (`LAYOUT`: a store of
+filtering: record fields under their own names, the scalars of `metadata` and `internal`
+under ``md.<h>`` and ``in.<h>`` (`flat_key`: ``h`` a keyed hash of the key - Chroma keeps
+every key it has seen in the collection's schema, where a forget cannot reach, and a key
+can be a user's words); ``_layout`` (`LAYOUT`: a store of
 another layout is refused, never migrated) and ``_fenced`` (`octomem.stores.fence`). A
 filter leaf is pushed down only where Chroma evaluates it exactly as
 `octomem.filters.matches` does; `plan` returns the rest as a Python predicate.
@@ -11,6 +13,7 @@ filter leaf is pushed down only where Chroma evaluates it exactly as
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Callable, Mapping
@@ -18,7 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from octomem import filters
-from octomem.models import NEVER_TS, MemoryBase, as_utc
+from octomem.models import NEVER_TS, MemoryBase, as_utc, keyed_hash
 
 _SCOPE_FIELDS = frozenset({"user_id", "agent_id", "session_id"})
 _TIME_FIELDS = frozenset({"created_at", "updated_at", "valid_from", "occurred_at"})
@@ -32,7 +35,7 @@ RECORD_KEY = "_record"
 LAYOUT_KEY = "_layout"
 # the fencing token of the lease its write held (`octomem.stores.fence.stamp`), if any
 STAMP_KEY = "_fenced"
-LAYOUT = 2  # raise it when the layout changes: stores of the old one are then refused
+LAYOUT = 3  # raise it when the layout changes: stores of the old one are then refused
 _PREFIX = {"metadata": "md.", "internal": "in."}
 
 Where = dict[str, Any]
@@ -54,7 +57,15 @@ def _combine(op: str, clauses: list[Where]) -> Where | None:
     return (clauses[0] if len(clauses) == 1 else {op: clauses}) if clauses else None
 
 
-def entry_metadata(record: MemoryBase, payload: str, stamp: int | None = None) -> dict[str, Any]:
+@functools.lru_cache(maxsize=4096)
+def flat_key(id_key: bytes | None, source: str, key: str) -> str:
+    """The Chroma metadata key of the `metadata` (or `internal`, `source`) key `key`."""
+    return _PREFIX[source] + keyed_hash(id_key, "chroma-key", key)[:32]
+
+
+def entry_metadata(
+    record: MemoryBase, payload: str, stamp: int | None = None, id_key: bytes | None = None
+) -> dict[str, Any]:
     expires = record.expiry()
     meta: dict[str, Any] = {
         "memory_type": record.memory_type.value,
@@ -78,10 +89,10 @@ def entry_metadata(record: MemoryBase, payload: str, stamp: int | None = None) -
     # metadata and internal in their JSON form, as the residual filter sees them after a
     # round trip
     data = json.loads(payload)
-    for kind, prefix in _PREFIX.items():
+    for kind in _PREFIX:
         for key, value in data[kind].items():
             if _scalar(value):
-                meta[prefix + key] = value
+                meta[flat_key(id_key, kind, key)] = value
     return meta
 
 
@@ -101,11 +112,13 @@ def _leaf_value(kind: str, value: Any) -> Any:
     return value if _scalar(value) else None  # a metadata or internal key
 
 
-def _leaf_clause(fields: Mapping[str, Any], field: str, op: str, value: Any) -> Where | None:
+def _leaf_clause(
+    fields: Mapping[str, Any], id_key: bytes | None, field: str, op: str, value: Any
+) -> Where | None:
     """The Chroma `where` clause for one filter leaf, or None if Chroma cannot do it exactly."""
     source, name = filters.resolve_field(field, fields)
     if source != "record":
-        key, kind = _PREFIX[source] + name, "keyed"
+        key, kind = flat_key(id_key, source, name), "keyed"
     elif name in _SCOPE_FIELDS:
         key, kind = name, "scope"
         if op == "exists":
@@ -138,24 +151,31 @@ def _leaf_clause(fields: Mapping[str, Any], field: str, op: str, value: Any) -> 
     return {key: {_OPS[op]: converted}}
 
 
-def _to_where(node: filters.Filter, fields: Mapping[str, Any]) -> Where | None:
+def _to_where(
+    node: filters.Filter, fields: Mapping[str, Any], id_key: bytes | None
+) -> Where | None:
     kind, body = filters.unpack(node)
     if kind in ("AND", "OR"):
-        return _combine(f"${kind.lower()}", [_to_where(child, fields) or {} for child in body])
-    return _leaf_clause(fields, *body)
+        children = [_to_where(child, fields, id_key) or {} for child in body]
+        return _combine(f"${kind.lower()}", children)
+    return _leaf_clause(fields, id_key, *body)
 
 
 def plan(
-    record_class: type[MemoryBase], where: filters.Filter | None, live_at: datetime | None
+    record_class: type[MemoryBase],
+    where: filters.Filter | None,
+    live_at: datetime | None,
+    id_key: bytes | None = None,
 ) -> tuple[Where | None, Callable[[MemoryBase], bool] | None]:
     """(Chroma `where` for what Chroma evaluates exactly, residual predicate or None), for
-    the entries of one memory type, whose records are `record_class`."""
+    the entries of one memory type, whose records are `record_class`, written with the id
+    key `id_key` (`flat_key`)."""
     fields = record_class.model_fields
     pushed, residual = filters.split(
-        where, lambda f, op, v: _leaf_clause(fields, f, op, v) is not None
+        where, lambda f, op, v: _leaf_clause(fields, id_key, f, op, v) is not None
     )
     clauses: list[Where] = []
-    if pushed is not None and (clause := _to_where(pushed, fields)) is not None:
+    if pushed is not None and (clause := _to_where(pushed, fields, id_key)) is not None:
         clauses.extend(clause.get("$and", [clause]))
     if live_at is not None:
         clauses.append({"is_current": {"$eq": True}})

@@ -26,12 +26,16 @@ ZOE = [
 ZOE_HELPER = "I keep my bike at Quibbleton station."
 BOB = ["I love banana bread.", "I live in Bobtown."]
 # what is distinctive of zoe's text (stems too: the keyword index stores stemmed tokens)
-SECRETS = ["quuxberr", "zanzibarvil", "flumberdyn", "xanthopol", "quibbleton"]
+# and a metadata key's name: Chroma keeps every key it saw in its collection's schema
+SECRETS = ["quuxberr", "zanzibarvil", "flumberdyn", "xanthopol", "quibbleton", "yodelgrov"]
+ALLERGY = {"yodelgrove_allergy": "peanuts"}
 
 
 def _fill(orch: Orchestrator, *, suffix: str = "") -> None:
     for text in ZOE:
-        orch.process(text, user_id=f"zoe{suffix}", session_id="s1")
+        orch.process(text, user_id=f"zoe{suffix}", session_id="s1", metadata=ALLERGY)
+    tagged = {"metadata.yodelgrove_allergy": "peanuts"}  # found by the key's name
+    assert len(orch.get_all(user_id=f"zoe{suffix}", filters=tagged)) >= len(ZOE)
     orch.process(ZOE_HELPER, user_id=f"zoe{suffix}", agent_id="helper")
     for text in BOB:
         orch.process(text, user_id=f"bob{suffix}")

@@ -10,7 +10,7 @@ import pytest
 from octomem import filters
 from octomem.errors import InvalidInputError
 from octomem.models import CoreMemory, EpisodicMemory, MemoryType, ResourceMemory, SemanticMemory
-from octomem.stores.chroma_layout import plan
+from octomem.stores.chroma_layout import flat_key, plan
 
 T0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -165,14 +165,19 @@ def test_internal_keys_push_down_to_chroma_like_metadata_keys() -> None:
     assert where == {
         "$and": [
             {"session_id": {"$eq": "s1"}},
-            {"in.batch": {"$eq": "b1"}},
-            {"in.turn_index": {"$in": [1.0, 3.0]}},
+            {flat_key(None, "internal", "batch"): {"$eq": "b1"}},
+            {flat_key(None, "internal", "turn_index"): {"$in": [1.0, 3.0]}},
         ]
     }
     where, residual = plan(EpisodicMemory, {"internal.extraction": "fallback"}, None)
-    assert residual is None and where == {"in.extraction": {"$eq": "fallback"}}
-    where, residual = plan(EpisodicMemory, {"role": "user"}, None)
-    assert residual is None and where == {"md.role": {"$eq": "user"}}
+    assert residual is None and where == {
+        flat_key(None, "internal", "extraction"): {"$eq": "fallback"}
+    }
+    where, residual = plan(EpisodicMemory, {"role": "user"}, None, b"k" * 32)
+    assert residual is None and where == {flat_key(b"k" * 32, "metadata", "role"): {"$eq": "user"}}
+    # a key's name is never stored: Chroma keeps every key it saw, where no forget reaches
+    assert "role" not in flat_key(b"k" * 32, "metadata", "role")
+    assert flat_key(b"k" * 32, "metadata", "role") != flat_key(b"j" * 32, "metadata", "role")
 
 
 def test_missing_fields_read_as_none() -> None:
