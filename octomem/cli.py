@@ -373,8 +373,8 @@ def import_cmd(
         )
         for rejected in summary.rejected:
             err_console.print(  # the kind and id are the file's text: no markup
-                f"rejected line {rejected.line} ({escape(rejected.kind)} "
-                f"{escape(rejected.id or '')}): {escape(rejected.reason)}"
+                f"rejected line {rejected.line} ({escape(_one_line(rejected.kind))} "
+                f"{escape(_one_line(rejected.id or ''))}): {escape(_one_line(rejected.reason))}"
             )
         if summary.rejected_count:
             err_console.print(f"{summary.rejected_count} lines rejected; nothing of them stored")
@@ -500,7 +500,10 @@ def mcp(
 
 
 def _one_line(text: str) -> str:
-    return " ".join(str(text).split())
+    """An error as printed: one line, masked (it may quote an argument, a file's line)."""
+    from octomem.sensitive import mask_text
+
+    return mask_text(" ".join(str(text).split()))
 
 
 def _usage_errors() -> tuple[type[Exception], ...]:

@@ -211,7 +211,7 @@ def progress_bar(quiet: bool, description: str) -> Iterator[Update | None]:
         task = bar.add_task(description, total=None)
 
         def update(done: int, total: int, name: str | None = None) -> None:
-            shown = description if name is None else f"{description} {escape(_tail(name))}"
+            shown = description if name is None else f"{description} {escape(_tail(_masked(name)))}"
             bar.update(task, completed=done, total=total, description=shown)
 
         yield update
@@ -227,12 +227,20 @@ def _progress_lines(description: str) -> Update:
         tenth = done * 10 // total if total else -1
         if name is not None and named[-1:] != [name]:
             named[:] = [name]
-            err_console.print(f"{description} {done + 1}/{total} {escape(name)}", highlight=False)
+            shown = escape(_masked(name))
+            err_console.print(f"{description} {done + 1}/{total} {shown}", highlight=False)
         elif name is None and tenth > tenths[0]:
             tenths[0] = tenth
             err_console.print(f"{description} {done}/{total}", highlight=False)
 
     return update
+
+
+def _masked(name: str) -> str:
+    """An item's name as shown: a file's name may hold a secret (masked in what is stored)."""
+    from octomem.sensitive import mask_text
+
+    return mask_text(name)
 
 
 def _tail(name: str, width: int = 40) -> str:

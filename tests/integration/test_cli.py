@@ -176,3 +176,26 @@ def test_ingest_a_folder_then_again_then_an_edit(tmp_path: Path) -> None:
     assert "pier 12" in hits["hits"][0]["memory"]["content"]
     missing = octomem("ingest", str(tmp_path / "nope"), "-u", "rob", *data)
     assert missing.returncode == 1 and "does not exist" in missing.stderr
+
+
+def test_a_secret_in_a_file_name_an_id_or_an_import_line_is_not_printed(tmp_path: Path) -> None:
+    """What the command line prints (a file's name as it ingests, an error quoting an id, an
+    import's rejected lines) is masked, as what is stored is: stderr is often logged."""
+    secret = "Zq9xT4wLm2Kp"
+    data = str(tmp_path / "data")
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / f"password={secret}.md").write_text("The boat is moored at pier nine.\n")
+    ingested = octomem("ingest", str(notes), "--user", "ana", "--data-dir", data)
+    assert ingested.returncode == 0, ingested.stderr
+    assert "ingesting 1/1 password=[MASKED" in ingested.stderr  # a pipe: a line per file
+    asked = octomem("get", f"password={secret}", "--data-dir", data)
+    assert asked.returncode == 1 and "error: no memory with id" in asked.stderr
+    lines = tmp_path / "lines.jsonl"
+    assert octomem("export", str(lines), "--user", "nobody", "--data-dir", data).returncode == 0
+    with lines.open("a") as out:
+        out.write(json.dumps({"type": f"password={secret}"}) + "\n")
+    imported = octomem("import", str(lines), "--skip-invalid", "--data-dir", data)
+    assert "rejected line 2" in imported.stderr
+    for done in (ingested, asked, imported):
+        assert secret not in done.stdout + done.stderr
