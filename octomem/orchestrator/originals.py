@@ -6,11 +6,13 @@ Each piece of text read from a part (`Turn.internal["media"]`, then the provenan
 resource memory and of the raw turn) says what became of the part's bytes in
 ``"original"``: `KEPT` (a blob of the user named by the part's sha256), `WITHHELD_SECRET`
 (masking found a secret in what was read from the part, its name or its metadata
-(`parts.holds_secret`): the bytes, which hold it too, never reach disk), or
-`WITHHELD_UNREAD` (text OCR did not read: it could not be checked). An image shown to a
-vision model is `PENDING` until the model's reply is masked: a secret found there (the
-model may read one OCR missed) withholds its bytes, else they are kept
-(`write.blobs.settle`); they reach disk only then.
+(`parts.holds_secret`): the bytes, which hold it too, never reach disk),
+`WITHHELD_BYTES` (masking found a secret in the text of the bytes no reader read: the
+printable runs of a PNG's data after its end, of a private chunk, of an unreferenced PDF
+object or comment; `media.strings`), or `WITHHELD_UNREAD` (text OCR did not read: it
+could not be checked). An image shown to a vision model is `PENDING` until the model's
+reply is masked: a secret found there (the model may read one OCR missed) withholds its
+bytes, else they are kept (`write.blobs.settle`); they reach disk only then.
 
 A blob lives as long as one of its user's records (current or superseded) says it was
 kept. With a Chroma or Neo4j server there is no blob store: every function here is then a
@@ -29,6 +31,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from octomem.errors import InvalidInputError
 from octomem.media.parts import holds_secret, masked_piece, read_part
 from octomem.media.parts import unread as not_read
+from octomem.media.strings import holds_secret as bytes_hold_secret
 from octomem.models import MemoryBase, StoreDifferences, Turn
 from octomem.scopes import scope_filter
 from octomem.settings import MediaConfig
@@ -41,6 +44,7 @@ if TYPE_CHECKING:
 KEPT = "kept"
 WITHHELD_SECRET = "withheld: secret"
 WITHHELD_UNREAD = "withheld: text not read"
+WITHHELD_BYTES = "withheld: secret in its bytes"
 PENDING = "pending: vision"  # shown to a vision model: kept or withheld once it replied
 
 Record = MemoryBase | Mapping[str, Any]
@@ -54,7 +58,7 @@ def marked(turn: Turn, *, shown: bool = False) -> Turn:
     pieces = turn.internal.get("media") or []
     if not pieces:
         return turn
-    fate = fates(pieces)
+    fate = checked(fates(pieces), turn.originals)
     if shown:
         showable = {image.sha256 for image in turn.images}
         fate = {sha: PENDING if f == KEPT and sha in showable else f for sha, f in fate.items()}
@@ -122,6 +126,15 @@ def fates(pieces: Iterable[Mapping[str, Any]]) -> dict[str, str]:
         if p["sha256"] in unread
         else KEPT
         for p in pieces
+    }
+
+
+def checked(fate: Mapping[str, str], data: Mapping[str, bytes]) -> dict[str, str]:
+    """`fate` with each part it keeps withheld (`WITHHELD_BYTES`) when masking finds a
+    secret in its bytes (`data`, by sha256) where no reader looked (`media.strings`)."""
+    return {
+        sha: WITHHELD_BYTES if f == KEPT and sha in data and bytes_hold_secret(data[sha]) else f
+        for sha, f in fate.items()
     }
 
 
@@ -238,7 +251,8 @@ def screen(sha: str, data: bytes, media: MediaConfig) -> None:
     """InvalidInputError unless `data` is what `process()` would have kept: an export
     written by another tool, or edited, may name as kept the bytes of a file whose text
     holds a secret, and the records' text says nothing of what the bytes hold. The part is
-    read again (OCR, PDF text: the `media` extra) and its text masked, as `marked` sees it."""
+    read again (OCR, PDF text: the `media` extra) and its text masked, and its bytes
+    checked, as `marked` sees them."""
     encoded = base64.b64encode(data).decode("ascii")
     try:
         attachment = read_part({"type": "file", "file": {"file_data": encoded}}, 0, media)
@@ -248,7 +262,7 @@ def screen(sha: str, data: bytes, media: MediaConfig) -> None:
             "was imported"
         ) from None
     pieces = [masked_piece(chunk) for chunk in attachment.chunks]
-    found = set(fates(pieces).values())
+    found = set(checked(fates(pieces), {sha: data}).values())
     if found != {KEPT}:
         reason = ", ".join(sorted(found - {KEPT})) or "no text read"
         raise InvalidInputError(

@@ -1,7 +1,8 @@
 """The original bytes of images and files (media.keep_originals): off by default; when on,
 one blob per file and user, read back by sha256 within the user's scope; never the bytes
-of a part whose text held a secret; removed by forget, carried by export/import (checked
-by sha256), checked and repaired by doctor; safe against a crash and concurrent writers."""
+of a part whose text, or whose bytes where no reader reads, held a secret; removed by
+forget, carried by export/import (checked by sha256), checked and repaired by doctor; safe
+against a crash and concurrent writers."""
 
 from __future__ import annotations
 
@@ -154,6 +155,54 @@ def test_an_image_showing_a_password_is_not_kept(make_orch: Any, tmp_path: Path)
     assert blob_files(data_dir) == []
     assert files_holding(data_dir, SECRET.encode()) == []
     assert files_holding(data_dir, image[64:256]) == []
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    import struct
+    import zlib
+
+    crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+
+def _hidden_in(kind: str, said: bytes) -> tuple[bytes, str]:
+    """A file (and its mime type) whose bytes hold `said` where no reader reads it."""
+    if kind.startswith("png"):
+        png = render(["Harbour gate"])
+        if kind == "png after its end":
+            return png + said, "image/png"
+        at = png.rfind(b"IEND") - 4  # a private chunk, before the end
+        return png[:at] + _png_chunk(b"prVt", said) + png[at:], "image/png"
+    pdf = make_pdf(["Trip plan", "The hotel is by the harbour."])
+    at = pdf.rfind(b"startxref")
+    hidden = b"99 0 obj\n(" + said + b")\nendobj\n" if "object" in kind else b"% " + said + b"\n"
+    return pdf[:at] + hidden + pdf[at:], "application/pdf"
+
+
+@pytest.mark.parametrize(
+    "kind", ["png after its end", "png private chunk", "pdf unreferenced object", "pdf comment"]
+)
+def test_a_secret_in_bytes_no_reader_reads_is_not_kept(
+    make_orch: Any, tmp_path: Path, kind: str
+) -> None:
+    """A password in bytes the readers never read (after a PNG's IEND, in a private chunk,
+    in a PDF object no page uses or a comment): the text read is clean, but the bytes kept
+    as they are would hold it. Their printable runs are masked too: the file is withheld,
+    and the same file without the password is kept."""
+    needs("rapidocr_onnxruntime" if kind.startswith("png") else "pypdf")
+    data_dir = tmp_path / "data"
+    data, mime = _hidden_in(kind, b"my password is " + SECRET.encode())
+    clean, _ = _hidden_in(kind, b"the harbour gate opens at nine")
+    orch = make_orch(data_dir=data_dir, **KEEP)
+    for i, file in enumerate((data, clean)):
+        part = {"type": "file", "file": {"file_data": data_url(file, mime)}}
+        orch.process([{"role": "user", "content": [part]}], user_id="maya", session_id=f"s{i}")
+    want = {sha(data): "withheld: secret in its bytes", sha(clean): "kept"}
+    assert originals_of(orch, "maya") == want
+    assert orch.get_original(sha(data), user_id="maya") is None
+    orch.close()
+    assert [p.name for p in blob_files(data_dir)] == [sha(clean)]
+    assert files_holding(data_dir, SECRET.encode()) == []
 
 
 def _with_pdf_info(pdf: bytes, info: dict[str, str]) -> bytes:
@@ -343,6 +392,37 @@ def test_an_import_naming_as_kept_a_file_that_holds_a_secret_is_refused(
     data_dir = tmp_path / "b"
     target = make_orch(data_dir=data_dir, **KEEP)
     with pytest.raises(InvalidInputError, match=f"blob {sha(leaked)} .*withheld: secret"):
+        target.import_jsonl(bad)
+    assert target.get_all(user_id="maya") == []
+    target.close()
+    assert files_holding(data_dir, SECRET.encode()) == []
+
+
+def test_an_import_naming_as_kept_a_file_whose_bytes_hold_a_secret_is_refused(
+    make_orch: Any, tmp_path: Path
+) -> None:
+    """As above, with the password where no reader reads it (a PDF comment): the blob's
+    bytes are checked on import as `process()` checks them."""
+    needs("pypdf")
+    pdf = make_pdf(["Trip plan"])
+    source = make_orch(data_dir=tmp_path / "a", **KEEP)
+    part = {"type": "file", "file": {"file_data": data_url(pdf, "application/pdf")}}
+    source.process([{"role": "user", "content": [part]}], user_id="maya")
+    path = tmp_path / "export.jsonl"
+    source.export_jsonl(path)
+    at = pdf.rfind(b"startxref")
+    leaked = pdf[:at] + b"% my password is " + SECRET.encode() + b"\n" + pdf[at:]
+    lines = [
+        json.loads(line) for line in path.read_text().replace(sha(pdf), sha(leaked)).splitlines()
+    ]
+    for line in lines:
+        if line["type"] == "blob":
+            line["data"] = base64.b64encode(leaked).decode()
+    bad = tmp_path / "edited.jsonl"
+    bad.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    data_dir = tmp_path / "b"
+    target = make_orch(data_dir=data_dir, **KEEP)
+    with pytest.raises(InvalidInputError, match=f"blob {sha(leaked)} .*secret in its bytes"):
         target.import_jsonl(bad)
     assert target.get_all(user_id="maya") == []
     target.close()

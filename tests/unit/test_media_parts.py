@@ -395,3 +395,21 @@ def test_without_the_extra_images_and_pdfs_say_what_to_install(
     image = {"type": "image_url", "image_url": {"url": data_url(png, "image/png")}}
     refused([image], "pip install 'octomem[media]'")
     refused([pdf_part(make_pdf(["text"]))], "pip install 'octomem[media]'")
+
+
+def test_the_printable_runs_of_a_files_bytes_are_masked_in_windows() -> None:
+    """`media.strings`: a secret in a file's bytes is found wherever it lies - across the
+    boundary of two windows, in UTF-16 -, and random bytes (as compressed data looks) and
+    a cue with no value hold none."""
+    import random
+
+    from octomem.media.strings import OVERLAP, WINDOW, holds_secret
+
+    noise = random.Random(7).randbytes(3 * WINDOW)
+    said = b"\x00my password is Zq9xT4wLm2Kp\x00"
+    assert not holds_secret(noise)
+    assert not holds_secret(noise[:WINDOW] + b"\x00the password is on the fridge\x00")
+    for at in (0, WINDOW - 10, WINDOW + OVERLAP - 10, 2 * WINDOW - 5, len(noise)):
+        assert holds_secret(noise[:at] + said + noise[at:]), at
+    assert holds_secret(noise[:100] + "my password is Zq9xT4wLm2Kp".encode("utf-16-le"))
+    assert holds_secret(noise[:101] + "my password is Zq9xT4wLm2Kp".encode("utf-16-be"))
