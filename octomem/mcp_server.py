@@ -2,7 +2,9 @@
 streamable HTTP at ``/mcp``.
 
 octomem's own errors (bad input, unknown id) come back as tool errors with octomem's
-message, so a model can correct itself.
+message, so a model can correct itself; every tool error's text is masked, and arguments
+that do not fit a tool's schema are told by where and what is wrong, never with the
+values sent (`_Server`).
 
 Tenancy: ``--user alice`` pins the server to alice - a tool call naming another user_id
 is an error, and an id of anyone else's memory is unknown (`NotFoundError`). Without
@@ -31,7 +33,7 @@ from mcp.server.auth.provider import AccessToken
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from octomem.errors import ConfigurationError, InvalidInputError, OctomemError
 from octomem.media.schema import ContentPart
@@ -256,10 +258,40 @@ RIGHTS: dict[str, Literal["read", "write", "delete"]] = {
 }
 
 
+class _Server(MCPServer):
+    """The SDK's MCPServer, but arguments that fail the tool's schema are reported without
+    what was sent: the SDK's error quotes the caller's arguments (pydantic's
+    ``input_value``), and it is returned to the caller and, where the caller keeps a
+    transcript or a proxy logs, written down."""
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
+    ) -> Any:
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            cause = exc.__cause__
+            if not isinstance(cause, ValidationError):
+                raise
+            # the SDK logs the fields of a ValidationError cause, never their values
+            raise ToolError(invalid_arguments(name, cause)) from cause
+
+
+def invalid_arguments(tool: str, exc: ValidationError) -> str:
+    """What is wrong with a tool call's arguments: each error's place and message, without
+    the input, masked (a validator's message may quote a value)."""
+    errors = exc.errors(include_url=False, include_input=False, include_context=False)
+    found = "; ".join(
+        f"{'.'.join(str(part) for part in error['loc']) or 'arguments'}: {error['msg']}"
+        for error in errors
+    )
+    return mask_text(f"Error executing tool {tool}: invalid arguments: {found}")
+
+
 def tools_server(access_for: Callable[[Context], Awaitable[Access]], **options: Any) -> MCPServer:
     """An MCPServer with octomem's tools; each call works within ``await
     access_for(ctx)``. `options` go to `MCPServer` (auth, token verifier)."""
-    server: MCPServer = MCPServer("octomem", instructions=INSTRUCTIONS, **options)
+    server: MCPServer = _Server("octomem", instructions=INSTRUCTIONS, **options)
 
     async def call(
         ctx: Context, tool: str, work: Callable[[Access, Orchestrator], Awaitable[T]]

@@ -404,6 +404,32 @@ def test_an_mcp_tool_error_does_not_quote_a_secret_the_caller_sent(
     assert secret not in caplog.text
 
 
+def test_an_mcp_tool_call_whose_arguments_do_not_validate_does_not_quote_them(
+    orch: Orchestrator, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The SDK's error for arguments that do not fit a tool's schema quotes them
+    (pydantic's ``input_value={'content': 'pwd=...'}``): octomem's says where and what is
+    wrong, never the values - not even one masking would not find - and masks the rest."""
+    server = build_server(orch, user_id="alice")
+    secret, plain = "Zq9xT4wLm2Kp", "Quokkaberry"  # plain: no shape or cue to find
+    caplog.set_level(logging.INFO)
+    for tool, arguments, where in (
+        ("process_conversation", {"content": f"pwd={secret}", "note": plain}, "messages"),
+        (
+            "process_conversation",
+            {"messages": [{"role": f"my password is {secret}", "content": plain}]},
+            "role",
+        ),
+        ("search_memories", {"query": plain, "limit": f"pwd={secret}"}, "limit"),
+        ("get_memory", {"memory_id": [f"pwd={secret}", plain]}, "memory_id"),
+    ):
+        with pytest.raises(ToolError) as raised:
+            orch.run_sync(server.call_tool(tool, arguments))
+        text = str(raised.value)
+        assert secret not in text and plain not in text and where in text, (tool, text)
+    assert secret not in caplog.text and plain not in caplog.text
+
+
 def test_an_error_that_cuts_a_long_secret_short_does_not_show_its_tail(
     orch: Orchestrator, caplog: pytest.LogCaptureFixture
 ) -> None:
