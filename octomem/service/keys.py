@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import ClassVar, Protocol
 
 from octomem.errors import InvalidInputError, NotFoundError
+from octomem.sensitive import mask_text
 from octomem.settings import valid_project
 from octomem.stores.sqlite_base import SqliteStore
 
@@ -197,8 +198,10 @@ class Keys(Protocol):
         name: str | None = None,
     ) -> tuple[ApiKey, str]:
         """A new key: its row and the secret key, which is shown this once
-        (InvalidInputError for bad options)."""
+        (InvalidInputError for bad options). Its `name`, a label written by hand, is
+        stored masked, as memory text is: "my password is ..." keeps no password."""
         now = self.clock()
+        name = None if name is None else mask_text(name)
         check_project(project)
         chosen = check_scopes(scopes)
         if user_id is not None and (not user_id.strip() or len(user_id) > 256):

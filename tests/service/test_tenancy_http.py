@@ -2,9 +2,10 @@
 
 Project B's key sees project A's memory ids and user ids exactly as unknown ones (same
 status, same problem body) and changes nothing in A; a pinned key reaches its user only;
-keys created, revoked or expired while the server runs count from the next request;
-scopes hold on every route; hostile ids, user ids and filters leak nothing and never 500;
-interleaved callers of two projects and several users each end with exactly their own.
+keys created, revoked or expired while the server runs count from the next request, and
+a key's name is stored masked; scopes hold on every route; hostile ids, user ids and
+filters leak nothing and never 500; interleaved callers of two projects and several users
+each end with exactly their own.
 """
 
 from __future__ import annotations
@@ -278,6 +279,18 @@ def test_keys_created_revoked_or_expired_while_serving_count_from_the_next_reque
     expire_now(svc.data_dir, short)
     expired = httpx.get(svc.url + "/v1/records", headers=headers, params=params)
     assert expired.status_code == 401 and expired.json()["status"] == 401
+
+
+def test_a_keys_name_is_stored_masked(tmp_path: Path) -> None:
+    """A key's `--name` is a label written by hand: masked before it is stored, as memory
+    text is, so no file under the data directory holds a secret it names."""
+    secret = "Zq9xT4wLm2Kp"
+    data_dir = tmp_path / "data"
+    octomem("keys", "create", "--data-dir", str(data_dir), "--name", f"my password is {secret}")
+    listed = json.loads(octomem("keys", "list", "--data-dir", str(data_dir), "--json"))
+    assert [key["name"] for key in listed] == ["my password is [MASKED password]"]
+    files = [p for p in data_dir.rglob("*") if p.is_file()]
+    assert files and not [str(p) for p in files if secret.encode() in p.read_bytes()]
 
 
 # --- scopes ----------------------------------------------------------------------------
