@@ -377,12 +377,20 @@ def test_an_import_naming_as_kept_a_file_that_holds_a_secret_is_refused(
     """An export edited (or written by another tool) so that a record names as kept the
     bytes of a file whose text holds a password: its blob is read again on import, and
     the import is refused before anything reaches disk."""
+    leaked = b"# Wifi\n\nThe wifi password is " + SECRET.encode() + b"\n"
+    _import_refused(make_orch, tmp_path, doc_message(NOTES), NOTES, leaked, "withheld: secret")
+
+
+def _import_refused(
+    make_orch: Any, tmp_path: Path, message: dict[str, Any], kept: bytes, leaked: bytes, why: str
+) -> None:
+    """An export of `message` (whose file `kept` is kept) edited to name and hold `leaked`
+    instead is refused on import (`why`), and nothing of it reaches disk."""
     source = make_orch(data_dir=tmp_path / "a", **KEEP)
-    source.process([doc_message(NOTES)], user_id="maya")
+    source.process([message], user_id="maya")
     path = tmp_path / "export.jsonl"
     source.export_jsonl(path)
-    leaked = b"# Wifi\n\nThe wifi password is " + SECRET.encode() + b"\n"
-    text = path.read_text().replace(sha(NOTES), sha(leaked))
+    text = path.read_text().replace(sha(kept), sha(leaked))
     lines = [json.loads(line) for line in text.splitlines()]
     for line in lines:
         if line["type"] == "blob":
@@ -391,7 +399,7 @@ def test_an_import_naming_as_kept_a_file_that_holds_a_secret_is_refused(
     bad.write_text("".join(json.dumps(line) + "\n" for line in lines))
     data_dir = tmp_path / "b"
     target = make_orch(data_dir=data_dir, **KEEP)
-    with pytest.raises(InvalidInputError, match=f"blob {sha(leaked)} .*withheld: secret"):
+    with pytest.raises(InvalidInputError, match=f"blob {sha(leaked)} .*{why}"):
         target.import_jsonl(bad)
     assert target.get_all(user_id="maya") == []
     target.close()
@@ -405,28 +413,11 @@ def test_an_import_naming_as_kept_a_file_whose_bytes_hold_a_secret_is_refused(
     bytes are checked on import as `process()` checks them."""
     needs("pypdf")
     pdf = make_pdf(["Trip plan"])
-    source = make_orch(data_dir=tmp_path / "a", **KEEP)
     part = {"type": "file", "file": {"file_data": data_url(pdf, "application/pdf")}}
-    source.process([{"role": "user", "content": [part]}], user_id="maya")
-    path = tmp_path / "export.jsonl"
-    source.export_jsonl(path)
     at = pdf.rfind(b"startxref")
     leaked = pdf[:at] + b"% my password is " + SECRET.encode() + b"\n" + pdf[at:]
-    lines = [
-        json.loads(line) for line in path.read_text().replace(sha(pdf), sha(leaked)).splitlines()
-    ]
-    for line in lines:
-        if line["type"] == "blob":
-            line["data"] = base64.b64encode(leaked).decode()
-    bad = tmp_path / "edited.jsonl"
-    bad.write_text("".join(json.dumps(line) + "\n" for line in lines))
-    data_dir = tmp_path / "b"
-    target = make_orch(data_dir=data_dir, **KEEP)
-    with pytest.raises(InvalidInputError, match=f"blob {sha(leaked)} .*secret in its bytes"):
-        target.import_jsonl(bad)
-    assert target.get_all(user_id="maya") == []
-    target.close()
-    assert files_holding(data_dir, SECRET.encode()) == []
+    message = {"role": "user", "content": [part]}
+    _import_refused(make_orch, tmp_path, message, pdf, leaked, "secret in its bytes")
 
 
 def test_doctor_finds_orphans_missing_and_damaged_blobs_and_repairs(
