@@ -62,6 +62,9 @@ from octomem.stores.record_cache import RecordCache
 log = get_logger(__name__)
 _PAGE = 1000
 EMBEDDER_KEY = "octomem_embedder"  # collection metadata: the model its vectors come from
+# collection metadata: the prefix (project, deployment) it belongs to. Names do not say:
+# project acme_eu's `..._acme_eu_semantic` reads as project acme's type `eu_semantic`
+OWNER_KEY = "octomem_prefix"
 _SELECTIVE_MAX = 4096
 # the widest nearest-neighbour search `_query_unfiltered` makes before it leaves a filter to
 # Chroma's metadata pre-filter (which costs more per clause than such a search)
@@ -341,8 +344,7 @@ class ChromaVectorStore:
             except ChromaNotFoundError as exc:  # e.g. a server's tenant or database
                 raise self._error(f"opening collection {memory_type.value}", exc) from exc
             _sync_threshold(collection)
-            if self._embedder is not None:
-                self._check_embedder(collection, self._embedder)
+            self._claim(collection)
             if cache is not None:
                 since = cache.generation
                 if collection.count() == 0:
@@ -350,24 +352,34 @@ class ChromaVectorStore:
             self._collections[memory_type] = (client, collection)
             return collection
 
-    def _check_embedder(self, collection: Any, embedder: str) -> None:
-        """Record `embedder` in the collection's metadata, or refuse the collection when it
-        holds vectors of another model (an empty one is taken over). A collection written
-        before models were recorded is taken to be of the current one."""
+    def _claim(self, collection: Any) -> None:
+        """Record this prefix (`OWNER_KEY`) and the embedder in the collection's metadata,
+        or refuse the collection: it is another prefix's (a custom type whose name ends
+        another project's: type `eu_semantic` of project acme is project acme_eu's
+        `semantic`), or it holds vectors of another model (an empty one is taken over; one
+        written before models were recorded is taken to be of the current one)."""
         metadata = dict(collection.metadata or {})
-        recorded = metadata.get(EMBEDDER_KEY)
-        if recorded == embedder:
-            return
-        if recorded is not None and collection.count() > 0:
+        owner = metadata.get(OWNER_KEY, self._prefix)
+        if owner != self._prefix:
             raise ConfigurationError(
-                f"{self._location}: collection {collection.name} holds vectors of the "
-                f"embedding model {recorded!r}, not of the configured {embedder!r}; vectors "
-                f"of two models must not be mixed. Configure {recorded!r} again, or use a new "
-                f"data_dir or vector.collection_prefix for {embedder!r} (or `octomem reset` "
-                f"this store, which deletes its memories)"
+                f"{self._location}: collection {collection.name} belongs to the collection "
+                f"prefix {owner!r} (another project or deployment), not to {self._prefix!r}: "
+                "name the memory type otherwise"
             )
-        metadata[EMBEDDER_KEY] = embedder
-        collection.modify(metadata=metadata)
+        wanted = {OWNER_KEY: self._prefix}
+        if (embedder := self._embedder) is not None:
+            recorded = metadata.get(EMBEDDER_KEY)
+            if recorded not in (None, embedder) and collection.count() > 0:
+                raise ConfigurationError(
+                    f"{self._location}: collection {collection.name} holds vectors of the "
+                    f"embedding model {recorded!r}, not of the configured {embedder!r}; "
+                    f"vectors of two models must not be mixed. Configure {recorded!r} again, "
+                    f"or use a new data_dir or vector.collection_prefix for {embedder!r} (or "
+                    "`octomem reset` this store, which deletes its memories)"
+                )
+            wanted[EMBEDDER_KEY] = embedder
+        if any(metadata.get(key) != value for key, value in wanted.items()):
+            collection.modify(metadata={**metadata, **wanted})
 
     async def _on(self, what: str, memory_type: MemoryType, method: str, **kwargs: Any) -> Any:
         """`collection.<method>(**kwargs)` on the collection of `memory_type`."""
@@ -954,14 +966,15 @@ class ChromaVectorStore:
     # --- collections of types its registry lacks (other Orchestrators' custom agents) ---
 
     def _foreign(self, client: Any) -> dict[str, str]:
-        """Collection name by type name, of this prefix's collections whose memory type
-        the registry lacks."""
+        """Collection name by type name, of this prefix's collections (`OWNER_KEY`, not
+        the name alone) whose memory type the registry lacks."""
         head = f"{self._prefix}_"
         found = {}
         for collection in client.list_collections():
-            name = collection if isinstance(collection, str) else collection.name
-            kind = name.removeprefix(head)
-            if name.startswith(head) and kind not in self._types and is_type_name(kind):
+            name, kind = collection.name, collection.name.removeprefix(head)
+            if not name.startswith(head) or kind in self._types or not is_type_name(kind):
+                continue
+            if (collection.metadata or {}).get(OWNER_KEY) == self._prefix:
                 found[kind] = name
         return found
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import uuid
 from collections.abc import AsyncIterator
@@ -12,7 +13,12 @@ from urllib.parse import urlparse
 import pytest
 
 from octomem import filters
-from octomem.errors import InvalidInputError, StoreError, StoreUnavailableError
+from octomem.errors import (
+    ConfigurationError,
+    InvalidInputError,
+    StoreError,
+    StoreUnavailableError,
+)
 from octomem.models import (
     ContextualMemory,
     CoreMemory,
@@ -687,10 +693,12 @@ async def test_known_empty_is_never_wrong(store: VectorStore) -> None:
 
 @pytest.fixture(params=["embedded", "http"])
 async def stores_of(request: pytest.FixtureRequest, tmp_path: Any) -> AsyncIterator[Any]:
-    """Make stores on one location and prefix, each with its own type registry."""
-    prefix, made = f"t{uuid.uuid4().hex[:12]}", []
+    """Make stores on one location and prefix (`tail` added to it), each with its own type
+    registry."""
+    base, made = f"t{uuid.uuid4().hex[:12]}", []
 
-    async def make(types: Any) -> ChromaVectorStore:
+    async def make(types: Any, tail: str = "") -> ChromaVectorStore:
+        prefix = base + tail
         if request.param == "embedded":
             backend = ChromaVectorStore.embedded(tmp_path / "chroma", prefix=prefix, types=types)
         else:
@@ -703,7 +711,9 @@ async def stores_of(request: pytest.FixtureRequest, tmp_path: Any) -> AsyncItera
         return backend
 
     yield make
-    await made[0].drop()
+    for backend in made:
+        with contextlib.suppress(StoreError):  # dropped by another store of its prefix
+            await backend.drop()
     for backend in made:
         await backend.close()
 
@@ -751,3 +761,25 @@ async def test_records_of_types_its_registry_lacks_are_listed_deleted_and_reset(
     except StoreError as exc:  # a server's collection handle, dropped by another store
         assert "deleted meanwhile" in str(exc)
         assert await kitchen.list(recipe) == []  # the retry it asks for
+
+
+async def test_a_prefix_that_begins_another_reaches_none_of_its_collections(
+    stores_of: Any,
+) -> None:
+    """Projects acme and acme_eu on one Chroma server: acme_eu's collection
+    `..._acme_eu_semantic` is not a type `eu_semantic` of acme's, to list, delete or drop."""
+    from octomem.memory_types import TypeRegistry, TypeSpec
+
+    acme = await stores_of(TypeRegistry())
+    acme_eu = await stores_of(TypeRegistry(), "_eu")
+    await put(acme_eu, fact(1), fact(2, user="bob"))
+    assert await acme.foreign_records() == {}
+    await acme.delete_foreign("eu_semantic", [fact(1).id])
+    await acme.reset()
+    assert sorted(ids(await acme_eu.list(MemoryType.SEMANTIC))) == sorted(
+        [fact(1).id, fact(2, user="bob").id]
+    )
+    # a custom type whose name would be acme_eu's collection is refused, not shared
+    clash = MemoryType("eu_semantic")
+    with pytest.raises(ConfigurationError, match="belongs to the collection prefix"):
+        await stores_of(TypeRegistry([TypeSpec.custom(clash)]))
