@@ -175,6 +175,15 @@ class ChromaVectorStore:
     def use_id_key(self, id_key: bytes | None) -> None:
         self._id_key = id_key
 
+    def _plan(
+        self, memory_type: MemoryType | None, where: filters.Filter | None, live_at: datetime | None
+    ) -> tuple[Where | None, Callable[[MemoryBase], bool] | None]:
+        """`chroma_layout.plan` for the entries of `memory_type` (None: of a type the
+        registry lacks), their keys named as this store writes them (`use_id_key`)."""
+        if memory_type is None:
+            return plan(CustomMemory, where, live_at, self._id_key)
+        return plan(self._types.record_class(memory_type), where, live_at, self._id_key)
+
     @classmethod
     def embedded(
         cls,
@@ -711,9 +720,7 @@ class ChromaVectorStore:
     ) -> list[tuple[MemoryBase, float]]:
         if limit <= 0:
             return []
-        chroma_where, check = plan(
-            self._types.record_class(memory_type), where, live_at, self._id_key
-        )
+        chroma_where, check = self._plan(memory_type, where, live_at)
         if await self._known_empty(memory_type):
             return []
         vector = [float(x) for x in embedding]
@@ -742,9 +749,7 @@ class ChromaVectorStore:
         if live_at is not None:
             # validity is checked here, not by two more clauses of Chroma's pre-filter
             # (each costs as much as the search); the search widens until enough are live
-            chroma_where, check = plan(
-                self._types.record_class(memory_type), where, None, self._id_key
-            )
+            chroma_where, check = self._plan(memory_type, where, None)
             check = _and_live(check, live_at)
         n_results = limit if check is None else max(4 * limit, 50)
         name = self.collection_name(memory_type)
@@ -926,9 +931,7 @@ class ChromaVectorStore:
         offset: int = 0,
         memo: parsed.Memo | None = None,
     ) -> list[MemoryBase]:
-        chroma_where, check = plan(
-            self._types.record_class(memory_type), where, live_at, self._id_key
-        )
+        chroma_where, check = self._plan(memory_type, where, live_at)
         self._source()
         if limit is None and self._cache is not None:  # every match: the cache has most
             return (await self._listed(memory_type, chroma_where, check, memo))[offset:]
@@ -944,7 +947,7 @@ class ChromaVectorStore:
         return [record for record in records if check(record)][offset:end]
 
     async def count(self, memory_type: MemoryType, *, where: filters.Filter | None = None) -> int:
-        chroma_where, check = plan(self._types.record_class(memory_type), where, None, self._id_key)
+        chroma_where, check = self._plan(memory_type, where, None)
         if chroma_where is None and check is None:
             if await self._known_empty(memory_type):
                 return 0
@@ -979,7 +982,7 @@ class ChromaVectorStore:
         return found
 
     async def foreign_records(self, where: filters.Filter | None = None) -> ForeignRecords:
-        chroma_where, check = plan(CustomMemory, where, None, self._id_key)
+        chroma_where, check = self._plan(None, where, None)
         if check is not None:
             raise InvalidInputError(
                 "a filter on records of unknown types may name only fields every memory has"
