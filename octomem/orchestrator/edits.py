@@ -27,6 +27,16 @@ def seen(record: MemoryBase) -> set[str]:
     return {words(record), read_words(record), *_edits(record)}
 
 
+def stale(record: MemoryBase, said: str | None) -> bool:
+    """Whether `said` (`reprocess.words`) are the words of an earlier version of the stored
+    raw turn `record` than the model last read in it: a client retrying a version it held.
+    No model reads such a turn again, and its marks stay those of the later words
+    (`extracted`): a model wording a fact otherwise this time cannot undo the last edit."""
+    versions = [words(record), *_edits(record)]  # in the order they were sent
+    last = read_words(record)
+    return said in versions and last in versions and versions.index(said) < versions.index(last)
+
+
 def _edits(record: MemoryBase) -> list[str]:
     edits = record.internal.get(SENT_WORDS)
     return [h for h in edits if isinstance(h, str)] if isinstance(edits, list) else []

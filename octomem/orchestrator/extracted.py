@@ -15,7 +15,9 @@ earlier ones shown as context (`ExtractionContext.earlier`).
 
 An edited message (sent again under its id with other words) is a turn the model has not
 read: the raw turn keeps its first words, so `LLM_WORDS` tells the edit; the call that
-reads the new words replaces the turn's marks.
+reads the new words replaces the turn's marks. Words of an earlier version than the model
+last read (`edits.stale`: a client retrying a version it held) count as read for every
+type: not asked again, their marks left as they are.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from octomem.models import MemoryBase, MemoryType, Operation, Turn
+from octomem.orchestrator.edits import stale
 from octomem.orchestrator.reconcile import RETRACTED_TURNS
 from octomem.orchestrator.reprocess import EXTRACTION_FLAG, LLM_WORDS, read_words
 from octomem.orchestrator.services import Services
@@ -44,26 +47,33 @@ class Extracted:
     memories: tuple[str, ...]
 
 
-def before(stored: Mapping[str, MemoryBase], turn_ids: Sequence[str]) -> Extracted | None:
-    """What the model extracted from the raw turns `turn_ids` before, if every one is in
-    `stored`; else None."""
-    records = [stored.get(turn_id) for turn_id in turn_ids]
-    if not records or any(r is None for r in records):
+def before(
+    stored: Mapping[str, MemoryBase], read: Mapping[str, Sequence[str]], turn_ids: Sequence[str]
+) -> Extracted | None:
+    """What the model extracted from the raw turns `turn_ids` (of `stored`) before, if it
+    read every one in the words sent (`read`: from `read_types`); else None."""
+    if not turn_ids or any(i not in read for i in turn_ids):
         return None
-    types = frozenset.intersection(*(frozenset(_strings(r, LLM_TYPES)) for r in records if r))
-    memories = {m: None for r in records if r for m in _strings(r, LLM_MEMORIES)}
+    types = frozenset.intersection(*(frozenset(read[i]) for i in turn_ids))
+    memories = {m: None for i in turn_ids for m in _strings(stored[i], LLM_MEMORIES)}
     return Extracted(types=types, memories=tuple(memories))
 
 
-def unchanged(stored: Mapping[str, MemoryBase], sent: Mapping[str, str]) -> dict[str, MemoryBase]:
-    """The `stored` raw turns whose words the model last read are those this call sends
-    (`sent`: record id -> `reprocess.words`)."""
-    return {i: r for i, r in stored.items() if sent.get(i) == read_words(r)}
+def read_types(
+    stored: Mapping[str, MemoryBase], sent: Mapping[str, str], every: Iterable[str]
+) -> dict[str, list[str]]:
+    """The types the model extracted before from each `stored` raw turn that this call
+    sends (`sent`: record id -> `reprocess.words`) in words it read: the words it last
+    read (the types of its marks), or those of an earlier version (every type of `every`:
+    none is asked of a stale retry)."""
+    read = {i: _strings(r, LLM_TYPES) for i, r in stored.items() if sent.get(i) == read_words(r)}
+    return read | {i: list(every) for i, r in stored.items() if stale(r, sent.get(i))}
 
 
-def asked_before(stored: Mapping[str, MemoryBase], turn_ids: Sequence[str]) -> list[list[str]]:
-    """For each raw turn of `turn_ids`, the types the model extracted from it before."""
-    return [_strings(r, LLM_TYPES) if (r := stored.get(i)) is not None else [] for i in turn_ids]
+def asked_before(read: Mapping[str, Sequence[str]], turn_ids: Sequence[str]) -> list[list[str]]:
+    """For each raw turn of `turn_ids`, the types the model extracted from it before
+    (`read`: from `read_types`)."""
+    return [list(read.get(i, [])) for i in turn_ids]
 
 
 def from_every_turn(asked: Sequence[Sequence[str]]) -> set[str]:
@@ -114,9 +124,10 @@ async def replays(
     if not wanted:
         return [], list(candidates)
     records = await services.vector.get(services.turn_log.memory_type, list(turn_ids))
-    stored = unchanged({r.id: r for r in records}, sent)
-    of_turn = dict(zip((t.id for t in turns), asked_before(stored, turn_ids), strict=False))
-    done = before(stored, turn_ids)
+    stored = {r.id: r for r in records}
+    read = read_types(stored, sent, (t.value for t in services.agents))
+    of_turn = dict(zip((t.id for t in turns), asked_before(read, turn_ids), strict=False))
+    done = before(stored, read, turn_ids)
     if done is None:
         return [], [c for c in candidates if not _extracted(c, of_turn, wanted)]
     settled = {t for t in wanted if t.value in done.types}
@@ -150,7 +161,8 @@ async def marked(
     The model extracted the other `types`, and `decisions` came of it (added to what
     earlier calls recorded). It was asked about the turns from `start` on: a failure leaves
     the marks of those before as they are. `sent` (record id -> `reprocess.words`) is
-    recorded (`LLM_WORDS`); a turn whose marks are of other words has them replaced."""
+    recorded (`LLM_WORDS`); a turn whose marks are of other words has them replaced, but
+    for a stale retry (`edits.stale`), whose marks stay those of the later words."""
     read = {t.value for t in types} - {t.value for t in failed}
     produced: dict[str, dict[str, None]] = {turn.id: {} for turn in turns}
     for decision in decisions:
@@ -169,6 +181,8 @@ async def marked(
         if record.id in read_before:
             continue
         sends = (sent or {}).get(record.id)
+        if stale(record, sends):
+            continue
         kept = dict(record.internal)
         if sends is not None:
             if sends != read_words(record):  # the marks of the words it read before: not these

@@ -1233,6 +1233,66 @@ def test_an_earlier_wording_of_an_edited_message_sent_again_keeps_the_last_edit(
 
 
 @pytest.mark.parametrize("mode", MODES)
+def test_an_earlier_wording_sent_again_asks_a_rewording_model_nothing(llm_orch, mode: str) -> None:
+    """Paris, edited to Rome, then Paris sent again (a client retrying the version it held)
+    to a model that words each answer otherwise: it is not asked, so Rome stays current;
+    the edit's marks stay, so Rome sent again asks nothing either. Beside a new message,
+    what the model reads in the old words is not taken."""
+    extract, asked = _reading_cities()
+    orch, model = llm_orch(from_extraction(extract), mode)
+    one = {"user_id": "alice", "timestamp": T0, "memory_types": ["semantic"]}
+    m1 = {"role": "user", "content": "I live in Paris.", "id": "m1"}
+    rome = {**m1, "content": "I live in Rome now."}
+    orch.process([m1], **one)
+    orch.process([rome], **one)
+    assert len(asked) == 2 and _lives_in(orch) == ["Rome (2)"]
+    requests = len(model.requests)
+
+    for sent in ([m1], [rome], [m1]):
+        again = orch.process(sent, **one)
+        assert again.llm.calls == 0 and not again.errors
+    assert len(model.requests) == requests and len(asked) == 2
+    assert _lives_in(orch) == ["Rome (2)"]
+    assert _lives_in(orch, superseded=True) == ["Paris", "Rome (2)"]
+
+    m2 = {"role": "user", "content": "I play chess every Sunday.", "id": "m2"}
+    orch.process([m1, m2], **one)  # the old version, then a new message: that one read
+    assert len(asked) == 3 and "chess" in asked[2] and "Paris" not in asked[2]
+    m3 = {"role": "user", "content": "I play go too.", "id": "m3"}
+    orch.process([m3, m1], **one)  # before it: both read, nothing taken from the old words
+    assert _lives_in(orch) == ["Rome (2)"]
+    assert orch.process([rome], **one).llm.calls == 0
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_an_edit_the_model_failed_on_is_read_when_sent_again_not_its_earlier_words(
+    llm_orch, mode: str
+) -> None:
+    """Paris read, the edit to Rome failed (the rules read it): Paris sent again asks
+    nothing, Rome sent again is read by the model."""
+    extract, asked = _reading_cities()
+    down = {"now": False}
+
+    def script(request: ScriptedRequest) -> Any:
+        return ValueError("the model is down") if down["now"] else extract(request)
+
+    orch, _ = llm_orch(from_extraction(script), mode)
+    one = {"user_id": "alice", "timestamp": T0, "memory_types": ["semantic"]}
+    m1 = {"role": "user", "content": "I live in Paris.", "id": "m1"}
+    rome = {**m1, "content": "I live in Rome now."}
+    orch.process([m1], **one)
+    down["now"] = True
+    assert orch.process([rome], **one).extraction == "offline_fallback"
+    down["now"] = False
+    read = len(asked)
+
+    assert orch.process([m1], **one).llm.calls == 0 and len(asked) == read
+    assert orch.process([rome], **one).llm.calls > 0
+    assert len(asked) == read + 1 and "Rome" in asked[-1]
+    assert [c for c in _lives_in(orch) if "Paris" in c] == []
+
+
+@pytest.mark.parametrize("mode", MODES)
 def test_an_edited_message_sent_again_twice_at_once_keeps_one_fact(llm_orch, mode: str) -> None:
     """The same edited conversation sent twice at once: both calls ask a rewording model
     about the edited message; the one that commits second finds it read and stores

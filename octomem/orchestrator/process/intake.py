@@ -124,7 +124,7 @@ async def store_turns(state: Normalized, deps: Services) -> StoreUpdate:
             # what the model extracted from each turn before (a turn sent again under
             # its id with other words than it read is extracted again): see `route`
             sent = {r.id: words(r) for r in records if r.id in ids}
-            same = extracted.unchanged(stored, sent)
+            by_model = extracted.read_types(stored, sent, [t.value for t in deps.agents])
             # turns stored before: sent with these words before (a replay) or not (an edit)
             before = [
                 (t.id, r.id, sent[r.id] in edits.seen(stored[r.id]))
@@ -133,7 +133,7 @@ async def store_turns(state: Normalized, deps: Services) -> StoreUpdate:
             ]
             # the types the rules read in each stored turn with these words (`rules_read`)
             read = {i: rules_read.read(stored[i], sent[i]) for i in ids if i in stored}
-            asked_before = [] if state.get("turns_in") else extracted.asked_before(same, ids)
+            asked_before = [] if state.get("turns_in") else extracted.asked_before(by_model, ids)
             fresh = [
                 Decision(
                     operation=Operation.ADD,
