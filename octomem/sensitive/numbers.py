@@ -32,9 +32,20 @@ _SSN = re.compile(
 
 
 def _card(digits: str) -> bool:
-    # Issuer ranges start with 2-6 (Mastercard, Amex/Diners/JCB, Visa, Maestro/Discover/
-    # UnionPay); this keeps millisecond timestamps and ISBN-13s that happen to pass Luhn.
-    return 13 <= len(digits) <= 19 and digits[0] in "23456" and luhn.is_valid(digits)
+    """A number of a card network's length for its issuer range, passing Luhn: this keeps
+    millisecond timestamps, ISBN-13s and ids (a 15-digit id beginning 52) that pass it."""
+    size, two, four = len(digits), int(digits[:2]), int(digits[:4])
+    if not 13 <= size <= 19 or not luhn.is_valid(digits):
+        return False
+    if digits[0] == "4":  # Visa
+        return size in (13, 16, 19)
+    if 51 <= two <= 55 or 2221 <= four <= 2720:  # Mastercard
+        return size == 16
+    if two in (34, 37):  # American Express
+        return size == 15
+    if digits[0] == "3":  # Diners Club 14-19, JCB 16-19
+        return size >= 14
+    return digits[0] in "56"  # Maestro 12-19, Discover and UnionPay 16-19
 
 
 def _iban_end(text: str, start: int, end: int) -> int | None:

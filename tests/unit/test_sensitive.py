@@ -131,6 +131,36 @@ def test_a_card_number_that_fails_its_checksum_is_kept() -> None:
     assert not mask("order 4111 1111 1111 1112 shipped").sensitive
 
 
+@pytest.mark.parametrize(
+    "number",
+    [
+        "4222222222222",  # Visa, 13 digits
+        "2223003122003222",  # Mastercard's 2-series
+        "30569309025904",  # Diners Club, 14
+        "3530111333300000",  # JCB
+        "6759649826438453",  # Maestro
+        "6200000000000005",  # UnionPay
+    ],
+)
+def test_a_card_number_of_each_network_is_masked(number: str) -> None:
+    assert mask(f"card {number} ok").text == f"card [MASKED card …{number[-4:]}] ok"
+
+
+@pytest.mark.parametrize(
+    "number",
+    [
+        "525265914179580",  # 15 digits from a Mastercard range (16): an XMP Facebook id
+        "371449635398431" + "4",  # an Amex range at 16 digits
+        "2000000000000006",  # below Mastercard's 2-series
+        "41111111111111113",  # Visa's range at 17 digits
+        "555555555555444442",  # Mastercard's at 18
+    ],
+)
+def test_a_luhn_number_of_no_networks_length_is_kept(number: str) -> None:
+    assert luhn.is_valid(number)
+    assert not mask(f"id {number} ok").sensitive
+
+
 def test_metadata_strings_keys_and_secret_named_values_are_masked() -> None:
     kinds: list[str] = []
     value = {
