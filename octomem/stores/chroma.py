@@ -752,26 +752,12 @@ class ChromaVectorStore:
             chroma_where, check = self._plan(memory_type, where, None)
             check = _and_live(check, live_at)
         n_results = limit if check is None else max(4 * limit, 50)
-        name = self.collection_name(memory_type)
-        # Chroma's metadata is what costs in a reply: an embedded store takes the records
-        # from its cache (reading the few it lacks), a server's come with the reply
-        cached = self._cache is not None
         while True:
-            since = self._cache.generation if self._cache is not None else 0
-            result = await self._on(
-                "query",
-                memory_type,
-                "query",
-                query_embeddings=[vector],
-                n_results=n_results,
-                where=chroma_where,
-                include=["distances"] if cached else ["metadatas", "distances"],
+            ids, distances, payloads = await self._nearest(
+                memory_type, vector, n_results, chroma_where
             )
-            ids, distances = result["ids"][0], result["distances"][0]
-            if cached:
+            if payloads is None:
                 payloads = await self._payloads(memory_type, ids)
-            else:
-                payloads = self._payloads_read(name, ids, result["metadatas"][0], since)
             hits = []
             for entry_id, distance in zip(ids, distances, strict=True):
                 if entry_id not in payloads:
@@ -782,6 +768,30 @@ class ChromaVectorStore:
             if len(hits) >= limit or len(ids) < n_results:
                 return hits[:limit]
             n_results *= 4
+
+    async def _nearest(
+        self, memory_type: MemoryType, vector: list[float], n_results: int, where: Where | None
+    ) -> tuple[list[str], list[float], dict[str, Any] | None]:
+        """The ids of the `n_results` entries nearest `vector` (of those `where` admits),
+        nearest first, their distances, and their record JSON if it came with the reply.
+        Chroma's metadata is what costs in a reply: an embedded store takes the records
+        from its cache (`_payloads`, reading the few it lacks), so None; a server's come
+        with the reply (another request costs more), and no cache to remember them in."""
+        cached = self._cache is not None
+        result = await self._on(
+            "query",
+            memory_type,
+            "query",
+            query_embeddings=[vector],
+            n_results=n_results,
+            where=where,
+            include=["distances"] if cached else ["metadatas", "distances"],
+        )
+        ids, distances = result["ids"][0], result["distances"][0]
+        if cached:
+            return ids, distances, None
+        name = self.collection_name(memory_type)
+        return ids, distances, self._payloads_read(name, ids, result["metadatas"][0], 0)
 
     async def _query_among(
         self,
@@ -864,22 +874,9 @@ class ChromaVectorStore:
                 verdicts[entry_id] = record
 
         # nearest ids first, then records for as many as needed (the first `limit`, more
-        # only if some fail): embedded, from the cache (reading entries' metadata is what
-        # costs); a server's come with the reply (another request costs more)
-        cached = self._cache is not None
+        # only if some fail), as `_nearest` gives them
         while True:
-            result = await self._on(
-                "query",
-                memory_type,
-                "query",
-                query_embeddings=[vector],
-                n_results=n_results,
-                include=["distances"] if cached else ["metadatas", "distances"],
-            )
-            ids, distances = result["ids"][0], result["distances"][0]
-            if not cached:
-                metas = result["metadatas"][0]
-                replied = {i: (m or {}).get(RECORD_KEY) for i, m in zip(ids, metas, strict=True)}
+            ids, distances, replied = await self._nearest(memory_type, vector, n_results, None)
             hits: list[tuple[MemoryBase, float]] = []
             start, step = 0, limit
             while start < len(ids) and len(hits) < limit:
