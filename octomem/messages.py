@@ -244,9 +244,12 @@ def _key_name(key: Any) -> str:
 def _is_langchain(message: object) -> bool:
     """A LangChain message. Its classes are only looked up where LangChain is already
     imported (a caller that built one has imported it), so octomem does not import
-    langchain_core with itself."""
-    module = sys.modules.get("langchain_core.messages")
-    return module is not None and isinstance(message, module.BaseMessage)
+    langchain_core with itself. The class is read from the module that defines it, and
+    only if it is there yet: while another thread imports LangChain for the first time
+    (the LangGraph store, the tools), its modules sit half-initialised in `sys.modules`,
+    and no message can be an instance of a class not yet defined."""
+    base = getattr(sys.modules.get("langchain_core.messages.base"), "BaseMessage", None)
+    return isinstance(base, type) and isinstance(message, base)
 
 
 def _from_langchain(message: BaseMessage, media: _Reading) -> dict[str, Any]:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import sys
+import types
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -126,6 +128,18 @@ def test_langchain_messages():
     assert turns[1].external_id == "m1"
     assert turns[2].external_id == "m2"
     assert turns[3].metadata["tool_call_id"] == "call_1"
+
+
+def test_messages_are_read_while_another_thread_imports_langchain(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A first import of LangChain in another thread (the LangGraph store, the tools) leaves
+    its modules half-initialised in `sys.modules` until it ends: plain messages are read all
+    the same, not failed with the import's AttributeError."""
+    for name in ("langchain_core.messages", "langchain_core.messages.base"):
+        monkeypatch.setitem(sys.modules, name, types.ModuleType(name))  # as an import leaves them
+    [turn] = norm([{"role": "user", "content": "I moved to Berlin."}])
+    assert turn.content == "I moved to Berlin."
 
 
 def test_langchain_list_content_text_parts_joined():
