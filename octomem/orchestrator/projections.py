@@ -288,14 +288,18 @@ class _Views:
         self.out.writes += await offload.cpu(len(facts), render)
 
     async def scope_view(self, agent: ViewKeeper, scope: Scope, facts: list[MemoryBase]) -> None:
+        """The scope's one view rendered from `facts`. A second stored view of the scope
+        (an import of another data directory's export, whose ids its own key gave) is
+        removed: it would say what the facts no longer do, beside the view kept."""
         services = self.services
         user_id, agent_id = scope
         where = scope_filter(user_id, agent_id, ANY, agent.view_filter())
         found = await services.vector.list(agent.memory_type, where=where)
+        own_id = agent.view_id(user_id, agent_id, None, services.id_key)
+        found.sort(key=lambda r: r.id == own_id)  # this directory's own last, then kept
         existing = found[-1] if found else None
-        view_id = (
-            existing.id if existing else agent.view_id(user_id, agent_id, None, services.id_key)
-        )
+        self.out.deletes += found[:-1]
+        view_id = existing.id if existing else own_id
         view = agent.render_view(facts, view_id, existing, _context(services, self.now))
         if view is not None:
             self.out.writes.append((view, _event(view, existing)))

@@ -296,3 +296,29 @@ def test_texts_holding_unicode_line_separators_survive_export_and_import(
 
     assert everything(target) == everything(source)
     assert any("\u2028" in text for _, text, _ in everything(target))
+
+
+def test_an_export_of_another_data_directory_leaves_the_user_one_human_block(
+    make_orch: Any,
+) -> None:
+    """Another data directory's ids come from its own key, so its human block is another
+    record than this directory's block of the same user. The import renders the user's
+    block from the facts it then holds and removes the other: no block is left saying
+    what the facts do not (one the doctor's repair, closing the older facts, would
+    otherwise leave as it was and call consistent)."""
+    here, there = make_orch(), make_orch()
+    here.process("I live in Paris. I work at Acme.", user_id="al", timestamp=T0)
+    there.process(
+        "I live in Berlin. I work at Initech.", user_id="al", timestamp=T0 + timedelta(days=1)
+    )
+    export = io.StringIO()
+    there.export_jsonl(export)
+
+    def blocks() -> list[str]:
+        return [r.content for r in here.get_all(user_id="al", memory_types=["core"])]
+
+    here.import_jsonl(io.StringIO(export.getvalue()))
+    assert len(blocks()) == 1
+    here.check(repair=True)  # both versions of each fact were current: the older closed
+    assert blocks() == ["Lives in: Berlin\nWorks at: Initech"]
+    assert here.check().consistent
