@@ -174,7 +174,15 @@ def read_messages(source: str) -> Any:
         path = Path(source)
         if not path.is_file():
             raise InvalidInputError(f"no file at {path}; pass a JSON or text file, or - for stdin")
-        text = path.read_text(encoding="utf-8")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidInputError(
+                f"{path} is not UTF-8 text (invalid byte at position {exc.start}); "
+                "save the conversation as UTF-8"
+            ) from exc
+        except OSError as exc:
+            raise InvalidInputError(f"cannot read {path}: {exc.strerror or exc}") from exc
     if not text.strip():
         raise InvalidInputError("the conversation is empty")
     if text.lstrip()[:1] not in ("[", "{", '"'):

@@ -633,6 +633,14 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
         raise ConfigurationError(f"config file {path} is not valid YAML: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigurationError(
+            f"config file {path} is not UTF-8 text (invalid byte at position {exc.start})"
+        ) from exc
+    except OSError as exc:
+        raise ConfigurationError(
+            f"config file {path} cannot be read: {exc.strerror or exc}"
+        ) from exc
     if not isinstance(data, dict):
         raise ConfigurationError(f"config file {path} must hold a mapping of keys at the top")
     return data

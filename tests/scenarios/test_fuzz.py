@@ -592,6 +592,24 @@ def test_cli_json_python_cannot_parse_is_a_usage_error(
     assert code == 1 and printed.startswith("error: "), printed
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [["process", "{file}", "--user", "fuzz"], ["stats", "--config", "{file}"]],
+    ids=["conversation", "config"],
+)
+def test_cli_file_that_is_not_utf8_is_a_usage_error(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, argv: list[str]
+) -> None:
+    """A conversation or config file saved in another encoding (UTF-16, Latin-1) is the
+    caller's error: exit 1 with a message naming the file, not an internal error (exit 2)."""
+    file = tmp_path / "saved-elsewhere.json"
+    file.write_bytes('[{"role": "user", "content": "caf\u00e9"}]'.encode("utf-16"))
+    argv = [part.replace("{file}", str(file)) for part in argv]
+    code, printed = _run_cli([*argv, "--data-dir", str(_cli_data_dir(tmp_path_factory))], "")
+    assert code == 1 and printed.startswith("error: "), printed
+    assert "not UTF-8" in printed and str(file) in printed, printed
+
+
 _CLI_DIR: list[Path] = []
 
 
