@@ -23,6 +23,7 @@ from octomem.validation import (
     check_int,
     check_json,
     check_metadata,
+    check_name,
     check_timestamp,
     clean_text,
     shown,
@@ -410,13 +411,19 @@ def _timestamp(value: Any) -> datetime | None:
     return check_timestamp(stamp, "timestamp")
 
 
+MAX_MESSAGE_ID_CHARS = 1_000  # a message's own id, like an OctomemStore key
+
+
 def _external_id(value: Any) -> str | None:
     if value is None:
         return None
     if isinstance(value, int) and not isinstance(value, bool):
         return str(check_int(value, "'id'"))
     if isinstance(value, str) and value.strip():
-        return _decode(value, "id")
+        # an id names one message (its turn's id is made from it): a control character is
+        # refused rather than dropped ("a\x00b" is not "ab"), and its length bounded, as
+        # it is copied into the source of every record derived from the message
+        return _decode(check_name(value, "'id'", limit=MAX_MESSAGE_ID_CHARS), "id")
     raise _BadMessage(f"'id' must be a non-empty string or an integer; got {shown(value)}")
 
 

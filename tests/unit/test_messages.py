@@ -96,6 +96,20 @@ def test_integer_external_id_becomes_string():
     assert norm({"role": "user", "content": "hi", "id": 7})[0].external_id == "7"
 
 
+@pytest.mark.parametrize("given", ["a\x00b", "m1\x1b[31m", "line\nbreak", "a\x85b"])
+def test_external_id_with_a_control_character_is_refused_not_changed(given):
+    """An id names one message: "a\x00b" stored as "ab" would name another."""
+    msg = error_of({"role": "user", "content": "hi", "id": given})
+    assert msg.startswith("messages: 'id' contains a control character"), msg
+    assert norm({"role": "user", "content": "hi", "id": "ab"})[0].external_id == "ab"
+
+
+def test_external_id_length_is_bounded():
+    assert len(norm({"role": "user", "content": "hi", "id": "m" * 1_000})[0].external_id) == 1_000
+    assert "the limit is 1,000" in error_of({"role": "user", "content": "hi", "id": "m" * 1_001})
+    assert "the limit is 1,000" in error_of([HumanMessage("hi", id="m" * 5_000)])
+
+
 def test_content_whitespace_stripped_and_crlf_normalised_otherwise_verbatim():
     [turn] = norm({"role": "user", "content": "  line one\r\n  line  two\t\n\n"})
     assert turn.content == "line one\n  line  two"
