@@ -153,6 +153,9 @@ def checked_op(op: Any, max_value_chars: int) -> Op:
 
 
 def page(limit: Any, offset: Any) -> None:
+    # LangGraph's limit is an int (10 by default): None is no page size, not "all of them"
+    if limit is None:
+        raise InvalidInputError("limit must be a positive integer, got None")
     check_limit(limit)
     if isinstance(offset, bool) or not isinstance(offset, int) or not 0 <= offset <= MAX_INT:
         raise InvalidInputError(f"offset must be a non-negative integer, got {shown(offset)}")

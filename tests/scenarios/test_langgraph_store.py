@@ -98,6 +98,18 @@ def test_invalid_namespaces_are_rejected(store: OctomemStore) -> None:
     assert store.get(("langgraph", "foo"), "bar").value == doc  # type: ignore[union-attr]
 
 
+async def test_a_page_size_of_none_is_refused(store: OctomemStore) -> None:
+    """LangGraph's limit is an int: None is the caller's error, named, not a TypeError
+    from slicing the page (nor "every item", unbounded)."""
+    store.put(("paged",), "k", {"text": "tea"})
+    with pytest.raises(InvalidInputError, match="limit must be a positive integer"):
+        store.search(("paged",), limit=None)  # type: ignore[arg-type]
+    with pytest.raises(InvalidInputError, match="limit must be a positive integer"):
+        await store.asearch(("paged",), query="tea", limit=None)  # type: ignore[arg-type]
+    with pytest.raises(InvalidInputError, match="limit must be a positive integer"):
+        store.list_namespaces(limit=None)  # type: ignore[arg-type]
+
+
 async def test_search_filters_and_pagination(store: OctomemStore) -> None:
     docs = [
         ("doc1", {"text": "red apple", "color": "red", "score": 4.5}),
