@@ -54,7 +54,14 @@ from octomem.orchestrator.ingest_records import (
     stored_files,
 )
 from octomem.orchestrator.ingest_report import IngestReport, Progress, announcer
-from octomem.orchestrator.ingest_scan import ARCHIVES, scan, tree_stat
+from octomem.orchestrator.ingest_scan import (
+    ARCHIVES,
+    NOT_UTF8,
+    is_utf8,
+    scan,
+    shown_name,
+    tree_stat,
+)
 from octomem.sensitive import mask_text
 
 __all__ = ["Engine", "IngestReport", "Progress", "ingest_path"]
@@ -113,6 +120,10 @@ async def ingest_path(
     if not root.exists():
         raise InvalidInputError(f"{str(root)!r} does not exist: give a file or a folder")
     root = root.resolve()
+    if not is_utf8(str(root)):
+        raise InvalidInputError(
+            f"{shown_name(str(root))!r}: {NOT_UTF8.replace('its name', 'the path')}"
+        )
     config = engine.settings.ingest
     files, skipped = scan(root, hidden=config.hidden, max_files=config.max_files)
     names = Names(str(root), engine.services.id_key)

@@ -42,7 +42,9 @@ def scan(
                     )
     files, skipped = [], []
     for rel, path in sorted(candidates):
-        if path.is_symlink():
+        if not is_utf8(rel):  # bytes the file system keeps, as Python shows them: escaped
+            skipped.append((shown_name(rel), NOT_UTF8))
+        elif path.is_symlink():
             skipped.append((rel, "a symbolic link (not followed)"))
         elif path.is_dir():  # a Slack export
             files.append((rel, path))
@@ -54,6 +56,24 @@ def scan(
         else:
             files.append((rel, path))
     return files, skipped
+
+
+NOT_UTF8 = "its name is not UTF-8 (an older encoding, such as Latin-1): rename it to read it"
+
+
+def is_utf8(name: str) -> bool:
+    """Whether a path's name, as os gives it, was valid UTF-8: bytes that were not are
+    lone surrogates (surrogateescape), which no store, hash or JSON encoder takes."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def shown_name(name: str) -> str:
+    """`name` as text: each byte that was not UTF-8 as the replacement character."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def tree_stat(folder: Path) -> tuple[int, int]:

@@ -269,3 +269,25 @@ def test_a_named_pipe_in_the_folder_is_skipped_not_waited_on(
     assert not rescued.is_set(), "the run waited on the named pipe"
     assert report.added == ["boiler.md"]
     assert "not a regular file" in dict(report.skipped)["pipe.md"]
+
+
+def test_a_file_whose_name_is_not_utf8_is_skipped_not_fatal(make_orch: Any, tmp_path: Path) -> None:
+    """A name in an older encoding (Latin-1 from an old archive or a network share) is
+    kept by the file system as bytes, which Python gives as lone surrogates that no hash,
+    store or JSON encoder takes: that file is skipped with the reason, the rest of the
+    folder is read, and a root so named is refused before anything is written."""
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "boiler.md").write_text("The boiler's reset code is 4417.", encoding="utf-8")
+    latin = os.fsdecode(b"caf\xe9.md")
+    (folder / latin).write_text("Cafe notes.", encoding="utf-8")
+    orch = make_orch(data_dir=tmp_path / "data")
+    report = orch.ingest(folder, user_id="u")
+    assert report.added == ["boiler.md"]
+    assert list(dict(report.skipped)) == ["caf\ufffd.md"]  # shown: not its bytes
+    assert "not UTF-8" in dict(report.skipped)["caf\ufffd.md"]
+    again = orch.ingest(folder, user_id="u")  # the skipped file is no removal either
+    assert again.unchanged == ["boiler.md"] and not again.removed
+    with pytest.raises(InvalidInputError, match="not UTF-8"):
+        orch.ingest(folder / latin, user_id="u")
+    assert paths(ingested(orch, "u")) == {"boiler.md"}
