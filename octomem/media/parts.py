@@ -124,6 +124,9 @@ def read_part(
         attachment = _document(blob.data.decode("utf-8"), name, info, config)
     if config.keep_originals and attachment.chunks:  # none: no record would name it
         attachment.data = blob.data
+    # the marker joins the message's text: cleaned as it is, like the pieces (`_chunk`),
+    # since it quotes the part's file name and a document's titles as they were given
+    attachment.marker = clean_text(attachment.marker, "the part's file name or titles")
     return attachment
 
 

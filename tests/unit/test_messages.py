@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import base64
+import re
 import sys
 import types
 from datetime import UTC, datetime, timedelta, timezone
@@ -118,6 +120,17 @@ def test_content_whitespace_stripped_and_crlf_normalised_otherwise_verbatim():
 def test_utf8_bytes_content_is_decoded():
     assert norm({"role": "user", "content": "café".encode()})[0].content == "café"
     assert norm("naïve".encode())[0].content == "naïve"
+
+
+@pytest.mark.parametrize("name", ["a\x1b[31mb.txt", "n\x00ul.txt", "bell\x07.txt", "c1\x9bm.txt"])
+def test_a_file_parts_name_reaches_the_text_without_control_characters(name):
+    """The marker line of a file part quotes its name as given: it joins the turn's text,
+    which holds no control character (an ESC would drive a terminal that prints it)."""
+    data = "data:text/plain;base64," + base64.b64encode(b"I live in Paris.").decode()
+    part = {"type": "file", "file": {"filename": name, "file_data": data}}
+    [turn] = norm({"role": "user", "content": [{"type": "text", "text": "notes"}, part]})
+    assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f]", turn.content), repr(turn.content)
+    assert re.sub("[\x00-\x1f\x7f-\x9f]", "", name) in turn.content
 
 
 def test_list_of_text_parts_in_dict_is_joined():
