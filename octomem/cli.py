@@ -35,6 +35,7 @@ from octomem.cli_support import (
     err_console,
     open_orchestrator,
     parse_filters,
+    printable,
     progress_bar,
     read_messages,
     short,
@@ -129,9 +130,9 @@ def ingest(
     if opts.emitted(report.as_dict()):
         return
     counts = ", ".join(f"{n} {what}" for what, n in report.counts().items())
-    console.print(f"{escape(report.root)}: {counts}; {report.memories} memories written")
+    console.print(f"{escape(printable(report.root))}: {counts}; {report.memories} memories written")
     for rel, reason in report.skipped:
-        err_console.print(f"skipped {escape(rel)}: {escape(reason)}")
+        err_console.print(f"skipped {escape(printable(rel))}: {escape(reason)}")
     if line := report.warnings_line():
         err_console.print(f"{escape(line)} (--json lists them)")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import inspect
 import json
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
@@ -248,7 +249,16 @@ def _masked(name: str) -> str:
     """An item's name as shown: a file's name may hold a secret (masked in what is stored)."""
     from octomem.sensitive import mask_text
 
-    return mask_text(name)
+    return printable(mask_text(name))
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def printable(name: str) -> str:
+    """`name` with its control characters shown as escapes (``\\x1b``): a file's name
+    is the folder's author's, and an escape sequence in it would drive the terminal."""
+    return _CONTROL.sub(lambda found: repr(found.group())[1:-1], name)
 
 
 def _tail(name: str, width: int = 40) -> str:

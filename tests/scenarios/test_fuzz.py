@@ -610,6 +610,22 @@ def test_cli_file_that_is_not_utf8_is_a_usage_error(
     assert "not UTF-8" in printed and str(file) in printed, printed
 
 
+def test_cli_ingest_prints_a_file_names_control_characters_as_escapes(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    """A file name is the folder's author's: an ESC sequence in it is shown as ``\\x1b``,
+    never sent to the terminal, in the progress lines and the skipped ones alike."""
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    (folder / "title\x1b]0;owned\x07.md").write_text("I live in Paris.", encoding="utf-8")
+    (folder / "red\x1b[31m.docx").write_bytes(b"PK not read")
+    argv = ["ingest", str(folder), "--user", "fuzz"]
+    code, printed = _run_cli([*argv, "--data-dir", str(_cli_data_dir(tmp_path_factory))], "")
+    assert code == 0, printed
+    assert "\x1b" not in printed and "\x07" not in printed, repr(printed)
+    assert "title\\x1b]0;owned\\x07.md" in printed and "red\\x1b[31m.docx" in printed
+
+
 _CLI_DIR: list[Path] = []
 
 
