@@ -202,11 +202,17 @@ async def _stored_views(
 ) -> dict[str, MemoryBase]:
     """The stored views of these sources, by source id (not by `view_id`: an imported view
     keeps the id it had under its first data directory's key)."""
-    if not fact_ids:
-        return {}
-    where = {f"internal.{PROJECTION_OF}": {"in": list(dict.fromkeys(fact_ids))}}
-    found = await services.vector.list(agent.memory_type, where=where)
+    ids = list(dict.fromkeys(fact_ids))
+    found: list[MemoryBase] = []
+    # in chunks: one call may write thousands of facts, and a filter's operand is held to
+    # the limit of a caller's value (100,000 characters as JSON)
+    for start in range(0, len(ids), _VIEW_CHUNK):
+        where = {f"internal.{PROJECTION_OF}": {"in": ids[start : start + _VIEW_CHUNK]}}
+        found += await services.vector.list(agent.memory_type, where=where)
     return {str(v.internal[PROJECTION_OF]): v for v in found}
+
+
+_VIEW_CHUNK = 1_000  # source ids in one lookup of their views: ~30,000 characters
 
 
 def _names(

@@ -72,6 +72,25 @@ def test_one_sentence_one_fact_with_its_projections(
     assert all(k.internal.get("projection_of") for k in knowledge)
 
 
+def test_the_views_of_thousands_of_facts_are_found_past_a_filters_size_limit(
+    shared_orch: Orchestrator, uid: Callable[[str], str]
+) -> None:
+    """One message may state thousands of facts; their views are looked up by source id.
+    That lookup is octomem's own, not held to a caller's filter limit (100,000 characters
+    as JSON, ~3,000 ids): "I live in Town0. I live in Town1. ..." of 99,000 characters
+    was refused with an error about a filter the caller never gave."""
+    from octomem.orchestrator.projections import _stored_views
+
+    orch, alice = shared_orch, uid("alice")
+    orch.process("Hi, I'm Alice and I moved to Berlin.", user_id=alice, timestamp=T0)
+    fact = home(orch, alice)
+    services = services_of(orch)
+    [edges] = [a for a in services.roles.views if a.memory_type is MemoryType.KNOWLEDGE]
+    ids = [f"sem_{i:024x}" for i in range(5_000)] + [fact.id]
+    found = orch.run_sync(_stored_views(services, edges, ids))
+    assert list(found) == [fact.id]
+
+
 @pytest.mark.parametrize(
     "text",
     [
