@@ -133,7 +133,8 @@ def _state(record: MemoryBase) -> tuple[str, datetime | None]:
 
 def scopes_of(line: dict[str, Any]) -> set[tuple[str | None, str | None]]:
     """Every (user, agent) scope a line, its record and its history name (and each user's
-    own); the line's values are checked later, so anything but text or None is skipped."""
+    own); the line's values are checked later, so anything but a valid scope id or None is
+    skipped (its line is rejected: a lone surrogate would fail the scope's hash first)."""
     items: list[Any] = [line, line.get("record")]
     history = line.get("history")
     for event in history if isinstance(history, list) else []:
@@ -142,9 +143,17 @@ def scopes_of(line: dict[str, Any]) -> set[tuple[str | None, str | None]]:
     for item in items:
         if isinstance(item, dict):
             user, agent = item.get("user_id"), item.get("agent_id")
-            if isinstance(user, str | None) and isinstance(agent, str | None):
+            if _scope_id(user) and _scope_id(agent):
                 found |= {(user, None), (user, agent)}
     return found
+
+
+def _scope_id(value: Any) -> bool:
+    try:
+        validate_scope_id("scope id", value)
+    except InvalidInputError:
+        return False
+    return True
 
 
 def _clean(data: Any, what: str, text_limit: int) -> dict[str, Any]:

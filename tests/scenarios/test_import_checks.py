@@ -77,6 +77,25 @@ def test_a_scope_id_the_api_refuses_is_rejected_and_nothing_is_written(
     assert target.stats().totals.history_events == 0
 
 
+@pytest.mark.parametrize("field", ["user_id", "agent_id"])
+def test_a_scope_id_that_is_not_unicode_is_rejected_not_a_crash(make_orch: Any, field: str) -> None:
+    """A lone surrogate ("\\ud800" in the JSON) as a record's user or agent: the line is
+    rejected like any other bad scope id, not hashed for its scope's erasures first (a
+    bare UnicodeEncodeError ended the import)."""
+    source = make_orch()
+    source.process("I live in Paris.", user_id="alice", timestamp=T0)
+    lines = _export(source, "alice")
+    bad = json.loads(json.dumps(lines[_record_lines(lines)[0]]))
+    bad["record"][field] = "\ud800"
+    target = make_orch()
+    with pytest.raises(ImportRejectedError, match=field) as caught:
+        target.import_jsonl(_file([lines[0], bad]))  # the header, then the line
+    assert [r.line for r in caught.value.rejected] == [2]  # type: ignore[attr-defined]
+    assert target.stats().totals.memories == 0
+    target.import_jsonl(_file([lines[0], bad]), skip_invalid=True)
+    assert target.check().consistent
+
+
 def test_another_tenants_record_id_cannot_be_taken_over(bob: Orchestrator) -> None:
     """Reusing bob's ids in an import for mallory must not move bob's records to her,
     change their text, or add to their history."""
