@@ -123,7 +123,15 @@ GraphConfig = Annotated[LadybugConfig | Neo4jConfig, Field(discriminator="provid
 # --- models ----------------------------------------------------------------------------
 
 
-UserPath = Annotated[Path, AfterValidator(Path.expanduser)]  # "~" is the user's home
+def _user_path(path: Path) -> Path:
+    """`path` with "~" as the user's home; a NUL byte (which no file system takes, and
+    os refuses with a bare ValueError when the folder is made) is refused here."""
+    if "\x00" in str(path):
+        raise ValueError("a path cannot hold a NUL byte")
+    return path.expanduser()
+
+
+UserPath = Annotated[Path, AfterValidator(_user_path)]  # "~" is the user's home
 _EMBED_CACHE = "memory the vectors of recently embedded texts may take, in MB (0: none kept)"
 
 

@@ -129,6 +129,16 @@ def test_missing_and_malformed_files(tmp_path: Path) -> None:
         load_settings(path)
 
 
+def test_a_path_holding_a_nul_byte_is_a_configuration_error(tmp_path: Path) -> None:
+    """os refuses it with a bare ValueError when data_dir is made; named at load time."""
+    with pytest.raises(ConfigurationError, match="data_dir: .*NUL byte"):
+        load_settings(data_dir=f"{tmp_path}/a\x00b")
+    with pytest.raises(ConfigurationError, match="NUL byte"):
+        Orchestrator.from_config(data_dir=f"{tmp_path}/a\x00b")
+    with pytest.raises(ConfigurationError, match="service.audit_log: .*NUL byte"):
+        load_settings(data_dir=tmp_path, service={"audit_log": "audit\x00.log"})
+
+
 def test_from_config_fails_at_start(tmp_path: Path) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text("graph:\n  provider: janusgraph\n")
