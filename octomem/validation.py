@@ -82,6 +82,12 @@ def shown(value: Any) -> str:
         return f"<a {type(value).__name__}>"
 
 
+def _escaped(value: str) -> str:
+    """`shown(value)` with every character outside ASCII escaped: keys that differ only
+    in a combining mark or an invisible character look different."""
+    return shown(value).encode("ascii", "backslashreplace").decode("ascii")
+
+
 def check_int(value: int, what: str) -> int:
     """`value` if it lies between -MAX_INT and MAX_INT, else InvalidInputError."""
     if not -MAX_INT <= value <= MAX_INT:
@@ -236,10 +242,19 @@ class _Walk:
                 raise InvalidInputError(f"{path} is {value!r}: numbers must be finite")
             return value
         if isinstance(value, Mapping):
-            return {
-                self.key(key, path): self.value(item, f"{path}[{key!r}]", depth + 1)
-                for key, item in value.items()
-            }
+            checked: dict[str, Any] = {}
+            given: dict[str, Any] = {}  # each cleaned key: the key it was given as
+            for key, item in value.items():
+                clean = self.key(key, path)
+                if clean in given:  # "café" twice (composed, decomposed), "a" and "a\u200b"
+                    raise InvalidInputError(
+                        f"{path} has the keys {_escaped(given[clean])} and {_escaped(key)}, "
+                        f"which are one key, {_escaped(clean)}, once normalized (NFC, "
+                        "invisible characters removed): one value would replace the other"
+                    )
+                given[clean] = key
+                checked[clean] = self.value(item, f"{path}[{key!r}]", depth + 1)
+            return checked
         if isinstance(value, list | tuple):
             return [self.value(item, f"{path}[{i}]", depth + 1) for i, item in enumerate(value)]
         raise InvalidInputError(

@@ -64,3 +64,19 @@ def test_shown_renders_anything_shortly() -> None:
     assert "5,001 digits" in shown(10**5000)
     for value in (loop, deep, _Broken(), "x" * 1_000_000, {"k": 10**5000}):
         assert len(shown(value)) < 200
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [("caf\u00e9", "cafe\u0301"), ("a", "a\u200b"), ("x", "x\u00ad"), ("", "\ufeff")],
+)
+def test_keys_that_normalize_to_one_key_are_refused_not_merged(first: str, second: str) -> None:
+    """Keys are cleaned as text is (NFC, invisible characters removed): two keys that
+    become one would keep one value and silently drop the other."""
+    for value in ({first: 1, second: 2}, {"outer": [{first: 1, second: 2}]}):
+        with pytest.raises(InvalidInputError, match="one key"):
+            check_json(value, name="metadata")
+    assert check_json({first: 1, "other": 2}, name="metadata") == {
+        check_json(first, name="k"): 1,
+        "other": 2,
+    }
