@@ -30,6 +30,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -65,6 +66,8 @@ from octomem.orchestrator.ingest_scan import (
 from octomem.sensitive import mask_text
 
 __all__ = ["Engine", "IngestReport", "Progress", "ingest_path"]
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")  # what a scope id refuses
 
 if TYPE_CHECKING:
     from octomem.messages import Messages
@@ -298,8 +301,13 @@ class _Run:
     def _session_id(self, name: str) -> str:
         """A conversation's session id: its name (``mail:<Message-ID>``, ``slack:<channel>:
         <day>``), or - where the name holds a secret, as whatever a file says may - its kind
-        and a keyed hash of it."""
+        and a keyed hash of it. Control characters or undecodable bytes in it (a mail's
+        Message-ID, a Slack channel's name: the file's author's) are escaped (``\\x1b``):
+        a session id is an id, which refuses them, and its conversation would be skipped."""
         name = name[:200]
+        if not is_utf8(name) or _CONTROL.search(name):
+            name = _CONTROL.sub(lambda found: repr(found.group())[1:-1], name)
+            name = name.encode("utf-8", "backslashreplace").decode("utf-8")[:200]
         if mask_text(name) == name:
             return name
         kind = name.partition(":")[0]

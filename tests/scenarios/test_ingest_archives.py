@@ -266,6 +266,24 @@ def test_a_secret_in_a_message_id_or_a_channel_name_is_not_stored(
     assert files_holding(tmp_path / "data", secret) == []
 
 
+def test_a_control_character_in_a_message_id_or_a_channel_name_does_not_skip_it(
+    make_orch: Any, tmp_path: Path
+) -> None:
+    """The session id named from a Message-ID or a channel holding ESC (the file's
+    author's) is escaped, not refused: the mail and the channel are stored."""
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    mail = MAIL.split(b"\n", 1)[1].replace(b"<m1@example.com>", b"<m1\x1b\x07@example.com>")
+    (folder / "dentist.eml").write_bytes(mail)
+    (folder / "team.zip").write_bytes(slack_zip(channel="launch\x1b]0;x\x07"))
+    orch = make_orch(data_dir=tmp_path / "data")
+    report = orch.ingest(folder, user_id="ivo")
+    assert sorted(report.added) == ["dentist.eml", "team.zip"] and not report.skipped
+    sessions = {r.session_id for r in orch.get_all(user_id="ivo")}
+    assert {"mail:m1\\x1b\\x07@example.com", "slack:launch\\x1b]0;x\\x07:2024-03-04"} <= sessions
+    assert orch.ingest(folder, user_id="ivo").counts()["unchanged"] == 2
+
+
 def test_eml_files_are_one_mail_each(make_orch: Any, tmp_path: Path) -> None:
     folder = tmp_path / "mail"
     folder.mkdir()
