@@ -742,6 +742,11 @@ class WriteIntent(IntentPart):
         "from their facts once everything else is written",
     )
     actor: str = Field("octomem", description="who the views' deletions are logged as")
+    mend: bool = Field(
+        False,
+        description="the versions of the facts its parts write mended once they are written "
+        "(`validity`): versions brought in without being reconciled, by an import",
+    )
     erase: Erase | None = None
 
     def user_ids(self) -> list[str | None]:

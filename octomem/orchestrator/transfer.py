@@ -294,6 +294,7 @@ async def _write(services: Services, index: Index, spool: Spool, progress: Progr
                 users=[user_id],
                 views=sorted(plan.views, key=lambda s: tuple((p is not None, p or "") for p in s)),
                 actor="import",
+                mend=True,  # another directory's versions of a fact: one current after
                 done=advance,
                 first=restore,
             )

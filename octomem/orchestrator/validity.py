@@ -29,12 +29,14 @@ from octomem import scopes
 from octomem.models import HistoryEvent, MemoryBase, MemoryType, Operation
 from octomem.orchestrator.services import Services
 from octomem.plans import Decision
+from octomem.scopes import ANY, scope_filter
 from octomem.stores.base import Filter
 
 # a valid_from later than the server's now by more than this is an anomaly (clocks of
 # hosts that are right differ by less)
 FUTURE_SLACK = timedelta(minutes=5)
 Key = tuple[MemoryType, str | None, str | None, str | None, str]
+MEND_CHUNK = 1_000  # conflict keys in one lookup of their versions (a filter's operand bound)
 
 
 def mended(
@@ -42,15 +44,18 @@ def mended(
     records: Iterable[MemoryBase],
     history: Mapping[str, HistoryEvent],
     now: datetime,
+    *,
+    future: bool = True,
 ) -> dict[str, MemoryBase]:
-    """The records whose validity is anomalous, by id, each as repair leaves it."""
+    """The records whose validity is anomalous, by id, each as repair leaves it (versions
+    valid at once; and, with `future`, versions valid from a time to come)."""
     fixed: dict[str, MemoryBase] = {}
     facts: dict[Key, list[MemoryBase]] = defaultdict(list)
     blocks = services.roles.blocks  # rewritten in place, no versions in time (no `as_of`)
     for record in records:
         if record.memory_type in blocks:
             continue
-        if record.valid_from > now + FUTURE_SLACK:
+        if future and record.valid_from > now + FUTURE_SLACK:
             record = fixed[record.id] = _stored_at(record, history.get(record.id), now)
         if record.conflict_key is not None:
             facts[fact(services, record)].append(record)
@@ -69,6 +74,31 @@ def mended(
                 continue  # empty: valid at no time, it bounds no other
             limit = record.valid_from if limit is None else min(limit, record.valid_from)
     return fixed
+
+
+async def versions_mended(
+    services: Services, facts: Iterable[tuple[MemoryType, str | None, str]], now: datetime
+) -> list[tuple[MemoryBase, MemoryBase]]:
+    """(as stored, as repair leaves it) for each version of the facts `facts` (type, user,
+    conflict key) whose validity is anomalous: a write that brings versions in without
+    reconciling them (an import of another data directory's export of a user this one
+    holds) leaves each fact one current version, as `doctor --repair` would. A version
+    valid from a time to come is left as it is: the file's times are the caller's."""
+    keys: dict[tuple[MemoryType, str | None], set[str]] = defaultdict(set)
+    for memory_type, user_id, key in facts:
+        keys[(memory_type, user_id)].add(key)
+    found = []
+    for (memory_type, user_id), of_owner in keys.items():
+        ordered = sorted(of_owner)
+        for start in range(0, len(ordered), MEND_CHUNK):
+            chunk = {"conflict_key": {"in": ordered[start : start + MEND_CHUNK]}}
+            records = await services.vector.list(
+                memory_type, where=scope_filter(user_id, ANY, ANY, chunk)
+            )
+            stored = {record.id: record for record in records}
+            fixed = mended(services, records, {}, now, future=False)
+            found += [(stored[memory_id], record) for memory_id, record in fixed.items()]
+    return found
 
 
 def fact(services: Services, record: MemoryBase) -> Key:

@@ -13,7 +13,7 @@ import pytest
 
 from octomem import Orchestrator
 from octomem.errors import InvalidInputError, StoreError
-from octomem.models import MemoryBase, MemoryType
+from octomem.models import MemoryBase, MemoryType, Operation
 from octomem.orchestrator.internals import services_of
 from tests.conftest import T0
 from tests.invariants import assert_one_current_home
@@ -302,10 +302,10 @@ def test_an_export_of_another_data_directory_leaves_the_user_one_human_block(
     make_orch: Any,
 ) -> None:
     """Another data directory's ids come from its own key, so its human block is another
-    record than this directory's block of the same user. The import renders the user's
-    block from the facts it then holds and removes the other: no block is left saying
-    what the facts do not (one the doctor's repair, closing the older facts, would
-    otherwise leave as it was and call consistent)."""
+    record than this directory's block of the same user, and its versions of the user's
+    facts other records than this one's. The import closes the older version of each fact
+    (as repair would), renders the user's block from the facts it then holds and removes
+    the other block: one current truth, and no block saying what the facts do not."""
     here, there = make_orch(), make_orch()
     here.process("I live in Paris. I work at Acme.", user_id="al", timestamp=T0)
     there.process(
@@ -318,7 +318,21 @@ def test_an_export_of_another_data_directory_leaves_the_user_one_human_block(
         return [r.content for r in here.get_all(user_id="al", memory_types=["core"])]
 
     here.import_jsonl(io.StringIO(export.getvalue()))
-    assert len(blocks()) == 1
-    here.check(repair=True)  # both versions of each fact were current: the older closed
+    assert here.check().consistent
     assert blocks() == ["Lives in: Berlin\nWorks at: Initech"]
+    facts = here.get_all(user_id="al", memory_types=["semantic"])
+    assert sorted(m.content for m in facts) == [
+        "The user lives in Berlin.",
+        "The user works at Initech.",
+    ]
+    everything = here.get_all(user_id="al", memory_types=["semantic"], include_superseded=True)
+    (paris,) = [m for m in everything if "Paris" in m.content]
+    assert paris.valid_to == T0 + timedelta(days=1)  # closed where Berlin began
+    assert [(e.operation, e.actor) for e in here.history(paris.id)][-1] == (
+        Operation.UPDATE,
+        "import",
+    )
+    again = io.StringIO(export.getvalue())
+    here.import_jsonl(again)  # the same file again changes nothing
+    assert here.get_all(user_id="al", memory_types=["semantic"]) == facts
     assert here.check().consistent

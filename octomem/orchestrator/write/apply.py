@@ -40,7 +40,7 @@ from octomem.models import (
     WriteIntent,
     embedding_text,
 )
-from octomem.orchestrator import projections
+from octomem.orchestrator import projections, validity
 from octomem.orchestrator.events import applied, history_event
 from octomem.orchestrator.write import blobs, erase
 from octomem.orchestrator.write.guard import Guard
@@ -146,18 +146,25 @@ async def write_parts(
     users: Sequence[str | None],
     views: Sequence[tuple[str | None, str | None]] = (),
     actor: str,
+    mend: bool = False,
     done: Callable[[IntentPart], None] | None = None,
     first: Callable[[], Awaitable[object]] | None = None,
 ) -> None:
     """Write a large body (a user's import) as one journaled intent of `count` bounded
-    parts, then render the projections of `views`. Each part is journaled as `parts`
+    parts, then mend the validity of the facts they write (`mend`: versions not
+    reconciled) and render the projections of `views`. Each part is journaled as `parts`
     yields it (the last once `parts` has ended: one more than `count` is refused with
     nothing applied), then the parts are applied one at a time as read back from the
     journal: no more than a part is held. `done` is told of each part once applied; `first`
     runs once the intent is begun, before its parts are journaled (a crash before its last
     part drops the intent). The caller holds the locks of `users`, whose `fence` it passes."""
     intent = WriteIntent(
-        id=uuid.uuid4().hex, parts=count, users=list(users), views=list(views), actor=actor
+        id=uuid.uuid4().hex,
+        parts=count,
+        users=list(users),
+        views=list(views),
+        actor=actor,
+        mend=mend,
     )
     _held(fence, intent.user_ids())  # each part is checked against `users` as it comes
     journal = services.journal
@@ -220,16 +227,31 @@ async def apply_intent(
     """Bring every store in line with the intent (again, if it was applied before): its own
     body, its parts in order (read from the journal one at a time unless given; their
     records are not put in the recall cache: a bulk write, an import, evicting what recall
-    reads), its views, then its erase (what it removed)."""
+    reads), the validity of the facts they wrote if it `mend`s, its views, then its erase
+    (what it removed)."""
     await _apply(services, fence, intent, intent.at)
+    facts = _facts(intent) if intent.mend else set()
     for index in range(intent.parts):
         part = parts[index] if parts else await services.journal.part(intent.id, index)
         if part is None:
             raise StoreError(f"part {index} of journaled write {intent.id} is missing")
         await _apply(services, fence, part, intent.at, cache=False)
+        facts |= _facts(part) if intent.mend else set()
         if done is not None:
             done(part)
     guard = Guard(services, actor=intent.actor, at=intent.at)
+    if facts:  # each version as repair leaves it, logged (again after a crash: the same)
+        mended = [
+            Change(
+                record=guard.record(new),
+                event=guard.event(
+                    history_event(new, Operation.UPDATE, old=old, actor=intent.actor, at=intent.at)
+                ),
+            )
+            for old, new in await validity.versions_mended(services, facts, intent.at)
+        ]
+        if mended:
+            await _apply(services, fence, IntentPart(writes=mended), intent.at)
     for user_id, agent_id in intent.views:
         views = await projections.refresh(services, user_id, agent_id, now=intent.at)
         writes = [Change(record=guard.record(r), event=guard.event(e)) for r, e in views.writes]
@@ -240,6 +262,15 @@ async def apply_intent(
     if intent.erase is not None:
         return await erase.apply(services, fence, intent)
     return None
+
+
+def _facts(part: IntentPart) -> set[tuple[MemoryType, str | None, str]]:
+    """The facts (type, user, conflict key) of the records `part` writes."""
+    return {
+        (c.record.memory_type, c.record.user_id, c.record.conflict_key)
+        for c in part.writes
+        if c.record.conflict_key is not None
+    }
 
 
 async def complete(
