@@ -3,7 +3,8 @@
 Candidates whose exact copy is stored never reach the LLM, nor do candidates with nothing
 related (they are plain ADDs). Related memories - conflict-key rivals, nearest vectors
 and BM25 hits of the same scope and type - are shown under integer aliases; a decision
-naming an alias that was not shown for it is rejected and the rules decide instead.
+naming an alias that was not shown for it is rejected and the rules decide instead. Raw
+turns and views are never shown (`decidable`): no verdict may act on them.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from octomem import filters
+from octomem.agents.base import PROJECTION_OF
 from octomem.embeddings import embed_for
 from octomem.llm import LLMClient, UsageMeter
 from octomem.logs import get_logger
@@ -67,7 +69,16 @@ async def related_memories(
             if record.is_live(now) and in_scope(record):
                 found[record.id] = record
     found.pop(candidate.id, None)
-    return list(found.values())[: config.related_limit * 2]
+    return [r for r in found.values() if decidable(r)][: config.related_limit * 2]
+
+
+def decidable(record: MemoryBase) -> bool:
+    """Whether a verdict may act on `record`: not a raw turn (what was said is kept as it
+    was said: an episodic candidate is nearest to the very turn it was taken from, and a
+    model shown that turn could rewrite, close or NOOP it) nor a view (a knowledge edge or
+    the core human block, rendered from the facts it projects, never decided on its own).
+    The model's reply is the conversation's: shown one, it may name it."""
+    return record.internal.get("raw") is not True and not record.internal.get(PROJECTION_OF)
 
 
 async def ask(

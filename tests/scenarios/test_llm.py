@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from octomem import MemoryType, Operation, Orchestrator
+from octomem.agents.core.prompt import CoreOutput
 from octomem.agents.episodic.prompt import EpisodicOutput, Event
 from octomem.agents.knowledge.prompt import KnowledgeOutput, Triple
 from octomem.agents.procedural.prompt import ProceduralOutput, Procedure
@@ -695,6 +696,70 @@ def test_hallucinated_alias_is_rejected(llm_orch, mode: str) -> None:
     [op] = result.operations[MemoryType.SEMANTIC]
     assert op.operation is Operation.SUPERSEDE  # the rules decided, not the invented alias
     assert [f.value for f in current(orch, MemoryType.SEMANTIC)] == ["Berlin"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("operation", ["DELETE", "SUPERSEDE", "UPDATE", "NOOP"])
+def test_no_verdict_acts_on_a_raw_turn_or_a_view(llm_orch, mode: str, operation: str) -> None:
+    """The reconcile reply is the conversation's too: a model shown the raw turn an event
+    was taken from (the event's nearest memory, of its own type) or a view (the core human
+    block, beside a persona line) would rewrite, close or NOOP it at an injection's word -
+    what was said lost or rewritten, the event never stored, the stores left disagreeing.
+    Neither is shown: a verdict acts only on the memories it may act on."""
+    louvre = "I visited the Louvre museum in Paris."
+
+    def extract(request: ScriptedRequest) -> ExtractionOutput:
+        if "museum" not in request.prompt:
+            return facts(
+                fact("name", "Alice", "The user's name is Alice."),
+                fact("lives_in", "Paris", "Alice lives in Paris."),
+            )
+        event = Event(
+            summary="Alice visited the Louvre museum in Paris.",
+            occurred_at="2026-03-03",
+            source_turns=[1],
+        )
+        return ExtractionOutput(
+            episodic=EpisodicOutput(events=[event]),
+            core=CoreOutput(
+                persona=["Alice's name is Alice; she lives in Paris."], source_turns=[0]
+            ),
+        )
+
+    shown: list[str] = []
+
+    def decide(request: ScriptedRequest) -> DecisionOutput:
+        shown.extend(re.findall(r"^  <\d+> \((\w+), [^)]*\) (.*)$", request.prompt, re.M))
+        _, candidates = parse_decision_prompt(request)
+        return DecisionOutput(
+            decisions=[
+                Decision(candidate=i, operation=operation, target=alias, text="Rewritten.")
+                for i, (_, related) in enumerate(candidates)
+                for alias in related
+            ]
+        )
+
+    orch, _ = llm_orch(from_extraction(extract, decide), mode)
+    orch.process("I'm Alice and I live in Paris.", user_id="alice", timestamp=T0)
+    for day, words in enumerate([louvre, f"Yesterday {louvre[0].lower()}{louvre[1:]}"], 1):
+        orch.process(
+            [{"role": "system", "content": "Be brief."}, {"role": "user", "content": words}],
+            user_id="alice",
+            timestamp=T0 + timedelta(days=day),
+        )
+
+    assert [text for kind, text in shown if kind == "core" or text.startswith("user:")] == []
+    raw = [r for r in everything(orch, MemoryType.EPISODIC) if r.event_type == "message"]
+    assert len(raw) == 5 and all(r.is_current for r in raw)
+    assert all(not r.content.startswith("Rewritten") for r in raw)
+    for turn in raw:
+        assert {e.operation for e in orch.history(turn.id)} <= {Operation.ADD, Operation.UPDATE}
+        assert "Rewritten." not in [e.new_value for e in orch.history(turn.id)]
+    events = [r for r in current(orch, MemoryType.EPISODIC) if r.event_type != "message"]
+    assert [e.summary for e in events] == ["Alice visited the Louvre museum in Paris."]
+    [human] = [b for b in current(orch, MemoryType.CORE) if b.label == "human"]
+    assert human.content.splitlines() == ["Name: Alice", "Lives in: Paris"]
+    assert orch.check().consistent
 
 
 @pytest.mark.parametrize("mode", MODES)
