@@ -490,6 +490,91 @@ def test_a_secret_the_model_writes_without_a_cue_is_masked(llm_orch, mode: str) 
     assert files_holding(orch.settings.data_dir, key) == []
 
 
+def _split_secrets(secret: str) -> ExtractionOutput:
+    """A secret in a structure no one string of which gives it a cue."""
+    return ExtractionOutput(
+        knowledge=KnowledgeOutput(
+            triples=[
+                # its subject: the fact's sentence names it, and its key is kept beside it
+                Triple(
+                    subject=secret,
+                    predicate="IS",
+                    object="wifi network",
+                    fact=f"The wifi password is {secret}.",
+                    source_turns=[0],
+                ),
+                # the value of an edge whose predicate names a secret
+                Triple(
+                    subject="Bob",
+                    predicate="HAS_WIFI_PASSWORD",
+                    object=secret,
+                    fact="Bob has a wifi network.",
+                    source_turns=[0],
+                ),
+            ]
+        ),
+        procedural=ProceduralOutput(
+            procedures=[
+                # a step of its own after the step that names it
+                Procedure(
+                    title="Router login",
+                    steps=["Open the router page", "Type the admin password:", secret],
+                    source_turns=[0],
+                )
+            ]
+        ),
+    )
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_secret_the_model_splits_across_a_structure_is_masked(llm_orch, mode: str) -> None:
+    """A secret found in any string of a reply is masked in every record of it, and in what
+    a record keeps made of it (a knowledge edge's subject key, from which its conflict key
+    is made); the value of an edge whose predicate names a secret is one, as a fact's whose
+    attribute does; and a list's lines are read together, so a cue and its value on two
+    lines of a procedure are found."""
+    secret = "Quokka7731Zephyr"
+    orch, _ = llm_orch(from_extraction(lambda request: _split_secrets(secret)), mode)
+    orch.process("I set up the new router today.", user_id="alice")
+
+    edges = {(k.subject, k.predicate, k.object) for k in current(orch, MemoryType.KNOWLEDGE)}
+    assert edges == {
+        ("[MASKED password]", "IS", "wifi network"),
+        ("Bob", "HAS_WIFI_PASSWORD", "[MASKED password]"),
+    }
+    [steps] = [p.steps for p in current(orch, MemoryType.PROCEDURAL)]
+    assert steps == ["Open the router page", "Type the admin password:", "[MASKED password]"]
+    orch.close()
+    assert files_holding(orch.settings.data_dir, secret) == []
+
+
+def test_a_predicate_that_relates_to_an_entity_does_not_mask_the_entity(llm_orch) -> None:
+    """A predicate that names a secret and ends in a relation word relates its subject to
+    an entity: its object is a name, not the secret's value, so it is not masked across
+    the reply (other records about him keep his name; the write's last check still masks
+    the edge's own object, as an import does)."""
+    triple = Triple(
+        subject="Alice",
+        predicate="SHARED_PASSWORD_WITH",
+        object="Bartholomew",
+        fact="Alice shared the streaming password with Bartholomew.",
+        source_turns=[0],
+    )
+    reply = ExtractionOutput(
+        semantic=SemanticOutput(
+            facts=[fact("lives_in", "Rome", "Bartholomew lives in Rome.", subject="Bartholomew")]
+        ),
+        knowledge=KnowledgeOutput(triples=[triple]),
+    )
+    orch, _ = llm_orch(from_extraction(lambda request: reply))
+    orch.process(
+        "I shared the streaming password with Bartholomew, who lives in Rome.", user_id="alice"
+    )
+    [edge] = [k for k in current(orch, MemoryType.KNOWLEDGE) if k.predicate != "LIVES_IN"]
+    assert edge.content == "Alice shared the streaming password with Bartholomew."
+    assert [f.content for f in current(orch, MemoryType.SEMANTIC)] == ["Bartholomew lives in Rome."]
+
+
 def test_a_reconcile_rewrite_naming_a_secret_is_masked(llm_orch) -> None:
     secret = "Quokka7731Zephyr"
 
