@@ -39,6 +39,11 @@ def from_user(item: Item, turns: Sequence[Turn], ctx: ExtractionContext) -> bool
     return any(turn.role == "user" and turn.id not in others for turn in _picked(item, turns))
 
 
+def from_system(item: Item, turns: Sequence[Turn]) -> bool:
+    """Whether the item comes from at least one system turn (the app's own instructions)."""
+    return any(turn.role == "system" for turn in _picked(item, turns))
+
+
 def speaker(item: Item, turns: Sequence[Turn], ctx: ExtractionContext) -> str | None:
     """The one other speaker whose user-role turns the item comes from, when all its turns
     are theirs: what they say of themselves ("I moved to Lisbon") is about them."""
