@@ -14,6 +14,7 @@ from octomem.agents.base import record_fields as offline_fields
 from octomem.language.speakers import other_speakers
 from octomem.llm_schema import LLMOutput
 from octomem.models import MemoryBase, SourceRef, Turn, as_utc
+from octomem.validation import EARLIEST, LATEST
 
 USER_WORDS = frozenset({"user", "the user", "i", "me"})  # a subject that names the user
 
@@ -70,13 +71,16 @@ def record_fields(
 
 
 def parse_when(value: str | None, default: datetime) -> datetime:
-    """An ISO date or datetime from the model; the turn's time when absent or unreadable."""
+    """An ISO date or datetime from the model; the turn's time when absent, unreadable or
+    outside the years every timestamp octomem takes lies in (`validation.check_timestamp`:
+    a task that expires in 9999 never does, and dates at datetime's edges overflow)."""
     if not value:
         return default
     try:
-        return as_utc(datetime.fromisoformat(value.strip().replace("Z", "+00:00")))
+        when = as_utc(datetime.fromisoformat(value.strip().replace("Z", "+00:00")))
     except ValueError:
         return default
+    return when if EARLIEST <= when <= LATEST else default
 
 
 def reply(name: str, **items: type[Item]) -> type[LLMOutput]:

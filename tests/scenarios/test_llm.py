@@ -369,6 +369,44 @@ def test_temporary_task_expires(llm_orch, mode: str) -> None:
 
 
 @pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("when", ["9999-12-31T23:59:59", "0001-01-01", "0001-01-01T00:00:00+00:00"])
+def test_a_date_the_model_gives_outside_the_years_taken_is_the_turns(
+    llm_orch, mode: str, when: str
+) -> None:
+    """A date is the model's too: one outside the years every timestamp octomem takes lies
+    in (1000-2999) would make a task that never expires or an event dated at datetime's
+    edge; it is read as no date (the turn's time, the working TTL), as an unreadable one is."""
+    said = utcnow() - timedelta(days=3)
+
+    def extract(request: ScriptedRequest) -> ExtractionOutput:
+        return ExtractionOutput(
+            working=WorkingOutput(
+                items=[
+                    Task(
+                        key="current_task",
+                        value="file the tax return",
+                        statement="Alice must file the tax return.",
+                        expires_at=when,
+                        source_turns=[0],
+                    )
+                ]
+            ),
+            episodic=EpisodicOutput(
+                events=[Event(summary="Alice filed a form.", occurred_at=when, source_turns=[0])]
+            ),
+        )
+
+    orch, _ = llm_orch(from_extraction(extract), mode)
+    orch.process("I filed a form and must file my tax return.", user_id="alice", timestamp=said)
+
+    [task] = everything(orch, MemoryType.WORKING)
+    assert task.expires_at == task.valid_from + orch.settings.agents.working_ttl
+    assert current(orch, MemoryType.WORKING) == []  # expired with the TTL, 2 days ago
+    [event] = [e for e in current(orch, MemoryType.EPISODIC) if e.event_type != "message"]
+    assert event.occurred_at == event.valid_from
+
+
+@pytest.mark.parametrize("mode", MODES)
 def test_secrets_are_masked_everywhere(llm_orch, mode: str) -> None:
     secret, key = "hunter2x", "sk-live-abcdefghijklmnop1234"
 
