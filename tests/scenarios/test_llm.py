@@ -676,6 +676,39 @@ def test_assistant_turn_is_not_a_user_fact(llm_orch, mode: str) -> None:
 
 
 @pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("subject", ["User", "I"])
+def test_an_edge_about_the_user_from_the_assistants_turn_is_not_a_user_fact(
+    llm_orch, mode: str, subject: str
+) -> None:
+    """An edge whose subject is the user becomes the user's fact (one source per fact): the
+    assistant's words are no more a fact about the user as an edge than as a fact."""
+
+    def extract(request: ScriptedRequest) -> ExtractionOutput:
+        edge = Triple(
+            subject=subject,
+            predicate="LIVES_IN",
+            object="the cloud",
+            fact=f"{subject} lives in the cloud.",
+            source_turns=[1],
+        )
+        return ExtractionOutput(
+            semantic=SemanticOutput(facts=[fact("lives_in", "Oslo", "Alice lives in Oslo.")]),
+            knowledge=KnowledgeOutput(triples=[edge]),
+        )
+
+    orch, _ = llm_orch(from_extraction(extract), mode)
+    orch.process(
+        [
+            {"role": "user", "content": "I live in Oslo."},
+            {"role": "assistant", "content": "Nice! I live in the cloud."},
+        ],
+        user_id="alice",
+    )
+    assert [f.value for f in everything(orch, MemoryType.SEMANTIC)] == ["Oslo"]
+    assert [k.object for k in everything(orch, MemoryType.KNOWLEDGE)] == ["Oslo"]
+
+
+@pytest.mark.parametrize("mode", MODES)
 def test_persona_lines_come_from_system_turns_only(llm_orch, mode: str) -> None:
     """The persona block is how the assistant behaves, given to it with every recall: a
     model obeying an instruction injected in a user's or a tool's turn would make it

@@ -7,7 +7,15 @@ from collections.abc import Sequence
 
 from octomem.agents.base import ExtractionContext
 from octomem.agents.context import SAID_BY
-from octomem.agents.prompting import USER_WORDS, Item, listing, record_fields, reply, speaker
+from octomem.agents.prompting import (
+    USER_WORDS,
+    Item,
+    from_user,
+    listing,
+    record_fields,
+    reply,
+    speaker,
+)
 from octomem.language import norm_key
 from octomem.models import KnowledgeMemory, MemoryBase, MemoryType, Turn
 from octomem.sensitive import mask_text
@@ -37,6 +45,10 @@ def to_record(triple: Triple, turns: Sequence[Turn], ctx: ExtractionContext) -> 
     if said and subject.lower() in USER_WORDS:  # another speaker's "I": theirs
         subject = said
     is_user = subject.lower() in user_words
+    if is_user and not from_user(triple, turns, ctx):
+        # an edge about the user becomes the user's fact (`view.canonical`): the assistant's
+        # words are never one, as the semantic agent's are not (`from_user`)
+        return None
     # of the masked name: the key is stored as it is (in internal and the conflict key),
     # and the model may name anything a subject, a key it was shown masked included
     subject_key = "user" if is_user else norm_key(mask_text(subject))
