@@ -676,6 +676,33 @@ def test_assistant_turn_is_not_a_user_fact(llm_orch, mode: str) -> None:
 
 
 @pytest.mark.parametrize("mode", MODES)
+def test_the_assistants_words_naming_the_user_are_not_a_user_fact(llm_orch, mode: str) -> None:
+    """Once the user's name is known, a fact about the user may name her: sourced only
+    from the assistant's words, it is dropped as one about "user" is, not kept beside what
+    she said of herself."""
+
+    def extract(request: ScriptedRequest) -> ExtractionOutput:
+        if "cloud" in request.prompt:
+            return facts(fact("lives_in", "the cloud", "Alice lives in the cloud.", 1, "Alice"))
+        return facts(
+            fact("name", "Alice", "The user's name is Alice."),
+            fact("lives_in", "Oslo", "Alice lives in Oslo."),
+        )
+
+    orch, _ = llm_orch(from_extraction(extract), mode)
+    orch.process("I'm Alice and I live in Oslo.", user_id="alice", timestamp=T0)
+    orch.process(
+        [
+            {"role": "user", "content": "Hi!"},
+            {"role": "assistant", "content": "Alice, you live in the cloud now."},
+        ],
+        user_id="alice",
+        timestamp=T0 + timedelta(days=1),
+    )
+    assert {f.value for f in everything(orch, MemoryType.SEMANTIC)} == {"Alice", "Oslo"}
+
+
+@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("subject", ["User", "I"])
 def test_an_edge_about_the_user_from_the_assistants_turn_is_not_a_user_fact(
     llm_orch, mode: str, subject: str

@@ -35,6 +35,13 @@ class Fact(Item):
     statement: str
 
 
+def names_user(subject: str, ctx: ExtractionContext) -> bool:
+    """Whether a fact's subject is the user: `user`, or the user's name when it is known
+    ("Alice, you live in the cloud now" is as much about the user as "you do")."""
+    known = ctx.user_name
+    return subject == "user" or (known is not None and subject.lower() == known.lower())
+
+
 def to_record(fact: Fact, turns: Sequence[Turn], ctx: ExtractionContext) -> MemoryBase | None:
     subject = "user" if fact.subject.strip().lower() in USER_WORDS else fact.subject.strip()
     attribute = fact.attribute.strip().lower().replace(" ", "_")
@@ -49,7 +56,7 @@ def to_record(fact: Fact, turns: Sequence[Turn], ctx: ExtractionContext) -> Memo
         subject = said
         relation = attribute.partition(":")[2]
         statement = fact_sentence(Said(said, attribute, value, statement, relation), None)
-    elif subject == "user" and not from_user(fact, turns, ctx):
+    elif names_user(subject, ctx) and not from_user(fact, turns, ctx):
         return None  # the assistant's words are never a fact about the user
     key = value if attribute == "age" else norm_key(value)
     entities = entities_in(statement)
