@@ -63,7 +63,7 @@ VERB = (
     r"|(?:is|was|are|'s|ist|lautet|war|lauten|sind|est|était|sont|c'est|es|era|son|"
     r"это|был|была|было)\b"
     r"(?:\s+(?:now|still|just|actually|jetzt|nun|noch|immer|maintenant|toujours|encore|"
-    r"ahora|todavía|теперь|сейчас))?"
+    r"ahora|todavía|теперь|сейчас))?(?:\s*:)?"  # "is:", its value on the next line too
     r"|will\s+be|:|=|->|—|–)"
 )
 # "set my password to ...": a change verb before the cue, "to" after it

@@ -272,6 +272,7 @@ SECRETS: list[Secret] = [
     s("ssn", "The W-2 lists 219-45-7812 as his number.", "219-45-7812"),
     # --- PINs, CVVs, codes
     s("pin", "My PIN is 4821.", "4821"),
+    s("pin", "My PIN is:\n4821", "4821"),
     s("pin", "The PIN for my debit card is 7395, don't tell anyone.", "7395"),
     s("pin", "pin code: 0415", "0415"),
     s("pin", "Phone unlock PIN 902716 if I lose it.", "902716"),
@@ -284,6 +285,7 @@ SECRETS: list[Secret] = [
     s("code", "My bank account number is 40817263 at Chase.", "40817263"),
     # --- passwords and passphrases
     s("password", "My password is hunter2.", "hunter2"),
+    s("password", "The admin password is:\nTulip-Harbor-88", "Tulip-Harbor-88"),
     s("password", "password: Tr0ub4dor&3", "Tr0ub4dor&3"),
     s("password", "My email password is sunflower88, I always forget it.", "sunflower88"),
     s("password", "The admin password is 'P@ssw0rd!2024' on the NAS.", "P@ssw0rd!2024"),
