@@ -19,8 +19,9 @@ from pydantic import BaseModel, Field, ValidationError
 
 from octomem.errors import InvalidInputError
 from octomem.memory_types import TypeRegistry
-from octomem.models import Entity, HistoryEvent, MemoryBase, MemoryType, Relation
+from octomem.models import Entity, HistoryEvent, MemoryBase, MemoryType, Operation, Relation
 from octomem.orchestrator import originals
+from octomem.orchestrator.events import logged_as
 from octomem.orchestrator.import_file import masked
 from octomem.stores.blobs import is_sha256
 from octomem.validation import MAX_DEPTH, check_json, validate_scope_id
@@ -275,6 +276,11 @@ def _memory_line(
     if len(users) != 1:
         raise Rejected("its record and history belong to different users")
     (user_id,) = users
+    last = events[-1] if events else None
+    if record and last and last.operation is not Operation.DELETE and not logged_as(last, record):
+        # the stores would disagree (`octomem doctor`): a line edited by hand, or an export
+        # of stores that did (repaired there first)
+        raise Rejected("its record is not what its last history event logs")
     agent_id = record.agent_id if record is not None else None
     return MemoryLine(number, memory_id, memory_type, user_id, agent_id, record, events)
 

@@ -103,9 +103,11 @@ def test_another_tenants_record_id_cannot_be_taken_over(bob: Orchestrator) -> No
     before = _everything(bob, "bob")
     history_before = {i: len(bob.history(i)) for i, _, _ in before}
     hostile = [lines[0]] + [_as_user(line, "mallory") for line in lines[1:]]
-    for at in _record_lines(hostile):
-        hostile[at]["record"]["content"] = "Bob's secrets now belong to mallory"
-        hostile[at]["record"]["content_hash"] = ""
+    for at in _record_lines(hostile):  # the record and what its history logs, both
+        for record in [hostile[at]["record"], *(e["record"] for e in hostile[at]["history"])]:
+            if record:
+                record["content"] = "Bob's secrets now belong to mallory"
+                record["content_hash"] = ""
 
     with pytest.raises(ImportRejectedError, match="another user"):
         bob.import_jsonl(_file(hostile))
@@ -120,6 +122,28 @@ def test_another_tenants_record_id_cannot_be_taken_over(bob: Orchestrator) -> No
     assert bob.get_all(user_id="mallory", include_superseded=True) == []
     if bob.settings.graph.provider == "ladybug":  # a shared Bolt server holds other tests' too
         assert bob.check().consistent
+
+
+@pytest.mark.parametrize("field", ["content", "valid_to"])
+def test_a_record_that_is_not_what_its_history_logs_is_rejected(make_orch: Any, field: str) -> None:
+    """A line edited by hand - its record's text or validity, not the history event that
+    logs it - would leave stores that disagree (`check()` not consistent): rejected."""
+    source = make_orch()
+    source.process("I live in Paris.", user_id="alice", timestamp=T0)
+    lines = _export(source, "alice")
+    at = _record_lines(lines)[0]
+    edited = json.loads(json.dumps(lines[at]))
+    if field == "content":
+        edited["record"]["content"] = "I live in Rome."
+        edited["record"]["content_hash"] = ""
+    else:
+        edited["record"]["valid_to"] = T0.isoformat()
+    target = make_orch()
+    with pytest.raises(ImportRejectedError, match="what its last history event logs"):
+        target.import_jsonl(_file([lines[0], edited]))
+    assert target.stats().totals.memories == 0
+    target.import_jsonl(_file([*lines[:at], edited, *lines[at + 1 :]]), skip_invalid=True)
+    assert target.check().consistent
 
 
 def test_an_id_claimed_twice_in_one_file_goes_to_the_first_scope(make_orch: Any) -> None:

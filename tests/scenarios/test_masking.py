@@ -255,7 +255,8 @@ def _tampered_export(orch: Orchestrator) -> str:
         for line in lines:
             if line["type"] == "memory" and line["record"] is not None:
                 record = line["record"]
-                record["content"] += " " + text()
+                added = " " + text()  # in the record and in the history event that logs it
+                record["content"] += added
                 record["metadata"] |= {"note": text(), "structure": structured()}
                 record["internal"]["note"] = text()
                 record["source"]["extractor"] = text()  # free text, not an id
@@ -264,7 +265,8 @@ def _tampered_export(orch: Orchestrator) -> str:
                     event["old_value"] = text()
                     event["actor"] = text()
                     if event.get("record"):
-                        event["record"]["content"] += " " + text()
+                        last = event is line["history"][-1]
+                        event["record"]["content"] += added if last else " " + text()
                         event["record"]["metadata"] = structured()
                         event["record"]["source"]["extractor"] = text()
             elif line["type"] == "relation":
