@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import inspect
 import json
-import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
@@ -25,7 +24,7 @@ from rich.progress import (
 
 from octomem import _gc
 from octomem.errors import InvalidInputError
-from octomem.validation import parse_json
+from octomem.validation import parse_json, printable
 
 if TYPE_CHECKING:
     from octomem.orchestrator.engine import Orchestrator
@@ -250,15 +249,6 @@ def _masked(name: str) -> str:
     from octomem.sensitive import mask_text
 
     return printable(mask_text(name))
-
-
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
-
-
-def printable(name: str) -> str:
-    """`name` with its control characters shown as escapes (``\\x1b``): a file's name
-    is the folder's author's, and an escape sequence in it would drive the terminal."""
-    return _CONTROL.sub(lambda found: repr(found.group())[1:-1], name)
 
 
 def _tail(name: str, width: int = 40) -> str:

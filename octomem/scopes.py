@@ -45,6 +45,19 @@ def scope_filter(
     return {"AND": clauses}
 
 
+IN_CHUNK = 1_000  # values in one `in` filter: a filter's operand is held to the limit of a
+# caller's value (100,000 characters as JSON), and a call may name thousands of ids
+
+
+def among(field: str, values: list[str]) -> list[Filter]:
+    """Filters that together admit `field` in `values`, `IN_CHUNK` values each (none for
+    no values): one lookup each."""
+    return [
+        {field: {"in": values[start : start + IN_CHUNK]}}
+        for start in range(0, len(values), IN_CHUNK)
+    ]
+
+
 def equals(field: str, value: str | None) -> Filter:
     """`field` equals `value` as a literal: an id is never read as filter syntax (in the
     shorthand ``{field: value}``, the value ``"*"`` means "the field is present")."""

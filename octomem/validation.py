@@ -88,6 +88,12 @@ def _escaped(value: str) -> str:
     return shown(value).encode("ascii", "backslashreplace").decode("ascii")
 
 
+def printable(value: str) -> str:
+    """`value` with every control character shown as its escape (``\\x1b``): a name a
+    file's author gave, shown on a terminal or kept as an id, which refuses them."""
+    return _ANY_CONTROL.sub(lambda found: repr(found.group())[1:-1], value)
+
+
 def check_int(value: int, what: str) -> int:
     """`value` if it lies between -MAX_INT and MAX_INT, else InvalidInputError."""
     if not -MAX_INT <= value <= MAX_INT:

@@ -30,7 +30,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -64,10 +63,9 @@ from octomem.orchestrator.ingest_scan import (
     tree_stat,
 )
 from octomem.sensitive import mask_text
+from octomem.validation import printable
 
 __all__ = ["Engine", "IngestReport", "Progress", "ingest_path"]
-
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")  # what a scope id refuses
 
 if TYPE_CHECKING:
     from octomem.messages import Messages
@@ -305,9 +303,8 @@ class _Run:
         Message-ID, a Slack channel's name: the file's author's) are escaped (``\\x1b``):
         a session id is an id, which refuses them, and its conversation would be skipped."""
         name = name[:200]
-        if not is_utf8(name) or _CONTROL.search(name):
-            name = _CONTROL.sub(lambda found: repr(found.group())[1:-1], name)
-            name = name.encode("utf-8", "backslashreplace").decode("utf-8")[:200]
+        if not is_utf8(name) or printable(name) != name:
+            name = printable(name).encode("utf-8", "backslashreplace").decode("utf-8")[:200]
         if mask_text(name) == name:
             return name
         kind = name.partition(":")[0]

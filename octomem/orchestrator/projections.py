@@ -31,7 +31,7 @@ from octomem.models import (
 )
 from octomem.orchestrator.events import history_event
 from octomem.orchestrator.retrieval import valid_at
-from octomem.scopes import ANY, Owner, scope_filter
+from octomem.scopes import ANY, Owner, among, scope_filter
 from octomem.stores.base import Filter
 
 if TYPE_CHECKING:
@@ -202,17 +202,10 @@ async def _stored_views(
 ) -> dict[str, MemoryBase]:
     """The stored views of these sources, by source id (not by `view_id`: an imported view
     keeps the id it had under its first data directory's key)."""
-    ids = list(dict.fromkeys(fact_ids))
     found: list[MemoryBase] = []
-    # in chunks: one call may write thousands of facts, and a filter's operand is held to
-    # the limit of a caller's value (100,000 characters as JSON)
-    for start in range(0, len(ids), _VIEW_CHUNK):
-        where = {f"internal.{PROJECTION_OF}": {"in": ids[start : start + _VIEW_CHUNK]}}
+    for where in among(f"internal.{PROJECTION_OF}", list(dict.fromkeys(fact_ids))):
         found += await services.vector.list(agent.memory_type, where=where)
     return {str(v.internal[PROJECTION_OF]): v for v in found}
-
-
-_VIEW_CHUNK = 1_000  # source ids in one lookup of their views: ~30,000 characters
 
 
 def _names(

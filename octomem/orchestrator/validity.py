@@ -29,14 +29,13 @@ from octomem import scopes
 from octomem.models import HistoryEvent, MemoryBase, MemoryType, Operation
 from octomem.orchestrator.services import Services
 from octomem.plans import Decision
-from octomem.scopes import ANY, scope_filter
+from octomem.scopes import ANY, among, scope_filter
 from octomem.stores.base import Filter
 
 # a valid_from later than the server's now by more than this is an anomaly (clocks of
 # hosts that are right differ by less)
 FUTURE_SLACK = timedelta(minutes=5)
 Key = tuple[MemoryType, str | None, str | None, str | None, str]
-MEND_CHUNK = 1_000  # conflict keys in one lookup of their versions (a filter's operand bound)
 
 
 def mended(
@@ -89,9 +88,7 @@ async def versions_mended(
         keys[(memory_type, user_id)].add(key)
     found = []
     for (memory_type, user_id), of_owner in keys.items():
-        ordered = sorted(of_owner)
-        for start in range(0, len(ordered), MEND_CHUNK):
-            chunk = {"conflict_key": {"in": ordered[start : start + MEND_CHUNK]}}
+        for chunk in among("conflict_key", sorted(of_owner)):  # a chunk's versions at once
             records = await services.vector.list(
                 memory_type, where=scope_filter(user_id, ANY, ANY, chunk)
             )
