@@ -329,6 +329,27 @@ def test_a_users_memories_are_paged_on_the_server(world: World, browser: TestCli
     assert "/ui/users/pat" in found.text and "/ui/users/bob" not in found.text
 
 
+@pytest.mark.parametrize("user", ["acme/alice", "..", ".", "~tilde", "a/../b"])
+def test_a_user_whose_id_is_no_plain_path_segment_has_every_page(
+    world: World, browser: TestClient, user: str
+) -> None:
+    world.api("POST", "/v1/process", json={"messages": "I live in Lisbon.", "user_id": user})
+    sign_in(browser, world.keys["admin"])
+    listed = browser.get("/ui/users", params={"q": user}).text
+    links = set(re.findall(r'href="(/ui/users/[^"?]+)"', listed))
+    [page] = [link for link in links if "Lisbon" in browser.get(link).text]
+    [memory, *_] = memory_ids(browser.get(page + "?agent=semantic").text)
+    story = browser.get(f"{page}/memories/{memory}")
+    assert story.status_code == 200 and "Lisbon" in story.text
+    assert browser.get(f"{page}/graph").status_code == 200
+    forget = browser.get(f"{page}/forget")
+    token = CSRF.findall(forget.text)[-1]
+    done = browser.post(f"{page}/forget", data={"csrf": token, "confirm": user})
+    assert done.status_code == 200, done.text
+    assert world.api("GET", "/v1/stats", params={"user_id": user})["totals"]["memories"] == 0
+    assert browser.get("/ui/users/~not!base64").status_code == 422
+
+
 def test_a_memorys_story_shows_its_history_successor_turns_and_edges(
     world: World, browser: TestClient
 ) -> None:

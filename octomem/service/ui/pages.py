@@ -8,6 +8,8 @@ whose key was revoked) sends the browser to the sign-in page.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -37,6 +39,30 @@ ENV = Environment(
     lstrip_blocks=True,
 )
 ENV.filters["q"] = lambda value: quote(str(value), safe="")
+
+
+def user_segment(user_id: str) -> str:
+    """`user_id` as the one path segment `/ui/users/{user_id}` reads. An id that a router
+    or a browser would not read back as itself (one holding a `/`, `.` or `..`), and an id
+    that begins with `~`, is written as `~` and its UTF-8 in base64url."""
+    if "/" in user_id or user_id in {".", ".."} or user_id.startswith("~"):
+        encoded = base64.urlsafe_b64encode(user_id.encode())
+        user_id = "~" + encoded.decode("ascii").rstrip("=")
+    return quote(user_id, safe="")
+
+
+def user_of_segment(segment: str) -> str:
+    """The user id a path segment written by `user_segment` names."""
+    if not segment.startswith("~"):
+        return segment
+    body = segment[1:] + "=" * (-len(segment[1:]) % 4)
+    try:
+        return base64.b64decode(body, altchars=b"-_", validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        raise InvalidInputError("this is no user's address in the inspector") from None
+
+
+ENV.filters["seg"] = user_segment
 # scripts and styles from the package only; no frames, forms post to the inspector only
 HEADERS = {
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; "

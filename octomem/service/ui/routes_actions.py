@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from octomem.errors import InvalidInputError
 from octomem.service import context
 from octomem.service.deps import Deleter, Project, Reader, Writer
-from octomem.service.ui.pages import HEADERS, UiRoute, check_csrf, render
+from octomem.service.ui.pages import HEADERS, UiRoute, check_csrf, render, user_segment
 from octomem.service.ui.routes_browse import UserId, reach
 
 router = APIRouter(prefix="/ui", route_class=UiRoute, include_in_schema=False)
@@ -27,7 +27,7 @@ MemoryId = Annotated[str, Path(min_length=1, max_length=256)]
 
 
 def _story(user: str, memory_id: str) -> str:
-    return f"/ui/users/{quote(user, safe='')}/memories/{quote(memory_id, safe='')}"
+    return f"/ui/users/{user_segment(user)}/memories/{quote(memory_id, safe='')}"
 
 
 def _as_of(text: str) -> datetime | None:

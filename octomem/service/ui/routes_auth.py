@@ -4,7 +4,6 @@ and the inspector's front door."""
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
@@ -12,14 +11,21 @@ from fastapi.responses import RedirectResponse
 from octomem.service.auth import admitted, grants
 from octomem.service.deps import state_of
 from octomem.service.keys import PREFIX
-from octomem.service.ui.pages import HEADERS, UiRoute, check_csrf, render, sessions
+from octomem.service.ui.pages import (
+    HEADERS,
+    UiRoute,
+    check_csrf,
+    render,
+    sessions,
+    user_segment,
+)
 from octomem.service.ui.session import COOKIE, LOGIN_COOKIE, LOGIN_TTL_S, PATH
 
 router = APIRouter(prefix="/ui", route_class=UiRoute, include_in_schema=False)
 
 
 def _home(user_id: str | None) -> str:
-    return f"/ui/users/{quote(user_id, safe='')}" if user_id else "/ui/users"
+    return f"/ui/users/{user_segment(user_id)}" if user_id else "/ui/users"
 
 
 @router.get("")

@@ -16,16 +16,18 @@ from octomem.service import context
 from octomem.service.deps import Project, Reader
 from octomem.service.routes_entities import users_in_reach
 from octomem.service.ui import views
-from octomem.service.ui.pages import UiRoute, render
+from octomem.service.ui.pages import UiRoute, render, user_of_segment
 
 router = APIRouter(prefix="/ui", route_class=UiRoute, include_in_schema=False)
-UserId = Annotated[str, Path(min_length=1, max_length=256)]
+# a user id as `pages.user_segment` writes it: up to 256 characters, in base64url if need be
+UserId = Annotated[str, Path(min_length=1, max_length=1_400)]
 PageNo = Annotated[int, Query(ge=1, le=1_000_000)]
 
 
 def reach(who: Reader, user_id: str) -> str:
-    """`user_id`, if the caller may see that user (403 for a key pinned to another)."""
-    user = who.user(user_id)
+    """The user a page's path names, if the caller may see that user (403 for a key pinned
+    to another)."""
+    user = who.user(user_of_segment(user_id))
     assert user is not None
     return user
 
