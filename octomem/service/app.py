@@ -17,6 +17,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -24,7 +25,7 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from octomem import __version__
-from octomem.errors import OctomemError
+from octomem.errors import InvalidInputError, OctomemError
 from octomem.logs import get_logger
 from octomem.sensitive import mask_text
 from octomem.service import bookmarks, outcome, problems, ui
@@ -187,6 +188,7 @@ class Envelope:
             info.admit(principal)
             self.state.charge(principal)
             scope[ADMITTED] = principal  # for the routes' dependencies (`deps.caller`)
+        _check_url_is_utf8(scope)
         if not streamed:
             receive = await _buffered(receive, cap, setting)
         else:
@@ -197,6 +199,16 @@ class Envelope:
         with self.state.gate.slot(principal.key_id):
             async with asyncio.timeout(config.deadline_s):
                 await self.app(scope, receive, send)
+
+
+def _check_url_is_utf8(scope: Scope) -> None:
+    """Refuse a path or query string whose (percent-encoded) bytes are not UTF-8: every
+    route would read them as U+FFFD, "?user_id=%FF" as a user no one named."""
+    for part, raw in (("path", scope.get("raw_path")), ("query string", scope["query_string"])):
+        try:
+            unquote_to_bytes(raw or b"").decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidInputError(f"the URL's {part} holds bytes that are not UTF-8") from None
 
 
 async def _no_body() -> Message:

@@ -368,6 +368,47 @@ def test_hostile_ids_user_ids_and_filters_leak_nothing_and_never_500(world: Worl
     assert export(world) == before
 
 
+NOT_UTF8 = ["%FF", "%C3%28", "%C0%AF"]  # a stray byte, a cut sequence, an overlong "/"
+URLS_TAKING_IDS = [
+    ("GET", "/v1/records?user_id={}"),
+    ("GET", "/v1/stats?agent_id={}"),
+    ("GET", "/v1/records/page?user_id=ana&memory_type=semantic&run_id={}"),
+    ("DELETE", "/v1/records?user_id={}"),
+    ("DELETE", "/v1/memories/?user_id={}"),  # mem0's
+    ("DELETE", "/v1/memories/?user_id=ana&run_id={}"),
+    ("POST", "/v3/memories/?agent_id={}"),
+    ("GET", "/ui/users?q={}"),
+    ("POST", "/mcp?user_id={}"),
+    ("GET", "/v1/records/{}"),
+]
+
+
+@pytest.mark.parametrize("escaped", NOT_UTF8)
+def test_an_id_whose_escaped_bytes_are_not_utf8_is_422_on_every_route(
+    world: World, escaped: str
+) -> None:
+    """Starlette reads "%FF" as U+FFFD: a user (agent, run) no one named, whose memories
+    a list would show and a delete would remove."""
+    before = export(world)
+    with world.client("a") as http:
+        for method, url in URLS_TAKING_IDS:
+            answer = http.request(method, url.format(escaped), json={"filters": {"user_id": "x"}})
+            assert answer.status_code == 422, (url, answer.text)
+            assert answer.json()["type"].endswith("/invalid-input")
+            assert "not UTF-8" in answer.json()["detail"]
+    assert export(world) == before
+
+
+def test_an_id_escaped_as_utf8_is_read(world: World) -> None:
+    with world.client("a") as http:
+        stored = http.post("/v1/process", json={"messages": "I like tea.", "user_id": "é-q"})
+        assert stored.status_code == 200, stored.text
+        listed = http.get("/v1/records?user_id=%C3%A9-q")
+        assert listed.status_code == 200, listed.text
+        assert {r["user_id"] for r in listed.json()} == {"é-q"}
+        assert http.delete("/v1/memories/?user_id=%C3%A9-q").status_code == 200
+
+
 def _count_embedded(embedder: Embedder, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The texts the service's embedder model is asked for from now on (cache misses)."""
     assert isinstance(embedder, CachedEmbedder)
