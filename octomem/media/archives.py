@@ -234,6 +234,14 @@ def digest(conversations: list[Conversation]) -> str:
     return hashlib.sha256(json.dumps(said, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def said_digest(conversation: Conversation) -> str:
+    """A sha256 of what one conversation says, whatever file holds it: a mail's session
+    name, where it has no Message-ID, is its file's (its number in a mailbox, its bytes'
+    hash as an `.eml`), so a mail is what it says; a Slack day is also its channel's."""
+    mail = conversation.session.startswith("mail:")
+    return digest([Conversation("mail" if mail else conversation.session, conversation.messages)])
+
+
 def _people(users: list[Any]) -> dict[str, str]:
     out = {}
     for user in users:

@@ -47,6 +47,7 @@ from octomem.orchestrator.ingest_records import (
     ACTOR,
     FIELDS,
     KEY,
+    SAID,
     SHA,
     GetAll,
     Names,
@@ -138,6 +139,7 @@ async def ingest_path(
     for ident in gone:  # first: a renamed file's memories move to its new name below
         await run.remove([r for rs in stored[ident].by_sha.values() for r in rs])
         run.report.removed.append(stored[ident].path)
+    run.said = {said: (k, s.path) for k, s in stored.items() if k in seen for said in s.said}
     budget, tell = config.max_total_bytes, announcer(progress)
     for done, (rel, file) in enumerate(files):
         tell(done, len(files), rel)
@@ -163,6 +165,9 @@ class _Run:
     agent_id: str | None
     erasures: tuple[int, ...]  # the scope's, read before what was stored
     shas: dict[str, str] = field(default_factory=dict)  # sha256 -> the path that holds it
+    # an archive's conversation (`archives.said_digest`) -> the file (key, path) it is
+    # stored from: the same mail in an .eml and an .mbox is stored once
+    said: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     async def process(self, messages: Messages, **arguments: Any) -> None:
         result = await self.engine.process(
@@ -288,12 +293,25 @@ class _Run:
             raise InvalidInputError(
                 f"more than {limits.max_messages:,} conversations (ingest.max_messages)"
             )
+        elsewhere = []  # the file each conversation stored from another file is from
         for conversation in conversations:
+            said = archives.said_digest(conversation)
+            holder = self.said.get(said, (meta[KEY], rel))
+            if holder[0] != meta[KEY]:  # stored from another file of the folder
+                elsewhere.append(holder[1])
+                continue
             session = self._session_id(conversation.session)
             try:
-                await self.process(conversation.messages, session_id=session, metadata=meta)
+                await self.process(
+                    conversation.messages, session_id=session, metadata={**meta, SAID: said}
+                )
             except InvalidInputError as exc:
                 self.report.skipped.append((f"{rel}#{session}", str(exc)))
+            else:
+                self.said[said] = holder
+        if conversations and len(elsewhere) == len(conversations):
+            held = ", ".join(sorted(set(elsewhere)))
+            raise InvalidInputError(f"same conversations as {held} (stored once)")
         (self.report.updated if known is not None else self.report.added).append(rel)
 
     def _session_id(self, name: str) -> str:

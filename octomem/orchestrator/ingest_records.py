@@ -14,6 +14,9 @@ ROOT, PATH, SHA, SIZE, MTIME = (
 )  # fmt: skip
 KEY, ROOT_KEY = "ingest_key", "ingest_root_key"  # keyed hashes: what masking leaves alone
 FIELDS = (ROOT, PATH, SHA, SIZE, MTIME, KEY, ROOT_KEY)
+# an archive's record: what its conversation says (`archives.said_digest`), its own when
+# the record is handed to another file (not a field of the file)
+SAID = "ingest_said_sha256"
 ACTOR = "ingest"  # what ingested records' history events name as their writer
 
 
@@ -50,6 +53,13 @@ class Stored:
 
     by_sha: dict[str, list[MemoryBase]]
     path: str = ""
+
+    @property
+    def said(self) -> set[str]:
+        """What the conversations of an archive stored say (`SAID`): none for a document."""
+        return {
+            str(r.metadata[SAID]) for rs in self.by_sha.values() for r in rs if SAID in r.metadata
+        }
 
     def looks_unchanged(self, size: int, mtime_ns: int) -> bool:
         if len(self.by_sha) != 1:

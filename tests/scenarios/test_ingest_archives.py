@@ -304,3 +304,35 @@ def test_eml_files_are_one_mail_each(make_orch: Any, tmp_path: Path) -> None:
     hits = orch.recall("what is the sailboat called?", user_id="eve", limit=5)
     assert any("Marigold" in hit.text for hit in hits.hits[:3])
     assert orch.ingest(folder / "dentist.eml", user_id="solo").added == ["dentist.eml"]
+
+
+def test_a_mail_both_an_eml_and_in_a_mailbox_of_the_folder_is_stored_once(
+    make_orch: Any, tmp_path: Path
+) -> None:
+    """The same mail saved as an `.eml` beside the mailbox holding it (with its Message-ID
+    or without one) is stored once: a second run adds nothing; once the mailbox is
+    deleted, the `.eml` is read."""
+    no_id = MAIL.replace(b"Message-ID: <m1@example.com>\n", b"").replace(b"Thursday", b"Friday")
+    folder = tmp_path / "mail"
+    folder.mkdir()
+    (folder / "box.mbox").write_bytes(MAIL + no_id)
+    (folder / "dentist.eml").write_bytes(MAIL.split(b"\n", 1)[1])
+    (folder / "friday.eml").write_bytes(no_id.split(b"\n", 1)[1])
+    orch = make_orch(data_dir=tmp_path / "data")
+    first = orch.ingest(folder, user_id="eve")
+    assert first.added == ["box.mbox"]
+    assert dict(first.skipped) == {
+        "dentist.eml": "same conversations as box.mbox (stored once)",
+        "friday.eml": "same conversations as box.mbox (stored once)",
+    }
+    turns = [r for r in orch.get_all(user_id="eve") if r.memory_type == "episodic"]
+    assert len(turns) == 2 and {r.metadata["ingest_path"] for r in turns} == {"box.mbox"}
+    stored = {r.id for r in orch.get_all(user_id="eve")}
+    again = orch.ingest(folder, user_id="eve")
+    assert again.added == [] and again.unchanged == ["box.mbox"] and again.memories == 0
+    assert {r.id for r in orch.get_all(user_id="eve")} == stored
+    (folder / "box.mbox").unlink()
+    moved = orch.ingest(folder, user_id="eve")
+    assert moved.removed == ["box.mbox"] and moved.added == ["dentist.eml", "friday.eml"]
+    left = [r for r in orch.get_all(user_id="eve") if r.memory_type == "episodic"]
+    assert sorted(r.metadata["ingest_path"] for r in left) == ["dentist.eml", "friday.eml"]
