@@ -247,7 +247,22 @@ def _parse(reply: str, output: type[T]) -> T:
         data = json.loads(text, strict=False)
     except json.JSONDecodeError as exc:
         raise ValueError(f"the reply is not JSON: {exc}") from None
+    _check_keys(data, output)
     return output.model_validate(_clean_strings(data))
+
+
+def _check_keys(data: Any, output: type[BaseModel]) -> None:
+    """ValueError for an object none of whose keys is one of `output`'s: every field has
+    a default, so another schema's reply (`{"answer": ...}`) would validate as an empty
+    one, and its turns count as read. `{}` is an empty reply; the error names no key the
+    model wrote (a key may hold anything)."""
+    fields = output.model_fields
+    expected = set(fields) | {f.alias for f in fields.values() if f.alias}
+    if isinstance(data, dict) and data and not expected.intersection(data):
+        raise ValueError(
+            f"the reply's object has none of the keys of {output.__name__} "
+            f"({', '.join(sorted(expected))})"
+        )
 
 
 def _problem(exc: ValueError) -> str:

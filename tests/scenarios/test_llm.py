@@ -794,6 +794,53 @@ def test_malformed_json_is_repaired_once(llm_orch, mode: str) -> None:
 
 
 @pytest.mark.parametrize("mode", MODES)
+def test_a_reply_of_another_schema_is_repaired_once_then_falls_back(llm_orch, mode: str) -> None:
+    """Every field of a reply has a default: an object with none of its keys would read
+    as "nothing to store" and its turns as read, never extracted again."""
+    wrong = {"facts_list": [{"fact": "Alice lives in Paris."}], "answer": "done"}
+    orch, model = llm_orch(lambda request: wrong, mode)
+    result = orch.process("I live in Paris.", user_id="alice")
+    first = "extract" if mode == "single_call" else "route"
+    assert model.calls(first) == 2 and model.calls() == 2  # the reply, the one repair
+    assert result.extraction == "offline_fallback"
+    assert "none of the keys" in str(result.errors[0])
+    assert orch.get(result.turn_memory_ids[0]).internal["extraction"] == "fallback"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_an_empty_reply_is_nothing_to_store_without_a_repair(llm_orch, mode: str) -> None:
+    orch, model = llm_orch(lambda request: {}, mode)
+    result = orch.process("I live in Paris.", user_id="alice")
+    assert result.extraction == "none" and not result.errors  # no agent has anything
+    assert model.calls() == 1  # no repair call
+    assert orch.get(result.turn_memory_ids[0]).internal["extraction"] == "llm"
+    assert orch.reprocess(user_id="alice") == []
+
+
+def test_a_reconcile_reply_of_another_schema_is_repaired_once_then_the_rules_decide(
+    llm_orch,
+) -> None:
+    good = from_extraction(_paris_then_berlin)
+
+    def script(request: ScriptedRequest) -> Any:
+        return {"answer": "DELETE <0>"} if request.purpose == "reconcile" else good(request)
+
+    orch, model = llm_orch(script)
+    orch.process("I live in Paris.", user_id="alice", timestamp=T0)
+    result = orch.process("I moved to Berlin.", user_id="alice", timestamp=T0 + timedelta(days=5))
+    assert model.calls("reconcile") == 2
+    assert any("none of the keys" in str(error) for error in result.errors)
+    [op] = result.operations[MemoryType.SEMANTIC]
+    assert op.operation is Operation.SUPERSEDE  # the rules decided
+    assert [f.value for f in current(orch, MemoryType.SEMANTIC)] == ["Berlin"]
+
+
+def _paris_then_berlin(request: ScriptedRequest) -> ExtractionOutput:
+    city = "Berlin" if "Berlin" in request.prompt else "Paris"
+    return facts(fact("lives_in", city, f"Alice lives in {city}."))
+
+
+@pytest.mark.parametrize("mode", MODES)
 def test_invalid_output_falls_back_and_reprocess_finishes(llm_orch, mode: str) -> None:
     broken = {"on": True}
     good = from_extraction(_paris)
