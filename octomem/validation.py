@@ -9,7 +9,8 @@ bound, for every surface alike:
 - integers: between -`MAX_INT` and `MAX_INT` (2**53 - 1), the integers every JSON reader
   and Chroma, which compares numbers as doubles, hold exactly; Python's limit on
   converting longer integers to text (4,300 digits) is never reached;
-- text: valid Unicode, control characters removed (`clean_text`), or refused in ids.
+- text: valid Unicode, control characters (bidi embeddings, overrides and isolates too)
+  removed (`clean_text`), or refused in ids.
 """
 
 from __future__ import annotations
@@ -40,9 +41,15 @@ MAX_INT = 2**53 - 1
 _MAX_DIGITS = 100  # integers in JSON text longer than this are refused while parsing
 # control characters other than tab and newline (C0, DEL, C1): they carry no meaning in
 # text people say, break terminals and tokenizers, and NUL ends strings in C libraries.
-# Text drops them; ids, which must round-trip exactly, reject them.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-_ANY_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+# With them the explicit bidi controls - embeddings, overrides and isolates (LRE RLE PDF
+# LRO RLO, LRI RLI FSI PDI): they make text display as other text ("Trojan Source": a
+# memory reads otherwise in the inspector, the CLI and the prompts built from it). The
+# marks LRM, RLM and ALM stay: each acts as one strong letter, reorders nothing around
+# it, and right-to-left text needs them to place its digits and punctuation.
+# Text drops them all; ids, which must round-trip exactly, reject them.
+_BIDI = "\u202a-\u202e\u2066-\u2069"
+_CONTROL = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}]")
+_ANY_CONTROL = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}]")
 # invisible, and meaningless in text people say (unlike the zero-width (non-)joiners, which
 # shape emoji and some scripts): dropped, so that text that looks the same is the same
 _INVISIBLE = re.compile("[\u00ad\u200b\u2060\ufeff]")
@@ -151,8 +158,9 @@ def check_encodable(value: str, what: str) -> None:
 
 def clean_text(value: str, what: str) -> str:
     """`value` as valid Unicode text in composed form (NFC), without control characters
-    (other than tab and newline) or invisible ones (`_INVISIBLE`); carriage returns become
-    newlines. InvalidInputError on a lone surrogate."""
+    (other than tab and newline; bidi embeddings, overrides and isolates too: `_CONTROL`)
+    or invisible ones (`_INVISIBLE`); carriage returns become newlines. InvalidInputError
+    on a lone surrogate."""
     check_encodable(value, what)
     value = value.replace("\r\n", "\n").replace("\r", "\n")
     return unicodedata.normalize("NFC", _INVISIBLE.sub("", _CONTROL.sub("", value)))

@@ -120,6 +120,9 @@ _CLAUSE = re.compile(
 _TOKEN = re.compile(r"[^\s\"'`,;()<>\[\]]+")
 _IDENTIFIER = re.compile(r"[A-Za-z]+(?:[_.][A-Za-z]+)+$")  # api_key=api_key, ENV_VAR_NAME
 _DIGITS = re.compile(r"\d[\d -]{0,30}\d|\d")
+# the number or bullet of a list item that starts the line after a cue: "password:\n3. X",
+# "pin is:\n  - 4821", "api key:\n• X" give X, not the item's "3" or "-"
+_ITEM_MARKER = re.compile(r"(?:\(?\d{1,2}[.)]|[-*+•‣◦▪●○–])[ \t]+(?=\S)")
 # a list of codes: "1234-5678, 2345-6789 and 3456-7890", one per line, numbered or not
 _LIST_ITEM = re.compile(r"(?:\d{1,2}[.)]\s+|[-*•]\s*)?([A-Za-z0-9]+(?:-[A-Za-z0-9]+)*)")
 _LIST_SEP = re.compile(r"\s*[,;]?\s*(?:(?:and|und|et|y|и)\s+)?")
@@ -256,9 +259,18 @@ def _forward(text: str, start: int) -> Iterator[Found]:
             word = _TOKEN.match(text, match.end())
             span = None if word is None else _trim(text, *word.span())
         else:
-            span = _value(text, match.end(), kind)
+            span = _value(text, _past_marker(text, match.end(), match["verb"]), kind)
         if span is not None:  # both readings may give one: "set my password to X... is Y"
             yield Found(*span, _kind(kind, cue), tail=False)
+
+
+def _past_marker(text: str, at: int, gap: str) -> int:
+    """Where the value after a cue starts (at `at`, after `gap`): past the number or
+    bullet of a list item when the value is on a line of its own ("password:\n3. X", "my
+    password:\n\n- X")."""
+    if "\n" in gap and (item := _ITEM_MARKER.match(text, at)):
+        return item.end()
+    return at
 
 
 def _taken(text: str, match: re.Match[str], kind: str, cue: str) -> bool:
@@ -312,6 +324,7 @@ _PRICE = re.compile(r"[$€£¥₹]\d[\d.,]*|\d[\d.,]*[$€£¥₹]")
 # a Google app password: 16 lower-case letters, in groups of four or not
 _APP_PASSWORD = re.compile(
     r"(?i:\bapp[ -]?password\b)(?:\s*(?:(?i:is)|:|=)\s*|(?:[ \t]*[,–—-])?[ \t]+|\s*\n\s*)"
+    rf"(?:{_ITEM_MARKER.pattern})?"  # "app password:\n1. abcd efgh ijkl mnop"
     r"[\"'`]?(?P<value>[a-z]{4}(?: ?[a-z]{4}){3})\b"
 )
 
@@ -421,7 +434,7 @@ def _bare(text: str, start: int) -> Iterator[Found]:
 def _bare_value(text: str, match: re.Match[str], qualified: bool) -> Found | None:
     """The value after a bare cue, if it looks generated; after words that say what it
     opens, only with a digit or a symbol ("my password for my iPhone" names no value)."""
-    word = _TOKEN.match(text, match.end())
+    word = _TOKEN.match(text, _past_marker(text, match.end(), match.group()))
     if word is None:
         return None
     begin, end = _trim(text, *word.span())
@@ -482,12 +495,13 @@ def _ending_at(regex: re.Pattern[str], text: str, pos: int, end: int) -> re.Matc
 def _cjk(text: str) -> Iterator[Found]:
     for match in _CJK_CUE.finditer(text):
         kind, cue = _named(match)
+        at = _past_marker(text, match.end(), match["verb"])
         if kind == "seed":  # Chinese and Japanese seed words are words of their script
-            stop = _seed(text, match.end())
+            stop = _seed(text, at)
             if stop is not None:
-                yield Found(match.end(), stop, "seed", tail=False)
+                yield Found(at, stop, "seed", tail=False)
             continue
-        value = _CJK_VALUE.match(text, match.end())
+        value = _CJK_VALUE.match(text, at)
         if value is None:
             continue
         start, end = value.span(1) if value.group(1) is not None else value.span()

@@ -143,6 +143,11 @@ SECRETS: list[Secret] = [
         "sk-Fh3kT9bQm2Wx7Lp4Rz8T3BlbkFJNv6Yc1Jd5Gs0Hk2Mn4Pq",
     ),
     s(
+        "openai",
+        "api key:\n• sk-proj-Rt3Uv8WxXb4Ti9Kq2Lm7Np3Rs8Vw1Yz6Ac5Df0Gh4Jk9Mn2Pq7",
+        "sk-proj-Rt3Uv8WxXb4Ti9Kq2Lm7Np3Rs8Vw1Yz6Ac5Df0Gh4Jk9Mn2Pq7",
+    ),
+    s(
         "anthropic",
         "Set ANTHROPIC_API_KEY to sk-ant-api03-Qw8Er7Ty6Ui5Op4As3Df2Gh1Jk0Lz9Xc8Vb7Nm6Qw5Er4T"
         "y3Ui2Op1As0Df-9Gh8Jk7AA before you run it.",
@@ -273,6 +278,7 @@ SECRETS: list[Secret] = [
     # --- PINs, CVVs, codes
     s("pin", "My PIN is 4821.", "4821"),
     s("pin", "My PIN is:\n4821", "4821"),
+    s("pin", "the pin is:\n  1. 4821", "4821"),  # a list item: its number is not the PIN
     s("pin", "The PIN for my debit card is 7395, don't tell anyone.", "7395"),
     s("pin", "pin code: 0415", "0415"),
     s("pin", "Phone unlock PIN 902716 if I lose it.", "902716"),
@@ -286,6 +292,14 @@ SECRETS: list[Secret] = [
     # --- passwords and passphrases
     s("password", "My password is hunter2.", "hunter2"),
     s("password", "The admin password is:\nTulip-Harbor-88", "Tulip-Harbor-88"),
+    # the value as the item of a list on the next line: the item's number or bullet is not it
+    s("password", "password:\n3. Zq9xT!pw7", "Zq9xT!pw7"),
+    s("password", "password:\n- Zq9xT!pw7", "Zq9xT!pw7"),
+    s("password", "password:\n* Zq9xT!pw7", "Zq9xT!pw7"),
+    s("password", "password:\n1) Zq9xT!pw7", "Zq9xT!pw7"),
+    s("password", "my password:\n\n3. Zq9xT!pw7", "Zq9xT!pw7"),
+    s("password", "Passwort:\n1. Zq9xT!pw7", "Zq9xT!pw7"),
+    s("password", "密码:\n1. Zq9xT!pw7", "Zq9xT!pw7"),
     s("password", "password: Tr0ub4dor&3", "Tr0ub4dor&3"),
     s("password", "My email password is sunflower88, I always forget it.", "sunflower88"),
     s("password", "The admin password is 'P@ssw0rd!2024' on the NAS.", "P@ssw0rd!2024"),
@@ -467,6 +481,9 @@ SECRETS: list[Secret] = [
     s("password", "my password, Orchid4455Lake", "Orchid4455Lake"),
     s("wifi", "wifi password - Birch2024Tree", "Birch2024Tree"),
     s("password", "Password\nMango77Sunset", "Mango77Sunset"),
+    s("password", "Password\n- Zq9xT!pw7", "Zq9xT!pw7"),
+    s("token", "api key:\n• a8F3kL9mQ2xV7nB4", "a8F3kL9mQ2xV7nB4"),
+    s("token", "app password:\n1. abcd efgh ijkl mnop", "abcd efgh ijkl mnop"),
     s("password", "my password for gmail Kiwi55Dune, keep it", "Kiwi55Dune"),
     s("password", "the password for my bank Pl4nt!Pot", "Pl4nt!Pot"),
     s("token", "app password qwbnmzxcvplkjhgf for the mail client", "qwbnmzxcvplkjhgf"),
@@ -528,6 +545,10 @@ NEGATIVES: list[str] = [
     "The Eiffel Tower is at 48.8584, 2.2945.",
     "I forgot my password again and had to reset it.",
     "The password is on the fridge.",
+    # a list after a cue that names no secret, or after one whose item gives none
+    "Shopping list:\n1. milk\n2. eggs",
+    "To do:\n- call mom\n* buy 2 apples\n3) pay rent\n• water the plants",
+    "How to find your PIN:\n1. Open the app.\n2. Tap Card.",
     "Password managers are really useful for families.",
     "I changed my password, Tom, so ask me for the new one.",
     "Forgot password - Reset it from the login page.",

@@ -26,9 +26,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from octomem import Memory, OctomemError, Orchestrator
+from octomem.agents.semantic.prompt import Fact, SemanticOutput
 from octomem.cli import run
 from octomem.embeddings import Embedder
+from octomem.models import CoreMemory
+from octomem.prompts.extraction import ExtractionOutput
 from octomem.settings import load_settings
+from octomem.testing import ScriptedModel, ScriptedRequest, from_extraction
 
 EXAMPLES = int(os.environ.get("OCTOMEM_FUZZ_EXAMPLES", "0"))
 FUZZ = settings(
@@ -39,7 +43,8 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 CALLS: Counter[str] = Counter()  # examples run per entry point, reported at the end
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# control characters, and the bidi embeddings, overrides and isolates
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 # --- strategies ------------------------------------------------------------------------
 
@@ -327,6 +332,56 @@ def test_control_characters_are_stripped_from_text(fuzzed) -> None:
     assert turn.metadata["note"] == "ab"
     with pytest.raises(OctomemError, match="control character"):
         fuzzed.process("hi", user_id="ot\x00her")
+
+
+def test_bidi_overrides_are_stripped_from_stored_text_the_human_block_and_replies(
+    make_orch: Any,
+) -> None:
+    """ "Trojan Source": U+202E shows "\u202eParis" reversed, so a memory would read as
+    other text in the inspector, the CLI and the prompts built from it. The explicit bidi
+    controls are removed as ESC is, from what is said and from what the model replies;
+    the marks RLM and LRM stay; an id holding one is refused, as one holding ESC is."""
+    orch = make_orch()
+    shalom = "\u05e9\u05dc\u05d5\u05dd\u200f!"  # RLM: a mark, kept
+    said = f"I live in \u202eParis\u202c and I love \u2067tea\u2069. Shalom {shalom}"
+    result = orch.process(
+        [{"role": "user", "content": said}],
+        user_id="alice",
+        metadata={"note": "a\u202eb"},
+    )
+    stored = orch.get_all(user_id="alice")
+    [block] = [r for r in stored if isinstance(r, CoreMemory) and r.label == "human"]
+    assert "Lives in: Paris" in block.content.splitlines(), block.content
+    hits = orch.recall("Where does Alice live?", user_id="alice").hits
+    (turn_id,) = result.turn_memory_ids
+    turn = orch.get(turn_id)
+    assert "Paris and I love tea." in turn.content and "\u200f!" in turn.content
+    assert turn.metadata["note"] == "ab"
+    for record in [*stored, *(hit.memory for hit in hits), turn]:
+        assert not _CONTROL.search(record.model_dump_json()), record
+    _assert_no_control_characters(orch)
+    for bad in ({"user_id": "ali\u202ece"}, {"user_id": "alice", "agent_id": "\u2066bot"}):
+        with pytest.raises(OctomemError, match="control character"):
+            orch.process("hi", **bad)
+
+    def extract(request: ScriptedRequest) -> ExtractionOutput:
+        fact = Fact(
+            subject="user",
+            attribute="lives_in",
+            value="\u202eBerlin\u202c",
+            statement="The user lives in \u202eBerlin\u202c.",
+            source_turns=[0],
+        )
+        return ExtractionOutput(semantic=SemanticOutput(facts=[fact]))
+
+    with ScriptedModel(from_extraction(extract), name="bidi") as model:
+        llm = make_orch(llm={"model": model.model, "max_retries": 0})
+        llm.process("I moved to Berlin.", user_id="bob")
+        [fact] = llm.get_all(user_id="bob", memory_types=["semantic"])
+        assert fact.content == "The user lives in Berlin." and fact.value == "Berlin"
+        [block] = llm.get_all(user_id="bob", memory_types=["core"])
+        assert "Lives in: Berlin" in block.content.splitlines(), block.content
+        _assert_no_control_characters(llm)
 
 
 @FUZZ
@@ -619,11 +674,13 @@ def test_cli_ingest_prints_a_file_names_control_characters_as_escapes(
     folder.mkdir()
     (folder / "title\x1b]0;owned\x07.md").write_text("I live in Paris.", encoding="utf-8")
     (folder / "red\x1b[31m.docx").write_bytes(b"PK not read")
+    (folder / "invoice\u202etxt.md").write_text("I work at Acme.", encoding="utf-8")  # bidi
     argv = ["ingest", str(folder), "--user", "fuzz"]
     code, printed = _run_cli([*argv, "--data-dir", str(_cli_data_dir(tmp_path_factory))], "")
     assert code == 0, printed
     assert "\x1b" not in printed and "\x07" not in printed, repr(printed)
     assert "title\\x1b]0;owned\\x07.md" in printed and "red\\x1b[31m.docx" in printed
+    assert "\u202e" not in printed and "invoice\\u202etxt.md" in printed, repr(printed)
 
 
 _CLI_DIR: list[Path] = []

@@ -98,7 +98,7 @@ def test_integer_external_id_becomes_string():
     assert norm({"role": "user", "content": "hi", "id": 7})[0].external_id == "7"
 
 
-@pytest.mark.parametrize("given", ["a\x00b", "m1\x1b[31m", "line\nbreak", "a\x85b"])
+@pytest.mark.parametrize("given", ["a\x00b", "m1\x1b[31m", "line\nbreak", "a\x85b", "m\u202e1"])
 def test_external_id_with_a_control_character_is_refused_not_changed(given):
     """An id names one message: "a\x00b" stored as "ab" would name another."""
     msg = error_of({"role": "user", "content": "hi", "id": given})
@@ -122,15 +122,18 @@ def test_utf8_bytes_content_is_decoded():
     assert norm("naïve".encode())[0].content == "naïve"
 
 
-@pytest.mark.parametrize("name", ["a\x1b[31mb.txt", "n\x00ul.txt", "bell\x07.txt", "c1\x9bm.txt"])
+@pytest.mark.parametrize(
+    "name", ["a\x1b[31mb.txt", "n\x00ul.txt", "bell\x07.txt", "c1\x9bm.txt", "rlo\u202etxt.exe"]
+)
 def test_a_file_parts_name_reaches_the_text_without_control_characters(name):
     """The marker line of a file part quotes its name as given: it joins the turn's text,
     which holds no control character (an ESC would drive a terminal that prints it)."""
     data = "data:text/plain;base64," + base64.b64encode(b"I live in Paris.").decode()
     part = {"type": "file", "file": {"filename": name, "file_data": data}}
     [turn] = norm({"role": "user", "content": [{"type": "text", "text": "notes"}, part]})
-    assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f]", turn.content), repr(turn.content)
-    assert re.sub("[\x00-\x1f\x7f-\x9f]", "", name) in turn.content
+    bidi = "\u202a-\u202e\u2066-\u2069"  # embeddings, overrides, isolates
+    assert not re.search(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{bidi}]", turn.content), repr(turn.content)
+    assert re.sub(f"[\x00-\x1f\x7f-\x9f{bidi}]", "", name) in turn.content
 
 
 def test_list_of_text_parts_in_dict_is_joined():

@@ -127,6 +127,34 @@ def test_a_cue_in_markdown_emphasis_or_code_is_a_cue(text: str, secret: str) -> 
     assert mask(described).text == described
 
 
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("password:\n3. Zq9xT!pw7", "password:\n3. [MASKED password]"),
+        ("password:\n- Zq9xT!pw7", "password:\n- [MASKED password]"),
+        ("password:\n* Zq9xT!pw7", "password:\n* [MASKED password]"),
+        ("password:\n1) Zq9xT!pw7", "password:\n1) [MASKED password]"),
+        ("the pin is:\n  1. 4821", "the pin is:\n  1. [MASKED pin]"),
+        ("api key:\n• a8F3kL9mQ2xV7nB4", "api key:\n• [MASKED key]"),
+        ("api key:\n• sk-proj-a8F3kL9mQ2xV7nB4", "api key:\n• [MASKED key …7nB4]"),
+        ("my password:\n\n3. Zq9xT!pw7", "my password:\n\n3. [MASKED password]"),
+        ("wifi password is:\n(2) Zq9xT!pw7", "wifi password is:\n(2) [MASKED password]"),
+        ("暗証番号は\n1. 4821", "暗証番号は\n1. [MASKED pin]"),
+        ("Password\n- Zq9xT!pw7", "Password\n- [MASKED password]"),
+        ("app password:\n1. abcd efgh ijkl mnop", "app password:\n1. [MASKED key]"),
+        ("recovery codes:\n1. 1234-5678\n2. 2345-6789", "recovery codes:\n1. [MASKED code]"),
+    ],
+)
+def test_a_value_given_as_a_list_item_after_its_cue_goes_and_its_marker_stays(
+    text: str, masked: str
+) -> None:
+    """ "password:\n3. X": the secret is X, not the item's number (masking the "3" left X
+    on disk) nor its bullet."""
+    assert mask(text).text == masked
+    for ordinary in ("Shopping list:\n1. milk\n2. eggs", "Notes:\n- Zq9xT\n* pw7"):
+        assert mask(ordinary).text == ordinary
+
+
 def test_a_card_number_that_fails_its_checksum_is_kept() -> None:
     assert not mask("order 4111 1111 1111 1112 shipped").sensitive
 

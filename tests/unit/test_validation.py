@@ -9,7 +9,19 @@ from typing import Any
 import pytest
 
 from octomem import InvalidInputError
-from octomem.validation import MAX_DEPTH, MAX_INT, check_json, json_depth, parse_json, shown
+from octomem.validation import (
+    MAX_DEPTH,
+    MAX_INT,
+    check_json,
+    check_name,
+    clean_text,
+    has_control,
+    json_depth,
+    parse_json,
+    printable,
+    shown,
+    validate_scope_id,
+)
 
 
 def _nested(depth: int) -> Any:
@@ -80,3 +92,37 @@ def test_keys_that_normalize_to_one_key_are_refused_not_merged(first: str, secon
         check_json(first, name="k"): 1,
         "other": 2,
     }
+
+
+# the explicit bidi controls: embeddings, overrides, their end (LRE RLE PDF LRO RLO) and
+# isolates (LRI RLI FSI PDI)
+BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+
+
+@pytest.mark.parametrize("control", list(BIDI_CONTROLS))
+def test_a_bidi_control_is_removed_from_text_and_refused_in_ids_as_a_control_character_is(
+    control: str,
+) -> None:
+    """ "Trojan Source": an override or isolate makes a memory display as other text (the
+    inspector, the CLI, a prompt). Text drops them, as it drops ESC; an id, which must
+    round-trip exactly, refuses them, as it refuses ESC; a name shown is escaped."""
+    assert clean_text(f"pay {control}Paris\x1b{control} now", "text") == "pay Paris now"
+    assert check_json({"note": f"a{control}b"}, name="metadata") == {"note": "ab"}
+    assert has_control(f"a{control}b")
+    for refuse in (
+        lambda: validate_scope_id("user_id", f"alice{control}"),
+        lambda: check_name(f"key{control}", "a key", limit=100),
+        lambda: check_json({f"k{control}": 1}, name="metadata"),
+    ):
+        with pytest.raises(InvalidInputError, match="control character"):
+            refuse()
+    assert printable(f"a{control}b") == f"a\\u{ord(control):04x}b"
+
+
+def test_the_bidi_marks_are_ordinary_text_and_kept() -> None:
+    """LRM, RLM and ALM reorder nothing (each is one strong letter): right-to-left text
+    needs them to place its digits and punctuation, and ids may hold them."""
+    text = "\u05e9\u05dc\u05d5\u05dd 123\u200f! a\u200eb \u0645\u061c1"
+    assert clean_text(text, "text") == text
+    assert validate_scope_id("user_id", "\u05e9\u200f") == "\u05e9\u200f"
+    assert not has_control(text) and printable(text) == text
