@@ -161,11 +161,18 @@ _UPSERT_ENTITIES: LiteralString = (
 )
 
 
+# A batch finds each row's nodes in a MATCH clause of their own: LadybugDB looks up a node
+# by its primary key (the row's id) in a clause of one node, but plans two nodes in one
+# clause (`MATCH (a {id: row.x}), (b {id: row.y})`) as a cross product of both whole
+# tables, filtered: 0.86 s a batch of 128 at 40k nodes against 3 ms, so that a message of
+# N facts cost N^2 and every write grew with the whole graph (all users').
+
+
 def _create_relations(dialect: Dialect) -> LiteralString:
     ts = dialect.timestamp
     return (
         "UNWIND $rows AS row "
-        "MATCH (s:Entity {id: row.subject_id}), (o:Entity {id: row.object_id}) "
+        "MATCH (s:Entity {id: row.subject_id}) MATCH (o:Entity {id: row.object_id}) "
         "CREATE (s)-[r:RELATES {id: row.id, user_id: row.user_id, predicate: row.predicate, "
         "fact: row.fact, memory_id: row.memory_id, valid_at: " + ts("row.valid_at") + ", "
         "invalid_at: " + ts("row.invalid_at") + ", created_at: " + ts("row.created_at") + "}]"
@@ -182,7 +189,7 @@ _UNLINK_MEMORIES: LiteralString = (
 )
 # one row per (memory, entity) mention; an entity of another user is not linked
 _LINK_MEMORIES: LiteralString = (
-    "UNWIND $rows AS row MATCH (m:Memory {id: row.mid}), (e:Entity {id: row.eid}) "
+    "UNWIND $rows AS row MATCH (m:Memory {id: row.mid}) MATCH (e:Entity {id: row.eid}) "
     "WHERE e.user_id = row.u CREATE (m)-[:MENTIONS]->(e)"
 )
 # the whole-graph reads and `reset`, within the store's namespace (`NAMESPACED`)
