@@ -38,6 +38,9 @@ T = TypeVar("T", bound=LLMOutput)
 # conversation can make a model say anything), and every item of it becomes a write
 MAX_REPLY_CHARS = 1_000_000
 MAX_REPLY_ITEMS = 200  # per list: far more than a chunk of llm.chunk_tokens ever holds
+# the memories one extraction reply may give for each turn it reads: so many, and one more
+# per so many characters of the turn ("ok" gives at most 50, not 6 lists of 200)
+MAX_REPLY_ITEMS_PER_TURN, REPLY_CHARS_PER_ITEM = 50, 20
 MAX_REPLY_STRING = MAX_VALUE_CHARS  # per string, as per message (input.max_message_chars)
 
 _TRANSIENT = (

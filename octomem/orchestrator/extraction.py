@@ -17,7 +17,13 @@ from typing import TypeVar
 
 from octomem.agents.base import ExtractionContext, MemoryAgent
 from octomem.errors import LLMError
-from octomem.llm import InvalidReply, LLMClient, UsageMeter
+from octomem.llm import (
+    MAX_REPLY_ITEMS_PER_TURN,
+    REPLY_CHARS_PER_ITEM,
+    InvalidReply,
+    LLMClient,
+    UsageMeter,
+)
 from octomem.llm_schema import LLMOutput
 from octomem.models import MemoryBase, MemoryType, Turn
 from octomem.orchestrator import reply_masking, vision
@@ -87,6 +93,25 @@ def withheld_by(exc: LLMError) -> list[str]:
     return sorted(exc.withheld) if isinstance(exc, CallFailed) else []
 
 
+def _bounded(
+    records: list[MemoryBase], chunk: Sequence[Turn], purpose: str, withheld: set[str]
+) -> list[MemoryBase]:
+    """`records`, one reply's, unless it gives more memories than the turns it read may
+    hold (`MAX_REPLY_ITEMS_PER_TURN`): a prompt injection in one word ("ok") could
+    otherwise have the model write six lists of MAX_REPLY_ITEMS. Such a reply is refused
+    whole, as one that does not validate (CallFailed carrying `withheld`): the rules extract."""
+    allowed = sum(
+        MAX_REPLY_ITEMS_PER_TURN + len(turn.content) // REPLY_CHARS_PER_ITEM for turn in chunk
+    )
+    if len(records) > allowed:
+        problem = LLMError(
+            f"the reply ({purpose}) gives {len(records):,} memories for {len(chunk)} turn(s); "
+            f"the limit is {allowed:,} (octomem.llm.MAX_REPLY_ITEMS_PER_TURN)"
+        )
+        raise CallFailed(problem, withheld)
+    return records
+
+
 def chunk_turns(turns: Sequence[Turn], chunk_tokens: int) -> list[list[Turn]]:
     """Consecutive turns in chunks of at most ~chunk_tokens tokens (a long turn alone)."""
     budget = chunk_tokens * _CHARS_PER_TOKEN
@@ -143,11 +168,11 @@ async def single_call(
                 selected.add(mtype)
         # what the model wrote is masked like any text, as one reply (`reply_masking`)
         replied, secret = reply_masking.masked_reply([r for rs in made.values() for r in rs])
-        masked = iter(replied)
-        for mtype, records in made.items():
-            candidates[mtype] += [next(masked) for _ in records]
         if secret:
             withheld |= _shas(shown)
+        masked = iter(_bounded(replied, chunk, "extract", withheld))
+        for mtype, records in made.items():
+            candidates[mtype] += [next(masked) for _ in records]
     return [a.memory_type for a in agents if a.memory_type in selected], candidates, withheld
 
 
@@ -198,7 +223,7 @@ async def for_agent(
         if shown:
             found += vision.records_of(agent, descriptions(output, shown), ctx)
         replied, secret = reply_masking.masked_reply(found)  # masked as one reply
-        records += replied
         if secret:
             withheld |= _shas(shown)
+        records += _bounded(replied, chunk, purpose, withheld)
     return records, withheld

@@ -921,6 +921,30 @@ def test_an_oversized_reply_is_refused_and_the_rules_extract(
     assert [(f.value, f.source.extractor) for f in stored] == [("Paris", "offline:semantic")]
 
 
+def _cats(count: int) -> ExtractionOutput:
+    return facts(
+        *(fact(f"pet_{i}", f"cat {i}", f"Alice has a cat named {i}.") for i in range(count))
+    )
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_reply_giving_more_memories_than_its_turns_hold_is_refused(llm_orch, mode: str) -> None:
+    """Each list of a reply is bounded, but six lists of 200 from one word ("ok") would
+    still store 1,200 memories: a reply may give 50 per turn it reads and one more per 20
+    characters of it (`octomem.llm.MAX_REPLY_ITEMS_PER_TURN`); beyond, it is refused whole
+    and the rules extract. A long message that says as many is read."""
+    orch, model = llm_orch(from_extraction(lambda request: _cats(60)), mode)
+    result = orch.process("ok", user_id="alice")
+    assert result.extraction == "offline_fallback"
+    assert [error.step for error in result.errors] == ["extraction"]
+    assert "MAX_REPLY_ITEMS_PER_TURN" in result.errors[0].message
+    assert current(orch, MemoryType.SEMANTIC) == []
+    said = " ".join(f"I have a cat named {i}." for i in range(60))  # 1,380 characters
+    result = orch.process(said, user_id="bob")
+    assert result.extraction != "offline_fallback" and not result.errors
+    assert len(current(orch, MemoryType.SEMANTIC, user="bob")) == 60
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_timeouts_fall_back_with_nothing_lost(llm_orch, mode: str) -> None:
     import litellm
