@@ -27,6 +27,8 @@ from octomem.models import BUILTIN_TYPES, RECORD_CLASS, CoreMemory, MemoryBase, 
 from octomem.settings import Settings
 
 AGENTS: dict[MemoryType, type[BaseAgent]] = {}
+# what `doctor` compares of a stored edge and the one its record implies (`Roles.same_edge`)
+EDGE_KEYS = ("user_id", "subject_id", "predicate", "object_id", "fact", "invalid_at")
 _DEFAULT_EVIDENCE = StaleEvidence()  # what a record of an agent without the role says
 A = TypeVar("A", bound=type[BaseAgent])
 
@@ -151,8 +153,7 @@ class Roles:
         expected = self.edge(record)
         if expected is None:
             return False
-        keys = ("user_id", "subject_id", "predicate", "object_id", "fact", "invalid_at")
-        return all(getattr(stored, k) == getattr(expected, k) for k in keys)
+        return all(getattr(stored, k) == getattr(expected, k) for k in EDGE_KEYS)
 
     # stale evidence: what a closed record said
 

@@ -8,7 +8,10 @@ scope (stored, logged, or claimed earlier in the file); its memory id or a histo
 id is given by an earlier line too; one of its history events is logged already with
 other content; the memory is stored with a history the line does not continue (both
 changed it since they parted), or with the same history and another text or validity;
-a relation links entities neither in the file nor stored for its user.
+a relation links entities neither in the file nor stored for its user; a relation is not
+the edge its knowledge record implies (`doctor` compares them: ends, predicate, fact,
+validity), the record being its memory line's in the file or else the stored one, or it is
+a current edge of no knowledge record there.
 
 A memory the stores hold as the line has it, or a later state of, is left as it is (its
 edge too) and counted `unchanged`; a line whose history continues the stored one writes
@@ -17,11 +20,13 @@ its new events and its record (or deletes it, when its last new event deleted it
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from octomem.agents.registry import EDGE_KEYS
 from octomem.models import (
     Change,
     Entity,
@@ -58,11 +63,15 @@ from octomem.orchestrator.import_spool import (
 )
 from octomem.orchestrator.locks import Erasures
 from octomem.orchestrator.services import Services
+from octomem.scopes import IN_CHUNK
 
 BATCH_LINES = 128  # lines checked together (their store reads made in one go) ...
 BATCH_CHARS = 16 << 20  # ... or fewer, once they hold this many characters
 MAX_REPORTED = 1_000  # rejected lines listed in full; the count is always exact
 _MISSING = "\x00missing"  # never a user_id: scope ids cannot hold control characters
+_ENDS = ("subject_id", "object_id")  # of an edge: known where stored once the file is read
+_CORE = {"id", *EDGE_KEYS} - set(_ENDS)  # the rest of what an edge is compared on
+_ANY = b""  # a record that implies no edge: doctor compares none with it
 
 Scope = tuple[str | None, str | None]
 Lines = Iterator[tuple[int, dict[str, Any], int]]  # (number, line masked, its size)
@@ -91,6 +100,8 @@ class _Relation(NamedTuple):  # a relation line, decided once the file's entitie
     user_id: str | None
     ends: tuple[str, str]  # its subject and object as the file names them
     memory_id: str | None
+    core: bytes  # a digest of what it is compared on with its record's edge, ends aside
+    current: bool
 
 
 @dataclass
@@ -132,6 +143,8 @@ class _Reading:
         self.own: dict[str, str | None] = {}  # entity id stored -> user
         self.blobs: set[tuple[str | None, str]] = set()
         self.pending: list[_Relation] = []
+        # knowledge memory id -> the edge its accepted line's record implies (`_implied`)
+        self.edges: dict[str, bytes | None] = {}
         self.names: dict[str, str] = {}  # one copy of each scope id
 
     def next_batch(self, lines: Lines) -> list[_Line]:
@@ -176,6 +189,8 @@ class _Reading:
                 reason = self._memory(item, found, logged[item.memory_id], known, rows)
                 if reason is not None:
                     index.reject(item.number, "memory", item.memory_id, reason)
+                elif item.memory_type in services.roles.graph:
+                    self.edges[item.memory_id] = self._implied(item.record)
             elif isinstance(item, Entity):
                 if not self._entity(item, entity_owners, rows):
                     index.reject(line.number, "entity", item.id, "the id belongs to another user")
@@ -195,7 +210,15 @@ class _Reading:
                 ends = (relation.subject_id, relation.object_id)
                 owner = self._name(user)
                 claim = _Relation(
-                    number, offset, size, relation.id, owner, ends, relation.memory_id
+                    number,
+                    offset,
+                    size,
+                    relation.id,
+                    owner,
+                    ends,
+                    relation.memory_id,
+                    _core(relation),
+                    relation.invalid_at is None,
                 )
                 self.pending.append(claim)
             else:
@@ -321,7 +344,7 @@ class _Reading:
         return True
 
     async def relations(self) -> None:
-        """Decide the relation lines, in file order, once every entity is known."""
+        """Decide the relation lines, in file order, once every entity and memory is known."""
         if not self.pending:
             return
         graph, index = self.services.graph, self.index
@@ -333,21 +356,59 @@ class _Reading:
         }
         stored = await graph.entity_owners(sorted(ends)) if ends else {}
         owners = {r.id: r.user_id for r in await graph.all_relations()}
-        for item in self.pending:
-            found = [self._owner(end, stored) for end in self._ends(item)]
-            if owners.setdefault(item.id, item.user_id) != item.user_id:
-                reason = "the id belongs to another user"
-            elif _MISSING in found:
-                reason = "it links an entity that is missing"
-            elif any(owner != item.user_id for owner in found):
-                reason = "it links an entity of another user"
-            else:
-                if item.memory_id not in self.unchanged:  # such an edge stays as stored
-                    index.users[item.user_id].relations.add(item.offset, item.size)
-                    index.summary.relations += 1
-                continue
-            index.reject(item.number, "relation", item.id, reason)
+        for start in range(0, len(self.pending), IN_CHUNK):
+            chunk = self.pending[start : start + IN_CHUNK]
+            implied = await self._stored_edges(chunk)
+            for item in chunk:
+                found = [self._owner(end, stored) for end in self._ends(item)]
+                if owners.setdefault(item.id, item.user_id) != item.user_id:
+                    reason = "the id belongs to another user"
+                elif _MISSING in found:
+                    reason = "it links an entity that is missing"
+                elif any(owner != item.user_id for owner in found):
+                    reason = "it links an entity of another user"
+                elif (disagrees := self._disagreement(item, implied)) is not None:
+                    reason = disagrees
+                else:
+                    if item.memory_id not in self.unchanged:  # such an edge stays as stored
+                        index.users[item.user_id].relations.add(item.offset, item.size)
+                        index.summary.relations += 1
+                    continue
+                index.reject(item.number, "relation", item.id, reason)
         self.pending = []
+
+    def _implied(self, record: MemoryBase | None) -> bytes | None:
+        """The digest of the edge a knowledge record implies; None: no record."""
+        if record is None:
+            return None
+        edge = self.services.roles.edge(record)
+        return _ANY if edge is None else _whole(_core(edge), (edge.subject_id, edge.object_id))
+
+    async def _stored_edges(self, chunk: list[_Relation]) -> dict[str, bytes | None]:
+        """The edges the stored records imply of the relations' knowledge memories that no
+        accepted line of the file gives (`edges`)."""
+        by_type: dict[MemoryType, list[str]] = defaultdict(list)
+        for item in chunk:
+            memory_id = item.memory_id or item.id
+            memory_type = self.services.types.type_of(memory_id)
+            if memory_id not in self.edges and memory_type in self.services.roles.graph:
+                by_type[memory_type].append(memory_id)
+        implied: dict[str, bytes | None] = {}
+        for memory_type, ids in by_type.items():
+            for record in await self.services.vector.get(memory_type, ids):
+                implied[record.id] = self._implied(record)
+        return implied
+
+    def _disagreement(self, item: _Relation, implied: dict[str, bytes | None]) -> str | None:
+        """Why `doctor` would flag the edge beside its memory's record, if it would: the
+        record in the file (`edges`) or else the stored one (`implied`)."""
+        memory_id = item.memory_id or item.id
+        expected = self.edges[memory_id] if memory_id in self.edges else implied.get(memory_id)
+        if expected is None:  # no knowledge record by that id: only a closed edge is kept
+            return "it is a current edge of no knowledge record" if item.current else None
+        if expected in (_ANY, _whole(item.core, tuple(self._ends(item)))):
+            return None
+        return "its ends, predicate, fact or validity are not those its knowledge record implies"
 
     def _ends(self, item: _Relation) -> list[str]:
         """Its ends where the import stores them (`Index.moved`)."""
@@ -358,3 +419,15 @@ class _Reading:
             if entity_id in known:
                 return known[entity_id]
         return _MISSING
+
+
+def _core(edge: Relation) -> bytes:
+    """A digest of what an edge is compared on with the one its record implies (what
+    `doctor` compares, and its id), its ends aside: where they are stored is known once
+    the file's entities are."""
+    return hashlib.blake2b(edge.model_dump_json(include=_CORE).encode(), digest_size=16).digest()
+
+
+def _whole(core: bytes, ends: tuple[str, ...]) -> bytes:
+    """`core` with the ends where they are stored."""
+    return hashlib.blake2b(core + "\x00".join(ends).encode(), digest_size=16).digest()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -144,6 +145,105 @@ def test_a_record_that_is_not_what_its_history_logs_is_rejected(make_orch: Any, 
     assert target.stats().totals.memories == 0
     target.import_jsonl(_file([*lines[:at], edited, *lines[at + 1 :]]), skip_invalid=True)
     assert target.check().consistent
+
+
+def _with_edges(make_orch: Any) -> list[dict[str, Any]]:
+    """An export holding knowledge edges, one closed: Eva moved from Rome to Milan."""
+    source = make_orch()
+    source.process(
+        "I live in Paris and my sister Eva lives in Rome.", user_id="alice", timestamp=T0
+    )
+    source.process("Eva lives in Milan now.", user_id="alice", timestamp=T0 + timedelta(days=1))
+    lines = _export(source, "alice")
+    assert any(line["type"] == "relation" and line["invalid_at"] for line in lines)
+    return lines
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("predicate", "HATES"), ("fact", "Eva hates Rome."), ("invalid_at", T0.isoformat())],
+)
+def test_a_relation_that_is_not_its_knowledge_records_edge_is_rejected(
+    make_orch: Any, field: str, value: str
+) -> None:
+    """A relation line edited by hand - its predicate, fact or validity, not its knowledge
+    record - would leave a graph `check()` flags: rejected, its record in the file
+    (wherever the line lies) or stored already."""
+    lines = _with_edges(make_orch)
+    at = next(
+        i for i, line in enumerate(lines) if line["type"] == "relation" and not line["invalid_at"]
+    )
+    edited = [*lines[:at], {**lines[at], field: value}, *lines[at + 1 :]]
+    target = make_orch()
+    with pytest.raises(ImportRejectedError, match="its knowledge record") as caught:
+        target.import_jsonl(_file(edited))
+    rejected: list[Any] = caught.value.rejected  # type: ignore[attr-defined]
+    assert [(r.line, r.kind) for r in rejected] == [(at + 1, "relation")]
+    assert target.stats().totals.memories == 0
+    # the relation lines before the memory lines: the same line rejected
+    reordered = [edited[0], *edited[at:], *edited[1:at]]
+    with pytest.raises(ImportRejectedError, match="its knowledge record"):
+        target.import_jsonl(_file(reordered))
+    summary = target.import_jsonl(_file(edited), skip_invalid=True)
+    assert [r.line for r in summary.rejected] == [at + 1]
+    assert target.check().consistent
+    # its record stored already (the file holds the relation alone)
+    with pytest.raises(ImportRejectedError, match="its knowledge record"):
+        target.import_jsonl(_file([lines[0], edited[at]]))
+    assert target.import_jsonl(_file([lines[0], lines[at]])).relations == 1  # as it was
+    assert target.check().consistent
+
+
+def test_a_current_edge_of_no_knowledge_record_is_rejected(make_orch: Any) -> None:
+    """A current edge whose knowledge memory is in neither the file nor the stores, or
+    whose memory line is rejected, or whose id is no knowledge memory's, is an edge of no
+    record: rejected. Closed, it is kept (a deleted memory's edge is closed, never
+    deleted)."""
+    lines = _with_edges(make_orch)
+    at = next(
+        i for i, line in enumerate(lines) if line["type"] == "relation" and not line["invalid_at"]
+    )
+    target = make_orch()
+    for nowhere in ("kg_" + "0" * 24, "*", "sem_" + "0" * 24):
+        orphan = {**lines[at], "id": nowhere, "memory_id": nowhere}
+        edited = [*lines[:at], orphan, *lines[at + 1 :]]
+        with pytest.raises(
+            ImportRejectedError, match="current edge of no knowledge record"
+        ) as caught:
+            target.import_jsonl(_file(edited))
+        assert [r.line for r in caught.value.rejected] == [at + 1]  # type: ignore[attr-defined]
+    edited[at]["invalid_at"] = T0.isoformat()
+    target.import_jsonl(_file(edited))
+    assert target.check().consistent
+
+    # its memory line rejected (its record not what its history logs): its edge too
+    record_at = next(i for i in _record_lines(lines) if lines[i]["id"] == lines[at]["id"])
+    edited = json.loads(json.dumps(lines))
+    edited[record_at]["record"]["content"] = "Eva lives in Oslo."
+    other = make_orch()
+    summary = other.import_jsonl(_file(edited), skip_invalid=True)
+    assert [r.line for r in summary.rejected] == [record_at + 1, at + 1]
+    assert other.check().consistent
+
+
+def test_an_unedited_export_with_edges_imports_consistent_and_twice_changes_nothing(
+    make_orch: Any,
+) -> None:
+    lines = _with_edges(make_orch)
+    target = make_orch()
+    summary = target.import_jsonl(_file(lines))
+    assert summary.rejected_count == 0
+    assert summary.relations == sum(line["type"] == "relation" for line in lines)
+    assert target.check().consistent
+    before = _export(target, "alice")[1:]
+    again = target.import_jsonl(_file(lines))
+    assert again.rejected_count == 0 and again.relations == 0 and again.history_events == 0
+    assert _export(target, "alice")[1:] == before
+    assert target.check().consistent
+    # in another order: the relation lines first, the memory lines last
+    other = make_orch()
+    other.import_jsonl(_file([lines[0], *reversed(lines[1:])]))
+    assert other.check().consistent
 
 
 def test_an_id_claimed_twice_in_one_file_goes_to_the_first_scope(make_orch: Any) -> None:

@@ -251,6 +251,7 @@ def _tampered_export(orch: Orchestrator) -> str:
             "deep": [{"user_id": {"content_hash": c.value if c.stands_alone else c.sentence}}],
         }
 
+    contents: dict[str, str] = {}  # memory id -> its record's text: its edge's fact
     while len(used) < len(SECRETS):
         for line in lines:
             if line["type"] == "memory" and line["record"] is not None:
@@ -269,8 +270,9 @@ def _tampered_export(orch: Orchestrator) -> str:
                         event["record"]["content"] += added if last else " " + text()
                         event["record"]["metadata"] = structured()
                         event["record"]["source"]["extractor"] = text()
-            elif line["type"] == "relation":
-                line["fact"] += " " + text()
+                contents[line["id"]] = record["content"]
+            elif line["type"] == "relation":  # its record's text (an edge of none: its own)
+                line["fact"] = contents.get(line["memory_id"], line["fact"] + " " + text())
     return "\n".join(json.dumps(line) for line in lines)
 
 

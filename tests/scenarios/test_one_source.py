@@ -4,6 +4,7 @@ fact's knowledge edge are projections that every write path keeps in step."""
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -238,11 +239,20 @@ def test_an_import_without_a_fact_drops_its_views(make_orch: Any) -> None:
     fact = home(source)
     out = io.StringIO()
     source.export_jsonl(out)
-    kept = [line for line in out.getvalue().splitlines() if fact.id not in line]
+    # the fact's lines and its views' (which name it), their edges too: an edge with no
+    # record is rejected
+    raws = out.getvalue().splitlines()
+    dropped = {json.loads(raw)["id"] for raw in raws if fact.id in raw}
+    kept = [
+        raw
+        for raw in raws
+        if fact.id not in raw and json.loads(raw).get("memory_id") not in dropped
+    ]
     target = make_orch()
     target.import_jsonl(io.StringIO("\n".join(kept)))
     lines, edges, _ = views(target)
     assert lines == ["Name: Alice"] and edges == []
+    assert target.check().consistent
 
 
 def test_an_llm_edge_about_the_user_becomes_the_fact(make_orch: Any) -> None:
