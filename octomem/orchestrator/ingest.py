@@ -321,8 +321,9 @@ class _Run:
         Message-ID, a Slack channel's name: the file's author's) are escaped (``\\x1b``):
         a session id is an id, which refuses them, and its conversation would be skipped."""
         name = name[:200]
-        if not is_utf8(name) or printable(name) != name:
-            name = printable(name).encode("utf-8", "backslashreplace").decode("utf-8")[:200]
+        shown = printable(name)
+        if not is_utf8(name) or shown != name:
+            name = shown.encode("utf-8", "backslashreplace").decode("utf-8")[:200]
         if mask_text(name) == name:
             return name
         kind = name.partition(":")[0]
