@@ -324,7 +324,7 @@ def forget(
         return
     per_type = ", ".join(f"{t.value} {n}" for t, n in report.memories.items()) or "none"
     console.print(
-        f"forgot {escape(user)}{' / ' + escape(agent) if agent else ''}: "
+        f"forgot {escape(printable(user))}{' / ' + escape(printable(agent)) if agent else ''}: "
         f"{report.total_memories} memories ({per_type}), {report.history_events} history "
         f"events, {report.keyword_entries} keyword entries, graph: {report.graph_memories} "
         f"memory nodes, {report.graph_relations} relations, {report.graph_entities} entities; "
@@ -442,6 +442,12 @@ def doctor(
             console.print(f"repaired: {report.remaining} differences left")
         if report.pending_writes:
             console.print(f"{report.pending_writes} writes in progress (another process?)")
+        if ids := report.bidi_ids:
+            shown = ", ".join(ids[:10]) + (", ..." if len(ids) > 10 else "")
+            console.print(
+                f"{len(ids)} ids stored with a bidi control (readable and erasable, no new "
+                f"memories under them): {escape(shown)}"
+            )
         verdict = "consistent" if report.consistent else "INCONSISTENT"
         hint = "" if report.consistent or repair else " - run `octomem doctor --repair`"
         console.print(f"[bold]{verdict}[/]{hint}")

@@ -25,7 +25,15 @@ from typing import Any, Literal
 
 from octomem.errors import InvalidInputError
 from octomem.models import MemoryBase, as_utc
-from octomem.validation import MAX_INT, MAX_VALUE_CHARS, check_json, clean_text, has_control, shown
+from octomem.validation import (
+    MAX_INT,
+    MAX_VALUE_CHARS,
+    check_json,
+    clean_text,
+    has_control,
+    id_control,
+    shown,
+)
 
 Filter = dict[str, Any]
 
@@ -119,11 +127,12 @@ def _plain_ids(value: Any) -> bool:
 
 
 def _literal(field: str, value: Any, checked: Any) -> Any:
-    """An id field's operand as given: its strings are not cleaned (`_LITERAL_FIELDS`)."""
+    """An id field's operand as given: its strings are not cleaned (`_LITERAL_FIELDS`).
+    A filter only selects, so it may name any id that can be stored (`id_control`)."""
     given = list(value) if isinstance(value, list | tuple) else [value]
     if not all(isinstance(item, str) or item is None for item in given):
         return checked
-    if any(isinstance(item, str) and has_control(item) for item in given):
+    if any(isinstance(item, str) and id_control(item, existing=True) for item in given):
         raise InvalidInputError(
             f"filter: the value for field {field!r} contains a control character"
         )

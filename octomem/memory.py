@@ -394,7 +394,7 @@ class AsyncMemory:
         `as_of`: what was current at that time."""
         check_threshold(threshold)
         if (read := _scopes(filters, user_id=user_id, agent_id=agent_id, run_id=run_id)) is None:
-            validate_scope_id("run_id", run_id)
+            validate_scope_id("run_id", run_id, existing=True)
             if run_id is not None:
                 session = equals("session_id", run_id)
                 filters = {"AND": [filters, session]} if filters else session

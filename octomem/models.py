@@ -789,6 +789,12 @@ class ConsistencyReport(BaseModel):
         description="memories of types this Orchestrator has no agent of, by type: written "
         "by another's custom agents, not checked (open the stores with those agents to)",
     )
+    bidi_ids: list[str] = Field(
+        default_factory=list,
+        description="user, agent and session ids of stored memories that hold a bidi control "
+        "(U+202A-U+202E, U+2066-U+2069), escaped: stored before ids refused them, they can "
+        "be read, listed, deleted and forgotten, but no new memory is stored under them",
+    )
 
     @property
     def differences(self) -> int:

@@ -48,8 +48,12 @@ _MAX_DIGITS = 100  # integers in JSON text longer than this are refused while pa
 # it, and right-to-left text needs them to place its digits and punctuation.
 # Text drops them all; ids, which must round-trip exactly, reject them.
 _BIDI = "\u202a-\u202e\u2066-\u2069"
+_C0_C1 = "\x00-\x1f\x7f-\x9f"
 _CONTROL = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}]")
-_ANY_CONTROL = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}]")
+_ANY_CONTROL = re.compile(f"[{_C0_C1}{_BIDI}]")
+# what no stored id holds: ids refused C0 and C1 from the start, the bidi controls only
+# later, so a read or an erasure may name an id stored with one (`id_control`)
+_STORED_ID_CONTROL = re.compile(f"[{_C0_C1}]")
 # invisible, and meaningless in text people say (unlike the zero-width (non-)joiners, which
 # shape emoji and some scripts): dropped, so that text that looks the same is the same
 _INVISIBLE = re.compile("[\u00ad\u200b\u2060\ufeff]")
@@ -115,8 +119,17 @@ def check_int(value: int, what: str) -> int:
 # --- scope ids, timestamps, text -------------------------------------------------------
 
 
-def validate_scope_id(name: str, value: Any) -> str | None:
-    """Check a scope id (user_id, agent_id, session_id): None, or a short printable string."""
+def id_control(value: str, *, existing: bool = False) -> re.Match[str] | None:
+    """The first control character `value` holds that an id may not, if any. With
+    `existing` the id names what may already be stored - a read, a delete, a forget -
+    and only C0 and C1 are refused: an id stored with a bidi control before ids refused
+    them stays readable and erasable, while nothing new is stored under it."""
+    return (_STORED_ID_CONTROL if existing else _ANY_CONTROL).search(value)
+
+
+def validate_scope_id(name: str, value: Any, *, existing: bool = False) -> str | None:
+    """Check a scope id (user_id, agent_id, session_id): None, or a short printable string
+    (`existing`: one a read or an erasure names, see `id_control`)."""
     if value is None:
         return None
     if not isinstance(value, str):
@@ -127,7 +140,7 @@ def validate_scope_id(name: str, value: Any) -> str | None:
         raise InvalidInputError(
             f"{name} is {len(value)} characters long; the limit is {MAX_SCOPE_ID_CHARS}"
         )
-    if control := _ANY_CONTROL.search(value):
+    if control := id_control(value, existing=existing):
         raise InvalidInputError(
             f"{name} contains a control character {control.group()!r} at position {control.start()}"
         )

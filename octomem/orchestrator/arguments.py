@@ -16,9 +16,12 @@ from octomem.validation import MAX_INT, check_timestamp, clean_text, shown, vali
 MAX_TIMEOUT_S = 10**9  # seconds: about 32 years, beyond any wait meant
 
 
-def check_scope(user_id: Any, agent_id: Any, session_id: Any, *, operation: str) -> None:
+def check_scope(
+    user_id: Any, agent_id: Any, session_id: Any, *, operation: str, existing: bool = False
+) -> None:
+    """`existing`: the operation only reads or erases what is stored (`id_control`)."""
     for name, value in (("user_id", user_id), ("agent_id", agent_id), ("session_id", session_id)):
-        validate_scope_id(name, value)
+        validate_scope_id(name, value, existing=existing)
     if user_id is None and agent_id is None:
         raise InvalidInputError(
             f"{operation} needs a user_id (or an agent_id): memories are always scoped to "
@@ -127,10 +130,10 @@ class Owner:
         return self.owns(event.user_id, event.record.get("agent_id"))
 
 
-def check_owner(user_id: Any, agent_id: Any) -> Owner | None:
+def check_owner(user_id: Any, agent_id: Any, *, existing: bool = False) -> Owner | None:
     """The owner a by-id call is limited to; None when the caller names none (trusted code
-    that may reach every memory of the store)."""
+    that may reach every memory of the store). `existing`: as `check_scope`'s."""
     if user_id is None and agent_id is None:
         return None
-    check_scope(user_id, agent_id, None, operation="a call by id")
+    check_scope(user_id, agent_id, None, operation="a call by id", existing=existing)
     return Owner(user_id, agent_id)

@@ -48,7 +48,7 @@ async def browse(
     """See `Orchestrator.browse`."""
     if not isinstance(user_id, str) or not user_id.strip():
         raise InvalidInputError("browse needs a user_id: whose memories?")
-    validate_scope_id("user_id", user_id)
+    validate_scope_id("user_id", user_id, existing=True)
     if not isinstance(memory_type, str):  # MemoryType is a str too
         raise InvalidInputError(
             f"memory_type must be one memory type name, got {shown(memory_type)}"

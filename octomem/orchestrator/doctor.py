@@ -49,6 +49,7 @@ from octomem.orchestrator.write.recovery import vector_drop
 from octomem.scopes import scope_filter
 from octomem.stores.base import ALL_USERS, AllUsers, IndexEntry
 from octomem.stores.fence import Fence
+from octomem.validation import id_control, printable
 
 
 @dataclass
@@ -94,6 +95,7 @@ async def check(services: Services, *, repair: bool = False) -> ConsistencyRepor
     kept = await originals.check(services, snapshot.records.values())
     report.records = len(snapshot.records)
     report.foreign = {kind: len(ids) for kind, ids in snapshot.foreign.items() if ids}
+    report.bidi_ids = _refused_ids(snapshot.records.values())
     report.stores = [*diff.stores, views, *([kept] if kept is not None else []), times]
     if repair and (diff.count or views.count or times.count):
         users = diff.users | view_users | time_users
@@ -115,6 +117,13 @@ async def check(services: Services, *, repair: bool = False) -> ConsistencyRepor
         )
     report.pending_writes = len(await services.journal.pending())
     return report
+
+
+def _refused_ids(records: Iterable[MemoryBase]) -> list[str]:
+    """The scope ids of `records` that a new memory may no longer have (stored before ids
+    refused the bidi controls), escaped."""
+    scopes = {i for r in records for i in (r.user_id, r.agent_id, r.session_id) if i}
+    return sorted(printable(i) for i in scopes if id_control(i))
 
 
 def _validity(services: Services, snap: _Snapshot) -> tuple[StoreDifferences, set[str | None]]:

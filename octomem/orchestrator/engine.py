@@ -295,7 +295,7 @@ class Orchestrator:
         `memo`: records parsed before, returned again where their stored JSON is the same
         (`octomem.stores.parsed`; shared: never change one).
         """
-        check_scope(user_id, agent_id, session_id, operation="recall")
+        check_scope(user_id, agent_id, session_id, operation="recall", existing=True)
         limit_chars = self.settings.input.max_message_chars
         text = args.check_text(query, name="recall query", limit=limit_chars)
         started = time.perf_counter()
@@ -338,7 +338,7 @@ class Orchestrator:
         With `user_id` / `agent_id`, a memory of anyone else is unknown too (same error):
         every surface that serves one tenant passes its scope."""
         memory_type = self._type_of(memory_id)
-        owner = check_owner(user_id, agent_id)
+        owner = check_owner(user_id, agent_id, existing=True)
         await heal_late(self._services, None if owner is None else [user_id])
         return await self._get(memory_type, memory_id, owner)
 
@@ -360,7 +360,7 @@ class Orchestrator:
         kept for that user (another user's file is none too)."""
         if not isinstance(user_id, str) or not user_id.strip():
             raise InvalidInputError("get_original needs a user_id: whose file is it?")
-        validate_scope_id("user_id", user_id)
+        validate_scope_id("user_id", user_id, existing=True)
         if not is_sha256(sha256):
             raise InvalidInputError(
                 f"sha256 must be 64 lowercase hex digits (a memory's "
@@ -385,7 +385,7 @@ class Orchestrator:
     ) -> list[MemoryBase]:
         """Every memory in scope (oldest first), optionally filtered; with `as_of`, those
         current at that time (see `check_as_of`)."""
-        check_scope(user_id, agent_id, session_id, operation="get_all")
+        check_scope(user_id, agent_id, session_id, operation="get_all", existing=True)
         extra = filter_lang.validate(filters) if filters else None
         types = parse_memory_types(memory_types, self._services.types) or list(self._services.types)
         limit = args.check_limit(limit)
@@ -617,7 +617,7 @@ class Orchestrator:
     async def _delete_many(
         self, memory_ids: list[str], user_id: str | None, agent_id: str | None
     ) -> int:
-        owner = check_owner(user_id, agent_id)
+        owner = check_owner(user_id, agent_id, existing=True)
         typed = [(memory_id, self._type_of(memory_id)) for memory_id in memory_ids]
         found = [await self._get(memory_type, memory_id, owner) for memory_id, memory_type in typed]
         async with self._services.locks.hold_many({r.user_id for r in found}) as fence:
@@ -642,7 +642,7 @@ class Orchestrator:
         session_id: str | None = None,
     ) -> int:
         """Delete every memory in scope (current and superseded); returns how many."""
-        check_scope(user_id, agent_id, session_id, operation="delete_all")
+        check_scope(user_id, agent_id, session_id, operation="delete_all", existing=True)
         async with self._services.locks.hold(user_id) as fence:
             records = await self.aget_all(
                 user_id=user_id,
@@ -665,7 +665,7 @@ class Orchestrator:
         nothing is kept. Idempotent; a forget cut short is completed at the next open."""
         if user_id is None:
             raise InvalidInputError("forget needs a user_id: whose memories to forget?")
-        check_scope(user_id, agent_id, None, operation="forget")
+        check_scope(user_id, agent_id, None, operation="forget", existing=True)
         async with self._services.locks.hold(user_id) as fence:
             return await forget_scope(self._services, fence, user_id, agent_id)
 
@@ -681,7 +681,7 @@ class Orchestrator:
         unknown id). The owner is read from the events themselves (each carries the user
         and the record as written), so it is known after a delete too."""
         self._type_of(memory_id)
-        owner = check_owner(user_id, agent_id)
+        owner = check_owner(user_id, agent_id, existing=True)
         events = await self._services.history.for_memory(memory_id)
         if not events or (owner is not None and not all(map(owner.owns_event, events))):
             raise NotFoundError(f"no memory with id {memory_id!r} has any history")
@@ -844,7 +844,7 @@ class Orchestrator:
     ) -> TransferSummary:
         """Write every memory (of `user_id`, or everyone's) with its history and the graph
         to a JSONL file or text stream (`octomem.orchestrator.transfer`)."""
-        validate_scope_id("user_id", user_id)
+        validate_scope_id("user_id", user_id, existing=True)
         return await export_jsonl(self._services, target, user_id=user_id, progress=progress)
 
     export_jsonl = sync_twin(aexport_jsonl)
@@ -868,7 +868,7 @@ class Orchestrator:
     @api
     async def astats(self, *, user_id: str | None = None) -> Stats:
         """Counts per memory type (current / superseded), history events, graph relations."""
-        validate_scope_id("user_id", user_id)
+        validate_scope_id("user_id", user_id, existing=True)
         return await stats(self._services, user_id=user_id)
 
     stats = sync_twin(astats)
