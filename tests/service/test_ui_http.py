@@ -455,3 +455,22 @@ def test_every_screenshot_docs_ui_shows_is_there_and_small() -> None:
     for name in shown:
         size = (docs / name).stat().st_size
         assert 0 < size < 200_000, (name, size)
+
+
+@pytest.mark.parametrize(
+    "segment",
+    [
+        "~YW5h",  # "ana", whose one address is /ui/users/ana
+        "~YS9i==",  # "a/b" with its padding: its address is ~YS9i
+        "~YS9",  # "a/" with its last character's spare bits set: its address is ~YS8
+        "~",  # the empty id
+        "~AA",  # a control character
+        "x" * 257,  # longer than any user id
+    ],
+)
+def test_a_user_page_has_one_address_and_names_a_user_id_that_can_be(
+    world: World, browser: TestClient, segment: str
+) -> None:
+    sign_in(browser, world.keys["admin"])
+    for page in ("", "/graph", "/recall"):
+        assert browser.get(f"/ui/users/{segment}{page}").status_code == 422, (segment, page)

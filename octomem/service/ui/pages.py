@@ -28,6 +28,7 @@ from octomem.service.auth import Forbidden, Principal, Unauthorized, admitted, g
 from octomem.service.context import request_id
 from octomem.service.problems import Problem
 from octomem.service.ui.session import Sessions
+from octomem.validation import validate_scope_id
 
 log = logging.getLogger("octomem.service.ui")
 HERE = Path(__file__).parent
@@ -52,14 +53,18 @@ def user_segment(user_id: str) -> str:
 
 
 def user_of_segment(segment: str) -> str:
-    """The user id a path segment written by `user_segment` names."""
-    if not segment.startswith("~"):
-        return segment
-    body = segment[1:] + "=" * (-len(segment[1:]) % 4)
-    try:
-        return base64.b64decode(body, altchars=b"-_", validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError):
-        raise InvalidInputError("this is no user's address in the inspector") from None
+    """The user id a path segment written by `user_segment` names: a user id can be, whose
+    one address it is (not a padded, re-encoded or otherwise other spelling)."""
+    user_id = segment
+    if segment.startswith("~"):
+        body = segment[1:] + "=" * (-len(segment[1:]) % 4)
+        try:
+            user_id = base64.b64decode(body, altchars=b"-_", validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            user_id = ""
+    if user_segment(user_id) != quote(segment, safe=""):
+        raise InvalidInputError("this is no user's address in the inspector")
+    return validate_scope_id("user_id", user_id) or user_id
 
 
 ENV.filters["seg"] = user_segment
