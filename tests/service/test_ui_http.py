@@ -474,3 +474,23 @@ def test_a_user_page_has_one_address_and_names_a_user_id_that_can_be(
     sign_in(browser, world.keys["admin"])
     for page in ("", "/graph", "/recall"):
         assert browser.get(f"/ui/users/{segment}{page}").status_code == 422, (segment, page)
+
+
+@pytest.mark.parametrize("text", [b"I+live+in+%FF+Bergen.", "I live in Bergen, café.".encode()])
+def test_a_form_field_that_is_not_percent_encoded_utf8_changes_nothing(
+    world: World, browser: TestClient, text: bytes
+) -> None:
+    """A browser percent-encodes a form's UTF-8; other bytes were read as U+FFFD (%FF) or
+    as Latin-1 ("café" sent raw as "cafÃ©") and stored as the memory's new text."""
+    world.api("POST", "/v1/process", json={"messages": "I live in Bergen.", "user_id": "eli"})
+    sign_in(browser, world.keys["admin"])
+    [memory, *_] = memory_ids(browser.get("/ui/users/eli?agent=semantic").text)
+    token = CSRF.findall(browser.get(f"/ui/users/eli/memories/{memory}/edit").text)[-1]
+    edited = browser.post(
+        f"/ui/users/eli/memories/{memory}/edit",
+        content=b"csrf=" + token.encode() + b"&text=" + text,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert edited.status_code == 422 and "not percent-encoded UTF-8" in edited.text
+    story = browser.get(f"/ui/users/eli/memories/{memory}").text
+    assert "\ufffd" not in story and "Ã" not in story and "UPDATE" not in story

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote_to_bytes
 
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -147,6 +147,17 @@ def error_page(request: Request, exc: BaseException) -> Response:
     return render(request, "error.html", 500, title="Internal error", detail="the server failed")
 
 
+async def _check_form_is_utf8(request: Request) -> None:
+    """Refuse a form body whose fields are not percent-encoded UTF-8, as a browser sends
+    them: Starlette reads %FF as U+FFFD and a raw byte as Latin-1, a text no one typed."""
+    if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        body = await request.body()  # kept: the route reads its form from it
+        try:
+            unquote_to_bytes(body.decode("ascii")).decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidInputError("the form's fields are not percent-encoded UTF-8") from None
+
+
 class UiRoute(APIRoute):
     """An inspector route: its errors are HTML pages (`error_page`)."""
 
@@ -155,6 +166,7 @@ class UiRoute(APIRoute):
 
         async def handle(request: Request) -> Response:
             try:
+                await _check_form_is_utf8(request)
                 return await handler(request)
             except Exception as exc:
                 return error_page(request, exc)
