@@ -140,6 +140,7 @@ async def ingest_path(
         await run.remove([r for rs in stored[ident].by_sha.values() for r in rs])
         run.report.removed.append(stored[ident].path)
     run.said = {said: (k, s.path) for k, s in stored.items() if k in seen for said in s.said}
+    run.orphans = {said for ident in gone for said in stored[ident].said}
     budget, tell = config.max_total_bytes, announcer(progress)
     for done, (rel, file) in enumerate(files):
         tell(done, len(files), rel)
@@ -168,6 +169,9 @@ class _Run:
     # an archive's conversation (`archives.said_digest`) -> the file (key, path) it is
     # stored from: the same mail in an .eml and an .mbox is stored once
     said: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # what the conversations of the files gone from the folder said: an unchanged archive
+    # that holds one too (skipped as stored elsewhere) is read again for it
+    orphans: set[str] = field(default_factory=set)
 
     async def process(self, messages: Messages, **arguments: Any) -> None:
         result = await self.engine.process(
@@ -198,7 +202,8 @@ class _Run:
                     f"{stat.st_size:,} bytes; the limit is {limit:,} (ingest.max_file_bytes, "
                     "media.max_bytes)"
                 )
-            if known is not None and known.looks_unchanged(stat.st_size, stat.st_mtime_ns):
+            reread = archive and self.orphans  # for what a gone file held (`orphans`)
+            if known and known.looks_unchanged(stat.st_size, stat.st_mtime_ns) and not reread:
                 shas.setdefault(next(iter(known.by_sha)), rel)
                 report.unchanged.append(rel)
                 return 0
@@ -249,7 +254,7 @@ class _Run:
             size, mtime_ns = tree_stat(folder)
         except OSError as exc:
             raise _unreadable(exc) from None
-        if known is not None and known.looks_unchanged(size, mtime_ns):
+        if not self.orphans and known is not None and known.looks_unchanged(size, mtime_ns):
             self.report.unchanged.append(rel)
             return 0
         _within(size, budget)
@@ -284,7 +289,8 @@ class _Run:
         """A mailbox, a mail or a Slack export: each conversation processed by every agent.
         Archives grow, and what a conversation said stays said: a changed archive is read
         again (what was stored before changes nothing) and nothing of it is closed."""
-        if known is not None and meta[SHA] in known.by_sha:
+        unchanged = known is not None and meta[SHA] in known.by_sha
+        if unchanged and not self.orphans:
             self.report.unchanged.append(rel)
             return
         conversations = read()
@@ -294,8 +300,11 @@ class _Run:
                 f"more than {limits.max_messages:,} conversations (ingest.max_messages)"
             )
         elsewhere = []  # the file each conversation stored from another file is from
+        stored = 0
         for conversation in conversations:
             said = archives.said_digest(conversation)
+            if unchanged and said not in self.orphans:
+                continue  # stored from this file, or held by another still there
             holder = self.said.get(said, (meta[KEY], rel))
             if holder[0] != meta[KEY]:  # stored from another file of the folder
                 elsewhere.append(holder[1])
@@ -309,10 +318,12 @@ class _Run:
                 self.report.skipped.append((f"{rel}#{session}", str(exc)))
             else:
                 self.said[said] = holder
+                stored += 1
         if conversations and len(elsewhere) == len(conversations):
             held = ", ".join(sorted(set(elsewhere)))
             raise InvalidInputError(f"same conversations as {held} (stored once)")
-        (self.report.updated if known is not None else self.report.added).append(rel)
+        shown = self.report.unchanged if unchanged and not stored else self.report.updated
+        (shown if known is not None else self.report.added).append(rel)
 
     def _session_id(self, name: str) -> str:
         """A conversation's session id: its name (``mail:<Message-ID>``, ``slack:<channel>:

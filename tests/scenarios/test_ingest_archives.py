@@ -336,3 +336,25 @@ def test_a_mail_both_an_eml_and_in_a_mailbox_of_the_folder_is_stored_once(
     assert moved.removed == ["box.mbox"] and moved.added == ["dentist.eml", "friday.eml"]
     left = [r for r in orch.get_all(user_id="eve") if r.memory_type == "episodic"]
     assert sorted(r.metadata["ingest_path"] for r in left) == ["dentist.eml", "friday.eml"]
+
+
+def test_a_mail_stored_from_its_eml_is_kept_from_the_mailbox_once_the_eml_is_deleted(
+    make_orch: Any, tmp_path: Path
+) -> None:
+    """The `.eml` read before the mailbox holds the mail they share; once it is deleted, the
+    unchanged mailbox is read again for that mail, which no file's records held any more."""
+    other = MAIL.replace(b"Message-ID: <m1@example.com>\n", b"").replace(b"Thursday", b"Friday")
+    folder = tmp_path / "mail"
+    folder.mkdir()
+    (folder / "a-dentist.eml").write_bytes(MAIL.split(b"\n", 1)[1])
+    (folder / "box.mbox").write_bytes(MAIL + other)
+    orch = make_orch(data_dir=tmp_path / "data")
+    first = orch.ingest(folder, user_id="eve")
+    assert first.added == ["a-dentist.eml", "box.mbox"]
+    (folder / "a-dentist.eml").unlink()
+    second = orch.ingest(folder, user_id="eve")
+    assert second.removed == ["a-dentist.eml"] and second.updated == ["box.mbox"]
+    turns = [r for r in orch.get_all(user_id="eve") if r.memory_type == "episodic"]
+    assert len(turns) == 2 and {r.metadata["ingest_path"] for r in turns} == {"box.mbox"}
+    third = orch.ingest(folder, user_id="eve")
+    assert third.unchanged == ["box.mbox"] and third.memories == 0
