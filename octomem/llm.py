@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import Any, Protocol, TypeVar, get_args, runtime_checkable
 
 from pydantic import BaseModel, ValidationError
 from tenacity import (
@@ -255,17 +255,34 @@ def _parse(reply: str, output: type[T]) -> T:
 
 
 def _check_keys(data: Any, output: type[BaseModel]) -> None:
-    """ValueError for an object none of whose keys is one of `output`'s: every field has
-    a default, so another schema's reply (`{"answer": ...}`) would validate as an empty
-    one, and its turns count as read. `{}` is an empty reply; the error names no key the
-    model wrote (a key may hold anything)."""
+    """ValueError for an object none of whose keys is one of `output`'s, at any depth (an
+    agent's part of a single_call reply, an item of a list): every field has a default,
+    so another schema's reply (`{"answer": ...}`) would validate as an empty one, and its
+    turns count as read. `{}` is an empty reply; the error names no key the model wrote
+    (a key may hold anything)."""
+    if not isinstance(data, dict):
+        return
     fields = output.model_fields
     expected = set(fields) | {f.alias for f in fields.values() if f.alias}
-    if isinstance(data, dict) and data and not expected.intersection(data):
+    if data and not expected.intersection(data):
         raise ValueError(
             f"the reply's object has none of the keys of {output.__name__} "
             f"({', '.join(sorted(expected))})"
         )
+    for name, info in fields.items():
+        value = data.get(info.alias or name)
+        for model in _models_of(info.annotation):
+            for item in value if isinstance(value, list) else [value]:
+                _check_keys(item, model)
+
+
+def _models_of(annotation: Any) -> list[type[BaseModel]]:
+    """The models a field's type holds: `Part`, `list[Part]`, `Part | None`."""
+    return [
+        kind
+        for kind in (annotation, *get_args(annotation))
+        if isinstance(kind, type) and issubclass(kind, BaseModel)
+    ]
 
 
 def _problem(exc: ValueError) -> str:

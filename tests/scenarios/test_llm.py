@@ -807,6 +807,18 @@ def test_a_reply_of_another_schema_is_repaired_once_then_falls_back(llm_orch, mo
     assert orch.get(result.turn_memory_ids[0]).internal["extraction"] == "fallback"
 
 
+def test_an_agents_part_of_another_schema_is_repaired_once_then_falls_back(llm_orch) -> None:
+    """The same for the part of a single_call reply an agent reads: `{"facts_list": ...}`
+    under "semantic" read as "no facts" and the turn as extracted."""
+    wrong = {"agents": ["semantic"], "semantic": {"facts_list": [{"fact": "Alice, Paris"}]}}
+    orch, model = llm_orch(lambda request: wrong, "single_call")
+    result = orch.process("I live in Paris.", user_id="alice")
+    assert model.calls("extract") == 2 and model.calls() == 2  # the reply, the one repair
+    assert result.extraction == "offline_fallback"
+    assert "none of the keys" in str(result.errors[0])
+    assert orch.get(result.turn_memory_ids[0]).internal["extraction"] == "fallback"
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_an_empty_reply_is_nothing_to_store_without_a_repair(llm_orch, mode: str) -> None:
     orch, model = llm_orch(lambda request: {}, mode)
