@@ -32,6 +32,8 @@ from octomem.language.sentences import (
 from octomem.language.stems import STOPWORDS, WORD, content_stems, content_words, has_content
 from octomem.language.values import RELATION_ATTR, RELATIONS, job_title
 from octomem.language.words import (
+    LOWER,
+    UPPER,
     norm_key,
     normalize_uri,
     possessive,
@@ -42,10 +44,12 @@ from octomem.language.words import (
 __all__ = [
     "DANGLING",
     "ENTITY_PATTERN",
+    "LOWER",
     "MAX_SENTENCE",
     "RELATIONS",
     "RELATION_ATTR",
     "STOPWORDS",
+    "UPPER",
     "WORD",
     "Fact",
     "People",

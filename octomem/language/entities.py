@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from octomem.language.words import MONTHS, WEEKDAYS, words
+from octomem.language.words import LETTER, MONTHS, UPPER, WEEKDAYS, words
 
 # common nouns that follow "live in", "work at", "from" in lowercase talk and are no names
 _NOT_NAMES = words(
@@ -44,8 +44,8 @@ STOP_CAPS = set(WEEKDAYS + MONTHS) | words(
 )
 _ORG = r"Hospital|Church|College|School|Restaurant|Cafe|Café|Bar|Pub|Kitchen|Bakery|Store|Clinic"
 _CAP = (
-    r"(?:(?:St|Dr|Mt|Mr|Mrs|Ms|Jr)\.|[A-Z][A-Za-z0-9&-]*(?:['’](?!s\b)[A-Za-z]+)*"
-    rf"(?:\.[A-Za-z0-9]+)*(?:['’]s(?=\s+(?:{_ORG})\b))?)"
+    rf"(?:(?:St|Dr|Mt|Mr|Mrs|Ms|Jr)\.|[{UPPER}][{LETTER}0-9&-]*(?:['’](?!s\b)[{LETTER}]+)*"
+    rf"(?:\.[{LETTER}0-9]+)*(?:['’]s(?=\s+(?:{_ORG})\b))?)"
 )
 _JOIN = r"(?:of the|of|de la|de|del|da|van der|van|von|der|du|la|le|&)"
 ENTITY_PATTERN = rf"\b{_CAP}(?:\s+(?:{_JOIN}\s+)?{_CAP}){{0,5}}"

@@ -27,7 +27,7 @@ from octomem.language.values import (
     job_title,
     named_value,
 )
-from octomem.language.words import article, norm_key, possessive, words
+from octomem.language.words import UPPER, article, norm_key, possessive, words
 
 if TYPE_CHECKING:
     from octomem.models import Turn
@@ -131,7 +131,7 @@ def first_person_facts(sentence: str) -> list[Fact]:  # noqa: C901 - one rule pe
     for m in re.finditer(rf"\bI(?:'ve| have)?{ADV} {_JOIN} (?=(.{{1,200}}))", sentence):
         add(m, "works_at", named_value(m[1], lower=lower))
     for m in re.finditer(
-        rf"{IM}{ADV} (?:an?|the) ([\w -]+?) (?:at|for) (?=([A-Z].{{1,200}}))", sentence
+        rf"{IM}{ADV} (?:an?|the) ([\w -]+?) (?:at|for) (?=([{UPPER}].{{1,200}}))", sentence
     ):
         if job_title(m[1], strict=True):
             add(m, "works_at", named_value(m[2]))

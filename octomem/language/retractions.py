@@ -11,6 +11,7 @@ from octomem.language.informal import uncapitalised
 from octomem.language.reading import Fact
 from octomem.language.sentences import hedged
 from octomem.language.values import ADV, DIETS, IM, NAME, NAME_STOP, job_title, named_value
+from octomem.language.words import UPPER
 
 _NOT = r"(?:don't|do not|no longer|never|used to)"  # "I ___ live in Paris"
 _NOT_IM = rf"{IM} (?:not|no longer)"  # "I'm not ___ vegan"
@@ -60,7 +61,7 @@ _RETRACT_ANY = [  # (attribute, pattern): the current value, whatever it is, is 
         rf"(?:{_NOT_IM} working|\bI {_NOT} work)\b(?! (?:at|for|on|as))(?=.*{_ANY_MORE.pattern})",
     ),
     ("partner", rf"\b(?:[Ww]e|[Mm]y {_PARTNER} and I){ADV} (?:broke up|split up|split)\b"),
-    ("partner", rf"\bI{ADV} broke up with (?:my {_PARTNER}|him|her|them)\b(?!,? [A-Z])"),
+    ("partner", rf"\bI{ADV} broke up with (?:my {_PARTNER}|him|her|them)\b(?!,? [{UPPER}])"),
     ("spouse", rf"\b[Ww]e(?:'re| are)?{ADV} (?:got )?(?:divorced|separated)\b"),
     (
         "spouse",

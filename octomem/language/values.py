@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from octomem.language.clauses import trim_clause
 from octomem.language.entities import entities_in, leading_entity, lowercase_name
-from octomem.language.words import words
+from octomem.language.words import LOWER, UPPER, words
 
 RELATIONS = {
     "spouse": "wife husband spouse",
@@ -54,7 +54,7 @@ NOT_JOBS = words(
 _JOB_SUFFIX = re.compile(r"(?:er|or|ist|ian|ant|ent|ect|ic|eon|ive)$")
 DIETS = "vegetarian|vegan|pescatarian|pescetarian|keto|kosher|halal|gluten[- ]free|dairy[- ]free"
 # a capitalised first name, with an optional capitalised surname
-NAME = r"([A-Z][a-z-]+(?: [A-Z][a-z-]+)?)"
+NAME = rf"([{UPPER}][{LOWER}-]+(?: [{UPPER}][{LOWER}-]+)?)"
 # adverbs that may stand between "I" (or "I'm") and the verb of a fact
 ADV = (
     r"(?:\s+(?:currently|now|still|actually|also|just|recently|really|absolutely|totally|"

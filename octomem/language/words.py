@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from urllib.parse import urlsplit, urlunsplit
 
 from octomem.models import normalize_text
@@ -13,6 +14,28 @@ def norm_key(text: str) -> str:
     text = re.sub(r"[^\w\s'-]", " ", text.lower()).replace("'s ", " ")
     text = normalize_text(text)
     return re.sub(r"^(?:the|a|an|my|some)\s+", "", text)
+
+
+def _letters(test: Callable[[str], bool]) -> str:
+    """The letters of the Latin, Greek and Cyrillic scripts for which `test` holds, as
+    ranges for a regex character class: `re` has no Unicode letter classes, and names
+    such as "Zürich", "Åsa" or "Øyvind" are written with more than A-Z."""
+    spans: list[list[int]] = []
+    for low, high in ((0x41, 0x24F), (0x370, 0x52F), (0x1E00, 0x1FFF)):
+        for code in range(low, high + 1):
+            if not test(chr(code)):
+                continue
+            if spans and spans[-1][1] == code - 1:
+                spans[-1][1] = code
+            else:
+                spans.append([code, code])
+    return "".join(chr(a) if a == b else f"{chr(a)}-{chr(b)}" for a, b in spans)
+
+
+# inside a character class: `[{UPPER}]` a capital letter, `[{LOWER}]` a small one
+UPPER = _letters(str.isupper)
+LOWER = _letters(str.islower)
+LETTER = _letters(str.isalpha)
 
 
 def words(text: str) -> set[str]:

@@ -21,6 +21,8 @@ from octomem.agents.registry import register
 from octomem.filters import Filter
 from octomem.language import (
     DANGLING,
+    LOWER,
+    UPPER,
     entities_in,
     find_time,
     has_content,
@@ -74,7 +76,7 @@ _GOT = {
     "health": r"got (?:sick|ill|hurt|injured|covid|the flu)",
 }
 _SUBJECT = re.compile(
-    r"\b(?:(?P<co>[A-Z][a-z]+|[Mm]y [a-z]+(?: [A-Z][a-z]+)?) and )?[Ii]"
+    rf"\b(?:(?P<co>[{UPPER}][{LOWER}]+|[Mm]y [a-z]+(?: [{UPPER}][{LOWER}]+)?) and )?[Ii]"
     r"(?:'ve|’ve| have)?(?P<adv>(?: just| finally| also| actually| recently| already| then| first"
     r"| officially| once)*) (?P<verb>[a-z]+)\b"
 )
@@ -138,7 +140,7 @@ def _event_type(verb: str, rest: str, timed: bool) -> str | None:
         phrase = f"got {rest}"
         return next((t for t, p in _GOT.items() if re.match(p, phrase)), None)
     if verb in {"was", "were"}:
-        if timed and re.match(r"(?:in|at) (?:the )?[A-Z]", rest):
+        if timed and re.match(rf"(?:in|at) (?:the )?[{UPPER}]", rest):
             return "visit"
         return "health" if timed and re.match(r"(?:sick|ill|in hospital)", rest) else None
     if verb == "had":

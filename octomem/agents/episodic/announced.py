@@ -8,12 +8,12 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from octomem.language import ENTITY_PATTERN, TimeRef, clean_entity, find_time, hedged
+from octomem.language import ENTITY_PATTERN, UPPER, TimeRef, clean_entity, find_time, hedged
 
 _PRONOUNS = r"(?:it|this|that|these|those|he|she|they|we|i|you|there|here|today|tomorrow)"
 # what is planned: "the offsite", "our team dinner", "PyCon Lisbon"; a pronoun is no event
 _WHAT = r"(?P<what>(?:[Tt]he|[Oo]ur|[Tt]his year's|[Nn]ext week's) [\w-]+(?: [\w-]+){0,3}?"
-_WHAT += rf"|(?!(?i:{_PRONOUNS})\b)[A-Z][\w-]*(?: [A-Z][\w-]*){{0,2}})"
+_WHAT += rf"|(?!(?i:{_PRONOUNS})\b)[{UPPER}][\w-]*(?: [{UPPER}][\w-]*){{0,2}})"
 _HAPPENS = (
     r"will be held|will take place|takes place|is taking place|is being held|is held|"
     r"is scheduled|is planned|is happening|will happen|will be|is|"

@@ -24,7 +24,7 @@ from octomem.agents.base import (
 )
 from octomem.agents.procedural import prompt as procedural_prompt
 from octomem.agents.registry import register
-from octomem.language import entities_in, norm_key, sentence_case, words
+from octomem.language import UPPER, entities_in, norm_key, sentence_case, words
 from octomem.models import MemoryBase, MemoryType, ProceduralMemory, Turn, stable_hash
 
 _STEP = re.compile(r"^\s*(?:(?:step\s*)?(\d{1,2})\s*[.):]|[-*•]|step\s+\d+\s*[:.-])\s+(.+)$", re.I)
@@ -155,7 +155,8 @@ def _prose_procedures(text: str) -> list[tuple[str, list[str]]]:
         if not lead and before.strip():
             lead = before
         body = re.split(
-            r"(?<=[.!?])\s+(?=[A-Z])(?!Then|Next|After|Finally|Lastly)|\n\n", text[match.end() :]
+            rf"(?<=[.!?])\s+(?=[{UPPER}])(?!Then|Next|After|Finally|Lastly)|\n\n",
+            text[match.end() :],
         )[0]
         steps = [_clean_step(part) for part in _SEQ.split(body)]
         steps = [s for s in steps if s]
