@@ -14,7 +14,10 @@ and which reveal nothing, are what a run finds its files' records by. A run comp
 - another sha256: the new version is processed, then the records of the old one are
   closed (valid_to, superseded_by, a SUPERSEDE history event): history keeps both; a
   version stored before (a file edited, then reverted) is made current again;
-- stored but no longer in the folder: its records are deleted (history stays readable);
+- stored but no longer in the folder: its records are deleted (history stays readable),
+  but those of a conversation another archive of the folder holds too (a mail as `.eml`
+  and in an `.mbox`) are handed over to that archive, and only once it has been read, so
+  no run stopped on the way loses the conversation;
 - empty, unreadable, too large, corrupt or not a supported kind: skipped with a reason;
   the rest of the run goes on and the file's stored version (if any) is left as it was.
 
@@ -40,7 +43,7 @@ from typing import TYPE_CHECKING, Any
 from octomem.errors import InvalidInputError
 from octomem.media import archives, notices
 from octomem.media.archives import Conversation
-from octomem.models import MemoryBase, Operation, keyed_hash
+from octomem.models import HistoryEvent, MemoryBase, Operation, keyed_hash
 from octomem.orchestrator.commit import commit
 from octomem.orchestrator.events import history_event
 from octomem.orchestrator.ingest_records import (
@@ -63,7 +66,7 @@ from octomem.orchestrator.ingest_scan import (
     shown_name,
     tree_stat,
 )
-from octomem.sensitive import mask_text
+from octomem.sensitive import mask_text, mask_value
 from octomem.validation import printable
 
 __all__ = ["Engine", "IngestReport", "Progress", "ingest_path"]
@@ -136,11 +139,16 @@ async def ingest_path(
     stored = await stored_files(engine.get_all, names, user_id, agent_id)
     seen = {names.key(rel) for rel in [r for r, _ in files] + [r for r, _ in skipped]}
     gone = sorted((k for k in stored if k not in seen), key=lambda k: (stored[k].path, k))
-    for ident in gone:  # first: a renamed file's memories move to its new name below
-        await run.remove([r for rs in stored[ident].by_sha.values() for r in rs])
-        run.report.removed.append(stored[ident].path)
     run.said = {said: (k, s.path) for k, s in stored.items() if k in seen for said in s.said}
-    run.orphans = {said for ident in gone for said in stored[ident].said}
+    for ident in gone:  # first: a renamed file's memories move to its new name below
+        records = [r for rs in stored[ident].by_sha.values() for r in rs]
+        # but a conversation no file left holds stays in them until an archive takes it
+        # over or the run ends (below): a run stopped on the way loses none
+        for record in records:
+            if said := run.orphan(record):
+                run.orphans.setdefault(said, []).append(record)
+        await run.remove([r for r in records if not run.orphan(r)])
+        run.report.removed.append(stored[ident].path)
     budget, tell = config.max_total_bytes, announcer(progress)
     for done, (rel, file) in enumerate(files):
         tell(done, len(files), rel)
@@ -153,6 +161,7 @@ async def ingest_path(
                 run.report.skipped.append((rel, str(exc)))
         run.report.seconds[rel] = round(time.perf_counter() - started, 3)
         run.report.note(rel, notes)
+    await run.remove([r for rs in run.orphans.values() for r in rs])  # held by no archive
     tell(len(files), len(files), None)
     return run.report
 
@@ -169,9 +178,15 @@ class _Run:
     # an archive's conversation (`archives.said_digest`) -> the file (key, path) it is
     # stored from: the same mail in an .eml and an .mbox is stored once
     said: dict[str, tuple[str, str]] = field(default_factory=dict)
-    # what the conversations of the files gone from the folder said: an unchanged archive
-    # that holds one too (skipped as stored elsewhere) is read again for it
-    orphans: set[str] = field(default_factory=set)
+    # what the conversations of the files gone from the folder said that no file left holds,
+    # with the gone files' records of it: an unchanged archive that holds one too (skipped
+    # as stored elsewhere) is read again for it, and takes these records over
+    orphans: dict[str, list[MemoryBase]] = field(default_factory=dict)
+
+    def orphan(self, record: MemoryBase) -> str | None:
+        """What the conversation of `record` (a gone file's) said, if no file left holds it."""
+        said = record.metadata.get(SAID)
+        return said if isinstance(said, str) and said not in self.said else None
 
     async def process(self, messages: Messages, **arguments: Any) -> None:
         result = await self.engine.process(
@@ -311,12 +326,16 @@ class _Run:
                 continue
             session = self._session_id(conversation.session)
             try:
-                await self.process(
-                    conversation.messages, session_id=session, metadata={**meta, SAID: said}
-                )
+                if said in self.orphans:  # a gone file's records of it: the same ids
+                    await self.take_over(self.orphans[said], meta)
+                else:
+                    await self.process(
+                        conversation.messages, session_id=session, metadata={**meta, SAID: said}
+                    )
             except InvalidInputError as exc:
                 self.report.skipped.append((f"{rel}#{session}", str(exc)))
             else:
+                self.orphans.pop(said, None)
                 self.said[said] = holder
                 stored += 1
         if conversations and len(elsewhere) == len(conversations):
@@ -347,7 +366,6 @@ class _Run:
         `ingest_*` metadata, an UPDATE history event), not deleted."""
         if not records:
             return
-        services = self.engine.services
         heirs: dict[str, dict[str, Any]] = {}
         for sha in {str(r.metadata.get(SHA)) for r in records}:
             mine = {r.metadata.get(KEY) for r in records}
@@ -359,22 +377,37 @@ class _Run:
                 if other.metadata.get(KEY) not in mine:
                     heirs[sha] = {k: other.metadata[k] for k in FIELDS if k in other.metadata}
                     break
-        raw_turns = services.turn_log.memory_type
+        raw_turns = self.engine.services.turn_log.memory_type
         kept = [r for r in records if r.memory_type != raw_turns and r.metadata.get(SHA) in heirs]
-        handed = []
-        for record in kept:
-            at = services.clock.now()
-            own = {k: v for k, v in record.metadata.items() if k not in FIELDS}
-            moved = record.model_copy(
-                update={"metadata": {**own, **heirs[str(record.metadata[SHA])]}}
-            )
-            handed.append(
-                (moved, history_event(moved, Operation.UPDATE, old=record, actor=ACTOR, at=at))
-            )
-        deleted = [r for r in records if r not in kept]
-        # `erasures` were read before `records` were: a forget since then makes this delete nothing
+        handed = [self._handed(r, heirs[str(r.metadata[SHA])]) for r in kept]
+        await self._write(handed, deleted=[r for r in records if r not in kept])
+
+    async def take_over(self, records: Sequence[MemoryBase], meta: dict[str, Any]) -> None:
+        """The records a gone file holds of a conversation of this archive (`meta`), handed
+        over to it, raw turns too: processing the conversation again would write the same
+        ids (they depend on its content), which the gone file's removal would then delete."""
+        fields = mask_value({k: meta[k] for k in FIELDS})  # as `process` stores metadata
+        await self._write([self._handed(r, fields) for r in records])
+
+    def _handed(
+        self, record: MemoryBase, fields: dict[str, Any]
+    ) -> tuple[MemoryBase, HistoryEvent]:
+        """`record` with the `ingest_*` metadata `fields` of the file it is handed over to."""
+        own = {k: v for k, v in record.metadata.items() if k not in FIELDS}
+        moved = record.model_copy(update={"metadata": {**own, **fields}})
+        at = self.engine.services.clock.now()
+        return moved, history_event(moved, Operation.UPDATE, old=record, actor=ACTOR, at=at)
+
+    async def _write(
+        self,
+        handed: Sequence[tuple[MemoryBase, HistoryEvent]],
+        deleted: Sequence[MemoryBase] = (),
+    ) -> None:
+        """One journaled write of records handed over and deleted. The run's `erasures`
+        were read before its records were: a forget since then makes this write nothing."""
+        services = self.engine.services
         async with services.locks.hold(
-            records[0].user_id, since={(self.user_id, self.agent_id): self.erasures}
+            self.user_id, since={(self.user_id, self.agent_id): self.erasures}
         ) as fence:
             await commit(
                 services, fence, handed, now=services.clock.now(), deleted=deleted, actor=ACTOR

@@ -360,34 +360,46 @@ def test_a_mail_stored_from_its_eml_is_kept_from_the_mailbox_once_the_eml_is_del
     assert third.unchanged == ["box.mbox"] and third.memories == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a run stopped (kill -9) after deleting the gone .eml's records and before "
-    "reading the mailbox again leaves the mail in no file's records, and the next run no "
-    "longer knows the .eml held it: the fix is a design choice for the lead (keep the "
-    "gone file's records until what they said is stored from another file, or mark them)",
-)
+@pytest.mark.parametrize("step", ["one", "take_over", "remove"])
 def test_a_run_stopped_after_the_eml_is_removed_loses_no_mail(
-    make_orch: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    make_orch: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, step: str
 ) -> None:
+    """A run stopped (kill -9) after the gone `.eml` files are removed - before any file is
+    read, as the mailbox takes a mail of theirs over, or as the mail no archive holds is
+    deleted last - leaves each mail in a file's records: the next run ends as a whole one
+    would have, the mailbox holding the mail it shared, nothing stored twice."""
     from octomem.orchestrator import ingest
 
     other = MAIL.replace(b"Message-ID: <m1@example.com>\n", b"").replace(b"Thursday", b"Friday")
+    lone = MAIL.replace(b"<m1@", b"<m2@").replace(b"Thursday", b"Saturday")
     folder = tmp_path / "mail"
     folder.mkdir()
     (folder / "a-dentist.eml").write_bytes(MAIL.split(b"\n", 1)[1])
     (folder / "box.mbox").write_bytes(MAIL + other)
+    (folder / "z-lone.eml").write_bytes(lone.split(b"\n", 1)[1])
     orch = make_orch(data_dir=tmp_path / "data")
     orch.ingest(folder, user_id="eve")
+    kept = {r.id for r in orch.get_all(user_id="eve") if r.metadata["ingest_path"] != "z-lone.eml"}
     (folder / "a-dentist.eml").unlink()
+    (folder / "z-lone.eml").unlink()
+    real = getattr(ingest._Run, step)
 
-    async def killed(*args: Any, **kwargs: Any) -> int:
+    async def killed(run: Any, *args: Any, **kwargs: Any) -> Any:
+        if step == "remove" and not args[0]:  # what the gone files said waits for the end
+            return await real(run, *args, **kwargs)
         raise RuntimeError("killed")
 
     with monkeypatch.context() as patch:
-        patch.setattr(ingest._Run, "one", killed)
+        patch.setattr(ingest._Run, step, killed)
         with pytest.raises(RuntimeError, match="killed"):
             orch.ingest(folder, user_id="eve")
-    orch.ingest(folder, user_id="eve")
+    again = orch.ingest(folder, user_id="eve")
+    if step == "remove":  # the mailbox took its mail over before the run stopped
+        assert again.removed == ["z-lone.eml"] and again.unchanged == ["box.mbox"]
+    else:
+        assert again.removed == ["a-dentist.eml", "z-lone.eml"] and again.updated == ["box.mbox"]
     turns = [r for r in orch.get_all(user_id="eve") if r.memory_type == "episodic"]
     assert len(turns) == 2 and {r.metadata["ingest_path"] for r in turns} == {"box.mbox"}
+    assert {r.id for r in orch.get_all(user_id="eve")} == kept  # handed over, none twice
+    last = orch.ingest(folder, user_id="eve")
+    assert last.unchanged == ["box.mbox"] and last.memories == 0 and not last.removed
