@@ -24,7 +24,11 @@ from chromadb.config import Settings
 
 from octomem.errors import StoreError
 from octomem.logs import get_logger
-from octomem.stores.chroma_files import internals_changed, scrub_index_files
+from octomem.stores.chroma_files import (
+    internals_changed,
+    scrub_index_files,
+    use_write_ahead_log,
+)
 from octomem.stores.record_cache import DEFAULT_MAX_BYTES, DEFAULT_MAX_RECORDS, RecordCache
 
 log = get_logger(__name__)
@@ -110,6 +114,7 @@ class EmbeddedChroma:
                 # the files as the last close left them, or as a crash did: scrubbed before
                 # the engine reads them (no engine of this process has them open)
                 scrub_index_files(self.path)
+                use_write_ahead_log(self.path)  # one log sync a write, not ~8 (no engine open)
                 settings = Settings(anonymized_telemetry=False)
                 self._client = chromadb.PersistentClient(path=str(self.path), settings=settings)
             return self._client

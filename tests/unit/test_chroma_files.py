@@ -5,6 +5,7 @@ in the files."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 import subprocess
@@ -87,6 +88,64 @@ async def test_collections_take_octomems_sync_threshold_made_or_opened(tmp_path:
     )
     thresholds = json.loads(listed.stdout)
     assert len(thresholds) > 1 and set(thresholds.values()) == {SYNC_THRESHOLD}
+
+
+def _journal_mode(path: Path) -> str:
+    conn = sqlite3.connect(path / "chroma.sqlite3")
+    try:
+        return str(conn.execute("PRAGMA journal_mode").fetchone()[0])
+    finally:
+        conn.close()
+
+
+async def test_chromas_database_is_in_wal_mode_made_or_opened(tmp_path: Path) -> None:
+    """Chroma's database is put in WAL mode (one log sync a write, not ~8), one that an
+    older octomem left in Chroma's rollback-journal mode too, keeping what it holds; the
+    log is emptied when the store closes."""
+    path = tmp_path / "chroma"
+    client = chromadb.PersistentClient(str(path), Settings(anonymized_telemetry=False))
+    client.close()
+    assert _journal_mode(path) == "delete"  # as Chroma leaves it
+    older = ChromaVectorStore.embedded(path)
+    await older.init()
+    await older.upsert(SEM, [fact(1)], [EMB])
+    await older.close()
+    assert _journal_mode(path) == "wal"
+    assert not (path / "chroma.sqlite3-wal").exists()
+
+    made = ChromaVectorStore.embedded(tmp_path / "new")
+    await made.init()
+    await made.upsert(SEM, [fact(2)], [EMB])
+    assert [r.id for r in await made.get(SEM, [fact(2).id])] == [fact(2).id]
+    await made.close()
+    assert _journal_mode(tmp_path / "new") == "wal"
+    again = ChromaVectorStore.embedded(path)
+    assert [r.content for r in await again.get(SEM, [fact(1).id])] == [fact(1).content]
+    await again.close()
+
+
+def test_a_write_returned_is_kept_when_the_process_dies_before_closing(tmp_path: Path) -> None:
+    """A write is in the database's log when it returns: a process killed right after it
+    (the log not copied into the database, as a close does) loses nothing."""
+    path = tmp_path / "chroma"
+    script = (
+        "import asyncio, os, sys; "
+        "from octomem.stores.chroma import ChromaVectorStore; "
+        "from octomem.models import MemoryType, SemanticMemory; "
+        "store = ChromaVectorStore.embedded(sys.argv[1]); "
+        "fact = SemanticMemory(id='kept-1', user_id='alice', content='a fact kept', "
+        "subject='alice', attribute='a', value='kept'); "
+        "asyncio.run(store.upsert(MemoryType.SEMANTIC, [fact], [[1.0, 0.0, 0.0, 0.0]])); "
+        "os._exit(0)"
+    )
+    subprocess.run([sys.executable, "-c", script, str(path)], check=True, timeout=120)
+    assert (path / "chroma.sqlite3-wal").stat().st_size > 0  # in the log, not copied back
+    store = ChromaVectorStore.embedded(path)
+    try:
+        found = asyncio.run(store.get(SEM, ["kept-1"]))
+    finally:
+        asyncio.run(store.close())
+    assert [r.content for r in found] == ["a fact kept"]
 
 
 def _log(path: Path, memory_id: str) -> list[tuple[int, str | None]]:
