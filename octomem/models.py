@@ -229,6 +229,20 @@ class Turn(BaseModel):
     def originals(self) -> dict[str, bytes]:
         return self._originals
 
+    # the values masked in any text of its call's input, as written -> their kinds: in
+    # memory only (never serialised, never in `internal`, gone with the call's turns), so
+    # that one a model writes without its cue is masked in its reply too (`reply_masking`)
+    _secrets: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    @property
+    def secrets(self) -> Mapping[str, str]:
+        return self._secrets
+
+    def with_secrets(self, secrets: Mapping[str, str]) -> Turn:
+        turn = self.model_copy()
+        turn._secrets = dict(secrets)
+        return turn
+
 
 class SourceRef(BaseModel):
     """Where a memory came from: which turns, which extractor."""

@@ -112,6 +112,11 @@ def _bounded(
     return records
 
 
+def _secrets(chunk: Sequence[Turn]) -> dict[str, str]:
+    """The values masked in the input of the call the turns of `chunk` came in."""
+    return {value: kind for turn in chunk for value, kind in turn.secrets.items()}
+
+
 def chunk_turns(turns: Sequence[Turn], chunk_tokens: int) -> list[list[Turn]]:
     """Consecutive turns in chunks of at most ~chunk_tokens tokens (a long turn alone)."""
     budget = chunk_tokens * _CHARS_PER_TOKEN
@@ -167,7 +172,8 @@ async def single_call(
             if records or mtype in listed:
                 selected.add(mtype)
         # what the model wrote is masked like any text, as one reply (`reply_masking`)
-        replied, secret = reply_masking.masked_reply([r for rs in made.values() for r in rs])
+        records = [r for rs in made.values() for r in rs]
+        replied, secret = reply_masking.masked_reply(records, _secrets(chunk))
         if secret:
             withheld |= _shas(shown)
         masked = iter(_bounded(replied, chunk, "extract", withheld))
@@ -222,7 +228,7 @@ async def for_agent(
         found = prompt.to_records(output, chunk, ctx)
         if shown:
             found += vision.records_of(agent, descriptions(output, shown), ctx)
-        replied, secret = reply_masking.masked_reply(found)  # masked as one reply
+        replied, secret = reply_masking.masked_reply(found, _secrets(chunk))  # as one reply
         if secret:
             withheld |= _shas(shown)
         records += _bounded(replied, chunk, purpose, withheld)

@@ -7,12 +7,15 @@ answered on a turn of its own becomes "the user's wifi password is X"). So every
 of one model call is masked, and a secret found in any of them is masked in all: in the
 lines of a list read together too (a procedure's steps: "Type the admin password:", then
 the value as a step of its own), and in what a record keeps made of a masked field (a
-knowledge edge's `subject_key`, from which its conflict key is made).
+knowledge edge's `subject_key`, from which its conflict key is made). So is every value
+masked in the call's input (`Turn.secrets`): the model was shown it masked, but may read
+it in an image, and a value alone ("Enter Zq9xT!pw7" as a procedure's step, an entity
+named by it) has no cue to find it by.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from octomem.language import norm_key
@@ -31,12 +34,16 @@ _NAMED = (("attribute", "value"), ("key", "value"), ("predicate", "object"))
 _RELATION_ENDS = frozenset("with of for to from by at in on about".split())
 
 
-def masked_reply(records: Sequence[MemoryBase]) -> tuple[list[MemoryBase], bool]:
+def masked_reply(
+    records: Sequence[MemoryBase], given: Mapping[str, str] | None = None
+) -> tuple[list[MemoryBase], bool]:
     """`records` (all those of one model call) with every secret in their text masked, and
     whether one was (so in what the model was shown: an image shown in that call may hold
     it, `originals.settle`). A secret found anywhere in the call's output (a fact's
     statement: "the wifi password is X") is masked in every field of every record of it
-    (the fact's value, which alone has no cue; an image's description)."""
+    (the fact's value, which alone has no cue; an image's description), as is each of
+    `given` (value -> kind: those masked in what the model was asked about,
+    `Turn.secrets`)."""
     texts = [_texts(record) for record in records]
     # each string on its own: joined, a field's name ("password") would be a cue for the
     # next field's text
@@ -44,7 +51,7 @@ def masked_reply(records: Sequence[MemoryBase]) -> tuple[list[MemoryBase], bool]
     # the lines of one list (steps, persona lines) are one text: a cue and its value may
     # be two of its lines, each without a secret of its own
     lines = ["\n".join(items) for fields in texts for items in _lists(fields)]
-    found = secrets_across([*strings, *lines], joined=False)
+    found = {**(given or {}), **secrets_across([*strings, *lines], joined=False)}
     for record in records:
         found.update({value: "secret" for value in _named_secrets(record) if value not in found})
     out = [_masked(r, fields, found) for r, fields in zip(records, texts, strict=True)]

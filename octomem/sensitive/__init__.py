@@ -9,7 +9,8 @@ exists.
 - `cues`: values named by the words around them ("my PIN is ...", "password: ...", "I use
   ... as my password", "Mein Passwort ist ...", "我的密码是 ..."; `cue_words`).
 They see the text in NFKC with invisible characters removed (`normal`); what they find is
-replaced in the text as it was written.
+replaced in the text as it was written, and so is every other place the text gives the
+same value without a cue ("my PIN is 4821, so 4821 it is": `_repeats`).
 `mask_value` does the same for every string of a JSON-like value (metadata), keys too,
 and masks the whole value of a key that names a secret ({"password": ...}, `keys_named`).
 """
@@ -41,6 +42,7 @@ __all__ = [
     "replaceable",
     "secret_key",
     "secrets_across",
+    "secrets_in_value",
 ]
 
 
@@ -56,9 +58,10 @@ class Masked:
 
 def mask(text: str) -> Masked:
     """The text with every secret found replaced by `[MASKED <kind>]`, or by
-    `[MASKED <kind> …<last 4>]` for cards, IBANs and long keys. Masking masked text
-    changes nothing: a text where something was found is masked again until nothing more
-    is (a masked span can free a cue it was glued to: "...TK1234567Номер паспорта: ...")."""
+    `[MASKED <kind> …<last 4>]` for cards, IBANs and long keys, wherever it stands whole
+    in the text (its cue named it once). Masking masked text changes nothing: a text
+    where something was found is masked again until nothing more is (a masked span can
+    free a cue it was glued to: "...TK1234567Номер паспорта: ...")."""
     if len(text) < 3 or text in _clean:
         return Masked(text, ())
     kinds: list[str] = []
@@ -67,7 +70,7 @@ def mask(text: str) -> Masked:
         if not found:
             _clean.add(text)
             break
-        masked, more = apply(text, found)
+        masked, more = apply(text, [*found, *_repeats(text, found)])
         kinds += more
         if masked == text:
             break
@@ -136,12 +139,44 @@ def _found(text: str) -> list[Found]:
 
 
 _MIN_SECRET = 4  # shorter values found are not replaced wherever they appear
+_MAX_REPEATED = 64  # distinct values of one text looked for elsewhere in it (`_repeats`)
+
+
+def _repeats(text: str, found: Sequence[Found]) -> list[Found]:
+    """The other places in `text` where a value found in it (`replaceable`) stands whole:
+    "My wifi password is Zq9xT!pw7. Write Zq9xT!pw7 on the card." gives it twice, named
+    once. Whole: not inside a longer word or number (unlike `replace_found`, which masks
+    a generated value wherever it is in texts it was not found in). The first 64
+    distinct values (each a scan of the text)."""
+    values: dict[str, Found] = {}
+    for f in found:
+        secret = text[f.start : f.end].strip()
+        if replaceable(secret) and len(values) < _MAX_REPEATED:
+            values.setdefault(secret, f)
+    out = []
+    for secret, f in values.items():
+        if text.count(secret) < 2:
+            continue
+        for match in _standing(secret).finditer(text):
+            out.append(Found(match.start(), match.end(), f.kind, f.tail))
+    return out
+
+
+def _standing(secret: str) -> re.Pattern[str]:  # (not cached: no secret kept past its call)
+    """`secret` not inside a longer word or number ("4821", not "14821" nor "4821a")."""
+    return re.compile(rf"(?<![^\W_]){re.escape(secret)}(?![^\W_])")
 
 
 def replaceable(secret: str) -> bool:
     """Whether a secret found (stripped) is replaced wherever it appears in the texts it
-    was found across: long enough not to hit ordinary words, and not a mask already."""
-    return len(secret) >= _MIN_SECRET and MARK not in secret
+    was found across: long enough not to hit ordinary words, not a mask already, and not
+    a word that names a secret ("password: 'password'": masked where it is the value, not
+    where it is the cue)."""
+    if len(secret) < _MIN_SECRET or MARK in secret:
+        return False
+    from octomem.sensitive.cues import names_a_secret  # (on first use, as `_detectors`)
+
+    return not names_a_secret(secret)
 
 
 def secrets_across(texts: Iterable[str], *, joined: bool = True) -> dict[str, str]:
@@ -152,6 +187,8 @@ def secrets_across(texts: Iterable[str], *, joined: bool = True) -> dict[str, st
     texts = [t for t in texts if t]
     found: dict[str, str] = {}
     for text in [*texts, "\n".join(texts)] if joined and len(texts) > 1 else texts:
+        if text in _clean:  # masked before: nothing found in it
+            continue
         for f in _found(text):
             secret = text[f.start : f.end].strip()
             if replaceable(secret):
@@ -166,19 +203,31 @@ def _whole(secret: str) -> re.Pattern[str]:  # (not cached: no secret kept past 
     return re.compile(rf"(?<!\w){pattern}(?!\w)" if secret.isalpha() else pattern)
 
 
-def replace_found(value: Any, found: Mapping[str, str]) -> Any:
+def replace_found(value: Any, found: Mapping[str, str], kinds: list[str] | None = None) -> Any:
     """`value` (a string, or a list or dict of them) with every secret of `found`
-    replaced wherever it is, longest first."""
+    replaced wherever it is, longest first, except inside a masked form (the value
+    "secret" is not replaced in "[MASKED secret]"). The kinds replaced are appended to
+    `kinds`."""
     if isinstance(value, str):
+        if not found or not any(secret in value for secret in found):
+            return value
+        masks = [m.span() for m in MASKED.finditer(value)] if MARK in value else []
+        ends = [0, *(at for span in masks for at in span), len(value)]
+        parts = [value[a:b] for a, b in zip(ends[::2], ends[1::2], strict=True)]
+        shields = [value[a:b] for a, b in masks]
         for secret in sorted(found, key=len, reverse=True):
-            if secret in value:
+            if any(secret in part for part in parts):
                 masked = placeholder(found[secret], secret, tail=False).replace("\\", "\\\\")
-                value = _whole(secret).sub(masked, value)  # (a backslash kept as one)
-        return value
+                pattern = _whole(secret)  # (a backslash kept as one)
+                replaced = [pattern.sub(masked, part) for part in parts]
+                if kinds is not None and replaced != parts and found[secret] not in kinds:
+                    kinds.append(found[secret])
+                parts = replaced
+        return "".join(p + m for p, m in zip(parts, [*shields, ""], strict=True))
     if isinstance(value, list | tuple):
-        return [replace_found(item, found) for item in value]
+        return [replace_found(item, found, kinds) for item in value]
     if isinstance(value, Mapping):
-        return {key: replace_found(item, found) for key, item in value.items()}
+        return {key: replace_found(item, found, kinds) for key, item in value.items()}
     return value
 
 
@@ -194,6 +243,37 @@ def mask_across(texts: Sequence[str], kinds: list[str] | None = None) -> list[st
 
 def mask_text(text: str) -> str:
     return mask(text).text
+
+
+def secrets_in_value(value: Any) -> dict[str, str]:
+    """The secrets of a JSON-like value (metadata) as written -> their kinds: those
+    `mask` finds in each of its strings (keys too), read alone, and the whole value of a
+    key that names a secret (`{"wifi_password": "Zq9xT!pw7"}`, `{"pin": 4821}`: "secret"),
+    each `replaceable`."""
+    strings: list[str] = []
+    named: list[str] = []
+
+    def walk(item: Any, under_secret: bool) -> None:
+        if isinstance(item, str):
+            (named if under_secret else strings).append(item)
+        elif isinstance(item, int | float) and not isinstance(item, bool):
+            if under_secret:
+                named.append(str(item))
+        elif isinstance(item, Mapping):
+            for key, inner in item.items():
+                if isinstance(key, str):
+                    strings.append(key)
+                walk(inner, under_secret or (isinstance(key, str) and secret_key(key)))
+        elif isinstance(item, list | tuple):
+            for inner in item:
+                walk(inner, under_secret)
+
+    walk(value, False)
+    found = secrets_across(strings, joined=False)
+    for text in named:
+        if replaceable(text.strip()):
+            found.setdefault(text.strip(), "secret")
+    return found
 
 
 def mask_value(value: Any, kinds: list[str] | None = None) -> Any:

@@ -49,6 +49,17 @@ KEY = (
     r"(?:licen[cs]e|product|activation|serial) key|"
     r"(?:wlan|netzwerk)-?schlüssel|cl[ée] (?:d'api|secr[èe]te)|clave (?:de api|secreta)"
 )
+# plurals of codes and keys, cues only before a list on the lines after them ("PIN codes:\n
+# 1. 4821\n2. 9912", "API keys\n- ..."): every item of it (`cues._items`)
+CODE_LISTED = (
+    r"pin[- ]?(?:codes|numbers)|"
+    r"(?:door|alarm|gate|garage|safe|lock|entry|access|security|verification) codes"
+)
+KEY_LISTED = (
+    r"api[ _-]?(?:keys|tokens)|access[ _-]?(?:keys|tokens)|secret(?: access)? keys|"
+    r"(?:client[ _-])?secrets|auth(?:entication)?[ _-]?tokens|(?:bearer|refresh|session) tokens|"
+    r"private keys|app passwords|(?:signing|encryption|licen[cs]e|product|activation|serial) keys"
+)
 # what comes between a cue and its value: "password for gmail is ..."
 QUALIFIER = (
     r"for|of|to|at|on|with|from|"

@@ -8,6 +8,8 @@ Five kinds of cue take five kinds of value:
   several words ("correct horse battery staple") goes whole;
 - PINs, CVVs, codes and numbers: one token with a digit (or digit groups: "123 456");
 - lists of codes ("recovery codes: ..."): every code of the list;
+- a list on the lines after a cue that ends its line with a colon or names several
+  ("my passwords:\n1. X\n2. Y", "API keys\n- X\n- Y"): every item, its marker kept;
 - seed phrases ("seed phrase: ..."): up to 24 words, numbered or not;
 - keys, tokens and secrets: one token that looks generated (a digit, mixed case or _/-).
 A value the cue only describes ("the password is on the fridge", "... is wrong") is kept.
@@ -16,7 +18,8 @@ A value the cue only describes ("the password is on the fridge", "... is wrong")
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 
 from octomem.sensitive.cue_words import (
     AS,
@@ -27,9 +30,11 @@ from octomem.sensitive.cue_words import (
     CJK_SEED,
     CJK_VERB,
     CODE,
+    CODE_LISTED,
     CODES,
     CONJUNCTION,
     KEY,
+    KEY_LISTED,
     MY,
     NOT_A_PASSPHRASE_WORD,
     NOT_A_PASSWORD,
@@ -51,12 +56,21 @@ from octomem.sensitive.spans import MARK, Found
 
 _KINDS = ("password", "codes", "seed", "code", "key")
 _NAMED = (
-    rf"(?P<password>{PASSWORD})|(?P<codes>{CODES})|(?P<seed>{SEED})|(?P<code>{CODE})|"
-    rf"(?P<key>{KEY})"
+    rf"(?P<password>{PASSWORD})|(?P<codes>{CODES})|(?P<seed>{SEED})|"
+    rf"(?P<code>{CODE}|{CODE_LISTED})|(?P<key>{KEY}|{KEY_LISTED})"
+)
+# the cue words above that are cues only before a list on the lines after them
+_LISTED = re.compile(rf"(?:{CODE_LISTED}|{KEY_LISTED})", re.I)
+# a cue that names several: every item of a list after it is one (so is every item after
+# a cue whose line ends with a colon: "password:\n- X\n- Y")
+_PLURAL = re.compile(
+    r".*(?:words|codes|phrases|keys|tokens|secrets|numbers|pins|contrase[ñn]as|w[öo]rter|"
+    r"mots de passe|пароли)",
+    re.I,
 )
 _VERB = (
     r"(?P<verb>"
-    rf"\s*{VERB}\s*"
+    rf"\s*{VERB}(?:\*{{1,3}}(?=\s))?\s*"  # the end of bold around it too: "**Password:** X"
     rf"|\s+(?P<to>{TO})\s+"  # "set my password to ...": checked for a change verb before
     rf"|\s+(?P<last>{TO_LAST})\s+(?=\S+\s+(?:{CHANGED_LAST})\b)"  # "Passwort auf X geändert"
     r"|\s*\n\s*(?=\S)"  # a list on the next lines (codes and seed phrases only)
@@ -118,6 +132,8 @@ _CLAUSE = re.compile(
     re.I,
 )
 _TOKEN = re.compile(r"[^\s\"'`,;()<>\[\]]+")
+# a value in Markdown bold or italics: "**Zq9xT!pw7**", "*Small Gift*"
+_EMPHASIS = re.compile(r"(\*{1,3})(\S(?:[^*\n]{0,198}\S)?)\1(?![*\w])")
 _IDENTIFIER = re.compile(r"[A-Za-z]+(?:[_.][A-Za-z]+)+$")  # api_key=api_key, ENV_VAR_NAME
 _DIGITS = re.compile(r"\d[\d -]{0,30}\d|\d")
 # the number or bullet of a list item that starts the line after a cue: "password:\n3. X",
@@ -150,25 +166,26 @@ def _looks_generated(value: str, symbols: str = "_-+/=$#@%&*!") -> bool:
     )
 
 
-def _codes(text: str, at: int) -> int | None:
-    """The end of a list of codes that starts at `at` (each with a digit)."""
+def _codes(text: str, at: int, stop: int) -> int | None:
+    """The end of a list of codes that starts at `at` (each with a digit), before `stop`."""
     end = None
     for _ in range(_MAX_CODES):
-        item = _LIST_ITEM.match(text, at)
+        item = _LIST_ITEM.match(text, at, stop)
         if item is None or not any(c.isdigit() for c in item.group(1)):
             break
         end = at = item.end()
-        at = _LIST_SEP.match(text, at).end()  # type: ignore[union-attr]
+        at = _LIST_SEP.match(text, at, stop).end()  # type: ignore[union-attr]
         if at == end:
             break
     return end
 
 
-def _seed(text: str, at: int) -> int | None:
+def _seed(text: str, at: int, stop: int | None = None) -> int | None:
     """The end of a seed phrase that starts at `at`: up to 24 words, numbered or not."""
+    stop = len(text) if stop is None else stop
     end, lower = None, None
     for _ in range(_MAX_SEED_WORDS):
-        word = _SEED_WORD.match(text, at)
+        word = _SEED_WORD.match(text, at, stop)
         if word is None or word.group(1).lower() in _NOT_A_SEED_WORD:
             break
         if lower is None:
@@ -176,14 +193,20 @@ def _seed(text: str, at: int) -> int | None:
         elif lower and not word.group(1).islower():
             break  # a capital after lower-case words: the next sentence
         end = word.end()
-        at = _SEED_SEP.match(text, end).end()  # type: ignore[union-attr]
+        at = _SEED_SEP.match(text, end, stop).end()  # type: ignore[union-attr]
         if at == end:
             break
     return end
 
 
-def _value(text: str, at: int, kind: str) -> tuple[int, int] | None:
-    quoted = _QUOTED.match(text, at)
+def _value(text: str, at: int, stop: int | None = None, *, kind: str) -> tuple[int, int] | None:
+    """The value a cue of `kind` gives at `at`, if it gives one (before `stop`: the end
+    of a list item's line); in Markdown emphasis, what is inside it ("**Small Gift**:
+    ..." after "Token:**" is no key)."""
+    stop = len(text) if stop is None else stop
+    if (emphasis := _EMPHASIS.match(text, at, stop)) is not None:
+        at, stop = emphasis.span(2)
+    quoted = _QUOTED.match(text, at, stop)
     if quoted:
         group = next(g for g in (1, 2, 3) if quoted.group(g) is not None)
         inside = quoted.group(group)
@@ -194,18 +217,18 @@ def _value(text: str, at: int, kind: str) -> tuple[int, int] | None:
         return quoted.span(group)
     if text.startswith(MARK, at):
         return None
-    word = _TOKEN.match(text, at)
+    word = _TOKEN.match(text, at, stop)
     if word is None or word.group().lower().strip(".,!?") in NOT_A_VALUE:
         return None
     if kind == "password":
-        clause = _CLAUSE.match(text, at)
+        clause = _CLAUSE.match(text, at, stop)
         end = clause.end() if clause else word.end()
         return _trim(text, at, max(end, word.end()))
     if kind in ("seed", "codes"):
-        stop = (_seed if kind == "seed" else _codes)(text, at)
-        return None if stop is None else (at, stop)
+        last = (_seed if kind == "seed" else _codes)(text, at, stop)
+        return None if last is None else (at, last)
     if kind == "code":
-        digits = _DIGITS.match(text, at)
+        digits = _DIGITS.match(text, at, stop)
         if digits and (digits.end() >= word.end() or not text[digits.end()].isalnum()):
             return _trim(text, at, digits.end())
         if any(c.isdigit() for c in word.group()):
@@ -234,20 +257,21 @@ def find_cued(text: str) -> Iterator[Found]:
     for hit in hits:
         at = max(0, hit.start() - 40)
         starts.update(m.start() for m in _WORD_START.finditer(text, at, hit.start() + 1))
+    read: set[int] = set()  # the lines read as items of a list after a cue (`_items`)
     for start in sorted(starts):
-        yield from _forward(text, start)
-        yield from _bare(text, start)
+        yield from _forward(text, start, read)
+        yield from _bare(text, start, read)
         yield from _backward(text, start)
         assigned = _ASSIGNED.match(text, start)
         if assigned is not None:
-            span = _value(text, assigned.end(), "key")
+            span = _value(text, assigned.end(), kind="key")
             if span is not None:
                 yield Found(*span, "password", tail=False)
     if not text.isascii() and _CJK.search(text):
-        yield from _cjk(text)
+        yield from _cjk(text, read)
 
 
-def _forward(text: str, start: int) -> Iterator[Found]:
+def _forward(text: str, start: int, read: set[int]) -> Iterator[Found]:
     for regex in (_CUE, _CUE_PLAIN):
         match = regex.match(text, start)
         if match is None:
@@ -255,22 +279,102 @@ def _forward(text: str, start: int) -> Iterator[Found]:
         kind, cue = _named(match)
         if not _taken(text, match, kind, cue):
             continue
+        item = None if match["last"] else _item(text, match.end(), match["verb"])
+        if item is None and _LISTED.fullmatch(cue):
+            continue  # "PIN codes", "API keys": cues only before a list
         if match["last"]:  # "Passwort auf X geändert": one word
             word = _TOKEN.match(text, match.end())
-            span = None if word is None else _trim(text, *word.span())
-        else:
-            span = _value(text, _past_marker(text, match.end(), match["verb"]), kind)
-        if span is not None:  # both readings may give one: "set my password to X... is Y"
-            yield Found(*span, _kind(kind, cue), tail=False)
+            spans = [] if word is None else [_trim(text, *word.span())]
+        elif item is None or kind == "seed":  # (a seed phrase's words: numbered or not)
+            at = match.end() if item is None else item.end()
+            spans = [span] if (span := _value(text, at, kind=kind)) else []
+        else:  # a list item: its line's value, and those of the other items (`_items`)
+            listed = ":" in match["verb"] or _PLURAL.fullmatch(cue) is not None
+            spans = list(_items(text, item, partial(_value, text, kind=kind), listed, read))
+        # both readings may give one: "set my password to X... is Y"
+        yield from (Found(*span, _kind(kind, cue), tail=False) for span in spans)
 
 
-def _past_marker(text: str, at: int, gap: str) -> int:
-    """Where the value after a cue starts (at `at`, after `gap`): past the number or
-    bullet of a list item when the value is on a line of its own ("password:\n3. X", "my
-    password:\n\n- X")."""
-    if "\n" in gap and (item := _ITEM_MARKER.match(text, at)):
-        return item.end()
-    return at
+def _item(text: str, at: int, gap: str) -> re.Match[str] | None:
+    """The number or bullet of a list item that the value after a cue starts with (at
+    `at`, after `gap`), when it is on a line of its own ("password:\n3. X", "my
+    password:\n\n- X"): the value is past it."""
+    return _ITEM_MARKER.match(text, at) if "\n" in gap else None
+
+
+# an item of a list: its indentation, and its number or bullet
+_ITEM_LINE = re.compile(rf"(?P<indent>[ \t]*)(?P<marker>{_ITEM_MARKER.pattern})")
+# what may follow the value of an item that is its item's whole text: punctuation, an
+# aside in brackets ("Zq9xT!pw7 (gmail)")
+_WHOLE_ITEM = re.compile(r"[.,;:!?)\"'`*_~ \t]*(?:\([^()\n]{0,40}\)[.,;:!? \t]*)?(?:\n|\Z)")
+_MAX_ITEMS = 32
+_MAX_LINES = 2 * _MAX_ITEMS  # the lines after the first read for its other items
+_DEEPER = re.compile(r"[ \t]+\S")  # (after the list's indentation) a line of an item's
+# the value of a list item (at, the end of its line), if it gives one
+Valued = Callable[[int, int], "tuple[int, int] | None"]
+
+
+def _items(
+    text: str, item: re.Match[str], value: Valued, listed: bool, read: set[int]
+) -> Iterator[tuple[int, int]]:
+    """The value of the list item whose number or bullet is `item`, and (`listed`: its
+    cue names several, or ends its line with a colon) those of the items on the lines
+    right after it with the same indentation and the same kind of marker ("1.", "(2)",
+    "-"...), up to 32; their markers stay. Only a list whose first item is a value and
+    nothing more is read past it ("Use a manager", "Open settings." and an item that goes
+    on after its value begin no list of secrets), and of its other items those whose
+    value may be a secret (`_an_item`: not "the same as my gmail one").
+    Lines indented deeper than the list belong to its items (up to 64 lines in all). A
+    line an earlier list of the text read (`read`: where each starts) ends the list: each
+    line is read once, however many cues a list holds."""
+    start, lines = item.end(), 0
+    indent = text[text.rfind("\n", 0, item.start()) + 1 : item.start()]
+    style = _style(item.group())
+    for count in range(_MAX_ITEMS):
+        stop = text.find("\n", start)
+        stop = len(text) if stop < 0 else stop
+        span = value(start, stop)
+        if span is not None and (count == 0 or _an_item(text[span[0] : span[1]])):
+            yield span
+        if count == 0 and (
+            span is None
+            or _WHOLE_ITEM.match(text, span[1]) is None
+            or not _an_item(text[span[0] : span[1]])
+        ):
+            return  # its first item is not a value alone: no list of secrets
+        while True:  # the next line at the list's indentation (one deeper is an item's)
+            if not listed or stop == len(text) or lines == _MAX_LINES:
+                return
+            lines, at = lines + 1, stop + 1
+            if not (text.startswith(indent, at) and _DEEPER.match(text, at + len(indent))):
+                break
+            stop = text.find("\n", at)
+            stop = len(text) if stop < 0 else stop
+        if at in read:
+            return
+        read.add(at)
+        line = _ITEM_LINE.match(text, at)
+        if line is None or line["indent"] != indent or _style(line["marker"]) != style:
+            return
+        start = line.end()
+
+
+def _an_item(value: str) -> bool:
+    """Whether the whole text of a list item may be a secret: one token, or one that looks
+    generated among its words ("Gmail - Zq9xT!pw7"), or words of a passphrase (none a
+    little word, a plural, a participle or a word that says what a password is for, as
+    `_phrase` reads them: not "Use a manager", "Open settings"); after a label and a
+    colon ("Work email: sunshine"), what follows it."""
+    tokens = value.rsplit(":", 1)[-1].split()
+    if len(tokens) <= 1 or any(_looks_generated(t.strip(".,;:!?()\"'`")) for t in tokens):
+        return True
+    words = [w.lower() for w in _PHRASE_WORD.findall(" ".join(tokens))]
+    return all(_a_word(w) and w not in _NOT_IN_A_PHRASE for w in words)
+
+
+def _style(marker: str) -> str:
+    """A list marker's kind: "N." for "1." and "12.", "(N)", "-", "•"..."""
+    return re.sub(r"\d+", "N", marker.strip())
 
 
 def _taken(text: str, match: re.Match[str], kind: str, cue: str) -> bool:
@@ -294,7 +398,7 @@ def _taken(text: str, match: re.Match[str], kind: str, cue: str) -> bool:
 # hunter2", "my passcode Xk9!": one token, taken only when it looks generated
 # ... also after a comma, a dash or a line break ("my password, X", "Password\nX"), and
 # after one or two words that say what it opens ("my password for gmail X")
-_BARE_CUE = rf"\b(?:(?P<password>{PASSWORD})|(?P<key>{KEY}))\b{_MARKUP}"
+_BARE_CUE = rf"\b(?:(?P<password>{PASSWORD})|(?P<key>{KEY}|{KEY_LISTED}))\b{_MARKUP}"
 # (each run of spaces read one way: "[ \t]*,?[ \t]*" would try every split of a long run)
 _BARE_GAP = r"(?:(?:[ \t]*[,–—-])?[ \t]+|(?:[ \t]*,)?[ \t]*\n[ \t]*)(?=[^\s\"'`])"
 _CUES_BARE = [  # (regex, whether words between say what it opens)
@@ -402,7 +506,7 @@ def _a_word(word: str) -> bool:
     return not ending and word not in NOT_A_VALUE
 
 
-def _bare(text: str, start: int) -> Iterator[Found]:
+def _bare(text: str, start: int, read: set[int]) -> Iterator[Found]:
     if (phrase := _phrase(text, start)) is not None:
         yield phrase
         return
@@ -425,23 +529,40 @@ def _bare(text: str, start: int) -> Iterator[Found]:
         return
     for regex, qualified in _CUES_BARE:
         match = regex.match(text, start)
-        found = None if match is None else _bare_value(text, match, qualified)
-        if found is not None:
-            yield found
+        found = [] if match is None else _bare_values(text, match, qualified, read)
+        if found:
+            yield from found
             return
 
 
-def _bare_value(text: str, match: re.Match[str], qualified: bool) -> Found | None:
-    """The value after a bare cue, if it looks generated; after words that say what it
-    opens, only with a digit or a symbol ("my password for my iPhone" names no value)."""
-    word = _TOKEN.match(text, _past_marker(text, match.end(), match.group()))
+def _bare_values(text: str, match: re.Match[str], qualified: bool, read: set[int]) -> list[Found]:
+    """The value after a bare cue (`_bare_value`); as a list's first item, with those of
+    the list's other items if the cue names several ("API keys\n- X\n- Y": `_items`)."""
+    kind, cue = _named(match)
+    value = partial(_bare_value, text, kind=kind, cue=cue, qualified=qualified)
+    item = _item(text, match.end(), match.group())
+    if item is not None:
+        spans = list(_items(text, item, value, _PLURAL.fullmatch(cue) is not None, read))
+    elif _LISTED.fullmatch(cue):
+        spans = []  # "API keys": a cue only before a list
+    else:
+        spans = [span] if (span := value(match.end())) else []
+    return [Found(*span, _kind(kind, cue), tail=False) for span in spans]
+
+
+def _bare_value(
+    text: str, at: int, stop: int | None = None, *, kind: str, cue: str, qualified: bool
+) -> tuple[int, int] | None:
+    """The value at `at` after a bare cue, if it looks generated; after words that say
+    what it opens, only with a digit or a symbol ("my password for my iPhone" names no
+    value)."""
+    word = _TOKEN.match(text, at, len(text) if stop is None else stop)
     if word is None:
         return None
     begin, end = _trim(text, *word.span())
     while end > begin and text[end - 1] in "*_~:":  # Markdown: "**Password manager**:"
         end -= 1
     value = text[begin:end]
-    kind, cue = _named(match)
     if (
         len(value) >= (4 if kind == "password" else 8)
         and not _COUNTED.fullmatch(value)
@@ -457,7 +578,7 @@ def _bare_value(text: str, match: re.Match[str], qualified: bool) -> Found | Non
         and _looks_generated(value, symbols="_+/=$#@%&*!")  # a hyphen joins ordinary words
         and (not qualified or _looks_generated(value.lower(), symbols="_+/=$#@%&*!"))
     ):
-        return Found(begin, end, _kind(kind, cue), tail=False)
+        return begin, end
     return None
 
 
@@ -492,26 +613,49 @@ def _ending_at(regex: re.Pattern[str], text: str, pos: int, end: int) -> re.Matc
     return None
 
 
-def _cjk(text: str) -> Iterator[Found]:
+def _cjk(text: str, read: set[int]) -> Iterator[Found]:
     for match in _CJK_CUE.finditer(text):
         kind, cue = _named(match)
-        at = _past_marker(text, match.end(), match["verb"])
+        item = _item(text, match.end(), match["verb"])
         if kind == "seed":  # Chinese and Japanese seed words are words of their script
+            at = match.end() if item is None else item.end()
             stop = _seed(text, at)
             if stop is not None:
                 yield Found(at, stop, "seed", tail=False)
             continue
-        value = _CJK_VALUE.match(text, at)
-        if value is None:
-            continue
-        start, end = value.span(1) if value.group(1) is not None else value.span()
-        start, end = _trim(text, start, end)
-        secret = text[start:end]
-        if kind == "code" and not any(c.isdigit() for c in secret):
-            continue
-        if kind == "password" and len(secret) < 4:
-            continue
-        yield Found(start, end, _kind(kind, cue), tail=False)
+        value = partial(_cjk_value, text, kind=kind)
+        if item is None:
+            spans = [span] if (span := value(match.end())) else []
+        else:  # "密码:\n1. X\n2. Y": every item of the list (`_items`)
+            spans = list(_items(text, item, value, ":" in match["verb"], read))
+        yield from (Found(*span, _kind(kind, cue), tail=False) for span in spans)
+
+
+def _cjk_value(text: str, at: int, stop: int | None = None, *, kind: str) -> tuple[int, int] | None:
+    """The value at `at` after a Chinese or Japanese cue: quoted, or a run of Latin
+    letters, digits and symbols."""
+    value = _CJK_VALUE.match(text, at, len(text) if stop is None else stop)
+    if value is None:
+        return None
+    start, end = value.span(1) if value.group(1) is not None else value.span()
+    start, end = _trim(text, start, end)
+    secret = text[start:end]
+    if kind == "code" and not any(c.isdigit() for c in secret):
+        return None
+    if kind == "password" and len(secret) < 4:
+        return None
+    return start, end
+
+
+# a cue's own words: "password", "API key", "PIN code", "Passwort" ...
+_CUE_WORD = re.compile(
+    rf"(?:{PASSWORD}|{CODES}|{SEED}|{CODE}|{CODE_LISTED}|{KEY}|{KEY_LISTED}|pass|key)", re.I
+)
+
+
+def names_a_secret(value: str) -> bool:
+    """Whether `value` is a word (or words) that names a secret, as a cue does."""
+    return _CUE_WORD.fullmatch(value) is not None
 
 
 _PIN = ("pin", "geheimzahl", "пин", "暗証番号", "code pin", "código pin")

@@ -586,6 +586,117 @@ def test_a_secret_the_model_splits_across_a_structure_is_masked(llm_orch, mode: 
     assert files_holding(orch.settings.data_dir, secret) == []
 
 
+def _bare_secret(secret: str) -> ExtractionOutput:
+    """A reply that gives `secret` alone in fields no cue is near: a procedure's step (its
+    title names no secret), an entity (a triple's and a fact's subject), an event's
+    details."""
+    return ExtractionOutput(
+        procedural=ProceduralOutput(
+            procedures=[
+                Procedure(
+                    title="Guest wifi", steps=["Open settings", f"Enter {secret}"], source_turns=[0]
+                )
+            ]
+        ),
+        knowledge=KnowledgeOutput(
+            triples=[
+                Triple(
+                    subject=secret,
+                    predicate="PROTECTS",
+                    object="guest network",
+                    fact=f"{secret} protects the guest network.",
+                    source_turns=[0],
+                )
+            ]
+        ),
+        episodic=EpisodicOutput(
+            events=[Event(summary="Alice set up the guest wifi.", details=secret, source_turns=[0])]
+        ),
+        semantic=SemanticOutput(
+            facts=[fact("protects", "guest network", f"{secret} guards it.", subject=secret)]
+        ),
+    )
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_value_masked_in_the_input_is_masked_where_the_model_writes_it_alone(
+    llm_orch, mode: str
+) -> None:
+    """The model is shown a value masked ("my guest wifi password is [MASKED password]"),
+    but may read it in an image, and alone, as a step or an entity's name, a value has no
+    cue: every value masked in the call's input is masked in every record of its reply,
+    so in their entities, edges and history too."""
+    secret = "Zq9xT!pw7"
+    prompts: list[str] = []
+
+    def extract(request: ScriptedRequest) -> ExtractionOutput:
+        prompts.append(request.prompt)
+        return _bare_secret(secret)
+
+    orch, _ = llm_orch(from_extraction(extract), mode)
+    orch.process("My guest wifi password is Zq9xT!pw7.", user_id="alice")
+
+    assert prompts and not any(secret in prompt for prompt in prompts)
+    [steps] = [p.steps for p in current(orch, MemoryType.PROCEDURAL)]
+    assert steps == ["Open settings", "Enter [MASKED password]"]
+    [edge] = current(orch, MemoryType.KNOWLEDGE)
+    assert (edge.subject, edge.object) == ("[MASKED password]", "guest network")
+    details = [e.details for e in current(orch, MemoryType.EPISODIC) if e.event_type != "message"]
+    assert details == ["[MASKED password]"]
+    stored = orch.get_all(user_id="alice", include_superseded=True)
+    assert all(secret not in r.model_dump_json() for r in stored)
+    events = orch.run_sync(services_of(orch).history.for_user("alice"))
+    assert secret not in " ".join(e.model_dump_json() for e in events)
+    orch.close()
+    assert files_holding(orch.settings.data_dir, secret) == []
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_value_named_once_is_masked_wherever_the_call_repeats_it(llm_orch, mode: str) -> None:
+    """A value masked where its cue names it is masked wherever else the call gives it
+    without one - later in the same message, in another message, in a message's or the
+    call's metadata - so neither the raw turns nor the model (which copies what it is
+    shown into a step, an entity, an event) get it."""
+    secret, pin = "Zq9xT!pw7", "7391"
+    prompts: list[str] = []
+
+    def extract(request: ScriptedRequest) -> ExtractionOutput:
+        prompts.append(request.prompt)
+        shown = re.search(r"write (.+?) on the card", request.prompt)
+        assert shown is not None
+        return _bare_secret(shown[1])  # what it was shown, as a real model would
+
+    orch, _ = llm_orch(from_extraction(extract), mode)
+    orch.process(
+        [
+            {"role": "user", "content": f"My guest wifi password is {secret}. Type {secret} once."},
+            {
+                "role": "user",
+                "content": f"Please write {secret} on the card; the door opens with {pin}.",
+                "metadata": {"note": f"{secret} / {pin}"},
+            },
+        ],
+        user_id="alice",
+        metadata={"door_pin": pin},
+    )
+
+    assert prompts and not any(secret in p or pin in p for p in prompts)
+    turns = [e for e in current(orch, MemoryType.EPISODIC) if e.event_type == "message"]
+    assert [t.content.split(": ", 1)[1] for t in turns] == [
+        "My guest wifi password is [MASKED password]. Type [MASKED password] once.",
+        "Please write [MASKED password] on the card; the door opens with [MASKED secret].",
+    ]
+    assert turns[1].metadata == {
+        "door_pin": "[MASKED secret]",
+        "note": "[MASKED password] / [MASKED secret]",
+    }
+    [steps] = [p.steps for p in current(orch, MemoryType.PROCEDURAL)]
+    assert steps == ["Open settings", "Enter [MASKED password]"]
+    orch.close()
+    assert files_holding(orch.settings.data_dir, secret) == []
+    assert files_holding(orch.settings.data_dir, f"with {pin}") == []
+
+
 def test_a_predicate_that_relates_to_an_entity_does_not_mask_the_entity(llm_orch) -> None:
     """A predicate that names a secret and ends in a relation word relates its subject to
     an entity: its object is a name, not the secret's value, so it is not masked across

@@ -141,7 +141,8 @@ def _cue_rows() -> list[tuple[str, str]]:
         cells = [c.strip() for c in line.strip().strip("|").split(" | ")]
         example, stored = (re.fullmatch(r"`(.+)`", c) for c in cells[2:4])
         assert example and stored, f"example and stored form in backticks: {line}"
-        rows.append((example.group(1), stored.group(1)))
+        # "\n" in a cell: a line break (a list after its cue)
+        rows.append(tuple(m.group(1).replace("\\n", "\n") for m in (example, stored)))
     return rows
 
 

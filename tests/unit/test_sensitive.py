@@ -12,7 +12,14 @@ from hypothesis import strategies as st
 from stdnum import iban, luhn
 from stdnum.us import ssn
 
-from octomem.sensitive import mask, mask_across, mask_value, secret_key
+from octomem.sensitive import (
+    mask,
+    mask_across,
+    mask_value,
+    replace_found,
+    secret_key,
+    secrets_in_value,
+)
 from tests.data.secret_corpus import NEGATIVES, SECRETS, Secret
 
 
@@ -109,10 +116,68 @@ def test_a_password_word_found_in_one_part_goes_from_the_others_where_it_stands_
 
 
 @pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        (
+            "My wifi password is Zq9xT!pw7. Write Zq9xT!pw7 on the card.",
+            "My wifi password is [MASKED password]. Write [MASKED password] on the card.",
+        ),
+        ("my pin is 4821, so 4821 it is", "my pin is [MASKED pin], so [MASKED pin] it is"),
+        (  # a word, where it stands whole
+            "Log in with password sunshine. sunshine, not sunshines.",
+            "Log in with password [MASKED password]. [MASKED password], not sunshines.",
+        ),
+        # a number inside a longer one is another number
+        ("My PIN is 4821; order 148210 shipped.", "My PIN is [MASKED pin]; order 148210 shipped."),
+        # a value that is a cue's own word is masked where it is the value only
+        (
+            "password: 'password', then the password field",
+            "password: '[MASKED password]', then the password field",
+        ),
+    ],
+)
+def test_a_value_named_once_is_masked_wherever_the_text_repeats_it(text: str, masked: str) -> None:
+    """A cue names a value once; the text may give it again with no cue ("write X on the
+    card"): there too it goes."""
+    assert mask(text).text == masked
+    assert mask(masked).text == masked
+
+
+def test_a_value_found_is_not_replaced_inside_a_masked_form() -> None:
+    """ "my password is password": replacing the value "password" wherever it stands whole
+    would rewrite the masked forms themselves ("[MASKED [MASKED password]]")."""
+    found = {"secret": "password", "Zq9xT": "key"}
+    text = "[MASKED secret] keeps its secret; Zq9xT goes"
+    assert (
+        replace_found(text, found)
+        == "[MASKED secret] keeps its [MASKED password]; [MASKED key] goes"
+    )
+    kinds: list[str] = []
+    assert replace_found({"a": ["Zq9xT"]}, found, kinds) == {"a": ["[MASKED key]"]}
+    assert kinds == ["key"]
+
+
+def test_the_secrets_of_a_value_are_those_of_its_strings_and_of_secret_named_keys() -> None:
+    value = [
+        ["My wifi password is Zq9xT!pw7.", None, {"note": "PIN: 4821", "pin": 7391}],
+        {"card_pin": "5529", "Kennwort": ["Sonnenblume88"], "ok": "blue", "pw": ""},
+    ]
+    assert secrets_in_value(value) == {
+        "Zq9xT!pw7": "password",
+        "4821": "pin",
+        "7391": "secret",
+        "5529": "secret",
+        "Sonnenblume88": "secret",
+    }
+
+
+@pytest.mark.parametrize(
     ("text", "secret"),
     [
         ("- **Email**: ana@example.com\n- **Password**: Tulip-Harbor-88", "Tulip-Harbor-88"),
         ("My **wifi password** is Orchid4455Lake", "Orchid4455Lake"),
+        ("**Password:**\n- Orchid4455Lake", "Orchid4455Lake"),
+        ("- **Password:** Orchid4455Lake", "Orchid4455Lake"),
         ("**Bank card PIN**: 7391", "7391"),
         ("`password`: Mango77Sunset", "Mango77Sunset"),
         ("*API key*: abcd1234efgh5678", "abcd1234efgh5678"),
@@ -142,7 +207,10 @@ def test_a_cue_in_markdown_emphasis_or_code_is_a_cue(text: str, secret: str) -> 
         ("暗証番号は\n1. 4821", "暗証番号は\n1. [MASKED pin]"),
         ("Password\n- Zq9xT!pw7", "Password\n- [MASKED password]"),
         ("app password:\n1. abcd efgh ijkl mnop", "app password:\n1. [MASKED key]"),
-        ("recovery codes:\n1. 1234-5678\n2. 2345-6789", "recovery codes:\n1. [MASKED code]"),
+        (
+            "recovery codes:\n1. 1234-5678\n2. 2345-6789",
+            "recovery codes:\n1. [MASKED code]\n2. [MASKED code]",
+        ),
     ],
 )
 def test_a_value_given_as_a_list_item_after_its_cue_goes_and_its_marker_stays(
@@ -153,6 +221,115 @@ def test_a_value_given_as_a_list_item_after_its_cue_goes_and_its_marker_stays(
     assert mask(text).text == masked
     for ordinary in ("Shopping list:\n1. milk\n2. eggs", "Notes:\n- Zq9xT\n* pw7"):
         assert mask(ordinary).text == ordinary
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        (
+            "My passwords:\n1. Zq9xT!pw7\n2. Kp3$mmQ81",
+            "My passwords:\n1. [MASKED password]\n2. [MASKED password]",
+        ),
+        (
+            "wifi and bank passwords:\n- hunter2Xy\n- Bq7#lmn0\n- correct horse battery staple",
+            "wifi and bank passwords:\n- [MASKED password]\n- [MASKED password]\n"
+            "- [MASKED password]",
+        ),
+        (  # a cue of one that ends its line with a colon
+            "my password:\n  * Zq9xT!pw7\n  * Kp3$mmQ81",
+            "my password:\n  * [MASKED password]\n  * [MASKED password]",
+        ),
+        (  # a label before each value
+            "Passwords:\n- Gmail: Zq9xT!pw7\n- Work email: sunshine",
+            "Passwords:\n- [MASKED password]\n- [MASKED password]",
+        ),
+        (  # an aside after a value
+            "My passwords:\n1. Zq9xT!pw7 (gmail)\n2. Kp3$mmQ81 (bank)",
+            "My passwords:\n1. [MASKED password] (gmail)\n2. [MASKED password] (bank)",
+        ),
+        (  # the cue in bold with its colon, as a model writes notes
+            "**Passwords:**\n- Zq9xT!pw7\n- Kp3$mmQ81",
+            "**Passwords:**\n- [MASKED password]\n- [MASKED password]",
+        ),
+        (  # a line under an item, indented deeper, is the item's
+            "passwords:\n- Zq9xT!pw7\n  - the old one\n- Kp3$mmQ81",
+            "passwords:\n- [MASKED password]\n  - the old one\n- [MASKED password]",
+        ),
+        ("PIN codes:\n1) 4821\n2) 9912", "PIN codes:\n1) [MASKED pin]\n2) [MASKED pin]"),
+        (
+            "API keys\n• a8F3kL9mQ2xV7nB4\n• Qz7mN2xL9pK4wR",
+            "API keys\n• [MASKED key]\n• [MASKED key]",
+        ),
+        ("密码:\n1. Zq9xT!pw7\n2. Kp3$mmQ81", "密码:\n1. [MASKED password]\n2. [MASKED password]"),
+        (  # an item that is not a value is kept, and the list goes on past it
+            "My passwords:\n1. Zq9xT!pw7\n2. the same as my gmail one\n3. Kp3$mmQ81",
+            "My passwords:\n1. [MASKED password]\n2. the same as my gmail one\n"
+            "3. [MASKED password]",
+        ),
+        (  # the list ends where its lines or its kind of marker do
+            "My passwords:\n1. Zq9xT!pw7\n- milk\n\n2. eggs",
+            "My passwords:\n1. [MASKED password]\n- milk\n\n2. eggs",
+        ),
+    ],
+)
+def test_every_item_of_a_list_after_a_cue_of_several_or_a_colon_goes(
+    text: str, masked: str
+) -> None:
+    """ "My passwords:\n1. X\n2. Y": every item on the lines right after the cue with the
+    same kind of marker is a value, not only the first; the markers stay."""
+    assert mask(text).text == masked
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        # a cue of one without a colon gives one value, the list's first item
+        ("Password\n- Zq9xT!pw7\n- Kp3$mmQ81", "Password\n- [MASKED password]\n- Kp3$mmQ81"),
+        # a list of what to do, its first item taken already: read no further
+        (
+            "How to reset your password:\n1. Open settings.\n2. Tap Reset.",
+            "How to reset your password:\n1. [MASKED password].\n2. Tap Reset.",
+        ),
+        (
+            "Passwords:\n- Use a manager\n- Turn on 2FA",
+            "Passwords:\n- [MASKED password]\n- Turn on 2FA",
+        ),
+    ],
+)
+def test_a_list_after_a_cue_is_read_no_further_than_its_values(text: str, masked: str) -> None:
+    assert mask(text).text == masked
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("password: **Zq9xT!pw7**", "password: **[MASKED password]**"),
+        ("**Password:** Zq9xT!pw7", "**Password:** [MASKED password]"),
+        ("API keys:\n- **a8F3kL9mQ2xV7nB4**", "API keys:\n- **[MASKED key]**"),
+        # bold is no symbol of a key: "**Small" is a word
+        (
+            "**Gift or Small Token:**\n\n1. **Small Gift**: send a book",
+            "**Gift or Small Token:**\n\n1. **Small Gift**: send a book",
+        ),
+    ],
+)
+def test_a_value_in_markdown_bold_is_what_is_inside_it(text: str, masked: str) -> None:
+    assert mask(text).text == masked
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Shopping list:\n1. milk\n2. eggs\n3. Zq9xT",
+        "PIN codes are printed on the letter.",
+        "API keys: see the vault.",
+        "Secrets:\n- MY_API_KEY\n- DB_URL",
+        "Our door codes changed:\n- front door\n- back gate",
+        "Keys:\n- Ctrl+C copies\n- Ctrl+V pastes",
+    ],
+)
+def test_a_list_after_words_that_name_no_secret_is_kept(text: str) -> None:
+    assert mask(text).text == text
 
 
 def test_a_card_number_that_fails_its_checksum_is_kept() -> None:

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from octomem import offload
 from octomem.agents.base import ExtractionContext, InputRecords, MemoryAgent, TurnLog
 from octomem.agents.base import read_turns as read_readings
-from octomem.media.parts import masked_piece
+from octomem.media.parts import TEXT_FIELDS, masked_piece
 from octomem.messages import normalize_messages
 from octomem.models import MemoryBase, Operation, Turn
 from octomem.orchestrator import (
@@ -39,7 +40,7 @@ from octomem.orchestrator.services import Services
 from octomem.orchestrator.write import blobs, write
 from octomem.plans import Decision
 from octomem.scopes import ANY
-from octomem.sensitive import mask, mask_value
+from octomem.sensitive import mask, mask_value, replace_found, secrets_in_value
 from octomem.telemetry import span
 
 
@@ -61,10 +62,16 @@ async def normalize(state: ProcessInput, deps: Services) -> NormalizeUpdate:
             vision=shows_images,
         )
         metadata = state.get("metadata")
-        masked = [vision.screened(_masked(turn), settings.media.vision) for turn in turns]
+        masked = [_masked(turn) for turn in turns]
+        masked_metadata = metadata and mask_value(metadata)
+        # a value masked in one text of the call, masked in all of them (`_masked_across`;
+        # the texts masking found nothing in are not read again)
+        found = secrets_in_value([[t.content, t.name, t.metadata] for t in turns] + [metadata])
+        masked = [_masked_across(turn, found) for turn in masked]
+        masked = [vision.screened(turn, settings.media.vision) for turn in masked]
         if settings.media.keep_originals:  # which parts' bytes may be kept
             masked = [originals.marked(turn, shown=shows_images) for turn in masked]
-        return masked, metadata and mask_value(metadata)
+        return masked, masked_metadata and replace_found(masked_metadata, found)
 
     with span("node.normalize", user_id=state.get("user_id")) as current:
         turns, metadata = await asyncio.to_thread(validated)
@@ -221,6 +228,33 @@ def _masked(turn: Turn) -> Turn:
             "internal": {**internal, "masked": kinds},
         }
     )
+
+
+def _masked_across(turn: Turn, found: Mapping[str, str]) -> Turn:
+    """`turn` (masked) with every value masked in any text of its call (`found`: its
+    messages' content, names and metadata, the call's metadata) masked wherever it is in
+    its own: "my wifi password is X" in one message, "write X on the card" in the next (or
+    in the same one's metadata, or in the text read from its image, which is then not
+    shown to a vision model). The turn keeps them, in memory only (`Turn.secrets`), for
+    what a model replies (`reply_masking`)."""
+    if not found:
+        return turn
+    kinds = list(turn.internal.get("masked", []))
+    internal = dict(turn.internal)
+    if "media" in internal:  # the text read from its images and files, their names
+        internal["media"] = [
+            {k: replace_found(v, found, kinds) if k in TEXT_FIELDS else v for k, v in p.items()}
+            for p in internal["media"]
+        ]
+    update: dict[str, Any] = {
+        "content": replace_found(turn.content, found, kinds),
+        "name": replace_found(turn.name, found, kinds),
+        "metadata": replace_found(turn.metadata, found, kinds),
+    }
+    if kinds:
+        update["internal"] = {**internal, "masked": kinds}
+    changed = any(getattr(turn, k) != v for k, v in update.items())
+    return (turn.model_copy(update=update) if changed else turn).with_secrets(found)
 
 
 def _input_records(
