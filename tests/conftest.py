@@ -116,6 +116,16 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     return ByScope(config, log)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """A worker that died (killed, or a crash in native code) sent no output: xdist then
+    fails the test it was running, by name, and starts a new worker. schemathesis's
+    controller plugin reads that output unguarded, and its AttributeError ended the whole
+    run as an INTERNALERROR that named no test."""
+    if not hasattr(node, "workeroutput"):
+        node.workeroutput = {}
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """A test that needs a server must be in the "servers" scope: name its file in
     SERVER_FILES (or use a SERVER_PARAMS parameter), or the servers start twice."""
