@@ -112,12 +112,30 @@ class EmbeddedChroma:
             if self._client is None:
                 self.path.mkdir(parents=True, exist_ok=True)
                 # the files as the last close left them, or as a crash did: scrubbed before
-                # the engine reads them (no engine of this process has them open)
-                scrub_index_files(self.path)
-                use_write_ahead_log(self.path)  # one log sync a write, not ~8 (no engine open)
+                # the engine reads them, unless a client of this process has them open
+                try:
+                    ours = not self._open_elsewhere()
+                except StoreError:  # chromadb no longer tells: the files are left alone
+                    ours = False
+                if ours:
+                    scrub_index_files(self.path)
+                    use_write_ahead_log(self.path)  # one log sync a write, not ~8
                 settings = Settings(anonymized_telemetry=False)
                 self._client = chromadb.PersistentClient(path=str(self.path), settings=settings)
             return self._client
+
+    def _open_elsewhere(self) -> bool:
+        """Whether a chromadb client octomem does not own has the files open in this
+        process. A Chroma internal (no public API tells it): the registry of running
+        systems by path, from which `close` removes the path once its last client is
+        closed. Touching the files under such a client corrupts them: even opening the
+        database in WAL mode with Python's SQLite truncates the shared-memory index the
+        engine has mapped (a disk I/O error, or SIGBUS). Gone from chromadb: nothing is
+        known, nothing is touched (`internals_changed`)."""
+        running = getattr(SharedSystemClient, _SYSTEMS, None)
+        if not isinstance(running, dict):
+            raise internals_changed(f"chromadb has no SharedSystemClient.{_SYSTEMS}")
+        return str(self.path) in running
 
     def _close(self) -> None:
         with self._opening:
@@ -125,15 +143,7 @@ class EmbeddedChroma:
         if client is None:
             return
         client.close()  # the last client of the path stops Chroma's system: files released
-        # A Chroma internal (no public API tells it): the registry of running systems by
-        # path, from which `close` removes the path once its last client is closed. Still
-        # there: another client of this process has the files open, and rewriting them
-        # under it would corrupt them. Gone from chromadb: nothing is known, nothing is
-        # rewritten (`internals_changed`).
-        running = getattr(SharedSystemClient, _SYSTEMS, None)
-        if not isinstance(running, dict):
-            raise internals_changed(f"chromadb has no SharedSystemClient.{_SYSTEMS}")
-        if str(self.path) in running:
+        if self._open_elsewhere():
             raise StoreError(
                 f"embedded Chroma at {self.path} is also opened by a chromadb client that "
                 "octomem does not own, so its files cannot be rewritten safely; close that "

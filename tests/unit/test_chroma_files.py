@@ -222,3 +222,33 @@ async def test_a_purge_stops_clearly_on_vector_index_files_it_does_not_know(
     with pytest.raises(StoreError, match="vector index files not recognised"):
         await again.purge_deleted([gone])
     await again.close()
+
+
+async def test_a_store_opened_beside_a_chromadb_client_of_this_process_leaves_its_files_alone(
+    tmp_path: Path,
+) -> None:
+    """A chromadb client of this process (not octomem's) has the directory open when a
+    store opens it: the store joins that client's engine and touches no file. Opening the
+    WAL database with Python's SQLite truncated the shared-memory index the engine had
+    mapped: the client's next write failed with a disk I/O error (or the process died of
+    SIGBUS)."""
+    path = tmp_path / "chroma"
+    first = ChromaVectorStore.embedded(path)
+    await first.upsert(SEM, [fact(1)], [EMB])
+    await first.close()
+    assert _journal_mode(path) == "wal"
+
+    client = chromadb.PersistentClient(str(path), Settings(anonymized_telemetry=False))
+    theirs = client.get_or_create_collection("their-notes", embedding_function=None)
+    for n in range(20):
+        theirs.add(ids=[f"note-{n}"], embeddings=[[1.0, float(n), 0.0, 0.0]])
+        store = ChromaVectorStore.embedded(path)
+        await store.upsert(SEM, [fact(n + 2)], [EMB])
+        await store.close()  # their client keeps the engine (and its files) open
+    theirs.add(ids=["note-last"], embeddings=[[0.0, 1.0, 0.0, 0.0]])
+    assert theirs.count() == 21
+    client.close()
+
+    again = ChromaVectorStore.embedded(path)
+    assert [r.content for r in await again.get(SEM, [fact(21).id])] == [fact(21).content]
+    await again.close()
