@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import re
+from urllib.parse import quote
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,6 +29,7 @@ from octomem.settings import load_settings
 from tests.contract.test_write_primitive import _state
 from tests.scenarios.test_forget import ZOE, _assert_zoe_gone, _fill, _leaks
 from tests.service.test_tenancy_http import A, make_key
+from tests.service.test_ui_http import CSRF, sign_in
 
 ZOE_ID, BOB_ID = "zoe\u202e", "bob\u202e"  # _fill's users, under ids an earlier build took
 AGENT, SESSION = "help\u202ber", "s\u2066x"
@@ -173,4 +175,26 @@ def test_http_reads_and_forgets_a_bidi_id_stored_earlier(tmp_path: Path) -> None
         assert forgot.json()["history_events"] >= len(records)
         after = http.get("/v1/records", params={"user_id": ZOE_ID}, headers=key)
         assert after.status_code == 200 and after.json() == []
+    assert _leaks(data_dir) == {}
+
+
+def test_the_inspector_shows_and_forgets_a_bidi_id_stored_earlier(tmp_path: Path) -> None:
+    data_dir = tmp_path / "om"
+    admin = make_key(data_dir, project=A, scopes=["read", "write", "delete", "admin"])
+    with TestClient(create_app(load_settings(data_dir=data_dir))) as http:
+        with earlier_build():
+            body = {"messages": "I keep my kayak at Quibbleton pier.", "user_id": ZOE_ID}
+            headers = {"Authorization": f"Token {admin}"}
+            assert http.post("/v1/process", json=body, headers=headers).status_code == 200
+        http.cookies.clear()
+        sign_in(http, admin)
+        page = f"/ui/users/{quote(ZOE_ID, safe='')}"
+        assert page in http.get("/ui/users").text
+        shown = http.get(page)
+        assert shown.status_code == 200 and "Quibbleton" in shown.text, shown.text
+        assert http.get(f"{page}/graph").status_code == 200
+        token = CSRF.findall(http.get(f"{page}/forget").text)[-1]
+        done = http.post(f"{page}/forget", data={"csrf": token, "confirm": ZOE_ID})
+        assert done.status_code == 200, done.text
+        assert "Quibbleton" not in http.get(page).text
     assert _leaks(data_dir) == {}

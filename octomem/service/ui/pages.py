@@ -64,7 +64,8 @@ def user_of_segment(segment: str) -> str:
             user_id = ""
     if user_segment(user_id) != quote(segment, safe=""):
         raise InvalidInputError("this is no user's address in the inspector")
-    return validate_scope_id("user_id", user_id) or user_id
+    # a page reads or forgets: an id stored before the bidi controls were refused has one
+    return validate_scope_id("user_id", user_id, existing=True) or user_id
 
 
 ENV.filters["seg"] = user_segment
