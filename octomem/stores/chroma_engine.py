@@ -13,7 +13,9 @@ Chroma's own per-path system.
 from __future__ import annotations
 
 import contextlib
+import gc
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,7 @@ from chromadb.config import Settings
 from octomem.errors import StoreError
 from octomem.logs import get_logger
 from octomem.stores.chroma_files import (
+    held_in_this_process,
     internals_changed,
     scrub_index_files,
     use_write_ahead_log,
@@ -33,6 +36,8 @@ from octomem.stores.record_cache import DEFAULT_MAX_BYTES, DEFAULT_MAX_RECORDS, 
 
 log = get_logger(__name__)
 _SYSTEMS = "_identifier_to_system"  # see EmbeddedChroma._close
+RELEASE_WAIT_S = 30.0  # how long file work waits for Chroma to let go of its files
+RELEASE_GRACE_S = 1.0  # where the system cannot tell which files are open
 
 
 class Gate:
@@ -114,7 +119,7 @@ class EmbeddedChroma:
                 # the files as the last close left them, or as a crash did: scrubbed before
                 # the engine reads them, unless a client of this process has them open
                 try:
-                    ours = not self._open_elsewhere()
+                    ours = not self._open_elsewhere() and not held_in_this_process(self.path)
                 except StoreError:  # chromadb no longer tells: the files are left alone
                     ours = False
                 if ours:
@@ -149,6 +154,27 @@ class EmbeddedChroma:
                 "octomem does not own, so its files cannot be rewritten safely; close that "
                 "client (or do not open octomem's data directory with chromadb directly)"
             )
+        self._await_release()
+
+    def _await_release(self) -> None:
+        """Wait until Chroma's engine, stopped, has closed its files: it drops its database
+        connections in the background after `close` returns (~50 ms here), and SQLite
+        opened from Python while they live truncated the shared-memory index they had
+        mapped (the process died of SIGBUS). StoreError if they stay open."""
+        deadline = time.monotonic() + RELEASE_WAIT_S
+        pause = 0.01
+        while (held := held_in_this_process(self.path)) != []:
+            gc.collect()  # a reference kept by a traceback keeps the engine alive
+            if held is None:  # the system does not say: a grace period
+                time.sleep(RELEASE_GRACE_S)
+                return
+            if time.monotonic() > deadline:
+                raise StoreError(
+                    f"embedded Chroma at {self.path} still has {sorted(set(held))} open "
+                    f"{RELEASE_WAIT_S:.0f} s after closing, so its files are not rewritten"
+                )
+            time.sleep(pause)
+            pause = min(pause * 2, 0.2)
 
 
 _ENGINES: dict[Path, EmbeddedChroma] = {}

@@ -23,6 +23,7 @@ bare delete (`_saved_ids`).
 
 from __future__ import annotations
 
+import os
 import pickle
 import sqlite3
 import struct
@@ -57,6 +58,43 @@ def internals_changed(what: str) -> StoreError:
         "nothing was rewritten. Install a chromadb version octomem's requirements allow "
         "(octomem is tested on the lowest and the newest), or report this version"
     )
+
+
+def held_in_this_process(path: Path) -> list[str] | None:
+    """The files under `path` that a descriptor of this process has open (Linux's
+    /proc/self/fd, macOS's /dev/fd and F_GETPATH), or None where the system does not say.
+    Chroma's engine closes its files in the background after `close` returns, and SQLite
+    opened from Python beside them (a second SQLite library in the process, blind to the
+    engine's locks) truncates the shared-memory index the engine still has mapped."""
+    root = str(path) + os.sep
+    if os.path.isdir("/proc/self/fd"):
+        base = "/proc/self/fd"
+
+        def named(fd: str) -> str:
+            return os.readlink(f"{base}/{fd}")
+
+    else:
+        try:
+            import fcntl
+
+            get_path: int = fcntl.F_GETPATH  # type: ignore[attr-defined,unused-ignore]
+        except (ImportError, AttributeError):
+            return None
+        base = "/dev/fd"
+
+        def named(fd: str) -> str:
+            raw = fcntl.fcntl(int(fd), get_path, bytes(1024))
+            return raw.split(b"\0", 1)[0].decode(errors="replace")
+
+    held = []
+    for fd in os.listdir(base):
+        try:
+            name = named(fd)
+        except OSError:  # closed meanwhile
+            continue
+        if name.startswith(root):
+            held.append(name[len(root) :])
+    return held
 
 
 def use_write_ahead_log(path: Path) -> None:

@@ -20,7 +20,7 @@ from octomem.errors import StoreError
 from octomem.models import MemoryType, SemanticMemory, make_memory_id
 from octomem.stores import chroma_engine
 from octomem.stores.chroma import ChromaVectorStore
-from octomem.stores.chroma_files import purge_log, scrub_index_files
+from octomem.stores.chroma_files import held_in_this_process, purge_log, scrub_index_files
 from octomem.stores.chroma_layout import LAYOUT, LAYOUT_KEY
 
 SEM = MemoryType.SEMANTIC
@@ -252,3 +252,26 @@ async def test_a_store_opened_beside_a_chromadb_client_of_this_process_leaves_it
     again = ChromaVectorStore.embedded(path)
     assert [r.content for r in await again.get(SEM, [fact(21).id])] == [fact(21).content]
     await again.close()
+
+
+@pytest.mark.skipif(held_in_this_process(Path.cwd()) is None, reason="needs /proc or F_GETPATH")
+async def test_file_work_starts_only_once_chromas_engine_has_closed_its_files(
+    tmp_path: Path,
+) -> None:
+    """Chroma's engine closes its database connections in the background after `close`
+    returns. A purge that opened the database from Python meanwhile truncated the
+    shared-memory index the engine still had mapped: the process died of SIGBUS (a
+    forget in the test suite, stop 76's CI)."""
+    store = ChromaVectorStore.embedded(tmp_path / "chroma")
+    engine = store._source()
+    assert isinstance(engine, chroma_engine.EmbeddedChroma)
+    held = []
+    for n in range(5):
+        await store.upsert(SEM, [fact(n)], [[1.0, float(n), 0.0, 0.0]])
+        assert await store.query(SEM, EMB, limit=3)
+        await store.delete(SEM, [fact(n).id])
+        with engine.closed() as files:
+            held.append(held_in_this_process(files))
+            purge_log(files, [fact(n).id])
+    await store.close()
+    assert held == [[]] * 5
