@@ -56,7 +56,7 @@ from octomem.scopes import ANY, equals, scope_filter
 from octomem.sensitive import mask_value
 from octomem.stores import parsed
 from octomem.stores.fence import Fence
-from octomem.validation import shown
+from octomem.validation import clean_text, shown
 
 EXTRACTOR = "langgraph-store"
 RANKINGS = ("hybrid", "vector")
@@ -314,7 +314,10 @@ class OctomemStore(BaseStore):
         """The item at `namespace` / `key`: a read by key within its scope, which also finds
         it under the id it kept when imported from a data directory with another id key."""
         scope = self.namespace_scope.scope(namespace)
-        by_key = equals("internal.langgraph_key", key)  # a literal: "*" is a key too
+        # a literal: "*" is a key too. A filter's strings are cleaned (`clean_text`): a key
+        # cleaning changes (a zero-width space, an accent not in NFC) is found by the exact
+        # comparison below alone, among the scope's items
+        by_key = equals("internal.langgraph_key", key) if clean_text(key, "key") == key else None
         where = scope_filter(scope["user_id"], scope["agent_id"], ANY, MARK_FILTER, by_key)
         found = await self.orchestrator.records.list(MemoryType.SEMANTIC, where=where)
         # an item belongs to the namespace (and so the scope) it was put in, nothing else

@@ -68,6 +68,24 @@ def test_get_put_delete_round_trip_exactly(
     store.delete(ns, "never-there")  # deleting a missing key is fine
 
 
+def test_a_key_is_found_by_exactly_itself(store: OctomemStore) -> None:
+    """A key text cleaning would change (a zero-width space, an accent not in NFC) is got
+    and deleted under itself: it is an identifier, compared exactly."""
+    ns = ("memories", "amy")
+    keys = ("note\u200b", "cafe\u0301")
+    for n, key in enumerate(keys):
+        store.put(ns, key, {"content": f"Amy's note {n}."})
+    for n, key in enumerate(keys):
+        item = store.get(ns, key)
+        assert item is not None and (item.key, item.value) == (key, {"content": f"Amy's note {n}."})
+    assert store.get(ns, "note") is None and store.get(ns, "caf\u00e9") is None
+    store.put(ns, "note\u200b", {"content": "Amy's note, changed."})  # an update
+    assert len(store.search(ns)) == 2
+    store.delete(ns, "note\u200b")
+    store.batch([PutOp(ns, "cafe\u0301", None)])
+    assert store.search(ns) == [] and store.get(ns, "note\u200b") is None
+
+
 def test_namespace_maps_to_scope(orch: Orchestrator) -> None:
     store = OctomemStore(
         orch, namespace_scope=NamespaceScope(("tenants", "{agent_id}", "{user_id}"))
