@@ -11,11 +11,11 @@ from __future__ import annotations
 import io
 import json
 import re
-from urllib.parse import quote
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
