@@ -184,15 +184,17 @@ def has_control(value: str) -> bool:
     return _CONTROL.search(value) is not None
 
 
-def check_name(value: Any, what: str, *, limit: int) -> str:
+def check_name(value: Any, what: str, *, limit: int, existing: bool = False) -> str:
     """An identifier a caller chose (a LangGraph namespace label or key): a string of at
     most `limit` characters, valid Unicode without control characters - it is stored and
-    compared exactly, so nothing is removed from it."""
+    compared exactly, so nothing is removed from it. `existing`: the name of what may be
+    stored already - a read, a delete - which, like an id, may hold a bidi control
+    (`id_control`)."""
     if not isinstance(value, str):
         raise InvalidInputError(f"{what} must be a string, got {type(value).__name__}")
     if len(value) > limit:
         raise InvalidInputError(f"{what} is {len(value):,} characters; the limit is {limit:,}")
-    if control := _ANY_CONTROL.search(value):
+    if control := id_control(value, existing=existing):
         raise InvalidInputError(
             f"{what} contains a control character {control.group()!r} at position {control.start()}"
         )

@@ -40,11 +40,15 @@ class InvalidNamespace(InvalidInputError, InvalidNamespaceError):
     written against LangGraph's stores, its InvalidNamespaceError."""
 
 
-def namespace(value: Any, what: str = "namespace", *, put: bool = False) -> tuple[str, ...]:
+def namespace(
+    value: Any, what: str = "namespace", *, put: bool = False, existing: bool = False
+) -> tuple[str, ...]:
     """A namespace (or prefix, or suffix) as a tuple of labels; InvalidNamespace if it is
     not a tuple (or list) of non-empty strings without '.', control characters or more
     than 256 characters each. A put's namespace must have a label and not start with
-    "langgraph" (LangGraph's rules)."""
+    "langgraph" (LangGraph's rules). `existing`: the namespace of a read or a delete, which
+    may name one put before labels refused the bidi controls (`check_name`); a label is a
+    scope id too (`NamespaceScope`), and ids have the same rule."""
     if isinstance(value, str) or not isinstance(value, tuple | list):
         raise InvalidNamespace(
             f"{what} must be a tuple of strings, e.g. ('memories', 'alice'); got {shown(value)}"
@@ -53,7 +57,9 @@ def namespace(value: Any, what: str = "namespace", *, put: bool = False) -> tupl
         raise InvalidNamespace(f"{what} has {len(value)} labels; the limit is {MAX_LABELS}")
     for label in value:
         try:
-            check_name(label, f"{what} label {shown(label)}", limit=MAX_SCOPE_ID_CHARS)
+            check_name(
+                label, f"{what} label {shown(label)}", limit=MAX_SCOPE_ID_CHARS, existing=existing
+            )
         except InvalidInputError as exc:
             raise InvalidNamespace(str(exc)) from None
         if not label or "." in label:
@@ -68,9 +74,10 @@ def namespace(value: Any, what: str = "namespace", *, put: bool = False) -> tupl
     return tuple(value)
 
 
-def key(value: Any) -> str:
-    """An item's key: a string of at most 1,000 characters without control characters."""
-    return check_name(value, "key", limit=MAX_KEY_CHARS)
+def key(value: Any, *, existing: bool = False) -> str:
+    """An item's key: a string of at most 1,000 characters without control characters
+    (`existing`: as `namespace`'s)."""
+    return check_name(value, "key", limit=MAX_KEY_CHARS, existing=existing)
 
 
 def _index(value: Any) -> Any:
@@ -87,8 +94,10 @@ def _index(value: Any) -> Any:
 
 
 def _put(op: PutOp, max_value_chars: int) -> PutOp:
-    # a batch may put under a root "langgraph", as in LangGraph's stores: `put` may not
-    ns, item_key = namespace(op.namespace), key(op.key)
+    # a batch may put under a root "langgraph", as in LangGraph's stores: `put` may not;
+    # a delete (no value) may name an item put before the bidi controls were refused
+    deletes = op.value is None
+    ns, item_key = namespace(op.namespace, existing=deletes), key(op.key, existing=deletes)
     if op.value is None:
         return op._replace(namespace=ns)
     if not isinstance(op.value, Mapping):
@@ -112,7 +121,8 @@ def _match(condition: Any) -> MatchCondition:
             f"a namespace condition must be a MatchCondition of match_type 'prefix' or "
             f"'suffix', got {shown(condition)}"
         )
-    return condition._replace(path=namespace(condition.path, f"a {condition.match_type}"))
+    path = namespace(condition.path, f"a {condition.match_type}", existing=True)
+    return condition._replace(path=path)
 
 
 def _search(op: SearchOp) -> SearchOp:
@@ -121,7 +131,8 @@ def _search(op: SearchOp) -> SearchOp:
     if op.filter is not None and not isinstance(op.filter, Mapping):
         raise InvalidInputError(f"filter must be a dict or None, got {shown(op.filter)}")
     page(op.limit, op.offset)
-    return op._replace(namespace_prefix=namespace(op.namespace_prefix, "namespace prefix"))
+    prefix = namespace(op.namespace_prefix, "namespace prefix", existing=True)
+    return op._replace(namespace_prefix=prefix)
 
 
 def _list(op: ListNamespacesOp) -> ListNamespacesOp:
@@ -139,12 +150,14 @@ def _list(op: ListNamespacesOp) -> ListNamespacesOp:
 
 def checked_op(op: Any, max_value_chars: int) -> Op:
     """`op` with its namespace a tuple and a put's value a checked copy; InvalidInputError
-    if any of its fields is one the store cannot take."""
+    if any of its fields is one the store cannot take. Only a put with a value stores a
+    namespace and key: the others may name those put before the bidi controls were
+    refused (`namespace`'s `existing`)."""
     if isinstance(op, PutOp):
         return _put(op, max_value_chars)
     if isinstance(op, GetOp):
-        key(op.key)
-        return op._replace(namespace=namespace(op.namespace))
+        key(op.key, existing=True)
+        return op._replace(namespace=namespace(op.namespace, existing=True))
     if isinstance(op, SearchOp):
         return _search(op)
     if isinstance(op, ListNamespacesOp):

@@ -23,7 +23,10 @@ class NamespaceScope:
     default_user_id: str | None = None
     default_agent_id: str | None = "langgraph"
 
-    def scope(self, namespace: Sequence[str]) -> dict[str, str | None]:
+    def scope(self, namespace: Sequence[str], *, existing: bool = False) -> dict[str, str | None]:
+        """The scope of `namespace`'s items; InvalidInputError if an id it maps to is not
+        one (`existing`: the namespace of a read or an erasure, whose ids may hold a bidi
+        control: `validate_scope_id`)."""
         found: dict[str, str | None] = {}
         if len(namespace) >= len(self.template):
             for label, pattern in zip(namespace, self.template, strict=False):
@@ -37,11 +40,12 @@ class NamespaceScope:
             found = {"user_id": self.default_user_id, "agent_id": self.default_agent_id}
         scope = {name: found.get(name) for name in _PLACEHOLDERS.values()}
         for name, value in scope.items():
-            validate_scope_id(name, value)
+            validate_scope_id(name, value, existing=existing)
         return scope
 
     def prefix_scope(self, prefix: Sequence[str]) -> dict[str, str | None] | None:
-        """The scope every namespace under `prefix` has, when the prefix decides it."""
+        """The scope every namespace under `prefix` has, when the prefix decides it (a
+        prefix only selects what is stored: `scope`'s `existing`)."""
         if len(prefix) < len(self.template):
             return None
-        return self.scope(prefix)
+        return self.scope(prefix, existing=True)

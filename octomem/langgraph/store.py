@@ -123,7 +123,7 @@ def _affixes(kwargs: dict[str, Any]) -> dict[str, Any]:
     """list_namespaces' arguments with its prefix and suffix checked (`checks.namespace`)."""
     for name in ("prefix", "suffix"):
         if kwargs.get(name) is not None:
-            kwargs[name] = checks.namespace(kwargs[name], name)
+            kwargs[name] = checks.namespace(kwargs[name], name, existing=True)
     return kwargs
 
 
@@ -251,22 +251,23 @@ class OctomemStore(BaseStore):
     def get(
         self, namespace: tuple[str, ...], key: str, *, refresh_ttl: bool | None = None
     ) -> Item | None:
-        ns, key = checks.namespace(namespace), checks.key(key)
+        ns, key = checks.namespace(namespace, existing=True), checks.key(key, existing=True)
         return super().get(ns, key, refresh_ttl=refresh_ttl)
 
     async def aget(
         self, namespace: tuple[str, ...], key: str, *, refresh_ttl: bool | None = None
     ) -> Item | None:
-        ns, key = checks.namespace(namespace), checks.key(key)
+        ns, key = checks.namespace(namespace, existing=True), checks.key(key, existing=True)
         return await super().aget(ns, key, refresh_ttl=refresh_ttl)
 
     def search(self, namespace_prefix: tuple[str, ...], /, **kwargs: Any) -> list[SearchItem]:
-        return super().search(checks.namespace(namespace_prefix, "namespace prefix"), **kwargs)
+        prefix = checks.namespace(namespace_prefix, "namespace prefix", existing=True)
+        return super().search(prefix, **kwargs)
 
     async def asearch(
         self, namespace_prefix: tuple[str, ...], /, **kwargs: Any
     ) -> list[SearchItem]:
-        prefix = checks.namespace(namespace_prefix, "namespace prefix")
+        prefix = checks.namespace(namespace_prefix, "namespace prefix", existing=True)
         return await super().asearch(prefix, **kwargs)
 
     def put(
@@ -292,10 +293,12 @@ class OctomemStore(BaseStore):
         await super().aput(ns, key, value, index, **kwargs)
 
     def delete(self, namespace: tuple[str, ...], key: str) -> None:
-        super().delete(checks.namespace(namespace), checks.key(key))
+        ns, key = checks.namespace(namespace, existing=True), checks.key(key, existing=True)
+        super().delete(ns, key)
 
     async def adelete(self, namespace: tuple[str, ...], key: str) -> None:
-        await super().adelete(checks.namespace(namespace), checks.key(key))
+        ns, key = checks.namespace(namespace, existing=True), checks.key(key, existing=True)
+        await super().adelete(ns, key)
 
     def list_namespaces(self, **kwargs: Any) -> list[tuple[str, ...]]:
         return super().list_namespaces(**_affixes(kwargs))
@@ -313,7 +316,7 @@ class OctomemStore(BaseStore):
     async def _record(self, namespace: tuple[str, ...], key: str) -> MemoryBase | None:
         """The item at `namespace` / `key`: a read by key within its scope, which also finds
         it under the id it kept when imported from a data directory with another id key."""
-        scope = self.namespace_scope.scope(namespace)
+        scope = self.namespace_scope.scope(namespace, existing=True)
         # a literal: "*" is a key too. A filter's strings are cleaned (`clean_text`): a key
         # cleaning changes (a zero-width space, an accent not in NFC) is found by the exact
         # comparison below alone, among the scope's items
@@ -338,8 +341,10 @@ class OctomemStore(BaseStore):
             await self._write_puts(puts, fence)
 
     def _scope_of(self, namespace: Sequence[str]) -> tuple[str | None, str | None]:
-        """The (user_id, agent_id) whose items `namespace` holds."""
-        scope = self.namespace_scope.scope(tuple(namespace))
+        """The (user_id, agent_id) whose items `namespace` holds, ids stored before they
+        refused the bidi controls too: what is put is checked strictly (`checks`, and the
+        record's own scope: `_storable`)."""
+        scope = self.namespace_scope.scope(tuple(namespace), existing=True)
         return scope["user_id"], scope["agent_id"]
 
     async def aedit(

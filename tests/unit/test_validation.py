@@ -132,16 +132,20 @@ def test_the_bidi_marks_are_ordinary_text_and_kept() -> None:
 def test_an_id_stored_before_it_refused_bidi_controls_is_still_named_by_reads_and_erasures(
     control: str,
 ) -> None:
-    """Ids held the bidi controls before they were refused; a read or an erasure names
-    what is stored (`existing`), so such an id passes there - and in a filter, which only
-    selects - while C0 and C1, which no id ever held, are refused everywhere."""
+    """Ids (and LangGraph namespace labels and keys) held the bidi controls before they
+    were refused; a read or an erasure names what is stored (`existing`), so such an id
+    passes there - and in a filter, which only selects - while C0 and C1, which no id ever
+    held, are refused everywhere."""
     stored = f"bob{control}"
     assert validate_scope_id("user_id", stored, existing=True) == stored
+    assert check_name(stored, "a key", limit=100, existing=True) == stored  # LangGraph's
     assert filters.validate({"user_id": {"in": [stored, "ann"]}}) == {
         "user_id": {"in": [stored, "ann"]}
     }
     for never in ("bob\x1b", "bob\x85", "bob\n"):
         with pytest.raises(InvalidInputError, match="control character"):
             validate_scope_id("user_id", never, existing=True)
+        with pytest.raises(InvalidInputError, match="control character"):
+            check_name(never, "a key", limit=100, existing=True)
         with pytest.raises(InvalidInputError, match="control character"):
             filters.validate({"user_id": never})
