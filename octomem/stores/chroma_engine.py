@@ -161,13 +161,17 @@ class EmbeddedChroma:
         connections in the background after `close` returns (~50 ms here), and SQLite
         opened from Python while they live truncated the shared-memory index they had
         mapped (the process died of SIGBUS). StoreError if they stay open."""
-        deadline = time.monotonic() + RELEASE_WAIT_S
+        started = time.monotonic()
+        deadline, collected = started + RELEASE_WAIT_S, False
         pause = 0.01
         while (held := held_in_this_process(self.path)) != []:
-            gc.collect()  # a reference kept by a traceback keeps the engine alive
             if held is None:  # the system does not say: a grace period
+                gc.collect()
                 time.sleep(RELEASE_GRACE_S)
                 return
+            if not collected and time.monotonic() > started + 0.5:
+                gc.collect()  # a reference a traceback keeps can hold the engine alive
+                collected = True
             if time.monotonic() > deadline:
                 raise StoreError(
                     f"embedded Chroma at {self.path} still has {sorted(set(held))} open "
