@@ -133,6 +133,8 @@ def ingest(
     console.print(f"{escape(printable(report.root))}: {counts}; {report.memories} memories written")
     for rel, reason in report.skipped:
         err_console.print(f"skipped {escape(printable(rel))}: {escape(reason)}")
+    for rel, reason in report.kept:
+        err_console.print(f"kept {escape(printable(rel))} (gone): {escape(reason)}")
     if line := report.warnings_line():
         err_console.print(f"{escape(line)} (--json lists them)")
 

@@ -46,6 +46,19 @@ class Conversation:
     messages: list[dict[str, Any]]  # {"role", "name", "content", "timestamp"}
 
 
+class HoldsNothing(InvalidInputError):
+    """A file read to its end that holds no conversation (an `.eml` without text, a zip
+    that is no Slack export): skipped, and no gone file's conversation can be in it."""
+
+
+def opens_as_zip(data: bytes) -> bool:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)):
+            return True
+    except (zipfile.BadZipFile, ValueError, OSError):
+        return False
+
+
 def is_slack_export(data: bytes) -> bool:
     if not data.startswith(b"PK\x03\x04"):
         return False
@@ -315,7 +328,7 @@ def eml(data: bytes) -> list[Conversation]:
     except RecursionError:
         raise InvalidInputError("the mail is nested too deeply to be read") from None
     if found is None:
-        raise InvalidInputError("the mail holds no text (no subject, no plain-text body)")
+        raise HoldsNothing("the mail holds no text (no subject, no plain-text body)")
     return [found]
 
 

@@ -17,7 +17,9 @@ and which reveal nothing, are what a run finds its files' records by. A run comp
 - stored but no longer in the folder: its records are deleted (history stays readable),
   but those of a conversation another archive of the folder holds too (a mail as `.eml`
   and in an `.mbox`) are handed over to that archive, and only once it has been read, so
-  no run stopped on the way loses the conversation;
+  no run stopped on the way loses the conversation; and a conversation no archive took
+  over is deleted only by a run that read every archive of the folder that could hold it
+  (a mailbox skipped, unreadable, over a limit or refused keeps it waiting: `kept`);
 - empty, unreadable, too large, corrupt or not a supported kind: skipped with a reason;
   the rest of the run goes on and the file's stored version (if any) is left as it was.
 
@@ -140,6 +142,9 @@ async def ingest_path(
     seen = {names.key(rel) for rel in [r for r, _ in files] + [r for r, _ in skipped]}
     gone = sorted((k for k in stored if k not in seen), key=lambda k: (stored[k].path, k))
     run.said = {said: (k, s.path) for k, s in stored.items() if k in seen for said in s.said}
+    for rel, reason in skipped:  # a mailbox named in Latin-1 may hold a gone file's mail
+        if reason == NOT_UTF8:
+            run.not_read(rel, _kind(rel))
     for ident in gone:  # first: a renamed file's memories move to its new name below
         records = [r for rs in stored[ident].by_sha.values() for r in rs]
         # but a conversation no file left holds stays in them until an archive takes it
@@ -148,7 +153,6 @@ async def ingest_path(
             if said := run.orphan(record):
                 run.orphans.setdefault(said, []).append(record)
         await run.remove([r for r in records if not run.orphan(r)])
-        run.report.removed.append(stored[ident].path)
     budget, tell = config.max_total_bytes, announcer(progress)
     for done, (rel, file) in enumerate(files):
         tell(done, len(files), rel)
@@ -159,9 +163,23 @@ async def ingest_path(
                 budget -= await run.one(rel, file, stored.get(names.key(rel)), budget)
             except InvalidInputError as exc:  # this file's fault: the others go on
                 run.report.skipped.append((rel, str(exc)))
+                # not read to its end: what a gone file said may be in it (`waiting`)
+                if not isinstance(exc, archives.HoldsNothing):
+                    run.not_read(rel, "slack" if file.is_dir() else _kind(rel))
         run.report.seconds[rel] = round(time.perf_counter() - started, 3)
         run.report.note(rel, notes)
-    await run.remove([r for rs in run.orphans.values() for r in rs])  # held by no archive
+    # what no archive took: deleted, unless a file that may hold it was not read (`waiting`)
+    waiting = {said: why for said, rs in run.orphans.items() if (why := run.waiting(said, rs))}
+    await run.remove([r for said, rs in run.orphans.items() if said not in waiting for r in rs])
+    kept = {r.id: why for said, why in waiting.items() for r in run.orphans[said]}
+    for ident in gone:
+        reasons = sorted(
+            {kept[r.id] for rs in stored[ident].by_sha.values() for r in rs if r.id in kept}
+        )
+        if reasons:
+            run.report.kept.append((stored[ident].path, "; ".join(reasons)))
+        else:
+            run.report.removed.append(stored[ident].path)
     tell(len(files), len(files), None)
     return run.report
 
@@ -182,11 +200,47 @@ class _Run:
     # with the gone files' records of it: an unchanged archive that holds one too (skipped
     # as stored elsewhere) is read again for it, and takes these records over
     orphans: dict[str, list[MemoryBase]] = field(default_factory=dict)
+    # the archives of the folder this run did not read to their end (skipped: unreadable,
+    # over a limit, refused, a name not UTF-8) -> the kind of conversation they hold
+    # ("mail", "slack"): an orphan of that kind may be in one, so it waits (`waiting`)
+    unread: dict[str, str] = field(default_factory=dict)
+    read: set[str] = field(default_factory=set)  # the archives whose conversations were all read
+    # an orphan's conversation found in an archive that did not take it over (its write
+    # refused) -> that archive: it waits for the next run
+    held: dict[str, str] = field(default_factory=dict)
 
     def orphan(self, record: MemoryBase) -> str | None:
         """What the conversation of `record` (a gone file's) said, if no file left holds it."""
         said = record.metadata.get(SAID)
         return said if isinstance(said, str) and said not in self.said else None
+
+    def not_read(self, rel: str, kind: str | None) -> None:
+        """`rel` was not read to its end in this run: if it is an archive (of conversations
+        of `kind`) whose conversations were not all read, a gone file's may be in it."""
+        if kind and rel not in self.read:
+            self.unread[rel] = kind
+
+    def waiting(self, said: str, records: Sequence[MemoryBase]) -> str | None:
+        """Why the records of a gone file's conversation `said` no archive took over are
+        kept, not deleted: an archive of the folder that may hold it was not read to its
+        end in this run, or holds it and did not take it over. None: no file holds it."""
+        if said in self.held:
+            return (
+                f"its conversation is in {self.held[said]}, which did not take it over in this "
+                "run: kept until a run does"
+            )
+        sessions = {str(r.session_id).partition(":")[0] for r in records if r.session_id}
+        kind = next(iter(sessions)) if len(sessions) == 1 else None
+        unread = sorted(
+            p for p, k in self.unread.items() if kind not in ("mail", "slack") or k == kind
+        )
+        if not unread:
+            return None
+        named = ", ".join(unread[:3]) + (f" and {len(unread) - 3} more" if len(unread) > 3 else "")
+        return (
+            f"its conversations may be in {named}, not read in this run (skipped): kept until "
+            "a run reads it"
+        )
 
     async def process(self, messages: Messages, **arguments: Any) -> None:
         result = await self.engine.process(
@@ -211,7 +265,7 @@ class _Run:
         try:
             stat = file.stat()
             if stat.st_size == 0:
-                raise InvalidInputError(EMPTY)
+                raise archives.HoldsNothing(EMPTY)
             if stat.st_size > limit:
                 raise InvalidInputError(
                     f"{stat.st_size:,} bytes; the limit is {limit:,} (ingest.max_file_bytes, "
@@ -227,7 +281,7 @@ class _Run:
         except OSError as exc:
             raise _unreadable(exc) from None
         if not data.strip():  # 0 bytes, or blank lines and spaces only: nothing to keep
-            raise InvalidInputError(EMPTY if not data else BLANK)
+            raise archives.HoldsNothing(EMPTY if not data else BLANK)
         if len(data) > limit:
             raise InvalidInputError(f"it grew past {limit:,} bytes while being read")
         sha = hashlib.sha256(data).hexdigest()
@@ -292,7 +346,8 @@ class _Run:
             return archives.slack_export(
                 data, max_members=limits.max_files, max_unpacked=limits.max_unpacked_bytes
             )
-        raise InvalidInputError("a zip that is not a Slack export (no users.json, channels.json)")
+        reason = "a zip that is not a Slack export (no users.json, channels.json)"
+        raise (archives.HoldsNothing if archives.opens_as_zip(data) else InvalidInputError)(reason)
 
     async def archive(
         self,
@@ -314,6 +369,7 @@ class _Run:
             raise InvalidInputError(
                 f"more than {limits.max_messages:,} conversations (ingest.max_messages)"
             )
+        self.read.add(rel)  # every conversation it holds is known
         elsewhere = []  # the file each conversation stored from another file is from
         stored = 0
         for conversation in conversations:
@@ -327,6 +383,7 @@ class _Run:
             session = self._session_id(conversation.session)
             try:
                 if said in self.orphans:  # a gone file's records of it: the same ids
+                    self.held[said] = rel  # refused below: they wait for the next run
                     await self.take_over(self.orphans[said], meta)
                 else:
                     await self.process(
@@ -336,6 +393,7 @@ class _Run:
                 self.report.skipped.append((f"{rel}#{session}", str(exc)))
             else:
                 self.orphans.pop(said, None)
+                self.held.pop(said, None)
                 self.said[said] = holder
                 stored += 1
         if conversations and len(elsewhere) == len(conversations):
@@ -412,6 +470,13 @@ class _Run:
             await commit(
                 services, fence, handed, now=services.clock.now(), deleted=deleted, actor=ACTOR
             )
+
+
+def _kind(rel: str) -> str | None:
+    """The conversations a file of the folder named `rel` may hold: "mail", "slack", or
+    None for a document."""
+    suffix = Path(rel).suffix.lower()
+    return "mail" if suffix in (".mbox", ".eml") else "slack" if suffix == ".zip" else None
 
 
 def _within(size: int, budget: int) -> None:

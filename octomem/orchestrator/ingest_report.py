@@ -38,6 +38,9 @@ class IngestReport:
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    # files gone from the folder whose memories of a conversation are kept, not removed:
+    # an archive of the folder that may hold it was not read in this run (path, reason)
+    kept: list[tuple[str, str]] = field(default_factory=list)
     memories: int = 0  # records written for the added and updated files
     seconds: dict[str, float] = field(default_factory=dict)  # each file looked at, in order
     # what the reading libraries (pypdf, Pillow) warned about: (library, message) ->
@@ -51,6 +54,7 @@ class IngestReport:
             "unchanged": len(self.unchanged),
             "removed": len(self.removed),
             "skipped": len(self.skipped),
+            "kept": len(self.kept),
         }
 
     def note(self, path: str, notes: Notes) -> None:
@@ -80,6 +84,7 @@ class IngestReport:
                 "updated": self.updated,
                 "removed": self.removed,
                 "skipped": [{"path": p, "reason": r} for p, r in self.skipped],
+                "kept": [{"path": p, "reason": r} for p, r in self.kept],
             },
             "seconds": self.seconds,
             "warnings": [

@@ -5,11 +5,14 @@ read with replacement characters, not refused."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 import json
 import random
+import shutil
 import zipfile
+from concurrent.futures import CancelledError
 from pathlib import Path
 from typing import Any
 
@@ -403,3 +406,242 @@ def test_a_run_stopped_after_the_eml_is_removed_loses_no_mail(
     assert {r.id for r in orch.get_all(user_id="eve")} == kept  # handed over, none twice
     last = orch.ingest(folder, user_id="eve")
     assert last.unchanged == ["box.mbox"] and last.memories == 0 and not last.removed
+
+
+OTHER = MAIL.replace(b"Message-ID: <m1@example.com>\n", b"").replace(b"Thursday", b"Friday")
+LATER = MAIL.replace(b"<m1@", b"<m3@").replace(b"Thursday", b"Sunday " + b"padding " * 40)
+DEPTH = 5000  # multiparts nested deeper than the email parser can recurse
+NESTED = (
+    b"From x@y Wed Mar  6 10:00:00 2024\nFrom: x <x@y>\n"
+    b"Content-Type: multipart/mixed; boundary=b0\n\n"
+    + b"".join(
+        b"--b%d\nContent-Type: multipart/mixed; boundary=b%d\n\n" % (i, i + 1) for i in range(DEPTH)
+    )
+    + b"--b%d\nContent-Type: text/plain\n\nhello\n--b%d--\n" % (DEPTH, DEPTH)
+    + b"".join(b"--b%d--\n" % i for i in reversed(range(DEPTH)))
+)
+
+
+def shared_mail(make_orch: Any, tmp_path: Path, **settings: Any) -> tuple[Any, Path, set[str]]:
+    """A folder whose mail `a-dentist.eml` is in `box.mbox` too, ingested: the mail stored
+    from the `.eml` (read first), the mailbox storing its other mail only. The ids stored."""
+    folder = tmp_path / "mail"
+    folder.mkdir()
+    (folder / "a-dentist.eml").write_bytes(MAIL.split(b"\n", 1)[1])
+    (folder / "box.mbox").write_bytes(MAIL + OTHER)
+    orch = make_orch(data_dir=tmp_path / "data", **settings)
+    first = orch.ingest(folder, user_id="eve")
+    assert first.added == ["a-dentist.eml", "box.mbox"] and not first.skipped
+    return orch, folder, {r.id for r in orch.get_all(user_id="eve")}
+
+
+def failing_read(monkeypatch: pytest.MonkeyPatch, name: str, error: Exception) -> None:
+    """Reading the file `name` raises `error` (a root test process reads a chmod 000 file)."""
+    real = archives.read_regular
+
+    def read(path: Path, size: int) -> bytes:
+        if Path(path).name == name:
+            raise error
+        return real(path, size)
+
+    monkeypatch.setattr(archives, "read_regular", read)
+
+
+def growing_read(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    """The file `name` grows while it is read: more bytes come than its size said."""
+    real = archives.read_regular
+    monkeypatch.setattr(
+        archives,
+        "read_regular",
+        lambda path, size: real(path, size) + b"x" * size * (Path(path).name == name),
+    )
+
+
+def stopped(monkeypatch: pytest.MonkeyPatch, error: BaseException) -> None:
+    def parse(data: bytes, **limits: Any) -> Any:
+        raise error
+
+    monkeypatch.setattr(archives, "mbox", parse)
+
+
+def refused_take_over(monkeypatch: pytest.MonkeyPatch) -> None:
+    from octomem.orchestrator import ingest
+
+    async def refuse(run: Any, *args: Any) -> None:
+        raise InvalidInputError("refused")
+
+    monkeypatch.setattr(ingest._Run, "take_over", refuse)
+
+
+LATIN = "box\udce9.mbox"  # os.fsdecode(b"box\xe9.mbox"): a name that is not UTF-8
+# how the mailbox that also holds the gone `.eml`'s mail is not read in a run: (settings,
+# what puts it there, what makes it read fine again; both given the folder and monkeypatch)
+UNREAD: dict[str, tuple[dict[str, Any], Any, Any]] = {
+    "unreadable": (
+        {},
+        lambda f, mp: failing_read(mp, "box.mbox", PermissionError(13, "Permission denied")),
+        lambda f, mp: None,
+    ),
+    "over-max_file_bytes": (
+        {"ingest": {"max_file_bytes": len(MAIL + OTHER) + 100}},
+        lambda f, mp: (f / "box.mbox").write_bytes(MAIL + OTHER + LATER),
+        lambda f, mp: (f / "box.mbox").write_bytes(MAIL + OTHER),
+    ),
+    "grew-while-read": ({}, lambda f, mp: growing_read(mp, "box.mbox"), lambda f, mp: None),
+    "over-max_total_bytes": (
+        {"ingest": {"max_total_bytes": len(MAIL + OTHER) * 2}},
+        lambda f, mp: (f / "a-note.md").write_text("Parked on level 4. " * 30, encoding="utf-8"),
+        lambda f, mp: None,  # the note, unchanged, is not read again
+    ),
+    "over-max_messages": (
+        {"ingest": {"max_messages": 2}},
+        lambda f, mp: (f / "box.mbox").write_bytes(MAIL + OTHER + LATER),
+        lambda f, mp: (f / "box.mbox").write_bytes(MAIL + OTHER),
+    ),
+    "a-mail-the-parser-cannot-read": (
+        {},
+        lambda f, mp: (f / "box.mbox").write_bytes(MAIL + OTHER + NESTED),
+        lambda f, mp: (f / "box.mbox").write_bytes(MAIL + OTHER),
+    ),
+    "no-longer-an-mbox": (
+        {},
+        lambda f, mp: (f / "box.mbox").write_bytes(b"\n" + MAIL + OTHER),
+        lambda f, mp: (f / "box.mbox").write_bytes(MAIL + OTHER),
+    ),
+    "name-not-utf8": (
+        {},
+        lambda f, mp: (f / "box.mbox").rename(f / LATIN),
+        lambda f, mp: (f / LATIN).rename(f / "box.mbox"),
+    ),
+    "its-take-over-refused": ({}, lambda f, mp: refused_take_over(mp), lambda f, mp: None),
+    "stopped": ({}, lambda f, mp: stopped(mp, RuntimeError("stopped")), lambda f, mp: None),
+    "cancelled": ({}, lambda f, mp: stopped(mp, asyncio.CancelledError()), lambda f, mp: None),
+}
+
+
+@pytest.mark.parametrize("path", sorted(UNREAD))
+def test_a_gone_eml_keeps_its_mail_while_the_mailbox_holding_it_is_not_read(
+    make_orch: Any, tmp_path: Path, path: str
+) -> None:
+    """The `.eml` of a mail the mailbox beside it holds too is deleted in a run that does
+    not read that mailbox to its end (unreadable, over a limit, a mail it cannot parse, a
+    name that is not UTF-8, the take-over refused, the run stopped): the mail's memories
+    stay, kept by the gone `.eml` and reported, until a run reads the mailbox, which takes
+    them over (the same ids, none stored twice), the stores consistent at each step."""
+    settings, unread, fine = UNREAD[path]
+    orch, folder, stored = shared_mail(make_orch, tmp_path, **settings)
+    (folder / "a-dentist.eml").unlink()
+    with pytest.MonkeyPatch.context() as patch:
+        unread(folder, patch)
+        if path in ("stopped", "cancelled"):
+            with pytest.raises((RuntimeError, asyncio.CancelledError, CancelledError)):
+                orch.ingest(folder, user_id="eve")
+        else:
+            report = orch.ingest(folder, user_id="eve")
+            gone = ["a-dentist.eml"] + ["box.mbox"] * (path == "name-not-utf8")  # renamed
+            assert not report.removed and [p for p, _ in report.kept] == gone
+            assert "kept until" in dict(report.kept)["a-dentist.eml"]
+        fine(folder, patch)
+    assert {r.id for r in orch.get_all(user_id="eve")} >= stored  # the mail's memories
+    assert any("Fennimore" in r.content for r in orch.get_all(user_id="eve"))
+    assert orch.check().consistent
+    later = orch.ingest(folder, user_id="eve")
+    assert later.removed == ["a-dentist.eml"] and not later.kept and not later.skipped
+    assert later.memories == 0
+    turns = [r for r in orch.get_all(user_id="eve") if (r.session_id or "").startswith("mail:")]
+    turns = [r for r in turns if r.memory_type == "episodic"]
+    assert len(turns) == 2 and {r.metadata["ingest_path"] for r in turns} == {"box.mbox"}
+    now = {r.id for r in orch.get_all(user_id="eve")}
+    assert stored <= now and not [
+        r for r in orch.get_all(user_id="eve") if r.metadata.get("ingest_path") == "a-dentist.eml"
+    ]
+    assert orch.check().consistent
+    settled = orch.ingest(folder, user_id="eve")
+    assert settled.memories == 0 and not settled.removed and not settled.kept
+
+
+def test_a_renamed_mailbox_takes_over_the_mail_of_an_eml_deleted_in_the_same_run(
+    make_orch: Any, tmp_path: Path
+) -> None:
+    """`box.mbox` renamed `box2.mbox` in the run where the `.eml` of a mail it holds is
+    deleted: the new name takes over both gone files' records (the same ids, none stored
+    twice); renamed to a name that cannot be read, both wait for it."""
+    orch, folder, stored = shared_mail(make_orch, tmp_path)
+    (folder / "a-dentist.eml").unlink()
+    (folder / "box.mbox").rename(folder / "box2.mbox")
+    with pytest.MonkeyPatch.context() as patch:
+        failing_read(patch, "box2.mbox", PermissionError(13, "Permission denied"))
+        waiting = orch.ingest(folder, user_id="eve")
+    assert [p for p, _ in waiting.kept] == ["a-dentist.eml", "box.mbox"]
+    assert not waiting.removed and "box2.mbox" in dict(waiting.skipped)
+    assert {r.id for r in orch.get_all(user_id="eve")} == stored
+    assert orch.check().consistent
+    renamed = orch.ingest(folder, user_id="eve")
+    assert renamed.removed == ["a-dentist.eml", "box.mbox"] and renamed.added == ["box2.mbox"]
+    assert renamed.memories == 0 and not renamed.kept
+    turns = [r for r in orch.get_all(user_id="eve") if r.memory_type == "episodic"]
+    assert len(turns) == 2 and {r.metadata["ingest_path"] for r in turns} == {"box2.mbox"}
+    assert {r.id for r in orch.get_all(user_id="eve")} == stored
+    assert orch.check().consistent
+    assert orch.ingest(folder, user_id="eve").unchanged == ["box2.mbox"]
+    # and renamed again in one run that reads it fine
+    (folder / "box2.mbox").rename(folder / "box3.mbox")
+    again = orch.ingest(folder, user_id="eve")
+    assert again.removed == ["box2.mbox"] and again.added == ["box3.mbox"] and not again.kept
+    assert {r.id for r in orch.get_all(user_id="eve")} == stored
+    assert orch.check().consistent
+
+
+def test_a_gone_mail_no_file_holds_is_removed_only_by_a_run_that_reads_every_mailbox(
+    make_orch: Any, tmp_path: Path
+) -> None:
+    """A deleted `.eml` whose mail no other file holds is kept while a mailbox of the folder
+    is not read (it might hold it) and removed by the run that reads it; an archive that
+    cannot hold a mail (a Slack export), one that holds nothing (an `.eml` without text) and
+    a link the run never follows do not keep it."""
+    lone = MAIL.replace(b"<m1@", b"<m2@").replace(b"Thursday", b"Saturday")
+    folder = tmp_path / "mail"
+    folder.mkdir()
+    (folder / "box.mbox").write_bytes(OTHER)
+    (folder / "lone.eml").write_bytes(lone.split(b"\n", 1)[1])
+    (folder / "team.zip").write_bytes(slack_zip())
+    (folder / "blank.eml").write_bytes(b"X-Nothing: here\n\n")
+    outside = tmp_path / "elsewhere.mbox"
+    outside.write_bytes(lone)
+    (folder / "linked.mbox").symlink_to(outside)
+    orch = make_orch(data_dir=tmp_path / "data")
+    assert orch.ingest(folder, user_id="eve").added == ["box.mbox", "lone.eml", "team.zip"]
+    (folder / "lone.eml").unlink()
+    with pytest.MonkeyPatch.context() as patch:
+        failing_read(patch, "box.mbox", PermissionError(13, "Permission denied"))
+        waiting = orch.ingest(folder, user_id="eve")
+    assert [p for p, _ in waiting.kept] == ["lone.eml"] and not waiting.removed
+    assert "box.mbox" in dict(waiting.kept)["lone.eml"]
+    assert any("Saturday" in r.content for r in orch.get_all(user_id="eve"))
+    assert orch.check().consistent
+    done = orch.ingest(folder, user_id="eve")
+    assert done.removed == ["lone.eml"] and not done.kept
+    assert not any("Saturday" in r.content for r in orch.get_all(user_id="eve"))
+    assert orch.check().consistent
+    # a Slack export that cannot be read keeps no mail; the export's day a gone copy of it
+    # holds waits for it
+    (folder / "lone.eml").write_bytes(lone.split(b"\n", 1)[1])
+    with zipfile.ZipFile(folder / "team.zip") as z:
+        z.extractall(folder / "A Slack export")
+    (folder / "team.zip").rename(tmp_path / "team.zip")
+    assert orch.ingest(folder, user_id="eve").added == ["A Slack export", "lone.eml"]
+    (tmp_path / "team.zip").rename(folder / "team.zip")
+    assert "stored once" in dict(orch.ingest(folder, user_id="eve").skipped)["team.zip"]
+    (folder / "lone.eml").unlink()
+    shutil.rmtree(folder / "A Slack export")
+    stored = {r.id for r in orch.get_all(user_id="eve") if "Quillby" in r.content}
+    with pytest.MonkeyPatch.context() as patch:
+        failing_read(patch, "team.zip", PermissionError(13, "Permission denied"))
+        mixed = orch.ingest(folder, user_id="eve")
+    assert mixed.removed == ["lone.eml"] and [p for p, _ in mixed.kept] == ["A Slack export"]
+    assert stored and {r.id for r in orch.get_all(user_id="eve")} >= stored
+    assert orch.check().consistent
+    read = orch.ingest(folder, user_id="eve")
+    assert read.removed == ["A Slack export"] and not read.kept
+    assert {r.id for r in orch.get_all(user_id="eve") if "Quillby" in r.content} == stored
+    assert orch.check().consistent
