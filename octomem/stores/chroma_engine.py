@@ -119,8 +119,10 @@ class EmbeddedChroma:
                 # the files as the last close left them, or as a crash did: scrubbed before
                 # the engine reads them, unless a client of this process has them open
                 try:
-                    ours = not self._open_elsewhere() and not held_in_this_process(self.path)
-                except StoreError:  # chromadb no longer tells: the files are left alone
+                    ours = not self._open_elsewhere()
+                    if ours:  # a client of this process closed just now may hold them still
+                        self._await_release()
+                except StoreError:  # chromadb no longer tells, or they stay held: left alone
                     ours = False
                 if ours:
                     scrub_index_files(self.path)

@@ -10,6 +10,7 @@ import json
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import chromadb
@@ -91,6 +92,12 @@ async def test_collections_take_octomems_sync_threshold_made_or_opened(tmp_path:
 
 
 def _journal_mode(path: Path) -> str:
+    """The database's journal mode, read once Chroma's engine has closed the files (it
+    closes them in the background after `close` returns)."""
+    for _ in range(300):
+        if not held_in_this_process(path.resolve()):
+            break
+        time.sleep(0.1)
     conn = sqlite3.connect(path / "chroma.sqlite3")
     try:
         return str(conn.execute("PRAGMA journal_mode").fetchone()[0])
