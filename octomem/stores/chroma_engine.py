@@ -121,7 +121,7 @@ class EmbeddedChroma:
                 try:
                     ours = not self._open_elsewhere()
                     if ours:  # a client of this process closed just now may hold them still
-                        self._await_release()
+                        self._await_release(grace_s=0.0)  # a close of ours waited already
                 except StoreError:  # chromadb no longer tells, or they stay held: left alone
                     ours = False
                 if ours:
@@ -158,18 +158,20 @@ class EmbeddedChroma:
             )
         self._await_release()
 
-    def _await_release(self) -> None:
+    def _await_release(self, grace_s: float = RELEASE_GRACE_S) -> None:
         """Wait until Chroma's engine, stopped, has closed its files: it drops its database
         connections in the background after `close` returns (~50 ms here), and SQLite
         opened from Python while they live truncated the shared-memory index they had
-        mapped (the process died of SIGBUS). StoreError if they stay open."""
+        mapped (the process died of SIGBUS). StoreError if they stay open; where the system
+        does not say which files are open, `grace_s` instead."""
         started = time.monotonic()
         deadline, collected = started + RELEASE_WAIT_S, False
         pause = 0.01
         while (held := held_in_this_process(self.path)) != []:
             if held is None:  # the system does not say: a grace period
-                gc.collect()
-                time.sleep(RELEASE_GRACE_S)
+                if grace_s:
+                    gc.collect()
+                    time.sleep(grace_s)
                 return
             if not collected and time.monotonic() > started + 0.5:
                 gc.collect()  # a reference a traceback keeps can hold the engine alive

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import chromadb
 import pytest
@@ -282,3 +283,19 @@ async def test_file_work_starts_only_once_chromas_engine_has_closed_its_files(
             purge_log(files, [fact(n).id])
     await store.close()
     assert held == [[]] * 5
+
+
+async def test_where_open_files_cannot_be_seen_a_close_waits_a_grace_and_an_open_does_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without /proc or F_GETPATH the engine's files cannot be watched: a close waits the
+    grace period before file work may start, an open (after our own close waited) does not."""
+    slept: list[float] = []
+    monkeypatch.setattr(chroma_engine, "held_in_this_process", lambda path: None)
+    clock = SimpleNamespace(monotonic=time.monotonic, sleep=slept.append)
+    monkeypatch.setattr(chroma_engine, "time", clock)  # the engine's waits only
+    store = ChromaVectorStore.embedded(tmp_path / "chroma")
+    await store.upsert(SEM, [fact(1)], [EMB])
+    assert slept == []
+    await store.close()
+    assert slept == [chroma_engine.RELEASE_GRACE_S]
