@@ -61,6 +61,7 @@ from octomem.orchestrator.ingest_records import (
 )
 from octomem.orchestrator.ingest_report import IngestReport, Progress, announcer
 from octomem.orchestrator.ingest_scan import (
+    ARCHIVE_KINDS,
     ARCHIVES,
     NOT_UTF8,
     is_utf8,
@@ -475,8 +476,7 @@ class _Run:
 def _kind(rel: str) -> str | None:
     """The conversations a file of the folder named `rel` may hold: "mail", "slack", or
     None for a document."""
-    suffix = Path(rel).suffix.lower()
-    return "mail" if suffix in (".mbox", ".eml") else "slack" if suffix == ".zip" else None
+    return ARCHIVE_KINDS.get(Path(rel).suffix.lower())
 
 
 def _within(size: int, budget: int) -> None:

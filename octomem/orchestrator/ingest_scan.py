@@ -9,7 +9,9 @@ from pathlib import Path
 from octomem.errors import InvalidInputError
 from octomem.media.archives import NOT_REGULAR, is_slack_folder
 
-ARCHIVES = frozenset({".mbox", ".zip", ".eml"})  # a mailbox, a Slack export, a mail
+# an archive's suffix -> the conversations it holds: a mailbox, a mail, a Slack export
+ARCHIVE_KINDS = {".mbox": "mail", ".eml": "mail", ".zip": "slack"}
+ARCHIVES = frozenset(ARCHIVE_KINDS)
 SUFFIXES = ARCHIVES | frozenset(
     ".md .markdown .mdx .txt .text .rst .pdf .png .jpg .jpeg .gif .webp .bmp .tif .tiff".split()
 )
