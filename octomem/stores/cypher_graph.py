@@ -16,6 +16,7 @@ Bolt plugin all accept; batches are one `UNWIND` statement each.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -110,6 +111,11 @@ class Dialect:
     # trip), or the lookup, then a statement per hop only if it found some (ladybug, in
     # process: 0.5-0.6 ms a recall where the one statement takes 4-5.5 ms)
     expand_in_one_statement: bool = True
+    # nodes upserted by primary key: the batch's ids looked up, then a MATCH ... SET of the
+    # nodes found and a CREATE of the rest, in one transaction (ladybug, whose one writer at
+    # a time leaves no race between the two, plans MERGE as a scan of the node table); a
+    # server keeps MERGE, which its unique keys keep safe under concurrent writers
+    upsert_by_key: bool = False
 
 
 # Rows are read by position; the names are for Neo4j.
@@ -154,10 +160,45 @@ _FORGET_MEMORIES: tuple[LiteralString, ...] = (
     "MATCH (e:Entity) WHERE e.user_id = $u AND NOT (e)--() "
     "WITH e LIMIT 10000 DELETE e RETURN count(*) AS deleted",
 )
-_UPSERT_ENTITIES: LiteralString = (
-    "UNWIND $rows AS row MERGE (e:Entity {id: row.id}) "
-    "SET e.user_id = row.user_id, e.name = row.name, e.name_lc = row.name_lc, "
-    "e.entity_type = row.entity_type"
+
+
+@dataclass(frozen=True)
+class _NodeUpsert:
+    """The statements that write a batch of one label's nodes, each row by its `id`."""
+
+    merge: LiteralString
+    found: LiteralString
+    update: LiteralString
+    create: LiteralString
+
+    @classmethod
+    def of(cls, label: LiteralString, sets: LiteralString) -> _NodeUpsert:
+        """`sets`: the SET clause's assignments of node `n` from `row`."""
+        return cls(
+            merge="UNWIND $rows AS row MERGE (n:" + label + " {id: row.id}) SET " + sets,
+            found="UNWIND $ids AS id MATCH (n:" + label + " {id: id}) RETURN n.id AS id",
+            update="UNWIND $rows AS row MATCH (n:" + label + " {id: row.id}) SET " + sets,
+            create="UNWIND $rows AS row CREATE (n:" + label + " {id: row.id}) SET " + sets,
+        )
+
+    def work(self, rows: list[dict[str, Any]], *, by_key: bool) -> Work[set[str] | None]:
+        """Upsert `rows` (distinct ids); the ids that were there before where the backend
+        looked them up (`by_key`), else None."""
+        if not by_key:
+            yield self.merge, {"rows": rows}
+            return None
+        found = {row[0] for row in (yield self.found, {"ids": [r["id"] for r in rows]})}
+        if old := [r for r in rows if r["id"] in found]:
+            yield self.update, {"rows": old}
+        if new := [r for r in rows if r["id"] not in found]:
+            yield self.create, {"rows": new}
+        return found
+
+
+_ENTITIES = _NodeUpsert.of(
+    "Entity",
+    "n.user_id = row.user_id, n.name = row.name, n.name_lc = row.name_lc, "
+    "n.entity_type = row.entity_type",
 )
 
 
@@ -180,10 +221,7 @@ def _create_relations(dialect: Dialect) -> LiteralString:
     )
 
 
-_UPSERT_MEMORIES: LiteralString = (
-    "UNWIND $rows AS row MERGE (m:Memory {id: row.id}) "
-    "SET m.user_id = row.u, m.memory_type = row.mtype"
-)
+_MEMORIES = _NodeUpsert.of("Memory", "n.user_id = row.u, n.memory_type = row.mtype")
 _UNLINK_MEMORIES: LiteralString = (
     "UNWIND $ids AS mid MATCH (m:Memory {id: mid})-[x:MENTIONS]->() DELETE x"
 )
@@ -271,7 +309,9 @@ class CypherGraphStore:
             for e in {e.id: e for e in entities}.values()
         ]
         if rows:
-            await self._query("upsert_entities", _UPSERT_ENTITIES, fence=fence, rows=rows)
+            by_key = self._dialect.upsert_by_key
+            work = functools.partial(_ENTITIES.work, rows, by_key=by_key)
+            await self._session.run("upsert_entities", work, write=True, fence=fence)
 
     async def upsert_relations(
         self, relations: Sequence[Relation], *, fence: Fence | None = None
@@ -385,8 +425,10 @@ class CypherGraphStore:
         ]
 
         def work() -> Work[None]:
-            yield _UPSERT_MEMORIES, {"rows": memories}
-            yield _UNLINK_MEMORIES, {"ids": [memory["id"] for memory in memories]}
+            found = yield from _MEMORIES.work(memories, by_key=self._dialect.upsert_by_key)
+            # a memory that was not there before has no mentions to unlink
+            if linked := [m["id"] for m in memories if found is None or m["id"] in found]:
+                yield _UNLINK_MEMORIES, {"ids": linked}
             if mentions:
                 yield _LINK_MEMORIES, {"rows": mentions}
 

@@ -146,6 +146,7 @@ LADYBUG = Dialect(
     timestamp=_cast_timestamp,
     bulk_in_one_transaction=True,
     expand_in_one_statement=False,
+    upsert_by_key=True,
 )
 
 

@@ -1,5 +1,6 @@
-"""The embedded graph's batch writes that link existing nodes find them by primary key,
-never by reading whole node tables: LadybugDB plans two nodes of one MATCH clause found by
+"""The embedded graph's batch writes find the nodes they write or link by primary key,
+never by reading whole node tables (MERGE, which LadybugDB plans as a scan of its table, is
+left to the graph servers): LadybugDB plans two nodes of one MATCH clause found by
 a row's fields (`UNWIND $rows AS row MATCH (a {id: row.x}), (b {id: row.y})`) as a cross
 product of both tables, so that every batch of a message's facts read the whole graph, all
 users' (a message of N facts cost N^2; 0.86 s a batch of 128 at 40k nodes against 3 ms).
@@ -16,6 +17,7 @@ import ladybug as lb
 import pytest
 
 from octomem.stores import cypher_graph
+from octomem.stores.cypher_graph import drive
 from octomem.stores.ladybug import LADYBUG
 from octomem.stores.ladybug_rebuild import SCHEMA, rows
 
@@ -78,6 +80,8 @@ def test_the_rule_sees_a_scan_and_passes_a_lookup(conn: Any) -> None:
     params = {"rows": [{"a": "m1", "b": "e1"}]}
     assert "SCAN_NODE_TABLE" in operators(conn, together, params)
     assert "SCAN_NODE_TABLE" not in operators(conn, apart, params)
+    upsert, batch, _ = UPSERTS["Memory"]
+    assert "SCAN_NODE_TABLE" in operators(conn, upsert.merge, {"rows": batch})
 
 
 @pytest.mark.parametrize("name", BATCHES)
@@ -88,3 +92,49 @@ def test_a_batch_write_finds_its_nodes_by_key_not_by_reading_their_tables(
     found = operators(conn, statement, params)
     assert "SCAN_NODE_TABLE" not in found, f"{name}: {found}"
     assert found.count("QUERY_PRIMARY_KEY_LOOKUP") == 2, f"{name}: {found}"
+
+
+UPSERTS = {
+    "Entity": (
+        cypher_graph._ENTITIES,
+        [
+            {"id": f"e{i}", "user_id": "u", "name": "A", "name_lc": "a", "entity_type": "x"}
+            for i in range(3)
+        ],
+        "entity_type",
+    ),
+    "Memory": (
+        cypher_graph._MEMORIES,
+        [{"id": f"m{i}", "u": "u", "mtype": "semantic"} for i in range(3)],
+        "memory_type",
+    ),
+}
+
+
+@pytest.mark.parametrize("label", UPSERTS)
+def test_an_upsert_finds_creates_and_updates_its_nodes_by_key(conn: Any, label: str) -> None:
+    upsert, batch, field = UPSERTS[label]
+    assert LADYBUG.upsert_by_key
+    planned: list[list[str]] = []
+
+    def execute(statement: Any, params: Any) -> list[Any]:
+        planned.append(operators(conn, statement, params))
+        return list(rows(conn, statement, dict(params)))
+
+    first = drive(upsert.work(batch[:2], by_key=True), execute)
+    renamed = [{**row, "entity_type": "y", "mtype": "episodic"} for row in batch]
+    second = drive(upsert.work(renamed, by_key=True), execute)
+
+    assert (first, second) == (set(), {batch[0]["id"], batch[1]["id"]})
+    # found (twice), created (twice: two new, then one), updated (once)
+    assert len(planned) == 5
+    for found in planned:
+        assert "SCAN_NODE_TABLE" not in found, found
+    stored = rows(
+        conn,
+        f"MATCH (n:{label}) WHERE n.id IN $ids RETURN n.id, n.{field}",
+        {"ids": [row["id"] for row in batch]},
+    )
+    assert sorted(map(tuple, stored)) == [
+        (row["id"], "y" if label == "Entity" else "episodic") for row in batch
+    ]
