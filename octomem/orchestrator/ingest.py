@@ -20,6 +20,9 @@ and which reveal nothing, are what a run finds its files' records by. A run comp
   no run stopped on the way loses the conversation; and a conversation no archive took
   over is deleted only by a run that read every archive of the folder that could hold it
   (a mailbox skipped, unreadable, over a limit or refused keeps it waiting: `kept`);
+- at or below a symbolic link, which a run never follows, standing where it was (a
+  subfolder or mailbox moved elsewhere and linked back): its records are kept
+  (`ingest_links`), and what was ingested there may hold a gone file's conversation;
 - empty, unreadable, too large, corrupt or not a supported kind: skipped with a reason;
   the rest of the run goes on and the file's stored version (if any) is left as it was.
 
@@ -46,6 +49,7 @@ from octomem.errors import InvalidInputError
 from octomem.media import archives, notices
 from octomem.media.archives import Conversation
 from octomem.models import HistoryEvent, MemoryBase, Operation, keyed_hash
+from octomem.orchestrator import ingest_links
 from octomem.orchestrator.commit import commit
 from octomem.orchestrator.events import history_event
 from octomem.orchestrator.ingest_records import (
@@ -63,6 +67,7 @@ from octomem.orchestrator.ingest_report import IngestReport, Progress, announcer
 from octomem.orchestrator.ingest_scan import (
     ARCHIVE_KINDS,
     ARCHIVES,
+    LINK,
     NOT_UTF8,
     is_utf8,
     scan,
@@ -141,11 +146,18 @@ async def ingest_path(
     run = _Run(engine, names, IngestReport(str(root), skipped=skipped), user_id, agent_id, erasures)
     stored = await stored_files(engine.get_all, names, user_id, agent_id)
     seen = {names.key(rel) for rel in [r for r, _ in files] + [r for r, _ in skipped]}
-    gone = sorted((k for k in stored if k not in seen), key=lambda k: (stored[k].path, k))
-    run.said = {said: (k, s.path) for k, s in stored.items() if k in seen for said in s.said}
+    # a file behind a link (never followed) that stands where it was is not gone: kept
+    links = [rel for rel, reason in skipped if reason == LINK]
+    held = ingest_links.behind(root, stored, seen, links)
+    run.report.kept += [(stored[k].path, ingest_links.reason(link)) for k, link in held.items()]
+    there = seen | held.keys()  # the files still in the folder: their conversations too
+    gone = sorted((k for k in stored if k not in there), key=lambda k: (stored[k].path, k))
+    run.said = {said: (k, s.path) for k, s in stored.items() if k in there for said in s.said}
     for rel, reason in skipped:  # a mailbox named in Latin-1 may hold a gone file's mail
         if reason == NOT_UTF8:
             run.not_read(rel, _kind(rel))
+    for link, kind in ingest_links.standing_in(links, stored, names, held).items():
+        run.not_read(link, kind)  # what was ingested there is still behind it
     for ident in gone:  # first: a renamed file's memories move to its new name below
         records = [r for rs in stored[ident].by_sha.values() for r in rs]
         # but a conversation no file left holds stays in them until an archive takes it
@@ -181,6 +193,7 @@ async def ingest_path(
             run.report.kept.append((stored[ident].path, "; ".join(reasons)))
         else:
             run.report.removed.append(stored[ident].path)
+    run.report.kept.sort(key=lambda kept: kept[0])  # held behind links, and waiting
     tell(len(files), len(files), None)
     return run.report
 
@@ -202,8 +215,9 @@ class _Run:
     # as stored elsewhere) is read again for it, and takes these records over
     orphans: dict[str, list[MemoryBase]] = field(default_factory=dict)
     # the archives of the folder this run did not read to their end (skipped: unreadable,
-    # over a limit, refused, a name not UTF-8) -> the kind of conversation they hold
-    # ("mail", "slack"): an orphan of that kind may be in one, so it waits (`waiting`)
+    # over a limit, refused, a name not UTF-8, a link standing where one was ingested) ->
+    # the kind of conversation they hold ("mail", "slack", `ingest_links.ANY` for a linked
+    # folder): an orphan of that kind may be in one, so it waits (`waiting`)
     unread: dict[str, str] = field(default_factory=dict)
     read: set[str] = field(default_factory=set)  # the archives whose conversations were all read
     # an orphan's conversation found in an archive that did not take it over (its write
@@ -233,14 +247,16 @@ class _Run:
         sessions = {str(r.session_id).partition(":")[0] for r in records if r.session_id}
         kind = next(iter(sessions)) if len(sessions) == 1 else None
         unread = sorted(
-            p for p, k in self.unread.items() if kind not in ("mail", "slack") or k == kind
+            p
+            for p, k in self.unread.items()
+            if kind not in ("mail", "slack") or k in (kind, ingest_links.ANY)
         )
         if not unread:
             return None
         named = ", ".join(unread[:3]) + (f" and {len(unread) - 3} more" if len(unread) > 3 else "")
         return (
             f"its conversations may be in {named}, not read in this run (skipped): kept until "
-            "a run reads it"
+            "a run reads it, or it is gone"
         )
 
     async def process(self, messages: Messages, **arguments: Any) -> None:

@@ -38,8 +38,9 @@ class IngestReport:
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
-    # files gone from the folder whose memories of a conversation are kept, not removed:
-    # an archive of the folder that may hold it was not read in this run (path, reason)
+    # files gone from the folder whose memories are kept, not removed (path, reason): an
+    # archive of the folder that may hold their conversation was not read in this run, or
+    # they are behind a symbolic link, never followed, standing where they were
     kept: list[tuple[str, str]] = field(default_factory=list)
     memories: int = 0  # records written for the added and updated files
     seconds: dict[str, float] = field(default_factory=dict)  # each file looked at, in order

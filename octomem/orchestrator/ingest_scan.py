@@ -30,7 +30,10 @@ def scan(
         for top, dirs, names in os.walk(root, followlinks=False):
             dirs[:] = sorted(d for d in dirs if hidden or not d.startswith("."))
             for name in list(dirs):
-                if is_slack_folder(Path(top) / name):
+                # a link to a folder (never walked) is one entry too, skipped below: a
+                # folder ingested before that is now a link keeps its files' memories
+                link = (Path(top) / name).is_symlink()
+                if link or is_slack_folder(Path(top) / name):
                     dirs.remove(name)  # not walked: one entry
                     names.append(name)
             for name in names:
@@ -47,7 +50,7 @@ def scan(
         if not is_utf8(rel):  # bytes the file system keeps, as Python shows them: escaped
             skipped.append((shown_name(rel), NOT_UTF8))
         elif path.is_symlink():
-            skipped.append((rel, "a symbolic link (not followed)"))
+            skipped.append((rel, LINK))
         elif path.is_dir():  # a Slack export
             files.append((rel, path))
         elif not path.is_file():
@@ -60,6 +63,8 @@ def scan(
     return files, skipped
 
 
+# a link may point outside the folder: never followed (`ingest_links`: what it keeps)
+LINK = "a symbolic link (not followed)"
 NOT_UTF8 = "its name is not UTF-8 (an older encoding, such as Latin-1): rename it to read it"
 
 
