@@ -8,6 +8,7 @@ A label maps onto a scope id (`NamespaceScope`: ("memories", "zoe\u202e") is the
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,11 @@ import pytest
 from langgraph.store.base import InvalidNamespaceError, PutOp
 
 from octomem import InvalidInputError, Orchestrator
-from octomem.langgraph import OctomemStore
+from octomem.langgraph import (
+    OctomemStore,
+    create_manage_memory_tool,
+    create_search_memory_tool,
+)
 from tests.contract.test_write_primitive import _state
 from tests.scenarios.test_ids_stored_earlier import NOTHING, _in_files, earlier_build
 
@@ -97,3 +102,44 @@ def test_nothing_new_is_put_under_a_bidi_namespace_or_key_put_earlier(
         store.get(("memories", "zoe\x1b"), "bike")
     with pytest.raises(InvalidInputError, match="control character"):
         store.delete(ZOE, "bike\x85")
+
+
+def test_the_tools_search_and_delete_what_was_stored_earlier_and_create_nothing_under_it(
+    make_orch: Any, tmp_path: Path
+) -> None:
+    """The LangChain tools of a run whose user is such an id: `search_memory` finds its
+    items and memories; `manage_memory` deletes them (a delete erases: `existing`), but
+    its create and update, which store, are refused, as a put is, and change nothing."""
+    data_dir = tmp_path / "data"
+    orch = make_orch(data_dir=data_dir)
+    store = OctomemStore(orch)
+    _put_earlier(store)
+    with earlier_build():
+        orch.process("I keep my canoe at Quibbleton lock.", user_id=ZOE_ID, infer=False)
+    config = {"configurable": {"user_id": ZOE_ID}}
+    search, manage = create_search_memory_tool(orch, limit=3), create_manage_memory_tool(orch)
+
+    hits = json.loads(search.invoke({"query": "where is the kayak?"}, config))
+    assert hits[0]["id"] == store.item_id(ZOE, KAYAK)
+    canoe = next(m for m in orch.get_all(user_id=ZOE_ID) if "canoe" in m.content)
+    before = {m.id: m.content for m in orch.get_all(user_id=ZOE_ID)}
+    for call in (
+        {"action": "create", "content": "Zoe sold her kayak."},
+        {"action": "update", "id": store.item_id(ZOE, KAYAK), "content": "Zoe sold her kayak."},
+        {"action": "update", "id": canoe.id, "content": "Zoe sold her canoe."},
+    ):
+        assert "control character" in manage.invoke(call, config)
+    assert {m.id: m.content for m in orch.get_all(user_id=ZOE_ID)} == before
+
+    deleted = [store.item_id(ZOE, KAYAK), store.item_id(ZOE, "bike"), canoe.id]
+    for memory_id in deleted:
+        answer = manage.invoke({"action": "delete", "id": memory_id}, config)
+        assert answer == f"deleted memory {memory_id}"
+    assert store.search(ZOE) == [] and store.list_namespaces() == [BOB]
+    assert orch.get_all(user_id=ZOE_ID) == []
+    assert json.loads(search.invoke({"query": "kayak canoe bike"}, config)) == []
+    orch.forget(user_id=ZOE_ID)
+    assert _state(orch, ZOE_ID) == NOTHING
+    assert store.get(BOB, "home") is not None
+    orch.close()
+    assert _in_files(data_dir, ZOE_ID) == [] and _in_files(data_dir, "Quibbleton") == []
