@@ -215,7 +215,7 @@ def create_manage_memory_tool(
             elif action == "delete":
                 await orchestrator.adelete(id, user_id=user, agent_id=agent)
             else:
-                await orchestrator.aupdate(id, content, user_id=user, agent_id=agent)
+                await orchestrator.aupdate(id, text, user_id=user, agent_id=agent)
             return f"{action}d memory {id}"
         except OctomemError as exc:
             raise ToolException(str(exc)) from exc
