@@ -166,39 +166,50 @@ _FORGET_MEMORIES: tuple[LiteralString, ...] = (
 class _NodeUpsert:
     """The statements that write a batch of one label's nodes, each row by its `id`."""
 
+    fields: tuple[tuple[LiteralString, LiteralString], ...]  # (property, row key)
     merge: LiteralString
     found: LiteralString
     update: LiteralString
     create: LiteralString
 
     @classmethod
-    def of(cls, label: LiteralString, sets: LiteralString) -> _NodeUpsert:
-        """`sets`: the SET clause's assignments of node `n` from `row`."""
+    def of(cls, label: LiteralString, **fields: LiteralString) -> _NodeUpsert:
+        """`fields`: each property of node `n` -> the key of `row` it is set from."""
+        pairs = tuple(fields.items())
+        sets = ", ".join("n." + prop + " = row." + key for prop, key in pairs)
+        props = ", ".join("n." + prop for prop, _ in pairs)
         return cls(
+            fields=pairs,
             merge="UNWIND $rows AS row MERGE (n:" + label + " {id: row.id}) SET " + sets,
-            found="UNWIND $ids AS id MATCH (n:" + label + " {id: id}) RETURN n.id AS id",
+            found="UNWIND $ids AS id MATCH (n:" + label + " {id: id}) RETURN n.id, " + props,
             update="UNWIND $rows AS row MATCH (n:" + label + " {id: row.id}) SET " + sets,
             create="UNWIND $rows AS row CREATE (n:" + label + " {id: row.id}) SET " + sets,
         )
 
     def work(self, rows: list[dict[str, Any]], *, by_key: bool) -> Work[set[str] | None]:
         """Upsert `rows` (distinct ids); the ids that were there before where the backend
-        looked them up (`by_key`), else None."""
+        looked them up (`by_key`), else None. A node found as its row would write it is
+        left alone: ladybug logs an update of a node whatever its values, and every 128 KB
+        of log is a checkpoint, whose cost grows with the graph (`ladybug._CHECKPOINT_BYTES`)."""
         if not by_key:
             yield self.merge, {"rows": rows}
             return None
-        found = {row[0] for row in (yield self.found, {"ids": [r["id"] for r in rows]})}
-        if old := [r for r in rows if r["id"] in found]:
-            yield self.update, {"rows": old}
-        if new := [r for r in rows if r["id"] not in found]:
+        stored = {
+            row[0]: tuple(row[1:]) for row in (yield self.found, {"ids": [r["id"] for r in rows]})
+        }
+        keys = [key for _, key in self.fields]
+        changed = [
+            r for r in rows if r["id"] in stored and stored[r["id"]] != tuple(r[k] for k in keys)
+        ]
+        if changed:
+            yield self.update, {"rows": changed}
+        if new := [r for r in rows if r["id"] not in stored]:
             yield self.create, {"rows": new}
-        return found
+        return set(stored)
 
 
 _ENTITIES = _NodeUpsert.of(
-    "Entity",
-    "n.user_id = row.user_id, n.name = row.name, n.name_lc = row.name_lc, "
-    "n.entity_type = row.entity_type",
+    "Entity", user_id="user_id", name="name", name_lc="name_lc", entity_type="entity_type"
 )
 
 
@@ -221,7 +232,7 @@ def _create_relations(dialect: Dialect) -> LiteralString:
     )
 
 
-_MEMORIES = _NodeUpsert.of("Memory", "n.user_id = row.u, n.memory_type = row.mtype")
+_MEMORIES = _NodeUpsert.of("Memory", user_id="u", memory_type="mtype")
 _UNLINK_MEMORIES: LiteralString = (
     "UNWIND $ids AS mid MATCH (m:Memory {id: mid})-[x:MENTIONS]->() DELETE x"
 )

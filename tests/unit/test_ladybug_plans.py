@@ -124,10 +124,12 @@ def test_an_upsert_finds_creates_and_updates_its_nodes_by_key(conn: Any, label: 
     first = drive(upsert.work(batch[:2], by_key=True), execute)
     renamed = [{**row, "entity_type": "y", "mtype": "episodic"} for row in batch]
     second = drive(upsert.work(renamed, by_key=True), execute)
-
     assert (first, second) == (set(), {batch[0]["id"], batch[1]["id"]})
     # found (twice), created (twice: two new, then one), updated (once)
     assert len(planned) == 5
+    # nodes as they are already stored are found and left alone: no update logged
+    assert drive(upsert.work(renamed, by_key=True), execute) == {row["id"] for row in batch}
+    assert len(planned) == 6
     for found in planned:
         assert "SCAN_NODE_TABLE" not in found, found
     stored = rows(
