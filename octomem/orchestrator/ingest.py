@@ -56,6 +56,7 @@ from octomem.orchestrator.ingest_records import (
     ACTOR,
     FIELDS,
     KEY,
+    PARTIAL,
     SAID,
     SHA,
     GetAll,
@@ -376,7 +377,9 @@ class _Run:
         """A mailbox, a mail or a Slack export: each conversation processed by every agent.
         Archives grow, and what a conversation said stays said: a changed archive is read
         again (what was stored before changes nothing) and nothing of it is closed."""
-        unchanged = known is not None and meta[SHA] in known.by_sha
+        # a version some of whose conversations were stored by a run stopped on the way
+        # (`PARTIAL`) is read again: those stored write nothing, the rest are stored
+        unchanged = known is not None and known.whole(meta[SHA])
         if unchanged and not self.orphans:
             self.report.unchanged.append(rel)
             return
@@ -388,7 +391,7 @@ class _Run:
             )
         self.read.add(rel)  # every conversation it holds is known
         elsewhere = []  # the file each conversation stored from another file is from
-        stored = 0
+        todo = []  # (conversation, what it says, the file it is stored from)
         for conversation in conversations:
             said = archives.said_digest(conversation)
             if unchanged and said not in self.orphans:
@@ -397,14 +400,26 @@ class _Run:
             if holder[0] != meta[KEY]:  # stored from another file of the folder
                 elsewhere.append(holder[1])
                 continue
+            todo.append((conversation, said, holder))
+        # the version is marked read to its end by its last write: every conversation this
+        # file does not hold yet is stored before it (one it holds writes nothing)
+        had = known.said if known is not None else set()
+        fresh = [
+            i for i, (_, said, _) in enumerate(todo) if said in self.orphans or said not in had
+        ]
+        stored = 0
+        for i, (conversation, said, holder) in enumerate(todo):
             session = self._session_id(conversation.session)
+            mark = {PARTIAL: True} if fresh and i != fresh[-1] else {}
             try:
                 if said in self.orphans:  # a gone file's records of it: the same ids
                     self.held[said] = rel  # refused below: they wait for the next run
-                    await self.take_over(self.orphans[said], meta)
+                    await self.take_over(self.orphans[said], {**meta, **mark})
                 else:
                     await self.process(
-                        conversation.messages, session_id=session, metadata={**meta, SAID: said}
+                        conversation.messages,
+                        session_id=session,
+                        metadata={**meta, SAID: said, **mark},
                     )
             except InvalidInputError as exc:
                 self.report.skipped.append((f"{rel}#{session}", str(exc)))
@@ -461,14 +476,16 @@ class _Run:
         """The records a gone file holds of a conversation of this archive (`meta`), handed
         over to it, raw turns too: processing the conversation again would write the same
         ids (they depend on its content), which the gone file's removal would then delete."""
-        fields = mask_value({k: meta[k] for k in FIELDS})  # as `process` stores metadata
+        # as `process` stores metadata; `PARTIAL` where `archive` marks the write so
+        fields = mask_value({k: meta[k] for k in (*FIELDS, PARTIAL) if k in meta})
         await self._write([self._handed(r, fields) for r in records])
 
     def _handed(
         self, record: MemoryBase, fields: dict[str, Any]
     ) -> tuple[MemoryBase, HistoryEvent]:
-        """`record` with the `ingest_*` metadata `fields` of the file it is handed over to."""
-        own = {k: v for k, v in record.metadata.items() if k not in FIELDS}
+        """`record` with the `ingest_*` metadata `fields` of the file it is handed over to
+        (marked `PARTIAL` only if `fields` are)."""
+        own = {k: v for k, v in record.metadata.items() if k not in (*FIELDS, PARTIAL)}
         moved = record.model_copy(update={"metadata": {**own, **fields}})
         at = self.engine.services.clock.now()
         return moved, history_event(moved, Operation.UPDATE, old=record, actor=ACTOR, at=at)

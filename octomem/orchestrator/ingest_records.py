@@ -17,6 +17,10 @@ FIELDS = (ROOT, PATH, SHA, SIZE, MTIME, KEY, ROOT_KEY)
 # an archive's record: what its conversation says (`archives.said_digest`), its own when
 # the record is handed to another file (not a field of the file)
 SAID = "ingest_said_sha256"
+# an archive's record written before the last write of its version's read: each of its
+# conversations is a write of its own, so a run stopped between them leaves the version
+# part stored, and its sha256 alone would have the next run take it for read (`Stored.whole`)
+PARTIAL = "ingest_partial"
 ACTOR = "ingest"  # what ingested records' history events name as their writer
 
 
@@ -61,12 +65,18 @@ class Stored:
             str(r.metadata[SAID]) for rs in self.by_sha.values() for r in rs if SAID in r.metadata
         }
 
+    def whole(self, sha: str) -> bool:
+        """Whether version `sha` was stored by a read to its end: a record of it not marked
+        `PARTIAL` (an archive's last write of the version; every record of a document)."""
+        return any(not r.metadata.get(PARTIAL) for r in self.by_sha.get(sha, ()))
+
     def looks_unchanged(self, size: int, mtime_ns: int) -> bool:
         if len(self.by_sha) != 1:
             return False
-        records = next(iter(self.by_sha.values()))
+        [(sha, records)] = self.by_sha.items()
         meta = records[0].metadata
-        return bool(meta.get(SIZE) == size and meta.get(MTIME) == str(mtime_ns))
+        same = meta.get(SIZE) == size and meta.get(MTIME) == str(mtime_ns)
+        return bool(same and self.whole(sha))
 
 
 GetAll = Callable[..., Awaitable[list[MemoryBase]]]

@@ -11,6 +11,7 @@ import io
 import json
 import random
 import shutil
+import signal
 import zipfile
 from concurrent.futures import CancelledError
 from pathlib import Path
@@ -645,3 +646,48 @@ def test_a_gone_mail_no_file_holds_is_removed_only_by_a_run_that_reads_every_mai
     assert read.removed == ["A Slack export"] and not read.kept
     assert {r.id for r in orch.get_all(user_id="eve") if "Quillby" in r.content} == stored
     assert orch.check().consistent
+
+
+THIRD = MAIL.replace(b"<m1@", b"<m4@").replace(b"Thursday", b"Tuesday")
+
+
+@pytest.mark.parametrize("grown", [False, True], ids=["new", "grown"])
+def test_a_mailbox_killed_between_its_mails_is_read_to_its_end_by_the_next_run(
+    make_orch: Any, tmp_path: Path, grown: bool
+) -> None:
+    """Each mail of a mailbox new to the store is a journaled write of its own: a run
+    killed (SIGKILL) after the first of them (a new mailbox, or one grown by two mails)
+    leaves the file's version part stored. The next run reads the rest of it, not taking
+    the version for read because some of its mail is stored; the run after that finds it
+    unchanged."""
+    from tests.scenarios.test_crash import _child
+
+    folder, data = tmp_path / "mail", tmp_path / "data"
+    folder.mkdir()
+    box = folder / "box.mbox"
+    box.write_bytes(MAIL)
+    orch = make_orch(data_dir=data)
+    if grown:
+        orch.ingest(folder, user_id="eve")
+    orch.close()
+    box.write_bytes(MAIL + OTHER + THIRD)
+    spec = {"data_dir": str(data), "call": "ingest", "path": str(folder), "user_id": "eve"}
+    child = _child({**spec, "store": "journal", "method": "finish", "nth": 1, "when": "after"})
+    output, _ = child.communicate(timeout=600)
+    assert child.returncode == -signal.SIGKILL, f"the kill point was not reached:\n{output}"
+
+    orch = make_orch(data_dir=data)
+    assert orch.check().consistent
+
+    def days() -> list[str]:
+        turns = [r.content for r in orch.get_all(user_id="eve") if r.memory_type == "episodic"]
+        said = ("Thursday", "Friday", "Tuesday")
+        return sorted(day for text in turns for day in said if day in text)
+
+    assert len(days()) == (2 if grown else 1)  # killed after that mail, before the next
+    again = orch.ingest(folder, user_id="eve")
+    assert again.counts()["skipped"] == 0
+    assert days() == ["Friday", "Thursday", "Tuesday"]
+    last = orch.ingest(folder, user_id="eve")
+    assert last.unchanged == ["box.mbox"] and last.memories == 0
+    assert days() == ["Friday", "Thursday", "Tuesday"] and orch.check().consistent
