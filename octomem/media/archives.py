@@ -135,7 +135,8 @@ class _Zip:
 class _Folder:
     too_large = "holds {:,} bytes; the limit is {:,} (ingest.max_unpacked_bytes)"
 
-    def __init__(self, root: Path, max_members: int) -> None:
+    def __init__(self, root: Path, max_members: int, below: Path | None = None) -> None:
+        self.below = below  # see `read_regular`
         self.files: dict[str, Path] = {}
         for top, dirs, names in os.walk(root, followlinks=False):
             dirs.sort()
@@ -153,31 +154,69 @@ class _Folder:
         return {name: path.stat().st_size for name, path in self.files.items()}
 
     def read(self, name: str, size: int) -> bytes:
-        return read_regular(self.files[name], size)
+        return read_regular(self.files[name], size, self.below)
 
 
-def read_regular(path: Path, size: int) -> bytes:
+def read_regular(path: Path, size: int, below: Path | None = None) -> bytes:
     """At most `size` bytes of the file at `path`, opened without waiting (a named pipe
     has no end) and without following a link; InvalidInputError if it is not a regular
-    file."""
+    file. With `below`, a folder `path` lies in, no folder between them is followed
+    either: one swapped for a link (to a folder outside `below`) after the walk that
+    found `path` is refused (InvalidInputError), not read through."""
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
-    with os.fdopen(os.open(path, flags), "rb") as handle:
+    if below is None or os.open not in os.supports_dir_fd:  # no `dir_fd`: the name whole
+        fd = os.open(path, flags)
+    else:
+        fd = _open_below(Path(below), Path(path).relative_to(below).parts, flags)
+    with os.fdopen(fd, "rb") as handle:
         if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
             raise InvalidInputError(NOT_REGULAR)
         return handle.read(size)
 
 
+def _open_below(root: Path, parts: tuple[str, ...], flags: int) -> int:
+    """`root/parts...` opened with `flags`, each folder on the way opened in the one
+    before it without following a link."""
+    folder = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)
+    parent = os.open(root, folder)
+    try:
+        for part in parts[:-1]:
+            try:
+                inner = os.open(part, folder | getattr(os, "O_NOFOLLOW", 0), dir_fd=parent)
+            except OSError:
+                if _is_link(part, parent):
+                    raise InvalidInputError(SWAPPED.format(part)) from None
+                raise
+            os.close(parent)
+            parent = inner
+        return os.open(parts[-1], flags, dir_fd=parent)
+    finally:
+        os.close(parent)
+
+
+def _is_link(name: str, folder: int) -> bool:
+    """Whether `name` in the open folder `folder` is a symbolic link."""
+    try:
+        os.readlink(name, dir_fd=folder)
+    except OSError:
+        return False
+    return True
+
+
+SWAPPED = "the folder {} on its way is now a symbolic link (not followed): not read"
 NOT_REGULAR = "not a regular file (a named pipe, socket or device): not read"
 
 
 def slack_export(
-    source: bytes | Path, *, max_members: int, max_unpacked: int
+    source: bytes | Path, *, max_members: int, max_unpacked: int, below: Path | None = None
 ) -> list[Conversation]:
     """The conversations of a Slack export, a zip (its bytes) or the folder unpacked from
-    it; InvalidInputError for a bad or oversized one."""
+    it (in folder `below`, whose folders on the way are not followed: `read_regular`);
+    InvalidInputError for a bad or oversized one."""
     if isinstance(source, Path):
         try:
-            return _conversations(_Folder(source, max_members), max_members, max_unpacked)
+            export = _Folder(source, max_members, below)
+            return _conversations(export, max_members, max_unpacked)
         except OSError as exc:
             raise InvalidInputError(
                 f"cannot read the Slack export: {exc.strerror or exc}"

@@ -295,7 +295,7 @@ class _Run:
                 report.unchanged.append(rel)
                 return 0
             _within(stat.st_size, budget)
-            data = archives.read_regular(file, limit + 1)
+            data = archives.read_regular(file, limit + 1, self.below(file))
         except OSError as exc:
             raise _unreadable(exc) from None
         if not data.strip():  # 0 bytes, or blank lines and spaces only: nothing to keep
@@ -347,11 +347,20 @@ class _Run:
         _within(size, budget)
         limits = self.engine.settings.ingest
         found = archives.slack_export(
-            folder, max_members=limits.max_files, max_unpacked=limits.max_unpacked_bytes
+            folder,
+            max_members=limits.max_files,
+            max_unpacked=limits.max_unpacked_bytes,
+            below=self.below(folder),
         )
         meta = self.names.meta(rel, archives.digest(found), size, mtime_ns)
         await self.archive(rel, lambda: found, meta, known)
         return size
+
+    def below(self, file: Path) -> Path | None:
+        """The folder ingested, if `file` lies in it (not the one file ingested): a folder
+        on the way swapped for a link since the scan is not read through (`read_regular`)."""
+        root = Path(self.names.root)
+        return root if file != root else None
 
     def conversations(self, rel: str, data: bytes) -> list[Conversation]:
         limits = self.engine.settings.ingest

@@ -440,10 +440,10 @@ def failing_read(monkeypatch: pytest.MonkeyPatch, name: str, error: Exception) -
     """Reading the file `name` raises `error` (a root test process reads a chmod 000 file)."""
     real = archives.read_regular
 
-    def read(path: Path, size: int) -> bytes:
+    def read(path: Path, size: int, below: Path | None = None) -> bytes:
         if Path(path).name == name:
             raise error
-        return real(path, size)
+        return real(path, size, below)
 
     monkeypatch.setattr(archives, "read_regular", read)
 
@@ -454,7 +454,9 @@ def growing_read(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
     monkeypatch.setattr(
         archives,
         "read_regular",
-        lambda path, size: real(path, size) + b"x" * size * (Path(path).name == name),
+        lambda path, size, below=None: (
+            real(path, size, below) + b"x" * size * (Path(path).name == name)
+        ),
     )
 
 

@@ -149,3 +149,45 @@ def test_a_mail_of_a_deleted_eml_waits_for_a_linked_folder_that_held_its_mailbox
     back = orch.ingest(folder, user_id="eve")
     assert back.removed == ["a-dentist.eml"] and not back.kept and back.memories == 0
     assert _ids(orch, "eve") == stored and orch.check().consistent
+
+
+def test_a_folder_swapped_for_a_link_while_the_run_reads_is_not_read_through(
+    make_orch: Any, tmp_path: Path
+) -> None:
+    """A subfolder (or an unpacked Slack export) replaced by a link to a folder outside
+    after the run walked the folder - here as its file is started, from the progress
+    callback - is not followed: the file outside it, where the link points, is not read
+    (it is skipped) and what was stored from the folder's files is kept."""
+    vault = make_vault(tmp_path / "vault")
+    export = vault / "team"
+    (export / "launch").mkdir(parents=True)
+    (export / "users.json").write_text('[{"id": "U1", "name": "pria"}]')
+    (export / "channels.json").write_text('[{"id": "C1", "name": "launch"}]')
+    day = '[{"type": "message", "user": "U1", "text": "%s", "ts": "1709546400.0"}]'
+    (export / "launch" / "2024-03-04.json").write_text(day % "The launch is in the Quillby hall.")
+    orch = make_orch(data_dir=tmp_path / "data")
+    assert orch.ingest(vault, user_id="al").added == ["garden.md", "team", "trips/lisbon.md"]
+    stored = _ids(orch, "al")
+    (vault / "trips" / "lisbon.md").write_text("The tram to Belem is the number 15.\n")
+    outside = tmp_path / "outside"
+    (outside / "launch").mkdir(parents=True)
+    (outside / "lisbon.md").write_text("The vault combination is Zephyrine-77.\n")
+    (outside / "users.json").write_text('[{"id": "U1", "name": "pria"}]')
+    (outside / "launch" / "2024-03-04.json").write_text(day % "The safe code is Vorplex-12.")
+
+    def swap(done: int, total: int, path: str | None) -> None:
+        for folder, away in (("trips", outside), ("team", outside)):
+            if path == folder or (path or "").startswith(folder + "/"):
+                shutil.rmtree(vault / folder)
+                (vault / folder).symlink_to(away, target_is_directory=True)
+
+    export.touch()  # changed: read again
+    (export / "launch" / "2024-03-04.json").write_text(day % "The launch moved to Friday.")
+    swapped = orch.ingest(vault, user_id="al", progress=swap)
+    skipped = dict(swapped.skipped)
+    assert "trips on its way is now a symbolic link" in skipped["trips/lisbon.md"]
+    assert "team on its way is now a symbolic link" in skipped["team"]
+    assert not swapped.added and not swapped.updated and not swapped.removed
+    texts = " ".join(r.content for r in orch.get_all(user_id="al"))
+    assert "Zephyrine" not in texts and "Vorplex" not in texts
+    assert _ids(orch, "al") == stored and orch.check().consistent
