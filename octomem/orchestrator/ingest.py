@@ -36,6 +36,7 @@ turns' write of `process`), so no crash leaves both versions current.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import os
 import time
@@ -416,10 +417,11 @@ class _Run:
         fresh = [
             i for i, (_, said, _) in enumerate(todo) if said in self.orphans or said not in had
         ]
-        stored = 0
+        stored, whole = 0, unchanged
         for i, (conversation, said, holder) in enumerate(todo):
             session = self._session_id(conversation.session)
             mark = {PARTIAL: True} if fresh and i != fresh[-1] else {}
+            whole_if_stored = bool(fresh) and i == fresh[-1]
             try:
                 if said in self.orphans:  # a gone file's records of it: the same ids
                     self.held[said] = rel  # refused below: they wait for the next run
@@ -437,11 +439,29 @@ class _Run:
                 self.held.pop(said, None)
                 self.said[said] = holder
                 stored += 1
+                whole = whole or whole_if_stored
+        if not whole:  # the write that marks it was refused: one of its records says it
+            await self.mark_whole(meta)
         if conversations and len(elsewhere) == len(conversations):
             held = ", ".join(sorted(set(elsewhere)))
             raise InvalidInputError(f"same conversations as {held} (stored once)")
         shown = self.report.unchanged if unchanged and not stored else self.report.updated
         (shown if known is not None else self.report.added).append(rel)
+
+    async def mark_whole(self, meta: dict[str, Any]) -> None:
+        """The archive version `meta` names, read to its end, marked so (`PARTIAL` off
+        one record of it) where the write that was to mark it was refused: else every run
+        would read it again. Nothing if none of its records is stored, or one is unmarked."""
+        records = await self.engine.get_all(
+            user_id=self.user_id,
+            agent_id=self.agent_id,
+            filters={f"metadata.{KEY}": meta[KEY], f"metadata.{SHA}": meta[SHA]},
+        )
+        if not records or any(not r.metadata.get(PARTIAL) for r in records):
+            return
+        fields = mask_value({k: meta[k] for k in FIELDS})  # as `process` stores metadata
+        with contextlib.suppress(InvalidInputError):  # the scope forgotten since: no more
+            await self._write([self._handed(records[0], fields)])
 
     def _session_id(self, name: str) -> str:
         """A conversation's session id: its name (``mail:<Message-ID>``, ``slack:<channel>:

@@ -693,3 +693,23 @@ def test_a_mailbox_killed_between_its_mails_is_read_to_its_end_by_the_next_run(
     last = orch.ingest(folder, user_id="eve")
     assert last.unchanged == ["box.mbox"] and last.memories == 0
     assert days() == ["Friday", "Thursday", "Tuesday"] and orch.check().consistent
+
+
+def test_a_mailbox_whose_last_mail_is_refused_is_read_once(make_orch: Any, tmp_path: Path) -> None:
+    """The write that marks a mailbox's version read to its end is its last new mail's: a
+    mail refused there (longer than a message may be) leaves the rest stored and the
+    version marked all the same, so the next run finds it unchanged, not part read."""
+    folder = tmp_path / "mail"
+    folder.mkdir()
+    huge = THIRD.replace(b"Tuesday.", b"Tuesday. " + b"zz " * 40_000)
+    (folder / "box.mbox").write_bytes(MAIL + OTHER + huge)
+    orch = make_orch(data_dir=tmp_path / "data")
+    first = orch.ingest(folder, user_id="eve")
+    assert first.added == ["box.mbox"] and [p for p, _ in first.skipped] == [
+        "box.mbox#mail:m4@example.com"
+    ]
+    turns = [r.content for r in orch.get_all(user_id="eve") if r.memory_type == "episodic"]
+    assert len(turns) == 2 and not any("Tuesday" in text for text in turns)
+    again = orch.ingest(folder, user_id="eve")
+    assert again.unchanged == ["box.mbox"] and not again.skipped and again.memories == 0
+    assert orch.check().consistent
