@@ -13,6 +13,7 @@ from pathlib import Path
 from octomem.orchestrator.ingest_records import Names, Stored
 from octomem.orchestrator.ingest_scan import ARCHIVE_KINDS
 from octomem.sensitive import MARK
+from octomem.validation import clean_text
 
 # the conversations a link to a folder may hold: any kind (`_Run.waiting`)
 ANY = "any"
@@ -37,14 +38,22 @@ def behind(
     lie below one of the folder's `links` (relative to `root`) -> that link. Nothing lies
     below a link to a file; one that points nowhere may stand for a folder (on a disk not
     mounted) and is taken for one."""
-    folders = [link for link in links if not _to_a_file(root / link)]
+    folders = [(link, stored_as(link)) for link in links if not _to_a_file(root / link)]
     found = {}
     for key, files in stored.items():
         if key not in seen:
-            link = next((link for link in folders if under(files.path, link)), None)
+            link = next((link for link, as_ in folders if under(files.path, as_)), None)
             if link is not None:
                 found[key] = link
     return found
+
+
+def stored_as(rel: str) -> str:
+    """A name of the folder as a stored path has it: metadata text is cleaned (composed
+    Unicode, no control or bidi characters: `validation.clean_text`), so a folder named in
+    decomposed form (as macOS writes accents) or with a control character is stored under
+    another spelling than the link that now stands there has."""
+    return clean_text(rel, "a path")
 
 
 def _to_a_file(link: Path) -> bool:

@@ -10,6 +10,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.scenarios.test_ingest import make_vault
 from tests.scenarios.test_ingest_archives import MAIL, OTHER, shared_mail
 
@@ -190,4 +192,24 @@ def test_a_folder_swapped_for_a_link_while_the_run_reads_is_not_read_through(
     assert not swapped.added and not swapped.updated and not swapped.removed
     texts = " ".join(r.content for r in orch.get_all(user_id="al"))
     assert "Zephyrine" not in texts and "Vorplex" not in texts
+    assert _ids(orch, "al") == stored and orch.check().consistent
+
+
+@pytest.mark.parametrize("name", ["Cafe\u0301", "plans\x1b", "bidi\u202e"], ids=repr)
+def test_a_folder_whose_name_is_stored_cleaned_keeps_its_memories_behind_a_link(
+    make_orch: Any, tmp_path: Path, name: str
+) -> None:
+    """A path is stored cleaned (composed accents, no control or bidi characters): a
+    subfolder named otherwise - accents decomposed, as macOS writes them, or with a control
+    character - moved elsewhere and linked back keeps its memories like any other."""
+    vault = make_vault(tmp_path / "vault")
+    (vault / name).mkdir()
+    (vault / name / "ferry.md").write_text("The Quillby ferry sails at noon.\n")
+    orch = make_orch(data_dir=tmp_path / "data")
+    orch.ingest(vault, user_id="al")
+    stored = _ids(orch, "al")
+    (vault / name).rename(tmp_path / "away")
+    (vault / name).symlink_to(tmp_path / "away", target_is_directory=True)
+    linked = orch.ingest(vault, user_id="al")
+    assert not linked.removed and len(linked.kept) == 1
     assert _ids(orch, "al") == stored and orch.check().consistent
