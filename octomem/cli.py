@@ -131,10 +131,11 @@ def ingest(
         return
     counts = ", ".join(f"{n} {what}" for what, n in report.counts().items())
     console.print(f"{escape(printable(report.root))}: {counts}; {report.memories} memories written")
+    # a reason may name another file of the folder, or a link (`same content as ...`)
     for rel, reason in report.skipped:
-        err_console.print(f"skipped {escape(printable(rel))}: {escape(reason)}")
+        err_console.print(f"skipped {escape(printable(rel))}: {escape(printable(reason))}")
     for rel, reason in report.kept:
-        err_console.print(f"kept {escape(printable(rel))} (gone): {escape(reason)}")
+        err_console.print(f"kept {escape(printable(rel))} (gone): {escape(printable(reason))}")
     if line := report.warnings_line():
         err_console.print(f"{escape(line)} (--json lists them)")
 

@@ -178,6 +178,26 @@ def test_ingest_a_folder_then_again_then_an_edit(tmp_path: Path) -> None:
     assert missing.returncode == 1 and "does not exist" in missing.stderr
 
 
+def test_control_characters_in_the_names_a_reason_gives_are_not_printed(tmp_path: Path) -> None:
+    """A skipped or kept file's reason may name another file of the folder or a link
+    (`same content as ...`, `... is now a symbolic link`): a terminal escape in that name
+    is printed as its escape, as the file's own name is, not sent to the terminal."""
+    notes = tmp_path / "notes"
+    (notes / "old\x1b]0;x\x07").mkdir(parents=True)
+    (notes / "old\x1b]0;x\x07" / "boat.md").write_text("The dinghy is at pier 9.\n", "utf-8")
+    (notes / "a\x1b[2J.md").write_text("The kayak is red.\n", "utf-8")
+    (notes / "b.md").write_text("The kayak is red.\n", "utf-8")
+    data = ["--data-dir", str(tmp_path / "data")]
+    assert octomem("ingest", str(notes), "-u", "rob", *data).returncode == 0
+    (notes / "old\x1b]0;x\x07").rename(tmp_path / "away")
+    (notes / "old\x1b]0;x\x07").symlink_to(tmp_path / "away", target_is_directory=True)
+    done = octomem("ingest", str(notes), "-u", "rob", *data)
+    assert done.returncode == 0, done.stderr
+    said = " ".join(done.stderr.split())
+    assert "same content as a\\x1b[2J.md" in said and "old\\x1b]0;x\\x07 is now a symbolic" in said
+    assert "\x1b" not in done.stderr + done.stdout and "\x07" not in done.stderr
+
+
 def test_a_secret_in_a_file_name_an_id_or_an_import_line_is_not_printed(tmp_path: Path) -> None:
     """What the command line prints (a file's name as it ingests, an error quoting an id, an
     import's rejected lines) is masked, as what is stored is: stderr is often logged."""
