@@ -71,6 +71,7 @@ from octomem.orchestrator.ingest_scan import (
     ARCHIVES,
     LINK,
     NOT_UTF8,
+    UNLISTED,
     is_utf8,
     scan,
     shown_name,
@@ -148,10 +149,15 @@ async def ingest_path(
     run = _Run(engine, names, IngestReport(str(root), skipped=skipped), user_id, agent_id, erasures)
     stored = await stored_files(engine.get_all, names, user_id, agent_id)
     seen = {names.key(rel) for rel in [r for r, _ in files] + [r for r, _ in skipped]}
-    # a file behind a link (never followed) that stands where it was is not gone: kept
-    links = [rel for rel, reason in skipped if reason == LINK]
+    # a file behind a link (never followed) that stands where it was is not gone, nor is
+    # one in a folder that could not be listed: kept
+    links = [rel for rel, reason in skipped if reason in (LINK, UNLISTED)]
     held = ingest_links.behind(root, stored, seen, links)
-    run.report.kept += [(stored[k].path, ingest_links.reason(link)) for k, link in held.items()]
+    unlisted = {rel for rel, reason in skipped if reason == UNLISTED}
+    run.report.kept += [
+        (stored[k].path, ingest_links.reason(link, listed=link not in unlisted))
+        for k, link in held.items()
+    ]
     there = seen | held.keys()  # the files still in the folder: their conversations too
     gone = sorted((k for k in stored if k not in there), key=lambda k: (stored[k].path, k))
     run.said = {said: (k, s.path) for k, s in stored.items() if k in there for said in s.said}

@@ -82,8 +82,11 @@ def standing_in(
     return found
 
 
-def reason(link: str) -> str:
-    """Why a file behind `link` keeps its memories (`IngestReport.kept`)."""
+def reason(link: str, *, listed: bool = True) -> str:
+    """Why a file behind `link` keeps its memories (`IngestReport.kept`); `listed` False:
+    `link` is a folder the run could not list."""
+    if not listed:
+        return f"{link} could not be listed in this run: kept until a run lists it"
     return (
         f"{link} is now a symbolic link, which ingest does not follow: kept while the link "
         "is there (put the files back, or remove the link to remove these memories)"

@@ -23,11 +23,12 @@ def scan(
     """The files to read under `root` (or `root` itself), sorted, and those skipped with
     the reason; InvalidInputError past `max_files`. A Slack export folder is one entry,
     the folder (its files are read together)."""
+    unlisted: list[OSError] = []  # folders os.walk could not list: skipped, not empty
     if root.is_file() or is_slack_folder(root):
         candidates = [(root.name, root)]
     else:
         candidates = []
-        for top, dirs, names in os.walk(root, followlinks=False):
+        for top, dirs, names in os.walk(root, onerror=unlisted.append, followlinks=False):
             dirs[:] = sorted(d for d in dirs if hidden or not d.startswith("."))
             for name in list(dirs):
                 # a link to a folder (never walked) is one entry too, skipped below: a
@@ -46,6 +47,12 @@ def scan(
                         "ingest a smaller folder or raise the limit"
                     )
     files, skipped = [], []
+    for exc in unlisted:
+        folder = Path(exc.filename or root)
+        if folder == root:  # every file would look gone
+            raise InvalidInputError(f"cannot list {str(root)!r}: {exc.strerror or exc}")
+        rel = folder.relative_to(root).as_posix()
+        skipped.append((rel if is_utf8(rel) else shown_name(rel), UNLISTED))
     for rel, path in sorted(candidates):
         if not is_utf8(rel):  # bytes the file system keeps, as Python shows them: escaped
             skipped.append((shown_name(rel), NOT_UTF8))
@@ -65,6 +72,8 @@ def scan(
 
 # a link may point outside the folder: never followed (`ingest_links`: what it keeps)
 LINK = "a symbolic link (not followed)"
+# a folder the run could not list (no permission, an I/O error): its files are not gone
+UNLISTED = "a folder that cannot be listed (no permission, or an I/O error): not read"
 NOT_UTF8 = "its name is not UTF-8 (an older encoding, such as Latin-1): rename it to read it"
 
 

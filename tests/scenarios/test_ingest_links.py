@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from octomem import InvalidInputError
 from tests.scenarios.test_ingest import make_vault
 from tests.scenarios.test_ingest_archives import MAIL, OTHER, shared_mail
 
@@ -213,3 +214,38 @@ def test_a_folder_whose_name_is_stored_cleaned_keeps_its_memories_behind_a_link(
     linked = orch.ingest(vault, user_id="al")
     assert not linked.removed and len(linked.kept) == 1
     assert _ids(orch, "al") == stored and orch.check().consistent
+
+
+def test_a_subfolder_that_cannot_be_listed_keeps_its_memories(
+    make_orch: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A subfolder the run cannot list (no permission, an I/O error; made so here, where
+    tests may run as root) is skipped with that reason and its files' memories are kept,
+    not removed as gone; a root that cannot be listed is refused before anything is
+    removed. The next run that lists it finds its files unchanged."""
+    import os
+
+    vault = make_vault(tmp_path / "vault")
+    orch = make_orch(data_dir=tmp_path / "data")
+    orch.ingest(vault, user_id="al")
+    stored = _ids(orch, "al")
+    real = os.scandir
+
+    def scandir(path: Any = ".") -> Any:
+        if Path(path).name in blocked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+
+    blocked = {"trips"}
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "scandir", scandir)
+        unlisted = orch.ingest(vault, user_id="al")
+        assert "cannot be listed" in dict(unlisted.skipped)["trips"] and not unlisted.removed
+        assert [path for path, _ in unlisted.kept] == ["trips/lisbon.md"]
+        assert _ids(orch, "al") == stored
+        blocked = {"vault"}
+        with pytest.raises(InvalidInputError, match="cannot list"):
+            orch.ingest(vault, user_id="al")
+    assert _ids(orch, "al") == stored and orch.check().consistent
+    listed = orch.ingest(vault, user_id="al")
+    assert not listed.kept and not listed.removed and len(listed.unchanged) == 2
