@@ -166,6 +166,7 @@ class ChromaVectorStore:
         # `record_cache`), acquired on first use, released on close
         self._path = path
         self._engine: chroma_engine.EmbeddedChroma | None = None
+        self._closed = False  # a call after `close` (one a cancel left running) reopens nothing
         self._cache_records = cache_records
         self._cache_bytes = cache_bytes
         self._cache: RecordCache | None = None
@@ -306,6 +307,8 @@ class ChromaVectorStore:
         if (engine := self._engine) is not None:
             return engine
         with self._lock:
+            if self._closed:
+                raise StoreError(f"The vector store at {self._path} is closed; open a new one.")
             if self._engine is None:
                 assert self._path is not None
                 self._engine, self._cache = chroma_engine.acquire(
@@ -1066,6 +1069,7 @@ class ChromaVectorStore:
     async def close(self) -> None:
         self._judged.clear()
         with self._lock:
+            self._closed = True
             self._collections.clear()
             engine, self._engine = self._engine, None
             cache, self._cache = self._cache, None

@@ -299,3 +299,17 @@ async def test_where_open_files_cannot_be_seen_a_close_waits_a_grace_and_an_open
     assert slept == []
     await store.close()
     assert slept == [chroma_engine.RELEASE_GRACE_S]
+
+
+async def test_a_call_still_running_when_its_store_closes_does_not_reopen_the_files(
+    tmp_path: Path,
+) -> None:
+    """A call a close cancelled may still be running in its worker thread (a thread cannot
+    be stopped): its next store call fails, instead of opening the directory again with
+    an engine no one would close (which would hold the files for the rest of the process)."""
+    store = ChromaVectorStore.embedded(tmp_path / "chroma")
+    await store.upsert(SEM, [fact(1)], [EMB])
+    await store.close()
+    with pytest.raises(StoreError, match="closed"):
+        await store.get(SEM, [fact(1).id])
+    assert held_in_this_process(tmp_path / "chroma") == []
