@@ -54,40 +54,44 @@ class Batch(Body):
 
 
 async def users_in_reach(who: Caller, orch: Orchestrator) -> dict[str, int]:
-    """The users with current memories that this key reaches, and how many each has (a
-    key pinned to a user counts that user's only)."""
+    """The users with memories that this key reaches, and how many current ones each has
+    (a key pinned to a user: that user only). A user whose memories are all superseded is
+    there too, with 0: `reset()` deletes the entities listed, and must reach them."""
     pinned = who.user(None)
     if pinned is not None:
-        return {pinned: (await orch.astats(user_id=pinned)).totals.current}
-    return await orch.ausers()
+        totals = (await orch.astats(user_id=pinned)).totals
+        return {pinned: totals.current} if totals.memories else {}
+    current = await orch.ausers()
+    return {user: current.get(user, 0) for user in await orch.ausers(include_superseded=True)}
 
 
 async def agents_without_users(orch: Orchestrator) -> dict[str, int]:
-    """The agents with current memories stored without a user, and how many each has (as
-    `users_in_reach` counts a user's: those not superseded)."""
-    where = {"AND": [scope_filter(None, ANY), {"valid_to": None}]}
+    """The agents with memories stored without a user, and how many current ones each has
+    (as `users_in_reach` counts a user's: an agent whose memories are all superseded has
+    0, and is there for `reset()` to reach them)."""
+    stored = scope_filter(None, ANY)
     async with orch.running_call():
         await orch.aopen()
-        scopes = await orch.records.scopes(where)
-    return {agent: scopes[(None, agent)] for agent in sorted(a for _, a in scopes if a)}
+        agents = sorted(a for _, a in await orch.records.scopes(stored) if a)
+        current = await orch.records.scopes({"AND": [stored, {"valid_to": None}]})
+    return {agent: current[(None, agent)] for agent in agents}
 
 
 @router.get("/v1/entities/", response_model=Entities, summary="Users with memories (mem0)")
 async def entities(who: Reader, orch: Project) -> Entities:
     """The users with memories, then (for a key not pinned to a user) the agents with
-    memories stored without a user: mem0's `reset()` deletes each entity listed, so it
-    reaches every memory. An agent or a run within a user's memories is a scope of that
-    user, listed by filtering `POST /v3/memories/`."""
+    memories stored without a user, each with its number of current memories: mem0's
+    `reset()` deletes each entity listed, so it reaches every memory - superseded ones
+    too, of an entity with no current one left (listed with 0). An agent or a run within
+    a user's memories is a scope of that user, listed by filtering `POST /v3/memories/`."""
     found = [
         Entity(id=user, name=user, type="user", total_memories=count)
         for user, count in (await users_in_reach(who, orch)).items()
-        if count
     ]
     if who.user(None) is None:
         found += [
             Entity(id=agent, name=agent, type="agent", total_memories=count)
             for agent, count in (await agents_without_users(orch)).items()
-            if count
         ]
     context.count(records=len(found))
     return Entities(count=len(found), results=found)

@@ -394,6 +394,30 @@ def test_a_pinned_key_reaches_its_own_entity_only(mem0: ModuleType, svc: Service
     ]
 
 
+def test_reset_reaches_a_user_whose_memories_are_all_superseded(
+    mem0: ModuleType, svc: Service
+) -> None:
+    """reset() deletes each entity users() lists: a user whose current memories were all
+    deleted still has superseded ones (get_all(show_expired=True) shows them), so it is
+    listed, with 0 current, and reset leaves nothing of it."""
+    client = mem0.MemoryClient(api_key=svc.key(project="p" + uid()), host=svc.url)
+    ghost, other = uid(), uid()
+    said(client, other, "Buy stamps.")
+    client.add("I live in Rome.", filters={"user_id": ghost})
+    client.add("I live in Paris now.", filters={"user_id": ghost})
+    current = client.get_all(filters={"user_id": ghost})["results"]
+    client.batch_delete([{"memory_id": m["id"]} for m in current if m["memory_type"] != "core"])
+    assert client.get_all(filters={"user_id": ghost})["results"] == []
+    kept = client.get_all(filters={"user_id": ghost}, show_expired=True)["results"]
+    assert any("Rome" in m["memory"] for m in kept)
+
+    listed = {e["name"]: e["total_memories"] for e in client.users()["results"]}
+    assert listed == {ghost: 0, other: 1}
+    client.reset()
+    assert client.users()["results"] == []
+    assert client.get_all(filters={"user_id": ghost}, show_expired=True)["results"] == []
+
+
 SERVED = {
     *("add", "get", "get_all", "search", "update", "delete", "delete_all", "history"),
     *("users", "delete_users", "reset", "batch_update", "batch_delete"),
