@@ -874,9 +874,16 @@ class Orchestrator:
     stats = sync_twin(astats)
 
     @api
-    async def ausers(self, *, include_superseded: bool = False) -> dict[str, int]:
+    async def ausers(
+        self, *, include_superseded: bool = False, include_history: bool = False
+    ) -> dict[str, int]:
         """Every user with current memories (or with any, superseded ones too), and how
-        many each has, in id order."""
-        return await current_users(self._services, include_superseded=include_superseded)
+        many each has, in id order; with `include_history`, also each user whose memories
+        are all deleted but whose history remains (0: what `forget` would still erase)."""
+        include_superseded = args.check_flag(include_superseded, name="include_superseded")
+        include_history = args.check_flag(include_history, name="include_history")
+        return await current_users(
+            self._services, include_superseded=include_superseded, include_history=include_history
+        )
 
     users = sync_twin(ausers)

@@ -342,8 +342,11 @@ async def stats(services: Services, *, user_id: str | None = None) -> Stats:
     )
 
 
-async def current_users(services: Services, *, include_superseded: bool) -> dict[str, int]:
-    """Every user with current memories (or with any), and how many, in id order."""
+async def current_users(
+    services: Services, *, include_superseded: bool, include_history: bool = False
+) -> dict[str, int]:
+    """Every user with current memories (or with any), and how many, in id order; with
+    `include_history`, the users with history only too (0)."""
     counts: dict[str, int] = {}
     for user_id in sorted(u for u in await services.history.user_ids() if u is not None):
         where = scope_filter(user_id)
@@ -352,6 +355,6 @@ async def current_users(services: Services, *, include_superseded: bool) -> dict
         total = 0
         for memory_type in services.types:
             total += await services.vector.count(memory_type, where=where)
-        if total:
+        if total or include_history:
             counts[user_id] = total
     return counts

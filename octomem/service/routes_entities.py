@@ -55,14 +55,15 @@ class Batch(Body):
 
 async def users_in_reach(who: Caller, orch: Orchestrator) -> dict[str, int]:
     """The users with memories that this key reaches, and how many current ones each has
-    (a key pinned to a user: that user only). A user whose memories are all superseded is
-    there too, with 0: `reset()` deletes the entities listed, and must reach them."""
+    (a key pinned to a user: that user only). A user whose memories are all superseded,
+    or all deleted (a delete keeps their history), is there too, with 0: `reset()` forgets
+    the users listed, and must reach every trace."""
     pinned = who.user(None)
     if pinned is not None:
         totals = (await orch.astats(user_id=pinned)).totals
-        return {pinned: totals.current} if totals.memories else {}
+        return {pinned: totals.current} if totals.memories or totals.history_events else {}
     current = await orch.ausers()
-    return {user: current.get(user, 0) for user in await orch.ausers(include_superseded=True)}
+    return {user: current.get(user, 0) for user in await orch.ausers(include_history=True)}
 
 
 async def agents_without_users(orch: Orchestrator) -> dict[str, int]:

@@ -268,3 +268,20 @@ def test_a_forgotten_id_in_a_saved_vector_index_keeps_only_a_bare_delete(
     assert again.recall("quuxberry note", user_id="zoe").hits == []
     assert "Bobtown" in " ".join(m.content for m in again.get_all(user_id="bob"))
     assert again.check().consistent
+
+
+def test_a_user_whose_memories_were_all_deleted_is_listed_until_forgotten(
+    orch: Orchestrator,
+) -> None:
+    """A delete keeps the memory's history: `users(include_history=True)` names the user
+    it belongs to (0 memories), which `forget` would still erase, until it has."""
+    orch.process("I keep my spare key under the quibbleton mat.", user_id="amy", infer=False)
+    orch.process("I love banana bread.", user_id="bob", infer=False)
+    orch.delete_all(user_id="amy")
+    assert "amy" not in orch.users() and "amy" not in orch.users(include_superseded=True)
+    listed = orch.users(include_history=True)
+    assert listed["amy"] == 0 and listed["bob"] >= 1
+    orch.forget(user_id="amy")
+    assert "amy" not in orch.users(include_history=True)
+    with pytest.raises(InvalidInputError, match="include_history"):
+        orch.users(include_history="yes")  # type: ignore[arg-type]

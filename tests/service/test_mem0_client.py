@@ -418,6 +418,27 @@ def test_reset_reaches_a_user_whose_memories_are_all_superseded(
     assert client.get_all(filters={"user_id": ghost}, show_expired=True)["results"] == []
 
 
+def test_reset_forgets_a_user_whose_memories_were_all_deleted(
+    mem0: ModuleType, svc: Service
+) -> None:
+    """A delete keeps the memory's history (what it said, readable by id): a user whose
+    memories were all deleted is listed by users() with 0, so that reset() - mem0's
+    "delete all users and memories" - forgets it, history included."""
+    client = mem0.MemoryClient(api_key=svc.key(project="p" + uid()), host=svc.url)
+    gone, other = uid(), uid()
+    said(client, other, "Buy stamps.")
+    [memory] = client.add("My locker is number 7788.", user_id=gone, infer=False)["results"]
+    client.delete_all(user_id=gone)
+    assert client.history(memory["id"])  # the delete kept it
+
+    listed = {e["name"]: e["total_memories"] for e in client.users()["results"]}
+    assert listed == {gone: 0, other: 1}
+    client.reset()
+    assert client.users()["results"] == []
+    with pytest.raises(mem0.exceptions.MemoryNotFoundError, match="history"):
+        client.history(memory["id"])
+
+
 SERVED = {
     *("add", "get", "get_all", "search", "update", "delete", "delete_all", "history"),
     *("users", "delete_users", "reset", "batch_update", "batch_delete"),
