@@ -67,12 +67,12 @@ from octomem.orchestrator.ingest_records import (
 )
 from octomem.orchestrator.ingest_report import IngestReport, Progress, announcer
 from octomem.orchestrator.ingest_scan import (
-    ARCHIVE_KINDS,
     ARCHIVES,
     LINK,
     NOT_UTF8,
     UNLISTED,
     is_utf8,
+    kind_of,
     scan,
     shown_name,
     tree_stat,
@@ -163,7 +163,7 @@ async def ingest_path(
     run.said = {said: (k, s.path) for k, s in stored.items() if k in there for said in s.said}
     for rel, reason in skipped:  # a mailbox named in Latin-1 may hold a gone file's mail
         if reason == NOT_UTF8:
-            run.not_read(rel, _kind(rel))
+            run.not_read(rel, kind_of(rel))
     for link, kind in ingest_links.standing_in(links, stored, names, held).items():
         run.not_read(link, kind)  # what was ingested there is still behind it
     for ident in gone:  # first: a renamed file's memories move to its new name below
@@ -186,7 +186,7 @@ async def ingest_path(
                 run.report.skipped.append((rel, str(exc)))
                 # not read to its end: what a gone file said may be in it (`waiting`)
                 if not isinstance(exc, archives.HoldsNothing):
-                    run.not_read(rel, "slack" if file.is_dir() else _kind(rel))
+                    run.not_read(rel, "slack" if file.is_dir() else kind_of(rel))
         run.report.seconds[rel] = round(time.perf_counter() - started, 3)
         run.report.note(rel, notes)
     # what no archive took: deleted, unless a file that may hold it was not read (`waiting`)
@@ -465,9 +465,8 @@ class _Run:
         )
         if not records or any(not r.metadata.get(PARTIAL) for r in records):
             return
-        fields = mask_value({k: meta[k] for k in FIELDS})  # as `process` stores metadata
         with contextlib.suppress(InvalidInputError):  # the scope forgotten since: no more
-            await self._write([self._handed(records[0], fields)])
+            await self.take_over(records[:1], meta)  # `meta` unmarked: the mark comes off
 
     def _session_id(self, name: str) -> str:
         """A conversation's session id: its name (``mail:<Message-ID>``, ``slack:<channel>:
@@ -539,12 +538,6 @@ class _Run:
             await commit(
                 services, fence, handed, now=services.clock.now(), deleted=deleted, actor=ACTOR
             )
-
-
-def _kind(rel: str) -> str | None:
-    """The conversations a file of the folder named `rel` may hold: "mail", "slack", or
-    None for a document."""
-    return ARCHIVE_KINDS.get(Path(rel).suffix.lower())
 
 
 def _within(size: int, budget: int) -> None:

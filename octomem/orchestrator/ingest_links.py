@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from octomem.orchestrator.ingest_records import Names, Stored
-from octomem.orchestrator.ingest_scan import ARCHIVE_KINDS
+from octomem.orchestrator.ingest_scan import kind_of
 from octomem.sensitive import MARK
 from octomem.validation import clean_text
 
@@ -75,8 +75,7 @@ def standing_in(
     for link in links:
         own = stored.get(names.key(link))
         if own is not None:  # a file (or a Slack export folder) stood there
-            kind = ARCHIVE_KINDS.get(Path(link).suffix.lower())
-            found[link] = kind or ("slack" if own.said else None)
+            found[link] = kind_of(link) or ("slack" if own.said else None)
         elif link in held.values():  # a folder stood there
             found[link] = ANY
     return found

@@ -70,6 +70,12 @@ def scan(
     return files, skipped
 
 
+def kind_of(rel: str) -> str | None:
+    """The conversations a file of the folder named `rel` may hold: "mail", "slack", or
+    None for a document."""
+    return ARCHIVE_KINDS.get(Path(rel).suffix.lower())
+
+
 # a link may point outside the folder: never followed (`ingest_links`: what it keeps)
 LINK = "a symbolic link (not followed)"
 # a folder the run could not list (no permission, an I/O error): its files are not gone

@@ -62,8 +62,7 @@ async def users_in_reach(who: Caller, orch: Orchestrator) -> dict[str, int]:
     if pinned is not None:
         totals = (await orch.astats(user_id=pinned)).totals
         return {pinned: totals.current} if totals.memories or totals.history_events else {}
-    current = await orch.ausers()
-    return {user: current.get(user, 0) for user in await orch.ausers(include_history=True)}
+    return await orch.ausers(include_history=True)  # with each one's current count
 
 
 async def agents_without_users(orch: Orchestrator) -> dict[str, int]:

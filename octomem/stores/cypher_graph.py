@@ -112,9 +112,10 @@ class Dialect:
     # process: 0.5-0.6 ms a recall where the one statement takes 4-5.5 ms)
     expand_in_one_statement: bool = True
     # nodes upserted by primary key: the batch's ids looked up, then a MATCH ... SET of the
-    # nodes found and a CREATE of the rest, in one transaction (ladybug, whose one writer at
-    # a time leaves no race between the two, plans MERGE as a scan of the node table); a
-    # server keeps MERGE, which its unique keys keep safe under concurrent writers
+    # nodes found with other values and a CREATE of the rest, in one transaction (ladybug,
+    # whose one writer at a time leaves no race between the two, plans MERGE as a scan of
+    # the node table); a server keeps MERGE, which its unique keys keep safe under
+    # concurrent writers
     upsert_by_key: bool = False
 
 
