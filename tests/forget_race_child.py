@@ -15,8 +15,10 @@ them):
 
 - "extract": in the model's extraction, between the call's two lock holds (its raw turns
   stored, nothing extracted written); the model runs in a thread, as one behind a network;
-- "write": before the first vector upsert of memory type `type`, inside the user's write
-  lock, its lease held and renewed (the wait is on the event loop, which keeps running);
+- "write": before the first vector upsert of memory type `type` (or before the vector
+  writes of several types that a server's store sends together: `gather.drain`, their
+  one fence check), inside the user's write lock, its lease held and renewed (the wait is
+  on the event loop, which keeps running);
 - "sent": the same, after the write's fence check (`fence.verify`), before its request
   goes to the Chroma server (the test stops the process there with SIGSTOP, its lease
   lapses, and its request lands late once it resumes); with "die_after_sent" the
@@ -52,6 +54,7 @@ from octomem.orchestrator import transfer
 from octomem.orchestrator.internals import services_of
 from octomem.orchestrator.records import Records
 from octomem.prompts.extraction import ExtractionOutput
+from octomem.stores import gather
 from octomem.testing import ScriptedModel, ScriptedRequest, from_extraction
 
 WAIT_S = 120.0
@@ -127,6 +130,18 @@ def _arm(orch: Orchestrator, spec: dict[str, Any], pauses: Pauses) -> None:
             return await upsert(memory_type, *args, **kwargs)
 
         vector.upsert = upserting  # type: ignore[method-assign]
+        drain = gather.drain
+
+        async def draining(fence: Any) -> None:
+            # vector writes of several types sent together: the fence check (the flush of
+            # the gathered writes) comes once, before all of them
+            found = gather.current(fence)
+            if found is not None and found.works and not pauses.passed("write"):
+                print(f"writing {spec['type']}", flush=True)
+                await pauses.await_("write")
+            await drain(fence)
+
+        gather.drain = draining  # type: ignore[assignment]
     if "sent" in pauses:
         send = vector._on
 

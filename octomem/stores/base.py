@@ -84,6 +84,11 @@ class VectorStore(Protocol):
     async def init(self) -> None:
         """Create collections; idempotent."""
 
+    @property
+    def concurrent_writes(self) -> bool:
+        """Whether writes to different memory types may run at once: each a request of its
+        own to a server, together they wait for one round trip instead of one a type."""
+
     def use_id_key(self, id_key: bytes | None) -> None:
         """Key the names of what is stored with the project's id key (`octomem.id_key`)
         from now on: a store that keeps the names of `metadata` and `internal` keys apart

@@ -445,6 +445,11 @@ class ChromaVectorStore:
             and (cache is None or cache.epoch == self._handles_epoch)
         )
 
+    @property
+    def concurrent_writes(self) -> bool:
+        """A server's writes overlap (an embedded engine has one writer: nothing to gain)."""
+        return self._remote is not None
+
     def known_empty(self, memory_type: MemoryType) -> bool:
         cache = self._cache
         return cache is not None and cache.is_empty(self.collection_name(MemoryType(memory_type)))

@@ -115,6 +115,15 @@ async def verify(fence: Fence | None) -> None:
         await flush(gathering)
 
 
+async def drain(fence: Fence | None) -> None:
+    """The writes gathered under `fence`'s writer flushed now, if any (none while not
+    gathering): vector writes that then run at once each find nothing left to flush, and
+    every one follows the journal's intent."""
+    gathering = current(fence)
+    if gathering is not None and gathering.works:
+        await flush(gathering)
+
+
 async def confirm(fence: Fence | None, kind: str, ids: list[str]) -> None:
     """`fence.confirm`, deferred to the next fenced transaction while gathering."""
     gathering = current(fence)

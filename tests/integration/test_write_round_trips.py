@@ -17,9 +17,14 @@ block's, one request each)."""
 
 from __future__ import annotations
 
+import threading
+import uuid
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
+import httpx
+import neo4j
 import pytest
 
 from benchmarks.perf import USER, ingest
@@ -76,3 +81,53 @@ def test_an_add_and_an_ingest_of_20_stay_within_their_round_trips(
     assert fact["chroma_requests"] <= 10, fact
     # the scans of stored facts and of the core block: one request each, with metadata
     assert again["chroma_requests"] <= 11 and again["bolt_round_trips"] <= 8, again
+
+
+def test_an_adds_vector_writes_of_several_types_go_to_the_server_together(
+    tmp_path: Path, server_stores: dict[str, Any], embedder: Embedder
+) -> None:
+    """A fact's add writes a collection per memory type (its turn, the fact, the core
+    block): sent at once, after the journal's intent has committed, they wait for one
+    round trip, not one a type. Each upsert request waits (up to 10 s) for another to be in
+    flight beside it: sent one after another, none ever is."""
+    user = f"overlap-{uuid.uuid4().hex[:8]}"
+    settings = load_settings(data_dir=tmp_path / "app", **server_stores)
+    graph = server_stores["graph"]
+    port = server_stores["vector"]["port"]
+    lock, beside = threading.Lock(), threading.Condition()
+    in_flight, overlapped, intents_seen = [0], [0], []
+    send = httpx.Client.send
+
+    def watched(self: httpx.Client, request: httpx.Request, **kw: Any) -> Any:
+        if request.url.port != port or not request.url.path.endswith("/upsert"):
+            return send(self, request, **kw)
+        with driver.session(database=graph["database"]) as session:  # committed intents
+            row = session.run(
+                "MATCH (i:OctomemIntent) WHERE i.users CONTAINS $user RETURN count(i) AS n",
+                user=user,
+            ).single()
+            intents_seen.append(row["n"] if row else 0)
+        with beside:
+            in_flight[0] += 1
+            beside.notify_all()
+            # (once two overlapped, a late one need not wait: 10 s is below the request bound)
+            if beside.wait_for(lambda: in_flight[0] > 1 or overlapped[0] > 1, timeout=10):
+                with lock:
+                    overlapped[0] += 1
+        try:
+            return send(self, request, **kw)
+        finally:
+            with beside:
+                in_flight[0] -= 1
+
+    with (
+        neo4j.GraphDatabase.driver(graph["uri"], auth=(graph["user"], graph["password"])) as driver,
+        Orchestrator(settings, embedder=embedder) as orch,
+    ):
+        orch.process("I finally painted the hallway.", user_id=user, session_id="s")
+        with mock.patch.object(httpx.Client, "send", watched):
+            assert orch.process(FACT, user_id=user, session_id="s").operations
+        assert orch.check().consistent
+    assert len(intents_seen) >= 2, intents_seen  # a write per type
+    assert all(n >= 1 for n in intents_seen), intents_seen  # each after the intent committed
+    assert overlapped[0] >= 2, (overlapped, intents_seen)

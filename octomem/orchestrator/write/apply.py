@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
 import uuid
 from collections import defaultdict
@@ -307,8 +308,15 @@ async def _apply(
         await _upsert(services, fence, [(c.record, c.event) for c in part.writes], cache)
     if part.restores:
         await _restore(services, fence, part.restores)
-    for memory_type, records in _by_type(part.rewrites).items():
-        await services.vector.rewrite(memory_type, records, fence=fence)
+    rewrites = _by_type(part.rewrites).items()
+    await _per_type(
+        services,
+        fence,
+        [
+            functools.partial(services.vector.rewrite, t, typed, fence=fence)
+            for t, typed in rewrites
+        ],
+    )
     if part.deletes:
         await _remove(services, fence, part.deletes, at)
     # the blobs no remaining record names (records that named them deleted, or now saying
@@ -385,11 +393,39 @@ async def _upsert_vectors(
     added: Collection[str] = (),
 ) -> None:
     by_id = dict(zip((r.id for r in records), embeddings, strict=True))
-    for memory_type, typed in _by_type(records).items():
-        vectors = [by_id[r.id] for r in typed]
-        await services.vector.upsert(
-            memory_type, typed, vectors, fence=fence, cache=cache, added=added
-        )
+    await _per_type(
+        services,
+        fence,
+        [
+            functools.partial(
+                services.vector.upsert,
+                memory_type,
+                typed,
+                [by_id[r.id] for r in typed],
+                fence=fence,
+                cache=cache,
+                added=added,
+            )
+            for memory_type, typed in _by_type(records).items()
+        ],
+    )
+
+
+async def _per_type(
+    services: Services, fence: Fence, writes: Sequence[Callable[[], Awaitable[None]]]
+) -> None:
+    """Run vector writes of different memory types (a collection each): one after another,
+    or, where the store's writes overlap (a server: `concurrent_writes`), all at once -
+    after the writes gathered so far are flushed, once - so that a write waits for one
+    round trip, not one a type. Each is awaited to its end; the first error is raised."""
+    if len(writes) < 2 or not services.vector.concurrent_writes:
+        for write in writes:
+            await write()
+        return
+    await gather.drain(fence)
+    done = await asyncio.gather(*(write() for write in writes), return_exceptions=True)
+    if failed := [outcome for outcome in done if isinstance(outcome, BaseException)]:
+        raise failed[0]
 
 
 async def _restore(services: Services, fence: Fence, restores: Sequence[Restore]) -> None:
@@ -427,8 +463,16 @@ async def _remove(
                         await services.graph.invalidate_relation(edge.id, at, fence=fence)
                 await services.graph.delete_memory(record.id, fence=fence)
             await services.keyword.delete([record.id for record in records], fence=fence)
-            for memory_type, typed in _by_type(records).items():
-                await services.vector.delete(memory_type, [r.id for r in typed], fence=fence)
+            await _per_type(
+                services,
+                fence,
+                [
+                    functools.partial(
+                        services.vector.delete, memory_type, [r.id for r in typed], fence=fence
+                    )
+                    for memory_type, typed in _by_type(records).items()
+                ],
+            )
 
 
 async def _drop(services: Services, fence: Fence, drops: Sequence[Drop]) -> None:
