@@ -12,6 +12,9 @@ is an error, and an id of anyone else's memory is unknown (`NotFoundError`). Wit
 scope's memories only. The HTTP transport requires an API key (``OCTOMEM_MCP_API_KEY``,
 sent as ``Authorization: Bearer <key>``) unless told ``--insecure-no-auth``.
 
+Over stdio a line that is not a JSON-RPC message gets its JSON-RPC error (Parse error,
+Invalid Request), where the SDK alone leaves it unanswered (`_Answering`).
+
 The tools are defined once (`tools_server`) over an `Access`: what one call may reach.
 `octomem mcp` gives them one Orchestrator, built on the first call and closed when the
 server stops, and its ``--user`` (`LocalAccess`); ``octomem serve`` mounts the same tools
@@ -23,16 +26,22 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import json
 import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
+from types import TracebackType
 from typing import Annotated, Any, Literal, Protocol, TypeVar
 
+import anyio
 from mcp.server.auth.provider import AccessToken
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.stdio import stdio_server
+from mcp.shared.message import SessionMessage
+from mcp.types import INVALID_REQUEST, PARSE_ERROR, ErrorData, JSONRPCError
 from pydantic import BaseModel, Field, ValidationError
 
 from octomem.errors import ConfigurationError, InvalidInputError, OctomemError
@@ -275,6 +284,103 @@ class _Server(MCPServer):
                 raise
             # the SDK logs the fields of a ValidationError cause, never their values
             raise ToolError(invalid_arguments(name, cause)) from cause
+
+    async def run_stdio_async(self) -> None:
+        """The SDK's stdio transport, but a line it cannot read is answered (`_Answering`)."""
+        lowlevel = getattr(self, "_lowlevel_server", None)
+        if lowlevel is None:  # an SDK that moved it: serve as the SDK does
+            logging.getLogger(__name__).warning("unreadable stdio lines will go unanswered")
+            await super().run_stdio_async()
+            return
+        async with stdio_server() as (read_stream, write_stream):
+            await lowlevel.run(
+                _Answering(read_stream, write_stream),
+                write_stream,
+                lowlevel.create_initialization_options(),
+            )
+
+
+class _Answering:
+    """The stdio transport's read stream, answering each line the SDK could not read.
+
+    The SDK's stdio transport hands on the exception of a line that is not a JSON-RPC
+    message, and its server only logs it at debug level: the client, waiting for an
+    answer, hangs. Here each such line gets its JSON-RPC error (`rejection`), written
+    through the transport's own write stream, and reading goes on."""
+
+    def __init__(self, inner: Any, write_stream: Any) -> None:
+        self._inner = inner
+        self._write = write_stream
+
+    @property
+    def last_context(self) -> Any:  # the SDK's per-message context, where it has one
+        return getattr(self._inner, "last_context", None)
+
+    async def receive(self) -> Any:
+        while True:
+            item = await self._inner.receive()
+            if not isinstance(item, Exception):
+                return item
+            answer = rejection(item)
+            if answer is None:
+                continue
+            # the server is closing: nobody is left to answer
+            with suppress(anyio.ClosedResourceError, anyio.BrokenResourceError):
+                await self._write.send(SessionMessage(answer))
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    def __aiter__(self) -> _Answering:
+        return self
+
+    async def __anext__(self) -> Any:
+        try:
+            return await self.receive()
+        except anyio.EndOfStream:
+            raise StopAsyncIteration from None
+
+    async def __aenter__(self) -> _Answering:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_val: BaseException | None,
+        exc_tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+def rejection(exc: Exception) -> JSONRPCError | None:
+    """The JSON-RPC answer to a stdio line the SDK could not read (`exc`, its error), or
+    None for a blank line. Not JSON: Parse error (-32700), id null. JSON but not a message
+    the SDK takes (``[]``, ``42``, no method, a lone surrogate, nesting too deep for its
+    parser...): Invalid Request (-32600) with the line's id where one can be read."""
+    line: str | None = None
+    found: Any = None
+    if not isinstance(exc, ValidationError):  # the line could not even be decoded
+        return _error(None, PARSE_ERROR, "Parse error")
+    for error in exc.errors(include_url=False, include_context=False):
+        if error["type"] == "json_invalid" and isinstance(error["input"], str):
+            line = error["input"]  # the SDK's parser refused it: the whole line
+        elif error["type"] == "missing" and len(error["loc"]) <= 2:
+            found = error["input"]  # a field missing from the top object: that object
+    if line is not None:
+        if not line.strip():
+            return None
+        try:
+            found = json.loads(line)
+        except (ValueError, RecursionError):
+            return _error(None, PARSE_ERROR, "Parse error")
+    request_id = found.get("id") if isinstance(found, dict) else None
+    if isinstance(request_id, bool) or not isinstance(request_id, int | str):
+        request_id = None
+    return _error(request_id, INVALID_REQUEST, "Invalid Request")
+
+
+def _error(request_id: int | str | None, code: int, message: str) -> JSONRPCError:
+    return JSONRPCError(jsonrpc="2.0", id=request_id, error=ErrorData(code=code, message=message))
 
 
 def invalid_arguments(tool: str, exc: ValidationError) -> str:

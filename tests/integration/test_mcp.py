@@ -7,8 +7,10 @@ from __future__ import annotations
 import base64
 import json
 import os
+import queue
 import subprocess
 import sys
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator
@@ -116,6 +118,107 @@ async def test_mcp_over_stdio(tmp_path: Path) -> None:
                     "search_memories", {"query": "x", "filters": {"a": {"bogus": 1}}}
                 )
             )
+
+
+PARSE_ERROR, INVALID_REQUEST = -32700, -32600
+# a line the SDK's stdio transport cannot read, and the JSON-RPC error it gets: (code, id)
+UNREADABLE: list[tuple[bytes, int, int | str | None]] = [
+    (b"{not json", PARSE_ERROR, None),
+    (b"\xff\xfe not UTF-8", PARSE_ERROR, None),
+    (b"x" * (3 << 20), PARSE_ERROR, None),  # 3 MB of it
+    (b"[" * 100_000 + b"]" * 100_000, PARSE_ERROR, None),  # too deep for any parser
+    (b"[]", INVALID_REQUEST, None),
+    (b"42", INVALID_REQUEST, None),
+    (b'"ping"', INVALID_REQUEST, None),
+    (b'[{"jsonrpc":"2.0","id":5,"method":"ping"}]', INVALID_REQUEST, None),  # no batches
+    (b'{"jsonrpc":"2.0","id":1}', INVALID_REQUEST, 1),  # no method
+    (b'{"id":2,"method":"ping"}', INVALID_REQUEST, 2),  # no "jsonrpc"
+    (b'{"jsonrpc":"2.0","id":"a","method":5}', INVALID_REQUEST, "a"),
+    (b'{"jsonrpc":"2.0","method":5}', INVALID_REQUEST, None),
+    # JSON, but not for the SDK's parser: a lone surrogate, nesting past its limit
+    (b'{"jsonrpc":"2.0","id":3,"method":"ping","params":{"q":"x\\ud800"}}', INVALID_REQUEST, 3),
+    (
+        b'{"jsonrpc":"2.0","id":4,"method":"ping","params":' + b"[" * 300 + b"]" * 300 + b"}",
+        INVALID_REQUEST,
+        4,
+    ),
+]
+
+
+def _initialize(request_id: int) -> bytes:
+    params = {
+        "protocolVersion": "2025-06-18",
+        "capabilities": {},
+        "clientInfo": {"name": "raw", "version": "0"},
+    }
+    return json.dumps(
+        {"jsonrpc": "2.0", "id": request_id, "method": "initialize", "params": params}
+    ).encode()
+
+
+def test_mcp_over_stdio_answers_every_line_it_cannot_read(tmp_path: Path) -> None:
+    """A line that is not a JSON-RPC message gets its JSON-RPC error, not silence (the SDK
+    alone drops it and the client waits for ever); the server reads on. A blank line is
+    no message and gets no answer."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "octomem", "mcp", "--data-dir", str(tmp_path / "data")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=(tmp_path / "server.log").open("wb"),
+    )
+    assert server.stdin is not None and server.stdout is not None
+    answers: queue.Queue[bytes] = queue.Queue()
+    reader = threading.Thread(
+        target=lambda: [answers.put(line) for line in server.stdout], daemon=True
+    )
+    reader.start()
+
+    def send(line: bytes) -> None:
+        assert server.stdin is not None
+        server.stdin.write(line + b"\n")
+        server.stdin.flush()
+
+    def answer() -> dict[str, Any]:
+        try:
+            line = answers.get(timeout=60)
+        except queue.Empty:
+            raise AssertionError("no answer within 60 s") from None
+        return dict(json.loads(line))
+
+    try:
+        for round_ in ("before initialize", "after"):
+            for line, code, request_id in UNREADABLE:
+                send(line)
+                got = answer()
+                assert got == {
+                    "jsonrpc": "2.0",
+                    "id": request_id,
+                    "error": {
+                        "code": code,
+                        "message": "Parse error" if code == PARSE_ERROR else "Invalid Request",
+                    },
+                }, (round_, line[:80])
+            send(b"")
+            send(b"  \t")
+            if round_ == "before initialize":
+                send(_initialize(10))
+                assert answer()["result"]["serverInfo"]["name"] == "octomem"
+                send(b'{"jsonrpc":"2.0","method":"notifications/initialized"}')
+        send(b'{"jsonrpc":"2.0","id":11,"method":"tools/list"}')
+        listed = answer()
+        assert listed["id"] == 11
+        assert {tool["name"] for tool in listed["result"]["tools"]} == TOOLS
+        assert server.poll() is None
+    finally:
+        server.stdin.close()
+        try:
+            server.wait(timeout=60)
+        finally:
+            if server.poll() is None:
+                server.kill()
+            reader.join(timeout=10)
+    assert server.returncode == 0
+    assert answers.empty()  # nothing answered twice
 
 
 API_KEY = "test-api-key-" + "x" * 24
