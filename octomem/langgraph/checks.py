@@ -25,6 +25,7 @@ from octomem.validation import (
     MAX_DEPTH,
     MAX_INT,
     MAX_SCOPE_ID_CHARS,
+    check_encodable,
     check_json,
     check_name,
     shown,
@@ -125,9 +126,19 @@ def _match(condition: Any) -> MatchCondition:
     return condition._replace(path=path)
 
 
-def _search(op: SearchOp) -> SearchOp:
+def _search(op: SearchOp, max_query_chars: int) -> SearchOp:
+    # checked as recall checks its query, before the batch embeds it: the embedder's
+    # tokenizer fails on a lone surrogate with a TypeError, and a `ranking="vector"` search
+    # (which recall never sees) would embed a query of any length; a blank one is scored
     if op.query is not None and not isinstance(op.query, str):
         raise InvalidInputError(f"query must be a string or None, got {shown(op.query)}")
+    if op.query is not None:
+        if len(op.query) > max_query_chars:
+            raise InvalidInputError(
+                f"query is {len(op.query):,} characters; the limit is {max_query_chars:,} "
+                "(input.max_message_chars)"
+            )
+        check_encodable(op.query, "query")
     if op.filter is not None and not isinstance(op.filter, Mapping):
         raise InvalidInputError(f"filter must be a dict or None, got {shown(op.filter)}")
     page(op.limit, op.offset)
@@ -149,7 +160,8 @@ def _list(op: ListNamespacesOp) -> ListNamespacesOp:
 
 
 def checked_op(op: Any, max_value_chars: int) -> Op:
-    """`op` with its namespace a tuple and a put's value a checked copy; InvalidInputError
+    """`op` with its namespace a tuple and a put's value a checked copy (a value, and a
+    search's query, of at most `max_value_chars` characters); InvalidInputError
     if any of its fields is one the store cannot take. Only a put with a value stores a
     namespace and key: the others may name those put before the bidi controls were
     refused (`namespace`'s `existing`)."""
@@ -159,7 +171,7 @@ def checked_op(op: Any, max_value_chars: int) -> Op:
         key(op.key, existing=True)
         return op._replace(namespace=namespace(op.namespace, existing=True))
     if isinstance(op, SearchOp):
-        return _search(op)
+        return _search(op, max_value_chars)
     if isinstance(op, ListNamespacesOp):
         return _list(op)
     raise InvalidInputError(f"Unknown operation type: {type(op)}")

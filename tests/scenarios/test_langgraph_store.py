@@ -15,7 +15,14 @@ from typing import Any
 
 import pytest
 from langgraph.graph import START, StateGraph
-from langgraph.store.base import BaseStore, GetOp, InvalidNamespaceError, PutOp, SearchItem
+from langgraph.store.base import (
+    BaseStore,
+    GetOp,
+    InvalidNamespaceError,
+    PutOp,
+    SearchItem,
+    SearchOp,
+)
 from typing_extensions import TypedDict
 
 from octomem import ConfigurationError, InvalidInputError, NotFoundError, Orchestrator
@@ -126,6 +133,26 @@ async def test_a_page_size_of_none_is_refused(store: OctomemStore) -> None:
         await store.asearch(("paged",), query="tea", limit=None)  # type: ignore[arg-type]
     with pytest.raises(InvalidInputError, match="limit must be a positive integer"):
         store.list_namespaces(limit=None)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("ranking", ["hybrid", "vector"])
+def test_a_query_is_checked_as_recalls_before_anything_runs(
+    orch: Orchestrator, ranking: Any
+) -> None:
+    """A query that is not valid text (a lone surrogate) is the caller's error, named - not
+    a TypeError from the embedder's tokenizer - and one past `input.max_message_chars` is
+    refused as recall refuses it, with ``ranking="vector"`` too (which recall never
+    sees); a batch holding either writes nothing."""
+    store = OctomemStore(orch, ranking=ranking)
+    store.put(("q",), "k", {"text": "tea"})
+    limit = orch.settings.input.max_message_chars
+    for query, message in [("tea \ud800", "lone surrogate"), ("t" * (limit + 1), "the limit")]:
+        with pytest.raises(InvalidInputError, match=message):
+            store.search(("q",), query=query)
+        with pytest.raises(InvalidInputError, match=message):
+            store.batch([PutOp(("q",), "k2", {"text": "x"}), SearchOp(("q",), query=query)])
+    assert store.get(("q",), "k2") is None
+    assert [item.key for item in store.search(("q",), query=" ")] == ["k"]  # blank: scored
 
 
 async def test_search_filters_and_pagination(store: OctomemStore) -> None:
