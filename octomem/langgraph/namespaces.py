@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from octomem.errors import InvalidInputError
+from octomem.langgraph.checks import InvalidNamespace
 from octomem.messages import validate_scope_id
 
 _PLACEHOLDERS = {"{user_id}": "user_id", "{agent_id}": "agent_id", "{session_id}": "session_id"}
@@ -24,8 +26,9 @@ class NamespaceScope:
     default_agent_id: str | None = "langgraph"
 
     def scope(self, namespace: Sequence[str], *, existing: bool = False) -> dict[str, str | None]:
-        """The scope of `namespace`'s items; InvalidInputError if an id it maps to is not
-        one (`existing`: the namespace of a read or an erasure, whose ids may hold a bidi
+        """The scope of `namespace`'s items; InvalidNamespace (an InvalidInputError, and
+        LangGraph's InvalidNamespaceError) if an id it maps to is not one, such as a blank
+        label (`existing`: the namespace of a read or an erasure, whose ids may hold a bidi
         control: `validate_scope_id`)."""
         found: dict[str, str | None] = {}
         if len(namespace) >= len(self.template):
@@ -40,7 +43,12 @@ class NamespaceScope:
             found = {"user_id": self.default_user_id, "agent_id": self.default_agent_id}
         scope = {name: found.get(name) for name in _PLACEHOLDERS.values()}
         for name, value in scope.items():
-            validate_scope_id(name, value, existing=existing)
+            try:
+                validate_scope_id(name, value, existing=existing)
+            except InvalidInputError as exc:  # a bad namespace, as LangGraph's callers catch it
+                raise InvalidNamespace(
+                    f"namespace {tuple(namespace)!r} maps onto no scope of {self.template!r}: {exc}"
+                ) from None
         return scope
 
     def prefix_scope(self, prefix: Sequence[str]) -> dict[str, str | None] | None:

@@ -123,6 +123,21 @@ def test_invalid_namespaces_are_rejected(store: OctomemStore) -> None:
     assert store.get(("langgraph", "foo"), "bar").value == doc  # type: ignore[union-attr]
 
 
+def test_a_label_that_cannot_be_a_scope_id_is_an_invalid_namespace(store: OctomemStore) -> None:
+    """A blank label where the template takes the user is a bad namespace, as LangGraph's
+    callers catch one (`InvalidNamespaceError`), for a read as for a put; elsewhere it is a
+    label like any other."""
+    for blank in (" ", "\u3000"):
+        with pytest.raises(InvalidNamespaceError, match="user_id is empty or whitespace"):
+            store.put(("memories", blank), "k", {"content": "x"})
+        with pytest.raises(InvalidNamespaceError):
+            store.get(("memories", blank), "k")
+        with pytest.raises(InvalidNamespaceError):
+            store.search(("memories", blank, "notes"))
+    store.put(("notes", " "), "k", {"content": "x"})
+    assert store.get(("notes", " "), "k") is not None
+
+
 async def test_a_page_size_of_none_is_refused(store: OctomemStore) -> None:
     """LangGraph's limit is an int: None is the caller's error, named, not a TypeError
     from slicing the page (nor "every item", unbounded)."""
