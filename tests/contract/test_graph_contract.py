@@ -67,6 +67,33 @@ async def test_relation_upsert_is_idempotent_and_replaces(graph: Graph) -> None:
     assert await graph.store.relations(u) == [moved]
 
 
+async def test_a_relation_upserted_with_other_ends_replaces_its_edge(graph: Graph) -> None:
+    """Replaced by id wherever its edge was: its subject moved, then both its ends, then
+    invalidated and forgotten where it is now."""
+    u = graph.user("a")
+    a, b, c, d = (graph.entity(n, u) for n in "ABCD")
+    await graph.store.upsert_entities([a, b, c, d])
+    r = graph.rel("r1", a, "knows", b, memory_id=graph.id("m1"))
+    await graph.store.upsert_relations([r, graph.rel("r2", a, "knows", c)])
+    subject = r.model_copy(update={"subject_id": c.id, "fact": "C knows B"})
+    await graph.store.upsert_relations([subject])
+    assert [x.id for x in await graph.store.relations(u, subject_id=a.id)] == [graph.id("r2")]
+    assert await graph.store.relations(u, subject_id=c.id) == [subject]
+    both = r.model_copy(update={"subject_id": d.id, "object_id": a.id})
+    await graph.store.upsert_relations([both])
+    assert [x.id for x in await graph.store.relations(u, subject_id=c.id)] == []
+    assert await graph.store.relations(u, subject_id=d.id) == [both]
+    when = datetime(2025, 1, 1, tzinfo=UTC)
+    await graph.store.invalidate_relation(r.id, when)
+    invalid = both.model_copy(update={"invalid_at": when})
+    assert await graph.store.relations(u, subject_id=d.id, include_invalid=True) == [invalid]
+    assert len(mine(graph, await graph.store.relations(u, include_invalid=True))) == 2
+    assert (await graph.store.forget(u, [graph.id("m1")])).relations == 1
+    assert [x.id for x in await graph.store.relations(u, include_invalid=True)] == [graph.id("r2")]
+    with pytest.raises(NotFoundError):
+        await graph.store.invalidate_relation(r.id, when)
+
+
 async def test_relation_with_missing_entity_is_rejected_atomically(graph: Graph) -> None:
     u = graph.user("a")
     a, b = graph.entity("A", u), graph.entity("B", u)
