@@ -313,27 +313,60 @@ class OctomemStore(BaseStore):
         records = self.orchestrator.records
         return records.memory_id(MemoryType.SEMANTIC, EXTRACTOR, list(namespace), key)
 
-    async def _record(self, namespace: tuple[str, ...], key: str) -> MemoryBase | None:
+    async def _record(
+        self, namespace: tuple[str, ...], key: str, *, writing: bool = False
+    ) -> MemoryBase | None:
         """The item at `namespace` / `key`: a read by key within its scope, which also finds
-        it under the id it kept when imported from a data directory with another id key."""
+        it under the id it kept when imported from a data directory with another id key.
+        `writing` (under the write lock of the scope's user): the same read also takes the
+        record stored at the item's id in any scope (by its conflict key), and a record
+        there of another scope is InvalidNamespace (`_foreign`), since writing that id would
+        replace another scope's item without its user's lock."""
         scope = self.namespace_scope.scope(namespace, existing=True)
+        owner = (scope["user_id"], scope["agent_id"])
+        own = self.item_id(namespace, key)
         # a literal: "*" is a key too. A filter's strings are cleaned (`clean_text`): a key
         # cleaning changes (a zero-width space, an accent not in NFC) is found by the exact
         # comparison below alone, among the scope's items
         by_key = equals("internal.langgraph_key", key) if clean_text(key, "key") == key else None
         where = scope_filter(scope["user_id"], scope["agent_id"], ANY, MARK_FILTER, by_key)
+        if writing:
+            at_id = {"AND": [MARK_FILTER, equals("conflict_key", f"{EXTRACTOR}:{own}")]}
+            where = {"OR": [where, at_id]}
         found = await self.orchestrator.records.list(MemoryType.SEMANTIC, where=where)
+        if writing:
+            for r in found:
+                if r.id == own and (r.user_id, r.agent_id) != owner:
+                    raise self._foreign(namespace, r)
         # an item belongs to the namespace (and so the scope) it was put in, nothing else
         mine = [
             r
             for r in found
-            if tuple(r.internal["langgraph_namespace"]) == namespace
+            if (r.user_id, r.agent_id) == owner
+            and tuple(r.internal["langgraph_namespace"]) == namespace
             and r.internal["langgraph_key"] == key
         ]
         if len(mine) > 1:  # its own id first, as a read by id found it
-            own = self.item_id(namespace, key)
             mine.sort(key=lambda r: r.id != own)
         return mine[0] if mine else None
+
+    def _foreign(self, namespace: tuple[str, ...], record: MemoryBase) -> checks.InvalidNamespace:
+        """The error of a write to `namespace` whose item id `record`, of another scope,
+        holds: it names the templates, never the other scope's ids (another tenant's)."""
+        ours = self.namespace_scope.template
+        theirs = record.internal.get("langgraph_template")
+        if theirs is None:
+            by = "by a store with another NamespaceScope, or before this one changed"
+        elif tuple(theirs) == ours:
+            by = f"through template {ours!r} with other default_user_id/default_agent_id"
+        else:
+            by = f"through template {tuple(theirs)!r}"
+        return checks.InvalidNamespace(
+            f"an item of namespace {namespace!r} under this key is another scope's: it was "
+            f"put {by}, and this store's template {ours!r} maps the namespace to another "
+            "user or agent; nothing was stored. Write it through the store that put it, or "
+            "give this store that store's NamespaceScope"
+        )
 
     async def _apply_puts(self, puts: list[PutOp], since: Seen) -> None:
         puts = await asyncio.to_thread(_masked_puts, puts)  # secrets never reach a store
@@ -416,7 +449,7 @@ class OctomemStore(BaseStore):
         now = self.orchestrator.records.now()
         for op in puts:
             namespace = tuple(op.namespace)
-            old = await self._record(namespace, op.key)
+            old = await self._record(namespace, op.key, writing=True)
             if op.value is None:
                 if old is not None:
                     deletes.append(old)
@@ -478,6 +511,7 @@ class OctomemStore(BaseStore):
                     "langgraph_key": op.key,
                     "langgraph_value": value,
                     "langgraph_indexed": put.ranked,
+                    "langgraph_template": list(self.namespace_scope.template),
                     **({"langgraph_fields": put.paths} if put.paths else {}),
                 },
             )
