@@ -147,6 +147,7 @@ LADYBUG = Dialect(
     bulk_in_one_transaction=True,
     expand_in_one_statement=False,
     upsert_by_key=True,
+    delete_by_key=True,
 )
 
 

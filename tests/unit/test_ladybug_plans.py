@@ -16,9 +16,12 @@ from typing import Any
 import ladybug as lb
 import pytest
 
+from octomem.models import Entity, MemoryType
 from octomem.stores import cypher_graph
+from octomem.stores import ladybug as ladybug_store
+from octomem.stores.base import MemoryLink
 from octomem.stores.cypher_graph import drive
-from octomem.stores.ladybug import LADYBUG
+from octomem.stores.ladybug import LADYBUG, LadybugGraphStore
 from octomem.stores.ladybug_rebuild import SCHEMA, rows
 
 # an operator of a plan, as EXPLAIN draws it: "│   SCAN_NODE_TABLE[2]   │"
@@ -140,3 +143,80 @@ def test_an_upsert_finds_creates_and_updates_its_nodes_by_key(conn: Any, label: 
     assert sorted(map(tuple, stored)) == [
         (row["id"], "y" if label == "Entity" else "episodic") for row in batch
     ]
+
+
+@pytest.fixture
+def planned(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, list[str]]]:
+    """Each statement the embedded store runs from now on, with its plan's operators."""
+    runs: list[tuple[str, list[str]]] = []
+
+    def recorded(conn: Any, statement: str, params: dict[str, Any] | None = None) -> Any:
+        runs.append((statement, operators(conn, statement, params or {})))
+        return rows(conn, statement, params)
+
+    monkeypatch.setattr(ladybug_store, "_rows", recorded)
+    return runs
+
+
+async def _a_graph(tmp_path: Path) -> LadybugGraphStore:
+    """Two users' entities and memories, each memory mentioning its user's entities: a
+    table that is empty is planned otherwise (a scan of nothing)."""
+    store = LadybugGraphStore(tmp_path / "graph")
+    for user in ("alice", "bob"):
+        await store.upsert_entities(
+            [Entity(id=f"{user}-e{i}", user_id=user, name=f"E{i}") for i in range(3)]
+        )
+        await store.link_memories(
+            [
+                MemoryLink(f"{user}-m{i}", MemoryType.SEMANTIC, user, [f"{user}-e{i}"])
+                for i in range(3)
+            ]
+        )
+    return store
+
+
+async def test_replacing_a_memorys_mentions_reads_no_node_table(
+    tmp_path: Path, planned: list[tuple[str, list[str]]]
+) -> None:
+    """An update of a memory unlinks its mentions by its id, not by a join over every
+    memory and mention of the graph (all users'): a statement per memory."""
+    store = await _a_graph(tmp_path)
+    try:
+        planned.clear()
+        await store.link_memories(
+            [
+                MemoryLink("alice-m0", MemoryType.SEMANTIC, "alice", ["alice-e1", "alice-e2"]),
+                MemoryLink("alice-m1", MemoryType.EPISODIC, "alice", []),
+                MemoryLink("alice-m9", MemoryType.SEMANTIC, "alice", ["alice-e0"]),
+            ]
+        )
+        assert planned
+        for statement, found in planned:
+            assert "SCAN_NODE_TABLE" not in found, f"{statement}: {found}"
+        near = await store.memories_for_entities("alice", ["alice-e0", "alice-e1"], hops=0)
+        assert sorted(mid for mid, _, _ in near) == ["alice-m0", "alice-m9"]
+        assert await store.memories_for_entities("bob", ["bob-e0", "bob-e1"], hops=0)
+    finally:
+        await store.close()
+
+
+async def test_forgetting_given_memories_finds_them_by_key(
+    tmp_path: Path, planned: list[tuple[str, list[str]]]
+) -> None:
+    """`forget(user, ids)` deletes those memories found by their ids, not by reading the
+    Memory table; another user's memory of the same id list is not deleted."""
+    store = await _a_graph(tmp_path)
+    try:
+        planned.clear()
+        forgotten = await store.forget("alice", ["alice-m0", "alice-m2", "bob-m1"])
+        assert forgotten.memories == 2
+        deletes = [(s, found) for s, found in planned if ":Memory" in s]
+        assert deletes
+        for statement, found in deletes:
+            assert "SCAN_NODE_TABLE" not in found, f"{statement}: {found}"
+        assert await store.memory_ids() == {
+            "alice-m1": "alice",
+            **{f"bob-m{i}": "bob" for i in range(3)},
+        }
+    finally:
+        await store.close()
