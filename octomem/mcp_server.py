@@ -356,7 +356,8 @@ def rejection(exc: Exception) -> JSONRPCError | None:
     """The JSON-RPC answer to a stdio line the SDK could not read (`exc`, its error), or
     None for a blank line. Not JSON: Parse error (-32700), id null. JSON but not a message
     the SDK takes (``[]``, ``42``, no method, a lone surrogate, nesting too deep for its
-    parser...): Invalid Request (-32600) with the line's id where one can be read."""
+    parser up to `_MAX_DEPTH` levels...): Invalid Request (-32600) with the line's id where
+    one can be read; deeper, a Parse error whatever Python's own parser could read."""
     line: str | None = None
     found: Any = None
     if not isinstance(exc, ValidationError):  # the line could not even be decoded
@@ -369,6 +370,8 @@ def rejection(exc: Exception) -> JSONRPCError | None:
     if line is not None:
         if not line.strip():
             return None
+        if _depth(line) > _MAX_DEPTH:  # how deep Python's own parser goes depends on its version
+            return _error(None, PARSE_ERROR, "Parse error")
         try:
             found = json.loads(line)
         except (ValueError, RecursionError):
@@ -377,6 +380,34 @@ def rejection(exc: Exception) -> JSONRPCError | None:
     if isinstance(request_id, bool) or not isinstance(request_id, int | str):
         request_id = None
     return _error(request_id, INVALID_REQUEST, "Invalid Request")
+
+
+# the deepest nesting of a refused line read again for its id: Python 3.11's parser fails
+# at ~1,000 levels (its recursion limit), 3.13's at ~20,000; past this, the same Parse error
+# on every version
+_MAX_DEPTH = 512
+
+
+def _depth(line: str) -> int:
+    """How deep a JSON text's arrays and objects nest (brackets in strings not counted)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in line:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
 
 
 def _error(request_id: int | str | None, code: int, message: str) -> JSONRPCError:

@@ -23,6 +23,21 @@ def _refused(line: str) -> Exception:
         ("{not json", -32700, None),
         ("\ufffd\ufffd", -32700, None),  # bytes that were not UTF-8, as the SDK decodes them
         ("[" * 5000 + "]" * 5000, -32700, None),
+        # deeper than is read again for an id: a Parse error on every Python (3.12's own
+        # parser reads 1,000 levels, 3.11's does not)
+        ("[" * 1000 + "]" * 1000, -32700, None),
+        # too deep for the SDK's parser, not for a second reading; brackets in a string
+        # are not nesting
+        (
+            '{"jsonrpc":"2.0","id":3,"method":"ping","params":{"q":"'
+            + "[{" * 600
+            + '","d":'
+            + "[" * 300
+            + "]" * 300
+            + "}}",
+            -32600,
+            3,
+        ),
         ("[]", -32600, None),
         ("null", -32600, None),
         ('{"jsonrpc":"2.0","id":1}', -32600, 1),
