@@ -50,6 +50,7 @@ from octomem.models import MemoryBase
 from octomem.orchestrator.engine import Orchestrator
 from octomem.sensitive import mask_text
 from octomem.settings import for_remote_callers, load_settings
+from octomem.validation import json_depth
 
 INSTRUCTIONS = (
     "Long-term memory for this user. Call search_memories before answering questions that "
@@ -370,7 +371,8 @@ def rejection(exc: Exception) -> JSONRPCError | None:
     if line is not None:
         if not line.strip():
             return None
-        if _depth(line) > _MAX_DEPTH:  # how deep Python's own parser goes depends on its version
+        # how deep Python's own parser goes depends on its version (`_MAX_DEPTH`)
+        if json_depth(line, at_most=_MAX_DEPTH) > _MAX_DEPTH:
             return _error(None, PARSE_ERROR, "Parse error")
         try:
             found = json.loads(line)
@@ -386,28 +388,6 @@ def rejection(exc: Exception) -> JSONRPCError | None:
 # at ~1,000 levels (its recursion limit), 3.13's at ~20,000; past this, the same Parse error
 # on every version
 _MAX_DEPTH = 512
-
-
-def _depth(line: str) -> int:
-    """How deep a JSON text's arrays and objects nest (brackets in strings not counted)."""
-    depth = deepest = 0
-    in_string = escaped = False
-    for char in line:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif char in "]}":
-            depth -= 1
-    return deepest
 
 
 def _error(request_id: int | str | None, code: int, message: str) -> JSONRPCError:
