@@ -30,11 +30,14 @@ current value per key holds whatever the model says.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection, Iterable, Mapping, Sequence
+import json
+from collections.abc import Awaitable, Callable, Collection, Hashable, Iterable, Mapping, Sequence
 from datetime import datetime
+from typing import Any, TypeVar, cast
 
 from octomem import filters, offload, scopes
 from octomem.agents.base import RETRACTS, ConflictPolicy, MemoryAgent
+from octomem.at_once import at_once
 from octomem.embeddings import embed_for
 from octomem.errors import LLMError
 from octomem.language import norm_key
@@ -50,6 +53,8 @@ from octomem.scopes import ANY
 from octomem.stores.base import Filter
 
 log = get_logger(__name__)
+T = TypeVar("T")
+PREFETCH_AT_ONCE = 8  # a batch's reads in flight at once (`Reconciler._prefetch`)
 # internal keys of a memory an LLM DELETE closed: the retracting candidate (never stored)
 RETRACTED_BY, RETRACTED_TURNS = "retracted_by", "retracted_by_turns"
 
@@ -82,6 +87,9 @@ class Reconciler:
         self._pending = Pending()  # the batch's decisions: records as they will be after writes
         # the closed versions of each fact whose rivals were read (`_rivals`), by fact
         self._closed: dict[validity.Key, list[MemoryBase]] = {}
+        # the stores' answers, by what was asked: nothing writes them before the commit,
+        # so each is read once, and what a batch reads first is read at once (`_prefetch`)
+        self._read: dict[Hashable, asyncio.Future[Any]] = {}
 
     async def decide(self, candidates: Sequence[MemoryBase]) -> list[Decision]:
         ordered = await offload.cpu(len(candidates), lambda: self._keyed(candidates))
@@ -90,6 +98,7 @@ class Reconciler:
             texts, users = [r.content for r in ordered], [r.user_id for r in ordered]
             await embed_for(self.services.embedder, texts, users)
         facts = [c for c in ordered if not c.internal.get(RETRACTS)]
+        await self._prefetch(facts)
         verdicts = await self._ask_llm(self.llm, facts) if self.llm is not None and facts else {}
         by_candidate = {id(facts[index]): verdict for index, verdict in verdicts.items()}
         decisions = []
@@ -150,11 +159,52 @@ class Reconciler:
             self.errors.append(StepError(step="reconcile", message=str(exc)))
             return {}
 
+    async def _prefetch(self, facts: Sequence[MemoryBase]) -> None:
+        """Read at once what deciding `facts` one by one reads first: each one's stored
+        record by its id (a request per memory type), then, with no model to ask, the
+        conflict-key rivals or nearest neighbours of each one not stored. On a server that
+        is two round trips for the batch where it was two for each fact."""
+        ids: dict[MemoryType, list[str]] = {}
+        for fact in facts:
+            ids.setdefault(fact.memory_type, []).append(fact.id)
+        found = await at_once(self.services.vector.get(t, of_type) for t, of_type in ids.items())
+        for (memory_type, of_type), records in zip(ids.items(), found, strict=True):
+            stored: dict[str, MemoryBase | None] = {r.id: r for r in records}
+            for memory_id in of_type:
+                self._known(("get", memory_type, memory_id), stored.get(memory_id))
+        if self.llm is not None:  # its verdicts say what else is read
+            return
+        reads: list[Awaitable[object]] = []
+        for fact in facts:
+            if self._read[("get", fact.memory_type, fact.id)].result() is not None:
+                continue
+            if fact.conflict_key is not None:
+                reads.append(self._stored_rivals(fact, ("conflict_key", fact.conflict_key)))
+            elif self.services.agents[fact.memory_type].merges_near_duplicates(fact):
+                reads.append(self._nearest(fact))
+        await at_once(reads, limit=PREFETCH_AT_ONCE)
+
+    def _known(self, key: Hashable, value: object) -> None:
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        future.set_result(value)
+        self._read[key] = future
+
+    async def _once(self, key: Hashable, read: Callable[[], Awaitable[T]]) -> T:
+        """`read()`'s answer, asked of the store once per batch (a second caller of the
+        same `key` waits for the first's)."""
+        if key not in self._read:
+            self._read[key] = asyncio.ensure_future(read())
+        return cast(T, await self._read[key])
+
     async def _get(self, memory_type: MemoryType, memory_id: str) -> MemoryBase | None:
         if (pending := self._pending.get(memory_id)) is not None:
             return pending
-        found = await self.services.vector.get(memory_type, [memory_id])
-        return found[0] if found else None
+
+        async def read() -> MemoryBase | None:
+            found = await self.services.vector.get(memory_type, [memory_id])
+            return found[0] if found else None
+
+        return await self._once(("get", memory_type, memory_id), read)
 
     def _replayed(self, candidate: MemoryBase, stored: MemoryBase) -> bool:
         """`replayed`, unless the candidate was read in an edit (`edits`)."""
@@ -401,25 +451,37 @@ class Reconciler:
         is said: `updated_at` is at least its `valid_to`), none in a conversation sent in
         the order it was said."""
         memory_type = candidate.memory_type
-        scope = self._scope(candidate, *([scopes.equals(*key)] if key else []), *more)
-        in_scope = filters.predicate(scope)
+        in_scope = filters.predicate(self._scope(candidate, *_equal(key), *more))
         batch = (
             self._pending.current(memory_type, *key) if key else self._pending.of_type(memory_type)
         )
         pending = {r.id: r for r in batch if in_scope(r)}
         versions = key is not None and key[0] == "conflict_key" and not more
-        if versions:  # the current ones, and the closed ones changed since it was said
-            since = {"updated_at": {"gt": candidate.valid_from}}
-            scope = {"AND": [scope, {"OR": [{"valid_to": {"eq": None}}, since]}]}
-        stored = await self.services.vector.list(
-            memory_type, where=scope, live_at=None if versions else self.now
-        )
+        stored = await self._stored_rivals(candidate, key, *more)
         if versions:
             fact = validity.fact(self.services, candidate)
             self._closed[fact] = [r for r in stored if r.valid_to is not None]
             stored = [r for r in stored if r.is_live(self.now)]
         fresh = [r for r in stored if r.id not in pending and self._still_current(r)]
         return [r for r in [*pending.values(), *fresh] if r.is_current and r.id != candidate.id]
+
+    async def _stored_rivals(
+        self, candidate: MemoryBase, key: tuple[str, str] | None, *more: Filter
+    ) -> list[MemoryBase]:
+        """`_rivals`' read of the store: the live records of the candidate's scope that
+        match, or by a conflict key the current ones and the closed ones changed since the
+        candidate was said."""
+        scope = self._scope(candidate, *_equal(key), *more)
+        versions = key is not None and key[0] == "conflict_key" and not more
+        if versions:
+            since = {"updated_at": {"gt": candidate.valid_from}}
+            scope = {"AND": [scope, {"OR": [{"valid_to": {"eq": None}}, since]}]}
+        live_at = None if versions else self.now
+        memory_type = candidate.memory_type
+        return await self._once(
+            ("list", memory_type, _asked(scope), live_at),
+            lambda: self.services.vector.list(memory_type, where=scope, live_at=live_at),
+        )
 
     def _scope(self, record: MemoryBase, *more: Filter) -> Filter:
         """Records of the same owner: user and agent (and session, for the memories of a
@@ -465,17 +527,27 @@ class Reconciler:
         pending = self._pending.get(record.id)
         return pending is None or pending.is_current
 
+    async def _nearest(self, candidate: MemoryBase) -> list[tuple[MemoryBase, float]]:
+        """The stored records of the candidate's scope nearest to its text."""
+        where = self._scope(candidate)
+
+        async def read() -> list[tuple[MemoryBase, float]]:
+            [embedding] = await embed_for(
+                self.services.embedder, [candidate.content], [candidate.user_id]
+            )
+            return await self.services.vector.query(
+                candidate.memory_type,
+                embedding,
+                where=where,
+                live_at=self.now,
+                limit=8,  # raw turns, never merge targets, come first for events
+            )
+
+        key = ("query", candidate.memory_type, candidate.content, _asked(where))
+        return await self._once(key, read)
+
     async def _near_duplicate(self, candidate: MemoryBase) -> tuple[MemoryBase, float] | None:
-        [embedding] = await embed_for(
-            self.services.embedder, [candidate.content], [candidate.user_id]
-        )
-        hits = await self.services.vector.query(
-            candidate.memory_type,
-            embedding,
-            where=self._scope(candidate),
-            live_at=self.now,
-            limit=8,  # raw turns, never merge targets, come first for events
-        )
+        hits = await self._nearest(candidate)
         agent = self.services.agents[candidate.memory_type]
         for record, similarity in hits:
             record = self._pending.latest(record)
@@ -486,6 +558,15 @@ class Reconciler:
             if record.is_current and mergeable and record.id != candidate.id:
                 return record, similarity
         return None
+
+
+def _equal(key: tuple[str, str] | None) -> list[Filter]:
+    return [scopes.equals(*key)] if key else []
+
+
+def _asked(where: Filter) -> str:
+    """A filter as a key of what was read (its values: text, numbers, times, None)."""
+    return json.dumps(where, sort_keys=True, default=repr)
 
 
 def _noop(record: MemoryBase, reason: str, *, previous: list[MemoryBase] | None = None) -> Decision:

@@ -7,6 +7,7 @@ measured by `python -m benchmarks.process_cost` (docs/benchmarks.md).
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
@@ -76,3 +77,36 @@ def test_a_large_call_writes_each_store_in_bounded_slices(
 
     assert sum(n for name, n in sizes if name == "record") > 1000  # history events
     assert max(n for _, n in sizes) <= WRITE_SLICE, sorted(sizes, key=lambda s: -s[1])[:5]
+
+
+def test_the_reads_that_decide_a_calls_candidates_go_out_together(
+    shared_orch: Orchestrator, uid: Callable[[str], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Deciding each candidate reads its stored record by id, then its conflict-key rivals
+    (or its nearest neighbours). On a Chroma server each read waits a round trip, and they
+    went one after another: two a candidate. The records by id now come in one read per
+    memory type, and the rivals' reads are in flight together."""
+    services = services_of(shared_orch)
+    calls, most, in_flight = Counter[str](), Counter[str](), [0]
+
+    def watch(name: str) -> None:
+        method = getattr(services.vector, name)
+
+        async def watched(*args: Any, **kwargs: Any) -> Any:
+            calls[name] += 1
+            in_flight[0] += 1
+            most[name] = max(most[name], in_flight[0])
+            await asyncio.sleep(0)  # what was sent with it, sent before it is answered
+            try:
+                return await method(*args, **kwargs)
+            finally:
+                in_flight[0] -= 1
+
+        monkeypatch.setattr(services.vector, name, watched)
+
+    for name in ("get", "list", "query"):
+        watch(name)
+    assert shared_orch.process(_messages(20, seed=5), user_id=uid("reads")).operations
+    # the turns' and the candidates' records by id: a read a memory type (it was 37)
+    assert calls["get"] <= 4, calls
+    assert most["list"] >= 2, (calls, most)  # rivals read together (one at a time before)

@@ -12,6 +12,7 @@ from typing import Any
 from octomem import offload
 from octomem.agents.base import ExtractionContext, InputRecords, MemoryAgent, TurnLog
 from octomem.agents.base import read_turns as read_readings
+from octomem.at_once import at_once
 from octomem.media.parts import TEXT_FIELDS, masked_piece
 from octomem.messages import normalize_messages
 from octomem.models import MemoryBase, Operation, Turn
@@ -118,10 +119,12 @@ async def store_turns(state: Normalized, deps: Services) -> StoreUpdate:
         records = await offload.cpu(len(turns), raw_records)  # CPU work: off the loop
         ids = [r.id for r in records if r.memory_type == turn_log.memory_type]
         async with holding(deps, state) as fence:
-            stored: dict[str, MemoryBase] = {}
-            for mtype in dict.fromkeys(r.memory_type for r in records):
-                of_type = [r.id for r in records if r.memory_type == mtype]
-                stored |= {r.id: r for r in await deps.vector.get(mtype, of_type)}
+            types = dict.fromkeys(r.memory_type for r in records)  # a collection each
+            found = await at_once(
+                deps.vector.get(mtype, [r.id for r in records if r.memory_type == mtype])
+                for mtype in types
+            )
+            stored = {r.id: r for of_type in found for r in of_type}
             # a turn stored before (a retried call) keeps the time it was first said, so
             # what it restated is judged by what held then (`reconcile.said_while`)
             turns = [

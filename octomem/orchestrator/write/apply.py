@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from octomem import offload
+from octomem.at_once import at_once
 from octomem.embeddings import embed_for
 from octomem.errors import NotFoundError, StoreError
 from octomem.logs import get_logger
@@ -423,9 +424,7 @@ async def _per_type(
             await write()
         return
     await gather.drain(fence)
-    done = await asyncio.gather(*(write() for write in writes), return_exceptions=True)
-    if failed := [outcome for outcome in done if isinstance(outcome, BaseException)]:
-        raise failed[0]
+    await at_once(write() for write in writes)
 
 
 async def _restore(services: Services, fence: Fence, restores: Sequence[Restore]) -> None:

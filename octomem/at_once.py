@@ -1,0 +1,37 @@
+"""Independent awaits of one call, at once: against a server each waits a network round
+trip, so reads (or writes) that do not depend on each other cost one, not one each."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Iterable
+from typing import Any, TypeVar, cast
+
+T = TypeVar("T")
+A = TypeVar("A")
+B = TypeVar("B")
+
+
+async def at_once(calls: Iterable[Awaitable[T]], *, limit: int | None = None) -> list[T]:
+    """The results of `calls`, in their order, run concurrently (at most `limit` at a
+    time). Every call is awaited to its end, so none is left running; the first error
+    is then raised."""
+    gate = asyncio.Semaphore(limit) if limit else None
+
+    async def run(call: Awaitable[T]) -> T:
+        if gate is None:
+            return await call
+        async with gate:
+            return await call
+
+    done = await asyncio.gather(*(run(call) for call in calls), return_exceptions=True)
+    if failed := [outcome for outcome in done if isinstance(outcome, BaseException)]:
+        raise failed[0]
+    return list(done)  # type: ignore[arg-type]
+
+
+async def both(first: Awaitable[A], second: Awaitable[B]) -> tuple[A, B]:
+    """`at_once` of two awaits of different types."""
+    awaits: list[Awaitable[Any]] = [first, second]
+    one, two = await at_once(awaits)
+    return cast(A, one), cast(B, two)
