@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from octomem.at_once import both
 from octomem.models import HistoryEvent, MemoryBase
 from octomem.orchestrator import projections
 from octomem.orchestrator.staleness import outdated_turn_changes
@@ -39,23 +40,30 @@ async def commit(
     (`turn_keys`), and the raw turns `marked` (`extracted.marked`: rewritten without
     embedding unless a closure or their keys change them too). `added`: raw turns (and
     input records) the same call stores, written first, with their keys and marks."""
-    views = await projections.project(
-        services, [record for record, _ in changes], deleted=deleted, now=now
-    )
     records = [record for record, _ in changes]
     given = [*marked, *(record for record, _ in added)]  # as this write leaves them
-    keys = await keyed_turn_changes(
-        services,
-        records,
-        deleted,
-        actor=actor,
-        at=now,
-        turns=given,
-        skip=[record.id for record in records],
-    )
-    keyed = {record.id: record for record, _ in keys}
-    turns = [keyed.pop(record.id, record) for record in given] + list(keyed.values())
-    marks = await outdated_turn_changes(services, closed, actor=actor, at=closed_at, turns=turns)
+    Changes = list[tuple[MemoryBase, HistoryEvent]]
+
+    async def turn_changes() -> tuple[Changes, Changes]:
+        keys = await keyed_turn_changes(
+            services,
+            records,
+            deleted,
+            actor=actor,
+            at=now,
+            turns=given,
+            skip=[record.id for record in records],
+        )
+        keyed = {record.id: record for record, _ in keys}
+        turns = [keyed.pop(record.id, record) for record in given] + list(keyed.values())
+        marks = await outdated_turn_changes(
+            services, closed, actor=actor, at=closed_at, turns=turns
+        )
+        return keys, marks
+
+    # the views' reads and the turns' are independent: on a server, one wait for both
+    viewing = projections.project(services, records, deleted=deleted, now=now)
+    views, (keys, marks) = await both(viewing, turn_changes())
     written = {record.id for record, _ in marks}
     keys = [(record, event) for record, event in keys if record.id not in written]
     written |= {record.id for record, _ in keys}
