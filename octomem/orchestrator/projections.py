@@ -15,10 +15,11 @@ from the facts), so a retried call writes nothing new.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+import asyncio
+from collections.abc import Awaitable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from octomem import offload
 from octomem.agents.base import PROJECTION_OF, ViewContext, ViewKeeper
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
 
 __all__ = ["PROJECTION_OF", "Projection", "is_projection"]
 Scope = tuple[str | None, str | None]
+T = TypeVar("T")
 ABOUT_USER: Filter = {"subject": "user"}  # the sources a scope view renders: the user's
 
 
@@ -153,7 +155,9 @@ async def refresh(
                     v for v in stored if is_projection(v) and v.internal[PROJECTION_OF] not in known
                 ]
             elif not facts:
-                await views.scope_view(agent, (user_id, agent_id), [])
+                scope = (user_id, agent_id)
+                found = await _stored_scope_views(services, agent, scope)
+                views.scope_view(agent, scope, [], found)
     return views.out
 
 
@@ -208,6 +212,19 @@ async def _stored_views(
     return {str(v.internal[PROJECTION_OF]): v for v in found}
 
 
+async def _stored_scope_views(
+    services: Services, agent: ViewKeeper, scope: Scope
+) -> list[MemoryBase]:
+    """The stored views of one scope by a scope viewer (one, or two after an import)."""
+    where = scope_filter(*scope, ANY, agent.view_filter())
+    return await services.vector.list(agent.memory_type, where=where)
+
+
+async def _all(reads: Iterable[Awaitable[T]]) -> list[T]:
+    """The results of `reads`, in their order, read side by side."""
+    return list(await asyncio.gather(*reads))
+
+
 def _names(
     services: Services, current: dict[Scope, dict[str, MemoryBase]]
 ) -> dict[Scope, str | None]:
@@ -231,8 +248,19 @@ class _Views:
         gone = {r.id: r for r in deleted if r.memory_type == source}
         if not facts and not gone:
             return
-        scopes = {(r.user_id, r.agent_id) for r in [*facts.values(), *gone.values()]}
-        current = {s: await _user_facts(services, source, s, self.now) for s in scopes}
+        scopes = list({(r.user_id, r.agent_id) for r in [*facts.values(), *gone.values()]})
+        viewers = [a for a in _viewers(services) if a.projects == source]
+        per_source = [a for a in viewers if a.per_source]
+        whole = [(a, s) for a in viewers if not a.per_source for s in scopes]
+        # what the views are rendered from, read side by side: in server mode each read is
+        # a round trip, and none depends on another (under the user's lease, before the
+        # commit, nothing writes between them)
+        found, stored, kept = await asyncio.gather(
+            _all(_user_facts(services, source, s, self.now) for s in scopes),
+            _all(_stored_views(services, a, [*facts, *gone]) for a in per_source),
+            _all(_stored_scope_views(services, a, s) for a, s in whole),
+        )
+        current = dict(zip(scopes, found, strict=True))
         named = _names(services, current)  # before this write
         for record in [*facts.values(), *gone.values()]:
             if getattr(record, "subject", None) == "user":
@@ -242,19 +270,26 @@ class _Views:
                     by_id[record.id] = record
         names = _names(services, current)
         # the user's name changed: every view of the scope's facts about the user reads
-        # it (a fact's edge: "Dana lives in Paris"), closed facts' too
+        # it (a fact's edge: "Dana lives in Paris"), closed facts' too; their stored views
+        # are read now, a second step (a name changes rarely)
+        more: dict[str, MemoryBase] = {}
         for scope in [s for s in scopes if names[s] != named[s]]:
             for record in await services.vector.list(source, where=_facts_of(*scope)):
-                if record.id not in gone:
-                    facts.setdefault(record.id, record)
-        for agent in _viewers(services):
-            if agent.projects != source:
-                continue
+                if record.id not in gone and record.id not in facts:
+                    more.setdefault(record.id, record)
+        if more:
+            added = await _all(_stored_views(services, a, list(more)) for a in per_source)
+            stored = [{**views, **new} for views, new in zip(stored, added, strict=True)]
+            facts.update(more)
+        # rendered in the order of `viewers` (per-source first), then of `scopes`
+        stored_of, kept_of = iter(stored), iter(kept)
+        sources, removed = list(facts.values()), list(gone.values())
+        for agent in viewers:
             if agent.per_source:
-                await self.each(agent, list(facts.values()), list(gone.values()), names)
+                await self.each(agent, sources, removed, names, next(stored_of))
             else:
-                for scope, by_id in current.items():
-                    await self.scope_view(agent, scope, list(by_id.values()))
+                for scope in scopes:
+                    self.scope_view(agent, scope, list(current[scope].values()), next(kept_of))
 
     async def each(
         self,
@@ -262,10 +297,11 @@ class _Views:
         facts: list[MemoryBase],
         gone: list[MemoryBase],
         names: dict[Scope, str | None],
+        stored: dict[str, MemoryBase],
     ) -> None:
-        """Per-source views: one per fact, rendered by `agent`, removed with its fact."""
+        """Per-source views: one per fact, rendered by `agent`, removed with its fact
+        (`stored`: the views stored of `facts` and `gone`, by source id)."""
         services = self.services
-        stored = await _stored_views(services, agent, [f.id for f in [*facts, *gone]])
         self.out.deletes += [stored[f.id] for f in gone if f.id in stored]
 
         def view_id(fact: MemoryBase) -> str:
@@ -286,16 +322,17 @@ class _Views:
         # CPU work per fact: off the loop if many
         self.out.writes += await offload.cpu(len(facts), render)
 
-    async def scope_view(self, agent: ViewKeeper, scope: Scope, facts: list[MemoryBase]) -> None:
-        """The scope's one view rendered from `facts`. A second stored view of the scope
-        (an import of another data directory's export, whose ids its own key gave) is
-        removed: it would say what the facts no longer do, beside the view kept."""
+    def scope_view(
+        self, agent: ViewKeeper, scope: Scope, facts: list[MemoryBase], found: list[MemoryBase]
+    ) -> None:
+        """The scope's one view rendered from `facts` (`found`: its stored views). A second
+        stored view of the scope (an import of another data directory's export, whose ids
+        its own key gave) is removed: it would say what the facts no longer do, beside the
+        view kept."""
         services = self.services
         user_id, agent_id = scope
-        where = scope_filter(user_id, agent_id, ANY, agent.view_filter())
-        found = await services.vector.list(agent.memory_type, where=where)
         own_id = agent.view_id(user_id, agent_id, None, services.id_key)
-        found.sort(key=lambda r: r.id == own_id)  # this directory's own last, then kept
+        found = sorted(found, key=lambda r: r.id == own_id)  # this directory's own last: kept
         existing = found[-1] if found else None
         self.out.deletes += found[:-1]
         view_id = existing.id if existing else own_id

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
+import chromadb
 import httpx
 import neo4j
 import pytest
@@ -32,6 +33,7 @@ from benchmarks.scale import Meter, per_op
 from benchmarks.synthetic import memories
 from octomem import Orchestrator
 from octomem.embeddings import Embedder
+from octomem.models import MemoryType
 from octomem.settings import load_settings
 
 pytestmark = pytest.mark.integration
@@ -131,3 +133,58 @@ def test_an_adds_vector_writes_of_several_types_go_to_the_server_together(
     assert len(intents_seen) >= 2, intents_seen  # a write per type
     assert all(n >= 1 for n in intents_seen), intents_seen  # each after the intent committed
     assert overlapped[0] >= 2, (overlapped, intents_seen)
+
+
+def test_an_adds_reads_for_the_views_go_to_the_server_together(
+    tmp_path: Path, server_stores: dict[str, Any], embedder: Embedder
+) -> None:
+    """A second fact of a user with a fact and a core block reads, before its commit, what
+    its views are rendered from: the user's facts, the stored knowledge views of the facts
+    changed and the stored core block. None depends on another, so they are sent at once:
+    one round trip, not one each. A read of the knowledge or the core collection waits (up
+    to 10 s, once) for a read of the other to be in flight beside it: read one after
+    another, they never are."""
+    user = f"views-{uuid.uuid4().hex[:8]}"
+    settings = load_settings(data_dir=tmp_path / "app", **server_stores)
+    port = server_stores["vector"]["port"]
+    beside = threading.Condition()
+    in_flight: dict[str, int] = {}
+    together, gave_up = [False], [False]
+    send = httpx.Client.send
+
+    def both() -> bool:
+        """A read of each collection is in flight (or was once)."""
+        together[0] = together[0] or all(in_flight.get(kind, 0) > 0 for kind in ids)
+        return together[0]
+
+    def watched(self: httpx.Client, request: httpx.Request, **kw: Any) -> Any:
+        path = request.url.path
+        kind = next((k for k, cid in ids.items() if path.endswith(f"/{cid}/get")), None)
+        if request.url.port != port or kind is None:
+            return send(self, request, **kw)
+        with beside:
+            in_flight[kind] = in_flight.get(kind, 0) + 1
+            beside.notify_all()
+            # (after one wait in vain, a later read need not wait again)
+            if not beside.wait_for(both, timeout=0 if gave_up[0] else 10):
+                gave_up[0] = True
+        try:
+            return send(self, request, **kw)
+        finally:
+            with beside:
+                in_flight[kind] -= 1
+
+    with Orchestrator(settings, embedder=embedder) as orch:
+        orch.process("I finally painted the hallway.", user_id=user, session_id="s")
+        assert orch.process(FACT, user_id=user, session_id="s").operations
+        client = chromadb.HttpClient(host=settings.vector.host, port=port)  # type: ignore[union-attr]
+        prefix = settings.collection_prefix
+        ids = {
+            kind: str(client.get_collection(f"{prefix}_{kind}").id)
+            for kind in (MemoryType.KNOWLEDGE, MemoryType.CORE)
+        }
+        with mock.patch.object(httpx.Client, "send", watched):
+            ops = orch.process(AGAIN, user_id=user, session_id="s").all_operations()
+        assert (MemoryType.CORE, True) in {(op.memory_type, op.view) for op in ops}, ops
+        assert orch.check().consistent
+    assert together[0], (in_flight, gave_up)

@@ -198,8 +198,16 @@ def test_the_edges_of_facts_about_the_user_follow_a_new_name_an_update_and_a_del
         return next(f for f in facts if isinstance(f, SemanticMemory) and f.attribute == "name")
 
     assert edges() == ["Dana lives in Berlin.", "Dana lives in Paris."]
-    orch.process("Actually my name is Dani.", user_id="u", timestamp=T0 + timedelta(days=2))
+    renamed = orch.process(
+        "Actually my name is Dani.", user_id="u", timestamp=T0 + timedelta(days=2)
+    )
     assert edges() == ["Dani lives in Berlin.", "Dani lives in Paris."]
+    # each edge is its stored one rewritten (read after the name was seen to change)
+    rewritten = renamed.operations[MemoryType.KNOWLEDGE]
+    assert sorted((op.operation, op.previous_text, op.text) for op in rewritten) == [
+        (Operation.UPDATE, "Dana lives in Berlin.", "Dani lives in Berlin."),
+        (Operation.UPDATE, "Dana lives in Paris.", "Dani lives in Paris."),
+    ], rewritten
     assert orch.check().consistent
     orch.update(name_fact().id, "The user's name is Dora.")
     assert edges() == ["Dora lives in Berlin.", "Dora lives in Paris."]
