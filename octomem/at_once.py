@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Iterable
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar, overload
 
 T = TypeVar("T")
 A = TypeVar("A")
 B = TypeVar("B")
+C = TypeVar("C")
 
 
 async def at_once(calls: Iterable[Awaitable[T]], *, limit: int | None = None) -> list[T]:
@@ -30,8 +31,12 @@ async def at_once(calls: Iterable[Awaitable[T]], *, limit: int | None = None) ->
     return list(done)  # type: ignore[arg-type]
 
 
-async def both(first: Awaitable[A], second: Awaitable[B]) -> tuple[A, B]:
-    """`at_once` of two awaits of different types."""
-    awaits: list[Awaitable[Any]] = [first, second]
-    one, two = await at_once(awaits)
-    return cast(A, one), cast(B, two)
+@overload
+async def together(first: Awaitable[A], second: Awaitable[B], /) -> tuple[A, B]: ...
+@overload
+async def together(
+    first: Awaitable[A], second: Awaitable[B], third: Awaitable[C], /
+) -> tuple[A, B, C]: ...
+async def together(*awaits: Awaitable[Any]) -> tuple[Any, ...]:
+    """`at_once` of a few awaits of different types."""
+    return tuple(await at_once(awaits))

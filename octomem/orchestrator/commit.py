@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from octomem.at_once import both
+from octomem.at_once import together
 from octomem.models import HistoryEvent, MemoryBase
 from octomem.orchestrator import projections
 from octomem.orchestrator.staleness import outdated_turn_changes
@@ -63,7 +63,7 @@ async def commit(
 
     # the views' reads and the turns' are independent: on a server, one wait for both
     viewing = projections.project(services, records, deleted=deleted, now=now)
-    views, (keys, marks) = await both(viewing, turn_changes())
+    views, (keys, marks) = await together(viewing, turn_changes())
     written = {record.id for record, _ in marks}
     keys = [(record, event) for record, event in keys if record.id not in written]
     written |= {record.id for record, _ in keys}

@@ -15,14 +15,14 @@ from the facts), so a retried call writes nothing new.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 from octomem import offload
 from octomem.agents.base import PROJECTION_OF, ViewContext, ViewKeeper
+from octomem.at_once import at_once, together
 from octomem.models import (
     HistoryEvent,
     MemoryBase,
@@ -40,7 +40,6 @@ if TYPE_CHECKING:
 
 __all__ = ["PROJECTION_OF", "Projection", "is_projection"]
 Scope = tuple[str | None, str | None]
-T = TypeVar("T")
 ABOUT_USER: Filter = {"subject": "user"}  # the sources a scope view renders: the user's
 
 
@@ -220,11 +219,6 @@ async def _stored_scope_views(
     return await services.vector.list(agent.memory_type, where=where)
 
 
-async def _all(reads: Iterable[Awaitable[T]]) -> list[T]:
-    """The results of `reads`, in their order, read side by side."""
-    return list(await asyncio.gather(*reads))
-
-
 def _names(
     services: Services, current: dict[Scope, dict[str, MemoryBase]]
 ) -> dict[Scope, str | None]:
@@ -255,10 +249,10 @@ class _Views:
         # what the views are rendered from, read side by side: in server mode each read is
         # a round trip, and none depends on another (under the user's lease, before the
         # commit, nothing writes between them)
-        found, stored, kept = await asyncio.gather(
-            _all(_user_facts(services, source, s, self.now) for s in scopes),
-            _all(_stored_views(services, a, [*facts, *gone]) for a in per_source),
-            _all(_stored_scope_views(services, a, s) for a, s in whole),
+        found, stored, kept = await together(
+            at_once(_user_facts(services, source, s, self.now) for s in scopes),
+            at_once(_stored_views(services, a, [*facts, *gone]) for a in per_source),
+            at_once(_stored_scope_views(services, a, s) for a, s in whole),
         )
         current = dict(zip(scopes, found, strict=True))
         named = _names(services, current)  # before this write
@@ -278,7 +272,7 @@ class _Views:
                 if record.id not in gone and record.id not in facts:
                     more.setdefault(record.id, record)
         if more:
-            added = await _all(_stored_views(services, a, list(more)) for a in per_source)
+            added = await at_once(_stored_views(services, a, list(more)) for a in per_source)
             stored = [{**views, **new} for views, new in zip(stored, added, strict=True)]
             facts.update(more)
         # rendered in the order of `viewers` (per-source first), then of `scopes`
