@@ -161,23 +161,21 @@ class Reconciler:
 
     async def _prefetch(self, facts: Sequence[MemoryBase]) -> None:
         """Read at once what deciding `facts` one by one reads first: each one's stored
-        record by its id (a request per memory type), then, with no model to ask, the
-        conflict-key rivals or nearest neighbours of each one not stored. On a server that
-        is two round trips for the batch where it was two for each fact."""
+        record by its id (a request per memory type) and, with no model to ask, the
+        conflict-key rivals or nearest neighbours of each. On a server that is one round
+        trip for the batch where it was two for each fact; a fact already stored (a call
+        made again) reads its rivals for nothing, beside its record."""
         ids: dict[MemoryType, list[str]] = {}
         for fact in facts:
             ids.setdefault(fact.memory_type, []).append(fact.id)
-        found = await at_once(self.services.vector.get(t, of_type) for t, of_type in ids.items())
-        for (memory_type, of_type), records in zip(ids.items(), found, strict=True):
-            stored: dict[str, MemoryBase | None] = {r.id: r for r in records}
+
+        async def by_id(memory_type: MemoryType, of_type: list[str]) -> None:
+            found = {r.id: r for r in await self.services.vector.get(memory_type, of_type)}
             for memory_id in of_type:
-                self._known(("get", memory_type, memory_id), stored.get(memory_id))
-        if self.llm is not None:  # its verdicts say what else is read
-            return
-        reads: list[Awaitable[object]] = []
-        for fact in facts:
-            if self._read[("get", fact.memory_type, fact.id)].result() is not None:
-                continue
+                self._known(("get", memory_type, memory_id), found.get(memory_id))
+
+        reads: list[Awaitable[object]] = [by_id(t, of_type) for t, of_type in ids.items()]
+        for fact in facts if self.llm is None else ():  # a model's verdicts say what else
             if fact.conflict_key is not None:
                 reads.append(self._stored_rivals(fact, ("conflict_key", fact.conflict_key)))
             elif self.services.agents[fact.memory_type].merges_near_duplicates(fact):

@@ -85,9 +85,10 @@ def test_the_reads_that_decide_a_calls_candidates_go_out_together(
     """Deciding each candidate reads its stored record by id, then its conflict-key rivals
     (or its nearest neighbours). On a Chroma server each read waits a round trip, and they
     went one after another: two a candidate. The records by id now come in one read per
-    memory type, and the rivals' reads are in flight together."""
+    memory type, in flight with the rivals' reads; so too for a call of one fact."""
     services = services_of(shared_orch)
     calls, most, in_flight = Counter[str](), Counter[str](), [0]
+    flying, beside = Counter[str](), set[tuple[str, str]]()
 
     def watch(name: str) -> None:
         method = getattr(services.vector, name)
@@ -96,11 +97,14 @@ def test_the_reads_that_decide_a_calls_candidates_go_out_together(
             calls[name] += 1
             in_flight[0] += 1
             most[name] = max(most[name], in_flight[0])
+            flying[name] += 1
+            beside.update((name, other) for other in flying if other != name and flying[other])
             await asyncio.sleep(0)  # what was sent with it, sent before it is answered
             try:
                 return await method(*args, **kwargs)
             finally:
                 in_flight[0] -= 1
+                flying[name] -= 1
 
         monkeypatch.setattr(services.vector, name, watched)
 
@@ -110,3 +114,7 @@ def test_the_reads_that_decide_a_calls_candidates_go_out_together(
     # the turns' and the candidates' records by id: a read a memory type (it was 37)
     assert calls["get"] <= 4, calls
     assert most["list"] >= 2, (calls, most)  # rivals read together (one at a time before)
+    beside.clear()
+    one = [{"role": "user", "content": "I live in Lisbon.", "timestamp": T0}]
+    assert shared_orch.process(one, user_id=uid("one")).operations
+    assert ("list", "get") in beside, beside  # the fact's rivals, beside its record by id
