@@ -79,13 +79,14 @@ def test_a_large_call_writes_each_store_in_bounded_slices(
     assert max(n for _, n in sizes) <= WRITE_SLICE, sorted(sizes, key=lambda s: -s[1])[:5]
 
 
-def test_the_reads_that_decide_a_calls_candidates_go_out_together(
+def test_the_reads_a_call_makes_before_its_commit_go_out_together(
     shared_orch: Orchestrator, uid: Callable[[str], str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Deciding each candidate reads its stored record by id, then its conflict-key rivals
     (or its nearest neighbours). On a Chroma server each read waits a round trip, and they
     went one after another: two a candidate. The records by id now come in one read per
-    memory type, in flight with the rivals' reads; so too for a call of one fact."""
+    memory type, in flight with the rivals' reads; so too for a call of one fact. The user's
+    name, which the turns are read with, is read beside the turns' records by id."""
     services = services_of(shared_orch)
     calls, most, in_flight = Counter[str](), Counter[str](), [0]
     flying, beside = Counter[str](), set[tuple[str, str]]()
@@ -118,3 +119,7 @@ def test_the_reads_that_decide_a_calls_candidates_go_out_together(
     one = [{"role": "user", "content": "I live in Lisbon.", "timestamp": T0}]
     assert shared_orch.process(one, user_id=uid("one")).operations
     assert ("list", "get") in beside, beside  # the fact's rivals, beside its record by id
+    beside.clear()  # a call with no fact: its turn by id, beside the user's name
+    plain = "Elif recommended a sushi place near the station in Dublin."
+    assert not shared_orch.process(plain, user_id=uid("one")).operations  # the raw turn only
+    assert beside, calls

@@ -32,9 +32,10 @@ async def deps(tmp_path: Path, embedder: Embedder) -> AsyncIterator[Services]:
 
 
 async def _read(deps: Services, **inputs: Any) -> dict[str, Any]:
-    """The state route reads: the input, normalize's update and read_turns'."""
+    """The state route reads: the input, normalize's update, the user's stored name (which
+    store_turns reads: alice has none) and read_turns' update."""
     state: dict[str, Any] = {"user_id": "alice", **inputs}
-    state |= await normalize(state, deps)
+    state |= await normalize(state, deps) | {"user_name": None}
     return state | await read_turns(state, deps)
 
 

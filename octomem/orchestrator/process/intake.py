@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from octomem import offload
 from octomem.agents.base import ExtractionContext, InputRecords, MemoryAgent, TurnLog
 from octomem.agents.base import read_turns as read_readings
-from octomem.at_once import at_once
+from octomem.at_once import at_once, together
 from octomem.media.parts import TEXT_FIELDS, masked_piece
 from octomem.messages import normalize_messages
 from octomem.models import MemoryBase, Operation, Turn
@@ -120,9 +120,12 @@ async def store_turns(state: Normalized, deps: Services) -> StoreUpdate:
         ids = [r.id for r in records if r.memory_type == turn_log.memory_type]
         async with holding(deps, state) as fence:
             types = dict.fromkeys(r.memory_type for r in records)  # a collection each
-            found = await at_once(
-                deps.vector.get(mtype, [r.id for r in records if r.memory_type == mtype])
-                for mtype in types
+            found, user_name = await together(
+                at_once(
+                    deps.vector.get(mtype, [r.id for r in records if r.memory_type == mtype])
+                    for mtype in types
+                ),
+                _stored_name(state, deps, turns),
             )
             stored = {r.id: r for of_type in found for r in of_type}
             # a turn stored before (a retried call) keeps the time it was first said, so
@@ -190,24 +193,32 @@ async def store_turns(state: Normalized, deps: Services) -> StoreUpdate:
         "unwritten": unwritten,
         "candidates": [],
         "fell_back": [],
+        "user_name": user_name,
     }
 
 
+async def _stored_name(state: Normalized, deps: Services, turns: Sequence[Turn]) -> str | None:
+    """The user's stored name, which the turns are read with (`read_turns`), read beside
+    the turns: none with `infer=False` (no agent reads the turns). Facts learned only from
+    these turns are left out, so a call made again reads them as its first run did."""
+    if not state.get("infer", True):
+        return None
+    scope = scope_of(state)
+    exclude = {turn.id for turn in turns}
+    return await projections.user_name(deps, scope.user_id, ANY, deps.clock.now(), exclude=exclude)
+
+
 async def read_turns(state: TurnsStored, deps: Services) -> ReadUpdate:
-    """The user's stored name and the language layer's reading of every turn (none with
+    """The language layer's reading of every turn, with the user's stored name (none with
     `infer=False`: no agent reads the turns)."""
     if not state.get("infer", True):
-        return {"user_name": None, "readings": []}
+        return {"readings": []}
     scope = scope_of(state)
     with span("node.read_turns", user_id=scope.user_id):
-        turns = state["turns"]
-        user_name = await projections.user_name(
-            deps, scope.user_id, ANY, deps.clock.now(), exclude={turn.id for turn in turns}
-        )
-        ctx = context(deps, scope, user_name=user_name)
+        ctx = context(deps, scope, user_name=state["user_name"])
         # parsing is CPU work: off the event loop
-        readings = await asyncio.to_thread(read_readings, turns, ctx)
-    return {"user_name": user_name, "readings": readings}
+        readings = await asyncio.to_thread(read_readings, state["turns"], ctx)
+    return {"readings": readings}
 
 
 def _masked(turn: Turn) -> Turn:

@@ -82,12 +82,12 @@ class TurnsStored(Normalized):
     # under one hold (`held`): the raw turns (and input records) with their history events,
     # left for the commit's write; empty where store_turns wrote them
     unwritten: list[tuple[MemoryBase, HistoryEvent]]
+    user_name: str | None  # the user's stored name, read with the turns (`read_turns`)
 
 
 class TurnsRead(TurnsStored):
-    """+ read_turns: the user's stored name and the language layer's reading of each turn."""
+    """+ read_turns: the language layer's reading of each turn."""
 
-    user_name: str | None
     readings: list[TurnReading]
 
 
@@ -147,10 +147,10 @@ class StoreUpdate(TypedDict):
     unwritten: list[tuple[MemoryBase, HistoryEvent]]
     candidates: list[MemoryBase]  # none yet: the extractors add theirs
     fell_back: list[MemoryType]
+    user_name: str | None
 
 
 class ReadUpdate(TypedDict):
-    user_name: str | None
     readings: list[TurnReading]
 
 
