@@ -24,6 +24,7 @@ from typing import Any
 
 from octomem import filters
 from octomem.agents.registry import Roles
+from octomem.at_once import at_once
 from octomem.language import content_stems
 from octomem.models import HistoryEvent, MemoryBase, MemoryType, Operation, Provenance, stable_hash
 from octomem.orchestrator.events import history_event
@@ -191,10 +192,8 @@ async def _fetch(services: Services, ids: Iterable[str]) -> dict[str, MemoryBase
     for memory_id in dict.fromkeys(ids):
         if (memory_type := services.types.type_of(memory_id)) is not None:
             by_type[memory_type].append(memory_id)
-    found: dict[str, MemoryBase] = {}
-    for memory_type, wanted in by_type.items():
-        found.update({r.id: r for r in await services.vector.get(memory_type, wanted)})
-    return found
+    read = await at_once(services.vector.get(t, wanted) for t, wanted in by_type.items())
+    return {r.id: r for of_type in read for r in of_type}
 
 
 async def _successors(
@@ -300,9 +299,13 @@ async def demote_stale(
     marks = await _stale_marks(services, plan, fused, records)
     if not marks:
         return fused, {}
-    known = await _fetch(services, (m["memory_id"] for ms in marks.values() for m in ms))
+    named = list(dict.fromkeys(m["memory_id"] for ms in marks.values() for m in ms))
+    # with the facts marked, what replaced each when it was marked (`by`): in one read, a
+    # chain of one change needs no read of its own
+    by = [m["by"] for ms in marks.values() for m in ms if isinstance(m.get("by"), str)]
+    known = await _fetch(services, [*named, *by])
     stems, in_scope, roles = content_stems(query), _scope_test(plan), services.roles
-    closed = [old for old in known.values() if _closed(old, plan.as_of)]
+    closed = [known[i] for i in named if i in known and _closed(known[i], plan.as_of)]
     successors = await _successors(services, closed, holds_at(plan), known)
     replaced: dict[str, list[MemoryBase]] = {}
     for hit, hit_marks in marks.items():

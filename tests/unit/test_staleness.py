@@ -306,4 +306,33 @@ def test_chains_of_changes_are_followed_side_by_side() -> None:
     current = [r.id for r in records if r.valid_to is None]
     assert sorted(r.id for found in replaced.values() for r in found) == sorted(current)
     assert len(replaced) == 5
-    assert len(reads) <= 4  # the marked facts, then a read per step of all five chains
+    # the marked facts with what replaced them then (`by`), then a read per further step
+    # of all five chains
+    assert len(reads) <= 3, reads
+
+
+def test_a_fact_changed_once_is_replaced_in_one_read(moved: list[MemoryBase]) -> None:
+    """The stale turn's mark names the fact and what replaced it: both come in one read."""
+    berlin, _, stale, other = moved
+    store = services(*moved)
+    reads: list[list[str]] = []
+    real_get = store.vector.get
+
+    async def get(memory_type: MemoryType, ids: Sequence[str]) -> list[MemoryBase]:
+        reads.append(list(ids))
+        return await real_get(memory_type, ids)
+
+    store.vector.get = get
+    plan = RecallPlan(
+        agents=[MemoryType.EPISODIC, MemoryType.SEMANTIC],
+        user_id="u",
+        turns=MemoryType.EPISODIC,
+        now=T0 + 100 * DAY,
+    )
+    fused = [(stale.id, 1.0, []), (other.id, 0.2, [])]
+    hits = {stale.id: stale, other.id: other}
+    _, replaced = asyncio.run(
+        demote_stale(store, plan, fused, hits, "Where does the user live?", 0.5)
+    )
+    assert {k: [r.id for r in v] for k, v in replaced.items()} == {stale.id: [berlin.id]}
+    assert len(reads) == 1, reads
