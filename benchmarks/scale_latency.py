@@ -4,7 +4,8 @@ away. A delaying TCP proxy (`benchmarks.tcp_proxy`, one-way delay in both direct
 0 ms through the same proxies first, the same user (on top of part 1's data) gets
 `ingest` more memories, `adds` single adds and `queries` recalls - texts and questions of
 each delay's own, and an empty embedder cache - with what each operation sent the
-servers counted as part 1 counts it."""
+servers counted as part 1 counts it; then `adds` adds from which a fact is taken (its
+rivals read, its views written: the core block, a knowledge edge)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from benchmarks.scale import Meter, run_mode
+from benchmarks.perf import USER, latencies, percentile
+from benchmarks.scale import Meter, per_op, run_mode
 from benchmarks.servers import BoltServer, ChromaServer
+from benchmarks.synthetic import facts
 from benchmarks.tcp_proxy import proxy_to
 from octomem.embeddings import CachedEmbedder, Embedder
 from octomem.orchestrator.engine import Orchestrator
@@ -63,12 +66,20 @@ def run_latencies(
                     queries=queries,
                     variant=variant,
                 )
+                said = facts(adds, seed=23 + 1000 * variant)
+                before = meter.read()
+                times = latencies(lambda t: orch.process(t, user_id=USER), said, "fact add")
+                costs["fact_add"] = per_op(before, meter.read(), adds)
+                numbers |= {
+                    "fact_add_p50_ms": round(percentile(times, 50), 2),
+                    "fact_add_p95_ms": round(percentile(times, 95), 2),
+                }
         row: dict[str, Any] = {"one_way_ms": delay, **numbers}
-        for op in ("recall", "add"):
+        for op in ("recall", "add", "fact_add"):
             row |= {f"{op}_{key}": round(costs[op].get(key, 0.0), 2) for key in SHOWN}
         rows.append(row)
     base = rows[0]
     for row in rows:
-        for key in ("recall_p50_ms", "add_p50_ms"):
+        for key in ("recall_p50_ms", "add_p50_ms", "fact_add_p50_ms"):
             row[f"{key}_vs_0"] = round(row[key] / base[key], 2) if base[key] else None
     return rows

@@ -135,15 +135,19 @@ def latency_table(rows: list[dict[str, Any]]) -> list[str]:
     if not rows:
         return []
     table = markdown_table(
-        ["one-way ms", "recall p50 / p95 ms", "add p50 / p95 ms", "ingest memories/s"]
-        + ["recall p50 / at 0", "add p50 / at 0", "per recall: Chroma / Bolt round trips"]
-        + ["per add: Chroma / Bolt round trips"],
+        ["one-way ms", "recall p50 / p95 ms", "add p50 / p95 ms", "fact add p50 / p95 ms"]
+        + ["ingest memories/s", "recall p50 / at 0", "add p50 / at 0", "fact add p50 / at 0"]
+        + ["per recall: Chroma / Bolt round trips", "per add: Chroma / Bolt round trips"]
+        + ["per fact add: Chroma / Bolt round trips"],
         [
             [cell(r["one_way_ms"]), f"{cell(r['recall_p50_ms'])} / {cell(r['recall_p95_ms'])}"]
-            + [f"{cell(r['add_p50_ms'])} / {cell(r['add_p95_ms'])}", cell(r["ingest_per_s"])]
-            + [cell(r["recall_p50_ms_vs_0"]), cell(r["add_p50_ms_vs_0"])]
+            + [f"{cell(r['add_p50_ms'])} / {cell(r['add_p95_ms'])}"]
+            + [f"{cell(r['fact_add_p50_ms'])} / {cell(r['fact_add_p95_ms'])}"]
+            + [cell(r["ingest_per_s"]), cell(r["recall_p50_ms_vs_0"])]
+            + [cell(r["add_p50_ms_vs_0"]), cell(r["fact_add_p50_ms_vs_0"])]
             + [f"{cell(r['recall_chroma_requests'])} / {cell(r['recall_bolt_round_trips'])}"]
             + [f"{cell(r['add_chroma_requests'])} / {cell(r['add_bolt_round_trips'])}"]
+            + [f"{cell(r['fact_add_chroma_requests'])} / {cell(r['fact_add_bolt_round_trips'])}"]
             for r in rows
         ],
     )
