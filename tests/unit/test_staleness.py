@@ -253,6 +253,30 @@ def test_a_fact_rewritten_in_place_replaces_its_turn_with_its_new_text() -> None
     assert replaced == {marked.id: [new.id]}
 
 
+def _demoted(
+    records: Sequence[MemoryBase], fused: Any, hits: Sequence[MemoryBase], query: str
+) -> tuple[dict[str, list[MemoryBase]], list[list[str]]]:
+    """`demote_stale`'s replacements over a store of `records`, and the ids of each read."""
+    store = services(*records)
+    reads: list[list[str]] = []
+    real_get = store.vector.get
+
+    async def get(memory_type: MemoryType, ids: Sequence[str]) -> list[MemoryBase]:
+        reads.append(list(ids))
+        return await real_get(memory_type, ids)
+
+    store.vector.get = get
+    plan = RecallPlan(
+        agents=[MemoryType.EPISODIC, MemoryType.SEMANTIC],
+        user_id="u",
+        turns=MemoryType.EPISODIC,
+        now=T0 + 100 * DAY,
+    )
+    found = {hit.id: hit for hit in hits}
+    _, replaced = asyncio.run(demote_stale(store, plan, fused, found, query, 0.5))
+    return replaced, reads
+
+
 def test_chains_of_changes_are_followed_side_by_side() -> None:
     """Five facts, each changed three times, a stale turn for the first value of each:
     every stale turn is replaced by its fact's current value, and the chains are read a
@@ -284,25 +308,8 @@ def test_chains_of_changes_are_followed_side_by_side() -> None:
         mark = {"memory_id": first.id, "by": second.id, "at": second.valid_from.isoformat()}
         turns.append(turn(f"The user {attribute} value 0.", f"said{k}", T0, **{OUTDATED: [mark]}))
         records += chain
-    store = services(*records, *turns)
-    reads: list[int] = []
-    real_get = store.vector.get
-
-    async def get(memory_type: MemoryType, ids: Sequence[str]) -> list[MemoryBase]:
-        reads.append(len(ids))
-        return await real_get(memory_type, ids)
-
-    store.vector.get = get
-    plan = RecallPlan(
-        agents=[MemoryType.EPISODIC, MemoryType.SEMANTIC],
-        user_id="u",
-        turns=MemoryType.EPISODIC,
-        now=T0 + 100 * DAY,
-    )
     fused = [(t.id, 1.0 - n / 10, []) for n, t in enumerate(turns)]
-    _, replaced = asyncio.run(
-        demote_stale(store, plan, fused, {t.id: t for t in turns}, "What is the user value?", 0.5)
-    )
+    replaced, reads = _demoted([*records, *turns], fused, turns, "What is the user value?")
     current = [r.id for r in records if r.valid_to is None]
     assert sorted(r.id for found in replaced.values() for r in found) == sorted(current)
     assert len(replaced) == 5
@@ -314,25 +321,7 @@ def test_chains_of_changes_are_followed_side_by_side() -> None:
 def test_a_fact_changed_once_is_replaced_in_one_read(moved: list[MemoryBase]) -> None:
     """The stale turn's mark names the fact and what replaced it: both come in one read."""
     berlin, _, stale, other = moved
-    store = services(*moved)
-    reads: list[list[str]] = []
-    real_get = store.vector.get
-
-    async def get(memory_type: MemoryType, ids: Sequence[str]) -> list[MemoryBase]:
-        reads.append(list(ids))
-        return await real_get(memory_type, ids)
-
-    store.vector.get = get
-    plan = RecallPlan(
-        agents=[MemoryType.EPISODIC, MemoryType.SEMANTIC],
-        user_id="u",
-        turns=MemoryType.EPISODIC,
-        now=T0 + 100 * DAY,
-    )
     fused = [(stale.id, 1.0, []), (other.id, 0.2, [])]
-    hits = {stale.id: stale, other.id: other}
-    _, replaced = asyncio.run(
-        demote_stale(store, plan, fused, hits, "Where does the user live?", 0.5)
-    )
+    replaced, reads = _demoted(moved, fused, [stale, other], "Where does the user live?")
     assert {k: [r.id for r in v] for k, v in replaced.items()} == {stale.id: [berlin.id]}
     assert len(reads) == 1, reads
