@@ -176,6 +176,11 @@ class Reconciler:
 
         reads: list[Awaitable[object]] = [by_id(t, of_type) for t, of_type in ids.items()]
         for fact in facts if self.llm is None else ():  # a model's verdicts say what else
+            turns = fact.source.turn_ids
+            if turns and self.repeated.issuperset(turns):
+                # taken again from turns sent before with these words (a replay): stored
+                # under its id, almost always, and decided by it; else read when needed
+                continue
             if fact.conflict_key is not None:
                 reads.append(self._stored_rivals(fact, ("conflict_key", fact.conflict_key)))
             elif self.services.agents[fact.memory_type].merges_near_duplicates(fact):
