@@ -4,6 +4,7 @@ trip, so reads (or writes) that do not depend on each other cost one, not one ea
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Awaitable, Iterable
 from typing import Any, TypeVar, overload
 
@@ -25,7 +26,15 @@ async def at_once(calls: Iterable[Awaitable[T]], *, limit: int | None = None) ->
         async with gate:
             return await call
 
-    done = await asyncio.gather(*(run(call) for call in calls), return_exceptions=True)
+    calls = list(calls)
+    try:
+        done = await asyncio.gather(*(run(call) for call in calls), return_exceptions=True)
+    finally:
+        # cancelled: the calls that never began (waiting for the gate, or not started)
+        # are closed, not left to warn "never awaited"; the others have ended
+        for call in calls:
+            if inspect.iscoroutine(call):
+                call.close()
     if failed := [outcome for outcome in done if isinstance(outcome, BaseException)]:
         raise failed[0]
     return list(done)  # type: ignore[arg-type]
