@@ -97,6 +97,9 @@ def _viewers(services: Services) -> list[ViewKeeper]:
     return sorted([a for a in viewers if a.projects in enabled], key=lambda a: not a.per_source)
 
 
+READS = 4  # reads of one kind in flight at once (`_Views.project`), per kind
+
+
 def _sources(services: Services) -> list[MemoryType]:
     return list(dict.fromkeys(a.projects for a in _viewers(services)))
 
@@ -249,10 +252,12 @@ class _Views:
         # what the views are rendered from, read side by side: in server mode each read is
         # a round trip, and none depends on another (under the user's lease, before the
         # commit, nothing writes between them)
+        # (a delete or update of many users' facts has a scope each: a bounded number in
+        # flight, else the queued reads wait out a server's bound in its worker threads)
         found, stored, kept = await together(
-            at_once(_user_facts(services, source, s, self.now) for s in scopes),
+            at_once((_user_facts(services, source, s, self.now) for s in scopes), limit=READS),
             at_once(_stored_views(services, a, [*facts, *gone]) for a in per_source),
-            at_once(_stored_scope_views(services, a, s) for a, s in whole),
+            at_once((_stored_scope_views(services, a, s) for a, s in whole), limit=READS),
         )
         current = dict(zip(scopes, found, strict=True))
         named = _names(services, current)  # before this write
