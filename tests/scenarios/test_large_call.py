@@ -123,3 +123,34 @@ def test_the_reads_a_call_makes_before_its_commit_go_out_together(
     plain = "Elif recommended a sushi place near the station in Dublin."
     assert not shared_orch.process(plain, user_id=uid("one")).operations  # the raw turn only
     assert beside, calls
+
+
+def _count(services: Any, monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    calls = Counter[str]()
+    for name in ("get", "list", "query"):
+        method = getattr(services.vector, name)
+
+        def watched(*args: Any, _m: Any = method, _n: str = name, **kwargs: Any) -> Any:
+            calls[_n] += 1
+            return _m(*args, **kwargs)
+
+        monkeypatch.setattr(services.vector, name, watched)
+    return calls
+
+
+def test_a_call_made_again_reads_no_rivals_for_facts_already_stored(
+    shared_orch: Orchestrator, uid: Callable[[str], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A conversation sent again whole (a retry, or an integration that sends the whole
+    history each turn) gives the same candidates, each stored: each is decided by its
+    record by id, so no rival or neighbour is read for it beforehand."""
+    user = uid("again")
+    messages = _messages(40, seed=7)
+    first = shared_orch.process(messages, user_id=user)
+    assert first.operations
+    calls = _count(services_of(shared_orch), monkeypatch)
+    again = shared_orch.process(messages, user_id=user)
+    changed = [op for op in again.all_operations() if op.operation.value != "NOOP"]
+    assert not changed, changed  # a replay: nothing to write
+    # nothing is decided from a rival or a neighbour: every candidate is stored by its id
+    assert calls["list"] + calls["query"] <= 8, calls
