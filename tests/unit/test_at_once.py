@@ -44,9 +44,10 @@ def test_a_failure_is_raised_after_every_other_call_has_ended() -> None:
     assert ended == ["slow"]  # gather alone would have raised with it still running
 
 
-def test_cancelling_the_caller_leaves_no_call_running() -> None:
-    """A call cancelled (a client gone, a timeout) while its reads are in flight: each
-    read is cancelled with it, none keeps running after it (nor holds a gate slot)."""
+def test_cancelling_the_caller_ends_every_call_and_closes_those_not_begun() -> None:
+    """A call cancelled (a client gone, a timeout) while its reads are in flight: each read
+    is cancelled with it, none keeps running after it, and those still waiting for the
+    gate are closed, not left to warn "coroutine ... was never awaited"."""
     started: list[int] = []
     ended: list[int] = []
 
@@ -68,45 +69,6 @@ def test_cancelling_the_caller_leaves_no_call_running() -> None:
         # nothing left: every started read ended, none started after the cancel
         assert sorted(ended) == sorted(started) == [0, 1], (started, ended)
         assert [t for t in asyncio.all_tasks() if t is not asyncio.current_task()] == []
-
-    asyncio.run(main())
-
-
-def test_together_with_a_failing_first_await_still_awaits_the_second() -> None:
-    ended: list[str] = []
-
-    async def fails() -> None:
-        raise KeyError("views")
-
-    async def turns() -> str:
-        await asyncio.sleep(0)
-        ended.append("turns")
-        return "t"
-
-    async def main() -> None:
-        with contextlib.suppress(KeyError):
-            await together(fails(), turns())
-        assert ended == ["turns"]
-
-    asyncio.run(main())
-
-
-def test_calls_cancelled_before_their_turn_are_closed_not_left_unawaited() -> None:
-    """`at_once` takes coroutines made up front: those still waiting for the gate (or not
-    yet started) when the caller is cancelled are never awaited, and Python warns
-    "coroutine ... was never awaited" for each (a batch's rivals reads, in the logs)."""
-
-    async def read(i: int) -> int:
-        await asyncio.sleep(10)
-        return i
-
-    async def main() -> None:
-        task = asyncio.ensure_future(at_once([read(i) for i in range(5)], limit=2))
-        for _ in range(5):
-            await asyncio.sleep(0)
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
