@@ -16,6 +16,8 @@ from octomem.orchestrator.turn_keys import keyed_turn_changes
 from octomem.orchestrator.write import write
 from octomem.stores.fence import Fence
 
+Changes = list[tuple[MemoryBase, HistoryEvent]]  # records with their history events
+
 if TYPE_CHECKING:
     from octomem.orchestrator.services import Services
 
@@ -42,7 +44,6 @@ async def commit(
     input records) the same call stores, written first, with their keys and marks."""
     records = [record for record, _ in changes]
     given = [*marked, *(record for record, _ in added)]  # as this write leaves them
-    Changes = list[tuple[MemoryBase, HistoryEvent]]
 
     async def turn_changes() -> tuple[Changes, Changes]:
         keys = await keyed_turn_changes(

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
 __all__ = ["PROJECTION_OF", "Projection", "is_projection"]
 Scope = tuple[str | None, str | None]
+READS = 4  # reads of one kind in flight at once (`_Views.project`), per kind
 ABOUT_USER: Filter = {"subject": "user"}  # the sources a scope view renders: the user's
 
 
@@ -95,9 +96,6 @@ def _viewers(services: Services) -> list[ViewKeeper]:
     enabled = services.enabled_agents
     viewers = [a for a in services.roles.views if a.memory_type in enabled]
     return sorted([a for a in viewers if a.projects in enabled], key=lambda a: not a.per_source)
-
-
-READS = 4  # reads of one kind in flight at once (`_Views.project`), per kind
 
 
 def _sources(services: Services) -> list[MemoryType]:

@@ -162,9 +162,10 @@ class Reconciler:
     async def _prefetch(self, facts: Sequence[MemoryBase]) -> None:
         """Read at once what deciding `facts` one by one reads first: each one's stored
         record by its id (a request per memory type) and, with no model to ask, the
-        conflict-key rivals or nearest neighbours of each. On a server that is one round
-        trip for the batch where it was two for each fact; a fact already stored (a call
-        made again) reads its rivals for nothing, beside its record."""
+        conflict-key rivals or nearest neighbours of each not taken again from turns sent
+        before (a replay: its record by id decides it). On a server that is one round trip
+        for the batch where it was two for each fact; a fact stored under its id by an
+        earlier call with other words reads its rivals for nothing, beside its record."""
         ids: dict[MemoryType, list[str]] = {}
         for fact in facts:
             ids.setdefault(fact.memory_type, []).append(fact.id)
@@ -176,10 +177,7 @@ class Reconciler:
 
         reads: list[Awaitable[object]] = [by_id(t, of_type) for t, of_type in ids.items()]
         for fact in facts if self.llm is None else ():  # a model's verdicts say what else
-            turns = fact.source.turn_ids
-            if turns and self.repeated.issuperset(turns):
-                # taken again from turns sent before with these words (a replay): stored
-                # under its id, almost always, and decided by it; else read when needed
+            if self._replay(fact):  # stored under its id, almost always; else read if needed
                 continue
             if fact.conflict_key is not None:
                 reads.append(self._stored_rivals(fact, ("conflict_key", fact.conflict_key)))
@@ -220,14 +218,18 @@ class Reconciler:
         before with the same words (a call made again, or a conversation sent again
         whole), is a memory deleted since: a replay does not undo a deletion. The history
         is asked only about such a candidate."""
-        turns = candidate.source.turn_ids
-        if not turns or not self.repeated.issuperset(turns):
+        if not self._replay(candidate):
             return None
         events = await self.services.history.for_memory(candidate.id)
         if not events or events[-1].operation is not Operation.DELETE:
             return None
         self._deleted.add(candidate.id)
         return _noop(candidate, "deleted since it was taken from these turns")
+
+    def _replay(self, candidate: MemoryBase) -> bool:
+        """Whether `candidate` was taken again from turns sent before with these words."""
+        turns = candidate.source.turn_ids
+        return bool(turns) and self.repeated.issuperset(turns)
 
     def _retold(self, candidate: MemoryBase) -> bool:
         """Whether the rules of `candidate`'s type read each of its turns, with these words,
