@@ -13,9 +13,9 @@ says "stopped" and stops itself (SIGSTOP) before the call, which runs once the t
 SIGCONT. With "what", only calls whose first argument equals it are counted (the
 vector store's `_on("upsert", ...)`: its request to Chroma, after the fence check).
 With "store": "batch", it stops inside the `nth` fenced transaction of a writer's
-gathered graph writes with a unit of work "what" (e.g. "upsert_relations"): "stop" before
-that unit, the statements before it (the gate among them) run; "commit" once every
-statement has run, before the transaction commits (`neo4j_batch.run`).
+gathered graph writes that hold the write "what" (e.g. "upsert_relations"): "stop"
+before their one statement is sent; "commit" once it has run, before the transaction
+commits (`neo4j_batch.run`).
 Without a store, the call runs to the end (the test kills it from outside at some
 moment). Exit 0 means the call finished without reaching the kill point; a call that
 fails prints "error <type>: <message>" and exits 3. `settings` are further settings
@@ -52,23 +52,22 @@ def _stop() -> None:
 def _arm_batch(spec: dict[str, Any]) -> None:
     from octomem.stores import neo4j_batch
 
-    real = neo4j_batch.grouped
+    real = neo4j_batch.run
     seen = 0
 
-    def grouped(works: Any) -> Any:
+    async def run(tx: Any, works: Any, tokens: Any) -> bool:
         nonlocal seen
-        ops = {id(work): op for op, work in works}
-        armed = spec["what"] in ops.values()
+        armed = spec["what"] in {op for op, _ in works}
         seen += armed
         armed = armed and seen == spec["nth"]
-        for group in real(works):
-            if armed and spec["when"] == "stop" and ops.get(id(group)) == spec["what"]:
-                _stop()
-            yield group
+        if armed and spec["when"] == "stop":
+            _stop()  # the transaction begun, its one statement not yet sent
+        done = await real(tx, works, tokens)
         if armed and spec["when"] == "commit":
-            _stop()  # every statement run, the transaction not yet committed
+            _stop()  # its statement run, the transaction not yet committed
+        return done
 
-    neo4j_batch.grouped = grouped
+    neo4j_batch.run = run
 
 
 def _arm(orch: Orchestrator, spec: dict[str, Any]) -> None:

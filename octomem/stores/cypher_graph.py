@@ -32,8 +32,9 @@ from octomem.stores.graph_expansion import SEEDS_BY_ID, SEEDS_BY_NAME, expansion
 T = TypeVar("T")
 Row: TypeAlias = Sequence[Any]
 Statement: TypeAlias = tuple[LiteralString, Mapping[str, Any]]
-# a unit of work: yields statements, is sent their rows, returns its result
-Work: TypeAlias = Generator[Statement, list[Row], T]
+# a unit of work: yields statements (or a list of them, run in order), is sent their rows
+# (of the last), returns its result
+Work: TypeAlias = Generator[Statement | list[Statement], list[Row], T]
 
 
 class CypherSession(Protocol):
@@ -55,10 +56,11 @@ def drive(work: Work[T], execute: Callable[[LiteralString, Mapping[str, Any]], l
     rows: list[Row] | None = None  # sent first: a fresh generator takes only None
     while True:
         try:
-            statement = work.send(rows)  # type: ignore[arg-type]
+            step = work.send(rows)  # type: ignore[arg-type]
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
-        rows = execute(*statement)
+        for statement in step if isinstance(step, list) else [step]:
+            rows = execute(*statement)
 
 
 async def drive_async(
@@ -68,10 +70,11 @@ async def drive_async(
     rows: list[Row] | None = None
     while True:
         try:
-            statement = work.send(rows)  # type: ignore[arg-type]
+            step = work.send(rows)  # type: ignore[arg-type]
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
-        rows = await execute(*statement)
+        for statement in step if isinstance(step, list) else [step]:
+            rows = await execute(*statement)
 
 
 def _one(query: LiteralString, params: Mapping[str, Any]) -> Work[list[Row]]:
@@ -245,7 +248,7 @@ def _create_relations(dialect: Dialect) -> LiteralString:
         "CREATE (s)-[r:RELATES {id: row.id, user_id: row.user_id, predicate: row.predicate, "
         "fact: row.fact, memory_id: row.memory_id, valid_at: " + ts("row.valid_at") + ", "
         "invalid_at: " + ts("row.invalid_at") + ", created_at: " + ts("row.created_at") + "}]"
-        "->(o) RETURN row.id AS id"
+        "->(o) RETURN collect(row.id) AS made"
     )
 
 
@@ -366,8 +369,12 @@ class CypherGraphStore:
         ]
 
         def work() -> Work[None]:
-            yield _DELETE_RELATIONS, {"ids": list(latest)}
-            created = {row[0] for row in (yield self._create_relations, {"rows": rows})}
+            # one list: a server sends it with the writer's other writes (`neo4j_batch`)
+            made = yield [
+                (_DELETE_RELATIONS, {"ids": list(latest)}),
+                (self._create_relations, {"rows": rows}),
+            ]
+            created = set(made[0][0]) if made else set()  # one row: the ids created
             if missing := [r for rid, r in latest.items() if rid not in created]:
                 r = missing[0]
                 # Raising inside the transaction rolls the whole batch back.

@@ -7,6 +7,7 @@ of the hosts sharing the server (`Neo4jIdKeyStore`).
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -19,7 +20,7 @@ from octomem.stores.clock import ServerClock
 from octomem.stores.cypher_graph import CypherGraphStore, Dialect, Row, Work, drive, drive_async
 from octomem.stores.fence import Fence
 from octomem.stores.graph_common import NAMESPACED, Namespace, check_lease
-from octomem.stores.neo4j_batch import Statement
+from octomem.stores.neo4j_batch import Answered, Statement
 from octomem.stores.neo4j_client import Neo4jClient, Tx, records
 
 log = get_logger(__name__)
@@ -74,11 +75,12 @@ _COUNT_ERASURE: LiteralString = (
 _ERASED_AT: LiteralString = "MATCH (l:OctomemLease {key: $key}) RETURN l.erased_at AS at"
 
 
-# the graph writes a writer's gathering defers (`octomem.stores.gather`): nothing is read
-# of what they return
-_DEFERRABLE = frozenset({"upsert_relations"})
-# those whose units of work read nothing of the answers: sent as their statements
+# the graph writes a writer's gathering defers (`octomem.stores.gather`), as statements:
+# those whose units of work read nothing of the answers
 _STATEMENTS = frozenset({"upsert_entities", "link_memories"})
+# and those whose unit of work yields its statements at once, as one list, and reads the
+# answer of the last (`neo4j_batch.Answered`)
+_ANSWERED = frozenset({"upsert_relations"})
 
 # Neo4j and ArcadeDB store aware datetimes, and delete relations by their index on the id.
 BOLT = Dialect()
@@ -112,17 +114,31 @@ class BoltSession:
             drive(work(), collect)
             await self.client.deferred(op, statements, fence=fence)
             return cast(T, None)
-        if write and op in _DEFERRABLE:  # nothing of their result used: gathered
-
-            async def deferred(tx: Tx) -> None:
-                await in_transaction(tx)
-
-            await self.client.deferred(op, deferred, fence=fence)
+        if write and op in _ANSWERED:
+            await self.client.deferred(op, answered(work), fence=fence)
             return cast(T, None)
         # every read of the graph store is one statement: an auto-commit transaction
         return await self.client.call(
             op, in_transaction, write=write, fence=fence, autocommit=not write
         )
+
+
+def answered(work: Callable[[], Work[Any]]) -> Answered:
+    """A unit of work that yields its statements as one list and reads only the last's
+    answer, as `Answered` statements: told the answer, it runs anew from its start (a
+    retried transaction tells it again), and what it raises rolls the transaction back."""
+    statements = next(work())
+    if not isinstance(statements, list):
+        raise TypeError("an answered unit of work yields its statements as one list")
+
+    def told(rows: list[Row]) -> None:
+        steps = work()
+        next(steps)
+        with contextlib.suppress(StopIteration):
+            steps.send(rows)
+            raise TypeError("an answered unit of work yields one list of statements")
+
+    return Answered(statements, told)
 
 
 class Neo4jGraphStore(CypherGraphStore):

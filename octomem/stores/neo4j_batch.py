@@ -1,20 +1,38 @@
-"""Several write statements sent as one, in one round trip: each in a `CALL { }` subquery
-of its own (its parameters renamed apart), run in order, behind the writer's fence as a
-gate - the lease nodes checked and written first, as every fenced write does
-(`neo4j_client`); no row comes back, and nothing is written, if a lease passed to
-another writer. Neo4j and ArcadeDB both run unit subqueries (ones that return nothing),
-each once for the one row the gate lets through, whatever its statement matched.
+"""A writer's deferred graph writes sent as one statement, in one round trip: each in a
+`CALL { }` subquery of its own (its parameters renamed apart), run in order, behind the
+writer's fence as a gate - the lease nodes checked and written first, as every fenced
+write does (`neo4j_client`); no row comes back, and nothing is written, if a lease passed
+to another writer. Neo4j and ArcadeDB both run unit subqueries (ones that return nothing)
+once for the one row the gate lets through, whatever their statement matched, and a
+subquery that returns one row (an aggregate) as one row more of the same statement.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
-from typing import Any, LiteralString, cast
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, LiteralString, TypeAlias, cast
 
 Statement = tuple[LiteralString, Mapping[str, Any]]
+Row = Sequence[Any]
+
+
+@dataclass(frozen=True)
+class Answered:
+    """Statements whose last one answers one row (an aggregate, its one column named by
+    its last `AS`), `told` to the writer once they ran, inside their transaction: an
+    error `told` raises rolls it back, with every write sent with them."""
+
+    statements: Sequence[Statement]
+    told: Callable[[list[Row]], None]
+
+
+# what a store defers: statements whose answers it reads nothing of, or `Answered` ones
+Deferred: TypeAlias = Sequence[Statement] | Answered
 
 _PARAM = re.compile(r"\$(\w+)")
+_ALIAS = re.compile(r"\bAS\s+(\w+)\s*$")
 _GATE: LiteralString = (
     "UNWIND $fences AS f MATCH (l:OctomemLease {key: f.key}) WHERE l.token = f.token "
     "SET l.fenced = f.token WITH count(l) AS held WHERE held = $held "
@@ -22,56 +40,55 @@ _GATE: LiteralString = (
 _OPEN: LiteralString = "WITH 1 AS held "
 
 
-def combined(
-    statements: Sequence[Statement], tokens: Sequence[tuple[str, int]]
-) -> tuple[LiteralString, dict[str, Any]]:
-    """One statement that runs `statements` in order, behind the gate of the leases
+@dataclass(frozen=True)
+class Combined:
+    """One statement for a writer's deferred writes, and whom to tell the answers of
+    the `Answered` ones (their columns, in order, after `held`)."""
+
+    query: LiteralString
+    params: dict[str, Any]
+    told: list[Callable[[list[Row]], None]]
+
+
+def combined(works: Sequence[Deferred], tokens: Sequence[tuple[str, int]]) -> Combined:
+    """One statement that runs `works`' statements in order, behind the gate of the leases
     `tokens` (none: no gate); it returns one row if they ran."""
     params: dict[str, Any] = {}
     parts: list[str] = [_GATE if tokens else _OPEN]
     if tokens:
         params["fences"] = [{"key": key, "token": token} for key, token in tokens]
         params["held"] = len(tokens)
-    for index, (query, given) in enumerate(statements):
-        prefix = f"s{index}_"
-        parts.append("CALL { " + _PARAM.sub(rf"${prefix}\1", query) + " } ")
-        params.update({prefix + name: value for name, value in given.items()})
+    returned, told, index = ["held"], [], 0
+    for work in works:
+        statements = work.statements if isinstance(work, Answered) else work
+        for position, (query, given) in enumerate(statements, start=1):
+            prefix, index = f"s{index}_", index + 1
+            text = _PARAM.sub(rf"${prefix}\1", query)
+            if isinstance(work, Answered) and position == len(statements):
+                alias = _ALIAS.search(text)
+                if alias is None:
+                    raise ValueError(f"an answered statement names no column: {query!r}")
+                returned.append(prefix + alias.group(1))
+                text = text[: alias.start(1)] + returned[-1]
+                told.append(work.told)
+            parts.append("CALL { " + text + " } ")
+            params.update({prefix + name: value for name, value in given.items()})
     # built from the stores' constant statements only, never from user text
-    return cast(LiteralString, "".join(parts) + "RETURN held"), params
-
-
-def grouped(works: Sequence[tuple[str, object]]) -> Iterator[object]:
-    """The deferred works in order, each run of consecutive statement lists as one list."""
-    run: list[Statement] = []
-    for _, work in works:
-        if isinstance(work, list):
-            run.extend(work)
-            continue
-        if run:
-            yield run
-            run = []
-        yield work
-    if run:
-        yield run
+    query = cast(LiteralString, "".join(parts) + "RETURN " + ", ".join(returned))
+    return Combined(query, params, told)
 
 
 async def run(
-    tx: Any, works: Sequence[tuple[str, object]], tokens: Sequence[tuple[str, int]]
+    tx: Any, works: Sequence[tuple[str, Deferred]], tokens: Sequence[tuple[str, int]]
 ) -> bool:
-    """Run deferred `works` in the transaction `tx`, in order - each run of statements as
-    one (`combined`), a unit of work as itself - the first behind the gate of the leases
-    `tokens`. False, with nothing run, if a lease passed to another writer."""
-    gate = tokens
-    for group in grouped(works):
-        query, params = combined(group if isinstance(group, list) else [], gate)
-        if (gate or isinstance(group, list)) and not await _rows(tx, query, params):
-            return False
-        if not isinstance(group, list):
-            await cast(Callable[[Any], Awaitable[None]], group)(tx)
-        gate = ()
+    """Run deferred `works` in the transaction `tx`, as one statement (`combined`) behind
+    the gate of the leases `tokens`, and tell the answered ones their answers. False, with
+    nothing run, if a lease passed to another writer."""
+    statement = combined([work for _, work in works], tokens)
+    result = await tx.run(statement.query, statement.params)
+    rows = [record async for record in result]
+    if not rows:
+        return False
+    for column, told in enumerate(statement.told, start=1):
+        told([[rows[0][column]]])
     return True
-
-
-async def _rows(tx: Any, query: LiteralString, params: Mapping[str, Any]) -> list[Any]:
-    result = await tx.run(query, params)
-    return [record async for record in result]

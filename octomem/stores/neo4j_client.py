@@ -295,14 +295,14 @@ class Neo4jClient:
     async def deferred(
         self,
         op: str,
-        work: Callable[[Tx], Awaitable[None]] | list[Statement],
+        work: neo4j_batch.Deferred,
         *,
         fence: Fence | None,
         what: str = "graph",
     ) -> None:
-        """`call` a fenced write whose work (or list of statements) returns nothing, or,
-        while its writer gathers (`octomem.stores.gather`), defer it to the gathering's
-        one transaction, where consecutive statements go as one (`neo4j_batch`)."""
+        """`call` a fenced write of statements, or, while its writer gathers
+        (`octomem.stores.gather`), defer it to the gathering's one transaction, where the
+        statements deferred go as one (`neo4j_batch`)."""
         gathering = gather.current(fence)
         if gathering is not None and gathering.owner in (None, self):
             gathering.owner, gathering.flush = self, self._flush
@@ -434,7 +434,7 @@ class ServerStore:
     async def _deferred(
         self,
         op: str,
-        work: Callable[[Tx], Awaitable[None]] | list[Statement],
+        work: list[Statement],
         *,
         fence: Fence | None,
     ) -> None:

@@ -109,13 +109,13 @@ def test_a_stalled_writer_cannot_overwrite_the_newer_truth(
     _clean(b)
 
 
-@pytest.mark.parametrize("when", ["stop", "commit"], ids=["before-its-relations", "before-commit"])
+@pytest.mark.parametrize("when", ["stop", "commit"], ids=["before-its-statement", "before-commit"])
 def test_a_writer_stalled_inside_its_transaction_cannot_overwrite_the_newer_truth(
     tmp_path: Path, server_stores: dict[str, Any], host: Any, uid: Any, when: str
 ) -> None:
     """Host A stalls (SIGSTOP: a long pause, a frozen VM) inside the transaction of its
-    gathered writes, its gate passed: with its relations next, or with every statement run
-    and the commit next. Host B takes over and moves the user to Berlin; A resumes in a
+    gathered writes: with their one statement (the gate first) next, or with it run and
+    the commit next. Host B takes over and moves the user to Berlin; A resumes in a
     transaction whose reads no longer agree with the graph. Whatever they show it, A's
     write is refused as the lost lease it is (LeaseLostError: a caller may retry), and
     Berlin is the one home."""

@@ -46,6 +46,8 @@ PLAIN = [
 FACT = "My favourite food lately is risotto; Hugo got me hooked on it in Busan."  # and core
 # another fact of the same user: its facts on the subject and its core block are read
 AGAIN = "My favourite drink is tea; Anna got me into it."
+# a fact naming a person: knowledge relations written (replaced by id) with the rest
+PERSON = "My sister Nora Moreau works at Fiat."
 
 
 def test_an_add_and_an_ingest_of_20_stay_within_their_round_trips(
@@ -73,6 +75,9 @@ def test_an_add_and_an_ingest_of_20_stay_within_their_round_trips(
         before = meter.read()
         assert orch.process(AGAIN, user_id=USER, session_id="single").operations
         again = per_op(before, meter.read(), 1)
+        before = meter.read()
+        assert orch.process(PERSON, user_id=USER, session_id="single").operations
+        person = per_op(before, meter.read(), 1)
         assert orch.check().consistent
     assert ingested["chroma_requests"] <= 4 and ingested["bolt_round_trips"] <= 10, ingested
     assert ingested["graph_transactions"] <= 4, ingested
@@ -83,6 +88,8 @@ def test_an_add_and_an_ingest_of_20_stay_within_their_round_trips(
     assert fact["chroma_requests"] <= 10, fact
     # the scans of stored facts and of the core block: one request each, with metadata
     assert again["chroma_requests"] <= 11 and again["bolt_round_trips"] <= 8, again
+    # its relations' delete and create sent in the commit's one statement
+    assert person["bolt_round_trips"] <= 8 and person["graph_transactions"] <= 4, person
 
 
 def test_an_adds_vector_writes_of_several_types_go_to_the_server_together(

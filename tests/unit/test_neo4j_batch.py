@@ -3,17 +3,20 @@ subquery of its own, its parameters renamed apart, behind the writer's fence."""
 
 from __future__ import annotations
 
-from octomem.stores.neo4j_batch import combined, grouped
+import pytest
+
+from octomem.stores.neo4j_batch import Answered, combined
 
 
 def test_statements_become_subqueries_with_parameters_of_their_own() -> None:
-    query, params = combined(
+    statement = combined(
         [
-            ("MERGE (a:A {id: $id}) SET a.v = $v", {"id": 1, "v": 2}),
-            ("CREATE (:B {id: $id})", {"id": 3}),
+            [("MERGE (a:A {id: $id}) SET a.v = $v", {"id": 1, "v": 2})],
+            [("CREATE (:B {id: $id})", {"id": 3})],
         ],
         [("lease-a", 7)],
     )
+    query, params = statement.query, statement.params
     assert query.startswith("UNWIND $fences AS f MATCH (l:OctomemLease {key: f.key})")
     assert (
         "CALL { MERGE (a:A {id: $s0_id}) SET a.v = $s0_v } CALL { CREATE (:B {id: $s1_id}) }"
@@ -30,15 +33,27 @@ def test_statements_become_subqueries_with_parameters_of_their_own() -> None:
 
 
 def test_without_a_fence_the_statements_run_ungated() -> None:
-    query, params = combined([("CREATE (:B {id: $id})", {"id": 3})], [])
+    statement = combined([[("CREATE (:B {id: $id})", {"id": 3})]], [])
+    query, params = statement.query, statement.params
     assert query == "WITH 1 AS held CALL { CREATE (:B {id: $s0_id}) } RETURN held"
     assert params == {"s0_id": 3}
 
 
-def test_consecutive_statement_lists_are_grouped_and_units_of_work_kept_in_order() -> None:
-    async def work(tx: object) -> None:
-        return None
+def test_an_answered_statement_returns_its_one_row_under_a_name_of_its_own() -> None:
+    told: list[object] = []
+    made = "UNWIND $rows AS row CREATE (:R {id: row}) RETURN collect(row) AS made"
+    answered = [Answered([("DELETE_Q $ids", {"ids": [1]}), (made, {"rows": [1]})], told.append)]
+    statement = combined([*answered, [("CREATE (:B)", {})], *answered], [])
+    assert statement.query == (
+        "WITH 1 AS held CALL { DELETE_Q $s0_ids } "
+        "CALL { UNWIND $s1_rows AS row CREATE (:R {id: row}) RETURN collect(row) AS s1_made } "
+        "CALL { CREATE (:B) } CALL { DELETE_Q $s3_ids } "
+        "CALL { UNWIND $s4_rows AS row CREATE (:R {id: row}) RETURN collect(row) AS s4_made } "
+        "RETURN held, s1_made, s4_made"
+    )
+    assert statement.told == [told.append, told.append]
 
-    one, two, three = ("Q1", {}), ("Q2", {}), ("Q3", {})
-    works = [("a", [one]), ("b", [two]), ("c", work), ("d", [three])]
-    assert list(grouped(works)) == [[one, two], work, [three]]
+
+def test_an_answered_statement_must_name_its_column() -> None:
+    with pytest.raises(ValueError, match="names no column"):
+        combined([Answered([("CREATE (:B) RETURN count(*)", {})], print)], [])
