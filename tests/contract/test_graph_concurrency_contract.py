@@ -18,7 +18,7 @@ import pytest
 
 from octomem.errors import InvalidInputError
 from octomem.models import MemoryType
-from octomem.stores import fence
+from octomem.stores import fence, gather
 from octomem.stores.base import GraphStore, MemoryLink
 from octomem.stores.fence import Fence, LeaseLostError
 from tests.contract.graph_backends import Graph
@@ -121,6 +121,37 @@ async def test_a_write_under_a_lost_lease_is_refused(graph: Graph) -> None:
         with pytest.raises(LeaseLostError):
             await graph.store.upsert_entities([entity], fence=alice)
         assert await graph.store.find_entities(graph.user("u"), ["Fenced"]) == []
+
+
+async def test_a_gathered_write_with_a_relation_to_a_missing_entity_stores_nothing(
+    graph: Graph,
+) -> None:
+    """A writer's gathered graph writes go to a server as one statement (`neo4j_batch`):
+    a relation whose entity does not exist still fails the whole write, the entities and
+    links gathered with it included."""
+    if graph.server is None:
+        pytest.skip("an embedded graph gathers nothing: each write is a transaction of its own")
+    key = graph.id("gathered")
+    stored = graph.store.lease_key(key)
+    held = Fence(
+        ((stored, await graph.store.acquire_lease(key, "alice", HOUR)),), graph.store.fence_holds
+    )
+    u = graph.user("u")
+    a, b, ghost = graph.entity("A", u), graph.entity("B", u), graph.entity("Ghost", u)
+    memory = graph.id("m1")
+    with pytest.raises(InvalidInputError, match="do not exist"):
+        async with gather.gathered(held):
+            await graph.store.upsert_entities([a, b], fence=held)
+            await graph.store.upsert_relations(
+                [graph.rel("ok", a, "knows", b), graph.rel("bad", a, "knows", ghost)], fence=held
+            )
+            await graph.store.link_memories(
+                [MemoryLink(memory, MemoryType.SEMANTIC, u, [a.id])], fence=held
+            )
+    assert await graph.store.find_entities(u, ["A", "B"]) == []
+    assert await graph.store.relations(u, include_invalid=True) == []
+    assert memory not in await graph.store.memory_ids()
+    await graph.store.release_lease(key, "alice")
 
 
 async def test_an_erasure_counted_after_the_lease_expired_is_read(graph: Graph) -> None:
