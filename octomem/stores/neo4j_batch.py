@@ -3,8 +3,8 @@
 writer's fence as a gate - the lease nodes checked and written first, as every fenced
 write does (`neo4j_client`); no row comes back, and nothing is written, if a lease passed
 to another writer. Neo4j and ArcadeDB both run unit subqueries (ones that return nothing)
-once for the one row the gate lets through, whatever their statement matched, and a
-subquery that returns one row (an aggregate) as one row more of the same statement.
+once for the one row the gate lets through, whatever their statement matched; an
+answered statement's rows are collected into that row (a subquery within its own).
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ Row = Sequence[Any]
 
 @dataclass(frozen=True)
 class Answered:
-    """Statements whose last one answers one row (an aggregate, its one column named by
-    its last `AS`), `told` to the writer once they ran, inside their transaction: an
-    error `told` raises rolls it back, with every write sent with them."""
+    """Statements whose last one answers rows of one column (named by its last `AS`),
+    `told` to the writer once they ran, inside their transaction: an error `told` raises
+    rolls it back, with every write sent with them."""
 
     statements: Sequence[Statement]
     told: Callable[[list[Row]], None]
@@ -69,7 +69,10 @@ def combined(works: Sequence[Deferred], tokens: Sequence[tuple[str, int]]) -> Co
                 if alias is None:
                     raise ValueError(f"an answered statement names no column: {query!r}")
                 returned.append(prefix + alias.group(1))
-                text = text[: alias.start(1)] + returned[-1]
+                # its rows collected into one: however many it answers (none, several),
+                # the statement keeps its one row - no later write run twice, and no row
+                # only when the gate let none through
+                text = f"CALL {{ {text} }} RETURN collect([{alias.group(1)}]) AS {returned[-1]}"
                 told.append(work.told)
             parts.append("CALL { " + text + " } ")
             params.update({prefix + name: value for name, value in given.items()})
@@ -90,5 +93,5 @@ async def run(
     if not rows:
         return False
     for column, told in enumerate(statement.told, start=1):
-        told([[rows[0][column]]])
+        told([list(row) for row in rows[0][column]])
     return True

@@ -259,3 +259,70 @@ async def test_concurrent_writers_of_the_same_nodes_all_succeed(graph: Graph) ->
             ]
     finally:
         await other.close()
+
+
+async def test_gathered_relations_all_missing_replaced_or_bad_after_good(graph: Graph) -> None:
+    """Every relation of a gathered upsert missing (an empty collect);
+    two upserts of relations in one gathering, the second replacing the first by id; and
+    a second upsert that names a missing entity after a good one."""
+    if graph.server is None:
+        pytest.skip("an embedded graph gathers nothing")
+    key = graph.id("gathered-more")
+    stored = graph.store.lease_key(key)
+    held = Fence(
+        ((stored, await graph.store.acquire_lease(key, "alice", HOUR)),), graph.store.fence_holds
+    )
+    u = graph.user("u")
+    a, b, ghost = graph.entity("A", u), graph.entity("B", u), graph.entity("Ghost", u)
+    # 1. all missing: InvalidInputError, not a lost lease
+    with pytest.raises(InvalidInputError, match="do not exist"):
+        async with gather.gathered(held):
+            await graph.store.upsert_entities([a, b], fence=held)
+            await graph.store.upsert_relations([graph.rel("bad", a, "knows", ghost)], fence=held)
+    assert await graph.store.find_entities(u, ["A", "B"]) == []
+    # 2. two upserts of the same relation id in one gathering, then a second gathering
+    async with gather.gathered(held):
+        await graph.store.upsert_entities([a, b], fence=held)
+        await graph.store.upsert_relations([graph.rel("ok", a, "knows", b)], fence=held)
+        await graph.store.upsert_relations([graph.rel("ok", a, "likes", b)], fence=held)
+    async with gather.gathered(held):
+        await graph.store.upsert_relations([graph.rel("ok", a, "loves", b)], fence=held)
+    rels = await graph.store.relations(u, include_invalid=True)
+    assert [r.predicate for r in rels] == ["loves"], rels
+    # 3. a good upsert then a bad one in one gathering: nothing of either
+    with pytest.raises(InvalidInputError, match="do not exist"):
+        async with gather.gathered(held):
+            await graph.store.upsert_relations([graph.rel("ok2", a, "knows", b)], fence=held)
+            await graph.store.upsert_relations([graph.rel("bad2", b, "knows", ghost)], fence=held)
+    rels = await graph.store.relations(u, include_invalid=True)
+    assert [r.predicate for r in rels] == ["loves"], rels
+    await graph.store.release_lease(key, "alice")
+
+
+@pytest.mark.parametrize("found", [0, 2], ids=["no-row", "two-rows"])
+async def test_an_answered_statement_of_any_row_count_runs_the_others_once(
+    graph: Graph, found: int
+) -> None:
+    """An `Answered` statement is told its statement's rows, however many it
+    answers; the other writes sent with it run once, and none answered is no lost lease."""
+    from octomem.stores.neo4j_batch import Answered
+
+    if graph.server is None:
+        pytest.skip("an embedded graph gathers nothing")
+    client = graph.store._db  # type: ignore[attr-defined]
+    key = graph.id(f"answered-{found}")
+    stored = graph.store.lease_key(key)
+    held = Fence(
+        ((stored, await graph.store.acquire_lease(key, "alice", HOUR)),), graph.store.fence_holds
+    )
+    ids = [graph.id(f"n{i}-{found}") for i in range(found)]
+    mark = graph.id(f"mark-{found}")
+    told: list[object] = []
+    rows = "UNWIND $ids AS i CREATE (:Entity {id: i}) RETURN i AS made"
+    async with gather.gathered(held):
+        await client.deferred("t", Answered([(rows, {"ids": ids})], told.append), fence=held)
+        await client.deferred("t", [("CREATE (:Entity {id: $id})", {"id": mark})], fence=held)
+    assert told == [[[i] for i in ids]]
+    marks = await client.query("count", "MATCH (e:Entity {id: $id}) RETURN count(e) AS n", id=mark)
+    assert marks[0]["n"] == 1
+    await graph.store.release_lease(key, "alice")

@@ -46,9 +46,11 @@ def test_an_answered_statement_returns_its_one_row_under_a_name_of_its_own() -> 
     statement = combined([*answered, [("CREATE (:B)", {})], *answered], [])
     assert statement.query == (
         "WITH 1 AS held CALL { DELETE_Q $s0_ids } "
-        "CALL { UNWIND $s1_rows AS row CREATE (:R {id: row}) RETURN collect(row) AS s1_made } "
+        "CALL { CALL { UNWIND $s1_rows AS row CREATE (:R {id: row}) RETURN collect(row) AS made }"
+        " RETURN collect([made]) AS s1_made } "
         "CALL { CREATE (:B) } CALL { DELETE_Q $s3_ids } "
-        "CALL { UNWIND $s4_rows AS row CREATE (:R {id: row}) RETURN collect(row) AS s4_made } "
+        "CALL { CALL { UNWIND $s4_rows AS row CREATE (:R {id: row}) RETURN collect(row) AS made }"
+        " RETURN collect([made]) AS s4_made } "
         "RETURN held, s1_made, s4_made"
     )
     assert statement.told == [told.append, told.append]
