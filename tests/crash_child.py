@@ -12,10 +12,9 @@ it, after it returned, or from a timer thread while it runs ("during"); with "st
 says "stopped" and stops itself (SIGSTOP) before the call, which runs once the test sends
 SIGCONT. With "what", only calls whose first argument equals it are counted (the
 vector store's `_on("upsert", ...)`: its request to Chroma, after the fence check).
-With "store": "batch", it stops inside the `nth` fenced transaction of a writer's
-gathered graph writes that hold the write "what" (e.g. "upsert_relations"): "stop"
-before their one statement is sent; "commit" once it has run, before the transaction
-commits (`neo4j_batch.run`).
+With "store": "batch" and "when": "commit", it stops inside the `nth` fenced transaction
+of a writer's gathered graph writes that hold the write "what" (e.g. "upsert_relations"),
+once their one statement has run, before the transaction commits (`neo4j_batch.run`).
 Without a store, the call runs to the end (the test kills it from outside at some
 moment). Exit 0 means the call finished without reaching the kill point; a call that
 fails prints "error <type>: <message>" and exits 3. `settings` are further settings
@@ -60,8 +59,6 @@ def _arm_batch(spec: dict[str, Any]) -> None:
         armed = spec["what"] in {op for op, _ in works}
         seen += armed
         armed = armed and seen == spec["nth"]
-        if armed and spec["when"] == "stop":
-            _stop()  # the transaction begun, its one statement not yet sent
         done = await real(tx, works, tokens)
         if armed and spec["when"] == "commit":
             _stop()  # its statement run, the transaction not yet committed

@@ -248,7 +248,7 @@ def _create_relations(dialect: Dialect) -> LiteralString:
         "CREATE (s)-[r:RELATES {id: row.id, user_id: row.user_id, predicate: row.predicate, "
         "fact: row.fact, memory_id: row.memory_id, valid_at: " + ts("row.valid_at") + ", "
         "invalid_at: " + ts("row.invalid_at") + ", created_at: " + ts("row.created_at") + "}]"
-        "->(o) RETURN collect(row.id) AS made"
+        "->(o) RETURN row.id AS id"
     )
 
 
@@ -374,7 +374,7 @@ class CypherGraphStore:
                 (_DELETE_RELATIONS, {"ids": list(latest)}),
                 (self._create_relations, {"rows": rows}),
             ]
-            created = set(made[0][0]) if made else set()  # one row: the ids created
+            created = {row[0] for row in made}
             if missing := [r for rid, r in latest.items() if rid not in created]:
                 r = missing[0]
                 # Raising inside the transaction rolls the whole batch back.

@@ -32,7 +32,7 @@ class Answered:
 Deferred: TypeAlias = Sequence[Statement] | Answered
 
 _PARAM = re.compile(r"\$(\w+)")
-_ALIAS = re.compile(r"\bAS\s+(\w+)\s*$")
+_ALIAS = re.compile(r"\bRETURN\s.*\bAS\s+(\w+)\s*$", re.DOTALL)  # its one column
 _GATE: LiteralString = (
     "UNWIND $fences AS f MATCH (l:OctomemLease {key: f.key}) WHERE l.token = f.token "
     "SET l.fenced = f.token WITH count(l) AS held WHERE held = $held "
