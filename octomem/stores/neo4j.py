@@ -79,7 +79,8 @@ _ERASED_AT: LiteralString = "MATCH (l:OctomemLease {key: $key}) RETURN l.erased_
 # those whose units of work read nothing of the answers
 _STATEMENTS = frozenset({"upsert_entities", "link_memories"})
 # and those whose unit of work yields its statements at once, as one list, and reads the
-# answer of the last (`neo4j_batch.Answered`)
+# answer of the last (`neo4j_batch.Answered`); the first of them touches nothing another
+# deferred write touches (the relations' delete by id), so it may lead
 _ANSWERED = frozenset({"upsert_relations"})
 
 # Neo4j and ArcadeDB store aware datetimes, and delete relations by their index on the id.
@@ -138,7 +139,7 @@ def answered(work: Callable[[], Work[Any]]) -> Answered:
             steps.send(rows)
             raise TypeError("an answered unit of work yields one list of statements")
 
-    return Answered(statements, told)
+    return Answered(statements, told, leads=True)
 
 
 class Neo4jGraphStore(CypherGraphStore):

@@ -59,3 +59,27 @@ def test_an_answered_statement_returns_its_one_row_under_a_name_of_its_own() -> 
 def test_an_answered_statement_must_name_its_column() -> None:
     with pytest.raises(ValueError, match="names no column"):
         combined([Answered([("CREATE (:B) RETURN count(*)", {})], print)], [])
+
+
+def test_a_leading_statement_opens_the_statement_before_the_gate_and_only_the_first() -> None:
+    """ArcadeDB plans an edge match by an indexed property with its index only as a
+    statement's first clause: the first answered statement that may lead goes there."""
+    told: list[object] = []
+
+    def relations(ids: str) -> Answered:
+        delete = ("MATCH ()-[r:R]->() WHERE r.id IN $ids DELETE r", {"ids": ids})
+        create = ("UNWIND $rows AS row CREATE (:R {id: row}) RETURN row AS id", {"rows": ids})
+        return Answered([delete, create], told.append, leads=True)
+
+    statement = combined([[("CREATE (:B)", {})], relations("a"), relations("b")], [("k", 1)])
+    assert statement.query.startswith(
+        "MATCH ()-[r:R]->() WHERE r.id IN $s1_ids DELETE r WITH count(*) AS s1_led "
+        "UNWIND $fences AS f"
+    )
+    # the second waits its turn, in a subquery: before it, the first created its rows
+    assert statement.query.index("CALL { CREATE (:B) }") < statement.query.index("$s2_rows")
+    assert statement.query.index("$s2_rows") < statement.query.index(
+        "CALL { MATCH ()-[r:R]->() WHERE r.id IN $s3_ids DELETE r }"
+    )
+    assert statement.params["s1_ids"] == "a" and statement.params["s3_ids"] == "b"
+    assert statement.query.endswith("RETURN held, s2_id, s4_id")
