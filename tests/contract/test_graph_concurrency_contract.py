@@ -123,6 +123,12 @@ async def test_a_write_under_a_lost_lease_is_refused(graph: Graph) -> None:
         assert await graph.store.find_entities(graph.user("u"), ["Fenced"]) == []
 
 
+async def _alices(graph: Graph, key: str) -> Fence:
+    """The fence of the lease `key`, taken by "alice" for an hour."""
+    token = await graph.store.acquire_lease(key, "alice", HOUR)
+    return Fence(((graph.store.lease_key(key), token),), graph.store.fence_holds)
+
+
 async def test_a_gathered_write_with_a_relation_to_a_missing_entity_stores_nothing(
     graph: Graph,
 ) -> None:
@@ -132,10 +138,7 @@ async def test_a_gathered_write_with_a_relation_to_a_missing_entity_stores_nothi
     if graph.server is None:
         pytest.skip("an embedded graph gathers nothing: each write is a transaction of its own")
     key = graph.id("gathered")
-    stored = graph.store.lease_key(key)
-    held = Fence(
-        ((stored, await graph.store.acquire_lease(key, "alice", HOUR)),), graph.store.fence_holds
-    )
+    held = await _alices(graph, key)
     u = graph.user("u")
     a, b, ghost = graph.entity("A", u), graph.entity("B", u), graph.entity("Ghost", u)
     memory = graph.id("m1")
@@ -268,10 +271,7 @@ async def test_gathered_relations_all_missing_replaced_or_bad_after_good(graph: 
     if graph.server is None:
         pytest.skip("an embedded graph gathers nothing")
     key = graph.id("gathered-more")
-    stored = graph.store.lease_key(key)
-    held = Fence(
-        ((stored, await graph.store.acquire_lease(key, "alice", HOUR)),), graph.store.fence_holds
-    )
+    held = await _alices(graph, key)
     u = graph.user("u")
     a, b, ghost = graph.entity("A", u), graph.entity("B", u), graph.entity("Ghost", u)
     # 1. all missing: InvalidInputError, not a lost lease
@@ -285,6 +285,8 @@ async def test_gathered_relations_all_missing_replaced_or_bad_after_good(graph: 
         await graph.store.upsert_entities([a, b], fence=held)
         await graph.store.upsert_relations([graph.rel("ok", a, "knows", b)], fence=held)
         await graph.store.upsert_relations([graph.rel("ok", a, "likes", b)], fence=held)
+    rels = await graph.store.relations(u, include_invalid=True)
+    assert [r.predicate for r in rels] == ["likes"], rels  # the second replaced the first
     async with gather.gathered(held):
         await graph.store.upsert_relations([graph.rel("ok", a, "loves", b)], fence=held)
     rels = await graph.store.relations(u, include_invalid=True)
