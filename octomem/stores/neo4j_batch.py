@@ -98,8 +98,9 @@ async def run(
     tx: Any, works: Sequence[tuple[str, Deferred]], tokens: Sequence[tuple[str, int]]
 ) -> bool:
     """Run deferred `works` in the transaction `tx`, as one statement (`combined`) behind
-    the gate of the leases `tokens`, and tell the answered ones their answers. False, with
-    nothing run, if a lease passed to another writer."""
+    the gate of the leases `tokens`, and tell the answered ones their answers. False if a
+    lease passed to another writer: none of the writes ran but a leading one, which the
+    caller's failing transaction rolls back."""
     statement = combined([work for _, work in works], tokens)
     result = await tx.run(statement.query, statement.params)
     rows = [record async for record in result]
