@@ -17,10 +17,18 @@ from octomem.logs import get_logger
 from octomem.stores import gather
 from octomem.stores.base import StoredIdKey
 from octomem.stores.clock import ServerClock
-from octomem.stores.cypher_graph import CypherGraphStore, Dialect, Row, Work, drive, drive_async
+from octomem.stores.cypher_graph import (
+    CypherGraphStore,
+    Dialect,
+    Row,
+    Statement,
+    Work,
+    drive,
+    drive_async,
+)
 from octomem.stores.fence import Fence
 from octomem.stores.graph_common import NAMESPACED, Namespace, check_lease
-from octomem.stores.neo4j_batch import Answered, Statement
+from octomem.stores.neo4j_batch import Answered
 from octomem.stores.neo4j_client import Neo4jClient, Tx, records
 
 log = get_logger(__name__)

@@ -16,12 +16,11 @@ when the gate finds a lease lost.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, LiteralString, TypeAlias, cast
 
-Statement = tuple[LiteralString, Mapping[str, Any]]
-Row = Sequence[Any]
+from octomem.stores.cypher_graph import Row, Statement
 
 
 @dataclass(frozen=True)

@@ -39,9 +39,9 @@ from octomem.errors import (
 )
 from octomem.stores import causal, gather, neo4j_batch, stuck
 from octomem.stores import fence as fences
+from octomem.stores.cypher_graph import Statement
 from octomem.stores.fence import Fence, LeaseLostError
 from octomem.stores.graph_common import Namespace
-from octomem.stores.neo4j_batch import Statement
 from octomem.stores.neo4j_round_trips import AutoCommit, pipelined
 from octomem.telemetry import traced
 
