@@ -21,6 +21,7 @@ from octomem.models import MemoryType
 from octomem.stores import fence, gather
 from octomem.stores.base import GraphStore, MemoryLink
 from octomem.stores.fence import Fence, LeaseLostError
+from octomem.stores.neo4j_batch import Answered
 from tests.contract.graph_backends import Graph
 
 HOUR = 3600.0
@@ -307,16 +308,11 @@ async def test_an_answered_statement_of_any_row_count_runs_the_others_once(
 ) -> None:
     """An `Answered` statement is told its statement's rows, however many it
     answers; the other writes sent with it run once, and none answered is no lost lease."""
-    from octomem.stores.neo4j_batch import Answered
-
     if graph.server is None:
         pytest.skip("an embedded graph gathers nothing")
     client = graph.store._db  # type: ignore[attr-defined]
     key = graph.id(f"answered-{found}")
-    stored = graph.store.lease_key(key)
-    held = Fence(
-        ((stored, await graph.store.acquire_lease(key, "alice", HOUR)),), graph.store.fence_holds
-    )
+    held = await _alices(graph, key)
     ids = [graph.id(f"n{i}-{found}") for i in range(found)]
     mark = graph.id(f"mark-{found}")
     told: list[object] = []
