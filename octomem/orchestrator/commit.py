@@ -34,6 +34,7 @@ async def commit(
     marked: Sequence[MemoryBase] = (),
     added: Sequence[tuple[MemoryBase, HistoryEvent]] = (),
     actor: str = "octomem",
+    ahead: projections.Ahead | None = None,
 ) -> projections.Projection:
     """Write `changes` (records with their history events) and remove `deleted`, with the
     projection changes they cause (returned, for the caller's report), the `outdated`
@@ -41,7 +42,8 @@ async def commit(
     `staleness.outdated_turn_changes`), the keys of the turns the records were read from
     (`turn_keys`), and the raw turns `marked` (`extracted.marked`: rewritten without
     embedding unless a closure or their keys change them too). `added`: raw turns (and
-    input records) the same call stores, written first, with their keys and marks."""
+    input records) the same call stores, written first, with their keys and marks.
+    `ahead`: the views' reads made while the changes were decided (`projections.Ahead`)."""
     records = [record for record, _ in changes]
     given = [*marked, *(record for record, _ in added)]  # as this write leaves them
 
@@ -63,7 +65,7 @@ async def commit(
         return keys, marks
 
     # the views' reads and the turns' are independent: on a server, one wait for both
-    viewing = projections.project(services, records, deleted=deleted, now=now)
+    viewing = projections.project(services, records, deleted=deleted, now=now, ahead=ahead)
     views, (keys, marks) = await together(viewing, turn_changes())
     written = {record.id for record, _ in marks}
     keys = [(record, event) for record, event in keys if record.id not in written]

@@ -125,11 +125,15 @@ async def project(
     *,
     deleted: Iterable[MemoryBase] = (),
     now: datetime,
+    ahead: Ahead | None = None,
 ) -> Projection:
     """The view changes for source records that are about to be written as `changed`
-    (their final states: added, rewritten or closed) or removed (`deleted`)."""
+    (their final states: added, rewritten or closed) or removed (`deleted`); `ahead`:
+    what was read for them before they were decided (`Ahead`), not read again."""
     changed, deleted = list(changed), list(deleted)
-    views = _Views(services, now)
+    if ahead is None or ahead.now != now:  # what it holds is valid at its own time only
+        ahead = Ahead(services, now)
+    views = _Views(services, now, ahead)
     for source in _sources(services):
         await views.project(source, changed, deleted)
     return views.out
@@ -141,7 +145,7 @@ async def refresh(
     """Every view of one scope recomputed from its sources, and per-source views whose
     source is gone removed."""
     scope_where = scope_filter(user_id, agent_id)
-    views = _Views(services, now)
+    views = _Views(services, now, Ahead(services, now))
     for source in _sources(services):
         facts = await services.vector.list(source, where=scope_where)
         await views.project(source, facts, [])
@@ -228,11 +232,81 @@ def _names(
 
 
 @dataclass
-class _Views:
-    """The view changes of source records, gathered in `out` at `now`."""
+class Ahead:
+    """What rendering the views of a batch's facts reads (`_Views.project`), read before
+    the batch is decided (`read`, beside the reconciler's own reads: on a server, one
+    round trip for both): the facts about the user and the stored scope views of the
+    candidates' scopes, and the stored per-source views of the candidates. The commit
+    reads only what this does not hold (the views of a fact a candidate closes, a scope
+    no candidate was of). Read under the scope's lease, so valid until the commit:
+    nothing writes the scope before it."""
 
     services: Services
     now: datetime
+    facts: dict[tuple[MemoryType, Scope], dict[str, MemoryBase]] = field(default_factory=dict)
+    scope_views: dict[tuple[MemoryType, Scope], list[MemoryBase]] = field(default_factory=dict)
+    # per-source views of the facts read, by viewer type: (the fact ids asked, by fact id)
+    views: dict[MemoryType, tuple[frozenset[str], dict[str, MemoryBase]]] = field(
+        default_factory=dict
+    )
+
+    async def read(self, candidates: Sequence[MemoryBase]) -> None:
+        """Read what the views of `candidates` (the batch's new facts) are rendered from."""
+        for source in _sources(self.services):
+            of = [c for c in candidates if c.memory_type == source]
+            if of:
+                scopes = list(dict.fromkeys((c.user_id, c.agent_id) for c in of))
+                await self.reads(source, scopes, [c.id for c in of])
+
+    async def reads(
+        self, source: MemoryType, scopes: list[Scope], ids: list[str]
+    ) -> tuple[list[dict[str, MemoryBase]], list[dict[str, MemoryBase]], list[list[MemoryBase]]]:
+        """The facts about the user in each of `scopes` (of type `source`), the stored views
+        of the facts `ids` by each per-source viewer of `source`, and the stored views of
+        each scope by each scope viewer (in `_viewers`' order, then `scopes`'), read side by
+        side, those held taken as read, and held for a second call."""
+        services, now = self.services, self.now
+        viewers = [a for a in _viewers(services) if a.projects == source]
+        per_source = [a for a in viewers if a.per_source]
+        whole = [(a, s) for a in viewers if not a.per_source for s in scopes]
+
+        async def facts(scope: Scope) -> dict[str, MemoryBase]:
+            key = (source, scope)
+            if key not in self.facts:
+                self.facts[key] = await _user_facts(services, source, scope, now)
+            return dict(self.facts[key])  # the caller's to change
+
+        async def views(agent: ViewKeeper) -> dict[str, MemoryBase]:
+            asked, held = self.views.get(agent.memory_type, (frozenset(), {}))
+            missing = [i for i in dict.fromkeys(ids) if i not in asked]
+            found = await _stored_views(services, agent, missing) if missing else {}
+            self.views[agent.memory_type] = (asked | set(missing), {**held, **found})
+            return {i: v for i in ids if (v := found.get(i, held.get(i))) is not None}
+
+        async def scope_views(agent: ViewKeeper, scope: Scope) -> list[MemoryBase]:
+            key = (agent.memory_type, scope)
+            if key not in self.scope_views:
+                self.scope_views[key] = await _stored_scope_views(services, agent, scope)
+            return list(self.scope_views[key])
+
+        # in server mode each read is a round trip, and none depends on another; a delete
+        # or update of many users' facts has a scope each: a bounded number in flight,
+        # else the queued reads wait out a server's bound in its worker threads
+        return await together(
+            at_once((facts(s) for s in scopes), limit=READS),
+            at_once(views(a) for a in per_source),
+            at_once((scope_views(a, s) for a, s in whole), limit=READS),
+        )
+
+
+@dataclass
+class _Views:
+    """The view changes of source records, gathered in `out` at `now` (`ahead`: their
+    reads, some maybe made before)."""
+
+    services: Services
+    now: datetime
+    ahead: Ahead
     out: Projection = field(default_factory=Projection)
 
     async def project(
@@ -246,17 +320,9 @@ class _Views:
         scopes = list({(r.user_id, r.agent_id) for r in [*facts.values(), *gone.values()]})
         viewers = [a for a in _viewers(services) if a.projects == source]
         per_source = [a for a in viewers if a.per_source]
-        whole = [(a, s) for a in viewers if not a.per_source for s in scopes]
-        # what the views are rendered from, read side by side: in server mode each read is
-        # a round trip, and none depends on another (under the user's lease, before the
-        # commit, nothing writes between them)
-        # (a delete or update of many users' facts has a scope each: a bounded number in
-        # flight, else the queued reads wait out a server's bound in its worker threads)
-        found, stored, kept = await together(
-            at_once((_user_facts(services, source, s, self.now) for s in scopes), limit=READS),
-            at_once(_stored_views(services, a, [*facts, *gone]) for a in per_source),
-            at_once((_stored_scope_views(services, a, s) for a, s in whole), limit=READS),
-        )
+        # what the views are rendered from (under the user's lease, before the commit,
+        # nothing writes between these reads)
+        found, stored, kept = await self.ahead.reads(source, scopes, [*facts, *gone])
         current = dict(zip(scopes, found, strict=True))
         named = _names(services, current)  # before this write
         for record in [*facts.values(), *gone.values()]:

@@ -91,14 +91,21 @@ class Reconciler:
         # so each is read once, and what a batch reads first is read at once (`_prefetch`)
         self._read: dict[Hashable, asyncio.Future[Any]] = {}
 
-    async def decide(self, candidates: Sequence[MemoryBase]) -> list[Decision]:
+    async def decide(
+        self,
+        candidates: Sequence[MemoryBase],
+        *,
+        beside: Callable[[list[MemoryBase]], Awaitable[object]] | None = None,
+    ) -> list[Decision]:
+        """The decision on each of `candidates`. `beside(facts)`: reads of the caller's
+        for the facts decided that are not replays, sent with the batch's first reads."""
         ordered = await offload.cpu(len(candidates), lambda: self._keyed(candidates))
         if ordered:
             # one batch, cached for `_near_duplicate`
             texts, users = [r.content for r in ordered], [r.user_id for r in ordered]
             await embed_for(self.services.embedder, texts, users)
         facts = [c for c in ordered if not c.internal.get(RETRACTS)]
-        await self._prefetch(facts)
+        await self._prefetch(facts, beside)
         verdicts = await self._ask_llm(self.llm, facts) if self.llm is not None and facts else {}
         by_candidate = {id(facts[index]): verdict for index, verdict in verdicts.items()}
         decisions = []
@@ -159,7 +166,11 @@ class Reconciler:
             self.errors.append(StepError(step="reconcile", message=str(exc)))
             return {}
 
-    async def _prefetch(self, facts: Sequence[MemoryBase]) -> None:
+    async def _prefetch(
+        self,
+        facts: Sequence[MemoryBase],
+        beside: Callable[[list[MemoryBase]], Awaitable[object]] | None = None,
+    ) -> None:
         """Read at once what deciding `facts` one by one reads first: each one's stored
         record by its id (a request per memory type) and, with no model to ask, the
         conflict-key rivals or nearest neighbours of each not taken again from turns sent
@@ -176,6 +187,8 @@ class Reconciler:
                 self._known(("get", memory_type, memory_id), found.get(memory_id))
 
         reads: list[Awaitable[object]] = [by_id(t, of_type) for t, of_type in ids.items()]
+        if beside is not None:
+            reads.append(beside([fact for fact in facts if not self._replay(fact)]))
         for fact in facts if self.llm is None else ():  # a model's verdicts say what else
             if self._replay(fact):  # stored under its id, almost always; else read if needed
                 continue

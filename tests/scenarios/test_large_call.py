@@ -154,3 +154,43 @@ def test_a_call_made_again_reads_no_rivals_for_facts_already_stored(
     assert not changed, changed  # a replay: nothing to write
     # nothing is decided from a rival or a neighbour: every candidate is stored by its id
     assert calls["list"] + calls["query"] <= 8, calls
+
+
+def test_a_new_fact_waits_on_two_rounds_of_reads_before_its_commit(
+    shared_orch: Orchestrator, uid: Callable[[str], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a Chroma server each round of reads is a round trip the call waits on. Before a
+    new fact's commit there are two: the turn with the user's name, then the fact's record
+    and rivals with what its views are rendered from (the facts about the user, the stored
+    core block and the fact's knowledge view), read while it is decided; the views' reads
+    were a third round of their own. (Rounds are counted, not timed.)"""
+    services = services_of(shared_orch)
+    in_flight, rounds, writing = [0], Counter[str](), [False]
+
+    def watch(name: str) -> None:
+        method = getattr(services.vector, name)
+
+        async def watched(*args: Any, **kwargs: Any) -> Any:
+            if name == "upsert":
+                writing[0] = True
+            elif not writing[0] and not in_flight[0]:
+                rounds[name] += 1  # nothing in flight: the call waited on the last round
+            in_flight[0] += 1
+            # a server's round trip: what is sent with it (a task started beside it
+            # included) is sent before it is answered
+            await asyncio.sleep(0.005)
+            try:
+                return await method(*args, **kwargs)
+            finally:
+                in_flight[0] -= 1
+
+        monkeypatch.setattr(services.vector, name, watched)
+
+    for name in ("get", "list", "query", "upsert"):
+        watch(name)
+    one = [{"role": "user", "content": "My sister Nora Moreau works at Fiat.", "timestamp": T0}]
+    result = shared_orch.process(one, user_id=uid("rounds"))
+    written = {op.memory_type.value for op in result.all_operations()}
+    assert {"semantic", "knowledge", "core"} <= written, written  # a fact and its views
+    assert writing[0]
+    assert sum(rounds.values()) == 2, rounds

@@ -91,7 +91,10 @@ async def commit(state: ProcessState, deps: Services) -> CommitUpdate:
             canonical = await offload.cpu(  # CPU work, as below: off the loop if large
                 len(candidates), lambda: projections.canonical_candidates(deps, candidates)
             )
-            decisions = [*await reconciler.decide(canonical), *replays]
+            # the views' reads go out with the reconciler's first: one wait for both
+            ahead = projections.Ahead(deps, reconciler.now)
+            decided = await reconciler.decide(canonical, beside=ahead.read)
+            decisions = [*decided, *replays]
             current.set_attribute("octomem.decisions", len(decisions))
             changes = await offload.cpu(len(decisions), lambda: all_changes(decisions))
             # what the model extracted from the turns: marked in the same intent as
@@ -129,6 +132,7 @@ async def commit(state: ProcessState, deps: Services) -> CommitUpdate:
                 closed=closed_by(decisions),
                 marked=marked,
                 added=unwritten,
+                ahead=ahead,
             )
     errors += reconciler.errors
     result = _result(state, decisions, views, errors, meter.usage, turns=turns)
