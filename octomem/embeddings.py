@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args, runtime_checkable
 
+import numpy as np
+
 from octomem._litellm import import_litellm, require_litellm
 from octomem.errors import ConfigurationError, InvalidInputError, LLMError
 from octomem.logs import get_logger
@@ -99,6 +101,15 @@ class Embedder(Protocol):
     def dimension(self) -> int: ...
 
     async def embed(self, texts: Sequence[str]) -> list[list[float]]: ...
+
+
+def cosines(query: Sequence[float], matrix: Any) -> np.ndarray:
+    """The cosine similarity of `query` to each row of `matrix` (0 for a zero vector)."""
+    rows = np.asarray(matrix, dtype=np.float64)
+    vector = np.asarray(query, dtype=np.float64)
+    norms = np.linalg.norm(rows, axis=1) * np.linalg.norm(vector)
+    dots = rows @ vector
+    return np.divide(dots, norms, out=np.zeros_like(dots), where=norms != 0)
 
 
 def sha256_file(path: Path) -> str:

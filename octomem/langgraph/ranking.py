@@ -12,9 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping, Sequence
 
-import numpy as np
-
-from octomem.embeddings import embed_for
+from octomem.embeddings import cosines, embed_for
 from octomem.langgraph.index import field_texts
 from octomem.models import MemoryBase, MemoryType, RecallResult
 from octomem.orchestrator.engine import Orchestrator
@@ -70,10 +68,10 @@ async def best_fields(
     if todo:
         texts = [text for _, its in todo for text in its]
         users = [r.user_id for r, its in todo for _ in its]
-        matrix = np.asarray(await embed_for(embedder, texts, users), dtype=float)
-        cosines = iter(_cosines(np.asarray(vector, dtype=float), matrix).tolist())
+        matrix = await embed_for(embedder, texts, users)
+        similar = iter(cosines(vector, matrix).tolist())
         for record, its in todo:
-            scores[record.id] = max(next(cosines) for _ in its)
+            scores[record.id] = max(next(similar) for _ in its)
     return scores
 
 
@@ -94,13 +92,6 @@ async def stored_similarities(
         )
         scores.update(found)
     return scores
-
-
-def _cosines(query: np.ndarray, matrix: np.ndarray) -> np.ndarray:
-    """Cosine similarity of `query` to each row of `matrix` (0 for a zero vector)."""
-    norms = np.linalg.norm(matrix, axis=1) * np.linalg.norm(query)
-    dots = matrix @ query
-    return np.divide(dots, norms, out=np.zeros_like(dots), where=norms != 0)
 
 
 async def rank(

@@ -21,10 +21,12 @@ from typing import Any, TypeVar
 
 import chromadb
 import httpx
+import numpy as np
 from chromadb.config import Settings
 from chromadb.errors import NotFoundError as ChromaNotFoundError
 
 from octomem import filters, retries
+from octomem.embeddings import cosines
 from octomem.errors import (
     ConfigurationError,
     InvalidInputError,
@@ -110,6 +112,11 @@ def _checked(
     """The whole of `where` (and live at `live_at`, if given) as a predicate of a record."""
     check = filters.predicate(where)
     return check if live_at is None else _and_live(check, live_at)
+
+
+def _vector_bytes(embedding: Any) -> bytes:
+    """An entry's vector as the record cache keeps it (float32, as Chroma stores it)."""
+    return np.asarray(embedding, dtype=np.float32).tobytes()
 
 
 def _stamp(fence: Fence | None, user_id: str | None) -> int | None:
@@ -470,12 +477,16 @@ class ChromaVectorStore:
         the caller is cancelled before (the worker thread cannot be stopped). A writer
         holding leases (`fence`) checks them before and after (Chroma has no conditional
         writes: `octomem.stores.fence`)."""
+        vectors = None
+        if written is not None and kwargs.get("embeddings") is not None:
+            vectors = dict(zip(entry_ids, map(_vector_bytes, kwargs["embeddings"]), strict=True))
         await self._write_to(
             self.collection_name(memory_type),
             entry_ids,
             lambda: self._on(what, memory_type, method, **kwargs),
             written,
             fence=fence,
+            vectors=vectors,
         )
 
     async def _write_to(
@@ -486,8 +497,10 @@ class ChromaVectorStore:
         written: Mapping[str, str] | None = None,
         *,
         fence: Fence | None,
+        vectors: Mapping[str, bytes] | None = None,
     ) -> None:
-        """`_write`'s fencing and cache keeping around `run`, a write to collection `name`."""
+        """`_write`'s fencing and cache keeping around `run`, a write to collection `name`
+        (`vectors`: those it stores, float32 bytes by id)."""
         if self._remote is not None:
             await gather.verify(fence)
         self._judged.forget(entry_ids)
@@ -506,7 +519,7 @@ class ChromaVectorStore:
 
         def finished(done: asyncio.Future[Any]) -> None:
             ok = not done.cancelled() and done.exception() is None
-            cache.end_write(name, token, entry_ids, written if ok else None)
+            cache.end_write(name, token, entry_ids, written if ok else None, vectors)
             self._judged.forget(entry_ids)  # what a search read meanwhile
 
         task.add_done_callback(finished)
@@ -818,26 +831,62 @@ class ChromaVectorStore:
         existing = [i for i in ids if i in payloads]
         if not existing:
             return []
-        try:
-            result = await self._on(
-                "query",
-                memory_type,
-                "query",
-                query_embeddings=[vector],
-                ids=existing,
-                n_results=len(existing),
-                include=["distances"],
-            )
-        except StoreError:
-            return None
+        if self._cache is not None:  # embedded: scored here against the vectors
+            scored = await self._cosines(memory_type, vector, existing)
+        else:
+            try:
+                result = await self._on(
+                    "query",
+                    memory_type,
+                    "query",
+                    query_embeddings=[vector],
+                    ids=existing,
+                    n_results=len(existing),
+                    include=["distances"],
+                )
+            except StoreError:
+                return None
+            distances = result["distances"][0]
+            scored = [(i, 1.0 - float(d)) for i, d in zip(result["ids"][0], distances, strict=True)]
         hits = []
-        for entry_id, distance in zip(result["ids"][0], result["distances"][0], strict=True):
+        for entry_id, score in scored:
             record = self._parse(payloads[entry_id], entry_id, memo, memory_type)
             if check(record):
-                hits.append((record, 1.0 - float(distance)))
+                hits.append((record, score))
                 if len(hits) == limit:
                     break
         return hits
+
+    async def _cosines(
+        self, memory_type: MemoryType, vector: list[float], ids: list[str]
+    ) -> list[tuple[str, float]]:
+        """The cosine similarity of `vector` to the stored vector of each of `ids` that
+        exists, best first: the vectors the cache holds, the rest read (and remembered). A
+        call of Chroma costs more than the arithmetic for a few thousand entries."""
+        cache = self._cache
+        assert cache is not None
+        name = self.collection_name(memory_type)
+        vectors = cache.lookup_vectors(name, ids)
+        if missing := [i for i in ids if i not in vectors]:
+            since = cache.generation
+            read: dict[str, bytes] = {}
+            for start in range(0, len(missing), _PAGE):
+                page = await self._on(
+                    "get",
+                    memory_type,
+                    "get",
+                    ids=missing[start : start + _PAGE],
+                    include=["embeddings"],
+                )
+                read.update(zip(page["ids"], map(_vector_bytes, page["embeddings"]), strict=True))
+            cache.remember(name, {}, since=since, vectors=read)
+            vectors |= read
+        found = [i for i in ids if i in vectors]
+        if not found:
+            return []
+        matrix = np.frombuffer(b"".join(vectors[i] for i in found), dtype=np.float32)
+        scores = cosines(vector, matrix.reshape(len(found), -1))
+        return [(found[k], float(scores[k])) for k in np.argsort(-scores, kind="stable")]
 
     async def _query_unfiltered(
         self,

@@ -8,6 +8,9 @@ bulk write drops them instead: `VectorStore.upsert`'s `cache`), deletes drop the
 knows which collections are empty. Stores on a server (written by other processes) never
 cache.
 
+It keeps entries' vectors too, within half as many bytes again: read to score a query
+against given entries (`ChromaVectorStore._query_among`), or written by an upsert.
+
 A read remembers what it fetched only if no write began or ended since it started and
 none is under way, so an older read never overwrites what a newer write stored; a write
 updates the cache only once Chroma has finished it (even if its caller was cancelled).
@@ -26,8 +29,9 @@ DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 _ENTRY_OVERHEAD = 136
 
 
-def entry_bytes(entry_id: str, payload: str) -> int:
-    """The memory one cached record holds (its id and JSON strings, key and slot)."""
+def entry_bytes(entry_id: str, payload: str | bytes) -> int:
+    """The memory one cached record (or vector) holds (its id and JSON string or vector
+    bytes, key and slot)."""
     return sys.getsizeof(entry_id) + sys.getsizeof(payload) + _ENTRY_OVERHEAD
 
 
@@ -47,6 +51,8 @@ class RecordCache:
         self.max_bytes = max_bytes
         self.nbytes = 0  # what the cached records hold, by `entry_bytes`
         self._records: OrderedDict[tuple[str, str], str] = OrderedDict()
+        self._vectors: OrderedDict[tuple[str, str], bytes] = OrderedDict()  # float32
+        self.vector_bytes = 0  # what the cached vectors hold, by `entry_bytes`
         self._empty: set[str] = set()
         self._lock = threading.Lock()
         self.generation = 0  # bumped by every write and clear
@@ -65,12 +71,31 @@ class RecordCache:
                     found[entry_id] = payload
         return found
 
-    def remember(self, collection: str, payloads: Mapping[str, str], *, since: int) -> None:
-        """Cache what a read fetched, unless a write began or ended after the read started
-        (`since` is the generation taken before it) or is still under way."""
+    def lookup_vectors(self, collection: str, ids: Iterable[str]) -> dict[str, bytes]:
+        """The cached vectors (float32 bytes) of those ids that are cached."""
+        found: dict[str, bytes] = {}
+        with self._lock:
+            for entry_id in ids:
+                vector = self._vectors.get((collection, entry_id))
+                if vector is not None:
+                    self._vectors.move_to_end((collection, entry_id))
+                    found[entry_id] = vector
+        return found
+
+    def remember(
+        self,
+        collection: str,
+        payloads: Mapping[str, str],
+        *,
+        since: int,
+        vectors: Mapping[str, bytes] | None = None,
+    ) -> None:
+        """Cache what a read fetched (record JSON, `vectors`), unless a write began or ended
+        after the read started (`since` is the generation taken before it) or is still
+        under way."""
         with self._lock:
             if since == self.generation and not self._writing:
-                self._put(collection, payloads)
+                self._put(collection, payloads, vectors or {})
 
     def begin_write(self, collection: str, ids: Iterable[str]) -> int:
         """A write of (or deletion of) these ids starts; returns the token for `end_write`."""
@@ -83,33 +108,57 @@ class RecordCache:
             return self._epoch
 
     def end_write(
-        self, collection: str, token: int, ids: Iterable[str], written: Mapping[str, str] | None
+        self,
+        collection: str,
+        token: int,
+        ids: Iterable[str],
+        written: Mapping[str, str] | None,
+        vectors: Mapping[str, bytes] | None = None,
     ) -> None:
         """The write has finished: `written` is what it stored (None if it failed or
-        deleted); cached only if no clear happened since it began."""
+        deleted), `vectors` the vectors it stored; cached only if no clear happened since
+        it began."""
         with self._lock:
             self.generation += 1
             self._writing -= 1
             for entry_id in ids:
                 self._drop((collection, entry_id))
             if written is not None and token == self._epoch:
-                self._put(collection, written)
+                self._put(collection, written, vectors or {})
 
-    def _put(self, collection: str, payloads: Mapping[str, str]) -> None:
+    def _put(
+        self, collection: str, payloads: Mapping[str, str], vectors: Mapping[str, bytes]
+    ) -> None:
         if self.max_records <= 0 or self.max_bytes <= 0:
             return
         for entry_id, payload in payloads.items():
-            self._drop((collection, entry_id))
+            self._drop_record((collection, entry_id))
             self._records[(collection, entry_id)] = payload
             self.nbytes += entry_bytes(entry_id, payload)
+        for entry_id, vector in vectors.items():
+            self._drop_vector((collection, entry_id))
+            self._vectors[(collection, entry_id)] = vector
+            self.vector_bytes += entry_bytes(entry_id, vector)
         while len(self._records) > self.max_records or self.nbytes > self.max_bytes:
             (_, entry_id), payload = self._records.popitem(last=False)
             self.nbytes -= entry_bytes(entry_id, payload)
+        while len(self._vectors) > self.max_records or self.vector_bytes > self.max_bytes // 2:
+            (_, entry_id), vector = self._vectors.popitem(last=False)
+            self.vector_bytes -= entry_bytes(entry_id, vector)
 
     def _drop(self, key: tuple[str, str]) -> None:
+        self._drop_record(key)
+        self._drop_vector(key)
+
+    def _drop_record(self, key: tuple[str, str]) -> None:
         payload = self._records.pop(key, None)
         if payload is not None:
             self.nbytes -= entry_bytes(key[1], payload)
+
+    def _drop_vector(self, key: tuple[str, str]) -> None:
+        vector = self._vectors.pop(key, None)
+        if vector is not None:
+            self.vector_bytes -= entry_bytes(key[1], vector)
 
     @property
     def epoch(self) -> int:
@@ -132,4 +181,6 @@ class RecordCache:
             self._epoch += 1
             self._records.clear()
             self.nbytes = 0
+            self._vectors.clear()
+            self.vector_bytes = 0
             self._empty.clear()

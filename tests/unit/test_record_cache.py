@@ -256,3 +256,74 @@ async def test_a_list_of_every_match_reads_what_the_cache_lacks_a_page_at_a_time
     assert [r.id for r in await reader.list(SEM, limit=5, offset=3)] == expected[3:8]
     assert [r.id for r in await reader.list(SEM, where={"attribute": "attr7"})] == [records[7].id]
     await reader.close()
+
+
+def test_vectors_are_kept_as_exactly_as_records() -> None:
+    """An upsert's vectors are cached with its records; a read's only if nothing was
+    written meanwhile; a write of an id drops its vector until it ends; a read of records
+    leaves the vectors be; half the byte bound holds them."""
+    cache = RecordCache(max_bytes=64 * 1024)
+    cache.end_write("c", cache.begin_write("c", ["a"]), ["a"], {"a": "1"}, {"a": b"v1"})
+    assert cache.lookup_vectors("c", ["a", "b"]) == {"a": b"v1"}
+    before = cache.generation
+    token = cache.begin_write("c", ["a"])
+    assert cache.lookup_vectors("c", ["a"]) == {}  # not served while it is written
+    cache.remember("c", {}, since=before, vectors={"b": b"old"})  # a read older than it
+    cache.end_write("c", token, ["a"], None)  # a metadata rewrite: its vector is read again
+    assert cache.lookup_vectors("c", ["a", "b"]) == {}
+    cache.remember("c", {}, since=cache.generation, vectors={"a": b"v1", "b": b"v2"})
+    cache.remember("c", {"a": "2"}, since=cache.generation)
+    assert cache.lookup_vectors("c", ["a", "b"]) == {"a": b"v1", "b": b"v2"}
+    for n in range(200):  # 1.5 KB a vector, as MiniLM's 384 float32
+        vectors = {f"sem_{n:024d}": bytes(1536)}
+        cache.end_write("c", cache.begin_write("c", []), [], {}, vectors)
+    assert 0 < cache.vector_bytes <= 32 * 1024
+    assert f"sem_{199:024d}" in cache.lookup_vectors("c", [f"sem_{199:024d}"])
+    cache.clear()
+    assert cache.vector_bytes == 0 and cache.lookup_vectors("c", ["a"]) == {}
+
+
+async def test_a_search_among_given_entries_scores_them_by_their_current_vectors(
+    tmp_path: Path,
+) -> None:
+    """Embedded, a search among named entries (`{"id": {"in": ...}}`) is scored against
+    the vectors the cache keeps, or reads: the same order and scores as Chroma's own
+    query, and after another store on the path rewrites an entry, its new vector."""
+    import numpy as np
+
+    rng = np.random.default_rng(5)
+    vectors = rng.normal(size=(40, 8)).tolist()
+    records = [fact(n, f"v{n}") for n in range(40)]
+    ids = [r.id for r in records]
+    writer = ChromaVectorStore.embedded(tmp_path / "chroma")
+    reader = ChromaVectorStore.embedded(tmp_path / "chroma")
+    await writer.upsert(SEM, records, vectors)
+    query = rng.normal(size=8).tolist()
+
+    async def among(store: ChromaVectorStore) -> list[tuple[str, float]]:
+        hits = await store.query(SEM, query, where={"id": {"in": ids}}, limit=40)
+        return [(r.id, score) for r, score in hits]
+
+    chroma = await writer._on(
+        "query",
+        SEM,
+        "query",
+        query_embeddings=[query],
+        ids=ids,
+        n_results=40,
+        include=["distances"],
+    )
+    theirs = [(i, 1.0 - d) for i, d in zip(chroma["ids"][0], chroma["distances"][0], strict=True)]
+    for found in (await among(writer), await among(reader)):  # cached by the upsert
+        assert [i for i, _ in found] == [i for i, _ in theirs]
+        assert np.allclose([s for _, s in found], [s for _, s in theirs], atol=1e-5)
+    await reader.upsert(SEM, [records[0]], [query])  # the first entry now the query itself
+    assert (await among(writer))[0] == (ids[0], pytest.approx(1.0))
+    await writer.close()
+    await reader.close()
+    cold = ChromaVectorStore.embedded(tmp_path / "chroma")  # a new cache: vectors read
+    found = await among(cold)
+    assert found[0] == (ids[0], pytest.approx(1.0))
+    assert len(found) == 40 and cold._cache is not None
+    assert len(cold._cache.lookup_vectors(cold.collection_name(SEM), ids)) == 40
+    await cold.close()
