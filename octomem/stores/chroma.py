@@ -477,16 +477,12 @@ class ChromaVectorStore:
         the caller is cancelled before (the worker thread cannot be stopped). A writer
         holding leases (`fence`) checks them before and after (Chroma has no conditional
         writes: `octomem.stores.fence`)."""
-        vectors = None
-        if written is not None and kwargs.get("embeddings") is not None:
-            vectors = dict(zip(entry_ids, map(_vector_bytes, kwargs["embeddings"]), strict=True))
         await self._write_to(
             self.collection_name(memory_type),
             entry_ids,
             lambda: self._on(what, memory_type, method, **kwargs),
             written,
             fence=fence,
-            vectors=vectors,
         )
 
     async def _write_to(
@@ -497,10 +493,8 @@ class ChromaVectorStore:
         written: Mapping[str, str] | None = None,
         *,
         fence: Fence | None,
-        vectors: Mapping[str, bytes] | None = None,
     ) -> None:
-        """`_write`'s fencing and cache keeping around `run`, a write to collection `name`
-        (`vectors`: those it stores, float32 bytes by id)."""
+        """`_write`'s fencing and cache keeping around `run`, a write to collection `name`."""
         if self._remote is not None:
             await gather.verify(fence)
         self._judged.forget(entry_ids)
@@ -519,7 +513,7 @@ class ChromaVectorStore:
 
         def finished(done: asyncio.Future[Any]) -> None:
             ok = not done.cancelled() and done.exception() is None
-            cache.end_write(name, token, entry_ids, written if ok else None, vectors)
+            cache.end_write(name, token, entry_ids, written if ok else None)
             self._judged.forget(entry_ids)  # what a search read meanwhile
 
         task.add_done_callback(finished)
@@ -861,8 +855,9 @@ class ChromaVectorStore:
         self, memory_type: MemoryType, vector: list[float], ids: list[str]
     ) -> list[tuple[str, float]]:
         """The cosine similarity of `vector` to the stored vector of each of `ids` that
-        exists, best first: the vectors the cache holds, the rest read (and remembered). A
-        call of Chroma costs more than the arithmetic for a few thousand entries."""
+        exists, best first: the vectors the cache holds, the rest read (and remembered,
+        until the entry is written). A call of Chroma costs more than the arithmetic for a
+        few thousand entries."""
         cache = self._cache
         assert cache is not None
         name = self.collection_name(memory_type)

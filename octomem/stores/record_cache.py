@@ -8,8 +8,9 @@ bulk write drops them instead: `VectorStore.upsert`'s `cache`), deletes drop the
 knows which collections are empty. Stores on a server (written by other processes) never
 cache.
 
-It keeps entries' vectors too, within half as many bytes again: read to score a query
-against given entries (`ChromaVectorStore._query_among`), or written by an upsert.
+It keeps entries' vectors too, within half as many bytes again: those read to score a
+query against given entries (`ChromaVectorStore._query_among`, a LangGraph store's
+searches), until a write of the entry.
 
 A read remembers what it fetched only if no write began or ended since it started and
 none is under way, so an older read never overwrites what a newer write stored; a write
@@ -108,23 +109,18 @@ class RecordCache:
             return self._epoch
 
     def end_write(
-        self,
-        collection: str,
-        token: int,
-        ids: Iterable[str],
-        written: Mapping[str, str] | None,
-        vectors: Mapping[str, bytes] | None = None,
+        self, collection: str, token: int, ids: Iterable[str], written: Mapping[str, str] | None
     ) -> None:
         """The write has finished: `written` is what it stored (None if it failed or
-        deleted), `vectors` the vectors it stored; cached only if no clear happened since
-        it began."""
+        deleted); cached only if no clear happened since it began. The vectors of `ids`
+        are read again when next asked for."""
         with self._lock:
             self.generation += 1
             self._writing -= 1
             for entry_id in ids:
                 self._drop((collection, entry_id))
             if written is not None and token == self._epoch:
-                self._put(collection, written, vectors or {})
+                self._put(collection, written, {})
 
     def _put(
         self, collection: str, payloads: Mapping[str, str], vectors: Mapping[str, bytes]

@@ -259,24 +259,23 @@ async def test_a_list_of_every_match_reads_what_the_cache_lacks_a_page_at_a_time
 
 
 def test_vectors_are_kept_as_exactly_as_records() -> None:
-    """An upsert's vectors are cached with its records; a read's only if nothing was
-    written meanwhile; a write of an id drops its vector until it ends; a read of records
-    leaves the vectors be; half the byte bound holds them."""
+    """A read's vectors are cached only if nothing was written meanwhile; a write of an id
+    drops its vector (read again when next asked for); a read of records leaves the
+    vectors be; half the byte bound holds them."""
     cache = RecordCache(max_bytes=64 * 1024)
-    cache.end_write("c", cache.begin_write("c", ["a"]), ["a"], {"a": "1"}, {"a": b"v1"})
+    cache.remember("c", {}, since=cache.generation, vectors={"a": b"v1"})
     assert cache.lookup_vectors("c", ["a", "b"]) == {"a": b"v1"}
     before = cache.generation
     token = cache.begin_write("c", ["a"])
     assert cache.lookup_vectors("c", ["a"]) == {}  # not served while it is written
     cache.remember("c", {}, since=before, vectors={"b": b"old"})  # a read older than it
-    cache.end_write("c", token, ["a"], None)  # a metadata rewrite: its vector is read again
+    cache.end_write("c", token, ["a"], {"a": "2"})  # an upsert: its vector is read again
     assert cache.lookup_vectors("c", ["a", "b"]) == {}
-    cache.remember("c", {}, since=cache.generation, vectors={"a": b"v1", "b": b"v2"})
+    cache.remember("c", {}, since=cache.generation, vectors={"a": b"v2", "b": b"v3"})
     cache.remember("c", {"a": "2"}, since=cache.generation)
-    assert cache.lookup_vectors("c", ["a", "b"]) == {"a": b"v1", "b": b"v2"}
+    assert cache.lookup_vectors("c", ["a", "b"]) == {"a": b"v2", "b": b"v3"}
     for n in range(200):  # 1.5 KB a vector, as MiniLM's 384 float32
-        vectors = {f"sem_{n:024d}": bytes(1536)}
-        cache.end_write("c", cache.begin_write("c", []), [], {}, vectors)
+        cache.remember("c", {}, since=cache.generation, vectors={f"sem_{n:024d}": bytes(1536)})
     assert 0 < cache.vector_bytes <= 32 * 1024
     assert f"sem_{199:024d}" in cache.lookup_vectors("c", [f"sem_{199:024d}"])
     cache.clear()
@@ -314,7 +313,7 @@ async def test_a_search_among_given_entries_scores_them_by_their_current_vectors
         include=["distances"],
     )
     theirs = [(i, 1.0 - d) for i, d in zip(chroma["ids"][0], chroma["distances"][0], strict=True)]
-    for found in (await among(writer), await among(reader)):  # cached by the upsert
+    for found in (await among(writer), await among(reader)):  # read, then cached
         assert [i for i, _ in found] == [i for i, _ in theirs]
         assert np.allclose([s for _, s in found], [s for _, s in theirs], atol=1e-5)
     await reader.upsert(SEM, [records[0]], [query])  # the first entry now the query itself
