@@ -23,7 +23,9 @@ import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
+from typing import TypeVar
 
+V = TypeVar("V", str, bytes)
 DEFAULT_MAX_RECORDS = 100_000
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 # what an entry costs besides its id and JSON strings: its key tuple and its dict slot
@@ -63,24 +65,22 @@ class RecordCache:
 
     def lookup(self, collection: str, ids: Iterable[str]) -> dict[str, str]:
         """The cached JSON of those ids that are cached."""
-        found: dict[str, str] = {}
-        with self._lock:
-            for entry_id in ids:
-                payload = self._records.get((collection, entry_id))
-                if payload is not None:
-                    self._records.move_to_end((collection, entry_id))
-                    found[entry_id] = payload
-        return found
+        return self._lookup(self._records, collection, ids)
 
     def lookup_vectors(self, collection: str, ids: Iterable[str]) -> dict[str, bytes]:
         """The cached vectors (float32 bytes) of those ids that are cached."""
-        found: dict[str, bytes] = {}
+        return self._lookup(self._vectors, collection, ids)
+
+    def _lookup(
+        self, table: OrderedDict[tuple[str, str], V], collection: str, ids: Iterable[str]
+    ) -> dict[str, V]:
+        found: dict[str, V] = {}
         with self._lock:
             for entry_id in ids:
-                vector = self._vectors.get((collection, entry_id))
-                if vector is not None:
-                    self._vectors.move_to_end((collection, entry_id))
-                    found[entry_id] = vector
+                value = table.get((collection, entry_id))
+                if value is not None:
+                    table.move_to_end((collection, entry_id))
+                    found[entry_id] = value
         return found
 
     def remember(
