@@ -281,12 +281,13 @@ class ChromaVectorStore:
             log.warning("chroma server unreachable; retrying", what=what, error=str(exc))
 
         policy = retries.chroma_call(self._retry_s, _unreachable, retrying)
+        thread = self._remote.run if self._remote is not None else asyncio.to_thread
         try:
             if self._bound_s is None:
-                return await policy(asyncio.to_thread, self._attempt, fn, memory_type)
+                return await policy(thread, self._attempt, fn, memory_type)
             with stuck.watched(self._bound_s):
                 async with asyncio.timeout(self._bound_s):
-                    return await policy(asyncio.to_thread, self._attempt, fn, memory_type)
+                    return await policy(thread, self._attempt, fn, memory_type)
         except TimeoutError as exc:  # the bound passed (or the last try timed out)
             if self._bound_s is None:
                 raise self._failure(what, exc) from exc

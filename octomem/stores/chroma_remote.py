@@ -5,19 +5,29 @@ constructor already makes requests (the caller's identity, the tenant, the datab
 the client is made in a thread of its own, which the calls wait for at most `timeout_s`
 (one connect under way at a time: a stalled server holds one thread, not one per call);
 once made, its session gets `timeout_s` for connecting and for each read and write.
+
+Its requests run in threads of their own (`run`), not the event loop's default executor,
+which has a few threads a core: a recall sends about nine requests at once, each thread
+waiting on the network, and a few threads would send them in waves, a round trip each.
 """
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import contextlib
+import contextvars
+import functools
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
 from octomem.stores.chroma_files import internals_changed
+
+T = TypeVar("T")
+THREADS = 32  # requests of one store in flight at once
 
 
 def bound_requests(client: Any, timeout_s: float) -> Any:
@@ -40,6 +50,19 @@ class Remote:
         self._client: Any = None
         self._making: concurrent.futures.Future[Any] | None = None
         self._lock = threading.Lock()
+        self._threads: concurrent.futures.ThreadPoolExecutor | None = None
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """`fn(*args)` in one of this client's threads (in the caller's context, as
+        `asyncio.to_thread` runs it)."""
+        with self._lock:
+            if self._threads is None:
+                self._threads = concurrent.futures.ThreadPoolExecutor(
+                    THREADS, thread_name_prefix="octomem-chroma"
+                )
+            threads = self._threads
+        call = functools.partial(contextvars.copy_context().run, fn, *args)
+        return await asyncio.get_running_loop().run_in_executor(threads, call)
 
     @contextlib.contextmanager
     def using(self) -> Iterator[Any]:
@@ -75,3 +98,6 @@ class Remote:
         with self._lock:
             self._client = None
             self._making = None
+            threads, self._threads = self._threads, None
+        if threads is not None:  # a request to a stalled server ends by its bound
+            threads.shutdown(wait=False)

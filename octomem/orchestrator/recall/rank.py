@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import time
 from dataclasses import dataclass
@@ -16,23 +15,20 @@ from octomem.orchestrator.retrieval import add_context
 from octomem.orchestrator.services import Services
 from octomem.orchestrator.staleness import demote_stale
 from octomem.orchestrator.time_cues import boost_in_period
-from octomem.plans import RecallPlan
-from octomem.scopes import given, scope_filter
 from octomem.telemetry import span
 
 
 async def rank_hits(state: RecallState, deps: Services) -> RankUpdate:
     """The agents' ranked lists fused into one ranking, with neighbouring turns of the
     best turns, people the query names and current facts over stale evidence raised;
-    one hit per text, up to the limit, and the scope's core blocks (read meanwhile)."""
+    one hit per text, up to the limit, and the scope's core blocks (`search_shared`'s)."""
     query, plan = state["query"], state["plan"]
     with span("recall.rank", user_id=plan.user_id) as current:
-        hits, core = await asyncio.gather(_ranked_hits(state, deps), _core_records(deps, plan))
+        hits = await _ranked_hits(state, deps)
         current.set_attribute("octomem.hits", len(hits))
     elapsed = time.perf_counter() - state["started"]
-    result = RecallResult(
-        query=query, hits=hits, core=deps.roles.core_blocks(core), elapsed_s=elapsed
-    )
+    core = deps.roles.core_blocks(state["shared"].core)
+    result = RecallResult(query=query, hits=hits, core=core, elapsed_s=elapsed)
     return {"result": result}
 
 
@@ -70,19 +66,6 @@ async def _ranked_hits(state: RecallState, deps: Services) -> list[RecallHit]:
     if learned:
         hits = learned_rank.shipped().rerank(query, hits, config.ranker_pool)
     return hits[:limit]
-
-
-async def _core_records(deps: Services, plan: RecallPlan) -> list[MemoryBase]:
-    """The scope's core blocks, returned whole with every recall. With `as_of`, the views
-    rendered from the facts valid then (the human block); the persona, rewritten in place
-    without validity, has no stored past version."""
-    if plan.as_of is not None:  # the human block as its facts read then
-        return await projections.scope_views_at(deps, plan.user_id, plan.agent_id, plan.as_of)
-    where = scope_filter(plan.user_id, given(plan.agent_id))
-    core: list[MemoryBase] = []
-    for memory_type in deps.roles.blocks:
-        core += await deps.vector.list(memory_type, where=where, live_at=plan.now)
-    return core
 
 
 @dataclass(slots=True)

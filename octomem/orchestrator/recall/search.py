@@ -6,6 +6,7 @@ import asyncio
 
 from octomem.embeddings import embed_for
 from octomem.models import MemoryBase, MemoryType
+from octomem.orchestrator import projections
 from octomem.orchestrator.recall.state import (
     AgentHits,
     Planned,
@@ -23,7 +24,8 @@ from octomem.orchestrator.retrieval import (
     within_plan,
 )
 from octomem.orchestrator.services import Services
-from octomem.plans import RankedList, Retriever
+from octomem.plans import RankedList, RecallPlan, Retriever
+from octomem.scopes import given, scope_filter
 from octomem.telemetry import span
 
 Hits = dict[MemoryType, list[tuple[str, float]]]
@@ -34,8 +36,9 @@ async def search_shared(state: Planned, deps: Services) -> SharedUpdate:
     query's embedding then each agent's vector search; one BM25 search and the graph
     expansion of the names the query holds, then the records of their hits that the
     vector searches did not return (read once those are done: fewer requests, at the
-    cost of a wait when some are missing). Then, if the query names speakers of those
-    hits, a search of the turns without their names (`unnamed`)."""
+    cost of a wait when some are missing); the scope's core blocks. Then, if the query
+    names speakers of those hits, a search of the turns without their names
+    (`unnamed`)."""
     query, plan = state["query"], state["plan"]
     config = deps.settings.recall
     agents = plan.agents
@@ -43,7 +46,13 @@ async def search_shared(state: Planned, deps: Services) -> SharedUpdate:
     graph: Hits = {a: [] for a in agents}
     if not agents:
         shared = SharedSearches(
-            embedding=[], vector={}, keyword=keyword, graph=graph, entity_ids=[], records={}
+            embedding=[],
+            vector={},
+            keyword=keyword,
+            graph=graph,
+            entity_ids=[],
+            records={},
+            core=await core_records(deps, plan),
         )
         return {"shared": shared}
 
@@ -92,8 +101,8 @@ async def search_shared(state: Planned, deps: Services) -> SharedUpdate:
 
     with span("recall.search", user_id=plan.user_id, agents=len(agents)):
         nearby = asyncio.ensure_future(vectors())
-        (embedding, nearest_hits), (entity_ids, fetched) = await asyncio.gather(
-            nearby, others(nearby)
+        (embedding, nearest_hits), (entity_ids, fetched), core = await asyncio.gather(
+            nearby, others(nearby), core_records(deps, plan)
         )
     records = {r.id: r for found in fetched for r in found}
     records |= {r.id: r for hits in nearest_hits for r, _ in hits}
@@ -116,8 +125,22 @@ async def search_shared(state: Planned, deps: Services) -> SharedUpdate:
         entity_ids=entity_ids,
         records=records,
         unnamed=unnamed,
+        core=core,
     )
     return {"shared": shared}
+
+
+async def core_records(deps: Services, plan: RecallPlan) -> list[MemoryBase]:
+    """The scope's core blocks, returned whole with every recall. With `as_of`, the views
+    rendered from the facts valid then (the human block); the persona, rewritten in place
+    without validity, has no stored past version."""
+    if plan.as_of is not None:  # the human block as its facts read then
+        return await projections.scope_views_at(deps, plan.user_id, plan.agent_id, plan.as_of)
+    where = scope_filter(plan.user_id, given(plan.agent_id))
+    core: list[MemoryBase] = []
+    for memory_type in deps.roles.blocks:
+        core += await deps.vector.list(memory_type, where=where, live_at=plan.now)
+    return core
 
 
 def agent_searches(state: Searched, deps: Services) -> list[RetrieveTask]:

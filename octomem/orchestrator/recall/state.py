@@ -22,8 +22,9 @@ from octomem.stores.parsed import Memo
 class SharedSearches:
     """The searches of one query run once for all agents: its embedding, per agent the
     vector, BM25 and graph-expansion hits ((memory id, score) best first), the ids of the
-    entities the query names, the records of every hit, and the turns nearest the query
-    without the names of the speakers it names (`unnamed`)."""
+    entities the query names, the records of every hit, the turns nearest the query
+    without the names of the speakers it names (`unnamed`), and the scope's core blocks
+    (read beside the searches: every recall returns them)."""
 
     embedding: list[float]
     vector: Mapping[MemoryType, list[tuple[str, float]]]
@@ -32,6 +33,7 @@ class SharedSearches:
     entity_ids: list[str]
     records: Mapping[str, MemoryBase]
     unnamed: Mapping[MemoryType, list[tuple[str, float]]] = field(default_factory=dict)
+    core: list[MemoryBase] = field(default_factory=list)
 
 
 class RecallInput(TypedDict, total=False):
