@@ -881,7 +881,11 @@ class ChromaVectorStore:
         if not found:
             return []
         matrix = np.frombuffer(b"".join(vectors[i] for i in found), dtype=np.float32)
-        scores = cosines(vector, matrix.reshape(len(found), -1))
+        matrix = matrix.reshape(len(found), -1)
+        if matrix.shape[1] != len(vector):  # as Chroma's own query refuses it
+            found_dims = f"{len(vector)}-dimensional query, {matrix.shape[1]}-dimensional entries"
+            raise self._error("query", ValueError(f"embedding dimension mismatch: {found_dims}"))
+        scores = cosines(vector, matrix)
         return [(found[k], float(scores[k])) for k in np.argsort(-scores, kind="stable")]
 
     async def _query_unfiltered(

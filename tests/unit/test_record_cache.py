@@ -326,3 +326,14 @@ async def test_a_search_among_given_entries_scores_them_by_their_current_vectors
     assert len(found) == 40 and cold._cache is not None
     assert len(cold._cache.lookup_vectors(cold.collection_name(SEM), ids)) == 40
     await cold.close()
+
+
+async def test_a_search_among_entries_with_a_query_of_another_dimension_fails_clearly(
+    tmp_path: Path,
+) -> None:
+    store = ChromaVectorStore.embedded(tmp_path / "chroma")
+    await store.upsert(SEM, [fact(1, "blue")], [[1.0, 0.0]])
+    where = {"id": {"in": [fact(1, "blue").id]}}
+    with pytest.raises(StoreError, match="dimension.*did the embedding model change"):
+        await store.query(SEM, [1.0, 0.0, 0.0], where=where, limit=3)
+    await store.close()
