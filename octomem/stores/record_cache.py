@@ -23,7 +23,7 @@ import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 V = TypeVar("V", str, bytes)
 DEFAULT_MAX_RECORDS = 100_000
@@ -36,6 +36,48 @@ def entry_bytes(entry_id: str, payload: str | bytes) -> int:
     """The memory one cached record (or vector) holds (its id and JSON string or vector
     bytes, key and slot)."""
     return sys.getsizeof(entry_id) + sys.getsizeof(payload) + _ENTRY_OVERHEAD
+
+
+class _Lru(Generic[V]):
+    """(collection, id) -> value, least recently used first, and the memory its values
+    hold (`entry_bytes`). Not locked: the `RecordCache` that holds it locks."""
+
+    def __init__(self) -> None:
+        self.entries: OrderedDict[tuple[str, str], V] = OrderedDict()
+        self.nbytes = 0
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def get(self, collection: str, ids: Iterable[str]) -> dict[str, V]:
+        found: dict[str, V] = {}
+        for entry_id in ids:
+            value = self.entries.get((collection, entry_id))
+            if value is not None:
+                self.entries.move_to_end((collection, entry_id))
+                found[entry_id] = value
+        return found
+
+    def put(
+        self, collection: str, values: Mapping[str, V], max_entries: int, max_bytes: int
+    ) -> None:
+        """Keep `values`, then drop the least recently used past either bound."""
+        for entry_id, value in values.items():
+            self.drop((collection, entry_id))
+            self.entries[(collection, entry_id)] = value
+            self.nbytes += entry_bytes(entry_id, value)
+        while len(self.entries) > max_entries or self.nbytes > max_bytes:
+            (_, entry_id), value = self.entries.popitem(last=False)
+            self.nbytes -= entry_bytes(entry_id, value)
+
+    def drop(self, key: tuple[str, str]) -> None:
+        value = self.entries.pop(key, None)
+        if value is not None:
+            self.nbytes -= entry_bytes(key[1], value)
+
+    def clear(self) -> None:
+        self.entries.clear()
+        self.nbytes = 0
 
 
 class RecordCache:
@@ -52,10 +94,8 @@ class RecordCache:
     ) -> None:
         self.max_records = max_records
         self.max_bytes = max_bytes
-        self.nbytes = 0  # what the cached records hold, by `entry_bytes`
-        self._records: OrderedDict[tuple[str, str], str] = OrderedDict()
-        self._vectors: OrderedDict[tuple[str, str], bytes] = OrderedDict()  # float32
-        self.vector_bytes = 0  # what the cached vectors hold, by `entry_bytes`
+        self._records = _Lru[str]()
+        self._vectors = _Lru[bytes]()  # float32
         self._empty: set[str] = set()
         self._lock = threading.Lock()
         self.generation = 0  # bumped by every write and clear
@@ -63,25 +103,25 @@ class RecordCache:
         self._writing = 0  # writes begun and not yet ended
         self.users = 0  # stores open on this cache
 
+    @property
+    def nbytes(self) -> int:
+        """What the cached records hold, by `entry_bytes`."""
+        return self._records.nbytes
+
+    @property
+    def vector_bytes(self) -> int:
+        """What the cached vectors hold, by `entry_bytes`."""
+        return self._vectors.nbytes
+
     def lookup(self, collection: str, ids: Iterable[str]) -> dict[str, str]:
         """The cached JSON of those ids that are cached."""
-        return self._lookup(self._records, collection, ids)
+        with self._lock:
+            return self._records.get(collection, ids)
 
     def lookup_vectors(self, collection: str, ids: Iterable[str]) -> dict[str, bytes]:
         """The cached vectors (float32 bytes) of those ids that are cached."""
-        return self._lookup(self._vectors, collection, ids)
-
-    def _lookup(
-        self, table: OrderedDict[tuple[str, str], V], collection: str, ids: Iterable[str]
-    ) -> dict[str, V]:
-        found: dict[str, V] = {}
         with self._lock:
-            for entry_id in ids:
-                value = table.get((collection, entry_id))
-                if value is not None:
-                    table.move_to_end((collection, entry_id))
-                    found[entry_id] = value
-        return found
+            return self._vectors.get(collection, ids)
 
     def remember(
         self,
@@ -127,34 +167,12 @@ class RecordCache:
     ) -> None:
         if self.max_records <= 0 or self.max_bytes <= 0:
             return
-        for entry_id, payload in payloads.items():
-            self._drop_record((collection, entry_id))
-            self._records[(collection, entry_id)] = payload
-            self.nbytes += entry_bytes(entry_id, payload)
-        for entry_id, vector in vectors.items():
-            self._drop_vector((collection, entry_id))
-            self._vectors[(collection, entry_id)] = vector
-            self.vector_bytes += entry_bytes(entry_id, vector)
-        while len(self._records) > self.max_records or self.nbytes > self.max_bytes:
-            (_, entry_id), payload = self._records.popitem(last=False)
-            self.nbytes -= entry_bytes(entry_id, payload)
-        while len(self._vectors) > self.max_records or self.vector_bytes > self.max_bytes // 2:
-            (_, entry_id), vector = self._vectors.popitem(last=False)
-            self.vector_bytes -= entry_bytes(entry_id, vector)
+        self._records.put(collection, payloads, self.max_records, self.max_bytes)
+        self._vectors.put(collection, vectors, self.max_records, self.max_bytes // 2)
 
     def _drop(self, key: tuple[str, str]) -> None:
-        self._drop_record(key)
-        self._drop_vector(key)
-
-    def _drop_record(self, key: tuple[str, str]) -> None:
-        payload = self._records.pop(key, None)
-        if payload is not None:
-            self.nbytes -= entry_bytes(key[1], payload)
-
-    def _drop_vector(self, key: tuple[str, str]) -> None:
-        vector = self._vectors.pop(key, None)
-        if vector is not None:
-            self.vector_bytes -= entry_bytes(key[1], vector)
+        self._records.drop(key)
+        self._vectors.drop(key)
 
     @property
     def epoch(self) -> int:
@@ -176,7 +194,5 @@ class RecordCache:
             self.generation += 1
             self._epoch += 1
             self._records.clear()
-            self.nbytes = 0
             self._vectors.clear()
-            self.vector_bytes = 0
             self._empty.clear()
