@@ -700,18 +700,24 @@ class ChromaVectorStore:
         }
 
     async def _metadatas(
-        self, memory_type: MemoryType, ids: Sequence[str], where: Where | None = None
+        self,
+        memory_type: MemoryType,
+        ids: Sequence[str],
+        where: Where | None = None,
+        *,
+        part: str = "metadatas",
     ) -> dict[str, Any]:
-        """The stored metadata of those of `ids` that exist (and match `where`), read a
-        page of ids at a time (uncached: `_payloads` reads the record JSON through the
-        cache)."""
+        """The stored metadata (or other `part`: "embeddings") of those of `ids` that exist
+        (and match `where`), read a page of ids at a time (uncached: `_payloads` reads the
+        record JSON through the cache, `_cosines` the vectors)."""
         found: dict[str, Any] = {}
         for start in range(0, len(ids), _PAGE):
             wanted = list(ids[start : start + _PAGE])
             page = await self._on(
-                "get", memory_type, "get", ids=wanted, where=where, include=["metadatas"]
+                "get", memory_type, "get", ids=wanted, where=where, include=[part]
             )
-            found.update(zip(page["ids"], page["metadatas"] or [], strict=True))
+            values = page[part] if page[part] is not None else []  # an array has no `or`
+            found.update(zip(page["ids"], values, strict=True))
         return found
 
     async def get(
@@ -865,16 +871,8 @@ class ChromaVectorStore:
         vectors = cache.lookup_vectors(name, ids)
         if missing := [i for i in ids if i not in vectors]:
             since = cache.generation
-            read: dict[str, bytes] = {}
-            for start in range(0, len(missing), _PAGE):
-                page = await self._on(
-                    "get",
-                    memory_type,
-                    "get",
-                    ids=missing[start : start + _PAGE],
-                    include=["embeddings"],
-                )
-                read.update(zip(page["ids"], map(_vector_bytes, page["embeddings"]), strict=True))
+            stored = await self._metadatas(memory_type, missing, part="embeddings")
+            read = {entry_id: _vector_bytes(vector) for entry_id, vector in stored.items()}
             cache.remember(name, {}, since=since, vectors=read)
             vectors |= read
         found = [i for i in ids if i in vectors]
