@@ -133,7 +133,7 @@ async def project(
     changed, deleted = list(changed), list(deleted)
     if ahead is None or ahead.now != now:  # what it holds is valid at its own time only
         ahead = Ahead(services, now)
-    views = _Views(services, now, ahead)
+    views = _Views(ahead)
     for source in _sources(services):
         await views.project(source, changed, deleted)
     return views.out
@@ -145,7 +145,7 @@ async def refresh(
     """Every view of one scope recomputed from its sources, and per-source views whose
     source is gone removed."""
     scope_where = scope_filter(user_id, agent_id)
-    views = _Views(services, now, Ahead(services, now))
+    views = _Views(Ahead(services, now))
     for source in _sources(services):
         facts = await services.vector.list(source, where=scope_where)
         await views.project(source, facts, [])
@@ -301,13 +301,19 @@ class Ahead:
 
 @dataclass
 class _Views:
-    """The view changes of source records, gathered in `out` at `now` (`ahead`: their
-    reads, some maybe made before)."""
+    """The view changes of source records, gathered in `out` at `ahead`'s time (`ahead`:
+    their reads, some maybe made before)."""
 
-    services: Services
-    now: datetime
     ahead: Ahead
     out: Projection = field(default_factory=Projection)
+
+    @property
+    def services(self) -> Services:
+        return self.ahead.services
+
+    @property
+    def now(self) -> datetime:
+        return self.ahead.now
 
     async def project(
         self, source: MemoryType, changed: list[MemoryBase], deleted: list[MemoryBase]
