@@ -158,7 +158,7 @@ async def refresh(
                 views.out.deletes += [
                     v for v in stored if is_projection(v) and v.internal[PROJECTION_OF] not in known
                 ]
-            elif not facts:
+            elif not any(_about_user(f) for f in facts):  # `project` rendered none
                 scope = (user_id, agent_id)
                 found = await _stored_scope_views(services, agent, scope)
                 views.scope_view(agent, scope, [], found)
@@ -170,6 +170,15 @@ def fact_scopes(services: Services, records: Iterable[MemoryBase]) -> list[Scope
     sources = set(_sources(services))
     scopes = {(r.user_id, r.agent_id) for r in records if r.memory_type in sources}
     return sorted(scopes, key=lambda s: tuple((p is not None, p or "") for p in s))
+
+
+def _about_user(record: MemoryBase) -> bool:
+    return getattr(record, "subject", None) == "user"
+
+
+def _user_scopes(records: Iterable[MemoryBase]) -> list[Scope]:
+    """The scopes of the facts about the user among `records`, in their order."""
+    return list(dict.fromkeys((r.user_id, r.agent_id) for r in records if _about_user(r)))
 
 
 def _facts_of(user_id: str | None, agent_id: Owner, *more: Filter) -> Filter:
@@ -236,7 +245,8 @@ class Ahead:
     """What rendering the views of a batch's facts reads (`_Views.project`), read before
     the batch is decided (`read`, beside the reconciler's own reads: on a server, one
     round trip for both): the facts about the user and the stored scope views of the
-    candidates' scopes, and the stored per-source views of the candidates. The commit
+    scopes of candidates about the user, and the stored per-source views of the
+    candidates. The commit
     reads only what this does not hold (the views of a fact a candidate closes, a scope
     no candidate was of). Read under the scope's lease, so valid until the commit:
     nothing writes the scope before it."""
@@ -255,8 +265,7 @@ class Ahead:
         for source in _sources(self.services):
             of = [c for c in candidates if c.memory_type == source]
             if of:
-                scopes = list(dict.fromkeys((c.user_id, c.agent_id) for c in of))
-                await self.reads(source, scopes, [c.id for c in of])
+                await self.reads(source, _user_scopes(of), [c.id for c in of])
 
     async def reads(
         self, source: MemoryType, scopes: list[Scope], ids: list[str]
@@ -323,7 +332,9 @@ class _Views:
         gone = {r.id: r for r in deleted if r.memory_type == source}
         if not facts and not gone:
             return
-        scopes = list({(r.user_id, r.agent_id) for r in [*facts.values(), *gone.values()]})
+        # the scopes whose view and user's name this can change: those of a fact about the
+        # user (a subject does not change: a fact and what closes it share their key)
+        scopes = _user_scopes([*facts.values(), *gone.values()])
         viewers = [a for a in _viewers(services) if a.projects == source]
         per_source = [a for a in viewers if a.per_source]
         # what the views are rendered from (under the user's lease, before the commit,
@@ -332,7 +343,7 @@ class _Views:
         current = dict(zip(scopes, found, strict=True))
         named = _names(services, current)  # before this write
         for record in [*facts.values(), *gone.values()]:
-            if getattr(record, "subject", None) == "user":
+            if _about_user(record):
                 by_id = current[(record.user_id, record.agent_id)]
                 by_id.pop(record.id, None)
                 if record.id in facts and record.is_current:
@@ -382,7 +393,8 @@ class _Views:
             writes = []
             for fact in facts:
                 existing = stored.get(fact.id)
-                ctx = _context(services, self.now, names[(fact.user_id, fact.agent_id)])
+                # the name reads in the view of a fact about the user only
+                ctx = _context(services, self.now, names.get((fact.user_id, fact.agent_id)))
                 view = agent.render_view([fact], view_id(fact), existing, ctx)
                 if view is not None:
                     writes.append((view, _event(view, existing)))

@@ -27,6 +27,7 @@ from typing_extensions import TypedDict
 
 from octomem import ConfigurationError, InvalidInputError, NotFoundError, Orchestrator
 from octomem.langgraph import NamespaceScope, OctomemStore
+from octomem.models import MemoryType
 from octomem.orchestrator.internals import services_of
 from octomem.settings import load_settings
 from tests.closing import IN_ORDER, HeldClose
@@ -332,6 +333,33 @@ def test_a_put_made_again_changes_nothing(store: OctomemStore, orch: Orchestrato
     assert [e.operation.value for e in orch.history(record.id)] == ["ADD"]
     store.put(ns, "prefs", {**value, "n": 2})  # a new value is an update
     assert [e.operation.value for e in orch.history(record.id)] == ["ADD", "UPDATE"]
+
+
+def test_a_put_reads_its_items_slot_and_nothing_of_the_users_facts(
+    store: OctomemStore, orch: Orchestrator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An item is no fact about its user: its put leaves the user's core block alone, so
+    it reads neither the facts the block is rendered from nor the block (only the item's
+    own slot and the view a fact may have)."""
+    orch.process("My name is Alice and I live in Lisbon.", user_id="alice")
+    [block] = orch.recall("where does Alice live", user_id="alice").core
+    vector = services_of(orch).vector
+    listed: list[object] = []
+    real = vector.list
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        listed.append((args[0], kwargs.get("where")))
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(vector, "list", counted)
+    store.put(("memories", "alice"), "prefs", {"content": "Alice prefers dark mode."})
+    assert MemoryType.CORE not in {memory_type for memory_type, _ in listed}, listed
+    assert "'subject'" not in repr(listed), listed  # the facts about the user
+    monkeypatch.undo()
+    assert orch.recall("where does Alice live", user_id="alice").core == [block]
+    assert store.get(("memories", "alice"), "prefs").value == {  # type: ignore[union-attr]
+        "content": "Alice prefers dark mode."
+    }
 
 
 @pytest.mark.parametrize(
