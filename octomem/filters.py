@@ -413,25 +413,53 @@ def _with_members(node: Filter) -> Filter:
     return node
 
 
-def _eval(node: Filter, read: Callable[[str], Any]) -> bool:
-    """Evaluate a normalised node; `read(field)` gives a field's value (_UNREACHABLE: the
+Test = Callable[[Any], bool]
+
+
+def _compiled(node: Filter, reader: Callable[[str], Callable[[Any], Any]]) -> Test:
+    """A normalised node as a test of one value (a record, a document), built once for
+    many: `reader(field)` gives what reads that field's value from it (_UNREACHABLE: the
     leaf is false whatever its operator)."""
     kind, body = unpack(node)
-    if kind == "AND":
-        return all(_eval(child, read) for child in body)
-    if kind == "OR":
-        return any(_eval(child, read) for child in body)
+    if kind in ("AND", "OR"):
+        tests = [_compiled(child, reader) for child in body]
+        if kind == "AND":
+            return lambda item: all(test(item) for test in tests)
+        return lambda item: any(test(item) for test in tests)
     if kind == "NOT":
-        return not _eval(body, read)
+        inner = _compiled(body, reader)
+        return lambda item: not inner(item)
     field, op, value = body
-    actual = read(field)
-    return actual is not _UNREACHABLE and _leaf(actual, op, value)
+    read = reader(field)
+    if op == "eq" and isinstance(value, str):  # the common leaf: `_eq` of two strings
+
+        def equal(item: Any) -> bool:
+            actual = read(item)
+            return actual == value if type(actual) is str else _leaf(actual, op, value)
+
+        return equal
+    return lambda item: (actual := read(item)) is not _UNREACHABLE and _leaf(actual, op, value)
+
+
+def _record_reader(field: str) -> Callable[[MemoryBase], Any]:
+    """What reads `field` of a record, resolved once per record class (`field_value`)."""
+    resolved: dict[type[MemoryBase], tuple[FieldKind, str]] = {}
+
+    def read(record: MemoryBase) -> Any:
+        cls = type(record)
+        if (found := resolved.get(cls)) is None:
+            found = resolved[cls] = resolve_field(field, cls.model_fields)
+        kind, name = found
+        if kind == "record":
+            return getattr(record, name, None)
+        return (record.internal if kind == "internal" else record.metadata).get(name)
+
+    return read
 
 
 def predicate(filter: Mapping[str, Any] | None) -> Callable[[MemoryBase], bool]:
     """Validate once, then test many records."""
-    node = _with_members(validate(filter))
-    return lambda record: _eval(node, lambda field: field_value(record, field))
+    return _compiled(_with_members(validate(filter)), _record_reader)
 
 
 def matches(filter: Mapping[str, Any] | None, record: MemoryBase) -> bool:
@@ -535,15 +563,12 @@ def document_predicate(filter: Mapping[str, Any] | None) -> Callable[[Any], bool
     if len(nodes) > MAX_NODES:
         raise InvalidInputError(f"the filter has more than {MAX_NODES} conditions")
     node = _join("AND", nodes) if nodes else dict(MATCH_ALL)
-    paths: dict[str, list[str | int]] = {}
 
-    def read(document: Any, field: str) -> Any:
-        path = paths.get(field)
-        if path is None:
-            path = paths[field] = json.loads(field)
-        return _at_path(document, path)
+    def reader(field: str) -> Callable[[Any], Any]:
+        path = json.loads(field)
+        return lambda document: _at_path(document, path)
 
-    return lambda document: _eval(node, lambda field: read(document, field))
+    return _compiled(node, reader)
 
 
 # --- push-down -----------------------------------------------------------------------

@@ -34,14 +34,19 @@ def test_reconcile_work_grows_linearly_with_the_messages_of_one_call(
 ) -> None:
     """Each candidate was checked against every record the call had decided before it
     (N^2 filter evaluations); now only against the records of its own conflict key."""
-    evaluations = Counter[int]()
-    evaluate = filters._eval
+    evaluations = Counter[int]()  # fields of records read by filters
+    reader = filters._record_reader
 
-    def counted(node: Any, read: Any) -> bool:
-        evaluations[size] += 1
-        return evaluate(node, read)
+    def counted(field: str) -> Callable[[Any], Any]:
+        read = reader(field)
 
-    monkeypatch.setattr(filters, "_eval", counted)
+        def reading(record: Any) -> Any:
+            evaluations[size] += 1
+            return read(record)
+
+        return reading
+
+    monkeypatch.setattr(filters, "_record_reader", counted)
     for size in (100, 200):
         result = shared_orch.process(_messages(size, seed=size), user_id=uid(f"big-{size}"))
         assert len(result.operations) >= 2  # facts and their edges: the call did its work
