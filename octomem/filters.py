@@ -199,6 +199,11 @@ def _negate(node: Filter) -> Filter:
 def _normalize(
     raw: Any, path: str, budget: list[int], depth: int = 0, *, aliases: Mapping[str, str]
 ) -> Filter:
+    if isinstance(raw, _Normal) and not aliases:
+        budget[0] -= raw.nodes
+        if budget[0] < 0:
+            raise InvalidInputError(f"the filter has more than {MAX_NODES} conditions")
+        return raw
     if not isinstance(raw, Mapping):
         raise InvalidInputError(f"a filter must be a dict, got {shown(raw)} at {path}")
     if depth > MAX_DEPTH:
@@ -271,7 +276,25 @@ def validate(
     """
     if filter is None:
         return dict(MATCH_ALL)
-    return _normalize(filter, "filter", [MAX_NODES], aliases=aliases or {})
+    return _Normal(_normalize(filter, "filter", [MAX_NODES], aliases=aliases or {}))
+
+
+class _Normal(dict[str, Any]):
+    """A normalised filter (`validate`'s), with its count of conditions: validated again,
+    alone or inside another, it is taken as it is. A recall validates its filter in each
+    step, and one among a store's items names hundreds of ids."""
+
+    def __init__(self, node: Filter) -> None:
+        super().__init__(node)
+        self.nodes = _count(node)
+
+
+def _count(node: Filter) -> int:
+    """The conditions of a normalised node as `_normalize` counts them (a key each)."""
+    kind, body = unpack(node)
+    if kind in ("AND", "OR"):
+        return 1 + sum(_count(child) for child in body)
+    return 1 + _count(body) if kind == "NOT" else 1
 
 
 def unpack(node: Filter) -> tuple[str, Any]:
@@ -595,4 +618,7 @@ def split(
     children = body if kind == "AND" else [node]
     pushed = [child for child in children if pushable(child)]
     rest = [child for child in children if not pushable(child)]
-    return (_join("AND", pushed) if pushed else None), (_join("AND", rest) if rest else None)
+    return (
+        _Normal(_join("AND", pushed)) if pushed else None,
+        _Normal(_join("AND", rest)) if rest else None,
+    )

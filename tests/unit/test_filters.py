@@ -459,3 +459,27 @@ def test_not_over_a_list_is_none_of_them_as_mem0_writes_it() -> None:
     assert filters.validate({"NOT": []}) == {"AND": []}  # none of nothing: everything
     with pytest.raises(InvalidInputError, match=r"at filter\.NOT\[1\]"):
         filters.validate({"NOT": [{"category": "x"}, "y"]})
+
+
+def test_a_filter_of_too_many_conditions_is_refused_even_when_built_of_checked_parts() -> None:
+    """A validated filter is not walked again when it is validated inside another (a recall
+    validates its filter in each step), but its conditions still count: two halves that
+    pass alone are refused together."""
+    half = filters.validate({"OR": [{"topic": f"t{i}"} for i in range(600)]})
+    assert filters.validate({"AND": [half, {"user_id": "alice"}]})["AND"][0] == half
+    with pytest.raises(InvalidInputError, match="more than 1000 conditions"):
+        filters.validate({"AND": [half, half]})
+    with pytest.raises(InvalidInputError, match="more than 1000 conditions"):
+        filters.validate({"OR": [{"topic": f"t{i}"} for i in range(1200)]})
+
+
+def test_a_validated_filter_validated_again_selects_the_same_records() -> None:
+    raw = {"user_id": "alice", "metadata": {"topic": "food"}, "NOT": {"confidence": {"lt": 0.5}}}
+    once = filters.validate(raw)
+    twice = filters.validate({"AND": [once]})
+    assert twice == once
+    assert filters.matches(twice, sem()) and filters.matches(once, sem())
+    assert not filters.matches(twice, sem(confidence=0.2))
+    pushed, rest = filters.split(once, lambda field, op, value: field == "user_id")
+    assert pushed == {"user_id": {"eq": "alice"}}
+    assert filters.matches(rest, sem()) and not filters.matches(rest, sem(confidence=0.2))
