@@ -279,6 +279,27 @@ async def _stale_marks(
     return found
 
 
+def _named(marks: Iterable[dict[str, Any]]) -> list[str]:
+    """The ids marks name: the facts closed, and what replaced each when it was marked
+    (`by`: read with them, a chain of one change needs no read of its own)."""
+    marks = list(marks)
+    by = [m["by"] for m in marks if isinstance(m.get("by"), str)]
+    return list(dict.fromkeys([*(m["memory_id"] for m in marks), *by]))
+
+
+async def marked_facts(
+    services: Services, plan: RecallPlan, hits: Iterable[MemoryBase]
+) -> dict[str, MemoryBase]:
+    """What `demote_stale` reads for the raw turns among `hits` (a recall's vector hits,
+    whose records came with them): read beside the records of the other searches' hits,
+    not in a round trip of its own after the ranking."""
+    if plan.include_superseded or plan.turns not in plan.agents:
+        return {}
+    turn_type = services.turn_log.memory_type
+    turns = [r for r in hits if r.memory_type == turn_type and r.internal.get("raw") is True]
+    return await _fetch(services, _named(m for r in turns for m in marks_of(r, plan.as_of)))
+
+
 async def demote_stale(
     services: Services,
     plan: RecallPlan,
@@ -286,6 +307,7 @@ async def demote_stale(
     records: dict[str, MemoryBase],
     query: str,
     weight: float,
+    read: Mapping[str, MemoryBase] | None = None,
 ) -> tuple[Fused, dict[str, list[MemoryBase]]]:
     """Demote stale evidence and put the current fact above it (`rerank`).
 
@@ -293,17 +315,17 @@ async def demote_stale(
     event taken from such a turn, and a marked fact closed (at or before `as_of`) is about
     the query (`about`). Returns the new ranking and, per stale hit, the current records
     (in the recall's scope) that replace what it said; `records` gains the successors
-    fetched. With `include_superseded` nothing changes: the caller asked for the past."""
+    fetched (`read`: those read before, `marked_facts`). With `include_superseded`
+    nothing changes: the caller asked for the past."""
     if not fused or plan.include_superseded or plan.turns not in plan.agents:
         return fused, {}
     marks = await _stale_marks(services, plan, fused, records)
     if not marks:
         return fused, {}
     named = list(dict.fromkeys(m["memory_id"] for ms in marks.values() for m in ms))
-    # with the facts marked, what replaced each when it was marked (`by`): in one read, a
-    # chain of one change needs no read of its own
-    by = [m["by"] for ms in marks.values() for m in ms if isinstance(m.get("by"), str)]
-    known = await _fetch(services, [*named, *by])
+    wanted, read = _named(m for ms in marks.values() for m in ms), read or {}
+    known = {i: read[i] for i in wanted if i in read}
+    known |= await _fetch(services, [i for i in wanted if i not in read])
     stems, in_scope, roles = content_stems(query), _scope_test(plan), services.roles
     closed = [known[i] for i in named if i in known and _closed(known[i], plan.as_of)]
     successors = await _successors(services, closed, holds_at(plan), known)

@@ -9,6 +9,7 @@ short fact that replaced it. Recall must put the current fact first, keep the ol
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,6 +19,7 @@ import pytest
 from octomem import Memory, Orchestrator
 from octomem.errors import InvalidInputError
 from octomem.models import MemoryType, RecallHit, RecallResult
+from octomem.orchestrator.internals import services_of
 from octomem.orchestrator.staleness import OUTDATED
 from tests.conftest import T0
 
@@ -232,3 +234,37 @@ def test_a_turn_is_not_stale_for_what_it_said_that_did_not_change(
     say(orch, u, "I moved to Berlin.", T0 + DAY)
     miso = orch.recall("Who lives with the cat Miso?", user_id=u)
     assert turn_hit(miso, said).replaced_by == []
+
+
+def test_a_stale_turn_the_vector_search_found_costs_no_round_of_reads_of_its_own(
+    shared_orch: Orchestrator, uid: Callable[[str], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a Chroma server each round of reads is a round trip the recall waits on. The
+    facts that replaced a stale turn the vector search found are read with the records of
+    the other searches' hits, not in a fourth round after the ranking: the searches; those
+    records with the stale turn's facts; the turns without the speakers' names. (Rounds
+    are counted, not timed.)"""
+    orch, user = shared_orch, uid("moved")
+    say(orch, user, "I live in Paris.", T0)
+    say(orch, user, "I moved to Berlin.", T0 + DAY)
+    vector = services_of(orch).vector
+    in_flight, rounds = [0], [0]
+
+    def watched(method: Any) -> Any:
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            rounds[0] += not in_flight[0]  # nothing in flight: it waited on the last round
+            in_flight[0] += 1
+            await asyncio.sleep(0.005)  # a round trip: what starts beside it overlaps it
+            try:
+                return await method(*args, **kwargs)
+            finally:
+                in_flight[0] -= 1
+
+        return call
+
+    for name in ("get", "list", "query"):
+        monkeypatch.setattr(vector, name, watched(getattr(vector, name)))
+    result = orch.recall("Where does the user live?", user_id=user)
+    stale = turn_hit(result, "I live in Paris.")
+    assert [r.content for r in stale.replaced_by] == ["The user lives in Berlin."]
+    assert rounds[0] == 3, rounds

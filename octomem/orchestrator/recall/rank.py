@@ -54,7 +54,10 @@ async def _ranked_hits(state: RecallState, deps: Services) -> list[RecallHit]:
         fused, records, query, config.actor_boost, keyed=keyed, applied=boosts
     )
     fused = boost_in_period(fused, records, plan.periods, config.time_boost, boosts)
-    fused, replaced = await demote_stale(deps, plan, fused, records, query, config.stale_weight)
+    marked = state["shared"].marked
+    fused, replaced = await demote_stale(
+        deps, plan, fused, records, query, config.stale_weight, marked
+    )
     if config.stale_weight != 1.0:
         for memory_id in replaced:
             boosts.setdefault(memory_id, {})["stale"] = config.stale_weight

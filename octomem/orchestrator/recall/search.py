@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from octomem.at_once import at_once, together
 from octomem.embeddings import embed_for
 from octomem.models import MemoryBase, MemoryType
 from octomem.orchestrator import projections
@@ -24,6 +25,7 @@ from octomem.orchestrator.retrieval import (
     within_plan,
 )
 from octomem.orchestrator.services import Services
+from octomem.orchestrator.staleness import marked_facts
 from octomem.plans import RankedList, RecallPlan, Retriever
 from octomem.scopes import given, scope_filter
 from octomem.telemetry import span
@@ -87,21 +89,25 @@ async def search_shared(state: Planned, deps: Services) -> SharedUpdate:
 
     async def others(
         nearby: asyncio.Future[tuple[list[float], list[list[tuple[MemoryBase, float]]]]],
-    ) -> tuple[list[str], list[list[MemoryBase]]]:
+    ) -> tuple[list[str], list[list[MemoryBase]], dict[str, MemoryBase]]:
         _, entity_ids = await asyncio.gather(bm25(), expand())
         # the records the vector searches returned are not read again
-        known = {r.id for hits in (await nearby)[1] for r, _ in hits}
+        hits = [r for found in (await nearby)[1] for r, _ in found]
+        known = {r.id for r in hits}
 
         async def fetch(agent: MemoryType) -> list[MemoryBase]:
             found = (i for i, _ in [*keyword[agent], *graph[agent]] if i not in known)
             wanted = list(dict.fromkeys(found))
             return await deps.vector.get(agent, wanted, memo=plan.memo) if wanted else []
 
-        return entity_ids, await asyncio.gather(*(fetch(agent) for agent in agents))
+        fetched, marked = await together(
+            at_once(fetch(agent) for agent in agents), marked_facts(deps, plan, hits)
+        )
+        return entity_ids, fetched, marked
 
     with span("recall.search", user_id=plan.user_id, agents=len(agents)):
         nearby = asyncio.ensure_future(vectors())
-        (embedding, nearest_hits), (entity_ids, fetched), core = await asyncio.gather(
+        (embedding, nearest_hits), (entity_ids, fetched, marked), core = await asyncio.gather(
             nearby, others(nearby), core_records(deps, plan)
         )
     records = {r.id: r for found in fetched for r in found}
@@ -126,6 +132,7 @@ async def search_shared(state: Planned, deps: Services) -> SharedUpdate:
         records=records,
         unnamed=unnamed,
         core=core,
+        marked=marked,
     )
     return {"shared": shared}
 

@@ -23,8 +23,9 @@ class SharedSearches:
     """The searches of one query run once for all agents: its embedding, per agent the
     vector, BM25 and graph-expansion hits ((memory id, score) best first), the ids of the
     entities the query names, the records of every hit, the turns nearest the query
-    without the names of the speakers it names (`unnamed`), and the scope's core blocks
-    (read beside the searches: every recall returns them)."""
+    without the names of the speakers it names (`unnamed`), the scope's core blocks
+    (read beside the searches: every recall returns them), and the facts the vector hits'
+    stale marks name (`staleness.marked_facts`)."""
 
     embedding: list[float]
     vector: Mapping[MemoryType, list[tuple[str, float]]]
@@ -34,6 +35,7 @@ class SharedSearches:
     records: Mapping[str, MemoryBase]
     unnamed: Mapping[MemoryType, list[tuple[str, float]]] = field(default_factory=dict)
     core: list[MemoryBase] = field(default_factory=list)
+    marked: Mapping[str, MemoryBase] = field(default_factory=dict)
 
 
 class RecallInput(TypedDict, total=False):
