@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from octomem.at_once import at_once, together
 from octomem.embeddings import embed_for
@@ -16,7 +17,7 @@ from octomem.orchestrator.recall.state import (
     SharedSearches,
     SharedUpdate,
 )
-from octomem.orchestrator.recall.unnamed import search_unnamed
+from octomem.orchestrator.recall.unnamed import search_unnamed, speakers_named
 from octomem.orchestrator.retrieval import (
     PlanSearch,
     keyword_hits,
@@ -31,6 +32,7 @@ from octomem.scopes import given, scope_filter
 from octomem.telemetry import span
 
 Hits = dict[MemoryType, list[tuple[str, float]]]
+Found = list[tuple[MemoryBase, float]]
 
 
 async def search_shared(state: Planned, deps: Services) -> SharedUpdate:
@@ -38,9 +40,10 @@ async def search_shared(state: Planned, deps: Services) -> SharedUpdate:
     query's embedding then each agent's vector search; one BM25 search and the graph
     expansion of the names the query holds, then the records of their hits that the
     vector searches did not return (read once those are done: fewer requests, at the
-    cost of a wait when some are missing); the scope's core blocks. Then, if the query
-    names speakers of those hits, a search of the turns without their names
-    (`unnamed`)."""
+    cost of a wait when some are missing), with the facts the vector hits' stale marks
+    name; the scope's core blocks; if the query names speakers of the vector hits, a
+    search of the turns without their names (`unnamed`), made again at the end only if
+    the other hits' speakers change the names."""
     query, plan = state["query"], state["plan"]
     config = deps.settings.recall
     agents = plan.agents
@@ -105,10 +108,25 @@ async def search_shared(state: Planned, deps: Services) -> SharedUpdate:
         )
         return entity_ids, fetched, marked
 
+    weights = config.rrf_weights if config.fusion == "rrf" else config.weights
+    unnamed_on = weights.unnamed > 0 and plan.turns is not None
+
+    async def unnamed_ahead(nearby: asyncio.Future[Any]) -> tuple[list[str], Found]:
+        """The search without the speakers the query names among the vector hits, begun
+        with the records' reads: if the other hits name no other, it is the one."""
+        hits = [r for found in (await nearby)[1] for r, _ in found]
+        names = speakers_named(query, hits) if unnamed_on else []
+        return names, await search_unnamed(deps, plan, query, names, config.candidates)
+
     with span("recall.search", user_id=plan.user_id, agents=len(agents)):
         nearby = asyncio.ensure_future(vectors())
-        (embedding, nearest_hits), (entity_ids, fetched, marked), core = await asyncio.gather(
-            nearby, others(nearby), core_records(deps, plan)
+        (
+            (embedding, nearest_hits),
+            (entity_ids, fetched, marked),
+            core,
+            (named, found),
+        ) = await asyncio.gather(
+            nearby, others(nearby), core_records(deps, plan), unnamed_ahead(nearby)
         )
     records = {r.id: r for found in fetched for r in found}
     records |= {r.id: r for hits in nearest_hits for r, _ in hits}
@@ -117,10 +135,10 @@ async def search_shared(state: Planned, deps: Services) -> SharedUpdate:
         for agent, hits in zip(agents, nearest_hits, strict=True)
     }
     unnamed: Hits = {}
-    weights = config.rrf_weights if config.fusion == "rrf" else config.weights
-    if weights.unnamed > 0 and plan.turns is not None:
-        # after the first searches: the speakers the query names are those of their hits
-        found = await search_unnamed(deps, plan, query, records, config.candidates)
+    if unnamed_on and plan.turns is not None:
+        # the speakers the query names are those of the first searches' hits
+        if (names := speakers_named(query, records.values())) != named:
+            found = await search_unnamed(deps, plan, query, names, config.candidates)
         records |= {r.id: r for r, _ in found if r.id not in records}
         unnamed[plan.turns] = [(r.id, score) for r, score in found]
     shared = SharedSearches(

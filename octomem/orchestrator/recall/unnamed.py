@@ -15,7 +15,7 @@ were read from), which gained nothing: docs/decisions.md, Recall.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 
 from octomem.embeddings import embed_for
 from octomem.language import has_content
@@ -43,20 +43,13 @@ def without_names(query: str, names: Iterable[str]) -> str:
 
 
 async def search_unnamed(
-    deps: Services,
-    plan: RecallPlan,
-    query: str,
-    records: Mapping[str, MemoryBase],
-    limit: int,
+    deps: Services, plan: RecallPlan, query: str, names: list[str], limit: int
 ) -> list[tuple[MemoryBase, float]]:
-    """The turns nearest the query without the names of the speakers it names (speakers of
-    the first searches' hits, `records`), best first; none if it names none or nothing
-    but them."""
+    """The turns nearest the query without `names` (the speakers it names:
+    `speakers_named` of the first searches' hits), best first; none if it names none or
+    nothing but them."""
     turns = plan.turns
-    if turns is None or turns not in plan.agents:
-        return []
-    names = speakers_named(query, records.values())
-    if not names:
+    if turns is None or turns not in plan.agents or not names:
         return []
     rest = without_names(query, names)
     if not has_content(rest):
