@@ -250,17 +250,17 @@ def test_a_stale_turn_the_vector_search_found_costs_no_round_of_reads_of_its_own
     query = "Where does the user live?"
     orch.recall(query, user_id=user)  # the embeddings cached: the rounds are the reads'
     vector = services_of(orch).vector
-    in_flight, rounds = [0], [0]
+    ended: list[int] = []  # the round of each read that has come back
 
     def watched(method: Any) -> Any:
         async def call(*args: Any, **kwargs: Any) -> Any:
-            rounds[0] += not in_flight[0]  # nothing in flight: it waited on the last round
-            in_flight[0] += 1
-            await asyncio.sleep(0.05)  # a round trip, longer than the work beside it
+            # the round trips it waited on: one more than any read back before it began
+            depth = 1 + max(ended, default=0)
+            await asyncio.sleep(0.1)  # a round trip, longer than the work beside it
             try:
                 return await method(*args, **kwargs)
             finally:
-                in_flight[0] -= 1
+                ended.append(depth)
 
         return call
 
@@ -269,4 +269,4 @@ def test_a_stale_turn_the_vector_search_found_costs_no_round_of_reads_of_its_own
     result = orch.recall(query, user_id=user)
     stale = turn_hit(result, "I live in Paris.")
     assert [r.content for r in stale.replaced_by] == ["The user lives in Berlin."]
-    assert rounds[0] == 2, rounds
+    assert max(ended) == 2, ended
