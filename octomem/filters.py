@@ -329,10 +329,7 @@ def resolve_field(field: str, record_fields: Iterable[str]) -> tuple[FieldKind, 
 
 
 def field_value(record: MemoryBase, field: str) -> Any:
-    kind, name = resolve_field(field, type(record).model_fields)
-    if kind == "record":
-        return getattr(record, name, None)
-    return (record.internal if kind == "internal" else record.metadata).get(name)
+    return _record_reader(field)(record)
 
 
 def parse_datetime(value: Any) -> datetime | None:

@@ -246,10 +246,9 @@ class Ahead:
     the batch is decided (`read`, beside the reconciler's own reads: on a server, one
     round trip for both): the facts about the user and the stored scope views of the
     scopes of candidates about the user, and the stored per-source views of the
-    candidates. The commit
-    reads only what this does not hold (the views of a fact a candidate closes, a scope
-    no candidate was of). Read under the scope's lease, so valid until the commit:
-    nothing writes the scope before it."""
+    candidates. The commit reads only what this does not hold (the views of a fact a
+    candidate closes, a scope no candidate was of). Read under the scope's lease, so
+    valid until the commit: nothing writes the scope before it."""
 
     services: Services
     now: datetime
