@@ -170,24 +170,25 @@ def test_a_new_fact_waits_on_two_rounds_of_reads_before_its_commit(
     core block and the fact's knowledge view), read while it is decided; the views' reads
     were a third round of their own. (Rounds are counted, not timed.)"""
     services = services_of(shared_orch)
-    in_flight, rounds, writing = [0], Counter[str](), [False]
+    ended: list[int] = []  # the round of each read that has come back
+    before: list[int] = []  # the round of each read begun before the first write
+    writing = [False]
 
     def watch(name: str) -> None:
         method = getattr(services.vector, name)
 
         async def watched(*args: Any, **kwargs: Any) -> Any:
+            # the round trips it waited on: one more than any read back before it began
+            depth = 1 + max(ended, default=0)
             if name == "upsert":
                 writing[0] = True
-            elif not writing[0] and not in_flight[0]:
-                rounds[name] += 1  # nothing in flight: the call waited on the last round
-            in_flight[0] += 1
-            # a server's round trip: what is sent with it (a task started beside it
-            # included) is sent before it is answered
-            await asyncio.sleep(0.005)
+            elif not writing[0]:
+                before.append(depth)
+            await asyncio.sleep(0.05)  # a server's round trip, longer than the work beside it
             try:
                 return await method(*args, **kwargs)
             finally:
-                in_flight[0] -= 1
+                ended.append(depth)
 
         monkeypatch.setattr(services.vector, name, watched)
 
@@ -198,4 +199,4 @@ def test_a_new_fact_waits_on_two_rounds_of_reads_before_its_commit(
     written = {op.memory_type.value for op in result.all_operations()}
     assert {"semantic", "knowledge", "core"} <= written, written  # a fact and its views
     assert writing[0]
-    assert sum(rounds.values()) == 2, rounds
+    assert max(before) == 2, before
