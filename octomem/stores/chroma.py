@@ -14,7 +14,7 @@ import functools
 import json
 import re
 import threading
-from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -104,19 +104,6 @@ def _and_live(
     if check is None:
         return lambda record: record.is_live(live_at)
     return lambda record: record.is_live(live_at) and check(record)
-
-
-def _checked(
-    where: filters.Filter | None, live_at: datetime | None
-) -> Callable[[MemoryBase], bool]:
-    """The whole of `where` (and live at `live_at`, if given) as a predicate of a record."""
-    check = filters.predicate(where)
-    return check if live_at is None else _and_live(check, live_at)
-
-
-def _vector_bytes(embedding: Any) -> bytes:
-    """An entry's vector as the record cache keeps it (float32, as Chroma stores it)."""
-    return np.asarray(embedding, dtype=np.float32).tobytes()
 
 
 def _stamp(fence: Fence | None, user_id: str | None) -> int | None:
@@ -616,18 +603,7 @@ class ChromaVectorStore:
                 f"upsert needs one embedding per record: got {len(records)} records and "
                 f"{len(embeddings)} embeddings"
             )
-        latest: dict[str, tuple[MemoryBase, list[float]]] = {}
-        for record, embedding in zip(records, embeddings, strict=True):
-            self._check_type(record, memory_type)
-            latest[record.id] = (record, [float(x) for x in embedding])  # last one wins
-        items = list(latest.items())
-        for start in range(0, len(items), _PAGE):
-            chunk = items[start : start + _PAGE]
-            payloads = {rid: record_to_json(rec) for rid, (rec, _) in chunk}
-            metadatas = [
-                entry_metadata(rec, payloads[rid], _stamp(fence, rec.user_id), self._id_key)
-                for rid, (rec, _) in chunk
-            ]
+        for payloads, vectors, metadatas in self._pages(memory_type, records, fence, embeddings):
             # an entry added has no keys of an older one (an earlier attempt's are its own)
             known = [
                 (rid, meta)
@@ -642,10 +618,35 @@ class ChromaVectorStore:
                 "upsert",
                 payloads if cache else None,  # None: the cache drops the ids, keeps none
                 ids=list(payloads),
-                embeddings=[emb for _, (_, emb) in chunk],
+                embeddings=vectors,
                 metadatas=metadatas,
                 fence=fence,
             )
+
+    def _pages(
+        self,
+        memory_type: MemoryType,
+        records: Sequence[MemoryBase],
+        fence: Fence | None,
+        embeddings: Sequence[Sequence[float]] | None = None,
+    ) -> Iterator[tuple[dict[str, str], list[list[float]], list[dict[str, Any]]]]:
+        """The last record of each id (all checked to be of `memory_type` first) with its
+        embedding, if given, `_PAGE` at a time: their record JSON by id, their embeddings
+        and their entries' metadata."""
+        latest: dict[str, tuple[MemoryBase, list[float]]] = {}
+        for n, record in enumerate(records):
+            self._check_type(record, memory_type)
+            vector = [] if embeddings is None else [float(x) for x in embeddings[n]]
+            latest[record.id] = (record, vector)  # last one wins
+        items = list(latest.values())
+        for start in range(0, len(items), _PAGE):
+            chunk = items[start : start + _PAGE]
+            payloads = {rec.id: record_to_json(rec) for rec, _ in chunk}
+            metadatas = [
+                entry_metadata(rec, payloads[rec.id], _stamp(fence, rec.user_id), self._id_key)
+                for rec, _ in chunk
+            ]
+            yield payloads, [vector for _, vector in chunk], metadatas
 
     async def _clear_old_keys(
         self, memory_type: MemoryType, ids: list[str], metadatas: list[dict[str, Any]]
@@ -664,18 +665,8 @@ class ChromaVectorStore:
     async def rewrite(
         self, memory_type: MemoryType, records: Sequence[MemoryBase], *, fence: Fence | None = None
     ) -> None:
-        latest: dict[str, MemoryBase] = {}
-        for record in records:
-            self._check_type(record, memory_type)
-            latest[record.id] = record  # last one wins
-        items = list(latest.values())
-        for start in range(0, len(items), _PAGE):
-            chunk = items[start : start + _PAGE]
-            ids = [r.id for r in chunk]
-            metadatas = [
-                entry_metadata(r, record_to_json(r), _stamp(fence, r.user_id), self._id_key)
-                for r in chunk
-            ]
+        for payloads, _, metadatas in self._pages(memory_type, records, fence):
+            ids = list(payloads)
             stored = set(await self._clear_old_keys(memory_type, ids, metadatas))
             ids, metadatas = (
                 [i for i in ids if i in stored],
@@ -750,9 +741,10 @@ class ChromaVectorStore:
         if pinned is not None:  # a search among these entries alone, none other read
             # their records are read anyway: the filter is checked on them here, not by
             # Chroma's metadata pre-filter (which costs more than the search among them)
-            among = await self._query_among(
-                vector, memory_type, pinned, _checked(where, live_at), limit, memo
-            )
+            # the whole of `where` (and live at `live_at`, if given) checked on them
+            whole = filters.predicate(where)
+            whole = whole if live_at is None else _and_live(whole, live_at)
+            among = await self._query_among(vector, memory_type, pinned, whole, limit, memo)
             if among is not None:
                 return among
         key = (memory_type, repr(where))
@@ -872,7 +864,8 @@ class ChromaVectorStore:
         if missing := [i for i in ids if i not in vectors]:
             since = cache.generation
             stored = await self._metadatas(memory_type, missing, part="embeddings")
-            read = {entry_id: _vector_bytes(vector) for entry_id, vector in stored.items()}
+            # as the record cache keeps them: float32, as Chroma stores them
+            read = {i: np.asarray(v, dtype=np.float32).tobytes() for i, v in stored.items()}
             cache.remember(name, {}, since=since, vectors=read)
             vectors |= read
         found = [i for i in ids if i in vectors]
