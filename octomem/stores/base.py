@@ -522,7 +522,6 @@ class IdKeyStore(Protocol):
     @property
     def where(self) -> str:
         """The server, as error messages name it."""
-        ...
 
     async def load_or_store(
         self, namespace: str, key: str | None, check: str, *, only_if_empty: bool
@@ -531,4 +530,3 @@ class IdKeyStore(Protocol):
         atomically (two hosts storing at once end with one), and return them. With
         `only_if_empty`, nothing is stored in a namespace that already holds memories
         (None)."""
-        ...

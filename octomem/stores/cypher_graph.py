@@ -48,7 +48,6 @@ class CypherSession(Protocol):
         `work` again to retry the transaction: units of work are idempotent. A write given
         the `fence` of its writer's leases fails whole once one of them passed to another
         writer, where the backend is shared (`octomem.stores.fence`)."""
-        ...
 
 
 def drive(work: Work[T], execute: Callable[[LiteralString, Mapping[str, Any]], list[Row]]) -> T:

@@ -198,17 +198,14 @@ class FtsKeywordStore(SqliteStore):
     def _check_schema(self, conn: sqlite3.Connection) -> None:
         for table, wanted in (("keyword_fts", _FTS_COLUMNS), ("keyword_docs", _DOC_COLUMNS)):
             if (found := _columns(conn, table)) and found != wanted:  # () : a new file
-                self._refuse(table, found, wanted)
-
-    def _refuse(self, table: str, found: Sequence[str], wanted: Sequence[str]) -> None:
-        raise StoreError(
-            f"{self.LABEL} at {self._path}: its table {table} has the columns "
-            f"{', '.join(found)}, not {', '.join(wanted)}: it was written by another "
-            "octomem version (the "
-            "data format may change between versions before 1.0). Export the memories "
-            "with the version that wrote them and import them with this one "
-            "(docs/operations.md, Data format before 1.0)"
-        )
+                raise StoreError(
+                    f"{self.LABEL} at {self._path}: its table {table} has the columns "
+                    f"{', '.join(found)}, not {', '.join(wanted)}: it was written by another "
+                    "octomem version (the "
+                    "data format may change between versions before 1.0). Export the memories "
+                    "with the version that wrote them and import them with this one "
+                    "(docs/operations.md, Data format before 1.0)"
+                )
 
     def _before_compact(self, conn: sqlite3.Connection) -> None:
         # merge the index's segments into one: a deleted row's tokens stay in the old

@@ -133,13 +133,10 @@ _TALLIES: LiteralString = (
 _ENTRIES_OF_USER: LiteralString = "MATCH (n:KeywordDoc) WHERE n.user_id = $u" + _ENTRY_RETURN
 _ALL_ENTRIES: LiteralString = "MATCH (n:KeywordDoc) WHERE " + NAMESPACED + _ENTRY_RETURN
 # `reset`, in batches, within the namespace
-_RESET: tuple[LiteralString, ...] = (
-    "MATCH (n:KeywordPosting) WHERE " + NAMESPACED + " WITH n LIMIT 10000 DELETE n "
-    "RETURN count(*) AS deleted",
-    "MATCH (n:KeywordDoc) WHERE " + NAMESPACED + " WITH n LIMIT 10000 DELETE n "
-    "RETURN count(*) AS deleted",
-    "MATCH (n:KeywordStats) WHERE " + NAMESPACED + " WITH n LIMIT 10000 DELETE n "
-    "RETURN count(*) AS deleted",
+_RESET: tuple[LiteralString, ...] = tuple(
+    "MATCH (n:" + label + ") WHERE " + NAMESPACED + " WITH n LIMIT 10000 DELETE n "
+    "RETURN count(*) AS deleted"
+    for label in ("KeywordPosting", "KeywordDoc", "KeywordStats")
 )
 
 
@@ -252,13 +249,10 @@ class GraphKeywordStore(ServerStore):
 
     async def entries(self, user_id: str | None | AllUsers = ALL_USERS) -> list[IndexEntry]:
         ns = self._ns
-
-        async def read(tx: Tx) -> list[Any]:
-            if user_id is ALL_USERS:
-                return await fetch(tx, _ALL_ENTRIES, **ns.params)
-            return await fetch(tx, _ENTRIES_OF_USER, u=ns.user(user_id))
-
-        rows = await self._call("entries", read, write=False)
+        if user_id is ALL_USERS:
+            rows = await self._query("entries", _ALL_ENTRIES, write=False, **ns.params)
+        else:
+            rows = await self._query("entries", _ENTRIES_OF_USER, write=False, u=ns.user(user_id))
         return [
             IndexEntry(
                 ns.strip(row["id"]),
@@ -284,29 +278,21 @@ class GraphKeywordStore(ServerStore):
         limit: int = 50,
     ) -> list[str]:
         ns = self._ns
-        params = {
+        params: dict[str, Any] = {
             "u": ns.user(user_id),
             "t": memory_type.value,
             "now": as_utc(now).timestamp(),
             "skip": max(offset, 0),
             "limit": max(limit, 0),
         }
-
-        async def read(tx: Tx) -> list[Any]:
-            return await fetch(tx, _LISTING[status], **params)
-
-        return [ns.strip(row["id"]) for row in await self._call("listing", read, write=False)]
+        rows = await self._query("listing", _LISTING[status], write=False, **params)
+        return [ns.strip(row["id"]) for row in rows]
 
     async def tallies(
         self, user_id: str | None, *, now: datetime
     ) -> dict[MemoryType, tuple[int, int]]:
-        ns = self._ns
         at = as_utc(now).timestamp()
-
-        async def read(tx: Tx) -> list[Any]:
-            return await fetch(tx, _TALLIES, u=ns.user(user_id), now=at)
-
-        rows = await self._call("tallies", read, write=False)
+        rows = await self._query("tallies", _TALLIES, write=False, u=self._ns.user(user_id), now=at)
         return {
             MemoryType(row["t"]): (int(row["live"]), int(row["n"]) - int(row["live"]))
             for row in rows
@@ -320,15 +306,12 @@ class GraphKeywordStore(ServerStore):
 class _Change:
     """How a transaction changes each user's document count and total length."""
 
-    def __init__(self, users: dict[str, tuple[int, int]] | None = None) -> None:
-        self.users = dict(users or {})
+    def __init__(self) -> None:
+        self.users: dict[str, tuple[int, int]] = {}
 
     def add(self, user: str, docs: int, tokens: int) -> None:
         had = self.users.get(user, (0, 0))
         self.users[user] = (had[0] + docs, had[1] + tokens)
-
-    def copy(self) -> _Change:
-        return _Change(self.users)
 
     def rows(self) -> list[dict[str, Any]]:
         return [

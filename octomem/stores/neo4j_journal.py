@@ -67,11 +67,9 @@ _BODIES: LiteralString = (
 )
 _IS_PENDING: LiteralString = "MATCH (i:OctomemIntent {key: $key}) RETURN i.key AS key"
 # `reset`, in batches
-_RESET: tuple[LiteralString, ...] = (
-    "MATCH (n:OctomemIntentPart) WHERE n.ns = $ns WITH n LIMIT 1000 "
-    "DELETE n RETURN count(*) AS deleted",
-    "MATCH (n:OctomemIntent) WHERE n.ns = $ns WITH n LIMIT 1000 "
-    "DELETE n RETURN count(*) AS deleted",
+_RESET: tuple[LiteralString, ...] = tuple(
+    "MATCH (n:" + label + ") WHERE n.ns = $ns WITH n LIMIT 1000 DELETE n RETURN count(*) AS deleted"
+    for label in ("OctomemIntentPart", "OctomemIntent")
 )
 
 
