@@ -739,9 +739,9 @@ class ChromaVectorStore:
         vector = [float(x) for x in embedding]
         pinned = pinned_ids(where)
         if pinned is not None:  # a search among these entries alone, none other read
-            # their records are read anyway: the filter is checked on them here, not by
-            # Chroma's metadata pre-filter (which costs more than the search among them)
-            # the whole of `where` (and live at `live_at`, if given) checked on them
+            # their records are read anyway: the whole filter (and live at `live_at`, if
+            # given) is checked on them here, not by Chroma's metadata pre-filter (which
+            # costs more than the search among them)
             whole = filters.predicate(where)
             whole = whole if live_at is None else _and_live(whole, live_at)
             among = await self._query_among(vector, memory_type, pinned, whole, limit, memo)

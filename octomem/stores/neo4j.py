@@ -127,9 +127,7 @@ class BoltSession:
             await self.client.deferred(op, answered(work), fence=fence)
             return cast(T, None)
         # every read of the graph store is one statement: an auto-commit transaction
-        return await self.client.call(
-            op, in_transaction, write=write, fence=fence, autocommit=not write
-        )
+        return await self.client.call(op, in_transaction, write=write, fence=fence)
 
 
 def answered(work: Callable[[], Work[Any]]) -> Answered:

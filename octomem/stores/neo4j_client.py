@@ -24,7 +24,6 @@ from neo4j import (
     AsyncSession,
     AsyncTransaction,
     Bookmarks,
-    unit_of_work,
 )
 from neo4j import exceptions as neo4j_errors
 from opentelemetry import trace
@@ -105,16 +104,6 @@ async def _write(session: AsyncSession, work: Callable[[Tx], Awaitable[T]], time
     return await policy(once)
 
 
-async def _read(session: AsyncSession, work: Callable[[Tx], Awaitable[T]], timeout_s: float) -> T:
-    """`work` in a read transaction, with the driver's retries, and ours for a connection
-    lost during the commit (which the driver does not retry; a read changed nothing)."""
-    bounded = unit_of_work(timeout=timeout_s)(work)
-    policy = retries.graph_transaction(
-        _incomplete, duplicates=0, is_duplicate=lambda exc: False, within_s=timeout_s
-    )
-    return await policy(session.execute_read, bounded)
-
-
 async def _autocommit(
     session: AsyncSession, work: Callable[[Tx], Awaitable[T]], timeout_s: float
 ) -> T:
@@ -124,10 +113,6 @@ async def _autocommit(
         _curable, duplicates=0, is_duplicate=lambda exc: False, within_s=timeout_s
     )
     return await policy(work, AutoCommit(session, timeout_s))
-
-
-def _incomplete(exc: BaseException) -> bool:
-    return isinstance(exc, neo4j_errors.IncompleteCommit)
 
 
 def _curable(exc: BaseException) -> bool:
@@ -239,11 +224,10 @@ class Neo4jClient:
         write: bool = True,
         fence: Fence | None = None,
         what: str = "graph",
-        autocommit: bool = False,
     ) -> T:
-        """Run `work` in one transaction: reads with the driver's retries, writes with ours
-        (a read that needs no snapshot, `autocommit`: each statement alone, `AutoCommit`).
-        A write under a `fence` (the leases its writer holds) checks it first in the same
+        """Run `work`: a write in one transaction, retried (`_write`); a read with each of
+        its statements alone (`AutoCommit`: no read needs a snapshot), retried too. A
+        write under a `fence` (the leases its writer holds) checks it first in the same
         transaction: `fence.LeaseLostError` if another writer has taken over. What the
         caller's gathering deferred (`deferred`) runs first, so that this call sees it."""
         gathering = gather.active()
@@ -272,9 +256,7 @@ class Neo4jClient:
                         bookmarks=Bookmarks.from_raw_values(after) if after else None,
                     ) as session:
                         if not write:
-                            if autocommit:
-                                return await _autocommit(session, work, bound_s)
-                            return await _read(session, work, bound_s)
+                            return await _autocommit(session, work, bound_s)
                         done = await _write(session, fenced_work, bound_s)
                     if proving is not None:  # the vector writes before it landed in time
                         proving.confirmed()
@@ -344,7 +326,7 @@ class Neo4jClient:
         async def work(tx: Tx) -> list[Any]:
             return await records(tx, query, **params)
 
-        return await self.call(op, work, write=write, fence=fence, what=what, autocommit=not write)
+        return await self.call(op, work, write=write, fence=fence, what=what)
 
     async def _raise_if_lost(
         self,
@@ -425,11 +407,8 @@ class ServerStore:
         *,
         write: bool = True,
         fence: Fence | None = None,
-        autocommit: bool = False,
     ) -> T:
-        return await self._db.call(
-            op, work, write=write, fence=fence, what=self.WHAT, autocommit=autocommit
-        )
+        return await self._db.call(op, work, write=write, fence=fence, what=self.WHAT)
 
     async def _deferred(
         self,

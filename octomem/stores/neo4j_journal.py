@@ -158,7 +158,7 @@ class Neo4jJournal(ServerStore):
 
         return [
             WriteIntent.model_validate_json(body, context=self._types.reading_context)
-            for body in await self._call("pending", read, write=False, autocommit=True)
+            for body in await self._call("pending", read, write=False)
         ]
 
     async def owners(self) -> dict[str, tuple[str, datetime]]:

@@ -22,7 +22,7 @@ def pipelined(session: AsyncSession) -> contextlib.AbstractContextManager[object
 
 class AutoCommit:
     """Stands for a read transaction: runs each statement in an auto-commit transaction of
-    its own (`Neo4jClient.call(..., autocommit=True)`)."""
+    its own (`Neo4jClient.call` of a read)."""
 
     def __init__(self, session: AsyncSession, timeout_s: float) -> None:
         self._session, self._timeout_s = session, timeout_s
