@@ -100,9 +100,8 @@ def _from_db(value: Any) -> datetime | None:
 class Dialect:
     """What differs between the graph backends' Cypher and values; nothing else does."""
 
-    # a datetime as the backend stores it, and back as a UTC-aware datetime
+    # a datetime as the backend stores it (read back by `_from_db`, for every backend)
     to_db: Callable[[datetime | None], Any] = _aware
-    from_db: Callable[[Any], datetime | None] = _from_db
     # how the timestamp property `expression` of an UNWIND row is written (ladybug types a
     # field that is null in every row of a batch as a string, and needs it cast)
     timestamp: Callable[[LiteralString], LiteralString] = _same
@@ -310,7 +309,7 @@ class CypherGraphStore:
 
     def _relation(self, row: Row) -> Relation:
         """A Relation from a row of `_RELATION_RETURN`."""
-        ns, from_db = self._ns, self._dialect.from_db
+        ns, from_db = self._ns, _from_db
         rid, user_id, sid, predicate, oid, fact, memory_id, valid_at, invalid_at, created = row
         return Relation(
             id=ns.strip(rid),
@@ -483,20 +482,12 @@ class CypherGraphStore:
     ) -> list[tuple[str, MemoryType, int]]:
         if not entity_ids or limit <= 0:
             return []
+        op, ids = "memories_for_entities", self._ns.keys(entity_ids)
         if not self._dialect.expand_in_one_statement:
-            return await self._session.run(
-                "memories_for_entities",
-                lambda: stepwise(self._ns, self._ns.keys(entity_ids), hops, limit, user_id),
-                write=False,
-            )
-        query = expansion(SEEDS_BY_ID, hops)
-        params: dict[str, Any] = {
-            "ids": self._ns.keys(entity_ids),
-            "u": self._ns.user(user_id),
-            "limit": limit,
-        }
-        rows = await self._query("memories_for_entities", query, write=False, **params)
-        return self._near(rows)[1]
+            work = functools.partial(stepwise, self._ns, ids, hops, limit, user_id)
+            return await self._session.run(op, work, write=False)
+        params = {"ids": ids, "u": self._ns.user(user_id), "limit": limit}
+        return (await self._expand(op, SEEDS_BY_ID, hops, params))[1]
 
     async def memories_for_names(
         self,
@@ -514,16 +505,18 @@ class CypherGraphStore:
             if not seeds:
                 return [], []
             return seeds, await self.memories_for_entities(user_id, seeds, hops=hops, limit=limit)
-        query = expansion(SEEDS_BY_NAME, hops)
-        params: dict[str, Any] = {"names": keys, "u": self._ns.user(user_id), "limit": limit}
-        return self._near(await self._query("memories_for_names", query, write=False, **params))
+        params = {"names": keys, "u": self._ns.user(user_id), "limit": limit}
+        return await self._expand("memories_for_names", SEEDS_BY_NAME, hops, params)
 
-    def _near(self, rows: Sequence[Row]) -> tuple[list[str], list[tuple[str, MemoryType, int]]]:
-        """(seed entity ids, (memory id, type, distance) nearest first) of `expansion`'s
-        rows."""
+    async def _expand(
+        self, op: str, seeds: LiteralString, hops: int, params: dict[str, Any]
+    ) -> tuple[list[str], list[tuple[str, MemoryType, int]]]:
+        """`expansion` of `seeds` (found by `params`) in one statement: (the seed entities'
+        ids, (memory id, type, distance) nearest first)."""
+        rows = await self._query(op, expansion(seeds, hops), write=False, **params)
         strip = self._ns.strip
-        seeds = sorted(strip(eid) for eid in rows[0][0]) if rows else []
-        return seeds, [(strip(mid), MemoryType(mtype), int(d)) for _, mid, mtype, d in rows]
+        found = sorted(strip(eid) for eid in rows[0][0]) if rows else []
+        return found, [(strip(mid), MemoryType(mtype), int(d)) for _, mid, mtype, d in rows]
 
     async def delete_memory(self, memory_id: str, *, fence: Fence | None = None) -> None:
         await self._query("delete_memory", _DELETE_MEMORY, fence=fence, id=self._ns.key(memory_id))
@@ -553,13 +546,8 @@ class CypherGraphStore:
 
         if self._dialect.bulk_in_one_transaction:
             return await self._session.run(op, drain_all, write=True, fence=fence)
-        counts = []
-        for query in queries:
-            total = 0
-            while deleted := int((await self._query(op, query, fence=fence, **params))[0][0]):
-                total += deleted
-            counts.append(total)
-        return counts
+        # else each batch in a transaction of its own
+        return await drive_async(drain_all(), lambda q, p: self._query(op, q, fence=fence, **p))
 
     async def forget(
         self, user_id: str, memory_ids: Sequence[str] | None = None, *, fence: Fence | None = None

@@ -288,9 +288,7 @@ class LadybugSession:
             def statement(query: LiteralString, params: Mapping[str, Any]) -> list[Row]:
                 return list(_rows(conn, query, dict(params)))
 
-            if not write:
-                return drive(work(), statement)
-            with _transaction(conn):
+            with _transaction(conn) if write else contextlib.nullcontext():
                 return drive(work(), statement)
 
         return await self.call(op, execute, write=write)
