@@ -270,9 +270,8 @@ class ChromaVectorStore:
         policy = retries.chroma_call(self._retry_s, _unreachable, retrying)
         thread = self._remote.run if self._remote is not None else asyncio.to_thread
         try:
-            if self._bound_s is None:
-                return await policy(thread, self._attempt, fn, memory_type)
-            with stuck.watched(self._bound_s):
+            # an embedded store's calls (no bound) are never past their bound
+            with stuck.watched(float("inf") if self._bound_s is None else self._bound_s):
                 async with asyncio.timeout(self._bound_s):
                     return await policy(thread, self._attempt, fn, memory_type)
         except TimeoutError as exc:  # the bound passed (or the last try timed out)
@@ -394,15 +393,6 @@ class ChromaVectorStore:
             what, lambda collection: getattr(collection, method)(**kwargs), memory_type
         )
 
-    def _record(
-        self,
-        meta: Mapping[str, Any] | None,
-        entry_id: str,
-        memo: parsed.Memo | None = None,
-        memory_type: MemoryType | None = None,
-    ) -> MemoryBase:
-        return self._parse((meta or {}).get(RECORD_KEY), entry_id, memo, memory_type)
-
     def _parse(
         self,
         payload: Any,
@@ -512,7 +502,7 @@ class ChromaVectorStore:
     ) -> dict[str, Any]:
         """The record JSON of entries Chroma returned, remembered by the cache (`since`:
         its generation before the read)."""
-        read = {i: (meta or {}).get(RECORD_KEY) for i, meta in zip(ids, metas, strict=True)}
+        read = {i: _json(meta) for i, meta in zip(ids, metas, strict=True)}
         if self._cache is not None:
             valid = {i: p for i, p in read.items() if isinstance(p, str)}
             self._cache.remember(name, valid, since=since)
@@ -983,13 +973,10 @@ class ChromaVectorStore:
         rows = await self._scan(memory_type, chroma_where)
         rows.sort(key=lambda row: (row[1].get("created_at", 0.0), row[0]))
         end = None if limit is None else offset + max(limit, 0)
-        if check is None:
-            return [
-                self._record(meta, entry_id, memo, memory_type)
-                for entry_id, meta in rows[offset:end]
-            ]
-        records = [self._record(meta, entry_id, memo, memory_type) for entry_id, meta in rows]
-        return [record for record in records if check(record)][offset:end]
+        if check is None:  # Chroma matched them all: only the page's records are read
+            rows, offset, end = rows[offset:end], 0, None
+        records = [self._parse(_json(meta), i, memo, memory_type) for i, meta in rows]
+        return [record for record in records if check is None or check(record)][offset:end]
 
     async def count(self, memory_type: MemoryType, *, where: filters.Filter | None = None) -> int:
         chroma_where, check = self._plan(memory_type, where, None)
@@ -1001,7 +988,9 @@ class ChromaVectorStore:
             return len(await self._scan(memory_type, chroma_where, metadata=False))
         rows = await self._scan(memory_type, chroma_where)
         return sum(
-            1 for entry_id, meta in rows if check(self._record(meta, entry_id, None, memory_type))
+            1
+            for entry_id, meta in rows
+            if check(self._parse(_json(meta), entry_id, None, memory_type))
         )
 
     async def delete(
@@ -1124,10 +1113,15 @@ class ChromaVectorStore:
             await asyncio.to_thread(chroma_engine.release, engine, cache)  # Chroma, scrubs
 
 
+def _json(meta: Mapping[str, Any] | None) -> Any:
+    """The record JSON an entry's metadata holds (None if none)."""
+    return (meta or {}).get(RECORD_KEY)
+
+
 def _payload(meta: Mapping[str, Any] | None) -> dict[str, Any]:
     """The record JSON of an entry, as an object; {} for an entry octomem did not write."""
     try:
-        found = json.loads((meta or {}).get(RECORD_KEY) or "")
+        found = json.loads(_json(meta) or "")
     except (TypeError, ValueError):
         return {}
     return found if isinstance(found, dict) else {}

@@ -279,16 +279,15 @@ class Neo4jGraphStore(CypherGraphStore):
         check_lease(key, owner)
         params = {"key": self.lease_key(key), "owner": owner}
         self._quiet.discard(params["key"])
+        self._held.pop(params["key"], None)
         if (params["key"], owner) in self._released:  # with its holder's last writes
             self._released.discard((params["key"], owner))
-            self._held.pop(params["key"], None)
             return
 
         async def work(tx: Tx) -> None:
             if await records(tx, _LEASE_CLAIM_MINE, claim=uuid.uuid4().hex, **params):
                 await records(tx, _LEASE_FREE, **params)
 
-        self._held.pop(params["key"], None)
         await self._db.call("release_lease", work)
 
     async def erasures(self, key: str) -> int:
