@@ -108,10 +108,7 @@ class BoltSession:
         self, op: str, work: Callable[[], Work[T]], *, write: bool, fence: Fence | None = None
     ) -> T:
         async def in_transaction(tx: Tx) -> T:
-            async def statement(query: LiteralString, params: Mapping[str, Any]) -> list[Row]:
-                return await records(tx, query, **params)
-
-            return await drive_async(work(), statement)
+            return await drive_async(work(), lambda query, params: records(tx, query, **params))
 
         if write and op in _STATEMENTS:  # nothing read of their answers: as statements
             statements: list[Statement] = []
