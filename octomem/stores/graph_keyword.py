@@ -172,13 +172,12 @@ class GraphKeywordStore(ServerStore):
                 "expires_at": as_utc(expires).timestamp() if expires is not None else None,
                 "length": found.length,
             }
-            created = as_utc(record.created_at).timestamp()
             docs.append(
                 {
                     **doc,
                     "content": record.content,
                     "context": keyword_context(record),
-                    "created_at": created,
+                    "created_at": as_utc(record.created_at).timestamp(),
                 }
             )
             posting = {k: v for k, v in doc.items() if k != "id"} | {"doc": doc["id"]}

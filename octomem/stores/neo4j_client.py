@@ -354,11 +354,7 @@ class Neo4jClient:
         """Whether every (lease key, token) is still the lease's newest token: a write
         transaction that writes the lease nodes, so it serialises with a take-over (under
         load, ArcadeDB answered a read transaction with a token two take-overs old)."""
-
-        async def work(tx: Tx) -> bool:
-            return await _held(tx, _FENCE, tokens)
-
-        return await self.call("fence_holds", work)
+        return await self.call("fence_holds", lambda tx: _held(tx, _FENCE, tokens))
 
     async def run_schema(self, statements: Sequence[LiteralString], what: str = "graph") -> str:
         """Check the connection and run schema statements (idempotent); the server's agent."""

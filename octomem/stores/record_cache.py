@@ -46,9 +46,6 @@ class _Lru(Generic[V]):
         self.entries: OrderedDict[tuple[str, str], V] = OrderedDict()
         self.nbytes = 0
 
-    def __len__(self) -> int:
-        return len(self.entries)
-
     def get(self, collection: str, ids: Iterable[str]) -> dict[str, V]:
         found: dict[str, V] = {}
         for entry_id in ids:
