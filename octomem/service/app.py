@@ -43,9 +43,10 @@ PUBLIC = ("/healthz", "/readyz", "/docs", "/openapi.json", "/docs/oauth2-redirec
 STREAMED = ("/v1/import",)  # routes that read their body as a stream, with their own cap
 
 
-class _BodyTooLarge(Exception):
+class _BodyTooLarge(problems.Problem):
     def __init__(self, cap: int, setting: str) -> None:
-        super().__init__(f"the request body exceeds {cap:,} bytes (service.{setting})")
+        detail = f"the request body exceeds {cap:,} bytes (service.{setting})"
+        super().__init__(413, "too-large", "Body too large", detail)
 
 
 class Envelope:
@@ -98,41 +99,19 @@ class Envelope:
                 # the shutdown grace ran out with this request in flight: a problem body
                 # rather than the server's bare-text 500, and the request ends there
                 # (re-raised, uvicorn would log it as a crash, with a traceback)
-                cut = problems.problem_response(
-                    503,
-                    "shutting-down",
-                    "Shutting down",
-                    outcome.cut_off(info, "the service stopped before this request finished"),
-                    {"Retry-After": str(problems.RETRY_AFTER_S)},
-                    media_type=media_type,
-                )
-                await self._answer(send_with_id, status, cut)
+                why = outcome.cut_off(info, "the service stopped before this request finished")
+                cut = problems.unavailable("shutting-down", "Shutting down", why)
+                await self._answer(send_with_id, status, cut, media_type)
                 log.warning("request_cut_at_shutdown", request_id=info.request_id)
-            except _BodyTooLarge as exc:
-                too_large = problems.problem_response(
-                    413, "too-large", "Body too large", str(exc), media_type=media_type
-                )
-                await self._answer(send_with_id, status, too_large)
             except TimeoutError:
-                await self._answer(
-                    send_with_id,
-                    status,
-                    problems.problem_response(
-                        503,
-                        "deadline",
-                        "Deadline exceeded",
-                        outcome.cut_off(
-                            info,
-                            f"the request ran longer than {self.state.config.deadline_s:g} s "
-                            "(service.deadline_s)",
-                        ),
-                        {"Retry-After": str(problems.RETRY_AFTER_S)},
-                        media_type=media_type,
-                    ),
-                )
-            # OctomemError: the key store cannot answer (server mode), 503
+                deadline = f"{self.state.config.deadline_s:g} s (service.deadline_s)"
+                why = outcome.cut_off(info, f"the request ran longer than {deadline}")
+                late = problems.unavailable("deadline", "Deadline exceeded", why)
+                await self._answer(send_with_id, status, late, media_type)
+            # a body too large (a Problem); OctomemError: the key store cannot answer
+            # (server mode), 503
             except (problems.Problem, Unauthorized, Forbidden, OctomemError) as exc:
-                await self._answer(send_with_id, status, problems.for_error(exc, media_type))
+                await self._answer(send_with_id, status, exc, media_type)
             route = getattr(scope.get("route"), "path", None) or self._template(scope)
             duration = (time.perf_counter() - started) * 1000
             line = self.state.audit.record(
@@ -153,10 +132,12 @@ class Envelope:
                 return str(getattr(route, "path", "(unmatched)"))
         return "(unmatched)"
 
-    async def _answer(self, send: Send, status: dict[str, Any], response: Any) -> None:
+    async def _answer(
+        self, send: Send, status: dict[str, Any], exc: BaseException, media_type: str
+    ) -> None:
         if status["sent"]:
             return  # too late for a status: the client sees a cut response
-        await response({"type": "http"}, _no_body, send)
+        await problems.for_error(exc, media_type)({"type": "http"}, _no_body, send)
 
     async def _handle(
         self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str], info: RequestInfo
@@ -297,23 +278,22 @@ def create_app(settings: Settings, *, audit_per_worker: bool = False) -> FastAPI
     sessions = Sessions.for_settings(settings)
     app.state.ui_sessions = sessions
     problems.install(app)
-    app.include_router(routes_health.router)
-    app.include_router(routes_oauth.router)
-    app.include_router(routes_v1.router, responses=problems.COMMON_RESPONSES)
     mem0_problems = problems.common_responses("application/json")
-    app.include_router(routes_mem0.router, responses=mem0_problems)
-    app.include_router(routes_entities.router, responses=mem0_problems)
-    ui_routers = (routes_auth, routes_browse, routes_actions)
-    for module in ui_routers:
-        app.include_router(module.router)
+    # each module's router, with the problems its routes document
+    routers = {
+        routes_health: None,
+        routes_oauth: None,
+        routes_v1: problems.COMMON_RESPONSES,
+        routes_mem0: mem0_problems,
+        routes_entities: mem0_problems,
+        **dict.fromkeys((routes_auth, routes_browse, routes_actions)),
+    }
+    for module, responses in routers.items():
+        app.include_router(module.router, responses=responses)
     app.mount(ui.PREFIX + "/static", StaticFiles(directory=STATIC), name="ui-static")
     app.router.routes.append(mcp.route)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
-    state.routes = [
-        r
-        for m in (routes_health, routes_oauth, routes_v1, routes_mem0, routes_entities, *ui_routers)
-        for r in m.router.routes
-    ] + [mcp.route]
+    state.routes = [r for m in routers for r in m.router.routes] + [mcp.route]
     app.add_middleware(Envelope, state=state, sessions=sessions)
     return app
 

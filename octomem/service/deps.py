@@ -19,7 +19,7 @@ from octomem.errors import InvalidInputError
 from octomem.orchestrator.engine import Orchestrator
 from octomem.service import context
 from octomem.service.auth import Forbidden, Principal, Unauthorized, admitted
-from octomem.service.problems import RETRY_AFTER_S, Problem
+from octomem.service.problems import unavailable
 from octomem.service.state import State
 
 T = TypeVar("T")
@@ -125,13 +125,7 @@ async def project_orchestrator(state: State, principal: Principal) -> AsyncItera
     """The one place a request (a route, an MCP tool call) gets its key's project's
     Orchestrator, held until the block ends (`ProjectPool.using`); 503 once closing."""
     if state.pool.closing:
-        raise Problem(
-            503,
-            "shutting-down",
-            "Shutting down",
-            "the service is stopping; retry",
-            {"Retry-After": str(RETRY_AFTER_S)},
-        )
+        raise unavailable("shutting-down", "Shutting down", "the service is stopping; retry")
     async with state.pool.using(principal.project) as orch:
         yield orch
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from octomem.service.problems import Problem
+from octomem.service.problems import Problem, unavailable
 
 BUSY_RETRY_AFTER_S = 1
 _MAX_BUCKETS = 100_000  # keys remembered; the least recently seen is forgotten first
@@ -77,13 +77,8 @@ class WorkGate:
             full = self.running >= self.limit
             if full or held >= self.per_key:
                 limit, whose = (self.limit, "") if full else (self.per_key, " of one key")
-                raise Problem(
-                    503,
-                    "busy",
-                    "Service busy",
-                    f"this worker is running its limit of {limit} requests{whose}; retry shortly",
-                    {"Retry-After": str(BUSY_RETRY_AFTER_S)},
-                )
+                busy = f"this worker is running its limit of {limit} requests{whose}; retry shortly"
+                raise unavailable("busy", "Service busy", busy, BUSY_RETRY_AFTER_S)
             self.running += 1
             self._by_key[key] = held + 1
         try:

@@ -111,6 +111,11 @@ class Problem(Exception):
         self.headers = headers or {}
 
 
+def unavailable(slug: str, title: str, detail: str, after_s: int = RETRY_AFTER_S) -> Problem:
+    """A 503 whose Retry-After says when to try again."""
+    return Problem(503, slug, title, detail, {"Retry-After": str(after_s)})
+
+
 def problem_response(
     status: int,
     slug: str,
