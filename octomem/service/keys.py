@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
 
 from octomem.errors import InvalidInputError, NotFoundError
 from octomem.sensitive import mask_text
@@ -256,49 +256,38 @@ class KeyStore(SqliteStore, Keys):
         super().__init__(keys_path(data_dir))
         self.clock = clock
 
-    async def _insert(self, row: ApiKey, key_digest: str) -> None:
-        def insert(conn: sqlite3.Connection) -> None:
-            conn.execute(
-                f"INSERT INTO api_keys (digest, {self._COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                (key_digest, *stored(row).values()),
-            ).close()
+    async def _rows(self, op: str, sql: str, *args: object) -> list[Any]:
+        """What `sql` reads (its cursor closed under the lock, as `_execute` closes its)."""
 
-        await self._run("create", insert)
+        def read(conn: sqlite3.Connection) -> list[Any]:
+            cursor = conn.execute(sql, args)
+            rows = cursor.fetchall()
+            cursor.close()
+            return rows
+
+        return await self._run(op, read)
+
+    async def _insert(self, row: ApiKey, key_digest: str) -> None:
+        sql = f"INSERT INTO api_keys (digest, {self._COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)"
+        await self._execute("create", sql, [(key_digest, *stored(row).values())])
 
     async def list(self, project: str | None = None) -> list[ApiKey]:
-        def read(conn: sqlite3.Connection) -> list[ApiKey]:
-            sql = f"SELECT {self._COLUMNS} FROM api_keys"
-            args: tuple[str, ...] = ()
-            if project is not None:
-                sql, args = sql + " WHERE project = ?", (project,)
-            return [from_stored(r) for r in conn.execute(sql + " ORDER BY created_at", args)]
-
-        return await self._run("list", read)
+        sql = f"SELECT {self._COLUMNS} FROM api_keys WHERE ? IS NULL OR project = ?"
+        rows = await self._rows("list", sql + " ORDER BY created_at", project, project)
+        return [from_stored(r) for r in rows]
 
     async def revoke(self, key_id: str) -> ApiKey:
-        def write(conn: sqlite3.Connection) -> None:
-            cursor = conn.execute(
-                "UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?",
-                (self.clock(), key_id),
-            )
-            found = cursor.rowcount
-            cursor.close()
-            if not found:
-                raise unknown(key_id)
-
-        await self._run("revoke", write)
+        sql = "UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?"
+        await self._execute("revoke", sql, [(self.clock(), key_id)])
         revoked = await self.get(key_id)
-        assert revoked is not None
+        if revoked is None:
+            raise unknown(key_id)
         return revoked
 
     async def _stored(self, op: str, key_id: str) -> tuple[str, ApiKey] | None:
-        def read(conn: sqlite3.Connection) -> tuple[str, ApiKey] | None:
-            row = conn.execute(
-                f"SELECT digest, {self._COLUMNS} FROM api_keys WHERE id = ?", (key_id,)
-            ).fetchone()
-            return None if row is None else (str(row[0]), from_stored(row[1:]))
-
-        return await self._run(op, read)
+        sql = f"SELECT digest, {self._COLUMNS} FROM api_keys WHERE id = ?"
+        rows = await self._rows(op, sql, key_id)
+        return (str(rows[0][0]), from_stored(rows[0][1:])) if rows else None
 
     async def end_session(self, nonce: str, until: float) -> None:
         def write(conn: sqlite3.Connection) -> None:
@@ -311,10 +300,5 @@ class KeyStore(SqliteStore, Keys):
         await self._run("end_session", write)
 
     async def session_ended(self, nonce: str) -> bool:
-        def read(conn: sqlite3.Connection) -> bool:
-            cursor = conn.execute("SELECT 1 FROM ended_sessions WHERE nonce = ?", (digest(nonce),))
-            found = cursor.fetchone() is not None
-            cursor.close()
-            return found
-
-        return await self._run("session_ended", read)
+        sql = "SELECT 1 FROM ended_sessions WHERE nonce = ?"
+        return bool(await self._rows("session_ended", sql, digest(nonce)))
