@@ -31,10 +31,10 @@ import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
-from types import TracebackType
 from typing import Annotated, Any, Literal, Protocol, TypeVar
 
 import anyio
+from anyio.abc import ObjectReceiveStream
 from mcp.server.auth.provider import AccessToken
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import Context, MCPServer
@@ -301,13 +301,14 @@ class _Server(MCPServer):
             )
 
 
-class _Answering:
+class _Answering(ObjectReceiveStream[Any]):
     """The stdio transport's read stream, answering each line the SDK could not read.
 
     The SDK's stdio transport hands on the exception of a line that is not a JSON-RPC
     message, and its server only logs it at debug level: the client, waiting for an
     answer, hangs. Here each such line gets its JSON-RPC error (`rejection`), written
-    through the transport's own write stream, and reading goes on."""
+    through the transport's own write stream, and reading goes on. Iterating and
+    ``async with`` are anyio's, over `receive` and `aclose`."""
 
     def __init__(self, inner: Any, write_stream: Any) -> None:
         self._inner = inner
@@ -331,26 +332,6 @@ class _Answering:
 
     async def aclose(self) -> None:
         await self._inner.aclose()
-
-    def __aiter__(self) -> _Answering:
-        return self
-
-    async def __anext__(self) -> Any:
-        try:
-            return await self.receive()
-        except anyio.EndOfStream:
-            raise StopAsyncIteration from None
-
-    async def __aenter__(self) -> _Answering:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc_val: BaseException | None,
-        exc_tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
 
 def rejection(exc: Exception) -> JSONRPCError | None:
