@@ -76,6 +76,7 @@ class Message(BaseModel):
 UserId = Annotated[str | None, Field(description="whose memories (default: the server's user)")]
 AgentId = Annotated[str | None, Field(description="narrows to one agent's memories")]
 MIN_API_KEY_CHARS = 16
+Right = Literal["read", "write", "delete"]  # what a tool needs where keys have scopes
 T = TypeVar("T")
 
 
@@ -165,7 +166,7 @@ class Access(Protocol):
         """The ``user_id``/``agent_id`` the call may act for (raises if none or not its)."""
         ...
 
-    def require(self, right: Literal["read", "write", "delete"]) -> None:
+    def require(self, right: Right) -> None:
         return None
 
     def write(self, work: Awaitable[T]) -> Awaitable[T]:
@@ -254,18 +255,6 @@ def build_server(
         return local
 
     return tools_server(access_for, **auth)
-
-
-# the right each tool needs where keys have scopes (the service's /mcp)
-RIGHTS: dict[str, Literal["read", "write", "delete"]] = {
-    "process_conversation": "write",
-    "search_memories": "read",
-    "get_memory": "read",
-    "list_memories": "read",
-    "update_memory": "write",
-    "delete_memory": "delete",
-    "memory_history": "read",
-}
 
 
 class _Server(MCPServer):
@@ -392,12 +381,14 @@ def tools_server(access_for: Callable[[Context], Awaitable[Access]], **options: 
     server: MCPServer = _Server("octomem", instructions=INSTRUCTIONS, **options)
 
     async def call(
-        ctx: Context, tool: str, work: Callable[[Access, Orchestrator], Awaitable[T]]
+        ctx: Context, tool: str, right: Right, work: Callable[[Access, Orchestrator], Awaitable[T]]
     ) -> T:
+        """`work` as a call of `tool`, which needs `right` where keys have scopes (the
+        service's /mcp)."""
         access = await access_for(ctx)
         access.count(**{f"tool.{tool}": 1})
         try:
-            access.require(RIGHTS[tool])
+            access.require(right)
             async with access.orchestrator() as orch:
                 return await work(access, orch)
         except ToolError as exc:
@@ -451,7 +442,7 @@ def tools_server(access_for: Callable[[Context], Awaitable[Access]], **options: 
             access.count(messages=len(result.turns), operations=len(result.all_operations()))
             return result
 
-        result = await call(ctx, "process_conversation", work)
+        result = await call(ctx, "process_conversation", "write", work)
         return {
             "turns": len(result.turns),
             "operations": [
@@ -487,7 +478,7 @@ def tools_server(access_for: Callable[[Context], Awaitable[Access]], **options: 
             access.count(results=len(result.hits))
             return result
 
-        result = await call(ctx, "search_memories", work)
+        result = await call(ctx, "search_memories", "read", work)
         return {
             "results": [
                 {
@@ -511,7 +502,7 @@ def tools_server(access_for: Callable[[Context], Awaitable[Access]], **options: 
         async def work(access: Access, orch: Orchestrator) -> MemoryBase:
             return await orch.aget(memory_id, **access.scope(user_id, agent_id))
 
-        record = await call(ctx, "get_memory", work)
+        record = await call(ctx, "get_memory", "read", work)
         return dict(record.model_dump(mode="json"))
 
     @server.tool()
@@ -539,7 +530,7 @@ def tools_server(access_for: Callable[[Context], Awaitable[Access]], **options: 
             access.count(results=len(records))
             return records
 
-        records = await call(ctx, "list_memories", work)
+        records = await call(ctx, "list_memories", "read", work)
         return {"results": [_item(record) for record in records]}
 
     @server.tool()
@@ -557,7 +548,7 @@ def tools_server(access_for: Callable[[Context], Awaitable[Access]], **options: 
                 orch.aupdate(memory_id, text, **access.scope(user_id, agent_id))
             )
 
-        return _item(await call(ctx, "update_memory", work))
+        return _item(await call(ctx, "update_memory", "write", work))
 
     @server.tool()
     async def delete_memory(
@@ -571,7 +562,7 @@ def tools_server(access_for: Callable[[Context], Awaitable[Access]], **options: 
         async def work(access: Access, orch: Orchestrator) -> None:
             await access.write(orch.adelete(memory_id, **access.scope(user_id, agent_id)))
 
-        await call(ctx, "delete_memory", work)
+        await call(ctx, "delete_memory", "delete", work)
         return {"id": memory_id, "deleted": True}
 
     @server.tool()
@@ -586,7 +577,7 @@ def tools_server(access_for: Callable[[Context], Awaitable[Access]], **options: 
         async def work(access: Access, orch: Orchestrator) -> Any:
             return await orch.ahistory(memory_id, **access.scope(user_id, agent_id))
 
-        events = await call(ctx, "memory_history", work)
+        events = await call(ctx, "memory_history", "read", work)
         return {"events": [event.model_dump(mode="json", exclude={"record"}) for event in events]}
 
     return server

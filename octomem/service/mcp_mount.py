@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Literal
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
@@ -27,7 +26,7 @@ from starlette.types import Receive, Scope, Send
 
 from octomem.errors import ConfigurationError, LLMError, OctomemError, StoreError
 from octomem.logs import get_logger
-from octomem.mcp_server import Access, tools_server
+from octomem.mcp_server import Access, Right, tools_server
 from octomem.orchestrator.engine import Orchestrator
 from octomem.sensitive import mask_text
 from octomem.service import context
@@ -53,7 +52,7 @@ class ServiceAccess(Caller):
     def orchestrator(self) -> AbstractAsyncContextManager[Orchestrator]:
         return project_orchestrator(self.state, self.principal)
 
-    def require(self, right: Literal["read", "write", "delete"]) -> None:
+    def require(self, right: Right) -> None:
         self.principal.require(right)
 
     def count(self, **counts: int) -> None:
