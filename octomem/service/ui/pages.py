@@ -24,7 +24,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from octomem.errors import InvalidInputError, NotFoundError, OctomemError, StoreError
 from octomem.sensitive import mask
-from octomem.service.auth import Forbidden, Principal, Unauthorized, admitted, grants
+from octomem.service.auth import Forbidden, Unauthorized, admitted, grants
 from octomem.service.context import request_id
 from octomem.service.problems import Problem
 from octomem.service.ui.session import Sessions
@@ -84,14 +84,6 @@ HEADERS = {
 def sessions(request: Request) -> Sessions:
     found: Sessions = request.app.state.ui_sessions
     return found
-
-
-def principal(request: Request) -> Principal:
-    """The signed-in caller (the envelope admitted its session); else to the sign-in page."""
-    who = admitted(request.scope)
-    if who is None:
-        raise Unauthorized("sign in")
-    return who
 
 
 def render(request: Request, template: str, code: int = 200, **values: Any) -> HTMLResponse:
