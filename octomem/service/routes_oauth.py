@@ -19,10 +19,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from octomem.errors import InvalidInputError
 from octomem.service import context
 from octomem.service.auth import Forbidden, Principal, issue_token
 from octomem.service.deps import state_of
-from octomem.service.keys import SCOPES
+from octomem.service.keys import SCOPES, check_scopes
 from octomem.service.problems import COMMON_RESPONSES, Problem, for_error
 
 router = APIRouter(tags=["oauth"])
@@ -69,6 +70,10 @@ def _invalid(description: str) -> _Refused:
     return _Refused(400, "invalid_request", description)
 
 
+def _bad_client(description: str) -> _Refused:
+    return _Refused(401, "invalid_client", description)
+
+
 def _basic(header: str | None) -> tuple[str, str] | None:
     """HTTP Basic client credentials, or None if the header is not Basic."""
     if not header or header[:6].lower() != "basic ":
@@ -76,12 +81,10 @@ def _basic(header: str | None) -> tuple[str, str] | None:
     try:
         pair = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError):
-        raise _Refused(
-            401, "invalid_client", "the Basic credentials are not base64 of client_id:secret"
-        ) from None
+        raise _bad_client("the Basic credentials are not base64 of client_id:secret") from None
     client_id, sep, secret = pair.partition(":")
     if not sep:
-        raise _Refused(401, "invalid_client", "the Basic credentials lack the ':secret' part")
+        raise _bad_client("the Basic credentials lack the ':secret' part")
     return unquote_plus(client_id), unquote_plus(secret)
 
 
@@ -169,20 +172,17 @@ async def _token(request: Request) -> JSONResponse:
             raise _invalid("client_id differs from the one in the Basic credentials")
         client_id, client_secret = basic
     if not client_id or not client_secret:
-        raise _Refused(
-            401, "invalid_client", "send client_id and client_secret (HTTP Basic or form fields)"
-        )
+        raise _bad_client("send client_id and client_secret (HTTP Basic or form fields)")
     scopes = None
     if "scope" in fields:
-        scopes = tuple(dict.fromkeys(fields["scope"].split()))
-        unknown = [s for s in scopes if s not in SCOPES]
-        if unknown or not scopes:
-            raise _Refused(
-                400, "invalid_scope", f"scope must be some of {' '.join(SCOPES)} (space-separated)"
-            )
+        try:
+            scopes = check_scopes(fields["scope"].split())
+        except InvalidInputError:
+            some = f"scope must be some of {' '.join(SCOPES)} (space-separated)"
+            raise _Refused(400, "invalid_scope", some) from None
     key = await state.keys.verify_secret(client_id, client_secret)
     if key is None:
-        raise _Refused(401, "invalid_client", "unknown, revoked or expired client")
+        raise _bad_client("unknown, revoked or expired client")
     principal = Principal.of(key)
     info = context.current()
     if info is not None:
