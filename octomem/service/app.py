@@ -155,10 +155,6 @@ class Envelope:
             # static files, or a redirect to sign in), never by an Authorization header
             if ui.needs_session(path):
                 principal = await self.sessions.principal(headers.get("cookie"), self.state.keys)
-            if principal is not None:
-                info.admit(principal)
-                self.state.charge(principal)
-                scope[ADMITTED] = principal
         elif path not in PUBLIC:
             # who calls (401), within its rate (429): before the body is read, so an
             # unknown caller costs nothing
@@ -166,6 +162,7 @@ class Envelope:
             if len(sent) > 1:  # which one would be the caller's?
                 raise Unauthorized(f"send one Authorization header; this request has {len(sent)}")
             principal = await authenticate(headers.get("authorization"), self.state.keys, config)
+        if principal is not None:
             info.admit(principal)
             self.state.charge(principal)
             scope[ADMITTED] = principal  # for the routes' dependencies (`deps.caller`)
