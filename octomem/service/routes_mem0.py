@@ -46,7 +46,7 @@ from octomem.service.mem0_models import (
     refuse,
 )
 from octomem.service.routes_entities import delete_across_users
-from octomem.service.routes_v1 import OwnerQuery, attachments
+from octomem.service.routes_v1 import OwnerQuery, check_messages
 
 router = APIRouter(tags=["mem0"])
 
@@ -80,9 +80,7 @@ async def ping(who: Anyone, _: Annotated[None, _only()]) -> Ping:
 async def add(body: AddRequest, who: Writer, orch: Project) -> AddResponse:
     refuse(**body.model_dump(include=set(UNSUPPORTED) - {"timestamp"}))  # add honours it
     ids = _add_entities(body)
-    who.check_messages(len(body.messages))
-    if files := attachments(body.messages):
-        context.count(attachments=files)
+    check_messages(who, body.messages)
     stamp = _epoch(body.timestamp, "timestamp") if body.timestamp is not None else None
     result = await who.write(
         orch.aprocess(

@@ -81,12 +81,15 @@ class MessageIn(Body):
     metadata: dict[str, Any] | None = None
 
 
-def attachments(messages: list[MessageIn]) -> int:
-    """How many image and file parts `messages` hold (a number for the audit line)."""
+def check_messages(who: Caller, messages: list[MessageIn]) -> None:
+    """`messages` within the caller's limit; how many image and file parts they hold goes
+    to the audit line (a number)."""
+    who.check_messages(len(messages))
     parts = [
         p for m in messages for p in (m.content if isinstance(m.content, list) else [m.content])
     ]
-    return sum(not isinstance(p, str | TextPart) for p in parts)
+    if files := sum(not isinstance(p, str | TextPart) for p in parts):
+        context.count(attachments=files)
 
 
 class ProcessRequest(Body):
@@ -150,10 +153,8 @@ class Deleted(Body):
 @router.post("/process", response_model=ProcessResponse, summary="Store a conversation")
 async def process(body: ProcessRequest, who: Writer, orch: Project) -> ProcessResponse:
     if isinstance(body.messages, list):
-        who.check_messages(len(body.messages))
+        check_messages(who, body.messages)
         messages: Any = [m.model_dump(exclude_none=True) for m in body.messages]
-        if files := attachments(body.messages):
-            context.count(attachments=files)
     else:
         messages = body.messages
     result = await who.write(
