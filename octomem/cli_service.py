@@ -188,18 +188,10 @@ def list_keys(
         print(json.dumps([row.view() for row in rows]))
         return
     table = Table("id", "project", "scopes", "user", "rate/min", "expires", "status", "name")
+    shown = ("id", "project", "scopes", "user_id", "rate_limit", "expires_at", "status", "name")
     for row in rows:
-        v = row.view()
-        table.add_row(
-            row.id,
-            row.project,
-            ",".join(row.scopes),
-            row.user_id or "",
-            str(row.rate_limit or ""),
-            str(v["expires_at"] or ""),
-            str(v["status"]),
-            row.name or "",
-        )
+        view = {**row.view(), "scopes": ",".join(row.scopes)}
+        table.add_row(*(str(view[key] or "") for key in shown))
     console.print(table)
 
 
