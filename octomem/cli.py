@@ -33,7 +33,6 @@ from octomem.cli_support import (
     UserOption,
     console,
     err_console,
-    open_orchestrator,
     parse_filters,
     printable,
     progress_bar,
@@ -69,7 +68,7 @@ def demo(
     """Process a sample three-session conversation offline and show what recall finds."""
     from octomem.demo import print_report, run_demo
 
-    with open_orchestrator(config, data_dir, False, project, embeds=True) as orch:
+    with StoreOptions(config, data_dir, project).open(embeds=True) as orch:
         with console.status("processing three sessions..."):
             report = run_demo(orch)
         print_report(console, report)

@@ -7,7 +7,7 @@ import inspect
 import json
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
+from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Protocol
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 console = Console()
 err_console = Console(stderr=True)
+_LOADING = "loading the embedder and stores..."
 
 ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="YAML config file")]
 DataDirOption = Annotated[Path | None, typer.Option("--data-dir", help="overrides data_dir")]
@@ -62,42 +63,6 @@ SupersededOption = Annotated[
 ]
 
 
-@contextmanager
-def open_orchestrator(
-    config: Path | None,
-    data_dir: Path | None,
-    quiet: bool,
-    project: str | None = None,
-    *,
-    embeds: bool = False,
-) -> Iterator[Orchestrator]:
-    """The configured Orchestrator, open. `embeds`: the command embeds text, so the model
-    loads in a thread of its own while the stores open (on two cores, about the time the
-    model takes to load is saved). No garbage collection while it imports and opens: what
-    the imports and the stores' clients allocate lives as long as the command, and each
-    collection would only walk it again (`octomem._gc`)."""
-    overrides: dict[str, Any] = {} if project is None else {"project": project}
-    if data_dir is not None:
-        overrides["data_dir"] = data_dir
-    with ExitStack() as stack:
-        with (
-            _gc.paused(),
-            nullcontext() if quiet else err_console.status("loading the embedder and stores..."),
-        ):
-            from octomem.embeddings import load_early
-            from octomem.orchestrator.engine import Orchestrator
-            from octomem.orchestrator.lifecycle import build_embedder
-            from octomem.settings import load_settings
-
-            settings = load_settings(config, **overrides)
-            embedder = build_embedder(settings)
-            if embeds:
-                load_early(embedder)
-            orch = stack.enter_context(Orchestrator(settings, embedder=embedder))
-            _gc.settle()  # frozen before collection is back on, else its first pass walks it
-        yield orch
-
-
 def emit(payload: Any) -> None:
     """JSON on stdout, one document, for scripts."""
     sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2, default=str) + "\n")
@@ -113,11 +78,34 @@ class StoreOptions:
     project: ProjectOption = None
     as_json: JsonOption = False
 
-    def open(self, *, embeds: bool = False) -> AbstractContextManager[Orchestrator]:
-        """`open_orchestrator` on these stores, quiet under --json."""
-        return open_orchestrator(
-            self.config, self.data_dir, self.as_json, self.project, embeds=embeds
-        )
+    @contextmanager
+    def open(self, *, embeds: bool = False) -> Iterator[Orchestrator]:
+        """The configured Orchestrator, open, quiet under --json. `embeds`: the command
+        embeds text, so the model loads in a thread of its own while the stores open (on
+        two cores, about the time the model takes to load is saved). No garbage collection
+        while it imports and opens: what the imports and the stores' clients allocate lives
+        as long as the command, and each collection would only walk it again
+        (`octomem._gc`)."""
+        overrides: dict[str, Any] = {} if self.project is None else {"project": self.project}
+        if self.data_dir is not None:
+            overrides["data_dir"] = self.data_dir
+        with ExitStack() as stack:
+            with (
+                _gc.paused(),
+                nullcontext() if self.as_json else err_console.status(_LOADING),
+            ):
+                from octomem.embeddings import load_early
+                from octomem.orchestrator.engine import Orchestrator
+                from octomem.orchestrator.lifecycle import build_embedder
+                from octomem.settings import load_settings
+
+                settings = load_settings(self.config, **overrides)
+                embedder = build_embedder(settings)
+                if embeds:
+                    load_early(embedder)
+                orch = stack.enter_context(Orchestrator(settings, embedder=embedder))
+                _gc.settle()  # frozen before collection is back on, else its first pass walks it
+            yield orch
 
     def emitted(self, payload: Any) -> bool:
         """Under --json, `payload` printed as the command's answer and True: the command
