@@ -53,35 +53,15 @@ def _record(
 ) -> ResourceMemory:
     where = [piece.get("page") or piece.get("section") or 0, piece.get("chunk") or 0]
     key = f"media:{piece['sha256']}:{where[0]}:{where[1]}"
-    header, text, kind = piece["header"], piece["text"].strip(), piece["kind"]
+    text, kind = piece["text"].strip(), piece["kind"]
     read = "text read in it" if kind == "image" else "it says"
-    content = (
-        f"{actor} shared {header}; {read}: {text}"
-        if text
-        else (f"{actor} shared {header}; no text was read in it.")
-    )
     title = piece.get("name") or f"{kind} {piece['sha256'][:12]}"
     if piece.get("page"):
         title += f", page {piece['page']}"
     elif piece.get("title"):
         title += f", {piece['title']}"
-    provenance = {k: piece[k] for k in _PROVENANCE if piece.get(k) is not None}
-    return ResourceMemory(
-        id=ctx.memory_id(MemoryType.RESOURCE, key),
-        content=content,
-        title=title[:200],
-        resource_type=kind,
-        uri=piece.get("uri") or f"sha256:{piece['sha256']}",
-        summary=f"{actor} shared {header}.",
-        excerpt=text[:500],
-        sensitive="[MASKED " in content,
-        internal={
-            "resource_key": key,
-            "shared_by": actor,
-            "media": {"message": turn.index, **provenance},
-        },
-        **record_fields(turn, ctx, "resource"),
-    )
+    said = f"{read}: {text}" if text else "no text was read in it."
+    return _shared(piece, key, kind, title, said, text, turn, actor, ctx)
 
 
 def description_record(
@@ -92,27 +72,45 @@ def description_record(
     piece = next((p for p in turn.internal.get("media") or [] if p.get("part") == image.part), None)
     if piece is None or not description.strip():
         return None
-    key = f"media:{image.sha256}:vision"
-    header = piece["header"]
-    content = f"{actor} shared {header}; it shows: {description.strip()}"
-    provenance = {k: piece[k] for k in _PROVENANCE if piece.get(k) is not None}
-    provenance.pop("chunk", None)  # it describes the whole image
+    key, text = f"media:{image.sha256}:vision", description.strip()
     title = piece.get("name") or f"image {image.sha256[:12]}"
+    return _shared(piece, key, "image", title, f"it shows: {text}", text, turn, actor, ctx)
+
+
+def _shared(
+    piece: dict[str, Any],
+    key: str,
+    kind: str,
+    title: str,
+    said: str,
+    text: str,
+    turn: Turn,
+    actor: str,
+    ctx: ExtractionContext,
+) -> ResourceMemory:
+    """The record of `piece` (`key`: "media:<sha256>:<where>"): "<actor> shared <its
+    header>; <said>", with `text` as its excerpt; a key ending ":vision" says what a
+    vision model said the whole image shows."""
+    content = f"{actor} shared {piece['header']}; {said}"
+    provenance = {k: piece[k] for k in _PROVENANCE if piece.get(k) is not None}
     fields = record_fields(turn, ctx, "resource")
-    fields["source"] = fields["source"].model_copy(update={"extractor": "vision:resource"})
+    if key.endswith(":vision"):
+        provenance.pop("chunk", None)  # it describes the whole image
+        provenance["read_by"] = "vision"
+        fields["source"] = fields["source"].model_copy(update={"extractor": "vision:resource"})
     return ResourceMemory(
         id=ctx.memory_id(MemoryType.RESOURCE, key),
         content=content,
         title=title[:200],
-        resource_type="image",
-        uri=piece.get("uri") or f"sha256:{image.sha256}",
-        summary=f"{actor} shared {header}.",
-        excerpt=description.strip()[:500],
+        resource_type=kind,
+        uri=piece.get("uri") or f"sha256:{key.split(':')[1]}",
+        summary=f"{actor} shared {piece['header']}.",
+        excerpt=text[:500],
         sensitive="[MASKED " in content,
         internal={
             "resource_key": key,
             "shared_by": actor,
-            "media": {"message": turn.index, **provenance, "read_by": "vision"},
+            "media": {"message": turn.index, **provenance},
         },
         **fields,
     )
