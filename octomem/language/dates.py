@@ -156,17 +156,16 @@ def _safe_date(year: int, month: int, day: int) -> date | None:
         return None
 
 
-def _dated(year: str, month: str, day: str) -> tuple[date, str] | None:
-    found = _safe_date(int(year), int(month), int(day))
+def _dated(year: int, month: int, day: int) -> tuple[date, str] | None:
+    """The day, or None if there is no such day ("the 31st" of April)."""
+    found = _safe_date(year, month, day)
     return (found, "day") if found else None
 
 
 def _month_day(m: re.Match[str], today: date, d: Direction) -> tuple[date, str] | None:
     month, day, year = (m[1], m[2], m[3]) if not m[1].isdigit() else (m[2], m[1], m[3])
-    found = _safe_date(int(year or today.year), _month_num(month), int(day))
-    if not found:
-        return None
-    return (found if year else _roll(found, today, d)), "day"
+    found = _dated(int(year or today.year), _month_num(month), int(day))
+    return found if found is None or year else (_roll(found[0], today, d), "day")
 
 
 def _month(m: re.Match[str], today: date, d: Direction) -> tuple[date, str]:
@@ -222,8 +221,7 @@ def _nth(m: re.Match[str], today: date, d: Direction) -> tuple[date, str] | None
     when this month's lies the other way."""
     day = int(m[1])
     first = _month_start(today, _shift(day, today.day, d))
-    found = _safe_date(first.year, first.month, day)  # "the 31st" of April is no day
-    return (found, "day") if found else None
+    return _dated(first.year, first.month, day)
 
 
 _HOLIDAYS = {"christmas eve": (12, 24), "christmas day": (12, 25), "christmas": (12, 25)}
@@ -286,7 +284,7 @@ _TIME_PATTERNS: list[tuple[re.Pattern[str], Resolver]] = [
             rf"\b(?:(last|next|this|on|by|until|before|since) )?({'|'.join(WEEKDAYS)})\b(?!s)",
             _weekday,
         ),
-        (r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b", lambda m, t, d: _dated(m[1], m[2], m[3])),
+        (r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b", lambda m, t, d: _dated(*map(int, m.groups()))),
         (rf"\b{_MON}\.? (\d{{1,2}})(?:st|nd|rd|th)?\b(?:,? (\d{{4}}))?", _month_day),
         (rf"\b(\d{{1,2}})(?:st|nd|rd|th)? (?:of )?{_MON}\b(?:,? (\d{{4}}))?", _month_day),
         (
