@@ -658,26 +658,22 @@ def names_a_secret(value: str) -> bool:
     return _CUE_WORD.fullmatch(value) is not None
 
 
-_PIN = ("pin", "geheimzahl", "пин", "暗証番号", "code pin", "código pin")
-_PASSPORT = (
-    "passport", "pass", "reisepass", "numéro de passeport", "número de pasaporte",
-    "numero de pasaporte", "номер паспорта", "护照", "護照", "パスポート", "旅券",
-)  # fmt: skip
+# a code's kind by how its cue starts, the first that fits
+_CODE_KINDS = {
+    "pin": ("pin", "geheimzahl", "пин", "暗証番号", "code pin", "código pin"),
+    "passport": (
+        "passport", "pass", "reisepass", "numéro de passeport", "número de pasaporte",
+        "numero de pasaporte", "номер паспорта", "护照", "護照", "パスポート", "旅券",
+    ),
+    "cvv": ("cvv", "cvc"),
+    "ssn": ("ssn", "social security"),
+    "account": ("account", "routing"),
+}  # fmt: skip
 
 
 def _kind(kind: str, cue: str) -> str:
-    cue = cue.lower()
     if kind == "code":
-        if cue.startswith(_PIN):
-            return "pin"
-        if cue.startswith(_PASSPORT):
-            return "passport"
-        for name in ("cvv", "cvc", "ssn", "social security", "account", "routing"):
-            if cue.startswith(name):
-                return {"cvc": "cvv", "social security": "ssn", "routing": "account"}.get(
-                    name, name
-                )
-        return "code"
+        return next((k for k, v in _CODE_KINDS.items() if cue.lower().startswith(v)), "code")
     return {"codes": "code", "seed": "seed", "key": "key"}.get(kind, "password")
 
 
