@@ -9,7 +9,6 @@ saying how to configure octomem's embedder instead).
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -17,7 +16,7 @@ from langchain_core.embeddings import Embeddings
 from langgraph.store.base import IndexConfig
 from langgraph.store.base.embed import ensure_embeddings, get_text_at_path
 
-from octomem.embeddings import Embedder
+from octomem.embeddings import Embedder, cosines
 from octomem.errors import ConfigurationError, InvalidInputError
 from octomem.validation import shown
 
@@ -131,7 +130,7 @@ class StoreIndex:
                 theirs = await self.embeddings.aembed_query(PROBE)
             except Exception as exc:
                 raise ConfigurationError(f"index embed failed on a probe text: {exc}") from exc
-            if _cosine(mine, theirs) < AGREE:
+            if len(theirs) != len(mine) or cosines(mine, [theirs])[0] < AGREE:
                 raise ConfigurationError(
                     f"index embed gives other vectors than the Orchestrator's embedder "
                     f"{embedder.name!r} ({len(theirs)} vs {len(mine)} dimensions); "
@@ -145,10 +144,3 @@ class StoreIndex:
                 f"index dims is {self.dims} but the Orchestrator's embedder {embedder.name!r} "
                 f"gives {dimension}-dimensional vectors; {_CONFIGURE}"
             )
-
-
-def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
-    if len(a) != len(b):
-        return -1.0
-    norm = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
-    return sum(x * y for x, y in zip(a, b, strict=True)) / norm if norm else -1.0
