@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from octomem.language import Fact, entities_in, job_title, user_facts
+from octomem.language import entities_in, job_title, user_facts
 from octomem.models import SemanticMemory
 
 _JOB = re.compile(r"\b(?:I am|I'm|I work as|works as)\s+(an?\s+[\w -]+)", re.IGNORECASE)
@@ -39,16 +39,12 @@ def reread(fact: SemanticMemory, text: str, user_name: str | None) -> SemanticMe
     """`fact` with `content=text` and the value (and relation) the text states for the
     fact's attribute; a text the rules cannot read keeps the fact's attribute and takes
     the text itself as the value, so no view keeps saying the old value."""
-    found: Fact | None = None
+    about_user = fact.subject == "user"
     candidates = user_facts(text)
-    if fact.subject == "user":
+    if about_user:
         candidates += user_facts(as_first_person(text, user_name))
-    for candidate in candidates:
-        if candidate.attribute == fact.attribute and (
-            candidate.is_user == (fact.subject == "user")
-        ):
-            found = candidate
-            break
+    same = (c for c in candidates if c.attribute == fact.attribute and c.is_user == about_user)
+    found = next(same, None)
     internal = dict(fact.internal)
     job = _JOB.search(as_first_person(text, user_name)) if fact.attribute == "job" else None
     if found is None and job and (named_job := job_title(job[1], strict=False)):
