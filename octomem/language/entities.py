@@ -67,12 +67,8 @@ def clean_entity(span: str) -> str | None:
 
 def entities_in(text: str) -> list[str]:
     """Capitalised spans that look like names of people, places, organisations, things."""
-    found: list[str] = []
-    for match in _ENTITY.finditer(text):
-        name = clean_entity(match.group())
-        if name and name not in found:
-            found.append(name)
-    return found
+    names = (clean_entity(match.group()) for match in _ENTITY.finditer(text))
+    return list(dict.fromkeys(name for name in names if name))
 
 
 def leading_entity(text: str) -> str | None:
