@@ -71,6 +71,7 @@ DOMAINS = {
     "wikipedia.org": "article",
     "medium.com": "article",
 }
+_GOOGLE_DOCS = {"/spreadsheets": "spreadsheet", "/presentation": "presentation"}  # else a document
 _LABELS = {"pdf": "PDF", "code": "code file", "repo": "repository", "data": "data file"}
 _NOT_FILES = words("node.js vue.js next.js nuxt.js react.js express.js three.js d3.js")
 _NOT_FILES |= words("chart.js socket.io ember.js backbone.js angular.js")
@@ -115,10 +116,8 @@ def url_type(uri: str) -> str:
     parts = urlsplit(uri)
     host = parts.netloc.removeprefix("www.")
     if host == "docs.google.com":
-        for kind, rtype in (("document", "document"), ("spreadsheets", "spreadsheet")):
-            if parts.path.startswith(f"/{kind}"):
-                return rtype
-        return "presentation" if parts.path.startswith("/presentation") else "document"
+        found = (t for p, t in _GOOGLE_DOCS.items() if parts.path.startswith(p))
+        return next(found, "document")
     for domain, rtype in DOMAINS.items():
         if host == domain or host.endswith("." + domain):
             return rtype
