@@ -305,9 +305,7 @@ _LEAD_PREP = re.compile(r"\b(?:on|in|during|at|by|since|until|before|from)\s+$",
 def find_times(text: str, timestamp: datetime, direction: Direction = "past") -> list[TimeRef]:
     """Every time expression in `text`, resolved against `timestamp` (UTC dates)."""
     today = timestamp.astimezone(UTC).date()
-    found: list[tuple[re.Match[str], Resolver]] = []
-    for pattern, resolver in _TIME_PATTERNS:
-        found.extend((m, resolver) for m in pattern.finditer(text))
+    found = [(m, resolver) for pattern, resolver in _TIME_PATTERNS for m in pattern.finditer(text)]
     found.sort(key=lambda item: (item[0].start(), -(item[0].end() - item[0].start())))
     refs: list[TimeRef] = []
     for match, resolver in found:

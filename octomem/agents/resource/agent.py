@@ -237,10 +237,7 @@ class ResourceAgent(NoNearMerge, BaseAgent):
     def input_records(self, turns: Sequence[Turn], ctx: ExtractionContext) -> list[MemoryBase]:
         """The text read from each image and file part, one record per page, section or
         chunk: kept whatever extracts the rest (rules, the LLM, or nothing)."""
-        out: list[MemoryBase] = []
-        for turn in turns:
-            out += media_records(turn, actor_of(turn, ctx.user_name), ctx)
-        return out
+        return [r for t in turns for r in media_records(t, actor_of(t, ctx.user_name), ctx)]
 
     def image_records(
         self, turn: Turn, image: AttachedImage, description: str, ctx: ExtractionContext

@@ -42,10 +42,7 @@ def actor_of(turn: Turn, user_name: str | None) -> str:
 
 
 def media_records(turn: Turn, actor: str, ctx: ExtractionContext) -> list[ResourceMemory]:
-    records = []
-    for piece in turn.internal.get("media") or []:
-        records.append(_record(piece, turn, actor, ctx))
-    return records
+    return [_record(piece, turn, actor, ctx) for piece in turn.internal.get("media") or []]
 
 
 def _record(
