@@ -233,10 +233,7 @@ class EpisodicAgent(BaseAgent):
     # "message", marked raw (`raw_turn_record`)
     raw_turns: Filter = {"event_type": "message"}
 
-    def raw_turn_record(
-        self, turn: Turn, ctx: ExtractionContext, previous: Turn | None = None, *, batch: str = ""
-    ) -> EpisodicMemory:
-        return raw_turn_record(turn, ctx, previous, batch=batch)
+    raw_turn_record = staticmethod(raw_turn_record)
 
     def turn_records(self, turns: Sequence[Turn], ctx: ExtractionContext) -> list[MemoryBase]:
         """Each turn as a raw turn record, with the turn before it in this call as its
