@@ -9,6 +9,8 @@ from octomem.agents.base import ExtractionContext
 from octomem.language.speakers import other_speakers
 from octomem.models import Turn
 
+Messages = list[dict[str, str]]  # a chat call's messages, as the prompts write them
+
 SYSTEM = (
     "You are the memory extractor of an AI assistant. From a conversation between a user "
     "and an assistant you write down what is worth remembering about the user and their "

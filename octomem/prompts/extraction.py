@@ -12,9 +12,7 @@ from octomem.agents.base import ExtractionContext, MemoryAgent
 from octomem.agents.registry import default_agents
 from octomem.llm_schema import LLMOutput
 from octomem.models import MemoryType, Turn
-from octomem.prompts.common import SYSTEM, context_lines, transcript
-
-Messages = list[dict[str, str]]
+from octomem.prompts.common import SYSTEM, Messages, context_lines, transcript
 
 
 class ExtractionReply(LLMOutput):

@@ -13,9 +13,8 @@ from pydantic import Field
 
 from octomem.llm_schema import LLMOutput
 from octomem.models import MemoryBase
-from octomem.prompts.common import continued
+from octomem.prompts.common import Messages, continued
 
-Messages = list[dict[str, str]]
 MORE = "      "  # a memory's own further lines: under its text, never an alias or a number
 
 SYSTEM = (
