@@ -298,9 +298,7 @@ def _people(users: list[Any]) -> dict[str, str]:
     out = {}
     for user in users:
         if isinstance(user, dict) and isinstance(user.get("id"), str):
-            profile: dict[str, Any] = (
-                user["profile"] if isinstance(user.get("profile"), dict) else {}
-            )
+            profile = _object(user.get("profile"))
             name = (
                 user.get("real_name")
                 or profile.get("real_name")
@@ -310,6 +308,11 @@ def _people(users: list[Any]) -> dict[str, str]:
             if isinstance(name, str) and name.strip():
                 out[user["id"]] = name.strip()[:100]
     return out
+
+
+def _object(value: Any) -> dict[str, Any]:
+    """A JSON object of the export, or an empty one for anything else."""
+    return value if isinstance(value, dict) else {}
 
 
 def _slack_message(entry: Any, users: dict[str, str]) -> dict[str, Any] | None:
@@ -325,9 +328,7 @@ def _slack_message(entry: Any, users: dict[str, str]) -> dict[str, Any] | None:
     except (TypeError, ValueError, OverflowError, OSError):
         return None
     user = entry.get("user")
-    profile: dict[str, Any] = (
-        entry["user_profile"] if isinstance(entry.get("user_profile"), dict) else {}
-    )
+    profile = _object(entry.get("user_profile"))
     name = users.get(user) if isinstance(user, str) else None
     name = name or profile.get("real_name") or entry.get("username") or user or "someone"
     text = _MENTION.sub(lambda m: "@" + users.get(m[1], m[1]), text)
