@@ -43,6 +43,7 @@ from octomem.models import (
 )
 from octomem.orchestrator import originals, projections, validity
 from octomem.orchestrator.events import history_event, leaves_entry, logged_as
+from octomem.orchestrator.retrieval import every_record
 from octomem.orchestrator.services import Services
 from octomem.orchestrator.write import blobs, recover, write
 from octomem.orchestrator.write.recovery import vector_drop
@@ -150,10 +151,7 @@ async def _projections(
 
 async def _snapshot(services: Services, user_id: str | None | AllUsers) -> _Snapshot:
     where = None if user_id is ALL_USERS else scope_filter(user_id)
-    records: dict[str, MemoryBase] = {}
-    for memory_type in services.types:
-        for record in await services.vector.list(memory_type, where=where):
-            records[record.id] = record
+    records = {record.id: record for record in await every_record(services, where)}
     foreign = {
         kind: [record["id"] for record in found]
         for kind, found in (await services.vector.foreign_records(where)).items()

@@ -32,7 +32,6 @@ from octomem.models import (
     Entity,
     HistoryEvent,
     MemoryBase,
-    MemoryType,
     Operation,
     Relation,
 )
@@ -62,6 +61,7 @@ from octomem.orchestrator.import_spool import (
     row,
 )
 from octomem.orchestrator.locks import Erasures
+from octomem.orchestrator.retrieval import by_ids
 from octomem.orchestrator.services import Services
 from octomem.scopes import IN_CHUNK
 
@@ -173,7 +173,7 @@ class _Reading:
             for scope in line.scopes - index.seen.keys():
                 index.seen[scope] = await services.locks.erasures(*scope)
         memories = [x.checked for x in batch if isinstance(x.checked, MemoryLine)]
-        stored = await self._stored(memories)
+        stored = await by_ids(services, ((m.memory_type, m.memory_id) for m in memories))
         logged = {m.memory_id: await services.history.for_memory(m.memory_id) for m in memories}
         known = await services.history.find([e.id for m in memories for e in m.events])
         entities = [x.checked for x in batch if isinstance(x.checked, Entity)]
@@ -223,15 +223,6 @@ class _Reading:
                 self.pending.append(claim)
             else:
                 getattr(plan, stream).add(offset, size)
-
-    async def _stored(self, memories: list[MemoryLine]) -> dict[str, MemoryBase]:
-        by_type: dict[MemoryType, list[str]] = defaultdict(list)
-        for item in memories:
-            by_type[item.memory_type].append(item.memory_id)
-        found: dict[str, MemoryBase] = {}
-        for memory_type, ids in by_type.items():
-            found.update((r.id, r) for r in await self.services.vector.get(memory_type, ids))
-        return found
 
     def _name(self, value: str | None) -> str | None:
         return None if value is None else self.names.setdefault(value, value)
@@ -387,17 +378,12 @@ class _Reading:
     async def _stored_edges(self, chunk: list[_Relation]) -> dict[str, bytes | None]:
         """The edges the stored records imply of the relations' knowledge memories that no
         accepted line of the file gives (`edges`)."""
-        by_type: dict[MemoryType, list[str]] = defaultdict(list)
-        for item in chunk:
-            memory_id = item.memory_id or item.id
-            memory_type = self.services.types.type_of(memory_id)
-            if memory_id not in self.edges and memory_type in self.services.roles.graph:
-                by_type[memory_type].append(memory_id)
-        implied: dict[str, bytes | None] = {}
-        for memory_type, ids in by_type.items():
-            for record in await self.services.vector.get(memory_type, ids):
-                implied[record.id] = self._implied(record)
-        return implied
+        types, graph = self.services.types, self.services.roles.graph
+        wanted = [(types.type_of(i), i) for i in (item.memory_id or item.id for item in chunk)]
+        found = await by_ids(
+            self.services, [(t, i) for t, i in wanted if i not in self.edges and t in graph]
+        )
+        return {memory_id: self._implied(record) for memory_id, record in found.items()}
 
     def _disagreement(self, item: _Relation, implied: dict[str, bytes | None]) -> str | None:
         """Why `doctor` would flag the edge beside its memory's record, if it would: the

@@ -33,6 +33,7 @@ from octomem.media.parts import holds_secret, masked_piece, read_part
 from octomem.media.parts import unread as not_read
 from octomem.media.strings import holds_secret as bytes_hold_secret
 from octomem.models import MemoryBase, StoreDifferences, Turn
+from octomem.orchestrator.retrieval import every_record
 from octomem.scopes import scope_filter
 from octomem.settings import MediaConfig
 from octomem.stores.blobs import is_sha256
@@ -165,9 +166,8 @@ async def referenced(services: Services, user_id: str | None) -> set[str]:
     """The blobs the user's stored records (every type, current or superseded) name."""
     where = scope_filter(user_id)
     found: set[str] = set()
-    for memory_type in services.types:
-        for record in await services.vector.list(memory_type, where=where):
-            found |= kept(record)
+    for record in await every_record(services, where):
+        found |= kept(record)
     for records in (await services.vector.foreign_records(where)).values():
         for data in records:
             found |= kept(data)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from octomem.models import HistoryEvent, MemoryBase, MemoryType, oldest_first
 from octomem.orchestrator.commit import commit
 from octomem.orchestrator.locks import Seen
+from octomem.orchestrator.retrieval import every_record
 from octomem.stores.base import Filter
 from octomem.stores.fence import Fence
 from octomem.stores.parsed import Memo
@@ -81,9 +82,8 @@ class Records:
         """The (user_id, agent_id) of every stored record, of any type, that `where`
         matches, and how many records each has."""
         found: Counter[tuple[str | None, str | None]] = Counter()
-        for memory_type in self._services.types:
-            records = await self._services.vector.list(memory_type, where=where)
-            found.update((record.user_id, record.agent_id) for record in records)
+        records = await every_record(self._services, where)
+        found.update((record.user_id, record.agent_id) for record in records)
         return found
 
     async def similarities(

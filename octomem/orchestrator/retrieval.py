@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from octomem import filters
 from octomem.agents.base import TurnPosition
+from octomem.at_once import at_once
 from octomem.embeddings import embed_for
 from octomem.language import STOPWORDS, WORD, content_words
 from octomem.models import MemoryBase, MemoryType, Provenance
@@ -142,6 +143,29 @@ def within_plan(plan: RecallPlan, memory_type: MemoryType) -> Callable[[MemoryBa
     search; a vector search asks the store for these records only)."""
     check, holds = filters.predicate(scoped_filter(plan, memory_type)), holds_at(plan)
     return lambda record: check(record) and holds(record)
+
+
+async def by_ids(
+    services: Services, ids: Iterable[tuple[MemoryType, str]]
+) -> dict[str, MemoryBase]:
+    """The stored records of these (type, id) pairs, by id: a read per type, side by side;
+    ids not stored are left out."""
+    by_type: dict[MemoryType, list[str]] = defaultdict(list)
+    for memory_type, memory_id in dict.fromkeys(ids):
+        by_type[memory_type].append(memory_id)
+    read = await at_once(services.vector.get(t, wanted) for t, wanted in by_type.items())
+    return {r.id: r for of_type in read for r in of_type}
+
+
+async def every_record(
+    services: Services, where: Filter | None, *, live_at: datetime | None = None
+) -> list[MemoryBase]:
+    """Every stored record of this Orchestrator's types that `where` matches, type by type
+    (live at `live_at`, when given)."""
+    found: list[MemoryBase] = []
+    for memory_type in services.types:
+        found += await services.vector.list(memory_type, where=where, live_at=live_at)
+    return found
 
 
 async def nearest(

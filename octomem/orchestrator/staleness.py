@@ -24,12 +24,11 @@ from typing import Any
 
 from octomem import filters
 from octomem.agents.registry import Roles
-from octomem.at_once import at_once
 from octomem.language import content_stems
-from octomem.models import HistoryEvent, MemoryBase, MemoryType, Operation, Provenance, stable_hash
+from octomem.models import HistoryEvent, MemoryBase, Operation, Provenance, stable_hash
 from octomem.orchestrator.events import history_event
 from octomem.orchestrator.fusion import Fused
-from octomem.orchestrator.retrieval import holds_at, recall_filter
+from octomem.orchestrator.retrieval import by_ids, holds_at, recall_filter
 from octomem.orchestrator.services import Services
 from octomem.plans import Decision, RecallPlan
 
@@ -188,12 +187,8 @@ def marks_of(record: MemoryBase, at: datetime | None) -> list[dict[str, Any]]:
 
 
 async def _fetch(services: Services, ids: Iterable[str]) -> dict[str, MemoryBase]:
-    by_type: dict[MemoryType, list[str]] = defaultdict(list)
-    for memory_id in dict.fromkeys(ids):
-        if (memory_type := services.types.type_of(memory_id)) is not None:
-            by_type[memory_type].append(memory_id)
-    read = await at_once(services.vector.get(t, wanted) for t, wanted in by_type.items())
-    return {r.id: r for of_type in read for r in of_type}
+    typed = ((services.types.type_of(i), i) for i in ids)
+    return await by_ids(services, ((t, i) for t, i in typed if t is not None))
 
 
 async def _successors(

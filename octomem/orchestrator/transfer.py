@@ -50,6 +50,7 @@ from octomem.orchestrator.import_checks import TransferSummary as TransferSummar
 from octomem.orchestrator.import_file import FORMAT, VERSION, Source, read_lines
 from octomem.orchestrator.import_index import Index, check_lines
 from octomem.orchestrator.import_spool import Spool, UserPlan, blobs_of, give_back, parts_of
+from octomem.orchestrator.retrieval import every_record
 from octomem.orchestrator.services import Services
 from octomem.orchestrator.write import blobs as kept
 from octomem.orchestrator.write import write_parts
@@ -70,9 +71,7 @@ async def _collect(
 ) -> tuple[list[Record], list[HistoryEvent], list[Entity], list[Relation]]:
     """Every record (of a type this Orchestrator lacks: its stored JSON), history event,
     entity and relation of `user_id`, or of all."""
-    records: list[Record] = []
-    for memory_type in services.types:
-        records += await services.vector.list(memory_type, where=_user_clause(user_id))
+    records: list[Record] = [*await every_record(services, _user_clause(user_id))]
     for found in (await services.vector.foreign_records(_user_clause(user_id))).values():
         records += found
     if user_id is not None:

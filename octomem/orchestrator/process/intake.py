@@ -12,7 +12,7 @@ from typing import Any
 from octomem import offload
 from octomem.agents.base import ExtractionContext, InputRecords, MemoryAgent, TurnLog
 from octomem.agents.base import read_turns as read_readings
-from octomem.at_once import at_once, together
+from octomem.at_once import together
 from octomem.media.parts import TEXT_FIELDS, masked_piece
 from octomem.messages import normalize_messages
 from octomem.models import MemoryBase, Operation, Turn
@@ -37,6 +37,7 @@ from octomem.orchestrator.process.state import (
     TurnsStored,
 )
 from octomem.orchestrator.reprocess import words
+from octomem.orchestrator.retrieval import by_ids
 from octomem.orchestrator.services import Services
 from octomem.orchestrator.write import blobs, write
 from octomem.plans import Decision
@@ -119,15 +120,10 @@ async def store_turns(state: Normalized, deps: Services) -> StoreUpdate:
         records = await offload.cpu(len(turns), raw_records)  # CPU work: off the loop
         ids = [r.id for r in records if r.memory_type == turn_log.memory_type]
         async with holding(deps, state) as fence:
-            types = dict.fromkeys(r.memory_type for r in records)  # a collection each
-            found, user_name = await together(
-                at_once(
-                    deps.vector.get(mtype, [r.id for r in records if r.memory_type == mtype])
-                    for mtype in types
-                ),
+            stored, user_name = await together(  # a read per type: a collection each
+                by_ids(deps, ((r.memory_type, r.id) for r in records)),
                 _stored_name(state, deps, turns),
             )
-            stored = {r.id: r for of_type in found for r in of_type}
             # a turn stored before (a retried call) keeps the time it was first said, so
             # what it restated is judged by what held then (`reconcile.said_while`)
             turns = [

@@ -24,6 +24,7 @@ from octomem.orchestrator.originals import (
     settled,
     withdrawn,
 )
+from octomem.orchestrator.retrieval import by_ids, every_record
 from octomem.scopes import scope_filter
 
 if TYPE_CHECKING:
@@ -83,10 +84,7 @@ async def settle(
     }
     if not pending:
         return set(withheld), []
-    by_type: dict[MemoryType, list[str]] = {}
-    for memory_type, record_id in stored:
-        by_type.setdefault(memory_type, []).append(record_id)
-    found = [r for t, ids in by_type.items() for r in await services.vector.get(t, ids)]
+    found = (await by_ids(services, stored)).values()
     already: set[str] = {
         str(p.get("sha256"))
         for r in found
@@ -113,12 +111,10 @@ async def _withdrawn(
     on_disk = await asyncio.to_thread(store.names, user_id) & set(withheld)
     if not on_disk:
         return list(rewrites.values())
-    where = scope_filter(user_id)
-    for memory_type in services.types:
-        for record in await services.vector.list(memory_type, where=where):
-            base = rewrites.get(record.id, record)
-            if (new := withdrawn(base, on_disk)) is not base:
-                rewrites[record.id] = new
+    for record in await every_record(services, scope_filter(user_id)):
+        base = rewrites.get(record.id, record)
+        if (new := withdrawn(base, on_disk)) is not base:
+            rewrites[record.id] = new
     return list(rewrites.values())
 
 
