@@ -43,7 +43,7 @@ from octomem.orchestrator.recall.state import RecallInput
 from octomem.orchestrator.recall.steps import build_recall_graph
 from octomem.orchestrator.recall.steps import run as run_recall
 from octomem.orchestrator.records import Records
-from octomem.orchestrator.reprocess import session_turns, sessions_to_reprocess
+from octomem.orchestrator.reprocess import sessions_to_reprocess
 from octomem.orchestrator.retrieval import as_of_filter
 from octomem.orchestrator.transfer import (
     Progress,
@@ -712,9 +712,10 @@ class Orchestrator:
             # the scope's erasure counts, then its turns read again: a forget after
             # the listing above must not see them written back (`locks.check_erasures`)
             erasures = await self._services.locks.erasures(user_id, agent)
-            turns = await session_turns(
+            found = await sessions_to_reprocess(
                 self._services, user_id, agent, session, all_turns=all_turns
             )
+            turns = [t for a, s, ts in found if (a, s) == (agent, session) for t in ts]
             if not turns:
                 continue
             inputs = ProcessInput(

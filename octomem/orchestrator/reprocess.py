@@ -54,19 +54,3 @@ async def sessions_to_reprocess(
     for turns in sessions.values():
         turns.sort(key=lambda t: (t.timestamp, t.index))
     return [(agent, session, turns) for (agent, session), turns in sessions.items()]
-
-
-async def session_turns(
-    services: Services,
-    user_id: str | None,
-    agent_id: str | None,
-    session_id: str | None,
-    *,
-    all_turns: bool,
-) -> list[Turn]:
-    """The turns of one session of `sessions_to_reprocess`, read again (a forget may have
-    removed them since the sessions were listed)."""
-    found = await sessions_to_reprocess(
-        services, user_id, agent_id, session_id, all_turns=all_turns
-    )
-    return [t for a, s, turns in found if (a, s) == (agent_id, session_id) for t in turns]

@@ -64,20 +64,6 @@ def query_names(query: str, user_id: str | None = None, *, max_words: int = 3) -
     return list(dict.fromkeys(names))
 
 
-def recall_filter(
-    *,
-    user_id: str | None,
-    agent_id: str | None,
-    session_id: str | None,
-    session_scoped: bool,
-    extra: Filter | None,
-) -> Filter:
-    """Scope of a recall: the user's memories (of one agent_id when given); a session id
-    narrows only the memories of session-scoped agents (working memory)."""
-    session = given(session_id) if session_scoped else ANY
-    return scope_filter(user_id, given(agent_id), session, extra)
-
-
 def valid_at(record: MemoryBase, at: datetime) -> bool:
     """True at `at` and known by then: valid_from <= at < valid_to, created_at <= at, and
     (working memory) not expired at `at`."""
@@ -124,17 +110,13 @@ def validity(plan: RecallPlan) -> tuple[Filter | None, datetime | None]:
     return None, plan.now
 
 
-def scoped_filter(plan: RecallPlan, memory_type: MemoryType) -> Filter:
-    """`recall_filter` of the plan's scope and filters, narrowed to `as_of` when given."""
-    extra, _ = validity(plan)
-    clauses = [c for c in (plan.filters, extra) if c]
-    return recall_filter(
-        user_id=plan.user_id,
-        agent_id=plan.agent_id,
-        session_id=plan.session_id,
-        session_scoped=memory_type in plan.session_scoped,
-        extra={"AND": clauses} if len(clauses) > 1 else (clauses[0] if clauses else None),
-    )
+def scoped_filter(plan: RecallPlan, memory_type: MemoryType, *, valid: bool = True) -> Filter:
+    """Scope of a recall: the user's memories (of one agent_id when given; a session id
+    narrows only the memories of session-scoped agents: working memory) that match the
+    plan's filters, narrowed to `as_of` when given (and `valid`)."""
+    session = given(plan.session_id) if memory_type in plan.session_scoped else ANY
+    extra = validity(plan)[0] if valid else None
+    return scope_filter(plan.user_id, given(plan.agent_id), session, plan.filters, extra)
 
 
 def within_plan(plan: RecallPlan, memory_type: MemoryType) -> Callable[[MemoryBase], bool]:

@@ -28,7 +28,7 @@ from octomem.language import content_stems
 from octomem.models import HistoryEvent, MemoryBase, Operation, Provenance, stable_hash
 from octomem.orchestrator.events import history_event
 from octomem.orchestrator.fusion import Fused
-from octomem.orchestrator.retrieval import by_ids, holds_at, recall_filter
+from octomem.orchestrator.retrieval import by_ids, holds_at, scoped_filter
 from octomem.orchestrator.services import Services
 from octomem.plans import Decision, RecallPlan
 
@@ -245,18 +245,7 @@ def _evidence_turns(
 
 def _scope_test(plan: RecallPlan) -> Callable[[MemoryBase], bool]:
     """Whether a record is in the recall's scope, filters and memory types."""
-    tests = {
-        agent: filters.predicate(
-            recall_filter(
-                user_id=plan.user_id,
-                agent_id=plan.agent_id,
-                session_id=plan.session_id,
-                session_scoped=agent in plan.session_scoped,
-                extra=plan.filters,
-            )
-        )
-        for agent in plan.agents
-    }
+    tests = {a: filters.predicate(scoped_filter(plan, a, valid=False)) for a in plan.agents}
     return lambda record: record.memory_type in tests and tests[record.memory_type](record)
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import time
 import uuid
 from collections import defaultdict
@@ -89,11 +88,11 @@ async def write(
 
     def build() -> tuple[WriteIntent, list[IntentPart]]:
         guard = Guard(services, actor=actor, at=now)
-        removed = [Change(record=r, event=_deleted(r, actor, now)) for r in deletes]
+        removed = [_deleted(r, actor, now) for r in deletes]
         head, rest = (removed, []) if len(removed) <= DELETE_BATCH else ([], removed)
         intent = WriteIntent(
             id=uuid.uuid4().hex,
-            writes=[Change(record=guard.record(r), event=guard.event(e)) for r, e in changes],
+            writes=[guard.change(r, e) for r, e in changes],
             restores=[guard.restore(r) for r in restores],
             rewrites=[guard.record(r) for r in rewrites],
             deletes=head,
@@ -117,8 +116,10 @@ async def write(
     await _journaled(services, fence, intent, parts)
 
 
-def _deleted(record: MemoryBase, actor: str, at: datetime) -> HistoryEvent:
-    return history_event(record, Operation.DELETE, old=record, actor=actor, at=at)
+def _deleted(record: MemoryBase, actor: str, at: datetime) -> Change:
+    """`record` removed, with its DELETE event."""
+    event = history_event(record, Operation.DELETE, old=record, actor=actor, at=at)
+    return Change(record=record, event=event)
 
 
 async def forget(
@@ -244,11 +245,8 @@ async def apply_intent(
     guard = Guard(services, actor=intent.actor, at=intent.at)
     if facts:  # each version as repair leaves it, logged (again after a crash: the same)
         mended = [
-            Change(
-                record=guard.record(new),
-                event=guard.event(
-                    history_event(new, Operation.UPDATE, old=old, actor=intent.actor, at=intent.at)
-                ),
+            guard.change(
+                new, history_event(new, Operation.UPDATE, old=old, actor=intent.actor, at=intent.at)
             )
             for old, new in await validity.versions_mended(services, facts, intent.at)
         ]
@@ -256,10 +254,8 @@ async def apply_intent(
             await _apply(services, fence, IntentPart(writes=mended), intent.at)
     for user_id, agent_id in intent.views:
         views = await projections.refresh(services, user_id, agent_id, now=intent.at)
-        writes = [Change(record=guard.record(r), event=guard.event(e)) for r, e in views.writes]
-        deletes = [
-            Change(record=r, event=_deleted(r, intent.actor, intent.at)) for r in views.deletes
-        ]
+        writes = [guard.change(r, e) for r, e in views.writes]
+        deletes = [_deleted(r, intent.actor, intent.at) for r in views.deletes]
         await _apply(services, fence, IntentPart(writes=writes, deletes=deletes), intent.at)
     if intent.erase is not None:
         return await erase.apply(services, fence, intent)
@@ -309,14 +305,11 @@ async def _apply(
         await _upsert(services, fence, [(c.record, c.event) for c in part.writes], cache)
     if part.restores:
         await _restore(services, fence, part.restores)
-    rewrites = _by_type(part.rewrites).items()
     await _per_type(
         services,
         fence,
-        [
-            functools.partial(services.vector.rewrite, t, typed, fence=fence)
-            for t, typed in rewrites
-        ],
+        part.rewrites,
+        lambda t, typed: services.vector.rewrite(t, typed, fence=fence),
     )
     if part.deletes:
         await _remove(services, fence, part.deletes, at)
@@ -335,13 +328,6 @@ async def _apply(
         await services.graph.upsert_entities(part.entities, fence=fence)
     if part.relations:
         await services.graph.upsert_relations(part.relations, fence=fence)
-
-
-def _by_type(records: Iterable[MemoryBase]) -> dict[MemoryType, list[MemoryBase]]:
-    by_type: dict[MemoryType, list[MemoryBase]] = defaultdict(list)
-    for record in records:
-        by_type[record.memory_type].append(record)
-    return by_type
 
 
 def _slices(items: Sequence[object]) -> range:
@@ -394,37 +380,35 @@ async def _upsert_vectors(
     added: Collection[str] = (),
 ) -> None:
     by_id = dict(zip((r.id for r in records), embeddings, strict=True))
-    await _per_type(
-        services,
-        fence,
-        [
-            functools.partial(
-                services.vector.upsert,
-                memory_type,
-                typed,
-                [by_id[r.id] for r in typed],
-                fence=fence,
-                cache=cache,
-                added=added,
-            )
-            for memory_type, typed in _by_type(records).items()
-        ],
-    )
+
+    def upsert(memory_type: MemoryType, typed: list[MemoryBase]) -> Awaitable[None]:
+        vectors = [by_id[r.id] for r in typed]
+        return services.vector.upsert(
+            memory_type, typed, vectors, fence=fence, cache=cache, added=added
+        )
+
+    await _per_type(services, fence, records, upsert)
 
 
 async def _per_type(
-    services: Services, fence: Fence, writes: Sequence[Callable[[], Awaitable[None]]]
+    services: Services,
+    fence: Fence,
+    records: Iterable[MemoryBase],
+    write: Callable[[MemoryType, list[MemoryBase]], Awaitable[None]],
 ) -> None:
-    """Run vector writes of different memory types (a collection each): one after another,
-    or, where the store's writes overlap (a server: `concurrent_writes`), all at once -
-    after the writes gathered so far are flushed, once - so that a write waits for one
-    round trip, not one a type. Each is awaited to its end; the first error is raised."""
-    if len(writes) < 2 or not services.vector.concurrent_writes:
-        for write in writes:
-            await write()
+    """Run `write` of the records of each memory type (a collection each): one after
+    another, or, where the store's writes overlap (a server: `concurrent_writes`), all at
+    once - after the writes gathered so far are flushed, once - so that a write waits for
+    one round trip, not one a type. Each is awaited to its end; the first error is raised."""
+    by_type: dict[MemoryType, list[MemoryBase]] = defaultdict(list)
+    for record in records:
+        by_type[record.memory_type].append(record)
+    if len(by_type) < 2 or not services.vector.concurrent_writes:
+        for memory_type, typed in by_type.items():
+            await write(memory_type, typed)
         return
     await gather.drain(fence)
-    await at_once(write() for write in writes)
+    await at_once(write(memory_type, typed) for memory_type, typed in by_type.items())
 
 
 async def _restore(services: Services, fence: Fence, restores: Sequence[Restore]) -> None:
@@ -465,12 +449,8 @@ async def _remove(
             await _per_type(
                 services,
                 fence,
-                [
-                    functools.partial(
-                        services.vector.delete, memory_type, [r.id for r in typed], fence=fence
-                    )
-                    for memory_type, typed in _by_type(records).items()
-                ],
+                records,
+                lambda t, typed: services.vector.delete(t, [r.id for r in typed], fence=fence),
             )
 
 

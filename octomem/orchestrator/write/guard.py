@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from octomem.logs import get_logger
-from octomem.models import HistoryEvent, MemoryBase, Operation, Restore, StoreName
+from octomem.models import Change, HistoryEvent, MemoryBase, Operation, Restore, StoreName
 from octomem.orchestrator.events import history_event
 from octomem.orchestrator.import_file import masked
 
@@ -53,6 +53,9 @@ class Guard:
 
     def record(self, record: MemoryBase) -> MemoryBase:
         return self._masked(record.model_dump(mode="json")) or record
+
+    def change(self, record: MemoryBase, event: HistoryEvent) -> Change:
+        return Change(record=self.record(record), event=self.event(event))
 
     def event(self, event: HistoryEvent) -> HistoryEvent:
         dump = event.model_dump(mode="json", exclude={"record"})
