@@ -53,8 +53,8 @@ from octomem.orchestrator.transfer import (
     import_jsonl,
     stats,
 )
+from octomem.orchestrator.write import erase, heal_late, recover, write
 from octomem.orchestrator.write import forget as forget_scope
-from octomem.orchestrator.write import heal_late, write
 from octomem.scopes import given, scope_filter
 from octomem.sensitive import mask_text, mask_value
 from octomem.settings import Settings, load_settings
@@ -734,7 +734,7 @@ class Orchestrator:
     async def areset(self) -> None:
         """Delete everything in every store (all users); in embedded mode the files are
         rewritten so no deleted text is left on disk. Cannot be undone."""
-        await lifecycle.reset(self._services)
+        await erase.reset(self._services)
 
     reset = sync_twin(areset)
 
@@ -759,7 +759,7 @@ class Orchestrator:
         this every lease period, so a host that dies is never needed back. It also undoes
         the late vector writes of the dead writers whose writes this Orchestrator completed
         (`late_writes`)."""
-        return await lifecycle.complete_interrupted(self._services)
+        return await recover(self._services, wait=False)
 
     recover = sync_twin(arecover)
 

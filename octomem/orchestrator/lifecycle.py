@@ -27,7 +27,7 @@ from octomem.llm import LiteLLMClient
 from octomem.logs import get_logger
 from octomem.orchestrator.locks import ScopeLocks, local_lock
 from octomem.orchestrator.services import Services
-from octomem.orchestrator.write import erase, recover, restore_vectors
+from octomem.orchestrator.write import recover, restore_vectors
 from octomem.orchestrator.write.recovery import settle
 from octomem.settings import LiteLLMEmbedderConfig, Settings
 from octomem.stores.blobs import BLOBS_DIR, BlobStore
@@ -49,7 +49,7 @@ async def open_services(services: Services) -> None:
     if services.id_key_source is not None:
         services.id_key = await services.id_key_source()
     services.vector.use_id_key(services.id_key)
-    await complete_interrupted(services)
+    await recover(services, wait=False)  # those of live callers are theirs
 
 
 @dataclass(eq=False)
@@ -72,12 +72,6 @@ class Opening:
                 self.done = True
 
 
-async def complete_interrupted(services: Services) -> int:
-    """Complete the writes (forgets too) that crashed or cancelled callers left unfinished
-    (those of live callers are theirs); how many."""
-    return await recover(services, wait=False)
-
-
 async def probe(services: Services, store: str | None = None) -> None:
     """Reach the vector and graph stores (open) with one cheap read each (or only `store`:
     "vector" or "graph")."""
@@ -85,10 +79,6 @@ async def probe(services: Services, store: str | None = None) -> None:
         await services.vector.count(next(iter(services.agents)))
     if store in (None, "graph"):
         await services.locks.erasures("octomem-ready-probe", None)
-
-
-async def reset(services: Services) -> None:
-    await erase.reset(services)
 
 
 async def close(services: Services, *, cut_short: bool = False) -> None:

@@ -294,15 +294,10 @@ class Reconciler:
             if existing is None and (gone := await self._gone(candidate)):
                 return gone
         if existing is not None:
-            if existing.content_hash == candidate.content_hash or self._replayed(
-                candidate, existing
-            ):
-                return _noop(
-                    existing,
-                    "exact duplicate of a stored memory"
-                    if existing.content_hash == candidate.content_hash
-                    else "already stored from the same turns",
-                )
+            if existing.content_hash == candidate.content_hash:
+                return _noop(existing, "exact duplicate of a stored memory")
+            if self._replayed(candidate, existing):
+                return _noop(existing, "already stored from the same turns")
             return self._merged(agent, existing, candidate, "same memory, new content")
 
         if self.llm is not None and (retracted := await self._retracted(candidate)):
@@ -335,15 +330,12 @@ class Reconciler:
             near = await self._near_duplicate(candidate)
             if near is not None:
                 record, similarity = near
-                merged = _keyed(agent.merge(record, candidate, self.now), agent)
-                if merged.content_hash == record.content_hash or self._replayed(candidate, record):
-                    return _noop(record, f"near-duplicate (similarity {similarity:.2f})")
-                return Decision(
-                    operation=Operation.UPDATE,
-                    record=merged,
-                    previous=[record],
-                    reason=f"near-duplicate (similarity {similarity:.2f}) merged",
-                )
+                reason = f"near-duplicate (similarity {similarity:.2f})"
+                merged = self._merged(agent, record, candidate, f"{reason} merged")
+                unchanged = merged.record.content_hash == record.content_hash
+                if unchanged or self._replayed(candidate, record):
+                    return _noop(record, reason)
+                return merged
         return Decision(operation=Operation.ADD, record=candidate, reason="new memory")
 
     def _apply(
