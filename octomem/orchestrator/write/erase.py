@@ -160,15 +160,11 @@ async def rewrite_files(services: Services, deleted_ids: Sequence[str]) -> list[
     history and graph that this process owns, so nothing deleted is left in them; the
     names of the stores rewritten (a server's files are the server's). The journal is
     the caller's to compact last."""
-    rewritten = []
-    if await services.vector.purge_deleted(deleted_ids):
-        rewritten.append("vector")
-    if await services.keyword.compact():
-        rewritten.append("keyword")
-    if await services.history.compact():
-        rewritten.append("history")
-    if await services.graph.compact():
-        rewritten.append("graph")
+    rewritten = ["vector"] if await services.vector.purge_deleted(deleted_ids) else []
+    compacts = [services.keyword.compact, services.history.compact, services.graph.compact]
+    for name, compact in zip(["keyword", "history", "graph"], compacts, strict=True):
+        if await compact():
+            rewritten.append(name)
     return rewritten
 
 

@@ -26,18 +26,16 @@ log = get_logger(__name__)
 
 
 def foreign_types(services: Services, intent: WriteIntent) -> set[str]:
-    """The types of the intent's records this Orchestrator has no agent of: only one with
-    them completes it (it cannot embed, index or check records it cannot read as their
-    classes), on its next open or recovery sweep."""
-    return services.types.lacks(intent.records())
-
-
-def _leave(intent: WriteIntent, kinds: set[str]) -> None:
-    log.warning(
-        "leaving a write of memory types this Orchestrator has no agent of to one that has",
-        intent=intent.id,
-        memory_types=sorted(kinds),
-    )
+    """The types of the intent's records this Orchestrator has no agent of, logged: only
+    one with them completes it (it cannot embed, index or check records it cannot read as
+    their classes), on its next open or recovery sweep."""
+    if kinds := services.types.lacks(intent.records()):
+        log.warning(
+            "leaving a write of memory types this Orchestrator has no agent of to one that has",
+            intent=intent.id,
+            memory_types=sorted(kinds),
+        )
+    return kinds
 
 
 async def recover(services: Services, *, wait: bool = True) -> int:
@@ -48,8 +46,7 @@ async def recover(services: Services, *, wait: bool = True) -> int:
     how many were applied."""
     applied = 0
     for intent in await services.journal.pending():
-        if kinds := foreign_types(services, intent):
-            _leave(intent, kinds)
+        if foreign_types(services, intent):
             continue
         try:
             async with services.locks.hold_many(
@@ -98,8 +95,7 @@ async def complete_leftovers(services: Services, user_ids: set[str | None], fenc
     same leftover never wait on each other. Returns how many."""
     applied = 0
     for intent in await services.journal.pending(touching=user_ids):
-        if kinds := foreign_types(services, intent):
-            _leave(intent, kinds)
+        if foreign_types(services, intent):
             continue
         others = set(intent.user_ids()) - user_ids
         async with contextlib.AsyncExitStack() as stack:
