@@ -44,7 +44,7 @@ from octomem.orchestrator.recall.steps import build_recall_graph
 from octomem.orchestrator.recall.steps import run as run_recall
 from octomem.orchestrator.records import Records
 from octomem.orchestrator.reprocess import sessions_to_reprocess
-from octomem.orchestrator.retrieval import as_of_filter
+from octomem.orchestrator.retrieval import as_of_filter, every_record
 from octomem.orchestrator.transfer import (
     Progress,
     TransferSummary,
@@ -401,9 +401,7 @@ class Orchestrator:
             types = [t for t in types if t not in self._services.roles.blocks]
         where = scope_filter(user_id, given(agent_id), given(session_id), extra, valid_then)
         await heal_late(self._services, [user_id])
-        records: list[MemoryBase] = []
-        for memory_type in types:
-            records += await self._services.vector.list(memory_type, where=where, live_at=live_at)
+        records = await every_record(self._services, where, live_at=live_at, types=types)
         records.sort(key=oldest_first)
         return records[:limit] if limit is not None else records
 

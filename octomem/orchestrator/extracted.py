@@ -29,6 +29,7 @@ from octomem.models import MemoryBase, MemoryType, Operation, Turn
 from octomem.orchestrator.edits import stale
 from octomem.orchestrator.reconcile import RETRACTED_TURNS
 from octomem.orchestrator.reprocess import EXTRACTION_FLAG, LLM_WORDS, read_words
+from octomem.orchestrator.retrieval import by_ids
 from octomem.orchestrator.services import Services
 from octomem.plans import Decision
 
@@ -131,11 +132,8 @@ async def replays(
     if done is None:
         return [], [c for c in candidates if not _extracted(c, of_turn, wanted)]
     settled = {t for t in wanted if t.value in done.types}
-    by_type: dict[MemoryType, list[str]] = {}
-    for memory_id in done.memories:
-        if (memory_type := services.types.type_of(memory_id)) in settled and memory_type:
-            by_type.setdefault(memory_type, []).append(memory_id)
-    found = [r for t, ids in by_type.items() for r in await services.vector.get(t, ids)]
+    typed = [(services.types.type_of(i), i) for i in done.memories]
+    found = (await by_ids(services, [(t, i) for t, i in typed if t in settled])).values()
     noops = [
         Decision(operation=Operation.NOOP, record=r, previous=[r], reason=REASON) for r in found
     ]

@@ -31,7 +31,7 @@ from octomem.models import (
     Operation,
 )
 from octomem.orchestrator.events import history_event
-from octomem.orchestrator.retrieval import valid_at
+from octomem.orchestrator.retrieval import every_record, valid_at
 from octomem.scopes import ANY, Owner, among, scope_filter
 from octomem.stores.base import Filter
 
@@ -205,9 +205,7 @@ async def user_name(
     `exclude`, facts learned only from those turns are left out (so a re-run of a
     `process` call extracts exactly what its first run did)."""
     where = _facts_of(user_id, agent_id, {"attribute": "name"})
-    facts: list[MemoryBase] = []
-    for memory_type in services.roles.names_user:
-        facts += await services.vector.list(memory_type, where=where, live_at=now)
+    facts = await every_record(services, where, live_at=now, types=services.roles.names_user)
     if exclude is not None:
         excluded = set(exclude)
         facts = [f for f in facts if not set(f.source.turn_ids) <= excluded]

@@ -140,12 +140,16 @@ async def by_ids(
 
 
 async def every_record(
-    services: Services, where: Filter | None, *, live_at: datetime | None = None
+    services: Services,
+    where: Filter | None,
+    *,
+    live_at: datetime | None = None,
+    types: Iterable[MemoryType] | None = None,
 ) -> list[MemoryBase]:
-    """Every stored record of this Orchestrator's types that `where` matches, type by type
-    (live at `live_at`, when given)."""
+    """Every stored record of `types` (default: this Orchestrator's) that `where` matches,
+    type by type (live at `live_at`, when given)."""
     found: list[MemoryBase] = []
-    for memory_type in services.types:
+    for memory_type in services.types if types is None else types:
         found += await services.vector.list(memory_type, where=where, live_at=live_at)
     return found
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from octomem.models import HistoryEvent, MemoryBase, MemoryType, Operation
 from octomem.orchestrator.events import history_event
+from octomem.orchestrator.retrieval import by_ids, every_record
 from octomem.scopes import ANY, equals, scope_filter
 
 if TYPE_CHECKING:
@@ -63,17 +64,13 @@ async def closed(
     this version's `records` (call it under the scope's write lock): each superseded by the
     new version's first record of its type, so history keeps both."""
     mine = {r.id for r in records}
-    current: dict[str, MemoryBase] = {}
-    for mtype in dict.fromkeys(r.memory_type for r in closing):
-        ids = [r.id for r in closing if r.memory_type == mtype]
-        current |= {r.id: r for r in await services.vector.get(mtype, ids) if r.is_current}
+    found = await by_ids(services, ((r.memory_type, r.id) for r in closing))
+    current = {i: r for i, r in found.items() if r.is_current}
     if version_of:
         user_id, agent_id = scope
         named = {"AND": [equals(f"metadata.{k}", v) for k, v in version_of.items()]}
         where = scope_filter(user_id, ANY if agent_id is None else agent_id, ANY, named)
-        for mtype in services.types:
-            listed = await services.vector.list(mtype, where=where, live_at=None)
-            current |= {r.id: r for r in listed if r.is_current}
+        current |= {r.id: r for r in await every_record(services, where) if r.is_current}
     successors: dict[MemoryType, MemoryBase] = {}
     for record in records:
         successors.setdefault(record.memory_type, record)

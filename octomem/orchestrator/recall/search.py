@@ -20,6 +20,7 @@ from octomem.orchestrator.recall.state import (
 from octomem.orchestrator.recall.unnamed import search_unnamed, speakers_named
 from octomem.orchestrator.retrieval import (
     PlanSearch,
+    every_record,
     keyword_hits,
     nearest,
     query_names,
@@ -162,10 +163,7 @@ async def core_records(deps: Services, plan: RecallPlan) -> list[MemoryBase]:
     if plan.as_of is not None:  # the human block as its facts read then
         return await projections.scope_views_at(deps, plan.user_id, plan.agent_id, plan.as_of)
     where = scope_filter(plan.user_id, given(plan.agent_id))
-    core: list[MemoryBase] = []
-    for memory_type in deps.roles.blocks:
-        core += await deps.vector.list(memory_type, where=where, live_at=plan.now)
-    return core
+    return await every_record(deps, where, live_at=plan.now, types=deps.roles.blocks)
 
 
 def agent_searches(state: Searched, deps: Services) -> list[RetrieveTask]:
