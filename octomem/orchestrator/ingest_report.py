@@ -49,14 +49,8 @@ class IngestReport:
     warnings: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
-        return {
-            "added": len(self.added),
-            "updated": len(self.updated),
-            "unchanged": len(self.unchanged),
-            "removed": len(self.removed),
-            "skipped": len(self.skipped),
-            "kept": len(self.kept),
-        }
+        kinds = ("added", "updated", "unchanged", "removed", "skipped", "kept")
+        return {kind: len(getattr(self, kind)) for kind in kinds}
 
     def note(self, path: str, notes: Notes) -> None:
         for key, times in sorted(notes.items()):

@@ -165,13 +165,9 @@ async def read(services: Services, user_id: str, sha256: str) -> bytes | None:
 async def referenced(services: Services, user_id: str | None) -> set[str]:
     """The blobs the user's stored records (every type, current or superseded) name."""
     where = scope_filter(user_id)
-    found: set[str] = set()
-    for record in await every_record(services, where):
-        found |= kept(record)
-    for records in (await services.vector.foreign_records(where)).values():
-        for data in records:
-            found |= kept(data)
-    return found
+    foreign = (await services.vector.foreign_records(where)).values()
+    found: list[Record] = [*await every_record(services, where), *(d for f in foreign for d in f)]
+    return {sha for record in found for sha in kept(record)}
 
 
 async def check(services: Services, records: Iterable[Record]) -> StoreDifferences | None:
