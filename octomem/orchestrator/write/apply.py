@@ -467,10 +467,7 @@ async def _drop(services: Services, fence: Fence, drops: Sequence[Drop]) -> None
     if history := [drop.memory_id for drop in drops if "history" in drop.stores]:
         await services.history.discard(history, fence=fence)
     for kind, ids in vector.items():
-        if kind in services.types:
-            await services.vector.delete(MemoryType(kind), ids, fence=fence)
-        else:  # a type of another Orchestrator's agents on the same stores
-            await services.vector.delete_foreign(kind, ids, fence=fence)
+        await erase.delete_vectors(services, fence, kind, ids)
 
 
 async def write_graph(services: Services, fence: Fence, records: Sequence[MemoryBase]) -> None:

@@ -69,10 +69,7 @@ async def apply(services: Services, fence: Fence, intent: WriteIntent) -> Forget
         report.keyword_entries = len(keyword_ids & set(ids))
         await services.keyword.delete(ids, fence=fence)
         for memory_type, found in by_type.items():
-            if memory_type in services.types:
-                await services.vector.delete(memory_type, found, fence=fence)
-            else:  # a type of another Orchestrator's agents on the same stores
-                await services.vector.delete_foreign(memory_type, found, fence=fence)
+            await delete_vectors(services, fence, memory_type, found)
             if found:
                 report.memories[memory_type] = len(found)
         report.history_events = len(events)
@@ -96,6 +93,15 @@ async def apply(services: Services, fence: Fence, intent: WriteIntent) -> Forget
         history_events=report.history_events,
     )
     return report
+
+
+async def delete_vectors(services: Services, fence: Fence, kind: str, ids: list[str]) -> None:
+    """Delete the vector entries `ids` of memory type `kind`, also one of a type of
+    another Orchestrator's agents on the same stores."""
+    if kind in services.types:
+        await services.vector.delete(MemoryType(kind), ids, fence=fence)
+    else:
+        await services.vector.delete_foreign(kind, ids, fence=fence)
 
 
 async def finished(services: Services, report: ForgetReport) -> None:
