@@ -53,31 +53,24 @@ class Projection:
 
     def operations(self) -> list[MemoryOperation]:
         """The writes as a process result lists them."""
-        ops = [
+        deleted: list[tuple[MemoryBase, HistoryEvent | None]] = [(r, None) for r in self.deletes]
+        return [
             MemoryOperation(
-                operation=event.operation,
+                operation=event.operation if event else Operation.DELETE,
                 memory_type=record.memory_type,
                 memory_id=record.id,
                 text=record.content,
-                previous_id=record.id if event.old_value is not None else None,
-                previous_text=event.old_value,
-                reason=f"projection of {record.internal.get(PROJECTION_OF)}",
+                previous_id=record.id if event and event.old_value is not None else None,
+                previous_text=event.old_value if event else None,
+                reason=(
+                    f"projection of {record.internal.get(PROJECTION_OF)}"
+                    if event
+                    else "its fact was deleted"
+                ),
                 view=True,
             )
-            for record, event in self.writes
+            for record, event in [*self.writes, *deleted]
         ]
-        ops += [
-            MemoryOperation(
-                operation=Operation.DELETE,
-                memory_type=record.memory_type,
-                memory_id=record.id,
-                text=record.content,
-                reason="its fact was deleted",
-                view=True,
-            )
-            for record in self.deletes
-        ]
-        return ops
 
 
 def is_projection(record: MemoryBase) -> bool:
