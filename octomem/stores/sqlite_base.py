@@ -10,7 +10,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from octomem import retries
 from octomem.errors import OctomemError, StoreError
@@ -104,6 +104,17 @@ class SqliteStore:
             conn.executemany(sql, rows).close()
 
         await self._run(what, run)
+
+    async def _rows(self, what: str, sql: str, *args: object) -> list[Any]:
+        """What `sql` reads, its cursor closed under the lock as `_execute` closes its."""
+
+        def read(conn: sqlite3.Connection) -> list[Any]:
+            cursor = conn.execute(sql, args)
+            rows = cursor.fetchall()
+            cursor.close()
+            return rows
+
+        return await self._run(what, read)
 
     async def init(self) -> None:
         await self._run("init", lambda conn: None)
