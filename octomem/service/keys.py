@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import ClassVar, Protocol
 
 from octomem.errors import InvalidInputError, NotFoundError
 from octomem.sensitive import mask_text
@@ -255,17 +255,6 @@ class KeyStore(SqliteStore, Keys):
     def __init__(self, data_dir: Path, *, clock: Callable[[], float] = time.time) -> None:
         super().__init__(keys_path(data_dir))
         self.clock = clock
-
-    async def _rows(self, op: str, sql: str, *args: object) -> list[Any]:
-        """What `sql` reads (its cursor closed under the lock, as `_execute` closes its)."""
-
-        def read(conn: sqlite3.Connection) -> list[Any]:
-            cursor = conn.execute(sql, args)
-            rows = cursor.fetchall()
-            cursor.close()
-            return rows
-
-        return await self._run(op, read)
 
     async def _insert(self, row: ApiKey, key_digest: str) -> None:
         sql = f"INSERT INTO api_keys (digest, {self._COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)"

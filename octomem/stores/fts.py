@@ -302,17 +302,12 @@ class FtsKeywordStore(SqliteStore):
         if user_id is not ALL_USERS:
             sql += " WHERE d.user_id IS ?"
             params = (user_id,)
-
-        def read(conn: sqlite3.Connection) -> list[IndexEntry]:
-            rows = conn.execute(sql + " ORDER BY d.id", params).fetchall()
-            return [
-                IndexEntry(
-                    rid, MemoryType(mtype), uid, bool(cur), exp, content, context or "", created
-                )
-                for rid, mtype, uid, cur, exp, content, context, created in rows
-            ]
-
-        return await self._run("entries", read)
+        return [
+            IndexEntry(rid, MemoryType(mtype), uid, bool(cur), exp, content, context or "", created)
+            for rid, mtype, uid, cur, exp, content, context, created in await self._rows(
+                "entries", sql + " ORDER BY d.id", *params
+            )
+        ]
 
     async def listing(
         self,
@@ -341,11 +336,7 @@ class FtsKeywordStore(SqliteStore):
             max(limit, 0),
             max(offset, 0),
         )
-
-        def read(conn: sqlite3.Connection) -> list[str]:
-            return [row[0] for row in conn.execute(sql, params).fetchall()]
-
-        return await self._run("listing", read)
+        return [row[0] for row in await self._rows("listing", sql, *params)]
 
     async def tallies(
         self, user_id: str | None, *, now: datetime
@@ -354,12 +345,8 @@ class FtsKeywordStore(SqliteStore):
             f"SELECT d.memory_type, sum({_LIVE}), count(*) FROM keyword_docs AS d"
             " WHERE d.user_id IS ? GROUP BY d.memory_type"
         )
-
-        def read(conn: sqlite3.Connection) -> dict[MemoryType, tuple[int, int]]:
-            rows = conn.execute(sql, (as_utc(now).timestamp(), user_id)).fetchall()
-            return {MemoryType(t): (int(live), int(n) - int(live)) for t, live, n in rows}
-
-        return await self._run("tallies", read)
+        rows = await self._rows("tallies", sql, as_utc(now).timestamp(), user_id)
+        return {MemoryType(t): (int(live), int(n) - int(live)) for t, live, n in rows}
 
     async def reset(self) -> None:
         def clear(conn: sqlite3.Connection) -> None:

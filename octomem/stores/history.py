@@ -82,11 +82,8 @@ class SqliteHistoryStore(SqliteStore):
         )
 
     async def user_ids(self) -> list[str | None]:
-        def read(conn: sqlite3.Connection) -> list[str | None]:
-            rows = conn.execute("SELECT DISTINCT user_id FROM history ORDER BY user_id")
-            return [row[0] for row in rows.fetchall()]
-
-        return await self._run("user_ids", read)
+        sql = "SELECT DISTINCT user_id FROM history ORDER BY user_id"
+        return [row[0] for row in await self._rows("user_ids", sql)]
 
     async def latest(self, user_id: str | None | AllUsers = ALL_USERS) -> dict[str, HistoryEvent]:
         # the last logged: by insertion order, as an event's `at` may be a message's own time

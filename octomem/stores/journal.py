@@ -66,16 +66,11 @@ class SqliteJournal(SqliteStore):
         )
 
     async def part(self, intent_id: str, index: int) -> IntentPart | None:
-        def read(conn: sqlite3.Connection) -> str | None:
-            row = conn.execute(
-                "SELECT body FROM parts WHERE intent_id = ? AND n = ?", (intent_id, index)
-            ).fetchone()
-            return row[0] if row else None
-
-        body = await self._run("part", read)
-        if body is None:
+        sql = "SELECT body FROM parts WHERE intent_id = ? AND n = ?"
+        rows = await self._rows("part", sql, intent_id, index)
+        if not rows:
             return None
-        return IntentPart.model_validate_json(body, context=self._types.reading_context)
+        return IntentPart.model_validate_json(rows[0][0], context=self._types.reading_context)
 
     async def finish(self, intent_id: str, *, fence: Fence | None = None) -> None:
         def drop(conn: sqlite3.Connection) -> None:
@@ -98,13 +93,7 @@ class SqliteJournal(SqliteStore):
         return await self._run("pending", read)
 
     async def is_pending(self, intent_id: str) -> bool:
-        def read(conn: sqlite3.Connection) -> bool:
-            return (
-                conn.execute("SELECT 1 FROM intents WHERE id = ?", (intent_id,)).fetchone()
-                is not None
-            )
-
-        return await self._run("is_pending", read)
+        return bool(await self._rows("is_pending", "SELECT 1 FROM intents WHERE id = ?", intent_id))
 
     async def reset(self) -> None:
         def clear(conn: sqlite3.Connection) -> None:
