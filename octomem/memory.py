@@ -39,7 +39,7 @@ from octomem.models import (
 )
 from octomem.orchestrator.engine import Orchestrator
 from octomem.scopes import equals
-from octomem.settings import merged
+from octomem.settings import Settings, merged
 from octomem.validation import shown, validate_scope_id
 
 P = ParamSpec("P")
@@ -302,10 +302,21 @@ class DefaultDataDirWarning(UserWarning):
     """`Memory()` with no configuration keeps its memories in the default data directory."""
 
 
-def _default_orchestrator() -> Orchestrator:
-    """The Orchestrator of `Memory()`: the configuration of the OCTOMEM_* environment;
-    where it names no data directory, one warning, at the line that made the `Memory` or
-    `AsyncMemory`, says where the memories go."""
+def _given(orchestrator: object, called: str) -> Orchestrator:
+    """The Orchestrator a `Memory` or `AsyncMemory` (`called`) was made with: the one
+    given, one of octomem `Settings`, or (none given) the configuration of the OCTOMEM_*
+    environment; where that names no data directory, one warning, at the line that made
+    the facade, says where the memories go."""
+    if isinstance(orchestrator, Orchestrator):
+        return orchestrator
+    if isinstance(orchestrator, Settings):
+        return Orchestrator(orchestrator)
+    if orchestrator is not None:
+        raise InvalidInputError(
+            f"{called}() takes an octomem Orchestrator or Settings, not a "
+            f"{type(orchestrator).__name__}; mem0's config dict goes to "
+            f"{called}.from_config(config)"
+        )
     orch = Orchestrator.from_config()
     if "data_dir" not in orch.settings.model_fields_set:
         warnings.warn(
@@ -323,8 +334,8 @@ class AsyncMemory:
     Orchestrator's own do. Both mem0 2.x's signatures (ids in ``filters``, ``top_k``)
     and 1.x's (ids as arguments, ``limit``) are accepted (docs/mem0.md)."""
 
-    def __init__(self, orchestrator: Orchestrator | None = None) -> None:
-        self._orch = orchestrator or _default_orchestrator()
+    def __init__(self, orchestrator: Orchestrator | Settings | None = None) -> None:
+        self._orch = _given(orchestrator, type(self).__name__)
 
     @classmethod
     async def from_config(
@@ -546,8 +557,8 @@ class Memory:
 
     Blocking; each method is `AsyncMemory`'s, run on the Orchestrator's own event loop."""
 
-    def __init__(self, orchestrator: Orchestrator | None = None) -> None:
-        self._async = AsyncMemory(orchestrator or _default_orchestrator())
+    def __init__(self, orchestrator: Orchestrator | Settings | None = None) -> None:
+        self._async = AsyncMemory(_given(orchestrator, type(self).__name__))
 
     @classmethod
     def from_config(

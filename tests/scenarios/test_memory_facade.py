@@ -148,8 +148,9 @@ def test_memory_with_no_configuration_says_where_it_keeps_memories(
 ) -> None:
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.delenv("OCTOMEM_DATA_DIR", raising=False)
-    with pytest.warns(DefaultDataDirWarning, match=str(tmp_path / ".octomem")):
+    with pytest.warns(DefaultDataDirWarning, match=str(tmp_path / ".octomem")) as said:
         Memory().orchestrator.close()
+    assert [w.filename for w in said] == [__file__]  # at the line that made the Memory
     chosen = tmp_path / "chosen"
     with warnings.catch_warnings():
         warnings.simplefilter("error", DefaultDataDirWarning)
@@ -158,3 +159,26 @@ def test_memory_with_no_configuration_says_where_it_keeps_memories(
         memory = Memory()
         assert memory.orchestrator.settings.data_dir == chosen
         memory.orchestrator.close()
+
+
+def test_a_facade_is_made_from_settings_and_refuses_anything_else(tmp_path: Path) -> None:
+    """`Memory(settings)` opens them; mem0's habit `Memory(config)` with a config dict (or
+    any other object) is an InvalidInputError naming the class called and the way that
+    takes it - never an AttributeError from deep inside, nor the config's values (its API
+    keys) in the message."""
+    from octomem import AsyncMemory, InvalidInputError
+    from octomem.settings import load_settings
+
+    memory = Memory(load_settings(data_dir=tmp_path / "from-settings"))
+    try:
+        assert memory.orchestrator.settings.data_dir == tmp_path / "from-settings"
+        assert memory.add("I live in Porto", user_id="ann", infer=False)["results"]
+    finally:
+        memory.orchestrator.close()
+    config = {"llm": {"provider": "openai", "config": {"api_key": "sk-do-not-show-1234"}}}
+    for cls in (Memory, AsyncMemory):
+        for given in (config, "a/path", 3):
+            with pytest.raises(InvalidInputError, match=rf"^{cls.__name__}\(\) takes") as err:
+                cls(given)  # type: ignore[arg-type]
+            assert f"{cls.__name__}.from_config" in str(err.value)
+            assert "sk-do-not" not in str(err.value)
