@@ -8,6 +8,10 @@ of 20; `embeddings_onnx.CALL_COST` set out of reach pads a batch to its longest 
     python -m benchmarks.embedder_speed                                  # onnx and torch
     python -m benchmarks.embedder_speed --backends onnx --rounds 3 \\
         --models all-MiniLM-L6-v2,bge-small-en-v1.5 --data ../shared/bench/locomo_dev.json
+    python -m benchmarks.embedder_speed --backends onnx --threads auto,1 --rounds 3
+
+`--threads`: `embedder.threads` values to compare (auto: unset); each query's CPU time
+(every thread of the process) is reported beside its wall time.
 """
 
 from __future__ import annotations
@@ -48,20 +52,30 @@ async def main(args: argparse.Namespace) -> None:
     embedders = {}
     for model in args.models.split(","):
         for backend in args.backends.split(","):
-            embedder = LocalEmbedder(model, backend=backend)  # type: ignore[arg-type]
-            started = time.perf_counter()
-            await embedder.embed(["warm up"] * 3)
-            print(f"{model} {backend}: load + first call {time.perf_counter() - started:.2f} s")
-            embedders[f"{model} {backend}"] = embedder
+            for threads in args.threads.split(","):
+                label = f"{model} {backend}" + (
+                    f" threads={threads}" if "," in args.threads else ""
+                )
+                embedder = LocalEmbedder(
+                    model,
+                    backend=backend,  # type: ignore[arg-type]
+                    threads=None if threads == "auto" else int(threads),
+                )
+                started = time.perf_counter()
+                await embedder.embed(["warm up"] * 3)
+                print(f"{label}: load + first call {time.perf_counter() - started:.2f} s")
+                embedders[label] = embedder
     for rnd in range(1, args.rounds + 1):
         for label, embedder in embedders.items():
-            ms = []
+            ms, cpu = [], time.process_time()
             for q in qs:
                 started = time.perf_counter()
-                await embedder.embed([q])
+                await embedder.embed([f"{q} ({rnd})"])  # new to the model's caches
                 ms.append(1000 * (time.perf_counter() - started))
+            cpu_ms = 1000 * (time.process_time() - cpu) / len(qs)
             line = (
-                f"round {rnd} {label}: query p50 {statistics.median(ms):.2f} ms, "
+                f"round {rnd} {label}: query p50 {statistics.median(ms):.2f} ms "
+                f"(CPU {cpu_ms:.2f} ms), "
                 f"batches of 20 {await _per_s(embedder, texts, 20):.0f} texts/s"
             )
             if turns:
@@ -82,6 +96,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", default="all-MiniLM-L6-v2")
     parser.add_argument("--backends", default="torch,onnx")
+    parser.add_argument("--threads", default="auto", help="e.g. auto,1")
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--data", type=Path, default=None, help="LoCoMo's JSON (its turns)")

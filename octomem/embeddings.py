@@ -140,7 +140,8 @@ class LocalEmbedder:
     `backend`: "onnx" runs the model's ONNX file on ONNX Runtime, without torch; "torch"
     runs sentence-transformers (`octomem[torch]`); "auto" uses ONNX when it can (CPU
     device, an ONNX file, onnxruntime), else torch. Both give the same vectors (within
-    1e-5), so stores written by either keep working.
+    1e-5), so stores written by either keep working. `threads`: of one call (unset: the
+    cores, at most 4); on torch, the process's (`torch.set_num_threads`).
     """
 
     def __init__(
@@ -152,11 +153,17 @@ class LocalEmbedder:
         expected_sha256: str | None = KNOWN_SHA256,
         model_dir: Path | None = None,
         backend: Backend = "auto",
+        threads: int | None = None,
     ) -> None:
         if batch_size < 1:
             raise ConfigurationError(f"batch_size must be at least 1; got {batch_size}")
         if backend not in get_args(Backend):
             raise ConfigurationError(f"backend must be auto, onnx or torch; got {backend!r}")
+        if threads is not None and (
+            isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= 64
+        ):
+            raise ConfigurationError(f"threads must be 1 to 64, or None; got {threads!r}")
+        self.threads = threads
         self.model = model
         self.bundled = BUNDLED_MODELS.get(model)  # its files, their hashes, its package
         if expected_sha256 == KNOWN_SHA256 and self.bundled is None:
@@ -315,7 +322,7 @@ class LocalEmbedder:
 
         self._check(path)
         try:
-            self._onnx = eo.OnnxEncoder(path, self.model_dir)
+            self._onnx = eo.OnnxEncoder(path, self.model_dir, threads=self.threads)
         except eo.OnnxUnavailableError as exc:
             raise ConfigurationError(f"{self.name} cannot be loaded: {exc}") from exc
         except Exception as exc:  # a file that passed its check but does not load
@@ -362,6 +369,10 @@ class LocalEmbedder:
         finally:
             if bars:
                 hf_logging.enable_progress_bar()
+        if self.threads is not None:  # torch's threads are the process's
+            import torch
+
+            torch.set_num_threads(self.threads)
         self._st = st
         return st
 

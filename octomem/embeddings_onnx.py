@@ -96,7 +96,7 @@ class OnnxEncoder:
     not run) or, for a file that does not load or computes no token vectors, ValueError or
     ONNX Runtime's own error."""
 
-    def __init__(self, path: Path, model_dir: Path) -> None:
+    def __init__(self, path: Path, model_dir: Path, *, threads: int | None = None) -> None:
         try:
             import onnxruntime as ort
         except ImportError as exc:
@@ -107,7 +107,8 @@ class OnnxEncoder:
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-        options.intra_op_num_threads = max(1, min(cpus or 1, 4))
+        # more threads answer one call sooner, at more CPU a call (their hand-offs)
+        options.intra_op_num_threads = threads or max(1, min(cpus or 1, 4))
         options.log_severity_level = 3  # errors only
         # idle threads must not spin: on few cores they starve the stores' threads that
         # run beside a query's embedding

@@ -22,8 +22,10 @@ from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
     SecretStr,
+    Tag,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -93,7 +95,25 @@ class ChromaHttp(_Strict):
     )
 
 
-VectorConfig = Annotated[ChromaEmbedded | ChromaHttp, Field(discriminator="mode")]
+def _kind(key: str, *kinds: str) -> Discriminator:
+    """Which of `kinds` a section is, by its `key`: without one, the first kind, so that a
+    section's other keys alone (``OCTOMEM_VECTOR__COLLECTION_PREFIX=x``) change that one."""
+
+    def kind(value: Any) -> Any:
+        return value.get(key, kinds[0]) if isinstance(value, dict) else getattr(value, key)
+
+    expected = ", ".join(kinds)
+    return Discriminator(
+        kind,
+        custom_error_type="unknown_kind",
+        custom_error_message=f"{key} must be one of {expected}",
+    )
+
+
+VectorConfig = Annotated[
+    Annotated[ChromaEmbedded, Tag("embedded")] | Annotated[ChromaHttp, Tag("http")],
+    _kind("mode", "embedded", "http"),
+]
 
 
 class LadybugConfig(_Strict):
@@ -117,7 +137,10 @@ class Neo4jConfig(_Strict):
     )
 
 
-GraphConfig = Annotated[LadybugConfig | Neo4jConfig, Field(discriminator="provider")]
+GraphConfig = Annotated[
+    Annotated[LadybugConfig, Tag("ladybug")] | Annotated[Neo4jConfig, Tag("neo4j")],
+    _kind("provider", "ladybug", "neo4j"),
+]
 
 
 # --- models ----------------------------------------------------------------------------
@@ -149,6 +172,9 @@ class LocalEmbedderConfig(_Strict):
     backend: Literal["auto", "onnx", "torch"] = Field(
         "auto", description="onnx: ONNX Runtime (faster on CPU); torch; auto: onnx when it can"
     )
+    threads: int | None = Field(
+        None, ge=1, le=64, description="threads of one embedding call; unset = the cores, at most 4"
+    )
     cache_mb: int = Field(32, ge=0, description=_EMBED_CACHE)
 
 
@@ -162,7 +188,8 @@ class LiteLLMEmbedderConfig(_Strict):
 
 
 EmbedderConfig = Annotated[
-    LocalEmbedderConfig | LiteLLMEmbedderConfig, Field(discriminator="provider")
+    Annotated[LocalEmbedderConfig, Tag("local")] | Annotated[LiteLLMEmbedderConfig, Tag("litellm")],
+    _kind("provider", "local", "litellm"),
 ]
 
 

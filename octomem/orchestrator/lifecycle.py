@@ -116,6 +116,7 @@ def build_embedder(settings: Settings) -> Embedder:
             device=config.device,
             expected_sha256=config.sha256 or KNOWN_SHA256,
             backend=config.backend,
+            threads=config.threads,
         )
     return CachedEmbedder(inner, max_bytes=config.cache_mb * MB)
 

@@ -411,3 +411,26 @@ def test_a_corrupt_model_loaded_early_fails_at_the_first_call(model_dir, tmp_pat
     assert embedder.active_backend is None
     with pytest.raises(ConfigurationError, match="could not load the embedding model"):
         asyncio.run(embedder.embed(["hello"]))
+
+
+def test_threads_setting_reaches_the_session_and_keeps_the_vectors(on_onnx, monkeypatch):
+    """`embedder.threads` (OCTOMEM_EMBEDDER__THREADS) is what one call of the model runs
+    on; the vectors are the same with any number."""
+    monkeypatch.setenv("OCTOMEM_EMBEDDER__THREADS", "1")
+    embedder = build_embedder(load_settings()).inner  # type: ignore[attr-defined]
+    assert embedder.load() == "onnx"
+    options = embedder._onnx.session.get_session_options()
+    assert options.intra_op_num_threads == 1
+    assert on_onnx._onnx.session.get_session_options().intra_op_num_threads != 1 or (
+        (os.cpu_count() or 1) == 1
+    )
+    np.testing.assert_allclose(embed(embedder, VARIED), embed(on_onnx, VARIED), atol=1e-5)
+
+
+@pytest.mark.parametrize("threads", [0, 65, True, 2.5])
+def test_threads_out_of_range_is_a_configuration_error(threads, monkeypatch):
+    with pytest.raises(ConfigurationError, match="threads"):
+        LocalEmbedder(threads=threads)
+    monkeypatch.setenv("OCTOMEM_EMBEDDER__THREADS", str(threads))
+    with pytest.raises(ConfigurationError, match="threads"):
+        load_settings()

@@ -3,6 +3,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -298,3 +299,37 @@ def test_a_password_is_never_echoed_whatever_the_provider_in_its_path() -> None:
     with pytest.raises(ConfigurationError, match="password") as refused:
         load_settings(graph={"provider": "neo4j", "password": 12345678})
     assert "12345678" not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "read"),
+    [
+        ("OCTOMEM_EMBEDDER__MODEL", "bge-small-en-v1.5", lambda s: s.embedder.model),
+        ("OCTOMEM_EMBEDDER__THREADS", "1", lambda s: s.embedder.threads),
+        ("OCTOMEM_VECTOR__COLLECTION_PREFIX", "mine", lambda s: s.vector.collection_prefix),
+    ],
+)
+def test_a_sections_key_alone_changes_its_default_kind(
+    variable: str, value: str, read: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """docs/configuration.md's ``OCTOMEM_EMBEDDER__MODEL=bge-small-en-v1.5``: a key of the
+    embedder (vector store, graph) section without its provider (mode) is the default
+    kind's, not an error that the provider could not be found."""
+    monkeypatch.setenv(variable, value)
+    assert str(read(load_settings())) == value
+
+
+@pytest.mark.parametrize(
+    ("variable", "named"),
+    [
+        ("OCTOMEM_EMBEDDER__PROVIDER", "provider must be one of local, litellm"),
+        ("OCTOMEM_VECTOR__MODE", "mode must be one of embedded, http"),
+        ("OCTOMEM_GRAPH__PROVIDER", "provider must be one of ladybug, neo4j"),
+    ],
+)
+def test_an_unknown_kind_names_the_kinds(
+    variable: str, named: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(variable, "bogus")
+    with pytest.raises(ConfigurationError, match=named):
+        load_settings()
