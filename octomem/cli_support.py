@@ -155,7 +155,8 @@ def short(text: str, limit: int = 160) -> str:
 def read_messages(source: str) -> Any:
     """A conversation from a file or stdin: JSON (a list of messages, one message, or an
     object with "messages") or plain text (one user message): text that does not start
-    like a JSON list, object or string, or does not parse."""
+    like a JSON list, object or string, or does not parse - except in a ``.json`` file,
+    which must be JSON (a truncated export is an error, not one message)."""
     if source == "-":
         text = sys.stdin.read()
     else:
@@ -178,8 +179,13 @@ def read_messages(source: str) -> Any:
     try:
         data = parse_json(text, "the conversation")
     except InvalidInputError as exc:
-        if not isinstance(exc.__cause__, json.JSONDecodeError):
+        if not isinstance(cause := exc.__cause__, json.JSONDecodeError):
             raise  # JSON, but nested too deep or holding an integer too long
+        if source.lower().endswith(".json"):
+            raise InvalidInputError(
+                f"{source} is not valid JSON ({cause.msg} at line {cause.lineno} column "
+                f"{cause.colno}); fix it, or give plain text a name not ending in .json"
+            ) from exc
         return text.strip()
     if isinstance(data, dict) and "messages" in data:
         return data["messages"]
