@@ -49,7 +49,7 @@ from octomem.models import (
     Operation,
     SourceRef,
 )
-from octomem.orchestrator.engine import Orchestrator
+from octomem.orchestrator.engine import Orchestrator, checked
 from octomem.orchestrator.events import history_event
 from octomem.orchestrator.locks import Seen
 from octomem.scopes import ANY, equals, scope_filter
@@ -158,7 +158,7 @@ class OctomemStore(BaseStore):
                 f"ranking must be one of {list(RANKINGS)}, got {shown(ranking)}"
             )
         self.ranking = ranking
-        self.orchestrator = orchestrator
+        self.orchestrator = checked(orchestrator, "OctomemStore()")
         self.namespace_scope = namespace_scope or NamespaceScope()
         self.index = StoreIndex(index)
         self.index.check_dims(orchestrator.embedder)

@@ -23,7 +23,7 @@ from langchain_core.tools import StructuredTool, ToolException
 from octomem.errors import OctomemError
 from octomem.langgraph.store import MARK, NamespaceScope, OctomemStore
 from octomem.models import RecallResult
-from octomem.orchestrator.engine import Orchestrator
+from octomem.orchestrator.engine import Orchestrator, checked
 from octomem.validation import MAX_INT, shown
 
 Action = Literal["create", "update", "delete"]
@@ -117,6 +117,7 @@ def create_search_memory_tool(
     description: str | None = None,
 ) -> StructuredTool:
     """A tool the model calls with a query; returns the best memories as JSON lines."""
+    checked(orchestrator, "create_search_memory_tool()")
 
     async def search_memory(query: str, limit: int = limit, config: RunnableConfig = None) -> str:  # type: ignore[assignment]
         try:
@@ -311,6 +312,7 @@ def create_process_node(
 ) -> RunnableLambda:
     """A node that calls `process()` on the turn's new messages (from the last user
     message on). With `result_key`, the `ProcessResult` summary is written to the state."""
+    checked(orchestrator, "create_process_node()")
 
     async def process_turn(state: dict[str, Any], config: RunnableConfig) -> dict[str, Any] | None:
         messages = last_turn(state.get(messages_key) or [])
@@ -350,6 +352,7 @@ def create_recall_node(
 ) -> RunnableLambda:
     """A node that recalls what is relevant to the latest user message and writes it,
     formatted for a prompt, to `output_key`."""
+    checked(orchestrator, "create_recall_node()")
 
     async def recall_memories(state: dict[str, Any], config: RunnableConfig) -> dict[str, Any]:
         messages = state.get(messages_key) or []

@@ -886,3 +886,14 @@ class Orchestrator:
         )
 
     users = sync_twin(ausers)
+
+
+def checked(value: object, called: str) -> Orchestrator:
+    """`value`, an Orchestrator that `called` (a constructor or factory) was given; else
+    InvalidInputError there, not an AttributeError at its first use."""
+    if not isinstance(value, Orchestrator):
+        raise InvalidInputError(
+            f"{called} takes an octomem Orchestrator (e.g. Orchestrator.from_config("
+            f"data_dir=...)), not a {type(value).__name__}"
+        )
+    return value

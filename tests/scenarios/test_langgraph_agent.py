@@ -279,3 +279,22 @@ def test_a_run_authenticated_as_one_user_cannot_reach_another_users_memories(
     # a user_id chosen in code is not the client's: it is not checked
     fixed = create_search_memory_tool(orch, user_id=bob)
     assert "tangerine" in str(fixed.invoke({"query": "PIN hint"}, config=run(ana, signed_in)))
+
+
+@pytest.mark.parametrize("wrong", [None, "./om-data", {"data_dir": "x"}])
+def test_the_store_and_factories_refuse_what_is_not_an_orchestrator(wrong: Any) -> None:
+    """Settings, a path or None passed where the Orchestrator goes: an InvalidInputError
+    naming what took it, when it is made - not an AttributeError at the first call."""
+    from octomem import InvalidInputError
+    from octomem.langgraph import OctomemStore
+
+    for make, called in (
+        (OctomemStore, "OctomemStore()"),
+        (create_search_memory_tool, "create_search_memory_tool()"),
+        (create_manage_memory_tool, "OctomemStore()"),
+        (create_process_node, "create_process_node()"),
+        (create_recall_node, "create_recall_node()"),
+    ):
+        with pytest.raises(InvalidInputError) as refused:
+            make(wrong)
+        assert str(refused.value).startswith(f"{called} takes an octomem Orchestrator")
