@@ -95,6 +95,12 @@ class Orchestrator:
         built-in memory type replaces that agent). `embedder`: one already loaded, shared
         by several Orchestrators of one process."""
         settings = load_settings() if settings is None else settings
+        if not isinstance(settings, Settings):
+            raise InvalidInputError(
+                f"Orchestrator() takes octomem Settings (load_settings(...)) or None, not a "
+                f"{type(settings).__name__}; a config path or settings keys go to "
+                "Orchestrator.from_config(path, data_dir=...)"
+            )
         if settings.recall.ranker == "learned":
             learned_rank.shipped()  # a missing or damaged model: ConfigurationError now
         configure_tracing(settings.telemetry)

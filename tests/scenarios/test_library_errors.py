@@ -117,3 +117,11 @@ def test_the_mem0_facade_refuses_a_memory_type_of_the_wrong_type(
     with pytest.raises(InvalidInputError, match="memory"):
         Memory(shared_orch).add("I like tea.", user_id=uid("alice"), memory_type=memory_type)
     assert shared_orch.stats() == before
+
+
+@pytest.mark.parametrize("wrong", ["./om-data", {"data_dir": "./om-data"}, 3])
+def test_an_orchestrator_made_from_a_path_or_keys_points_to_from_config(wrong: object) -> None:
+    """`Orchestrator("./om-data")` or a dict of settings: InvalidInputError naming
+    `from_config`, which takes them, not an AttributeError from inside."""
+    with pytest.raises(InvalidInputError, match=r"^Orchestrator\(\) takes octomem Settings.*"):
+        Orchestrator(wrong)  # type: ignore[arg-type]
