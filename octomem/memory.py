@@ -37,6 +37,7 @@ from octomem.models import (
     oldest_first,
     said_text,
 )
+from octomem.orchestrator.arguments import check_scope
 from octomem.orchestrator.engine import Orchestrator
 from octomem.scopes import equals
 from octomem.settings import Settings, merged
@@ -369,6 +370,7 @@ class AsyncMemory:
         """Store messages. `infer=False` stores them as they are (one memory per message).
         `timestamp` (Unix seconds or a datetime) dates messages that carry none."""
         refuse(expiration_date=expiration_date, prompt=prompt, llm=llm)
+        check_scope(user_id, agent_id, run_id, operation="add")  # not `process`'s name
         result = await self._orch.aprocess(
             messages,
             user_id=user_id,

@@ -182,3 +182,10 @@ def test_a_facade_is_made_from_settings_and_refuses_anything_else(tmp_path: Path
                 cls(given)  # type: ignore[arg-type]
             assert f"{cls.__name__}.from_config" in str(err.value)
             assert "sk-do-not" not in str(err.value)
+
+
+def test_an_add_without_a_scope_names_add(memory: Memory) -> None:
+    from octomem import InvalidInputError
+
+    with pytest.raises(InvalidInputError, match=r"^add needs a user_id \(or an agent_id\)"):
+        memory.add("I live in Porto")
