@@ -97,10 +97,13 @@ class ChromaHttp(_Strict):
 
 def _kind(key: str, *kinds: str) -> Discriminator:
     """Which of `kinds` a section is, by its `key`: without one, the first kind, so that a
-    section's other keys alone (``OCTOMEM_VECTOR__COLLECTION_PREFIX=x``) change that one."""
+    section's other keys alone (``OCTOMEM_VECTOR__COLLECTION_PREFIX=x``) change that one,
+    and a section that is no mapping at all is refused as that kind refuses it."""
 
     def kind(value: Any) -> Any:
-        return value.get(key, kinds[0]) if isinstance(value, dict) else getattr(value, key)
+        return (
+            value.get(key, kinds[0]) if isinstance(value, dict) else getattr(value, key, kinds[0])
+        )
 
     expected = ", ".join(kinds)
     return Discriminator(

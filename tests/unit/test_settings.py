@@ -333,3 +333,13 @@ def test_an_unknown_kind_names_the_kinds(
     monkeypatch.setenv(variable, "bogus")
     with pytest.raises(ConfigurationError, match=named):
         load_settings()
+
+
+@pytest.mark.parametrize("section", ["embedder: local", "vector: 5", "graph: [neo4j]"])
+def test_a_section_that_is_no_mapping_is_a_configuration_error(
+    section: str, tmp_path: Path
+) -> None:
+    config = tmp_path / "octomem.yaml"
+    config.write_text(section + "\n")
+    with pytest.raises(ConfigurationError, match="valid dictionary"):
+        load_settings(config)
