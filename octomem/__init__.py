@@ -20,6 +20,7 @@ if TYPE_CHECKING:
         LLMError,
         NotFoundError,
         OctomemError,
+        ScopeRequiredError,
         StoreError,
         StoreUnavailableError,
     )
@@ -84,6 +85,7 @@ __all__ = [
     "Provenance",
     "RecallHit",
     "RecallResult",
+    "ScopeRequiredError",
     "ResourceMemory",
     "SemanticMemory",
     "Stats",

@@ -40,7 +40,7 @@ from octomem.cli_support import (
     short,
     store_command,
 )
-from octomem.errors import OctomemError
+from octomem.errors import OctomemError, ScopeRequiredError
 from octomem.models import Operation
 
 app = typer.Typer(
@@ -547,6 +547,9 @@ def run() -> None:
             print(f"error: {_one_line(str(exc))}", file=sys.stderr)
         # `octomem` alone prints the help: not an error
         sys.exit(0 if type(exc).__name__ == "NoArgsIsHelpError" else 1)
+    except ScopeRequiredError:  # said in the command line's words, not the API's
+        print("error: give --user (or --agent): memories are always someone's", file=sys.stderr)
+        sys.exit(1)
     except OctomemError as exc:
         print(f"error: {_one_line(str(exc))}", file=sys.stderr)
         sys.exit(1)

@@ -39,6 +39,10 @@ class InvalidInputError(OctomemError, ValueError):
     """Input given by the caller is invalid; nothing was stored."""
 
 
+class ScopeRequiredError(InvalidInputError):
+    """A call that reads or writes memories was given neither a user_id nor an agent_id."""
+
+
 class ImportRejectedError(InvalidInputError):
     """An import found lines it could not store; `rejected` lists them (line, kind, id,
     reason). Nothing was imported."""

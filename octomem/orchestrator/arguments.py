@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from octomem.errors import InvalidInputError
+from octomem.errors import InvalidInputError, ScopeRequiredError
 from octomem.models import BUILTIN_TYPES, HistoryEvent, MemoryType
 from octomem.stores.parsed import Memo
 from octomem.validation import MAX_INT, check_timestamp, clean_text, shown, validate_scope_id
@@ -23,7 +23,7 @@ def check_scope(
     for name, value in (("user_id", user_id), ("agent_id", agent_id), ("session_id", session_id)):
         validate_scope_id(name, value, existing=existing)
     if user_id is None and agent_id is None:
-        raise InvalidInputError(
+        raise ScopeRequiredError(
             f"{operation} needs a user_id (or an agent_id): memories are always scoped to "
             "someone, e.g. user_id='alice'"
         )

@@ -46,7 +46,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from octomem.errors import InvalidInputError
+from octomem.errors import InvalidInputError, ScopeRequiredError
 from octomem.media import archives, notices
 from octomem.media.archives import Conversation
 from octomem.models import HistoryEvent, MemoryBase, Operation, keyed_hash
@@ -131,7 +131,7 @@ async def ingest_path(
     InvalidInputError, before anything is written, if the path does not exist or holds
     more than `ingest.max_files` files."""
     if user_id is None and agent_id is None:
-        raise InvalidInputError("ingest needs a user_id or an agent_id: whose memories?")
+        raise ScopeRequiredError("ingest needs a user_id or an agent_id: whose memories?")
     root = Path(path).expanduser()
     if not root.exists():
         raise InvalidInputError(f"{str(root)!r} does not exist: give a file or a folder")

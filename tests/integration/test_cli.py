@@ -154,6 +154,27 @@ def test_a_wildcard_user_is_one_literal_user(tmp_path: Path) -> None:
     assert {m["user_id"] for m in ok_json("list", "-u", "zoe", *data)} == {"zoe"}
 
 
+def test_a_command_without_a_scope_names_its_flags(tmp_path: Path) -> None:
+    """The command line says which of its flags to give, not the Python argument
+    (`user_id=`) the call underneath needed; nothing is stored."""
+    data = str(tmp_path / "data")
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "a.md").write_text("The boat is moored at pier nine.\n")
+    for args in (
+        ("process", "-"),
+        ("search", "where is the boat"),
+        ("list",),
+        ("ingest", str(notes)),
+    ):
+        done = octomem(*args, "--data-dir", data, stdin="I live in Paris")
+        assert done.returncode == 1, args
+        assert done.stderr.strip() == (
+            "error: give --user (or --agent): memories are always someone's"
+        ), args
+    assert ok_json("list", "--user", "ana", "--data-dir", data) == []
+
+
 def test_ingest_a_folder_then_again_then_an_edit(tmp_path: Path) -> None:
     notes = tmp_path / "notes"
     notes.mkdir()
