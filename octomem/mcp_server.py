@@ -47,7 +47,7 @@ from pydantic import BaseModel, Field, ValidationError
 from octomem.errors import ConfigurationError, InvalidInputError, OctomemError
 from octomem.media.schema import ContentPart
 from octomem.models import MemoryBase
-from octomem.orchestrator.engine import Orchestrator
+from octomem.orchestrator.engine import Orchestrator, checked
 from octomem.sensitive import mask_text
 from octomem.settings import for_remote_callers, load_settings
 from octomem.validation import json_depth
@@ -144,7 +144,8 @@ class _Lazy:
     async def get(self) -> Orchestrator:
         async with self._lock:
             if self._orch is None:
-                self._orch = await asyncio.to_thread(self._factory)
+                built = await asyncio.to_thread(self._factory)
+                self._orch = checked(built, "build_server (what its factory returned)")
             return self._orch
 
     def close(self) -> None:
@@ -236,11 +237,13 @@ def build_server(
     `user_id` pins the server to one user (tool calls cannot name another, nor reach
     another's ids); `api_key` makes the HTTP transport require ``Authorization: Bearer
     <api_key>`` (stdio ignores it)."""
-    lazy = (
-        orchestrator
-        if isinstance(orchestrator, _Lazy)
-        else _Lazy(orchestrator if callable(orchestrator) else lambda: orchestrator)
-    )
+    if isinstance(orchestrator, _Lazy):
+        lazy = orchestrator
+    elif callable(orchestrator):
+        lazy = _Lazy(orchestrator)
+    else:  # refused here, not at the first tool call
+        built = checked(orchestrator, "build_server")
+        lazy = _Lazy(lambda: built)
     auth: dict[str, Any] = {}
     if api_key is not None:
         auth = {

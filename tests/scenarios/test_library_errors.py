@@ -125,3 +125,21 @@ def test_an_orchestrator_made_from_a_path_or_keys_points_to_from_config(wrong: o
     `from_config`, which takes them, not an AttributeError from inside."""
     with pytest.raises(InvalidInputError, match=r"^Orchestrator\(\) takes octomem Settings.*"):
         Orchestrator(wrong)  # type: ignore[arg-type]
+
+
+def test_the_mcp_server_refuses_what_is_no_orchestrator_when_built(tmp_path: Any) -> None:
+    """`build_server(settings)` or a path: InvalidInputError at once; a factory that
+    builds something else: the first tool call answers a tool error saying so (the
+    factory runs then), not an AttributeError from inside a tool."""
+    from mcp.server.mcpserver.exceptions import ToolError
+
+    from octomem.mcp_server import build_server
+    from octomem.settings import load_settings
+
+    settings = load_settings(data_dir=tmp_path / "om")
+    for wrong in (settings, str(tmp_path / "om")):
+        with pytest.raises(InvalidInputError, match=r"^build_server takes an octomem Orch"):
+            build_server(wrong)
+    server = build_server(lambda: settings, user_id="alice")
+    with pytest.raises(ToolError, match=r"its factory returned\) takes an octomem Orchestrator"):
+        asyncio.run(server.call_tool("search_memories", {"query": "tea"}))
