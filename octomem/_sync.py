@@ -74,8 +74,11 @@ def sync_twin(
     through the owner's `run_sync`. Type checkers and `inspect.signature` see the async
     method's signature."""
 
+    signature = inspect.signature(amethod)
+
     @functools.wraps(amethod)
     def method(self: S, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        check_call(signature, method.__qualname__, self, *args, **kwargs)
         return self.run_sync(amethod(self, *args, **kwargs))
 
     method.__name__ = amethod.__name__.removeprefix("a")
@@ -83,6 +86,15 @@ def sync_twin(
     doc = inspect.getdoc(amethod) or ""
     method.__doc__ = f"Blocking form of `{amethod.__name__}`.\n\n{doc}".rstrip()
     return method
+
+
+def check_call(signature: inspect.Signature, called: str, *args: Any, **kwargs: Any) -> None:
+    """A TypeError naming `called` (a blocking method) if its arguments do not fit
+    `signature` (its async twin's): Python's own message would name the async method."""
+    try:
+        signature.bind(*args, **kwargs)
+    except TypeError as exc:
+        raise TypeError(f"{called}(): {exc}") from None
 
 
 async def _cancel_pending() -> None:

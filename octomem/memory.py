@@ -22,6 +22,7 @@ from collections.abc import Callable, Coroutine, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
+from octomem._sync import check_call
 from octomem.agents.context import PROJECTION_OF
 from octomem.errors import InvalidInputError
 from octomem.mem0_config import settings_overrides
@@ -543,10 +544,7 @@ def _blocking(
 
     @functools.wraps(amethod)
     def method(self: Memory, /, *args: P.args, **kwargs: P.kwargs) -> T:
-        try:
-            signature.bind(self._async, *args, **kwargs)
-        except TypeError as exc:  # Python's own message would name AsyncMemory
-            raise TypeError(f"Memory.{amethod.__name__}(): {exc}") from None
+        check_call(signature, method.__qualname__, self._async, *args, **kwargs)
         return self.orchestrator.run_sync(amethod(self._async, *args, **kwargs))
 
     method.__qualname__ = f"Memory.{amethod.__name__}"

@@ -143,3 +143,14 @@ def test_the_mcp_server_refuses_what_is_no_orchestrator_when_built(tmp_path: Any
     server = build_server(lambda: settings, user_id="alice")
     with pytest.raises(ToolError, match=r"its factory returned\) takes an octomem Orchestrator"):
         asyncio.run(server.call_tool("search_memories", {"query": "tea"}))
+
+
+def test_a_blocking_method_called_wrong_names_itself(shared_orch: Orchestrator) -> None:
+    """`orch.forget("alice")` (its ids are keywords): Python's TypeError, naming the method
+    called, not the async twin that runs it; nothing is forgotten."""
+    before = shared_orch.stats()
+    with pytest.raises(TypeError, match=r"^Orchestrator\.forget\(\): too many positional"):
+        shared_orch.forget("alice")  # type: ignore[misc]
+    with pytest.raises(TypeError, match=r"^Orchestrator\.recall\(\): missing a required"):
+        shared_orch.recall(user_id="alice")  # type: ignore[call-arg]
+    assert shared_orch.stats() == before
