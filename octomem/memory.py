@@ -234,7 +234,10 @@ def _count(method: str, limit: int | None, top_k: int | None) -> int:
         raise InvalidInputError(f"{method}: give limit (mem0 1.x) or top_k (mem0 2.x), not both")
     count = top_k if top_k is not None else limit if limit is not None else 100
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-        raise InvalidInputError(f"{method}: top_k must be a whole number of 1 or more")
+        named = "top_k" if top_k is not None else "limit"
+        raise InvalidInputError(
+            f"{method}: {named} must be a whole number of 1 or more, got {shown(count)}"
+        )
     return count
 
 

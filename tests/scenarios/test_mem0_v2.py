@@ -90,6 +90,11 @@ def test_ids_in_filters_with_top_k(memory: Memory, uid: Callable[[str], str]) ->
     ]
     with pytest.raises(InvalidInputError, match="limit.*top_k"):
         memory.search("music", filters={"user_id": ann}, top_k=2, limit=3)
+    # a bad count names the argument given (a mem0 1.x caller's is limit) and its value
+    with pytest.raises(InvalidInputError, match=r"^search: limit must be .* got '5'$"):
+        memory.search("music", user_id=ann, limit="5")  # type: ignore[arg-type]
+    with pytest.raises(InvalidInputError, match=r"^get_all: top_k must be .* got 0$"):
+        memory.get_all(filters={"user_id": ann}, top_k=0)
     with pytest.raises(InvalidInputError, match="user_id"):
         memory.search("music", filters={"category": "x"})
 
