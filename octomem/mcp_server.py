@@ -139,13 +139,20 @@ class _Lazy:
     def __init__(self, factory: Callable[[], Orchestrator]) -> None:
         self._factory = factory
         self._orch: Orchestrator | None = None
+        self._refused: InvalidInputError | None = None  # what the factory built instead
         self._lock = asyncio.Lock()
 
     async def get(self) -> Orchestrator:
         async with self._lock:
             if self._orch is None:
+                if self._refused is not None:  # the factory is not run again
+                    raise self._refused
                 built = await asyncio.to_thread(self._factory)
-                self._orch = checked(built, "build_server (what its factory returned)")
+                try:
+                    self._orch = checked(built, "build_server (what its factory returned)")
+                except InvalidInputError as exc:
+                    self._refused = exc
+                    raise
             return self._orch
 
     def close(self) -> None:

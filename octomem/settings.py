@@ -667,7 +667,8 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     path = config_path(path)
     if path.is_dir():  # load_settings("./om-data"): its first argument is the config file
         raise ConfigurationError(
-            f"config file {path} is a folder: give a YAML file (a data directory is data_dir=)"
+            f"config file {path} is a folder: give a YAML file (a data directory is "
+            "data_dir, --data-dir on the command line)"
         )
     if not path.is_file():
         raise ConfigurationError(f"config file {path} does not exist")

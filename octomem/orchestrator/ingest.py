@@ -46,7 +46,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from octomem.errors import InvalidInputError, ScopeRequiredError
+from octomem.errors import InvalidInputError
 from octomem.media import archives, notices
 from octomem.media.archives import Conversation
 from octomem.models import HistoryEvent, MemoryBase, Operation, keyed_hash
@@ -127,11 +127,9 @@ async def ingest_path(
     agent_id: str | None = None,
     progress: Progress | None = None,
 ) -> IngestReport:
-    """Ingest a file or every supported file under a folder (see the module).
-    InvalidInputError, before anything is written, if the path does not exist or holds
-    more than `ingest.max_files` files."""
-    if user_id is None and agent_id is None:
-        raise ScopeRequiredError("ingest needs a user_id or an agent_id: whose memories?")
+    """Ingest a file or every supported file under a folder (see the module), for a scope
+    `Orchestrator.ingest` checked. InvalidInputError, before anything is written, if the
+    path does not exist or holds more than `ingest.max_files` files."""
     root = Path(path).expanduser()
     if not root.exists():
         raise InvalidInputError(f"{str(root)!r} does not exist: give a file or a folder")

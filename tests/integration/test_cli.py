@@ -172,7 +172,9 @@ def test_a_command_without_a_scope_names_its_flags(tmp_path: Path) -> None:
         assert done.stderr.strip() == (
             "error: give --user (or --agent): memories are always someone's"
         ), args
-    assert ok_json("list", "--user", "ana", "--data-dir", data) == []
+    stats = ok_json("stats", "--data-dir", data)
+    assert stats["users"] == 0
+    assert all(n == {"current": 0, "superseded": 0} for n in stats["memories"].values())
 
 
 def test_ingest_a_folder_then_again_then_an_edit(tmp_path: Path) -> None:

@@ -140,9 +140,12 @@ def test_the_mcp_server_refuses_what_is_no_orchestrator_when_built(tmp_path: Any
     for wrong in (settings, str(tmp_path / "om")):
         with pytest.raises(InvalidInputError, match=r"^build_server takes an octomem Orch"):
             build_server(wrong)
-    server = build_server(lambda: settings, user_id="alice")
-    with pytest.raises(ToolError, match=r"its factory returned\) takes an octomem Orchestrator"):
-        asyncio.run(server.call_tool("search_memories", {"query": "tea"}))
+    built: list[object] = []
+    server = build_server(lambda: built.append(settings) or settings, user_id="alice")
+    for _ in range(2):  # the factory is run once, not again at every call
+        with pytest.raises(ToolError, match=r"its factory returned\) takes an octomem Orch"):
+            asyncio.run(server.call_tool("search_memories", {"query": "tea"}))
+    assert built == [settings]
 
 
 def test_a_blocking_method_called_wrong_names_itself(shared_orch: Orchestrator) -> None:

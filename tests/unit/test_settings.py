@@ -48,7 +48,9 @@ def test_shipped_configs_are_found_from_any_directory(
     with pytest.raises(ConfigurationError, match="does not exist"):
         load_settings(tmp_path / "elsewhere" / "server.yaml")  # not a bare shipped name
     # the natural slip load_settings("./om-data"): the first argument is the config file
-    with pytest.raises(ConfigurationError, match=r"is a folder: give a YAML file .*data_dir="):
+    with pytest.raises(
+        ConfigurationError, match=r"is a folder: give a YAML .*data_dir, --data-dir"
+    ):
         load_settings(tmp_path / "configs")
 
 
