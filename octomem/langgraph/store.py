@@ -53,7 +53,7 @@ from octomem.orchestrator.engine import Orchestrator, checked
 from octomem.orchestrator.events import history_event
 from octomem.orchestrator.locks import Seen
 from octomem.scopes import ANY, equals, scope_filter
-from octomem.sensitive import mask_value
+from octomem.sensitive import mask_together
 from octomem.stores import parsed
 from octomem.stores.fence import Fence
 from octomem.validation import clean_text, shown
@@ -65,9 +65,10 @@ Embedded = dict[str, tuple["asyncio.Future[list[list[float]]]", int]]
 
 
 def _masked_puts(puts: list[PutOp]) -> list[PutOp]:
-    """The puts with secrets masked in every string of their values (keys too)."""
+    """The puts with secrets masked in every string of their values (keys too), a value
+    found in one field masked in the others."""
     return [
-        op if op.value is None else op._replace(value=mask_value(dict(op.value))) for op in puts
+        op if op.value is None else op._replace(value=mask_together(dict(op.value))) for op in puts
     ]
 
 

@@ -56,7 +56,7 @@ from octomem.orchestrator.transfer import (
 from octomem.orchestrator.write import erase, heal_late, recover, write
 from octomem.orchestrator.write import forget as forget_scope
 from octomem.scopes import given, scope_filter
-from octomem.sensitive import mask_text, mask_value
+from octomem.sensitive import mask_together
 from octomem.settings import Settings, load_settings
 from octomem.stores.blobs import is_sha256
 from octomem.stores.parsed import Memo
@@ -501,11 +501,9 @@ class Orchestrator:
                 metadata = check_metadata(metadata, max_chars=cap)
             except InvalidInputError as exc:
                 raise InvalidInputError(f"{named}{exc}") from exc
-            if text is not None:
-                text = await asyncio.to_thread(mask_text, text)  # secrets never reach a store
-            checked.append(
-                (memory_id, self._type_of(memory_id), text, metadata and mask_value(metadata))
-            )
+            # secrets never reach a store; one named in the text or metadata masked in both
+            text, metadata = await asyncio.to_thread(mask_together, [text, metadata])
+            checked.append((memory_id, self._type_of(memory_id), text, metadata))
         found = [
             await self._get(memory_type, memory_id, owner)
             for memory_id, memory_type, _, _ in checked

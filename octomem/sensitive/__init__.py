@@ -37,6 +37,7 @@ __all__ = [
     "mask",
     "mask_across",
     "mask_text",
+    "mask_together",
     "mask_value",
     "replace_found",
     "replaceable",
@@ -258,7 +259,7 @@ def secrets_in_value(value: Any) -> dict[str, str]:
             (named if under_secret else strings).append(item)
         elif isinstance(item, int | float) and not isinstance(item, bool):
             if under_secret:
-                named.append(str(item))
+                named.append(_number_text(item))
         elif isinstance(item, Mapping):
             for key, inner in item.items():
                 if isinstance(key, str):
@@ -286,11 +287,11 @@ def mask_value(value: Any, kinds: list[str] | None = None) -> Any:
         if kinds is not None:
             kinds.extend(k for k in found.kinds if k not in kinds)
         return found.text
-    if isinstance(value, bool) or value is None or isinstance(value, float):
+    if isinstance(value, bool) or value is None:
         return value
-    if isinstance(value, int):
-        masked = mask_value(str(value), kinds)
-        return value if masked == str(value) else masked
+    if isinstance(value, int | float):  # 4111111111111111 or 4111111111111111.0
+        masked = mask_value(text := _number_text(value), kinds)
+        return value if masked == text else masked
     if isinstance(value, Mapping):
         out = {}
         for key, item in value.items():
@@ -305,6 +306,19 @@ def mask_value(value: Any, kinds: list[str] | None = None) -> Any:
     if isinstance(value, list | tuple):
         return [mask_value(item, kinds) for item in value]
     return value
+
+
+def mask_together(value: Any, kinds: list[str] | None = None) -> Any:
+    """`value` (a JSON-like value: a put's value, an update's text and metadata) masked
+    (`mask_value`), and every secret found in any part of it (`secrets_in_value`) masked
+    wherever else it stands: {"note": "my password is X", "copy": "X"} masks both."""
+    return replace_found(mask_value(value, kinds), secrets_in_value(value), kinds)
+
+
+def _number_text(number: float) -> str:
+    """A number's digits as a text holding it would give them: 4821.0 as "4821"."""
+    whole = isinstance(number, float) and number.is_integer() and abs(number) < 1e19
+    return str(int(number)) if whole else str(number)
 
 
 def _holds_something(item: Any) -> bool:

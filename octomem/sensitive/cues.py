@@ -68,16 +68,18 @@ _PLURAL = re.compile(
     r"mots de passe|пароли)",
     re.I,
 )
+# the end of an HTML element around the cue: "<b>Password:</b> X", "<b>PIN</b>: 4821"
+_CLOSE_TAG = r"</(?:b|strong|i|em|u|code|span|label|dt|th)>"
 _VERB = (
     r"(?P<verb>"
-    rf"\s*{VERB}(?:\*{{1,3}}(?=\s))?\s*"  # the end of bold around it too: "**Password:** X"
+    rf"\s*{VERB}(?:\*{{1,3}}(?=\s)|{_CLOSE_TAG})?\s*"  # bold's end too: "**Password:** X"
     rf"|\s+(?P<to>{TO})\s+"  # "set my password to ...": checked for a change verb before
     rf"|\s+(?P<last>{TO_LAST})\s+(?=\S+\s+(?:{CHANGED_LAST})\b)"  # "Passwort auf X geändert"
     r"|\s*\n\s*(?=\S)"  # a list on the next lines (codes and seed phrases only)
     r"|\s+(?=[\"'`])|\s+(?=[^\W\d_]{0,3}\d{3}))"  # a number, "X1234567" too
 )
 # the end of the cue's Markdown emphasis or code span: "**Password**: ...", "`pin`: ..."
-_MARKUP = r"(?:\*{1,3}|`)?"
+_MARKUP = rf"(?:\*{{1,3}}|`|{_CLOSE_TAG})?"
 # an aside in brackets between the cue and its "is" or colon: "password (gmail): ..."
 _ASIDE = r"(?:\s*\([^()\n:=\"'`\[\]]{1,40}\))?"
 _CUE = re.compile(
@@ -120,10 +122,12 @@ _ASSIGNED = re.compile(
     r"token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?|contrase[ñn]a|"
     r"mot_de_passe|парол[ьяю])"
     r"(?!s\b|s?[_-]?(?:count|usage|limit|budget|used|ids?|type)\b)"  # max_tokens=, token_count:
-    r"[A-Za-z0-9_.-]*[\"']?\s*[:=]\s*",
+    r"[A-Za-z0-9_.-]*(?:\\?[\"'])?\s*[:=]\s*",  # JSON in a string too: \"password\": \"X\"
     re.I,
 )
-_QUOTED = re.compile(r"\"([^\"\n]{1,200})\"|'([^'\n]{1,200})'|`([^`\n]{1,200})`")
+_QUOTED = re.compile(
+    r"\"([^\"\n]{1,200})\"|'([^'\n]{1,200})'|`([^`\n]{1,200})`|\\\"([^\"\\\n]{1,200})\\\""
+)
 # a passphrase ends at the end of the sentence or clause, or after 200 characters (each
 # cue reads at most that far: a text of cues without a clause end costs no more per cue)
 _CLAUSE = re.compile(
@@ -208,7 +212,7 @@ def _value(text: str, at: int, stop: int | None = None, *, kind: str) -> tuple[i
         at, stop = emphasis.span(2)
     quoted = _QUOTED.match(text, at, stop)
     if quoted:
-        group = next(g for g in (1, 2, 3) if quoted.group(g) is not None)
+        group = next(g for g in (1, 2, 3, 4) if quoted.group(g) is not None)
         inside = quoted.group(group)
         if kind in ("code", "codes") and not any(c.isdigit() for c in inside):
             return None

@@ -258,6 +258,11 @@ SECRETS: list[Secret] = [
     s("card", "Diners Club 3056 930902 5904 still works.", "3056 930902 5904"),
     s("card", "The new Mastercard is 2223 0031 2200 3222.", "2223 0031 2200 3222"),
     s("card", "An old 13-digit Visa 4222222222222 from 2009.", "4222222222222"),
+    s("card", "Pay with 4111 - 1111 - 1111 - 1111 today.", "4111 - 1111 - 1111 - 1111"),
+    s("card", "Card – 5555–5555–5555–4444 – on file.", "5555–5555–5555–4444"),
+    s("card", "Typed as 4012-8888 8888-1881 on the form.", "4012-8888 8888-1881"),
+    s("card", "Copied 5105\t1051\t0510\t5100 from the sheet.", "5105\t1051\t0510\t5100"),
+    s("card", "Visa 4111 1111  1111 1111/12 for the hotel.", "4111 1111  1111 1111"),
     # --- IBANs, compact and in groups of four
     s("iban", "Rent to DE89 3704 0044 0532 0130 00 by Friday.", "DE89 3704 0044 0532 0130 00"),
     s("iban", "My IBAN is DE89370400440532013000.", "DE89370400440532013000"),
@@ -291,6 +296,13 @@ SECRETS: list[Secret] = [
     s("code", "My bank account number is 40817263 at Chase.", "40817263"),
     # --- passwords and passphrases
     s("password", "My password is hunter2.", "hunter2"),
+    s(
+        "password",
+        'The tool said: "{\\"user\\": \\"bob\\", \\"password\\": \\"Gull-Ferry-31\\"}"',
+        "Gull-Ferry-31",
+    ),
+    s("password", "<b>Password:</b> Orchid4455Lake", "Orchid4455Lake"),
+    s("pin", "<strong>PIN</strong>: 7302", "7302"),
     s("password", "The admin password is:\nTulip-Harbor-88", "Tulip-Harbor-88"),
     # the value as the item of a list on the next line: the item's number or bullet is not it
     s("password", "password:\n3. Zq9xT!pw7", "Zq9xT!pw7"),

@@ -97,6 +97,7 @@ def _metadata(secrets: list[Secret]) -> dict[str, Any]:
         "password": [s.value for s in secrets],
         "nested": {"deeper": [{"Passwort": {"v": s.value}, "pw": s.value} for s in secrets]},
         "credentials": {"user": "alice", "mot_de_passe": secrets[0].value},
+        "amount": 5555555555554444.0,  # a card number that a JSON number became
         **{value: i for i, s in enumerate(secrets) for value in _alone(s)},
     }
 
@@ -146,7 +147,9 @@ def _process_names_and_metadata(orch: Orchestrator, make_orch: Any) -> None:
 def _update(orch: Orchestrator, make_orch: Any) -> None:
     memory_id = _a_memory_id(orch)
     for chunk in _chunks(10):
-        orch.update(memory_id, " ".join(s.sentence for s in chunk), metadata=_metadata(chunk))
+        # each value also bare in the text: named in the metadata, masked there too
+        text = " ".join(f"{s.sentence} ({s.value})" for s in chunk)
+        orch.update(memory_id, text, metadata=_metadata(chunk))
 
 
 def _memory_add(orch: Orchestrator, make_orch: Any) -> None:
@@ -168,6 +171,7 @@ def _langgraph_store(orch: Orchestrator, make_orch: Any) -> None:
         value: dict[str, Any] = {"content": secret.sentence, "raw": _alone(secret)}
         value["nested"] = {"list": [1, *_alone(secret)], "api_key": secret.value}
         value["deep"] = [{"Kennwort": [secret.value]}, {"pin": {"a": secret.value}}]
+        value["copy"] = f"again: {secret.value}"  # named in `content`, bare here
         puts.append(PutOp(("memories", "alice"), f"item-{i}", value))
     store.put(*puts[0][:3])
     store.batch(puts[1:])

@@ -15,6 +15,7 @@ from stdnum.us import ssn
 from octomem.sensitive import (
     mask,
     mask_across,
+    mask_together,
     mask_value,
     replace_found,
     secret_key,
@@ -566,3 +567,59 @@ def test_masking_leaves_the_applications_warnings_visible() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert "UserWarning: the application speaks" in done.stderr
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "4111 - 1111 - 1111 - 1111",
+        "4111\u20131111\u20131111\u20131111",  # en dashes
+        "4111\u20101111\u20101111\u20101111",  # Unicode's hyphen
+        "4111-1111 1111-1111",  # one gap unlike another
+        "4111 1111  1111 1111",
+        "4111\t1111\t1111\t1111",
+    ],
+)
+def test_a_card_number_is_found_in_any_spacing(written: str) -> None:
+    assert mask(f"card {written} ok").text == "card [MASKED card …1111] ok"
+
+
+def test_a_card_numbers_expiry_after_a_slash_is_kept_and_the_number_masked() -> None:
+    assert mask("4111 1111 1111 1111/12").text == "[MASKED card …1111]/12"
+    assert mask("4111111111111111/09/27 ok").text == "[MASKED card …1111]/09/27 ok"
+    assert not mask("row 4111111111111111/123 of the export").sensitive  # no month: a path
+
+
+def test_a_whole_float_is_read_as_the_number_it_holds() -> None:
+    masked = mask_value({"amount": 4111111111111111.0, "price": 12.5, "n": 3.0, "pin": 4821.0})
+    assert masked == {
+        "amount": "[MASKED card …1111]",
+        "price": 12.5,
+        "n": 3.0,
+        "pin": "[MASKED secret]",
+    }
+
+
+def test_a_secret_named_in_one_field_is_masked_in_the_others() -> None:
+    value = {"note": "my password is Zq9xT!pw7", "copy": "Zq9xT!pw7", "pin": 4821}
+    assert mask_together(value) == {
+        "note": "my password is [MASKED password]",
+        "copy": "[MASKED password]",
+        "pin": "[MASKED secret]",
+    }
+    text, metadata = mask_together(["now Kestrel-Pine-44", {"password": "Kestrel-Pine-44"}])
+    assert text == "now [MASKED secret]" and metadata == {"password": "[MASKED secret]"}
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        ('{\\"user\\": \\"bob\\", \\"password\\": \\"Gull-Ferry-31\\"}', "Gull-Ferry-31"),
+        ("<b>Password:</b> Orchid4455Lake", "Orchid4455Lake"),
+        ("<b>PIN</b>: 7302", "7302"),
+    ],
+)
+def test_a_cue_in_escaped_json_or_html_gives_its_value(text: str, secret: str) -> None:
+    masked = mask(text).text
+    assert secret not in masked and "[MASKED " in masked
+    assert mask("the <b>password</b> field is required").text.endswith("is required")
