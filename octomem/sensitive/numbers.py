@@ -14,12 +14,12 @@ from stdnum.us import ssn
 from octomem.sensitive.spans import Found
 
 # 13-19 digits: groups of four, or the 4-6-5 / 4-6-4 grouping of Amex and Diners cards,
-# each gap a space or two, a tab, or a dash or dot (ASCII or Unicode's dashes) with spaces
-# around it or not, one gap unlike another ("4111 - 1111 1111-1111"), or none; an expiry
-# may follow ("4111...1111/12"). Numbers are ASCII here (the text is NFKC) and stand apart
-# from Latin letters and digits only: Chinese and Japanese write them between words
-# without spaces ("カード番号は5555...です").
-_GAP = r"(?:[ \t]{0,2}[.\-\u2010-\u2015\u2212][ \t]{0,2}|[ \t]{1,2})?"
+# each gap a space or two, a tab, or a dash, dot or underscore (Unicode's dashes too),
+# spaces around it or not, one gap unlike another ("4111 - 1111 1111-1111"), or none; an
+# expiry may follow ("4111...1111/12"). Numbers are ASCII here (the text is NFKC) and
+# stand apart from Latin letters and digits only: Chinese and Japanese write them between
+# words without spaces ("カード番号は5555...です").
+_GAP = r"(?:[ \t]{0,2}[._\-\u2010-\u2015\u2212][ \t]{0,2}|[ \t]{1,2})?"
 _CARD = re.compile(
     rf"(?<![A-Za-z0-9_.,/-])(?:\d{{4}}{_GAP}\d{{4}}{_GAP}\d{{4}}(?:{_GAP}\d{{1,4}}){{0,2}}"
     rf"(?:\d{{1,3}})?|\d{{4}}{_GAP}\d{{6}}{_GAP}\d{{4,5}})"

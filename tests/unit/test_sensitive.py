@@ -578,6 +578,7 @@ def test_masking_leaves_the_applications_warnings_visible() -> None:
         "4111-1111 1111-1111",  # one gap unlike another
         "4111 1111  1111 1111",
         "4111\t1111\t1111\t1111",
+        "4111_1111_1111_1111",
     ],
 )
 def test_a_card_number_is_found_in_any_spacing(written: str) -> None:
