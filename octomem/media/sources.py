@@ -58,14 +58,18 @@ def load(url: str, config: MediaConfig, *, name: str | None = None) -> Blob:
     if not isinstance(url, str) or not url.strip():
         raise InvalidInputError("the part names no URL or path: give a data: URL or a file path")
     url = url.strip()
-    scheme = urlsplit(url).scheme.lower() if ":" in url[:12] else ""
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # "http://[::1": an unclosed or unknown IPv6 host
+        raise InvalidInputError(f"the part's URL is malformed ({exc})") from None
+    scheme = parts.scheme.lower() if ":" in url[:12] else ""
     if scheme == "data":
         return _blob_from_data(url, config, name)
     if scheme in ("", "file") or len(scheme) == 1:  # a path ("C:\\..." has a 1-letter scheme)
         return _local(url, scheme, config, name)
     if scheme in ("http", "https"):
         data = fetch(url, config.fetch, config.max_bytes)
-        tail = urlsplit(url).path.rsplit("/", 1)[-1]
+        tail = parts.path.rsplit("/", 1)[-1]
         return Blob(data, name or tail or None, "url", url)
     raise InvalidInputError(
         f"URL scheme {scheme!r} is not supported: give a data: URL, a file path, or an "

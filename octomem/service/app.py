@@ -25,11 +25,11 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from octomem import __version__
-from octomem.errors import InvalidInputError, OctomemError
+from octomem.errors import InvalidInputError
 from octomem.logs import get_logger
 from octomem.sensitive import mask_text
 from octomem.service import bookmarks, outcome, problems, ui
-from octomem.service.auth import ADMITTED, Forbidden, Unauthorized, authenticate
+from octomem.service.auth import ADMITTED, Unauthorized, authenticate
 from octomem.service.context import RequestInfo
 from octomem.service.state import State
 from octomem.service.ui.session import Sessions
@@ -109,8 +109,11 @@ class Envelope:
                 late = problems.unavailable("deadline", "Deadline exceeded", why)
                 await self._answer(send_with_id, status, late, media_type)
             # a body too large (a Problem); OctomemError: the key store cannot answer
-            # (server mode), 503
-            except (problems.Problem, Unauthorized, Forbidden, OctomemError) as exc:
+            # (server mode), 503; anything else is a defect: a 500 with the request's id
+            # (its traceback logged under it), its header and its audit line
+            except Exception as exc:
+                if status["sent"]:  # (too late for a problem body: logged here instead)
+                    log.error("request %s failed", info.request_id, exc_info=exc)
                 await self._answer(send_with_id, status, exc, media_type)
             route = getattr(scope.get("route"), "path", None) or self._template(scope)
             duration = (time.perf_counter() - started) * 1000

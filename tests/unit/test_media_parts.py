@@ -233,6 +233,8 @@ def test_bad_pdfs_are_refused_before_any_page_is_read(
             "fetching is off",
             {},
         ),
+        ({"type": "image_url", "image_url": {"url": "http://[::1"}}, "URL is malformed", {}),
+        ({"type": "pdf_url", "pdf_url": {"url": "https://[zz]/a.pdf"}}, "URL is malformed", {}),
         ({"type": "file", "file": {"file_id": "file-abc"}}, "file_id", {}),
         (
             {
@@ -254,6 +256,8 @@ def test_bad_pdfs_are_refused_before_any_page_is_read(
         "no-url",
         "ftp",
         "remote-off",
+        "unclosed-ipv6",
+        "unknown-host",
         "file-id",
         "binary",
         "too-many-bytes",
