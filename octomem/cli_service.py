@@ -125,7 +125,10 @@ def _expiry(value: str | None) -> datetime | None:
         return None
     units = {"d": "days", "h": "hours", "m": "minutes"}
     if value[:-1].isdigit() and value[-1:] in units:
-        return datetime.now(UTC) + timedelta(**{units[value[-1]]: int(value[:-1])})
+        try:
+            return datetime.now(UTC) + timedelta(**{units[value[-1]]: int(value[:-1])})
+        except OverflowError:  # past the year 9999
+            raise InvalidInputError(f"--expires {value} is too far away") from None
     try:
         return datetime.fromisoformat(value)
     except ValueError:

@@ -145,7 +145,10 @@ def _check_value(field: str, op: str, value: Any) -> Any:
             raise InvalidInputError(
                 f"operator {op!r} on field {field!r} needs a list of values, got {shown(value)}"
             )
-        return _operand(field, list(value))
+        values = _operand(field, list(value))
+        for item in values:
+            _check_time(field, item)
+        return values
     value = _operand(field, value)
     if op in _RANGE and (
         isinstance(value, bool) or not isinstance(value, int | float | str | datetime)
@@ -154,16 +157,8 @@ def _check_value(field: str, op: str, value: Any) -> Any:
             f"operator {op!r} on field {field!r} needs a number, string or datetime, "
             f"got {shown(value)}"
         )
-    if (
-        field in _DATE_FIELDS
-        and op in (*_RANGE, "eq", "ne")
-        and value is not None
-        and parse_datetime(value) is None
-    ):
-        raise InvalidInputError(
-            f"filter: field {field!r} holds times; compare it with an ISO 8601 date or "
-            f"time (2026-01-31, 2026-01-31T09:00:00Z), got {shown(value)}"
-        )
+    if op != "exists":
+        _check_time(field, value)
     if op == "contains" and value is None:
         raise InvalidInputError(f"operator 'contains' on field {field!r} needs a value")
     if op == "icontains" and not isinstance(value, str):
@@ -251,6 +246,15 @@ def _normalize(
     return _join("AND", parts)
 
 
+def _check_time(field: str, value: Any) -> None:
+    """InvalidInputError unless a value compared with a field of times is one (or None)."""
+    if field in _DATE_FIELDS and value is not None and parse_datetime(value) is None:
+        raise InvalidInputError(
+            f"filter: field {field!r} holds times; compare it with an ISO 8601 date or "
+            f"time (2026-01-31, 2026-01-31T09:00:00Z), got {shown(value)}"
+        )
+
+
 def _leaves(field: str, value: Any) -> list[Filter]:
     if isinstance(value, Mapping):
         if not value:
@@ -261,7 +265,7 @@ def _leaves(field: str, value: Any) -> list[Filter]:
         ]
     if isinstance(value, str) and value == "*":
         return [{field: {"exists": True}}]
-    return [{field: {"eq": _operand(field, value)}}]
+    return [{field: {"eq": _check_value(field, "eq", value)}}]
 
 
 def validate(

@@ -61,7 +61,7 @@ from octomem.settings import Settings, load_settings
 from octomem.stores.blobs import is_sha256
 from octomem.stores.parsed import Memo
 from octomem.telemetry import configure_tracing, span
-from octomem.validation import check_metadata, shown, validate_scope_id
+from octomem.validation import check_encodable, check_metadata, shown, validate_scope_id
 
 if TYPE_CHECKING:
     from octomem.messages import Messages
@@ -834,6 +834,7 @@ class Orchestrator:
     def _type_of(self, memory_id: Any) -> MemoryType:
         if not isinstance(memory_id, str) or not memory_id.strip():
             raise InvalidInputError(f"memory id must be a non-empty string, got {shown(memory_id)}")
+        check_encodable(memory_id, "memory id")  # no store takes a lone surrogate
         memory_type = self._services.types.type_of(memory_id)
         if memory_type is None:
             raise NotFoundError(f"no memory with id {memory_id!r} (not an octomem memory id)")

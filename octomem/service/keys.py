@@ -39,6 +39,7 @@ from octomem.stores.sqlite_base import SqliteStore
 SCOPES = ("read", "write", "delete", "admin")
 DEFAULT_SCOPES = ("read", "write", "delete")
 PREFIX = "om_"
+MAX_RATE_LIMIT = 10**9  # requests a minute: above any server's rate, below SQLite's integers
 _KEY = re.compile(r"om_([0-9a-f]{16})_([A-Za-z0-9_-]{43})")
 _DUMMY = hashlib.sha256(b"octomem-no-such-key").hexdigest()
 
@@ -206,8 +207,10 @@ class Keys(Protocol):
         chosen = check_scopes(scopes)
         if user_id is not None and (not user_id.strip() or len(user_id) > 256):
             raise InvalidInputError("--user must be a non-empty id of at most 256 characters")
-        if rate_limit is not None and rate_limit < 1:
-            raise InvalidInputError(f"--rate-limit must be at least 1 a minute; got {rate_limit}")
+        if rate_limit is not None and not 1 <= rate_limit <= MAX_RATE_LIMIT:
+            raise InvalidInputError(
+                f"--rate-limit must be 1-{MAX_RATE_LIMIT:,} a minute; got {rate_limit}"
+            )
         expires = None
         if expires_at is not None:
             if expires_at.tzinfo is None:

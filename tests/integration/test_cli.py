@@ -177,6 +177,21 @@ def test_a_command_without_a_scope_names_its_flags(tmp_path: Path) -> None:
     assert all(n == {"current": 0, "superseded": 0} for n in stats["memories"].values())
 
 
+def test_a_key_limit_or_expiry_past_what_can_be_stored_is_an_error_not_a_crash(
+    tmp_path: Path,
+) -> None:
+    data = str(tmp_path / "data")
+    for flags, says in (
+        (("--rate-limit", "9" * 23), "--rate-limit must be 1-1,000,000,000 a minute"),
+        (("--expires", "99999999999d"), "--expires 99999999999d is too far away"),
+        (("--expires", "999999999h"), "--expires 999999999h is too far away"),
+    ):
+        done = octomem("keys", "create", "--data-dir", data, *flags)
+        assert done.returncode == 1 and done.stderr.startswith(f"error: {says}"), flags
+    listed = octomem("keys", "list", "--data-dir", data)
+    assert listed.returncode == 0 and "om_" not in listed.stdout  # no key was made
+
+
 def test_ingest_a_folder_then_again_then_an_edit(tmp_path: Path) -> None:
     notes = tmp_path / "notes"
     notes.mkdir()

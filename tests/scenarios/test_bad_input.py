@@ -92,6 +92,10 @@ def test_unknown_memory_ids(seeded: Orchestrator, uid: Callable[[str], str]) -> 
             seeded.history(bad)
     with pytest.raises(InvalidInputError):
         seeded.get("")
+    # a lone surrogate (a command line's undecodable byte): the id's error, not a store's
+    for call in (seeded.get, seeded.delete, seeded.history, lambda i: seeded.update(i, "x")):
+        with pytest.raises(InvalidInputError, match="memory id contains a lone surrogate"):
+            call("sem_\udcff")
     assert _snapshot(seeded, alice) == before
 
 

@@ -246,6 +246,11 @@ def test_datetime_ranges_and_iso_metadata() -> None:
             ok({"created_at": {"gte": bound}})
         with pytest.raises(InvalidInputError, match="created_at"):
             ok({"created_at": {"ne": bound}})
+        # as a bare value, in a list, or to contain: matching nothing (nin: everything)
+        for where in (bound, {"in": [bound]}, {"nin": [bound]}, {"contains": bound}):
+            with pytest.raises(InvalidInputError, match="created_at"):
+                ok({"created_at": where})
+    assert ok({"created_at": {"exists": True}})
 
 
 # --- validation --------------------------------------------------------------------------
