@@ -50,7 +50,7 @@ from octomem.models import MemoryBase
 from octomem.orchestrator.engine import Orchestrator, checked
 from octomem.sensitive import mask_text
 from octomem.settings import for_remote_callers, load_settings
-from octomem.validation import json_depth
+from octomem.validation import invalid_arguments, json_depth
 
 INSTRUCTIONS = (
     "Long-term memory for this user. Call search_memories before answering questions that "
@@ -283,7 +283,7 @@ class _Server(MCPServer):
             if not isinstance(cause, ValidationError):
                 raise
             # the SDK logs the fields of a ValidationError cause, never their values
-            raise ToolError(invalid_arguments(name, cause)) from cause
+            raise ToolError(f"Error executing tool {name}: {invalid_arguments(cause)}") from cause
 
     async def run_stdio_async(self) -> None:
         """The SDK's stdio transport, but a line it cannot read is answered (`_Answering`)."""
@@ -372,17 +372,6 @@ _MAX_DEPTH = 512
 
 def _error(request_id: int | str | None, code: int, message: str) -> JSONRPCError:
     return JSONRPCError(jsonrpc="2.0", id=request_id, error=ErrorData(code=code, message=message))
-
-
-def invalid_arguments(tool: str, exc: ValidationError) -> str:
-    """What is wrong with a tool call's arguments: each error's place and message, without
-    the input, masked (a validator's message may quote a value)."""
-    errors = exc.errors(include_url=False, include_input=False, include_context=False)
-    found = "; ".join(
-        f"{'.'.join(str(part) for part in error['loc']) or 'arguments'}: {error['msg']}"
-        for error in errors
-    )
-    return mask_text(f"Error executing tool {tool}: invalid arguments: {found}")
 
 
 def tools_server(access_for: Callable[[Context], Awaitable[Access]], **options: Any) -> MCPServer:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from octomem._sync import check_call
 from octomem.agents.context import PROJECTION_OF
-from octomem.errors import InvalidInputError
+from octomem.errors import ConfigurationError, InvalidInputError
 from octomem.mem0_config import settings_overrides
 from octomem.mem0_filters import Scope, translate
 from octomem.models import (
@@ -300,6 +300,11 @@ def _orchestrator(
     config path, then `overrides` (octomem settings keys)."""
     if isinstance(config, Mapping):
         return Orchestrator.from_config(None, **merged(settings_overrides(config), overrides))
+    if config is not None and not isinstance(config, str | os.PathLike):
+        raise ConfigurationError(
+            f"from_config takes mem0's config dict or an octomem YAML file's path, got "
+            f"{type(config).__name__}"
+        )
     return Orchestrator.from_config(config, **overrides)
 
 

@@ -732,6 +732,10 @@ def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) 
     data_dir="./om-data")``. Raises ConfigurationError naming any bad key or value and
     where it was set (the file, the environment variable, the keyword arguments).
     """
+    if path is not None and not isinstance(path, str | os.PathLike):
+        raise ConfigurationError(
+            f"the config must be a YAML file's path (a str or a Path), got {type(path).__name__}"
+        )
     file_data = _read_yaml(Path(path)) if path is not None else {}
     environment = EnvSettingsSource(Settings)()
     layers = [

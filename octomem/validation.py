@@ -23,11 +23,14 @@ import unicodedata
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from itertools import accumulate
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from octomem.errors import InvalidInputError
 from octomem.models import as_utc
 from octomem.sensitive import mask_text
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 MAX_SCOPE_ID_CHARS = 256
 # accepted timestamps: wide, yet far enough from datetime's limits that date arithmetic
@@ -351,3 +354,14 @@ def parse_json(text: str, what: str, *, max_depth: int = MAX_PARSE_DEPTH) -> Any
         raise InvalidInputError(f"{what} is not JSON: {exc}") from exc
     except InvalidInputError as exc:
         raise InvalidInputError(f"{what}: {exc}") from None
+
+
+def invalid_arguments(exc: ValidationError) -> str:
+    """What is wrong with a tool call's arguments: each error's place and message, without
+    the input, masked (a validator's message may quote a value)."""
+    errors = exc.errors(include_url=False, include_input=False, include_context=False)
+    found = "; ".join(
+        f"{'.'.join(str(part) for part in error['loc']) or 'arguments'}: {error['msg']}"
+        for error in errors
+    )
+    return mask_text(f"invalid arguments: {found}")

@@ -24,7 +24,7 @@ from octomem.errors import OctomemError
 from octomem.langgraph.store import MARK, NamespaceScope, OctomemStore
 from octomem.models import RecallResult
 from octomem.orchestrator.engine import Orchestrator, checked
-from octomem.validation import MAX_INT, shown
+from octomem.validation import MAX_INT, invalid_arguments, shown
 
 Action = Literal["create", "update", "delete"]
 DEFAULT_NAMESPACE = ("memories", "{user_id}")
@@ -283,7 +283,12 @@ def _tool(
         return orchestrator.run_sync(coroutine(*args, **kwargs))
 
     return StructuredTool.from_function(
-        func=func, coroutine=coroutine, name=name, description=doc, handle_tool_error=True
+        func=func,
+        coroutine=coroutine,
+        name=name,
+        description=doc,
+        handle_tool_error=True,
+        handle_validation_error=invalid_arguments,  # the model reads it, as a tool error
     )
 
 

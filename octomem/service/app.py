@@ -113,7 +113,10 @@ class Envelope:
             # (its traceback logged under it), its header and its audit line
             except Exception as exc:
                 if status["sent"]:  # (too late for a problem body: logged here instead)
-                    log.error("request %s failed", info.request_id, exc_info=exc)
+                    error = f"{type(exc).__name__}: {exc}"
+                    log.error(
+                        "request_failed_mid_response", request_id=info.request_id, error=error
+                    )
                 await self._answer(send_with_id, status, exc, media_type)
             route = getattr(scope.get("route"), "path", None) or self._template(scope)
             duration = (time.perf_counter() - started) * 1000

@@ -109,6 +109,12 @@ async def test_manage_tool_update_delete_and_errors(
     assert "not permitted" in await create_only.ainvoke(
         {"action": "delete", "id": memory_id}, config
     )
+    # so are arguments of the wrong type, each named (not langchain's ValidationError)
+    said = await manage.ainvoke({"action": "explode", "id": memory_id}, config)
+    assert said.startswith("invalid arguments: action: Input should be 'create'"), said
+    said = search.invoke({"query": None, "limit": "abc"}, config)
+    assert said.startswith("invalid arguments: query: Input should be a valid string"), said
+    assert "; limit: Input should be a valid integer" in said
     assert {"content", "action", "id"} == set(manage.args)  # config is injected, not an argument
 
 

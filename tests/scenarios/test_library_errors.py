@@ -12,7 +12,7 @@ import pytest
 from langgraph.store.base import InvalidNamespaceError, SearchOp
 from langgraph.store.memory import InMemoryStore
 
-from octomem import InvalidInputError, Memory, Orchestrator
+from octomem import ConfigurationError, InvalidInputError, Memory, Orchestrator
 from octomem.langgraph import OctomemStore
 
 
@@ -125,6 +125,14 @@ def test_an_orchestrator_made_from_a_path_or_keys_points_to_from_config(wrong: o
     `from_config`, which takes them, not an AttributeError from inside."""
     with pytest.raises(InvalidInputError, match=r"^Orchestrator\(\) takes octomem Settings.*"):
         Orchestrator(wrong)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("wrong", [5, ["config.yaml"], b"config.yaml"])
+def test_from_config_given_no_path_nor_dict_says_what_it_takes(wrong: object) -> None:
+    with pytest.raises(ConfigurationError, match=r"^the config must be a YAML file's path"):
+        Orchestrator.from_config(wrong)  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match=r"^from_config takes mem0's config dict"):
+        Memory.from_config(wrong)  # type: ignore[arg-type]
 
 
 def test_the_mcp_server_refuses_what_is_no_orchestrator_when_built(tmp_path: Any) -> None:
