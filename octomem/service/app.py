@@ -108,9 +108,9 @@ class Envelope:
                 why = outcome.cut_off(info, f"the request ran longer than {deadline}")
                 late = problems.unavailable("deadline", "Deadline exceeded", why)
                 await self._answer(send_with_id, status, late, media_type)
-            # a body too large (a Problem); OctomemError: the key store cannot answer
-            # (server mode), 503; anything else is a defect: a 500 with the request's id
-            # (its traceback logged under it), its header and its audit line
+            # a body too large (a Problem), the key store unable to answer (server mode,
+            # 503), and any defect: a 500 with the request's id (its traceback logged under
+            # it), its header and its audit line
             except Exception as exc:
                 if status["sent"]:  # (too late for a problem body: logged here instead)
                     error = f"{type(exc).__name__}: {exc}"

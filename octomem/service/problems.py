@@ -248,5 +248,7 @@ def install(app: FastAPI) -> None:
 
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
-    for kind in (Problem, OctomemError, Unauthorized, Forbidden, Exception):
+    # (any other error reaches `app.Envelope`, which answers it with the request's id: a
+    # handler for Exception would run in Starlette's outermost layer, outside it)
+    for kind in (Problem, OctomemError, Unauthorized, Forbidden):
         app.add_exception_handler(kind, on_error)
