@@ -203,6 +203,21 @@ def _validation_detail(exc: RequestValidationError) -> tuple[int, str]:
     return 422, mask("; ".join(parts)).text
 
 
+def _parse_failure(exc: StarletteHTTPException) -> str | None:
+    """Why FastAPI could not read a JSON body it took for JSON (its own detail says only
+    "There was an error parsing the body")."""
+    cause = exc.__cause__
+    if exc.status_code != 400 or not isinstance(cause, ValueError | RecursionError):
+        return None
+    if isinstance(cause, RecursionError):
+        return "the body is not JSON this service reads: it is nested too deeply"
+    if isinstance(cause, UnicodeDecodeError):
+        return "the body is not UTF-8"
+    if "digits" in str(cause):
+        return "the body is not JSON this service reads: a number has more than 4,300 digits"
+    return "the body is not valid JSON"
+
+
 _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
@@ -232,13 +247,14 @@ def install(app: FastAPI) -> None:
         assert isinstance(exc, StarletteHTTPException)
         title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "Error")
         headers = dict(exc.headers or {})
+        detail = _parse_failure(exc) or str(exc.detail)
         if exc.status_code == 405:
             headers["Allow"] = _allowed(request)
         return problem_response(
             exc.status_code,
             title.lower().replace(" ", "-"),
             title,
-            str(exc.detail),
+            detail,
             headers,
             media_type=media_type_for(request.scope),
         )

@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict
+from starlette.convertors import StringConvertor, register_url_convertor
 
 from octomem.errors import InvalidInputError
 from octomem.media.schema import Content, TextPart
@@ -40,6 +41,16 @@ from octomem.service import context
 from octomem.service.deps import Admin, Anyone, Caller, Deleter, Project, Reader, Writer, need
 
 router = APIRouter(prefix="/v1", tags=["octomem"])
+
+
+class _MemoryId(StringConvertor):
+    """A memory id in a path: never `page` (no type's prefix), so `PATCH /v1/records/page`
+    is the 405 of a GET-only path, not an update of a memory called `page`."""
+
+    regex = "(?!page$)[^/]+"
+
+
+register_url_convertor("memory_id", _MemoryId())
 Id = Annotated[str, Field(min_length=1, max_length=256)]
 MemoryTypes = Annotated[list[MemoryType] | None, Field(None, max_length=8)]
 OwnerQuery = Annotated[str | None, Query(min_length=1, max_length=256)]
@@ -247,19 +258,21 @@ async def _owner(who: Anyone, user_id: OwnerQuery = None, agent_id: OwnerQuery =
 Owner = Annotated[dict[str, Any], Depends(_owner)]
 
 
-@router.get("/records/{memory_id}", response_model=MemoryRecord, summary="One memory")
+@router.get("/records/{memory_id:memory_id}", response_model=MemoryRecord, summary="One memory")
 async def get_record(memory_id: str, who: Reader, owner: Owner, orch: Project) -> Any:
     return await orch.aget(memory_id, **owner)
 
 
-@router.patch("/records/{memory_id}", response_model=MemoryRecord, summary="Rewrite a memory")
+@router.patch(
+    "/records/{memory_id:memory_id}", response_model=MemoryRecord, summary="Rewrite a memory"
+)
 async def update_record(
     memory_id: str, body: UpdateRequest, who: Writer, owner: Owner, orch: Project
 ) -> Any:
     return await who.write(orch.aupdate(memory_id, body.text, metadata=body.metadata, **owner))
 
 
-@router.delete("/records/{memory_id}", response_model=Deleted, summary="Delete a memory")
+@router.delete("/records/{memory_id:memory_id}", response_model=Deleted, summary="Delete a memory")
 async def delete_record(memory_id: str, who: Deleter, owner: Owner, orch: Project) -> Deleted:
     await who.write(orch.adelete(memory_id, **owner))
     return Deleted(id=memory_id, deleted=1)

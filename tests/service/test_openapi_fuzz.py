@@ -170,3 +170,12 @@ def test_405_lists_every_method_of_the_path(svc: Service, admin: str) -> None:
     assert answer.status_code == 405
     assert answer.headers["content-type"] == "application/problem+json"
     assert set(answer.headers["allow"].split(", ")) == {"DELETE", "GET", "PATCH"}
+
+
+@pytest.mark.parametrize("method", ["PATCH", "DELETE"])
+def test_a_method_the_page_path_lacks_is_405_not_a_memory_called_page(
+    svc: Service, admin: str, method: str
+) -> None:
+    answer = httpx.request(method, svc.url + "/v1/records/page", headers=svc.auth(admin), json={})
+    assert answer.status_code == 405, answer.text
+    assert answer.headers["allow"] == "GET"
