@@ -124,8 +124,9 @@ def _detectors() -> tuple[Callable[[str], Normal | None], tuple[Detector, ...]]:
     from octomem.sensitive.keys import find_keys
     from octomem.sensitive.normal import normalise
     from octomem.sensitive.numbers import find_numbers
+    from octomem.sensitive.tables import find_tables
 
-    return normalise, (find_keys, find_numbers, find_cued)
+    return normalise, (find_keys, find_numbers, find_cued, find_tables)
 
 
 def _found(text: str) -> list[Found]:

@@ -78,8 +78,9 @@ _VERB = (
     r"|\s*\n\s*(?=\S)"  # a list on the next lines (codes and seed phrases only)
     r"|\s+(?=[\"'`])|\s+(?=[^\W\d_]{0,3}\d{3}))"  # a number, "X1234567" too
 )
-# the end of the cue's Markdown emphasis or code span: "**Password**: ...", "`pin`: ..."
-_MARKUP = rf"(?:\*{{1,3}}|`|{_CLOSE_TAG})?"
+# the end of the cue's Markdown emphasis or code span, or of a quoted key: "**Password**:
+# ...", "`pin`: ...", '{"pin": 4821}'
+_MARKUP = rf"(?:\*{{1,3}}|`|{_CLOSE_TAG}|\\?[\"'](?=\s*:))?"
 # an aside in brackets between the cue and its "is" or colon: "password (gmail): ..."
 _ASIDE = r"(?:\s*\([^()\n:=\"'`\[\]]{1,40}\))?"
 _CUE = re.compile(
@@ -116,15 +117,20 @@ _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
 _CJK_VALUE = re.compile(r"[「『\"'`]([^」』\"'`\n]{1,200})[」』\"'`]|[!-~]+")
 _CHANGE = re.compile(CHANGE, re.I)
 _CYRILLIC = re.compile("[\u0400-\u04ff]")
-# env-style names: DB_PASSWORD=..., stripe-secret-key: ..., "api_key": "..."
+# env-style names: DB_PASSWORD=..., MYSQL_ROOT_PASSWORD=..., stripe-secret-key: ...,
+# "api_key": "..." (a password's name takes a password: "DB_PASSWORD=sunshine")
 _ASSIGNED = re.compile(
-    r"\b[A-Za-z0-9]*[_.-]?(?:pass(?:word|wd|phrase|wort)|pwd|pw(?![a-z])|kennwort|secret|"
+    r"\b(?:[A-Za-z0-9]+[_.-]){0,4}[A-Za-z0-9]*(?:pass(?:word|wd|phrase|wort)|pwd|pw(?![a-z])|"
+    r"kennwort|secret|"
     r"token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?|contrase[ñn]a|"
     r"mot_de_passe|парол[ьяю])"
     r"(?!s\b|s?[_-]?(?:count|usage|limit|budget|used|ids?|type)\b)"  # max_tokens=, token_count:
     r"[A-Za-z0-9_.-]*(?:\\?[\"'])?\s*[:=]\s*",  # JSON in a string too: \"password\": \"X\"
     re.I,
 )
+_REFERENCE = re.compile(r"[\"']?\$(?:[({]|[A-Z_][A-Z0-9_]*(?![^\s\"'`;]))")
+_PASSWORD_NAME = re.compile(r"pass(?:word|wd|wort)|pwd", re.I)
+_NAME = re.compile(r"[A-Za-z0-9_.-]*")
 _QUOTED = re.compile(
     r"\"([^\"\n]{1,200})\"|'([^'\n]{1,200})'|`([^`\n]{1,200})`|\\\"([^\"\\\n]{1,200})\\\""
 )
@@ -268,11 +274,33 @@ def find_cued(text: str) -> Iterator[Found]:
         yield from _backward(text, start)
         assigned = _ASSIGNED.match(text, start)
         if assigned is not None:
-            span = _value(text, assigned.end(), kind="key")
+            span = _assigned_value(text, assigned)
             if span is not None:
                 yield Found(*span, "password", tail=False)
     if not text.isascii() and _CJK.search(text):
         yield from _cjk(text, read)
+
+
+def _assigned_value(text: str, assigned: re.Match[str]) -> tuple[int, int] | None:
+    """The value of `DB_PASSWORD=X`: quoted, or one token that looks generated - any
+    token after a password's compound name on its line ("DB_PASSWORD=sunshine"); not a
+    shell's reference to one (`$DB_PASSWORD`, `"$(pass show db)"`, `${DB_PASSWORD}`)."""
+    at = assigned.end()
+    if _REFERENCE.match(text, at):
+        return None
+    span = _value(text, at, kind="key")
+    name = assigned.group()
+    compound = _NAME.match(name).group()  # type: ignore[union-attr]
+    if (
+        span is None
+        and _PASSWORD_NAME.search(compound)
+        and not _PASSWORD_NAME.fullmatch(compound)  # "password: X" is a cue's (`_CUE`)
+        and "\n" not in name
+    ):
+        word = _TOKEN.match(text, at)
+        if word and not text.startswith(MARK, at) and word.group().lower() not in NOT_A_VALUE:
+            span = _trim(text, *word.span())
+    return span
 
 
 def _forward(text: str, start: int, read: set[int]) -> Iterator[Found]:
@@ -416,8 +444,15 @@ _CUES_BARE = [  # (regex, whether words between say what it opens)
         )
         for n in (1, 2)
     ),
-    # short words taken for a cue only here: "pass: hunter22", "p/w X", "key Qz7mN2xL9pK4"
-    (re.compile(r"\b(?P<password>pass|p/w)\b(?:[ \t]*:)?[ \t]+(?=[^\s\"'`])", re.I), False),
+    # short words taken for a cue only here: "pass: hunter22", "pass=X", "p/w X", "key Qz7..."
+    (
+        re.compile(
+            r"\b(?P<password>pass|p/w)\b(?:\\?[\"'])?(?:[ \t]*[:=])?[ \t]*(?:\\?[\"'])?"
+            r"(?<=[\s:=\"'])(?=[^\s\"'`])",
+            re.I,
+        ),
+        False,
+    ),
     (re.compile(r"\b(?P<key>(?:ssh )?key)\b[ \t]+(?=[^\s\"'`])", re.I), False),
 ]
 # the cue word alone, then a number of its shape: "passport X1234567", "combination 12-34-56"
@@ -655,6 +690,21 @@ def _cjk_value(text: str, at: int, stop: int | None = None, *, kind: str) -> tup
 _CUE_WORD = re.compile(
     rf"(?:{PASSWORD}|{CODES}|{SEED}|{CODE}|{CODE_LISTED}|{KEY}|{KEY_LISTED}|pass|key)", re.I
 )
+
+
+_NAMED_ALONE = re.compile(_NAMED, re.I)
+
+
+def cue_named(words: str) -> tuple[str, str] | None:
+    """(kind, cue word) when `words` are a cue word and nothing else ("DB password": no)."""
+    match = _NAMED_ALONE.fullmatch(words)
+    return None if match is None else _named(match)
+
+
+def cued_value(text: str, start: int, stop: int, kind: str, cue: str) -> Found | None:
+    """The secret a cue of `kind` (`cue_named`) would give between `start` and `stop`."""
+    span = _value(text, start, stop, kind=kind)
+    return None if span is None else Found(*span, _kind(kind, cue), tail=False)
 
 
 def names_a_secret(value: str) -> bool:

@@ -66,6 +66,33 @@ _JWT = (
 )
 
 SECRETS: list[Secret] = [
+    # --- tables: a column under a header that names a secret, a key | value row
+    s(
+        "password",
+        "| service | user | password |\n|---|---|---|\n| github | bob | hunter2xyz |",
+        "hunter2xyz",
+    ),
+    s("password", "| site | Passwort |\n|---|---|\n| gmx | sunshine |", "sunshine"),
+    s("pin", "| card | **PIN** |\n| --- | --- |\n| visa | `4821` |", "4821"),
+    s("token", "service | api key\n--- | ---\nopenai | Qz7mN2xL9pK4aa", "Qz7mN2xL9pK4aa"),
+    s(
+        "password",
+        "| field | value |\n|---|---|\n| user | bob |\n| password | Orchid4455 |",
+        "Orchid4455",
+    ),
+    s("pin", "| PIN | 9137 |", "9137"),
+    s("password", "service,user,password\ngithub,bob,hunter2xyz\ngitlab,ann,Tulip99x", "Tulip99x"),
+    s("password", 'site;"db password";port\nprod;"Mango77 Sunset";5432', "Mango77 Sunset"),
+    s("cvv", "card\tcvv\nvisa\t737", "737"),
+    # --- a name that holds a secret's word, then = or : (env files, JSON, INI)
+    s("password", "MYSQL_ROOT_PASSWORD=Hunter2root", "Hunter2root"),
+    s("password", "docker run -e POSTGRES_PASSWORD=marigold postgres", "marigold"),
+    s("token", "export REDIS_AUTH_TOKEN=abc123def456", "abc123def456"),
+    s("pin", '{"pin": "5930"}', "5930"),
+    s("cvv", '{"card": "visa", "cvv": 418}', "418"),
+    s("code", '{"otp": "649213"}', "649213"),
+    s("password", "[smtp]\npass = Smtp9pass", "Smtp9pass"),
+    s("password", '{"db": {"user": "bob", "pass": "Db7secret"}}', "Db7secret"),
     # --- vendor keys and tokens
     s("aws", "My AWS access key is AKIAIOSFODNN7EXAMPLE, keep it safe.", "AKIAIOSFODNN7EXAMPLE"),
     s("aws", "The temporary key ASIAY34FZKBOKMUTVV7A expires tonight.", "ASIAY34FZKBOKMUTVV7A"),
@@ -534,6 +561,28 @@ SECRETS: list[Secret] = [
 
 # Ordinary text: nothing here may be masked.
 NEGATIVES: list[str] = [
+    # names of secrets given a reference to one, or a count
+    "export OCTOMEM_MCP_API_KEY=\"$(python -c 'import secrets; print(secrets.token_hex())')\"",
+    "DB_PASSWORD=$DB_PASS in the compose file",
+    "LLM_MAX_TOKENS=4096 and MY_TOKEN_COUNT=5",
+    'pass = ok, "pass": "yes", {"pin": "the same as before"}',
+    # tables that name secrets without holding one
+    "| name | password policy |\n|---|---|\n| admin | 12 chars, rotate yearly |",
+    "| setting | default |\n|---|---|\n| password length | 12 |\n| token lifetime | 3600 |",
+    "| field | type | required |\n|---|---|---|\n| password | string | yes |",
+    "| Parameter | Description |\n|---|---|\n| api_key | Your API key from the dashboard |",
+    "| Key | Action |\n|---|---|\n| Ctrl+C | copy |\n| Ctrl+V | paste |",
+    "| token | id |\n|---|---|\n| hello | 15339 |",
+    "| student | pass |\n|---|---|\n| bob | yes |",
+    "| site | password |\n|---|---|\n| gmail | in the vault |\n| bank | same as gmail |",
+    "| Model | Max tokens | Price |\n|---|---|---|\n| gpt-4o | 128000 | $5 |",
+    "| Secret Santa | Gift |\n|---|---|\n| Bob | Socks |",
+    "name,password_policy,pin_length\nadmin,strict,4",
+    "id,token_count,max_tokens\n1,500,100",
+    "user,is_password_set,last_login\nbob,true,2024-01-01",
+    "Tokens, passwords, and keys are all different.\nKeep them apart, please.",
+    "password, pin\nok, done",
+    "It was 3 | 4 in the final | a close match.",
     "My passphrase entry screen froze. The passphrase field looks empty. My passphrase got "
     "rejected again today. Passphrase reset link expired. My passphrase simple and short.",
     "Remember: passphrase length beats complexity. My pass phrase has four random words.",

@@ -10,7 +10,7 @@ import json
 import logging
 import re
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -144,11 +144,16 @@ def _process_names_and_metadata(orch: Orchestrator, make_orch: Any) -> None:
         )
 
 
+def _joined(secrets: Iterable[Secret]) -> str:
+    """The sentences a line each: a table's row ends at its line's end."""
+    return "\n".join(s.sentence for s in secrets)
+
+
 def _update(orch: Orchestrator, make_orch: Any) -> None:
     memory_id = _a_memory_id(orch)
     for chunk in _chunks(10):
         # each value also bare in the text: named in the metadata, masked there too
-        text = " ".join(f"{s.sentence} ({s.value})" for s in chunk)
+        text = "\n".join(f"{s.sentence} ({s.value})" for s in chunk)
         orch.update(memory_id, text, metadata=_metadata(chunk))
 
 
@@ -183,10 +188,10 @@ def _langchain_tools(orch: Orchestrator, make_orch: Any) -> None:
     tool = create_manage_memory_tool(orch, user_id="alice")
     tool.invoke({"action": "create", "content": CANARY_TEXT})
     for chunk in _chunks(10):
-        tool.invoke({"action": "create", "content": " ".join(s.sentence for s in chunk)})
+        tool.invoke({"action": "create", "content": _joined(chunk)})
     memory_id = _a_memory_id(orch)  # a memory of process(), updated through the tool
     for chunk in _chunks(20):
-        text = " ".join(s.sentence for s in chunk)
+        text = _joined(chunk)
         tool.invoke({"action": "update", "id": memory_id, "content": text})
     node = create_process_node(orch, user_id="alice")
     for chunk in _chunks(45):
@@ -208,7 +213,7 @@ def _mcp_tools(orch: Orchestrator, make_orch: Any) -> None:
         call("process_conversation", {"messages": messages, "metadata": _metadata(chunk)})
     memory_id = _a_memory_id(orch)
     for chunk in _chunks(20):
-        call("update_memory", {"memory_id": memory_id, "text": " ".join(s.sentence for s in chunk)})
+        call("update_memory", {"memory_id": memory_id, "text": _joined(chunk)})
 
 
 def _import(orch: Orchestrator, make_orch: Any) -> None:
@@ -245,7 +250,7 @@ def _tampered_export(orch: Orchestrator) -> str:
         return chosen
 
     def text() -> str:
-        return " ".join(s.sentence for s in some())
+        return _joined(some())
 
     def structured() -> dict[str, Any]:
         a, b, c = some()
@@ -260,23 +265,23 @@ def _tampered_export(orch: Orchestrator) -> str:
         for line in lines:
             if line["type"] == "memory" and line["record"] is not None:
                 record = line["record"]
-                added = " " + text()  # in the record and in the history event that logs it
+                added = "\n" + text()  # in the record and in the history event that logs it
                 record["content"] += added
                 record["metadata"] |= {"note": text(), "structure": structured()}
                 record["internal"]["note"] = text()
                 record["source"]["extractor"] = text()  # free text, not an id
                 for event in line["history"]:
-                    event["new_value"] = (event["new_value"] or "") + " " + text()
+                    event["new_value"] = (event["new_value"] or "") + "\n" + text()
                     event["old_value"] = text()
                     event["actor"] = text()
                     if event.get("record"):
                         last = event is line["history"][-1]
-                        event["record"]["content"] += added if last else " " + text()
+                        event["record"]["content"] += added if last else "\n" + text()
                         event["record"]["metadata"] = structured()
                         event["record"]["source"]["extractor"] = text()
                 contents[line["id"]] = record["content"]
             elif line["type"] == "relation":  # its record's text (an edge of none: its own)
-                line["fact"] = contents.get(line["memory_id"], line["fact"] + " " + text())
+                line["fact"] = contents.get(line["memory_id"], line["fact"] + "\n" + text())
     return "\n".join(json.dumps(line) for line in lines)
 
 

@@ -57,7 +57,7 @@ def test_ordinary_text_is_not_masked(text: str) -> None:
 
 
 def test_masking_masked_text_changes_nothing() -> None:
-    text = " ".join(s.sentence for s in SECRETS)
+    text = "\n".join(s.sentence for s in SECRETS)  # (a table's rows end at a line's end)
     once = mask(text)
     assert all(leak not in once.text for s in SECRETS for leak in s.leaks)
     assert mask(once.text).text == once.text
@@ -624,3 +624,15 @@ def test_a_cue_in_escaped_json_or_html_gives_its_value(text: str, secret: str) -
     masked = mask(text).text
     assert secret not in masked and "[MASKED " in masked
     assert mask("the <b>password</b> field is required").text.endswith("is required")
+
+
+def test_every_row_of_a_long_table_is_masked_and_other_columns_kept() -> None:
+    rows = [f"site{i},user{i},Tulip{i:05d}x" for i in range(5000)]
+    text = "service,user,password\n" + "\n".join(rows)
+    masked = mask(text).text
+    assert "Tulip" not in masked and masked.count(",[MASKED password]\n") == 4999
+    assert "site4999,user4999," in masked
+    table = "| site | password |\n|---|---|\n" + "\n".join(
+        f"| s{i} | P4ss{i}w |" for i in range(3000)
+    )
+    assert "P4ss" not in mask(table).text and "| s2999 |" in mask(table).text
