@@ -120,12 +120,13 @@ def _detectors() -> tuple[Callable[[str], Normal | None], tuple[Detector, ...]]:
     """The normaliser and the detectors, imported on first use: compiling their patterns
     (and loading python-stdnum) costs a command that masks nothing, a search, about a
     twentieth of a second."""
+    from octomem.sensitive.config_forms import find_config
     from octomem.sensitive.cues import find_cued
     from octomem.sensitive.keys import find_keys
     from octomem.sensitive.normal import normalise
     from octomem.sensitive.numbers import find_numbers
 
-    return normalise, (find_keys, find_numbers, find_cued)
+    return normalise, (find_keys, find_numbers, find_cued, find_config)
 
 
 def _found(text: str) -> list[Found]:
