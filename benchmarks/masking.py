@@ -75,6 +75,15 @@ WORST = (
     ("", "combination 1-2-3-4-5-6-7-8 ", ""),
     ("", "recovery codes: 1234 ", ""),
     ("", "seed phrase: alpha ", ""),
+    ("", "mysql -p'x ", ""),
+    ("", "docker login -p ", ""),
+    ("", "Cookie:a=", ""),
+    ("Authorization: Bearer ", "a", ""),
+    ("", "GRANT TO x IDENTIFIED BY ", ""),
+    ("<password>", "a", ""),
+    ("", 'name="pw"  value="', ""),
+    ("", "- name: DB_PASSWORD\n  value: x\n", ""),
+    ('"value": "', "\\a", ""),
 )
 
 

@@ -2,12 +2,15 @@
 anything is embedded, indexed, logged, sent to an LLM or stored: only the masked form
 exists.
 
-`mask(text)` runs three detectors over the text and replaces what they find:
+`mask(text)` runs five detectors over the text and replaces what they find:
 - `keys`: vendor key and token formats (detect-secrets' plugin regexes and more), JWTs,
-  private key blocks, passwords in URLs and `curl -u`, Bearer tokens, long random strings;
+  private key blocks, passwords in URLs, `curl -u` and command flags (`mysql -pX`), Bearer
+  tokens, session cookies, long random strings;
 - `numbers`: payment cards, IBANs, US SSNs, each confirmed by its checksum (python-stdnum);
 - `cues`: values named by the words around them ("my PIN is ...", "password: ...", "I use
-  ... as my password", "Mein Passwort ist ...", "我的密码是 ..."; `cue_words`).
+  ... as my password", "Mein Passwort ist ...", "我的密码是 ..."; `cue_words`);
+- `config_forms`: SQL's `IDENTIFIED BY`, XML elements and attributes, name/value pairs;
+- `tables`: the cells of a table's column whose header names a secret.
 They see the text in NFKC with invisible characters removed (`normal`); what they find is
 replaced in the text as it was written, and so is every other place the text gives the
 same value without a cue ("my PIN is 4821, so 4821 it is": `_repeats`).
@@ -120,13 +123,14 @@ def _detectors() -> tuple[Callable[[str], Normal | None], tuple[Detector, ...]]:
     """The normaliser and the detectors, imported on first use: compiling their patterns
     (and loading python-stdnum) costs a command that masks nothing, a search, about a
     twentieth of a second."""
+    from octomem.sensitive.config_forms import find_config
     from octomem.sensitive.cues import find_cued
     from octomem.sensitive.keys import find_keys
     from octomem.sensitive.normal import normalise
     from octomem.sensitive.numbers import find_numbers
     from octomem.sensitive.tables import find_tables
 
-    return normalise, (find_keys, find_numbers, find_cued, find_tables)
+    return normalise, (find_keys, find_numbers, find_cued, find_config, find_tables)
 
 
 def _found(text: str) -> list[Found]:

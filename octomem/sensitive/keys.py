@@ -1,7 +1,8 @@
 """Keys, tokens and credentials recognised by their shape: vendor key formats (the
 regexes of detect-secrets' plugins, plus formats it lacks), JWTs, private key blocks,
-passwords in URLs and in `curl -u user:password`, Bearer/Basic tokens, and long
-random-looking strings.
+passwords in URLs, in `curl -u user:password` and in the password flags of mysql,
+sshpass, docker login and redis-cli, Bearer/Basic tokens, session cookies of Cookie and
+Set-Cookie headers, and long random-looking strings.
 
 detect-secrets' scanning API (`scan_line`, settings, filters) is built for source files
 and costs far more per call; its plugins' `denylist` regexes are used directly instead,
@@ -17,7 +18,7 @@ from collections import Counter
 from collections.abc import Iterator
 
 from octomem.sensitive.plugins import plugin_patterns
-from octomem.sensitive.spans import Found
+from octomem.sensitive.spans import MARK, Found
 
 _OWN = (  # formats the plugins miss or match only in part, and JWTs
     r"\bsk-(?:ant-|proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}",  # OpenAI, Anthropic
@@ -69,9 +70,37 @@ _COMMAND_USER = re.compile(
     r"[\"']?[^\s:\"']*:(?P<secret>[^\s\"']+)",
     re.I,
 )
+# a command's password flag that takes the password itself. mysql, mariadb and their tools
+# (mysqldump, mariadb-dump...): only glued to -p ("mysql -p app" asks for it and opens the
+# database app; -P is the port) or given to --password=; not a shell variable ("-p$PW"),
+# nor a port mapping of a docker run on the same line ("--name mysql -p3306:3306")
+_MYSQL_PASSWORD = re.compile(
+    r"\b(?i:mysql|mariadb)[\w-]{0,12}\b[^\n|;&]{0,200}?\s(?:-p|--password=)"
+    r"(?:'(?P<q1>[^'\n]{1,200})'|\"(?P<q2>[^\"\n]{1,200})\"|(?P<bare>[^\s'\"`]{1,200}))"
+)
+# sshpass -p X (before the command it runs: "sshpass -f file ssh -p 2222" is ssh's port);
+# docker, podman... login -p X / --password X (not --password-stdin); redis-cli -a X
+_TOOL_PASSWORD = re.compile(
+    r"\b(?:(?i:sshpass)[ \t]+(?:-v[ \t]+)?(?:-P[ \t]*\S{1,40}[ \t]+)?(?:-v[ \t]+)?-p[ \t]*"
+    r"|(?i:(?:docker|podman|nerdctl|buildah|skopeo|oras|helm(?:[ \t]+registry)?)[ \t]+login)\b"
+    r"[^\n|;&]{0,200}?\s(?:-p|--password)(?:[ \t]+|=)"
+    r"|(?i:redis-cli)\b[^\n|;&]{0,200}?\s(?:-a|--pass)(?:[ \t]+|=))"
+    r"(?:'(?P<q1>[^'\n]{1,200})'|\"(?P<q2>[^\"\n]{1,200})\"|(?P<bare>[^\s'\"`]{1,200}))"
+)
+_PORTS = re.compile(r"\d+(?::\d+)+(?:/\w+)?")  # -p3306:3306, -p8080:80/tcp
 _AUTH = re.compile(
     r"\b(?:Bearer|Basic|Token|Authorization:)\s+(?P<secret>[A-Za-z0-9._~+/=-]{12,})", re.I
 )
+# after the header's own name a token of 8 characters is one too
+_AUTH_HEADER = re.compile(
+    r"\bAuthorization:[ \t]*(?:Bearer|Basic|Token)[ \t]+(?P<secret>[A-Za-z0-9._~+/=-]{8,})", re.I
+)
+# a cookie header's (or curl -b's) pairs: name=value; name=value
+_COOKIES = re.compile(r"\b(?:Set-)?Cookie:[ \t]*|\s(?:-b|--cookie)(?:[ \t]+|=)[\"']?", re.I)
+_COOKIE = re.compile(r"(?P<name>[^=;,\s\"']{1,80})=(?P<value>[^;,\s\"']{1,4096})(?:;[ \t]*)?")
+# a cookie that holds a session or a credential: sessionid, PHPSESSID, connect.sid, auth_token
+_SESSION_COOKIE = re.compile(r"sess|(?<![a-z])sid(?![a-z])|token|auth|jwt|remember", re.I)
+_NOT_A_SESSION = re.compile(r"(?:expir\w*|max-?age|timeout|ttl|length|count|type|name)$", re.I)
 _RANDOM = re.compile(r"(?<![A-Za-z0-9+/_=-])[A-Za-z0-9+/_=-]{32,}")
 
 
@@ -123,12 +152,61 @@ def find_keys(text: str) -> Iterator[Found]:
     if " -" in text and any(w in lowered for w in ("curl", "wget", "http", "xh")):
         for match in _COMMAND_USER.finditer(text):
             yield Found(*match.span("secret"), "password", tail=False)
+    if " -" in text:
+        yield from _command_passwords(text, lowered)
+    if "cookie" in lowered or " -b" in text:
+        yield from _cookies(text)
     if not any(w in lowered for w in ("bearer", "basic", "token", "authorization")):
         return
-    for match in _AUTH.finditer(text):
-        value = match["secret"]
-        if any(c.isdigit() for c in value) or len(value) >= 24:
-            yield Found(*match.span("secret"), "token", tail=False)
+    for regex in (_AUTH, _AUTH_HEADER) if "authorization" in lowered else (_AUTH,):
+        for match in regex.finditer(text):
+            value = match["secret"]
+            if any(c.isdigit() for c in value) or len(value) >= 24:
+                yield Found(*match.span("secret"), "token", tail=False)
+
+
+def _command_passwords(text: str, lowered: str) -> Iterator[Found]:
+    """The password a command's flag gives: mysql -pX, sshpass -p X, docker login -p X,
+    redis-cli -a X (`_MYSQL_PASSWORD`, `_TOOL_PASSWORD`)."""
+    regexes = []
+    if "mysql" in lowered or "mariadb" in lowered:
+        regexes.append(_MYSQL_PASSWORD)
+    if any(w in lowered for w in ("sshpass", " login", "redis-cli")):
+        regexes.append(_TOOL_PASSWORD)
+    for regex in regexes:
+        for match in regex.finditer(text):
+            group = next(g for g in ("q1", "q2", "bare") if match[g] is not None)
+            value = match[group]
+            if value.startswith(("$", "<", "-", MARK)) or (
+                group == "bare" and _PORTS.fullmatch(value)
+            ):
+                continue  # a shell variable, a placeholder, the next flag, a port mapping
+            yield Found(*match.span(group), "password", tail=False)
+
+
+def _cookies(text: str) -> Iterator[Found]:
+    """The values of the session and credential cookies of a Cookie or Set-Cookie header
+    (or curl -b): "Cookie: theme=dark; sessionid=X" gives X; a value with a digit, 8
+    characters or more (not "deleted"), or 20 and more."""
+    at = 0
+    for header in _COOKIES.finditer(text):
+        if header.start() < at:
+            continue  # (inside the pairs of the header before: each character read once)
+        at = header.end()
+        for _ in range(64):
+            pair = _COOKIE.match(text, at)
+            if pair is None:
+                break
+            name, value = pair["name"], pair["value"]
+            if (
+                _SESSION_COOKIE.search(name)
+                and not _NOT_A_SESSION.search(name)
+                and len(value) >= 8
+                and (any(c.isdigit() for c in value) or len(value) >= 20)
+                and not value.startswith(("$", "<", MARK))
+            ):
+                yield Found(*pair.span("value"), "token", tail=False)
+            at = pair.end()
 
 
 def _shapes(text: str, pos: int, endpos: int) -> Iterator[Found]:

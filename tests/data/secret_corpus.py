@@ -32,7 +32,7 @@ class Secret:
             return not self.value.isdigit()
         cued = {
             "password", "passphrase", "wifi", "pin", "cvv", "code", "url", "bearer", "token",
-            "seed", "codes", "curl", "passport",
+            "seed", "codes", "curl", "command", "passport",
         }  # fmt: skip
         return self.kind not in cued
 
@@ -414,6 +414,46 @@ SECRETS: list[Secret] = [
         "Sup3rS3cret!",
     ),
     s("curl", "curl --user 'deploy:Zq8#wLp2' https://ci.example.com/api", "Zq8#wLp2"),
+    # --- a command's password flag: mysql's glued to -p, sshpass, docker login, redis-cli
+    s("command", "Load it with mysql -u root -pQuartz7Lemon shop < dump.sql", "Quartz7Lemon"),
+    s("command", "mysql -uroot -p'Velvet9Harbor' -h db.internal shop", "Velvet9Harbor"),
+    s("command", "Run mariadb -h db -u app -pCopper4Falcon app_prod", "Copper4Falcon"),
+    s("command", "sshpass -p Maple6Orbit ssh deploy@10.0.0.5 uptime", "Maple6Orbit"),
+    s("command", "docker login -u bob -p Nimbus8Prairie registry.example.com", "Nimbus8Prairie"),
+    s("command", "podman login -u bob -p Tundra3Pebble quay.io", "Tundra3Pebble"),
+    s("command", "helm registry login r.example.com -u bob -p Saffron5Glacier", "Saffron5Glacier"),
+    s("command", "redis-cli -h cache -a Lantern2Meadow ping", "Lantern2Meadow"),
+    # --- SQL: the password a user is created or altered with
+    s("password", "CREATE USER 'bob'@'%' IDENTIFIED BY 'Cobalt6Willow';", "Cobalt6Willow"),
+    s(
+        "password",
+        "ALTER USER bob IDENTIFIED WITH mysql_native_password BY 'Ember4Canyon';",
+        "Ember4Canyon",
+    ),
+    s(
+        "password",
+        "GRANT ALL ON shop.* TO 'bob'@'%' IDENTIFIED BY 'Harbor9Thistle';",
+        "Harbor9Thistle",
+    ),
+    s("password", "In Oracle: CREATE USER scott IDENTIFIED BY sunflowerfield;", "sunflowerfield"),
+    s("password", "SET PASSWORD FOR 'bob'@'localhost' = 'Juniper3Comet';", "Juniper3Comet"),
+    s("password", "SET PASSWORD FOR bob = PASSWORD('Marble8Sparrow');", "Marble8Sparrow"),
+    # --- XML and name-value pairs of Kubernetes, compose, ECS
+    s(
+        "password",
+        "<server><id>nexus</id><password>Orchid5Tundra</password></server>",
+        "Orchid5Tundra",
+    ),
+    s("password", '<add key="DbPassword" value="Falcon2Ribbon" />', "Falcon2Ribbon"),
+    s("password", "<Password>bluebirdsong</Password>", "bluebirdsong"),
+    s("token", "<apiToken>k7Qm2Zp9Lx4W</apiToken>", "k7Qm2Zp9Lx4W"),
+    s("password", "env:\n  - name: DB_PASSWORD\n    value: Pebble7Aurora", "Pebble7Aurora"),
+    s("password", "env:\n  - name: SMTP_PASSWORD\n    value: meadowlark", "meadowlark"),
+    s("password", '[{"name": "DB_PASSWORD", "value": "Willow4Quartz"}]', "Willow4Quartz"),
+    # --- a short token after the Authorization header's name, session cookies
+    s("bearer", "Send Authorization: Bearer q8Lm2Zx7Rt with it.", "q8Lm2Zx7Rt"),
+    s("token", "Cookie: theme=dark; sessionid=Zx81kQm4Lp0vN7; lang=en", "Zx81kQm4Lp0vN7"),
+    s("token", "Set-Cookie: session=Qv3nR8tK1mZx5Pw; Path=/; HttpOnly", "Qv3nR8tK1mZx5Pw"),
     # --- lists of codes: every code, not only the first
     s(
         "codes",
@@ -711,4 +751,29 @@ NEGATIVES: list[str] = [
     "We shared the secret 7-layer dip.",
     "It uses a private key 2048-bit RSA scheme.",
     "The token USDC/ETH pair fell today.",
+    # commands, SQL, XML, name-value pairs and headers that give no secret
+    "ssh -p 2222 bob@host.example.com",
+    "docker run -p 8080:80 nginx",
+    "docker run --name mysql -p3306:3306 -d mysql:8",
+    "psql -h db -p 5432 app",
+    "mysql -u root -p",
+    "mysql -u root -p shop < dump.sql",
+    "mysql -p$MYSQL_PWD app",
+    "sshpass -f ~/.pw ssh deploy@host",
+    "echo $PW | docker login -u bob --password-stdin registry.example.com",
+    "redis-cli -h localhost -p 6380 ping",
+    "The suspect was identified by 'a witness' at the scene.",
+    "Grant them access identified by their badge.",
+    "Grant access to guests identified by wristbands at the door.",
+    "<password-policy>12 characters</password-policy>",
+    "<title>Password reset</title>",
+    "<token>hello</token>",
+    "<secret>The answer is 42</secret>",
+    '<add key="Timeout" value="30" />',
+    "env:\n  - name: DB_HOST\n    value: db.internal",
+    "- name: PASSWORD_MIN_LENGTH\n  value: 12",
+    "- name: DB_PASSWORD\n  value: ${DB_PASSWORD}",
+    "Cookie: theme=dark; lang=en",
+    "Set-Cookie: sessionid=deleted; Max-Age=0",
+    "Authorization: Bearer <token>",
 ]

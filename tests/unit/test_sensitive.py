@@ -636,3 +636,115 @@ def test_every_row_of_a_long_table_is_masked_and_other_columns_kept() -> None:
         f"| s{i} | P4ss{i}w |" for i in range(3000)
     )
     assert "P4ss" not in mask(table).text and "| s2999 |" in mask(table).text
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("mysql -u root -phunter2xyz app", "mysql -u root -p[MASKED password] app"),
+        ("mysql -uroot -p'hunter2xyz'", "mysql -uroot -p'[MASKED password]'"),
+        ('mysqldump -p"hunter2xyz" shop', 'mysqldump -p"[MASKED password]" shop'),
+        (
+            "sshpass -p hunter2xyz ssh -p 2222 bob@host",
+            "sshpass -p [MASKED password] ssh -p 2222 bob@host",
+        ),
+        ("docker login -u bob -p hunter2xyz r.io", "docker login -u bob -p [MASKED password] r.io"),
+        (
+            "redis-cli -h db -p 6379 -a hunter2xyz ping",
+            "redis-cli -h db -p 6379 -a [MASKED password] ping",
+        ),
+        # -p names the database after a space, -P is the port, $X is the shell's
+        ("mysql -h db -P 3306 -u root -p shop", "mysql -h db -P 3306 -u root -p shop"),
+        ('mysql -u root -p"$MYSQL_PWD" shop', 'mysql -u root -p"$MYSQL_PWD" shop'),
+        ("docker login -u bob -p $TOKEN r.io", "docker login -u bob -p $TOKEN r.io"),
+        ("sshpass -f ~/.pw ssh -p 2222 bob@host", "sshpass -f ~/.pw ssh -p 2222 bob@host"),
+    ],
+)
+def test_a_commands_password_flag_gives_its_password(text: str, masked: str) -> None:
+    """mysql -pX (glued only: "mysql -p shop" asks for the password and opens shop),
+    sshpass -p X (before the command it runs), docker / podman / helm login -p X,
+    redis-cli -a X."""
+    assert mask(text).text == masked
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        (
+            "CREATE USER 'bob'@'%' IDENTIFIED BY 'hunter2xyz';",
+            "CREATE USER 'bob'@'%' IDENTIFIED BY '[MASKED password]';",
+        ),
+        (
+            "create user bob identified by sunshine;",
+            "create user bob identified by [MASKED password];",
+        ),
+        (
+            "GRANT CONNECT TO scott IDENTIFIED BY tiger; SELECT 1;",
+            "GRANT CONNECT TO scott IDENTIFIED BY [MASKED password]; SELECT 1;",
+        ),
+        ("SET PASSWORD FOR bob = 'hunter2xyz';", "SET PASSWORD FOR bob = '[MASKED password]';"),
+        (
+            "ALTER USER bob IDENTIFIED BY RANDOM PASSWORD;",
+            "ALTER USER bob IDENTIFIED BY RANDOM PASSWORD;",
+        ),
+        (
+            'cur.execute("CREATE USER %s IDENTIFIED BY %s")',
+            'cur.execute("CREATE USER %s IDENTIFIED BY %s")',
+        ),
+        # a statement ends at its semicolon: no user is created in the next one
+        (
+            "CREATE USER bob; He was identified by 'Ann'.",
+            "CREATE USER bob; He was identified by 'Ann'.",
+        ),
+        ("<Password>sunshine</Password>", "<Password>[MASKED password]</Password>"),
+        ("<apiKey>abc123def456</apiKey>", "<apiKey>[MASKED key]</apiKey>"),
+        ("<pin>4821</pin>", "<pin>[MASKED pin]</pin>"),
+        (
+            '<property name="hibernate.connection.password">hunter2xyz</property>',
+            '<property name="hibernate.connection.password">[MASKED password]</property>',
+        ),
+        (
+            '<add name="DbPassword" value="sunshine"/>',
+            '<add name="DbPassword" value="[MASKED password]"/>',
+        ),
+        ("<passwordHint>first pet</passwordHint>", "<passwordHint>first pet</passwordHint>"),
+        (
+            '- name: "DB_PASSWORD"\n  value: "hunter 2xyz"  # prod',
+            '- name: "DB_PASSWORD"\n  value: "[MASKED password]"  # prod',
+        ),
+        (
+            "- value: hunter2xyz\n  name: DB_PASSWORD\n",
+            "- value: [MASKED password]\n  name: DB_PASSWORD\n",
+        ),
+        (
+            '[{"value": "sunshine", "name": "DB_PASSWORD"}]',
+            '[{"value": "[MASKED password]", "name": "DB_PASSWORD"}]',
+        ),
+        ("- name: API_TOKEN\n  value: enabled", "- name: API_TOKEN\n  value: enabled"),
+        ("- name: DB_PASSWORD\n  value: $(DB_PW)", "- name: DB_PASSWORD\n  value: $(DB_PW)"),
+    ],
+)
+def test_sql_xml_and_name_value_pairs_give_the_password_they_name(text: str, masked: str) -> None:
+    """The value a statement or a configuration names by its structure: any value under a
+    password's name, one that looks generated under a key's or token's, one with a digit
+    under a PIN's; not a placeholder for a value given elsewhere."""
+    assert mask(text).text == masked
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("Authorization: Bearer abc123def4", "Authorization: Bearer [MASKED token]"),
+        (
+            "Cookie: _ga=GA1.2.3; PHPSESSID=abc123def456xyz; lang=en",
+            "Cookie: _ga=GA1.2.3; PHPSESSID=[MASKED token]; lang=en",
+        ),
+        ("curl -b 'sid=abc123def456xyz' https://x.io", "curl -b 'sid=[MASKED token]' https://x.io"),
+        ("Set-Cookie: session_expiry=1700000000", "Set-Cookie: session_expiry=1700000000"),
+        ("Bearer abc123def4 is short", "Bearer abc123def4 is short"),  # no header: 12+
+    ],
+)
+def test_a_short_token_after_the_authorization_header_and_a_session_cookie_go(
+    text: str, masked: str
+) -> None:
+    assert mask(text).text == masked
