@@ -8,6 +8,7 @@ a cue before them ("password: X" is `cues`'):
   unquoted value only where it ends the statement or its keywords are in capitals;
 - XML: `<password>X</password>`, `<add key="DbPassword" value="X" />`,
   `<property name="db.password">X</property>`;
+- a line of PostgreSQL's `.pgpass`: `host:5432:db:bob:X`;
 - name-value pairs of Kubernetes, compose or ECS: `- name: DB_PASSWORD\n  value: X`,
   `{"name": "DB_PASSWORD", "value": "X"}`.
 
@@ -41,6 +42,11 @@ _IDENTIFIED = re.compile(
     re.I,
 )
 _TO = re.compile(r"\bTO\b", re.I)
+# a line of PostgreSQL's .pgpass: host:port:database:user:password
+_PGPASS = re.compile(
+    r"^[ \t]*[\w.*-]{1,253}:(?:\d{1,5}|\*):[^\s:]{1,63}:[^\s:]{1,63}:(?P<value>\S{1,200})[ \t]*$",
+    re.M,
+)
 _STATEMENT_END = re.compile(r"[ \t]*(?:;|\r?\n|$)")
 # SET PASSWORD [FOR user] = 'X', = PASSWORD('X')
 _SET_PASSWORD = re.compile(
@@ -115,6 +121,9 @@ def find_config(text: str) -> Iterator[Found]:
             found = _named_value(text, names, *match.span("value"))
             if found is not None:
                 yield found
+    if ":" in text:
+        for match in _PGPASS.finditer(text):
+            yield from _password(text, match, ("value",))
     if "value" not in lowered:
         return
     for match in _ATTRIBUTES.finditer(text):

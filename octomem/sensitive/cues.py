@@ -122,7 +122,7 @@ _CYRILLIC = re.compile("[\u0400-\u04ff]")
 _ASSIGNED = re.compile(
     r"\b(?:[A-Za-z0-9]+[_.-]){0,4}[A-Za-z0-9]*(?:pass(?:word|wd|phrase|wort)|pwd|pw(?![a-z])|"
     r"kennwort|secret|"
-    r"token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?|contrase[ñn]a|"
+    r"token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?|psk|contrase[ñn]a|"
     r"mot_de_passe|парол[ьяю])"
     r"(?!s\b|s?[_-]?(?:count|usage|limit|budget|used|ids?|type)\b)"  # max_tokens=, token_count:
     r"[A-Za-z0-9_.-]*(?:\\?[\"'])?\s*[:=]\s*",  # JSON in a string too: \"password\": \"X\"
@@ -733,7 +733,7 @@ def _kind(kind: str, cue: str) -> str:
 
 # every cue holds one of these (in lower case) within its first 40 characters
 _TRIGGERS = (
-    "pass", "pw", "p/w", "psw",
+    "pass", "pw", "p/w", "psw", "psk",
     "rase", "mnemonic", "key", "combin", "unlock", "pin", "cv", "cid", "csc",
     "cod", "otp", "ssn", "social", "num", "núm", "pasap", "tax", "token", "secret",
     "credential", "seed", "wallet", "kennw", "geheim", "mdp", "contrase", "clave", "cód",

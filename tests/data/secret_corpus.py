@@ -93,6 +93,8 @@ SECRETS: list[Secret] = [
     s("code", '{"otp": "649213"}', "649213"),
     s("password", "[smtp]\npass = Smtp9pass", "Smtp9pass"),
     s("password", '{"db": {"user": "bob", "pass": "Db7secret"}}', "Db7secret"),
+    s("password", "db.example.com:5432:app:bob:Pg9secret", "Pg9secret"),
+    s("wifi", 'network={\n  ssid="Home"\n  psk="Wpa7Home2"\n}', "Wpa7Home2"),
     # --- vendor keys and tokens
     s("aws", "My AWS access key is AKIAIOSFODNN7EXAMPLE, keep it safe.", "AKIAIOSFODNN7EXAMPLE"),
     s("aws", "The temporary key ASIAY34FZKBOKMUTVV7A expires tonight.", "ASIAY34FZKBOKMUTVV7A"),
@@ -601,6 +603,8 @@ SECRETS: list[Secret] = [
 
 # Ordinary text: nothing here may be masked.
 NEGATIVES: list[str] = [
+    "The match ends 10:30:45:12:00 in the log",
+    "ssid=Home psk=wpa2 band=5",
     # names of secrets given a reference to one, or a count
     "export OCTOMEM_MCP_API_KEY=\"$(python -c 'import secrets; print(secrets.token_hex())')\"",
     "DB_PASSWORD=$DB_PASS in the compose file",
