@@ -6,7 +6,8 @@ it where that library is imported, because it reads it from there: litellm's loc
 map (`octomem._litellm`).
 Nested keys are overridden with a double underscore, e.g. ``OCTOMEM_DATA_DIR=/tmp/om`` or
 ``OCTOMEM_GRAPH__URI=bolt://...``. Unknown keys and bad values fail at start with a message
-naming them.
+naming them. What each setting does, its default and its bounds: docs/configuration.md
+(`tests/unit/test_docs.py` checks that it names every one).
 """
 
 from __future__ import annotations
@@ -63,12 +64,8 @@ class ChromaEmbedded(_Strict):
     provider: Literal["chroma"] = "chroma"
     mode: Literal["embedded"] = "embedded"
     collection_prefix: str = "octomem"
-    cache_records: int = Field(
-        100_000, ge=0, description="records whose JSON recall keeps in memory (0: none)"
-    )
-    cache_mb: int = Field(
-        64, ge=0, description="memory those records may take, in MB (0: none cached)"
-    )
+    cache_records: int = Field(100_000, ge=0)
+    cache_mb: int = Field(64, ge=0)
 
 
 class ChromaHttp(_Strict):
@@ -83,15 +80,10 @@ class ChromaHttp(_Strict):
     retry_s: float = Field(
         15.0,
         ge=0,
-        description="how long a call keeps retrying a server it cannot reach or that drops "
-        "the connection, before StoreUnavailableError (0: no retry); a call never waits "
-        "longer than this (or timeout_s, when larger) in all",
     )
     timeout_s: float = Field(
         10.0,
         gt=0,
-        description="how long one HTTP request to the server may wait (to connect, or for "
-        "each read or write) before it counts as failed and is retried",
     )
 
 
@@ -134,9 +126,6 @@ class Neo4jConfig(_Strict):
     timeout_s: float = Field(
         30.0,
         gt=0,
-        description="the longest one graph call may take, retries included (connecting, "
-        "waiting for a pooled connection, the transaction): past it StoreUnavailableError "
-        "and the connection is closed",
     )
 
 
@@ -158,27 +147,17 @@ def _user_path(path: Path) -> Path:
 
 
 UserPath = Annotated[Path, AfterValidator(_user_path)]  # "~" is the user's home
-_EMBED_CACHE = "memory the vectors of recently embedded texts may take, in MB (0: none kept)"
 
 
 class LocalEmbedderConfig(_Strict):
     provider: Literal["local"] = "local"
-    model: Literal["all-MiniLM-L6-v2", "bge-small-en-v1.5"] = Field(
-        "all-MiniLM-L6-v2",
-        description="all-MiniLM-L6-v2 (bundled) or bge-small-en-v1.5 (int8 ONNX, the bge extra)",
-    )
+    model: Literal["all-MiniLM-L6-v2", "bge-small-en-v1.5"] = "all-MiniLM-L6-v2"
     batch_size: int = Field(64, ge=1)
     device: str = "cpu"
-    sha256: str | None = Field(
-        None, description="sha256 of the model file loaded, checked first; unset = the known ones"
-    )
-    backend: Literal["auto", "onnx", "torch"] = Field(
-        "auto", description="onnx: ONNX Runtime (faster on CPU); torch; auto: onnx when it can"
-    )
-    threads: int | None = Field(
-        None, ge=1, le=64, description="threads of one embedding call; unset = the cores, at most 4"
-    )
-    cache_mb: int = Field(32, ge=0, description=_EMBED_CACHE)
+    sha256: str | None = None
+    backend: Literal["auto", "onnx", "torch"] = "auto"
+    threads: int | None = Field(None, ge=1, le=64)
+    cache_mb: int = Field(32, ge=0)
 
 
 class LiteLLMEmbedderConfig(_Strict):
@@ -187,7 +166,7 @@ class LiteLLMEmbedderConfig(_Strict):
     batch_size: int = Field(64, ge=1)
     dimension: int | None = None
     extra: dict[str, Any] = Field(default_factory=dict)
-    cache_mb: int = Field(32, ge=0, description=_EMBED_CACHE)
+    cache_mb: int = Field(32, ge=0)
 
 
 EmbedderConfig = Annotated[
@@ -197,27 +176,17 @@ EmbedderConfig = Annotated[
 
 
 class LLMConfig(_Strict):
-    model: str | None = Field(None, description="a litellm model string; unset = offline")
-    extra: dict[str, Any] = Field(default_factory=dict, description="passed to every call")
+    model: str | None = None
+    extra: dict[str, Any] = Field(default_factory=dict)
     extraction_mode: Literal["single_call", "per_agent"] = "single_call"
-    structured_output: Literal["auto", "json_schema", "json_object", "json_object_schema"] = Field(
-        "auto",
-        description="how replies are constrained: auto = json_schema where litellm says the "
-        "model supports it, else json_object; json_schema = native strict response_format "
-        "(OpenAI, Azure); json_object = JSON mode, schema in the prompt; json_object_schema "
-        "= {type: json_object, schema} (llama.cpp server), schema in the prompt too",
-    )
+    structured_output: Literal["auto", "json_schema", "json_object", "json_object_schema"] = "auto"
     timeout_s: float = Field(60.0, gt=0)
     max_retries: int = Field(3, ge=0)
-    chunk_tokens: int = Field(
-        6000, ge=200, description="conversation tokens per extraction call; longer ones split"
-    )
-    reconcile: bool = Field(True, description="let the LLM decide near-duplicates/conflicts")
-    related_limit: int = Field(5, ge=1, description="stored memories shown per candidate")
+    chunk_tokens: int = Field(6000, ge=200)
+    reconcile: bool = True
+    related_limit: int = Field(5, ge=1)
     related_min_similarity: float = Field(0.55, ge=0, le=1)
-    prompts: dict[MemoryType, str] = Field(
-        default_factory=dict, description="replace an agent's extraction instructions"
-    )
+    prompts: dict[MemoryType, str] = Field(default_factory=dict)
 
 
 # --- behaviour -------------------------------------------------------------------------
@@ -227,11 +196,7 @@ class AgentsConfig(_Strict):
     enabled: list[MemoryType] = Field(default_factory=lambda: list(MemoryType))
     working_ttl_s: int = Field(86_400, gt=0)
     core_char_limit: int = Field(2000, ge=100)
-    fact_keys: bool = Field(
-        False,
-        description="what the agents read from a turn is also a search key of that turn "
-        "(embedded and indexed with it; octomem.orchestrator.turn_keys)",
-    )
+    fact_keys: bool = False
 
     @property
     def working_ttl(self) -> timedelta:
@@ -249,8 +214,6 @@ class RetrieverWeights(_Strict):
     unnamed: float = Field(
         0.5,
         ge=0,
-        description="a question naming a speaker of the turns also searches the turns "
-        "without those names (octomem.orchestrator.recall.unnamed); 0 turns it off",
     )
 
 
@@ -259,56 +222,36 @@ class RrfWeights(RetrieverWeights):
 
     vector: float = Field(0.7, ge=0)
     keyword: float = Field(1.0, ge=0)
-    unnamed: float = Field(0.0, ge=0, description="not measured with rank fusion: off")
+    unnamed: float = Field(0.0, ge=0)
 
 
 class RecallConfig(_Strict):
     limit: int = Field(10, ge=1)
-    fusion: Literal["score", "rrf"] = Field(
-        "score", description="weighted sum of normalised scores, or reciprocal rank fusion"
-    )
-    rrf_k: int = Field(10, ge=1, description="the k of reciprocal rank fusion")
-    candidates: int = Field(50, ge=1, description="hits each retriever contributes per agent")
+    fusion: Literal["score", "rrf"] = "score"
+    rrf_k: int = Field(10, ge=1)
+    candidates: int = Field(50, ge=1)
     keyword_max_scored: int = Field(
         2000,
         ge=0,
-        description="BM25 scores at most the newest this many matching rows where it cannot "
-        "prove the others do not rank (embedded index; 0: every match)",
     )
     graph_hops: int = Field(1, ge=0, le=3)
     weights: RetrieverWeights = Field(default_factory=RetrieverWeights)
     rrf_weights: RrfWeights = Field(
         default_factory=RrfWeights,
-        description="per-retriever weights of `rrf` fusion (`weights` are score fusion's)",
     )
     agent_weights: dict[MemoryType, float] = Field(default_factory=dict)
-    cue_boost: float = Field(
-        1.5, ge=1, description="weight multiplier for agents a query's wording asks about"
-    )
-    actor_boost: float = Field(
-        2.0, ge=1, description="score multiplier for turns/events of a person the query names"
-    )
-    time_boost: float = Field(
-        2.0, ge=1, description="score multiplier for memories of a period the query names"
-    )
-    context_hits: int = Field(
-        20, ge=0, description="best raw-turn hits whose neighbouring turns join the ranking"
-    )
-    context_weight: float = Field(
-        0.6, ge=0, description="share of a hit's score its next turn gains (previous: half)"
-    )
+    cue_boost: float = Field(1.5, ge=1)
+    actor_boost: float = Field(2.0, ge=1)
+    time_boost: float = Field(2.0, ge=1)
+    context_hits: int = Field(20, ge=0)
+    context_weight: float = Field(0.6, ge=0)
     stale_weight: float = Field(
         0.5,
         ge=0,
         le=1,
-        description="share of its score a turn keeps when a fact it said was replaced",
     )
-    ranker: Literal["fusion", "learned"] = Field(
-        "fusion",
-        description="the final order: the fused scores, or a learned model re-ordering the "
-        "first ranker_pool hits (octomem.orchestrator.learned_rank)",
-    )
-    ranker_pool: int = Field(50, ge=1, description="hits the learned ranker re-orders")
+    ranker: Literal["fusion", "learned"] = "fusion"
+    ranker_pool: int = Field(50, ge=1)
 
 
 class TelemetryConfig(_Strict):
@@ -322,8 +265,6 @@ class InputConfig(_Strict):
     max_import_line_bytes: int = Field(
         64 << 20,
         ge=1024,
-        description="longest line of an export an import reads (a memory with its history, "
-        "a kept file); the whole file is bounded by service.max_import_bytes",
     )
 
 
@@ -333,121 +274,67 @@ FetchScheme = Literal["http", "https"]
 class FetchConfig(_Strict):
     """Remote http(s) URLs in content parts: off unless enabled."""
 
-    enabled: bool = Field(False, description="fetch http(s) URLs of image and file parts")
+    enabled: bool = False
     schemes: list[FetchScheme] = Field(
         default_factory=lambda: list[FetchScheme](["https"]),
-        description="URL schemes that may be fetched",
     )
-    timeout_s: float = Field(10.0, gt=0, description="whole fetch, redirects included")
+    timeout_s: float = Field(10.0, gt=0)
     max_redirects: int = Field(3, ge=0)
-    allow_private: bool = Field(
-        False,
-        description="also fetch from loopback, link-local, private and reserved addresses "
-        "(every address a host resolves to is checked); for tests and intranets only",
-    )
+    allow_private: bool = False
 
 
 class MediaConfig(_Strict):
     """Images, PDFs and documents in message content parts (docs/agents.md)."""
 
-    max_bytes: int = Field(20_000_000, ge=1, description="largest image or file read, bytes")
-    max_parts: int = Field(16, ge=0, description="image and file parts per message")
-    max_pixels: int = Field(
-        25_000_000, ge=1, description="largest image (width x height), checked before decoding"
-    )
-    max_pages: int = Field(300, ge=1, description="most pages a PDF may have")
-    max_ocr_pages: int = Field(
-        20, ge=0, description="most scanned pages of one PDF read by OCR (~2 s a page)"
-    )
-    max_text_chars: int = Field(
-        500_000, ge=1, description="most text read from the parts of one message"
-    )
-    chunk_chars: int = Field(
-        1_500, ge=200, description="a page or section longer than this is stored in chunks"
-    )
-    ocr: bool = Field(True, description="read text in images and scanned pages (octomem[media])")
-    local_files: bool = Field(
-        True, description="read local file paths and file:// URLs named in content parts"
-    )
-    vision: Literal["auto", "on", "off"] = Field(
-        "auto",
-        description="show images to the LLM inside its extraction call, to describe them: "
-        "auto = when llm.model is set and litellm says it supports vision; on = any llm.model",
-    )
-    vision_max_images: int = Field(
-        4, ge=0, description="most images shown to the LLM in one extraction call"
-    )
-    vision_max_side: int = Field(
-        1024, ge=64, description="a larger image is scaled down to this longest side first"
-    )
+    max_bytes: int = Field(20_000_000, ge=1)
+    max_parts: int = Field(16, ge=0)
+    max_pixels: int = Field(25_000_000, ge=1)
+    max_pages: int = Field(300, ge=1)
+    max_ocr_pages: int = Field(20, ge=0)
+    max_text_chars: int = Field(500_000, ge=1)
+    chunk_chars: int = Field(1_500, ge=200)
+    ocr: bool = True
+    local_files: bool = True
+    vision: Literal["auto", "on", "off"] = "auto"
+    vision_max_images: int = Field(4, ge=0)
+    vision_max_side: int = Field(1024, ge=64)
     fetch: FetchConfig = Field(default_factory=FetchConfig)
-    keep_originals: bool = Field(
-        False,
-        description="keep the original bytes of image and file parts in data_dir/blobs (not "
-        "those whose text holds a secret); embedded stores only",
-    )
+    keep_originals: bool = False
 
 
 class IngestConfig(_Strict):
     """`octomem ingest PATH`: files and folders read as resource memories (docs/cli.md)."""
 
-    max_files: int = Field(
-        10_000, ge=1, description="most files a folder may hold (more: nothing is ingested)"
-    )
-    max_file_bytes: int = Field(
-        20_000_000, ge=1, description="a larger file is skipped (media.max_bytes caps it too)"
-    )
-    max_total_bytes: int = Field(
-        2_000_000_000, ge=1, description="files read in one run; the rest are skipped"
-    )
-    hidden: bool = Field(False, description="read hidden files and folders (.git, .obsidian)")
-    max_messages: int = Field(
-        100_000, ge=1, description="most messages of one mailbox or conversations of a Slack export"
-    )
-    max_unpacked_bytes: int = Field(
-        500_000_000, ge=1, description="a Slack export unpacking past this is refused (zip bomb)"
-    )
+    max_files: int = Field(10_000, ge=1)
+    max_file_bytes: int = Field(20_000_000, ge=1)
+    max_total_bytes: int = Field(2_000_000_000, ge=1)
+    hidden: bool = False
+    max_messages: int = Field(100_000, ge=1)
+    max_unpacked_bytes: int = Field(500_000_000, ge=1)
 
 
 class ConcurrencyConfig(_Strict):
-    lock_timeout_s: float = Field(
-        120.0, gt=0, description="how long a write waits for its scope's lock before failing"
-    )
-    lease_ttl_s: float = Field(
-        30.0, gt=0, description="a dead process's scope lease expires after this long"
-    )
+    lock_timeout_s: float = Field(120.0, gt=0)
+    lease_ttl_s: float = Field(30.0, gt=0)
 
 
 class ServiceConfig(_Strict):
     """`octomem serve`: limits, audit trail and token signing of the HTTP service."""
 
-    rate_limit_per_minute: int = Field(
-        600, ge=1, description="requests per minute per key, unless the key sets its own"
-    )
-    max_body_bytes: int = Field(
-        2_000_000, ge=1024, description="a larger request body is refused with 413"
-    )
+    rate_limit_per_minute: int = Field(600, ge=1)
+    max_body_bytes: int = Field(2_000_000, ge=1024)
     max_import_bytes: int = Field(
         1 << 30,
         ge=1024,
-        description="largest export an import reads: a file, a stream or the body of "
-        "/v1/import (streamed to a file, then read line by line)",
     )
-    max_messages: int = Field(200, ge=1, description="messages in one add/process call")
-    max_query_chars: int = Field(4000, ge=1, description="characters of a search query")
-    max_page_size: int = Field(1000, ge=1, description="largest limit of a list or search")
-    deadline_s: float = Field(
-        60.0, gt=0, description="a request still running after this answers 503"
-    )
-    max_concurrent: int = Field(
-        64, ge=1, description="requests a worker runs at once; more answer 503 at once"
-    )
+    max_messages: int = Field(200, ge=1)
+    max_query_chars: int = Field(4000, ge=1)
+    max_page_size: int = Field(1000, ge=1)
+    deadline_s: float = Field(60.0, gt=0)
+    max_concurrent: int = Field(64, ge=1)
     reserved_slots: int | None = Field(
         None,
         ge=0,
-        description="of max_concurrent, the requests one API key cannot take: a key runs at "
-        "most max_concurrent - reserved_slots at once, more answer 503, so that no key holds "
-        "every slot while other keys are refused; unset = an eighth of max_concurrent",
     )
 
     @model_validator(mode="after")
@@ -465,26 +352,14 @@ class ServiceConfig(_Strict):
         reserved = self.reserved_slots
         return self.max_concurrent - (self.max_concurrent // 8 if reserved is None else reserved)
 
-    audit_log: UserPath | None = Field(
-        None, description="the audit trail (JSON lines); unset = data_dir/service/audit.log"
-    )
-    audit_max_mb: int = Field(100, ge=1, description="the audit file rotates at this size")
-    audit_backups: int = Field(10, ge=0, description="rotated audit files kept")
-    jwt_secret: SecretStr | None = Field(
-        None,
-        description="signs the OAuth2 access tokens (HS256, >= 32 characters); unset = no "
-        "/oauth/token. Rotate by moving the old secret to jwt_previous_secrets",
-    )
-    jwt_previous_secrets: list[SecretStr] = Field(
-        default_factory=list, description="earlier secrets whose tokens are still accepted"
-    )
-    token_ttl_s: int = Field(900, ge=30, le=86_400, description="lifetime of an access token")
-    shutdown_grace_s: float = Field(
-        30.0, ge=0, description="SIGTERM: how long in-flight requests may finish"
-    )
-    max_open_projects: int = Field(
-        16, ge=1, description="projects a worker keeps open; the least recently used closes"
-    )
+    audit_log: UserPath | None = None
+    audit_max_mb: int = Field(100, ge=1)
+    audit_backups: int = Field(10, ge=0)
+    jwt_secret: SecretStr | None = None
+    jwt_previous_secrets: list[SecretStr] = Field(default_factory=list)
+    token_ttl_s: int = Field(900, ge=30, le=86_400)
+    shutdown_grace_s: float = Field(30.0, ge=0)
+    max_open_projects: int = Field(16, ge=1)
 
     @field_validator("jwt_secret", "jwt_previous_secrets")
     @classmethod
@@ -509,27 +384,9 @@ class Settings(BaseSettings):
     )
 
     data_dir: UserPath = Path("~/.octomem")
-    project: str = Field(
-        DEFAULT_PROJECT,
-        description="the project this Orchestrator serves: its memories live apart from "
-        "every other project's in every store (files under data_dir/projects/<project>, "
-        "its own Chroma collections, its own graph namespace and id key); 'default' "
-        "keeps data_dir itself. Lowercase letters, digits, '-' and '_', 1-40 characters",
-    )
-    deployment: str = Field(
-        DEFAULT_DEPLOYMENT,
-        description="the deployment these hosts form: deployments sharing one Chroma server "
-        "or tenant and one Neo4j database keep apart (collections, graph nodes, history, "
-        "journal, keyword index, keys), and doctor, reset and repairs see only their own. "
-        "Give every host of one deployment the same name; 'default' keeps the names stores "
-        "had before deployments. Same characters as project",
-    )
-    id_key: SecretStr | None = Field(
-        None,
-        description="secret that memory ids are keyed with (HMAC-SHA256); default: the key "
-        "in data_dir/id.key, created on first use. Set it (OCTOMEM_ID_KEY) to the same "
-        "value on every host that shares one Chroma / graph server",
-    )
+    project: str = DEFAULT_PROJECT
+    deployment: str = DEFAULT_DEPLOYMENT
+    id_key: SecretStr | None = None
     vector: VectorConfig = Field(default_factory=ChromaEmbedded)
     graph: GraphConfig = Field(default_factory=LadybugConfig)
     embedder: EmbedderConfig = Field(default_factory=LocalEmbedderConfig)
