@@ -82,21 +82,6 @@ T = TypeVar("T")
 SYNC_THRESHOLD = 300
 
 
-def _sync_threshold(collection: Any) -> None:
-    """A collection made with another `SYNC_THRESHOLD` (an older octomem's) takes ours, for
-    the next time it is opened; one whose server refuses keeps its own."""
-    hnsw = (getattr(collection, "configuration_json", None) or {}).get("hnsw") or {}
-    if hnsw.get("sync_threshold", SYNC_THRESHOLD) == SYNC_THRESHOLD:
-        return
-    for _ in range(2):  # a busy engine (a locked file under load) may refuse once
-        try:
-            collection.modify(configuration={"hnsw": {"sync_threshold": SYNC_THRESHOLD}})
-            return
-        except Exception as exc:  # a tuning: never a reason to refuse the store
-            error = exc
-    log.warning("chroma_sync_threshold_kept", collection=collection.name, error=str(error))
-
-
 def _and_live(
     check: Callable[[MemoryBase], bool] | None, live_at: datetime
 ) -> Callable[[MemoryBase], bool]:
@@ -349,7 +334,6 @@ class ChromaVectorStore:
                 )
             except ChromaNotFoundError as exc:  # e.g. a server's tenant or database
                 raise self._error(f"opening collection {memory_type.value}", exc) from exc
-            _sync_threshold(collection)
             self._claim(collection)
             if cache is not None:
                 since = cache.generation

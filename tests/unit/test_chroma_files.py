@@ -60,20 +60,11 @@ async def test_a_collection_of_another_layout_is_refused_when_the_store_opens(
     await again.close()
 
 
-async def test_collections_take_octomems_sync_threshold_made_or_opened(tmp_path: Path) -> None:
-    """A collection octomem makes syncs its vector index every `SYNC_THRESHOLD` entries; one
-    an older octomem made with Chroma's default is given it when opened (in force from the
-    next open: Chroma reads it then)."""
+async def test_collections_take_octomems_sync_threshold(tmp_path: Path) -> None:
+    """A collection octomem makes syncs its vector index every `SYNC_THRESHOLD` entries."""
     from octomem.stores.chroma import SYNC_THRESHOLD
 
     path = tmp_path / "chroma"
-    client = chromadb.PersistentClient(str(path), Settings(anonymized_telemetry=False))
-    older = ChromaVectorStore.embedded(path)
-    client.create_collection(
-        older.collection_name(SEM), configuration={"hnsw": {"space": "cosine"}}
-    )
-    client.close()
-
     store = ChromaVectorStore.embedded(path)
     await store.init()
     await store.upsert(SEM, [fact(1)], [EMB])
