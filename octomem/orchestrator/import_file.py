@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from octomem.errors import InvalidInputError
-from octomem.sensitive import mask_value
+from octomem.sensitive import mask_value, replace_found, secrets_in_value
 from octomem.validation import parse_json
 
 FORMAT = "octomem-export"
@@ -157,30 +157,67 @@ _NAMES = ("attribute", "key", "predicate", "label", "kind")
 _VALUES = ("value", "object")
 
 
-def masked(part: Any) -> Any:
+def masked(part: Any, found: dict[str, str] | None = None) -> Any:
     """A line (or the record or history event it holds) with every secret in its text
     masked, but for the values of its own structure keys (content hashes are derived
-    again from the masked text: `import_checks`)."""
+    again from the masked text: `import_checks`); a secret found in one of its texts
+    (`found`: of the whole line) is masked wherever else its texts give it, as an
+    update's text and metadata are (`mask_together`)."""
+    if found is None:
+        found = secrets_in_value(_free_text(part))
     if not isinstance(part, dict):
-        return mask_value(part)
-    out: dict[str, Any] = mask_value(
-        {k: v for k, v in part.items() if k not in _STRUCTURE and k not in _HOLDS_PARTS}
+        return replace_found(mask_value(part), found)
+    out: dict[str, Any] = replace_found(
+        mask_value(
+            {k: v for k, v in part.items() if k not in _STRUCTURE and k not in _HOLDS_PARTS}
+        ),
+        found,
     )
     for key, value in part.items():
         if key in _STRUCTURE:
             out[key] = value
         elif key == "record":
-            out[key] = None if value is None else masked(value)
+            out[key] = None if value is None else masked(value, found)
         elif key == "history":
-            out[key] = [masked(e) for e in value] if isinstance(value, list) else mask_value(value)
+            out[key] = (
+                [masked(e, found) for e in value]
+                if isinstance(value, list)
+                else replace_found(mask_value(value), found)
+            )
         elif key in ("source", "internal"):
             ids = _SOURCE_IDS if key == "source" else _INTERNAL_IDS
             out[key] = (
-                {k: v if k in ids else mask_value(v) for k, v in value.items()}
+                {
+                    k: v if k in ids else replace_found(mask_value(v), found)
+                    for k, v in value.items()
+                }
                 if isinstance(value, dict)
-                else mask_value(value)
+                else replace_found(mask_value(value), found)
             )
     for name in (part[n] for n in _NAMES if isinstance(part.get(n), str)):
         for field in (f for f in _VALUES if isinstance(out.get(f), str) and out[f]):
             out[field] = next(iter(mask_value({name: out[field]}).values()))
     return out
+
+
+def _free_text(part: Any) -> Any:
+    """What of a line `masked` masks (its structure keys' values left out), with a named
+    value as the key it names ({"wifi_password": X} for attribute and value): what its
+    secrets are found in."""
+    if not isinstance(part, dict):
+        return part
+    free: list[Any] = [
+        {k: v for k, v in part.items() if k not in _STRUCTURE and k not in _HOLDS_PARTS}
+    ]
+    for key in _HOLDS_PARTS:
+        value = part.get(key)
+        ids = _SOURCE_IDS | _INTERNAL_IDS
+        if key in ("source", "internal") and isinstance(value, dict):
+            free.append({k: v for k, v in value.items() if k not in ids})
+        elif isinstance(value, list):
+            free += [_free_text(item) for item in value]
+        elif value is not None:
+            free.append(_free_text(value))
+    for name in (part[n] for n in _NAMES if isinstance(part.get(n), str)):
+        free += [{name: part[f]} for f in _VALUES if isinstance(part.get(f), str)]
+    return free

@@ -265,14 +265,16 @@ def _tampered_export(orch: Orchestrator) -> str:
         for line in lines:
             if line["type"] == "memory" and line["record"] is not None:
                 record = line["record"]
-                added = "\n" + text()  # in the record and in the history event that logs it
+                named = some()  # in the record and in the history event that logs it
+                added = "\n" + _joined(named)
                 record["content"] += added
                 record["metadata"] |= {"note": text(), "structure": structured()}
+                record["metadata"]["bare"] = [s.value for s in named]  # named in the content
                 record["internal"]["note"] = text()
                 record["source"]["extractor"] = text()  # free text, not an id
                 for event in line["history"]:
                     event["new_value"] = (event["new_value"] or "") + "\n" + text()
-                    event["old_value"] = text()
+                    event["old_value"] = text() + " " + " ".join(s.value for s in named)
                     event["actor"] = text()
                     if event.get("record"):
                         last = event is line["history"][-1]
