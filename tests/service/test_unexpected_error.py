@@ -4,17 +4,14 @@ and its audit line - the id a caller quotes finds the log's traceback."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from octomem.orchestrator.engine import Orchestrator
-from octomem.service.app import create_app
-from octomem.settings import load_settings
+from tests.service.in_process import request
 
 
 def test_an_unexpected_error_answers_500_with_the_request_id_and_an_audit_line(
@@ -24,20 +21,13 @@ def test_an_unexpected_error_answers_500_with_the_request_id_and_an_audit_line(
         raise RuntimeError("a defect deep inside")
 
     monkeypatch.setattr(Orchestrator, "arecall", broken)
-    app = create_app(load_settings(data_dir=tmp_path))
-
-    async def ask() -> httpx.Response:
-        async with app.router.lifespan_context(app):
-            _, secret = await app.state.octomem.keys.create(project="default", scopes=["read"])
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-                return await client.post(
-                    "/v1/recall",
-                    json={"query": "jazz", "user_id": "ana"},
-                    headers={"Authorization": f"Token {secret}", "X-Request-ID": "req-500"},
-                )
-
-    answer = asyncio.run(ask())
+    answer = request(
+        tmp_path,
+        "POST",
+        "/v1/recall",
+        json={"query": "jazz", "user_id": "ana"},
+        headers={"X-Request-ID": "req-500"},
+    )
     assert answer.status_code == 500, answer.text
     assert answer.headers["x-request-id"] == "req-500"
     body = answer.json()

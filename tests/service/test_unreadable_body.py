@@ -4,14 +4,11 @@ a syntax error, bytes that are not UTF-8, a number Python refuses to convert (mo
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
-import httpx
 import pytest
 
-from octomem.service.app import create_app
-from octomem.settings import load_settings
+from tests.service.in_process import request
 
 JSON = "application/json"
 BODIES = {
@@ -24,20 +21,7 @@ BODIES = {
 
 @pytest.mark.parametrize("body", BODIES, ids=["syntax", "not-utf8", "long-number", "deep"])
 def test_an_unreadable_body_is_a_400_saying_why(tmp_path: Path, body: bytes) -> None:
-    app = create_app(load_settings(data_dir=tmp_path))
-
-    async def send() -> httpx.Response:
-        async with app.router.lifespan_context(app):
-            _, secret = await app.state.octomem.keys.create(project="default", scopes=["read"])
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-                return await client.post(
-                    "/v1/recall",
-                    content=body,
-                    headers={"Authorization": f"Token {secret}", "Content-Type": JSON},
-                )
-
-    answer = asyncio.run(send())
+    answer = request(tmp_path, "POST", "/v1/recall", content=body, headers={"Content-Type": JSON})
     assert answer.status_code == 400, answer.text
     problem = answer.json()
     assert BODIES[body] in problem["detail"], problem
