@@ -84,6 +84,9 @@ WORST = (
     ("", 'name="pw"  value="', ""),
     ("", "- name: DB_PASSWORD\n  value: x\n", ""),
     ('"value": "', "\\a", ""),
+    ("| a |\n", " \t", "x"),
+    ("", "pw-", ""),
+    ("site,password\n", "g,Zq9xTpw7\n", ""),
 )
 
 

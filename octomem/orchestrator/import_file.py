@@ -201,9 +201,9 @@ def masked(part: Any, found: dict[str, str] | None = None) -> Any:
 
 
 def _free_text(part: Any) -> Any:
-    """What of a line `masked` masks (its structure keys' values left out), with a named
-    value as the key it names ({"wifi_password": X} for attribute and value): what its
-    secrets are found in."""
+    """What of a line `masked` masks (its structure keys' values left out): what its
+    secrets are found in. A value named by its predicate or attribute is masked where it
+    stands only: the object of SHARED_PASSWORD_WITH is a person, named elsewhere too."""
     if not isinstance(part, dict):
         return part
     free: list[Any] = [
@@ -218,6 +218,4 @@ def _free_text(part: Any) -> Any:
             free += [_free_text(item) for item in value]
         elif value is not None:
             free.append(_free_text(value))
-    for name in (part[n] for n in _NAMES if isinstance(part.get(n), str)):
-        free += [{name: part[f]} for f in _VALUES if isinstance(part.get(f), str)]
     return free

@@ -251,6 +251,11 @@ def mask_text(text: str) -> str:
     return mask(text).text
 
 
+# a word of a secret found with words around it ("Gmail: Lm3*xRt9w") that is a secret on
+# its own wherever it stands: 8 characters or more, holding a digit and no space
+_GENERATED = re.compile(r"(?<!\S)(?=\S*\d)[^\s\"'`]{8,}(?!\S)")
+
+
 def secrets_in_value(value: Any) -> dict[str, str]:
     """The secrets of a JSON-like value (metadata) as written -> their kinds: those
     `mask` finds in each of its strings (keys too), read alone, and the whole value of a
@@ -276,6 +281,9 @@ def secrets_in_value(value: Any) -> dict[str, str]:
 
     walk(value, False)
     found = secrets_across(strings, joined=False)
+    for secret, kind in list(found.items()):  # "Gmail: Lm3*xRt9w", a list item: its key
+        for word in _GENERATED.findall(secret) if " " in secret else ():
+            found.setdefault(word, kind)
     for text in named:
         if replaceable(text.strip()):
             found.setdefault(text.strip(), "secret")

@@ -42,9 +42,11 @@ _IDENTIFIED = re.compile(
     re.I,
 )
 _TO = re.compile(r"\bTO\b", re.I)
-# a line of PostgreSQL's .pgpass: host:port:database:user:password
+# a line of PostgreSQL's .pgpass: host:port:database:user:password (a host: localhost, *
+# or a dotted name or address)
 _PGPASS = re.compile(
-    r"^[ \t]*[\w.*-]{1,253}:(?:\d{1,5}|\*):[^\s:]{1,63}:[^\s:]{1,63}:(?P<value>\S{1,200})[ \t]*$",
+    r"^[ \t]*(?:localhost|\*|[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}):(?:\d{1,5}|\*):[\w.*-]{1,63}:"
+    r"[\w.*@-]{1,63}:(?P<value>\S{1,200}?)[ \t]*\r?$",
     re.M,
 )
 _STATEMENT_END = re.compile(r"[ \t]*(?:;|\r?\n|$)")

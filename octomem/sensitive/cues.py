@@ -52,6 +52,7 @@ from octomem.sensitive.cue_words import (
     USED_WITH_NEXT,
     VERB,
 )
+from octomem.sensitive.keys_named import secret_key
 from octomem.sensitive.spans import MARK, Found
 
 _KINDS = ("password", "codes", "seed", "code", "key")
@@ -125,12 +126,13 @@ _ASSIGNED = re.compile(
     r"token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?|psk|contrase[ñn]a|"
     r"mot_de_passe|парол[ьяю])"
     r"(?!s\b|s?[_-]?(?:count|usage|limit|budget|used|ids?|type)\b)"  # max_tokens=, token_count:
-    r"[A-Za-z0-9_.-]*(?:\\?[\"'])?\s*[:=]\s*",  # JSON in a string too: \"password\": \"X\"
+    r"[A-Za-z0-9_.-]{0,60}(?:\\?[\"'])?\s*[:=]\s*",  # JSON in a string too: \"password\": \"X\"
     re.I,
 )
 _REFERENCE = re.compile(r"[\"']?\$(?:[({]|[A-Z_][A-Z0-9_]*(?![^\s\"'`;]))")
 _PASSWORD_NAME = re.compile(r"pass(?:word|wd|wort)|pwd", re.I)
 _NAME = re.compile(r"[A-Za-z0-9_.-]*")
+_NOT_SET = NOT_A_VALUE | {"true", "false", "yes", "no", "on", "off", "none", "null"}
 _QUOTED = re.compile(
     r"\"([^\"\n]{1,200})\"|'([^'\n]{1,200})'|`([^`\n]{1,200})`|\\\"([^\"\\\n]{1,200})\\\""
 )
@@ -295,10 +297,11 @@ def _assigned_value(text: str, assigned: re.Match[str]) -> tuple[int, int] | Non
         span is None
         and _PASSWORD_NAME.search(compound)
         and not _PASSWORD_NAME.fullmatch(compound)  # "password: X" is a cue's (`_CUE`)
+        and secret_key(compound)  # not PASSWORD_MIN_LENGTH=12, PASSWORD_RESET_ENABLED=true
         and "\n" not in name
     ):
         word = _TOKEN.match(text, at)
-        if word and not text.startswith(MARK, at) and word.group().lower() not in NOT_A_VALUE:
+        if word and not text.startswith(MARK, at) and word.group().lower() not in _NOT_SET:
             span = _trim(text, *word.span())
     return span
 

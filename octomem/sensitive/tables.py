@@ -20,7 +20,7 @@ from octomem.sensitive.spans import Found
 
 _DECORATION = re.compile(r"^(?:\*{1,3}|`|<\w+>)|(?:\*{1,3}|`|</\w+>)$")
 _WORDS = re.compile(r"[\s_.-]+")
-_RULE = re.compile(r"[ \t]*\|?[ \t]*:?-{2,}:?[ \t]*(?:\|[ \t]*:?-{2,}:?[ \t]*)*\|?[ \t]*")
+_RULE_CELL = re.compile(r":?-+:?")
 _PIPE = re.compile(r"(?<!\\)\|")
 _FIELD = re.compile(r"[\w .#/()-]{1,40}")
 _VALUE_HEADERS = frozenset({"value", "values", "wert", "valeur", "valor", "значение"})
@@ -57,11 +57,23 @@ def _cell(text: str, span: _Span, named: tuple[str, str]) -> Iterator[Found]:
 
 
 def _lines(text: str) -> list[_Span]:
+    """Each line's span, without its line break (a `\r\n` one too)."""
     spans, at = [], 0
     for line in text.split("\n"):
-        spans.append((at, at + len(line)))
+        spans.append((at, at + len(line.removesuffix("\r"))))
         at += len(line) + 1
     return spans
+
+
+def _rule(text: str, span: _Span) -> bool:
+    """Whether a line is a table's header rule: `|---|:---:|`, its outer pipes optional
+    (read cell by cell: a regex of optional spaces around optional pipes would try every
+    split of a long run of spaces)."""
+    row = text[slice(*span)].strip()
+    if "-" not in row or "|" not in row:
+        return False
+    cells = row.removeprefix("|").removesuffix("|").split("|")
+    return all(_RULE_CELL.fullmatch(cell.strip()) for cell in cells)
 
 
 def _pipe_cells(text: str, start: int, end: int) -> list[_Span]:
@@ -87,20 +99,21 @@ def _pipe_tables(text: str) -> Iterator[Found]:
         if "|" not in text[slice(*line)]:
             named, value_table = [], True  # a line without a pipe ends the table
             continue
-        if _RULE.fullmatch(text, *line):
+        if _rule(text, line):
             continue
         cells = _pipe_cells(text, *line)
-        if i + 1 < len(lines) and _RULE.fullmatch(text, *lines[i + 1]):  # a header
-            named = [_header(text[slice(*cell)]) for cell in cells]
-            value_table = len(cells) == 2 and (
-                text[slice(*cells[1])].strip("*` ").lower() in _VALUE_HEADERS
-            )
-            continue
+        # (a header too is read as a row of the table above it, which it may be: a row of
+        # dashes after it is no proof it starts another)
         for cell, cue in zip(cells, named, strict=False):
             if cue is not None:
                 yield from _cell(text, cell, cue)
         if value_table and len(cells) == 2 and (cue := _header(text[slice(*cells[0])])):
             yield from _cell(text, cells[1], cue)
+        if i + 1 < len(lines) and _rule(text, lines[i + 1]):  # a header
+            named = [_header(text[slice(*cell)]) for cell in cells]
+            value_table = len(cells) == 2 and (
+                text[slice(*cells[1])].strip("*` ").lower() in _VALUE_HEADERS
+            )
 
 
 def _fields(text: str, start: int, end: int, sep: str) -> list[_Span] | None:
@@ -148,9 +161,13 @@ def _delimited_table(text: str, lines: list[_Span], i: int) -> tuple[int, list[F
             continue
         found: list[Found] = []
         for at in range(i + 1, len(lines)):
+            if sep not in text[slice(*lines[at])]:
+                if text[slice(*lines[at])].strip():
+                    return at, found  # a line of no fields ends the table; a blank one not
+                continue
             row = _fields(text, *lines[at], sep)
             if not row or len(row) != len(head):
-                return at, found
+                continue  # a row of other fields (a comma inside, one field more)
             for field, cue in zip(row, named, strict=True):
                 if cue is not None:
                     found.extend(_cell(text, field, cue))

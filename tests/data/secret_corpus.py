@@ -95,6 +95,9 @@ SECRETS: list[Secret] = [
     s("password", '{"db": {"user": "bob", "pass": "Db7secret"}}', "Db7secret"),
     s("password", "db.example.com:5432:app:bob:Pg9secret", "Pg9secret"),
     s("wifi", 'network={\n  ssid="Home"\n  psk="Wpa7Home2"\n}', "Wpa7Home2"),
+    s("password", "| site | password |\r\n|---|---|\r\n| gmx | Crlf7Table |\r\n", "Crlf7Table"),
+    s("password", "site,user,password\ngmail,bob,x1Blank\n\nyahoo,al,Blank9Line", "Blank9Line"),
+    s("password", "site,user,password\na,b,c,d\nyahoo,al,Extra5Field", "Extra5Field"),
     # --- vendor keys and tokens
     s("aws", "My AWS access key is AKIAIOSFODNN7EXAMPLE, keep it safe.", "AKIAIOSFODNN7EXAMPLE"),
     s("aws", "The temporary key ASIAY34FZKBOKMUTVV7A expires tonight.", "ASIAY34FZKBOKMUTVV7A"),
@@ -605,6 +608,8 @@ SECRETS: list[Secret] = [
 NEGATIVES: list[str] = [
     "The match ends 10:30:45:12:00 in the log",
     "ssid=Home psk=wpa2 band=5",
+    "server:8080:api:v1:healthz and localhost:3000:GET:/api:200",
+    "PASSWORD_RESET_ENABLED=true\nPASSWORD_MIN_LENGTH=12",
     # names of secrets given a reference to one, or a count
     "export OCTOMEM_MCP_API_KEY=\"$(python -c 'import secrets; print(secrets.token_hex())')\"",
     "DB_PASSWORD=$DB_PASS in the compose file",
