@@ -165,13 +165,14 @@ def masked(part: Any, found: dict[str, str] | None = None) -> Any:
     update's text and metadata are (`mask_together`)."""
     if found is None:
         found = secrets_in_value(_free_text(part))
+
+    def clean(value: Any) -> Any:
+        return replace_found(mask_value(value), found)
+
     if not isinstance(part, dict):
-        return replace_found(mask_value(part), found)
-    out: dict[str, Any] = replace_found(
-        mask_value(
-            {k: v for k, v in part.items() if k not in _STRUCTURE and k not in _HOLDS_PARTS}
-        ),
-        found,
+        return clean(part)
+    out: dict[str, Any] = clean(
+        {k: v for k, v in part.items() if k not in _STRUCTURE and k not in _HOLDS_PARTS}
     )
     for key, value in part.items():
         if key in _STRUCTURE:
@@ -180,19 +181,14 @@ def masked(part: Any, found: dict[str, str] | None = None) -> Any:
             out[key] = None if value is None else masked(value, found)
         elif key == "history":
             out[key] = (
-                [masked(e, found) for e in value]
-                if isinstance(value, list)
-                else replace_found(mask_value(value), found)
+                [masked(e, found) for e in value] if isinstance(value, list) else clean(value)
             )
         elif key in ("source", "internal"):
             ids = _SOURCE_IDS if key == "source" else _INTERNAL_IDS
             out[key] = (
-                {
-                    k: v if k in ids else replace_found(mask_value(v), found)
-                    for k, v in value.items()
-                }
+                {k: v if k in ids else clean(v) for k, v in value.items()}
                 if isinstance(value, dict)
-                else replace_found(mask_value(value), found)
+                else clean(value)
             )
     for name in (part[n] for n in _NAMES if isinstance(part.get(n), str)):
         for field in (f for f in _VALUES if isinstance(out.get(f), str) and out[f]):
@@ -211,9 +207,8 @@ def _free_text(part: Any) -> Any:
     ]
     for key in _HOLDS_PARTS:
         value = part.get(key)
-        ids = _SOURCE_IDS | _INTERNAL_IDS
         if key in ("source", "internal") and isinstance(value, dict):
-            free.append({k: v for k, v in value.items() if k not in ids})
+            free.append({k: v for k, v in value.items() if k not in _SOURCE_IDS | _INTERNAL_IDS})
         elif isinstance(value, list):
             free += [_free_text(item) for item in value]
         elif value is not None:
