@@ -87,6 +87,13 @@ WORST = (
     ("| a |\n", " \t", "x"),
     ("", "pw-", ""),
     ("site,password\n", "g,Zq9xTpw7\n", ""),
+    ("", "changed my password from a ", ""),
+    ("", "credentials: a/", ""),
+    ("", "password: a (old: ", ""),
+    ("", "- name: DB_PASSWORD\n# x\n", ""),
+    ("", 'value="a" key="', ""),
+    ("<password><![CDATA[", "a", ""),
+    ("", "the code to the safe is ", ""),
 )
 
 

@@ -60,23 +60,30 @@ _SET_PASSWORD = re.compile(
 # of one: <property name="db.password">X</property>)
 _ELEMENT = re.compile(
     r"<(?P<tag>[A-Za-z_][\w:.-]{0,59})(?P<attributes>\s[^<>]{0,200})?>"
-    r"(?P<value>[^<>\n]{1,200})</(?P=tag)\s{0,20}>"
+    r"(?:<!\[CDATA\[(?P<cdata>[^\]\n]{1,200})\]\]>|(?P<value>[^<>\n]{1,200}))</(?P=tag)\s{0,20}>"
 )
 _NAME_ATTRIBUTE = re.compile(r"\b(?:name|key)\s{0,20}=\s{0,20}[\"']([^\"'<>\n]{1,80})[\"']", re.I)
-# .NET appSettings and the like: key="DbPassword" value="X", name="password" value="X"
-_ATTRIBUTES = re.compile(
+# .NET appSettings and the like: key="DbPassword" value="X", name="password" value="X",
+# either order
+_ATTRIBUTE_NAME = (
     r"\b(?:key|name)[ \t]*=[ \t]*(?:\"(?P<n1>[^\"<>\n]{1,80})\"|'(?P<n2>[^'<>\n]{1,80})')"
-    r"\s{1,40}value[ \t]*=[ \t]*(?:\"(?P<v1>[^\"<>\n]{1,400})\"|'(?P<v2>[^'<>\n]{1,400})')",
-    re.I,
 )
-# Kubernetes env, compose, Helm values: "- name: DB_PASSWORD\n  value: X", either order
+_ATTRIBUTE_VALUE = r"\bvalue[ \t]*=[ \t]*(?:\"(?P<v1>[^\"<>\n]{1,400})\"|'(?P<v2>[^'<>\n]{1,400})')"
+_ATTRIBUTES = (
+    re.compile(rf"{_ATTRIBUTE_NAME}\s{{1,40}}{_ATTRIBUTE_VALUE}", re.I),
+    re.compile(rf"{_ATTRIBUTE_VALUE}\s{{1,40}}{_ATTRIBUTE_NAME}", re.I),
+)
+# Kubernetes env, compose, Helm values: "- name: DB_PASSWORD\n  value: X", either order,
+# up to three comment lines between
 _NAME = r"(?P<nq>[\"']?)(?P<name>[\w.-]{1,80})(?P=nq)"
+_COMMENTS = r"(?:[ \t]*#[^\n]{0,200}\n){0,3}"
 _YAML_PAIRS = (
     re.compile(
-        rf"\bname:[ \t]*{_NAME}[ \t]*\r?\n[ \t]*(?:-[ \t]+)?value:[ \t]*(?P<value>\S[^\n]{{0,399}})"
+        rf"\bname:[ \t]*{_NAME}[ \t]*\r?\n{_COMMENTS}[ \t]*(?:-[ \t]+)?value:[ \t]*"
+        r"(?P<value>\S[^\n]{0,399})"
     ),
     re.compile(
-        r"\bvalue:[ \t]*(?P<value>\S[^\n]{0,399})\n[ \t]*(?:-[ \t]+)?name:[ \t]*"
+        rf"\bvalue:[ \t]*(?P<value>\S[^\n]{{0,399}})\n{_COMMENTS}[ \t]*(?:-[ \t]+)?name:[ \t]*"
         rf"{_NAME}[ \t]*(?:\r?\n|$)"
     ),
 )
@@ -120,7 +127,8 @@ def find_config(text: str) -> Iterator[Found]:
             names = [match["tag"]]
             if match["attributes"]:
                 names += _NAME_ATTRIBUTE.findall(match["attributes"])
-            found = _named_value(text, names, *match.span("value"))
+            group = "cdata" if match["cdata"] is not None else "value"
+            found = _named_value(text, names, *match.span(group))
             if found is not None:
                 yield found
     if ":" in text:
@@ -128,11 +136,12 @@ def find_config(text: str) -> Iterator[Found]:
             yield from _password(text, match, ("value",))
     if "value" not in lowered:
         return
-    for match in _ATTRIBUTES.finditer(text):
-        group = "v1" if match["v1"] is not None else "v2"
-        found = _named_value(text, [match["n1"] or match["n2"]], *match.span(group))
-        if found is not None:
-            yield found
+    for regex in _ATTRIBUTES:
+        for match in regex.finditer(text):
+            group = "v1" if match["v1"] is not None else "v2"
+            found = _named_value(text, [match["n1"] or match["n2"]], *match.span(group))
+            if found is not None:
+                yield found
     if "name" in lowered:
         for regex in _YAML_PAIRS:
             for match in regex.finditer(text):

@@ -9,6 +9,7 @@ PASSWORD = (
     r"pass ?words?|passwd|pwd|pw|pword|pswd|psw|passw|pass ?phrases?|pass ?codes?|"
     r"(?:wi-?fi|wlan|wpa2?|network|router) (?:key|pass)|login password|"
     r"unlock (?:pattern|phrase)|(?:lock|safe) combination|"
+    r"(?:security|secret) (?:question )?answers?|"
     r"[^\W\d_]*pass(?:wort|wörter)|[^\W\d_]*kennw(?:ort|örter)|"  # de: WLAN-Passwort, Bankpasswort
     r"mots? de passe|mdp|phrase secrète|"  # fr
     r"contrase[ñn]as?|"  # es
@@ -18,7 +19,11 @@ PASSWORD = (
 CODE = (
     r"pins?(?:[- ]?(?:code|number|nummer|код|kod))?|cvv2?|cvc2?|cid|csc|security code|"
     r"verification code|confirmation code|one[- ]time (?:code|password|passcode)|otp|"
-    r"2fa code|mfa code|(?:door|alarm|gate|garage|safe|lock|entry|access) code|"
+    r"2fa code|mfa code|(?:door|alarm|gate|garage|safe|lock|entry|access|unlock) code|"
+    # "the code to the safe", "the combination for my bike lock": a lock's (a digit needed)
+    r"(?:code|combination) (?:to|for|of) (?:the |my |our |your )?(?:front |back |side |main "
+    r"|bike )?(?:door|safe|gate|alarm|lock|padlock|lockbox|locker|garage|building|house|"
+    r"apartment|flat|keypad|storage unit|shed)|"
     r"ssn|social security(?: number)?|(?:bank )?account number|routing number|sort code|"
     r"card number|tax id|passport (?:number|no\.?)|"
     r"geheimzahl|(?:reise)?pass-?nummer|zugangscode|"  # de
@@ -75,6 +80,8 @@ VERB = (
     r"это|был|была|было)\b"
     r"(?:\s+(?:now|still|just|actually|jetzt|nun|noch|immer|maintenant|toujours|encore|"
     r"ahora|todavía|теперь|сейчас))?(?:\s*:)?"  # "is:", its value on the next line too
+    r"|(?:changed|updated|reset)\s*:"  # "password changed: X -> Y"
+    r"|,\s*which\s+(?:is|was)\b"  # "the password, which is X"
     r"|will\s+be|:|=|->|—|–)"
 )
 # "set my password to ...": a change verb before the cue, "to" after it
@@ -162,7 +169,7 @@ NOT_A_VALUE = frozenset(
     "short easy hard simple complicated secure safe private hidden case-sensitive valid "
     "invalid there here below above attached encrypted unknown forgotten lost somewhere "
     "printed taped also now just actually what which who where how something anything "
-    "nothing whatever like don't "
+    "nothing whatever like don't why because see yes done time "
     # de
     "der die das ein eine einen mein meine dein deine sein seine ihr ihre unser im auf "
     "unter hinter nicht kein keine noch zu sehr falsch richtig abgelaufen geändert gleich "

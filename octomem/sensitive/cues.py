@@ -76,6 +76,7 @@ _VERB = (
     rf"\s*{VERB}(?:\*{{1,3}}(?=\s)|{_CLOSE_TAG})?\s*"  # bold's end too: "**Password:** X"
     rf"|\s+(?P<to>{TO})\s+"  # "set my password to ...": checked for a change verb before
     rf"|\s+(?P<last>{TO_LAST})\s+(?=\S+\s+(?:{CHANGED_LAST})\b)"  # "Passwort auf X geändert"
+    r"|\s+(?P<from>from)\s+(?=\S+\s+(?:to|into)\s)"  # "changed my password from X to Y"
     r"|\s*\n\s*(?=\S)"  # a list on the next lines (codes and seed phrases only)
     r"|\s+(?=[\"'`])|\s+(?=[^\W\d_]{0,3}\d{3}))"  # a number, "X1234567" too
 )
@@ -314,12 +315,15 @@ def _forward(text: str, start: int, read: set[int]) -> Iterator[Found]:
         kind, cue = _named(match)
         if not _taken(text, match, kind, cue):
             continue
-        item = None if match["last"] else _item(text, match.end(), match["verb"])
+        one_word = match["last"] or match["from"]
+        item = None if one_word else _item(text, match.end(), match["verb"])
         if item is None and _LISTED.fullmatch(cue):
             continue  # "PIN codes", "API keys": cues only before a list
-        if match["last"]:  # "Passwort auf X geändert": one word
+        if one_word:  # "Passwort auf X geändert", "from X to Y": one word
             word = _TOKEN.match(text, match.end())
-            spans = [] if word is None else [_trim(text, *word.span())]
+            spans = []
+            if word and word.group().lower() not in NOT_A_VALUE:  # (no token holds a "[")
+                spans = [_trim(text, *word.span())]
         elif item is None or kind == "seed":  # (a seed phrase's words: numbered or not)
             at = match.end() if item is None else item.end()
             spans = [span] if (span := _value(text, at, kind=kind)) else []
@@ -327,7 +331,19 @@ def _forward(text: str, start: int, read: set[int]) -> Iterator[Found]:
             listed = ":" in match["verb"] or _PLURAL.fullmatch(cue) is not None
             spans = list(_items(text, item, partial(_value, text, kind=kind), listed, read))
         # both readings may give one: "set my password to X... is Y"
-        yield from (Found(*span, _kind(kind, cue), tail=False) for span in spans)
+        for span in spans:
+            yield Found(*span, _kind(kind, cue), tail=False)
+            old = _OLD_VALUE.match(text, span[1])  # "password: X (old: Y)"
+            if old is not None and old["value"].lower() not in NOT_A_VALUE:
+                yield Found(*old.span("value"), _kind(kind, cue), tail=False)
+
+
+# the value a secret had before, in brackets after the new one: "X (old: Y)", "X (was Y)"
+_OLD_VALUE = re.compile(
+    r"[ \t]*\((?:old|previous|former|was|previously|before)(?:[ \t]+(?:one|password|pin|code))?"
+    r"[ \t]*[:=]?[ \t]*(?P<value>[^\s()]{1,100})\)",
+    re.I,
+)
 
 
 def _item(text: str, at: int, gap: str) -> re.Match[str] | None:
@@ -422,7 +438,7 @@ def _taken(text: str, match: re.Match[str], kind: str, cue: str) -> bool:
             return False  # "password 1234..." without is/:/= is a cue for numbers only
     if verb.strip() in ("—", "–") and not _CYRILLIC.search(cue):
         return False  # a dash says "is" in Russian; in English it starts an aside
-    if match["to"]:  # "the password to ..." without "set"/"changed" before it in its clause
+    if match["to"] or match["from"]:  # "the password to ..." without "set"/"changed" before
         start = match.start()
         clause = max(text.rfind(c, max(0, start - 60), start) for c in ".!?;\n)]") + 1
         return _CHANGE.search(text, max(clause, start - 60), start) is not None
@@ -464,6 +480,14 @@ _BARE_NUMBER = re.compile(
     r"(?i:\b(?:(?P<passport>passport)|(?P<code>combination)))(?:[ \t]*:)?[ \t]+(?P<value>"
     r"(?(passport)(?!(?:19|20)\d\d(?:0[1-9]|1[0-2])[0-3]\d\b)[A-Z]{0,3}\d{6,9}"  # not a date
     r"|(?=[\d-]*\d\d)\d{1,2}(?:-\d{1,2}){2,3}))\b(?![-/.,]\d)"
+)
+# a user and password after a cue of both: "Credentials: bob / X", "login for the NAS: admin/X"
+# (the password where it looks generated: "The credentials are read/write" names none)
+_USER_PASSWORD = re.compile(
+    r"\b(?:credentials?|creds|logins?(?:[ \t]+(?:details|info))?)"
+    r"(?:[ \t]+(?:for|to|of|on)[ \t]+[^:=\n]{1,40}?)?(?:[ \t]*[:=]|[ \t]+(?:is|are))[ \t]*"
+    r"(?P<user>[\w.@+-]{1,64})[ \t]*/[ \t]*(?P<value>[^\s/<>$*][^\s<>]{0,199})",
+    re.I,
 )
 # a price is not a secret: "monthly pass: $156.00"
 _PRICE = re.compile(r"[$€£¥₹]\d[\d.,]*|\d[\d.,]*[$€£¥₹]")
@@ -564,6 +588,13 @@ def _bare(text: str, start: int, read: set[int]) -> Iterator[Found]:
     if app is not None:
         yield Found(*app.span("value"), "key", tail=False)
         return
+    pair = _USER_PASSWORD.match(text, start)
+    if pair is not None:
+        begin, end = _trim(text, *pair.span("value"))
+        value = text[begin:end]
+        if _looks_generated(value) and not names_a_secret(value):
+            yield Found(begin, end, "password", tail=False)
+            return
     number = _BARE_NUMBER.match(text, start)
     if number is not None:
         cue = number["passport"] or number["code"]
@@ -739,7 +770,8 @@ _TRIGGERS = (
     "pass", "pw", "p/w", "psw", "psk",
     "rase", "mnemonic", "key", "combin", "unlock", "pin", "cv", "cid", "csc",
     "cod", "otp", "ssn", "social", "num", "núm", "pasap", "tax", "token", "secret",
-    "credential", "seed", "wallet", "kennw", "geheim", "mdp", "contrase", "clave", "cód",
+    "cred", "seed", "wallet", "answer", "login", "kennw", "geheim", "mdp", "contrase",
+    "clave", "cód",
     "schlüssel", "clé", "парол", "пин", "паспорт", "код", "фраз",
 )  # fmt: skip
 _TRIGGER = re.compile("|".join(_TRIGGERS))

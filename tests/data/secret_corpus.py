@@ -602,6 +602,31 @@ SECRETS: list[Secret] = [
     s("password", "Passphrase correct-horse-battery-staple.", "correct-horse-battery-staple"),
     s("password", "Our wifi passphrase purple monkey dishwasher, ok?", "purple monkey dishwasher"),
     s("password", "Unlock it with passphrase blue river stone and go.", "blue river stone"),
+    # the old value too: "from X to Y", "X (old: Y)", "changed: X -> Y"
+    s("password", "I changed my password from Cedar4Lantern to Maple7Harbor.", "Cedar4Lantern"),
+    s("password", "I changed my password from Cedar4Lantern to Maple7Harbor.", "Maple7Harbor"),
+    s("password", "wifi password: Maple7Harbor (old: Cedar4Lantern)", "Cedar4Lantern"),
+    s("password", "Router password changed: Cedar4Lantern -> Maple7Harbor", "Cedar4Lantern"),
+    s("pin", "My PIN is 4821 (was 9174).", "9174"),
+    s("password", "You'll need the password, which is Cedar4Lantern.", "Cedar4Lantern"),
+    # a user and a password after a cue of both
+    s("password", "Credentials: bob / Cedar4Lantern", "Cedar4Lantern"),
+    s("password", "login for the NAS: admin/Tr0ub4dor&3", "Tr0ub4dor&3"),
+    # a lock's code named by what it opens; a security question's answer
+    s("code", "The code to the safe is 4821.", "4821"),
+    s("code", "the code for the front door is 7305", "7305"),
+    s("code", "The combination to the lock is 12-34-56.", "12-34-56"),
+    s("code", "unlock code: 2580", "2580"),
+    s("password", "My security answer is fluffy.", "fluffy"),
+    s("password", "security question answer: Springfield Elementary", "Springfield Elementary"),
+    # XML with the value first or in CDATA; a comment between a pair's name and value
+    s("password", '<add value="Falcon2Ribbon" key="DbPassword" />', "Falcon2Ribbon"),
+    s("password", "<password><![CDATA[Orchid5Tundra]]></password>", "Orchid5Tundra"),
+    s(
+        "password",
+        "env:\n  - name: DB_PASSWORD\n    # rotated monthly\n    value: Pebble7Aurora",
+        "Pebble7Aurora",
+    ),
 ]
 
 # Ordinary text: nothing here may be masked.
@@ -785,4 +810,18 @@ NEGATIVES: list[str] = [
     "Cookie: theme=dark; lang=en",
     "Set-Cookie: sessionid=deleted; Max-Age=0",
     "Authorization: Bearer <token>",
+    "I changed the meeting from Monday to Tuesday.",
+    "She changed her password from time to time.",
+    "I changed my password from the old one to something stronger.",
+    "We changed the password policy from 8 to 12 characters.",
+    "The wifi password, which is printed on the router, works.",
+    "The password, which is why I reset it, expired.",
+    "The security answer is case-sensitive.",
+    "The credentials are read/write for admins.",
+    "login: Monday/Tuesday works",
+    "The code to the safe is in the drawer.",
+    "The code for the house is on GitHub.",
+    "The combination of the lock and key is clever.",
+    '<add value="30" key="Timeout" />',
+    "<title><![CDATA[Password reset]]></title>",
 ]
