@@ -1,6 +1,7 @@
 """Secrets in tables: a cell under a header that names a secret ("| site | password |",
 "service,user,password"), and the value of a two-column row whose first cell names one
-("| PIN | 4821 |" in a table without a header, or under "| field | value |"). Markdown and
+("| PIN | 4821 |" in a table without a header, or under "| field | value |"; in another
+table, a value that looks generated). Markdown and
 other pipe tables, CSV, TSV and `;`-separated rows. Each cell is read as the value of the
 cue "<header>: <cell>" (`cues.cued_value`), so the cue's own rules decide: a password
 takes the cell, a PIN needs a digit, a key must look generated.
@@ -107,8 +108,12 @@ def _pipe_tables(text: str) -> Iterator[Found]:
         for cell, cue in zip(cells, named, strict=False):
             if cue is not None:
                 yield from _cell(text, cell, cue)
-        if value_table and len(cells) == 2 and (cue := _header(text[slice(*cells[0])])):
-            yield from _cell(text, cells[1], cue)
+        if len(cells) >= 2 and (cue := _header(text[slice(*cells[0])])):
+            # "| Password | X |": its value as the cue's in a table of such rows; in another
+            # (its second column may describe: "| Password | 12 characters |") only one
+            # that looks generated, as a key's
+            row_cue = cue if value_table and len(cells) == 2 else ("key", cue[1])
+            yield from _cell(text, cells[1], row_cue)
         if i + 1 < len(lines) and _rule(text, lines[i + 1]):  # a header
             named = [_header(text[slice(*cell)]) for cell in cells]
             value_table = len(cells) == 2 and (

@@ -619,6 +619,13 @@ SECRETS: list[Secret] = [
     s("code", "unlock code: 2580", "2580"),
     s("password", "My security answer is fluffy.", "fluffy"),
     s("password", "security question answer: Springfield Elementary", "Springfield Elementary"),
+    # a row naming a secret in a table of other columns: a value that looks generated
+    s("password", "| Item | Notes |\n|---|---|\n| Password | Cedar4Lantern |", "Cedar4Lantern"),
+    s(
+        "token",
+        "| Setting | Value | Notes |\n|---|---|---|\n| API key | Zq9xT2pw7Lm4 | prod |",
+        "Zq9xT2pw7Lm4",
+    ),
     # XML with the value first or in CDATA; a comment between a pair's name and value
     s("password", '<add value="Falcon2Ribbon" key="DbPassword" />', "Falcon2Ribbon"),
     s("password", "<password><![CDATA[Orchid5Tundra]]></password>", "Orchid5Tundra"),
@@ -824,4 +831,5 @@ NEGATIVES: list[str] = [
     "The combination of the lock and key is clever.",
     '<add value="30" key="Timeout" />',
     "<title><![CDATA[Password reset]]></title>",
+    "| Feature | Rule |\n|---|---|\n| Password | Must be 12 characters |\n| PIN | 4 digits |",
 ]
