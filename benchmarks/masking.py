@@ -94,6 +94,10 @@ WORST = (
     ("", 'value="a" key="', ""),
     ("<password><![CDATA[", "a", ""),
     ("", "the code to the safe is ", ""),
+    ("", "password has always been ", ""),
+    ("", "PIN# 1 ", ""),
+    ("", "the PIN is 4 or ", ""),
+    ("支付密码", " ", "1"),
 )
 
 

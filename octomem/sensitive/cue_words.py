@@ -7,8 +7,11 @@ from __future__ import annotations
 # passwords and passphrases: the value runs to the end of its clause
 PASSWORD = (
     r"pass ?words?|passwd|pwd|pw|pword|pswd|psw|passw|pass ?phrases?|pass ?codes?|"
+    r"pasword|passwrd|passowrd|passwrod|pssword|paswd|passord|passwor|"  # typos
+    r"secret word|code word|(?:code|cl[ée]) wi-?fi|кодовое слово|"
+    r"answer to (?:my |the |your )?(?:security|secret) question|memorable (?:word|information)|"
     r"(?:wi-?fi|wlan|wpa2?|network|router) (?:key|pass)|login password|"
-    r"unlock (?:pattern|phrase)|(?:lock|safe) combination|"
+    r"unlock (?:pattern|phrase)|(?:lock|safe|locker|padlock) combination|"
     r"(?:security|secret) (?:question )?answers?|"
     r"[^\W\d_]*pass(?:wort|wörter)|[^\W\d_]*kennw(?:ort|örter)|"  # de: WLAN-Passwort, Bankpasswort
     r"mots? de passe|mdp|phrase secrète|"  # fr
@@ -17,19 +20,33 @@ PASSWORD = (
 )
 # PINs, codes and numbers: one token with a digit
 CODE = (
-    r"pins?(?:[- ]?(?:code|number|nummer|код|kod))?|cvv2?|cvc2?|cid|csc|security code|"
+    r"pins?(?:[- ]?(?:code|number|nummer|no\.?|код|kod))?|cvv2?|cvc2?|cid|csc|security code|"
     r"verification code|confirmation code|one[- ]time (?:code|password|passcode)|otp|"
-    r"2fa code|mfa code|(?:door|alarm|gate|garage|safe|lock|entry|access|unlock) code|"
+    r"2fa code|mfa code|(?:backup|recovery|scratch|activation|registration) code|"
+    r"(?:door|alarm|gate|garage|safe|lock|entry|access|unlock|keypad|lockbox|buzzer|intercom|"
+    r"padlock|building|locker|apartment|key ?box|disarm|opener) code|"
+    r"(?:lock|locker|safe|padlock|gym) combo|"
     # "the code to the safe", "the combination for my bike lock": a lock's (a digit needed)
-    r"(?:code|combination) (?:to|for|of) (?:the |my |our |your )?(?:front |back |side |main "
-    r"|bike )?(?:door|safe|gate|alarm|lock|padlock|lockbox|locker|garage|building|house|"
-    r"apartment|flat|keypad|storage unit|shed)|"
-    r"ssn|social security(?: number)?|(?:bank )?account number|routing number|sort code|"
+    r"(?:code|combination|combo) (?:to|for|of) (?:the |my |our |your )?(?:front |back |side "
+    r"|main |bike )?(?:door|safe|gate|alarm|lock|padlock|lockbox|locker|garage|building|house|"
+    r"apartment|flat|keypad|storage unit|shed|airbnb|cabin|room|get in)|"
+    r"ssn|social security(?: number)?|(?:bank )?account (?:number|no\.?|#)|routing(?: number)?|"
+    r"sort code|bsb|(?:checking|savings|bank) acc(?:ount)?(?: number| no\.?| #)?|"
+    r"acct(?: number| no\.?| #)?|"
+    # national ids: Canada's social insurance number, the UK's NI and NHS numbers, India's
+    # Aadhaar, Germany's Steuer-ID, Spain's DNI, Mexico's CURP, Russia's СНИЛС and ИНН; a
+    # driver's licence
+    r"(?-i:DNI|CURP)|social insurance number|national insurance(?: number| no\.?)?|"
+    r"ni number|nino|nhs number|medicare number|tax file number|tfn|itin|"
+    r"aadhaar(?: number| no\.?)?|national id(?: number| no\.?)?|"
+    r"(?:driver'?s? licen[cs]e|dl)(?: number| no\.?| #)?|steuer-?id|steueridentifikationsnummer|"
+    r"sozialversicherungsnummer|num[ée]ro de s[ée]cu(?:rit[ée] sociale)?|снилс|инн|"
     r"card number|tax id|passport (?:number|no\.?)|"
-    r"geheimzahl|(?:reise)?pass-?nummer|zugangscode|"  # de
-    r"code (?:pin|secret|confidentiel|d'accès)|num[ée]ro de passeport|"  # fr
-    r"clave|n[úu]mero de pasaporte|c[óo]digo (?:pin|secreto|de acceso)|"  # es
-    r"пин(?:-?код)?|номер паспорта|код доступа"  # ru
+    r"geheimzahl|(?:reise)?pass-?nummer|zugangscode|t[üu]rcode|torcode|alarmcode|kontonummer|"
+    r"code (?:pin|secret|confidentiel|d'accès|de la porte|d'entrée|de l'alarme)|digicode|"
+    r"num[ée]ro de passeport|"
+    r"clave|n[úu]mero de (?:pasaporte|cuenta)|c[óo]digo (?:pin|secreto|de acceso|de la puerta)|"
+    r"пин(?:-?код)?|номер паспорта|код доступа|код от (?:домофона|двери|подъезда|сейфа)"
 )
 # lists of codes: every code of the list
 CODES = (
@@ -51,7 +68,7 @@ KEY = (
     r"api[ _-]?key|api[ _-]?token|access[ _-]?(?:key|token)|secret(?: access)?(?: key)?|"
     r"auth(?:entication)?[ _-]?token|bearer token|refresh token|session token|"
     r"client[ _-]secret|private key|token|app password|signing key|encryption key|"
-    r"(?:licen[cs]e|product|activation|serial) key|"
+    r"(?:licen[cs]e|product|activation|serial|windows|office|cd|recovery) key|"
     r"(?:wlan|netzwerk)-?schlüssel|cl[ée] (?:d'api|secr[èe]te)|clave (?:de api|secreta)"
 )
 # plurals of codes and keys, cues only before a list on the lines after them ("PIN codes:\n
@@ -68,21 +85,24 @@ KEY_LISTED = (
 # what comes between a cue and its value: "password for gmail is ..."
 QUALIFIER = (
     r"for|of|to|at|on|with|from|"
-    r"für|von|vom|zu|zum|zur|bei|beim|meiner|meines|deiner|deines|der|des|"
+    r"für|fürs|von|vom|zu|zum|zur|bei|beim|meiner|meines|deiner|deines|der|des|"
     r"pour|de|du|des|à|"
     r"para|del|en|"
     r"от|для|к|на"
 )
 # "is" / ":" / "was changed to" ...
-VERB = (
-    r"(?:(?:has\s+been\s+|was\s+|is\s+|got\s+)?(?:changed|set|updated|reset)\s+to"
-    r"|(?:is|was|are|'s|ist|lautet|war|lauten|sind|est|était|sont|c'est|es|era|son|"
+VERB = (  # (a word of it starts a word: "expires" holds no "es")
+    r"(?:\b(?:has\s+been\s+|was\s+|is\s+|got\s+)?(?:changed|set|updated|reset)\s+to"
+    r"|\b(?P<maybe>has\s+(?:always\s+)?been|(?:should|must|would)\s+be|remains|became)\b"
+    r"|\b(?:is|was|are|['’]s|ist|lautet|war|lauten|sind|est|était|sont|c'est|es|era|son|"
     r"это|был|была|было)\b"
-    r"(?:\s+(?:now|still|just|actually|jetzt|nun|noch|immer|maintenant|toujours|encore|"
+    r"(?:\.\.\.|…)?(?:\s+(?:now|still|just|actually|also|jetzt|nun|noch|immer|auch|"
+    r"maintenant|toujours|encore|aussi|"
     r"ahora|todavía|теперь|сейчас))?(?:\s*:)?"  # "is:", its value on the next line too
-    r"|(?:changed|updated|reset)\s*:"  # "password changed: X -> Y"
+    r"|\b(?:changed|updated|reset)\s*:"  # "password changed: X -> Y"
     r"|,\s*which\s+(?:is|was)\b"  # "the password, which is X"
-    r"|will\s+be|:|=|->|—|–)"
+    r"|\bwill\s+be|:|=|->|→|➡️?|👉|—|–"
+    r"|#(?=\s*\d))"  # "PIN# 4821", "gate code #4417": a number only
 )
 # "set my password to ...": a change verb before the cue, "to" after it
 CHANGE = (
@@ -195,11 +215,14 @@ NOT_A_VALUE = frozenset(
 # letters, digits and symbols after the cue (a password written in CJK script passes)
 CJK_PASSWORD = r"密码|密碼|口令|パスワード|暗号|パスコード"
 CJK_CODE = (
-    r"(?<![A-Za-z])PIN(?:码|碼|コード|番号)?|暗証番号|验证码|驗證碼|認証コード|"
+    r"(?<![A-Za-z])PIN(?:码|碼|コード|番号)?|暗証番号|验证码|驗證碼|認証コード|门禁码|門禁碼|"
+    r"ドアのコード|身份证号码?|身分證字號|マイナンバー|银行卡号|銀行卡號|卡号|社保号|口座番号|"
+    r"オートロックの番号|"
     r"护照号码?|護照號碼?|パスポート番号|旅券番号"
 )
 CJK_SEED = r"助记词|助記詞|シードフレーズ|リカバリーフレーズ|復元フレーズ|恢复短语"
 CJK_VERB = (
+    r"\s+(?=[!-~]*\d)|"  # "支付密码 204816": a space, then a run with a digit
     r"\s*(?:是|为|為|は|が|:|=|改成|改为|改為|设为|设置为|設為|設定為|变成)\s*(?:[:=]\s*)?"
     r"|を\s*(?=[!-~]+\s*に(?:変更|設定))"
 )

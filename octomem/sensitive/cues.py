@@ -78,7 +78,7 @@ _VERB = (
     rf"|\s+(?P<last>{TO_LAST})\s+(?=\S+\s+(?:{CHANGED_LAST})\b)"  # "Passwort auf X geändert"
     r"|\s+(?P<from>from)\s+(?=\S+\s+(?:to|into)\s)"  # "changed my password from X to Y"
     r"|\s*\n\s*(?=\S)"  # a list on the next lines (codes and seed phrases only)
-    r"|\s+(?=[\"'`])|\s+(?=[^\W\d_]{0,3}\d{3}))"  # a number, "X1234567" too
+    r"|\s+(?=[\"'`])|\s+(?=[^\W\d_]{0,3}\d{3}|\d\d-\d\d-\d\d\b))"  # "X1234567", "20-00-00"
 )
 # the end of the cue's Markdown emphasis or code span, or of a quoted key: "**Password**:
 # ...", "`pin`: ...", '{"pin": 4821}'
@@ -212,6 +212,20 @@ def _seed(text: str, at: int, stop: int | None = None) -> int | None:
     return end
 
 
+# a length, not a value: "the PIN is 4 digits", "16 characters long", "4-stellig", "4桁"
+_MEASURE = re.compile(
+    r"\d{1,3}\+?(?:[ \t]+or[ \t]+\d{1,3})?(?:[ \t]*[-–][ \t]*|[ \t]+)?"
+    r"(?:digits?|characters?|chars?|letters?|numbers?|symbols?|words?|long|stellig\w*|zeichen|"
+    r"ziffern|caract[eè]res|chiffres|d[ií]gitos|caracteres|символ\w*|цифр\w*|знак\w*)\b"
+    r"|\d{1,3}[ \t]*(?:桁|位)",
+    re.I,
+)
+
+
+_PATH = re.compile(r"(?:~|\.{1,2})?/[^/\s]+/")
+_YEAR = re.compile(r"(?:19|20)\d\d")
+
+
 def _value(text: str, at: int, stop: int | None = None, *, kind: str) -> tuple[int, int] | None:
     """The value a cue of `kind` gives at `at`, if it gives one (before `stop`: the end
     of a list item's line); in Markdown emphasis, what is inside it ("**Small Gift**:
@@ -228,11 +242,13 @@ def _value(text: str, at: int, stop: int | None = None, *, kind: str) -> tuple[i
         if kind == "key" and _IDENTIFIER.match(inside):
             return None
         return quoted.span(group)
-    if text.startswith(MARK, at):
+    if text.startswith(MARK, at) or _MEASURE.match(text, at, stop):
         return None
     word = _TOKEN.match(text, at, stop)
     if word is None or word.group().lower().strip(".,!?") in NOT_A_VALUE:
         return None
+    if _PATH.match(word.group()):
+        return None  # "pwd: /home/bob": a directory
     if kind == "password":
         clause = _CLAUSE.match(text, at, stop)
         end = clause.end() if clause else word.end()
@@ -330,6 +346,8 @@ def _forward(text: str, start: int, read: set[int]) -> Iterator[Found]:
         else:  # a list item: its line's value, and those of the other items (`_items`)
             listed = ":" in match["verb"] or _PLURAL.fullmatch(cue) is not None
             spans = list(_items(text, item, partial(_value, text, kind=kind), listed, read))
+        if match["maybe"]:  # "has been", "should be": not "compromised", "at least 12"
+            spans = [span for span in spans if _looks_generated(text[span[0] : span[1]])]
         # both readings may give one: "set my password to X... is Y"
         for span in spans:
             yield Found(*span, _kind(kind, cue), tail=False)
@@ -436,6 +454,8 @@ def _taken(text: str, match: re.Match[str], kind: str, cue: str) -> bool:
             return True  # a list on the next lines
         if kind not in ("code", "codes") and text[match.end()] not in "\"'`":
             return False  # "password 1234..." without is/:/= is a cue for numbers only
+    if verb.strip() == "#" and kind != "code":
+        return False  # "password #1 rule": "#" before a number of a code's only
     if verb.strip() in ("—", "–") and not _CYRILLIC.search(cue):
         return False  # a dash says "is" in Russian; in English it starts an aside
     if match["to"] or match["from"]:  # "the password to ..." without "set"/"changed" before
@@ -640,6 +660,7 @@ def _bare_value(
         len(value) >= (4 if kind == "password" else 8)
         and not _COUNTED.fullmatch(value)
         and not _PRICE.fullmatch(value)
+        and not _YEAR.fullmatch(value)  # "season pass 2024"
         # a key or token: letters and digits both ("token USDC/ETH" is a pair of coins)
         and (
             kind == "password"
@@ -708,7 +729,7 @@ def _cjk_value(text: str, at: int, stop: int | None = None, *, kind: str) -> tup
     """The value at `at` after a Chinese or Japanese cue: quoted, or a run of Latin
     letters, digits and symbols."""
     value = _CJK_VALUE.match(text, at, len(text) if stop is None else stop)
-    if value is None:
+    if value is None or _MEASURE.match(text, at):
         return None
     start, end = value.span(1) if value.group(1) is not None else value.span()
     start, end = _trim(text, start, end)
@@ -767,12 +788,13 @@ def _kind(kind: str, cue: str) -> str:
 
 # every cue holds one of these (in lower case) within its first 40 characters
 _TRIGGERS = (
-    "pass", "pw", "p/w", "psw", "psk",
-    "rase", "mnemonic", "key", "combin", "unlock", "pin", "cv", "cid", "csc",
-    "cod", "otp", "ssn", "social", "num", "núm", "pasap", "tax", "token", "secret",
-    "cred", "seed", "wallet", "answer", "login", "kennw", "geheim", "mdp", "contrase",
-    "clave", "cód",
-    "schlüssel", "clé", "парол", "пин", "паспорт", "код", "фраз",
+    "pass", "pw", "p/w", "psw", "psk", "rase", "mnemonic", "key", "combin", "unlock", "pin",
+    "cv", "cid", "csc", "cod", "otp", "ssn", "social", "num", "núm", "pasap", "tax", "token",
+    "secret", "cred", "seed", "wallet", "answer", "login", "pasw", "pssw", "memorable", "acct",
+    "account", "combo", "insurance", "aadhaar", "national id", "licen", "steuer", "dni",
+    "curp", "снилс", "инн", "routing", "bsb", "nino", "tfn", "itin", "kennw",
+    "geheim", "mdp", "contrase", "clave", "cód", "schlüssel", "clé", "парол", "пин", "паспорт",
+    "код", "фраз",
 )  # fmt: skip
 _TRIGGER = re.compile("|".join(_TRIGGERS))
 _ANY_CASE = re.compile("|".join(_TRIGGERS), re.I)

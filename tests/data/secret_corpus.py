@@ -619,6 +619,40 @@ SECRETS: list[Secret] = [
     s("code", "unlock code: 2580", "2580"),
     s("password", "My security answer is fluffy.", "fluffy"),
     s("password", "security question answer: Springfield Elementary", "Springfield Elementary"),
+    # chat forms: a curly apostrophe, "also", "has been", "...", an arrow, a typo
+    s("password", "my password’s Tulip99x btw", "Tulip99x"),
+    s("password", "my password is also Tulip99x", "Tulip99x"),
+    s("password", "My password has always been Tulip99x.", "Tulip99x"),
+    s("password", "ok so the password is... Tulip99x", "Tulip99x"),
+    s("password", "password → Tulip99x", "Tulip99x"),
+    s("password", "my pasword is Tulip99x", "Tulip99x"),
+    s("pin", "PIN# 4821", "4821"),
+    s("code", "gate code #4417", "4417"),
+    # locks' codes, singular backup codes, licence keys
+    s("code", "the keypad code is 4417", "4417"),
+    s("code", "my locker combo is 12-34-56", "12-34-56"),
+    s("code", "the lockbox code is 3390", "3390"),
+    s("code", "backup code: 8412-5590", "8412-5590"),
+    s("token", "my windows key is VK7JG-NPHTM-C97JM-9MPGT-3V66T", "VK7JG-NPHTM-C97JM-9MPGT-3V66T"),
+    # bank accounts and national ids
+    s("code", "acct # 40817263", "40817263"),
+    s("code", "my checking account is 40817263", "40817263"),
+    s("code", "sort code 20-00-00", "20-00-00"),
+    s("code", "National Insurance number: AB123456C", "AB123456C"),
+    s("code", "my NHS number is 943 476 5919", "943 476 5919"),
+    s("code", "my driver's license number is D1234567", "D1234567"),
+    s("code", "Meine Steuer-ID ist 12345678901.", "12345678901"),
+    # security questions, memorable words
+    s("password", "the answer to my security question is Fluffy", "Fluffy"),
+    s("password", "my memorable word is pumpkin", "pumpkin"),
+    # other languages
+    s("code", "Der Türcode ist 4417.", "4417"),
+    s("code", "Le digicode c'est 4417B.", "4417B"),
+    s("code", "El código de la puerta es 4417.", "4417"),
+    s("code", "код от домофона 4417", "4417"),
+    s("password", "Passwort fürs Handy ist Katze42", "Katze42"),
+    s("code", "门禁码是 4417", "4417"),
+    s("password", "支付密码 204816", "204816"),
     # a row naming a secret in a table of other columns: a value that looks generated
     s("password", "| Item | Notes |\n|---|---|\n| Password | Cedar4Lantern |", "Cedar4Lantern"),
     s(
@@ -831,5 +865,17 @@ NEGATIVES: list[str] = [
     "The combination of the lock and key is clever.",
     '<add value="30" key="Timeout" />',
     "<title><![CDATA[Password reset]]></title>",
+    # a length, a directory, a year, a verb ending in a verb's letters ("expires")
+    "The PIN is 4 digits.",
+    "The verification code is 6 digits.",
+    "My password is 16 characters long.",
+    "The passcode is 4 or 6 digits.",
+    "Meine PIN ist 4-stellig.",
+    "暗証番号は4桁です。",
+    "pwd: /home/bob/projects",
+    "Season pass 2024 is on sale.",
+    "My password for work expires Friday.",
+    "My password has been compromised.",
+    "The password should be at least 12 characters.",
     "| Feature | Rule |\n|---|---|\n| Password | Must be 12 characters |\n| PIN | 4 digits |",
 ]
