@@ -93,7 +93,8 @@ QUALIFIER = (
 # "is" / ":" / "was changed to" ...
 VERB = (  # (a word of it starts a word: "expires" holds no "es")
     r"(?:\b(?:has\s+been\s+|was\s+|is\s+|got\s+)?(?:changed|set|updated|reset)\s+to"
-    r"|\b(?P<maybe>has\s+(?:always\s+)?been|(?:should|must|would)\s+be|remains|became)\b"
+    r"|(?P<maybe>\b(?:has\s+(?:always\s+)?been|(?:should|must|would)\s+be|remains|became)\b"
+    r"|\?+(?=[ \t]+\S)|[,–—-][ \t]*it['’]?s\b)"  # "password? X", "password - it's X"
     r"|\b(?:is|was|are|['’]s|ist|lautet|war|lauten|sind|est|était|sont|c'est|es|era|son|"
     r"это|был|была|было)\b"
     r"(?:\.\.\.|…)?(?:\s+(?:now|still|just|actually|also|jetzt|nun|noch|immer|auch|"

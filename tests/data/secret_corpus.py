@@ -625,6 +625,8 @@ SECRETS: list[Secret] = [
     s("password", "My password has always been Tulip99x.", "Tulip99x"),
     s("password", "ok so the password is... Tulip99x", "Tulip99x"),
     s("password", "password → Tulip99x", "Tulip99x"),
+    s("password", "my gmail password? Tulip99x", "Tulip99x"),
+    s("password", "my password - it's Tulip99x", "Tulip99x"),
     s("password", "my pasword is Tulip99x", "Tulip99x"),
     s("pin", "PIN# 4821", "4821"),
     s("code", "gate code #4417", "4417"),
@@ -876,6 +878,9 @@ NEGATIVES: list[str] = [
     "Season pass 2024 is on sale.",
     "My password for work expires Friday.",
     "My password has been compromised.",
+    "Forgot your password? Reset it here.",
+    "What is the wifi password? I forgot it.",
+    "What's their biggest secret?\n3. **World-Building:** imagine a city.",
     "The password should be at least 12 characters.",
     "| Feature | Rule |\n|---|---|\n| Password | Must be 12 characters |\n| PIN | 4 digits |",
 ]
