@@ -86,7 +86,9 @@ _MARKUP = rf"(?:\*{{1,3}}|`|{_CLOSE_TAG}|\\?[\"'](?=\s*:))?"
 # an aside in brackets between the cue and its "is" or colon: "password (gmail): ..."
 _ASIDE = r"(?:\s*\([^()\n:=\"'`\[\]]{1,40}\))?"
 _CUE = re.compile(
-    rf"\b(?:{_NAMED})\b{_MARKUP}{_ASIDE}(?:\s+(?:{QUALIFIER})\s+[^.!?,;\n:=\"'`\[]{{1,40}}?)?{_VERB}",
+    # (the qualifier's words start after its spaces: each run of spaces is read one way)
+    rf"\b(?:{_NAMED})\b{_MARKUP}{_ASIDE}"
+    rf"(?:\s+(?:{QUALIFIER})\s+[^\s.!?,;:=\"'`\[][^.!?,;\n:=\"'`\[]{{0,39}}?)?{_VERB}",
     re.I,
 )
 # the same without a qualifier: "set my password to X" when "to X ... card 4111..." could
@@ -505,7 +507,7 @@ _BARE_NUMBER = re.compile(
 # (the password where it looks generated: "The credentials are read/write" names none)
 _USER_PASSWORD = re.compile(
     r"\b(?:credentials?|creds|logins?(?:[ \t]+(?:details|info))?)"
-    r"(?:[ \t]+(?:for|to|of|on)[ \t]+[^:=\n]{1,40}?)?(?:[ \t]*[:=]|[ \t]+(?:is|are))[ \t]*"
+    r"(?:[ \t]+(?:for|to|of|on)[ \t]+[^\s:=][^:=\n]{0,39}?)?(?:[ \t]*[:=]|[ \t]+(?:is|are))[ \t]*"
     r"(?P<user>[\w.@+-]{1,64})[ \t]*/[ \t]*(?P<value>[^\s/<>$*][^\s<>]{0,199})",
     re.I,
 )
