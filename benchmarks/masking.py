@@ -100,6 +100,10 @@ WORST = (
     ("支付密码", " ", "1"),
     ("password for", " ", ""),
     ("", "login to" + "\t" * 400, ""),
+    ("password", "\n", "x"),
+    ("recovery codes", "\n", "1"),
+    ("", "xh -", ""),
+    ("", "password for" + " " * 200 + ".", ""),
 )
 
 

@@ -77,7 +77,7 @@ _VERB = (
     rf"|\s+(?P<to>{TO})\s+"  # "set my password to ...": checked for a change verb before
     rf"|\s+(?P<last>{TO_LAST})\s+(?=\S+\s+(?:{CHANGED_LAST})\b)"  # "Passwort auf X geändert"
     r"|\s+(?P<from>from)\s+(?=\S+\s+(?:to|into)\s)"  # "changed my password from X to Y"
-    r"|\s*\n\s*(?=\S)"  # a list on the next lines (codes and seed phrases only)
+    r"|[ \t\r]*\n\s*(?=\S)"  # a list on the next lines (codes and seed phrases only)
     r"|\s+(?=[\"'`])|\s+(?=[^\W\d_]{0,3}\d{3}|\d\d-\d\d-\d\d\b))"  # "X1234567", "20-00-00"
 )
 # the end of the cue's Markdown emphasis or code span, or of a quoted key: "**Password**:

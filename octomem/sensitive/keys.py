@@ -64,9 +64,10 @@ _URL_PARAM = re.compile(
     re.I,
 )
 # curl -u user:pass, curl --user "user:pass", wget --user=..., httpie -a user:pass
-# (as gitleaks' curl-auth-user rule)
+# (as gitleaks' curl-auth-user rule; the flag within 500 characters of the command, so a
+# line of many commands costs no more per command)
 _COMMAND_USER = re.compile(
-    r"\b(?:curl|wget|http|https|xh)\b[^\n]*?\s(?:-u|--user|--http-user|--proxy-user|-a|--auth)(?:\s+|=)"
+    r"\b(?:curl|wget|http|https|xh)\b[^\n]{0,500}?\s(?:-u|--user|--http-user|--proxy-user|-a|--auth)(?:\s+|=)"
     r"[\"']?[^\s:\"']*:(?P<secret>[^\s\"']+)",
     re.I,
 )
