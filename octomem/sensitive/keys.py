@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+import string
 from collections import Counter
 from collections.abc import Iterator
 
@@ -36,18 +37,32 @@ _OWN = (  # formats the plugins miss or match only in part, and JWTs
     r"\bdop_v1_[a-f0-9]{40,}",  # DigitalOcean
     r"\bshp(?:at|ss|ca|pa)_[a-fA-F0-9]{32}",  # Shopify
     r"\bAKIA[0-9A-Z]{16}\b",
-    r"\beyJ[\w-]{5,}\.[\w-]{5,}\.[\w-]*",  # a JWT
+    r"\beyJ[\w-]{5,8192}\.[\w-]{5,8192}\.[\w-]{0,1024}",  # a JWT (its claims may be long)
 )
+
+
+# a key is read at most this far: an unbounded repeat in a shape ("[A-Za-z0-9]{20,}",
+# "(?:\d+-)+") read from every "sk-" of "sk-sk-sk-..." to the token's end costs time
+# quadratic in the token
+_LONGEST = 1024
+_UNBOUNDED = re.compile(r"(?:(?<=[\])])|(?<=\\[dw]))(?:\{(\d+),\}|([*+]))")
+
+
+def _bounded(pattern: str) -> str:
+    """`pattern` with each unbounded repeat of a class, group or digit bounded by `_LONGEST`."""
+    return _UNBOUNDED.sub(
+        lambda m: f"{{{m[1] or ('0' if m[2] == '*' else '1')},{_LONGEST}}}", pattern
+    )
 
 
 @functools.cache
 def _compiled_shapes() -> list[re.Pattern[str]]:
     """detect-secrets' plugins' regexes (`plugins`) and our own, compiled at first use."""
-    return [re.compile(p) for p in (*plugin_patterns(), *_OWN)]
+    return [re.compile(_bounded(p)) for p in (*plugin_patterns(), *_OWN)]
 
 
 _CHUNK = re.compile(r"[^\s\"'`<>()\[\]{},;]{15,}")
-_TOKEN_CHAR = re.compile(r"[A-Za-z0-9_-]")
+_TOKEN_CHARS = string.ascii_letters + string.digits + "_-"
 _EDGE = " \t\n\"'=:"
 
 _PRIVATE_KEY = re.compile(
@@ -106,12 +121,11 @@ _RANDOM = re.compile(r"(?<![A-Za-z0-9+/_=-])[A-Za-z0-9+/_=-]{32,}")
 
 
 def _extend(text: str, start: int, end: int) -> tuple[int, int]:
-    """The span widened to the whole token (a regex may stop short of a key's end)."""
-    while start > 0 and _TOKEN_CHAR.match(text[start - 1]):
-        start -= 1
-    while end < len(text) and _TOKEN_CHAR.match(text[end]):
-        end += 1
-    return start, end
+    """The span widened to the whole token (a regex may stop short of a key's end), by at
+    most `_LONGEST` characters each way."""
+    before, after = text[max(0, start - _LONGEST) : start], text[end : end + _LONGEST]
+    start -= len(before) - len(before.rstrip(_TOKEN_CHARS))
+    return start, end + len(after) - len(after.lstrip(_TOKEN_CHARS))
 
 
 def _entropy(value: str) -> float:
