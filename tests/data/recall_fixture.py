@@ -107,7 +107,7 @@ CONVERSATIONS = (
                     ("Anna", "A beagle mix, about three years old."),
                     ("Ben", "Clara just got promoted to head nurse of the children's ward."),
                     ("Anna", "Tell her congratulations from me."),
-                    ("Ben", "Also my locker code at the gym is 5832, remind me if I forget it."),
+                    ("Ben", "Also my locker number at the gym is 5832, remind me if I forget it."),
                 ),
             ),
             Session(

@@ -10,7 +10,7 @@ import pytest
 from octomem.settings import load_settings
 
 TURNS = [
-    "My locker code at the gym is QX-7731, don't let me forget it.",
+    "My locker number at the gym is QX-7731, don't let me forget it.",
     "I forgot my gym bag at home again and had to train in jeans.",
     "The gym near work opens early, which suits my schedule.",
     "Training at the gym in the morning keeps my head clear.",
