@@ -90,12 +90,24 @@ QUALIFIER = (
     r"para|del|en|"
     r"от|для|к|на"
 )
+# who says something of it in a clause between the cue and its "is": "the password I use
+# for everything is X", "the code the bank sent me is 4821"
+SUBJECT = (
+    r"i|i've|i'd|we|we've|you|you've|you'll|u|they|they've|he|she|someone|somebody|"
+    r"(?:the|my|our|your|his|her|their)[ \t]+[^\W\d_]{1,40}|"
+    r"ich|wir|du|je|nous|vous|ils|yo|я|мы|ты|вы|они"
+)
+# ... a clause in commas: "the password, which I never change, is X"
+WHICH = r"which|that|das|die|den|qui|que|который|которую|которое"
+# ... or where or when: "the wifi password here is X"
+HERE = r"here|there|now|today|currently|at\s+(?:home|work|the\s+office)|hier|ici|aquí|здесь"
 # "is" / ":" / "was changed to" ...
 VERB = (  # (a word of it starts a word: "expires" holds no "es")
     r"(?:\b(?:has\s+been\s+|was\s+|is\s+|got\s+)?(?:changed|set|updated|reset)\s+to"
     r"|(?P<maybe>\b(?:has\s+(?:always\s+)?been|(?:should|must|would)\s+be|remains|became)\b"
     r"|\?+(?=[ \t]+\S)|[,–—-][ \t]*it['’]?s\b)"  # "password? X", "password - it's X"
-    r"|\b(?:is|was|are|['’]s|ist|lautet|war|lauten|sind|est|était|sont|c'est|es|era|son|"
+    r"|\b(?:is|was|are|['’]s|used\s+to\s+be|ist|lautet|war|lauten|sind|est|était|sont|c'est|es|"
+    r"era|son|"
     r"это|был|была|было)\b"
     r"(?:\.\.\.|…)?(?:\s+(?:now|still|just|actually|also|jetzt|nun|noch|immer|auch|"
     r"maintenant|toujours|encore|aussi|"

@@ -33,6 +33,7 @@ from octomem.sensitive.cue_words import (
     CODE_LISTED,
     CODES,
     CONJUNCTION,
+    HERE,
     KEY,
     KEY_LISTED,
     MY,
@@ -44,6 +45,7 @@ from octomem.sensitive.cue_words import (
     PASSWORD,
     QUALIFIER,
     SEED,
+    SUBJECT,
     TO,
     TO_LAST,
     USE,
@@ -51,6 +53,7 @@ from octomem.sensitive.cue_words import (
     USED_WITH,
     USED_WITH_NEXT,
     VERB,
+    WHICH,
 )
 from octomem.sensitive.keys_named import secret_key
 from octomem.sensitive.spans import MARK, Found
@@ -85,10 +88,18 @@ _VERB = (
 _MARKUP = rf"(?:\*{{1,3}}|`|{_CLOSE_TAG}|\\?[\"'](?=\s*:))?"
 # an aside in brackets between the cue and its "is" or colon: "password (gmail): ..."
 _ASIDE = r"(?:\s*\([^()\n:=\"'`\[\]]{1,40}\))?"
+# a clause between the cue and its "is": "the password I use for everything is X", "the
+# password, which I never change, is X", "the wifi password here is X"; its verb says "is"
+# ("the password we use to log in is X" has no "to" of a change)
+_RELATIVE = (
+    rf"(?P<clause>\s+(?:(?:that|which)\s+)?(?:{SUBJECT})\s+[^\s.!?,;:=\"'`\[]"
+    rf"[^.!?,;\n:=\"'`\[]{{0,39}}?|\s*,\s*(?:{WHICH})\s+[^\s,][^.!?,;\n:=\"'`\[]{{0,39}}?,"
+    rf"|\s+(?:{HERE}))(?!\s+(?:{TO}|{TO_LAST}|from)\s|[ \t\r]*\n)"
+)
 _CUE = re.compile(
     # (the qualifier's words start after its spaces: each run of spaces is read one way)
     rf"\b(?:{_NAMED})\b{_MARKUP}{_ASIDE}"
-    rf"(?:\s+(?:{QUALIFIER})\s+[^\s.!?,;:=\"'`\[][^.!?,;\n:=\"'`\[]{{0,39}}?)?{_VERB}",
+    rf"(?:\s+(?:{QUALIFIER})\s+[^\s.!?,;:=\"'`\[][^.!?,;\n:=\"'`\[]{{0,39}}?|{_RELATIVE})?{_VERB}",
     re.I,
 )
 # the same without a qualifier: "set my password to X" when "to X ... card 4111..." could
@@ -451,6 +462,8 @@ def _style(marker: str) -> str:
 def _taken(text: str, match: re.Match[str], kind: str, cue: str) -> bool:
     """Whether the words between a cue and its value say that a value follows."""
     verb = match["verb"]
+    if verb.isspace() and match.groupdict().get("clause"):
+        return False  # "the code I entered 3 times": a clause's value follows "is" or ":"
     if verb.isspace():
         if "\n" in verb and kind in ("codes", "seed"):
             return True  # a list on the next lines
@@ -476,6 +489,15 @@ _BARE_CUE = rf"\b(?:(?P<password>{PASSWORD})|(?P<key>{KEY}|{KEY_LISTED}))\b{_MAR
 _BARE_GAP = r"(?:(?:[ \t]*[,–—-])?[ \t]+|(?:[ \t]*,)?[ \t]*\n[ \t]*)(?=[^\s\"'`])"
 _CUES_BARE = [  # (regex, whether words between say what it opens)
     (re.compile(rf"{_BARE_CUE}{_BARE_GAP}", re.I), False),
+    # in brackets after it: "my password (hunter2) stopped working" - not an aside before
+    # its value ("password (gmail): X")
+    (
+        re.compile(
+            rf"{_BARE_CUE}[ \t]*\([ \t]*(?=[^\s()]{{4,100}}[ \t]*\)(?![ \t]*(?:[:=]|is\b)))",
+            re.I,
+        ),
+        False,
+    ),
     *(
         (
             re.compile(
