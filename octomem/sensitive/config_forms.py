@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from octomem.sensitive.cue_words import NOT_A_VALUE
+from octomem.sensitive.cue_words import NOT_A_VALUE, UNSET
 from octomem.sensitive.cues import _IDENTIFIER, _kind, _looks_generated
 from octomem.sensitive.keys_named import secret_key
 from octomem.sensitive.spans import MARK, Found
@@ -98,7 +98,6 @@ _JSON_PAIRS = (
 # a value that stands for one given elsewhere: ${DB_PASSWORD}, $(DB_PASSWORD), $PW,
 # {{ .Values.pw }}, %(pw)s, %s, #{pw}, <password>
 _PLACEHOLDER = re.compile(r"\$[{(]|\$[A-Z_][A-Z0-9_]*$|\{\{|%\(|%s$|#\{|<[^<>]*>$")
-_NOTHING = frozenset({"null", "none", "nil", "true", "false", "~", "''", '""', "|", ">"})
 # a secret's name that holds a password (any value), or a PIN or code (one with a digit)
 _PASSWORD_NAME = re.compile(r"pass|pwd|(?<![a-z])pw(?![a-z])|kennw|mdp|contrase|парол", re.I)
 _CODE_NAME = re.compile(r"pin|cvv|cvc|ssn|otp|iban|card|account|routing|tax", re.I)
@@ -188,7 +187,7 @@ def _named_value(text: str, names: list[str], start: int, end: int) -> Found | N
     value = text[start:end]
     if (
         not value
-        or value.lower() in _NOTHING
+        or value.lower() in UNSET
         or value.lower() in NOT_A_VALUE
         or value.startswith(MARK)
         or _PLACEHOLDER.match(value)

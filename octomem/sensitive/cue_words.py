@@ -193,6 +193,12 @@ CONJUNCTION = (
     r"y|pero|porque|luego|cuando|"
     r"и|но|или|потому|а"
 )
+# what stands in a table's cell, a configuration's value or after a cue where no value
+# is set
+UNSET = frozenset(
+    {"", "-", "—", "~", "n/a", "na", "none", "nil", "null", "true", "false", "yes", "no", "on"}
+    | {"off", "***", "…", "...", "''", '""', "|", ">"}
+)
 # a cue followed by one of these describes the secret, it does not give it
 NOT_A_VALUE = frozenset(
     # en

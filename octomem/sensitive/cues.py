@@ -48,6 +48,7 @@ from octomem.sensitive.cue_words import (
     SUBJECT,
     TO,
     TO_LAST,
+    UNSET,
     USE,
     USED_FOR,
     USED_WITH,
@@ -146,7 +147,7 @@ _ASSIGNED = re.compile(
 _REFERENCE = re.compile(r"[\"']?\$(?:[({]|[A-Z_][A-Z0-9_]*(?![^\s\"'`;]))")
 _PASSWORD_NAME = re.compile(r"pass(?:word|wd|wort)|pwd", re.I)
 _NAME = re.compile(r"[A-Za-z0-9_.-]*")
-_NOT_SET = NOT_A_VALUE | {"true", "false", "yes", "no", "on", "off", "none", "null"}
+_NOT_SET = NOT_A_VALUE | UNSET
 _QUOTED = re.compile(
     r"\"([^\"\n]{1,200})\"|'([^'\n]{1,200})'|`([^`\n]{1,200})`|\\\"([^\"\\\n]{1,200})\\\""
 )

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from octomem.sensitive.cue_words import UNSET
 from octomem.sensitive.cues import cue_named, cued_value
 from octomem.sensitive.spans import Found
 
@@ -25,9 +26,6 @@ _RULE_CELL = re.compile(r":?-+:?")
 _PIPE = re.compile(r"(?<!\\)\|")
 _FIELD = re.compile(r"[\w .#/()-]{1,40}")
 _VALUE_HEADERS = frozenset({"value", "values", "wert", "valeur", "valor", "значение"})
-_NO_VALUE = frozenset(
-    {"", "-", "—", "n/a", "na", "none", "null", "true", "false", "yes", "no", "***", "…", "..."}
-)
 _Span = tuple[int, int]
 
 
@@ -50,7 +48,7 @@ def _header(cell: str) -> tuple[str, str] | None:
 
 def _cell(text: str, span: _Span, named: tuple[str, str]) -> Iterator[Found]:
     start, end = span
-    if text[start:end].strip().lower() in _NO_VALUE:
+    if text[start:end].strip().lower() in UNSET:
         return
     found = cued_value(text, start, end, *named)
     if found is not None:
