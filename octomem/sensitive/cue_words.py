@@ -12,7 +12,7 @@ PASSWORD = (
     r"answer to (?:my |the |your )?(?:security|secret) question|memorable (?:word|information)|"
     r"(?:wi-?fi|wlan|wpa2?|network|router) (?:key|pass)|login password|"
     r"unlock (?:pattern|phrase)|(?:lock|safe|locker|padlock) combination|"
-    r"(?:security|secret) (?:question )?answers?|"
+    r"(?:security|secret) (?:question )?answers?|mother['’]?s maiden name|"
     r"[^\W\d_]*pass(?:wort|wörter)|[^\W\d_]*kennw(?:ort|örter)|"  # de: WLAN-Passwort, Bankpasswort
     r"mots? de passe|mdp|phrase secrète|"  # fr
     r"contrase[ñn]as?|"  # es
@@ -22,6 +22,7 @@ PASSWORD = (
 CODE = (
     r"pins?(?:[- ]?(?:code|number|nummer|no\.?|код|kod))?|cvv2?|cvc2?|cid|csc|security code|"
     r"verification code|confirmation code|one[- ]time (?:code|password|passcode)|otp|"
+    r"puk(?: code| number)?|"
     r"2fa code|mfa code|(?:backup|recovery|scratch|activation|registration) code|"
     r"(?:door|alarm|gate|garage|safe|lock|entry|access|unlock|keypad|lockbox|buzzer|intercom|"
     r"padlock|building|locker|apartment|key ?box|disarm|opener) code|"
@@ -208,6 +209,7 @@ NOT_A_VALUE = frozenset(
     "short easy hard simple complicated secure safe private hidden case-sensitive valid "
     "invalid there here below above attached encrypted unknown forgotten lost somewhere "
     "printed taped also now just actually what which who where how something anything "
+    "case blank leaked "
     "nothing whatever like don't why because see yes done time "
     # de
     "der die das ein eine einen mein meine dein deine sein seine ihr ihre unser im auf "

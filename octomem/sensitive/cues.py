@@ -107,7 +107,7 @@ _CUE = re.compile(
 # be read as a qualifier followed by a number
 _CUE_PLAIN = re.compile(rf"\b(?:{_NAMED})\b{_MARKUP}{_ASIDE}{_VERB}", re.I)
 # the value before the cue: "I use X as my password", "X is my PIN"; the cue ends a clause
-_CLAUSE_END = rf"(?=\s*(?:[.,;:!?)]|$)|\s+(?:{CONJUNCTION}|for|für|pour|para|для)\b)"
+_CLAUSE_END = rf"(?=\s*(?:[.,;:!?)]|$)|[ \t]*\r?\n|\s+(?:{CONJUNCTION}|for|für|pour|para|для)\b)"
 _OWNED = (
     rf"(?:(?:{OWNER})\s+)?(?:[^\W\d_]+\s+){{0,2}}?(?:(?P<password>{PASSWORD})|(?P<code>{CODE}))"
     rf"{_CLAUSE_END}"
@@ -123,6 +123,25 @@ _IS_MY = re.compile(
     r"(?<!\S)(?P<value>[\"'`][^\"'`\n]{1,100}[\"'`]|\S+)\s+"
     rf"(?:is|was|ist|war|est|était|es|era|это|—|–)\s+{_OWNED}",
     re.I,
+)
+# ... or "that's my PIN" after it: "8362, that's my pin", "Bramble55 - that's the password"
+# (a password there only where it looks generated: "Thanks, that's the password")
+_THATS_MY = re.compile(
+    r"(?<!\S)(?P<value>[\"'`][^\"'`\n]{1,100}[\"'`]|[^\s,]+)[ \t]*[,–—-]?[ \t]*"
+    rf"(?:that['’]?s|thats|that\s+is|it['’]?s)\s+{_OWNED}",
+    re.I,
+)
+# a lock's number without "code": "the padlock is 0519", "the gate's 1928", and a plain
+# "the code is 5516" - four to eight digits that end the clause (`_lock_numbers`)
+_LOCKS = ("code", "padlock", "lockbox", "keybox", "key box", "keypad", "gate", "garage", "door")
+_LOCKS += ("buzzer", "intercom", "safe", "locker")
+_LOCK_OWNER = re.compile(
+    r"\b(?:the|my|our|your|his|her|their)[ \t]+(?:(?:front|back|side)[ \t]+)?\Z", re.I
+)
+_LOCK_NUMBER = re.compile(
+    r"(?:['’]s|[ \t]+(?:is|was)|[ \t]*[:=?])[ \t]+(?:it['’]?s[ \t]+)?[\"'“‘]?(?P<value>\d{4,8})"
+    r"[\"'”’]?(?=[ \t]*(?:[.,;!?)]|$)|[ \t]+(?:and|but|so|then|btw|now)\b)",
+    re.I | re.M,
 )
 _CJK_CUE = re.compile(
     rf"(?:(?P<password>{CJK_PASSWORD})|(?P<seed>{CJK_SEED})|(?P<code>{CJK_CODE}))"
@@ -228,7 +247,7 @@ def _seed(text: str, at: int, stop: int | None = None) -> int | None:
 
 # a length, not a value: "the PIN is 4 digits", "16 characters long", "4-stellig", "4桁"
 _MEASURE = re.compile(
-    r"\d{1,3}\+?(?:[ \t]+or[ \t]+\d{1,3})?(?:[ \t]*[-–][ \t]*|[ \t]+)?"
+    r"\d{1,3}\+?(?:[ \t]+(?:or|to)[ \t]+\d{1,3})?(?:[ \t]*[-–][ \t]*|[ \t]+)?"
     r"(?:digits?|characters?|chars?|letters?|numbers?|symbols?|words?|long|stellig\w*|zeichen|"
     r"ziffern|caract[eè]res|chiffres|d[ií]gitos|caracteres|символ\w*|цифр\w*|знак\w*)\b"
     r"|\d{1,3}[ \t]*(?:桁|位)",
@@ -310,8 +329,27 @@ def find_cued(text: str) -> Iterator[Found]:
             span = _assigned_value(text, assigned)
             if span is not None:
                 yield Found(*span, "password", tail=False)
+    yield from _lock_numbers(text, lowered)
     if not text.isascii() and _CJK.search(text):
         yield from _cjk(text, read)
+
+
+def _lock_numbers(text: str, lowered: str) -> Iterator[Found]:
+    """`_LOCK_NUMBER` after each lock's name that an owner word comes before (the names
+    found with `str.find`: a regex of them searched over the whole text costs far more)."""
+    if len(lowered) != len(text):  # "İ" lowers to two characters
+        lowered = "".join(c if len(c.lower()) > 1 else c.lower() for c in text)
+    for name in _LOCKS:
+        at = lowered.find(name)
+        while at >= 0:
+            end = at + len(name)
+            if (
+                (at == 0 or not lowered[at - 1].isalnum())
+                and (number := _LOCK_NUMBER.match(text, end)) is not None
+                and _LOCK_OWNER.search(text, max(0, at - 20), at)
+            ):
+                yield Found(*number.span("value"), _kind("code", name), tail=False)
+            at = lowered.find(name, end)
 
 
 def _assigned_value(text: str, assigned: re.Match[str]) -> tuple[int, int] | None:
@@ -706,7 +744,7 @@ def _backward(text: str, start: int) -> Iterator[Found]:
     cue = _ENDS_CLAUSE.match(text, start)
     if cue is None:
         return
-    for regex in (_USED_AS, _IS_MY):
+    for regex in (_USED_AS, _IS_MY, _THATS_MY):
         match = _ending_at(regex, text, max(0, start - 160), cue.end())
         if match is None:
             continue
@@ -718,6 +756,8 @@ def _backward(text: str, start: int) -> Iterator[Found]:
             continue
         kind, name = _named(match)
         if kind == "code" and not any(c.isdigit() for c in value):
+            continue
+        if regex is _THATS_MY and kind != "code" and not _looks_generated(value):
             continue
         yield Found(*_trim(text, begin, end), _kind(kind, name), tail=False)
 
@@ -816,6 +856,7 @@ _TRIGGERS = (
     "pass", "pw", "p/w", "psw", "psk", "rase", "mnemonic", "key", "combin", "unlock", "pin",
     "cv", "cid", "csc", "cod", "otp", "ssn", "social", "num", "núm", "pasap", "tax", "token",
     "secret", "cred", "seed", "wallet", "answer", "login", "pasw", "pssw", "memorable", "acct",
+    "maiden", "puk",
     "account", "combo", "insurance", "aadhaar", "national id", "licen", "steuer", "dni",
     "curp", "снилс", "инн", "routing", "bsb", "nino", "tfn", "itin", "kennw",
     "geheim", "mdp", "contrase", "clave", "cód", "schlüssel", "clé", "парол", "пин", "паспорт",
