@@ -44,9 +44,14 @@ CODE = (
     r"sozialversicherungsnummer|num[ée]ro de s[ée]cu(?:rit[ée] sociale)?|снилс|инн|"
     r"card number|tax id|passport (?:number|no\.?)|"
     r"geheimzahl|(?:reise)?pass-?nummer|zugangscode|t[üu]rcode|torcode|alarmcode|kontonummer|"
+    r"schlie(?:ß|ss)fachcode|(?:best[äa]tigungs|verifizierungs|sicherheits)code|"
+    r"code (?:f[üu]r|zur|zum) (?:die |das |den )?"
+    r"(?:haust[üu]r|t[üu]r|wohnung|garage|tor|alarmanlage)|"
     r"code (?:pin|secret|confidentiel|d'accès|de la porte|d'entrée|de l'alarme)|digicode|"
-    r"num[ée]ro de passeport|"
+    r"code (?:du|de la|de l'|de) ?(?:portail|porte|garage|immeuble|carte(?: bleue)?|"
+    r"v[ée]rification|s[ée]curit[ée]|confirmation)|num[ée]ro de passeport|"
     r"clave|n[úu]mero de (?:pasaporte|cuenta)|c[óo]digo (?:pin|secreto|de acceso|de la puerta)|"
+    r"c[óo]digo de (?:verificaci[óo]n|seguridad|confirmaci[óo]n|la tarjeta|la alarma|portal)|"
     r"пин(?:-?код)?|номер паспорта|код доступа|код от (?:домофона|двери|подъезда|сейфа)"
 )
 # lists of codes: every code of the list
@@ -101,7 +106,10 @@ SUBJECT = (
 # ... a clause in commas: "the password, which I never change, is X"
 WHICH = r"which|that|das|die|den|qui|que|который|которую|которое"
 # ... or where or when: "the wifi password here is X"
-HERE = r"here|there|now|today|currently|at\s+(?:home|work|the\s+office)|hier|ici|aquí|здесь"
+HERE = (
+    r"here|there|now|today|currently|at\s+(?:home|work|the\s+office)|somewhere|again|btw|"
+    r"please|pls|too|hier|ici|aquí|здесь"
+)
 # "is" / ":" / "was changed to" ...
 VERB = (  # (a word of it starts a word: "expires" holds no "es")
     r"(?:\b(?:has\s+been\s+|was\s+|is\s+|got\s+)?(?:changed|set|updated|reset)\s+to"
@@ -209,7 +217,7 @@ NOT_A_VALUE = frozenset(
     "short easy hard simple complicated secure safe private hidden case-sensitive valid "
     "invalid there here below above attached encrypted unknown forgotten lost somewhere "
     "printed taped also now just actually what which who where how something anything "
-    "case blank leaked "
+    "case blank leaked used "
     "nothing whatever like don't why because see yes done time "
     # de
     "der die das ein eine einen mein meine dein deine sein seine ihr ihre unser im auf "

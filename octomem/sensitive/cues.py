@@ -93,7 +93,7 @@ _ASIDE = r"(?:\s*\([^()\n:=\"'`\[\]]{1,40}\))?"
 # password, which I never change, is X", "the wifi password here is X"; its verb says "is"
 # ("the password we use to log in is X" has no "to" of a change)
 _RELATIVE = (
-    rf"(?P<clause>\s+(?:(?:that|which)\s+)?(?:{SUBJECT})\s+[^\s.!?,;:=\"'`\[]"
+    rf"(?P<clause>\s+(?:that\s+|which\s+|(?:{SUBJECT})\s+)[^\s.!?,;:=\"'`\[]"
     rf"[^.!?,;\n:=\"'`\[]{{0,39}}?|\s*,\s*(?:{WHICH})\s+[^\s,][^.!?,;\n:=\"'`\[]{{0,39}}?,"
     rf"|\s+(?:{HERE}))(?!\s+(?:{TO}|{TO_LAST}|from)\s|[ \t\r]*\n)"
 )
@@ -406,12 +406,27 @@ def _forward(text: str, start: int, read: set[int]) -> Iterator[Found]:
             old = _OLD_VALUE.match(text, span[1])  # "password: X (old: Y)"
             if old is not None and old["value"].lower() not in NOT_A_VALUE:
                 yield Found(*old.span("value"), _kind(kind, cue), tail=False)
+            if (other := _ANOTHER.match(text, span[1])) is not None:
+                also = _value(text, other.end(), kind=kind)  # ("... is coming": no password)
+                if also is not None and (
+                    kind != "password" or _looks_generated(text[slice(*also)])
+                ):
+                    yield Found(*also, _kind(kind, cue), tail=False)
 
 
 # the value a secret had before, in brackets after the new one: "X (old: Y)", "X (was Y)"
 _OLD_VALUE = re.compile(
     r"[ \t]*\((?:old|previous|former|was|previously|before)(?:[ \t]+(?:one|password|pin|code))?"
     r"[ \t]*[:=]?[ \t]*(?P<value>[^\s()]{1,100})\)",
+    re.I,
+)
+
+# another value of the same kind in the same sentence: "... was X and the new one is Y",
+# "my PIN's X and my husband's is Y"
+_ANOTHER = re.compile(
+    r"[ \t]*(?:,|;|[ \t]and|[ \t]but)[ \t]+(?:and[ \t]+)?(?:the|my|his|her|their|our)[ \t]+"
+    r"(?:(?:new|old|other|second|current|previous)(?:[ \t]+one)?|[^\W\d_]{1,30}['’]s)"
+    r"[ \t]+(?:is|was|are)[ \t]+",
     re.I,
 )
 
@@ -567,7 +582,7 @@ _BARE_NUMBER = re.compile(
 # a user and password after a cue of both: "Credentials: bob / X", "login for the NAS: admin/X"
 # (the password where it looks generated: "The credentials are read/write" names none)
 _USER_PASSWORD = re.compile(
-    r"\b(?:credentials?|creds|logins?(?:[ \t]+(?:details|info))?)"
+    r"\b(?:credentials?|creds|logins?(?:[ \t]+(?:details|info))?|zugangsdaten|identifiants)"
     r"(?:[ \t]+(?:for|to|of|on)[ \t]+[^\s:=][^:=\n]{0,39}?)?(?:[ \t]*[:=]|[ \t]+(?:is|are))[ \t]*"
     r"(?P<user>[\w.@+-]{1,64})[ \t]*/[ \t]*(?P<value>[^\s/<>$*][^\s<>]{0,199})",
     re.I,
@@ -856,7 +871,7 @@ _TRIGGERS = (
     "pass", "pw", "p/w", "psw", "psk", "rase", "mnemonic", "key", "combin", "unlock", "pin",
     "cv", "cid", "csc", "cod", "otp", "ssn", "social", "num", "núm", "pasap", "tax", "token",
     "secret", "cred", "seed", "wallet", "answer", "login", "pasw", "pssw", "memorable", "acct",
-    "maiden", "puk",
+    "maiden", "puk", "zugangsdaten", "identifiants",
     "account", "combo", "insurance", "aadhaar", "national id", "licen", "steuer", "dni",
     "curp", "снилс", "инн", "routing", "bsb", "nino", "tfn", "itin", "kennw",
     "geheim", "mdp", "contrase", "clave", "cód", "schlüssel", "clé", "парол", "пин", "паспорт",

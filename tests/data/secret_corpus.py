@@ -649,6 +649,14 @@ SECRETS: list[Secret] = [
     s("code", "he said the code was “4471”", "4471"),
     s("code", "the puk code is 91827364", "91827364"),
     s("password", "my mother's maiden name is Kowalski", "Kowalski"),
+    s("password", "the old password was Penguin12 and the new one is Penguin13", "Penguin13"),
+    s("pin", "my pin's 3390 and my husband's is 7705", "7705"),
+    s("password", "The password that Netflix keeps rejecting is Popcorn2019", "Popcorn2019"),
+    s("password", "write down my password somewhere: Octopus!Ink9", "Octopus!Ink9"),
+    s("code", "der Code für die Haustür lautet 2791", "2791"),
+    s("code", "mon code de carte bleue est 6274", "6274"),
+    s("code", "el código de verificación es 738120", "738120"),
+    s("password", "Zugangsdaten: max.muster / Hafenkran7", "Hafenkran7"),
     # locks' codes, singular backup codes, licence keys
     s("code", "the keypad code is 4417", "4417"),
     s("code", "my locker combo is 12-34-56", "12-34-56"),
@@ -918,5 +926,7 @@ NEGATIVES: list[str] = [
     "The password is case sensitive.",
     "The password is blank by default.",
     "What is your mother's maiden name? I forgot.",
+    "Der Code für die Tür ist noch nicht da.",
+    "My mother's maiden name is used as a security question a lot.",
     "| Feature | Rule |\n|---|---|\n| Password | Must be 12 characters |\n| PIN | 4 digits |",
 ]

@@ -106,6 +106,33 @@ def test_a_passphrase_ends_with_its_clause() -> None:
     assert mask(text).text == "My password is [MASKED password] and my username is alice."
 
 
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        (
+            "The old password was Penguin12 and the new one is Penguin13.",
+            "The old password was [MASKED password] and the new one is [MASKED password].",
+        ),
+        (
+            "my pin's 3390 and my wife's is 7705",
+            "my pin's [MASKED pin] and my wife's is [MASKED pin]",
+        ),
+        (
+            "My password is Xk9!mm2 and the new one is coming soon.",
+            "My password is [MASKED password] and the new one is coming soon.",
+        ),
+        (
+            "My PIN is 4821, and my wife's is the same.",
+            "My PIN is [MASKED pin], and my wife's is the same.",
+        ),
+    ],
+)
+def test_a_second_value_of_the_same_kind_goes_and_an_ordinary_clause_stays(
+    text: str, masked: str
+) -> None:
+    assert mask(text).text == masked
+
+
 def test_a_password_word_found_in_one_part_goes_from_the_others_where_it_stands_whole() -> None:
     pages = ["Log in with password sunshine, then open it.", "sunshine: x; sunshines, present"]
     assert mask_across(pages) == [
