@@ -98,6 +98,8 @@ WORST = (
     ("", "the password you need ", ""),
     ("", "password, which a ", ""),
     ("", "password (aaaa", ""),
+    ("", "password for a's ", ""),
+    ("", "password for a'", ""),
     ("", "PIN# 1 ", ""),
     ("", "the PIN is 4 or ", ""),
     ("支付密码", " ", "1"),

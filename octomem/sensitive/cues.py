@@ -92,15 +92,24 @@ _ASIDE = r"(?:\s*\([^()\n:=\"'`\[\]]{1,40}\))?"
 # a clause between the cue and its "is": "the password I use for everything is X", "the
 # password, which I never change, is X", "the wifi password here is X"; its verb says "is"
 # ("the password we use to log in is X" has no "to" of a change)
+# a word of a qualifier or clause: no quote but a possessive's ("grandma's", "the kids'")
+_WORDS = r"(?:[^.!?,;\n:=\"'`\[]|(?<=\w)['’](?=s\b|[ \t]))"
 _RELATIVE = (
     rf"(?P<clause>\s+(?:that\s+|which\s+|(?:{SUBJECT})\s+)[^\s.!?,;:=\"'`\[]"
-    rf"[^.!?,;\n:=\"'`\[]{{0,39}}?|\s*,\s*(?:{WHICH})\s+[^\s,][^.!?,;\n:=\"'`\[]{{0,39}}?,"
-    rf"|\s+(?:{HERE}))(?!\s+(?:{TO}|{TO_LAST}|from)\s|[ \t\r]*\n)"
+    rf"{_WORDS}{{0,39}}?|\s*,\s*(?:{WHICH})\s+[^\s,]{_WORDS}{{0,39}}?,"
+    rf"|\s+(?:{HERE}))(?!\s+(?:{TO}|{TO_LAST}|from)\s|[ \t\r]*\n|['’]s\b)"
 )
 _CUE = re.compile(
     # (the qualifier's words start after its spaces: each run of spaces is read one way)
     rf"\b(?:{_NAMED})\b{_MARKUP}{_ASIDE}"
-    rf"(?:\s+(?:{QUALIFIER})\s+[^\s.!?,;:=\"'`\[][^.!?,;\n:=\"'`\[]{{0,39}}?|{_RELATIVE})?{_VERB}",
+    rf"(?:\s+(?:{QUALIFIER})\s+[^\s.!?,;:=\"'`\[]{_WORDS}{{0,39}}?(?!['’]s\b)|{_RELATIVE})?"
+    rf"{_VERB}",
+    re.I,
+)
+# the same with the first "'s" after a qualifier read as "is": "the password for gmail's X"
+_CUE_IS = re.compile(
+    rf"\b(?:{_NAMED})\b{_MARKUP}{_ASIDE}\s+(?:{QUALIFIER})\s+[^\s.!?,;:=\"'`\[]"
+    rf"[^.!?,;\n:=\"'`\[]{{0,39}}?(?=['’]s\b){_VERB}",
     re.I,
 )
 # the same without a qualifier: "set my password to X" when "to X ... card 4111..." could
@@ -376,10 +385,11 @@ def _assigned_value(text: str, assigned: re.Match[str]) -> tuple[int, int] | Non
 
 
 def _forward(text: str, start: int, read: set[int]) -> Iterator[Found]:
-    for regex in (_CUE, _CUE_PLAIN):
-        match = regex.match(text, start)
+    first = _CUE.match(text, start)  # (without it, no plain one)
+    for regex in (_CUE, _CUE_IS, _CUE_PLAIN) if first else (_CUE_IS,):
+        match = first if regex is _CUE else regex.match(text, start)
         if match is None:
-            return  # nor the other
+            continue
         kind, cue = _named(match)
         if not _taken(text, match, kind, cue):
             continue
@@ -571,6 +581,8 @@ _CUES_BARE = [  # (regex, whether words between say what it opens)
         False,
     ),
     (re.compile(r"\b(?P<key>(?:ssh )?key)\b[ \t]+(?=[^\s\"'`])", re.I), False),
+    # "my pass is m4rgarita" (one's own: "the pass is 5 km away" names a mountain's)
+    (re.compile(r"(?<=\bmy )(?P<password>pass)[ \t]+is[ \t]+(?=[^\s\"'`])", re.I), False),
 ]
 # the cue word alone, then a number of its shape: "passport X1234567", "combination 12-34-56"
 # (a lock's: one group of two digits at least, so a formation "4-4-2" is not one)
