@@ -581,6 +581,11 @@ _CUES_BARE = [  # (regex, whether words between say what it opens)
         False,
     ),
     (re.compile(r"\b(?P<key>(?:ssh )?key)\b[ \t]+(?=[^\s\"'`])", re.I), False),
+    # "wifi is coconut99", "wifi: Kq7mm!x" (not a standard or a speed: `_NETWORK_SPEC`)
+    (
+        re.compile(r"\b(?P<password>wi-?fi|wlan)(?:[ \t]*[:=]|[ \t]+is)[ \t]+(?=[^\s\"'`])", re.I),
+        False,
+    ),
     # "my pass is m4rgarita" (one's own: "the pass is 5 km away" names a mountain's)
     (re.compile(r"(?<=\bmy )(?P<password>pass)[ \t]+is[ \t]+(?=[^\s\"'`])", re.I), False),
 ]
@@ -611,6 +616,10 @@ _APP_PASSWORD = re.compile(
 
 # a number and what it counts, not a secret: "secret 7-layer dip", "private key 2048-bit"
 _COUNTED = re.compile(r"[\d.,]+(?:-[^\W\d_]+)+")
+# what a network's value after a bare "wifi" may be that is no password: "wifi is 5GHz"
+_NETWORK_SPEC = re.compile(
+    r"(?:\d+(?:[.,]\d+)?[ \t]*(?:g|ghz|mhz|mbps|gbps|mb/s|mbit|mbit/s)|802\.11\w*|\d+e?)", re.I
+)
 
 
 # a password given by how it is used, an ordinary word: "connect with password sunshine",
@@ -751,6 +760,7 @@ def _bare_value(
         and not _COUNTED.fullmatch(value)
         and not _PRICE.fullmatch(value)
         and not _YEAR.fullmatch(value)  # "season pass 2024"
+        and not (cue.lower().startswith(("wi", "wl")) and _NETWORK_SPEC.fullmatch(value))
         # a key or token: letters and digits both ("token USDC/ETH" is a pair of coins)
         and (
             kind == "password"
@@ -883,7 +893,7 @@ _TRIGGERS = (
     "pass", "pw", "p/w", "psw", "psk", "rase", "mnemonic", "key", "combin", "unlock", "pin",
     "cv", "cid", "csc", "cod", "otp", "ssn", "social", "num", "núm", "pasap", "tax", "token",
     "secret", "cred", "seed", "wallet", "answer", "login", "pasw", "pssw", "memorable", "acct",
-    "maiden", "puk", "zugangsdaten", "identifiants",
+    "maiden", "puk", "zugangsdaten", "identifiants", "wifi", "wi-fi", "wlan",
     "account", "combo", "insurance", "aadhaar", "national id", "licen", "steuer", "dni",
     "curp", "снилс", "инн", "routing", "bsb", "nino", "tfn", "itin", "kennw",
     "geheim", "mdp", "contrase", "clave", "cód", "schlüssel", "clé", "парол", "пин", "паспорт",

@@ -658,6 +658,7 @@ SECRETS: list[Secret] = [
     s("password", "Password for the kids' ipad is dinosaur", "dinosaur"),
     s("password", "the password for gmail's Xk9abc7", "Xk9abc7"),
     s("password", "my pass is m4rgarita", "m4rgarita"),
+    s("password", "oh and the wifi is coconut99", "coconut99"),
     s("code", "mon code de carte bleue est 6274", "6274"),
     s("code", "el código de verificación es 738120", "738120"),
     s("password", "Zugangsdaten: max.muster / Hafenkran7", "Hafenkran7"),
@@ -933,6 +934,7 @@ NEGATIVES: list[str] = [
     "Der Code für die Tür ist noch nicht da.",
     "The pass is 5km away and my pass is valid.",
     "The password for gmail's too long.",
+    "The wifi is 5GHz, 300 Mbps on 802.11ac, and the wifi is slow today.",
     "My mother's maiden name is used as a security question a lot.",
     "| Feature | Rule |\n|---|---|\n| Password | Must be 12 characters |\n| PIN | 4 digits |",
 ]
