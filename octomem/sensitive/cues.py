@@ -142,8 +142,10 @@ _THATS_MY = re.compile(
 )
 # a lock's number without "code": "the padlock is 0519", "the gate's 1928", and a plain
 # "the code is 5516" - four to eight digits that end the clause (`_lock_numbers`)
-_LOCKS = ("code", "padlock", "lockbox", "keybox", "key box", "keypad", "gate", "garage", "door")
-_LOCKS += ("buzzer", "intercom", "safe", "locker")
+_LOCKS = (
+    "key box",
+    *"code padlock lockbox keybox keypad gate garage door buzzer intercom safe locker".split(),
+)
 _LOCK_OWNER = re.compile(
     r"\b(?:the|my|our|your|his|her|their)[ \t]+(?:(?:front|back|side)[ \t]+)?\Z", re.I
 )
