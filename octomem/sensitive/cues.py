@@ -89,11 +89,11 @@ _VERB = (
 _MARKUP = rf"(?:\*{{1,3}}|`|{_CLOSE_TAG}|\\?[\"'](?=\s*:))?"
 # an aside in brackets between the cue and its "is" or colon: "password (gmail): ..."
 _ASIDE = r"(?:\s*\([^()\n:=\"'`\[\]]{1,40}\))?"
+# a word of a qualifier or clause: no quote but a possessive's ("grandma's", "the kids'")
+_WORDS = r"(?:[^.!?,;\n:=\"'`\[]|(?<=\w)['’](?=s\b|[ \t]))"
 # a clause between the cue and its "is": "the password I use for everything is X", "the
 # password, which I never change, is X", "the wifi password here is X"; its verb says "is"
 # ("the password we use to log in is X" has no "to" of a change)
-# a word of a qualifier or clause: no quote but a possessive's ("grandma's", "the kids'")
-_WORDS = r"(?:[^.!?,;\n:=\"'`\[]|(?<=\w)['’](?=s\b|[ \t]))"
 _RELATIVE = (
     rf"(?P<clause>\s+(?:that\s+|which\s+|(?:{SUBJECT})\s+)[^\s.!?,;:=\"'`\[]"
     rf"{_WORDS}{{0,39}}?|\s*,\s*(?:{WHICH})\s+[^\s,]{_WORDS}{{0,39}}?,"
