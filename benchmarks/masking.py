@@ -100,6 +100,8 @@ WORST = (
     ("", "password (aaaa", ""),
     ("", "password for a's ", ""),
     ("", "password for a'", ""),
+    ("", "the code for a ", ""),
+    ("", "password. It is ", ""),
     ("", "PIN# 1 ", ""),
     ("", "the PIN is 4 or ", ""),
     ("支付密码", " ", "1"),

@@ -24,6 +24,7 @@ CODE = (
     r"verification code|confirmation code|one[- ]time (?:code|password|passcode)|otp|"
     r"puk(?: code| number)?|"
     r"2fa code|mfa code|(?:backup|recovery|scratch|activation|registration) code|"
+    r"(?:authentication|auth|login|sign[- ]?in|sms|text(?:ed)?) code|"
     r"(?:door|alarm|gate|garage|safe|lock|entry|access|unlock|keypad|lockbox|buzzer|intercom|"
     r"padlock|building|locker|apartment|key ?box|disarm|opener) code|"
     r"(?:lock|locker|safe|padlock|gym) combo|"
@@ -114,7 +115,8 @@ HERE = (
 VERB = (  # (a word of it starts a word: "expires" holds no "es")
     r"(?:\b(?:has\s+been\s+|was\s+|is\s+|got\s+)?(?:changed|set|updated|reset)\s+to"
     r"|(?P<maybe>\b(?:has\s+(?:always\s+)?been|(?:should|must|would)\s+be|remains|became)\b"
-    r"|\?+(?=[ \t]+\S)|[,–—-][ \t]*it['’]?s\b)"  # "password? X", "password - it's X"
+    r"|\?+(?=[ \t]+\S)|[,–—-][ \t]*it['’]?s\b"  # "password? X", "password - it's X"
+    r"|\.[ \t]+it(?:['’]?s|[ \t]+is)\b)"  # "store my password. It is X."
     r"|\b(?:is|was|are|['’]s|used\s+to\s+be|ist|lautet|war|lauten|sind|est|était|sont|c'est|es|"
     r"era|son|"
     r"это|был|была|было)\b"

@@ -150,8 +150,9 @@ _LOCK_OWNER = re.compile(
     r"\b(?:the|my|our|your|his|her|their)[ \t]+(?:(?:front|back|side)[ \t]+)?\Z", re.I
 )
 _LOCK_NUMBER = re.compile(
+    r"(?:[ \t]+(?:from|to|for|of|on|at|in)[ \t]+[^.!?,;:=\n]{1,40}?)?"  # "the code to get in"
     r"(?:['’]s|[ \t]+(?:is|was)|[ \t]*[:=?])[ \t]+(?:it['’]?s[ \t]+)?[\"'“‘]?(?P<value>\d{4,8})"
-    r"[\"'”’]?(?=[ \t]*(?:[.,;!?)]|$)|[ \t]+(?:and|but|so|then|btw|now)\b)",
+    r"#?[\"'”’]?(?=[ \t]*(?:[.,;!?)]|$)|[ \t]+(?:and|but|so|then|btw|now)\b)",
     re.I | re.M,
 )
 _CJK_CUE = re.compile(
@@ -412,6 +413,8 @@ def _forward(text: str, start: int, read: set[int]) -> Iterator[Found]:
             spans = list(_items(text, item, partial(_value, text, kind=kind), listed, read))
         if match["maybe"]:  # "has been", "should be": not "compromised", "at least 12"
             spans = [span for span in spans if _looks_generated(text[span[0] : span[1]])]
+            if match["maybe"].startswith("."):  # "... my password. It is X": one token
+                spans = [(a, b) for a, b in spans if not any(c.isspace() for c in text[a:b])]
         # both readings may give one: "set my password to X... is Y"
         for span in spans:
             yield Found(*span, _kind(kind, cue), tail=False)
