@@ -102,6 +102,7 @@ WORST = (
     ("", "password for a'", ""),
     ("", "the code for a ", ""),
     ("", "password. It is ", ""),
+    ("", "my pins: a 123, ", ""),
     ("", "PIN# 1 ", ""),
     ("", "the PIN is 4 or ", ""),
     ("支付密码", " ", "1"),

@@ -408,6 +408,13 @@ def _forward(text: str, start: int, read: set[int]) -> Iterator[Found]:
         elif item is None or kind == "seed":  # (a seed phrase's words: numbered or not)
             at = match.end() if item is None else item.end()
             spans = [span] if (span := _value(text, at, kind=kind)) else []
+            if (
+                item is None
+                and _PLURAL.fullmatch(cue)
+                and not match["maybe"]
+                and (":" in match["verb"] or kind == "code")  # "my pins: visa 4408, amex 6619"
+            ):
+                spans += _labelled(text, at, kind, read)
         else:  # a list item: its line's value, and those of the other items (`_items`)
             listed = ":" in match["verb"] or _PLURAL.fullmatch(cue) is not None
             spans = list(_items(text, item, partial(_value, text, kind=kind), listed, read))
@@ -444,6 +451,34 @@ _ANOTHER = re.compile(
     r"[ \t]+(?:is|was|are)[ \t]+",
     re.I,
 )
+
+# a label before a value in a list after a cue that names several: "netflix - ", "visa "
+_LABEL = re.compile(r"[^\W\d_][^\d\n:=,;]{0,30}?[ \t]*(?:[-–:=][ \t]*|[ \t])(?=\S)")
+_CODE_LABEL = re.compile(r"(?:[^\W\d_][^\d\n:=,;]{0,30}?[ \t]*[-–:=]?[ \t]*)?(?=\d)")
+_NEXT_LABEL = re.compile(r"[ \t]*(?:[,;][ \t]*(?:and[ \t]+)?|\r?\n[ \t]*)|[ \t]+and[ \t]+")
+
+
+def _labelled(text: str, at: int, kind: str, read: set[int]) -> list[tuple[int, int]]:
+    """The values of a list of labelled values at `at` (up to 32, on one line or a line
+    each), each label kept: "visa 4408, mastercard 6619", "netflix - popcorn88\nspotify -
+    Jazzhands1"; a list ends where an item is no value alone (`_an_item`)."""
+    spans: list[tuple[int, int]] = []
+    for _ in range(_MAX_ITEMS):
+        label = (_CODE_LABEL if kind == "code" else _LABEL).match(text, at)
+        if label is None:
+            break
+        span = _value(text, label.end(), kind=kind)
+        if span is None or not _an_item(value := text[span[0] : span[1]]):
+            break
+        if kind == "code" and sum(c.isdigit() for c in value) < 3:
+            break  # "a 1, b 2": no code
+        spans.append(span)
+        gap = _NEXT_LABEL.match(text, span[1])
+        if gap is None or gap.end() == span[1] or gap.end() in read:
+            break  # (each item is read once, however many cues a list holds)
+        read.add(gap.end())
+        at = gap.end()
+    return spans
 
 
 def _item(text: str, at: int, gap: str) -> re.Match[str] | None:
