@@ -46,7 +46,7 @@ _TO = re.compile(r"\bTO\b", re.I)
 # or a dotted name or address)
 _PGPASS = re.compile(
     r"^[ \t]*(?:localhost|\*|[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}):(?:\d{1,5}|\*):[\w.*-]{1,63}:"
-    r"[\w.*@-]{1,63}:(?P<value>\S{1,200}?)[ \t]*\r?$",
+    r"[\w.*@-]{1,63}:(?P<value>\S{1,200})(?!\S)",  # (what may follow on its line: a note)
     re.M,
 )
 _STATEMENT_END = re.compile(r"[ \t]*(?:;|\r?\n|$)")

@@ -9,7 +9,8 @@ PASSWORD = (
     r"pass ?words?|passwd|pwd|pw|pword|pswd|psw|passw|pass ?phrases?|pass ?codes?|"
     r"pasword|passwrd|passowrd|passwrod|pssword|paswd|passord|passwor|"  # typos
     r"secret word|code word|(?:code|cl[ée]) wi-?fi|кодовое слово|"
-    r"answer to (?:my |the |your )?(?:security|secret) question|memorable (?:word|information)|"
+    r"answer to (?:my |the |your )?(?:security|secret) question|"
+    r"memorable (?:word|information|place|name|date)|"
     r"(?:wi-?fi|wlan|wpa2?|network|router) (?:key|pass)|login password|"
     r"unlock (?:pattern|phrase)|(?:lock|safe|locker|padlock) combination|"
     r"(?:security|secret) (?:question )?answers?|mother['’]?s maiden name|"
@@ -23,7 +24,8 @@ CODE = (
     r"pins?(?:[- ]?(?:code|number|nummer|no\.?|код|kod))?|cvv2?|cvc2?|cid|csc|security code|"
     r"verification code|confirmation code|one[- ]time (?:code|password|passcode)|otp|"
     r"puk(?: code| number)?|"
-    r"2fa code|mfa code|(?:backup|recovery|scratch|activation|registration) code|"
+    r"2fa code|mfa code|(?:2fa|mfa|otp|sms|totp) (?:token|number)|"
+    r"(?:backup|recovery|scratch|activation|registration) code|"
     r"(?:authentication|auth|login|sign[- ]?in|sms|text(?:ed)?) code|"
     r"(?:door|alarm|gate|garage|safe|lock|entry|access|unlock|keypad|lockbox|buzzer|intercom|"
     r"padlock|building|locker|apartment|key ?box|disarm|opener) code|"
@@ -66,7 +68,8 @@ CODES = (
 SEED = (
     r"seed (?:phrase|words)|(?:secret )?recovery (?:phrase|words|seed)|"
     r"mnemonic(?: phrase| words)?|backup phrase|wallet (?:words|phrase)|"
-    r"(?:12|24)[- ]word (?:phrase|seed)|"
+    r"(?:12|24)[- ]word (?:phrase|seed)|(?:12|24)[- ]words|"
+    r"(?:ledger|metamask|trezor|exodus|wallet|crypto) (?:seed|words|(?:recovery )?phrase)|"
     r"seed-phrase|wiederherstellungsphrase|phrase de r[ée]cup[ée]ration|"
     r"frase (?:semilla|de recuperaci[óo]n)|сид-?фраза|мнемоническая фраза"
 )

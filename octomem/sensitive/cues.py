@@ -208,6 +208,8 @@ _NOT_A_SEED_WORD = frozenset(
     "the their to was we were which while with your".split()
 )
 _MAX_SEED_WORDS, _MAX_CODES = 24, 32
+_MIN_SEED_WORDS = 12  # of a seed phrase given without "is" or a colon
+_WORD_COUNT = re.compile(r"(?:12|24)[- ]words$", re.I)
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:
@@ -418,6 +420,9 @@ def _forward(text: str, start: int, read: set[int]) -> Iterator[Found]:
         else:  # a list item: its line's value, and those of the other items (`_items`)
             listed = ":" in match["verb"] or _PLURAL.fullmatch(cue) is not None
             spans = list(_items(text, item, partial(_value, text, kind=kind), listed, read))
+        if kind == "seed" and (match["verb"].isspace() or _WORD_COUNT.match(cue)):
+            # after no verb, or a cue that counts words ("in 12 words: ..."): all 12 of them
+            spans = [(a, b) for a, b in spans if len(text[a:b].split()) >= _MIN_SEED_WORDS]
         if match["maybe"]:  # "has been", "should be": not "compromised", "at least 12"
             spans = [span for span in spans if _looks_generated(text[span[0] : span[1]])]
             if match["maybe"].startswith("."):  # "... my password. It is X": one token
@@ -571,6 +576,8 @@ def _taken(text: str, match: re.Match[str], kind: str, cue: str) -> bool:
     if verb.isspace():
         if "\n" in verb and kind in ("codes", "seed"):
             return True  # a list on the next lines
+        if kind == "seed":
+            return True  # "metamask phrase gorilla vacant ...": 12 words at least (`_forward`)
         if kind not in ("code", "codes") and text[match.end()] not in "\"'`":
             return False  # "password 1234..." without is/:/= is a cue for numbers only
     if verb.strip() == "#" and kind != "code":
@@ -644,6 +651,8 @@ _USER_PASSWORD = re.compile(
     r"(?P<user>[\w.@+-]{1,64})[ \t]*/[ \t]*(?P<value>[^\s/<>$*][^\s<>]{0,199})",
     re.I,
 )
+# a seed phrase's cue followed straight by its words (12 at least: `_bare`)
+_BARE_SEED = re.compile(rf"\b(?:{SEED})\b[ \t]+(?=[^\W\d_])", re.I)
 # a price is not a secret: "monthly pass: $156.00"
 _PRICE = re.compile(r"[$€£¥₹]\d[\d.,]*|\d[\d.,]*[$€£¥₹]")
 # a Google app password: 16 lower-case letters, in groups of four or not
@@ -754,6 +763,15 @@ def _bare(text: str, start: int, read: set[int]) -> Iterator[Found]:
         if _looks_generated(value) and not names_a_secret(value):
             yield Found(begin, end, "password", tail=False)
             return
+    seed = _BARE_SEED.match(text, start)  # "metamask phrase gorilla vacant ...": 12 words
+    last = None if seed is None else _seed(text, seed.end())
+    if (
+        seed is not None
+        and last is not None
+        and len(text[seed.end() : last].split()) >= _MIN_SEED_WORDS
+    ):
+        yield Found(seed.end(), last, "seed", tail=False)
+        return
     number = _BARE_NUMBER.match(text, start)
     if number is not None:
         cue = number["passport"] or number["code"]
@@ -933,7 +951,8 @@ _TRIGGERS = (
     "pass", "pw", "p/w", "psw", "psk", "rase", "mnemonic", "key", "combin", "unlock", "pin",
     "cv", "cid", "csc", "cod", "otp", "ssn", "social", "num", "núm", "pasap", "tax", "token",
     "secret", "cred", "seed", "wallet", "answer", "login", "pasw", "pssw", "memorable", "acct",
-    "maiden", "puk", "zugangsdaten", "identifiants", "wifi", "wi-fi", "wlan",
+    "maiden", "puk", "zugangsdaten", "identifiants", "wifi", "wi-fi", "wlan", "ledger",
+    "metamask", "trezor", "12 word", "24 word", "12-word", "24-word",
     "account", "combo", "insurance", "aadhaar", "national id", "licen", "steuer", "dni",
     "curp", "снилс", "инн", "routing", "bsb", "nino", "tfn", "itin", "kennw",
     "geheim", "mdp", "contrase", "clave", "cód", "schlüssel", "clé", "парол", "пин", "паспорт",

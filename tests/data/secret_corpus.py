@@ -663,6 +663,21 @@ SECRETS: list[Secret] = [
     s("code", "my authentication code is 118273", "118273"),
     s("code", "the code from the text message is 904417", "904417"),
     s("code", "the code to get into the building is 5563#", "5563"),
+    # a seed phrase straight after its cue, or after one that counts its words: 12 words
+    s(
+        "seed",
+        "metamask secret recovery phrase gorilla vacant thumb ribbon muffin cable zebra island "
+        "frost idea clamp lunar",
+        "gorilla vacant thumb ribbon muffin cable zebra island frost idea clamp lunar",
+    ),
+    s(
+        "seed",
+        "my 12 words are ribbon muffin cable gravity mango shelf brick tunnel ocean frost idea "
+        "clamp",
+        "ribbon muffin cable gravity mango shelf brick tunnel ocean frost idea clamp",
+    ),
+    s("password", "my memorable place is Tintagel", "Tintagel"),
+    s("code", "mfa token 830271 keeps getting rejected", "830271"),
     # a list of labelled values after a cue that names several
     s("pin", "my pins: visa 4408, mastercard 6619", "6619"),
     s("pin", "our PINs are 1234 and 5678", "5678"),
@@ -947,6 +962,8 @@ NEGATIVES: list[str] = [
     "I changed my password. It's Monday, so it expires.",
     "Passwords must be at least 12 characters long.",
     "My pins: a 1, b 2 on the board.",
+    "Summarise it in 12 words: the cat sat on the mat today.",
+    "I wrote my 24 words down and the seed phrase is safe.",
     "Our PINs are short and we never change them.",
     "Apps share no passwords. It's commonly used by third-party apps.",
     "The code for this feature is 1500 lines and the gate to the park is 2000 years old.",
