@@ -208,7 +208,7 @@ _NOT_A_SEED_WORD = frozenset(
     "the their to was we were which while with your".split()
 )
 _MAX_SEED_WORDS, _MAX_CODES = 24, 32
-_MIN_SEED_WORDS = 12  # of a seed phrase given without "is" or a colon
+_MIN_SEED_WORDS = 12  # of a seed phrase given without "is" or a colon, or after "12 words"
 _WORD_COUNT = re.compile(r"(?:12|24)[- ]words$", re.I)
 
 
@@ -420,8 +420,8 @@ def _forward(text: str, start: int, read: set[int]) -> Iterator[Found]:
         else:  # a list item: its line's value, and those of the other items (`_items`)
             listed = ":" in match["verb"] or _PLURAL.fullmatch(cue) is not None
             spans = list(_items(text, item, partial(_value, text, kind=kind), listed, read))
-        if kind == "seed" and (match["verb"].isspace() or _WORD_COUNT.match(cue)):
-            # after no verb, or a cue that counts words ("in 12 words: ..."): all 12 of them
+        if kind == "seed" and _WORD_COUNT.match(cue):
+            # a cue that counts words ("in 12 words: ..."): all 12 of them
             spans = [(a, b) for a, b in spans if len(text[a:b].split()) >= _MIN_SEED_WORDS]
         if match["maybe"]:  # "has been", "should be": not "compromised", "at least 12"
             spans = [span for span in spans if _looks_generated(text[span[0] : span[1]])]
@@ -576,8 +576,6 @@ def _taken(text: str, match: re.Match[str], kind: str, cue: str) -> bool:
     if verb.isspace():
         if "\n" in verb and kind in ("codes", "seed"):
             return True  # a list on the next lines
-        if kind == "seed":
-            return True  # "metamask phrase gorilla vacant ...": 12 words at least (`_forward`)
         if kind not in ("code", "codes") and text[match.end()] not in "\"'`":
             return False  # "password 1234..." without is/:/= is a cue for numbers only
     if verb.strip() == "#" and kind != "code":

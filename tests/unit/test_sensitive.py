@@ -109,6 +109,24 @@ def test_a_passphrase_ends_with_its_clause() -> None:
 @pytest.mark.parametrize(
     ("text", "masked"),
     [
+        ("seed phrase 'alpha beta gamma'", "seed phrase '[MASKED seed]'"),
+        (
+            "metamask phrase gorilla vacant thumb ribbon muffin cable zebra island frost idea "
+            "clamp lunar",
+            "metamask phrase [MASKED seed]",
+        ),
+        ("the seed phrase gorilla vacant", "the seed phrase gorilla vacant"),
+    ],
+)
+def test_a_quoted_seed_phrase_goes_whatever_its_length_and_a_bare_one_needs_12_words(
+    text: str, masked: str
+) -> None:
+    assert mask(text).text == masked
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
         (
             "The old password was Penguin12 and the new one is Penguin13.",
             "The old password was [MASKED password] and the new one is [MASKED password].",
