@@ -99,22 +99,18 @@ _RELATIVE = (
     rf"{_WORDS}{{0,39}}?|\s*,\s*(?:{WHICH})\s+[^\s,]{_WORDS}{{0,39}}?,"
     rf"|\s+(?:{HERE}))(?!\s+(?:{TO}|{TO_LAST}|from)\s|[ \t\r]*\n|['’]s\b)"
 )
+# a cue word, its markup and an aside; and the first word of a qualifier after it ("for
+# gmail") - the qualifier's words start after its spaces: each run of spaces is read one way
+_CUE_HEAD = rf"\b(?:{_NAMED})\b{_MARKUP}{_ASIDE}"
+_QUALIFIED = rf"\s+(?:{QUALIFIER})\s+[^\s.!?,;:=\"'`\[]"
 _CUE = re.compile(
-    # (the qualifier's words start after its spaces: each run of spaces is read one way)
-    rf"\b(?:{_NAMED})\b{_MARKUP}{_ASIDE}"
-    rf"(?:\s+(?:{QUALIFIER})\s+[^\s.!?,;:=\"'`\[]{_WORDS}{{0,39}}?(?!['’]s\b)|{_RELATIVE})?"
-    rf"{_VERB}",
-    re.I,
+    rf"{_CUE_HEAD}(?:{_QUALIFIED}{_WORDS}{{0,39}}?(?!['’]s\b)|{_RELATIVE})?{_VERB}", re.I
 )
 # the same with the first "'s" after a qualifier read as "is": "the password for gmail's X"
-_CUE_IS = re.compile(
-    rf"\b(?:{_NAMED})\b{_MARKUP}{_ASIDE}\s+(?:{QUALIFIER})\s+[^\s.!?,;:=\"'`\[]"
-    rf"[^.!?,;\n:=\"'`\[]{{0,39}}?(?=['’]s\b){_VERB}",
-    re.I,
-)
+_CUE_IS = re.compile(rf"{_CUE_HEAD}{_QUALIFIED}[^.!?,;\n:=\"'`\[]{{0,39}}?(?=['’]s\b){_VERB}", re.I)
 # the same without a qualifier: "set my password to X" when "to X ... card 4111..." could
 # be read as a qualifier followed by a number
-_CUE_PLAIN = re.compile(rf"\b(?:{_NAMED})\b{_MARKUP}{_ASIDE}{_VERB}", re.I)
+_CUE_PLAIN = re.compile(rf"{_CUE_HEAD}{_VERB}", re.I)
 # the value before the cue: "I use X as my password", "X is my PIN"; the cue ends a clause
 _CLAUSE_END = rf"(?=\s*(?:[.,;:!?)]|$)|[ \t]*\r?\n|\s+(?:{CONJUNCTION}|for|für|pour|para|для)\b)"
 _OWNED = (
@@ -762,14 +758,11 @@ def _bare(text: str, start: int, read: set[int]) -> Iterator[Found]:
             yield Found(begin, end, "password", tail=False)
             return
     seed = _BARE_SEED.match(text, start)  # "metamask phrase gorilla vacant ...": 12 words
-    last = None if seed is None else _seed(text, seed.end())
-    if (
-        seed is not None
-        and last is not None
-        and len(text[seed.end() : last].split()) >= _MIN_SEED_WORDS
-    ):
-        yield Found(seed.end(), last, "seed", tail=False)
-        return
+    if seed is not None:
+        last = _seed(text, seed.end())
+        if last is not None and len(text[seed.end() : last].split()) >= _MIN_SEED_WORDS:
+            yield Found(seed.end(), last, "seed", tail=False)
+            return
     number = _BARE_NUMBER.match(text, start)
     if number is not None:
         cue = number["passport"] or number["code"]
