@@ -37,10 +37,14 @@ CODE = (
     r"ssn|social security(?: number)?|(?:bank )?account (?:number|no\.?|#)|routing(?: number)?|"
     r"sort code|bsb|(?:checking|savings|bank) acc(?:ount)?(?: number| no\.?| #)?|"
     r"acct(?: number| no\.?| #)?|"
-    # national ids: Canada's social insurance number, the UK's NI and NHS numbers, India's
-    # Aadhaar, Germany's Steuer-ID, Spain's DNI, Mexico's CURP, Russia's СНИЛС and ИНН; a
-    # driver's licence
-    r"(?-i:DNI|CURP)|social insurance number|national insurance(?: number| no\.?)?|"
+    # national ids: Canada's social insurance number (SIN), the UK's NI and NHS numbers,
+    # India's Aadhaar, Germany's Steuer-ID, Spain's DNI, NIE and NIF, the Netherlands' BSN,
+    # Italy's codice fiscale, Poland's PESEL, Sweden's personnummer, Denmark's CPR,
+    # Switzerland's AHV, Singapore's NRIC, Mexico's CURP, Russia's СНИЛС and ИНН; a
+    # driver's licence (the capitals' cues: `cues._ACRONYMS`)
+    r"(?-i:DNI|CURP|SIN|NIE|NIF|BSN|CPR|PESEL|AHV|NRIC|HKID)|burgerservicenummer|sofinummer|"
+    r"codice fiscale|personnummer|pps number|ird number|social insurance number|"
+    r"national insurance(?: number| no\.?)?|"
     r"ni number|nino|nhs number|medicare number|tax file number|tfn|itin|"
     r"aadhaar(?: number| no\.?)?|national id(?: number| no\.?)?|"
     r"(?:driver'?s? licen[cs]e|dl)(?: number| no\.?| #)?|steuer-?id|steueridentifikationsnummer|"
@@ -101,9 +105,11 @@ QUALIFIER = (
     r"от|для|к|на"
 )
 # who says something of it in a clause between the cue and its "is": "the password I use
-# for everything is X", "the code the bank sent me is 4821"
+# for everything is X", "the code the bank sent me is 4821", "the code google sent is X"
 SUBJECT = (
     r"i|i've|i'd|we|we've|you|you've|you'll|u|they|they've|he|she|someone|somebody|"
+    r"(?:(?:the|my|our|your|his|her|their)[ \t]+)?[^\W\d_]{1,40}"
+    r"(?=[ \t]+(?:just[ \t]+)?(?:sent|texted|emailed|gave|sends|texts|emails|gives)\b)|"
     r"(?:the|my|our|your|his|her|their)[ \t]+[^\W\d_]{1,40}|"
     r"ich|wir|du|je|nous|vous|ils|yo|я|мы|ты|вы|они"
 )

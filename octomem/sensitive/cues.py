@@ -17,6 +17,7 @@ A value the cue only describes ("the password is on the fridge", "... is wrong")
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Iterator
 from functools import partial
@@ -136,6 +137,7 @@ _THATS_MY = re.compile(
     rf"(?:that['’]?s|thats|that\s+is|it['’]?s)\s+{_OWNED}",
     re.I,
 )
+_JUDGED = frozenset("correct right fine ok okay good bad accepted rejected working".split())
 # a lock's number without "code": "the padlock is 0519", "the gate's 1928", and a plain
 # "the code is 5516" - four to eight digits that end the clause (`_lock_numbers`)
 _LOCKS = (
@@ -146,7 +148,9 @@ _LOCK_OWNER = re.compile(
     r"\b(?:the|my|our|your|his|her|their)[ \t]+(?:(?:front|back|side)[ \t]+)?\Z", re.I
 )
 _LOCK_NUMBER = re.compile(
-    r"(?:[ \t]+(?:from|to|for|of|on|at|in)[ \t]+[^.!?,;:=\n]{1,40}?)?"  # "the code to get in"
+    r"(?:[ \t]+(?:from|to|for|of|on|at|in)[ \t]+[^.!?,;:=\n]{1,40}?"  # "the code to get in"
+    r"|[ \t]+[^\W\d_]{1,40}[ \t]+(?:just[ \t]+)?(?:sent|texted|emailed|gave)"  # "Chase sent"
+    r"(?:[ \t]+(?:me|us))?)?"
     r"(?:['’]s|[ \t]+(?:is|was)|[ \t]*[:=?])[ \t]+(?:it['’]?s[ \t]+)?[\"'“‘]?(?P<value>\d{4,8})"
     r"#?[\"'”’]?(?=[ \t]*(?:[.,;!?)]|$)|[ \t]+(?:and|but|so|then|btw|now)\b)",
     re.I | re.M,
@@ -295,7 +299,9 @@ def _value(text: str, at: int, stop: int | None = None, *, kind: str) -> tuple[i
     if kind == "password":
         clause = _CLAUSE.match(text, at, stop)
         end = clause.end() if clause else word.end()
-        return _trim(text, at, max(end, word.end()))
+        span = _trim(text, at, max(end, word.end()))
+        # a judgement that ends the clause: "my password is correct but it fails"
+        return None if text[slice(*span)].lower() in _JUDGED else span
     if kind in ("seed", "codes"):
         last = (_seed if kind == "seed" else _codes)(text, at, stop)
         return None if last is None else (at, last)
@@ -322,6 +328,7 @@ def find_cued(text: str) -> Iterator[Found]:
     lowered = text.lower()
     # "İ" lowers to two characters, which would move the offsets
     hits = _TRIGGER.finditer(lowered) if len(lowered) == len(text) else _ANY_CASE.finditer(text)
+    hits = itertools.chain(hits, _acronyms(text))
     # every cue holds one of the trigger words within its first 40 characters: the cue
     # regexes are tried only at the starts of the words just before one (a regex of
     # alternatives searched over the whole text costs far more)
@@ -945,10 +952,25 @@ _TRIGGERS = (
     "maiden", "puk", "zugangsdaten", "identifiants", "wifi", "wi-fi", "wlan", "ledger",
     "metamask", "trezor", "12 word", "24 word", "12-word", "24-word",
     "account", "combo", "insurance", "aadhaar", "national id", "licen", "steuer", "dni",
-    "curp", "снилс", "инн", "routing", "bsb", "nino", "tfn", "itin", "kennw",
+    "curp", "codice", "снилс", "инн", "routing", "bsb", "nino", "tfn", "itin", "kennw",
     "geheim", "mdp", "contrase", "clave", "cód", "schlüssel", "clé", "парол", "пин", "паспорт",
     "код", "фраз",
 )  # fmt: skip
 _TRIGGER = re.compile("|".join(_TRIGGERS))
+# cues in capitals that are words in lower case ("sin", "nie", "bsn" in "jobsnap"), found
+# with `str.find` (a regex of them searched over the whole text costs more than `_TRIGGER`)
+_ACRONYMS = ("SIN", "NIE", "NIF", "BSN", "CPR", "PESEL", "AHV", "NRIC", "HKID")
+_CAPITALS = re.compile(r"\b[A-Z]+\b")
+
+
+def _acronyms(text: str) -> Iterator[re.Match[str]]:
+    for name in _ACRONYMS:
+        at = text.find(name)
+        while at >= 0:
+            if (word := _CAPITALS.match(text, at)) is not None and word.end() == at + len(name):
+                yield word
+            at = text.find(name, at + 1)
+
+
 _ANY_CASE = re.compile("|".join(_TRIGGERS), re.I)
 _WORD_START = re.compile(r"\b\w")

@@ -1,7 +1,8 @@
 """Numbers that carry a checksum, checked with python-stdnum: payment cards (Luhn, in any
-spacing), IBANs (mod 97 and each country's length, compact or in groups of four) and
-US social security numbers (the SSA's rules). A number that fails its check is left as
-it is, so dates, prices, order and version numbers pass through."""
+spacing), IBANs (mod 97 and each country's length, compact or in groups of four), US
+social security numbers (the SSA's rules), Italy's codice fiscale and Spain's NIE (their
+check letters). A number that fails its check is left as it is, so dates, prices, order
+and version numbers pass through."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import re
 from collections.abc import Iterator
 
 from stdnum import iban, luhn
+from stdnum.es import nie
+from stdnum.it import codicefiscale
 from stdnum.us import ssn
 
 from octomem.sensitive.spans import Found
@@ -33,6 +36,24 @@ _IBAN = re.compile(
 _SSN = re.compile(
     r"(?<![A-Za-z0-9_.-])\d{3}(?P<s>[- ])\d{2}(?P=s)\d{4}(?![A-Za-z0-9_-]|[.,]\d)", re.A
 )
+
+# national ids of a shape no other number has, found by their digits (a regex that starts
+# with a letter would try every letter): Italy's codice fiscale ("RSSMRA85T10A562S", six
+# letters before) and Spain's NIE ("X1234567L", "X-1234567-L": X, Y or Z before)
+_ID_TAIL = re.compile(  # (a digit first: sre then skips to the digits)
+    r"\d(?:(?P<cf>\d[A-EHLMPRST]\d\d[A-Z]\d{3}[A-Z])|\d{6}-?[A-Z])(?![A-Za-z0-9])", re.I | re.A
+)
+
+
+def _ids(text: str) -> Iterator[Found]:
+    for match in _ID_TAIL.finditer(text):
+        start = match.start() - (
+            6 if match["cf"] else 1 + (text[match.start() - 1 : match.start()] == "-")
+        )
+        if start < 0 or (start and text[start - 1].isascii() and text[start - 1].isalnum()):
+            continue
+        if (codicefiscale if match["cf"] else nie).is_valid(text[start : match.end()]):
+            yield Found(start, match.end(), "id", tail=False)
 
 
 def _card(digits: str) -> bool:
@@ -66,7 +87,11 @@ def _iban_end(text: str, start: int, end: int) -> int | None:
 
 
 def find_numbers(text: str) -> Iterator[Found]:
-    if sum(map(text.count, "0123456789")) < 9:  # every form below has 9 digits or more
+    digits = sum(map(text.count, "0123456789"))
+    if digits < 7:  # every form below has 7 digits or more
+        return
+    yield from _ids(text)
+    if digits < 9:  # and those below 9
         return
     for match in _CARD.finditer(text):
         if _card(re.sub(r"\D", "", match.group())):

@@ -700,6 +700,13 @@ SECRETS: list[Secret] = [
     s("code", "my NHS number is 943 476 5919", "943 476 5919"),
     s("code", "my driver's license number is D1234567", "D1234567"),
     s("code", "Meine Steuer-ID ist 12345678901.", "12345678901"),
+    s("code", "for the payroll form, my SIN is 130 692 544", "130 692 544"),
+    s("code", "Mijn BSN is 111222333, dat staat op mijn paspoort.", "111222333"),
+    s("id", "Il mio codice fiscale è RSSMRA85T10A562S.", "RSSMRA85T10A562S"),
+    s("id", "Para el contrato de alquiler: X1234567L", "X1234567L"),
+    # a one-time code named by who sent it
+    s("code", "the verification code google sent is 582047", "582047"),
+    s("code", "the code Chase texted me is 441902, it expires soon", "441902"),
     # security questions, memorable words
     s("password", "the answer to my security question is Fluffy", "Fluffy"),
     s("password", "my memorable word is pumpkin", "pumpkin"),
@@ -969,4 +976,7 @@ NEGATIVES: list[str] = [
     "The code for this feature is 1500 lines and the gate to the park is 2000 years old.",
     "My mother's maiden name is used as a security question a lot.",
     "| Feature | Rule |\n|---|---|\n| Password | Must be 12 characters |\n| PIN | 4 digits |",
+    "My password is correct but it fails, and the wifi password is fine.",
+    "The code he sent was wrong and the code google sent is expired.",
+    "Sin is a short word; since 2020 the BSN office and the NIE desk moved.",
 ]
