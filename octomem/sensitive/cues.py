@@ -403,8 +403,11 @@ def _forward(text: str, start: int, read: set[int]) -> Iterator[Found]:
             continue
         one_word = match["last"] or match["from"]
         item = None if one_word else _item(text, match.end(), match["verb"])
-        if item is None and _LISTED.fullmatch(cue):
-            continue  # "PIN codes", "API keys": cues only before a list
+        if item is None and _LISTED.fullmatch(cue):  # "PIN codes", "API keys": only before a list
+            if ":" in match["verb"]:  # of labelled values: "door codes:\nfront 5592\nback 7741"
+                for span in _labelled(text, match.end(), kind, read):
+                    yield Found(*span, _kind(kind, cue), tail=False)
+            continue
         if one_word:  # "Passwort auf X geändert", "from X to Y": one word
             word = _TOKEN.match(text, match.end())
             spans = []
@@ -422,7 +425,8 @@ def _forward(text: str, start: int, read: set[int]) -> Iterator[Found]:
                 spans += _labelled(text, at, kind, read)
         else:  # a list item: its line's value, and those of the other items (`_items`)
             listed = ":" in match["verb"] or _PLURAL.fullmatch(cue) is not None
-            spans = list(_items(text, item, partial(_value, text, kind=kind), listed, read))
+            valued = partial(_labelled_item if kind in ("code", "key") else _value, text, kind=kind)
+            spans = list(_items(text, item, valued, listed, read))
         if kind == "seed" and _WORD_COUNT.match(cue):
             # a cue that counts words ("in 12 words: ..."): all 12 of them
             spans = [(a, b) for a, b in spans if len(text[a:b].split()) >= _MIN_SEED_WORDS]
@@ -506,6 +510,18 @@ _MAX_LINES = 2 * _MAX_ITEMS  # the lines after the first read for its other item
 _DEEPER = re.compile(r"[ \t]+\S")  # (after the list's indentation) a line of an item's
 # the value of a list item (at, the end of its line), if it gives one
 Valued = Callable[[int, int], "tuple[int, int] | None"]
+
+
+def _labelled_item(text: str, at: int, stop: int, *, kind: str) -> tuple[int, int] | None:
+    """A list item's code or key, or that after its label where it ends the item ("-
+    front door 5592", "- prod: sk_live_..."; a code of 3 digits or more)."""
+    if (span := _value(text, at, stop, kind=kind)) is not None:
+        return span
+    label = (_CODE_LABEL if kind == "code" else _LABEL).match(text, at, stop)
+    span = None if label is None else _value(text, label.end(), stop, kind=kind)
+    if span is None or _WHOLE_ITEM.match(text, span[1]) is None:
+        return None
+    return span if kind != "code" or sum(map(str.isdigit, text[slice(*span)])) >= 3 else None
 
 
 def _items(

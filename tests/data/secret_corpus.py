@@ -704,6 +704,9 @@ SECRETS: list[Secret] = [
     s("code", "Mijn BSN is 111222333, dat staat op mijn paspoort.", "111222333"),
     s("id", "Il mio codice fiscale è RSSMRA85T10A562S.", "RSSMRA85T10A562S"),
     s("id", "Para el contrato de alquiler: X1234567L", "X1234567L"),
+    # a list of labelled codes after a cue only before a list
+    s("code", "our door codes:\nfront porch 8814\nback shed 3391", "8814", "3391"),
+    s("code", "Gate codes:\n- north gate 66120\n- south gate 57702", "66120", "57702"),
     # a one-time code named by who sent it
     s("code", "the verification code google sent is 582047", "582047"),
     s("code", "the code Chase texted me is 441902, it expires soon", "441902"),
@@ -979,4 +982,5 @@ NEGATIVES: list[str] = [
     "My password is correct but it fails, and the wifi password is fine.",
     "The code he sent was wrong and the code google sent is expired.",
     "Sin is a short word; since 2020 the BSN office and the NIE desk moved.",
+    "Access codes:\n- Building 7 lobby\n- ask Bob at the desk",
 ]
