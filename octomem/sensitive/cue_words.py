@@ -1,5 +1,6 @@
 """The words that name a secret, and the words around them, in English, German, French,
-Spanish, Russian, Chinese and Japanese (regex alternations, matched case-insensitively on
+Spanish, Russian, Chinese and Japanese, and the password words of Dutch, Portuguese,
+Polish and Swedish (regex alternations, matched case-insensitively on
 NFKC text: see `cues`)."""
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ PASSWORD = (
     r"[^\W\d_]*pass(?:wort|wörter)|[^\W\d_]*kennw(?:ort|örter)|"  # de: WLAN-Passwort, Bankpasswort
     r"mots? de passe|mdp|phrase secrète|"  # fr
     r"contrase[ñn]as?|"  # es
+    r"wachtwoord(?:en)?|senhas?|has[łl]o|l[öo]senord(?:et)?|"  # nl, pt, pl, sv
     r"парол[ьяеюи]\w*"  # ru
 )
 # PINs, codes and numbers: one token with a digit
@@ -42,7 +44,7 @@ CODE = (
     # Italy's codice fiscale, Poland's PESEL, Sweden's personnummer, Denmark's CPR,
     # Switzerland's AHV, Singapore's NRIC, Mexico's CURP, Russia's СНИЛС and ИНН; a
     # driver's licence (the capitals' cues: `cues._ACRONYMS`)
-    r"(?-i:DNI|CURP|SIN|NIE|NIF|BSN|CPR|PESEL|AHV|NRIC|HKID)|burgerservicenummer|sofinummer|"
+    r"(?-i:DNI|CURP|SIN|NIE|NIF|BSN|CPR|AHV)|pesel|nric|hkid|cpf|burgerservicenummer|sofinummer|"
     r"codice fiscale|personnummer|pps number|ird number|social insurance number|"
     r"national insurance(?: number| no\.?)?|"
     r"ni number|nino|nhs number|medicare number|tax file number|tfn|itin|"
@@ -53,12 +55,13 @@ CODE = (
     r"geheimzahl|(?:reise)?pass-?nummer|zugangscode|t[üu]rcode|torcode|alarmcode|kontonummer|"
     r"schlie(?:ß|ss)fachcode|(?:best[äa]tigungs|verifizierungs|sicherheits)code|"
     r"code (?:f[üu]r|zur|zum) (?:die |das |den )?"
-    r"(?:haust[üu]r|t[üu]r|wohnung|garage|tor|alarmanlage)|"
+    r"(?:haust[üu]r|t[üu]r|wohnung|garage|tor|alarmanlage|tresor|safe|schlie(?:ß|ss)fach)|"
     r"code (?:pin|secret|confidentiel|d'accès|de la porte|d'entrée|de l'alarme)|digicode|"
     r"code (?:du|de la|de l'|de) ?(?:portail|porte|garage|immeuble|carte(?: bleue)?|"
     r"v[ée]rification|s[ée]curit[ée]|confirmation)|num[ée]ro de passeport|"
     r"clave|n[úu]mero de (?:pasaporte|cuenta)|c[óo]digo (?:pin|secreto|de acceso|de la puerta)|"
     r"c[óo]digo de (?:verificaci[óo]n|seguridad|confirmaci[óo]n|la tarjeta|la alarma|portal)|"
+    r"c[óo]digo del (?:portal|garaje|edificio|trastero)|"
     r"пин(?:-?код)?|номер паспорта|код доступа|код от (?:домофона|двери|подъезда|сейфа)"
 )
 # lists of codes: every code of the list
@@ -102,6 +105,7 @@ QUALIFIER = (
     r"für|fürs|von|vom|zu|zum|zur|bei|beim|meiner|meines|deiner|deines|der|des|"
     r"pour|de|du|des|à|"
     r"para|del|en|"
+    r"della|dello|di|per|da|do|van|voor|för|dla|"
     r"от|для|к|на"
 )
 # who says something of it in a clause between the cue and its "is": "the password I use
@@ -124,10 +128,12 @@ HERE = (
 VERB = (  # (a word of it starts a word: "expires" holds no "es")
     r"(?:\b(?:has\s+been\s+|was\s+|is\s+|got\s+)?(?:changed|set|updated|reset)\s+to"
     r"|(?P<maybe>\b(?:has\s+(?:always\s+)?been|(?:should|must|would)\s+be|remains|became)\b"
-    r"|\?+(?=[ \t]+\S)|[,–—-][ \t]*it['’]?s\b"  # "password? X", "password - it's X"
-    r"|\.[ \t]+it(?:['’]?s|[ \t]+is)\b)"  # "store my password. It is X."
+    # "store my password. It is X.", "my password? easy. its X", "the password. here: X"
+    r"|(?P<later>[.?!][ \t]+(?:(?:oh|ok|okay|right|easy|yes|yeah|sure|well)[ \t,.!]+)*"
+    r"(?:it(?:['’]?s|[ \t]+is)\b|its\b|here[ \t]*:))"
+    r"|\?+(?=[ \t]+\S)|[,–—-][ \t]*it['’]?s\b)"  # "password? X", "password - it's X"
     r"|\b(?:is|was|are|['’]s|used\s+to\s+be|ist|lautet|war|lauten|sind|est|était|sont|c'est|es|"
-    r"era|son|"
+    r"era|son|è|é|jest|är|"
     r"это|был|была|было)\b"
     r"(?:\.\.\.|…)?(?:\s+(?:now|still|just|actually|also|jetzt|nun|noch|immer|auch|"
     r"maintenant|toujours|encore|aussi|"
@@ -207,7 +213,7 @@ NOT_A_PASSWORD_ENDINGS = tuple("tion sion ment ance ence ing ed ers ors ity ness
 
 # the end of a passphrase: punctuation, a conjunction, a bracket or a line break
 CONJUNCTION = (
-    r"and|but|so|or|because|which|then|if|when|while|though|although|please|"
+    r"and|but|so|or|because|which|then|if|when|while|though|although|please|btw|"
     r"und|aber|oder|weil|denn|dann|bitte|"
     r"et|mais|ou|parce|donc|puis|quand|"
     r"y|pero|porque|luego|cuando|"

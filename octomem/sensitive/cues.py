@@ -91,21 +91,24 @@ _MARKUP = rf"(?:\*{{1,3}}|`|{_CLOSE_TAG}|\\?[\"'](?=\s*:))?"
 # an aside in brackets between the cue and its "is" or colon: "password (gmail): ..."
 _ASIDE = r"(?:\s*\([^()\n:=\"'`\[\]]{1,40}\))?"
 # a word of a qualifier or clause: no quote but a possessive's ("grandma's", "the kids'")
-_WORDS = r"(?:[^.!?,;\n:=\"'`\[]|(?<=\w)['’](?=s\b|[ \t]))"
+# or a French elision's ("de l'immeuble")
+_WORDS = r"(?:[^.!?,;\n:=\"'`\[]|(?<=\w)['’](?=s\b|[ \t])|(?<=\b[dlDL])['’](?=\w))"
 # a clause between the cue and its "is": "the password I use for everything is X", "the
 # password, which I never change, is X", "the wifi password here is X"; its verb says "is"
 # ("the password we use to log in is X" has no "to" of a change)
+_IN_COMMAS = rf"\s*,\s*(?:{WHICH})\s+[^\s,]{_WORDS}{{0,39}}?,"
 _RELATIVE = (
     rf"(?P<clause>\s+(?:that\s+|which\s+|(?:{SUBJECT})\s+)[^\s.!?,;:=\"'`\[]"
-    rf"{_WORDS}{{0,39}}?|\s*,\s*(?:{WHICH})\s+[^\s,]{_WORDS}{{0,39}}?,"
+    rf"{_WORDS}{{0,39}}?|{_IN_COMMAS}"
     rf"|\s+(?:{HERE}))(?!\s+(?:{TO}|{TO_LAST}|from)\s|[ \t\r]*\n|['’]s\b)"
 )
 # a cue word, its markup and an aside; and the first word of a qualifier after it ("for
 # gmail") - the qualifier's words start after its spaces: each run of spaces is read one way
-_CUE_HEAD = rf"\b(?:{_NAMED})\b{_MARKUP}{_ASIDE}"
+_CUE_HEAD = rf"\b(?:{_NAMED})(?:\b|(?<=\.)){_MARKUP}{_ASIDE}"  # ("passport no. X")
 _QUALIFIED = rf"\s+(?:{QUALIFIER})\s+[^\s.!?,;:=\"'`\[]"
-_CUE = re.compile(
-    rf"{_CUE_HEAD}(?:{_QUALIFIED}{_WORDS}{{0,39}}?(?!['’]s\b)|{_RELATIVE})?{_VERB}", re.I
+_CUE = re.compile(  # ("the password to the router, which I changed, is X")
+    rf"{_CUE_HEAD}(?:{_QUALIFIED}{_WORDS}{{0,39}}?(?!['’]s\b)(?:{_IN_COMMAS})?|{_RELATIVE})?{_VERB}",
+    re.I,
 )
 # the same with the first "'s" after a qualifier read as "is": "the password for gmail's X"
 _CUE_IS = re.compile(rf"{_CUE_HEAD}{_QUALIFIED}[^.!?,;\n:=\"'`\[]{{0,39}}?(?=['’]s\b){_VERB}", re.I)
@@ -405,8 +408,8 @@ def _forward(text: str, start: int, read: set[int]) -> Iterator[Found]:
         item = None if one_word else _item(text, match.end(), match["verb"])
         if item is None and _LISTED.fullmatch(cue):  # "PIN codes", "API keys": only before a list
             if ":" in match["verb"]:  # of labelled values: "door codes:\nfront 5592\nback 7741"
-                for span in _labelled(text, match.end(), kind, read):
-                    yield Found(*span, _kind(kind, cue), tail=False)
+                for begin, end in _labelled(text, match.end(), kind, read):
+                    yield Found(begin, end, _kind(kind, cue), tail=False)
             continue
         if one_word:  # "Passwort auf X geändert", "from X to Y": one word
             word = _TOKEN.match(text, match.end())
@@ -432,7 +435,7 @@ def _forward(text: str, start: int, read: set[int]) -> Iterator[Found]:
             spans = [(a, b) for a, b in spans if len(text[a:b].split()) >= _MIN_SEED_WORDS]
         if match["maybe"]:  # "has been", "should be": not "compromised", "at least 12"
             spans = [span for span in spans if _looks_generated(text[span[0] : span[1]])]
-            if match["maybe"].startswith("."):  # "... my password. It is X": one token
+            if match["later"]:  # "... my password. It is X": one token
                 spans = [(a, b) for a, b in spans if not any(c.isspace() for c in text[a:b])]
         # both readings may give one: "set my password to X... is Y"
         for span in spans:
@@ -968,14 +971,15 @@ _TRIGGERS = (
     "maiden", "puk", "zugangsdaten", "identifiants", "wifi", "wi-fi", "wlan", "ledger",
     "metamask", "trezor", "12 word", "24 word", "12-word", "24-word",
     "account", "combo", "insurance", "aadhaar", "national id", "licen", "steuer", "dni",
-    "curp", "codice", "снилс", "инн", "routing", "bsb", "nino", "tfn", "itin", "kennw",
+    "curp", "codice", "pesel", "nric", "hkid", "cpf", "wachtwoord", "senha", "hasł", "hasl",
+    "lösenord", "losenord", "снилс", "инн", "routing", "bsb", "nino", "tfn", "itin", "kennw",
     "geheim", "mdp", "contrase", "clave", "cód", "schlüssel", "clé", "парол", "пин", "паспорт",
     "код", "фраз",
 )  # fmt: skip
 _TRIGGER = re.compile("|".join(_TRIGGERS))
 # cues in capitals that are words in lower case ("sin", "nie", "bsn" in "jobsnap"), found
 # with `str.find` (a regex of them searched over the whole text costs more than `_TRIGGER`)
-_ACRONYMS = ("SIN", "NIE", "NIF", "BSN", "CPR", "PESEL", "AHV", "NRIC", "HKID")
+_ACRONYMS = ("SIN", "NIE", "NIF", "BSN", "CPR", "AHV")
 _CAPITALS = re.compile(r"\b[A-Z]+\b")
 
 

@@ -1,8 +1,8 @@
 """Numbers that carry a checksum, checked with python-stdnum: payment cards (Luhn, in any
 spacing), IBANs (mod 97 and each country's length, compact or in groups of four), US
 social security numbers (the SSA's rules), Italy's codice fiscale and Spain's NIE (their
-check letters). A number that fails its check is left as it is, so dates, prices, order
-and version numbers pass through."""
+check letters) and Brazil's CPF in its dotted form. A number that fails its check is left
+as it is, so dates, prices, order and version numbers pass through."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterator
 
 from stdnum import iban, luhn
+from stdnum.br import cpf
 from stdnum.es import nie
 from stdnum.it import codicefiscale
 from stdnum.us import ssn
@@ -41,19 +42,25 @@ _SSN = re.compile(
 # with a letter would try every letter): Italy's codice fiscale ("RSSMRA85T10A562S", six
 # letters before) and Spain's NIE ("X1234567L", "X-1234567-L": X, Y or Z before)
 _ID_TAIL = re.compile(  # (a digit first: sre then skips to the digits)
-    r"\d(?:(?P<cf>\d[A-EHLMPRST]\d\d[A-Z]\d{3}[A-Z])|\d{6}-?[A-Z])(?![A-Za-z0-9])", re.I | re.A
+    r"\d(?:(?P<cf>\d[A-EHLMPRST]\d\d[A-Z]\d{3}[A-Z])|\d{6}-?[A-Z]|(?P<cpf>\d\d\.\d{3}\.\d{3}-\d\d))"
+    r"(?![A-Za-z0-9])",
+    re.I | re.A,
 )
 
 
 def _ids(text: str) -> Iterator[Found]:
     for match in _ID_TAIL.finditer(text):
-        start = match.start() - (
-            6 if match["cf"] else 1 + (text[match.start() - 1 : match.start()] == "-")
-        )
+        start, end = match.span()
+        if match["cpf"]:
+            valid = cpf.is_valid
+        elif match["cf"]:
+            start, valid = start - 6, codicefiscale.is_valid
+        else:
+            start, valid = start - 1 - (text[start - 1 : start] == "-"), nie.is_valid
         if start < 0 or (start and text[start - 1].isascii() and text[start - 1].isalnum()):
             continue
-        if (codicefiscale if match["cf"] else nie).is_valid(text[start : match.end()]):
-            yield Found(start, match.end(), "id", tail=False)
+        if valid(text[start:end]):
+            yield Found(start, end, "id", tail=False)
 
 
 def _card(digits: str) -> bool:

@@ -704,6 +704,23 @@ SECRETS: list[Secret] = [
     s("code", "Mijn BSN is 111222333, dat staat op mijn paspoort.", "111222333"),
     s("id", "Il mio codice fiscale è RSSMRA85T10A562S.", "RSSMRA85T10A562S"),
     s("id", "Para el contrato de alquiler: X1234567L", "X1234567L"),
+    # password words of Dutch, Portuguese, Italian and Swedish; codes in German, Spanish
+    # and French; national ids by cue or by their check digits
+    s("password", "mijn wachtwoord is Fietsbel!42", "Fietsbel!42"),
+    s("password", "a minha senha é Caju_Doce77", "Caju_Doce77"),
+    s("password", "la password del wifi è Limone2023", "Limone2023"),
+    s("password", "mitt lösenord är Granskog#55", "Granskog#55"),
+    s("code", "der Code für den Tresor ist 8-31-62", "8-31-62"),
+    s("code", "el código del garaje es 5530B", "5530B"),
+    s("code", "le digicode de l'immeuble c'est 82C19", "82C19"),
+    s("passport", "my passport no. 771204455, valid until 2031", "771204455"),
+    s("code", "for the clinic form my NRIC is T0123456A", "T0123456A"),
+    s("id", "para o cadastro: 529.982.247-25", "529.982.247-25"),
+    # the value after the cue's sentence: "password? oh right, it's X"
+    s("password", "What's my password? Oh right, it's Tern!Wing58", "Tern!Wing58"),
+    s("pin", "do I forget my pin? its 7316 most days", "7316"),
+    s("password", "the password to the NAS, which I rotated, is Marlin44Reef", "Marlin44Reef"),
+    s("pin", "honestly 5582 is my atm pin btw", "5582"),
     # a list of labelled codes after a cue only before a list
     s("code", "our door codes:\nfront porch 8814\nback shed 3391", "8814", "3391"),
     s("code", "Gate codes:\n- north gate 66120\n- south gate 57702", "66120", "57702"),
@@ -983,4 +1000,6 @@ NEGATIVES: list[str] = [
     "The code he sent was wrong and the code google sent is expired.",
     "Sin is a short word; since 2020 the BSN office and the NIE desk moved.",
     "Access codes:\n- Building 7 lobby\n- ask Bob at the desk",
+    "What's the pin? It's on the fridge, and the password? It's 12 characters long.",
+    "Is the password ok? Yes, it's fine. Here: the manual says so.",
 ]
