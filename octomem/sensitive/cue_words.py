@@ -41,10 +41,11 @@ CODE = (
     r"acct(?: number| no\.?| #)?|"
     # national ids: Canada's social insurance number (SIN), the UK's NI and NHS numbers,
     # India's Aadhaar, Germany's Steuer-ID, Spain's DNI, NIE and NIF, the Netherlands' BSN,
-    # Italy's codice fiscale, Poland's PESEL, Sweden's personnummer, Denmark's CPR,
+    # Italy's codice fiscale, India's PAN, Poland's PESEL, Sweden's personnummer, Denmark's CPR,
     # Switzerland's AHV, Singapore's NRIC, Mexico's CURP, Russia's СНИЛС and ИНН; a
     # driver's licence (the capitals' cues: `cues._ACRONYMS`)
-    r"(?-i:DNI|CURP|SIN|NIE|NIF|BSN|CPR|AHV)|pesel|nric|hkid|cpf|burgerservicenummer|sofinummer|"
+    r"(?-i:DNI|CURP|SIN|NIE|NIF|CPR|AHV)|bsn|pesel|nric|hkid|cpf|burgerservicenummer|sofinummer|"
+    r"pan(?: card)?(?: number| no\.?)|"
     r"codice fiscale|personnummer|pps number|ird number|social insurance number|"
     r"national insurance(?: number| no\.?)?|"
     r"ni number|nino|nhs number|medicare number|tax file number|tfn|itin|"
@@ -234,7 +235,7 @@ NOT_A_VALUE = frozenset(
     "short easy hard simple complicated secure safe private hidden case-sensitive valid "
     "invalid there here below above attached encrypted unknown forgotten lost somewhere "
     "printed taped also now just actually what which who where how something anything "
-    "case blank leaked used "
+    "case blank leaked used gone "
     "nothing whatever like don't why because see yes done time "
     # de
     "der die das ein eine einen mein meine dein deine sein seine ihr ihre unser im auf "
@@ -250,7 +251,7 @@ NOT_A_VALUE = frozenset(
     "el los las uno mi mis tu tus su sus nuestro nuestra en sobre bajo detrás no muy "
     "demasiado incorrecta incorrecto caducada caducado cambiada cambiado segura seguro "
     "fácil difícil larga largo corta corto olvidada olvidado perdida perdido nueva nuevo "
-    "vieja viejo guardada guardado aquí allí también qué dónde "
+    "vieja viejo guardada guardado aquí allí también qué dónde cuál cual cómo quién "
     # ru
     "на в под за не нет слишком очень неверный неправильный простой сложный старый новый "
     "забыл забыла потерял потеряла тот такой же длинный короткий надёжный здесь там "

@@ -1,13 +1,14 @@
 """Numbers that carry a checksum, checked with python-stdnum: payment cards (Luhn, in any
 spacing), IBANs (mod 97 and each country's length, compact or in groups of four), US
 social security numbers (the SSA's rules), Italy's codice fiscale and Spain's NIE (their
-check letters) and Brazil's CPF in its dotted form. A number that fails its check is left
-as it is, so dates, prices, order and version numbers pass through."""
+check letters), Brazil's CPF in its dotted form and the UK's NI number (by its shape). A
+number that fails its check is left as it is, so dates, prices, order and version numbers
+pass through."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from stdnum import iban, luhn
 from stdnum.br import cpf
@@ -42,7 +43,8 @@ _SSN = re.compile(
 # with a letter would try every letter): Italy's codice fiscale ("RSSMRA85T10A562S", six
 # letters before) and Spain's NIE ("X1234567L", "X-1234567-L": X, Y or Z before)
 _ID_TAIL = re.compile(  # (a digit first: sre then skips to the digits)
-    r"\d(?:(?P<cf>\d[A-EHLMPRST]\d\d[A-Z]\d{3}[A-Z])|\d{6}-?[A-Z]|(?P<cpf>\d\d\.\d{3}\.\d{3}-\d\d))"
+    r"\d(?:(?P<cf>\d[A-EHLMPRST]\d\d[A-Z]\d{3}[A-Z])|\d{6}-?[A-Z]|(?P<cpf>\d\d\.\d{3}\.\d{3}-\d\d)"
+    r"|(?P<nino>\d(?: \d\d){2} [A-D]|\d{5}[A-D]))"
     r"(?![A-Za-z0-9])",
     re.I | re.A,
 )
@@ -51,7 +53,11 @@ _ID_TAIL = re.compile(  # (a digit first: sre then skips to the digits)
 def _ids(text: str) -> Iterator[Found]:
     for match in _ID_TAIL.finditer(text):
         start, end = match.span()
-        if match["cpf"]:
+        valid: Callable[[str], bool]
+        if match["nino"]:
+            start -= 2 + (text[start - 1 : start] == " ")
+            valid = _nino
+        elif match["cpf"]:
             valid = cpf.is_valid
         elif match["cf"]:
             start, valid = start - 6, codicefiscale.is_valid
@@ -61,6 +67,15 @@ def _ids(text: str) -> Iterator[Found]:
             continue
         if valid(text[start:end]):
             yield Found(start, end, "id", tail=False)
+
+
+# the UK's National Insurance number: two letters of those issued, six digits, A to D, in
+# capitals ("JK 48 29 61 B", "JK482961B"); it has no check digit
+_NINO = re.compile(r"(?!BG|GB|NK|KN|TN|NT|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?\d")
+
+
+def _nino(value: str) -> bool:
+    return _NINO.match(value) is not None and value[-1] in "ABCD"
 
 
 def _card(digits: str) -> bool:
@@ -95,7 +110,7 @@ def _iban_end(text: str, start: int, end: int) -> int | None:
 
 def find_numbers(text: str) -> Iterator[Found]:
     digits = sum(map(text.count, "0123456789"))
-    if digits < 7:  # every form below has 7 digits or more
+    if digits < 6:  # every form below has 6 digits or more
         return
     yield from _ids(text)
     if digits < 9:  # and those below 9

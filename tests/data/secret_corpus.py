@@ -721,6 +721,11 @@ SECRETS: list[Secret] = [
     s("pin", "do I forget my pin? its 7316 most days", "7316"),
     s("password", "the password to the NAS, which I rotated, is Marlin44Reef", "Marlin44Reef"),
     s("pin", "honestly 5582 is my atm pin btw", "5582"),
+    s("password", "Walrus!77 is my bank password dont share it", "Walrus!77"),
+    s("pin", "the pin for my visa, the green one, is 7741", "7741"),
+    s("code", "the gate code, in case you need it: 90316", "90316"),
+    s("id", "for the new job, my NI number is JK 48 29 61 B", "JK 48 29 61 B"),
+    s("code", "for the tax form, my pan card no is BNZPM2501F", "BNZPM2501F"),
     # a list of labelled codes after a cue only before a list
     s("code", "our door codes:\nfront porch 8814\nback shed 3391", "8814", "3391"),
     s("code", "Gate codes:\n- north gate 66120\n- south gate 57702", "66120", "57702"),
@@ -1002,4 +1007,6 @@ NEGATIVES: list[str] = [
     "Access codes:\n- Building 7 lobby\n- ask Bob at the desk",
     "What's the pin? It's on the fridge, and the password? It's 12 characters long.",
     "Is the password ok? Yes, it's fine. Here: the manual says so.",
+    "1Password is my password manager and the password, the old one, is gone.",
+    "cuál es una buena contraseña? The frying pan no longer works.",
 ]
