@@ -58,11 +58,13 @@ CODE = (
     r"code (?:f[üu]r|zur|zum) (?:die |das |den )?"
     r"(?:haust[üu]r|t[üu]r|wohnung|garage|tor|alarmanlage|tresor|safe|schlie(?:ß|ss)fach)|"
     r"code (?:pin|secret|confidentiel|d'accès|de la porte|d'entrée|de l'alarme)|digicode|"
-    r"code (?:du|de la|de l'|de) ?(?:portail|porte|garage|immeuble|carte(?: bleue)?|"
+    r"code (?:du|de la|de l'|de) ?(?:ma |mon )?(?:portail|porte|garage|immeuble|carte(?: bleue)?|"
     r"v[ée]rification|s[ée]curit[ée]|confirmation)|num[ée]ro de passeport|"
     r"clave|n[úu]mero de (?:pasaporte|cuenta)|c[óo]digo (?:pin|secreto|de acceso|de la puerta)|"
     r"c[óo]digo de (?:verificaci[óo]n|seguridad|confirmaci[óo]n|la tarjeta|la alarma|portal)|"
     r"c[óo]digo del (?:portal|garaje|edificio|trastero)|"
+    r"codice (?:pin|segreto|di sblocco|(?:del|della|dell'|di) ?(?:lucchetto|cancello|portone|"
+    r"allarme|cassaforte|porta|garage|carta|bancomat))|"
     r"пин(?:-?код)?|номер паспорта|код доступа|код от (?:домофона|двери|подъезда|сейфа)"
 )
 # lists of codes: every code of the list
@@ -87,7 +89,7 @@ KEY = (
     r"auth(?:entication)?[ _-]?token|bearer token|refresh token|session token|"
     r"client[ _-]secret|private key|token|app password|signing key|encryption key|"
     r"(?:licen[cs]e|product|activation|serial|windows|office|cd|recovery) key|"
-    r"(?:wlan|netzwerk)-?schlüssel|cl[ée] (?:d'api|secr[èe]te)|clave (?:de api|secreta)"
+    r"(?:wlan|netzwerk|api)[ -]?schlüssel|cl[ée] (?:d'api|secr[èe]te)|clave (?:de api|secreta)"
 )
 # plurals of codes and keys, cues only before a list on the lines after them ("PIN codes:\n
 # 1. 4821\n2. 9912", "API keys\n- ..."): every item of it (`cues._items`)
@@ -132,7 +134,9 @@ VERB = (  # (a word of it starts a word: "expires" holds no "es")
     # "store my password. It is X.", "my password? easy. its X", "the password. here: X"
     r"|(?P<later>[.?!][ \t]+(?:(?:oh|ok|okay|right|easy|yes|yeah|sure|well)[ \t,.!]+)*"
     r"(?:it(?:['’]?s|[ \t]+is)\b|its\b|here[ \t]*:))"
-    r"|\?+(?=[ \t]+\S)|[,–—-][ \t]*it['’]?s\b)"  # "password? X", "password - it's X"
+    r"|\?+(?=[ \t]+\S)|[,–—-][ \t]*it['’]?s\b"  # "password? X", "password - it's X"
+    # "password changed again, its now X"
+    r"|\bchanged(?:[ \t]+again)?[ \t]*[,.!]*[ \t]+it(?:['’]?s|s|[ \t]+is)(?:[ \t]+now)?\b)"
     r"|\b(?:is|was|are|['’]s|used\s+to\s+be|ist|lautet|war|lauten|sind|est|était|sont|c'est|es|"
     r"era|son|è|é|jest|är|"
     r"это|был|была|было)\b"
@@ -158,7 +162,7 @@ CHANGED_LAST = r"geändert|gesetzt|umgestellt|zurückgesetzt|geaendert"
 
 # "I use X as my password"
 USE = (
-    r"use|used|using|chose|picked|"
+    r"use|used|using|chose|picked|(?:sent|texted|emailed|gave)\s+me|"
     r"benutze|benutzt|verwende|verwendet|nutze|nehme|"
     r"utilise|utilisé|j'utilise|"
     r"uso|usé|utilizo|"

@@ -154,7 +154,9 @@ _LOCKS = (
     *"code padlock lockbox keybox keypad gate garage door buzzer intercom safe locker".split(),
 )
 _LOCK_OWNER = re.compile(
-    r"\b(?:the|my|our|your|his|her|their)[ \t]+(?:(?:front|back|side)[ \t]+)?\Z", re.I
+    r"\b(?:the|my|our|your|his|her|their)[ \t]+(?:(?:front|back|side)[ \t]+)?"
+    r"(?:(?:door|gate|garage)[ \t]+)?\Z",
+    re.I,
 )
 _LOCK_NUMBER = re.compile(
     r"(?:[ \t]+(?:from|to|for|of|on|at|in)[ \t]+[^.!?,;:=\n]{1,40}?"  # "the code to get in"
@@ -659,15 +661,24 @@ _CUES_BARE = [  # (regex, whether words between say what it opens)
         re.compile(r"\b(?P<password>wi-?fi|wlan)(?:[ \t]*[:=]|[ \t]+is)[ \t]+(?=[^\s\"'`])", re.I),
         False,
     ),
-    # "my pass is m4rgarita" (one's own: "the pass is 5 km away" names a mountain's)
-    (re.compile(r"(?<=\bmy )(?P<password>pass)[ \t]+is[ \t]+(?=[^\s\"'`])", re.I), False),
+    # "my (steam) pass is m4rgarita" (one's own: "the pass is 5 km away" names a mountain's)
+    (
+        re.compile(
+            r"\bmy[ \t]+(?:[^\W\d_]+[ \t]+){0,2}?(?P<password>pass)[ \t]+is[ \t]+(?=[^\s\"'`])",
+            re.I,
+        ),
+        False,
+    ),
 ]
-# the cue word alone, then a number of its shape: "passport X1234567", "combination 12-34-56"
+# the cue word alone, then a number of its shape: "passport X1234567", "combination 12-34-56",
+# "account 40071823"
 # (a lock's: one group of two digits at least, so a formation "4-4-2" is not one)
 _BARE_NUMBER = re.compile(
-    r"(?i:\b(?:(?P<passport>passport)|(?P<code>combination)))(?:[ \t]*:)?[ \t]+(?P<value>"
+    r"(?i:\b(?:(?P<passport>passport)|(?P<code>combination)|(?P<account>account)))"
+    r"(?:[ \t]*:)?[ \t]+(?P<value>"
     r"(?(passport)(?!(?:19|20)\d\d(?:0[1-9]|1[0-2])[0-3]\d\b)[A-Z]{0,3}\d{6,9}"  # not a date
-    r"|(?=[\d-]*\d\d)\d{1,2}(?:-\d{1,2}){2,3}))\b(?![-/.,]\d)"
+    r"|(?(account)\d{6,17}"  # "account 40071823"
+    r"|(?=[\d-]*\d\d)\d{1,2}(?:-\d{1,2}){2,3})))\b(?![-/.,]\d)"
 )
 # a user and password after a cue of both: "Credentials: bob / X", "login for the NAS: admin/X"
 # (the password where it looks generated: "The credentials are read/write" names none)
@@ -797,7 +808,7 @@ def _bare(text: str, start: int, read: set[int]) -> Iterator[Found]:
             return
     number = _BARE_NUMBER.match(text, start)
     if number is not None:
-        cue = number["passport"] or number["code"]
+        cue = number["passport"] or number["code"] or number["account"]
         yield Found(*number.span("value"), _kind("code", cue), tail=False)
         return
     for regex, qualified in _CUES_BARE:

@@ -1,9 +1,9 @@
 """Numbers that carry a checksum, checked with python-stdnum: payment cards (Luhn, in any
 spacing), IBANs (mod 97 and each country's length, compact or in groups of four), US
-social security numbers (the SSA's rules), Italy's codice fiscale and Spain's NIE (their
-check letters), Brazil's CPF in its dotted form and the UK's NI number (by its shape). A
-number that fails its check is left as it is, so dates, prices, order and version numbers
-pass through."""
+social security numbers (the SSA's rules), Canada's SIN after its name, Italy's codice
+fiscale, Spain's DNI and NIE (their check letters), Brazil's CPF in its dotted form; and
+the UK's NI number by its shape. A number that fails its check is left as it is, so
+dates, prices, order and version numbers pass through."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from collections.abc import Callable, Iterator
 
 from stdnum import iban, luhn
 from stdnum.br import cpf
-from stdnum.es import nie
+from stdnum.ca import sin
+from stdnum.es import dni, nie
 from stdnum.it import codicefiscale
 from stdnum.us import ssn
 
@@ -35,6 +36,9 @@ _IBAN = re.compile(
     r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?![A-Za-z0-9])",
     re.I | re.A,
 )
+# Canada's SIN, grouped 3-3-3, after "sin" or "social insurance" in any case
+_SIN = re.compile(r"(?<![\w.-])\d{3}(?P<s>[- ])\d{3}(?P=s)\d{3}(?![\w-]|[.,]\d)", re.A)
+_SIN_CUE = re.compile(r"\b(?:sin|social insurance)\b", re.I)
 _SSN = re.compile(
     r"(?<![A-Za-z0-9_.-])\d{3}(?P<s>[- ])\d{2}(?P=s)\d{4}(?![A-Za-z0-9_-]|[.,]\d)", re.A
 )
@@ -44,7 +48,7 @@ _SSN = re.compile(
 # letters before) and Spain's NIE ("X1234567L", "X-1234567-L": X, Y or Z before)
 _ID_TAIL = re.compile(  # (a digit first: sre then skips to the digits)
     r"\d(?:(?P<cf>\d[A-EHLMPRST]\d\d[A-Z]\d{3}[A-Z])|\d{6}-?[A-Z]|(?P<cpf>\d\d\.\d{3}\.\d{3}-\d\d)"
-    r"|(?P<nino>\d(?: \d\d){2} [A-D]|\d{5}[A-D]))"
+    r"|(?P<dni>\d{7}-?[A-Z])|(?P<nino>\d(?: \d\d){2} [A-D]|\d{5}[A-D]))"
     r"(?![A-Za-z0-9])",
     re.I | re.A,
 )
@@ -59,6 +63,8 @@ def _ids(text: str) -> Iterator[Found]:
             valid = _nino
         elif match["cpf"]:
             valid = cpf.is_valid
+        elif match["dni"]:
+            valid = dni.is_valid
         elif match["cf"]:
             start, valid = start - 6, codicefiscale.is_valid
         else:
@@ -122,6 +128,10 @@ def find_numbers(text: str) -> Iterator[Found]:
         stop = _iban_end(text, match.start(), match.end())
         if stop is not None:
             yield Found(match.start(), stop, "iban")
+    for match in _SIN.finditer(text):
+        before = text[max(0, match.start() - 30) : match.start()]
+        if sin.is_valid(match.group()) and _SIN_CUE.search(before):
+            yield Found(match.start(), match.end(), "id", tail=False)
     for match in _SSN.finditer(text):
         if ssn.is_valid(match.group().replace(" ", "-")):
             yield Found(match.start(), match.end(), "ssn", tail=False)

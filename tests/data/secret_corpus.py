@@ -726,6 +726,16 @@ SECRETS: list[Secret] = [
     s("code", "the gate code, in case you need it: 90316", "90316"),
     s("id", "for the new job, my NI number is JK 48 29 61 B", "JK 48 29 61 B"),
     s("code", "for the tax form, my pan card no is BNZPM2501F", "BNZPM2501F"),
+    s("password", "the router password changed again, its now Heron_Bay42", "Heron_Bay42"),
+    s("password", "remember this: my netflix pass is pumpkin77 for now", "pumpkin77"),
+    s("code", "le code de ma carte c'est 7204, je l'oublie", "7204"),
+    s("code", "the back door keypad at the cabin is 6617 then enter", "6617"),
+    s("code", "il codice del cancello è 5150, quello nuovo", "5150"),
+    s("code", "the dentist texted me 730514 as the login code", "730514"),
+    s("token", "mein API-Schlüssel ist Hq83nd92KslQ0pLm", "Hq83nd92KslQ0pLm"),
+    s("code", "the bank wants it: routing 021000021, account 55120988431", "55120988431"),
+    s("code", "for the lease, my husband's sin is 130-692-544", "130-692-544"),
+    s("id", "rellenar el formulario, mi dni: 73519284Z", "73519284Z"),
     # a list of labelled codes after a cue only before a list
     s("code", "our door codes:\nfront porch 8814\nback shed 3391", "8814", "3391"),
     s("code", "Gate codes:\n- north gate 66120\n- south gate 57702", "66120", "57702"),
@@ -1009,4 +1019,5 @@ NEGATIVES: list[str] = [
     "Is the password ok? Yes, it's fine. Here: the manual says so.",
     "1Password is my password manager and the password, the old one, is gone.",
     "cuál es una buena contraseña? The frying pan no longer works.",
+    "My password changed again, it's annoying. The pass is 5 km away; account 2024 summary.",
 ]
