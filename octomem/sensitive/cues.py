@@ -405,9 +405,10 @@ def _assigned_value(text: str, assigned: re.Match[str]) -> tuple[int, int] | Non
 
 def _forward(text: str, start: int, read: set[int]) -> Iterator[Found]:
     first = _CUE.match(text, start)  # (without it, no plain one)
+    given = False  # (a value given by `_CUE`: "the password for mom's ipad is X" has no "'s X")
     for regex in (_CUE, _CUE_IS, _CUE_PLAIN) if first else (_CUE_IS,):
         match = first if regex is _CUE else regex.match(text, start)
-        if match is None:
+        if match is None or (given and regex is _CUE_IS):
             continue
         kind, cue = _named(match)
         if not _taken(text, match, kind, cue):
@@ -441,11 +442,15 @@ def _forward(text: str, start: int, read: set[int]) -> Iterator[Found]:
         if kind == "seed" and _WORD_COUNT.match(cue):
             # a cue that counts words ("in 12 words: ..."): all 12 of them
             spans = [(a, b) for a, b in spans if len(text[a:b].split()) >= _MIN_SEED_WORDS]
-        if match["maybe"]:  # "has been", "should be": not "compromised", "at least 12"
-            spans = [span for span in spans if _looks_generated(text[span[0] : span[1]])]
-            if match["later"]:  # "... my password. It is X": one token
-                spans = [(a, b) for a, b in spans if not any(c.isspace() for c in text[a:b])]
+        if match["maybe"]:  # "has been", "should be": not "compromised", "at least 12";
+            # one token ("password? Mine are all too short I think" is no mixed case)
+            spans = [
+                (a, b)
+                for a, b in spans
+                if _looks_generated(text[a:b]) and not any(c.isspace() for c in text[a:b])
+            ]
         # both readings may give one: "set my password to X... is Y"
+        given = given or bool(spans) or text.startswith(MARK, match.end())  # (masked before)
         for span in spans:
             yield Found(*span, _kind(kind, cue), tail=False)
             old = _OLD_VALUE.match(text, span[1])  # "password: X (old: Y)"
@@ -879,8 +884,8 @@ def _backward(text: str, start: int) -> Iterator[Found]:
             continue
         begin, end = match.span("value")
         value = match["value"]
-        if value[0] in "\"'`":
-            begin, end = begin + 1, end - 1
+        if value[0] in "\"'`":  # (a quote that opens a sentence: "'G-720481 is your code")
+            begin, end = begin + 1, end - (len(value) > 1 and value[-1] == value[0])
         elif value.lower().strip(".,!?") in NOT_A_VALUE or value.startswith(MARK):
             continue
         kind, name = _named(match)

@@ -793,3 +793,30 @@ def test_a_short_token_after_the_authorization_header_and_a_session_cookie_go(
     text: str, masked: str
 ) -> None:
     assert mask(text).text == masked
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        # a quote that opens the sentence is no quoted value: one mask, whole
+        (
+            "'G-720481 is your Google verification code.'",
+            "'[MASKED code] is your Google verification code.'",
+        ),
+        ('"Tr0ub4dor&3" is my password', '"[MASKED password]" is my password'),
+        # the words before the value stay, read with their possessive, masked once or twice
+        (
+            "the password for mom's ipad is Biscuit",
+            "the password for mom's ipad is [MASKED password]",
+        ),
+        ("the password for gmail's Tr0ub4dor", "the password for gmail's [MASKED password]"),
+        # what follows "password?" is a value only as one token that looks generated
+        (
+            "What makes a strong password? Mine are all too short I think",
+            "What makes a strong password? Mine are all too short I think",
+        ),
+        ("my password? Zq9xT!pw7", "my password? [MASKED password]"),
+    ],
+)
+def test_a_value_is_masked_as_far_as_it_goes(text: str, masked: str) -> None:
+    assert mask(text).text == masked
