@@ -6,8 +6,8 @@ exists.
 - `keys`: vendor key and token formats (detect-secrets' plugin regexes and more), JWTs,
   private key blocks, passwords in URLs, `curl -u` and command flags (`mysql -pX`), Bearer
   tokens, session cookies, long random strings;
-- `numbers`: payment cards, IBANs, US SSNs, codice fiscale and NIE, each confirmed by its
-  checksum (python-stdnum);
+- `numbers`: payment cards, IBANs, US SSNs, Canadian SINs, codice fiscale, NIE and CPF, each
+  confirmed by its checksum (python-stdnum), and the UK NI number by its shape;
 - `cues`: values named by the words around them ("my PIN is ...", "password: ...", "I use
   ... as my password", "Mein Passwort ist ...", "我的密码是 ..."; `cue_words`);
 - `config_forms`: SQL's `IDENTIFIED BY`, XML elements and attributes, name/value pairs;

@@ -44,8 +44,8 @@ CODE = (
     # Italy's codice fiscale, India's PAN, Poland's PESEL, Sweden's personnummer, Denmark's CPR,
     # Switzerland's AHV, Singapore's NRIC, Mexico's CURP, Russia's СНИЛС and ИНН; a
     # driver's licence (the capitals' cues: `cues._ACRONYMS`)
-    r"(?-i:DNI|CURP|SIN|NIE|NIF|CPR|AHV)|bsn|pesel|nric|hkid|cpf|burgerservicenummer|sofinummer|"
-    r"pan(?: card)?(?: number| no\.?)|"
+    r"(?-i:CURP|SIN|NIE|NIF|CPR|AHV)|dni|bsn|pesel|nric|hkid|cpf|burgerservicenummer|sofinummer|"
+    r"(?-i:PAN)(?: card(?: number| no\.?)?| number| no\.?)|pan card(?: number| no\.?)?|"
     r"codice fiscale|personnummer|pps number|ird number|social insurance number|"
     r"national insurance(?: number| no\.?)?|"
     r"ni number|nino|nhs number|medicare number|tax file number|tfn|itin|"
@@ -108,7 +108,7 @@ QUALIFIER = (
     r"für|fürs|von|vom|zu|zum|zur|bei|beim|meiner|meines|deiner|deines|der|des|"
     r"pour|de|du|des|à|"
     r"para|del|en|"
-    r"della|dello|di|per|da|do|van|voor|för|dla|"
+    r"della|dello|di|van|voor|för|dla|"
     r"от|для|к|на"
 )
 # who says something of it in a clause between the cue and its "is": "the password I use
@@ -136,7 +136,7 @@ VERB = (  # (a word of it starts a word: "expires" holds no "es")
     r"(?:it(?:['’]?s|[ \t]+is)\b|its\b|here[ \t]*:))"
     r"|\?+(?=[ \t]+\S)|[,–—-][ \t]*it['’]?s\b"  # "password? X", "password - it's X"
     # "password changed again, its now X"
-    r"|\bchanged(?:[ \t]+again)?[ \t]*[,.!]*[ \t]+it(?:['’]?s|s|[ \t]+is)(?:[ \t]+now)?\b)"
+    r"|\bchanged(?:[ \t]+again)?(?:[ \t]*[,.!]+)?[ \t]+it(?:['’]?s|s|[ \t]+is)(?:[ \t]+now)?\b)"
     r"|\b(?:is|was|are|['’]s|used\s+to\s+be|ist|lautet|war|lauten|sind|est|était|sont|c'est|es|"
     r"era|son|è|é|jest|är|"
     r"это|был|была|было)\b"
@@ -162,7 +162,7 @@ CHANGED_LAST = r"geändert|gesetzt|umgestellt|zurückgesetzt|geaendert"
 
 # "I use X as my password"
 USE = (
-    r"use|used|using|chose|picked|(?:sent|texted|emailed|gave)\s+me|"
+    r"use|used|using|chose|picked|"
     r"benutze|benutzt|verwende|verwendet|nutze|nehme|"
     r"utilise|utilisé|j'utilise|"
     r"uso|usé|utilizo|"
@@ -239,7 +239,8 @@ NOT_A_VALUE = frozenset(
     "short easy hard simple complicated secure safe private hidden case-sensitive valid "
     "invalid there here below above attached encrypted unknown forgotten lost somewhere "
     "printed taped also now just actually what which who where how something anything "
-    "case blank leaked used gone "
+    "case blank leaked used gone ask mine yours ours everything everyone one temporary weird "
+    "expiring better impossible "
     "nothing whatever like don't why because see yes done time "
     # de
     "der die das ein eine einen mein meine dein deine sein seine ihr ihre unser im auf "
@@ -259,7 +260,15 @@ NOT_A_VALUE = frozenset(
     # ru
     "на в под за не нет слишком очень неверный неправильный простой сложный старый новый "
     "забыл забыла потерял потеряла тот такой же длинный короткий надёжный здесь там "
-    "тоже что где".split()
+    "тоже что где "
+    # it, pt, nl, pl, sv
+    "sbagliata sbagliato corta corto lunga lungo cambiata cambiato nuova nuovo vecchia vecchio "
+    "scaduta scaduto semplice facile difficile debole forte sicura sicuro troppo molto "
+    "obbligatoria obbligatorio errada errado curta curto longa longo fraca fraco nova novo "
+    "antiga antigo obrigatória obrigatório muito simples fácil segura seguro alterada expirada "
+    "te kort lang fout verkeerd verlopen nieuw oud zwak sterk veilig makkelijk moeilijk "
+    "verplicht gewijzigd za krótkie długie nieprawidłowe błędne proste trudne nowe stare słabe "
+    "för fel nytt gammalt svagt starkt enkelt nul nulle bloqué bloquée".split()
 )
 
 # CJK: no spaces between words, so no word boundaries; the value is the run of Latin

@@ -100,6 +100,8 @@ _IN_COMMAS = (  # ", which I never change,", ", the blue one,", ", in case you n
     rf"\s*,\s*(?:(?:{WHICH})\s+[^\s,]{_WORDS}{{0,39}}?,|the\s+[^\W\d_]{{1,20}}\s+one\s*,"
     rf"|(?:just\s+)?in\s+case(?:\s+[^\s,]{_WORDS}{{0,39}}?)?(?:,|(?=:)))"
 )
+# (after those two, a value must look generated: "my password, the work one, is expiring")
+_AN_ASIDE = re.compile(r",\s*(?:the\s+[^\W\d_]{1,20}\s+one|(?:just\s+)?in\s+case)\b", re.I)
 _RELATIVE = (
     rf"(?P<clause>\s+(?:that\s+|which\s+|(?:{SUBJECT})\s+)[^\s.!?,;:=\"'`\[]"
     rf"{_WORDS}{{0,39}}?|{_IN_COMMAS}"
@@ -119,9 +121,9 @@ _CUE_IS = re.compile(rf"{_CUE_HEAD}{_QUALIFIED}[^.!?,;\n:=\"'`\[]{{0,39}}?(?=['�
 # be read as a qualifier followed by a number
 _CUE_PLAIN = re.compile(rf"{_CUE_HEAD}{_VERB}", re.I)
 # the value before the cue: "I use X as my password", "X is my PIN"; the cue ends a clause
-_CLAUSE_END = (  # (or the words of a clause going on: "X is my password dont tell anyone")
+_CLAUSE_END = (  # (or a word that goes on: "X is my password dont tell anyone", "... lol")
     rf"(?=\s*(?:[.,;:!?)]|$)|[ \t]*\r?\n|\s+(?:{CONJUNCTION}|for|für|pour|para|для|"
-    r"don['’]?t|do|lol|haha|pls|plz|remember|keep|just|now|too|again|i|you|we)\b)"
+    r"don['’]?t|dont|lol|haha|pls|plz)\b)"
 )
 _OWNED = (
     rf"(?:(?:{OWNER})\s+)?(?:[^\W\d_]+\s+){{0,2}}?(?:(?P<password>{PASSWORD})|(?P<code>{CODE}))"
@@ -153,15 +155,21 @@ _LOCKS = (
     "key box",
     *"code padlock lockbox keybox keypad gate garage door buzzer intercom safe locker".split(),
 )
+# a number, a time or an amount after "? it's": "it's 2024", "it's 10am", "Here: 3 steps"
+_A_TIME = re.compile(r"\d+(?:[ap]m|h|hrs?|min|st|nd|rd|th|s|%)?", re.I)
+# the national ids' cues that are also other words or abbreviations (CPR, a nursing BSN, a
+# pension's CPF): their values have 6 digits or more
+_NATIONAL_IDS = frozenset("sin nie nif bsn cpr ahv cpf pesel nric hkid dni curp".split())
+_KEYPADS = frozenset({"keypad", "lockbox", "keybox", "key box", "padlock", "buzzer", "intercom"})
 _LOCK_OWNER = re.compile(
     r"\b(?:the|my|our|your|his|her|their)[ \t]+(?:(?:front|back|side)[ \t]+)?"
-    r"(?:(?:door|gate|garage)[ \t]+)?\Z",
+    r"(?P<part>(?:door|gate|garage)[ \t]+)?\Z",
     re.I,
 )
 _LOCK_NUMBER = re.compile(
     r"(?:[ \t]+(?:from|to|for|of|on|at|in)[ \t]+[^.!?,;:=\n]{1,40}?"  # "the code to get in"
-    r"|[ \t]+[^\W\d_]{1,40}[ \t]+(?:just[ \t]+)?(?:sent|texted|emailed|gave)"  # "Chase sent"
-    r"(?:[ \t]+(?:me|us))?)?"
+    r"|(?P<sender>[ \t]+[^\W\d_]{1,40}[ \t]+(?:just[ \t]+)?(?:sent|texted|emailed|gave)"
+    r"(?:[ \t]+(?:me|us))?))?"  # "the code Chase texted me is X" (a code's only)
     r"(?:['’]s|[ \t]+(?:is|was)|[ \t]*[:=?])[ \t]+(?:it['’]?s[ \t]+)?[\"'“‘]?(?P<value>\d{4,8})"
     r"#?[\"'”’]?(?=[ \t]*(?:[.,;!?)]|$)|[ \t]+(?:and|but|so|then|btw|now)\b)",
     re.I | re.M,
@@ -274,7 +282,8 @@ def _seed(text: str, at: int, stop: int | None = None) -> int | None:
 _MEASURE = re.compile(
     r"\d{1,3}\+?(?:[ \t]+(?:or|to)[ \t]+\d{1,3})?(?:[ \t]*[-–][ \t]*|[ \t]+)?"
     r"(?:digits?|characters?|chars?|letters?|numbers?|symbols?|words?|long|stellig\w*|zeichen|"
-    r"ziffern|caract[eè]res|chiffres|d[ií]gitos|caracteres|символ\w*|цифр\w*|знак\w*)\b"
+    r"ziffern|caract[eè]res|chiffres|d[ií]gitos|caracteres|символ\w*|цифр\w*|знак\w*|"
+    r"cifre|caratteri|tekens|cijfers|tecken|siffror|znak\w*|cyfr\w*)\b"
     r"|\d{1,3}[ \t]*(?:桁|位)",
     re.I,
 )
@@ -305,8 +314,8 @@ def _value(text: str, at: int, stop: int | None = None, *, kind: str) -> tuple[i
     word = _TOKEN.match(text, at, stop)
     if word is None or word.group().lower().strip(".,!?") in NOT_A_VALUE:
         return None
-    if _PATH.match(word.group()):
-        return None  # "pwd: /home/bob": a directory
+    if _PATH.match(word.group()) or "://" in word.group():
+        return None  # "pwd: /home/bob": a directory; a link
     if kind == "password":
         clause = _CLAUSE.match(text, at, stop)
         end = clause.end() if clause else word.end()
@@ -374,7 +383,9 @@ def _lock_numbers(text: str, lowered: str) -> Iterator[Found]:
             if (
                 (at == 0 or not lowered[at - 1].isalnum())
                 and (number := _LOCK_NUMBER.match(text, end)) is not None
-                and _LOCK_OWNER.search(text, max(0, at - 20), at)
+                and (name == "code" or not number["sender"])  # ("the safe Dad gave us")
+                and (owner := _LOCK_OWNER.search(text, max(0, at - 20), at)) is not None
+                and (owner["part"] is None or name in _KEYPADS)  # not "my garage door is 2015"
             ):
                 yield Found(*number.span("value"), _kind("code", name), tail=False)
             at = lowered.find(name, end)
@@ -442,13 +453,20 @@ def _forward(text: str, start: int, read: set[int]) -> Iterator[Found]:
         if kind == "seed" and _WORD_COUNT.match(cue):
             # a cue that counts words ("in 12 words: ..."): all 12 of them
             spans = [(a, b) for a, b in spans if len(text[a:b].split()) >= _MIN_SEED_WORDS]
-        if match["maybe"]:  # "has been", "should be": not "compromised", "at least 12";
-            # one token ("password? Mine are all too short I think" is no mixed case)
+        if match["maybe"] or _AN_ASIDE.search(text, match.start(), match.end()):
+            # "has been", "should be": not "compromised", "at least 12"; one token
+            # ("password? Mine are all too short I think" is no mixed case); a code's of 4
+            # digits or more, a password's with a letter after "? it's" ("it's 2am", "2024")
             spans = [
                 (a, b)
                 for a, b in spans
-                if _looks_generated(text[a:b]) and not any(c.isspace() for c in text[a:b])
+                if _looks_generated(text[a:b])
+                and not any(c.isspace() for c in text[a:b])
+                and (kind != "code" or sum(map(str.isdigit, text[a:b])) >= 4)
+                and not (match["later"] and kind == "password" and _A_TIME.fullmatch(text, a, b))
             ]
+        if kind == "code" and cue.lower() in _NATIONAL_IDS:  # not "BSN: 120 credits"
+            spans = [(a, b) for a, b in spans if sum(map(str.isdigit, text[a:b])) >= 6]
         # both readings may give one: "set my password to X... is Y"
         given = given or bool(spans) or text.startswith(MARK, match.end())  # (masked before)
         for span in spans:
@@ -481,8 +499,9 @@ _ANOTHER = re.compile(
 )
 
 # a label before a value in a list after a cue that names several: "netflix - ", "visa "
-_LABEL = re.compile(r"[^\W\d_][^\d\n:=,;]{0,30}?[ \t]*(?:[-–:=][ \t]*|[ \t])(?=\S)")
-_CODE_LABEL = re.compile(r"(?:[^\W\d_][^\d\n:=,;]{0,30}?[ \t]*[-–:=]?[ \t]*)?(?=\d)")
+# (a label ends with no space, so that a run of spaces after it is read one way)
+_LABEL = re.compile(r"[^\W\d_][^\d\n:=,;]{0,30}?(?<![ \t])[ \t]*(?:[-–:=][ \t]*|[ \t])(?=\S)")
+_CODE_LABEL = re.compile(r"(?:[^\W\d_][^\d\n:=,;]{0,30}?(?<![ \t])[ \t]*(?:[-–:=][ \t]*)?)?(?=\d)")
 _NEXT_LABEL = re.compile(r"[ \t]*(?:[,;][ \t]*(?:and[ \t]+)?|\r?\n[ \t]*)|[ \t]+and[ \t]+")
 
 
@@ -666,14 +685,8 @@ _CUES_BARE = [  # (regex, whether words between say what it opens)
         re.compile(r"\b(?P<password>wi-?fi|wlan)(?:[ \t]*[:=]|[ \t]+is)[ \t]+(?=[^\s\"'`])", re.I),
         False,
     ),
-    # "my (steam) pass is m4rgarita" (one's own: "the pass is 5 km away" names a mountain's)
-    (
-        re.compile(
-            r"\bmy[ \t]+(?:[^\W\d_]+[ \t]+){0,2}?(?P<password>pass)[ \t]+is[ \t]+(?=[^\s\"'`])",
-            re.I,
-        ),
-        False,
-    ),
+    # "my pass is m4rgarita" (one's own: "the pass is 5 km away" names a mountain's)
+    (re.compile(r"(?<=\bmy )(?P<password>pass)[ \t]+is[ \t]+(?=[^\s\"'`])", re.I), False),
 ]
 # the cue word alone, then a number of its shape: "passport X1234567", "combination 12-34-56",
 # "account 40071823"
@@ -682,7 +695,7 @@ _BARE_NUMBER = re.compile(
     r"(?i:\b(?:(?P<passport>passport)|(?P<code>combination)|(?P<account>account)))"
     r"(?:[ \t]*:)?[ \t]+(?P<value>"
     r"(?(passport)(?!(?:19|20)\d\d(?:0[1-9]|1[0-2])[0-3]\d\b)[A-Z]{0,3}\d{6,9}"  # not a date
-    r"|(?(account)\d{6,17}"  # "account 40071823"
+    r"|(?(account)(?!(?:19|20)\d\d(?:0[1-9]|1[0-2])[0-3]\d\b)\d{8,17}"  # "account 40071823"
     r"|(?=[\d-]*\d\d)\d{1,2}(?:-\d{1,2}){2,3})))\b(?![-/.,]\d)"
 )
 # a user and password after a cue of both: "Credentials: bob / X", "login for the NAS: admin/X"

@@ -1,9 +1,9 @@
 """Numbers that carry a checksum, checked with python-stdnum: payment cards (Luhn, in any
 spacing), IBANs (mod 97 and each country's length, compact or in groups of four), US
-social security numbers (the SSA's rules), Canada's SIN after its name, Italy's codice
-fiscale, Spain's DNI and NIE (their check letters), Brazil's CPF in its dotted form; and
-the UK's NI number by its shape. A number that fails its check is left as it is, so
-dates, prices, order and version numbers pass through."""
+social security numbers (the SSA's rules), Canada's SIN right after its name, Italy's
+codice fiscale and Spain's NIE (their check letters), Brazil's CPF in its dotted form;
+and the UK's NI number spaced by its shape. A number that fails its check is left as it
+is, so dates, prices, order and version numbers pass through."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from stdnum import iban, luhn
 from stdnum.br import cpf
 from stdnum.ca import sin
-from stdnum.es import dni, nie
+from stdnum.es import nie
 from stdnum.it import codicefiscale
 from stdnum.us import ssn
 
@@ -36,19 +36,25 @@ _IBAN = re.compile(
     r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?![A-Za-z0-9])",
     re.I | re.A,
 )
-# Canada's SIN, grouped 3-3-3, after "sin" or "social insurance" in any case
+# Canada's SIN, grouped 3-3-3, right after "sin" or "social insurance" in any case ("my sin
+# is ...", "SIN: ...")
 _SIN = re.compile(r"(?<![\w.-])\d{3}(?P<s>[- ])\d{3}(?P=s)\d{3}(?![\w-]|[.,]\d)", re.A)
-_SIN_CUE = re.compile(r"\b(?:sin|social insurance)\b", re.I)
+_SIN_CUE = re.compile(  # (right before the number: "sin dudas, llamame: 612 345 678" is none)
+    r"\b(?:sin|social insurance)(?:[ \t]+(?:number|no\.?|#))?"
+    r"(?:[ \t]+(?:is|was)|[ \t]*[:#=])?[ \t]*\Z",
+    re.I,
+)
 _SSN = re.compile(
     r"(?<![A-Za-z0-9_.-])\d{3}(?P<s>[- ])\d{2}(?P=s)\d{4}(?![A-Za-z0-9_-]|[.,]\d)", re.A
 )
 
 # national ids of a shape no other number has, found by their digits (a regex that starts
 # with a letter would try every letter): Italy's codice fiscale ("RSSMRA85T10A562S", six
-# letters before) and Spain's NIE ("X1234567L", "X-1234567-L": X, Y or Z before)
+# letters before), Spain's NIE ("X1234567L", "X-1234567-L": X, Y or Z before), Brazil's
+# CPF ("529.982.247-25") and the UK's NI number spaced ("JK 48 29 61 B": two letters before)
 _ID_TAIL = re.compile(  # (a digit first: sre then skips to the digits)
     r"\d(?:(?P<cf>\d[A-EHLMPRST]\d\d[A-Z]\d{3}[A-Z])|\d{6}-?[A-Z]|(?P<cpf>\d\d\.\d{3}\.\d{3}-\d\d)"
-    r"|(?P<dni>\d{7}-?[A-Z])|(?P<nino>\d(?: \d\d){2} [A-D]|\d{5}[A-D]))"
+    r"|(?P<nino>\d(?: \d\d){2} [A-D]))"
     r"(?![A-Za-z0-9])",
     re.I | re.A,
 )
@@ -59,12 +65,10 @@ def _ids(text: str) -> Iterator[Found]:
         start, end = match.span()
         valid: Callable[[str], bool]
         if match["nino"]:
-            start -= 2 + (text[start - 1 : start] == " ")
+            start -= 3
             valid = _nino
         elif match["cpf"]:
             valid = cpf.is_valid
-        elif match["dni"]:
-            valid = dni.is_valid
         elif match["cf"]:
             start, valid = start - 6, codicefiscale.is_valid
         else:
@@ -75,9 +79,10 @@ def _ids(text: str) -> Iterator[Found]:
             yield Found(start, end, "id", tail=False)
 
 
-# the UK's National Insurance number: two letters of those issued, six digits, A to D, in
-# capitals ("JK 48 29 61 B", "JK482961B"); it has no check digit
-_NINO = re.compile(r"(?!BG|GB|NK|KN|TN|NT|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?\d")
+# the UK's National Insurance number: two letters of those issued, six digits in pairs, A
+# to D, in capitals ("JK 48 29 61 B"); it has no check digit, so compact ("JK482961B", as a
+# model number "TX123456B") it needs its cue
+_NINO = re.compile(r"(?!BG|GB|NK|KN|TN|NT|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] \d")
 
 
 def _nino(value: str) -> bool:
@@ -129,7 +134,7 @@ def find_numbers(text: str) -> Iterator[Found]:
         if stop is not None:
             yield Found(match.start(), stop, "iban")
     for match in _SIN.finditer(text):
-        before = text[max(0, match.start() - 30) : match.start()]
+        before = text[max(0, match.start() - 40) : match.start()]
         if sin.is_valid(match.group()) and _SIN_CUE.search(before):
             yield Found(match.start(), match.end(), "id", tail=False)
     for match in _SSN.finditer(text):
