@@ -1,6 +1,6 @@
 """The words that name a secret, and the words around them, in English, German, French,
-Spanish, Russian, Chinese and Japanese, and the password words of Dutch, Portuguese,
-Polish and Swedish (regex alternations, matched case-insensitively on
+Spanish, Russian, Chinese and Japanese, and the password and code words of Dutch,
+Portuguese, Polish, Swedish and Italian (regex alternations, matched case-insensitively on
 NFKC text: see `cues`)."""
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ PASSWORD = (
     r"wachtwoord(?:en)?|senhas?|has[łl]o|l[öo]senord(?:et)?|"  # nl, pt, pl, sv
     r"парол[ьяеюи]\w*"  # ru
 )
+# national ids' cues that are words in lower case ("sin", "nie"): cues in capitals only
+CAPITAL_IDS = ("SIN", "NIE", "NIF", "CPR", "AHV")
 # PINs, codes and numbers: one token with a digit
 CODE = (
     r"pins?(?:[- ]?(?:code|number|nummer|no\.?|код|kod))?|cvv2?|cvc2?|cid|csc|security code|"
@@ -43,8 +45,9 @@ CODE = (
     # India's Aadhaar, Germany's Steuer-ID, Spain's DNI, NIE and NIF, the Netherlands' BSN,
     # Italy's codice fiscale, India's PAN, Poland's PESEL, Sweden's personnummer, Denmark's CPR,
     # Switzerland's AHV, Singapore's NRIC, Mexico's CURP, Russia's СНИЛС and ИНН; a
-    # driver's licence (the capitals' cues: `cues._ACRONYMS`)
-    r"(?-i:CURP|SIN|NIE|NIF|CPR|AHV)|dni|bsn|pesel|nric|hkid|cpf|burgerservicenummer|sofinummer|"
+    # driver's licence
+    "(?-i:CURP|" + "|".join(CAPITAL_IDS) + ")|"
+    r"dni|bsn|pesel|nric|hkid|cpf|burgerservicenummer|sofinummer|"
     r"(?-i:PAN)(?: card(?: number| no\.?)?| number| no\.?)|pan card(?: number| no\.?)?|"
     r"codice fiscale|personnummer|pps number|ird number|social insurance number|"
     r"national insurance(?: number| no\.?)?|"
@@ -262,10 +265,10 @@ NOT_A_VALUE = frozenset(
     "забыл забыла потерял потеряла тот такой же длинный короткий надёжный здесь там "
     "тоже что где "
     # it, pt, nl, pl, sv
-    "sbagliata sbagliato corta corto lunga lungo cambiata cambiato nuova nuovo vecchia vecchio "
+    "sbagliata sbagliato lunga lungo cambiata cambiato nuova nuovo vecchia vecchio "
     "scaduta scaduto semplice facile difficile debole forte sicura sicuro troppo molto "
     "obbligatoria obbligatorio errada errado curta curto longa longo fraca fraco nova novo "
-    "antiga antigo obrigatória obrigatório muito simples fácil segura seguro alterada expirada "
+    "antiga antigo obrigatória obrigatório muito simples alterada expirada "
     "te kort lang fout verkeerd verlopen nieuw oud zwak sterk veilig makkelijk moeilijk "
     "verplicht gewijzigd za krótkie długie nieprawidłowe błędne proste trudne nowe stare słabe "
     "för fel nytt gammalt svagt starkt enkelt nul nulle bloqué bloquée".split()

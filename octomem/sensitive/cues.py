@@ -24,6 +24,7 @@ from functools import partial
 
 from octomem.sensitive.cue_words import (
     AS,
+    CAPITAL_IDS,
     CHANGE,
     CHANGED_LAST,
     CJK_CODE,
@@ -149,17 +150,19 @@ _THATS_MY = re.compile(
     re.I,
 )
 _JUDGED = frozenset("correct right fine ok okay good bad accepted rejected working".split())
+# a number, a time or an amount after "? it's": "it's 2024", "it's 10am", "Here: 3 steps"
+_A_TIME = re.compile(r"\d+(?:[ap]m|h|hrs?|min|st|nd|rd|th|s|%)?", re.I)
+# the national ids' cues that are also other words or abbreviations (CPR, a nursing BSN, a
+# pension's CPF): their values have 6 digits or more
+_NATIONAL_IDS = frozenset(
+    {*(name.lower() for name in CAPITAL_IDS), *"bsn cpf pesel nric hkid dni curp".split()}
+)
 # a lock's number without "code": "the padlock is 0519", "the gate's 1928", and a plain
 # "the code is 5516" - four to eight digits that end the clause (`_lock_numbers`)
 _LOCKS = (
     "key box",
     *"code padlock lockbox keybox keypad gate garage door buzzer intercom safe locker".split(),
 )
-# a number, a time or an amount after "? it's": "it's 2024", "it's 10am", "Here: 3 steps"
-_A_TIME = re.compile(r"\d+(?:[ap]m|h|hrs?|min|st|nd|rd|th|s|%)?", re.I)
-# the national ids' cues that are also other words or abbreviations (CPR, a nursing BSN, a
-# pension's CPF): their values have 6 digits or more
-_NATIONAL_IDS = frozenset("sin nie nif bsn cpr ahv cpf pesel nric hkid dni curp".split())
 _KEYPADS = frozenset({"keypad", "lockbox", "keybox", "key box", "padlock", "buzzer", "intercom"})
 _LOCK_OWNER = re.compile(
     r"\b(?:the|my|our|your|his|her|their)[ \t]+(?:(?:front|back|side)[ \t]+)?"
@@ -462,11 +465,11 @@ def _forward(text: str, start: int, read: set[int]) -> Iterator[Found]:
                 for a, b in spans
                 if _looks_generated(text[a:b])
                 and not any(c.isspace() for c in text[a:b])
-                and (kind != "code" or sum(map(str.isdigit, text[a:b])) >= 4)
+                and (kind != "code" or _digits(text[a:b]) >= 4)
                 and not (match["later"] and kind == "password" and _A_TIME.fullmatch(text, a, b))
             ]
         if kind == "code" and cue.lower() in _NATIONAL_IDS:  # not "BSN: 120 credits"
-            spans = [(a, b) for a, b in spans if sum(map(str.isdigit, text[a:b])) >= 6]
+            spans = [(a, b) for a, b in spans if _digits(text[a:b]) >= 6]
         # both readings may give one: "set my password to X... is Y"
         given = given or bool(spans) or text.startswith(MARK, match.end())  # (masked before)
         for span in spans:
@@ -505,6 +508,13 @@ _CODE_LABEL = re.compile(r"(?:[^\W\d_][^\d\n:=,;]{0,30}?(?<![ \t])[ \t]*(?:[-–
 _NEXT_LABEL = re.compile(r"[ \t]*(?:[,;][ \t]*(?:and[ \t]+)?|\r?\n[ \t]*)|[ \t]+and[ \t]+")
 
 
+_LABELLED_DIGITS = 3  # a labelled code's: "a 1, b 2" holds none
+
+
+def _digits(value: str) -> int:
+    return sum(map(str.isdigit, value))
+
+
 def _labelled(text: str, at: int, kind: str, read: set[int]) -> list[tuple[int, int]]:
     """The values of a list of labelled values at `at` (up to 32, on one line or a line
     each), each label kept: "visa 4408, mastercard 6619", "netflix - popcorn88\nspotify -
@@ -517,7 +527,7 @@ def _labelled(text: str, at: int, kind: str, read: set[int]) -> list[tuple[int, 
         span = _value(text, label.end(), kind=kind)
         if span is None or not _an_item(value := text[span[0] : span[1]]):
             break
-        if kind == "code" and sum(c.isdigit() for c in value) < 3:
+        if kind == "code" and _digits(value) < _LABELLED_DIGITS:
             break  # "a 1, b 2": no code
         spans.append(span)
         gap = _NEXT_LABEL.match(text, span[1])
@@ -556,7 +566,7 @@ def _labelled_item(text: str, at: int, stop: int, *, kind: str) -> tuple[int, in
     span = None if label is None else _value(text, label.end(), stop, kind=kind)
     if span is None or _WHOLE_ITEM.match(text, span[1]) is None:
         return None
-    return span if kind != "code" or sum(map(str.isdigit, text[slice(*span)])) >= 3 else None
+    return span if kind != "code" or _digits(text[slice(*span)]) >= _LABELLED_DIGITS else None
 
 
 def _items(
@@ -1039,14 +1049,13 @@ def _trie(words: tuple[str, ...]) -> str:
 # (a lookahead: every place a trigger starts, however they overlap)
 _TRIGGER = re.compile(f"(?={_trie(_TRIGGERS)})")
 _ANY_CASE = re.compile(_TRIGGER.pattern, re.I)
-# cues in capitals that are words in lower case ("sin", "nie", "bsn" in "jobsnap"), found
-# with `str.find` (a regex of them searched over the whole text costs more than `_TRIGGER`)
-_ACRONYMS = ("SIN", "NIE", "NIF", "CPR", "AHV")
+# the cues in capitals (`CAPITAL_IDS`: words in lower case), found with `str.find` (a regex
+# of them searched over the whole text costs more than `_TRIGGER`)
 _CAPITALS = re.compile(r"\b[A-Z]+\b")
 
 
 def _acronyms(text: str) -> Iterator[re.Match[str]]:
-    for name in _ACRONYMS:
+    for name in CAPITAL_IDS:
         at = text.find(name)
         while at >= 0:
             if (word := _CAPITALS.match(text, at)) is not None and word.end() == at + len(name):
