@@ -68,6 +68,12 @@ CODE = (
     r"c[óo]digo del (?:portal|garaje|edificio|trastero)|"
     r"codice (?:pin|segreto|di sblocco|(?:del|della|dell'|di) ?(?:lucchetto|cancello|portone|"
     r"allarme|cassaforte|porta|garage|carta|bancomat))|"
+    r"inlogcode|toegangscode|verificatiecode|beveiligingscode|deurcode|sleutelkluiscode|"  # nl
+    r"code van (?:de |het |mijn |onze )?(?:sleutelkluis|voordeur|deur|poort|garage|alarm|kluis|"
+    r"fietsslot)|"
+    r"c[óo]digo (?:de verifica[çc][ãa]o|de seguran[çc]a|de acesso|do port[ãa]o|da porta|"  # pt
+    r"do alarme|do cadeado|do cofre)|"
+    r"kod (?:weryfikacyjny|dost[ęe]pu|pin|(?:do|od) (?:drzwi|bramy|domofonu|sejfu|alarmu))|"  # pl
     r"пин(?:-?код)?|номер паспорта|код доступа|код от (?:домофона|двери|подъезда|сейфа)"
 )
 # lists of codes: every code of the list
@@ -149,6 +155,9 @@ VERB = (  # (a word of it starts a word: "expires" holds no "es")
     r"|\b(?:changed|updated|reset)\s*:"  # "password changed: X -> Y"
     r"|,\s*which\s+(?:is|was)\b"  # "the password, which is X"
     r"|\bwill\s+be|:|=|->|→|➡️?|👉|—|–"
+    # pl: "hasło to X", "kod do drzwi to 4471"
+    r"|(?:(?<=has[łl]o)|(?<=drzwi)|(?<=bramy)|(?<=domofonu)|(?<=sejfu)|(?<=alarmu)"
+    r"|(?<=dost[ęe]pu)|(?<=weryfikacyjny))\s+to\b"
     r"|#(?=\s*\d))"  # "PIN# 4821", "gate code #4417": a number only
 )
 # "set my password to ...": a change verb before the cue, "to" after it

@@ -162,18 +162,36 @@ _NATIONAL_IDS = frozenset(
 _LOCKS = (
     "key box",
     *"code padlock lockbox keybox keypad gate garage door buzzer intercom safe locker".split(),
+    *"código codigo".split(),  # "o código é 582019", "el código es 4821"
 )
 _KEYPADS = frozenset({"keypad", "lockbox", "keybox", "key box", "padlock", "buzzer", "intercom"})
 _LOCK_OWNER = re.compile(
-    r"\b(?:the|my|our|your|his|her|their)[ \t]+(?:(?:front|back|side)[ \t]+)?"
-    r"(?P<part>(?:door|gate|garage)[ \t]+)?\Z",
+    r"(?:\b(?P<owner>the|my|our|your|his|her|their|o|el|mi|meu|minha|tu|su|seu|sua)[ \t]+"
+    r"(?:(?:front|back|side)[ \t]+)?|^[ \t]*)"  # (or a line's first words: "Telegram code: X")
+    r"(?:(?P<part>(?:door|gate|garage)[ \t]+)"
+    r"|(?P<brand>(?:(?-i:[A-Z])[\w&'’.-]{1,20}[ \t]+){1,2}))?\Z",
+    re.I | re.M,
+)
+# a service's one-time code as its text message reads: "Your Uber code is 6142", "834221 is
+# your Instagram code" - a capitalised name before "code" that names no public code
+_NOT_A_BRAND = frozenset(
+    "zip postal post area country dialing dialling calling promo promotional discount coupon "
+    "voucher gift referral invite invitation error status exit product course class tax dress "
+    "morse source qr bar colour color hex style airport flight booking reservation order "
+    "tracking shipping item part model stock zone time region language iso currency swift bic "
+    "department employee customer member membership cheat the".split()
+)
+_IS_YOUR_CODE = re.compile(
+    r"(?<![\w-])(?P<value>\d{4,8}|\d{3}[- ]\d{3})[ \t]+is[ \t]+your[ \t]+"
+    r"(?P<brand>(?:(?-i:[A-Z])[\w&'’.-]{1,20}[ \t]+){0,2})code\Z",
     re.I,
 )
 _LOCK_NUMBER = re.compile(
     r"(?:[ \t]+(?:from|to|for|of|on|at|in)[ \t]+[^.!?,;:=\n]{1,40}?"  # "the code to get in"
     r"|(?P<sender>[ \t]+[^\W\d_]{1,40}[ \t]+(?:just[ \t]+)?(?:sent|texted|emailed|gave)"
     r"(?:[ \t]+(?:me|us))?))?"  # "the code Chase texted me is X" (a code's only)
-    r"(?:['’]s|[ \t]+(?:is|was)|[ \t]*[:=?])[ \t]+(?:it['’]?s[ \t]+)?[\"'“‘]?(?P<value>\d{4,8})"
+    r"(?:['’]s|[ \t]+(?:is|was|é|es|era|foi)(?:[ \t]*:)?|[ \t]*[:=?])[ \t]+"
+    r"(?:it['’]?s[ \t]+)?[\"'“‘]?(?P<value>\d{4,8}|\d{3}[- ]\d{3})"
     r"#?[\"'”’]?(?=[ \t]*(?:[.,;!?)]|$)|[ \t]+(?:and|but|so|then|btw|now)\b)",
     re.I | re.M,
 )
@@ -347,7 +365,23 @@ def _named(match: re.Match[str]) -> tuple[str, str]:
     return kind, match.group(kind)
 
 
+# exclamation marks after a password, which may be its own: "my password is Summer2024!"
+_BANGS = re.compile(r"!+(?=[\s\"'`)\]]|$)")
+
+
 def find_cued(text: str) -> Iterator[Found]:
+    """The values the cues in `text` give; a password with the "!"s that end its word."""
+    for found in _cued(text):
+        if (
+            found.kind == "password"
+            and text[found.end - 1] not in ".!?"
+            and (bangs := _BANGS.match(text, found.end)) is not None
+        ):
+            found = Found(found.start, bangs.end(), found.kind, found.tail)
+        yield found
+
+
+def _cued(text: str) -> Iterator[Found]:
     lowered = text.lower()
     # "İ" lowers to two characters, which would move the offsets
     hits = _TRIGGER.finditer(lowered) if len(lowered) == len(text) else _ANY_CASE.finditer(text)
@@ -370,6 +404,7 @@ def find_cued(text: str) -> Iterator[Found]:
             if span is not None:
                 yield Found(*span, "password", tail=False)
     yield from _lock_numbers(text, lowered)
+    yield from _pairs(text)
     if not text.isascii() and _CJK.search(text):
         yield from _cjk(text, read)
 
@@ -383,15 +418,35 @@ def _lock_numbers(text: str, lowered: str) -> Iterator[Found]:
         at = lowered.find(name)
         while at >= 0:
             end = at + len(name)
-            if (
-                (at == 0 or not lowered[at - 1].isalnum())
-                and (number := _LOCK_NUMBER.match(text, end)) is not None
-                and (name == "code" or not number["sender"])  # ("the safe Dad gave us")
-                and (owner := _LOCK_OWNER.search(text, max(0, at - 20), at)) is not None
-                and (owner["part"] is None or name in _KEYPADS)  # not "my garage door is 2015"
-            ):
-                yield Found(*number.span("value"), _kind("code", name), tail=False)
+            if at == 0 or not lowered[at - 1].isalnum():
+                yield from _lock_number(text, at, name)
             at = lowered.find(name, end)
+
+
+def _lock_number(text: str, at: int, name: str) -> Iterator[Found]:
+    """The number of the lock `name` at `at` (`_LOCK_NUMBER`), or of "123456 is your code"."""
+    end = at + len(name)
+    if (
+        (number := _LOCK_NUMBER.match(text, end)) is not None
+        and (name == "code" or not number["sender"])  # ("the safe Dad gave us")
+        and (owner := _LOCK_OWNER.search(text, max(0, at - 40), at)) is not None
+        and (owner["owner"] or owner["brand"])
+        and (owner["part"] is None or name in _KEYPADS)  # not "my garage door is 2015"
+        and (owner["brand"] is None or _a_brand(name, owner["brand"]))
+    ):
+        yield Found(*number.span("value"), _kind("code", name), tail=False)
+    elif (
+        name == "code"
+        and _ENDED.match(text, end)
+        and (mine := _ending_at(_IS_YOUR_CODE, text, max(0, at - 50), end)) is not None
+        and _a_brand(name, mine["brand"])
+    ):
+        yield Found(*mine.span("value"), "code", tail=False)
+
+
+def _a_brand(lock: str, name: str) -> bool:
+    """Whether `name`, capitalised before `lock`, is a service that sends codes."""
+    return lock == "code" and not _NOT_A_BRAND.intersection(name.lower().split())
 
 
 def _assigned_value(text: str, assigned: re.Match[str]) -> tuple[int, int] | None:
@@ -716,6 +771,39 @@ _USER_PASSWORD = re.compile(
     r"(?P<user>[\w.@+-]{1,64})[ \t]*/[ \t]*(?P<value>[^\s/<>$*][^\s<>]{0,199})",
     re.I,
 )
+# a login given as a pair with no cue: "emma.v / Pancake-Ferret9", an e-mail address and a
+# line of its own after it ("bob@mail.com\nMaple&Rye1958"): a password where it has
+# letters, digits and mixed case or a symbol (not "TCP / IP", "read / write", "24 / 7"),
+# its user in lower case ("monthlyDebt / monthlyIncome2" divides)
+_SLASHED = re.compile(
+    r"(?<!\S)(?<![=(+*/][ \t])[a-z][a-z0-9_.@+-]{1,63}[ \t]+/[ \t]+"
+    r"(?P<value>[^\W_][\w!#$%&*+=-]{7,63})(?=[.,;:!?)]*(?:\s|$))"
+)
+_MAILED = re.compile(
+    r"^[ \t]*[\w.+-]+@[\w-]+(?:\.[\w-]+)+[ \t]*\r?\n[ \t]*(?P<value>\S{6,64})[ \t]*$", re.M
+)
+_VERSION = re.compile(r"\d+\.\d")
+
+
+def _pairs(text: str) -> Iterator[Found]:
+    """The passwords of logins given as pairs without a cue (`_SLASHED`, `_MAILED`)."""
+    found: list[re.Match[str]] = []
+    if " / " in text:
+        found += _SLASHED.finditer(text)
+    if "@" in text and "\n" in text:
+        found += _MAILED.finditer(text)
+    for match in found:
+        begin, end = _trim(text, *match.span("value"))
+        value = text[begin:end]
+        if (
+            any(c.isdigit() for c in value)
+            and any(c.isalpha() for c in value)
+            and (value.lower() != value != value.upper() or any(c in "_+=$#%&*!-" for c in value))
+            and not (_VERSION.search(value) or "@" in value or "://" in value)
+        ):
+            yield Found(begin, end, "password", tail=False)
+
+
 # a seed phrase's cue followed straight by its words (12 at least: `_bare`)
 _BARE_SEED = re.compile(rf"\b(?:{SEED})\b[ \t]+(?=[^\W\d_])", re.I)
 # a price is not a secret: "monthly pass: $156.00"
@@ -744,6 +832,28 @@ _USED_WITH = re.compile(
     rf"(?:(?:{USED_FOR})[ \t]+)?"
     rf"(?P<password>{PASSWORD})\b[ \t]+"
     r"(?P<value>[^\W\d_]{4,40})(?=[ \t]*(?:[.,!?;)\n]|$)|[ \t]+(?:" + USED_WITH_NEXT + r")\b)",
+    re.I,
+)
+
+
+# a number to type where a code is asked for: "type 639027 when it asks for the code"
+_TYPE_WHEN = re.compile(
+    r"\b(?:type|enter|use|put[ \t]+in|punch[ \t]+in|key[ \t]+in)[ \t]+"
+    r"(?!(?:19|20)\d\d\b)(?P<value>\d{4,8})[ \t]+"
+    r"(?:(?:when|if|once|where|at|for|as|on)\b[^.!?\n\d]{0,40}?"
+    r"\b(?P<code>code|pin|passcode|otp|password)\b"  # ("Use 9307 to verify your account")
+    r"|to[ \t]+(?:verify|confirm|log[ \t]*in|sign[ \t]*in|activate|reset|complete|finish)\b)",
+    re.I,
+)
+# the second half of a login given as a list, its password without "is" or a colon: "login:
+# jsmith, password tacotuesday", "the wifi is CasaVerde and the password tacotuesday"
+_PAIRED = re.compile(
+    rf"(?P<password>{PASSWORD})[ \t]+(?P<value>[^\s\"'`,;()<>]{{4,64}})(?={_CLAUSE_END})", re.I
+)
+_PAIR_BEFORE = re.compile(
+    r"\b(?:user ?(?:name|id)?|login|log-?in|e-?mail|wi-?fi|wlan|ssid|network|account|benutzer"
+    r"(?:name)?|identifiant|usuario)\b[^.!?\n]{1,60}?(?:[,;/]|\band\b|\bund\b|\bet\b|\by\b)"
+    r"[ \t]*(?:(?:the|das|le|la|el)[ \t]+)?\Z",
     re.I,
 )
 
@@ -816,6 +926,18 @@ def _bare(text: str, start: int, read: set[int]) -> Iterator[Found]:
         and _a_password(used["password"], used["value"].lower())
     ):
         yield Found(*used.span("value"), _kind("password", used["password"]), tail=False)
+        return
+    typed = _TYPE_WHEN.match(text, start)
+    if typed is not None:
+        yield Found(*typed.span("value"), _kind("code", typed["code"] or "code"), tail=False)
+        return
+    paired = _PAIRED.match(text, start)
+    if (
+        paired is not None
+        and _a_password(paired["password"], paired["value"].lower().rstrip(".!?"))
+        and _PAIR_BEFORE.search(text, max(0, start - 100), start) is not None
+    ):
+        yield Found(*_trim(text, *paired.span("value")), "password", tail=False)
         return
     app = _APP_PASSWORD.match(text, start)
     if app is not None:
@@ -1018,7 +1140,7 @@ _TRIGGERS = (
     "account", "combo", "insurance", "aadhaar", "national id", "licen", "steuer", "dni",
     "curp", "codice", "bsn", "pan card", "pan n", "pesel", "nric", "hkid", "cpf", "wachtwoord",
     "senha", "hasł", "hasl", "lösenord", "losenord", "снилс", "инн", "routing", "bsb", "nino",
-    "tfn", "itin", "kennw",
+    "tfn", "itin", "kennw", "kod ",
     "geheim", "mdp", "contrase", "clave", "cód", "schlüssel", "clé", "парол", "пин", "паспорт",
     "код", "фраз",
 )  # fmt: skip

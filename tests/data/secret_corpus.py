@@ -740,6 +740,27 @@ SECRETS: list[Secret] = [
     # a one-time code named by who sent it
     s("code", "the verification code google sent is 582047", "582047"),
     s("code", "the code Chase texted me is 441902, it expires soon", "441902"),
+    # a service's one-time code as its text message reads it
+    s("code", "Your Uber code is 6142. Never share this code.", "6142"),
+    s("code", "834221 is your Instagram code. Don't share it.", "834221"),
+    s("code", "Your Apple Account code is: 350718.", "350718"),
+    s("code", "Your WhatsApp code: 123-456", "123-456"),
+    s("code", "Revolut: 418-275 is your code, never share it", "418-275"),
+    s("code", "Telegram code: 70915\nDo not give this code to anyone", "70915"),
+    s("code", "Use 9307 to verify your Deliveroo account.", "9307"),
+    s("code", "type 639027 when it asks for the code", "639027"),
+    # the other half of a login before the password, without "is" or a colon
+    s("password", "login: jsmith, password tacotuesday", "tacotuesday"),
+    s("password", "the wifi is CasaVerde and the password sunnyporch", "sunnyporch"),
+    s("password", "for the school portal its emma.v / Pancake-Ferret9", "Pancake-Ferret9"),
+    s("password", "netflix login\nmdekker84@gmail.com\nRoofGarden!51", "RoofGarden!51"),
+    s("password", "username bob, password Kq7mm2x! ok?", "Kq7mm2x!"),
+    # Dutch, Portuguese and Polish codes; Polish "to" for "is"
+    s("code", "de inlogcode is 839201", "839201"),
+    s("code", "de code van de sleutelkluis is 4471", "4471"),
+    s("code", "o código é 582019, não compartilhe", "582019"),
+    s("password", "moje hasło to słoneczko", "słoneczko"),
+    s("code", "kod do drzwi to 4471", "4471"),
     # security questions, memorable words
     s("password", "the answer to my security question is Fluffy", "Fluffy"),
     s("password", "my memorable word is pumpkin", "pumpkin"),
@@ -1033,4 +1054,10 @@ NEGATIVES: list[str] = [
     "The safe Dad gave us is 1962. My ski pass is 2024/25. Backup codes per account: 10",
     "Which one is the password I should use? Step 2 is the PIN you chose at setup.",
     "Dad gave me 20 bucks as the code word. Which pan number is 12 on the rack?",
+    # look-alikes of a service's code, of a login's pair and of "type N when..."
+    "Your Zip code is 94110. Error code: 1603. Your Promo code is 2024. Code: 4821",
+    "el código postal es 28013 and use 2024 for the year, then the code",
+    "I updated my email, password and phone number; the account is locked, password expired",
+    "ratio = monthlyDebt / monthlyIncome2; read / write access, TCP / IP, linux / Ubuntu-22.04",
+    "contacts:\nbob@example.com\nAlice Smith\nsales@example.com\n555-1234",
 ]

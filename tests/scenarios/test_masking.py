@@ -274,7 +274,9 @@ def _tampered_export(orch: Orchestrator) -> str:
                 record["source"]["extractor"] = text()  # free text, not an id
                 for event in line["history"]:
                     event["new_value"] = (event["new_value"] or "") + "\n" + text()
-                    event["old_value"] = text() + " " + " ".join(s.value for s in named)
+                    # (the values on a line of their own: after "it's X" on its line
+                    # they would make X one of several words, no longer the form tested)
+                    event["old_value"] = text() + "\n" + " ".join(s.value for s in named)
                     event["actor"] = text()
                     if event.get("record"):
                         last = event is line["history"][-1]

@@ -151,6 +151,21 @@ def test_a_second_value_of_the_same_kind_goes_and_an_ordinary_clause_stays(
     assert mask(text).text == masked
 
 
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("my password is Summer2024!", "my password is [MASKED password]"),
+        ("username bob, password Kq7mm2x!! ok?", "username bob, password [MASKED password] ok?"),
+        (
+            "my password is wrong! and my pin is 4821!",
+            "my password is wrong! and my pin is [MASKED pin]!",
+        ),
+    ],
+)
+def test_the_exclamation_marks_ending_a_password_go_with_it(text: str, masked: str) -> None:
+    assert mask(text).text == masked
+
+
 def test_a_password_word_found_in_one_part_goes_from_the_others_where_it_stands_whole() -> None:
     pages = ["Log in with password sunshine, then open it.", "sunshine: x; sunshines, present"]
     assert mask_across(pages) == [
