@@ -16,9 +16,11 @@ PASSWORD = (
     r"unlock (?:pattern|phrase)|(?:lock|safe|locker|padlock) combination|"
     r"(?:security|secret) (?:question )?answers?|mother['’]?s maiden name|"
     r"[^\W\d_]*pass(?:wort|wörter)|[^\W\d_]*kennw(?:ort|örter)|"  # de: WLAN-Passwort, Bankpasswort
+    r"(?:wlan|netzwerk)[ -]?schlüssel|"
     r"mots? de passe|mdp|phrase secrète|"  # fr
     r"contrase[ñn]as?|"  # es
-    r"wachtwoord(?:en)?|senhas?|has[łl]o|l[öo]senord(?:et)?|"  # nl, pt, pl, sv
+    r"wachtwoord(?:en)?|senhas?|l[öo]senord(?:et)?|"  # nl, pt, sv
+    r"has[łl]o(?: do (?:wifi|wi-fi|konta|poczty|maila|banku|routera|komputera|telefonu|laptopa))?|"
     r"парол[ьяеюи]\w*"  # ru
 )
 # national ids' cues that are words in lower case ("sin", "nie"): cues in capitals only
@@ -28,9 +30,9 @@ CODE = (
     r"pins?(?:[- ]?(?:code|number|nummer|no\.?|код|kod))?|cvv2?|cvc2?|cid|csc|security code|"
     r"verification code|confirmation code|one[- ]time (?:code|password|passcode)|otp|"
     r"puk(?: code| number)?|"
-    r"2fa code|mfa code|(?:2fa|mfa|otp|sms|totp) (?:token|number)|"
+    r"2fa[- ]code|mfa[- ]code|(?:2fa|mfa|otp|sms|totp) (?:token|number)|"
     r"(?:backup|recovery|scratch|activation|registration) code|"
-    r"(?:authentication|auth|login|sign[- ]?in|sms|text(?:ed)?) code|"
+    r"(?:authentication|auth|login|sign[- ]?in|sms|text(?:ed)?)[- ]code|"
     r"(?:door|alarm|gate|garage|safe|lock|entry|access|unlock|keypad|lockbox|buzzer|intercom|"
     r"padlock|building|locker|apartment|key ?box|disarm|opener) code|"
     r"(?:lock|locker|safe|padlock|gym) combo|"
@@ -98,7 +100,7 @@ KEY = (
     r"auth(?:entication)?[ _-]?token|bearer token|refresh token|session token|"
     r"client[ _-]secret|private key|token|app password|signing key|encryption key|"
     r"(?:licen[cs]e|product|activation|serial|windows|office|cd|recovery) key|"
-    r"(?:wlan|netzwerk|api)[ -]?schlüssel|cl[ée] (?:d'api|secr[èe]te)|clave (?:de api|secreta)"
+    r"api[ -]?schlüssel|cl[ée] (?:d'api|secr[èe]te)|clave (?:de api|secreta)"
 )
 # plurals of codes and keys, cues only before a list on the lines after them ("PIN codes:\n
 # 1. 4821\n2. 9912", "API keys\n- ..."): every item of it (`cues._items`)

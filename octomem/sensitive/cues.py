@@ -230,6 +230,7 @@ _CLAUSE = re.compile(
     re.I,
 )
 _TOKEN = re.compile(r"[^\s\"'`,;()<>\[\]]+")
+_BRACKETED = re.compile(r"\(([^\s()]{1,100})\)")
 # a value in Markdown bold or italics: "**Zq9xT!pw7**", "*Small Gift*"
 _EMPHASIS = re.compile(r"(\*{1,3})(\S(?:[^*\n]{0,198}\S)?)\1(?![*\w])")
 _IDENTIFIER = re.compile(r"[A-Za-z]+(?:[_.][A-Za-z]+)+$")  # api_key=api_key, ENV_VAR_NAME
@@ -332,6 +333,9 @@ def _value(text: str, at: int, stop: int | None = None, *, kind: str) -> tuple[i
         return quoted.span(group)
     if text.startswith(MARK, at) or _MEASURE.match(text, at, stop):
         return None
+    bracketed = _BRACKETED.match(text, at, stop)  # "my pin is (4096) btw": what is inside
+    if bracketed and bracketed[1].lower() not in NOT_A_VALUE and _looks_generated(bracketed[1]):
+        at, stop = bracketed.span(1)
     word = _TOKEN.match(text, at, stop)
     if word is None or word.group().lower().strip(".,!?") in NOT_A_VALUE:
         return None

@@ -761,6 +761,10 @@ SECRETS: list[Secret] = [
     s("code", "o código é 582019, não compartilhe", "582019"),
     s("password", "moje hasło to słoneczko", "słoneczko"),
     s("code", "kod do drzwi to 4471", "4471"),
+    s("password", "hasło do wifi: zielonadolina", "zielonadolina"),
+    s("code", "Je DigiD sms-code is 847201. Deel deze code met niemand.", "847201"),
+    s("password", "WLAN-Schlüssel: 7392 0418 5526 3381 0974", "7392 0418 5526 3381 0974"),
+    s("pin", "my pin is (4096) btw", "4096"),
     # security questions, memorable words
     s("password", "the answer to my security question is Fluffy", "Fluffy"),
     s("password", "my memorable word is pumpkin", "pumpkin"),
@@ -1060,4 +1064,5 @@ NEGATIVES: list[str] = [
     "I updated my email, password and phone number; the account is locked, password expired",
     "ratio = monthlyDebt / monthlyIncome2; read / write access, TCP / IP, linux / Ubuntu-22.04",
     "contacts:\nbob@example.com\nAlice Smith\nsales@example.com\n555-1234",
+    "my password is (redacted) and the pin is (see below). Mein WLAN-Schlüssel ist sehr lang.",
 ]
