@@ -129,9 +129,11 @@ def _detectors() -> tuple[Callable[[str], Normal | None], tuple[Detector, ...]]:
     from octomem.sensitive.keys import find_keys
     from octomem.sensitive.normal import normalise
     from octomem.sensitive.numbers import find_numbers
+    from octomem.sensitive.seeds import find_seeds
     from octomem.sensitive.tables import find_tables
 
-    return normalise, (find_keys, find_numbers, find_cued, find_config, find_tables)
+    detectors = (find_keys, find_numbers, find_cued, find_config, find_tables, find_seeds)
+    return normalise, detectors
 
 
 def _found(text: str) -> list[Found]:

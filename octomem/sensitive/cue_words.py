@@ -142,6 +142,9 @@ HERE = (
 VERB = (  # (a word of it starts a word: "expires" holds no "es")
     r"(?:\b(?:has\s+been\s+|was\s+|is\s+|got\s+)?(?:changed|set|updated|reset)\s+to"
     r"|(?P<maybe>\b(?:has\s+(?:always\s+)?been|(?:should|must|would)\s+be|remains|became)\b"
+    # pl: "hasło to X", "kod do drzwi to 4471" ("to" also defines: "Hasło to podstawa")
+    r"|(?:(?<=has[łl]o)|(?<=drzwi)|(?<=bramy)|(?<=domofonu)|(?<=sejfu)|(?<=alarmu)"
+    r"|(?<=dost[ęe]pu)|(?<=weryfikacyjny))\s+to\b"
     # "store my password. It is X.", "my password? easy. its X", "the password. here: X"
     r"|(?P<later>[.?!][ \t]+(?:(?:oh|ok|okay|right|easy|yes|yeah|sure|well)[ \t,.!]+)*"
     r"(?:it(?:['’]?s|[ \t]+is)\b|its\b|here[ \t]*:))"
@@ -157,9 +160,6 @@ VERB = (  # (a word of it starts a word: "expires" holds no "es")
     r"|\b(?:changed|updated|reset)\s*:"  # "password changed: X -> Y"
     r"|,\s*which\s+(?:is|was)\b"  # "the password, which is X"
     r"|\bwill\s+be|:|=|->|→|➡️?|👉|—|–"
-    # pl: "hasło to X", "kod do drzwi to 4471"
-    r"|(?:(?<=has[łl]o)|(?<=drzwi)|(?<=bramy)|(?<=domofonu)|(?<=sejfu)|(?<=alarmu)"
-    r"|(?<=dost[ęe]pu)|(?<=weryfikacyjny))\s+to\b"
     r"|#(?=\s*\d))"  # "PIN# 4821", "gate code #4417": a number only
 )
 # "set my password to ...": a change verb before the cue, "to" after it

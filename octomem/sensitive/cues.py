@@ -164,6 +164,7 @@ _LOCKS = (
     *"code padlock lockbox keybox keypad gate garage door buzzer intercom safe locker".split(),
     *"código codigo".split(),  # "o código é 582019", "el código es 4821"
 )
+_CODES = frozenset({"code", "código", "codigo"})  # (a code's: "123-456" too)
 _KEYPADS = frozenset({"keypad", "lockbox", "keybox", "key box", "padlock", "buzzer", "intercom"})
 _LOCK_OWNER = re.compile(
     r"(?:\b(?P<owner>the|my|our|your|his|her|their|o|el|mi|meu|minha|tu|su|seu|sua)[ \t]+"
@@ -173,16 +174,25 @@ _LOCK_OWNER = re.compile(
     re.I | re.M,
 )
 # a service's one-time code as its text message reads: "Your Uber code is 6142", "834221 is
-# your Instagram code" - a capitalised name before "code" that names no public code
+# your Instagram code", "Telegram code: 70915\nDo not give this code to anyone" - one or two
+# capitalised words after "your" (or first on the line, before words of such a message)
+# that name no public code
 _NOT_A_BRAND = frozenset(
     "zip postal post area country dialing dialling calling promo promotional discount coupon "
     "voucher gift referral invite invitation error status exit product course class tax dress "
     "morse source qr bar colour color hex style airport flight booking reservation order "
     "tracking shipping item part model stock zone time region language iso currency swift bic "
-    "department employee customer member membership cheat the".split()
+    "department employee customer member membership cheat the plu ral pantone cpt hs hts sic "
+    "naics fips mcc un unicode ascii sqlstate sql mysql http dewey isbn ean upc sku duns std "
+    "obd hcpcs icd lego pokemon module unit subject exam centre center school branch store "
+    "site project budget gl job fault reference ref room game event vendor batch lot date "
+    "paint station tariff penal return cost revenue python java go javascript fire".split()
+)
+_A_CODE_MESSAGE = re.compile(
+    r"\b(?:share|give|verif\w*|expires?|valid|one-time|never|log\s*in|sign\s*in|security)\b", re.I
 )
 _IS_YOUR_CODE = re.compile(
-    r"(?<![\w-])(?P<value>\d{4,8}|\d{3}[- ]\d{3})[ \t]+is[ \t]+your[ \t]+"
+    r"(?<![\w-])(?!(?:19|20)\d\d\b)(?P<value>\d{4,8}|\d{3}[- ]\d{3})[ \t]+is[ \t]+your[ \t]+"
     r"(?P<brand>(?:(?-i:[A-Z])[\w&'’.-]{1,20}[ \t]+){0,2})code\Z",
     re.I,
 )
@@ -370,7 +380,7 @@ def _named(match: re.Match[str]) -> tuple[str, str]:
 
 
 # exclamation marks after a password, which may be its own: "my password is Summer2024!"
-_BANGS = re.compile(r"!+(?=[\s\"'`)\]]|$)")
+_BANGS = re.compile(r"!+(?=[\s\"'`)\].,;:?]|$)")
 
 
 def find_cued(text: str) -> Iterator[Found]:
@@ -433,10 +443,9 @@ def _lock_number(text: str, at: int, name: str) -> Iterator[Found]:
     if (
         (number := _LOCK_NUMBER.match(text, end)) is not None
         and (name == "code" or not number["sender"])  # ("the safe Dad gave us")
+        and (number["value"].isdigit() or name in _CODES)  # ("my locker is 312-314")
         and (owner := _LOCK_OWNER.search(text, max(0, at - 40), at)) is not None
-        and (owner["owner"] or owner["brand"])
-        and (owner["part"] is None or name in _KEYPADS)  # not "my garage door is 2015"
-        and (owner["brand"] is None or _a_brand(name, owner["brand"]))
+        and _owned(text, owner, name, end)
     ):
         yield Found(*number.span("value"), _kind("code", name), tail=False)
     elif (
@@ -446,6 +455,21 @@ def _lock_number(text: str, at: int, name: str) -> Iterator[Found]:
         and _a_brand(name, mine["brand"])
     ):
         yield Found(*mine.span("value"), "code", tail=False)
+
+
+def _owned(text: str, owner: re.Match[str], lock: str, end: int) -> bool:
+    """Whether the words before the lock (`_LOCK_OWNER`) make its number one: "the
+    padlock", "our gate"; a service's name after "your" ("Your Uber code"), or first on its
+    line before the words of a code's message ("Telegram code: 70915. Do not share it")."""
+    if owner["part"] is not None and lock not in _KEYPADS:
+        return False  # not "my garage door is 2015"
+    if owner["brand"] is None:
+        return owner["owner"] is not None
+    if not _a_brand(lock, owner["brand"]):
+        return False
+    if owner["owner"] is None:
+        return _A_CODE_MESSAGE.search(text, end, end + 120) is not None
+    return owner["owner"].lower() == "your"
 
 
 def _a_brand(lock: str, name: str) -> bool:
@@ -775,16 +799,20 @@ _USER_PASSWORD = re.compile(
     r"(?P<user>[\w.@+-]{1,64})[ \t]*/[ \t]*(?P<value>[^\s/<>$*][^\s<>]{0,199})",
     re.I,
 )
-# a login given as a pair with no cue: "emma.v / Pancake-Ferret9", an e-mail address and a
-# line of its own after it ("bob@mail.com\nMaple&Rye1958"): a password where it has
-# letters, digits and mixed case or a symbol (not "TCP / IP", "read / write", "24 / 7"),
-# its user in lower case ("monthlyDebt / monthlyIncome2" divides)
+# a login given as a pair with no cue: a user name (lower case, with a dot, an underscore
+# or an "@", or admin, root...) " / " a password of 8 characters or more ("emma.v /
+# Pancake-Ferret9"; not "us-east-1 / us-west-2", "monthlyDebt / income2"); an e-mail
+# address and a line of its own after it with a symbol ("bob@mail.com\nMaple&Rye1958"; not
+# "Ticket#48213", "Bob-Smith2"): a password has letters, digits and mixed case or a symbol
 _SLASHED = re.compile(
-    r"(?<!\S)(?<![=(+*/][ \t])[a-z][a-z0-9_.@+-]{1,63}[ \t]+/[ \t]+"
-    r"(?P<value>[^\W_][\w!#$%&*+=-]{7,63})(?=[.,;:!?)]*(?:\s|$))"
+    r"(?<!\S)(?<![=(+*/][ \t])"
+    r"(?:[a-z][a-z0-9]*(?:[._@][a-z0-9]+)+|admin|root|user|guest|pi|ubuntu|administrator)"
+    r"[ \t]+/[ \t]+(?P<value>[^\W_][\w!#$%&*+=-]{7,63})(?=[.,;:!?)]*(?:\s|$))"
 )
 _MAILED = re.compile(
-    r"^[ \t]*[\w.+-]+@[\w-]+(?:\.[\w-]+)+[ \t]*\r?\n[ \t]*(?P<value>\S{6,64})[ \t]*$", re.M
+    r"^[ \t]*[\w.+-]+@[\w-]+(?:\.[\w-]+)+[ \t]*\r?\n[ \t]*"
+    r"(?P<value>(?=[^\s:#]*[!$%&*+=?^~])[^\s:#]{6,64})[ \t]*$",
+    re.M,
 )
 _VERSION = re.compile(r"\d+\.\d")
 
@@ -844,9 +872,12 @@ _USED_WITH = re.compile(
 _TYPE_WHEN = re.compile(
     r"\b(?:type|enter|use|put[ \t]+in|punch[ \t]+in|key[ \t]+in)[ \t]+"
     r"(?!(?:19|20)\d\d\b)(?P<value>\d{4,8})[ \t]+"
-    r"(?:(?:when|if|once|where|at|for|as|on)\b[^.!?\n\d]{0,40}?"
-    r"\b(?P<code>code|pin|passcode|otp|password)\b"  # ("Use 9307 to verify your account")
-    r"|to[ \t]+(?:verify|confirm|log[ \t]*in|sign[ \t]*in|activate|reset|complete|finish)\b)",
+    r"(?:(?:[^.!?\n\d]{0,30}?[ \t])?(?:when|if|once|where)\b[^.!?\n\d]{0,30}?"
+    r"\b(?:asks?|asking|prompts?|wants?)[ \t]+(?:you[ \t]+)?for[ \t]+"
+    r"(?:(?:the|a|your)[ \t]+)?(?:(?P<what>[\w-]+)[ \t]+)?"
+    r"(?P<code>code|pin|passcode|otp|password)\b"
+    # "Use 9307 to verify your account"
+    r"|to[ \t]+(?:(?:verify|confirm|activate|reset)[ \t]+your|log[ \t]*in|sign[ \t]*in)\b)",
     re.I,
 )
 # the second half of a login given as a list, its password without "is" or a colon: "login:
@@ -856,7 +887,8 @@ _PAIRED = re.compile(
 )
 _PAIR_BEFORE = re.compile(
     r"\b(?:user ?(?:name|id)?|login|log-?in|e-?mail|wi-?fi|wlan|ssid|network|account|benutzer"
-    r"(?:name)?|identifiant|usuario)\b[^.!?\n]{1,60}?(?:[,;/]|\band\b|\bund\b|\bet\b|\by\b)"
+    r"(?:name)?|identifiant|usuario)(?:[ \t]*[:=]|[ \t]+(?:is|was|ist|est|es))?[ \t]+"
+    r"(?!(?:and|und|et|y|or|oder|ou|o|names?|ids?|address|details|info|fields?)\b)[^\s.!?,;]+[^.!?\n]{0,40}?(?:[,;/]|\band\b|\bund\b|\bet\b|\by\b)"
     r"[ \t]*(?:(?:the|das|le|la|el)[ \t]+)?\Z",
     re.I,
 )
@@ -932,8 +964,9 @@ def _bare(text: str, start: int, read: set[int]) -> Iterator[Found]:
         yield Found(*used.span("value"), _kind("password", used["password"]), tail=False)
         return
     typed = _TYPE_WHEN.match(text, start)
-    if typed is not None:
-        yield Found(*typed.span("value"), _kind("code", typed["code"] or "code"), tail=False)
+    if typed is not None and (typed["what"] or "").lower() not in _NOT_A_BRAND:
+        cue = typed["code"] if typed["code"] and typed["code"].lower() == "pin" else "code"
+        yield Found(*typed.span("value"), _kind("code", cue), tail=False)
         return
     paired = _PAIRED.match(text, start)
     if (
@@ -1117,7 +1150,7 @@ def names_a_secret(value: str) -> bool:
 
 # a code's kind by how its cue starts, the first that fits
 _CODE_KINDS = {
-    "pin": ("pin", "geheimzahl", "пин", "暗証番号", "code pin", "código pin"),
+    "pin": ("pin", "geheimzahl", "пин", "暗証番号", "code pin", "código pin", "kod pin"),
     "passport": (
         "passport", "pass", "reisepass", "numéro de passeport", "número de pasaporte",
         "numero de pasaporte", "номер паспорта", "护照", "護照", "パスポート", "旅券",

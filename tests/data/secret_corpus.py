@@ -759,12 +759,28 @@ SECRETS: list[Secret] = [
     s("code", "de inlogcode is 839201", "839201"),
     s("code", "de code van de sleutelkluis is 4471", "4471"),
     s("code", "o código é 582019, não compartilhe", "582019"),
-    s("password", "moje hasło to słoneczko", "słoneczko"),
+    s("password", "moje hasło to Kwiatek2024", "Kwiatek2024"),
     s("code", "kod do drzwi to 4471", "4471"),
     s("password", "hasło do wifi: zielonadolina", "zielonadolina"),
     s("code", "Je DigiD sms-code is 847201. Deel deze code met niemand.", "847201"),
     s("password", "WLAN-Schlüssel: 7392 0418 5526 3381 0974", "7392 0418 5526 3381 0974"),
     s("pin", "my pin is (4096) btw", "4096"),
+    # a wallet's recovery phrase with no cue: its words and checksum (BIP39)
+    s(
+        "seed",
+        "new wallet: creek float prosper wool bamboo husband soul destroy sugar destroy "
+        "elegant trend, keep it",
+        "creek float prosper wool bamboo husband soul destroy sugar destroy elegant trend",
+    ),
+    s(
+        "seed",
+        "1. avoid 2. mass 3. luggage 4. choice 5. fabric 6. argue 7. gather 8. cash 9. brand "
+        "10. thought 11. elegant 12. divide",
+        "avoid 2. mass 3. luggage",
+        "choice 5. fabric",
+        "gather 8. cash",
+        "elegant 12. divide",
+    ),
     # security questions, memorable words
     s("password", "the answer to my security question is Fluffy", "Fluffy"),
     s("password", "my memorable word is pumpkin", "pumpkin"),
@@ -1065,4 +1081,17 @@ NEGATIVES: list[str] = [
     "ratio = monthlyDebt / monthlyIncome2; read / write access, TCP / IP, linux / Ubuntu-22.04",
     "contacts:\nbob@example.com\nAlice Smith\nsales@example.com\n555-1234",
     "my password is (redacted) and the pin is (see below). Mein WLAN-Schlüssel ist sehr lang.",
+    # a reviewer's sentences written to trip those rules
+    "The PLU code is 4011. Our Pantone code is 2945. CPT code: 99214. 99213 is your CPT code.",
+    "Use 8080 as the port in the code. Enter 94110 where it asks for the zip code.",
+    "Use 3600 to verify the number of seconds. Enter 0000 as the default PIN when pairing.",
+    "I need the wifi and password asap. Bring your user id and password card.",
+    "Benutzername und Passwort eingeben bitte. We need the network name and password asap.",
+    "compare us-east-1 / us-west-2 latency; gpt-4o / gpt-4-turbo pricing; x86 / arm64-v8a",
+    "support@acme.com\nTicket#48213\nalice@example.com\nBob-Smith2",
+    "Hasło to podstawa bezpieczeństwa. Silne hasło to co najmniej 12 znaków.",
+    "My locker is 312-314. The Lego code for the Falcon is 75192.",
+    # twelve words of the wallets' list whose checksum fails, and prose of them
+    "creek float prosper wool bamboo husband soul destroy sugar destroy elegant trade",
+    "This way, you can quickly grab what you need when you arrive at the hotel.",
 ]
