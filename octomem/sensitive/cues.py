@@ -164,7 +164,7 @@ _LOCKS = (
     *"code padlock lockbox keybox keypad gate garage door buzzer intercom safe locker".split(),
     *"código codigo".split(),  # "o código é 582019", "el código es 4821"
 )
-_CODES = frozenset({"code", "código", "codigo"})  # (a code's: "123-456" too)
+_CODES = ("code", "código", "codigo")  # (a code's: "123-456" too)
 _KEYPADS = frozenset({"keypad", "lockbox", "keybox", "key box", "padlock", "buzzer", "intercom"})
 _LOCK_OWNER = re.compile(
     r"(?:\b(?P<owner>the|my|our|your|his|her|their|o|el|mi|meu|minha|tu|su|seu|sua)[ \t]+"
@@ -192,7 +192,8 @@ _A_CODE_MESSAGE = re.compile(
     r"\b(?:share|give|verif\w*|expires?|valid|one-time|never|log\s*in|sign\s*in|security)\b", re.I
 )
 _IS_YOUR_CODE = re.compile(
-    r"(?<![\w-])(?!(?:19|20)\d\d\b)(?P<value>\d{4,8}|\d{3}[- ]\d{3})[ \t]+is[ \t]+your[ \t]+"
+    r"(?<![\w-])(?<![^\W\d_][ \t])(?!(?:19|20)\d\d\b)"  # (not "Row 1234 is your code")
+    r"(?P<value>\d{4,8}|\d{3}[- ]\d{3})[ \t]+is[ \t]+your[ \t]+"
     r"(?P<brand>(?:(?-i:[A-Z])[\w&'’.-]{1,20}[ \t]+){0,2})code\Z",
     re.I,
 )
@@ -444,6 +445,7 @@ def _lock_number(text: str, at: int, name: str) -> Iterator[Found]:
         (number := _LOCK_NUMBER.match(text, end)) is not None
         and (name == "code" or not number["sender"])  # ("the safe Dad gave us")
         and (number["value"].isdigit() or name in _CODES)  # ("my locker is 312-314")
+        and not (name in _CODES[1:] and _YEAR.fullmatch(number["value"]))  # "El código es 2024"
         and (owner := _LOCK_OWNER.search(text, max(0, at - 40), at)) is not None
         and _owned(text, owner, name, end)
     ):
@@ -830,7 +832,8 @@ def _pairs(text: str) -> Iterator[Found]:
         if (
             any(c.isdigit() for c in value)
             and any(c.isalpha() for c in value)
-            and (value.lower() != value != value.upper() or any(c in "_+=$#%&*!-" for c in value))
+            # (mixed case or a symbol; "_" and "-" join a name's words: "y_train_2")
+            and (value.lower() != value != value.upper() or any(c in "+=$#%&*!" for c in value))
             and not (_VERSION.search(value) or "@" in value or "://" in value)
         ):
             yield Found(begin, end, "password", tail=False)

@@ -1091,6 +1091,8 @@ NEGATIVES: list[str] = [
     "support@acme.com\nTicket#48213\nalice@example.com\nBob-Smith2",
     "Hasło to podstawa bezpieczeństwa. Silne hasło to co najmniej 12 znaków.",
     "My locker is 312-314. The Lego code for the Falcon is 75192.",
+    "return total_bytes / bytes_per_sec2; x_train / y_train_2. Row 1234 is your code.",
+    "El código es 2024. O código é 2025.",
     # twelve words of the wallets' list whose checksum fails, and prose of them
     "creek float prosper wool bamboo husband soul destroy sugar destroy elegant trade",
     "This way, you can quickly grab what you need when you arrive at the hotel.",
