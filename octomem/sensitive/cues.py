@@ -203,7 +203,8 @@ _LOCK_NUMBER = re.compile(
     r"(?:[ \t]+(?:me|us))?))?"  # "the code Chase texted me is X" (a code's only)
     r"(?:['’]s|[ \t]+(?:is|was|é|es|era|foi)(?:[ \t]*:)?|[ \t]*[:=?])[ \t]+"
     r"(?:it['’]?s[ \t]+)?[\"'“‘]?(?P<value>\d{4,8}|\d{3}[- ]\d{3})"
-    r"#?[\"'”’]?(?=[ \t]*(?:[.,;!?)]|$)|[ \t]+(?:and|but|so|then|btw|now)\b)",
+    r"#?[\"'”’]?(?=[ \t]*(?:[.,;!?)]|$)|[ \t]+[-–—](?:[ \t]|$)"
+    r"|[ \t]+(?:and|but|so|then|btw|now|lol|haha|pls|plz|never|don['’]?t|dont)\b)",
     re.I | re.M,
 )
 _CJK_CUE = re.compile(

@@ -749,6 +749,8 @@ SECRETS: list[Secret] = [
     s("code", "Telegram code: 70915\nDo not give this code to anyone", "70915"),
     s("code", "Use 9307 to verify your Deliveroo account.", "9307"),
     s("code", "type 639027 when it asks for the code", "639027"),
+    s("code", "Your PayPal code is 4821 lol", "4821"),
+    s("code", "the padlock is 0519 - the blue one", "0519"),
     # the other half of a login before the password, without "is" or a colon
     s("password", "login: jsmith, password tacotuesday", "tacotuesday"),
     s("password", "the wifi is CasaVerde and the password sunnyporch", "sunnyporch"),
