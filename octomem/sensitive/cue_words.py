@@ -16,7 +16,6 @@ PASSWORD = (
     r"unlock (?:pattern|phrase)|(?:lock|safe|locker|padlock) combination|"
     r"(?:security|secret) (?:question )?answers?|mother['’]?s maiden name|"
     r"[^\W\d_]*pass(?:wort|wörter)|[^\W\d_]*kennw(?:ort|örter)|"  # de: WLAN-Passwort, Bankpasswort
-    r"(?:wlan|netzwerk)[ -]?schlüssel|"
     r"mots? de passe|mdp|phrase secrète|"  # fr
     r"contrase[ñn]as?|"  # es
     r"wachtwoord(?:en)?|senhas?|l[öo]senord(?:et)?|"  # nl, pt, sv
@@ -70,6 +69,7 @@ CODE = (
     r"c[óo]digo del (?:portal|garaje|edificio|trastero)|"
     r"codice (?:pin|segreto|di sblocco|(?:del|della|dell'|di) ?(?:lucchetto|cancello|portone|"
     r"allarme|cassaforte|porta|garage|carta|bancomat))|"
+    r"(?:wlan|netzwerk)[ -]?schlüssel|"  # de: a FRITZ!Box's is 20 digits in groups of four
     r"inlogcode|toegangscode|verificatiecode|beveiligingscode|deurcode|sleutelkluiscode|"  # nl
     r"code van (?:de |het |mijn |onze )?(?:sleutelkluis|voordeur|deur|poort|garage|alarm|kluis|"
     r"fietsslot)|"
@@ -226,7 +226,8 @@ NOT_A_PASSWORD = NOT_A_PASSPHRASE_WORD | frozenset(
     "problem issue question trouble glitch stuck broke though maybe either perhaps sorry "
     "thanks oops gone stuff thing mistake fault monday tuesday wednesday thursday friday "
     "saturday sunday "
-    "erforderlich temporal obligatorio requis".split()
+    "erforderlich temporal obligatorio requis none default optional next blank empty "
+    "required".split()
 )
 NOT_A_PASSWORD_ENDINGS = tuple("tion sion ment ance ence ing ed ers ors ity ness ó".split())
 

@@ -89,8 +89,13 @@ _VERB = (
 # the end of the cue's Markdown emphasis or code span, or of a quoted key: "**Password**:
 # ...", "`pin`: ...", '{"pin": 4821}'
 _MARKUP = rf"(?:\*{{1,3}}|`|{_CLOSE_TAG}|\\?[\"'](?=\s*:))?"
-# an aside in brackets between the cue and its "is" or colon: "password (gmail): ..."
-_ASIDE = r"(?:\s*\([^()\n:=\"'`\[\]]{1,40}\))?"
+# an aside in brackets between the cue and its "is" or colon: "password (gmail): ...", or
+# in quotes, three words or more: "my security question 'name of your first pet' is X"
+_ASIDE = (
+    r"(?:\s*\([^()\n:=\"'`\[\]]{1,40}\)"
+    r"|[ \t]+['\"“‘](?=(?:[^'\"“”‘’\s]+[ \t]+){2})[^'\"“”‘’\n]{1,60}['\"”’]"  # (3 words or more)
+    r"(?=[ \t]+(?:is|was)\b|[ \t]*:))?"
+)
 # a word of a qualifier or clause: no quote but a possessive's ("grandma's", "the kids'")
 # or a French elision's ("de l'immeuble")
 _WORDS = r"(?:[^.!?,;\n:=\"'`\[]|(?<=\w)['’](?=s\b|[ \t])|(?<=\b[dlDL])['’](?=\w))"
@@ -186,10 +191,15 @@ _NOT_A_BRAND = frozenset(
     "naics fips mcc un unicode ascii sqlstate sql mysql http dewey isbn ean upc sku duns std "
     "obd hcpcs icd lego pokemon module unit subject exam centre center school branch store "
     "site project budget gl job fault reference ref room game event vendor batch lot date "
-    "paint station tariff penal return cost revenue python java go javascript fire".split()
+    "paint station tariff penal return cost revenue python java go javascript fire bonus "
+    "offer deal rebate savings catalog conference stop procedure expense cohort warning "
+    "payroll shelf team parking wifi bank class quiz fault".split()
 )
+# the words of a code's message after it: "Do not give this code to anyone", "expires in"
 _A_CODE_MESSAGE = re.compile(
-    r"\b(?:share|give|verif\w*|expires?|valid|one-time|never|log\s*in|sign\s*in|security)\b", re.I
+    r"\b(?:share|give|tell|send)\b[^.\n]{0,30}\bcode\b|(?:\bnever|\bnot|n['’]t)[ \t]+share\b"
+    r"|\bexpires?[ \t]+in\b|\bone-time\b|\bverification\b|\bto[ \t]+(?:log|sign)[ \t]*in\b",
+    re.I,
 )
 _IS_YOUR_CODE = re.compile(
     r"(?<![\w-])(?<![^\W\d_][ \t])(?!(?:19|20)\d\d\b)"  # (not "Row 1234 is your code")
@@ -242,7 +252,8 @@ _CLAUSE = re.compile(
     re.I,
 )
 _TOKEN = re.compile(r"[^\s\"'`,;()<>\[\]]+")
-_BRACKETED = re.compile(r"\(([^\s()]{1,100})\)")
+# (4 characters or more, a letter or digit among them: not "(B7)", "(!!!)")
+_BRACKETED = re.compile(r"\((?=[^\s()]*[^\W_])([^\s()]{4,100})\)")
 # a value in Markdown bold or italics: "**Zq9xT!pw7**", "*Small Gift*"
 _EMPHASIS = re.compile(r"(\*{1,3})(\S(?:[^*\n]{0,198}\S)?)\1(?![*\w])")
 _IDENTIFIER = re.compile(r"[A-Za-z]+(?:[_.][A-Za-z]+)+$")  # api_key=api_key, ENV_VAR_NAME
@@ -809,22 +820,45 @@ _USER_PASSWORD = re.compile(
 # "Ticket#48213", "Bob-Smith2"): a password has letters, digits and mixed case or a symbol
 _SLASHED = re.compile(
     r"(?<!\S)(?<![=(+*/][ \t])"
-    r"(?:[a-z][a-z0-9]*(?:[._@][a-z0-9]+)+|admin|root|user|guest|pi|ubuntu|administrator)"
+    r"(?P<user>[a-z][a-z0-9]*(?:[._@][a-z0-9]+)+|admin|root|user|guest|pi|ubuntu|administrator)"
     r"[ \t]+/[ \t]+(?P<value>[^\W_][\w!#$%&*+=-]{7,63})(?=[.,;:!?)]*(?:\s|$))"
 )
 _MAILED = re.compile(
     r"^[ \t]*[\w.+-]+@[\w-]+(?:\.[\w-]+)+[ \t]*\r?\n[ \t]*"
-    r"(?P<value>(?=[^\s:#]*[!$%&*+=?^~])[^\s:#]{6,64})[ \t]*$",
+    r"(?P<value>(?=[^\s/?()=:#@]*[!$&*^~])[^\s/?()=:#@]{6,64})[ \t]*$",
     re.M,
 )
+# ... the " / " pair on a line that says what it logs into ("for the school portal its
+# emma.v / X", "admin / X for the router"), its user no domain or file ("drive.google.com")
+_LOGIN_CONTEXT = re.compile(
+    r"\b(?:log[ \t]*in|login|portal|account|creds?|credentials|sign[ \t]*in|wi-?fi|router|vpn|"
+    r"ssh|server|nas|admin[ \t]+(?:page|panel)|config[ \t]+page|password)\b",
+    re.I,
+)
+_A_DOMAIN = re.compile(
+    r"\.(?:com|org|net|io|co|uk|de|fr|es|it|nl|edu|gov|example|md|txt|py|js|json|html?|pdf|docx?|xlsx?|csv)\b",
+    re.I,
+)
 _VERSION = re.compile(r"\d+\.\d")
+
+
+def _a_login(text: str, pair: re.Match[str]) -> bool:
+    """Whether a " / " pair is a login: its user an e-mail address and its password with a
+    symbol, or its line says what it logs into and its user is no domain or file."""
+    start = text.rfind("\n", 0, pair.start()) + 1
+    end = text.find("\n", pair.end())
+    line = text[start : len(text) if end < 0 else end]
+    user = pair.group("user")
+    if "@" in user and any(c in "!$&*^~#%+=" for c in pair.group("value")):
+        return True  # an e-mail address and a password with a symbol
+    return not _A_DOMAIN.search(user) and _LOGIN_CONTEXT.search(line) is not None
 
 
 def _pairs(text: str) -> Iterator[Found]:
     """The passwords of logins given as pairs without a cue (`_SLASHED`, `_MAILED`)."""
     found: list[re.Match[str]] = []
     if " / " in text:
-        found += _SLASHED.finditer(text)
+        found += (m for m in _SLASHED.finditer(text) if _a_login(text, m))
     if "@" in text and "\n" in text:
         found += _MAILED.finditer(text)
     for match in found:

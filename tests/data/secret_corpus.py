@@ -765,7 +765,7 @@ SECRETS: list[Secret] = [
     s("code", "kod do drzwi to 4471", "4471"),
     s("password", "hasło do wifi: zielonadolina", "zielonadolina"),
     s("code", "Je DigiD sms-code is 847201. Deel deze code met niemand.", "847201"),
-    s("password", "WLAN-Schlüssel: 7392 0418 5526 3381 0974", "7392 0418 5526 3381 0974"),
+    s("code", "WLAN-Schlüssel: 7392 0418 5526 3381 0974", "7392 0418 5526 3381 0974"),
     s("pin", "my pin is (4096) btw", "4096"),
     # a wallet's recovery phrase with no cue: its words and checksum (BIP39)
     s(
@@ -785,6 +785,12 @@ SECRETS: list[Secret] = [
     ),
     # security questions, memorable words
     s("password", "the answer to my security question is Fluffy", "Fluffy"),
+    s(
+        "password",
+        "the answer to my security question 'name of your first pet' is Biscotti",
+        "Biscotti",
+    ),
+    s("password", "linkedin: sarahp.designs@outlook.com / SunnyDay!2468", "SunnyDay!2468"),
     s("password", "my memorable word is pumpkin", "pumpkin"),
     # other languages
     s("code", "Der Türcode ist 4417.", "4417"),
@@ -1095,6 +1101,15 @@ NEGATIVES: list[str] = [
     "My locker is 312-314. The Lego code for the Falcon is 75192.",
     "return total_bytes / bytes_per_sec2; x_train / y_train_2. Row 1234 is your code.",
     "El código es 2024. O código é 2025.",
+    # a second review's
+    "kids' animal cards: lion tiger zebra giraffe monkey elephant kangaroo dolphin eagle "
+    "parrot snake turtle rabbit wolf fox panda gorilla hamster kitten puppy",
+    "verse: never never never never never never never never never never never never",
+    "Your Bonus code is 25000, valid for new players only. Offer code: 88120\nValid in store.",
+    "user / Profile2024 is where you change it; sharepoint.com / Finance2024 in the team site",
+    "info@gym.example\nOpen24/7!\ncareers@acme.example\nRole=Backend-Dev2",
+    "login: via SSO, password none. Der WLAN-Schlüssel ist leider falsch.",
+    "My favourite pin is (B7) on the pinball table.",
     # twelve words of the wallets' list whose checksum fails, and prose of them
     "creek float prosper wool bamboo husband soul destroy sugar destroy elegant trade",
     "This way, you can quickly grab what you need when you arrive at the hotel.",
