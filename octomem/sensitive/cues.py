@@ -164,12 +164,13 @@ _NATIONAL_IDS = frozenset(
 )
 # a lock's number without "code": "the padlock is 0519", "the gate's 1928", and a plain
 # "the code is 5516" - four to eight digits that end the clause (`_lock_numbers`)
+_CODIGOS = ("código", "codigo")  # "o código é 582019", "el código es 4821"
 _LOCKS = (
     "key box",
     *"code padlock lockbox keybox keypad gate garage door buzzer intercom safe locker".split(),
-    *"código codigo".split(),  # "o código é 582019", "el código es 4821"
+    *_CODIGOS,
 )
-_CODES = ("code", "código", "codigo")  # (a code's: "123-456" too)
+_CODES = ("code", *_CODIGOS)  # (a code's: "123-456" too)
 _KEYPADS = frozenset({"keypad", "lockbox", "keybox", "key box", "padlock", "buzzer", "intercom"})
 _LOCK_OWNER = re.compile(
     r"(?:\b(?P<owner>the|my|our|your|his|her|their|o|el|mi|meu|minha|tu|su|seu|sua)[ \t]+"
@@ -457,7 +458,7 @@ def _lock_number(text: str, at: int, name: str) -> Iterator[Found]:
         (number := _LOCK_NUMBER.match(text, end)) is not None
         and (name == "code" or not number["sender"])  # ("the safe Dad gave us")
         and (number["value"].isdigit() or name in _CODES)  # ("my locker is 312-314")
-        and not (name in _CODES[1:] and _YEAR.fullmatch(number["value"]))  # "El código es 2024"
+        and not (name in _CODIGOS and _YEAR.fullmatch(number["value"]))  # "El código es 2024"
         and (owner := _LOCK_OWNER.search(text, max(0, at - 40), at)) is not None
         and _owned(text, owner, name, end)
     ):
@@ -836,10 +837,12 @@ _LOGIN_CONTEXT = re.compile(
     re.I,
 )
 _A_DOMAIN = re.compile(
-    r"\.(?:com|org|net|io|co|uk|de|fr|es|it|nl|edu|gov|example|md|txt|py|js|json|html?|pdf|docx?|xlsx?|csv)\b",
+    r"\.(?:com|org|net|io|co|uk|de|fr|es|it|nl|edu|gov|example|"
+    r"md|txt|py|js|json|html?|pdf|docx?|xlsx?|csv)\b",
     re.I,
 )
 _VERSION = re.compile(r"\d+\.\d")
+_PAIR_SYMBOLS = "!#$%&*+="  # a password's symbols ("_" and "-" join a name's words)
 
 
 def _a_login(text: str, pair: re.Match[str]) -> bool:
@@ -849,7 +852,7 @@ def _a_login(text: str, pair: re.Match[str]) -> bool:
     end = text.find("\n", pair.end())
     line = text[start : len(text) if end < 0 else end]
     user = pair.group("user")
-    if "@" in user and any(c in "!$&*^~#%+=" for c in pair.group("value")):
+    if "@" in user and any(c in _PAIR_SYMBOLS for c in pair.group("value")):
         return True  # an e-mail address and a password with a symbol
     return not _A_DOMAIN.search(user) and _LOGIN_CONTEXT.search(line) is not None
 
@@ -867,8 +870,8 @@ def _pairs(text: str) -> Iterator[Found]:
         if (
             any(c.isdigit() for c in value)
             and any(c.isalpha() for c in value)
-            # (mixed case or a symbol; "_" and "-" join a name's words: "y_train_2")
-            and (value.lower() != value != value.upper() or any(c in "+=$#%&*!" for c in value))
+            # (mixed case or a symbol: not "y_train_2")
+            and (value.lower() != value != value.upper() or any(c in _PAIR_SYMBOLS for c in value))
             and not (_VERSION.search(value) or "@" in value or "://" in value)
         ):
             yield Found(begin, end, "password", tail=False)
@@ -926,7 +929,8 @@ _PAIRED = re.compile(
 _PAIR_BEFORE = re.compile(
     r"\b(?:user ?(?:name|id)?|login|log-?in|e-?mail|wi-?fi|wlan|ssid|network|account|benutzer"
     r"(?:name)?|identifiant|usuario)(?:[ \t]*[:=]|[ \t]+(?:is|was|ist|est|es))?[ \t]+"
-    r"(?!(?:and|und|et|y|or|oder|ou|o|names?|ids?|address|details|info|fields?)\b)[^\s.!?,;]+[^.!?\n]{0,40}?(?:[,;/]|\band\b|\bund\b|\bet\b|\by\b)"
+    r"(?!(?:and|und|et|y|or|oder|ou|o|names?|ids?|address|details|info|fields?)\b)"
+    r"[^\s.!?,;]+[^.!?\n]{0,40}?(?:[,;/]|\band\b|\bund\b|\bet\b|\by\b)"
     r"[ \t]*(?:(?:the|das|le|la|el)[ \t]+)?\Z",
     re.I,
 )

@@ -44,9 +44,9 @@ def _valid(words: list[str]) -> bool:
 
 
 def find_seeds(text: str) -> Iterator[Found]:
-    if len(text) < LENGTHS[-1] * 4 or not _a_run(text, _index()):
-        return
     words = _index()
+    if len(text) < LENGTHS[-1] * 4 or not _a_run(text, words):
+        return
     run: list[re.Match[str]] = []  # words in a row, each in the list
     for word in _WORD.finditer(text):
         if run and _BETWEEN.fullmatch(text, run[-1].end(), word.start()) is None:
