@@ -75,7 +75,8 @@ CODE = (
     r"fietsslot)|"
     r"c[óo]digo (?:de verifica[çc][ãa]o|de seguran[çc]a|de acesso|do port[ãa]o|da porta|"  # pt
     r"do alarme|do cadeado|do cofre)|"
-    r"kod (?:weryfikacyjny|dost[ęe]pu|pin|(?:do|od) (?:drzwi|bramy|domofonu|sejfu|alarmu))|"  # pl
+    r"kod (?:weryfikacyjny|dost[ęe]pu|pin|blik|"  # pl
+    r"(?:do|od) (?:drzwi|bramy|domofonu|sejfu|alarmu))|"
     r"пин(?:-?код)?|номер паспорта|код доступа|код от (?:домофона|двери|подъезда|сейфа)"
 )
 # lists of codes: every code of the list
@@ -144,7 +145,7 @@ VERB = (  # (a word of it starts a word: "expires" holds no "es")
     r"|(?P<maybe>\b(?:has\s+(?:always\s+)?been|(?:should|must|would)\s+be|remains|became)\b"
     # pl: "hasło to X", "kod do drzwi to 4471" ("to" also defines: "Hasło to podstawa")
     r"|(?:(?<=has[łl]o)|(?<=drzwi)|(?<=bramy)|(?<=domofonu)|(?<=sejfu)|(?<=alarmu)"
-    r"|(?<=dost[ęe]pu)|(?<=weryfikacyjny))\s+to\b"
+    r"|(?<=dost[ęe]pu)|(?<=weryfikacyjny)|(?<=blik))\s+to\b"
     # "store my password. It is X.", "my password? easy. its X", "the password. here: X"
     r"|(?P<later>[.?!][ \t]+(?:(?:oh|ok|okay|right|easy|yes|yeah|sure|well)[ \t,.!]+)*"
     r"(?:it(?:['’]?s|[ \t]+is)\b|its\b|here[ \t]*:))"

@@ -330,9 +330,18 @@ _MEASURE = re.compile(
     r"(?:digits?|characters?|chars?|letters?|numbers?|symbols?|words?|long|stellig\w*|zeichen|"
     r"ziffern|caract[eè]res|chiffres|d[ií]gitos|caracteres|символ\w*|цифр\w*|знак\w*|"
     r"cifre|caratteri|tekens|cijfers|tecken|siffror|znak\w*|cyfr\w*)\b"
-    r"|\d{1,3}[ \t]*(?:桁|位)",
+    r"|\d{1,3}[ \t]*(?:桁|位)"
+    r"|\d{1,2}:[0-5]\d(?![\w:])",  # a time of day: "Kod do drzwi: 15:30"
     re.I,
 )
+
+
+_CLOCK = re.compile(r"(?<!\d)\d{1,2}:[0-5]\d(?![\w:])")
+
+
+def _a_clock(text: str, colon: int) -> bool:
+    """Whether the colon at `colon` is a time's ("15:30")."""
+    return any(_CLOCK.match(text, at) for at in range(max(0, colon - 2), colon))
 
 
 _PATH = re.compile(r"(?:~|\.{1,2})?/[^/\s]+/")
@@ -523,8 +532,8 @@ def _forward(text: str, start: int, read: set[int]) -> Iterator[Found]:
         if match is None or (given and regex is _CUE_IS):
             continue
         kind, cue = _named(match)
-        if not _taken(text, match, kind, cue):
-            continue
+        if not _taken(text, match, kind, cue) or _a_clock(text, match.start("verb")):
+            continue  # (the colon of a time: "Kod do drzwi to 15:30" names no "30")
         one_word = match["last"] or match["from"]
         item = None if one_word else _item(text, match.end(), match["verb"])
         if item is None and _LISTED.fullmatch(cue):  # "PIN codes", "API keys": only before a list

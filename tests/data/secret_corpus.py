@@ -763,6 +763,8 @@ SECRETS: list[Secret] = [
     s("code", "o código é 582019, não compartilhe", "582019"),
     s("password", "moje hasło to Kwiatek2024", "Kwiatek2024"),
     s("code", "kod do drzwi to 4471", "4471"),
+    s("code", "kod BLIK: 482913, ważny 2 minuty", "482913"),
+    s("code", "kod blik to 774120", "774120"),
     s("password", "hasło do wifi: zielonadolina", "zielonadolina"),
     s("code", "Je DigiD sms-code is 847201. Deel deze code met niemand.", "847201"),
     s("code", "WLAN-Schlüssel: 7392 0418 5526 3381 0974", "7392 0418 5526 3381 0974"),
@@ -1101,6 +1103,7 @@ NEGATIVES: list[str] = [
     "My locker is 312-314. The Lego code for the Falcon is 75192.",
     "return total_bytes / bytes_per_sec2; x_train / y_train_2. Row 1234 is your code.",
     "El código es 2024. O código é 2025.",
+    "Kod do drzwi to 15:30 - otwieram wtedy. Kod do bramy: 9:45. Płacę kodem BLIK.",
     # a second review's
     "kids' animal cards: lion tiger zebra giraffe monkey elephant kangaroo dolphin eagle "
     "parrot snake turtle rabbit wolf fox panda gorilla hamster kitten puppy",
