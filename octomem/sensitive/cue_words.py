@@ -120,6 +120,7 @@ QUALIFIER = (
     r"für|fürs|von|vom|zu|zum|zur|bei|beim|meiner|meines|deiner|deines|der|des|"
     r"pour|de|du|des|à|"
     r"para|del|en|"
+    r"(?:(?<=senha\s)|(?<=senhas\s)|(?<=has[łl]o\s))d[oa]s?|"  # pt, pl (not "do")
     r"della|dello|di|van|voor|för|dla|"
     r"от|для|к|на"
 )
@@ -145,7 +146,9 @@ VERB = (  # (a word of it starts a word: "expires" holds no "es")
     r"|(?P<maybe>\b(?:has\s+(?:always\s+)?been|(?:should|must|would)\s+be|remains|became)\b"
     # pl: "hasło to X", "kod do drzwi to 4471" ("to" also defines: "Hasło to podstawa")
     r"|(?:(?<=has[łl]o)|(?<=drzwi)|(?<=bramy)|(?<=domofonu)|(?<=sejfu)|(?<=alarmu)"
-    r"|(?<=dost[ęe]pu)|(?<=weryfikacyjny)|(?<=blik))\s+to\b"
+    r"|(?<=dost[ęe]pu)|(?<=weryfikacyjny)|(?<=blik)|(?<=wifi)|(?<=wi-fi)|(?<=konta)"
+    r"|(?<=poczty)|(?<=maila)|(?<=banku)|(?<=routera)|(?<=komputera)|(?<=telefonu)"
+    r"|(?<=laptopa))\s+to\b"
     # "store my password. It is X.", "my password? easy. its X", "the password. here: X"
     r"|(?P<later>[.?!][ \t]+(?:(?:oh|ok|okay|right|easy|yes|yeah|sure|well)[ \t,.!]+)*"
     r"(?:it(?:['’]?s|[ \t]+is)\b|its\b|here[ \t]*:))"

@@ -765,6 +765,9 @@ SECRETS: list[Secret] = [
     s("code", "kod do drzwi to 4471", "4471"),
     s("code", "kod BLIK: 482913, ważny 2 minuty", "482913"),
     s("code", "kod blik to 774120", "774120"),
+    s("password", "moje hasło do poczty to Pierogi2023", "Pierogi2023"),
+    s("password", "a senha do wifi lá de casa é Casa2024x", "Casa2024x"),
+    s("password", "a senha da conta é Gato-Azul77", "Gato-Azul77"),
     s("password", "hasło do wifi: zielonadolina", "zielonadolina"),
     s("code", "Je DigiD sms-code is 847201. Deel deze code met niemand.", "847201"),
     s("code", "WLAN-Schlüssel: 7392 0418 5526 3381 0974", "7392 0418 5526 3381 0974"),
@@ -1104,6 +1107,8 @@ NEGATIVES: list[str] = [
     "return total_bytes / bytes_per_sec2; x_train / y_train_2. Row 1234 is your code.",
     "El código es 2024. O código é 2025.",
     "Kod do drzwi to 15:30 - otwieram wtedy. Kod do bramy: 9:45. Płacę kodem BLIK.",
+    "Hasło do konta to podstawa. Hasło do banku to sprawa prywatna.",
+    "Passwords do expire: every 90 days. Codes do matter: 4 of them failed.",
     # a second review's
     "kids' animal cards: lion tiger zebra giraffe monkey elephant kangaroo dolphin eagle "
     "parrot snake turtle rabbit wolf fox panda gorilla hamster kitten puppy",
