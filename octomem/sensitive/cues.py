@@ -254,6 +254,11 @@ _CLAUSE = re.compile(
 )
 _TOKEN = re.compile(r"[^\s\"'`,;()<>\[\]]+")
 # (4 characters or more, a letter or digit among them: not "(B7)", "(!!!)")
+_A_HASH = re.compile(  # how a password is kept, not what it is
+    r"(?:sha-?(?:1|224|256|384|512|3)|md5|aes-?\d+|rsa|bcrypt|scrypt|argon2(?:id|i|d)?|pbkdf2)"
+    r"(?:-\d+)?$",
+    re.I,
+)
 _BRACKETED = re.compile(r"\((?=[^\s()]*[^\W_])([^\s()]{4,100})\)")
 # a value in Markdown bold or italics: "**Zq9xT!pw7**", "*Small Gift*"
 _EMPHASIS = re.compile(r"(\*{1,3})(\S(?:[^*\n]{0,198}\S)?)\1(?![*\w])")
@@ -367,7 +372,12 @@ def _value(text: str, at: int, stop: int | None = None, *, kind: str) -> tuple[i
     if text.startswith(MARK, at) or _MEASURE.match(text, at, stop):
         return None
     bracketed = _BRACKETED.match(text, at, stop)  # "my pin is (4096) btw": what is inside
-    if bracketed and bracketed[1].lower() not in NOT_A_VALUE and _looks_generated(bracketed[1]):
+    if (
+        bracketed
+        and bracketed[1].lower() not in NOT_A_VALUE
+        and _looks_generated(bracketed[1])
+        and not _A_HASH.match(bracketed[1])  # "the password is (SHA256) hashed"
+    ):
         at, stop = bracketed.span(1)
     word = _TOKEN.match(text, at, stop)
     if word is None or word.group().lower().strip(".,!?") in NOT_A_VALUE:

@@ -1109,6 +1109,7 @@ NEGATIVES: list[str] = [
     "Kod do drzwi to 15:30 - otwieram wtedy. Kod do bramy: 9:45. Płacę kodem BLIK.",
     "Hasło do konta to podstawa. Hasło do banku to sprawa prywatna.",
     "Passwords do expire: every 90 days. Codes do matter: 4 of them failed.",
+    "The password is (SHA256) hashed, the backup password is (argon2id) stored.",
     # a second review's
     "kids' animal cards: lion tiger zebra giraffe monkey elephant kangaroo dolphin eagle "
     "parrot snake turtle rabbit wolf fox panda gorilla hamster kitten puppy",
