@@ -213,7 +213,9 @@ _LOCK_NUMBER = re.compile(
     r"|(?P<sender>[ \t]+[^\W\d_]{1,40}[ \t]+(?:just[ \t]+)?(?:sent|texted|emailed|gave)"
     r"(?:[ \t]+(?:me|us))?))?"  # "the code Chase texted me is X" (a code's only)
     r"(?:['’]s|[ \t]+(?:is|was|é|es|era|foi)(?:[ \t]*:)?|[ \t]*[:=?])[ \t]+"
-    r"(?:it['’]?s[ \t]+)?[\"'“‘]?(?P<value>\d{4,8}|\d{3}[- ]\d{3})"
+    r"(?:it['’]?s[ \t]+)?[\"'“‘]?(?P<value>\d{4,8}|\d{3}[- ]\d{3}"
+    r"|(?P<alnum>(?-i:(?=[A-Z\d-]{0,8}?\d)(?=[A-Z\d-]{0,8}?[A-Z])"  # "Your Steam code is K7XQ2"
+    r"(?:[A-Z\d]{5,8}|[A-Z\d]{3}-[A-Z\d]{3}))))"
     r"#?[\"'”’]?(?=[ \t]*(?:[.,;!?)]|$)|[ \t]+[-–—](?:[ \t]|$)"
     r"|[ \t]+(?:and|but|so|then|btw|now|lol|haha|pls|plz|never|don['’]?t|dont)\b)",
     re.I | re.M,
@@ -480,6 +482,7 @@ def _lock_number(text: str, at: int, name: str) -> Iterator[Found]:
         and not (name in _CODIGOS and _YEAR.fullmatch(number["value"]))  # "El código es 2024"
         and (owner := _LOCK_OWNER.search(text, max(0, at - 40), at)) is not None
         and _owned(text, owner, name, end)
+        and (number["alnum"] is None or owner["brand"] is not None)  # (a service's only)
     ):
         yield Found(*number.span("value"), _kind("code", name), tail=False)
     elif (

@@ -742,6 +742,8 @@ SECRETS: list[Secret] = [
     s("code", "the code Chase texted me is 441902, it expires soon", "441902"),
     # a service's one-time code as its text message reads it
     s("code", "Your Uber code is 6142. Never share this code.", "6142"),
+    s("code", "Your Steam Guard code is K7XQ2.", "K7XQ2"),
+    s("code", "Your Discord code is 3KZ-9PW - it expires in 10 minutes", "3KZ-9PW"),
     s("code", "834221 is your Instagram code. Don't share it.", "834221"),
     s("code", "Your Apple Account code is: 350718.", "350718"),
     s("code", "Your WhatsApp code: 123-456", "123-456"),
@@ -1110,6 +1112,7 @@ NEGATIVES: list[str] = [
     "Hasło do konta to podstawa. Hasło do banku to sprawa prywatna.",
     "Passwords do expire: every 90 days. Codes do matter: 4 of them failed.",
     "The password is (SHA256) hashed, the backup password is (argon2id) stored.",
+    "The code is AB12C. Your Promo code is SAVE20. Your Flight code is BA2490.",
     # a second review's
     "kids' animal cards: lion tiger zebra giraffe monkey elephant kangaroo dolphin eagle "
     "parrot snake turtle rabbit wolf fox panda gorilla hamster kitten puppy",
