@@ -105,10 +105,6 @@ class TypeRegistry:
     def __repr__(self) -> str:
         return f"TypeRegistry({', '.join(t.value for t in self)})"
 
-    @property
-    def custom(self) -> tuple[MemoryType, ...]:
-        return self._types[len(BUILTIN_TYPES) :]
-
     def spec(self, memory_type: MemoryType | str) -> TypeSpec:
         """The type's spec; InvalidInputError naming it if this registry lacks it."""
         found = self._specs.get(memory_type) if isinstance(memory_type, str) else None

@@ -561,10 +561,6 @@ RECORD_CLASS: Mapping[MemoryType, type[MemoryBase]] = MappingProxyType(
 )
 
 
-def record_to_json(record: MemoryBase) -> str:
-    return record.model_dump_json()
-
-
 def record_from_json(payload: str | bytes, types: RecordClasses | None = None) -> MemoryBase:
     """A record from its JSON; a custom type's as `types` says, else a `CustomMemory`."""
     return RECORD_ADAPTER.validate_json(payload, context=_context(types))

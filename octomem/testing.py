@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -75,9 +74,6 @@ class ScriptedRequest:
                     url = part["image_url"]
                     found.append(url["url"] if isinstance(url, dict) else url)
         return found
-
-    def transcript_lines(self) -> list[str]:
-        return [line for line in self.prompt.splitlines() if re.match(r"\[\d+\] ", line)]
 
 
 class ScriptedModel:

@@ -10,7 +10,6 @@ from octomem.agents.base import (
     MemoryAgent,
     read_turns,
     record_fields,
-    user_turns,
 )
 from octomem.agents.contextual import ContextualAgent
 from octomem.agents.core import CoreAgent
@@ -42,5 +41,4 @@ __all__ = [
     "read_turns",
     "record_fields",
     "register",
-    "user_turns",
 ]

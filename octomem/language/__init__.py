@@ -10,20 +10,17 @@ relative dates (`dates`), people and pronouns (`people`), and facts: their value
 from __future__ import annotations
 
 from octomem.language.clauses import DANGLING, remove_span, trim_clause
-from octomem.language.dates import TimeRef, find_time, find_times
+from octomem.language.dates import TimeRef, find_time
 from octomem.language.entities import (
     ENTITY_PATTERN,
     clean_entity,
     entities_in,
     leading_entity,
-    lowercase_name,
 )
-from octomem.language.facts import fact_sentence, read_conversation, read_facts, user_facts
-from octomem.language.informal import plain_talk, uncapitalised
-from octomem.language.people import People, third_person
+from octomem.language.facts import fact_sentence, read_conversation, user_facts
+from octomem.language.people import third_person
 from octomem.language.reading import Fact, TurnReading
 from octomem.language.sentences import (
-    MAX_SENTENCE,
     hedged,
     is_first_person,
     is_question,
@@ -45,14 +42,12 @@ __all__ = [
     "DANGLING",
     "ENTITY_PATTERN",
     "LOWER",
-    "MAX_SENTENCE",
     "RELATIONS",
     "RELATION_ATTR",
     "STOPWORDS",
     "UPPER",
     "WORD",
     "Fact",
-    "People",
     "TimeRef",
     "TurnReading",
     "clean_entity",
@@ -61,26 +56,21 @@ __all__ = [
     "entities_in",
     "fact_sentence",
     "find_time",
-    "find_times",
     "has_content",
     "hedged",
     "is_first_person",
     "is_question",
     "job_title",
     "leading_entity",
-    "lowercase_name",
     "norm_key",
     "normalize_uri",
-    "plain_talk",
     "possessive",
     "read_conversation",
-    "read_facts",
     "remove_span",
     "sentence_case",
     "split_sentences",
     "third_person",
     "trim_clause",
-    "uncapitalised",
     "user_facts",
     "words",
 ]

@@ -51,25 +51,6 @@ class HoldsNothing(InvalidInputError):
     that is no Slack export): skipped, and no gone file's conversation can be in it."""
 
 
-def opens_as_zip(data: bytes) -> bool:
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)):
-            return True
-    except (zipfile.BadZipFile, ValueError, OSError):
-        return False
-
-
-def is_slack_export(data: bytes) -> bool:
-    if not data.startswith(b"PK\x03\x04"):
-        return False
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            names = set(archive.namelist())
-    except zipfile.BadZipFile:
-        return False
-    return bool(_INDEXES & names)
-
-
 def is_slack_folder(path: Path) -> bool:
     """Whether a folder is a Slack export as unpacked from its zip: `users.json` or
     `channels.json`, and a channel folder holding a day (`2024-03-04.json`)."""
@@ -212,7 +193,8 @@ def slack_export(
 ) -> list[Conversation]:
     """The conversations of a Slack export, a zip (its bytes) or the folder unpacked from
     it (in folder `below`, whose folders on the way are not followed: `read_regular`);
-    InvalidInputError for a bad or oversized one."""
+    InvalidInputError for a bad or oversized one, HoldsNothing for a zip without
+    `users.json` or `channels.json`."""
     if isinstance(source, Path):
         try:
             export = _Folder(source, max_members, below)
@@ -226,6 +208,8 @@ def slack_export(
     except _BROKEN_ZIP as exc:
         raise InvalidInputError(f"the Slack export is not a valid zip ({exc!r})") from None
     with archive:
+        if not _INDEXES & set(archive.namelist()):
+            raise HoldsNothing("a zip that is not a Slack export (no users.json, channels.json)")
         return _conversations(_Zip(archive), max_members, max_unpacked)
 
 

@@ -374,12 +374,9 @@ class _Run:
             return archives.mbox(data, max_messages=limits.max_messages)
         if suffix == ".eml":
             return archives.eml(data)
-        if archives.is_slack_export(data):
-            return archives.slack_export(
-                data, max_members=limits.max_files, max_unpacked=limits.max_unpacked_bytes
-            )
-        reason = "a zip that is not a Slack export (no users.json, channels.json)"
-        raise (archives.HoldsNothing if archives.opens_as_zip(data) else InvalidInputError)(reason)
+        return archives.slack_export(
+            data, max_members=limits.max_files, max_unpacked=limits.max_unpacked_bytes
+        )
 
     async def archive(
         self,

@@ -42,7 +42,6 @@ from octomem.models import (
     MemoryType,
     as_utc,
     is_type_name,
-    record_to_json,
 )
 from octomem.stores import chroma_engine, gather, judged, parsed, record_cache, stuck
 from octomem.stores.base import ForeignRecords
@@ -615,7 +614,7 @@ class ChromaVectorStore:
         items = list(latest.values())
         for start in range(0, len(items), _PAGE):
             chunk = items[start : start + _PAGE]
-            payloads = {rec.id: record_to_json(rec) for rec, _ in chunk}
+            payloads = {rec.id: rec.model_dump_json() for rec, _ in chunk}
             metadatas = [
                 entry_metadata(rec, payloads[rec.id], _stamp(fence, rec.user_id), self._id_key)
                 for rec, _ in chunk

@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from octomem import MemoryType, Operation, Orchestrator
 from octomem.agents.episodic.prompt import Event
-from octomem.agents.procedural import procedure_key
+from octomem.agents.procedural.agent import procedure_key
 from octomem.agents.procedural.prompt import Procedure
 from octomem.agents.semantic.prompt import Fact
 from octomem.models import (

@@ -191,6 +191,7 @@ def test_damaged_archives_are_read_or_refused_never_a_crash() -> None:
     the zip or email parser, which would end the whole ingest run."""
     unnamed = io.BytesIO()
     with zipfile.ZipFile(unnamed, "w") as z:
+        z.writestr("users.json", "[]")
         z.writestr(zipfile.ZipInfo(""), b"x")  # a member with no name
     assert archives.slack_export(unnamed.getvalue(), max_members=10, max_unpacked=1000) == []
     rng = random.Random(7)

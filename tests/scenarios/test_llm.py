@@ -1211,7 +1211,7 @@ def _long_conversation(turns: int) -> list[dict[str, str]]:
 
 
 def _events(request: ScriptedRequest) -> ExtractionOutput:
-    lines = request.transcript_lines()
+    lines = [line for line in request.prompt.splitlines() if re.match(r"\[\d+\] ", line)]
     events = [
         Event(summary=f"Alice went hiking ({line[:12]}).", source_turns=[n])
         for n, line in enumerate(lines)

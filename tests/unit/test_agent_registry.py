@@ -113,7 +113,7 @@ def test_each_set_of_agents_has_its_own_types_prefixes_and_record_classes() -> N
     second = type_registry(with_agents(default_agents(), [_agent("note", CustomMemory)]))
     builtin = type_registry(default_agents())
     note = MemoryType("note")
-    assert list(first) == [*BUILTIN_TYPES, note] and first.custom == (note,)
+    assert list(first) == [*BUILTIN_TYPES, note]
     assert note not in builtin and list(builtin) == list(BUILTIN_TYPES)
     assert (first.record_class(note), first.prefix(note)) == (Note, "nt")
     assert (second.record_class(note), second.prefix(note)) == (CustomMemory, "note")

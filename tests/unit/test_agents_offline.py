@@ -18,9 +18,9 @@ from octomem.agents import (
     default_agents,
 )
 from octomem.agents.base import BaseAgent, ConflictPolicy, ExtractionContext, MemoryAgent
-from octomem.agents.core import fact_line, human_lines
 from octomem.agents.core import rules as core
-from octomem.agents.knowledge import fact_edge, triple_sentence
+from octomem.agents.core.rules import fact_line, human_lines
+from octomem.agents.knowledge.rules import fact_edge, triple_sentence
 from octomem.models import (
     EpisodicMemory,
     KnowledgeMemory,

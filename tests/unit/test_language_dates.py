@@ -11,7 +11,8 @@ import pytest
 
 from octomem.agents import EpisodicAgent, WorkingAgent
 from octomem.agents.base import ExtractionContext
-from octomem.language import find_time, find_times
+from octomem.language import find_time
+from octomem.language.dates import find_times
 from octomem.models import EpisodicMemory, Scope, Turn, WorkingMemory
 
 FRI = datetime(2024, 3, 15, 10, 30, tzinfo=UTC)  # a Friday in spring

@@ -14,7 +14,8 @@ import pytest
 
 from octomem.agents.base import RETRACTS, ExtractionContext
 from octomem.agents.semantic import SemanticAgent
-from octomem.language import read_facts, user_facts
+from octomem.language import user_facts
+from octomem.language.facts import read_facts
 from octomem.models import Scope, SemanticMemory, Turn
 
 TS = datetime(2024, 3, 15, 10, 30, tzinfo=UTC)

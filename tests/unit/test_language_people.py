@@ -9,7 +9,9 @@ import pytest
 
 from octomem.agents.base import ExtractionContext
 from octomem.agents.semantic import SemanticAgent
-from octomem.language import People, read_conversation, read_facts, third_person, user_facts
+from octomem.language import read_conversation, third_person, user_facts
+from octomem.language.facts import read_facts
+from octomem.language.people import People
 from octomem.models import Scope, Turn
 
 TS = datetime(2024, 3, 15, 10, 30, tzinfo=UTC)

@@ -4,20 +4,19 @@
 from __future__ import annotations
 
 from octomem.language import (
-    MAX_SENTENCE,
     entities_in,
     hedged,
     is_first_person,
     is_question,
     leading_entity,
-    lowercase_name,
     norm_key,
-    plain_talk,
     remove_span,
     split_sentences,
     trim_clause,
-    uncapitalised,
 )
+from octomem.language.entities import lowercase_name
+from octomem.language.informal import plain_talk, uncapitalised
+from octomem.language.sentences import MAX_SENTENCE
 
 
 def test_split_sentences_keeps_abbreviations_links_and_lines() -> None:

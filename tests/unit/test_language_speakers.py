@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 import pytest
 
 from octomem.agents.episodic.announced import announced
-from octomem.language import read_conversation, read_facts
+from octomem.language import read_conversation
+from octomem.language.facts import read_facts
 from octomem.language.speakers import other_speakers
 from octomem.models import Role, Turn
 

@@ -3,10 +3,7 @@ and policy in `agent`, its rules in `rules`, the human block as a view of the us
 in `view`, its LLM prompt in `prompt`)."""
 
 from octomem.agents.core.agent import CoreAgent
-from octomem.agents.core.rules import fact_line, human_lines
 
 __all__ = [
     "CoreAgent",
-    "fact_line",
-    "human_lines",
 ]

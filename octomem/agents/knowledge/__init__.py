@@ -3,10 +3,7 @@ in `agent`, its rules in `rules`, a fact's edge as a view of the fact in `view`,
 prompt in `prompt`)."""
 
 from octomem.agents.knowledge.agent import KnowledgeAgent
-from octomem.agents.knowledge.rules import fact_edge, triple_sentence
 
 __all__ = [
     "KnowledgeAgent",
-    "fact_edge",
-    "triple_sentence",
 ]

@@ -3,10 +3,8 @@
 
 from octomem.agents.procedural.agent import (
     ProceduralAgent,
-    procedure_key,
 )
 
 __all__ = [
     "ProceduralAgent",
-    "procedure_key",
 ]
