@@ -940,7 +940,10 @@ _TYPE_WHEN = re.compile(
     r"(?:(?:the|a|your)[ \t]+)?(?:(?P<what>[\w-]+)[ \t]+)?"
     r"(?P<code>code|pin|passcode|otp|password)\b"
     # "Use 9307 to verify your account"
-    r"|to[ \t]+(?:(?:verify|confirm|activate|reset)[ \t]+your|log[ \t]*in|sign[ \t]*in)\b)",
+    r"|to[ \t]+(?:(?:verify|confirm|activate|reset)[ \t]+your[ \t]+"
+    r"(?:(?-i:[A-Z])[\w&'’.-]{1,20}[ \t]+){0,2}(?:new[ \t]+)?"  # ("your Deliveroo account")
+    r"(?:account|identity|e-?mail|phone|number|mobile|login|device|payment|card|password)"
+    r"|log[ \t]*in|sign[ \t]*in)\b)",
     re.I,
 )
 # the second half of a login given as a list, its password without "is" or a colon: "login:

@@ -1113,6 +1113,7 @@ NEGATIVES: list[str] = [
     "Passwords do expire: every 90 days. Codes do matter: 4 of them failed.",
     "The password is (SHA256) hashed, the backup password is (argon2id) stored.",
     "The code is AB12C. Your Promo code is SAVE20. Your Flight code is BA2490.",
+    "Use 4096 to verify your answer, then enter the code 2048 to verify your result.",
     # a second review's
     "kids' animal cards: lion tiger zebra giraffe monkey elephant kangaroo dolphin eagle "
     "parrot snake turtle rabbit wolf fox panda gorilla hamster kitten puppy",
