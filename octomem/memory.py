@@ -252,8 +252,8 @@ def _scopes(
     return translate(filters, named or None)
 
 
-def _timestamp(value: Any) -> datetime | None:
-    """mem0's ``timestamp``: Unix seconds, or a datetime."""
+def as_datetime(value: Any, name: str = "timestamp") -> datetime | None:
+    """mem0's ``timestamp`` (or another time named `name`): Unix seconds, or a datetime."""
     if value is None or isinstance(value, datetime):
         return value
     if isinstance(value, int | float) and not isinstance(value, bool):
@@ -261,7 +261,7 @@ def _timestamp(value: Any) -> datetime | None:
             return datetime.fromtimestamp(value, tz=UTC)
         except (OverflowError, OSError, ValueError):
             pass
-    raise InvalidInputError(f"timestamp must be Unix seconds or a datetime, got {shown(value)}")
+    raise InvalidInputError(f"{name} must be Unix seconds or a datetime, got {shown(value)}")
 
 
 _UNSET: Any = object()  # an argument not given (None is a value: no expiry)
@@ -386,7 +386,7 @@ class AsyncMemory:
             agent_id=agent_id,
             session_id=run_id,
             metadata=metadata,
-            timestamp=_timestamp(timestamp),
+            timestamp=as_datetime(timestamp),
             infer=infer,
             memory_types=_memory_types(memory_type),
         )
