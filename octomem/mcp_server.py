@@ -189,7 +189,9 @@ class Access(Protocol):
     def failure(self, exc: Exception) -> str | None:
         """The tool error's message for `exc`, or None if `exc` is a crash (the SDK then
         answers a bare "Error executing tool" and logs the traceback)."""
-        ...
+        if isinstance(exc, OctomemError):
+            return f"{type(exc).__name__}: {exc}"
+        return None
 
 
 class LocalAccess(Access):
@@ -218,11 +220,6 @@ class LocalAccess(Access):
                 "server with --user to serve one user"
             )
         return {"user_id": user_id, "agent_id": agent_id}
-
-    def failure(self, exc: Exception) -> str | None:
-        if isinstance(exc, OctomemError):
-            return f"{type(exc).__name__}: {exc}"
-        return None
 
 
 def build_server(
