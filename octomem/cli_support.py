@@ -63,11 +63,6 @@ SupersededOption = Annotated[
 ]
 
 
-def emit(payload: Any) -> None:
-    """JSON on stdout, one document, for scripts."""
-    sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2, default=str) + "\n")
-
-
 @dataclass(frozen=True)
 class StoreOptions:
     """The options a command on the memories ends with (`store_command`): the stores
@@ -108,10 +103,11 @@ class StoreOptions:
             yield orch
 
     def emitted(self, payload: Any) -> bool:
-        """Under --json, `payload` printed as the command's answer and True: the command
-        then prints no tables or lines for people."""
+        """Under --json, `payload` printed as the command's answer (JSON on stdout, one
+        document, for scripts) and True: the command then prints no tables or lines for
+        people."""
         if self.as_json:
-            emit(payload)
+            sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2, default=str) + "\n")
         return self.as_json
 
 

@@ -139,20 +139,12 @@ class _Lazy:
     def __init__(self, factory: Callable[[], Orchestrator]) -> None:
         self._factory = factory
         self._orch: Orchestrator | None = None
-        self._refused: InvalidInputError | None = None  # what the factory built instead
         self._lock = asyncio.Lock()
 
     async def get(self) -> Orchestrator:
         async with self._lock:
             if self._orch is None:
-                if self._refused is not None:  # the factory is not run again
-                    raise self._refused
-                built = await asyncio.to_thread(self._factory)
-                try:
-                    self._orch = checked(built, "build_server (what its factory returned)")
-                except InvalidInputError as exc:
-                    self._refused = exc
-                    raise
+                self._orch = await asyncio.to_thread(self._factory)
             return self._orch
 
     def close(self) -> None:
@@ -197,7 +189,9 @@ class Access(Protocol):
     def failure(self, exc: Exception) -> str | None:
         """The tool error's message for `exc`, or None if `exc` is a crash (the SDK then
         answers a bare "Error executing tool" and logs the traceback)."""
-        ...
+        if isinstance(exc, OctomemError):
+            return f"{type(exc).__name__}: {exc}"
+        return None
 
 
 class LocalAccess(Access):
@@ -227,27 +221,20 @@ class LocalAccess(Access):
             )
         return {"user_id": user_id, "agent_id": agent_id}
 
-    def failure(self, exc: Exception) -> str | None:
-        if isinstance(exc, OctomemError):
-            return f"{type(exc).__name__}: {exc}"
-        return None
-
 
 def build_server(
-    orchestrator: Orchestrator | Any,
+    orchestrator: Orchestrator | _Lazy,
     *,
     user_id: str | None = None,
     api_key: str | None = None,
 ) -> MCPServer:
-    """An MCPServer over an Orchestrator (or a zero-argument factory building one).
+    """An MCPServer over an Orchestrator (`serve`'s: one built at the first tool call).
 
     `user_id` pins the server to one user (tool calls cannot name another, nor reach
     another's ids); `api_key` makes the HTTP transport require ``Authorization: Bearer
     <api_key>`` (stdio ignores it)."""
     if isinstance(orchestrator, _Lazy):
         lazy = orchestrator
-    elif callable(orchestrator):
-        lazy = _Lazy(orchestrator)
     else:  # refused here, not at the first tool call
         built = checked(orchestrator, "build_server")
         lazy = _Lazy(lambda: built)

@@ -242,18 +242,25 @@ def _count(method: str, limit: int | None, top_k: int | None) -> int:
 
 
 def _scopes(
-    filters: Mapping[str, Any] | None, **ids: str | None
-) -> tuple[list[Scope], dict[str, Any] | None] | None:
-    """mem0 2.x's call, the ids in `filters` (with AND, OR and ``in`` as mem0 allows): the
-    scopes it reads and the filter within them. None for mem0 1.x's, ids as arguments."""
-    if ids.get("user_id") is not None or ids.get("agent_id") is not None:
-        return None
-    named = {key: value for key, value in ids.items() if value is not None}
-    return translate(filters, named or None)
+    filters: Mapping[str, Any] | None,
+    user_id: str | None,
+    agent_id: str | None,
+    run_id: str | None,
+) -> tuple[list[Scope], Any]:
+    """The scopes a search or get_all reads and the filter within them: for mem0 2.x's
+    call, from the ids in `filters` (with AND, OR and ``in`` as mem0 allows); for 1.x's,
+    the ids given as arguments, `run_id` a filter on the session."""
+    if user_id is None and agent_id is None:
+        return translate(filters, None if run_id is None else {"run_id": run_id})
+    validate_scope_id("run_id", run_id, existing=True)
+    if run_id is not None:
+        session = equals("session_id", run_id)
+        filters = {"AND": [filters, session]} if filters else session
+    return [Scope(user_id, agent_id)], filters
 
 
-def _timestamp(value: Any) -> datetime | None:
-    """mem0's ``timestamp``: Unix seconds, or a datetime."""
+def as_datetime(value: Any, name: str = "timestamp") -> datetime | None:
+    """mem0's ``timestamp`` (or another time named `name`): Unix seconds, or a datetime."""
     if value is None or isinstance(value, datetime):
         return value
     if isinstance(value, int | float) and not isinstance(value, bool):
@@ -261,7 +268,7 @@ def _timestamp(value: Any) -> datetime | None:
             return datetime.fromtimestamp(value, tz=UTC)
         except (OverflowError, OSError, ValueError):
             pass
-    raise InvalidInputError(f"timestamp must be Unix seconds or a datetime, got {shown(value)}")
+    raise InvalidInputError(f"{name} must be Unix seconds or a datetime, got {shown(value)}")
 
 
 _UNSET: Any = object()  # an argument not given (None is a value: no expiry)
@@ -386,7 +393,7 @@ class AsyncMemory:
             agent_id=agent_id,
             session_id=run_id,
             metadata=metadata,
-            timestamp=_timestamp(timestamp),
+            timestamp=as_datetime(timestamp),
             infer=infer,
             memory_types=_memory_types(memory_type),
         )
@@ -415,13 +422,7 @@ class AsyncMemory:
         reads as now; `show_expired` changes nothing (memories do not expire by date);
         `as_of`: what was current at that time."""
         check_threshold(threshold)
-        if (read := _scopes(filters, user_id=user_id, agent_id=agent_id, run_id=run_id)) is None:
-            validate_scope_id("run_id", run_id, existing=True)
-            if run_id is not None:
-                session = equals("session_id", run_id)
-                filters = {"AND": [filters, session]} if filters else session
-            read = [Scope(user_id, agent_id)], filters
-        scopes, where = read
+        scopes, where = _scopes(filters, user_id, agent_id, run_id)
         recalled = await recall_scopes(
             self._orch,
             query,
@@ -454,14 +455,8 @@ class AsyncMemory:
         """Memories in scope, oldest first and the views kept in step with facts (knowledge
         edges, the core block) last (`as_of`: those current at that time)."""
         limit = _count("get_all", limit, top_k)
-        if (read := _scopes(filters, user_id=user_id, agent_id=agent_id, run_id=run_id)) is None:
-            scope = Scope(user_id, agent_id)
-            records = await list_scopes(
-                self._orch, [scope], limit=limit, filters=filters, as_of=as_of, session_id=run_id
-            )
-        else:
-            scopes, where = read
-            records = await list_scopes(self._orch, scopes, limit=limit, filters=where, as_of=as_of)
+        scopes, where = _scopes(filters, user_id, agent_id, run_id)
+        records = await list_scopes(self._orch, scopes, limit=limit, filters=where, as_of=as_of)
         return {"results": [to_item(r) for r in records]}
 
     async def update(

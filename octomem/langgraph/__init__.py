@@ -18,8 +18,6 @@ from octomem.langgraph.tools import (
     create_recall_node,
     create_search_memory_tool,
     format_memories,
-    last_turn,
-    resolve_scope,
 )
 
 __all__ = [
@@ -31,6 +29,4 @@ __all__ = [
     "create_recall_node",
     "create_search_memory_tool",
     "format_memories",
-    "last_turn",
-    "resolve_scope",
 ]

@@ -210,8 +210,10 @@ class OctomemStore(BaseStore):
                     results[index] = await self._search(op, embedded)
                 elif isinstance(op, ListNamespacesOp):
                     results[index] = await self._list_namespaces(op)
-        if puts:
-            await self._apply_puts(list(puts.values()), since)
+        if puts:  # secrets masked first: they never reach a store
+            masked = await asyncio.to_thread(_masked_puts, list(puts.values()))
+            async with self._holding([op.namespace for op in masked], since) as fence:
+                await self._write_puts(masked, fence)
         return results
 
     @contextlib.asynccontextmanager
@@ -347,8 +349,7 @@ class OctomemStore(BaseStore):
             and tuple(r.internal["langgraph_namespace"]) == namespace
             and r.internal["langgraph_key"] == key
         ]
-        if len(mine) > 1:  # its own id first, as a read by id found it
-            mine.sort(key=lambda r: r.id != own)
+        mine.sort(key=lambda r: r.id != own)  # its own id first, as a read by id found it
         return mine[0] if mine else None
 
     def _foreign(self, namespace: tuple[str, ...], record: MemoryBase) -> checks.InvalidNamespace:
@@ -368,11 +369,6 @@ class OctomemStore(BaseStore):
             "user or agent; nothing was stored. Write it through the store that put it, or "
             "give this store that store's NamespaceScope"
         )
-
-    async def _apply_puts(self, puts: list[PutOp], since: Seen) -> None:
-        puts = await asyncio.to_thread(_masked_puts, puts)  # secrets never reach a store
-        async with self._holding([op.namespace for op in puts], since) as fence:
-            await self._write_puts(puts, fence)
 
     def _scope_of(self, namespace: Sequence[str]) -> tuple[str | None, str | None]:
         """The (user_id, agent_id) whose items `namespace` holds, ids stored before they

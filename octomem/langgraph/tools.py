@@ -39,10 +39,9 @@ def resolve_scope(
     *,
     user_id: str | None = None,
     agent_id: str | None = None,
-    session_id: str | None = None,
-    session_from_thread: bool = True,
 ) -> dict[str, str | None]:
-    """user_id / agent_id / session_id from explicit values, else from the run's config."""
+    """user_id / agent_id from explicit values, else from the run's config; session_id
+    from the config (the thread, if it names no session_id)."""
     conf = _configurable(config)
     named = conf.get("user_id") or conf.get("langgraph_user_id")
     if user_id is None and (signed_in := authenticated_user(conf)) is not None:
@@ -56,9 +55,7 @@ def resolve_scope(
     scope = {
         "user_id": user_id or named,
         "agent_id": agent_id or conf.get("agent_id"),
-        "session_id": session_id
-        or conf.get("session_id")
-        or (conf.get("thread_id") if session_from_thread else None),
+        "session_id": conf.get("session_id") or conf.get("thread_id"),
     }
     if scope["user_id"] is None and scope["agent_id"] is None:
         raise ToolException(

@@ -47,13 +47,6 @@ def request_id() -> str | None:
     return info.request_id if info else None
 
 
-def adopt(info: RequestInfo | None) -> None:
-    """Make `info` the current request's in this task (a task the request's context did
-    not reach, such as the one the MCP SDK runs a tool call in): its audit line and its
-    bookmarks."""
-    causal.begin(info)
-
-
 def detached(work: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
     """`work` in a task of no request's: one shared by several requests (a readiness probe,
     a project being opened) carries none's audit line or bookmarks, though one started it."""

@@ -35,6 +35,7 @@ from octomem.service.context import RequestInfo
 from octomem.service.deps import Caller, project_orchestrator
 from octomem.service.problems import Problem
 from octomem.service.state import State
+from octomem.stores import causal
 
 log = get_logger(__name__)
 PATH = "/mcp"
@@ -90,7 +91,8 @@ class McpMount:
             info, principal = scope.get(_REQUEST), admitted(scope)
             if not isinstance(info, RequestInfo) or principal is None:
                 raise ToolError("Unauthorized: no key admitted this request")  # not reached
-            context.adopt(info)  # this task's audit counts and user go to the request's line
+            # this task (the SDK's) is the request's: its audit counts, user and bookmarks
+            causal.begin(info)
             return ServiceAccess(principal, state, info)
 
         self.server = tools_server(access_for)

@@ -85,10 +85,6 @@ class ProjectPool:
             if not self._in_use:
                 self._idle.set()
 
-    def in_use(self, project: str) -> int:
-        """How many blocks (requests, tool calls) hold `project`'s Orchestrator now."""
-        return self._in_use[project]
-
     async def _get(self, project: str) -> Orchestrator:
         orch = self._open.get(project)
         if orch is None:

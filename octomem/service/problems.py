@@ -147,19 +147,18 @@ def for_error(exc: BaseException, media_type: str = PROBLEM) -> JSONResponse:
         return problem_response(
             exc.status, exc.slug, exc.title, exc.detail, exc.headers, media_type=media_type
         )
-    for kind, status, slug, title in _MAP:
-        if isinstance(exc, kind):
-            headers = {"Retry-After": str(RETRY_AFTER_S)} if status == 503 else None
-            if status == 401:
-                headers = {"WWW-Authenticate": 'Bearer realm="octomem"'}
-            extra: dict[str, Any] = {}
-            rejected = getattr(exc, "rejected", None)
-            if isinstance(rejected, list):
-                extra["rejected"] = [_jsonable(r) for r in rejected[:100]]
-            detail = _detail(exc, status)
-            return problem_response(
-                status, slug, title, detail, headers, media_type=media_type, **extra
-            )
+    if (answer := known(exc)) is not None:
+        status, slug, title, detail = answer
+        headers = {"Retry-After": str(RETRY_AFTER_S)} if status == 503 else None
+        if status == 401:
+            headers = {"WWW-Authenticate": 'Bearer realm="octomem"'}
+        extra: dict[str, Any] = {}
+        rejected = getattr(exc, "rejected", None)
+        if isinstance(rejected, list):
+            extra["rejected"] = [_jsonable(r) for r in rejected[:100]]
+        return problem_response(
+            status, slug, title, detail, headers, media_type=media_type, **extra
+        )
     log.error("request %s failed", request_id(), exc_info=exc)
     return problem_response(
         500,
@@ -168,6 +167,15 @@ def for_error(exc: BaseException, media_type: str = PROBLEM) -> JSONResponse:
         "the server failed; quote the request id",
         media_type=media_type,
     )
+
+
+def known(exc: BaseException) -> tuple[int, str, str, str] | None:
+    """The status, slug, title and detail (masked) the service answers `exc` with: the
+    API's problem body, the inspector's error page. None for a defect (a 500)."""
+    for kind, status, slug, title in _MAP:
+        if isinstance(exc, kind):
+            return status, slug, title, _detail(exc, status)
+    return None
 
 
 def _detail(exc: BaseException, status: int) -> str:
@@ -191,7 +199,7 @@ def _jsonable(value: object) -> object:
     return value if isinstance(value, dict | str | int | float | list) else str(value)
 
 
-def _validation_detail(exc: RequestValidationError) -> tuple[int, str]:
+def validation_detail(exc: RequestValidationError) -> tuple[int, str]:
     errors = exc.errors()
     if any(e.get("type") == "json_invalid" for e in errors):
         return 400, "the body is not valid JSON"
@@ -237,7 +245,7 @@ def install(app: FastAPI) -> None:
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        status, detail = _validation_detail(exc)
+        status, detail = validation_detail(exc)
         slug = "malformed" if status == 400 else "invalid-input"
         return problem_response(
             status, slug, "Invalid request", detail, media_type=media_type_for(request.scope)

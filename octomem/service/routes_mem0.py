@@ -8,7 +8,7 @@ own exception types.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -19,7 +19,7 @@ from octomem.mem0_filters import translate
 from octomem.memory import (
     UNSUPPORTED,
     add_items,
-    check_threshold,
+    as_datetime,
     history_item,
     list_scopes,
     recall_scopes,
@@ -81,14 +81,13 @@ async def add(body: AddRequest, who: Writer, orch: Project) -> AddResponse:
     refuse(**body.model_dump(include=set(UNSUPPORTED) - {"timestamp"}))  # add honours it
     ids = _add_entities(body)
     check_messages(who, body.messages)
-    stamp = _epoch(body.timestamp, "timestamp") if body.timestamp is not None else None
     result = await who.write(
         orch.aprocess(
             [m.model_dump(exclude_none=True) for m in body.messages],
             **who.scope(ids.get("user_id"), ids.get("agent_id")),
             session_id=ids.get("run_id"),
             metadata=body.metadata,
-            timestamp=stamp,
+            timestamp=as_datetime(body.timestamp),
             infer=body.infer,
         )
     )
@@ -182,7 +181,6 @@ async def get_all(
 )
 async def search(body: SearchRequest, who: Reader, orch: Project) -> dict[str, Any]:
     refuse(categories=body.categories)
-    threshold = check_threshold(body.threshold)
     limit = who.check_page(body.top_k)
     query = who.check_query(body.query)
     wanted = {"metadata": body.metadata} if body.metadata else None
@@ -196,7 +194,7 @@ async def search(body: SearchRequest, who: Reader, orch: Project) -> dict[str, A
         include_superseded=body.include_superseded(),
         now=_reference(body.reference_date),
     )
-    items = search_items(recalled, threshold)
+    items = search_items(recalled, body.threshold)  # checked by SearchRequest
     context.count(hits=len(items))
     return {"results": [_fields(item, body.fields) for item in items]}
 
@@ -285,16 +283,7 @@ def _date(value: str, name: str) -> datetime:
     return parsed
 
 
-def _epoch(value: float, name: str) -> datetime:
-    try:
-        return datetime.fromtimestamp(value, tz=UTC)
-    except (OverflowError, OSError, ValueError):
-        raise InvalidInputError(f"{name} must be Unix seconds, got {value!r}") from None
-
-
 def _reference(value: str | int | None) -> datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, int):
-        return _epoch(value, "reference_date")
-    return _date(value, "reference_date")
+    if isinstance(value, str):
+        return _date(value, "reference_date")
+    return as_datetime(value, "reference_date")

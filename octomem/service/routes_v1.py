@@ -32,7 +32,6 @@ from octomem.models import (
     MemoryPage,
     MemoryRecord,
     MemoryType,
-    ProcessResult,
     RecallResult,
     Stats,
 )
@@ -122,17 +121,6 @@ class ProcessResponse(Body):
     extraction: ExtractionReport
     errors: list[str]
 
-    @classmethod
-    def of(cls, result: ProcessResult) -> ProcessResponse:
-        return cls(
-            turns=len(result.turns),
-            turn_memory_ids=result.turn_memory_ids,
-            added_turn_ids=result.added_turn_ids,
-            operations=result.all_operations(),
-            extraction=result.extraction,
-            errors=[str(error) for error in result.errors],
-        )
-
 
 class RecallRequest(Body):
     query: str = Field(min_length=1)
@@ -180,7 +168,14 @@ async def process(body: ProcessRequest, who: Writer, orch: Project) -> ProcessRe
         )
     )
     context.count(messages=len(result.turns), operations=len(result.all_operations()))
-    return ProcessResponse.of(result)
+    return ProcessResponse(
+        turns=len(result.turns),
+        turn_memory_ids=result.turn_memory_ids,
+        added_turn_ids=result.added_turn_ids,
+        operations=result.all_operations(),
+        extraction=result.extraction,
+        errors=[str(error) for error in result.errors],
+    )
 
 
 @router.post("/recall", response_model=RecallResult, summary="Hybrid recall with provenance")

@@ -48,7 +48,6 @@ def serve(
     config: str | os.PathLike[str] | None = None,
     data_dir: str | os.PathLike[str] | None = None,
     workers: int = 1,
-    log_level: str = "info",
     access_log: bool = True,
 ) -> None:
     import uvicorn
@@ -60,7 +59,7 @@ def serve(
         uvicorn.run,
         host=host,
         port=port,
-        log_level=log_level,
+        log_level="info",
         # uvicorn takes whole seconds
         timeout_graceful_shutdown=math.ceil(settings.service.shutdown_grace_s),
         proxy_headers=False,

@@ -132,11 +132,11 @@ async def call(
     async def send(message: Message) -> None:
         nonlocal status
         if message["type"] == "http.response.start":
-            status, held["start"] = message["status"], state.pool.in_use(project)
+            status, held["start"] = message["status"], state.pool._in_use[project]
         elif message["type"] == "http.response.body":
             chunks.append(message.get("body", b""))
             if not message.get("more_body", False):
-                held["end"] = state.pool.in_use(project)
+                held["end"] = state.pool._in_use[project]
 
     await app(scope, body.receive, send)
     return Answer(status, b"".join(chunks), held["start"], held["end"])
@@ -157,17 +157,17 @@ async def test_a_request_holds_its_projects_orchestrator_until_its_response_is_s
         stored = await call(app, state, "POST", "/v1/process", admin, json_body=said)
         assert stored.status == 200, stored.body
         assert (stored.held_at_start, stored.held_at_end) == (1, 1)
-        assert state.pool.in_use("default") == 0
+        assert state.pool._in_use["default"] == 0
 
         export = await call(app, state, "GET", "/v1/export", admin)  # a streamed response
         assert export.status == 200 and b"Lisbon" in export.body
         assert (export.held_at_start, export.held_at_end) == (1, 1)
-        assert state.pool.in_use("default") == 0
+        assert state.pool._in_use["default"] == 0
 
         query = {"user_id": "ana"}
         missing = await call(app, state, "GET", "/v1/records/nope", admin, query=query)
         assert missing.status == 404, missing.body
-        assert state.pool.in_use("default") == 0  # given back when the route failed
+        assert state.pool._in_use["default"] == 0  # given back when the route failed
 
 
 async def test_a_closing_pool_waits_for_a_request_holding_its_project(tmp_path: Path) -> None:
@@ -196,7 +196,7 @@ async def test_a_closing_pool_waits_for_a_request_holding_its_project(tmp_path: 
             )
         )
         await body.asked.wait()  # the route reads its body: its dependency holds `copy`
-        assert state.pool.in_use("copy") == 1
+        assert state.pool._in_use["copy"] == 1
 
         with logged("closing: waiting for the requests holding a project") as waits:
             closing = asyncio.create_task(state.pool.close(grace_s=60))
@@ -213,4 +213,4 @@ async def test_a_closing_pool_waits_for_a_request_holding_its_project(tmp_path: 
         assert imported.status == 200, imported.body
         assert imported.json()["memories"] == 1  # the one turn stored (infer off)
         await closing
-        assert state.pool.in_use("copy") == 0 and state.pool.open_projects == 0
+        assert state.pool._in_use["copy"] == 0 and state.pool.open_projects == 0

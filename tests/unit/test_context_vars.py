@@ -57,7 +57,7 @@ class _Pinger:
 async def test_a_probe_shared_by_requests_carries_none_of_the_one_that_started_it() -> None:
     # a caller's Octomem-Bookmark would make the shared probe wait for a write it names,
     # and every later /readyz report the graph as down
-    context.adopt(context.RequestInfo(request_id="r1", after=("a-bookmark",)))
+    causal.begin(context.RequestInfo(request_id="r1", after=("a-bookmark",)))
     pinger = _Pinger()
     checks = await Probes().check([("default", pinger)])  # type: ignore[list-item]
     assert set(checks.values()) == {"ok"} and pinger.seen and set(pinger.seen) == {None}

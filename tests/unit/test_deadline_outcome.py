@@ -13,6 +13,7 @@ import pytest
 
 from octomem.errors import StoreUnavailableError
 from octomem.service import context, outcome
+from octomem.stores import causal
 
 WHY = "the request ran longer than 2 s"
 
@@ -20,7 +21,7 @@ WHY = "the request ran longer than 2 s"
 async def _answer(write: object | None) -> tuple[str, asyncio.Future[object] | None]:
     """Start a request, maybe a write (a coroutine), and answer it at once."""
     info = context.RequestInfo(request_id="req-1")
-    context.adopt(info)
+    causal.begin(info)
     task = None
     if write is not None:
         task = asyncio.ensure_future(write)  # type: ignore[arg-type]

@@ -22,11 +22,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from octomem.errors import InvalidInputError, NotFoundError, OctomemError, StoreError
-from octomem.sensitive import mask
+from octomem.errors import InvalidInputError
+from octomem.service import problems
 from octomem.service.auth import Forbidden, Unauthorized, admitted, grants
 from octomem.service.context import request_id
-from octomem.service.problems import Problem
 from octomem.service.ui.session import Sessions
 from octomem.validation import validate_scope_id
 
@@ -109,33 +108,18 @@ async def check_csrf(request: Request) -> None:
         raise Forbidden("the form's security token is missing or stale: reload the page and retry")
 
 
-_ERRORS: tuple[tuple[type[BaseException], int, str], ...] = (
-    (Forbidden, 403, "Not allowed"),
-    (NotFoundError, 404, "Not found"),
-    (InvalidInputError, 422, "Invalid input"),
-    (RequestValidationError, 422, "Invalid input"),
-    (StoreError, 503, "Store unavailable"),
-    (OctomemError, 400, "Bad request"),
-)
-
-
 def error_page(request: Request, exc: BaseException) -> Response:
+    """`exc` as a page with the status, title and detail the API answers it with."""
     if isinstance(exc, Unauthorized):
         return RedirectResponse("/ui/login", status_code=303, headers=HEADERS)
-    if isinstance(exc, Problem):
+    if isinstance(exc, problems.Problem):
         return render(request, "error.html", exc.status, title=exc.title, detail=exc.detail)
-    for kind, status, title in _ERRORS:
-        if isinstance(exc, kind):
-            detail = mask(str(exc)).text
-            if isinstance(exc, RequestValidationError):
-                detail = "; ".join(
-                    f"{'.'.join(str(p) for p in e.get('loc', ())[1:])}: {e.get('msg')}"
-                    for e in exc.errors()[:5]
-                )
-            if status == 503:
-                log.warning("request %s: %s", request_id(), detail)
-                detail = "a store is unavailable; retry later"
-            return render(request, "error.html", status, title=title, detail=detail)
+    if isinstance(exc, RequestValidationError):
+        status, detail = problems.validation_detail(exc)
+        return render(request, "error.html", status, title="Invalid input", detail=detail)
+    if (answer := problems.known(exc)) is not None:
+        status, _, title, detail = answer
+        return render(request, "error.html", status, title=title, detail=detail)
     log.error("request %s failed", request_id(), exc_info=exc)
     return render(request, "error.html", 500, title="Internal error", detail="the server failed")
 
