@@ -28,6 +28,7 @@ from octomem.models import Entity, Relation
 from octomem.stores.base import GraphStore
 from octomem.stores.ladybug import LadybugGraphStore
 from octomem.stores.neo4j import Neo4jGraphStore
+from octomem.stores.neo4j_client import Neo4jClient
 
 NEO4J_URI = os.environ.get("OCTOMEM_NEO4J_URI")
 NEO4J_USER = os.environ.get("OCTOMEM_NEO4J_USER", "neo4j")
@@ -129,7 +130,7 @@ async def open_graph(
         uri, user, password, database = server
 
         def factory() -> GraphStore:
-            return Neo4jGraphStore(uri, user, password, database=database)
+            return Neo4jGraphStore(Neo4jClient(uri, user, password, database=database))
 
     store = factory()
     await store.init()

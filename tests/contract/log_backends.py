@@ -82,7 +82,7 @@ class LogBackend:
     async def fences(self) -> tuple[fence.Fence, fence.Fence]:
         """(stale, live): the fence of a writer whose lease expired and passed to another
         writer, and that other writer's."""
-        graph = Neo4jGraphStore.on(self.client(), namespace=self.namespace)
+        graph = Neo4jGraphStore(self.client(), namespace=self.namespace)
         try:
             stale = await graph.acquire_lease("scope", "writer-a", 0.05)
             live = 0

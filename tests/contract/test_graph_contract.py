@@ -24,6 +24,7 @@ from octomem.models import Entity, MemoryType
 from octomem.stores.base import GraphStore, MemoryLink
 from octomem.stores.ladybug import DB_FILE, LadybugGraphStore
 from octomem.stores.neo4j import Neo4jGraphStore
+from octomem.stores.neo4j_client import Neo4jClient
 from tests.contract.graph_backends import Graph, mine
 
 HOSTILE = "x'\"`}) DETACH DELETE n //`; MATCH (m) DETACH DELETE m; \\ $u {id: 1}"
@@ -407,7 +408,8 @@ async def test_location_tells_graphs_apart(tmp_path: Path) -> None:
     assert LadybugGraphStore(tmp_path / "a").location != LadybugGraphStore(tmp_path / "b").location
     assert str(tmp_path / "a") in LadybugGraphStore(tmp_path / "a").location
     uri = "bolt://127.0.0.1:1"
-    one, two = Neo4jGraphStore(uri, "u", "p"), Neo4jGraphStore(uri, "u", "p", database="other")
+    one = Neo4jGraphStore(Neo4jClient(uri, "u", "p"))
+    two = Neo4jGraphStore(Neo4jClient(uri, "u", "p", database="other"))
     assert uri in one.location and "other" in two.location and one.location != two.location
     await one.close()
     await two.close()
@@ -534,7 +536,7 @@ async def test_ladybug_locked_by_another_process(tmp_path: Path) -> None:
 
 async def test_neo4j_unreachable_server_raises_store_unavailable() -> None:
     """A server that cannot be reached is an error that may pass: retry later."""
-    store = Neo4jGraphStore("bolt://127.0.0.1:1", "neo4j", "secret")
+    store = Neo4jGraphStore(Neo4jClient("bolt://127.0.0.1:1", "neo4j", "secret"))
     with pytest.raises(StoreUnavailableError, match=r"bolt://127\.0\.0\.1:1.*server is running"):
         await store.init()
     await store.close()
@@ -542,4 +544,4 @@ async def test_neo4j_unreachable_server_raises_store_unavailable() -> None:
 
 def test_neo4j_bad_uri_raises_configuration_error() -> None:
     with pytest.raises(ConfigurationError, match="Invalid Neo4j URI"):
-        Neo4jGraphStore("nope://x", "neo4j", "secret")
+        Neo4jClient("nope://x", "neo4j", "secret")

@@ -16,6 +16,7 @@ from octomem.models import MemoryType
 from octomem.stores.base import MemoryLink
 from octomem.stores.graph_common import SEPARATOR
 from octomem.stores.neo4j import Neo4jGraphStore
+from octomem.stores.neo4j_client import Neo4jClient
 from tests.contract.graph_backends import BACKENDS, Graph, open_graph
 
 WHEN = datetime(2024, 1, 1, tzinfo=UTC)
@@ -36,9 +37,8 @@ async def stores(
         try:
             for name in ("a", "b"):
                 namespace = f"{g.prefix}{name}"
-                opened[name] = Neo4jGraphStore(
-                    uri, user, password, database=database, namespace=namespace
-                )
+                client = Neo4jClient(uri, user, password, database=database)
+                opened[name] = Neo4jGraphStore(client, namespace=namespace)
                 await opened[name].init()
             yield g, opened
         finally:
