@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-from datetime import UTC, datetime
 from typing import LiteralString
 
 from octomem import offload
@@ -59,8 +58,7 @@ _DROP: LiteralString = (
 )
 _PENDING: LiteralString = (
     "MATCH (i:OctomemIntent) WHERE i.ns = $ns "
-    "RETURN i.key AS key, i.users AS users, i.owner AS owner, i.created AS created "
-    "ORDER BY i.seq, i.key"
+    "RETURN i.key AS key, i.users AS users ORDER BY i.seq, i.key"
 )
 _BODIES: LiteralString = (
     "UNWIND $keys AS k MATCH (i:OctomemIntent {key: k}) RETURN i.key AS key, i.body AS body"
@@ -160,18 +158,6 @@ class Neo4jJournal(ServerStore):
             WriteIntent.model_validate_json(body, context=self._types.reading_context)
             for body in await self._call("pending", read, write=False)
         ]
-
-    async def owners(self) -> dict[str, tuple[str, datetime]]:
-        """Intent id -> (owner, when it was begun, by the server's clock) of every pending
-        intent, oldest first."""
-        rows = await self._query("owners", _PENDING, write=False, ns=self._ns.project)
-        return {
-            self._ns.strip(row["key"]): (
-                row["owner"],
-                datetime.fromtimestamp(int(row["created"]) / 1000, UTC),
-            )
-            for row in rows
-        }
 
     async def is_pending(self, intent_id: str) -> bool:
         rows = await self._query(
