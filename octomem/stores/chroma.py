@@ -123,8 +123,6 @@ class ChromaVectorStore:
                 f"invalid Chroma collection prefix {prefix!r}: use 1-200 letters, digits, "
                 "'.', '_' or '-', starting with a letter or digit"
             )
-        if (remote is None) == (path is None):
-            raise ConfigurationError("a Chroma store needs either a server or a path")
         self._remote = Remote(remote, timeout_s) if remote is not None else None
         # records parsed to judge a search's candidates against its filter, kept for the
         # next search (most are other users'); never handed out, dropped when written
