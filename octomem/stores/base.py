@@ -348,17 +348,6 @@ class GraphStore(Protocol):
         """Create/refresh each memory's node and its MENTIONS edges to the entities of the
         same user (idempotent; one transaction for all of them)."""
 
-    async def memories_for_entities(
-        self,
-        user_id: str | None,
-        entity_ids: Sequence[str],
-        *,
-        hops: int = 1,
-        limit: int = 50,
-    ) -> list[tuple[str, MemoryType, int]]:
-        """(memory_id, memory_type, distance) of memories mentioning the entities (distance 0)
-        or entities up to `hops` current relations away (distance = hops), nearest first."""
-
     async def memories_for_names(
         self,
         user_id: str | None,
@@ -367,9 +356,11 @@ class GraphStore(Protocol):
         hops: int = 1,
         limit: int = 50,
     ) -> tuple[list[str], list[tuple[str, MemoryType, int]]]:
-        """`memories_for_entities` of the user's entities named one of `names` (as
-        `find_entities` finds them), in one read: (the ids of the entities found - only
-        where some memory was found -, the memories)."""
+        """The user's entities named one of `names` (as `find_entities` finds them) and the
+        memories near them, in one read: (the ids of the entities found - only where some
+        memory was found -, (memory_id, memory_type, distance) of memories mentioning those
+        entities (distance 0) or entities up to `hops` current relations away (distance =
+        hops), nearest first)."""
 
     async def delete_memory(self, memory_id: str, *, fence: Fence | None = None) -> None:
         """Remove a memory node and its MENTIONS edges."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +24,7 @@ from typing import TypeVar
 
 import pytest
 
-from octomem.models import Entity, Relation
+from octomem.models import Entity, MemoryType, Relation
 from octomem.stores.base import GraphStore
 from octomem.stores.ladybug import LadybugGraphStore
 from octomem.stores.neo4j import Neo4jGraphStore
@@ -82,6 +82,19 @@ class Graph:
     @property
     def may_reset(self) -> bool:
         return self.backend != "neo4j" or NEO4J_ALLOW_RESET
+
+
+async def near(
+    store: GraphStore,
+    user_id: str | None,
+    entities: Sequence[Entity],
+    *,
+    hops: int = 1,
+    limit: int = 50,
+) -> list[tuple[str, MemoryType, int]]:
+    """The memories `memories_for_names` finds near these entities, by their names."""
+    names = [e.name for e in entities]
+    return (await store.memories_for_names(user_id, names, hops=hops, limit=limit))[1]
 
 
 def mine(g: Graph, items: list[T]) -> list[T]:

@@ -22,7 +22,7 @@ from octomem.stores import fence, gather
 from octomem.stores.base import GraphStore, MemoryLink
 from octomem.stores.fence import Fence, LeaseLostError
 from octomem.stores.neo4j_batch import Answered
-from tests.contract.graph_backends import Graph
+from tests.contract.graph_backends import Graph, near
 
 HOUR = 3600.0
 ROUNDS = 20
@@ -258,7 +258,7 @@ async def test_concurrent_writers_of_the_same_nodes_all_succeed(graph: Graph) ->
             assert sorted(await graph.store.find_entities(u, names), key=lambda e: e.id) == sorted(
                 entities, key=lambda e: e.id
             )
-            assert await other.memories_for_entities(u, ids, hops=0) == [
+            assert await near(other, u, entities, hops=0) == [
                 (link.memory_id, MemoryType.SEMANTIC, 0)
             ]
     finally:

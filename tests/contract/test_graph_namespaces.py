@@ -17,7 +17,7 @@ from octomem.stores.base import MemoryLink
 from octomem.stores.graph_common import SEPARATOR
 from octomem.stores.neo4j import Neo4jGraphStore
 from octomem.stores.neo4j_client import Neo4jClient
-from tests.contract.graph_backends import BACKENDS, Graph, open_graph
+from tests.contract.graph_backends import BACKENDS, Graph, near, open_graph
 
 WHEN = datetime(2024, 1, 1, tzinfo=UTC)
 SERVERS = [b for b in BACKENDS if b != "ladybug"]
@@ -65,7 +65,7 @@ async def _view(g: Graph, store: Neo4jGraphStore) -> tuple[object, ...]:
     user = g.user("alice")
     entities = await store.find_entities(user, ["Alice", "Paris"])
     relations = await store.relations(user, include_invalid=True)
-    linked = await store.memories_for_entities(user, [e.id for e in entities])
+    linked = await near(store, user, entities)
     nodes = {i: u for i, u in (await store.memory_ids()).items() if i.startswith(g.prefix)}
     every = [r for r in await store.all_relations() if r.id.startswith(g.prefix)]
     owners = await store.entity_owners([e.id for e in entities])
