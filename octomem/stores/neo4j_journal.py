@@ -78,10 +78,9 @@ def this_process() -> str:
 
 class Neo4jJournal(ServerStore):
     """Write-ahead intents on a Neo4j (or Bolt + Cypher) server; see
-    `octomem.stores.base.Journal` and this module's docstring.
-
-    `owner` names the host and process its intents are begun by (default: this process's
-    host name and pid, taken at each `begin`, so a forked worker names itself)."""
+    `octomem.stores.base.Journal` and this module's docstring. Its intents' `owner` is
+    this process's host name and pid, taken at each `begin` (a forked worker names
+    itself)."""
 
     WHAT = "journal"
     SCHEMA = _SCHEMA
@@ -91,14 +90,12 @@ class Neo4jJournal(ServerStore):
         client: Neo4jClient,
         *,
         namespace: str = "",
-        owner: str | None = None,
         types: TypeRegistry = BUILTIN_REGISTRY,
     ) -> None:
         """`types`: the memory types its intents' records are read as (those of types
         it lacks - another Orchestrator's agents' - as `CustomMemory`)."""
         super().__init__(client, namespace=namespace)
         self._types = types
-        self._owner = owner
 
     def _part_key(self, intent_id: str, index: int) -> str:
         return f"{self._ns.key(intent_id)}{SEPARATOR}{index}"
@@ -113,7 +110,7 @@ class Neo4jJournal(ServerStore):
             "id": intent.id,
             "users": json.dumps(intent.user_ids()),
             "body": body,
-            "owner": self._owner or this_process(),
+            "owner": this_process(),
         }
 
         await self._deferred("begin", [(_BEGIN, params)], fence=fence)

@@ -70,13 +70,13 @@ class LogBackend:
             store = Neo4jHistoryStore(self.client(), namespace=ns)
         return await self._opened(store, ns)
 
-    async def journal(self, namespace: str | None = None, owner: str | None = None) -> Journal:
+    async def journal(self, namespace: str | None = None) -> Journal:
         ns = self.namespace if namespace is None else namespace
         store: Journal
         if self.server is None:
             store = SqliteJournal(self.tmp / f"{ns}-journal.sqlite")
         else:
-            store = Neo4jJournal(self.client(), namespace=ns, owner=owner)
+            store = Neo4jJournal(self.client(), namespace=ns)
         return await self._opened(store, ns)
 
     async def fences(self) -> tuple[fence.Fence, fence.Fence]:
