@@ -270,9 +270,7 @@ class HistoryStore(Protocol):
     async def for_memory(self, memory_id: str) -> list[HistoryEvent]:
         """Every event of one memory, oldest first."""
 
-    async def for_user(
-        self, user_id: str | None, *, limit: int | None = None
-    ) -> list[HistoryEvent]:
+    async def for_user(self, user_id: str | None) -> list[HistoryEvent]:
         """Every event of one user's memories, oldest first."""
 
     async def user_ids(self) -> list[str | None]:
