@@ -328,14 +328,8 @@ class GraphStore(Protocol):
     ) -> None:
         """Set invalid_at on a relation; it stays in the graph (never deleted silently)."""
 
-    async def relations(
-        self,
-        user_id: str | None,
-        *,
-        subject_id: str | None = None,
-        predicate: str | None = None,
-        include_invalid: bool = False,
-    ) -> list[Relation]: ...
+    async def relations(self, user_id: str | None) -> list[Relation]:
+        """Every relation of one user, invalidated ones too (ordered by created_at, id)."""
 
     async def find_entities(self, user_id: str | None, names: Sequence[str]) -> list[Entity]:
         """Entities whose name equals one of `names`, case-insensitively."""

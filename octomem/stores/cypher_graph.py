@@ -128,12 +128,14 @@ class Dialect:
 
 
 # Rows are read by position; the names are for Neo4j.
-_RELATIONS: LiteralString = "MATCH (s:Entity)-[r:RELATES]->(o:Entity) "
 # the columns a relation is read as (`_relation`), oldest first
 _RELATION_RETURN: LiteralString = (
     " RETURN r.id AS id, r.user_id AS user_id, s.id AS subject_id, r.predicate AS predicate, "
     "o.id AS object_id, r.fact AS fact, r.memory_id AS memory_id, r.valid_at AS valid_at, "
     "r.invalid_at AS invalid_at, r.created_at AS created_at ORDER BY r.created_at, r.id"
+)
+_USER_RELATIONS: LiteralString = (
+    "MATCH (s:Entity)-[r:RELATES]->(o:Entity) WHERE r.user_id = $u" + _RELATION_RETURN
 )
 # A relation is found by its id in a WHERE clause: ArcadeDB uses its index on `r.id` for
 # `WHERE r.id = ...` and `WHERE r.id IN $ids`, but reads every RELATES edge for a pattern's
@@ -395,28 +397,9 @@ class CypherGraphStore:
 
         await self._session.run("invalidate_relation", work, write=True, fence=fence)
 
-    async def relations(
-        self,
-        user_id: str | None,
-        *,
-        subject_id: str | None = None,
-        predicate: str | None = None,
-        include_invalid: bool = False,
-    ) -> list[Relation]:
-        where: list[LiteralString] = ["r.user_id = $u"]
-        params: dict[str, Any] = {"u": self._ns.user(user_id)}
-        # only the filters asked for: ladybug cannot type a parameter that is null
-        if subject_id is not None:
-            where.append("s.id = $sid")
-            params["sid"] = self._ns.key(subject_id)
-        if predicate is not None:
-            where.append("r.predicate = $predicate")
-            params["predicate"] = predicate
-        if not include_invalid:
-            where.append("r.invalid_at IS NULL")
-        # Only constant fragments are joined here; every value is a parameter.
-        query = _RELATIONS + "WHERE " + " AND ".join(where) + _RELATION_RETURN
-        rows = await self._query("relations", query, write=False, **params)
+    async def relations(self, user_id: str | None) -> list[Relation]:
+        user = self._ns.user(user_id)
+        rows = await self._query("relations", _USER_RELATIONS, write=False, u=user)
         return [self._relation(row) for row in rows]
 
     async def find_entities(self, user_id: str | None, names: Sequence[str]) -> list[Entity]:
