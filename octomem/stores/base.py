@@ -152,11 +152,9 @@ class VectorStore(Protocol):
         *,
         where: Filter | None = None,
         live_at: datetime | None = None,
-        limit: int | None = None,
-        offset: int = 0,
         memo: Memo | None = None,
     ) -> list[MemoryBase]:
-        """Records matching `where` (and live at `live_at`, as in query), oldest first
+        """Every record matching `where` (and live at `live_at`, as in query), oldest first
         (by created_at, then id)."""
 
     async def count(self, memory_type: MemoryType, *, where: Filter | None = None) -> int: ...
