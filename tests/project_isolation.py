@@ -57,7 +57,7 @@ def snapshot(orch: Orchestrator, user: str = USER) -> tuple[object, ...]:
 
 def _relations(orch: Orchestrator, user: str) -> list[Relation]:
     graph = services_of(orch).graph
-    return orch.run_sync(graph.relations(user, include_invalid=True))
+    return orch.run_sync(graph.relations(user))
 
 
 def assert_same_content_other_ids(orchs: Mapping[str, Orchestrator]) -> None:

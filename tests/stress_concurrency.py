@@ -48,7 +48,8 @@ def home_violations(orch: Orchestrator, user: str, callers: int) -> list[str]:
     if len(facts) != 1:
         return ["current homes"]
     home, found = facts[0].value, []
-    edges = orch.run_sync(services_of(orch).graph.relations(user, predicate="LIVES_IN"))
+    edges = orch.run_sync(services_of(orch).graph.relations(user))
+    edges = [e for e in edges if e.predicate == "LIVES_IN" and e.invalid_at is None]
     if [e.object_id for e in edges] != [Entity.make_id(user, home)]:
         found.append("valid edges")
     core = [c for c in orch.get_all(user_id=user, memory_types=["core"]) if c.label == "human"]

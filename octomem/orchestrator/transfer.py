@@ -85,7 +85,7 @@ async def _collect(
     for user in users:
         user_events = await services.history.for_user(user)
         events += user_events
-        relations += await services.graph.relations(user, include_invalid=True)
+        relations += await services.graph.relations(user)
         names: set[str] = set()
         for record in [r for r in records if originals.user_of(r) == user] + [
             e.record for e in user_events if e.record
@@ -324,7 +324,7 @@ async def stats(services: Services, *, user_id: str | None = None) -> Stats:
         for event in await services.history.for_user(user):
             kind = event.memory_type.value
             history[kind] = history.get(kind, 0) + 1
-        for relation in await services.graph.relations(user, include_invalid=True):
+        for relation in await services.graph.relations(user):
             relations += 1
             invalid += relation.invalid_at is not None
     return Stats(

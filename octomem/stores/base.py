@@ -152,11 +152,9 @@ class VectorStore(Protocol):
         *,
         where: Filter | None = None,
         live_at: datetime | None = None,
-        limit: int | None = None,
-        offset: int = 0,
         memo: Memo | None = None,
     ) -> list[MemoryBase]:
-        """Records matching `where` (and live at `live_at`, as in query), oldest first
+        """Every record matching `where` (and live at `live_at`, as in query), oldest first
         (by created_at, then id)."""
 
     async def count(self, memory_type: MemoryType, *, where: Filter | None = None) -> int: ...
@@ -270,9 +268,7 @@ class HistoryStore(Protocol):
     async def for_memory(self, memory_id: str) -> list[HistoryEvent]:
         """Every event of one memory, oldest first."""
 
-    async def for_user(
-        self, user_id: str | None, *, limit: int | None = None
-    ) -> list[HistoryEvent]:
+    async def for_user(self, user_id: str | None) -> list[HistoryEvent]:
         """Every event of one user's memories, oldest first."""
 
     async def user_ids(self) -> list[str | None]:
@@ -330,14 +326,8 @@ class GraphStore(Protocol):
     ) -> None:
         """Set invalid_at on a relation; it stays in the graph (never deleted silently)."""
 
-    async def relations(
-        self,
-        user_id: str | None,
-        *,
-        subject_id: str | None = None,
-        predicate: str | None = None,
-        include_invalid: bool = False,
-    ) -> list[Relation]: ...
+    async def relations(self, user_id: str | None) -> list[Relation]:
+        """Every relation of one user, invalidated ones too (ordered by created_at, id)."""
 
     async def find_entities(self, user_id: str | None, names: Sequence[str]) -> list[Entity]:
         """Entities whose name equals one of `names`, case-insensitively."""
@@ -348,17 +338,6 @@ class GraphStore(Protocol):
         """Create/refresh each memory's node and its MENTIONS edges to the entities of the
         same user (idempotent; one transaction for all of them)."""
 
-    async def memories_for_entities(
-        self,
-        user_id: str | None,
-        entity_ids: Sequence[str],
-        *,
-        hops: int = 1,
-        limit: int = 50,
-    ) -> list[tuple[str, MemoryType, int]]:
-        """(memory_id, memory_type, distance) of memories mentioning the entities (distance 0)
-        or entities up to `hops` current relations away (distance = hops), nearest first."""
-
     async def memories_for_names(
         self,
         user_id: str | None,
@@ -367,9 +346,11 @@ class GraphStore(Protocol):
         hops: int = 1,
         limit: int = 50,
     ) -> tuple[list[str], list[tuple[str, MemoryType, int]]]:
-        """`memories_for_entities` of the user's entities named one of `names` (as
-        `find_entities` finds them), in one read: (the ids of the entities found - only
-        where some memory was found -, the memories)."""
+        """The user's entities named one of `names` (as `find_entities` finds them) and the
+        memories near them, in one read: (the ids of the entities found - only where some
+        memory was found -, (memory_id, memory_type, distance) of memories mentioning those
+        entities (distance 0) or entities up to `hops` current relations away (distance =
+        hops), nearest first)."""
 
     async def delete_memory(self, memory_id: str, *, fence: Fence | None = None) -> None:
         """Remove a memory node and its MENTIONS edges."""

@@ -122,8 +122,6 @@ class ChromaVectorStore:
                 f"invalid Chroma collection prefix {prefix!r}: use 1-200 letters, digits, "
                 "'.', '_' or '-', starting with a letter or digit"
             )
-        if (remote is None) == (path is None):
-            raise ConfigurationError("a Chroma store needs either a server or a path")
         self._remote = Remote(remote, timeout_s) if remote is not None else None
         # records parsed to judge a search's candidates against its filter, kept for the
         # next search (most are other users'); never handed out, dropped when written
@@ -945,21 +943,16 @@ class ChromaVectorStore:
         *,
         where: filters.Filter | None = None,
         live_at: datetime | None = None,
-        limit: int | None = None,
-        offset: int = 0,
         memo: parsed.Memo | None = None,
     ) -> list[MemoryBase]:
         chroma_where, check = self._plan(memory_type, where, live_at)
         self._source()
-        if limit is None and self._cache is not None:  # every match: the cache has most
-            return (await self._listed(memory_type, chroma_where, check, memo))[offset:]
+        if self._cache is not None:  # embedded: the cache has most of the records
+            return await self._listed(memory_type, chroma_where, check, memo)
         rows = await self._scan(memory_type, chroma_where)
         rows.sort(key=lambda row: (row[1].get("created_at", 0.0), row[0]))
-        end = None if limit is None else offset + max(limit, 0)
-        if check is None:  # Chroma matched them all: only the page's records are read
-            rows, offset, end = rows[offset:end], 0, None
         records = [self._parse(_json(meta), i, memo, memory_type) for i, meta in rows]
-        return [record for record in records if check is None or check(record)][offset:end]
+        return [record for record in records if check is None or check(record)]
 
     async def count(self, memory_type: MemoryType, *, where: filters.Filter | None = None) -> int:
         chroma_where, check = self._plan(memory_type, where, None)

@@ -53,10 +53,6 @@ class ServerClock:
         self._read_at = -math.inf  # monotonic time of that reading
         self._last = -math.inf  # the latest time given, epoch seconds
 
-    @property
-    def synced(self) -> bool:
-        return self._offset is not None
-
     def observe(self, server_ms: float, sent: float, received: float) -> None:
         """A reading of the server's clock (`server_ms`, epoch milliseconds) taken by a
         round trip sent and answered at these monotonic times."""

@@ -27,7 +27,7 @@ from octomem.models import Entity, MemoryType, Relation, as_utc, normalize_text
 from octomem.stores.base import GraphForgotten, MemoryLink
 from octomem.stores.fence import Fence
 from octomem.stores.graph_common import NAMESPACED, Namespace
-from octomem.stores.graph_expansion import SEEDS_BY_ID, SEEDS_BY_NAME, expansion, stepwise
+from octomem.stores.graph_expansion import expansion, stepwise
 
 T = TypeVar("T")
 Row: TypeAlias = Sequence[Any]
@@ -128,12 +128,14 @@ class Dialect:
 
 
 # Rows are read by position; the names are for Neo4j.
-_RELATIONS: LiteralString = "MATCH (s:Entity)-[r:RELATES]->(o:Entity) "
 # the columns a relation is read as (`_relation`), oldest first
 _RELATION_RETURN: LiteralString = (
     " RETURN r.id AS id, r.user_id AS user_id, s.id AS subject_id, r.predicate AS predicate, "
     "o.id AS object_id, r.fact AS fact, r.memory_id AS memory_id, r.valid_at AS valid_at, "
     "r.invalid_at AS invalid_at, r.created_at AS created_at ORDER BY r.created_at, r.id"
+)
+_USER_RELATIONS: LiteralString = (
+    "MATCH (s:Entity)-[r:RELATES]->(o:Entity) WHERE r.user_id = $u" + _RELATION_RETURN
 )
 # A relation is found by its id in a WHERE clause: ArcadeDB uses its index on `r.id` for
 # `WHERE r.id = ...` and `WHERE r.id IN $ids`, but reads every RELATES edge for a pattern's
@@ -395,28 +397,9 @@ class CypherGraphStore:
 
         await self._session.run("invalidate_relation", work, write=True, fence=fence)
 
-    async def relations(
-        self,
-        user_id: str | None,
-        *,
-        subject_id: str | None = None,
-        predicate: str | None = None,
-        include_invalid: bool = False,
-    ) -> list[Relation]:
-        where: list[LiteralString] = ["r.user_id = $u"]
-        params: dict[str, Any] = {"u": self._ns.user(user_id)}
-        # only the filters asked for: ladybug cannot type a parameter that is null
-        if subject_id is not None:
-            where.append("s.id = $sid")
-            params["sid"] = self._ns.key(subject_id)
-        if predicate is not None:
-            where.append("r.predicate = $predicate")
-            params["predicate"] = predicate
-        if not include_invalid:
-            where.append("r.invalid_at IS NULL")
-        # Only constant fragments are joined here; every value is a parameter.
-        query = _RELATIONS + "WHERE " + " AND ".join(where) + _RELATION_RETURN
-        rows = await self._query("relations", query, write=False, **params)
+    async def relations(self, user_id: str | None) -> list[Relation]:
+        user = self._ns.user(user_id)
+        rows = await self._query("relations", _USER_RELATIONS, write=False, u=user)
         return [self._relation(row) for row in rows]
 
     async def find_entities(self, user_id: str | None, names: Sequence[str]) -> list[Entity]:
@@ -472,23 +455,6 @@ class CypherGraphStore:
 
         await self._session.run("link_memories", work, write=True, fence=fence)
 
-    async def memories_for_entities(
-        self,
-        user_id: str | None,
-        entity_ids: Sequence[str],
-        *,
-        hops: int = 1,
-        limit: int = 50,
-    ) -> list[tuple[str, MemoryType, int]]:
-        if not entity_ids or limit <= 0:
-            return []
-        op, ids = "memories_for_entities", self._ns.keys(entity_ids)
-        if not self._dialect.expand_in_one_statement:
-            work = functools.partial(stepwise, self._ns, ids, hops, limit, user_id)
-            return await self._session.run(op, work, write=False)
-        params = {"ids": ids, "u": self._ns.user(user_id), "limit": limit}
-        return (await self._expand(op, SEEDS_BY_ID, hops, params))[1]
-
     async def memories_for_names(
         self,
         user_id: str | None,
@@ -500,20 +466,16 @@ class CypherGraphStore:
         keys = sorted({normalize_text(n) for n in names})
         if not keys or limit <= 0:
             return [], []
+        op = "memories_for_names"
         if not self._dialect.expand_in_one_statement:
             seeds = [entity.id for entity in await self.find_entities(user_id, keys)]
             if not seeds:
                 return [], []
-            return seeds, await self.memories_for_entities(user_id, seeds, hops=hops, limit=limit)
-        params = {"names": keys, "u": self._ns.user(user_id), "limit": limit}
-        return await self._expand("memories_for_names", SEEDS_BY_NAME, hops, params)
-
-    async def _expand(
-        self, op: str, seeds: LiteralString, hops: int, params: dict[str, Any]
-    ) -> tuple[list[str], list[tuple[str, MemoryType, int]]]:
-        """`expansion` of `seeds` (found by `params`) in one statement: (the seed entities'
-        ids, (memory id, type, distance) nearest first)."""
-        rows = await self._query(op, expansion(seeds, hops), write=False, **params)
+            ids = self._ns.keys(seeds)
+            work = functools.partial(stepwise, self._ns, ids, hops, limit, user_id)
+            return seeds, await self._session.run(op, work, write=False)
+        params: dict[str, Any] = {"names": keys, "u": self._ns.user(user_id), "limit": limit}
+        rows = await self._query(op, expansion(hops), write=False, **params)
         strip = self._ns.strip
         found = sorted(strip(eid) for eid in rows[0][0]) if rows else []
         return found, [(strip(mid), MemoryType(mtype), int(d)) for _, mid, mtype, d in rows]

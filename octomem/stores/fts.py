@@ -26,8 +26,9 @@ from octomem.stores.sqlite_base import SqliteStore
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _MAX_TOKENS = 64
-_K1 = 1.2  # FTS5's bm25: k1, and the floor of a word's IDF
-_MIN_IDF = 1e-6
+K1 = 1.2  # FTS5's bm25: k1, and the floor of a word's IDF
+MIN_IDF = 1e-6  # FTS5's floor for a term found in over half of the documents
+CONTEXT_WEIGHT = 0.3  # BM25 weight of the context column (content: 1)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS keyword_docs (
@@ -73,14 +74,13 @@ class _Ranked:
     where: str
     params: Sequence[Any]
     limit: int
-    context_weight: float
 
     def __call__(
         self, conn: sqlite3.Connection, expression: str, since: int | None = None
     ) -> list[tuple[str, str, float]]:
         after = "" if since is None else " AND keyword_fts.rowid >= ?"
         sql = (
-            f"SELECT d.id, d.memory_type, bm25(keyword_fts, 1.0, {self.context_weight!r}) AS rank"
+            f"SELECT d.id, d.memory_type, bm25(keyword_fts, 1.0, {CONTEXT_WEIGHT!r}) AS rank"
             " FROM keyword_fts JOIN keyword_docs AS d ON d.rowid = keyword_fts.rowid"
             f" WHERE keyword_fts MATCH ? AND {self.where}{after} ORDER BY rank, d.id LIMIT ?"
         )
@@ -156,8 +156,8 @@ def _pruned(
     # FTS5's IDF counts every row of the index; max(rowid) is at least that many, and
     # a larger count only raises the bounds
     rows = int(conn.execute("SELECT max(rowid) FROM keyword_docs").fetchone()[0] or 0)
-    idf = {t: max(math.log((rows - counts[t] + 0.5) / (counts[t] + 0.5)), _MIN_IDF) for t in found}
-    bound = {t: (_K1 + 1.0) * idf[t] for t in found}
+    idf = {t: max(math.log((rows - counts[t] + 0.5) / (counts[t] + 0.5)), MIN_IDF) for t in found}
+    bound = {t: (K1 + 1.0) * idf[t] for t in found}
     usual, left = sum(idf.values()), matches
     common: set[str] = set()
     total = 0.0
@@ -185,7 +185,6 @@ class FtsKeywordStore(SqliteStore):
     """Full-text index over memory content; see `octomem.stores.base.KeywordStore`."""
 
     SCHEMA = _SCHEMA
-    CONTEXT_WEIGHT: ClassVar[float] = 0.3  # BM25 weight of the context column (content: 1)
     # a search whose words match fewer rows than this scores them all (`_top`)
     PRUNE_FROM: ClassVar[int] = 2000
     LABEL = "keyword index"
@@ -266,7 +265,7 @@ class FtsKeywordStore(SqliteStore):
         if not include_superseded:
             where.append("d.is_current = 1 AND (d.expires_at IS NULL OR d.expires_at > ?)")
             params.append(as_utc(now or utcnow()).timestamp())
-        ranked = _Ranked(" AND ".join(where), params, limit, float(self.CONTEXT_WEIGHT))
+        ranked = _Ranked(" AND ".join(where), params, limit)
         prune_from, max_scored = self.PRUNE_FROM, self._max_scored
 
         def read(conn: sqlite3.Connection) -> list[tuple[str, MemoryType, float]]:

@@ -1,8 +1,8 @@
-"""The graph expansion of recall (`GraphStore.memories_for_entities`, `memories_for_names`):
-the memories that mention some entities, or entities up to a few live relations away,
-each at its nearest distance. On a server one statement (`expansion`: one round trip);
-in process a statement per hop (`stepwise`: cheaper there). Both in the Cypher that
-LadybugDB, Neo4j 5 and ArcadeDB's Bolt plugin accept.
+"""The graph expansion of recall (`GraphStore.memories_for_names`): the memories that
+mention some entities, or entities up to a few live relations away, each at its nearest
+distance. On a server one statement (`expansion`: one round trip); in process a
+statement per hop (`stepwise`: cheaper there). Both in the Cypher that LadybugDB, Neo4j 5
+and ArcadeDB's Bolt plugin accept.
 """
 
 from __future__ import annotations
@@ -26,24 +26,23 @@ _MENTIONED_BY: LiteralString = (
     "WHERE e.id IN $ids AND e.user_id = $u AND m.user_id = $u "
     "RETURN m.id AS mid, m.memory_type AS mtype, e.id AS eid"
 )
-# the entities `e` an expansion (`expansion`) starts from
-SEEDS_BY_ID: LiteralString = "MATCH (e:Entity) WHERE e.id IN $ids AND e.user_id = $u "
-SEEDS_BY_NAME: LiteralString = "MATCH (e:Entity) WHERE e.user_id = $u AND e.name_lc IN $names "
+# the entities `e` an expansion (`expansion`) starts from: the user's of these names
+_SEEDS: LiteralString = "MATCH (e:Entity) WHERE e.user_id = $u AND e.name_lc IN $names "
 # the entities found at each distance, and the distances: up to 3 hops (`graph_hops`)
 _LEVELS: tuple[LiteralString, ...] = ("l0", "l1", "l2", "l3")
 _DISTANCES: tuple[LiteralString, ...] = ("0", "1", "2", "3")
 
 
-def expansion(seeds: LiteralString, hops: int) -> LiteralString:
-    """One statement (one round trip to a server): the memories that mention the `seeds`
-    entities (distance 0) or entities up to `hops` live relations away, each at its nearest
-    distance, nearest first, with the seeds' ids in every row. Breadth-first, a clause a
-    hop, each finding the neighbours of the level before that no level holds yet (the hop
-    count cannot be a Cypher parameter; lists are not indexed: ladybug counts from 1).
-    Entities are looked up by id one at a time (`UNWIND`): ArcadeDB reads every entity
+def expansion(hops: int) -> LiteralString:
+    """One statement (one round trip to a server): the memories that mention the seed
+    entities (`_SEEDS`, distance 0) or entities up to `hops` live relations away, each at
+    its nearest distance, nearest first, with the seeds' ids in every row. Breadth-first,
+    a clause a hop, each finding the neighbours of the level before that no level holds yet
+    (the hop count cannot be a Cypher parameter; lists are not indexed: ladybug counts from
+    1). Entities are looked up by id one at a time (`UNWIND`): ArcadeDB reads every entity
     and mention for `e.id IN list` there."""
     levels = _LEVELS[: min(max(hops, 0), len(_LEVELS) - 1) + 1]
-    query = seeds + "WITH collect(DISTINCT e.id) AS l0 "
+    query = _SEEDS + "WITH collect(DISTINCT e.id) AS l0 "
     for k in range(1, len(levels)):
         before = ", ".join(levels[:k])
         query += (

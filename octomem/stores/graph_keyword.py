@@ -28,19 +28,17 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar, LiteralString
+from typing import Any, LiteralString
 
 from octomem.models import ListStatus, MemoryBase, MemoryType, as_utc, keyword_context, utcnow
 from octomem.stores.base import ALL_USERS, AllUsers, IndexEntry
 from octomem.stores.fence import Fence
-from octomem.stores.fts import query_tokens
+from octomem.stores.fts import CONTEXT_WEIGHT, K1, MIN_IDF, query_tokens
 from octomem.stores.graph_common import NAMESPACED, SEPARATOR
 from octomem.stores.neo4j_client import ServerStore, Tx
 from octomem.stores.neo4j_client import records as fetch
 
-K1 = 1.2
-B = 0.75
-_MIN_IDF = 1e-6  # FTS5's floor for a term found in over half of the documents
+B = 0.75  # FTS5's bm25: b
 _BATCH = 256  # documents per transaction: a large delete or re-index stays in small ones
 
 
@@ -145,7 +143,6 @@ class GraphKeywordStore(ServerStore):
 
     WHAT = "keyword"
     SCHEMA = _SCHEMA
-    CONTEXT_WEIGHT: ClassVar[float] = 0.3  # as FtsKeywordStore's
 
     async def upsert(self, records: Sequence[MemoryBase], *, fence: Fence | None = None) -> None:
         latest = list({record.id: record for record in records}.values())
@@ -213,10 +210,10 @@ class GraphKeywordStore(ServerStore):
             "types": types,
             "all": include_superseded,
             "now": as_utc(now or utcnow()).timestamp(),
-            "cw": float(self.CONTEXT_WEIGHT),
+            "cw": CONTEXT_WEIGHT,
             "k1": K1,
             "b": B,
-            "min_idf": _MIN_IDF,
+            "min_idf": MIN_IDF,
             "limit": limit,
         }
 

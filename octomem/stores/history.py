@@ -59,7 +59,7 @@ class SqliteHistoryStore(SqliteStore):
     async def _select(
         self, what: str, where: str, params: tuple[object, ...]
     ) -> list[HistoryEvent]:
-        sql = f"SELECT event FROM history WHERE {where} ORDER BY at, seq LIMIT ?"
+        sql = f"SELECT event FROM history WHERE {where} ORDER BY at, seq"
 
         def read(conn: sqlite3.Connection) -> list[HistoryEvent]:
             return [
@@ -70,16 +70,10 @@ class SqliteHistoryStore(SqliteStore):
         return await self._run(what, read)
 
     async def for_memory(self, memory_id: str) -> list[HistoryEvent]:
-        return await self._select("for_memory", "memory_id = ?", (memory_id, -1))
+        return await self._select("for_memory", "memory_id = ?", (memory_id,))
 
-    async def for_user(
-        self, user_id: str | None, *, limit: int | None = None
-    ) -> list[HistoryEvent]:
-        if limit is not None and limit <= 0:
-            return []
-        return await self._select(
-            "for_user", "user_id IS ?", (user_id, -1 if limit is None else limit)
-        )
+    async def for_user(self, user_id: str | None) -> list[HistoryEvent]:
+        return await self._select("for_user", "user_id IS ?", (user_id,))
 
     async def user_ids(self) -> list[str | None]:
         sql = "SELECT DISTINCT user_id FROM history ORDER BY user_id"

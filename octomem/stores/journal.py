@@ -39,7 +39,6 @@ class SqliteJournal(SqliteStore):
 
     SCHEMA = _SCHEMA
     LABEL = "write journal"
-    HINT = "check that the file is writable and not corrupt"
 
     def __init__(self, path: Path, *, types: TypeRegistry = BUILTIN_REGISTRY) -> None:
         """`types`: the memory types its intents' records are read as (those of types

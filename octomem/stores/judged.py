@@ -23,12 +23,8 @@ VERDICTS_MAX = 64  # filters' verdicts kept per entry; past it, that entry's sta
 class Judged:
     """entry id -> (its JSON, the record parsed from it, verdict per filter key)."""
 
-    def __init__(self, max_entries: int = JUDGED_MAX) -> None:
-        self.max_entries = max_entries
+    def __init__(self) -> None:
         self._entries: dict[str, tuple[str, MemoryBase, dict[Any, bool]]] = {}
-
-    def __len__(self) -> int:
-        return len(self._entries)
 
     def matches(
         self,
@@ -43,7 +39,7 @@ class Judged:
         `payload`."""
         known = self._entries.get(entry_id)
         if known is None or known[0] != payload:
-            if len(self._entries) >= self.max_entries:
+            if len(self._entries) >= JUDGED_MAX:
                 self._entries.clear()
             known = (payload, parse(), {})
             self._entries[entry_id] = known

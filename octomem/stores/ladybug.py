@@ -311,8 +311,7 @@ class LadybugGraphStore(CypherGraphStore):
     """
 
     def __init__(self, path: Path) -> None:
-        self._dir = Path(path).expanduser().resolve()
-        self._file = self._dir / DB_FILE
+        self._file = Path(path).expanduser().resolve() / DB_FILE
         self._db = LadybugSession(self._file)
         # one project per graph directory: the default namespace
         super().__init__(self._db, LADYBUG, Namespace())

@@ -154,26 +154,8 @@ class Neo4jGraphStore(CypherGraphStore):
     and lease key is kept in it (`graph_common.Namespace`), reset included.
     """
 
-    def __init__(
-        self,
-        uri: str,
-        user: str,
-        password: str,
-        *,
-        database: str | None = None,
-        namespace: str = "",
-    ) -> None:
-        ns = Namespace(namespace)  # checked before a driver is made
-        self._setup(Neo4jClient(uri, user, password, database=database), ns)
-
-    @classmethod
-    def on(cls, client: Neo4jClient, *, namespace: str = "") -> Neo4jGraphStore:
+    def __init__(self, client: Neo4jClient, *, namespace: str = "") -> None:
         """A graph store on a connection the other server stores share."""
-        store = cls.__new__(cls)
-        store._setup(client, Namespace(namespace))
-        return store
-
-    def _setup(self, client: Neo4jClient, namespace: Namespace) -> None:
         self._db = client
         self._clock = ServerClock()
         # the erasure counts of the leases this store's process holds, read as each was
@@ -183,7 +165,7 @@ class Neo4jGraphStore(CypherGraphStore):
         self._held: dict[str, tuple[int, float]] = {}
         self._released: set[tuple[str, str]] = set()  # (lease key, owner): `release_later`
         self._quiet: set[str] = set()  # leases taken with no intent journaled: `no_leftovers`
-        super().__init__(BoltSession(client), BOLT, namespace)
+        super().__init__(BoltSession(client), BOLT, Namespace(namespace))
 
     @property
     def location(self) -> str:

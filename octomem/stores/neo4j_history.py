@@ -23,8 +23,6 @@ from octomem.stores.fence import Fence
 from octomem.stores.neo4j_client import ServerStore
 
 _IDS = 1_000  # memory ids per statement (each transaction stays small)
-# ArcadeDB fails a LIMIT of 2**31 - 1 or more; no log holds that many events of one user
-_MAX_LIMIT = 2**31 - 2
 
 _SCHEMA = (
     "CREATE CONSTRAINT octomem_history_key IF NOT EXISTS "
@@ -53,7 +51,6 @@ _FOR_USER: LiteralString = (
     "MATCH (h:OctomemHistory) WHERE h.user = $user AND h.ns = $ns "
     "RETURN h.body AS body ORDER BY h.at, h.seq"
 )
-_FOR_USER_UP_TO: LiteralString = _FOR_USER + " LIMIT $limit"
 _USER_IDS: LiteralString = (
     "MATCH (h:OctomemHistory) WHERE h.ns = $ns RETURN DISTINCT h.user AS user"
 )
@@ -118,16 +115,9 @@ class Neo4jHistoryStore(ServerStore):
         )
         return _events(rows)
 
-    async def for_user(
-        self, user_id: str | None, *, limit: int | None = None
-    ) -> list[HistoryEvent]:
-        if limit is not None and limit <= 0:
-            return []
-        params: dict[str, Any] = {"user": self._ns.user(user_id), "ns": self._ns.project}
-        query = _FOR_USER
-        if limit is not None:
-            query, params["limit"] = _FOR_USER_UP_TO, min(limit, _MAX_LIMIT)
-        rows = await self._query("for_user", query, write=False, **params)
+    async def for_user(self, user_id: str | None) -> list[HistoryEvent]:
+        user, ns = self._ns.user(user_id), self._ns.project
+        rows = await self._query("for_user", _FOR_USER, write=False, user=user, ns=ns)
         return _events(rows)
 
     async def user_ids(self) -> list[str | None]:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-from datetime import UTC, datetime
 from typing import LiteralString
 
 from octomem import offload
@@ -59,8 +58,7 @@ _DROP: LiteralString = (
 )
 _PENDING: LiteralString = (
     "MATCH (i:OctomemIntent) WHERE i.ns = $ns "
-    "RETURN i.key AS key, i.users AS users, i.owner AS owner, i.created AS created "
-    "ORDER BY i.seq, i.key"
+    "RETURN i.key AS key, i.users AS users ORDER BY i.seq, i.key"
 )
 _BODIES: LiteralString = (
     "UNWIND $keys AS k MATCH (i:OctomemIntent {key: k}) RETURN i.key AS key, i.body AS body"
@@ -80,10 +78,9 @@ def this_process() -> str:
 
 class Neo4jJournal(ServerStore):
     """Write-ahead intents on a Neo4j (or Bolt + Cypher) server; see
-    `octomem.stores.base.Journal` and this module's docstring.
-
-    `owner` names the host and process its intents are begun by (default: this process's
-    host name and pid, taken at each `begin`, so a forked worker names itself)."""
+    `octomem.stores.base.Journal` and this module's docstring. Its intents' `owner` is
+    this process's host name and pid, taken at each `begin` (a forked worker names
+    itself)."""
 
     WHAT = "journal"
     SCHEMA = _SCHEMA
@@ -93,14 +90,12 @@ class Neo4jJournal(ServerStore):
         client: Neo4jClient,
         *,
         namespace: str = "",
-        owner: str | None = None,
         types: TypeRegistry = BUILTIN_REGISTRY,
     ) -> None:
         """`types`: the memory types its intents' records are read as (those of types
         it lacks - another Orchestrator's agents' - as `CustomMemory`)."""
         super().__init__(client, namespace=namespace)
         self._types = types
-        self._owner = owner
 
     def _part_key(self, intent_id: str, index: int) -> str:
         return f"{self._ns.key(intent_id)}{SEPARATOR}{index}"
@@ -115,7 +110,7 @@ class Neo4jJournal(ServerStore):
             "id": intent.id,
             "users": json.dumps(intent.user_ids()),
             "body": body,
-            "owner": self._owner or this_process(),
+            "owner": this_process(),
         }
 
         await self._deferred("begin", [(_BEGIN, params)], fence=fence)
@@ -160,18 +155,6 @@ class Neo4jJournal(ServerStore):
             WriteIntent.model_validate_json(body, context=self._types.reading_context)
             for body in await self._call("pending", read, write=False)
         ]
-
-    async def owners(self) -> dict[str, tuple[str, datetime]]:
-        """Intent id -> (owner, when it was begun, by the server's clock) of every pending
-        intent, oldest first."""
-        rows = await self._query("owners", _PENDING, write=False, ns=self._ns.project)
-        return {
-            self._ns.strip(row["key"]): (
-                row["owner"],
-                datetime.fromtimestamp(int(row["created"]) / 1000, UTC),
-            )
-            for row in rows
-        }
 
     async def is_pending(self, intent_id: str) -> bool:
         rows = await self._query(

@@ -81,7 +81,7 @@ def open_stores(settings: Settings, types: TypeRegistry, embedder: str) -> Store
     namespace = settings.namespace
     return Stores(
         vector,
-        Neo4jGraphStore.on(client, namespace=namespace),
+        Neo4jGraphStore(client, namespace=namespace),
         Neo4jHistoryStore(client, namespace=namespace),
         Neo4jJournal(client, namespace=namespace, types=types),
         GraphKeywordStore(client, namespace=namespace),

@@ -23,19 +23,15 @@ MEMO_MAX = 5_000
 class Memo:
     """Records parsed by the reads given it, by id, with their JSON."""
 
-    def __init__(self, max_records: int = MEMO_MAX) -> None:
-        self.max_records = max_records
+    def __init__(self) -> None:
         self._records: dict[str, tuple[str, MemoryBase]] = {}
-
-    def __len__(self) -> int:
-        return len(self._records)
 
     def record(self, entry_id: str, payload: str, parse: Callable[[str], MemoryBase]) -> MemoryBase:
         known = self._records.get(entry_id)
         if known is not None and known[0] == payload:
             return known[1]
         found = parse(payload)
-        if len(self._records) >= self.max_records:
+        if len(self._records) >= MEMO_MAX:
             self._records.clear()
         self._records[entry_id] = (payload, found)
         return found

@@ -105,11 +105,6 @@ class RecordCache:
         """What the cached records hold, by `entry_bytes`."""
         return self._records.nbytes
 
-    @property
-    def vector_bytes(self) -> int:
-        """What the cached vectors hold, by `entry_bytes`."""
-        return self._vectors.nbytes
-
     def lookup(self, collection: str, ids: Iterable[str]) -> dict[str, str]:
         """The cached JSON of those ids that are cached."""
         with self._lock:

@@ -44,13 +44,11 @@ class Watch:
             with self._lock:
                 self._calls.pop(key, None)
 
-    def overdue(self, margin_s: float | None = None) -> float:
-        """How long the most overdue call is past its bound and `margin_s` (`MARGIN_S`
-        unless given) - 0: none is."""
-        margin_s = MARGIN_S if margin_s is None else margin_s
+    def overdue(self) -> float:
+        """How long the most overdue call is past its bound and `MARGIN_S` - 0: none is."""
         now = time.monotonic()
         with self._lock:
-            late = [now - began - bound - margin_s for began, bound in self._calls.values()]
+            late = [now - began - bound - MARGIN_S for began, bound in self._calls.values()]
         return max([0.0, *late])
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,10 +24,11 @@ from typing import TypeVar
 
 import pytest
 
-from octomem.models import Entity, Relation
+from octomem.models import Entity, MemoryType, Relation
 from octomem.stores.base import GraphStore
 from octomem.stores.ladybug import LadybugGraphStore
 from octomem.stores.neo4j import Neo4jGraphStore
+from octomem.stores.neo4j_client import Neo4jClient
 
 NEO4J_URI = os.environ.get("OCTOMEM_NEO4J_URI")
 NEO4J_USER = os.environ.get("OCTOMEM_NEO4J_USER", "neo4j")
@@ -83,6 +84,19 @@ class Graph:
         return self.backend != "neo4j" or NEO4J_ALLOW_RESET
 
 
+async def near(
+    store: GraphStore,
+    user_id: str | None,
+    entities: Sequence[Entity],
+    *,
+    hops: int = 1,
+    limit: int = 50,
+) -> list[tuple[str, MemoryType, int]]:
+    """The memories `memories_for_names` finds near these entities, by their names."""
+    names = [e.name for e in entities]
+    return (await store.memories_for_names(user_id, names, hops=hops, limit=limit))[1]
+
+
 def mine(g: Graph, items: list[T]) -> list[T]:
     """Entities or relations created by this test (a shared Neo4j server holds other data)."""
     return [x for x in items if x.id.startswith(g.prefix)]
@@ -129,7 +143,7 @@ async def open_graph(
         uri, user, password, database = server
 
         def factory() -> GraphStore:
-            return Neo4jGraphStore(uri, user, password, database=database)
+            return Neo4jGraphStore(Neo4jClient(uri, user, password, database=database))
 
     store = factory()
     await store.init()

@@ -70,19 +70,19 @@ class LogBackend:
             store = Neo4jHistoryStore(self.client(), namespace=ns)
         return await self._opened(store, ns)
 
-    async def journal(self, namespace: str | None = None, owner: str | None = None) -> Journal:
+    async def journal(self, namespace: str | None = None) -> Journal:
         ns = self.namespace if namespace is None else namespace
         store: Journal
         if self.server is None:
             store = SqliteJournal(self.tmp / f"{ns}-journal.sqlite")
         else:
-            store = Neo4jJournal(self.client(), namespace=ns, owner=owner)
+            store = Neo4jJournal(self.client(), namespace=ns)
         return await self._opened(store, ns)
 
     async def fences(self) -> tuple[fence.Fence, fence.Fence]:
         """(stale, live): the fence of a writer whose lease expired and passed to another
         writer, and that other writer's."""
-        graph = Neo4jGraphStore.on(self.client(), namespace=self.namespace)
+        graph = Neo4jGraphStore(self.client(), namespace=self.namespace)
         try:
             stale = await graph.acquire_lease("scope", "writer-a", 0.05)
             live = 0

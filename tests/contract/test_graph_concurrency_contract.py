@@ -22,7 +22,7 @@ from octomem.stores import fence, gather
 from octomem.stores.base import GraphStore, MemoryLink
 from octomem.stores.fence import Fence, LeaseLostError
 from octomem.stores.neo4j_batch import Answered
-from tests.contract.graph_backends import Graph
+from tests.contract.graph_backends import Graph, near
 
 HOUR = 3600.0
 ROUNDS = 20
@@ -153,7 +153,7 @@ async def test_a_gathered_write_with_a_relation_to_a_missing_entity_stores_nothi
                 [MemoryLink(memory, MemoryType.SEMANTIC, u, [a.id])], fence=held
             )
     assert await graph.store.find_entities(u, ["A", "B"]) == []
-    assert await graph.store.relations(u, include_invalid=True) == []
+    assert await graph.store.relations(u) == []
     assert memory not in await graph.store.memory_ids()
     await graph.store.release_lease(key, "alice")
 
@@ -258,7 +258,7 @@ async def test_concurrent_writers_of_the_same_nodes_all_succeed(graph: Graph) ->
             assert sorted(await graph.store.find_entities(u, names), key=lambda e: e.id) == sorted(
                 entities, key=lambda e: e.id
             )
-            assert await other.memories_for_entities(u, ids, hops=0) == [
+            assert await near(other, u, entities, hops=0) == [
                 (link.memory_id, MemoryType.SEMANTIC, 0)
             ]
     finally:
@@ -286,18 +286,18 @@ async def test_gathered_relations_all_missing_replaced_or_bad_after_good(graph: 
         await graph.store.upsert_entities([a, b], fence=held)
         await graph.store.upsert_relations([graph.rel("ok", a, "knows", b)], fence=held)
         await graph.store.upsert_relations([graph.rel("ok", a, "likes", b)], fence=held)
-    rels = await graph.store.relations(u, include_invalid=True)
+    rels = await graph.store.relations(u)
     assert [r.predicate for r in rels] == ["likes"], rels  # the second replaced the first
     async with gather.gathered(held):
         await graph.store.upsert_relations([graph.rel("ok", a, "loves", b)], fence=held)
-    rels = await graph.store.relations(u, include_invalid=True)
+    rels = await graph.store.relations(u)
     assert [r.predicate for r in rels] == ["loves"], rels
     # 3. a good upsert then a bad one in one gathering: nothing of either
     with pytest.raises(InvalidInputError, match="do not exist"):
         async with gather.gathered(held):
             await graph.store.upsert_relations([graph.rel("ok2", a, "knows", b)], fence=held)
             await graph.store.upsert_relations([graph.rel("bad2", b, "knows", ghost)], fence=held)
-    rels = await graph.store.relations(u, include_invalid=True)
+    rels = await graph.store.relations(u)
     assert [r.predicate for r in rels] == ["loves"], rels
     await graph.store.release_lease(key, "alice")
 

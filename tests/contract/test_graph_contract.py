@@ -24,7 +24,9 @@ from octomem.models import Entity, MemoryType
 from octomem.stores.base import GraphStore, MemoryLink
 from octomem.stores.ladybug import DB_FILE, LadybugGraphStore
 from octomem.stores.neo4j import Neo4jGraphStore
-from tests.contract.graph_backends import Graph, mine
+from octomem.stores.neo4j_client import Neo4jClient
+from tests.contract.graph_backends import Graph, mine, near
+from tests.invariants import relations_of
 
 HOSTILE = "x'\"`}) DETACH DELETE n //`; MATCH (m) DETACH DELETE m; \\ $u {id: 1}"
 SEM = MemoryType.SEMANTIC
@@ -61,10 +63,10 @@ async def test_relation_upsert_is_idempotent_and_replaces(graph: Graph) -> None:
     r = graph.rel("r1", a, "knows", b, fact="A knows B", memory_id=graph.id("m1"))
     await graph.store.upsert_relations([r])
     await graph.store.upsert_relations([r, r])
-    assert await graph.store.relations(u) == [r]
+    assert await relations_of(graph.store, u) == [r]
     moved = r.model_copy(update={"object_id": c.id, "fact": "A knows C"})
     await graph.store.upsert_relations([moved])
-    assert await graph.store.relations(u) == [moved]
+    assert await relations_of(graph.store, u) == [moved]
 
 
 async def test_a_relation_upserted_with_other_ends_replaces_its_edge(graph: Graph) -> None:
@@ -77,19 +79,19 @@ async def test_a_relation_upserted_with_other_ends_replaces_its_edge(graph: Grap
     await graph.store.upsert_relations([r, graph.rel("r2", a, "knows", c)])
     subject = r.model_copy(update={"subject_id": c.id, "fact": "C knows B"})
     await graph.store.upsert_relations([subject])
-    assert [x.id for x in await graph.store.relations(u, subject_id=a.id)] == [graph.id("r2")]
-    assert await graph.store.relations(u, subject_id=c.id) == [subject]
+    assert [x.id for x in await relations_of(graph.store, u, subject_id=a.id)] == [graph.id("r2")]
+    assert await relations_of(graph.store, u, subject_id=c.id) == [subject]
     both = r.model_copy(update={"subject_id": d.id, "object_id": a.id})
     await graph.store.upsert_relations([both])
-    assert [x.id for x in await graph.store.relations(u, subject_id=c.id)] == []
-    assert await graph.store.relations(u, subject_id=d.id) == [both]
+    assert [x.id for x in await relations_of(graph.store, u, subject_id=c.id)] == []
+    assert await relations_of(graph.store, u, subject_id=d.id) == [both]
     when = datetime(2025, 1, 1, tzinfo=UTC)
     await graph.store.invalidate_relation(r.id, when)
     invalid = both.model_copy(update={"invalid_at": when})
-    assert await graph.store.relations(u, subject_id=d.id, include_invalid=True) == [invalid]
-    assert len(mine(graph, await graph.store.relations(u, include_invalid=True))) == 2
+    assert await relations_of(graph.store, u, subject_id=d.id, include_invalid=True) == [invalid]
+    assert len(mine(graph, await graph.store.relations(u))) == 2
     assert (await graph.store.forget(u, [graph.id("m1")])).relations == 1
-    assert [x.id for x in await graph.store.relations(u, include_invalid=True)] == [graph.id("r2")]
+    assert [x.id for x in await graph.store.relations(u)] == [graph.id("r2")]
     with pytest.raises(NotFoundError):
         await graph.store.invalidate_relation(r.id, when)
 
@@ -103,7 +105,7 @@ async def test_relation_with_missing_entity_is_rejected_atomically(graph: Graph)
         await graph.store.upsert_relations(
             [graph.rel("ok", a, "knows", b), graph.rel("bad", a, "knows", ghost)]
         )
-    assert await graph.store.relations(u, include_invalid=True) == []
+    assert await graph.store.relations(u) == []
 
 
 async def test_invalidate_keeps_edge(graph: Graph) -> None:
@@ -114,15 +116,15 @@ async def test_invalidate_keeps_edge(graph: Graph) -> None:
     await graph.store.upsert_relations([r])
     when = datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=UTC)
     await graph.store.invalidate_relation(r.id, when)
-    assert await graph.store.relations(u) == []
-    [kept] = await graph.store.relations(u, include_invalid=True)
+    assert await relations_of(graph.store, u) == []
+    [kept] = await graph.store.relations(u)
     assert kept.id == r.id and kept.invalid_at == when and not kept.is_current
     assert kept.valid_at == r.valid_at
     with pytest.raises(NotFoundError):
         await graph.store.invalidate_relation(graph.id("nope"), when)
 
 
-async def test_relations_filters(graph: Graph) -> None:
+async def test_relations_are_the_users_every_one_oldest_first(graph: Graph) -> None:
     u = graph.user("a")
     a, b, c = (graph.entity(n, u) for n in ("A", "B", "C"))
     await graph.store.upsert_entities([a, b, c])
@@ -131,11 +133,11 @@ async def test_relations_filters(graph: Graph) -> None:
     r2 = graph.rel("r2", a, "likes", c, created_at=t0 + timedelta(seconds=1))
     r3 = graph.rel("r3", b, "knows", c, created_at=t0 + timedelta(seconds=2))
     await graph.store.upsert_relations([r3, r1, r2])
-    assert [r.id for r in await graph.store.relations(u)] == [r1.id, r2.id, r3.id]
-    assert [r.id for r in await graph.store.relations(u, subject_id=a.id)] == [r1.id, r2.id]
-    assert [r.id for r in await graph.store.relations(u, predicate="knows")] == [r1.id, r3.id]
-    got = await graph.store.relations(u, subject_id=a.id, predicate="knows")
-    assert [r.id for r in got] == [r1.id]
+    await graph.store.invalidate_relation(r2.id, t0 + timedelta(days=1))
+    got = await graph.store.relations(u)
+    assert [r.id for r in got] == [r1.id, r2.id, r3.id]
+    assert [r.invalid_at is not None for r in got] == [False, True, False]
+    assert await graph.store.relations(graph.user("b")) == []
 
 
 async def test_find_entities_case_insensitive_and_user_scoped(graph: Graph) -> None:
@@ -160,22 +162,22 @@ async def test_link_memory_replaces_mentions(graph: Graph) -> None:
     m = graph.id("m1")
     await graph.store.link_memories([MemoryLink(m, SEM, u, [a.id, b.id])])
     await graph.store.link_memories([MemoryLink(m, SEM, u, [a.id, b.id])])  # idempotent
-    assert await graph.store.memories_for_entities(u, [a.id, b.id], hops=0) == [(m, SEM, 0)]
+    assert await near(graph.store, u, [a, b], hops=0) == [(m, SEM, 0)]
     await graph.store.link_memories(
         [MemoryLink(m, SEM, u, [b.id, c.id, graph.id("missing"), other.id])]
     )
-    assert await graph.store.memories_for_entities(u, [a.id], hops=0) == []
-    assert await graph.store.memories_for_entities(u, [c.id], hops=0) == [(m, SEM, 0)]
-    assert await graph.store.memories_for_entities(v, [other.id], hops=0) == []
+    assert await near(graph.store, u, [a], hops=0) == []
+    assert await near(graph.store, u, [c], hops=0) == [(m, SEM, 0)]
+    assert await near(graph.store, v, [other], hops=0) == []
     await graph.store.link_memories([MemoryLink(m, MemoryType.KNOWLEDGE, u, [])])
-    assert await graph.store.memories_for_entities(u, [b.id, c.id], hops=0) == []
+    assert await near(graph.store, u, [b, c], hops=0) == []
     # one memory twice in a batch (added, then superseded in one process): the last wins
     await graph.store.link_memories([MemoryLink(m, SEM, u, [a.id]), MemoryLink(m, SEM, u, [c.id])])
-    assert await graph.store.memories_for_entities(u, [a.id], hops=0) == []
-    assert await graph.store.memories_for_entities(u, [c.id], hops=0) == [(m, SEM, 0)]
+    assert await near(graph.store, u, [a], hops=0) == []
+    assert await near(graph.store, u, [c], hops=0) == [(m, SEM, 0)]
 
 
-async def test_memories_for_entities_distances(graph: Graph) -> None:
+async def test_memories_for_names_distances(graph: Graph) -> None:
     u = graph.user("a")
     a, b, c, d = (graph.entity(n, u) for n in ("A", "B", "C", "D"))
     await graph.store.upsert_entities([a, b, c, d])
@@ -189,22 +191,26 @@ async def test_memories_for_entities_distances(graph: Graph) -> None:
     await graph.store.link_memories(links)  # several memories in one call
     await graph.store.link_memories([])
 
-    assert await graph.store.memories_for_entities(u, [a.id], hops=0) == sorted(
+    assert await near(graph.store, u, [a], hops=0) == sorted(
         [(m["a"], SEM, 0), (m["x"], MemoryType.EPISODIC, 0)]
     )
-    got = await graph.store.memories_for_entities(u, [a.id], hops=2)
+    got = await near(graph.store, u, [a], hops=2)
     expected = [*sorted([(m["a"], SEM, 0), (m["x"], MemoryType.EPISODIC, 0)]), (m["b"], SEM, 1)]
     assert got == [*expected, (m["c"], SEM, 2)]
-    assert await graph.store.memories_for_entities(u, [a.id], hops=1) == expected
-    assert await graph.store.memories_for_entities(u, [a.id], hops=2, limit=3) == expected
-    assert [x[2] for x in await graph.store.memories_for_entities(u, [a.id], hops=5)] == [
+    assert await near(graph.store, u, [a], hops=1) == expected
+    assert await near(graph.store, u, [a], hops=2, limit=3) == expected
+    assert [x[2] for x in await near(graph.store, u, [a], hops=5)] == [
         0,
         0,
         1,
         2,
         3,
     ]
-    assert await graph.store.memories_for_entities(u, [], hops=2) == []
+    assert await near(graph.store, u, [], hops=2) == []
+    assert await graph.store.memories_for_names(u, ["a", "nobody"], hops=0) == (
+        [a.id],
+        sorted([(m["a"], SEM, 0), (m["x"], MemoryType.EPISODIC, 0)]),
+    )
 
 
 async def test_invalid_relations_are_not_traversed(graph: Graph) -> None:
@@ -213,14 +219,14 @@ async def test_invalid_relations_are_not_traversed(graph: Graph) -> None:
     await graph.store.upsert_entities([a, b, c])
     await graph.store.upsert_relations([graph.rel("ab", a, "p", b), graph.rel("bc", b, "p", c)])
     await graph.store.link_memories([MemoryLink(graph.id("mc"), SEM, u, [c.id])])
-    assert await graph.store.memories_for_entities(u, [a.id], hops=2) == [(graph.id("mc"), SEM, 2)]
+    assert await near(graph.store, u, [a], hops=2) == [(graph.id("mc"), SEM, 2)]
     await graph.store.invalidate_relation(graph.id("bc"), datetime.now(UTC))
-    assert await graph.store.memories_for_entities(u, [a.id], hops=2) == []
+    assert await near(graph.store, u, [a], hops=2) == []
     # An edge upserted already invalid is not traversed either.
     await graph.store.upsert_relations(
         [graph.rel("ac", a, "p", c, invalid_at=datetime(2023, 1, 1, tzinfo=UTC))]
     )
-    assert await graph.store.memories_for_entities(u, [a.id], hops=2) == []
+    assert await near(graph.store, u, [a], hops=2) == []
 
 
 async def test_user_isolation(graph: Graph) -> None:
@@ -231,13 +237,13 @@ async def test_user_isolation(graph: Graph) -> None:
     await graph.store.upsert_relations([graph.rel("u-ab", ua, "p", ub)])
     await graph.store.link_memories([MemoryLink(graph.id("mu"), SEM, u, [ub.id])])
     await graph.store.link_memories([MemoryLink(graph.id("mv"), SEM, v, [vb.id])])
-    assert [r.id for r in await graph.store.relations(u)] == [graph.id("u-ab")]
-    assert await graph.store.relations(v) == []
-    assert await graph.store.memories_for_entities(u, [ua.id], hops=1) == [(graph.id("mu"), SEM, 1)]
-    assert await graph.store.memories_for_entities(v, [va.id], hops=1) == []
-    # Another user's entity ids give nothing, whatever links exist.
-    assert await graph.store.memories_for_entities(v, [ua.id, ub.id], hops=2) == []
-    assert await graph.store.memories_for_entities(u, [vb.id], hops=2) == []
+    assert [r.id for r in await relations_of(graph.store, u)] == [graph.id("u-ab")]
+    assert await relations_of(graph.store, v) == []
+    assert await near(graph.store, u, [ua], hops=1) == [(graph.id("mu"), SEM, 1)]
+    assert await near(graph.store, v, [va], hops=1) == []
+    # Names find the user's own entities only, whatever links another user's have.
+    assert await near(graph.store, v, [ua, ub], hops=2) == [(graph.id("mv"), SEM, 0)]
+    assert await near(graph.store, u, [vb], hops=2) == [(graph.id("mu"), SEM, 0)]
 
 
 async def test_user_none(graph: Graph) -> None:
@@ -247,8 +253,9 @@ async def test_user_none(graph: Graph) -> None:
     await graph.store.upsert_relations([r])
     await graph.store.link_memories([MemoryLink(graph.id("m"), SEM, None, [b.id])])
     assert mine(graph, await graph.store.find_entities(None, ["a", "b"])) == [a, b]
-    assert mine(graph, await graph.store.relations(None)) == [r]
-    assert await graph.store.memories_for_entities(None, [a.id]) == [(graph.id("m"), SEM, 1)]
+    assert mine(graph, await relations_of(graph.store, None)) == [r]
+    found = await near(graph.store, None, [a])  # a shared server has other tests' None user
+    assert [x for x in found if x[0].startswith(graph.prefix)] == [(graph.id("m"), SEM, 1)]
     assert await graph.store.find_entities(graph.user("a"), ["a"]) == []
 
 
@@ -260,7 +267,7 @@ async def test_delete_memory(graph: Graph) -> None:
         await graph.store.link_memories([MemoryLink(graph.id(name), SEM, u, [a.id])])
     await graph.store.delete_memory(graph.id("m1"))
     await graph.store.delete_memory(graph.id("never-existed"))
-    assert await graph.store.memories_for_entities(u, [a.id]) == [(graph.id("m2"), SEM, 0)]
+    assert await near(graph.store, u, [a]) == [(graph.id("m2"), SEM, 0)]
     assert await graph.store.find_entities(u, ["a"]) == [a]  # entities stay
 
 
@@ -286,10 +293,10 @@ async def test_forget_of_memories_takes_their_edges_and_the_entities_left_alone(
     )
     forgotten = await graph.store.forget(u, [graph.id("m1")])
     assert (forgotten.memories, forgotten.relations, forgotten.entities) == (1, 1, 1)
-    assert mine(graph, await graph.store.relations(u)) == [kept]
+    assert mine(graph, await relations_of(graph.store, u)) == [kept]
     assert mine(graph, await graph.store.find_entities(u, ["a", "b", "c", "d"])) == [b, c, d]
     assert mine(graph, await graph.store.find_entities(v, ["a"])) == [lone]
-    assert await graph.store.memories_for_entities(u, [b.id]) == [(graph.id("m3"), SEM, 0)]
+    assert await near(graph.store, u, [b]) == [(graph.id("m3"), SEM, 0)]
 
 
 async def test_erasures_count_per_key_and_start_at_zero(graph: Graph) -> None:
@@ -333,8 +340,8 @@ async def test_reset(graph: Graph) -> None:
     await graph.store.count_erasure(lease)
     await graph.store.reset()
     assert await graph.store.find_entities(u, ["a", "b"]) == []
-    assert await graph.store.relations(u, include_invalid=True) == []
-    assert await graph.store.memories_for_entities(u, [a.id]) == []
+    assert await graph.store.relations(u) == []
+    assert await near(graph.store, u, [a]) == []
     assert await graph.store.memory_ids() == {}
     assert await graph.store.all_relations() == []
     assert not await graph.store.acquire_lease(lease, "other", 3600)  # leases survive reset
@@ -359,7 +366,7 @@ async def test_datetimes_round_trip_as_utc(graph: Graph) -> None:
     )
     await graph.store.upsert_relations([r])
     await graph.store.invalidate_relation(r.id, datetime(2025, 1, 1, 1, 0, tzinfo=plus2))
-    [got] = await graph.store.relations(u, include_invalid=True)
+    [got] = await graph.store.relations(u)
     for value in (got.valid_at, got.invalid_at, got.created_at):
         assert value is not None and value.utcoffset() == timedelta(0)
     assert got.valid_at == datetime(2024, 3, 1, 10, 30, 15, 654321, tzinfo=UTC)
@@ -379,10 +386,8 @@ async def test_hostile_strings_are_stored_verbatim(graph: Graph) -> None:
     )
     assert await graph.store.find_entities(u, [HOSTILE.upper()]) == [evil]
     assert await graph.store.find_entities(u, ["canary"]) == [canary]
-    assert await graph.store.relations(u, subject_id=evil.id, predicate=HOSTILE) == [r]
-    assert await graph.store.memories_for_entities(u, [evil.id]) == [
-        (graph.id(f"m{HOSTILE}"), SEM, 0)
-    ]
+    assert await relations_of(graph.store, u, subject_id=evil.id, predicate=HOSTILE) == [r]
+    assert await near(graph.store, u, [evil]) == [(graph.id(f"m{HOSTILE}"), SEM, 0)]
     await graph.store.invalidate_relation(r.id, datetime.now(UTC))
     await graph.store.delete_memory(HOSTILE)
     assert await graph.store.find_entities(u, ["canary", HOSTILE]) == sorted(
@@ -407,7 +412,8 @@ async def test_location_tells_graphs_apart(tmp_path: Path) -> None:
     assert LadybugGraphStore(tmp_path / "a").location != LadybugGraphStore(tmp_path / "b").location
     assert str(tmp_path / "a") in LadybugGraphStore(tmp_path / "a").location
     uri = "bolt://127.0.0.1:1"
-    one, two = Neo4jGraphStore(uri, "u", "p"), Neo4jGraphStore(uri, "u", "p", database="other")
+    one = Neo4jGraphStore(Neo4jClient(uri, "u", "p"))
+    two = Neo4jGraphStore(Neo4jClient(uri, "u", "p", database="other"))
     assert uri in one.location and "other" in two.location and one.location != two.location
     await one.close()
     await two.close()
@@ -534,7 +540,7 @@ async def test_ladybug_locked_by_another_process(tmp_path: Path) -> None:
 
 async def test_neo4j_unreachable_server_raises_store_unavailable() -> None:
     """A server that cannot be reached is an error that may pass: retry later."""
-    store = Neo4jGraphStore("bolt://127.0.0.1:1", "neo4j", "secret")
+    store = Neo4jGraphStore(Neo4jClient("bolt://127.0.0.1:1", "neo4j", "secret"))
     with pytest.raises(StoreUnavailableError, match=r"bolt://127\.0\.0\.1:1.*server is running"):
         await store.init()
     await store.close()
@@ -542,4 +548,4 @@ async def test_neo4j_unreachable_server_raises_store_unavailable() -> None:
 
 def test_neo4j_bad_uri_raises_configuration_error() -> None:
     with pytest.raises(ConfigurationError, match="Invalid Neo4j URI"):
-        Neo4jGraphStore("nope://x", "neo4j", "secret")
+        Neo4jClient("nope://x", "neo4j", "secret")

@@ -16,7 +16,9 @@ from octomem.models import MemoryType
 from octomem.stores.base import MemoryLink
 from octomem.stores.graph_common import SEPARATOR
 from octomem.stores.neo4j import Neo4jGraphStore
-from tests.contract.graph_backends import BACKENDS, Graph, open_graph
+from octomem.stores.neo4j_client import Neo4jClient
+from tests.contract.graph_backends import BACKENDS, Graph, near, open_graph
+from tests.invariants import relations_of
 
 WHEN = datetime(2024, 1, 1, tzinfo=UTC)
 SERVERS = [b for b in BACKENDS if b != "ladybug"]
@@ -36,9 +38,8 @@ async def stores(
         try:
             for name in ("a", "b"):
                 namespace = f"{g.prefix}{name}"
-                opened[name] = Neo4jGraphStore(
-                    uri, user, password, database=database, namespace=namespace
-                )
+                client = Neo4jClient(uri, user, password, database=database)
+                opened[name] = Neo4jGraphStore(client, namespace=namespace)
                 await opened[name].init()
             yield g, opened
         finally:
@@ -64,8 +65,8 @@ async def _fill(g: Graph, store: Neo4jGraphStore, fact: str) -> None:
 async def _view(g: Graph, store: Neo4jGraphStore) -> tuple[object, ...]:
     user = g.user("alice")
     entities = await store.find_entities(user, ["Alice", "Paris"])
-    relations = await store.relations(user, include_invalid=True)
-    linked = await store.memories_for_entities(user, [e.id for e in entities])
+    relations = await store.relations(user)
+    linked = await near(store, user, entities)
     nodes = {i: u for i, u in (await store.memory_ids()).items() if i.startswith(g.prefix)}
     every = [r for r in await store.all_relations() if r.id.startswith(g.prefix)]
     owners = await store.entity_owners([e.id for e in entities])
@@ -157,5 +158,5 @@ async def test_an_id_cannot_name_another_namespace(
         await g.store.invalidate_relation(f"{g.prefix}a{SEPARATOR}{g.id('lives')}", WHEN)
     assert _facts(await _view(g, spaces["a"])) == ["fact of a"]
     assert (await _view(g, spaces["a"]))[3] == {g.id("kg_1"): g.user("alice")}
-    relations = await spaces["a"].relations(g.user("alice"), include_invalid=True)
+    relations = await relations_of(spaces["a"], g.user("alice"), include_invalid=True)
     assert [r.invalid_at for r in relations] == [None]

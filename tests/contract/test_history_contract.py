@@ -104,8 +104,6 @@ async def test_for_user(store: HistoryStore) -> None:
     n1 = ev("sem_d", 3, user=None)
     await store.record([a1, b1, n1, a2])
     assert await store.for_user("alice") == [a2, a1]
-    assert await store.for_user("alice", limit=1) == [a2]
-    assert await store.for_user("alice", limit=0) == []
     assert await store.for_user("bob") == [b1]
     assert await store.for_user(None) == [n1]
     assert await store.for_user("carol") == []

@@ -22,6 +22,7 @@ from octomem.models import (
     WriteIntent,
     stable_hash,
 )
+from octomem.stores import neo4j_journal
 from octomem.stores.base import Journal
 from octomem.stores.fence import LeaseLostError
 from octomem.stores.neo4j_journal import Neo4jJournal, this_process
@@ -189,7 +190,7 @@ async def test_reset_and_compact(journal: Journal) -> None:
 async def test_two_stores_on_one_journal_see_each_others_intents(log: LogBackend) -> None:
     """Two hosts (or processes) on one journal: what one begins, the other lists, reads
     the parts of and can finish; the order is the order begun, whichever began it."""
-    host_a, host_b = await log.journal(owner="host-a"), await log.journal(owner="host-b")
+    host_a, host_b = await log.journal(), await log.journal()
     first, second = intent("1", "alice", parts=1), intent("2", "bob")
     await host_a.begin(first)
     await host_a.add_part(first.id, 0, IntentPart(writes=[change("alice", 5)]))
@@ -243,16 +244,33 @@ async def server(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
         yield backend
 
 
-async def test_intents_keep_their_owner_and_time(server: LogBackend) -> None:
-    named, this = await server.journal(owner="host-a:12"), await server.journal()
-    assert isinstance(named, Neo4jJournal) and isinstance(this, Neo4jJournal)
+_OWNERS = (
+    "MATCH (i:OctomemIntent) WHERE i.ns = $ns "
+    "RETURN i.id AS id, i.owner AS owner, i.created AS created ORDER BY i.seq, i.key"
+)
+
+
+async def test_intents_keep_their_owner_and_time(
+    server: LogBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each intent names the host and process that began it, as they are at its `begin`
+    (a forked worker names itself)."""
+    journal = await server.journal()
+    assert isinstance(journal, Neo4jJournal)
     before = datetime.now(UTC)
-    await named.begin(intent("a", "alice"))
-    await this.begin(intent("b", "bob"))
-    owners = await this.owners()
-    assert list(owners) == ["intent-a", "intent-b"]
-    assert [owner for owner, _ in owners.values()] == ["host-a:12", this_process()]
-    for _, begun in owners.values():  # the server's clock: this host's, give or take
+    with monkeypatch.context() as patched:  # another host's process
+        patched.setattr(neo4j_journal, "this_process", lambda: "host-a:12")
+        await journal.begin(intent("a", "alice"))
+    await journal.begin(intent("b", "bob"))
+    client = server.client()  # what the nodes record, as an operator reads them
+    try:
+        rows = await client.query("owners", _OWNERS, write=False, ns=server.namespace)
+    finally:
+        await client.close()
+    assert [row["id"] for row in rows] == ["intent-a", "intent-b"]
+    assert [row["owner"] for row in rows] == ["host-a:12", this_process()]
+    for row in rows:  # the server's clock: this host's, give or take
+        begun = datetime.fromtimestamp(int(row["created"]) / 1000, UTC)
         assert abs(begun - before) < timedelta(minutes=5)
 
 

@@ -251,7 +251,7 @@ def _state(orch: Orchestrator, user: str) -> dict[str, Any]:
         history: dict[str, list[str]] = {}
         for event in await services.history.for_user(user):
             history.setdefault(event.memory_id, []).append(event.operation.value)
-        relations = await services.graph.relations(user, include_invalid=True)
+        relations = await services.graph.relations(user)
         graph = await services.graph.memory_ids()
         return {
             "vector": records,

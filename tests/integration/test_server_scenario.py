@@ -18,6 +18,7 @@ from octomem.demo import load_sample, run_demo
 from octomem.models import MemoryType, SemanticMemory
 from octomem.orchestrator.internals import services_of
 from octomem.settings import ChromaHttp, Neo4jConfig
+from tests.invariants import relations_of
 
 pytestmark = pytest.mark.integration
 
@@ -80,7 +81,7 @@ def test_the_demo_conversation_on_chroma_and_bolt_servers(
         ]
         current = next(r for r in homes if r.is_current)
         assert [e.operation.value for e in orch.history(current.id, user_id=user)] == ["ADD"]
-        edges = orch.run_sync(services_of(orch).graph.relations(user, predicate="LIVES_IN"))
+        edges = orch.run_sync(relations_of(services_of(orch).graph, user, predicate="LIVES_IN"))
         homes_said = [e.fact for e in edges if "Maria" not in e.fact]  # the user's own
         assert len(homes_said) == 1 and "Berlin" in homes_said[0]
         said = [{"role": "user", "content": "I love opera.", "id": "msg-opera"}]
@@ -102,6 +103,4 @@ def test_the_demo_conversation_on_chroma_and_bolt_servers(
         report = host_b.forget(user_id=user)
         assert report.total_memories >= sum(counts.values())
         assert host_b.get_all(user_id=user, include_superseded=True) == []
-        assert (
-            host_b.run_sync(services_of(host_b).graph.relations(user, include_invalid=True)) == []
-        )
+        assert host_b.run_sync(services_of(host_b).graph.relations(user)) == []

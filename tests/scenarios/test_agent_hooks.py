@@ -222,7 +222,7 @@ def test_a_custom_agent_with_a_graph_projection_gets_its_edges_written_and_check
     graph = services_of(orch).graph
 
     def edge() -> Relation:
-        edges = orch.run_sync(graph.relations("u", include_invalid=True))
+        edges = orch.run_sync(graph.relations("u"))
         return next(e for e in edges if e.id == record.id)
 
     written = edge()
@@ -258,6 +258,6 @@ def test_a_custom_agents_edges_and_their_entities_travel_with_an_export(open_orc
     target = open_orch(FriendshipAgent())
     summary = target.import_jsonl(io.StringIO(exported.getvalue()))
     assert summary.rejected_count == 0
-    edges = target.run_sync(services_of(target).graph.relations("u", include_invalid=True))
+    edges = target.run_sync(services_of(target).graph.relations("u"))
     assert record.id in {e.id for e in edges}
     assert target.check().consistent

@@ -116,7 +116,7 @@ def test_check_names_every_difference_and_repair_fixes_them(orch: Orchestrator) 
     found = orch.run_sync(keyword.search("works Acme", user_id="alice", limit=50))
     assert damaged["unindexed"] in [memory_id for memory_id, _, _ in found]
     assert orch.run_sync(keyword.search("boat", user_id="alice")) == []
-    edges = orch.run_sync(services_of(orch).graph.relations("alice", include_invalid=True))
+    edges = orch.run_sync(services_of(orch).graph.relations("alice"))
     orphan = next(e for e in edges if e.id == "kg_orphan")
     assert orphan.invalid_at is not None  # invalidated, never deleted
     assert [e.operation for e in orch.history(damaged["unlogged"])] == [Operation.ADD]

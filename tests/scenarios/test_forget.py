@@ -206,7 +206,7 @@ def test_forget_in_server_mode(
         assert not {"vector", "graph", "history", "journal"} & set(report.files_rewritten)
         _assert_zoe_gone(orch, zoe, bob)
         graph = services_of(orch).graph
-        assert orch.run_sync(graph.relations(zoe, include_invalid=True)) == []
+        assert orch.run_sync(graph.relations(zoe)) == []
         assert orch.run_sync(graph.find_entities(zoe, ["Zoe", "Flumberdyne Corp"])) == []
         assert zoe not in set(orch.run_sync(graph.memory_ids()).values())
         assert orch.stats(user_id=bob).graph.relations == bob_relations

@@ -23,7 +23,7 @@ def _graph(orch: Orchestrator, user_id: str) -> tuple[list[Entity], list[Relatio
 
     async def read() -> tuple[list[Entity], list[Relation]]:
         entities = await graph.find_entities(user_id, ["Oslo", "Statoil", user_id.title()])
-        return entities, await graph.relations(user_id, include_invalid=True)
+        return entities, await graph.relations(user_id)
 
     return orch.run_sync(read())
 

@@ -18,6 +18,7 @@ from octomem.models import CoreMemory, Entity, KnowledgeMemory, Operation, Seman
 from octomem.orchestrator.internals import services_of
 from octomem.prompts.extraction import ExtractionOutput
 from octomem.testing import ScriptedModel, ScriptedRequest
+from tests.invariants import relations_of
 
 T0 = datetime(2025, 5, 1, 9, 0, tzinfo=UTC)
 
@@ -44,7 +45,7 @@ def views(orch: Orchestrator, user: str = "alice") -> tuple[list[str], list[Know
         for k in orch.get_all(user_id=user, memory_types=["knowledge"])
         if isinstance(k, KnowledgeMemory) and k.predicate == "LIVES_IN"
     ]
-    relations = orch.run_sync(services_of(orch).graph.relations(user, predicate="LIVES_IN"))
+    relations = orch.run_sync(relations_of(services_of(orch).graph, user, predicate="LIVES_IN"))
     return lines, edges, relations
 
 

@@ -11,6 +11,7 @@ from octomem import MemoryType, Operation, Orchestrator, SemanticMemory, StoreEr
 from octomem.models import Entity, KnowledgeMemory, WorkingMemory, utcnow
 from octomem.orchestrator.internals import services_of
 from tests.conftest import T0
+from tests.invariants import relations_of
 
 
 def _current(orch: Orchestrator, user: str, memory_type: MemoryType, **where: str) -> list:
@@ -100,11 +101,11 @@ def test_move_invalidates_the_graph_edge(
     assert {k.object: k.is_current for k in lives} == {"Paris": False, "Berlin": True}
 
     graph = services_of(orch).graph
-    edges = orch.run_sync(graph.relations(alice, predicate="LIVES_IN", include_invalid=True))
+    edges = orch.run_sync(relations_of(graph, alice, predicate="LIVES_IN", include_invalid=True))
     paris_id = Entity.make_id(alice, "Paris")
     [paris_edge] = [e for e in edges if e.object_id == paris_id]
     assert paris_edge.invalid_at == T0 + timedelta(days=3)
-    current_edges = orch.run_sync(graph.relations(alice, predicate="LIVES_IN"))
+    current_edges = orch.run_sync(relations_of(graph, alice, predicate="LIVES_IN"))
     assert [e.object_id for e in current_edges] == [Entity.make_id(alice, "Berlin")]
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from octomem.models import MemoryBase, MemoryType, SemanticMemory, make_memory_id, record_from_json
+from octomem.stores import judged as judged_module
 from octomem.stores.judged import Judged
 
 
@@ -42,12 +45,13 @@ def test_each_entry_is_parsed_and_each_filter_checked_once_while_its_json_stays(
     assert judged.matches(entry_id, moved, lambda: parse(moved), "bob", is_bob) is not None
     assert len(parses) == 2
     judged.forget([entry_id])
-    assert len(judged) == 0
+    assert not judged._entries
 
 
-def test_it_holds_at_most_its_bound() -> None:
-    judged = Judged(max_entries=3)
+def test_it_holds_at_most_its_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(judged_module, "JUDGED_MAX", 3)
+    judged = Judged()
     for n in range(7):
         entry_id, payload = _payload(f"u{n}", str(n))
         judged.matches(f"{entry_id}{n}", payload, lambda p=payload: record_from_json(p), "k", bool)
-        assert len(judged) <= 3
+        assert len(judged._entries) <= 3

@@ -193,9 +193,9 @@ async def test_replacing_a_memorys_mentions_reads_no_node_table(
         assert planned
         for statement, found in planned:
             assert "SCAN_NODE_TABLE" not in found, f"{statement}: {found}"
-        near = await store.memories_for_entities("alice", ["alice-e0", "alice-e1"], hops=0)
+        _, near = await store.memories_for_names("alice", ["E0", "E1"], hops=0)
         assert sorted(mid for mid, _, _ in near) == ["alice-m0", "alice-m9"]
-        assert await store.memories_for_entities("bob", ["bob-e0", "bob-e1"], hops=0)
+        assert (await store.memories_for_names("bob", ["E0", "E1"], hops=0))[1]
     finally:
         await store.close()
 

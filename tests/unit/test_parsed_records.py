@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from octomem.models import MemoryBase, SemanticMemory, record_from_json
 from octomem.stores import parsed
 
@@ -41,14 +43,15 @@ def test_with_a_memo_the_same_json_is_parsed_once_and_changed_json_again() -> No
     assert parsed.record("sem_1", new, parse, parsed.Memo()) is not updated  # another memo
 
 
-def test_a_memo_keeps_records_within_its_bound() -> None:
-    memo = parsed.Memo(max_records=2)
+def test_a_memo_keeps_records_within_its_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parsed, "MEMO_MAX", 2)
+    memo = parsed.Memo()
     first = parsed.record("sem_1", _json("tea"), record_from_json, memo)
     assert parsed.record("sem_1", _json("tea"), record_from_json, memo) is first
     parsed.record("sem_2", _json("bike"), record_from_json, memo)
     memo.drop(lambda record: record.content == "bike")
-    assert len(memo) == 1
+    assert len(memo._records) == 1
     parsed.record("sem_2", _json("bike"), record_from_json, memo)
     parsed.record("sem_3", _json("oslo"), record_from_json, memo)  # past the bound: anew
-    assert len(memo) == 1
+    assert len(memo._records) == 1
     assert parsed.record("sem_1", _json("tea"), record_from_json, memo) is not first
