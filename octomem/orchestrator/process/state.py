@@ -61,8 +61,9 @@ class Normalized(ProcessInput):
     held: NotRequired[Any]
 
 
-class TurnsStored(Normalized):
-    """+ store_turns: the raw turns written, and what the model took from them before."""
+class StoredTurns(TypedDict):
+    """What store_turns adds (`TurnsStored`, `StoreUpdate`): the raw turns written, and what
+    the model took from them before."""
 
     stored_turns: list[str]
     added_turns: list[str]  # the raw turns this call stored (not stored before)
@@ -83,6 +84,10 @@ class TurnsStored(Normalized):
     # left for the commit's write; empty where store_turns wrote them
     unwritten: list[tuple[MemoryBase, HistoryEvent]]
     user_name: str | None  # the user's stored name, read with the turns (`read_turns`)
+
+
+class TurnsStored(Normalized, StoredTurns):
+    """+ store_turns: the raw turns written, and what the model took from them before."""
 
 
 class TurnsRead(TurnsStored):
@@ -132,22 +137,10 @@ class NormalizeUpdate(TypedDict):
     started: float
 
 
-class StoreUpdate(TypedDict):
+class StoreUpdate(StoredTurns):
     turns: list[Turn]  # each stored before as first said (`intake._first_said`)
-    stored_turns: list[str]
-    added_turns: list[str]
-    asked_before: list[list[str]]
-    turn_words: dict[str, str]
-    edited_turns: dict[str, str]
-    repeated_turns: list[str]
-    rules_read: dict[str, list[str]]
-    retold_turns: dict[str, list[str]]
-    inputs: list[Decision]
-    pending_originals: list[tuple[MemoryType, str]]
-    unwritten: list[tuple[MemoryBase, HistoryEvent]]
     candidates: list[MemoryBase]  # none yet: the extractors add theirs
     fell_back: list[MemoryType]
-    user_name: str | None
 
 
 class ReadUpdate(TypedDict):
