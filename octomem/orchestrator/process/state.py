@@ -96,13 +96,17 @@ class TurnsRead(TurnsStored):
     readings: list[TurnReading]
 
 
-class Routed(TurnsRead):
-    """+ route: which agents get the conversation and why, and how they extract."""
+class Routing(TypedDict):
+    """What route adds (`Routed`, `RouteUpdate`)."""
 
     routing: dict[str, str]  # memory type -> "selected" or why it was skipped
     extraction: Extraction
     llm_types: list[MemoryType]  # the types this call asks the model for
     llm_from: int  # the model is asked about turns[llm_from:] (`extracted.first_new`)
+
+
+class Routed(TurnsRead, Routing):
+    """+ route: which agents get the conversation and why, and how they extract."""
 
 
 class ProcessState(Routed, total=False):
@@ -147,11 +151,7 @@ class ReadUpdate(TypedDict):
     readings: list[TurnReading]
 
 
-class RouteUpdate(TypedDict):
-    routing: dict[str, str]
-    extraction: Extraction
-    llm_types: list[MemoryType]
-    llm_from: int
+class RouteUpdate(Routing):
     llm_usage: NotRequired[list[LLMUsage]]  # the LLM router's call (per_agent)
     errors: NotRequired[list[StepError]]
     fell_back: NotRequired[list[MemoryType]]
