@@ -74,6 +74,8 @@ class _Diff:
     history: StoreDifferences = field(default_factory=lambda: StoreDifferences(store="history"))
     orphan_edges: list[Relation] = field(default_factory=list)
     users: set[str | None] = field(default_factory=set)
+    # the user of each differing id, as the store holding it says (per-user repair: theirs)
+    owners: dict[str, str | None] = field(default_factory=lambda: defaultdict(lambda: None))
 
     @property
     def stores(self) -> list[StoreDifferences]:
@@ -300,7 +302,7 @@ def _compare(snap: _Snapshot) -> _Diff:
         for memory_id, event in snap.history.items()
         if memory_id not in known and event.operation is not Operation.DELETE
     ]
-    owners: dict[str, str | None] = defaultdict(lambda: None)
+    owners = diff.owners
     owners.update({i: r.user_id for i, r in [*snap.records.items(), *snap.late.items()]})
     owners.update({i: e.user_id for i, e in snap.index.items() if i not in snap.records})
     owners.update({i: u for i, u in snap.nodes.items() if i not in snap.records})
@@ -349,7 +351,7 @@ async def _repair(services: Services, fence: Fence, snap: _Snapshot, diff: _Diff
     for memory_id in diff.history.extra:
         extra[memory_id].append("history")
     drops += [
-        Drop(memory_id=memory_id, user_id=_owner(snap, memory_id), stores=stores)
+        Drop(memory_id=memory_id, user_id=diff.owners[memory_id], stores=stores)
         for memory_id, stores in extra.items()
     ]
     await write(
@@ -361,13 +363,3 @@ async def _repair(services: Services, fence: Fence, snap: _Snapshot, diff: _Diff
         views=projections.fact_scopes(services, records.values()),
         actor="doctor",
     )
-
-
-def _owner(snap: _Snapshot, memory_id: str) -> str | None:
-    """The user of an entry that has no canonical record, as the store holding it says."""
-    if (entry := snap.index.get(memory_id)) is not None:
-        return entry.user_id
-    if memory_id in snap.nodes:
-        return snap.nodes[memory_id]
-    event = snap.history.get(memory_id)
-    return event.user_id if event is not None else None

@@ -266,9 +266,7 @@ class Orchestrator:
         from octomem.orchestrator.ingest import Engine, ingest_path  # media readers: here
 
         check_scope(user_id, agent_id, None, operation="ingest")
-        engine = Engine(
-            self._services, self.settings, self._process_input, self._run_process, self.aget_all
-        )
+        engine = Engine(self._services, self._process_input, self._run_process, self.aget_all)
         return await ingest_path(
             engine, path, user_id=user_id, agent_id=agent_id, progress=progress
         )

@@ -87,7 +87,6 @@ if TYPE_CHECKING:
     from octomem.models import ProcessResult
     from octomem.orchestrator.process.state import ProcessInput
     from octomem.orchestrator.services import Services
-    from octomem.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -95,7 +94,6 @@ class Engine:
     """What a run uses of its Orchestrator (`Orchestrator.aingest`)."""
 
     services: Services
-    settings: Settings
     process_input: Callable[..., ProcessInput]
     run: Callable[[ProcessInput], Awaitable[ProcessResult]]
     get_all: GetAll
@@ -138,7 +136,7 @@ async def ingest_path(
         raise InvalidInputError(
             f"{shown_name(str(root))!r}: {NOT_UTF8.replace('its name', 'the path')}"
         )
-    config = engine.settings.ingest
+    config = engine.services.settings.ingest
     files, skipped = scan(root, hidden=config.hidden, max_files=config.max_files)
     names = Names(str(root), engine.services.id_key)
     # a forget of the scope from here on makes the run store nothing more (it has read
@@ -279,7 +277,7 @@ class _Run:
 
     async def one(self, rel: str, file: Path, known: Stored | None, budget: int) -> int:
         """Ingest one file; the bytes it read. InvalidInputError: skipped, with that reason."""
-        config, report, shas = self.engine.settings, self.report, self.shas
+        config, report, shas = self.engine.services.settings, self.report, self.shas
         if file.is_dir():
             return await self.slack_folder(rel, file, known, budget)
         archive = file.suffix.lower() in ARCHIVES  # conversations, not a document
@@ -350,7 +348,7 @@ class _Run:
             self.report.unchanged.append(rel)
             return 0
         _within(size, budget)
-        limits = self.engine.settings.ingest
+        limits = self.engine.services.settings.ingest
         found = archives.slack_export(
             folder,
             max_members=limits.max_files,
@@ -368,7 +366,7 @@ class _Run:
         return root if file != root else None
 
     def conversations(self, rel: str, data: bytes) -> list[Conversation]:
-        limits = self.engine.settings.ingest
+        limits = self.engine.services.settings.ingest
         suffix = Path(rel).suffix.lower()
         if suffix == ".mbox":
             return archives.mbox(data, max_messages=limits.max_messages)
@@ -395,7 +393,7 @@ class _Run:
             self.report.unchanged.append(rel)
             return
         conversations = read()
-        limits = self.engine.settings.ingest
+        limits = self.engine.services.settings.ingest
         if len(conversations) > limits.max_messages:
             raise InvalidInputError(
                 f"more than {limits.max_messages:,} conversations (ingest.max_messages)"

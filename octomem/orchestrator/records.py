@@ -81,10 +81,8 @@ class Records:
     async def scopes(self, where: Filter) -> Counter[tuple[str | None, str | None]]:
         """The (user_id, agent_id) of every stored record, of any type, that `where`
         matches, and how many records each has."""
-        found: Counter[tuple[str | None, str | None]] = Counter()
         records = await every_record(self._services, where)
-        found.update((record.user_id, record.agent_id) for record in records)
-        return found
+        return Counter((record.user_id, record.agent_id) for record in records)
 
     async def similarities(
         self,

@@ -61,8 +61,9 @@ class Normalized(ProcessInput):
     held: NotRequired[Any]
 
 
-class TurnsStored(Normalized):
-    """+ store_turns: the raw turns written, and what the model took from them before."""
+class StoredTurns(TypedDict):
+    """What store_turns adds (`TurnsStored`, `StoreUpdate`): the raw turns written, and what
+    the model took from them before."""
 
     stored_turns: list[str]
     added_turns: list[str]  # the raw turns this call stored (not stored before)
@@ -85,19 +86,27 @@ class TurnsStored(Normalized):
     user_name: str | None  # the user's stored name, read with the turns (`read_turns`)
 
 
+class TurnsStored(Normalized, StoredTurns):
+    """+ store_turns: the raw turns written, and what the model took from them before."""
+
+
 class TurnsRead(TurnsStored):
     """+ read_turns: the language layer's reading of each turn."""
 
     readings: list[TurnReading]
 
 
-class Routed(TurnsRead):
-    """+ route: which agents get the conversation and why, and how they extract."""
+class Routing(TypedDict):
+    """What route adds (`Routed`, `RouteUpdate`)."""
 
     routing: dict[str, str]  # memory type -> "selected" or why it was skipped
     extraction: Extraction
     llm_types: list[MemoryType]  # the types this call asks the model for
     llm_from: int  # the model is asked about turns[llm_from:] (`extracted.first_new`)
+
+
+class Routed(TurnsRead, Routing):
+    """+ route: which agents get the conversation and why, and how they extract."""
 
 
 class ProcessState(Routed, total=False):
@@ -132,33 +141,17 @@ class NormalizeUpdate(TypedDict):
     started: float
 
 
-class StoreUpdate(TypedDict):
+class StoreUpdate(StoredTurns):
     turns: list[Turn]  # each stored before as first said (`intake._first_said`)
-    stored_turns: list[str]
-    added_turns: list[str]
-    asked_before: list[list[str]]
-    turn_words: dict[str, str]
-    edited_turns: dict[str, str]
-    repeated_turns: list[str]
-    rules_read: dict[str, list[str]]
-    retold_turns: dict[str, list[str]]
-    inputs: list[Decision]
-    pending_originals: list[tuple[MemoryType, str]]
-    unwritten: list[tuple[MemoryBase, HistoryEvent]]
     candidates: list[MemoryBase]  # none yet: the extractors add theirs
     fell_back: list[MemoryType]
-    user_name: str | None
 
 
 class ReadUpdate(TypedDict):
     readings: list[TurnReading]
 
 
-class RouteUpdate(TypedDict):
-    routing: dict[str, str]
-    extraction: Extraction
-    llm_types: list[MemoryType]
-    llm_from: int
+class RouteUpdate(Routing):
     llm_usage: NotRequired[list[LLMUsage]]  # the LLM router's call (per_agent)
     errors: NotRequired[list[StepError]]
     fell_back: NotRequired[list[MemoryType]]

@@ -9,14 +9,12 @@ a late write left). Only these modules call a store's mutating methods.
 
 from octomem.orchestrator.write.apply import forget, write, write_parts
 from octomem.orchestrator.write.recovery import (
-    complete_leftovers,
     heal_late,
     recover,
     restore_vectors,
 )
 
 __all__ = [
-    "complete_leftovers",
     "forget",
     "heal_late",
     "recover",

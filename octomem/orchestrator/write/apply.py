@@ -18,7 +18,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterable, Awaitable, Callable, Collection, Iterable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from octomem import offload
 from octomem.at_once import at_once
@@ -56,6 +56,7 @@ if TYPE_CHECKING:
 log = get_logger(__name__)
 DELETE_BATCH = 500  # deletions per journaled part of a large delete (a delete_all)
 WRITE_SLICE = 128  # records per store call when a part is applied (`_slices`)
+T = TypeVar("T")
 
 
 async def write(
@@ -102,10 +103,7 @@ async def write(
             actor=actor,
             at=now,
         )
-        parts = [
-            IntentPart(deletes=rest[start : start + DELETE_BATCH])
-            for start in range(0, len(rest), DELETE_BATCH)
-        ]
+        parts = [IntentPart(deletes=list(chunk)) for chunk in _slices(rest, DELETE_BATCH)]
         intent.parts = len(parts)
         intent.users = list(dict.fromkeys(c.record.user_id for c in rest))
         return intent, parts
@@ -330,11 +328,11 @@ async def _apply(
         await services.graph.upsert_relations(part.relations, fence=fence)
 
 
-def _slices(items: Sequence[object]) -> range:
-    """Where each slice of a large write starts. A store holds its lock for the whole of
+def _slices(items: Sequence[T], size: int = WRITE_SLICE) -> Iterable[Sequence[T]]:
+    """A large write's items, `size` at a time. A store holds its lock for the whole of
     one call, and every other caller of the process waits for it; in slices, their calls
     take turns with this one, so the wait is bounded by one slice."""
-    return range(0, len(items), WRITE_SLICE)
+    return (items[start : start + size] for start in range(0, len(items), size))
 
 
 async def _upsert(
@@ -344,8 +342,7 @@ async def _upsert(
     cache: bool = True,
 ) -> None:
     """Upsert records to graph, keyword index, history and vector store, in that order."""
-    for start in _slices(changes):
-        chunk = changes[start : start + WRITE_SLICE]
+    for chunk in _slices(changes):
         records = [record for record, _ in chunk]
         with span("store.write", records=len(records), user_id=records[0].user_id):
             # the embedder (model inference) works while the other stores are written
@@ -413,8 +410,7 @@ async def _per_type(
 
 async def _restore(services: Services, fence: Fence, restores: Sequence[Restore]) -> None:
     """Put records back into the stores each names (a repair)."""
-    for start in _slices(restores):
-        chunk = restores[start : start + WRITE_SLICE]
+    for chunk in _slices(restores):
         into = {
             store: [r.record for r in chunk if store in r.stores]
             for store in ("graph", "keyword", "vector")
@@ -433,8 +429,7 @@ async def _restore(services: Services, fence: Fence, restores: Sequence[Restore]
 async def _remove(
     services: Services, fence: Fence, deletes: Sequence[Change], at: datetime
 ) -> None:
-    for start in _slices(deletes):
-        chunk = deletes[start : start + WRITE_SLICE]
+    for chunk in _slices(deletes):
         records = [change.record for change in chunk]
         with span("store.delete", records=len(records), user_id=records[0].user_id):
             events = [applied(c.event, removed=True) for c in chunk]
