@@ -213,9 +213,7 @@ _LOCK_NUMBER = re.compile(
     r"|(?P<sender>[ \t]+[^\W\d_]{1,40}[ \t]+(?:just[ \t]+)?(?:sent|texted|emailed|gave)"
     r"(?:[ \t]+(?:me|us))?))?"  # "the code Chase texted me is X" (a code's only)
     r"(?:['’]s|[ \t]+(?:is|was|é|es|era|foi)(?:[ \t]*:)?|[ \t]*[:=?])[ \t]+"
-    r"(?:it['’]?s[ \t]+)?[\"'“‘]?(?P<value>\d{4,8}|\d{3}[- ]\d{3}"
-    r"|(?P<alnum>(?-i:(?=[A-Z\d-]{0,8}?\d)(?=[A-Z\d-]{0,8}?[A-Z])"  # "Your Steam code is K7XQ2"
-    r"(?:[A-Z\d]{5,8}|[A-Z\d]{3}-[A-Z\d]{3}))))"
+    r"(?:it['’]?s[ \t]+)?[\"'“‘]?(?P<value>\d{4,8}|\d{3}[- ]\d{3})"
     r"#?[\"'”’]?(?=[ \t]*(?:[.,;!?)]|$)|[ \t]+[-–—](?:[ \t]|$)"
     r"|[ \t]+(?:and|but|so|then|btw|now|lol|haha|pls|plz|never|don['’]?t|dont)\b)",
     re.I | re.M,
@@ -338,12 +336,12 @@ _MEASURE = re.compile(
     r"ziffern|caract[eè]res|chiffres|d[ií]gitos|caracteres|символ\w*|цифр\w*|знак\w*|"
     r"cifre|caratteri|tekens|cijfers|tecken|siffror|znak\w*|cyfr\w*)\b"
     r"|\d{1,3}[ \t]*(?:桁|位)"
-    r"|\d{1,2}:[0-5]\d(?![\w:])",  # a time of day: "Kod do drzwi: 15:30"
+    r"|\d{1,2}:[0-5]\d(?::[0-5]\d)?(?!\w|:\d)",  # a time of day: "Kod do drzwi: 15:30"
     re.I,
 )
 
 
-_CLOCK = re.compile(r"(?<!\d)\d{1,2}:[0-5]\d(?![\w:])")
+_CLOCK = re.compile(r"(?<!\d)\d{1,2}:[0-5]\d(?::[0-5]\d)?(?!\w|:\d)")
 
 
 def _a_clock(text: str, colon: int) -> bool:
@@ -482,7 +480,6 @@ def _lock_number(text: str, at: int, name: str) -> Iterator[Found]:
         and not (name in _CODIGOS and _YEAR.fullmatch(number["value"]))  # "El código es 2024"
         and (owner := _LOCK_OWNER.search(text, max(0, at - 40), at)) is not None
         and _owned(text, owner, name, end)
-        and (number["alnum"] is None or owner["brand"] is not None)  # (a service's only)
     ):
         yield Found(*number.span("value"), _kind("code", name), tail=False)
     elif (

@@ -742,8 +742,6 @@ SECRETS: list[Secret] = [
     s("code", "the code Chase texted me is 441902, it expires soon", "441902"),
     # a service's one-time code as its text message reads it
     s("code", "Your Uber code is 6142. Never share this code.", "6142"),
-    s("code", "Your Steam Guard code is K7XQ2.", "K7XQ2"),
-    s("code", "Your Discord code is 3KZ-9PW - it expires in 10 minutes", "3KZ-9PW"),
     s("code", "834221 is your Instagram code. Don't share it.", "834221"),
     s("code", "Your Apple Account code is: 350718.", "350718"),
     s("code", "Your WhatsApp code: 123-456", "123-456"),
@@ -1108,12 +1106,13 @@ NEGATIVES: list[str] = [
     "My locker is 312-314. The Lego code for the Falcon is 75192.",
     "return total_bytes / bytes_per_sec2; x_train / y_train_2. Row 1234 is your code.",
     "El código es 2024. O código é 2025.",
-    "Kod do drzwi to 15:30 - otwieram wtedy. Kod do bramy: 9:45. Płacę kodem BLIK.",
+    "Kod do drzwi to 15:30 - otwieram wtedy. Kod do bramy: 9:45:00. Płacę kodem BLIK.",
     "Hasło do konta to podstawa. Hasło do banku to sprawa prywatna.",
     "Passwords do expire: every 90 days. Codes do matter: 4 of them failed.",
     "The password is (SHA256) hashed, the backup password is (argon2id) stored.",
     "The code is AB12C. Your Promo code is SAVE20. Your Flight code is BA2490.",
     "Use 4096 to verify your answer, then enter the code 2048 to verify your result.",
+    "Your Nike code is NIKE20. Your Check Engine code is P0420. Your DHL code is JD01460.",
     # a second review's
     "kids' animal cards: lion tiger zebra giraffe monkey elephant kangaroo dolphin eagle "
     "parrot snake turtle rabbit wolf fox panda gorilla hamster kitten puppy",
