@@ -148,7 +148,7 @@ VERB = (  # (a word of it starts a word: "expires" holds no "es")
     r"|(?:(?<=has[łl]o)|(?<=drzwi)|(?<=bramy)|(?<=domofonu)|(?<=sejfu)|(?<=alarmu)"
     r"|(?<=dost[ęe]pu)|(?<=weryfikacyjny)|(?<=blik)|(?<=wifi)|(?<=wi-fi)|(?<=konta)"
     r"|(?<=poczty)|(?<=maila)|(?<=banku)|(?<=routera)|(?<=komputera)|(?<=telefonu)"
-    r"|(?<=laptopa))\s+to\b"
+    r"|(?<=laptopa))\s+to\b(?:[ \t]*:)?"  # ("Kod BLIK to: 482913")
     # "store my password. It is X.", "my password? easy. its X", "the password. here: X"
     r"|(?P<later>[.?!][ \t]+(?:(?:oh|ok|okay|right|easy|yes|yeah|sure|well)[ \t,.!]+)*"
     r"(?:it(?:['’]?s|[ \t]+is)\b|its\b|here[ \t]*:))"

@@ -707,9 +707,9 @@ async def test_a_forget_drops_the_users_records_the_store_kept_parsed(
         await store.aput(("memories", user), "b", {"text": text + " daily"})
         assert len(await store.asearch(("memories", user), query="tea")) == 2
     [memo] = services_of(orch).memos
-    assert len(memo) == 4
+    assert len(memo._records) == 4
     await orch.aforget(user_id="vic")
-    assert len(memo) == 2  # ana's
+    assert len(memo._records) == 2  # ana's
     assert {i.value["text"] for i in await store.asearch(("memories", "ana"))} == {
         "Ana rides a bike",
         "Ana rides a bike daily",
