@@ -5,6 +5,11 @@ NFKC text: see `cues`)."""
 
 from __future__ import annotations
 
+# pl: what "hasło do" (password for) and "kod do / od" (code of) name; "to" says "is" after
+# them ("hasło do poczty to X", "kod do drzwi to 4471")
+_HASLO_DO = "wifi wi-fi konta poczty maila banku routera komputera telefonu laptopa".split()
+_KOD_DO = "drzwi bramy domofonu sejfu alarmu".split()
+
 # passwords and passphrases: the value runs to the end of its clause
 PASSWORD = (
     r"pass ?words?|passwd|pwd|pw|pword|pswd|psw|passw|pass ?phrases?|pass ?codes?|"
@@ -19,7 +24,7 @@ PASSWORD = (
     r"mots? de passe|mdp|phrase secrète|"  # fr
     r"contrase[ñn]as?|"  # es
     r"wachtwoord(?:en)?|senhas?|l[öo]senord(?:et)?|"  # nl, pt, sv
-    r"has[łl]o(?: do (?:wifi|wi-fi|konta|poczty|maila|banku|routera|komputera|telefonu|laptopa))?|"
+    rf"has[łl]o(?: do (?:{'|'.join(_HASLO_DO)}))?|"
     r"парол[ьяеюи]\w*"  # ru
 )
 # national ids' cues that are words in lower case ("sin", "nie"): cues in capitals only
@@ -76,7 +81,7 @@ CODE = (
     r"c[óo]digo (?:de verifica[çc][ãa]o|de seguran[çc]a|de acesso|do port[ãa]o|da porta|"  # pt
     r"do alarme|do cadeado|do cofre)|"
     r"kod (?:weryfikacyjny|dost[ęe]pu|pin|blik|"  # pl
-    r"(?:do|od) (?:drzwi|bramy|domofonu|sejfu|alarmu))|"
+    rf"(?:do|od) (?:{'|'.join(_KOD_DO)}))|"
     r"пин(?:-?код)?|номер паспорта|код доступа|код от (?:домофона|двери|подъезда|сейфа)"
 )
 # lists of codes: every code of the list
@@ -145,10 +150,9 @@ VERB = (  # (a word of it starts a word: "expires" holds no "es")
     r"(?:\b(?:has\s+been\s+|was\s+|is\s+|got\s+)?(?:changed|set|updated|reset)\s+to"
     r"|(?P<maybe>\b(?:has\s+(?:always\s+)?been|(?:should|must|would)\s+be|remains|became)\b"
     # pl: "hasło to X", "kod do drzwi to 4471" ("to" also defines: "Hasło to podstawa")
-    r"|(?:(?<=has[łl]o)|(?<=drzwi)|(?<=bramy)|(?<=domofonu)|(?<=sejfu)|(?<=alarmu)"
-    r"|(?<=dost[ęe]pu)|(?<=weryfikacyjny)|(?<=blik)|(?<=wifi)|(?<=wi-fi)|(?<=konta)"
-    r"|(?<=poczty)|(?<=maila)|(?<=banku)|(?<=routera)|(?<=komputera)|(?<=telefonu)"
-    r"|(?<=laptopa))\s+to\b(?:[ \t]*:)?"  # ("Kod BLIK to: 482913")
+    r"|(?:(?<=has[łl]o)|(?<=dost[ęe]pu)|(?<=weryfikacyjny)|(?<=blik)"
+    rf"{''.join(f'|(?<={word})' for word in (*_KOD_DO, *_HASLO_DO))})"
+    r"\s+to\b(?:[ \t]*:)?"  # ("Kod BLIK to: 482913")
     # "store my password. It is X.", "my password? easy. its X", "the password. here: X"
     r"|(?P<later>[.?!][ \t]+(?:(?:oh|ok|okay|right|easy|yes|yeah|sure|well)[ \t,.!]+)*"
     r"(?:it(?:['’]?s|[ \t]+is)\b|its\b|here[ \t]*:))"

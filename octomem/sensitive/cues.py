@@ -330,18 +330,19 @@ def _seed(text: str, at: int, stop: int | None = None) -> int | None:
 
 
 # a length, not a value: "the PIN is 4 digits", "16 characters long", "4-stellig", "4桁"
+_TIME = r"\d{1,2}:[0-5]\d(?::[0-5]\d)?(?!\w|:\d)"  # "15:30", "9:45:00"
 _MEASURE = re.compile(
     r"\d{1,3}\+?(?:[ \t]+(?:or|to)[ \t]+\d{1,3})?(?:[ \t]*[-–][ \t]*|[ \t]+)?"
     r"(?:digits?|characters?|chars?|letters?|numbers?|symbols?|words?|long|stellig\w*|zeichen|"
     r"ziffern|caract[eè]res|chiffres|d[ií]gitos|caracteres|символ\w*|цифр\w*|знак\w*|"
     r"cifre|caratteri|tekens|cijfers|tecken|siffror|znak\w*|cyfr\w*)\b"
     r"|\d{1,3}[ \t]*(?:桁|位)"
-    r"|\d{1,2}:[0-5]\d(?::[0-5]\d)?(?!\w|:\d)",  # a time of day: "Kod do drzwi: 15:30"
+    rf"|{_TIME}",  # a time of day: "Kod do drzwi: 15:30"
     re.I,
 )
 
 
-_CLOCK = re.compile(r"(?<!\d)\d{1,2}:[0-5]\d(?::[0-5]\d)?(?!\w|:\d)")
+_CLOCK = re.compile(rf"(?<!\d){_TIME}")
 
 
 def _a_clock(text: str, colon: int) -> bool:
