@@ -9,6 +9,17 @@ from __future__ import annotations
 # them ("hasło do poczty to X", "kod do drzwi to 4471")
 _HASLO_DO = "wifi wi-fi konta poczty maila banku routera komputera telefonu laptopa".split()
 _KOD_DO = "drzwi bramy domofonu sejfu alarmu".split()
+_BLIK_DO = "płatności platnosci przelewu transakcji zakupu zakupów zakupow".split()  # "kod BLIK do"
+# an adjective before or after the noun: "do konta bankowego", "do służbowej poczty", "do
+# drzwi wejściowych"; its ending also says that a "to" after it is "is"
+_ENDINGS = ("ego", "ej", "ych")
+_ADJECTIVE = rf"[^\W\d_]{{2,20}}(?:{'|'.join(_ENDINGS)})"
+
+
+def _place(nouns: list[str]) -> str:
+    """ "X" of "hasło do X", "kod do X": one of `nouns`, an adjective before or after it."""
+    return rf"(?:{_ADJECTIVE} )?(?:{'|'.join(nouns)})(?: {_ADJECTIVE})?"
+
 
 # passwords and passphrases: the value runs to the end of its clause
 PASSWORD = (
@@ -21,10 +32,11 @@ PASSWORD = (
     r"unlock (?:pattern|phrase)|(?:lock|safe|locker|padlock) combination|"
     r"(?:security|secret) (?:question )?answers?|mother['’]?s maiden name|"
     r"[^\W\d_]*pass(?:wort|wörter)|[^\W\d_]*kennw(?:ort|örter)|"  # de: WLAN-Passwort, Bankpasswort
-    r"mots? de passe|mdp|phrase secrète|"  # fr
+    # fr; a service's name or "wifi" after it: "mon mot de passe Free c'est X"
+    r"(?:mots? de passe|mdp)(?: (?-i:[A-Z][\w&.-]{1,20})| wi-?fi)?|phrase secrète|"
     r"contrase[ñn]as?|"  # es
     r"wachtwoord(?:en)?|senhas?|l[öo]senord(?:et)?|"  # nl, pt, sv
-    rf"has[łl]o(?: do (?:{'|'.join(_HASLO_DO)}))?|"
+    rf"has[łl]o(?: do {_place(_HASLO_DO)})?|"
     r"парол[ьяеюи]\w*"  # ru
 )
 # national ids' cues that are words in lower case ("sin", "nie"): cues in capitals only
@@ -80,8 +92,8 @@ CODE = (
     r"fietsslot)|"
     r"c[óo]digo (?:de verifica[çc][ãa]o|de seguran[çc]a|de acesso|do port[ãa]o|da porta|"  # pt
     r"do alarme|do cadeado|do cofre)|"
-    r"kod (?:weryfikacyjny|dost[ęe]pu|pin|blik|"  # pl
-    rf"(?:do|od) (?:{'|'.join(_KOD_DO)}))|"
+    r"kod (?:weryfikacyjny|dost[ęe]pu|pin|"  # pl
+    rf"blik(?: do (?:{'|'.join(_BLIK_DO)}))?|(?:do|od) {_place(_KOD_DO)})|"
     r"пин(?:-?код)?|номер паспорта|код доступа|код от (?:домофона|двери|подъезда|сейфа)"
 )
 # lists of codes: every code of the list
@@ -151,7 +163,7 @@ VERB = (  # (a word of it starts a word: "expires" holds no "es")
     r"|(?P<maybe>\b(?:has\s+(?:always\s+)?been|(?:should|must|would)\s+be|remains|became)\b"
     # pl: "hasło to X", "kod do drzwi to 4471" ("to" also defines: "Hasło to podstawa")
     r"|(?:(?<=has[łl]o)|(?<=dost[ęe]pu)|(?<=weryfikacyjny)|(?<=blik)"
-    rf"{''.join(f'|(?<={word})' for word in (*_KOD_DO, *_HASLO_DO))})"
+    rf"{''.join(f'|(?<={word})' for word in (*_KOD_DO, *_HASLO_DO, *_BLIK_DO, *_ENDINGS))})"
     r"\s+to\b(?:[ \t]*:)?"  # ("Kod BLIK to: 482913")
     # "store my password. It is X.", "my password? easy. its X", "the password. here: X"
     r"|(?P<later>[.?!][ \t]+(?:(?:oh|ok|okay|right|easy|yes|yeah|sure|well)[ \t,.!]+)*"
@@ -167,7 +179,7 @@ VERB = (  # (a word of it starts a word: "expires" holds no "es")
     r"ahora|todavía|теперь|сейчас))?(?:\s*:)?"  # "is:", its value on the next line too
     r"|\b(?:changed|updated|reset)\s*:"  # "password changed: X -> Y"
     r"|,\s*which\s+(?:is|was)\b"  # "the password, which is X"
-    r"|\bwill\s+be|:|=|->|→|➡️?|👉|—|–"
+    r"|\bwill\s+be|:(?!(?<=\d:)[0-5]\d(?!\d))|=|->|→|➡️?|👉|—|–"
     r"|#(?=\s*\d))"  # "PIN# 4821", "gate code #4417": a number only
 )
 # "set my password to ...": a change verb before the cue, "to" after it

@@ -98,7 +98,10 @@ _ASIDE = (
 )
 # a word of a qualifier or clause: no quote but a possessive's ("grandma's", "the kids'")
 # or a French elision's ("de l'immeuble")
-_WORDS = r"(?:[^.!?,;\n:=\"'`\[]|(?<=\w)['’](?=s\b|[ \t])|(?<=\b[dlDL])['’](?=\w))"
+_WORDS = (  # (and a time's colon: "the door code at 15:30: X")
+    r"(?:[^.!?,;\n:=\"'`\[]|(?<=\w)['’](?=s\b|[ \t])|(?<=\b[dlDL])['’](?=\w)"
+    r"|(?<=\d):(?=[0-5]\d(?!\d)))"
+)
 # a clause between the cue and its "is": "the password I use for everything is X", "the
 # password, which I never change, is X", "the wifi password here is X"; its verb says "is"
 # ("the password we use to log in is X" has no "to" of a change)
@@ -264,6 +267,7 @@ _BRACKETED = re.compile(r"\((?=[^\s()]*[^\W_])([^\s()]{4,100})\)")
 _EMPHASIS = re.compile(r"(\*{1,3})(\S(?:[^*\n]{0,198}\S)?)\1(?![*\w])")
 _IDENTIFIER = re.compile(r"[A-Za-z]+(?:[_.][A-Za-z]+)+$")  # api_key=api_key, ENV_VAR_NAME
 _DIGITS = re.compile(r"\d[\d -]{0,30}\d|\d")
+_GROUPED = re.compile(r"\d{3,4}(?:[ -]\d{3,4})+")  # a code in groups: "482 913"
 # the number or bullet of a list item that starts the line after a cue: "password:\n3. X",
 # "pin is:\n  - 4821", "api key:\n• X" give X, not the item's "3" or "-"
 _ITEM_MARKER = re.compile(r"(?:\(?\d{1,2}[.)]|[-*+•‣◦▪●○–])[ \t]+(?=\S)")
@@ -340,14 +344,6 @@ _MEASURE = re.compile(
     rf"|{_TIME}",  # a time of day: "Kod do drzwi: 15:30"
     re.I,
 )
-
-
-_CLOCK = re.compile(rf"(?<!\d){_TIME}")
-
-
-def _a_clock(text: str, colon: int) -> bool:
-    """Whether the colon at `colon` is a time's ("15:30")."""
-    return any(_CLOCK.match(text, at) for at in range(max(0, colon - 2), colon))
 
 
 _PATH = re.compile(r"(?:~|\.{1,2})?/[^/\s]+/")
@@ -543,8 +539,8 @@ def _forward(text: str, start: int, read: set[int]) -> Iterator[Found]:
         if match is None or (given and regex is _CUE_IS):
             continue
         kind, cue = _named(match)
-        if not _taken(text, match, kind, cue) or _a_clock(text, match.start("verb")):
-            continue  # (the colon of a time: "Kod do drzwi to 15:30" names no "30")
+        if not _taken(text, match, kind, cue):
+            continue
         one_word = match["last"] or match["from"]
         item = None if one_word else _item(text, match.end(), match["verb"])
         if item is None and _LISTED.fullmatch(cue):  # "PIN codes", "API keys": only before a list
@@ -582,7 +578,7 @@ def _forward(text: str, start: int, read: set[int]) -> Iterator[Found]:
                 (a, b)
                 for a, b in spans
                 if _looks_generated(text[a:b])
-                and not any(c.isspace() for c in text[a:b])
+                and (not any(c.isspace() for c in text[a:b]) or _GROUPED.fullmatch(text, a, b))
                 and (kind != "code" or _digits(text[a:b]) >= 4)
                 and not (match["later"] and kind == "password" and _A_TIME.fullmatch(text, a, b))
             ]
