@@ -24,7 +24,7 @@ def _place(nouns: list[str]) -> str:
 # passwords and passphrases: the value runs to the end of its clause
 PASSWORD = (
     r"pass ?words?|passwd|pwd|pw|pword|pswd|psw|passw|pass ?phrases?|pass ?codes?|"
-    r"pasword|passwrd|passowrd|passwrod|pssword|paswd|passord|passwor|"  # typos
+    r"pasword|passwrd|psswd|pswrd|passowrd|passwrod|pssword|paswd|passord|passwor|"  # typos
     r"secret word|code word|(?:code|cl[ée]) wi-?fi|кодовое слово|"
     r"answer to (?:my |the |your )?(?:security|secret) question|"
     r"memorable (?:word|information|place|name|date)|"
@@ -53,7 +53,7 @@ CODE = (
     r"padlock|building|locker|apartment|key ?box|disarm|opener) code|"
     r"(?:lock|locker|safe|padlock|gym) combo|"
     # "the code to the safe", "the combination for my bike lock": a lock's (a digit needed)
-    r"(?:code|combination|combo) (?:to|for|of) (?:the |my |our |your )?(?:front |back |side "
+    r"(?:code|combination|combo) (?:to|for|of|on) (?:the |my |our |your )?(?:front |back |side "
     r"|main |bike )?(?:door|safe|gate|alarm|lock|padlock|lockbox|locker|garage|building|house|"
     r"apartment|flat|keypad|storage unit|shed|airbnb|cabin|room|get in)|"
     r"ssn|social security(?: number)?|(?:bank )?account (?:number|no\.?|#)|routing(?: number)?|"

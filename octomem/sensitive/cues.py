@@ -211,14 +211,30 @@ _IS_YOUR_CODE = re.compile(
     r"(?P<brand>(?:(?-i:[A-Z])[\w&'’.-]{1,20}[ \t]+){0,2})code\Z",
     re.I,
 )
+# a lock set to a number: "I set the hotel room safe to 1593", "changed our padlock to 4-7-1-9"
+_SETTABLE = frozenset({"safe", "padlock", "lockbox", "keybox", "key box", "keypad", "locker"})
+_SET_THE = re.compile(
+    r"\b(?:set|reset|change[ds]?|changing|setting|program(?:med)?)[ \t]+"
+    r"(?:the|my|our|your|his|her|their)[ \t]+(?:[^\W\d_]+[ \t]+){0,2}\Z",
+    re.I,
+)
+# what may follow a lock's number: the end of a clause, a dash, "and", "lol"...
+_NUMBER_END = (
+    r"(?=[ \t]*(?:[.,;!?)]|$)|[ \t]+[-–—](?:[ \t]|$)"
+    r"|[ \t]+(?:and|but|so|then|btw|now|lol|haha|pls|plz|never|don['’]?t|dont)\b)"
+)
+_SET_TO = re.compile(
+    r"[ \t]+(?:code[ \t]+)?to[ \t]+(?!(?:19|20)\d\d\b)(?P<value>\d{4,8}|\d(?:-\d){3,7})"
+    + _NUMBER_END,
+    re.I | re.M,
+)
 _LOCK_NUMBER = re.compile(
     r"(?:[ \t]+(?:from|to|for|of|on|at|in)[ \t]+[^.!?,;:=\n]{1,40}?"  # "the code to get in"
     r"|(?P<sender>[ \t]+[^\W\d_]{1,40}[ \t]+(?:just[ \t]+)?(?:sent|texted|emailed|gave)"
     r"(?:[ \t]+(?:me|us))?))?"  # "the code Chase texted me is X" (a code's only)
     r"(?:['’]s|[ \t]+(?:is|was|é|es|era|foi)(?:[ \t]*:)?|[ \t]*[:=?])[ \t]+"
     r"(?:it['’]?s[ \t]+)?[\"'“‘]?(?P<value>\d{4,8}|\d{3}[- ]\d{3})"
-    r"#?[\"'”’]?(?=[ \t]*(?:[.,;!?)]|$)|[ \t]+[-–—](?:[ \t]|$)"
-    r"|[ \t]+(?:and|but|so|then|btw|now|lol|haha|pls|plz|never|don['’]?t|dont)\b)",
+    r"#?[\"'”’]?" + _NUMBER_END,
     re.I | re.M,
 )
 _CJK_CUE = re.compile(
@@ -486,6 +502,12 @@ def _lock_number(text: str, at: int, name: str) -> Iterator[Found]:
         and _a_brand(name, mine["brand"])
     ):
         yield Found(*mine.span("value"), "code", tail=False)
+    elif (
+        name in _SETTABLE
+        and (number := _SET_TO.match(text, end)) is not None
+        and _ending_at(_SET_THE, text, max(0, at - 60), at) is not None
+    ):
+        yield Found(*number.span("value"), "code", tail=False)
 
 
 def _owned(text: str, owner: re.Match[str], lock: str, end: int) -> bool:
