@@ -11,9 +11,15 @@ _HASLO_DO = "wifi wi-fi konta poczty maila banku routera komputera telefonu lapt
 _KOD_DO = "drzwi bramy domofonu sejfu alarmu".split()
 _BLIK_DO = "płatności platnosci przelewu transakcji zakupu zakupów zakupow".split()  # "kod BLIK do"
 # an adjective before or after the noun: "do konta bankowego", "do służbowej poczty", "do
-# drzwi wejściowych"; its ending also says that a "to" after it is "is"
-_ENDINGS = ("ego", "ej", "ych")
-_ADJECTIVE = rf"[^\W\d_]{{2,20}}(?:{'|'.join(_ENDINGS)})"
+# drzwi wejściowych"
+_ADJECTIVES = (
+    "bankowego firmowego służbowego sluzbowego domowego prywatnego głównego glownego "
+    "osobistego internetowego hotelowego nowego bankowej firmowej służbowej sluzbowej domowej "
+    "prywatnej głównej glownej elektronicznej internetowej garażowej garazowej wjazdowej "
+    "nowej wejściowych wejsciowych frontowych tylnych garażowych garazowych balkonowych "
+    "głównych glownych"
+).split()
+_ADJECTIVE = f"(?:{'|'.join(_ADJECTIVES)})"
 
 
 def _place(nouns: list[str]) -> str:
@@ -33,7 +39,8 @@ PASSWORD = (
     r"(?:security|secret) (?:question )?answers?|mother['’]?s maiden name|"
     r"[^\W\d_]*pass(?:wort|wörter)|[^\W\d_]*kennw(?:ort|örter)|"  # de: WLAN-Passwort, Bankpasswort
     # fr; a service's name or "wifi" after it: "mon mot de passe Free c'est X"
-    r"(?:mots? de passe|mdp)(?: (?-i:[A-Z][\w&.-]{1,20})| wi-?fi)?|phrase secrète|"
+    r"(?:mots? de passe|mdp)(?: (?-i:[A-Z][\w&.-]{1,20})(?<!é)(?<!ée)(?<!és)| wi-?fi)?|"
+    r"phrase secrète|"
     r"contrase[ñn]as?|"  # es
     r"wachtwoord(?:en)?|senhas?|l[öo]senord(?:et)?|"  # nl, pt, sv
     rf"has[łl]o(?: do {_place(_HASLO_DO)})?|"
@@ -163,7 +170,7 @@ VERB = (  # (a word of it starts a word: "expires" holds no "es")
     r"|(?P<maybe>\b(?:has\s+(?:always\s+)?been|(?:should|must|would)\s+be|remains|became)\b"
     # pl: "hasło to X", "kod do drzwi to 4471" ("to" also defines: "Hasło to podstawa")
     r"|(?:(?<=has[łl]o)|(?<=dost[ęe]pu)|(?<=weryfikacyjny)|(?<=blik)"
-    rf"{''.join(f'|(?<={word})' for word in (*_KOD_DO, *_HASLO_DO, *_BLIK_DO, *_ENDINGS))})"
+    rf"{''.join(f'|(?<={word})' for word in (*_KOD_DO, *_HASLO_DO, *_BLIK_DO, *_ADJECTIVES))})"
     r"\s+to\b(?:[ \t]*:)?"  # ("Kod BLIK to: 482913")
     # "store my password. It is X.", "my password? easy. its X", "the password. here: X"
     r"|(?P<later>[.?!][ \t]+(?:(?:oh|ok|okay|right|easy|yes|yeah|sure|well)[ \t,.!]+)*"

@@ -284,6 +284,9 @@ _EMPHASIS = re.compile(r"(\*{1,3})(\S(?:[^*\n]{0,198}\S)?)\1(?![*\w])")
 _IDENTIFIER = re.compile(r"[A-Za-z]+(?:[_.][A-Za-z]+)+$")  # api_key=api_key, ENV_VAR_NAME
 _DIGITS = re.compile(r"\d[\d -]{0,30}\d|\d")
 _GROUPED = re.compile(r"\d{3,4}(?:[ -]\d{3,4})+")  # a code in groups: "482 913"
+_GROUPED_END = re.compile(
+    rf"{_NUMBER_END}|[ \t]+(?:since|until|till|valid|ważny|wazny)\b", re.I | re.M
+)
 # the number or bullet of a list item that starts the line after a cue: "password:\n3. X",
 # "pin is:\n  - 4821", "api key:\n• X" give X, not the item's "3" or "-"
 _ITEM_MARKER = re.compile(r"(?:\(?\d{1,2}[.)]|[-*+•‣◦▪●○–])[ \t]+(?=\S)")
@@ -364,6 +367,21 @@ _MEASURE = re.compile(
 
 _PATH = re.compile(r"(?:~|\.{1,2})?/[^/\s]+/")
 _YEAR = re.compile(r"(?:19|20)\d\d")
+
+
+def _a_grouped_code(text: str, start: int, end: int) -> bool:
+    """Whether text[start:end] is a code in groups of digits ("Kod blik to 482 913") that
+    ends its clause: not years ("2024 2025"), a length or a count ("150 200 cm")."""
+    return (
+        _GROUPED.fullmatch(text, start, end) is not None
+        and _GROUPED_END.match(text, end) is not None
+        and not all(_YEAR.fullmatch(group) for group in re.split("[ -]", text[start:end]))
+    )
+
+
+# a cue that may name no value: a time in its qualifier ("Door code at 15:30: 20 minutes
+# late"), a service or wifi after a French one ("Le mot de passe Apple est obligatoire")
+_UNSURE = re.compile(rf"(?<!\d){_TIME}|(?:passe|mdp)[ \t]+(?:(?-i:[A-Z])|wi-?fi)", re.I)
 
 
 def _value(text: str, at: int, stop: int | None = None, *, kind: str) -> tuple[int, int] | None:
@@ -592,7 +610,11 @@ def _forward(text: str, start: int, read: set[int]) -> Iterator[Found]:
         if kind == "seed" and _WORD_COUNT.match(cue):
             # a cue that counts words ("in 12 words: ..."): all 12 of them
             spans = [(a, b) for a, b in spans if len(text[a:b].split()) >= _MIN_SEED_WORDS]
-        if match["maybe"] or _AN_ASIDE.search(text, match.start(), match.end()):
+        if (
+            match["maybe"]
+            or _AN_ASIDE.search(text, match.start(), match.end())
+            or _UNSURE.search(text, match.start(), match.start("verb"))
+        ):
             # "has been", "should be": not "compromised", "at least 12"; one token
             # ("password? Mine are all too short I think" is no mixed case); a code's of 4
             # digits or more, a password's with a letter after "? it's" ("it's 2am", "2024")
@@ -600,7 +622,7 @@ def _forward(text: str, start: int, read: set[int]) -> Iterator[Found]:
                 (a, b)
                 for a, b in spans
                 if _looks_generated(text[a:b])
-                and (not any(c.isspace() for c in text[a:b]) or _GROUPED.fullmatch(text, a, b))
+                and (not any(c.isspace() for c in text[a:b]) or _a_grouped_code(text, a, b))
                 and (kind != "code" or _digits(text[a:b]) >= 4)
                 and not (match["later"] and kind == "password" and _A_TIME.fullmatch(text, a, b))
             ]

@@ -269,14 +269,17 @@ def _tampered_export(orch: Orchestrator) -> str:
                 added = "\n" + _joined(named)
                 record["content"] += added
                 record["metadata"] |= {"note": text(), "structure": structured()}
-                record["metadata"]["bare"] = [s.value for s in named]  # named in the content
+                # the values named in the content (not a seed's: its value is a few of the
+                # words of the phrase the content names, which alone name nothing)
+                bare = [s.value for s in named if s.kind != "seed"]
+                record["metadata"]["bare"] = bare
                 record["internal"]["note"] = text()
                 record["source"]["extractor"] = text()  # free text, not an id
                 for event in line["history"]:
                     event["new_value"] = (event["new_value"] or "") + "\n" + text()
                     # (the values on a line of their own: after "it's X" on its line
                     # they would make X one of several words, no longer the form tested)
-                    event["old_value"] = text() + "\n" + " ".join(s.value for s in named)
+                    event["old_value"] = text() + "\n" + " ".join(bare)
                     event["actor"] = text()
                     if event.get("record"):
                         last = event is line["history"][-1]
