@@ -8,7 +8,11 @@ from __future__ import annotations
 # pl: what "hasło do" (password for) and "kod do / od" (code of) name; "to" says "is" after
 # them ("hasło do poczty to X", "kod do drzwi to 4471")
 _HASLO_DO = "wifi wi-fi konta poczty maila banku routera komputera telefonu laptopa".split()
-_KOD_DO = "drzwi bramy domofonu sejfu alarmu".split()
+_KOD_DO = (
+    "drzwi bramy furtki domofonu klatki sejfu alarmu garażu garazu mieszkania skrytki kłódki "
+    "klodki szafki"
+).split()
+_PIN_DO = "karty telefonu bankomatu".split()  # "PIN do karty", "kod PIN do telefonu"
 _BLIK_DO = "płatności platnosci przelewu transakcji zakupu zakupów zakupow".split()  # "kod BLIK do"
 # an adjective before or after the noun: "do konta bankowego", "do służbowej poczty", "do
 # drzwi wejściowych"
@@ -16,7 +20,8 @@ _ADJECTIVES = (
     "bankowego firmowego służbowego sluzbowego domowego prywatnego głównego glownego "
     "osobistego internetowego hotelowego nowego bankowej firmowej służbowej sluzbowej domowej "
     "prywatnej głównej glownej elektronicznej internetowej garażowej garazowej wjazdowej "
-    "nowej wejściowych wejsciowych frontowych tylnych garażowych garazowych balkonowych "
+    "nowej kredytowej debetowej płatniczej platniczej wejściowych wejsciowych frontowych "
+    "tylnych garażowych garazowych balkonowych "
     "głównych glownych"
 ).split()
 _ADJECTIVE = f"(?:{'|'.join(_ADJECTIVES)})"
@@ -26,6 +31,9 @@ def _place(nouns: list[str]) -> str:
     """ "X" of "hasło do X", "kod do X": one of `nouns`, an adjective before or after it."""
     return rf"(?:{_ADJECTIVE} )?(?:{'|'.join(nouns)})(?: {_ADJECTIVE})?"
 
+
+# the words after which a Polish "to" is "is" (`VERB`)
+_BEFORE_TO = (*_KOD_DO, *_HASLO_DO, *_BLIK_DO, *_PIN_DO, *_ADJECTIVES)
 
 # passwords and passphrases: the value runs to the end of its clause
 PASSWORD = (
@@ -50,7 +58,8 @@ PASSWORD = (
 CAPITAL_IDS = ("SIN", "NIE", "NIF", "CPR", "AHV")
 # PINs, codes and numbers: one token with a digit
 CODE = (
-    r"pins?(?:[- ]?(?:code|number|nummer|no\.?|код|kod))?|cvv2?|cvc2?|cid|csc|security code|"
+    r"pins?(?:[- ]?(?:code|number|nummer|no\.?|код|kod))?"
+    rf"(?: do {_place(_PIN_DO)})?|cvv2?|cvc2?|cid|csc|security code|"
     r"verification code|confirmation code|one[- ]time (?:code|password|passcode)|otp|"
     r"puk(?: code| number)?|"
     r"2fa[- ]code|mfa[- ]code|(?:2fa|mfa|otp|sms|totp) (?:token|number)|"
@@ -59,8 +68,9 @@ CODE = (
     r"(?:door|alarm|gate|garage|safe|lock|entry|access|unlock|keypad|lockbox|buzzer|intercom|"
     r"padlock|building|locker|apartment|key ?box|disarm|opener) code|"
     r"(?:lock|locker|safe|padlock|gym) combo|"
+    r"combination on (?:the |my |our |your )?(?:bike |gym )?(?:lock|padlock|safe|lockbox|locker)|"
     # "the code to the safe", "the combination for my bike lock": a lock's (a digit needed)
-    r"(?:code|combination|combo) (?:to|for|of|on) (?:the |my |our |your )?(?:front |back |side "
+    r"(?:code|combination|combo) (?:to|for|of) (?:the |my |our |your )?(?:front |back |side "
     r"|main |bike )?(?:door|safe|gate|alarm|lock|padlock|lockbox|locker|garage|building|house|"
     r"apartment|flat|keypad|storage unit|shed|airbnb|cabin|room|get in)|"
     r"ssn|social security(?: number)?|(?:bank )?account (?:number|no\.?|#)|routing(?: number)?|"
@@ -170,7 +180,7 @@ VERB = (  # (a word of it starts a word: "expires" holds no "es")
     r"|(?P<maybe>\b(?:has\s+(?:always\s+)?been|(?:should|must|would)\s+be|remains|became)\b"
     # pl: "hasło to X", "kod do drzwi to 4471" ("to" also defines: "Hasło to podstawa")
     r"|(?:(?<=has[łl]o)|(?<=dost[ęe]pu)|(?<=weryfikacyjny)|(?<=blik)"
-    rf"{''.join(f'|(?<={word})' for word in (*_KOD_DO, *_HASLO_DO, *_BLIK_DO, *_ADJECTIVES))})"
+    rf"{''.join(f'|(?<={word})' for word in _BEFORE_TO)})"
     r"\s+to\b(?:[ \t]*:)?"  # ("Kod BLIK to: 482913")
     # "store my password. It is X.", "my password? easy. its X", "the password. here: X"
     r"|(?P<later>[.?!][ \t]+(?:(?:oh|ok|okay|right|easy|yes|yeah|sure|well)[ \t,.!]+)*"

@@ -212,7 +212,9 @@ _IS_YOUR_CODE = re.compile(
     re.I,
 )
 # a lock set to a number: "I set the hotel room safe to 1593", "changed our padlock to 4-7-1-9"
-_SETTABLE = frozenset({"safe", "padlock", "lockbox", "keybox", "key box", "keypad", "locker"})
+# (not a keypad's or a locker's: "programmed the keypad to 9600", "changed my locker to 1142";
+# nor a round number: "I set the safe to 4500 btw, that's the budget")
+_SETTABLE = frozenset({"safe", "padlock", "lockbox", "keybox", "key box"})
 _SET_THE = re.compile(
     r"\b(?:set|reset|change[ds]?|changing|setting|program(?:med)?)[ \t]+"
     r"(?:the|my|our|your|his|her|their)[ \t]+(?:[^\W\d_]+[ \t]+){0,2}\Z",
@@ -224,7 +226,7 @@ _NUMBER_END = (
     r"|[ \t]+(?:and|but|so|then|btw|now|lol|haha|pls|plz|never|don['’]?t|dont)\b)"
 )
 _SET_TO = re.compile(
-    r"[ \t]+(?:code[ \t]+)?to[ \t]+(?!(?:19|20)\d\d\b)(?P<value>\d{4,8}|\d(?:-\d){3,7})"
+    r"[ \t]+(?:code[ \t]+)?to[ \t]+(?!(?:19|20)\d\d\b|\d\d00\b)(?P<value>\d{4,8}|\d(?:-\d){3,7})"
     + _NUMBER_END,
     re.I | re.M,
 )
