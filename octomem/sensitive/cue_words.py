@@ -179,7 +179,7 @@ VERB = (  # (a word of it starts a word: "expires" holds no "es")
     r"(?:\b(?:has\s+been\s+|was\s+|is\s+|got\s+)?(?:changed|set|updated|reset)\s+to"
     r"|(?P<maybe>\b(?:has\s+(?:always\s+)?been|(?:should|must|would)\s+be|remains|became)\b"
     # pl: "hasło to X", "kod do drzwi to 4471" ("to" also defines: "Hasło to podstawa")
-    r"|(?=\s+to\b)(?:(?<=has[łl]o)|(?<=dost[ęe]pu)|(?<=weryfikacyjny)|(?<=blik)"
+    r"|(?=\s{1,8}to\b)(?:(?<=has[łl]o)|(?<=dost[ęe]pu)|(?<=weryfikacyjny)|(?<=blik)"
     rf"{''.join(f'|(?<={word})' for word in _BEFORE_TO)})"
     r"\s+to\b(?:[ \t]*:)?"  # ("Kod BLIK to: 482913")
     # "store my password. It is X.", "my password? easy. its X", "the password. here: X"
