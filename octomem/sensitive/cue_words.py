@@ -35,6 +35,10 @@ def _place(nouns: list[str]) -> str:
 # the words after which a Polish "to" is "is" (`VERB`)
 _BEFORE_TO = (*_KOD_DO, *_HASLO_DO, *_BLIK_DO, *_PIN_DO, *_ADJECTIVES)
 
+# a time's colon ("15:30"): no "is" of a cue (`VERB`), but a word of its qualifier ("the door
+# code at 15:30: X", `cues._WORDS`)
+TIME_COLON = r"(?<=\d):(?=[0-5]\d(?!\d))"
+
 # passwords and passphrases: the value runs to the end of its clause
 PASSWORD = (
     r"pass ?words?|passwd|pwd|pw|pword|pswd|psw|passw|pass ?phrases?|pass ?codes?|"
@@ -196,7 +200,7 @@ VERB = (  # (a word of it starts a word: "expires" holds no "es")
     r"ahora|todavía|теперь|сейчас))?(?:\s*:)?"  # "is:", its value on the next line too
     r"|\b(?:changed|updated|reset)\s*:"  # "password changed: X -> Y"
     r"|,\s*which\s+(?:is|was)\b"  # "the password, which is X"
-    r"|\bwill\s+be|:(?!(?<=\d:)[0-5]\d(?!\d))|=|->|→|➡️?|👉|—|–"
+    rf"|\bwill\s+be|(?!{TIME_COLON}):|=|->|→|➡️?|👉|—|–"
     r"|#(?=\s*\d))"  # "PIN# 4821", "gate code #4417": a number only
 )
 # "set my password to ...": a change verb before the cue, "to" after it

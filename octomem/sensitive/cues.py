@@ -48,6 +48,7 @@ from octomem.sensitive.cue_words import (
     QUALIFIER,
     SEED,
     SUBJECT,
+    TIME_COLON,
     TO,
     TO_LAST,
     UNSET,
@@ -100,7 +101,7 @@ _ASIDE = (
 # or a French elision's ("de l'immeuble")
 _WORDS = (  # (and a time's colon: "the door code at 15:30: X")
     r"(?:[^.!?,;\n:=\"'`\[]|(?<=\w)['’](?=s\b|[ \t])|(?<=\b[dlDL])['’](?=\w)"
-    r"|(?<=\d):(?=[0-5]\d(?!\d)))"
+    rf"|{TIME_COLON})"
 )
 # a clause between the cue and its "is": "the password I use for everything is X", "the
 # password, which I never change, is X", "the wifi password here is X"; its verb says "is"
