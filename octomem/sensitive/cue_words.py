@@ -22,14 +22,16 @@ _ADJECTIVES = (
     "prywatnej głównej glownej elektronicznej internetowej garażowej garazowej wjazdowej "
     "nowej kredytowej debetowej płatniczej platniczej wejściowych wejsciowych frontowych "
     "tylnych garażowych garazowych balkonowych "
-    "głównych glownych"
+    "głównych glownych schodowej"
 ).split()
 _ADJECTIVE = f"(?:{'|'.join(_ADJECTIVES)})"
 
 
 def _place(nouns: list[str]) -> str:
-    """ "X" of "hasło do X", "kod do X": one of `nouns`, an adjective before or after it."""
-    return rf"(?:{_ADJECTIVE} )?(?:{'|'.join(nouns)})(?: {_ADJECTIVE})?"
+    """ "X" of "hasło do X", "kod do X": one of `nouns` or two ("drzwi klatki"), an
+    adjective before or after."""
+    noun = f"(?:{'|'.join(nouns)})"
+    return rf"(?:{_ADJECTIVE} )?{noun}(?: {noun})?(?: {_ADJECTIVE})?"
 
 
 # the words after which a Polish "to" is "is" (`VERB`)
@@ -51,7 +53,7 @@ PASSWORD = (
     r"(?:security|secret) (?:question )?answers?|mother['’]?s maiden name|"
     r"[^\W\d_]*pass(?:wort|wörter)|[^\W\d_]*kennw(?:ort|örter)|"  # de: WLAN-Passwort, Bankpasswort
     # fr; a service's name or "wifi" after it: "mon mot de passe Free c'est X"
-    r"(?:mots? de passe|mdp)(?: (?-i:[A-Z][\w&.-]{1,20})(?<!é)(?<!ée)(?<!és)| wi-?fi)?|"
+    r"(?:mots? de passe|mdp)(?:(?: (?-i:[A-Z][\w&.-]{1,20})(?<!é)(?<!ée)(?<!és)){1,2}| wi-?fi)?|"
     r"phrase secrète|"
     r"contrase[ñn]as?|"  # es
     r"wachtwoord(?:en)?|senhas?|l[öo]senord(?:et)?|"  # nl, pt, sv
@@ -100,7 +102,8 @@ CODE = (
     r"code (?:f[üu]r|zur|zum) (?:die |das |den )?"
     r"(?:haust[üu]r|t[üu]r|wohnung|garage|tor|alarmanlage|tresor|safe|schlie(?:ß|ss)fach)|"
     r"code (?:pin|secret|confidentiel|d'accès|de la porte|d'entrée|de l'alarme)|digicode|"
-    r"code (?:du|de la|de l'|de) ?(?:ma |mon )?(?:portail|porte|garage|immeuble|carte(?: bleue)?|"
+    r"code (?:du|de la|de l'|de) ?(?:ma |mon )?"
+    r"(?:portail|porte(?: d['’]entr[ée]e)?|garage|immeuble|carte(?: bleue)?|"
     r"v[ée]rification|s[ée]curit[ée]|confirmation)|num[ée]ro de passeport|"
     r"clave|n[úu]mero de (?:pasaporte|cuenta)|c[óo]digo (?:pin|secreto|de acceso|de la puerta)|"
     r"c[óo]digo de (?:verificaci[óo]n|seguridad|confirmaci[óo]n|la tarjeta|la alarma|portal)|"
@@ -154,7 +157,7 @@ KEY_LISTED = (
 )
 # what comes between a cue and its value: "password for gmail is ..."
 QUALIFIER = (
-    r"for|of|to|at|on|with|from|"
+    r"for|of|to|at|on|with|from|(?:until|till|after|before|since)(?=\s+\d)|"  # ("until 12:30")
     r"für|fürs|von|vom|zu|zum|zur|bei|beim|meiner|meines|deiner|deines|der|des|"
     r"pour|de|du|des|à|"
     r"para|del|en|"

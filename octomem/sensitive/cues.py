@@ -168,6 +168,7 @@ _NATIONAL_IDS = frozenset(
 )
 # a lock's number without "code": "the padlock is 0519", "the gate's 1928", and a plain
 # "the code is 5516" - four to eight digits that end the clause (`_lock_numbers`)
+_A_YEAR = r"(?:19|20)\d\d"
 _CODIGOS = ("código", "codigo")  # "o código é 582019", "el código es 4821"
 _LOCKS = (
     "key box",
@@ -207,7 +208,7 @@ _A_CODE_MESSAGE = re.compile(
     re.I,
 )
 _IS_YOUR_CODE = re.compile(
-    r"(?<![\w-])(?<![^\W\d_][ \t])(?!(?:19|20)\d\d\b)"  # (not "Row 1234 is your code")
+    rf"(?<![\w-])(?<![^\W\d_][ \t])(?!{_A_YEAR}\b)"  # (not "Row 1234 is your code")
     r"(?P<value>\d{4,8}|\d{3}[- ]\d{3})[ \t]+is[ \t]+your[ \t]+"
     r"(?P<brand>(?:(?-i:[A-Z])[\w&'’.-]{1,20}[ \t]+){0,2})code\Z",
     re.I,
@@ -218,7 +219,7 @@ _IS_YOUR_CODE = re.compile(
 _SETTABLE = frozenset({"safe", "padlock", "lockbox", "keybox", "key box"})
 _SET_THE = re.compile(
     r"\b(?:set|reset|change[ds]?|changing|setting|program(?:med)?)[ \t]+"
-    r"(?:the|my|our|your|his|her|their)[ \t]+(?:[^\W\d_]+[ \t]+){0,2}\Z",
+    r"(?:the|my|our|your|his|her|their)[ \t]+(?:(?!of\b)[^\W\d_]+[ \t]+){0,2}\Z",
     re.I,
 )
 # what may follow a lock's number: the end of a clause, a dash, "and", "lol"...
@@ -226,16 +227,32 @@ _NUMBER_END = (
     r"(?=[ \t]*(?:[.,;!?)]|$)|[ \t]+[-–—](?:[ \t]|$)"
     r"|[ \t]+(?:and|but|so|then|btw|now|lol|haha|pls|plz|never|don['’]?t|dont)\b)"
 )
+# ... or "the safe is now set to 4471", "Padlock changed to 8830" (`_SET_BY`: the words
+# between the lock and its "to"); "I set the safe in the closet to 1593" (a room between)
+_ROOMS = (
+    "room|bedroom|closet|wardrobe|office|study|hallway|kitchen|basement|attic|garage|shed|"
+    "cabin|villa|apartment|flat|house|hotel|cupboard|car|boat|suite"
+)
 _SET_TO = re.compile(
-    r"[ \t]+(?:code[ \t]+)?to[ \t]+(?!(?:19|20)\d\d\b|\d\d00\b)(?P<value>\d{4,8}|\d(?:-\d){3,7})"
+    rf"(?:[ \t]+(?:in|at|on)[ \t]+(?:the|my|our|your|his|her|their)[ \t]+(?:{_ROOMS}))?"
+    rf"[ \t]+(?:code[ \t]+)?to[ \t]+(?!{_A_YEAR}\b|\d\d00\b)(?P<value>\d{{4,8}}|\d(?:-\d){{3,7}})"
     + _NUMBER_END,
     re.I | re.M,
+)
+# a word before the lock's owner that makes it no owner's: "the price of the safe is 1299",
+# (of a lock set to a number, any preposition: "the delivery for our safe is now set to 1630")
+_OF = re.compile(r"\bof[ \t]+\Z", re.I)
+_BEFORE_SET = re.compile(r"\b(?:of|for|on|to|at|from|with|about|in)[ \t]+\Z", re.I)
+_SET_BY = re.compile(
+    r"(?:['’]s|[ \t]+(?:is|was|has[ \t]+been|got))?(?:[ \t]+(?:now|just|since))?"
+    r"[ \t]+(?:re)?(?:set|changed|programmed)(?=[ \t]+(?:code[ \t]+)?to[ \t])",
+    re.I,
 )
 _LOCK_NUMBER = re.compile(
     r"(?:[ \t]+(?:from|to|for|of|on|at|in)[ \t]+[^.!?,;:=\n]{1,40}?"  # "the code to get in"
     r"|(?P<sender>[ \t]+[^\W\d_]{1,40}[ \t]+(?:just[ \t]+)?(?:sent|texted|emailed|gave)"
     r"(?:[ \t]+(?:me|us))?))?"  # "the code Chase texted me is X" (a code's only)
-    r"(?:['’]s|[ \t]+(?:is|was|é|es|era|foi)(?:[ \t]*:)?|[ \t]*[:=?])[ \t]+"
+    r"(?:['’]s|[ \t]+(?:is|was|has[ \t]+been|é|es|era|foi)(?:[ \t]*:)?|[ \t]*[:=?])[ \t]+"
     r"(?:it['’]?s[ \t]+)?[\"'“‘]?(?P<value>\d{4,8}|\d{3}[- ]\d{3})"
     r"#?[\"'”’]?" + _NUMBER_END,
     re.I | re.M,
@@ -369,7 +386,7 @@ _MEASURE = re.compile(
 
 
 _PATH = re.compile(r"(?:~|\.{1,2})?/[^/\s]+/")
-_YEAR = re.compile(r"(?:19|20)\d\d")
+_YEAR = re.compile(_A_YEAR)
 
 
 def _a_grouped_code(text: str, start: int, end: int) -> bool:
@@ -383,8 +400,13 @@ def _a_grouped_code(text: str, start: int, end: int) -> bool:
 
 
 # a cue that may name no value: a time in its qualifier ("Door code at 15:30: 20 minutes
-# late"), a service or wifi after a French one ("Le mot de passe Apple est obligatoire")
-_UNSURE = re.compile(rf"(?<!\d){_TIME}|(?:passe|mdp)[ \t]+(?:(?-i:[A-Z])|wi-?fi)", re.I)
+# late", "The password after 3 attempts is temporarily locked"), a service or wifi after a
+# French one ("Le mot de passe Apple est obligatoire")
+_UNSURE = re.compile(
+    rf"(?<!\d){_TIME}|\b(?:until|till|after|before|since)[ \t]+\d"
+    r"|(?:passe|mdp)[ \t]+(?:(?-i:[A-Z])|wi-?fi)",
+    re.I,
+)
 
 
 def _value(text: str, at: int, stop: int | None = None, *, kind: str) -> tuple[int, int] | None:
@@ -514,6 +536,7 @@ def _lock_number(text: str, at: int, name: str) -> Iterator[Found]:
         and not (name in _CODIGOS and _YEAR.fullmatch(number["value"]))  # "El código es 2024"
         and (owner := _LOCK_OWNER.search(text, max(0, at - 40), at)) is not None
         and _owned(text, owner, name, end)
+        and not _of(text, owner)
     ):
         yield Found(*number.span("value"), _kind("code", name), tail=False)
     elif (
@@ -523,12 +546,29 @@ def _lock_number(text: str, at: int, name: str) -> Iterator[Found]:
         and _a_brand(name, mine["brand"])
     ):
         yield Found(*mine.span("value"), "code", tail=False)
-    elif (
-        name in _SETTABLE
-        and (number := _SET_TO.match(text, end)) is not None
-        and _ending_at(_SET_THE, text, max(0, at - 60), at) is not None
-    ):
+    elif name in _SETTABLE and (number := _set_to(text, at, end)) is not None:
         yield Found(*number.span("value"), "code", tail=False)
+
+
+def _set_to(text: str, at: int, end: int) -> re.Match[str] | None:
+    """The number a lock (`_SETTABLE`) at `at` was set to: "I set the safe to 1593" (a verb
+    of setting before it), "the safe is now set to 4471" (the verb after it, and "the" or
+    "my" or the line's start before it)."""
+    if _ending_at(_SET_THE, text, max(0, at - 60), at) is not None:
+        return _SET_TO.match(text, end)
+    passive = _SET_BY.match(text, end)
+    if passive is None:
+        return None
+    owner = _LOCK_OWNER.search(text, max(0, at - 40), at)
+    if not owner or owner["part"] or owner["brand"] or _of(text, owner, _BEFORE_SET):
+        return None
+    return _SET_TO.match(text, passive.end())
+
+
+def _of(text: str, owner: re.Match[str], before: re.Pattern[str] = _OF) -> bool:
+    """Whether a word (`before`) that makes the lock no owner's comes before its owner word
+    ("the price of the safe is 1299")."""
+    return before.search(text, max(0, owner.start() - 9), owner.start()) is not None
 
 
 def _owned(text: str, owner: re.Match[str], lock: str, end: int) -> bool:

@@ -790,6 +790,14 @@ SECRETS: list[Secret] = [
     s("code", "Je DigiD sms-code is 847201. Deel deze code met niemand.", "847201"),
     s("code", "WLAN-Schlüssel: 7392 0418 5526 3381 0974", "7392 0418 5526 3381 0974"),
     s("pin", "my pin is (4096) btw", "4096"),
+    s("code", "The safe is now set to 4471", "4471"),
+    s("code", "Padlock changed to 8830. My safe's set to 2291", "8830", "2291"),
+    s("code", "I set the safe in the closet to 1593", "1593"),
+    s("code", "Door code until 12:30: 3391", "3391"),
+    s("code", "Kod do drzwi klatki schodowej to 2211", "2211"),
+    s("password", "mon mot de passe Free Mobile c'est tulipe42", "tulipe42"),
+    s("code", "Le code de la porte d'entrée est 4471", "4471"),
+    s("code", "Heads up, the lockbox has been 4471, not the old one.", "4471"),
     # a wallet's recovery phrase with no cue: its words and checksum (BIP39)
     s(
         "seed",
@@ -1130,6 +1138,13 @@ NEGATIVES: list[str] = [
     "Votre mot de passe Netflix a expiré.",
     "I set the safe to 100 percent. Set the keypad to 1200 baud. We set the locker to 2024.",
     "I set the safe mode to 1080, the safe temperature to 450 and the locker rules to 2025.",
+    "The price of the safe changed to 1299. I set the price of the padlock to 1499.",
+    "The price of the safe is 1299. The weight of my padlock is 1200.",
+    "The safe was 1875 until Black Friday. The garage has been 1450 since January.",
+    "The password after 3 failed attempts is temporarily locked. PIN after 3 attempts: 2 left.",
+    "The delivery for our safe is now set to 1630. I set the safe in the listing to 1899.",
+    "The safe is set to 2024. The code has been 2000 lines since the refactor.",
+    "Le mot de passe Apple Store est obligatoire.",
     # a third review's (times, digit groups, Polish adjectives, French services)
     "Door code at 15:30: 20 minutes late. Password at 12:00: TBD. Alarm code at 21:00: 3 zones.",
     "The door code has been 2024 2025 compliant. The PIN remains 1234 5678 in the demo manual.",
