@@ -242,6 +242,7 @@ _SET_TO = re.compile(
 # a word before the lock's owner that makes it no owner's: "the price of the safe is 1299",
 # (of a lock set to a number, any preposition: "the delivery for our safe is now set to 1630")
 _OF = re.compile(r"\bof[ \t]+\Z", re.I)
+_SENTENCE_START = re.compile(r"(?:^|[.!?])[ \t]*\Z", re.M)  # "... Padlock changed to 8830"
 _BEFORE_SET = re.compile(r"\b(?:of|for|on|to|at|from|with|about|in)[ \t]+\Z", re.I)
 _SET_BY = re.compile(
     r"(?:['’]s|[ \t]+(?:is|was|has[ \t]+been|got))?(?:[ \t]+(?:now|just|since))?"
@@ -553,15 +554,16 @@ def _lock_number(text: str, at: int, name: str) -> Iterator[Found]:
 def _set_to(text: str, at: int, end: int) -> re.Match[str] | None:
     """The number a lock (`_SETTABLE`) at `at` was set to: "I set the safe to 1593" (a verb
     of setting before it), "the safe is now set to 4471" (the verb after it, and "the" or
-    "my" or the line's start before it)."""
+    "my" or a sentence's start before it)."""
     if _ending_at(_SET_THE, text, max(0, at - 60), at) is not None:
         return _SET_TO.match(text, end)
     passive = _SET_BY.match(text, end)
     if passive is None:
         return None
-    owner = _LOCK_OWNER.search(text, max(0, at - 40), at)
-    if not owner or owner["part"] or owner["brand"] or _of(text, owner, _BEFORE_SET):
-        return None
+    if not _SENTENCE_START.search(text, max(0, at - 9), at):
+        owner = _LOCK_OWNER.search(text, max(0, at - 40), at)
+        if not owner or owner["part"] or owner["brand"] or _of(text, owner, _BEFORE_SET):
+            return None
     return _SET_TO.match(text, passive.end())
 
 
