@@ -193,8 +193,10 @@ VERB = (  # (a word of it starts a word: "expires" holds no "es")
     r"|(?P<later>[.?!][ \t]+(?:(?:oh|ok|okay|right|easy|yes|yeah|sure|well)[ \t,.!]+)*"
     r"(?:it(?:['’]?s|[ \t]+is)\b|its\b|here[ \t]*:))"
     r"|\?+(?=[ \t]+\S)|[,–—-][ \t]*it['’]?s\b"  # "password? X", "password - it's X"
-    # "password changed again, its now X"
-    r"|\bchanged(?:[ \t]+again)?(?:[ \t]*[,.!]+)?[ \t]+it(?:['’]?s|s|[ \t]+is)(?:[ \t]+now)?\b)"
+    # "password changed again, its now X", "the door code changed, now it's X"
+    r"|\bchanged(?:[ \t]+again)?(?:[ \t]*[,.!]+)?[ \t]+"
+    r"(?P<now>(?:(?:and|so)[ \t]+)?now[ \t,]+|(?:and|so)[ \t]+)?"  # (`cues._a_new_value`)
+    r"it(?:['’]?s|s|[ \t]+is)(?:[ \t]+now)?\b)"
     r"|\b(?:is|was|are|['’]s|used\s+to\s+be|ist|lautet|war|lauten|sind|est|était|sont|c'est|es|"
     r"era|son|è|é|jest|är|"
     r"это|был|была|было)\b"

@@ -671,6 +671,8 @@ def _forward(text: str, start: int, read: set[int]) -> Iterator[Found]:
                 and (kind != "code" or _digits(text[a:b]) >= 4)
                 and not (match["later"] and kind == "password" and _A_TIME.fullmatch(text, a, b))
             ]
+        if match["now"]:  # "the code changed, now it's X", as after "but now it's"
+            spans = [(a, b) for a, b in spans if _a_new_value(text, a, b, kind)]
         if kind == "code" and cue.lower() in _NATIONAL_IDS:  # not "BSN: 120 credits"
             spans = [(a, b) for a, b in spans if _digits(text[a:b]) >= 6]
         # both readings may give one: "set my password to X... is Y"
@@ -683,9 +685,33 @@ def _forward(text: str, start: int, read: set[int]) -> Iterator[Found]:
             if (other := _ANOTHER.match(text, span[1])) is not None:
                 also = _value(text, other.end(), kind=kind)  # ("... is coming": no password)
                 if also is not None and (
-                    kind != "password" or _looks_generated(text[slice(*also)])
+                    _a_new_value(text, *also, kind)
+                    if other["now"]
+                    else kind != "password" or _looks_generated(text[slice(*also)])
                 ):
                     yield Found(*also, _kind(kind, cue), tail=False)
+
+
+# what "now it's" gives that is no secret: "2.4GHz", "11pm", "2FA", "v2.0", "$4,500"
+_NOT_NOW = re.compile(r"[$€£]?\d[\d.,]*(?:[^\W\d_]{1,5})?|v?\d+(?:\.\d+)+", re.I)
+_ENDS_NUMBER = re.compile(rf"[\"'`”’]?(?:{_NUMBER_END})", re.I | re.M)  # ('"8812"' too)
+
+
+def _a_new_value(text: str, a: int, b: int, kind: str) -> bool:
+    """Whether text[a:b] after "now it's" is a secret's new value: it ends its clause (not
+    "1500 residents", "WPA3 only"); a code's of 4 digits or more and not a year, a
+    password's one word that looks generated and is no amount, time or version (an
+    8-digit number is)."""
+    value = text[a:b]
+    if _ENDS_NUMBER.match(text, b) is None:
+        return False
+    if kind == "password":
+        return (
+            not any(c.isspace() for c in value)
+            and _looks_generated(value)
+            and (_NOT_NOW.fullmatch(value) is None or (len(value) >= 8 and value.isdigit()))
+        )
+    return _digits(value) >= 4 and _YEAR.fullmatch(value) is None
 
 
 # the value a secret had before, in brackets after the new one: "X (old: Y)", "X (was Y)"
@@ -696,11 +722,13 @@ _OLD_VALUE = re.compile(
 )
 
 # another value of the same kind in the same sentence: "... was X and the new one is Y",
-# "my PIN's X and my husband's is Y"
+# "my PIN's X and my husband's is Y", "my PIN was X (until May), but now it's Y"
 _ANOTHER = re.compile(
-    r"[ \t]*(?:,|;|[ \t]and|[ \t]but)[ \t]+(?:and[ \t]+)?(?:the|my|his|her|their|our)[ \t]+"
+    r"(?:[ \t]+(?:until|till)[ \t]+[^\W\d_]{1,20}(?:[ \t]+[^\W\d_]{1,20})?)?"
+    r"[ \t]*(?:,|;|[ \t]and|[ \t]but)[ \t]+(?:(?:and|but)[ \t]+)?"
+    r"(?:(?:the|my|his|her|their|our)[ \t]+"
     r"(?:(?:new|old|other|second|current|previous)(?:[ \t]+one)?|[^\W\d_]{1,30}['’]s)"
-    r"[ \t]+(?:is|was|are)[ \t]+",
+    r"[ \t]+(?:is|was|are)|(?P<now>now[ \t,]+(?:it['’]?s|its|it[ \t]+is)|it['’]?s[ \t]+now))[ \t]+",
     re.I,
 )
 

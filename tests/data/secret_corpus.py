@@ -798,6 +798,10 @@ SECRETS: list[Secret] = [
     s("password", "mon mot de passe Free Mobile c'est tulipe42", "tulipe42"),
     s("code", "Le code de la porte d'entrée est 4471", "4471"),
     s("code", "Heads up, the lockbox has been 4471, not the old one.", "4471"),
+    s("pin", "my PIN was 1234 but now it's 8812", "1234", "8812"),
+    s("password", "the wifi password used to be tulip22, now it's rose44", "tulip22", "rose44"),
+    s("code", "The door code was 7731 until last week, now it's 9920", "7731", "9920"),
+    s("code", "The gate code changed, now it's 6620", "6620"),
     # a wallet's recovery phrase with no cue: its words and checksum (BIP39)
     s(
         "seed",
@@ -1143,6 +1147,9 @@ NEGATIVES: list[str] = [
     "The safe was 1875 until Black Friday. The garage has been 1450 since January.",
     "The password after 3 failed attempts is temporarily locked. PIN after 3 attempts: 2 left.",
     "The delivery for our safe is now set to 1630. I set the safe in the listing to 1899.",
+    "My password changed again, its now longer. My password was fine, now it's expired.",
+    "The password changed and now it's 11pm. The PIN changed, now it's 2024 so write it down.",
+    "The wifi password changed, now it's 5G. The door code changed, now it's 1500 steps away.",
     "The safe is set to 2024. The code has been 2000 lines since the refactor.",
     "Le mot de passe Apple Store est obligatoire.",
     # a third review's (times, digit groups, Polish adjectives, French services)
