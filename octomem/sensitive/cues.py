@@ -723,8 +723,8 @@ _OLD_VALUE = re.compile(
 
 # another value of the same kind in the same sentence: "... was X and the new one is Y",
 # "my PIN's X and my husband's is Y", "my PIN was X (until May), but now it's Y"
-_ANOTHER = re.compile(
-    r"(?:[ \t]+(?:until|till)[ \t]+[^\W\d_]{1,20}(?:[ \t]+[^\W\d_]{1,20})?)?"
+_ANOTHER = re.compile(  # (after a password's "!" the value's trimmed of: "X! but now it's Y")
+    r"!?(?:[ \t]+(?:until|till)[ \t]+[^\W\d_]{1,20}(?:[ \t]+[^\W\d_]{1,20})?)?"
     r"[ \t]*(?:,|;|[ \t]and|[ \t]but)[ \t]+(?:(?:and|but)[ \t]+)?"
     r"(?:(?:the|my|his|her|their|our)[ \t]+"
     r"(?:(?:new|old|other|second|current|previous)(?:[ \t]+one)?|[^\W\d_]{1,30}['’]s)"

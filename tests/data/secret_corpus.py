@@ -802,6 +802,7 @@ SECRETS: list[Secret] = [
     s("password", "the wifi password used to be tulip22, now it's rose44", "tulip22", "rose44"),
     s("code", "The door code was 7731 until last week, now it's 9920", "7731", "9920"),
     s("code", "The gate code changed, now it's 6620", "6620"),
+    s("password", "The password was Spring2023! but now it's Autumn2024#", "Autumn2024#"),
     # a wallet's recovery phrase with no cue: its words and checksum (BIP39)
     s(
         "seed",
