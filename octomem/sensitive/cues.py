@@ -725,10 +725,13 @@ _OLD_VALUE = re.compile(
 # "my PIN's X and my husband's is Y", "my PIN was X (until May), but now it's Y"
 _ANOTHER = re.compile(  # (after a password's "!" the value's trimmed of: "X! but now it's Y")
     r"!?(?:[ \t]+(?:until|till)[ \t]+[^\W\d_]{1,20}(?:[ \t]+[^\W\d_]{1,20})?)?"
-    r"[ \t]*(?:,|;|[ \t]and|[ \t]but)[ \t]+(?:(?:and|but)[ \t]+)?"
-    r"(?:(?:the|my|his|her|their|our)[ \t]+"
+    r"(?:[ \t]*[,;]|[ \t]+(?:and|but)|(?P<stop>[ \t]*[.–—]|[ \t]+-))[ \t]+(?:(?:and|but)[ \t]+)?"
+    r"(?:(?(stop)(?!))(?:the|my|his|her|their|our)[ \t]+"  # (not after a sentence's end)
     r"(?:(?:new|old|other|second|current|previous)(?:[ \t]+one)?|[^\W\d_]{1,30}['’]s)"
-    r"[ \t]+(?:is|was|are)|(?P<now>now[ \t,]+(?:it['’]?s|its|it[ \t]+is)|it['’]?s[ \t]+now))[ \t]+",
+    r"[ \t]+(?:is|was|are)"
+    # "... now it's Y", ". Now it's Y", " - these days it's Y", ", now: Y"
+    r"|(?P<now>(?:now|these[ \t]+days|currently|today)"
+    r"(?:[ \t,]+(?:it['’]?s|its|it[ \t]+is)|[ \t]*:)|it['’]?s[ \t]+now|it[ \t]+is[ \t]+now))[ \t]+",
     re.I,
 )
 

@@ -803,6 +803,8 @@ SECRETS: list[Secret] = [
     s("code", "The door code was 7731 until last week, now it's 9920", "7731", "9920"),
     s("code", "The gate code changed, now it's 6620", "6620"),
     s("password", "The password was Spring2023! but now it's Autumn2024#", "Autumn2024#"),
+    s("code", "The door code was 5529. Now it's 6631.", "5529", "6631"),
+    s("password", "the wifi password was maple77, currently it's cedar88", "maple77", "cedar88"),
     # a wallet's recovery phrase with no cue: its words and checksum (BIP39)
     s(
         "seed",
@@ -1151,6 +1153,7 @@ NEGATIVES: list[str] = [
     "My password changed again, its now longer. My password was fine, now it's expired.",
     "The password changed and now it's 11pm. The PIN changed, now it's 2024 so write it down.",
     "The wifi password changed, now it's 5G. The door code changed, now it's 1500 steps away.",
+    "The gate code changed. Now it's 3pm. The password changed - today it's sunny.",
     "The safe is set to 2024. The code has been 2000 lines since the refactor.",
     "Le mot de passe Apple Store est obligatoire.",
     # a third review's (times, digit groups, Polish adjectives, French services)
