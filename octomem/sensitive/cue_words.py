@@ -301,7 +301,7 @@ NOT_A_VALUE = frozenset(
     "invalid there here below above attached encrypted unknown forgotten lost somewhere "
     "printed taped also now just actually what which who where how something anything "
     "case blank leaked used gone ask mine yours ours everything everyone one temporary weird "
-    "expiring better impossible "
+    "expiring better impossible easier harder safer stronger weaker longer shorter simpler "
     "nothing whatever like don't why because see yes done time "
     # de
     "der die das ein eine einen mein meine dein deine sein seine ihr ihre unser im auf "

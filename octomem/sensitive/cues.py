@@ -146,6 +146,7 @@ _USED_AS = re.compile(
     rf"\s+(?:{AS})\s+{_OWNED}",
     re.I,
 )
+_ADVICE = re.compile(r"\b(?:avoid|never)[ \t]+\Z", re.I)  # ... before `_USED_AS`'s verb
 _IS_MY = re.compile(
     r"(?<!\S)(?P<value>[\"'`][^\"'`\n]{1,100}[\"'`]|\S+)\s+"
     rf"(?:is|was|ist|war|est|était|es|era|это|—|–)\s+{_OWNED}",
@@ -1245,6 +1246,8 @@ def _backward(text: str, start: int) -> Iterator[Found]:
         match = _ending_at(regex, text, max(0, start - 160), cue.end())
         if match is None:
             continue
+        if regex is _USED_AS and _ADVICE.search(text, max(0, match.start() - 8), match.start()):
+            continue  # "Avoid using 1234 or 0000 as a PIN": examples, not one's own
         begin, end = match.span("value")
         value = match["value"]
         if value[0] in "\"'`":  # (a quote that opens a sentence: "'G-720481 is your code")

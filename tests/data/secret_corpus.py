@@ -1154,6 +1154,7 @@ NEGATIVES: list[str] = [
     "The password changed and now it's 11pm. The PIN changed, now it's 2024 so write it down.",
     "The wifi password changed, now it's 5G. The door code changed, now it's 1500 steps away.",
     "The gate code changed. Now it's 3pm. The password changed - today it's sunny.",
+    "Passphrases of 4 random words are easier to remember. Avoid using 1234 or 0000 as a PIN.",
     "The safe is set to 2024. The code has been 2000 lines since the refactor.",
     "Le mot de passe Apple Store est obligatoire.",
     # a third review's (times, digit groups, Polish adjectives, French services)
