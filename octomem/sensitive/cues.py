@@ -538,7 +538,7 @@ def _lock_number(text: str, at: int, name: str) -> Iterator[Found]:
         and not (name in _CODIGOS and _YEAR.fullmatch(number["value"]))  # "El código es 2024"
         and (owner := _LOCK_OWNER.search(text, max(0, at - 40), at)) is not None
         and _owned(text, owner, name, end)
-        and not _of(text, owner)
+        and not _just_before(_OF, text, owner.start())
     ):
         yield Found(*number.span("value"), _kind("code", name), tail=False)
     elif (
@@ -561,17 +561,19 @@ def _set_to(text: str, at: int, end: int) -> re.Match[str] | None:
     passive = _SET_BY.match(text, end)
     if passive is None:
         return None
-    if not _SENTENCE_START.search(text, max(0, at - 9), at):
+    if not _just_before(_SENTENCE_START, text, at):
         owner = _LOCK_OWNER.search(text, max(0, at - 40), at)
-        if not owner or owner["part"] or owner["brand"] or _of(text, owner, _BEFORE_SET):
+        if not owner or owner["part"] or owner["brand"]:
+            return None
+        if _just_before(_BEFORE_SET, text, owner.start()):
             return None
     return _SET_TO.match(text, passive.end())
 
 
-def _of(text: str, owner: re.Match[str], before: re.Pattern[str] = _OF) -> bool:
-    """Whether a word (`before`) that makes the lock no owner's comes before its owner word
-    ("the price of the safe is 1299")."""
-    return before.search(text, max(0, owner.start() - 9), owner.start()) is not None
+def _just_before(regex: re.Pattern[str], text: str, at: int, width: int = 9) -> bool:
+    """Whether `regex` (one ending in \\Z) matches the `width` characters before `at`: "of"
+    before a lock's owner word ("the price of the safe is 1299"), a sentence's start."""
+    return regex.search(text, max(0, at - width), at) is not None
 
 
 def _owned(text: str, owner: re.Match[str], lock: str, end: int) -> bool:
@@ -1246,7 +1248,7 @@ def _backward(text: str, start: int) -> Iterator[Found]:
         match = _ending_at(regex, text, max(0, start - 160), cue.end())
         if match is None:
             continue
-        if regex is _USED_AS and _ADVICE.search(text, max(0, match.start() - 8), match.start()):
+        if regex is _USED_AS and _just_before(_ADVICE, text, match.start(), width=8):
             continue  # "Avoid using 1234 or 0000 as a PIN": examples, not one's own
         begin, end = match.span("value")
         value = match["value"]
