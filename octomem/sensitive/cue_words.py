@@ -181,9 +181,15 @@ HERE = (
     r"here|there|now|today|currently|at\s+(?:home|work|the\s+office)|somewhere|again|btw|"
     r"please|pls|too|hier|ici|aquí|здесь"
 )
+# an adverb between a change's verb and its participle: "is now set to"
+NOW = r"now|just|also|still|currently|recently|finally|already"
 # "is" / ":" / "was changed to" ...
 VERB = (  # (a word of it starts a word: "expires" holds no "es")
-    r"(?:\b(?:has\s+been\s+|was\s+|is\s+|got\s+)?(?:changed|set|updated|reset)\s+to"
+    # "is now set to", "was just changed to", "has now been reset to", "'s been changed to",
+    # "will now be set to"
+    rf"(?:\b(?:(?:(?:ha[sd]|['’]s|will)(?:\s+(?:{NOW}))?\s+be(?:en)?|['’]s|was|is|got)\s+)?"
+    rf"(?:(?:{NOW})\s+)?"
+    r"(?:changed|set|updated|reset|switched)\s+to"
     r"|(?P<maybe>\b(?:has\s+(?:always\s+)?been|(?:should|must|would)\s+be|remains|became)\b"
     # pl: "hasło to X", "kod do drzwi to 4471" ("to" also defines: "Hasło to podstawa")
     r"|(?=\s{1,8}to\b)(?:(?<=has[łl]o)|(?<=dost[ęe]pu)|(?<=weryfikacyjny)|(?<=blik)"
@@ -302,7 +308,8 @@ NOT_A_VALUE = frozenset(
     "printed taped also now just actually what which who where how something anything "
     "case blank leaked used gone ask mine yours ours everything everyone one temporary weird "
     "expiring better impossible easier harder safer stronger weaker longer shorter simpler "
-    "nothing whatever like don't why because see yes done time "
+    "nothing whatever like don't why because see yes done time been "
+    "wpa wpa2 wpa3 wep aes tkip 5ghz 2.4ghz "  # a wifi's security or band, not its password
     # de
     "der die das ein eine einen mein meine dein deine sein seine ihr ihre unser im auf "
     "unter hinter nicht kein keine noch zu sehr falsch richtig abgelaufen geändert gleich "

@@ -43,6 +43,7 @@ from octomem.sensitive.cue_words import (
     NOT_A_PASSWORD,
     NOT_A_PASSWORD_ENDINGS,
     NOT_A_VALUE,
+    NOW,
     OWNER,
     PASSWORD,
     QUALIFIER,
@@ -178,11 +179,17 @@ _LOCKS = (
 )
 _CODES = ("code", *_CODIGOS)  # (a code's: "123-456" too)
 _KEYPADS = frozenset({"keypad", "lockbox", "keybox", "key box", "padlock", "buzzer", "intercom"})
+# the rooms a lock may be in: "the hotel room safe", "I set the safe in the closet to 1593"
+_ROOMS = (
+    "room|bedroom|closet|wardrobe|office|study|hallway|kitchen|basement|attic|garage|shed|"
+    "cabin|villa|apartment|flat|house|hotel|cupboard|car|boat|suite"
+)
 _LOCK_OWNER = re.compile(
     r"(?:\b(?P<owner>the|my|our|your|his|her|their|o|el|mi|meu|minha|tu|su|seu|sua)[ \t]+"
     r"(?:(?:front|back|side)[ \t]+)?|^[ \t]*)"  # (or a line's first words: "Telegram code: X")
     r"(?:(?P<part>(?:door|gate|garage)[ \t]+)"
-    r"|(?P<brand>(?:(?-i:[A-Z])[\w&'’.-]{1,20}[ \t]+){1,2}))?\Z",
+    r"|(?P<brand>(?:(?-i:[A-Z])[\w&'’.-]{1,20}[ \t]+){1,2})"
+    rf"|(?P<room>(?:(?:{_ROOMS})[ \t]+){{1,2}}))?\Z",  # (a safe's: `_owned`)
     re.I | re.M,
 )
 # a service's one-time code as its text message reads: "Your Uber code is 6142", "834221 is
@@ -225,17 +232,17 @@ _SET_THE = re.compile(
 )
 # what may follow a lock's number: the end of a clause, a dash, "and", "lol"...
 _NUMBER_END = (
-    r"(?=[ \t]*(?:[.,;!?)]|$)|[ \t]+[-–—](?:[ \t]|$)"
+    r"(?=[ \t]*(?:[.,;!?)\]]|$)|[ \t]+[-–—](?:[ \t]|$)"
     r"|[ \t]+(?:and|but|so|then|btw|now|lol|haha|pls|plz|never|don['’]?t|dont)\b)"
 )
 # ... or "the safe is now set to 4471", "Padlock changed to 8830" (`_SET_BY`: the words
 # between the lock and its "to"); "I set the safe in the closet to 1593" (a room between)
-_ROOMS = (
-    "room|bedroom|closet|wardrobe|office|study|hallway|kitchen|basement|attic|garage|shed|"
-    "cabin|villa|apartment|flat|house|hotel|cupboard|car|boat|suite"
+_IN_ROOM = (
+    r"(?:[ \t]+(?:in|at|on)[ \t]+(?:the|my|our|your|his|her|their)"
+    rf"(?:[ \t]+(?:{_ROOMS})){{1,2}})?"
 )
 _SET_TO = re.compile(
-    rf"(?:[ \t]+(?:in|at|on)[ \t]+(?:the|my|our|your|his|her|their)[ \t]+(?:{_ROOMS}))?"
+    rf"{_IN_ROOM}"
     rf"[ \t]+(?:code[ \t]+)?to[ \t]+(?!{_A_YEAR}\b|\d\d00\b)(?P<value>\d{{4,8}}|\d(?:-\d){{3,7}})"
     + _NUMBER_END,
     re.I | re.M,
@@ -245,8 +252,8 @@ _SET_TO = re.compile(
 _OF = re.compile(r"\bof[ \t]+\Z", re.I)
 _SENTENCE_START = re.compile(r"(?:^|[.!?])[ \t]*\Z", re.M)  # "... Padlock changed to 8830"
 _BEFORE_SET = re.compile(r"\b(?:of|for|on|to|at|from|with|about|in)[ \t]+\Z", re.I)
-_SET_BY = re.compile(
-    r"(?:['’]s|[ \t]+(?:is|was|has[ \t]+been|got))?(?:[ \t]+(?:now|just|since))?"
+_SET_BY = re.compile(  # ("the safe in our room is set to 5820")
+    rf"{_IN_ROOM}(?:['’]s|[ \t]+(?:is|was|got|ha[sd]))?(?:[ \t]+(?:{NOW}|since))?(?:[ \t]+been)?"
     r"[ \t]+(?:re)?(?:set|changed|programmed)(?=[ \t]+(?:code[ \t]+)?to[ \t])",
     re.I,
 )
@@ -254,7 +261,7 @@ _LOCK_NUMBER = re.compile(
     r"(?:[ \t]+(?:from|to|for|of|on|at|in)[ \t]+[^.!?,;:=\n]{1,40}?"  # "the code to get in"
     r"|(?P<sender>[ \t]+[^\W\d_]{1,40}[ \t]+(?:just[ \t]+)?(?:sent|texted|emailed|gave)"
     r"(?:[ \t]+(?:me|us))?))?"  # "the code Chase texted me is X" (a code's only)
-    r"(?:['’]s|[ \t]+(?:is|was|has[ \t]+been|é|es|era|foi)(?:[ \t]*:)?|[ \t]*[:=?])[ \t]+"
+    r"(?:['’]s|[ \t]+(?:is|was|has[ \t]+been|é|es|era|foi)(?:[ \t]*:|[ \t]+now)?|[ \t]*[:=?])[ \t]+"
     r"(?:it['’]?s[ \t]+)?[\"'“‘]?(?P<value>\d{4,8}|\d{3}[- ]\d{3})"
     r"#?[\"'”’]?" + _NUMBER_END,
     re.I | re.M,
@@ -582,6 +589,8 @@ def _owned(text: str, owner: re.Match[str], lock: str, end: int) -> bool:
     line before the words of a code's message ("Telegram code: 70915. Do not share it")."""
     if owner["part"] is not None and lock not in _KEYPADS:
         return False  # not "my garage door is 2015"
+    if owner["room"] is not None and lock not in _SETTABLE:
+        return False  # "the hotel safe is 4471", not "the office door is 1140"
     if owner["brand"] is None:
         return owner["owner"] is not None
     if not _a_brand(lock, owner["brand"]):
@@ -728,11 +737,12 @@ _OLD_VALUE = re.compile(
 # "my PIN's X and my husband's is Y", "my PIN was X (until May), but now it's Y"
 _ANOTHER = re.compile(  # (after a password's "!" the value's trimmed of: "X! but now it's Y")
     r"!?(?:[ \t]+(?:until|till)[ \t]+[^\W\d_]{1,20}(?:[ \t]+[^\W\d_]{1,20})?)?"
-    r"(?:[ \t]*[,;]|[ \t]+(?:and|but)|(?P<stop>[ \t]*[.–—]|[ \t]+-))[ \t]+(?:(?:and|but)[ \t]+)?"
+    r"(?:(?:[ \t]*[,;]|[ \t]+(?:and|but)|(?P<stop>[ \t]*[.–—]|[ \t]+-))[ \t]+|[ \t]*[([][ \t]*)"
+    r"(?:(?:and|but)[ \t]+)?"
     r"(?:(?(stop)(?!))(?:the|my|his|her|their|our)[ \t]+"  # (not after a sentence's end)
     r"(?:(?:new|old|other|second|current|previous)(?:[ \t]+one)?|[^\W\d_]{1,30}['’]s)"
     r"[ \t]+(?:is|was|are)"
-    # "... now it's Y", ". Now it's Y", " - these days it's Y", ", now: Y"
+    # "... now it's Y", ". Now it's Y", " - these days it's Y", ", now: Y", " (now it's Y)"
     r"|(?P<now>(?:now|these[ \t]+days|currently|today)"
     r"(?:[ \t,]+(?:it['’]?s|its|it[ \t]+is)|[ \t]*:)|it['’]?s[ \t]+now|it[ \t]+is[ \t]+now))[ \t]+",
     re.I,
