@@ -737,14 +737,17 @@ _OLD_VALUE = re.compile(
 # "my PIN's X and my husband's is Y", "my PIN was X (until May), but now it's Y"
 _ANOTHER = re.compile(  # (after a password's "!" the value's trimmed of: "X! but now it's Y")
     r"!?(?:[ \t]+(?:until|till)[ \t]+[^\W\d_]{1,20}(?:[ \t]+[^\W\d_]{1,20})?)?"
-    r"(?:(?:[ \t]*[,;]|[ \t]+(?:and|but)|(?P<stop>[ \t]*[.–—]|[ \t]+-))[ \t]+|[ \t]*[([][ \t]*)"
+    r"(?:(?:[ \t]*[,;]|[ \t]+(?:and|but)|(?P<stop>[ \t]*[.–—]|[ \t]+-))[ \t]+"
+    r"|(?P<bracket>[ \t]*[([][ \t]*))"
     r"(?:(?:and|but)[ \t]+)?"
     r"(?:(?(stop)(?!))(?:the|my|his|her|their|our)[ \t]+"  # (not after a sentence's end)
     r"(?:(?:new|old|other|second|current|previous)(?:[ \t]+one)?|[^\W\d_]{1,30}['’]s)"
     r"[ \t]+(?:is|was|are)"
     # "... now it's Y", ". Now it's Y", " - these days it's Y", ", now: Y", " (now it's Y)"
     r"|(?P<now>(?:now|these[ \t]+days|currently|today)"
-    r"(?:[ \t,]+(?:it['’]?s|its|it[ \t]+is)|[ \t]*:)|it['’]?s[ \t]+now|it[ \t]+is[ \t]+now))[ \t]+",
+    r"(?:[ \t,]+(?:it['’]?s|its|it[ \t]+is)|[ \t]*:)|it['’]?s[ \t]+now|it[ \t]+is[ \t]+now"
+    # " (now Y)", " (new one is Y)", " (changed to Y)": in brackets only
+    r"|(?(bracket)(?:now|new[ \t]+one[ \t]+is|(?:changed|updated|reset)[ \t]+to)|(?!))))[ \t]+",
     re.I,
 )
 

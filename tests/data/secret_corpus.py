@@ -807,6 +807,8 @@ SECRETS: list[Secret] = [
     s("code", "The safe in our room is set to 5820", "5820"),
     s("code", "The door code was 5529 (now it's 8812)", "5529", "8812"),
     s("pin", "my PIN was 1234 (the new one is 9921)", "1234", "9921"),
+    s("code", "The gate code was 1590 (updated to 2684)", "1590", "2684"),
+    s("pin", "My PIN was 5555 (now 8046)", "5555", "8046"),
     s("pin", "my PIN was 1234 but now it's 8812", "1234", "8812"),
     s("password", "the wifi password used to be tulip22, now it's rose44", "tulip22", "rose44"),
     s("code", "The door code was 7731 until last week, now it's 9920", "7731", "9920"),
