@@ -181,6 +181,8 @@ HERE = (
     r"here|there|now|today|currently|at\s+(?:home|work|the\s+office)|somewhere|again|btw|"
     r"please|pls|too|hier|ici|aquí|здесь"
 )
+# ... or "now" in another language: "Mi PIN ahora es 9921" (a value that looks generated)
+NOW_ABROAD = r"jetzt|nun|maintenant|désormais|ahora|agora|ora|adesso|teraz|nu|теперь|сейчас"
 # an adverb between a change's verb and its participle: "is now set to"
 NOW = r"now|just|also|still|currently|recently|finally|already"
 # "is" / ":" / "was changed to" ...
@@ -208,7 +210,8 @@ VERB = (  # (a word of it starts a word: "expires" holds no "es")
     r"это|был|была|было)\b"
     r"(?:\.\.\.|…)?(?:\s+(?:now|still|just|actually|also|jetzt|nun|noch|immer|auch|"
     r"maintenant|toujours|encore|aussi|"
-    r"ahora|todavía|теперь|сейчас))?(?:\s*:)?"  # "is:", its value on the next line too
+    r"ahora|todavía|ora|adesso|ancora|anche|agora|ainda|também|teraz|nu|nog|ook|"
+    r"теперь|сейчас)\b)?(?:\s*:)?"  # "is:", its value on the next line too
     r"|\b(?:changed|updated|reset)\s*:"  # "password changed: X -> Y"
     r"|,\s*which\s+(?:is|was)\b"  # "the password, which is X"
     rf"|\bwill\s+be|(?!{TIME_COLON}):|=|->|→|➡️?|👉|—|–"
@@ -308,7 +311,7 @@ NOT_A_VALUE = frozenset(
     "printed taped also now just actually what which who where how something anything "
     "case blank leaked used gone ask mine yours ours everything everyone one temporary weird "
     "expiring better impossible easier harder safer stronger weaker longer shorter simpler "
-    "nothing whatever like don't why because see yes done time been "
+    "nothing whatever like don't why because see yes done time been nowhere elsewhere "
     "wpa wpa2 wpa3 wep aes tkip 5ghz 2.4ghz "  # a wifi's security or band, not its password
     # de
     "der die das ein eine einen mein meine dein deine sein seine ihr ihre unser im auf "
@@ -325,6 +328,8 @@ NOT_A_VALUE = frozenset(
     "demasiado incorrecta incorrecto caducada caducado cambiada cambiado segura seguro "
     "fácil difícil larga largo corta corto olvidada olvidado perdida perdido nueva nuevo "
     "vieja viejo guardada guardado aquí allí también qué dónde cuál cual cómo quién "
+    "más menos diferente distinta distinto igual misma mismo débil fuerte obligatoria "
+    "obligatorio válida válido inválida inválido ahora todavía "
     # ru
     "на в под за не нет слишком очень неверный неправильный простой сложный старый новый "
     "забыл забыла потерял потеряла тот такой же длинный короткий надёжный здесь там "
@@ -332,6 +337,9 @@ NOT_A_VALUE = frozenset(
     # it, pt, nl, pl, sv
     "sbagliata sbagliato lunga lungo cambiata cambiato nuova nuovo vecchia vecchio "
     "scaduta scaduto semplice facile difficile debole forte sicura sicuro troppo molto "
+    "il lo gli mio mia tuo tua suo sua di del della più meno uguale diversa diverso stessa "
+    "stesso rotta rotto corta corto bloccata bloccato giusta giusto valida valido salvata "
+    "scritta quella quello ancora anche qui adesso ora "
     "obbligatoria obbligatorio errada errado curta curto longa longo fraca fraco nova novo "
     "antiga antigo obrigatória obrigatório muito simples alterada expirada "
     "te kort lang fout verkeerd verlopen nieuw oud zwak sterk veilig makkelijk moeilijk "

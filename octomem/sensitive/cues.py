@@ -44,6 +44,7 @@ from octomem.sensitive.cue_words import (
     NOT_A_PASSWORD_ENDINGS,
     NOT_A_VALUE,
     NOW,
+    NOW_ABROAD,
     OWNER,
     PASSWORD,
     QUALIFIER,
@@ -116,7 +117,8 @@ _AN_ASIDE = re.compile(r",\s*(?:the\s+[^\W\d_]{1,20}\s+one|(?:just\s+)?in\s+case
 _RELATIVE = (
     rf"(?P<clause>\s+(?:that\s+|which\s+|(?:{SUBJECT})\s+)[^\s.!?,;:=\"'`\[]"
     rf"{_WORDS}{{0,39}}?|{_IN_COMMAS}"
-    rf"|\s+(?:{HERE}))(?!\s+(?:{TO}|{TO_LAST}|from)\s|[ \t\r]*\n|['’]s\b)"
+    rf"|\s+(?:{HERE})|\s+(?P<abroad>{NOW_ABROAD}))"
+    rf"(?!\s+(?:{TO}|{TO_LAST}|from)\s|[ \t\r]*\n|['’]s\b)"
 )
 # a cue word, its markup and an aside; and the first word of a qualifier after it ("for
 # gmail") - the qualifier's words start after its spaces: each run of spaces is read one way
@@ -669,6 +671,7 @@ def _forward(text: str, start: int, read: set[int]) -> Iterator[Found]:
             spans = [(a, b) for a, b in spans if len(text[a:b].split()) >= _MIN_SEED_WORDS]
         if (
             match["maybe"]
+            or match.groupdict().get("abroad")  # "Mein Passwort jetzt ist Pflicht"
             or _AN_ASIDE.search(text, match.start(), match.end())
             or _UNSURE.search(text, match.start(), match.start("verb"))
         ):
@@ -882,6 +885,15 @@ def _style(marker: str) -> str:
     return re.sub(r"\d+", "N", marker.strip())
 
 
+# a cue's setting followed by what the secret is set to do, not by its value
+_SET_TO_DO = re.compile(r"\b(?:set|changed|updated|reset|switched)\s+to\s*\Z", re.I)
+_TO_DO = re.compile(
+    r"(?:never[ \t]+)?(?:expire|rotate|require|renew|refresh|lock|unlock|change|reset|update|"
+    r"sync|remind|prompt|ask|allow|accept|include|contain|use|be|have|time[ \t]+out)\b",
+    re.I,
+)
+
+
 def _taken(text: str, match: re.Match[str], kind: str, cue: str) -> bool:
     """Whether the words between a cue and its value say that a value follows."""
     verb = match["verb"]
@@ -896,6 +908,8 @@ def _taken(text: str, match: re.Match[str], kind: str, cue: str) -> bool:
         return False  # "password #1 rule": "#" before a number of a code's only
     if verb.strip() in ("—", "–") and not _CYRILLIC.search(cue):
         return False  # a dash says "is" in Russian; in English it starts an aside
+    if (match["to"] or _SET_TO_DO.search(verb)) and _TO_DO.match(text, match.end()):
+        return False  # "the password is now set to expire every 90 days": what it will do
     if match["to"] or match["from"]:  # "the password to ..." without "set"/"changed" before
         start = match.start()
         clause = max(text.rfind(c, max(0, start - 60), start) for c in ".!?;\n)]") + 1

@@ -809,6 +809,9 @@ SECRETS: list[Secret] = [
     s("pin", "my PIN was 1234 (the new one is 9921)", "1234", "9921"),
     s("code", "The gate code was 1590 (updated to 2684)", "1590", "2684"),
     s("pin", "My PIN was 5555 (now 8046)", "5555", "8046"),
+    s("pin", "Mi PIN ahora es 9921", "9921"),
+    s("password", "Mein Passwort jetzt ist Sonnenblume77", "Sonnenblume77"),
+    s("code", "Il codice della porta ora è 6620", "6620"),
     s("pin", "my PIN was 1234 but now it's 8812", "1234", "8812"),
     s("password", "the wifi password used to be tulip22, now it's rose44", "tulip22", "rose44"),
     s("code", "The door code was 7731 until last week, now it's 9920", "7731", "9920"),
@@ -1170,6 +1173,8 @@ NEGATIVES: list[str] = [
     "Le mot de passe Apple Store est obligatoire.",
     "My password's been changed. The hotel safe is 1299 euros. The office door is 1140.",
     "The garage safe weighs 40 kg. The thermostat is now set to 2100 watts.",
+    "My password is now set to expire every 90 days. I set my PIN to never expire.",
+    "La contraseña es más segura. Mi contraseña ahora es diferente. A senha é igual à do app.",
     # a third review's (times, digit groups, Polish adjectives, French services)
     "Door code at 15:30: 20 minutes late. Password at 12:00: TBD. Alarm code at 21:00: 3 zones.",
     "The door code has been 2024 2025 compliant. The PIN remains 1234 5678 in the demo manual.",
