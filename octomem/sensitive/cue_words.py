@@ -56,7 +56,10 @@ PASSWORD = (
     r"(?:mots? de passe|mdp)(?:(?: (?-i:[A-Z][\w&.-]{1,20})(?<!é)(?<!ée)(?<!és)){1,2}| wi-?fi)?|"
     r"phrase secrète|"
     r"contrase[ñn]as?|"  # es
-    r"wachtwoord(?:en)?|senhas?|l[öo]senord(?:et)?|"  # nl, pt, sv
+    r"wachtwoord(?:en)?|senhas?|palavras?-passe|l[öo]senord(?:et)?|"  # nl, pt, sv
+    # da, no, fi, cs / sk, tr, hu, el
+    r"adgangskoden?|kodeord(?:et)?|passordet|salasana(?:ni|si|mme|nne)?|hesl[oa]|"
+    r"şifre(?:m|n|si|niz|miz)?|jelsz(?:ó|ava|avam|avad|avunk)|κωδικός πρόσβασης|συνθηματικό|"
     rf"has[łl]o(?: do {_place(_HASLO_DO)})?|"
     r"парол[ьяеюи]\w*"  # ru
 )
@@ -161,7 +164,9 @@ QUALIFIER = (
     r"für|fürs|von|vom|zu|zum|zur|bei|beim|meiner|meines|deiner|deines|der|des|"
     r"pour|de|du|des|à|"
     r"para|del|en|"
-    r"(?:(?<=senha\s)|(?<=senhas\s)|(?<=has[łl]o\s))d[oa]s?|"  # pt, pl (not "do")
+    # pt, pl, cs (not "do" after other words)
+    r"(?:(?<=senha\s)|(?<=senhas\s)|(?<=passe\s)|(?<=has[łl]o\s)|(?<=heslo\s))d[oa]s?|"
+    r"til|till|på|na|k|του|για|"  # da, no, sv, cs, el
     r"della|dello|di|van|voor|för|dla|"
     r"от|для|к|на"
 )
@@ -205,6 +210,11 @@ VERB = (  # (a word of it starts a word: "expires" holds no "es")
     r"|\bchanged(?:[ \t]+again)?(?:[ \t]*[,.!]+)?[ \t]+"
     r"(?P<now>(?:(?:and|so)[ \t]+)?now[ \t,]+|(?:and|so)[ \t]+)?"  # (`cues._a_new_value`)
     r"it(?:['’]?s|s|[ \t]+is)(?:[ \t]+now)?\b)"
+    # da / no "er", fi "on", cs / sk "je", el "είναι": after their own cue words only
+    # (`cues._taken`), before a value that looks generated (`cues._forward`: no word list
+    # says "too short" there)
+    # (the spaces before it are `cues._VERB`'s: a run of them is read one way)
+    r"|(?P<copula>(?<=\s)(?:er|on|je|είναι)\b(?:\s+(?:nu|nå|nyt|teď|τώρα)\b)?)(?:[ \t]*:)?"
     r"|\b(?:is|was|are|['’]s|used\s+to\s+be|ist|lautet|war|lauten|sind|est|était|sont|c'est|es|"
     r"era|son|è|é|jest|är|"
     r"это|был|была|было)\b"
@@ -214,7 +224,7 @@ VERB = (  # (a word of it starts a word: "expires" holds no "es")
     r"теперь|сейчас)\b)?(?:\s*:)?"  # "is:", its value on the next line too
     r"|\b(?:changed|updated|reset)\s*:"  # "password changed: X -> Y"
     r"|,\s*which\s+(?:is|was)\b"  # "the password, which is X"
-    rf"|\bwill\s+be|(?!{TIME_COLON}):|=|->|→|➡️?|👉|—|–"
+    rf"|\bwill\s+be|(?!{TIME_COLON}|(?<=\d):[^\W\d_]):|=|->|→|➡️?|👉|—|–"
     r"|#(?=\s*\d))"  # "PIN# 4821", "gate code #4417": a number only
 )
 # "set my password to ...": a change verb before the cue, "to" after it
@@ -344,7 +354,8 @@ NOT_A_VALUE = frozenset(
     "antiga antigo obrigatória obrigatório muito simples alterada expirada "
     "te kort lang fout verkeerd verlopen nieuw oud zwak sterk veilig makkelijk moeilijk "
     "verplicht gewijzigd za krótkie długie nieprawidłowe błędne proste trudne nowe stare słabe "
-    "för fel nytt gammalt svagt starkt enkelt nul nulle bloqué bloquée".split()
+    "för fel nytt gammalt svagt starkt enkelt nul nulle bloqué bloquée på samma inte "
+    "också".split()
 )
 
 # CJK: no spaces between words, so no word boundaries; the value is the run of Latin

@@ -672,6 +672,7 @@ def _forward(text: str, start: int, read: set[int]) -> Iterator[Found]:
         if (
             match["maybe"]
             or match.groupdict().get("abroad")  # "Mein Passwort jetzt ist Pflicht"
+            or match["copula"]  # "Passordet er feil"
             or _AN_ASIDE.search(text, match.start(), match.end())
             or _UNSURE.search(text, match.start(), match.start("verb"))
         ):
@@ -686,6 +687,8 @@ def _forward(text: str, start: int, read: set[int]) -> Iterator[Found]:
                 and (kind != "code" or _digits(text[a:b]) >= 4)
                 and not (match["later"] and kind == "password" and _A_TIME.fullmatch(text, a, b))
             ]
+        if _WORD_LISTLESS.match(cue):  # "Heslo: viz níže", "Heslo: alespoň 8 znaků": one word
+            spans = [(a, b) for a, b in spans if _one_word(text, a, b)]
         if match["now"]:  # "the code changed, now it's X", as after "but now it's"
             spans = [(a, b) for a, b in spans if _a_new_value(text, a, b, kind)]
         if kind == "code" and cue.lower() in _NATIONAL_IDS:  # not "BSN: 120 credits"
@@ -894,6 +897,24 @@ _TO_DO = re.compile(
 )
 
 
+# the cue words of languages with no list of words that describe a password (`NOT_A_VALUE`)
+_WORD_LISTLESS = re.compile(
+    r"(?:palavras?-passe|adgangskod|kodeord|passord|salasan|hesl|şifre|jelsz|κωδικ|συνθηματ)",
+    re.I,
+)
+# a value that names a wifi's security or a second factor: "Passordet er WPA2-kryptert"
+_SECURED = re.compile(r"(?:wpa[23]?|wep|2fa|mfa|aes)-[^\W\d_]", re.I)
+
+
+_CLAUSE_ENDS = re.compile(r"[ \t]*(?:[.,;!?)]|$)", re.M)
+
+
+def _one_word(text: str, a: int, b: int) -> bool:
+    """Whether text[a:b] is one word that names no security ("WPA2-kryptert")."""
+    value = text[a:b]
+    return not _SECURED.match(value) and not any(c.isspace() for c in value)
+
+
 def _taken(text: str, match: re.Match[str], kind: str, cue: str) -> bool:
     """Whether the words between a cue and its value say that a value follows."""
     verb = match["verb"]
@@ -904,6 +925,8 @@ def _taken(text: str, match: re.Match[str], kind: str, cue: str) -> bool:
             return True  # a list on the next lines
         if kind not in ("code", "codes") and text[match.end()] not in "\"'`":
             return False  # "password 1234..." without is/:/= is a cue for numbers only
+    if match["copula"] and not _WORD_LISTLESS.match(cue):
+        return False  # "er", "on", "je": a verb after those languages' own words only
     if verb.strip() == "#" and kind != "code":
         return False  # "password #1 rule": "#" before a number of a code's only
     if verb.strip() in ("—", "–") and not _CYRILLIC.search(cue):
@@ -1261,6 +1284,12 @@ def _bare_value(
         and not _IDENTIFIER.match(value)
         and _looks_generated(value, symbols="_+/=$#@%&*!")  # a hyphen joins ordinary words
         and (not qualified or _looks_generated(value.lower(), symbols="_+/=$#@%&*!"))
+        # a language's own words no list describes: right after the cue, ending the clause
+        # ("A jelszavam Nyar2024!", not "Jelszavam iPhone 15-ön van elmentve")
+        and not (
+            _WORD_LISTLESS.match(cue)
+            and (qualified or _SECURED.match(value) or not _CLAUSE_ENDS.match(text, end))
+        )
     ):
         return begin, end
     return None
@@ -1392,7 +1421,8 @@ _TRIGGERS = (
     "senha", "hasł", "hasl", "lösenord", "losenord", "снилс", "инн", "routing", "bsb", "nino",
     "tfn", "itin", "kennw", "kod ",
     "geheim", "mdp", "contrase", "clave", "cód", "schlüssel", "clé", "парол", "пин", "паспорт",
-    "код", "фраз",
+    "код", "фраз", "adgangskod", "kodeord", "salasan", "hesl", "şifre", "jelsz", "κωδικ",
+    "συνθηματ",
 )  # fmt: skip
 
 _Node = dict[str, "_Node"]
