@@ -40,6 +40,11 @@ _BEFORE_TO = (*_KOD_DO, *_HASLO_DO, *_BLIK_DO, *_PIN_DO, *_ADJECTIVES)
 # a time's colon ("15:30"): no "is" of a cue (`VERB`), but a word of its qualifier ("the door
 # code at 15:30: X", `cues._WORDS`)
 TIME_COLON = r"(?<=\d):(?=[0-5]\d(?!\d))"
+# a Swedish or Finnish ending after a colon: "wifi:t", "VPN:et", "wifi:n" (no "is")
+SUFFIX_COLON = (
+    r"(?<=[^\W\d_]):(?:t|et|en|n|s|ets|ens|ar|na|arna|erna|ssa|ssä|sta|stä|lla|llä|ksi|ta|tä|"
+    r"ään|iin)(?!\w)"
+)
 
 # passwords and passphrases: the value runs to the end of its clause
 PASSWORD = (
@@ -51,14 +56,19 @@ PASSWORD = (
     r"(?:wi-?fi|wlan|wpa2?|network|router) (?:key|pass)|login password|"
     r"unlock (?:pattern|phrase)|(?:lock|safe|locker|padlock) combination|"
     r"(?:security|secret) (?:question )?answers?|mother['’]?s maiden name|"
-    r"[^\W\d_]*pass(?:wort|wörter)|[^\W\d_]*kennw(?:ort|örter)|"  # de: WLAN-Passwort, Bankpasswort
+    # de, nl, sv, da, no and their compounds ("WLAN-Passwort", "Bankpasswort", "wifiwachtwoord",
+    # "Wifilösenordet"; a possessive after the word: "passordet mitt"; one group: each
+    # [^\W\d_]* tried at a word costs a pass over it)
+    r"[^\W\d_]*(?:pass(?:wort|wörter)|kennw(?:ort|örter)|wachtwoord(?:en)?|"
+    r"(?:l[öo]senordet|passordet|kodeordet|adgangskoden)"
+    r"(?: (?:mitt|min|mit|vårt|vort|vores|ditt|din|dit))?|l[öo]senord|passord|kodeord|adgangskode)|"
     # fr; a service's name or "wifi" after it: "mon mot de passe Free c'est X"
     r"(?:mots? de passe|mdp)(?:(?: (?-i:[A-Z][\w&.-]{1,20})(?<!é)(?<!ée)(?<!és)){1,2}| wi-?fi)?|"
     r"phrase secrète|"
     r"contrase[ñn]as?|"  # es
-    r"wachtwoord(?:en)?|senhas?|palavras?-passe|l[öo]senord(?:et)?|"  # nl, pt, sv
-    # da, no, fi, cs / sk, tr, hu, el
-    r"adgangskoden?|kodeord(?:et)?|passordet|salasana(?:ni|si|mme|nne)?|hesl[oa]|"
+    r"senhas?|palavras?-passe|wi-?fi-?kod(?:en?)?|"  # pt; sv, da, no: "Wifikoden er X"
+    # fi, cs / sk, tr, hu, el
+    r"salasana(?:ni|si|mme|nne)?|hesl[oa]|"
     r"şifre(?:m|n|si|niz|miz)?|jelsz(?:ó|ava|avam|avad|avunk)|κωδικός πρόσβασης|συνθηματικό|"
     rf"has[łl]o(?: do {_place(_HASLO_DO)})?|"
     r"парол[ьяеюи]\w*"  # ru
@@ -121,7 +131,15 @@ CODE = (
     r"do alarme|do cadeado|do cofre)|"
     r"kod (?:weryfikacyjny|dost[ęe]pu|pin|"  # pl
     rf"blik(?: do (?:{'|'.join(_BLIK_DO)}))?|(?:do|od) {_place(_KOD_DO)})|"
-    r"пин(?:-?код)?|номер паспорта|код доступа|код от (?:домофона|двери|подъезда|сейфа)"
+    # sv, da / no, fi: "Portkoden är 8120", "dørkoden er 4471", "ovikoodi on 4471"
+    r"(?:port|d[öø]rr?|larm|alarm|pin-?|grind|garage|s[äa]kerhets|sikkerhets|engångs|engangs|"
+    r"verifierings|bekr[äa]ftelse|bekreftelses)kod(?:en?)?|"
+    r"(?:ovi|portti|hälytys|pin-?|turva|vahvistus)koodi(?:ni|si|mme)?|"
+    r"koden (?:till?|för|for|på) (?:porten|dörren|døren|døra|larmet|alarmen|garaget|garasjen|"
+    r"garagen|grinden|kassaskåpet|boksen|boxen|hänglåset|hengelåsen|hengelåset|hængelåsen|"
+    r"nyckelskåpet|nyckelboxen|nøkkelboksen|nøgleboksen)|"
+    r"пин(?:-?код)?|номер паспорта|код доступа|"
+    r"код (?:от )?(?:домофона|двери|подъезда|сейфа|сигнализации|калитки|ворот)"
 )
 # lists of codes: every code of the list
 CODES = (
@@ -166,7 +184,7 @@ QUALIFIER = (
     r"para|del|en|"
     # pt, pl, cs (not "do" after other words)
     r"(?:(?<=senha\s)|(?<=senhas\s)|(?<=passe\s)|(?<=has[łl]o\s)|(?<=heslo\s))d[oa]s?|"
-    r"til|till|på|na|k|του|για|"  # da, no, sv, cs, el
+    r"til|till|på|na|k|του|για|från|fra|z|"  # da, no, sv, cs, el, pl
     r"della|dello|di|van|voor|för|dla|"
     r"от|для|к|на"
 )
@@ -199,9 +217,9 @@ VERB = (  # (a word of it starts a word: "expires" holds no "es")
     r"(?:changed|set|updated|reset|switched)\s+to"
     r"|(?P<maybe>\b(?:has\s+(?:always\s+)?been|(?:should|must|would)\s+be|remains|became)\b"
     # pl: "hasło to X", "kod do drzwi to 4471" ("to" also defines: "Hasło to podstawa")
-    r"|(?=\s{1,8}to\b)(?:(?<=has[łl]o)|(?<=dost[ęe]pu)|(?<=weryfikacyjny)|(?<=blik)"
+    r"|(?=(?:\s{1,8}teraz)?\s{1,8}to\b)(?:(?<=has[łl]o)|(?<=dost[ęe]pu)|(?<=weryfikacyjny)|(?<=blik)"
     rf"{''.join(f'|(?<={word})' for word in _BEFORE_TO)})"
-    r"\s+to\b(?:[ \t]*:)?"  # ("Kod BLIK to: 482913")
+    r"(?:\s+teraz)?\s+to\b(?:[ \t]*:)?"  # ("Kod BLIK to: 482913", "Hasło teraz to X")
     # "store my password. It is X.", "my password? easy. its X", "the password. here: X"
     r"|(?P<later>[.?!][ \t]+(?:(?:oh|ok|okay|right|easy|yes|yeah|sure|well)[ \t,.!]+)*"
     r"(?:it(?:['’]?s|[ \t]+is)\b|its\b|here[ \t]*:))"
@@ -224,7 +242,7 @@ VERB = (  # (a word of it starts a word: "expires" holds no "es")
     r"теперь|сейчас)\b)?(?:\s*:)?"  # "is:", its value on the next line too
     r"|\b(?:changed|updated|reset)\s*:"  # "password changed: X -> Y"
     r"|,\s*which\s+(?:is|was)\b"  # "the password, which is X"
-    rf"|\bwill\s+be|(?!{TIME_COLON}|(?<=\d):[^\W\d_]):|=|->|→|➡️?|👉|—|–"
+    rf"|\bwill\s+be|(?!{TIME_COLON}|(?<=\d):[^\W\d_]|{SUFFIX_COLON}):|=|->|→|➡️?|👉|—|–"
     r"|#(?=\s*\d))"  # "PIN# 4821", "gate code #4417": a number only
 )
 # "set my password to ...": a change verb before the cue, "to" after it
@@ -234,7 +252,12 @@ CHANGE = (
     r"cambi[éeoa]\w*|actualic[ée]|pus[eo]|puesto|"
     r"смени\w*|поменя\w*|измени\w*|установи\w*|постави\w*)\b"
 )
-TO = r"to|into|en|à|a|por|на"
+# ... in Swedish, Norwegian, Danish and Polish, before their own "to" (`TO_LOOSE`) and "from"
+CHANGE_LOOSE = r"\b(?:bytt|byttet|bytte|byttede|ändrat|ändrade|endret|ændret|ændrede|zmieni\w*)\b"
+# (Swedish, Norwegian and Danish "till", "til" and Polish "na" also say what a password is
+# for: what follows them must look generated, `cues._forward`)
+TO = r"to|into|en|à|a|por|на|till|til|na"
+TO_LOOSE = ("till", "til", "na")
 # German puts the verb last: "das Passwort auf X geändert"
 TO_LAST = r"auf|in"
 CHANGED_LAST = r"geändert|gesetzt|umgestellt|zurückgesetzt|geaendert"
@@ -355,7 +378,13 @@ NOT_A_VALUE = frozenset(
     "te kort lang fout verkeerd verlopen nieuw oud zwak sterk veilig makkelijk moeilijk "
     "verplicht gewijzigd za krótkie długie nieprawidłowe błędne proste trudne nowe stare słabe "
     "för fel nytt gammalt svagt starkt enkelt nul nulle bloqué bloquée på samma inte "
-    "också".split()
+    "också "
+    # nl, sv: more words that describe a password or say where it is
+    "het de een mijn jouw onze hier daar ook niet nog steeds hetzelfde anders veranderd "
+    "vergeten gehackt gelekt opgeslagen bewaard geblokkeerd onbekend bekend minimaal "
+    "maximaal eindelijk altijd hoofdlettergevoelig ongeldig geldig "
+    "det den mitt ditt hemligt hemlig sparat sparad fortfarande lätt svårt bytt ändrat "
+    "glömt okänt här där minst högst skiftlägeskänsligt ogiltigt giltigt".split()
 )
 
 # CJK: no spaces between words, so no word boundaries; the value is the run of Latin

@@ -26,6 +26,7 @@ from octomem.sensitive.cue_words import (
     AS,
     CAPITAL_IDS,
     CHANGE,
+    CHANGE_LOOSE,
     CHANGED_LAST,
     CJK_CODE,
     CJK_PASSWORD,
@@ -53,6 +54,7 @@ from octomem.sensitive.cue_words import (
     TIME_COLON,
     TO,
     TO_LAST,
+    TO_LOOSE,
     UNSET,
     USE,
     USED_FOR,
@@ -85,7 +87,8 @@ _VERB = (
     rf"\s*{VERB}(?:\*{{1,3}}(?=\s)|{_CLOSE_TAG})?\s*"  # bold's end too: "**Password:** X"
     rf"|\s+(?P<to>{TO})\s+"  # "set my password to ...": checked for a change verb before
     rf"|\s+(?P<last>{TO_LAST})\s+(?=\S+\s+(?:{CHANGED_LAST})\b)"  # "Passwort auf X geändert"
-    r"|\s+(?P<from>from)\s+(?=\S+\s+(?:to|into)\s)"  # "changed my password from X to Y"
+    r"|\s+(?P<from>from|från|fra|z)\s+(?=\S+\s+(?:to|into|till|til|na)\s)"  # "changed my
+    # password from X to Y", "bytt lösenordet från X till Y", "zmieniłem hasło z X na Y"
     r"|[ \t\r]*\n\s*(?=\S)"  # a list on the next lines (codes and seed phrases only)
     r"|\s+(?=[\"'`])|\s+(?=[^\W\d_]{0,3}\d{3}|\d\d-\d\d-\d\d\b))"  # "X1234567", "20-00-00"
 )
@@ -174,20 +177,34 @@ _NATIONAL_IDS = frozenset(
 # "the code is 5516" - four to eight digits that end the clause (`_lock_numbers`)
 _A_YEAR = r"(?:19|20)\d\d"
 _CODIGOS = ("código", "codigo")  # "o código é 582019", "el código es 4821"
+# "the code" in one word (Swedish, Norwegian, Danish; Finnish has no article): "koden är 3948"
+_DEFINITE = ("koden", "koodi")
+# ... and Dutch "de code is 8375": a code that opens something only where a word of a lock,
+# a door or a key comes before it ("nyckeln ligger i boxen, koden är 3948"; not "Felet säger
+# att koden är 5003", "Kurssin koodi on 4471", "Welke postcode? De code is 3511")
+_DUTCH_OWNERS = frozenset({"de", "het", "mijn", "onze"})
+_LOCK_WORD = re.compile(
+    r"\b(?:dörr|dør|porten|portti|grind|box|boks|ovi|deur|poort|hek)"  # (not "Xbox", "kovin")
+    r"|nyckel|nøgle|nøkkel|skåp|skab|larm|lås|avain|lukko|lukon|hälytys|sleutel|kastje|kluis",
+    re.I,
+)
 _LOCKS = (
     "key box",
     *"code padlock lockbox keybox keypad gate garage door buzzer intercom safe locker".split(),
     *_CODIGOS,
+    *_DEFINITE,
 )
-_CODES = ("code", *_CODIGOS)  # (a code's: "123-456" too)
+_CODES = ("code", *_CODIGOS, *_DEFINITE)  # (a code's: "123-456" too)
 _KEYPADS = frozenset({"keypad", "lockbox", "keybox", "key box", "padlock", "buzzer", "intercom"})
-# the rooms a lock may be in: "the hotel room safe", "I set the safe in the closet to 1593"
+# the rooms (and bags) a lock may be in: "the hotel room safe", "I set the safe in the closet
+# to 1593", "my luggage padlock"
 _ROOMS = (
     "room|bedroom|closet|wardrobe|office|study|hallway|kitchen|basement|attic|garage|shed|"
-    "cabin|villa|apartment|flat|house|hotel|cupboard|car|boat|suite"
+    "cabin|villa|apartment|flat|house|hotel|cupboard|car|boat|suite|luggage|suitcase|bike|gym"
 )
 _LOCK_OWNER = re.compile(
-    r"(?:\b(?P<owner>the|my|our|your|his|her|their|o|el|mi|meu|minha|tu|su|seu|sua)[ \t]+"
+    r"(?:\b(?P<owner>the|my|our|your|his|her|their|o|el|mi|meu|minha|tu|su|seu|sua|de|het|mijn|"
+    r"onze)[ \t]+"
     r"(?:(?:front|back|side)[ \t]+)?|^[ \t]*)"  # (or a line's first words: "Telegram code: X")
     r"(?:(?P<part>(?:door|gate|garage)[ \t]+)"
     r"|(?P<brand>(?:(?-i:[A-Z])[\w&'’.-]{1,20}[ \t]+){1,2})"
@@ -235,7 +252,8 @@ _SET_THE = re.compile(
 # what may follow a lock's number: the end of a clause, a dash, "and", "lol"...
 _NUMBER_END = (
     r"(?=[ \t]*(?:[.,;!?)\]]|$)|[ \t]+[-–—](?:[ \t]|$)"
-    r"|[ \t]+(?:and|but|so|then|btw|now|lol|haha|pls|plz|never|don['’]?t|dont)\b)"
+    r"|[ \t]+(?:and|but|so|then|btw|now|lol|haha|pls|plz|never|don['’]?t|dont"
+    r"|och|og|men|ja|mutta|maar)\b)"  # ("koodi on 4170 ja avain on ylimmässä lokerossa")
 )
 # ... or "the safe is now set to 4471", "Padlock changed to 8830" (`_SET_BY`: the words
 # between the lock and its "to"); "I set the safe in the closet to 1593" (a room between)
@@ -263,8 +281,9 @@ _LOCK_NUMBER = re.compile(
     r"(?:[ \t]+(?:from|to|for|of|on|at|in)[ \t]+[^.!?,;:=\n]{1,40}?"  # "the code to get in"
     r"|(?P<sender>[ \t]+[^\W\d_]{1,40}[ \t]+(?:just[ \t]+)?(?:sent|texted|emailed|gave)"
     r"(?:[ \t]+(?:me|us))?))?"  # "the code Chase texted me is X" (a code's only)
-    r"(?:['’]s|[ \t]+(?:is|was|has[ \t]+been|é|es|era|foi)(?:[ \t]*:|[ \t]+now)?|[ \t]*[:=?])[ \t]+"
-    r"(?:it['’]?s[ \t]+)?[\"'“‘]?(?P<value>\d{4,8}|\d{3}[- ]\d{3})"
+    r"(?:['’]s|[ \t]+(?:is|was|has[ \t]+been|é|es|era|foi|är|er|on)(?:[ \t]*:|[ \t]+now)?"
+    r"|[ \t]*[:=?])[ \t]+"
+    r"(?:it['’]?s[ \t]+)?[\"'“‘]?(?P<value>\d{4,8}|\d{3}[- ]\d{3}|(?P<short>\d{3}))"
     r"#?[\"'”’]?" + _NUMBER_END,
     re.I | re.M,
 )
@@ -276,6 +295,7 @@ _CJK_CUE = re.compile(
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
 _CJK_VALUE = re.compile(r"[「『\"'`]([^」』\"'`\n]{1,200})[」』\"'`]|[!-~]+")
 _CHANGE = re.compile(CHANGE, re.I)
+_CHANGE_LOOSE = re.compile(CHANGE_LOOSE, re.I)
 _CYRILLIC = re.compile("[\u0400-\u04ff]")
 # env-style names: DB_PASSWORD=..., MYSQL_ROOT_PASSWORD=..., stripe-secret-key: ...,
 # "api_key": "..." (a password's name takes a password: "DB_PASSWORD=sunshine")
@@ -544,10 +564,16 @@ def _lock_number(text: str, at: int, name: str) -> Iterator[Found]:
         (number := _LOCK_NUMBER.match(text, end)) is not None
         and (name == "code" or not number["sender"])  # ("the safe Dad gave us")
         and (number["value"].isdigit() or name in _CODES)  # ("my locker is 312-314")
-        and not (name in _CODIGOS and _YEAR.fullmatch(number["value"]))  # "El código es 2024"
-        and (owner := _LOCK_OWNER.search(text, max(0, at - 40), at)) is not None
-        and _owned(text, owner, name, end)
-        and not _just_before(_OF, text, owner.start())
+        and (not number["short"] or name == "padlock")  # a padlock's of 3: "the padlock is 725"
+        and not (name in _CODIGOS + _DEFINITE and _YEAR.fullmatch(number["value"]))  # "es 2024"
+        and (
+            (name in _DEFINITE and _a_lock_before(text, at))  # ("koden är 3948": no owner)
+            or (
+                (owner := _LOCK_OWNER.search(text, max(0, at - 40), at)) is not None
+                and _owned(text, owner, name, end)
+                and not _just_before(_OF, text, owner.start())
+            )
+        )
     ):
         yield Found(*number.span("value"), _kind("code", name), tail=False)
     elif (
@@ -579,6 +605,12 @@ def _set_to(text: str, at: int, end: int) -> re.Match[str] | None:
     return _SET_TO.match(text, passive.end())
 
 
+def _a_lock_before(text: str, at: int) -> bool:
+    """Whether a word of a lock, door or key (`_LOCK_WORD`) comes in the 120 characters
+    before `at`."""
+    return _LOCK_WORD.search(text, max(0, at - 120), at) is not None
+
+
 def _just_before(regex: re.Pattern[str], text: str, at: int, width: int = 9) -> bool:
     """Whether `regex` (one ending in \\Z) matches the `width` characters before `at`: "of"
     before a lock's owner word ("the price of the safe is 1299"), a sentence's start."""
@@ -594,6 +626,8 @@ def _owned(text: str, owner: re.Match[str], lock: str, end: int) -> bool:
     if owner["room"] is not None and lock not in _SETTABLE:
         return False  # "the hotel safe is 4471", not "the office door is 1140"
     if owner["brand"] is None:
+        if owner["owner"] is not None and owner["owner"].lower() in _DUTCH_OWNERS:
+            return lock == "code" and _a_lock_before(text, owner.start())
         return owner["owner"] is not None
     if not _a_brand(lock, owner["brand"]):
         return False
@@ -669,10 +703,24 @@ def _forward(text: str, start: int, read: set[int]) -> Iterator[Found]:
         if kind == "seed" and _WORD_COUNT.match(cue):
             # a cue that counts words ("in 12 words: ..."): all 12 of them
             spans = [(a, b) for a, b in spans if len(text[a:b].split()) >= _MIN_SEED_WORDS]
+        if (match["to"] or "").lower() in TO_LOOSE and not _FROM_LOOSE.search(
+            text, match.start(), match.start("verb") + 1
+        ):  # "bytt lösenordet till Netflix": without "från X" it may say what it is for
+            spans = [
+                (a, b) for a, b in spans if kind == "code" or _NOT_A_SERVICE.fullmatch(text, a, b)
+            ]
+        if match["from"]:  # not "from 8 to 12 characters", "z czterocyfrowego na ..."
+            spans = [
+                (a, b)
+                for a, b in spans
+                if b - a >= 4 and (match["from"].lower() == "from" or _looks_generated(text[a:b]))
+            ]
         if (
             match["maybe"]
             or match.groupdict().get("abroad")  # "Mein Passwort jetzt ist Pflicht"
             or match["copula"]  # "Passordet er feil"
+            or _COMPOUND.match(cue)  # "Routerlösenordet är fortfarande fabriksinställt"
+            or (match["to"] or "").lower() in TO_LOOSE  # "från 8 till 14 tecken"
             or _AN_ASIDE.search(text, match.start(), match.end())
             or _UNSURE.search(text, match.start(), match.start("verb"))
         ):
@@ -899,13 +947,27 @@ _TO_DO = re.compile(
 
 # the cue words of languages with no list of words that describe a password (`NOT_A_VALUE`)
 _WORD_LISTLESS = re.compile(
-    r"(?:palavras?-passe|adgangskod|kodeord|passord|salasan|hesl|şifre|jelsz|κωδικ|συνθηματ)",
+    r"[^\W\d_]*-?(?:palavras?-passe|adgangskod|kodeord|passord|salasan|hesl|şifre|jelsz|κωδικ|"
+    r"συνθηματ|kode|koodi)",
     re.I,
 )
 # a value that names a wifi's security or a second factor: "Passordet er WPA2-kryptert"
 _SECURED = re.compile(r"(?:wpa[23]?|wep|2fa|mfa|aes)-[^\W\d_]", re.I)
 
 
+# "from" before a Swedish, Norwegian, Danish or Polish "to": "bytt lösenordet från X till Y"
+_FROM_LOOSE = re.compile(r"\s(?:från|fra|z)\s", re.I)
+# ... and a password's new value after it alone: a digit or a symbol, not a service's
+# compound ("bytt lösenordet till Sommar2024!", not "till PS5-kontot", "till Netflix")
+_NOT_A_SERVICE = re.compile(r"(?=\S*[\d!#$%&*@?])(?!\S*-[^\W\d_]+$)\S{6,}")
+# a Dutch or Nordic password word in a compound or with a possessive after it
+# ("Wifilösenordet", "passordet mitt"): their lists of words that describe a password are
+# thin, so what follows must look generated
+_COMPOUND = re.compile(
+    r"[^\W\d_]+(?=wachtwoord|l[öo]senord|passord|kodeord|adgangskod)"
+    r"|(?:wachtwoord|l[öo]senord|passord|kodeord|adgangskod)\w*\s",
+    re.I,
+)
 _CLAUSE_ENDS = re.compile(r"[ \t]*(?:[.,;!?)]|$)", re.M)
 
 
@@ -936,7 +998,9 @@ def _taken(text: str, match: re.Match[str], kind: str, cue: str) -> bool:
     if match["to"] or match["from"]:  # "the password to ..." without "set"/"changed" before
         start = match.start()
         clause = max(text.rfind(c, max(0, start - 60), start) for c in ".!?;\n)]") + 1
-        return _CHANGE.search(text, max(clause, start - 60), start) is not None
+        loose = (match["to"] or match["from"]).lower() in (*TO_LOOSE, "från", "fra", "z")
+        changed = _CHANGE_LOOSE if loose else _CHANGE
+        return changed.search(text, max(clause, start - 60), start) is not None
     return True
 
 
@@ -948,7 +1012,8 @@ _BARE_CUE = rf"\b(?:(?P<password>{PASSWORD})|(?P<key>{KEY}|{KEY_LISTED}))\b{_MAR
 # (each run of spaces read one way: "[ \t]*,?[ \t]*" would try every split of a long run)
 _BARE_GAP = r"(?:(?:[ \t]*[,–—-])?[ \t]+|(?:[ \t]*,)?[ \t]*\n[ \t]*)(?=[^\s\"'`])"
 _CUES_BARE = [  # (regex, whether words between say what it opens)
-    (re.compile(rf"{_BARE_CUE}{_BARE_GAP}", re.I), False),
+    # (Russian says "now" where no verb is: "Мой пароль теперь X")
+    (re.compile(rf"{_BARE_CUE}(?:[ \t]+(?:теперь|сейчас)\b)?{_BARE_GAP}", re.I), False),
     # in brackets after it: "my password (hunter2) stopped working" - not an aside before
     # its value ("password (gmail): X")
     (
@@ -1315,7 +1380,11 @@ def _backward(text: str, start: int) -> Iterator[Found]:
         kind, name = _named(match)
         if kind == "code" and not any(c.isdigit() for c in value):
             continue
-        if regex is _THATS_MY and kind != "code" and not _looks_generated(value):
+        if (
+            (regex is _THATS_MY or _COMPOUND.match(name))  # ("X is nog het standaardwachtwoord")
+            and kind != "code"
+            and not _looks_generated(value)
+        ):
             continue
         yield Found(*_trim(text, begin, end), _kind(kind, name), tail=False)
 
@@ -1419,7 +1488,7 @@ _TRIGGERS = (
     "account", "combo", "insurance", "aadhaar", "national id", "licen", "steuer", "dni",
     "curp", "codice", "bsn", "pan card", "pan n", "pesel", "nric", "hkid", "cpf", "wachtwoord",
     "senha", "hasł", "hasl", "lösenord", "losenord", "снилс", "инн", "routing", "bsb", "nino",
-    "tfn", "itin", "kennw", "kod ",
+    "tfn", "itin", "kennw", "kod", "koodi",
     "geheim", "mdp", "contrase", "clave", "cód", "schlüssel", "clé", "парол", "пин", "паспорт",
     "код", "фраз", "adgangskod", "kodeord", "salasan", "hesl", "şifre", "jelsz", "κωδικ",
     "συνθηματ",
