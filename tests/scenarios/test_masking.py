@@ -68,10 +68,19 @@ def _leaks(raw: bytes) -> list[str]:
 
 
 def _file_leaks(data_dir: Path) -> dict[str, list[str]]:
+    """Each file's leaks, with the bytes around each (what wrote it: a record's JSON, a
+    keyword posting, a page of something else)."""
     found: dict[str, list[str]] = {}
     for path in data_dir.rglob("*"):
-        if path.is_file() and (hits := _leaks(path.read_bytes())):
-            found[str(path.relative_to(data_dir))] = hits
+        if path.is_file() and (hits := _leaks(raw := path.read_bytes())):
+            found[str(path.relative_to(data_dir))] = (
+                hits
+                + [
+                    repr(raw[max(0, at - 120) : at + 60])
+                    for needle in NEEDLES
+                    if (at := raw.find(needle)) >= 0
+                ][:5]
+            )
     return found
 
 
@@ -319,7 +328,8 @@ def test_no_secret_form_reaches_disk_on_any_write_path(
     assert "[MASKED " in " ".join(r.model_dump_json() for r in stored)
     orch.close()
     assert _text_files_hold(data_dir, CANARY)
-    assert _file_leaks(data_dir) == {}
+    leaks = _file_leaks(data_dir)
+    assert leaks == {}, json.dumps(leaks, indent=1, ensure_ascii=False)
 
 
 def test_import_recomputes_the_hash_of_content_it_masked(make_orch: Any) -> None:
