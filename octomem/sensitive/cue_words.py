@@ -57,9 +57,9 @@ PASSWORD = (
     r"unlock (?:pattern|phrase)|(?:lock|safe|locker|padlock) combination|"
     r"(?:security|secret) (?:question )?answers?|mother['’]?s maiden name|"
     # de, nl, sv, da, no and their compounds ("WLAN-Passwort", "Bankpasswort", "wifiwachtwoord",
-    # "Wifilösenordet"; a possessive after the word: "passordet mitt"; one group: each
-    # [^\W\d_]* tried at a word costs a pass over it)
-    r"[^\W\d_]*(?:pass(?:wort|wörter)|kennw(?:ort|örter)|wachtwoord(?:en)?|"
+    # "Wifilösenordet"; a possessive after the word: "passordet mitt"; one group, tried
+    # only where a stem's first letter is: at each letter of a word it would try them all)
+    r"[^\W\d_]*(?=[pkwla])(?:pass(?:wort|wörter)|kennw(?:ort|örter)|wachtwoord(?:en)?|"
     r"(?:l[öo]senordet|passordet|kodeordet|adgangskoden)"
     r"(?: (?:mitt|min|mit|vårt|vort|vores|ditt|din|dit))?|l[öo]senord|passord|kodeord|adgangskode)|"
     # fr; a service's name or "wifi" after it: "mon mot de passe Free c'est X"
@@ -217,7 +217,8 @@ VERB = (  # (a word of it starts a word: "expires" holds no "es")
     r"(?:changed|set|updated|reset|switched)\s+to"
     r"|(?P<maybe>\b(?:has\s+(?:always\s+)?been|(?:should|must|would)\s+be|remains|became)\b"
     # pl: "hasło to X", "kod do drzwi to 4471" ("to" also defines: "Hasło to podstawa")
-    r"|(?=(?:\s{1,8}teraz)?\s{1,8}to\b)(?:(?<=has[łl]o)|(?<=dost[ęe]pu)|(?<=weryfikacyjny)|(?<=blik)"
+    # (one "t" tried after each count of spaces: a run of them costs no more than before)
+    r"|(?=\s{1,8}t(?:eraz\s{1,8}t)?o\b)(?:(?<=has[łl]o)|(?<=dost[ęe]pu)|(?<=weryfikacyjny)|(?<=blik)"
     rf"{''.join(f'|(?<={word})' for word in _BEFORE_TO)})"
     r"(?:\s+teraz)?\s+to\b(?:[ \t]*:)?"  # ("Kod BLIK to: 482913", "Hasło teraz to X")
     # "store my password. It is X.", "my password? easy. its X", "the password. here: X"

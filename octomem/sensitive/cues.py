@@ -1013,7 +1013,7 @@ _BARE_CUE = rf"\b(?:(?P<password>{PASSWORD})|(?P<key>{KEY}|{KEY_LISTED}))\b{_MAR
 _BARE_GAP = r"(?:(?:[ \t]*[,–—-])?[ \t]+|(?:[ \t]*,)?[ \t]*\n[ \t]*)(?=[^\s\"'`])"
 _CUES_BARE = [  # (regex, whether words between say what it opens)
     # (Russian says "now" where no verb is: "Мой пароль теперь X")
-    (re.compile(rf"{_BARE_CUE}(?:[ \t]+(?:теперь|сейчас)\b)?{_BARE_GAP}", re.I), False),
+    (re.compile(rf"{_BARE_CUE}(?:[ \t]{{1,3}}(?:теперь|сейчас)\b)?{_BARE_GAP}", re.I), False),
     # in brackets after it: "my password (hunter2) stopped working" - not an aside before
     # its value ("password (gmail): X")
     (
