@@ -213,8 +213,8 @@ def _whole(secret: str) -> re.Pattern[str]:  # (not cached: no secret kept past 
 
 
 def replace_found(value: Any, found: Mapping[str, str], kinds: list[str] | None = None) -> Any:
-    """`value` (a string, or a list or dict of them) with every secret of `found`
-    replaced wherever it is, longest first, except inside a masked form (the value
+    """`value` (a string, or a list or dict of them, its keys too) with every secret of
+    `found` replaced wherever it is, longest first, except inside a masked form (the value
     "secret" is not replaced in "[MASKED secret]"). The kinds replaced are appended to
     `kinds`."""
     if isinstance(value, str):
@@ -235,8 +235,12 @@ def replace_found(value: Any, found: Mapping[str, str], kinds: list[str] | None 
         return "".join(p + m for p, m in zip(parts, [*shields, ""], strict=True))
     if isinstance(value, list | tuple):
         return [replace_found(item, found, kinds) for item in value]
-    if isinstance(value, Mapping):
-        return {key: replace_found(item, found, kinds) for key, item in value.items()}
+    if isinstance(value, Mapping):  # keys too: {"Zq9xT!pw7": 1, "note": "my password is ..."}
+        out = {}
+        for key, item in value.items():
+            name = replace_found(key, found, kinds) if isinstance(key, str) else key
+            out[name] = replace_found(item, found, kinds)
+        return out
     return value
 
 

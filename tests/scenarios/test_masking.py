@@ -389,7 +389,12 @@ def test_a_turns_name_and_metadata_and_the_calls_metadata_are_masked(
             },
         },
         user_id=alice,
-        metadata={"wifi": "the wifi password is sleepy otter river", "channel": "web"},
+        metadata={
+            "wifi": "the wifi password is sleepy otter river",
+            "channel": "web",
+            # a key that is a secret named in another field of the call
+            "Kiwi55Dune": {"note": "my password for gmail Kiwi55Dune"},
+        },
     )
     (raw,) = [
         r
@@ -403,6 +408,7 @@ def test_a_turns_name_and_metadata_and_the_calls_metadata_are_masked(
         "sleepy otter",
         "Ab12cd34",
         "Xy98wv76",
+        "Kiwi55Dune",
     ):
         assert leak not in text
     assert raw.metadata == {
@@ -411,6 +417,8 @@ def test_a_turns_name_and_metadata_and_the_calls_metadata_are_masked(
         "pw": "[MASKED secret]",
         "wifi": "the wifi password is [MASKED password]",
         "channel": "web",
+        # (its masked name then names a password: its whole value is masked)
+        "[MASKED password]": "[MASKED secret]",
     }
     assert "[MASKED key …MPLE]" in raw.content and set(raw.internal["masked"]) >= {"key", "card"}
 

@@ -670,6 +670,11 @@ def test_a_secret_named_in_one_field_is_masked_in_the_others() -> None:
     }
     text, metadata = mask_together(["now Kestrel-Pine-44", {"password": "Kestrel-Pine-44"}])
     assert text == "now [MASKED secret]" and metadata == {"password": "[MASKED secret]"}
+    # a key is a field too: a secret named elsewhere is masked where it is a key
+    assert mask_together({"Kiwi55Dune": 1, "notes": ["my password for gmail Kiwi55Dune"]}) == {
+        "[MASKED password]": 1,
+        "notes": ["my password for gmail [MASKED password]"],
+    }
 
 
 @pytest.mark.parametrize(
