@@ -57,8 +57,10 @@ _perturbed = False
 def initialise_allocations() -> bool:
     """From now on, have the C library fill memory it allocates (and frees) with a constant
     byte; True if it does (glibc's `mallopt(M_PERTURB)` only; on for the rest of the
-    process). ladybug writes buffers whole, and their unused bytes come from the heap,
-    where a forgotten user's values may still lie in freed memory."""
+    process). ladybug writes buffers whole, and their unused bytes come from the heap: a
+    call's text before it was masked, or a forgotten user's values, may lie in freed
+    memory. On from the first open, not only from the first forget: a page of metadata
+    written at a checkpoint once carried raw secrets of a call (docs/operations.md)."""
     global _perturbed
     if _perturbed:
         return True
@@ -119,6 +121,7 @@ def _rebuild(handle: _Handle, file: Path) -> None:
 
 
 def _open(file: Path) -> lb.Database:
+    initialise_allocations()
     return lb.Database(str(file), checkpoint_threshold=_CHECKPOINT_BYTES)
 
 
@@ -331,7 +334,6 @@ class LadybugGraphStore(CypherGraphStore):
         """ladybug leaves deleted values in the file's pages, so the file is rebuilt from
         what is live and swapped in atomically (a crash leaves one or the other whole)."""
         handle = self._db.handle()
-        initialise_allocations()
         with traced(tracer, "graph.compact", {"db.system": "ladybug"}):
             await asyncio.to_thread(_rebuild, handle, self._file)
         return True
