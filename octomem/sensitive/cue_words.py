@@ -259,6 +259,7 @@ CHANGE_LOOSE = r"\b(?:bytt|byttet|bytte|byttede|ändrat|ändrade|endret|ændret|
 # for: what follows them must look generated, `cues._forward`)
 TO = r"to|into|en|à|a|por|на|till|til|na"
 TO_LOOSE = ("till", "til", "na")
+FROM_LOOSE = ("från", "fra", "z")  # "bytt lösenordet från X till Y", "z X na Y"
 # German puts the verb last: "das Passwort auf X geändert"
 TO_LAST = r"auf|in"
 CHANGED_LAST = r"geändert|gesetzt|umgestellt|zurückgesetzt|geaendert"

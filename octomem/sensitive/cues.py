@@ -36,6 +36,7 @@ from octomem.sensitive.cue_words import (
     CODE_LISTED,
     CODES,
     CONJUNCTION,
+    FROM_LOOSE,
     HERE,
     KEY,
     KEY_LISTED,
@@ -82,13 +83,15 @@ _PLURAL = re.compile(
 )
 # the end of an HTML element around the cue: "<b>Password:</b> X", "<b>PIN</b>: 4821"
 _CLOSE_TAG = r"</(?:b|strong|i|em|u|code|span|label|dt|th)>"
+_FROMS = "|".join(("from", *FROM_LOOSE))
+_TOS = "|".join(("to", "into", *TO_LOOSE))
 _VERB = (
     r"(?P<verb>"
     rf"\s*{VERB}(?:\*{{1,3}}(?=\s)|{_CLOSE_TAG})?\s*"  # bold's end too: "**Password:** X"
     rf"|\s+(?P<to>{TO})\s+"  # "set my password to ...": checked for a change verb before
     rf"|\s+(?P<last>{TO_LAST})\s+(?=\S+\s+(?:{CHANGED_LAST})\b)"  # "Passwort auf X geändert"
-    r"|\s+(?P<from>from|från|fra|z)\s+(?=\S+\s+(?:to|into|till|til|na)\s)"  # "changed my
-    # password from X to Y", "bytt lösenordet från X till Y", "zmieniłem hasło z X na Y"
+    rf"|\s+(?P<from>{_FROMS})\s+(?=\S+\s+(?:{_TOS})\s)"  # "changed my password from X to
+    # Y", "bytt lösenordet från X till Y", "zmieniłem hasło z X na Y"
     r"|[ \t\r]*\n\s*(?=\S)"  # a list on the next lines (codes and seed phrases only)
     r"|\s+(?=[\"'`])|\s+(?=[^\W\d_]{0,3}\d{3}|\d\d-\d\d-\d\d\b))"  # "X1234567", "20-00-00"
 )
@@ -195,6 +198,7 @@ _LOCKS = (
     *_DEFINITE,
 )
 _CODES = ("code", *_CODIGOS, *_DEFINITE)  # (a code's: "123-456" too)
+_YEARLESS = (*_CODIGOS, *_DEFINITE)  # a year is no value of theirs: "el código es 2024"
 _KEYPADS = frozenset({"keypad", "lockbox", "keybox", "key box", "padlock", "buzzer", "intercom"})
 # the rooms (and bags) a lock may be in: "the hotel room safe", "I set the safe in the closet
 # to 1593", "my luggage padlock"
@@ -565,7 +569,7 @@ def _lock_number(text: str, at: int, name: str) -> Iterator[Found]:
         and (name == "code" or not number["sender"])  # ("the safe Dad gave us")
         and (number["value"].isdigit() or name in _CODES)  # ("my locker is 312-314")
         and (not number["short"] or name == "padlock")  # a padlock's of 3: "the padlock is 725"
-        and not (name in _CODIGOS + _DEFINITE and _YEAR.fullmatch(number["value"]))  # "es 2024"
+        and not (name in _YEARLESS and _YEAR.fullmatch(number["value"]))  # "es 2024"
         and (
             (name in _DEFINITE and _a_lock_before(text, at))  # ("koden är 3948": no owner)
             or (
@@ -956,7 +960,7 @@ _SECURED = re.compile(r"(?:wpa[23]?|wep|2fa|mfa|aes)-[^\W\d_]", re.I)
 
 
 # "from" before a Swedish, Norwegian, Danish or Polish "to": "bytt lösenordet från X till Y"
-_FROM_LOOSE = re.compile(r"\s(?:från|fra|z)\s", re.I)
+_FROM_LOOSE = re.compile(rf"\s(?:{'|'.join(FROM_LOOSE)})\s", re.I)
 # ... and a password's new value after it alone: a digit or a symbol, not a service's
 # compound ("bytt lösenordet till Sommar2024!", not "till PS5-kontot", "till Netflix")
 _NOT_A_SERVICE = re.compile(r"(?=\S*[\d!#$%&*@?])(?!\S*-[^\W\d_]+$)\S{6,}")
@@ -998,7 +1002,7 @@ def _taken(text: str, match: re.Match[str], kind: str, cue: str) -> bool:
     if match["to"] or match["from"]:  # "the password to ..." without "set"/"changed" before
         start = match.start()
         clause = max(text.rfind(c, max(0, start - 60), start) for c in ".!?;\n)]") + 1
-        loose = (match["to"] or match["from"]).lower() in (*TO_LOOSE, "från", "fra", "z")
+        loose = (match["to"] or match["from"]).lower() in (*TO_LOOSE, *FROM_LOOSE)
         changed = _CHANGE_LOOSE if loose else _CHANGE
         return changed.search(text, max(clause, start - 60), start) is not None
     return True
