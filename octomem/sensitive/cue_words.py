@@ -205,7 +205,7 @@ HERE = (
     r"please|pls|too|hier|ici|aquí|здесь"
 )
 # ... or "now" in another language: "Mi PIN ahora es 9921" (a value that looks generated)
-NOW_ABROAD = r"jetzt|nun|maintenant|désormais|ahora|agora|ora|adesso|teraz|nu|теперь|сейчас"
+NOW_ABROAD = r"jetzt|nun|maintenant|désormais|ahora|agora|ora|adesso|teraz|nu|nå|теперь|сейчас"
 # an adverb between a change's verb and its participle: "is now set to"
 NOW = r"now|just|also|still|currently|recently|finally|already"
 # "is" / ":" / "was changed to" ...
@@ -215,7 +215,7 @@ VERB = (  # (a word of it starts a word: "expires" holds no "es")
     rf"(?:\b(?:(?:(?:ha[sd]|['’]s|will)(?:\s+(?:{NOW}))?\s+be(?:en)?|['’]s|was|is|got)\s+)?"
     rf"(?:(?:{NOW})\s+)?"
     r"(?:changed|set|updated|reset|switched)\s+to"
-    r"|(?P<maybe>\b(?:has\s+(?:always\s+)?been|(?:should|must|would)\s+be|remains|became)\b"
+    r"|(?P<maybe>\b(?:ha[sd]\s+(?:always\s+)?been|(?:should|must|would)\s+be|remains|became)\b"
     # pl: "hasło to X", "kod do drzwi to 4471" ("to" also defines: "Hasło to podstawa")
     # (one "t" tried after each count of spaces: a run of them costs no more than before)
     r"|(?=\s{1,8}t(?:eraz\s{1,8}t)?o\b)(?:(?<=has[łl]o)|(?<=dost[ęe]pu)|(?<=weryfikacyjny)|(?<=blik)"

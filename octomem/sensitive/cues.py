@@ -259,6 +259,7 @@ _NUMBER_END = (
     r"|[ \t]+(?:and|but|so|then|btw|now|lol|haha|pls|plz|never|don['’]?t|dont"
     r"|och|og|men|ja|mutta|maar)\b)"  # ("koodi on 4170 ja avain on ylimmässä lokerossa")
 )
+_SINCE = r"[ \t]+(?:since|until|till)\b"  # a value's time after it: "X since May"
 # ... or "the safe is now set to 4471", "Padlock changed to 8830" (`_SET_BY`: the words
 # between the lock and its "to"); "I set the safe in the closet to 1593" (a room between)
 _IN_ROOM = (
@@ -282,13 +283,14 @@ _SET_BY = re.compile(  # ("the safe in our room is set to 5820")
     re.I,
 )
 _LOCK_NUMBER = re.compile(
-    r"(?:[ \t]+(?:from|to|for|of|on|at|in)[ \t]+[^.!?,;:=\n]{1,40}?"  # "the code to get in"
+    r"(?P<what>[ \t]+(?:from|to|for|of|on|at|in)[ \t]+[^.!?,;:=\n]{1,40}?"  # "the code to get in"
     r"|(?P<sender>[ \t]+[^\W\d_]{1,40}[ \t]+(?:just[ \t]+)?(?:sent|texted|emailed|gave)"
     r"(?:[ \t]+(?:me|us))?))?"  # "the code Chase texted me is X" (a code's only)
     r"(?:['’]s|[ \t]+(?:is|was|has[ \t]+been|é|es|era|foi|är|er|on)(?:[ \t]*:|[ \t]+now)?"
     r"|[ \t]*[:=?])[ \t]+"
     r"(?:it['’]?s[ \t]+)?[\"'“‘]?(?P<value>\d{4,8}|\d{3}[- ]\d{3}|(?P<short>\d{3}))"
-    r"#?[\"'”’]?" + _NUMBER_END,
+    r"#?[\"'”’]?"
+    rf"(?:{_NUMBER_END}|(?P<since>(?={_SINCE})))",  # a code's: "has been 4471 since May"
     re.I | re.M,
 )
 _CJK_CUE = re.compile(
@@ -339,8 +341,15 @@ _EMPHASIS = re.compile(r"(\*{1,3})(\S(?:[^*\n]{0,198}\S)?)\1(?![*\w])")
 _IDENTIFIER = re.compile(r"[A-Za-z]+(?:[_.][A-Za-z]+)+$")  # api_key=api_key, ENV_VAR_NAME
 _DIGITS = re.compile(r"\d[\d -]{0,30}\d|\d")
 _GROUPED = re.compile(r"\d{3,4}(?:[ -]\d{3,4})+")  # a code in groups: "482 913"
-_GROUPED_END = re.compile(
-    rf"{_NUMBER_END}|[ \t]+(?:since|until|till|valid|ważny|wazny)\b", re.I | re.M
+_GROUPED_END = re.compile(rf"{_NUMBER_END}|{_SINCE}|[ \t]+(?:valid|ważny|wazny)\b", re.I | re.M)
+# ... "has been X since May", "had been X until we moved": X alone, where it looks like a
+# password: 6 characters or more with a digit and a small letter or a symbol, no dash, slash
+# or plus (not "has been auto-filled since", "SHA256-hashed before", "16+ since", "iOS17";
+# "7fK2-9xLp-Q3mZ since" is)
+_BEFORE_A_TIME = re.compile(
+    r"(?:(?=\S*\d)(?=\S*[a-z!@$%&*?])[^\s/+-]{6,}|\d{8,}"  # (or 8 digits: "has been 83920174",
+    r"|(?=\S*[a-z])[^\W_]*\d[^\W_]*(?:-[^\W_]*\d[^\W_]*)+)"  # a digit in each of its parts)
+    rf"(?={_SINCE}|[ \t]+(?:for|before|ever)\b)"
 )
 # the number or bullet of a list item that starts the line after a cue: "password:\n3. X",
 # "pin is:\n  - 4821", "api key:\n• X" give X, not the item's "3" or "-"
@@ -569,6 +578,11 @@ def _lock_number(text: str, at: int, name: str) -> Iterator[Found]:
         and (name == "code" or not number["sender"])  # ("the safe Dad gave us")
         and (number["value"].isdigit() or name in _CODES)  # ("my locker is 312-314")
         and (not number["short"] or name == "padlock")  # a padlock's of 3: "the padlock is 725"
+        and (  # a code's right after its name, not a year: not "The safe was 1875 until
+            # Friday", "the code on the bus stop has been 50213 since", "the code was 2023 until"
+            number["since"] is None
+            or (name in _CODES and not number["what"] and not _YEAR.fullmatch(number["value"]))
+        )
         and not (name in _YEARLESS and _YEAR.fullmatch(number["value"]))  # "es 2024"
         and (
             (name in _DEFINITE and _a_lock_before(text, at))  # ("koden är 3948": no owner)
@@ -731,6 +745,10 @@ def _forward(text: str, start: int, read: set[int]) -> Iterator[Found]:
             # "has been", "should be": not "compromised", "at least 12"; one token
             # ("password? Mine are all too short I think" is no mixed case); a code's of 4
             # digits or more, a password's with a letter after "? it's" ("it's 2am", "2024")
+            spans = [
+                (a, time.end() if (time := _BEFORE_A_TIME.match(text, a, b)) else b)
+                for a, b in spans
+            ]
             spans = [
                 (a, b)
                 for a, b in spans
