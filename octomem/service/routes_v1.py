@@ -7,12 +7,10 @@ and answers are the library's own models or thin views of them. The records live
 from __future__ import annotations
 
 import asyncio
-import os
+import io
 import re
-import tempfile
 from collections.abc import AsyncIterator
 from datetime import datetime
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -36,7 +34,7 @@ from octomem.models import (
     Stats,
 )
 from octomem.orchestrator.transfer import TransferSummary
-from octomem.service import context
+from octomem.service import bodies, context
 from octomem.service.deps import Admin, Anyone, Caller, Deleter, Project, Reader, Writer, need
 
 router = APIRouter(prefix="/v1", tags=["octomem"])
@@ -315,21 +313,22 @@ async def stats(who: Reader, orch: Project, user_id: OwnerQuery = None) -> Stats
     responses={200: {"content": {"application/x-ndjson": {}}}},
 )
 async def export(who: Admin, orch: Project, user_id: OwnerQuery = None) -> StreamingResponse:
-    path = _scratch(who)
+    scratch = bodies.nameless(who.state.settings.data_dir / "service" / "tmp")
     try:
-        summary = await orch.aexport_jsonl(path, user_id=who.user(user_id))
+        text = io.TextIOWrapper(scratch, encoding="utf-8", newline="")
+        summary = await orch.aexport_jsonl(text, user_id=who.user(user_id))
+        text.flush()
+        text.detach()
+        scratch.seek(0)
     except BaseException:
-        path.unlink(missing_ok=True)
+        scratch.close()
         raise
     context.count(memories=summary.memories)
 
     async def lines() -> AsyncIterator[bytes]:
-        try:
-            with path.open("rb") as fh:
-                while chunk := await asyncio.to_thread(fh.read, 1 << 16):
-                    yield chunk
-        finally:
-            path.unlink(missing_ok=True)
+        with scratch:
+            while chunk := await asyncio.to_thread(scratch.read, 1 << 16):
+                yield chunk
 
     return StreamingResponse(lines(), media_type="application/x-ndjson")
 
@@ -349,14 +348,11 @@ async def import_(
     orch: Project,
     skip_invalid: bool = False,
 ) -> TransferSummary:
-    path = _scratch(who)
-    try:
-        with path.open("wb") as fh:
-            async for chunk in request.stream():
-                await asyncio.to_thread(fh.write, chunk)
-        summary = await who.write(orch.aimport_jsonl(path, skip_invalid=skip_invalid))
-    finally:
-        path.unlink(missing_ok=True)
+    summary = await bodies.read_as_it_arrives(  # never on disk as sent: masked as read
+        request.stream(),
+        lambda body: orch.aimport_jsonl(body, skip_invalid=skip_invalid),
+        who.write,
+    )
     context.count(memories=summary.memories)
     return summary
 
@@ -368,12 +364,3 @@ async def doctor(
     orch: Project,
 ) -> ConsistencyReport:
     return await orch.acheck(repair=False)
-
-
-def _scratch(who: Caller) -> Path:
-    """A private temporary file in the data directory (mode 0600)."""
-    folder = who.state.settings.data_dir / "service" / "tmp"
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=folder, suffix=".jsonl")
-    os.close(fd)
-    return Path(name)
