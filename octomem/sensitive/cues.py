@@ -343,9 +343,9 @@ _DIGITS = re.compile(r"\d[\d -]{0,30}\d|\d")
 _GROUPED = re.compile(r"\d{3,4}(?:[ -]\d{3,4})+")  # a code in groups: "482 913"
 _GROUPED_END = re.compile(rf"{_NUMBER_END}|{_SINCE}|[ \t]+(?:valid|ważny|wazny)\b", re.I | re.M)
 # ... "has been X since May", "had been X until we moved": X alone, where it looks like a
-# password: 6 characters or more with a digit and a small letter or a symbol, no dash, slash
-# or plus (not "has been auto-filled since", "SHA256-hashed before", "16+ since", "iOS17";
-# "7fK2-9xLp-Q3mZ since" is)
+# password: 6 characters or more with a digit and a small letter or a symbol, no slash or
+# plus, a dash only between parts that each hold a digit ("7fK2-9xLp-Q3mZ since"; not "has
+# been auto-filled since", "SHA256-hashed before", "16+ since", "iOS17")
 _BEFORE_A_TIME = re.compile(
     r"(?:(?=\S*\d)(?=\S*[a-z!@$%&*?])[^\s/+-]{6,}|\d{8,}"  # (or 8 digits: "has been 83920174",
     r"|(?=\S*[a-z])[^\W_]*\d[^\W_]*(?:-[^\W_]*\d[^\W_]*)+)"  # a digit in each of its parts)
@@ -578,12 +578,12 @@ def _lock_number(text: str, at: int, name: str) -> Iterator[Found]:
         and (name == "code" or not number["sender"])  # ("the safe Dad gave us")
         and (number["value"].isdigit() or name in _CODES)  # ("my locker is 312-314")
         and (not number["short"] or name == "padlock")  # a padlock's of 3: "the padlock is 725"
-        and (  # a code's right after its name, not a year: not "The safe was 1875 until
-            # Friday", "the code on the bus stop has been 50213 since", "the code was 2023 until"
-            number["since"] is None
-            or (name in _CODES and not number["what"] and not _YEAR.fullmatch(number["value"]))
+        # before "since": a code's right after its name (not "The safe was 1875 until
+        # Friday", "the code on the bus stop has been 50213 since")
+        and (number["since"] is None or (name in _CODES and not number["what"]))
+        and not (  # not a year: "es 2024", "the code was 2023 until"
+            (name in _YEARLESS or number["since"] is not None) and _YEAR.fullmatch(number["value"])
         )
-        and not (name in _YEARLESS and _YEAR.fullmatch(number["value"]))  # "es 2024"
         and (
             (name in _DEFINITE and _a_lock_before(text, at))  # ("koden är 3948": no owner)
             or (

@@ -41,23 +41,20 @@ class Arriving:
     async def feed(self) -> None:
         try:
             async for chunk in self._chunks:
-                while chunk and not self.closed:
-                    try:
-                        self._queue.put_nowait(chunk)
-                        break
-                    except queue.Full:  # the reader is behind: wait for it
-                        await asyncio.sleep(_POLL_S / 10)
-            await self._end(b"")
+                if chunk:
+                    await self._put(chunk)
+            await self._put(b"")  # the body's end
         except BaseException as exc:  # cancelled too: the reader must not wait on
             self.failed = exc
             raise
 
-    async def _end(self, last: bytes) -> None:
+    async def _put(self, chunk: bytes) -> None:
+        """`chunk` for the reader; dropped once it has stopped (`close`)."""
         while not self.closed:
             try:
-                self._queue.put_nowait(last)
+                self._queue.put_nowait(chunk)
                 return
-            except queue.Full:
+            except queue.Full:  # the reader is behind: wait for it
                 await asyncio.sleep(_POLL_S / 10)
 
     def read(self, size: int = -1) -> bytes:
