@@ -936,12 +936,22 @@ class ChromaVectorStore:
         where: Where | None,
         check: Callable[[MemoryBase], bool] | None,
         memo: parsed.Memo | None,
+        cache: RecordCache,
+        live: bool,
     ) -> list[MemoryBase]:
         """`list`'s matches, in its order, from the ids Chroma finds and the records of the
-        cache (those it lacks read): Chroma's metadata is what costs in a reply."""
+        cache (those it lacks read): Chroma's metadata is what costs in a reply. Listing
+        what is `live`, the closed versions the cache knows of are not parsed (a user's
+        history would cost every listing more), and those found are marked."""
+        name, since = self.collection_name(memory_type), cache.generation
         ids = [entry_id for entry_id, _ in await self._scan(memory_type, where, metadata=False)]
+        if live:
+            closed = cache.closed(name, ids)
+            ids = [entry_id for entry_id in ids if entry_id not in closed]
         payloads = await self._payloads(memory_type, ids)
         records = [self._parse(payloads[i], i, memo, memory_type) for i in ids if i in payloads]
+        if live:
+            cache.mark_closed(name, [r.id for r in records if not r.is_current], since=since)
         records.sort(key=lambda record: (as_utc(record.created_at).timestamp(), record.id))
         return records if check is None else [r for r in records if check(r)]
 
@@ -956,7 +966,8 @@ class ChromaVectorStore:
         self._source()
         if self._cache is not None:  # embedded: the cache has most of the records
             chroma_where, check = self._plan_live(memory_type, where, live_at)
-            return await self._listed(memory_type, chroma_where, check, memo)
+            live = live_at is not None
+            return await self._listed(memory_type, chroma_where, check, memo, self._cache, live)
         chroma_where, check = self._plan(memory_type, where, live_at)
         rows = await self._scan(memory_type, chroma_where)
         rows.sort(key=lambda row: (row[1].get("created_at", 0.0), row[0]))

@@ -56,6 +56,52 @@ def test_a_write_that_ends_after_a_clear_is_not_cached() -> None:
     assert cache.lookup("c", ["a"]) == {}
 
 
+def test_closed_versions_are_known_only_as_long_as_nothing_wrote_them() -> None:
+    cache = RecordCache()
+    since = cache.generation
+    cache.end_write("c", cache.begin_write("c", ["b"]), ["b"], {"b": "b1"})
+    cache.mark_closed("c", ["a"], since=since)  # a read from before a write: not kept
+    assert cache.closed("c", ["a"]) == set()
+    token = cache.begin_write("c", ["b"])
+    cache.mark_closed("c", ["a"], since=cache.generation)  # a write is under way
+    assert cache.closed("c", ["a"]) == set()
+    cache.end_write("c", token, ["b"], None)
+    cache.mark_closed("c", ["a", "b"], since=cache.generation)
+    assert cache.closed("c", ["a", "b", "x"]) == {"a", "b"}
+    assert cache.closed("other", ["a"]) == set()  # keyed by collection too
+    cache.end_write("c", cache.begin_write("c", ["a"]), ["a"], {"a": "reopened"})
+    assert cache.closed("c", ["a", "b"]) == {"b"}  # a write of the entry forgets its mark
+    cache.clear()
+    assert cache.closed("c", ["b"]) == set()
+
+
+async def test_a_listing_of_what_is_live_parses_a_closed_version_once(tmp_path: Path) -> None:
+    """A user's history must not cost every listing: the second listing parses only the
+    current record, and a closed version written again as current is listed again."""
+    from datetime import UTC, datetime
+
+    now = datetime.now(UTC)
+    store = ChromaVectorStore.embedded(tmp_path / "chroma")
+    current, old = fact(1, "blue"), fact(2, "red").model_copy(update={"valid_to": now})
+    await store.upsert(SEM, [current, old], [[1.0, 0.0], [0.0, 1.0]])
+    parse, parsed_ids = store._parse, []
+
+    def counting(payload: Any, entry_id: str, *args: Any) -> Any:
+        parsed_ids.append(entry_id)
+        return parse(payload, entry_id, *args)
+
+    store._parse = counting  # type: ignore[method-assign]
+    assert [r.id for r in await store.list(SEM, live_at=now)] == [current.id]
+    assert sorted(parsed_ids) == sorted([current.id, old.id])
+    parsed_ids.clear()
+    assert [r.id for r in await store.list(SEM, live_at=now)] == [current.id]
+    assert parsed_ids == [current.id]
+    assert len(await store.list(SEM)) == 2  # every version, when asked for
+    await store.upsert(SEM, [old.model_copy(update={"valid_to": None})], [[0.0, 1.0]])
+    assert {r.id for r in await store.list(SEM, live_at=now)} == {current.id, old.id}
+    await store.close()
+
+
 def test_empty_is_remembered_only_if_nothing_was_written_meanwhile() -> None:
     cache = RecordCache()
     since = cache.generation
