@@ -102,6 +102,69 @@ async def test_a_listing_of_what_is_live_parses_a_closed_version_once(tmp_path: 
     await store.close()
 
 
+async def test_listings_interleaved_with_writes_that_close_and_reopen_versions(
+    tmp_path: Path,
+) -> None:
+    """A writer closes each fact's current version for a new one, or reopens the one it
+    closed before (as an edited file reverted is), while listings of what is live run
+    beside it: no listing returns two live versions of a fact, and once the writes end
+    every listing returns exactly the versions left current (a version's closed mark
+    never outlives the write that reopened it)."""
+    from datetime import UTC, datetime
+
+    store = ChromaVectorStore.embedded(tmp_path / "chroma")
+    facts, rounds = 4, 6
+    current = {n: fact(n, "v0") for n in range(facts)}
+    older: dict[int, SemanticMemory] = {}
+    await store.upsert(SEM, list(current.values()), [[1.0, 0.0]] * facts)
+    writing = True
+    seen_two: list[list[str]] = []
+    listed = [0]  # listings done
+
+    async def lister() -> int:
+        while writing:
+            found = await store.list(SEM, live_at=datetime.now(UTC))
+            by_fact: dict[str, list[str]] = {}
+            for record in found:
+                by_fact.setdefault(str(record.attribute), []).append(record.id)
+            seen_two.extend(ids for ids in by_fact.values() if len(ids) > 1)
+            listed[0] += 1
+            await asyncio.sleep(0)
+        return listed[0]
+
+    async def listings(count: int) -> None:  # whole listings after the writes so far
+        until = listed[0] + count
+        while listed[0] < until:
+            await asyncio.sleep(0.001)
+
+    async def writer() -> None:
+        nonlocal writing
+        try:
+            for r in range(1, rounds + 1):
+                for n in range(facts):
+                    closed = current[n].model_copy(update={"valid_to": datetime.now(UTC)})
+                    if r % 3 == 0 and n in older:  # reopen the version closed before
+                        new = older[n].model_copy(update={"valid_to": None})
+                    else:
+                        new = fact(n, f"v{r}").model_copy(
+                            update={"id": make_memory_id(SEM, "alice", n, r)}
+                        )
+                    await store.upsert(SEM, [closed, new], [[1.0, 0.0], [0.0, 1.0]])
+                    older[n], current[n] = closed, new
+                    await asyncio.sleep(0)
+                await listings(2)  # one of them began after the round: it marks what it closed
+        finally:
+            writing = False
+
+    done, _ = await asyncio.gather(lister(), writer())
+    assert done >= 2 * rounds
+    assert seen_two == []
+    for _ in range(2):  # the first listing marks what it finds closed; the second uses it
+        live = await store.list(SEM, live_at=datetime.now(UTC))
+        assert sorted(r.id for r in live) == sorted(r.id for r in current.values())
+    await store.close()
+
+
 def test_empty_is_remembered_only_if_nothing_was_written_meanwhile() -> None:
     cache = RecordCache()
     since = cache.generation
