@@ -12,12 +12,13 @@ It keeps entries' vectors too, within half as many bytes again: those read to sc
 query against given entries (`ChromaVectorStore._query_among`, a LangGraph store's
 searches), until a write of the entry.
 
-It also knows which cached entries are closed versions (superseded: never live again), as
-a listing of what is live found them, so the next such listing need not parse them.
+It also knows which entries are closed versions (superseded: never live again), as a
+listing of what is live found them, so the next such listing need not parse them.
 
-A read remembers what it fetched (and a listing what it found closed) only if no write began or ended since it started and
-none is under way, so an older read never overwrites what a newer write stored; a write
-updates the cache only once Chroma has finished it (even if its caller was cancelled).
+A read remembers what it fetched (and a listing what it found closed) only if no write
+began or ended since it started and none is under way, so an older read never overwrites
+what a newer write stored; a write updates the cache only once Chroma has finished it
+(even if its caller was cancelled).
 """
 
 from __future__ import annotations
@@ -97,7 +98,8 @@ class RecordCache:
         self._records = _Lru[str]()
         self._vectors = _Lru[bytes]()  # float32
         self._empty: set[str] = set()
-        self._closed: set[tuple[str, str]] = set()  # (collection, id): a closed version
+        self._closed: dict[str, set[str]] = {}  # per collection, ids of closed versions
+        self._marks = 0  # ids in `_closed`
         self._lock = threading.Lock()
         self.generation = 0  # bumped by every write and clear
         self._epoch = 0  # bumped by every clear
@@ -137,17 +139,22 @@ class RecordCache:
     def closed(self, collection: str, ids: Iterable[str]) -> set[str]:
         """Those of `ids` whose stored record is known to be a closed version."""
         with self._lock:
-            return {entry_id for entry_id in ids if (collection, entry_id) in self._closed}
+            marked = self._closed.get(collection, set())
+            return {entry_id for entry_id in ids if entry_id in marked}
 
     def mark_closed(self, collection: str, ids: Iterable[str], *, since: int) -> None:
         """The records of `ids` a read found closed (`since`: the generation before it),
-        kept as `remember` keeps a read; at most `max_records` marks (past it, none)."""
+        kept as `remember` keeps a read; at most a quarter of `max_records` marks (~110
+        bytes each; past it, they start again empty)."""
         with self._lock:
             if since != self.generation or self._writing or self.max_records <= 0:
                 return
-            if len(self._closed) >= self.max_records:
-                self._closed.clear()
-            self._closed.update((collection, entry_id) for entry_id in ids)
+            if self._marks >= self.max_records // 4:
+                self._closed, self._marks = {}, 0
+            marked = self._closed.setdefault(collection, set())
+            self._marks -= len(marked)
+            marked.update(ids)
+            self._marks += len(marked)
 
     def begin_write(self, collection: str, ids: Iterable[str]) -> int:
         """A write of (or deletion of) these ids starts; returns the token for `end_write`."""
@@ -184,7 +191,9 @@ class RecordCache:
     def _drop(self, key: tuple[str, str]) -> None:
         self._records.drop(key)
         self._vectors.drop(key)
-        self._closed.discard(key)
+        if key[1] in (marked := self._closed.get(key[0], set())):
+            marked.discard(key[1])
+            self._marks -= 1
 
     @property
     def epoch(self) -> int:
@@ -208,4 +217,4 @@ class RecordCache:
             self._records.clear()
             self._vectors.clear()
             self._empty.clear()
-            self._closed.clear()
+            self._closed, self._marks = {}, 0

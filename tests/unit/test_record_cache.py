@@ -73,6 +73,10 @@ def test_closed_versions_are_known_only_as_long_as_nothing_wrote_them() -> None:
     assert cache.closed("c", ["a", "b"]) == {"b"}  # a write of the entry forgets its mark
     cache.clear()
     assert cache.closed("c", ["b"]) == set()
+    small = RecordCache(max_records=8)  # a quarter of it: 2 marks, then they start again
+    small.mark_closed("c", ["a", "b"], since=small.generation)
+    small.mark_closed("d", ["e"], since=small.generation)
+    assert (small.closed("c", ["a", "b"]), small.closed("d", ["e"])) == (set(), {"e"})
 
 
 async def test_a_listing_of_what_is_live_parses_a_closed_version_once(tmp_path: Path) -> None:
