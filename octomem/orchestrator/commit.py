@@ -73,7 +73,7 @@ async def commit(
     # a turn this write adds is added as it leaves it: its ADD, no UPDATE after it
     last = {record.id: record for record, _ in [*keys, *marks]}
     new = {record.id for record, _ in added}
-    added = [_as_left(record, event, last.get(record.id)) for record, event in added]
+    added = [as_left(record, event, last.get(record.id)) for record, event in added]
     marks = [(record, event) for record, event in marks if record.id not in new]
     keys = [(record, event) for record, event in keys if record.id not in new]
     await write(
@@ -87,12 +87,12 @@ async def commit(
     return views
 
 
-def _as_left(
+def as_left(
     record: MemoryBase, event: HistoryEvent, changed: MemoryBase | None
 ) -> tuple[MemoryBase, HistoryEvent]:
-    """A record this write adds, as the write leaves it (`changed`: with its keys or
-    marks), its event naming that record (the event's id is of what the ADD changed, which
-    keys and marks are not: a retried write still logs it once)."""
+    """A record a write adds, as the write leaves it (`changed`: with its keys or marks,
+    or `rules_read`'s), its event naming that record (the event's id is of what the ADD
+    changed, which keys and marks are not: a retried write still logs it once)."""
     if changed is None:
         return record, event
     return changed, event.model_copy(update={"record": changed.model_dump(mode="json")})

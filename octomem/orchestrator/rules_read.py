@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 
 from octomem.models import HistoryEvent, MemoryBase, MemoryType
+from octomem.orchestrator.commit import as_left
 from octomem.orchestrator.services import Services
 
 RULES_READ = "rules_read"  # raw-turn internal: {`reprocess.words` of what was read: types}
@@ -58,11 +59,7 @@ def marked_added(
     for record, event in added:
         said = sent.get(record.id)
         new = None if said is None or not names else _with_read(record, said, names)
-        adding.append(
-            (record, event)
-            if new is None
-            else (new, event.model_copy(update={"record": new.model_dump(mode="json")}))
-        )
+        adding.append(as_left(record, event, new))
     return adding
 
 
