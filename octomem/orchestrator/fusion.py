@@ -158,14 +158,6 @@ def boost_named_actors(
         for turn in record.source.turn_ids
     }
 
-    def turn_found(record: MemoryBase | None) -> bool:
-        """Not a memory read from turns, or one of its turns is a hit itself (with `keyed`:
-        one said by its actor)."""
-        if record is None or record.internal.get("raw") or not record.source.turn_ids:
-            return True
-        actor = said_by(record)
-        return not found_turns.isdisjoint((turn, actor) for turn in record.source.turn_ids)
-
     asked = content_stems(query)
     near = {
         memory_id
@@ -173,11 +165,15 @@ def boost_named_actors(
         if any(p.retriever == "vector" and p.rank <= NEAR_RANK for p in provenance)
     }
 
-    def beyond_name(record: MemoryBase | None) -> bool:
-        """Not a memory read from turns, or one that matches the query beyond its actor's
-        name (a word in common, or near in meaning)."""
+    def raised(record: MemoryBase | None) -> bool:
+        """Not a memory read from turns, or one whose turns include a hit (with `keyed`:
+        one said by its actor) and that matches the query beyond its actor's name (a word
+        in common, or near in meaning)."""
         if record is None or record.internal.get("raw") or not record.source.turn_ids:
             return True
+        actor = said_by(record)
+        if found_turns.isdisjoint((turn, actor) for turn in record.source.turn_ids):
+            return False
         if record.id in near:
             return True
         name = content_stems(getattr(record, "actor", None) or "")
@@ -189,7 +185,7 @@ def boost_named_actors(
         if actor not in cache:
             cache[actor] = test(actor)
         if cache[actor]:
-            return boost if turn_found(record) and beyond_name(record) else 1.0
+            return boost if raised(record) else 1.0
         return 1 / boost if about_user and _said_by_assistant(record) else 1.0
 
     return rescaled(fused, factor, "actor", applied)
