@@ -71,19 +71,17 @@ async def _complete(services: Services, fence: Fence, intent: WriteIntent) -> No
     await complete(services, fence, intent, done=services.late.note)
 
 
-async def settle(services: Services, user_ids: set[str | None], fence: Fence) -> int:
+async def settle(services: Services, user_ids: set[str | None], fence: Fence) -> None:
     """What a writer does once it holds these users' locks (just taken), before it reads:
     complete their leftovers (`complete_leftovers`; none if the leases' take found the
     journal empty), then undo the late writes found among their watched entries
-    (`heal_late_held`). Returns how many intents were completed."""
-    applied = 0
+    (`heal_late_held`)."""
     if not services.locks.no_leftovers(user_ids):
-        applied = await complete_leftovers(services, user_ids, fence)
+        await complete_leftovers(services, user_ids, fence)
     await heal_late_held(services, user_ids, fence)
-    return applied
 
 
-async def complete_leftovers(services: Services, user_ids: set[str | None], fence: Fence) -> int:
+async def complete_leftovers(services: Services, user_ids: set[str | None], fence: Fence) -> None:
     """Apply, oldest first, every intent that writes one of these users (whose locks the
     caller holds, with `fence`) that its writer left unfinished - a store failed, or the
     call was cancelled - before the caller reads: applied later, an old intent would
@@ -92,8 +90,7 @@ async def complete_leftovers(services: Services, user_ids: set[str | None], fenc
     the locks of every user it writes. One that also writes other users is applied under
     their locks too: taken at once if they are free, else `NeedsLocks` - the caller's hold
     lets go of its own and takes them all in the global order, so two writers settling the
-    same leftover never wait on each other. Returns how many."""
-    applied = 0
+    same leftover never wait on each other."""
     for intent in await services.journal.pending(touching=user_ids):
         if foreign_types(services, intent):
             continue
@@ -111,8 +108,6 @@ async def complete_leftovers(services: Services, user_ids: set[str | None], fenc
                     continue  # completed meanwhile, by a holder of the others' locks
             log.warning("completing a write that was cut short", intent=intent.id)
             await _complete(services, held, intent)
-            applied += 1
-    return applied
 
 
 async def restore_vectors(
@@ -177,14 +172,13 @@ async def _last_event(services: Services, memory_id: str) -> HistoryEvent | None
     return events[-1] if events else None
 
 
-async def heal_late(services: Services, users: Iterable[str | None] | None = None) -> int:
+async def heal_late(services: Services, users: Iterable[str | None] | None = None) -> None:
     """Undo the late writes found among the watched entries (`late_writes`) of `users`
     (None: all): each user whose entries differ from the history log is repaired under
     its lock (which waits for a live writer of theirs, whose own write may be what
-    differs); how many entries changed."""
+    differs)."""
     if not services.late:
-        return 0
-    changed = 0
+        return
     for user_id, written in services.late.of(users).items():
         truths, gone = await plan_restore(services, written)
         if truths or gone:
@@ -193,16 +187,11 @@ async def heal_late(services: Services, users: Iterable[str | None] | None = Non
                     pass  # its `settle` completes the user's leftovers, undoes late writes
             except ScopeBusyError:  # its holder's own `settle` does, or the next check
                 log.warning("a user with late writes stayed locked; left to its writer")
-                continue
-            changed += len(truths) + len(gone)
-    return changed
 
 
-async def heal_late_held(services: Services, users: Iterable[str | None], fence: Fence) -> int:
+async def heal_late_held(services: Services, users: Iterable[str | None], fence: Fence) -> None:
     """As `heal_late`, for users whose locks the caller holds (`fence`)."""
     if not services.late:
-        return 0
-    changed = 0
+        return
     for written in services.late.of(users).values():
-        changed += await restore_vectors(services, written, fence, quiet=True)
-    return changed
+        await restore_vectors(services, written, fence, quiet=True)
