@@ -179,13 +179,6 @@ def _facts_of(user_id: str | None, agent_id: Owner, *more: Filter) -> Filter:
     return scope_filter(user_id, agent_id, ANY, ABOUT_USER, *more)
 
 
-async def _user_facts(
-    services: Services, source: MemoryType, scope: Scope, now: datetime
-) -> dict[str, MemoryBase]:
-    found = await services.vector.list(source, where=_facts_of(*scope), live_at=now)
-    return {r.id: r for r in found}
-
-
 async def user_name(
     services: Services,
     user_id: str | None,
@@ -272,7 +265,8 @@ class Ahead:
         async def facts(scope: Scope) -> dict[str, MemoryBase]:
             key = (source, scope)
             if key not in self.facts:
-                self.facts[key] = await _user_facts(services, source, scope, now)
+                found = await services.vector.list(source, where=_facts_of(*scope), live_at=now)
+                self.facts[key] = {r.id: r for r in found}
             return dict(self.facts[key])  # the caller's to change
 
         async def views(agent: ViewKeeper) -> dict[str, MemoryBase]:
