@@ -95,7 +95,7 @@ class Reconciler:
         self,
         candidates: Sequence[MemoryBase],
         *,
-        beside: Callable[[list[MemoryBase]], Awaitable[object]] | None = None,
+        beside: Callable[[list[MemoryBase]], Awaitable[object]],
     ) -> list[Decision]:
         """The decision on each of `candidates`. `beside(facts)`: reads of the caller's
         for the facts decided that are not replays, sent with the batch's first reads."""
@@ -169,7 +169,7 @@ class Reconciler:
     async def _prefetch(
         self,
         facts: Sequence[MemoryBase],
-        beside: Callable[[list[MemoryBase]], Awaitable[object]] | None = None,
+        beside: Callable[[list[MemoryBase]], Awaitable[object]],
     ) -> None:
         """Read at once what deciding `facts` one by one reads first: each one's stored
         record by its id (a request per memory type) and, with no model to ask, the
@@ -187,8 +187,7 @@ class Reconciler:
                 self._known(("get", memory_type, memory_id), found.get(memory_id))
 
         reads: list[Awaitable[object]] = [by_id(t, of_type) for t, of_type in ids.items()]
-        if beside is not None:
-            reads.append(beside([fact for fact in facts if not self._replay(fact)]))
+        reads.append(beside([fact for fact in facts if not self._replay(fact)]))
         for fact in facts if self.llm is None else ():  # a model's verdicts say what else
             if self._replay(fact):  # stored under its id, almost always; else read if needed
                 continue
