@@ -51,7 +51,7 @@ async def commit(state: ProcessState, deps: Services) -> CommitUpdate:
             if unwritten:  # the raw turns alone, under the call's one hold
                 async with holding(deps, state) as fence:
                     await write(deps, fence, changes=unwritten)
-            result = _result(state, [], projections.Projection(), errors)
+            result = _result(state, [], projections.Projection(), errors, meter.usage, turns)
             return {"decisions": [], "result": result}
         async with holding(deps, state) as fence:
             withheld, settled = await blobs.settle(
@@ -135,7 +135,7 @@ async def commit(state: ProcessState, deps: Services) -> CommitUpdate:
                 ahead=ahead,
             )
     errors += reconciler.errors
-    result = _result(state, decisions, views, errors, meter.usage, turns=turns)
+    result = _result(state, decisions, views, errors, meter.usage, turns)
     return {"decisions": decisions, "result": result}
 
 
@@ -159,12 +159,10 @@ def _result(
     decisions: list[Decision],
     views: projections.Projection,
     errors: list[StepError],
-    usage: LLMUsage | None = None,
-    *,
-    turns: list[Turn] | None = None,
+    usage: LLMUsage,
+    turns: list[Turn],
 ) -> ProcessResult:
-    """The call's report."""
-    turns = state["turns"] if turns is None else turns
+    """The call's report (`turns`: as the commit leaves them)."""
     fell_back = bool(state.get("fell_back"))
     extraction_ = state["extraction"]
     operations: dict[MemoryType, list[Any]] = {}
@@ -172,7 +170,7 @@ def _result(
     for summary in [*(d.summary() for d in done), *views.operations()]:
         operations.setdefault(summary.memory_type, []).append(summary)
     agents = chosen(state)
-    usage = _total([*state.get("llm_usage", []), usage or LLMUsage()])
+    usage = _total([*state.get("llm_usage", []), usage])
     result = ProcessResult(
         operations=operations,
         turns=[t.with_images([]) if t.images else t for t in turns],
