@@ -7,7 +7,7 @@ DEV_STAMP := $(VENV)/.dev-stamp
 LLM_STAMP := $(VENV)/.llm-test-stamp
 DATA_DIR ?= ./om-data
 # all-MiniLM-L6-v2's files as a package of their own (packages/octomem-minilm), built here
-MODEL_WHEEL := dist/octomem_minilm_l6_v2-1.1.0-py3-none-any.whl
+MODEL_WHEEL := dist/octomem_minilm_l6_v2-1.2.0-py3-none-any.whl
 # the environment the model wheel's build step writes the model's ONNX graph in: the onnx
 # package, needed there only (octomem runs the graph with onnxruntime, never imports onnx)
 EXPORT_VENV := build/onnx-export

@@ -9,9 +9,12 @@ of 20; `embeddings_onnx.CALL_COST` set out of reach pads a batch to its longest 
     python -m benchmarks.embedder_speed --backends onnx --rounds 3 \\
         --models all-MiniLM-L6-v2,bge-small-en-v1.5 --data ../shared/bench/locomo_dev.json
     python -m benchmarks.embedder_speed --backends onnx --threads auto,1 --rounds 3
+    python -m benchmarks.embedder_speed --backends onnx,onnx-float32 --rounds 3
 
 `--threads`: `embedder.threads` values to compare (auto: unset); each query's CPU time
-(every thread of the process) is reported beside its wall time.
+(every thread of the process) is reported beside its wall time. Backend `onnx-float32`:
+all-MiniLM-L6-v2's float32 graph (`model.onnx` of its package) where `onnx` runs its int8
+graph.
 """
 
 from __future__ import annotations
@@ -20,8 +23,10 @@ import argparse
 import asyncio
 import json
 import statistics
+import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import octomem.embeddings_onnx as onnx
 from benchmarks.synthetic import questions
@@ -36,6 +41,19 @@ def _turns(data: Path) -> list[str]:
         if key.startswith("session_") and isinstance(value, list)
         for t in value
     ]
+
+
+def _float32_dir(into: Path) -> Path:
+    """The MiniLM package's files linked into `into`, but for its int8 graph: a model
+    directory whose ONNX file is the float32 `model.onnx`."""
+    import octomem_minilm_l6_v2 as package
+
+    for file in package.MODEL_DIR.rglob("*"):
+        if file.is_file() and file.name != package.INT8_FILE:
+            link = into / file.relative_to(package.MODEL_DIR)
+            link.parent.mkdir(parents=True, exist_ok=True)
+            link.symlink_to(file)
+    return into
 
 
 async def _per_s(embedder: LocalEmbedder, texts: list[str], batch: int) -> float:
@@ -56,10 +74,17 @@ async def main(args: argparse.Namespace) -> None:
                 label = f"{model} {backend}" + (
                     f" threads={threads}" if "," in args.threads else ""
                 )
+                own: dict[str, Any] = {}
+                if backend == "onnx-float32":
+                    import octomem_minilm_l6_v2 as package
+
+                    folder = _float32_dir(Path(tempfile.mkdtemp()))
+                    own = {"model_dir": folder, "expected_sha256": package.ONNX_SHA256}
                 embedder = LocalEmbedder(
                     model,
-                    backend=backend,  # type: ignore[arg-type]
+                    backend=backend.removesuffix("-float32"),  # type: ignore[arg-type]
                     threads=None if threads == "auto" else int(threads),
+                    **own,
                 )
                 started = time.perf_counter()
                 await embedder.embed(["warm up"] * 3)

@@ -1,6 +1,6 @@
 """Run a sentence-transformers model's ONNX file on ONNX Runtime: texts in, unit vectors out.
 
-The file - all-MiniLM-L6-v2's `model.onnx`, written when its package is built; bge-small's
+The file - all-MiniLM-L6-v2's int8 graph, written when its package is built; bge-small's
 int8 graph; a model directory's own export - gives the token vectors [batch, tokens,
 hidden]. The mean or CLS pooling of the model directory's `1_Pooling/config.json` and the
 L2 normalisation are applied here, as sentence-transformers applies them, and its

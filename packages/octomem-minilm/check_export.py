@@ -1,5 +1,6 @@
 """Compare the shipped model.onnx with the graph octomem built at first start before, and
-with sentence-transformers: the max abs difference of their vectors on a fixed set of texts.
+with sentence-transformers: the max abs difference of their vectors on a fixed set of texts;
+and the vectors of model_int8.onnx, the graph octomem runs, with sentence-transformers'.
 
     python packages/octomem-minilm/check_export.py [--before COMMIT]
 
@@ -55,10 +56,17 @@ import numpy as np
 from octomem.embeddings import LocalEmbedder
 texts = json.loads(open(sys.argv[1], encoding="utf-8").read())
 cache = {"onnx_cache_dir": sys.argv[4]} if len(sys.argv) > 4 else {}
-embedder = LocalEmbedder(backend=sys.argv[3], **cache)
-batched = asyncio.run(embedder.embed(texts))
-singles = [asyncio.run(embedder.embed([text]))[0] for text in texts]
-assert embedder.active_backend == sys.argv[3], embedder.active_backend
+if sys.argv[3] == "float32":  # the package's float32 graph, which octomem does not run
+    import octomem_minilm_l6_v2 as package
+    from octomem.embeddings_onnx import OnnxEncoder
+    encoder = OnnxEncoder(package.MODEL_DIR / package.ONNX_FILE, package.MODEL_DIR)
+    batched = encoder.encode(texts)
+    singles = [encoder.encode([text])[0] for text in texts]
+else:
+    embedder = LocalEmbedder(backend=sys.argv[3], **cache)
+    batched = asyncio.run(embedder.embed(texts))
+    singles = [asyncio.run(embedder.embed([text]))[0] for text in texts]
+    assert embedder.active_backend == sys.argv[3], embedder.active_backend
 np.save(sys.argv[2], np.array([batched, singles], dtype=np.float32))
 """
 
@@ -89,7 +97,8 @@ def main() -> None:
         cache = Path(tmp) / "cache"
         built = embed(old_root, "onnx", Path(tmp), str(cache))  # today's graph, built
         assert list(cache.glob("*.onnx")), "the old octomem built no graph"
-        shipped = embed(REPO, "onnx", Path(tmp))
+        shipped = embed(REPO, "float32", Path(tmp))
+        int8 = embed(REPO, "onnx", Path(tmp))
         torch = embed(REPO, "torch", Path(tmp))
     tokens = _token_count(LONG)
     print(f"{len(TEXTS)} texts (the longest {tokens} tokens, truncated at 256)")
@@ -101,6 +110,13 @@ def main() -> None:
     ]:
         batched, single = (float(np.abs(a[i] - b[i]).max()) for i in (0, 1))
         print(f"  {name}: {batched:.3g} / {single:.3g}")
+    cosines = np.sum(int8[0] * torch[0], axis=1)
+    print(
+        f"model_int8.onnx vs sentence-transformers: max abs difference "
+        f"{float(np.abs(int8[0] - torch[0]).max()):.3g}, cosine min {cosines.min():.4f}, "
+        f"mean {cosines.mean():.4f}; batched vs one text a call "
+        f"{float(np.abs(int8[0] - int8[1]).max()):.3g}"
+    )
 
 
 def _token_count(text: str) -> int:

@@ -1,22 +1,26 @@
-"""Write all-MiniLM-L6-v2's ONNX graph, model.onnx, beside its checked weights.
+"""Write all-MiniLM-L6-v2's ONNX graphs, model.onnx and model_int8.onnx, beside its checked
+weights.
 
     python export_onnx.py
 
 A build step, run after fetch_weights.py (the Makefile's model wheel target runs both). It
 refuses unless model.safetensors has the official release's sha256, writes the BERT
 encoder operator by operator with the `onnx` package (needed here only: octomem runs the
-file with onnxruntime), and refuses the file unless it has ONNX_SHA256
-(octomem_minilm_l6_v2/__init__.py), the hash octomem checks again before loading it - a
-change of this script, or an onnx release that writes other bytes, fails here, not in
-the user's process.
+files with onnxruntime), and refuses each file unless it has its hash, ONNX_SHA256 or
+INT8_SHA256 (octomem_minilm_l6_v2/__init__.py), which octomem checks again before loading
+it - a change of this script, or an onnx release that writes other bytes, fails here,
+not in the user's process.
 
-The graph takes input_ids, attention_mask and token_type_ids (int64, [batch, tokens]) and
-gives the last hidden state, float32 [batch, tokens, 384]; octomem applies the model's
-mean pooling and L2 normalisation, as sentence-transformers does. Its weights are not
-copied into it: each initializer refers to its tensor's bytes inside model.safetensors
+Each graph takes input_ids, attention_mask and token_type_ids (int64, [batch, tokens])
+and gives the last hidden state, float32 [batch, tokens, 384]; octomem applies the
+model's mean pooling and L2 normalisation, as sentence-transformers does. model.onnx
+copies no weight: each initializer refers to its tensor's bytes inside model.safetensors
 (ONNX external data, at the tensor's offset), so the wheel holds the weights once, and
-ONNX Runtime and sentence-transformers read the same checked bytes. Idempotent: a
-model.onnx already in place with the right hash is kept.
+ONNX Runtime and sentence-transformers read the same checked bytes. model_int8.onnx, the
+graph octomem runs, is the same encoder with the weights of its 36 linear layers in int8
+(in the file, 11 MB; `Graph.linear`) and the rest referred to as in model.onnx: about
+twice as fast on a CPU, its vectors within cosine 0.97 of the float32 model's.
+Idempotent: a file already in place with the right hash is kept.
 """
 
 from __future__ import annotations
@@ -36,11 +40,21 @@ from onnx import TensorProto, helper, numpy_helper
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from octomem_minilm_l6_v2 import MODEL_DIR, ONNX_FILE, ONNX_SHA256, WEIGHTS_SHA256  # noqa: E402
+from octomem_minilm_l6_v2 import (  # noqa: E402
+    INT8_FILE,
+    INT8_SHA256,
+    MODEL_DIR,
+    ONNX_FILE,
+    ONNX_SHA256,
+    WEIGHTS_SHA256,
+)
 
 WEIGHTS = "model.safetensors"
 OPSET = 17  # LayerNormalization is an operator from 17 on
 IR_VERSION = 8  # the IR of opset 17, written explicitly: make_model's default follows onnx
+# an int8 weight's range, -63..63: with activations in uint8, two products sum below 2^15, so
+# x86's 16-bit multiply-add (AVX2, no VNNI) never saturates and every CPU computes the same
+WEIGHT_STEPS = 63
 
 
 def sha256(path: Path) -> str:
@@ -72,7 +86,16 @@ def tensor_offsets(path: Path) -> dict[str, tuple[list[int], int, int]]:
 class Graph:
     """Collects nodes and initializers; each method adds one block and returns its output."""
 
-    def __init__(self, config: dict[str, Any], tensors: dict[str, tuple[list[int], int, int]]):
+    def __init__(
+        self,
+        config: dict[str, Any],
+        tensors: dict[str, tuple[list[int], int, int]],
+        int8: Path | None = None,
+    ):
+        """`int8`: the weights file, whose linear layers' weights are then quantized into
+        the graph (`linear`); else every weight is referred to."""
+        self.int8 = int8
+        self.quantized: dict[str, list[str]] = {}  # `quantize`'s outputs, by its input
         self.hidden = int(config["hidden_size"])
         self.heads = int(config["num_attention_heads"])
         self.layers = int(config["num_hidden_layers"])
@@ -116,6 +139,11 @@ class Graph:
         self.nodes.append(helper.make_node(kind, inputs, [output], **attrs))
         return output
 
+    def ops(self, kind: str, inputs: list[str], outputs: int) -> list[str]:
+        names = [self.name(kind) for _ in range(outputs)]
+        self.nodes.append(helper.make_node(kind, inputs, names))
+        return names
+
     def const(self, array: np.ndarray) -> str:
         name = self.name("const")
         self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
@@ -137,11 +165,44 @@ class Graph:
         self.initializers.append(tensor)
         return name
 
+    def array(self, name: str) -> np.ndarray:
+        """The tensor `name` of the weights file, read."""
+        assert self.int8 is not None
+        shape, offset, length = self.tensors[name]
+        count = length // 4
+        return np.fromfile(self.int8, dtype="<f4", count=count, offset=offset).reshape(shape)
+
     def linear(self, prefix: str, x: str) -> str:
         """x @ W.T + b, with W stored [out, in] as torch stores it (ONNX Runtime folds the
-        Transpose of a constant once, when it loads the graph)."""
-        w = self.op("Transpose", [self.weight(f"{prefix}.weight")], perm=[1, 0])
-        return self.op("Add", [self.op("MatMul", [x, w]), self.weight(f"{prefix}.bias")])
+        Transpose of a constant once, when it loads the graph). With `int8`: W.T quantized
+        per output column (symmetric int8, scale max|column| / 127) and x quantized as it
+        comes (DynamicQuantizeLinear, uint8), multiplied in integers and scaled back - the
+        pattern ONNX Runtime fuses into one quantized matmul when it loads the graph."""
+        bias = self.weight(f"{prefix}.bias")
+        if self.int8 is None:
+            w = self.op("Transpose", [self.weight(f"{prefix}.weight")], perm=[1, 0])
+            return self.op("Add", [self.op("MatMul", [x, w]), bias])
+        w = np.ascontiguousarray(self.array(f"{prefix}.weight").T)  # [in, out]
+        scale = (np.abs(w).max(axis=0) / np.float32(WEIGHT_STEPS)).astype(np.float32)
+        scale[scale == 0] = 1  # an all-zero column stays zero
+        q = np.clip(np.rint(w / scale), -WEIGHT_STEPS, WEIGHT_STEPS).astype(np.int8)
+        if x not in self.quantized:  # the query, key and value read the same x
+            self.quantized[x] = self.quantize(x)
+        xq, x_scale = self.quantized[x]
+        product = self.op("MatMulInteger", [xq, self.const(q), self.const(np.uint8(128))])
+        rows = self.op("Mul", [self.op("Cast", [product], to=TensorProto.FLOAT), x_scale])
+        return self.op("Add", [self.op("Mul", [rows, self.const(scale)]), bias])
+
+    def quantize(self, x: str) -> list[str]:
+        """x as uint8 about 128, each token's row on a scale of its own (max |row| / 127),
+        and those scales [batch, tokens, 1]: a text's vector does not depend on the texts
+        it is embedded with, as it would with one scale for the whole batch."""
+        peak = self.op("ReduceMax", [self.op("Abs", [x])], axes=[-1], keepdims=1)
+        x_scale = self.op("Div", [self.op("Max", [peak, self.scalar(1e-12)]), self.scalar(127.0)])
+        rounded = self.op("Round", [self.op("Div", [x, x_scale])])
+        shifted = self.op("Add", [rounded, self.scalar(128.0)])
+        clipped = self.op("Clip", [shifted, self.scalar(1.0), self.scalar(255.0)])
+        return [self.op("Cast", [clipped], to=TensorProto.UINT8), x_scale]
 
     def layer_norm(self, prefix: str, x: str) -> str:
         scale, shift = self.weight(f"{prefix}.weight"), self.weight(f"{prefix}.bias")
@@ -194,10 +255,15 @@ class Graph:
 
 
 def export(model_dir: Path) -> None:
-    target = model_dir / ONNX_FILE
-    if target.is_file() and sha256(target) == ONNX_SHA256:
-        return
     weights = model_dir / WEIGHTS
+    graphs = {ONNX_FILE: (ONNX_SHA256, None), INT8_FILE: (INT8_SHA256, weights)}
+    todo = {
+        name: graph
+        for name, graph in graphs.items()
+        if not ((model_dir / name).is_file() and sha256(model_dir / name) == graph[0])
+    }
+    if not todo:
+        return
     actual = sha256(weights) if weights.is_file() else "missing"
     if actual != WEIGHTS_SHA256:
         sys.exit(f"{weights}: sha256 {actual}, not {WEIGHTS_SHA256}; run fetch_weights.py first")
@@ -205,14 +271,16 @@ def export(model_dir: Path) -> None:
     expected = {"model_type": "bert", "hidden_act": "gelu", "position_embedding_type": "absolute"}
     if wrong := {k: config.get(k) for k, v in expected.items() if config.get(k) != v}:
         sys.exit(f"{model_dir}/config.json: {wrong} is not the BERT this graph writes")
-    model = Graph(config, tensor_offsets(weights)).model()
-    partial = target.with_name(f".{target.name}.partial")
-    partial.write_bytes(model.SerializeToString())
-    os.replace(partial, target)  # the checker resolves the external data beside the file
-    onnx.checker.check_model(str(target), full_check=True)
-    if (actual := sha256(target)) != ONNX_SHA256:
-        target.unlink()
-        sys.exit(f"{target} has sha256 {actual}, not {ONNX_SHA256}; refused (see the docstring)")
+    for name, (wanted, int8) in todo.items():
+        target = model_dir / name
+        model = Graph(config, tensor_offsets(weights), int8).model()
+        partial = target.with_name(f".{target.name}.partial")
+        partial.write_bytes(model.SerializeToString())
+        os.replace(partial, target)  # the checker resolves the external data beside the file
+        onnx.checker.check_model(str(target), full_check=True)
+        if (actual := sha256(target)) != wanted:
+            target.unlink()
+            sys.exit(f"{target} has sha256 {actual}, not {wanted}; refused (see the docstring)")
 
 
 if __name__ == "__main__":

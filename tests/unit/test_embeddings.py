@@ -15,6 +15,7 @@ import pytest
 from octomem._litellm import import_litellm
 from octomem.embeddings import (
     BUNDLED_MODEL_SHA256,
+    BUNDLED_ONNX,
     BUNDLED_ONNX_SHA256,
     CachedEmbedder,
     Embedder,
@@ -120,7 +121,7 @@ def _copy_model(src: Path, dst: Path) -> Path:
 
 @pytest.mark.parametrize(
     ("name", "sha256"),
-    [("model.safetensors", BUNDLED_MODEL_SHA256), ("model.onnx", BUNDLED_ONNX_SHA256)],
+    [("model.safetensors", BUNDLED_MODEL_SHA256), (BUNDLED_ONNX, BUNDLED_ONNX_SHA256)],
 )
 def test_corrupted_files_raise_before_loading(name, sha256, tmp_path, model_dir, monkeypatch):
     """The graph and the weights it reads are both checked before ONNX Runtime sees them."""
@@ -167,17 +168,18 @@ def test_missing_package(monkeypatch):
 
 
 def test_a_package_without_its_onnx_file_says_to_reinstall(tmp_path, model_dir, monkeypatch):
-    """An octomem-minilm-l6-v2 older than its ONNX graph: reinstall it, or run on torch."""
+    """An octomem-minilm-l6-v2 older than the graph octomem runs (before 1.2.0, without
+    its int8 graph): reinstall it, or run on torch; its float32 graph is not run."""
     from octomem import embeddings
 
     old = _copy_model(model_dir, tmp_path / "model")
-    (old / "model.onnx").unlink()
+    (old / BUNDLED_ONNX).unlink()
     monkeypatch.setattr(embeddings, "_bundled_model_dir", lambda model: old)
     monkeypatch.setitem(sys.modules, "sentence_transformers", None)
     with pytest.raises(ConfigurationError) as info:
         LocalEmbedder(backend="onnx").load()
     message = str(info.value)
-    assert f"{old / 'model.onnx'} is missing" in message
+    assert f"{old / BUNDLED_ONNX} is missing" in message
     assert "pip install --force-reinstall octomem-minilm-l6-v2" in message
     assert "backend='torch'" in message
 
