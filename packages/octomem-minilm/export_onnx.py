@@ -139,11 +139,6 @@ class Graph:
         self.nodes.append(helper.make_node(kind, inputs, [output], **attrs))
         return output
 
-    def ops(self, kind: str, inputs: list[str], outputs: int) -> list[str]:
-        names = [self.name(kind) for _ in range(outputs)]
-        self.nodes.append(helper.make_node(kind, inputs, names))
-        return names
-
     def const(self, array: np.ndarray) -> str:
         name = self.name("const")
         self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
@@ -175,13 +170,15 @@ class Graph:
     def linear(self, prefix: str, x: str) -> str:
         """x @ W.T + b, with W stored [out, in] as torch stores it (ONNX Runtime folds the
         Transpose of a constant once, when it loads the graph). With `int8`: W.T quantized
-        per output column (symmetric int8, scale max|column| / 127) and x quantized as it
-        comes (DynamicQuantizeLinear, uint8), multiplied in integers and scaled back - the
-        pattern ONNX Runtime fuses into one quantized matmul when it loads the graph."""
-        bias = self.weight(f"{prefix}.bias")
-        if self.int8 is None:
+        per output column (int8, -WEIGHT_STEPS..WEIGHT_STEPS, scale max|column| /
+        WEIGHT_STEPS) and x token by token (`quantize`), multiplied in integers
+        (MatMulInteger), then scaled back by the row scale and then the column one: a
+        product of the two scales first is what ONNX Runtime's MatMulIntegerToFloat fusion
+        matches, taking the row scale for one scale of the whole tensor (docs/decisions.md)."""
+        if self.int8 is None:  # (model.onnx's bytes: its nodes and names in this order)
             w = self.op("Transpose", [self.weight(f"{prefix}.weight")], perm=[1, 0])
-            return self.op("Add", [self.op("MatMul", [x, w]), bias])
+            return self.op("Add", [self.op("MatMul", [x, w]), self.weight(f"{prefix}.bias")])
+        bias = self.weight(f"{prefix}.bias")
         w = np.ascontiguousarray(self.array(f"{prefix}.weight").T)  # [in, out]
         scale = (np.abs(w).max(axis=0) / np.float32(WEIGHT_STEPS)).astype(np.float32)
         scale[scale == 0] = 1  # an all-zero column stays zero
