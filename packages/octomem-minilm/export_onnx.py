@@ -53,7 +53,7 @@ WEIGHTS = "model.safetensors"
 OPSET = 17  # LayerNormalization is an operator from 17 on
 IR_VERSION = 8  # the IR of opset 17, written explicitly: make_model's default follows onnx
 # an int8 weight's range, -63..63: with activations in uint8, two products sum below 2^15, so
-# x86's 16-bit multiply-add (AVX2, no VNNI) never saturates and every CPU computes the same
+# x86's 16-bit multiply-add (AVX2, no VNNI) never saturates: every CPU's integer products agree
 WEIGHT_STEPS = 63
 
 
