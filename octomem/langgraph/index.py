@@ -22,7 +22,10 @@ from octomem.validation import shown
 
 TEXT_FIELDS = ("content", "text", "memory", "fact", "description", "summary", "body")
 PROBE = "octomem checks that the store index embeds as the Orchestrator does"
-AGREE = 0.999  # cosine of two embedders' vectors for the probe, to count as the same model
+# cosine of two embedders' vectors for the probe, to count as the same model: the default
+# model's int8 graph and its float32 weights (sentence-transformers) agree to 0.997 on it;
+# two models' vectors of the same text are not near
+AGREE = 0.98
 _KEYS = {"dims", "embed", "fields"}
 _CONFIGURE = (
     "octomem embeds every memory of a project with the Orchestrator's one embedder; "

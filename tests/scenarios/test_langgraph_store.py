@@ -26,6 +26,7 @@ from langgraph.store.base import (
 from typing_extensions import TypedDict
 
 from octomem import ConfigurationError, InvalidInputError, NotFoundError, Orchestrator
+from octomem.embeddings import LocalEmbedder
 from octomem.langgraph import NamespaceScope, OctomemStore
 from octomem.models import MemoryType
 from octomem.orchestrator.internals import services_of
@@ -552,6 +553,22 @@ async def test_a_search_embeds_its_query_once(tmp_path: Any, embedder: Any, mode
             await store.asearch(alice, query="a query never embedded")
     finally:
         orch.close()
+
+
+def test_index_embed_of_the_same_model_on_sentence_transformers_agrees(orch: Orchestrator) -> None:
+    """LangGraph's docs configure `embed` with the model's own library: all-MiniLM-L6-v2 in
+    float32 on sentence-transformers agrees with the Orchestrator's int8 graph of it."""
+    pytest.importorskip("sentence_transformers", reason="install octomem[torch]")
+    float32 = LocalEmbedder(backend="torch")
+
+    def same_model_in_float32(texts: Any) -> list[list[float]]:
+        return asyncio.run(float32.embed(list(texts)))
+
+    dims = orch.embedder.dimension
+    store = OctomemStore(orch, index={"embed": same_model_in_float32, "dims": dims})
+    store.put(("docs",), "k", {"text": "stored"})
+    assert store.get(("docs",), "k") is not None
+    assert [i.key for i in store.search(("docs",), query="what was stored")] == ["k"]
 
 
 def test_a_ranking_it_does_not_know_is_refused(orch: Orchestrator) -> None:
