@@ -64,9 +64,10 @@ def embed(embedder: LocalEmbedder, texts: list[str]) -> np.ndarray:
     return np.array(asyncio.run(embedder.embed(texts)))
 
 
-def float32(model_dir: Path, texts: list[str]) -> np.ndarray:
-    """The vectors of the package's float32 graph, model.onnx."""
-    return OnnxEncoder(model_dir / "model.onnx", model_dir).encode(texts)
+@pytest.fixture(scope="module")
+def float32(model_dir: Path) -> OnnxEncoder:
+    """The package's float32 graph, model.onnx (octomem runs its int8 one)."""
+    return OnnxEncoder(model_dir / "model.onnx", model_dir)
 
 
 def row_cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -142,11 +143,11 @@ VARIED = [
 ]
 
 
-def test_the_float32_graph_equals_sentence_transformers(on_torch, model_dir):
+def test_the_float32_graph_equals_sentence_transformers(on_torch, model_dir, float32):
     assert token_count(model_dir, LONG) > 300  # truncated to 256 by both
     torch_batched = embed(on_torch, VARIED)
-    singles = np.vstack([float32(model_dir, [text]) for text in VARIED])
-    assert np.abs(float32(model_dir, VARIED) - torch_batched).max() < 1e-5
+    singles = np.vstack([float32.encode([text]) for text in VARIED])
+    assert np.abs(float32.encode(VARIED) - torch_batched).max() < 1e-5
     assert np.abs(singles - torch_batched).max() < 1e-5
 
 
@@ -169,7 +170,7 @@ def test_the_int8_graph_is_close_to_sentence_transformers(on_onnx, on_torch, mod
     assert same.mean() > 0.85, same
 
 
-def test_cls_pooling_equals_sentence_transformers(model_dir, tmp_path):
+def test_cls_pooling_equals_sentence_transformers(model_dir, tmp_path, float32):
     """bge-style models pool the [CLS] token; the same weights with CLS pooling agree."""
     pytest.importorskip("sentence_transformers", reason="install octomem[torch]")
     pooling = json.loads((model_dir / "1_Pooling" / "config.json").read_text())
@@ -180,7 +181,7 @@ def test_cls_pooling_equals_sentence_transformers(model_dir, tmp_path):
     torch = LocalEmbedder(model_dir=copy, backend="torch")
     texts = VARIED[:8]
     assert np.abs(embed(onnx, texts) - embed(torch, texts)).max() < 1e-5
-    mean = float32(model_dir, texts)  # the same graph, pooled by the mean
+    mean = float32.encode(texts)  # the same graph, pooled by the mean
     assert np.abs(mean - embed(onnx, texts)).max() > 1e-2
 
 
@@ -283,7 +284,7 @@ async def test_onnx_session_created_once_under_concurrency(model_dir, monkeypatc
     assert made == [str(model_dir / BUNDLED_ONNX)]
 
 
-def test_an_onnx_file_in_onnx_folder_is_found(model_dir, tmp_path):
+def test_an_onnx_file_in_onnx_folder_is_found(model_dir, tmp_path, float32):
     """A model dir of one's own laid out as Hugging Face's sentence-transformers
     repositories are: the ONNX export in onnx/model.onnx."""
     copy = linked_model(model_dir, tmp_path / "hub", {"model.onnx": None, BUNDLED_ONNX: None})
@@ -292,7 +293,7 @@ def test_an_onnx_file_in_onnx_folder_is_found(model_dir, tmp_path):
         (copy / "onnx" / name).symlink_to(model_dir / name)
     embedder = LocalEmbedder(model_dir=copy, expected_sha256=None, backend="onnx")
     texts = ["hello", "Alice moved to Paris in 2023."]
-    assert np.array_equal(embed(embedder, texts), float32(model_dir, texts))
+    assert np.array_equal(embed(embedder, texts), float32.encode(texts))
 
 
 # --- when ONNX cannot be used ------------------------------------------------------------
@@ -357,12 +358,12 @@ def own_bert_model(model_dir: Path, into: Path) -> Path:
     return linked_model(model_dir, into, {"model.onnx": None, BUNDLED_ONNX: None})
 
 
-def test_own_model_without_onnx_file_runs_on_torch(model_dir, tmp_path):
+def test_own_model_without_onnx_file_runs_on_torch(model_dir, tmp_path, float32):
     pytest.importorskip("sentence_transformers", reason="install octomem[torch]")
     copy = own_bert_model(model_dir, tmp_path / "own")
     auto = LocalEmbedder(model_dir=copy, expected_sha256=None)
     assert auto.load() == "torch"
-    assert np.abs(embed(auto, VARIED[:6]) - float32(model_dir, VARIED[:6])).max() < 1e-5
+    assert np.abs(embed(auto, VARIED[:6]) - float32.encode(VARIED[:6])).max() < 1e-5
 
 
 @pytest.mark.parametrize("backend", ["auto", "onnx"])
